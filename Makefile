@@ -1,0 +1,56 @@
+# Tern: the README's commands. `make run` and `make test` work on a fresh Debian 12 machine.
+.PHONY: all deps build build-asan run test unit system lint clean
+
+DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
+	libcmocka-dev knot python3-dnspython python3-pytest dnsutils clang clang-format clang-tidy cppcheck
+PY := /usr/bin/python3
+BUILD := build
+ASAN := build-asan
+PORT ?= 5300
+
+all: build
+
+# Installs missing Debian packages only (idempotent, quiet when everything is there).
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		SUDO=$$( [ $$(id -u) -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+$(ASAN)/build.ninja:
+	meson setup $(ASAN) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+build-asan: $(ASAN)/build.ninja
+	ninja -C $(ASAN)
+
+run: deps build
+	@echo "ternd on 127.0.0.1:$(PORT) (UDP+TCP) serving examples/; try:"
+	@echo "  dig @127.0.0.1 -p $(PORT) www.example.com A"
+	$(BUILD)/ternd -c examples/ternd.yaml
+
+unit: build-asan
+	meson test -C $(ASAN) --print-errorlogs
+
+system: build-asan
+	TERND=$(CURDIR)/$(ASAN)/ternd $(PY) -m pytest -q tests/system
+
+test: deps build-asan
+	meson test -C $(ASAN) --print-errorlogs
+	TERND=$(CURDIR)/$(ASAN)/ternd $(PY) -m pytest -q tests/system
+
+lint:
+	clang-format --dry-run --Werror $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c')
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
+		-I src --suppress=missingIncludeSystem src
+	clang-tidy -p $(BUILD) --quiet $$(git ls-files 'src/*.c') 2>/dev/null
+
+clean:
+	rm -rf $(BUILD) $(ASAN)

@@ -1,0 +1,219 @@
+/* Domain names in uncompressed wire form: comparison, case folding, hashing and text conversion. */
+#include "lib/name.h"
+
+#include <string.h>
+
+#include "lib/error.h"
+
+static inline uint8_t lower(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+size_t name_len(const uint8_t *name)
+{
+	const uint8_t *p = name;
+	while (*p)
+		p += *p + 1;
+	return (size_t)(p - name) + 1;
+}
+
+int name_labels(const uint8_t *name)
+{
+	int n = 0;
+	for (const uint8_t *p = name; *p; p += *p + 1)
+		n++;
+	return n;
+}
+
+int name_check(const uint8_t *buf, size_t len)
+{
+	size_t pos = 0;
+	while (pos < len) {
+		uint8_t l = buf[pos];
+		if (l == 0)
+			return pos + 1 <= NAME_MAXLEN ? (int)(pos + 1) : TERN_ENAME;
+		if (l > NAME_MAXLABEL)
+			return TERN_ENAME;
+		pos += (size_t)l + 1;
+		if (pos >= NAME_MAXLEN)
+			return TERN_ENAME;
+	}
+	return TERN_ENAME;
+}
+
+const uint8_t *name_parent(const uint8_t *name)
+{
+	return *name ? name + *name + 1 : NULL;
+}
+
+void name_lower(uint8_t *name)
+{
+	for (uint8_t *p = name; *p; p += *p + 1)
+		for (int i = 1; i <= *p; i++)
+			p[i] = lower(p[i]);
+}
+
+bool name_equal(const uint8_t *a, const uint8_t *b)
+{
+	for (;;) {
+		if (*a != *b)
+			return false;
+		if (*a == 0)
+			return true;
+		for (int i = 1; i <= *a; i++)
+			if (lower(a[i]) != lower(b[i]))
+				return false;
+		a += *a + 1;
+		b += *b + 1;
+	}
+}
+
+bool name_in(const uint8_t *sub, const uint8_t *parent)
+{
+	int ds = name_labels(sub), dp = name_labels(parent);
+	if (ds < dp)
+		return false;
+	while (ds-- > dp)
+		sub += *sub + 1;
+	return name_equal(sub, parent);
+}
+
+/* Offsets of each label start, so names can be walked from the root. */
+static int label_offsets(const uint8_t *name, uint8_t offs[NAME_MAXLABELS])
+{
+	int n = 0;
+	for (const uint8_t *p = name; *p; p += *p + 1)
+		offs[n++] = (uint8_t)(p - name);
+	return n;
+}
+
+int name_cmp(const uint8_t *a, const uint8_t *b)
+{
+	uint8_t oa[NAME_MAXLABELS], ob[NAME_MAXLABELS];
+	int na = label_offsets(a, oa), nb = label_offsets(b, ob);
+	while (na > 0 && nb > 0) {
+		const uint8_t *la = a + oa[--na], *lb = b + ob[--nb];
+		int n = *la < *lb ? *la : *lb;
+		for (int i = 1; i <= n; i++) {
+			int d = lower(la[i]) - lower(lb[i]);
+			if (d)
+				return d;
+		}
+		if (*la != *lb)
+			return *la - *lb;
+	}
+	return na - nb;
+}
+
+uint32_t name_hash(const uint8_t *name)
+{
+	uint32_t h = 2166136261u;
+	size_t len = name_len(name);
+	for (size_t i = 0; i < len; i++) {
+		h ^= lower(name[i]);
+		h *= 16777619u;
+	}
+	return h;
+}
+
+bool name_is_wildcard(const uint8_t *name)
+{
+	return name[0] == 1 && name[1] == '*';
+}
+
+int name_from_text(uint8_t out[NAME_MAXLEN], const char *text, const uint8_t *origin)
+{
+	size_t pos = 0;
+	if (strcmp(text, "@") == 0) {
+		if (!origin)
+			return TERN_ENAME;
+		size_t l = name_len(origin);
+		memcpy(out, origin, l);
+		return (int)l;
+	}
+	if (strcmp(text, ".") == 0) {
+		out[0] = 0;
+		return 1;
+	}
+	const char *p = text;
+	bool absolute = false;
+	while (*p) {
+		size_t lstart = pos++;
+		int llen = 0;
+		while (*p && *p != '.') {
+			int c = (unsigned char)*p++;
+			if (c == '\\') {
+				if (p[0] >= '0' && p[0] <= '9') {
+					if (!(p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9'))
+						return TERN_ENAME;
+					c = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+					if (c > 255)
+						return TERN_ENAME;
+					p += 3;
+				} else if (*p) {
+					c = (unsigned char)*p++;
+				} else {
+					return TERN_ENAME;
+				}
+			}
+			if (++llen > NAME_MAXLABEL || pos >= NAME_MAXLEN - 1)
+				return TERN_ENAME;
+			out[pos++] = (uint8_t)c;
+		}
+		if (llen == 0)
+			return TERN_ENAME; /* empty label */
+		out[lstart] = (uint8_t)llen;
+		if (*p == '.') {
+			p++;
+			if (*p == 0)
+				absolute = true;
+		}
+	}
+	if (pos == 0)
+		return TERN_ENAME;
+	if (!absolute && origin) {
+		size_t l = name_len(origin);
+		if (pos + l > NAME_MAXLEN)
+			return TERN_ENAME;
+		memcpy(out + pos, origin, l);
+		return (int)(pos + l);
+	}
+	out[pos++] = 0;
+	return (int)pos;
+}
+
+int name_to_text(const uint8_t *name, char *out, size_t cap)
+{
+	size_t o = 0;
+	if (*name == 0) {
+		if (cap < 2)
+			return TERN_ESPACE;
+		out[0] = '.';
+		out[1] = 0;
+		return 1;
+	}
+	for (const uint8_t *p = name; *p; p += *p + 1) {
+		for (int i = 1; i <= *p; i++) {
+			uint8_t c = p[i];
+			if (o + 5 >= cap)
+				return TERN_ESPACE;
+			if (c == '.' || c == '\\' || c == '"' || c == '(' || c == ')' || c == ';' || c == '@' || c == '$') {
+				out[o++] = '\\';
+				out[o++] = (char)c;
+			} else if (c <= 32 || c >= 127) {
+				out[o++] = '\\';
+				out[o++] = (char)('0' + c / 100);
+				out[o++] = (char)('0' + c / 10 % 10);
+				out[o++] = (char)('0' + c % 10);
+			} else {
+				out[o++] = (char)c;
+			}
+		}
+		if (o + 2 >= cap)
+			return TERN_ESPACE;
+		out[o++] = '.';
+	}
+	out[o] = 0;
+	return (int)o;
+}

@@ -1,0 +1,35 @@
+/* Domain names in uncompressed wire form: comparison, case folding, hashing and text conversion. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NAME_MAXLEN 255   /* octets, including the root label */
+#define NAME_MAXLABEL 63  /* octets in one label */
+#define NAME_MAXLABELS 128
+
+/* Length of a well-formed wire name including the root label. */
+size_t name_len(const uint8_t *name);
+/* Number of labels, not counting the root. */
+int name_labels(const uint8_t *name);
+/* Checks that buf holds one complete wire name within len octets; returns its length or TERN_ENAME. */
+int name_check(const uint8_t *buf, size_t len);
+/* The name with its first label removed (the root for a single label, NULL for the root). */
+const uint8_t *name_parent(const uint8_t *name);
+/* Folds ASCII letters to lower case in place. */
+void name_lower(uint8_t *name);
+/* Case-insensitive equality. */
+bool name_equal(const uint8_t *a, const uint8_t *b);
+/* True when sub equals parent or lies below it (case-insensitive). */
+bool name_in(const uint8_t *sub, const uint8_t *parent);
+/* RFC 4034 section 6.1 canonical order: <0, 0, >0. */
+int name_cmp(const uint8_t *a, const uint8_t *b);
+/* Hash of the lower-cased name (FNV-1a); equal names hash equal regardless of case. */
+uint32_t name_hash(const uint8_t *name);
+/* True when the first label is '*'. */
+bool name_is_wildcard(const uint8_t *name);
+/* Parses presentation form ("www.example.com." or relative to origin when origin is non-NULL;
+ * "@" is the origin). Handles \X and \DDD escapes. Returns the length or a negative TERN_E*. */
+int name_from_text(uint8_t out[NAME_MAXLEN], const char *text, const uint8_t *origin);
+/* Writes presentation form with a trailing dot; returns the text length or TERN_ESPACE. */
+int name_to_text(const uint8_t *name, char *out, size_t cap);

@@ -1,0 +1,166 @@
+/* DNS message codec: a bounds-checked name reader and a writer with name compression. */
+#include "lib/wire.h"
+
+#include <string.h>
+
+#include "lib/error.h"
+#include "lib/name.h"
+
+int wire_read_name(const uint8_t *msg, size_t len, size_t *pos, uint8_t out[255])
+{
+	size_t p = *pos, o = 0, end = 0;
+	bool jumped = false;
+	size_t lowest = p; /* pointers must go strictly backwards: no loops */
+	for (;;) {
+		if (p >= len)
+			return TERN_EMALF;
+		uint8_t l = msg[p];
+		if ((l & 0xc0) == 0xc0) {
+			if (p + 1 >= len)
+				return TERN_EMALF;
+			size_t target = (size_t)(l & 0x3f) << 8 | msg[p + 1];
+			if (target >= lowest)
+				return TERN_EMALF;
+			if (!jumped)
+				end = p + 2;
+			jumped = true;
+			lowest = target;
+			p = target;
+			continue;
+		}
+		if (l & 0xc0)
+			return TERN_EMALF; /* 0x40 / 0x80 label types are obsolete */
+		if (o + l + 1 > NAME_MAXLEN)
+			return TERN_EMALF;
+		if (p + 1 + l > len)
+			return TERN_EMALF;
+		memcpy(out + o, msg + p, (size_t)l + 1);
+		o += (size_t)l + 1;
+		p += (size_t)l + 1;
+		if (l == 0)
+			break;
+	}
+	*pos = jumped ? end : p;
+	return (int)o;
+}
+
+int wire_skip_rr(const uint8_t *msg, size_t len, size_t *pos, uint16_t *type, size_t *rdpos, uint16_t *rdlen)
+{
+	uint8_t name[NAME_MAXLEN];
+	size_t p = *pos;
+	if (wire_read_name(msg, len, &p, name) < 0)
+		return TERN_EMALF;
+	if (p + 10 > len)
+		return TERN_EMALF;
+	uint16_t rl = wire_get16(msg + p + 8);
+	if (p + 10 + rl > len)
+		return TERN_EMALF;
+	if (type)
+		*type = wire_get16(msg + p);
+	if (rdpos)
+		*rdpos = p + 10;
+	if (rdlen)
+		*rdlen = rl;
+	*pos = p + 10 + rl;
+	return 0;
+}
+
+void wire_writer_init(struct wire_writer *w, uint8_t *buf, size_t cap)
+{
+	w->buf = buf;
+	w->cap = cap;
+	w->pos = 0;
+	w->ncomp = 0;
+}
+
+int wire_write(struct wire_writer *w, const void *data, size_t len)
+{
+	if (w->pos + len > w->cap)
+		return TERN_ESPACE;
+	memcpy(w->buf + w->pos, data, len);
+	w->pos += len;
+	return 0;
+}
+
+int wire_write16(struct wire_writer *w, uint16_t v)
+{
+	if (w->pos + 2 > w->cap)
+		return TERN_ESPACE;
+	wire_put16(w->buf + w->pos, v);
+	w->pos += 2;
+	return 0;
+}
+
+int wire_write32(struct wire_writer *w, uint32_t v)
+{
+	if (w->pos + 4 > w->cap)
+		return TERN_ESPACE;
+	wire_put32(w->buf + w->pos, v);
+	w->pos += 4;
+	return 0;
+}
+
+static inline uint8_t lower(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+/* Follows compression pointers in our own output (always well formed) to a label start. */
+static const uint8_t *resolve(const uint8_t *buf, size_t off)
+{
+	while ((buf[off] & 0xc0) == 0xc0)
+		off = (size_t)(buf[off] & 0x3f) << 8 | buf[off + 1];
+	return buf + off;
+}
+
+/* Does the uncompressed name equal the (possibly compressed) name at buffer offset off? */
+static bool matches(const uint8_t *buf, size_t off, const uint8_t *name)
+{
+	const uint8_t *b = resolve(buf, off);
+	for (;;) {
+		if (*b != *name)
+			return false;
+		if (*name == 0)
+			return true;
+		for (int i = 1; i <= *name; i++)
+			if (lower(b[i]) != lower(name[i]))
+				return false;
+		name += *name + 1;
+		b = resolve(buf, (size_t)(b - buf) + b[0] + 1);
+	}
+}
+
+void wire_remember_name(struct wire_writer *w, size_t off)
+{
+	/* Every suffix of the name is a target; stop at pointers (their targets are known). */
+	while (off < w->pos && w->buf[off] != 0 && (w->buf[off] & 0xc0) != 0xc0 && off < 0x4000) {
+		if (w->ncomp < WIRE_COMP_MAX)
+			w->comp[w->ncomp++] = (uint16_t)off;
+		off += (size_t)w->buf[off] + 1;
+	}
+}
+
+int wire_write_name(struct wire_writer *w, const uint8_t *name, bool compress)
+{
+	size_t start = w->pos;
+	const uint8_t *p = name;
+	while (*p) {
+		if (compress) {
+			for (int i = 0; i < w->ncomp; i++) {
+				if (matches(w->buf, w->comp[i], p)) {
+					if (wire_write(w, name, (size_t)(p - name)) < 0 || wire_write16(w, 0xc000 | w->comp[i]) < 0) {
+						w->pos = start;
+						return TERN_ESPACE;
+					}
+					wire_remember_name(w, start);
+					return 0;
+				}
+			}
+		}
+		p += *p + 1;
+	}
+	if (wire_write(w, name, name_len(name)) < 0)
+		return TERN_ESPACE;
+	wire_remember_name(w, start);
+	return 0;
+}

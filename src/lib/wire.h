@@ -1,0 +1,97 @@
+/* DNS message codec: header fields, a bounds-checked reader and a writer with name compression. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_HEADER_LEN 12
+#define WIRE_MAX_MSG 65535
+
+/* Header flag bits in the second 16-bit word. */
+#define WIRE_QR 0x8000
+#define WIRE_AA 0x0400
+#define WIRE_TC 0x0200
+#define WIRE_RD 0x0100
+#define WIRE_RA 0x0080
+#define WIRE_AD 0x0020
+#define WIRE_CD 0x0010
+#define WIRE_OPCODE(flags) (((flags) >> 11) & 0xf)
+#define WIRE_RCODE(flags) ((flags)&0xf)
+
+enum wire_opcode { OPCODE_QUERY = 0, OPCODE_NOTIFY = 4, OPCODE_UPDATE = 5 };
+enum wire_rcode {
+	RCODE_NOERROR = 0,
+	RCODE_FORMERR = 1,
+	RCODE_SERVFAIL = 2,
+	RCODE_NXDOMAIN = 3,
+	RCODE_NOTIMP = 4,
+	RCODE_REFUSED = 5,
+	RCODE_YXDOMAIN = 6,
+	RCODE_NOTAUTH = 9,
+	RCODE_BADVERS = 16, /* extended: needs OPT */
+};
+
+static inline uint16_t wire_get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+static inline uint32_t wire_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline void wire_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+static inline void wire_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* Reads a possibly compressed name at *pos of a message into out (uncompressed, case kept) and
+ * advances *pos past it. Rejects pointer loops, forward pointers, overlong names and reads past
+ * len. Returns the name length or TERN_EMALF. */
+int wire_read_name(const uint8_t *msg, size_t len, size_t *pos, uint8_t out[255]);
+/* Skips one resource record at *pos; fills type and the RDATA position/length when not NULL. */
+int wire_skip_rr(const uint8_t *msg, size_t len, size_t *pos, uint16_t *type, size_t *rdpos, uint16_t *rdlen);
+
+#define WIRE_COMP_MAX 64
+
+/* A message being written: a fixed buffer and a table of names already written (by offset),
+ * so later names can point at them. No allocation. */
+struct wire_writer {
+	uint8_t *buf;
+	size_t cap; /* hard limit for this message */
+	size_t pos;
+	uint16_t comp[WIRE_COMP_MAX]; /* offsets of names (and their suffixes) written so far */
+	int ncomp;
+};
+
+/* A position to roll back to when an RRset does not fit. */
+struct wire_mark {
+	size_t pos;
+	int ncomp;
+};
+
+void wire_writer_init(struct wire_writer *w, uint8_t *buf, size_t cap);
+static inline struct wire_mark wire_mark(const struct wire_writer *w)
+{
+	return (struct wire_mark){w->pos, w->ncomp};
+}
+static inline void wire_rollback(struct wire_writer *w, struct wire_mark m)
+{
+	w->pos = m.pos;
+	w->ncomp = m.ncomp;
+}
+/* Remembers a name already in the buffer at offset off (e.g. the question) for compression. */
+void wire_remember_name(struct wire_writer *w, size_t off);
+int wire_write(struct wire_writer *w, const void *data, size_t len);
+int wire_write16(struct wire_writer *w, uint16_t v);
+int wire_write32(struct wire_writer *w, uint32_t v);
+/* Writes a name, compressed against earlier names when compress is true; the written name
+ * becomes a compression target either way. Returns 0 or TERN_ESPACE. */
+int wire_write_name(struct wire_writer *w, const uint8_t *name, bool compress);

@@ -1,0 +1,132 @@
+/* Zone files (RFC 1035 master format) read with Debian's libzscanner into a zone snapshot. */
+#include "lib/zonefile.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libzscanner/scanner.h>
+
+#include "lib/error.h"
+#include "lib/name.h"
+#include "lib/rr.h"
+
+struct load_ctx {
+	struct zone_builder *b;
+	const char *source;
+	char *err;
+	size_t errlen, used;
+	int errors;
+	int rc;
+};
+
+static void ctx_error(struct load_ctx *c, uint64_t line, const char *fmt, ...)
+{
+	c->errors++;
+	if (!c->err || c->used + 1 >= c->errlen)
+		return;
+	int n = snprintf(c->err + c->used, c->errlen - c->used, "%s%s:%llu: ", c->used ? "\n" : "", c->source,
+	                 (unsigned long long)line);
+	if (n < 0 || (size_t)n >= c->errlen - c->used) {
+		c->used = c->errlen - 1;
+		return;
+	}
+	c->used += (size_t)n;
+	va_list ap;
+	va_start(ap, fmt);
+	n = vsnprintf(c->err + c->used, c->errlen - c->used, fmt, ap);
+	va_end(ap);
+	c->used = (n < 0 || (size_t)n >= c->errlen - c->used) ? c->errlen - 1 : c->used + (size_t)n;
+}
+
+static void on_record(zs_scanner_t *s)
+{
+	struct load_ctx *c = s->process.data;
+	if (c->rc < 0)
+		return;
+	if (s->r_class != RR_CLASS_IN) {
+		ctx_error(c, s->line_counter, "record class %u is not IN", s->r_class);
+		return;
+	}
+	int rc = zone_builder_add(c->b, s->r_owner, s->r_type, s->r_ttl, s->r_data, (uint16_t)s->r_data_length,
+	                          (uint32_t)s->line_counter);
+	if (rc < 0) {
+		c->rc = rc;
+		s->state = ZS_STATE_STOP;
+	}
+}
+
+static void on_error(zs_scanner_t *s)
+{
+	struct load_ctx *c = s->process.data;
+	ctx_error(c, s->line_counter, "%s", zs_strerror(s->error.code));
+	if (c->errors >= 20)
+		s->state = ZS_STATE_STOP; /* enough to act on; stop before the buffer fills */
+}
+
+static int load(zs_scanner_t *s, const char *source, const uint8_t *apex, struct zone **out, char *err,
+                size_t errlen)
+{
+	struct load_ctx c = {.source = source, .err = err, .errlen = errlen};
+	if (err && errlen)
+		err[0] = 0;
+	c.b = zone_builder_new(apex);
+	if (!c.b) {
+		zs_deinit(s);
+		return TERN_ENOMEM;
+	}
+	zs_set_processing(s, on_record, on_error, &c);
+	zs_parse_all(s);
+	zs_deinit(s);
+	if (c.rc < 0 || c.errors) {
+		zone_builder_free(c.b);
+		return c.rc < 0 ? c.rc : TERN_EZONE;
+	}
+	return zone_build(c.b, source, out, err, errlen);
+}
+
+static int init_scanner(zs_scanner_t *s, const uint8_t *apex, char *err, size_t errlen, const char *source)
+{
+	char origin[1024];
+	if (name_to_text(apex, origin, sizeof(origin)) < 0 || zs_init(s, origin, 1, 3600) != 0) {
+		snprintf(err, errlen, "%s: cannot start the zone parser for %s", source, origin);
+		return TERN_EINVAL;
+	}
+	return 0;
+}
+
+int zonefile_load(const char *path, const uint8_t *apex, struct zone **out, char *err, size_t errlen)
+{
+	zs_scanner_t *s = malloc(sizeof(*s));
+	if (!s)
+		return TERN_ENOMEM;
+	int rc = init_scanner(s, apex, err, errlen, path);
+	if (rc == 0 && zs_set_input_file(s, path) != 0) {
+		snprintf(err, errlen, "%s: cannot open zone file: %s", path, zs_strerror(s->error.code));
+		zs_deinit(s);
+		rc = TERN_EIO;
+	}
+	if (rc == 0)
+		rc = load(s, path, apex, out, err, errlen);
+	free(s);
+	return rc;
+}
+
+int zonefile_load_string(const char *text, size_t len, const char *source, const uint8_t *apex,
+                         struct zone **out, char *err, size_t errlen)
+{
+	zs_scanner_t *s = malloc(sizeof(*s));
+	if (!s)
+		return TERN_ENOMEM;
+	int rc = init_scanner(s, apex, err, errlen, source);
+	if (rc == 0 && zs_set_input_string(s, text, len) != 0) {
+		snprintf(err, errlen, "%s: cannot read zone text", source);
+		zs_deinit(s);
+		rc = TERN_EINVAL;
+	}
+	if (rc == 0)
+		rc = load(s, source, apex, out, err, errlen);
+	free(s);
+	return rc;
+}

@@ -1,0 +1,13 @@
+/* Zone files (RFC 1035 master format) read with Debian's libzscanner into a zone snapshot. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/zone.h"
+
+/* Loads and validates the zone at apex from path. On failure returns a negative TERN_E* and
+ * writes every problem, one per line, as "path:line: message" into err; nothing is built. */
+int zonefile_load(const char *path, const uint8_t *apex, struct zone **out, char *err, size_t errlen);
+/* The same for zone text held in memory; source names it in messages. */
+int zonefile_load_string(const char *text, size_t len, const char *source, const uint8_t *apex,
+                         struct zone **out, char *err, size_t errlen);

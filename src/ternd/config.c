@@ -1,0 +1,709 @@
+/* ternd's configuration file: reads the YAML with libyaml's document API, checks every field
+ * against the schema and collects "file:line: field: problem" messages for all mistakes found. */
+#include "ternd/config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "lib/error.h"
+#include "lib/name.h"
+#include "ternd/log.h"
+
+#define CONFIG_MAX_FILE (16u << 20) /* a configuration larger than this is surely a mistake */
+#define QUOTE_MAX 64                /* characters of a bad value shown in a message */
+
+/* State of one load: the document being checked, the configuration being built, the messages. */
+struct parse {
+	yaml_document_t *doc;
+	const char *source;
+	const char *basedir;
+	char *err;
+	size_t errlen;
+	size_t errused;
+	unsigned nerr;
+	bool nomem;
+	struct config *c;
+};
+
+/* Appends "source:line: message" to the error buffer, newline separated, truncating silently. */
+__attribute__((format(printf, 3, 4))) static void perr(struct parse *p, unsigned line,
+                                                        const char *fmt, ...)
+{
+	p->nerr++;
+	if (p->errlen == 0 || p->errused + 1 >= p->errlen)
+		return;
+	char *dst = p->err + p->errused;
+	size_t room = p->errlen - p->errused;
+	int n = snprintf(dst, room, "%s%s:%u: ", p->errused ? "\n" : "", p->source, line);
+	if (n > 0 && (size_t)n < room) {
+		va_list ap;
+		va_start(ap, fmt);
+		int m = vsnprintf(dst + n, room - (size_t)n, fmt, ap);
+		va_end(ap);
+		n = m > 0 ? n + m : n;
+	}
+	p->errused += n > 0 ? (size_t)n : 0;
+	if (p->errused >= p->errlen)
+		p->errused = p->errlen - 1;
+}
+
+static unsigned node_line(const yaml_node_t *n)
+{
+	return (unsigned)n->start_mark.line + 1;
+}
+
+static const char *kind_name(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE: return "a scalar";
+	case YAML_SEQUENCE_NODE: return "a list";
+	case YAML_MAPPING_NODE: return "a mapping";
+	default: return "nothing";
+	}
+}
+
+static const char *scalar_text(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+/* An unquoted "", "~" or "null": YAML's null, e.g. a key with nothing after the colon. */
+static bool is_null(const yaml_node_t *n)
+{
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	const char *s = scalar_text(n);
+	return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+	       !strcmp(s, "NULL");
+}
+
+/* Writes s in double quotes with control and non-ASCII bytes escaped, cut at QUOTE_MAX. */
+static const char *quote(const char *s, char *buf, size_t cap)
+{
+	size_t o = 0;
+	buf[o++] = '"';
+	for (size_t i = 0; s[i]; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (i >= QUOTE_MAX || o + 8 >= cap) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (ch == '"' || ch == '\\')
+			o += (size_t)snprintf(buf + o, cap - o, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", ch);
+		else
+			buf[o++] = (char)ch;
+	}
+	buf[o++] = '"';
+	buf[o] = 0;
+	return buf;
+}
+
+#define QUOTE_BUF (QUOTE_MAX + 16)
+
+/* The keys one mapping may hold, and what was found for each. */
+struct field {
+	const char *key;
+	yaml_node_t *value; /* NULL when absent */
+	unsigned line;      /* of the key */
+};
+
+/* Matches the pairs of a mapping against fields; reports unknown, duplicate and non-scalar keys.
+ * where names the mapping in messages ("server", "zones[0]"; NULL for the top level). */
+static void walk_mapping(struct parse *p, yaml_node_t *map, const char *where,
+                         struct field *fields, size_t nfields)
+{
+	for (size_t i = 0; i < nfields; i++)
+		fields[i].value = NULL;
+	if (is_null(map))
+		return;
+	for (yaml_node_pair_t *pair = map->data.mapping.pairs.start;
+	     pair < map->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(p->doc, pair->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, pair->value);
+		if (!k || !v)
+			continue;
+		if (k->type != YAML_SCALAR_NODE) {
+			perr(p, node_line(k), "%s%skeys must be scalars, got %s", where ? where : "",
+			     where ? ": " : "", kind_name(k));
+			continue;
+		}
+		size_t i = 0;
+		while (i < nfields && strcmp(fields[i].key, scalar_text(k)))
+			i++;
+		if (i == nfields) {
+			char q[QUOTE_BUF];
+			quote(scalar_text(k), q, sizeof(q));
+			if (where)
+				perr(p, node_line(k), "unknown key %s in %s", q, where);
+			else
+				perr(p, node_line(k), "unknown key %s at top level", q);
+		} else if (fields[i].value) {
+			perr(p, node_line(k), "%s%s%s: duplicate key (first at line %u)", where ? where : "",
+			     where ? "." : "", fields[i].key, fields[i].line);
+		} else {
+			fields[i].value = v;
+			fields[i].line = node_line(k);
+		}
+	}
+}
+
+/* Checks that a section is a mapping (a null counts as an empty one). */
+static bool want_mapping(struct parse *p, yaml_node_t *n, const char *where)
+{
+	if (n->type == YAML_MAPPING_NODE || is_null(n))
+		return true;
+	perr(p, node_line(n), "%s: expected a mapping, got %s", where, kind_name(n));
+	return false;
+}
+
+/* Checks that a value is a list (a null counts as an empty one); returns its length or -1. */
+static long want_list(struct parse *p, yaml_node_t *n, const char *where)
+{
+	if (n->type == YAML_SEQUENCE_NODE)
+		return (long)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (is_null(n))
+		return 0;
+	perr(p, node_line(n), "%s: expected a list, got %s", where, kind_name(n));
+	return -1;
+}
+
+/* The text of a scalar value, or NULL after reporting a wrong kind or an empty value. */
+static const char *want_scalar(struct parse *p, yaml_node_t *n, const char *where)
+{
+	if (n->type != YAML_SCALAR_NODE) {
+		perr(p, node_line(n), "%s: expected a scalar, got %s", where, kind_name(n));
+		return NULL;
+	}
+	if (is_null(n) || !*scalar_text(n)) {
+		perr(p, node_line(n), "%s: empty value", where);
+		return NULL;
+	}
+	return scalar_text(n);
+}
+
+/* Decimal digits only (no sign, no space, no base prefix), fully consumed, within min..max. */
+static bool want_uint(struct parse *p, yaml_node_t *n, const char *where, unsigned long min,
+                      unsigned long max, unsigned long *out)
+{
+	const char *s = want_scalar(p, n, where);
+	if (!s)
+		return false;
+	char q[QUOTE_BUF];
+	if (!isdigit((unsigned char)s[0])) {
+		perr(p, node_line(n), "%s: %s is not a number", where, quote(s, q, sizeof(q)));
+		return false;
+	}
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (*end) {
+		perr(p, node_line(n), "%s: %s is not a number", where, quote(s, q, sizeof(q)));
+		return false;
+	}
+	if (errno == ERANGE || v < min || v > max) {
+		perr(p, node_line(n), "%s: %s is out of range %lu..%lu", where,
+		     strlen(s) > QUOTE_MAX ? "value" : s, min, max);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static char *dup_or_flag(struct parse *p, const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		p->nomem = true;
+	return d;
+}
+
+/* "ADDR@PORT" or "ADDR" (port 53), ADDR being IPv4 or IPv6 in inet_pton's forms. */
+static void parse_listen(struct parse *p, yaml_node_t *n)
+{
+	const char *where = "server.listen";
+	const char *s = want_scalar(p, n, where);
+	if (!s)
+		return;
+	char q[QUOTE_BUF], host[sizeof(p->c->listen->text)];
+	quote(s, q, sizeof(q));
+	size_t len = strlen(s);
+	if (len >= sizeof(host)) {
+		perr(p, node_line(n), "%s: %s is not an IP address", where, q);
+		return;
+	}
+	memcpy(host, s, len + 1);
+	unsigned long port = 53;
+	char *at = strrchr(host, '@');
+	if (at) {
+		*at = 0;
+		const char *ps = at + 1;
+		char *end = at;
+		errno = 0;
+		if (isdigit((unsigned char)ps[0]))
+			port = strtoul(ps, &end, 10);
+		if (end == at || *end) {
+			perr(p, node_line(n), "%s: port in %s is not a number", where, q);
+			return;
+		}
+		if (errno == ERANGE || port < 1 || port > 65535) {
+			perr(p, node_line(n), "%s: port in %s is out of range 1..65535", where, q);
+			return;
+		}
+	}
+	struct config_listen l;
+	memset(&l, 0, sizeof(l));
+	struct sockaddr_in *sin = (struct sockaddr_in *)&l.addr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&l.addr;
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		l.addrlen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		l.addrlen = sizeof(*sin6);
+	} else {
+		perr(p, node_line(n), "%s: %s is not an IP address", where, q);
+		return;
+	}
+	memcpy(l.text, s, len + 1);
+	for (size_t i = 0; i < p->c->nlisten; i++) {
+		const struct config_listen *o = &p->c->listen[i];
+		if (o->addrlen == l.addrlen && !memcmp(&o->addr, &l.addr, l.addrlen)) {
+			perr(p, node_line(n), "%s: %s is listed twice (also as \"%s\")", where, q,
+			     o->text);
+			return;
+		}
+	}
+	p->c->listen[p->c->nlisten++] = l;
+}
+
+static void parse_server(struct parse *p, yaml_node_t *server, unsigned line)
+{
+	enum { LISTEN, IDENTITY, EDNS, WORKERS, IDLE, CLIENTS, NFIELDS };
+	struct field f[NFIELDS] = {
+		[LISTEN] = {.key = "listen"},
+		[IDENTITY] = {.key = "identity"},
+		[EDNS] = {.key = "edns-buffer-size"},
+		[WORKERS] = {.key = "udp-workers"},
+		[IDLE] = {.key = "tcp-idle-timeout"},
+		[CLIENTS] = {.key = "tcp-max-clients"},
+	};
+	if (!want_mapping(p, server, "server"))
+		return;
+	walk_mapping(p, server, "server", f, NFIELDS);
+	if (!f[LISTEN].value) {
+		perr(p, line, "server.listen: missing required key");
+	} else {
+		long n = want_list(p, f[LISTEN].value, "server.listen");
+		if (n == 0) {
+			perr(p, node_line(f[LISTEN].value),
+			     "server.listen: at least one address is required");
+		} else if (n > 0) {
+			p->c->listen = calloc((size_t)n, sizeof(*p->c->listen));
+			if (!p->c->listen) {
+				p->nomem = true;
+				return;
+			}
+			yaml_node_t *seq = f[LISTEN].value;
+			for (yaml_node_item_t *it = seq->data.sequence.items.start;
+			     it < seq->data.sequence.items.top; it++) {
+				yaml_node_t *item = yaml_document_get_node(p->doc, *it);
+				if (item)
+					parse_listen(p, item);
+			}
+		}
+	}
+	if (f[IDENTITY].value) {
+		const char *s = want_scalar(p, f[IDENTITY].value, "server.identity");
+		if (s && strlen(s) > 255) {
+			perr(p, node_line(f[IDENTITY].value),
+			     "server.identity: %zu bytes is longer than the limit of 255", strlen(s));
+		} else if (s) {
+			p->c->nsid = dup_or_flag(p, s);
+		}
+	}
+	unsigned long v;
+	if (f[EDNS].value &&
+	    want_uint(p, f[EDNS].value, "server.edns-buffer-size", 512, 4096, &v))
+		p->c->edns_size = (uint16_t)v;
+	if (f[WORKERS].value && want_uint(p, f[WORKERS].value, "server.udp-workers", 0, 256, &v))
+		p->c->udp_workers = (unsigned)v;
+	if (f[IDLE].value && want_uint(p, f[IDLE].value, "server.tcp-idle-timeout", 1, 3600, &v))
+		p->c->tcp_idle_timeout_ms = (unsigned)v * 1000;
+	if (f[CLIENTS].value &&
+	    want_uint(p, f[CLIENTS].value, "server.tcp-max-clients", 1, 1000000, &v))
+		p->c->tcp_max_clients = (unsigned)v;
+}
+
+static void parse_log(struct parse *p, yaml_node_t *log)
+{
+	static const char *const levels[] = {
+		[LOG_ERROR] = "error",
+		[LOG_WARNING] = "warning",
+		[LOG_INFO] = "info",
+		[LOG_DEBUG] = "debug",
+	};
+	struct field f[] = {{.key = "level"}};
+	if (!want_mapping(p, log, "log"))
+		return;
+	walk_mapping(p, log, "log", f, 1);
+	if (!f[0].value)
+		return;
+	const char *s = want_scalar(p, f[0].value, "log.level");
+	if (!s)
+		return;
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		if (!strcmp(s, levels[i])) {
+			p->c->log_level = (int)i;
+			return;
+		}
+	}
+	char q[QUOTE_BUF];
+	perr(p, node_line(f[0].value), "log.level: %s is not one of error, warning, info, debug",
+	     quote(s, q, sizeof(q)));
+}
+
+/* base/file, or file itself when it is absolute or there is no base. */
+static char *path_join(struct parse *p, const char *base, const char *file)
+{
+	if (file[0] == '/' || !base || !*base)
+		return dup_or_flag(p, file);
+	size_t bl = strlen(base), fl = strlen(file);
+	bool slash = base[bl - 1] != '/';
+	char *out = malloc(bl + slash + fl + 1);
+	if (!out) {
+		p->nomem = true;
+		return NULL;
+	}
+	memcpy(out, base, bl);
+	if (slash)
+		out[bl] = '/';
+	memcpy(out + bl + slash, file, fl + 1);
+	return out;
+}
+
+/* A zone's apex for messages: lower case, escaped, without the final dot (the root stays "."). */
+static void apex_text(const uint8_t *apex, char *buf, size_t cap)
+{
+	int n = name_to_text(apex, buf, cap);
+	if (n < 0)
+		snprintf(buf, cap, "?");
+	else if (n > 1 && buf[n - 1] == '.')
+		buf[n - 1] = 0;
+}
+
+static void parse_zone(struct parse *p, yaml_node_t *item, size_t index)
+{
+	enum { NAME, FILE_, NFIELDS };
+	struct field f[NFIELDS] = {[NAME] = {.key = "name"}, [FILE_] = {.key = "file"}};
+	char where[48], field[64];
+	snprintf(where, sizeof(where), "zones[%zu]", index);
+	if (item->type != YAML_MAPPING_NODE) {
+		perr(p, node_line(item), "%s: expected a mapping, got %s", where, kind_name(item));
+		return;
+	}
+	walk_mapping(p, item, where, f, NFIELDS);
+	struct config_zone z;
+	memset(&z, 0, sizeof(z));
+	z.line = node_line(item);
+	bool ok = true;
+	const char *name = NULL, *file = NULL;
+	snprintf(field, sizeof(field), "%s.name", where);
+	if (!f[NAME].value) {
+		perr(p, z.line, "%s: missing required key", field);
+		ok = false;
+	} else if ((name = want_scalar(p, f[NAME].value, field)) == NULL) {
+		ok = false;
+	} else if (name_from_text(z.apex, name, NULL) < 0) {
+		char q[QUOTE_BUF];
+		perr(p, node_line(f[NAME].value), "%s: %s is not a valid domain name", field,
+		     quote(name, q, sizeof(q)));
+		ok = false;
+	} else {
+		name_lower(z.apex);
+		for (size_t i = 0; i < p->c->nzones; i++) {
+			if (name_equal(p->c->zones[i].apex, z.apex)) {
+				char t[NAME_MAXLEN * 4 + 2];
+				apex_text(z.apex, t, sizeof(t));
+				perr(p, z.line, "%s: duplicate zone %s (first at line %u)", where, t,
+				     p->c->zones[i].line);
+				ok = false;
+				break;
+			}
+		}
+	}
+	snprintf(field, sizeof(field), "%s.file", where);
+	if (!f[FILE_].value) {
+		perr(p, z.line, "%s: missing required key", field);
+		ok = false;
+	} else if ((file = want_scalar(p, f[FILE_].value, field)) == NULL) {
+		ok = false;
+	}
+	if (!ok)
+		return;
+	z.name = dup_or_flag(p, name);
+	z.file = path_join(p, p->basedir, file);
+	if (!z.name || !z.file) {
+		free(z.name);
+		free(z.file);
+		return;
+	}
+	p->c->zones[p->c->nzones++] = z;
+}
+
+static void parse_zones(struct parse *p, yaml_node_t *zones)
+{
+	long n = want_list(p, zones, "zones");
+	if (n <= 0)
+		return;
+	p->c->zones = calloc((size_t)n, sizeof(*p->c->zones));
+	if (!p->c->zones) {
+		p->nomem = true;
+		return;
+	}
+	size_t index = 0;
+	for (yaml_node_item_t *it = zones->data.sequence.items.start;
+	     it < zones->data.sequence.items.top; it++, index++) {
+		yaml_node_t *item = yaml_document_get_node(p->doc, *it);
+		if (item)
+			parse_zone(p, item, index);
+	}
+}
+
+static void parse_root(struct parse *p, yaml_node_t *root)
+{
+	enum { SERVER, LOG, ZONES, NFIELDS };
+	struct field f[NFIELDS] = {
+		[SERVER] = {.key = "server"},
+		[LOG] = {.key = "log"},
+		[ZONES] = {.key = "zones"},
+	};
+	if (root && root->type != YAML_MAPPING_NODE && !is_null(root)) {
+		perr(p, node_line(root), "top level: expected a mapping, got %s", kind_name(root));
+		return;
+	}
+	if (root)
+		walk_mapping(p, root, NULL, f, NFIELDS);
+	else
+		f[SERVER].value = f[LOG].value = f[ZONES].value = NULL;
+	unsigned line = root ? node_line(root) : 1;
+	if (!f[SERVER].value)
+		perr(p, line, "server: missing required key");
+	else
+		parse_server(p, f[SERVER].value, f[SERVER].line);
+	if (f[LOG].value)
+		parse_log(p, f[LOG].value);
+	if (f[ZONES].value)
+		parse_zones(p, f[ZONES].value);
+}
+
+/* 1-based line of a byte offset, for reader errors (bad encoding) that carry no mark. */
+static unsigned offset_line(const char *text, size_t len, size_t offset)
+{
+	unsigned line = 1;
+	for (size_t i = 0; i < offset && i < len; i++)
+		line += text[i] == '\n';
+	return line;
+}
+
+/* Turns a libyaml failure into a message; returns the error code for it. */
+static int yaml_failure(struct parse *p, const yaml_parser_t *parser, const char *text, size_t len)
+{
+	if (parser->error == YAML_MEMORY_ERROR) {
+		p->nomem = true;
+		return TERN_ENOMEM;
+	}
+	const char *problem = parser->problem ? parser->problem : "unknown problem";
+	if (parser->error == YAML_READER_ERROR) {
+		perr(p, offset_line(text, len, parser->problem_offset),
+		     "YAML syntax error: %s (at byte %zu)", problem, parser->problem_offset);
+	} else if (parser->context) {
+		perr(p, (unsigned)parser->problem_mark.line + 1, "YAML syntax error: %s (%s at line %u)",
+		     problem, parser->context, (unsigned)parser->context_mark.line + 1);
+	} else {
+		perr(p, (unsigned)parser->problem_mark.line + 1, "YAML syntax error: %s", problem);
+	}
+	return TERN_ECONFIG;
+}
+
+static void set_defaults(struct config *c)
+{
+	c->edns_size = 1232;
+	c->udp_workers = 0;
+	c->tcp_idle_timeout_ms = 10000;
+	c->tcp_max_clients = 1024;
+	c->log_level = LOG_INFO;
+}
+
+int config_load_string(const char *text, size_t len, const char *source, const char *basedir,
+                       struct config **out, char *err, size_t errlen)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc, extra;
+	bool have_parser = false, have_doc = false, have_extra = false;
+	struct parse p = {
+		.doc = &doc,
+		.source = source ? source : "<config>",
+		.basedir = basedir,
+		.err = err,
+		.errlen = errlen,
+	};
+	int rc = TERN_ECONFIG;
+	if (errlen)
+		err[0] = 0;
+	p.c = calloc(1, sizeof(*p.c));
+	if (!p.c) {
+		rc = TERN_ENOMEM;
+		goto fail;
+	}
+	set_defaults(p.c);
+	if (source && !(p.c->path = strdup(source))) {
+		rc = TERN_ENOMEM;
+		goto fail;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		rc = TERN_ENOMEM;
+		goto fail;
+	}
+	have_parser = true;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		rc = yaml_failure(&p, &parser, text, len);
+		goto fail;
+	}
+	have_doc = true;
+	/* A second document would be silently ignored; say so instead. */
+	if (!yaml_parser_load(&parser, &extra)) {
+		rc = yaml_failure(&p, &parser, text, len);
+		goto fail;
+	}
+	have_extra = true;
+	yaml_node_t *second = yaml_document_get_root_node(&extra);
+	if (second)
+		perr(&p, node_line(second), "only one YAML document is allowed");
+	parse_root(&p, yaml_document_get_root_node(&doc));
+	if (p.nomem) {
+		rc = TERN_ENOMEM;
+		goto fail;
+	}
+	if (p.nerr)
+		goto fail;
+	yaml_document_delete(&extra);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	*out = p.c;
+	return TERN_OK;
+fail:
+	if (rc == TERN_ENOMEM && errlen)
+		snprintf(err, errlen, "%s: out of memory", p.source);
+	if (have_extra)
+		yaml_document_delete(&extra);
+	if (have_doc)
+		yaml_document_delete(&doc);
+	if (have_parser)
+		yaml_parser_delete(&parser);
+	config_free(p.c);
+	return rc;
+}
+
+/* Reads a whole file into a NUL-terminated buffer; errno is set on failure. */
+static char *read_file(const char *path, size_t *len, bool *open_failed)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+	*open_failed = !f;
+	if (!f)
+		return NULL;
+	for (;;) {
+		if (n + 1 >= cap) {
+			if (cap > CONFIG_MAX_FILE) {
+				errno = EFBIG;
+				goto fail;
+			}
+			size_t ncap = cap ? cap * 2 : 4096;
+			char *nb = realloc(buf, ncap);
+			if (!nb)
+				goto fail;
+			buf = nb;
+			cap = ncap;
+		}
+		size_t got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f)) {
+				if (!errno)
+					errno = EIO;
+				goto fail;
+			}
+			break;
+		}
+	}
+	fclose(f);
+	buf[n] = 0;
+	*len = n;
+	return buf;
+fail:;
+	int saved = errno;
+	free(buf);
+	fclose(f);
+	errno = saved;
+	return NULL;
+}
+
+int config_load(const char *path, struct config **out, char *err, size_t errlen)
+{
+	char *text = NULL, *dir = NULL;
+	size_t len = 0;
+	bool open_failed;
+	int rc;
+	errno = 0;
+	text = read_file(path, &len, &open_failed);
+	if (!text) {
+		rc = errno == ENOMEM ? TERN_ENOMEM : TERN_EIO;
+		if (errlen)
+			snprintf(err, errlen, "%s: cannot %s: %s", path, open_failed ? "open" : "read",
+			         strerror(errno));
+		goto fail;
+	}
+	dir = strdup(path);
+	if (!dir) {
+		rc = TERN_ENOMEM;
+		if (errlen)
+			snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
+	rc = config_load_string(text, len, path, dirname(dir), out, err, errlen);
+fail:
+	free(dir);
+	free(text);
+	return rc;
+}
+
+void config_free(struct config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nzones; i++) {
+		free(c->zones[i].name);
+		free(c->zones[i].file);
+	}
+	free(c->zones);
+	free(c->listen);
+	free(c->nsid);
+	free(c->path);
+	free(c);
+}

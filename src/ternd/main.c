@@ -1,0 +1,227 @@
+/* ternd: command line, start-up, zone (re)loading on SIGHUP, clean stop on SIGTERM/SIGINT. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/error.h"
+#include "lib/zonefile.h"
+#include "ternd/config.h"
+#include "ternd/log.h"
+#include "ternd/net/tcp.h"
+#include "ternd/net/udp.h"
+#include "ternd/server.h"
+
+#define ERRBUF 16384
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ternd -c FILE [--check]\n"
+	           "  -c, --config FILE  configuration file (YAML)\n"
+	           "      --check        validate the configuration and every zone, then exit\n"
+	           "  -h, --help         this text\n");
+}
+
+/* Checks every zone of conf; prints each problem as file:line: message. Returns the failures. */
+static int check_zones(const struct config *conf)
+{
+	int failed = 0;
+	char *err = malloc(ERRBUF);
+	if (!err)
+		return 1;
+	for (size_t i = 0; i < conf->nzones; i++) {
+		struct zone *z = NULL;
+		int rc = zonefile_load(conf->zones[i].file, conf->zones[i].apex, &z, err, ERRBUF);
+		if (rc < 0) {
+			fprintf(stderr, "%s\n", err[0] ? err : tern_strerror(rc));
+			failed++;
+		} else {
+			printf("%s: ok, serial %u, %zu records\n", conf->zones[i].name, z->serial, z->nrecords);
+			zone_free(z);
+		}
+	}
+	free(err);
+	return failed;
+}
+
+/* Zone listener: the log line every published version gets. */
+static void log_zone_event(void *arg, enum zones_event ev, const struct zone *old, const struct zone *next)
+{
+	(void)arg;
+	char name[1024];
+	if (ev == ZONES_PUBLISHED) {
+		name_to_text(next->apex, name, sizeof(name));
+		if (old)
+			log_info("zone %s: serial %u -> %u, %zu records", name, old->serial, next->serial, next->nrecords);
+		else
+			log_info("zone %s: serial %u loaded, %zu records", name, next->serial, next->nrecords);
+	} else {
+		name_to_text(old->apex, name, sizeof(name));
+		log_info("zone %s: removed", name);
+	}
+}
+
+/* Loads every zone of conf and publishes the ones that load; a zone that fails keeps its
+ * previous version (if any) serving. Zones no longer configured are removed. */
+static void load_zones(struct server *srv, const struct config *conf, const struct config *previous)
+{
+	char *err = malloc(ERRBUF);
+	if (!err) {
+		log_error("out of memory loading zones");
+		return;
+	}
+	for (size_t i = 0; i < conf->nzones; i++) {
+		const struct config_zone *cz = &conf->zones[i];
+		struct zone *z = NULL;
+		int rc = zonefile_load(cz->file, cz->apex, &z, err, ERRBUF);
+		if (rc < 0) {
+			log_error("zone %s not loaded%s:\n%s", cz->name,
+			          zones_get(srv->zones, cz->apex) ? " (previous version still served)" : "",
+			          err[0] ? err : tern_strerror(rc));
+			continue;
+		}
+		if (zones_publish(srv->zones, z) < 0) {
+			log_error("zone %s: cannot publish: out of memory", cz->name);
+			zone_free(z);
+		}
+	}
+	for (size_t i = 0; previous && i < previous->nzones; i++) {
+		bool kept = false;
+		for (size_t j = 0; j < conf->nzones && !kept; j++)
+			kept = name_equal(previous->zones[i].apex, conf->zones[j].apex);
+		if (!kept)
+			zones_remove(srv->zones, previous->zones[i].apex);
+	}
+	free(err);
+}
+
+static bool same_listeners(const struct config *a, const struct config *b)
+{
+	if (a->nlisten != b->nlisten)
+		return false;
+	for (size_t i = 0; i < a->nlisten; i++)
+		if (a->listen[i].addrlen != b->listen[i].addrlen ||
+		    memcmp(&a->listen[i].addr, &b->listen[i].addr, a->listen[i].addrlen) != 0)
+			return false;
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check", no_argument, NULL, 'k'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = NULL;
+	bool check = false;
+	for (int c; (c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1;) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'k': check = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!path || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	char *err = malloc(ERRBUF);
+	struct config *conf = NULL;
+	if (!err)
+		return 1;
+	if (config_load(path, &conf, err, ERRBUF) < 0) {
+		fprintf(stderr, "%s\n", err);
+		free(err);
+		return 1;
+	}
+	if (check) {
+		int failed = check_zones(conf);
+		config_free(conf);
+		free(err);
+		return failed ? 1 : 0;
+	}
+	log_set_level((enum log_level)conf->log_level);
+
+	/* Signals go to this thread only, through sigwait; workers inherit the mask. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct server srv;
+	struct udp *udp = NULL;
+	struct tcp *tcp = NULL;
+	int status = 1;
+	if (server_init(&srv, conf) < 0) {
+		log_error("out of memory");
+		goto out;
+	}
+	zones_subscribe(srv.zones, log_zone_event, NULL);
+	load_zones(&srv, conf, NULL);
+	if (udp_start(&srv, conf, conf->udp_workers, &udp, err, ERRBUF) < 0 ||
+	    tcp_start(&srv, conf, &tcp, err, ERRBUF) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	for (size_t i = 0; i < conf->nlisten; i++)
+		log_info("listening on %s (UDP, TCP)", conf->listen[i].text);
+	log_info("ready: %zu zone(s) served", zones_count(srv.zones));
+
+	/* Configurations stay alive until exit: transports may keep pointers into the first. */
+	struct config **old = NULL;
+	size_t nold = 0;
+	for (;;) {
+		int sig = 0;
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig != SIGHUP) {
+			log_info("signal %d: stopping", sig);
+			break;
+		}
+		log_info("SIGHUP: reloading %s", path);
+		struct config *next = NULL;
+		if (config_load(path, &next, err, ERRBUF) < 0) {
+			log_error("configuration not reloaded, previous one kept:\n%s", err);
+			continue;
+		}
+		if (!same_listeners(conf, next))
+			log_warning("listen addresses changed: restart ternd to apply them");
+		struct config **grown = realloc(old, (nold + 1) * sizeof(*old));
+		if (!grown) {
+			log_error("out of memory: configuration not reloaded");
+			config_free(next);
+			continue;
+		}
+		old = grown;
+		old[nold++] = conf;
+		server_set_params(&srv, next);
+		load_zones(&srv, next, conf);
+		conf = next;
+		log_info("reload done: %zu zone(s) served", zones_count(srv.zones));
+	}
+	status = 0;
+	tcp_stop(tcp);
+	tcp = NULL;
+	udp_stop(udp);
+	udp = NULL;
+	for (size_t i = 0; i < nold; i++)
+		config_free(old[i]);
+	free(old);
+out:
+	tcp_stop(tcp);
+	udp_stop(udp);
+	server_destroy(&srv);
+	config_free(conf);
+	free(err);
+	log_info("stopped");
+	return status;
+}

@@ -1,0 +1,558 @@
+/* TCP transport (RFC 7766): one epoll thread accepts, reads length-prefixed queries (several per
+ * connection, answered in order), writes responses without ever blocking, and closes idle clients. */
+#include "ternd/net/tcp.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <urcu-qsbr.h>
+
+#include "lib/error.h"
+#include "ternd/log.h"
+#include "ternd/net/socket.h"
+#include "ternd/ns/query.h"
+
+#define TCP_MSG_MAX 65535
+#define TCP_FRAME_MAX (2 + TCP_MSG_MAX)
+#define TCP_IN_INITIAL 4096                /* first read buffer of a connection; grows once to a frame */
+#define TCP_BATCH_CAP (3 * TCP_FRAME_MAX)  /* responses handed to one send() */
+#define TCP_EVENTS 256
+#define TCP_ACCEPT_BURST 64                /* accepts per wakeup, so connected clients keep their turn */
+#define TCP_ACCEPT_PAUSE_MS 100            /* after EMFILE and the like, instead of spinning */
+#define TCP_LOG_INTERVAL_MS 10000          /* at most one line per interval about refused clients */
+#define TCP_IDLE_DEFAULT_MS 10000
+
+enum tcp_kind { TCP_WAKE, TCP_LISTENER, TCP_CONN };
+
+/* What an epoll event points to; the first member of everything in the epoll set. */
+struct tcp_watch {
+	enum tcp_kind kind;
+	int fd;
+};
+
+struct tcp_conn {
+	struct tcp_watch w;
+	struct tcp_conn *prev, *next; /* by deadline, soonest first */
+	uint64_t deadline;            /* monotonic ms; closed then unless a message completes before */
+	uint32_t events;              /* what epoll watches: EPOLLIN, or EPOLLOUT while output waits */
+	bool eof;                     /* the client sent everything: answer what is complete, then close */
+	bool closing;                 /* answer nothing more: close once the output is sent */
+	uint8_t *in;                  /* received bytes not answered yet, from a frame's start */
+	size_t inlen, incap;
+	uint8_t *out; /* responses the socket did not take yet */
+	size_t outoff, outlen;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+};
+
+struct tcp {
+	struct server *srv;
+	uint64_t idle_ms;
+	size_t max_clients; /* 0: no limit */
+	int epfd;
+	struct tcp_watch wake; /* an eventfd: tcp_stop() writes it */
+	struct tcp_watch *listeners;
+	size_t nlisteners;
+	pthread_t thread;
+	bool started;
+	/* below: used by the thread only while it runs */
+	struct tcp_conn *head, *tail;
+	size_t nconns;
+	uint64_t accept_resume; /* accepting paused until then; 0 = not paused */
+	uint64_t accept_log_at; /* next time an accept error may be logged */
+	uint64_t refused;       /* refused at the client limit since the last log line */
+	uint64_t refuse_log_at; /* next time a refusal may be logged */
+	uint8_t *batch;         /* TCP_BATCH_CAP bytes of responses being written */
+};
+
+static uint64_t tcp_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- the connection list, ordered by deadline (every connection has the same timeout) ---- */
+
+static void conn_unlink(struct tcp *t, struct tcp_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		t->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		t->tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void conn_append(struct tcp *t, struct tcp_conn *c)
+{
+	c->prev = t->tail;
+	c->next = NULL;
+	if (t->tail)
+		t->tail->next = c;
+	else
+		t->head = c;
+	t->tail = c;
+}
+
+/* A message completed: the connection gets a full idle timeout again. */
+static void conn_touch(struct tcp *t, struct tcp_conn *c, uint64_t now)
+{
+	c->deadline = now + t->idle_ms;
+	if (t->tail != c) {
+		conn_unlink(t, c);
+		conn_append(t, c);
+	}
+}
+
+static void conn_close(struct tcp *t, struct tcp_conn *c)
+{
+	conn_unlink(t, c);
+	close(c->w.fd); /* also leaves the epoll set */
+	free(c->in);
+	free(c->out);
+	free(c);
+	t->nconns--;
+}
+
+/* ---- reading, answering, writing ---- */
+
+static int conn_watch(struct tcp *t, struct tcp_conn *c, uint32_t events)
+{
+	if (c->events == events)
+		return 0;
+	struct epoll_event ev = {.events = events, .data.ptr = &c->w};
+	if (epoll_ctl(t->epfd, EPOLL_CTL_MOD, c->w.fd, &ev) < 0)
+		return -1;
+	c->events = events;
+	return 0;
+}
+
+/* Sends what the socket takes. Returns 0 when all went, 1 when the socket would block, -1 when
+ * the connection is broken; *sent says how much went. */
+static int conn_send(struct tcp_conn *c, const uint8_t *buf, size_t len, size_t *sent)
+{
+	*sent = 0;
+	while (*sent < len) {
+		ssize_t n = send(c->w.fd, buf + *sent, len - *sent, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 1;
+			return -1;
+		}
+		*sent += (size_t)n;
+	}
+	return 0;
+}
+
+/* Answers every complete message in the input, in order, a batch per send(); stops early when the
+ * socket would block (the rest of the batch waits in c->out) or a message asks to close. Returns
+ * -1 when the connection must be closed now. */
+static int conn_answer(struct tcp *t, struct tcp_conn *c, uint64_t now)
+{
+	struct query_client client = {
+		.addr = (const struct sockaddr *)&c->addr, .addrlen = c->addrlen, .proto = PROTO_TCP};
+	size_t pos = 0;
+	int rc = 0;
+	while (!c->closing && c->outlen == 0) {
+		size_t used = 0;
+		while (TCP_BATCH_CAP - used >= TCP_FRAME_MAX && c->inlen - pos >= 2) {
+			size_t len = (size_t)c->in[pos] << 8 | c->in[pos + 1];
+			if (len == 0) { /* nothing to answer: a broken client */
+				c->closing = true;
+				break;
+			}
+			if (c->inlen - pos - 2 < len)
+				break;
+			size_t rlen = query_process(t->srv, c->in + pos + 2, len, t->batch + used + 2, TCP_MSG_MAX,
+			                            &client);
+			pos += 2 + len;
+			if (rlen == 0) { /* no answer: a response, or garbage; the stream cannot be trusted */
+				c->closing = true;
+				break;
+			}
+			t->batch[used] = (uint8_t)(rlen >> 8);
+			t->batch[used + 1] = (uint8_t)rlen;
+			used += 2 + rlen;
+		}
+		if (used == 0)
+			break;
+		conn_touch(t, c, now);
+		size_t sent;
+		int r = conn_send(c, t->batch, used, &sent);
+		if (r < 0) {
+			rc = -1;
+			break;
+		}
+		if (r > 0) {
+			c->out = malloc(used - sent);
+			if (!c->out) {
+				rc = -1;
+				break;
+			}
+			memcpy(c->out, t->batch + sent, used - sent);
+			c->outoff = 0;
+			c->outlen = used - sent;
+		}
+	}
+	if (pos > 0) {
+		memmove(c->in, c->in + pos, c->inlen - pos);
+		c->inlen -= pos;
+	}
+	return rc;
+}
+
+/* After answering: wait for the socket to take the output, or for more input, or close. */
+static int conn_next(struct tcp *t, struct tcp_conn *c)
+{
+	if (c->outlen > 0)
+		return conn_watch(t, c, EPOLLOUT);
+	if (c->closing || c->eof)
+		return -1;
+	return conn_watch(t, c, EPOLLIN);
+}
+
+static int conn_read(struct tcp *t, struct tcp_conn *c, uint64_t now)
+{
+	if (!c->in) {
+		c->in = malloc(TCP_IN_INITIAL);
+		if (!c->in)
+			return -1;
+		c->incap = TCP_IN_INITIAL;
+	}
+	if (c->inlen >= 2 && c->incap < TCP_FRAME_MAX && 2 + ((size_t)c->in[0] << 8 | c->in[1]) > c->incap) {
+		/* a message bigger than the buffer: grow once, to the largest frame */
+		uint8_t *in = realloc(c->in, TCP_FRAME_MAX);
+		if (!in)
+			return -1;
+		c->in = in;
+		c->incap = TCP_FRAME_MAX;
+	}
+	if (c->inlen == c->incap) /* cannot happen: complete messages were answered before */
+		return -1;
+	ssize_t n = recv(c->w.fd, c->in + c->inlen, c->incap - c->inlen, 0);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		return -1;
+	}
+	if (n == 0)
+		c->eof = true; /* a partial message left in the buffer is dropped */
+	c->inlen += (size_t)n;
+	if (conn_answer(t, c, now) < 0)
+		return -1;
+	return conn_next(t, c);
+}
+
+static int conn_drain(struct tcp *t, struct tcp_conn *c, uint64_t now)
+{
+	size_t sent;
+	int r = conn_send(c, c->out + c->outoff, c->outlen - c->outoff, &sent);
+	if (r < 0)
+		return -1;
+	c->outoff += sent;
+	if (r > 0)
+		return 0;
+	free(c->out); /* held only while a client is slow to read */
+	c->out = NULL;
+	c->outoff = c->outlen = 0;
+	/* messages that arrived while the output waited */
+	if (conn_answer(t, c, now) < 0)
+		return -1;
+	return conn_next(t, c);
+}
+
+/* ---- accepting ---- */
+
+static void tcp_listen_all(struct tcp *t, int op)
+{
+	for (size_t i = 0; i < t->nlisteners; i++) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &t->listeners[i]};
+		if (epoll_ctl(t->epfd, op, t->listeners[i].fd, &ev) < 0 && op == EPOLL_CTL_ADD) {
+			char ebuf[128];
+			log_error("tcp: cannot watch a listener: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
+		}
+	}
+}
+
+/* Out of descriptors or memory: the listeners stay readable, so stop watching them for a while
+ * rather than spin. Connected clients are served meanwhile and may free descriptors. */
+static void tcp_pause_accept(struct tcp *t, int error, uint64_t now)
+{
+	if (now >= t->accept_log_at) {
+		char ebuf[128];
+		log_warning("tcp: cannot accept connections: %s (%zu clients); pausing accepts",
+		            strerror_r(error, ebuf, sizeof(ebuf)), t->nconns);
+		t->accept_log_at = now + TCP_LOG_INTERVAL_MS;
+	}
+	tcp_listen_all(t, EPOLL_CTL_DEL);
+	t->accept_resume = now + TCP_ACCEPT_PAUSE_MS;
+}
+
+/* At the client limit: reset the new connection at once (no TIME_WAIT kept here), so the client
+ * can try another server, and the clients already connected keep being served. */
+static void tcp_refuse(struct tcp *t, int fd, uint64_t now)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	t->refused++;
+	if (now >= t->refuse_log_at) {
+		log_warning("tcp: %zu clients, the limit: refused %" PRIu64 " connection(s) since the last report",
+		            t->max_clients, t->refused);
+		t->refused = 0;
+		t->refuse_log_at = now + TCP_LOG_INTERVAL_MS;
+	}
+}
+
+static int conn_new(struct tcp *t, int fd, const struct sockaddr_storage *addr, socklen_t addrlen,
+                    uint64_t now)
+{
+	struct tcp_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -1;
+	c->w.kind = TCP_CONN;
+	c->w.fd = fd;
+	c->addr = *addr;
+	c->addrlen = addrlen;
+	c->events = EPOLLIN;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &c->w};
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		free(c);
+		return -1;
+	}
+	/* responses are written whole; do not let Nagle hold back the next one */
+	int one = 1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->deadline = now + t->idle_ms;
+	conn_append(t, c);
+	t->nconns++;
+	return 0;
+}
+
+static void tcp_accept(struct tcp *t, int lfd, uint64_t now)
+{
+	for (int i = 0; i < TCP_ACCEPT_BURST; i++) {
+		struct sockaddr_storage addr;
+		socklen_t addrlen = sizeof(addr);
+		int fd = accept4(lfd, (struct sockaddr *)&addr, &addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			int e = errno;
+			if (e == EAGAIN || e == EWOULDBLOCK)
+				return;
+			/* the connection died in the queue (see accept(2)): try the next one */
+			if (e == EINTR || e == ECONNABORTED || e == EPROTO || e == EPERM || e == ENETDOWN ||
+			    e == ENOPROTOOPT || e == EHOSTDOWN || e == ENONET || e == EHOSTUNREACH ||
+			    e == EOPNOTSUPP || e == ENETUNREACH)
+				continue;
+			tcp_pause_accept(t, e, now); /* EMFILE, ENFILE, ENOBUFS, ENOMEM */
+			return;
+		}
+		if (t->max_clients && t->nconns >= t->max_clients) {
+			tcp_refuse(t, fd, now);
+			continue;
+		}
+		if (conn_new(t, fd, &addr, addrlen, now) < 0) {
+			int e = errno;
+			close(fd);
+			tcp_pause_accept(t, e, now);
+			return;
+		}
+	}
+}
+
+/* ---- the thread ---- */
+
+/* Milliseconds until the next deadline (a connection's or the end of an accept pause), or -1. */
+static int tcp_timeout(const struct tcp *t, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+	if (t->head)
+		next = t->head->deadline;
+	if (t->accept_resume && t->accept_resume < next)
+		next = t->accept_resume;
+	if (next == UINT64_MAX)
+		return -1;
+	if (next <= now)
+		return 0;
+	uint64_t ms = next - now;
+	return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+static void tcp_expire(struct tcp *t, uint64_t now)
+{
+	while (t->head && t->head->deadline <= now)
+		conn_close(t, t->head);
+	if (t->accept_resume && now >= t->accept_resume) {
+		t->accept_resume = 0;
+		tcp_listen_all(t, EPOLL_CTL_ADD);
+	}
+}
+
+static void *tcp_run(void *arg)
+{
+	struct tcp *t = arg;
+	struct epoll_event events[TCP_EVENTS];
+	bool running = true;
+	rcu_register_thread();
+	while (running) {
+		int timeout = tcp_timeout(t, tcp_now());
+		/* offline while blocked, or zone publication would wait for us */
+		rcu_thread_offline();
+		int n = epoll_wait(t->epfd, events, TCP_EVENTS, timeout);
+		int e = errno;
+		rcu_thread_online();
+		if (n < 0) {
+			if (e == EINTR)
+				continue;
+			char ebuf[128];
+			log_error("tcp: epoll_wait: %s; TCP service stops", strerror_r(e, ebuf, sizeof(ebuf)));
+			break;
+		}
+		uint64_t now = tcp_now();
+		for (int i = 0; i < n; i++) {
+			struct tcp_watch *w = events[i].data.ptr;
+			if (w->kind == TCP_WAKE) {
+				running = false;
+			} else if (w->kind == TCP_LISTENER) {
+				/* a stale event after the listeners were paused in this round is harmless:
+				 * accept4() on a non-blocking socket just says EAGAIN */
+				if (!t->accept_resume)
+					tcp_accept(t, w->fd, now);
+			} else {
+				/* each connection appears once per round and only its own event closes it */
+				struct tcp_conn *c = (struct tcp_conn *)w;
+				int r = c->outlen > 0 ? conn_drain(t, c, now) : conn_read(t, c, now);
+				if (r < 0)
+					conn_close(t, c);
+			}
+		}
+		tcp_expire(t, now);
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
+
+/* ---- start and stop ---- */
+
+static void tcp_free(struct tcp *t)
+{
+	while (t->head)
+		conn_close(t, t->head);
+	for (size_t i = 0; i < t->nlisteners; i++)
+		close(t->listeners[i].fd);
+	if (t->epfd >= 0)
+		close(t->epfd);
+	if (t->wake.fd >= 0)
+		close(t->wake.fd);
+	free(t->listeners);
+	free(t->batch);
+	free(t);
+}
+
+int tcp_start(struct server *srv, const struct config *conf, struct tcp **out, char *err, size_t errlen)
+{
+	char ebuf[128];
+	int rc = TERN_ENOMEM;
+	struct tcp *t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "tcp: out of memory");
+		return TERN_ENOMEM;
+	}
+	t->srv = srv;
+	t->epfd = -1;
+	t->wake.kind = TCP_WAKE;
+	t->wake.fd = -1;
+	t->idle_ms = conf->tcp_idle_timeout_ms ? conf->tcp_idle_timeout_ms : TCP_IDLE_DEFAULT_MS;
+	t->max_clients = conf->tcp_max_clients;
+	t->batch = malloc(TCP_BATCH_CAP);
+	t->listeners = calloc(conf->nlisten ? conf->nlisten : 1, sizeof(*t->listeners));
+	if (!t->batch || !t->listeners) {
+		snprintf(err, errlen, "tcp: out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < conf->nlisten; i++) {
+		const struct config_listen *l = &conf->listen[i];
+		int fd = socket_tcp((const struct sockaddr *)&l->addr, l->addrlen, err, errlen);
+		if (fd < 0) {
+			rc = TERN_EIO;
+			goto fail;
+		}
+		t->listeners[t->nlisteners].kind = TCP_LISTENER;
+		t->listeners[t->nlisteners].fd = fd;
+		t->nlisteners++;
+	}
+	rc = TERN_EIO;
+	t->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (t->epfd < 0) {
+		snprintf(err, errlen, "tcp: epoll_create1: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
+		goto fail;
+	}
+	t->wake.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (t->wake.fd < 0) {
+		snprintf(err, errlen, "tcp: eventfd: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
+		goto fail;
+	}
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &t->wake};
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->wake.fd, &ev) < 0) {
+		snprintf(err, errlen, "tcp: epoll_ctl: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
+		goto fail;
+	}
+	for (size_t i = 0; i < t->nlisteners; i++) {
+		ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = &t->listeners[i]};
+		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->listeners[i].fd, &ev) < 0) {
+			snprintf(err, errlen, "tcp: epoll_ctl: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
+			goto fail;
+		}
+	}
+	/* signals are for the main thread: start with all of them blocked */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int e = pthread_create(&t->thread, NULL, tcp_run, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
+		snprintf(err, errlen, "tcp: cannot start the thread: %s", strerror_r(e, ebuf, sizeof(ebuf)));
+		goto fail;
+	}
+	pthread_setname_np(t->thread, "ternd-tcp");
+	t->started = true;
+	for (size_t i = 0; i < conf->nlisten; i++)
+		log_debug("tcp: listening on %s", conf->listen[i].text);
+	*out = t;
+	return 0;
+fail:
+	tcp_free(t);
+	return rc;
+}
+
+void tcp_stop(struct tcp *t)
+{
+	if (!t)
+		return;
+	if (t->started) {
+		uint64_t one = 1;
+		while (write(t->wake.fd, &one, sizeof(one)) < 0 && errno == EINTR)
+			;
+		pthread_join(t->thread, NULL);
+	}
+	tcp_free(t);
+}

@@ -1,0 +1,14 @@
+/* TCP transport (RFC 7766): one epoll thread, length-prefixed messages, several queries per
+ * connection answered in order (pipelining), idle timeout, a cap on clients. */
+#pragma once
+#include <stddef.h>
+
+#include "ternd/config.h"
+#include "ternd/server.h"
+
+struct tcp;
+
+/* Binds every TCP listener in conf and starts the TCP thread. */
+int tcp_start(struct server *srv, const struct config *conf, struct tcp **out, char *err, size_t errlen);
+/* Stops and joins the thread, closes every connection and listener. */
+void tcp_stop(struct tcp *t);

@@ -1,0 +1,169 @@
+/* UDP transport: worker threads, each with its own SO_REUSEPORT socket per listen address,
+ * batched receive and send (recvmmsg/sendmmsg), answers written straight into send buffers.
+ * No allocation, lock or extra syscall per query. */
+#include "ternd/net/udp.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <urcu-qsbr.h>
+
+#include "lib/error.h"
+#include "ternd/log.h"
+#include "ternd/net/socket.h"
+#include "ternd/ns/query.h"
+
+#define UDP_BATCH 32
+#define UDP_IN_MAX 4096  /* larger datagrams are not DNS queries we answer */
+#define UDP_OUT_MAX 4096 /* the largest EDNS size we allow in the configuration */
+
+struct udp_worker {
+	struct udp *u;
+	int fd;
+	pthread_t thread;
+	bool started;
+	uint8_t in[UDP_BATCH][UDP_IN_MAX];
+	uint8_t out[UDP_BATCH][UDP_OUT_MAX];
+	struct sockaddr_storage peers[UDP_BATCH];
+	struct iovec iov_in[UDP_BATCH], iov_out[UDP_BATCH];
+	struct mmsghdr msg_in[UDP_BATCH], msg_out[UDP_BATCH];
+};
+
+struct udp {
+	struct server *srv;
+	atomic_bool stop;
+	size_t nworkers;
+	struct udp_worker *workers[];
+};
+
+static void worker_prepare(struct udp_worker *w)
+{
+	for (int i = 0; i < UDP_BATCH; i++) {
+		w->iov_in[i] = (struct iovec){w->in[i], UDP_IN_MAX};
+		w->msg_in[i].msg_hdr = (struct msghdr){.msg_name = &w->peers[i], .msg_namelen = sizeof(w->peers[i]),
+		                                       .msg_iov = &w->iov_in[i], .msg_iovlen = 1};
+	}
+}
+
+/* Answers a received batch and sends the answers in as few calls as the kernel allows. */
+static void worker_answer(struct udp_worker *w, int n)
+{
+	int m = 0;
+	for (int i = 0; i < n; i++) {
+		struct msghdr *h = &w->msg_in[i].msg_hdr;
+		if (h->msg_flags & MSG_TRUNC)
+			continue;
+		struct query_client client = {(struct sockaddr *)&w->peers[i], h->msg_namelen, PROTO_UDP};
+		size_t len = query_process(w->u->srv, w->in[i], w->msg_in[i].msg_len, w->out[m], UDP_OUT_MAX, &client);
+		if (len == 0)
+			continue;
+		if (m != i)
+			memcpy(&w->peers[m], &w->peers[i], h->msg_namelen);
+		w->iov_out[m] = (struct iovec){w->out[m], len};
+		w->msg_out[m].msg_hdr = (struct msghdr){.msg_name = &w->peers[m], .msg_namelen = h->msg_namelen,
+		                                        .msg_iov = &w->iov_out[m], .msg_iovlen = 1};
+		m++;
+	}
+	for (int sent = 0; sent < m;) {
+		int r = sendmmsg(w->fd, w->msg_out + sent, (unsigned)(m - sent), 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			sent++; /* skip the datagram the kernel refused (e.g. unreachable peer) */
+			continue;
+		}
+		sent += r;
+	}
+}
+
+static void *worker_run(void *arg)
+{
+	struct udp_worker *w = arg;
+	rcu_register_thread();
+	worker_prepare(w);
+	while (!atomic_load_explicit(&w->u->stop, memory_order_relaxed)) {
+		for (int i = 0; i < UDP_BATCH; i++)
+			w->msg_in[i].msg_hdr.msg_namelen = sizeof(w->peers[i]);
+		rcu_thread_offline(); /* blocked in the kernel: publishers need not wait for us */
+		int n = recvmmsg(w->fd, w->msg_in, UDP_BATCH, MSG_WAITFORONE, NULL);
+		rcu_thread_online();
+		if (atomic_load(&w->u->stop))
+			break;
+		if (n <= 0)
+			continue;
+		worker_answer(w, n);
+		/* the buffers hold no zone pointers past this point */
+		for (int i = 0; i < n; i++)
+			w->msg_in[i].msg_hdr.msg_flags = 0;
+		rcu_quiescent_state();
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
+
+int udp_start(struct server *srv, const struct config *conf, unsigned workers, struct udp **out, char *err,
+              size_t errlen)
+{
+	if (workers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		workers = n > 0 ? (unsigned)n : 1;
+	}
+	size_t total = workers * conf->nlisten;
+	struct udp *u = calloc(1, sizeof(*u) + total * sizeof(u->workers[0]));
+	if (!u)
+		return TERN_ENOMEM;
+	u->srv = srv;
+	atomic_init(&u->stop, false);
+	for (size_t l = 0; l < conf->nlisten; l++) {
+		for (unsigned i = 0; i < workers; i++) {
+			struct udp_worker *w = calloc(1, sizeof(*w));
+			if (!w)
+				goto nomem;
+			w->u = u;
+			u->workers[u->nworkers++] = w;
+			w->fd = socket_udp((const struct sockaddr *)&conf->listen[l].addr, conf->listen[l].addrlen, true,
+			                   err, errlen);
+			if (w->fd < 0)
+				goto fail;
+		}
+	}
+	for (size_t i = 0; i < u->nworkers; i++) {
+		if (pthread_create(&u->workers[i]->thread, NULL, worker_run, u->workers[i]) != 0) {
+			snprintf(err, errlen, "cannot start a UDP worker thread");
+			goto fail;
+		}
+		u->workers[i]->started = true;
+	}
+	log_info("UDP: %zu listener(s), %u worker(s) each", conf->nlisten, workers);
+	*out = u;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory for UDP workers");
+fail:
+	udp_stop(u);
+	return TERN_EIO;
+}
+
+void udp_stop(struct udp *u)
+{
+	if (!u)
+		return;
+	atomic_store(&u->stop, true);
+	for (size_t i = 0; i < u->nworkers; i++)
+		if (u->workers[i]->fd >= 0)
+			shutdown(u->workers[i]->fd, SHUT_RDWR); /* wakes recvmmsg */
+	for (size_t i = 0; i < u->nworkers; i++) {
+		struct udp_worker *w = u->workers[i];
+		if (w->started)
+			pthread_join(w->thread, NULL);
+		if (w->fd >= 0)
+			close(w->fd);
+		free(w);
+	}
+	free(u);
+}

@@ -1,0 +1,184 @@
+/* Answering class IN questions from the zones, after NSD's answer_query(): one lookup, then one
+ * small function per outcome, each to be read against its RFC (1034 4.3.2, 2308, 4592, 6672,
+ * 8482). CNAME and DNAME chains restart the lookup, possibly in another served zone. */
+#include <string.h>
+#include <urcu-qsbr.h>
+
+#include "lib/rr.h"
+#include "ternd/ns/ns.h"
+
+#define MAX_CHAIN 16
+
+/* DS lives on the parent side of a cut (RFC 4035 3.1.4.1): for a DS question at a zone's apex,
+ * answer from the parent zone when we serve it. */
+static const struct zone *find_zone(const struct query *q, const uint8_t *lname)
+{
+	const struct zone *z = zones_find(q->srv->zones, lname, 0);
+	if (z && q->qtype == RR_DS && name_len(lname) == z->apex_len) {
+		const struct zone *parent = zones_find(q->srv->zones, lname, 1);
+		if (parent)
+			z = parent;
+	}
+	return z;
+}
+
+/* RFC 2308 section 3: the SOA in authority, its TTL capped by MINIMUM. */
+static void put_negative_soa(struct query *q, const struct zone *z)
+{
+	struct rrset soa = *z->soa;
+	soa.ttl = zone_negative_ttl(z);
+	ns_put_rrset(q, SEC_AUTHORITY, z->apex, &soa);
+}
+
+static void answer_nodata(struct query *q, const struct zone *z)
+{
+	put_negative_soa(q, z);
+}
+
+static void answer_nxdomain(struct query *q, const struct zone *z)
+{
+	q->rcode = RCODE_NXDOMAIN; /* RFC 6604: the rcode tells the last name of a chain */
+	put_negative_soa(q, z);
+}
+
+/* RFC 1034 4.3.2 step 3b: NS of the cut in authority, glue in additional, AA clear unless an
+ * authoritative CNAME/DNAME led here. */
+static void answer_referral(struct query *q, const struct zone_node *cut)
+{
+	if (q->count[SEC_ANSWER] == 0)
+		q->aa = false;
+	ns_put_rrset(q, SEC_AUTHORITY, cut->owner, zone_node_rrset(cut, RR_NS));
+	const struct rrset *ds = zone_node_rrset(cut, RR_DS);
+	if (ds && q->edns_do)
+		ns_put_rrset(q, SEC_AUTHORITY, cut->owner, ds);
+}
+
+/* RFC 8482: over UDP one RRset stands for all of them; TCP gets everything. */
+static void answer_any(struct query *q, const struct zone *z, const struct zone_node *node, const uint8_t *owner)
+{
+	if (node->nrrsets == 0) {
+		answer_nodata(q, z);
+		return;
+	}
+	uint16_t n = q->client->proto == PROTO_TCP ? node->nrrsets : 1;
+	for (uint16_t i = 0; i < n; i++)
+		ns_put_rrset(q, SEC_ANSWER, owner, &node->rrsets[i]);
+}
+
+/* The name exists (or a wildcard stands for it). Returns a CNAME target to follow, or NULL. */
+static const uint8_t *answer_node(struct query *q, const struct zone *z, const struct zone_node *node,
+                                  const uint8_t *owner)
+{
+	if (q->qtype == RR_ANY) {
+		answer_any(q, z, node, owner);
+		return NULL;
+	}
+	const struct rrset *rs = zone_node_rrset(node, q->qtype);
+	if (rs) {
+		ns_put_rrset(q, SEC_ANSWER, owner, rs);
+		return NULL;
+	}
+	const struct rrset *cname = zone_node_rrset(node, RR_CNAME);
+	if (cname)
+		return ns_put_rrset(q, SEC_ANSWER, owner, cname) ? rdata_bytes(cname->rdata) : NULL;
+	answer_nodata(q, z);
+	return NULL;
+}
+
+/* RFC 6672 section 2: the DNAME, a CNAME synthesized from it (owner as asked, TTL of the DNAME),
+ * then the new name. YXDOMAIN when the new name would be too long. */
+static const uint8_t *answer_dname(struct query *q, const struct zone_node *dn, const uint8_t *owner,
+                                   uint8_t synth[NAME_MAXLEN])
+{
+	const struct rrset *d = zone_node_rrset(dn, RR_DNAME);
+	if (!ns_put_rrset(q, SEC_ANSWER, dn->owner, d))
+		return NULL;
+	const uint8_t *target = rdata_bytes(d->rdata);
+	size_t prefix = name_len(owner) - dn->owner_len, tlen = name_len(target);
+	if (prefix + tlen > NAME_MAXLEN) {
+		q->rcode = RCODE_YXDOMAIN;
+		return NULL;
+	}
+	memcpy(synth, owner, prefix);
+	memcpy(synth + prefix, target, tlen);
+	uint8_t rd[2 + NAME_MAXLEN];
+	wire_put16(rd, (uint16_t)(prefix + tlen));
+	memcpy(rd + 2, synth, prefix + tlen);
+	struct rrset cname = {.type = RR_CNAME, .count = 1, .ttl = d->ttl, .rdata = rd,
+	                      .rdata_size = (uint32_t)(2 + prefix + tlen)};
+	return ns_put_rrset(q, SEC_ANSWER, owner, &cname) ? synth : NULL;
+}
+
+/* One lookup of sname (lower-cased) in z; owner is the same name as it is to be written.
+ * Returns the next name of a chain, or NULL when the answer is complete. */
+static const uint8_t *answer_name(struct query *q, const struct zone *z, const uint8_t *sname,
+                                  const uint8_t *owner, uint8_t synth[NAME_MAXLEN],
+                                  const struct zone_node **visited)
+{
+	bool exact;
+	const struct zone_node *node = zone_find_encloser(z, sname, &exact);
+	/* The cut or DNAME closest to the apex decides: walk up and keep the last one seen. A DS
+	 * question at a cut is answered by the parent side; a DNAME redirects only names below it. */
+	const struct zone_node *cut = NULL, *dname = NULL;
+	for (const struct zone_node *n = node; n; n = n->parent) {
+		bool self = exact && n == node;
+		if ((n->flags & NODE_DELEG) && !(self && q->qtype == RR_DS)) {
+			cut = n;
+			dname = NULL;
+		} else if ((n->flags & NODE_DNAME) && !self) {
+			dname = n;
+			cut = NULL;
+		}
+	}
+	if (cut) {
+		answer_referral(q, cut);
+		return NULL;
+	}
+	if (dname)
+		return answer_dname(q, dname, owner, synth);
+	if (!exact) {
+		node = zone_wildcard_child(z, node); /* RFC 4592: only below the closest encloser */
+		if (!node) {
+			answer_nxdomain(q, z);
+			return NULL;
+		}
+	}
+	*visited = node;
+	return answer_node(q, z, node, owner);
+}
+
+void ns_answer_internet(struct query *q)
+{
+	const struct zone *z = find_zone(q, q->lname);
+	if (!z) {
+		q->rcode = RCODE_REFUSED;
+		q->ede = EDE_NOT_AUTHORITATIVE;
+		return;
+	}
+	q->aa = true;
+	const uint8_t *owner = q->qname, *sname = q->lname;
+	uint8_t synth[2][NAME_MAXLEN], lower[NAME_MAXLEN];
+	const struct zone_node *seen[MAX_CHAIN];
+	for (int depth = 0; depth < MAX_CHAIN; depth++) {
+		q->zone = z;
+		seen[depth] = NULL;
+		const uint8_t *next = answer_name(q, z, sname, owner, synth[depth & 1], &seen[depth]);
+		if (!next || q->full)
+			break;
+		size_t len = name_len(next);
+		memcpy(lower, next, len);
+		name_lower(lower);
+		z = find_zone(q, lower);
+		if (!z)
+			break; /* the chain leaves our zones: the resolver takes it from here */
+		bool loop = false;
+		const struct zone_node *target = zone_find(z, lower, len);
+		for (int i = 0; i <= depth && target; i++)
+			loop |= seen[i] == target;
+		if (loop)
+			break;
+		owner = next;
+		sname = lower;
+	}
+	ns_put_extras(q);
+}

@@ -1,0 +1,237 @@
+/* Answering one DNS message: header and question checks, EDNS, dispatch by opcode and class,
+ * the RRset writer every answer goes through, and the final header and OPT record. */
+#include "ternd/ns/query.h"
+
+#include <string.h>
+#include <urcu-qsbr.h>
+
+#include "lib/error.h"
+#include "lib/rr.h"
+#include "ternd/dyn/answer.h"
+#include "ternd/ns/ns.h"
+
+bool ns_put_rrset(struct query *q, enum ns_section sec, const uint8_t *owner, const struct rrset *rs)
+{
+	if (q->full)
+		return false;
+	struct answer_rrs sel;
+	if (answer_select(q->client, rs, &sel) < 0) {
+		q->rcode = RCODE_SERVFAIL;
+		return false;
+	}
+	struct wire_writer *w = &q->w;
+	struct wire_mark mark = wire_mark(w);
+	const uint8_t *rec = sel.rrset->rdata;
+	for (uint16_t i = 0; i < sel.rrset->count; i++, rec = rdata_next(rec)) {
+		if (wire_write_name(w, owner, true) < 0 || wire_write16(w, rs->type) < 0 ||
+		    wire_write16(w, RR_CLASS_IN) < 0 || wire_write32(w, sel.ttl) < 0 || wire_write16(w, 0) < 0)
+			goto nospace;
+		size_t start = w->pos;
+		if (rr_write_rdata(w, rs->type, rdata_bytes(rec), rdata_len(rec)) < 0)
+			goto nospace;
+		wire_put16(w->buf + start - 2, (uint16_t)(w->pos - start));
+	}
+	q->count[sec] += sel.rrset->count;
+	if (sec != SEC_ADDITIONAL) {
+		rec = sel.rrset->rdata;
+		for (uint16_t i = 0; i < sel.rrset->count; i++, rec = rdata_next(rec)) {
+			const uint8_t *target = rr_additional_target(rs->type, rdata_bytes(rec), rdata_len(rec));
+			if (target)
+				ns_want_extra(q, target);
+		}
+	}
+	return true;
+nospace:
+	wire_rollback(w, mark);
+	if (sec != SEC_ADDITIONAL) {
+		q->tc = true; /* RFC 2181 9: whole RRsets only, and say data is missing */
+		q->full = true;
+	}
+	return false;
+}
+
+void ns_want_extra(struct query *q, const uint8_t *name)
+{
+	for (int i = 0; i < q->nextra; i++)
+		if (q->extra[i].zone == q->zone && name_equal(q->extra[i].name, name))
+			return;
+	if (q->nextra < NS_MAX_EXTRA) {
+		q->extra[q->nextra].name = name;
+		q->extra[q->nextra].zone = q->zone;
+		q->nextra++;
+	}
+}
+
+void ns_put_extras(struct query *q)
+{
+	for (int i = 0; i < q->nextra; i++) {
+		const struct zone *z = q->extra[i].zone;
+		const uint8_t *name = q->extra[i].name;
+		if (!z || !name_in(name, z->apex))
+			continue;
+		uint8_t lname[NAME_MAXLEN];
+		size_t len = name_len(name);
+		memcpy(lname, name, len);
+		name_lower(lname);
+		const struct zone_node *n = zone_find(z, lname, len);
+		if (!n)
+			continue;
+		const struct rrset *a = zone_node_rrset(n, RR_A), *aaaa = zone_node_rrset(n, RR_AAAA);
+		if (a)
+			ns_put_rrset(q, SEC_ADDITIONAL, name, a);
+		if (aaaa)
+			ns_put_rrset(q, SEC_ADDITIONAL, name, aaaa);
+	}
+}
+
+/* Parses the question and the additional section (for OPT). Returns an rcode. */
+static int parse_request(struct query *q, const uint8_t *msg, size_t len, size_t *question_end)
+{
+	if (wire_get16(msg + 4) != 1)
+		return RCODE_FORMERR;
+	size_t pos = WIRE_HEADER_LEN;
+	int n = wire_read_name(msg, len, &pos, q->qname);
+	if (n < 0 || pos + 4 > len)
+		return RCODE_FORMERR;
+	q->qname_len = (size_t)n;
+	memcpy(q->lname, q->qname, q->qname_len);
+	name_lower(q->lname);
+	q->qtype = wire_get16(msg + pos);
+	q->qclass = wire_get16(msg + pos + 2);
+	pos += 4;
+	*question_end = pos;
+	unsigned skip = (unsigned)wire_get16(msg + 6) + wire_get16(msg + 8);
+	for (unsigned i = 0; i < skip; i++)
+		if (wire_skip_rr(msg, len, &pos, NULL, NULL, NULL) < 0)
+			return RCODE_FORMERR;
+	unsigned arcount = wire_get16(msg + 10);
+	for (unsigned i = 0; i < arcount; i++) {
+		size_t start = pos, rdpos;
+		uint16_t type, rdlen;
+		if (wire_skip_rr(msg, len, &pos, &type, &rdpos, &rdlen) < 0)
+			return RCODE_FORMERR;
+		if (type != RR_OPT)
+			continue;
+		if (q->edns || msg[start] != 0) /* one OPT, owned by the root (RFC 6891 6.1.1) */
+			return RCODE_FORMERR;
+		if (edns_parse(q, wire_get16(msg + rdpos - 8), wire_get32(msg + rdpos - 6), msg + rdpos, rdlen) != 0)
+			return RCODE_FORMERR;
+	}
+	return RCODE_NOERROR;
+}
+
+/* Response size for this client: RFC 1035 512 without EDNS, else the smaller of the client's
+ * and our EDNS sizes (never below 512); TCP takes the whole buffer. */
+static size_t response_limit(const struct query *q, size_t cap)
+{
+	size_t limit = cap;
+	if (q->client->proto == PROTO_UDP) {
+		size_t udp = 512;
+		if (q->edns) {
+			udp = q->edns_udp < q->params->edns_size ? q->edns_udp : q->params->edns_size;
+			if (udp < 512)
+				udp = 512;
+		}
+		if (udp < limit)
+			limit = udp;
+	}
+	return limit;
+}
+
+/* Chooses what to do with a well-formed query. */
+static void dispatch(struct query *q, uint16_t opcode)
+{
+	if (q->edns && q->edns_version > 0) {
+		q->rcode = RCODE_BADVERS;
+		return;
+	}
+	if (opcode != OPCODE_QUERY) {
+		q->rcode = RCODE_NOTIMP;
+		q->ede = EDE_NOT_SUPPORTED;
+		return;
+	}
+	if (q->qclass != RR_CLASS_IN && q->qclass != RR_CLASS_ANY) {
+		q->rcode = RCODE_REFUSED;
+		q->ede = EDE_NOT_AUTHORITATIVE;
+		return;
+	}
+	switch (q->qtype) {
+	case RR_AXFR:
+	case RR_IXFR:
+		q->rcode = RCODE_REFUSED; /* no transfer is allowed to anyone yet */
+		q->ede = EDE_PROHIBITED;
+		return;
+	case RR_OPT:
+	case RR_TSIG:
+	case 249: /* TKEY */
+		q->rcode = RCODE_FORMERR; /* not a question one can ask */
+		return;
+	case RR_MAILA:
+	case RR_MAILB:
+		q->rcode = RCODE_NOTIMP;
+		q->ede = EDE_NOT_SUPPORTED;
+		return;
+	}
+	ns_answer_internet(q);
+}
+
+size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
+                     const struct query_client *client)
+{
+	if (len < WIRE_HEADER_LEN || cap < 512)
+		return 0;
+	uint16_t flags = wire_get16(msg + 2);
+	if (flags & WIRE_QR)
+		return 0; /* never answer a response */
+	struct query q;
+	q.srv = srv;
+	q.params = rcu_dereference(srv->params);
+	q.client = client;
+	q.edns = false;
+	q.edns_version = 0;
+	q.edns_do = false;
+	q.nsid_wanted = false;
+	q.edns_udp = 0;
+	q.rcode = RCODE_NOERROR;
+	q.aa = q.tc = q.full = false;
+	q.count[0] = q.count[1] = q.count[2] = 0;
+	q.ede = EDE_NONE;
+	q.nextra = 0;
+	q.zone = NULL;
+	q.qname_len = 0;
+	wire_writer_init(&q.w, out, cap);
+	uint16_t opcode = WIRE_OPCODE(flags);
+
+	size_t question_end = 0;
+	int rc = parse_request(&q, msg, len, &question_end);
+	memcpy(out, msg, 2);
+	q.w.pos = WIRE_HEADER_LEN;
+	if (q.qname_len) { /* echo the question as received */
+		wire_write(&q.w, q.qname, q.qname_len);
+		wire_write16(&q.w, q.qtype);
+		wire_write16(&q.w, q.qclass);
+		wire_remember_name(&q.w, WIRE_HEADER_LEN);
+	}
+	size_t limit = response_limit(&q, cap);
+	q.opt_reserve = q.edns ? edns_reserve(&q) : 0;
+	q.w.cap = limit - q.opt_reserve;
+	if (rc != RCODE_NOERROR)
+		q.rcode = (uint16_t)rc;
+	else
+		dispatch(&q, opcode);
+
+	uint16_t rflags = (uint16_t)(WIRE_QR | (flags & (0x7800 | WIRE_RD | WIRE_CD)) | (q.rcode & 0xf));
+	if (q.aa)
+		rflags |= WIRE_AA;
+	if (q.tc)
+		rflags |= WIRE_TC;
+	wire_put16(out + 2, rflags);
+	wire_put16(out + 4, q.qname_len ? 1 : 0);
+	wire_put16(out + 6, q.count[SEC_ANSWER]);
+	wire_put16(out + 8, q.count[SEC_AUTHORITY]);
+	q.w.cap = limit;
+	if (q.edns && edns_write(&q) == 0)
+		q.count[SEC_ADDITIONAL]++;
+	wire_put16(out + 10, q.count[SEC_ADDITIONAL]);
+	return q.w.pos;
+}

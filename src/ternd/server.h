@@ -1,0 +1,25 @@
+/* One running server: its zones, its answering parameters and its transports. Everything a
+ * query needs hangs off here, so tests can run several servers in one process. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ternd/config.h"
+#include "ternd/zones.h"
+
+/* Answering parameters from the configuration, published by RCU like zones. */
+struct ns_params {
+	uint16_t edns_size;
+	uint16_t nsid_len;
+	uint8_t nsid[256];
+};
+
+struct server {
+	struct zones *zones;
+	struct ns_params *params; /* RCU pointer */
+};
+
+int server_init(struct server *srv, const struct config *conf);
+/* Publishes new parameters from a reloaded configuration. */
+int server_set_params(struct server *srv, const struct config *conf);
+void server_destroy(struct server *srv);

@@ -1,0 +1,227 @@
+/* The set of served zones and zones_publish(), the one door for every new zone version.
+ * Reclamation: liburcu QSBR. Query threads read without locks and announce quiescent states
+ * between batches (and go offline while blocked in the kernel); a publisher swaps a pointer,
+ * waits one grace period (synchronize_rcu) and frees what no reader can still see. */
+#include "ternd/zones.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <urcu-qsbr.h>
+
+#include "lib/error.h"
+
+/* A zone's place in the set: stable while the zone exists, so a content change swaps only
+ * current and never the table. */
+struct zone_slot {
+	struct zone *current; /* RCU pointer */
+	uint8_t apex[NAME_MAXLEN];
+	uint8_t apex_len;
+};
+
+/* Immutable once published; a new table is built when zones are added or removed. */
+struct zone_table {
+	size_t n;
+	uint32_t mask;
+	struct zone_slot **index; /* open addressing by apex hash */
+	struct zone_slot *slots[]; /* n entries */
+};
+
+#define MAX_LISTENERS 8
+
+struct zones {
+	pthread_mutex_t lock; /* serialises writers only */
+	struct zone_table *table; /* RCU pointer */
+	struct {
+		zones_listener fn;
+		void *arg;
+	} listeners[MAX_LISTENERS];
+	int nlisteners;
+};
+
+static struct zone_table *table_new(size_t n)
+{
+	uint32_t size = 8;
+	while (size < n * 2)
+		size <<= 1;
+	struct zone_table *t = calloc(1, sizeof(*t) + n * sizeof(t->slots[0]));
+	if (!t)
+		return NULL;
+	t->index = calloc(size, sizeof(*t->index));
+	if (!t->index) {
+		free(t);
+		return NULL;
+	}
+	t->mask = size - 1;
+	return t;
+}
+
+static void table_add(struct zone_table *t, struct zone_slot *s)
+{
+	t->slots[t->n++] = s;
+	uint32_t h = name_hash(s->apex) & t->mask;
+	while (t->index[h])
+		h = (h + 1) & t->mask;
+	t->index[h] = s;
+}
+
+static void table_free(struct zone_table *t)
+{
+	if (t) {
+		free(t->index);
+		free(t);
+	}
+}
+
+static struct zone_slot *table_find(const struct zone_table *t, const uint8_t *lname, size_t len)
+{
+	uint32_t h = name_hash(lname) & t->mask;
+	for (struct zone_slot *s; (s = t->index[h]) != NULL; h = (h + 1) & t->mask)
+		if (s->apex_len == len && memcmp(s->apex, lname, len) == 0)
+			return s;
+	return NULL;
+}
+
+struct zones *zones_new(void)
+{
+	struct zones *zs = calloc(1, sizeof(*zs));
+	if (!zs)
+		return NULL;
+	zs->table = table_new(0);
+	if (!zs->table) {
+		free(zs);
+		return NULL;
+	}
+	pthread_mutex_init(&zs->lock, NULL);
+	return zs;
+}
+
+void zones_free(struct zones *zs)
+{
+	if (!zs)
+		return;
+	struct zone_table *t = zs->table;
+	for (size_t i = 0; i < t->n; i++) {
+		zone_free(t->slots[i]->current);
+		free(t->slots[i]);
+	}
+	table_free(t);
+	pthread_mutex_destroy(&zs->lock);
+	free(zs);
+}
+
+static void notify(struct zones *zs, enum zones_event ev, const struct zone *old, const struct zone *next)
+{
+	for (int i = 0; i < zs->nlisteners; i++)
+		zs->listeners[i].fn(zs->listeners[i].arg, ev, old, next);
+}
+
+int zones_publish(struct zones *zs, struct zone *next)
+{
+	pthread_mutex_lock(&zs->lock);
+	struct zone_table *t = zs->table, *grown = NULL;
+	struct zone_slot *s = table_find(t, next->apex, next->apex_len);
+	struct zone *old = NULL;
+	if (s) {
+		old = rcu_xchg_pointer(&s->current, next);
+	} else {
+		s = calloc(1, sizeof(*s));
+		grown = table_new(t->n + 1);
+		if (!s || !grown) {
+			free(s);
+			table_free(grown);
+			pthread_mutex_unlock(&zs->lock);
+			return TERN_ENOMEM;
+		}
+		memcpy(s->apex, next->apex, next->apex_len);
+		s->apex_len = next->apex_len;
+		s->current = next;
+		for (size_t i = 0; i < t->n; i++)
+			table_add(grown, t->slots[i]);
+		table_add(grown, s);
+		rcu_assign_pointer(zs->table, grown);
+	}
+	notify(zs, ZONES_PUBLISHED, old, next);
+	synchronize_rcu(); /* no reader still holds old or the previous table */
+	zone_free(old);
+	if (grown)
+		table_free(t);
+	pthread_mutex_unlock(&zs->lock);
+	return 0;
+}
+
+int zones_remove(struct zones *zs, const uint8_t *apex)
+{
+	pthread_mutex_lock(&zs->lock);
+	struct zone_table *t = zs->table;
+	struct zone_slot *s = table_find(t, apex, name_len(apex));
+	if (!s) {
+		pthread_mutex_unlock(&zs->lock);
+		return TERN_ENOTFOUND;
+	}
+	struct zone_table *shrunk = table_new(t->n - 1);
+	if (!shrunk) {
+		pthread_mutex_unlock(&zs->lock);
+		return TERN_ENOMEM;
+	}
+	for (size_t i = 0; i < t->n; i++)
+		if (t->slots[i] != s)
+			table_add(shrunk, t->slots[i]);
+	rcu_assign_pointer(zs->table, shrunk);
+	notify(zs, ZONES_REMOVED, s->current, NULL);
+	synchronize_rcu();
+	zone_free(s->current);
+	free(s);
+	table_free(t);
+	pthread_mutex_unlock(&zs->lock);
+	return 0;
+}
+
+int zones_subscribe(struct zones *zs, zones_listener fn, void *arg)
+{
+	pthread_mutex_lock(&zs->lock);
+	int rc = TERN_ENOMEM;
+	if (zs->nlisteners < MAX_LISTENERS) {
+		zs->listeners[zs->nlisteners].fn = fn;
+		zs->listeners[zs->nlisteners].arg = arg;
+		zs->nlisteners++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&zs->lock);
+	return rc;
+}
+
+const struct zone *zones_find(const struct zones *zs, const uint8_t *lname, int below)
+{
+	const struct zone_table *t = rcu_dereference(zs->table);
+	if (t->n == 0)
+		return NULL;
+	size_t len = name_len(lname);
+	if (below) {
+		if (len == 1)
+			return NULL;
+		len -= (size_t)lname[0] + 1;
+		lname += lname[0] + 1;
+	}
+	for (;;) {
+		struct zone_slot *s = table_find(t, lname, len);
+		if (s)
+			return rcu_dereference(s->current);
+		if (len == 1)
+			return NULL;
+		len -= (size_t)lname[0] + 1;
+		lname += lname[0] + 1;
+	}
+}
+
+const struct zone *zones_get(const struct zones *zs, const uint8_t *apex)
+{
+	const struct zone_table *t = rcu_dereference(zs->table);
+	struct zone_slot *s = table_find(t, apex, name_len(apex));
+	return s ? rcu_dereference(s->current) : NULL;
+}
+
+size_t zones_count(const struct zones *zs)
+{
+	return rcu_dereference(zs->table)->n;
+}

@@ -1,0 +1,32 @@
+/* The set of served zones and the one door through which every new zone version is published.
+ * Readers (query workers) never lock: they follow RCU pointers (liburcu QSBR) and must be
+ * registered, online RCU threads. Writers are serialised by a mutex inside. */
+#pragma once
+#include <stdint.h>
+
+#include "lib/zone.h"
+
+struct zones;
+
+enum zones_event { ZONES_PUBLISHED, ZONES_REMOVED };
+/* Called after the swap, from the publishing thread; old is NULL for a new zone, next is NULL on
+ * removal. Listeners must not keep the pointers beyond the call. */
+typedef void (*zones_listener)(void *arg, enum zones_event ev, const struct zone *old, const struct zone *next);
+
+struct zones *zones_new(void);
+/* Frees the set and every zone; no reader may be running. */
+void zones_free(struct zones *zs);
+/* Makes next the serving version of its zone (added if new) with one atomic pointer swap, then
+ * tells listeners and frees the previous version after a grace period. Takes ownership. */
+int zones_publish(struct zones *zs, struct zone *next);
+/* Stops serving a zone. */
+int zones_remove(struct zones *zs, const uint8_t *apex);
+int zones_subscribe(struct zones *zs, zones_listener fn, void *arg);
+
+/* Read side (RCU reader): the zone with the longest apex that contains the lower-cased name, or
+ * NULL. With below set, only zones strictly above the name qualify (DS is answered by the parent). */
+const struct zone *zones_find(const struct zones *zs, const uint8_t *lname, int below);
+/* The serving version of the zone with exactly this apex, or NULL. */
+const struct zone *zones_get(const struct zones *zs, const uint8_t *apex);
+/* Number of zones served. */
+size_t zones_count(const struct zones *zs);

@@ -1,0 +1,242 @@
+"""Helpers for Tern's behaviour tests: the test zones, a server per module, raw sockets, checks."""
+import os
+import socket
+import struct
+import time
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+
+from ternlib import TERND, ZONES, Ternd, free_port  # noqa: F401 (re-exported for the tests)
+
+ZONE_FILES = {
+    "example.com": os.path.join(ZONES, "example.com.zone"),
+    "sub.example.com": os.path.join(ZONES, "sub.example.com.zone"),
+    "example.net": os.path.join(ZONES, "example.net.zone"),
+}
+BAD_ZONES = os.path.join(ZONES, "bad")
+
+# Negative-caching TTL of each zone: min(SOA TTL, SOA MINIMUM) (RFC 2308 section 3).
+NEG_TTL = {"example.com": 300, "sub.example.com": 120, "example.net": 60}
+
+# The main test server's settings: a short TCP idle timeout keeps the TCP tests fast.
+MAIN_SERVER = "tcp-idle-timeout: 1"
+
+
+def serve(zones=None, extra_server=MAIN_SERVER, **kw):
+    """A started Ternd serving the standard test zones (or the given ones)."""
+    return Ternd(ZONE_FILES if zones is None else zones, extra_server=extra_server, **kw).start()
+
+
+# --- queries -------------------------------------------------------------------------------------
+
+def ask(srv, name, rdtype="A", tcp=False, **kw):
+    """Ternd.query with the response checked to be a response to our question."""
+    r = srv.query(name, rdtype, tcp=tcp, **kw)
+    assert r.flags & dns.flags.QR
+    return r
+
+
+def udp_raw(port, data, timeout=1.0, addr="127.0.0.1"):
+    """Sends one datagram and returns the first reply (bytes), or None when none came in time."""
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(data, (addr, port))
+        try:
+            return s.recvfrom(65535)[0]
+        except socket.timeout:
+            return None
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise EOFError("connection closed after %d of %d bytes" % (len(buf), n))
+        buf += chunk
+    return buf
+
+
+def tcp_read_msg(s):
+    (n,) = struct.unpack("!H", recv_exact(s, 2))
+    return recv_exact(s, n)
+
+
+def tcp_connect(port, addr="127.0.0.1", timeout=3.0):
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect((addr, port))
+    return s
+
+
+def frame(wire):
+    return struct.pack("!H", len(wire)) + wire
+
+
+def header(wire):
+    """The 12-byte header of a DNS message as a dict."""
+    qid, flags, qd, an, ns, ar = struct.unpack("!HHHHHH", wire[:12])
+    return {"id": qid, "flags": flags, "qr": flags >> 15, "opcode": (flags >> 11) & 15,
+            "aa": (flags >> 10) & 1, "tc": (flags >> 9) & 1, "rcode": flags & 15,
+            "qd": qd, "an": an, "ns": ns, "ar": ar}
+
+
+def skip_name(wire, off):
+    """Offset just past the (possibly compressed) name at off."""
+    while True:
+        n = wire[off]
+        if n == 0:
+            return off + 1
+        if n & 0xC0 == 0xC0:
+            return off + 2
+        off += 1 + n
+
+
+def raw_records(wire):
+    """[(section, rrtype, rdlength, rdata bytes)] for every record of a message, in wire order."""
+    h = header(wire)
+    off = 12
+    for _ in range(h["qd"]):
+        off = skip_name(wire, off) + 4
+    out = []
+    for sect, count in (("answer", h["an"]), ("authority", h["ns"]), ("additional", h["ar"])):
+        for _ in range(count):
+            off = skip_name(wire, off)
+            rrtype, _cls, _ttl, rdlen = struct.unpack("!HHIH", wire[off:off + 10])
+            off += 10
+            out.append((sect, rrtype, rdlen, wire[off:off + rdlen]))
+            off += rdlen
+    return out
+
+
+def make_wire(name="www.example.com", rdtype="A", qid=0x1234, **kw):
+    q = dns.message.make_query(name, rdtype, id=qid, **kw)
+    return q.to_wire()
+
+
+# --- checks --------------------------------------------------------------------------------------
+
+def N(text):
+    return dns.name.from_text(text)
+
+
+def rrset_keys(section):
+    """{(owner lower-case text, type text)} of a section; OPT is not part of dnspython's sections."""
+    return {(rs.name.to_text().lower(), dns.rdatatype.to_text(rs.rdtype)) for rs in section}
+
+
+def find(section, name, rdtype):
+    for rs in section:
+        if rs.name == N(name) and rs.rdtype == dns.rdatatype.from_text(rdtype):
+            return rs
+    return None
+
+
+def rdatas(rrset, rdtype=None):
+    """Set of rdata texts of an RRset (for readable failure messages)."""
+    return {rd.to_text() for rd in rrset}
+
+
+def expect_rdata(rdtype, *texts, origin=None):
+    t = dns.rdatatype.from_text(rdtype)
+    return {dns.rdata.from_text(dns.rdataclass.IN, t, x, origin=origin).to_text() for x in texts}
+
+
+def describe(r):
+    return "\n" + r.to_text()
+
+
+def assert_rcode(r, rcode):
+    assert r.rcode() == rcode, "rcode %s, expected %s%s" % (
+        dns.rcode.to_text(r.rcode()), dns.rcode.to_text(rcode), describe(r))
+
+
+def assert_aa(r, aa=True):
+    assert bool(r.flags & dns.flags.AA) == aa, "AA=%d, expected %d%s" % (
+        bool(r.flags & dns.flags.AA), aa, describe(r))
+
+
+def assert_answer(r, name, rdtype, *texts, ttl=None):
+    """NOERROR, AA, and the answer section is exactly the one RRset name/rdtype with these rdatas."""
+    assert_rcode(r, dns.rcode.NOERROR)
+    assert_aa(r)
+    assert rrset_keys(r.answer) == {(N(name).to_text().lower(), rdtype.upper())}, describe(r)
+    rs = r.answer[0]
+    assert rdatas(rs) == expect_rdata(rdtype, *texts), describe(r)
+    if ttl is not None:
+        assert rs.ttl == ttl, describe(r)
+    return rs
+
+
+def assert_soa_authority(r, zone):
+    """The authority section is exactly the SOA of zone with the negative-caching TTL."""
+    assert rrset_keys(r.authority) == {(zone + ".", "SOA")}, "authority should hold the SOA of %s%s" % (
+        zone, describe(r))
+    soa = r.authority[0]
+    assert soa.ttl == NEG_TTL[zone], "SOA TTL %d, expected %d%s" % (soa.ttl, NEG_TTL[zone], describe(r))
+    return soa
+
+
+def assert_nxdomain(r, zone, answer_keys=frozenset()):
+    assert_rcode(r, dns.rcode.NXDOMAIN)
+    assert_aa(r)
+    assert rrset_keys(r.answer) == set(answer_keys), describe(r)
+    assert_soa_authority(r, zone)
+
+
+def assert_nodata(r, zone, answer_keys=frozenset()):
+    assert_rcode(r, dns.rcode.NOERROR)
+    assert_aa(r)
+    assert rrset_keys(r.answer) == set(answer_keys), describe(r)
+    assert_soa_authority(r, zone)
+
+
+def still_answers(srv):
+    """The server is alive and answering after whatever a test threw at it."""
+    if srv.proc is not None:
+        assert srv.proc.poll() is None, "ternd exited with %s" % srv.proc.returncode
+    r = srv.query("www.example.com", "A")
+    assert r.rcode() == dns.rcode.NOERROR, describe(r)
+
+
+def poll(fn, timeout=5.0, interval=0.05):
+    """Calls fn until it returns a true value or timeout passes; returns the last value."""
+    deadline = time.time() + timeout
+    while True:
+        v = fn()
+        if v or time.time() >= deadline:
+            return v
+        time.sleep(interval)
+
+
+def ipv6_available():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def server_fixture(**kw):
+    """A module-scoped fixture running one server; it must still be alive and exit 0 at the end."""
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def srv():
+        s = serve(**kw)
+        yield s
+        alive = s.proc.poll() is None
+        rc = s.stop()
+        assert alive and rc == 0, "ternd %s with code %s; log tail:\n%s" % (
+            "stopped" if alive else "died", rc, s.log_text()[-4000:])
+
+    return srv

@@ -1,0 +1,107 @@
+"""Helpers shared by the system tests: free ports, starting ternd (and peers) on loopback."""
+import os
+import socket
+import subprocess
+import tempfile
+import time
+
+import dns.message
+import dns.query
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+TERND = os.environ.get("TERND", os.path.join(ROOT, "build", "ternd"))
+ZONES = os.path.join(os.path.dirname(__file__), "zones")
+
+
+def free_port():
+    """A port free for both UDP and TCP on 127.0.0.1 right now."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            t.bind(("127.0.0.1", 0))
+            port = t.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                try:
+                    u.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port")
+
+
+def wait_udp(addr, port, timeout=10.0, proc=None):
+    """Waits until a DNS server answers a query over UDP."""
+    deadline = time.time() + timeout
+    q = dns.message.make_query(".", "SOA")
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("server exited with %s" % proc.returncode)
+        try:
+            dns.query.udp(q, addr, port=port, timeout=0.2)
+            return
+        except Exception:
+            time.sleep(0.05)
+    raise RuntimeError("server on %s@%d did not answer" % (addr, port))
+
+
+class Ternd:
+    """A ternd process on loopback serving the given zones: {name: zone file path}."""
+
+    def __init__(self, zones, extra_server="", port=None, listen_v6=False, workdir=None):
+        self.port = port or free_port()
+        self.addr = "127.0.0.1"
+        self.dir = workdir or tempfile.mkdtemp(prefix="ternd-")
+        self.config = os.path.join(self.dir, "ternd.yaml")
+        self.log = os.path.join(self.dir, "ternd.log")
+        self.zones = dict(zones)
+        listen = ["127.0.0.1@%d" % self.port]
+        if listen_v6:
+            listen.append("::1@%d" % self.port)
+        self.write_config(listen, extra_server)
+        self.proc = None
+
+    def write_config(self, listen, extra_server=""):
+        lines = ["server:", "  listen:"]
+        lines += ["    - \"%s\"" % a for a in listen]
+        lines += ["  " + l for l in extra_server.splitlines() if l.strip()]
+        lines.append("zones:")
+        for name, path in self.zones.items():
+            lines += ["  - name: \"%s\"" % name, "    file: \"%s\"" % path]
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def start(self):
+        self.logf = open(self.log, "a")
+        self.proc = subprocess.Popen([TERND, "-c", self.config], stdout=self.logf, stderr=subprocess.STDOUT)
+        wait_udp(self.addr, self.port, proc=self.proc)
+        return self
+
+    def reload(self):
+        self.proc.send_signal(1)  # SIGHUP
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.logf.close()
+        return self.proc.returncode if self.proc else None
+
+    def log_text(self):
+        with open(self.log) as f:
+            return f.read()
+
+    def query(self, name, rdtype="A", tcp=False, **kw):
+        q = dns.message.make_query(name, rdtype, **kw)
+        if tcp:
+            return dns.query.tcp(q, self.addr, port=self.port, timeout=3)
+        return dns.query.udp(q, self.addr, port=self.port, timeout=3)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

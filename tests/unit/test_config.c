@@ -1,0 +1,627 @@
+/* Unit tests for ternd's configuration loader (src/ternd/config.c): valid files, defaults and
+ * every error message, which must name file:line, the field and the bad value. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/error.h"
+#include "lib/name.h"
+#include "ternd/config.h"
+#include "ternd/log.h"
+
+/* A stand-in that load() must leave alone when loading fails. */
+static struct config untouched;
+
+struct result {
+	int rc;
+	struct config *c;
+	char err[4096];
+};
+
+static void load_base(struct result *r, const char *yaml, const char *basedir)
+{
+	r->c = &untouched;
+	r->rc = config_load_string(yaml, strlen(yaml), "ternd.yaml", basedir, &r->c, r->err,
+	                           sizeof(r->err));
+}
+
+static void load(struct result *r, const char *yaml)
+{
+	load_base(r, yaml, "/etc/tern");
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+	if (!strstr(hay, needle))
+		fail_msg("expected \"%s\" in:\n%s", needle, hay);
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = *s ? 1 : 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Loads yaml, expects failure with TERN_ECONFIG, *out untouched, and the message among errors. */
+static void expect_error(const char *yaml, const char *message)
+{
+	struct result r;
+	load(&r, yaml);
+	if (r.rc == 0) {
+		config_free(r.c);
+		fail_msg("expected an error containing \"%s\"", message);
+	}
+	assert_int_equal(r.rc, TERN_ECONFIG);
+	assert_ptr_equal(r.c, &untouched);
+	assert_contains(r.err, message);
+}
+
+static void expect_ok(struct result *r, const char *yaml)
+{
+	load(r, yaml);
+	if (r->rc != 0)
+		fail_msg("unexpected error %d:\n%s", r->rc, r->err);
+	assert_non_null(r->c);
+	assert_ptr_not_equal(r->c, &untouched);
+}
+
+static uint16_t port_of(const struct config_listen *l)
+{
+	if (l->addr.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&l->addr)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)&l->addr)->sin6_port);
+}
+
+static const char *addr_of(const struct config_listen *l, char *buf, size_t cap)
+{
+	if (l->addr.ss_family == AF_INET)
+		return inet_ntop(AF_INET, &((const struct sockaddr_in *)&l->addr)->sin_addr, buf,
+		                 (socklen_t)cap);
+	return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&l->addr)->sin6_addr, buf,
+	                 (socklen_t)cap);
+}
+
+static void test_full(void **state)
+{
+	(void)state;
+	struct result r;
+	char buf[INET6_ADDRSTRLEN];
+	uint8_t apex[NAME_MAXLEN];
+	expect_ok(&r, "# a complete configuration\n"
+	              "server:\n"
+	              "  listen:\n"
+	              "    - 127.0.0.1@5300\n"
+	              "    - \"::1@5300\"\n"
+	              "    - 192.0.2.1\n"
+	              "  identity: ns1.example\n"
+	              "  edns-buffer-size: 1400\n"
+	              "  udp-workers: 4\n"
+	              "  tcp-idle-timeout: 30\n"
+	              "  tcp-max-clients: 500\n"
+	              "log:\n"
+	              "  level: debug\n"
+	              "zones:\n"
+	              "  - name: Example.COM\n"
+	              "    file: example.com.zone\n"
+	              "  - name: example.org.\n"
+	              "    file: /var/lib/tern/example.org.zone\n");
+	struct config *c = r.c;
+	assert_string_equal(c->path, "ternd.yaml");
+	assert_int_equal(c->nlisten, 3);
+	assert_int_equal(c->listen[0].addr.ss_family, AF_INET);
+	assert_int_equal(c->listen[0].addrlen, sizeof(struct sockaddr_in));
+	assert_string_equal(addr_of(&c->listen[0], buf, sizeof(buf)), "127.0.0.1");
+	assert_int_equal(port_of(&c->listen[0]), 5300);
+	assert_string_equal(c->listen[0].text, "127.0.0.1@5300");
+	assert_int_equal(c->listen[1].addr.ss_family, AF_INET6);
+	assert_int_equal(c->listen[1].addrlen, sizeof(struct sockaddr_in6));
+	assert_string_equal(addr_of(&c->listen[1], buf, sizeof(buf)), "::1");
+	assert_int_equal(port_of(&c->listen[1]), 5300);
+	assert_string_equal(c->listen[1].text, "::1@5300");
+	assert_string_equal(addr_of(&c->listen[2], buf, sizeof(buf)), "192.0.2.1");
+	assert_int_equal(port_of(&c->listen[2]), 53);
+	assert_string_equal(c->listen[2].text, "192.0.2.1");
+	assert_string_equal(c->nsid, "ns1.example");
+	assert_int_equal(c->edns_size, 1400);
+	assert_int_equal(c->udp_workers, 4);
+	assert_int_equal(c->tcp_idle_timeout_ms, 30000);
+	assert_int_equal(c->tcp_max_clients, 500);
+	assert_int_equal(c->log_level, LOG_DEBUG);
+	assert_int_equal(c->nzones, 2);
+	assert_string_equal(c->zones[0].name, "Example.COM");
+	assert_true(name_from_text(apex, "example.com.", NULL) > 0);
+	assert_memory_equal(c->zones[0].apex, apex, name_len(apex));
+	assert_string_equal(c->zones[0].file, "/etc/tern/example.com.zone");
+	assert_int_equal(c->zones[0].line, 15);
+	assert_string_equal(c->zones[1].name, "example.org.");
+	assert_true(name_from_text(apex, "example.org.", NULL) > 0);
+	assert_memory_equal(c->zones[1].apex, apex, name_len(apex));
+	assert_string_equal(c->zones[1].file, "/var/lib/tern/example.org.zone");
+	assert_int_equal(c->zones[1].line, 17);
+	assert_string_equal(r.err, "");
+	config_free(c);
+}
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	struct result r;
+	expect_ok(&r, "server:\n  listen: [127.0.0.1]\n");
+	struct config *c = r.c;
+	assert_int_equal(c->nlisten, 1);
+	assert_int_equal(port_of(&c->listen[0]), 53);
+	assert_null(c->nsid);
+	assert_int_equal(c->edns_size, 1232);
+	assert_int_equal(c->udp_workers, 0);
+	assert_int_equal(c->tcp_idle_timeout_ms, 10000);
+	assert_int_equal(c->tcp_max_clients, 1024);
+	assert_int_equal(c->log_level, LOG_INFO);
+	assert_int_equal(c->nzones, 0);
+	assert_null(c->zones);
+	config_free(c);
+
+	/* empty sections and an empty zone list are fine */
+	expect_ok(&r, "server:\n  listen: [127.0.0.1]\nlog:\nzones: []\n");
+	assert_int_equal(r.c->nzones, 0);
+	assert_int_equal(r.c->log_level, LOG_INFO);
+	config_free(r.c);
+}
+
+static void test_log_levels(void **state)
+{
+	(void)state;
+	static const char *names[] = {"error", "warning", "info", "debug"};
+	for (int i = 0; i < 4; i++) {
+		char yaml[128];
+		struct result r;
+		snprintf(yaml, sizeof(yaml), "server:\n  listen: [127.0.0.1]\nlog:\n  level: %s\n",
+		         names[i]);
+		expect_ok(&r, yaml);
+		assert_int_equal(r.c->log_level, i);
+		config_free(r.c);
+	}
+	expect_error("server:\n  listen: [127.0.0.1]\nlog:\n  level: verbose\n",
+	             "ternd.yaml:4: log.level: \"verbose\" is not one of error, warning, info, debug");
+	expect_error("server:\n  listen: [127.0.0.1]\nlog:\n  level:\n",
+	             "ternd.yaml:4: log.level: empty value");
+	expect_error("server:\n  listen: [127.0.0.1]\nlog:\n  lvl: info\n",
+	             "ternd.yaml:4: unknown key \"lvl\" in log");
+}
+
+static void test_ranges(void **state)
+{
+	(void)state;
+	expect_error("server:\n  listen: [127.0.0.1]\n  edns-buffer-size: 99999\n",
+	             "ternd.yaml:3: server.edns-buffer-size: 99999 is out of range 512..4096");
+	expect_error("server:\n  listen: [127.0.0.1]\n  edns-buffer-size: 511\n",
+	             "ternd.yaml:3: server.edns-buffer-size: 511 is out of range 512..4096");
+	expect_error("server:\n  listen: [127.0.0.1]\n  udp-workers: 257\n",
+	             "ternd.yaml:3: server.udp-workers: 257 is out of range 0..256");
+	expect_error("server:\n  listen: [127.0.0.1]\n  tcp-idle-timeout: 0\n",
+	             "ternd.yaml:3: server.tcp-idle-timeout: 0 is out of range 1..3600");
+	expect_error("server:\n  listen: [127.0.0.1]\n  tcp-idle-timeout: 3601\n",
+	             "ternd.yaml:3: server.tcp-idle-timeout: 3601 is out of range 1..3600");
+	expect_error("server:\n  listen: [127.0.0.1]\n  tcp-max-clients: 1000001\n",
+	             "ternd.yaml:3: server.tcp-max-clients: 1000001 is out of range 1..1000000");
+	expect_error("server:\n  listen: [127.0.0.1]\n  tcp-max-clients: 0\n",
+	             "ternd.yaml:3: server.tcp-max-clients: 0 is out of range 1..1000000");
+	expect_error("server:\n  listen: [127.0.0.1]\n  tcp-max-clients: "
+	             "99999999999999999999999999\n",
+	             "ternd.yaml:3: server.tcp-max-clients: 99999999999999999999999999 is out of "
+	             "range 1..1000000");
+
+	/* the limits themselves are accepted */
+	struct result r;
+	expect_ok(&r, "server:\n  listen: [127.0.0.1]\n  edns-buffer-size: 4096\n"
+	              "  udp-workers: 256\n  tcp-idle-timeout: 3600\n  tcp-max-clients: 1000000\n");
+	assert_int_equal(r.c->edns_size, 4096);
+	assert_int_equal(r.c->udp_workers, 256);
+	assert_int_equal(r.c->tcp_idle_timeout_ms, 3600000);
+	assert_int_equal(r.c->tcp_max_clients, 1000000);
+	config_free(r.c);
+	expect_ok(&r, "server:\n  listen: [127.0.0.1]\n  edns-buffer-size: 512\n"
+	              "  tcp-idle-timeout: 1\n  tcp-max-clients: 1\n");
+	assert_int_equal(r.c->edns_size, 512);
+	assert_int_equal(r.c->tcp_idle_timeout_ms, 1000);
+	assert_int_equal(r.c->tcp_max_clients, 1);
+	config_free(r.c);
+}
+
+static void test_not_numbers(void **state)
+{
+	(void)state;
+	expect_error("server:\n  listen: [127.0.0.1]\n  edns-buffer-size: abc\n",
+	             "ternd.yaml:3: server.edns-buffer-size: \"abc\" is not a number");
+	expect_error("server:\n  listen: [127.0.0.1]\n  udp-workers: -1\n",
+	             "ternd.yaml:3: server.udp-workers: \"-1\" is not a number");
+	expect_error("server:\n  listen: [127.0.0.1]\n  udp-workers: +4\n",
+	             "ternd.yaml:3: server.udp-workers: \"+4\" is not a number");
+	expect_error("server:\n  listen: [127.0.0.1]\n  udp-workers: \" 4\"\n",
+	             "ternd.yaml:3: server.udp-workers: \" 4\" is not a number");
+	expect_error("server:\n  listen: [127.0.0.1]\n  tcp-max-clients: 0x10\n",
+	             "ternd.yaml:3: server.tcp-max-clients: \"0x10\" is not a number");
+	expect_error("server:\n  listen: [127.0.0.1]\n  tcp-idle-timeout: 10s\n",
+	             "ternd.yaml:3: server.tcp-idle-timeout: \"10s\" is not a number");
+	expect_error("server:\n  listen: [127.0.0.1]\n  tcp-idle-timeout: 1.5\n",
+	             "ternd.yaml:3: server.tcp-idle-timeout: \"1.5\" is not a number");
+	expect_error("server:\n  listen: [127.0.0.1]\n  edns-buffer-size: [1232]\n",
+	             "ternd.yaml:3: server.edns-buffer-size: expected a scalar, got a list");
+}
+
+static void test_listen_errors(void **state)
+{
+	(void)state;
+	expect_error("server:\n  listen:\n    - 1.2.3.999@53\n",
+	             "ternd.yaml:3: server.listen: \"1.2.3.999@53\" is not an IP address");
+	expect_error("server:\n  listen:\n    - 127.0.0.1@5300\n    - \"::1::2@53\"\n",
+	             "ternd.yaml:4: server.listen: \"::1::2@53\" is not an IP address");
+	expect_error("server:\n  listen:\n    - localhost\n",
+	             "ternd.yaml:3: server.listen: \"localhost\" is not an IP address");
+	expect_error("server:\n  listen:\n    - \"@53\"\n",
+	             "ternd.yaml:3: server.listen: \"@53\" is not an IP address");
+	expect_error("server:\n  listen:\n    - 127.0.0.1:53\n",
+	             "ternd.yaml:3: server.listen: \"127.0.0.1:53\" is not an IP address");
+	expect_error("server:\n  listen:\n    - 127.0.0.1@0\n",
+	             "ternd.yaml:3: server.listen: port in \"127.0.0.1@0\" is out of range 1..65535");
+	expect_error("server:\n  listen:\n    - 127.0.0.1@65536\n",
+	             "ternd.yaml:3: server.listen: port in \"127.0.0.1@65536\" is out of range "
+	             "1..65535");
+	expect_error("server:\n  listen:\n    - 127.0.0.1@99999999999999999999999\n",
+	             "ternd.yaml:3: server.listen: port in \"127.0.0.1@99999999999999999999999\" "
+	             "is out of range 1..65535");
+	expect_error("server:\n  listen:\n    - 127.0.0.1@dns\n",
+	             "ternd.yaml:3: server.listen: port in \"127.0.0.1@dns\" is not a number");
+	expect_error("server:\n  listen:\n    - 127.0.0.1@\n",
+	             "ternd.yaml:3: server.listen: port in \"127.0.0.1@\" is not a number");
+	expect_error("server:\n  listen:\n    - 127.0.0.1@-53\n",
+	             "ternd.yaml:3: server.listen: port in \"127.0.0.1@-53\" is not a number");
+	expect_error("server:\n  listen:\n    - 127.0.0.1@53\n    - 127.0.0.1\n",
+	             "ternd.yaml:4: server.listen: \"127.0.0.1\" is listed twice");
+	expect_error("server:\n  listen:\n    - \"\"\n", "ternd.yaml:3: server.listen: empty value");
+	expect_error("server:\n  listen: []\n",
+	             "ternd.yaml:2: server.listen: at least one address is required");
+	expect_error("server:\n  listen:\n",
+	             "ternd.yaml:2: server.listen: at least one address is required");
+	expect_error("server:\n  listen: 127.0.0.1@53\n",
+	             "ternd.yaml:2: server.listen: expected a list, got a scalar");
+	expect_error("server:\n  listen:\n    - {addr: 127.0.0.1}\n",
+	             "ternd.yaml:3: server.listen: expected a scalar, got a mapping");
+	/* longer than config_listen.text can hold */
+	expect_error("server:\n  listen:\n    - \"0000:0000:0000:0000:0000:0000:0000:0001:"
+	             "0000:0000:0000:0000:0000:0000:0000:0001@53\"\n",
+	             "ternd.yaml:3: server.listen: \"0000:0000:0000:0000:0000:0000:0000:0001:0000:"
+	             "0000:0000:0000:0000...\" is not an IP address");
+}
+
+static void test_ipv6_listen(void **state)
+{
+	(void)state;
+	struct result r;
+	char buf[INET6_ADDRSTRLEN];
+	expect_ok(&r, "server:\n  listen:\n    - ::1@5300\n    - \"::\"\n"
+	              "    - 2001:db8::53@853\n    - ::ffff:192.0.2.1@54\n");
+	struct config *c = r.c;
+	assert_int_equal(c->nlisten, 4);
+	for (size_t i = 0; i < c->nlisten; i++) {
+		assert_int_equal(c->listen[i].addr.ss_family, AF_INET6);
+		assert_int_equal(c->listen[i].addrlen, sizeof(struct sockaddr_in6));
+	}
+	assert_string_equal(addr_of(&c->listen[0], buf, sizeof(buf)), "::1");
+	assert_int_equal(port_of(&c->listen[0]), 5300);
+	assert_string_equal(c->listen[0].text, "::1@5300");
+	assert_string_equal(addr_of(&c->listen[1], buf, sizeof(buf)), "::");
+	assert_int_equal(port_of(&c->listen[1]), 53);
+	assert_string_equal(addr_of(&c->listen[2], buf, sizeof(buf)), "2001:db8::53");
+	assert_int_equal(port_of(&c->listen[2]), 853);
+	assert_int_equal(port_of(&c->listen[3]), 54);
+	config_free(c);
+}
+
+static void test_identity(void **state)
+{
+	(void)state;
+	char yaml[600], id[257];
+	memset(id, 'a', 256);
+	id[256] = 0;
+	snprintf(yaml, sizeof(yaml), "server:\n  listen: [127.0.0.1]\n  identity: %s\n", id);
+	expect_error(yaml, "ternd.yaml:3: server.identity: 256 bytes is longer than the limit of 255");
+	id[255] = 0;
+	snprintf(yaml, sizeof(yaml), "server:\n  listen: [127.0.0.1]\n  identity: %s\n", id);
+	struct result r;
+	expect_ok(&r, yaml);
+	assert_string_equal(r.c->nsid, id);
+	config_free(r.c);
+	expect_error("server:\n  listen: [127.0.0.1]\n  identity:\n",
+	             "ternd.yaml:3: server.identity: empty value");
+	expect_error("server:\n  listen: [127.0.0.1]\n  identity: \"\"\n",
+	             "ternd.yaml:3: server.identity: empty value");
+	expect_error("server:\n  listen: [127.0.0.1]\n  identity: {a: b}\n",
+	             "ternd.yaml:3: server.identity: expected a scalar, got a mapping");
+}
+
+static void test_missing_keys(void **state)
+{
+	(void)state;
+	expect_error("", "ternd.yaml:1: server: missing required key");
+	expect_error("# nothing but a comment\n", "ternd.yaml:1: server: missing required key");
+	expect_error("log:\n  level: info\n", "ternd.yaml:1: server: missing required key");
+	expect_error("server:\n  identity: ns1\n", "ternd.yaml:1: server.listen: missing required key");
+	expect_error("server:\n", "ternd.yaml:1: server.listen: missing required key");
+	expect_error("server:\n  listen: [127.0.0.1]\nzones:\n  - file: x.zone\n",
+	             "ternd.yaml:4: zones[0].name: missing required key");
+	expect_error("server:\n  listen: [127.0.0.1]\nzones:\n  - name: example.com\n",
+	             "ternd.yaml:4: zones[0].file: missing required key");
+	expect_error("server:\n  listen: [127.0.0.1]\nzones:\n  - name: example.com\n    file:\n",
+	             "ternd.yaml:5: zones[0].file: empty value");
+	expect_error("server:\n  listen: [127.0.0.1]\nzones:\n  - name: \"\"\n    file: x\n",
+	             "ternd.yaml:4: zones[0].name: empty value");
+}
+
+static void test_wrong_kinds(void **state)
+{
+	(void)state;
+	expect_error("- a\n- b\n", "ternd.yaml:1: top level: expected a mapping, got a list");
+	expect_error("just text\n", "ternd.yaml:1: top level: expected a mapping, got a scalar");
+	expect_error("server: [127.0.0.1]\n", "ternd.yaml:1: server: expected a mapping, got a list");
+	expect_error("server: yes\n", "ternd.yaml:1: server: expected a mapping, got a scalar");
+	expect_error("server:\n  listen: [127.0.0.1]\nlog: debug\n",
+	             "ternd.yaml:3: log: expected a mapping, got a scalar");
+	expect_error("server:\n  listen: [127.0.0.1]\nzones: example.com\n",
+	             "ternd.yaml:3: zones: expected a list, got a scalar");
+	expect_error("server:\n  listen: [127.0.0.1]\nzones:\n  name: example.com\n",
+	             "ternd.yaml:4: zones: expected a list, got a mapping");
+	expect_error("server:\n  listen: [127.0.0.1]\nzones:\n  - example.com\n",
+	             "ternd.yaml:4: zones[0]: expected a mapping, got a scalar");
+	expect_error("server:\n  listen: [127.0.0.1]\n? [a, b]\n: c\n",
+	             "ternd.yaml:3: keys must be scalars, got a list");
+}
+
+static void test_unknown_keys(void **state)
+{
+	(void)state;
+	expect_error("server:\n  listen: [127.0.0.1]\n  lisen: [127.0.0.2]\n",
+	             "ternd.yaml:3: unknown key \"lisen\" in server");
+	expect_error("server:\n  listen: [127.0.0.1]\nzone:\n  - name: x\n",
+	             "ternd.yaml:3: unknown key \"zone\" at top level");
+	expect_error("server:\n  listen: [127.0.0.1]\nzones:\n  - name: x\n    file: y\n    "
+	             "type: primary\n",
+	             "ternd.yaml:6: unknown key \"type\" in zones[0]");
+	expect_error("server:\n  listen: [127.0.0.1]\n  listen: [127.0.0.2]\n",
+	             "ternd.yaml:3: server.listen: duplicate key (first at line 2)");
+	expect_error("server:\n  listen: [127.0.0.1]\nserver:\n  listen: [127.0.0.2]\n",
+	             "ternd.yaml:3: server: duplicate key (first at line 1)");
+	/* odd bytes in a key are escaped, so a message stays on one line */
+	expect_error("server:\n  listen: [127.0.0.1]\n  \"a\\nb\": 1\n",
+	             "ternd.yaml:3: unknown key \"a\\x0ab\" in server");
+}
+
+static void test_yaml_syntax(void **state)
+{
+	(void)state;
+	struct result r;
+	load(&r, "server:\n  listen: [127.0.0.1\n  identity: x\n");
+	assert_int_equal(r.rc, TERN_ECONFIG);
+	assert_ptr_equal(r.c, &untouched);
+	assert_contains(r.err, "ternd.yaml:");
+	assert_contains(r.err, "YAML syntax error: ");
+	expect_error("server:\n  listen: [127.0.0.1]\n bad: indentation\n",
+	             "ternd.yaml:3: YAML syntax error: ");
+	expect_error("server:\n\tlisten: [127.0.0.1]\n",
+	             "ternd.yaml:2: YAML syntax error: found character that cannot start any token");
+	expect_error("server:\n  listen: [127.0.0.1]\nlog: *nope\n",
+	             "ternd.yaml:3: YAML syntax error: found undefined alias");
+	expect_error("server:\n  listen: [127.0.0.1]\n  identity: \"\xff\xfe\"\n",
+	             "ternd.yaml:3: YAML syntax error: invalid ");
+	expect_error("server:\n  listen: [127.0.0.1]\n---\nserver:\n  listen: [127.0.0.2]\n",
+	             "ternd.yaml:4: only one YAML document is allowed");
+}
+
+static void test_zone_names(void **state)
+{
+	(void)state;
+	expect_error("server:\n  listen: [127.0.0.1]\nzones:\n  - name: a..b\n    file: x\n",
+	             "ternd.yaml:4: zones[0].name: \"a..b\" is not a valid domain name");
+	expect_error("server:\n  listen: [127.0.0.1]\nzones:\n  - name: .example\n    file: x\n",
+	             "ternd.yaml:4: zones[0].name: \".example\" is not a valid domain name");
+	char yaml[256], label[65];
+	memset(label, 'a', 64);
+	label[64] = 0;
+	snprintf(yaml, sizeof(yaml),
+	         "server:\n  listen: [127.0.0.1]\nzones:\n  - name: %s.com\n    file: x\n", label);
+	expect_error(yaml, "ternd.yaml:4: zones[0].name: \"aaaa");
+	expect_error(yaml, "is not a valid domain name");
+
+	/* the root zone is a zone like any other */
+	struct result r;
+	expect_ok(&r, "server:\n  listen: [127.0.0.1]\nzones:\n  - name: .\n    file: root.zone\n");
+	assert_int_equal(r.c->nzones, 1);
+	assert_int_equal(r.c->zones[0].apex[0], 0);
+	config_free(r.c);
+}
+
+static void test_duplicate_zone(void **state)
+{
+	(void)state;
+	expect_error("server:\n"
+	             "  listen: [127.0.0.1]\n"
+	             "zones:\n"
+	             "  - name: example.com\n"
+	             "    file: a.zone\n"
+	             "  - name: example.net\n"
+	             "    file: b.zone\n"
+	             "  - name: EXAMPLE.com.\n"
+	             "    file: c.zone\n",
+	             "ternd.yaml:8: zones[2]: duplicate zone example.com (first at line 4)");
+}
+
+static void test_many_errors(void **state)
+{
+	(void)state;
+	struct result r;
+	load(&r, "server:\n"
+	         "  listen:\n"
+	         "    - 1.2.3.999@53\n"
+	         "    - 127.0.0.1@0\n"
+	         "  edns-buffer-size: 99999\n"
+	         "  lisen: x\n"
+	         "log:\n"
+	         "  level: loud\n"
+	         "zones:\n"
+	         "  - name: a..b\n"
+	         "    file: x\n");
+	assert_int_equal(r.rc, TERN_ECONFIG);
+	assert_ptr_equal(r.c, &untouched);
+	assert_int_equal(count_lines(r.err), 6);
+	assert_contains(r.err, "ternd.yaml:3: server.listen: \"1.2.3.999@53\" is not an IP address\n");
+	assert_contains(r.err, "ternd.yaml:4: server.listen: port in \"127.0.0.1@0\"");
+	assert_contains(r.err, "ternd.yaml:5: server.edns-buffer-size: 99999 is out of range");
+	assert_contains(r.err, "ternd.yaml:6: unknown key \"lisen\" in server");
+	assert_contains(r.err, "ternd.yaml:8: log.level: \"loud\"");
+	assert_contains(r.err, "ternd.yaml:10: zones[0].name: \"a..b\"");
+	assert_int_not_equal(r.err[strlen(r.err) - 1], '\n');
+}
+
+static void test_small_error_buffer(void **state)
+{
+	(void)state;
+	const char *yaml = "server:\n  listen: [1.2.3.999]\n  udp-workers: x\n";
+	char err[16];
+	memset(err, 'Z', sizeof(err));
+	struct config *c = &untouched;
+	int rc = config_load_string(yaml, strlen(yaml), "ternd.yaml", NULL, &c, err, 12);
+	assert_int_equal(rc, TERN_ECONFIG);
+	assert_ptr_equal(c, &untouched);
+	assert_string_equal(err, "ternd.yaml:");
+	assert_int_equal(err[12], 'Z');
+	/* no buffer at all is allowed too */
+	rc = config_load_string(yaml, strlen(yaml), "ternd.yaml", NULL, &c, NULL, 0);
+	assert_int_equal(rc, TERN_ECONFIG);
+}
+
+static void test_relative_paths(void **state)
+{
+	(void)state;
+	const char *yaml = "server:\n  listen: [127.0.0.1]\nzones:\n"
+	                   "  - {name: a.example, file: a.zone}\n"
+	                   "  - {name: b.example, file: sub/b.zone}\n"
+	                   "  - {name: c.example, file: /abs/c.zone}\n"
+	                   "  - {name: d.example, file: ../d.zone}\n";
+	struct result r;
+	load_base(&r, yaml, "/etc/tern");
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.c->zones[0].file, "/etc/tern/a.zone");
+	assert_string_equal(r.c->zones[1].file, "/etc/tern/sub/b.zone");
+	assert_string_equal(r.c->zones[2].file, "/abs/c.zone");
+	assert_string_equal(r.c->zones[3].file, "/etc/tern/../d.zone");
+	config_free(r.c);
+	load_base(&r, yaml, "/etc/tern/");
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.c->zones[0].file, "/etc/tern/a.zone");
+	config_free(r.c);
+	load_base(&r, yaml, "conf");
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.c->zones[1].file, "conf/sub/b.zone");
+	config_free(r.c);
+	load_base(&r, yaml, NULL);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.c->zones[0].file, "a.zone");
+	assert_string_equal(r.c->zones[2].file, "/abs/c.zone");
+	config_free(r.c);
+}
+
+static void test_load_file(void **state)
+{
+	(void)state;
+	const char *tmp = getenv("TMPDIR");
+	char dir[512], path[600], err[1024];
+	snprintf(dir, sizeof(dir), "%s/tern-config-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ternd.yaml", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("server:\n  listen: [\"::1@5300\"]\nzones:\n"
+	      "  - name: example.com\n    file: example.com.zone\n",
+	      f);
+	assert_int_equal(fclose(f), 0);
+
+	struct config *c = NULL;
+	int rc = config_load(path, &c, err, sizeof(err));
+	if (rc)
+		fail_msg("config_load: %s", err);
+	char want[700];
+	assert_string_equal(c->path, path);
+	snprintf(want, sizeof(want), "%s/example.com.zone", dir);
+	assert_string_equal(c->zones[0].file, want);
+	config_free(c);
+
+	/* errors from a file name the file */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("server:\n  listen: [127.0.0.1]\n  edns-buffer-size: 99999\n", f);
+	assert_int_equal(fclose(f), 0);
+	c = &untouched;
+	rc = config_load(path, &c, err, sizeof(err));
+	assert_int_equal(rc, TERN_ECONFIG);
+	assert_ptr_equal(c, &untouched);
+	snprintf(want, sizeof(want), "%s:3: server.edns-buffer-size: 99999", path);
+	assert_contains(err, want);
+
+	assert_int_equal(unlink(path), 0);
+	rc = config_load(path, &c, err, sizeof(err));
+	assert_true(rc < 0);
+	assert_ptr_equal(c, &untouched);
+	snprintf(want, sizeof(want), "%s: cannot open: No such file or directory", path);
+	assert_string_equal(err, want);
+
+	/* a directory opens but cannot be read */
+	rc = config_load(dir, &c, err, sizeof(err));
+	assert_true(rc < 0);
+	assert_ptr_equal(c, &untouched);
+	assert_contains(err, dir);
+	assert_contains(err, ": cannot ");
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_free_null(void **state)
+{
+	(void)state;
+	config_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_log_levels),
+		cmocka_unit_test(test_ranges),
+		cmocka_unit_test(test_not_numbers),
+		cmocka_unit_test(test_listen_errors),
+		cmocka_unit_test(test_ipv6_listen),
+		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_missing_keys),
+		cmocka_unit_test(test_wrong_kinds),
+		cmocka_unit_test(test_unknown_keys),
+		cmocka_unit_test(test_yaml_syntax),
+		cmocka_unit_test(test_zone_names),
+		cmocka_unit_test(test_duplicate_zone),
+		cmocka_unit_test(test_many_errors),
+		cmocka_unit_test(test_small_error_buffer),
+		cmocka_unit_test(test_relative_paths),
+		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_free_null),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

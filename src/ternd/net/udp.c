@@ -96,11 +96,7 @@ static void *worker_run(void *arg)
 			break;
 		if (n <= 0)
 			continue;
-		worker_answer(w, n);
-		/* the buffers hold no zone pointers past this point */
-		for (int i = 0; i < n; i++)
-			w->msg_in[i].msg_hdr.msg_flags = 0;
-		rcu_quiescent_state();
+		worker_answer(w, n); /* going offline again marks the quiescent state */
 	}
 	rcu_unregister_thread();
 	return NULL;

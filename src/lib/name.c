@@ -54,6 +54,13 @@ void name_lower(uint8_t *name)
 			p[i] = lower(p[i]);
 }
 
+void name_lower_copy(uint8_t *dst, const uint8_t *src, size_t len)
+{
+	/* label lengths are below 64 and never in 'A'..'Z', so they pass through unchanged */
+	for (size_t i = 0; i < len; i++)
+		dst[i] = lower(src[i]);
+}
+
 bool name_equal(const uint8_t *a, const uint8_t *b)
 {
 	for (;;) {
@@ -106,15 +113,38 @@ int name_cmp(const uint8_t *a, const uint8_t *b)
 	return na - nb;
 }
 
+/* Hashes are built label by label from the root, so the hashes of all suffixes of a name come
+ * out of one pass (name_suffix_hashes) and equal name_hash() of each suffix. */
+#define HASH_SEED 0x9e3779b9u
+#define HASH_MUL 0x01000193u
+
+static inline uint32_t hash_label(uint32_t h, const uint8_t *label, bool fold)
+{
+	h = (h ^ label[0]) * HASH_MUL;
+	for (int i = 1; i <= label[0]; i++)
+		h = (h ^ (fold ? lower(label[i]) : label[i])) * HASH_MUL;
+	return h ^ (h >> 15);
+}
+
 uint32_t name_hash(const uint8_t *name)
 {
-	uint32_t h = 2166136261u;
-	size_t len = name_len(name);
-	for (size_t i = 0; i < len; i++) {
-		h ^= lower(name[i]);
-		h *= 16777619u;
-	}
+	uint8_t offs[NAME_MAXLABELS];
+	int n = label_offsets(name, offs);
+	uint32_t h = HASH_SEED;
+	while (n > 0)
+		h = hash_label(h, name + offs[--n], true);
 	return h;
+}
+
+int name_suffix_hashes(const uint8_t *lname, uint32_t out[NAME_MAXLABELS + 1])
+{
+	uint8_t offs[NAME_MAXLABELS];
+	int n = label_offsets(lname, offs);
+	uint32_t h = HASH_SEED;
+	out[n] = h;
+	for (int i = n - 1; i >= 0; i--)
+		out[i] = h = hash_label(h, lname + offs[i], false);
+	return n;
 }
 
 bool name_is_wildcard(const uint8_t *name)
@@ -196,12 +226,15 @@ int name_to_text(const uint8_t *name, char *out, size_t cap)
 	for (const uint8_t *p = name; *p; p += *p + 1) {
 		for (int i = 1; i <= *p; i++) {
 			uint8_t c = p[i];
-			if (o + 5 >= cap)
+			bool special = c == '.' || c == '\\' || c == '"' || c == '(' || c == ')' || c == ';' ||
+			               c == '@' || c == '$';
+			size_t need = special ? 2 : (c <= 32 || c >= 127) ? 4 : 1;
+			if (o + need + 1 > cap) /* room for the text and the final NUL */
 				return TERN_ESPACE;
-			if (c == '.' || c == '\\' || c == '"' || c == '(' || c == ')' || c == ';' || c == '@' || c == '$') {
+			if (special) {
 				out[o++] = '\\';
 				out[o++] = (char)c;
-			} else if (c <= 32 || c >= 127) {
+			} else if (need == 4) {
 				out[o++] = '\\';
 				out[o++] = (char)('0' + c / 100);
 				out[o++] = (char)('0' + c / 10 % 10);
@@ -210,7 +243,7 @@ int name_to_text(const uint8_t *name, char *out, size_t cap)
 				out[o++] = (char)c;
 			}
 		}
-		if (o + 2 >= cap)
+		if (o + 2 > cap)
 			return TERN_ESPACE;
 		out[o++] = '.';
 	}

@@ -18,14 +18,19 @@ int name_check(const uint8_t *buf, size_t len);
 const uint8_t *name_parent(const uint8_t *name);
 /* Folds ASCII letters to lower case in place. */
 void name_lower(uint8_t *name);
+/* Copies len octets of a name folding ASCII letters to lower case. */
+void name_lower_copy(uint8_t *dst, const uint8_t *src, size_t len);
 /* Case-insensitive equality. */
 bool name_equal(const uint8_t *a, const uint8_t *b);
 /* True when sub equals parent or lies below it (case-insensitive). */
 bool name_in(const uint8_t *sub, const uint8_t *parent);
 /* RFC 4034 section 6.1 canonical order: <0, 0, >0. */
 int name_cmp(const uint8_t *a, const uint8_t *b);
-/* Hash of the lower-cased name (FNV-1a); equal names hash equal regardless of case. */
+/* Hash of the lower-cased name; equal names hash equal regardless of case. */
 uint32_t name_hash(const uint8_t *name);
+/* The hashes of every suffix of a lower-cased name in one pass: out[i] = name_hash() of the name
+ * without its first i labels (out[labels] is the root's). Returns the number of labels. */
+int name_suffix_hashes(const uint8_t *lname, uint32_t out[NAME_MAXLABELS + 1]);
 /* True when the first label is '*'. */
 bool name_is_wildcard(const uint8_t *name);
 /* Parses presentation form ("www.example.com." or relative to origin when origin is non-NULL;

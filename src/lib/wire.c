@@ -73,33 +73,6 @@ void wire_writer_init(struct wire_writer *w, uint8_t *buf, size_t cap)
 	w->ncomp = 0;
 }
 
-int wire_write(struct wire_writer *w, const void *data, size_t len)
-{
-	if (w->pos + len > w->cap)
-		return TERN_ESPACE;
-	memcpy(w->buf + w->pos, data, len);
-	w->pos += len;
-	return 0;
-}
-
-int wire_write16(struct wire_writer *w, uint16_t v)
-{
-	if (w->pos + 2 > w->cap)
-		return TERN_ESPACE;
-	wire_put16(w->buf + w->pos, v);
-	w->pos += 2;
-	return 0;
-}
-
-int wire_write32(struct wire_writer *w, uint32_t v)
-{
-	if (w->pos + 4 > w->cap)
-		return TERN_ESPACE;
-	wire_put32(w->buf + w->pos, v);
-	w->pos += 4;
-	return 0;
-}
-
 static inline uint8_t lower(uint8_t c)
 {
 	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
@@ -130,37 +103,48 @@ static bool matches(const uint8_t *buf, size_t off, const uint8_t *name)
 	}
 }
 
-void wire_remember_name(struct wire_writer *w, size_t off)
+/* Remembers every label start of a name just written at off whose uncompressed length is len,
+ * stopping at a pointer (its target is known already). */
+static void remember(struct wire_writer *w, size_t off, size_t len)
 {
-	/* Every suffix of the name is a target; stop at pointers (their targets are known). */
-	while (off < w->pos && w->buf[off] != 0 && (w->buf[off] & 0xc0) != 0xc0 && off < 0x4000) {
-		if (w->ncomp < WIRE_COMP_MAX)
-			w->comp[w->ncomp++] = (uint16_t)off;
+	while (off < w->pos && w->buf[off] != 0 && (w->buf[off] & 0xc0) != 0xc0 && off < 0x4000 &&
+	       w->ncomp < WIRE_COMP_MAX) {
+		w->comp[w->ncomp].off = (uint16_t)off;
+		w->comp[w->ncomp].len = (uint8_t)len;
+		w->ncomp++;
+		len -= (size_t)w->buf[off] + 1;
 		off += (size_t)w->buf[off] + 1;
 	}
 }
 
+void wire_remember_name(struct wire_writer *w, size_t off)
+{
+	size_t len = 1;
+	for (const uint8_t *p = resolve(w->buf, off); *p; p = resolve(w->buf, (size_t)(p - w->buf) + *p + 1))
+		len += (size_t)*p + 1;
+	remember(w, off, len);
+}
+
 int wire_write_name(struct wire_writer *w, const uint8_t *name, bool compress)
 {
-	size_t start = w->pos;
-	const uint8_t *p = name;
-	while (*p) {
-		if (compress) {
+	size_t start = w->pos, total = name_len(name);
+	if (compress) {
+		for (size_t skip = 0; name[skip]; skip += (size_t)name[skip] + 1) {
+			uint8_t rest = (uint8_t)(total - skip);
 			for (int i = 0; i < w->ncomp; i++) {
-				if (matches(w->buf, w->comp[i], p)) {
-					if (wire_write(w, name, (size_t)(p - name)) < 0 || wire_write16(w, 0xc000 | w->comp[i]) < 0) {
-						w->pos = start;
-						return TERN_ESPACE;
-					}
-					wire_remember_name(w, start);
-					return 0;
+				if (w->comp[i].len != rest || !matches(w->buf, w->comp[i].off, name + skip))
+					continue;
+				if (wire_write(w, name, skip) < 0 || wire_write16(w, 0xc000 | w->comp[i].off) < 0) {
+					w->pos = start;
+					return TERN_ESPACE;
 				}
+				remember(w, start, total);
+				return 0;
 			}
 		}
-		p += *p + 1;
 	}
-	if (wire_write(w, name, name_len(name)) < 0)
+	if (wire_write(w, name, total) < 0)
 		return TERN_ESPACE;
-	wire_remember_name(w, start);
+	remember(w, start, total);
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define WIRE_HEADER_LEN 12
 #define WIRE_MAX_MSG 65535
@@ -67,7 +68,10 @@ struct wire_writer {
 	uint8_t *buf;
 	size_t cap; /* hard limit for this message */
 	size_t pos;
-	uint16_t comp[WIRE_COMP_MAX]; /* offsets of names (and their suffixes) written so far */
+	struct {
+		uint16_t off; /* where a name (or a suffix of one) starts */
+		uint8_t len;  /* its uncompressed length: only equal lengths can match */
+	} comp[WIRE_COMP_MAX];
 	int ncomp;
 };
 
@@ -89,9 +93,31 @@ static inline void wire_rollback(struct wire_writer *w, struct wire_mark m)
 }
 /* Remembers a name already in the buffer at offset off (e.g. the question) for compression. */
 void wire_remember_name(struct wire_writer *w, size_t off);
-int wire_write(struct wire_writer *w, const void *data, size_t len);
-int wire_write16(struct wire_writer *w, uint16_t v);
-int wire_write32(struct wire_writer *w, uint32_t v);
+/* Small writers, inline: they run for every record of every answer. 0 or TERN_ESPACE (-3). */
+static inline int wire_write(struct wire_writer *w, const void *data, size_t len)
+{
+	if (w->pos + len > w->cap)
+		return -3;
+	memcpy(w->buf + w->pos, data, len);
+	w->pos += len;
+	return 0;
+}
+static inline int wire_write16(struct wire_writer *w, uint16_t v)
+{
+	if (w->pos + 2 > w->cap)
+		return -3;
+	wire_put16(w->buf + w->pos, v);
+	w->pos += 2;
+	return 0;
+}
+static inline int wire_write32(struct wire_writer *w, uint32_t v)
+{
+	if (w->pos + 4 > w->cap)
+		return -3;
+	wire_put32(w->buf + w->pos, v);
+	w->pos += 4;
+	return 0;
+}
 /* Writes a name, compressed against earlier names when compress is true; the written name
  * becomes a compression target either way. Returns 0 or TERN_ESPACE. */
 int wire_write_name(struct wire_writer *w, const uint8_t *name, bool compress);

@@ -31,31 +31,30 @@ struct zone_builder {
 /* ---- lookup ---- */
 
 static const struct zone_node *index_find(const struct zone_node *nodes, const uint32_t *index,
-                                          uint32_t mask, const uint8_t *lname, size_t len)
+                                          uint32_t mask, const uint8_t *lname, size_t len, uint32_t hash)
 {
-	uint32_t h = name_hash(lname) & mask;
-	for (;;) {
+	for (uint32_t h = hash & mask;; h = (h + 1) & mask) {
 		uint32_t v = index[h];
 		if (v == 0)
 			return NULL;
 		const struct zone_node *n = &nodes[v - 1];
 		if (n->owner_len == len && memcmp(n->owner, lname, len) == 0)
 			return n;
-		h = (h + 1) & mask;
 	}
 }
 
 const struct zone_node *zone_find(const struct zone *z, const uint8_t *lname, size_t len)
 {
-	return index_find(z->nodes, z->index, z->index_mask, lname, len);
+	return index_find(z->nodes, z->index, z->index_mask, lname, len, name_hash(lname));
 }
 
-const struct zone_node *zone_find_encloser(const struct zone *z, const uint8_t *lname, bool *exact)
+const struct zone_node *zone_find_encloser_hashed(const struct zone *z, const uint8_t *lname, const uint32_t *hashes,
+                                                  int labels, bool *exact)
 {
 	size_t len = name_len(lname);
 	*exact = true;
-	while (len >= z->apex_len) {
-		const struct zone_node *n = zone_find(z, lname, len);
+	for (int i = 0; i < labels - z->apex_labels; i++) {
+		const struct zone_node *n = index_find(z->nodes, z->index, z->index_mask, lname, len, hashes[i]);
 		if (n)
 			return n;
 		*exact = false;
@@ -63,6 +62,13 @@ const struct zone_node *zone_find_encloser(const struct zone *z, const uint8_t *
 		lname += lname[0] + 1;
 	}
 	return z->apex_node;
+}
+
+const struct zone_node *zone_find_encloser(const struct zone *z, const uint8_t *lname, bool *exact)
+{
+	uint32_t hashes[NAME_MAXLABELS + 1];
+	int labels = name_suffix_hashes(lname, hashes);
+	return zone_find_encloser_hashed(z, lname, hashes, labels, exact);
 }
 
 const struct rrset *zone_node_rrset(const struct zone_node *n, uint16_t type)
@@ -337,7 +343,7 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 
 static const struct zone_node *nodeset_find(const struct nodeset *s, const uint8_t *name)
 {
-	return index_find(s->v, s->index, s->mask, name, name_len(name));
+	return index_find(s->v, s->index, s->mask, name, name_len(name), name_hash(name));
 }
 
 /* Every ancestor between an owner and the apex must exist: add the missing ones as ENTs. */
@@ -407,7 +413,8 @@ int zone_build(struct zone_builder *b, const char *source, struct zone **out, ch
 	 * still have distinct copies, so unify them after sorting by name. */
 	if (check_records(b, &e) < 0)
 		goto fail;
-	qsort(b->recs, b->nrecs, sizeof(*b->recs), rec_cmp);
+	if (b->nrecs)
+		qsort(b->recs, b->nrecs, sizeof(*b->recs), rec_cmp);
 	for (size_t i = 1; i < b->nrecs; i++)
 		if (b->recs[i].owner != b->recs[i - 1].owner && name_equal(b->recs[i].owner, b->recs[i - 1].owner))
 			b->recs[i].owner = b->recs[i - 1].owner;

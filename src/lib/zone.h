@@ -72,6 +72,9 @@ const struct zone_node *zone_find(const struct zone *z, const uint8_t *lname, si
 /* The deepest existing node at or above the lower-cased name (the apex at worst; the name must
  * be inside the zone). *exact tells whether it is the name itself. */
 const struct zone_node *zone_find_encloser(const struct zone *z, const uint8_t *lname, bool *exact);
+/* The same with the name's suffix hashes already computed (name_suffix_hashes()). */
+const struct zone_node *zone_find_encloser_hashed(const struct zone *z, const uint8_t *lname, const uint32_t *hashes,
+                                                  int labels, bool *exact);
 const struct rrset *zone_node_rrset(const struct zone_node *n, uint16_t type);
 /* Child "*.<node>" when NODE_WILDCARD_CHILD is set. */
 const struct zone_node *zone_wildcard_child(const struct zone *z, const struct zone_node *n);

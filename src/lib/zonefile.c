@@ -60,7 +60,11 @@ static void on_record(zs_scanner_t *s)
 static void on_error(zs_scanner_t *s)
 {
 	struct load_ctx *c = s->process.data;
+	const char *saved = c->source; /* errors inside $INCLUDE name the included file */
+	if (s->file.name && s->file.name[0])
+		c->source = s->file.name;
 	ctx_error(c, s->line_counter, "%s", zs_strerror(s->error.code));
+	c->source = saved;
 	if (c->errors >= 20)
 		s->state = ZS_STATE_STOP; /* enough to act on; stop before the buffer fills */
 }

@@ -23,6 +23,7 @@ struct zone_slot {
 struct zone_table {
 	size_t n;
 	uint32_t mask;
+	int min_labels, max_labels; /* only suffixes this deep can be apexes */
 	struct zone_slot **index; /* open addressing by apex hash */
 	struct zone_slot *slots[]; /* n entries */
 };
@@ -53,11 +54,16 @@ static struct zone_table *table_new(size_t n)
 		return NULL;
 	}
 	t->mask = size - 1;
+	t->min_labels = NAME_MAXLABELS;
+	t->max_labels = -1;
 	return t;
 }
 
 static void table_add(struct zone_table *t, struct zone_slot *s)
 {
+	int labels = name_labels(s->apex);
+	t->min_labels = labels < t->min_labels ? labels : t->min_labels;
+	t->max_labels = labels > t->max_labels ? labels : t->max_labels;
 	t->slots[t->n++] = s;
 	uint32_t h = name_hash(s->apex) & t->mask;
 	while (t->index[h])
@@ -73,13 +79,19 @@ static void table_free(struct zone_table *t)
 	}
 }
 
-static struct zone_slot *table_find(const struct zone_table *t, const uint8_t *lname, size_t len)
+static struct zone_slot *table_find_hashed(const struct zone_table *t, const uint8_t *lname, size_t len,
+                                           uint32_t hash)
 {
-	uint32_t h = name_hash(lname) & t->mask;
+	uint32_t h = hash & t->mask;
 	for (struct zone_slot *s; (s = t->index[h]) != NULL; h = (h + 1) & t->mask)
 		if (s->apex_len == len && memcmp(s->apex, lname, len) == 0)
 			return s;
 	return NULL;
+}
+
+static struct zone_slot *table_find(const struct zone_table *t, const uint8_t *lname, size_t len)
+{
+	return table_find_hashed(t, lname, len, name_hash(lname));
 }
 
 struct zones *zones_new(void)
@@ -193,25 +205,32 @@ int zones_subscribe(struct zones *zs, zones_listener fn, void *arg)
 
 const struct zone *zones_find(const struct zones *zs, const uint8_t *lname, int below)
 {
+	uint32_t hashes[NAME_MAXLABELS + 1];
+	int labels = name_suffix_hashes(lname, hashes);
+	return zones_find_hashed(zs, lname, hashes, labels, below);
+}
+
+const struct zone *zones_find_hashed(const struct zones *zs, const uint8_t *lname, const uint32_t *hashes, int labels,
+                                     int below)
+{
 	const struct zone_table *t = rcu_dereference(zs->table);
 	if (t->n == 0)
 		return NULL;
 	size_t len = name_len(lname);
-	if (below) {
-		if (len == 1)
-			return NULL;
+	/* longest suffix first, trying only depths where some apex lives */
+	for (int i = 0; i <= labels; i++) {
+		int depth = labels - i;
+		if (depth <= t->max_labels && depth >= t->min_labels && (i > 0 || !below)) {
+			struct zone_slot *s = table_find_hashed(t, lname, len, hashes[i]);
+			if (s)
+				return rcu_dereference(s->current);
+		}
+		if (depth < t->min_labels || i == labels)
+			break;
 		len -= (size_t)lname[0] + 1;
 		lname += lname[0] + 1;
 	}
-	for (;;) {
-		struct zone_slot *s = table_find(t, lname, len);
-		if (s)
-			return rcu_dereference(s->current);
-		if (len == 1)
-			return NULL;
-		len -= (size_t)lname[0] + 1;
-		lname += lname[0] + 1;
-	}
+	return NULL;
 }
 
 const struct zone *zones_get(const struct zones *zs, const uint8_t *apex)

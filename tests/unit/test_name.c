@@ -312,8 +312,8 @@ static void test_canonical_order(void **state)
 	(void)state;
 	/* RFC 4034 section 6.1 */
 	const char *order[] = {
-		"example.", "a.example.", "yljkjljk.a.example.", "Z.a.example.", "zABC.a.EXAMPLE.",
-		"z.example.", "\\001.z.example.", "*.z.example.", "\\200.z.example.",
+	    "example.",   "a.example.",       "yljkjljk.a.example.", "Z.a.example.",     "zABC.a.EXAMPLE.",
+	    "z.example.", "\\001.z.example.", "*.z.example.",        "\\200.z.example.",
 	};
 	size_t n = sizeof(order) / sizeof(order[0]);
 	uint8_t names[9][NAME_MAXLEN];
@@ -384,6 +384,55 @@ static void test_hash(void **state)
 	parse(b, "zZz.", NULL);
 	assert_int_equal(name_hash(a), name_hash(b));
 	assert_int_equal(name_hash((const uint8_t *)""), name_hash((const uint8_t *)""));
+}
+
+static void test_suffix_hashes(void **state)
+{
+	(void)state;
+	const char *names[] = {"a.b.example.com.", ".", "com.", "*.x.y.z.", "\\200.\\000.q."};
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+		uint8_t n[NAME_MAXLEN];
+		parse(n, names[k], NULL);
+		uint32_t h[NAME_MAXLABELS + 1];
+		int labels = name_suffix_hashes(n, h);
+		assert_int_equal(labels, name_labels(n));
+		const uint8_t *p = n;
+		for (int i = 0; i <= labels; i++) {
+			assert_int_equal(h[i], name_hash(p));
+			p = i < labels ? name_parent(p) : p;
+		}
+	}
+	/* 127 labels: the largest table */
+	char many[600] = "";
+	for (int i = 0; i < 127; i++)
+		strcat(many, i % 2 ? "b." : "a.");
+	uint8_t n[NAME_MAXLEN];
+	parse(n, many, NULL);
+	uint32_t h[NAME_MAXLABELS + 1];
+	assert_int_equal(name_suffix_hashes(n, h), 127);
+	assert_int_equal(h[0], name_hash(n));
+	assert_int_equal(h[127], name_hash((const uint8_t *)""));
+	assert_int_equal(h[126], name_hash((const uint8_t *)"\1a"));
+}
+
+static void test_lower_copy(void **state)
+{
+	(void)state;
+	uint8_t n[NAME_MAXLEN], out[NAME_MAXLEN], ref[NAME_MAXLEN];
+	parse(n, "WwW.EXAMPLE.com.\\200Z.", NULL);
+	int len = parse(n, "WwW.EXAMPLE.com.", NULL);
+	memcpy(ref, n, (size_t)len);
+	name_lower(ref);
+	memset(out, 0xee, sizeof(out));
+	name_lower_copy(out, n, (size_t)len);
+	assert_memory_equal(out, ref, (size_t)len);
+	assert_memory_equal(out, "\3www\7example\3com", 17);
+	assert_int_equal(out[len], 0xee); /* nothing past len */
+	assert_memory_equal(n, "\3WwW\7EXAMPLE\3com", 17); /* source untouched */
+	/* a 26-octet label (length octet 0x1a) and label lengths 'A'..'Z' never occur: max 63 = '?' */
+	parse(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZ.", NULL);
+	name_lower_copy(out, n, 28);
+	assert_memory_equal(out, "\32abcdefghijklmnopqrstuvwxyz", 28);
 }
 
 static void test_labels_parent(void **state)
@@ -496,27 +545,29 @@ static void test_check_overlong(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_from_text_plain),
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_escapes_wire),
-		cmocka_unit_test(test_escape_reprint_parses_back),
-		cmocka_unit_test(test_relative),
-		cmocka_unit_test(test_at_without_origin),
-		cmocka_unit_test(test_from_text_errors),
-		cmocka_unit_test(test_label_length),
-		cmocka_unit_test(test_name_length),
-		cmocka_unit_test(test_relative_too_long),
-		cmocka_unit_test(test_to_text_space),
-		cmocka_unit_test(test_to_text_exact_fit),
-		cmocka_unit_test(test_equal_in),
-		cmocka_unit_test(test_lower),
-		cmocka_unit_test(test_canonical_order),
-		cmocka_unit_test(test_cmp_more),
-		cmocka_unit_test(test_hash),
-		cmocka_unit_test(test_labels_parent),
-		cmocka_unit_test(test_wildcard),
-		cmocka_unit_test(test_check),
-		cmocka_unit_test(test_check_overlong),
+	    cmocka_unit_test(test_from_text_plain),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_escapes_wire),
+	    cmocka_unit_test(test_escape_reprint_parses_back),
+	    cmocka_unit_test(test_relative),
+	    cmocka_unit_test(test_at_without_origin),
+	    cmocka_unit_test(test_from_text_errors),
+	    cmocka_unit_test(test_label_length),
+	    cmocka_unit_test(test_name_length),
+	    cmocka_unit_test(test_relative_too_long),
+	    cmocka_unit_test(test_to_text_space),
+	    cmocka_unit_test(test_to_text_exact_fit),
+	    cmocka_unit_test(test_equal_in),
+	    cmocka_unit_test(test_lower),
+	    cmocka_unit_test(test_canonical_order),
+	    cmocka_unit_test(test_cmp_more),
+	    cmocka_unit_test(test_hash),
+	    cmocka_unit_test(test_suffix_hashes),
+	    cmocka_unit_test(test_lower_copy),
+	    cmocka_unit_test(test_labels_parent),
+	    cmocka_unit_test(test_wildcard),
+	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_check_overlong),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

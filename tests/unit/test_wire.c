@@ -91,7 +91,7 @@ static void test_read_compressed(void **state)
 	size_t mail = msg_add(&m, "\4mail", 5);
 	msg_ptr(&m, www); /* a pointer to a name that itself ends in a pointer */
 	size_t bare = msg_ptr(&m, ex + 8); /* a pointer to a suffix ("com") */
-	msg_add(&m, "\xff\xff", 2);       /* trailing bytes that must not be read */
+	msg_add(&m, "\xff\xff", 2); /* trailing bytes that must not be read */
 
 	uint8_t out[NAME_MAXLEN];
 	size_t pos = www;
@@ -222,7 +222,7 @@ static void test_read_label_past_end(void **state)
 	pos = p;
 	assert_int_equal(wire_read_name(m.b, m.len, &pos, out), 3);
 	msg_init(&m);
-	size_t t = msg_add(&m, "\x3f" "abc", 4); /* claims 63 octets, only 3 before the pointer */
+	size_t t = msg_add(&m, "?abc", 4); /* '?' is 63: claims 63 octets, only 3 before the pointer */
 	p = msg_add(&m, "\1a", 2);
 	msg_ptr(&m, t);
 	pos = p;
@@ -395,7 +395,7 @@ static void test_write_basic(void **state)
 	assert_int_equal(wire_write32(&w, 0xdeadbeef), 0);
 	assert_int_equal(wire_write(&w, "xyz", 3), 0);
 	assert_int_equal(w.pos, 9);
-	assert_memory_equal(buf, "\x12\x34\xde\xad\xbe\xef" "xyz", 9);
+	assert_memory_equal(buf, "\x12\x34\xde\xad\xbe\xefxyz", 9);
 	assert_int_equal(wire_get16(buf), 0x1234);
 	assert_int_equal(wire_get32(buf + 2), 0xdeadbeef);
 }
@@ -421,9 +421,19 @@ static void test_compression_round_trip(void **state)
 {
 	(void)state;
 	const char *names[] = {
-		"www.example.com.", "mail.example.com.", "example.com.", "WWW.EXAMPLE.COM.",
-		"a.b.c.example.com.", "b.c.example.com.", "x.b.c.example.com.", "example.org.",
-		"www.example.org.", ".", "com.", "www.example.com.", "ns1.example.net.",
+	    "www.example.com.",
+	    "mail.example.com.",
+	    "example.com.",
+	    "WWW.EXAMPLE.COM.",
+	    "a.b.c.example.com.",
+	    "b.c.example.com.",
+	    "x.b.c.example.com.",
+	    "example.org.",
+	    "www.example.org.",
+	    ".",
+	    "com.",
+	    "www.example.com.",
+	    "ns1.example.net.",
 	};
 	size_t n = sizeof(names) / sizeof(names[0]);
 	uint8_t buf[512];
@@ -688,29 +698,29 @@ static void test_high_offsets(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_read_plain),
-		cmocka_unit_test(test_read_keeps_case),
-		cmocka_unit_test(test_read_compressed),
-		cmocka_unit_test(test_read_pointer_to_itself),
-		cmocka_unit_test(test_read_pointer_loop),
-		cmocka_unit_test(test_read_forward_pointer),
-		cmocka_unit_test(test_read_pointer_past_end),
-		cmocka_unit_test(test_read_label_past_end),
-		cmocka_unit_test(test_read_bad_label_types),
-		cmocka_unit_test(test_read_too_long_through_pointers),
-		cmocka_unit_test(test_read_many_pointers),
-		cmocka_unit_test(test_skip_rr),
-		cmocka_unit_test(test_skip_rr_truncated),
-		cmocka_unit_test(test_write_basic),
-		cmocka_unit_test(test_write_space),
-		cmocka_unit_test(test_compression_round_trip),
-		cmocka_unit_test(test_compression_bytes),
-		cmocka_unit_test(test_compression_case),
-		cmocka_unit_test(test_remember_name),
-		cmocka_unit_test(test_rollback),
-		cmocka_unit_test(test_name_espace),
-		cmocka_unit_test(test_many_names),
-		cmocka_unit_test(test_high_offsets),
+	    cmocka_unit_test(test_read_plain),
+	    cmocka_unit_test(test_read_keeps_case),
+	    cmocka_unit_test(test_read_compressed),
+	    cmocka_unit_test(test_read_pointer_to_itself),
+	    cmocka_unit_test(test_read_pointer_loop),
+	    cmocka_unit_test(test_read_forward_pointer),
+	    cmocka_unit_test(test_read_pointer_past_end),
+	    cmocka_unit_test(test_read_label_past_end),
+	    cmocka_unit_test(test_read_bad_label_types),
+	    cmocka_unit_test(test_read_too_long_through_pointers),
+	    cmocka_unit_test(test_read_many_pointers),
+	    cmocka_unit_test(test_skip_rr),
+	    cmocka_unit_test(test_skip_rr_truncated),
+	    cmocka_unit_test(test_write_basic),
+	    cmocka_unit_test(test_write_space),
+	    cmocka_unit_test(test_compression_round_trip),
+	    cmocka_unit_test(test_compression_bytes),
+	    cmocka_unit_test(test_compression_case),
+	    cmocka_unit_test(test_remember_name),
+	    cmocka_unit_test(test_rollback),
+	    cmocka_unit_test(test_name_espace),
+	    cmocka_unit_test(test_many_names),
+	    cmocka_unit_test(test_high_offsets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,12 +27,12 @@
 
 #define TCP_MSG_MAX 65535
 #define TCP_FRAME_MAX (2 + TCP_MSG_MAX)
-#define TCP_IN_INITIAL 4096                /* first read buffer of a connection; grows once to a frame */
-#define TCP_BATCH_CAP (3 * TCP_FRAME_MAX)  /* responses handed to one send() */
+#define TCP_IN_INITIAL 4096 /* first read buffer of a connection; grows once to a frame */
+#define TCP_BATCH_CAP (3 * TCP_FRAME_MAX) /* responses handed to one send() */
 #define TCP_EVENTS 256
-#define TCP_ACCEPT_BURST 64                /* accepts per wakeup, so connected clients keep their turn */
-#define TCP_ACCEPT_PAUSE_MS 100            /* after EMFILE and the like, instead of spinning */
-#define TCP_LOG_INTERVAL_MS 10000          /* at most one line per interval about refused clients */
+#define TCP_ACCEPT_BURST 64 /* accepts per wakeup, so connected clients keep their turn */
+#define TCP_ACCEPT_PAUSE_MS 100 /* after EMFILE and the like, instead of spinning */
+#define TCP_LOG_INTERVAL_MS 10000 /* at most one line per interval about refused clients */
 #define TCP_IDLE_DEFAULT_MS 10000
 
 enum tcp_kind { TCP_WAKE, TCP_LISTENER, TCP_CONN };
@@ -46,11 +46,11 @@ struct tcp_watch {
 struct tcp_conn {
 	struct tcp_watch w;
 	struct tcp_conn *prev, *next; /* by deadline, soonest first */
-	uint64_t deadline;            /* monotonic ms; closed then unless a message completes before */
-	uint32_t events;              /* what epoll watches: EPOLLIN, or EPOLLOUT while output waits */
-	bool eof;                     /* the client sent everything: answer what is complete, then close */
-	bool closing;                 /* answer nothing more: close once the output is sent */
-	uint8_t *in;                  /* received bytes not answered yet, from a frame's start */
+	uint64_t deadline; /* monotonic ms; closed then unless a message completes before */
+	uint32_t events; /* what epoll watches: EPOLLIN, or EPOLLOUT while output waits */
+	bool eof; /* the client sent everything: answer what is complete, then close */
+	bool closing; /* answer nothing more: close once the output is sent */
+	uint8_t *in; /* received bytes not answered yet, from a frame's start */
 	size_t inlen, incap;
 	uint8_t *out; /* responses the socket did not take yet */
 	size_t outoff, outlen;
@@ -73,9 +73,9 @@ struct tcp {
 	size_t nconns;
 	uint64_t accept_resume; /* accepting paused until then; 0 = not paused */
 	uint64_t accept_log_at; /* next time an accept error may be logged */
-	uint64_t refused;       /* refused at the client limit since the last log line */
+	uint64_t refused; /* refused at the client limit since the last log line */
 	uint64_t refuse_log_at; /* next time a refusal may be logged */
-	uint8_t *batch;         /* TCP_BATCH_CAP bytes of responses being written */
+	uint8_t *batch; /* TCP_BATCH_CAP bytes of responses being written */
 };
 
 static uint64_t tcp_now(void)
@@ -89,14 +89,14 @@ static uint64_t tcp_now(void)
 
 static void conn_unlink(struct tcp *t, struct tcp_conn *c)
 {
-	if (c->prev)
-		c->prev->next = c->next;
-	else
+	if (t->head == c)
 		t->head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
 	else
+		c->prev->next = c->next;
+	if (t->tail == c)
 		t->tail = c->prev;
+	else
+		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
 }
 
@@ -169,7 +169,7 @@ static int conn_send(struct tcp_conn *c, const uint8_t *buf, size_t len, size_t 
 static int conn_answer(struct tcp *t, struct tcp_conn *c, uint64_t now)
 {
 	struct query_client client = {
-		.addr = (const struct sockaddr *)&c->addr, .addrlen = c->addrlen, .proto = PROTO_TCP};
+	    .addr = (const struct sockaddr *)&c->addr, .addrlen = c->addrlen, .proto = PROTO_TCP};
 	size_t pos = 0;
 	int rc = 0;
 	while (!c->closing && c->outlen == 0) {
@@ -182,8 +182,8 @@ static int conn_answer(struct tcp *t, struct tcp_conn *c, uint64_t now)
 			}
 			if (c->inlen - pos - 2 < len)
 				break;
-			size_t rlen = query_process(t->srv, c->in + pos + 2, len, t->batch + used + 2, TCP_MSG_MAX,
-			                            &client);
+			size_t rlen =
+			    query_process(t->srv, c->in + pos + 2, len, t->batch + used + 2, TCP_MSG_MAX, &client);
 			pos += 2 + len;
 			if (rlen == 0) { /* no answer: a response, or garbage; the stream cannot be trusted */
 				c->closing = true;
@@ -237,6 +237,7 @@ static int conn_read(struct tcp *t, struct tcp_conn *c, uint64_t now)
 		if (!c->in)
 			return -1;
 		c->incap = TCP_IN_INITIAL;
+		c->inlen = 0;
 	}
 	if (c->inlen >= 2 && c->incap < TCP_FRAME_MAX && 2 + ((size_t)c->in[0] << 8 | c->in[1]) > c->incap) {
 		/* a message bigger than the buffer: grow once, to the largest frame */
@@ -323,8 +324,7 @@ static void tcp_refuse(struct tcp *t, int fd, uint64_t now)
 	}
 }
 
-static int conn_new(struct tcp *t, int fd, const struct sockaddr_storage *addr, socklen_t addrlen,
-                    uint64_t now)
+static int conn_new(struct tcp *t, int fd, const struct sockaddr_storage *addr, socklen_t addrlen, uint64_t now)
 {
 	struct tcp_conn *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -360,8 +360,8 @@ static void tcp_accept(struct tcp *t, int lfd, uint64_t now)
 				return;
 			/* the connection died in the queue (see accept(2)): try the next one */
 			if (e == EINTR || e == ECONNABORTED || e == EPROTO || e == EPERM || e == ENETDOWN ||
-			    e == ENOPROTOOPT || e == EHOSTDOWN || e == ENONET || e == EHOSTUNREACH ||
-			    e == EOPNOTSUPP || e == ENETUNREACH)
+			    e == ENOPROTOOPT || e == EHOSTDOWN || e == ENONET || e == EHOSTUNREACH || e == EOPNOTSUPP ||
+			    e == ENETUNREACH)
 				continue;
 			tcp_pause_accept(t, e, now); /* EMFILE, ENFILE, ENOBUFS, ENOMEM */
 			return;
@@ -535,8 +535,6 @@ int tcp_start(struct server *srv, const struct config *conf, struct tcp **out, c
 	}
 	pthread_setname_np(t->thread, "ternd-tcp");
 	t->started = true;
-	for (size_t i = 0; i < conf->nlisten; i++)
-		log_debug("tcp: listening on %s", conf->listen[i].text);
 	*out = t;
 	return 0;
 fail:

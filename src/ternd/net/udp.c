@@ -87,8 +87,6 @@ static void *worker_run(void *arg)
 	rcu_register_thread();
 	worker_prepare(w);
 	while (!atomic_load_explicit(&w->u->stop, memory_order_relaxed)) {
-		for (int i = 0; i < UDP_BATCH; i++)
-			w->msg_in[i].msg_hdr.msg_namelen = sizeof(w->peers[i]);
 		rcu_thread_offline(); /* blocked in the kernel: publishers need not wait for us */
 		int n = recvmmsg(w->fd, w->msg_in, UDP_BATCH, MSG_WAITFORONE, NULL);
 		rcu_thread_online();
@@ -97,6 +95,8 @@ static void *worker_run(void *arg)
 		if (n <= 0)
 			continue;
 		worker_answer(w, n); /* going offline again marks the quiescent state */
+		for (int i = 0; i < n; i++) /* the kernel shortened the address lengths it filled */
+			w->msg_in[i].msg_hdr.msg_namelen = sizeof(w->peers[i]);
 	}
 	rcu_unregister_thread();
 	return NULL;

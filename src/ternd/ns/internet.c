@@ -11,11 +11,11 @@
 
 /* DS lives on the parent side of a cut (RFC 4035 3.1.4.1): for a DS question at a zone's apex,
  * answer from the parent zone when we serve it. */
-static const struct zone *find_zone(const struct query *q, const uint8_t *lname)
+static const struct zone *find_zone(const struct query *q, const uint8_t *lname, const uint32_t *hashes, int labels)
 {
-	const struct zone *z = zones_find(q->srv->zones, lname, 0);
-	if (z && q->qtype == RR_DS && name_len(lname) == z->apex_len) {
-		const struct zone *parent = zones_find(q->srv->zones, lname, 1);
+	const struct zone *z = zones_find_hashed(q->srv->zones, lname, hashes, labels, 0);
+	if (z && q->qtype == RR_DS && labels == z->apex_labels) {
+		const struct zone *parent = zones_find_hashed(q->srv->zones, lname, hashes, labels, 1);
 		if (parent)
 			z = parent;
 	}
@@ -47,7 +47,10 @@ static void answer_referral(struct query *q, const struct zone_node *cut)
 {
 	if (q->count[SEC_ANSWER] == 0)
 		q->aa = false;
+	int first = q->nextra;
 	ns_put_rrset(q, SEC_AUTHORITY, cut->owner, zone_node_rrset(cut, RR_NS));
+	for (int i = first; i < q->nextra; i++)
+		q->extra[i].required = name_in(q->extra[i].name, cut->owner);
 	const struct rrset *ds = zone_node_rrset(cut, RR_DS);
 	if (ds && q->edns_do)
 		ns_put_rrset(q, SEC_AUTHORITY, cut->owner, ds);
@@ -91,8 +94,15 @@ static const uint8_t *answer_dname(struct query *q, const struct zone_node *dn, 
                                    uint8_t synth[NAME_MAXLEN])
 {
 	const struct rrset *d = zone_node_rrset(dn, RR_DNAME);
-	if (!ns_put_rrset(q, SEC_ANSWER, dn->owner, d))
-		return NULL;
+	bool written = false; /* a DNAME met again down the chain is not repeated */
+	for (int i = 0; i < q->ndnames; i++)
+		written |= q->dnames[i] == dn;
+	if (!written) {
+		if (!ns_put_rrset(q, SEC_ANSWER, dn->owner, d))
+			return NULL;
+		if (q->ndnames < (int)(sizeof(q->dnames) / sizeof(q->dnames[0])))
+			q->dnames[q->ndnames++] = dn;
+	}
 	const uint8_t *target = rdata_bytes(d->rdata);
 	size_t prefix = name_len(owner) - dn->owner_len, tlen = name_len(target);
 	if (prefix + tlen > NAME_MAXLEN) {
@@ -112,11 +122,11 @@ static const uint8_t *answer_dname(struct query *q, const struct zone_node *dn, 
 /* One lookup of sname (lower-cased) in z; owner is the same name as it is to be written.
  * Returns the next name of a chain, or NULL when the answer is complete. */
 static const uint8_t *answer_name(struct query *q, const struct zone *z, const uint8_t *sname,
-                                  const uint8_t *owner, uint8_t synth[NAME_MAXLEN],
-                                  const struct zone_node **visited)
+                                  const uint32_t *hashes, int labels, const uint8_t *owner,
+                                  uint8_t synth[NAME_MAXLEN])
 {
 	bool exact;
-	const struct zone_node *node = zone_find_encloser(z, sname, &exact);
+	const struct zone_node *node = zone_find_encloser_hashed(z, sname, hashes, labels, &exact);
 	/* The cut or DNAME closest to the apex decides: walk up and keep the last one seen. A DS
 	 * question at a cut is answered by the parent side; a DNAME redirects only names below it. */
 	const struct zone_node *cut = NULL, *dname = NULL;
@@ -143,42 +153,42 @@ static const uint8_t *answer_name(struct query *q, const struct zone *z, const u
 			return NULL;
 		}
 	}
-	*visited = node;
 	return answer_node(q, z, node, owner);
 }
 
 void ns_answer_internet(struct query *q)
 {
-	const struct zone *z = find_zone(q, q->lname);
+	uint32_t hashes[NAME_MAXLABELS + 1]; /* of the name being looked up, shared by both lookups */
+	int labels = name_suffix_hashes(q->lname, hashes);
+	const struct zone *z = find_zone(q, q->lname, hashes, labels);
 	if (!z) {
 		q->rcode = RCODE_REFUSED;
 		q->ede = EDE_NOT_AUTHORITATIVE;
 		return;
 	}
 	q->aa = true;
-	const uint8_t *owner = q->qname, *sname = q->lname;
-	uint8_t synth[2][NAME_MAXLEN], lower[NAME_MAXLEN];
-	const struct zone_node *seen[MAX_CHAIN];
-	for (int depth = 0; depth < MAX_CHAIN; depth++) {
+	const uint8_t *owner = q->qname;
+	uint8_t synth[2][NAME_MAXLEN];
+	uint8_t chain[MAX_CHAIN][NAME_MAXLEN]; /* names looked up so far (lower-cased): loops stop */
+	size_t len = q->qname_len;
+	memcpy(chain[0], q->lname, len);
+	for (int depth = 0;; depth++) {
 		q->zone = z;
-		seen[depth] = NULL;
-		const uint8_t *next = answer_name(q, z, sname, owner, synth[depth & 1], &seen[depth]);
-		if (!next || q->full)
+		const uint8_t *next = answer_name(q, z, chain[depth], hashes, labels, owner, synth[depth & 1]);
+		if (!next || q->full || depth + 1 == MAX_CHAIN)
 			break;
-		size_t len = name_len(next);
-		memcpy(lower, next, len);
-		name_lower(lower);
-		z = find_zone(q, lower);
-		if (!z)
-			break; /* the chain leaves our zones: the resolver takes it from here */
+		len = name_len(next);
+		name_lower_copy(chain[depth + 1], next, len);
 		bool loop = false;
-		const struct zone_node *target = zone_find(z, lower, len);
-		for (int i = 0; i <= depth && target; i++)
-			loop |= seen[i] == target;
+		for (int i = 0; i <= depth && !loop; i++)
+			loop = name_len(chain[i]) == len && memcmp(chain[i], chain[depth + 1], len) == 0;
 		if (loop)
 			break;
+		labels = name_suffix_hashes(chain[depth + 1], hashes);
+		z = find_zone(q, chain[depth + 1], hashes, labels);
+		if (!z)
+			break; /* the chain leaves our zones: the resolver takes it from here */
 		owner = next;
-		sname = lower;
 	}
 	ns_put_extras(q);
 }

@@ -53,8 +53,11 @@ struct query {
 	struct {
 		const uint8_t *name;
 		const struct zone *zone;
+		bool required; /* in-domain glue of a referral: TC when it does not fit (RFC 9471) */
 	} extra[NS_MAX_EXTRA];
 	int nextra;
+	const struct zone_node *dnames[4]; /* DNAMEs already in the answer: written once */
+	int ndnames;
 };
 
 enum ns_section { SEC_ANSWER = 0, SEC_AUTHORITY = 1, SEC_ADDITIONAL = 2 };

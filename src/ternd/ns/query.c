@@ -22,9 +22,29 @@ bool ns_put_rrset(struct query *q, enum ns_section sec, const uint8_t *owner, co
 	struct wire_writer *w = &q->w;
 	struct wire_mark mark = wire_mark(w);
 	const uint8_t *rec = sel.rrset->rdata;
+	uint8_t ptr[2]; /* the owner as a pointer, once written */
+	bool have_ptr = false;
+	if (owner == q->qname) { /* the question holds it at offset 12, case as asked */
+		wire_put16(ptr, 0xc000 | WIRE_HEADER_LEN);
+		have_ptr = true;
+	}
 	for (uint16_t i = 0; i < sel.rrset->count; i++, rec = rdata_next(rec)) {
-		if (wire_write_name(w, owner, true) < 0 || wire_write16(w, rs->type) < 0 ||
-		    wire_write16(w, RR_CLASS_IN) < 0 || wire_write32(w, sel.ttl) < 0 || wire_write16(w, 0) < 0)
+		if (have_ptr) {
+			if (wire_write(w, ptr, 2) < 0)
+				goto nospace;
+		} else {
+			size_t at = w->pos;
+			if (wire_write_name(w, owner, true) < 0)
+				goto nospace;
+			/* later records of the set point at this owner (or reuse its pointer) */
+			if (w->pos - at == 2)
+				memcpy(ptr, w->buf + at, 2);
+			else
+				wire_put16(ptr, (uint16_t)(0xc000 | at));
+			have_ptr = w->pos - at == 2 || at < 0x4000;
+		}
+		if (wire_write16(w, rs->type) < 0 || wire_write16(w, RR_CLASS_IN) < 0 || wire_write32(w, sel.ttl) < 0 ||
+		    wire_write16(w, 0) < 0)
 			goto nospace;
 		size_t start = w->pos;
 		if (rr_write_rdata(w, rs->type, rdata_bytes(rec), rdata_len(rec)) < 0)
@@ -58,6 +78,7 @@ void ns_want_extra(struct query *q, const uint8_t *name)
 	if (q->nextra < NS_MAX_EXTRA) {
 		q->extra[q->nextra].name = name;
 		q->extra[q->nextra].zone = q->zone;
+		q->extra[q->nextra].required = false;
 		q->nextra++;
 	}
 }
@@ -71,16 +92,20 @@ void ns_put_extras(struct query *q)
 			continue;
 		uint8_t lname[NAME_MAXLEN];
 		size_t len = name_len(name);
-		memcpy(lname, name, len);
-		name_lower(lname);
+		name_lower_copy(lname, name, len);
 		const struct zone_node *n = zone_find(z, lname, len);
 		if (!n)
 			continue;
 		const struct rrset *a = zone_node_rrset(n, RR_A), *aaaa = zone_node_rrset(n, RR_AAAA);
+		bool fit = true;
 		if (a)
-			ns_put_rrset(q, SEC_ADDITIONAL, name, a);
+			fit &= ns_put_rrset(q, SEC_ADDITIONAL, name, a);
 		if (aaaa)
-			ns_put_rrset(q, SEC_ADDITIONAL, name, aaaa);
+			fit &= ns_put_rrset(q, SEC_ADDITIONAL, name, aaaa);
+		if (!fit && q->extra[i].required) {
+			q->tc = true;
+			q->full = true;
+		}
 	}
 }
 
@@ -94,8 +119,7 @@ static int parse_request(struct query *q, const uint8_t *msg, size_t len, size_t
 	if (n < 0 || pos + 4 > len)
 		return RCODE_FORMERR;
 	q->qname_len = (size_t)n;
-	memcpy(q->lname, q->qname, q->qname_len);
-	name_lower(q->lname);
+	name_lower_copy(q->lname, q->qname, q->qname_len);
 	q->qtype = wire_get16(msg + pos);
 	q->qclass = wire_get16(msg + pos + 2);
 	pos += 4;
@@ -197,6 +221,7 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	q.count[0] = q.count[1] = q.count[2] = 0;
 	q.ede = EDE_NONE;
 	q.nextra = 0;
+	q.ndnames = 0;
 	q.zone = NULL;
 	q.qname_len = 0;
 	wire_writer_init(&q.w, out, cap);

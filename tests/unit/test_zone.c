@@ -1,0 +1,753 @@
+/* Unit tests for lib/zone: building snapshots from wire-form records, lookups, flags and the
+ * validation errors with their "source:line:" prefixes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lib/error.h"
+#include "lib/name.h"
+#include "lib/rr.h"
+#include "lib/wire.h"
+#include "lib/zone.h"
+
+#define SRC "test.zone"
+
+static uint8_t apex[NAME_MAXLEN];
+
+/* Owner text relative to the apex, into wire form. */
+static void owner(uint8_t out[NAME_MAXLEN], const char *text)
+{
+	assert_true(name_from_text(out, text, apex) > 0);
+}
+
+/* Lower-cased wire name for lookups; returns its length. */
+static size_t lname(uint8_t out[NAME_MAXLEN], const char *text)
+{
+	int n = name_from_text(out, text, apex);
+	assert_true(n > 0);
+	name_lower(out);
+	return (size_t)n;
+}
+
+static void add(struct zone_builder *b, const char *own, uint16_t type, uint32_t ttl, const void *rd, size_t rdlen,
+                uint32_t line)
+{
+	uint8_t o[NAME_MAXLEN];
+	owner(o, own);
+	assert_int_equal(zone_builder_add(b, o, type, ttl, rd, (uint16_t)rdlen, line), 0);
+}
+
+static void add_name(struct zone_builder *b, const char *own, uint16_t type, const char *target, uint32_t line)
+{
+	uint8_t t[NAME_MAXLEN];
+	int n = name_from_text(t, target, apex);
+	assert_true(n > 0);
+	add(b, own, type, 3600, t, (size_t)n, line);
+}
+
+static void add_a(struct zone_builder *b, const char *own, uint8_t last, uint32_t line)
+{
+	uint8_t a[4] = {192, 0, 2, last};
+	add(b, own, RR_A, 3600, a, 4, line);
+}
+
+/* SOA with the given serial and MINIMUM, owner TTL ttl. */
+static void add_soa(struct zone_builder *b, const char *own, uint32_t ttl, uint32_t serial, uint32_t minimum,
+                    uint32_t line)
+{
+	uint8_t rd[NAME_MAXLEN * 2 + 20];
+	int n1 = name_from_text(rd, "ns1", apex);
+	assert_true(n1 > 0);
+	int n2 = name_from_text(rd + n1, "hostmaster", apex);
+	assert_true(n2 > 0);
+	uint8_t *p = rd + n1 + n2;
+	wire_put32(p, serial);
+	wire_put32(p + 4, 7200);
+	wire_put32(p + 8, 900);
+	wire_put32(p + 12, 1209600);
+	wire_put32(p + 16, minimum);
+	add(b, own, RR_SOA, ttl, rd, (size_t)(n1 + n2 + 20), line);
+}
+
+static struct zone_builder *new_builder(const char *apex_text)
+{
+	assert_true(name_from_text(apex, apex_text, NULL) > 0);
+	struct zone_builder *b = zone_builder_new(apex);
+	assert_non_null(b);
+	return b;
+}
+
+/* A builder for example.com holding the SOA and two NS records, lines 1-3. */
+static struct zone_builder *basic(void)
+{
+	struct zone_builder *b = new_builder("example.com.");
+	add_soa(b, "@", 3600, 2024010101, 300, 1);
+	add_name(b, "@", RR_NS, "ns1", 2);
+	add_name(b, "@", RR_NS, "ns2.example.net.", 3);
+	return b;
+}
+
+static struct zone *build_ok(struct zone_builder *b)
+{
+	struct zone *z = NULL;
+	char err[1024];
+	int rc = zone_build(b, SRC, &z, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("zone_build failed (%d): %s", rc, err);
+	assert_non_null(z);
+	return z;
+}
+
+/* Expects the build to fail and every line of the error text to start with SRC; returns the text. */
+static const char *build_fail(struct zone_builder *b, char *err, size_t errlen)
+{
+	struct zone *z = NULL;
+	int rc = zone_build(b, SRC, &z, err, errlen);
+	assert_int_equal(rc, TERN_EZONE);
+	assert_null(z);
+	assert_true(strlen(err) > 0);
+	for (const char *l = err; l; l = strchr(l, '\n')) {
+		if (*l == '\n')
+			l++;
+		if (strncmp(l, SRC ":", strlen(SRC) + 1) != 0)
+			fail_msg("error line without the source: %s", l);
+	}
+	return err;
+}
+
+static void expect_in(const char *err, const char *want)
+{
+	if (!strstr(err, want))
+		fail_msg("expected \"%s\" in \"%s\"", want, err);
+}
+
+static const struct zone_node *find(const struct zone *z, const char *text)
+{
+	uint8_t n[NAME_MAXLEN];
+	size_t len = lname(n, text);
+	return zone_find(z, n, len);
+}
+
+static const struct zone_node *must_find(const struct zone *z, const char *text)
+{
+	const struct zone_node *n = find(z, text);
+	if (!n)
+		fail_msg("no node %s", text);
+	return n;
+}
+
+/* ---- building and lookups ---- */
+
+static void test_basic_zone(void **state)
+{
+	(void)state;
+	struct zone_builder *b = basic();
+	add_a(b, "ns1", 1, 4);
+	struct zone *z = build_ok(b);
+	assert_int_equal(z->serial, 2024010101);
+	assert_int_equal(z->nnodes, 2);
+	assert_int_equal(z->nrecords, 4);
+	assert_int_equal(z->apex_len, 13);
+	assert_int_equal(z->apex_labels, 2);
+	assert_memory_equal(z->apex, "\7example\3com", 13);
+	const struct zone_node *ap = must_find(z, "@");
+	assert_ptr_equal(ap, z->apex_node);
+	assert_true(ap->flags & NODE_APEX);
+	assert_null(ap->parent);
+	assert_int_equal(ap->nrrsets, 2);
+	assert_ptr_equal(z->soa, zone_node_rrset(ap, RR_SOA));
+	const struct rrset *ns = zone_node_rrset(ap, RR_NS);
+	assert_non_null(ns);
+	assert_int_equal(ns->count, 2);
+	assert_int_equal(ns->ttl, 3600);
+	assert_int_equal(ns->dyn, 0);
+	assert_null(zone_node_rrset(ap, RR_A));
+	const struct zone_node *n1 = must_find(z, "ns1");
+	assert_ptr_equal(n1->parent, ap);
+	assert_int_equal(n1->labels, 3);
+	assert_int_equal(n1->owner_len, 17);
+	assert_int_equal(n1->flags, 0);
+	zone_free(z);
+}
+
+static void test_case_folding(void **state)
+{
+	(void)state;
+	struct zone_builder *b = new_builder("Example.COM.");
+	add_soa(b, "@", 3600, 1, 300, 1);
+	add_name(b, "EXAMPLE.com.", RR_NS, "NS1.Example.com.", 2);
+	add_a(b, "WwW", 1, 3);
+	add_a(b, "mail", 2, 4);
+	add(b, "WWW", RR_TXT, 3600, "\2hi", 3, 5); /* same owner, other spelling, not adjacent */
+	add_a(b, "www", 3, 6);
+	struct zone *z = build_ok(b);
+	assert_memory_equal(z->apex, "\7example\3com", 13);
+	const struct zone_node *w = must_find(z, "www");
+	assert_memory_equal(w->owner, "\3www\7example\3com", 17);
+	assert_int_equal(w->nrrsets, 2);
+	assert_int_equal(zone_node_rrset(w, RR_A)->count, 2);
+	assert_int_equal(zone_node_rrset(w, RR_TXT)->count, 1);
+	assert_int_equal(z->nnodes, 3);
+	/* lookups take lower-cased names: an upper-case key is not found */
+	uint8_t up[NAME_MAXLEN];
+	int len = name_from_text(up, "WWW.example.com.", NULL);
+	assert_null(zone_find(z, up, (size_t)len));
+	/* RDATA keeps its case */
+	const struct rrset *ns = zone_node_rrset(z->apex_node, RR_NS);
+	assert_memory_equal(rdata_bytes(ns->rdata), "\3NS1\7Example\3com", 17);
+	zone_free(z);
+}
+
+static void test_empty_non_terminals(void **state)
+{
+	(void)state;
+	struct zone_builder *b = basic();
+	add_a(b, "a.b.c", 1, 4);
+	add_a(b, "x.y.b.c", 2, 5);
+	add_a(b, "c", 3, 6); /* c exists in its own right: not an ENT */
+	add_a(b, "p.q.r.s", 4, 7);
+	struct zone *z = build_ok(b);
+	const struct zone_node *abc = must_find(z, "a.b.c");
+	const struct zone_node *bc = must_find(z, "b.c");
+	const struct zone_node *c = must_find(z, "c");
+	const struct zone_node *ybc = must_find(z, "y.b.c");
+	assert_false(abc->flags & NODE_ENT);
+	assert_true(bc->flags & NODE_ENT);
+	assert_int_equal(bc->nrrsets, 0);
+	assert_null(zone_node_rrset(bc, RR_A));
+	assert_int_equal(bc->labels, 4);
+	assert_int_equal(bc->owner_len, name_len(bc->owner));
+	assert_memory_equal(bc->owner, "\1b\1c\7example\3com", 17);
+	assert_false(c->flags & NODE_ENT);
+	assert_true(ybc->flags & NODE_ENT);
+	assert_ptr_equal(abc->parent, bc);
+	assert_ptr_equal(bc->parent, c);
+	assert_ptr_equal(c->parent, z->apex_node);
+	assert_ptr_equal(must_find(z, "x.y.b.c")->parent, ybc);
+	assert_ptr_equal(ybc->parent, bc);
+	/* a chain of three ENTs */
+	assert_true(must_find(z, "q.r.s")->flags & NODE_ENT);
+	assert_true(must_find(z, "r.s")->flags & NODE_ENT);
+	assert_true(must_find(z, "s")->flags & NODE_ENT);
+	assert_ptr_equal(must_find(z, "s")->parent, z->apex_node);
+	/* apex, a.b.c, b.c, c, x.y.b.c, y.b.c, p.q.r.s, q.r.s, r.s, s */
+	assert_int_equal(z->nnodes, 10);
+	assert_null(find(z, "b"));
+	assert_null(find(z, "q"));
+	zone_free(z);
+}
+
+static void test_canonical_node_order(void **state)
+{
+	(void)state;
+	struct zone_builder *b = basic();
+	const char *owners[] = {"zz", "a", "*.z", "\\200.z", "z", "yljkjljk.a", "Z.a", "zABC.a", "\\001.z", "m.n.o"};
+	for (size_t i = 0; i < sizeof(owners) / sizeof(owners[0]); i++)
+		add_a(b, owners[i], (uint8_t)i, (uint32_t)(10 + i));
+	struct zone *z = build_ok(b);
+	assert_ptr_equal(&z->nodes[0], z->apex_node);
+	for (size_t i = 1; i < z->nnodes; i++)
+		assert_true(name_cmp(z->nodes[i - 1].owner, z->nodes[i].owner) < 0);
+	/* every node is reachable through the index */
+	for (size_t i = 0; i < z->nnodes; i++)
+		assert_ptr_equal(zone_find(z, z->nodes[i].owner, z->nodes[i].owner_len), &z->nodes[i]);
+	zone_free(z);
+}
+
+static void test_find_encloser(void **state)
+{
+	(void)state;
+	struct zone_builder *b = basic();
+	add_a(b, "www", 1, 4);
+	add_a(b, "a.b.c", 2, 5);
+	struct zone *z = build_ok(b);
+	uint8_t n[NAME_MAXLEN];
+	bool exact = false;
+	lname(n, "www");
+	assert_ptr_equal(zone_find_encloser(z, n, &exact), must_find(z, "www"));
+	assert_true(exact);
+	lname(n, "nothere");
+	assert_ptr_equal(zone_find_encloser(z, n, &exact), z->apex_node);
+	assert_false(exact);
+	lname(n, "@");
+	assert_ptr_equal(zone_find_encloser(z, n, &exact), z->apex_node);
+	assert_true(exact);
+	lname(n, "x.y.www");
+	assert_ptr_equal(zone_find_encloser(z, n, &exact), must_find(z, "www"));
+	assert_false(exact);
+	lname(n, "q.a.b.c");
+	assert_ptr_equal(zone_find_encloser(z, n, &exact), must_find(z, "a.b.c"));
+	assert_false(exact);
+	lname(n, "q.b.c"); /* an ENT is an existing node */
+	assert_ptr_equal(zone_find_encloser(z, n, &exact), must_find(z, "b.c"));
+	assert_false(exact);
+	lname(n, "b.c");
+	assert_ptr_equal(zone_find_encloser(z, n, &exact), must_find(z, "b.c"));
+	assert_true(exact);
+	zone_free(z);
+}
+
+static void test_delegation_flags(void **state)
+{
+	(void)state;
+	struct zone_builder *b = basic();
+	add_name(b, "sub", RR_NS, "ns.sub", 4);
+	add_name(b, "sub", RR_NS, "ns.example.net.", 5);
+	add(b, "sub", RR_DS, 3600, "\xec\x45\x05\x01\x01\x02\x03\x04", 8, 6);
+	add_a(b, "ns.sub", 1, 7); /* glue */
+	add_a(b, "x.y.sub", 2, 8); /* occluded, with ENT y.sub */
+	add_name(b, "deeper.sub", RR_NS, "ns.deeper.sub", 9); /* a cut below a cut */
+	add_a(b, "notsub", 3, 10);
+	add_a(b, "www", 4, 11);
+	struct zone *z = build_ok(b);
+	const struct zone_node *sub = must_find(z, "sub");
+	assert_true(sub->flags & NODE_DELEG);
+	assert_false(sub->flags & NODE_NONAUTH);
+	assert_non_null(zone_node_rrset(sub, RR_DS));
+	assert_int_equal(zone_node_rrset(sub, RR_NS)->count, 2);
+	assert_true(must_find(z, "ns.sub")->flags & NODE_NONAUTH);
+	assert_false(must_find(z, "ns.sub")->flags & NODE_DELEG);
+	const struct zone_node *ysub = must_find(z, "y.sub");
+	assert_true(ysub->flags & NODE_ENT);
+	assert_true(ysub->flags & NODE_NONAUTH);
+	assert_true(must_find(z, "x.y.sub")->flags & NODE_NONAUTH);
+	const struct zone_node *deeper = must_find(z, "deeper.sub");
+	assert_true(deeper->flags & NODE_NONAUTH);
+	assert_true(deeper->flags & NODE_DELEG);
+	assert_false(must_find(z, "notsub")->flags & (NODE_NONAUTH | NODE_DELEG));
+	assert_false(must_find(z, "www")->flags & (NODE_NONAUTH | NODE_DELEG));
+	/* the apex has NS but is no cut */
+	assert_false(z->apex_node->flags & (NODE_DELEG | NODE_NONAUTH));
+	assert_true(z->apex_node->flags & NODE_APEX);
+	zone_free(z);
+}
+
+static void test_wildcards(void **state)
+{
+	(void)state;
+	struct zone_builder *b = basic();
+	add_a(b, "*.wild", 1, 4);
+	add(b, "*", RR_TXT, 3600, "\4star", 5, 5);
+	add_a(b, "plain", 2, 6);
+	add_a(b, "*x.plain", 3, 7); /* not a wildcard */
+	struct zone *z = build_ok(b);
+	const struct zone_node *wild = must_find(z, "wild");
+	assert_true(wild->flags & NODE_ENT);
+	assert_true(wild->flags & NODE_WILDCARD_CHILD);
+	const struct zone_node *star = zone_wildcard_child(z, wild);
+	assert_ptr_equal(star, must_find(z, "*.wild"));
+	assert_non_null(zone_node_rrset(star, RR_A));
+	assert_ptr_equal(star->parent, wild);
+	assert_true(z->apex_node->flags & NODE_WILDCARD_CHILD);
+	assert_ptr_equal(zone_wildcard_child(z, z->apex_node), must_find(z, "*"));
+	const struct zone_node *plain = must_find(z, "plain");
+	assert_false(plain->flags & NODE_WILDCARD_CHILD);
+	assert_null(zone_wildcard_child(z, plain));
+	assert_false(star->flags & NODE_WILDCARD_CHILD);
+	assert_null(zone_wildcard_child(z, star));
+	zone_free(z);
+}
+
+static void test_duplicates_merged(void **state)
+{
+	(void)state;
+	struct zone_builder *b = basic();
+	add_a(b, "www", 10, 4);
+	add_a(b, "www", 9, 5);
+	add_a(b, "WWW", 10, 6); /* the same record again */
+	add_a(b, "www", 10, 7);
+	add_name(b, "@", RR_NS, "NS1", 8); /* RDATA differs in case: a different record */
+	add_name(b, "@", RR_NS, "ns1", 9);
+	struct zone *z = build_ok(b);
+	const struct rrset *a = zone_node_rrset(must_find(z, "www"), RR_A);
+	assert_int_equal(a->count, 2);
+	assert_int_equal(a->rdata_size, 12);
+	const uint8_t *rec = a->rdata;
+	assert_int_equal(rdata_len(rec), 4);
+	assert_memory_equal(rdata_bytes(rec), "\xc0\x00\x02\x09", 4);
+	rec = rdata_next(rec);
+	assert_int_equal(rdata_len(rec), 4);
+	assert_memory_equal(rdata_bytes(rec), "\xc0\x00\x02\x0a", 4);
+	assert_ptr_equal(rdata_next(rec), a->rdata + a->rdata_size);
+	assert_int_equal(zone_node_rrset(z->apex_node, RR_NS)->count, 3);
+	assert_int_equal(z->nrecords, 1 + 3 + 2);
+	zone_free(z);
+}
+
+static void test_rrset_order_and_contents(void **state)
+{
+	(void)state;
+	struct zone_builder *b = basic();
+	uint8_t aaaa[16] = {0x20, 0x01, 0x0d, 0xb8};
+	aaaa[15] = 1;
+	add(b, "www", RR_AAAA, 60, aaaa, 16, 4);
+	add(b, "www", RR_TXT, 120, "\5hello\5world", 12, 5);
+	add(b, "www", RR_TXT, 120, "\3abc\1x", 6, 6);
+	add(b, "www", RR_TXT, 120, "\3abc", 4, 7); /* a prefix sorts first */
+	add_a(b, "www", 1, 8);
+	add(b, "www", 65000, 30, "\x0a\0\0\1", 4, 9);
+	add(b, "www", 65000, 30, "", 0, 10); /* empty RDATA */
+	uint8_t mx[NAME_MAXLEN + 2] = {0, 10};
+	int n = name_from_text(mx + 2, "mail", apex);
+	add(b, "www", RR_MX, 300, mx, (size_t)n + 2, 11);
+	struct zone *z = build_ok(b);
+	const struct zone_node *w = must_find(z, "www");
+	assert_int_equal(w->nrrsets, 5);
+	const uint16_t types[] = {RR_A, RR_MX, RR_TXT, RR_AAAA, 65000};
+	const uint32_t ttls[] = {3600, 300, 120, 60, 30};
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(w->rrsets[i].type, types[i]);
+		assert_int_equal(w->rrsets[i].ttl, ttls[i]);
+		assert_ptr_equal(zone_node_rrset(w, types[i]), &w->rrsets[i]);
+	}
+	const struct rrset *txt = zone_node_rrset(w, RR_TXT);
+	assert_int_equal(txt->count, 3);
+	assert_int_equal(txt->rdata_size, 2 + 4 + 2 + 6 + 2 + 12);
+	const uint8_t *rec = txt->rdata;
+	assert_int_equal(rdata_len(rec), 4);
+	assert_memory_equal(rdata_bytes(rec), "\3abc", 4);
+	rec = rdata_next(rec);
+	assert_int_equal(rdata_len(rec), 6);
+	assert_memory_equal(rdata_bytes(rec), "\3abc\1x", 6);
+	rec = rdata_next(rec);
+	assert_int_equal(rdata_len(rec), 12);
+	assert_memory_equal(rdata_bytes(rec), "\5hello\5world", 12);
+	const struct rrset *unk = zone_node_rrset(w, 65000);
+	assert_int_equal(unk->count, 2);
+	rec = unk->rdata;
+	assert_int_equal(rdata_len(rec), 0);
+	rec = rdata_next(rec);
+	assert_int_equal(rdata_len(rec), 4);
+	assert_memory_equal(rdata_bytes(rec), "\x0a\0\0\1", 4);
+	const struct rrset *m = zone_node_rrset(w, RR_MX);
+	assert_int_equal(rdata_len(m->rdata), n + 2);
+	assert_memory_equal(rdata_bytes(m->rdata), mx, (size_t)n + 2);
+	const struct rrset *a6 = zone_node_rrset(w, RR_AAAA);
+	assert_memory_equal(rdata_bytes(a6->rdata), aaaa, 16);
+	zone_free(z);
+}
+
+static void test_negative_ttl_and_serial(void **state)
+{
+	(void)state;
+	struct zone_builder *b = new_builder("example.com.");
+	add_soa(b, "@", 3600, 4000000000u, 300, 1);
+	add_name(b, "@", RR_NS, "ns1", 2);
+	struct zone *z = build_ok(b);
+	assert_int_equal(zone_negative_ttl(z), 300);
+	assert_int_equal(z->serial, 4000000000u);
+	zone_free(z);
+
+	b = new_builder("example.com.");
+	add_soa(b, "@", 60, 7, 86400, 1);
+	add_name(b, "@", RR_NS, "ns1", 2);
+	z = build_ok(b);
+	assert_int_equal(zone_negative_ttl(z), 60);
+	assert_int_equal(z->serial, 7);
+	zone_free(z);
+}
+
+static void test_cname_flags(void **state)
+{
+	(void)state;
+	struct zone_builder *b = basic();
+	add_name(b, "alias", RR_CNAME, "www", 4);
+	add(b, "alias", RR_RRSIG, 3600, "\0\5\10\3\0\0\x0e\x10", 8, 5); /* RRSIG beside CNAME is fine */
+	/* NSEC www.example.com. CNAME RRSIG NSEC */
+	add(b, "alias", RR_NSEC, 3600, "\3www\7example\3com\0\0\6\x04\0\0\0\0\x03", 25, 6);
+	add_name(b, "moved", RR_DNAME, "example.net.", 7);
+	add_a(b, "moved", 1, 8); /* DNAME may have other data beside it */
+	struct zone *z = build_ok(b);
+	const struct zone_node *al = must_find(z, "alias");
+	assert_true(al->flags & NODE_CNAME);
+	assert_int_equal(al->nrrsets, 3);
+	assert_true(must_find(z, "moved")->flags & NODE_DNAME);
+	assert_false(must_find(z, "moved")->flags & NODE_CNAME);
+	zone_free(z);
+}
+
+static void test_root_zone(void **state)
+{
+	(void)state;
+	struct zone_builder *b = new_builder(".");
+	add_soa(b, "@", 86400, 2024, 86400, 1);
+	add_name(b, "@", RR_NS, "a.root-servers.net.", 2);
+	add_name(b, "com.", RR_NS, "a.gtld-servers.net.", 3);
+	add_a(b, "a.root-servers.net.", 4, 4);
+	struct zone *z = build_ok(b);
+	assert_int_equal(z->apex_len, 1);
+	assert_int_equal(z->apex_labels, 0);
+	assert_true(must_find(z, "com.")->flags & NODE_DELEG);
+	assert_true(must_find(z, "root-servers.net.")->flags & NODE_ENT);
+	assert_true(must_find(z, "net.")->flags & NODE_ENT);
+	uint8_t n[NAME_MAXLEN];
+	bool exact;
+	lname(n, "www.example.org.");
+	assert_ptr_equal(zone_find_encloser(z, n, &exact), z->apex_node);
+	assert_false(exact);
+	lname(n, "x.root-servers.net.");
+	assert_ptr_equal(zone_find_encloser(z, n, &exact), must_find(z, "root-servers.net."));
+	zone_free(z);
+}
+
+static void test_many_nodes(void **state)
+{
+	(void)state;
+	/* enough names to grow every table several times */
+	struct zone_builder *b = basic();
+	char text[64];
+	for (int i = 0; i < 3000; i++) {
+		snprintf(text, sizeof(text), "h%d.g%d", i, i % 37);
+		add_a(b, text, (uint8_t)i, (uint32_t)(10 + i));
+	}
+	struct zone *z = build_ok(b);
+	assert_int_equal(z->nnodes, 1 + 3000 + 37);
+	for (int i = 0; i < 3000; i += 7) {
+		snprintf(text, sizeof(text), "h%d.g%d", i, i % 37);
+		const struct zone_node *n = must_find(z, text);
+		assert_int_equal(zone_node_rrset(n, RR_A)->count, 1);
+		assert_true(n->parent->flags & NODE_ENT);
+	}
+	assert_null(find(z, "h3000.g3"));
+	zone_free(z);
+}
+
+/* ---- errors ---- */
+
+static void test_missing_soa(void **state)
+{
+	(void)state;
+	struct zone_builder *b = new_builder("example.com.");
+	add_name(b, "@", RR_NS, "ns1", 7);
+	char err[1024];
+	build_fail(b, err, sizeof(err));
+	expect_in(err, SRC ": missing SOA record at the zone apex");
+}
+
+static void test_empty_zone(void **state)
+{
+	(void)state;
+	struct zone_builder *b = new_builder("example.com.");
+	char err[1024];
+	build_fail(b, err, sizeof(err));
+	expect_in(err, "missing SOA");
+	expect_in(err, "no NS records");
+}
+
+static void test_soa_not_at_apex(void **state)
+{
+	(void)state;
+	struct zone_builder *b = basic();
+	add_soa(b, "sub", 3600, 1, 300, 42);
+	char err[1024];
+	build_fail(b, err, sizeof(err));
+	expect_in(err, SRC ":42: SOA record for sub.example.com. outside the zone apex");
+	assert_null(strchr(err, '\n')); /* the only problem */
+}
+
+static void test_two_soas(void **state)
+{
+	(void)state;
+	struct zone_builder *b = basic();
+	add_soa(b, "@", 3600, 2024010102, 300, 17);
+	char err[1024];
+	build_fail(b, err, sizeof(err));
+	expect_in(err, SRC ":17: more than one SOA record at the apex example.com.");
+}
+
+static void test_same_soa_twice_is_one(void **state)
+{
+	(void)state;
+	struct zone_builder *b = basic();
+	add_soa(b, "@", 3600, 2024010101, 300, 17);
+	struct zone *z = build_ok(b);
+	assert_int_equal(z->soa->count, 1);
+	zone_free(z);
+}
+
+static void test_cname_and_other_data(void **state)
+{
+	(void)state;
+	struct zone_builder *b = basic();
+	add_a(b, "www", 1, 20);
+	add_name(b, "www", RR_CNAME, "other", 21);
+	char err[1024];
+	build_fail(b, err, sizeof(err));
+	expect_in(err, SRC ":21: CNAME beside other data at www.example.com.");
+
+	/* the other data comes first in the file, and is spelled differently */
+	b = basic();
+	add_name(b, "Alias", RR_CNAME, "other", 30);
+	add_a(b, "x", 1, 31);
+	add(b, "ALIAS", RR_TXT, 3600, "\1t", 2, 32);
+	build_fail(b, err, sizeof(err));
+	expect_in(err, SRC ":30: CNAME beside other data at alias.example.com.");
+
+	/* a CNAME at the apex sits beside SOA and NS */
+	b = basic();
+	add_name(b, "@", RR_CNAME, "www", 40);
+	build_fail(b, err, sizeof(err));
+	expect_in(err, SRC ":40: CNAME beside other data at example.com.");
+}
+
+static void test_two_cnames(void **state)
+{
+	(void)state;
+	struct zone_builder *b = basic();
+	add_name(b, "alias", RR_CNAME, "www", 50);
+	add_name(b, "alias", RR_CNAME, "ftp", 51);
+	char err[1024];
+	build_fail(b, err, sizeof(err));
+	expect_in(err, SRC ":");
+	expect_in(err, "more than one CNAME record at alias.example.com.");
+	/* the message names a line of one of the two records */
+	assert_true(strstr(err, SRC ":50: ") || strstr(err, SRC ":51: "));
+	/* the same CNAME twice is one record */
+	b = basic();
+	add_name(b, "alias", RR_CNAME, "www", 50);
+	add_name(b, "alias", RR_CNAME, "www", 51);
+	struct zone *z = build_ok(b);
+	zone_free(z);
+}
+
+static void test_two_dnames(void **state)
+{
+	(void)state;
+	struct zone_builder *b = basic();
+	add_name(b, "moved", RR_DNAME, "example.net.", 60);
+	add_name(b, "moved", RR_DNAME, "example.org.", 61);
+	char err[1024];
+	build_fail(b, err, sizeof(err));
+	expect_in(err, "more than one DNAME record at moved.example.com.");
+}
+
+static void test_out_of_zone(void **state)
+{
+	(void)state;
+	const char *outside[] = {"www.example.org.", "com.", ".", "notexample.com.", "example.com.au."};
+	for (size_t i = 0; i < sizeof(outside) / sizeof(outside[0]); i++) {
+		struct zone_builder *b = basic();
+		add_a(b, outside[i], 1, 70);
+		char err[1024], want[256];
+		build_fail(b, err, sizeof(err));
+		snprintf(want, sizeof(want), SRC ":70: out-of-zone data: %s is not in zone example.com.", outside[i]);
+		expect_in(err, want);
+	}
+}
+
+static void test_no_ns_at_apex(void **state)
+{
+	(void)state;
+	struct zone_builder *b = new_builder("example.com.");
+	add_soa(b, "@", 3600, 1, 300, 1);
+	add_name(b, "sub", RR_NS, "ns.sub", 2);
+	char err[1024];
+	build_fail(b, err, sizeof(err));
+	expect_in(err, SRC ": no NS records at the zone apex");
+}
+
+static void test_bad_rdata(void **state)
+{
+	(void)state;
+	struct zone_builder *b = basic();
+	add(b, "www", RR_A, 3600, "\1\2\3", 3, 80);
+	add(b, "www", RR_AAAA, 3600, "\1\2\3\4", 4, 81);
+	add(b, "mx", RR_MX, 3600, "\0\1\3abc", 6, 82);
+	char err[1024];
+	build_fail(b, err, sizeof(err));
+	expect_in(err, SRC ":80: bad RDATA for A record at www.example.com.");
+	expect_in(err, SRC ":81: bad RDATA for AAAA record at www.example.com.");
+	expect_in(err, SRC ":82: bad RDATA for MX record at mx.example.com.");
+	/* three problems, three lines */
+	int lines = 1;
+	for (const char *p = err; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 3);
+}
+
+static void test_meta_types(void **state)
+{
+	(void)state;
+	const struct {
+		uint16_t type;
+		const char *name;
+	} meta[] = {{RR_ANY, "ANY"}, {RR_OPT, "OPT"}, {RR_AXFR, "AXFR"}, {RR_TSIG, "TSIG"}, {0, "TYPE0"}};
+	for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++) {
+		struct zone_builder *b = basic();
+		add(b, "www", meta[i].type, 3600, "\1\2\3\4", 4, 90);
+		char err[1024], want[128];
+		build_fail(b, err, sizeof(err));
+		snprintf(want, sizeof(want), SRC ":90: type %s cannot appear in a zone", meta[i].name);
+		expect_in(err, want);
+	}
+}
+
+static void test_error_buffer_small(void **state)
+{
+	(void)state;
+	/* many errors into a small buffer: truncated, terminated, no overflow */
+	struct zone_builder *b = basic();
+	for (int i = 0; i < 50; i++)
+		add(b, "www", RR_A, 3600, "\1", 1, (uint32_t)(100 + i));
+	char err[40];
+	memset(err, 'Z', sizeof(err));
+	struct zone *z = NULL;
+	assert_int_equal(zone_build(b, SRC, &z, err, sizeof(err)), TERN_EZONE);
+	assert_null(z);
+	assert_true(memchr(err, 0, sizeof(err)) != NULL);
+	assert_int_equal(strncmp(err, SRC ":100: ", strlen(SRC ":100: ")), 0);
+	/* and no buffer at all */
+	b = basic();
+	add(b, "www", RR_A, 3600, "\1", 1, 5);
+	assert_int_equal(zone_build(b, SRC, &z, NULL, 0), TERN_EZONE);
+	assert_null(z);
+}
+
+static void test_builder_free_unbuilt(void **state)
+{
+	(void)state;
+	struct zone_builder *b = basic();
+	add_a(b, "www", 1, 4);
+	zone_builder_free(b);
+	zone_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_basic_zone),
+	    cmocka_unit_test(test_case_folding),
+	    cmocka_unit_test(test_empty_non_terminals),
+	    cmocka_unit_test(test_canonical_node_order),
+	    cmocka_unit_test(test_find_encloser),
+	    cmocka_unit_test(test_delegation_flags),
+	    cmocka_unit_test(test_wildcards),
+	    cmocka_unit_test(test_duplicates_merged),
+	    cmocka_unit_test(test_rrset_order_and_contents),
+	    cmocka_unit_test(test_negative_ttl_and_serial),
+	    cmocka_unit_test(test_cname_flags),
+	    cmocka_unit_test(test_root_zone),
+	    cmocka_unit_test(test_many_nodes),
+	    cmocka_unit_test(test_missing_soa),
+	    cmocka_unit_test(test_soa_not_at_apex),
+	    cmocka_unit_test(test_two_soas),
+	    cmocka_unit_test(test_same_soa_twice_is_one),
+	    cmocka_unit_test(test_cname_and_other_data),
+	    cmocka_unit_test(test_two_cnames),
+	    cmocka_unit_test(test_two_dnames),
+	    cmocka_unit_test(test_out_of_zone),
+	    cmocka_unit_test(test_no_ns_at_apex),
+	    cmocka_unit_test(test_bad_rdata),
+	    cmocka_unit_test(test_meta_types),
+	    cmocka_unit_test(test_error_buffer_small),
+	    cmocka_unit_test(test_builder_free_unbuilt),
+	    /* last: aborts under UBSan (qsort of a NULL array) until zone_build handles no records */
+	    cmocka_unit_test(test_empty_zone),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

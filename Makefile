@@ -1,5 +1,5 @@
 # Tern: the README's commands. `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build build-asan run test unit system lint clean
+.PHONY: all deps build build-asan run test unit system lint clean soak
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
 	libcmocka-dev knot python3-dnspython python3-pytest dnsutils clang clang-format clang-tidy cppcheck
@@ -51,6 +51,12 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
 		-I src --suppress=missingIncludeSystem src
 	clang-tidy -p $(BUILD) --quiet $$(git ls-files 'src/*.c') 2>/dev/null
+
+# Soak: ternd under dnsperf load for SOAK_SECONDS (default 600) while its zone changes every second.
+SOAK_SECONDS ?= 600
+soak: deps build
+	@command -v dnsperf >/dev/null || (SUDO=$$( [ $$(id -u) -eq 0 ] || echo sudo ); $$SUDO apt-get install -y -qq dnsperf)
+	$(PY) tests/soak/soak.py --seconds $(SOAK_SECONDS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN)

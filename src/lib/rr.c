@@ -134,10 +134,10 @@ const uint8_t *rr_additional_target(uint16_t type, const uint8_t *rd, uint16_t l
 	switch (type) {
 	case RR_NS:
 		return rd;
-	case RR_MX:
-		return len > 2 ? rd + 2 : NULL;
+	case RR_MX: /* "." is a null MX (RFC 7505) or a refused SRV service: nothing to look up */
+		return len > 2 && rd[2] != 0 ? rd + 2 : NULL;
 	case RR_SRV:
-		return len > 6 ? rd + 6 : NULL;
+		return len > 6 && rd[6] != 0 ? rd + 6 : NULL;
 	case RR_SVCB: case RR_HTTPS:
 		return (len > 2 && rd[2] != 0) ? rd + 2 : NULL; /* "." means the owner itself */
 	default:

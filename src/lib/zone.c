@@ -13,6 +13,7 @@
 struct rec {
 	const uint8_t *owner; /* lower-cased, in the zone's arena */
 	const uint8_t *rdata; /* in the builder's scratch arena */
+	const char *file;     /* where it came from when not the main source ($INCLUDE) */
 	uint32_t ttl;
 	uint32_t line;
 	uint16_t type;
@@ -26,6 +27,7 @@ struct zone_builder {
 	struct rec *recs;
 	size_t nrecs, cap;
 	const uint8_t *last_owner; /* consecutive records share one owner copy */
+	const char *file;          /* set by zone_builder_set_file() */
 };
 
 /* ---- lookup ---- */
@@ -156,8 +158,16 @@ int zone_builder_add(struct zone_builder *b, const uint8_t *owner, uint16_t type
 	const uint8_t *rd = rdlen ? arena_dup(&b->scratch, rdata, rdlen) : (const uint8_t *)"";
 	if (!rd)
 		return TERN_ENOMEM;
-	b->recs[b->nrecs++] = (struct rec){o, rd, ttl, line, type, rdlen};
+	b->recs[b->nrecs++] = (struct rec){o, rd, b->file, ttl, line, type, rdlen};
 	return 0;
+}
+
+int zone_builder_set_file(struct zone_builder *b, const char *file)
+{
+	if (file && b->file && strcmp(file, b->file) == 0)
+		return 0;
+	b->file = file ? arena_dup(&b->scratch, file, strlen(file) + 1) : NULL;
+	return file && !b->file ? TERN_ENOMEM : 0;
 }
 
 struct errs {
@@ -167,13 +177,14 @@ struct errs {
 	int count;
 };
 
-static void errs_add(struct errs *e, uint32_t line, const char *fmt, ...)
+static void errs_add(struct errs *e, const char *file, uint32_t line, const char *fmt, ...)
 {
 	e->count++;
 	if (!e->buf || e->used + 1 >= e->len)
 		return;
-	int n = line ? snprintf(e->buf + e->used, e->len - e->used, "%s%s:%u: ", e->used ? "\n" : "", e->source, line)
-	             : snprintf(e->buf + e->used, e->len - e->used, "%s%s: ", e->used ? "\n" : "", e->source);
+	const char *src = file ? file : e->source;
+	int n = line ? snprintf(e->buf + e->used, e->len - e->used, "%s%s:%u: ", e->used ? "\n" : "", src, line)
+	             : snprintf(e->buf + e->used, e->len - e->used, "%s%s: ", e->used ? "\n" : "", src);
 	if (n < 0 || (size_t)n >= e->len - e->used) {
 		e->used = e->len - 1;
 		return;
@@ -282,6 +293,7 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 		uint16_t si = 0;
 		bool has_cname = false, has_other = false;
 		uint32_t cname_line = 0;
+		const char *cname_file = NULL;
 		for (size_t k = i; k < j;) {
 			size_t m = k, size = 0;
 			while (m < j && b->recs[m].type == b->recs[k].type) {
@@ -298,32 +310,36 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 				off += 2u + b->recs[r].rdlen;
 			}
 			uint16_t type = b->recs[k].type;
-			sets[si++] = (struct rrset){.type = type, .count = (uint16_t)(m - k), .ttl = b->recs[k].ttl,
+			uint32_t ttl = b->recs[k].ttl; /* RFC 2181 5.2: differing TTLs count as the lowest */
+			for (size_t r = k + 1; r < m; r++)
+				ttl = b->recs[r].ttl < ttl ? b->recs[r].ttl : ttl;
+			sets[si++] = (struct rrset){.type = type, .count = (uint16_t)(m - k), .ttl = ttl,
 			                            .rdata = rd, .rdata_size = (uint32_t)size};
 			if (m - k > 65535)
-				errs_add(e, b->recs[k].line, "too many records in one RRset");
+				errs_add(e, b->recs[k].file, b->recs[k].line, "too many records in one RRset");
 			char owner[1024] = "";
 			if (k + 1 < m || type == RR_SOA) /* only error paths need the text */
 				name_to_text(node.owner, owner, sizeof(owner));
 			if (type == RR_CNAME) {
 				has_cname = true;
 				cname_line = b->recs[k].line;
+				cname_file = b->recs[k].file;
 				node.flags |= NODE_CNAME;
 				if (m - k > 1)
-					errs_add(e, b->recs[k + 1].line, "more than one CNAME record at %s", owner);
+					errs_add(e, b->recs[k + 1].file, b->recs[k + 1].line, "more than one CNAME record at %s", owner);
 			} else if (type != RR_RRSIG && type != RR_NSEC) {
 				has_other = true;
 			}
 			if (type == RR_DNAME) {
 				node.flags |= NODE_DNAME;
 				if (m - k > 1)
-					errs_add(e, b->recs[k + 1].line, "more than one DNAME record at %s", owner);
+					errs_add(e, b->recs[k + 1].file, b->recs[k + 1].line, "more than one DNAME record at %s", owner);
 			}
 			if (type == RR_SOA) {
 				if (!name_equal(node.owner, b->apex))
-					errs_add(e, b->recs[k].line, "SOA record for %s outside the zone apex", owner);
+					errs_add(e, b->recs[k].file, b->recs[k].line, "SOA record for %s outside the zone apex", owner);
 				else if (m - k > 1)
-					errs_add(e, b->recs[k + 1].line, "more than one SOA record at the apex %s", owner);
+					errs_add(e, b->recs[k + 1].file, b->recs[k + 1].line, "more than one SOA record at the apex %s", owner);
 			}
 			if (type == RR_NS && !name_equal(node.owner, b->apex))
 				node.flags |= NODE_DELEG;
@@ -332,7 +348,7 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 		if (has_cname && has_other) {
 			char owner[1024];
 			name_to_text(node.owner, owner, sizeof(owner));
-			errs_add(e, cname_line, "CNAME beside other data at %s", owner);
+			errs_add(e, cname_file, cname_line, "CNAME beside other data at %s", owner);
 		}
 		if (nodeset_push(ns, node) < 0)
 			return TERN_ENOMEM;
@@ -375,12 +391,12 @@ static int check_records(struct zone_builder *b, struct errs *e)
 			name_to_text(r->owner, owner, sizeof(owner));
 			char apex[1024];
 			name_to_text(b->apex, apex, sizeof(apex));
-			errs_add(e, r->line, "out-of-zone data: %s is not in zone %s", owner, apex);
+			errs_add(e, r->file, r->line, "out-of-zone data: %s is not in zone %s", owner, apex);
 		} else if (rr_type_is_meta(r->type)) {
-			errs_add(e, r->line, "type %s cannot appear in a zone", rr_type_name(r->type, tbuf));
+			errs_add(e, r->file, r->line, "type %s cannot appear in a zone", rr_type_name(r->type, tbuf));
 		} else if (rr_rdata_check(r->type, r->rdata, r->rdlen) < 0) {
 			name_to_text(r->owner, owner, sizeof(owner));
-			errs_add(e, r->line, "bad RDATA for %s record at %s", rr_type_name(r->type, tbuf), owner);
+			errs_add(e, r->file, r->line, "bad RDATA for %s record at %s", rr_type_name(r->type, tbuf), owner);
 		}
 	}
 	return e->count ? TERN_EZONE : 0;
@@ -428,9 +444,9 @@ int zone_build(struct zone_builder *b, const char *source, struct zone **out, ch
 	const struct zone_node *apex = nodeset_find(&ns, b->apex);
 	const struct rrset *soa = apex ? zone_node_rrset(apex, RR_SOA) : NULL;
 	if (!soa)
-		errs_add(&e, 0, "missing SOA record at the zone apex");
+		errs_add(&e, NULL, 0, "missing SOA record at the zone apex");
 	if (!apex || !zone_node_rrset(apex, RR_NS))
-		errs_add(&e, 0, "no NS records at the zone apex");
+		errs_add(&e, NULL, 0, "no NS records at the zone apex");
 	rc = TERN_EZONE;
 	if (e.count)
 		goto fail;

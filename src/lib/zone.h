@@ -89,7 +89,9 @@ struct zone_builder *zone_builder_new(const uint8_t *apex);
 /* Adds one record; line is kept for error messages (0 when there is none). */
 int zone_builder_add(struct zone_builder *b, const uint8_t *owner, uint16_t type, uint32_t ttl,
                      const uint8_t *rdata, uint16_t rdlen, uint32_t line);
-/* Validates and builds. On failure returns TERN_EZONE (or TERN_ENOMEM) and writes every problem
+/* Names the file the next records come from (for $INCLUDE); NULL = the main source. */
+int zone_builder_set_file(struct zone_builder *b, const char *file);
+/* Validates and builds. RRset TTLs that differ count as the lowest (RFC 2181 5.2). On failure returns TERN_EZONE (or TERN_ENOMEM) and writes every problem
  * found, one per line, as "source:line: message" into err. The builder is consumed either way. */
 int zone_build(struct zone_builder *b, const char *source, struct zone **out, char *err, size_t errlen);
 void zone_builder_free(struct zone_builder *b);

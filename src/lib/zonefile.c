@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libzscanner/scanner.h>
 
@@ -49,7 +50,10 @@ static void on_record(zs_scanner_t *s)
 		ctx_error(c, s->line_counter, "record class %u is not IN", s->r_class);
 		return;
 	}
-	int rc = zone_builder_add(c->b, s->r_owner, s->r_type, s->r_ttl, s->r_data, (uint16_t)s->r_data_length,
+	const char *file = s->file.name && strcmp(s->file.name, c->source) != 0 ? s->file.name : NULL;
+	int rc = zone_builder_set_file(c->b, file);
+	if (rc == 0)
+		rc = zone_builder_add(c->b, s->r_owner, s->r_type, s->r_ttl, s->r_data, (uint16_t)s->r_data_length,
 	                          (uint32_t)s->line_counter);
 	if (rc < 0) {
 		c->rc = rc;
@@ -117,9 +121,25 @@ int zonefile_load(const char *path, const uint8_t *apex, struct zone **out, char
 	return rc;
 }
 
+/* Zone text from memory (the API, tests) must not reach into the server's files. */
+static int find_include(const char *text, size_t len, const char *source, char *err, size_t errlen)
+{
+	unsigned line = 1;
+	for (size_t i = 0; i < len; i++) {
+		if ((i == 0 || text[i - 1] == '\n') && len - i >= 8 && strncasecmp(text + i, "$INCLUDE", 8) == 0) {
+			snprintf(err, errlen, "%s:%u: $INCLUDE is not allowed in zone text", source, line);
+			return TERN_EZONE;
+		}
+		line += text[i] == '\n';
+	}
+	return 0;
+}
+
 int zonefile_load_string(const char *text, size_t len, const char *source, const uint8_t *apex,
                          struct zone **out, char *err, size_t errlen)
 {
+	if (find_include(text, len, source, err, errlen) < 0)
+		return TERN_EZONE;
 	zs_scanner_t *s = malloc(sizeof(*s));
 	if (!s)
 		return TERN_ENOMEM;

@@ -417,6 +417,11 @@ static void test_additional_target(void **state)
 	rd_add(&r, "\0\1\0\3\2h2", 7);
 	assert_ptr_equal(rr_additional_target(RR_SVCB, r.b, (uint16_t)r.len), r.b + 2);
 	assert_ptr_equal(rr_additional_target(RR_HTTPS, r.b, (uint16_t)r.len), r.b + 2);
+	/* a null MX (RFC 7505) and a "no service" SRV have nothing to look up */
+	rd_name(rd_u16(rd_reset(&r), 0), ".");
+	assert_null(rr_additional_target(RR_MX, r.b, (uint16_t)r.len));
+	rd_name(rd_u16(rd_u16(rd_u16(rd_reset(&r), 0), 0), 0), ".");
+	assert_null(rr_additional_target(RR_SRV, r.b, (uint16_t)r.len));
 	/* "." means the owner name: no target of its own */
 	rd_name(rd_u16(rd_reset(&r), 1), ".");
 	rd_add(&r, "\0\1\0\3\2h2", 7);

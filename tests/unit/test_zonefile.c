@@ -496,6 +496,20 @@ static void test_include_error_names_included_file(void **state)
 		fail_msg("error attributed to the including file: %s", err);
 }
 
+static void test_include_zone_error_names_included_file(void **state)
+{
+	(void)state;
+	/* a zone rule broken by a record from an included file (line 2 there) names that file too */
+	struct zone *z = NULL;
+	char err[1024] = "";
+	int rc = zonefile_load("data/include-outside-main.zone", apex_of("example.com."), &z, err, sizeof(err));
+	assert_int_equal(rc, TERN_EZONE);
+	assert_null(z);
+	expect_in(err, "include-outside.zone:2: out-of-zone data: www.example.org. is not in zone example.com.");
+	if (strstr(err, "include-outside-main.zone:2:"))
+		fail_msg("error attributed to the including file: %s", err);
+}
+
 static void test_empty_text(void **state)
 {
 	(void)state;
@@ -506,6 +520,29 @@ static void test_empty_text(void **state)
 	expect_in(err, "empty: no NS records at the zone apex");
 	assert_int_equal(load_fail("; only a comment\n\n", "empty", err, sizeof(err)), TERN_EZONE);
 	expect_in(err, "missing SOA");
+}
+
+static void test_include_refused_in_text(void **state)
+{
+	(void)state;
+	/* zone text from memory (the API later) must not open files on the server */
+	char err[1024] = "";
+	const char *text = "$ORIGIN example.com.\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\n$include /etc/passwd\n";
+	assert_int_equal(load_fail(text, "api", err, sizeof(err)), TERN_EZONE);
+	expect_in(err, "api:4: $INCLUDE is not allowed");
+}
+
+static void test_rrset_ttl_lowest(void **state)
+{
+	(void)state;
+	/* RFC 2181 5.2: records of one RRset with different TTLs count as the lowest, whatever
+	 * the order in the file or of the RDATA */
+	struct zone *z = load_ok("$ORIGIN example.com.\n@ 3600 SOA ns hm 1 2 3 4 5\n@ 3600 NS ns\n"
+	                         "www 100 A 192.0.2.10\nwww 200 A 192.0.2.9\nwww 50 A 192.0.2.11\n",
+	                         "example.com.");
+	assert_int_equal(rrset(z, "www", RR_A)->ttl, 50);
+	assert_int_equal(rrset(z, "www", RR_A)->count, 3);
+	zone_free(z);
 }
 
 int main(void)
@@ -527,8 +564,11 @@ int main(void)
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_include),
 	    cmocka_unit_test(test_include_error_names_included_file),
+	    cmocka_unit_test(test_include_zone_error_names_included_file),
 	    /* last: fails under UBSan until zone_build handles an empty builder */
 	    cmocka_unit_test(test_empty_text),
+	    cmocka_unit_test(test_include_refused_in_text),
+	    cmocka_unit_test(test_rrset_ttl_lowest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -441,12 +441,22 @@ int zone_build(struct zone_builder *b, const char *source, struct zone **out, ch
 	int apex_labels = name_labels(b->apex);
 	if (add_empty_nonterminals(&ns, apex_labels) < 0)
 		goto fail;
+	/* Whole-zone problems point at the apex data: the SOA's line, else the first record's. */
 	const struct zone_node *apex = nodeset_find(&ns, b->apex);
 	const struct rrset *soa = apex ? zone_node_rrset(apex, RR_SOA) : NULL;
+	uint32_t first = b->nrecs ? UINT32_MAX : 1, soa_line = 0;
+	for (size_t i = 0; i < b->nrecs; i++) {
+		if (!b->recs[i].file && b->recs[i].line < first)
+			first = b->recs[i].line;
+		if (b->recs[i].type == RR_SOA && name_equal(b->recs[i].owner, b->apex))
+			soa_line = b->recs[i].line;
+	}
+	if (first == UINT32_MAX)
+		first = 1;
 	if (!soa)
-		errs_add(&e, NULL, 0, "missing SOA record at the zone apex");
+		errs_add(&e, NULL, first, "missing SOA record at the zone apex");
 	if (!apex || !zone_node_rrset(apex, RR_NS))
-		errs_add(&e, NULL, 0, "no NS records at the zone apex");
+		errs_add(&e, NULL, soa_line ? soa_line : first, "no NS records at the zone apex");
 	rc = TERN_EZONE;
 	if (e.count)
 		goto fail;

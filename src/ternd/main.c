@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "lib/error.h"
 #include "lib/zonefile.h"
@@ -98,6 +99,20 @@ static void load_zones(struct server *srv, const struct config *conf, const stru
 	free(err);
 }
 
+/* Many TCP clients need many descriptors: take everything the hard limit allows. */
+static void raise_fd_limit(const struct config *conf)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	rlim_t need = (rlim_t)conf->tcp_max_clients + 64 + 4 * conf->nlisten * (conf->udp_workers ? conf->udp_workers : 4);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need)
+		log_warning("file descriptor limit %llu is below the %llu that tcp-max-clients %u needs",
+		            (unsigned long long)rl.rlim_cur, (unsigned long long)need, conf->tcp_max_clients);
+}
+
 static bool same_listeners(const struct config *a, const struct config *b)
 {
 	if (a->nlisten != b->nlisten)
@@ -147,6 +162,7 @@ int main(int argc, char **argv)
 		return failed ? 1 : 0;
 	}
 	log_set_level((enum log_level)conf->log_level);
+	raise_fd_limit(conf);
 
 	/* Signals go to this thread only, through sigwait; workers inherit the mask. */
 	sigset_t sigs;
@@ -167,8 +183,9 @@ int main(int argc, char **argv)
 	}
 	zones_subscribe(srv.zones, log_zone_event, NULL);
 	load_zones(&srv, conf, NULL);
-	if (udp_start(&srv, conf, conf->udp_workers, &udp, err, ERRBUF) < 0 ||
-	    tcp_start(&srv, conf, &tcp, err, ERRBUF) < 0) {
+	/* TCP listens before UDP answers, so whoever sees a UDP answer can connect over TCP */
+	if (tcp_start(&srv, conf, &tcp, err, ERRBUF) < 0 ||
+	    udp_start(&srv, conf, conf->udp_workers, &udp, err, ERRBUF) < 0) {
 		log_error("%s", err);
 		goto out;
 	}

@@ -29,8 +29,23 @@ MAIN_SERVER = "tcp-idle-timeout: 1"
 
 
 def serve(zones=None, extra_server=MAIN_SERVER, **kw):
-    """A started Ternd serving the standard test zones (or the given ones)."""
-    return Ternd(ZONE_FILES if zones is None else zones, extra_server=extra_server, **kw).start()
+    """A started Ternd serving the standard test zones (or the given ones), its TCP listener ready
+    too (Ternd.start() waits for UDP only; test_tcp.py checks that both come up together)."""
+    srv = Ternd(ZONE_FILES if zones is None else zones, extra_server=extra_server, **kw).start()
+    wait_tcp(srv.addr, srv.port)
+    return srv
+
+
+def wait_tcp(addr, port, timeout=5.0):
+    deadline = time.time() + timeout
+    while True:
+        try:
+            socket.create_connection((addr, port), timeout=1).close()
+            return
+        except OSError:
+            if time.time() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 # --- queries -------------------------------------------------------------------------------------
@@ -40,6 +55,24 @@ def ask(srv, name, rdtype="A", tcp=False, **kw):
     r = srv.query(name, rdtype, tcp=tcp, **kw)
     assert r.flags & dns.flags.QR
     return r
+
+
+def send(srv, q, tcp=False, timeout=3.0, addr=None):
+    """Sends a prepared dns.message to the server and returns its parsed response."""
+    import dns.query
+    addr = addr or srv.addr
+    if tcp:
+        return dns.query.tcp(q, addr, port=srv.port, timeout=timeout)
+    return dns.query.udp(q, addr, port=srv.port, timeout=timeout)
+
+
+def edns_query(name, rdtype="A", version=0, **kw):
+    """make_query with an EDNS version: dnspython 2.3's make_query clears the version bits when it
+    clears DO (want_dnssec=False), so use_edns=1 alone would send version 0."""
+    import dns.message
+    q = dns.message.make_query(name, rdtype, use_edns=0, **kw)
+    q.ednsflags = (q.ednsflags & 0xFF00FFFF) | (version << 16)
+    return q
 
 
 def udp_raw(port, data, timeout=1.0, addr="127.0.0.1"):
@@ -140,14 +173,16 @@ def find(section, name, rdtype):
     return None
 
 
-def rdatas(rrset, rdtype=None):
-    """Set of rdata texts of an RRset (for readable failure messages)."""
-    return {rd.to_text() for rd in rrset}
+def rdatas(rrset, exact=False):
+    """Set of rdata texts of an RRset, lower-cased unless exact: a server may compress a name in
+    RDATA against the query name, which carries the query's case (DNS names are case-insensitive)."""
+    return {rd.to_text() if exact else rd.to_text().lower() for rd in rrset}
 
 
-def expect_rdata(rdtype, *texts, origin=None):
+def expect_rdata(rdtype, *texts, origin=None, exact=False):
     t = dns.rdatatype.from_text(rdtype)
-    return {dns.rdata.from_text(dns.rdataclass.IN, t, x, origin=origin).to_text() for x in texts}
+    out = {dns.rdata.from_text(dns.rdataclass.IN, t, x, origin=origin).to_text() for x in texts}
+    return out if exact else {x.lower() for x in out}
 
 
 def describe(r):
@@ -231,8 +266,8 @@ def server_fixture(**kw):
     import pytest
 
     @pytest.fixture(scope="module")
-    def srv():
-        s = serve(**kw)
+    def srv(tmp_path_factory):
+        s = serve(workdir=str(tmp_path_factory.mktemp("ternd")), **kw)
         yield s
         alive = s.proc.poll() is None
         rc = s.stop()

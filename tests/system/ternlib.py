@@ -94,8 +94,12 @@ class Ternd:
         with open(self.log) as f:
             return f.read()
 
-    def query(self, name, rdtype="A", tcp=False, **kw):
+    def query(self, name, rdtype="A", tcp=False, edns=None, **kw):
+        """A query; edns=N sets EDNS version N (dnspython 2.3's make_query(use_edns=N) sends
+        version 0 whatever N is, so the version is set here after the fact)."""
         q = dns.message.make_query(name, rdtype, **kw)
+        if edns is not None:
+            q.use_edns(edns, ednsflags=q.ednsflags, payload=q.payload, options=q.options)
         if tcp:
             return dns.query.tcp(q, self.addr, port=self.port, timeout=3)
         return dns.query.udp(q, self.addr, port=self.port, timeout=3)

@@ -2,6 +2,7 @@
 and every RR type loaded from a zone file and answered byte for byte."""
 import dns.edns
 import dns.flags
+import dns.name
 import dns.rcode
 import dns.rdata
 import dns.rdatatype
@@ -165,7 +166,7 @@ def test_rr_type_answered(srv, name, rdtype, texts):
     assert_aa(r)
     rs = find(r.answer, name, rdtype)
     assert rs is not None, describe(r)
-    assert rdatas(rs) == expect_rdata(rdtype, *texts), describe(r)
+    assert rdatas(rs, exact=True) == expect_rdata(rdtype, *texts, exact=True), describe(r)
     assert rs.ttl == 3600, describe(r)
     assert rrset_keys(r.answer) == {(name + ".", rdtype)}, describe(r)
 
@@ -182,7 +183,8 @@ def test_rdata_names_not_compressed(srv, name, rdtype):
     assert resp is not None
     recs = [rec for rec in raw_records(resp) if rec[0] == "answer" and rec[1] == t]
     assert recs, "no %s record in the answer" % rdtype
-    expected = expect_rdata(rdtype, *[x for n, ty, xs in RR_TYPES if (n, ty) == (name, rdtype) for x in xs])
+    expected = expect_rdata(rdtype, *[x for n, ty, xs in RR_TYPES if (n, ty) == (name, rdtype) for x in xs],
+                            exact=True)
     want = {dns.rdata.from_text(1, t, x).to_wire() for x in expected}
     got = {rec[3] for rec in recs}
     assert got == want, "RDATA on the wire %r, expected uncompressed %r" % (got, want)
@@ -202,3 +204,59 @@ def test_unknown_type_nodata_where_absent(srv):
 
 def test_name_with_only_other_types_is_nodata_not_nxdomain(srv):
     assert_nodata(srv.query("rr.example.com", "CDS"), "example.com")
+
+
+# --- header flags -------------------------------------------------------------------------------
+
+def test_rd_clear_is_copied(srv):
+    r = srv.query("www.example.com", "A", flags=0)
+    assert_answer(r, "www.example.com", "A", "192.0.2.80")
+    assert not r.flags & dns.flags.RD and not r.flags & dns.flags.RA, describe(r)
+
+
+def test_cd_bit_copied(srv):
+    # RFC 4035 section 3.1.6: the CD bit is copied from the query into the response.
+    r = srv.query("www.example.com", "A", flags=dns.flags.RD | dns.flags.CD)
+    assert r.flags & dns.flags.CD, describe(r)
+    assert_answer(r, "www.example.com", "A", "192.0.2.80")
+
+
+def test_refused_over_tcp_with_ede(srv):
+    r = srv.query("www.example.org", "A", tcp=True, use_edns=0)
+    assert_rcode(r, dns.rcode.REFUSED)
+    assert [o.code for o in r.options if o.otype == dns.edns.OptionType.EDE] == [
+        dns.edns.EDECode.NOT_AUTHORITATIVE], describe(r)
+
+
+def test_soa_below_apex_is_nodata(srv):
+    assert_nodata(srv.query("www.example.com", "SOA"), "example.com")
+
+
+def test_ds_at_apex_without_served_parent_is_nodata(srv):
+    # Nobody here serves com: the zone itself answers that it has no DS (RFC 4035 3.1.4.1).
+    assert_nodata(srv.query("example.com", "DS"), "example.com")
+
+
+def test_longest_name_answered(srv):
+    # 255 octets in all: 3 x 63-octet labels + one 49-octet label + example.com (13 octets).
+    name = ".".join(["a" * 63] * 3 + ["b" * 49]) + ".example.com"
+    assert len(dns.name.from_text(name).to_wire()) == 255
+    assert_nxdomain(srv.query(name, "A"), "example.com")
+    assert_nxdomain(srv.query(name, "A", tcp=True), "example.com")
+
+
+def test_burst_of_udp_queries_all_answered(srv):
+    import socket
+    import dns.message
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        s.settimeout(2)
+        for i in range(300):
+            s.sendto(dns.message.make_query("www.example.com", "A", id=i).to_wire(), ("127.0.0.1", srv.port))
+        seen = set()
+        try:
+            while len(seen) < 300:
+                seen.add(dns.message.from_wire(s.recv(4096)).id)
+        except socket.timeout:
+            pass
+    assert len(seen) == 300, "%d of 300 queries answered" % len(seen)

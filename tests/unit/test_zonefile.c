@@ -427,7 +427,7 @@ static void test_zone_errors_through_string(void **state)
 	text = "@ SOA ns1 hostmaster 1 7200 900 1209600 300\n"
 	       "www A 192.0.2.1\n";
 	assert_int_equal(load_fail(text, "nons", err, sizeof(err)), TERN_EZONE);
-	assert_string_equal(err, "nons: no NS records at the zone apex");
+	assert_string_equal(err, "nons:1: no NS records at the zone apex");
 
 	/* a second SOA, spread over several lines */
 	text = "@ SOA ns1 hostmaster 1 7200 900 1209600 300\n"
@@ -516,8 +516,8 @@ static void test_empty_text(void **state)
 	/* no records at all: refused with both apex problems (and no undefined behaviour) */
 	char err[1024] = "";
 	assert_int_equal(load_fail("", "empty", err, sizeof(err)), TERN_EZONE);
-	expect_in(err, "empty: missing SOA record at the zone apex");
-	expect_in(err, "empty: no NS records at the zone apex");
+	expect_in(err, "empty:1: missing SOA record at the zone apex");
+	expect_in(err, "empty:1: no NS records at the zone apex");
 	assert_int_equal(load_fail("; only a comment\n\n", "empty", err, sizeof(err)), TERN_EZONE);
 	expect_in(err, "missing SOA");
 }

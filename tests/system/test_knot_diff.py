@@ -1,0 +1,473 @@
+"""Differential test: ternd and Knot DNS serve the same zones (diff_zones/); every answer must match.
+
+Both servers get the same deterministic set of queries (every owner name, empty non-terminal and a
+list of nonexistent names and names below wildcards, ENTs, delegations and DNAMEs, times a list of
+types, with random-case query names from a seeded RNG). Compared per query: rcode, AA and TC, the
+question echo, and the answer, authority and additional sections as sets of
+(owner lower-cased, type, TTL, canonical rdata); OPT is not compared. Where the RFCs allow several
+answers and ternd and Knot pick different ones, INTENDED_DIFFERENCES says what is compared instead
+and why. Every other difference is a ternd bug (Knot is the reference): all are printed with the
+query, and the test fails.
+
+Environment: TERND (ternd binary, see ternlib), KNOTD (knotd binary), TERN_DIFF_SEED (RNG seed).
+"""
+import os
+import random
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+import dns.zone
+import pytest
+
+import ternlib
+from knotlib import Knotd, knotd_available
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ZDIR = os.path.join(HERE, "diff_zones")
+ZONE_FILES = {
+    "example.test.": os.path.join(ZDIR, "example.test.zone"),
+    "child.example.test.": os.path.join(ZDIR, "child.example.test.zone"),
+    "other.test.": os.path.join(ZDIR, "other.test.zone"),
+    "2.0.192.in-addr.arpa.": os.path.join(ZDIR, "2.0.192.in-addr.arpa.zone"),
+}
+SEED = int(os.environ.get("TERN_DIFF_SEED", "20240101"))
+PAYLOAD = 1232
+
+# Where the RFCs allow more than one answer and Knot's choice is not the only correct one.
+# key: the condition; value: what is compared instead, and the RFC that allows it.
+INTENDED_DIFFERENCES = {
+    "qtype ANY, data at the name":
+        "RFC 8482 sec. 4.1-4.3: a server may answer ANY with one RRset (Knot does, also over TCP), a "
+        "subset, all RRsets, or a synthesized HINFO. Compared: rcode, AA, TC, authority, any CNAME/DNAME "
+        "chain leading to the name; at the name the answer must be non-empty iff Knot's is and hold "
+        "only complete RRsets that exist there (or the RFC 8482 HINFO); the additional section follows "
+        "from the chosen RRsets (RFC 1034 sec. 4.3.2 step 6: 'may'), so it is not compared.",
+    "TC set by both":
+        "RFC 2181 sec. 9 / RFC 1035 sec. 4.2.1: a truncated UDP response only tells the client to "
+        "retry over TCP, which discards it; how much of it is filled is the server's choice (Knot "
+        "sends empty sections). Compared: rcode, AA, TC, question; not the sections.",
+    "CNAME/DNAME target in another served zone":
+        "RFC 1034 sec. 4.3.2 step 3a (and RFC 6672 sec. 3.2 step 3c for DNAME) restart the lookup at "
+        "step 1, which picks among all zones the server is authoritative for; Knot stops at the zone "
+        "boundary (its documented behaviour: it only follows a chain inside one zone, so for a target "
+        "in a served child zone it even answers the parent's referral). Both are allowed. Compared: "
+        "Knot's chain, then Knot's own answer for the target (rcode, answer, authority, additional) as "
+        "if ternd restarted there; AA stays Knot's (RFC 6604 sec. 3: AA describes the first owner).",
+    "qtype CNAME below a DNAME":
+        "RFC 6672 sec. 3.2 step 3c says: synthesize the CNAME, then 'go back to step 1' with the new "
+        "QNAME, for every QTYPE; Knot instead treats the synthesized CNAME like a real one, which "
+        "answers a CNAME query (RFC 1034 sec. 4.3.2 step 3a). Compared: the DNAME and CNAME, then Knot's "
+        "answer for (target, CNAME) as if ternd restarted there.",
+    "DNAME substitution longer than 255 octets":
+        "RFC 6672 sec. 2.2 and 3.2 step 3c: when the substituted name would be longer than 255 octets "
+        "the server MUST answer YXDOMAIN with the DNAME; Knot 3.2 answers NXDOMAIN here (its overflow "
+        "check counts labels, not octets). Compared: ternd must say YXDOMAIN with Knot's answer; its "
+        "authority may be any subset of Knot's (Knot's SOA proves an NXDOMAIN that does not apply).",
+}
+
+# Query types asked at every name; TYPE65280 (private use, RFC 6895) and LOC have no data anywhere.
+BASE_TYPES = ["A", "AAAA", "MX", "TXT", "NS", "SOA", "CNAME", "DS", "SRV", "HTTPS", "ANY", "LOC", "TYPE65280"]
+
+L63 = "l" * 63
+# Names that are not owners: nonexistent, below wildcards, ENTs, delegations, DNAMEs; relative
+# names are in example.test.
+EXTRA_NAMES = [
+    "nx", "nx.www", "a.b.nx", "nx._tcp", "nx._udp", "www.www",
+    "foo.wild", "a.b.wild", "foo.sub.wild", "q.ent.wild", "a.x.ent.wild",
+    "foo.ent2", "a.b.ent2", "q.y.ent3", "a.q.y.ent3", "q.z.ent3", "nx.ent3",
+    "x.deep", "q.c.deep", "z.b.c.deep", "nx.a.b.c.deep",
+    "host.sub", "a.b.sub", "x.ns1.sub", "host.ext", "a.b.ext", "host.auth", "host.sib",
+    "nx.child", "foo.wild.child", "a.b.wild.child", "x.ns1.child",
+    "host.dn", "www.dn", "nx.dn", "a.b.dn", "mail.dn", "back.dn", "ns.dn",
+    "host.dnin", "nx.dnin", "a.host.dnin",
+    "x.longdn", L63 + "." + "m" * 20 + ".longdn", L63 + "." + L63 + ".longdn",
+    "x.wcname", "a.b.wcname", "x.wcout",
+    "nx.other.test.", "a.www.other.test.", "nothere.invalid.", "www.nothere.invalid.", "test.", ".",
+    "12.2.0.192.in-addr.arpa.", "7.0/26.2.0.192.in-addr.arpa.", "0.192.in-addr.arpa.",
+    "in-addr.arpa.", "example.", "xexample.test.", "example.test.example.test.",
+]
+
+
+def load_zones():
+    return {dns.name.from_text(n): dns.zone.from_file(p, origin=n, relativize=False, check_origin=True)
+            for n, p in ZONE_FILES.items()}
+
+
+def rdata_key(rd):
+    """Canonical rdata (RFC 4034 sec. 6.2 lower-cases embedded names: a server may compress them
+    against the random-case query name)."""
+    try:
+        return rd.to_digestable()
+    except Exception:
+        return rd.to_text().encode()
+
+
+def rr_keys(section):
+    """{(owner, type, ttl, canonical rdata): text} for every RR of every RRset (OPT excluded)."""
+    out = {}
+    for rrset in section:
+        if rrset.rdtype == dns.rdatatype.OPT:
+            continue
+        owner = rrset.name.to_text().lower()
+        for rd in rrset:
+            key = (owner, dns.rdatatype.to_text(rrset.rdtype), rrset.ttl, rdata_key(rd))
+            out[key] = "%s %d %s %s" % (owner, rrset.ttl, dns.rdatatype.to_text(rrset.rdtype), rd.to_text())
+    return out
+
+
+class ZoneData:
+    """The zone files as dnspython sees them: names to query and the RRsets at a name (for ANY)."""
+
+    def __init__(self):
+        self.zones = load_zones()
+
+    def all_names(self):
+        names = set()
+        for origin, z in self.zones.items():
+            for n in z.nodes:
+                # the owner and every empty non-terminal between it and the apex
+                while n != origin and n.is_subdomain(origin):
+                    names.add(n)
+                    n = n.parent()
+                names.add(origin)
+        return names
+
+    def zone_for(self, qname):
+        best = None
+        for origin in self.zones:
+            if qname.is_subdomain(origin) and (best is None or len(origin) > len(best)):
+                best = origin
+        return best
+
+    def rrs_at(self, qname):
+        """RRs a server holds at qname (wildcard-synthesized if so), or {} when qname is below a
+        zone cut or DNAME, is an ENT or does not exist."""
+        origin = self.zone_for(qname)
+        if origin is None:
+            return {}
+        z = self.zones[origin]
+        n = qname
+        while n != origin:  # zone cut or DNAME at or above qname
+            node = z.get_node(n)
+            if node is not None:
+                if node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.NS) is not None:
+                    return {}
+                if n != qname and node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.DNAME) is not None:
+                    return {}
+            n = n.parent()
+        node = z.get_node(qname)
+        if node is None:
+            if any(x.is_subdomain(qname) for x in z.nodes):
+                return {}  # ENT
+            ce = qname.parent()
+            while ce != origin and not any(x.is_subdomain(ce) for x in z.nodes):
+                ce = ce.parent()
+            node = z.get_node(dns.name.Name((b"*",) + ce.labels))
+            if node is None:
+                return {}
+        out = {}
+        for rds in node.rdatasets:
+            rrset = dns.rrset.RRset(qname, rds.rdclass, rds.rdtype)
+            rrset.update(rds)
+            out.update(rr_keys([rrset]))
+        return out
+
+
+def random_case(rng, text):
+    return "".join(c.upper() if c.isalpha() and rng.random() < 0.5 else c.lower() for c in text)
+
+
+def build_queries(zd):
+    """[(qname text as sent, qtype text)], deterministic for a seed."""
+    rng = random.Random(SEED)
+    names = set(zd.all_names())
+    example = dns.name.from_text("example.test.")
+    for e in EXTRA_NAMES:
+        names.add(dns.name.from_text(e) if e.endswith(".") else dns.name.from_text(e, origin=example))
+    out = []
+    for n in sorted(names):
+        types = list(BASE_TYPES)
+        origin = zd.zone_for(n)
+        node = zd.zones[origin].get_node(n) if origin is not None else None
+        for rds in (node.rdatasets if node is not None else []):
+            t = dns.rdatatype.to_text(rds.rdtype)
+            if t not in types:
+                types.append(t)
+        for t in types:
+            text = n.to_text()
+            out.append((random_case(rng, text), t))
+    return out
+
+
+def make_query(qname, qtype, qid):
+    q = dns.message.make_query(qname, qtype, use_edns=0, payload=PAYLOAD)
+    q.id = qid
+    q.flags &= ~dns.flags.RD  # an authoritative server gets non-recursive queries
+    return q
+
+
+def ask(addr, port, q, tcp):
+    try:
+        if tcp:
+            return dns.query.tcp(q, addr, port=port, timeout=3), None
+        return dns.query.udp(q, addr, port=port, timeout=3, ignore_unexpected=True), None
+    except dns.exception.Timeout:
+        return None, "timeout"
+    except Exception as e:  # unparseable, connection reset, ...
+        return None, "%s: %s" % (type(e).__name__, e)
+
+
+def short(r):
+    if r is None:
+        return "    (no response)"
+    lines = ["    rcode=%s flags=%s" % (dns.rcode.to_text(r.rcode()), dns.flags.to_text(r.flags))]
+    for title, sec in (("AN", r.answer), ("NS", r.authority), ("AR", r.additional)):
+        for v in sorted(rr_keys(sec).values()):
+            lines.append("    %s %s" % (title, v))
+    return "\n".join(lines)
+
+
+def set_diff(title, k, t):
+    kk, tk = rr_keys(k), rr_keys(t)
+    out = []
+    for key in sorted(set(kk) - set(tk)):
+        out.append("%s missing in ternd: %s" % (title, kk[key]))
+    for key in sorted(set(tk) - set(kk)):
+        out.append("%s extra in ternd: %s" % (title, tk[key]))
+    return out
+
+
+def check_question(q, r, who):
+    if len(r.question) != 1:
+        return ["%s: question count %d" % (who, len(r.question))]
+    want, got = q.question[0], r.question[0]
+    # RFC 1035 sec. 4.1.1/7.3 and RFC 4343: the question is copied, letter case included
+    if (got.name.to_text() != want.name.to_text() or got.rdtype != want.rdtype or got.rdclass != want.rdclass):
+        return ["%s: question %s %s echoed as %s %s" % (who, want.name, dns.rdatatype.to_text(want.rdtype),
+                                                        got.name, dns.rdatatype.to_text(got.rdtype))]
+    return []
+
+
+def chain_end(qname, answer):
+    """Follows the CNAMEs (real or DNAME-synthesized) in answer from qname: (end name, the last
+    CNAME RRset followed or None)."""
+    cur, last, seen = qname, None, set()
+    while cur not in seen:
+        seen.add(cur)
+        nxt = [r for r in answer if r.rdtype == dns.rdatatype.CNAME and r.name == cur]
+        if not nxt:
+            break
+        last = nxt[0]
+        cur = nxt[0][0].target
+    return cur, last
+
+
+def synthesized(cname_rrset, answer):
+    """Whether a CNAME in answer was synthesized from a DNAME also in answer."""
+    return any(r.rdtype == dns.rdatatype.DNAME and cname_rrset.name.is_subdomain(r.name) and cname_rrset.name != r.name
+               for r in answer)
+
+
+def wire_len(name):
+    return len(name.to_wire())
+
+
+class Expected:
+    """A response ternd must give: Knot's, adjusted by an intended difference."""
+
+    def __init__(self, k):
+        self.flags, self._rcode, self.edns = k.flags, k.rcode(), k.edns
+        self.answer, self.authority, self.additional = list(k.answer), list(k.authority), list(k.additional)
+        self.authority_subset = False  # ternd's authority may be any subset of this one
+        self.rules = []
+
+    def rcode(self):
+        return self._rcode
+
+
+def expected_answer(q, k, knot, zd):
+    """What ternd must answer, given Knot's answer k: Knot's unless an intended difference applies."""
+    e = Expected(k)
+    qname, qtype = q.question[0].name, q.question[0].rdtype
+    restarted = set()
+    for hop in range(8):
+        end, last = chain_end(qname, e.answer)
+        if (last is None or end in restarted or any(r.name == end for r in e.answer) or
+                e.rcode() != dns.rcode.NOERROR):
+            break
+        restarted.add(end)
+        synth = synthesized(last, e.answer)
+        # a real CNAME is the answer to CNAME and ANY queries: nothing to follow
+        followed = synth or qtype not in (dns.rdatatype.CNAME, dns.rdatatype.ANY)
+        cross = followed and zd.zone_for(end) is not None and zd.zone_for(end) != zd.zone_for(last.name)
+        cname_dname = qtype == dns.rdatatype.CNAME and synth
+        if not cross and not cname_dname:
+            break
+        kt, err = ask(knot.addr, knot.port, make_query(end.to_text(), dns.rdatatype.to_text(qtype), q.id), False)
+        if kt is None or kt.rcode() == dns.rcode.REFUSED:
+            break
+        e.rules.append("CNAME/DNAME target in another served zone" if cross else "qtype CNAME below a DNAME")
+        e._rcode = kt.rcode()
+        e.answer = e.answer + list(kt.answer)
+        e.authority, e.additional = list(kt.authority), list(kt.additional)
+    end, last = chain_end(qname, e.answer)
+    for r in e.answer:
+        if (r.rdtype == dns.rdatatype.DNAME and end.is_subdomain(r.name) and end != r.name and
+                e.rcode() == dns.rcode.NXDOMAIN and
+                wire_len(end) - wire_len(r.name) + wire_len(r[0].target) > 255):
+            e.rules.append("DNAME substitution longer than 255 octets")
+            e._rcode = dns.rcode.YXDOMAIN
+            e.authority_subset = True
+    return e
+
+
+def compare(q, k, t, zd, used, knot=None):
+    """Differences between what ternd (t) must answer, given Knot's answer (k), and what it answered,
+    as text lines; [] when equal."""
+    diffs = []
+    if t.id != q.id or not (t.flags & dns.flags.QR):
+        diffs.append("ternd: id/QR wrong (id %d, flags %s)" % (t.id, dns.flags.to_text(t.flags)))
+    diffs += check_question(q, t, "ternd")
+    if (k.flags & dns.flags.TC) and (t.flags & dns.flags.TC):
+        used["TC set by both"] = used.get("TC set by both", 0) + 1
+        if k.rcode() != t.rcode():
+            diffs.append("rcode: knot=%s ternd=%s" % (dns.rcode.to_text(k.rcode()), dns.rcode.to_text(t.rcode())))
+        return diffs
+    e = expected_answer(q, k, knot, zd) if knot is not None else Expected(k)
+    for rule in set(e.rules):
+        used[rule] = used.get(rule, 0) + 1
+    if e.rcode() != t.rcode():
+        diffs.append("rcode: %s=%s ternd=%s" % ("expected" if e.rules else "knot", dns.rcode.to_text(e.rcode()),
+                                                 dns.rcode.to_text(t.rcode())))
+    for flag in (dns.flags.AA, dns.flags.TC):
+        if (e.flags & flag) != (t.flags & flag):
+            diffs.append("%s: knot=%d ternd=%d" % (dns.flags.to_text(flag), bool(e.flags & flag), bool(t.flags & flag)))
+    if (e.edns >= 0) != (t.edns >= 0):
+        diffs.append("EDNS (RFC 6891 sec. 6.1.1: OPT in the response): knot=%s ternd=%s" % (e.edns >= 0, t.edns >= 0))
+    if e.authority_subset:
+        extra = set(rr_keys(t.authority)) - set(rr_keys(e.authority))
+        diffs += ["authority extra in ternd: %s" % rr_keys(t.authority)[x] for x in sorted(extra)]
+    else:
+        diffs += set_diff("authority", e.authority, t.authority)
+    qtype = q.question[0].rdtype
+    end, _ = chain_end(q.question[0].name, e.answer)
+    at_end = zd.rrs_at(end) if qtype == dns.rdatatype.ANY else {}
+    if not at_end:
+        diffs += set_diff("answer", e.answer, t.answer)
+        diffs += set_diff("additional", e.additional, t.additional)
+        return diffs
+    # ANY (RFC 8482): the chain to the name must match; at the name, any complete RRsets it holds
+    used["qtype ANY, data at the name"] = used.get("qtype ANY, data at the name", 0) + 1
+    diffs += set_diff("answer", [r for r in e.answer if r.name != end], [r for r in t.answer if r.name != end])
+    e_end, t_end = [r for r in e.answer if r.name == end], [r for r in t.answer if r.name == end]
+    if bool(e_end) != bool(t_end):
+        diffs.append("ANY answer at %s empty: knot=%s ternd=%s" % (end, not e_end, not t_end))
+    for rrset in t_end:
+        if rrset.rdtype == dns.rdatatype.HINFO and len(rrset) == 1 and rrset[0].cpu == b"RFC8482":
+            continue
+        keys = rr_keys([rrset])
+        extra = [keys[x] for x in keys if x not in at_end]
+        if extra:
+            diffs.append("ANY answer holds RRs not at the name: %s" % "; ".join(sorted(extra)))
+        whole = {x for x in at_end if x[1] == dns.rdatatype.to_text(rrset.rdtype)}
+        if not extra and set(keys) != whole:
+            diffs.append("ANY answer holds an incomplete RRset: %s" % dns.rdatatype.to_text(rrset.rdtype))
+    return diffs
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    if not os.access(ternlib.TERND, os.X_OK):
+        pytest.skip("no ternd binary at %s (make build)" % ternlib.TERND)
+    if not knotd_available():
+        pytest.skip("no knotd")
+    knot = Knotd(ZONE_FILES, workdir=str(tmp_path_factory.mktemp("knotd")))
+    tern = ternlib.Ternd({n.rstrip("."): p for n, p in ZONE_FILES.items()},
+                         workdir=str(tmp_path_factory.mktemp("ternd")))
+    try:
+        knot.start()
+        tern.start()
+        yield knot, tern
+    finally:
+        tern.stop()
+        knot.stop()
+        log = tern.log_text() if os.path.exists(tern.log) else ""
+        for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
+            assert marker not in log, "ternd log has %r:\n%s" % (marker, log[-5000:])
+
+
+@pytest.fixture(scope="module")
+def zone_data():
+    return ZoneData()
+
+
+def run_diff(servers, zd, queries, tcp):
+    knot, tern = servers
+    proto = "TCP" if tcp else "UDP"
+    used, mismatches, timeouts = {}, [], 0
+    for i, (qname, qtype) in enumerate(queries):
+        q = make_query(qname, qtype, (SEED + i) & 0xFFFF)
+        k, kerr = ask(knot.addr, knot.port, q, tcp)
+        t, terr = ask(tern.addr, tern.port, q, tcp)
+        if k is None:
+            pytest.fail("Knot did not answer %s %s over %s: %s" % (qname, qtype, proto, kerr))
+        if t is None:
+            diffs = ["ternd: %s" % terr]
+            timeouts += terr == "timeout"
+            if tern.proc.poll() is not None:
+                mismatches.append((i, qname, qtype, diffs + ["ternd exited with %s" % tern.proc.returncode], k, t))
+                break
+        else:
+            diffs = compare(q, k, t, zd, used, knot)
+        if diffs:
+            mismatches.append((i, qname, qtype, diffs, k, t))
+    print("\n%s: %d queries compared (seed %d), %d mismatches, %d ternd timeouts" %
+          (proto, len(queries), SEED, len(mismatches), timeouts))
+    for cond, n in sorted(used.items()):
+        print("  intended difference applied %4d times: %s" % (n, cond))
+    for i, qname, qtype, diffs, k, t in mismatches:
+        print("MISMATCH #%d %s %s %s" % (i, proto, qname, qtype))
+        for d in diffs:
+            print("  " + d)
+        print("  knot:\n" + short(k))
+        print("  ternd:\n" + short(t))
+    return mismatches
+
+
+def test_query_set_is_large_enough(zone_data):
+    queries = build_queries(zone_data)
+    assert len(queries) >= 500
+    assert len(set(queries)) == len(queries)
+
+
+def test_udp_answers_match_knot(servers, zone_data):
+    queries = build_queries(zone_data)
+    mismatches = run_diff(servers, zone_data, queries, tcp=False)
+    assert not mismatches, "%d of %d UDP answers differ from Knot (printed above)" % (len(mismatches), len(queries))
+
+
+def test_tcp_answers_match_knot(servers, zone_data):
+    queries = build_queries(zone_data)
+    # every fifth query, and everything at the names whose answers do not fit in UDP
+    subset = [x for i, x in enumerate(queries) if i % 5 == 0 or x[0].lower().startswith("big.")]
+    mismatches = run_diff(servers, zone_data, subset, tcp=True)
+    assert not mismatches, "%d of %d TCP answers differ from Knot (printed above)" % (len(mismatches), len(subset))
+
+
+def test_truncated_udp_answer_is_complete_over_tcp(servers):
+    """big.example.test TXT does not fit in 1232 bytes: TC over UDP, the whole RRset over TCP."""
+    knot, tern = servers
+    q = make_query("big.example.test.", "TXT", 4242)
+    t, err = ask(tern.addr, tern.port, q, False)
+    assert t is not None, err
+    assert t.flags & dns.flags.TC
+    t, err = ask(tern.addr, tern.port, q, True)
+    assert t is not None, err
+    assert not t.flags & dns.flags.TC
+    assert rr_keys(t.answer) and all(k[1] == "TXT" for k in rr_keys(t.answer))

@@ -72,11 +72,28 @@ fail:
 	return -1;
 }
 
+bool socket_is_wildcard(const struct sockaddr *addr)
+{
+	if (addr->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)addr)->sin_addr.s_addr == htonl(INADDR_ANY);
+	if (addr->sa_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)addr)->sin6_addr);
+	return false;
+}
+
 int socket_udp(const struct sockaddr *addr, socklen_t len, bool reuseport, char *err, size_t errlen)
 {
 	int fd = socket_open(addr, SOCK_DGRAM, err, errlen);
 	if (fd < 0)
 		return -1;
+	if (socket_is_wildcard(addr)) {
+		int rc = addr->sa_family == AF_INET ? socket_set(fd, IPPROTO_IP, IP_PKTINFO, 1)
+		                                    : socket_set(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+		if (rc < 0) {
+			socket_error(addr, "ask for packet destinations on", err, errlen);
+			goto fail;
+		}
+	}
 	if (reuseport && socket_set(fd, SOL_SOCKET, SO_REUSEPORT, 1) < 0) {
 		socket_error(addr, "set SO_REUSEPORT on", err, errlen);
 		goto fail;

@@ -4,10 +4,13 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-/* A bound UDP socket; reuseport lets several workers bind the same address. Returns fd or -1
- * with a message in err. */
+/* True for 0.0.0.0 and ::, where the reply's source address must be chosen per packet. */
+bool socket_is_wildcard(const struct sockaddr *addr);
+/* A bound UDP socket; reuseport lets several workers bind the same address. On a wildcard
+ * address it also asks for each datagram's destination (IP_PKTINFO / IPV6_RECVPKTINFO) so
+ * replies leave from the address that was asked. Returns fd or -1 with a message in err. */
 int socket_udp(const struct sockaddr *addr, socklen_t len, bool reuseport, char *err, size_t errlen);
 /* A bound, listening, non-blocking TCP socket. */
 int socket_tcp(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen);
-/* "addr@port" or "[v6]:port" text of an address. */
+/* "127.0.0.1@5300" or "::1@5300": the text of an address as the configuration writes it. */
 void socket_addr_text(const struct sockaddr *addr, char *out, size_t cap);

@@ -4,6 +4,7 @@
 #include "ternd/net/udp.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,11 +23,17 @@
 #define UDP_IN_MAX 4096  /* larger datagrams are not DNS queries we answer */
 #define UDP_OUT_MAX 4096 /* the largest EDNS size we allow in the configuration */
 
+/* Room for one IPv4 or IPv6 packet-info control message. */
+#define UDP_CTL_SIZE CMSG_SPACE(sizeof(struct in6_pktinfo))
+
 struct udp_worker {
 	struct udp *u;
 	int fd;
 	pthread_t thread;
 	bool started;
+	bool pktinfo; /* wildcard socket: reply from the address each query was sent to */
+	_Alignas(struct cmsghdr) uint8_t ctl_in[UDP_BATCH][UDP_CTL_SIZE];
+	_Alignas(struct cmsghdr) uint8_t ctl_out[UDP_BATCH][UDP_CTL_SIZE];
 	uint8_t in[UDP_BATCH][UDP_IN_MAX];
 	uint8_t out[UDP_BATCH][UDP_OUT_MAX];
 	struct sockaddr_storage peers[UDP_BATCH];
@@ -47,7 +54,42 @@ static void worker_prepare(struct udp_worker *w)
 		w->iov_in[i] = (struct iovec){w->in[i], UDP_IN_MAX};
 		w->msg_in[i].msg_hdr = (struct msghdr){.msg_name = &w->peers[i], .msg_namelen = sizeof(w->peers[i]),
 		                                       .msg_iov = &w->iov_in[i], .msg_iovlen = 1};
+		if (w->pktinfo) {
+			w->msg_in[i].msg_hdr.msg_control = w->ctl_in[i];
+			w->msg_in[i].msg_hdr.msg_controllen = UDP_CTL_SIZE;
+		}
 	}
+}
+
+/* Turns the destination of received message i into the source of reply m. Returns the control
+ * length to send, 0 when the kernel gave no packet info. */
+static size_t reply_source(struct udp_worker *w, int i, int m)
+{
+	struct msghdr *h = &w->msg_in[i].msg_hdr;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		struct cmsghdr *o = (struct cmsghdr *)w->ctl_out[m];
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			pi.ipi_spec_dst = pi.ipi_addr; /* source = the address asked */
+			pi.ipi_ifindex = 0;            /* let routing pick the interface */
+			o->cmsg_level = IPPROTO_IP;
+			o->cmsg_type = IP_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi; /* the same address and interface (link-local needs it) */
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			o->cmsg_level = IPPROTO_IPV6;
+			o->cmsg_type = IPV6_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+	}
+	return 0;
 }
 
 /* Answers a received batch and sends the answers in as few calls as the kernel allows. */
@@ -67,6 +109,11 @@ static void worker_answer(struct udp_worker *w, int n)
 		w->iov_out[m] = (struct iovec){w->out[m], len};
 		w->msg_out[m].msg_hdr = (struct msghdr){.msg_name = &w->peers[m], .msg_namelen = h->msg_namelen,
 		                                        .msg_iov = &w->iov_out[m], .msg_iovlen = 1};
+		if (w->pktinfo) {
+			size_t ctl = reply_source(w, i, m);
+			w->msg_out[m].msg_hdr.msg_control = ctl ? w->ctl_out[m] : NULL;
+			w->msg_out[m].msg_hdr.msg_controllen = ctl;
+		}
 		m++;
 	}
 	for (int sent = 0; sent < m;) {
@@ -95,8 +142,10 @@ static void *worker_run(void *arg)
 		if (n <= 0)
 			continue;
 		worker_answer(w, n); /* going offline again marks the quiescent state */
-		for (int i = 0; i < n; i++) /* the kernel shortened the address lengths it filled */
+		for (int i = 0; i < n; i++) { /* the kernel shortened the lengths it filled */
 			w->msg_in[i].msg_hdr.msg_namelen = sizeof(w->peers[i]);
+			w->msg_in[i].msg_hdr.msg_controllen = w->pktinfo ? UDP_CTL_SIZE : 0;
+		}
 	}
 	rcu_unregister_thread();
 	return NULL;
@@ -122,8 +171,9 @@ int udp_start(struct server *srv, const struct config *conf, unsigned workers, s
 				goto nomem;
 			w->u = u;
 			u->workers[u->nworkers++] = w;
-			w->fd = socket_udp((const struct sockaddr *)&conf->listen[l].addr, conf->listen[l].addrlen, true,
-			                   err, errlen);
+			const struct sockaddr *addr = (const struct sockaddr *)&conf->listen[l].addr;
+			w->pktinfo = socket_is_wildcard(addr);
+			w->fd = socket_udp(addr, conf->listen[l].addrlen, true, err, errlen);
 			if (w->fd < 0)
 				goto fail;
 		}

@@ -5,9 +5,10 @@ questions, compression pointers) are mutated (bit flips, overwrites, truncation 
 insertions, bad compression pointers and label lengths, huge counts, QR set, random opcodes, bad OPT
 lengths, all-random bytes) and sent without waiting for answers; every BATCH packets a sentinel
 query is sent and awaited, so the server works through everything and a crash is pinned to a batch
-(written to a file for replay). Afterwards ternd must be running, answer correctly and its log must
-hold no sanitizer report. Responses seen on the way must be well-formed, within the UDP size limit,
-and never answer a message that is itself a response (QR=1).
+(written to a file; replay: `python3 test_mutation.py FILE.hex PORT`). Afterwards ternd must be
+running, answer correctly and its log must hold no sanitizer report. Responses seen on the way must
+be well-formed, within the UDP size limit, and never answer a message that is itself a response
+(QR=1).
 
 Environment: TERND (binary, the ASan/UBSan build in `make test`), TERN_MUTATION_SEED (default
 fixed; printed), TERN_MUTATION_COUNT (UDP packets, default 120000).
@@ -106,7 +107,8 @@ def base_messages(rng):
         msgs.append(("edns %s" % name, header(flags=0x0100, ar=1) + q + opt()))
         msgs.append(("edns-do-nsid %s" % name, header(ar=1) + q + opt(payload=4096, do=True, options=[NSID])))
         msgs.append(("edns-ecs4 %s" % name, header(ar=1) + q + opt(options=[ecs(1, 24, 0, b"\xc0\x00\x02")])))
-        msgs.append(("edns-ecs6 %s" % name, header(ar=1) + q + opt(options=[ecs(2, 56, 0, b"\x20\x01\x0d\xb8\x00\x00\x00")])))
+        msgs.append(("edns-ecs6 %s" % name,
+                     header(ar=1) + q + opt(options=[ecs(2, 56, 0, b"\x20\x01\x0d\xb8\x00\x00\x00")])))
         msgs.append(("edns-cookie %s" % name, header(ar=1) + q + opt(options=[COOKIE_CLIENT])))
         msgs.append(("edns-all %s" % name, header(ar=1) + q +
                      opt(payload=512, options=[NSID, COOKIE_FULL, ecs(1, 0, 0, b""), PADDING, KEEPALIVE, UNKNOWN_OPT])))
@@ -121,7 +123,8 @@ def base_messages(rng):
     q1 = question(wname("www.example.test"), T["A"])
     msgs.append(("two questions", header(qd=2) + q1 + question(wname("mail.example.test"), T["MX"])))
     msgs.append(("two questions ptr", header(qd=2, ar=1) + q1 + question(b"\xc0\x0c", T["AAAA"]) + opt()))
-    msgs.append(("three questions ptr", header(qd=3) + q1 + question(b"\x03ftp\xc0\x10", T["A"]) + question(b"\xc0\x10", T["NS"])))
+    msgs.append(("three questions ptr",
+                 header(qd=3) + q1 + question(b"\x03ftp\xc0\x10", T["A"]) + question(b"\xc0\x10", T["NS"])))
     msgs.append(("zero questions", header(qd=0, ar=1) + opt()))
     msgs.append(("zero questions no edns", header(qd=0)))
     # names at the length limits: 255 octets is valid, 256 is not
@@ -139,13 +142,15 @@ def base_messages(rng):
         body += struct.pack("!HH", 1, 1)
     msgs.append(("pointer chain", header(qd=41) + chain + body))
     # opcodes
-    soa = rr(b"\xc0\x0c", T["SOA"], 1, 3600, wname("ns1.example.test") + wname("h.example.test") + struct.pack("!IIIII", 1, 2, 3, 4, 5))
+    soa = rr(b"\xc0\x0c", T["SOA"], 1, 3600,
+             wname("ns1.example.test") + wname("h.example.test") + struct.pack("!IIIII", 1, 2, 3, 4, 5))
     msgs.append(("notify", header(flags=0x2000 | 0x0400, an=1) + question(wname("example.test"), T["SOA"]) + soa))
     msgs.append(("update", header(flags=0x2800, qd=1, ns=1) + question(wname("example.test"), T["SOA"]) +
                  rr(wname("new.example.test"), T["A"], 1, 60, b"\xc0\x00\x02\x63")))
     msgs.append(("ixfr", header(ns=1) + question(wname("example.test"), T["IXFR"]) + soa))
     for op in (1, 2, 3, 6, 15):
-        msgs.append(("opcode %d" % op, header(flags=op << 11, ar=1) + question(wname("www.example.test"), T["A"]) + opt()))
+        msgs.append(("opcode %d" % op,
+                     header(flags=op << 11, ar=1) + question(wname("www.example.test"), T["A"]) + opt()))
     # nearly valid EDNS
     q = question(wname("www.example.test"), T["A"])
     msgs.append(("edns version 1", header(ar=1) + q + opt(version=1)))
@@ -164,21 +169,25 @@ def base_messages(rng):
     msgs.append(("ECS scope set", header(ar=1) + q + opt(options=[ecs(1, 24, 24, b"\xc0\x00\x02")])))
     msgs.append(("ECS short", header(ar=1) + q + opt(options=[(8, b"\x00")])))
     for n in (0, 1, 7, 9, 15, 16, 40, 41, 48):
-        msgs.append(("cookie len %d" % n, header(ar=1) + q + opt(options=[(10, bytes(rng.randrange(256) for _ in range(n)))])))
+        cookie = bytes(rng.randrange(256) for _ in range(n))
+        msgs.append(("cookie len %d" % n, header(ar=1) + q + opt(options=[(10, cookie)])))
     msgs.append(("nsid with data", header(ar=1) + q + opt(options=[(3, b"abcd")])))
-    msgs.append(("many options", header(ar=1) + q + opt(options=[(rng.randrange(65536), b"x" * rng.randrange(4)) for _ in range(100)])))
+    many = [(rng.randrange(65536), b"x" * rng.randrange(4)) for _ in range(100)]
+    msgs.append(("many options", header(ar=1) + q + opt(options=many)))
     msgs.append(("option code 0", header(ar=1) + q + opt(options=[(0, b"")])))
     msgs.append(("padding 900", header(ar=1) + q + opt(options=[(12, b"\x00" * 900)])))
     msgs.append(("tsig", header(ar=1) + q + rr(wname("key"), T["TSIG"], 255, 0,
                  wname("hmac-sha256") + b"\x00\x00\x60\x00\x00\x00\x01\x2c\x00\x00\x00\x00\x00\x00\x00\x00")))
     msgs.append(("tsig then opt", header(ar=2) + q + rr(wname("key"), T["TSIG"], 255, 0, b"") + opt()))
-    msgs.append(("answer records in query", header(an=2, ns=1, ar=1) + q + rr(b"\xc0\x0c", 1, 1, 1, b"\x01\x02\x03\x04") +
+    msgs.append(("answer records in query", header(an=2, ns=1, ar=1) + q +
+                 rr(b"\xc0\x0c", 1, 1, 1, b"\x01\x02\x03\x04") +
                  rr(b"\xc0\x0c", 16, 1, 1, b"\x03abc") + rr(b"\x00", 2, 1, 1, b"\xc0\x0c") + opt()))
     msgs.append(("header only", header(qd=0)))
     msgs.append(("qr set", header(flags=0x8400, an=1) + q + rr(b"\xc0\x0c", 1, 1, 1, b"\x01\x02\x03\x04")))
     msgs.append(("tc set", header(flags=0x0200) + q))
     msgs.append(("all flags", header(flags=0x7FFF & ~0x7800) + q))
-    msgs.append(("big query", header(ar=1) + q + opt(options=[(65001, bytes(rng.randrange(256) for _ in range(3000)))])))
+    blob = bytes(rng.randrange(256) for _ in range(3000))
+    msgs.append(("big query", header(ar=1) + q + opt(options=[(65001, blob)])))
     return msgs
 
 
@@ -316,7 +325,8 @@ def m_opt(rng, m):
     m = bytearray(m)
     kind = rng.randrange(6)
     if kind == 0:  # rdlength
-        m[i + 9:i + 11] = struct.pack("!H", rng.choice([0, 1, 3, 4, 0xFFFF, len(m) - i - 11 + rng.randint(-4, 4) & 0xFFFF]))
+        near = (len(m) - i - 11 + rng.randint(-4, 4)) & 0xFFFF
+        m[i + 9:i + 11] = struct.pack("!H", rng.choice([0, 1, 3, 4, 0xFFFF, near]))
     elif kind == 1 and len(m) >= i + 15:  # first option's length
         m[i + 13:i + 15] = struct.pack("!H", rng.choice([0, 1, 0xFFFF, rng.randrange(64), len(m) - i - 15 + 1]))
     elif kind == 2:  # payload size, extended rcode, version, flags
@@ -587,19 +597,19 @@ def test_udp_mutations(ternd):
 
 
 def tcp_frames(rng, bases, n):
-    """n length-prefixed mutated messages; a few frames lie about their length."""
+    """n length-prefixed mutated messages: [(frame, whether its length prefix lies)]."""
     out = []
     for _ in range(n):
         m = mutate(rng, bases)[:65535]
         r = rng.random()
         if r < 0.03:
-            out.append(struct.pack("!H", 0))
+            out.append((struct.pack("!H", 0), False))
         elif r < 0.05:
-            out.append(struct.pack("!H", len(m) + rng.randint(1, 100)) + m)  # longer than sent
+            out.append((struct.pack("!H", len(m) + rng.randint(1, 100)) + m, True))  # longer than sent
         elif r < 0.07 and len(m) > 1:
-            out.append(struct.pack("!H", rng.randrange(len(m))) + m)  # shorter: the rest is the next frame
+            out.append((struct.pack("!H", rng.randrange(len(m))) + m, True))  # shorter: the rest is the next frame
         else:
-            out.append(struct.pack("!H", len(m)) + m)
+            out.append((struct.pack("!H", len(m)) + m, False))
     return out
 
 
@@ -647,13 +657,14 @@ def test_tcp_mutations(ternd):
         for i in range(nconn):
             if not queues[i]:
                 continue
-            frame = queues[i].pop(0)
-            data = frame
+            data, lies = queues[i].pop(0)
             # sometimes two frames in one write, sometimes one frame in two writes; we hang up
             # mid-stream now and then (the draws do not depend on timing: reproducible)
             merge, split, cut, hangup = rng.random() < 0.2, rng.random() < 0.1, rng.random(), rng.random() < 0.01
             if merge and queues[i]:
-                data += queues[i].pop(0)
+                more, lies2 = queues[i].pop(0)
+                data += more
+                lies = lies or lies2
                 messages += 1
             messages += 1
             pieces = [data]
@@ -662,6 +673,7 @@ def test_tcp_mutations(ternd):
                 pieces = [data[:k], data[k:]]
             if hangup:
                 pieces = [data[:len(data) // 2]]
+            hangup = hangup or lies  # out of step after a lying prefix: no sentinel, start over
             msg, name = sentinel("tcp-%d-%d" % (rnd, i))
             if not hangup:
                 pieces.append(struct.pack("!H", len(msg)) + msg)
@@ -721,3 +733,17 @@ def test_tcp_mutations(ternd):
         print("PROBLEM " + p)
     assert not problems, "%d bad TCP responses (seed %d), first ones printed above" % (len(problems), SEED)
     assert messages >= 3000, "only %d TCP messages sent in 60 s" % messages
+
+
+if __name__ == "__main__":
+    # Replays a batch written by a failing run against a running server:
+    #   python3 test_mutation.py FILE.hex PORT [ADDR]
+    import sys
+
+    path, port = sys.argv[1], int(sys.argv[2])
+    addr = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s, open(path) as f:
+        for n, line in enumerate(f, 1):
+            s.sendto(bytes.fromhex(line.strip()), (addr, port))
+            time.sleep(0.001)
+    print("sent %d packets to %s@%d" % (n, addr, port))

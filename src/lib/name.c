@@ -136,6 +136,11 @@ uint32_t name_hash(const uint8_t *name)
 	return h;
 }
 
+uint32_t name_hash_prepend(uint32_t hash, const uint8_t *label)
+{
+	return hash_label(hash, label, true);
+}
+
 int name_suffix_hashes(const uint8_t *lname, uint32_t out[NAME_MAXLABELS + 1])
 {
 	uint8_t offs[NAME_MAXLABELS];

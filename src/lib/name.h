@@ -31,6 +31,8 @@ uint32_t name_hash(const uint8_t *name);
 /* The hashes of every suffix of a lower-cased name in one pass: out[i] = name_hash() of the name
  * without its first i labels (out[labels] is the root's). Returns the number of labels. */
 int name_suffix_hashes(const uint8_t *lname, uint32_t out[NAME_MAXLABELS + 1]);
+/* name_hash() of label.<name> from name_hash(name): one label's work. */
+uint32_t name_hash_prepend(uint32_t hash, const uint8_t *label);
 /* True when the first label is '*'. */
 bool name_is_wildcard(const uint8_t *name);
 /* Parses presentation form ("www.example.com." or relative to origin when origin is non-NULL;

@@ -1,53 +1,437 @@
-/* The zone model: builds a validated, immutable snapshot (nodes in canonical order, empty
- * non-terminals made explicit, an open-addressed hash index) and looks names up in it. */
+/* The zone snapshot: lookups through a persistent hash array mapped trie (HAMT) on name hashes,
+ * the trie itself (bulk build, path-copying insert and remove), and freeing of snapshots that
+ * share structure with their successors. */
 #include "lib/zone.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/error.h"
 #include "lib/rr.h"
+#include "lib/wire.h"
+#include "lib/zone_impl.h"
 
-struct rec {
-	const uint8_t *owner; /* lower-cased, in the zone's arena */
-	const uint8_t *rdata; /* in the builder's scratch arena */
-	const char *file;     /* where it came from when not the main source ($INCLUDE) */
-	uint32_t ttl;
-	uint32_t line;
-	uint16_t type;
-	uint16_t rdlen;
-};
+/* ---- garbage lists ---- */
 
-struct zone_builder {
-	uint8_t apex[NAME_MAXLEN];
-	struct arena mem;     /* becomes the zone's */
-	struct arena scratch; /* RDATA as read, freed after the build */
-	struct rec *recs;
-	size_t nrecs, cap;
-	const uint8_t *last_owner; /* consecutive records share one owner copy */
-	const char *file;          /* set by zone_builder_set_file() */
-};
-
-/* ---- lookup ---- */
-
-static const struct zone_node *index_find(const struct zone_node *nodes, const uint32_t *index,
-                                          uint32_t mask, const uint8_t *lname, size_t len, uint32_t hash)
+int garbage_push(struct zone_garbage **pg, uintptr_t item)
 {
-	for (uint32_t h = hash & mask;; h = (h + 1) & mask) {
-		uint32_t v = index[h];
-		if (v == 0)
-			return NULL;
-		const struct zone_node *n = &nodes[v - 1];
-		if (n->owner_len == len && memcmp(n->owner, lname, len) == 0)
-			return n;
+	struct zone_garbage *g = *pg;
+	if (!g) {
+		g = *pg = calloc(1, sizeof(*g));
+		if (!g)
+			return TERN_ENOMEM;
 	}
+	if (g->n == g->cap) {
+		size_t ncap = g->cap ? g->cap * 2 : 16;
+		uintptr_t *v = realloc(g->items, ncap * sizeof(*v));
+		if (!v)
+			return TERN_ENOMEM;
+		g->items = v;
+		g->cap = ncap;
+	}
+	g->items[g->n++] = item;
+	return 0;
+}
+
+void garbage_free_items(struct zone_garbage *g)
+{
+	for (size_t i = 0; g && i < g->n; i++)
+		free(TRIE_PTR(g->items[i]));
+}
+
+void garbage_free(struct zone_garbage *g)
+{
+	if (g) {
+		free(g->items);
+		free(g);
+	}
+}
+
+struct zone_mem *zone_mem_new(void)
+{
+	struct zone_mem *m = calloc(1, sizeof(*m));
+	if (m) {
+		arena_init(&m->arena);
+		m->refs = 1;
+	}
+	return m;
+}
+
+void zone_mem_unref(struct zone_mem *m)
+{
+	if (m && --m->refs == 0) {
+		arena_free(&m->arena);
+		free(m);
+	}
+}
+
+size_t zone_node_size(const struct zone_node *n)
+{
+	size_t size = sizeof(*n) + n->nrrsets * sizeof(struct rrset);
+	for (uint16_t i = 0; i < n->nrrsets; i++)
+		size += n->rrsets[i].rdata_size;
+	return size;
+}
+
+/* ---- the trie ---- */
+
+static inline unsigned chunk(uint32_t hash, unsigned shift)
+{
+	return (hash >> shift) & 31;
+}
+
+static inline bool node_is(const struct zone_node *n, uint32_t hash, const uint8_t *name, size_t len)
+{
+	return n->hash == hash && n->owner_len == len && memcmp(n->owner, name, len) == 0;
+}
+
+const struct zone_node *trie_find(uintptr_t p, uint32_t hash, const uint8_t *name, size_t len)
+{
+	for (unsigned shift = 0; p; shift += 5) {
+		if (p & TRIE_LEAF) {
+			const struct zone_node *n = TRIE_PTR(p);
+			return node_is(n, hash, name, len) ? n : NULL;
+		}
+		if (p & TRIE_COLL) {
+			const struct trie_coll *c = TRIE_PTR(p);
+			for (uint32_t i = 0; i < c->n; i++)
+				if (node_is(c->node[i], hash, name, len))
+					return c->node[i];
+			return NULL;
+		}
+		const struct trie_branch *b = (const void *)p;
+		uint32_t bit = 1u << chunk(hash, shift);
+		if (!(b->bitmap & bit))
+			return NULL;
+		p = b->child[__builtin_popcount(b->bitmap & (bit - 1))];
+	}
+	return NULL;
+}
+
+/* Trie order of a hash: its 5-bit chunks from the first level on. */
+static uint64_t trie_key(uint32_t hash)
+{
+	uint64_t key = 0;
+	for (unsigned shift = 0; shift <= TRIE_LEVEL_MAX; shift += 5)
+		key = key << 5 | chunk(hash, shift);
+	return key;
+}
+
+static int key_cmp(const void *pa, const void *pb)
+{
+	const struct zone_node *a = *(const struct zone_node *const *)pa, *b = *(const struct zone_node *const *)pb;
+	uint64_t ka = trie_key(a->hash), kb = trie_key(b->hash);
+	return (ka > kb) - (ka < kb);
+}
+
+static int build_level(struct arena *a, const struct zone_node **nodes, size_t n, unsigned shift, uintptr_t *out)
+{
+	if (n == 1) {
+		*out = (uintptr_t)nodes[0] | TRIE_LEAF;
+		return 0;
+	}
+	if (shift > TRIE_LEVEL_MAX) { /* all hashes equal */
+		struct trie_coll *c = arena_alloc(a, sizeof(*c) + n * sizeof(c->node[0]));
+		if (!c)
+			return TERN_ENOMEM;
+		c->n = (uint32_t)n;
+		c->heap = 0;
+		memcpy(c->node, nodes, n * sizeof(c->node[0]));
+		*out = (uintptr_t)c | TRIE_COLL;
+		return 0;
+	}
+	uint32_t bitmap = 0;
+	for (size_t i = 0; i < n; i++)
+		bitmap |= 1u << chunk(nodes[i]->hash, shift);
+	int count = __builtin_popcount(bitmap);
+	struct trie_branch *b = arena_alloc(a, sizeof(*b) + (size_t)count * sizeof(b->child[0]));
+	if (!b)
+		return TERN_ENOMEM;
+	b->bitmap = bitmap;
+	b->heap = 0;
+	/* nodes are in trie order: each child is a run with the same chunk */
+	for (size_t i = 0, c = 0; i < n; c++) {
+		size_t j = i;
+		unsigned ch = chunk(nodes[i]->hash, shift);
+		while (j < n && chunk(nodes[j]->hash, shift) == ch)
+			j++;
+		int rc = build_level(a, nodes + i, j - i, shift + 5, &b->child[c]);
+		if (rc < 0)
+			return rc;
+		i = j;
+	}
+	*out = (uintptr_t)b;
+	return 0;
+}
+
+int trie_build(struct arena *a, const struct zone_node **nodes, size_t n, uintptr_t *root)
+{
+	*root = 0;
+	if (n == 0)
+		return 0;
+	qsort(nodes, n, sizeof(*nodes), key_cmp);
+	return build_level(a, nodes, n, 0, root);
+}
+
+/* A heap object made for the new version. */
+static void *fresh_alloc(struct trie_ctx *c, size_t size, uintptr_t tag)
+{
+	void *p = malloc(size);
+	if (p && garbage_push(c->fresh, (uintptr_t)p | tag) < 0) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* An object of the old version the new one does not use. */
+static int retire(struct trie_ctx *c, uintptr_t p, size_t size, bool heap)
+{
+	if (heap)
+		return garbage_push(c->retired, p);
+	*c->dead += size;
+	return 0;
+}
+
+int trie_retire_node(struct trie_ctx *c, const struct zone_node *n)
+{
+	return retire(c, (uintptr_t)n | TRIE_LEAF, zone_node_size(n), n->flags & NODE_HEAP);
+}
+
+static struct trie_branch *branch_new(struct trie_ctx *c, uint32_t bitmap)
+{
+	int count = __builtin_popcount(bitmap);
+	struct trie_branch *b = fresh_alloc(c, sizeof(*b) + (size_t)count * sizeof(b->child[0]), 0);
+	if (b) {
+		b->bitmap = bitmap;
+		b->heap = 1;
+	}
+	return b;
+}
+
+static int retire_branch(struct trie_ctx *c, const struct trie_branch *b)
+{
+	size_t size = sizeof(*b) + (size_t)__builtin_popcount(b->bitmap) * sizeof(b->child[0]);
+	return retire(c, (uintptr_t)b, size, b->heap);
+}
+
+/* Two leaves that share the hash chunks above shift: branches down to where they differ. */
+static int split(struct trie_ctx *c, uintptr_t a, const struct zone_node *na, uintptr_t b,
+                 const struct zone_node *nb, unsigned shift, uintptr_t *out)
+{
+	if (shift > TRIE_LEVEL_MAX) {
+		struct trie_coll *coll = fresh_alloc(c, sizeof(*coll) + 2 * sizeof(coll->node[0]), TRIE_COLL);
+		if (!coll)
+			return TERN_ENOMEM;
+		coll->n = 2;
+		coll->heap = 1;
+		coll->node[0] = na;
+		coll->node[1] = nb;
+		*out = (uintptr_t)coll | TRIE_COLL;
+		return 0;
+	}
+	unsigned ca = chunk(na->hash, shift), cb = chunk(nb->hash, shift);
+	struct trie_branch *br = branch_new(c, (1u << ca) | (1u << cb));
+	if (!br)
+		return TERN_ENOMEM;
+	if (ca == cb) {
+		if (split(c, a, na, b, nb, shift + 5, &br->child[0]) < 0)
+			return TERN_ENOMEM;
+	} else {
+		br->child[ca < cb ? 0 : 1] = a;
+		br->child[ca < cb ? 1 : 0] = b;
+	}
+	*out = (uintptr_t)br;
+	return 0;
+}
+
+/* A collision list with node put in (replacing its namesake) or taken out. */
+static int coll_change(struct trie_ctx *c, const struct trie_coll *old, const struct zone_node *node, bool remove,
+                       uintptr_t *out, const struct zone_node **replaced)
+{
+	uint32_t keep = 0, at = old->n;
+	for (uint32_t i = 0; i < old->n; i++) {
+		if (node_is(old->node[i], node->hash, node->owner, node->owner_len))
+			at = i;
+		else
+			keep++;
+	}
+	if (replaced && at < old->n)
+		*replaced = old->node[at];
+	if (retire(c, (uintptr_t)old | TRIE_COLL, sizeof(*old) + old->n * sizeof(old->node[0]), old->heap) < 0)
+		return TERN_ENOMEM;
+	uint32_t total = keep + (remove ? 0 : 1);
+	if (total == 1) { /* one name left: a plain leaf */
+		const struct zone_node *only = node;
+		for (uint32_t i = 0; remove && i < old->n; i++)
+			if (i != at)
+				only = old->node[i];
+		*out = (uintptr_t)only | TRIE_LEAF;
+		return 0;
+	}
+	struct trie_coll *n = fresh_alloc(c, sizeof(*n) + total * sizeof(n->node[0]), TRIE_COLL);
+	if (!n)
+		return TERN_ENOMEM;
+	n->heap = 1;
+	n->n = 0;
+	for (uint32_t i = 0; i < old->n; i++)
+		if (i != at)
+			n->node[n->n++] = old->node[i];
+	if (!remove)
+		n->node[n->n++] = node;
+	*out = (uintptr_t)n | TRIE_COLL;
+	return 0;
+}
+
+static int set_level(struct trie_ctx *c, uintptr_t p, const struct zone_node *node, unsigned shift, uintptr_t *out,
+                     const struct zone_node **old)
+{
+	uintptr_t leaf = (uintptr_t)node | TRIE_LEAF;
+	if (p == 0) {
+		*out = leaf;
+		return 0;
+	}
+	if (p & TRIE_LEAF) {
+		const struct zone_node *e = TRIE_PTR(p);
+		if (node_is(e, node->hash, node->owner, node->owner_len)) {
+			*old = e;
+			*out = leaf;
+			return 0;
+		}
+		return split(c, p, e, leaf, node, shift, out);
+	}
+	if (p & TRIE_COLL)
+		return coll_change(c, TRIE_PTR(p), node, false, out, old);
+	const struct trie_branch *b = (const void *)p;
+	uint32_t bit = 1u << chunk(node->hash, shift);
+	int pos = __builtin_popcount(b->bitmap & (bit - 1)), count = __builtin_popcount(b->bitmap);
+	struct trie_branch *nb = branch_new(c, b->bitmap | bit);
+	if (!nb)
+		return TERN_ENOMEM;
+	if (b->bitmap & bit) {
+		memcpy(nb->child, b->child, (size_t)count * sizeof(b->child[0]));
+		if (set_level(c, b->child[pos], node, shift + 5, &nb->child[pos], old) < 0)
+			return TERN_ENOMEM;
+	} else {
+		memcpy(nb->child, b->child, (size_t)pos * sizeof(b->child[0]));
+		nb->child[pos] = leaf;
+		memcpy(nb->child + pos + 1, b->child + pos, (size_t)(count - pos) * sizeof(b->child[0]));
+	}
+	if (retire_branch(c, b) < 0)
+		return TERN_ENOMEM;
+	*out = (uintptr_t)nb;
+	return 0;
+}
+
+int trie_set(struct trie_ctx *c, uintptr_t root, const struct zone_node *node, uintptr_t *out,
+             const struct zone_node **old)
+{
+	*old = NULL;
+	return set_level(c, root, node, 0, out, old);
+}
+
+static int remove_level(struct trie_ctx *c, uintptr_t p, const struct zone_node *node, unsigned shift, uintptr_t *out)
+{
+	if (p & TRIE_LEAF) {
+		*out = 0;
+		return 0;
+	}
+	if (p & TRIE_COLL)
+		return coll_change(c, TRIE_PTR(p), node, true, out, NULL);
+	const struct trie_branch *b = (const void *)p;
+	uint32_t bit = 1u << chunk(node->hash, shift);
+	int pos = __builtin_popcount(b->bitmap & (bit - 1)), count = __builtin_popcount(b->bitmap);
+	uintptr_t child;
+	if (remove_level(c, b->child[pos], node, shift + 5, &child) < 0)
+		return TERN_ENOMEM;
+	if (retire_branch(c, b) < 0)
+		return TERN_ENOMEM;
+	if (child == 0 && count == 1) {
+		*out = 0;
+		return 0;
+	}
+	if (child == 0 && count == 2 && (b->child[pos ^ 1] & (TRIE_LEAF | TRIE_COLL))) {
+		*out = b->child[pos ^ 1]; /* a lone leaf moves up */
+		return 0;
+	}
+	struct trie_branch *nb = branch_new(c, child ? b->bitmap : b->bitmap & ~bit);
+	if (!nb)
+		return TERN_ENOMEM;
+	if (child) {
+		memcpy(nb->child, b->child, (size_t)count * sizeof(b->child[0]));
+		nb->child[pos] = child;
+	} else {
+		memcpy(nb->child, b->child, (size_t)pos * sizeof(b->child[0]));
+		memcpy(nb->child + pos, b->child + pos + 1, (size_t)(count - pos - 1) * sizeof(b->child[0]));
+	}
+	*out = (uintptr_t)nb;
+	return 0;
+}
+
+int trie_remove(struct trie_ctx *c, uintptr_t root, const struct zone_node *node, uintptr_t *out)
+{
+	return remove_level(c, root, node, 0, out);
+}
+
+int trie_foreach(uintptr_t p, int (*fn)(void *arg, const struct zone_node *n), void *arg)
+{
+	if (p == 0)
+		return 0;
+	if (p & TRIE_LEAF)
+		return fn(arg, TRIE_PTR(p));
+	if (p & TRIE_COLL) {
+		const struct trie_coll *c = TRIE_PTR(p);
+		for (uint32_t i = 0; i < c->n; i++) {
+			int rc = fn(arg, c->node[i]);
+			if (rc)
+				return rc;
+		}
+		return 0;
+	}
+	const struct trie_branch *b = (const void *)p;
+	for (int i = 0; i < __builtin_popcount(b->bitmap); i++) {
+		int rc = trie_foreach(b->child[i], fn, arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void trie_free_heap(uintptr_t p)
+{
+	if (p == 0)
+		return;
+	if (p & TRIE_LEAF) {
+		const struct zone_node *n = TRIE_PTR(p);
+		if (n->flags & NODE_HEAP)
+			free((void *)n);
+		return;
+	}
+	if (p & TRIE_COLL) {
+		struct trie_coll *c = TRIE_PTR(p);
+		for (uint32_t i = 0; i < c->n; i++)
+			trie_free_heap((uintptr_t)c->node[i] | TRIE_LEAF);
+		if (c->heap)
+			free(c);
+		return;
+	}
+	struct trie_branch *b = (void *)p;
+	for (int i = 0; i < __builtin_popcount(b->bitmap); i++)
+		trie_free_heap(b->child[i]);
+	if (b->heap)
+		free(b);
+}
+
+/* ---- lookups ---- */
+
+const struct zone_node *zone_find_hashed(const struct zone *z, const uint8_t *lname, size_t len, uint32_t hash)
+{
+	return trie_find(z->root, hash, lname, len);
 }
 
 const struct zone_node *zone_find(const struct zone *z, const uint8_t *lname, size_t len)
 {
-	return index_find(z->nodes, z->index, z->index_mask, lname, len, name_hash(lname));
+	return trie_find(z->root, name_hash(lname), lname, len);
 }
 
 const struct zone_node *zone_find_encloser_hashed(const struct zone *z, const uint8_t *lname, const uint32_t *hashes,
@@ -56,7 +440,7 @@ const struct zone_node *zone_find_encloser_hashed(const struct zone *z, const ui
 	size_t len = name_len(lname);
 	*exact = true;
 	for (int i = 0; i < labels - z->apex_labels; i++) {
-		const struct zone_node *n = index_find(z->nodes, z->index, z->index_mask, lname, len, hashes[i]);
+		const struct zone_node *n = trie_find(z->root, hashes[i], lname, len);
 		if (n)
 			return n;
 		*exact = false;
@@ -83,15 +467,13 @@ const struct rrset *zone_node_rrset(const struct zone_node *n, uint16_t type)
 
 const struct zone_node *zone_wildcard_child(const struct zone *z, const struct zone_node *n)
 {
-	if (!(n->flags & NODE_WILDCARD_CHILD))
-		return NULL;
+	static const uint8_t star[] = {1, '*'};
 	uint8_t buf[NAME_MAXLEN];
 	if ((size_t)n->owner_len + 2 > NAME_MAXLEN)
 		return NULL;
-	buf[0] = 1;
-	buf[1] = '*';
+	memcpy(buf, star, 2);
 	memcpy(buf + 2, n->owner, n->owner_len);
-	return zone_find(z, buf, (size_t)n->owner_len + 2);
+	return trie_find(z->root, name_hash_prepend(n->hash, star), buf, (size_t)n->owner_len + 2);
 }
 
 uint32_t zone_negative_ttl(const struct zone *z)
@@ -103,424 +485,88 @@ uint32_t zone_negative_ttl(const struct zone *z)
 	return z->soa->ttl < minimum ? z->soa->ttl : minimum;
 }
 
+int zone_foreach(const struct zone *z, int (*fn)(void *arg, const struct zone_node *n), void *arg)
+{
+	return trie_foreach(z->root, fn, arg);
+}
+
+struct collect {
+	const struct zone_node **v;
+	size_t n;
+};
+
+static int collect_node(void *arg, const struct zone_node *n)
+{
+	struct collect *c = arg;
+	c->v[c->n++] = n;
+	return 0;
+}
+
+static int canonical_cmp(const void *pa, const void *pb)
+{
+	const struct zone_node *a = *(const struct zone_node *const *)pa, *b = *(const struct zone_node *const *)pb;
+	return name_cmp(a->owner, b->owner);
+}
+
+int zone_nodes_sorted(const struct zone *z, const struct zone_node ***out, size_t *n)
+{
+	struct collect c = {malloc((z->nnodes ? z->nnodes : 1) * sizeof(*c.v)), 0};
+	if (!c.v)
+		return TERN_ENOMEM;
+	zone_foreach(z, collect_node, &c);
+	qsort(c.v, c.n, sizeof(*c.v), canonical_cmp);
+	*out = c.v;
+	*n = c.n;
+	return 0;
+}
+
+void zone_set_apex(struct zone *z, const struct zone_node *apex)
+{
+	z->apex_node = apex;
+	z->apex = apex->owner;
+	z->apex_len = apex->owner_len;
+	z->apex_labels = apex->labels;
+	z->soa = zone_node_rrset(apex, RR_SOA);
+	const uint8_t *rd = rdata_bytes(z->soa->rdata);
+	size_t off = name_len(rd);
+	off += name_len(rd + off);
+	z->serial = wire_get32(rd + off);
+}
+
+/* ---- snapshot lifetimes ---- */
+
 void zone_free(struct zone *z)
 {
 	if (!z)
 		return;
-	struct arena mem = z->mem; /* the zone struct itself lives in its arena */
-	arena_free(&mem);
+	if (z->superseded)
+		garbage_free_items(z->garbage); /* the successor owns the rest */
+	else
+		trie_free_heap(z->root); /* the last of its lineage */
+	garbage_free(z->garbage);
+	garbage_free(z->fresh);
+	garbage_free(z->retired);
+	zone_mem_unref(z->mem);
+	free(z);
 }
 
-/* ---- building ---- */
-
-struct zone_builder *zone_builder_new(const uint8_t *apex)
+void zone_supersede(struct zone *prev, struct zone *next)
 {
-	struct zone_builder *b = calloc(1, sizeof(*b));
-	if (!b)
-		return NULL;
-	memcpy(b->apex, apex, name_len(apex));
-	name_lower(b->apex);
-	arena_init(&b->mem);
-	arena_init(&b->scratch);
-	return b;
+	garbage_free(prev->garbage);
+	prev->garbage = next->retired;
+	prev->superseded = true;
+	next->retired = NULL;
+	garbage_free(next->fresh); /* its objects belong to next's trie now */
+	next->fresh = NULL;
 }
 
-void zone_builder_free(struct zone_builder *b)
+void zone_discard(struct zone *next)
 {
-	if (!b)
+	if (!next)
 		return;
-	arena_free(&b->mem);
-	arena_free(&b->scratch);
-	free(b->recs);
-	free(b);
-}
-
-int zone_builder_add(struct zone_builder *b, const uint8_t *owner, uint16_t type, uint32_t ttl,
-                     const uint8_t *rdata, uint16_t rdlen, uint32_t line)
-{
-	if (b->nrecs == b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 256;
-		struct rec *r = realloc(b->recs, ncap * sizeof(*r));
-		if (!r)
-			return TERN_ENOMEM;
-		b->recs = r;
-		b->cap = ncap;
-	}
-	size_t olen = name_len(owner);
-	const uint8_t *o = b->last_owner;
-	if (!o || !name_equal(o, owner)) {
-		uint8_t *copy = arena_dup(&b->mem, owner, olen);
-		if (!copy)
-			return TERN_ENOMEM;
-		name_lower(copy);
-		o = b->last_owner = copy;
-	}
-	const uint8_t *rd = rdlen ? arena_dup(&b->scratch, rdata, rdlen) : (const uint8_t *)"";
-	if (!rd)
-		return TERN_ENOMEM;
-	b->recs[b->nrecs++] = (struct rec){o, rd, b->file, ttl, line, type, rdlen};
-	return 0;
-}
-
-int zone_builder_set_file(struct zone_builder *b, const char *file)
-{
-	if (file && b->file && strcmp(file, b->file) == 0)
-		return 0;
-	b->file = file ? arena_dup(&b->scratch, file, strlen(file) + 1) : NULL;
-	return file && !b->file ? TERN_ENOMEM : 0;
-}
-
-struct errs {
-	char *buf;
-	size_t len, used;
-	const char *source;
-	int count;
-};
-
-static void errs_add(struct errs *e, const char *file, uint32_t line, const char *fmt, ...)
-{
-	e->count++;
-	if (!e->buf || e->used + 1 >= e->len)
-		return;
-	const char *src = file ? file : e->source;
-	int n = line ? snprintf(e->buf + e->used, e->len - e->used, "%s%s:%u: ", e->used ? "\n" : "", src, line)
-	             : snprintf(e->buf + e->used, e->len - e->used, "%s%s: ", e->used ? "\n" : "", src);
-	if (n < 0 || (size_t)n >= e->len - e->used) {
-		e->used = e->len - 1;
-		return;
-	}
-	e->used += (size_t)n;
-	va_list ap;
-	va_start(ap, fmt);
-	n = vsnprintf(e->buf + e->used, e->len - e->used, fmt, ap);
-	va_end(ap);
-	e->used = (n < 0 || (size_t)n >= e->len - e->used) ? e->len - 1 : e->used + (size_t)n;
-}
-
-static int rdata_cmp(const uint8_t *a, uint16_t la, const uint8_t *b, uint16_t lb)
-{
-	int c = memcmp(a, b, la < lb ? la : lb);
-	return c ? c : (int)la - (int)lb;
-}
-
-static int rec_cmp(const void *pa, const void *pb)
-{
-	const struct rec *a = pa, *b = pb;
-	if (a->owner != b->owner) {
-		int c = name_cmp(a->owner, b->owner);
-		if (c)
-			return c;
-	}
-	if (a->type != b->type)
-		return a->type < b->type ? -1 : 1;
-	int c = rdata_cmp(a->rdata, a->rdlen, b->rdata, b->rdlen);
-	return c ? c : (a->line > b->line) - (a->line < b->line);
-}
-
-static int node_cmp(const void *pa, const void *pb)
-{
-	const struct zone_node *a = pa, *b = pb;
-	return name_cmp(a->owner, b->owner);
-}
-
-/* A growable node list with a hash index, used while ENTs are discovered. */
-struct nodeset {
-	struct zone_node *v;
-	size_t n, cap;
-	uint32_t *index;
-	uint32_t mask;
-};
-
-static int nodeset_reindex(struct nodeset *s, size_t want)
-{
-	uint32_t size = 16;
-	while (size < want * 2)
-		size <<= 1;
-	uint32_t *idx = calloc(size, sizeof(*idx));
-	if (!idx)
-		return TERN_ENOMEM;
-	for (size_t i = 0; i < s->n; i++) {
-		uint32_t h = name_hash(s->v[i].owner) & (size - 1);
-		while (idx[h])
-			h = (h + 1) & (size - 1);
-		idx[h] = (uint32_t)i + 1;
-	}
-	free(s->index);
-	s->index = idx;
-	s->mask = size - 1;
-	return 0;
-}
-
-static int nodeset_push(struct nodeset *s, struct zone_node node)
-{
-	if (s->n == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 64;
-		struct zone_node *v = realloc(s->v, ncap * sizeof(*v));
-		if (!v)
-			return TERN_ENOMEM;
-		s->v = v;
-		s->cap = ncap;
-	}
-	s->v[s->n++] = node;
-	if ((s->n * 2 > s->mask + 1) && nodeset_reindex(s, s->n * 2) < 0)
-		return TERN_ENOMEM;
-	uint32_t h = name_hash(node.owner) & s->mask;
-	while (s->index[h])
-		h = (h + 1) & s->mask;
-	s->index[h] = (uint32_t)s->n;
-	return 0;
-}
-
-/* Groups sorted records into nodes and RRsets (in the zone arena); checks per-RRset rules. */
-static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *e)
-{
-	size_t i = 0;
-	while (i < b->nrecs) {
-		size_t j = i;
-		while (j < b->nrecs && b->recs[j].owner == b->recs[i].owner)
-			j++;
-		/* records of one owner: count types */
-		uint16_t ntypes = 0;
-		for (size_t k = i; k < j; k++)
-			if (k == i || b->recs[k].type != b->recs[k - 1].type)
-				ntypes++;
-		struct rrset *sets = arena_alloc(&b->mem, ntypes * sizeof(*sets));
-		if (!sets)
-			return TERN_ENOMEM;
-		struct zone_node node = {.owner = b->recs[i].owner, .rrsets = sets, .nrrsets = ntypes};
-		node.owner_len = (uint8_t)name_len(node.owner);
-		node.labels = (uint8_t)name_labels(node.owner);
-		uint16_t si = 0;
-		bool has_cname = false, has_other = false;
-		uint32_t cname_line = 0;
-		const char *cname_file = NULL;
-		for (size_t k = i; k < j;) {
-			size_t m = k, size = 0;
-			while (m < j && b->recs[m].type == b->recs[k].type) {
-				size += 2u + b->recs[m].rdlen;
-				m++;
-			}
-			uint8_t *rd = arena_alloc(&b->mem, size ? size : 1);
-			if (!rd)
-				return TERN_ENOMEM;
-			size_t off = 0;
-			for (size_t r = k; r < m; r++) {
-				wire_put16(rd + off, b->recs[r].rdlen);
-				memcpy(rd + off + 2, b->recs[r].rdata, b->recs[r].rdlen);
-				off += 2u + b->recs[r].rdlen;
-			}
-			uint16_t type = b->recs[k].type;
-			uint32_t ttl = b->recs[k].ttl; /* RFC 2181 5.2: differing TTLs count as the lowest */
-			for (size_t r = k + 1; r < m; r++)
-				ttl = b->recs[r].ttl < ttl ? b->recs[r].ttl : ttl;
-			sets[si++] = (struct rrset){.type = type, .count = (uint16_t)(m - k), .ttl = ttl,
-			                            .rdata = rd, .rdata_size = (uint32_t)size};
-			if (m - k > 65535)
-				errs_add(e, b->recs[k].file, b->recs[k].line, "too many records in one RRset");
-			char owner[1024] = "";
-			if (k + 1 < m || type == RR_SOA) /* only error paths need the text */
-				name_to_text(node.owner, owner, sizeof(owner));
-			if (type == RR_CNAME) {
-				has_cname = true;
-				cname_line = b->recs[k].line;
-				cname_file = b->recs[k].file;
-				node.flags |= NODE_CNAME;
-				if (m - k > 1)
-					errs_add(e, b->recs[k + 1].file, b->recs[k + 1].line, "more than one CNAME record at %s", owner);
-			} else if (type != RR_RRSIG && type != RR_NSEC) {
-				has_other = true;
-			}
-			if (type == RR_DNAME) {
-				node.flags |= NODE_DNAME;
-				if (m - k > 1)
-					errs_add(e, b->recs[k + 1].file, b->recs[k + 1].line, "more than one DNAME record at %s", owner);
-			}
-			if (type == RR_SOA) {
-				if (!name_equal(node.owner, b->apex))
-					errs_add(e, b->recs[k].file, b->recs[k].line, "SOA record for %s outside the zone apex", owner);
-				else if (m - k > 1)
-					errs_add(e, b->recs[k + 1].file, b->recs[k + 1].line, "more than one SOA record at the apex %s", owner);
-			}
-			if (type == RR_NS && !name_equal(node.owner, b->apex))
-				node.flags |= NODE_DELEG;
-			k = m;
-		}
-		if (has_cname && has_other) {
-			char owner[1024];
-			name_to_text(node.owner, owner, sizeof(owner));
-			errs_add(e, cname_file, cname_line, "CNAME beside other data at %s", owner);
-		}
-		if (nodeset_push(ns, node) < 0)
-			return TERN_ENOMEM;
-		i = j;
-	}
-	return 0;
-}
-
-static const struct zone_node *nodeset_find(const struct nodeset *s, const uint8_t *name)
-{
-	return index_find(s->v, s->index, s->mask, name, name_len(name), name_hash(name));
-}
-
-/* Every ancestor between an owner and the apex must exist: add the missing ones as ENTs. */
-static int add_empty_nonterminals(struct nodeset *ns, int apex_labels)
-{
-	size_t owners = ns->n;
-	for (size_t i = 0; i < owners; i++) {
-		const uint8_t *p = ns->v[i].owner;
-		int labels = ns->v[i].labels;
-		while (labels-- > apex_labels + 1) {
-			p = name_parent(p);
-			if (nodeset_find(ns, p))
-				break;
-			struct zone_node ent = {.owner = p, .flags = NODE_ENT, .labels = (uint8_t)labels};
-			ent.owner_len = (uint8_t)name_len(p);
-			if (nodeset_push(ns, ent) < 0)
-				return TERN_ENOMEM;
-		}
-	}
-	return 0;
-}
-
-static int check_records(struct zone_builder *b, struct errs *e)
-{
-	char tbuf[16], owner[1024];
-	for (size_t i = 0; i < b->nrecs; i++) {
-		const struct rec *r = &b->recs[i];
-		if (!name_in(r->owner, b->apex)) {
-			name_to_text(r->owner, owner, sizeof(owner));
-			char apex[1024];
-			name_to_text(b->apex, apex, sizeof(apex));
-			errs_add(e, r->file, r->line, "out-of-zone data: %s is not in zone %s", owner, apex);
-		} else if (rr_type_is_meta(r->type)) {
-			errs_add(e, r->file, r->line, "type %s cannot appear in a zone", rr_type_name(r->type, tbuf));
-		} else if (rr_rdata_check(r->type, r->rdata, r->rdlen) < 0) {
-			name_to_text(r->owner, owner, sizeof(owner));
-			errs_add(e, r->file, r->line, "bad RDATA for %s record at %s", rr_type_name(r->type, tbuf), owner);
-		}
-	}
-	return e->count ? TERN_EZONE : 0;
-}
-
-/* Removes identical records (same owner, type and RDATA), which RFC 2181 5 makes one. */
-static void dedupe(struct zone_builder *b)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < b->nrecs; i++) {
-		if (o > 0) {
-			const struct rec *p = &b->recs[o - 1], *r = &b->recs[i];
-			if (p->owner == r->owner && p->type == r->type &&
-			    rdata_cmp(p->rdata, p->rdlen, r->rdata, r->rdlen) == 0)
-				continue;
-		}
-		b->recs[o++] = b->recs[i];
-	}
-	b->nrecs = o;
-}
-
-int zone_build(struct zone_builder *b, const char *source, struct zone **out, char *err, size_t errlen)
-{
-	struct errs e = {.buf = err, .len = errlen, .source = source};
-	struct nodeset ns = {0};
-	int rc = TERN_EZONE;
-	if (err && errlen)
-		err[0] = 0;
-	/* One owner copy per name: records of the same owner that were not adjacent in the input
-	 * still have distinct copies, so unify them after sorting by name. */
-	if (check_records(b, &e) < 0)
-		goto fail;
-	if (b->nrecs)
-		qsort(b->recs, b->nrecs, sizeof(*b->recs), rec_cmp);
-	for (size_t i = 1; i < b->nrecs; i++)
-		if (b->recs[i].owner != b->recs[i - 1].owner && name_equal(b->recs[i].owner, b->recs[i - 1].owner))
-			b->recs[i].owner = b->recs[i - 1].owner;
-	dedupe(b);
-	rc = TERN_ENOMEM;
-	if (nodeset_reindex(&ns, 64) < 0 || build_nodes(b, &ns, &e) < 0)
-		goto fail;
-	int apex_labels = name_labels(b->apex);
-	if (add_empty_nonterminals(&ns, apex_labels) < 0)
-		goto fail;
-	/* Whole-zone problems point at the apex data: the SOA's line, else the first record's. */
-	const struct zone_node *apex = nodeset_find(&ns, b->apex);
-	const struct rrset *soa = apex ? zone_node_rrset(apex, RR_SOA) : NULL;
-	uint32_t first = b->nrecs ? UINT32_MAX : 1, soa_line = 0;
-	for (size_t i = 0; i < b->nrecs; i++) {
-		if (!b->recs[i].file && b->recs[i].line < first)
-			first = b->recs[i].line;
-		if (b->recs[i].type == RR_SOA && name_equal(b->recs[i].owner, b->apex))
-			soa_line = b->recs[i].line;
-	}
-	if (first == UINT32_MAX)
-		first = 1;
-	if (!soa)
-		errs_add(&e, NULL, first, "missing SOA record at the zone apex");
-	if (!apex || !zone_node_rrset(apex, RR_NS))
-		errs_add(&e, NULL, soa_line ? soa_line : first, "no NS records at the zone apex");
-	rc = TERN_EZONE;
-	if (e.count)
-		goto fail;
-
-	/* Final layout: nodes in canonical order, index, parents, flags. */
-	rc = TERN_ENOMEM;
-	qsort(ns.v, ns.n, sizeof(*ns.v), node_cmp);
-	struct zone *z = arena_alloc(&b->mem, sizeof(*z));
-	struct zone_node *nodes = arena_alloc(&b->mem, ns.n * sizeof(*nodes));
-	if (!z || !nodes)
-		goto fail;
-	memcpy(nodes, ns.v, ns.n * sizeof(*nodes));
-	uint32_t size = 16;
-	while (size < ns.n * 2)
-		size <<= 1;
-	uint32_t *index = arena_alloc(&b->mem, size * sizeof(*index));
-	if (!index)
-		goto fail;
-	memset(index, 0, size * sizeof(*index));
-	for (size_t i = 0; i < ns.n; i++) {
-		uint32_t h = name_hash(nodes[i].owner) & (size - 1);
-		while (index[h])
-			h = (h + 1) & (size - 1);
-		index[h] = (uint32_t)i + 1;
-	}
-	memset(z, 0, sizeof(*z));
-	z->nodes = nodes;
-	z->nnodes = ns.n;
-	z->index = index;
-	z->index_mask = size - 1;
-	z->nrecords = b->nrecs;
-	for (size_t i = 0; i < ns.n; i++) {
-		struct zone_node *n = &nodes[i];
-		if (n->labels == apex_labels) {
-			n->flags |= NODE_APEX;
-			n->flags &= (uint16_t)~NODE_DELEG;
-			z->apex_node = n;
-			continue;
-		}
-		const uint8_t *p = name_parent(n->owner);
-		n->parent = zone_find(z, p, name_len(p));
-		/* canonical order puts parents first, so their flags are final */
-		if (n->parent->flags & (NODE_DELEG | NODE_NONAUTH))
-			n->flags |= NODE_NONAUTH;
-		if (name_is_wildcard(n->owner))
-			((struct zone_node *)n->parent)->flags |= NODE_WILDCARD_CHILD;
-	}
-	z->apex = z->apex_node->owner;
-	z->apex_len = z->apex_node->owner_len;
-	z->apex_labels = (uint8_t)apex_labels;
-	z->soa = zone_node_rrset(z->apex_node, RR_SOA);
-	{
-		const uint8_t *rd = rdata_bytes(z->soa->rdata);
-		size_t off = name_len(rd);
-		off += name_len(rd + off);
-		z->serial = wire_get32(rd + off);
-	}
-	z->mem = b->mem;
-	arena_init(&b->mem);
-	*out = z;
-	rc = 0;
-fail:
-	free(ns.v);
-	free(ns.index);
-	zone_builder_free(b);
-	return rc;
+	garbage_free_items(next->fresh);
+	garbage_free(next->fresh);
+	garbage_free(next->retired);
+	zone_mem_unref(next->mem);
+	free(next);
 }

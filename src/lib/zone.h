@@ -1,5 +1,6 @@
-/* The zone model: an immutable snapshot of one zone (nodes, RRsets, a hash index) and the
- * builder that validates records and produces it. */
+/* The zone model: an immutable snapshot of one zone (nodes holding RRsets, found through a
+ * persistent hash trie), the builder that validates records into a first snapshot, and
+ * zone_apply() that derives the next snapshot from a few changes without copying the zone. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,23 +21,28 @@ struct rrset {
 
 enum zone_node_flags {
 	NODE_APEX = 1 << 0,
-	NODE_DELEG = 1 << 1,         /* NS below the apex: a zone cut */
+	NODE_DELEG = 1 << 1, /* NS below the apex: a zone cut */
 	NODE_DNAME = 1 << 2,
 	NODE_CNAME = 1 << 3,
-	NODE_ENT = 1 << 4,           /* empty non-terminal: exists, holds nothing */
-	NODE_WILDCARD_CHILD = 1 << 5, /* "*.<this name>" exists */
-	NODE_NONAUTH = 1 << 6,       /* below a zone cut: glue or occluded data */
+	NODE_ENT = 1 << 4,  /* empty non-terminal: exists, holds nothing */
+	NODE_HEAP = 1 << 5, /* allocated on its own by zone_apply(), not in the zone's arena */
 };
 
+/* A name of the zone. Immutable and shared between snapshots: it holds nothing that depends on
+ * other names except the count of its children (so empty non-terminals can come and go). */
 struct zone_node {
 	const uint8_t *owner; /* lower-cased wire name */
-	const struct zone_node *parent; /* NULL at the apex */
-	const struct rrset *rrsets;     /* sorted by type */
+	const struct rrset *rrsets; /* sorted by type */
+	uint32_t hash;              /* name_hash(owner) */
+	uint32_t children;          /* names exactly one label below */
 	uint16_t nrrsets;
 	uint16_t flags;
 	uint8_t owner_len;
 	uint8_t labels;
 };
+
+struct zone_mem; /* the arena a lineage of snapshots shares */
+struct zone_garbage;
 
 struct zone {
 	const uint8_t *apex; /* lower-cased wire name */
@@ -45,12 +51,16 @@ struct zone {
 	uint32_t serial;
 	const struct zone_node *apex_node;
 	const struct rrset *soa;
-	const struct zone_node *nodes; /* canonical (RFC 4034) order */
-	size_t nnodes;
-	size_t nrecords;
-	const uint32_t *index; /* open addressing: node position + 1, 0 = empty */
-	uint32_t index_mask;
-	struct arena mem; /* everything above lives here */
+	size_t nnodes;   /* names, empty non-terminals included */
+	size_t nrecords; /* records */
+	uintptr_t root;  /* the hash trie (zone.c) */
+	/* writer-side bookkeeping, never read by queries */
+	struct zone_mem *mem;
+	const struct zone *base;      /* the snapshot zone_apply() derived this one from */
+	struct zone_garbage *fresh;   /* heap objects first made for this snapshot */
+	struct zone_garbage *retired; /* objects of the predecessor this snapshot no longer uses */
+	struct zone_garbage *garbage; /* set when superseded: what the successor dropped */
+	bool superseded;              /* a successor derived from this one is serving */
 };
 
 /* RDATA iteration: a record is a 2-byte length then the data. */
@@ -69,6 +79,8 @@ static inline const uint8_t *rdata_next(const uint8_t *rec)
 
 /* Exact lookup of a lower-cased name; NULL when absent. */
 const struct zone_node *zone_find(const struct zone *z, const uint8_t *lname, size_t len);
+/* The same with name_hash(lname) already known. */
+const struct zone_node *zone_find_hashed(const struct zone *z, const uint8_t *lname, size_t len, uint32_t hash);
 /* The deepest existing node at or above the lower-cased name (the apex at worst; the name must
  * be inside the zone). *exact tells whether it is the name itself. */
 const struct zone_node *zone_find_encloser(const struct zone *z, const uint8_t *lname, bool *exact);
@@ -76,10 +88,16 @@ const struct zone_node *zone_find_encloser(const struct zone *z, const uint8_t *
 const struct zone_node *zone_find_encloser_hashed(const struct zone *z, const uint8_t *lname, const uint32_t *hashes,
                                                   int labels, bool *exact);
 const struct rrset *zone_node_rrset(const struct zone_node *n, uint16_t type);
-/* Child "*.<node>" when NODE_WILDCARD_CHILD is set. */
+/* The wildcard "*.<node>" if the zone has it. */
 const struct zone_node *zone_wildcard_child(const struct zone *z, const struct zone_node *n);
 /* Minimum TTL for negative answers, RFC 2308 section 5: min(SOA TTL, SOA MINIMUM). */
 uint32_t zone_negative_ttl(const struct zone *z);
+/* Calls fn for every node, in no particular order; stops when fn returns non-zero. */
+int zone_foreach(const struct zone *z, int (*fn)(void *arg, const struct zone_node *n), void *arg);
+/* Every node in canonical (RFC 4034) order, in a malloc'd array the caller frees. */
+int zone_nodes_sorted(const struct zone *z, const struct zone_node ***out, size_t *n);
+/* Frees a snapshot no reader can see any more. A superseded snapshot frees only what its
+ * successor dropped; the last one of a lineage frees everything. */
 void zone_free(struct zone *z);
 
 /* Collects records, then validates them and builds a snapshot. */
@@ -91,7 +109,32 @@ int zone_builder_add(struct zone_builder *b, const uint8_t *owner, uint16_t type
                      const uint8_t *rdata, uint16_t rdlen, uint32_t line);
 /* Names the file the next records come from (for $INCLUDE); NULL = the main source. */
 int zone_builder_set_file(struct zone_builder *b, const char *file);
-/* Validates and builds. RRset TTLs that differ count as the lowest (RFC 2181 5.2). On failure returns TERN_EZONE (or TERN_ENOMEM) and writes every problem
+/* Validates and builds. RRset TTLs that differ count as the lowest (RFC 2181 5.2).
+ * On failure returns TERN_EZONE (or TERN_ENOMEM) and writes every problem
  * found, one per line, as "source:line: message" into err. The builder is consumed either way. */
 int zone_build(struct zone_builder *b, const char *source, struct zone **out, char *err, size_t errlen);
 void zone_builder_free(struct zone_builder *b);
+
+/* One change for zone_apply(): replace the RRset (owner, type) with rdata (count records in the
+ * rrset layout), or delete it when count is 0. */
+struct zone_change {
+	const uint8_t *owner; /* wire name, any case */
+	uint16_t type;
+	uint32_t ttl;
+	uint16_t count;
+	const uint8_t *rdata;
+	uint32_t rdata_size;
+};
+
+/* Derives the next snapshot from prev with the changes applied, copying only the names they
+ * touch and the trie path to them. The zone's rules are checked on every touched name (no
+ * CNAME beside other data, one SOA at the apex, apex NS kept, names inside the zone, valid
+ * RDATA); on any violation nothing is built and err names the change. prev stays valid and
+ * unchanged. The result must be published (zone_supersede) or thrown away (zone_discard). */
+int zone_apply(const struct zone *prev, const struct zone_change *changes, size_t n, struct zone **out, char *err,
+               size_t errlen);
+/* Records that next (derived from prev by zone_apply) replaced prev: prev's zone_free() will
+ * then free only what next no longer uses. Call once next is serving. */
+void zone_supersede(struct zone *prev, struct zone *next);
+/* Frees a derived snapshot that was never published. */
+void zone_discard(struct zone *next);

@@ -153,6 +153,8 @@ int zones_publish(struct zones *zs, struct zone *next)
 		table_add(grown, s);
 		rcu_assign_pointer(zs->table, grown);
 	}
+	if (old && next->base == old)
+		zone_supersede(old, next); /* old then frees only what next dropped */
 	notify(zs, ZONES_PUBLISHED, old, next);
 	synchronize_rcu(); /* no reader still holds old or the previous table */
 	zone_free(old);

@@ -127,10 +127,12 @@ static const uint8_t *answer_name(struct query *q, const struct zone *z, const u
 {
 	bool exact;
 	const struct zone_node *node = zone_find_encloser_hashed(z, sname, hashes, labels, &exact);
-	/* The cut or DNAME closest to the apex decides: walk up and keep the last one seen. A DS
-	 * question at a cut is answered by the parent side; a DNAME redirects only names below it. */
+	/* The cut or DNAME closest to the apex decides: walk up from the node to the apex (every
+	 * ancestor exists, empty non-terminals included) and keep the last one seen. A DS question
+	 * at a cut is answered by the parent side; a DNAME redirects only names below it. */
 	const struct zone_node *cut = NULL, *dname = NULL;
-	for (const struct zone_node *n = node; n; n = n->parent) {
+	int depth = labels - node->labels; /* hashes[] index of the node's name */
+	for (const struct zone_node *n = node;;) {
 		bool self = exact && n == node;
 		if ((n->flags & NODE_DELEG) && !(self && q->qtype == RR_DS)) {
 			cut = n;
@@ -139,6 +141,11 @@ static const uint8_t *answer_name(struct query *q, const struct zone *z, const u
 			dname = n;
 			cut = NULL;
 		}
+		if (n->flags & NODE_APEX)
+			break;
+		const uint8_t *up = n->owner + n->owner[0] + 1;
+		size_t uplen = (size_t)n->owner_len - n->owner[0] - 1;
+		n = n->labels == z->apex_labels + 1 ? z->apex_node : zone_find_hashed(z, up, uplen, hashes[++depth]);
 	}
 	if (cut) {
 		answer_referral(q, cut);

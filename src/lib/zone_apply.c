@@ -1,0 +1,292 @@
+/* Deriving a zone's next snapshot from a batch of RRset changes: only the touched names, the
+ * ancestors whose child counts change and the trie paths to them are copied; the zone's rules
+ * are checked on every touched name before anything is returned. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/error.h"
+#include "lib/rr.h"
+#include "lib/zone.h"
+#include "lib/zone_impl.h"
+
+#define MAX_TYPES 64 /* RRsets at one name after a change */
+
+struct apply {
+	struct zone *z;
+	struct trie_ctx c;
+	char *err;
+	size_t errlen, used;
+	int errors;
+};
+
+static void apply_error(struct apply *a, size_t change, const char *fmt, ...)
+{
+	a->errors++;
+	if (!a->err || a->used + 1 >= a->errlen)
+		return;
+	int n = snprintf(a->err + a->used, a->errlen - a->used, "%schanges[%zu]: ", a->used ? "\n" : "", change);
+	if (n < 0 || (size_t)n >= a->errlen - a->used) {
+		a->used = a->errlen - 1;
+		return;
+	}
+	a->used += (size_t)n;
+	va_list ap;
+	va_start(ap, fmt);
+	n = vsnprintf(a->err + a->used, a->errlen - a->used, fmt, ap);
+	va_end(ap);
+	a->used = (n < 0 || (size_t)n >= a->errlen - a->used) ? a->errlen - 1 : a->used + (size_t)n;
+}
+
+/* A heap node holding copies of owner and rrsets (so nothing points into an older node). */
+static struct zone_node *node_make(struct apply *a, const uint8_t *owner, const struct rrset *sets, uint16_t nsets,
+                                   uint16_t flags, uint32_t children)
+{
+	size_t olen = name_len(owner), size = sizeof(struct zone_node) + nsets * sizeof(struct rrset) + olen;
+	for (uint16_t i = 0; i < nsets; i++)
+		size += sets[i].rdata_size;
+	struct zone_node *n = malloc(size);
+	if (!n || garbage_push(&a->z->fresh, (uintptr_t)n | TRIE_LEAF) < 0) {
+		free(n);
+		return NULL;
+	}
+	struct rrset *rs = (struct rrset *)(n + 1);
+	uint8_t *p = (uint8_t *)(rs + nsets);
+	for (uint16_t i = 0; i < nsets; i++) {
+		rs[i] = sets[i];
+		memcpy(p, sets[i].rdata, sets[i].rdata_size);
+		rs[i].rdata = p;
+		p += sets[i].rdata_size;
+	}
+	memcpy(p, owner, olen);
+	*n = (struct zone_node){.owner = p, .rrsets = rs, .hash = name_hash(p), .children = children, .nrrsets = nsets,
+	                        .flags = (uint16_t)(flags | NODE_HEAP), .owner_len = (uint8_t)olen,
+	                        .labels = (uint8_t)name_labels(p)};
+	return n;
+}
+
+static int put_node(struct apply *a, const struct zone_node *n)
+{
+	const struct zone_node *old;
+	uintptr_t root;
+	if (trie_set(&a->c, a->z->root, n, &root, &old) < 0)
+		return TERN_ENOMEM;
+	a->z->root = root;
+	if (old)
+		return trie_retire_node(&a->c, old);
+	a->z->nnodes++;
+	return 0;
+}
+
+static int drop_node(struct apply *a, const struct zone_node *n)
+{
+	uintptr_t root;
+	if (trie_remove(&a->c, a->z->root, n, &root) < 0)
+		return TERN_ENOMEM;
+	a->z->root = root;
+	a->z->nnodes--;
+	return trie_retire_node(&a->c, n);
+}
+
+/* The ancestors of a name that appeared (delta 1) or went (delta -1): child counts change,
+ * empty non-terminals appear or go. */
+static int fix_ancestors(struct apply *a, const uint8_t *owner, int delta)
+{
+	const struct zone *z = a->z;
+	for (const uint8_t *p = name_parent(owner); p && name_labels(p) >= z->apex_labels; p = name_parent(p)) {
+		const struct zone_node *pn = zone_find(z, p, name_len(p));
+		if (!pn && delta < 0)
+			return 0; /* cannot happen: every ancestor of a name exists */
+		if (!pn) { /* a new empty non-terminal */
+			struct zone_node *ent = node_make(a, p, NULL, 0, NODE_ENT, 1);
+			if (!ent || put_node(a, ent) < 0)
+				return TERN_ENOMEM;
+			continue; /* and its parent gains a child */
+		}
+		uint32_t children = pn->children + (uint32_t)delta;
+		if (children == 0 && (pn->flags & NODE_ENT))
+			return drop_node(a, pn) < 0 ? TERN_ENOMEM : fix_ancestors(a, p, -1);
+		struct zone_node *copy = node_make(a, pn->owner, pn->rrsets, pn->nrrsets, pn->flags & (uint16_t)~NODE_HEAP,
+		                                   children);
+		if (!copy || put_node(a, copy) < 0)
+			return TERN_ENOMEM;
+		return 0;
+	}
+	return 0;
+}
+
+/* The zone's rules on the RRsets a name is about to hold. */
+static void check_node(struct apply *a, size_t change, const uint8_t *owner, const struct rrset *sets, uint16_t n)
+{
+	char text[1024];
+	name_to_text(owner, text, sizeof(text));
+	bool apex = name_equal(owner, a->z->apex), cname = false, other = false, soa = false, ns = false;
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t t = sets[i].type;
+		if (t == RR_CNAME)
+			cname = true;
+		else if (t != RR_RRSIG && t != RR_NSEC)
+			other = true;
+		if ((t == RR_CNAME || t == RR_DNAME || t == RR_SOA) && sets[i].count > 1)
+			apply_error(a, change, "more than one %s record at %s", t == RR_SOA ? "SOA" : t == RR_CNAME ? "CNAME" : "DNAME",
+			            text);
+		soa |= t == RR_SOA;
+		ns |= t == RR_NS;
+		if (t == RR_SOA && !apex)
+			apply_error(a, change, "SOA record for %s outside the zone apex", text);
+	}
+	if (cname && other)
+		apply_error(a, change, "CNAME beside other data at %s", text);
+	if (apex && !soa)
+		apply_error(a, change, "the SOA record at the apex %s cannot be removed", text);
+	if (apex && !ns)
+		apply_error(a, change, "the NS records at the apex %s cannot be removed", text);
+}
+
+/* Checks one change on its own: owner inside the zone, a type that can be data, RDATA well formed. */
+static bool check_change(struct apply *a, size_t i, const struct zone_change *c, const uint8_t *lowner)
+{
+	char text[1024], tbuf[16];
+	name_to_text(lowner, text, sizeof(text));
+	if (!name_in(lowner, a->z->apex)) {
+		char apex[1024];
+		name_to_text(a->z->apex, apex, sizeof(apex));
+		apply_error(a, i, "out-of-zone data: %s is not in zone %s", text, apex);
+		return false;
+	}
+	if (rr_type_is_meta(c->type)) {
+		apply_error(a, i, "type %s cannot appear in a zone", rr_type_name(c->type, tbuf));
+		return false;
+	}
+	const uint8_t *rec = c->rdata, *end = c->rdata + c->rdata_size;
+	for (uint16_t r = 0; r < c->count; r++, rec = rdata_next(rec)) {
+		if (rec + 2 > end || rdata_next(rec) > end || rr_rdata_check(c->type, rdata_bytes(rec), rdata_len(rec)) < 0) {
+			apply_error(a, i, "bad RDATA for %s record %u at %s", rr_type_name(c->type, tbuf), r, text);
+			return false;
+		}
+	}
+	if (rec != end) {
+		apply_error(a, i, "RDATA of %s at %s does not hold exactly %u records", rr_type_name(c->type, tbuf), text,
+		            c->count);
+		return false;
+	}
+	return true;
+}
+
+static int type_cmp(const void *pa, const void *pb)
+{
+	const struct rrset *a = pa, *b = pb;
+	return (a->type > b->type) - (a->type < b->type);
+}
+
+/* Applies every change of one owner (indices idx[0..n)) to the working snapshot. */
+static int apply_owner(struct apply *a, const struct zone_change *ch, const size_t *idx, size_t n)
+{
+	uint8_t owner[NAME_MAXLEN];
+	size_t len = name_len(ch[idx[0]].owner);
+	name_lower_copy(owner, ch[idx[0]].owner, len);
+	bool ok = true;
+	for (size_t k = 0; k < n; k++)
+		ok &= check_change(a, idx[k], &ch[idx[k]], owner);
+	if (!ok)
+		return 0;
+	const struct zone_node *old = zone_find(a->z, owner, len);
+	struct rrset sets[MAX_TYPES];
+	uint16_t nsets = 0;
+	long records = 0;
+	for (uint16_t i = 0; old && i < old->nrrsets; i++) {
+		sets[nsets++] = old->rrsets[i];
+		records -= old->rrsets[i].count;
+	}
+	for (size_t k = 0; k < n; k++) { /* later changes of the same RRset win */
+		const struct zone_change *c = &ch[idx[k]];
+		uint16_t at = 0;
+		while (at < nsets && sets[at].type != c->type)
+			at++;
+		if (c->count == 0) {
+			if (at < nsets)
+				sets[at] = sets[--nsets];
+			continue;
+		}
+		if (at == nsets && nsets == MAX_TYPES) {
+			apply_error(a, idx[k], "too many RRsets at one name");
+			return 0;
+		}
+		sets[at] = (struct rrset){.type = c->type, .count = c->count, .ttl = c->ttl, .rdata = c->rdata,
+		                          .rdata_size = c->rdata_size};
+		nsets += at == nsets;
+	}
+	qsort(sets, nsets, sizeof(sets[0]), type_cmp);
+	check_node(a, idx[n - 1], owner, sets, nsets);
+	if (a->errors)
+		return 0;
+	uint16_t flags = 0;
+	bool apex = name_equal(owner, a->z->apex);
+	for (uint16_t i = 0; i < nsets; i++) {
+		records += sets[i].count;
+		flags |= sets[i].type == RR_NS && !apex ? NODE_DELEG : 0;
+		flags |= sets[i].type == RR_DNAME ? NODE_DNAME : 0;
+		flags |= sets[i].type == RR_CNAME ? NODE_CNAME : 0;
+	}
+	flags |= apex ? NODE_APEX : 0;
+	a->z->nrecords = (size_t)((long)a->z->nrecords + records);
+	uint32_t children = old ? old->children : 0;
+	if (nsets == 0 && children == 0) { /* the name goes, and maybe empty ancestors with it */
+		return old ? (drop_node(a, old) < 0 ? TERN_ENOMEM : fix_ancestors(a, owner, -1)) : 0;
+	}
+	struct zone_node *node = node_make(a, owner, sets, nsets, nsets ? flags : NODE_ENT, children);
+	if (!node || put_node(a, node) < 0)
+		return TERN_ENOMEM;
+	return old ? 0 : fix_ancestors(a, owner, 1);
+}
+
+static int owner_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct zone_change *ch = arg;
+	size_t ia = *(const size_t *)pa, ib = *(const size_t *)pb;
+	int c = name_cmp(ch[ia].owner, ch[ib].owner);
+	return c ? c : (ia > ib) - (ia < ib); /* stable: batch order within one owner */
+}
+
+int zone_apply(const struct zone *prev, const struct zone_change *changes, size_t n, struct zone **out, char *err,
+               size_t errlen)
+{
+	if (err && errlen)
+		err[0] = 0;
+	struct zone *z = calloc(1, sizeof(*z));
+	size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
+	if (!z || !idx) {
+		free(z);
+		free(idx);
+		return TERN_ENOMEM;
+	}
+	*z = (struct zone){.root = prev->root, .mem = prev->mem, .base = prev, .nnodes = prev->nnodes,
+	                   .nrecords = prev->nrecords};
+	z->mem->refs++;
+	zone_set_apex(z, prev->apex_node);
+	struct apply a = {.z = z, .c = {&z->fresh, &z->retired, &z->mem->dead}, .err = err, .errlen = errlen};
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	qsort_r(idx, n, sizeof(*idx), owner_cmp, (void *)changes);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0;) {
+		size_t j = i;
+		while (j < n && name_equal(changes[idx[j]].owner, changes[idx[i]].owner))
+			j++;
+		rc = apply_owner(&a, changes, idx + i, j - i);
+		i = j;
+	}
+	free(idx);
+	if (rc == 0 && a.errors)
+		rc = TERN_EZONE;
+	if (rc < 0) {
+		if (rc == TERN_ENOMEM && err && errlen && !a.errors)
+			snprintf(err, errlen, "out of memory applying %zu changes", n);
+		zone_discard(z);
+		return rc;
+	}
+	zone_set_apex(z, zone_find(z, z->apex, z->apex_len));
+	*out = z;
+	return 0;
+}

@@ -1,0 +1,70 @@
+/* Internals shared by zone.c (lookup, trie, freeing), zone_build.c and zone_apply.c. Not part of
+ * libtern's interface. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/arena.h"
+#include "lib/zone.h"
+
+/* The arena a zone file's snapshot is built in; snapshots derived from it share it. */
+struct zone_mem {
+	struct arena arena;
+	int refs;
+	size_t dead; /* arena bytes no snapshot uses any more */
+};
+
+/* A list of heap objects (tagged trie pointers) to free later. */
+struct zone_garbage {
+	size_t n, cap;
+	uintptr_t *items;
+};
+
+/* The trie: a hash array mapped trie on name_hash(), 5 bits a level, path-copied on change.
+ * A pointer's low bits say what it points to. */
+#define TRIE_LEAF ((uintptr_t)1) /* a struct zone_node */
+#define TRIE_COLL ((uintptr_t)2) /* a struct trie_coll: names whose 32-bit hashes are equal */
+#define TRIE_PTR(p) ((void *)((p) & ~(uintptr_t)3))
+#define TRIE_LEVEL_MAX 30 /* the last branch level uses hash bits 30..31 */
+
+struct trie_branch {
+	uint32_t bitmap;
+	uint32_t heap; /* malloc'd (1) or in the arena (0) */
+	uintptr_t child[];
+};
+
+struct trie_coll {
+	uint32_t n;
+	uint32_t heap;
+	const struct zone_node *node[];
+};
+
+struct trie_ctx {
+	struct zone_garbage **fresh;   /* heap objects made now */
+	struct zone_garbage **retired; /* heap objects of the old version no longer used */
+	size_t *dead;                 /* arena bytes no longer used */
+};
+
+int garbage_push(struct zone_garbage **g, uintptr_t item);
+void garbage_free_items(struct zone_garbage *g);
+void garbage_free(struct zone_garbage *g);
+size_t zone_node_size(const struct zone_node *n); /* bytes behind a node, for accounting */
+
+const struct zone_node *trie_find(uintptr_t root, uint32_t hash, const uint8_t *name, size_t len);
+/* Builds a trie over nodes (any order; the array is reordered) in the arena. */
+int trie_build(struct arena *a, const struct zone_node **nodes, size_t n, uintptr_t *root);
+/* Inserts node, or replaces the node of the same name (*old gets it, else NULL). */
+int trie_set(struct trie_ctx *c, uintptr_t root, const struct zone_node *node, uintptr_t *out,
+             const struct zone_node **old);
+/* Removes the node of that name (which must exist). */
+int trie_remove(struct trie_ctx *c, uintptr_t root, const struct zone_node *node, uintptr_t *out);
+/* Retires a node replaced or removed: freed later if on the heap, else counted as dead. */
+int trie_retire_node(struct trie_ctx *c, const struct zone_node *node);
+int trie_foreach(uintptr_t root, int (*fn)(void *arg, const struct zone_node *n), void *arg);
+/* Frees every heap object reachable from root. */
+void trie_free_heap(uintptr_t root);
+
+struct zone_mem *zone_mem_new(void);
+void zone_mem_unref(struct zone_mem *m);
+/* Fills the snapshot fields derived from the apex node (apex, soa, serial). */
+void zone_set_apex(struct zone *z, const struct zone_node *apex);

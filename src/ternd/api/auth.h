@@ -1,0 +1,70 @@
+/* API authentication: the JWKS of trusted signing keys, RS256/ES256 bearer-token verification,
+ * and the principal a token yields (tenant, admin, deSEC-style scope) with its scope decision. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define AUTH_TOKEN_MAX 8192 /* bytes; a longer bearer token is refused before it is decoded */
+#define AUTH_JWKS_MAX (1u << 20) /* bytes of a JWKS file */
+#define AUTH_KID_MAX 128 /* bytes of a key id */
+#define AUTH_TENANT_MAX 128 /* bytes of the sub claim, the tenant id */
+#define AUTH_LEEWAY 30 /* seconds of clock skew allowed on exp, nbf and iat */
+
+/* The trusted public keys, immutable once loaded; may be shared by any number of threads. */
+struct auth_keys;
+
+/* One entry of a scope's types list: a mnemonic ("TXT") or, written TYPEn, a number. */
+struct auth_scope_type {
+	uint16_t code; /* nonzero when given as TYPEn */
+	char name[16]; /* upper case mnemonic when code is 0 */
+};
+
+/* The scope claim. A list that is absent (has_* false) does not limit; a present list permits
+ * exactly its entries (an empty one permits nothing). Names and zones are stored in lower case
+ * without the trailing dot; a name "*.suffix" stands for every name strictly below suffix. */
+struct auth_scope {
+	bool read_only;
+	bool has_zones, has_names, has_types;
+	size_t nzones, nnames, ntypes;
+	char **zones;
+	char **names;
+	struct auth_scope_type *types;
+};
+
+/* Who a verified token speaks for. auth_verify() allocates the scope lists: release them with
+ * auth_principal_free(), which is also safe on a principal auth_verify() refused (it is zeroed). */
+struct auth_principal {
+	char tenant[AUTH_TENANT_MAX + 1]; /* the sub claim */
+	char kid[AUTH_KID_MAX + 1]; /* the key that signed the token (for audit logs) */
+	bool admin; /* "role": "admin": may act across tenants */
+	time_t expires; /* the exp claim */
+	struct auth_scope scope;
+};
+
+/* Loads a JWKS file ({"keys": [...]}) of RSA (>= 2048 bits) and EC P-256 public keys, each with a
+ * unique kid. Returns 0 and *out, or TERN_EIO (cannot read), TERN_ECONFIG (bad content, with
+ * "file: keys[i]: field: reason" in err) or TERN_ENOMEM; *out is untouched on failure. */
+int auth_keys_load(const char *path, struct auth_keys **out, char *err, size_t errlen);
+/* The same for a JWKS held in memory; source names it in messages. */
+int auth_keys_load_string(const char *json, size_t len, const char *source, struct auth_keys **out, char *err,
+                          size_t errlen);
+void auth_keys_free(struct auth_keys *keys);
+/* Number of keys loaded. */
+size_t auth_keys_count(const struct auth_keys *keys);
+
+/* Verifies a compact JWS (the bearer token, without "Bearer ") at time now: RS256 or ES256 only,
+ * signed by the key its kid names, exp/nbf/iat within AUTH_LEEWAY, a string sub, a well formed
+ * scope. Returns 0 and fills *out, or TERN_EINVAL with the reason in err (answer 401) or
+ * TERN_ENOMEM (answer 500); on failure *out is zeroed. */
+int auth_verify(const struct auth_keys *keys, const char *token, time_t now, struct auth_principal *out, char *err,
+                size_t errlen);
+void auth_principal_free(struct auth_principal *p);
+
+/* Whether the token's scope permits an operation; tenant ownership is the caller's business.
+ * zone NULL: not tied to one zone (list zones); name NULL: the zone as a whole (show, create,
+ * delete, lock); type 0: every type at name. Such a wider operation may be read when the scope
+ * covers it only in part (the caller then filters item by item with further calls) but never
+ * written. A read_only scope never writes. Names compare case-insensitively, trailing dot optional. */
+bool auth_allows(const struct auth_principal *p, const char *zone, const char *name, uint16_t type, bool write);

@@ -1,0 +1,425 @@
+/* The control plane's store: zones, RRsets, change journal and change proposals behind one
+ * interface (a backend vtable), so SQLite today and PostgreSQL later serve the same callers. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/error.h"
+#include "lib/name.h"
+#include "lib/wire.h"
+
+/* Limits checked by every backend (bytes, without the terminating NUL). */
+#define STORE_TENANT_MAX 128
+#define STORE_PRINCIPAL_MAX 256
+#define STORE_REASON_MAX 512
+#define STORE_BODY_MAX (1024 * 1024)
+
+/*
+ * Handles. A struct store_txn is what every read and write goes through:
+ *  - store_begin():      a write transaction; sees its own writes; one at a time per store
+ *                        (another thread's store_begin() waits); serialised with other processes
+ *                        by the database itself.
+ *  - store_begin_read(): a read-only snapshot: every read sees the database as of its first read.
+ *  - store_latest():     no transaction: each call sees the latest committed data. Owned by the
+ *                        store; never committed nor rolled back; safe to use from any thread.
+ * Writes through a read handle fail with TERN_EINVAL. A call that fails leaves the transaction
+ * usable (the failed call changed nothing) unless the database aborted it, after which every call
+ * and the commit fail with TERN_EIO: roll it back.
+ * Callbacks get pointers valid only during the call; they may read through any handle but must not
+ * write through the handle being walked. A nonzero return from a callback stops the walk and is
+ * returned by the walking function.
+ */
+struct store;
+struct store_txn;
+
+enum store_serial_policy {
+	STORE_SERIAL_DATE,      /* YYYYMMDDnn (RFC 1912 2.2) */
+	STORE_SERIAL_INCREMENT, /* +1 */
+};
+
+struct store_zone {
+	int64_t id;
+	uint8_t apex[NAME_MAXLEN]; /* wire form, lower-cased */
+	char tenant[STORE_TENANT_MAX + 1];
+	uint32_t serial;
+	enum store_serial_policy serial_policy;
+	bool locked;
+	char lock_reason[STORE_REASON_MAX + 1]; /* "" when unlocked */
+	int64_t created, updated;               /* seconds since the epoch */
+};
+
+/* One RRset. rdata holds count records, each a 16-bit big-endian length then the bytes (the
+ * layout of struct rrset.rdata in lib/zone.h). */
+struct store_rrset {
+	uint8_t owner[NAME_MAXLEN]; /* wire form, lower-cased */
+	uint16_t type;
+	uint16_t count;
+	uint32_t ttl;
+	const uint8_t *rdata;
+	uint32_t rdata_size; /* bytes in rdata, lengths included */
+};
+
+/* One change of a zone (RFC 1995): the records removed and added going from serial_from to
+ * serial_to. removed and added are RR lists (store_rr_next()). */
+struct store_journal_entry {
+	int64_t id;   /* grows with every append; set by the store */
+	uint32_t serial_from, serial_to;
+	int64_t time; /* seconds since the epoch; 0 on append = the transaction's start */
+	const char *principal; /* who made the change */
+	const uint8_t *removed;
+	size_t removed_len;
+	const uint8_t *added;
+	size_t added_len;
+};
+
+enum store_proposal_status {
+	STORE_PROPOSAL_ANY = 0, /* listing filter only */
+	STORE_PROPOSAL_PENDING,
+	STORE_PROPOSAL_APPROVED,
+	STORE_PROPOSAL_REJECTED,
+	STORE_PROPOSAL_APPLIED,
+};
+
+struct store_proposal {
+	int64_t id;
+	uint8_t zone[NAME_MAXLEN]; /* apex */
+	char author[STORE_PRINCIPAL_MAX + 1];
+	char reviewer[STORE_PRINCIPAL_MAX + 1]; /* who approved or rejected; "" while pending */
+	char applier[STORE_PRINCIPAL_MAX + 1];  /* "" until applied */
+	const char *body;                       /* JSON text describing the change */
+	enum store_proposal_status status;
+	int64_t created, reviewed, applied; /* seconds since the epoch; 0 = not yet */
+};
+
+/* Where a keyset listing stopped: pass next_apex (zones) or next_id (journal, proposals) back to
+ * get the following page; more is false on the last page. */
+struct store_page {
+	bool more;
+	uint8_t next_apex[NAME_MAXLEN];
+	int64_t next_id;
+};
+
+typedef int (*store_zone_fn)(const struct store_zone *z, void *arg);
+typedef int (*store_rrset_fn)(const struct store_rrset *rs, void *arg);
+typedef int (*store_journal_fn)(const struct store_journal_entry *e, void *arg);
+typedef int (*store_proposal_fn)(const struct store_proposal *p, void *arg);
+
+/* Backends only: what a backend provides, and the head every backend's handles start with. */
+enum store_txn_kind { STORE_TXN_WRITE, STORE_TXN_READ, STORE_TXN_LATEST };
+struct store_txn {
+	struct store *store;
+	enum store_txn_kind kind;
+};
+struct store_ops {
+	void (*close)(struct store *st);
+	int (*begin)(struct store *st, enum store_txn_kind kind, struct store_txn **out, char *err, size_t errlen);
+	struct store_txn *(*latest)(struct store *st);
+	int (*commit)(struct store_txn *t, char *err, size_t errlen);
+	void (*rollback)(struct store_txn *t);
+
+	int (*zone_create)(struct store_txn *t, struct store_zone *z, char *err, size_t errlen);
+	int (*zone_get)(struct store_txn *t, const uint8_t *apex, struct store_zone *out, char *err, size_t errlen);
+	int (*zone_list)(struct store_txn *t, const char *tenant, const uint8_t *after, unsigned limit, store_zone_fn fn,
+	                 void *arg, struct store_page *page, char *err, size_t errlen);
+	int (*zone_delete)(struct store_txn *t, const uint8_t *apex, char *err, size_t errlen);
+	int (*zone_set_serial)(struct store_txn *t, const uint8_t *apex, uint32_t serial, char *err, size_t errlen);
+	int (*zone_set_lock)(struct store_txn *t, const uint8_t *apex, bool locked, const char *reason, char *err,
+	                     size_t errlen);
+
+	int (*rrset_put)(struct store_txn *t, const uint8_t *apex, const uint8_t *owner, uint16_t type, uint32_t ttl,
+	                 const uint8_t *rdata, uint32_t rdata_size, char *err, size_t errlen);
+	int (*rrset_get)(struct store_txn *t, const uint8_t *apex, const uint8_t *owner, uint16_t type,
+	                 struct store_rrset *out, char *err, size_t errlen);
+	int (*rrset_delete)(struct store_txn *t, const uint8_t *apex, const uint8_t *owner, uint16_t type, char *err,
+	                    size_t errlen);
+	int (*rrset_delete_all)(struct store_txn *t, const uint8_t *apex, char *err, size_t errlen);
+	int (*rrset_foreach)(struct store_txn *t, const uint8_t *apex, store_rrset_fn fn, void *arg, char *err,
+	                     size_t errlen);
+
+	int (*journal_append)(struct store_txn *t, const uint8_t *apex, const struct store_journal_entry *e,
+	                      int64_t *id, char *err, size_t errlen);
+	int (*journal_read_from)(struct store_txn *t, const uint8_t *apex, uint32_t serial, store_journal_fn fn,
+	                         void *arg, char *err, size_t errlen);
+	int (*journal_history)(struct store_txn *t, const uint8_t *apex, int64_t before, unsigned limit,
+	                       store_journal_fn fn, void *arg, struct store_page *page, char *err, size_t errlen);
+	int (*journal_trim_keep)(struct store_txn *t, const uint8_t *apex, unsigned keep, char *err, size_t errlen);
+	int (*journal_trim_serial)(struct store_txn *t, const uint8_t *apex, uint32_t serial, char *err, size_t errlen);
+
+	int (*proposal_create)(struct store_txn *t, const uint8_t *apex, const char *author, const char *body,
+	                       int64_t created, int64_t *id, char *err, size_t errlen);
+	int (*proposal_get)(struct store_txn *t, int64_t id, struct store_proposal *out, char *err, size_t errlen);
+	int (*proposal_list)(struct store_txn *t, const uint8_t *apex, enum store_proposal_status status, int64_t after,
+	                     unsigned limit, store_proposal_fn fn, void *arg, struct store_page *page, char *err,
+	                     size_t errlen);
+	int (*proposal_set_status)(struct store_txn *t, int64_t id, enum store_proposal_status status,
+	                           const char *principal, char *err, size_t errlen);
+};
+struct store {
+	const struct store_ops *ops;
+};
+
+/* ---- Opening and transactions ---- */
+
+/* Opens (creating if needed) the SQLite database at path and brings its schema up to date:
+ * WAL journal, synchronous=FULL (a commit is on disk when store_commit() returns), foreign keys,
+ * a 5 s busy timeout. TERN_ECONFIG when the file's schema is newer than this program's. */
+int store_open_sqlite(const char *path, struct store **out, char *err, size_t errlen);
+
+/* Rolls back and frees any transaction still open, then closes. No other thread may be using it. */
+static inline void store_close(struct store *st)
+{
+	if (st)
+		st->ops->close(st);
+}
+static inline int store_begin(struct store *st, struct store_txn **out, char *err, size_t errlen)
+{
+	return st->ops->begin(st, STORE_TXN_WRITE, out, err, errlen);
+}
+static inline int store_begin_read(struct store *st, struct store_txn **out, char *err, size_t errlen)
+{
+	return st->ops->begin(st, STORE_TXN_READ, out, err, errlen);
+}
+static inline struct store_txn *store_latest(struct store *st)
+{
+	return st->ops->latest(st);
+}
+/* Makes the transaction's writes durable and frees it. On failure nothing of it is applied and
+ * it is freed all the same. Ends a read snapshot too. */
+static inline int store_commit(struct store_txn *t, char *err, size_t errlen)
+{
+	return t->store->ops->commit(t, err, errlen);
+}
+/* Discards the transaction's writes and frees it (a no-op for store_latest()). */
+static inline void store_rollback(struct store_txn *t)
+{
+	if (t)
+		t->store->ops->rollback(t);
+}
+
+/* ---- Zones. A zone is named by its apex (wire form, any case); names are unique across
+ * tenants. Errors name the zone: "zone example.com. already exists", "no zone example.org.". */
+
+/* Creates z->apex for z->tenant with z->serial and z->serial_policy, unlocked; fills z->id,
+ * the lower-cased apex and the timestamps. TERN_EEXIST when any tenant has the name. */
+static inline int store_zone_create(struct store_txn *t, struct store_zone *z, char *err, size_t errlen)
+{
+	return t->store->ops->zone_create(t, z, err, errlen);
+}
+static inline int store_zone_get(struct store_txn *t, const uint8_t *apex, struct store_zone *out, char *err,
+                                 size_t errlen)
+{
+	return t->store->ops->zone_get(t, apex, out, err, errlen);
+}
+/* Up to limit zones (of tenant, or of all when NULL) in canonical (RFC 4034) order of apex,
+ * starting after the apex after (NULL = from the first). */
+static inline int store_zone_list(struct store_txn *t, const char *tenant, const uint8_t *after, unsigned limit,
+                                  store_zone_fn fn, void *arg, struct store_page *page, char *err, size_t errlen)
+{
+	return t->store->ops->zone_list(t, tenant, after, limit, fn, arg, page, err, errlen);
+}
+/* Deletes the zone with its RRsets, journal and proposals. */
+static inline int store_zone_delete(struct store_txn *t, const uint8_t *apex, char *err, size_t errlen)
+{
+	return t->store->ops->zone_delete(t, apex, err, errlen);
+}
+/* Sets the serial and the updated time (callers raise it once per committed change). */
+static inline int store_zone_set_serial(struct store_txn *t, const uint8_t *apex, uint32_t serial, char *err,
+                                        size_t errlen)
+{
+	return t->store->ops->zone_set_serial(t, apex, serial, err, errlen);
+}
+/* Records the lock and its reason (required, at most STORE_REASON_MAX bytes). The store keeps the
+ * flag; refusing changes to a locked zone is the caller's rule, checked inside its write
+ * transaction so no change slips between the check and the commit. */
+static inline int store_zone_lock(struct store_txn *t, const uint8_t *apex, const char *reason, char *err,
+                                  size_t errlen)
+{
+	return t->store->ops->zone_set_lock(t, apex, true, reason, err, errlen);
+}
+static inline int store_zone_unlock(struct store_txn *t, const uint8_t *apex, char *err, size_t errlen)
+{
+	return t->store->ops->zone_set_lock(t, apex, false, NULL, err, errlen);
+}
+
+/* ---- RRsets, per (zone, owner, type). Owners are stored lower-cased and must be inside the zone.
+ * The store checks the RDATA layout, not the zone's rules (CNAME beside data, NS at the apex...). */
+
+/* Replaces the whole RRset (creating it if absent) with rdata (count records, at least one). */
+static inline int store_rrset_put(struct store_txn *t, const uint8_t *apex, const uint8_t *owner, uint16_t type,
+                                  uint32_t ttl, const uint8_t *rdata, uint32_t rdata_size, char *err, size_t errlen)
+{
+	return t->store->ops->rrset_put(t, apex, owner, type, ttl, rdata, rdata_size, err, errlen);
+}
+/* Fills out with a copy (out->rdata is malloc'd: store_rrset_clear()). TERN_ENOTFOUND if absent. */
+static inline int store_rrset_get(struct store_txn *t, const uint8_t *apex, const uint8_t *owner, uint16_t type,
+                                  struct store_rrset *out, char *err, size_t errlen)
+{
+	return t->store->ops->rrset_get(t, apex, owner, type, out, err, errlen);
+}
+/* TERN_ENOTFOUND when there is no such RRset. */
+static inline int store_rrset_delete(struct store_txn *t, const uint8_t *apex, const uint8_t *owner, uint16_t type,
+                                     char *err, size_t errlen)
+{
+	return t->store->ops->rrset_delete(t, apex, owner, type, err, errlen);
+}
+/* Empties the zone (for a whole-zone import); the zone row, journal and proposals stay. */
+static inline int store_rrset_delete_all(struct store_txn *t, const uint8_t *apex, char *err, size_t errlen)
+{
+	return t->store->ops->rrset_delete_all(t, apex, err, errlen);
+}
+/* Every RRset of the zone, owners in canonical (RFC 4034) order, then by type. */
+static inline int store_rrset_foreach(struct store_txn *t, const uint8_t *apex, store_rrset_fn fn, void *arg,
+                                      char *err, size_t errlen)
+{
+	return t->store->ops->rrset_foreach(t, apex, fn, arg, err, errlen);
+}
+static inline void store_rrset_clear(struct store_rrset *rs)
+{
+	free((void *)rs->rdata);
+	rs->rdata = NULL;
+	rs->rdata_size = 0;
+}
+
+/* ---- Journal: one entry per committed change, for IXFR (RFC 1995) and the zone's history. */
+
+/* Appends e (its RR lists are checked to be well formed); *id gets the entry's id when id is set. */
+static inline int store_journal_append(struct store_txn *t, const uint8_t *apex, const struct store_journal_entry *e,
+                                       int64_t *id, char *err, size_t errlen)
+{
+	return t->store->ops->journal_append(t, apex, e, id, err, errlen);
+}
+/* The entries leading from serial to the zone's current serial, oldest first: from the latest
+ * entry whose serial_from is serial. None when serial is the current serial. TERN_ENOTFOUND
+ * (nothing is delivered) when the journal does not reach back to serial, has a gap, or does not
+ * end at the zone's serial: the caller falls back to a full transfer. */
+static inline int store_journal_read_from(struct store_txn *t, const uint8_t *apex, uint32_t serial,
+                                          store_journal_fn fn, void *arg, char *err, size_t errlen)
+{
+	return t->store->ops->journal_read_from(t, apex, serial, fn, arg, err, errlen);
+}
+/* Up to limit entries, newest first, older than entry id before (0 = from the newest). */
+static inline int store_journal_history(struct store_txn *t, const uint8_t *apex, int64_t before, unsigned limit,
+                                        store_journal_fn fn, void *arg, struct store_page *page, char *err,
+                                        size_t errlen)
+{
+	return t->store->ops->journal_history(t, apex, before, limit, fn, arg, page, err, errlen);
+}
+/* Keeps the newest keep entries and deletes the rest. */
+static inline int store_journal_trim_keep(struct store_txn *t, const uint8_t *apex, unsigned keep, char *err,
+                                          size_t errlen)
+{
+	return t->store->ops->journal_trim_keep(t, apex, keep, err, errlen);
+}
+/* Deletes the entries before the latest one starting at serial, so the journal reaches back to
+ * serial and no further (all of them when serial is where the journal ends). TERN_ENOTFOUND when
+ * no entry starts or ends at serial. */
+static inline int store_journal_trim_serial(struct store_txn *t, const uint8_t *apex, uint32_t serial, char *err,
+                                            size_t errlen)
+{
+	return t->store->ops->journal_trim_serial(t, apex, serial, err, errlen);
+}
+
+/* ---- Change proposals (review): pending -> approved -> applied, or pending -> rejected. */
+
+/* A pending proposal by author with a JSON body (stored as given; the caller validates it).
+ * created 0 = the transaction's start. */
+static inline int store_proposal_create(struct store_txn *t, const uint8_t *apex, const char *author,
+                                        const char *body, int64_t created, int64_t *id, char *err, size_t errlen)
+{
+	return t->store->ops->proposal_create(t, apex, author, body, created, id, err, errlen);
+}
+/* out->body is malloc'd: store_proposal_clear(). TERN_ENOTFOUND: "no proposal 42". */
+static inline int store_proposal_get(struct store_txn *t, int64_t id, struct store_proposal *out, char *err,
+                                     size_t errlen)
+{
+	return t->store->ops->proposal_get(t, id, out, err, errlen);
+}
+/* Up to limit proposals of the zone with status (STORE_PROPOSAL_ANY = all), oldest first, with
+ * ids above after (0 = from the oldest). */
+static inline int store_proposal_list(struct store_txn *t, const uint8_t *apex, enum store_proposal_status status,
+                                      int64_t after, unsigned limit, store_proposal_fn fn, void *arg,
+                                      struct store_page *page, char *err, size_t errlen)
+{
+	return t->store->ops->proposal_list(t, apex, status, after, limit, fn, arg, page, err, errlen);
+}
+/* Moves a proposal on, recording principal and the time: APPROVED or REJECTED from PENDING,
+ * APPLIED from APPROVED. Approving one's own proposal is refused with TERN_EINVAL, as is any other
+ * move ("proposal 7 is rejected, not pending"). */
+static inline int store_proposal_set_status(struct store_txn *t, int64_t id, enum store_proposal_status status,
+                                            const char *principal, char *err, size_t errlen)
+{
+	return t->store->ops->proposal_set_status(t, id, status, principal, err, errlen);
+}
+static inline void store_proposal_clear(struct store_proposal *p)
+{
+	free((void *)p->body);
+	p->body = NULL;
+}
+/* "pending", "approved", "rejected", "applied" ("any" for STORE_PROPOSAL_ANY). */
+static inline const char *store_proposal_status_name(enum store_proposal_status s)
+{
+	switch (s) {
+	case STORE_PROPOSAL_ANY: return "any";
+	case STORE_PROPOSAL_PENDING: return "pending";
+	case STORE_PROPOSAL_APPROVED: return "approved";
+	case STORE_PROPOSAL_REJECTED: return "rejected";
+	case STORE_PROPOSAL_APPLIED: return "applied";
+	}
+	return "unknown";
+}
+
+/* ---- RR lists (the journal's removed and added): records one after another, each the owner
+ * (uncompressed wire name), type (16 bits), TTL (32), RDATA length (16), all big-endian, then the
+ * RDATA; class IN implied. */
+struct store_rr {
+	const uint8_t *owner;
+	uint16_t type;
+	uint32_t ttl;
+	uint16_t rdlen;
+	const uint8_t *rdata;
+};
+
+/* Bytes one record takes in a list. */
+static inline size_t store_rr_size(const struct store_rr *rr)
+{
+	return name_len(rr->owner) + 8 + rr->rdlen;
+}
+/* Reads the record at *pos and moves *pos past it. Returns 1 for a record, 0 at the end of the
+ * list, TERN_EMALF when the list is cut short or holds a bad owner name. */
+static inline int store_rr_next(const uint8_t *list, size_t len, size_t *pos, struct store_rr *rr)
+{
+	if (*pos >= len)
+		return 0;
+	int n = name_check(list + *pos, len - *pos);
+	if (n < 0 || len - *pos - (size_t)n < 8)
+		return TERN_EMALF;
+	const uint8_t *p = list + *pos + n;
+	rr->owner = list + *pos;
+	rr->type = wire_get16(p);
+	rr->ttl = wire_get32(p + 2);
+	rr->rdlen = wire_get16(p + 6);
+	if (len - *pos - (size_t)n - 8 < rr->rdlen)
+		return TERN_EMALF;
+	rr->rdata = p + 8;
+	*pos += (size_t)n + 8 + rr->rdlen;
+	return 1;
+}
+/* Writes one record at *pos of buf (cap bytes) and moves *pos past it; TERN_ESPACE if it does not fit. */
+static inline int store_rr_put(uint8_t *buf, size_t cap, size_t *pos, const struct store_rr *rr)
+{
+	size_t nlen = name_len(rr->owner);
+	if (*pos > cap || cap - *pos < store_rr_size(rr))
+		return TERN_ESPACE;
+	uint8_t *p = buf + *pos;
+	memcpy(p, rr->owner, nlen);
+	wire_put16(p + nlen, rr->type);
+	wire_put32(p + nlen + 2, rr->ttl);
+	wire_put16(p + nlen + 6, rr->rdlen);
+	if (rr->rdlen)
+		memcpy(p + nlen + 8, rr->rdata, rr->rdlen);
+	*pos += store_rr_size(rr);
+	return 0;
+}

@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +33,31 @@ struct fixture {
 
 /* ---- small signer ---- */
 
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n);
+	assert_non_null(p);
+	return p;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	assert_non_null(p);
+	return p;
+}
+
+static char *xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+	assert_non_null(p);
+	return p;
+}
+
 static char *b64url(const uint8_t *p, size_t n)
 {
 	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	char *out = malloc(n / 3 * 4 + 5);
+	char *out = xmalloc(n / 3 * 4 + 5);
 	size_t o = 0, i = 0;
 	assert_non_null(out);
 	for (; i + 2 < n; i += 3) {
@@ -67,7 +89,7 @@ static char *b64url_str(const char *s)
 static char *b64url_bn(const BIGNUM *bn, int pad)
 {
 	int n = pad ? pad : BN_num_bytes(bn);
-	uint8_t *buf = malloc((size_t)n);
+	uint8_t *buf = xmalloc((size_t)n);
 	assert_non_null(buf);
 	assert_int_equal(BN_bn2binpad(bn, buf, n), n);
 	char *s = b64url(buf, (size_t)n);
@@ -110,11 +132,11 @@ static char *token_raw(const char *header, const char *payload, const char *sign
 {
 	char *h = b64url_str(header), *p = b64url_str(payload);
 	size_t n = strlen(h) + strlen(p) + 2;
-	char *data = malloc(n);
+	char *data = xmalloc(n);
 	assert_non_null(data);
 	snprintf(data, n, "%s.%s", h, p);
-	char *sig = sign_alg ? sign(sign_alg, key, secret, secretlen, data) : strdup("");
-	char *tok = malloc(n + strlen(sig) + 1);
+	char *sig = sign_alg ? sign(sign_alg, key, secret, secretlen, data) : xstrdup("");
+	char *tok = xmalloc(n + strlen(sig) + 1);
 	assert_non_null(tok);
 	sprintf(tok, "%s.%s", data, sig);
 	free(h);
@@ -135,7 +157,7 @@ static char *token(const char *alg, const char *kid, EVP_PKEY *key, const char *
 /* A payload for tenant "t1" valid at NOW, with extra claims appended (",\"role\":\"admin\""). */
 static char *claims(const char *extra)
 {
-	char *s = malloc(strlen(extra) + 128);
+	char *s = xmalloc(strlen(extra) + 128);
 	assert_non_null(s);
 	sprintf(s, "{\"sub\":\"t1\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld%s}", (long long)NOW, (long long)NOW,
 	        (long long)NOW + 600, extra);
@@ -150,7 +172,7 @@ static char *jwk_rsa(EVP_PKEY *k, const char *kid, const char *extra)
 	assert_int_equal(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &n), 1);
 	assert_int_equal(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_E, &e), 1);
 	char *ns = b64url_bn(n, 0), *es = b64url_bn(e, 0);
-	char *s = malloc(strlen(ns) + strlen(es) + strlen(extra) + 128);
+	char *s = xmalloc(strlen(ns) + strlen(es) + strlen(extra) + 128);
 	assert_non_null(s);
 	sprintf(s, "{\"kty\":\"RSA\",\"kid\":\"%s\",\"n\":\"%s\",\"e\":\"%s\"%s}", kid, ns, es, extra);
 	BN_free(n);
@@ -166,7 +188,7 @@ static char *jwk_ec(EVP_PKEY *k, const char *kid, const char *crv, int size, con
 	assert_int_equal(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &x), 1);
 	assert_int_equal(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &y), 1);
 	char *xs = b64url_bn(x, size), *ys = b64url_bn(y, size);
-	char *s = malloc(strlen(xs) + strlen(ys) + strlen(extra) + 128);
+	char *s = xmalloc(strlen(xs) + strlen(ys) + strlen(extra) + 128);
 	assert_non_null(s);
 	sprintf(s, "{\"kty\":\"EC\",\"crv\":\"%s\",\"kid\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"%s}", crv, kid, xs, ys,
 	        extra);
@@ -181,7 +203,7 @@ static char *jwk_ec(EVP_PKEY *k, const char *kid, const char *crv, int size, con
 static char *jwks_of(char *a, char *b, char *c)
 {
 	size_t n = 32 + (a ? strlen(a) : 0) + (b ? strlen(b) : 0) + (c ? strlen(c) : 0);
-	char *s = malloc(n);
+	char *s = xmalloc(n);
 	assert_non_null(s);
 	snprintf(s, n, "{\"keys\":[%s%s%s%s%s]}", a ? a : "", b ? "," : "", b ? b : "", c ? "," : "", c ? c : "");
 	free(a);
@@ -354,7 +376,7 @@ static void test_bad_signature(void **state)
 	expect_fail(f, token_claims("ES256", "ec2", f->ec, ""), "bad signature");
 	/* An ES256 signature in DER rather than JOSE r||s. */
 	char *tok = token_claims("ES256", "ec1", f->ec, "");
-	char *data = strndup(tok, (size_t)(strrchr(tok, '.') - tok));
+	char *data = xstrndup(tok, (size_t)(strrchr(tok, '.') - tok));
 	uint8_t der[128];
 	size_t derlen = sizeof(der);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -362,7 +384,7 @@ static void test_bad_signature(void **state)
 	assert_int_equal(EVP_DigestSign(md, der, &derlen, (const uint8_t *)data, strlen(data)), 1);
 	EVP_MD_CTX_free(md);
 	char *sig = b64url(der, derlen);
-	char *forged = malloc(strlen(data) + strlen(sig) + 2);
+	char *forged = xmalloc(strlen(data) + strlen(sig) + 2);
 	sprintf(forged, "%s.%s", data, sig);
 	expect_fail(f, forged, "bad signature");
 	free(tok);
@@ -376,6 +398,23 @@ static void test_bad_signature(void **state)
 	char *sigpart = strrchr(tok, '.') + 1;
 	sigpart[strlen(sigpart) / 4 * 4 - 4] = 0; /* whole groups: still valid base64url */
 	expect_fail(f, tok, "bad signature");
+	/* RS256 is PKCS#1 v1.5: an RSASSA-PSS signature by the right key does not pass. */
+	tok = token_claims("RS256", "rsa1", f->rsa, "");
+	*strrchr(tok, '.') = 0;
+	uint8_t pss[256];
+	size_t psslen = sizeof(pss);
+	EVP_PKEY_CTX *pctx = NULL;
+	md = EVP_MD_CTX_new();
+	assert_int_equal(EVP_DigestSignInit_ex(md, &pctx, "SHA256", NULL, NULL, f->rsa, NULL), 1);
+	assert_true(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0);
+	assert_int_equal(EVP_DigestSign(md, pss, &psslen, (const uint8_t *)tok, strlen(tok)), 1);
+	EVP_MD_CTX_free(md);
+	sig = b64url(pss, psslen);
+	forged = xmalloc(strlen(tok) + strlen(sig) + 2);
+	sprintf(forged, "%s.%s", tok, sig);
+	expect_fail(f, forged, "bad signature");
+	free(tok);
+	free(sig);
 	/* An RS256 signature made with another RSA key of a different size. */
 	expect_fail(f, token_claims("RS256", "rsa1", f->rsa_short, ""), "bad signature");
 }
@@ -553,34 +592,34 @@ static void test_malformed(void **state)
 
 	assert_int_equal(auth_verify(f->keys, NULL, NOW, &p, err, sizeof(err)), TERN_EINVAL);
 	assert_contains(err, "no token");
-	expect_fail(f, strdup(""), "no token");
-	expect_fail(f, strdup("abc"), "expected 3 dot-separated parts, found 1");
-	s = strndup(good, (size_t)(strrchr(good, '.') - good));
+	expect_fail(f, xstrdup(""), "no token");
+	expect_fail(f, xstrdup("abc"), "expected 3 dot-separated parts, found 1");
+	s = xstrndup(good, (size_t)(strrchr(good, '.') - good));
 	expect_fail(f, s, "expected 3 dot-separated parts, found 2");
-	s = malloc(strlen(good) + 8);
+	s = xmalloc(strlen(good) + 8);
 	sprintf(s, "%s.AAAA", good);
 	expect_fail(f, s, "expected 3 dot-separated parts, found 4");
-	expect_fail(f, strdup(".."), "header is not a JSON object");
+	expect_fail(f, xstrdup(".."), "header is not a JSON object");
 	/* Bad base64url in each part. */
-	s = strdup(good);
+	s = xstrdup(good);
 	s[3] = '@';
 	expect_fail(f, s, "header is not valid base64url");
-	s = strdup(good);
+	s = xstrdup(good);
 	*(strchr(s, '.') + 3) = '+';
 	expect_fail(f, s, "bad signature"); /* the payload is read only once the signature holds */
-	s = strdup(good);
+	s = xstrdup(good);
 	*(strrchr(s, '.') + 3) = '/';
 	expect_fail(f, s, "signature is not valid base64url");
-	s = malloc(strlen(good) + 4);
+	s = xmalloc(strlen(good) + 4);
 	sprintf(s, "%s==", good);
 	expect_fail(f, s, "signature is not valid base64url");
 	/* A part of 4n+1 characters cannot be base64url. */
-	expect_fail(f, strdup("eyJhbGciOiJSUzI1NiJ9A.e30.AAAA"), "header is not valid base64url");
+	expect_fail(f, xstrdup("eyJhbGciOiJSUzI1NiJ9A.e30.AAAA"), "header is not valid base64url");
 	/* Unused trailing bits must be zero ("e30" is "{}", "e31" the same bytes, non-canonical). */
-	expect_fail(f, strdup("e31.e30.AAAA"), "header is not valid base64url");
-	expect_fail(f, strdup("e30.e30.AAAA"), "header has no alg");
+	expect_fail(f, xstrdup("e31.e30.AAAA"), "header is not valid base64url");
+	expect_fail(f, xstrdup("e30.e30.AAAA"), "header has no alg");
 	/* Bad base64url in a signed payload. */
-	s = strdup(good);
+	s = xstrdup(good);
 	char *pay = strchr(s, '.') + 1;
 	pay[1] = '*';
 	expect_fail(f, s, "bad signature");
@@ -608,20 +647,20 @@ static void test_malformed(void **state)
 	                      f->rsa, NULL, 0),
 	            "header crit is not supported");
 	/* A huge token is refused before anything is decoded. */
-	s = malloc(AUTH_TOKEN_MAX + 2);
+	s = xmalloc(AUTH_TOKEN_MAX + 2);
 	memset(s, 'A', AUTH_TOKEN_MAX + 1);
 	s[10] = s[20] = '.';
 	s[AUTH_TOKEN_MAX + 1] = 0;
 	expect_fail(f, s, "token too long");
 	/* A big signed payload (many claims) over the limit too. */
-	char *big = malloc(7000);
+	char *big = xmalloc(7000);
 	memset(big, 'x', 6999);
 	big[6999] = 0;
-	char *extra = malloc(7100);
+	char *extra = xmalloc(7100);
 	sprintf(extra, ",\"pad\":\"%s\"", big);
 	expect_fail(f, token_claims("RS256", "rsa1", f->rsa, extra), "token too long");
 	/* Exactly at the limit it is still decoded. */
-	s = malloc(AUTH_TOKEN_MAX + 1);
+	s = xmalloc(AUTH_TOKEN_MAX + 1);
 	memset(s, 'A', AUTH_TOKEN_MAX);
 	s[8] = s[20] = '.';
 	s[AUTH_TOKEN_MAX] = 0;
@@ -853,7 +892,8 @@ static void test_allows_names(void **state)
 	    {"example.org", "A.EXAMPLE.ORG.", A, true, true},
 	    {"example.org", "example.org", A, true, false}, /* strictly below */
 	    {"example.org", "example.org.", A, false, false},
-	    {"example.org", "aexample.org", A, true, false}, /* label boundary */
+	    {"example.org", "aexample.org", A, true, false},
+	    {"example.org", "wwwexample.org", A, true, false}, /* label boundary */
 	    {"example.org", ".example.org", A, true, false},
 	    {"example.org", "a..example.org", A, true, false},
 	    {"example.org", "*.example.org", A, true, true},
@@ -945,18 +985,18 @@ static void test_jwks_errors(void **state)
 	           "keys[0]: x: 48 bytes, P-256 coordinates take 32");
 	jwks_fails(jwks_of(jwk_rsa(f->rsa_short, "short", ""), NULL, NULL),
 	           "jwks.json: keys[0]: n: RSA key of 1024 bits (2048 to 16384 accepted)");
-	jwks_fails(jwks_of(strdup("{\"kty\":\"oct\",\"kid\":\"h\",\"k\":\"c2VjcmV0\"}"), NULL, NULL),
+	jwks_fails(jwks_of(xstrdup("{\"kty\":\"oct\",\"kid\":\"h\",\"k\":\"c2VjcmV0\"}"), NULL, NULL),
 	           "keys[0]: kty: unsupported key type \"oct\" (RSA or EC)");
-	jwks_fails(jwks_of(strdup("{\"kty\":\"OKP\",\"kid\":\"h\",\"crv\":\"Ed25519\",\"x\":\"AA\"}"), NULL, NULL),
+	jwks_fails(jwks_of(xstrdup("{\"kty\":\"OKP\",\"kid\":\"h\",\"crv\":\"Ed25519\",\"x\":\"AA\"}"), NULL, NULL),
 	           "kty: unsupported key type \"OKP\"");
-	jwks_fails(jwks_of(strdup("{\"kid\":\"h\"}"), NULL, NULL), "keys[0]: kty: missing");
-	jwks_fails(jwks_of(strdup("{\"kty\":\"RSA\",\"kid\":\"h\",\"n\":\"ab+c\",\"e\":\"AQAB\"}"), NULL, NULL),
+	jwks_fails(jwks_of(xstrdup("{\"kid\":\"h\"}"), NULL, NULL), "keys[0]: kty: missing");
+	jwks_fails(jwks_of(xstrdup("{\"kty\":\"RSA\",\"kid\":\"h\",\"n\":\"ab+c\",\"e\":\"AQAB\"}"), NULL, NULL),
 	           "keys[0]: n: bad base64url");
-	jwks_fails(jwks_of(strdup("{\"kty\":\"RSA\",\"kid\":\"h\",\"n\":\"AQAB\",\"e\":\"AQAB\"}"), NULL, NULL),
+	jwks_fails(jwks_of(xstrdup("{\"kty\":\"RSA\",\"kid\":\"h\",\"n\":\"AQAB\",\"e\":\"AQAB\"}"), NULL, NULL),
 	           "keys[0]: n: RSA key of 17 bits");
-	jwks_fails(jwks_of(strdup("{\"kty\":\"RSA\",\"kid\":\"h\",\"e\":\"AQAB\"}"), NULL, NULL),
+	jwks_fails(jwks_of(xstrdup("{\"kty\":\"RSA\",\"kid\":\"h\",\"e\":\"AQAB\"}"), NULL, NULL),
 	           "keys[0]: n: missing");
-	jwks_fails(jwks_of(strdup("{\"kty\":\"EC\",\"kid\":\"h\",\"x\":\"AA\",\"y\":\"AA\"}"), NULL, NULL),
+	jwks_fails(jwks_of(xstrdup("{\"kty\":\"EC\",\"kid\":\"h\",\"x\":\"AA\",\"y\":\"AA\"}"), NULL, NULL),
 	           "keys[0]: crv: missing");
 	jwks_fails(jwks_of(jwk_rsa(f->rsa, "k1", ",\"alg\":\"ES256\""), NULL, NULL),
 	           "keys[0]: alg: \"ES256\" for a RSA key (only RS256)");
@@ -964,9 +1004,9 @@ static void test_jwks_errors(void **state)
 	           "keys[0]: alg: \"HS256\" for a EC key (only ES256)");
 	jwks_fails(jwks_of(jwk_ec(f->ec, "k1", "P-256", 32, ",\"use\":\"enc\""), NULL, NULL), "keys[0]: use:");
 	jwks_fails(jwks_of(jwk_ec(f->ec, "", "P-256", 32, ""), NULL, NULL), "keys[0]: kid: empty");
-	jwks_fails(jwks_of(strdup("{\"kty\":\"EC\",\"crv\":\"P-256\"}"), NULL, NULL), "keys[0]: kid: missing");
-	jwks_fails(jwks_of(strdup("{\"kty\":\"EC\",\"kid\":7}"), NULL, NULL), "keys[0]: kid: not a string");
-	jwks_fails(jwks_of(strdup("\"key\""), NULL, NULL), "keys[0]: not a JSON object");
+	jwks_fails(jwks_of(xstrdup("{\"kty\":\"EC\",\"crv\":\"P-256\"}"), NULL, NULL), "keys[0]: kid: missing");
+	jwks_fails(jwks_of(xstrdup("{\"kty\":\"EC\",\"kid\":7}"), NULL, NULL), "keys[0]: kid: not a string");
+	jwks_fails(jwks_of(xstrdup("\"key\""), NULL, NULL), "keys[0]: not a JSON object");
 	/* A point off the curve: x of one key with y of another. */
 	char *a = jwk_ec(f->ec, "k1", "P-256", 32, ""), *b = jwk_ec(f->ec2, "k2", "P-256", 32, "");
 	strcpy(strstr(a, "\"y\":"), strstr(b, "\"y\":"));
@@ -977,10 +1017,10 @@ static void test_jwks_errors(void **state)
 	memcpy(strstr(a, "\"e\":\"AQAB\""), "\"e\":\"AQAC\"", 10);
 	jwks_fails(jwks_of(a, NULL, NULL), "keys[0]: e: not a valid RSA public exponent");
 	/* Shapes of the file. */
-	jwks_fails(strdup("{\"keys\":[]}"), "jwks.json: keys: no keys");
-	jwks_fails(strdup("{\"keys\":{}}"), "a JWKS is an object with a \"keys\" array");
-	jwks_fails(strdup("[]"), "a JWKS is an object with a \"keys\" array");
-	jwks_fails(strdup("{\"keys\":[}"), "jwks.json:1: not valid JSON");
+	jwks_fails(xstrdup("{\"keys\":[]}"), "jwks.json: keys: no keys");
+	jwks_fails(xstrdup("{\"keys\":{}}"), "a JWKS is an object with a \"keys\" array");
+	jwks_fails(xstrdup("[]"), "a JWKS is an object with a \"keys\" array");
+	jwks_fails(xstrdup("{\"keys\":[}"), "jwks.json:1: not valid JSON");
 }
 
 static void test_jwks_file(void **state)

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <libknot/consts.h>
 #include <libknot/descriptor.h>
+#include <libknot/dname.h>
 #include <libknot/errcode.h>
 #include <libknot/rrset-dump.h>
 #include <libzscanner/scanner.h>
@@ -16,7 +18,17 @@
 #include "lib/name.h"
 #include "lib/rr.h"
 
-#define NAME_TEXT_MAX 1024 /* 255 octets, each at worst "\DDD" */
+#define NAME_TEXT_MAX (KNOT_DNAME_TXT_MAXLEN + 1)
+
+/* A name as libknot prints it inside RDATA, for owners too: it escapes every character the
+ * parsers of Knot, NSD and BIND treat specially (name_to_text() leaves '#' bare, which
+ * libzscanner refuses). */
+static int owner_text(const uint8_t *name, char *out, size_t cap)
+{
+	if (!knot_dname_to_str(out, name, cap))
+		return TERN_ENAME;
+	return 0;
+}
 
 int rrtext_type_from_text(const char *text, uint16_t *type)
 {
@@ -111,18 +123,19 @@ static void parse_error(zs_scanner_t *s)
 	s->state = ZS_STATE_STOP;
 }
 
-int rrtext_rdata_from_text(const uint8_t *origin, const uint8_t *owner, uint16_t type, const char *text,
-                           uint8_t *rdata, size_t cap, size_t *len, char *err, size_t errlen)
+int rrtext_rdata_from_text(const uint8_t *origin, const uint8_t *owner, uint16_t type, const char *text, uint8_t *rdata,
+                           size_t cap, size_t *len, char *err, size_t errlen)
 {
 	char tname[RRTEXT_TYPE_MAXLEN], otext[NAME_TEXT_MAX], ortext[NAME_TEXT_MAX];
+	struct parse_ctx c = {.rdata = rdata, .cap = cap};
 	char *line = NULL;
 	zs_scanner_t *s = NULL;
-	int rc = TERN_EINVAL;
+	int rc;
 
-	if (err && errlen)
-		err[0] = 0;
 	if (!err)
 		errlen = 0;
+	if (errlen)
+		err[0] = 0;
 	if (rrtext_type_to_text(type, tname, sizeof(tname)) < 0 || rr_type_is_meta(type)) {
 		snprintf(err, errlen, "type %u cannot hold data", type);
 		return TERN_EINVAL;
@@ -134,15 +147,15 @@ int rrtext_rdata_from_text(const uint8_t *origin, const uint8_t *owner, uint16_t
 	rc = check_one_line(text, err, errlen);
 	if (rc < 0)
 		return rc;
-	if (!origin || name_to_text(origin, ortext, sizeof(ortext)) < 0 ||
-	    name_to_text(owner ? owner : origin, otext, sizeof(otext)) < 0) {
+	if (!origin || owner_text(origin, ortext, sizeof(ortext)) < 0 ||
+	    owner_text(owner ? owner : origin, otext, sizeof(otext)) < 0) {
 		snprintf(err, errlen, "bad origin or owner name");
 		return TERN_EINVAL;
 	}
 
 	/* The owner, TTL, class and type come first, so the text can only ever be RDATA. The type
 	 * is given as TYPE<n>: libzscanner then reads its usual text form, or "\#" generic data. */
-	size_t tlen = strlen(text), linecap = tlen + strlen(otext) + 64;
+	size_t linecap = strlen(text) + strlen(otext) + 64;
 	line = malloc(linecap);
 	s = malloc(sizeof(*s));
 	if (!line || !s) {
@@ -150,17 +163,11 @@ int rrtext_rdata_from_text(const uint8_t *origin, const uint8_t *owner, uint16_t
 		goto fail;
 	}
 	int n = snprintf(line, linecap, "%s 3600 IN TYPE%u %s\n", otext, type, text);
-	if (n < 0 || (size_t)n >= linecap) {
-		rc = TERN_EINVAL;
+	rc = TERN_EINVAL;
+	if (zs_init(s, ortext, KNOT_CLASS_IN, 3600) != 0) {
+		snprintf(err, errlen, "cannot start the zone parser for %s", ortext);
 		goto fail;
 	}
-	if (zs_init(s, ortext, KNOT_CLASS_IN, 3600) != 0) {
-		free(line);
-		free(s);
-		snprintf(err, errlen, "cannot start the zone parser for %s", ortext);
-		return TERN_EINVAL;
-	}
-	struct parse_ctx c = {.rdata = rdata, .cap = cap};
 	if (zs_set_input_string(s, line, (size_t)n) != 0 || zs_set_processing(s, parse_record, parse_error, &c) != 0 ||
 	    zs_parse_all(s) != 0) {
 		if (!c.failed)
@@ -169,7 +176,6 @@ int rrtext_rdata_from_text(const uint8_t *origin, const uint8_t *owner, uint16_t
 	}
 	zs_deinit(s);
 
-	rc = TERN_EINVAL;
 	if (c.failed) {
 		snprintf(err, errlen, "bad RDATA for %s: %s", tname, c.error ? zs_strerror(c.error) : "cannot parse");
 		goto fail;
@@ -242,11 +248,11 @@ static int dump_rdata(uint16_t type, const uint8_t *rd, uint16_t len, bool gener
 	 * the range the parsers of Knot, NSD and BIND read back (0 prints as 2106-02-07 06:28:16, which
 	 * they all take modulo 2^32). */
 	knot_dump_style_t style = {
-		.wrap = false,
-		.verbose = false,
-		.human_timestamp = true,
-		.generic = generic,
-		.now = (uint64_t)1 << 31,
+	    .wrap = false,
+	    .verbose = false,
+	    .human_timestamp = true,
+	    .generic = generic,
+	    .now = (uint64_t)1 << 31,
 	};
 	int n = knot_rrset_txt_dump_data(&rr, 0, out, cap, &style);
 	free(kr);
@@ -282,23 +288,23 @@ int rrtext_rdata_to_text(uint16_t type, const uint8_t *rdata, uint16_t len, char
 
 /* Types written by mnemonic in exports: Knot 3.2, NSD 4.6 and BIND 9.18 all read them in the form
  * libknot prints. Anything else is written as TYPE<n> with RFC 3597 data, which every server reads. */
+static const uint16_t portable_types[] = {
+    KNOT_RRTYPE_A,          KNOT_RRTYPE_NS,    KNOT_RRTYPE_CNAME,  KNOT_RRTYPE_SOA,   KNOT_RRTYPE_PTR,
+    KNOT_RRTYPE_HINFO,      KNOT_RRTYPE_MX,    KNOT_RRTYPE_TXT,    KNOT_RRTYPE_RP,    KNOT_RRTYPE_AFSDB,
+    KNOT_RRTYPE_AAAA,       KNOT_RRTYPE_LOC,   KNOT_RRTYPE_SRV,    KNOT_RRTYPE_NAPTR, KNOT_RRTYPE_KX,
+    KNOT_RRTYPE_CERT,       KNOT_RRTYPE_DNAME, KNOT_RRTYPE_DS,     KNOT_RRTYPE_SSHFP, KNOT_RRTYPE_IPSECKEY,
+    KNOT_RRTYPE_RRSIG,      KNOT_RRTYPE_NSEC,  KNOT_RRTYPE_DNSKEY, KNOT_RRTYPE_DHCID, KNOT_RRTYPE_NSEC3,
+    KNOT_RRTYPE_NSEC3PARAM, KNOT_RRTYPE_TLSA,  KNOT_RRTYPE_SMIMEA, KNOT_RRTYPE_CDS,   KNOT_RRTYPE_CDNSKEY,
+    KNOT_RRTYPE_OPENPGPKEY, KNOT_RRTYPE_CSYNC, KNOT_RRTYPE_ZONEMD, KNOT_RRTYPE_SVCB,  KNOT_RRTYPE_HTTPS,
+    KNOT_RRTYPE_SPF,        KNOT_RRTYPE_EUI48, KNOT_RRTYPE_EUI64,  KNOT_RRTYPE_URI,   KNOT_RRTYPE_CAA,
+};
+
 static bool type_is_portable(uint16_t type)
 {
-	switch (type) {
-	case KNOT_RRTYPE_A: case KNOT_RRTYPE_NS: case KNOT_RRTYPE_CNAME: case KNOT_RRTYPE_SOA:
-	case KNOT_RRTYPE_PTR: case KNOT_RRTYPE_HINFO: case KNOT_RRTYPE_MX: case KNOT_RRTYPE_TXT:
-	case KNOT_RRTYPE_RP: case KNOT_RRTYPE_AFSDB: case KNOT_RRTYPE_AAAA: case KNOT_RRTYPE_LOC:
-	case KNOT_RRTYPE_SRV: case KNOT_RRTYPE_NAPTR: case KNOT_RRTYPE_KX: case KNOT_RRTYPE_CERT:
-	case KNOT_RRTYPE_DNAME: case KNOT_RRTYPE_DS: case KNOT_RRTYPE_SSHFP: case KNOT_RRTYPE_IPSECKEY:
-	case KNOT_RRTYPE_RRSIG: case KNOT_RRTYPE_NSEC: case KNOT_RRTYPE_DNSKEY: case KNOT_RRTYPE_DHCID:
-	case KNOT_RRTYPE_NSEC3: case KNOT_RRTYPE_NSEC3PARAM: case KNOT_RRTYPE_TLSA: case KNOT_RRTYPE_SMIMEA:
-	case KNOT_RRTYPE_CDS: case KNOT_RRTYPE_CDNSKEY: case KNOT_RRTYPE_OPENPGPKEY: case KNOT_RRTYPE_CSYNC:
-	case KNOT_RRTYPE_ZONEMD: case KNOT_RRTYPE_SVCB: case KNOT_RRTYPE_HTTPS: case KNOT_RRTYPE_SPF:
-	case KNOT_RRTYPE_EUI48: case KNOT_RRTYPE_EUI64: case KNOT_RRTYPE_URI: case KNOT_RRTYPE_CAA:
-		return true;
-	default:
-		return false;
-	}
+	for (size_t i = 0; i < sizeof(portable_types) / sizeof(portable_types[0]); i++)
+		if (portable_types[i] == type)
+			return true;
+	return false;
 }
 
 struct export_ctx {
@@ -348,7 +354,7 @@ static int export_record(struct export_ctx *e, const char *owner, uint32_t ttl, 
 static int export_rrset(struct export_ctx *e, const uint8_t *owner, const struct rrset *rs)
 {
 	char otext[NAME_TEXT_MAX], tname[RRTEXT_TYPE_MAXLEN];
-	if (name_to_text(owner, otext, sizeof(otext)) < 0) {
+	if (owner_text(owner, otext, sizeof(otext)) < 0) {
 		snprintf(e->err, e->errlen, "cannot write an owner name");
 		return TERN_ENAME;
 	}

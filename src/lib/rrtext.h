@@ -20,10 +20,11 @@ int rrtext_type_to_text(uint16_t type, char *out, size_t cap);
  * wire form. Relative names resolve against origin (an absolute wire name; "@" is the origin);
  * owner (NULL = origin) is the record's owner. The text must be one line holding one
  * record: newlines and other control characters, and ';' '(' ')' outside quotes unless escaped,
- * are refused. Writes *len bytes into rdata. Returns 0, TERN_EINVAL (bad text: err says why, e.g.
+ * are refused. A quoted string longer than 255 characters becomes several strings of at most 255
+ * (libzscanner splits it). Writes *len bytes into rdata. Returns 0, TERN_EINVAL (bad text: err says why, e.g.
  * "bad RDATA for MX: ..."), TERN_ESPACE (more than cap bytes) or TERN_ENOMEM. */
-int rrtext_rdata_from_text(const uint8_t *origin, const uint8_t *owner, uint16_t type, const char *text,
-                           uint8_t *rdata, size_t cap, size_t *len, char *err, size_t errlen);
+int rrtext_rdata_from_text(const uint8_t *origin, const uint8_t *owner, uint16_t type, const char *text, uint8_t *rdata,
+                           size_t cap, size_t *len, char *err, size_t errlen);
 
 /* Presentation form of one record's RDATA: absolute names, one line, no comments, RRSIG times as
  * YYYYMMDDHHmmSS; types without a text form (and RDATA malformed for its type) in RFC 3597 form

@@ -2,7 +2,7 @@
 .PHONY: all deps build build-asan run test unit system lint clean soak
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
-	libcmocka-dev libssl-dev libjansson-dev knot python3-dnspython python3-pytest dnsutils clang clang-format \
+	libcmocka-dev libssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev knot python3-dnspython python3-pytest dnsutils clang clang-format \
 	clang-tidy cppcheck dnsperf
 PY := /usr/bin/python3
 BUILD := build

@@ -230,18 +230,17 @@ static char *dup_or_flag(struct parse *p, const char *s)
 }
 
 /* "ADDR@PORT" or "ADDR" (port 53), ADDR being IPv4 or IPv6 in inet_pton's forms. */
-static void parse_listen(struct parse *p, yaml_node_t *n)
+static bool parse_addr(struct parse *p, yaml_node_t *n, const char *where, struct config_listen *out)
 {
-	const char *where = "server.listen";
 	const char *s = want_scalar(p, n, where);
 	if (!s)
-		return;
+		return false;
 	char q[QUOTE_BUF], host[sizeof(p->c->listen->text)];
 	quote(s, q, sizeof(q));
 	size_t len = strlen(s);
 	if (len >= sizeof(host)) {
 		perr(p, node_line(n), "%s: %s is not an IP address", where, q);
-		return;
+		return false;
 	}
 	memcpy(host, s, len + 1);
 	unsigned long port = 53;
@@ -255,11 +254,11 @@ static void parse_listen(struct parse *p, yaml_node_t *n)
 			port = strtoul(ps, &end, 10);
 		if (end == at || *end) {
 			perr(p, node_line(n), "%s: port in %s is not a number", where, q);
-			return;
+			return false;
 		}
 		if (errno == ERANGE || port < 1 || port > 65535) {
 			perr(p, node_line(n), "%s: port in %s is out of range 1..65535", where, q);
-			return;
+			return false;
 		}
 	}
 	struct config_listen l;
@@ -276,9 +275,22 @@ static void parse_listen(struct parse *p, yaml_node_t *n)
 		l.addrlen = sizeof(*sin6);
 	} else {
 		perr(p, node_line(n), "%s: %s is not an IP address", where, q);
-		return;
+		return false;
 	}
 	memcpy(l.text, s, len + 1);
+	*out = l;
+	return true;
+}
+
+/* One server.listen entry: an address not listed before. */
+static void parse_listen(struct parse *p, yaml_node_t *n)
+{
+	const char *where = "server.listen";
+	struct config_listen l;
+	char q[QUOTE_BUF];
+	if (!parse_addr(p, n, where, &l))
+		return;
+	quote(l.text, q, sizeof(q));
 	for (size_t i = 0; i < p->c->nlisten; i++) {
 		const struct config_listen *o = &p->c->listen[i];
 		if (o->addrlen == l.addrlen && !memcmp(&o->addr, &l.addr, l.addrlen)) {
@@ -483,13 +495,131 @@ static void parse_zones(struct parse *p, yaml_node_t *zones)
 	}
 }
 
+/* A domain name field: absolute, or relative to the root. */
+static bool want_name(struct parse *p, yaml_node_t *n, const char *where, uint8_t out[NAME_MAXLEN])
+{
+	const char *s = want_scalar(p, n, where);
+	if (!s)
+		return false;
+	if (name_from_text(out, s, (const uint8_t *)"") < 0) {
+		char q[QUOTE_BUF];
+		perr(p, node_line(n), "%s: %s is not a valid domain name", where, quote(s, q, sizeof(q)));
+		return false;
+	}
+	name_lower(out);
+	return true;
+}
+
+static bool want_bool(struct parse *p, yaml_node_t *n, const char *where, bool *out)
+{
+	const char *s = want_scalar(p, n, where);
+	if (!s)
+		return false;
+	if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on")) {
+		*out = true;
+		return true;
+	}
+	if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off")) {
+		*out = false;
+		return true;
+	}
+	char q[QUOTE_BUF];
+	perr(p, node_line(n), "%s: %s is not true or false", where, quote(s, q, sizeof(q)));
+	return false;
+}
+
+static void parse_api(struct parse *p, yaml_node_t *api, unsigned line)
+{
+	enum { LISTEN, DATA, JWKS, LEGACY, RATE, BURST, SERIAL, NS, HOSTMASTER, TTL, REFRESH, RETRY, EXPIRE, MINIMUM,
+	       NFIELDS };
+	struct field f[NFIELDS] = {
+		[LISTEN] = {.key = "listen"},
+		[DATA] = {.key = "data-dir"},
+		[JWKS] = {.key = "jwks"},
+		[LEGACY] = {.key = "legacy-tenant-header"},
+		[RATE] = {.key = "rate-limit"},
+		[BURST] = {.key = "rate-burst"},
+		[SERIAL] = {.key = "serial-policy"},
+		[NS] = {.key = "nameservers"},
+		[HOSTMASTER] = {.key = "hostmaster"},
+		[TTL] = {.key = "default-ttl"},
+		[REFRESH] = {.key = "soa-refresh"},
+		[RETRY] = {.key = "soa-retry"},
+		[EXPIRE] = {.key = "soa-expire"},
+		[MINIMUM] = {.key = "soa-minimum"},
+	};
+	struct config_api *a = &p->c->api;
+	if (!want_mapping(p, api, "api"))
+		return;
+	walk_mapping(p, api, "api", f, NFIELDS);
+	a->enabled = true;
+	if (!f[LISTEN].value)
+		perr(p, line, "api.listen: missing required key");
+	else
+		parse_addr(p, f[LISTEN].value, "api.listen", &a->listen);
+	const char *s;
+	if (!f[DATA].value)
+		perr(p, line, "api.data-dir: missing required key");
+	else if ((s = want_scalar(p, f[DATA].value, "api.data-dir")) != NULL)
+		a->data_dir = path_join(p, p->basedir, s);
+	if (!f[JWKS].value)
+		perr(p, line, "api.jwks: missing required key");
+	else if ((s = want_scalar(p, f[JWKS].value, "api.jwks")) != NULL)
+		a->jwks = path_join(p, p->basedir, s);
+	if (f[LEGACY].value)
+		want_bool(p, f[LEGACY].value, "api.legacy-tenant-header", &a->legacy_tenant_header);
+	unsigned long v;
+	if (f[RATE].value && want_uint(p, f[RATE].value, "api.rate-limit", 0, 1000000, &v))
+		a->rate = (unsigned)v;
+	if (f[BURST].value && want_uint(p, f[BURST].value, "api.rate-burst", 1, 1000000, &v))
+		a->burst = (unsigned)v;
+	if (f[SERIAL].value && (s = want_scalar(p, f[SERIAL].value, "api.serial-policy")) != NULL) {
+		if (!strcmp(s, "date") || !strcmp(s, "increment")) {
+			a->serial_increment = !strcmp(s, "increment");
+		} else {
+			char q[QUOTE_BUF];
+			perr(p, node_line(f[SERIAL].value), "api.serial-policy: %s is not date or increment",
+			     quote(s, q, sizeof(q)));
+		}
+	}
+	if (f[NS].value) {
+		long n = want_list(p, f[NS].value, "api.nameservers");
+		if (n > 0) {
+			a->nameservers = calloc((size_t)n, sizeof(*a->nameservers));
+			if (!a->nameservers) {
+				p->nomem = true;
+				return;
+			}
+			yaml_node_t *seq = f[NS].value;
+			for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
+				yaml_node_t *item = yaml_document_get_node(p->doc, *it);
+				if (item && want_name(p, item, "api.nameservers", a->nameservers[a->nnameservers]))
+					a->nnameservers++;
+			}
+		}
+	}
+	if (f[HOSTMASTER].value && want_name(p, f[HOSTMASTER].value, "api.hostmaster", a->hostmaster))
+		a->has_hostmaster = true;
+	if (f[TTL].value && want_uint(p, f[TTL].value, "api.default-ttl", 0, 2147483647, &v))
+		a->default_ttl = (uint32_t)v;
+	if (f[REFRESH].value && want_uint(p, f[REFRESH].value, "api.soa-refresh", 1, 2147483647, &v))
+		a->soa_refresh = (uint32_t)v;
+	if (f[RETRY].value && want_uint(p, f[RETRY].value, "api.soa-retry", 1, 2147483647, &v))
+		a->soa_retry = (uint32_t)v;
+	if (f[EXPIRE].value && want_uint(p, f[EXPIRE].value, "api.soa-expire", 1, 2147483647, &v))
+		a->soa_expire = (uint32_t)v;
+	if (f[MINIMUM].value && want_uint(p, f[MINIMUM].value, "api.soa-minimum", 0, 2147483647, &v))
+		a->soa_minimum = (uint32_t)v;
+}
+
 static void parse_root(struct parse *p, yaml_node_t *root)
 {
-	enum { SERVER, LOG, ZONES, NFIELDS };
+	enum { SERVER, LOG, ZONES, API, NFIELDS };
 	struct field f[NFIELDS] = {
 		[SERVER] = {.key = "server"},
 		[LOG] = {.key = "log"},
 		[ZONES] = {.key = "zones"},
+		[API] = {.key = "api"},
 	};
 	if (root && root->type != YAML_MAPPING_NODE && !is_null(root)) {
 		perr(p, node_line(root), "top level: expected a mapping, got %s", kind_name(root));
@@ -498,7 +628,7 @@ static void parse_root(struct parse *p, yaml_node_t *root)
 	if (root)
 		walk_mapping(p, root, NULL, f, NFIELDS);
 	else
-		f[SERVER].value = f[LOG].value = f[ZONES].value = NULL;
+		f[SERVER].value = f[LOG].value = f[ZONES].value = f[API].value = NULL;
 	unsigned line = root ? node_line(root) : 1;
 	if (!f[SERVER].value)
 		perr(p, line, "server: missing required key");
@@ -508,6 +638,8 @@ static void parse_root(struct parse *p, yaml_node_t *root)
 		parse_log(p, f[LOG].value);
 	if (f[ZONES].value)
 		parse_zones(p, f[ZONES].value);
+	if (f[API].value)
+		parse_api(p, f[API].value, f[API].line);
 }
 
 /* 1-based line of a byte offset, for reader errors (bad encoding) that carry no mark. */
@@ -546,6 +678,13 @@ static void set_defaults(struct config *c)
 	c->tcp_idle_timeout_ms = 10000;
 	c->tcp_max_clients = 1024;
 	c->log_level = LOG_INFO;
+	c->api.rate = 50;
+	c->api.burst = 100;
+	c->api.default_ttl = 3600;
+	c->api.soa_refresh = 7200;
+	c->api.soa_retry = 900;
+	c->api.soa_expire = 1209600;
+	c->api.soa_minimum = 300;
 }
 
 int config_load_string(const char *text, size_t len, const char *source, const char *basedir,
@@ -705,5 +844,8 @@ void config_free(struct config *c)
 	free(c->listen);
 	free(c->nsid);
 	free(c->path);
+	free(c->api.data_dir);
+	free(c->api.jwks);
+	free(c->api.nameservers);
 	free(c);
 }

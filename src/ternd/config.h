@@ -1,5 +1,6 @@
 /* ternd's configuration file (YAML, read with libyaml): listeners, zones, identity, EDNS. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -19,6 +20,22 @@ struct config_zone {
 	unsigned line;             /* where the zone is declared */
 };
 
+/* The HTTP API (control plane); enabled when the file has an "api" section. */
+struct config_api {
+	bool enabled;
+	struct config_listen listen;
+	char *data_dir; /* holds tern.db (SQLite) */
+	char *jwks;     /* public keys tokens are verified against */
+	bool legacy_tenant_header;
+	unsigned rate, burst; /* per-tenant token bucket: requests a second, bucket size; rate 0 = off */
+	bool serial_increment; /* SOA serials +1 instead of YYYYMMDDnn */
+	uint8_t (*nameservers)[NAME_MAXLEN]; /* default NS of new zones */
+	size_t nnameservers;
+	uint8_t hostmaster[NAME_MAXLEN]; /* default SOA RNAME; "hostmaster.<zone>" when not set */
+	bool has_hostmaster;
+	uint32_t default_ttl, soa_refresh, soa_retry, soa_expire, soa_minimum;
+};
+
 struct config {
 	char *path;
 	struct config_listen *listen;
@@ -31,6 +48,7 @@ struct config {
 	unsigned tcp_idle_timeout_ms; /* default 10000 */
 	unsigned tcp_max_clients;     /* default 1024 */
 	int log_level;                /* enum log_level; default LOG_INFO */
+	struct config_api api;
 };
 
 /* Reads and validates a configuration file. On error returns a negative TERN_E* and writes

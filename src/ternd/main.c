@@ -10,6 +10,7 @@
 
 #include "lib/error.h"
 #include "lib/zonefile.h"
+#include "ternd/api/api.h"
 #include "ternd/config.h"
 #include "ternd/log.h"
 #include "ternd/net/tcp.h"
@@ -176,6 +177,7 @@ int main(int argc, char **argv)
 	struct server srv;
 	struct udp *udp = NULL;
 	struct tcp *tcp = NULL;
+	struct api *api = NULL;
 	int status = 1;
 	if (server_init(&srv, conf) < 0) {
 		log_error("out of memory");
@@ -183,6 +185,11 @@ int main(int argc, char **argv)
 	}
 	zones_subscribe(srv.zones, log_zone_event, NULL);
 	load_zones(&srv, conf, NULL);
+	/* API zones are rebuilt from the store and served before ternd reports ready */
+	if (conf->api.enabled && api_start(&srv, conf, &api, err, ERRBUF) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
 	/* TCP listens before UDP answers, so whoever sees a UDP answer can connect over TCP */
 	if (tcp_start(&srv, conf, &tcp, err, ERRBUF) < 0 ||
 	    udp_start(&srv, conf, conf->udp_workers, &udp, err, ERRBUF) < 0) {
@@ -226,6 +233,8 @@ int main(int argc, char **argv)
 		log_info("reload done: %zu zone(s) served", zones_count(srv.zones));
 	}
 	status = 0;
+	api_stop(api);
+	api = NULL;
 	tcp_stop(tcp);
 	tcp = NULL;
 	udp_stop(udp);
@@ -234,6 +243,7 @@ int main(int argc, char **argv)
 		config_free(old[i]);
 	free(old);
 out:
+	api_stop(api);
 	tcp_stop(tcp);
 	udp_stop(udp);
 	server_destroy(&srv);

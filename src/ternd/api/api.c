@@ -1,0 +1,347 @@
+/* The control plane's start and stop, rebuilding API zones from the store, authentication and
+ * per-tenant rate limits, the shared request helpers and the route table. */
+#include "ternd/api/api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <urcu-qsbr.h>
+
+#include "lib/error.h"
+#include "lib/rr.h"
+#include "lib/rrtext.h"
+#include "ternd/api/api_impl.h"
+#include "ternd/log.h"
+
+/* ---- names and JSON ---- */
+
+bool api_parse_zone_name(const char *text, uint8_t apex[NAME_MAXLEN])
+{
+	if (!text || !*text || name_from_text(apex, text, (const uint8_t *)"") < 0)
+		return false;
+	name_lower(apex);
+	return true;
+}
+
+json_t *api_name_json(const uint8_t *name)
+{
+	char text[NAME_MAXLEN * 4 + 1];
+	if (name_to_text(name, text, sizeof(text)) < 0)
+		return json_null();
+	return json_string(text);
+}
+
+bool api_parse_owner(const uint8_t *apex, const char *text, const char *field, uint8_t out[NAME_MAXLEN],
+                     struct http_response *res)
+{
+	char atext[NAME_MAXLEN * 4 + 1];
+	name_to_text(apex, atext, sizeof(atext));
+	if (!text || !*text) {
+		http_error(res, 400, field, "a name is required");
+		return false;
+	}
+	size_t tl = strlen(text), al = strlen(atext) - 1; /* the zone's name without its final dot */
+	bool absolute = text[tl - 1] == '.' ||
+	                (tl >= al && strncasecmp(text + tl - al, atext, al) == 0 && (tl == al || text[tl - al - 1] == '.'));
+	char buf[NAME_MAXLEN * 4 + 2];
+	const char *t = text;
+	if (absolute && text[tl - 1] != '.' && tl + 2 <= sizeof(buf)) {
+		memcpy(buf, text, tl);
+		buf[tl] = '.';
+		buf[tl + 1] = 0;
+		t = buf;
+	}
+	if (name_from_text(out, t, apex) < 0) {
+		http_error(res, 400, field, "\"%.300s\" is not a valid domain name (empty label, label over 63 octets or name over 255)", text);
+		return false;
+	}
+	name_lower(out);
+	if (!name_in(out, apex)) {
+		http_error(res, 400, field, "%.300s is not in zone %s", text, atext);
+		return false;
+	}
+	return true;
+}
+
+json_t *api_rrset_json(const uint8_t *owner, uint16_t type, uint32_t ttl, uint16_t count, const uint8_t *rdata)
+{
+	char tbuf[RRTEXT_TYPE_MAXLEN], *text = malloc(65536 * 2);
+	json_t *records = json_array();
+	const uint8_t *rec = rdata;
+	for (uint16_t i = 0; text && i < count; i++, rec = rdata_next(rec))
+		if (rrtext_rdata_to_text(type, rdata_bytes(rec), rdata_len(rec), text, 65536 * 2) >= 0)
+			json_array_append_new(records, json_string(text));
+	free(text);
+	rrtext_type_to_text(type, tbuf, sizeof(tbuf));
+	return json_pack("{s:o,s:s,s:I,s:o}", "name", api_name_json(owner), "type", tbuf, "ttl", (json_int_t)ttl,
+	                 "records", records);
+}
+
+json_t *api_zone_json(const struct store_zone *z)
+{
+	return json_pack("{s:o,s:s,s:I,s:s,s:b,s:o,s:I,s:I}", "name", api_name_json(z->apex), "tenant", z->tenant,
+	                 "serial", (json_int_t)z->serial, "serial_policy",
+	                 z->serial_policy == STORE_SERIAL_DATE ? "date" : "increment", "locked", z->locked,
+	                 "lock_reason", z->locked ? json_string(z->lock_reason) : json_null(), "created",
+	                 (json_int_t)z->created, "updated", (json_int_t)z->updated);
+}
+
+/* ---- who is asking ---- */
+
+static bool rate_ok(struct api *a, const char *tenant, struct http_response *res)
+{
+	if (a->conf->api.rate == 0)
+		return true;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	struct api_bucket *b = NULL;
+	for (size_t i = 0; i < a->nbuckets && !b; i++)
+		if (strcmp(a->buckets[i].tenant, tenant) == 0)
+			b = &a->buckets[i];
+	if (!b) {
+		struct api_bucket *nb = realloc(a->buckets, (a->nbuckets + 1) * sizeof(*nb));
+		if (!nb)
+			return true; /* no memory for a bucket: do not punish the client */
+		a->buckets = nb;
+		b = &a->buckets[a->nbuckets++];
+		snprintf(b->tenant, sizeof(b->tenant), "%s", tenant);
+		b->tokens = a->conf->api.burst;
+		b->last = now;
+	}
+	double elapsed = (double)(now.tv_sec - b->last.tv_sec) + (double)(now.tv_nsec - b->last.tv_nsec) / 1e9;
+	b->last = now;
+	b->tokens += elapsed * a->conf->api.rate;
+	if (b->tokens > a->conf->api.burst)
+		b->tokens = a->conf->api.burst;
+	if (b->tokens >= 1) {
+		b->tokens -= 1;
+		return true;
+	}
+	unsigned wait = (unsigned)((1 - b->tokens) / a->conf->api.rate) + 1;
+	snprintf(res->retry_after, sizeof(res->retry_after), "%u", wait);
+	http_error(res, 429, NULL, "rate limit of %u requests a second for tenant %s exceeded", a->conf->api.rate,
+	           tenant);
+	return false;
+}
+
+bool api_authenticate(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c)
+{
+	memset(c, 0, sizeof(*c));
+	const char *h = http_header(req, "Authorization");
+	if (!h) {
+		const char *legacy = http_header(req, "X-Tenant-ID");
+		if (legacy && a->conf->api.legacy_tenant_header && *legacy && strlen(legacy) <= AUTH_TENANT_MAX) {
+			snprintf(c->p.tenant, sizeof(c->p.tenant), "%s", legacy);
+			return rate_ok(a, c->p.tenant, res);
+		}
+		http_error(res, 401, "Authorization", "a bearer token is required%s",
+		           legacy ? " (X-Tenant-ID is not accepted: legacy_tenant_header is off)" : "");
+		return false;
+	}
+	if (strncasecmp(h, "Bearer ", 7) != 0) {
+		http_error(res, 401, "Authorization", "expected \"Bearer <token>\"");
+		return false;
+	}
+	char err[256];
+	if (auth_verify(a->keys, h + 7, time(NULL), &c->p, err, sizeof(err)) < 0) {
+		http_error(res, 401, "Authorization", "%s", err);
+		return false;
+	}
+	if (!rate_ok(a, c->p.tenant, res)) {
+		auth_principal_free(&c->p);
+		return false;
+	}
+	return true;
+}
+
+void api_caller_free(struct api_caller *c)
+{
+	auth_principal_free(&c->p);
+}
+
+bool api_zone_get(struct api *a, const struct api_caller *c, const char *name, struct store_zone *z,
+                  struct http_response *res)
+{
+	uint8_t apex[NAME_MAXLEN];
+	if (!api_parse_zone_name(name, apex)) {
+		http_error(res, 400, "zone", "\"%.300s\" is not a valid zone name", name);
+		return false;
+	}
+	char err[256], text[NAME_MAXLEN * 4 + 1];
+	name_to_text(apex, text, sizeof(text));
+	int rc = store_zone_get(store_latest(a->store), apex, z, err, sizeof(err));
+	if (rc == TERN_ENOTFOUND || (rc == 0 && !c->p.admin && strcmp(z->tenant, c->p.tenant) != 0) ||
+	    (rc == 0 && !auth_allows(&c->p, text, NULL, 0, false))) {
+		http_error(res, 404, "zone", "no zone %s", text);
+		return false;
+	}
+	if (rc < 0) {
+		http_error(res, 500, NULL, "store: %s", err);
+		return false;
+	}
+	return true;
+}
+
+/* ---- health ---- */
+
+static void health(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	(void)req;
+	struct api *a = ctx;
+	json_t *o = json_pack("{s:s,s:I,s:I}", "status", "ok", "uptime", (json_int_t)(time(NULL) - a->started), "zones",
+	                      (json_int_t)zones_count(a->srv->zones));
+	http_json(res, 200, o);
+}
+
+static void openapi(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	(void)ctx;
+	(void)req;
+	extern const char api_openapi_json[];
+	http_text(res, 200, "application/json", api_openapi_json, strlen(api_openapi_json));
+}
+
+static const struct http_route routes[] = {
+	{"GET", "/healthz", health},
+	{"GET", "/api/v1/openapi.json", openapi},
+	{"GET", "/api/v1/zones", api_zones_list},
+	{"POST", "/api/v1/zones", api_zones_create},
+	{"GET", "/api/v1/zones/{}", api_zones_show},
+	{"DELETE", "/api/v1/zones/{}", api_zones_delete},
+	{"GET", "/api/v1/zones/{}/export", api_zones_export},
+	{"POST", "/api/v1/zones/{}/import", api_zones_import},
+	{"GET", "/api/v1/zones/{}/changes", api_zones_changes},
+	{"PUT", "/api/v1/zones/{}/lock", api_zones_lock},
+	{"DELETE", "/api/v1/zones/{}/lock", api_zones_unlock},
+	{"GET", "/api/v1/zones/{}/rrsets", api_rrsets_list},
+	{"PATCH", "/api/v1/zones/{}/rrsets", api_rrsets_patch},
+	{"GET", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_get},
+	{"PUT", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_put},
+	{"DELETE", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_delete},
+	{"POST", "/api/v1/zones/{}/proposals", api_proposals_create},
+	{"GET", "/api/v1/zones/{}/proposals", api_proposals_list},
+	{"POST", "/api/v1/zones/{}/proposals/{}/approve", api_proposals_approve},
+};
+
+/* Handlers read zones (RCU): the HTTP thread is a reader for the length of each request only,
+ * so it never holds up a publisher while it waits for connections. */
+static void reader_enter(void *ctx)
+{
+	(void)ctx;
+	rcu_register_thread();
+}
+
+static void reader_leave(void *ctx)
+{
+	(void)ctx;
+	rcu_unregister_thread();
+}
+
+static const struct http_hooks hooks = {reader_enter, reader_leave};
+
+/* ---- start and stop ---- */
+
+struct rebuild {
+	struct api *a;
+	struct zone_builder *b;
+	int loaded, failed;
+};
+
+static int add_rrset(const struct store_rrset *rs, void *arg)
+{
+	struct zone_builder *b = arg;
+	const uint8_t *rec = rs->rdata;
+	for (uint16_t i = 0; i < rs->count; i++, rec = rdata_next(rec))
+		if (zone_builder_add(b, rs->owner, rs->type, rs->ttl, rdata_bytes(rec), rdata_len(rec), 0) < 0)
+			return TERN_ENOMEM;
+	return 0;
+}
+
+static int rebuild_zone(const struct store_zone *sz, void *arg)
+{
+	struct rebuild *r = arg;
+	char err[4096], name[NAME_MAXLEN * 4 + 1];
+	name_to_text(sz->apex, name, sizeof(name));
+	struct zone_builder *b = zone_builder_new(sz->apex);
+	struct zone *z = NULL;
+	if (!b)
+		return TERN_ENOMEM;
+	if (store_rrset_foreach(store_latest(r->a->store), sz->apex, add_rrset, b, err, sizeof(err)) < 0) {
+		zone_builder_free(b);
+		log_error("API zone %s not loaded: %s", name, err);
+		r->failed++;
+		return 0;
+	}
+	if (zone_build(b, name, &z, err, sizeof(err)) < 0) {
+		log_error("API zone %s not loaded:\n%s", name, err);
+		r->failed++;
+		return 0;
+	}
+	if (zones_publish(r->a->srv->zones, z) < 0) {
+		zone_free(z);
+		return TERN_ENOMEM;
+	}
+	r->loaded++;
+	return 0;
+}
+
+int api_start(struct server *srv, const struct config *conf, struct api **out, char *err, size_t errlen)
+{
+	struct api *a = calloc(1, sizeof(*a));
+	if (!a)
+		return TERN_ENOMEM;
+	a->srv = srv;
+	a->conf = conf;
+	a->started = time(NULL);
+	pthread_mutex_init(&a->write_lock, NULL);
+	char path[4096];
+	int rc = TERN_EIO;
+	if (mkdir(conf->api.data_dir, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "api.data-dir %s: %s", conf->api.data_dir, strerror(errno));
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/tern.db", conf->api.data_dir);
+	if ((rc = store_open_sqlite(path, &a->store, err, errlen)) < 0)
+		goto fail;
+	if ((rc = auth_keys_load(conf->api.jwks, &a->keys, err, errlen)) < 0)
+		goto fail;
+	struct rebuild r = {.a = a};
+	struct store_page page = {0};
+	do {
+		rc = store_zone_list(store_latest(a->store), NULL, page.more ? page.next_apex : NULL, 1000, rebuild_zone, &r,
+		                     &page, err, errlen);
+		if (rc < 0)
+			goto fail;
+	} while (page.more);
+	log_info("API: %d zone(s) rebuilt from %s%s", r.loaded, path, r.failed ? " (some failed: see above)" : "");
+	rc = http_start((const struct sockaddr *)&conf->api.listen.addr, conf->api.listen.addrlen, routes,
+	                sizeof(routes) / sizeof(routes[0]), a, &hooks, API_MAX_BODY, &a->http, err, errlen);
+	if (rc < 0)
+		goto fail;
+	log_info("API: listening on %s (port %u)", conf->api.listen.text, http_port(a->http));
+	*out = a;
+	return 0;
+fail:
+	api_stop(a);
+	return rc;
+}
+
+unsigned api_port(const struct api *a)
+{
+	return http_port(a->http);
+}
+
+void api_stop(struct api *a)
+{
+	if (!a)
+		return;
+	http_stop(a->http);
+	auth_keys_free(a->keys);
+	if (a->store)
+		store_close(a->store);
+	free(a->buckets);
+	pthread_mutex_destroy(&a->write_lock);
+	free(a);
+}

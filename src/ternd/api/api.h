@@ -1,0 +1,16 @@
+/* The HTTP/JSON control plane: zones and RRsets of tenants kept in the store and served at once
+ * through zones_publish(). */
+#pragma once
+#include <stddef.h>
+
+#include "ternd/config.h"
+#include "ternd/server.h"
+
+struct api;
+
+/* Opens the store, loads the JWKS, rebuilds and publishes every API-managed zone, then starts
+ * answering HTTP. Zone names configured as zone files cannot be created through the API. */
+int api_start(struct server *srv, const struct config *conf, struct api **out, char *err, size_t errlen);
+void api_stop(struct api *a);
+/* The port the API listens on. */
+unsigned api_port(const struct api *a);

@@ -1,0 +1,103 @@
+/* Internals shared by the API's files: the API's state, request helpers (authentication, rate
+ * limit, zone access, names, RRsets in JSON) and the one write path, api_commit(). */
+#pragma once
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "lib/zone.h"
+#include "ternd/api/auth.h"
+#include "ternd/api/http.h"
+#include "ternd/api/store.h"
+#include "ternd/config.h"
+#include "ternd/server.h"
+
+#define API_MAX_BODY (1024 * 1024)
+#define API_MAX_CHANGES 1000
+#define API_MAX_RECORDS 1000
+#define API_PAGE_DEFAULT 50
+#define API_PAGE_MAX 1000
+
+struct api_bucket {
+	char tenant[AUTH_TENANT_MAX + 1];
+	double tokens;
+	struct timespec last;
+};
+
+struct api {
+	struct server *srv;
+	const struct config *conf;
+	struct store *store;
+	struct auth_keys *keys;
+	struct http *http;
+	pthread_mutex_t write_lock; /* one write at a time: store transaction + publish */
+	time_t started;
+	struct api_bucket *buckets;
+	size_t nbuckets;
+	uint64_t requests[6]; /* by status class: 1xx..5xx, index status/100 */
+};
+
+/* The caller of a request: tenant and rights. */
+struct api_caller {
+	struct auth_principal p;
+};
+
+/* Authenticates (bearer JWT, or X-Tenant-ID when allowed) and applies the tenant's rate limit;
+ * on failure the response is written (401/429) and false returned. */
+bool api_authenticate(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c);
+void api_caller_free(struct api_caller *c);
+
+/* Parses a zone name from a URL segment or JSON ("example.com" or "example.com."). */
+bool api_parse_zone_name(const char *text, uint8_t apex[NAME_MAXLEN]);
+/* Finds a zone the caller may see: 404 (never 403) for another tenant's zone. */
+bool api_zone_get(struct api *a, const struct api_caller *c, const char *name, struct store_zone *z,
+                  struct http_response *res);
+/* Owner name in the zone: absolute with a final dot or ending in the zone's name, "@" for the
+ * apex, else relative to the zone. Lower-cased. Writes a 400 naming field on failure. */
+bool api_parse_owner(const uint8_t *apex, const char *text, const char *field, uint8_t out[NAME_MAXLEN],
+                     struct http_response *res);
+/* Text of a name without escapes problems: for JSON. */
+json_t *api_name_json(const uint8_t *name);
+/* {"name","type","ttl","records"} of one RRset. */
+json_t *api_rrset_json(const uint8_t *owner, uint16_t type, uint32_t ttl, uint16_t count, const uint8_t *rdata);
+json_t *api_zone_json(const struct store_zone *z);
+
+/* One change parsed from JSON: rdata is malloc'd (api_changes_free). */
+struct api_change {
+	uint8_t owner[NAME_MAXLEN];
+	struct zone_change c;
+};
+/* Parses {"name","type","ttl","records"} or {"name","type","delete":true}; name and type may be
+ * given by the URL instead (then absent from the object). where prefixes field names. */
+bool api_parse_change(const uint8_t *apex, json_t *obj, const char *url_name, const char *url_type, const char *where,
+                      struct api_change *out, struct http_response *res);
+void api_changes_free(struct api_change *ch, size_t n);
+
+/* The write path: applies the changes (plus a new SOA serial) to the zone's snapshot, stores them
+ * with a journal entry in one durable transaction, publishes the new snapshot, and only then
+ * returns. On failure nothing is stored or served and res holds the error. */
+bool api_commit(struct api *a, const struct store_zone *z, const struct api_change *ch, size_t n, const char *who,
+                uint32_t *serial, struct http_response *res);
+/* The next SOA serial after cur under the zone's policy. */
+uint32_t api_next_serial(uint32_t cur, enum store_serial_policy policy, time_t now);
+
+/* Zone routes (api_zones.c) and RRset routes (api_rrsets.c). */
+void api_zones_list(void *ctx, const struct http_request *req, struct http_response *res);
+void api_zones_create(void *ctx, const struct http_request *req, struct http_response *res);
+void api_zones_show(void *ctx, const struct http_request *req, struct http_response *res);
+void api_zones_delete(void *ctx, const struct http_request *req, struct http_response *res);
+void api_zones_export(void *ctx, const struct http_request *req, struct http_response *res);
+void api_zones_import(void *ctx, const struct http_request *req, struct http_response *res);
+void api_zones_changes(void *ctx, const struct http_request *req, struct http_response *res);
+void api_zones_lock(void *ctx, const struct http_request *req, struct http_response *res);
+void api_zones_unlock(void *ctx, const struct http_request *req, struct http_response *res);
+void api_rrsets_list(void *ctx, const struct http_request *req, struct http_response *res);
+void api_rrsets_get(void *ctx, const struct http_request *req, struct http_response *res);
+void api_rrsets_put(void *ctx, const struct http_request *req, struct http_response *res);
+void api_rrsets_delete(void *ctx, const struct http_request *req, struct http_response *res);
+void api_rrsets_patch(void *ctx, const struct http_request *req, struct http_response *res);
+void api_proposals_create(void *ctx, const struct http_request *req, struct http_response *res);
+void api_proposals_list(void *ctx, const struct http_request *req, struct http_response *res);
+void api_proposals_approve(void *ctx, const struct http_request *req, struct http_response *res);

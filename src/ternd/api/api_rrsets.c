@@ -1,0 +1,610 @@
+/* RRsets through the API: JSON changes parsed and checked, the write path (store, journal and
+ * publish in that order), the RRset routes and the change-review flow. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <urcu-qsbr.h>
+
+#include "lib/error.h"
+#include "lib/rr.h"
+#include "lib/rrtext.h"
+#include "ternd/api/api_impl.h"
+#include "ternd/log.h"
+
+#define TTL_MAX 2147483647 /* RFC 2181 8 */
+
+void api_changes_free(struct api_change *ch, size_t n)
+{
+	for (size_t i = 0; ch && i < n; i++)
+		free((void *)ch[i].c.rdata);
+	free(ch);
+}
+
+static bool field_name(char *buf, size_t cap, const char *where, const char *field)
+{
+	snprintf(buf, cap, "%s%s%s", where, *where ? "." : "", field);
+	return true;
+}
+
+bool api_parse_change(const uint8_t *apex, json_t *obj, const char *url_name, const char *url_type, const char *where,
+                      struct api_change *out, struct http_response *res)
+{
+	char f[96];
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(obj)) {
+		http_error(res, 400, *where ? where : NULL, "expected a JSON object");
+		return false;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(obj, key, v)
+	{
+		if (strcmp(key, "name") && strcmp(key, "type") && strcmp(key, "ttl") && strcmp(key, "records") &&
+		    strcmp(key, "delete")) {
+			field_name(f, sizeof(f), where, key);
+			http_error(res, 400, f, "unknown field");
+			return false;
+		}
+	}
+	const char *name = url_name, *type = url_type;
+	json_t *jn = json_object_get(obj, "name"), *jt = json_object_get(obj, "type");
+	if (!url_name) {
+		field_name(f, sizeof(f), where, "name");
+		if (!json_is_string(jn)) {
+			http_error(res, 400, f, "must be a string");
+			return false;
+		}
+		name = json_string_value(jn);
+	} else if (jn && (!json_is_string(jn) || strcasecmp(json_string_value(jn), url_name) != 0)) {
+		http_error(res, 400, "name", "differs from the name in the URL");
+		return false;
+	}
+	field_name(f, sizeof(f), where, "name");
+	if (!api_parse_owner(apex, name, f, out->owner, res))
+		return false;
+	if (!url_type) {
+		field_name(f, sizeof(f), where, "type");
+		if (!json_is_string(jt)) {
+			http_error(res, 400, f, "must be a string");
+			return false;
+		}
+		type = json_string_value(jt);
+	} else if (jt && (!json_is_string(jt) || strcasecmp(json_string_value(jt), url_type) != 0)) {
+		http_error(res, 400, "type", "differs from the type in the URL");
+		return false;
+	}
+	field_name(f, sizeof(f), where, "type");
+	if (rrtext_type_from_text(type, &out->c.type) < 0) {
+		http_error(res, 400, f, "\"%.40s\" is not a record type that can be stored", type);
+		return false;
+	}
+	if (out->c.type == RR_SOA) {
+		http_error(res, 400, f, "the SOA is kept by the server (its serial changes with every write)");
+		return false;
+	}
+	out->c.owner = out->owner;
+	json_t *del = json_object_get(obj, "delete");
+	if (del) {
+		field_name(f, sizeof(f), where, "delete");
+		if (!json_is_true(del) || json_object_get(obj, "records") || json_object_get(obj, "ttl")) {
+			http_error(res, 400, f, "must be true, without ttl and records");
+			return false;
+		}
+		return true;
+	}
+	json_t *ttl = json_object_get(obj, "ttl"), *recs = json_object_get(obj, "records");
+	field_name(f, sizeof(f), where, "ttl");
+	if (!json_is_integer(ttl) || json_integer_value(ttl) < 0 || json_integer_value(ttl) > TTL_MAX) {
+		http_error(res, 400, f, "must be an integer from 0 to %d (RFC 2181 8)", TTL_MAX);
+		return false;
+	}
+	out->c.ttl = (uint32_t)json_integer_value(ttl);
+	field_name(f, sizeof(f), where, "records");
+	if (!json_is_array(recs) || json_array_size(recs) == 0 || json_array_size(recs) > API_MAX_RECORDS) {
+		http_error(res, 400, f, "must be a list of 1 to %d records in presentation form (use \"delete\": true to remove)",
+		           API_MAX_RECORDS);
+		return false;
+	}
+	size_t cap = 0, used = 0;
+	uint8_t *rd = NULL, one[65535];
+	for (size_t i = 0; i < json_array_size(recs); i++) {
+		json_t *r = json_array_get(recs, i);
+		char rf[128], err[512];
+		snprintf(rf, sizeof(rf), "%s[%zu]", f, i);
+		size_t len = 0;
+		if (!json_is_string(r)) {
+			http_error(res, 400, rf, "must be a string");
+			goto fail;
+		}
+		int rc = rrtext_rdata_from_text(apex, out->owner, out->c.type, json_string_value(r), one, sizeof(one), &len,
+		                                err, sizeof(err));
+		if (rc < 0) {
+			http_error(res, 400, rf, "%s", err);
+			goto fail;
+		}
+		bool dup = false; /* identical records are one (RFC 2181 5) */
+		for (const uint8_t *p = rd; p && p < rd + used && !dup; p = rdata_next(p))
+			dup = rdata_len(p) == len && memcmp(rdata_bytes(p), one, len) == 0;
+		if (dup)
+			continue;
+		if (used + 2 + len > cap) {
+			cap = (used + 2 + len) * 2;
+			uint8_t *n = realloc(rd, cap);
+			if (!n) {
+				http_error(res, 500, NULL, "out of memory");
+				goto fail;
+			}
+			rd = n;
+		}
+		wire_put16(rd + used, (uint16_t)len);
+		memcpy(rd + used + 2, one, len);
+		used += 2 + len;
+		out->c.count++;
+	}
+	out->c.rdata = rd;
+	out->c.rdata_size = (uint32_t)used;
+	return true;
+fail:
+	free(rd);
+	return false;
+}
+
+uint32_t api_next_serial(uint32_t cur, enum store_serial_policy policy, time_t now)
+{
+	if (policy == STORE_SERIAL_INCREMENT)
+		return cur + 1 ? cur + 1 : 1;
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	uint32_t base = (uint32_t)(tm.tm_year + 1900) * 1000000u + (uint32_t)(tm.tm_mon + 1) * 10000u +
+	                (uint32_t)tm.tm_mday * 100u;
+	return cur < base ? base : cur + 1; /* past nn = 99 the serial runs ahead of the date */
+}
+
+/* Appends every record of an RRset to an RR list (the journal's format). */
+static int list_add(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *owner, uint16_t type, uint32_t ttl,
+                    uint16_t count, const uint8_t *rdata)
+{
+	const uint8_t *rec = rdata;
+	for (uint16_t i = 0; i < count; i++, rec = rdata_next(rec)) {
+		struct store_rr rr = {owner, type, ttl, rdata_len(rec), rdata_bytes(rec)};
+		size_t need = store_rr_size(&rr);
+		if (*len + need > *cap) {
+			size_t ncap = (*len + need) * 2;
+			uint8_t *n = realloc(*buf, ncap);
+			if (!n)
+				return TERN_ENOMEM;
+			*buf = n;
+			*cap = ncap;
+		}
+		if (store_rr_put(*buf, *cap, len, &rr) < 0)
+			return TERN_ENOMEM;
+	}
+	return 0;
+}
+
+bool api_commit(struct api *a, const struct store_zone *sz, const struct api_change *ch, size_t n, const char *who,
+                uint32_t *serial, struct http_response *res)
+{
+	char err[4096] = "", name[NAME_MAXLEN * 4 + 1];
+	name_to_text(sz->apex, name, sizeof(name));
+	struct zone_change *all = calloc(n + 1, sizeof(*all));
+	uint8_t *removed = NULL, *added = NULL, soa[2 * NAME_MAXLEN + 24];
+	size_t rlen = 0, rcap = 0, alen = 0, acap = 0;
+	struct zone *next = NULL;
+	struct store_txn *t = NULL;
+	bool ok = false;
+	if (!all) {
+		http_error(res, 500, NULL, "out of memory");
+		return false;
+	}
+	pthread_mutex_lock(&a->write_lock);
+	const struct zone *cur = zones_get(a->srv->zones, sz->apex);
+	if (!cur) {
+		http_error(res, 500, NULL, "zone %s is not being served (it failed to load at start: see the log)", name);
+		goto out;
+	}
+	/* the SOA with the next serial rides along with every change */
+	uint32_t next_serial = api_next_serial(cur->serial, sz->serial_policy, time(NULL));
+	size_t soalen = rdata_len(cur->soa->rdata);
+	memcpy(soa, cur->soa->rdata, 2 + soalen);
+	size_t off = 2 + name_len(soa + 2);
+	off += name_len(soa + off);
+	wire_put32(soa + off, next_serial);
+	for (size_t i = 0; i < n; i++)
+		all[i] = ch[i].c;
+	all[n] = (struct zone_change){.owner = cur->apex, .type = RR_SOA, .ttl = cur->soa->ttl, .count = 1, .rdata = soa,
+	                              .rdata_size = (uint32_t)(2 + soalen)};
+	int rc = zone_apply(cur, all, n + 1, &next, err, sizeof(err));
+	if (rc < 0) {
+		if (rc == TERN_EZONE)
+			http_error(res, 400, NULL, "%s", err);
+		else
+			http_error(res, 500, NULL, "cannot apply the change: %s", err[0] ? err : tern_strerror(rc));
+		goto out;
+	}
+	/* the journal: what each touched RRset was and what it becomes (RFC 1995) */
+	for (size_t i = 0; i <= n; i++) {
+		const struct zone_node *was = zone_find(cur, all[i].owner, name_len(all[i].owner));
+		const struct rrset *old = was ? zone_node_rrset(was, all[i].type) : NULL;
+		if ((old && list_add(&removed, &rlen, &rcap, all[i].owner, old->type, old->ttl, old->count, old->rdata) < 0) ||
+		    list_add(&added, &alen, &acap, all[i].owner, all[i].type, all[i].ttl, all[i].count, all[i].rdata) < 0) {
+			http_error(res, 500, NULL, "out of memory");
+			goto out;
+		}
+	}
+	if (store_begin(a->store, &t, err, sizeof(err)) < 0)
+		goto store_failed;
+	struct store_zone now; /* locked meanwhile? checked inside the transaction */
+	if (store_zone_get(t, sz->apex, &now, err, sizeof(err)) < 0)
+		goto store_failed;
+	if (now.locked) {
+		http_error(res, 409, "zone", "zone is locked: %s", now.lock_reason);
+		goto out;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		rc = all[i].count ? store_rrset_put(t, sz->apex, all[i].owner, all[i].type, all[i].ttl, all[i].rdata,
+		                                    all[i].rdata_size, err, sizeof(err))
+		                  : store_rrset_delete(t, sz->apex, all[i].owner, all[i].type, err, sizeof(err));
+		if (rc < 0 && rc != TERN_ENOTFOUND)
+			goto store_failed;
+	}
+	struct store_journal_entry e = {.serial_from = cur->serial, .serial_to = next_serial, .principal = who,
+	                                .removed = removed, .removed_len = rlen, .added = added, .added_len = alen};
+	if (store_zone_set_serial(t, sz->apex, next_serial, err, sizeof(err)) < 0 ||
+	    store_journal_append(t, sz->apex, &e, NULL, err, sizeof(err)) < 0 || store_commit(t, err, sizeof(err)) < 0) {
+		goto store_failed;
+	}
+	t = NULL;
+	/* durable now: serve it, then answer */
+	zones_publish(a->srv->zones, next);
+	next = NULL;
+	*serial = next_serial;
+	ok = true;
+	goto out;
+store_failed:
+	log_error("API: zone %s: store: %s", name, err);
+	http_error(res, 503, NULL, "the change could not be stored: %s", err);
+out:
+	if (t)
+		store_rollback(t);
+	zone_discard(next);
+	pthread_mutex_unlock(&a->write_lock);
+	free(all);
+	free(removed);
+	free(added);
+	return ok;
+}
+
+/* ---- routes ---- */
+
+/* Common start of a zone-scoped route: who, which zone, may they write it. */
+static bool begin(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c,
+                  struct store_zone *z, bool write)
+{
+	if (!api_authenticate(a, req, res, c))
+		return false;
+	if (!api_zone_get(a, c, req->params[0], z, res))
+		goto fail;
+	if (write && z->locked) {
+		http_error(res, 409, "zone", "zone is locked: %s", z->lock_reason);
+		goto fail;
+	}
+	return true;
+fail:
+	api_caller_free(c);
+	return false;
+}
+
+/* The scope of a token decides per name and type. */
+static bool allowed(const struct api_caller *c, const struct store_zone *z, const uint8_t *owner, uint16_t type,
+                    bool write, struct http_response *res)
+{
+	char zt[NAME_MAXLEN * 4 + 1], nt[NAME_MAXLEN * 4 + 1];
+	name_to_text(z->apex, zt, sizeof(zt));
+	name_to_text(owner, nt, sizeof(nt));
+	if (auth_allows(&c->p, zt, nt, type, write))
+		return true;
+	char tb[RRTEXT_TYPE_MAXLEN];
+	rrtext_type_to_text(type, tb, sizeof(tb));
+	http_error(res, 403, "name", "the token's scope does not allow %s of %s %s", write ? "changes" : "reads", nt, tb);
+	return false;
+}
+
+struct list_ctx {
+	json_t *arr;
+	const struct api_caller *c;
+	const struct store_zone *z;
+};
+
+static int list_one(const struct store_rrset *rs, void *arg)
+{
+	struct list_ctx *l = arg;
+	char zt[NAME_MAXLEN * 4 + 1], nt[NAME_MAXLEN * 4 + 1];
+	name_to_text(l->z->apex, zt, sizeof(zt));
+	name_to_text(rs->owner, nt, sizeof(nt));
+	if (auth_allows(&l->c->p, zt, nt, rs->type, false))
+		json_array_append_new(l->arr, api_rrset_json(rs->owner, rs->type, rs->ttl, rs->count, rs->rdata));
+	return 0;
+}
+
+void api_rrsets_list(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	if (!begin(a, req, res, &c, &z, false))
+		return;
+	struct list_ctx l = {json_array(), &c, &z};
+	char err[256];
+	if (store_rrset_foreach(store_latest(a->store), z.apex, list_one, &l, err, sizeof(err)) < 0) {
+		json_decref(l.arr);
+		http_error(res, 500, NULL, "store: %s", err);
+	} else {
+		http_json(res, 200, json_pack("{s:o,s:I}", "rrsets", l.arr, "serial", (json_int_t)z.serial));
+	}
+	api_caller_free(&c);
+}
+
+/* The owner and type named by the URL of a single-RRset route. */
+static bool url_rrset(const struct store_zone *z, const struct http_request *req, uint8_t owner[NAME_MAXLEN],
+                      uint16_t *type, struct http_response *res)
+{
+	if (!api_parse_owner(z->apex, req->params[1], "name", owner, res))
+		return false;
+	if (rrtext_type_from_text(req->params[2], type) < 0) {
+		http_error(res, 400, "type", "\"%.40s\" is not a record type that can be stored", req->params[2]);
+		return false;
+	}
+	return true;
+}
+
+void api_rrsets_get(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	uint8_t owner[NAME_MAXLEN];
+	uint16_t type;
+	if (!begin(a, req, res, &c, &z, false))
+		return;
+	if (url_rrset(&z, req, owner, &type, res) && allowed(&c, &z, owner, type, false, res)) {
+		struct store_rrset rs;
+		char err[256];
+		int rc = store_rrset_get(store_latest(a->store), z.apex, owner, type, &rs, err, sizeof(err));
+		if (rc == 0) {
+			http_json(res, 200, api_rrset_json(rs.owner, rs.type, rs.ttl, rs.count, rs.rdata));
+			store_rrset_clear(&rs);
+		} else if (rc == TERN_ENOTFOUND) {
+			http_error(res, 404, "name", "no %s RRset at %s", req->params[2], req->params[1]);
+		} else {
+			http_error(res, 500, NULL, "store: %s", err);
+		}
+	}
+	api_caller_free(&c);
+}
+
+static void respond_committed(struct http_response *res, const struct api_change *ch, uint32_t serial)
+{
+	json_t *o = ch->c.count ? api_rrset_json(ch->owner, ch->c.type, ch->c.ttl, ch->c.count, ch->c.rdata) : json_object();
+	json_object_set_new(o, "serial", json_integer(serial));
+	http_json(res, 200, o);
+}
+
+void api_rrsets_put(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	if (!begin(a, req, res, &c, &z, true))
+		return;
+	json_error_t je;
+	json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
+	struct api_change *ch = calloc(1, sizeof(*ch));
+	uint32_t serial;
+	if (!body) {
+		http_error(res, 400, NULL, "body is not JSON: %s (line %d)", je.text, je.line);
+	} else if (ch && api_parse_change(z.apex, body, req->params[1], req->params[2], "", ch, res) &&
+	           allowed(&c, &z, ch->owner, ch->c.type, true, res)) {
+		if (json_object_get(body, "delete"))
+			http_error(res, 400, "delete", "use DELETE on this URL to remove the RRset");
+		else if (api_commit(a, &z, ch, 1, c.p.tenant, &serial, res))
+			respond_committed(res, ch, serial);
+	}
+	json_decref(body);
+	api_changes_free(ch, 1);
+	api_caller_free(&c);
+}
+
+void api_rrsets_delete(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	if (!begin(a, req, res, &c, &z, true))
+		return;
+	struct api_change ch = {0};
+	uint32_t serial;
+	char err[256];
+	struct store_rrset rs;
+	if (url_rrset(&z, req, ch.owner, &ch.c.type, res) && allowed(&c, &z, ch.owner, ch.c.type, true, res)) {
+		ch.c.owner = ch.owner;
+		int rc = store_rrset_get(store_latest(a->store), z.apex, ch.owner, ch.c.type, &rs, err, sizeof(err));
+		if (rc == TERN_ENOTFOUND) {
+			http_error(res, 404, "name", "no %s RRset at %s", req->params[2], req->params[1]);
+		} else if (rc < 0) {
+			http_error(res, 500, NULL, "store: %s", err);
+		} else {
+			store_rrset_clear(&rs);
+			if (api_commit(a, &z, &ch, 1, c.p.tenant, &serial, res))
+				respond_committed(res, &ch, serial);
+		}
+	}
+	api_caller_free(&c);
+}
+
+/* A list of changes: [{"name","type","ttl","records"} | {"name","type","delete":true}, ...]. */
+static struct api_change *parse_batch(const struct store_zone *z, const struct api_caller *c, json_t *arr, size_t *n,
+                                      struct http_response *res)
+{
+	if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > API_MAX_CHANGES) {
+		http_error(res, 400, "rrsets", "must be a list of 1 to %d changes", API_MAX_CHANGES);
+		return NULL;
+	}
+	size_t count = json_array_size(arr);
+	struct api_change *ch = calloc(count, sizeof(*ch));
+	if (!ch) {
+		http_error(res, 500, NULL, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < count; i++) {
+		char where[48];
+		snprintf(where, sizeof(where), "rrsets[%zu]", i);
+		if (!api_parse_change(z->apex, json_array_get(arr, i), NULL, NULL, where, &ch[i], res) ||
+		    !allowed(c, z, ch[i].owner, ch[i].c.type, true, res)) {
+			api_changes_free(ch, count);
+			return NULL;
+		}
+	}
+	*n = count;
+	return ch;
+}
+
+void api_rrsets_patch(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	if (!begin(a, req, res, &c, &z, true))
+		return;
+	json_error_t je;
+	json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
+	size_t n = 0;
+	struct api_change *ch = NULL;
+	uint32_t serial;
+	if (!body)
+		http_error(res, 400, NULL, "body is not JSON: %s (line %d)", je.text, je.line);
+	else if (!json_is_object(body) || json_object_size(body) != 1 || !json_object_get(body, "rrsets"))
+		http_error(res, 400, NULL, "body must be {\"rrsets\": [changes]}");
+	else if ((ch = parse_batch(&z, &c, json_object_get(body, "rrsets"), &n, res)) != NULL &&
+	         api_commit(a, &z, ch, n, c.p.tenant, &serial, res))
+		http_json(res, 200, json_pack("{s:I,s:I}", "serial", (json_int_t)serial, "changes", (json_int_t)n));
+	json_decref(body);
+	api_changes_free(ch, n);
+	api_caller_free(&c);
+}
+
+/* ---- change review ---- */
+
+void api_proposals_create(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	if (!begin(a, req, res, &c, &z, false))
+		return;
+	json_error_t je;
+	json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
+	size_t n = 0;
+	struct api_change *ch = NULL;
+	char err[256];
+	struct store_txn *t = NULL;
+	int64_t id;
+	if (!body) {
+		http_error(res, 400, NULL, "body is not JSON: %s (line %d)", je.text, je.line);
+	} else if (!json_is_object(body) || json_object_size(body) != 1 || !json_object_get(body, "rrsets")) {
+		http_error(res, 400, NULL, "body must be {\"rrsets\": [changes]}");
+	} else if ((ch = parse_batch(&z, &c, json_object_get(body, "rrsets"), &n, res)) != NULL) {
+		char *text = json_dumps(body, JSON_COMPACT);
+		if (text && store_begin(a->store, &t, err, sizeof(err)) == 0 &&
+		    store_proposal_create(t, z.apex, c.p.tenant, text, time(NULL), &id, err, sizeof(err)) == 0 &&
+		    store_commit(t, err, sizeof(err)) == 0) {
+			t = NULL;
+			http_json(res, 201, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "status", "pending", "author",
+			                              c.p.tenant));
+		} else {
+			http_error(res, 503, NULL, "the proposal could not be stored: %s", err);
+		}
+		free(text);
+	}
+	if (t)
+		store_rollback(t);
+	json_decref(body);
+	api_changes_free(ch, n);
+	api_caller_free(&c);
+}
+
+static int proposal_json(const struct store_proposal *p, void *arg)
+{
+	json_t *arr = arg, *body = json_loads(p->body, 0, NULL);
+	json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:o,s:I}", "id", (json_int_t)p->id, "status",
+	                                     store_proposal_status_name(p->status), "author", p->author, "reviewer",
+	                                     p->reviewer, "change", body ? body : json_null(), "created",
+	                                     (json_int_t)p->created));
+	return 0;
+}
+
+void api_proposals_list(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	if (!begin(a, req, res, &c, &z, false))
+		return;
+	json_t *arr = json_array();
+	char err[256];
+	struct store_page page;
+	if (store_proposal_list(store_latest(a->store), z.apex, STORE_PROPOSAL_ANY, 0, API_PAGE_MAX, proposal_json, arr,
+	                        &page, err, sizeof(err)) < 0) {
+		json_decref(arr);
+		http_error(res, 500, NULL, "store: %s", err);
+	} else {
+		http_json(res, 200, json_pack("{s:o}", "proposals", arr));
+	}
+	api_caller_free(&c);
+}
+
+void api_proposals_approve(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	if (!begin(a, req, res, &c, &z, true))
+		return;
+	char *end, err[256];
+	long long id = strtoll(req->params[1], &end, 10);
+	struct store_proposal p = {0};
+	struct api_change *ch = NULL;
+	size_t n = 0;
+	uint32_t serial;
+	struct store_txn *t = NULL;
+	json_t *body = NULL;
+	if (*end || id <= 0 || store_proposal_get(store_latest(a->store), id, &p, err, sizeof(err)) < 0 ||
+	    !name_equal(p.zone, z.apex)) {
+		http_error(res, 404, "id", "no proposal %.40s in this zone", req->params[1]);
+	} else if (p.status != STORE_PROPOSAL_PENDING) {
+		http_error(res, 409, "id", "proposal %lld is %s, not pending", id, store_proposal_status_name(p.status));
+	} else if (strcmp(p.author, c.p.tenant) == 0) {
+		http_error(res, 403, "id", "a change cannot be approved by its author (%s)", p.author);
+	} else if (!(body = json_loads(p.body, 0, NULL)) ||
+	           !(ch = parse_batch(&z, &c, json_object_get(body, "rrsets"), &n, res))) {
+		if (!res->body)
+			http_error(res, 500, NULL, "stored proposal %lld is unreadable", id);
+	} else if (store_begin(a->store, &t, err, sizeof(err)) < 0 ||
+	           store_proposal_set_status(t, id, STORE_PROPOSAL_APPROVED, c.p.tenant, err, sizeof(err)) < 0 ||
+	           store_commit(t, err, sizeof(err)) < 0) {
+		http_error(res, 409, "id", "%s", err);
+	} else if ((t = NULL, api_commit(a, &z, ch, n, p.author, &serial, res))) {
+		if (store_begin(a->store, &t, err, sizeof(err)) == 0 &&
+		    store_proposal_set_status(t, id, STORE_PROPOSAL_APPLIED, c.p.tenant, err, sizeof(err)) == 0 &&
+		    store_commit(t, err, sizeof(err)) == 0)
+			t = NULL;
+		http_json(res, 200, json_pack("{s:I,s:s,s:I}", "id", (json_int_t)id, "status", "applied", "serial",
+		                              (json_int_t)serial));
+	}
+	if (t)
+		store_rollback(t);
+	json_decref(body);
+	store_proposal_clear(&p);
+	api_changes_free(ch, n);
+	api_caller_free(&c);
+}

@@ -1,0 +1,532 @@
+/* Zones through the API: create (defaults from the configuration, or a zone file body), list,
+ * show, delete, export as a BIND zone file, import, history, and locking. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/error.h"
+#include "lib/rr.h"
+#include "lib/rrtext.h"
+#include "lib/zonefile.h"
+#include "ternd/api/api_impl.h"
+#include "ternd/log.h"
+
+static bool caller(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c)
+{
+	return api_authenticate(a, req, res, c);
+}
+
+struct zlist {
+	json_t *arr;
+	const struct api_caller *c;
+};
+
+static int list_zone(const struct store_zone *z, void *arg)
+{
+	struct zlist *l = arg;
+	char text[NAME_MAXLEN * 4 + 1];
+	name_to_text(z->apex, text, sizeof(text));
+	if (auth_allows(&l->c->p, text, NULL, 0, false))
+		json_array_append_new(l->arr, api_zone_json(z));
+	return 0;
+}
+
+void api_zones_list(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	if (!caller(a, req, res, &c))
+		return;
+	const char *ls = http_query(req, "limit"), *cursor = http_query(req, "cursor");
+	char *end = NULL, err[256];
+	long limit = ls ? strtol(ls, &end, 10) : API_PAGE_DEFAULT;
+	uint8_t after[NAME_MAXLEN];
+	if (ls && (*end || limit < 1 || limit > API_PAGE_MAX)) {
+		http_error(res, 400, "limit", "must be a number from 1 to %d", API_PAGE_MAX);
+	} else if (cursor && !api_parse_zone_name(cursor, after)) {
+		http_error(res, 400, "cursor", "\"%.300s\" is not a zone name", cursor);
+	} else {
+		struct zlist l = {json_array(), &c};
+		struct store_page page = {0};
+		if (store_zone_list(store_latest(a->store), c.p.admin ? NULL : c.p.tenant, cursor ? after : NULL,
+		                    (unsigned)limit, list_zone, &l, &page, err, sizeof(err)) < 0) {
+			json_decref(l.arr);
+			http_error(res, 500, NULL, "store: %s", err);
+		} else {
+			http_json(res, 200, json_pack("{s:o,s:o}", "zones", l.arr, "next",
+			                              page.more ? api_name_json(page.next_apex) : json_null()));
+		}
+	}
+	api_caller_free(&c);
+}
+
+/* The zone a create request describes: a zone file, or SOA and NS from the request or the
+ * configuration plus optional RRsets. */
+static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t *body, enum store_serial_policy policy,
+                                      struct http_response *res)
+{
+	char err[4096], text[NAME_MAXLEN * 4 + 1];
+	name_to_text(apex, text, sizeof(text));
+	struct zone *z = NULL;
+	json_t *zf = json_object_get(body, "zonefile");
+	if (zf) {
+		if (!json_is_string(zf)) {
+			http_error(res, 400, "zonefile", "must be a string holding a zone file");
+			return NULL;
+		}
+		if (zonefile_load_string(json_string_value(zf), json_string_length(zf), "zonefile", apex, &z, err,
+		                         sizeof(err)) < 0) {
+			http_error(res, 400, "zonefile", "%s", err);
+			return NULL;
+		}
+		return z;
+	}
+	const struct config_api *ca = &a->conf->api;
+	json_t *ns = json_object_get(body, "nameservers");
+	uint8_t nsn[16][NAME_MAXLEN];
+	size_t nns = 0;
+	if (ns) {
+		if (!json_is_array(ns) || json_array_size(ns) == 0 || json_array_size(ns) > 16) {
+			http_error(res, 400, "nameservers", "must be a list of 1 to 16 names");
+			return NULL;
+		}
+		for (size_t i = 0; i < json_array_size(ns); i++) {
+			json_t *n = json_array_get(ns, i);
+			char f[48];
+			snprintf(f, sizeof(f), "nameservers[%zu]", i);
+			if (!json_is_string(n) || name_from_text(nsn[nns], json_string_value(n), (const uint8_t *)"") < 0) {
+				http_error(res, 400, f, "must be a domain name");
+				return NULL;
+			}
+			nns++;
+		}
+	} else {
+		for (; nns < ca->nnameservers && nns < 16; nns++)
+			memcpy(nsn[nns], ca->nameservers[nns], NAME_MAXLEN);
+	}
+	if (nns == 0) {
+		http_error(res, 400, "nameservers", "required: the configuration has no default name servers");
+		return NULL;
+	}
+	struct zone_builder *b = zone_builder_new(apex);
+	if (!b) {
+		http_error(res, 500, NULL, "out of memory");
+		return NULL;
+	}
+	uint8_t soa[2 * NAME_MAXLEN + 20], rname[NAME_MAXLEN] = {10, 'h', 'o', 's', 't', 'm', 'a', 's', 't', 'e', 'r'};
+	if (ca->has_hostmaster)
+		memcpy(rname, ca->hostmaster, name_len(ca->hostmaster));
+	else if (name_len(apex) + 11 <= NAME_MAXLEN)
+		memcpy(rname + 11, apex, name_len(apex));
+	else
+		memcpy(rname, apex, name_len(apex));
+	size_t off = name_len(nsn[0]);
+	memcpy(soa, nsn[0], off);
+	memcpy(soa + off, rname, name_len(rname));
+	off += name_len(rname);
+	uint32_t serial = api_next_serial(0, policy, time(NULL));
+	uint32_t v[5] = {serial, ca->soa_refresh, ca->soa_retry, ca->soa_expire, ca->soa_minimum};
+	for (int i = 0; i < 5; i++, off += 4)
+		wire_put32(soa + off, v[i]);
+	zone_builder_add(b, apex, RR_SOA, ca->default_ttl, soa, (uint16_t)off, 0);
+	for (size_t i = 0; i < nns; i++)
+		zone_builder_add(b, apex, RR_NS, ca->default_ttl, nsn[i], (uint16_t)name_len(nsn[i]), 0);
+	json_t *rrsets = json_object_get(body, "rrsets");
+	if (rrsets && (!json_is_array(rrsets) || json_array_size(rrsets) > API_MAX_CHANGES)) {
+		http_error(res, 400, "rrsets", "must be a list of at most %d RRsets", API_MAX_CHANGES);
+		zone_builder_free(b);
+		return NULL;
+	}
+	for (size_t i = 0; rrsets && i < json_array_size(rrsets); i++) {
+		struct api_change ch;
+		char where[48];
+		snprintf(where, sizeof(where), "rrsets[%zu]", i);
+		if (!api_parse_change(apex, json_array_get(rrsets, i), NULL, NULL, where, &ch, res)) {
+			zone_builder_free(b);
+			return NULL;
+		}
+		const uint8_t *rec = ch.c.rdata;
+		for (uint16_t r = 0; r < ch.c.count; r++, rec = rdata_next(rec))
+			zone_builder_add(b, ch.owner, ch.c.type, ch.c.ttl, rdata_bytes(rec), rdata_len(rec), (uint32_t)i + 1);
+		free((void *)ch.c.rdata);
+	}
+	if (zone_build(b, "rrsets", &z, err, sizeof(err)) < 0) {
+		http_error(res, 400, "rrsets", "%s", err);
+		return NULL;
+	}
+	return z;
+}
+
+struct store_all {
+	struct store_txn *t;
+	const uint8_t *apex;
+	char *err;
+	size_t errlen;
+};
+
+static int store_node(void *arg, const struct zone_node *n)
+{
+	struct store_all *s = arg;
+	for (uint16_t i = 0; i < n->nrrsets; i++) {
+		const struct rrset *rs = &n->rrsets[i];
+		int rc = store_rrset_put(s->t, s->apex, n->owner, rs->type, rs->ttl, rs->rdata, rs->rdata_size, s->err,
+		                         s->errlen);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+void api_zones_create(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	if (!caller(a, req, res, &c))
+		return;
+	json_error_t je;
+	json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je), *v;
+	const char *key;
+	struct zone *z = NULL;
+	struct store_txn *t = NULL;
+	char err[512], text[NAME_MAXLEN * 4 + 1];
+	struct store_zone sz = {0};
+	if (!body) {
+		http_error(res, 400, NULL, "body is not JSON: %s (line %d)", je.text, je.line);
+		goto out;
+	}
+	if (!json_is_object(body)) {
+		http_error(res, 400, NULL, "body must be a JSON object");
+		goto out;
+	}
+	json_object_foreach(body, key, v)
+	{
+		if (strcmp(key, "name") && strcmp(key, "nameservers") && strcmp(key, "rrsets") && strcmp(key, "zonefile") &&
+		    strcmp(key, "serial_policy")) {
+			http_error(res, 400, key, "unknown field");
+			goto out;
+		}
+	}
+	json_t *jn = json_object_get(body, "name"), *jp = json_object_get(body, "serial_policy");
+	if (!json_is_string(jn) || !api_parse_zone_name(json_string_value(jn), sz.apex)) {
+		http_error(res, 400, "name", "must be a domain name");
+		goto out;
+	}
+	name_to_text(sz.apex, text, sizeof(text));
+	if (!auth_allows(&c.p, text, NULL, 0, true)) {
+		http_error(res, 403, "name", "the token's scope does not allow creating %s", text);
+		goto out;
+	}
+	sz.serial_policy = a->conf->api.serial_increment ? STORE_SERIAL_INCREMENT : STORE_SERIAL_DATE;
+	if (jp) {
+		if (!json_is_string(jp) || (strcmp(json_string_value(jp), "date") && strcmp(json_string_value(jp), "increment"))) {
+			http_error(res, 400, "serial_policy", "must be \"date\" or \"increment\"");
+			goto out;
+		}
+		sz.serial_policy = strcmp(json_string_value(jp), "date") ? STORE_SERIAL_INCREMENT : STORE_SERIAL_DATE;
+	}
+	if (zones_get(a->srv->zones, sz.apex)) {
+		http_error(res, 409, "name", "zone %s already exists", text);
+		goto out;
+	}
+	if (!(z = zone_from_request(a, sz.apex, body, sz.serial_policy, res)))
+		goto out;
+	snprintf(sz.tenant, sizeof(sz.tenant), "%s", c.p.tenant);
+	sz.serial = z->serial;
+	pthread_mutex_lock(&a->write_lock);
+	struct store_all all = {NULL, sz.apex, err, sizeof(err)};
+	int rc = store_begin(a->store, &t, err, sizeof(err));
+	if (rc == 0)
+		rc = store_zone_create(t, &sz, err, sizeof(err));
+	all.t = t;
+	if (rc == 0)
+		rc = zone_foreach(z, store_node, &all);
+	if (rc == 0)
+		rc = store_commit(t, err, sizeof(err));
+	if (rc == 0) {
+		t = NULL;
+		zones_publish(a->srv->zones, z); /* served before the 201 */
+		z = NULL;
+		http_json(res, 201, api_zone_json(&sz));
+	} else if (rc == TERN_EEXIST) {
+		http_error(res, 409, "name", "zone %s already exists", text);
+	} else {
+		http_error(res, 503, NULL, "the zone could not be stored: %s", err);
+	}
+	if (t)
+		store_rollback(t);
+	pthread_mutex_unlock(&a->write_lock);
+out:
+	zone_free(z);
+	json_decref(body);
+	api_caller_free(&c);
+}
+
+void api_zones_show(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	if (!caller(a, req, res, &c))
+		return;
+	if (api_zone_get(a, &c, req->params[0], &z, res))
+		http_json(res, 200, api_zone_json(&z));
+	api_caller_free(&c);
+}
+
+void api_zones_delete(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	char err[256], text[NAME_MAXLEN * 4 + 1];
+	if (!caller(a, req, res, &c))
+		return;
+	if (api_zone_get(a, &c, req->params[0], &z, res)) {
+		name_to_text(z.apex, text, sizeof(text));
+		struct store_txn *t = NULL;
+		if (!auth_allows(&c.p, text, NULL, 0, true)) {
+			http_error(res, 403, "zone", "the token's scope does not allow deleting %s", text);
+		} else if (z.locked) {
+			http_error(res, 409, "zone", "zone is locked: %s", z.lock_reason);
+		} else {
+			pthread_mutex_lock(&a->write_lock);
+			if (store_begin(a->store, &t, err, sizeof(err)) == 0 && store_zone_delete(t, z.apex, err, sizeof(err)) == 0 &&
+			    store_commit(t, err, sizeof(err)) == 0) {
+				t = NULL;
+				zones_remove(a->srv->zones, z.apex);
+				res->status = 204;
+			} else {
+				http_error(res, 503, NULL, "the zone could not be deleted: %s", err);
+			}
+			if (t)
+				store_rollback(t);
+			pthread_mutex_unlock(&a->write_lock);
+		}
+	}
+	api_caller_free(&c);
+}
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static int buf_write(void *ctx, const char *s, size_t n)
+{
+	struct buf *b = ctx;
+	if (b->len + n + 1 > b->cap) {
+		size_t ncap = (b->len + n + 1) * 2;
+		char *np = realloc(b->p, ncap);
+		if (!np)
+			return TERN_ENOMEM;
+		b->p = np;
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	return 0;
+}
+
+void api_zones_export(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	if (!caller(a, req, res, &c))
+		return;
+	if (api_zone_get(a, &c, req->params[0], &z, res)) {
+		struct buf b = {0};
+		char err[256];
+		pthread_mutex_lock(&a->write_lock); /* the snapshot stays while it is written out */
+		const struct zone *cur = zones_get(a->srv->zones, z.apex);
+		int rc = cur ? rrtext_export_zone(cur, buf_write, &b, err, sizeof(err)) : TERN_ENOTFOUND;
+		pthread_mutex_unlock(&a->write_lock);
+		if (rc == 0)
+			http_text(res, 200, "text/dns", b.p ? b.p : "", b.len);
+		else
+			http_error(res, 500, NULL, "export failed: %s", rc == TERN_ENOTFOUND ? "zone not served" : err);
+		free(b.p);
+	}
+	api_caller_free(&c);
+}
+
+/* Replaces the zone's content with a zone file: every RRset not in the file goes, every RRset
+ * in it is written; the SOA serial moves on from the current one. */
+void api_zones_import(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	if (!caller(a, req, res, &c))
+		return;
+	struct zone *imp = NULL;
+	struct api_change *ch = NULL;
+	size_t n = 0, cap = 0;
+	char err[4096];
+	uint32_t serial;
+	if (!api_zone_get(a, &c, req->params[0], &z, res))
+		goto out;
+	if (z.locked) {
+		http_error(res, 409, "zone", "zone is locked: %s", z.lock_reason);
+		goto out;
+	}
+	if (zonefile_load_string(req->body, req->body_len, "body", z.apex, &imp, err, sizeof(err)) < 0) {
+		http_error(res, 400, "body", "%s", err);
+		goto out;
+	}
+	const struct zone_node **nodes = NULL, **old = NULL;
+	size_t nn = 0, no = 0;
+	pthread_mutex_lock(&a->write_lock);
+	const struct zone *cur = zones_get(a->srv->zones, z.apex);
+	int rc = cur ? zone_nodes_sorted(cur, &old, &no) : TERN_ENOTFOUND;
+	pthread_mutex_unlock(&a->write_lock);
+	if (rc == 0)
+		rc = zone_nodes_sorted(imp, &nodes, &nn);
+	if (rc < 0) {
+		http_error(res, 500, NULL, "import failed: %s", tern_strerror(rc));
+		free(old);
+		goto out;
+	}
+	/* deletions for RRsets that disappear, then every RRset of the file (SOA excepted) */
+	for (size_t pass = 0; pass < 2; pass++) {
+		const struct zone_node **list = pass ? nodes : old;
+		size_t count = pass ? nn : no;
+		for (size_t i = 0; i < count; i++) {
+			for (uint16_t k = 0; k < list[i]->nrrsets; k++) {
+				const struct rrset *rs = &list[i]->rrsets[k];
+				if (rs->type == RR_SOA)
+					continue;
+				if (!pass) {
+					const struct zone_node *in = zone_find(imp, list[i]->owner, list[i]->owner_len);
+					if (in && zone_node_rrset(in, rs->type))
+						continue;
+				}
+				if (n == cap) {
+					cap = cap ? cap * 2 : 64;
+					struct api_change *nc = realloc(ch, cap * sizeof(*ch));
+					if (!nc) {
+						http_error(res, 500, NULL, "out of memory");
+						free(old);
+						free(nodes);
+						goto out;
+					}
+					ch = nc;
+				}
+				struct api_change *x = &ch[n++];
+				memcpy(x->owner, list[i]->owner, list[i]->owner_len);
+				uint8_t *rd = pass && rs->rdata_size ? malloc(rs->rdata_size) : NULL;
+				if (rd)
+					memcpy(rd, rs->rdata, rs->rdata_size);
+				x->c = (struct zone_change){.owner = x->owner, .type = rs->type, .ttl = rs->ttl,
+				                            .count = pass ? rs->count : 0, .rdata = rd,
+				                            .rdata_size = pass ? rs->rdata_size : 0};
+			}
+		}
+	}
+	free(old);
+	free(nodes);
+	if (api_commit(a, &z, ch, n, c.p.tenant, &serial, res))
+		http_json(res, 200, json_pack("{s:I,s:I}", "serial", (json_int_t)serial, "rrsets", (json_int_t)n));
+out:
+	api_changes_free(ch, n);
+	zone_free(imp);
+	api_caller_free(&c);
+}
+
+static int change_json(const struct store_journal_entry *e, void *arg)
+{
+	json_t *arr = arg, *removed = json_array(), *added = json_array();
+	for (int pass = 0; pass < 2; pass++) {
+		const uint8_t *list = pass ? e->added : e->removed;
+		size_t len = pass ? e->added_len : e->removed_len, pos = 0;
+		struct store_rr rr;
+		while (store_rr_next(list, len, &pos, &rr) == 1) {
+			uint8_t rec[2 + 65535];
+			wire_put16(rec, rr.rdlen);
+			memcpy(rec + 2, rr.rdata, rr.rdlen);
+			json_array_append_new(pass ? added : removed, api_rrset_json(rr.owner, rr.type, rr.ttl, 1, rec));
+		}
+	}
+	json_array_append_new(arr, json_pack("{s:I,s:I,s:I,s:s,s:o,s:o}", "serial_from", (json_int_t)e->serial_from,
+	                                     "serial_to", (json_int_t)e->serial_to, "time", (json_int_t)e->time, "by",
+	                                     e->principal ? e->principal : "", "removed", removed, "added", added));
+	return 0;
+}
+
+void api_zones_changes(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	if (!caller(a, req, res, &c))
+		return;
+	if (api_zone_get(a, &c, req->params[0], &z, res)) {
+		json_t *arr = json_array();
+		struct store_page page = {0};
+		char err[256];
+		if (store_journal_history(store_latest(a->store), z.apex, 0, API_PAGE_DEFAULT, change_json, arr, &page, err,
+		                          sizeof(err)) < 0) {
+			json_decref(arr);
+			http_error(res, 500, NULL, "store: %s", err);
+		} else {
+			http_json(res, 200, json_pack("{s:o}", "changes", arr));
+		}
+	}
+	api_caller_free(&c);
+}
+
+static void set_lock(void *ctx, const struct http_request *req, struct http_response *res, bool lock)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	if (!caller(a, req, res, &c))
+		return;
+	json_t *body = NULL;
+	if (api_zone_get(a, &c, req->params[0], &z, res)) {
+		char err[256], text[NAME_MAXLEN * 4 + 1];
+		name_to_text(z.apex, text, sizeof(text));
+		const char *reason = "locked";
+		json_error_t je;
+		if (lock && req->body_len) {
+			body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
+			json_t *r = body ? json_object_get(body, "reason") : NULL;
+			if (!r || !json_is_string(r) || json_string_length(r) == 0 || json_string_length(r) > STORE_REASON_MAX) {
+				http_error(res, 400, "reason", "must be a non-empty string of at most %d bytes", STORE_REASON_MAX);
+				goto out;
+			}
+			reason = json_string_value(r);
+		}
+		if (!auth_allows(&c.p, text, NULL, 0, true)) {
+			http_error(res, 403, "zone", "the token's scope does not allow locking %s", text);
+			goto out;
+		}
+		struct store_txn *t = NULL;
+		pthread_mutex_lock(&a->write_lock);
+		if (store_begin(a->store, &t, err, sizeof(err)) == 0 &&
+		    (lock ? store_zone_lock(t, z.apex, reason, err, sizeof(err))
+		          : store_zone_unlock(t, z.apex, err, sizeof(err))) == 0 &&
+		    store_commit(t, err, sizeof(err)) == 0 && store_zone_get(store_latest(a->store), z.apex, &z, err, sizeof(err)) == 0) {
+			t = NULL;
+			http_json(res, 200, api_zone_json(&z));
+		} else {
+			http_error(res, 503, NULL, "store: %s", err);
+		}
+		if (t)
+			store_rollback(t);
+		pthread_mutex_unlock(&a->write_lock);
+	}
+out:
+	json_decref(body);
+	api_caller_free(&c);
+}
+
+void api_zones_lock(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	set_lock(ctx, req, res, true);
+}
+
+void api_zones_unlock(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	set_lock(ctx, req, res, false);
+}

@@ -1,0 +1,62 @@
+/* The API's HTTP server on libmicrohttpd: request bodies up to a bound, routing by method and
+ * path pattern, JSON responses and errors. Handlers never see libmicrohttpd. */
+#pragma once
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#define HTTP_MAX_PARAMS 4
+
+struct http_request {
+	const char *method;
+	const char *path;
+	const char *body; /* NUL-terminated copy; body_len excludes the NUL */
+	size_t body_len;
+	const char *params[HTTP_MAX_PARAMS]; /* the path segments matched by "{}" in the route */
+	int nparams;
+	void *conn; /* for http_header() and http_query() */
+};
+
+struct http_response {
+	int status;
+	char *body; /* malloc'd; NULL for an empty body */
+	size_t body_len;
+	const char *content_type;
+	char retry_after[16]; /* set for 429 */
+	char allow[64];       /* set for 405 */
+};
+
+typedef void (*http_handler)(void *ctx, const struct http_request *req, struct http_response *res);
+
+/* pattern: "/api/v1/zones/{}/rrsets/{}/{}" where each {} matches one non-empty segment. */
+struct http_route {
+	const char *method;
+	const char *pattern;
+	http_handler fn;
+};
+
+struct http;
+
+/* Around every handler call (from the server's thread): e.g. to become an RCU reader. */
+struct http_hooks {
+	void (*enter)(void *ctx);
+	void (*leave)(void *ctx);
+};
+
+int http_start(const struct sockaddr *addr, socklen_t len, const struct http_route *routes, size_t nroutes, void *ctx,
+               const struct http_hooks *hooks, size_t max_body, struct http **out, char *err, size_t errlen);
+void http_stop(struct http *h);
+/* The port actually bound (useful when the configuration asked for port 0). */
+unsigned http_port(const struct http *h);
+
+const char *http_header(const struct http_request *r, const char *name);
+const char *http_query(const struct http_request *r, const char *name);
+
+/* A JSON body (the reference is stolen). */
+void http_json(struct http_response *res, int status, json_t *body);
+/* A plain body in a given content type (copied). */
+void http_text(struct http_response *res, int status, const char *type, const char *text, size_t len);
+/* {"error": {"status": N, "field": F, "message": M}}; field may be NULL. */
+void http_error(struct http_response *res, int status, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));

@@ -36,7 +36,7 @@ struct store;
 struct store_txn;
 
 enum store_serial_policy {
-	STORE_SERIAL_DATE,      /* YYYYMMDDnn (RFC 1912 2.2) */
+	STORE_SERIAL_DATE, /* YYYYMMDDnn (RFC 1912 2.2) */
 	STORE_SERIAL_INCREMENT, /* +1 */
 };
 
@@ -48,7 +48,7 @@ struct store_zone {
 	enum store_serial_policy serial_policy;
 	bool locked;
 	char lock_reason[STORE_REASON_MAX + 1]; /* "" when unlocked */
-	int64_t created, updated;               /* seconds since the epoch */
+	int64_t created, updated; /* seconds since the epoch */
 };
 
 /* One RRset. rdata holds count records, each a 16-bit big-endian length then the bytes (the
@@ -65,7 +65,7 @@ struct store_rrset {
 /* One change of a zone (RFC 1995): the records removed and added going from serial_from to
  * serial_to. removed and added are RR lists (store_rr_next()). */
 struct store_journal_entry {
-	int64_t id;   /* grows with every append; set by the store */
+	int64_t id; /* grows with every append; set by the store */
 	uint32_t serial_from, serial_to;
 	int64_t time; /* seconds since the epoch; 0 on append = the transaction's start */
 	const char *principal; /* who made the change */
@@ -88,8 +88,8 @@ struct store_proposal {
 	uint8_t zone[NAME_MAXLEN]; /* apex */
 	char author[STORE_PRINCIPAL_MAX + 1];
 	char reviewer[STORE_PRINCIPAL_MAX + 1]; /* who approved or rejected; "" while pending */
-	char applier[STORE_PRINCIPAL_MAX + 1];  /* "" until applied */
-	const char *body;                       /* JSON text describing the change */
+	char applier[STORE_PRINCIPAL_MAX + 1]; /* "" until applied */
+	const char *body; /* JSON text describing the change */
 	enum store_proposal_status status;
 	int64_t created, reviewed, applied; /* seconds since the epoch; 0 = not yet */
 };
@@ -122,8 +122,8 @@ struct store_ops {
 
 	int (*zone_create)(struct store_txn *t, struct store_zone *z, char *err, size_t errlen);
 	int (*zone_get)(struct store_txn *t, const uint8_t *apex, struct store_zone *out, char *err, size_t errlen);
-	int (*zone_list)(struct store_txn *t, const char *tenant, const uint8_t *after, unsigned limit, store_zone_fn fn,
-	                 void *arg, struct store_page *page, char *err, size_t errlen);
+	int (*zone_list)(struct store_txn *t, const char *tenant, const uint8_t *after, unsigned limit,
+	                 store_zone_fn fn, void *arg, struct store_page *page, char *err, size_t errlen);
 	int (*zone_delete)(struct store_txn *t, const uint8_t *apex, char *err, size_t errlen);
 	int (*zone_set_serial)(struct store_txn *t, const uint8_t *apex, uint32_t serial, char *err, size_t errlen);
 	int (*zone_set_lock)(struct store_txn *t, const uint8_t *apex, bool locked, const char *reason, char *err,
@@ -271,8 +271,8 @@ static inline int store_rrset_delete_all(struct store_txn *t, const uint8_t *ape
 	return t->store->ops->rrset_delete_all(t, apex, err, errlen);
 }
 /* Every RRset of the zone, owners in canonical (RFC 4034) order, then by type. */
-static inline int store_rrset_foreach(struct store_txn *t, const uint8_t *apex, store_rrset_fn fn, void *arg,
-                                      char *err, size_t errlen)
+static inline int store_rrset_foreach(struct store_txn *t, const uint8_t *apex, store_rrset_fn fn, void *arg, char *err,
+                                      size_t errlen)
 {
 	return t->store->ops->rrset_foreach(t, apex, fn, arg, err, errlen);
 }
@@ -326,8 +326,8 @@ static inline int store_journal_trim_serial(struct store_txn *t, const uint8_t *
 
 /* A pending proposal by author with a JSON body (stored as given; the caller validates it).
  * created 0 = the transaction's start. */
-static inline int store_proposal_create(struct store_txn *t, const uint8_t *apex, const char *author,
-                                        const char *body, int64_t created, int64_t *id, char *err, size_t errlen)
+static inline int store_proposal_create(struct store_txn *t, const uint8_t *apex, const char *author, const char *body,
+                                        int64_t created, int64_t *id, char *err, size_t errlen)
 {
 	return t->store->ops->proposal_create(t, apex, author, body, created, id, err, errlen);
 }

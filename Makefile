@@ -2,7 +2,8 @@
 .PHONY: all deps build build-asan run test unit system lint clean soak
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
-	libcmocka-dev libssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev knot python3-dnspython python3-pytest dnsutils clang clang-format \
+	libcmocka-dev libssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev \
+	python3-jwt python3-cryptography knot python3-dnspython python3-pytest dnsutils clang clang-format \
 	clang-tidy cppcheck dnsperf
 PY := /usr/bin/python3
 BUILD := build
@@ -33,8 +34,14 @@ build-asan: $(ASAN)/build.ninja
 	ninja -C $(ASAN)
 
 run: deps build
-	@echo "ternd on 127.0.0.1:$(PORT) (UDP+TCP) serving examples/; try:"
+	@mkdir -p run && $(PY) tools/devtoken.py run/keys --tenant example > run/token
+	@echo "ternd on 127.0.0.1:$(PORT) (UDP+TCP) serving examples/, API on 127.0.0.1:8053; try:"
 	@echo "  dig @127.0.0.1 -p $(PORT) www.example.com A"
+	@echo "API tenant \"example\", token (24 h; also in run/token):"
+	@echo "  export TERN_API=http://127.0.0.1:8053 TERN_TOKEN=$$(cat run/token)"
+	@echo "  curl -H \"Authorization: Bearer \$$TERN_TOKEN\" -d '{\"name\":\"shop.test\"}' \$$TERN_API/api/v1/zones"
+	@echo "  curl -X PUT -H \"Authorization: Bearer \$$TERN_TOKEN\" -d '{\"ttl\":300,\"records\":[\"192.0.2.7\"]}' \$$TERN_API/api/v1/zones/shop.test/rrsets/www/A"
+	@echo "  dig @127.0.0.1 -p $(PORT) www.shop.test A"
 	$(BUILD)/ternd -c examples/ternd.yaml
 
 unit: build-asan

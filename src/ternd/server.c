@@ -46,6 +46,7 @@ int server_set_params(struct server *srv, const struct config *conf)
 
 void server_destroy(struct server *srv)
 {
+	stats_free(&srv->stats);
 	zones_free(srv->zones);
 	free(srv->params);
 	srv->zones = NULL;

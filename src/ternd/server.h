@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "ternd/config.h"
+#include "ternd/stats.h"
 #include "ternd/zones.h"
 
 /* Answering parameters from the configuration, published by RCU like zones. */
@@ -17,6 +18,7 @@ struct ns_params {
 struct server {
 	struct zones *zones;
 	struct ns_params *params; /* RCU pointer */
+	struct stats stats;       /* query counters of every worker */
 };
 
 int server_init(struct server *srv, const struct config *conf);

@@ -242,6 +242,17 @@ const struct zone *zones_get(const struct zones *zs, const uint8_t *apex)
 	return s ? rcu_dereference(s->current) : NULL;
 }
 
+int zones_foreach(const struct zones *zs, int (*fn)(void *arg, const struct zone *z), void *arg)
+{
+	const struct zone_table *t = rcu_dereference(zs->table);
+	for (size_t i = 0; i < t->n; i++) {
+		int rc = fn(arg, rcu_dereference(t->slots[i]->current));
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 size_t zones_count(const struct zones *zs)
 {
 	return rcu_dereference(zs->table)->n;

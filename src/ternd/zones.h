@@ -31,5 +31,7 @@ const struct zone *zones_find_hashed(const struct zones *zs, const uint8_t *lnam
                                      int below);
 /* The serving version of the zone with exactly this apex, or NULL. */
 const struct zone *zones_get(const struct zones *zs, const uint8_t *apex);
+/* Calls fn for every zone served (read side: the caller is an RCU reader); stops on non-zero. */
+int zones_foreach(const struct zones *zs, int (*fn)(void *arg, const struct zone *z), void *arg);
 /* Number of zones served. */
 size_t zones_count(const struct zones *zs);

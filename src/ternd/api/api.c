@@ -14,6 +14,7 @@
 #include "lib/rrtext.h"
 #include "ternd/api/api_impl.h"
 #include "ternd/log.h"
+#include "ternd/stats.h"
 
 /* ---- names and JSON ---- */
 
@@ -184,15 +185,76 @@ bool api_zone_get(struct api *a, const struct api_caller *c, const char *name, s
 	return true;
 }
 
-/* ---- health ---- */
+/* ---- health and metrics ---- */
+
+struct zone_totals {
+	json_t *serials;
+	size_t zones, records;
+};
+
+static int zone_total(void *arg, const struct zone *z)
+{
+	struct zone_totals *t = arg;
+	char name[NAME_MAXLEN * 4 + 1];
+	name_to_text(z->apex, name, sizeof(name));
+	if (t->serials)
+		json_object_set_new(t->serials, name, json_integer(z->serial));
+	t->zones++;
+	t->records += z->nrecords;
+	return 0;
+}
 
 static void health(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	(void)req;
 	struct api *a = ctx;
-	json_t *o = json_pack("{s:s,s:I,s:I}", "status", "ok", "uptime", (json_int_t)(time(NULL) - a->started), "zones",
-	                      (json_int_t)zones_count(a->srv->zones));
-	http_json(res, 200, o);
+	struct zone_totals t = {json_object(), 0, 0};
+	zones_foreach(a->srv->zones, zone_total, &t);
+	http_json(res, 200, json_pack("{s:s,s:I,s:I,s:o}", "status", "ok", "uptime", (json_int_t)(time(NULL) - a->started),
+	                              "zones", (json_int_t)t.zones, "serials", t.serials));
+}
+
+static void metrics(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	(void)req;
+	static const char *const rcodes[] = {"NOERROR", "FORMERR",  "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+	                                     "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE", "DSOTYPENI",
+	                                     "RCODE12", "RCODE13",  "RCODE14",  "RCODE15",  "BADVERS"};
+	struct api *a = ctx;
+	uint64_t rc[STATS_RCODES], qt[STATS_TYPES], dropped, http[6];
+	stats_sum(&a->srv->stats, rc, qt, &dropped);
+	http_counts(a->http, http);
+	struct zone_totals t = {NULL, 0, 0};
+	zones_foreach(a->srv->zones, zone_total, &t);
+	size_t cap = 8192, len = 0;
+	char *out = malloc(cap);
+	if (!out) {
+		http_error(res, 500, NULL, "out of memory");
+		return;
+	}
+#define EMIT(...) len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, __VA_ARGS__)
+	EMIT("# HELP tern_dns_responses_total DNS responses sent, by rcode.\n# TYPE tern_dns_responses_total counter\n");
+	for (int i = 0; i < STATS_RCODES; i++)
+		if (rc[i] || i <= 5)
+			EMIT("tern_dns_responses_total{rcode=\"%s\"} %llu\n", i < 17 ? rcodes[i] : "other",
+			     (unsigned long long)rc[i]);
+	EMIT("# HELP tern_dns_queries_total DNS queries answered, by question type.\n"
+	     "# TYPE tern_dns_queries_total counter\n");
+	for (int i = 0; i < STATS_TYPES; i++)
+		EMIT("tern_dns_queries_total{qtype=\"%s\"} %llu\n", stats_type_name(i), (unsigned long long)qt[i]);
+	EMIT("# HELP tern_dns_dropped_total Messages not answered (responses, too short).\n"
+	     "# TYPE tern_dns_dropped_total counter\ntern_dns_dropped_total %llu\n",
+	     (unsigned long long)dropped);
+	EMIT("# HELP tern_api_requests_total API requests answered, by status class.\n"
+	     "# TYPE tern_api_requests_total counter\n");
+	for (int i = 1; i < 6; i++)
+		EMIT("tern_api_requests_total{code=\"%dxx\"} %llu\n", i, (unsigned long long)http[i]);
+	EMIT("# HELP tern_zones Zones served.\n# TYPE tern_zones gauge\ntern_zones %zu\n"
+	     "# HELP tern_records Records served.\n# TYPE tern_records gauge\ntern_records %zu\n",
+	     t.zones, t.records);
+#undef EMIT
+	http_text(res, 200, "text/plain; version=0.0.4", out, len < cap ? len : cap - 1);
+	free(out);
 }
 
 static void openapi(void *ctx, const struct http_request *req, struct http_response *res)
@@ -205,6 +267,7 @@ static void openapi(void *ctx, const struct http_request *req, struct http_respo
 
 static const struct http_route routes[] = {
 	{"GET", "/healthz", health},
+	{"GET", "/metrics", metrics},
 	{"GET", "/api/v1/openapi.json", openapi},
 	{"GET", "/api/v1/zones", api_zones_list},
 	{"POST", "/api/v1/zones", api_zones_create},

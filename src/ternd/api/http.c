@@ -16,6 +16,7 @@ struct http {
 	void *ctx;
 	struct http_hooks hooks;
 	size_t max_body;
+	uint64_t counts[6]; /* responses by status class */
 };
 
 /* One request being received. */
@@ -189,6 +190,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			p->body[p->len] = 0;
 		dispatch(h, &req, &res);
 	}
+	h->counts[res.status / 100 < 6 ? res.status / 100 : 0]++;
 	return send_response(conn, &res);
 }
 
@@ -231,6 +233,11 @@ int http_start(const struct sockaddr *addr, socklen_t len, const struct http_rou
 	}
 	*out = h;
 	return 0;
+}
+
+void http_counts(const struct http *h, uint64_t out[6])
+{
+	memcpy(out, h->counts, sizeof(h->counts));
 }
 
 unsigned http_port(const struct http *h)

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #define HTTP_MAX_PARAMS 4
@@ -47,6 +48,9 @@ struct http_hooks {
 int http_start(const struct sockaddr *addr, socklen_t len, const struct http_route *routes, size_t nroutes, void *ctx,
                const struct http_hooks *hooks, size_t max_body, struct http **out, char *err, size_t errlen);
 void http_stop(struct http *h);
+/* Responses sent so far by status class: out[2] counts 2xx ... out[5] counts 5xx. Call from a
+ * handler (the server's thread). */
+void http_counts(const struct http *h, uint64_t out[6]);
 /* The port actually bound (useful when the configuration asked for port 0). */
 unsigned http_port(const struct http *h);
 

@@ -60,6 +60,7 @@ struct tcp_conn {
 
 struct tcp {
 	struct server *srv;
+	struct stats_block *stats;
 	uint64_t idle_ms;
 	size_t max_clients; /* 0: no limit */
 	int epfd;
@@ -169,7 +170,7 @@ static int conn_send(struct tcp_conn *c, const uint8_t *buf, size_t len, size_t 
 static int conn_answer(struct tcp *t, struct tcp_conn *c, uint64_t now)
 {
 	struct query_client client = {
-	    .addr = (const struct sockaddr *)&c->addr, .addrlen = c->addrlen, .proto = PROTO_TCP};
+	    .addr = (const struct sockaddr *)&c->addr, .addrlen = c->addrlen, .proto = PROTO_TCP, .stats = t->stats};
 	size_t pos = 0;
 	int rc = 0;
 	while (!c->closing && c->outlen == 0) {
@@ -478,6 +479,7 @@ int tcp_start(struct server *srv, const struct config *conf, struct tcp **out, c
 		return TERN_ENOMEM;
 	}
 	t->srv = srv;
+	t->stats = stats_block_new(&srv->stats);
 	t->epfd = -1;
 	t->wake.kind = TCP_WAKE;
 	t->wake.fd = -1;

@@ -32,6 +32,7 @@ struct udp_worker {
 	pthread_t thread;
 	bool started;
 	bool pktinfo; /* wildcard socket: reply from the address each query was sent to */
+	struct stats_block *stats;
 	_Alignas(struct cmsghdr) uint8_t ctl_in[UDP_BATCH][UDP_CTL_SIZE];
 	_Alignas(struct cmsghdr) uint8_t ctl_out[UDP_BATCH][UDP_CTL_SIZE];
 	uint8_t in[UDP_BATCH][UDP_IN_MAX];
@@ -100,7 +101,7 @@ static void worker_answer(struct udp_worker *w, int n)
 		struct msghdr *h = &w->msg_in[i].msg_hdr;
 		if (h->msg_flags & MSG_TRUNC)
 			continue;
-		struct query_client client = {(struct sockaddr *)&w->peers[i], h->msg_namelen, PROTO_UDP};
+		struct query_client client = {(struct sockaddr *)&w->peers[i], h->msg_namelen, PROTO_UDP, w->stats};
 		size_t len = query_process(w->u->srv, w->in[i], w->msg_in[i].msg_len, w->out[m], UDP_OUT_MAX, &client);
 		if (len == 0)
 			continue;
@@ -170,6 +171,7 @@ int udp_start(struct server *srv, const struct config *conf, unsigned workers, s
 			if (!w)
 				goto nomem;
 			w->u = u;
+			w->stats = stats_block_new(&srv->stats);
 			u->workers[u->nworkers++] = w;
 			const struct sockaddr *addr = (const struct sockaddr *)&conf->listen[l].addr;
 			w->pktinfo = socket_is_wildcard(addr);

@@ -9,6 +9,7 @@
 #include "lib/rr.h"
 #include "ternd/dyn/answer.h"
 #include "ternd/ns/ns.h"
+#include "ternd/stats.h"
 
 bool ns_put_rrset(struct query *q, enum ns_section sec, const uint8_t *owner, const struct rrset *rs)
 {
@@ -202,11 +203,12 @@ static void dispatch(struct query *q, uint16_t opcode)
 size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
                      const struct query_client *client)
 {
-	if (len < WIRE_HEADER_LEN || cap < 512)
+	if (len < WIRE_HEADER_LEN || cap < 512 || (wire_get16(msg + 2) & WIRE_QR)) {
+		if (client->stats) /* too short to answer, or a response: never answered */
+			stats_bump(&client->stats->dropped);
 		return 0;
+	}
 	uint16_t flags = wire_get16(msg + 2);
-	if (flags & WIRE_QR)
-		return 0; /* never answer a response */
 	struct query q;
 	q.srv = srv;
 	q.params = rcu_dereference(srv->params);
@@ -258,5 +260,10 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	if (q.edns && edns_write(&q) == 0)
 		q.count[SEC_ADDITIONAL]++;
 	wire_put16(out + 10, q.count[SEC_ADDITIONAL]);
+	if (client->stats) {
+		stats_bump(&client->stats->rcode[q.rcode < STATS_RCODES ? q.rcode : STATS_RCODES - 1]);
+		if (q.qname_len)
+			stats_bump(&client->stats->qtype[stats_type_index(q.qtype)]);
+	}
 	return q.w.pos;
 }

@@ -8,10 +8,13 @@
 
 enum query_proto { PROTO_UDP, PROTO_TCP };
 
+struct stats_block;
+
 struct query_client {
 	const struct sockaddr *addr;
 	socklen_t addrlen;
 	enum query_proto proto;
+	struct stats_block *stats; /* the worker's counters; NULL counts nothing */
 };
 
 /* Answers msg into out (cap bytes, at least 512; 65535 for TCP). For UDP the response is also

@@ -1,0 +1,36 @@
+/* Query counters for /metrics: one block per worker thread, written by its owner only (plain
+ * relaxed stores, no lock, no atomic read-modify-write) and summed by readers. */
+#pragma once
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { STATS_RCODES = 24, STATS_TYPES = 17 };
+
+struct stats_block {
+	_Alignas(64) _Atomic uint64_t rcode[STATS_RCODES]; /* by response rcode (12-bit values above 23 count as 23) */
+	_Atomic uint64_t qtype[STATS_TYPES];               /* by question type, see stats_type_name() */
+	_Atomic uint64_t dropped;                           /* messages not answered */
+};
+
+#define STATS_MAX_BLOCKS 512
+
+struct stats {
+	_Atomic size_t n;
+	struct stats_block *blocks[STATS_MAX_BLOCKS];
+};
+
+/* A block for one worker (zeroed); NULL when there are too many. Blocks live until stats_free. */
+struct stats_block *stats_block_new(struct stats *s);
+void stats_free(struct stats *s);
+
+static inline void stats_bump(_Atomic uint64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+/* Index of a question type in qtype[]; the last one counts every other type. */
+int stats_type_index(uint16_t type);
+const char *stats_type_name(int index);
+/* Sums of every block. */
+void stats_sum(const struct stats *s, uint64_t rcode[STATS_RCODES], uint64_t qtype[STATS_TYPES], uint64_t *dropped);

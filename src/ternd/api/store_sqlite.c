@@ -466,7 +466,7 @@ typedef int (*row_fn)(sqlite3_stmt *s, const struct walk *w, struct store_page *
 static int walk_rows(struct q *q, unsigned limit, row_fn each, const struct walk *w, struct store_page *page, char *err,
                      size_t errlen)
 {
-	struct store_page scratch;
+	struct store_page scratch = {0};
 	unsigned n = 0;
 	int rc;
 	page = page ? page : &scratch;

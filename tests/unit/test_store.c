@@ -1,0 +1,1181 @@
+/* Unit tests for the store's SQLite backend: schema and reopen, zones, RRsets, journal,
+ * proposals, transactions (rollback, failed commit, durability across process death), big RRsets
+ * and two handles on one file. Each test gets a fresh directory under $TMPDIR (or /tmp). */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "lib/error.h"
+#include "lib/name.h"
+#include "lib/rr.h"
+#include "lib/wire.h"
+#include "ternd/api/store.h"
+
+struct fixture {
+	char dir[512];
+	char db[600];
+	struct store *st;
+	char err[512];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *tmp = getenv("TMPDIR");
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "%s/tern-store-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db, sizeof(f->db), "%s/store.db", f->dir);
+	assert_int_equal(store_open_sqlite(f->db, &f->st, f->err, sizeof(f->err)), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	char path[700];
+	store_close(f->st);
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", f->db, suffixes[i]);
+		unlink(path);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void reopen(struct fixture *f)
+{
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(store_open_sqlite(f->db, &f->st, f->err, sizeof(f->err)), 0);
+}
+
+/* Wire form of an absolute name, into buf. */
+static const uint8_t *N(uint8_t buf[NAME_MAXLEN], const char *text)
+{
+	assert_true(name_from_text(buf, text, NULL) > 0);
+	return buf;
+}
+
+static struct store_txn *begin(struct fixture *f)
+{
+	struct store_txn *t = NULL;
+	assert_int_equal(store_begin(f->st, &t, f->err, sizeof(f->err)), 0);
+	assert_non_null(t);
+	return t;
+}
+
+static void commit(struct fixture *f, struct store_txn *t)
+{
+	int rc = store_commit(t, f->err, sizeof(f->err));
+	if (rc)
+		fail_msg("commit: %s", f->err);
+}
+
+static void create_zone(struct fixture *f, struct store_txn *t, const char *apex, const char *tenant, uint32_t serial)
+{
+	struct store_zone z = {.serial = serial, .serial_policy = STORE_SERIAL_INCREMENT};
+	assert_true(name_from_text(z.apex, apex, NULL) > 0);
+	snprintf(z.tenant, sizeof(z.tenant), "%s", tenant);
+	int rc = store_zone_create(t, &z, f->err, sizeof(f->err));
+	if (rc)
+		fail_msg("create %s: %s", apex, f->err);
+	assert_true(z.id > 0);
+}
+
+/* Creates zones in one committed transaction. */
+static void create_zone_committed(struct fixture *f, const char *apex, const char *tenant, uint32_t serial)
+{
+	struct store_txn *t = begin(f);
+	create_zone(f, t, apex, tenant, serial);
+	commit(f, t);
+}
+
+static int zone_exists(struct store *st, const char *apex)
+{
+	uint8_t a[NAME_MAXLEN];
+	struct store_zone z;
+	char err[256];
+	int rc = store_zone_get(store_latest(st), N(a, apex), &z, err, sizeof(err));
+	assert_true(rc == 0 || rc == TERN_ENOTFOUND);
+	return rc == 0;
+}
+
+static void put_a(struct fixture *f, struct store_txn *t, const char *apex, const char *owner, uint32_t ttl,
+                  uint8_t last)
+{
+	uint8_t a[NAME_MAXLEN], o[NAME_MAXLEN], rd[6] = {0, 4, 192, 0, 2, last};
+	int rc = store_rrset_put(t, N(a, apex), N(o, owner), RR_A, ttl, rd, sizeof(rd), f->err, sizeof(f->err));
+	if (rc)
+		fail_msg("put %s: %s", owner, f->err);
+}
+
+/* One number from the database file through a separate raw connection. */
+static int64_t raw_int(const char *db, const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *s;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return v;
+}
+
+static void raw_exec(const char *db, const char *sql)
+{
+	sqlite3 *h;
+	char *msg = NULL;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(h);
+}
+
+/* ---- Schema ---- */
+
+static void test_schema_and_reopen(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[NAME_MAXLEN], o[NAME_MAXLEN];
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 1);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+	                                "('zones', 'rrsets', 'journal', 'proposals')"),
+	                 4);
+	assert_int_equal(raw_int(f->db, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
+
+	struct store_txn *t = begin(f);
+	create_zone(f, t, "Example.COM.", "tenant-1", 7);
+	put_a(f, t, "example.com.", "www.example.com.", 300, 1);
+	assert_int_equal(store_zone_lock(t, N(a, "example.com."), "frozen for audit", f->err, sizeof(f->err)), 0);
+	commit(f, t);
+
+	reopen(f);
+	reopen(f); /* migrations do not run twice */
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 1);
+	struct store_zone z;
+	assert_int_equal(store_zone_get(store_latest(f->st), N(a, "EXAMPLE.com."), &z, f->err, sizeof(f->err)), 0);
+	assert_memory_equal(z.apex, "\7example\3com", 13);
+	assert_string_equal(z.tenant, "tenant-1");
+	assert_int_equal(z.serial, 7);
+	assert_int_equal(z.serial_policy, STORE_SERIAL_INCREMENT);
+	assert_true(z.locked);
+	assert_string_equal(z.lock_reason, "frozen for audit");
+	assert_true(z.created > 0 && z.updated >= z.created);
+	struct store_rrset rs;
+	assert_int_equal(
+	    store_rrset_get(store_latest(f->st), a, N(o, "WWW.example.com."), RR_A, &rs, f->err, sizeof(f->err)), 0);
+	assert_int_equal(rs.count, 1);
+	assert_int_equal(rs.ttl, 300);
+	assert_memory_equal(rs.rdata, "\0\4\300\0\2\1", 6);
+	store_rrset_clear(&rs);
+
+	/* a file from a newer program is refused, not downgraded */
+	store_close(f->st);
+	f->st = NULL;
+	raw_exec(f->db, "UPDATE schema_version SET version = 99");
+	assert_int_equal(store_open_sqlite(f->db, &f->st, f->err, sizeof(f->err)), TERN_ECONFIG);
+	assert_null(f->st);
+	assert_non_null(strstr(f->err, "schema version 99 is newer"));
+	raw_exec(f->db, "UPDATE schema_version SET version = 1");
+	reopen(f);
+}
+
+/* ---- Zones ---- */
+
+static void test_zone_crud(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[NAME_MAXLEN];
+	struct store_zone z;
+	struct store_txn *t = begin(f);
+	create_zone(f, t, "example.com.", "alice", 1);
+
+	/* the name belongs to one tenant: another cannot take it, in any case */
+	struct store_zone dup = {.serial = 1, .serial_policy = STORE_SERIAL_DATE};
+	assert_true(name_from_text(dup.apex, "EXAMPLE.com.", NULL) > 0);
+	snprintf(dup.tenant, sizeof(dup.tenant), "bob");
+	assert_int_equal(store_zone_create(t, &dup, f->err, sizeof(f->err)), TERN_EEXIST);
+	assert_string_equal(f->err, "zone example.com. already exists");
+
+	/* tenant ids: 1..128 bytes */
+	memset(dup.tenant, 'x', 128);
+	dup.tenant[128] = 0;
+	assert_true(name_from_text(dup.apex, "long.example.", NULL) > 0);
+	assert_int_equal(store_zone_create(t, &dup, f->err, sizeof(f->err)), 0);
+	dup.tenant[0] = 0;
+	assert_true(name_from_text(dup.apex, "empty.example.", NULL) > 0);
+	assert_int_equal(store_zone_create(t, &dup, f->err, sizeof(f->err)), TERN_EINVAL);
+	assert_string_equal(f->err, "tenant id is empty");
+	dup.tenant[0] = 'x';
+	dup.serial_policy = (enum store_serial_policy)7;
+	assert_int_equal(store_zone_create(t, &dup, f->err, sizeof(f->err)), TERN_EINVAL);
+
+	assert_int_equal(store_zone_get(t, N(a, "Example.Com."), &z, f->err, sizeof(f->err)), 0);
+	assert_string_equal(z.tenant, "alice");
+	assert_int_equal(z.serial, 1);
+	assert_false(z.locked);
+	assert_string_equal(z.lock_reason, "");
+
+	assert_int_equal(store_zone_set_serial(t, a, 2024010101u, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_zone_lock(t, a, "", f->err, sizeof(f->err)), TERN_EINVAL);
+	assert_string_equal(f->err, "lock reason is empty");
+	assert_int_equal(store_zone_lock(t, a, "registrar transfer", f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_zone_get(t, a, &z, f->err, sizeof(f->err)), 0);
+	assert_int_equal(z.serial, 2024010101u);
+	assert_true(z.locked);
+	assert_string_equal(z.lock_reason, "registrar transfer");
+	assert_int_equal(store_zone_unlock(t, a, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_zone_get(t, a, &z, f->err, sizeof(f->err)), 0);
+	assert_false(z.locked);
+	assert_string_equal(z.lock_reason, "");
+	commit(f, t);
+
+	/* writes need a write transaction */
+	struct store_txn *r = NULL;
+	assert_int_equal(store_zone_set_serial(store_latest(f->st), a, 5, f->err, sizeof(f->err)), TERN_EINVAL);
+	assert_int_equal(store_begin_read(f->st, &r, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_zone_delete(r, a, f->err, sizeof(f->err)), TERN_EINVAL);
+	assert_int_equal(store_commit(r, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_commit(store_latest(f->st), f->err, sizeof(f->err)), TERN_EINVAL);
+	store_rollback(store_latest(f->st)); /* harmless */
+
+	t = begin(f);
+	assert_int_equal(store_zone_delete(t, a, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_zone_get(t, a, &z, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	assert_string_equal(f->err, "no zone example.com.");
+	assert_int_equal(store_zone_delete(t, a, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	assert_int_equal(store_zone_set_serial(t, N(a, "example.org."), 1, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	assert_string_equal(f->err, "no zone example.org.");
+	assert_int_equal(store_zone_get(t, (const uint8_t *)"\100bad", &z, f->err, sizeof(f->err)), TERN_ENAME);
+	commit(f, t);
+	assert_false(zone_exists(f->st, "example.com."));
+}
+
+struct collect {
+	uint8_t names[64][NAME_MAXLEN];
+	int n;
+};
+
+static int collect_zone(const struct store_zone *z, void *arg)
+{
+	struct collect *c = arg;
+	assert_true(c->n < 64);
+	memcpy(c->names[c->n++], z->apex, name_len(z->apex));
+	return 0;
+}
+
+static int stop_at_second(const struct store_zone *z, void *arg)
+{
+	(void)z;
+	return ++*(int *)arg == 2 ? 42 : 0;
+}
+
+static void test_zone_pagination(void **state)
+{
+	struct fixture *f = *state;
+	/* parents before children, shorter labels before longer ones they prefix */
+	static const char *const names[25] = {
+	    "test.",      "a.test.",      "z0.test.",     "z1.test.",       "sub.z1.test.", "z10.test.",  "z11.test.",
+	    "z2.test.",   "z3.test.",     "z4.test.",     "z5.test.",       "z6.test.",     "z7.test.",   "z8.test.",
+	    "z9.test.",   "zz.test.",     "b.",           "a.b.",           "example.",     "a.example.", "b.example.",
+	    "c.example.", "example.net.", "example.org.", "x.example.org.",
+	};
+	struct store_txn *t = begin(f);
+	for (int i = 24; i >= 0; i--) /* inserted out of order */
+		create_zone(f, t, names[(i * 7) % 25], i % 2 ? "odd" : "even", 1);
+	commit(f, t);
+
+	struct collect all = {0};
+	struct store_page page = {0};
+	int pages = 0, sizes[4] = {0};
+	const uint8_t *after = NULL;
+	uint8_t cursor[NAME_MAXLEN];
+	do {
+		int before = all.n;
+		assert_int_equal(store_zone_list(store_latest(f->st), NULL, after, 10, collect_zone, &all, &page,
+		                                 f->err, sizeof(f->err)),
+		                 0);
+		sizes[pages++] = all.n - before;
+		memcpy(cursor, page.next_apex, NAME_MAXLEN);
+		after = cursor;
+	} while (page.more && pages < 4);
+	assert_int_equal(pages, 3);
+	assert_int_equal(sizes[0], 10);
+	assert_int_equal(sizes[1], 10);
+	assert_int_equal(sizes[2], 5);
+	assert_int_equal(all.n, 25);
+	for (int i = 1; i < all.n; i++)
+		assert_true(name_cmp(all.names[i - 1], all.names[i]) < 0);
+
+	/* one tenant's zones only */
+	struct collect even = {0};
+	assert_int_equal(
+	    store_zone_list(store_latest(f->st), "even", NULL, 10, collect_zone, &even, &page, f->err, sizeof(f->err)),
+	    0);
+	assert_int_equal(even.n, 10);
+	assert_true(page.more);
+	assert_int_equal(store_zone_list(store_latest(f->st), "even", page.next_apex, 10, collect_zone, &even, &page,
+	                                 f->err, sizeof(f->err)),
+	                 0);
+	assert_int_equal(even.n, 13);
+	assert_false(page.more);
+	struct collect none = {0};
+	assert_int_equal(store_zone_list(store_latest(f->st), "nobody", NULL, 10, collect_zone, &none, &page, f->err,
+	                                 sizeof(f->err)),
+	                 0);
+	assert_int_equal(none.n, 0);
+	assert_false(page.more);
+
+	assert_int_equal(
+	    store_zone_list(store_latest(f->st), NULL, NULL, 0, collect_zone, &none, &page, f->err, sizeof(f->err)),
+	    TERN_EINVAL);
+	int seen = 0;
+	assert_int_equal(
+	    store_zone_list(store_latest(f->st), NULL, NULL, 10, stop_at_second, &seen, NULL, f->err, sizeof(f->err)),
+	    42);
+}
+
+/* ---- RRsets ---- */
+
+struct rrsets_seen {
+	uint8_t owners[32][NAME_MAXLEN];
+	uint16_t types[32];
+	uint32_t ttls[32];
+	uint16_t counts[32];
+	int n;
+};
+
+static int collect_rrset(const struct store_rrset *rs, void *arg)
+{
+	struct rrsets_seen *s = arg;
+	assert_true(s->n < 32);
+	uint32_t pos = 0;
+	uint16_t count = 0;
+	while (pos < rs->rdata_size) {
+		pos += 2u + wire_get16(rs->rdata + pos);
+		count++;
+	}
+	assert_int_equal(pos, rs->rdata_size);
+	assert_int_equal(count, rs->count);
+	memcpy(s->owners[s->n], rs->owner, name_len(rs->owner));
+	s->types[s->n] = rs->type;
+	s->ttls[s->n] = rs->ttl;
+	s->counts[s->n++] = rs->count;
+	return 0;
+}
+
+static void test_rrset_put_replace_delete_iterate(void **state)
+{
+	struct fixture *f = *state;
+	/* RFC 4034 section 6.1's example, in canonical order */
+	static const char *const order[] = {
+	    "example.",   "a.example.",       "yljkjljk.a.example.", "Z.a.example.",     "zABC.a.EXAMPLE.",
+	    "z.example.", "\\001.z.example.", "*.z.example.",        "\\200.z.example.",
+	};
+	uint8_t a[NAME_MAXLEN], o[NAME_MAXLEN];
+	struct store_txn *t = begin(f);
+	create_zone(f, t, "example.", "alice", 1);
+	for (int i = 8; i >= 0; i--)
+		put_a(f, t, "example.", order[(i * 4) % 9], 60, (uint8_t)i);
+	/* several types at the apex come out by type number */
+	static const uint8_t soa[] = {0, 22, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5};
+	static const uint8_t ns[] = {0, 5, 2, 'n', 's', 0, 0};
+	assert_int_equal(
+	    store_rrset_put(t, N(a, "example."), a, RR_SOA, 3600, soa, sizeof(soa) - 1, f->err, sizeof(f->err)),
+	    TERN_EMALF); /* cut short */
+	assert_int_equal(store_rrset_put(t, a, a, RR_SOA, 3600, soa, 2 + 22, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_rrset_put(t, a, a, RR_NS, 3600, ns, sizeof(ns), f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_rrset_put(t, a, a, RR_MX, 3600, NULL, 0, f->err, sizeof(f->err)), TERN_EINVAL);
+	assert_string_equal(f->err, "an RRset needs at least one record");
+	assert_int_equal(
+	    store_rrset_put(t, a, N(o, "www.example.org."), RR_A, 60, ns, sizeof(ns), f->err, sizeof(f->err)),
+	    TERN_EINVAL);
+	assert_string_equal(f->err, "owner www.example.org. is outside zone example.");
+	assert_int_equal(store_rrset_put(t, N(o, "nope.example."), o, RR_A, 60, ns, sizeof(ns), f->err, sizeof(f->err)),
+	                 TERN_ENOTFOUND);
+	assert_string_equal(f->err, "no zone nope.example.");
+	/* a missing owner is a bad name, not garbage read from the stack */
+	assert_int_equal(store_rrset_put(t, a, NULL, RR_A, 60, ns, sizeof(ns), f->err, sizeof(f->err)), TERN_ENAME);
+	assert_string_equal(f->err, "bad owner name");
+	assert_int_equal(store_rrset_delete(t, a, NULL, RR_A, f->err, sizeof(f->err)), TERN_ENAME);
+	commit(f, t);
+
+	struct rrsets_seen seen = {0};
+	assert_int_equal(store_rrset_foreach(store_latest(f->st), a, collect_rrset, &seen, f->err, sizeof(f->err)), 0);
+	assert_int_equal(seen.n, 11);
+	uint16_t apex_types[3] = {RR_A, RR_NS, RR_SOA};
+	for (int i = 0; i < 3; i++) {
+		assert_memory_equal(seen.owners[i], "\7example", 9);
+		assert_int_equal(seen.types[i], apex_types[i]);
+	}
+	for (int i = 1; i < 9; i++) {
+		uint8_t want[NAME_MAXLEN];
+		N(want, order[i]);
+		name_lower(want);
+		assert_memory_equal(seen.owners[i + 2], want, name_len(want));
+	}
+
+	/* replace: the whole RRset goes, TTL and records both */
+	t = begin(f);
+	static const uint8_t two[] = {0, 4, 10, 0, 0, 1, 0, 4, 10, 0, 0, 2};
+	assert_int_equal(store_rrset_put(t, a, N(o, "Z.EXAMPLE."), RR_A, 120, two, sizeof(two), f->err, sizeof(f->err)),
+	                 0);
+	struct store_rrset rs;
+	assert_int_equal(store_rrset_get(t, a, o, RR_A, &rs, f->err, sizeof(f->err)), 0);
+	assert_int_equal(rs.ttl, 120);
+	assert_int_equal(rs.count, 2);
+	assert_int_equal(rs.rdata_size, sizeof(two));
+	assert_memory_equal(rs.rdata, two, sizeof(two));
+	assert_memory_equal(rs.owner, "\1z\7example", 11);
+	store_rrset_clear(&rs);
+
+	assert_int_equal(store_rrset_delete(t, a, o, RR_A, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_rrset_get(t, a, o, RR_A, &rs, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	assert_string_equal(f->err, "no A RRset at z.example.");
+	assert_int_equal(store_rrset_delete(t, a, o, RR_A, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	assert_int_equal(store_rrset_delete(t, a, o, RR_AAAA, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	assert_string_equal(f->err, "no AAAA RRset at z.example.");
+	commit(f, t);
+
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_rrset_foreach(store_latest(f->st), a, collect_rrset, &seen, f->err, sizeof(f->err)), 0);
+	assert_int_equal(seen.n, 10);
+
+	t = begin(f);
+	assert_int_equal(store_rrset_delete_all(t, a, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_rrset_foreach(store_latest(f->st), a, collect_rrset, &seen, f->err, sizeof(f->err)), 0);
+	assert_int_equal(seen.n, 0);
+	assert_true(zone_exists(f->st, "example."));
+}
+
+struct nested {
+	struct store_txn *t;
+	const uint8_t *apex;
+	int outer, inner;
+};
+
+static int count_rrset(const struct store_rrset *rs, void *arg)
+{
+	(void)rs;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* A callback that reads back through the handle being walked, with the same statements. */
+static int nested_rrset(const struct store_rrset *rs, void *arg)
+{
+	struct nested *n = arg;
+	struct store_rrset copy;
+	char err[256];
+	assert_int_equal(store_rrset_get(n->t, n->apex, rs->owner, rs->type, &copy, err, sizeof(err)), 0);
+	assert_int_equal(copy.rdata_size, rs->rdata_size);
+	assert_memory_equal(copy.rdata, rs->rdata, rs->rdata_size);
+	store_rrset_clear(&copy);
+	int inner = 0;
+	assert_int_equal(store_rrset_foreach(n->t, n->apex, count_rrset, &inner, err, sizeof(err)), 0);
+	n->inner += inner;
+	n->outer++;
+	return 0;
+}
+
+static void test_nested_callbacks(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[NAME_MAXLEN];
+	struct store_txn *t = begin(f);
+	create_zone(f, t, "example.net.", "alice", 1);
+	put_a(f, t, "example.net.", "a.example.net.", 60, 1);
+	put_a(f, t, "example.net.", "b.example.net.", 60, 2);
+	put_a(f, t, "example.net.", "c.example.net.", 60, 3);
+	struct nested n = {.t = t, .apex = N(a, "example.net.")};
+	assert_int_equal(store_rrset_foreach(t, a, nested_rrset, &n, f->err, sizeof(f->err)), 0);
+	assert_int_equal(n.outer, 3);
+	assert_int_equal(n.inner, 9);
+	commit(f, t);
+	n = (struct nested){.t = store_latest(f->st), .apex = a};
+	assert_int_equal(store_rrset_foreach(n.t, a, nested_rrset, &n, f->err, sizeof(f->err)), 0);
+	assert_int_equal(n.outer, 3);
+	assert_int_equal(n.inner, 9);
+}
+
+static void test_big_rrset(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[NAME_MAXLEN], o[NAME_MAXLEN];
+	/* 1000 A records, and 1000 TXT records of 200 bytes (~200 KB) */
+	size_t asize = 1000 * 6, tsize = 1000 * 203;
+	uint8_t *ard = malloc(asize), *trd = malloc(tsize);
+	assert_non_null(ard);
+	assert_non_null(trd);
+	for (int i = 0; i < 1000; i++) {
+		uint8_t *p = ard + i * 6;
+		p[0] = 0;
+		p[1] = 4;
+		p[2] = 10;
+		p[3] = (uint8_t)(i >> 8);
+		p[4] = (uint8_t)i;
+		p[5] = 1;
+		uint8_t *q = trd + i * 203;
+		wire_put16(q, 201);
+		q[2] = 200;
+		memset(q + 3, 'a' + i % 26, 200);
+	}
+	struct store_txn *t = begin(f);
+	create_zone(f, t, "big.example.", "alice", 1);
+	assert_int_equal(store_rrset_put(t, N(a, "big.example."), N(o, "many.big.example."), RR_A, 60, ard,
+	                                 (uint32_t)asize, f->err, sizeof(f->err)),
+	                 0);
+	assert_int_equal(store_rrset_put(t, a, o, RR_TXT, 60, trd, (uint32_t)tsize, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	reopen(f);
+
+	struct store_rrset rs;
+	assert_int_equal(store_rrset_get(store_latest(f->st), a, o, RR_A, &rs, f->err, sizeof(f->err)), 0);
+	assert_int_equal(rs.count, 1000);
+	assert_int_equal(rs.rdata_size, asize);
+	assert_memory_equal(rs.rdata, ard, asize);
+	store_rrset_clear(&rs);
+	assert_int_equal(store_rrset_get(store_latest(f->st), a, o, RR_TXT, &rs, f->err, sizeof(f->err)), 0);
+	assert_int_equal(rs.count, 1000);
+	assert_int_equal(rs.rdata_size, tsize);
+	assert_memory_equal(rs.rdata, trd, tsize);
+	store_rrset_clear(&rs);
+	struct rrsets_seen seen = {0};
+	assert_int_equal(store_rrset_foreach(store_latest(f->st), a, collect_rrset, &seen, f->err, sizeof(f->err)), 0);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.counts[0], 1000);
+	assert_int_equal(seen.counts[1], 1000);
+	free(ard);
+	free(trd);
+}
+
+/* ---- Journal ---- */
+
+/* An RR list of one A record at owner (last octet v) and, when txt is set, one TXT record. */
+static size_t rr_list(uint8_t *buf, size_t cap, const char *owner, uint8_t v, const char *txt)
+{
+	uint8_t o[NAME_MAXLEN], rd[4] = {192, 0, 2, v}, trd[256];
+	size_t pos = 0;
+	struct store_rr rr = {.owner = N(o, owner), .type = RR_A, .ttl = 300, .rdlen = 4, .rdata = rd};
+	assert_int_equal(store_rr_put(buf, cap, &pos, &rr), 0);
+	if (txt) {
+		trd[0] = (uint8_t)strlen(txt);
+		memcpy(trd + 1, txt, trd[0]);
+		rr = (struct store_rr){
+		    .owner = o, .type = RR_TXT, .ttl = 60, .rdlen = (uint16_t)(trd[0] + 1), .rdata = trd};
+		assert_int_equal(store_rr_put(buf, cap, &pos, &rr), 0);
+	}
+	return pos;
+}
+
+static void append(struct fixture *f, struct store_txn *t, const char *apex, uint32_t from, uint32_t to)
+{
+	uint8_t a[NAME_MAXLEN], removed[512], added[512];
+	struct store_journal_entry e = {
+	    .serial_from = from,
+	    .serial_to = to,
+	    .principal = "alice",
+	    .removed = removed,
+	    .removed_len = rr_list(removed, sizeof(removed), "www.example.com.", (uint8_t)from, NULL),
+	    .added = added,
+	    .added_len = rr_list(added, sizeof(added), "www.example.com.", (uint8_t)to, "serial"),
+	};
+	int64_t id = 0;
+	int rc = store_journal_append(t, N(a, apex), &e, &id, f->err, sizeof(f->err));
+	if (rc)
+		fail_msg("append: %s", f->err);
+	assert_true(id > 0);
+	assert_int_equal(store_zone_set_serial(t, a, to, f->err, sizeof(f->err)), 0);
+}
+
+struct entries {
+	uint32_t from[16], to[16];
+	int64_t id[16];
+	int n;
+};
+
+static int collect_entry(const struct store_journal_entry *e, void *arg)
+{
+	struct entries *s = arg;
+	struct store_rr rr;
+	size_t pos = 0;
+	assert_true(s->n < 16);
+	assert_string_equal(e->principal, "alice");
+	assert_true(e->time > 0);
+	/* removed: A ending in serial_from; added: A ending in serial_to, then a TXT */
+	assert_int_equal(store_rr_next(e->removed, e->removed_len, &pos, &rr), 1);
+	assert_int_equal(rr.type, RR_A);
+	assert_int_equal(rr.rdata[3], (uint8_t)e->serial_from);
+	assert_int_equal(store_rr_next(e->removed, e->removed_len, &pos, &rr), 0);
+	pos = 0;
+	assert_int_equal(store_rr_next(e->added, e->added_len, &pos, &rr), 1);
+	assert_memory_equal(rr.owner, "\3www\7example\3com", 17);
+	assert_int_equal(rr.ttl, 300);
+	assert_int_equal(rr.rdata[3], (uint8_t)e->serial_to);
+	assert_int_equal(store_rr_next(e->added, e->added_len, &pos, &rr), 1);
+	assert_int_equal(rr.type, RR_TXT);
+	assert_memory_equal(rr.rdata, "\6serial", 7);
+	assert_int_equal(store_rr_next(e->added, e->added_len, &pos, &rr), 0);
+	s->from[s->n] = e->serial_from;
+	s->to[s->n] = e->serial_to;
+	s->id[s->n++] = e->id;
+	return 0;
+}
+
+static int read_from(struct fixture *f, uint32_t serial, struct entries *out)
+{
+	uint8_t a[NAME_MAXLEN];
+	memset(out, 0, sizeof(*out));
+	return store_journal_read_from(store_latest(f->st), N(a, "example.com."), serial, collect_entry, out, f->err,
+	                               sizeof(f->err));
+}
+
+static void test_journal(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[NAME_MAXLEN];
+	struct entries got;
+	struct store_txn *t = begin(f);
+	create_zone(f, t, "example.com.", "alice", 1);
+	create_zone(f, t, "other.example.", "alice", 1);
+	for (uint32_t s = 1; s < 6; s++)
+		append(f, t, "example.com.", s, s + 1); /* 1->2 ... 5->6 */
+	append(f, t, "other.example.", 3, 4); /* another zone's entries stay out */
+	commit(f, t);
+
+	assert_int_equal(read_from(f, 1, &got), 0);
+	assert_int_equal(got.n, 5);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(got.from[i], i + 1);
+		assert_int_equal(got.to[i], i + 2);
+		if (i)
+			assert_true(got.id[i] > got.id[i - 1]);
+	}
+	assert_int_equal(read_from(f, 4, &got), 0);
+	assert_int_equal(got.n, 2);
+	assert_int_equal(got.from[0], 4);
+	assert_int_equal(read_from(f, 6, &got), 0); /* up to date */
+	assert_int_equal(got.n, 0);
+	assert_int_equal(read_from(f, 9, &got), TERN_ENOTFOUND);
+	assert_string_equal(f->err, "journal of example.com. does not reach back to serial 9");
+	assert_int_equal(got.n, 0);
+
+	/* history: newest first, by pages */
+	struct entries hist = {0};
+	struct store_page page;
+	assert_int_equal(store_journal_history(store_latest(f->st), N(a, "example.com."), 0, 3, collect_entry, &hist,
+	                                       &page, f->err, sizeof(f->err)),
+	                 0);
+	assert_int_equal(hist.n, 3);
+	assert_int_equal(hist.to[0], 6);
+	assert_int_equal(hist.to[2], 4);
+	assert_true(page.more);
+	assert_int_equal(page.next_id, hist.id[2]);
+	assert_int_equal(store_journal_history(store_latest(f->st), a, page.next_id, 3, collect_entry, &hist, &page,
+	                                       f->err, sizeof(f->err)),
+	                 0);
+	assert_int_equal(hist.n, 5);
+	assert_int_equal(hist.to[4], 2);
+	assert_false(page.more);
+
+	/* malformed RR lists are refused */
+	t = begin(f);
+	static const uint8_t bad[] = {3, 'w', 'w', 'w', 0, 0, 1, 0, 0}; /* cut inside the TTL */
+	struct store_journal_entry e = {
+	    .serial_from = 6, .serial_to = 7, .principal = "alice", .added = bad, .added_len = sizeof(bad)};
+	assert_int_equal(store_journal_append(t, a, &e, NULL, f->err, sizeof(f->err)), TERN_EMALF);
+	assert_string_equal(f->err, "added records: record 1 is malformed");
+	e.added_len = 0;
+	e.principal = "";
+	assert_int_equal(store_journal_append(t, a, &e, NULL, f->err, sizeof(f->err)), TERN_EINVAL);
+
+	/* trim by count: the newest 3 stay */
+	assert_int_equal(store_journal_trim_keep(t, a, 3, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_int_equal(read_from(f, 2, &got), TERN_ENOTFOUND);
+	assert_int_equal(read_from(f, 3, &got), 0);
+	assert_int_equal(got.n, 3);
+
+	/* trim by serial: the journal reaches back to 4 and no further */
+	t = begin(f);
+	assert_int_equal(store_journal_trim_serial(t, a, 4, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_journal_trim_serial(t, a, 2, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	assert_string_equal(f->err, "journal of example.com. has no change from or to serial 2");
+	commit(f, t);
+	assert_int_equal(read_from(f, 3, &got), TERN_ENOTFOUND);
+	assert_int_equal(read_from(f, 4, &got), 0);
+	assert_int_equal(got.n, 2);
+
+	/* a gap (serial set without a journal entry) makes IXFR impossible from before it */
+	t = begin(f);
+	append(f, t, "example.com.", 8, 9);
+	commit(f, t);
+	assert_int_equal(read_from(f, 4, &got), TERN_ENOTFOUND);
+	assert_string_equal(f->err, "journal of example.com. has a gap: serial 6 is followed by a change from 8");
+	assert_int_equal(got.n, 0);
+	assert_int_equal(read_from(f, 8, &got), 0);
+	assert_int_equal(got.n, 1);
+	/* a serial moved on without an entry: the journal no longer ends at the zone */
+	t = begin(f);
+	assert_int_equal(store_zone_set_serial(t, a, 10, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_int_equal(read_from(f, 8, &got), TERN_ENOTFOUND);
+	assert_string_equal(f->err, "journal of example.com. ends at serial 9, the zone is at 10");
+
+	/* trimming to where the journal ends empties it; the other zone is untouched */
+	t = begin(f);
+	assert_int_equal(store_zone_set_serial(t, a, 9, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_journal_trim_serial(t, a, 9, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM journal j JOIN zones z ON z.id = j.zone_id"
+	                                " WHERE z.apex = X'076578616d706c6503636f6d00'"),
+	                 0);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM journal"), 1);
+
+	/* serials wrap (RFC 1982): the chain follows entries, not arithmetic */
+	t = begin(f);
+	assert_int_equal(store_zone_set_serial(t, a, 4294967295u, f->err, sizeof(f->err)), 0);
+	append(f, t, "example.com.", 4294967295u, 0);
+	append(f, t, "example.com.", 0, 1);
+	commit(f, t);
+	assert_int_equal(read_from(f, 4294967295u, &got), 0);
+	assert_int_equal(got.n, 2);
+	assert_int_equal(got.to[1], 1);
+}
+
+/* ---- Proposals ---- */
+
+struct proposals_seen {
+	int64_t ids[16];
+	int n;
+};
+
+static int collect_proposal(const struct store_proposal *p, void *arg)
+{
+	struct proposals_seen *s = arg;
+	assert_true(s->n < 16);
+	assert_non_null(strstr(p->body, "\"changes\""));
+	s->ids[s->n++] = p->id;
+	return 0;
+}
+
+static void test_proposals(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[NAME_MAXLEN];
+	int64_t id[3];
+	struct store_txn *t = begin(f);
+	create_zone(f, t, "example.com.", "acme", 1);
+	for (int i = 0; i < 3; i++) {
+		char body[64];
+		snprintf(body, sizeof(body), "{\"changes\": [%d]}", i);
+		assert_int_equal(
+		    store_proposal_create(t, N(a, "example.com."), "alice", body, 0, &id[i], f->err, sizeof(f->err)),
+		    0);
+	}
+	assert_true(id[0] < id[1] && id[1] < id[2]);
+	assert_int_equal(store_proposal_create(t, a, "alice", "", 0, NULL, f->err, sizeof(f->err)), TERN_EINVAL);
+	assert_int_equal(store_proposal_create(t, N(a, "example.org."), "alice", "{}", 0, NULL, f->err, sizeof(f->err)),
+	                 TERN_ENOTFOUND);
+	N(a, "example.com.");
+	commit(f, t);
+
+	struct store_proposal p;
+	assert_int_equal(store_proposal_get(store_latest(f->st), id[0], &p, f->err, sizeof(f->err)), 0);
+	assert_int_equal(p.status, STORE_PROPOSAL_PENDING);
+	assert_string_equal(p.author, "alice");
+	assert_string_equal(p.body, "{\"changes\": [0]}");
+	assert_memory_equal(p.zone, "\7example\3com", 13);
+	assert_string_equal(p.reviewer, "");
+	assert_true(p.created > 0);
+	assert_int_equal(p.reviewed, 0);
+	store_proposal_clear(&p);
+
+	t = begin(f);
+	/* nobody approves their own change */
+	assert_int_equal(store_proposal_set_status(t, id[0], STORE_PROPOSAL_APPROVED, "alice", f->err, sizeof(f->err)),
+	                 TERN_EINVAL);
+	assert_non_null(strstr(f->err, "proposed by alice, who cannot approve it"));
+	assert_int_equal(store_proposal_set_status(t, id[0], STORE_PROPOSAL_APPLIED, "bob", f->err, sizeof(f->err)),
+	                 TERN_EINVAL);
+	assert_non_null(strstr(f->err, "is pending, not approved"));
+	assert_int_equal(store_proposal_set_status(t, id[0], STORE_PROPOSAL_APPROVED, "bob", f->err, sizeof(f->err)),
+	                 0);
+	assert_int_equal(store_proposal_set_status(t, id[0], STORE_PROPOSAL_APPROVED, "carol", f->err, sizeof(f->err)),
+	                 TERN_EINVAL);
+	assert_non_null(strstr(f->err, "is approved, not pending"));
+	assert_int_equal(store_proposal_set_status(t, id[0], STORE_PROPOSAL_APPLIED, "alice", f->err, sizeof(f->err)),
+	                 0);
+	assert_int_equal(store_proposal_set_status(t, id[0], STORE_PROPOSAL_APPLIED, "alice", f->err, sizeof(f->err)),
+	                 TERN_EINVAL);
+	assert_int_equal(store_proposal_set_status(t, id[1], STORE_PROPOSAL_REJECTED, "carol", f->err, sizeof(f->err)),
+	                 0);
+	assert_int_equal(store_proposal_set_status(t, id[1], STORE_PROPOSAL_APPROVED, "bob", f->err, sizeof(f->err)),
+	                 TERN_EINVAL);
+	snprintf(f->err, sizeof(f->err), "x");
+	assert_int_equal(store_proposal_set_status(t, id[2], STORE_PROPOSAL_PENDING, "bob", f->err, sizeof(f->err)),
+	                 TERN_EINVAL);
+	assert_int_equal(store_proposal_set_status(t, 999999, STORE_PROPOSAL_APPROVED, "bob", f->err, sizeof(f->err)),
+	                 TERN_ENOTFOUND);
+	assert_string_equal(f->err, "no proposal 999999");
+	commit(f, t);
+
+	assert_int_equal(store_proposal_get(store_latest(f->st), id[0], &p, f->err, sizeof(f->err)), 0);
+	assert_int_equal(p.status, STORE_PROPOSAL_APPLIED);
+	assert_string_equal(p.reviewer, "bob");
+	assert_string_equal(p.applier, "alice");
+	assert_true(p.reviewed > 0 && p.applied > 0);
+	store_proposal_clear(&p);
+	assert_int_equal(store_proposal_get(store_latest(f->st), id[1], &p, f->err, sizeof(f->err)), 0);
+	assert_int_equal(p.status, STORE_PROPOSAL_REJECTED);
+	assert_string_equal(p.reviewer, "carol");
+	store_proposal_clear(&p);
+
+	struct proposals_seen seen = {0};
+	struct store_page page;
+	assert_int_equal(store_proposal_list(store_latest(f->st), a, STORE_PROPOSAL_PENDING, 0, 10, collect_proposal,
+	                                     &seen, &page, f->err, sizeof(f->err)),
+	                 0);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.ids[0], id[2]);
+	assert_false(page.more);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_proposal_list(store_latest(f->st), a, STORE_PROPOSAL_ANY, 0, 2, collect_proposal, &seen,
+	                                     &page, f->err, sizeof(f->err)),
+	                 0);
+	assert_int_equal(seen.n, 2);
+	assert_true(page.more);
+	assert_int_equal(store_proposal_list(store_latest(f->st), a, STORE_PROPOSAL_ANY, page.next_id, 2,
+	                                     collect_proposal, &seen, &page, f->err, sizeof(f->err)),
+	                 0);
+	assert_int_equal(seen.n, 3);
+	assert_false(page.more);
+	assert_int_equal(seen.ids[2], id[2]);
+	assert_string_equal(store_proposal_status_name(STORE_PROPOSAL_APPLIED), "applied");
+}
+
+/* ---- Transactions ---- */
+
+static void fill_zone(struct fixture *f, struct store_txn *t, const char *apex)
+{
+	uint8_t a[NAME_MAXLEN], owner[NAME_MAXLEN];
+	char text[NAME_MAXLEN + 8];
+	create_zone(f, t, apex, "alice", 1);
+	snprintf(text, sizeof(text), "www.%s", apex);
+	put_a(f, t, apex, text, 60, 1);
+	append(f, t, apex, 1, 2);
+	assert_int_equal(
+	    store_proposal_create(t, N(a, apex), "alice", "{\"changes\": []}", 0, NULL, f->err, sizeof(f->err)), 0);
+	(void)owner;
+}
+
+static void test_rollback_leaves_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct store_txn *t = begin(f);
+	fill_zone(f, t, "example.com.");
+	store_rollback(t);
+	assert_false(zone_exists(f->st, "example.com."));
+	static const char *const tables[] = {"zones", "rrsets", "journal", "proposals"};
+	for (int i = 0; i < 4; i++) {
+		char sql[64];
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);
+		assert_int_equal(raw_int(f->db, sql), 0);
+	}
+
+	/* a call that fails changes nothing and leaves the transaction usable */
+	t = begin(f);
+	create_zone(f, t, "a.example.", "alice", 1);
+	struct store_zone dup = {.serial = 1};
+	N(dup.apex, "a.example.");
+	snprintf(dup.tenant, sizeof(dup.tenant), "bob");
+	assert_int_equal(store_zone_create(t, &dup, f->err, sizeof(f->err)), TERN_EEXIST);
+	create_zone(f, t, "b.example.", "alice", 1);
+	commit(f, t);
+	assert_true(zone_exists(f->st, "a.example."));
+	assert_true(zone_exists(f->st, "b.example."));
+
+	/* one write transaction per thread at a time */
+	t = begin(f);
+	struct store_txn *t2 = NULL;
+	assert_int_equal(store_begin(f->st, &t2, f->err, sizeof(f->err)), TERN_EINVAL);
+	assert_null(t2);
+	assert_string_equal(f->err, "this thread already has a write transaction open");
+	store_rollback(t);
+}
+
+static void test_failed_commit_applies_nothing(void **state)
+{
+	struct fixture *f = *state;
+	/* a deferred foreign key fails only at COMMIT: inserting zone "boom." trips it */
+	raw_exec(f->db, "CREATE TABLE guard (zone_id INTEGER REFERENCES zones (id) DEFERRABLE INITIALLY DEFERRED);"
+	                "CREATE TRIGGER guard_boom AFTER INSERT ON zones WHEN NEW.apex = X'04626f6f6d00'"
+	                " BEGIN INSERT INTO guard VALUES (-1); END;");
+	struct store_txn *t = begin(f);
+	fill_zone(f, t, "example.com.");
+	create_zone(f, t, "boom.", "alice", 1);
+	assert_true(store_commit(t, f->err, sizeof(f->err)) < 0);
+	assert_non_null(strstr(f->err, "FOREIGN KEY"));
+	assert_false(zone_exists(f->st, "example.com."));
+	assert_false(zone_exists(f->st, "boom."));
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets"), 0);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM journal"), 0);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM proposals"), 0);
+	/* the store goes on working */
+	create_zone_committed(f, "after.example.", "alice", 1);
+	assert_true(zone_exists(f->st, "after.example."));
+}
+
+static void test_delete_cascades(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[NAME_MAXLEN];
+	struct store_txn *t = begin(f);
+	fill_zone(f, t, "example.com.");
+	fill_zone(f, t, "example.net.");
+	commit(f, t);
+	int64_t old_proposal = raw_int(f->db, "SELECT max(id) FROM proposals");
+
+	t = begin(f);
+	assert_int_equal(store_zone_delete(t, N(a, "example.com."), f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM zones"), 1);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets"), 1);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM journal"), 1);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM proposals"), 1);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets WHERE zone_id NOT IN (SELECT id FROM zones)"), 0);
+
+	/* the name comes back empty, and ids are never reused */
+	create_zone_committed(f, "example.com.", "bob", 1);
+	struct rrsets_seen seen = {0};
+	assert_int_equal(store_rrset_foreach(store_latest(f->st), a, collect_rrset, &seen, f->err, sizeof(f->err)), 0);
+	assert_int_equal(seen.n, 0);
+	struct entries got;
+	assert_int_equal(read_from(f, 1, &got), 0); /* at the zone's serial, nothing to send */
+	assert_int_equal(got.n, 0);
+	assert_int_equal(read_from(f, 0, &got), TERN_ENOTFOUND);
+	t = begin(f);
+	int64_t id = 0;
+	assert_int_equal(store_proposal_create(t, a, "bob", "{\"changes\": []}", 0, &id, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_true(id > old_proposal);
+}
+
+static void child_write(const char *db, const char *apex, bool do_commit)
+{
+	struct store *st = NULL;
+	struct store_txn *t = NULL;
+	struct store_zone z = {.serial = 1};
+	char err[256];
+	if (store_open_sqlite(db, &st, err, sizeof(err)) || store_begin(st, &t, err, sizeof(err)))
+		_exit(2);
+	name_from_text(z.apex, apex, NULL);
+	snprintf(z.tenant, sizeof(z.tenant), "child");
+	if (store_zone_create(t, &z, err, sizeof(err)))
+		_exit(3);
+	if (do_commit && store_commit(t, err, sizeof(err)))
+		_exit(4);
+	_exit(0); /* dies with the store open: no close, no rollback */
+}
+
+static void run_child(const char *db, const char *apex, bool do_commit)
+{
+	int status;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		child_write(db, apex, do_commit);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_commit_durability(void **state)
+{
+	struct fixture *f = *state;
+	struct store_txn *t = begin(f);
+	create_zone(f, t, "lost.example.", "alice", 1);
+	store_close(f->st); /* closing rolls back what was not committed */
+	f->st = NULL;
+	reopen(f);
+	assert_false(zone_exists(f->st, "lost.example."));
+
+	create_zone_committed(f, "kept.example.", "alice", 1);
+	reopen(f);
+	assert_true(zone_exists(f->st, "kept.example."));
+
+	/* a process that dies after store_commit() keeps its write; one that dies before loses it */
+	store_close(f->st);
+	f->st = NULL;
+	run_child(f->db, "child-kept.example.", true);
+	run_child(f->db, "child-lost.example.", false);
+	reopen(f);
+	assert_true(zone_exists(f->st, "child-kept.example."));
+	assert_false(zone_exists(f->st, "child-lost.example."));
+	assert_true(zone_exists(f->st, "kept.example."));
+}
+
+static void test_two_handles(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st2 = NULL;
+	assert_int_equal(store_open_sqlite(f->db, &st2, f->err, sizeof(f->err)), 0);
+
+	struct store_txn *t = begin(f);
+	create_zone(f, t, "shared.example.", "alice", 1);
+	assert_false(zone_exists(st2, "shared.example.")); /* not committed yet */
+	commit(f, t);
+	assert_true(zone_exists(st2, "shared.example."));
+
+	/* a read snapshot keeps its view while the other handle commits */
+	struct store_txn *snap = NULL;
+	uint8_t a[NAME_MAXLEN];
+	struct store_zone z;
+	assert_int_equal(store_begin_read(st2, &snap, f->err, sizeof(f->err)), 0);
+	create_zone_committed(f, "later.example.", "alice", 1);
+	assert_int_equal(store_zone_get(snap, N(a, "later.example."), &z, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	assert_int_equal(store_zone_get(snap, N(a, "shared.example."), &z, f->err, sizeof(f->err)), 0);
+	assert_true(zone_exists(st2, "later.example."));
+	store_rollback(snap);
+
+	/* and the other way round */
+	struct store_txn *t2 = NULL;
+	assert_int_equal(store_begin(st2, &t2, f->err, sizeof(f->err)), 0);
+	struct store_zone nz = {.serial = 3, .serial_policy = STORE_SERIAL_DATE};
+	N(nz.apex, "second.example.");
+	snprintf(nz.tenant, sizeof(nz.tenant), "bob");
+	assert_int_equal(store_zone_create(t2, &nz, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_commit(t2, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_zone_get(store_latest(f->st), N(a, "second.example."), &z, f->err, sizeof(f->err)), 0);
+	assert_string_equal(z.tenant, "bob");
+	assert_int_equal(z.serial_policy, STORE_SERIAL_DATE);
+
+	/* a snapshot left open is ended by store_close() */
+	assert_int_equal(store_begin_read(st2, &snap, f->err, sizeof(f->err)), 0);
+	store_close(st2);
+}
+
+/* Writers on several threads share one store: store_begin() queues them, store_latest() reads
+ * alongside. */
+struct worker {
+	struct store *st;
+	int n;
+	int failures;
+};
+
+static void *writer_thread(void *arg)
+{
+	struct worker *w = arg;
+	char err[256];
+	for (int i = 0; i < 25; i++) {
+		struct store_txn *t = NULL;
+		struct store_zone z = {.serial = 1};
+		snprintf(z.tenant, sizeof(z.tenant), "t%d", w->n);
+		char apex[64];
+		snprintf(apex, sizeof(apex), "z%d-%d.example.", w->n, i);
+		name_from_text(z.apex, apex, NULL);
+		if (store_begin(w->st, &t, err, sizeof(err)) || store_zone_create(t, &z, err, sizeof(err)) ||
+		    store_commit(t, err, sizeof(err)))
+			w->failures++;
+		struct store_zone back;
+		if (store_zone_get(store_latest(w->st), z.apex, &back, err, sizeof(err)))
+			w->failures++;
+	}
+	return NULL;
+}
+
+static int count_zone(const struct store_zone *z, void *arg)
+{
+	(void)z;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void test_threads(void **state)
+{
+	struct fixture *f = *state;
+	pthread_t th[4];
+	struct worker w[4];
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){.st = f->st, .n = i};
+		assert_int_equal(pthread_create(&th[i], NULL, writer_thread, &w[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(w[i].failures, 0);
+	}
+	int n = 0;
+	assert_int_equal(
+	    store_zone_list(store_latest(f->st), NULL, NULL, 1000, count_zone, &n, NULL, f->err, sizeof(f->err)), 0);
+	assert_int_equal(n, 100);
+}
+
+static void test_rr_list_codec(void **state)
+{
+	(void)state;
+	uint8_t buf[64], o[NAME_MAXLEN];
+	size_t pos = 0;
+	struct store_rr rr = {
+	    .owner = N(o, "a.example."), .type = RR_A, .ttl = 7, .rdlen = 4, .rdata = (const uint8_t *)"\1\2\3\4"};
+	assert_int_equal(store_rr_size(&rr), 11 + 8 + 4);
+	assert_int_equal(store_rr_put(buf, sizeof(buf), &pos, &rr), 0);
+	assert_int_equal(store_rr_put(buf, sizeof(buf), &pos, &rr), 0);
+	assert_int_equal(store_rr_put(buf, sizeof(buf), &pos, &rr), TERN_ESPACE);
+	assert_int_equal(pos, 46);
+	size_t rp = 0;
+	struct store_rr back;
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(store_rr_next(buf, pos, &rp, &back), 1);
+		assert_memory_equal(back.owner, o, 11);
+		assert_int_equal(back.type, RR_A);
+		assert_int_equal(back.ttl, 7);
+		assert_int_equal(back.rdlen, 4);
+		assert_memory_equal(back.rdata, "\1\2\3\4", 4);
+	}
+	assert_int_equal(store_rr_next(buf, pos, &rp, &back), 0);
+	for (size_t cut = 1; cut < 23; cut++) {
+		rp = 0;
+		assert_int_equal(store_rr_next(buf, cut, &rp, &back), TERN_EMALF);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_schema_and_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_zone_crud, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_zone_pagination, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rrset_put_replace_delete_iterate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nested_callbacks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_big_rrset, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_proposals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_commit_applies_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_delete_cascades, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_commit_durability, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+	    cmocka_unit_test(test_rr_list_codec),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -616,7 +616,7 @@ struct entries {
 static int collect_entry(const struct store_journal_entry *e, void *arg)
 {
 	struct entries *s = arg;
-	struct store_rr rr;
+	struct store_rr rr = {0};
 	size_t pos = 0;
 	assert_true(s->n < 16);
 	assert_string_equal(e->principal, "alice");

@@ -278,6 +278,7 @@ static const struct http_route routes[] = {
 	{"GET", "/api/v1/zones/{}/changes", api_zones_changes},
 	{"PUT", "/api/v1/zones/{}/lock", api_zones_lock},
 	{"DELETE", "/api/v1/zones/{}/lock", api_zones_unlock},
+	{"PUT", "/api/v1/zones/{}/soa", api_soa_put},
 	{"GET", "/api/v1/zones/{}/rrsets", api_rrsets_list},
 	{"PATCH", "/api/v1/zones/{}/rrsets", api_rrsets_patch},
 	{"GET", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_get},

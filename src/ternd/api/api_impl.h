@@ -98,6 +98,7 @@ void api_rrsets_get(void *ctx, const struct http_request *req, struct http_respo
 void api_rrsets_put(void *ctx, const struct http_request *req, struct http_response *res);
 void api_rrsets_delete(void *ctx, const struct http_request *req, struct http_response *res);
 void api_rrsets_patch(void *ctx, const struct http_request *req, struct http_response *res);
+void api_soa_put(void *ctx, const struct http_request *req, struct http_response *res);
 void api_proposals_create(void *ctx, const struct http_request *req, struct http_response *res);
 void api_proposals_list(void *ctx, const struct http_request *req, struct http_response *res);
 void api_proposals_approve(void *ctx, const struct http_request *req, struct http_response *res);

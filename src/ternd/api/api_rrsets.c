@@ -203,16 +203,27 @@ bool api_commit(struct api *a, const struct store_zone *sz, const struct api_cha
 		http_error(res, 500, NULL, "zone %s is not being served (it failed to load at start: see the log)", name);
 		goto out;
 	}
-	/* the SOA with the next serial rides along with every change */
+	/* the SOA with the next serial rides along with every change (a new SOA from the caller
+	 * replaces the current one, serial excepted) */
 	uint32_t next_serial = api_next_serial(cur->serial, sz->serial_policy, time(NULL));
-	size_t soalen = rdata_len(cur->soa->rdata);
-	memcpy(soa, cur->soa->rdata, 2 + soalen);
+	const uint8_t *base = cur->soa->rdata;
+	uint32_t soa_ttl = cur->soa->ttl;
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ch[i].c.type == RR_SOA && ch[i].c.count == 1) {
+			base = ch[i].c.rdata;
+			soa_ttl = ch[i].c.ttl;
+		} else {
+			all[m++] = ch[i].c;
+		}
+	}
+	size_t soalen = rdata_len(base);
+	memcpy(soa, base, 2 + soalen);
 	size_t off = 2 + name_len(soa + 2);
 	off += name_len(soa + off);
 	wire_put32(soa + off, next_serial);
-	for (size_t i = 0; i < n; i++)
-		all[i] = ch[i].c;
-	all[n] = (struct zone_change){.owner = cur->apex, .type = RR_SOA, .ttl = cur->soa->ttl, .count = 1, .rdata = soa,
+	n = m;
+	all[n] = (struct zone_change){.owner = cur->apex, .type = RR_SOA, .ttl = soa_ttl, .count = 1, .rdata = soa,
 	                              .rdata_size = (uint32_t)(2 + soalen)};
 	int rc = zone_apply(cur, all, n + 1, &next, err, sizeof(err));
 	if (rc < 0) {
@@ -490,6 +501,97 @@ void api_rrsets_patch(void *ctx, const struct http_request *req, struct http_res
 		http_json(res, 200, json_pack("{s:I,s:I}", "serial", (json_int_t)serial, "changes", (json_int_t)n));
 	json_decref(body);
 	api_changes_free(ch, n);
+	api_caller_free(&c);
+}
+
+/* PUT /zones/{zone}/soa {"mname","rname","ttl","refresh","retry","expire","minimum"}: any
+ * subset; the rest is kept. The serial stays the server's. */
+void api_soa_put(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	if (!begin(a, req, res, &c, &z, true))
+		return;
+	json_error_t je;
+	json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je), *v;
+	const char *key;
+	struct store_rrset cur = {0};
+	char err[256];
+	uint32_t serial;
+	if (!body || !json_is_object(body)) {
+		http_error(res, 400, NULL, "body must be a JSON object%s%s", body ? "" : ": ", body ? "" : je.text);
+		goto out;
+	}
+	if (!allowed(&c, &z, z.apex, RR_SOA, true, res))
+		goto out;
+	if (store_rrset_get(store_latest(a->store), z.apex, z.apex, RR_SOA, &cur, err, sizeof(err)) < 0) {
+		http_error(res, 500, NULL, "store: %s", err);
+		goto out;
+	}
+	uint8_t names[2][NAME_MAXLEN];
+	const uint8_t *rd = rdata_bytes(cur.rdata);
+	size_t l0 = name_len(rd), l1 = name_len(rd + l0);
+	memcpy(names[0], rd, l0);
+	memcpy(names[1], rd + l0, l1);
+	uint32_t t[5]; /* serial, refresh, retry, expire, minimum */
+	for (int i = 0; i < 5; i++)
+		t[i] = wire_get32(rd + l0 + l1 + 4 * i);
+	struct api_change ch = {0};
+	ch.c.ttl = cur.ttl;
+	static const char *const timers[] = {NULL, "refresh", "retry", "expire", "minimum"};
+	json_object_foreach(body, key, v)
+	{
+		int which = -1;
+		for (int i = 1; i < 5; i++)
+			if (!strcmp(key, timers[i]))
+				which = i;
+		if (!strcmp(key, "mname") || !strcmp(key, "rname")) {
+			int k = key[0] == 'r';
+			if (!json_is_string(v) || name_from_text(names[k], json_string_value(v), (const uint8_t *)"") < 0) {
+				http_error(res, 400, key, "must be a domain name");
+				goto out;
+			}
+		} else if (which > 0 || !strcmp(key, "ttl")) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > TTL_MAX) {
+				http_error(res, 400, key, "must be an integer from 0 to %d", TTL_MAX);
+				goto out;
+			}
+			if (which > 0)
+				t[which] = (uint32_t)json_integer_value(v);
+			else
+				ch.c.ttl = (uint32_t)json_integer_value(v);
+		} else {
+			http_error(res, 400, key, "unknown field (mname, rname, ttl, refresh, retry, expire, minimum)");
+			goto out;
+		}
+	}
+	uint8_t rdata[2 + 2 * NAME_MAXLEN + 20];
+	size_t off = 2, n0 = name_len(names[0]), n1 = name_len(names[1]);
+	memcpy(rdata + off, names[0], n0);
+	memcpy(rdata + off + n0, names[1], n1);
+	off += n0 + n1;
+	for (int i = 0; i < 5; i++, off += 4)
+		wire_put32(rdata + off, t[i]);
+	wire_put16(rdata, (uint16_t)(off - 2));
+	memcpy(ch.owner, z.apex, name_len(z.apex));
+	ch.c.owner = ch.owner;
+	ch.c.type = RR_SOA;
+	ch.c.count = 1;
+	ch.c.rdata = rdata;
+	ch.c.rdata_size = (uint32_t)off;
+	if (api_commit(a, &z, &ch, 1, c.p.tenant, &serial, res)) {
+		struct store_rrset now = {0};
+		if (store_rrset_get(store_latest(a->store), z.apex, z.apex, RR_SOA, &now, err, sizeof(err)) == 0) {
+			json_t *o = api_rrset_json(now.owner, now.type, now.ttl, now.count, now.rdata);
+			json_object_set_new(o, "serial", json_integer(serial));
+			http_json(res, 200, o);
+			store_rrset_clear(&now);
+		}
+	}
+out:
+	store_rrset_clear(&cur);
+	json_decref(body);
 	api_caller_free(&c);
 }
 

@@ -1,0 +1,378 @@
+/* tern zone ...: create, list (following pagination), show, delete, export, import, lock,
+ * unlock and history. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tern/cli.h"
+#include "tern/output.h"
+
+#define PAGE_MAX 1000 /* the API's largest page */
+
+static int zone_create(struct cli *cli, const struct cli_args *a)
+{
+	const char *name = a->pos[0];
+	char **file = cli_opt_last(a, "file"), **policy = cli_opt_last(a, "serial-policy");
+	if (file && cli_opt_count(a, "ns"))
+		return cli_usage_error(cli, "--ns and --file do not go together (the zone file has the NS records)");
+	if (policy && file)
+		return cli_usage_error(cli, "--serial-policy and --file do not go together");
+	json_t *body = json_pack("{s:s}", "name", name), *ns = json_array();
+	int rc = CLI_OK;
+	for (int i = 0; i < a->nocc; i++)
+		if (strcmp(a->occ[i].opt->name, "ns") == 0)
+			json_array_append_new(ns, json_string(a->occ[i].vals[0]));
+	if (json_array_size(ns))
+		json_object_set(body, "nameservers", ns);
+	if (policy)
+		json_object_set_new(body, "serial_policy", json_string(policy[0]));
+	if (file) {
+		size_t len;
+		char *text = cli_read_file(file[0], &len);
+		if (!text) {
+			rc = CLI_EUSAGE;
+			goto out;
+		}
+		json_object_set_new(body, "zonefile", json_stringn(text, len));
+		free(text);
+		if (!json_object_get(body, "zonefile")) {
+			fprintf(stderr, "tern: %s is not UTF-8 text\n", file[0]);
+			rc = CLI_EUSAGE;
+			goto out;
+		}
+	}
+	struct client_response res;
+	char *path = CLIENT_PATH("zones");
+	rc = cli_call(cli, "POST", path, body, NULL, 0, &res);
+	free(path);
+	if (rc != CLI_OK)
+		goto out;
+	if (cli->json) {
+		rc = cli_print_json(&res);
+	} else {
+		json_t *z = cli_json(&res);
+		if (z)
+			printf("created zone %s (serial %" JSON_INTEGER_FORMAT ")\n",
+			       json_string_value(json_object_get(z, "name")),
+			       json_integer_value(json_object_get(z, "serial")));
+		rc = z ? CLI_OK : CLI_EAPI;
+		json_decref(z);
+	}
+	client_response_clear(&res);
+out:
+	json_decref(ns);
+	json_decref(body);
+	return rc;
+}
+
+static int zone_list(struct cli *cli, const struct cli_args *a)
+{
+	char **ls = cli_opt_last(a, "limit"), **ps = cli_opt_last(a, "page-size"), *end;
+	long limit = -1, page_size = PAGE_MAX;
+	if (ls) {
+		limit = strtol(ls[0], &end, 10);
+		if (*end || end == ls[0] || limit < 1)
+			return cli_usage_error(cli, "--limit must be a positive number, not \"%s\"", ls[0]);
+	}
+	if (ps) {
+		page_size = strtol(ps[0], &end, 10);
+		if (*end || end == ps[0] || page_size < 1 || page_size > PAGE_MAX)
+			return cli_usage_error(cli, "--page-size must be a number from 1 to %d, not \"%s\"", PAGE_MAX,
+			                       ps[0]);
+	}
+	json_t *all = json_array(), *next = json_null();
+	char cursor[1024] = "", query[1200];
+	int rc = CLI_OK;
+	/* page after page until the API says there is no next one, or the limit is reached */
+	for (;;) {
+		long want = limit < 0 ? page_size : limit - (long)json_array_size(all);
+		if (want <= 0)
+			break;
+		snprintf(query, sizeof(query), "/zones?limit=%ld%s%s", want > page_size ? page_size : want,
+		         cursor[0] ? "&cursor=" : "", cursor);
+		struct client_response res;
+		rc = cli_call(cli, "GET", query, NULL, NULL, 0, &res);
+		if (rc != CLI_OK)
+			goto out;
+		json_t *page = cli_json(&res);
+		client_response_clear(&res);
+		json_t *zones = json_object_get(page, "zones");
+		if (!json_is_array(zones)) {
+			if (page)
+				fprintf(stderr, "tern: the API's zone list has no \"zones\" array\n");
+			json_decref(page);
+			rc = CLI_EAPI;
+			goto out;
+		}
+		json_array_extend(all, zones);
+		bool empty = json_array_size(zones) == 0;
+		json_decref(next);
+		next = json_incref(json_object_get(page, "next"));
+		json_decref(page);
+		if (!json_is_string(next) || empty)
+			break;
+		if (!client_escape(json_string_value(next), cursor, sizeof(cursor))) {
+			fprintf(stderr, "tern: the API's cursor is too long\n");
+			rc = CLI_EAPI;
+			goto out;
+		}
+	}
+	while (limit >= 0 && json_array_size(all) > (size_t)limit) /* only with an API that gives more than asked */
+		json_array_remove(all, (size_t)limit);
+	if (cli->json) {
+		json_t *o = json_pack("{s:O,s:O}", "zones", all, "next", next ? next : json_null());
+		output_json(o);
+		json_decref(o);
+		goto out;
+	}
+	static const char *const head[] = {"NAME", "SERIAL", "LOCKED", "TENANT"};
+	struct table *t = table_new(4, head, 1u << 1);
+	size_t i;
+	json_t *z;
+	json_array_foreach(all, i, z)
+	{
+		char serial[24];
+		snprintf(serial, sizeof(serial), "%" JSON_INTEGER_FORMAT,
+		         json_integer_value(json_object_get(z, "serial")));
+		const char *row[] = {json_string_value(json_object_get(z, "name")), serial,
+		                     json_is_true(json_object_get(z, "locked")) ? "yes" : "no",
+		                     json_string_value(json_object_get(z, "tenant"))};
+		table_add(t, row);
+	}
+	table_print(t, stdout);
+	table_free(t);
+out:
+	json_decref(next);
+	json_decref(all);
+	return rc;
+}
+
+/* GET on a zone's URL (+ suffix segment); *out is the parsed answer. */
+static int zone_get(struct cli *cli, const char *zone, const char *suffix, json_t **out)
+{
+	struct client_response res;
+	char *path = CLIENT_PATH("zones", zone, suffix);
+	int rc = cli_call(cli, "GET", path, NULL, NULL, 0, &res);
+	free(path);
+	if (rc != CLI_OK)
+		return rc;
+	*out = cli_json(&res);
+	client_response_clear(&res);
+	return *out ? CLI_OK : CLI_EAPI;
+}
+
+static void print_zone(json_t *z)
+{
+	char created[32], updated[32];
+	json_t *reason = json_object_get(z, "lock_reason");
+	printf("zone:           %s\n", json_string_value(json_object_get(z, "name")));
+	printf("tenant:         %s\n", json_string_value(json_object_get(z, "tenant")));
+	printf("serial:         %" JSON_INTEGER_FORMAT " (%s)\n", json_integer_value(json_object_get(z, "serial")),
+	       json_string_value(json_object_get(z, "serial_policy")));
+	if (json_is_true(json_object_get(z, "locked")))
+		printf("locked:         yes: %s\n", json_is_string(reason) ? json_string_value(reason) : "");
+	else
+		printf("locked:         no\n");
+	printf("created:        %s\n", output_time(json_object_get(z, "created"), created, sizeof(created)));
+	printf("updated:        %s\n", output_time(json_object_get(z, "updated"), updated, sizeof(updated)));
+}
+
+static int print_rrsets(json_t *list)
+{
+	struct table *t = table_new(4, NULL, 1u << 1);
+	size_t i;
+	json_t *rs;
+	json_array_foreach(json_object_get(list, "rrsets"), i, rs)
+	{
+		if (output_rrset_rows(t, rs, NULL) < 0) {
+			table_free(t);
+			fprintf(stderr, "tern: out of memory\n");
+			return CLI_EAPI;
+		}
+	}
+	table_print(t, stdout);
+	table_free(t);
+	return CLI_OK;
+}
+
+static int zone_show(struct cli *cli, const struct cli_args *a)
+{
+	json_t *z = NULL, *rrsets = NULL;
+	int rc = zone_get(cli, a->pos[0], NULL, &z);
+	if (rc != CLI_OK)
+		return rc;
+	if (cli->json) {
+		output_json(z);
+	} else if ((rc = zone_get(cli, a->pos[0], "rrsets", &rrsets)) == CLI_OK) {
+		print_zone(z);
+		printf("\n");
+		rc = print_rrsets(rrsets);
+	}
+	json_decref(rrsets);
+	json_decref(z);
+	return rc;
+}
+
+/* A request on a zone's URL whose answer is printed as JSON, or as the line fmt says (with the
+ * zone's name for the %s). */
+static int zone_action(struct cli *cli, const char *method, const char *zone, const char *suffix, json_t *body,
+                       const char *text, size_t textlen, const char *fmt, json_t **answer)
+{
+	struct client_response res;
+	char *path = CLIENT_PATH("zones", zone, suffix);
+	int rc = cli_call(cli, method, path, body, text, textlen, &res);
+	free(path);
+	if (rc != CLI_OK)
+		return rc;
+	if (cli->json) {
+		rc = cli_print_json(&res);
+	} else if (answer) {
+		*answer = res.len ? cli_json(&res) : NULL;
+		rc = *answer || !res.len ? CLI_OK : CLI_EAPI;
+	} else {
+		printf(fmt, zone);
+	}
+	client_response_clear(&res);
+	return rc;
+}
+
+static int zone_delete(struct cli *cli, const struct cli_args *a)
+{
+	return zone_action(cli, "DELETE", a->pos[0], NULL, NULL, NULL, 0, "deleted zone %s\n", NULL);
+}
+
+static int zone_export(struct cli *cli, const struct cli_args *a)
+{
+	struct client_response res;
+	char *path = CLIENT_PATH("zones", a->pos[0], "export");
+	int rc = cli_call(cli, "GET", path, NULL, NULL, 0, &res);
+	free(path);
+	if (rc != CLI_OK)
+		return rc;
+	fwrite(res.body, 1, res.len, stdout); /* a zone file either way: --json has nothing to add */
+	client_response_clear(&res);
+	return CLI_OK;
+}
+
+static int zone_import(struct cli *cli, const struct cli_args *a)
+{
+	size_t len;
+	char *text = cli_read_file(a->pos[1], &len);
+	if (!text)
+		return CLI_EUSAGE;
+	json_t *ans = NULL;
+	int rc = zone_action(cli, "POST", a->pos[0], "import", NULL, text, len, NULL, &ans);
+	if (rc == CLI_OK && ans)
+		printf("imported %s into %s: %" JSON_INTEGER_FORMAT " RRset change(s), serial %" JSON_INTEGER_FORMAT
+		       "\n",
+		       a->pos[1], a->pos[0], json_integer_value(json_object_get(ans, "rrsets")),
+		       json_integer_value(json_object_get(ans, "serial")));
+	json_decref(ans);
+	free(text);
+	return rc;
+}
+
+static int zone_lock(struct cli *cli, const struct cli_args *a)
+{
+	char **reason = cli_opt_last(a, "reason");
+	if (!reason)
+		return cli_usage_error(cli, "--reason is required (it is shown to whoever is refused a change)");
+	if (!reason[0][0])
+		return cli_usage_error(cli, "--reason must not be empty");
+	json_t *body = json_pack("{s:s}", "reason", reason[0]), *ans = NULL;
+	int rc = zone_action(cli, "PUT", a->pos[0], "lock", body, NULL, 0, NULL, &ans);
+	if (rc == CLI_OK && ans)
+		printf("locked zone %s: %s\n", json_string_value(json_object_get(ans, "name")),
+		       json_string_value(json_object_get(ans, "lock_reason")));
+	json_decref(ans);
+	json_decref(body);
+	return rc;
+}
+
+static int zone_unlock(struct cli *cli, const struct cli_args *a)
+{
+	json_t *ans = NULL;
+	int rc = zone_action(cli, "DELETE", a->pos[0], "lock", NULL, NULL, 0, NULL, &ans);
+	if (rc == CLI_OK && ans)
+		printf("unlocked zone %s\n", json_string_value(json_object_get(ans, "name")));
+	json_decref(ans);
+	return rc;
+}
+
+static int zone_history(struct cli *cli, const struct cli_args *a)
+{
+	json_t *h = NULL;
+	int rc = zone_get(cli, a->pos[0], "changes", &h);
+	if (rc != CLI_OK)
+		return rc;
+	if (cli->json) {
+		output_json(h);
+		json_decref(h);
+		return CLI_OK;
+	}
+	size_t i, k;
+	json_t *ch, *rs;
+	json_array_foreach(json_object_get(h, "changes"), i, ch)
+	{
+		char when[32];
+		const char *by = json_string_value(json_object_get(ch, "by"));
+		printf("%sserial %" JSON_INTEGER_FORMAT " -> %" JSON_INTEGER_FORMAT "  %s  by %s\n", i ? "\n" : "",
+		       json_integer_value(json_object_get(ch, "serial_from")),
+		       json_integer_value(json_object_get(ch, "serial_to")),
+		       output_time(json_object_get(ch, "time"), when, sizeof(when)), by && *by ? by : "-");
+		struct table *t = table_new(5, NULL, 1u << 2);
+		json_array_foreach(json_object_get(ch, "removed"), k, rs)
+		{
+			output_rrset_rows(t, rs, "  -");
+		}
+		json_array_foreach(json_object_get(ch, "added"), k, rs)
+		{
+			output_rrset_rows(t, rs, "  +");
+		}
+		table_print(t, stdout);
+		table_free(t);
+	}
+	json_decref(h);
+	return CLI_OK;
+}
+
+static const struct cli_opt create_opts[] = {
+    {"ns", 1,
+     "--ns NS              a name server for the zone's NS RRset (repeat for more;\n"
+     "                       default: the server's api.nameservers)"},
+    {"file", 1, "--file ZONEFILE      create the zone from a zone file (\"-\" reads standard input)"},
+    {"serial-policy", 1, "--serial-policy P    \"date\" (YYYYMMDDnn) or \"increment\""},
+    {NULL, 0, NULL},
+};
+static const struct cli_opt list_opts[] = {
+    {"limit", 1, "--limit N       list at most N zones (default: all of them, page after page)"},
+    {"page-size", 1, "--page-size N   zones asked for per request (1 to 1000, default 1000)"},
+    {NULL, 0, NULL},
+};
+static const struct cli_opt lock_opts[] = {
+    {"reason", 1, "--reason TEXT   why the zone is locked (required)"},
+    {NULL, 0, NULL},
+};
+static const struct cli_opt no_opts[] = {{NULL, 0, NULL}};
+
+const struct cli_cmd cmd_zone[] = {
+    {"zone", "create", "NAME [--ns NS]... [--file ZONEFILE]", "create a zone",
+     "Without --file the zone gets an SOA and NS RRset from --ns or the server's defaults.\n", 1, 1, create_opts,
+     zone_create},
+    {"zone", "list", "[--limit N] [--page-size N]", "list your zones: NAME SERIAL LOCKED TENANT", NULL, 0, 0, list_opts,
+     zone_list},
+    {"zone", "show", "NAME", "show a zone and its records", NULL, 1, 1, no_opts, zone_show},
+    {"zone", "delete", "NAME", "delete a zone (it stops being served)", NULL, 1, 1, no_opts, zone_delete},
+    {"zone", "export", "NAME", "print the zone as a BIND zone file", NULL, 1, 1, no_opts, zone_export},
+    {"zone", "import", "NAME FILE", "replace the zone's records with those of a zone file",
+     "RRsets missing from FILE are deleted; the SOA serial moves on from the current one.\n"
+     "FILE \"-\" reads standard input.\n",
+     2, 2, no_opts, zone_import},
+    {"zone", "lock", "NAME --reason TEXT", "lock a zone: changes are refused until it is unlocked", NULL, 1, 1,
+     lock_opts, zone_lock},
+    {"zone", "unlock", "NAME", "unlock a zone", NULL, 1, 1, no_opts, zone_unlock},
+    {"zone", "history", "NAME", "the zone's changes, newest first (records removed -, added +)", NULL, 1, 1, no_opts,
+     zone_history},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL},
+};

@@ -612,14 +612,123 @@ static void parse_api(struct parse *p, yaml_node_t *api, unsigned line)
 		a->soa_minimum = (uint32_t)v;
 }
 
+/* "10.0.0.0/8", "::1/128" or an address alone (a host). */
+static bool parse_prefix(struct parse *p, yaml_node_t *n, const char *where, struct config_prefix *out)
+{
+	const char *s = want_scalar(p, n, where);
+	if (!s)
+		return false;
+	char q[QUOTE_BUF], host[64];
+	quote(s, q, sizeof(q));
+	const char *slash = strchr(s, '/');
+	size_t hl = slash ? (size_t)(slash - s) : strlen(s);
+	if (hl >= sizeof(host)) {
+		perr(p, node_line(n), "%s: %s is not an address prefix", where, q);
+		return false;
+	}
+	memcpy(host, s, hl);
+	host[hl] = 0;
+	memset(out, 0, sizeof(*out));
+	unsigned max;
+	if (inet_pton(AF_INET, host, out->addr) == 1) {
+		out->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, out->addr) == 1) {
+		out->family = AF_INET6;
+		max = 128;
+	} else {
+		perr(p, node_line(n), "%s: %s is not an address prefix", where, q);
+		return false;
+	}
+	out->len = max;
+	if (slash) {
+		char *end;
+		errno = 0;
+		unsigned long l = isdigit((unsigned char)slash[1]) ? strtoul(slash + 1, &end, 10) : max + 1;
+		if (!isdigit((unsigned char)slash[1]) || *end || errno || l > max) {
+			perr(p, node_line(n), "%s: prefix length in %s is not 0..%u", where, q, max);
+			return false;
+		}
+		out->len = (unsigned)l;
+	}
+	return true;
+}
+
+bool config_prefix_match(const struct config_prefix *list, size_t n, const struct sockaddr *addr)
+{
+	const uint8_t *a;
+	int family = addr->sa_family;
+	uint8_t mapped[4];
+	if (family == AF_INET) {
+		a = (const uint8_t *)&((const struct sockaddr_in *)addr)->sin_addr;
+	} else if (family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+		a = a6->s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6)) { /* ::ffff:a.b.c.d matches IPv4 prefixes */
+			memcpy(mapped, a + 12, 4);
+			a = mapped;
+			family = AF_INET;
+		}
+	} else {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (list[i].family != family)
+			continue;
+		unsigned bits = list[i].len, full = bits / 8, rest = bits % 8;
+		if (memcmp(list[i].addr, a, full) != 0)
+			continue;
+		if (rest && ((list[i].addr[full] ^ a[full]) & (uint8_t)(0xff << (8 - rest))))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+static void parse_transfer(struct parse *p, yaml_node_t *tr)
+{
+	enum { ALLOW, NOTIFY, NFIELDS };
+	struct field f[NFIELDS] = {[ALLOW] = {.key = "allow"}, [NOTIFY] = {.key = "notify"}};
+	struct config_transfer *t = &p->c->transfer;
+	if (!want_mapping(p, tr, "transfer"))
+		return;
+	walk_mapping(p, tr, "transfer", f, NFIELDS);
+	long n;
+	if (f[ALLOW].value && (n = want_list(p, f[ALLOW].value, "transfer.allow")) > 0) {
+		if (!(t->allow = calloc((size_t)n, sizeof(*t->allow)))) {
+			p->nomem = true;
+			return;
+		}
+		yaml_node_t *seq = f[ALLOW].value;
+		for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
+			yaml_node_t *item = yaml_document_get_node(p->doc, *it);
+			if (item && parse_prefix(p, item, "transfer.allow", &t->allow[t->nallow]))
+				t->nallow++;
+		}
+	}
+	if (f[NOTIFY].value && (n = want_list(p, f[NOTIFY].value, "transfer.notify")) > 0) {
+		if (!(t->notify = calloc((size_t)n, sizeof(*t->notify)))) {
+			p->nomem = true;
+			return;
+		}
+		yaml_node_t *seq = f[NOTIFY].value;
+		for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
+			yaml_node_t *item = yaml_document_get_node(p->doc, *it);
+			if (item && parse_addr(p, item, "transfer.notify", &t->notify[t->nnotify]))
+				t->nnotify++;
+		}
+	}
+}
+
 static void parse_root(struct parse *p, yaml_node_t *root)
 {
-	enum { SERVER, LOG, ZONES, API, NFIELDS };
+	enum { SERVER, LOG, ZONES, API, TRANSFER, NFIELDS };
 	struct field f[NFIELDS] = {
 		[SERVER] = {.key = "server"},
 		[LOG] = {.key = "log"},
 		[ZONES] = {.key = "zones"},
 		[API] = {.key = "api"},
+		[TRANSFER] = {.key = "transfer"},
 	};
 	if (root && root->type != YAML_MAPPING_NODE && !is_null(root)) {
 		perr(p, node_line(root), "top level: expected a mapping, got %s", kind_name(root));
@@ -628,7 +737,7 @@ static void parse_root(struct parse *p, yaml_node_t *root)
 	if (root)
 		walk_mapping(p, root, NULL, f, NFIELDS);
 	else
-		f[SERVER].value = f[LOG].value = f[ZONES].value = f[API].value = NULL;
+		f[SERVER].value = f[LOG].value = f[ZONES].value = f[API].value = f[TRANSFER].value = NULL;
 	unsigned line = root ? node_line(root) : 1;
 	if (!f[SERVER].value)
 		perr(p, line, "server: missing required key");
@@ -640,6 +749,8 @@ static void parse_root(struct parse *p, yaml_node_t *root)
 		parse_zones(p, f[ZONES].value);
 	if (f[API].value)
 		parse_api(p, f[API].value, f[API].line);
+	if (f[TRANSFER].value)
+		parse_transfer(p, f[TRANSFER].value);
 }
 
 /* 1-based line of a byte offset, for reader errors (bad encoding) that carry no mark. */
@@ -847,5 +958,7 @@ void config_free(struct config *c)
 	free(c->api.data_dir);
 	free(c->api.jwks);
 	free(c->api.nameservers);
+	free(c->transfer.allow);
+	free(c->transfer.notify);
 	free(c);
 }

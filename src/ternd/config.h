@@ -36,6 +36,21 @@ struct config_api {
 	uint32_t default_ttl, soa_refresh, soa_retry, soa_expire, soa_minimum;
 };
 
+/* An address prefix (an ACL entry): addr/len. */
+struct config_prefix {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	unsigned len;
+};
+
+/* Zone transfers out (RFC 5936, 1995) and NOTIFY (RFC 1996) for every zone served. */
+struct config_transfer {
+	struct config_prefix *allow; /* who may transfer; nobody when empty */
+	size_t nallow;
+	struct config_listen *notify; /* secondaries told of every new version at once */
+	size_t nnotify;
+};
+
 struct config {
 	char *path;
 	struct config_listen *listen;
@@ -49,7 +64,11 @@ struct config {
 	unsigned tcp_max_clients;     /* default 1024 */
 	int log_level;                /* enum log_level; default LOG_INFO */
 	struct config_api api;
+	struct config_transfer transfer;
 };
+
+/* Whether addr falls in one of the prefixes. */
+bool config_prefix_match(const struct config_prefix *list, size_t n, const struct sockaddr *addr);
 
 /* Reads and validates a configuration file. On error returns a negative TERN_E* and writes
  * "file:line: message" (one per line for each problem) into err; *out is untouched. */

@@ -15,6 +15,7 @@
 #include "ternd/log.h"
 #include "ternd/net/tcp.h"
 #include "ternd/net/udp.h"
+#include "ternd/ns/notify.h"
 #include "ternd/server.h"
 
 #define ERRBUF 16384
@@ -178,6 +179,7 @@ int main(int argc, char **argv)
 	struct udp *udp = NULL;
 	struct tcp *tcp = NULL;
 	struct api *api = NULL;
+	struct notify *notify = NULL;
 	int status = 1;
 	if (server_init(&srv, conf) < 0) {
 		log_error("out of memory");
@@ -185,6 +187,10 @@ int main(int argc, char **argv)
 	}
 	zones_subscribe(srv.zones, log_zone_event, NULL);
 	load_zones(&srv, conf, NULL);
+	if (notify_start(&srv, conf, &notify, err, ERRBUF) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
 	/* API zones are rebuilt from the store and served before ternd reports ready */
 	if (conf->api.enabled && api_start(&srv, conf, &api, err, ERRBUF) < 0) {
 		log_error("%s", err);
@@ -235,6 +241,8 @@ int main(int argc, char **argv)
 	status = 0;
 	api_stop(api);
 	api = NULL;
+	notify_stop(notify);
+	notify = NULL;
 	tcp_stop(tcp);
 	tcp = NULL;
 	udp_stop(udp);
@@ -244,6 +252,7 @@ int main(int argc, char **argv)
 	free(old);
 out:
 	api_stop(api);
+	notify_stop(notify);
 	tcp_stop(tcp);
 	udp_stop(udp);
 	server_destroy(&srv);

@@ -9,9 +9,11 @@
 
 static struct ns_params *params_new(const struct config *conf)
 {
-	struct ns_params *p = calloc(1, sizeof(*p));
+	struct ns_params *p = calloc(1, sizeof(*p) + conf->transfer.nallow * sizeof(p->xfr_allow[0]));
 	if (!p)
 		return NULL;
+	p->nxfr_allow = conf->transfer.nallow;
+	memcpy(p->xfr_allow, conf->transfer.allow, conf->transfer.nallow * sizeof(p->xfr_allow[0]));
 	p->edns_size = conf->edns_size ? conf->edns_size : 1232;
 	if (conf->nsid) {
 		size_t n = strlen(conf->nsid);

@@ -13,6 +13,8 @@ struct ns_params {
 	uint16_t edns_size;
 	uint16_t nsid_len;
 	uint8_t nsid[256];
+	size_t nxfr_allow;
+	struct config_prefix xfr_allow[]; /* who may transfer zones */
 };
 
 struct server {

@@ -205,6 +205,18 @@ int zones_subscribe(struct zones *zs, zones_listener fn, void *arg)
 	return rc;
 }
 
+void zones_unsubscribe(struct zones *zs, zones_listener fn, void *arg)
+{
+	pthread_mutex_lock(&zs->lock);
+	for (int i = 0; i < zs->nlisteners; i++) {
+		if (zs->listeners[i].fn == fn && zs->listeners[i].arg == arg) {
+			zs->listeners[i] = zs->listeners[--zs->nlisteners];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&zs->lock);
+}
+
 const struct zone *zones_find(const struct zones *zs, const uint8_t *lname, int below)
 {
 	uint32_t hashes[NAME_MAXLABELS + 1];

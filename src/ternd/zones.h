@@ -22,6 +22,7 @@ int zones_publish(struct zones *zs, struct zone *next);
 /* Stops serving a zone. */
 int zones_remove(struct zones *zs, const uint8_t *apex);
 int zones_subscribe(struct zones *zs, zones_listener fn, void *arg);
+void zones_unsubscribe(struct zones *zs, zones_listener fn, void *arg);
 
 /* Read side (RCU reader): the zone with the longest apex that contains the lower-cased name, or
  * NULL. With below set, only zones strictly above the name qualify (DS is answered by the parent). */

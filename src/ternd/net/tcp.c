@@ -24,6 +24,7 @@
 #include "ternd/log.h"
 #include "ternd/net/socket.h"
 #include "ternd/ns/query.h"
+#include "ternd/ns/xfr.h"
 
 #define TCP_MSG_MAX 65535
 #define TCP_FRAME_MAX (2 + TCP_MSG_MAX)
@@ -172,7 +173,7 @@ static int conn_answer(struct tcp *t, struct tcp_conn *c, uint64_t now)
 	struct query_client client = {
 	    .addr = (const struct sockaddr *)&c->addr, .addrlen = c->addrlen, .proto = PROTO_TCP, .stats = t->stats};
 	size_t pos = 0;
-	int rc = 0;
+	int rc = 0, r;
 	while (!c->closing && c->outlen == 0) {
 		size_t used = 0;
 		while (TCP_BATCH_CAP - used >= TCP_FRAME_MAX && c->inlen - pos >= 2) {
@@ -183,6 +184,32 @@ static int conn_answer(struct tcp *t, struct tcp_conn *c, uint64_t now)
 			}
 			if (c->inlen - pos - 2 < len)
 				break;
+			uint8_t *xfr;
+			size_t xlen;
+			if (used == 0 && (r = xfr_answer(t->srv, c->in + pos + 2, len, &client, &xfr, &xlen)) != 0) {
+				/* a zone transfer: many messages, sent from their own buffer */
+				pos += 2 + len;
+				if (r < 0) {
+					c->closing = true;
+					break;
+				}
+				conn_touch(t, c, now);
+				size_t sent;
+				int sr = conn_send(c, xfr, xlen, &sent);
+				if (sr <= 0) {
+					free(xfr);
+					rc = sr < 0 ? -1 : 0;
+					if (sr < 0)
+						goto done;
+					continue;
+				}
+				c->out = xfr;
+				c->outoff = sent;
+				c->outlen = xlen;
+				goto done;
+			}
+			if (used > 0 && xfr_is_transfer(c->in + pos + 2, len))
+				break; /* send what is answered first; the transfer goes alone */
 			size_t rlen =
 			    query_process(t->srv, c->in + pos + 2, len, t->batch + used + 2, TCP_MSG_MAX, &client);
 			pos += 2 + len;
@@ -214,6 +241,7 @@ static int conn_answer(struct tcp *t, struct tcp_conn *c, uint64_t now)
 			c->outlen = used - sent;
 		}
 	}
+done:
 	if (pos > 0) {
 		memmove(c->in, c->in + pos, c->inlen - pos);
 		c->inlen -= pos;

@@ -1,0 +1,282 @@
+/* NOTIFY out (RFC 1996): a zones listener queues (zone, serial, secondary) on every publish; a
+ * thread sends each NOTIFY over UDP and retries every second until the secondary answers, up to
+ * NOTIFY_TRIES times. A newer serial replaces a queued older one for the same zone and target. */
+#include "ternd/ns/notify.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/error.h"
+#include "lib/rr.h"
+#include "lib/wire.h"
+#include "ternd/log.h"
+#include "ternd/net/socket.h"
+
+#define NOTIFY_TRIES 10
+#define NOTIFY_INTERVAL_MS 1000
+
+struct pending {
+	uint8_t apex[NAME_MAXLEN];
+	uint8_t soa[2 + 2 * NAME_MAXLEN + 20]; /* the SOA record's RDATA, length first */
+	uint32_t ttl, serial;
+	size_t target;
+	int tries;
+	uint16_t id;
+	uint64_t next_ms; /* when to (re)send */
+};
+
+struct notify {
+	struct server *srv;
+	struct config_listen *targets;
+	size_t ntargets;
+	int fd4, fd6;
+	int wake; /* eventfd: new work or stop */
+	pthread_t thread;
+	bool started, subscribed;
+	pthread_mutex_t lock;
+	bool stop;
+	struct pending *q;
+	size_t nq, capq;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The listener: runs in the publisher's thread; only queues. */
+static void on_publish(void *arg, enum zones_event ev, const struct zone *old, const struct zone *next)
+{
+	(void)old;
+	struct notify *n = arg;
+	if (ev != ZONES_PUBLISHED)
+		return;
+	pthread_mutex_lock(&n->lock);
+	for (size_t t = 0; t < n->ntargets; t++) {
+		struct pending *p = NULL;
+		for (size_t i = 0; i < n->nq && !p; i++)
+			if (n->q[i].target == t && name_equal(n->q[i].apex, next->apex))
+				p = &n->q[i];
+		if (!p) {
+			if (n->nq == n->capq) {
+				size_t ncap = n->capq ? n->capq * 2 : 16;
+				struct pending *nq = realloc(n->q, ncap * sizeof(*nq));
+				if (!nq) {
+					log_error("NOTIFY: out of memory, secondaries not told");
+					break;
+				}
+				n->q = nq;
+				n->capq = ncap;
+			}
+			p = &n->q[n->nq++];
+		}
+		memcpy(p->apex, next->apex, next->apex_len);
+		size_t soalen = 2u + rdata_len(next->soa->rdata);
+		memcpy(p->soa, next->soa->rdata, soalen < sizeof(p->soa) ? soalen : sizeof(p->soa));
+		p->ttl = next->soa->ttl;
+		p->serial = next->serial;
+		p->target = t;
+		p->tries = 0;
+		p->next_ms = 0; /* at once */
+		getrandom(&p->id, sizeof(p->id), 0);
+	}
+	pthread_mutex_unlock(&n->lock);
+	uint64_t one = 1;
+	if (write(n->wake, &one, sizeof(one)) < 0)
+		log_debug("NOTIFY: cannot wake the sender: %s", strerror(errno));
+}
+
+static size_t build(const struct pending *p, uint8_t *buf, size_t cap)
+{
+	struct wire_writer w;
+	wire_writer_init(&w, buf, cap);
+	uint8_t header[WIRE_HEADER_LEN] = {0};
+	wire_put16(header, p->id);
+	wire_put16(header + 2, (uint16_t)(OPCODE_NOTIFY << 11 | WIRE_AA));
+	wire_put16(header + 4, 1);
+	wire_put16(header + 6, 1);
+	wire_write(&w, header, sizeof(header));
+	wire_write_name(&w, p->apex, false);
+	wire_write16(&w, RR_SOA);
+	wire_write16(&w, RR_CLASS_IN);
+	/* the new SOA in the answer section: a hint the secondary may use (RFC 1996 3.7) */
+	wire_write_name(&w, p->apex, true);
+	wire_write16(&w, RR_SOA);
+	wire_write16(&w, RR_CLASS_IN);
+	wire_write32(&w, p->ttl);
+	wire_write16(&w, rdata_len(p->soa));
+	size_t start = w.pos;
+	rr_write_rdata(&w, RR_SOA, rdata_bytes(p->soa), rdata_len(p->soa));
+	wire_put16(buf + start - 2, (uint16_t)(w.pos - start));
+	return w.pos;
+}
+
+/* Takes an acknowledgement off the queue. */
+static void receive(struct notify *n, int fd)
+{
+	uint8_t buf[512];
+	struct sockaddr_storage from;
+	socklen_t fl = sizeof(from);
+	ssize_t len;
+	while ((len = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl)) >= WIRE_HEADER_LEN) {
+		uint16_t id = wire_get16(buf), flags = wire_get16(buf + 2);
+		if (!(flags & WIRE_QR) || WIRE_OPCODE(flags) != OPCODE_NOTIFY)
+			continue;
+		pthread_mutex_lock(&n->lock);
+		for (size_t i = 0; i < n->nq; i++) {
+			const struct config_listen *t = &n->targets[n->q[i].target];
+			if (n->q[i].id != id || t->addrlen != fl || memcmp(&t->addr, &from, fl) != 0)
+				continue;
+			char zone[NAME_MAXLEN * 4 + 1];
+			name_to_text(n->q[i].apex, zone, sizeof(zone));
+			if (WIRE_RCODE(flags) == RCODE_NOERROR)
+				log_info("NOTIFY: %s serial %u acknowledged by %s", zone, n->q[i].serial, t->text);
+			else
+				log_warning("NOTIFY: %s serial %u answered with rcode %d by %s", zone, n->q[i].serial,
+				            WIRE_RCODE(flags), t->text);
+			n->q[i] = n->q[--n->nq];
+			break;
+		}
+		pthread_mutex_unlock(&n->lock);
+		fl = sizeof(from);
+	}
+}
+
+static void *run(void *arg)
+{
+	struct notify *n = arg;
+	uint8_t buf[1024];
+	pthread_mutex_lock(&n->lock);
+	while (!n->stop) {
+		uint64_t now = now_ms(), wake = now + 60000;
+		for (size_t i = 0; i < n->nq;) {
+			struct pending *p = &n->q[i];
+			if (p->next_ms > now) {
+				wake = p->next_ms < wake ? p->next_ms : wake;
+				i++;
+				continue;
+			}
+			const struct config_listen *t = &n->targets[p->target];
+			char zone[NAME_MAXLEN * 4 + 1];
+			name_to_text(p->apex, zone, sizeof(zone));
+			if (p->tries == NOTIFY_TRIES) {
+				log_warning("NOTIFY: %s serial %u: no answer from %s after %d tries", zone, p->serial, t->text,
+				            NOTIFY_TRIES);
+				*p = n->q[--n->nq];
+				continue;
+			}
+			size_t len = build(p, buf, sizeof(buf));
+			int fd = t->addr.ss_family == AF_INET6 ? n->fd6 : n->fd4;
+			if (fd < 0 || sendto(fd, buf, len, 0, (const struct sockaddr *)&t->addr, t->addrlen) < 0)
+				log_debug("NOTIFY: %s to %s: %s", zone, t->text, fd < 0 ? "no socket" : strerror(errno));
+			p->tries++;
+			p->next_ms = now + NOTIFY_INTERVAL_MS;
+			wake = p->next_ms < wake ? p->next_ms : wake;
+			i++;
+		}
+		pthread_mutex_unlock(&n->lock);
+		struct pollfd pfd[3] = {{n->fd4, POLLIN, 0}, {n->fd6, POLLIN, 0}, {n->wake, POLLIN, 0}};
+		uint64_t t = now_ms();
+		if (poll(pfd, 3, wake > t ? (int)(wake - t) : 0) > 0) {
+			if (pfd[0].revents & POLLIN)
+				receive(n, n->fd4);
+			if (pfd[1].revents & POLLIN)
+				receive(n, n->fd6);
+			uint64_t count;
+			if ((pfd[2].revents & POLLIN) && read(n->wake, &count, sizeof(count)) < 0)
+				log_debug("NOTIFY: wake: %s", strerror(errno));
+		}
+		pthread_mutex_lock(&n->lock);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return NULL;
+}
+
+static int open_any(int family)
+{
+	struct sockaddr_storage ss = {0};
+	ss.ss_family = (sa_family_t)family;
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&ss, family == AF_INET ? sizeof(struct sockaddr_in)
+	                                                                    : sizeof(struct sockaddr_in6)) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+int notify_start(struct server *srv, const struct config *conf, struct notify **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (conf->transfer.nnotify == 0)
+		return 0;
+	struct notify *n = calloc(1, sizeof(*n));
+	if (!n)
+		return TERN_ENOMEM;
+	n->srv = srv;
+	n->ntargets = conf->transfer.nnotify;
+	n->targets = malloc(n->ntargets * sizeof(*n->targets));
+	n->fd4 = open_any(AF_INET);
+	n->fd6 = open_any(AF_INET6);
+	n->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pthread_mutex_init(&n->lock, NULL);
+	if (!n->targets || (n->fd4 < 0 && n->fd6 < 0) || n->wake < 0) {
+		snprintf(err, errlen, "NOTIFY: cannot open a UDP socket");
+		notify_stop(n);
+		return TERN_EIO;
+	}
+	memcpy(n->targets, conf->transfer.notify, n->ntargets * sizeof(*n->targets));
+	if (pthread_create(&n->thread, NULL, run, n) != 0) {
+		snprintf(err, errlen, "NOTIFY: cannot start its thread");
+		notify_stop(n);
+		return TERN_EIO;
+	}
+	n->started = true;
+	if (zones_subscribe(srv->zones, on_publish, n) < 0) {
+		snprintf(err, errlen, "NOTIFY: too many zone listeners");
+		notify_stop(n);
+		return TERN_ENOMEM;
+	}
+	n->subscribed = true;
+	*out = n;
+	return 0;
+}
+
+void notify_stop(struct notify *n)
+{
+	if (!n)
+		return;
+	if (n->subscribed)
+		zones_unsubscribe(n->srv->zones, on_publish, n);
+	if (n->started) {
+		pthread_mutex_lock(&n->lock);
+		n->stop = true;
+		pthread_mutex_unlock(&n->lock);
+		uint64_t one = 1;
+		if (write(n->wake, &one, sizeof(one)) < 0)
+			log_debug("NOTIFY: cannot wake the sender: %s", strerror(errno));
+		pthread_join(n->thread, NULL);
+	}
+	if (n->fd4 >= 0)
+		close(n->fd4);
+	if (n->fd6 >= 0)
+		close(n->fd6);
+	if (n->wake >= 0)
+		close(n->wake);
+	pthread_mutex_destroy(&n->lock);
+	free(n->targets);
+	free(n->q);
+	free(n);
+}

@@ -1,0 +1,13 @@
+/* NOTIFY out (RFC 1996): every new version of every zone is announced at once to the configured
+ * secondaries, retried until each acknowledges. A zones listener feeds a thread of its own. */
+#pragma once
+#include <stddef.h>
+
+#include "ternd/config.h"
+#include "ternd/server.h"
+
+struct notify;
+
+/* Subscribes to srv's zones and starts the sending thread; nothing happens without targets. */
+int notify_start(struct server *srv, const struct config *conf, struct notify **out, char *err, size_t errlen);
+void notify_stop(struct notify *n);

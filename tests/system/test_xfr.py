@@ -1,0 +1,204 @@
+"""Zone transfers out (RFC 5936 AXFR, RFC 1995 IXFR answered with the whole zone) and NOTIFY
+(RFC 1996): ternd as the primary of a real Knot DNS secondary."""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import dns.xfr
+import dns.zone
+import pytest
+
+from ternlib import TERND, ZONES, Ternd, free_port, wait_udp
+from knotlib import KNOTD, knotd_available
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+import devtoken  # noqa: E402
+
+ZONE = os.path.join(ZONES, "example.com.zone")
+
+
+def transfer(addr, port, zone, rdtype="AXFR"):
+    """Every message of a transfer (list of dns.message.Message)."""
+    msgs = []
+    for m in dns.query.xfr(addr, zone, rdtype=rdtype, port=port, timeout=5, relativize=False,
+                           serial=1 if rdtype == "IXFR" else 0):
+        msgs.append(m)
+    return msgs
+
+
+def records(msgs):
+    out = []
+    for m in msgs:
+        for rrset in m.answer:
+            for rd in rrset:
+                out.append((rrset.name.to_text().lower(), dns.rdatatype.to_text(rrset.rdtype), rrset.ttl, rd.to_text()))
+    return out
+
+
+def zone_records(path, origin):
+    z = dns.zone.from_file(path, origin, relativize=False)
+    return sorted((n.to_text().lower(), dns.rdatatype.to_text(rds.rdtype), rds.ttl, rd.to_text())
+                  for n, rds in z.iterate_rdatasets() for rd in rds)
+
+
+def test_axfr_matches_the_zone(tmp_path):
+    t = Ternd({"example.com": ZONE}, workdir=str(tmp_path), extra_server="")
+    with open(t.config, "a") as f:
+        f.write("transfer:\n  allow: [127.0.0.0/8]\n")
+    with t:
+        got = records(transfer(t.addr, t.port, "example.com."))
+        assert got[0][1] == "SOA" and got[-1][1] == "SOA" and got[0] == got[-1]
+        assert sorted(got[:-1]) == zone_records(ZONE, "example.com.")
+
+
+def test_big_axfr_spans_messages(tmp_path):
+    path = tmp_path / "big.test.zone"
+    lines = ["$ORIGIN big.test.", "$TTL 300", "@ SOA ns hm 7 3600 600 86400 60", "@ NS ns", "ns A 127.0.0.1"]
+    lines += ["host%d A 10.0.%d.%d" % (i, i // 256, i % 256) for i in range(5000)]
+    lines += ['txt%d TXT "%s"' % (i, "x" * 200) for i in range(300)]
+    path.write_text("\n".join(lines) + "\n")
+    t = Ternd({"big.test": str(path)}, workdir=str(tmp_path))
+    with open(t.config, "a") as f:
+        f.write("transfer:\n  allow: [127.0.0.1/32]\n")
+    with t:
+        msgs = transfer(t.addr, t.port, "big.test.")
+        assert len(msgs) > 5
+        got = records(msgs)
+        assert len(got) == 5000 + 300 + 3 + 1
+        assert sorted(got[:-1]) == zone_records(str(path), "big.test.")
+        # IXFR is answered with the whole zone (RFC 1995 section 4)
+        ixfr = records(transfer(t.addr, t.port, "big.test.", "IXFR"))
+        assert sorted(ixfr[:-1]) == sorted(got[:-1])
+
+
+def test_transfer_refused_unless_allowed(tmp_path):
+    t = Ternd({"example.com": ZONE}, workdir=str(tmp_path))
+    with t:
+        with pytest.raises(dns.xfr.TransferError) as e:
+            transfer(t.addr, t.port, "example.com.")
+        assert e.value.rcode == dns.rcode.REFUSED
+        # and a zone we do not serve is NOTAUTH (RFC 5936 2.2.1)
+        with open(t.config, "a") as f:
+            f.write("transfer:\n  allow: [127.0.0.0/8]\n")
+        t.reload()
+        deadline = time.time() + 5
+        while True:
+            try:
+                transfer(t.addr, t.port, "example.com.")
+                break
+            except dns.xfr.TransferError:
+                assert time.time() < deadline, "SIGHUP did not apply transfer.allow"
+                time.sleep(0.1)
+        with pytest.raises(dns.xfr.TransferError) as e:
+            transfer(t.addr, t.port, "nowhere.test.")
+        assert e.value.rcode == dns.rcode.NOTAUTH
+
+
+KNOT_SECONDARY = """
+server:
+    rundir: "{run}"
+    listen: 127.0.0.1@{port}
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "{storage}"
+control:
+    listen: "{run}/knot.sock"
+log:
+  - target: stderr
+    any: info
+remote:
+  - id: primary
+    address: 127.0.0.1@{primary}
+acl:
+  - id: from_primary
+    address: 127.0.0.1
+    action: notify
+template:
+  - id: default
+    storage: "{storage}"
+    zonefile-sync: -1
+    journal-content: changes
+zone:
+  - domain: shop.test.
+    master: primary
+    acl: from_primary
+"""
+
+
+@pytest.mark.skipif(not knotd_available(), reason="knotd not installed")
+def test_knot_secondary_follows_api_changes_by_notify(tmp_path):
+    """ternd primary (zone made through the API) -> Knot secondary: AXFR at start, then each API
+    change reaches Knot through NOTIFY at once (not on the refresh timer, which is an hour)."""
+    kport, aport = free_port(), free_port()
+    keys = tmp_path / "keys"
+    key, jwks = devtoken.ensure_keys(str(keys))
+    tok = devtoken.token(key, "t1")
+    (tmp_path / "ternd").mkdir()
+    t = Ternd({}, workdir=str(tmp_path / "ternd"))
+    with open(t.config, "a") as f:
+        f.write("api:\n  listen: 127.0.0.1@%d\n  data-dir: %s\n  jwks: %s\n  nameservers: [ns1.shop.test.]\n"
+                "  rate-limit: 0\n  serial-policy: increment\n"
+                "transfer:\n  allow: [127.0.0.0/8]\n  notify: [\"127.0.0.1@%d\"]\n"
+                % (aport, tmp_path / "data", jwks, kport))
+    import http.client
+    import json
+
+    def api(method, path, body=None):
+        c = http.client.HTTPConnection("127.0.0.1", aport, timeout=10)
+        c.request(method, path, json.dumps(body) if body is not None else None,
+                  {"Authorization": "Bearer " + tok})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        assert r.status < 300, (r.status, data)
+        return json.loads(data) if data else None
+
+    with t:
+        api("POST", "/api/v1/zones", {"name": "shop.test", "rrsets": [
+            {"name": "ns1", "type": "A", "ttl": 300, "records": ["127.0.0.1"]},
+            {"name": "www", "type": "A", "ttl": 300, "records": ["192.0.2.1"]}]})
+        run, storage = tmp_path / "krun", tmp_path / "kstore"
+        run.mkdir()
+        storage.mkdir()
+        conf = tmp_path / "knot.conf"
+        conf.write_text(KNOT_SECONDARY.format(run=run, storage=storage, port=kport, primary=t.port))
+        log = open(tmp_path / "knot.log", "w")
+        knot = subprocess.Popen([KNOTD, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            def knot_a(name):
+                r = dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.1", port=kport, timeout=1)
+                return r, [rd.to_text() for rrset in r.answer for rd in rrset]
+
+            def wait_for(name, value, timeout=10.0):
+                deadline = time.time() + timeout
+                while time.time() < deadline:
+                    try:
+                        r, vals = knot_a(name)
+                        if value in vals:
+                            return time.time()
+                    except Exception:
+                        pass
+                    time.sleep(0.01)
+                raise AssertionError("Knot never served %s %s:\n%s" % (name, value, open(tmp_path / "knot.log").read()))
+
+            wait_for("www.shop.test.", "192.0.2.1", 15)
+            for i in range(2, 6):
+                start = time.time()
+                api("PUT", "/api/v1/zones/shop.test/rrsets/www/A", {"ttl": 300, "records": ["192.0.2.%d" % i]})
+                took = wait_for("www.shop.test.", "192.0.2.%d" % i, 5) - start
+                assert took < 3, "NOTIFY did not make Knot refresh at once (%.2f s)" % took
+            # the secondary's copy equals the primary's, record for record
+            r = dns.query.udp(dns.message.make_query("shop.test.", "SOA"), "127.0.0.1", port=kport, timeout=1)
+            assert r.answer and r.answer[0][0].serial == api("GET", "/api/v1/zones/shop.test")["serial"]
+        finally:
+            knot.terminate()
+            knot.wait(timeout=10)
+            log.close()

@@ -1,5 +1,5 @@
 # Tern: the README's commands. `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build build-asan run test unit system lint clean soak
+.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
 	libcmocka-dev libssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev \
@@ -65,6 +65,11 @@ SOAK_SECONDS ?= 600
 soak: deps build
 	@command -v dnsperf >/dev/null || (SUDO=$$( [ $$(id -u) -eq 0 ] || echo sudo ); $$SUDO apt-get install -y -qq dnsperf)
 	$(PY) tests/soak/soak.py --seconds $(SOAK_SECONDS)
+
+# The benchmark of issue 6 (bench/README.md): ternd vs Knot DNS, NSD and the kernel floor;
+# writes bench/results/latest.md. BENCH_QUICK=1 for a short smoke run.
+bench: build
+	bash bench/run.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN)

@@ -75,6 +75,16 @@ size_t zone_node_size(const struct zone_node *n)
 
 /* ---- the trie ---- */
 
+/* Bits set in a 32-bit word, without libgcc's out-of-line popcount (baseline x86-64 has no
+ * POPCNT instruction): a dozen ALU operations. */
+static inline int popcount32(uint32_t v)
+{
+	v = v - ((v >> 1) & 0x55555555u);
+	v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
+	v = (v + (v >> 4)) & 0x0f0f0f0fu;
+	return (int)((v * 0x01010101u) >> 24);
+}
+
 static inline unsigned chunk(uint32_t hash, unsigned shift)
 {
 	return (hash >> shift) & 31;
@@ -103,7 +113,7 @@ const struct zone_node *trie_find(uintptr_t p, uint32_t hash, const uint8_t *nam
 		uint32_t bit = 1u << chunk(hash, shift);
 		if (!(b->bitmap & bit))
 			return NULL;
-		p = b->child[__builtin_popcount(b->bitmap & (bit - 1))];
+		p = b->child[popcount32(b->bitmap & (bit - 1))];
 	}
 	return NULL;
 }
@@ -143,7 +153,7 @@ static int build_level(struct arena *a, const struct zone_node **nodes, size_t n
 	uint32_t bitmap = 0;
 	for (size_t i = 0; i < n; i++)
 		bitmap |= 1u << chunk(nodes[i]->hash, shift);
-	int count = __builtin_popcount(bitmap);
+	int count = popcount32(bitmap);
 	struct trie_branch *b = arena_alloc(a, sizeof(*b) + (size_t)count * sizeof(b->child[0]));
 	if (!b)
 		return TERN_ENOMEM;
@@ -200,7 +210,7 @@ int trie_retire_node(struct trie_ctx *c, const struct zone_node *n)
 
 static struct trie_branch *branch_new(struct trie_ctx *c, uint32_t bitmap)
 {
-	int count = __builtin_popcount(bitmap);
+	int count = popcount32(bitmap);
 	struct trie_branch *b = fresh_alloc(c, sizeof(*b) + (size_t)count * sizeof(b->child[0]), 0);
 	if (b) {
 		b->bitmap = bitmap;
@@ -211,7 +221,7 @@ static struct trie_branch *branch_new(struct trie_ctx *c, uint32_t bitmap)
 
 static int retire_branch(struct trie_ctx *c, const struct trie_branch *b)
 {
-	size_t size = sizeof(*b) + (size_t)__builtin_popcount(b->bitmap) * sizeof(b->child[0]);
+	size_t size = sizeof(*b) + (size_t)popcount32(b->bitmap) * sizeof(b->child[0]);
 	return retire(c, (uintptr_t)b, size, b->heap);
 }
 
@@ -304,7 +314,7 @@ static int set_level(struct trie_ctx *c, uintptr_t p, const struct zone_node *no
 		return coll_change(c, TRIE_PTR(p), node, false, out, old);
 	const struct trie_branch *b = (const void *)p;
 	uint32_t bit = 1u << chunk(node->hash, shift);
-	int pos = __builtin_popcount(b->bitmap & (bit - 1)), count = __builtin_popcount(b->bitmap);
+	int pos = popcount32(b->bitmap & (bit - 1)), count = popcount32(b->bitmap);
 	struct trie_branch *nb = branch_new(c, b->bitmap | bit);
 	if (!nb)
 		return TERN_ENOMEM;
@@ -340,7 +350,7 @@ static int remove_level(struct trie_ctx *c, uintptr_t p, const struct zone_node 
 		return coll_change(c, TRIE_PTR(p), node, true, out, NULL);
 	const struct trie_branch *b = (const void *)p;
 	uint32_t bit = 1u << chunk(node->hash, shift);
-	int pos = __builtin_popcount(b->bitmap & (bit - 1)), count = __builtin_popcount(b->bitmap);
+	int pos = popcount32(b->bitmap & (bit - 1)), count = popcount32(b->bitmap);
 	uintptr_t child;
 	if (remove_level(c, b->child[pos], node, shift + 5, &child) < 0)
 		return TERN_ENOMEM;
@@ -389,7 +399,7 @@ int trie_foreach(uintptr_t p, int (*fn)(void *arg, const struct zone_node *n), v
 		return 0;
 	}
 	const struct trie_branch *b = (const void *)p;
-	for (int i = 0; i < __builtin_popcount(b->bitmap); i++) {
+	for (int i = 0; i < popcount32(b->bitmap); i++) {
 		int rc = trie_foreach(b->child[i], fn, arg);
 		if (rc)
 			return rc;
@@ -416,7 +426,7 @@ void trie_free_heap(uintptr_t p)
 		return;
 	}
 	struct trie_branch *b = (void *)p;
-	for (int i = 0; i < __builtin_popcount(b->bitmap); i++)
+	for (int i = 0; i < popcount32(b->bitmap); i++)
 		trie_free_heap(b->child[i]);
 	if (b->heap)
 		free(b);

@@ -13,7 +13,8 @@ static struct ns_params *params_new(const struct config *conf)
 	if (!p)
 		return NULL;
 	p->nxfr_allow = conf->transfer.nallow;
-	memcpy(p->xfr_allow, conf->transfer.allow, conf->transfer.nallow * sizeof(p->xfr_allow[0]));
+	if (conf->transfer.nallow)
+		memcpy(p->xfr_allow, conf->transfer.allow, conf->transfer.nallow * sizeof(p->xfr_allow[0]));
 	p->edns_size = conf->edns_size ? conf->edns_size : 1232;
 	if (conf->nsid) {
 		size_t n = strlen(conf->nsid);

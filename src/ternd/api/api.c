@@ -185,6 +185,16 @@ bool api_zone_get(struct api *a, const struct api_caller *c, const char *name, s
 	return true;
 }
 
+bool api_whole_zone(const struct api_caller *c, const struct store_zone *z, bool write, struct http_response *res)
+{
+	char text[NAME_MAXLEN * 4 + 1];
+	name_to_text(z->apex, text, sizeof(text));
+	if (!c->p.scope.has_names && !c->p.scope.has_types && auth_allows(&c->p, text, NULL, 0, write))
+		return true;
+	http_error(res, 403, "zone", "the token's scope does not cover the whole of %s%s", text, write ? " for writing" : "");
+	return false;
+}
+
 /* ---- health and metrics ---- */
 
 struct zone_totals {

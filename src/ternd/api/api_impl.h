@@ -49,6 +49,10 @@ struct api_caller {
 bool api_authenticate(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c);
 void api_caller_free(struct api_caller *c);
 
+/* Routes that show or change a zone as a whole (export, import, history, proposals) need a token
+ * whose scope is not narrowed to some names or types; writes need more than read-only. Writes a
+ * 403 and returns false otherwise. */
+bool api_whole_zone(const struct api_caller *c, const struct store_zone *z, bool write, struct http_response *res);
 /* Parses a zone name from a URL segment or JSON ("example.com" or "example.com."). */
 bool api_parse_zone_name(const char *text, uint8_t apex[NAME_MAXLEN]);
 /* Finds a zone the caller may see: 404 (never 403) for another tenant's zone. */

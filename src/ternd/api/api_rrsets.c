@@ -182,6 +182,34 @@ static int list_add(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *owne
 	return 0;
 }
 
+/* zone_apply() names changes by their place in its list ("changes[3]: ..."); the caller knows
+ * them as rrsets[i] (a batch) or by the URL (one change). The server's own SOA change is reported
+ * against the name. */
+static void rule_error(struct http_response *res, const char *err, size_t n, const struct zone_change *all,
+                       const struct api_change *ch, size_t nuser)
+{
+	size_t index = 0;
+	const char *msg = err;
+	if (sscanf(err, "changes[%zu]: ", &index) == 1 && (msg = strstr(err, "]: ")) != NULL)
+		msg += 3;
+	else
+		msg = err;
+	char field[48] = "name";
+	if (index < n) { /* find the caller's change with this owner and type */
+		for (size_t i = 0; i < nuser; i++) {
+			if (ch[i].c.type == all[index].type && name_equal(ch[i].owner, all[index].owner)) {
+				if (nuser > 1)
+					snprintf(field, sizeof(field), "rrsets[%zu]", i);
+				else
+					snprintf(field, sizeof(field), "%s", ch[i].c.count ? "records" : "name");
+				break;
+			}
+		}
+	}
+	const char *nl = strchr(msg, '\n'); /* the first problem; the rest repeat its kind */
+	http_error(res, 400, field, "%.*s", nl ? (int)(nl - msg) : (int)strlen(msg), msg);
+}
+
 bool api_commit(struct api *a, const struct store_zone *sz, const struct api_change *ch, size_t n, const char *who,
                 uint32_t *serial, struct http_response *res)
 {
@@ -222,13 +250,14 @@ bool api_commit(struct api *a, const struct store_zone *sz, const struct api_cha
 	size_t off = 2 + name_len(soa + 2);
 	off += name_len(soa + off);
 	wire_put32(soa + off, next_serial);
+	size_t m_user = n; /* the caller's changes, for naming them in errors */
 	n = m;
 	all[n] = (struct zone_change){.owner = cur->apex, .type = RR_SOA, .ttl = soa_ttl, .count = 1, .rdata = soa,
 	                              .rdata_size = (uint32_t)(2 + soalen)};
 	int rc = zone_apply(cur, all, n + 1, &next, err, sizeof(err));
 	if (rc < 0) {
 		if (rc == TERN_EZONE)
-			http_error(res, 400, NULL, "%s", err);
+			rule_error(res, err, n, all, ch, m_user);
 		else
 			http_error(res, 500, NULL, "cannot apply the change: %s", err[0] ? err : tern_strerror(rc));
 		goto out;
@@ -453,6 +482,29 @@ void api_rrsets_delete(void *ctx, const struct http_request *req, struct http_re
 	api_caller_free(&c);
 }
 
+/* The body of a batch: {"rrsets": [...]} and nothing else. */
+static bool batch_shape(json_t *body, struct http_response *res)
+{
+	if (!json_is_object(body)) {
+		http_error(res, 400, NULL, "body must be a JSON object {\"rrsets\": [changes]}");
+		return false;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(body, key, v)
+	{
+		if (strcmp(key, "rrsets")) {
+			http_error(res, 400, key, "unknown field");
+			return false;
+		}
+	}
+	if (!json_object_get(body, "rrsets")) {
+		http_error(res, 400, "rrsets", "required: the list of changes");
+		return false;
+	}
+	return true;
+}
+
 /* A list of changes: [{"name","type","ttl","records"} | {"name","type","delete":true}, ...]. */
 static struct api_change *parse_batch(const struct store_zone *z, const struct api_caller *c, json_t *arr, size_t *n,
                                       struct http_response *res)
@@ -494,8 +546,8 @@ void api_rrsets_patch(void *ctx, const struct http_request *req, struct http_res
 	uint32_t serial;
 	if (!body)
 		http_error(res, 400, NULL, "body is not JSON: %s (line %d)", je.text, je.line);
-	else if (!json_is_object(body) || json_object_size(body) != 1 || !json_object_get(body, "rrsets"))
-		http_error(res, 400, NULL, "body must be {\"rrsets\": [changes]}");
+	else if (!batch_shape(body, res))
+		;
 	else if ((ch = parse_batch(&z, &c, json_object_get(body, "rrsets"), &n, res)) != NULL &&
 	         api_commit(a, &z, ch, n, c.p.tenant, &serial, res))
 		http_json(res, 200, json_pack("{s:I,s:I}", "serial", (json_int_t)serial, "changes", (json_int_t)n));
@@ -613,8 +665,8 @@ void api_proposals_create(void *ctx, const struct http_request *req, struct http
 	int64_t id;
 	if (!body) {
 		http_error(res, 400, NULL, "body is not JSON: %s (line %d)", je.text, je.line);
-	} else if (!json_is_object(body) || json_object_size(body) != 1 || !json_object_get(body, "rrsets")) {
-		http_error(res, 400, NULL, "body must be {\"rrsets\": [changes]}");
+	} else if (!batch_shape(body, res)) {
+		/* answered */
 	} else if ((ch = parse_batch(&z, &c, json_object_get(body, "rrsets"), &n, res)) != NULL) {
 		char *text = json_dumps(body, JSON_COMPACT);
 		if (text && store_begin(a->store, &t, err, sizeof(err)) == 0 &&
@@ -652,6 +704,10 @@ void api_proposals_list(void *ctx, const struct http_request *req, struct http_r
 	struct store_zone z;
 	if (!begin(a, req, res, &c, &z, false))
 		return;
+	if (!api_whole_zone(&c, &z, false, res)) {
+		api_caller_free(&c);
+		return;
+	}
 	json_t *arr = json_array();
 	char err[256];
 	struct store_page page;
@@ -691,15 +747,15 @@ void api_proposals_approve(void *ctx, const struct http_request *req, struct htt
 	           !(ch = parse_batch(&z, &c, json_object_get(body, "rrsets"), &n, res))) {
 		if (!res->body)
 			http_error(res, 500, NULL, "stored proposal %lld is unreadable", id);
-	} else if (store_begin(a->store, &t, err, sizeof(err)) < 0 ||
-	           store_proposal_set_status(t, id, STORE_PROPOSAL_APPROVED, c.p.tenant, err, sizeof(err)) < 0 ||
-	           store_commit(t, err, sizeof(err)) < 0) {
-		http_error(res, 409, "id", "%s", err);
-	} else if ((t = NULL, api_commit(a, &z, ch, n, p.author, &serial, res))) {
+	} else if (api_commit(a, &z, ch, n, p.author, &serial, res)) {
+		/* applied and served: now the proposal says so (a refused change leaves it pending) */
 		if (store_begin(a->store, &t, err, sizeof(err)) == 0 &&
+		    store_proposal_set_status(t, id, STORE_PROPOSAL_APPROVED, c.p.tenant, err, sizeof(err)) == 0 &&
 		    store_proposal_set_status(t, id, STORE_PROPOSAL_APPLIED, c.p.tenant, err, sizeof(err)) == 0 &&
 		    store_commit(t, err, sizeof(err)) == 0)
 			t = NULL;
+		else
+			log_error("API: proposal %lld applied but its status not recorded: %s", id, err);
 		http_json(res, 200, json_pack("{s:I,s:s,s:I}", "id", (json_int_t)id, "status", "applied", "serial",
 		                              (json_int_t)serial));
 	}

@@ -177,6 +177,41 @@ static int store_node(void *arg, const struct zone_node *n)
 	return 0;
 }
 
+struct overlap {
+	struct api *a;
+	const struct api_caller *c;
+	const uint8_t *apex;
+	uint8_t other[NAME_MAXLEN];
+};
+
+/* A zone of another tenant (or a configured zone file) above or below the new name. */
+static int overlaps(void *arg, const struct zone *z)
+{
+	struct overlap *o = arg;
+	if (!name_in(z->apex, o->apex) && !name_in(o->apex, z->apex))
+		return 0;
+	struct store_zone sz;
+	char err[128];
+	if (store_zone_get(store_latest(o->a->store), z->apex, &sz, err, sizeof(err)) == 0 &&
+	    strcmp(sz.tenant, o->c->p.tenant) == 0)
+		return 0;
+	memcpy(o->other, z->apex, z->apex_len);
+	return 1;
+}
+
+/* A tenant's zone may not sit inside, or around, a zone someone else serves. */
+static bool namespace_free(struct api *a, const struct api_caller *c, const uint8_t *apex, struct http_response *res)
+{
+	struct overlap o = {a, c, apex, {0}};
+	if (zones_foreach(a->srv->zones, overlaps, &o) == 0)
+		return true;
+	char text[NAME_MAXLEN * 4 + 1], other[NAME_MAXLEN * 4 + 1];
+	name_to_text(apex, text, sizeof(text));
+	name_to_text(o.other, other, sizeof(other));
+	http_error(res, 409, "name", "%s overlaps %s, which another tenant serves", text, other);
+	return false;
+}
+
 void api_zones_create(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	struct api *a = ctx;
@@ -228,6 +263,12 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 		http_error(res, 409, "name", "zone %s already exists", text);
 		goto out;
 	}
+	if (!c.p.admin && name_labels(sz.apex) < 2) {
+		http_error(res, 403, "name", "%s is a top-level name: only an admin may serve it", text);
+		goto out;
+	}
+	if (!c.p.admin && !namespace_free(a, &c, sz.apex, res))
+		goto out;
 	if (!(z = zone_from_request(a, sz.apex, body, sz.serial_policy, res)))
 		goto out;
 	snprintf(sz.tenant, sizeof(sz.tenant), "%s", c.p.tenant);
@@ -334,7 +375,7 @@ void api_zones_export(void *ctx, const struct http_request *req, struct http_res
 	struct store_zone z;
 	if (!caller(a, req, res, &c))
 		return;
-	if (api_zone_get(a, &c, req->params[0], &z, res)) {
+	if (api_zone_get(a, &c, req->params[0], &z, res) && api_whole_zone(&c, &z, false, res)) {
 		struct buf b = {0};
 		char err[256];
 		pthread_mutex_lock(&a->write_lock); /* the snapshot stays while it is written out */
@@ -364,7 +405,7 @@ void api_zones_import(void *ctx, const struct http_request *req, struct http_res
 	size_t n = 0, cap = 0;
 	char err[4096];
 	uint32_t serial;
-	if (!api_zone_get(a, &c, req->params[0], &z, res))
+	if (!api_zone_get(a, &c, req->params[0], &z, res) || !api_whole_zone(&c, &z, true, res))
 		goto out;
 	if (z.locked) {
 		http_error(res, 409, "zone", "zone is locked: %s", z.lock_reason);
@@ -460,7 +501,7 @@ void api_zones_changes(void *ctx, const struct http_request *req, struct http_re
 	struct store_zone z;
 	if (!caller(a, req, res, &c))
 		return;
-	if (api_zone_get(a, &c, req->params[0], &z, res)) {
+	if (api_zone_get(a, &c, req->params[0], &z, res) && api_whole_zone(&c, &z, false, res)) {
 		json_t *arr = json_array();
 		struct store_page page = {0};
 		char err[256];

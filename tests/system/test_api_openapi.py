@@ -1,0 +1,105 @@
+"""The OpenAPI document and the server agree: every path and method in docs/openapi.json (the same
+document the server serves) exists on the server, and every route of the server's route table
+(routes[] in src/ternd/api/api.c) is in the document."""
+import json
+import os
+import re
+
+import pytest
+
+import ternlib
+from apilib import assert_error, keys, server_fixture, server_routes, shape, zonefile  # noqa: F401
+
+srv = server_fixture()
+
+DOC = os.path.join(ternlib.ROOT, "docs", "openapi.json")
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def doc_routes(doc):
+    out = set()
+    for path, item in doc["paths"].items():
+        for method in item:
+            if method in METHODS:
+                out.add((method.upper(), path))
+    return out
+
+
+def test_served_document_is_the_repository_document(srv):
+    with open(DOC) as f:
+        doc = json.load(f)
+    r = srv.api().get("/api/v1/openapi.json", token=False)
+    assert r.status == 200, r
+    assert (r.headers.get("Content-Type") or "").startswith("application/json")
+    assert json.loads(r.body) == doc
+    assert doc["openapi"].startswith("3.")
+
+
+def test_every_served_route_is_documented():
+    with open(DOC) as f:
+        doc = json.load(f)
+    documented = {(m, shape(p)) for m, p in doc_routes(doc)}
+    missing = sorted(r for r in server_routes() if r not in documented)
+    assert not missing, "routes served but not in docs/openapi.json: %s" % missing
+
+
+def test_every_documented_route_is_served(srv, keys):
+    """Each documented path+method is called with real resources (a zone, an RRset, a proposal)
+    so that a 404 or 405 can only mean the route itself is missing."""
+    with open(DOC) as f:
+        doc = json.load(f)
+    owner = srv.api(keys.token("openapi"))
+    admin = srv.api(keys.token("openapi-admin", admin=True))
+    owner.create_zone("oa.test")
+    owner.create_zone("oa-delete.test")
+    owner.put_rrset("oa.test", "www", "A", 60, ["192.0.2.1"])
+    owner.put_rrset("oa.test", "gone", "A", 60, ["192.0.2.2"])
+    pid = owner.post("/api/v1/zones/oa.test/proposals",
+                     {"rrsets": [{"name": "p", "type": "A", "ttl": 60, "records": ["192.0.2.3"]}]}).json["id"]
+    params = {"zone": "oa.test", "name": "www", "type": "A", "id": str(pid)}
+    bodies = {
+        ("POST", "/api/v1/zones"): {"name": "oa-new.test"},
+        ("POST", "/api/v1/zones/{}/import"): zonefile("oa.test", "www 60 IN A 192.0.2.1", "gone 60 IN A 192.0.2.2"),
+        ("PUT", "/api/v1/zones/{}/lock"): {"reason": "openapi"},
+        ("PUT", "/api/v1/zones/{}/soa"): {"refresh": 3600},
+        ("PATCH", "/api/v1/zones/{}/rrsets"): {"rrsets": [{"name": "x", "type": "A", "ttl": 60,
+                                                           "records": ["192.0.2.4"]}]},
+        ("PUT", "/api/v1/zones/{}/rrsets/{}/{}"): {"ttl": 60, "records": ["192.0.2.1"]},
+        ("POST", "/api/v1/zones/{}/proposals"): {"rrsets": [{"name": "q", "type": "A", "ttl": 60,
+                                                             "records": ["192.0.2.5"]}]},
+    }
+    # order: the lock comes off before writes, deletions last
+    order = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
+    routes = sorted(doc_routes(doc), key=lambda r: (order.get(r[0], 9), r[1]))
+    routes = [r for r in routes if r != ("PUT", "/api/v1/zones/{zone}/lock")] + \
+        [r for r in routes if r == ("PUT", "/api/v1/zones/{zone}/lock")]
+    problems = []
+    for method, path in routes:
+        key = (method, shape(path))
+        url = re.sub(r"\{([^}/]*)\}", lambda m: params[m.group(1)], path)
+        if method == "DELETE" and shape(path) == "/api/v1/zones/{}":
+            url = "/api/v1/zones/oa-delete.test"
+        if method == "DELETE" and shape(path) == "/api/v1/zones/{}/rrsets/{}/{}":
+            url = "/api/v1/zones/oa.test/rrsets/gone/A"
+        client = admin if "approve" in path else owner
+        r = client.request(method, url, bodies.get(key))
+        if r.status in (404, 405) or r.status >= 500:
+            problems.append("%s %s (as %s) -> %r" % (method, path, url, r))
+    assert not problems, "documented routes the server does not serve:\n" + "\n".join(problems)
+    owner.close()
+    admin.close()
+
+
+def test_undocumented_paths_are_404(srv):
+    api = srv.api()
+    assert_error(api.get("/api/v2/zones", token=False), 404)
+    assert_error(api.get("/api/v1/zones/oa.test/nothing", token=False), 404)
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+def test_wrong_method_is_405_with_allow(srv, method):
+    api = srv.api()
+    path = "/api/v1/openapi.json" if method != "GET" else "/api/v1/zones/oa.test/import"
+    r = api.request(method, path, token=False)
+    assert_error(r, 405)
+    assert r.headers.get("Allow"), r.headers

@@ -71,5 +71,9 @@ soak: deps build
 bench: build
 	bash bench/run.sh
 
+# The control plane against PowerDNS 4.7 (bench/api/README.md); BENCH_API_QUICK=1 for a quick run.
+bench-api: build
+	TERND=$(CURDIR)/$(BUILD)/ternd bench/api/run.sh
+
 clean:
 	rm -rf $(BUILD) $(ASAN)

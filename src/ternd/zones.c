@@ -5,6 +5,8 @@
 #include "ternd/zones.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <urcu-qsbr.h>
@@ -15,17 +17,22 @@
  * current and never the table. */
 struct zone_slot {
 	struct zone *current; /* RCU pointer */
+	uint32_t hash;        /* of the apex */
+	int labels;
 	uint8_t apex[NAME_MAXLEN];
 	uint8_t apex_len;
 };
 
-/* Immutable once published; a new table is built when zones are added or removed. */
+/* Published by RCU. A new zone is added in place while there is room (one bucket pointer and
+ * then the count are stored, so readers see it whole or not at all); a full table is replaced by
+ * one twice as large, and a removal builds a new one. */
 struct zone_table {
-	size_t n;
+	_Atomic size_t n;
+	size_t cap;
 	uint32_t mask;
-	int min_labels, max_labels; /* only suffixes this deep can be apexes */
-	struct zone_slot **index; /* open addressing by apex hash */
-	struct zone_slot *slots[]; /* n entries */
+	_Atomic int min_labels, max_labels; /* only suffixes this deep can be apexes */
+	struct zone_slot **index;           /* open addressing by apex hash; entries are RCU pointers */
+	struct zone_slot *slots[];          /* n entries of cap */
 };
 
 #define MAX_LISTENERS 8
@@ -40,12 +47,14 @@ struct zones {
 	int nlisteners;
 };
 
-static struct zone_table *table_new(size_t n)
+static struct zone_table *table_new(size_t cap)
 {
-	uint32_t size = 8;
-	while (size < n * 2)
+	if (cap < 8)
+		cap = 8;
+	uint32_t size = 16;
+	while (size < cap * 2)
 		size <<= 1;
-	struct zone_table *t = calloc(1, sizeof(*t) + n * sizeof(t->slots[0]));
+	struct zone_table *t = calloc(1, sizeof(*t) + cap * sizeof(t->slots[0]));
 	if (!t)
 		return NULL;
 	t->index = calloc(size, sizeof(*t->index));
@@ -53,22 +62,34 @@ static struct zone_table *table_new(size_t n)
 		free(t);
 		return NULL;
 	}
+	t->cap = cap;
 	t->mask = size - 1;
-	t->min_labels = NAME_MAXLABELS;
-	t->max_labels = -1;
+	atomic_init(&t->n, 0);
+	atomic_init(&t->min_labels, NAME_MAXLABELS);
+	atomic_init(&t->max_labels, -1);
 	return t;
 }
 
+static bool table_has_room(const struct zone_table *t)
+{
+	size_t n = atomic_load(&t->n);
+	return n < t->cap && (n + 1) * 2 <= (size_t)t->mask + 1;
+}
+
+/* Adds a slot; safe on a published table: readers see the bucket and count after the slot. */
 static void table_add(struct zone_table *t, struct zone_slot *s)
 {
-	int labels = name_labels(s->apex);
-	t->min_labels = labels < t->min_labels ? labels : t->min_labels;
-	t->max_labels = labels > t->max_labels ? labels : t->max_labels;
-	t->slots[t->n++] = s;
-	uint32_t h = name_hash(s->apex) & t->mask;
+	if (s->labels < atomic_load_explicit(&t->min_labels, memory_order_relaxed))
+		atomic_store_explicit(&t->min_labels, s->labels, memory_order_relaxed);
+	if (s->labels > atomic_load_explicit(&t->max_labels, memory_order_relaxed))
+		atomic_store_explicit(&t->max_labels, s->labels, memory_order_relaxed);
+	size_t n = atomic_load_explicit(&t->n, memory_order_relaxed);
+	t->slots[n] = s;
+	uint32_t h = s->hash & t->mask;
 	while (t->index[h])
 		h = (h + 1) & t->mask;
-	t->index[h] = s;
+	rcu_assign_pointer(t->index[h], s);
+	atomic_store_explicit(&t->n, n + 1, memory_order_release);
 }
 
 static void table_free(struct zone_table *t)
@@ -83,7 +104,7 @@ static struct zone_slot *table_find_hashed(const struct zone_table *t, const uin
                                            uint32_t hash)
 {
 	uint32_t h = hash & t->mask;
-	for (struct zone_slot *s; (s = t->index[h]) != NULL; h = (h + 1) & t->mask)
+	for (struct zone_slot *s; (s = rcu_dereference(t->index[h])) != NULL; h = (h + 1) & t->mask)
 		if (s->apex_len == len && memcmp(s->apex, lname, len) == 0)
 			return s;
 	return NULL;
@@ -113,7 +134,7 @@ void zones_free(struct zones *zs)
 	if (!zs)
 		return;
 	struct zone_table *t = zs->table;
-	for (size_t i = 0; i < t->n; i++) {
+	for (size_t i = 0; i < atomic_load(&t->n); i++) {
 		zone_free(t->slots[i]->current);
 		free(t->slots[i]);
 	}
@@ -138,28 +159,36 @@ int zones_publish(struct zones *zs, struct zone *next)
 		old = rcu_xchg_pointer(&s->current, next);
 	} else {
 		s = calloc(1, sizeof(*s));
-		grown = table_new(t->n + 1);
-		if (!s || !grown) {
+		if (s && !table_has_room(t))
+			grown = table_new(t->cap * 2);
+		if (!s || (!table_has_room(t) && !grown)) {
 			free(s);
-			table_free(grown);
 			pthread_mutex_unlock(&zs->lock);
 			return TERN_ENOMEM;
 		}
 		memcpy(s->apex, next->apex, next->apex_len);
 		s->apex_len = next->apex_len;
+		s->hash = name_hash(s->apex);
+		s->labels = name_labels(s->apex);
 		s->current = next;
-		for (size_t i = 0; i < t->n; i++)
-			table_add(grown, t->slots[i]);
-		table_add(grown, s);
-		rcu_assign_pointer(zs->table, grown);
+		if (grown) {
+			for (size_t i = 0; i < atomic_load(&t->n); i++)
+				table_add(grown, t->slots[i]);
+			table_add(grown, s);
+			rcu_assign_pointer(zs->table, grown);
+		} else {
+			table_add(t, s); /* in place: no copy of the table per new zone */
+		}
 	}
 	if (old && next->base == old)
 		zone_supersede(old, next); /* old then frees only what next dropped */
 	notify(zs, ZONES_PUBLISHED, old, next);
-	synchronize_rcu(); /* no reader still holds old or the previous table */
-	zone_free(old);
-	if (grown)
-		table_free(t);
+	if (old || grown) {
+		synchronize_rcu(); /* no reader still holds old or the previous table */
+		zone_free(old);
+		if (grown)
+			table_free(t);
+	}
 	pthread_mutex_unlock(&zs->lock);
 	return 0;
 }
@@ -173,12 +202,12 @@ int zones_remove(struct zones *zs, const uint8_t *apex)
 		pthread_mutex_unlock(&zs->lock);
 		return TERN_ENOTFOUND;
 	}
-	struct zone_table *shrunk = table_new(t->n - 1);
+	struct zone_table *shrunk = table_new(t->cap);
 	if (!shrunk) {
 		pthread_mutex_unlock(&zs->lock);
 		return TERN_ENOMEM;
 	}
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < atomic_load(&t->n); i++)
 		if (t->slots[i] != s)
 			table_add(shrunk, t->slots[i]);
 	rcu_assign_pointer(zs->table, shrunk);
@@ -228,18 +257,20 @@ const struct zone *zones_find_hashed(const struct zones *zs, const uint8_t *lnam
                                      int below)
 {
 	const struct zone_table *t = rcu_dereference(zs->table);
-	if (t->n == 0)
+	if (atomic_load_explicit(&t->n, memory_order_acquire) == 0)
 		return NULL;
+	int min_labels = atomic_load_explicit(&t->min_labels, memory_order_relaxed);
+	int max_labels = atomic_load_explicit(&t->max_labels, memory_order_relaxed);
 	size_t len = name_len(lname);
 	/* longest suffix first, trying only depths where some apex lives */
 	for (int i = 0; i <= labels; i++) {
 		int depth = labels - i;
-		if (depth <= t->max_labels && depth >= t->min_labels && (i > 0 || !below)) {
+		if (depth <= max_labels && depth >= min_labels && (i > 0 || !below)) {
 			struct zone_slot *s = table_find_hashed(t, lname, len, hashes[i]);
 			if (s)
 				return rcu_dereference(s->current);
 		}
-		if (depth < t->min_labels || i == labels)
+		if (depth < min_labels || i == labels)
 			break;
 		len -= (size_t)lname[0] + 1;
 		lname += lname[0] + 1;
@@ -257,7 +288,8 @@ const struct zone *zones_get(const struct zones *zs, const uint8_t *apex)
 int zones_foreach(const struct zones *zs, int (*fn)(void *arg, const struct zone *z), void *arg)
 {
 	const struct zone_table *t = rcu_dereference(zs->table);
-	for (size_t i = 0; i < t->n; i++) {
+	size_t n = atomic_load_explicit(&t->n, memory_order_acquire);
+	for (size_t i = 0; i < n; i++) {
 		int rc = fn(arg, rcu_dereference(t->slots[i]->current));
 		if (rc)
 			return rc;
@@ -267,5 +299,5 @@ int zones_foreach(const struct zones *zs, int (*fn)(void *arg, const struct zone
 
 size_t zones_count(const struct zones *zs)
 {
-	return rcu_dereference(zs->table)->n;
+	return atomic_load_explicit(&rcu_dereference(zs->table)->n, memory_order_acquire);
 }

@@ -26,6 +26,15 @@ struct api_bucket {
 	struct timespec last;
 };
 
+/* A token verified before: the signature check is the costliest part of a request. Keyed by
+ * the token's SHA-256, so comparisons leak nothing about cached tokens. */
+#define API_TOKEN_CACHE 64
+struct api_token {
+	uint8_t digest[32];
+	bool used;
+	struct auth_principal p;
+};
+
 struct api {
 	struct server *srv;
 	const struct config *conf;
@@ -36,7 +45,8 @@ struct api {
 	time_t started;
 	struct api_bucket *buckets;
 	size_t nbuckets;
-	uint64_t requests[6]; /* by status class: 1xx..5xx, index status/100 */
+	struct api_token tokens[API_TOKEN_CACHE];
+	unsigned next_token; /* round-robin replacement */
 };
 
 /* The caller of a request: tenant and rights. */

@@ -864,6 +864,42 @@ void auth_principal_free(struct auth_principal *p)
 	memset(p, 0, sizeof(*p));
 }
 
+static char **copy_strings(char *const *src, size_t n, bool *ok)
+{
+	if (!src)
+		return NULL;
+	char **dst = calloc(n ? n : 1, sizeof(*dst));
+	if (!dst) {
+		*ok = false;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!(dst[i] = strdup(src[i])))
+			*ok = false;
+	return dst;
+}
+
+int auth_principal_copy(struct auth_principal *dst, const struct auth_principal *src)
+{
+	bool ok = true;
+	*dst = *src;
+	dst->scope.zones = copy_strings(src->scope.zones, src->scope.nzones, &ok);
+	dst->scope.names = copy_strings(src->scope.names, src->scope.nnames, &ok);
+	dst->scope.types = NULL;
+	if (src->scope.types) {
+		size_t size = (src->scope.ntypes ? src->scope.ntypes : 1) * sizeof(*src->scope.types);
+		if ((dst->scope.types = malloc(size)) != NULL)
+			memcpy(dst->scope.types, src->scope.types, size);
+		else
+			ok = false;
+	}
+	if (!ok) {
+		auth_principal_free(dst);
+		return TERN_ENOMEM;
+	}
+	return 0;
+}
+
 /* ---- scope decisions ---- */
 
 /* Length of a presentation name without one trailing dot (the root keeps its dot). */

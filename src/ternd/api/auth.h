@@ -61,6 +61,8 @@ size_t auth_keys_count(const struct auth_keys *keys);
 int auth_verify(const struct auth_keys *keys, const char *token, time_t now, struct auth_principal *out, char *err,
                 size_t errlen);
 void auth_principal_free(struct auth_principal *p);
+/* A deep copy (release with auth_principal_free); TERN_ENOMEM leaves dst empty. */
+int auth_principal_copy(struct auth_principal *dst, const struct auth_principal *src);
 
 /* Whether the token's scope permits an operation; tenant ownership is the caller's business.
  * zone NULL: not tied to one zone (list zones); name NULL: the zone as a whole (show, create,

@@ -11,8 +11,6 @@
 #include "lib/zone.h"
 #include "lib/zone_impl.h"
 
-#define MAX_TYPES 64 /* RRsets at one name after a change */
-
 struct apply {
 	struct zone *z;
 	struct trie_ctx c;
@@ -159,6 +157,12 @@ static bool check_change(struct apply *a, size_t i, const struct zone_change *c,
 		apply_error(a, i, "type %s cannot appear in a zone", rr_type_name(c->type, tbuf));
 		return false;
 	}
+	if (c->count == 0) /* a deletion: no RDATA to check */
+		return true;
+	if (!c->rdata) {
+		apply_error(a, i, "no RDATA for %s record at %s", rr_type_name(c->type, tbuf), text);
+		return false;
+	}
 	const uint8_t *rec = c->rdata, *end = c->rdata + c->rdata_size;
 	for (uint16_t r = 0; r < c->count; r++, rec = rdata_next(rec)) {
 		if (rec + 2 > end || rdata_next(rec) > end || rr_rdata_check(c->type, rdata_bytes(rec), rdata_len(rec)) < 0) {
@@ -180,6 +184,9 @@ static int type_cmp(const void *pa, const void *pb)
 	return (a->type > b->type) - (a->type < b->type);
 }
 
+static int put_owner(struct apply *a, const uint8_t *owner, const struct zone_node *old, const struct rrset *sets,
+                     uint16_t nsets, long records);
+
 /* Applies every change of one owner (indices idx[0..n)) to the working snapshot. */
 static int apply_owner(struct apply *a, const struct zone_change *ch, const size_t *idx, size_t n)
 {
@@ -192,7 +199,10 @@ static int apply_owner(struct apply *a, const struct zone_change *ch, const size
 	if (!ok)
 		return 0;
 	const struct zone_node *old = zone_find(a->z, owner, len);
-	struct rrset sets[MAX_TYPES];
+	size_t room = (old ? old->nrrsets : 0) + n; /* every RRset there plus every change */
+	struct rrset *sets = malloc(room * sizeof(*sets));
+	if (!sets)
+		return TERN_ENOMEM;
 	uint16_t nsets = 0;
 	long records = 0;
 	for (uint16_t i = 0; old && i < old->nrrsets; i++) {
@@ -209,18 +219,21 @@ static int apply_owner(struct apply *a, const struct zone_change *ch, const size
 				sets[at] = sets[--nsets];
 			continue;
 		}
-		if (at == nsets && nsets == MAX_TYPES) {
-			apply_error(a, idx[k], "too many RRsets at one name");
-			return 0;
-		}
 		sets[at] = (struct rrset){.type = c->type, .count = c->count, .ttl = c->ttl, .rdata = c->rdata,
 		                          .rdata_size = c->rdata_size};
 		nsets += at == nsets;
 	}
 	qsort(sets, nsets, sizeof(sets[0]), type_cmp);
 	check_node(a, idx[n - 1], owner, sets, nsets);
-	if (a->errors)
-		return 0;
+	int rc = a->errors ? 0 : put_owner(a, owner, old, sets, nsets, records);
+	free(sets);
+	return rc;
+}
+
+/* Puts the new RRsets of owner in place of old's (or takes the name out when none are left). */
+static int put_owner(struct apply *a, const uint8_t *owner, const struct zone_node *old, const struct rrset *sets,
+                     uint16_t nsets, long records)
+{
 	uint16_t flags = 0;
 	bool apex = name_equal(owner, a->z->apex);
 	for (uint16_t i = 0; i < nsets; i++) {

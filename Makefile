@@ -1,9 +1,9 @@
 # Tern: the README's commands. `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api
+.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api fuzz fuzz-smoke
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
 	libcmocka-dev libssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev \
-	python3-jwt python3-cryptography knot python3-dnspython python3-pytest dnsutils clang clang-format \
+	python3-jwt python3-cryptography libclang-rt-dev knot python3-dnspython python3-pytest dnsutils clang clang-format \
 	clang-tidy cppcheck dnsperf
 PY := /usr/bin/python3
 BUILD := build
@@ -53,6 +53,18 @@ system: build-asan
 test: deps build-asan
 	meson test -C $(ASAN) --print-errorlogs
 	TERND=$(CURDIR)/$(ASAN)/ternd $(PY) -m pytest -q tests/system
+	$(MAKE) fuzz-smoke
+
+FUZZ_SECONDS ?= 60
+
+# libFuzzer harnesses (tests/fuzz/): each for FUZZ_SECONDS; failing inputs land in tests/fuzz/crashes/.
+fuzz: deps
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# In make test: every regression input, crash and seed once, then 10 s of each harness.
+fuzz-smoke: deps
+	tests/fuzz/run.sh --replay
+	tests/fuzz/run.sh --parallel 10
 
 lint:
 	clang-format --dry-run --Werror $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c')
@@ -76,4 +88,4 @@ bench-api: build
 	TERND=$(CURDIR)/$(BUILD)/ternd bench/api/run.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) build-fuzz

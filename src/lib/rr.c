@@ -36,10 +36,80 @@ bool rr_type_is_meta(uint16_t type)
 /* One name at *pos inside RDATA: must be complete and uncompressed. */
 static int check_name(const uint8_t *rd, size_t len, size_t *pos)
 {
+	if (*pos > len)
+		return TERN_EMALF;
 	int n = name_check(rd + *pos, len - *pos);
 	if (n < 0)
 		return TERN_EMALF;
 	*pos += (size_t)n;
+	return 0;
+}
+
+/* One <character-string> (length octet, then the octets). */
+static int check_string(const uint8_t *rd, size_t len, size_t *pos)
+{
+	if (*pos >= len || *pos + 1 + rd[*pos] > len)
+		return TERN_EMALF;
+	*pos += 1u + rd[*pos];
+	return 0;
+}
+
+/* A type bitmap (RFC 4034 4.1.2): windows in increasing order, 1..32 octets each. */
+static int check_bitmap(const uint8_t *rd, size_t len, size_t pos)
+{
+	int last = -1;
+	while (pos < len) {
+		if (pos + 2 > len || rd[pos] <= last || rd[pos + 1] == 0 || rd[pos + 1] > 32 || pos + 2 + rd[pos + 1] > len)
+			return TERN_EMALF;
+		last = rd[pos];
+		pos += 2u + rd[pos + 1];
+	}
+	return 0;
+}
+
+/* SvcParams (RFC 9460 2.2): keys strictly increasing, and the values of the keys that have an
+ * inner structure well formed. */
+static int check_svc_params(const uint8_t *rd, size_t len, size_t pos)
+{
+	for (int last = -1; pos < len;) {
+		if (pos + 4 > len)
+			return TERN_EMALF;
+		int key = wire_get16(rd + pos);
+		size_t vlen = wire_get16(rd + pos + 2), v = pos + 4;
+		if (key <= last || v + vlen > len)
+			return TERN_EMALF;
+		last = key;
+		switch (key) {
+		case 0: /* mandatory: keys */
+			if (vlen == 0 || vlen % 2)
+				return TERN_EMALF;
+			break;
+		case 1: /* alpn: strings */
+			for (size_t p = v; p < v + vlen;)
+				if (rd[p] == 0 || check_string(rd, v + vlen, &p) < 0)
+					return TERN_EMALF;
+			if (vlen == 0)
+				return TERN_EMALF;
+			break;
+		case 2: /* no-default-alpn */
+			if (vlen != 0)
+				return TERN_EMALF;
+			break;
+		case 3: /* port */
+			if (vlen != 2)
+				return TERN_EMALF;
+			break;
+		case 4: /* ipv4hint */
+			if (vlen == 0 || vlen % 4)
+				return TERN_EMALF;
+			break;
+		case 6: /* ipv6hint */
+			if (vlen == 0 || vlen % 16)
+				return TERN_EMALF;
+			break;
+		}
+		pos = v + vlen;
+	}
 	return 0;
 }
 
@@ -60,7 +130,11 @@ int rr_rdata_check(uint16_t type, const uint8_t *rd, size_t len)
 			return TERN_EMALF;
 		pos += 20;
 		break;
-	case RR_MX:
+	case RR_MINFO: case RR_RP:
+		if (check_name(rd, len, &pos) < 0 || check_name(rd, len, &pos) < 0)
+			return TERN_EMALF;
+		break;
+	case RR_MX: case RR_AFSDB: case RR_RT: case RR_KX:
 		pos = 2;
 		if (len < pos || check_name(rd, len, &pos) < 0)
 			return TERN_EMALF;
@@ -74,30 +148,63 @@ int rr_rdata_check(uint16_t type, const uint8_t *rd, size_t len)
 		pos = 2;
 		if (len < pos || check_name(rd, len, &pos) < 0)
 			return TERN_EMALF;
-		/* SvcParams: key(2) len(2) value, keys strictly increasing (RFC 9460 2.2) */
-		for (int last = -1; pos < len;) {
-			if (pos + 4 > len)
-				return TERN_EMALF;
-			int key = wire_get16(rd + pos);
-			size_t vlen = wire_get16(rd + pos + 2);
-			if (key <= last)
-				return TERN_EMALF;
-			last = key;
-			pos += 4 + vlen;
-			if (pos > len)
-				return TERN_EMALF;
-		}
-		return 0;
-	case RR_TXT:
+		return check_svc_params(rd, len, pos);
+	case RR_TXT: case RR_SPF:
 		if (len == 0)
 			return TERN_EMALF;
 		while (pos < len)
-			pos += (size_t)rd[pos] + 1;
+			if (check_string(rd, len, &pos) < 0)
+				return TERN_EMALF;
 		break;
-	case RR_DS:
+	case RR_HINFO:
+		if (check_string(rd, len, &pos) < 0 || check_string(rd, len, &pos) < 0)
+			return TERN_EMALF;
+		break;
+	case RR_NAPTR:
+		pos = 4;
+		if (len < pos || check_string(rd, len, &pos) < 0 || check_string(rd, len, &pos) < 0 ||
+		    check_string(rd, len, &pos) < 0 || check_name(rd, len, &pos) < 0)
+			return TERN_EMALF;
+		break;
+	case RR_DS: case RR_CDS: case RR_DNSKEY: case RR_CDNSKEY: case RR_URI:
 		return len >= 4 ? 0 : TERN_EMALF;
-	case RR_DNSKEY:
-		return len >= 4 ? 0 : TERN_EMALF;
+	case RR_SSHFP:
+		return len >= 2 ? 0 : TERN_EMALF;
+	case RR_TLSA: case RR_SMIMEA:
+		return len >= 3 ? 0 : TERN_EMALF;
+	case RR_ZONEMD:
+		return len >= 6 ? 0 : TERN_EMALF;
+	case RR_LOC:
+		return len == 16 && rd[0] == 0 ? 0 : TERN_EMALF;
+	case RR_EUI48:
+		return len == 6 ? 0 : TERN_EMALF;
+	case RR_EUI64:
+		return len == 8 ? 0 : TERN_EMALF;
+	case RR_RRSIG:
+		pos = 18;
+		if (len < pos || check_name(rd, len, &pos) < 0)
+			return TERN_EMALF;
+		return 0; /* the signature: any length */
+	case RR_NSEC:
+		if (check_name(rd, len, &pos) < 0)
+			return TERN_EMALF;
+		return check_bitmap(rd, len, pos);
+	case RR_NSEC3:
+		pos = 4; /* algorithm, flags, iterations; then salt, hash, bitmap */
+		if (len < pos || check_string(rd, len, &pos) < 0 || pos >= len || rd[pos] == 0 ||
+		    check_string(rd, len, &pos) < 0) /* salt, then a hash of one octet or more */
+			return TERN_EMALF;
+		return check_bitmap(rd, len, pos);
+	case RR_NSEC3PARAM:
+		pos = 4;
+		if (len < pos || check_string(rd, len, &pos) < 0)
+			return TERN_EMALF;
+		break;
+	case RR_CSYNC:
+		pos = 6;
+		if (len < pos)
+			return TERN_EMALF;
+		return check_bitmap(rd, len, pos);
 	case RR_CAA:
 		if (len < 2 || rd[1] == 0 || (size_t)rd[1] + 2 > len)
 			return TERN_EMALF;
@@ -106,6 +213,21 @@ int rr_rdata_check(uint16_t type, const uint8_t *rd, size_t len)
 		return 0;
 	}
 	return pos == len ? 0 : TERN_EMALF;
+}
+
+bool rr_rdata_checked(uint16_t type)
+{
+	switch (type) {
+	case RR_A: case RR_AAAA: case RR_NS: case RR_CNAME: case RR_PTR: case RR_DNAME: case RR_SOA: case RR_MINFO:
+	case RR_RP: case RR_MX: case RR_AFSDB: case RR_RT: case RR_KX: case RR_SRV: case RR_SVCB: case RR_HTTPS:
+	case RR_TXT: case RR_SPF: case RR_HINFO: case RR_NAPTR: case RR_DS: case RR_CDS: case RR_DNSKEY:
+	case RR_CDNSKEY: case RR_URI: case RR_SSHFP: case RR_TLSA: case RR_SMIMEA: case RR_ZONEMD: case RR_LOC:
+	case RR_EUI48: case RR_EUI64: case RR_RRSIG: case RR_NSEC: case RR_NSEC3: case RR_NSEC3PARAM: case RR_CSYNC:
+	case RR_CAA:
+		return true;
+	default:
+		return false;
+	}
 }
 
 int rr_write_rdata(struct wire_writer *w, uint16_t type, const uint8_t *rd, uint16_t len)

@@ -7,11 +7,13 @@
 #include "lib/wire.h"
 
 enum rr_type {
-	RR_A = 1, RR_NS = 2, RR_CNAME = 5, RR_SOA = 6, RR_PTR = 12, RR_HINFO = 13, RR_MX = 15,
-	RR_TXT = 16, RR_AAAA = 28, RR_SRV = 33, RR_NAPTR = 35, RR_DNAME = 39, RR_OPT = 41,
-	RR_DS = 43, RR_SSHFP = 44, RR_RRSIG = 46, RR_NSEC = 47, RR_DNSKEY = 48, RR_NSEC3 = 50,
-	RR_NSEC3PARAM = 51, RR_TLSA = 52, RR_SVCB = 64, RR_HTTPS = 65, RR_TSIG = 250,
-	RR_IXFR = 251, RR_AXFR = 252, RR_MAILB = 253, RR_MAILA = 254, RR_ANY = 255, RR_CAA = 257,
+	RR_A = 1, RR_NS = 2, RR_CNAME = 5, RR_SOA = 6, RR_PTR = 12, RR_HINFO = 13, RR_MINFO = 14, RR_MX = 15,
+	RR_TXT = 16, RR_RP = 17, RR_AFSDB = 18, RR_RT = 21, RR_AAAA = 28, RR_LOC = 29, RR_SRV = 33, RR_NAPTR = 35,
+	RR_KX = 36, RR_DNAME = 39, RR_OPT = 41, RR_DS = 43, RR_SSHFP = 44, RR_RRSIG = 46, RR_NSEC = 47,
+	RR_DNSKEY = 48, RR_NSEC3 = 50, RR_NSEC3PARAM = 51, RR_TLSA = 52, RR_SMIMEA = 53, RR_CDS = 59,
+	RR_CDNSKEY = 60, RR_CSYNC = 62, RR_ZONEMD = 63, RR_SVCB = 64, RR_HTTPS = 65, RR_SPF = 99, RR_EUI48 = 108,
+	RR_EUI64 = 109, RR_TSIG = 250, RR_IXFR = 251, RR_AXFR = 252, RR_MAILB = 253, RR_MAILA = 254, RR_ANY = 255,
+	RR_URI = 256, RR_CAA = 257,
 };
 
 #define RR_CLASS_IN 1
@@ -24,6 +26,9 @@ bool rr_type_is_meta(uint16_t type);
 /* Checks that RDATA is well formed for its type (names complete, fixed sizes right).
  * Unknown types are opaque and always accepted. Returns 0 or TERN_EMALF. */
 int rr_rdata_check(uint16_t type, const uint8_t *rdata, size_t len);
+/* Whether rr_rdata_check() knows the type's whole structure (so a printer may trust its inner
+ * lengths); other types are only opaque bytes to it. */
+bool rr_rdata_checked(uint16_t type);
 /* Writes RDATA (without the length) compressing the names that RFC 3597 allows to be compressed
  * (NS, CNAME, SOA, PTR, MX); everything else is copied verbatim. */
 int rr_write_rdata(struct wire_writer *w, uint16_t type, const uint8_t *rdata, uint16_t len);

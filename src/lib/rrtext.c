@@ -276,12 +276,33 @@ static int dump_native(uint16_t type, const uint8_t *rd, uint16_t len, char *out
 	return n >= 0 ? TERN_ESPACE : n == TERN_ESPACE ? TERN_EMALF : n;
 }
 
+/* Whether text parses back to exactly these bytes: a printer that trusts malformed inner data
+ * would otherwise hand out text that reads back as something else, or not at all. */
+static bool reads_back(uint16_t type, const char *text, const uint8_t *rdata, uint16_t len)
+{
+	uint8_t *again = malloc((size_t)len + 1);
+	size_t got = 0;
+	char err[64];
+	bool same = again && rrtext_rdata_from_text((const uint8_t *)"", NULL, type, text, again, (size_t)len + 1, &got,
+	                                            err, sizeof(err)) == 0 &&
+	            got == len && memcmp(again, rdata, len) == 0;
+	free(again);
+	return same;
+}
+
 int rrtext_rdata_to_text(uint16_t type, const uint8_t *rdata, uint16_t len, char *out, size_t cap)
 {
 	if (cap == 0)
 		return TERN_ESPACE;
-	int n = dump_native(type, rdata, len, out, cap);
-	if (n == TERN_EMALF) /* no text form for what is there: RFC 3597 */
+	/* libknot's printer trusts the lengths inside RDATA: only data whose whole structure has been
+	 * checked goes to it, and only text that reads back unchanged is used; the rest is RFC 3597 */
+	int n = TERN_EMALF;
+	if (rr_rdata_checked(type) && rr_rdata_check(type, rdata, len) == 0) {
+		n = dump_native(type, rdata, len, out, cap);
+		if (n >= 0 && !reads_back(type, out, rdata, len))
+			n = TERN_EMALF;
+	}
+	if (n == TERN_EMALF)
 		n = dump_rdata(type, rdata, len, true, out, cap);
 	return n;
 }

@@ -417,10 +417,62 @@ static void apex_text(const uint8_t *apex, char *buf, size_t cap)
 		buf[n - 1] = 0;
 }
 
+/* The file name a secondary zone's copy gets by default: "<zone>.zone" ("root.zone" for the root);
+ * false when the name holds characters a file name should not. */
+static bool copy_file_name(const uint8_t *apex, char *text, size_t cap)
+{
+	char name[NAME_MAXLEN * 4 + 2];
+	apex_text(apex, name, sizeof(name));
+	const char *base = strcmp(name, ".") ? name : "root";
+	if (strspn(base, "abcdefghijklmnopqrstuvwxyz0123456789.-_") != strlen(base) || base[0] == '.')
+		return false;
+	int n = snprintf(text, cap, "%s.zone", base);
+	return n > 0 && (size_t)n < cap;
+}
+
+/* zones[i].primary: one address or a list of them, none listed twice. */
+static bool parse_primaries(struct parse *p, yaml_node_t *n, const char *where, struct config_zone *z)
+{
+	bool list = n->type == YAML_SEQUENCE_NODE;
+	if (!list && (n->type != YAML_SCALAR_NODE || is_null(n))) {
+		perr(p, node_line(n), "%s: expected an address or a list of addresses, got %s", where,
+		     is_null(n) ? "nothing" : kind_name(n));
+		return false;
+	}
+	size_t count = list ? (size_t)(n->data.sequence.items.top - n->data.sequence.items.start) : 1;
+	if (count == 0) {
+		perr(p, node_line(n), "%s: at least one address is required", where);
+		return false;
+	}
+	if (!(z->primaries = calloc(count, sizeof(*z->primaries)))) {
+		p->nomem = true;
+		return false;
+	}
+	bool ok = true;
+	for (size_t k = 0; k < count; k++) {
+		yaml_node_t *item = list ? yaml_document_get_node(p->doc, n->data.sequence.items.start[k]) : n;
+		struct config_listen a;
+		if (!item || !parse_addr(p, item, where, &a)) {
+			ok = false;
+			continue;
+		}
+		for (size_t i = 0; i < z->nprimaries; i++) {
+			if (z->primaries[i].addrlen == a.addrlen &&
+			    !memcmp(&z->primaries[i].addr, &a.addr, a.addrlen)) {
+				char q[QUOTE_BUF];
+				perr(p, node_line(item), "%s: %s is listed twice", where, quote(a.text, q, sizeof(q)));
+				ok = false;
+			}
+		}
+		z->primaries[z->nprimaries++] = a;
+	}
+	return ok;
+}
+
 static void parse_zone(struct parse *p, yaml_node_t *item, size_t index)
 {
-	enum { NAME, FILE_, NFIELDS };
-	struct field f[NFIELDS] = {[NAME] = {.key = "name"}, [FILE_] = {.key = "file"}};
+	enum { NAME, FILE_, PRIMARY, NFIELDS };
+	struct field f[NFIELDS] = {[NAME] = {.key = "name"}, [FILE_] = {.key = "file"}, [PRIMARY] = {.key = "primary"}};
 	char where[48], field[64];
 	snprintf(where, sizeof(where), "zones[%zu]", index);
 	if (item->type != YAML_MAPPING_NODE) {
@@ -457,23 +509,46 @@ static void parse_zone(struct parse *p, yaml_node_t *item, size_t index)
 			}
 		}
 	}
+	snprintf(field, sizeof(field), "%s.primary", where);
+	if (f[PRIMARY].value && !parse_primaries(p, f[PRIMARY].value, field, &z))
+		ok = false;
 	snprintf(field, sizeof(field), "%s.file", where);
 	if (!f[FILE_].value) {
-		perr(p, z.line, "%s: missing required key", field);
-		ok = false;
+		char text[NAME_MAXLEN * 4 + 8];
+		if (!f[PRIMARY].value) {
+			perr(p, z.line, "%s: missing required key", field);
+			ok = false;
+		} else if (ok && !copy_file_name(z.apex, text, sizeof(text))) {
+			perr(p, z.line, "%s: required: the zone name cannot make a file name", field);
+			ok = false;
+		} /* else the copy goes to its default place (set_copy_paths) */
 	} else if ((file = want_scalar(p, f[FILE_].value, field)) == NULL) {
 		ok = false;
 	}
-	if (!ok)
+	if (!ok) {
+		free(z.primaries);
 		return;
+	}
 	z.name = dup_or_flag(p, name);
-	z.file = path_join(p, p->basedir, file);
-	if (!z.name || !z.file) {
+	z.file = file ? path_join(p, p->basedir, file) : NULL;
+	if (!z.name || (file && !z.file)) {
 		free(z.name);
 		free(z.file);
+		free(z.primaries);
 		return;
 	}
 	p->c->zones[p->c->nzones++] = z;
+}
+
+/* Secondary zones without a file keep their copy in <data dir>/<zone>.zone, the data dir being the
+ * API's when there is one, else the configuration file's directory. */
+static void set_copy_paths(struct parse *p)
+{
+	const char *dir = p->c->api.data_dir ? p->c->api.data_dir : p->basedir;
+	char text[NAME_MAXLEN * 4 + 8];
+	for (size_t i = 0; i < p->c->nzones; i++)
+		if (!p->c->zones[i].file && copy_file_name(p->c->zones[i].apex, text, sizeof(text)))
+			p->c->zones[i].file = path_join(p, dir, text);
 }
 
 static void parse_zones(struct parse *p, yaml_node_t *zones)
@@ -751,6 +826,7 @@ static void parse_root(struct parse *p, yaml_node_t *root)
 		parse_api(p, f[API].value, f[API].line);
 	if (f[TRANSFER].value)
 		parse_transfer(p, f[TRANSFER].value);
+	set_copy_paths(p);
 }
 
 /* 1-based line of a byte offset, for reader errors (bad encoding) that carry no mark. */
@@ -950,6 +1026,7 @@ void config_free(struct config *c)
 	for (size_t i = 0; i < c->nzones; i++) {
 		free(c->zones[i].name);
 		free(c->zones[i].file);
+		free(c->zones[i].primaries);
 	}
 	free(c->zones);
 	free(c->listen);

@@ -13,10 +13,14 @@ struct config_listen {
 	char text[80]; /* as written, for logs */
 };
 
+/* A zone file, or a secondary zone (primaries set): then file is where its last good copy is
+ * kept, by default <api.data-dir, else the config file's directory>/<zone>.zone. */
 struct config_zone {
 	uint8_t apex[NAME_MAXLEN]; /* wire form, lower-cased */
 	char *name;                /* as written, e.g. "example.com" */
 	char *file;                /* path, resolved against the config file's directory */
+	struct config_listen *primaries; /* pulled from these, in order; NULL for a zone file */
+	size_t nprimaries;
 	unsigned line;             /* where the zone is declared */
 };
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "lib/error.h"
 #include "lib/zonefile.h"
@@ -17,6 +18,7 @@
 #include "ternd/net/udp.h"
 #include "ternd/ns/notify.h"
 #include "ternd/server.h"
+#include "ternd/xfrin/xfrin.h"
 
 #define ERRBUF 16384
 
@@ -37,6 +39,11 @@ static int check_zones(const struct config *conf)
 		return 1;
 	for (size_t i = 0; i < conf->nzones; i++) {
 		struct zone *z = NULL;
+		if (conf->zones[i].nprimaries && access(conf->zones[i].file, F_OK) != 0) {
+			printf("%s: secondary, no copy yet (pulled from %s)\n", conf->zones[i].name,
+			       conf->zones[i].primaries[0].text);
+			continue;
+		}
 		int rc = zonefile_load(conf->zones[i].file, conf->zones[i].apex, &z, err, ERRBUF);
 		if (rc < 0) {
 			fprintf(stderr, "%s\n", err[0] ? err : tern_strerror(rc));
@@ -67,8 +74,9 @@ static void log_zone_event(void *arg, enum zones_event ev, const struct zone *ol
 	}
 }
 
-/* Loads every zone of conf and publishes the ones that load; a zone that fails keeps its
- * previous version (if any) serving. Zones no longer configured are removed. */
+/* Loads every zone file of conf and publishes the ones that load; a zone that fails keeps its
+ * previous version (if any) serving. Zones no longer configured are removed. Secondary zones are
+ * xfrin's. */
 static void load_zones(struct server *srv, const struct config *conf, const struct config *previous)
 {
 	char *err = malloc(ERRBUF);
@@ -79,6 +87,8 @@ static void load_zones(struct server *srv, const struct config *conf, const stru
 	for (size_t i = 0; i < conf->nzones; i++) {
 		const struct config_zone *cz = &conf->zones[i];
 		struct zone *z = NULL;
+		if (cz->nprimaries)
+			continue;
 		int rc = zonefile_load(cz->file, cz->apex, &z, err, ERRBUF);
 		if (rc < 0) {
 			log_error("zone %s not loaded%s:\n%s", cz->name,
@@ -180,6 +190,7 @@ int main(int argc, char **argv)
 	struct tcp *tcp = NULL;
 	struct api *api = NULL;
 	struct notify *notify = NULL;
+	struct xfrin *xfrin = NULL;
 	int status = 1;
 	if (server_init(&srv, conf) < 0) {
 		log_error("out of memory");
@@ -187,6 +198,11 @@ int main(int argc, char **argv)
 	}
 	zones_subscribe(srv.zones, log_zone_event, NULL);
 	load_zones(&srv, conf, NULL);
+	/* secondary zones: disk copies served now, refreshed from their primaries at once */
+	if (xfrin_start(&srv, conf, &xfrin, err, ERRBUF) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
 	if (notify_start(&srv, conf, &notify, err, ERRBUF) < 0) {
 		log_error("%s", err);
 		goto out;
@@ -234,6 +250,8 @@ int main(int argc, char **argv)
 		old = grown;
 		old[nold++] = conf;
 		server_set_params(&srv, next);
+		if (xfrin_reload(xfrin, next) < 0)
+			log_error("secondary zones: out of memory applying the new configuration");
 		load_zones(&srv, next, conf);
 		conf = next;
 		log_info("reload done: %zu zone(s) served", zones_count(srv.zones));
@@ -247,6 +265,8 @@ int main(int argc, char **argv)
 	tcp = NULL;
 	udp_stop(udp);
 	udp = NULL;
+	xfrin_stop(xfrin);
+	xfrin = NULL;
 	for (size_t i = 0; i < nold; i++)
 		config_free(old[i]);
 	free(old);
@@ -255,6 +275,7 @@ out:
 	notify_stop(notify);
 	tcp_stop(tcp);
 	udp_stop(udp);
+	xfrin_stop(xfrin);
 	server_destroy(&srv);
 	config_free(conf);
 	free(err);

@@ -17,10 +17,13 @@ struct ns_params {
 	struct config_prefix xfr_allow[]; /* who may transfer zones */
 };
 
+struct xfrin;
+
 struct server {
 	struct zones *zones;
 	struct ns_params *params; /* RCU pointer */
 	struct stats stats;       /* query counters of every worker */
+	struct xfrin *xfrin; /* secondary zones (NOTIFY in, expiry); set before workers start */
 };
 
 int server_init(struct server *srv, const struct config *conf);

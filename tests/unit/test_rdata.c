@@ -202,14 +202,14 @@ static void test_svcb_https(void **state)
 		/* a compressed target */
 		rd_add(rd_u16(rd_reset(&r), 1), "\3svc\xc0\x0c", 6);
 		assert_int_equal(check(t, &r), TERN_EMALF);
-		/* high key numbers compare unsigned */
+		/* high key numbers compare unsigned (key 2, no-default-alpn, has an empty value) */
 		rd_name(rd_u16(rd_reset(&r), 1), ".");
-		rd_add(&r, "\0\1\0\0", 4);
+		rd_add(&r, "\0\2\0\0", 4);
 		rd_add(&r, "\xff\xfe\0\0", 4);
 		assert_int_equal(check(t, &r), 0);
 		rd_name(rd_u16(rd_reset(&r), 1), ".");
 		rd_add(&r, "\xff\xfe\0\0", 4);
-		rd_add(&r, "\0\1\0\0", 4);
+		rd_add(&r, "\0\2\0\0", 4);
 		assert_int_equal(check(t, &r), TERN_EMALF);
 	}
 }
@@ -398,6 +398,29 @@ static void test_write_rdata_espace(void **state)
 
 /* ---- targets and names ---- */
 
+/* Inner structures printers trust (found by fuzzing rrtext: libknot read past a salt length). */
+static void test_inner_lengths(void **state)
+{
+	(void)state;
+	/* NSEC3: alg, flags, iterations, salt length 255 with no salt behind it */
+	assert_int_equal(rr_rdata_check(RR_NSEC3, (const uint8_t *)"\1\0\0\0\xff", 5), TERN_EMALF);
+	/* salt of 1, hash of 2, bitmap window 0 of 1 octet: well formed */
+	assert_int_equal(rr_rdata_check(RR_NSEC3, (const uint8_t *)"\1\0\0\0\1\xaa\2\xbb\xcc\0\1\x40", 12), 0);
+	/* an empty hash */
+	assert_int_equal(rr_rdata_check(RR_NSEC3, (const uint8_t *)"\1\0\0\0\0\0", 6), TERN_EMALF);
+	assert_int_equal(rr_rdata_check(RR_NSEC3PARAM, (const uint8_t *)"\1\0\0\0\3\1\2", 7), TERN_EMALF);
+	assert_int_equal(rr_rdata_check(RR_NSEC3PARAM, (const uint8_t *)"\1\0\0\0\0", 5), 0);
+	/* NSEC: windows must grow and hold 1..32 octets */
+	assert_int_equal(rr_rdata_check(RR_NSEC, (const uint8_t *)"\0\1\0\1\x40\0\1\x40", 8), TERN_EMALF);
+	assert_int_equal(rr_rdata_check(RR_NSEC, (const uint8_t *)"\0\0\x21", 3), TERN_EMALF);
+	assert_int_equal(rr_rdata_check(RR_HINFO, (const uint8_t *)"\3abc\5de", 7), TERN_EMALF);
+	assert_int_equal(rr_rdata_check(RR_EUI48, (const uint8_t *)"\0\0\x5e\0\x53\x2a\0", 7), TERN_EMALF);
+	assert_int_equal(rr_rdata_check(RR_LOC, (const uint8_t *)"\1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16),
+	                 TERN_EMALF);
+	assert_true(rr_rdata_checked(RR_NSEC3));
+	assert_false(rr_rdata_checked(65000));
+}
+
 static void test_additional_target(void **state)
 {
 	(void)state;
@@ -504,6 +527,7 @@ int main(void)
 	    cmocka_unit_test(test_write_rdata_targets),
 	    cmocka_unit_test(test_write_rdata_espace),
 	    cmocka_unit_test(test_additional_target),
+	    cmocka_unit_test(test_inner_lengths),
 	    cmocka_unit_test(test_type_names),
 	    cmocka_unit_test(test_type_is_meta),
 	};

@@ -10,6 +10,7 @@
 #include "ternd/dyn/answer.h"
 #include "ternd/ns/ns.h"
 #include "ternd/stats.h"
+#include "ternd/xfrin/xfrin.h"
 
 bool ns_put_rrset(struct query *q, enum ns_section sec, const uint8_t *owner, const struct rrset *rs)
 {
@@ -163,11 +164,53 @@ static size_t response_limit(const struct query *q, size_t cap)
 	return limit;
 }
 
+/* NOTIFY (RFC 1996 3.7-3.11): a primary of a secondary zone says it changed. Acknowledged with
+ * the question echoed and AA; the refresh itself happens on the refresh thread. */
+static void answer_notify(struct query *q)
+{
+	if (q->qclass != RR_CLASS_IN || q->qtype != RR_SOA) {
+		q->rcode = RCODE_FORMERR;
+		return;
+	}
+	enum xfrin_notify_result r = xfrin_notify(q->srv->xfrin, q->lname, q->client->addr);
+	if (r == XFRIN_NOTIFY_ACCEPTED) {
+		q->aa = true;
+	} else if (r == XFRIN_NOTIFY_NOT_PRIMARY || zones_get(q->srv->zones, q->lname)) {
+		q->rcode = RCODE_REFUSED; /* not from a primary, or a zone of ours not pulled from anyone */
+		q->ede = EDE_PROHIBITED;
+	} else {
+		q->rcode = RCODE_NOTAUTH;
+		q->ede = EDE_NOT_AUTHORITATIVE;
+	}
+}
+
+/* A secondary zone configured but not served (never loaded, or expired) answers SERVFAIL with an
+ * Extended DNS Error -- unless a zone served at or below its apex holds the name (a deeper zone,
+ * or a version published before the zone became a secondary), or the question is the DS of its
+ * apex and the parent is served (RFC 4035 3.1.4.1). */
+static bool zone_unavailable(struct query *q)
+{
+	size_t apex_len;
+	uint16_t ede;
+	if (!xfrin_unavailable(q->srv->xfrin, q->lname, &apex_len, &ede))
+		return false;
+	const struct zone *z = zones_find(q->srv->zones, q->lname, 0);
+	if (z && (z->apex_len >= apex_len || (q->qtype == RR_DS && apex_len == q->qname_len)))
+		return false;
+	q->rcode = RCODE_SERVFAIL;
+	q->ede = ede;
+	return true;
+}
+
 /* Chooses what to do with a well-formed query. */
 static void dispatch(struct query *q, uint16_t opcode)
 {
 	if (q->edns && q->edns_version > 0) {
 		q->rcode = RCODE_BADVERS;
+		return;
+	}
+	if (opcode == OPCODE_NOTIFY) {
+		answer_notify(q);
 		return;
 	}
 	if (opcode != OPCODE_QUERY) {
@@ -197,6 +240,8 @@ static void dispatch(struct query *q, uint16_t opcode)
 		q->ede = EDE_NOT_SUPPORTED;
 		return;
 	}
+	if (zone_unavailable(q))
+		return;
 	ns_answer_internet(q);
 }
 

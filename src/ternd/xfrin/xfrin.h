@@ -1,0 +1,65 @@
+/* Secondary zones (ternd as a PoP): pulled from their primaries by AXFR (RFC 5936), refreshed on
+ * the SOA timers and at once on NOTIFY (RFC 1996), kept on disk, taken out of service on expiry.
+ * One thread does the pulling; the query path only reads two RCU tables and sets a flag. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "lib/name.h"
+#include "ternd/config.h"
+#include "ternd/server.h"
+
+struct xfrin;
+
+enum xfrin_state {
+	XFRIN_LOADING, /* no copy yet (none on disk, none transferred): not served */
+	XFRIN_OK, /* served; a primary confirmed it current within the refresh interval */
+	XFRIN_RETRYING, /* served; the last refresh failed, retrying until the copy expires */
+	XFRIN_EXPIRED, /* no primary confirmed the copy for the SOA expire time: not served */
+};
+
+/* One secondary zone as /healthz reports it. Times are Unix seconds, 0 = never / not known. */
+struct xfrin_status {
+	uint8_t apex[NAME_MAXLEN];
+	enum xfrin_state state;
+	bool serving;
+	uint32_t serial; /* the serial served (or last served, once expired) */
+	int64_t last_transfer; /* the last complete transfer (kept in the disk copy across restarts) */
+	int64_t last_refresh; /* a primary last confirmed the copy current */
+	int64_t next_refresh; /* the next refresh (SOA refresh, or retry after a failure) */
+	int64_t expires; /* when the served copy expires unless a primary confirms it */
+	char last_error[192]; /* why the last refresh failed; empty after a success */
+};
+
+/* Loads every secondary zone's disk copy and serves it at once, then starts the refresh thread,
+ * which refreshes every zone right away. srv->xfrin is set for the query path. */
+int xfrin_start(struct server *srv, const struct config *conf, struct xfrin **out, char *err, size_t errlen);
+/* SIGHUP: new secondary zones start (disk copy served, refreshed at once), zones no longer
+ * secondary stop being pulled (removing them from service is load_zones' job), changed primaries
+ * apply from the next refresh. Call before load_zones publishes the new configuration's zones. */
+int xfrin_reload(struct xfrin *x, const struct config *conf);
+/* Stops and joins the thread and frees everything; no query thread may be running. */
+void xfrin_stop(struct xfrin *x);
+
+/* A snapshot of every secondary zone's state, in a malloc'd array the caller frees. */
+int xfrin_status(struct xfrin *x, struct xfrin_status **out, size_t *n);
+const char *xfrin_state_name(enum xfrin_state s);
+
+/* ---- query path: RCU readers, no lock, no allocation ---- */
+
+enum xfrin_notify_result {
+	XFRIN_NOTIFY_ACCEPTED, /* a refresh is on its way */
+	XFRIN_NOTIFY_NOT_SECONDARY, /* not a zone we pull */
+	XFRIN_NOTIFY_NOT_PRIMARY, /* the sender is none of the zone's primaries */
+};
+
+/* NOTIFY for the zone at lname (lower-cased) from addr: when addr is one of the zone's primaries
+ * (any port), asks the refresh thread to refresh it now. x may be NULL. */
+enum xfrin_notify_result xfrin_notify(const struct xfrin *x, const uint8_t *lname, const struct sockaddr *from);
+/* Whether lname (lower-cased) lies in a secondary zone that is configured but not served (never
+ * loaded, or expired); if so *apex_len gets the deepest such zone's apex length and *ede the
+ * Extended DNS Error to answer SERVFAIL with (RFC 8914: 14 Not Ready, 24 Invalid Data). x may
+ * be NULL. */
+bool xfrin_unavailable(const struct xfrin *x, const uint8_t *lname, size_t *apex_len, uint16_t *ede);

@@ -1,0 +1,380 @@
+/* libFuzzer harness for the query path: query_process() on arbitrary messages against fixed
+ * zones, over UDP (4096 and 512 byte buffers) and TCP, checking the response invariants; over TCP
+ * the message first goes to xfr_answer() as the transport does, and zone transfers are checked
+ * message by message. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <urcu-qsbr.h>
+
+#include "lib/name.h"
+#include "lib/rr.h"
+#include "lib/wire.h"
+#include "lib/zonefile.h"
+#include "ternd/config.h"
+#include "ternd/ns/query.h"
+#include "ternd/ns/xfr.h"
+#include "ternd/server.h"
+#include "ternd/zones.h"
+
+#include "fuzz_zones.h"
+
+#define SERVER_EDNS 1232
+
+static struct server srv;
+/* clients: one inside the transfer allow list, one outside; the query id's low bit picks */
+static struct sockaddr_in client_ok = {.sin_family = AF_INET, .sin_port = 0xd2c3};
+static struct sockaddr_in client_other = {.sin_family = AF_INET, .sin_port = 0x3930};
+
+static void fail(const char *what)
+{
+	fprintf(stderr, "fuzz_query: invariant violated: %s\n", what);
+	abort();
+}
+
+static void load_zone(const char *apex_text, const char *text, size_t len)
+{
+	uint8_t apex[NAME_MAXLEN];
+	char err[4096];
+	struct zone *z = NULL;
+	if (name_from_text(apex, apex_text, NULL) < 0) {
+		fprintf(stderr, "fuzz_query: bad apex %s\n", apex_text);
+		abort();
+	}
+	if (zonefile_load_string(text, len, apex_text, apex, &z, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fuzz_query: zone %s does not load:\n%s\n", apex_text, err);
+		abort();
+	}
+	if (zones_publish(srv.zones, z) != 0)
+		fail("zones_publish");
+}
+
+/* big.test: RRsets over every size limit (a TXT RRset over 64 KiB, a thousand A records, more
+ * NS targets than the additional section tracks). */
+static void load_big_zone(void)
+{
+	size_t cap = 1 << 20, n = 0;
+	char *t = malloc(cap);
+	if (!t)
+		abort();
+	n += (size_t)snprintf(t + n, cap - n,
+	                      "$ORIGIN big.test.\n$TTL 300\n"
+	                      "@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n");
+	char s250[251];
+	memset(s250, 'x', 250);
+	s250[250] = 0;
+	for (int i = 0; i < 300; i++)
+		n += (size_t)snprintf(t + n, cap - n, "toobig TXT \"%03d%s\"\n", i, s250 + 3);
+	for (int i = 0; i < 1000; i++)
+		n += (size_t)snprintf(t + n, cap - n, "manya A 10.%d.%d.1\n", i / 256, i % 256);
+	for (int i = 0; i < 40; i++)
+		n += (size_t)snprintf(t + n, cap - n,
+		                      "manyns NS ns%d.manyns\nns%d.manyns A 10.9.9.%d\n"
+		                      "manymx MX %d mx%d\nmx%d A 10.8.8.%d\nmx%d AAAA 2001:db8::%d\n",
+		                      i, i, i, i, i, i, i, i, i);
+	for (int i = 0; i < 20; i++)
+		n += (size_t)snprintf(t + n, cap - n, "anyall TYPE%d \\# 2 abcd\n", 65100 + i);
+	if (n >= cap)
+		abort();
+	load_zone("big.test.", t, n);
+	free(t);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	char nsid[] = "fuzz";
+	/* 192.0.2.0/24 may transfer zones; each query comes from inside or outside it (client_addr()) */
+	struct config_prefix allow = {.family = AF_INET, .addr = {192, 0, 2, 0}, .len = 24};
+	struct config conf;
+	memset(&conf, 0, sizeof(conf));
+	conf.edns_size = SERVER_EDNS;
+	conf.nsid = nsid;
+	conf.transfer.allow = &allow;
+	conf.transfer.nallow = 1;
+	inet_pton(AF_INET, "192.0.2.53", &client_ok.sin_addr);
+	inet_pton(AF_INET, "203.0.113.9", &client_other.sin_addr);
+	if (server_init(&srv, &conf) != 0)
+		fail("server_init");
+	for (size_t i = 0; i < FUZZ_NZONES; i++)
+		load_zone(fuzz_zones[i].apex, fuzz_zones[i].text, strlen(fuzz_zones[i].text));
+	load_big_zone();
+	/* Publishing waits for grace periods, so register as a reader only afterwards; this thread
+	 * then stays online for good (nothing publishes again). */
+	rcu_register_thread();
+	return 0;
+}
+
+/* What the request asks for, found independently of the server's parser. */
+struct request {
+	bool question; /* exactly one well-formed question */
+	uint8_t qname[NAME_MAXLEN];
+	int qname_len;
+	uint16_t qtype, qclass;
+	bool opt; /* an OPT record appears in the additional section */
+	uint16_t opt_udp;
+};
+
+static void parse_request(const uint8_t *msg, size_t len, struct request *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (len < WIRE_HEADER_LEN || wire_get16(msg + 4) != 1)
+		return;
+	size_t pos = WIRE_HEADER_LEN;
+	r->qname_len = wire_read_name(msg, len, &pos, r->qname);
+	if (r->qname_len < 0 || pos + 4 > len)
+		return;
+	r->question = true;
+	r->qtype = wire_get16(msg + pos);
+	r->qclass = wire_get16(msg + pos + 2);
+	pos += 4;
+	unsigned skip = (unsigned)wire_get16(msg + 6) + wire_get16(msg + 8);
+	for (unsigned i = 0; i < skip; i++)
+		if (wire_skip_rr(msg, len, &pos, NULL, NULL, NULL) < 0)
+			return;
+	unsigned ar = wire_get16(msg + 10);
+	for (unsigned i = 0; i < ar; i++) {
+		size_t rdpos;
+		uint16_t type, rdlen;
+		if (wire_skip_rr(msg, len, &pos, &type, &rdpos, &rdlen) < 0)
+			return;
+		if (type == RR_OPT) {
+			r->opt = true;
+			r->opt_udp = wire_get16(msg + rdpos - 8);
+			return;
+		}
+	}
+}
+
+/* A name inside RDATA must decode (pointers included) and end where expected. */
+static size_t check_rdata_name(const uint8_t *msg, size_t len, size_t pos, size_t rdend)
+{
+	uint8_t name[NAME_MAXLEN];
+	if (wire_read_name(msg, len, &pos, name) < 0)
+		fail("RDATA name does not decode");
+	if (pos > rdend)
+		fail("RDATA name runs past RDLENGTH");
+	return pos;
+}
+
+static void check_rdata(const uint8_t *msg, size_t len, uint16_t type, size_t rdpos, uint16_t rdlen)
+{
+	size_t end = rdpos + rdlen, pos = rdpos;
+	switch (type) {
+	case RR_NS:
+	case RR_CNAME:
+	case RR_PTR:
+	case RR_DNAME: pos = check_rdata_name(msg, len, pos, end); break;
+	case RR_MX:
+		if (rdlen < 3)
+			fail("short MX");
+		pos = check_rdata_name(msg, len, pos + 2, end);
+		break;
+	case RR_SOA:
+		pos = check_rdata_name(msg, len, pos, end);
+		pos = check_rdata_name(msg, len, pos, end) + 20;
+		break;
+	case RR_A: pos += 4; break;
+	case RR_AAAA: pos += 16; break;
+	default: return;
+	}
+	if (pos != end)
+		fail("RDATA length does not match its contents");
+}
+
+static void check_response(const uint8_t *msg, size_t len, const struct request *req, const uint8_t *resp, size_t rlen,
+                           size_t cap, enum query_proto proto)
+{
+	if (len < WIRE_HEADER_LEN || (msg[2] & 0x80)) {
+		if (rlen != 0)
+			fail("answered a response or a runt");
+		return;
+	}
+	if (rlen == 0)
+		fail("no answer to a query");
+	if (rlen < WIRE_HEADER_LEN)
+		fail("response shorter than a header");
+	if (rlen > cap)
+		fail("response longer than the buffer");
+	if (proto == PROTO_UDP) {
+		size_t limit = 512;
+		if (req->opt) {
+			size_t udp = req->opt_udp < SERVER_EDNS ? req->opt_udp : SERVER_EDNS;
+			if (udp > limit)
+				limit = udp;
+		}
+		if (rlen > limit)
+			fail("UDP response over the client's limit (512 without OPT)");
+	}
+	if (memcmp(resp, msg, 2) != 0)
+		fail("response id differs from the query id");
+	uint16_t flags = wire_get16(resp + 2), qflags = wire_get16(msg + 2);
+	if (!(flags & WIRE_QR))
+		fail("QR clear in a response");
+	if (WIRE_OPCODE(flags) != WIRE_OPCODE(qflags))
+		fail("opcode not echoed");
+	if ((flags & WIRE_RD) != (qflags & WIRE_RD))
+		fail("RD not echoed");
+
+	/* Walk the sections: the header counts must describe exactly the bytes sent. */
+	size_t pos = WIRE_HEADER_LEN;
+	uint16_t qd = wire_get16(resp + 4);
+	if (qd > 1)
+		fail("more than one question in a response");
+	if (qd == 1) {
+		uint8_t name[NAME_MAXLEN];
+		int n = wire_read_name(resp, rlen, &pos, name);
+		if (n < 0 || pos + 4 > rlen)
+			fail("response question does not parse");
+		if (!req->question || n != req->qname_len || memcmp(name, req->qname, (size_t)n) != 0 ||
+		    wire_get16(resp + pos) != req->qtype || wire_get16(resp + pos + 2) != req->qclass)
+			fail("response question differs from the query's");
+		pos += 4;
+	}
+	unsigned an = wire_get16(resp + 6), ns = wire_get16(resp + 8), ar = wire_get16(resp + 10);
+	int opts = 0;
+	for (unsigned i = 0; i < an + ns + ar; i++) {
+		size_t start = pos, rdpos;
+		uint16_t type, rdlen;
+		if (wire_skip_rr(resp, rlen, &pos, &type, &rdpos, &rdlen) < 0)
+			fail("header counts do not match the records (wire_skip_rr failed)");
+		if (type == RR_OPT) {
+			if (i < an + ns)
+				fail("OPT outside the additional section");
+			if (resp[start] != 0)
+				fail("OPT not owned by the root");
+			if (++opts > 1)
+				fail("more than one OPT");
+			if (!req->opt)
+				fail("OPT in the response to a query without one");
+			continue;
+		}
+		check_rdata(resp, rlen, type, rdpos, rdlen);
+	}
+	if (pos != rlen)
+		fail("bytes after the last record the header counts");
+}
+
+static const struct sockaddr *client_addr(const uint8_t *data, size_t size)
+{
+	return (const struct sockaddr *)((size > 1 && (data[1] & 1)) ? &client_other : &client_ok);
+}
+
+static void run(const uint8_t *data, size_t size, const struct request *req, size_t cap, enum query_proto proto)
+{
+	struct query_client client = {
+	    .addr = client_addr(data, size), .addrlen = sizeof(struct sockaddr_in), .proto = proto, .stats = NULL};
+	/* exactly cap bytes, so ASan sees any write past the caller's buffer */
+	uint8_t *out = malloc(cap);
+	if (!out)
+		abort();
+	memset(out, 0xa5, cap);
+	size_t rlen = query_process(&srv, data, size, out, cap, &client);
+	check_response(data, size, req, out, rlen, cap, proto);
+	free(out);
+}
+
+/* One message of a zone transfer: a response to the query with its question, sections that walk
+ * exactly to the end. Returns the rcode; *soa_first / *soa_last tell about the answer's ends. */
+static unsigned check_xfr_message(const uint8_t *msg, size_t len, const uint8_t *m, size_t mlen,
+                                  const struct request *req, bool *soa_first, bool *soa_last)
+{
+	if (mlen < WIRE_HEADER_LEN)
+		fail("transfer message shorter than a header");
+	if (memcmp(m, msg, 2) != 0)
+		fail("transfer message id differs from the query id");
+	uint16_t flags = wire_get16(m + 2);
+	if (!(flags & WIRE_QR) || WIRE_OPCODE(flags) != OPCODE_QUERY)
+		fail("transfer message without QR or with another opcode");
+	(void)len;
+	size_t pos = WIRE_HEADER_LEN;
+	uint16_t qd = wire_get16(m + 4);
+	if (qd > 1)
+		fail("transfer message with more than one question");
+	if (qd == 1) {
+		uint8_t name[NAME_MAXLEN];
+		int n = wire_read_name(m, mlen, &pos, name);
+		if (n < 0 || pos + 4 > mlen || n != req->qname_len || memcmp(name, req->qname, (size_t)n) != 0 ||
+		    wire_get16(m + pos) != req->qtype || wire_get16(m + pos + 2) != req->qclass)
+			fail("transfer message question differs from the query's");
+		pos += 4;
+	}
+	unsigned an = wire_get16(m + 6), total = an + wire_get16(m + 8) + wire_get16(m + 10);
+	*soa_first = *soa_last = false;
+	for (unsigned i = 0; i < total; i++) {
+		size_t rdpos;
+		uint16_t type, rdlen;
+		if (wire_skip_rr(m, mlen, &pos, &type, &rdpos, &rdlen) < 0)
+			fail("transfer message counts do not match its records");
+		if (type != RR_OPT)
+			check_rdata(m, mlen, type, rdpos, rdlen);
+		if (i == 0 && an > 0)
+			*soa_first = type == RR_SOA;
+		if (i + 1 == an)
+			*soa_last = type == RR_SOA;
+	}
+	if (pos != mlen)
+		fail("bytes after the last record of a transfer message");
+	return WIRE_RCODE(flags);
+}
+
+/* TCP as net/tcp.c does it: a transfer question goes to xfr_answer(), anything else to
+ * query_process(). */
+static void run_tcp(const uint8_t *data, size_t size, const struct request *req)
+{
+	struct query_client client = {
+	    .addr = client_addr(data, size), .addrlen = sizeof(struct sockaddr_in), .proto = PROTO_TCP, .stats = NULL};
+	uint8_t *xfr = NULL;
+	size_t xlen = 0;
+	int r = xfr_answer(&srv, data, size, &client, &xfr, &xlen);
+	if (r == 0) {
+		run(data, size, req, WIRE_MAX_MSG, PROTO_TCP);
+		return;
+	}
+	if (r < 0)
+		fail("xfr_answer failed");
+	if (!xfr_is_transfer(data, size))
+		fail("xfr_answer answered what xfr_is_transfer does not call a transfer");
+	/* frames: a 16-bit length, then the message; SOA first and last across a successful transfer */
+	size_t pos = 0, msgs = 0;
+	bool first_soa = false, last_soa = false;
+	unsigned rcode = 0;
+	while (pos < xlen) {
+		if (xlen - pos < 2)
+			fail("transfer output ends inside a frame length");
+		size_t mlen = wire_get16(xfr + pos);
+		if (mlen == 0 || xlen - pos - 2 < mlen)
+			fail("transfer frame length wrong");
+		bool f, l;
+		rcode = check_xfr_message(data, size, xfr + pos + 2, mlen, req, &f, &l);
+		if (msgs == 0)
+			first_soa = f;
+		last_soa = l;
+		if (rcode != RCODE_NOERROR && msgs > 0)
+			fail("an error rcode after the first transfer message");
+		pos += 2 + mlen;
+		msgs++;
+	}
+	if (msgs == 0)
+		fail("xfr_answer returned 1 with no message");
+	if (rcode == RCODE_NOERROR && (!first_soa || !last_soa))
+		fail("a transfer that does not begin and end with the SOA");
+	free(xfr);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size > WIRE_MAX_MSG)
+		return 0;
+	struct request req;
+	parse_request(data, size, &req);
+	run(data, size, &req, 4096, PROTO_UDP);
+	run(data, size, &req, 512, PROTO_UDP);
+	run_tcp(data, size, &req);
+	return 0;
+}

@@ -1,0 +1,429 @@
+#!/usr/bin/python3
+"""Writes the seed corpora of the libFuzzer harnesses (corpus_query/, corpus_name/,
+corpus_zonefile/, corpus_config/) next to this script. The output is committed; run this again
+only to change the seeds: /usr/bin/python3 tests/fuzz/gen_corpus.py  (needs python3-dnspython)."""
+import os
+import re
+import shutil
+import struct
+
+import dns.edns
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rdataclass
+import dns.rdatatype
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def reset(name):
+    d = os.path.join(HERE, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    return d
+
+
+def write(d, fname, data):
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, fname), "wb") as f:
+        f.write(data)
+
+
+def query(qname, qtype="A", qclass="IN", edns=None, payload=1232, do=False, nsid=False,
+          opcode=None, rd=True, options=(), qid=0x1234):
+    m = dns.message.make_query(qname, qtype, qclass, use_edns=False)
+    if edns is not None:
+        opts = list(options)
+        if nsid:
+            opts.insert(0, dns.edns.GenericOption(dns.edns.NSID, b""))
+        m.use_edns(edns, dns.flags.DO if do else 0, payload, options=opts)
+    if opcode is not None:
+        m.set_opcode(opcode)
+    if not rd:
+        m.flags &= ~dns.flags.RD
+    m.id = qid
+    return m.to_wire()
+
+
+def header(qid=0x4242, flags=0x0100, qd=1, an=0, ns=0, ar=0):
+    return struct.pack("!6H", qid, flags, qd, an, ns, ar)
+
+
+def wname(text):
+    return dns.name.from_text(text).to_wire()
+
+
+OPT_RR = b"\x00" + struct.pack("!HHIH", 41, 1232, 0, 0)
+
+QUERIES = [
+    # (file, qname, qtype, keyword arguments)
+    ("apex-soa", "example.com.", "SOA", {}),
+    ("apex-ns-edns", "example.com.", "NS", {"edns": 0}),
+    ("apex-mx", "example.com.", "MX", {"edns": 0}),
+    ("apex-dnskey-do", "example.com.", "DNSKEY", {"edns": 0, "do": True}),
+    ("apex-any-udp", "example.com.", "ANY", {}),
+    ("apex-https", "example.com.", "HTTPS", {"edns": 0}),
+    ("www-a", "www.example.com.", "A", {}),
+    ("www-aaaa-edns", "www.example.com.", "AAAA", {"edns": 0}),
+    ("www-upper", "WWW.EXAMPLE.COM.", "A", {}),
+    ("mixedcase", "mixedcase.example.com.", "A", {}),
+    ("escaped", "esc\\.aped.example.com.", "A", {}),
+    ("binary-label", "\\000\\255bin.example.com.", "A", {}),
+    ("rr-any", "rr.example.com.", "ANY", {"edns": 0, "payload": 4096}),
+    ("rr-txt", "rr.example.com.", "TXT", {}),
+    ("rr-srv", "rr.example.com.", "SRV", {}),
+    ("rr-caa", "rr.example.com.", "CAA", {}),
+    ("rr-naptr", "rr.example.com.", "NAPTR", {}),
+    ("rr-tlsa", "rr.example.com.", "TLSA", {}),
+    ("rr-sshfp", "rr.example.com.", "SSHFP", {}),
+    ("rr-rrsig", "rr.example.com.", "RRSIG", {"edns": 0, "do": True}),
+    ("rr-nsec", "rr.example.com.", "NSEC", {}),
+    ("rr-nsec3", "rr.example.com.", "NSEC3", {}),
+    ("rr-nsec3param", "rr.example.com.", "NSEC3PARAM", {}),
+    ("rr-svcb", "rr.example.com.", "SVCB", {}),
+    ("rr-type65000", "rr.example.com.", "TYPE65000", {}),
+    ("rr-ptr", "rr.example.com.", "PTR", {}),
+    ("rr-ds", "rr.example.com.", "DS", {}),
+    ("rr-nodata", "rr.example.com.", "CNAME", {}),
+    ("nxdomain", "nothere.example.com.", "A", {"edns": 0}),
+    ("ent", "e.deep.example.com.", "A", {}),
+    ("ent-any", "b.wild.example.com.", "ANY", {}),
+    ("chain", "chain1.example.com.", "A", {}),
+    ("loop", "loop1.example.com.", "A", {}),
+    ("self", "self.example.com.", "A", {}),
+    ("dangling", "dangling.example.com.", "AAAA", {}),
+    ("tonet", "tonet.example.com.", "A", {}),
+    ("toout", "toout.example.com.", "A", {}),
+    ("tosub", "tosub.example.com.", "A", {}),
+    ("todeleg", "todeleg.example.com.", "A", {}),
+    ("towild", "towild.example.com.", "MX", {}),
+    ("todname", "todname.example.com.", "A", {}),
+    ("dname", "a.b.dn.example.com.", "A", {}),
+    ("dname-self", "dn.example.com.", "DNAME", {}),
+    ("dname-loop", "x.dnloop.example.com.", "A", {"edns": 0}),
+    ("dname-grow", "x.dngrow.example.com.", "A", {}),
+    ("dname-pair", "x.dnpair1.example.com.", "TXT", {}),
+    ("dname-root", "x.dnroot.example.com.", "A", {}),
+    ("dname-sub", "www.dnsub.example.com.", "A", {}),
+    ("dname-yxdomain", ("a" * 60) + ".longdn.example.com.", "A", {}),
+    ("dname-deleg", "x.dnsdeleg.example.com.", "A", {}),
+    ("wild-a", "foo.wild.example.com.", "A", {}),
+    ("wild-mx", "foo.wild.example.com.", "MX", {"edns": 0}),
+    ("wild-ent", "b.wild.example.com.", "A", {}),
+    ("wild-below-ent", "x.b.wild.example.com.", "A", {}),
+    ("wild-host", "host.wild.example.com.", "A", {}),
+    ("wild-cname", "x.c.wild.example.com.", "A", {}),
+    ("wild-loop", "y.loop.wild.example.com.", "A", {}),
+    ("wild-dname", "z.d.wild.example.com.", "A", {}),
+    ("wild-literal", "*.wild.example.com.", "ANY", {}),
+    ("deleg-ns", "deleg.example.com.", "NS", {}),
+    ("deleg-below", "host.deleg.example.com.", "A", {"edns": 0, "do": True}),
+    ("deleg-ds", "deleg.example.com.", "DS", {"edns": 0, "do": True}),
+    ("sibling", "x.sibling.example.com.", "A", {}),
+    ("child-ds", "sub.example.com.", "DS", {}),
+    ("child-soa", "sub.example.com.", "SOA", {}),
+    ("child-www", "www.sub.example.com.", "A", {}),
+    ("child-up", "x.up.sub.example.com.", "A", {}),
+    ("srv-extra", "_sip._tcp.example.com.", "SRV", {"edns": 0}),
+    ("svcb-extra", "svc.example.com.", "SVCB", {}),
+    ("https-extra", "web.example.com.", "HTTPS", {}),
+    ("manymx", "manymx.example.com.", "MX", {}),
+    ("mx-missing-target", "nomx.example.com.", "MX", {}),
+    ("bigtxt-512", "bigtxt.example.com.", "TXT", {}),
+    ("bigtxt-edns", "bigtxt.example.com.", "TXT", {"edns": 0}),
+    ("huge-4096", "huge.example.net.", "TXT", {"edns": 0, "payload": 4096}),
+    ("net-wild", "anything.example.net.", "TXT", {}),
+    ("net-back", "toback.example.net.", "A", {}),
+    ("toobig", "toobig.big.test.", "TXT", {"edns": 0, "payload": 65535}),
+    ("manya", "manya.big.test.", "A", {"edns": 0, "payload": 4096}),
+    ("manyns", "x.manyns.big.test.", "A", {"edns": 0}),
+    ("manymx-big", "manymx.big.test.", "MX", {}),
+    ("anyall", "anyall.big.test.", "ANY", {}),
+    ("rev-ptr", "80.2.0.192.in-addr.arpa.", "PTR", {}),
+    ("rev-classless", "129.2.0.192.in-addr.arpa.", "PTR", {}),
+    ("dnapex", "dnapex.test.", "DNAME", {}),
+    ("dnapex-below", "www.dnapex.test.", "A", {}),
+    ("long-apex", "x." + "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + ".test.", "A", {}),
+    ("long-apex-cname", "d" * 47 + "." + "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + ".test.", "A", {}),
+    ("refused", "www.example.org.", "A", {}),
+    ("root", ".", "NS", {}),
+    ("nsid", "example.com.", "SOA", {"edns": 0, "nsid": True}),
+    ("edns-small", "bigtxt.example.com.", "TXT", {"edns": 0, "payload": 100}),
+    ("badvers", "www.example.com.", "A", {"edns": 1}),
+    ("edns-option", "www.example.com.", "A",
+     {"edns": 0, "options": [dns.edns.GenericOption(10, b"\x01\x02\x03\x04\x05\x06\x07\x08")]}),
+    ("axfr", "example.com.", "AXFR", {}),
+    ("axfr-refused-client", "example.com.", "AXFR", {"qid": 0x1235}),  # odd id: client outside the allow list
+    ("axfr-big", "big.test.", "AXFR", {"edns": 0}),
+    ("axfr-child", "sub.example.com.", "AXFR", {}),
+    ("axfr-not-served", "example.org.", "AXFR", {}),
+    ("axfr-not-apex", "www.example.com.", "AXFR", {}),
+    ("axfr-long-apex", "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + ".test.", "AXFR", {}),
+    ("axfr-class-ch", "example.com.", "AXFR", {"qclass": "CH"}),
+    ("ixfr", "example.com.", "IXFR", {}),
+    ("maila", "example.com.", "MAILA", {}),
+    ("qtype-opt", "example.com.", "OPT", {}),
+    ("qtype-tsig", "example.com.", "TSIG", {}),
+    ("class-ch", "version.bind.", "TXT", {"qclass": "CH"}),
+    ("class-any", "www.example.com.", "A", {"qclass": "ANY"}),
+    ("notify", "example.com.", "SOA", {"opcode": dns.opcode.NOTIFY}),
+    ("update", "example.com.", "SOA", {"opcode": dns.opcode.UPDATE}),
+    ("status", "example.com.", "SOA", {"opcode": dns.opcode.STATUS}),
+]
+
+
+def gen_queries():
+    d = reset("corpus_query")
+    msgs = {}
+    for fname, qname, qtype, kw in QUERIES:
+        kw = dict(kw)
+        qclass = kw.pop("qclass", "IN")
+        msgs[fname] = query(qname, qtype, qclass, **kw)
+    # hand-made messages for the error paths
+    q = wname("www.example.com.") + struct.pack("!HH", 1, 1)
+    msgs["no-question"] = header(qd=0)
+    msgs["two-questions"] = header(qd=2) + q + q
+    msgs["response"] = header(flags=0x8100) + q
+    msgs["runt"] = header()[:11]
+    msgs["header-only"] = header()
+    msgs["question-truncated"] = header() + q[:-2]
+    msgs["compressed-question"] = header() + b"\x03www\xc0\x14" + struct.pack("!HH", 1, 1) + wname("example.com.")
+    msgs["pointer-loop"] = header() + b"\xc0\x0c" + struct.pack("!HH", 1, 1)
+    msgs["forward-pointer"] = header() + b"\xc0\x20" + struct.pack("!HH", 1, 1) + b"\x00" * 20
+    msgs["two-opt"] = header(ar=2) + q + OPT_RR + OPT_RR
+    msgs["opt-not-root"] = header(ar=1) + q + b"\x01a" + OPT_RR[1:]
+    msgs["opt-bad-option"] = header(ar=1) + q + b"\x00" + struct.pack("!HHIH", 41, 4096, 0, 6) + struct.pack("!HH", 3, 9) + b"ab"
+    msgs["answer-in-query"] = header(an=1, ar=1) + q + wname("www.example.com.") + struct.pack(
+        "!HHIH", 1, 1, 300, 4) + b"\xc0\x00\x02\x01" + OPT_RR
+    msgs["tsig-in-query"] = header(ar=1) + q + wname("key.") + struct.pack("!HHIH", 250, 255, 0, 0)
+    msgs["opt-after-garbage"] = header(ar=2) + q + b"\x00" + struct.pack("!HHIH", 1, 1, 0, 200) + OPT_RR
+    msgs["max-name"] = query(".".join(["a" * 63] * 3 + ["b" * 61]) + ".", "A")
+    msgs["tc-rd-cd"] = header(flags=0x0310) + q
+    soa = wname("example.com.") + struct.pack("!HHIH", 6, 1, 0, 22) + b"\x00\x00" + struct.pack("!5I", 2024010100, 0, 0, 0, 0)
+    msgs["ixfr-with-soa"] = header(ns=1) + wname("example.com.") + struct.pack("!HH", 251, 1) + soa
+    for fname, data in msgs.items():
+        write(d, fname, data)
+    return msgs
+
+
+def gen_names(msgs):
+    d = reset("corpus_name")
+    for fname in ("www-a", "compressed-question", "pointer-loop", "answer-in-query", "max-name",
+                  "dname-yxdomain", "escaped", "binary-label", "rr-any"):
+        write(d, "msg-" + fname, msgs[fname])
+    texts = ["www.example.com.", "www", "@", ".", "a\\.b.example.", "\\000\\255\\032.x.",
+             "\\@\\$\\(\\)\\;\\\"\\\\.", "UPPER.lower.", "*.wild.", ".".join(["a" * 63] * 3 + ["b" * 61]) + ".",
+             "a..b", "\\256.", "\\1", "x" * 64 + ".", "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p."]
+    for i, t in enumerate(texts):
+        write(d, "text-%02d" % i, t)
+
+
+ZONES = {
+    "minimal": "@ 3600 IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 192.0.2.1\n",
+    "origin-ttl": "$ORIGIN example.com.\n$TTL 1h\n@ SOA ns1.example.com. h.example.com. (\n"
+                  "  2024010101 ; serial\n  2h 1h 2w 5m )\n  NS ns1\n  NS ns2.example.net.\n"
+                  "ns1 A 192.0.2.1\n ns1 AAAA 2001:db8::1\n",
+    "types": "@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n"
+             "rr MX 10 mail\nrr TXT \"a\" \"b c\" \\\"quoted\\\"\nrr SRV 0 5 5060 sip\n"
+             "rr PTR host.example.com.\nrr CAA 0 issue \"ca.example\"\n"
+             "rr NAPTR 100 10 \"U\" \"E2U+sip\" \"!^.*$!sip:info@example.com!\" .\n"
+             "rr TLSA 3 1 1 0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6\n"
+             "rr SSHFP 1 1 ee646bfc9ca2c3f848288799f9f4cf951da9353b\n"
+             "rr DS 12345 13 2 f9c7af7ebcbf098b9f5f37361d1b168bb2e5b98d930ceef0f055377a8c94db61\n"
+             "rr DNSKEY 257 3 13 EAYXX8Qdr4VO/kAmICgGXe6eJKfaiBSkRPlCFQBOQHG5KiwEEwSsLDHiRbv9KhXae12auBGy4ZK4OrzKyWHe9A==\n"
+             "rr RRSIG A 13 3 3600 20300101000000 20200101000000 12345 example.com. AAAA\n"
+             "rr NSEC rr2.example.com. A AAAA MX TXT RRSIG NSEC\n"
+             "rr NSEC3 1 0 10 AABBCCDD 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR A RRSIG\n"
+             "rr NSEC3PARAM 1 0 10 AABBCCDD\n"
+             "rr SVCB 1 svc.example.com. alpn=\"h2,h3\" port=8443 ech=AEX+DQBBpQAgACB/fPxHt7YPFo3Xq0mZ1bZV1uB7c9BG5fI5Jj7RpI8bUAAQAAEAAQABAAMAAQADAAQAAAAAAAA=\n"
+             "rr HTTPS 1 . alpn=\"h2\" ipv4hint=192.0.2.1 ipv6hint=2001:db8::1 mandatory=alpn\n"
+             "rr TYPE65000 \\# 4 0a000001\nrr HINFO PC Linux\nrr LOC 52 22 23.000 N 4 53 32.000 E -2.00m\n"
+             "rr URI 10 1 \"https://example.com/\"\nrr APL 1:192.168.32.0/21 !1:192.168.38.0/28\n"
+             "rr CNAME x\n",
+    "errors": "@ SOA ns1 h 1 2 3 4 5\n@ SOA ns1 h 2 2 3 4 5\nwww CNAME a\nwww A 192.0.2.1\n"
+              "x CNAME a\nx CNAME b\nd DNAME a.\nd DNAME b.\nwww.example.org. A 192.0.2.1\n"
+              "sub SOA ns1 h 1 2 3 4 5\nbad TYPE1 \\# 3 010203\nmeta TYPE251 \\# 0\nch CH A 1.2.3.4\n"
+              "t TYPE16 \\# 0\ncaa TYPE257 \\# 2 0000\n",
+    "no-soa": "@ NS ns1\nns1 A 192.0.2.1\n",
+    "no-ns": "@ SOA ns1 h 1 2 3 4 5\n",
+    "syntax": "@ SOA ns1 h 1 2 3\n@ NS\n( unbalanced\n$TTL x\n$ORIGIN ..\nname IN IN A 1.2.3.4\n",
+    "wildcards-ents": "@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n* A 192.0.2.9\n*.a.b.c TXT \"x\"\n"
+                      "x.*.y MX 1 .\na.b.c.d.e.f.g.h A 192.0.2.8\nsub NS ns.sub\nns.sub A 192.0.2.7\n"
+                      "deep.below.sub A 192.0.2.6\nsub DS 1 1 1 00\n",
+    "case-dupes": "@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nWWW A 192.0.2.1\nwww A 192.0.2.1\nWwW A 192.0.2.2\n"
+                  "www 60 A 192.0.2.3\nother A 192.0.2.4\nWWW AAAA ::1\n",
+    "escapes-long": "@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n\\000\\.\\\\x A 192.0.2.1\n"
+                    + ("a" * 63 + ".") * 2 + "b" * 63 + " A 192.0.2.2\n"
+                    + ("c" * 63 + ".") * 3 + " A 192.0.2.3\n",
+    "generic": "@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\ng TYPE65534 \\# 0\ng TYPE65535 \\# 1 00\n"
+               "g CLASS1 TYPE1 \\# 4 c0000201\n",
+}
+
+
+def gen_zones():
+    d = reset("corpus_zonefile")
+    for fname, text in ZONES.items():
+        write(d, fname + ".zone", text)
+    # the system tests' zone for example.com, and the query fuzzer's zone
+    src = os.path.join(HERE, "..", "system", "zones", "example.com.zone")
+    if os.path.exists(src):
+        shutil.copy(src, os.path.join(d, "system-example.com.zone"))
+    with open(os.path.join(HERE, "fuzz_zones.h")) as f:
+        header_text = f.read()
+    # the first zone of fuzz_zones.h: its C string literals concatenated, escapes undone
+    start = header_text.index('{"example.com.",') + len('{"example.com.",')
+    end = header_text.index('{"sub.example.com.",')
+    region = re.sub(r"/\*.*?\*/", "", header_text[start:end], flags=re.S)
+    body = "".join(bytes(lit, "utf-8").decode("unicode_escape")
+                   for lit in re.findall(r'"((?:[^"\\]|\\.)*)"', region))
+    write(d, "fuzz-query-example.com.zone", body)
+
+
+CONFIGS = {
+    "example": None,  # copied from examples/ternd.yaml
+    "complete": "# a complete configuration\nserver:\n  listen:\n    - 127.0.0.1@5300\n    - \"::1@5300\"\n"
+                "    - 192.0.2.1\n  identity: ns1.example\n  edns-buffer-size: 1400\n  udp-workers: 4\n"
+                "  tcp-idle-timeout: 30\n  tcp-max-clients: 500\nlog:\n  level: debug\nzones:\n"
+                "  - name: Example.COM\n    file: example.com.zone\n  - name: example.org.\n"
+                "    file: /var/lib/tern/example.org.zone\n",
+    "minimal": "server:\n  listen: [127.0.0.1]\n",
+    "flow": "{server: {listen: ['[::1]@53', 0.0.0.0@1], identity: \"x\"}, log: {level: error}, zones: [{name: ., file: root.zone}]}\n",
+    "empty-sections": "server:\n  listen: [127.0.0.1]\nlog:\nzones: []\n",
+    "errors": "server:\n  listen: [127.0.0.1, 127.0.0.1, 999.1.1.1, \"1.2.3.4@0\", \"::1@x\"]\n"
+              "  edns-buffer-size: 99999\n  udp-workers: -1\n  tcp-idle-timeout: 0\n"
+              "  tcp-max-clients: 99999999999999999999999999\n  unknown: 1\n  identity: [a]\n"
+              "log:\n  level: verbose\nzones:\n  - name: example.com\n  - name: a..b\n    file: x\n"
+              "  - name: EXAMPLE.com.\n    file: y\n  - file: z\n  - just a string\n",
+    "anchors": "base: &b\n  listen: [127.0.0.1]\nserver: *b\nzones: &z\n  - name: x\n    file: *z\n",
+    "two-docs": "server:\n  listen: [127.0.0.1]\n---\nserver:\n  listen: [::1]\n",
+    "syntax": "server:\n  listen: [127.0.0.1\n  - x: : y\n\t tab\n",
+    "scalars": "server:\n  listen:\n    - !!str 127.0.0.1\n  identity: |\n    multi\n    line\n"
+               "  edns-buffer-size: \"1232\"\nlog: ~\nzones: null\n",
+    "duplicate-keys": "server:\n  listen: [127.0.0.1]\nserver:\n  listen: [::1]\nlog:\n  level: info\n  level: debug\n",
+    "top-scalar": "just text\n",
+    "nested-key": "? [complex, key]\n: value\nserver: {listen: [127.0.0.1]}\n",
+}
+
+
+def gen_configs():
+    d = reset("corpus_config")
+    for fname, text in CONFIGS.items():
+        if text is None:
+            src = os.path.join(HERE, "..", "..", "examples", "ternd.yaml")
+            if os.path.exists(src):
+                shutil.copy(src, os.path.join(d, fname + ".yaml"))
+            continue
+        write(d, fname + ".yaml", text)
+
+
+def gen_zone_apply():
+    """Byte programs for fuzz_zone_apply.c: [base][batch header][change...]..., where a change is
+    [name index][type index][count][rdata per record...][ttl] (see take_name/take_rdata there)."""
+    import random
+    d = reset("corpus_zone_apply")
+    A, AAAA, NS, CNAME, DNAME, SOA, MX, TXT = 0, 1, 2, 3, 4, 5, 6, 7
+    APEX, NS1, WWW, ABC, XYZDEEP, NEW, N2N1NEW, STAR, WIDE, SUB, XSUB = 0, 1, 2, 4, 15, 19, 21, 22, 24, 13, 33
+    seeds = {
+        "add-deep-name": [0, 0, N2N1NEW, A, 1, 0, 192, 0, 2, 9, 5],
+        "delete-leaves-ents": [0, 0, XYZDEEP, TXT, 0, 5],
+        "delete-then-readd": [0, 0, ABC, A, 0, 1, 0, ABC, A, 1, 0, 10, 0, 0, 1, 1],
+        "cname-beside-a": [0, 0, WWW, CNAME, 1, 0, NS1, 5],
+        "delete-apex-soa": [0, 0, APEX, SOA, 0, 1],
+        "delete-apex-ns": [0, 0, APEX, NS, 0, 1],
+        "new-serial": [0, 0, APEX, SOA, 1, 0, NS1, NS1] + [0, 0, 0, 9] + [0] * 16 + [1],
+        "two-soa": [0, 0, APEX, SOA, 2, 0, NS1, NS1] + [0] * 20 + [0, NS1, NS1] + [1] * 20 + [1],
+        "wildcard-and-apex-wildcard": [0, 1, STAR, TXT, 1, 3, 65, 66, 67, 2, NEW, A, 1, 0, 1, 2, 3, 4, 2],
+        "delegation-below": [0, 1, XSUB, A, 1, 0, 1, 2, 3, 4, 1, SUB, NS, 0, 1],
+        "size-mismatch": [0, 0, WWW, A, 0x41, 0, 1, 2, 3, 4, 1],
+        "raw-rdata": [0, 0, WWW, MX, 1, 0x85, 0, 10, 0xc0, 0x0c, 0, 1],
+        "discarded": [0, 0x80, NEW, A, 1, 0, 1, 2, 3, 4, 1, 0, NEW, AAAA, 1, 0] + list(range(16)) + [1],
+        # eight one-change batches adding and removing names below new.example.com.
+        "many-batches": [0] + sum(([0, NEW + (i % 3), A, 1 if i % 2 == 0 else 0, 0, 10, 0, 0, i, 1]
+                                   for i in range(8)), []),
+        "prefixed-owner": [0, 0, 0xc0 | NEW, ord("q"), TXT, 1, 2, 120, 121, 1],
+        "long-label-owner": [0, 0, 0xf8 | (N2N1NEW % 40), A, 1, 0, 1, 2, 3, 4, 1],
+        "any-type": [0, 0, WWW, 0xf8, 0xff, 0xfe, 1, 3, 1, 2, 3, 1],
+        "out-of-zone": [0, 0, 25, A, 1, 0, 1, 2, 3, 4, 1],
+    }
+    for fname, prog in seeds.items():
+        write(d, fname, bytes(b & 0xff for b in prog))
+    rng = random.Random(20261123)
+    for i in range(24):
+        prog = [rng.randrange(0, 256, 2)]  # even: the ordinary base zone
+        for _ in range(rng.randint(1, 4)):
+            n = rng.randint(0, 5)
+            prog.append(n | (0x80 if rng.random() < 0.1 else 0))
+            for _ in range(n + 1):
+                prog += [rng.randrange(40), rng.randrange(24), rng.randrange(4)]
+                prog += [rng.randrange(256) for _ in range(rng.randint(2, 24))]
+        # bit 0x20 of a count byte deletes with rdata == NULL (a known finding kept in regress/):
+        # keep the seeds off it so they fail only for new reasons
+        write(d, "random-%02d" % i, bytes(b & ~0x20 for b in prog))
+
+
+RDATA_SAMPLES = [
+    ("A", "192.0.2.1"), ("AAAA", "2001:db8::1"), ("NS", "ns1"), ("NS", "ns1.example.net."),
+    ("CNAME", "@"), ("DNAME", "example.net."), ("PTR", "host\\.dotted.example.com."),
+    ("SOA", "ns1 hostmaster 2024010101 7200 3600 1209600 300"), ("MX", "10 mail"), ("MX", "0 ."),
+    ("TXT", '"hello world" "second" unquoted \\"esc\\" "\\240\\009"'), ("TXT", '"' + "x" * 300 + '"'),
+    ("SPF", '"v=spf1 -all"'), ("HINFO", '"PC" "Linux"'), ("RP", "admin.example.com. txt.example.com."),
+    ("AFSDB", "1 afs"), ("SRV", "0 5 5060 sip"), ("NAPTR", '100 10 "U" "E2U+sip" "!^.*$!sip:info@example.com!" .'),
+    ("KX", "10 kx"), ("CERT", "1 2 3 AAAA"), ("DS", "12345 13 2 f9c7af7ebcbf098b9f5f37361d1b168bb2e5b98d930ceef0f055377a8c94db61"),
+    ("SSHFP", "1 1 ee646bfc9ca2c3f848288799f9f4cf951da9353b"),
+    ("IPSECKEY", "10 1 2 192.0.2.38 AQNRU3mG7TVTO2BkR47usntb102uFJtugbo6BSGvgqt4AQ=="),
+    ("RRSIG", "A 13 3 3600 20300101000000 20200101000000 12345 example.com. AHPsJm1PtK2/PRBKpxT58RAy/Yq22IKfxAtSyG9khdeSjMLr1GRvP+PzdL4R2QW/S+J1+obziJ2CqffcXkHdMg=="),
+    ("NSEC", "next.example.com. A AAAA RRSIG NSEC TYPE65000"),
+    ("DNSKEY", "257 3 13 EAYXX8Qdr4VO/kAmICgGXe6eJKfaiBSkRPlCFQBOQHG5KiwEEwSsLDHiRbv9KhXae12auBGy4ZK4OrzKyWHe9A=="),
+    ("DHCID", "AAIBY2/AuCccgoJbsaxcQc9TUapptP69lOjxfNuVAA2kjEA="),
+    ("NSEC3", "1 0 10 AABBCCDD 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR A RRSIG"), ("NSEC3", "1 1 0 - 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR"),
+    ("NSEC3PARAM", "1 0 10 AABBCCDD"), ("NSEC3PARAM", "1 0 0 -"),
+    ("TLSA", "3 1 1 16058d40ff834e025ad15ec37ee5c0ed9df770c37ba2491cc5d8fc0db93696eb"),
+    ("SMIMEA", "3 1 1 16058d40ff834e025ad15ec37ee5c0ed9df770c37ba2491cc5d8fc0db93696eb"),
+    ("CDS", "0 0 0 00"), ("CDNSKEY", "0 3 0 AA=="), ("OPENPGPKEY", "AQIDBAUGBwgJCgsMDQ4PEA=="),
+    ("CSYNC", "66 3 A NS AAAA"), ("ZONEMD", "2018031500 1 1 FEBE3D4CE2EC2FFA4BA99D46CD69D6D29711E55217057BEE7EB1A7B641A47BA7FED2DD5B97AE499FAFA4F22C6BD647DE"),
+    ("SVCB", '1 svc.example.com. alpn="h2,h3" port=8443 ipv4hint=192.0.2.1,192.0.2.2 ech=AEX+DQ== key65333=\\001\\002'),
+    ("SVCB", "0 alias.example.com."), ("HTTPS", '1 . alpn=h2 no-default-alpn ipv6hint=2001:db8::1 mandatory=alpn,port port=443'),
+    ("EUI48", "00-00-5e-00-53-2a"), ("EUI64", "00-00-5e-ef-10-00-00-2a"), ("URI", '10 1 "https://example.com/"'),
+    ("CAA", '0 issue "letsencrypt.org; validationmethods=dns-01"'), ("CAA", '128 tbs "Unknown"'),
+    ("LOC", "52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m"), ("APL", "1:192.168.32.0/21 !1:192.168.38.0/28"),
+    ("TYPE65000", "\\# 4 0a000001"), ("TYPE65001", "\\# 0"), ("A", "\\# 4 c0000201"),
+]
+
+
+def gen_rrtext():
+    """Inputs for fuzz_rrtext.c: [mode][type index or 16-bit type][payload]; mode 0x00 record text,
+    0x80 wire RDATA, 0x10 a type mnemonic, 0x40 the type as 16 bits, 0x20 owner www.example.com."""
+    import dns.rdata
+    import dns.rdataclass
+    d = reset("corpus_rrtext")
+    origin = dns.name.from_text("example.com.")
+    for i, (tname, text) in enumerate(RDATA_SAMPLES):
+        t = dns.rdatatype.from_text(tname)
+        hdr = bytes([0x40 | (0x20 if i % 3 == 0 else 0), t >> 8, t & 0xff])
+        write(d, "text-%02d-%s" % (i, tname.lower()), hdr + text.encode())
+        try:
+            wire = dns.rdata.from_text(dns.rdataclass.IN, t, text, origin=origin).to_digestable(origin)
+        except Exception:  # dnspython lacks a few of these; the text seed still stands
+            continue
+        write(d, "wire-%02d-%s" % (i, tname.lower()), bytes([0xc0, t >> 8, t & 0xff]) + wire)
+    for i, tname in enumerate(["A", "mx", "Https", "TYPE65535", "TYPE0", "ANY", "OPT", "TYPE00001", "svcb", "NSEC3PARAM"]):
+        write(d, "type-%02d" % i, bytes([0x10, 0, 0]) + tname.encode())
+    bad = ["10 mail ; comment", "10 (mail)", "\"unterminated", "1.2.3.4\n", "", "   ", "\\# 3 0102",
+           "10 " + "a." * 130, '"' + "\\" * 3, "@", "\\@"]
+    for i, text in enumerate(bad):
+        write(d, "bad-%02d" % i, bytes([0x00, i % 8, 0]) + text.encode())
+
+
+if __name__ == "__main__":
+    msgs = gen_queries()
+    gen_names(msgs)
+    gen_zones()
+    gen_configs()
+    gen_zone_apply()
+    gen_rrtext()
+    for sub in ("corpus_query", "corpus_name", "corpus_zonefile", "corpus_config", "corpus_zone_apply",
+                "corpus_rrtext"):
+        print(sub, len(os.listdir(os.path.join(HERE, sub))))

@@ -13,6 +13,7 @@ ROUNDS=${BENCH_ROUNDS:-$([ $q = 1 ] && echo 1 || echo 3)}
 SECS=${BENCH_SECONDS:-$([ $q = 1 ] && echo 3 || echo 10)}
 BIG_RRS=${BENCH_BIG_RRS:-$([ $q = 1 ] && echo 100000 || echo 1000000)}
 LAT_QPS=${BENCH_LAT_QPS:-20000}
+KEEP_AWAKE=${BENCH_KEEP_AWAKE:-1} # 0: measure latency with the server CPU left to sleep
 LAT_SECS=${BENCH_LAT_SECONDS:-$([ $q = 1 ] && echo 1 || echo 3)}
 REPLAY=${BENCH_REPLAY:-10000}
 DNSPERF_ARGS=${BENCH_DNSPERF_ARGS:--c 1 -q 100}
@@ -223,7 +224,7 @@ server re-pinned after start, as knotd pins its UDP workers itself), servers tak
 $SERVERS in each round. CPU/query = utime+stime of the server's process tree (/proc/PID/stat, all threads) over \
 the run / queries answered; the floor is bench/floor.c (recvmmsg/sendmmsg, flips QR). Latency: dnsperf -v at a \
 fixed $LAT_QPS QPS for $LAT_SECS s per server and round, percentiles of the per-query latencies (dnsperf 2.10 \
-prints no percentiles itself). Instructions/query: $vg_v callgrind (--collect-atstart=yes, --trace-children=yes, \
+prints no percentiles itself)$([ "$KEEP_AWAKE" = 1 ] && echo ', with a SCHED_IDLE spinner keeping the server CPU out of idle (BENCH_KEEP_AWAKE=0 to drop it)'). Instructions/query: $vg_v callgrind (--collect-atstart=yes, --trace-children=yes, \
 all output files of the process tree summed), Ir of a run replaying the first $REPLAY queries of the query file \
 one at a time minus Ir of a run that only starts (zone load) and stops, / $REPLAY. Memory: PSS summed over the \
 process tree (NSD's forked children share the zone with their parent; plain VmRSS sums count it once per \
@@ -258,8 +259,17 @@ if has_phase load; then
 			c1=$($PY "$BENCH/procs.py" cpu "${PID[$s]}")
 			b1=$($PY "$BENCH/procs.py" busy "$SERVER_CPU")
 			$PY "$BENCH/report.py" dnsperf "$s" "$r" "$d/dnsperf.$r.log" "$c0" "$c1" "$b0" "$b1"
+			# An idle vCPU wakes up in milliseconds (the floor's own p99 is ~4 ms when its CPU
+			# sleeps): a SCHED_IDLE spinner keeps the server CPU awake for every server alike and
+			# yields to the server at once, so the latency measured is the servers' own.
+			awake=
+			if [ "$KEEP_AWAKE" = 1 ]; then
+				taskset -c "$SERVER_CPU" chrt --idle 0 sh -c 'while :; do :; done' &
+				awake=$!
+			fi
 			run taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "${PORT[$s]}" -d "$DATA/queries.txt" -l "$LAT_SECS" \
 				-c 1 -q 100 -Q "$LAT_QPS" -v >"$d/latency.$r.log" 2>&1 || die "dnsperf -v failed against $s"
+			[ -n "$awake" ] && { kill "$awake"; wait "$awake" 2>/dev/null || true; }
 			$PY "$BENCH/report.py" latency "$s" "$r" "$d/latency.$r.log"
 			log "round $r $s: $(grep -E 'Queries per second' "$d/dnsperf.$r.log" | tr -s ' ') \
 $(grep -E 'Queries lost' "$d/dnsperf.$r.log" | tr -s ' ')"

@@ -115,6 +115,25 @@ static struct zone_slot *table_find(const struct zone_table *t, const uint8_t *l
 	return table_find_hashed(t, lname, len, name_hash(lname));
 }
 
+/* Writers take the lock as RCU-offline threads: a reader thread (the API's, say) that waited for
+ * the lock while online would stall the grace period of the writer holding it, forever. The
+ * caller's pointers to zones stay valid meanwhile: only writers free, and they are serialised. */
+static bool writer_lock(struct zones *zs)
+{
+	bool online = rcu_read_ongoing();
+	if (online)
+		rcu_thread_offline();
+	pthread_mutex_lock(&zs->lock);
+	return online;
+}
+
+static void writer_unlock(struct zones *zs, bool online)
+{
+	pthread_mutex_unlock(&zs->lock);
+	if (online)
+		rcu_thread_online();
+}
+
 struct zones *zones_new(void)
 {
 	struct zones *zs = calloc(1, sizeof(*zs));
@@ -151,7 +170,7 @@ static void notify(struct zones *zs, enum zones_event ev, const struct zone *old
 
 int zones_publish(struct zones *zs, struct zone *next)
 {
-	pthread_mutex_lock(&zs->lock);
+	bool online = writer_lock(zs);
 	struct zone_table *t = zs->table, *grown = NULL;
 	struct zone_slot *s = table_find(t, next->apex, next->apex_len);
 	struct zone *old = NULL;
@@ -163,7 +182,7 @@ int zones_publish(struct zones *zs, struct zone *next)
 			grown = table_new(t->cap * 2);
 		if (!s || (!table_has_room(t) && !grown)) {
 			free(s);
-			pthread_mutex_unlock(&zs->lock);
+			writer_unlock(zs, online);
 			return TERN_ENOMEM;
 		}
 		memcpy(s->apex, next->apex, next->apex_len);
@@ -189,22 +208,22 @@ int zones_publish(struct zones *zs, struct zone *next)
 		if (grown)
 			table_free(t);
 	}
-	pthread_mutex_unlock(&zs->lock);
+	writer_unlock(zs, online);
 	return 0;
 }
 
 int zones_remove(struct zones *zs, const uint8_t *apex)
 {
-	pthread_mutex_lock(&zs->lock);
+	bool online = writer_lock(zs);
 	struct zone_table *t = zs->table;
 	struct zone_slot *s = table_find(t, apex, name_len(apex));
 	if (!s) {
-		pthread_mutex_unlock(&zs->lock);
+		writer_unlock(zs, online);
 		return TERN_ENOTFOUND;
 	}
 	struct zone_table *shrunk = table_new(t->cap);
 	if (!shrunk) {
-		pthread_mutex_unlock(&zs->lock);
+		writer_unlock(zs, online);
 		return TERN_ENOMEM;
 	}
 	for (size_t i = 0; i < atomic_load(&t->n); i++)
@@ -216,13 +235,13 @@ int zones_remove(struct zones *zs, const uint8_t *apex)
 	zone_free(s->current);
 	free(s);
 	table_free(t);
-	pthread_mutex_unlock(&zs->lock);
+	writer_unlock(zs, online);
 	return 0;
 }
 
 int zones_subscribe(struct zones *zs, zones_listener fn, void *arg)
 {
-	pthread_mutex_lock(&zs->lock);
+	bool online = writer_lock(zs);
 	int rc = TERN_ENOMEM;
 	if (zs->nlisteners < MAX_LISTENERS) {
 		zs->listeners[zs->nlisteners].fn = fn;
@@ -230,20 +249,20 @@ int zones_subscribe(struct zones *zs, zones_listener fn, void *arg)
 		zs->nlisteners++;
 		rc = 0;
 	}
-	pthread_mutex_unlock(&zs->lock);
+	writer_unlock(zs, online);
 	return rc;
 }
 
 void zones_unsubscribe(struct zones *zs, zones_listener fn, void *arg)
 {
-	pthread_mutex_lock(&zs->lock);
+	bool online = writer_lock(zs);
 	for (int i = 0; i < zs->nlisteners; i++) {
 		if (zs->listeners[i].fn == fn && zs->listeners[i].arg == arg) {
 			zs->listeners[i] = zs->listeners[--zs->nlisteners];
 			break;
 		}
 	}
-	pthread_mutex_unlock(&zs->lock);
+	writer_unlock(zs, online);
 }
 
 const struct zone *zones_find(const struct zones *zs, const uint8_t *lname, int below)

@@ -17,6 +17,7 @@
 #include "ternd/api/api_impl.h"
 #include "ternd/log.h"
 #include "ternd/stats.h"
+#include "ternd/xfrin/xfrin.h"
 
 /* ---- names and JSON ---- */
 
@@ -242,8 +243,27 @@ static void health(void *ctx, const struct http_request *req, struct http_respon
 	struct api *a = ctx;
 	struct zone_totals t = {json_object(), 0, 0};
 	zones_foreach(a->srv->zones, zone_total, &t);
-	http_json(res, 200, json_pack("{s:s,s:I,s:I,s:o}", "status", "ok", "uptime", (json_int_t)(time(NULL) - a->started),
-	                              "zones", (json_int_t)t.zones, "serials", t.serials));
+	json_t *o = json_pack("{s:s,s:I,s:I,s:o}", "status", "ok", "uptime", (json_int_t)(time(NULL) - a->started), "zones",
+	                      (json_int_t)t.zones, "serials", t.serials);
+	struct xfrin_status *st = NULL;
+	size_t n = 0;
+	if (a->srv->xfrin && xfrin_status(a->srv->xfrin, &st, &n) == 0) {
+		/* secondary zones: what is served, when it last came, and how it stands */
+		json_t *sec = json_object();
+		for (size_t i = 0; i < n; i++) {
+			char name[NAME_MAXLEN * 4 + 1];
+			name_to_text(st[i].apex, name, sizeof(name));
+			json_object_set_new(sec, name,
+			                    json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:s}", "state", xfrin_state_name(st[i].state),
+			                              "serving", st[i].serving, "serial", (json_int_t)st[i].serial,
+			                              "last_transfer", (json_int_t)st[i].last_transfer, "last_refresh",
+			                              (json_int_t)st[i].last_refresh, "expires", (json_int_t)st[i].expires,
+			                              "last_error", st[i].last_error));
+		}
+		json_object_set_new(o, "secondaries", sec);
+		free(st);
+	}
+	http_json(res, 200, o);
 }
 
 static void metrics(void *ctx, const struct http_request *req, struct http_response *res)

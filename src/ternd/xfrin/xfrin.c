@@ -15,7 +15,9 @@
  * Locking: xfrin.lock guards the zone states, the heap and the disk copies; the thread drops it
  * while it talks to a primary. Snapshots are published (zones_publish) and copies written with
  * the lock held, so xfrin_reload() -- which marks dropped zones under the lock -- returns only
- * when nothing of a dropped zone is being touched. */
+ * when nothing of a dropped zone is being touched. Since xfrin.lock is held across RCU grace
+ * periods, an RCU reader (the API thread serving /healthz) must never wait for it: the status
+ * each zone shows is a copy under status_lock, an inner lock never held across a grace period. */
 #include "ternd/xfrin/xfrin.h"
 
 #include <errno.h>
@@ -77,6 +79,7 @@ struct xfrin_zone {
 	char source[96]; /* the primary the served version came from */
 	char last_error[192];
 	size_t heap_pos;
+	struct xfrin_status st; /* what xfrin_status() shows: under status_lock */
 };
 
 /* An immutable open-addressing table of zones by apex, for the query path. */
@@ -92,6 +95,7 @@ struct table {
 struct xfrin {
 	struct server *srv;
 	pthread_mutex_t lock;
+	pthread_mutex_t status_lock; /* zones[] membership and each zone's st; inside lock */
 	pthread_t thread;
 	bool started, stop;
 	int wake; /* eventfd: NOTIFY flags set, zones added */
@@ -400,6 +404,31 @@ static int serve(struct xfrin *x, struct xfrin_zone *z, struct zone *zn)
 	return 0;
 }
 
+/* CLOCK_MONOTONIC ms to Unix seconds. */
+static int64_t wall_of(uint64_t mono, uint64_t now_mono, int64_t now_wall)
+{
+	return now_wall + ((int64_t)mono - (int64_t)now_mono) / 1000;
+}
+
+/* Copies the zone's state where xfrin_status() reads it. Lock held. */
+static void status_update(struct xfrin *x, struct xfrin_zone *z)
+{
+	uint64_t mono = now_ms();
+	int64_t wall = (int64_t)time(NULL);
+	pthread_mutex_lock(&x->status_lock);
+	struct xfrin_status *s = &z->st;
+	memcpy(s->apex, z->apex, z->apex_len);
+	s->state = z->state;
+	s->serving = z->serving;
+	s->serial = z->serial;
+	s->last_transfer = z->last_transfer;
+	s->last_refresh = z->last_refresh;
+	s->next_refresh = wall_of(z->refresh_at, mono, wall);
+	s->expires = z->serving ? wall_of(z->expire_at, mono, wall) : 0;
+	set_text(s->last_error, sizeof(s->last_error), z->last_error);
+	pthread_mutex_unlock(&x->status_lock);
+}
+
 static void save_copy(struct xfrin_zone *z)
 {
 	char err[512];
@@ -481,7 +510,10 @@ static int zone_add(struct xfrin *x, const struct config_zone *cz)
 			zones_remove(x->srv->zones, z->apex);
 		goto fail;
 	}
+	pthread_mutex_lock(&x->status_lock);
 	x->zones[x->nzones++] = z;
+	pthread_mutex_unlock(&x->status_lock);
+	status_update(x, z);
 	return 0;
 fail:
 	zone_destroy(z);
@@ -607,6 +639,7 @@ static void apply(struct xfrin *x, struct xfrin_zone *z, struct job *j, uint64_t
 		z->expire_at = now + (uint64_t)z->expire * 1000;
 	}
 	heap_update(x, z);
+	status_update(x, z);
 }
 
 /* Refreshes z. Called with the lock held; drops it while talking to primaries. */
@@ -656,6 +689,7 @@ static void expire(struct xfrin *x, struct xfrin_zone *z)
 	          z->name, z->serial, z->expire, z->last_error[0] ? z->last_error : "no answer");
 	publish_tables(x);
 	heap_update(x, z);
+	status_update(x, z);
 }
 
 /* NOTIFY flags set by the query path become refreshes due now. Lock held. */
@@ -667,6 +701,7 @@ static void take_notifies(struct xfrin *x, uint64_t now)
 			log_info("zone %s: NOTIFY from a primary: refreshing", z->name);
 			z->refresh_at = now;
 			heap_update(x, z);
+			status_update(x, z);
 		}
 	}
 }
@@ -717,6 +752,7 @@ int xfrin_start(struct server *srv, const struct config *conf, struct xfrin **ou
 		return TERN_ENOMEM;
 	x->srv = srv;
 	pthread_mutex_init(&x->lock, NULL);
+	pthread_mutex_init(&x->status_lock, NULL);
 	x->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	x->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (x->wake < 0 || x->stop_fd < 0) {
@@ -789,7 +825,9 @@ int xfrin_reload(struct xfrin *x, const struct config *conf)
 		if (!cz) {
 			log_info("zone %s: no longer a secondary zone: not pulled any more", z->name);
 			heap_delete(x, z);
+			pthread_mutex_lock(&x->status_lock);
 			x->zones[i] = x->zones[--x->nzones];
+			pthread_mutex_unlock(&x->status_lock);
 			z->dropped = true;
 			dropped[ndropped++] = z;
 			continue;
@@ -866,13 +904,8 @@ void xfrin_stop(struct xfrin *x)
 	if (x->stop_fd >= 0)
 		close(x->stop_fd);
 	pthread_mutex_destroy(&x->lock);
+	pthread_mutex_destroy(&x->status_lock);
 	free(x);
-}
-
-/* CLOCK_MONOTONIC ms to Unix seconds. */
-static int64_t wall_of(uint64_t mono, uint64_t now_mono, int64_t now_wall)
-{
-	return now_wall + ((int64_t)mono - (int64_t)now_mono) / 1000;
 }
 
 int xfrin_status(struct xfrin *x, struct xfrin_status **out, size_t *n)
@@ -881,28 +914,16 @@ int xfrin_status(struct xfrin *x, struct xfrin_status **out, size_t *n)
 	*n = 0;
 	if (!x)
 		return 0;
-	pthread_mutex_lock(&x->lock);
+	pthread_mutex_lock(&x->status_lock);
 	struct xfrin_status *s = x->nzones ? calloc(x->nzones, sizeof(*s)) : NULL;
 	if (x->nzones && !s) {
-		pthread_mutex_unlock(&x->lock);
+		pthread_mutex_unlock(&x->status_lock);
 		return TERN_ENOMEM;
 	}
-	uint64_t mono = now_ms();
-	int64_t wall = (int64_t)time(NULL);
-	for (size_t i = 0; i < x->nzones; i++) {
-		const struct xfrin_zone *z = x->zones[i];
-		memcpy(s[i].apex, z->apex, z->apex_len);
-		s[i].state = z->state;
-		s[i].serving = z->serving;
-		s[i].serial = z->serial;
-		s[i].last_transfer = z->last_transfer;
-		s[i].last_refresh = z->last_refresh;
-		s[i].next_refresh = z->busy ? wall : wall_of(z->refresh_at, mono, wall);
-		s[i].expires = z->serving ? wall_of(z->expire_at, mono, wall) : 0;
-		set_text(s[i].last_error, sizeof(s[i].last_error), z->last_error);
-	}
+	for (size_t i = 0; i < x->nzones; i++)
+		s[i] = x->zones[i]->st;
 	*n = x->nzones;
-	pthread_mutex_unlock(&x->lock);
+	pthread_mutex_unlock(&x->status_lock);
 	*out = s;
 	return 0;
 }

@@ -43,7 +43,8 @@ int xfrin_reload(struct xfrin *x, const struct config *conf);
 /* Stops and joins the thread and frees everything; no query thread may be running. */
 void xfrin_stop(struct xfrin *x);
 
-/* A snapshot of every secondary zone's state, in a malloc'd array the caller frees. */
+/* A snapshot of every secondary zone's state, in a malloc'd array the caller frees. Never waits
+ * for a transfer or an RCU grace period: safe from an RCU reader such as the API thread. */
 int xfrin_status(struct xfrin *x, struct xfrin_status **out, size_t *n);
 const char *xfrin_state_name(enum xfrin_state s);
 

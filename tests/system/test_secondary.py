@@ -1,0 +1,626 @@
+"""ternd as a secondary (a PoP): zones pulled by AXFR from Knot, BIND and a scripted primary,
+refreshed on NOTIFY (RFC 1996) and on the SOA timers, kept on disk and served from there after a
+restart, taken out of service on expiry (SERVFAIL + Extended DNS Error 24), and never replaced by
+an incomplete transfer or an older serial."""
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+import dns.edns
+import dns.flags
+import dns.message
+import dns.opcode
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+import dns.zone
+import pytest
+
+from ternlib import TERND, Ternd, free_port, wait_udp
+from knotlib import KNOTD, knotd_available
+
+KNOTC = shutil.which("knotc") or "/usr/sbin/knotc"
+NAMED = shutil.which("named") or "/usr/sbin/named"
+ZONE = "pop.test"
+_started = []  # every ternd, knotd and scripted primary a test started: stopped when it ends
+
+
+@pytest.fixture(autouse=True)
+def _stop_leftovers():
+    """A failing test still stops what it started (stop() is idempotent)."""
+    yield
+    while _started:
+        _started.pop().stop()
+
+
+def zone_text(serial, www="192.0.2.1", refresh=3600, retry=600, expire=1209600, hosts=20, origin=ZONE):
+    lines = ["$ORIGIN %s." % origin, "$TTL 300",
+             "@ SOA ns1 hostmaster %d %d %d %d 60" % (serial, refresh, retry, expire),
+             "@ NS ns1", "@ NS ns2.example.", "ns1 A 127.0.0.1", "www A %s" % www,
+             "mail MX 10 mx.example.", "alias CNAME www", 'txt TXT "v=%d"' % serial,
+             "sub NS ns.sub", "ns.sub A 192.0.2.53", "_sip._tcp SRV 0 5 5060 www"]
+    lines += ["h%d A 10.0.%d.%d" % (i, i // 256, i % 256) for i in range(hosts)]
+    return "\n".join(lines) + "\n"
+
+
+class Secondary(Ternd):
+    """ternd with secondary zones: {name: [primary "addr@port", ...]} (copies kept in its dir),
+    plus zone files and extra top-level YAML."""
+
+    def __init__(self, secondaries, zones=None, extra="", files=None, **kw):
+        self.secondaries = dict(secondaries)
+        self.files = files or {}
+        self.extra = extra
+        if kw.get("workdir"):
+            os.makedirs(kw["workdir"], exist_ok=True)
+        super().__init__(zones or {}, **kw)
+
+    def write_config(self, listen, extra_server=""):
+        super().write_config(listen, extra_server)
+        lines = []
+        for name, primaries in self.secondaries.items():
+            lines += ["  - name: \"%s\"" % name,
+                      "    primary: [%s]" % ", ".join("\"%s\"" % p for p in primaries)]
+            if name in self.files:
+                lines.append("    file: \"%s\"" % self.files[name])
+        with open(self.config, "a") as f:
+            f.write("\n".join(lines) + "\n" + self.extra)
+
+    def start(self):
+        _started.append(self)
+        return super().start()
+
+    def rewrite(self):
+        self.write_config(["127.0.0.1@%d" % self.port])
+
+    def copy_path(self, name=ZONE):
+        return self.files.get(name, os.path.join(self.dir, name + ".zone"))
+
+
+def soa_serial(port, zone=ZONE, timeout=1.0):
+    r = dns.query.udp(dns.message.make_query(zone, "SOA"), "127.0.0.1", port=port, timeout=timeout)
+    if r.rcode() != dns.rcode.NOERROR or not r.answer:
+        return None
+    return r.answer[0][0].serial
+
+
+def a_record(port, name):
+    r = dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.1", port=port, timeout=1)
+    return sorted(rd.to_text() for rs in r.answer for rd in rs if rs.rdtype == dns.rdatatype.A)
+
+
+def wait_serial(port, serial, timeout=10.0, zone=ZONE, log=None):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = soa_serial(port, zone)
+            if last == serial:
+                return time.time()
+        except Exception:
+            pass
+        time.sleep(0.005)
+    raise AssertionError("serial %s never served (last %s)%s" % (serial, last, "\n" + log() if log else ""))
+
+
+def records(addr, port, zone=ZONE):
+    """The zone by AXFR, as a sorted list of (name, type, ttl, rdata) without the closing SOA."""
+    out = []
+    for m in dns.query.xfr(addr, zone, port=port, timeout=5, relativize=False):
+        for rs in m.answer:
+            for rd in rs:
+                out.append((rs.name.to_text().lower(), dns.rdatatype.to_text(rs.rdtype), rs.ttl, rd.to_text().lower()))
+    assert out[0][1] == "SOA" and out[-1] == out[0]
+    return sorted(out[:-1])
+
+
+def query_edns(port, name, rdtype="A"):
+    q = dns.message.make_query(name, rdtype, use_edns=0)
+    return dns.query.udp(q, "127.0.0.1", port=port, timeout=1)
+
+
+def ede_codes(r):
+    return [o.code for o in r.options if o.otype == dns.edns.EDE]
+
+
+def send_notify(port, zone=ZONE, source="127.0.0.1", serial=None):
+    q = dns.message.make_query(zone, "SOA")
+    q.flags = dns.flags.AA  # (the opcode lives in the flags: set it after)
+    q.set_opcode(dns.opcode.NOTIFY)
+    if serial is not None:
+        q.answer.append(dns.rrset.from_text(zone + ".", 300, "IN", "SOA", "ns1.%s. hm.%s. %d 1 1 1 1" % (zone, zone, serial)))
+    return dns.query.udp(q, "127.0.0.1", port=port, timeout=2, source=source)
+
+
+# --- peers -----------------------------------------------------------------------------------
+
+KNOT_PRIMARY = """
+server:
+    rundir: "{run}"
+    listen: 127.0.0.1@{port}
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "{storage}"
+control:
+    listen: "{run}/knot.sock"
+log:
+  - target: stderr
+    any: info
+remote:
+  - id: pop
+    address: 127.0.0.1@{pop}
+acl:
+  - id: xfr
+    address: 127.0.0.0/8
+    action: transfer
+template:
+  - id: default
+    storage: "{storage}"
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: none
+    semantic-checks: off
+zone:
+  - domain: {zone}.
+    file: "{file}"
+    notify: pop
+    acl: xfr
+"""
+
+
+class KnotPrimary:
+    """knotd serving ZONE from a file of its own, sending NOTIFY to the PoP at pop_port."""
+
+    def __init__(self, tmp, pop_port, text, port=None):
+        self.port = port or free_port()
+        self.dir = tmp / ("knot-%d" % self.port)
+        (self.dir / "run").mkdir(parents=True, exist_ok=True)
+        (self.dir / "storage").mkdir(exist_ok=True)
+        self.file = self.dir / "pop.test.zone"
+        self.file.write_text(text)
+        self.conf = self.dir / "knot.conf"
+        self.conf.write_text(KNOT_PRIMARY.format(run=self.dir / "run", storage=self.dir / "storage", port=self.port,
+                                                 pop=pop_port, zone=ZONE, file=self.file))
+        self.log = self.dir / "knot.log"
+        self.proc = None
+
+    def start(self):
+        _started.append(self)
+        self.logf = open(self.log, "a")
+        self.proc = subprocess.Popen([KNOTD, "-c", str(self.conf)], stdout=self.logf, stderr=subprocess.STDOUT)
+        deadline = time.time() + 15
+        while True:
+            try:
+                if soa_serial(self.port, timeout=0.2) is not None:
+                    return self
+            except Exception:
+                pass
+            assert self.proc.poll() is None and time.time() < deadline, self.log.read_text()
+            time.sleep(0.05)
+
+    def change(self, text):
+        self.file.write_text(text)
+        subprocess.run([KNOTC, "-c", str(self.conf), "zone-reload", ZONE + "."], check=True, capture_output=True)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.logf.close()
+
+
+class FakePrimary:
+    """A scripted primary: SOA over UDP, AXFR over TCP in many small messages. mode "full" sends the
+    whole zone, "truncate" half of the messages then closes, "badid" changes the message ID
+    halfway. soa_serial, when set, is what the SOA query is told (the transfer holds the zone's)."""
+
+    def __init__(self, text, port=None):
+        self.port = port or free_port()
+        self.mode = "full"
+        self.soa_serial = None
+        self.transfers = 0
+        self.set_zone(text)
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", self.port))
+        self.udp.settimeout(0.1)
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind(("127.0.0.1", self.port))
+        self.tcp.listen(8)
+        self.tcp.settimeout(0.1)
+        self.running = True
+        _started.append(self)
+        self.threads = [threading.Thread(target=self.serve_udp, daemon=True),
+                        threading.Thread(target=self.serve_tcp, daemon=True)]
+        for t in self.threads:
+            t.start()
+
+    def set_zone(self, text):
+        self.zone = dns.zone.from_text(text, ZONE + ".", relativize=False, check_origin=False)
+        self.soa = self.zone.find_rrset(ZONE + ".", "SOA")
+
+    def serve_udp(self):
+        while self.running:
+            try:
+                data, peer = self.udp.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            q = dns.message.from_wire(data)
+            r = dns.message.make_response(q)
+            r.flags |= dns.flags.AA
+            if q.question[0].rdtype == dns.rdatatype.SOA:
+                soa = dns.rrset.from_rdata_list(self.soa.name, self.soa.ttl, [self.soa[0]])
+                if self.soa_serial is not None:
+                    soa = dns.rrset.from_rdata_list(self.soa.name, self.soa.ttl,
+                                                    [self.soa[0].replace(serial=self.soa_serial)])
+                r.answer.append(soa)
+            else:
+                r.set_rcode(dns.rcode.REFUSED)
+            self.udp.sendto(r.to_wire(), peer)
+
+    def messages(self, q):
+        rrsets = [self.soa] + [dns.rrset.from_rdata_list(n, rds.ttl, list(rds))
+                               for n, rds in self.zone.iterate_rdatasets() if rds.rdtype != dns.rdatatype.SOA]
+        rrsets.append(self.soa)
+        out = []
+        for i in range(0, len(rrsets), 4):  # small messages: a transfer of many
+            r = dns.message.make_response(q)
+            r.flags |= dns.flags.AA
+            r.answer = rrsets[i:i + 4]
+            out.append(r)
+        return out
+
+    def serve_tcp(self):
+        while self.running:
+            try:
+                c, _ = self.tcp.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with c:
+                c.settimeout(2)
+                try:
+                    (n,) = struct.unpack("!H", c.recv(2))
+                    q = dns.message.from_wire(c.recv(n))
+                    self.transfers += 1
+                    msgs = self.messages(q)
+                    if self.mode == "truncate":
+                        msgs = msgs[:len(msgs) // 2]
+                    for i, m in enumerate(msgs):
+                        if self.mode == "badid" and i == len(msgs) // 2:
+                            m.id ^= 0x5555
+                        w = m.to_wire()
+                        c.sendall(struct.pack("!H", len(w)) + w)
+                except OSError:
+                    pass
+
+    def stop(self):
+        self.running = False
+        for t in self.threads:
+            t.join()
+        self.udp.close()
+        self.tcp.close()
+
+
+def stop_ok(t):
+    alive = t.proc.poll() is None
+    rc = t.stop()
+    assert alive and rc == 0, "ternd %s with code %s; log tail:\n%s" % (
+        "stopped" if alive else "died", rc, t.log_text()[-4000:])
+
+
+needs_knot = pytest.mark.skipif(not knotd_available(), reason="knotd not installed")
+
+
+# --- tests ---------------------------------------------------------------------------------------
+
+@needs_knot
+def test_knot_primary_notify_and_restart_from_disk(tmp_path):
+    """Knot primary -> ternd: the first AXFR is served record for record; a change on Knot reaches
+    ternd by NOTIFY within a second (refresh is an hour); ternd restarted with Knot down serves
+    the copy it kept on disk."""
+    pop_port = free_port()
+    knot = KnotPrimary(tmp_path, pop_port, zone_text(1, hosts=4000)).start()
+    t = Secondary({ZONE: ["127.0.0.1@%d" % knot.port]}, port=pop_port, workdir=str(tmp_path / "pop"),
+                  extra="transfer:\n  allow: [127.0.0.0/8]\n")
+    try:
+        t.start()
+        wait_serial(t.port, 1, log=t.log_text)
+        assert records(t.addr, t.port) == records("127.0.0.1", knot.port)
+        assert os.path.exists(t.copy_path())
+        for serial in (2, 3, 4):
+            www = "192.0.2.%d" % (100 + serial)
+            start = time.time()
+            knot.change(zone_text(serial, www=www, hosts=4000))
+            took = wait_serial(t.port, serial, timeout=5, log=t.log_text) - start
+            assert took < 1.0, "NOTIFY took %.3f s to bring serial %d" % (took, serial)
+            assert a_record(t.port, "www.pop.test.") == [www]
+        assert records(t.addr, t.port) == records("127.0.0.1", knot.port)
+        assert "NOTIFY from a primary" in t.log_text()
+        # the copy on disk is the served version, loadable as a zone file
+        copy = dns.zone.from_file(t.copy_path(), ZONE + ".", relativize=False)
+        assert copy.find_rdataset(ZONE + ".", "SOA")[0].serial == 4
+    finally:
+        knot.stop()
+    stop_ok(t)
+    # restart with the primary down: the disk copy is served before any refresh succeeds
+    t.start()
+    assert soa_serial(t.port) == 4
+    assert a_record(t.port, "www.pop.test.") == ["192.0.2.104"]
+    assert "serving the disk copy, serial 4" in t.log_text()
+    time.sleep(0.3)  # the refresh at start fails (nothing listens): still served
+    assert soa_serial(t.port) == 4
+    stop_ok(t)
+
+
+@needs_knot
+def test_expiry_servfail_with_ede_then_recovery(tmp_path):
+    """SOA refresh 1 s, retry 1 s, expire 3 s: with the primary down the zone is served until the
+    expire time, then answered SERVFAIL with EDE 24 (Invalid Data); it comes back when the
+    primary does."""
+    pop_port = free_port()
+    text = zone_text(7, refresh=1, retry=1, expire=3)
+    knot = KnotPrimary(tmp_path, pop_port, text).start()
+    t = Secondary({ZONE: ["127.0.0.1@%d" % knot.port]}, port=pop_port, workdir=str(tmp_path / "pop"))
+    try:
+        t.start()
+        wait_serial(t.port, 7, log=t.log_text)
+        time.sleep(1.5)  # refreshes succeed: still served
+        assert soa_serial(t.port) == 7
+        knot.stop()
+        down = time.time()
+        time.sleep(1.5)
+        r = query_edns(t.port, "www.pop.test.")
+        assert r.rcode() == dns.rcode.NOERROR, "expired before the SOA expire time"
+        deadline = down + 8
+        while True:
+            r = query_edns(t.port, "www.pop.test.")
+            if r.rcode() == dns.rcode.SERVFAIL:
+                break
+            assert time.time() < deadline, "never expired:\n" + t.log_text()
+            time.sleep(0.05)
+        took = time.time() - down
+        assert 1.5 <= took <= 5.0, "expired %.1f s after the primary went down" % took
+        assert ede_codes(r) == [24]
+        assert ede_codes(query_edns(t.port, "pop.test.", "SOA")) == [24]
+        assert "EXPIRED" in t.log_text()
+        # the primary comes back: served again within the retry interval
+        knot = KnotPrimary(tmp_path, pop_port, text, port=knot.port).start()
+        wait_serial(t.port, 7, timeout=5, log=t.log_text)
+    finally:
+        knot.stop()
+    stop_ok(t)
+
+
+def test_lower_serial_is_refused(tmp_path):
+    """A primary whose serial goes backwards (in its SOA answer, or in the transfer itself) never
+    replaces the newer copy served."""
+    fake = FakePrimary(zone_text(10, www="192.0.2.10"))
+    t = Secondary({ZONE: ["127.0.0.1@%d" % fake.port]}, workdir=str(tmp_path / "pop"))
+    try:
+        t.start()
+        wait_serial(t.port, 10, log=t.log_text)
+        fake.set_zone(zone_text(5, www="192.0.2.5"))
+        assert send_notify(t.port).rcode() == dns.rcode.NOERROR
+        deadline = time.time() + 5
+        while "lower than the 10 served" not in t.log_text():
+            assert time.time() < deadline, t.log_text()
+            time.sleep(0.02)
+        assert soa_serial(t.port) == 10 and a_record(t.port, "www.pop.test.") == ["192.0.2.10"]
+        # the SOA query says 11, the transfer holds 5: refused as well
+        fake.soa_serial = 11
+        before = fake.transfers
+        send_notify(t.port)
+        deadline = time.time() + 5
+        while "not newer than the 10 served" not in t.log_text():
+            assert time.time() < deadline, t.log_text()
+            time.sleep(0.02)
+        assert fake.transfers > before
+        assert soa_serial(t.port) == 10 and a_record(t.port, "www.pop.test.") == ["192.0.2.10"]
+        copy = dns.zone.from_file(t.copy_path(), ZONE + ".", relativize=False)
+        assert copy.find_rdataset(ZONE + ".", "SOA")[0].serial == 10
+    finally:
+        fake.stop()
+    stop_ok(t)
+
+
+def test_incomplete_transfer_never_replaces_the_copy(tmp_path):
+    """A transfer cut halfway (connection closed), with a foreign message in the middle, or holding
+    a zone that is not valid changes nothing: the served zone and the disk copy stay at the last
+    good serial."""
+    fake = FakePrimary(zone_text(20, www="192.0.2.20", hosts=200))
+    t = Secondary({ZONE: ["127.0.0.1@%d" % fake.port]}, workdir=str(tmp_path / "pop"))
+    try:
+        t.start()
+        wait_serial(t.port, 20, log=t.log_text)
+        good = open(t.copy_path()).read()
+        no_ns = "".join(l for l in zone_text(21, hosts=200).splitlines(True) if not l.startswith("@ NS"))
+        for mode, text, message in (("truncate", zone_text(21, hosts=200), "connection closed"),
+                                    ("badid", zone_text(21, hosts=200), "not an answer to our query"),
+                                    ("full", no_ns, "no NS records at the zone apex")):
+            fake.mode = mode
+            fake.set_zone(text)
+            send_notify(t.port)
+            deadline = time.time() + 5
+            while message not in t.log_text():
+                assert time.time() < deadline, t.log_text()
+                time.sleep(0.02)
+            assert soa_serial(t.port) == 20
+            assert a_record(t.port, "www.pop.test.") == ["192.0.2.20"]
+            assert a_record(t.port, "h199.pop.test.") == ["10.0.0.199"]
+            assert open(t.copy_path()).read() == good
+        assert "serial 20 -> 21" not in t.log_text()
+        # the primary mends its ways: the next NOTIFY brings serial 21
+        fake.set_zone(zone_text(21, www="192.0.2.21", hosts=200))
+        send_notify(t.port)
+        wait_serial(t.port, 21, timeout=5, log=t.log_text)
+        assert a_record(t.port, "www.pop.test.") == ["192.0.2.21"]
+    finally:
+        fake.stop()
+    stop_ok(t)
+
+
+def test_notify_acceptance_and_refusals(tmp_path):
+    """NOTIFY from a primary: NOERROR, AA, the question echoed. From another address: REFUSED. For a
+    zone we do not pull: REFUSED when we serve it, NOTAUTH otherwise."""
+    fake = FakePrimary(zone_text(30))
+    other = tmp_path / "other.test.zone"
+    other.write_text(zone_text(1, origin="other.test"))
+    t = Secondary({ZONE: ["127.0.0.1@%d" % fake.port]}, zones={"other.test": str(other)},
+                  workdir=str(tmp_path / "pop"))
+    try:
+        t.start()
+        wait_serial(t.port, 30, log=t.log_text)
+        r = send_notify(t.port, serial=30)
+        assert r.rcode() == dns.rcode.NOERROR and r.flags & dns.flags.AA and r.flags & dns.flags.QR
+        assert r.opcode() == dns.opcode.NOTIFY
+        assert r.question[0].name.to_text() == "pop.test." and r.question[0].rdtype == dns.rdatatype.SOA
+        assert send_notify(t.port, source="127.0.0.2").rcode() == dns.rcode.REFUSED
+        assert send_notify(t.port, zone="other.test").rcode() == dns.rcode.REFUSED
+        assert send_notify(t.port, zone="nowhere.test").rcode() == dns.rcode.NOTAUTH
+        # over TCP as well
+        q = dns.message.make_query(ZONE, "SOA")
+        q.flags = dns.flags.AA
+        q.set_opcode(dns.opcode.NOTIFY)
+        assert dns.query.tcp(q, "127.0.0.1", port=t.port, timeout=2).rcode() == dns.rcode.NOERROR
+    finally:
+        fake.stop()
+    stop_ok(t)
+
+
+def test_never_loaded_zone_is_servfail_not_ready(tmp_path):
+    """A secondary zone with no copy and no reachable primary answers SERVFAIL with EDE 14 (Not
+    Ready); it is served once a primary appears."""
+    port = free_port()
+    t = Secondary({ZONE: ["127.0.0.1@%d" % port]}, workdir=str(tmp_path / "pop"))
+    t.start()
+    r = query_edns(t.port, "www.pop.test.")
+    assert r.rcode() == dns.rcode.SERVFAIL and ede_codes(r) == [14]
+    assert query_edns(t.port, "www.elsewhere.test.").rcode() == dns.rcode.REFUSED
+    fake = FakePrimary(zone_text(40), port=port)
+    try:
+        send_notify(t.port)
+        wait_serial(t.port, 40, timeout=5, log=t.log_text)
+    finally:
+        fake.stop()
+    stop_ok(t)
+
+
+def test_sighup_adds_and_removes_secondary_zones(tmp_path):
+    fake = FakePrimary(zone_text(50))
+    t = Secondary({}, workdir=str(tmp_path / "pop"))
+    try:
+        t.start()
+        assert query_edns(t.port, "pop.test.", "SOA").rcode() == dns.rcode.REFUSED
+        t.secondaries[ZONE] = ["127.0.0.1@%d" % fake.port]
+        t.rewrite()
+        t.reload()
+        wait_serial(t.port, 50, timeout=5, log=t.log_text)
+        t.secondaries.clear()
+        t.rewrite()
+        t.reload()
+        deadline = time.time() + 5
+        while query_edns(t.port, "pop.test.", "SOA").rcode() != dns.rcode.REFUSED:
+            assert time.time() < deadline, t.log_text()
+            time.sleep(0.02)
+        assert "no longer a secondary zone" in t.log_text()
+        # NOTIFY for it is no longer taken
+        assert send_notify(t.port).rcode() == dns.rcode.NOTAUTH
+    finally:
+        fake.stop()
+    stop_ok(t)
+
+
+def test_config_errors_name_file_and_line(tmp_path):
+    conf = tmp_path / "bad.yaml"
+    conf.write_text("server:\n  listen: [127.0.0.1@5399]\nzones:\n"
+                    "  - name: a.test\n    primary: []\n"
+                    "  - name: b.test\n    primary: [\"127.0.0.1@53\", \"nonsense\"]\n"
+                    "  - name: c.test\n    primary: [\"127.0.0.1@53\", \"127.0.0.1@53\"]\n"
+                    "  - name: d.test\n    primary: {a: 1}\n"
+                    "  - name: \"e/f.test\"\n    primary: 127.0.0.1\n"
+                    "  - name: g.test\n")
+    r = subprocess.run([TERND, "-c", str(conf), "--check"], capture_output=True, text=True)
+    assert r.returncode == 1
+    err = r.stderr
+    assert "bad.yaml:5: zones[0].primary: at least one address is required" in err
+    assert "bad.yaml:7: zones[1].primary: \"nonsense\" is not an IP address" in err
+    assert "bad.yaml:9: zones[2].primary: \"127.0.0.1@53\" is listed twice" in err
+    assert "bad.yaml:11: zones[3].primary: expected an address or a list of addresses, got a mapping" in err
+    assert "bad.yaml:12: zones[4].file: required: the zone name cannot make a file name" in err
+    assert "bad.yaml:14: zones[5].file: missing required key" in err
+    # a valid one: the copy goes next to the configuration; --check tells there is none yet
+    conf.write_text("server:\n  listen: [127.0.0.1@5399]\nzones:\n  - name: Pop.Test\n    primary: 127.0.0.1@5301\n")
+    r = subprocess.run([TERND, "-c", str(conf), "--check"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "Pop.Test: secondary, no copy yet (pulled from 127.0.0.1@5301)" in r.stdout
+
+
+NAMED_CONF = """
+options {{
+    directory "{dir}";
+    pid-file "{dir}/named.pid";
+    session-keyfile "{dir}/session.key";
+    managed-keys-directory "{dir}";
+    listen-on port {port} {{ 127.0.0.1; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    allow-transfer {{ 127.0.0.0/8; }};
+    notify explicit;
+    notify-delay 0;
+    also-notify {{ 127.0.0.1 port {pop}; }};
+    dnssec-validation no;
+}};
+controls {{ }};
+zone "{zone}" {{
+    type primary;
+    file "{file}";
+}};
+"""
+
+
+@pytest.mark.skipif(not os.access(NAMED, os.X_OK), reason="BIND (named) not installed")
+def test_bind_primary(tmp_path):
+    """BIND primary -> ternd: AXFR served record for record, then a change (named reloaded by
+    SIGHUP) reaches ternd through BIND's NOTIFY."""
+    pop_port, port = free_port(), free_port()
+    d = tmp_path / "bind"
+    d.mkdir()
+    zfile = d / "pop.test.zone"
+    zfile.write_text(zone_text(100, hosts=4000))
+    (d / "named.conf").write_text(NAMED_CONF.format(dir=d, port=port, pop=pop_port, zone=ZONE, file=zfile))
+    log = open(d / "named.log", "w")
+    named = subprocess.Popen([NAMED, "-g", "-c", str(d / "named.conf")], stdout=log, stderr=subprocess.STDOUT)
+    t = Secondary({ZONE: ["127.0.0.1@%d" % port]}, port=pop_port, workdir=str(tmp_path / "pop"),
+                  extra="transfer:\n  allow: [127.0.0.0/8]\n")
+    try:
+        wait_udp("127.0.0.1", port, proc=named)
+        deadline = time.time() + 10
+        while soa_serial(port) != 100:
+            assert time.time() < deadline, (d / "named.log").read_text()
+            time.sleep(0.05)
+        t.start()
+        wait_serial(t.port, 100, log=t.log_text)
+        assert records(t.addr, t.port) == records("127.0.0.1", port)
+        zfile.write_text(zone_text(101, www="192.0.2.101", hosts=4000))
+        os.utime(zfile, (time.time() + 2, time.time() + 2))  # BIND reloads only newer files
+        named.send_signal(signal.SIGHUP)
+        wait_serial(t.port, 101, timeout=10, log=lambda: t.log_text() + (d / "named.log").read_text())
+        assert a_record(t.port, "www.pop.test.") == ["192.0.2.101"]
+        assert records(t.addr, t.port) == records("127.0.0.1", port)
+    finally:
+        named.terminate()
+        named.wait(timeout=10)
+        log.close()
+    stop_ok(t)

@@ -177,38 +177,51 @@ static int store_node(void *arg, const struct zone_node *n)
 	return 0;
 }
 
-struct overlap {
-	struct api *a;
-	const struct api_caller *c;
-	const uint8_t *apex;
-	uint8_t other[NAME_MAXLEN];
-};
-
-/* A zone of another tenant (or a configured zone file) above or below the new name. */
-static int overlaps(void *arg, const struct zone *z)
+/* Whether the zone at apex is someone else's: another tenant's, or a zone file's. */
+static bool foreign(struct api *a, const struct api_caller *c, const uint8_t *apex)
 {
-	struct overlap *o = arg;
-	if (!name_in(z->apex, o->apex) && !name_in(o->apex, z->apex))
-		return 0;
 	struct store_zone sz;
 	char err[128];
-	if (store_zone_get(store_latest(o->a->store), z->apex, &sz, err, sizeof(err)) == 0 &&
-	    strcmp(sz.tenant, o->c->p.tenant) == 0)
-		return 0;
-	memcpy(o->other, z->apex, z->apex_len);
+	return store_zone_get(store_latest(a->store), apex, &sz, err, sizeof(err)) != 0 || strcmp(sz.tenant, c->p.tenant) != 0;
+}
+
+struct first {
+	uint8_t apex[NAME_MAXLEN];
+	bool found;
+};
+
+static int first_zone(const struct store_zone *z, void *arg)
+{
+	struct first *f = arg;
+	memcpy(f->apex, z->apex, name_len(z->apex));
+	f->found = true;
 	return 1;
 }
 
-/* A tenant's zone may not sit inside, or around, a zone someone else serves. */
+/* A tenant's zone may not sit inside, or around, a zone someone else serves. Above: the nearest
+ * served zone above the name. Below: zones below a name follow it in canonical order, so the
+ * store's next zone after it tells (and a zone file below it is found the same way through the
+ * zones served). Both cost a lookup, not a walk over every zone. */
 static bool namespace_free(struct api *a, const struct api_caller *c, const uint8_t *apex, struct http_response *res)
 {
-	struct overlap o = {a, c, apex, {0}};
-	if (zones_foreach(a->srv->zones, overlaps, &o) == 0)
+	const uint8_t *other = NULL;
+	const struct zone *above = zones_find(a->srv->zones, apex, 1);
+	if (above && foreign(a, c, above->apex))
+		other = above->apex;
+	struct first next = {.found = false};
+	char err[128];
+	if (!other) {
+		struct store_page page;
+		int rc = store_zone_list(store_latest(a->store), NULL, apex, 1, first_zone, &next, &page, err, sizeof(err));
+		if (rc >= 0 && next.found && name_in(next.apex, apex) && foreign(a, c, next.apex))
+			other = next.apex;
+	}
+	if (!other)
 		return true;
-	char text[NAME_MAXLEN * 4 + 1], other[NAME_MAXLEN * 4 + 1];
+	char text[NAME_MAXLEN * 4 + 1], otext[NAME_MAXLEN * 4 + 1];
 	name_to_text(apex, text, sizeof(text));
-	name_to_text(o.other, other, sizeof(other));
-	http_error(res, 409, "name", "%s overlaps %s, which another tenant serves", text, other);
+	name_to_text(other, otext, sizeof(otext));
+	http_error(res, 409, "name", "%s overlaps %s, which another tenant serves", text, otext);
 	return false;
 }
 

@@ -183,7 +183,16 @@ struct sq_store {
 	struct sq_txn *write_txn;
 	struct sq_txn *reads;
 	struct sq_txn latest;
+	/* WAL checkpoints run here, not inside a writer's commit (where they cost the unlucky
+	 * request three more flushes): the writer's automatic checkpoints are off. */
+	struct conn *ckpt;
+	pthread_t ckpt_thread;
+	pthread_mutex_t ckpt_lock;
+	pthread_cond_t ckpt_cond;
+	bool ckpt_started, ckpt_stop;
 };
+
+#define CKPT_INTERVAL_MS 1000
 
 /* A statement in use: taken from a connection's cache, bound, stepped, given back. */
 struct q {
@@ -612,9 +621,42 @@ fail:
 
 static void sq_rollback(struct store_txn *bt);
 
+/* Copies the WAL into the database once a second (PASSIVE: never waits for, nor blocks, the
+ * writer or readers), so the WAL stays small without a commit paying for it. */
+static void *checkpointer(void *arg)
+{
+	struct sq_store *st = arg;
+	pthread_mutex_lock(&st->ckpt_lock);
+	while (!st->ckpt_stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += CKPT_INTERVAL_MS / 1000;
+		pthread_cond_timedwait(&st->ckpt_cond, &st->ckpt_lock, &until);
+		if (st->ckpt_stop)
+			break;
+		pthread_mutex_unlock(&st->ckpt_lock);
+		int log = 0, done = 0;
+		sqlite3_wal_checkpoint_v2(st->ckpt->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+		pthread_mutex_lock(&st->ckpt_lock);
+	}
+	pthread_mutex_unlock(&st->ckpt_lock);
+	return NULL;
+}
+
 static void sq_close(struct store *base)
 {
 	struct sq_store *st = (struct sq_store *)base;
+	if (st->ckpt_started) {
+		pthread_mutex_lock(&st->ckpt_lock);
+		st->ckpt_stop = true;
+		pthread_cond_signal(&st->ckpt_cond);
+		pthread_mutex_unlock(&st->ckpt_lock);
+		pthread_join(st->ckpt_thread, NULL);
+	}
+	if (st->ckpt) {
+		sqlite3_wal_checkpoint_v2(st->ckpt->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		conn_close(st->ckpt);
+	}
 	if (st->write_txn)
 		sq_rollback(&st->write_txn->base);
 	for (struct sq_txn *r = st->reads, *next; r; r = next) {
@@ -632,6 +674,8 @@ static void sq_close(struct store *base)
 	if (st->locks_ready) {
 		pthread_mutex_destroy(&st->write_lock);
 		pthread_mutex_destroy(&st->pool_lock);
+		pthread_mutex_destroy(&st->ckpt_lock);
+		pthread_cond_destroy(&st->ckpt_cond);
 	}
 	free(st->path);
 	free(st);
@@ -1611,6 +1655,8 @@ int store_open_sqlite(const char *path, struct store **out, char *err, size_t er
 	pthread_mutex_init(&st->write_lock, &attr);
 	pthread_mutexattr_destroy(&attr);
 	pthread_mutex_init(&st->pool_lock, NULL);
+	pthread_mutex_init(&st->ckpt_lock, NULL);
+	pthread_cond_init(&st->ckpt_cond, NULL);
 	st->locks_ready = true;
 	st->path = strdup(path);
 	if (!st->path) {
@@ -1623,6 +1669,14 @@ int store_open_sqlite(const char *path, struct store **out, char *err, size_t er
 		goto fail;
 	if ((rc = migrate(st->writer, path, err, errlen)) < 0)
 		goto fail;
+	if ((rc = conn_open(path, false, &st->ckpt, err, errlen)) < 0)
+		goto fail;
+	if (sqlite3_exec(st->writer->db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL) != SQLITE_OK ||
+	    pthread_create(&st->ckpt_thread, NULL, checkpointer, st) != 0) {
+		rc = set_err(err, errlen, TERN_EIO, "%s: cannot start the checkpoint thread", path);
+		goto fail;
+	}
+	st->ckpt_started = true;
 	*out = &st->base;
 	return 0;
 fail:

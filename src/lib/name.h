@@ -4,8 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NAME_MAXLEN 255   /* octets, including the root label */
-#define NAME_MAXLABEL 63  /* octets in one label */
+#define NAME_MAXLEN 255 /* octets, including the root label */
+#define NAME_MAXLABEL 63 /* octets in one label */
 #define NAME_MAXLABELS 128
 
 /* Length of a well-formed wire name including the root label. */

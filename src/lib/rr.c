@@ -10,13 +10,12 @@ static const struct {
 	uint16_t type;
 	const char *name;
 } type_names[] = {
-	{RR_A, "A"}, {RR_NS, "NS"}, {RR_CNAME, "CNAME"}, {RR_SOA, "SOA"}, {RR_PTR, "PTR"},
-	{RR_HINFO, "HINFO"}, {RR_MX, "MX"}, {RR_TXT, "TXT"}, {RR_AAAA, "AAAA"}, {RR_SRV, "SRV"},
-	{RR_NAPTR, "NAPTR"}, {RR_DNAME, "DNAME"}, {RR_OPT, "OPT"}, {RR_DS, "DS"}, {RR_SSHFP, "SSHFP"},
-	{RR_RRSIG, "RRSIG"}, {RR_NSEC, "NSEC"}, {RR_DNSKEY, "DNSKEY"}, {RR_NSEC3, "NSEC3"},
-	{RR_NSEC3PARAM, "NSEC3PARAM"}, {RR_TLSA, "TLSA"}, {RR_SVCB, "SVCB"}, {RR_HTTPS, "HTTPS"},
-	{RR_TSIG, "TSIG"}, {RR_IXFR, "IXFR"}, {RR_AXFR, "AXFR"}, {RR_MAILB, "MAILB"},
-	{RR_MAILA, "MAILA"}, {RR_ANY, "ANY"}, {RR_CAA, "CAA"},
+    {RR_A, "A"},         {RR_NS, "NS"},       {RR_CNAME, "CNAME"},   {RR_SOA, "SOA"},     {RR_PTR, "PTR"},
+    {RR_HINFO, "HINFO"}, {RR_MX, "MX"},       {RR_TXT, "TXT"},       {RR_AAAA, "AAAA"},   {RR_SRV, "SRV"},
+    {RR_NAPTR, "NAPTR"}, {RR_DNAME, "DNAME"}, {RR_OPT, "OPT"},       {RR_DS, "DS"},       {RR_SSHFP, "SSHFP"},
+    {RR_RRSIG, "RRSIG"}, {RR_NSEC, "NSEC"},   {RR_DNSKEY, "DNSKEY"}, {RR_NSEC3, "NSEC3"}, {RR_NSEC3PARAM, "NSEC3PARAM"},
+    {RR_TLSA, "TLSA"},   {RR_SVCB, "SVCB"},   {RR_HTTPS, "HTTPS"},   {RR_TSIG, "TSIG"},   {RR_IXFR, "IXFR"},
+    {RR_AXFR, "AXFR"},   {RR_MAILB, "MAILB"}, {RR_MAILA, "MAILA"},   {RR_ANY, "ANY"},     {RR_CAA, "CAA"},
 };
 
 const char *rr_type_name(uint16_t type, char buf[16])
@@ -59,7 +58,8 @@ static int check_bitmap(const uint8_t *rd, size_t len, size_t pos)
 {
 	int last = -1;
 	while (pos < len) {
-		if (pos + 2 > len || rd[pos] <= last || rd[pos + 1] == 0 || rd[pos + 1] > 32 || pos + 2 + rd[pos + 1] > len)
+		if (pos + 2 > len || rd[pos] <= last || rd[pos + 1] == 0 || rd[pos + 1] > 32 ||
+		    pos + 2 + rd[pos + 1] > len)
 			return TERN_EMALF;
 		last = rd[pos];
 		pos += 2u + rd[pos + 1];
@@ -117,11 +117,12 @@ int rr_rdata_check(uint16_t type, const uint8_t *rd, size_t len)
 {
 	size_t pos = 0;
 	switch (type) {
-	case RR_A:
-		return len == 4 ? 0 : TERN_EMALF;
-	case RR_AAAA:
-		return len == 16 ? 0 : TERN_EMALF;
-	case RR_NS: case RR_CNAME: case RR_PTR: case RR_DNAME:
+	case RR_A: return len == 4 ? 0 : TERN_EMALF;
+	case RR_AAAA: return len == 16 ? 0 : TERN_EMALF;
+	case RR_NS:
+	case RR_CNAME:
+	case RR_PTR:
+	case RR_DNAME:
 		if (check_name(rd, len, &pos) < 0)
 			return TERN_EMALF;
 		break;
@@ -130,11 +131,15 @@ int rr_rdata_check(uint16_t type, const uint8_t *rd, size_t len)
 			return TERN_EMALF;
 		pos += 20;
 		break;
-	case RR_MINFO: case RR_RP:
+	case RR_MINFO:
+	case RR_RP:
 		if (check_name(rd, len, &pos) < 0 || check_name(rd, len, &pos) < 0)
 			return TERN_EMALF;
 		break;
-	case RR_MX: case RR_AFSDB: case RR_RT: case RR_KX:
+	case RR_MX:
+	case RR_AFSDB:
+	case RR_RT:
+	case RR_KX:
 		pos = 2;
 		if (len < pos || check_name(rd, len, &pos) < 0)
 			return TERN_EMALF;
@@ -144,12 +149,14 @@ int rr_rdata_check(uint16_t type, const uint8_t *rd, size_t len)
 		if (len < pos || check_name(rd, len, &pos) < 0)
 			return TERN_EMALF;
 		break;
-	case RR_SVCB: case RR_HTTPS:
+	case RR_SVCB:
+	case RR_HTTPS:
 		pos = 2;
 		if (len < pos || check_name(rd, len, &pos) < 0)
 			return TERN_EMALF;
 		return check_svc_params(rd, len, pos);
-	case RR_TXT: case RR_SPF:
+	case RR_TXT:
+	case RR_SPF:
 		if (len == 0)
 			return TERN_EMALF;
 		while (pos < len)
@@ -166,20 +173,18 @@ int rr_rdata_check(uint16_t type, const uint8_t *rd, size_t len)
 		    check_string(rd, len, &pos) < 0 || check_name(rd, len, &pos) < 0)
 			return TERN_EMALF;
 		break;
-	case RR_DS: case RR_CDS: case RR_DNSKEY: case RR_CDNSKEY: case RR_URI:
-		return len >= 4 ? 0 : TERN_EMALF;
-	case RR_SSHFP:
-		return len >= 2 ? 0 : TERN_EMALF;
-	case RR_TLSA: case RR_SMIMEA:
-		return len >= 3 ? 0 : TERN_EMALF;
-	case RR_ZONEMD:
-		return len >= 6 ? 0 : TERN_EMALF;
-	case RR_LOC:
-		return len == 16 && rd[0] == 0 ? 0 : TERN_EMALF;
-	case RR_EUI48:
-		return len == 6 ? 0 : TERN_EMALF;
-	case RR_EUI64:
-		return len == 8 ? 0 : TERN_EMALF;
+	case RR_DS:
+	case RR_CDS:
+	case RR_DNSKEY:
+	case RR_CDNSKEY:
+	case RR_URI: return len >= 4 ? 0 : TERN_EMALF;
+	case RR_SSHFP: return len >= 2 ? 0 : TERN_EMALF;
+	case RR_TLSA:
+	case RR_SMIMEA: return len >= 3 ? 0 : TERN_EMALF;
+	case RR_ZONEMD: return len >= 6 ? 0 : TERN_EMALF;
+	case RR_LOC: return len == 16 && rd[0] == 0 ? 0 : TERN_EMALF;
+	case RR_EUI48: return len == 6 ? 0 : TERN_EMALF;
+	case RR_EUI64: return len == 8 ? 0 : TERN_EMALF;
 	case RR_RRSIG:
 		pos = 18;
 		if (len < pos || check_name(rd, len, &pos) < 0)
@@ -209,8 +214,7 @@ int rr_rdata_check(uint16_t type, const uint8_t *rd, size_t len)
 		if (len < 2 || rd[1] == 0 || (size_t)rd[1] + 2 > len)
 			return TERN_EMALF;
 		return 0;
-	default:
-		return 0;
+	default: return 0;
 	}
 	return pos == len ? 0 : TERN_EMALF;
 }
@@ -218,15 +222,45 @@ int rr_rdata_check(uint16_t type, const uint8_t *rd, size_t len)
 bool rr_rdata_checked(uint16_t type)
 {
 	switch (type) {
-	case RR_A: case RR_AAAA: case RR_NS: case RR_CNAME: case RR_PTR: case RR_DNAME: case RR_SOA: case RR_MINFO:
-	case RR_RP: case RR_MX: case RR_AFSDB: case RR_RT: case RR_KX: case RR_SRV: case RR_SVCB: case RR_HTTPS:
-	case RR_TXT: case RR_SPF: case RR_HINFO: case RR_NAPTR: case RR_DS: case RR_CDS: case RR_DNSKEY:
-	case RR_CDNSKEY: case RR_URI: case RR_SSHFP: case RR_TLSA: case RR_SMIMEA: case RR_ZONEMD: case RR_LOC:
-	case RR_EUI48: case RR_EUI64: case RR_RRSIG: case RR_NSEC: case RR_NSEC3: case RR_NSEC3PARAM: case RR_CSYNC:
-	case RR_CAA:
-		return true;
-	default:
-		return false;
+	case RR_A:
+	case RR_AAAA:
+	case RR_NS:
+	case RR_CNAME:
+	case RR_PTR:
+	case RR_DNAME:
+	case RR_SOA:
+	case RR_MINFO:
+	case RR_RP:
+	case RR_MX:
+	case RR_AFSDB:
+	case RR_RT:
+	case RR_KX:
+	case RR_SRV:
+	case RR_SVCB:
+	case RR_HTTPS:
+	case RR_TXT:
+	case RR_SPF:
+	case RR_HINFO:
+	case RR_NAPTR:
+	case RR_DS:
+	case RR_CDS:
+	case RR_DNSKEY:
+	case RR_CDNSKEY:
+	case RR_URI:
+	case RR_SSHFP:
+	case RR_TLSA:
+	case RR_SMIMEA:
+	case RR_ZONEMD:
+	case RR_LOC:
+	case RR_EUI48:
+	case RR_EUI64:
+	case RR_RRSIG:
+	case RR_NSEC:
+	case RR_NSEC3:
+	case RR_NSEC3PARAM:
+	case RR_CSYNC:
+	case RR_CAA: return true;
+	default: return false;
 	}
 }
 
@@ -234,8 +268,9 @@ int rr_write_rdata(struct wire_writer *w, uint16_t type, const uint8_t *rd, uint
 {
 	size_t n;
 	switch (type) {
-	case RR_NS: case RR_CNAME: case RR_PTR:
-		return wire_write_name(w, rd, true);
+	case RR_NS:
+	case RR_CNAME:
+	case RR_PTR: return wire_write_name(w, rd, true);
 	case RR_MX:
 		if (wire_write(w, rd, 2) < 0)
 			return TERN_ESPACE;
@@ -246,23 +281,19 @@ int rr_write_rdata(struct wire_writer *w, uint16_t type, const uint8_t *rd, uint
 			return TERN_ESPACE;
 		n += name_len(rd + n);
 		return wire_write(w, rd + n, 20);
-	default:
-		return wire_write(w, rd, len);
+	default: return wire_write(w, rd, len);
 	}
 }
 
 const uint8_t *rr_additional_target(uint16_t type, const uint8_t *rd, uint16_t len)
 {
 	switch (type) {
-	case RR_NS:
-		return rd;
+	case RR_NS: return rd;
 	case RR_MX: /* "." is a null MX (RFC 7505) or a refused SRV service: nothing to look up */
 		return len > 2 && rd[2] != 0 ? rd + 2 : NULL;
-	case RR_SRV:
-		return len > 6 && rd[6] != 0 ? rd + 6 : NULL;
-	case RR_SVCB: case RR_HTTPS:
-		return (len > 2 && rd[2] != 0) ? rd + 2 : NULL; /* "." means the owner itself */
-	default:
-		return NULL;
+	case RR_SRV: return len > 6 && rd[6] != 0 ? rd + 6 : NULL;
+	case RR_SVCB:
+	case RR_HTTPS: return (len > 2 && rd[2] != 0) ? rd + 2 : NULL; /* "." means the owner itself */
+	default: return NULL;
 	}
 }

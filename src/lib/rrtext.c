@@ -283,8 +283,9 @@ static bool reads_back(uint16_t type, const char *text, const uint8_t *rdata, ui
 	uint8_t *again = malloc((size_t)len + 1);
 	size_t got = 0;
 	char err[64];
-	bool same = again && rrtext_rdata_from_text((const uint8_t *)"", NULL, type, text, again, (size_t)len + 1, &got,
-	                                            err, sizeof(err)) == 0 &&
+	bool same = again &&
+	            rrtext_rdata_from_text((const uint8_t *)"", NULL, type, text, again, (size_t)len + 1, &got, err,
+	                                   sizeof(err)) == 0 &&
 	            got == len && memcmp(again, rdata, len) == 0;
 	free(again);
 	return same;

@@ -70,7 +70,7 @@ struct wire_writer {
 	size_t pos;
 	struct {
 		uint16_t off; /* where a name (or a suffix of one) starts */
-		uint8_t len;  /* its uncompressed length: only equal lengths can match */
+		uint8_t len; /* its uncompressed length: only equal lengths can match */
 	} comp[WIRE_COMP_MAX];
 	int ncomp;
 };

@@ -226,8 +226,8 @@ static int retire_branch(struct trie_ctx *c, const struct trie_branch *b)
 }
 
 /* Two leaves that share the hash chunks above shift: branches down to where they differ. */
-static int split(struct trie_ctx *c, uintptr_t a, const struct zone_node *na, uintptr_t b,
-                 const struct zone_node *nb, unsigned shift, uintptr_t *out)
+static int split(struct trie_ctx *c, uintptr_t a, const struct zone_node *na, uintptr_t b, const struct zone_node *nb,
+                 unsigned shift, uintptr_t *out)
 {
 	if (shift > TRIE_LEVEL_MAX) {
 		struct trie_coll *coll = fresh_alloc(c, sizeof(*coll) + 2 * sizeof(coll->node[0]), TRIE_COLL);

@@ -16,7 +16,7 @@ struct rrset {
 	uint32_t ttl;
 	const uint8_t *rdata;
 	uint32_t rdata_size; /* bytes in rdata, lengths included */
-	uint16_t dyn;        /* dynamic answer resolver id; 0 = static data */
+	uint16_t dyn; /* dynamic answer resolver id; 0 = static data */
 };
 
 enum zone_node_flags {
@@ -24,7 +24,7 @@ enum zone_node_flags {
 	NODE_DELEG = 1 << 1, /* NS below the apex: a zone cut */
 	NODE_DNAME = 1 << 2,
 	NODE_CNAME = 1 << 3,
-	NODE_ENT = 1 << 4,  /* empty non-terminal: exists, holds nothing */
+	NODE_ENT = 1 << 4, /* empty non-terminal: exists, holds nothing */
 	NODE_HEAP = 1 << 5, /* allocated on its own by zone_apply(), not in the zone's arena */
 };
 
@@ -33,8 +33,8 @@ enum zone_node_flags {
 struct zone_node {
 	const uint8_t *owner; /* lower-cased wire name */
 	const struct rrset *rrsets; /* sorted by type */
-	uint32_t hash;              /* name_hash(owner) */
-	uint32_t children;          /* names exactly one label below */
+	uint32_t hash; /* name_hash(owner) */
+	uint32_t children; /* names exactly one label below */
 	uint16_t nrrsets;
 	uint16_t flags;
 	uint8_t owner_len;
@@ -51,16 +51,16 @@ struct zone {
 	uint32_t serial;
 	const struct zone_node *apex_node;
 	const struct rrset *soa;
-	size_t nnodes;   /* names, empty non-terminals included */
+	size_t nnodes; /* names, empty non-terminals included */
 	size_t nrecords; /* records */
-	uintptr_t root;  /* the hash trie (zone.c) */
+	uintptr_t root; /* the hash trie (zone.c) */
 	/* writer-side bookkeeping, never read by queries */
 	struct zone_mem *mem;
-	const struct zone *base;      /* the snapshot zone_apply() derived this one from */
-	struct zone_garbage *fresh;   /* heap objects first made for this snapshot */
+	const struct zone *base; /* the snapshot zone_apply() derived this one from */
+	struct zone_garbage *fresh; /* heap objects first made for this snapshot */
 	struct zone_garbage *retired; /* objects of the predecessor this snapshot no longer uses */
 	struct zone_garbage *garbage; /* set when superseded: what the successor dropped */
-	bool superseded;              /* a successor derived from this one is serving */
+	bool superseded; /* a successor derived from this one is serving */
 };
 
 /* RDATA iteration: a record is a 2-byte length then the data. */
@@ -105,8 +105,8 @@ struct zone_builder;
 
 struct zone_builder *zone_builder_new(const uint8_t *apex);
 /* Adds one record; line is kept for error messages (0 when there is none). */
-int zone_builder_add(struct zone_builder *b, const uint8_t *owner, uint16_t type, uint32_t ttl,
-                     const uint8_t *rdata, uint16_t rdlen, uint32_t line);
+int zone_builder_add(struct zone_builder *b, const uint8_t *owner, uint16_t type, uint32_t ttl, const uint8_t *rdata,
+                     uint16_t rdlen, uint32_t line);
 /* Names the file the next records come from (for $INCLUDE); NULL = the main source. */
 int zone_builder_set_file(struct zone_builder *b, const char *file);
 /* Validates and builds. RRset TTLs that differ count as the lowest (RFC 2181 5.2).

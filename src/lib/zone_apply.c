@@ -58,8 +58,13 @@ static struct zone_node *node_make(struct apply *a, const uint8_t *owner, const 
 		p += sets[i].rdata_size;
 	}
 	memcpy(p, owner, olen);
-	*n = (struct zone_node){.owner = p, .rrsets = rs, .hash = name_hash(p), .children = children, .nrrsets = nsets,
-	                        .flags = (uint16_t)(flags | NODE_HEAP), .owner_len = (uint8_t)olen,
+	*n = (struct zone_node){.owner = p,
+	                        .rrsets = rs,
+	                        .hash = name_hash(p),
+	                        .children = children,
+	                        .nrrsets = nsets,
+	                        .flags = (uint16_t)(flags | NODE_HEAP),
+	                        .owner_len = (uint8_t)olen,
 	                        .labels = (uint8_t)name_labels(p)};
 	return n;
 }
@@ -105,8 +110,8 @@ static int fix_ancestors(struct apply *a, const uint8_t *owner, int delta)
 		uint32_t children = pn->children + (uint32_t)delta;
 		if (children == 0 && (pn->flags & NODE_ENT))
 			return drop_node(a, pn) < 0 ? TERN_ENOMEM : fix_ancestors(a, p, -1);
-		struct zone_node *copy = node_make(a, pn->owner, pn->rrsets, pn->nrrsets, pn->flags & (uint16_t)~NODE_HEAP,
-		                                   children);
+		struct zone_node *copy =
+		    node_make(a, pn->owner, pn->rrsets, pn->nrrsets, pn->flags & (uint16_t)~NODE_HEAP, children);
 		if (!copy || put_node(a, copy) < 0)
 			return TERN_ENOMEM;
 		return 0;
@@ -127,7 +132,10 @@ static void check_node(struct apply *a, size_t change, const uint8_t *owner, con
 		else if (t != RR_RRSIG && t != RR_NSEC)
 			other = true;
 		if ((t == RR_CNAME || t == RR_DNAME || t == RR_SOA) && sets[i].count > 1)
-			apply_error(a, change, "more than one %s record at %s", t == RR_SOA ? "SOA" : t == RR_CNAME ? "CNAME" : "DNAME",
+			apply_error(a, change, "more than one %s record at %s",
+			            t == RR_SOA     ? "SOA"
+			            : t == RR_CNAME ? "CNAME"
+			                            : "DNAME",
 			            text);
 		soa |= t == RR_SOA;
 		ns |= t == RR_NS;
@@ -165,14 +173,15 @@ static bool check_change(struct apply *a, size_t i, const struct zone_change *c,
 	}
 	const uint8_t *rec = c->rdata, *end = c->rdata + c->rdata_size;
 	for (uint16_t r = 0; r < c->count; r++, rec = rdata_next(rec)) {
-		if (rec + 2 > end || rdata_next(rec) > end || rr_rdata_check(c->type, rdata_bytes(rec), rdata_len(rec)) < 0) {
+		if (rec + 2 > end || rdata_next(rec) > end ||
+		    rr_rdata_check(c->type, rdata_bytes(rec), rdata_len(rec)) < 0) {
 			apply_error(a, i, "bad RDATA for %s record %u at %s", rr_type_name(c->type, tbuf), r, text);
 			return false;
 		}
 	}
 	if (rec != end) {
-		apply_error(a, i, "RDATA of %s at %s does not hold exactly %u records", rr_type_name(c->type, tbuf), text,
-		            c->count);
+		apply_error(a, i, "RDATA of %s at %s does not hold exactly %u records", rr_type_name(c->type, tbuf),
+		            text, c->count);
 		return false;
 	}
 	return true;
@@ -219,8 +228,8 @@ static int apply_owner(struct apply *a, const struct zone_change *ch, const size
 				sets[at] = sets[--nsets];
 			continue;
 		}
-		sets[at] = (struct rrset){.type = c->type, .count = c->count, .ttl = c->ttl, .rdata = c->rdata,
-		                          .rdata_size = c->rdata_size};
+		sets[at] = (struct rrset){
+		    .type = c->type, .count = c->count, .ttl = c->ttl, .rdata = c->rdata, .rdata_size = c->rdata_size};
 		nsets += at == nsets;
 	}
 	qsort(sets, nsets, sizeof(sets[0]), type_cmp);
@@ -274,8 +283,8 @@ int zone_apply(const struct zone *prev, const struct zone_change *changes, size_
 		free(idx);
 		return TERN_ENOMEM;
 	}
-	*z = (struct zone){.root = prev->root, .mem = prev->mem, .base = prev, .nnodes = prev->nnodes,
-	                   .nrecords = prev->nrecords};
+	*z = (struct zone){
+	    .root = prev->root, .mem = prev->mem, .base = prev, .nnodes = prev->nnodes, .nrecords = prev->nrecords};
 	z->mem->refs++;
 	zone_set_apex(z, prev->apex_node);
 	struct apply a = {.z = z, .c = {&z->fresh, &z->retired, &z->mem->dead}, .err = err, .errlen = errlen};

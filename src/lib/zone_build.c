@@ -15,7 +15,7 @@
 struct rec {
 	const uint8_t *owner; /* lower-cased, in the zone's arena */
 	const uint8_t *rdata; /* in the builder's scratch arena */
-	const char *file;     /* where it came from when not the main source ($INCLUDE) */
+	const char *file; /* where it came from when not the main source ($INCLUDE) */
 	uint32_t ttl;
 	uint32_t line;
 	uint16_t type;
@@ -29,9 +29,8 @@ struct zone_builder {
 	struct rec *recs;
 	size_t nrecs, cap;
 	const uint8_t *last_owner; /* consecutive records share one owner copy */
-	const char *file;          /* set by zone_builder_set_file() */
+	const char *file; /* set by zone_builder_set_file() */
 };
-
 
 struct zone_builder *zone_builder_new(const uint8_t *apex)
 {
@@ -59,8 +58,8 @@ void zone_builder_free(struct zone_builder *b)
 	free(b);
 }
 
-int zone_builder_add(struct zone_builder *b, const uint8_t *owner, uint16_t type, uint32_t ttl,
-                     const uint8_t *rdata, uint16_t rdlen, uint32_t line)
+int zone_builder_add(struct zone_builder *b, const uint8_t *owner, uint16_t type, uint32_t ttl, const uint8_t *rdata,
+                     uint16_t rdlen, uint32_t line)
 {
 	if (b->nrecs == b->cap) {
 		size_t ncap = b->cap ? b->cap * 2 : 256;
@@ -245,8 +244,11 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 			uint32_t ttl = b->recs[k].ttl; /* RFC 2181 5.2: differing TTLs count as the lowest */
 			for (size_t r = k + 1; r < m; r++)
 				ttl = b->recs[r].ttl < ttl ? b->recs[r].ttl : ttl;
-			sets[si++] = (struct rrset){.type = type, .count = (uint16_t)(m - k), .ttl = ttl,
-			                            .rdata = rd, .rdata_size = (uint32_t)size};
+			sets[si++] = (struct rrset){.type = type,
+			                            .count = (uint16_t)(m - k),
+			                            .ttl = ttl,
+			                            .rdata = rd,
+			                            .rdata_size = (uint32_t)size};
 			if (m - k > 65535)
 				errs_add(e, b->recs[k].file, b->recs[k].line, "too many records in one RRset");
 			char owner[1024] = "";
@@ -258,20 +260,24 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 				cname_file = b->recs[k].file;
 				node.flags |= NODE_CNAME;
 				if (m - k > 1)
-					errs_add(e, b->recs[k + 1].file, b->recs[k + 1].line, "more than one CNAME record at %s", owner);
+					errs_add(e, b->recs[k + 1].file, b->recs[k + 1].line,
+					         "more than one CNAME record at %s", owner);
 			} else if (type != RR_RRSIG && type != RR_NSEC) {
 				has_other = true;
 			}
 			if (type == RR_DNAME) {
 				node.flags |= NODE_DNAME;
 				if (m - k > 1)
-					errs_add(e, b->recs[k + 1].file, b->recs[k + 1].line, "more than one DNAME record at %s", owner);
+					errs_add(e, b->recs[k + 1].file, b->recs[k + 1].line,
+					         "more than one DNAME record at %s", owner);
 			}
 			if (type == RR_SOA) {
 				if (!name_equal(node.owner, b->apex))
-					errs_add(e, b->recs[k].file, b->recs[k].line, "SOA record for %s outside the zone apex", owner);
+					errs_add(e, b->recs[k].file, b->recs[k].line,
+					         "SOA record for %s outside the zone apex", owner);
 				else if (m - k > 1)
-					errs_add(e, b->recs[k + 1].file, b->recs[k + 1].line, "more than one SOA record at the apex %s", owner);
+					errs_add(e, b->recs[k + 1].file, b->recs[k + 1].line,
+					         "more than one SOA record at the apex %s", owner);
 			}
 			if (type == RR_NS && !name_equal(node.owner, b->apex))
 				node.flags |= NODE_DELEG;
@@ -305,7 +311,8 @@ static int add_empty_nonterminals(struct nodeset *ns, int apex_labels)
 			p = name_parent(p);
 			if (nodeset_find(ns, p))
 				break;
-			struct zone_node ent = {.owner = p, .flags = NODE_ENT, .labels = (uint8_t)labels, .hash = name_hash(p)};
+			struct zone_node ent = {
+			    .owner = p, .flags = NODE_ENT, .labels = (uint8_t)labels, .hash = name_hash(p)};
 			ent.owner_len = (uint8_t)name_len(p);
 			if (nodeset_push(ns, ent) < 0)
 				return TERN_ENOMEM;
@@ -328,7 +335,8 @@ static int check_records(struct zone_builder *b, struct errs *e)
 			errs_add(e, r->file, r->line, "type %s cannot appear in a zone", rr_type_name(r->type, tbuf));
 		} else if (rr_rdata_check(r->type, r->rdata, r->rdlen) < 0) {
 			name_to_text(r->owner, owner, sizeof(owner));
-			errs_add(e, r->file, r->line, "bad RDATA for %s record at %s", rr_type_name(r->type, tbuf), owner);
+			errs_add(e, r->file, r->line, "bad RDATA for %s record at %s", rr_type_name(r->type, tbuf),
+			         owner);
 		}
 	}
 	return e->count ? TERN_EZONE : 0;

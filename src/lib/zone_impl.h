@@ -40,9 +40,9 @@ struct trie_coll {
 };
 
 struct trie_ctx {
-	struct zone_garbage **fresh;   /* heap objects made now */
+	struct zone_garbage **fresh; /* heap objects made now */
 	struct zone_garbage **retired; /* heap objects of the old version no longer used */
-	size_t *dead;                 /* arena bytes no longer used */
+	size_t *dead; /* arena bytes no longer used */
 };
 
 int garbage_push(struct zone_garbage **g, uintptr_t item);

@@ -54,7 +54,7 @@ static void on_record(zs_scanner_t *s)
 	int rc = zone_builder_set_file(c->b, file);
 	if (rc == 0)
 		rc = zone_builder_add(c->b, s->r_owner, s->r_type, s->r_ttl, s->r_data, (uint16_t)s->r_data_length,
-	                          (uint32_t)s->line_counter);
+		                      (uint32_t)s->line_counter);
 	if (rc < 0) {
 		c->rc = rc;
 		s->state = ZS_STATE_STOP;
@@ -73,8 +73,7 @@ static void on_error(zs_scanner_t *s)
 		s->state = ZS_STATE_STOP; /* enough to act on; stop before the buffer fills */
 }
 
-static int load(zs_scanner_t *s, const char *source, const uint8_t *apex, struct zone **out, char *err,
-                size_t errlen)
+static int load(zs_scanner_t *s, const char *source, const uint8_t *apex, struct zone **out, char *err, size_t errlen)
 {
 	struct load_ctx c = {.source = source, .err = err, .errlen = errlen};
 	if (err && errlen)
@@ -135,8 +134,8 @@ static int find_include(const char *text, size_t len, const char *source, char *
 	return 0;
 }
 
-int zonefile_load_string(const char *text, size_t len, const char *source, const uint8_t *apex,
-                         struct zone **out, char *err, size_t errlen)
+int zonefile_load_string(const char *text, size_t len, const char *source, const uint8_t *apex, struct zone **out,
+                         char *err, size_t errlen)
 {
 	if (find_include(text, len, source, err, errlen) < 0)
 		return TERN_EZONE;

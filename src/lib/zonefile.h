@@ -9,5 +9,5 @@
  * writes every problem, one per line, as "path:line: message" into err; nothing is built. */
 int zonefile_load(const char *path, const uint8_t *apex, struct zone **out, char *err, size_t errlen);
 /* The same for zone text held in memory; source names it in messages. */
-int zonefile_load_string(const char *text, size_t len, const char *source, const uint8_t *apex,
-                         struct zone **out, char *err, size_t errlen);
+int zonefile_load_string(const char *text, size_t len, const char *source, const uint8_t *apex, struct zone **out,
+                         char *err, size_t errlen);

@@ -19,7 +19,7 @@
 #include "ternd/log.h"
 
 #define CONFIG_MAX_FILE (16u << 20) /* a configuration larger than this is surely a mistake */
-#define QUOTE_MAX 64                /* characters of a bad value shown in a message */
+#define QUOTE_MAX 64 /* characters of a bad value shown in a message */
 
 /* State of one load: the document being checked, the configuration being built, the messages. */
 struct parse {
@@ -35,8 +35,7 @@ struct parse {
 };
 
 /* Appends "source:line: message" to the error buffer, newline separated, truncating silently. */
-__attribute__((format(printf, 3, 4))) static void perr(struct parse *p, unsigned line,
-                                                        const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void perr(struct parse *p, unsigned line, const char *fmt, ...)
 {
 	p->nerr++;
 	if (p->errlen == 0 || p->errused + 1 >= p->errlen)
@@ -82,8 +81,7 @@ static bool is_null(const yaml_node_t *n)
 	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return false;
 	const char *s = scalar_text(n);
-	return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
-	       !strcmp(s, "NULL");
+	return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
 }
 
 /* Writes s in double quotes with control and non-ASCII bytes escaped, cut at QUOTE_MAX. */
@@ -116,27 +114,25 @@ static const char *quote(const char *s, char *buf, size_t cap)
 struct field {
 	const char *key;
 	yaml_node_t *value; /* NULL when absent */
-	unsigned line;      /* of the key */
+	unsigned line; /* of the key */
 };
 
 /* Matches the pairs of a mapping against fields; reports unknown, duplicate and non-scalar keys.
  * where names the mapping in messages ("server", "zones[0]"; NULL for the top level). */
-static void walk_mapping(struct parse *p, yaml_node_t *map, const char *where,
-                         struct field *fields, size_t nfields)
+static void walk_mapping(struct parse *p, yaml_node_t *map, const char *where, struct field *fields, size_t nfields)
 {
 	for (size_t i = 0; i < nfields; i++)
 		fields[i].value = NULL;
 	if (is_null(map))
 		return;
-	for (yaml_node_pair_t *pair = map->data.mapping.pairs.start;
-	     pair < map->data.mapping.pairs.top; pair++) {
+	for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
 		yaml_node_t *k = yaml_document_get_node(p->doc, pair->key);
 		yaml_node_t *v = yaml_document_get_node(p->doc, pair->value);
 		if (!k || !v)
 			continue;
 		if (k->type != YAML_SCALAR_NODE) {
-			perr(p, node_line(k), "%s%skeys must be scalars, got %s", where ? where : "",
-			     where ? ": " : "", kind_name(k));
+			perr(p, node_line(k), "%s%skeys must be scalars, got %s", where ? where : "", where ? ": " : "",
+			     kind_name(k));
 			continue;
 		}
 		size_t i = 0;
@@ -194,8 +190,8 @@ static const char *want_scalar(struct parse *p, yaml_node_t *n, const char *wher
 }
 
 /* Decimal digits only (no sign, no space, no base prefix), fully consumed, within min..max. */
-static bool want_uint(struct parse *p, yaml_node_t *n, const char *where, unsigned long min,
-                      unsigned long max, unsigned long *out)
+static bool want_uint(struct parse *p, yaml_node_t *n, const char *where, unsigned long min, unsigned long max,
+                      unsigned long *out)
 {
 	const char *s = want_scalar(p, n, where);
 	if (!s)
@@ -213,8 +209,8 @@ static bool want_uint(struct parse *p, yaml_node_t *n, const char *where, unsign
 		return false;
 	}
 	if (errno == ERANGE || v < min || v > max) {
-		perr(p, node_line(n), "%s: %s is out of range %lu..%lu", where,
-		     strlen(s) > QUOTE_MAX ? "value" : s, min, max);
+		perr(p, node_line(n), "%s: %s is out of range %lu..%lu", where, strlen(s) > QUOTE_MAX ? "value" : s,
+		     min, max);
 		return false;
 	}
 	*out = v;
@@ -294,8 +290,7 @@ static void parse_listen(struct parse *p, yaml_node_t *n)
 	for (size_t i = 0; i < p->c->nlisten; i++) {
 		const struct config_listen *o = &p->c->listen[i];
 		if (o->addrlen == l.addrlen && !memcmp(&o->addr, &l.addr, l.addrlen)) {
-			perr(p, node_line(n), "%s: %s is listed twice (also as \"%s\")", where, q,
-			     o->text);
+			perr(p, node_line(n), "%s: %s is listed twice (also as \"%s\")", where, q, o->text);
 			return;
 		}
 	}
@@ -306,12 +301,9 @@ static void parse_server(struct parse *p, yaml_node_t *server, unsigned line)
 {
 	enum { LISTEN, IDENTITY, EDNS, WORKERS, IDLE, CLIENTS, NFIELDS };
 	struct field f[NFIELDS] = {
-		[LISTEN] = {.key = "listen"},
-		[IDENTITY] = {.key = "identity"},
-		[EDNS] = {.key = "edns-buffer-size"},
-		[WORKERS] = {.key = "udp-workers"},
-		[IDLE] = {.key = "tcp-idle-timeout"},
-		[CLIENTS] = {.key = "tcp-max-clients"},
+	    [LISTEN] = {.key = "listen"},         [IDENTITY] = {.key = "identity"},
+	    [EDNS] = {.key = "edns-buffer-size"}, [WORKERS] = {.key = "udp-workers"},
+	    [IDLE] = {.key = "tcp-idle-timeout"}, [CLIENTS] = {.key = "tcp-max-clients"},
 	};
 	if (!want_mapping(p, server, "server"))
 		return;
@@ -321,8 +313,7 @@ static void parse_server(struct parse *p, yaml_node_t *server, unsigned line)
 	} else {
 		long n = want_list(p, f[LISTEN].value, "server.listen");
 		if (n == 0) {
-			perr(p, node_line(f[LISTEN].value),
-			     "server.listen: at least one address is required");
+			perr(p, node_line(f[LISTEN].value), "server.listen: at least one address is required");
 		} else if (n > 0) {
 			p->c->listen = calloc((size_t)n, sizeof(*p->c->listen));
 			if (!p->c->listen) {
@@ -330,8 +321,8 @@ static void parse_server(struct parse *p, yaml_node_t *server, unsigned line)
 				return;
 			}
 			yaml_node_t *seq = f[LISTEN].value;
-			for (yaml_node_item_t *it = seq->data.sequence.items.start;
-			     it < seq->data.sequence.items.top; it++) {
+			for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
+			     it++) {
 				yaml_node_t *item = yaml_document_get_node(p->doc, *it);
 				if (item)
 					parse_listen(p, item);
@@ -348,25 +339,23 @@ static void parse_server(struct parse *p, yaml_node_t *server, unsigned line)
 		}
 	}
 	unsigned long v;
-	if (f[EDNS].value &&
-	    want_uint(p, f[EDNS].value, "server.edns-buffer-size", 512, 4096, &v))
+	if (f[EDNS].value && want_uint(p, f[EDNS].value, "server.edns-buffer-size", 512, 4096, &v))
 		p->c->edns_size = (uint16_t)v;
 	if (f[WORKERS].value && want_uint(p, f[WORKERS].value, "server.udp-workers", 0, 256, &v))
 		p->c->udp_workers = (unsigned)v;
 	if (f[IDLE].value && want_uint(p, f[IDLE].value, "server.tcp-idle-timeout", 1, 3600, &v))
 		p->c->tcp_idle_timeout_ms = (unsigned)v * 1000;
-	if (f[CLIENTS].value &&
-	    want_uint(p, f[CLIENTS].value, "server.tcp-max-clients", 1, 1000000, &v))
+	if (f[CLIENTS].value && want_uint(p, f[CLIENTS].value, "server.tcp-max-clients", 1, 1000000, &v))
 		p->c->tcp_max_clients = (unsigned)v;
 }
 
 static void parse_log(struct parse *p, yaml_node_t *log)
 {
 	static const char *const levels[] = {
-		[LOG_ERROR] = "error",
-		[LOG_WARNING] = "warning",
-		[LOG_INFO] = "info",
-		[LOG_DEBUG] = "debug",
+	    [LOG_ERROR] = "error",
+	    [LOG_WARNING] = "warning",
+	    [LOG_INFO] = "info",
+	    [LOG_DEBUG] = "debug",
 	};
 	struct field f[] = {{.key = "level"}};
 	if (!want_mapping(p, log, "log"))
@@ -562,8 +551,8 @@ static void parse_zones(struct parse *p, yaml_node_t *zones)
 		return;
 	}
 	size_t index = 0;
-	for (yaml_node_item_t *it = zones->data.sequence.items.start;
-	     it < zones->data.sequence.items.top; it++, index++) {
+	for (yaml_node_item_t *it = zones->data.sequence.items.start; it < zones->data.sequence.items.top;
+	     it++, index++) {
 		yaml_node_t *item = yaml_document_get_node(p->doc, *it);
 		if (item)
 			parse_zone(p, item, index);
@@ -605,23 +594,38 @@ static bool want_bool(struct parse *p, yaml_node_t *n, const char *where, bool *
 
 static void parse_api(struct parse *p, yaml_node_t *api, unsigned line)
 {
-	enum { LISTEN, DATA, JWKS, LEGACY, RATE, BURST, SERIAL, NS, HOSTMASTER, TTL, REFRESH, RETRY, EXPIRE, MINIMUM,
-	       NFIELDS };
+	enum {
+		LISTEN,
+		DATA,
+		JWKS,
+		LEGACY,
+		RATE,
+		BURST,
+		SERIAL,
+		NS,
+		HOSTMASTER,
+		TTL,
+		REFRESH,
+		RETRY,
+		EXPIRE,
+		MINIMUM,
+		NFIELDS
+	};
 	struct field f[NFIELDS] = {
-		[LISTEN] = {.key = "listen"},
-		[DATA] = {.key = "data-dir"},
-		[JWKS] = {.key = "jwks"},
-		[LEGACY] = {.key = "legacy-tenant-header"},
-		[RATE] = {.key = "rate-limit"},
-		[BURST] = {.key = "rate-burst"},
-		[SERIAL] = {.key = "serial-policy"},
-		[NS] = {.key = "nameservers"},
-		[HOSTMASTER] = {.key = "hostmaster"},
-		[TTL] = {.key = "default-ttl"},
-		[REFRESH] = {.key = "soa-refresh"},
-		[RETRY] = {.key = "soa-retry"},
-		[EXPIRE] = {.key = "soa-expire"},
-		[MINIMUM] = {.key = "soa-minimum"},
+	    [LISTEN] = {.key = "listen"},
+	    [DATA] = {.key = "data-dir"},
+	    [JWKS] = {.key = "jwks"},
+	    [LEGACY] = {.key = "legacy-tenant-header"},
+	    [RATE] = {.key = "rate-limit"},
+	    [BURST] = {.key = "rate-burst"},
+	    [SERIAL] = {.key = "serial-policy"},
+	    [NS] = {.key = "nameservers"},
+	    [HOSTMASTER] = {.key = "hostmaster"},
+	    [TTL] = {.key = "default-ttl"},
+	    [REFRESH] = {.key = "soa-refresh"},
+	    [RETRY] = {.key = "soa-retry"},
+	    [EXPIRE] = {.key = "soa-expire"},
+	    [MINIMUM] = {.key = "soa-minimum"},
 	};
 	struct config_api *a = &p->c->api;
 	if (!want_mapping(p, api, "api"))
@@ -666,7 +670,8 @@ static void parse_api(struct parse *p, yaml_node_t *api, unsigned line)
 				return;
 			}
 			yaml_node_t *seq = f[NS].value;
-			for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
+			for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
+			     it++) {
 				yaml_node_t *item = yaml_document_get_node(p->doc, *it);
 				if (item && want_name(p, item, "api.nameservers", a->nameservers[a->nnameservers]))
 					a->nnameservers++;
@@ -799,11 +804,8 @@ static void parse_root(struct parse *p, yaml_node_t *root)
 {
 	enum { SERVER, LOG, ZONES, API, TRANSFER, NFIELDS };
 	struct field f[NFIELDS] = {
-		[SERVER] = {.key = "server"},
-		[LOG] = {.key = "log"},
-		[ZONES] = {.key = "zones"},
-		[API] = {.key = "api"},
-		[TRANSFER] = {.key = "transfer"},
+	    [SERVER] = {.key = "server"}, [LOG] = {.key = "log"},           [ZONES] = {.key = "zones"},
+	    [API] = {.key = "api"},       [TRANSFER] = {.key = "transfer"},
 	};
 	if (root && root->type != YAML_MAPPING_NODE && !is_null(root)) {
 		perr(p, node_line(root), "top level: expected a mapping, got %s", kind_name(root));
@@ -847,11 +849,11 @@ static int yaml_failure(struct parse *p, const yaml_parser_t *parser, const char
 	}
 	const char *problem = parser->problem ? parser->problem : "unknown problem";
 	if (parser->error == YAML_READER_ERROR) {
-		perr(p, offset_line(text, len, parser->problem_offset),
-		     "YAML syntax error: %s (at byte %zu)", problem, parser->problem_offset);
+		perr(p, offset_line(text, len, parser->problem_offset), "YAML syntax error: %s (at byte %zu)", problem,
+		     parser->problem_offset);
 	} else if (parser->context) {
-		perr(p, (unsigned)parser->problem_mark.line + 1, "YAML syntax error: %s (%s at line %u)",
-		     problem, parser->context, (unsigned)parser->context_mark.line + 1);
+		perr(p, (unsigned)parser->problem_mark.line + 1, "YAML syntax error: %s (%s at line %u)", problem,
+		     parser->context, (unsigned)parser->context_mark.line + 1);
 	} else {
 		perr(p, (unsigned)parser->problem_mark.line + 1, "YAML syntax error: %s", problem);
 	}
@@ -874,18 +876,18 @@ static void set_defaults(struct config *c)
 	c->api.soa_minimum = 300;
 }
 
-int config_load_string(const char *text, size_t len, const char *source, const char *basedir,
-                       struct config **out, char *err, size_t errlen)
+int config_load_string(const char *text, size_t len, const char *source, const char *basedir, struct config **out,
+                       char *err, size_t errlen)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc, extra;
 	bool have_parser = false, have_doc = false, have_extra = false;
 	struct parse p = {
-		.doc = &doc,
-		.source = source ? source : "<config>",
-		.basedir = basedir,
-		.err = err,
-		.errlen = errlen,
+	    .doc = &doc,
+	    .source = source ? source : "<config>",
+	    .basedir = basedir,
+	    .err = err,
+	    .errlen = errlen,
 	};
 	int rc = TERN_ECONFIG;
 	if (errlen)

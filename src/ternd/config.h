@@ -17,11 +17,11 @@ struct config_listen {
  * kept, by default <api.data-dir, else the config file's directory>/<zone>.zone. */
 struct config_zone {
 	uint8_t apex[NAME_MAXLEN]; /* wire form, lower-cased */
-	char *name;                /* as written, e.g. "example.com" */
-	char *file;                /* path, resolved against the config file's directory */
+	char *name; /* as written, e.g. "example.com" */
+	char *file; /* path, resolved against the config file's directory */
 	struct config_listen *primaries; /* pulled from these, in order; NULL for a zone file */
 	size_t nprimaries;
-	unsigned line;             /* where the zone is declared */
+	unsigned line; /* where the zone is declared */
 };
 
 /* The HTTP API (control plane); enabled when the file has an "api" section. */
@@ -29,7 +29,7 @@ struct config_api {
 	bool enabled;
 	struct config_listen listen;
 	char *data_dir; /* holds tern.db (SQLite) */
-	char *jwks;     /* public keys tokens are verified against */
+	char *jwks; /* public keys tokens are verified against */
 	bool legacy_tenant_header;
 	unsigned rate, burst; /* per-tenant token bucket: requests a second, bucket size; rate 0 = off */
 	bool serial_increment; /* SOA serials +1 instead of YYYYMMDDnn */
@@ -61,12 +61,12 @@ struct config {
 	size_t nlisten;
 	struct config_zone *zones;
 	size_t nzones;
-	char *nsid;                   /* server identity for NSID (RFC 5001); NULL = not sent */
-	uint16_t edns_size;           /* advertised and maximum UDP payload; default 1232 */
-	unsigned udp_workers;         /* 0 = one per online CPU */
+	char *nsid; /* server identity for NSID (RFC 5001); NULL = not sent */
+	uint16_t edns_size; /* advertised and maximum UDP payload; default 1232 */
+	unsigned udp_workers; /* 0 = one per online CPU */
 	unsigned tcp_idle_timeout_ms; /* default 10000 */
-	unsigned tcp_max_clients;     /* default 1024 */
-	int log_level;                /* enum log_level; default LOG_INFO */
+	unsigned tcp_max_clients; /* default 1024 */
+	int log_level; /* enum log_level; default LOG_INFO */
 	struct config_api api;
 	struct config_transfer transfer;
 };
@@ -79,6 +79,6 @@ bool config_prefix_match(const struct config_prefix *list, size_t n, const struc
 int config_load(const char *path, struct config **out, char *err, size_t errlen);
 /* The same for YAML text in memory; source names it in messages and relative zone file paths
  * resolve against basedir. */
-int config_load_string(const char *text, size_t len, const char *source, const char *basedir,
-                       struct config **out, char *err, size_t errlen);
+int config_load_string(const char *text, size_t len, const char *source, const char *basedir, struct config **out,
+                       char *err, size_t errlen);
 void config_free(struct config *c);

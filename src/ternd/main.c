@@ -65,7 +65,8 @@ static void log_zone_event(void *arg, enum zones_event ev, const struct zone *ol
 	if (ev == ZONES_PUBLISHED) {
 		name_to_text(next->apex, name, sizeof(name));
 		if (old)
-			log_info("zone %s: serial %u -> %u, %zu records", name, old->serial, next->serial, next->nrecords);
+			log_info("zone %s: serial %u -> %u, %zu records", name, old->serial, next->serial,
+			         next->nrecords);
 		else
 			log_info("zone %s: serial %u loaded, %zu records", name, next->serial, next->nrecords);
 	} else {
@@ -119,7 +120,8 @@ static void raise_fd_limit(const struct config *conf)
 		return;
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
-	rlim_t need = (rlim_t)conf->tcp_max_clients + 64 + 4 * conf->nlisten * (conf->udp_workers ? conf->udp_workers : 4);
+	rlim_t need =
+	    (rlim_t)conf->tcp_max_clients + 64 + 4 * conf->nlisten * (conf->udp_workers ? conf->udp_workers : 4);
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need)
 		log_warning("file descriptor limit %llu is below the %llu that tcp-max-clients %u needs",
 		            (unsigned long long)rl.rlim_cur, (unsigned long long)need, conf->tcp_max_clients);
@@ -139,10 +141,10 @@ static bool same_listeners(const struct config *a, const struct config *b)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check", no_argument, NULL, 'k'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"check", no_argument, NULL, 'k'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *path = NULL;
 	bool check = false;

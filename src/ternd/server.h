@@ -22,7 +22,7 @@ struct xfrin;
 struct server {
 	struct zones *zones;
 	struct ns_params *params; /* RCU pointer */
-	struct stats stats;       /* query counters of every worker */
+	struct stats stats; /* query counters of every worker */
 	struct xfrin *xfrin; /* secondary zones (NOTIFY in, expiry); set before workers start */
 };
 

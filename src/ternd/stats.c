@@ -5,9 +5,8 @@
 
 #include "lib/rr.h"
 
-static const uint16_t types[STATS_TYPES - 1] = {RR_A,   RR_NS,  RR_CNAME, RR_SOA,  RR_PTR,   RR_MX,
-                                                 RR_TXT, RR_AAAA, RR_SRV,  RR_DS,   RR_DNSKEY, RR_SVCB,
-                                                 RR_HTTPS, RR_CAA, RR_ANY, RR_AXFR};
+static const uint16_t types[STATS_TYPES - 1] = {RR_A,   RR_NS, RR_CNAME,  RR_SOA,  RR_PTR,   RR_MX,  RR_TXT, RR_AAAA,
+                                                RR_SRV, RR_DS, RR_DNSKEY, RR_SVCB, RR_HTTPS, RR_CAA, RR_ANY, RR_AXFR};
 static const char *const names[STATS_TYPES] = {"A",  "NS",     "CNAME", "SOA",   "PTR", "MX",  "TXT",  "AAAA", "SRV",
                                                "DS", "DNSKEY", "SVCB",  "HTTPS", "CAA", "ANY", "AXFR", "other"};
 

@@ -9,8 +9,8 @@ enum { STATS_RCODES = 24, STATS_TYPES = 17 };
 
 struct stats_block {
 	_Alignas(64) _Atomic uint64_t rcode[STATS_RCODES]; /* by response rcode (12-bit values above 23 count as 23) */
-	_Atomic uint64_t qtype[STATS_TYPES];               /* by question type, see stats_type_name() */
-	_Atomic uint64_t dropped;                           /* messages not answered */
+	_Atomic uint64_t qtype[STATS_TYPES]; /* by question type, see stats_type_name() */
+	_Atomic uint64_t dropped; /* messages not answered */
 };
 
 #define STATS_MAX_BLOCKS 512

@@ -17,7 +17,7 @@
  * current and never the table. */
 struct zone_slot {
 	struct zone *current; /* RCU pointer */
-	uint32_t hash;        /* of the apex */
+	uint32_t hash; /* of the apex */
 	int labels;
 	uint8_t apex[NAME_MAXLEN];
 	uint8_t apex_len;
@@ -31,8 +31,8 @@ struct zone_table {
 	size_t cap;
 	uint32_t mask;
 	_Atomic int min_labels, max_labels; /* only suffixes this deep can be apexes */
-	struct zone_slot **index;           /* open addressing by apex hash; entries are RCU pointers */
-	struct zone_slot *slots[];          /* n entries of cap */
+	struct zone_slot **index; /* open addressing by apex hash; entries are RCU pointers */
+	struct zone_slot *slots[]; /* n entries of cap */
 };
 
 #define MAX_LISTENERS 8
@@ -100,8 +100,7 @@ static void table_free(struct zone_table *t)
 	}
 }
 
-static struct zone_slot *table_find_hashed(const struct zone_table *t, const uint8_t *lname, size_t len,
-                                           uint32_t hash)
+static struct zone_slot *table_find_hashed(const struct zone_table *t, const uint8_t *lname, size_t len, uint32_t hash)
 {
 	uint32_t h = hash & t->mask;
 	for (struct zone_slot *s; (s = rcu_dereference(t->index[h])) != NULL; h = (h + 1) & t->mask)

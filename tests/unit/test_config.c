@@ -31,8 +31,7 @@ struct result {
 static void load_base(struct result *r, const char *yaml, const char *basedir)
 {
 	r->c = &untouched;
-	r->rc = config_load_string(yaml, strlen(yaml), "ternd.yaml", basedir, &r->c, r->err,
-	                           sizeof(r->err));
+	r->rc = config_load_string(yaml, strlen(yaml), "ternd.yaml", basedir, &r->c, r->err, sizeof(r->err));
 }
 
 static void load(struct result *r, const char *yaml)
@@ -87,10 +86,8 @@ static uint16_t port_of(const struct config_listen *l)
 static const char *addr_of(const struct config_listen *l, char *buf, size_t cap)
 {
 	if (l->addr.ss_family == AF_INET)
-		return inet_ntop(AF_INET, &((const struct sockaddr_in *)&l->addr)->sin_addr, buf,
-		                 (socklen_t)cap);
-	return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&l->addr)->sin6_addr, buf,
-	                 (socklen_t)cap);
+		return inet_ntop(AF_INET, &((const struct sockaddr_in *)&l->addr)->sin_addr, buf, (socklen_t)cap);
+	return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&l->addr)->sin6_addr, buf, (socklen_t)cap);
 }
 
 static void test_full(void **state)
@@ -186,18 +183,15 @@ static void test_log_levels(void **state)
 	for (int i = 0; i < 4; i++) {
 		char yaml[128];
 		struct result r;
-		snprintf(yaml, sizeof(yaml), "server:\n  listen: [127.0.0.1]\nlog:\n  level: %s\n",
-		         names[i]);
+		snprintf(yaml, sizeof(yaml), "server:\n  listen: [127.0.0.1]\nlog:\n  level: %s\n", names[i]);
 		expect_ok(&r, yaml);
 		assert_int_equal(r.c->log_level, i);
 		config_free(r.c);
 	}
 	expect_error("server:\n  listen: [127.0.0.1]\nlog:\n  level: verbose\n",
 	             "ternd.yaml:4: log.level: \"verbose\" is not one of error, warning, info, debug");
-	expect_error("server:\n  listen: [127.0.0.1]\nlog:\n  level:\n",
-	             "ternd.yaml:4: log.level: empty value");
-	expect_error("server:\n  listen: [127.0.0.1]\nlog:\n  lvl: info\n",
-	             "ternd.yaml:4: unknown key \"lvl\" in log");
+	expect_error("server:\n  listen: [127.0.0.1]\nlog:\n  level:\n", "ternd.yaml:4: log.level: empty value");
+	expect_error("server:\n  listen: [127.0.0.1]\nlog:\n  lvl: info\n", "ternd.yaml:4: unknown key \"lvl\" in log");
 }
 
 static void test_ranges(void **state)
@@ -290,12 +284,9 @@ static void test_listen_errors(void **state)
 	expect_error("server:\n  listen:\n    - 127.0.0.1@53\n    - 127.0.0.1\n",
 	             "ternd.yaml:4: server.listen: \"127.0.0.1\" is listed twice");
 	expect_error("server:\n  listen:\n    - \"\"\n", "ternd.yaml:3: server.listen: empty value");
-	expect_error("server:\n  listen: []\n",
-	             "ternd.yaml:2: server.listen: at least one address is required");
-	expect_error("server:\n  listen:\n",
-	             "ternd.yaml:2: server.listen: at least one address is required");
-	expect_error("server:\n  listen: 127.0.0.1@53\n",
-	             "ternd.yaml:2: server.listen: expected a list, got a scalar");
+	expect_error("server:\n  listen: []\n", "ternd.yaml:2: server.listen: at least one address is required");
+	expect_error("server:\n  listen:\n", "ternd.yaml:2: server.listen: at least one address is required");
+	expect_error("server:\n  listen: 127.0.0.1@53\n", "ternd.yaml:2: server.listen: expected a list, got a scalar");
 	expect_error("server:\n  listen:\n    - {addr: 127.0.0.1}\n",
 	             "ternd.yaml:3: server.listen: expected a scalar, got a mapping");
 	/* longer than config_listen.text can hold */
@@ -343,8 +334,7 @@ static void test_identity(void **state)
 	expect_ok(&r, yaml);
 	assert_string_equal(r.c->nsid, id);
 	config_free(r.c);
-	expect_error("server:\n  listen: [127.0.0.1]\n  identity:\n",
-	             "ternd.yaml:3: server.identity: empty value");
+	expect_error("server:\n  listen: [127.0.0.1]\n  identity:\n", "ternd.yaml:3: server.identity: empty value");
 	expect_error("server:\n  listen: [127.0.0.1]\n  identity: \"\"\n",
 	             "ternd.yaml:3: server.identity: empty value");
 	expect_error("server:\n  listen: [127.0.0.1]\n  identity: {a: b}\n",
@@ -416,8 +406,7 @@ static void test_yaml_syntax(void **state)
 	assert_ptr_equal(r.c, &untouched);
 	assert_contains(r.err, "ternd.yaml:");
 	assert_contains(r.err, "YAML syntax error: ");
-	expect_error("server:\n  listen: [127.0.0.1]\n bad: indentation\n",
-	             "ternd.yaml:3: YAML syntax error: ");
+	expect_error("server:\n  listen: [127.0.0.1]\n bad: indentation\n", "ternd.yaml:3: YAML syntax error: ");
 	expect_error("server:\n\tlisten: [127.0.0.1]\n",
 	             "ternd.yaml:2: YAML syntax error: found character that cannot start any token");
 	expect_error("server:\n  listen: [127.0.0.1]\nlog: *nope\n",
@@ -438,8 +427,7 @@ static void test_zone_names(void **state)
 	char yaml[256], label[65];
 	memset(label, 'a', 64);
 	label[64] = 0;
-	snprintf(yaml, sizeof(yaml),
-	         "server:\n  listen: [127.0.0.1]\nzones:\n  - name: %s.com\n    file: x\n", label);
+	snprintf(yaml, sizeof(yaml), "server:\n  listen: [127.0.0.1]\nzones:\n  - name: %s.com\n    file: x\n", label);
 	expect_error(yaml, "ternd.yaml:4: zones[0].name: \"aaaa");
 	expect_error(yaml, "is not a valid domain name");
 
@@ -603,25 +591,16 @@ static void test_free_null(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full),
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_log_levels),
-		cmocka_unit_test(test_ranges),
-		cmocka_unit_test(test_not_numbers),
-		cmocka_unit_test(test_listen_errors),
-		cmocka_unit_test(test_ipv6_listen),
-		cmocka_unit_test(test_identity),
-		cmocka_unit_test(test_missing_keys),
-		cmocka_unit_test(test_wrong_kinds),
-		cmocka_unit_test(test_unknown_keys),
-		cmocka_unit_test(test_yaml_syntax),
-		cmocka_unit_test(test_zone_names),
-		cmocka_unit_test(test_duplicate_zone),
-		cmocka_unit_test(test_many_errors),
-		cmocka_unit_test(test_small_error_buffer),
-		cmocka_unit_test(test_relative_paths),
-		cmocka_unit_test(test_load_file),
-		cmocka_unit_test(test_free_null),
+	    cmocka_unit_test(test_full),           cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_log_levels),     cmocka_unit_test(test_ranges),
+	    cmocka_unit_test(test_not_numbers),    cmocka_unit_test(test_listen_errors),
+	    cmocka_unit_test(test_ipv6_listen),    cmocka_unit_test(test_identity),
+	    cmocka_unit_test(test_missing_keys),   cmocka_unit_test(test_wrong_kinds),
+	    cmocka_unit_test(test_unknown_keys),   cmocka_unit_test(test_yaml_syntax),
+	    cmocka_unit_test(test_zone_names),     cmocka_unit_test(test_duplicate_zone),
+	    cmocka_unit_test(test_many_errors),    cmocka_unit_test(test_small_error_buffer),
+	    cmocka_unit_test(test_relative_paths), cmocka_unit_test(test_load_file),
+	    cmocka_unit_test(test_free_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

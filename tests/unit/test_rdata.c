@@ -415,8 +415,7 @@ static void test_inner_lengths(void **state)
 	assert_int_equal(rr_rdata_check(RR_NSEC, (const uint8_t *)"\0\0\x21", 3), TERN_EMALF);
 	assert_int_equal(rr_rdata_check(RR_HINFO, (const uint8_t *)"\3abc\5de", 7), TERN_EMALF);
 	assert_int_equal(rr_rdata_check(RR_EUI48, (const uint8_t *)"\0\0\x5e\0\x53\x2a\0", 7), TERN_EMALF);
-	assert_int_equal(rr_rdata_check(RR_LOC, (const uint8_t *)"\1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16),
-	                 TERN_EMALF);
+	assert_int_equal(rr_rdata_check(RR_LOC, (const uint8_t *)"\1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16), TERN_EMALF);
 	assert_true(rr_rdata_checked(RR_NSEC3));
 	assert_false(rr_rdata_checked(65000));
 }

@@ -460,8 +460,8 @@ static void test_cname_flags(void **state)
 	struct zone_builder *b = basic();
 	add_name(b, "alias", RR_CNAME, "www", 4);
 	/* RRSIG beside CNAME is fine: covers CNAME, alg 8, 3 labels, TTL 3600, times, tag, signer, signature */
-	add(b, "alias", RR_RRSIG, 3600,
-	    "\0\5\10\3\0\0\x0e\x10\x68\0\0\0\x67\0\0\0\x12\x34\7example\3com\0\1\2\3\4", 35, 5);
+	add(b, "alias", RR_RRSIG, 3600, "\0\5\10\3\0\0\x0e\x10\x68\0\0\0\x67\0\0\0\x12\x34\7example\3com\0\1\2\3\4", 35,
+	    5);
 	/* NSEC www.example.com. CNAME RRSIG NSEC */
 	add(b, "alias", RR_NSEC, 3600, "\3www\7example\3com\0\0\6\x04\0\0\0\0\x03", 25, 6);
 	add_name(b, "moved", RR_DNAME, "example.net.", 7);

@@ -53,7 +53,11 @@ static void chg_set(struct chg *x, const char *owner, uint16_t type, const void 
 		memcpy(x->rdata + off + 2, rd, rdlen);
 		off += 2u + rdlen;
 	}
-	x->c = (struct zone_change){.owner = x->owner, .type = type, .ttl = 300, .count = count, .rdata = x->rdata,
+	x->c = (struct zone_change){.owner = x->owner,
+	                            .type = type,
+	                            .ttl = 300,
+	                            .count = count,
+	                            .rdata = x->rdata,
 	                            .rdata_size = (uint32_t)off};
 }
 
@@ -308,8 +312,8 @@ static void test_trie_collisions(void **state)
 		names[i][0] = 1;
 		names[i][1] = (uint8_t)('a' + i);
 		names[i][2] = 0;
-		nodes[i] = (struct zone_node){.owner = names[i], .owner_len = 3, .labels = 1,
-		                              .hash = i < 3 ? 0xdeadbeef : 0xdeadbeee};
+		nodes[i] = (struct zone_node){
+		    .owner = names[i], .owner_len = 3, .labels = 1, .hash = i < 3 ? 0xdeadbeef : 0xdeadbeee};
 		const struct zone_node *old;
 		assert_int_equal(trie_set(&c, root, &nodes[i], &root, &old), 0);
 		assert_null(old);

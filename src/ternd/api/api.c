@@ -47,8 +47,8 @@ bool api_parse_owner(const uint8_t *apex, const char *text, const char *field, u
 		return false;
 	}
 	size_t tl = strlen(text), al = strlen(atext) - 1; /* the zone's name without its final dot */
-	bool absolute = text[tl - 1] == '.' ||
-	                (tl >= al && strncasecmp(text + tl - al, atext, al) == 0 && (tl == al || text[tl - al - 1] == '.'));
+	bool absolute = text[tl - 1] == '.' || (tl >= al && strncasecmp(text + tl - al, atext, al) == 0 &&
+	                                        (tl == al || text[tl - al - 1] == '.'));
 	char buf[NAME_MAXLEN * 4 + 2];
 	const char *t = text;
 	if (absolute && text[tl - 1] != '.' && tl + 2 <= sizeof(buf)) {
@@ -58,7 +58,9 @@ bool api_parse_owner(const uint8_t *apex, const char *text, const char *field, u
 		t = buf;
 	}
 	if (name_from_text(out, t, apex) < 0) {
-		http_error(res, 400, field, "\"%.300s\" is not a valid domain name (empty label, label over 63 octets or name over 255)", text);
+		http_error(res, 400, field,
+		           "\"%.300s\" is not a valid domain name (empty label, label over 63 octets or name over 255)",
+		           text);
 		return false;
 	}
 	name_lower(out);
@@ -214,7 +216,8 @@ bool api_whole_zone(const struct api_caller *c, const struct store_zone *z, bool
 	name_to_text(z->apex, text, sizeof(text));
 	if (!c->p.scope.has_names && !c->p.scope.has_types && auth_allows(&c->p, text, NULL, 0, write))
 		return true;
-	http_error(res, 403, "zone", "the token's scope does not cover the whole of %s%s", text, write ? " for writing" : "");
+	http_error(res, 403, "zone", "the token's scope does not cover the whole of %s%s", text,
+	           write ? " for writing" : "");
 	return false;
 }
 
@@ -243,8 +246,8 @@ static void health(void *ctx, const struct http_request *req, struct http_respon
 	struct api *a = ctx;
 	struct zone_totals t = {json_object(), 0, 0};
 	zones_foreach(a->srv->zones, zone_total, &t);
-	json_t *o = json_pack("{s:s,s:I,s:I,s:o}", "status", "ok", "uptime", (json_int_t)(time(NULL) - a->started), "zones",
-	                      (json_int_t)t.zones, "serials", t.serials);
+	json_t *o = json_pack("{s:s,s:I,s:I,s:o}", "status", "ok", "uptime", (json_int_t)(time(NULL) - a->started),
+	                      "zones", (json_int_t)t.zones, "serials", t.serials);
 	struct xfrin_status *st = NULL;
 	size_t n = 0;
 	if (a->srv->xfrin && xfrin_status(a->srv->xfrin, &st, &n) == 0) {
@@ -253,12 +256,12 @@ static void health(void *ctx, const struct http_request *req, struct http_respon
 		for (size_t i = 0; i < n; i++) {
 			char name[NAME_MAXLEN * 4 + 1];
 			name_to_text(st[i].apex, name, sizeof(name));
-			json_object_set_new(sec, name,
-			                    json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:s}", "state", xfrin_state_name(st[i].state),
-			                              "serving", st[i].serving, "serial", (json_int_t)st[i].serial,
-			                              "last_transfer", (json_int_t)st[i].last_transfer, "last_refresh",
-			                              (json_int_t)st[i].last_refresh, "expires", (json_int_t)st[i].expires,
-			                              "last_error", st[i].last_error));
+			json_object_set_new(
+			    sec, name,
+			    json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:s}", "state", xfrin_state_name(st[i].state),
+			              "serving", st[i].serving, "serial", (json_int_t)st[i].serial, "last_transfer",
+			              (json_int_t)st[i].last_transfer, "last_refresh", (json_int_t)st[i].last_refresh,
+			              "expires", (json_int_t)st[i].expires, "last_error", st[i].last_error));
 		}
 		json_object_set_new(o, "secondaries", sec);
 		free(st);
@@ -269,9 +272,9 @@ static void health(void *ctx, const struct http_request *req, struct http_respon
 static void metrics(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	(void)req;
-	static const char *const rcodes[] = {"NOERROR", "FORMERR",  "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+	static const char *const rcodes[] = {"NOERROR",  "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED",
 	                                     "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE", "DSOTYPENI",
-	                                     "RCODE12", "RCODE13",  "RCODE14",  "RCODE15",  "BADVERS"};
+	                                     "RCODE12",  "RCODE13", "RCODE14",  "RCODE15",  "BADVERS"};
 	struct api *a = ctx;
 	uint64_t rc[STATS_RCODES], qt[STATS_TYPES], dropped, http[6];
 	stats_sum(&a->srv->stats, rc, qt, &dropped);
@@ -285,7 +288,8 @@ static void metrics(void *ctx, const struct http_request *req, struct http_respo
 		return;
 	}
 #define EMIT(...) len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, __VA_ARGS__)
-	EMIT("# HELP tern_dns_responses_total DNS responses sent, by rcode.\n# TYPE tern_dns_responses_total counter\n");
+	EMIT(
+	    "# HELP tern_dns_responses_total DNS responses sent, by rcode.\n# TYPE tern_dns_responses_total counter\n");
 	for (int i = 0; i < STATS_RCODES; i++)
 		if (rc[i] || i <= 5)
 			EMIT("tern_dns_responses_total{rcode=\"%s\"} %llu\n", i < 17 ? rcodes[i] : "other",
@@ -318,27 +322,27 @@ static void openapi(void *ctx, const struct http_request *req, struct http_respo
 }
 
 static const struct http_route routes[] = {
-	{"GET", "/healthz", health},
-	{"GET", "/metrics", metrics},
-	{"GET", "/api/v1/openapi.json", openapi},
-	{"GET", "/api/v1/zones", api_zones_list},
-	{"POST", "/api/v1/zones", api_zones_create},
-	{"GET", "/api/v1/zones/{}", api_zones_show},
-	{"DELETE", "/api/v1/zones/{}", api_zones_delete},
-	{"GET", "/api/v1/zones/{}/export", api_zones_export},
-	{"POST", "/api/v1/zones/{}/import", api_zones_import},
-	{"GET", "/api/v1/zones/{}/changes", api_zones_changes},
-	{"PUT", "/api/v1/zones/{}/lock", api_zones_lock},
-	{"DELETE", "/api/v1/zones/{}/lock", api_zones_unlock},
-	{"PUT", "/api/v1/zones/{}/soa", api_soa_put},
-	{"GET", "/api/v1/zones/{}/rrsets", api_rrsets_list},
-	{"PATCH", "/api/v1/zones/{}/rrsets", api_rrsets_patch},
-	{"GET", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_get},
-	{"PUT", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_put},
-	{"DELETE", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_delete},
-	{"POST", "/api/v1/zones/{}/proposals", api_proposals_create},
-	{"GET", "/api/v1/zones/{}/proposals", api_proposals_list},
-	{"POST", "/api/v1/zones/{}/proposals/{}/approve", api_proposals_approve},
+    {"GET", "/healthz", health},
+    {"GET", "/metrics", metrics},
+    {"GET", "/api/v1/openapi.json", openapi},
+    {"GET", "/api/v1/zones", api_zones_list},
+    {"POST", "/api/v1/zones", api_zones_create},
+    {"GET", "/api/v1/zones/{}", api_zones_show},
+    {"DELETE", "/api/v1/zones/{}", api_zones_delete},
+    {"GET", "/api/v1/zones/{}/export", api_zones_export},
+    {"POST", "/api/v1/zones/{}/import", api_zones_import},
+    {"GET", "/api/v1/zones/{}/changes", api_zones_changes},
+    {"PUT", "/api/v1/zones/{}/lock", api_zones_lock},
+    {"DELETE", "/api/v1/zones/{}/lock", api_zones_unlock},
+    {"PUT", "/api/v1/zones/{}/soa", api_soa_put},
+    {"GET", "/api/v1/zones/{}/rrsets", api_rrsets_list},
+    {"PATCH", "/api/v1/zones/{}/rrsets", api_rrsets_patch},
+    {"GET", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_get},
+    {"PUT", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_put},
+    {"DELETE", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_delete},
+    {"POST", "/api/v1/zones/{}/proposals", api_proposals_create},
+    {"GET", "/api/v1/zones/{}/proposals", api_proposals_list},
+    {"POST", "/api/v1/zones/{}/proposals/{}/approve", api_proposals_approve},
 };
 
 /* Handlers read zones (RCU): the HTTP thread is a reader for the length of each request only,
@@ -426,8 +430,8 @@ int api_start(struct server *srv, const struct config *conf, struct api **out, c
 	struct rebuild r = {.a = a};
 	struct store_page page = {0};
 	do {
-		rc = store_zone_list(store_latest(a->store), NULL, page.more ? page.next_apex : NULL, 1000, rebuild_zone, &r,
-		                     &page, err, errlen);
+		rc = store_zone_list(store_latest(a->store), NULL, page.more ? page.next_apex : NULL, 1000,
+		                     rebuild_zone, &r, &page, err, errlen);
 		if (rc < 0)
 			goto fail;
 	} while (page.more);

@@ -101,7 +101,8 @@ bool api_parse_change(const uint8_t *apex, json_t *obj, const char *url_name, co
 	out->c.ttl = (uint32_t)json_integer_value(ttl);
 	field_name(f, sizeof(f), where, "records");
 	if (!json_is_array(recs) || json_array_size(recs) == 0 || json_array_size(recs) > API_MAX_RECORDS) {
-		http_error(res, 400, f, "must be a list of 1 to %d records in presentation form (use \"delete\": true to remove)",
+		http_error(res, 400, f,
+		           "must be a list of 1 to %d records in presentation form (use \"delete\": true to remove)",
 		           API_MAX_RECORDS);
 		return false;
 	}
@@ -116,8 +117,8 @@ bool api_parse_change(const uint8_t *apex, json_t *obj, const char *url_name, co
 			http_error(res, 400, rf, "must be a string");
 			goto fail;
 		}
-		int rc = rrtext_rdata_from_text(apex, out->owner, out->c.type, json_string_value(r), one, sizeof(one), &len,
-		                                err, sizeof(err));
+		int rc = rrtext_rdata_from_text(apex, out->owner, out->c.type, json_string_value(r), one, sizeof(one),
+		                                &len, err, sizeof(err));
 		if (rc < 0) {
 			http_error(res, 400, rf, "%s", err);
 			goto fail;
@@ -155,8 +156,8 @@ uint32_t api_next_serial(uint32_t cur, enum store_serial_policy policy, time_t n
 		return cur + 1 ? cur + 1 : 1;
 	struct tm tm;
 	gmtime_r(&now, &tm);
-	uint32_t base = (uint32_t)(tm.tm_year + 1900) * 1000000u + (uint32_t)(tm.tm_mon + 1) * 10000u +
-	                (uint32_t)tm.tm_mday * 100u;
+	uint32_t base =
+	    (uint32_t)(tm.tm_year + 1900) * 1000000u + (uint32_t)(tm.tm_mon + 1) * 10000u + (uint32_t)tm.tm_mday * 100u;
 	return cur < base ? base : cur + 1; /* past nn = 99 the serial runs ahead of the date */
 }
 
@@ -228,7 +229,8 @@ bool api_commit(struct api *a, const struct store_zone *sz, const struct api_cha
 	pthread_mutex_lock(&a->write_lock);
 	const struct zone *cur = zones_get(a->srv->zones, sz->apex);
 	if (!cur) {
-		http_error(res, 500, NULL, "zone %s is not being served (it failed to load at start: see the log)", name);
+		http_error(res, 500, NULL, "zone %s is not being served (it failed to load at start: see the log)",
+		           name);
 		goto out;
 	}
 	/* the SOA with the next serial rides along with every change (a new SOA from the caller
@@ -252,7 +254,11 @@ bool api_commit(struct api *a, const struct store_zone *sz, const struct api_cha
 	wire_put32(soa + off, next_serial);
 	size_t m_user = n; /* the caller's changes, for naming them in errors */
 	n = m;
-	all[n] = (struct zone_change){.owner = cur->apex, .type = RR_SOA, .ttl = soa_ttl, .count = 1, .rdata = soa,
+	all[n] = (struct zone_change){.owner = cur->apex,
+	                              .type = RR_SOA,
+	                              .ttl = soa_ttl,
+	                              .count = 1,
+	                              .rdata = soa,
 	                              .rdata_size = (uint32_t)(2 + soalen)};
 	int rc = zone_apply(cur, all, n + 1, &next, err, sizeof(err));
 	if (rc < 0) {
@@ -266,8 +272,10 @@ bool api_commit(struct api *a, const struct store_zone *sz, const struct api_cha
 	for (size_t i = 0; i <= n; i++) {
 		const struct zone_node *was = zone_find(cur, all[i].owner, name_len(all[i].owner));
 		const struct rrset *old = was ? zone_node_rrset(was, all[i].type) : NULL;
-		if ((old && list_add(&removed, &rlen, &rcap, all[i].owner, old->type, old->ttl, old->count, old->rdata) < 0) ||
-		    list_add(&added, &alen, &acap, all[i].owner, all[i].type, all[i].ttl, all[i].count, all[i].rdata) < 0) {
+		if ((old &&
+		     list_add(&removed, &rlen, &rcap, all[i].owner, old->type, old->ttl, old->count, old->rdata) < 0) ||
+		    list_add(&added, &alen, &acap, all[i].owner, all[i].type, all[i].ttl, all[i].count, all[i].rdata) <
+		        0) {
 			http_error(res, 500, NULL, "out of memory");
 			goto out;
 		}
@@ -288,10 +296,16 @@ bool api_commit(struct api *a, const struct store_zone *sz, const struct api_cha
 		if (rc < 0 && rc != TERN_ENOTFOUND)
 			goto store_failed;
 	}
-	struct store_journal_entry e = {.serial_from = cur->serial, .serial_to = next_serial, .principal = who,
-	                                .removed = removed, .removed_len = rlen, .added = added, .added_len = alen};
+	struct store_journal_entry e = {.serial_from = cur->serial,
+	                                .serial_to = next_serial,
+	                                .principal = who,
+	                                .removed = removed,
+	                                .removed_len = rlen,
+	                                .added = added,
+	                                .added_len = alen};
 	if (store_zone_set_serial(t, sz->apex, next_serial, err, sizeof(err)) < 0 ||
-	    store_journal_append(t, sz->apex, &e, NULL, err, sizeof(err)) < 0 || store_commit(t, err, sizeof(err)) < 0) {
+	    store_journal_append(t, sz->apex, &e, NULL, err, sizeof(err)) < 0 ||
+	    store_commit(t, err, sizeof(err)) < 0) {
 		goto store_failed;
 	}
 	t = NULL;
@@ -346,7 +360,8 @@ static bool allowed(const struct api_caller *c, const struct store_zone *z, cons
 		return true;
 	char tb[RRTEXT_TYPE_MAXLEN];
 	rrtext_type_to_text(type, tb, sizeof(tb));
-	http_error(res, 403, "name", "the token's scope does not allow %s of %s %s", write ? "changes" : "reads", nt, tb);
+	http_error(res, 403, "name", "the token's scope does not allow %s of %s %s", write ? "changes" : "reads", nt,
+	           tb);
 	return false;
 }
 
@@ -425,7 +440,8 @@ void api_rrsets_get(void *ctx, const struct http_request *req, struct http_respo
 
 static void respond_committed(struct http_response *res, const struct api_change *ch, uint32_t serial)
 {
-	json_t *o = ch->c.count ? api_rrset_json(ch->owner, ch->c.type, ch->c.ttl, ch->c.count, ch->c.rdata) : json_object();
+	json_t *o =
+	    ch->c.count ? api_rrset_json(ch->owner, ch->c.type, ch->c.ttl, ch->c.count, ch->c.rdata) : json_object();
 	json_object_set_new(o, "serial", json_integer(serial));
 	http_json(res, 200, o);
 }
@@ -600,7 +616,8 @@ void api_soa_put(void *ctx, const struct http_request *req, struct http_response
 				which = i;
 		if (!strcmp(key, "mname") || !strcmp(key, "rname")) {
 			int k = key[0] == 'r';
-			if (!json_is_string(v) || name_from_text(names[k], json_string_value(v), (const uint8_t *)"") < 0) {
+			if (!json_is_string(v) ||
+			    name_from_text(names[k], json_string_value(v), (const uint8_t *)"") < 0) {
 				http_error(res, 400, key, "must be a domain name");
 				goto out;
 			}
@@ -673,8 +690,9 @@ void api_proposals_create(void *ctx, const struct http_request *req, struct http
 		    store_proposal_create(t, z.apex, c.p.tenant, text, time(NULL), &id, err, sizeof(err)) == 0 &&
 		    store_commit(t, err, sizeof(err)) == 0) {
 			t = NULL;
-			http_json(res, 201, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "status", "pending", "author",
-			                              c.p.tenant));
+			http_json(res, 201,
+			          json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "status", "pending", "author",
+			                    c.p.tenant));
 		} else {
 			http_error(res, 503, NULL, "the proposal could not be stored: %s", err);
 		}
@@ -740,7 +758,8 @@ void api_proposals_approve(void *ctx, const struct http_request *req, struct htt
 	    !name_equal(p.zone, z.apex)) {
 		http_error(res, 404, "id", "no proposal %.40s in this zone", req->params[1]);
 	} else if (p.status != STORE_PROPOSAL_PENDING) {
-		http_error(res, 409, "id", "proposal %lld is %s, not pending", id, store_proposal_status_name(p.status));
+		http_error(res, 409, "id", "proposal %lld is %s, not pending", id,
+		           store_proposal_status_name(p.status));
 	} else if (strcmp(p.author, c.p.tenant) == 0) {
 		http_error(res, 403, "id", "a change cannot be approved by its author (%s)", p.author);
 	} else if (!(body = json_loads(p.body, 0, NULL)) ||
@@ -756,8 +775,9 @@ void api_proposals_approve(void *ctx, const struct http_request *req, struct htt
 			t = NULL;
 		else
 			log_error("API: proposal %lld applied but its status not recorded: %s", id, err);
-		http_json(res, 200, json_pack("{s:I,s:s,s:I}", "id", (json_int_t)id, "status", "applied", "serial",
-		                              (json_int_t)serial));
+		http_json(res, 200,
+		          json_pack("{s:I,s:s,s:I}", "id", (json_int_t)id, "status", "applied", "serial",
+		                    (json_int_t)serial));
 	}
 	if (t)
 		store_rollback(t);

@@ -53,8 +53,9 @@ void api_zones_list(void *ctx, const struct http_request *req, struct http_respo
 			json_decref(l.arr);
 			http_error(res, 500, NULL, "store: %s", err);
 		} else {
-			http_json(res, 200, json_pack("{s:o,s:o}", "zones", l.arr, "next",
-			                              page.more ? api_name_json(page.next_apex) : json_null()));
+			http_json(res, 200,
+			          json_pack("{s:o,s:o}", "zones", l.arr, "next",
+			                    page.more ? api_name_json(page.next_apex) : json_null()));
 		}
 	}
 	api_caller_free(&c);
@@ -94,7 +95,8 @@ static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t
 			json_t *n = json_array_get(ns, i);
 			char f[48];
 			snprintf(f, sizeof(f), "nameservers[%zu]", i);
-			if (!json_is_string(n) || name_from_text(nsn[nns], json_string_value(n), (const uint8_t *)"") < 0) {
+			if (!json_is_string(n) ||
+			    name_from_text(nsn[nns], json_string_value(n), (const uint8_t *)"") < 0) {
 				http_error(res, 400, f, "must be a domain name");
 				return NULL;
 			}
@@ -147,7 +149,8 @@ static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t
 		}
 		const uint8_t *rec = ch.c.rdata;
 		for (uint16_t r = 0; r < ch.c.count; r++, rec = rdata_next(rec))
-			zone_builder_add(b, ch.owner, ch.c.type, ch.c.ttl, rdata_bytes(rec), rdata_len(rec), (uint32_t)i + 1);
+			zone_builder_add(b, ch.owner, ch.c.type, ch.c.ttl, rdata_bytes(rec), rdata_len(rec),
+			                 (uint32_t)i + 1);
 		free((void *)ch.c.rdata);
 	}
 	if (zone_build(b, "rrsets", &z, err, sizeof(err)) < 0) {
@@ -182,7 +185,8 @@ static bool foreign(struct api *a, const struct api_caller *c, const uint8_t *ap
 {
 	struct store_zone sz;
 	char err[128];
-	return store_zone_get(store_latest(a->store), apex, &sz, err, sizeof(err)) != 0 || strcmp(sz.tenant, c->p.tenant) != 0;
+	return store_zone_get(store_latest(a->store), apex, &sz, err, sizeof(err)) != 0 ||
+	       strcmp(sz.tenant, c->p.tenant) != 0;
 }
 
 struct first {
@@ -212,7 +216,8 @@ static bool namespace_free(struct api *a, const struct api_caller *c, const uint
 	char err[128];
 	if (!other) {
 		struct store_page page;
-		int rc = store_zone_list(store_latest(a->store), NULL, apex, 1, first_zone, &next, &page, err, sizeof(err));
+		int rc =
+		    store_zone_list(store_latest(a->store), NULL, apex, 1, first_zone, &next, &page, err, sizeof(err));
 		if (rc >= 0 && next.found && name_in(next.apex, apex) && foreign(a, c, next.apex))
 			other = next.apex;
 	}
@@ -248,8 +253,8 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 	}
 	json_object_foreach(body, key, v)
 	{
-		if (strcmp(key, "name") && strcmp(key, "nameservers") && strcmp(key, "rrsets") && strcmp(key, "zonefile") &&
-		    strcmp(key, "serial_policy")) {
+		if (strcmp(key, "name") && strcmp(key, "nameservers") && strcmp(key, "rrsets") &&
+		    strcmp(key, "zonefile") && strcmp(key, "serial_policy")) {
 			http_error(res, 400, key, "unknown field");
 			goto out;
 		}
@@ -266,7 +271,8 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 	}
 	sz.serial_policy = a->conf->api.serial_increment ? STORE_SERIAL_INCREMENT : STORE_SERIAL_DATE;
 	if (jp) {
-		if (!json_is_string(jp) || (strcmp(json_string_value(jp), "date") && strcmp(json_string_value(jp), "increment"))) {
+		if (!json_is_string(jp) ||
+		    (strcmp(json_string_value(jp), "date") && strcmp(json_string_value(jp), "increment"))) {
 			http_error(res, 400, "serial_policy", "must be \"date\" or \"increment\"");
 			goto out;
 		}
@@ -344,7 +350,8 @@ void api_zones_delete(void *ctx, const struct http_request *req, struct http_res
 			http_error(res, 409, "zone", "zone is locked: %s", z.lock_reason);
 		} else {
 			pthread_mutex_lock(&a->write_lock);
-			if (store_begin(a->store, &t, err, sizeof(err)) == 0 && store_zone_delete(t, z.apex, err, sizeof(err)) == 0 &&
+			if (store_begin(a->store, &t, err, sizeof(err)) == 0 &&
+			    store_zone_delete(t, z.apex, err, sizeof(err)) == 0 &&
 			    store_commit(t, err, sizeof(err)) == 0) {
 				t = NULL;
 				zones_remove(a->srv->zones, z.apex);
@@ -471,8 +478,11 @@ void api_zones_import(void *ctx, const struct http_request *req, struct http_res
 				uint8_t *rd = pass && rs->rdata_size ? malloc(rs->rdata_size) : NULL;
 				if (rd)
 					memcpy(rd, rs->rdata, rs->rdata_size);
-				x->c = (struct zone_change){.owner = x->owner, .type = rs->type, .ttl = rs->ttl,
-				                            .count = pass ? rs->count : 0, .rdata = rd,
+				x->c = (struct zone_change){.owner = x->owner,
+				                            .type = rs->type,
+				                            .ttl = rs->ttl,
+				                            .count = pass ? rs->count : 0,
+				                            .rdata = rd,
 				                            .rdata_size = pass ? rs->rdata_size : 0};
 			}
 		}
@@ -498,7 +508,8 @@ static int change_json(const struct store_journal_entry *e, void *arg)
 			uint8_t rec[2 + 65535];
 			wire_put16(rec, rr.rdlen);
 			memcpy(rec + 2, rr.rdata, rr.rdlen);
-			json_array_append_new(pass ? added : removed, api_rrset_json(rr.owner, rr.type, rr.ttl, 1, rec));
+			json_array_append_new(pass ? added : removed,
+			                      api_rrset_json(rr.owner, rr.type, rr.ttl, 1, rec));
 		}
 	}
 	json_array_append_new(arr, json_pack("{s:I,s:I,s:I,s:s,s:o,s:o}", "serial_from", (json_int_t)e->serial_from,
@@ -518,8 +529,8 @@ void api_zones_changes(void *ctx, const struct http_request *req, struct http_re
 		json_t *arr = json_array();
 		struct store_page page = {0};
 		char err[256];
-		if (store_journal_history(store_latest(a->store), z.apex, 0, API_PAGE_DEFAULT, change_json, arr, &page, err,
-		                          sizeof(err)) < 0) {
+		if (store_journal_history(store_latest(a->store), z.apex, 0, API_PAGE_DEFAULT, change_json, arr, &page,
+		                          err, sizeof(err)) < 0) {
 			json_decref(arr);
 			http_error(res, 500, NULL, "store: %s", err);
 		} else {
@@ -545,8 +556,10 @@ static void set_lock(void *ctx, const struct http_request *req, struct http_resp
 		if (lock && req->body_len) {
 			body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
 			json_t *r = body ? json_object_get(body, "reason") : NULL;
-			if (!r || !json_is_string(r) || json_string_length(r) == 0 || json_string_length(r) > STORE_REASON_MAX) {
-				http_error(res, 400, "reason", "must be a non-empty string of at most %d bytes", STORE_REASON_MAX);
+			if (!r || !json_is_string(r) || json_string_length(r) == 0 ||
+			    json_string_length(r) > STORE_REASON_MAX) {
+				http_error(res, 400, "reason", "must be a non-empty string of at most %d bytes",
+				           STORE_REASON_MAX);
 				goto out;
 			}
 			reason = json_string_value(r);
@@ -560,7 +573,8 @@ static void set_lock(void *ctx, const struct http_request *req, struct http_resp
 		if (store_begin(a->store, &t, err, sizeof(err)) == 0 &&
 		    (lock ? store_zone_lock(t, z.apex, reason, err, sizeof(err))
 		          : store_zone_unlock(t, z.apex, err, sizeof(err))) == 0 &&
-		    store_commit(t, err, sizeof(err)) == 0 && store_zone_get(store_latest(a->store), z.apex, &z, err, sizeof(err)) == 0) {
+		    store_commit(t, err, sizeof(err)) == 0 &&
+		    store_zone_get(store_latest(a->store), z.apex, &z, err, sizeof(err)) == 0) {
 			t = NULL;
 			http_json(res, 200, api_zone_json(&z));
 		} else {

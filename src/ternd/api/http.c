@@ -99,8 +99,9 @@ static bool match(const char *pattern, const char *path, struct http_request *re
 
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_response *res)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(res->body_len, res->body ? res->body : (char *)"",
-	                                                         res->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(res->body_len, res->body ? res->body : (char *)"",
+	                                    res->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (!r) {
 		free(res->body);
 		return MHD_NO;
@@ -135,8 +136,8 @@ static void dispatch(struct http *h, struct http_request *req, struct http_respo
 			return;
 		}
 		path_known = true;
-		int n = snprintf(res->allow + allow_used, sizeof(res->allow) - allow_used, "%s%s", allow_used ? ", " : "",
-		                 rt->method);
+		int n = snprintf(res->allow + allow_used, sizeof(res->allow) - allow_used, "%s%s",
+		                 allow_used ? ", " : "", rt->method);
 		if (n > 0 && (size_t)n < sizeof(res->allow) - allow_used)
 			allow_used += (size_t)n;
 	}
@@ -184,8 +185,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (p->too_large) {
 		http_error(&res, 413, NULL, "request body larger than %zu bytes", h->max_body);
 	} else {
-		struct http_request req = {.method = method, .path = url, .body = p->body ? p->body : "", .body_len = p->len,
-		                           .conn = conn};
+		struct http_request req = {
+		    .method = method, .path = url, .body = p->body ? p->body : "", .body_len = p->len, .conn = conn};
 		if (p->body)
 			p->body[p->len] = 0;
 		dispatch(h, &req, &res);

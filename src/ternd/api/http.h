@@ -25,7 +25,7 @@ struct http_response {
 	size_t body_len;
 	const char *content_type;
 	char retry_after[16]; /* set for 429 */
-	char allow[64];       /* set for 405 */
+	char allow[64]; /* set for 405 */
 };
 
 typedef void (*http_handler)(void *ctx, const struct http_request *req, struct http_response *res);

@@ -10,8 +10,8 @@
 
 struct answer_rrs {
 	const struct rrset *rrset; /* the records to write */
-	uint32_t ttl;              /* TTL to write */
-	uint8_t ecs_scope;         /* ECS scope prefix length (RFC 7871), 0 = valid for all */
+	uint32_t ttl; /* TTL to write */
+	uint8_t ecs_scope; /* ECS scope prefix length (RFC 7871), 0 = valid for all */
 };
 
 /* Chooses the records of rs for this client. Returns 0, or a negative TERN_E* when a dynamic

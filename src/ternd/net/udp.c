@@ -20,7 +20,7 @@
 #include "ternd/ns/query.h"
 
 #define UDP_BATCH 32
-#define UDP_IN_MAX 4096  /* larger datagrams are not DNS queries we answer */
+#define UDP_IN_MAX 4096 /* larger datagrams are not DNS queries we answer */
 #define UDP_OUT_MAX 4096 /* the largest EDNS size we allow in the configuration */
 
 /* Room for one IPv4 or IPv6 packet-info control message. */
@@ -53,8 +53,10 @@ static void worker_prepare(struct udp_worker *w)
 {
 	for (int i = 0; i < UDP_BATCH; i++) {
 		w->iov_in[i] = (struct iovec){w->in[i], UDP_IN_MAX};
-		w->msg_in[i].msg_hdr = (struct msghdr){.msg_name = &w->peers[i], .msg_namelen = sizeof(w->peers[i]),
-		                                       .msg_iov = &w->iov_in[i], .msg_iovlen = 1};
+		w->msg_in[i].msg_hdr = (struct msghdr){.msg_name = &w->peers[i],
+		                                       .msg_namelen = sizeof(w->peers[i]),
+		                                       .msg_iov = &w->iov_in[i],
+		                                       .msg_iovlen = 1};
 		if (w->pktinfo) {
 			w->msg_in[i].msg_hdr.msg_control = w->ctl_in[i];
 			w->msg_in[i].msg_hdr.msg_controllen = UDP_CTL_SIZE;
@@ -73,7 +75,7 @@ static size_t reply_source(struct udp_worker *w, int i, int m)
 			struct in_pktinfo pi;
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 			pi.ipi_spec_dst = pi.ipi_addr; /* source = the address asked */
-			pi.ipi_ifindex = 0;            /* let routing pick the interface */
+			pi.ipi_ifindex = 0; /* let routing pick the interface */
 			o->cmsg_level = IPPROTO_IP;
 			o->cmsg_type = IP_PKTINFO;
 			o->cmsg_len = CMSG_LEN(sizeof(pi));
@@ -108,8 +110,10 @@ static void worker_answer(struct udp_worker *w, int n)
 		if (m != i)
 			memcpy(&w->peers[m], &w->peers[i], h->msg_namelen);
 		w->iov_out[m] = (struct iovec){w->out[m], len};
-		w->msg_out[m].msg_hdr = (struct msghdr){.msg_name = &w->peers[m], .msg_namelen = h->msg_namelen,
-		                                        .msg_iov = &w->iov_out[m], .msg_iovlen = 1};
+		w->msg_out[m].msg_hdr = (struct msghdr){.msg_name = &w->peers[m],
+		                                        .msg_namelen = h->msg_namelen,
+		                                        .msg_iov = &w->iov_out[m],
+		                                        .msg_iovlen = 1};
 		if (w->pktinfo) {
 			size_t ctl = reply_source(w, i, m);
 			w->msg_out[m].msg_hdr.msg_control = ctl ? w->ctl_out[m] : NULL;

@@ -4,7 +4,7 @@
 #include "ternd/ns/ns.h"
 
 #define OPT_FIXED 11 /* root owner, type, class, TTL, RDLENGTH */
-#define EDE_SIZE 6   /* option code, length, info code */
+#define EDE_SIZE 6 /* option code, length, info code */
 
 int edns_parse(struct query *q, uint16_t udp_size, uint32_t ttl, const uint8_t *rd, uint16_t rdlen)
 {
@@ -57,7 +57,8 @@ int edns_write(struct query *q)
 	if (nsid && (wire_write16(w, OPT_NSID) < 0 || wire_write16(w, q->params->nsid_len) < 0 ||
 	             wire_write(w, q->params->nsid, q->params->nsid_len) < 0))
 		goto fail;
-	if (q->ede != EDE_NONE && (wire_write16(w, OPT_EDE) < 0 || wire_write16(w, 2) < 0 || wire_write16(w, q->ede) < 0))
+	if (q->ede != EDE_NONE &&
+	    (wire_write16(w, OPT_EDE) < 0 || wire_write16(w, 2) < 0 || wire_write16(w, q->ede) < 0))
 		goto fail;
 	return 0;
 fail:

@@ -114,16 +114,15 @@ static const uint8_t *answer_dname(struct query *q, const struct zone_node *dn, 
 	uint8_t rd[2 + NAME_MAXLEN];
 	wire_put16(rd, (uint16_t)(prefix + tlen));
 	memcpy(rd + 2, synth, prefix + tlen);
-	struct rrset cname = {.type = RR_CNAME, .count = 1, .ttl = d->ttl, .rdata = rd,
-	                      .rdata_size = (uint32_t)(2 + prefix + tlen)};
+	struct rrset cname = {
+	    .type = RR_CNAME, .count = 1, .ttl = d->ttl, .rdata = rd, .rdata_size = (uint32_t)(2 + prefix + tlen)};
 	return ns_put_rrset(q, SEC_ANSWER, owner, &cname) ? synth : NULL;
 }
 
 /* One lookup of sname (lower-cased) in z; owner is the same name as it is to be written.
  * Returns the next name of a chain, or NULL when the answer is complete. */
-static const uint8_t *answer_name(struct query *q, const struct zone *z, const uint8_t *sname,
-                                  const uint32_t *hashes, int labels, const uint8_t *owner,
-                                  uint8_t synth[NAME_MAXLEN])
+static const uint8_t *answer_name(struct query *q, const struct zone *z, const uint8_t *sname, const uint32_t *hashes,
+                                  int labels, const uint8_t *owner, uint8_t synth[NAME_MAXLEN])
 {
 	bool exact;
 	const struct zone_node *node = zone_find_encloser_hashed(z, sname, hashes, labels, &exact);

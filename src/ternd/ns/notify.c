@@ -172,15 +172,16 @@ static void *run(void *arg)
 			char zone[NAME_MAXLEN * 4 + 1];
 			name_to_text(p->apex, zone, sizeof(zone));
 			if (p->tries == NOTIFY_TRIES) {
-				log_warning("NOTIFY: %s serial %u: no answer from %s after %d tries", zone, p->serial, t->text,
-				            NOTIFY_TRIES);
+				log_warning("NOTIFY: %s serial %u: no answer from %s after %d tries", zone, p->serial,
+				            t->text, NOTIFY_TRIES);
 				*p = n->q[--n->nq];
 				continue;
 			}
 			size_t len = build(p, buf, sizeof(buf));
 			int fd = t->addr.ss_family == AF_INET6 ? n->fd6 : n->fd4;
 			if (fd < 0 || sendto(fd, buf, len, 0, (const struct sockaddr *)&t->addr, t->addrlen) < 0)
-				log_debug("NOTIFY: %s to %s: %s", zone, t->text, fd < 0 ? "no socket" : strerror(errno));
+				log_debug("NOTIFY: %s to %s: %s", zone, t->text,
+				          fd < 0 ? "no socket" : strerror(errno));
 			p->tries++;
 			p->next_ms = now + NOTIFY_INTERVAL_MS;
 			wake = p->next_ms < wake ? p->next_ms : wake;
@@ -209,8 +210,8 @@ static int open_any(int family)
 	struct sockaddr_storage ss = {0};
 	ss.ss_family = (sa_family_t)family;
 	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&ss, family == AF_INET ? sizeof(struct sockaddr_in)
-	                                                                    : sizeof(struct sockaddr_in6)) < 0) {
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&ss,
+	                    family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) < 0) {
 		close(fd);
 		fd = -1;
 	}

@@ -43,11 +43,11 @@ struct query {
 	/* response */
 	struct wire_writer w;
 	size_t opt_reserve; /* bytes kept free for our OPT record */
-	uint16_t rcode;     /* full 12-bit rcode */
+	uint16_t rcode; /* full 12-bit rcode */
 	bool aa, tc;
 	uint16_t count[3]; /* answer, authority, additional */
-	uint16_t ede;      /* Extended DNS Error code or EDE_NONE */
-	bool full;         /* a section ran out of room: add nothing more */
+	uint16_t ede; /* Extended DNS Error code or EDE_NONE */
+	bool full; /* a section ran out of room: add nothing more */
 
 	const struct zone *zone; /* the zone being answered from (scope for additional data) */
 	struct {

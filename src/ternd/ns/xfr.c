@@ -17,7 +17,7 @@
 struct xfr {
 	uint8_t *buf; /* frames */
 	size_t len, cap;
-	size_t frame;  /* where the current message's length prefix sits */
+	size_t frame; /* where the current message's length prefix sits */
 	struct wire_writer w;
 	uint16_t ancount;
 	uint8_t header[WIRE_HEADER_LEN];
@@ -68,7 +68,8 @@ static int put_rr(struct xfr *x, const uint8_t *owner, uint16_t type, uint32_t t
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct wire_mark m = wire_mark(&x->w);
 		if (wire_write_name(&x->w, owner, true) == 0 && wire_write16(&x->w, type) == 0 &&
-		    wire_write16(&x->w, RR_CLASS_IN) == 0 && wire_write32(&x->w, ttl) == 0 && wire_write16(&x->w, 0) == 0) {
+		    wire_write16(&x->w, RR_CLASS_IN) == 0 && wire_write32(&x->w, ttl) == 0 &&
+		    wire_write16(&x->w, 0) == 0) {
 			size_t start = x->w.pos;
 			if (rr_write_rdata(&x->w, type, rd, rdlen) == 0) {
 				wire_put16(x->w.buf + start - 2, (uint16_t)(x->w.pos - start));
@@ -120,8 +121,8 @@ bool xfr_is_transfer(const uint8_t *msg, size_t len)
 int xfr_answer(const struct server *srv, const uint8_t *msg, size_t len, const struct query_client *client,
                uint8_t **out, size_t *outlen)
 {
-	if (len < WIRE_HEADER_LEN || (wire_get16(msg + 2) & WIRE_QR) || WIRE_OPCODE(wire_get16(msg + 2)) != OPCODE_QUERY ||
-	    wire_get16(msg + 4) != 1)
+	if (len < WIRE_HEADER_LEN || (wire_get16(msg + 2) & WIRE_QR) ||
+	    WIRE_OPCODE(wire_get16(msg + 2)) != OPCODE_QUERY || wire_get16(msg + 4) != 1)
 		return 0;
 	uint8_t qname[NAME_MAXLEN], lname[NAME_MAXLEN], question[NAME_MAXLEN + 4];
 	size_t pos = WIRE_HEADER_LEN;

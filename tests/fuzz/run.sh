@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZ=$ROOT/tests/fuzz
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CC=${CC:-clang}
-ALL_HARNESSES="query zonefile config name zone_apply rrtext"
+ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -51,12 +51,13 @@ lib_srcs() {
 	local f
 	for f in "$ROOT"/src/lib/*.c "$ROOT"/src/ternd/*.c "$ROOT"/src/ternd/*/*.c; do
 		case ${f#"$ROOT"/} in
+		src/ternd/api/api_json.c | src/ternd/api/http_response.c) ;; # request bodies: fuzz_api_json
 		src/ternd/main.c | src/ternd/net/* | src/ternd/api/*) continue ;;
 		esac
 		[ -f "$f" ] && echo "${f#"$ROOT"/}"
 	done
 }
-PKGS="libzscanner libknot liburcu-qsbr yaml-0.1"
+PKGS="libzscanner libknot liburcu-qsbr yaml-0.1 jansson"
 pkg-config --exists libcrypto 2>/dev/null && PKGS="$PKGS libcrypto" # TSIG and DNSSEC code, when present
 
 build() {

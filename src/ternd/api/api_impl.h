@@ -19,6 +19,7 @@
 #define API_MAX_RECORDS 1000
 #define API_PAGE_DEFAULT 50
 #define API_PAGE_MAX 1000
+#define API_TTL_MAX 2147483647 /* RFC 2181 8 */
 
 struct api_bucket {
 	char tenant[AUTH_TENANT_MAX + 1];

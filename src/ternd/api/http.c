@@ -36,42 +36,6 @@ const char *http_query(const struct http_request *r, const char *name)
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-void http_json(struct http_response *res, int status, json_t *body)
-{
-	res->status = status;
-	res->content_type = "application/json";
-	free(res->body);
-	res->body = body ? json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-	res->body_len = res->body ? strlen(res->body) : 0;
-	json_decref(body);
-}
-
-void http_text(struct http_response *res, int status, const char *type, const char *text, size_t len)
-{
-	res->status = status;
-	res->content_type = type;
-	free(res->body);
-	res->body = malloc(len + 1);
-	if (res->body) {
-		memcpy(res->body, text, len);
-		res->body[len] = 0;
-	}
-	res->body_len = res->body ? len : 0;
-}
-
-void http_error(struct http_response *res, int status, const char *field, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	json_t *e = json_pack("{s:i,s:s}", "status", status, "message", msg);
-	if (field)
-		json_object_set_new(e, "field", json_string(field));
-	http_json(res, status, json_pack("{s:o}", "error", e));
-}
-
 /* Matches path against pattern, capturing "{}" segments. */
 static bool match(const char *pattern, const char *path, struct http_request *req, char *scratch, size_t cap)
 {

@@ -1,0 +1,222 @@
+/* The API's JSON and names: zone and owner names from URLs and bodies, RRsets and zones as JSON,
+ * and one RRset change parsed and checked from a JSON object. Untrusted input all of it: no
+ * server state is touched here (tests/fuzz/fuzz_api_json.c drives it alone). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/error.h"
+#include "lib/rr.h"
+#include "lib/rrtext.h"
+#include "ternd/api/api_impl.h"
+
+bool api_parse_zone_name(const char *text, uint8_t apex[NAME_MAXLEN])
+{
+	if (!text || !*text || name_from_text(apex, text, (const uint8_t *)"") < 0)
+		return false;
+	name_lower(apex);
+	return true;
+}
+
+json_t *api_name_json(const uint8_t *name)
+{
+	char text[NAME_MAXLEN * 4 + 1];
+	if (name_to_text(name, text, sizeof(text)) < 0)
+		return json_null();
+	return json_string(text);
+}
+
+bool api_parse_owner(const uint8_t *apex, const char *text, const char *field, uint8_t out[NAME_MAXLEN],
+                     struct http_response *res)
+{
+	char atext[NAME_MAXLEN * 4 + 1];
+	name_to_text(apex, atext, sizeof(atext));
+	if (!text || !*text) {
+		http_error(res, 400, field, "a name is required");
+		return false;
+	}
+	size_t tl = strlen(text), al = strlen(atext) - 1; /* the zone's name without its final dot */
+	bool absolute = text[tl - 1] == '.' || (tl >= al && strncasecmp(text + tl - al, atext, al) == 0 &&
+	                                        (tl == al || text[tl - al - 1] == '.'));
+	char buf[NAME_MAXLEN * 4 + 2];
+	const char *t = text;
+	if (absolute && text[tl - 1] != '.' && tl + 2 <= sizeof(buf)) {
+		memcpy(buf, text, tl);
+		buf[tl] = '.';
+		buf[tl + 1] = 0;
+		t = buf;
+	}
+	if (name_from_text(out, t, apex) < 0) {
+		http_error(res, 400, field,
+		           "\"%.300s\" is not a valid domain name (empty label, label over 63 octets or name over 255)",
+		           text);
+		return false;
+	}
+	name_lower(out);
+	if (!name_in(out, apex)) {
+		http_error(res, 400, field, "%.300s is not in zone %s", text, atext);
+		return false;
+	}
+	return true;
+}
+
+json_t *api_rrset_json(const uint8_t *owner, uint16_t type, uint32_t ttl, uint16_t count, const uint8_t *rdata)
+{
+	char tbuf[RRTEXT_TYPE_MAXLEN], *text = malloc(65536 * 2);
+	json_t *records = json_array();
+	const uint8_t *rec = rdata;
+	for (uint16_t i = 0; text && i < count; i++, rec = rdata_next(rec))
+		if (rrtext_rdata_to_text(type, rdata_bytes(rec), rdata_len(rec), text, 65536 * 2) >= 0)
+			json_array_append_new(records, json_string(text));
+	free(text);
+	rrtext_type_to_text(type, tbuf, sizeof(tbuf));
+	return json_pack("{s:o,s:s,s:I,s:o}", "name", api_name_json(owner), "type", tbuf, "ttl", (json_int_t)ttl,
+	                 "records", records);
+}
+
+json_t *api_zone_json(const struct store_zone *z)
+{
+	return json_pack("{s:o,s:s,s:I,s:s,s:b,s:o,s:I,s:I}", "name", api_name_json(z->apex), "tenant", z->tenant,
+	                 "serial", (json_int_t)z->serial, "serial_policy",
+	                 z->serial_policy == STORE_SERIAL_DATE ? "date" : "increment", "locked", z->locked,
+	                 "lock_reason", z->locked ? json_string(z->lock_reason) : json_null(), "created",
+	                 (json_int_t)z->created, "updated", (json_int_t)z->updated);
+}
+
+void api_changes_free(struct api_change *ch, size_t n)
+{
+	for (size_t i = 0; ch && i < n; i++)
+		free((void *)ch[i].c.rdata);
+	free(ch);
+}
+
+static bool field_name(char *buf, size_t cap, const char *where, const char *field)
+{
+	snprintf(buf, cap, "%s%s%s", where, *where ? "." : "", field);
+	return true;
+}
+
+bool api_parse_change(const uint8_t *apex, json_t *obj, const char *url_name, const char *url_type, const char *where,
+                      struct api_change *out, struct http_response *res)
+{
+	char f[96];
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(obj)) {
+		http_error(res, 400, *where ? where : NULL, "expected a JSON object");
+		return false;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(obj, key, v)
+	{
+		if (strcmp(key, "name") && strcmp(key, "type") && strcmp(key, "ttl") && strcmp(key, "records") &&
+		    strcmp(key, "delete")) {
+			field_name(f, sizeof(f), where, key);
+			http_error(res, 400, f, "unknown field");
+			return false;
+		}
+	}
+	const char *name = url_name, *type = url_type;
+	json_t *jn = json_object_get(obj, "name"), *jt = json_object_get(obj, "type");
+	if (!url_name) {
+		field_name(f, sizeof(f), where, "name");
+		if (!json_is_string(jn)) {
+			http_error(res, 400, f, "must be a string");
+			return false;
+		}
+		name = json_string_value(jn);
+	} else if (jn && (!json_is_string(jn) || strcasecmp(json_string_value(jn), url_name) != 0)) {
+		http_error(res, 400, "name", "differs from the name in the URL");
+		return false;
+	}
+	field_name(f, sizeof(f), where, "name");
+	if (!api_parse_owner(apex, name, f, out->owner, res))
+		return false;
+	if (!url_type) {
+		field_name(f, sizeof(f), where, "type");
+		if (!json_is_string(jt)) {
+			http_error(res, 400, f, "must be a string");
+			return false;
+		}
+		type = json_string_value(jt);
+	} else if (jt && (!json_is_string(jt) || strcasecmp(json_string_value(jt), url_type) != 0)) {
+		http_error(res, 400, "type", "differs from the type in the URL");
+		return false;
+	}
+	field_name(f, sizeof(f), where, "type");
+	if (rrtext_type_from_text(type, &out->c.type) < 0) {
+		http_error(res, 400, f, "\"%.40s\" is not a record type that can be stored", type);
+		return false;
+	}
+	if (out->c.type == RR_SOA) {
+		http_error(res, 400, f, "the SOA is kept by the server (its serial changes with every write)");
+		return false;
+	}
+	out->c.owner = out->owner;
+	json_t *del = json_object_get(obj, "delete");
+	if (del) {
+		field_name(f, sizeof(f), where, "delete");
+		if (!json_is_true(del) || json_object_get(obj, "records") || json_object_get(obj, "ttl")) {
+			http_error(res, 400, f, "must be true, without ttl and records");
+			return false;
+		}
+		return true;
+	}
+	json_t *ttl = json_object_get(obj, "ttl"), *recs = json_object_get(obj, "records");
+	field_name(f, sizeof(f), where, "ttl");
+	if (!json_is_integer(ttl) || json_integer_value(ttl) < 0 || json_integer_value(ttl) > API_TTL_MAX) {
+		http_error(res, 400, f, "must be an integer from 0 to %d (RFC 2181 8)", API_TTL_MAX);
+		return false;
+	}
+	out->c.ttl = (uint32_t)json_integer_value(ttl);
+	field_name(f, sizeof(f), where, "records");
+	if (!json_is_array(recs) || json_array_size(recs) == 0 || json_array_size(recs) > API_MAX_RECORDS) {
+		http_error(res, 400, f,
+		           "must be a list of 1 to %d records in presentation form (use \"delete\": true to remove)",
+		           API_MAX_RECORDS);
+		return false;
+	}
+	size_t cap = 0, used = 0;
+	uint8_t *rd = NULL, one[65535];
+	for (size_t i = 0; i < json_array_size(recs); i++) {
+		json_t *r = json_array_get(recs, i);
+		char rf[128], err[512];
+		snprintf(rf, sizeof(rf), "%s[%zu]", f, i);
+		size_t len = 0;
+		if (!json_is_string(r)) {
+			http_error(res, 400, rf, "must be a string");
+			goto fail;
+		}
+		int rc = rrtext_rdata_from_text(apex, out->owner, out->c.type, json_string_value(r), one, sizeof(one),
+		                                &len, err, sizeof(err));
+		if (rc < 0) {
+			http_error(res, 400, rf, "%s", err);
+			goto fail;
+		}
+		bool dup = false; /* identical records are one (RFC 2181 5) */
+		for (const uint8_t *p = rd; p && p < rd + used && !dup; p = rdata_next(p))
+			dup = rdata_len(p) == len && memcmp(rdata_bytes(p), one, len) == 0;
+		if (dup)
+			continue;
+		if (used + 2 + len > cap) {
+			cap = (used + 2 + len) * 2;
+			uint8_t *n = realloc(rd, cap);
+			if (!n) {
+				http_error(res, 500, NULL, "out of memory");
+				goto fail;
+			}
+			rd = n;
+		}
+		wire_put16(rd + used, (uint16_t)len);
+		memcpy(rd + used + 2, one, len);
+		used += 2 + len;
+		out->c.count++;
+	}
+	out->c.rdata = rd;
+	out->c.rdata_size = (uint32_t)used;
+	return true;
+fail:
+	free(rd);
+	return false;
+}

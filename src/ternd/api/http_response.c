@@ -1,0 +1,55 @@
+/* HTTP responses as the API writes them: JSON bodies, plain bodies, and JSON errors naming the
+ * field. No server inside, so tests and fuzzers can use it alone. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ternd/api/http.h"
+
+void http_json(struct http_response *res, int status, json_t *body)
+{
+	res->status = status;
+	res->content_type = "application/json";
+	free(res->body);
+	res->body = body ? json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	res->body_len = res->body ? strlen(res->body) : 0;
+	json_decref(body);
+}
+
+void http_text(struct http_response *res, int status, const char *type, const char *text, size_t len)
+{
+	res->status = status;
+	res->content_type = type;
+	free(res->body);
+	res->body = malloc(len + 1);
+	if (res->body) {
+		memcpy(res->body, text, len);
+		res->body[len] = 0;
+	}
+	res->body_len = res->body ? len : 0;
+}
+
+void http_error(struct http_response *res, int status, const char *field, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* messages quote what the client sent, which need not be text: JSON strings must be UTF-8,
+	 * so anything but printable ASCII becomes '?' (found by fuzzing: the error was lost) */
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			*c = '?';
+	json_t *e = json_pack("{s:i,s:s}", "status", status, "message", msg);
+	if (field) {
+		char f[128];
+		snprintf(f, sizeof(f), "%s", field);
+		for (char *c = f; *c; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+				*c = '?';
+		json_object_set_new(e, "field", json_string(f));
+	}
+	http_json(res, status, json_pack("{s:o}", "error", e));
+}

@@ -1,0 +1,84 @@
+/* libFuzzer harness for the API's request bodies: the input is a JSON body as a tenant would send
+ * it; each element of a PATCH-style list (or the object itself, as PUT sends it) goes through
+ * api_parse_change(). A change accepted must be well formed; one refused must leave a 4xx JSON
+ * error naming its problem, and nothing allocated behind. */
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/name.h"
+#include "lib/rr.h"
+#include "lib/zone.h"
+#include "ternd/api/api_impl.h"
+
+static uint8_t apex[NAME_MAXLEN];
+
+static void fail(const char *what)
+{
+	fprintf(stderr, "fuzz_api_json: invariant violated: %s\n", what);
+	abort();
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	if (name_from_text(apex, "example.com.", NULL) < 0)
+		abort();
+	return 0;
+}
+
+static void check_change(json_t *obj, const char *url_name, const char *url_type)
+{
+	struct api_change ch;
+	struct http_response res = {0};
+	if (api_parse_change(apex, obj, url_name, url_type, "rrsets[0]", &ch, &res)) {
+		if (res.body)
+			fail("an accepted change left a response body");
+		if (!name_in(ch.owner, apex))
+			fail("accepted owner outside the zone");
+		if (rr_type_is_meta(ch.c.type) || ch.c.type == RR_SOA)
+			fail("accepted a meta or SOA type");
+		if (ch.c.count > API_MAX_RECORDS)
+			fail("more records than allowed");
+		size_t size = 0;
+		const uint8_t *rec = ch.c.rdata;
+		for (uint16_t i = 0; i < ch.c.count; i++, rec = rdata_next(rec)) {
+			if (rr_rdata_check(ch.c.type, rdata_bytes(rec), rdata_len(rec)) != 0)
+				fail("accepted RDATA that is not well formed");
+			size += 2u + rdata_len(rec);
+		}
+		if (size != ch.c.rdata_size)
+			fail("RDATA size does not add up");
+		free((void *)ch.c.rdata);
+		return;
+	}
+	if (res.status < 400 || res.status > 499)
+		fail("a refused change is not a 4xx");
+	json_t *e = res.body ? json_loads(res.body, 0, NULL) : NULL;
+	json_t *msg = e ? json_object_get(json_object_get(e, "error"), "message") : NULL;
+	if (!json_is_string(msg) || json_string_length(msg) == 0)
+		fail("a refused change has no JSON error message");
+	json_decref(e);
+	free(res.body);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	json_t *body = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
+	if (!body)
+		return 0;
+	json_t *list = json_is_object(body) ? json_object_get(body, "rrsets") : body;
+	if (json_is_array(list)) {
+		for (size_t i = 0; i < json_array_size(list) && i < 64; i++)
+			check_change(json_array_get(list, i), NULL, NULL);
+	} else {
+		check_change(body, NULL, NULL);
+		check_change(body, "www", "A"); /* as a PUT to /rrsets/www/A sends it */
+	}
+	json_decref(body);
+	return 0;
+}

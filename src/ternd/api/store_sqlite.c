@@ -1,6 +1,7 @@
 /* The SQLite backend of the store (store.h): schema and migrations, connections (one writer
  * serialised by a mutex, a pool of readers), transactions, and the SQL behind each operation. */
 #include "ternd/api/store.h"
+#include "ternd/api/store_sqlite_impl.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -16,13 +17,6 @@
 #include "lib/name.h"
 #include "lib/rr.h"
 
-#define BUSY_TIMEOUT_MS 5000
-#define POOL_IDLE_MAX 8
-#define SORT_KEY_MAX (2 * NAME_MAXLEN)
-#define NAME_TEXT_MAX 1024 /* presentation form, escapes included */
-
-/* Schema migrations in order; schema_version holds how many have run. One that has shipped is
- * never edited: the next change is a new entry. docs/store.md has the PostgreSQL equivalent. */
 static const char *const migrations[] = {
     /* 1: zones, RRsets, journal, proposals */
     "CREATE TABLE zones ("
@@ -73,43 +67,6 @@ static const char *const migrations[] = {
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 /* Every statement the operations run, prepared once per connection on first use. */
-enum stmt {
-	ST_ZONE_GET,
-	ST_ZONE_ID,
-	ST_ZONE_INSERT,
-	ST_ZONE_LIST,
-	ST_ZONE_LIST_TENANT,
-	ST_ZONE_DELETE,
-	ST_ZONE_SERIAL,
-	ST_ZONE_LOCK,
-	ST_RRSET_PUT,
-	ST_RRSET_GET,
-	ST_RRSET_DELETE,
-	ST_RRSET_DELETE_ALL,
-	ST_RRSET_ALL,
-	ST_JOURNAL_APPEND,
-	ST_JOURNAL_START,
-	ST_JOURNAL_LAST,
-	ST_JOURNAL_CHAIN,
-	ST_JOURNAL_RANGE,
-	ST_JOURNAL_HISTORY,
-	ST_JOURNAL_TRIM_BEFORE,
-	ST_JOURNAL_TRIM_KEEP,
-	ST_PROPOSAL_INSERT,
-	ST_PROPOSAL_GET,
-	ST_PROPOSAL_LIST,
-	ST_PROPOSAL_LIST_STATUS,
-	ST_PROPOSAL_REVIEW,
-	ST_PROPOSAL_APPLY,
-	ST_COUNT
-};
-
-#define ZONE_COLS "id, apex, tenant, serial, serial_policy, locked, lock_reason, created_at, updated_at"
-#define JOURNAL_COLS "id, serial_from, serial_to, changed_at, principal, removed, added"
-#define PROPOSAL_COLS                                                                                                  \
-	"p.id, z.apex, p.author, p.body, p.status, p.reviewer, p.applier, p.created_at, p.reviewed_at, p.applied_at "  \
-	"FROM proposals p JOIN zones z ON z.id = p.zone_id"
-
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_ZONE_GET] = "SELECT " ZONE_COLS " FROM zones WHERE apex = ?1",
     [ST_ZONE_ID] = "SELECT id, serial FROM zones WHERE apex = ?1",
@@ -133,7 +90,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                           " added) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
     [ST_JOURNAL_START] = "SELECT id FROM journal WHERE zone_id = ?1 AND serial_from = ?2 ORDER BY id DESC LIMIT 1",
     [ST_JOURNAL_LAST] = "SELECT id, serial_to FROM journal WHERE zone_id = ?1 ORDER BY id DESC LIMIT 1",
-    [ST_JOURNAL_CHAIN] = "SELECT id, serial_from, serial_to FROM journal WHERE zone_id = ?1 AND id >= ?2 ORDER BY id",
+    [ST_JOURNAL_CHAIN] =
+        "SELECT id, serial_from, serial_to FROM journal WHERE zone_id = ?1 AND id >= ?2 ORDER BY id",
     [ST_JOURNAL_RANGE] = "SELECT " JOURNAL_COLS " FROM journal WHERE zone_id = ?1 AND id BETWEEN ?2 AND ?3"
                          " ORDER BY id",
     [ST_JOURNAL_HISTORY] = "SELECT " JOURNAL_COLS " FROM journal WHERE zone_id = ?1 AND id < ?2"
@@ -156,54 +114,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 /* One SQLite connection and its prepared statements. A cached statement busy in an outer walk
  * (a callback calling back into the store) is not reused: a one-off copy is prepared instead. */
-struct conn {
-	sqlite3 *db;
-	struct conn *next; /* in the idle pool */
-	sqlite3_stmt *stmt[ST_COUNT];
-	bool in_use[ST_COUNT];
-};
-
-struct sq_txn {
-	struct store_txn base;
-	struct conn *conn; /* NULL for the store's latest handle, which borrows one per call */
-	int64_t now; /* seconds since the epoch at store_begin() */
-	bool aborted; /* SQLite rolled the transaction back after an error */
-	struct sq_txn *prev, *next; /* open read snapshots, for store_close() */
-};
-
-struct sq_store {
-	struct store base;
-	char *path;
-	struct conn *writer;
-	pthread_mutex_t write_lock; /* held from store_begin() to commit or rollback */
-	pthread_mutex_t pool_lock; /* idle, nidle, reads */
-	bool locks_ready;
-	struct conn *idle;
-	unsigned nidle;
-	struct sq_txn *write_txn;
-	struct sq_txn *reads;
-	struct sq_txn latest;
-	/* WAL checkpoints run here, not inside a writer's commit (where they cost the unlucky
-	 * request three more flushes): the writer's automatic checkpoints are off. */
-	struct conn *ckpt;
-	pthread_t ckpt_thread;
-	pthread_mutex_t ckpt_lock;
-	pthread_cond_t ckpt_cond;
-	bool ckpt_started, ckpt_stop;
-};
-
-#define CKPT_INTERVAL_MS 1000
-
-/* A statement in use: taken from a connection's cache, bound, stepped, given back. */
-struct q {
-	struct conn *c;
-	struct sq_txn *t;
-	enum stmt id;
-	sqlite3_stmt *s;
-	int bind_rc;
-};
-
-__attribute__((format(printf, 3, 4))) static void errf(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) void sq_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (err && errlen) {
 		va_list ap;
@@ -215,9 +126,8 @@ __attribute__((format(printf, 3, 4))) static void errf(char *err, size_t errlen,
 
 /* Writes the message and evaluates to code: `return set_err(...)` or `rc = set_err(...)`. An
  * expression rather than a function so static analysers see the code that comes back. */
-#define set_err(err, errlen, code, ...) (errf((err), (errlen), __VA_ARGS__), (code))
 
-static const char *name_text(const uint8_t *name, char buf[NAME_TEXT_MAX])
+const char *sq_name_text(const uint8_t *name, char buf[NAME_TEXT_MAX])
 {
 	if (name_to_text(name, buf, NAME_TEXT_MAX) < 0)
 		snprintf(buf, NAME_TEXT_MAX, "(unprintable name)");
@@ -225,7 +135,7 @@ static const char *name_text(const uint8_t *name, char buf[NAME_TEXT_MAX])
 }
 
 /* Checks a caller's wire name and copies it lower-cased. */
-static int take_name(const uint8_t *in, uint8_t out[NAME_MAXLEN], const char *what, char *err, size_t errlen)
+int sq_take_name(const uint8_t *in, uint8_t out[NAME_MAXLEN], const char *what, char *err, size_t errlen)
 {
 	int n = in ? name_check(in, NAME_MAXLEN) : TERN_ENAME;
 	if (n < 0)
@@ -235,7 +145,7 @@ static int take_name(const uint8_t *in, uint8_t out[NAME_MAXLEN], const char *wh
 }
 
 /* Checks a caller's string: present, 1..max bytes. */
-static int take_text(const char *s, size_t max, const char *what, char *err, size_t errlen)
+int sq_take_text(const char *s, size_t max, const char *what, char *err, size_t errlen)
 {
 	if (!s || !*s)
 		return set_err(err, errlen, TERN_EINVAL, "%s is empty", what);
@@ -356,7 +266,7 @@ static void pool_put(struct sq_store *st, struct conn *c)
 }
 
 /* The connection a call runs on; write calls need a live write transaction. */
-static int conn_take(struct sq_txn *t, bool write, struct conn **out, char *err, size_t errlen)
+int sq_conn_take(struct sq_txn *t, bool write, struct conn **out, char *err, size_t errlen)
 {
 	if (write && t->base.kind != STORE_TXN_WRITE)
 		return set_err(err, errlen, TERN_EINVAL, "writes need a write transaction (store_begin)");
@@ -369,7 +279,7 @@ static int conn_take(struct sq_txn *t, bool write, struct conn **out, char *err,
 	return pool_get((struct sq_store *)t->base.store, out, err, errlen);
 }
 
-static void conn_give(struct sq_txn *t, struct conn *c)
+void sq_conn_give(struct sq_txn *t, struct conn *c)
 {
 	if (c && !t->conn)
 		pool_put((struct sq_store *)t->base.store, c);
@@ -392,7 +302,7 @@ static int db_error(struct q *q, int src, char *err, size_t errlen)
 	return set_err(err, errlen, code, "store: %s", sqlite3_errmsg(q->c->db));
 }
 
-static int q_open(struct q *q, struct sq_txn *t, struct conn *c, enum stmt id, char *err, size_t errlen)
+int sq_q_open(struct q *q, struct sq_txn *t, struct conn *c, enum stmt id, char *err, size_t errlen)
 {
 	*q = (struct q){.c = c, .t = t, .id = id};
 	if (c->stmt[id] && !c->in_use[id]) {
@@ -411,7 +321,7 @@ static int q_open(struct q *q, struct sq_txn *t, struct conn *c, enum stmt id, c
 	return 0;
 }
 
-static void q_close(struct q *q)
+void sq_q_close(struct q *q)
 {
 	if (!q->s)
 		return;
@@ -424,15 +334,15 @@ static void q_close(struct q *q)
 	q->s = NULL;
 }
 
-/* Binders remember the first failure; q_step reports it. Bound memory must outlive the steps. */
-static void q_int(struct q *q, int i, int64_t v)
+/* Binders remember the first failure; sq_q_step reports it. Bound memory must outlive the steps. */
+void sq_q_int(struct q *q, int i, int64_t v)
 {
 	int src = sqlite3_bind_int64(q->s, i, v);
 	if (!q->bind_rc)
 		q->bind_rc = src;
 }
 
-static void q_blob(struct q *q, int i, const void *p, size_t n)
+void sq_q_blob(struct q *q, int i, const void *p, size_t n)
 {
 	/* a NULL pointer would bind SQL NULL: an empty blob needs a real one */
 	int src = sqlite3_bind_blob64(q->s, i, n ? p : (const void *)"", n, SQLITE_STATIC);
@@ -440,7 +350,7 @@ static void q_blob(struct q *q, int i, const void *p, size_t n)
 		q->bind_rc = src;
 }
 
-static void q_text(struct q *q, int i, const char *s)
+void sq_q_text(struct q *q, int i, const char *s)
 {
 	int src = sqlite3_bind_text(q->s, i, s, -1, SQLITE_STATIC);
 	if (!q->bind_rc)
@@ -448,7 +358,7 @@ static void q_text(struct q *q, int i, const char *s)
 }
 
 /* 1 for a row, 0 when done, or a negative TERN_E*. */
-static int q_step(struct q *q, char *err, size_t errlen)
+int sq_q_step(struct q *q, char *err, size_t errlen)
 {
 	if (q->bind_rc)
 		return db_error(q, q->bind_rc, err, errlen);
@@ -461,26 +371,18 @@ static int q_step(struct q *q, char *err, size_t errlen)
 }
 
 /* What a walk over rows hands each row to: the caller's callback (one of them) and its argument. */
-struct walk {
-	store_zone_fn zone;
-	store_rrset_fn rrset;
-	store_journal_fn journal;
-	store_proposal_fn proposal;
-	void *arg;
-};
-typedef int (*row_fn)(sqlite3_stmt *s, const struct walk *w, struct store_page *page);
 
 /* Hands rows to each(). With a limit, the statement was bound with LIMIT limit + 1: at most limit
  * rows are handed on and page (when set) tells whether more follow. A nonzero each() stops. */
-static int walk_rows(struct q *q, unsigned limit, row_fn each, const struct walk *w, struct store_page *page, char *err,
-                     size_t errlen)
+int sq_walk_rows(struct q *q, unsigned limit, row_fn each, const struct walk *w, struct store_page *page, char *err,
+                 size_t errlen)
 {
 	struct store_page scratch = {0};
 	unsigned n = 0;
 	int rc;
 	page = page ? page : &scratch;
 	*page = (struct store_page){0};
-	while ((rc = q_step(q, err, errlen)) == 1) {
+	while ((rc = sq_q_step(q, err, errlen)) == 1) {
 		if (limit && n++ == limit) {
 			page->more = true;
 			return 0;
@@ -491,23 +393,23 @@ static int walk_rows(struct q *q, unsigned limit, row_fn each, const struct walk
 	return rc;
 }
 
-static const uint8_t *col_blob(sqlite3_stmt *s, int i, size_t *len)
+const uint8_t *sq_col_blob(sqlite3_stmt *s, int i, size_t *len)
 {
 	const uint8_t *p = sqlite3_column_blob(s, i);
 	*len = (size_t)sqlite3_column_bytes(s, i);
 	return p;
 }
 
-static void col_text(sqlite3_stmt *s, int i, char *out, size_t cap)
+void sq_col_text(sqlite3_stmt *s, int i, char *out, size_t cap)
 {
 	const unsigned char *p = sqlite3_column_text(s, i);
 	snprintf(out, cap, "%s", p ? (const char *)p : "");
 }
 
-static void col_name(sqlite3_stmt *s, int i, uint8_t out[NAME_MAXLEN])
+void sq_col_name(sqlite3_stmt *s, int i, uint8_t out[NAME_MAXLEN])
 {
 	size_t n;
-	const uint8_t *p = col_blob(s, i, &n);
+	const uint8_t *p = sq_col_blob(s, i, &n);
 	if (!p || n == 0 || n > NAME_MAXLEN || name_check(p, n) != (int)n) {
 		out[0] = 0;
 		return;
@@ -516,7 +418,7 @@ static void col_name(sqlite3_stmt *s, int i, uint8_t out[NAME_MAXLEN])
 }
 
 /* Runs one SQL text outside the statement cache (transaction control, migrations). */
-static int exec_sql(struct conn *c, const char *sql, char *err, size_t errlen)
+int sq_exec_sql(struct conn *c, const char *sql, char *err, size_t errlen)
 {
 	int src = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 	if (src == SQLITE_OK)
@@ -529,15 +431,15 @@ static int exec_sql(struct conn *c, const char *sql, char *err, size_t errlen)
 }
 
 /* The id (and serial) of the zone with this lower-cased apex; TERN_ENOTFOUND names it. */
-static int zone_id(struct sq_txn *t, struct conn *c, const uint8_t *lapex, int64_t *id, uint32_t *serial, char *err,
-                   size_t errlen)
+int sq_zone_id(struct sq_txn *t, struct conn *c, const uint8_t *lapex, int64_t *id, uint32_t *serial, char *err,
+               size_t errlen)
 {
 	struct q q;
-	int rc = q_open(&q, t, c, ST_ZONE_ID, err, errlen);
+	int rc = sq_q_open(&q, t, c, ST_ZONE_ID, err, errlen);
 	if (rc < 0)
 		return rc;
-	q_blob(&q, 1, lapex, name_len(lapex));
-	rc = q_step(&q, err, errlen);
+	sq_q_blob(&q, 1, lapex, name_len(lapex));
+	rc = sq_q_step(&q, err, errlen);
 	if (rc == 1) {
 		*id = sqlite3_column_int64(q.s, 0);
 		if (serial)
@@ -545,9 +447,9 @@ static int zone_id(struct sq_txn *t, struct conn *c, const uint8_t *lapex, int64
 		rc = 0;
 	} else if (rc >= 0) {
 		char zn[NAME_TEXT_MAX];
-		rc = set_err(err, errlen, TERN_ENOTFOUND, "no zone %s", name_text(lapex, zn));
+		rc = set_err(err, errlen, TERN_ENOTFOUND, "no zone %s", sq_name_text(lapex, zn));
 	}
-	q_close(&q);
+	sq_q_close(&q);
 	return rc;
 }
 
@@ -557,8 +459,8 @@ static int migrate(struct conn *c, const char *path, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
 	int version = 0;
-	int rc = exec_sql(c, "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
-	                  err, errlen);
+	int rc = sq_exec_sql(
+	    c, "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);", err, errlen);
 	if (rc < 0)
 		goto fail;
 	if (sqlite3_prepare_v2(c->db, "SELECT version FROM schema_version", -1, &s, NULL) != SQLITE_OK) {
@@ -574,7 +476,7 @@ static int migrate(struct conn *c, const char *path, char *err, size_t errlen)
 		rc = set_err(err, errlen, TERN_EIO, "%s: %s", path, sqlite3_errmsg(c->db));
 		goto fail;
 	}
-	if (src == SQLITE_DONE && (rc = exec_sql(c, "INSERT INTO schema_version VALUES (0)", err, errlen)) < 0)
+	if (src == SQLITE_DONE && (rc = sq_exec_sql(c, "INSERT INTO schema_version VALUES (0)", err, errlen)) < 0)
 		goto fail;
 	if (version > SCHEMA_VERSION || version < 0) {
 		rc = set_err(err, errlen, TERN_ECONFIG, "%s: schema version %d is newer than this program's (%d)", path,
@@ -583,13 +485,13 @@ static int migrate(struct conn *c, const char *path, char *err, size_t errlen)
 	}
 	for (int v = version; v < SCHEMA_VERSION; v++) {
 		char sql[64];
-		if ((rc = exec_sql(c, migrations[v], err, errlen)) < 0)
+		if ((rc = sq_exec_sql(c, migrations[v], err, errlen)) < 0)
 			goto fail;
 		snprintf(sql, sizeof(sql), "UPDATE schema_version SET version = %d", v + 1);
-		if ((rc = exec_sql(c, sql, err, errlen)) < 0)
+		if ((rc = sq_exec_sql(c, sql, err, errlen)) < 0)
 			goto fail;
 	}
-	if ((rc = exec_sql(c, "COMMIT", err, errlen)) < 0)
+	if ((rc = sq_exec_sql(c, "COMMIT", err, errlen)) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -702,14 +604,14 @@ static int sq_begin(struct store *base, enum store_txn_kind kind, struct store_t
 		locked = true;
 		t->conn = st->writer;
 		/* IMMEDIATE takes the write lock now, so a commit never fails for want of it */
-		if ((rc = exec_sql(t->conn, "BEGIN IMMEDIATE", err, errlen)) < 0)
+		if ((rc = sq_exec_sql(t->conn, "BEGIN IMMEDIATE", err, errlen)) < 0)
 			goto fail;
 		st->write_txn = t;
 	} else if (kind == STORE_TXN_READ) {
 		if ((rc = pool_get(st, &t->conn, err, errlen)) < 0)
 			goto fail;
 		/* the first read fixes the snapshot: do it now so the snapshot is the database at begin */
-		if ((rc = exec_sql(t->conn, "BEGIN; SELECT version FROM schema_version;", err, errlen)) < 0)
+		if ((rc = sq_exec_sql(t->conn, "BEGIN; SELECT version FROM schema_version;", err, errlen)) < 0)
 			goto fail;
 		pthread_mutex_lock(&st->pool_lock);
 		t->next = st->reads;
@@ -780,7 +682,7 @@ static int sq_commit(struct store_txn *bt, char *err, size_t errlen)
 	if (t->aborted)
 		rc = set_err(err, errlen, TERN_EIO, "commit refused: the transaction was aborted by an earlier error");
 	else
-		rc = exec_sql(t->conn, "COMMIT", err, errlen);
+		rc = sq_exec_sql(t->conn, "COMMIT", err, errlen);
 	/* a COMMIT that failed may leave the transaction open: nothing of it may stay */
 	if (!sqlite3_get_autocommit(t->conn->db))
 		sqlite3_exec(t->conn->db, "ROLLBACK", NULL, NULL, NULL);
@@ -793,14 +695,14 @@ static int sq_commit(struct store_txn *bt, char *err, size_t errlen)
 static void zone_from_row(sqlite3_stmt *s, struct store_zone *z)
 {
 	z->id = sqlite3_column_int64(s, 0);
-	col_name(s, 1, z->apex);
-	col_text(s, 2, z->tenant, sizeof(z->tenant));
+	sq_col_name(s, 1, z->apex);
+	sq_col_text(s, 2, z->tenant, sizeof(z->tenant));
 	z->serial = (uint32_t)sqlite3_column_int64(s, 3);
 	const unsigned char *policy = sqlite3_column_text(s, 4);
 	z->serial_policy =
 	    policy && strcmp((const char *)policy, "date") == 0 ? STORE_SERIAL_DATE : STORE_SERIAL_INCREMENT;
 	z->locked = sqlite3_column_int(s, 5) != 0;
-	col_text(s, 6, z->lock_reason, sizeof(z->lock_reason));
+	sq_col_text(s, 6, z->lock_reason, sizeof(z->lock_reason));
 	z->created = sqlite3_column_int64(s, 7);
 	z->updated = sqlite3_column_int64(s, 8);
 }
@@ -812,26 +714,26 @@ static int sq_zone_create(struct store_txn *bt, struct store_zone *z, char *err,
 	char zn[NAME_TEXT_MAX];
 	struct conn *c = NULL;
 	struct q q = {0};
-	int n = take_name(z->apex, lapex, "zone", err, errlen), rc;
+	int n = sq_take_name(z->apex, lapex, "zone", err, errlen), rc;
 	if (n < 0)
 		return n;
-	if ((rc = take_text(z->tenant, STORE_TENANT_MAX, "tenant id", err, errlen)) < 0)
+	if ((rc = sq_take_text(z->tenant, STORE_TENANT_MAX, "tenant id", err, errlen)) < 0)
 		return rc;
 	if (z->serial_policy != STORE_SERIAL_DATE && z->serial_policy != STORE_SERIAL_INCREMENT)
 		return set_err(err, errlen, TERN_EINVAL, "unknown serial policy %d", (int)z->serial_policy);
-	if ((rc = conn_take(t, true, &c, err, errlen)) < 0)
+	if ((rc = sq_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
-	if ((rc = q_open(&q, t, c, ST_ZONE_INSERT, err, errlen)) < 0)
+	if ((rc = sq_q_open(&q, t, c, ST_ZONE_INSERT, err, errlen)) < 0)
 		goto fail;
-	q_blob(&q, 1, lapex, (size_t)n);
-	q_blob(&q, 2, key, (size_t)sort_key(lapex, key));
-	q_text(&q, 3, z->tenant);
-	q_int(&q, 4, z->serial);
-	q_text(&q, 5, z->serial_policy == STORE_SERIAL_DATE ? "date" : "increment");
-	q_int(&q, 6, t->now);
-	rc = q_step(&q, err, errlen);
+	sq_q_blob(&q, 1, lapex, (size_t)n);
+	sq_q_blob(&q, 2, key, (size_t)sort_key(lapex, key));
+	sq_q_text(&q, 3, z->tenant);
+	sq_q_int(&q, 4, z->serial);
+	sq_q_text(&q, 5, z->serial_policy == STORE_SERIAL_DATE ? "date" : "increment");
+	sq_q_int(&q, 6, t->now);
+	rc = sq_q_step(&q, err, errlen);
 	if (rc == TERN_EEXIST) {
-		rc = set_err(err, errlen, TERN_EEXIST, "zone %s already exists", name_text(lapex, zn));
+		rc = set_err(err, errlen, TERN_EEXIST, "zone %s already exists", sq_name_text(lapex, zn));
 		goto fail;
 	}
 	if (rc < 0)
@@ -843,8 +745,8 @@ static int sq_zone_create(struct store_txn *bt, struct store_zone *z, char *err,
 	z->created = z->updated = t->now;
 	rc = 0;
 fail:
-	q_close(&q);
-	conn_give(t, c);
+	sq_q_close(&q);
+	sq_conn_give(t, c);
 	return rc;
 }
 
@@ -855,24 +757,24 @@ static int sq_zone_get(struct store_txn *bt, const uint8_t *apex, struct store_z
 	char zn[NAME_TEXT_MAX];
 	struct conn *c = NULL;
 	struct q q = {0};
-	int n = take_name(apex, lapex, "zone", err, errlen), rc;
+	int n = sq_take_name(apex, lapex, "zone", err, errlen), rc;
 	if (n < 0)
 		return n;
-	if ((rc = conn_take(t, false, &c, err, errlen)) < 0)
+	if ((rc = sq_conn_take(t, false, &c, err, errlen)) < 0)
 		return rc;
-	if ((rc = q_open(&q, t, c, ST_ZONE_GET, err, errlen)) < 0)
+	if ((rc = sq_q_open(&q, t, c, ST_ZONE_GET, err, errlen)) < 0)
 		goto fail;
-	q_blob(&q, 1, lapex, (size_t)n);
-	rc = q_step(&q, err, errlen);
+	sq_q_blob(&q, 1, lapex, (size_t)n);
+	rc = sq_q_step(&q, err, errlen);
 	if (rc == 0)
-		rc = set_err(err, errlen, TERN_ENOTFOUND, "no zone %s", name_text(lapex, zn));
+		rc = set_err(err, errlen, TERN_ENOTFOUND, "no zone %s", sq_name_text(lapex, zn));
 	if (rc < 0)
 		goto fail;
 	zone_from_row(q.s, out);
 	rc = 0;
 fail:
-	q_close(&q);
-	conn_give(t, c);
+	sq_q_close(&q);
+	sq_conn_give(t, c);
 	return rc;
 }
 
@@ -895,27 +797,27 @@ static int sq_zone_list(struct store_txn *bt, const char *tenant, const uint8_t 
 	int rc;
 	if (limit == 0)
 		return set_err(err, errlen, TERN_EINVAL, "limit must be at least 1");
-	if (tenant && (rc = take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen)) < 0)
+	if (tenant && (rc = sq_take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen)) < 0)
 		return rc;
 	if (after) {
-		if ((rc = take_name(after, lafter, "cursor", err, errlen)) < 0)
+		if ((rc = sq_take_name(after, lafter, "cursor", err, errlen)) < 0)
 			return rc;
 		/* key || 00 is the smallest key above key: ">= it" is "> the cursor" */
 		klen = (size_t)sort_key(lafter, key);
 		key[klen++] = 0;
 	}
-	if ((rc = conn_take(t, false, &c, err, errlen)) < 0)
+	if ((rc = sq_conn_take(t, false, &c, err, errlen)) < 0)
 		return rc;
-	if ((rc = q_open(&q, t, c, tenant ? ST_ZONE_LIST_TENANT : ST_ZONE_LIST, err, errlen)) < 0)
+	if ((rc = sq_q_open(&q, t, c, tenant ? ST_ZONE_LIST_TENANT : ST_ZONE_LIST, err, errlen)) < 0)
 		goto fail;
-	q_blob(&q, 1, key, klen);
-	q_int(&q, 2, (int64_t)limit + 1);
+	sq_q_blob(&q, 1, key, klen);
+	sq_q_int(&q, 2, (int64_t)limit + 1);
 	if (tenant)
-		q_text(&q, 3, tenant);
-	rc = walk_rows(&q, limit, zone_row, &(struct walk){.zone = fn, .arg = arg}, page, err, errlen);
+		sq_q_text(&q, 3, tenant);
+	rc = sq_walk_rows(&q, limit, zone_row, &(struct walk){.zone = fn, .arg = arg}, page, err, errlen);
 fail:
-	q_close(&q);
-	conn_give(t, c);
+	sq_q_close(&q);
+	sq_conn_give(t, c);
 	return rc;
 }
 
@@ -927,28 +829,28 @@ static int zone_row_write(struct sq_txn *t, enum stmt id, const uint8_t *apex, i
 	char zn[NAME_TEXT_MAX];
 	struct conn *c = NULL;
 	struct q q = {0};
-	int n = take_name(apex, lapex, "zone", err, errlen), rc;
+	int n = sq_take_name(apex, lapex, "zone", err, errlen), rc;
 	if (n < 0)
 		return n;
-	if ((rc = conn_take(t, true, &c, err, errlen)) < 0)
+	if ((rc = sq_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
-	if ((rc = q_open(&q, t, c, id, err, errlen)) < 0)
+	if ((rc = sq_q_open(&q, t, c, id, err, errlen)) < 0)
 		goto fail;
-	q_blob(&q, 1, lapex, (size_t)n);
+	sq_q_blob(&q, 1, lapex, (size_t)n);
 	if (id == ST_ZONE_SERIAL) {
-		q_int(&q, 2, v2);
-		q_int(&q, 3, t->now);
+		sq_q_int(&q, 2, v2);
+		sq_q_int(&q, 3, t->now);
 	} else if (id == ST_ZONE_LOCK) {
-		q_int(&q, 2, v2);
-		q_text(&q, 3, v3);
-		q_int(&q, 4, t->now);
+		sq_q_int(&q, 2, v2);
+		sq_q_text(&q, 3, v3);
+		sq_q_int(&q, 4, t->now);
 	}
-	if ((rc = q_step(&q, err, errlen)) < 0)
+	if ((rc = sq_q_step(&q, err, errlen)) < 0)
 		goto fail;
-	rc = sqlite3_changes(c->db) ? 0 : set_err(err, errlen, TERN_ENOTFOUND, "no zone %s", name_text(lapex, zn));
+	rc = sqlite3_changes(c->db) ? 0 : set_err(err, errlen, TERN_ENOTFOUND, "no zone %s", sq_name_text(lapex, zn));
 fail:
-	q_close(&q);
-	conn_give(t, c);
+	sq_q_close(&q);
+	sq_conn_give(t, c);
 	return rc;
 }
 
@@ -966,7 +868,7 @@ static int sq_zone_set_lock(struct store_txn *bt, const uint8_t *apex, bool lock
                             size_t errlen)
 {
 	int rc;
-	if (locked && (rc = take_text(reason, STORE_REASON_MAX, "lock reason", err, errlen)) < 0)
+	if (locked && (rc = sq_take_text(reason, STORE_REASON_MAX, "lock reason", err, errlen)) < 0)
 		return rc;
 	return zone_row_write((struct sq_txn *)bt, ST_ZONE_LOCK, apex, locked, locked ? reason : "", err, errlen);
 }
@@ -975,25 +877,24 @@ static int sq_zone_set_lock(struct store_txn *bt, const uint8_t *apex, bool lock
 
 /* The common start of calls on one zone: checks and lower-cases apex (and owner when lowner is
  * set: it must be inside the zone), takes the connection and finds the zone's id. */
-static int zone_call(struct sq_txn *t, bool write, const uint8_t *apex, const uint8_t *owner,
-                     uint8_t lapex[NAME_MAXLEN], uint8_t lowner[NAME_MAXLEN], struct conn **c, int64_t *zid, char *err,
-                     size_t errlen)
+int sq_zone_call(struct sq_txn *t, bool write, const uint8_t *apex, const uint8_t *owner, uint8_t lapex[NAME_MAXLEN],
+                 uint8_t lowner[NAME_MAXLEN], struct conn **c, int64_t *zid, char *err, size_t errlen)
 {
 	char zn[NAME_TEXT_MAX], on[NAME_TEXT_MAX];
-	int rc = take_name(apex, lapex, "zone", err, errlen);
+	int rc = sq_take_name(apex, lapex, "zone", err, errlen);
 	if (rc < 0)
 		return rc;
 	if (lowner) {
-		if ((rc = take_name(owner, lowner, "owner", err, errlen)) < 0)
+		if ((rc = sq_take_name(owner, lowner, "owner", err, errlen)) < 0)
 			return rc;
 		if (!name_in(lowner, lapex))
-			return set_err(err, errlen, TERN_EINVAL, "owner %s is outside zone %s", name_text(lowner, on),
-			               name_text(lapex, zn));
+			return set_err(err, errlen, TERN_EINVAL, "owner %s is outside zone %s",
+			               sq_name_text(lowner, on), sq_name_text(lapex, zn));
 	}
-	if ((rc = conn_take(t, write, c, err, errlen)) < 0)
+	if ((rc = sq_conn_take(t, write, c, err, errlen)) < 0)
 		return rc;
-	if ((rc = zone_id(t, *c, lapex, zid, NULL, err, errlen)) < 0) {
-		conn_give(t, *c);
+	if ((rc = sq_zone_id(t, *c, lapex, zid, NULL, err, errlen)) < 0) {
+		sq_conn_give(t, *c);
 		*c = NULL;
 	}
 	return rc;
@@ -1011,22 +912,22 @@ static int sq_rrset_put(struct store_txn *bt, const uint8_t *apex, const uint8_t
 	int rc = rdata_count(rdata, rdata_size, &count, err, errlen);
 	if (rc < 0)
 		return rc;
-	if ((rc = zone_call(t, true, apex, owner, lapex, lowner, &c, &zid, err, errlen)) < 0)
+	if ((rc = sq_zone_call(t, true, apex, owner, lapex, lowner, &c, &zid, err, errlen)) < 0)
 		return rc;
-	if ((rc = q_open(&q, t, c, ST_RRSET_PUT, err, errlen)) < 0)
+	if ((rc = sq_q_open(&q, t, c, ST_RRSET_PUT, err, errlen)) < 0)
 		goto fail;
-	q_int(&q, 1, zid);
-	q_blob(&q, 2, key, (size_t)sort_key(lowner, key));
-	q_int(&q, 3, type);
-	q_blob(&q, 4, lowner, name_len(lowner));
-	q_int(&q, 5, ttl);
-	q_int(&q, 6, count);
-	q_blob(&q, 7, rdata, rdata_size);
-	if ((rc = q_step(&q, err, errlen)) > 0)
+	sq_q_int(&q, 1, zid);
+	sq_q_blob(&q, 2, key, (size_t)sort_key(lowner, key));
+	sq_q_int(&q, 3, type);
+	sq_q_blob(&q, 4, lowner, name_len(lowner));
+	sq_q_int(&q, 5, ttl);
+	sq_q_int(&q, 6, count);
+	sq_q_blob(&q, 7, rdata, rdata_size);
+	if ((rc = sq_q_step(&q, err, errlen)) > 0)
 		rc = 0;
 fail:
-	q_close(&q);
-	conn_give(t, c);
+	sq_q_close(&q);
+	sq_conn_give(t, c);
 	return rc;
 }
 
@@ -1034,7 +935,7 @@ fail:
 static const char *rrset_text(uint16_t type, const uint8_t *lowner, char buf[NAME_TEXT_MAX + 32])
 {
 	char tn[16], on[NAME_TEXT_MAX];
-	snprintf(buf, NAME_TEXT_MAX + 32, "%s RRset at %s", rr_type_name(type, tn), name_text(lowner, on));
+	snprintf(buf, NAME_TEXT_MAX + 32, "%s RRset at %s", rr_type_name(type, tn), sq_name_text(lowner, on));
 	return buf;
 }
 
@@ -1045,15 +946,15 @@ static int rrset_key_q(struct q *q, struct sq_txn *t, bool write, enum stmt id, 
 	uint8_t lapex[NAME_MAXLEN], key[SORT_KEY_MAX];
 	struct conn *c = NULL;
 	int64_t zid;
-	int rc = zone_call(t, write, apex, owner, lapex, lowner, &c, &zid, err, errlen);
+	int rc = sq_zone_call(t, write, apex, owner, lapex, lowner, &c, &zid, err, errlen);
 	if (rc < 0)
 		return rc;
-	if ((rc = q_open(q, t, c, id, err, errlen)) < 0) {
-		conn_give(t, c);
+	if ((rc = sq_q_open(q, t, c, id, err, errlen)) < 0) {
+		sq_conn_give(t, c);
 		return rc;
 	}
-	q_int(q, 1, zid);
-	q_int(q, 3, type);
+	sq_q_int(q, 1, zid);
+	sq_q_int(q, 3, type);
 	/* key lives on this frame and the caller steps later: SQLite keeps its own copy */
 	int src = sqlite3_bind_blob(q->s, 2, key, sort_key(lowner, key), SQLITE_TRANSIENT);
 	if (!q->bind_rc)
@@ -1065,8 +966,8 @@ static int rrset_key_q(struct q *q, struct sq_txn *t, bool write, enum stmt id, 
 static void rrset_key_close(struct q *q, struct sq_txn *t)
 {
 	struct conn *c = q->c;
-	q_close(q);
-	conn_give(t, c);
+	sq_q_close(q);
+	sq_conn_give(t, c);
 }
 
 static int sq_rrset_get(struct store_txn *bt, const uint8_t *apex, const uint8_t *owner, uint16_t type,
@@ -1079,13 +980,13 @@ static int sq_rrset_get(struct store_txn *bt, const uint8_t *apex, const uint8_t
 	int rc = rrset_key_q(&q, t, false, ST_RRSET_GET, apex, owner, type, lowner, err, errlen);
 	if (rc < 0)
 		return rc;
-	rc = q_step(&q, err, errlen);
+	rc = sq_q_step(&q, err, errlen);
 	if (rc == 0)
 		rc = set_err(err, errlen, TERN_ENOTFOUND, "no %s", rrset_text(type, lowner, rn));
 	if (rc < 0)
 		goto fail;
 	size_t len;
-	const uint8_t *rd = col_blob(q.s, 2, &len);
+	const uint8_t *rd = sq_col_blob(q.s, 2, &len);
 	uint8_t *copy = malloc(len ? len : 1);
 	if (!copy) {
 		rc = set_err(err, errlen, TERN_ENOMEM, "out of memory");
@@ -1115,7 +1016,7 @@ static int sq_rrset_delete(struct store_txn *bt, const uint8_t *apex, const uint
 	int rc = rrset_key_q(&q, t, true, ST_RRSET_DELETE, apex, owner, type, lowner, err, errlen);
 	if (rc < 0)
 		return rc;
-	if ((rc = q_step(&q, err, errlen)) >= 0)
+	if ((rc = sq_q_step(&q, err, errlen)) >= 0)
 		rc = sqlite3_changes(q.c->db)
 		         ? 0
 		         : set_err(err, errlen, TERN_ENOTFOUND, "no %s", rrset_text(type, lowner, rn));
@@ -1124,31 +1025,31 @@ static int sq_rrset_delete(struct store_txn *bt, const uint8_t *apex, const uint
 }
 
 /* Runs one write statement bound to (zone id, v2): emptying a zone, trimming its journal. */
-static int zone_id_write(struct sq_txn *t, enum stmt id, const uint8_t *apex, int64_t v2, char *err, size_t errlen)
+int sq_zone_id_write(struct sq_txn *t, enum stmt id, const uint8_t *apex, int64_t v2, char *err, size_t errlen)
 {
 	uint8_t lapex[NAME_MAXLEN];
 	struct conn *c = NULL;
 	struct q q = {0};
 	int64_t zid;
-	int rc = zone_call(t, true, apex, NULL, lapex, NULL, &c, &zid, err, errlen);
+	int rc = sq_zone_call(t, true, apex, NULL, lapex, NULL, &c, &zid, err, errlen);
 	if (rc < 0)
 		return rc;
-	if ((rc = q_open(&q, t, c, id, err, errlen)) < 0)
+	if ((rc = sq_q_open(&q, t, c, id, err, errlen)) < 0)
 		goto fail;
-	q_int(&q, 1, zid);
+	sq_q_int(&q, 1, zid);
 	if (sqlite3_bind_parameter_count(q.s) >= 2)
-		q_int(&q, 2, v2);
-	if ((rc = q_step(&q, err, errlen)) > 0)
+		sq_q_int(&q, 2, v2);
+	if ((rc = sq_q_step(&q, err, errlen)) > 0)
 		rc = 0;
 fail:
-	q_close(&q);
-	conn_give(t, c);
+	sq_q_close(&q);
+	sq_conn_give(t, c);
 	return rc;
 }
 
 static int sq_rrset_delete_all(struct store_txn *bt, const uint8_t *apex, char *err, size_t errlen)
 {
-	return zone_id_write((struct sq_txn *)bt, ST_RRSET_DELETE_ALL, apex, 0, err, errlen);
+	return sq_zone_id_write((struct sq_txn *)bt, ST_RRSET_DELETE_ALL, apex, 0, err, errlen);
 }
 
 static int rrset_row(sqlite3_stmt *s, const struct walk *w, struct store_page *page)
@@ -1156,11 +1057,11 @@ static int rrset_row(sqlite3_stmt *s, const struct walk *w, struct store_page *p
 	struct store_rrset rs;
 	size_t len;
 	(void)page;
-	col_name(s, 0, rs.owner);
+	sq_col_name(s, 0, rs.owner);
 	rs.type = (uint16_t)sqlite3_column_int(s, 1);
 	rs.ttl = (uint32_t)sqlite3_column_int64(s, 2);
 	rs.count = (uint16_t)sqlite3_column_int(s, 3);
-	rs.rdata = col_blob(s, 4, &len);
+	rs.rdata = sq_col_blob(s, 4, &len);
 	rs.rdata_size = (uint32_t)len;
 	return w->rrset(&rs, w->arg);
 }
@@ -1173,439 +1074,16 @@ static int sq_rrset_foreach(struct store_txn *bt, const uint8_t *apex, store_rrs
 	struct conn *c = NULL;
 	struct q q = {0};
 	int64_t zid;
-	int rc = zone_call(t, false, apex, NULL, lapex, NULL, &c, &zid, err, errlen);
+	int rc = sq_zone_call(t, false, apex, NULL, lapex, NULL, &c, &zid, err, errlen);
 	if (rc < 0)
 		return rc;
-	if ((rc = q_open(&q, t, c, ST_RRSET_ALL, err, errlen)) < 0)
+	if ((rc = sq_q_open(&q, t, c, ST_RRSET_ALL, err, errlen)) < 0)
 		goto fail;
-	q_int(&q, 1, zid);
-	rc = walk_rows(&q, 0, rrset_row, &(struct walk){.rrset = fn, .arg = arg}, NULL, err, errlen);
+	sq_q_int(&q, 1, zid);
+	rc = sq_walk_rows(&q, 0, rrset_row, &(struct walk){.rrset = fn, .arg = arg}, NULL, err, errlen);
 fail:
-	q_close(&q);
-	conn_give(t, c);
-	return rc;
-}
-
-/* ---- Journal ---- */
-
-static int rr_list_check(const uint8_t *list, size_t len, const char *what, char *err, size_t errlen)
-{
-	struct store_rr rr;
-	size_t pos = 0;
-	unsigned n = 0;
-	int rc;
-	if (len && !list)
-		return set_err(err, errlen, TERN_EINVAL, "%s records missing", what);
-	while ((rc = store_rr_next(list, len, &pos, &rr)) == 1)
-		n++;
-	if (rc < 0)
-		return set_err(err, errlen, TERN_EMALF, "%s records: record %u is malformed", what, n + 1);
-	return 0;
-}
-
-static int journal_row(sqlite3_stmt *s, const struct walk *w, struct store_page *page)
-{
-	struct store_journal_entry e;
-	e.id = page->next_id = sqlite3_column_int64(s, 0);
-	e.serial_from = (uint32_t)sqlite3_column_int64(s, 1);
-	e.serial_to = (uint32_t)sqlite3_column_int64(s, 2);
-	e.time = sqlite3_column_int64(s, 3);
-	e.principal = (const char *)sqlite3_column_text(s, 4);
-	e.removed = col_blob(s, 5, &e.removed_len);
-	e.added = col_blob(s, 6, &e.added_len);
-	return w->journal(&e, w->arg);
-}
-
-static int sq_journal_append(struct store_txn *bt, const uint8_t *apex, const struct store_journal_entry *e,
-                             int64_t *id, char *err, size_t errlen)
-{
-	struct sq_txn *t = (struct sq_txn *)bt;
-	uint8_t lapex[NAME_MAXLEN];
-	struct conn *c = NULL;
-	struct q q = {0};
-	int64_t zid;
-	int rc = take_text(e->principal, STORE_PRINCIPAL_MAX, "principal", err, errlen);
-	if (rc < 0 || (rc = rr_list_check(e->removed, e->removed_len, "removed", err, errlen)) < 0 ||
-	    (rc = rr_list_check(e->added, e->added_len, "added", err, errlen)) < 0)
-		return rc;
-	if ((rc = zone_call(t, true, apex, NULL, lapex, NULL, &c, &zid, err, errlen)) < 0)
-		return rc;
-	if ((rc = q_open(&q, t, c, ST_JOURNAL_APPEND, err, errlen)) < 0)
-		goto fail;
-	q_int(&q, 1, zid);
-	q_int(&q, 2, e->serial_from);
-	q_int(&q, 3, e->serial_to);
-	q_int(&q, 4, e->time ? e->time : t->now);
-	q_text(&q, 5, e->principal);
-	q_blob(&q, 6, e->removed, e->removed_len);
-	q_blob(&q, 7, e->added, e->added_len);
-	if ((rc = q_step(&q, err, errlen)) < 0)
-		goto fail;
-	if (id)
-		*id = sqlite3_column_int64(q.s, 0);
-	rc = 0;
-fail:
-	q_close(&q);
-	conn_give(t, c);
-	return rc;
-}
-
-/* The id of the latest entry starting at serial: 1 found, 0 none, or a negative TERN_E*. */
-static int journal_start(struct sq_txn *t, struct conn *c, int64_t zid, uint32_t serial, int64_t *id, char *err,
-                         size_t errlen)
-{
-	struct q q;
-	int rc = q_open(&q, t, c, ST_JOURNAL_START, err, errlen);
-	if (rc < 0)
-		return rc;
-	q_int(&q, 1, zid);
-	q_int(&q, 2, serial);
-	if ((rc = q_step(&q, err, errlen)) == 1)
-		*id = sqlite3_column_int64(q.s, 0);
-	q_close(&q);
-	return rc;
-}
-
-/* Walks the serials from entry start on; *last gets the last entry's id. A gap, or an end other
- * than the zone's serial, means the journal cannot bring a copy up to date. */
-static int journal_chain(struct sq_txn *t, struct conn *c, int64_t zid, const uint8_t *lapex, int64_t start,
-                         uint32_t zone_serial, int64_t *last, char *err, size_t errlen)
-{
-	char zn[NAME_TEXT_MAX];
-	struct q q;
-	uint32_t prev_to = 0;
-	bool first = true;
-	int rc = q_open(&q, t, c, ST_JOURNAL_CHAIN, err, errlen);
-	if (rc < 0)
-		return rc;
-	q_int(&q, 1, zid);
-	q_int(&q, 2, start);
-	while ((rc = q_step(&q, err, errlen)) == 1) {
-		uint32_t from = (uint32_t)sqlite3_column_int64(q.s, 1);
-		if (!first && from != prev_to) {
-			rc =
-			    set_err(err, errlen, TERN_ENOTFOUND,
-			            "journal of %s has a gap: serial %" PRIu32 " is followed by a change from %" PRIu32,
-			            name_text(lapex, zn), prev_to, from);
-			goto fail;
-		}
-		first = false;
-		*last = sqlite3_column_int64(q.s, 0);
-		prev_to = (uint32_t)sqlite3_column_int64(q.s, 2);
-	}
-	if (rc == 0 && prev_to != zone_serial)
-		rc = set_err(err, errlen, TERN_ENOTFOUND,
-		             "journal of %s ends at serial %" PRIu32 ", the zone is at %" PRIu32, name_text(lapex, zn),
-		             prev_to, zone_serial);
-fail:
-	q_close(&q);
-	return rc;
-}
-
-static int sq_journal_read_from(struct store_txn *bt, const uint8_t *apex, uint32_t serial, store_journal_fn fn,
-                                void *arg, char *err, size_t errlen)
-{
-	struct sq_txn *t = (struct sq_txn *)bt;
-	uint8_t lapex[NAME_MAXLEN];
-	char zn[NAME_TEXT_MAX];
-	struct conn *c = NULL;
-	struct q q = {0};
-	int64_t zid, start = 0, last = 0;
-	uint32_t zone_serial;
-	bool snapshot = false;
-	int rc = take_name(apex, lapex, "zone", err, errlen);
-	if (rc < 0)
-		return rc;
-	if ((rc = conn_take(t, false, &c, err, errlen)) < 0)
-		return rc;
-	/* the checks and the read must see one state of the journal */
-	if (!t->conn) {
-		if ((rc = exec_sql(c, "BEGIN", err, errlen)) < 0)
-			goto fail;
-		snapshot = true;
-	}
-	if ((rc = zone_id(t, c, lapex, &zid, &zone_serial, err, errlen)) < 0)
-		goto fail;
-	if ((rc = journal_start(t, c, zid, serial, &start, err, errlen)) < 0)
-		goto fail;
-	if (rc == 0) {
-		rc = serial == zone_serial
-		         ? 0
-		         : set_err(err, errlen, TERN_ENOTFOUND, "journal of %s does not reach back to serial %" PRIu32,
-		                   name_text(lapex, zn), serial);
-		goto fail;
-	}
-	if ((rc = journal_chain(t, c, zid, lapex, start, zone_serial, &last, err, errlen)) < 0)
-		goto fail;
-	if ((rc = q_open(&q, t, c, ST_JOURNAL_RANGE, err, errlen)) < 0)
-		goto fail;
-	q_int(&q, 1, zid);
-	q_int(&q, 2, start);
-	q_int(&q, 3, last);
-	rc = walk_rows(&q, 0, journal_row, &(struct walk){.journal = fn, .arg = arg}, NULL, err, errlen);
-fail:
-	q_close(&q);
-	if (snapshot)
-		sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
-	conn_give(t, c);
-	return rc;
-}
-
-static int sq_journal_history(struct store_txn *bt, const uint8_t *apex, int64_t before, unsigned limit,
-                              store_journal_fn fn, void *arg, struct store_page *page, char *err, size_t errlen)
-{
-	struct sq_txn *t = (struct sq_txn *)bt;
-	uint8_t lapex[NAME_MAXLEN];
-	struct conn *c = NULL;
-	struct q q = {0};
-	int64_t zid;
-	int rc;
-	if (limit == 0)
-		return set_err(err, errlen, TERN_EINVAL, "limit must be at least 1");
-	if ((rc = zone_call(t, false, apex, NULL, lapex, NULL, &c, &zid, err, errlen)) < 0)
-		return rc;
-	if ((rc = q_open(&q, t, c, ST_JOURNAL_HISTORY, err, errlen)) < 0)
-		goto fail;
-	q_int(&q, 1, zid);
-	q_int(&q, 2, before > 0 ? before : INT64_MAX);
-	q_int(&q, 3, (int64_t)limit + 1);
-	rc = walk_rows(&q, limit, journal_row, &(struct walk){.journal = fn, .arg = arg}, page, err, errlen);
-fail:
-	q_close(&q);
-	conn_give(t, c);
-	return rc;
-}
-
-static int sq_journal_trim_keep(struct store_txn *bt, const uint8_t *apex, unsigned keep, char *err, size_t errlen)
-{
-	return zone_id_write((struct sq_txn *)bt, ST_JOURNAL_TRIM_KEEP, apex, keep, err, errlen);
-}
-
-static int sq_journal_trim_serial(struct store_txn *bt, const uint8_t *apex, uint32_t serial, char *err, size_t errlen)
-{
-	struct sq_txn *t = (struct sq_txn *)bt;
-	uint8_t lapex[NAME_MAXLEN];
-	char zn[NAME_TEXT_MAX];
-	struct conn *c = NULL;
-	struct q q = {0};
-	int64_t zid, bound = 0;
-	uint32_t zone_serial;
-	int rc;
-	if ((rc = take_name(apex, lapex, "zone", err, errlen)) < 0)
-		return rc;
-	if ((rc = conn_take(t, true, &c, err, errlen)) < 0)
-		return rc;
-	if ((rc = zone_id(t, c, lapex, &zid, &zone_serial, err, errlen)) < 0)
-		goto fail;
-	if ((rc = journal_start(t, c, zid, serial, &bound, err, errlen)) < 0)
-		goto fail;
-	if (rc == 0) {
-		/* no change starts at serial: fine if the journal ends there (or is empty at it) */
-		if ((rc = q_open(&q, t, c, ST_JOURNAL_LAST, err, errlen)) < 0)
-			goto fail;
-		q_int(&q, 1, zid);
-		if ((rc = q_step(&q, err, errlen)) < 0)
-			goto fail;
-		if (rc == 1 && (uint32_t)sqlite3_column_int64(q.s, 1) == serial) {
-			bound = sqlite3_column_int64(q.s, 0) + 1;
-		} else if (rc == 0 && serial == zone_serial) {
-			rc = 0;
-			goto fail;
-		} else {
-			rc = set_err(err, errlen, TERN_ENOTFOUND,
-			             "journal of %s has no change from or to serial %" PRIu32, name_text(lapex, zn),
-			             serial);
-			goto fail;
-		}
-		q_close(&q);
-	}
-	if ((rc = q_open(&q, t, c, ST_JOURNAL_TRIM_BEFORE, err, errlen)) < 0)
-		goto fail;
-	q_int(&q, 1, zid);
-	q_int(&q, 2, bound);
-	if ((rc = q_step(&q, err, errlen)) > 0)
-		rc = 0;
-fail:
-	q_close(&q);
-	conn_give(t, c);
-	return rc;
-}
-
-/* ---- Proposals ---- */
-
-static enum store_proposal_status status_from_text(const unsigned char *s)
-{
-	for (int i = STORE_PROPOSAL_PENDING; i <= STORE_PROPOSAL_APPLIED; i++)
-		if (s && strcmp((const char *)s, store_proposal_status_name(i)) == 0)
-			return i;
-	return STORE_PROPOSAL_ANY;
-}
-
-static void proposal_from_row(sqlite3_stmt *s, struct store_proposal *p)
-{
-	p->id = sqlite3_column_int64(s, 0);
-	col_name(s, 1, p->zone);
-	col_text(s, 2, p->author, sizeof(p->author));
-	p->body = (const char *)sqlite3_column_text(s, 3);
-	p->status = status_from_text(sqlite3_column_text(s, 4));
-	col_text(s, 5, p->reviewer, sizeof(p->reviewer));
-	col_text(s, 6, p->applier, sizeof(p->applier));
-	p->created = sqlite3_column_int64(s, 7);
-	p->reviewed = sqlite3_column_int64(s, 8);
-	p->applied = sqlite3_column_int64(s, 9);
-}
-
-static int sq_proposal_create(struct store_txn *bt, const uint8_t *apex, const char *author, const char *body,
-                              int64_t created, int64_t *id, char *err, size_t errlen)
-{
-	struct sq_txn *t = (struct sq_txn *)bt;
-	uint8_t lapex[NAME_MAXLEN];
-	struct conn *c = NULL;
-	struct q q = {0};
-	int64_t zid;
-	int rc = take_text(author, STORE_PRINCIPAL_MAX, "author", err, errlen);
-	if (rc < 0 || (rc = take_text(body, STORE_BODY_MAX, "proposal body", err, errlen)) < 0)
-		return rc;
-	if ((rc = zone_call(t, true, apex, NULL, lapex, NULL, &c, &zid, err, errlen)) < 0)
-		return rc;
-	if ((rc = q_open(&q, t, c, ST_PROPOSAL_INSERT, err, errlen)) < 0)
-		goto fail;
-	q_int(&q, 1, zid);
-	q_text(&q, 2, author);
-	q_text(&q, 3, body);
-	q_int(&q, 4, created ? created : t->now);
-	if ((rc = q_step(&q, err, errlen)) < 0)
-		goto fail;
-	if (id)
-		*id = sqlite3_column_int64(q.s, 0);
-	rc = 0;
-fail:
-	q_close(&q);
-	conn_give(t, c);
-	return rc;
-}
-
-/* Reads proposal id on c: 1 with *out filled (body pointing into the statement), or a negative
- * TERN_E* (TERN_ENOTFOUND when absent). */
-static int proposal_read(struct q *q, struct sq_txn *t, struct conn *c, int64_t id, struct store_proposal *out,
-                         char *err, size_t errlen)
-{
-	int rc = q_open(q, t, c, ST_PROPOSAL_GET, err, errlen);
-	if (rc < 0)
-		return rc;
-	q_int(q, 1, id);
-	if ((rc = q_step(q, err, errlen)) == 1) {
-		proposal_from_row(q->s, out);
-		return 1;
-	}
-	return rc < 0 ? rc : set_err(err, errlen, TERN_ENOTFOUND, "no proposal %" PRId64, id);
-}
-
-static int sq_proposal_get(struct store_txn *bt, int64_t id, struct store_proposal *out, char *err, size_t errlen)
-{
-	struct sq_txn *t = (struct sq_txn *)bt;
-	struct conn *c = NULL;
-	struct q q = {0};
-	int rc = conn_take(t, false, &c, err, errlen);
-	if (rc < 0)
-		return rc;
-	if ((rc = proposal_read(&q, t, c, id, out, err, errlen)) < 0)
-		goto fail;
-	out->body = strdup(out->body ? out->body : "");
-	rc = out->body ? 0 : set_err(err, errlen, TERN_ENOMEM, "out of memory");
-fail:
-	q_close(&q);
-	conn_give(t, c);
-	return rc;
-}
-
-static int proposal_row(sqlite3_stmt *s, const struct walk *w, struct store_page *page)
-{
-	struct store_proposal p;
-	proposal_from_row(s, &p);
-	page->next_id = p.id;
-	return w->proposal(&p, w->arg);
-}
-
-static int sq_proposal_list(struct store_txn *bt, const uint8_t *apex, enum store_proposal_status status, int64_t after,
-                            unsigned limit, store_proposal_fn fn, void *arg, struct store_page *page, char *err,
-                            size_t errlen)
-{
-	struct sq_txn *t = (struct sq_txn *)bt;
-	uint8_t lapex[NAME_MAXLEN];
-	struct conn *c = NULL;
-	struct q q = {0};
-	int64_t zid;
-	int rc;
-	if (limit == 0)
-		return set_err(err, errlen, TERN_EINVAL, "limit must be at least 1");
-	if (status < STORE_PROPOSAL_ANY || status > STORE_PROPOSAL_APPLIED)
-		return set_err(err, errlen, TERN_EINVAL, "unknown proposal status %d", (int)status);
-	if ((rc = zone_call(t, false, apex, NULL, lapex, NULL, &c, &zid, err, errlen)) < 0)
-		return rc;
-	if ((rc = q_open(&q, t, c, status ? ST_PROPOSAL_LIST_STATUS : ST_PROPOSAL_LIST, err, errlen)) < 0)
-		goto fail;
-	q_int(&q, 1, zid);
-	q_int(&q, 2, after);
-	q_int(&q, 3, (int64_t)limit + 1);
-	if (status)
-		q_text(&q, 4, store_proposal_status_name(status));
-	rc = walk_rows(&q, limit, proposal_row, &(struct walk){.proposal = fn, .arg = arg}, page, err, errlen);
-fail:
-	q_close(&q);
-	conn_give(t, c);
-	return rc;
-}
-
-static int sq_proposal_set_status(struct store_txn *bt, int64_t id, enum store_proposal_status status,
-                                  const char *principal, char *err, size_t errlen)
-{
-	struct sq_txn *t = (struct sq_txn *)bt;
-	struct store_proposal p;
-	struct conn *c = NULL;
-	struct q q = {0};
-	enum store_proposal_status need =
-	    status == STORE_PROPOSAL_APPLIED ? STORE_PROPOSAL_APPROVED : STORE_PROPOSAL_PENDING;
-	int rc = take_text(principal, STORE_PRINCIPAL_MAX, "principal", err, errlen);
-	if (rc < 0)
-		return rc;
-	if (status != STORE_PROPOSAL_APPROVED && status != STORE_PROPOSAL_REJECTED && status != STORE_PROPOSAL_APPLIED)
-		return set_err(err, errlen, TERN_EINVAL, "a proposal can only be approved, rejected or applied");
-	if ((rc = conn_take(t, true, &c, err, errlen)) < 0)
-		return rc;
-	if ((rc = proposal_read(&q, t, c, id, &p, err, errlen)) < 0)
-		goto fail;
-	if (p.status != need) {
-		rc = set_err(err, errlen, TERN_EINVAL, "proposal %" PRId64 " is %s, not %s", id,
-		             store_proposal_status_name(p.status), store_proposal_status_name(need));
-		goto fail;
-	}
-	if (status == STORE_PROPOSAL_APPROVED && strcmp(p.author, principal) == 0) {
-		rc = set_err(err, errlen, TERN_EINVAL,
-		             "proposal %" PRId64 " was proposed by %s, who cannot approve it: another principal must",
-		             id, principal);
-		goto fail;
-	}
-	q_close(&q);
-	if ((rc = q_open(&q, t, c, status == STORE_PROPOSAL_APPLIED ? ST_PROPOSAL_APPLY : ST_PROPOSAL_REVIEW, err,
-	                 errlen)) < 0)
-		goto fail;
-	q_int(&q, 1, id);
-	if (status == STORE_PROPOSAL_APPLIED) {
-		q_text(&q, 2, principal);
-		q_int(&q, 3, t->now);
-	} else {
-		q_text(&q, 2, store_proposal_status_name(status));
-		q_text(&q, 3, principal);
-		q_int(&q, 4, t->now);
-	}
-	if ((rc = q_step(&q, err, errlen)) < 0)
-		goto fail;
-	rc = sqlite3_changes(c->db) ? 0
-	                            : set_err(err, errlen, TERN_EINVAL, "proposal %" PRId64 " changed meanwhile", id);
-fail:
-	q_close(&q);
-	conn_give(t, c);
+	sq_q_close(&q);
+	sq_conn_give(t, c);
 	return rc;
 }
 

@@ -1,0 +1,155 @@
+/* Internals of the SQLite store shared by store_sqlite.c (connections, statements, schema,
+ * transactions, zones, RRsets) and store_sqlite_history.c (journal and proposals). */
+#pragma once
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ternd/api/store.h"
+
+#define BUSY_TIMEOUT_MS 5000
+#define POOL_IDLE_MAX 8
+#define SORT_KEY_MAX (2 * NAME_MAXLEN)
+#define NAME_TEXT_MAX 1024 /* presentation form, escapes included */
+
+/* Schema migrations in order; schema_version holds how many have run. One that has shipped is
+ * never edited: the next change is a new entry. docs/store.md has the PostgreSQL equivalent. */
+
+enum stmt {
+	ST_ZONE_GET,
+	ST_ZONE_ID,
+	ST_ZONE_INSERT,
+	ST_ZONE_LIST,
+	ST_ZONE_LIST_TENANT,
+	ST_ZONE_DELETE,
+	ST_ZONE_SERIAL,
+	ST_ZONE_LOCK,
+	ST_RRSET_PUT,
+	ST_RRSET_GET,
+	ST_RRSET_DELETE,
+	ST_RRSET_DELETE_ALL,
+	ST_RRSET_ALL,
+	ST_JOURNAL_APPEND,
+	ST_JOURNAL_START,
+	ST_JOURNAL_LAST,
+	ST_JOURNAL_CHAIN,
+	ST_JOURNAL_RANGE,
+	ST_JOURNAL_HISTORY,
+	ST_JOURNAL_TRIM_BEFORE,
+	ST_JOURNAL_TRIM_KEEP,
+	ST_PROPOSAL_INSERT,
+	ST_PROPOSAL_GET,
+	ST_PROPOSAL_LIST,
+	ST_PROPOSAL_LIST_STATUS,
+	ST_PROPOSAL_REVIEW,
+	ST_PROPOSAL_APPLY,
+	ST_COUNT
+};
+
+#define ZONE_COLS "id, apex, tenant, serial, serial_policy, locked, lock_reason, created_at, updated_at"
+#define JOURNAL_COLS "id, serial_from, serial_to, changed_at, principal, removed, added"
+#define PROPOSAL_COLS                                                                                                  \
+	"p.id, z.apex, p.author, p.body, p.status, p.reviewer, p.applier, p.created_at, p.reviewed_at, p.applied_at "  \
+	"FROM proposals p JOIN zones z ON z.id = p.zone_id"
+
+struct conn {
+	sqlite3 *db;
+	struct conn *next; /* in the idle pool */
+	sqlite3_stmt *stmt[ST_COUNT];
+	bool in_use[ST_COUNT];
+};
+
+struct sq_txn {
+	struct store_txn base;
+	struct conn *conn; /* NULL for the store's latest handle, which borrows one per call */
+	int64_t now; /* seconds since the epoch at store_begin() */
+	bool aborted; /* SQLite rolled the transaction back after an error */
+	struct sq_txn *prev, *next; /* open read snapshots, for store_close() */
+};
+
+struct sq_store {
+	struct store base;
+	char *path;
+	struct conn *writer;
+	pthread_mutex_t write_lock; /* held from store_begin() to commit or rollback */
+	pthread_mutex_t pool_lock; /* idle, nidle, reads */
+	bool locks_ready;
+	struct conn *idle;
+	unsigned nidle;
+	struct sq_txn *write_txn;
+	struct sq_txn *reads;
+	struct sq_txn latest;
+	/* WAL checkpoints run here, not inside a writer's commit (where they cost the unlucky
+	 * request three more flushes): the writer's automatic checkpoints are off. */
+	struct conn *ckpt;
+	pthread_t ckpt_thread;
+	pthread_mutex_t ckpt_lock;
+	pthread_cond_t ckpt_cond;
+	bool ckpt_started, ckpt_stop;
+};
+
+#define CKPT_INTERVAL_MS 1000
+
+/* A statement in use: taken from a connection's cache, bound, stepped, given back. */
+struct q {
+	struct conn *c;
+	struct sq_txn *t;
+	enum stmt id;
+	sqlite3_stmt *s;
+	int bind_rc;
+};
+
+struct walk {
+	store_zone_fn zone;
+	store_rrset_fn rrset;
+	store_journal_fn journal;
+	store_proposal_fn proposal;
+	void *arg;
+};
+typedef int (*row_fn)(sqlite3_stmt *s, const struct walk *w, struct store_page *page);
+
+__attribute__((format(printf, 3, 4))) void sq_errf(char *err, size_t errlen, const char *fmt, ...);
+/* Writes the message and evaluates to code: `return set_err(...)` or `rc = set_err(...)`. An
+ * expression rather than a function so static analysers see the code that comes back. */
+#define set_err(err, errlen, code, ...) (sq_errf((err), (errlen), __VA_ARGS__), (code))
+
+const uint8_t *sq_col_blob(sqlite3_stmt *s, int i, size_t *len);
+void sq_col_name(sqlite3_stmt *s, int i, uint8_t out[NAME_MAXLEN]);
+void sq_col_text(sqlite3_stmt *s, int i, char *out, size_t cap);
+void sq_conn_give(struct sq_txn *t, struct conn *c);
+int sq_conn_take(struct sq_txn *t, bool write, struct conn **out, char *err, size_t errlen);
+int sq_exec_sql(struct conn *c, const char *sql, char *err, size_t errlen);
+const char *sq_name_text(const uint8_t *name, char buf[NAME_TEXT_MAX]);
+void sq_q_blob(struct q *q, int i, const void *p, size_t n);
+void sq_q_close(struct q *q);
+void sq_q_int(struct q *q, int i, int64_t v);
+int sq_q_open(struct q *q, struct sq_txn *t, struct conn *c, enum stmt id, char *err, size_t errlen);
+int sq_q_step(struct q *q, char *err, size_t errlen);
+void sq_q_text(struct q *q, int i, const char *s);
+int sq_take_name(const uint8_t *in, uint8_t out[NAME_MAXLEN], const char *what, char *err, size_t errlen);
+int sq_take_text(const char *s, size_t max, const char *what, char *err, size_t errlen);
+int sq_walk_rows(struct q *q, unsigned limit, row_fn each, const struct walk *w, struct store_page *page, char *err,
+                 size_t errlen);
+int sq_zone_call(struct sq_txn *t, bool write, const uint8_t *apex, const uint8_t *owner, uint8_t lapex[NAME_MAXLEN],
+                 uint8_t lowner[NAME_MAXLEN], struct conn **c, int64_t *zid, char *err, size_t errlen);
+int sq_zone_id(struct sq_txn *t, struct conn *c, const uint8_t *lapex, int64_t *id, uint32_t *serial, char *err,
+               size_t errlen);
+int sq_zone_id_write(struct sq_txn *t, enum stmt id, const uint8_t *apex, int64_t v2, char *err, size_t errlen);
+
+/* store_sqlite_history.c */
+int sq_journal_append(struct store_txn *bt, const uint8_t *apex, const struct store_journal_entry *e, int64_t *id,
+                      char *err, size_t errlen);
+int sq_journal_history(struct store_txn *bt, const uint8_t *apex, int64_t before, unsigned limit, store_journal_fn fn,
+                       void *arg, struct store_page *page, char *err, size_t errlen);
+int sq_journal_read_from(struct store_txn *bt, const uint8_t *apex, uint32_t serial, store_journal_fn fn, void *arg,
+                         char *err, size_t errlen);
+int sq_journal_trim_keep(struct store_txn *bt, const uint8_t *apex, unsigned keep, char *err, size_t errlen);
+int sq_journal_trim_serial(struct store_txn *bt, const uint8_t *apex, uint32_t serial, char *err, size_t errlen);
+int sq_proposal_create(struct store_txn *bt, const uint8_t *apex, const char *author, const char *body, int64_t created,
+                       int64_t *id, char *err, size_t errlen);
+int sq_proposal_get(struct store_txn *bt, int64_t id, struct store_proposal *out, char *err, size_t errlen);
+int sq_proposal_list(struct store_txn *bt, const uint8_t *apex, enum store_proposal_status status, int64_t after,
+                     unsigned limit, store_proposal_fn fn, void *arg, struct store_page *page, char *err,
+                     size_t errlen);
+int sq_proposal_set_status(struct store_txn *bt, int64_t id, enum store_proposal_status status, const char *principal,
+                           char *err, size_t errlen);

@@ -64,6 +64,9 @@ bool rr_type_is_meta(uint16_t type);
 /* Checks that RDATA is well formed for its type (names complete, fixed sizes right).
  * Unknown types are opaque and always accepted. Returns 0 or TERN_EMALF. */
 int rr_rdata_check(uint16_t type, const uint8_t *rdata, size_t len);
+/* Offset of the serial in well-formed SOA RDATA (after MNAME and RNAME); refresh, retry, expire
+ * and minimum follow it, 4 octets each. */
+size_t rr_soa_serial_offset(const uint8_t *rdata);
 /* Whether rr_rdata_check() knows the type's whole structure (so a printer may trust its inner
  * lengths); other types are only opaque bytes to it. */
 bool rr_rdata_checked(uint16_t type);

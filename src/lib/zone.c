@@ -488,11 +488,7 @@ const struct zone_node *zone_wildcard_child(const struct zone *z, const struct z
 
 uint32_t zone_negative_ttl(const struct zone *z)
 {
-	const uint8_t *rd = rdata_bytes(z->soa->rdata);
-	size_t off = name_len(rd);
-	off += name_len(rd + off);
-	uint32_t minimum = wire_get32(rd + off + 16);
-	return z->soa->ttl < minimum ? z->soa->ttl : minimum;
+	return z->negative_ttl;
 }
 
 int zone_foreach(const struct zone *z, int (*fn)(void *arg, const struct zone_node *n), void *arg)
@@ -538,9 +534,10 @@ void zone_set_apex(struct zone *z, const struct zone_node *apex)
 	z->apex_labels = apex->labels;
 	z->soa = zone_node_rrset(apex, RR_SOA);
 	const uint8_t *rd = rdata_bytes(z->soa->rdata);
-	size_t off = name_len(rd);
-	off += name_len(rd + off);
+	size_t off = rr_soa_serial_offset(rd);
+	uint32_t minimum = wire_get32(rd + off + 16);
 	z->serial = wire_get32(rd + off);
+	z->negative_ttl = z->soa->ttl < minimum ? z->soa->ttl : minimum;
 }
 
 /* ---- snapshot lifetimes ---- */

@@ -49,6 +49,7 @@ struct zone {
 	uint8_t apex_len;
 	uint8_t apex_labels;
 	uint32_t serial;
+	uint32_t negative_ttl; /* RFC 2308 5: min(SOA TTL, SOA MINIMUM), set with the apex */
 	const struct zone_node *apex_node;
 	const struct rrset *soa;
 	size_t nnodes; /* names, empty non-terminals included */

@@ -110,9 +110,7 @@ bool api_commit(struct api *a, const struct store_zone *sz, const struct api_cha
 	}
 	size_t soalen = rdata_len(base);
 	memcpy(soa, base, 2 + soalen);
-	size_t off = 2 + name_len(soa + 2);
-	off += name_len(soa + off);
-	wire_put32(soa + off, next_serial);
+	wire_put32(soa + 2 + rr_soa_serial_offset(soa + 2), next_serial);
 	size_t m_user = n; /* the caller's changes, for naming them in errors */
 	n = m;
 	all[n] = (struct zone_change){.owner = cur->apex,
@@ -465,7 +463,7 @@ void api_soa_put(void *ctx, const struct http_request *req, struct http_response
 	memcpy(names[1], rd + l0, l1);
 	uint32_t t[5]; /* serial, refresh, retry, expire, minimum */
 	for (int i = 0; i < 5; i++)
-		t[i] = wire_get32(rd + l0 + l1 + 4 * i);
+		t[i] = wire_get32(rd + rr_soa_serial_offset(rd) + 4 * i);
 	struct api_change ch = {0};
 	ch.c.ttl = cur.ttl;
 	static const char *const timers[] = {NULL, "refresh", "retry", "expire", "minimum"};

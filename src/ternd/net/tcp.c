@@ -184,10 +184,13 @@ static int conn_answer(struct tcp *t, struct tcp_conn *c, uint64_t now)
 			}
 			if (c->inlen - pos - 2 < len)
 				break;
-			uint8_t *xfr;
-			size_t xlen;
-			if (used == 0 && (r = xfr_answer(t->srv, c->in + pos + 2, len, &client, &xfr, &xlen)) != 0) {
+			if (xfr_is_transfer(c->in + pos + 2, len)) {
+				if (used > 0)
+					break; /* send what is answered first; the transfer goes alone */
 				/* a zone transfer: many messages, sent from their own buffer */
+				uint8_t *xfr;
+				size_t xlen;
+				r = xfr_answer(t->srv, c->in + pos + 2, len, &client, &xfr, &xlen);
 				pos += 2 + len;
 				if (r < 0) {
 					c->closing = true;
@@ -208,8 +211,6 @@ static int conn_answer(struct tcp *t, struct tcp_conn *c, uint64_t now)
 				c->outlen = xlen;
 				goto done;
 			}
-			if (used > 0 && xfr_is_transfer(c->in + pos + 2, len))
-				break; /* send what is answered first; the transfer goes alone */
 			size_t rlen =
 			    query_process(t->srv, c->in + pos + 2, len, t->batch + used + 2, TCP_MSG_MAX, &client);
 			pos += 2 + len;

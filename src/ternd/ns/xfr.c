@@ -110,28 +110,25 @@ static int answer_error(struct xfr *x, const uint8_t *question, size_t qlen, uin
 
 bool xfr_is_transfer(const uint8_t *msg, size_t len)
 {
+	if (len < WIRE_HEADER_LEN || (wire_get16(msg + 2) & WIRE_QR) ||
+	    WIRE_OPCODE(wire_get16(msg + 2)) != OPCODE_QUERY || wire_get16(msg + 4) != 1)
+		return false;
 	uint8_t qname[NAME_MAXLEN];
 	size_t pos = WIRE_HEADER_LEN;
-	if (len < WIRE_HEADER_LEN || wire_read_name(msg, len, &pos, qname) < 0 || pos + 2 > len)
+	if (wire_read_name(msg, len, &pos, qname) < 0 || pos + 4 > len)
 		return false;
-	uint16_t qtype = wire_get16(msg + pos);
-	return qtype == RR_AXFR || qtype == RR_IXFR;
+	uint16_t qtype = wire_get16(msg + pos), qclass = wire_get16(msg + pos + 2);
+	return (qtype == RR_AXFR || qtype == RR_IXFR) && qclass == RR_CLASS_IN;
 }
 
 int xfr_answer(const struct server *srv, const uint8_t *msg, size_t len, const struct query_client *client,
                uint8_t **out, size_t *outlen)
 {
-	if (len < WIRE_HEADER_LEN || (wire_get16(msg + 2) & WIRE_QR) ||
-	    WIRE_OPCODE(wire_get16(msg + 2)) != OPCODE_QUERY || wire_get16(msg + 4) != 1)
+	if (!xfr_is_transfer(msg, len))
 		return 0;
 	uint8_t qname[NAME_MAXLEN], lname[NAME_MAXLEN], question[NAME_MAXLEN + 4];
 	size_t pos = WIRE_HEADER_LEN;
-	int n = wire_read_name(msg, len, &pos, qname);
-	if (n < 0 || pos + 4 > len)
-		return 0;
-	uint16_t qtype = wire_get16(msg + pos), qclass = wire_get16(msg + pos + 2);
-	if ((qtype != RR_AXFR && qtype != RR_IXFR) || qclass != RR_CLASS_IN)
-		return 0;
+	int n = wire_read_name(msg, len, &pos, qname); /* checked by xfr_is_transfer */
 	memcpy(question, qname, (size_t)n);
 	memcpy(question + n, msg + pos, 4);
 	size_t qlen = (size_t)n + 4;

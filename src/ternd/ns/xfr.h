@@ -8,7 +8,8 @@
 #include "ternd/ns/query.h"
 #include "ternd/server.h"
 
-/* Whether msg asks for a zone transfer (cheap: header and question only). */
+/* Whether msg asks for a zone transfer: a class IN AXFR or IXFR query (header and question
+ * only); xfr_answer() answers exactly these. */
 bool xfr_is_transfer(const uint8_t *msg, size_t len);
 /* When msg is an AXFR or IXFR question, answers it: *out gets the whole answer as TCP frames (a
  * 16-bit length before each message; malloc'd), and 1 is returned. Returns 0 for any other

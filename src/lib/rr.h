@@ -67,6 +67,12 @@ int rr_rdata_check(uint16_t type, const uint8_t *rdata, size_t len);
 /* Offset of the serial in well-formed SOA RDATA (after MNAME and RNAME); refresh, retry, expire
  * and minimum follow it, 4 octets each. */
 size_t rr_soa_serial_offset(const uint8_t *rdata);
+/* RFC 1982 serial number arithmetic: whether serial a is newer than b (undefined halfway round
+ * counts as not newer). */
+static inline bool rr_serial_newer(uint32_t a, uint32_t b)
+{
+	return a != b && (uint32_t)(a - b) < 0x80000000u;
+}
 /* Whether rr_rdata_check() knows the type's whole structure (so a printer may trust its inner
  * lengths); other types are only opaque bytes to it. */
 bool rr_rdata_checked(uint16_t type);

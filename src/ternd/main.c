@@ -259,12 +259,12 @@ int main(int argc, char **argv)
 		log_info("reload done: %zu zone(s) served", zones_count(srv.zones));
 	}
 	status = 0;
+	tcp_stop(tcp); /* first: a transfer may be reading the API's store */
+	tcp = NULL;
 	api_stop(api);
 	api = NULL;
 	notify_stop(notify);
 	notify = NULL;
-	tcp_stop(tcp);
-	tcp = NULL;
 	udp_stop(udp);
 	udp = NULL;
 	xfrin_stop(xfrin);
@@ -273,9 +273,9 @@ int main(int argc, char **argv)
 		config_free(old[i]);
 	free(old);
 out:
+	tcp_stop(tcp);
 	api_stop(api);
 	notify_stop(notify);
-	tcp_stop(tcp);
 	udp_stop(udp);
 	xfrin_stop(xfrin);
 	server_destroy(&srv);

@@ -18,12 +18,14 @@ struct ns_params {
 };
 
 struct xfrin;
+struct xfr_journal;
 
 struct server {
 	struct zones *zones;
 	struct ns_params *params; /* RCU pointer */
 	struct stats stats; /* query counters of every worker */
 	struct xfrin *xfrin; /* secondary zones (NOTIFY in, expiry); set before workers start */
+	const struct xfr_journal *journal; /* zone history for IXFR (the API's store); NULL = none */
 };
 
 int server_init(struct server *srv, const struct config *conf);

@@ -366,6 +366,7 @@ int api_start(struct server *srv, const struct config *conf, struct api **out, c
 	if (rc < 0)
 		goto fail;
 	log_info("API: listening on %s (port %u)", conf->api.listen.text, http_port(a->http));
+	api_journal_attach(a);
 	*out = a;
 	return 0;
 fail:
@@ -383,6 +384,8 @@ void api_stop(struct api *a)
 	if (!a)
 		return;
 	http_stop(a->http);
+	if (a->srv->journal == &a->journal)
+		a->srv->journal = NULL;
 	auth_keys_free(a->keys);
 	if (a->store)
 		store_close(a->store);

@@ -12,6 +12,7 @@
 #include "ternd/api/http.h"
 #include "ternd/api/store.h"
 #include "ternd/config.h"
+#include "ternd/ns/xfr.h"
 #include "ternd/server.h"
 
 #define API_MAX_BODY (1024 * 1024)
@@ -48,7 +49,12 @@ struct api {
 	size_t nbuckets;
 	struct api_token tokens[API_TOKEN_CACHE];
 	unsigned next_token; /* round-robin replacement */
+	struct xfr_journal journal; /* the store's journal, read by IXFR (srv->journal points here) */
 };
+
+/* Lets IXFR read zone history from the store: sets a->journal and a->srv->journal. Call before
+ * the TCP workers start; they must stop before the store closes. */
+void api_journal_attach(struct api *a);
 
 /* The caller of a request: tenant and rights. */
 struct api_caller {

@@ -108,6 +108,189 @@ static int answer_error(struct xfr *x, const uint8_t *question, size_t qlen, uin
 	return 1;
 }
 
+/* ---- IXFR from the journal (RFC 1995) ---- */
+
+/* The serial of the SOA an IXFR request carries in its authority section (RFC 1995 3); pos is
+ * where the question ends. Returns 0, or TERN_EMALF when there is none. */
+static int ixfr_request_serial(const uint8_t *msg, size_t len, size_t pos, const uint8_t *apex, uint32_t *serial)
+{
+	uint8_t owner[NAME_MAXLEN], name[NAME_MAXLEN];
+	if (wire_get16(msg + 6) != 0 || wire_get16(msg + 8) < 1 || wire_read_name(msg, len, &pos, owner) < 0 ||
+	    pos + 10 > len)
+		return TERN_EMALF;
+	size_t rd = pos + 10, end = rd + wire_get16(msg + pos + 8);
+	if (wire_get16(msg + pos) != RR_SOA || end > len || !name_equal(owner, apex) ||
+	    wire_read_name(msg, len, &rd, name) < 0 || wire_read_name(msg, len, &rd, name) < 0 || rd + 20 > end)
+		return TERN_EMALF;
+	*serial = wire_get32(msg + rd);
+	return 0;
+}
+
+/* Records ordered by owner (wire bytes), type, TTL and RDATA: equal means the same record. */
+static int xrr_cmp(const void *pa, const void *pb)
+{
+	const struct xfr_rr *a = *(const struct xfr_rr *const *)pa, *b = *(const struct xfr_rr *const *)pb;
+	size_t la = name_len(a->owner), lb = name_len(b->owner);
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	int c = memcmp(a->owner, b->owner, la);
+	if (c)
+		return c;
+	if (a->type != b->type)
+		return a->type < b->type ? -1 : 1;
+	if (a->ttl != b->ttl)
+		return a->ttl < b->ttl ? -1 : 1;
+	if (a->rdlen != b->rdlen)
+		return a->rdlen < b->rdlen ? -1 : 1;
+	return memcmp(a->rdata, b->rdata, a->rdlen);
+}
+
+/* Marks the records a change both removes and adds (the journal keeps whole RRsets, so a
+ * one-record change of a big RRset lists the others on both sides): IXFR sends neither. */
+static int mark_unchanged(const struct xfr_diff *d, bool *kept_removed, bool *kept_added)
+{
+	const struct xfr_rr **r = malloc((d->nremoved + d->nadded + 1) * sizeof(*r));
+	if (!r)
+		return TERN_ENOMEM;
+	const struct xfr_rr **a = r + d->nremoved;
+	for (size_t i = 0; i < d->nremoved; i++)
+		r[i] = &d->removed[i];
+	for (size_t i = 0; i < d->nadded; i++)
+		a[i] = &d->added[i];
+	qsort(r, d->nremoved, sizeof(*r), xrr_cmp);
+	qsort(a, d->nadded, sizeof(*a), xrr_cmp);
+	for (size_t i = 0, j = 0; i < d->nremoved && j < d->nadded;) {
+		int c = xrr_cmp(&r[i], &a[j]);
+		if (c == 0) {
+			kept_removed[r[i] - d->removed] = true;
+			kept_added[a[j] - d->added] = true;
+		}
+		i += c <= 0;
+		j += c >= 0;
+	}
+	free(r);
+	return 0;
+}
+
+/* The SOA among a change's records: its index, or n when there is none. */
+static size_t find_soa(const struct xfr_rr *rrs, size_t n, const uint8_t *apex, uint32_t serial)
+{
+	for (size_t i = 0; i < n; i++)
+		if (rrs[i].type == RR_SOA && name_equal(rrs[i].owner, apex)) {
+			size_t off = rr_soa_serial_offset(rrs[i].rdata);
+			return off + 4 <= rrs[i].rdlen && wire_get32(rrs[i].rdata + off) == serial ? i : n;
+		}
+	return n;
+}
+
+/* One side of a change: its SOA first, then its records that the other side does not repeat. */
+static int put_side(struct xfr *x, const struct xfr_rr *rrs, size_t n, size_t soa, const bool *kept)
+{
+	int rc = put_rr(x, rrs[soa].owner, RR_SOA, rrs[soa].ttl, rrs[soa].rdata, rrs[soa].rdlen);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (i != soa && !kept[i])
+			rc = put_rr(x, rrs[i].owner, rrs[i].type, rrs[i].ttl, rrs[i].rdata, rrs[i].rdlen);
+	return rc;
+}
+
+struct ixfr {
+	struct xfr *x;
+	const uint8_t *apex;
+	uint32_t at, to; /* the serial reached so far; the snapshot's */
+	bool broken; /* a change that does not chain or lacks its SOA: send the whole zone */
+	size_t diffs;
+};
+
+static int ixfr_diff(const struct xfr_diff *d, void *arg)
+{
+	struct ixfr *ix = arg;
+	size_t rsoa = find_soa(d->removed, d->nremoved, ix->apex, d->serial_from);
+	size_t asoa = find_soa(d->added, d->nadded, ix->apex, d->serial_to);
+	if (d->serial_from != ix->at || rsoa == d->nremoved || asoa == d->nadded) {
+		ix->broken = true;
+		return 1;
+	}
+	bool *kept = calloc(d->nremoved + d->nadded + 1, sizeof(*kept));
+	int rc = kept ? mark_unchanged(d, kept, kept + d->nremoved) : TERN_ENOMEM;
+	if (rc == 0)
+		rc = put_side(ix->x, d->removed, d->nremoved, rsoa, kept);
+	if (rc == 0)
+		rc = put_side(ix->x, d->added, d->nadded, asoa, kept + d->nremoved);
+	free(kept);
+	if (rc < 0)
+		return rc;
+	ix->at = d->serial_to;
+	ix->diffs++;
+	return ix->at == ix->to ? 1 : 0; /* a change committed but not yet served waits for next time */
+}
+
+/* The incremental answer when the journal chains from the client's serial to the one served:
+ * SOA, each change, SOA, after msg_begin(). Returns 1 when written, 0 when the whole zone must go
+ * instead (x holds a partial answer: start again), or TERN_ENOMEM. */
+static int put_ixfr(struct xfr *x, const struct server *srv, const struct zone *z, uint32_t from)
+{
+	if (!srv->journal)
+		return 0;
+	struct ixfr ix = {.x = x, .apex = z->apex, .at = from, .to = z->serial};
+	int rc = put_rrset(x, z->apex, z->soa);
+	if (rc == 0)
+		rc = srv->journal->read(srv->journal->ctx, z->apex, from, ixfr_diff, &ix);
+	if (rc == TERN_ENOMEM)
+		return rc;
+	if (rc < 0 || ix.broken || ix.at != ix.to)
+		return 0;
+	return put_rrset(x, z->apex, z->soa) == 0 ? 1 : TERN_ENOMEM;
+}
+
+/* The whole zone: SOA, every other RRset in canonical order, SOA. */
+static int put_axfr(struct xfr *x, const struct zone *z, const uint8_t *question, size_t qlen)
+{
+	const struct zone_node **nodes = NULL;
+	size_t count = 0;
+	int rc = zone_nodes_sorted(z, &nodes, &count);
+	if (rc == 0)
+		rc = msg_begin(x, question, qlen);
+	if (rc == 0)
+		rc = put_rrset(x, z->apex, z->soa);
+	for (size_t i = 0; rc == 0 && i < count; i++)
+		for (uint16_t k = 0; rc == 0 && k < nodes[i]->nrrsets; k++)
+			if (nodes[i]->rrsets[k].type != RR_SOA)
+				rc = put_rrset(x, nodes[i]->owner, &nodes[i]->rrsets[k]);
+	if (rc == 0)
+		rc = put_rrset(x, z->apex, z->soa);
+	free(nodes);
+	if (rc < 0)
+		return rc;
+	msg_end(x);
+	return 1;
+}
+
+/* The answer to a transfer the client may have: for IXFR, one SOA when it is up to date (RFC 1995
+ * 2), the changes since its serial when the journal has them, else the whole zone. qend is where
+ * the request's question ends. */
+static int put_transfer(struct xfr *x, const struct server *srv, const struct zone *z, const uint8_t *msg, size_t len,
+                        size_t qend, const uint8_t *question, size_t qlen)
+{
+	if (wire_get16(question + qlen - 4) == RR_IXFR) {
+		uint32_t from;
+		if (ixfr_request_serial(msg, len, qend, z->apex, &from) < 0)
+			return answer_error(x, question, qlen, RCODE_FORMERR); /* no SOA to start from */
+		int rc = msg_begin(x, question, qlen);
+		if (rc == 0 && !rr_serial_newer(z->serial, from))
+			rc = put_rrset(x, z->apex, z->soa) == 0 ? 1 : TERN_ENOMEM;
+		else if (rc == 0)
+			rc = put_ixfr(x, srv, z, from);
+		if (rc < 0)
+			return rc;
+		if (rc == 1) {
+			msg_end(x);
+			return 1;
+		}
+		x->len = 0; /* the journal does not lead here from the client's serial */
+	}
+	return put_axfr(x, z, question, qlen);
+}
+
 bool xfr_is_transfer(const uint8_t *msg, size_t len)
 {
 	if (len < WIRE_HEADER_LEN || (wire_get16(msg + 2) & WIRE_QR) ||
@@ -144,24 +327,7 @@ int xfr_answer(const struct server *srv, const uint8_t *msg, size_t len, const s
 	} else if (!config_prefix_match(params->xfr_allow, params->nxfr_allow, client->addr)) {
 		rc = answer_error(&x, question, qlen, RCODE_REFUSED);
 	} else {
-		const struct zone_node **nodes = NULL;
-		size_t count = 0;
-		rc = zone_nodes_sorted(z, &nodes, &count);
-		if (rc == 0)
-			rc = msg_begin(&x, question, qlen);
-		if (rc == 0)
-			rc = put_rrset(&x, z->apex, z->soa);
-		for (size_t i = 0; rc == 0 && i < count; i++)
-			for (uint16_t k = 0; rc == 0 && k < nodes[i]->nrrsets; k++)
-				if (nodes[i]->rrsets[k].type != RR_SOA)
-					rc = put_rrset(&x, nodes[i]->owner, &nodes[i]->rrsets[k]);
-		if (rc == 0)
-			rc = put_rrset(&x, z->apex, z->soa);
-		if (rc == 0) {
-			msg_end(&x);
-			rc = 1;
-		}
-		free(nodes);
+		rc = put_transfer(&x, srv, z, msg, len, pos + 4, question, qlen);
 	}
 	if (rc < 0) {
 		free(x.buf);

@@ -1,5 +1,5 @@
-/* Zone transfers out over TCP: AXFR (RFC 5936), and IXFR (RFC 1995) answered with the whole
- * zone, which RFC 1995 section 4 allows. */
+/* Zone transfers out over TCP: AXFR (RFC 5936), and IXFR (RFC 1995) from a zone's journal when
+ * it reaches back to the client's serial, else with the whole zone (RFC 1995 section 4). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -7,6 +7,35 @@
 
 #include "ternd/ns/query.h"
 #include "ternd/server.h"
+
+/* One record of a zone's history. */
+struct xfr_rr {
+	const uint8_t *owner; /* wire form */
+	uint16_t type;
+	uint32_t ttl;
+	uint16_t rdlen;
+	const uint8_t *rdata;
+};
+
+/* One change of a zone (RFC 1995): the records removed and added going from serial_from to
+ * serial_to. Each list holds the zone's SOA at that serial among its records. */
+struct xfr_diff {
+	uint32_t serial_from, serial_to;
+	const struct xfr_rr *removed, *added;
+	size_t nremoved, nadded;
+};
+
+/* Called with each change in order; returns 0 to go on, 1 to stop, or a negative TERN_E*. */
+typedef int (*xfr_diff_fn)(const struct xfr_diff *d, void *arg);
+
+/* Where IXFR finds a zone's history (the control plane's store). read() calls fn with the
+ * changes from serial `from` onward, oldest first; it returns 0, TERN_ENOTFOUND when the history
+ * does not reach back to from, what fn returned when negative, or another TERN_E*. It runs in a
+ * TCP worker, so it must not wait on the API's writers for long. */
+struct xfr_journal {
+	int (*read)(void *ctx, const uint8_t *apex, uint32_t from, xfr_diff_fn fn, void *arg);
+	void *ctx;
+};
 
 /* Whether msg asks for a zone transfer: a class IN AXFR or IXFR query (header and question
  * only); xfr_answer() answers exactly these. */

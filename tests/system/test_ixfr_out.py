@@ -1,0 +1,250 @@
+"""IXFR out (RFC 1995) from the API store's journal: only the changes since the client's serial,
+one SOA when it is up to date, the whole zone when the journal does not reach back; Knot as an
+IXFR client of ternd."""
+import os
+import subprocess
+
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+import pytest
+
+from apilib import ApiTernd, finish, keys  # noqa: F401 (fixture)
+from knotlib import KNOTD, knotd_available
+from ternlib import free_port
+
+ZONE = "ixfr.test."
+
+
+def transfer(addr, port, rdtype="AXFR", serial=0):
+    """Every message of a transfer; dnspython follows RFC 1995's forms to find its end."""
+    return list(dns.query.xfr(addr, ZONE, rdtype=rdtype, serial=serial, port=port, timeout=5,
+                              relativize=False))
+
+
+def single_soa(msgs):
+    """Up to date: one message with one SOA and nothing else (RFC 1995 2)."""
+    return len(msgs) == 1 and len(msgs[0].answer) == 1 and len(msgs[0].answer[0]) == 1
+
+
+def records(msgs):
+    """Records in the order sent (dnspython merges consecutive records of one RRset)."""
+    return [(r.name.to_text().lower(), dns.rdatatype.to_text(r.rdtype), r.ttl, rd.to_text())
+            for m in msgs for r in m.answer for rd in r]
+
+
+def diffs(recs):
+    """The changes of an incremental answer: [(from, to, removed, added)]."""
+    assert recs[0][1] == "SOA" and recs[1][1] == "SOA", "not an incremental answer: %s" % recs[:3]
+    out, i, body = [], 1, recs[1:-1]
+    i = 0
+    while i < len(body):
+        old = body[i]
+        assert old[1] == "SOA"
+        i += 1
+        removed = []
+        while body[i][1] != "SOA":
+            removed.append(body[i])
+            i += 1
+        new = body[i]
+        i += 1
+        added = []
+        while i < len(body) and body[i][1] != "SOA":
+            added.append(body[i])
+            i += 1
+        out.append((int(old[3].split()[2]), int(new[3].split()[2]), removed, added, old, new))
+    return out
+
+
+def apply(state, changes):
+    state = set(state)
+    for _f, _t, removed, added, old, new in changes:
+        for r in [old] + removed:
+            assert r in state, "IXFR removes %s, which the zone does not hold" % (r,)
+            state.remove(r)
+        for r in [new] + added:
+            assert r not in state, "IXFR adds %s twice" % (r,)
+            state.add(r)
+    return state
+
+
+def axfr_state(srv):
+    msgs = transfer(srv.addr, srv.port)
+    recs = records(msgs)
+    return set(recs[:-1])
+
+
+@pytest.fixture
+def srv(tmp_path, keys):  # noqa: F811
+    s = ApiTernd(keys, workdir=str(tmp_path), api={"serial-policy": "increment"})
+    with open(s.config, "a") as f:
+        f.write("transfer:\n  allow: [127.0.0.0/8]\n")
+    s.start()
+    try:
+        yield s
+    finally:
+        finish(s)
+
+
+def test_ixfr_sends_only_the_changes(srv):
+    api = srv.api(srv.keys.token("t1"))
+    api.create_zone("ixfr.test", rrsets=[
+        {"name": "www", "type": "A", "ttl": 300, "records": ["192.0.2.1", "192.0.2.2", "192.0.2.3"]},
+        {"name": "old", "type": "TXT", "ttl": 60, "records": ["\"bye\""]}])
+    s0 = api.serial("ixfr.test")
+    before = axfr_state(srv)
+    api.put_rrset("ixfr.test", "www", "A", 300, ["192.0.2.1", "192.0.2.2", "192.0.2.9"])
+    api.put_rrset("ixfr.test", "mail", "MX", 300, ["10 mx.example."])
+    assert api.delete("/api/v1/zones/ixfr.test/rrsets/old/TXT").status < 300
+    api.put_rrset("ixfr.test", "www", "A", 600, ["192.0.2.1", "192.0.2.2", "192.0.2.9"])
+    s4 = api.serial("ixfr.test")
+    after = axfr_state(srv)
+
+    recs = records(transfer(srv.addr, srv.port, "IXFR", s0))
+    changes = diffs(recs)
+    assert [(c[0], c[1]) for c in changes] == [(s0, s0 + 1), (s0 + 1, s0 + 2), (s0 + 2, s0 + 3), (s0 + 3, s4)]
+    # one record of a three-record RRset changed: one out, one in (not the whole RRset)
+    assert changes[0][2] == [("www.ixfr.test.", "A", 300, "192.0.2.3")]
+    assert changes[0][3] == [("www.ixfr.test.", "A", 300, "192.0.2.9")]
+    assert changes[1][2] == [] and changes[1][3] == [("mail.ixfr.test.", "MX", 300, "10 mx.example.")]
+    assert changes[2][2] == [("old.ixfr.test.", "TXT", 60, "\"bye\"")] and changes[2][3] == []
+    # a TTL change sends the RRset out and in again
+    assert len(changes[3][2]) == 3 and len(changes[3][3]) == 3
+    assert apply(before, changes) == after
+
+    # from a serial in the middle: the tail of the history
+    mid = diffs(records(transfer(srv.addr, srv.port, "IXFR", s0 + 2)))
+    assert [(c[0], c[1]) for c in mid] == [(s0 + 2, s0 + 3), (s0 + 3, s4)]
+
+
+def test_ixfr_up_to_date_gets_one_soa(srv):
+    api = srv.api(srv.keys.token("t1"))
+    api.create_zone("ixfr.test")
+    api.put_rrset("ixfr.test", "www", "A", 300, ["192.0.2.1"])
+    s = api.serial("ixfr.test")
+    for serial in (s, s + 5):
+        msgs = transfer(srv.addr, srv.port, "IXFR", serial)
+        assert single_soa(msgs), records(msgs)
+        assert msgs[0].answer[0][0].serial == s
+
+
+def test_ixfr_falls_back_to_the_whole_zone(srv):
+    api = srv.api(srv.keys.token("t1"))
+    api.create_zone("ixfr.test")
+    api.put_rrset("ixfr.test", "www", "A", 300, ["192.0.2.1"])
+    s = api.serial("ixfr.test")
+    whole = axfr_state(srv)
+    # a serial the journal never had: AXFR form (SOA, the zone, SOA)
+    for serial in ((s - 1000) % 2**32, (s - 2) % 2**32):  # older than s, never in the journal
+        recs = records(transfer(srv.addr, srv.port, "IXFR", serial))
+        assert recs[1][1] != "SOA" and recs[0] == recs[-1]
+        assert set(recs[:-1]) == whole
+
+
+def test_ixfr_without_soa_is_formerr(srv):
+    api = srv.api(srv.keys.token("t1"))
+    api.create_zone("ixfr.test")
+    q = dns.message.make_query(ZONE, "IXFR")
+    r = dns.query.tcp(q, srv.addr, port=srv.port, timeout=5)
+    assert r.rcode() == dns.rcode.FORMERR
+    # an SOA for another name is no starting point either
+    q.authority.append(dns.rrset.from_text("other.test.", 0, "IN", "SOA", "a. b. 1 1 1 1 1"))
+    r = dns.query.tcp(q, srv.addr, port=srv.port, timeout=5)
+    assert r.rcode() == dns.rcode.FORMERR
+
+
+KNOT_SECONDARY = """
+server:
+    rundir: "{run}"
+    listen: 127.0.0.1@{port}
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "{storage}"
+control:
+    listen: "{run}/knot.sock"
+log:
+  - target: stderr
+    any: debug
+remote:
+  - id: primary
+    address: 127.0.0.1@{primary}
+acl:
+  - id: from_primary
+    address: 127.0.0.1
+    action: notify
+  - id: transfer
+    address: 127.0.0.1
+    action: transfer
+template:
+  - id: default
+    storage: "{storage}"
+    zonefile-sync: -1
+    journal-content: changes
+zone:
+  - domain: ixfr.test.
+    master: primary
+    acl: [from_primary, transfer]
+"""
+
+
+@pytest.mark.skipif(not knotd_available(), reason="knotd not installed")
+def test_knot_secondary_takes_ixfr(tmp_path, keys):  # noqa: F811
+    """Knot, a secondary of ternd, refreshes by IXFR after API changes, and ends with ternd's zone."""
+    import time
+
+    kport = free_port()
+    (tmp_path / "ternd").mkdir()
+    s = ApiTernd(keys, workdir=str(tmp_path / "ternd"), api={"serial-policy": "increment"})
+    with open(s.config, "a") as f:
+        f.write("transfer:\n  allow: [127.0.0.0/8]\n  notify: [\"127.0.0.1@%d\"]\n" % kport)
+    s.start()
+    run, storage = tmp_path / "krun", tmp_path / "kstore"
+    run.mkdir()
+    storage.mkdir()
+    conf = tmp_path / "knot.conf"
+    conf.write_text(KNOT_SECONDARY.format(run=run, storage=storage, port=kport, primary=s.port))
+    logpath = tmp_path / "knot.log"
+    log = open(logpath, "w")
+    knot = None
+    try:
+        api = s.api(s.keys.token("t1"))
+        api.create_zone("ixfr.test", rrsets=[{"name": "www", "type": "A", "ttl": 300, "records": ["192.0.2.1"]}])
+        knot = subprocess.Popen([KNOTD, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+
+        def knot_serial():
+            try:
+                r = dns.query.udp(dns.message.make_query(ZONE, "SOA"), "127.0.0.1", port=kport, timeout=1)
+                return r.answer[0][0].serial if r.answer else None
+            except Exception:
+                return None
+
+        def wait_serial(serial, timeout=15):
+            deadline = time.time() + timeout
+            while time.time() < deadline:
+                if knot_serial() == serial:
+                    return
+                time.sleep(0.02)
+            raise AssertionError("Knot never reached serial %s:\n%s" % (serial, logpath.read_text()[-4000:]))
+
+        wait_serial(api.serial("ixfr.test"))
+        for i in range(2, 5):
+            api.put_rrset("ixfr.test", "www", "A", 300, ["192.0.2.%d" % i, "192.0.2.100"])
+            wait_serial(api.serial("ixfr.test"))
+        text = logpath.read_text()
+        incoming = [line for line in text.splitlines() if "IXFR, incoming" in line]
+        assert incoming, text[-4000:]
+        assert not [line for line in text.splitlines() if "AXFR-style" in line or "fallback to AXFR" in line], \
+            text[-4000:]
+        # what Knot serves equals ternd's zone
+        knot_axfr = records(transfer("127.0.0.1", kport))
+        assert set(knot_axfr[:-1]) == axfr_state(s)
+    finally:
+        if knot:
+            knot.terminate()
+            knot.wait(timeout=10)
+        log.close()
+        finish(s)

@@ -153,6 +153,29 @@ def test_soa_settings_per_zone(srv, api):
     assert_error(r, 400, "type")
 
 
+def test_soa_given_at_create(srv, api):
+    api.create_zone("soacreate.test", soa={"mname": "ns7.elsewhere.example.", "rname": "ops.elsewhere.example.",
+                                           "refresh": 7200, "retry": 900, "expire": 604800, "minimum": 120,
+                                           "ttl": 3600})
+    rr = srv.query("soacreate.test", "SOA").answer[0]
+    s = rr[0]
+    assert rr.ttl == 3600
+    assert (s.mname.to_text(), s.rname.to_text(), s.refresh, s.retry, s.expire, s.minimum) == (
+        "ns7.elsewhere.example.", "ops.elsewhere.example.", 7200, 900, 604800, 120)
+    # fields not given keep the configured defaults; the serial is always the server's
+    api.create_zone("soapart.test", soa={"minimum": 60})
+    s = srv.query("soapart.test", "SOA").answer[0][0]
+    assert (s.rname.to_text(), s.refresh, s.minimum) == ("dnsadmin.tern.test.", 1000, 60)
+    for body, field in [({"soa": "ns1.example."}, "soa"), ({"soa": {"refresh": -1}}, "soa.refresh"),
+                        ({"soa": {"mname": "bad..name"}}, "soa.mname"), ({"soa": {"serial": 5}}, "soa.serial"),
+                        ({"soa": {"ttl": 2 ** 31}}, "soa.ttl"),
+                        ({"soa": {"minimum": 5}, "zonefile": "@ SOA a. b. 1 2 3 4 5\n@ NS a.\n"}, "soa")]:
+        r = api.post("/api/v1/zones", dict(name="soabad.test", **body))
+        assert_error(r, 400, field)
+        assert api.get("/api/v1/zones/soabad.test").status == 404
+        assert_refused(srv, "soabad.test")
+
+
 def test_show_and_list_pagination(srv, keys):
     api = srv.api(keys.token("pager"))
     names = ["p%02d.pages.test" % i for i in range(25)]

@@ -49,12 +49,26 @@ struct api {
 	size_t nbuckets;
 	struct api_token tokens[API_TOKEN_CACHE];
 	unsigned next_token; /* round-robin replacement */
+	struct pops *pops; /* the PoPs polled (pops: in the configuration); NULL when none */
 	struct xfr_journal journal; /* the store's journal, read by IXFR (srv->journal points here) */
 };
 
 /* Lets IXFR read zone history from the store: sets a->journal and a->srv->journal. Call before
  * the TCP workers start; they must stop before the store closes. */
 void api_journal_attach(struct api *a);
+
+/* The fields of an SOA an API request may set: names (mname, rname), timers (serial, refresh,
+ * retry, expire, minimum) and the TTL. */
+struct api_soa_fields {
+	uint8_t names[2][NAME_MAXLEN];
+	uint32_t timers[5];
+	uint32_t ttl;
+};
+/* Overwrites f's fields with those obj gives ("mname", "rname", "ttl", "refresh", "retry",
+ * "expire", "minimum"); anything else, or a bad value, is a 400 naming prefix + the field. */
+bool api_parse_soa_fields(json_t *obj, const char *prefix, struct api_soa_fields *f, struct http_response *res);
+/* f as SOA RDATA into out (2 * NAME_MAXLEN + 20 bytes); returns its length. */
+size_t api_soa_rdata(const struct api_soa_fields *f, uint8_t *out);
 
 /* The caller of a request: tenant and rights. */
 struct api_caller {

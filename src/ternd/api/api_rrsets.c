@@ -431,6 +431,55 @@ void api_rrsets_patch(void *ctx, const struct http_request *req, struct http_res
 	api_caller_free(&c);
 }
 
+bool api_parse_soa_fields(json_t *obj, const char *prefix, struct api_soa_fields *f, struct http_response *res)
+{
+	static const char *const timers[] = {NULL, "refresh", "retry", "expire", "minimum"};
+	const char *key;
+	json_t *v;
+	char field[64];
+	json_object_foreach(obj, key, v)
+	{
+		int which = -1;
+		for (int i = 1; i < 5; i++)
+			if (!strcmp(key, timers[i]))
+				which = i;
+		snprintf(field, sizeof(field), "%s%.40s", prefix, key);
+		if (!strcmp(key, "mname") || !strcmp(key, "rname")) {
+			int k = key[0] == 'r';
+			if (!json_is_string(v) ||
+			    name_from_text(f->names[k], json_string_value(v), (const uint8_t *)"") < 0) {
+				http_error(res, 400, field, "must be a domain name");
+				return false;
+			}
+		} else if (which > 0 || !strcmp(key, "ttl")) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > API_TTL_MAX) {
+				http_error(res, 400, field, "must be an integer from 0 to %d", API_TTL_MAX);
+				return false;
+			}
+			if (which > 0)
+				f->timers[which] = (uint32_t)json_integer_value(v);
+			else
+				f->ttl = (uint32_t)json_integer_value(v);
+		} else {
+			http_error(res, 400, field,
+			           "unknown field (mname, rname, ttl, refresh, retry, expire, minimum)");
+			return false;
+		}
+	}
+	return true;
+}
+
+size_t api_soa_rdata(const struct api_soa_fields *f, uint8_t *out)
+{
+	size_t off = 0, n0 = name_len(f->names[0]), n1 = name_len(f->names[1]);
+	memcpy(out, f->names[0], n0);
+	memcpy(out + n0, f->names[1], n1);
+	off = n0 + n1;
+	for (int i = 0; i < 5; i++, off += 4)
+		wire_put32(out + off, f->timers[i]);
+	return off;
+}
+
 /* PUT /zones/{zone}/soa {"mname","rname","ttl","refresh","retry","expire","minimum"}: any
  * subset; the rest is kept. The serial stays the server's. */
 void api_soa_put(void *ctx, const struct http_request *req, struct http_response *res)
@@ -441,8 +490,7 @@ void api_soa_put(void *ctx, const struct http_request *req, struct http_response
 	if (!begin(a, req, res, &c, &z, true))
 		return;
 	json_error_t je;
-	json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je), *v;
-	const char *key;
+	json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
 	struct store_rrset cur = {0};
 	char err[256];
 	uint32_t serial;
@@ -456,51 +504,19 @@ void api_soa_put(void *ctx, const struct http_request *req, struct http_response
 		http_error(res, 500, NULL, "store: %s", err);
 		goto out;
 	}
-	uint8_t names[2][NAME_MAXLEN];
+	struct api_soa_fields f = {.ttl = cur.ttl};
 	const uint8_t *rd = rdata_bytes(cur.rdata);
 	size_t l0 = name_len(rd), l1 = name_len(rd + l0);
-	memcpy(names[0], rd, l0);
-	memcpy(names[1], rd + l0, l1);
-	uint32_t t[5]; /* serial, refresh, retry, expire, minimum */
+	memcpy(f.names[0], rd, l0);
+	memcpy(f.names[1], rd + l0, l1);
 	for (int i = 0; i < 5; i++)
-		t[i] = wire_get32(rd + rr_soa_serial_offset(rd) + 4 * i);
+		f.timers[i] = wire_get32(rd + rr_soa_serial_offset(rd) + 4 * i);
+	if (!api_parse_soa_fields(body, "", &f, res))
+		goto out;
 	struct api_change ch = {0};
-	ch.c.ttl = cur.ttl;
-	static const char *const timers[] = {NULL, "refresh", "retry", "expire", "minimum"};
-	json_object_foreach(body, key, v)
-	{
-		int which = -1;
-		for (int i = 1; i < 5; i++)
-			if (!strcmp(key, timers[i]))
-				which = i;
-		if (!strcmp(key, "mname") || !strcmp(key, "rname")) {
-			int k = key[0] == 'r';
-			if (!json_is_string(v) ||
-			    name_from_text(names[k], json_string_value(v), (const uint8_t *)"") < 0) {
-				http_error(res, 400, key, "must be a domain name");
-				goto out;
-			}
-		} else if (which > 0 || !strcmp(key, "ttl")) {
-			if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > API_TTL_MAX) {
-				http_error(res, 400, key, "must be an integer from 0 to %d", API_TTL_MAX);
-				goto out;
-			}
-			if (which > 0)
-				t[which] = (uint32_t)json_integer_value(v);
-			else
-				ch.c.ttl = (uint32_t)json_integer_value(v);
-		} else {
-			http_error(res, 400, key, "unknown field (mname, rname, ttl, refresh, retry, expire, minimum)");
-			goto out;
-		}
-	}
+	ch.c.ttl = f.ttl;
 	uint8_t rdata[2 + 2 * NAME_MAXLEN + 20];
-	size_t off = 2, n0 = name_len(names[0]), n1 = name_len(names[1]);
-	memcpy(rdata + off, names[0], n0);
-	memcpy(rdata + off + n0, names[1], n1);
-	off += n0 + n1;
-	for (int i = 0; i < 5; i++, off += 4)
-		wire_put32(rdata + off, t[i]);
+	size_t off = 2 + api_soa_rdata(&f, rdata + 2);
 	wire_put16(rdata, (uint16_t)(off - 2));
 	memcpy(ch.owner, z.apex, name_len(z.apex));
 	ch.c.owner = ch.owner;

@@ -71,6 +71,13 @@ static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t
 	struct zone *z = NULL;
 	json_t *zf = json_object_get(body, "zonefile");
 	if (zf) {
+		static const char *const other[] = {"nameservers", "soa", "rrsets"};
+		for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+			if (json_object_get(body, other[i])) {
+				http_error(res, 400, other[i],
+				           "cannot be given with zonefile (the zone file holds the zone)");
+				return NULL;
+			}
 		if (!json_is_string(zf)) {
 			http_error(res, 400, "zonefile", "must be a string holding a zone file");
 			return NULL;
@@ -115,22 +122,35 @@ static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t
 		http_error(res, 500, NULL, "out of memory");
 		return NULL;
 	}
-	uint8_t soa[2 * NAME_MAXLEN + 20], rname[NAME_MAXLEN] = {10, 'h', 'o', 's', 't', 'm', 'a', 's', 't', 'e', 'r'};
-	if (ca->has_hostmaster)
-		memcpy(rname, ca->hostmaster, name_len(ca->hostmaster));
-	else if (name_len(apex) + 11 <= NAME_MAXLEN)
-		memcpy(rname + 11, apex, name_len(apex));
-	else
-		memcpy(rname, apex, name_len(apex));
-	size_t off = name_len(nsn[0]);
-	memcpy(soa, nsn[0], off);
-	memcpy(soa + off, rname, name_len(rname));
-	off += name_len(rname);
-	uint32_t serial = api_next_serial(0, policy, time(NULL));
-	uint32_t v[5] = {serial, ca->soa_refresh, ca->soa_retry, ca->soa_expire, ca->soa_minimum};
-	for (int i = 0; i < 5; i++, off += 4)
-		wire_put32(soa + off, v[i]);
-	zone_builder_add(b, apex, RR_SOA, ca->default_ttl, soa, (uint16_t)off, 0);
+	/* the SOA: defaults from the configuration, then what the request's "soa" object says */
+	static const uint8_t hostmaster[11] = {10, 'h', 'o', 's', 't', 'm', 'a', 's', 't', 'e', 'r'};
+	struct api_soa_fields f = {.timers = {api_next_serial(0, policy, time(NULL)), ca->soa_refresh, ca->soa_retry,
+	                                      ca->soa_expire, ca->soa_minimum},
+	                           .ttl = ca->default_ttl};
+	memcpy(f.names[0], nsn[0], name_len(nsn[0]));
+	if (ca->has_hostmaster) {
+		memcpy(f.names[1], ca->hostmaster, name_len(ca->hostmaster));
+	} else if (name_len(apex) + sizeof(hostmaster) <= NAME_MAXLEN) {
+		memcpy(f.names[1], hostmaster, sizeof(hostmaster));
+		memcpy(f.names[1] + sizeof(hostmaster), apex, name_len(apex));
+	} else {
+		memcpy(f.names[1], apex, name_len(apex));
+	}
+	json_t *soa_req = json_object_get(body, "soa");
+	if (soa_req && !json_is_object(soa_req)) {
+		http_error(res, 400, "soa", "must be an object (mname, rname, ttl, refresh, retry, expire, minimum)");
+		zone_builder_free(b);
+		return NULL;
+	}
+	uint32_t serial = f.timers[0];
+	if (soa_req && !api_parse_soa_fields(soa_req, "soa.", &f, res)) {
+		zone_builder_free(b);
+		return NULL;
+	}
+	f.timers[0] = serial; /* the serial is the server's */
+	uint8_t soa[2 * NAME_MAXLEN + 20];
+	size_t off = api_soa_rdata(&f, soa);
+	zone_builder_add(b, apex, RR_SOA, f.ttl, soa, (uint16_t)off, 0);
 	for (size_t i = 0; i < nns; i++)
 		zone_builder_add(b, apex, RR_NS, ca->default_ttl, nsn[i], (uint16_t)name_len(nsn[i]), 0);
 	json_t *rrsets = json_object_get(body, "rrsets");
@@ -253,7 +273,7 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 	}
 	json_object_foreach(body, key, v)
 	{
-		if (strcmp(key, "name") && strcmp(key, "nameservers") && strcmp(key, "rrsets") &&
+		if (strcmp(key, "name") && strcmp(key, "nameservers") && strcmp(key, "soa") && strcmp(key, "rrsets") &&
 		    strcmp(key, "zonefile") && strcmp(key, "serial_policy")) {
 			http_error(res, 400, key, "unknown field");
 			goto out;

@@ -255,6 +255,7 @@ int main(int argc, char **argv)
 		if (xfrin_reload(xfrin, next) < 0)
 			log_error("secondary zones: out of memory applying the new configuration");
 		load_zones(&srv, next, conf);
+		api_reload(api, next);
 		conf = next;
 		log_info("reload done: %zu zone(s) served", zones_count(srv.zones));
 	}

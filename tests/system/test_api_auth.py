@@ -1,11 +1,12 @@
 """API authentication and authorisation: JWT failures (401), RS256 and ES256, tenant isolation
 (404, never 403), admin, scoped tokens, the legacy X-Tenant-ID header, per-tenant rate limits."""
+import json
 import time
 
 import pytest
 
-from apilib import (assert_error, assert_not_served, assert_served, error_problems, keys,  # noqa: F401
-                    server_fixture, soa_serial, zone_routes, zonefile)
+from apilib import (ApiTernd, Keys, assert_error, assert_not_served, assert_served, error_problems, keys,  # noqa: F401
+                    finish, server_fixture, soa_serial, zone_routes, zonefile)
 
 srv = server_fixture()
 legacy_srv = server_fixture(api={"legacy-tenant-header": True})
@@ -326,3 +327,36 @@ def test_no_zone_below_another_tenants_zone(srv, keys):
     assert r.status == 201, r
     a.close()
     b.close()
+
+
+def wait_log(srv, text, timeout=5.0):
+    deadline = time.time() + timeout
+    while text not in srv.log_text():
+        assert time.time() < deadline, "no %r in the log:\n%s" % (text, srv.log_text()[-3000:])
+        time.sleep(0.02)
+
+
+def test_jwks_reloads_on_sighup(tmp_path):
+    """Keys rotate without a restart: SIGHUP reads the JWKS again and forgets cached tokens, so a
+    token of a removed key is refused at once; a broken JWKS keeps the keys in use."""
+    k = Keys(str(tmp_path / "keys"))
+    s = ApiTernd(k, workdir=str(tmp_path)).start()
+    try:
+        es, rs = s.api(k.token("rot")), s.api(k.token("rot", alg="RS256"))
+        assert es.get("/api/v1/zones").status == 200 and rs.get("/api/v1/zones").status == 200
+        with open(k.jwks) as f:
+            good = json.load(f)
+        with open(k.jwks, "w") as f:
+            f.write("{not json")
+        s.reload()
+        wait_log(s, "JWKS not reloaded")
+        assert es.get("/api/v1/zones").status == 200
+        good["keys"] = [key for key in good["keys"] if key["kid"] != "es1"]
+        with open(k.jwks, "w") as f:
+            json.dump(good, f)
+        s.reload()
+        wait_log(s, "JWKS reloaded")
+        assert_error(es.get("/api/v1/zones"), 401, "Authorization")
+        assert rs.get("/api/v1/zones").status == 200
+    finally:
+        finish(s)

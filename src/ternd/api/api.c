@@ -79,20 +79,22 @@ bool api_authenticate(struct api *a, const struct http_request *req, struct http
 	time_t now = time(NULL);
 	uint8_t digest[32];
 	struct api_token *hit = NULL;
+	pthread_mutex_lock(&a->auth_lock);
 	if (EVP_Digest(h + 7, strlen(h + 7), digest, NULL, EVP_sha256(), NULL) == 1) {
 		for (size_t i = 0; i < API_TOKEN_CACHE && !hit; i++)
 			if (a->tokens[i].used && CRYPTO_memcmp(a->tokens[i].digest, digest, sizeof(digest)) == 0)
 				hit = &a->tokens[i];
 	}
 	/* exp is checked again on every use; nbf and the signature cannot change */
+	bool ok = true;
 	if (hit && hit->p.expires + AUTH_LEEWAY > now) {
 		if (auth_principal_copy(&c->p, &hit->p) < 0) {
 			http_error(res, 500, NULL, "out of memory");
-			return false;
+			ok = false;
 		}
 	} else if (auth_verify(a->keys, h + 7, now, &c->p, err, sizeof(err)) < 0) {
 		http_error(res, 401, "Authorization", "%s", err);
-		return false;
+		ok = false;
 	} else {
 		struct api_token *slot = hit ? hit : &a->tokens[a->next_token++ % API_TOKEN_CACHE];
 		if (slot->used)
@@ -100,6 +102,9 @@ bool api_authenticate(struct api *a, const struct http_request *req, struct http
 		slot->used = auth_principal_copy(&slot->p, &c->p) == 0;
 		memcpy(slot->digest, digest, sizeof(digest));
 	}
+	pthread_mutex_unlock(&a->auth_lock);
+	if (!ok)
+		return false;
 	if (!rate_ok(a, c->p.tenant, res)) {
 		auth_principal_free(&c->p);
 		return false;
@@ -341,6 +346,7 @@ int api_start(struct server *srv, const struct config *conf, struct api **out, c
 	a->conf = conf;
 	a->started = time(NULL);
 	pthread_mutex_init(&a->write_lock, NULL);
+	pthread_mutex_init(&a->auth_lock, NULL);
 	char path[4096];
 	int rc = TERN_EIO;
 	if (mkdir(conf->api.data_dir, 0750) < 0 && errno != EEXIST) {
@@ -394,5 +400,29 @@ void api_stop(struct api *a)
 		if (a->tokens[i].used)
 			auth_principal_free(&a->tokens[i].p);
 	pthread_mutex_destroy(&a->write_lock);
+	pthread_mutex_destroy(&a->auth_lock);
 	free(a);
+}
+
+void api_reload(struct api *a, const struct config *conf)
+{
+	if (!a || !a->keys || !conf->api.enabled || !conf->api.jwks)
+		return; /* no API, or one that only reports health */
+	struct auth_keys *keys = NULL, *old;
+	char err[1024];
+	if (auth_keys_load(conf->api.jwks, &keys, err, sizeof(err)) < 0) {
+		log_error("API: JWKS not reloaded, the keys in use stay: %s", err);
+		return;
+	}
+	pthread_mutex_lock(&a->auth_lock);
+	old = a->keys;
+	a->keys = keys;
+	for (size_t i = 0; i < API_TOKEN_CACHE; i++)
+		if (a->tokens[i].used) {
+			auth_principal_free(&a->tokens[i].p);
+			a->tokens[i].used = false;
+		}
+	pthread_mutex_unlock(&a->auth_lock);
+	auth_keys_free(old);
+	log_info("API: JWKS reloaded from %s", conf->api.jwks);
 }

@@ -47,6 +47,7 @@ struct api {
 	time_t started;
 	struct api_bucket *buckets;
 	size_t nbuckets;
+	pthread_mutex_t auth_lock; /* keys and tokens: requests read them, SIGHUP replaces them */
 	struct api_token tokens[API_TOKEN_CACHE];
 	unsigned next_token; /* round-robin replacement */
 	struct pops *pops; /* the PoPs polled (pops: in the configuration); NULL when none */

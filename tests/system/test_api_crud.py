@@ -241,6 +241,25 @@ def test_changes_journal(srv, api):
     assert removed[("www.journal.test.", "A")] == ["192.0.2.1"]
 
 
+def test_changes_journal_pages(srv, api):
+    z = api.create_zone("pagedjournal.test", serial_policy="increment")
+    for i in range(7):
+        api.put_rrset("pagedjournal.test", "www", "A", 60, ["192.0.2.%d" % (i + 1)])
+    seen, cursor = [], None
+    while True:
+        r = api.get("/api/v1/zones/pagedjournal.test/changes?limit=3" + ("&cursor=%d" % cursor if cursor else ""))
+        assert r.status == 200, r
+        assert len(r.json["changes"]) <= 3
+        seen += [c["serial_to"] for c in r.json["changes"]]
+        cursor = r.json["next"]
+        if cursor is None:
+            break
+    assert seen == [z["serial"] + 7 - i for i in range(7)]  # newest first, each once
+    for query, field in [("cursor=abc", "cursor"), ("cursor=0", "cursor"), ("limit=0", "limit"),
+                         ("limit=1001", "limit")]:
+        assert_error(api.get("/api/v1/zones/pagedjournal.test/changes?" + query), 400, field)
+
+
 def test_healthz(srv, api):
     api.create_zone("health.test")
     r = api.get("/healthz", token=False)

@@ -31,25 +31,39 @@ static int list_zone(const struct store_zone *z, void *arg)
 	return 0;
 }
 
+/* The page size a listing asks for (?limit=, default API_PAGE_DEFAULT); false after a 400. */
+static bool page_limit(const struct http_request *req, struct http_response *res, unsigned *limit)
+{
+	const char *ls = http_query(req, "limit");
+	char *end = NULL;
+	long n = ls ? strtol(ls, &end, 10) : API_PAGE_DEFAULT;
+	if (ls && (*end || n < 1 || n > API_PAGE_MAX)) {
+		http_error(res, 400, "limit", "must be a number from 1 to %d", API_PAGE_MAX);
+		return false;
+	}
+	*limit = (unsigned)n;
+	return true;
+}
+
 void api_zones_list(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	struct api *a = ctx;
 	struct api_caller c;
 	if (!caller(a, req, res, &c))
 		return;
-	const char *ls = http_query(req, "limit"), *cursor = http_query(req, "cursor");
-	char *end = NULL, err[256];
-	long limit = ls ? strtol(ls, &end, 10) : API_PAGE_DEFAULT;
+	const char *cursor = http_query(req, "cursor");
+	char err[256];
+	unsigned limit;
 	uint8_t after[NAME_MAXLEN];
-	if (ls && (*end || limit < 1 || limit > API_PAGE_MAX)) {
-		http_error(res, 400, "limit", "must be a number from 1 to %d", API_PAGE_MAX);
+	if (!page_limit(req, res, &limit)) {
+		/* answered */
 	} else if (cursor && !api_parse_zone_name(cursor, after)) {
 		http_error(res, 400, "cursor", "\"%.300s\" is not a zone name", cursor);
 	} else {
 		struct zlist l = {json_array(), &c};
 		struct store_page page = {0};
-		if (store_zone_list(store_latest(a->store), c.p.admin ? NULL : c.p.tenant, cursor ? after : NULL,
-		                    (unsigned)limit, list_zone, &l, &page, err, sizeof(err)) < 0) {
+		if (store_zone_list(store_latest(a->store), c.p.admin ? NULL : c.p.tenant, cursor ? after : NULL, limit,
+		                    list_zone, &l, &page, err, sizeof(err)) < 0) {
 			json_decref(l.arr);
 			http_error(res, 500, NULL, "store: %s", err);
 		} else {
@@ -532,9 +546,10 @@ static int change_json(const struct store_journal_entry *e, void *arg)
 			                      api_rrset_json(rr.owner, rr.type, rr.ttl, 1, rec));
 		}
 	}
-	json_array_append_new(arr, json_pack("{s:I,s:I,s:I,s:s,s:o,s:o}", "serial_from", (json_int_t)e->serial_from,
-	                                     "serial_to", (json_int_t)e->serial_to, "time", (json_int_t)e->time, "by",
-	                                     e->principal ? e->principal : "", "removed", removed, "added", added));
+	json_array_append_new(arr, json_pack("{s:I,s:I,s:I,s:I,s:s,s:o,s:o}", "id", (json_int_t)e->id, "serial_from",
+	                                     (json_int_t)e->serial_from, "serial_to", (json_int_t)e->serial_to, "time",
+	                                     (json_int_t)e->time, "by", e->principal ? e->principal : "", "removed",
+	                                     removed, "added", added));
 	return 0;
 }
 
@@ -545,16 +560,26 @@ void api_zones_changes(void *ctx, const struct http_request *req, struct http_re
 	struct store_zone z;
 	if (!caller(a, req, res, &c))
 		return;
-	if (api_zone_get(a, &c, req->params[0], &z, res) && api_whole_zone(&c, &z, false, res)) {
+	const char *cursor = http_query(req, "cursor");
+	char *end = NULL;
+	long long before = cursor ? strtoll(cursor, &end, 10) : 0;
+	unsigned limit;
+	if (!page_limit(req, res, &limit)) {
+		/* answered */
+	} else if (cursor && (*end || before < 1)) {
+		http_error(res, 400, "cursor", "must be the \"next\" of an earlier page (a positive number)");
+	} else if (api_zone_get(a, &c, req->params[0], &z, res) && api_whole_zone(&c, &z, false, res)) {
 		json_t *arr = json_array();
 		struct store_page page = {0};
 		char err[256];
-		if (store_journal_history(store_latest(a->store), z.apex, 0, API_PAGE_DEFAULT, change_json, arr, &page,
-		                          err, sizeof(err)) < 0) {
+		if (store_journal_history(store_latest(a->store), z.apex, before, limit, change_json, arr, &page, err,
+		                          sizeof(err)) < 0) {
 			json_decref(arr);
 			http_error(res, 500, NULL, "store: %s", err);
 		} else {
-			http_json(res, 200, json_pack("{s:o}", "changes", arr));
+			http_json(res, 200,
+			          json_pack("{s:o,s:o}", "changes", arr, "next",
+			                    page.more ? json_integer((json_int_t)page.next_id) : json_null()));
 		}
 	}
 	api_caller_free(&c);

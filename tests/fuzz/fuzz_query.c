@@ -1,7 +1,7 @@
 /* libFuzzer harness for the query path: query_process() on arbitrary messages against fixed
  * zones, over UDP (4096 and 512 byte buffers) and TCP, checking the response invariants; over TCP
  * the message first goes to xfr_answer() as the transport does, and zone transfers are checked
- * message by message. */
+ * message by message (IXFR reads a small fixed history). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,9 +11,11 @@
 #include <netinet/in.h>
 #include <urcu-qsbr.h>
 
+#include "lib/error.h"
 #include "lib/name.h"
 #include "lib/rr.h"
 #include "lib/wire.h"
+#include "lib/zone.h"
 #include "lib/zonefile.h"
 #include "ternd/config.h"
 #include "ternd/ns/query.h"
@@ -84,6 +86,95 @@ static void load_big_zone(void)
 	free(t);
 }
 
+/* A history for example.com. (serial 2024010101), as the API's store would give IXFR: two changes
+ * that chain to the served serial and one that leads nowhere (a gap), so IXFR requests reach the
+ * incremental answer, the up-to-date one and the fallback to the whole zone. */
+struct fuzz_change {
+	uint32_t from, to;
+	const char *removed, *added; /* "owner type rdata" lines, A and TXT only */
+};
+static const struct fuzz_change fuzz_history[] = {
+    {2024010050, 2024010060, "gap.example.com. A 10.0.0.1", "gap.example.com. A 10.0.0.2"},
+    {2024010099, 2024010100, "www.example.com. A 192.0.2.79", "www.example.com. A 192.0.2.80"},
+    {2024010100, 2024010101, "mail.example.com. A 192.0.2.24",
+     "mail.example.com. A 192.0.2.25\n"
+     "mail.example.com. TXT moved"},
+};
+
+/* Parses "owner type value" lines into records whose storage lives in buf. */
+static size_t history_records(const char *text, struct xfr_rr *rrs, uint8_t (*names)[NAME_MAXLEN], uint8_t (*rdata)[64])
+{
+	size_t n = 0;
+	char line[256];
+	for (const char *p = text; *p && n < 4;) {
+		size_t l = strcspn(p, "\n");
+		snprintf(line, sizeof(line), "%.*s", (int)l, p);
+		p += l + (p[l] == '\n');
+		char owner[128], type[8], value[64];
+		if (sscanf(line, "%127s %7s %63s", owner, type, value) != 3 ||
+		    name_from_text(names[n], owner, NULL) < 0)
+			abort();
+		struct xfr_rr *r = &rrs[n];
+		r->owner = names[n];
+		r->ttl = 300;
+		r->rdata = rdata[n];
+		if (!strcmp(type, "A")) {
+			r->type = RR_A;
+			r->rdlen = 4;
+			inet_pton(AF_INET, value, rdata[n]);
+		} else {
+			r->type = RR_TXT;
+			r->rdlen = (uint16_t)(strlen(value) + 1);
+			rdata[n][0] = (uint8_t)strlen(value);
+			memcpy(rdata[n] + 1, value, strlen(value));
+		}
+		n++;
+	}
+	return n;
+}
+
+/* An SOA of example.com. at serial, as the zone's own with only the serial changed. */
+static uint16_t history_soa(uint32_t serial, uint8_t *out)
+{
+	uint8_t apex[NAME_MAXLEN];
+	name_from_text(apex, "example.com.", NULL);
+	const struct zone *z = zones_get(srv.zones, apex);
+	const uint8_t *rec = z->soa->rdata;
+	uint16_t len = rdata_len(rec);
+	memcpy(out, rdata_bytes(rec), len);
+	wire_put32(out + rr_soa_serial_offset(out), serial);
+	return len;
+}
+
+static int history_read(void *ctx, const uint8_t *apex, uint32_t from, xfr_diff_fn fn, void *arg)
+{
+	(void)ctx;
+	uint8_t ex[NAME_MAXLEN];
+	name_from_text(ex, "example.com.", NULL);
+	size_t i = 0, n = sizeof(fuzz_history) / sizeof(fuzz_history[0]);
+	if (!name_equal(apex, ex))
+		return TERN_ENOTFOUND;
+	while (i < n && fuzz_history[i].from != from)
+		i++;
+	if (i == n)
+		return TERN_ENOTFOUND;
+	for (; i < n; i++) {
+		struct xfr_rr removed[5], added[5];
+		uint8_t names[10][NAME_MAXLEN], rdata[10][64], soa[2][2 * NAME_MAXLEN + 20];
+		size_t nr = history_records(fuzz_history[i].removed, removed, names, rdata);
+		size_t na = history_records(fuzz_history[i].added, added, names + 5, rdata + 5);
+		removed[nr++] = (struct xfr_rr){ex, RR_SOA, 3600, history_soa(fuzz_history[i].from, soa[0]), soa[0]};
+		added[na++] = (struct xfr_rr){ex, RR_SOA, 3600, history_soa(fuzz_history[i].to, soa[1]), soa[1]};
+		struct xfr_diff d = {fuzz_history[i].from, fuzz_history[i].to, removed, added, nr, na};
+		int rc = fn(&d, arg);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
+	}
+	return 0;
+}
+
+static const struct xfr_journal fuzz_journal = {.read = history_read, .ctx = NULL};
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -104,6 +195,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	for (size_t i = 0; i < FUZZ_NZONES; i++)
 		load_zone(fuzz_zones[i].apex, fuzz_zones[i].text, strlen(fuzz_zones[i].text));
 	load_big_zone();
+	srv.journal = &fuzz_journal;
 	/* Publishing waits for grace periods, so register as a reader only afterwards; this thread
 	 * then stays online for good (nothing publishes again). */
 	rcu_register_thread();

@@ -204,6 +204,10 @@ def gen_queries():
     msgs["tc-rd-cd"] = header(flags=0x0310) + q
     soa = wname("example.com.") + struct.pack("!HHIH", 6, 1, 0, 22) + b"\x00\x00" + struct.pack("!5I", 2024010100, 0, 0, 0, 0)
     msgs["ixfr-with-soa"] = header(ns=1) + wname("example.com.") + struct.pack("!HH", 251, 1) + soa
+    # fuzz_query.c's history: 2024010099 -> 2024010100 -> 2024010101 (served), and a gap at 2024010050
+    for fname, serial in (("ixfr-from-history", 2024010099), ("ixfr-gap", 2024010050), ("ixfr-current", 2024010101)):
+        at = soa[:-20] + struct.pack("!5I", serial, 0, 0, 0, 0)
+        msgs[fname] = header(ns=1) + wname("example.com.") + struct.pack("!HH", 251, 1) + at
     for fname, data in msgs.items():
         write(d, fname, data)
     return msgs

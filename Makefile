@@ -1,9 +1,9 @@
 # Tern: the README's commands. `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api fuzz fuzz-smoke
+.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop fuzz fuzz-smoke
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
 	libcmocka-dev libssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev \
-	python3-jwt python3-cryptography libclang-rt-dev knot bind9 bind9-utils python3-dnspython python3-pytest dnsutils clang clang-format \
+	python3-jwt python3-cryptography libclang-rt-dev knot nsd bind9 bind9-utils python3-dnspython python3-pytest dnsutils clang clang-format \
 	clang-tidy cppcheck dnsperf
 PY := /usr/bin/python3
 BUILD := build
@@ -86,6 +86,11 @@ bench: build
 # The control plane against PowerDNS 4.7 (bench/api/README.md); BENCH_API_QUICK=1 for a quick run.
 bench-api: build
 	TERND=$(CURDIR)/$(BUILD)/ternd bench/api/run.sh
+
+# PoP propagation (bench/README.md): API change -> served on 3 ternd PoPs and on a Knot secondary,
+# Knot -> Knot for reference; writes bench/results/pop.md. BENCH_POP_CHANGES=10 for a quick run.
+bench-pop: build
+	TERND=$(CURDIR)/$(BUILD)/ternd bench/pop/run.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz

@@ -5,7 +5,8 @@ makes the work directory and kills whatever this script started if it dies; see 
 
 Both servers run for the whole run; in every phase they take turns (one change each, or blocks of
 operations), the order alternating, so both see the same disk and the same neighbours:
-  served1      change -> served with 1 zone: PATCH one RRset, poll UDP every 1 ms for the new value
+  served1      change -> served with 1 zone: PATCH one RRset while bench/poll.c asks for it over UDP
+               every 1 ms and time-stamps the first answer with the new value
   patch        sequential PATCH throughput: one client, keep-alive, one RRset per PATCH
   zones        sequential zone creations up to --zones zones (zones/s)
   servedN      change -> served again, each change in a random one of those zones
@@ -36,12 +37,15 @@ import dns.rdatatype
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "bench", "pop"))
 import devtoken  # noqa: E402
+import dnspoll  # noqa: E402
 
 PDNS_SCHEMA = "/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql"
 NS = "ns1.bench.test."
 ZONE = "bench.test."
 now = time.perf_counter
+now_ns = time.monotonic_ns  # CLOCK_MONOTONIC, the clock of the poller's time stamps
 
 
 def log(msg):
@@ -308,6 +312,7 @@ class Side:
     def __init__(self, srv):
         self.srv, self.h, self.d = srv, srv.client(), Dns(srv.dns_port)
         self.i = 0
+        self.cid = 0  # the poller's change ids
         self.res = {}
 
     def value(self):
@@ -351,65 +356,56 @@ class Flush:
         return {"n": len(lat), "median": statistics.median(lat), "p99": pct(lat, 99)} if lat else None
 
 
-def one_change(side, zone, poll_ms):
-    """Replaces w.<zone> A with a new value. Returns (served, acked, polls): ms from just before the
-    PATCH is sent to the first UDP answer carrying the new value (polled every poll_ms from the
-    moment the PATCH is out), ms to the first byte of the HTTP answer, and the number of polls."""
-    srv, h, d = side.srv, side.h, side.d
+def one_change(side, poller, zone):
+    """Replaces w.<zone> A with a new value. Returns (served, acked): ms from just before the PATCH
+    is sent to the first UDP answer carrying the new value, as time-stamped by the poller (bench/
+    poll.c, which asks w.<zone> A every poll interval from before the PATCH), and ms to the first
+    byte of the HTTP answer."""
+    srv, h = side.srv, side.h
     name = "w." + zone
     v = side.value()
-    poll = poll_ms / 1e3
-    t0 = now()
+    side.cid += 1
+    poller.expect(side.cid, v, name)
+    t0 = now_ns()
     srv.send_replace(h, zone, name, [v])
-    hs = h.conn.sock
-    t_ack = t_served = None
-    polls = 0
-    next_poll = now()
-    while True:
-        t = now()
-        if t >= next_poll:
-            got = d.a_records(name)
-            polls += 1
-            if got is not None and v in got:
-                t_served = now()
-                break
-            next_poll += poll
-            late = now() - next_poll
-            if late > 0:  # a slow answer: stay on the grid, skip the ticks missed
-                next_poll += poll * math.ceil(late / poll)
-            if now() - t0 > 10:
-                raise RuntimeError("%s: the change of %s was not served after 10 s" % (srv.label, name))
-            continue
-        if t_ack is None:
-            if select.select([hs], [], [], next_poll - t)[0]:
-                t_ack = now()
-        else:
-            time.sleep(next_poll - t)
+    if not select.select([h.conn.sock], [], [], 30)[0]:
+        raise RuntimeError("%s: no answer to the PATCH of %s after 30 s" % (srv.label, name))
+    t_ack = now_ns()
     status, body = h.receive()
-    if t_ack is None:
-        t_ack = now()  # only when the answer came after the value was served: an upper bound
     expect(srv, status, body, srv.ok_patch, "PATCH " + name)
-    return (t_served - t0) * 1e3, (t_ack - t0) * 1e3, polls
+    served, timeouts = poller.wait(side.cid, 15)
+    if timeouts:
+        raise RuntimeError("%s: the change of %s was not served after 10 s" % (srv.label, name))
+    return (served[0][0] - t0) / 1e6, (t_ack - t0) / 1e6
 
 
-def change_served(sides, zones, count, seed, poll_ms, warmup=5):
+def change_served(sides, zones, count, seed, poll_bin, poll_ms, warmup=5):
     """count rounds; in each, one change on every server, in the same zone (drawn from zones), the
-    servers' order alternating from round to round."""
+    servers' order alternating from round to round. One poller per server, for this phase only."""
     rng = random.Random(seed)
-    got = {s.srv.label: ([], [], []) for s in sides}
-    for i in range(warmup + count):
-        zone = zones[rng.randrange(len(zones))]
-        for s in (sides if i % 2 == 0 else sides[::-1]):
-            r = one_change(s, zone, poll_ms)
-            if i >= warmup:
-                for acc, x in zip(got[s.srv.label], r):
-                    acc.append(x)
-            time.sleep(0.002)
+    got = {s.srv.label: ([], []) for s in sides}
+    pollers = {}
+    try:
+        for s in sides:
+            pollers[s.srv.label] = dnspoll.Poller(poll_bin, "w." + ZONE, ["127.0.0.1@%d" % s.srv.dns_port],
+                                                  timeout_ms=10000, interval_us=int(poll_ms * 1000), track=track)
+        for i in range(warmup + count):
+            zone = zones[rng.randrange(len(zones))]
+            for s in (sides if i % 2 == 0 else sides[::-1]):
+                r = one_change(s, pollers[s.srv.label], zone)
+                if i >= warmup:
+                    for acc, x in zip(got[s.srv.label], r):
+                        acc.append(x)
+                time.sleep(0.002)
+        for p in pollers.values():
+            p.quit()
+    finally:
+        for p in pollers.values():
+            p.kill()
     out = {}
-    for label, (served, acked, polls) in got.items():
+    for label, (served, acked) in got.items():
         out[label] = {"n": count, "served_median": statistics.median(served), "served_p99": pct(served, 99),
-                      "served_max": max(served), "ack_median": statistics.median(acked), "ack_p99": pct(acked, 99),
-                      "polls_median": statistics.median(polls)}
+                      "served_max": max(served), "ack_median": statistics.median(acked), "ack_p99": pct(acked, 99)}
     return out
 
 
@@ -599,9 +595,11 @@ def report(r, args):
     lines.append("")
     lines.append("**How**: change -> served over %d changes per server and zone count (plus 5 warm-up changes, after "
                  "%d untimed PATCHes on each server that take both SQLite WALs past their first cycle): "
-                 "the clock starts before the PATCH is sent, the client polls `w.<zone> A` over UDP every "
-                 "%s ms from then on and stops at the first answer with the new value, so a figure is the first "
-                 "tick after the change is served plus one round trip (resolution %s ms); with %s zones "
+                 "the clock starts just before the PATCH is sent; a C poller (`bench/poll.c`, one process per "
+                 "server, started for the phase) asks `w.<zone> A` over UDP every %s ms from before the PATCH, "
+                 "without waiting for answers, and time-stamps (CLOCK_MONOTONIC) the first answer with the new "
+                 "value, so a figure is the first tick after the change is served plus one round trip "
+                 "(resolution %s ms) and no pause of the Python client enters it; with %s zones "
                  "each change goes to a random one of them. PATCH/s over %d writes or %.0f s per server (ternd "
                  "%d in %.1f s, PowerDNS %d in %.1f s); zones/s over %s creations. The servers take turns in "
                  "blocks of %d operations (changes one by one), the order alternating, so both see the same "
@@ -617,8 +615,9 @@ def report(r, args):
     lines.append("- PowerDNS: %s. Caches: %s." % (r["pdns_settings"], r["pdns_caches"]))
     sched = {"none": "the default policy (SCHED_OTHER, nice 0)", "nice": "nice -10",
              "fifo": "SCHED_FIFO priority 10"}.get(args.sched, args.sched)
-    lines.append("- Client: one Python %s process, `http.client` (keep-alive, TCP_NODELAY), dnspython for the "
-                 "UDP polls. Scheduling of the client and both servers: %s (BENCH_API_SCHED=%s). Host load "
+    lines.append("- Client: one Python %s process, `http.client` (keep-alive, TCP_NODELAY), and the "
+                 "C poller for change -> served (dnspython for the idle round trip). Scheduling of the client, "
+                 "the pollers and both servers: %s (BENCH_API_SCHED=%s). Host load "
                  "average at the start %s, at the end %s (other work on the host shows here; the flush "
                  "latency is shared by everything on the disk)."
                  % (platform.python_version(), sched, args.sched, r["load_start"], r["load_end"]))
@@ -660,6 +659,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
     ap.add_argument("--ternd", required=True)
+    ap.add_argument("--poll", required=True, help="the dnspoll binary (bench/poll.c)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--changes", type=int)
@@ -721,14 +721,14 @@ def main():
                 log("%s: %s: %s" % (label, phase, json.dumps(x, default=lambda o: round(o, 3))))
 
         log("change -> served, 1 zone, %d changes each, polls every %s ms" % (args.changes, args.poll_ms))
-        store("served1", change_served(sides, [ZONE], args.changes, 1, args.poll_ms))
+        store("served1", change_served(sides, [ZONE], args.changes, 1, args.poll, args.poll_ms))
         log("sequential PATCH, %d writes or %.0f s each" % (args.writes, args.seconds))
         store("patch", interleaved(sides, flush, "patch", patch_block, args.block, args.writes, args.seconds))
         log("sequential zone creation, %d zones each" % args.zones)
         store("zones", interleaved(sides, flush, "zones", create_block, args.block, args.zones))
         log("change -> served, %d zones, %d changes each" % (args.zones, args.changes))
         store("servedN", change_served(sides, [zone_name(i) for i in range(args.zones)], args.changes, 2,
-                                       args.poll_ms))
+                                       args.poll, args.poll_ms))
         if not args.no_strace and shutil.which("strace"):
             for s in sides:
                 log("%s: fsync-family syscalls per write (strace)" % s.srv.label)

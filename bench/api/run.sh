@@ -55,8 +55,10 @@ if [ -z "${TERND:-}" ]; then
 fi
 # a copy, so a rebuild during the run does not change what is measured
 mkdir -p "$WORK/bin" && cp "$TERND" "$WORK/bin/ternd"
+# the change -> served poller, from its source (bench/poll.c)
+cc -O2 -std=c11 -Wall -Wextra -Werror -o "$WORK/bin/dnspoll" "$ROOT/bench/poll.c"
 
-args=(--work "$WORK" --ternd "$WORK/bin/ternd" --out "$OUT")
+args=(--work "$WORK" --ternd "$WORK/bin/ternd" --poll "$WORK/bin/dnspoll" --out "$OUT")
 [ "$QUICK" = 1 ] && args+=(--quick)
 [ -n "${BENCH_API_CHANGES:-}" ] && args+=(--changes "$BENCH_API_CHANGES")
 [ -n "${BENCH_API_ZONES:-}" ] && args+=(--zones "$BENCH_API_ZONES")

@@ -419,6 +419,9 @@ static bool copy_file_name(const uint8_t *apex, char *text, size_t cap)
 	return n > 0 && (size_t)n < cap;
 }
 
+static uint16_t want_key(struct parse *p, yaml_node_t *n, const char *where);
+static bool want_bool(struct parse *p, yaml_node_t *n, const char *where, bool *out);
+
 /* zones[i].primary: one address or a list of them, none listed twice. */
 static bool parse_primaries(struct parse *p, yaml_node_t *n, const char *where, struct config_zone *z)
 {
@@ -460,8 +463,12 @@ static bool parse_primaries(struct parse *p, yaml_node_t *n, const char *where, 
 
 static void parse_zone(struct parse *p, yaml_node_t *item, size_t index)
 {
-	enum { NAME, FILE_, PRIMARY, NFIELDS };
-	struct field f[NFIELDS] = {[NAME] = {.key = "name"}, [FILE_] = {.key = "file"}, [PRIMARY] = {.key = "primary"}};
+	enum { NAME, FILE_, PRIMARY, KEY, CATALOG, NFIELDS };
+	struct field f[NFIELDS] = {[NAME] = {.key = "name"},
+	                           [FILE_] = {.key = "file"},
+	                           [PRIMARY] = {.key = "primary"},
+	                           [KEY] = {.key = "key"},
+	                           [CATALOG] = {.key = "catalog"}};
 	char where[48], field[64];
 	snprintf(where, sizeof(where), "zones[%zu]", index);
 	if (item->type != YAML_MAPPING_NODE) {
@@ -501,6 +508,28 @@ static void parse_zone(struct parse *p, yaml_node_t *item, size_t index)
 	snprintf(field, sizeof(field), "%s.primary", where);
 	if (f[PRIMARY].value && !parse_primaries(p, f[PRIMARY].value, field, &z))
 		ok = false;
+	snprintf(field, sizeof(field), "%s.key", where);
+	if (f[KEY].value && !f[PRIMARY].value) {
+		perr(p, f[KEY].line,
+		     "%s: only a secondary zone (one with a primary) takes a key; transfer.allow "
+		     "and transfer.notify say which keys transfers out and NOTIFY use",
+		     field);
+		ok = false;
+	} else if (f[KEY].value) {
+		uint16_t k = want_key(p, f[KEY].value, field);
+		if (k)
+			z.key = &p->c->keys[k - 1].key; /* keys never move: parsed whole before zones */
+		else
+			ok = false;
+	}
+	snprintf(field, sizeof(field), "%s.catalog", where);
+	if (f[CATALOG].value && !want_bool(p, f[CATALOG].value, field, &z.catalog)) {
+		ok = false;
+	} else if (z.catalog && !f[PRIMARY].value) {
+		perr(p, f[CATALOG].line, "%s: only a secondary zone (one with a primary) can be a catalog to consume",
+		     field);
+		ok = false;
+	}
 	snprintf(field, sizeof(field), "%s.file", where);
 	if (!f[FILE_].value) {
 		char text[NAME_MAXLEN * 4 + 8];
@@ -574,6 +603,108 @@ static bool want_name(struct parse *p, yaml_node_t *n, const char *where, uint8_
 	return true;
 }
 
+/* A reference to a key of the keys section (parsed before whatever refers to it): 1 + its index,
+ * or 0 after reporting the name unknown. */
+static uint16_t want_key(struct parse *p, yaml_node_t *n, const char *where)
+{
+	uint8_t name[NAME_MAXLEN];
+	if (!want_name(p, n, where, name))
+		return 0;
+	for (size_t i = 0; i < p->c->nkeys; i++) {
+		if (!name_equal(p->c->keys[i].key.name, name))
+			continue;
+		if (p->c->keys[i].key.alg != TSIG_ALG_NONE)
+			return (uint16_t)(i + 1);
+		p->nerr++; /* a key whose declaration was rejected: said once, there */
+		return 0;
+	}
+	char q[QUOTE_BUF];
+	perr(p, node_line(n), "%s: unknown key %s (not declared in keys)", where, quote(scalar_text(n), q, sizeof(q)));
+	return 0;
+}
+
+/* keys[i]: {name, algorithm, secret}, the name not used by another key. A key rejected for its
+ * algorithm or secret still goes in by name with TSIG_ALG_NONE, so references to it are not
+ * reported as unknown too (the configuration is refused anyway). */
+static void parse_key(struct parse *p, yaml_node_t *item, size_t index)
+{
+	enum { NAME, ALG, SECRET, NFIELDS };
+	struct field f[NFIELDS] = {
+	    [NAME] = {.key = "name"}, [ALG] = {.key = "algorithm"}, [SECRET] = {.key = "secret"}};
+	char where[32], field[48], q[QUOTE_BUF];
+	snprintf(where, sizeof(where), "keys[%zu]", index);
+	if (item->type != YAML_MAPPING_NODE) {
+		perr(p, node_line(item), "%s: expected a mapping, got %s", where, kind_name(item));
+		return;
+	}
+	walk_mapping(p, item, where, f, NFIELDS);
+	unsigned line = node_line(item);
+	uint8_t wire[NAME_MAXLEN];
+	const char *name = NULL, *alg = NULL, *secret = NULL;
+	snprintf(field, sizeof(field), "%s.name", where);
+	if (!f[NAME].value) {
+		perr(p, line, "%s: missing required key", field);
+	} else if (want_name(p, f[NAME].value, field, wire)) {
+		name = scalar_text(f[NAME].value);
+		for (size_t i = 0; i < p->c->nkeys && name; i++) {
+			if (name_equal(p->c->keys[i].key.name, wire)) {
+				perr(p, node_line(f[NAME].value), "%s: duplicate key %s (first at line %u)", field,
+				     quote(name, q, sizeof(q)), p->c->keys[i].line);
+				name = NULL;
+			}
+		}
+	}
+	snprintf(field, sizeof(field), "%s.algorithm", where);
+	if (!f[ALG].value) {
+		perr(p, line, "%s: missing required key", field);
+	} else if ((alg = want_scalar(p, f[ALG].value, field)) != NULL && tsig_alg_from_text(alg) == TSIG_ALG_NONE) {
+		perr(p, node_line(f[ALG].value),
+		     "%s: unknown TSIG algorithm %s (hmac-sha256, hmac-sha512, hmac-sha384, hmac-sha224 or hmac-sha1)",
+		     field, quote(alg, q, sizeof(q)));
+		alg = NULL;
+	}
+	snprintf(field, sizeof(field), "%s.secret", where);
+	if (!f[SECRET].value)
+		perr(p, line, "%s: missing required key", field);
+	else
+		secret = want_scalar(p, f[SECRET].value, field);
+	if (!name)
+		return;
+	struct config_key *k = &p->c->keys[p->c->nkeys++];
+	k->line = line;
+	char msg[160];
+	/* name and algorithm are known good: what tsig_key_init can still find wrong is the secret */
+	if (alg && secret && tsig_key_init(&k->key, name, alg, secret, msg, sizeof(msg)) == 0)
+		return;
+	if (alg && secret)
+		perr(p, node_line(f[SECRET].value), "%s: %s", field, msg);
+	memset(&k->key, 0, sizeof(k->key));
+	memcpy(k->key.name, wire, name_len(wire));
+}
+
+static void parse_keys(struct parse *p, yaml_node_t *keys)
+{
+	long n = want_list(p, keys, "keys");
+	if (n <= 0)
+		return;
+	if (n >= UINT16_MAX) {
+		perr(p, node_line(keys), "keys: %ld keys is more than the limit of %u", n, UINT16_MAX - 1);
+		return;
+	}
+	p->c->keys = calloc((size_t)n, sizeof(*p->c->keys));
+	if (!p->c->keys) {
+		p->nomem = true;
+		return;
+	}
+	size_t index = 0;
+	for (yaml_node_item_t *it = keys->data.sequence.items.start; it < keys->data.sequence.items.top;
+	     it++, index++) {
+		yaml_node_t *item = yaml_document_get_node(p->doc, *it);
+		if (item)
+			parse_key(p, item, index);
+	}
+}
+
 static bool want_bool(struct parse *p, yaml_node_t *n, const char *where, bool *out)
 {
 	const char *s = want_scalar(p, n, where);
@@ -609,6 +740,7 @@ static void parse_api(struct parse *p, yaml_node_t *api, unsigned line)
 		RETRY,
 		EXPIRE,
 		MINIMUM,
+		JOURNAL,
 		NFIELDS
 	};
 	struct field f[NFIELDS] = {
@@ -626,6 +758,7 @@ static void parse_api(struct parse *p, yaml_node_t *api, unsigned line)
 	    [RETRY] = {.key = "soa-retry"},
 	    [EXPIRE] = {.key = "soa-expire"},
 	    [MINIMUM] = {.key = "soa-minimum"},
+	    [JOURNAL] = {.key = "journal-keep"},
 	};
 	struct config_api *a = &p->c->api;
 	if (!want_mapping(p, api, "api"))
@@ -637,13 +770,16 @@ static void parse_api(struct parse *p, yaml_node_t *api, unsigned line)
 	else
 		parse_addr(p, f[LISTEN].value, "api.listen", &a->listen);
 	const char *s;
-	if (!f[DATA].value)
-		perr(p, line, "api.data-dir: missing required key");
-	else if ((s = want_scalar(p, f[DATA].value, "api.data-dir")) != NULL)
+	/* data-dir and jwks make the tenant API; with neither, the API serves /healthz and /metrics
+	 * only, so a PoP reports its health without a key set or a store */
+	bool tenants = f[DATA].value || f[JWKS].value;
+	if (!f[DATA].value && tenants)
+		perr(p, line, "api.data-dir: missing required key (the tenant API needs data-dir and jwks)");
+	else if (f[DATA].value && (s = want_scalar(p, f[DATA].value, "api.data-dir")) != NULL)
 		a->data_dir = path_join(p, p->basedir, s);
-	if (!f[JWKS].value)
-		perr(p, line, "api.jwks: missing required key");
-	else if ((s = want_scalar(p, f[JWKS].value, "api.jwks")) != NULL)
+	if (!f[JWKS].value && tenants)
+		perr(p, line, "api.jwks: missing required key (the tenant API needs data-dir and jwks)");
+	else if (f[JWKS].value && (s = want_scalar(p, f[JWKS].value, "api.jwks")) != NULL)
 		a->jwks = path_join(p, p->basedir, s);
 	if (f[LEGACY].value)
 		want_bool(p, f[LEGACY].value, "api.legacy-tenant-header", &a->legacy_tenant_header);
@@ -690,6 +826,8 @@ static void parse_api(struct parse *p, yaml_node_t *api, unsigned line)
 		a->soa_expire = (uint32_t)v;
 	if (f[MINIMUM].value && want_uint(p, f[MINIMUM].value, "api.soa-minimum", 0, 2147483647, &v))
 		a->soa_minimum = (uint32_t)v;
+	if (f[JOURNAL].value && want_uint(p, f[JOURNAL].value, "api.journal-keep", 1, 1000000, &v))
+		a->journal_keep = (unsigned)v;
 }
 
 /* "10.0.0.0/8", "::1/128" or an address alone (a host). */
@@ -765,6 +903,49 @@ bool config_prefix_match(const struct config_prefix *list, size_t n, const struc
 	return false;
 }
 
+/* transfer.allow[i]: "PREFIX", or {address: PREFIX, key: NAME} when a request must also be signed
+ * with the key. */
+static bool parse_allow(struct parse *p, yaml_node_t *n, size_t index, struct config_prefix *out)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return parse_prefix(p, n, "transfer.allow", out);
+	enum { ADDRESS, KEY, NFIELDS };
+	struct field f[NFIELDS] = {[ADDRESS] = {.key = "address"}, [KEY] = {.key = "key"}};
+	char where[48], field[64];
+	snprintf(where, sizeof(where), "transfer.allow[%zu]", index);
+	walk_mapping(p, n, where, f, NFIELDS);
+	snprintf(field, sizeof(field), "%s.address", where);
+	if (!f[ADDRESS].value) {
+		perr(p, node_line(n), "%s: missing required key", field);
+		return false;
+	}
+	if (!parse_prefix(p, f[ADDRESS].value, field, out))
+		return false;
+	snprintf(field, sizeof(field), "%s.key", where);
+	return !f[KEY].value || (out->key = want_key(p, f[KEY].value, field)) != 0;
+}
+
+/* transfer.notify[i]: "ADDR@PORT", or {address: "ADDR@PORT", key: NAME} to sign NOTIFY with. */
+static bool parse_notify(struct parse *p, yaml_node_t *n, size_t index, struct config_listen *out)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return parse_addr(p, n, "transfer.notify", out);
+	enum { ADDRESS, KEY, NFIELDS };
+	struct field f[NFIELDS] = {[ADDRESS] = {.key = "address"}, [KEY] = {.key = "key"}};
+	char where[48], field[64];
+	snprintf(where, sizeof(where), "transfer.notify[%zu]", index);
+	walk_mapping(p, n, where, f, NFIELDS);
+	snprintf(field, sizeof(field), "%s.address", where);
+	if (!f[ADDRESS].value) {
+		perr(p, node_line(n), "%s: missing required key", field);
+		return false;
+	}
+	if (!parse_addr(p, f[ADDRESS].value, field, out))
+		return false;
+	snprintf(field, sizeof(field), "%s.key", where);
+	return !f[KEY].value || (out->key = want_key(p, f[KEY].value, field)) != 0;
+}
+
 static void parse_transfer(struct parse *p, yaml_node_t *tr)
 {
 	enum { ALLOW, NOTIFY, NFIELDS };
@@ -782,7 +963,8 @@ static void parse_transfer(struct parse *p, yaml_node_t *tr)
 		yaml_node_t *seq = f[ALLOW].value;
 		for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
 			yaml_node_t *item = yaml_document_get_node(p->doc, *it);
-			if (item && parse_prefix(p, item, "transfer.allow", &t->allow[t->nallow]))
+			if (item &&
+			    parse_allow(p, item, (size_t)(it - seq->data.sequence.items.start), &t->allow[t->nallow]))
 				t->nallow++;
 		}
 	}
@@ -794,18 +976,262 @@ static void parse_transfer(struct parse *p, yaml_node_t *tr)
 		yaml_node_t *seq = f[NOTIFY].value;
 		for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
 			yaml_node_t *item = yaml_document_get_node(p->doc, *it);
-			if (item && parse_addr(p, item, "transfer.notify", &t->notify[t->nnotify]))
+			if (item && parse_notify(p, item, (size_t)(it - seq->data.sequence.items.start),
+			                         &t->notify[t->nnotify]))
 				t->nnotify++;
 		}
 	}
 }
 
+/* ---- pops: the PoPs a control node polls (src/ternd/api/pops.c) ---- */
+
+/* Seconds with up to three decimals ("60", "0.2") as milliseconds within min_ms..max_ms. */
+static bool want_seconds(struct parse *p, yaml_node_t *n, const char *where, unsigned min_ms, unsigned max_ms,
+                         unsigned *out)
+{
+	const char *s = want_scalar(p, n, where);
+	if (!s)
+		return false;
+	char q[QUOTE_BUF];
+	quote(s, q, sizeof(q));
+	size_t whole = strspn(s, "0123456789");
+	const char *frac = s[whole] == '.' ? s + whole + 1 : NULL;
+	size_t decimals = frac ? strspn(frac, "0123456789") : 0;
+	if (!whole || (frac ? !decimals || frac[decimals] : s[whole] != 0)) {
+		perr(p, node_line(n), "%s: %s is not a number of seconds", where, q);
+		return false;
+	}
+	if (decimals > 3) {
+		perr(p, node_line(n), "%s: %s has more than three decimals (a millisecond is the finest step)", where,
+		     q);
+		return false;
+	}
+	unsigned long long ms = 0;
+	for (size_t i = 0; i < whole && ms <= max_ms; i++)
+		ms = ms * 10 + (unsigned)(s[i] - '0');
+	ms *= 1000;
+	for (size_t i = 0, scale = 100; i < decimals; i++, scale /= 10)
+		ms += (unsigned)(frac[i] - '0') * scale;
+	if (ms < min_ms || ms > max_ms) {
+		perr(p, node_line(n), "%s: %s is out of range %g..%g seconds", where, q, min_ms / 1000.0,
+		     max_ms / 1000.0);
+		return false;
+	}
+	*out = (unsigned)ms;
+	return true;
+}
+
+/* What is wrong with a PoP's /healthz URL, or NULL: http:// or https://, a host (name, IPv4 or
+ * [IPv6]), an optional port, then a path; printable ASCII only. */
+static const char *url_problem(const char *s)
+{
+	size_t skip = !strncasecmp(s, "http://", 7) ? 7 : !strncasecmp(s, "https://", 8) ? 8 : 0;
+	if (!skip)
+		return "is not an http:// or https:// URL";
+	for (const char *c = s; *c; c++)
+		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
+			return "holds a space, a control or a non-ASCII character (percent-encode it)";
+	const char *host = s + skip, *port = NULL;
+	size_t alen = strcspn(host, "/?#");
+	if (memchr(host, '@', alen))
+		return "holds user credentials, which are not supported";
+	if (host[0] == '[') {
+		const char *close = memchr(host, ']', alen);
+		char a6[INET6_ADDRSTRLEN];
+		struct in6_addr in6;
+		size_t hlen = close ? (size_t)(close - host - 1) : 0;
+		if (!close || hlen >= sizeof(a6))
+			return "has a bad [IPv6] host";
+		memcpy(a6, host + 1, hlen);
+		a6[hlen] = 0;
+		if (inet_pton(AF_INET6, a6, &in6) != 1)
+			return "has a bad [IPv6] host";
+		if (close + 1 < host + alen && close[1] != ':')
+			return "has something other than :port after the [IPv6] host";
+		port = close + 1 < host + alen ? close + 2 : NULL;
+	} else {
+		const char *colon = memchr(host, ':', alen);
+		size_t hlen = colon ? (size_t)(colon - host) : alen;
+		if (!hlen)
+			return "has no host";
+		for (size_t i = 0; i < hlen; i++)
+			if (!isalnum((unsigned char)host[i]) && host[i] != '.' && host[i] != '-')
+				return "has a host that is not a name or an IP address";
+		port = colon ? colon + 1 : NULL;
+	}
+	if (port) {
+		size_t plen = (size_t)(host + alen - port);
+		if (!plen || plen > 5 || strspn(port, "0123456789") < plen)
+			return "has a port that is not a number";
+		unsigned long v = strtoul(port, NULL, 10);
+		if (v < 1 || v > 65535)
+			return "has a port out of range 1..65535";
+	}
+	return NULL;
+}
+
+static bool pop_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	return n && n <= 63 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+/* pops.list[i]: {name, healthz}, names unique. */
+static void parse_pop(struct parse *p, yaml_node_t *item, size_t index)
+{
+	enum { NAME, HEALTHZ, NFIELDS };
+	struct field f[NFIELDS] = {[NAME] = {.key = "name"}, [HEALTHZ] = {.key = "healthz"}};
+	char where[48], field[64], q[QUOTE_BUF];
+	snprintf(where, sizeof(where), "pops.list[%zu]", index);
+	if (item->type != YAML_MAPPING_NODE) {
+		perr(p, node_line(item), "%s: expected a mapping, got %s", where, kind_name(item));
+		return;
+	}
+	walk_mapping(p, item, where, f, NFIELDS);
+	struct config_pop pop = {.line = node_line(item)};
+	const char *name = NULL, *url = NULL, *why;
+	snprintf(field, sizeof(field), "%s.name", where);
+	if (!f[NAME].value) {
+		perr(p, pop.line, "%s: missing required key", field);
+	} else if ((name = want_scalar(p, f[NAME].value, field)) != NULL && !pop_name_ok(name)) {
+		perr(p, node_line(f[NAME].value), "%s: %s is not a PoP name (1 to 63 letters, digits, '.', '_', '-')",
+		     field, quote(name, q, sizeof(q)));
+		name = NULL;
+	}
+	for (size_t i = 0; name && i < p->c->pops.n; i++) {
+		if (!strcmp(p->c->pops.list[i].name, name)) {
+			perr(p, node_line(f[NAME].value), "%s: duplicate PoP %s (first at line %u)", field,
+			     quote(name, q, sizeof(q)), p->c->pops.list[i].line);
+			name = NULL;
+		}
+	}
+	snprintf(field, sizeof(field), "%s.healthz", where);
+	if (!f[HEALTHZ].value) {
+		perr(p, pop.line, "%s: missing required key", field);
+	} else if ((url = want_scalar(p, f[HEALTHZ].value, field)) != NULL && (why = url_problem(url)) != NULL) {
+		perr(p, node_line(f[HEALTHZ].value), "%s: %s %s", field, quote(url, q, sizeof(q)), why);
+		url = NULL;
+	}
+	if (!name || !url)
+		return;
+	pop.name = dup_or_flag(p, name);
+	pop.healthz = dup_or_flag(p, url);
+	if (!pop.name || !pop.healthz) {
+		free(pop.name);
+		free(pop.healthz);
+		return;
+	}
+	p->c->pops.list[p->c->pops.n++] = pop;
+}
+
+/* The pops section; after the api section, which it needs. */
+static void parse_pops(struct parse *p, yaml_node_t *pops, unsigned line)
+{
+	enum { INTERVAL, DOWN, TIMEOUT, LIST, NFIELDS };
+	struct field f[NFIELDS] = {
+	    [INTERVAL] = {.key = "interval"},
+	    [DOWN] = {.key = "down-after"},
+	    [TIMEOUT] = {.key = "timeout"},
+	    [LIST] = {.key = "list"},
+	};
+	struct config_pops *c = &p->c->pops;
+	if (!want_mapping(p, pops, "pops"))
+		return;
+	walk_mapping(p, pops, "pops", f, NFIELDS);
+	if (!p->c->api.enabled || (!p->c->api.jwks && !p->c->api.data_dir))
+		perr(p, line,
+		     "pops: needs the tenant API (an api section with data-dir and jwks): "
+		     "/api/v1/pops and /metrics report the PoPs there");
+	unsigned long v;
+	if (f[INTERVAL].value)
+		want_seconds(p, f[INTERVAL].value, "pops.interval", 10, 86400000, &c->interval_ms);
+	if (f[DOWN].value && want_uint(p, f[DOWN].value, "pops.down-after", 1, 1000, &v))
+		c->down_after = (unsigned)v;
+	unsigned t;
+	if (!f[TIMEOUT].value) {
+		c->timeout_ms = c->timeout_ms < c->interval_ms ? c->timeout_ms : c->interval_ms;
+	} else if (want_seconds(p, f[TIMEOUT].value, "pops.timeout", 10, 3600000, &t)) {
+		if (t > c->interval_ms)
+			perr(p, node_line(f[TIMEOUT].value), "pops.timeout: %g seconds is more than pops.interval (%g)",
+			     t / 1000.0, c->interval_ms / 1000.0);
+		else
+			c->timeout_ms = t;
+	}
+	if (!f[LIST].value) {
+		perr(p, line, "pops.list: missing required key");
+		return;
+	}
+	long n = want_list(p, f[LIST].value, "pops.list");
+	if (n == 0)
+		perr(p, node_line(f[LIST].value), "pops.list: at least one PoP is required");
+	if (n <= 0)
+		return;
+	if (!(c->list = calloc((size_t)n, sizeof(*c->list)))) {
+		p->nomem = true;
+		return;
+	}
+	size_t index = 0;
+	yaml_node_t *seq = f[LIST].value;
+	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++, index++) {
+		yaml_node_t *item = yaml_document_get_node(p->doc, *it);
+		if (item)
+			parse_pop(p, item, index);
+	}
+}
+
+/* ---- end pops ---- */
+
+/* ---- catalog ---- */
+
+/* catalog: the catalog zone produced (RFC 9432). Its name is a zone of its own and short enough
+ * for member entries <40-digit id>.zones.<name>. After zones and api: it checks the first and
+ * keeps its serial in the second's data directory. */
+static void parse_catalog(struct parse *p, yaml_node_t *cat, unsigned line)
+{
+	enum { ZONE, NFIELDS };
+	struct field f[NFIELDS] = {[ZONE] = {.key = "zone"}};
+	struct config_catalog *c = &p->c->catalog;
+	char t[NAME_MAXLEN * 4 + 2], file[NAME_MAXLEN * 4 + 16];
+	if (!want_mapping(p, cat, "catalog"))
+		return;
+	walk_mapping(p, cat, "catalog", f, NFIELDS);
+	if (!f[ZONE].value) {
+		perr(p, line, "catalog.zone: missing required key");
+		return;
+	}
+	if (!want_name(p, f[ZONE].value, "catalog.zone", c->apex))
+		return;
+	apex_text(c->apex, t, sizeof(t));
+	if (name_len(c->apex) + 2 + 40 + 6 > NAME_MAXLEN) {
+		perr(p, node_line(f[ZONE].value),
+		     "catalog.zone: %s is too long: member entries <40-digit id>.zones.%s would pass 255 octets", t, t);
+		return;
+	}
+	for (size_t i = 0; i < p->c->nzones; i++) {
+		if (name_equal(p->c->zones[i].apex, c->apex)) {
+			perr(p, node_line(f[ZONE].value),
+			     "catalog.zone: %s is also zones[%zu] (line %u): the catalog must be a zone of its own", t,
+			     i, p->c->zones[i].line);
+			return;
+		}
+	}
+	if (copy_file_name(c->apex, file, sizeof(file) - 8)) /* "<zone>.zone" -> "<zone>.serial" */
+		strcpy(file + strlen(file) - 4, "serial");
+	else
+		strcpy(file, "catalog.serial");
+	c->state_file = path_join(p, p->c->api.data_dir ? p->c->api.data_dir : p->basedir, file);
+	c->enabled = c->state_file != NULL;
+}
+
+/* ---- end catalog ---- */
+
 static void parse_root(struct parse *p, yaml_node_t *root)
 {
-	enum { SERVER, LOG, ZONES, API, TRANSFER, NFIELDS };
+	enum { SERVER, LOG, ZONES, API, TRANSFER, KEYS, POPS, CATALOG, NFIELDS };
 	struct field f[NFIELDS] = {
 	    [SERVER] = {.key = "server"}, [LOG] = {.key = "log"},           [ZONES] = {.key = "zones"},
-	    [API] = {.key = "api"},       [TRANSFER] = {.key = "transfer"},
+	    [API] = {.key = "api"},       [TRANSFER] = {.key = "transfer"}, [KEYS] = {.key = "keys"},
+	    [POPS] = {.key = "pops"},     [CATALOG] = {.key = "catalog"},
 	};
 	if (root && root->type != YAML_MAPPING_NODE && !is_null(root)) {
 		perr(p, node_line(root), "top level: expected a mapping, got %s", kind_name(root));
@@ -814,7 +1240,8 @@ static void parse_root(struct parse *p, yaml_node_t *root)
 	if (root)
 		walk_mapping(p, root, NULL, f, NFIELDS);
 	else
-		f[SERVER].value = f[LOG].value = f[ZONES].value = f[API].value = f[TRANSFER].value = NULL;
+		f[SERVER].value = f[LOG].value = f[ZONES].value = f[API].value = f[TRANSFER].value = f[KEYS].value =
+		    f[POPS].value = f[CATALOG].value = NULL;
 	unsigned line = root ? node_line(root) : 1;
 	if (!f[SERVER].value)
 		perr(p, line, "server: missing required key");
@@ -822,12 +1249,18 @@ static void parse_root(struct parse *p, yaml_node_t *root)
 		parse_server(p, f[SERVER].value, f[SERVER].line);
 	if (f[LOG].value)
 		parse_log(p, f[LOG].value);
+	if (f[KEYS].value) /* before zones and transfer, which refer to keys by name */
+		parse_keys(p, f[KEYS].value);
 	if (f[ZONES].value)
 		parse_zones(p, f[ZONES].value);
 	if (f[API].value)
 		parse_api(p, f[API].value, f[API].line);
 	if (f[TRANSFER].value)
 		parse_transfer(p, f[TRANSFER].value);
+	if (f[POPS].value) /* after api, which it needs */
+		parse_pops(p, f[POPS].value, f[POPS].line);
+	if (f[CATALOG].value) /* after zones and api, which it needs */
+		parse_catalog(p, f[CATALOG].value, f[CATALOG].line);
 	set_copy_paths(p);
 }
 
@@ -874,6 +1307,10 @@ static void set_defaults(struct config *c)
 	c->api.soa_retry = 900;
 	c->api.soa_expire = 1209600;
 	c->api.soa_minimum = 300;
+	c->api.journal_keep = 1000;
+	c->pops.interval_ms = 60000;
+	c->pops.timeout_ms = 2000;
+	c->pops.down_after = 3;
 }
 
 int config_load_string(const char *text, size_t len, const char *source, const char *basedir, struct config **out,
@@ -1039,5 +1476,14 @@ void config_free(struct config *c)
 	free(c->api.nameservers);
 	free(c->transfer.allow);
 	free(c->transfer.notify);
+	free(c->catalog.state_file);
+	for (size_t i = 0; i < c->pops.n; i++) {
+		free(c->pops.list[i].name);
+		free(c->pops.list[i].healthz);
+	}
+	free(c->pops.list);
+	if (c->keys)
+		explicit_bzero(c->keys, c->nkeys * sizeof(*c->keys)); /* secrets */
+	free(c->keys);
 	free(c);
 }

@@ -6,11 +6,19 @@
 #include <sys/socket.h>
 
 #include "lib/name.h"
+#include "lib/tsig.h"
 
 struct config_listen {
 	struct sockaddr_storage addr; /* IPv4 or IPv6 with port */
 	socklen_t addrlen;
 	char text[80]; /* as written, for logs */
+	uint16_t key; /* transfer.notify: 1 + the index in config.keys of the key NOTIFY is signed with; 0 = none */
+};
+
+/* A TSIG key (RFC 8945) of the keys section; referred to by name from transfer and zones. */
+struct config_key {
+	struct tsig_key key;
+	unsigned line; /* where it is declared */
 };
 
 /* A zone file, or a secondary zone (primaries set): then file is where its last good copy is
@@ -21,7 +29,19 @@ struct config_zone {
 	char *file; /* path, resolved against the config file's directory */
 	struct config_listen *primaries; /* pulled from these, in order; NULL for a zone file */
 	size_t nprimaries;
+	/* The TSIG key (in config.keys) that signs SOA queries and transfers to the primaries, and must
+	 * sign their answers and any NOTIFY for the zone; NULL = none */
+	const struct tsig_key *key;
+	bool catalog; /* a secondary zone that is a catalog (RFC 9432): its members are pulled too */
 	unsigned line; /* where the zone is declared */
+};
+
+/* The catalog zone ternd produces (RFC 9432): every zone served from a file or the API is a
+ * member; enabled when the file has a "catalog" section. */
+struct config_catalog {
+	bool enabled;
+	uint8_t apex[NAME_MAXLEN]; /* wire form, lower-cased */
+	char *state_file; /* its last serial: <api.data-dir, else the config file's directory>/<zone>.serial */
 };
 
 /* The HTTP API (control plane); enabled when the file has an "api" section. */
@@ -30,6 +50,8 @@ struct config_api {
 	struct config_listen listen;
 	char *data_dir; /* holds tern.db (SQLite) */
 	char *jwks; /* public keys tokens are verified against */
+	/* data_dir and jwks are both set for the tenant API, or both NULL: then the API serves /healthz
+	 * and /metrics only, which is all a PoP needs to report its health */
 	bool legacy_tenant_header;
 	unsigned rate, burst; /* per-tenant token bucket: requests a second, bucket size; rate 0 = off */
 	bool serial_increment; /* SOA serials +1 instead of YYYYMMDDnn */
@@ -38,6 +60,7 @@ struct config_api {
 	uint8_t hostmaster[NAME_MAXLEN]; /* default SOA RNAME; "hostmaster.<zone>" when not set */
 	bool has_hostmaster;
 	uint32_t default_ttl, soa_refresh, soa_retry, soa_expire, soa_minimum;
+	unsigned journal_keep; /* changes kept per zone for IXFR and history (oldest dropped) */
 };
 
 /* An address prefix (an ACL entry): addr/len. */
@@ -45,6 +68,24 @@ struct config_prefix {
 	int family; /* AF_INET or AF_INET6 */
 	uint8_t addr[16];
 	unsigned len;
+	uint16_t key; /* transfer.allow: 1 + the index in config.keys of the key required too; 0 = none */
+};
+
+/* One PoP the control node polls (pops.list; read by src/ternd/api/pops.c). */
+struct config_pop {
+	char *name; /* letters, digits, '.', '_', '-': a Prometheus label value as it stands */
+	char *healthz; /* http:// or https:// URL of the PoP's /healthz */
+	unsigned line; /* where the PoP is declared */
+};
+
+/* PoP health polling: every PoP's /healthz each interval; down after down_after misses in a row.
+ * Needs the tenant API (api with data-dir and jwks), where /api/v1/pops reports it. */
+struct config_pops {
+	struct config_pop *list;
+	size_t n;
+	unsigned interval_ms; /* default 60000 */
+	unsigned timeout_ms; /* per poll; default 2000, never more than interval_ms */
+	unsigned down_after; /* default 3 */
 };
 
 /* Zone transfers out (RFC 5936, 1995) and NOTIFY (RFC 1996) for every zone served. */
@@ -61,6 +102,7 @@ struct config {
 	size_t nlisten;
 	struct config_zone *zones;
 	size_t nzones;
+	struct config_catalog catalog; /* the catalog zone produced */
 	char *nsid; /* server identity for NSID (RFC 5001); NULL = not sent */
 	uint16_t edns_size; /* advertised and maximum UDP payload; default 1232 */
 	unsigned udp_workers; /* 0 = one per online CPU */
@@ -69,6 +111,9 @@ struct config {
 	int log_level; /* enum log_level; default LOG_INFO */
 	struct config_api api;
 	struct config_transfer transfer;
+	struct config_pops pops; /* PoPs polled (control node); n = 0 when none */
+	struct config_key *keys; /* TSIG keys, in the order written */
+	size_t nkeys;
 };
 
 /* Whether addr falls in one of the prefixes. */

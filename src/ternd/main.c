@@ -12,12 +12,14 @@
 #include "lib/error.h"
 #include "lib/zonefile.h"
 #include "ternd/api/api.h"
+#include "ternd/catalog.h"
 #include "ternd/config.h"
 #include "ternd/log.h"
 #include "ternd/net/tcp.h"
 #include "ternd/net/udp.h"
 #include "ternd/ns/notify.h"
 #include "ternd/server.h"
+#include "ternd/xfrin/catalog_in.h"
 #include "ternd/xfrin/xfrin.h"
 
 #define ERRBUF 16384
@@ -193,6 +195,8 @@ int main(int argc, char **argv)
 	struct api *api = NULL;
 	struct notify *notify = NULL;
 	struct xfrin *xfrin = NULL;
+	struct catalog *catalog = NULL;
+	struct catalog_in *catalog_in = NULL;
 	int status = 1;
 	if (server_init(&srv, conf) < 0) {
 		log_error("out of memory");
@@ -211,6 +215,16 @@ int main(int argc, char **argv)
 	}
 	/* API zones are rebuilt from the store and served before ternd reports ready */
 	if (conf->api.enabled && api_start(&srv, conf, &api, err, ERRBUF) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	/* members of consumed catalogs, after the API's zones so a member cannot hide one */
+	if (catalog_in_start(&srv, conf, xfrin, &catalog_in, err, ERRBUF) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	/* the catalog lists every zone loaded above, and follows them from here on */
+	if (catalog_start(&srv, conf, xfrin, &catalog, err, ERRBUF) < 0) {
 		log_error("%s", err);
 		goto out;
 	}
@@ -255,13 +269,20 @@ int main(int argc, char **argv)
 		if (xfrin_reload(xfrin, next) < 0)
 			log_error("secondary zones: out of memory applying the new configuration");
 		load_zones(&srv, next, conf);
+		catalog_in_reload(catalog_in, next);
 		api_reload(api, next);
+		if (catalog_reload(&catalog, &srv, next, xfrin, err, ERRBUF) < 0)
+			log_error("%s", err);
 		conf = next;
 		log_info("reload done: %zu zone(s) served", zones_count(srv.zones));
 	}
 	status = 0;
 	tcp_stop(tcp); /* first: a transfer may be reading the API's store */
 	tcp = NULL;
+	catalog_stop(catalog);
+	catalog = NULL;
+	catalog_in_stop(catalog_in);
+	catalog_in = NULL;
 	api_stop(api);
 	api = NULL;
 	notify_stop(notify);
@@ -275,6 +296,8 @@ int main(int argc, char **argv)
 	free(old);
 out:
 	tcp_stop(tcp);
+	catalog_stop(catalog);
+	catalog_in_stop(catalog_in);
 	api_stop(api);
 	notify_stop(notify);
 	udp_stop(udp);

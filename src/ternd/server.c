@@ -3,18 +3,55 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <urcu-qsbr.h>
 
 #include "lib/error.h"
 
+static void params_free(struct ns_params *p)
+{
+	if (!p)
+		return;
+	if (p->keyring.count) /* secrets */
+		explicit_bzero((struct tsig_key *)p->keyring.keys, p->keyring.count * sizeof(p->keyring.keys[0]));
+	free((struct tsig_key *)p->keyring.keys);
+	free(p);
+}
+
 static struct ns_params *params_new(const struct config *conf)
 {
-	struct ns_params *p = calloc(1, sizeof(*p) + conf->transfer.nallow * sizeof(p->xfr_allow[0]));
+	size_t nacl = conf->transfer.nallow + conf->transfer.nnotify;
+	struct ns_params *p = calloc(1, sizeof(*p) + nacl * sizeof(p->xfr_allow[0]));
 	if (!p)
 		return NULL;
-	p->nxfr_allow = conf->transfer.nallow;
+	if (conf->nkeys) {
+		struct tsig_key *keys = calloc(conf->nkeys, sizeof(*keys));
+		if (!keys) {
+			free(p);
+			return NULL;
+		}
+		for (size_t i = 0; i < conf->nkeys; i++)
+			keys[i] = conf->keys[i].key;
+		p->keyring.keys = keys;
+		p->keyring.count = conf->nkeys;
+	}
+	p->nxfr_allow = nacl;
 	if (conf->transfer.nallow)
 		memcpy(p->xfr_allow, conf->transfer.allow, conf->transfer.nallow * sizeof(p->xfr_allow[0]));
+	/* the secondaries we NOTIFY may transfer too: from their address, with their key when one is set */
+	for (size_t i = 0; i < conf->transfer.nnotify; i++) {
+		const struct config_listen *n = &conf->transfer.notify[i];
+		struct config_prefix *e = &p->xfr_allow[conf->transfer.nallow + i];
+		e->family = n->addr.ss_family;
+		e->key = n->key;
+		if (e->family == AF_INET) {
+			memcpy(e->addr, &((const struct sockaddr_in *)&n->addr)->sin_addr, 4);
+			e->len = 32;
+		} else {
+			memcpy(e->addr, &((const struct sockaddr_in6 *)&n->addr)->sin6_addr, 16);
+			e->len = 128;
+		}
+	}
 	p->edns_size = conf->edns_size ? conf->edns_size : 1232;
 	if (conf->nsid) {
 		size_t n = strlen(conf->nsid);
@@ -43,7 +80,7 @@ int server_set_params(struct server *srv, const struct config *conf)
 		return TERN_ENOMEM;
 	struct ns_params *old = rcu_xchg_pointer(&srv->params, p);
 	synchronize_rcu();
-	free(old);
+	params_free(old);
 	return 0;
 }
 
@@ -51,7 +88,7 @@ void server_destroy(struct server *srv)
 {
 	stats_free(&srv->stats);
 	zones_free(srv->zones);
-	free(srv->params);
+	params_free(srv->params);
 	srv->zones = NULL;
 	srv->params = NULL;
 }

@@ -13,6 +13,9 @@ struct ns_params {
 	uint16_t edns_size;
 	uint16_t nsid_len;
 	uint8_t nsid[256];
+	/* TSIG keys (RFC 8945) requests may be signed with, in config.keys' order, so the key index
+	 * of an xfr_allow entry (1-based, 0 = none) points into keyring.keys */
+	struct tsig_keyring keyring;
 	size_t nxfr_allow;
 	struct config_prefix xfr_allow[]; /* who may transfer zones */
 };

@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZ=$ROOT/tests/fuzz
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CC=${CC:-clang}
-ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json"
+ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json xfrin"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -39,6 +39,7 @@ max_len() {
 	name) echo 2048 ;;
 	zone_apply) echo 1024 ;;
 	rrtext) echo 4096 ;;
+	xfrin) echo 16384 ;;   # several messages of an AXFR or IXFR answer
 	*) echo 4096 ;;
 	esac
 }

@@ -248,3 +248,26 @@ def test_knot_secondary_takes_ixfr(tmp_path, keys):  # noqa: F811
             knot.wait(timeout=10)
         log.close()
         finish(s)
+
+
+def test_journal_keeps_the_newest_changes(tmp_path, keys):  # noqa: F811
+    """api.journal-keep bounds the history: older changes are dropped, and an IXFR from before
+    them gets the whole zone."""
+    s = ApiTernd(keys, workdir=str(tmp_path), api={"serial-policy": "increment", "journal-keep": 3})
+    with open(s.config, "a") as f:
+        f.write("transfer:\n  allow: [127.0.0.0/8]\n")
+    s.start()
+    try:
+        api = s.api(s.keys.token("t1"))
+        api.create_zone("ixfr.test")
+        s0 = api.serial("ixfr.test")
+        for i in range(6):
+            api.put_rrset("ixfr.test", "www", "A", 300, ["192.0.2.%d" % (i + 1)])
+        r = api.get("/api/v1/zones/ixfr.test/changes")
+        assert [c["serial_to"] for c in r.json["changes"]] == [s0 + 6, s0 + 5, s0 + 4]
+        assert [(c[0], c[1]) for c in diffs(records(transfer(s.addr, s.port, "IXFR", s0 + 3)))] == [
+            (s0 + 3, s0 + 4), (s0 + 4, s0 + 5), (s0 + 5, s0 + 6)]
+        recs = records(transfer(s.addr, s.port, "IXFR", s0 + 2))
+        assert recs[1][1] != "SOA" and set(recs[:-1]) == axfr_state(s)
+    finally:
+        finish(s)

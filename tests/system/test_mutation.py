@@ -404,6 +404,35 @@ def query_limit(q):
     return max(512, min(msg.payload, SERVER_UDP_MAX))
 
 
+def skip_name(wire, pos):
+    """The offset after the (possibly compressed) name at pos."""
+    while True:
+        n = wire[pos]
+        if n >= 0xC0:
+            return pos + 2
+        pos += 1 + n
+        if n == 0:
+            return pos
+
+
+def split_tsig(resp):
+    """(resp without its TSIG, the TSIG record's bytes) when the last additional record is a TSIG,
+    else (resp, None). The server knows no keys here, so any TSIG it sends is an error's (RFC 8945
+    5.3.2), which dnspython cannot parse without the key."""
+    counts = struct.unpack("!4H", resp[4:12])
+    pos = 12
+    for _ in range(counts[0]):
+        pos = skip_name(resp, pos) + 4
+    last = None
+    for _ in range(sum(counts[1:])):
+        last = pos
+        pos = skip_name(resp, pos)
+        pos += 10 + struct.unpack("!H", resp[pos + 8:pos + 10])[0]
+    if last is None or counts[3] == 0 or struct.unpack("!H", resp[skip_name(resp, last):][:2])[0] != 250:
+        return resp, None
+    return resp[:10] + struct.pack("!H", counts[3] - 1) + resp[12:last], resp[last:pos]
+
+
 def check_response(q, resp, proto):
     """Problems with resp as the answer to q ([] if none)."""
     probs = []
@@ -421,6 +450,9 @@ def check_response(q, resp, proto):
             if lim is not None and len(resp) > lim:
                 probs.append("UDP response of %d bytes > the query's limit %d" % (len(resp), lim))
     try:
+        resp, tsig = split_tsig(resp)
+        if tsig is not None and resp[3] & 0x0F != 9:
+            probs.append("%s response carries a TSIG but is not NOTAUTH (no key is configured)" % proto)
         # dnspython 2.3 rejects unassigned opcodes, which a server rightly echoes (NOTIMP, RFC 1035
         # sec. 4.1.1): parse with the opcode cleared
         dns.message.from_wire(resp[:2] + bytes([resp[2] & 0x87]) + resp[3:])

@@ -100,6 +100,20 @@ def test_transfer_refused_unless_allowed(tmp_path):
         assert e.value.rcode == dns.rcode.NOTAUTH
 
 
+def test_notified_secondaries_may_transfer(tmp_path):
+    """Without transfer.allow, the secondaries named in transfer.notify may transfer (from their
+    address only): refused by default except to the configured secondaries."""
+    t = Ternd({"example.com": ZONE}, workdir=str(tmp_path))
+    with open(t.config, "a") as f:
+        f.write("transfer:\n  notify: [\"127.0.0.2@%d\"]\n" % free_port())
+    with t:
+        msgs = list(dns.query.xfr(t.addr, "example.com.", port=t.port, timeout=5, source="127.0.0.2"))
+        assert records(msgs)[0][1] == "SOA"
+        with pytest.raises(dns.xfr.TransferError) as e:
+            transfer(t.addr, t.port, "example.com.")  # from 127.0.0.1: not a secondary
+        assert e.value.rcode == dns.rcode.REFUSED
+
+
 KNOT_SECONDARY = """
 server:
     rundir: "{run}"

@@ -15,6 +15,7 @@
 #include "lib/rr.h"
 #include "lib/rrtext.h"
 #include "ternd/api/api_impl.h"
+#include "ternd/api/pops.h"
 #include "ternd/log.h"
 #include "ternd/stats.h"
 #include "ternd/xfrin/xfrin.h"
@@ -196,6 +197,8 @@ static void health(void *ctx, const struct http_request *req, struct http_respon
 		json_object_set_new(o, "secondaries", sec);
 		free(st);
 	}
+	if (a->pops)
+		json_object_set_new(o, "pops", pops_summary(a->pops));
 	http_json(res, 200, o);
 }
 
@@ -239,7 +242,17 @@ static void metrics(void *ctx, const struct http_request *req, struct http_respo
 	     "# HELP tern_records Records served.\n# TYPE tern_records gauge\ntern_records %zu\n",
 	     t.zones, t.records);
 #undef EMIT
-	http_text(res, 200, "text/plain; version=0.0.4", out, len < cap ? len : cap - 1);
+	len = len < cap ? len : cap - 1;
+	size_t plen = 0;
+	char *pops = a->pops ? pops_metrics(a->pops, a->srv->zones, &plen) : NULL;
+	char *grown = pops ? realloc(out, len + plen + 1) : NULL;
+	if (grown) {
+		memcpy(grown + len, pops, plen);
+		out = grown;
+		len += plen;
+	}
+	free(pops);
+	http_text(res, 200, "text/plain; version=0.0.4", out, len);
 	free(out);
 }
 
@@ -251,10 +264,26 @@ static void openapi(void *ctx, const struct http_request *req, struct http_respo
 	http_text(res, 200, "application/json", api_openapi_json, strlen(api_openapi_json));
 }
 
+/* The PoPs this node polls: admins only, since every PoP serves every tenant's zones. */
+static void list_pops(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	if (!api_authenticate(a, req, res, &c))
+		return;
+	if (!c.p.admin)
+		http_error(res, 403, NULL, "only an admin token (\"role\": \"admin\") may see the PoPs");
+	else
+		http_json(res, 200,
+		          json_pack("{s:o}", "pops", a->pops ? pops_json(a->pops, a->srv->zones) : json_array()));
+	api_caller_free(&c);
+}
+
 static const struct http_route routes[] = {
     {"GET", "/healthz", health},
     {"GET", "/metrics", metrics},
     {"GET", "/api/v1/openapi.json", openapi},
+    {"GET", "/api/v1/pops", list_pops},
     {"GET", "/api/v1/zones", api_zones_list},
     {"POST", "/api/v1/zones", api_zones_create},
     {"GET", "/api/v1/zones/{}", api_zones_show},
@@ -273,6 +302,12 @@ static const struct http_route routes[] = {
     {"POST", "/api/v1/zones/{}/proposals", api_proposals_create},
     {"GET", "/api/v1/zones/{}/proposals", api_proposals_list},
     {"POST", "/api/v1/zones/{}/proposals/{}/approve", api_proposals_approve},
+};
+
+/* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants. */
+static const struct http_route health_routes[] = {
+    {"GET", "/healthz", health},
+    {"GET", "/metrics", metrics},
 };
 
 /* Handlers read zones (RCU): the HTTP thread is a reader for the length of each request only,
@@ -349,6 +384,16 @@ int api_start(struct server *srv, const struct config *conf, struct api **out, c
 	pthread_mutex_init(&a->auth_lock, NULL);
 	char path[4096];
 	int rc = TERN_EIO;
+	if (!conf->api.jwks) {
+		rc = http_start((const struct sockaddr *)&conf->api.listen.addr, conf->api.listen.addrlen,
+		                health_routes, sizeof(health_routes) / sizeof(health_routes[0]), a, &hooks,
+		                API_MAX_BODY, &a->http, err, errlen);
+		if (rc < 0)
+			goto fail;
+		log_info("API: /healthz and /metrics only on %s (port %u)", conf->api.listen.text, http_port(a->http));
+		*out = a;
+		return 0;
+	}
 	if (mkdir(conf->api.data_dir, 0750) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "api.data-dir %s: %s", conf->api.data_dir, strerror(errno));
 		goto fail;
@@ -367,6 +412,9 @@ int api_start(struct server *srv, const struct config *conf, struct api **out, c
 			goto fail;
 	} while (page.more);
 	log_info("API: %d zone(s) rebuilt from %s%s", r.loaded, path, r.failed ? " (some failed: see above)" : "");
+	/* before the HTTP thread starts, so handlers see a->pops set once and for all */
+	if (conf->pops.n && (rc = pops_start(&conf->pops, &a->pops, err, errlen)) < 0)
+		goto fail;
 	rc = http_start((const struct sockaddr *)&conf->api.listen.addr, conf->api.listen.addrlen, routes,
 	                sizeof(routes) / sizeof(routes[0]), a, &hooks, API_MAX_BODY, &a->http, err, errlen);
 	if (rc < 0)
@@ -390,6 +438,7 @@ void api_stop(struct api *a)
 	if (!a)
 		return;
 	http_stop(a->http);
+	pops_stop(a->pops);
 	if (a->srv->journal == &a->journal)
 		a->srv->journal = NULL;
 	auth_keys_free(a->keys);

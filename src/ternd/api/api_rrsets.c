@@ -164,6 +164,7 @@ bool api_commit(struct api *a, const struct store_zone *sz, const struct api_cha
 	                                .added_len = alen};
 	if (store_zone_set_serial(t, sz->apex, next_serial, err, sizeof(err)) < 0 ||
 	    store_journal_append(t, sz->apex, &e, NULL, err, sizeof(err)) < 0 ||
+	    store_journal_trim_keep(t, sz->apex, a->conf->api.journal_keep, err, sizeof(err)) < 0 ||
 	    store_commit(t, err, sizeof(err)) < 0) {
 		goto store_failed;
 	}

@@ -1,6 +1,8 @@
 /* NOTIFY out (RFC 1996): a zones listener queues (zone, serial, secondary) on every publish; a
  * thread sends each NOTIFY over UDP and retries every second until the secondary answers, up to
- * NOTIFY_TRIES times. A newer serial replaces a queued older one for the same zone and target. */
+ * NOTIFY_TRIES times. A newer serial replaces a queued older one for the same zone and target.
+ * A target with a TSIG key (RFC 8945) gets signed NOTIFYs, and only a signed answer that verifies
+ * counts as its acknowledgement. */
 #include "ternd/ns/notify.h"
 
 #include <errno.h>
@@ -18,6 +20,7 @@
 
 #include "lib/error.h"
 #include "lib/rr.h"
+#include "lib/tsig.h"
 #include "lib/wire.h"
 #include "ternd/log.h"
 #include "ternd/net/socket.h"
@@ -33,11 +36,14 @@ struct pending {
 	int tries;
 	uint16_t id;
 	uint64_t next_ms; /* when to (re)send */
+	uint16_t mac_len; /* the MAC of the last NOTIFY sent, which a signed answer covers */
+	uint8_t mac[TSIG_MAX_MAC];
 };
 
 struct notify {
 	struct server *srv;
 	struct config_listen *targets;
+	struct tsig_key *keys; /* per target; alg TSIG_ALG_NONE = unsigned */
 	size_t ntargets;
 	int fd4, fd6;
 	int wake; /* eventfd: new work or stop */
@@ -123,10 +129,33 @@ static size_t build(const struct pending *p, uint8_t *buf, size_t cap)
 	return w.pos;
 }
 
+/* Whether the answer to p from its target verifies with the target's key (true when it has none). */
+static bool answer_verifies(const struct notify *n, const struct pending *p, const uint8_t *msg, size_t len,
+                            const char *zone)
+{
+	const struct tsig_key *key = &n->keys[p->target];
+	if (key->alg == TSIG_ALG_NONE)
+		return true;
+	struct tsig_ctx ctx;
+	struct tsig_result res;
+	tsig_ctx_init(&ctx, key, p->mac, p->mac_len);
+	int rc = tsig_verify_next(&ctx, msg, len, (uint64_t)time(NULL), &res);
+	tsig_ctx_clear(&ctx);
+	if (rc == 0)
+		return true;
+	const char *why = rc == TERN_ENOTFOUND ? "is not signed"
+	                  : rc == TERN_EMALF   ? "has a malformed TSIG"
+	                  : res.peer_error     ? "reports a TSIG error for our signature"
+	                                       : "does not verify";
+	log_warning("NOTIFY: %s serial %u: the answer from %s %s (TSIG error %u, rcode %d): not an acknowledgement",
+	            zone, p->serial, n->targets[p->target].text, why, res.error, WIRE_RCODE(wire_get16(msg + 2)));
+	return false;
+}
+
 /* Takes an acknowledgement off the queue. */
 static void receive(struct notify *n, int fd)
 {
-	uint8_t buf[512];
+	uint8_t buf[4096];
 	struct sockaddr_storage from;
 	socklen_t fl = sizeof(from);
 	ssize_t len;
@@ -141,6 +170,8 @@ static void receive(struct notify *n, int fd)
 				continue;
 			char zone[NAME_MAXLEN * 4 + 1];
 			name_to_text(n->q[i].apex, zone, sizeof(zone));
+			if (!answer_verifies(n, &n->q[i], buf, (size_t)len, zone))
+				break; /* sent again on the next round */
 			if (WIRE_RCODE(flags) == RCODE_NOERROR)
 				log_info("NOTIFY: %s serial %u acknowledged by %s", zone, n->q[i].serial, t->text);
 			else
@@ -154,10 +185,31 @@ static void receive(struct notify *n, int fd)
 	}
 }
 
+/* Signs a NOTIFY for a target with a key, remembering its MAC for the answer; 0 when the target
+ * has none. A failure is logged, and the next round tries again. */
+static int sign(struct notify *n, struct pending *p, uint8_t *buf, size_t *len, size_t cap, const char *zone)
+{
+	const struct tsig_key *key = &n->keys[p->target];
+	if (key->alg == TSIG_ALG_NONE)
+		return 0;
+	struct tsig_ctx ctx;
+	tsig_ctx_init(&ctx, key, NULL, 0);
+	int rc = tsig_sign(buf, len, cap, &ctx, (uint64_t)time(NULL));
+	tsig_ctx_clear(&ctx);
+	if (rc < 0) {
+		log_warning("NOTIFY: %s to %s: cannot sign with TSIG: %s", zone, n->targets[p->target].text,
+		            tern_strerror(rc));
+		return rc;
+	}
+	memcpy(p->mac, ctx.prior_mac, ctx.prior_len);
+	p->mac_len = ctx.prior_len;
+	return 0;
+}
+
 static void *run(void *arg)
 {
 	struct notify *n = arg;
-	uint8_t buf[1024];
+	uint8_t buf[2048]; /* the largest NOTIFY (two names, a SOA) and its TSIG */
 	pthread_mutex_lock(&n->lock);
 	while (!n->stop) {
 		uint64_t now = now_ms(), wake = now + 60000;
@@ -179,9 +231,11 @@ static void *run(void *arg)
 			}
 			size_t len = build(p, buf, sizeof(buf));
 			int fd = t->addr.ss_family == AF_INET6 ? n->fd6 : n->fd4;
-			if (fd < 0 || sendto(fd, buf, len, 0, (const struct sockaddr *)&t->addr, t->addrlen) < 0)
-				log_debug("NOTIFY: %s to %s: %s", zone, t->text,
-				          fd < 0 ? "no socket" : strerror(errno));
+			if (fd < 0)
+				log_debug("NOTIFY: %s to %s: no socket", zone, t->text);
+			else if (sign(n, p, buf, &len, sizeof(buf), zone) == 0 &&
+			         sendto(fd, buf, len, 0, (const struct sockaddr *)&t->addr, t->addrlen) < 0)
+				log_debug("NOTIFY: %s to %s: %s", zone, t->text, strerror(errno));
 			p->tries++;
 			p->next_ms = now + NOTIFY_INTERVAL_MS;
 			wake = p->next_ms < wake ? p->next_ms : wake;
@@ -229,16 +283,25 @@ int notify_start(struct server *srv, const struct config *conf, struct notify **
 	n->srv = srv;
 	n->ntargets = conf->transfer.nnotify;
 	n->targets = malloc(n->ntargets * sizeof(*n->targets));
+	n->keys = calloc(n->ntargets, sizeof(*n->keys));
 	n->fd4 = open_any(AF_INET);
 	n->fd6 = open_any(AF_INET6);
 	n->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&n->lock, NULL);
-	if (!n->targets || (n->fd4 < 0 && n->fd6 < 0) || n->wake < 0) {
+	if (!n->targets || !n->keys) {
+		snprintf(err, errlen, "NOTIFY: out of memory");
+		notify_stop(n);
+		return TERN_ENOMEM;
+	}
+	if ((n->fd4 < 0 && n->fd6 < 0) || n->wake < 0) {
 		snprintf(err, errlen, "NOTIFY: cannot open a UDP socket");
 		notify_stop(n);
 		return TERN_EIO;
 	}
 	memcpy(n->targets, conf->transfer.notify, n->ntargets * sizeof(*n->targets));
+	for (size_t i = 0; i < n->ntargets; i++)
+		if (n->targets[i].key && n->targets[i].key <= conf->nkeys)
+			n->keys[i] = conf->keys[n->targets[i].key - 1].key;
 	if (pthread_create(&n->thread, NULL, run, n) != 0) {
 		snprintf(err, errlen, "NOTIFY: cannot start its thread");
 		notify_stop(n);
@@ -278,6 +341,9 @@ void notify_stop(struct notify *n)
 		close(n->wake);
 	pthread_mutex_destroy(&n->lock);
 	free(n->targets);
+	if (n->keys) /* secrets */
+		explicit_bzero(n->keys, n->ntargets * sizeof(*n->keys));
+	free(n->keys);
 	free(n->q);
 	free(n);
 }

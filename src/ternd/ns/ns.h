@@ -8,6 +8,7 @@
 #include "lib/wire.h"
 #include "lib/zone.h"
 #include "ternd/ns/query.h"
+#include "ternd/ns/tsig_query.h"
 #include "ternd/server.h"
 
 #define EDE_NONE 0xffff
@@ -39,6 +40,10 @@ struct query {
 	bool edns_do;
 	bool nsid_wanted;
 	uint16_t edns_udp; /* the client's payload size */
+
+	/* TSIG of the request (tsig_query.c): only looked at when the additional section ends with one */
+	bool tsig_seen;
+	struct ns_tsig tsig;
 
 	/* response */
 	struct wire_writer w;

@@ -111,7 +111,8 @@ void ns_put_extras(struct query *q)
 	}
 }
 
-/* Parses the question and the additional section (for OPT). Returns an rcode. */
+/* Parses the question and the additional section (for OPT, and whether a TSIG ends it). Returns an
+ * rcode. */
 static int parse_request(struct query *q, const uint8_t *msg, size_t len, size_t *question_end)
 {
 	if (wire_get16(msg + 4) != 1)
@@ -136,8 +137,10 @@ static int parse_request(struct query *q, const uint8_t *msg, size_t len, size_t
 		uint16_t type, rdlen;
 		if (wire_skip_rr(msg, len, &pos, &type, &rdpos, &rdlen) < 0)
 			return RCODE_FORMERR;
-		if (type != RR_OPT)
+		if (type != RR_OPT) {
+			q->tsig_seen |= type == RR_TSIG; /* tsig_verify() checks it is the last record */
 			continue;
+		}
 		if (q->edns || msg[start] != 0) /* one OPT, owned by the root (RFC 6891 6.1.1) */
 			return RCODE_FORMERR;
 		if (edns_parse(q, wire_get16(msg + rdpos - 8), wire_get32(msg + rdpos - 6), msg + rdpos, rdlen) != 0)
@@ -165,16 +168,24 @@ static size_t response_limit(const struct query *q, size_t cap)
 }
 
 /* NOTIFY (RFC 1996 3.7-3.11): a primary of a secondary zone says it changed. Acknowledged with
- * the question echoed and AA; the refresh itself happens on the refresh thread. */
+ * the question echoed and AA; the refresh itself happens on the refresh thread. A zone with a key
+ * takes only a NOTIFY signed with it: another key is BADKEY (RFC 8945 5.2.1), none NOTAUTH. */
 static void answer_notify(struct query *q)
 {
 	if (q->qclass != RR_CLASS_IN || q->qtype != RR_SOA) {
 		q->rcode = RCODE_FORMERR;
 		return;
 	}
-	enum xfrin_notify_result r = xfrin_notify(q->srv->xfrin, q->lname, q->client->addr);
+	const struct tsig_key *key = q->tsig.state == NS_TSIG_VERIFIED ? q->tsig.res.key : NULL;
+	enum xfrin_notify_result r = xfrin_notify(q->srv->xfrin, q->lname, q->client->addr, key);
 	if (r == XFRIN_NOTIFY_ACCEPTED) {
 		q->aa = true;
+	} else if (r == XFRIN_NOTIFY_BADKEY) {
+		q->rcode = RCODE_NOTAUTH;
+		if (key)
+			ns_tsig_reject(&q->tsig, TSIG_BADKEY);
+		else
+			q->ede = EDE_PROHIBITED;
 	} else if (r == XFRIN_NOTIFY_NOT_PRIMARY || zones_get(q->srv->zones, q->lname)) {
 		q->rcode = RCODE_REFUSED; /* not from a primary, or a zone of ours not pulled from anyone */
 		q->ede = EDE_PROHIBITED;
@@ -245,6 +256,35 @@ static void dispatch(struct query *q, uint16_t opcode)
 	ns_answer_internet(q);
 }
 
+/* Verifies the request's TSIG; returns the rcode that decides the answer when it is not NOERROR. */
+static int check_tsig(struct query *q, const uint8_t *msg, size_t len)
+{
+	switch (ns_tsig_verify(&q->tsig, q->params, msg, len)) {
+	case NS_TSIG_NONE:
+	case NS_TSIG_VERIFIED: return RCODE_NOERROR;
+	case NS_TSIG_REJECTED: return RCODE_NOTAUTH; /* and no answer data (RFC 8945 5.2) */
+	case NS_TSIG_MALFORMED: return RCODE_FORMERR;
+	default: return RCODE_SERVFAIL;
+	}
+}
+
+/* Signs the answer to a signed request (the TSIG goes last, after our OPT). An answer that cannot
+ * be signed becomes an unsigned SERVFAIL with the question only: the client must not take it for
+ * a verified one. A TSIG error answer that cannot be signed goes as the NOTAUTH it is. */
+static size_t sign_answer(struct query *q, uint8_t *out, size_t len, size_t limit, size_t question_end)
+{
+	struct tsig_ctx ctx;
+	ns_tsig_chain(&q->tsig, &ctx);
+	int rc = ns_tsig_sign(&q->tsig, &ctx, out, &len, limit);
+	tsig_ctx_clear(&ctx);
+	if (rc == 0 || q->tsig.state != NS_TSIG_VERIFIED)
+		return len;
+	q->rcode = RCODE_SERVFAIL;
+	wire_put16(out + 2, (uint16_t)((wire_get16(out + 2) & ~(0xfu | WIRE_AA | WIRE_TC)) | RCODE_SERVFAIL));
+	memset(out + 6, 0, 6);
+	return question_end;
+}
+
 size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
                      const struct query_client *client)
 {
@@ -271,11 +311,15 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	q.ndnames = 0;
 	q.zone = NULL;
 	q.qname_len = 0;
+	q.tsig_seen = false;
+	q.tsig.state = NS_TSIG_NONE;
 	wire_writer_init(&q.w, out, cap);
 	uint16_t opcode = WIRE_OPCODE(flags);
 
 	size_t question_end = 0;
 	int rc = parse_request(&q, msg, len, &question_end);
+	if (rc == RCODE_NOERROR && q.tsig_seen)
+		rc = check_tsig(&q, msg, len);
 	memcpy(out, msg, 2);
 	q.w.pos = WIRE_HEADER_LEN;
 	if (q.qname_len) { /* echo the question as received */
@@ -286,7 +330,8 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	}
 	size_t limit = response_limit(&q, cap);
 	q.opt_reserve = q.edns ? edns_reserve(&q) : 0;
-	q.w.cap = limit - q.opt_reserve;
+	size_t keep = q.opt_reserve + ns_tsig_reserve(&q.tsig);
+	q.w.cap = limit >= q.w.pos + keep ? limit - keep : q.w.pos; /* long key names: nothing else fits */
 	if (rc != RCODE_NOERROR)
 		q.rcode = (uint16_t)rc;
 	else
@@ -305,10 +350,13 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	if (q.edns && edns_write(&q) == 0)
 		q.count[SEC_ADDITIONAL]++;
 	wire_put16(out + 10, q.count[SEC_ADDITIONAL]);
+	size_t rlen = q.w.pos;
+	if (q.tsig.state == NS_TSIG_VERIFIED || q.tsig.state == NS_TSIG_REJECTED)
+		rlen = sign_answer(&q, out, rlen, limit, WIRE_HEADER_LEN + (q.qname_len ? q.qname_len + 4 : 0));
 	if (client->stats) {
 		stats_bump(&client->stats->rcode[q.rcode < STATS_RCODES ? q.rcode : STATS_RCODES - 1]);
 		if (q.qname_len)
 			stats_bump(&client->stats->qtype[stats_type_index(q.qtype)]);
 	}
-	return q.w.pos;
+	return rlen;
 }

@@ -21,6 +21,7 @@ struct xfr {
 	struct wire_writer w;
 	uint16_t ancount;
 	uint8_t header[WIRE_HEADER_LEN];
+	size_t reserve; /* kept free in each message for its TSIG (sign_frames) */
 };
 
 static int grow(struct xfr *x, size_t need)
@@ -44,7 +45,7 @@ static int msg_begin(struct xfr *x, const uint8_t *question, size_t qlen)
 	if (grow(x, 2 + XFR_MSG_MAX) < 0)
 		return TERN_ENOMEM;
 	x->frame = x->len;
-	wire_writer_init(&x->w, x->buf + x->len + 2, XFR_MSG_MAX);
+	wire_writer_init(&x->w, x->buf + x->len + 2, XFR_MSG_MAX - x->reserve);
 	wire_write(&x->w, x->header, WIRE_HEADER_LEN);
 	wire_put16(x->w.buf + 4, question ? 1 : 0);
 	if (question) {
@@ -304,6 +305,42 @@ bool xfr_is_transfer(const uint8_t *msg, size_t len)
 	return (qtype == RR_AXFR || qtype == RR_IXFR) && qclass == RR_CLASS_IN;
 }
 
+/* Signs every message of a finished answer to a signed request in one chain (RFC 8945 5.3.1: each
+ * message signed, the first over the request's MAC), or the one message of a TSIG error answer.
+ * A pass over the final frames, so messages of an answer started over never enter the chain. */
+static int sign_frames(struct xfr *x, const struct ns_tsig *t)
+{
+	size_t nframes = 0;
+	for (size_t pos = 0; pos + 2 <= x->len; pos += 2 + wire_get16(x->buf + pos))
+		nframes++;
+	size_t cap = x->len + nframes * ns_tsig_reserve(t), o = 0;
+	uint8_t *signed_buf = malloc(cap ? cap : 1);
+	if (!signed_buf)
+		return TERN_ENOMEM;
+	struct tsig_ctx ctx;
+	ns_tsig_chain(t, &ctx);
+	int rc = 0;
+	for (size_t pos = 0; rc == 0 && pos + 2 <= x->len;) {
+		size_t mlen = wire_get16(x->buf + pos);
+		memcpy(signed_buf + o + 2, x->buf + pos + 2, mlen);
+		pos += 2 + mlen;
+		size_t room = cap - o - 2 < 65535 ? cap - o - 2 : 65535;
+		rc = ns_tsig_sign(t, &ctx, signed_buf + o + 2, &mlen, room);
+		wire_put16(signed_buf + o, (uint16_t)mlen);
+		o += 2 + mlen;
+	}
+	tsig_ctx_clear(&ctx);
+	if (rc < 0) {
+		free(signed_buf);
+		return rc;
+	}
+	free(x->buf);
+	x->buf = signed_buf;
+	x->len = o;
+	x->cap = cap;
+	return 0;
+}
+
 int xfr_answer(const struct server *srv, const uint8_t *msg, size_t len, const struct query_client *client,
                uint8_t **out, size_t *outlen)
 {
@@ -321,14 +358,23 @@ int xfr_answer(const struct server *srv, const uint8_t *msg, size_t len, const s
 	name_lower_copy(lname, qname, (size_t)n);
 	const struct ns_params *params = rcu_dereference(srv->params);
 	const struct zone *z = zones_get(srv->zones, lname);
+	struct ns_tsig tsig;
+	enum ns_tsig_state ts = ns_tsig_verify(&tsig, params, msg, len);
+	x.reserve = ns_tsig_reserve(&tsig);
 	int rc;
-	if (!z) {
+	if (ts == NS_TSIG_MALFORMED || ts == NS_TSIG_FAILED) {
+		rc = answer_error(&x, question, qlen, ts == NS_TSIG_MALFORMED ? RCODE_FORMERR : RCODE_SERVFAIL);
+	} else if (ts == NS_TSIG_REJECTED) {
+		rc = answer_error(&x, question, qlen, RCODE_NOTAUTH); /* with the TSIG error (RFC 8945 5.3.2) */
+	} else if (!z) {
 		rc = answer_error(&x, question, qlen, RCODE_NOTAUTH); /* RFC 5936 2.2.1 */
-	} else if (!config_prefix_match(params->xfr_allow, params->nxfr_allow, client->addr)) {
+	} else if (!ns_transfer_allowed(params, client->addr, &tsig)) {
 		rc = answer_error(&x, question, qlen, RCODE_REFUSED);
 	} else {
 		rc = put_transfer(&x, srv, z, msg, len, pos + 4, question, qlen);
 	}
+	if (rc >= 0 && (ts == NS_TSIG_VERIFIED || ts == NS_TSIG_REJECTED))
+		rc = sign_frames(&x, &tsig);
 	if (rc < 0) {
 		free(x.buf);
 		return rc;

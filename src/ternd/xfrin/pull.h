@@ -1,23 +1,16 @@
-/* The wire side of a secondary: a primary's SOA serial over UDP, and a whole zone by AXFR over
- * TCP (RFC 5936) parsed into a validated snapshot. Blocking calls with timeouts, for the refresh
- * thread; every wait also watches stop_fd, which turns readable when ternd stops. */
+/* The wire side of a secondary: a primary's SOA serial over UDP, a whole zone by AXFR (RFC 5936)
+ * and the changes since our version by IXFR (RFC 1995) over TCP; xfr_parse.c checks the answers.
+ * Blocking calls with timeouts, for the refresh thread; every wait also watches stop_fd, which
+ * turns readable when ternd stops. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
 
 #include "lib/zone.h"
 #include "ternd/config.h"
+#include "ternd/xfrin/xfr_parse.h"
 
-/* TSIG (RFC 8945) plugs in here, over src/lib/tsig.h (a tsig_ctx per exchange): sign() starts a
- * chain and signs the query in place (its length may grow up to cap); verify() checks each
- * message of the answer in order (tsig_verify_next), end() after the last (tsig_verify_end).
- * Each returns 0 or a negative TERN_E* with err filled. A NULL pull_peer.tsig = unsigned. */
-struct pull_tsig {
-	int (*sign)(void *ctx, uint8_t *msg, size_t *len, size_t cap, char *err, size_t errlen);
-	int (*verify)(void *ctx, const uint8_t *msg, size_t len, char *err, size_t errlen);
-	int (*end)(void *ctx, char *err, size_t errlen);
-	void *ctx;
-};
+/* struct pull_tsig (the TSIG hook of a peer) lives in xfr_parse.h, which checks the answers. */
 
 struct pull_peer {
 	const struct config_listen *addr; /* the primary */
@@ -38,3 +31,29 @@ int pull_soa_serial(const struct pull_peer *peer, const uint8_t *apex, uint32_t 
  * zone; anything else returns TERN_EIO, TERN_EMALF, TERN_EZONE or TERN_ENOMEM with err filled. */
 int pull_axfr(const struct pull_peer *peer, const uint8_t *apex, struct zone **out, struct pull_stats *stats, char *err,
               size_t errlen);
+
+/* The SOA of the version we hold, which an IXFR query carries in its authority section. */
+struct pull_soa {
+	uint32_t ttl;
+	uint16_t len;
+	uint8_t rdata[2 * NAME_MAXLEN + 20];
+};
+
+/* What an IXFR brought: nothing (the primary has nothing newer), the whole zone (a primary may
+ * answer AXFR-style), or diffs for xfrp_apply(). */
+struct pull_ixfr_result {
+	enum xfrp_outcome outcome;
+	uint32_t serial; /* the primary's */
+	struct zone *zone; /* XFRP_ZONE */
+	struct xfrp_diffs *diffs; /* XFRP_DIFFS */
+};
+
+/* Fills soa from a snapshot's SOA. */
+void pull_soa_of(const struct zone *z, struct pull_soa *soa);
+/* Asks for the changes since our version (soa) by IXFR over TCP and reads the whole answer
+ * (xfr_parse.c: a lone SOA, diffs chaining from our serial to the primary's, or the whole zone).
+ * Nothing is applied here: the caller applies the diffs (xfrp_apply) to the snapshot they start
+ * from. Returns 0 with *out filled (the caller frees its zone or diffs), or TERN_EIO, TERN_EMALF,
+ * TERN_EZONE or TERN_ENOMEM with err filled and nothing to free. */
+int pull_ixfr(const struct pull_peer *peer, const uint8_t *apex, const struct pull_soa *soa,
+              struct pull_ixfr_result *out, struct pull_stats *stats, char *err, size_t errlen);

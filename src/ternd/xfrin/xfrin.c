@@ -36,6 +36,7 @@
 
 #include "lib/error.h"
 #include "lib/rr.h"
+#include "lib/tsig.h"
 #include "ternd/log.h"
 #include "ternd/xfrin/diskcopy.h"
 #include "ternd/xfrin/pull.h"
@@ -48,9 +49,12 @@
 #define NAME_TEXT (NAME_MAXLEN * 4 + 2)
 #define ERRBUF 4096
 
-/* A zone's primaries; replaced whole on reload (RCU: NOTIFY checks read them). */
+/* A zone's primaries and the TSIG key spoken with them; replaced whole on reload (RCU: NOTIFY
+ * checks read them). A refresh works on a private copy, so a reload never pulls the key away. */
 struct primaries {
 	size_t n;
+	bool has_key;
+	struct tsig_key key;
 	struct config_listen addr[];
 };
 
@@ -69,6 +73,7 @@ struct xfrin_zone {
 	bool busy; /* the thread is pulling it with the lock released */
 	bool dropped; /* no longer configured; freed by whoever holds it last */
 	bool orphan; /* dropped, but old tables may still show it (out of memory): never freed */
+	bool runtime; /* added by xfrin_secondary_add() (a catalog member), not by the configuration */
 	bool copy_saved; /* the disk copy holds the served version */
 	const struct zone *served; /* what we published, while serving */
 	uint32_t serial;
@@ -113,12 +118,6 @@ static uint64_t now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* RFC 1982: whether serial a is newer than b. */
-static bool serial_newer(uint32_t a, uint32_t b)
-{
-	return a != b && (uint32_t)(a - b) < 0x80000000u;
 }
 
 const char *xfrin_state_name(enum xfrin_state s)
@@ -226,7 +225,16 @@ static bool same_host(const struct sockaddr_storage *a, const struct sockaddr *b
 	return la == lb && memcmp(pa, pb, la) == 0;
 }
 
-enum xfrin_notify_result xfrin_notify(const struct xfrin *x, const uint8_t *lname, const struct sockaddr *from)
+/* Whether b (NULL: none) is the key a: the keyring's copy and ours come from one configuration, or
+ * from two consecutive ones during a reload. */
+static bool same_key(const struct tsig_key *a, const struct tsig_key *b)
+{
+	return b && a->alg == b->alg && name_equal(a->name, b->name) && a->secret_len == b->secret_len &&
+	       memcmp(a->secret, b->secret, a->secret_len) == 0;
+}
+
+enum xfrin_notify_result xfrin_notify(const struct xfrin *x, const uint8_t *lname, const struct sockaddr *from,
+                                      const struct tsig_key *key)
 {
 	if (!x)
 		return XFRIN_NOTIFY_NOT_SECONDARY;
@@ -241,6 +249,8 @@ enum xfrin_notify_result xfrin_notify(const struct xfrin *x, const uint8_t *lnam
 		known = same_host(&p->addr[k].addr, from);
 	if (!known)
 		return XFRIN_NOTIFY_NOT_PRIMARY;
+	if (p->has_key && !same_key(&p->key, key))
+		return XFRIN_NOTIFY_BADKEY;
 	if (!atomic_exchange(&z->notified, true)) {
 		uint64_t one = 1;
 		if (write(x->wake, &one, sizeof(one)) < 0) {
@@ -353,9 +363,12 @@ static void zone_destroy(struct xfrin_zone *z)
 
 static struct primaries *primaries_new(const struct config_zone *cz)
 {
-	struct primaries *p = malloc(sizeof(*p) + cz->nprimaries * sizeof(p->addr[0]));
+	struct primaries *p = calloc(1, sizeof(*p) + cz->nprimaries * sizeof(p->addr[0]));
 	if (p) {
 		p->n = cz->nprimaries;
+		p->has_key = cz->key != NULL;
+		if (cz->key)
+			p->key = *cz->key;
 		memcpy(p->addr, cz->primaries, cz->nprimaries * sizeof(p->addr[0]));
 	}
 	return p;
@@ -363,7 +376,8 @@ static struct primaries *primaries_new(const struct config_zone *cz)
 
 static bool primaries_equal(const struct primaries *p, const struct config_zone *cz)
 {
-	return p->n == cz->nprimaries && memcmp(p->addr, cz->primaries, p->n * sizeof(p->addr[0])) == 0;
+	return p->n == cz->nprimaries && memcmp(p->addr, cz->primaries, p->n * sizeof(p->addr[0])) == 0 &&
+	       p->has_key == (cz->key != NULL) && (!cz->key || same_key(&p->key, cz->key));
 }
 
 /* Copies text, cut to fit. */
@@ -534,42 +548,201 @@ struct job {
 	enum outcome outcome;
 	uint32_t remote; /* the primary's serial */
 	struct zone *zone;
+	bool derived; /* zone came from the served snapshot by IXFR diffs: zone_discard() if unused */
+	const char *method; /* how zone came: "AXFR", "IXFR", "IXFR (whole zone)" */
+	size_t ndiffs;
+	struct pull_soa soa; /* the served version's, for IXFR */
 	struct pull_stats stats;
 	char primary[sizeof(((struct config_listen *)0)->text)];
 	char err[ERRBUF];
 };
 
-/* SOA from each primary in turn until one answers; AXFR from it when its serial is newer, or
- * when there is no copy. A primary whose transfer fails gives way to the next. */
-static void pull(struct job *j)
+/* ---- TSIG with the primaries (RFC 8945): pull.h's hooks over one tsig_ctx per exchange ---- */
+
+struct pull_sig {
+	const struct tsig_key *key;
+	const char *peer; /* the primary, for messages */
+	struct tsig_ctx ctx; /* the answer's chain, from the query's MAC */
+	struct pull_tsig hooks;
+};
+
+static const char *tsig_error_name(uint16_t error, char buf[16])
+{
+	switch (error) {
+	case TSIG_BADSIG: return "BADSIG";
+	case TSIG_BADKEY: return "BADKEY";
+	case TSIG_BADTIME: return "BADTIME";
+	case TSIG_BADTRUNC: return "BADTRUNC";
+	}
+	snprintf(buf, 16, "error %u", error);
+	return buf;
+}
+
+static int pull_sig_sign(void *arg, uint8_t *msg, size_t *len, size_t cap, char *err, size_t errlen)
+{
+	struct pull_sig *s = arg;
+	struct tsig_ctx query;
+	tsig_ctx_clear(&s->ctx); /* a previous exchange with this primary ends here */
+	tsig_ctx_init(&query, s->key, NULL, 0);
+	int rc = tsig_sign(msg, len, cap, &query, (uint64_t)time(NULL));
+	tsig_ctx_clear(&query);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: cannot sign the query with TSIG: %s", s->peer, tern_strerror(rc));
+		return rc;
+	}
+	tsig_ctx_init(&s->ctx, s->key, query.prior_mac, query.prior_len);
+	return 0;
+}
+
+static int pull_sig_verify(void *arg, const uint8_t *msg, size_t len, char *err, size_t errlen)
+{
+	struct pull_sig *s = arg;
+	struct tsig_result res;
+	char name[NAME_TEXT], e[16];
+	int rc = tsig_verify_next(&s->ctx, msg, len, (uint64_t)time(NULL), &res);
+	if (rc == 0)
+		return 0;
+	name_to_text(s->key->name, name, sizeof(name));
+	if (rc == TERN_ENOTFOUND)
+		snprintf(err, errlen, "%s: TSIG: the answer is not signed (key %s)", s->peer, name);
+	else if (rc == TERN_EMALF)
+		snprintf(err, errlen, "%s: TSIG: malformed TSIG record in the answer (key %s)", s->peer, name);
+	else if (rc == TERN_EINVAL && res.peer_error)
+		snprintf(err, errlen, "%s: TSIG: the primary rejected our signature with %s (key %s)", s->peer,
+		         tsig_error_name(res.error, e), name);
+	else if (rc == TERN_EINVAL && res.error)
+		snprintf(err, errlen, "%s: TSIG: the answer does not verify: %s (key %s)", s->peer,
+		         tsig_error_name(res.error, e), name);
+	else
+		snprintf(err, errlen, "%s: TSIG: cannot verify the answer: %s", s->peer, tern_strerror(rc));
+	return rc == TERN_EMALF ? TERN_EMALF : TERN_EIO;
+}
+
+static int pull_sig_end(void *arg, char *err, size_t errlen)
+{
+	struct pull_sig *s = arg;
+	if (tsig_verify_end(&s->ctx) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: TSIG: the answer does not end with a signed message", s->peer);
+	return TERN_EIO;
+}
+
+/* The hooks for a refresh from peer with p's key; NULL (unsigned) when the zone has none. */
+static const struct pull_tsig *pull_sig_init(struct pull_sig *s, const struct primaries *p, const char *peer)
+{
+	memset(s, 0, sizeof(*s));
+	if (!p->has_key)
+		return NULL;
+	s->key = &p->key;
+	s->peer = peer;
+	s->hooks = (struct pull_tsig){pull_sig_sign, pull_sig_verify, pull_sig_end, s};
+	return &s->hooks;
+}
+
+static void pull_sig_clear(struct pull_sig *s)
+{
+	tsig_ctx_clear(&s->ctx);
+}
+
+/* IXFR from the primary of peer (RFC 1995). Diffs are applied to the served snapshot with the
+ * lock held: a reload may drop the zone, and load_zones() free that snapshot, while the lock is
+ * released. Returns 1 when the refresh is settled (j->outcome set), 0 when an AXFR from the same
+ * primary must follow (logged), -1 when this primary failed and the next one may be tried. */
+static int pull_by_ixfr(struct xfrin *x, struct xfrin_zone *z, struct job *j, const struct pull_peer *peer)
+{
+	struct pull_ixfr_result r;
+	const char *from = peer->addr->text;
+	if (pull_ixfr(peer, j->apex, &j->soa, &r, &j->stats, j->err, sizeof(j->err)) < 0) {
+		log_info("zone %s: IXFR from %s failed (%s): trying AXFR", z->name, from, j->err);
+		return 0;
+	}
+	if (r.outcome == XFRP_CURRENT) {
+		j->remote = r.serial;
+		j->outcome = r.serial == j->serial ? PULL_CURRENT : PULL_LOWER;
+		return 1;
+	}
+	if (r.outcome == XFRP_ZONE) {
+		if (!rr_serial_newer(r.zone->serial, j->serial)) {
+			snprintf(j->err, sizeof(j->err),
+			         "%s: the IXFR answer holds serial %u, not newer than the %u served", from,
+			         r.zone->serial, j->serial);
+			zone_free(r.zone);
+			return -1;
+		}
+		j->zone = r.zone;
+		j->method = "IXFR (whole zone)";
+		j->outcome = PULL_TRANSFERRED;
+		return 1;
+	}
+	struct zone *next = NULL;
+	int rc = TERN_EZONE;
+	pthread_mutex_lock(&x->lock);
+	if (z->dropped || !z->serving)
+		snprintf(j->err, sizeof(j->err), "the zone stopped being served during the IXFR");
+	else
+		rc = xfrp_apply(z->served, r.diffs, &next, j->err, sizeof(j->err));
+	pthread_mutex_unlock(&x->lock);
+	j->ndiffs = r.diffs->ndiffs;
+	xfrp_diffs_free(r.diffs);
+	if (rc < 0) {
+		log_warning("zone %s: the IXFR from %s (serial %u -> %u) does not apply: %s; trying AXFR", z->name,
+		            from, j->serial, r.serial, j->err);
+		return 0;
+	}
+	j->zone = next;
+	j->derived = true;
+	j->method = "IXFR";
+	j->outcome = PULL_TRANSFERRED;
+	return 1;
+}
+
+/* One primary: its SOA serial, then IXFR when we have a copy (AXFR when that does not settle it).
+ * Returns true when the refresh is settled (j->outcome set), false to try the next primary. */
+static bool pull_from(struct xfrin *x, struct xfrin_zone *z, struct job *j, const struct config_listen *a)
+{
+	/* the zone's TSIG key signs what we ask and must sign what the primary answers */
+	struct pull_sig sig;
+	struct pull_peer peer = {.addr = a, .tsig = pull_sig_init(&sig, j->primaries, a->text), .stop_fd = j->stop_fd};
+	bool settled = false;
+	set_text(j->primary, sizeof(j->primary), a->text);
+	if (pull_soa_serial(&peer, j->apex, &j->remote, j->err, sizeof(j->err)) < 0)
+		goto out;
+	if (j->have_copy && !rr_serial_newer(j->remote, j->serial)) {
+		j->outcome = j->remote == j->serial ? PULL_CURRENT : PULL_LOWER;
+		settled = true;
+		goto out;
+	}
+	int by_ixfr = j->have_copy ? pull_by_ixfr(x, z, j, &peer) : 0;
+	if (by_ixfr != 0) {
+		settled = by_ixfr > 0;
+		goto out;
+	}
+	struct zone *zn = NULL;
+	if (pull_axfr(&peer, j->apex, &zn, &j->stats, j->err, sizeof(j->err)) < 0)
+		goto out;
+	if (j->have_copy && !rr_serial_newer(zn->serial, j->serial)) {
+		snprintf(j->err, sizeof(j->err), "%s: the transfer holds serial %u, not newer than the %u served",
+		         a->text, zn->serial, j->serial);
+		zone_free(zn);
+		goto out;
+	}
+	j->zone = zn;
+	j->method = "AXFR";
+	j->outcome = PULL_TRANSFERRED;
+	settled = true;
+out:
+	pull_sig_clear(&sig); /* a chain abandoned halfway may hold a running digest */
+	return settled;
+}
+
+/* Each primary in turn until one settles the refresh. Called without the lock. */
+static void pull(struct xfrin *x, struct xfrin_zone *z, struct job *j)
 {
 	j->outcome = PULL_FAILED;
 	snprintf(j->err, sizeof(j->err), "no primary");
-	for (size_t i = 0; i < j->primaries->n; i++) {
-		const struct config_listen *a = &j->primaries->addr[i];
-		/* TSIG: the zone's key goes into peer.tsig once src/lib/tsig.c provides it */
-		struct pull_peer peer = {.addr = a, .tsig = NULL, .stop_fd = j->stop_fd};
-		set_text(j->primary, sizeof(j->primary), a->text);
-		if (pull_soa_serial(&peer, j->apex, &j->remote, j->err, sizeof(j->err)) < 0)
-			continue;
-		if (j->have_copy && !serial_newer(j->remote, j->serial)) {
-			j->outcome = j->remote == j->serial ? PULL_CURRENT : PULL_LOWER;
+	for (size_t i = 0; i < j->primaries->n; i++)
+		if (pull_from(x, z, j, &j->primaries->addr[i]))
 			return;
-		}
-		struct zone *zn = NULL;
-		if (pull_axfr(&peer, j->apex, &zn, &j->stats, j->err, sizeof(j->err)) < 0)
-			continue;
-		if (j->have_copy && !serial_newer(zn->serial, j->serial)) {
-			snprintf(j->err, sizeof(j->err),
-			         "%s: the transfer holds serial %u, not newer than the %u served", a->text, zn->serial,
-			         j->serial);
-			zone_free(zn);
-			continue;
-		}
-		j->zone = zn;
-		j->outcome = PULL_TRANSFERRED;
-		return;
-	}
 }
 
 static void log_failure(const struct xfrin_zone *z, unsigned next)
@@ -597,10 +770,18 @@ static void apply(struct xfrin *x, struct xfrin_zone *z, struct job *j, uint64_t
 			char was[32] = "no copy before";
 			if (was_serving)
 				snprintf(was, sizeof(was), "was %u", old);
-			log_info("zone %s: transferred serial %u from %s (%s): %zu records, %zu messages, %zu bytes in "
-			         "%" PRIu64 " ms",
-			         z->name, z->serial, j->primary, was, j->stats.records, j->stats.messages,
-			         j->stats.bytes, now - started);
+			if (j->derived)
+				log_info(
+				    "zone %s: IXFR from %s: serial %u -> %u, %zu diffs, %zu records, %zu messages, "
+				    "%zu bytes in %" PRIu64 " ms",
+				    z->name, j->primary, old, z->serial, j->ndiffs, j->stats.records, j->stats.messages,
+				    j->stats.bytes, now - started);
+			else
+				log_info(
+				    "zone %s: transferred serial %u from %s by %s (%s): %zu records, %zu messages, %zu "
+				    "bytes in %" PRIu64 " ms",
+				    z->name, z->serial, j->primary, j->method, was, j->stats.records, j->stats.messages,
+				    j->stats.bytes, now - started);
 			z->last_transfer = wall;
 			if (!was_serving)
 				publish_tables(x); /* no longer unavailable */
@@ -658,11 +839,13 @@ static void refresh(struct xfrin *x, struct xfrin_zone *z)
 	memcpy(j->primaries, z->primaries, psize);
 	j->have_copy = z->serving;
 	j->serial = z->serial;
+	if (z->serving)
+		pull_soa_of(z->served, &j->soa);
 	j->stop_fd = x->stop_fd;
 	uint64_t started = now_ms();
 	z->busy = true;
 	pthread_mutex_unlock(&x->lock);
-	pull(j);
+	pull(x, z, j);
 	pthread_mutex_lock(&x->lock);
 	z->busy = false;
 	if (z->dropped) { /* reload took it out of the tables and waited for readers */
@@ -671,7 +854,9 @@ static void refresh(struct xfrin *x, struct xfrin_zone *z)
 	} else {
 		apply(x, z, j, started);
 	}
-	if (j->zone)
+	if (j->zone && j->derived)
+		zone_discard(j->zone); /* derived from a snapshot, never served */
+	else if (j->zone)
 		zone_free(j->zone);
 	free(j->primaries);
 	free(j);
@@ -822,6 +1007,14 @@ int xfrin_reload(struct xfrin *x, const struct config *conf)
 	for (size_t i = 0; i < x->nzones;) {
 		struct xfrin_zone *z = x->zones[i];
 		const struct config_zone *cz = config_find(conf, z->apex);
+		bool file = false; /* a catalog member the configuration now serves from a file */
+		for (size_t k = 0; k < conf->nzones && !cz && z->runtime && !file; k++)
+			file = name_equal(conf->zones[k].apex, z->apex);
+		if (!cz && z->runtime && !file) { /* a catalog member: the catalog's to keep or drop */
+			i++;
+			continue;
+		}
+		z->runtime = false; /* configured now: the configuration's from here on */
 		if (!cz) {
 			log_info("zone %s: no longer a secondary zone: not pulled any more", z->name);
 			heap_delete(x, z);
@@ -925,5 +1118,83 @@ int xfrin_status(struct xfrin *x, struct xfrin_status **out, size_t *n)
 	*n = x->nzones;
 	pthread_mutex_unlock(&x->status_lock);
 	*out = s;
+	return 0;
+}
+
+/* ---- secondary zones added and removed at run time (catalog members, catalog_in.c) ---- */
+
+int xfrin_secondary_add(struct xfrin *x, const struct config_zone *cz)
+{
+	int rc = 0;
+	pthread_mutex_lock(&x->lock);
+	struct xfrin_zone *z = secondary_find(x, cz->apex);
+	if (z && !z->runtime) {
+		rc = TERN_EEXIST;
+	} else if (z && !primaries_equal(z->primaries, cz)) {
+		struct primaries *p = primaries_new(cz);
+		if (p) {
+			struct primaries *old = rcu_xchg_pointer(&z->primaries, p);
+			synchronize_rcu(); /* no NOTIFY check still reads the old list */
+			free(old);
+		} else {
+			rc = TERN_ENOMEM;
+		}
+	} else if (!z && (rc = zone_add(x, cz)) == 0) {
+		x->zones[x->nzones - 1]->runtime = true;
+		rc = publish_tables(x);
+	}
+	pthread_mutex_unlock(&x->lock);
+	if (rc == 0)
+		wake_thread(x);
+	return rc;
+}
+
+int xfrin_secondary_remove(struct xfrin *x, const uint8_t *apex)
+{
+	pthread_mutex_lock(&x->lock);
+	struct xfrin_zone *z = secondary_find(x, apex);
+	if (!z || !z->runtime) {
+		pthread_mutex_unlock(&x->lock);
+		return z ? TERN_EINVAL : TERN_ENOTFOUND;
+	}
+	heap_delete(x, z);
+	pthread_mutex_lock(&x->status_lock);
+	for (size_t i = 0; i < x->nzones; i++) {
+		if (x->zones[i] == z) {
+			x->zones[i] = x->zones[--x->nzones];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&x->status_lock);
+	z->dropped = true;
+	if (z->serving)
+		zones_remove(x->srv->zones, z->apex);
+	z->serving = false;
+	if (unlink(z->file) < 0 && errno != ENOENT)
+		log_warning("zone %s: cannot delete its disk copy %s: %s", z->name, z->file, strerror(errno));
+	log_info("zone %s: no longer a secondary zone: not served any more", z->name);
+	if (publish_tables(x) < 0)
+		z->orphan = true; /* old tables may still show it */
+	else if (!z->busy) /* else the refresh thread frees it when its pull returns */
+		zone_destroy(z);
+	pthread_mutex_unlock(&x->lock);
+	return 0;
+}
+
+int xfrin_apexes(struct xfrin *x, uint8_t (**out)[NAME_MAXLEN], size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&x->lock);
+	uint8_t(*a)[NAME_MAXLEN] = x->nzones ? malloc(x->nzones * sizeof(*a)) : NULL;
+	if (x->nzones && !a) {
+		pthread_mutex_unlock(&x->lock);
+		return TERN_ENOMEM;
+	}
+	for (size_t i = 0; i < x->nzones; i++)
+		memcpy(a[i], x->zones[i]->apex, x->zones[i]->apex_len);
+	*n = x->nzones;
+	pthread_mutex_unlock(&x->lock);
+	*out = a;
 	return 0;
 }

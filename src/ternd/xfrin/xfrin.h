@@ -1,5 +1,6 @@
-/* Secondary zones (ternd as a PoP): pulled from their primaries by AXFR (RFC 5936), refreshed on
- * the SOA timers and at once on NOTIFY (RFC 1996), kept on disk, taken out of service on expiry.
+/* Secondary zones (ternd as a PoP): pulled from their primaries by IXFR (RFC 1995) or AXFR
+ * (RFC 5936), refreshed on the SOA timers and at once on NOTIFY (RFC 1996), kept on disk, taken
+ * out of service on expiry.
  * One thread does the pulling; the query path only reads two RCU tables and sets a flag. */
 #pragma once
 #include <stdbool.h>
@@ -48,17 +49,34 @@ void xfrin_stop(struct xfrin *x);
 int xfrin_status(struct xfrin *x, struct xfrin_status **out, size_t *n);
 const char *xfrin_state_name(enum xfrin_state s);
 
+/* ---- run time (catalog members): these wait for the refresh lock, which is held across RCU
+ * grace periods, so the caller must not be an online RCU reader ---- */
+
+/* Adds a secondary zone the configuration does not name (cz is a template: apex, file, primaries
+ * and key are taken from it): its disk copy served at once, a refresh due now. When the zone was
+ * added at run time already, takes cz's primaries. TERN_EEXIST when the configuration has it. */
+int xfrin_secondary_add(struct xfrin *x, const struct config_zone *cz);
+/* Stops pulling and serving a zone xfrin_secondary_add() added and deletes its disk copy.
+ * TERN_ENOTFOUND when there is no such zone, TERN_EINVAL when the configuration has it. */
+int xfrin_secondary_remove(struct xfrin *x, const uint8_t *apex);
+/* The apex of every secondary zone, configured or added at run time, in a malloc'd array. A zone
+ * being added (and perhaps served from its disk copy already) is listed once the adding is done. */
+int xfrin_apexes(struct xfrin *x, uint8_t (**out)[NAME_MAXLEN], size_t *n);
+
 /* ---- query path: RCU readers, no lock, no allocation ---- */
 
 enum xfrin_notify_result {
 	XFRIN_NOTIFY_ACCEPTED, /* a refresh is on its way */
 	XFRIN_NOTIFY_NOT_SECONDARY, /* not a zone we pull */
 	XFRIN_NOTIFY_NOT_PRIMARY, /* the sender is none of the zone's primaries */
+	XFRIN_NOTIFY_BADKEY, /* the zone has a TSIG key and the NOTIFY was not signed with it */
 };
 
-/* NOTIFY for the zone at lname (lower-cased) from addr: when addr is one of the zone's primaries
- * (any port), asks the refresh thread to refresh it now. x may be NULL. */
-enum xfrin_notify_result xfrin_notify(const struct xfrin *x, const uint8_t *lname, const struct sockaddr *from);
+/* NOTIFY for the zone at lname (lower-cased) from addr, key being the TSIG key it verified with
+ * (NULL when unsigned): when addr is one of the zone's primaries (any port) and key is the zone's
+ * (or the zone has none), asks the refresh thread to refresh it now. x may be NULL. */
+enum xfrin_notify_result xfrin_notify(const struct xfrin *x, const uint8_t *lname, const struct sockaddr *from,
+                                      const struct tsig_key *key);
 /* Whether lname (lower-cased) lies in a secondary zone that is configured but not served (never
  * loaded, or expired); if so *apex_len gets the deepest such zone's apex length and *ede the
  * Extended DNS Error to answer SERVFAIL with (RFC 8914: 14 Not Ready, 24 Invalid Data). x may

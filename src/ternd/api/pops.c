@@ -1,0 +1,547 @@
+/* PoP health on the control node: one thread polls every PoP's /healthz each interval with
+ * libcurl's multi interface, keeps each PoP's state and reported zones, and renders them. */
+#include "ternd/api/pops.h"
+
+#include <curl/curl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/error.h"
+#include "lib/name.h"
+#include "ternd/log.h"
+
+#define POPS_MAX_BODY (16u << 20) /* a /healthz larger than this is not one */
+
+enum pops_state { POPS_UNKNOWN, POPS_UP, POPS_DOWN };
+
+/* One zone as a PoP's /healthz reports it. */
+struct pops_zone {
+	uint8_t apex[NAME_MAXLEN]; /* lower-cased */
+	uint32_t serial;
+	bool serving;
+	char state[16]; /* the PoP's word: ok, retrying, loading, expired; primary for zones it does not pull */
+	int64_t last_transfer; /* Unix seconds; 0 = not reported */
+};
+
+struct pops_pop {
+	const struct config_pop *conf;
+	/* what is reported: under pops.lock */
+	enum pops_state state;
+	unsigned misses; /* consecutive failed polls */
+	int64_t last_ok, last_poll; /* Unix seconds; 0 = never */
+	char last_error[256];
+	struct pops_zone *zones; /* from the last good poll */
+	size_t nzones;
+	/* the poll in flight: the poller thread's alone */
+	CURL *easy;
+	bool busy;
+	char *body;
+	size_t len, cap;
+	bool too_large;
+	char curl_err[CURL_ERROR_SIZE];
+};
+
+struct pops {
+	const struct config_pops *conf;
+	struct pops_pop *pop;
+	size_t n;
+	CURLM *multi;
+	bool curl_ready, running;
+	atomic_bool stop;
+	pthread_t thread;
+	pthread_mutex_t lock; /* the reported fields of every PoP */
+};
+
+static const char *state_name(enum pops_state s)
+{
+	switch (s) {
+	case POPS_UP: return "up";
+	case POPS_DOWN: return "down";
+	case POPS_UNKNOWN: break;
+	}
+	return "unknown";
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* RFC 1982: whether serial a comes before b. */
+static bool serial_before(uint32_t a, uint32_t b)
+{
+	return a != b && (uint32_t)(b - a) < 0x80000000u;
+}
+
+/* ---- one poll ---- */
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct pops_pop *pop = arg;
+	size_t n = size * nmemb;
+	if (pop->len + n > POPS_MAX_BODY) {
+		pop->too_large = true;
+		return 0; /* libcurl stops with CURLE_WRITE_ERROR */
+	}
+	if (pop->len + n + 1 > pop->cap) {
+		size_t ncap = (pop->len + n + 1) * 2;
+		char *nb = realloc(pop->body, ncap);
+		if (!nb)
+			return 0;
+		pop->body = nb;
+		pop->cap = ncap;
+	}
+	memcpy(pop->body + pop->len, data, n);
+	pop->len += n;
+	return n;
+}
+
+/* Copies what the PoP says of one zone into z. */
+static int zone_from_json(const char *name, json_t *serial, json_t *detail, bool serving, struct pops_zone *z,
+                          char *err, size_t errlen)
+{
+	if (name_from_text(z->apex, name, NULL) < 0) {
+		snprintf(err, errlen, "zone \"%.100s\" is not a domain name", name);
+		return TERN_EINVAL;
+	}
+	name_lower(z->apex);
+	z->serving = serving;
+	snprintf(z->state, sizeof(z->state), "primary");
+	if (detail) {
+		json_t *st = json_object_get(detail, "state"), *lt = json_object_get(detail, "last_transfer");
+		if (!json_is_object(detail) || !json_is_string(st) || json_string_length(st) >= sizeof(z->state)) {
+			snprintf(err, errlen, "secondaries.%.100s has no state", name);
+			return TERN_EINVAL;
+		}
+		snprintf(z->state, sizeof(z->state), "%s", json_string_value(st));
+		for (char *c = z->state; *c; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+				*c = '?';
+		z->last_transfer = json_is_integer(lt) ? (int64_t)json_integer_value(lt) : 0;
+		if (!serial)
+			serial = json_object_get(detail, "serial");
+	}
+	if (!json_is_integer(serial) || json_integer_value(serial) < 0 || json_integer_value(serial) > UINT32_MAX) {
+		snprintf(err, errlen, "the serial of %.100s is not a number from 0 to 4294967295", name);
+		return TERN_EINVAL;
+	}
+	z->serial = (uint32_t)json_integer_value(serial);
+	return 0;
+}
+
+/* Reads a Tern /healthz body: {"status": "ok", "serials": {zone: serial}, "secondaries": {zone:
+ * {state, serial, last_transfer, ...}}}. Zones served are in serials; secondaries adds the state
+ * of pulled zones, including those not served (loading, expired). */
+static int parse_healthz(const char *body, size_t len, struct pops_zone **out, size_t *nout, char *err, size_t errlen)
+{
+	json_error_t je;
+	struct pops_zone *zones = NULL;
+	size_t n = 0;
+	int rc = TERN_EINVAL;
+	json_t *doc = json_loadb(body, len, 0, &je);
+	if (!doc) {
+		snprintf(err, errlen, "unparseable body: %s (line %d)", je.text, je.line);
+		return TERN_EINVAL;
+	}
+	json_t *status = json_object_get(doc, "status"), *serials = json_object_get(doc, "serials"),
+	       *secondaries = json_object_get(doc, "secondaries");
+	if (!json_is_object(doc) || !json_is_string(status) || !json_is_object(serials) ||
+	    (secondaries && !json_is_object(secondaries))) {
+		snprintf(err, errlen, "unparseable body: not a Tern /healthz (no \"status\" and \"serials\")");
+		goto fail;
+	}
+	if (strcmp(json_string_value(status), "ok") != 0) {
+		snprintf(err, errlen, "status is \"%.40s\", not \"ok\"", json_string_value(status));
+		goto fail;
+	}
+	size_t cap = json_object_size(serials) + (secondaries ? json_object_size(secondaries) : 0);
+	if (!(zones = calloc(cap + 1, sizeof(*zones)))) { /* + 1: a PoP serving no zone is fine too */
+		snprintf(err, errlen, "out of memory");
+		rc = TERN_ENOMEM;
+		goto fail;
+	}
+	const char *name;
+	json_t *v;
+	json_object_foreach(serials, name, v)
+	{
+		json_t *detail = secondaries ? json_object_get(secondaries, name) : NULL;
+		if (zone_from_json(name, v, detail, true, &zones[n++], err, errlen) < 0)
+			goto fail;
+	}
+	json_object_foreach(secondaries, name, v)
+	{
+		if (!json_object_get(serials, name) &&
+		    zone_from_json(name, NULL, v, false, &zones[n++], err, errlen) < 0)
+			goto fail;
+	}
+	json_decref(doc);
+	*out = zones;
+	*nout = n;
+	return 0;
+fail:
+	json_decref(doc);
+	free(zones);
+	return rc;
+}
+
+/* Why a transfer failed, in words that name the cause (connection refused, timeout ...). */
+static void describe_failure(const struct pops *p, struct pops_pop *pop, CURLcode cc, char *err, size_t errlen)
+{
+	long os = 0;
+	const char *detail = pop->curl_err[0] ? pop->curl_err : curl_easy_strerror(cc);
+	curl_easy_getinfo(pop->easy, CURLINFO_OS_ERRNO, &os);
+	if (pop->too_large)
+		snprintf(err, errlen, "answer larger than %u bytes", POPS_MAX_BODY);
+	else if (cc == CURLE_OPERATION_TIMEDOUT)
+		snprintf(err, errlen, "no answer within %u ms (%.200s)", p->conf->timeout_ms, detail);
+	else if (os)
+		snprintf(err, errlen, "%.60s (%.180s)", strerror((int)os), detail);
+	else
+		snprintf(err, errlen, "%.250s", detail);
+}
+
+/* Applies a poll's outcome (err NULL: zones is the new report, owned from here) and logs state
+ * changes. */
+static void record(struct pops *p, struct pops_pop *pop, const char *err, struct pops_zone *zones, size_t nzones)
+{
+	int64_t now = (int64_t)time(NULL);
+	struct pops_zone *old = zones;
+	pthread_mutex_lock(&p->lock);
+	enum pops_state was = pop->state;
+	unsigned missed = pop->misses;
+	pop->last_poll = now;
+	if (!err) {
+		old = pop->zones;
+		pop->zones = zones;
+		pop->nzones = nzones;
+		pop->misses = 0;
+		pop->last_ok = now;
+		pop->last_error[0] = 0;
+		pop->state = POPS_UP;
+	} else {
+		if (pop->misses < UINT_MAX)
+			pop->misses++;
+		snprintf(pop->last_error, sizeof(pop->last_error), "%s", err);
+		if (pop->misses >= p->conf->down_after)
+			pop->state = POPS_DOWN;
+	}
+	enum pops_state is = pop->state;
+	unsigned misses = pop->misses;
+	pthread_mutex_unlock(&p->lock);
+	free(old);
+	const char *name = pop->conf->name;
+	if (is == POPS_UP && was != POPS_UP)
+		log_info("PoP %s: up, %zu zone(s) reported%s", name, nzones, was == POPS_DOWN ? " (was down)" : "");
+	else if (!err && missed)
+		log_info("PoP %s: answering again after %u missed poll(s)", name, missed);
+	else if (is == POPS_DOWN && was != POPS_DOWN)
+		log_warning("PoP %s: down after %u missed polls: %s", name, misses, err);
+	else if (err && is != POPS_DOWN)
+		log_info("PoP %s: poll missed (%u of %u before down): %s", name, misses, p->conf->down_after, err);
+	else if (err)
+		log_debug("PoP %s: still down (%u missed polls): %s", name, misses, err);
+}
+
+static void poll_done(struct pops *p, struct pops_pop *pop, CURLcode cc)
+{
+	char err[256] = "";
+	struct pops_zone *zones = NULL;
+	size_t nzones = 0;
+	long code = 0;
+	pop->busy = false;
+	if (cc != CURLE_OK)
+		describe_failure(p, pop, cc, err, sizeof(err));
+	else if (curl_easy_getinfo(pop->easy, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK || code != 200)
+		snprintf(err, sizeof(err), "HTTP status %ld from %s", code, pop->conf->healthz);
+	else
+		parse_healthz(pop->body ? pop->body : "", pop->len, &zones, &nzones, err, sizeof(err));
+	record(p, pop, err[0] ? err : NULL, zones, nzones);
+}
+
+/* Starts a poll of pop; a poll still running has overrun the interval and counts as missed. */
+static void poll_start(struct pops *p, struct pops_pop *pop)
+{
+	if (pop->busy) {
+		curl_multi_remove_handle(p->multi, pop->easy);
+		pop->busy = false;
+		char err[96];
+		snprintf(err, sizeof(err), "no answer within %u ms", p->conf->timeout_ms);
+		record(p, pop, err, NULL, 0);
+	}
+	pop->len = 0;
+	pop->too_large = false;
+	pop->curl_err[0] = 0;
+	if (curl_multi_add_handle(p->multi, pop->easy) != CURLM_OK) {
+		record(p, pop, "cannot start a poll (libcurl)", NULL, 0);
+		return;
+	}
+	pop->busy = true;
+}
+
+static void collect(struct pops *p)
+{
+	CURLMsg *m;
+	int left;
+	while ((m = curl_multi_info_read(p->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		CURL *easy = m->easy_handle;
+		CURLcode cc = m->data.result; /* m is gone once the handle is removed */
+		curl_multi_remove_handle(p->multi, easy);
+		for (size_t i = 0; i < p->n; i++)
+			if (p->pop[i].easy == easy)
+				poll_done(p, &p->pop[i], cc);
+	}
+}
+
+/* Every PoP at once each interval; between rounds the thread sleeps in curl_multi_poll(), which
+ * pops_stop() wakes. */
+static void *poller(void *arg)
+{
+	struct pops *p = arg;
+	uint64_t next = now_ms();
+	while (!atomic_load(&p->stop)) {
+		int running = 0;
+		curl_multi_perform(p->multi, &running);
+		collect(p);
+		uint64_t now = now_ms();
+		if (now >= next) {
+			for (size_t i = 0; i < p->n; i++)
+				poll_start(p, &p->pop[i]);
+			next += p->conf->interval_ms;
+			if (next <= now) /* late (a stalled machine): keep the pace rather than catch up */
+				next = now + p->conf->interval_ms;
+			continue;
+		}
+		curl_multi_poll(p->multi, NULL, 0, (int)(next - now), NULL);
+	}
+	return NULL;
+}
+
+/* ---- start and stop ---- */
+
+static int easy_setup(const struct pops *p, struct pops_pop *pop, char *err, size_t errlen)
+{
+	CURL *e = pop->easy;
+	long timeout = (long)p->conf->timeout_ms;
+	if (curl_easy_setopt(e, CURLOPT_URL, pop->conf->healthz) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK) {
+		snprintf(err, errlen, "pops: %s: libcurl cannot fetch %s", pop->conf->name, pop->conf->healthz);
+		return TERN_ECONFIG;
+	}
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* a thread of a multi-threaded process */
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "ternd-pops/0.1");
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, pop->curl_err);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, pop);
+	return 0;
+}
+
+int pops_start(const struct config_pops *conf, struct pops **out, char *err, size_t errlen)
+{
+	struct pops *p = calloc(1, sizeof(*p));
+	if (!p)
+		return TERN_ENOMEM;
+	p->conf = conf;
+	atomic_init(&p->stop, false);
+	pthread_mutex_init(&p->lock, NULL);
+	int rc = TERN_EIO;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(err, errlen, "pops: cannot initialise libcurl");
+		goto fail;
+	}
+	p->curl_ready = true;
+	rc = TERN_ENOMEM;
+	if (!(p->multi = curl_multi_init()) || (conf->n && !(p->pop = calloc(conf->n, sizeof(*p->pop))))) {
+		snprintf(err, errlen, "pops: out of memory");
+		goto fail;
+	}
+	p->n = conf->n;
+	for (size_t i = 0; i < p->n; i++) {
+		struct pops_pop *pop = &p->pop[i];
+		pop->conf = &conf->list[i];
+		if (!(pop->easy = curl_easy_init())) {
+			snprintf(err, errlen, "pops: out of memory");
+			goto fail;
+		}
+		if ((rc = easy_setup(p, pop, err, errlen)) < 0)
+			goto fail;
+	}
+	if (pthread_create(&p->thread, NULL, poller, p) != 0) {
+		snprintf(err, errlen, "pops: cannot start the poller thread");
+		rc = TERN_EIO;
+		goto fail;
+	}
+	p->running = true;
+	log_info("pops: polling %zu PoP(s) every %g s (timeout %g s, down after %u misses)", p->n,
+	         conf->interval_ms / 1000.0, conf->timeout_ms / 1000.0, conf->down_after);
+	*out = p;
+	return 0;
+fail:
+	pops_stop(p);
+	return rc;
+}
+
+void pops_stop(struct pops *p)
+{
+	if (!p)
+		return;
+	if (p->running) {
+		atomic_store(&p->stop, true);
+		curl_multi_wakeup(p->multi);
+		pthread_join(p->thread, NULL);
+	}
+	for (size_t i = 0; p->pop && i < p->n; i++) {
+		struct pops_pop *pop = &p->pop[i];
+		if (pop->busy)
+			curl_multi_remove_handle(p->multi, pop->easy);
+		curl_easy_cleanup(pop->easy);
+		free(pop->body);
+		free(pop->zones);
+	}
+	free(p->pop);
+	curl_multi_cleanup(p->multi);
+	if (p->curl_ready)
+		curl_global_cleanup();
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+/* ---- reports ---- */
+
+static json_t *time_json(int64_t t)
+{
+	return t ? json_integer((json_int_t)t) : json_null();
+}
+
+/* The control node's version of z (NULL if it does not serve it) and whether the PoP is behind. */
+static bool zone_behind(const struct zones *zs, const struct pops_zone *z, const struct zone **ours)
+{
+	*ours = zs ? zones_get(zs, z->apex) : NULL;
+	return *ours && (!z->serving || serial_before(z->serial, (*ours)->serial));
+}
+
+static size_t pop_behind(const struct pops_pop *pop, const struct zones *zs)
+{
+	size_t n = 0;
+	const struct zone *ours;
+	for (size_t i = 0; i < pop->nzones; i++)
+		n += zone_behind(zs, &pop->zones[i], &ours);
+	return n;
+}
+
+static json_t *pop_json(const struct pops_pop *pop, const struct zones *zs)
+{
+	json_t *zones = json_array();
+	size_t behind = 0;
+	for (size_t i = 0; i < pop->nzones; i++) {
+		const struct pops_zone *z = &pop->zones[i];
+		const struct zone *ours;
+		char name[NAME_MAXLEN * 4 + 1];
+		name_to_text(z->apex, name, sizeof(name));
+		bool b = zone_behind(zs, z, &ours);
+		behind += b;
+		json_array_append_new(zones, json_pack("{s:s,s:I,s:s,s:b,s:o,s:o,s:b}", "zone", name, "serial",
+		                                       (json_int_t)z->serial, "state", z->state, "serving", z->serving,
+		                                       "last_transfer", time_json(z->last_transfer), "control_serial",
+		                                       ours ? json_integer(ours->serial) : json_null(), "behind", b));
+	}
+	return json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:o,s:I,s:o}", "name", pop->conf->name, "healthz",
+	                 pop->conf->healthz, "state", state_name(pop->state), "misses", (json_int_t)pop->misses,
+	                 "last_ok", time_json(pop->last_ok), "last_poll", time_json(pop->last_poll), "last_error",
+	                 pop->last_error[0] ? json_string(pop->last_error) : json_null(), "zones_behind",
+	                 (json_int_t)behind, "zones", zones);
+}
+
+json_t *pops_json(struct pops *p, const struct zones *zs)
+{
+	json_t *arr = json_array();
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->n; i++)
+		json_array_append_new(arr, pop_json(&p->pop[i], zs));
+	pthread_mutex_unlock(&p->lock);
+	return arr;
+}
+
+json_t *pops_summary(struct pops *p)
+{
+	json_int_t count[3] = {0, 0, 0};
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->n; i++)
+		count[p->pop[i].state]++;
+	pthread_mutex_unlock(&p->lock);
+	return json_pack("{s:I,s:I,s:I}", "up", count[POPS_UP], "down", count[POPS_DOWN], "unknown",
+	                 count[POPS_UNKNOWN]);
+}
+
+/* A growing text buffer for the metrics. */
+struct text {
+	char *s;
+	size_t len, cap;
+	bool nomem;
+};
+
+__attribute__((format(printf, 2, 3))) static void text_add(struct text *t, const char *fmt, ...)
+{
+	for (int pass = 0; pass < 2 && !t->nomem; pass++) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->nomem = true;
+			return;
+		}
+		if (t->s && t->len + (size_t)n < t->cap) {
+			t->len += (size_t)n;
+			return;
+		}
+		size_t ncap = (t->len + (size_t)n + 1) * 2;
+		char *ns = realloc(t->s, ncap);
+		if (!ns) {
+			t->nomem = true;
+			return;
+		}
+		t->s = ns;
+		t->cap = ncap;
+	}
+}
+
+char *pops_metrics(struct pops *p, const struct zones *zs, size_t *len)
+{
+	struct text t = {0};
+	text_add(&t, "# HELP tern_pop_up Whether the PoP answered its /healthz lately (0: down or not yet polled).\n"
+	             "# TYPE tern_pop_up gauge\n");
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->n; i++)
+		text_add(&t, "tern_pop_up{pop=\"%s\"} %d\n", p->pop[i].conf->name, p->pop[i].state == POPS_UP);
+	text_add(&t, "# HELP tern_pop_misses Polls of the PoP's /healthz missed in a row.\n"
+	             "# TYPE tern_pop_misses gauge\n");
+	for (size_t i = 0; i < p->n; i++)
+		text_add(&t, "tern_pop_misses{pop=\"%s\"} %u\n", p->pop[i].conf->name, p->pop[i].misses);
+	text_add(&t, "# HELP tern_pop_zones_behind Zones the PoP last reported at an older serial than this node's.\n"
+	             "# TYPE tern_pop_zones_behind gauge\n");
+	for (size_t i = 0; i < p->n; i++)
+		text_add(&t, "tern_pop_zones_behind{pop=\"%s\"} %zu\n", p->pop[i].conf->name,
+		         pop_behind(&p->pop[i], zs));
+	pthread_mutex_unlock(&p->lock);
+	if (t.nomem) {
+		free(t.s);
+		return NULL;
+	}
+	*len = t.len;
+	return t.s;
+}

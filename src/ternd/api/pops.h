@@ -1,0 +1,27 @@
+/* PoP health on the control node: one thread polls every PoP's /healthz each interval and keeps
+ * each PoP's state and served serials for /api/v1/pops, /metrics and /healthz. */
+#pragma once
+#include <jansson.h>
+#include <stddef.h>
+
+#include "ternd/config.h"
+#include "ternd/zones.h"
+
+struct pops;
+
+/* Starts polling the PoPs of conf (which must outlive the poller): every PoP at once each
+ * interval, each poll bounded by the timeout, the first round at once. */
+int pops_start(const struct config_pops *conf, struct pops **out, char *err, size_t errlen);
+/* Stops and joins the thread and frees everything. p may be NULL. */
+void pops_stop(struct pops *p);
+
+/* Every PoP as [{name, healthz, state, misses, last_ok, last_poll, last_error, zones_behind,
+ * zones: [{zone, serial, state, serving, last_transfer, control_serial, behind}]}]. A zone is
+ * behind when zs serves it at a newer serial than the PoP (RFC 1982 order) or the PoP does not
+ * serve it. The caller is an RCU reader (zs is read). */
+json_t *pops_json(struct pops *p, const struct zones *zs);
+/* {"up": n, "down": n, "unknown": n} for the control node's /healthz. */
+json_t *pops_summary(struct pops *p);
+/* Prometheus text: tern_pop_up, tern_pop_misses, tern_pop_zones_behind per PoP, malloc'd, *len
+ * set; NULL when out of memory. The caller is an RCU reader. */
+char *pops_metrics(struct pops *p, const struct zones *zs, size_t *len);

@@ -1,0 +1,590 @@
+/* The catalog zone producer (RFC 9432 version 2). A zones listener marks the catalog stale when a
+ * zone appears or goes; a thread of its own lists the zones served, derives the next version with
+ * zone_apply() (only the PTRs that changed and the SOA) and hands it to zones_publish(). The
+ * listener never publishes: it runs inside the publisher, which holds the zones lock. */
+#include "ternd/catalog.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <urcu-qsbr.h>
+
+#include "lib/error.h"
+#include "lib/rr.h"
+#include "lib/wire.h"
+#include "ternd/log.h"
+#include "ternd/xfrin/xfrin.h"
+
+/* Versions are at least this far apart: a burst of new zones makes one version, and the zones
+ * lock (held across a grace period by every publish) stays free for API writers in between. The
+ * first change after a quiet spell is published at once. */
+#define MIN_INTERVAL_MS 20
+#define SOA_REFRESH 300 /* consumers hear of changes by NOTIFY; this is only the fallback */
+#define SOA_RETRY 60
+#define SOA_EXPIRE 1209600
+#define NAME_TEXT (NAME_MAXLEN * 4 + 2)
+#define ERRBUF 2048
+#define INVALID ((const uint8_t *)"\007invalid") /* RFC 9432 4.1: the apex NS points nowhere */
+#define ZONES_LABEL ((const uint8_t *)"\005zones")
+#define VERSION_LABEL ((const uint8_t *)"\007version")
+
+/* Names in one growing buffer; offsets while collecting (the buffer moves), pointers once sorted. */
+struct names {
+	uint8_t *buf;
+	size_t used, cap;
+	size_t *off;
+	const uint8_t **v; /* sorted by name_cmp() once names_finish() ran */
+	size_t n, capn;
+};
+
+struct catalog {
+	struct server *srv;
+	struct xfrin *x;
+	uint8_t apex[NAME_MAXLEN];
+	char name[NAME_TEXT];
+	char *state_file; /* the last serial, so it never goes backwards across restarts */
+	pthread_t thread;
+	bool started, subscribed;
+	pthread_mutex_t lock; /* the fields below up to the thread's own */
+	pthread_cond_t wake, ready;
+	bool dirty, stop, first_done;
+	int first_rc;
+	char first_err[NAME_TEXT + ERRBUF + 16];
+	/* the thread's own */
+	uint32_t serial; /* of the version served (or of the state file before the first) */
+	bool served; /* a version of ours is in srv->zones */
+	bool warned; /* the state file could not be written (said once) */
+	struct names members; /* those of the version served */
+	uint64_t last_ms;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- the catalog's content ---- */
+
+void catalog_member_id(const uint8_t *member, char out[CATALOG_ID_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t lname[NAME_MAXLEN], md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	size_t len = name_len(member);
+	name_lower_copy(lname, member, len);
+	if (EVP_Digest(lname, len, md, &mdlen, EVP_sha1(), NULL) != 1 || mdlen * 2 < CATALOG_ID_LEN)
+		memset(md, 0, sizeof(md)); /* OpenSSL without SHA-1: cannot happen with Debian's */
+	for (size_t i = 0; i < CATALOG_ID_LEN / 2; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[CATALOG_ID_LEN] = 0;
+}
+
+uint32_t catalog_next_serial(uint32_t prev, uint32_t now)
+{
+	return rr_serial_newer(now, prev) ? now : prev + 1;
+}
+
+/* label.<rest> into out; false when it would be longer than a name may be. */
+static bool prepend(uint8_t out[NAME_MAXLEN], const uint8_t *label, const uint8_t *rest)
+{
+	size_t ll = (size_t)label[0] + 1, rl = name_len(rest);
+	if (ll + rl > NAME_MAXLEN)
+		return false;
+	memmove(out + ll, rest, rl);
+	memcpy(out, label, ll);
+	return true;
+}
+
+/* <id>.zones.<apex>: where a member's PTR lives. */
+static bool entry_owner(const uint8_t *apex, const uint8_t *member, uint8_t out[NAME_MAXLEN])
+{
+	uint8_t label[2 + CATALOG_ID_LEN]; /* length, id, and the NUL catalog_member_id() ends it with */
+	label[0] = CATALOG_ID_LEN;
+	catalog_member_id(member, (char *)label + 1);
+	return prepend(out, ZONES_LABEL, apex) && prepend(out, label, out);
+}
+
+/* SOA RDATA (invalid. invalid. serial and fixed timers), length first as in an RRset. */
+static size_t soa_rdata(uint32_t serial, uint8_t *out)
+{
+	size_t n = 2, il = name_len(INVALID);
+	memcpy(out + n, INVALID, il);
+	n += il;
+	memcpy(out + n, INVALID, il);
+	n += il;
+	const uint32_t v[5] = {serial, SOA_REFRESH, SOA_RETRY, SOA_EXPIRE, 0};
+	for (int i = 0; i < 5; i++, n += 4)
+		wire_put32(out + n, v[i]);
+	wire_put16(out, (uint16_t)(n - 2));
+	return n;
+}
+
+int catalog_build(const uint8_t *apex, uint32_t serial, const uint8_t *const *members, size_t n, struct zone **out,
+                  char *err, size_t errlen)
+{
+	uint8_t owner[NAME_MAXLEN], soa[2 + 2 * 9 + 20];
+	char text[NAME_TEXT];
+	static const uint8_t version[] = {1, '2'};
+	struct zone_builder *b = zone_builder_new(apex);
+	int rc = TERN_ENOMEM;
+	if (!b)
+		goto fail;
+	size_t soalen = soa_rdata(serial, soa);
+	if ((rc = zone_builder_add(b, apex, RR_SOA, 0, soa + 2, (uint16_t)(soalen - 2), 0)) < 0 ||
+	    (rc = zone_builder_add(b, apex, RR_NS, 0, INVALID, (uint16_t)name_len(INVALID), 0)) < 0)
+		goto fail;
+	rc = TERN_ENAME;
+	if (!prepend(owner, VERSION_LABEL, apex))
+		goto fail;
+	if ((rc = zone_builder_add(b, owner, RR_TXT, 0, version, sizeof(version), 0)) < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		rc = TERN_ENAME;
+		if (!entry_owner(apex, members[i], owner))
+			goto fail;
+		if ((rc = zone_builder_add(b, owner, RR_PTR, 0, members[i], (uint16_t)name_len(members[i]), 0)) < 0)
+			goto fail;
+	}
+	name_to_text(apex, text, sizeof(text));
+	return zone_build(b, text, out, err, errlen); /* consumes b */
+fail:
+	zone_builder_free(b);
+	name_to_text(apex, text, sizeof(text));
+	snprintf(err, errlen, "catalog %s: %s", text,
+	         rc == TERN_ENAME ? "a member entry would be longer than 255 octets" : tern_strerror(rc));
+	return rc;
+}
+
+/* ---- lists of names ---- */
+
+static int names_add(struct names *l, const uint8_t *name)
+{
+	size_t len = name_len(name);
+	if (!l->buf || l->used + len > l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 4096;
+		while (ncap < l->used + len)
+			ncap *= 2;
+		uint8_t *nb = realloc(l->buf, ncap);
+		if (!nb)
+			return TERN_ENOMEM;
+		l->buf = nb;
+		l->cap = ncap;
+	}
+	if (l->n == l->capn) {
+		size_t ncap = l->capn ? l->capn * 2 : 64;
+		size_t *no = realloc(l->off, ncap * sizeof(*no));
+		if (!no)
+			return TERN_ENOMEM;
+		l->off = no;
+		l->capn = ncap;
+	}
+	memcpy(l->buf + l->used, name, len);
+	l->off[l->n++] = l->used;
+	l->used += len;
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return name_cmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b);
+}
+
+static int names_finish(struct names *l)
+{
+	if (!l->n)
+		return 0;
+	if (!(l->v = malloc(l->n * sizeof(*l->v))))
+		return TERN_ENOMEM;
+	for (size_t i = 0; i < l->n; i++)
+		l->v[i] = l->buf + l->off[i];
+	qsort(l->v, l->n, sizeof(*l->v), cmp_names);
+	return 0;
+}
+
+static void names_free(struct names *l)
+{
+	free(l->buf);
+	free(l->off);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* ---- the serial kept on disk ---- */
+
+static uint32_t load_serial(const char *path)
+{
+	unsigned long v = 0;
+	FILE *f = path ? fopen(path, "r") : NULL;
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu", &v) != 1 || v > UINT32_MAX) {
+		log_warning("%s: not a serial: ignored (the catalog's serial starts from the clock)", path);
+		v = 0;
+	}
+	fclose(f);
+	return (uint32_t)v;
+}
+
+/* Written before the version is published, so what is on disk is never below what was served. */
+static void save_serial(struct catalog *c, uint32_t serial)
+{
+	if (!c->state_file)
+		return;
+	size_t len = strlen(c->state_file) + 5;
+	char *tmp = malloc(len);
+	FILE *f = NULL;
+	bool ok = false;
+	if (tmp) {
+		snprintf(tmp, len, "%s.tmp", c->state_file);
+		if ((f = fopen(tmp, "w")) != NULL) {
+			ok = fprintf(f, "%u\n", serial) > 0;
+			ok = fclose(f) == 0 && ok;
+			ok = ok && rename(tmp, c->state_file) == 0;
+		}
+	}
+	if (!ok && !c->warned)
+		log_warning("catalog %s: cannot keep its serial in %s (%s): after a restart it follows the clock",
+		            c->name, c->state_file, strerror(errno));
+	c->warned = c->warned || !ok;
+	free(tmp);
+}
+
+/* ---- rebuilding ---- */
+
+struct collect {
+	struct names *l;
+	const uint8_t *skip;
+};
+
+static int collect(void *arg, const struct zone *z)
+{
+	struct collect *k = arg;
+	return name_equal(z->apex, k->skip) ? 0 : names_add(k->l, z->apex);
+}
+
+static int cmp_apex(const void *a, const void *b)
+{
+	return name_cmp(a, b);
+}
+
+/* The zones served that are members: all but the catalog and the zones xfrin pulls. */
+static int list_members(struct catalog *c, struct names *out)
+{
+	struct names all = {0};
+	uint8_t(*sec)[NAME_MAXLEN] = NULL;
+	size_t nsec = 0;
+	struct collect k = {&all, c->apex};
+	rcu_thread_online();
+	int rc = zones_foreach(c->srv->zones, collect, &k);
+	rcu_thread_offline();
+	/* after the walk: xfrin_apexes() waits for a zone being added to be listed, so a secondary
+	 * zone seen above is known to it by now */
+	if (rc == 0 && c->x)
+		rc = xfrin_apexes(c->x, &sec, &nsec);
+	if (rc < 0)
+		goto fail;
+	if (nsec)
+		qsort(sec, nsec, sizeof(*sec), cmp_apex);
+	for (size_t i = 0; i < all.n; i++) {
+		const uint8_t *apex = all.buf + all.off[i];
+		if (nsec && bsearch(apex, sec, nsec, sizeof(*sec), cmp_apex))
+			continue; /* a secondary zone */
+		if ((rc = names_add(out, apex)) < 0)
+			goto fail;
+	}
+	rc = names_finish(out);
+fail:
+	names_free(&all);
+	free(sec);
+	return rc;
+}
+
+/* Members in a and not in b (both sorted). */
+static size_t diff(const struct names *a, const struct names *b, const uint8_t **out)
+{
+	size_t i = 0, j = 0, n = 0;
+	while (i < a->n) {
+		int d = j < b->n ? name_cmp(a->v[i], b->v[j]) : -1;
+		if (d < 0)
+			out[n++] = a->v[i++];
+		else if (d > 0)
+			j++;
+		else
+			i++, j++;
+	}
+	return n;
+}
+
+struct entry {
+	uint8_t owner[NAME_MAXLEN];
+	uint8_t rdata[2 + NAME_MAXLEN];
+};
+
+/* The next version from the one served: the PTRs of members added and removed, and the SOA. */
+static int derive(struct catalog *c, const struct zone *prev, const uint8_t **added, size_t nadd,
+                  const uint8_t **removed, size_t nrem, uint32_t serial, struct zone **out, char *err, size_t errlen)
+{
+	size_t n = nadd + nrem + 1;
+	struct entry *e = malloc(n * sizeof(*e));
+	struct zone_change *ch = calloc(n, sizeof(*ch));
+	int rc = TERN_ENOMEM;
+	if (!e || !ch)
+		goto fail;
+	rc = TERN_ENAME;
+	for (size_t i = 0; i < nadd + nrem; i++) {
+		const uint8_t *m = i < nadd ? added[i] : removed[i - nadd];
+		if (!entry_owner(c->apex, m, e[i].owner))
+			goto fail;
+		ch[i].owner = e[i].owner;
+		ch[i].type = RR_PTR;
+		if (i < nadd) {
+			size_t ml = name_len(m);
+			wire_put16(e[i].rdata, (uint16_t)ml);
+			memcpy(e[i].rdata + 2, m, ml);
+			ch[i].count = 1;
+			ch[i].rdata = e[i].rdata;
+			ch[i].rdata_size = (uint32_t)(2 + ml);
+		}
+	}
+	ch[n - 1] = (struct zone_change){.owner = c->apex, .type = RR_SOA, .count = 1, .rdata = e[n - 1].rdata};
+	ch[n - 1].rdata_size = (uint32_t)soa_rdata(serial, e[n - 1].rdata);
+	rc = zone_apply(prev, ch, n, out, err, errlen);
+fail:
+	if (rc == TERN_ENOMEM || rc == TERN_ENAME)
+		snprintf(err, errlen, "%s", rc == TERN_ENOMEM ? "out of memory" : "a member entry is too long");
+	free(e);
+	free(ch);
+	return rc;
+}
+
+/* Lists the members and, when they changed (or nothing was served yet), publishes the next
+ * version. The caller is a registered RCU thread, offline. */
+static int rebuild(struct catalog *c, char *err, size_t errlen)
+{
+	struct names now = {0};
+	const uint8_t **added = NULL, **removed = NULL;
+	struct zone *next = NULL;
+	int rc = list_members(c, &now);
+	if (rc < 0) {
+		snprintf(err, errlen, "out of memory listing the zones");
+		goto fail;
+	}
+	added = malloc((now.n + 1) * sizeof(*added));
+	removed = malloc((c->members.n + 1) * sizeof(*removed));
+	if (!added || !removed) {
+		rc = TERN_ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	size_t nadd = diff(&now, &c->members, added), nrem = diff(&c->members, &now, removed);
+	if (c->served && nadd == 0 && nrem == 0)
+		goto fail; /* nothing changed (a secondary zone came or went): rc is 0 */
+	uint32_t serial = catalog_next_serial(c->serial, (uint32_t)time(NULL));
+	rcu_thread_online();
+	const struct zone *prev = zones_get(c->srv->zones, c->apex);
+	if (prev && !c->served) {
+		rcu_thread_offline();
+		snprintf(err, errlen, "a zone named %s is served already: the catalog needs a name of its own",
+		         c->name);
+		rc = TERN_EEXIST;
+		goto fail;
+	}
+	bool ours = prev && c->served && prev->serial == c->serial, derived = false;
+	if (ours) /* copy only what changed */
+		derived = derive(c, prev, added, nadd, removed, nrem, serial, &next, err, errlen) == 0;
+	if (ours && !derived)
+		log_warning("catalog %s: the next version could not be derived (%s): built whole", c->name, err);
+	rc = derived ? 0 : catalog_build(c->apex, serial, now.v, now.n, &next, err, errlen);
+	if (rc == 0) {
+		save_serial(c, serial);
+		rc = zones_publish(c->srv->zones, next);
+		if (rc < 0) {
+			snprintf(err, errlen, "cannot publish: %s", tern_strerror(rc));
+			if (derived)
+				zone_discard(next);
+			else
+				zone_free(next);
+		}
+	}
+	rcu_thread_offline();
+	if (rc < 0)
+		goto fail;
+	log_info("catalog %s: serial %u, %zu member(s) (%zu added, %zu removed)", c->name, serial, now.n, nadd, nrem);
+	names_free(&c->members);
+	c->members = now;
+	memset(&now, 0, sizeof(now));
+	c->serial = serial;
+	c->served = true;
+fail:
+	names_free(&now);
+	free(added);
+	free(removed);
+	return rc;
+}
+
+/* ---- the thread and the listener ---- */
+
+/* Runs in the publisher's thread, inside its lock: only marks the catalog stale. A new version of
+ * a zone already listed changes nothing; the catalog's own versions are ignored. */
+static void on_zones(void *arg, enum zones_event ev, const struct zone *old, const struct zone *next)
+{
+	struct catalog *c = arg;
+	const struct zone *z = next ? next : old;
+	if (!z || (ev == ZONES_PUBLISHED && old) || name_equal(z->apex, c->apex))
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->dirty = true;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void *run(void *arg)
+{
+	struct catalog *c = arg;
+	char err[ERRBUF];
+	rcu_register_thread();
+	rcu_thread_offline();
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		while (!c->dirty && !c->stop)
+			pthread_cond_wait(&c->wake, &c->lock);
+		uint64_t at = c->last_ms + MIN_INTERVAL_MS;
+		struct timespec ts = {.tv_sec = (time_t)(at / 1000), .tv_nsec = (long)(at % 1000) * 1000000};
+		while (!c->stop && c->last_ms && now_ms() < at)
+			pthread_cond_timedwait(&c->wake, &c->lock, &ts);
+		if (c->stop)
+			break;
+		c->dirty = false;
+		pthread_mutex_unlock(&c->lock);
+		err[0] = 0;
+		int rc = rebuild(c, err, sizeof(err));
+		if (rc < 0 && c->first_done)
+			log_error("catalog %s not updated: %s", c->name, err);
+		c->last_ms = now_ms();
+		pthread_mutex_lock(&c->lock);
+		if (!c->first_done) {
+			c->first_done = true;
+			c->first_rc = rc;
+			snprintf(c->first_err, sizeof(c->first_err), "catalog %s: %s", c->name, err);
+			pthread_cond_broadcast(&c->ready);
+			if (rc < 0)
+				break;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	rcu_thread_online();
+	rcu_unregister_thread();
+	return NULL;
+}
+
+int catalog_start(struct server *srv, const struct config *conf, struct xfrin *x, struct catalog **out, char *err,
+                  size_t errlen)
+{
+	*out = NULL;
+	if (!conf->catalog.enabled)
+		return 0;
+	struct catalog *c = calloc(1, sizeof(*c));
+	if (!c)
+		goto nomem;
+	c->srv = srv;
+	c->x = x;
+	memcpy(c->apex, conf->catalog.apex, name_len(conf->catalog.apex));
+	name_to_text(c->apex, c->name, sizeof(c->name));
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&c->ready, NULL);
+	if (conf->catalog.state_file && !(c->state_file = strdup(conf->catalog.state_file)))
+		goto nomem;
+	c->serial = load_serial(c->state_file);
+	c->dirty = true; /* the first version lists every zone served now */
+	/* subscribed before the thread's first walk, so no zone added meanwhile is missed */
+	if (zones_subscribe(srv->zones, on_zones, c) < 0) {
+		snprintf(err, errlen, "catalog %s: too many zone listeners", c->name);
+		catalog_stop(c);
+		return TERN_ENOMEM;
+	}
+	c->subscribed = true;
+	if (pthread_create(&c->thread, NULL, run, c) != 0) {
+		snprintf(err, errlen, "catalog %s: cannot start its thread", c->name);
+		catalog_stop(c);
+		return TERN_EIO;
+	}
+	c->started = true;
+	pthread_mutex_lock(&c->lock);
+	while (!c->first_done)
+		pthread_cond_wait(&c->ready, &c->lock);
+	int rc = c->first_rc;
+	pthread_mutex_unlock(&c->lock);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", c->first_err);
+		catalog_stop(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+nomem:
+	snprintf(err, errlen, "catalog: out of memory");
+	catalog_stop(c);
+	return TERN_ENOMEM;
+}
+
+int catalog_reload(struct catalog **cp, struct server *srv, const struct config *conf, struct xfrin *x, char *err,
+                   size_t errlen)
+{
+	struct catalog *c = *cp;
+	if (c && conf->catalog.enabled && name_equal(c->apex, conf->catalog.apex)) {
+		pthread_mutex_lock(&c->lock);
+		c->dirty = true;
+		pthread_cond_signal(&c->wake);
+		pthread_mutex_unlock(&c->lock);
+		return 0;
+	}
+	if (c) {
+		bool served = c->served;
+		uint8_t apex[NAME_MAXLEN];
+		memcpy(apex, c->apex, name_len(c->apex));
+		log_info("catalog %s: no longer produced", c->name);
+		catalog_stop(c);
+		*cp = NULL;
+		/* unless the configuration now serves a zone of that name itself */
+		for (size_t i = 0; i < conf->nzones && served; i++)
+			served = !name_equal(conf->zones[i].apex, apex);
+		if (served)
+			zones_remove(srv->zones, apex);
+	}
+	return catalog_start(srv, conf, x, cp, err, errlen);
+}
+
+void catalog_stop(struct catalog *c)
+{
+	if (!c)
+		return;
+	if (c->subscribed)
+		zones_unsubscribe(c->srv->zones, on_zones, c);
+	if (c->started) {
+		pthread_mutex_lock(&c->lock);
+		c->stop = true;
+		pthread_cond_signal(&c->wake);
+		pthread_mutex_unlock(&c->lock);
+		pthread_join(c->thread, NULL);
+	}
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->wake);
+	pthread_cond_destroy(&c->ready);
+	names_free(&c->members);
+	free(c->state_file);
+	free(c);
+}

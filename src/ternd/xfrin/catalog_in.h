@@ -1,0 +1,36 @@
+/* Catalog zones consumed (RFC 9432 version 2): each secondary zone configured with catalog: true
+ * makes the zones it lists secondary zones of their own, pulled from the catalog's primaries. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/name.h"
+#include "lib/zone.h"
+#include "ternd/config.h"
+#include "ternd/server.h"
+
+struct catalog_in;
+struct xfrin;
+
+/* One member of a catalog. */
+struct catalog_member {
+	uint8_t apex[NAME_MAXLEN]; /* lower-cased wire form */
+};
+
+/* The members a catalog zone lists, in a malloc'd array sorted by name (RFC 4034 order). Returns
+ * TERN_EZONE with msg when the catalog must not be processed (its version property is missing or
+ * not "2", RFC 9432 4.2.1). Entries that cannot be used (more than one PTR, a zone listed twice,
+ * the catalog itself or a name inside it) are skipped, each named on a line of msg. Properties
+ * (coo, group, ext) are ignored. */
+int catalog_in_members(const struct zone *cat, struct catalog_member **out, size_t *n, char *msg, size_t msglen);
+
+/* Serves every member of the catalogs conf names (those served already, from disk copies or not)
+ * and follows each new version of them from then on. Returns once the members known now are added. */
+int catalog_in_start(struct server *srv, const struct config *conf, struct xfrin *x, struct catalog_in **out, char *err,
+                     size_t errlen);
+/* SIGHUP, after xfrin_reload() and before load_zones(): the members of catalogs no longer consumed
+ * and members the configuration now names itself stop being pulled (the latter are the
+ * configuration's from then on); the others follow their catalog's primaries. Returns once done. */
+void catalog_in_reload(struct catalog_in *ci, const struct config *conf);
+/* Stops the thread; members stay secondary zones until xfrin_stop(). */
+void catalog_in_stop(struct catalog_in *ci);

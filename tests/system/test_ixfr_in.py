@@ -1,0 +1,575 @@
+"""ternd as a secondary pulling by IXFR (RFC 1995): the first copy comes by AXFR, every later
+version by IXFR from Knot (journal of knotc transactions), BIND (ixfr-from-differences) and a
+scripted primary. A broken IXFR (journal gap, a deletion of a record we do not hold) falls back to
+AXFR from the same primary; one cut halfway changes nothing; an AXFR-style answer and a lone
+"up to date" SOA are taken as they are."""
+import base64
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+import dns.flags
+import dns.message
+import dns.opcode
+import dns.query
+import dns.rdatatype
+import dns.rrset
+import dns.tsigkeyring
+import dns.zone
+import pytest
+
+import test_secondary
+from knotlib import KNOTD, knotd_available
+from ternlib import free_port, wait_udp
+from test_secondary import (KNOTC, NAMED, ZONE, Secondary, a_record, records, send_notify, soa_serial, stop_ok,
+                            wait_serial, zone_text)
+
+ALLOW = "transfer:\n  allow: [127.0.0.0/8]\n"
+_started = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_leftovers():
+    """A failing test still stops what it started (Secondary registers in test_secondary)."""
+    yield
+    while _started:
+        _started.pop().stop()
+    while test_secondary._started:
+        test_secondary._started.pop().stop()
+
+
+def wait_log(get, text, timeout=8.0):
+    deadline = time.time() + timeout
+    while text not in get():
+        assert time.time() < deadline, "%r never logged:\n%s" % (text, get()[-6000:])
+        time.sleep(0.02)
+
+
+def copy_serial(t, want=None, timeout=5.0):
+    """The serial of the disk copy; with want, waits (the copy is written just after publishing)."""
+    deadline = time.time() + timeout
+    while True:
+        z = dns.zone.from_file(t.copy_path(), ZONE + ".", relativize=False)
+        serial = z.find_rdataset(ZONE + ".", "SOA")[0].serial
+        if want is None or serial == want or time.time() >= deadline:
+            return serial
+        time.sleep(0.02)
+
+
+# --- Knot -----------------------------------------------------------------------------------------
+
+KNOT_CONF = """{keys}
+server:
+    rundir: "{dir}"
+    listen: 127.0.0.1@{port}
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "{dir}"
+control:
+    listen: "{dir}/knot.sock"
+log:
+  - target: stderr
+    any: info
+acl:
+  - id: xfr
+    address: 127.0.0.0/8
+    action: transfer{acl_key}
+template:
+  - id: default
+    storage: "{dir}"
+    zonefile-sync: -1
+    zonefile-load: {load}
+    journal-content: changes
+    semantic-checks: off
+zone:
+  - domain: {zone}.
+    file: "{dir}/zone"
+    acl: xfr
+"""
+
+
+class KnotJournal:
+    """knotd whose changes are knotc transactions, so its journal holds the diffs IXFR sends. It
+    sends no NOTIFY: the test does, after the transactions it wants in one IXFR."""
+
+    def __init__(self, tmp, text, key=None, load="whole"):
+        self.port = free_port()
+        self.dir = tmp / ("knot-%d" % self.port)
+        self.dir.mkdir(parents=True)
+        (self.dir / "zone").write_text(text)
+        self.conf = self.dir / "knot.conf"
+        keys = "key:\n  - id: %s\n    algorithm: hmac-sha256\n    secret: %s\n" % key if key else ""
+        self.conf.write_text(KNOT_CONF.format(dir=self.dir, port=self.port, zone=ZONE, keys=keys, load=load,
+                                              acl_key="\n    key: %s" % key[0] if key else ""))
+        self.log = self.dir / "knot.log"
+        self.proc = None
+
+    def start(self):
+        _started.append(self)
+        self.logf = open(self.log, "a")
+        self.proc = subprocess.Popen([KNOTD, "-c", str(self.conf)], stdout=self.logf, stderr=subprocess.STDOUT)
+        deadline = time.time() + 15
+        while True:
+            try:
+                if soa_serial(self.port, timeout=0.2) is not None:
+                    return self
+            except Exception:
+                pass
+            assert self.proc.poll() is None and time.time() < deadline, self.log.read_text()
+            time.sleep(0.05)
+
+    def commit(self, *changes):
+        """One transaction: ("set", owner, ttl, type, rdata) or ("unset", owner, type[, rdata])."""
+        def knotc(*args):
+            subprocess.run([KNOTC, "-c", str(self.conf)] + list(args), check=True, capture_output=True)
+        knotc("zone-begin", ZONE)
+        for c in changes:
+            knotc("zone-" + c[0], ZONE, *c[1:])
+        knotc("zone-commit", ZONE)
+
+    def reload(self, text, serial):
+        """A new zone file; with zonefile-load: difference Knot journals it as one diff. Returns
+        once Knot serves serial (it reloads in the background)."""
+        (self.dir / "zone").write_text(text)
+        subprocess.run([KNOTC, "-c", str(self.conf), "zone-reload", ZONE], check=True, capture_output=True)
+        deadline = time.time() + 10
+        while soa_serial(self.port) != serial:
+            assert time.time() < deadline, self.log.read_text()
+            time.sleep(0.02)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.logf.close()
+
+
+needs_knot = pytest.mark.skipif(not knotd_available(), reason="knotd not installed")
+
+
+@needs_knot
+def test_knot_primary_axfr_then_ixfr(tmp_path):
+    """The first copy by AXFR; then one transaction, then two in one go (two diffs), each pulled
+    by IXFR (ternd's log and Knot's agree) with answers equal to Knot's; the disk copy follows;
+    after a restart, the copy loaded from disk is brought up to date by IXFR as well."""
+    knot = KnotJournal(tmp_path, zone_text(1, hosts=300)).start()
+    t = Secondary({ZONE: ["127.0.0.1@%d" % knot.port]}, workdir=str(tmp_path / "pop"), extra=ALLOW)
+    t.start()
+    wait_serial(t.port, 1, log=t.log_text)
+    assert "transferred serial 1 from 127.0.0.1@%d by AXFR" % knot.port in t.log_text()
+
+    knot.commit(("unset", "www", "A"), ("set", "www", "300", "A", "192.0.2.201"),
+                ("set", "new", "300", "AAAA", "2001:db8::2"), ("unset", "h7", "A"))
+    send_notify(t.port)
+    wait_serial(t.port, 2, log=t.log_text)
+    wait_log(t.log_text, "IXFR from 127.0.0.1@%d: serial 1 -> 2, 1 diffs" % knot.port)
+    assert "IXFR, outgoing" in knot.log.read_text() and "AXFR, outgoing" in knot.log.read_text()
+    assert a_record(t.port, "www.pop.test.") == ["192.0.2.201"]
+    assert a_record(t.port, "h7.pop.test.") == []
+    assert records(t.addr, t.port) == records("127.0.0.1", knot.port)
+    assert copy_serial(t, 2) == 2
+
+    knot.commit(("set", "h7", "60", "A", "10.9.9.7"))
+    knot.commit(("unset", "mail", "MX"), ("set", "mail", "300", "MX", "20 mx2.example."),
+                ("unset", "sub", "NS"), ("unset", "ns.sub", "A"))
+    send_notify(t.port)
+    wait_serial(t.port, 4, log=t.log_text)
+    wait_log(t.log_text, "serial 2 -> 4, 2 diffs")
+    assert records(t.addr, t.port) == records("127.0.0.1", knot.port)
+    assert copy_serial(t, 4) == 4
+    assert t.log_text().count("by AXFR") == 1
+
+    stop_ok(t)
+    knot.commit(("set", "after", "300", "TXT", "\"restart\""))
+    t.start()
+    wait_serial(t.port, 5, log=t.log_text)
+    wait_log(t.log_text, "serial 4 -> 5, 1 diffs")
+    assert records(t.addr, t.port) == records("127.0.0.1", knot.port)
+    assert "serving the disk copy, serial 4" in t.log_text()
+    stop_ok(t)
+    knot.stop()
+
+
+def records_signed(port):
+    """records() of a primary that transfers only with the key."""
+    ring = dns.tsigkeyring.from_text({KEY_NAME: ("hmac-sha256", KEY_SECRET)})
+    out = []
+    for m in dns.query.xfr("127.0.0.1", ZONE, port=port, timeout=5, relativize=False, keyring=ring, keyname=KEY_NAME):
+        for rs in m.answer:
+            out += [(rs.name.to_text().lower(), dns.rdatatype.to_text(rs.rdtype), rs.ttl, rd.to_text().lower())
+                    for rd in rs]
+    return sorted(out[:-1])
+
+
+KEY_NAME, KEY_SECRET = "xfr.key", base64.b64encode(b"ixfr secret of thirty-two bytes!").decode()
+
+
+@needs_knot
+def test_knot_primary_ixfr_with_tsig(tmp_path):
+    """Knot transfers only with the key: the AXFR and then an IXFR of many messages (one signed
+    chain) both verify, and a NOTIFY signed with the key starts the IXFR."""
+    knot = KnotJournal(tmp_path, zone_text(1, hosts=3000), key=(KEY_NAME, KEY_SECRET), load="difference").start()
+    keys = "keys:\n  - name: %s\n    algorithm: hmac-sha256\n    secret: \"%s\"\n" % (KEY_NAME, KEY_SECRET)
+    t = Secondary({ZONE: ["127.0.0.1@%d" % knot.port]}, workdir=str(tmp_path / "pop"),
+                  extra="    key: %s\n" % KEY_NAME + keys + ALLOW)
+    t.start()
+    wait_serial(t.port, 1, log=t.log_text)
+    knot.reload(zone_text(2, hosts=3000).replace("A 10.0.", "A 10.1.") + "only2 A 192.0.2.2\n", 2)
+    q = dns.message.make_query(ZONE, "SOA")
+    q.flags = dns.flags.AA
+    q.set_opcode(dns.opcode.NOTIFY)
+    q.use_tsig(dns.tsigkeyring.from_text({KEY_NAME: ("hmac-sha256", KEY_SECRET)}), KEY_NAME)
+    dns.query.udp(q, "127.0.0.1", port=t.port, timeout=2)
+    wait_serial(t.port, 2, log=t.log_text)
+    wait_log(t.log_text, "IXFR from 127.0.0.1@%d: serial 1 -> 2, 1 diffs, 6003 records" % knot.port)
+    messages = int(re.search(r"6003 records, (\d+) messages", t.log_text()).group(1))
+    assert messages > 1, t.log_text()
+    assert "IXFR, outgoing" in knot.log.read_text()
+    assert a_record(t.port, "h3.pop.test.") == ["10.1.0.3"] and a_record(t.port, "only2.pop.test.") == ["192.0.2.2"]
+    assert records(t.addr, t.port) == records_signed(knot.port)
+    assert "TSIG" not in t.log_text()
+    stop_ok(t)
+    knot.stop()
+
+
+# --- BIND -----------------------------------------------------------------------------------------
+
+NAMED_CONF = """
+options {{
+    directory "{dir}";
+    pid-file "{dir}/named.pid";
+    session-keyfile "{dir}/session.key";
+    managed-keys-directory "{dir}";
+    listen-on port {port} {{ 127.0.0.1; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    allow-transfer {{ 127.0.0.0/8; }};
+    notify explicit;
+    notify-delay 0;
+    also-notify {{ 127.0.0.1 port {pop}; }};
+    ixfr-from-differences yes;
+    dnssec-validation no;
+}};
+controls {{ }};
+zone "{zone}" {{
+    type primary;
+    file "{file}";
+}};
+"""
+
+
+@pytest.mark.skipif(not os.access(NAMED, os.X_OK), reason="BIND (named) not installed")
+def test_bind_primary_ixfr_from_differences(tmp_path):
+    """BIND with ixfr-from-differences: a zone file edited and reloaded (SIGHUP) becomes a diff in
+    BIND's journal; ternd, told by BIND's NOTIFY, pulls it by IXFR and answers as BIND does."""
+    pop_port, port = free_port(), free_port()
+    d = tmp_path / "bind"
+    d.mkdir()
+    zfile = d / "pop.test.zone"
+    zfile.write_text(zone_text(100, hosts=300))
+    (d / "named.conf").write_text(NAMED_CONF.format(dir=d, port=port, pop=pop_port, zone=ZONE, file=zfile))
+    log = open(d / "named.log", "w")
+    named = subprocess.Popen([NAMED, "-g", "-c", str(d / "named.conf")], stdout=log, stderr=subprocess.STDOUT)
+    t = Secondary({ZONE: ["127.0.0.1@%d" % port]}, port=pop_port, workdir=str(tmp_path / "pop"), extra=ALLOW)
+    try:
+        wait_udp("127.0.0.1", port, proc=named)
+        deadline = time.time() + 10
+        while soa_serial(port) != 100:
+            assert time.time() < deadline, (d / "named.log").read_text()
+            time.sleep(0.05)
+        t.start()
+        wait_serial(t.port, 100, log=t.log_text)
+        text = zone_text(101, www="192.0.2.111", hosts=300).replace("h5 A 10.0.0.5\n", "")
+        zfile.write_text(text + "extra TXT \"from bind\"\n")
+        os.utime(zfile, (time.time() + 2, time.time() + 2))  # BIND reloads only newer files
+        named.send_signal(signal.SIGHUP)
+        both = lambda: t.log_text() + (d / "named.log").read_text()  # noqa: E731
+        wait_serial(t.port, 101, timeout=10, log=both)
+        wait_log(t.log_text, "IXFR from 127.0.0.1@%d: serial 100 -> 101, 1 diffs" % port)
+        assert "IXFR started" in (d / "named.log").read_text()
+        assert a_record(t.port, "www.pop.test.") == ["192.0.2.111"]
+        assert a_record(t.port, "h5.pop.test.") == []
+        assert records(t.addr, t.port) == records("127.0.0.1", port)
+        assert copy_serial(t, 101) == 101
+    finally:
+        named.terminate()
+        named.wait(timeout=10)
+        log.close()
+    stop_ok(t)
+
+
+# --- a scripted primary ----------------------------------------------------------------------------
+
+def zone_records(text):
+    """{key: rrset of one record} for a zone text, SOA apart; key = (name, ttl, type, rdata text)."""
+    z = dns.zone.from_text(text, ZONE + ".", relativize=False, check_origin=False)
+    out, soa = {}, None
+    for name, rds in z.iterate_rdatasets():
+        for rd in rds:
+            rs = dns.rrset.from_rdata_list(name, rds.ttl, [rd])
+            if rds.rdtype == dns.rdatatype.SOA:
+                soa = rs
+            else:
+                out[(name.to_text().lower(), rds.ttl, rds.rdtype, rd.to_text().lower())] = rs
+    return out, soa
+
+
+class IxfrPrimary:
+    """A scripted primary keeping every version published. SOA over UDP tells the newest serial;
+    AXFR sends the newest zone; IXFR answers per ixfr_mode:
+      "diffs"   one diff per version from the client's serial on (AXFR-style when it is unknown)
+      "gap"     the right changes, but in a diff that starts at a serial the client does not hold
+      "missing" the right diffs plus the deletion of a record no version has
+      "cut"     the right diffs, half of the messages, then the connection closes
+      "axfr"    the whole zone (AXFR-style)
+      "current" a lone SOA with the client's own serial
+    axfr_mode "cut" cuts AXFR halfway too. Answers come in messages of 4 records."""
+
+    def __init__(self, serial, text):
+        self.port = free_port()
+        self.versions = {}
+        self.publish(serial, text)
+        self.ixfr_mode = "diffs"
+        self.axfr_mode = "full"
+        self.queries = []  # (type, client serial or None)
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", self.port))
+        self.udp.settimeout(0.1)
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind(("127.0.0.1", self.port))
+        self.tcp.listen(8)
+        self.tcp.settimeout(0.1)
+        self.running = True
+        _started.append(self)
+        self.threads = [threading.Thread(target=self.serve_udp, daemon=True),
+                        threading.Thread(target=self.serve_tcp, daemon=True)]
+        for th in self.threads:
+            th.start()
+
+    def publish(self, serial, text):
+        self.versions[serial] = zone_records(text)
+        self.serial = serial
+
+    def soa(self, serial):
+        soa = self.versions[self.serial][1]
+        return dns.rrset.from_rdata_list(soa.name, soa.ttl, [soa[0].replace(serial=serial)])
+
+    def expected(self):
+        """The newest version as records() gives a zone: sorted, without the closing SOA."""
+        recs, soa = self.versions[self.serial]
+        out = [(soa.name.to_text().lower(), "SOA", soa.ttl, soa[0].to_text().lower())]
+        out += [(k[0], dns.rdatatype.to_text(k[2]), k[1], k[3]) for k in recs]
+        return sorted(out)
+
+    def whole(self):
+        recs = self.versions[self.serial][0]
+        return [self.soa(self.serial)] + list(recs.values()) + [self.soa(self.serial)]
+
+    def diffs(self, client):
+        chain = sorted(s for s in self.versions if s >= client)
+        out = [self.soa(self.serial)]
+        for old, new in zip(chain, chain[1:]):
+            a, b = self.versions[old][0], self.versions[new][0]
+            out += [self.soa(old)] + [a[k] for k in a if k not in b]
+            out += [self.soa(new)] + [b[k] for k in b if k not in a]
+        return out + [self.soa(self.serial)]
+
+    def ixfr_answer(self, client):
+        mode = self.ixfr_mode
+        if mode == "current":
+            return [self.soa(client)]
+        if mode == "axfr" or client not in self.versions:
+            return self.whole()
+        rrs = self.diffs(client)
+        if mode == "gap":
+            rrs[1] = self.soa(client + 1000)
+        if mode == "missing":
+            rrs.insert(2, dns.rrset.from_text(ZONE + ".", 300, "IN", "TXT", "\"never here\""))
+        return rrs
+
+    def serve_udp(self):
+        while self.running:
+            try:
+                data, peer = self.udp.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            q = dns.message.from_wire(data)
+            r = dns.message.make_response(q)
+            r.flags |= dns.flags.AA
+            r.answer.append(self.soa(self.serial))
+            self.udp.sendto(r.to_wire(), peer)
+
+    def serve_tcp(self):
+        while self.running:
+            try:
+                c, _ = self.tcp.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with c:
+                c.settimeout(2)
+                try:
+                    (n,) = struct.unpack("!H", c.recv(2))
+                    q = dns.message.from_wire(c.recv(n))
+                    qtype = q.question[0].rdtype
+                    if qtype == dns.rdatatype.IXFR:
+                        client = q.authority[0][0].serial
+                        self.queries.append(("IXFR", client))
+                        rrs, cut = self.ixfr_answer(client), self.ixfr_mode == "cut"
+                    else:
+                        self.queries.append(("AXFR", None))
+                        rrs, cut = self.whole(), self.axfr_mode == "cut"
+                    msgs = []
+                    for i in range(0, len(rrs), 4):
+                        r = dns.message.make_response(q)
+                        r.flags |= dns.flags.AA
+                        r.answer = rrs[i:i + 4]
+                        msgs.append(r)
+                    if cut:
+                        msgs = msgs[:len(msgs) // 2]
+                    for m in msgs:
+                        w = m.to_wire()
+                        c.sendall(struct.pack("!H", len(w)) + w)
+                except OSError:
+                    pass
+
+    def stop(self):
+        self.running = False
+        for th in self.threads:
+            th.join()
+        self.udp.close()
+        self.tcp.close()
+
+
+def scripted(tmp_path, hosts=40, extra=""):
+    fake = IxfrPrimary(1, zone_text(1, hosts=hosts))
+    t = Secondary({ZONE: ["127.0.0.1@%d" % fake.port]}, workdir=str(tmp_path / "pop"), extra=ALLOW + extra)
+    t.start()
+    wait_serial(t.port, 1, log=t.log_text)
+    assert fake.queries == [("AXFR", None)]
+    return fake, t
+
+
+def test_scripted_chain_of_diffs(tmp_path):
+    """Three versions published between two refreshes: one IXFR of three diffs over many
+    messages; the zone, its answers and the disk copy are the newest version's."""
+    fake, t = scripted(tmp_path)
+    fake.publish(2, zone_text(2, www="192.0.2.2", hosts=40))
+    fake.publish(3, zone_text(3, www="192.0.2.3", hosts=30))
+    fake.publish(4, zone_text(4, www="192.0.2.4", hosts=35).replace("alias CNAME www", "alias CNAME mail"))
+    send_notify(t.port)
+    wait_serial(t.port, 4, log=t.log_text)
+    wait_log(t.log_text, "serial 1 -> 4, 3 diffs")
+    assert fake.queries[1:] == [("IXFR", 1)]
+    assert records(t.addr, t.port) == fake.expected()
+    assert a_record(t.port, "h34.pop.test.") == ["10.0.0.34"] and a_record(t.port, "h36.pop.test.") == []
+    assert copy_serial(t, 4) == 4
+    stop_ok(t)
+
+
+def test_journal_gap_falls_back_to_axfr(tmp_path):
+    """Diffs that do not start at our serial are refused; AXFR from the same primary follows."""
+    fake, t = scripted(tmp_path)
+    fake.ixfr_mode = "gap"
+    fake.publish(2, zone_text(2, www="192.0.2.2", hosts=40))
+    send_notify(t.port)
+    wait_serial(t.port, 2, log=t.log_text)
+    wait_log(t.log_text, "the IXFR diffs start at serial 1001, not at the 1 we hold")
+    wait_log(t.log_text, "transferred serial 2 from 127.0.0.1@%d by AXFR" % fake.port)
+    assert fake.queries[1:] == [("IXFR", 1), ("AXFR", None)]
+    assert records(t.addr, t.port) == fake.expected()
+    stop_ok(t)
+
+
+def test_deletion_of_a_missing_record_falls_back_to_axfr(tmp_path):
+    fake, t = scripted(tmp_path)
+    fake.ixfr_mode = "missing"
+    fake.publish(2, zone_text(2, www="192.0.2.2", hosts=40))
+    send_notify(t.port)
+    wait_serial(t.port, 2, log=t.log_text)
+    wait_log(t.log_text, "the IXFR from 127.0.0.1@%d (serial 1 -> 2) does not apply: IXFR diff 1 (serial 1 -> 2) "
+             "deletes pop.test. TXT \"never here\", which the zone does not hold; trying AXFR" % fake.port)
+    assert fake.queries[1:] == [("IXFR", 1), ("AXFR", None)]
+    assert records(t.addr, t.port) == fake.expected()
+    assert copy_serial(t, 2) == 2
+    stop_ok(t)
+
+
+def test_cut_ixfr_changes_nothing(tmp_path):
+    """An IXFR cut halfway (and the AXFR after it too) leaves the served zone and its disk copy
+    as they were; the next good IXFR brings the new version."""
+    fake, t = scripted(tmp_path)
+    before = records(t.addr, t.port)
+    good = open(t.copy_path()).read()
+    fake.ixfr_mode, fake.axfr_mode = "cut", "cut"
+    fake.publish(2, zone_text(2, www="192.0.2.2", hosts=20))
+    send_notify(t.port)
+    wait_log(t.log_text, "IXFR from 127.0.0.1@%d failed (127.0.0.1@%d: connection closed after" % (fake.port, fake.port))
+    wait_log(t.log_text, "refresh failed")
+    assert soa_serial(t.port) == 1 and a_record(t.port, "www.pop.test.") == ["192.0.2.1"]
+    assert a_record(t.port, "h30.pop.test.") == ["10.0.0.30"]
+    assert records(t.addr, t.port) == before
+    assert open(t.copy_path()).read() == good
+    fake.ixfr_mode, fake.axfr_mode = "diffs", "full"
+    send_notify(t.port)
+    wait_serial(t.port, 2, log=t.log_text)
+    wait_log(t.log_text, "serial 1 -> 2, 1 diffs")
+    assert records(t.addr, t.port) == fake.expected()
+    stop_ok(t)
+
+
+def test_axfr_style_answer_to_ixfr(tmp_path):
+    fake, t = scripted(tmp_path)
+    fake.ixfr_mode = "axfr"
+    fake.publish(2, zone_text(2, www="192.0.2.2", hosts=10))
+    send_notify(t.port)
+    wait_serial(t.port, 2, log=t.log_text)
+    wait_log(t.log_text, "transferred serial 2 from 127.0.0.1@%d by IXFR (whole zone)" % fake.port)
+    assert fake.queries[1:] == [("IXFR", 1)]
+    assert records(t.addr, t.port) == fake.expected()
+    assert copy_serial(t, 2) == 2
+    stop_ok(t)
+
+
+def test_up_to_date_answer(tmp_path):
+    """The SOA query says newer, the IXFR a lone SOA with our serial: nothing changes, no AXFR
+    follows, and the refresh counts as a success."""
+    fake, t = scripted(tmp_path, extra="log:\n  level: debug\n")
+    fake.ixfr_mode = "current"
+    fake.publish(2, zone_text(2, www="192.0.2.2"))
+    send_notify(t.port)
+    wait_log(t.log_text, "serial 1 is current at 127.0.0.1@%d" % fake.port)
+    assert fake.queries[1:] == [("IXFR", 1)]
+    assert soa_serial(t.port) == 1 and a_record(t.port, "www.pop.test.") == ["192.0.2.1"]
+    assert "refresh failed" not in t.log_text()
+    stop_ok(t)
+
+
+def test_long_soa_names_fit_the_ixfr_query(tmp_path):
+    """The IXFR query carries our SOA: with MNAME and RNAME of 253 octets each it is over 512
+    bytes, and still goes out (and the diff applies)."""
+    long_name = ".".join(c * 60 for c in "abcd") + ".example."
+    text = lambda serial, **kw: zone_text(serial, **kw).replace(  # noqa: E731
+        "@ SOA ns1 hostmaster", "@ SOA %s h%s" % (long_name, long_name[1:]))
+    fake = IxfrPrimary(1, text(1))
+    t = Secondary({ZONE: ["127.0.0.1@%d" % fake.port]}, workdir=str(tmp_path / "pop"), extra=ALLOW)
+    t.start()
+    wait_serial(t.port, 1, log=t.log_text)
+    fake.publish(2, text(2, www="192.0.2.2"))
+    send_notify(t.port)
+    wait_serial(t.port, 2, log=t.log_text)
+    wait_log(t.log_text, "serial 1 -> 2, 1 diffs")
+    assert fake.queries == [("AXFR", None), ("IXFR", 1)]
+    assert records(t.addr, t.port) == fake.expected()
+    stop_ok(t)

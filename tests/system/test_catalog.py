@@ -107,6 +107,15 @@ def api_ternd(keys, workdir, extra="", notify=None):
     return t
 
 
+
+def wait_path(path, present, timeout=5.0):
+    """Disk copies are written (and removed) just after the zone's change is served."""
+    deadline = time.time() + timeout
+    while os.path.exists(path) != present:
+        assert time.time() < deadline, "%s %s" % (path, "never written" if present else "stays on disk")
+        time.sleep(0.02)
+
+
 def test_catalog_lists_the_zone_files_in_rfc9432_shape(tmp_path):
     t = Ternd({"example.com": EXAMPLE_COM, "example.net": EXAMPLE_NET}, workdir=str(tmp_path))
     with open(t.config, "a") as f:
@@ -468,12 +477,12 @@ def test_pop_serves_every_member_and_follows_the_primary(keys, tmp_path):
     assert took < 3, "the PoP took %.1f s to serve the new zone" % took
     api.put_rrset("new.test", "www", "A", 300, ["192.0.2.10"])
     wait_served(pport, "www.new.test.", ["192.0.2.10"], 5)
-    assert os.path.exists(tmp_path / "pop" / "shop.test.zone")
+    wait_path(tmp_path / "pop" / "shop.test.zone", True)
     start = time.time()
     assert api.delete("/api/v1/zones/shop.test").status == 204
     took = wait_served(pport, "www.shop.test.", dns.rcode.REFUSED, 10) - start
     print("API delete -> dropped by the PoP: %.0f ms" % (took * 1000))
-    assert not os.path.exists(tmp_path / "pop" / "shop.test.zone"), "a removed member's copy stays on disk"
+    wait_path(tmp_path / "pop" / "shop.test.zone", False)
     log = pop.log_text()
     assert "catalog catalog.tern.: member shop.test. removed (no longer listed)" in log
     # a restart with the primary down: the catalog and every member served from their disk copies
@@ -567,7 +576,7 @@ def test_catalog_edge_cases_and_changes(tmp_path):
     wait_served(pport, "www.example.net.", dns.rcode.REFUSED, 10)
     wait_served(pport, "sub.example.com.", rcode_and_rdatas(p.port, "sub.example.com.", "SOA")[1], 10, "SOA")
     assert not os.path.exists(tmp_path / "pop" / "example.net.zone")
-    assert os.path.exists(tmp_path / "pop" / "sub.example.com.zone")
+    wait_path(tmp_path / "pop" / "sub.example.com.zone", True)
     # a version 1 catalog is not processed: members stay as they are
     write_catalog(3, version="1", net="", drop="b3.zones PTR Example.NET.\n")
     p.reload()

@@ -271,3 +271,25 @@ def test_journal_keeps_the_newest_changes(tmp_path, keys):  # noqa: F811
         assert recs[1][1] != "SOA" and set(recs[:-1]) == axfr_state(s)
     finally:
         finish(s)
+
+
+def test_long_journal_is_trimmed_in_batches(tmp_path, keys):  # noqa: F811
+    """Over 64 entries the journal is trimmed on some writes only: it keeps at least journal-keep
+    changes and never grows far past it."""
+    s = ApiTernd(keys, workdir=str(tmp_path), api={"serial-policy": "increment", "journal-keep": 80})
+    s.start()
+    try:
+        api = s.api(s.keys.token("t1"))
+        api.create_zone("ixfr.test")
+        for i in range(400):
+            api.put_rrset("ixfr.test", "www", "A", 300, ["10.0.%d.%d" % (i // 256, i % 256)])
+        count, cursor = 0, None
+        while True:
+            r = api.get("/api/v1/zones/ixfr.test/changes?limit=1000" + ("&cursor=%d" % cursor if cursor else ""))
+            count += len(r.json["changes"])
+            cursor = r.json["next"]
+            if cursor is None:
+                break
+        assert 80 <= count <= 180, count
+    finally:
+        finish(s)

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the seed corpora of the libFuzzer harnesses (corpus_query/, corpus_name/,
-corpus_zonefile/, corpus_config/) next to this script. The output is committed; run this again
+corpus_zonefile/, corpus_config/, corpus_catalog_in/) next to this script. The output is committed; run this again
 only to change the seeds: /usr/bin/python3 tests/fuzz/gen_corpus.py  (needs python3-dnspython)."""
 import os
 import re
@@ -420,6 +420,42 @@ def gen_rrtext():
     for i, text in enumerate(bad):
         write(d, "bad-%02d" % i, bytes([0x00, i % 8, 0]) + text.encode())
 
+CATALOG_HEAD = "$ORIGIN catalog.tern.\n@ 0 IN SOA invalid. invalid. 1 3600 600 2147483646 0\n@ 0 IN NS invalid.\n"
+LONGEST = "a" * 63 + "." + "B" * 63 + "." + "c" * 63 + "." + "D" * 61 + "."
+
+# catalog zones for the apex catalog.tern. (fuzz_catalog_in), valid and broken
+CATALOGS = {
+    "minimal": 'version TXT "2"\n',
+    "members": 'version TXT "2"\na1.zones PTR example.com.\nb2.zones PTR example.net.\n'
+               'c3.zones PTR Shop.TEST.\n',
+    "system": 'version TXT "2"\na1.zones PTR example.com.\ncoo.a1.zones PTR other.catalog.\n'
+              'group.a1.zones TXT "blue"\nb3.zones PTR Example.NET.\nc4.zones PTR one.test.\n'
+              'c4.zones PTR two.test.\nd5.zones PTR catalog.tern.\ne6.zones PTR local.test.\n'
+              'prop.ext TXT "ignored"\n',
+    "skipped": 'version TXT "2"\nx.zones PTR catalog.tern.\ny.zones PTR in.catalog.tern.\n'
+               'z.zones PTR a.example.\nw.zones PTR A.EXAMPLE.\nv.zones PTR a.example.\n'
+               'two.zones PTR b.example.\ntwo.zones PTR c.example.\nzones PTR d.example.\n'
+               'deep.z.zones PTR e.example.\n',
+    "properties": 'version TXT "2"\nm.zones PTR example.org.\ncoo.m.zones PTR new.catalog.\n'
+                  'group.m.zones TXT "g1" "g2"\nx.ext.m.zones PTR ext.example.\nserial.ext TXT "1"\n'
+                  'ext TXT "x"\n@ PTR apex.example.\n',
+    "odd-case": 'version TXT "2"\na.zones PTR ExAmPlE.CoM.\nb.zones PTR \\069XAMPLE.ORG.\n'
+                'c.zones PTR \\200\\193Z.example.\nd.zones PTR \\064\\091\\096Z.example.\n'
+                'e.zones PTR .\nf.zones PTR *.example.\n',
+    "longest": 'version TXT "2"\nm1.zones PTR %s\nm2.zones PTR %s\n' % (LONGEST, LONGEST),
+    "no-version": 'a1.zones PTR example.com.\n',
+    "version-1": 'version TXT "1"\na1.zones PTR example.com.\n',
+    "version-two-strings": 'version TXT "2" "2"\na1.zones PTR example.com.\n',
+    "version-two-records": 'version TXT "2"\nversion TXT "3"\na1.zones PTR example.com.\n',
+    "version-generic": 'version TYPE16 \\# 2 0132\na1.zones TYPE12 \\# 13 076578616d706c6503636f6d00\n',
+}
+
+
+def gen_catalogs():
+    d = reset("corpus_catalog_in")
+    for fname, text in CATALOGS.items():
+        write(d, fname + ".zone", CATALOG_HEAD + text)
+
 
 if __name__ == "__main__":
     msgs = gen_queries()
@@ -428,6 +464,7 @@ if __name__ == "__main__":
     gen_configs()
     gen_zone_apply()
     gen_rrtext()
+    gen_catalogs()
     for sub in ("corpus_query", "corpus_name", "corpus_zonefile", "corpus_config", "corpus_zone_apply",
-                "corpus_rrtext"):
+                "corpus_rrtext", "corpus_catalog_in"):
         print(sub, len(os.listdir(os.path.join(HERE, sub))))

@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZ=$ROOT/tests/fuzz
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CC=${CC:-clang}
-ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json xfrin"
+ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json xfrin catalog_in"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -40,7 +40,16 @@ max_len() {
 	zone_apply) echo 1024 ;;
 	rrtext) echo 4096 ;;
 	xfrin) echo 16384 ;;   # several messages of an AXFR or IXFR answer
+	catalog_in) echo 16384 ;; # zone text, as for zonefile
 	*) echo 4096 ;;
+	esac
+}
+
+# The dictionaries of a harness: its own <harness>.dict, after those of the syntax it reads.
+dict_files() {
+	case $1 in
+	catalog_in) echo zonefile.dict catalog_in.dict ;; # zone text, with the catalog's own names
+	*) echo "$1.dict" ;;
 	esac
 }
 
@@ -201,8 +210,12 @@ fuzz_one() {
 	mkdir -p "$work/corpus" "$work/artifacts"
 	[ -d "$FUZZ/corpus_$h" ] && find "$FUZZ/corpus_$h" -type f -exec cp {} "$work/corpus/" \;
 	for f in "$FUZZ"/regress/"$h"-*; do [ -f "$f" ] && cp "$f" "$work/corpus/"; done
-	local dict=""
-	[ -f "$FUZZ/$h.dict" ] && dict="-dict=$FUZZ/$h.dict"
+	local dict="" dicts="" d
+	for d in $(dict_files "$h"); do [ -f "$FUZZ/$d" ] && dicts="$dicts $FUZZ/$d"; done
+	if [ -n "$dicts" ]; then # libFuzzer takes one -dict: several files are joined
+		# shellcheck disable=SC2086
+		cat $dicts >"$work/fuzz.dict" && dict="-dict=$work/fuzz.dict"
+	fi
 	local log=$OUT/logs/fuzz-$h.log
 	# shellcheck disable=SC2086
 	"$OUT/fuzz_$h" -max_total_time="$secs" -max_len="$(max_len "$h")" -timeout=10 -rss_limit_mb=2048 \

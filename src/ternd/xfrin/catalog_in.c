@@ -101,7 +101,8 @@ int catalog_in_members(const struct zone *cat, struct catalog_member **out, size
 	}
 	if (!have_version) {
 		rc = TERN_EZONE;
-		msg[0] = 0;
+		if (msglen) /* the version alone is reported */
+			msg[0] = 0;
 		name_to_text(version, owner, sizeof(owner));
 		msg_add(msg, msglen, "%s is not one TXT \"2\": not a version 2 catalog (RFC 9432 4.2.1), not processed",
 		        owner);

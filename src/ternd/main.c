@@ -238,9 +238,10 @@ int main(int argc, char **argv)
 		log_info("listening on %s (UDP, TCP)", conf->listen[i].text);
 	log_info("ready: %zu zone(s) served", zones_count(srv.zones));
 
-	/* Configurations stay alive until exit: transports may keep pointers into the first. */
-	struct config **old = NULL;
-	size_t nold = 0;
+	/* The first configuration stays alive until exit: the transports, the API, NOTIFY and the PoP
+	 * poller keep pointers into it. A later one is only read while its reload runs (every module
+	 * copies what it keeps), so it is freed once the next reload is done. */
+	struct config *first = conf;
 	for (;;) {
 		int sig = 0;
 		if (sigwait(&sigs, &sig) != 0)
@@ -257,14 +258,6 @@ int main(int argc, char **argv)
 		}
 		if (!same_listeners(conf, next))
 			log_warning("listen addresses changed: restart ternd to apply them");
-		struct config **grown = realloc(old, (nold + 1) * sizeof(*old));
-		if (!grown) {
-			log_error("out of memory: configuration not reloaded");
-			config_free(next);
-			continue;
-		}
-		old = grown;
-		old[nold++] = conf;
 		server_set_params(&srv, next);
 		if (xfrin_reload(xfrin, next) < 0)
 			log_error("secondary zones: out of memory applying the new configuration");
@@ -273,6 +266,8 @@ int main(int argc, char **argv)
 		api_reload(api, next);
 		if (catalog_reload(&catalog, &srv, next, xfrin, err, ERRBUF) < 0)
 			log_error("%s", err);
+		if (conf != first)
+			config_free(conf);
 		conf = next;
 		log_info("reload done: %zu zone(s) served", zones_count(srv.zones));
 	}
@@ -291,9 +286,8 @@ int main(int argc, char **argv)
 	udp = NULL;
 	xfrin_stop(xfrin);
 	xfrin = NULL;
-	for (size_t i = 0; i < nold; i++)
-		config_free(old[i]);
-	free(old);
+	if (conf != first)
+		config_free(first);
 out:
 	tcp_stop(tcp);
 	catalog_stop(catalog);

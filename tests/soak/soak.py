@@ -125,6 +125,7 @@ def main():
     checker.start()
     start, warm = time.time(), None
     rss_start = fds_start = None
+    rss_trend = []
     while perf.poll() is None:
         time.sleep(1)
         serial += 1
@@ -139,6 +140,8 @@ def main():
             api = http.client.HTTPConnection("127.0.0.1", aport, timeout=10)
         if rss_start is None and time.time() - start >= min(10, args.seconds / 4):
             rss_start, fds_start, warm = rss_kib(proc.pid), fds(proc.pid), time.time()
+        if warm is not None and time.time() - warm >= 60 * (len(rss_trend) + 1):
+            rss_trend.append(rss_kib(proc.pid))  # a plateau is a cache filling; a slope is a leak
     out = perf.communicate()[0]
     checker.stop.set()
     checker.join()
@@ -159,6 +162,8 @@ def main():
           (checker.checked, len(checker.errors), {"%s %s" % k: v for k, v in checker.last.items()}))
     print("soak: RSS %d KiB after warm-up -> %d KiB at end (%+.2f%%); fds %d -> %d; exit code %d" %
           (rss_start, rss_end, growth, fds_start, fds_end, code))
+    if rss_trend:
+        print("soak: RSS each minute after warm-up (KiB): %s" % " ".join(str(r) for r in rss_trend))
     for e in checker.errors[:10]:
         print("  error:", e)
     failed = (lost or bad or checker.errors or growth >= 5.0 or fds_end != fds_start or code != 0 or not checker.checked

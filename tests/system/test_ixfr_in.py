@@ -4,13 +4,7 @@ scripted primary. A broken IXFR (journal gap, a deletion of a record we do not h
 AXFR from the same primary; one cut halfway changes nothing; an AXFR-style answer and a lone
 "up to date" SOA are taken as they are."""
 import base64
-import os
 import re
-import signal
-import socket
-import struct
-import subprocess
-import threading
 import time
 
 import dns.flags
@@ -19,28 +13,26 @@ import dns.opcode
 import dns.query
 import dns.rdatatype
 import dns.rrset
-import dns.tsigkeyring
 import dns.zone
 import pytest
 
 import test_secondary
-from knotlib import KNOTD, knotd_available
-from ternlib import free_port, wait_udp
-from test_secondary import (KNOTC, NAMED, ZONE, Secondary, a_record, records, send_notify, soa_serial, stop_ok,
-                            wait_serial, zone_text)
+from bindlib import NamedPrimary, named_available
+from knotlib import KnotPrimary, knotd_available
+from ternlib import free_port
+from test_secondary import ZONE, Secondary, a_record, records, send_notify, soa_serial, wait_serial, zone_text
+from xfrlib import ScriptedServer, Started, TsigKey, axfr_records, stop_ok
 
 ALLOW = "transfer:\n  allow: [127.0.0.0/8]\n"
-_started = []
+_started = Started()
 
 
 @pytest.fixture(autouse=True)
 def _stop_leftovers():
     """A failing test still stops what it started (Secondary registers in test_secondary)."""
     yield
-    while _started:
-        _started.pop().stop()
-    while test_secondary._started:
-        test_secondary._started.pop().stop()
+    _started.stop_all()
+    test_secondary._started.stop_all()
 
 
 def wait_log(get, text, timeout=8.0):
@@ -63,92 +55,10 @@ def copy_serial(t, want=None, timeout=5.0):
 
 # --- Knot -----------------------------------------------------------------------------------------
 
-KNOT_CONF = """{keys}
-server:
-    rundir: "{dir}"
-    listen: 127.0.0.1@{port}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "{dir}"
-control:
-    listen: "{dir}/knot.sock"
-log:
-  - target: stderr
-    any: info
-acl:
-  - id: xfr
-    address: 127.0.0.0/8
-    action: transfer{acl_key}
-template:
-  - id: default
-    storage: "{dir}"
-    zonefile-sync: -1
-    zonefile-load: {load}
-    journal-content: changes
-    semantic-checks: off
-zone:
-  - domain: {zone}.
-    file: "{dir}/zone"
-    acl: xfr
-"""
-
-
-class KnotJournal:
-    """knotd whose changes are knotc transactions, so its journal holds the diffs IXFR sends. It
-    sends no NOTIFY: the test does, after the transactions it wants in one IXFR."""
-
-    def __init__(self, tmp, text, key=None, load="whole"):
-        self.port = free_port()
-        self.dir = tmp / ("knot-%d" % self.port)
-        self.dir.mkdir(parents=True)
-        (self.dir / "zone").write_text(text)
-        self.conf = self.dir / "knot.conf"
-        keys = "key:\n  - id: %s\n    algorithm: hmac-sha256\n    secret: %s\n" % key if key else ""
-        self.conf.write_text(KNOT_CONF.format(dir=self.dir, port=self.port, zone=ZONE, keys=keys, load=load,
-                                              acl_key="\n    key: %s" % key[0] if key else ""))
-        self.log = self.dir / "knot.log"
-        self.proc = None
-
-    def start(self):
-        _started.append(self)
-        self.logf = open(self.log, "a")
-        self.proc = subprocess.Popen([KNOTD, "-c", str(self.conf)], stdout=self.logf, stderr=subprocess.STDOUT)
-        deadline = time.time() + 15
-        while True:
-            try:
-                if soa_serial(self.port, timeout=0.2) is not None:
-                    return self
-            except Exception:
-                pass
-            assert self.proc.poll() is None and time.time() < deadline, self.log.read_text()
-            time.sleep(0.05)
-
-    def commit(self, *changes):
-        """One transaction: ("set", owner, ttl, type, rdata) or ("unset", owner, type[, rdata])."""
-        def knotc(*args):
-            subprocess.run([KNOTC, "-c", str(self.conf)] + list(args), check=True, capture_output=True)
-        knotc("zone-begin", ZONE)
-        for c in changes:
-            knotc("zone-" + c[0], ZONE, *c[1:])
-        knotc("zone-commit", ZONE)
-
-    def reload(self, text, serial):
-        """A new zone file; with zonefile-load: difference Knot journals it as one diff. Returns
-        once Knot serves serial (it reloads in the background)."""
-        (self.dir / "zone").write_text(text)
-        subprocess.run([KNOTC, "-c", str(self.conf), "zone-reload", ZONE], check=True, capture_output=True)
-        deadline = time.time() + 10
-        while soa_serial(self.port) != serial:
-            assert time.time() < deadline, self.log.read_text()
-            time.sleep(0.02)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.logf.close()
+def knot_journal(tmp, text, key=None, load="whole"):
+    """A started knotd whose changes are knotc transactions, so its journal holds the diffs IXFR
+    sends. It sends no NOTIFY: the test does, after the transactions it wants in one IXFR."""
+    return _started.add(KnotPrimary(tmp / "knot", ZONE, text, key=key, load=load, journal="changes"))
 
 
 needs_knot = pytest.mark.skipif(not knotd_available(), reason="knotd not installed")
@@ -159,7 +69,7 @@ def test_knot_primary_axfr_then_ixfr(tmp_path):
     """The first copy by AXFR; then one transaction, then two in one go (two diffs), each pulled
     by IXFR (ternd's log and Knot's agree) with answers equal to Knot's; the disk copy follows;
     after a restart, the copy loaded from disk is brought up to date by IXFR as well."""
-    knot = KnotJournal(tmp_path, zone_text(1, hosts=300)).start()
+    knot = knot_journal(tmp_path, zone_text(1, hosts=300))
     t = Secondary({ZONE: ["127.0.0.1@%d" % knot.port]}, workdir=str(tmp_path / "pop"), extra=ALLOW)
     t.start()
     wait_serial(t.port, 1, log=t.log_text)
@@ -170,7 +80,7 @@ def test_knot_primary_axfr_then_ixfr(tmp_path):
     send_notify(t.port)
     wait_serial(t.port, 2, log=t.log_text)
     wait_log(t.log_text, "IXFR from 127.0.0.1@%d: serial 1 -> 2, 1 diffs" % knot.port)
-    assert "IXFR, outgoing" in knot.log.read_text() and "AXFR, outgoing" in knot.log.read_text()
+    assert "IXFR, outgoing" in knot.log_text() and "AXFR, outgoing" in knot.log_text()
     assert a_record(t.port, "www.pop.test.") == ["192.0.2.201"]
     assert a_record(t.port, "h7.pop.test.") == []
     assert records(t.addr, t.port) == records("127.0.0.1", knot.port)
@@ -197,41 +107,36 @@ def test_knot_primary_axfr_then_ixfr(tmp_path):
     knot.stop()
 
 
+KEY = TsigKey("xfr.key", "hmac-sha256", base64.b64encode(b"ixfr secret of thirty-two bytes!").decode())
+
+
 def records_signed(port):
     """records() of a primary that transfers only with the key."""
-    ring = dns.tsigkeyring.from_text({KEY_NAME: ("hmac-sha256", KEY_SECRET)})
-    out = []
-    for m in dns.query.xfr("127.0.0.1", ZONE, port=port, timeout=5, relativize=False, keyring=ring, keyname=KEY_NAME):
-        for rs in m.answer:
-            out += [(rs.name.to_text().lower(), dns.rdatatype.to_text(rs.rdtype), rs.ttl, rd.to_text().lower())
-                    for rd in rs]
-    return sorted(out[:-1])
-
-
-KEY_NAME, KEY_SECRET = "xfr.key", base64.b64encode(b"ixfr secret of thirty-two bytes!").decode()
+    return axfr_records("127.0.0.1", port, ZONE, KEY.ring(), KEY.name)
 
 
 @needs_knot
 def test_knot_primary_ixfr_with_tsig(tmp_path):
     """Knot transfers only with the key: the AXFR and then an IXFR of many messages (one signed
     chain) both verify, and a NOTIFY signed with the key starts the IXFR."""
-    knot = KnotJournal(tmp_path, zone_text(1, hosts=3000), key=(KEY_NAME, KEY_SECRET), load="difference").start()
-    keys = "keys:\n  - name: %s\n    algorithm: hmac-sha256\n    secret: \"%s\"\n" % (KEY_NAME, KEY_SECRET)
+    knot = knot_journal(tmp_path, zone_text(1, hosts=3000), key=KEY, load="difference")
+    keys = "keys:\n  - name: %s\n    algorithm: hmac-sha256\n    secret: \"%s\"\n" % (KEY.name, KEY.secret)
     t = Secondary({ZONE: ["127.0.0.1@%d" % knot.port]}, workdir=str(tmp_path / "pop"),
-                  extra="    key: %s\n" % KEY_NAME + keys + ALLOW)
+                  extra="    key: %s\n" % KEY.name + keys + ALLOW)
     t.start()
     wait_serial(t.port, 1, log=t.log_text)
-    knot.reload(zone_text(2, hosts=3000).replace("A 10.0.", "A 10.1.") + "only2 A 192.0.2.2\n", 2)
+    knot.change(zone_text(2, hosts=3000).replace("A 10.0.", "A 10.1.") + "only2 A 192.0.2.2\n")
+    wait_serial(knot.port, 2, log=knot.log_text)  # Knot reloads in the background
     q = dns.message.make_query(ZONE, "SOA")
     q.flags = dns.flags.AA
     q.set_opcode(dns.opcode.NOTIFY)
-    q.use_tsig(dns.tsigkeyring.from_text({KEY_NAME: ("hmac-sha256", KEY_SECRET)}), KEY_NAME)
+    q.use_tsig(KEY.ring(), KEY.name)
     dns.query.udp(q, "127.0.0.1", port=t.port, timeout=2)
     wait_serial(t.port, 2, log=t.log_text)
     wait_log(t.log_text, "IXFR from 127.0.0.1@%d: serial 1 -> 2, 1 diffs, 6003 records" % knot.port)
     messages = int(re.search(r"6003 records, (\d+) messages", t.log_text()).group(1))
     assert messages > 1, t.log_text()
-    assert "IXFR, outgoing" in knot.log.read_text()
+    assert "IXFR, outgoing" in knot.log_text()
     assert a_record(t.port, "h3.pop.test.") == ["10.1.0.3"] and a_record(t.port, "only2.pop.test.") == ["192.0.2.2"]
     assert records(t.addr, t.port) == records_signed(knot.port)
     assert "TSIG" not in t.log_text()
@@ -241,67 +146,30 @@ def test_knot_primary_ixfr_with_tsig(tmp_path):
 
 # --- BIND -----------------------------------------------------------------------------------------
 
-NAMED_CONF = """
-options {{
-    directory "{dir}";
-    pid-file "{dir}/named.pid";
-    session-keyfile "{dir}/session.key";
-    managed-keys-directory "{dir}";
-    listen-on port {port} {{ 127.0.0.1; }};
-    listen-on-v6 {{ none; }};
-    recursion no;
-    allow-transfer {{ 127.0.0.0/8; }};
-    notify explicit;
-    notify-delay 0;
-    also-notify {{ 127.0.0.1 port {pop}; }};
-    ixfr-from-differences yes;
-    dnssec-validation no;
-}};
-controls {{ }};
-zone "{zone}" {{
-    type primary;
-    file "{file}";
-}};
-"""
-
-
-@pytest.mark.skipif(not os.access(NAMED, os.X_OK), reason="BIND (named) not installed")
+@pytest.mark.skipif(not named_available(), reason="BIND (named) not installed")
 def test_bind_primary_ixfr_from_differences(tmp_path):
     """BIND with ixfr-from-differences: a zone file edited and reloaded (SIGHUP) becomes a diff in
     BIND's journal; ternd, told by BIND's NOTIFY, pulls it by IXFR and answers as BIND does."""
-    pop_port, port = free_port(), free_port()
-    d = tmp_path / "bind"
-    d.mkdir()
-    zfile = d / "pop.test.zone"
-    zfile.write_text(zone_text(100, hosts=300))
-    (d / "named.conf").write_text(NAMED_CONF.format(dir=d, port=port, pop=pop_port, zone=ZONE, file=zfile))
-    log = open(d / "named.log", "w")
-    named = subprocess.Popen([NAMED, "-g", "-c", str(d / "named.conf")], stdout=log, stderr=subprocess.STDOUT)
+    pop_port = free_port()
+    named = NamedPrimary(tmp_path / "bind", ZONE, zone_text(100, hosts=300), pop_port, ixfr=True)
+    port = named.port
     t = Secondary({ZONE: ["127.0.0.1@%d" % port]}, port=pop_port, workdir=str(tmp_path / "pop"), extra=ALLOW)
     try:
-        wait_udp("127.0.0.1", port, proc=named)
-        deadline = time.time() + 10
-        while soa_serial(port) != 100:
-            assert time.time() < deadline, (d / "named.log").read_text()
-            time.sleep(0.05)
+        named.start()
         t.start()
         wait_serial(t.port, 100, log=t.log_text)
         text = zone_text(101, www="192.0.2.111", hosts=300).replace("h5 A 10.0.0.5\n", "")
-        zfile.write_text(text + "extra TXT \"from bind\"\n")
-        os.utime(zfile, (time.time() + 2, time.time() + 2))  # BIND reloads only newer files
-        named.send_signal(signal.SIGHUP)
-        both = lambda: t.log_text() + (d / "named.log").read_text()  # noqa: E731
+        named.change(text + "extra TXT \"from bind\"\n")
+        both = lambda: t.log_text() + named.log_text()  # noqa: E731
         wait_serial(t.port, 101, timeout=10, log=both)
         wait_log(t.log_text, "IXFR from 127.0.0.1@%d: serial 100 -> 101, 1 diffs" % port)
-        assert "IXFR started" in (d / "named.log").read_text()
+        assert "IXFR started" in named.log_text()
         assert a_record(t.port, "www.pop.test.") == ["192.0.2.111"]
         assert a_record(t.port, "h5.pop.test.") == []
         assert records(t.addr, t.port) == records("127.0.0.1", port)
         assert copy_serial(t, 101) == 101
     finally:
-        named.terminate()
-        named.wait(timeout=10)
-        log.close()
+        named.stop()
     stop_ok(t)
 
 
@@ -321,7 +189,7 @@ def zone_records(text):
     return out, soa
 
 
-class IxfrPrimary:
+class IxfrPrimary(ScriptedServer):
     """A scripted primary keeping every version published. SOA over UDP tells the newest serial;
     AXFR sends the newest zone; IXFR answers per ixfr_mode:
       "diffs"   one diff per version from the client's serial on (AXFR-style when it is unknown)
@@ -333,26 +201,13 @@ class IxfrPrimary:
     axfr_mode "cut" cuts AXFR halfway too. Answers come in messages of 4 records."""
 
     def __init__(self, serial, text):
-        self.port = free_port()
         self.versions = {}
         self.publish(serial, text)
         self.ixfr_mode = "diffs"
         self.axfr_mode = "full"
         self.queries = []  # (type, client serial or None)
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", self.port))
-        self.udp.settimeout(0.1)
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(("127.0.0.1", self.port))
-        self.tcp.listen(8)
-        self.tcp.settimeout(0.1)
-        self.running = True
+        super().__init__()
         _started.append(self)
-        self.threads = [threading.Thread(target=self.serve_udp, daemon=True),
-                        threading.Thread(target=self.serve_tcp, daemon=True)]
-        for th in self.threads:
-            th.start()
 
     def publish(self, serial, text):
         self.versions[serial] = zone_records(text)
@@ -395,61 +250,28 @@ class IxfrPrimary:
             rrs.insert(2, dns.rrset.from_text(ZONE + ".", 300, "IN", "TXT", "\"never here\""))
         return rrs
 
-    def serve_udp(self):
-        while self.running:
-            try:
-                data, peer = self.udp.recvfrom(65535)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            q = dns.message.from_wire(data)
+    def on_udp(self, data, peer):
+        q = dns.message.from_wire(data)
+        r = dns.message.make_response(q)
+        r.flags |= dns.flags.AA
+        r.answer.append(self.soa(self.serial))
+        self.udp.sendto(r.to_wire(), peer)
+
+    def tcp_answer(self, q):
+        if q.question[0].rdtype == dns.rdatatype.IXFR:
+            client = q.authority[0][0].serial
+            self.queries.append(("IXFR", client))
+            rrs, cut = self.ixfr_answer(client), self.ixfr_mode == "cut"
+        else:
+            self.queries.append(("AXFR", None))
+            rrs, cut = self.whole(), self.axfr_mode == "cut"
+        msgs = []
+        for i in range(0, len(rrs), 4):
             r = dns.message.make_response(q)
             r.flags |= dns.flags.AA
-            r.answer.append(self.soa(self.serial))
-            self.udp.sendto(r.to_wire(), peer)
-
-    def serve_tcp(self):
-        while self.running:
-            try:
-                c, _ = self.tcp.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with c:
-                c.settimeout(2)
-                try:
-                    (n,) = struct.unpack("!H", c.recv(2))
-                    q = dns.message.from_wire(c.recv(n))
-                    qtype = q.question[0].rdtype
-                    if qtype == dns.rdatatype.IXFR:
-                        client = q.authority[0][0].serial
-                        self.queries.append(("IXFR", client))
-                        rrs, cut = self.ixfr_answer(client), self.ixfr_mode == "cut"
-                    else:
-                        self.queries.append(("AXFR", None))
-                        rrs, cut = self.whole(), self.axfr_mode == "cut"
-                    msgs = []
-                    for i in range(0, len(rrs), 4):
-                        r = dns.message.make_response(q)
-                        r.flags |= dns.flags.AA
-                        r.answer = rrs[i:i + 4]
-                        msgs.append(r)
-                    if cut:
-                        msgs = msgs[:len(msgs) // 2]
-                    for m in msgs:
-                        w = m.to_wire()
-                        c.sendall(struct.pack("!H", len(w)) + w)
-                except OSError:
-                    pass
-
-    def stop(self):
-        self.running = False
-        for th in self.threads:
-            th.join()
-        self.udp.close()
-        self.tcp.close()
+            r.answer = rrs[i:i + 4]
+            msgs.append(r)
+        return msgs[:len(msgs) // 2] if cut else msgs
 
 
 def scripted(tmp_path, hosts=40, extra=""):

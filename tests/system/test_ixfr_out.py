@@ -1,9 +1,6 @@
 """IXFR out (RFC 1995) from the API store's journal: only the changes since the client's serial,
 one SOA when it is up to date, the whole zone when the journal does not reach back; Knot as an
 IXFR client of ternd."""
-import os
-import subprocess
-
 import dns.message
 import dns.query
 import dns.rcode
@@ -12,8 +9,9 @@ import dns.rrset
 import pytest
 
 from apilib import ApiTernd, finish, keys  # noqa: F401 (fixture)
-from knotlib import KNOTD, knotd_available
+from knotlib import KnotSecondary, knotd_available
 from ternlib import free_port
+from xfrlib import api_primary, wait_serial
 
 ZONE = "ixfr.test."
 
@@ -155,86 +153,21 @@ def test_ixfr_without_soa_is_formerr(srv):
     assert r.rcode() == dns.rcode.FORMERR
 
 
-KNOT_SECONDARY = """
-server:
-    rundir: "{run}"
-    listen: 127.0.0.1@{port}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "{storage}"
-control:
-    listen: "{run}/knot.sock"
-log:
-  - target: stderr
-    any: debug
-remote:
-  - id: primary
-    address: 127.0.0.1@{primary}
-acl:
-  - id: from_primary
-    address: 127.0.0.1
-    action: notify
-  - id: transfer
-    address: 127.0.0.1
-    action: transfer
-template:
-  - id: default
-    storage: "{storage}"
-    zonefile-sync: -1
-    journal-content: changes
-zone:
-  - domain: ixfr.test.
-    master: primary
-    acl: [from_primary, transfer]
-"""
-
-
 @pytest.mark.skipif(not knotd_available(), reason="knotd not installed")
 def test_knot_secondary_takes_ixfr(tmp_path, keys):  # noqa: F811
     """Knot, a secondary of ternd, refreshes by IXFR after API changes, and ends with ternd's zone."""
-    import time
-
     kport = free_port()
-    (tmp_path / "ternd").mkdir()
-    s = ApiTernd(keys, workdir=str(tmp_path / "ternd"), api={"serial-policy": "increment"})
-    with open(s.config, "a") as f:
-        f.write("transfer:\n  allow: [127.0.0.0/8]\n  notify: [\"127.0.0.1@%d\"]\n" % kport)
-    s.start()
-    run, storage = tmp_path / "krun", tmp_path / "kstore"
-    run.mkdir()
-    storage.mkdir()
-    conf = tmp_path / "knot.conf"
-    conf.write_text(KNOT_SECONDARY.format(run=run, storage=storage, port=kport, primary=s.port))
-    logpath = tmp_path / "knot.log"
-    log = open(logpath, "w")
-    knot = None
+    s, api = api_primary(keys, tmp_path / "ternd", ["127.0.0.1@%d" % kport], "ixfr.test",
+                         [{"name": "www", "type": "A", "ttl": 300, "records": ["192.0.2.1"]}])
+    knot = KnotSecondary(tmp_path / "knot", ZONE, s.port, port=kport, transfer=True, log_level="debug")
     try:
-        api = s.api(s.keys.token("t1"))
-        api.create_zone("ixfr.test", rrsets=[{"name": "www", "type": "A", "ttl": 300, "records": ["192.0.2.1"]}])
-        knot = subprocess.Popen([KNOTD, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
-
-        def knot_serial():
-            try:
-                r = dns.query.udp(dns.message.make_query(ZONE, "SOA"), "127.0.0.1", port=kport, timeout=1)
-                return r.answer[0][0].serial if r.answer else None
-            except Exception:
-                return None
-
-        def wait_serial(serial, timeout=15):
-            deadline = time.time() + timeout
-            while time.time() < deadline:
-                if knot_serial() == serial:
-                    return
-                time.sleep(0.02)
-            raise AssertionError("Knot never reached serial %s:\n%s" % (serial, logpath.read_text()[-4000:]))
-
-        wait_serial(api.serial("ixfr.test"))
+        knot.start()
+        knot_log = lambda: knot.log_text()[-4000:]  # noqa: E731
+        wait_serial("127.0.0.1", kport, ZONE, api.serial("ixfr.test"), timeout=15, log=knot_log)
         for i in range(2, 5):
             api.put_rrset("ixfr.test", "www", "A", 300, ["192.0.2.%d" % i, "192.0.2.100"])
-            wait_serial(api.serial("ixfr.test"))
-        text = logpath.read_text()
+            wait_serial("127.0.0.1", kport, ZONE, api.serial("ixfr.test"), timeout=15, log=knot_log)
+        text = knot.log_text()
         incoming = [line for line in text.splitlines() if "IXFR, incoming" in line]
         assert incoming, text[-4000:]
         assert not [line for line in text.splitlines() if "AXFR-style" in line or "fallback to AXFR" in line], \
@@ -243,10 +176,7 @@ def test_knot_secondary_takes_ixfr(tmp_path, keys):  # noqa: F811
         knot_axfr = records(transfer("127.0.0.1", kport))
         assert set(knot_axfr[:-1]) == axfr_state(s)
     finally:
-        if knot:
-            knot.terminate()
-            knot.wait(timeout=10)
-        log.close()
+        knot.stop()
         finish(s)
 
 

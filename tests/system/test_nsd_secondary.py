@@ -1,11 +1,9 @@
 """ternd primary -> NSD secondary: NSD pulls the zone by AXFR, follows API changes through NOTIFY and
-IXFR requests, and answers every name and type of the zone as ternd does. Also home of the NSD
-and transfer-recording helpers test_pop_atomic.py uses."""
-import os
-import shutil
+IXFR requests, and answers every name and type of the zone as ternd does; with a TSIG key
+(hmac-sha256, hmac-sha512) as well, ternd then refusing unsigned transfers."""
+import base64
 import socket
 import struct
-import subprocess
 import threading
 import time
 
@@ -15,140 +13,27 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
+import dns.xfr
 import pytest
 
-from apilib import ApiTernd, finish, keys  # noqa: F401 (keys is a fixture)
-from ternlib import free_port, wait_udp
+import xfrlib
+from apilib import finish, keys  # noqa: F401 (keys is a fixture)
+from nsdlib import Nsd, nsd_available
+from ternlib import free_port
+from xfrlib import ScriptedServer, TsigKey, api_primary as primary
 
-NSD = shutil.which("nsd") or "/usr/sbin/nsd"
-needs_nsd = pytest.mark.skipif(not os.access(NSD, os.X_OK), reason="NSD not installed")
-
-
-# --- peers ---------------------------------------------------------------------------------------
-
-NSD_CONF = """server:
-    server-count: 1
-    ip-address: 127.0.0.1@{port}
-    do-ip6: no
-    username: ""
-    chroot: ""
-    zonesdir: "{dir}"
-    database: ""
-    pidfile: "{dir}/nsd.pid"
-    xfrdfile: "{dir}/xfrd.state"
-    xfrdir: "{dir}"
-    zonelistfile: "{dir}/zone.list"
-    logfile: "{dir}/nsd.log"
-    verbosity: 2
-    zonefiles-write: 0
-    rrl-ratelimit: 0
-    xfrd-reload-timeout: {reload_timeout}
-remote-control:
-    control-enable: no
-zone:
-    name: {zone}
-    request-xfr: 127.0.0.1@{primary} NOKEY
-    allow-notify: 127.0.0.1 NOKEY
-    provide-xfr: 127.0.0.0/8 NOKEY
-"""
+needs_nsd = pytest.mark.skipif(not nsd_available(), reason="NSD not installed")
 
 
-class Nsd:
-    """NSD in the foreground as the secondary of zone, pulling from 127.0.0.1@primary_port; its
-    configuration, pidfile, xfrd state and logs all in workdir. reload_timeout is NSD's
-    xfrd-reload-timeout: 0 serves a transfer at once instead of batching reloads for a second."""
-
-    def __init__(self, workdir, zone, primary_port, port=None, reload_timeout=0):
-        self.port = port or free_port()
-        self.addr = "127.0.0.1"
-        self.dir = str(workdir)
-        os.makedirs(self.dir, exist_ok=True)
-        self.zone = zone
-        self.config = os.path.join(self.dir, "nsd.conf")
-        self.log = os.path.join(self.dir, "nsd.log")
-        with open(self.config, "w") as f:
-            f.write(NSD_CONF.format(port=self.port, dir=self.dir, zone=zone, primary=primary_port,
-                                    reload_timeout=reload_timeout))
-        self.proc = None
-
-    def start(self):
-        self.out = open(os.path.join(self.dir, "nsd.stderr"), "w")
-        self.proc = subprocess.Popen([NSD, "-d", "-c", self.config], stdout=self.out, stderr=subprocess.STDOUT)
-        try:
-            wait_udp(self.addr, self.port, proc=self.proc)
-        except RuntimeError as e:
-            raise RuntimeError("%s\n%s" % (e, self.log_text()))
-        return self
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc:
-            self.out.close()
-        return self.proc.returncode if self.proc else None
-
-    def log_text(self):
-        text = ""
-        for p in (self.log, os.path.join(self.dir, "nsd.stderr")):
-            if os.path.exists(p):
-                with open(p) as f:
-                    text += f.read()
-        return text
-
-
-def primary(keys, workdir, notify, zone, rrsets):
-    """A started ternd with the API (serial-policy increment), transfers allowed on loopback and
-    NOTIFY to every "addr@port" of notify, serving zone made through the API with rrsets.
-    Returns (server, API client)."""
-    os.makedirs(str(workdir), exist_ok=True)
-    t = ApiTernd(keys, workdir=str(workdir), api={"serial-policy": "increment"})
-    with open(t.config, "a") as f:
-        f.write("transfer:\n  allow: [127.0.0.0/8]\n  notify: [%s]\n" % ", ".join('"%s"' % n for n in notify))
-    t.start()
-    api = t.api(keys.token("pop"))
-    api.create_zone(zone, rrsets=rrsets)
-    return t, api
-
-
-def soa_serial(port, zone, timeout=0.5):
-    """The SOA serial port serves for zone, or None when it answers otherwise (or not at all)."""
-    try:
-        r = dns.query.udp(dns.message.make_query(zone, "SOA"), "127.0.0.1", port=port, timeout=timeout)
-    except Exception:
-        return None
-    if r.rcode() != dns.rcode.NOERROR or not r.answer or r.answer[0].rdtype != dns.rdatatype.SOA:
-        return None
-    return r.answer[0][0].serial
+def axfr_records(port, zone, key=None):
+    """The zone by AXFR from 127.0.0.1@port, signed with key (a TsigKey) when given."""
+    return xfrlib.axfr_records("127.0.0.1", port, zone, key.ring() if key else None, key.name if key else None)
 
 
 def wait_serial(port, zone, serial, timeout=10.0, log=None):
-    """Waits until port serves serial for zone; returns the time it took."""
+    """Waits until 127.0.0.1@port serves serial for zone; returns the time it took."""
     start = time.time()
-    last = None
-    while time.time() - start < timeout:
-        last = soa_serial(port, zone)
-        if last == serial:
-            return time.time() - start
-        time.sleep(0.005)
-    raise AssertionError("serial %s of %s not served on port %d within %.0f s (last %s)%s"
-                         % (serial, zone, port, timeout, last, "\n" + log() if log else ""))
-
-
-def axfr_records(port, zone):
-    """The zone by AXFR as a sorted list of (name, type, ttl, rdata text), closing SOA dropped."""
-    out = []
-    for m in dns.query.xfr("127.0.0.1", zone, port=port, timeout=5, relativize=False):
-        for rs in m.answer:
-            for rd in rs:
-                out.append((rs.name.to_text().lower(), dns.rdatatype.to_text(rs.rdtype), rs.ttl,
-                            rd.to_text().lower()))
-    assert out and out[0][1] == "SOA" and out[-1] == out[0], "not a complete AXFR: %s" % out[:3]
-    return sorted(out[:-1])
+    return xfrlib.wait_serial("127.0.0.1", port, zone, serial, timeout, log) - start
 
 
 def answer_view(port, name, rdtype):
@@ -176,7 +61,7 @@ def differences(port_a, port_b, zone, names_types):
     return out
 
 
-class XfrRecorder:
+class XfrRecorder(ScriptedServer):
     """A DNS forwarder between a secondary and its primary, on a port of its own: UDP datagrams are
     passed through, TCP connections are pumped both ways, and every TCP query (type, and the serial
     an IXFR asks from) and every answer message on TCP is kept, in order, so a test can tell which
@@ -184,48 +69,21 @@ class XfrRecorder:
 
     def __init__(self, target_port):
         self.target = ("127.0.0.1", target_port)
-        self.port = free_port()
         self.lock = threading.Lock()
         self.transfers = []  # [{"qtype", "serial", "answers": [wire, ...]}]
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", self.port))
-        self.udp.settimeout(0.1)
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(("127.0.0.1", self.port))
-        self.tcp.listen(8)
-        self.tcp.settimeout(0.1)
-        self.running = True
-        self.threads = [threading.Thread(target=self.serve_udp, daemon=True),
-                        threading.Thread(target=self.serve_tcp, daemon=True)]
-        for th in self.threads:
-            th.start()
+        super().__init__()
 
-    def serve_udp(self):
-        while self.running:
+    def on_udp(self, data, peer):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as up:
+            up.settimeout(2)
             try:
-                data, peer = self.udp.recvfrom(65535)
-            except socket.timeout:
-                continue
+                up.sendto(data, self.target)
+                self.udp.sendto(up.recv(65535), peer)
             except OSError:
-                return
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as up:
-                up.settimeout(2)
-                try:
-                    up.sendto(data, self.target)
-                    self.udp.sendto(up.recv(65535), peer)
-                except OSError:
-                    pass
+                pass
 
-    def serve_tcp(self):
-        while self.running:
-            try:
-                c, _ = self.tcp.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self.connection, args=(c,), daemon=True).start()
+    def on_tcp(self, conn):
+        threading.Thread(target=self.connection, args=(conn,), daemon=True).start()
 
     @staticmethod
     def frames(sock):
@@ -276,13 +134,6 @@ class XfrRecorder:
                 up.sendall(struct.pack("!H", len(wire)) + wire)
             th.join(10)
 
-    def stop(self):
-        self.running = False
-        for th in self.threads:
-            th.join()
-        self.udp.close()
-        self.tcp.close()
-
 
 def ixfr_kind(first_message):
     """'incremental' when the first message of an IXFR answer is a difference sequence (RFC 1995:
@@ -326,13 +177,23 @@ RRSETS = [
 ] + [{"name": "h%d" % i, "type": "A", "ttl": 300, "records": ["10.0.0.%d" % i]} for i in range(40)]
 
 
-def zone_questions(port, zone):
-    """Every (name, type) of the zone from ternd's AXFR, plus names and types that are not there
-    (NODATA, NXDOMAIN, an empty non-terminal, below the delegation)."""
-    qs = sorted({(name, rdtype) for name, rdtype, _, _ in axfr_records(port, zone)})
+def zone_questions(port, zone, key=None):
+    """Every (name, type) of the zone from ternd's AXFR (signed with key), plus names and types that
+    are not there (NODATA, NXDOMAIN, an empty non-terminal, below the delegation)."""
+    qs = sorted({(name, rdtype) for name, rdtype, _, _ in axfr_records(port, zone, key)})
     qs += [("www.%s." % zone, "TXT"), ("nothing.%s." % zone, "A"), ("b.%s." % zone, "A"),
            ("x.sub.%s." % zone, "A"), ("%s." % zone, "NS")]
     return qs
+
+
+def change_zone(api):
+    """One API change of ZONE (an RRset replaced, one deleted, one added); returns the new serial."""
+    r = api.patch("/api/v1/zones/%s/rrsets" % ZONE, {"rrsets": [
+        {"name": "www", "type": "A", "ttl": 300, "records": ["192.0.2.3"]},
+        {"name": "txt", "type": "TXT", "delete": True},
+        {"name": "new", "type": "A", "ttl": 120, "records": ["192.0.2.77"]}]})
+    assert r.status == 200, r
+    return r.json["serial"]
 
 
 @needs_nsd
@@ -354,12 +215,7 @@ def test_nsd_follows_ternd_by_notify_and_ixfr(tmp_path, keys):  # noqa: F811
 
         # a change through the API reaches NSD by NOTIFY (the SOA refresh is hours away)
         before = len(rec.transfers)
-        r = api.patch("/api/v1/zones/%s/rrsets" % ZONE, {"rrsets": [
-            {"name": "www", "type": "A", "ttl": 300, "records": ["192.0.2.3"]},
-            {"name": "txt", "type": "TXT", "delete": True},
-            {"name": "new", "type": "A", "ttl": 120, "records": ["192.0.2.77"]}]})
-        assert r.status == 200, r
-        s1 = r.json["serial"]
+        s1 = change_zone(api)
         assert s1 == s0 + 1
         took = wait_serial(nsd.port, ZONE, s1, timeout=10, log=nsd.log_text)
         assert took < 5, "NSD took %.1f s: NOTIFY was not acted on" % took
@@ -388,4 +244,50 @@ def test_nsd_follows_ternd_by_notify_and_ixfr(tmp_path, keys):  # noqa: F811
     finally:
         nsd.stop()
         rec.stop()
+        finish(t)
+
+
+TSIG_SECRETS = {"hmac-sha256": base64.b64encode(b"nsd tsig test secret of 32 bytes").decode(),
+                "hmac-sha512": base64.b64encode(bytes(range(64))).decode()}
+
+
+@needs_nsd
+@pytest.mark.parametrize("algorithm", sorted(TSIG_SECRETS))
+def test_nsd_follows_ternd_with_tsig(tmp_path, keys, algorithm):  # noqa: F811
+    """ternd allows transfers only signed with the key and signs its NOTIFY; NSD has the same key:
+    its transfers go through, a change reaches it by the signed NOTIFY (whose signed answer ternd
+    takes as the acknowledgement), and its answers are ternd's. Unsigned transfers are REFUSED."""
+    key = TsigKey("xfr.key", algorithm, TSIG_SECRETS[algorithm])
+    nsd_port = free_port()
+    t, api = primary(keys, tmp_path / "ternd", ["127.0.0.1@%d" % nsd_port], ZONE, RRSETS, key=key)
+    nsd = Nsd(tmp_path / "nsd", ZONE, t.port, port=nsd_port, key=key)
+    try:
+        s0 = api.serial(ZONE)
+        # keyed-only: an unsigned AXFR or IXFR is refused
+        for rdtype, serial in (("AXFR", 0), ("IXFR", s0)):
+            with pytest.raises(dns.xfr.TransferError) as e:
+                list(dns.query.xfr("127.0.0.1", ZONE, rdtype=rdtype, serial=serial, port=t.port, timeout=5))
+            assert e.value.rcode == dns.rcode.REFUSED, rdtype
+        nsd.start()
+        wait_serial(nsd.port, ZONE, s0, log=nsd.log_text)
+        assert axfr_records(nsd.port, ZONE) == axfr_records(t.port, ZONE, key)
+        questions = zone_questions(t.port, ZONE, key)
+        assert len(questions) > 50
+        assert differences(t.port, nsd.port, ZONE, questions) == []
+
+        # a change through the API reaches NSD by the signed NOTIFY (the SOA refresh is hours away)
+        s1 = change_zone(api)
+        took = wait_serial(nsd.port, ZONE, s1, timeout=10, log=nsd.log_text)
+        assert took < 5, "NSD took %.1f s: the signed NOTIFY was not acted on" % took
+        assert "notify for %s. from 127.0.0.1 serial %d" % (ZONE, s1) in nsd.log_text(), nsd.log_text()
+        deadline = time.time() + 5
+        while "serial %d acknowledged by 127.0.0.1@%d" % (s1, nsd.port) not in t.log_text():
+            assert time.time() < deadline, t.log_text()[-4000:] + nsd.log_text()
+            time.sleep(0.05)
+        assert "not an acknowledgement" not in t.log_text()
+        assert axfr_records(nsd.port, ZONE) == axfr_records(t.port, ZONE, key)
+        assert differences(t.port, nsd.port, ZONE,
+                           zone_questions(t.port, ZONE, key) + [("txt.%s." % ZONE, "TXT")]) == []
+    finally:
+        nsd.stop()
         finish(t)

@@ -6,9 +6,7 @@ import os
 import random
 import select
 import shutil
-import socket
 import subprocess
-import threading
 import time
 
 import dns.flags
@@ -20,8 +18,9 @@ import pytest
 
 import ternlib
 from apilib import finish, keys  # noqa: F401 (keys is a fixture)
+from nsdlib import NSD, Nsd, nsd_available
 from ternlib import Ternd, free_port
-from test_nsd_secondary import NSD, Nsd, primary, wait_serial
+from xfrlib import ScriptedServer, api_primary, wait_serial
 
 POLL_C = os.path.join(ternlib.ROOT, "bench", "poll.c")
 ZONE = "atomic.test"
@@ -107,9 +106,9 @@ def zone_rrsets():
 
 def test_pop_never_serves_older_data_or_mixed_versions(tmp_path, keys, dnspoll):  # noqa: F811
     pop_port, nsd_port = free_port(), free_port()
-    have_nsd = os.access(NSD, os.X_OK)
+    have_nsd = nsd_available()
     notify = ["127.0.0.1@%d" % pop_port] + (["127.0.0.1@%d" % nsd_port] if have_nsd else [])
-    t, api = primary(keys, tmp_path / "primary", notify, ZONE, zone_rrsets())
+    t, api = api_primary(keys, tmp_path / "primary", notify, ZONE, zone_rrsets())
     pop = Pop(ZONE, "127.0.0.1@%d" % t.port, str(tmp_path / "pop"), port=pop_port)
     nsd = Nsd(tmp_path / "nsd", ZONE, t.port, port=nsd_port) if have_nsd else None
     poller = None
@@ -119,7 +118,7 @@ def test_pop_never_serves_older_data_or_mixed_versions(tmp_path, keys, dnspoll):
             nsd.start()
         s0 = api.serial(ZONE)
         for srv in [pop] + ([nsd] if nsd else []):
-            wait_serial(srv.port, ZONE, s0, log=srv.log_text)
+            wait_serial(srv.addr, srv.port, ZONE, s0, log=srv.log_text)
         servers = ["127.0.0.1@%d" % pop.port] + (["127.0.0.1@%d" % nsd.port] if nsd else [])
         poller = Poller(dnspoll, ZONE, "www." + ZONE, servers)
         poller.map(value(0), s0)
@@ -132,11 +131,11 @@ def test_pop_never_serves_older_data_or_mixed_versions(tmp_path, keys, dnspoll):
             poller.map(value(i), serials[-1])
             time.sleep(rng.uniform(0, 0.01))
         assert all(b == a + 1 for a, b in zip(serials, serials[1:])), "serials do not rise by one: %s" % serials
-        wait_serial(pop.port, ZONE, serials[-1], log=pop.log_text)
+        wait_serial(pop.addr, pop.port, ZONE, serials[-1], log=pop.log_text)
         nsd_done = True
         if nsd:
             try:
-                wait_serial(nsd.port, ZONE, serials[-1], timeout=10)
+                wait_serial(nsd.addr, nsd.port, ZONE, serials[-1], timeout=10)
             except AssertionError:
                 nsd_done = False
         time.sleep(0.05)  # a few more rounds on the final version
@@ -172,42 +171,26 @@ def test_pop_never_serves_older_data_or_mixed_versions(tmp_path, keys, dnspoll):
         finish(t)
 
 
-class TwoVersions:
+class TwoVersions(ScriptedServer):
     """A DNS server that answers from two zone versions at random, as two server processes
     reading one socket would: the poller must call that out."""
 
     def __init__(self):
-        self.port = free_port()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", self.port))
-        self.sock.settimeout(0.1)
         self.versions = [(1, value(1)), (2, value(2))]
-        self.running = True
         self.rng = random.Random(3)
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
+        super().__init__()
 
-    def serve(self):
-        while self.running:
-            try:
-                data, peer = self.sock.recvfrom(512)
-            except (socket.timeout, OSError):
-                continue
-            q = dns.message.from_wire(data)
-            serial, addr = self.versions[self.rng.randrange(2)]
-            r = dns.message.make_response(q)
-            r.flags |= dns.flags.AA
-            name = q.question[0].name
-            if q.question[0].rdtype == dns.rdatatype.SOA:
-                r.answer.append(dns.rrset.from_text(name, 60, "IN", "SOA", "ns. hm. %d 1 1 1 1" % serial))
-            else:
-                r.answer.append(dns.rrset.from_text(name, 60, "IN", "A", addr))
-            self.sock.sendto(r.to_wire(), peer)
-
-    def stop(self):
-        self.running = False
-        self.thread.join()
-        self.sock.close()
+    def on_udp(self, data, peer):
+        q = dns.message.from_wire(data)
+        serial, addr = self.versions[self.rng.randrange(2)]
+        r = dns.message.make_response(q)
+        r.flags |= dns.flags.AA
+        name = q.question[0].name
+        if q.question[0].rdtype == dns.rdatatype.SOA:
+            r.answer.append(dns.rrset.from_text(name, 60, "IN", "SOA", "ns. hm. %d 1 1 1 1" % serial))
+        else:
+            r.answer.append(dns.rrset.from_text(name, 60, "IN", "A", addr))
+        self.udp.sendto(r.to_wire(), peer)
 
 
 def test_poller_calls_out_a_server_mixing_versions(dnspoll):

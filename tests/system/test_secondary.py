@@ -3,12 +3,7 @@ refreshed on NOTIFY (RFC 1996) and on the SOA timers, kept on disk and served fr
 restart, taken out of service on expiry (SERVFAIL + Extended DNS Error 24), and never replaced by
 an incomplete transfer or an older serial."""
 import os
-import shutil
-import signal
-import socket
-import struct
 import subprocess
-import threading
 import time
 
 import dns.edns
@@ -22,21 +17,21 @@ import dns.rrset
 import dns.zone
 import pytest
 
-from ternlib import TERND, Ternd, free_port, wait_udp
-from knotlib import KNOTD, knotd_available
+import xfrlib
+from bindlib import NamedPrimary, named_available
+from knotlib import KnotPrimary, knotd_available
+from ternlib import TERND, Ternd, free_port
+from xfrlib import ScriptedServer, Started, stop_ok
 
-KNOTC = shutil.which("knotc") or "/usr/sbin/knotc"
-NAMED = shutil.which("named") or "/usr/sbin/named"
 ZONE = "pop.test"
-_started = []  # every ternd, knotd and scripted primary a test started: stopped when it ends
+_started = Started()  # every ternd, knotd and scripted primary a test started: stopped when it ends
 
 
 @pytest.fixture(autouse=True)
 def _stop_leftovers():
-    """A failing test still stops what it started (stop() is idempotent)."""
+    """A failing test still stops what it started."""
     yield
-    while _started:
-        _started.pop().stop()
+    _started.stop_all()
 
 
 def zone_text(serial, www="192.0.2.1", refresh=3600, retry=600, expire=1209600, hosts=20, origin=ZONE):
@@ -83,11 +78,9 @@ class Secondary(Ternd):
         return self.files.get(name, os.path.join(self.dir, name + ".zone"))
 
 
-def soa_serial(port, zone=ZONE, timeout=1.0):
-    r = dns.query.udp(dns.message.make_query(zone, "SOA"), "127.0.0.1", port=port, timeout=timeout)
-    if r.rcode() != dns.rcode.NOERROR or not r.answer:
-        return None
-    return r.answer[0][0].serial
+def soa_serial(port, zone=ZONE):
+    """The serial 127.0.0.1@port serves for zone (None if none)."""
+    return xfrlib.soa_serial("127.0.0.1", port, zone)
 
 
 def a_record(port, name):
@@ -96,28 +89,13 @@ def a_record(port, name):
 
 
 def wait_serial(port, serial, timeout=10.0, zone=ZONE, log=None):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = soa_serial(port, zone)
-            if last == serial:
-                return time.time()
-        except Exception:
-            pass
-        time.sleep(0.005)
-    raise AssertionError("serial %s never served (last %s)%s" % (serial, last, "\n" + log() if log else ""))
+    """Waits until 127.0.0.1@port serves serial for zone; returns the time.time() it did."""
+    return xfrlib.wait_serial("127.0.0.1", port, zone, serial, timeout, log)
 
 
 def records(addr, port, zone=ZONE):
     """The zone by AXFR, as a sorted list of (name, type, ttl, rdata) without the closing SOA."""
-    out = []
-    for m in dns.query.xfr(addr, zone, port=port, timeout=5, relativize=False):
-        for rs in m.answer:
-            for rd in rs:
-                out.append((rs.name.to_text().lower(), dns.rdatatype.to_text(rs.rdtype), rs.ttl, rd.to_text().lower()))
-    assert out[0][1] == "SOA" and out[-1] == out[0]
-    return sorted(out[:-1])
+    return xfrlib.axfr_records(addr, port, zone)
 
 
 def query_edns(port, name, rdtype="A"):
@@ -140,133 +118,36 @@ def send_notify(port, zone=ZONE, source="127.0.0.1", serial=None):
 
 # --- peers -----------------------------------------------------------------------------------
 
-KNOT_PRIMARY = """
-server:
-    rundir: "{run}"
-    listen: 127.0.0.1@{port}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "{storage}"
-control:
-    listen: "{run}/knot.sock"
-log:
-  - target: stderr
-    any: info
-remote:
-  - id: pop
-    address: 127.0.0.1@{pop}
-acl:
-  - id: xfr
-    address: 127.0.0.0/8
-    action: transfer
-template:
-  - id: default
-    storage: "{storage}"
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: none
-    semantic-checks: off
-zone:
-  - domain: {zone}.
-    file: "{file}"
-    notify: pop
-    acl: xfr
-"""
-
-
-class KnotPrimary:
-    """knotd serving ZONE from a file of its own, sending NOTIFY to the PoP at pop_port."""
-
-    def __init__(self, tmp, pop_port, text, port=None):
-        self.port = port or free_port()
-        self.dir = tmp / ("knot-%d" % self.port)
-        (self.dir / "run").mkdir(parents=True, exist_ok=True)
-        (self.dir / "storage").mkdir(exist_ok=True)
-        self.file = self.dir / "pop.test.zone"
-        self.file.write_text(text)
-        self.conf = self.dir / "knot.conf"
-        self.conf.write_text(KNOT_PRIMARY.format(run=self.dir / "run", storage=self.dir / "storage", port=self.port,
-                                                 pop=pop_port, zone=ZONE, file=self.file))
-        self.log = self.dir / "knot.log"
-        self.proc = None
-
-    def start(self):
-        _started.append(self)
-        self.logf = open(self.log, "a")
-        self.proc = subprocess.Popen([KNOTD, "-c", str(self.conf)], stdout=self.logf, stderr=subprocess.STDOUT)
-        deadline = time.time() + 15
-        while True:
-            try:
-                if soa_serial(self.port, timeout=0.2) is not None:
-                    return self
-            except Exception:
-                pass
-            assert self.proc.poll() is None and time.time() < deadline, self.log.read_text()
-            time.sleep(0.05)
-
-    def change(self, text):
-        self.file.write_text(text)
-        subprocess.run([KNOTC, "-c", str(self.conf), "zone-reload", ZONE + "."], check=True, capture_output=True)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.logf.close()
-
-
-class FakePrimary:
+class FakePrimary(ScriptedServer):
     """A scripted primary: SOA over UDP, AXFR over TCP in many small messages. mode "full" sends the
     whole zone, "truncate" half of the messages then closes, "badid" changes the message ID
     halfway. soa_serial, when set, is what the SOA query is told (the transfer holds the zone's)."""
 
     def __init__(self, text, port=None):
-        self.port = port or free_port()
         self.mode = "full"
         self.soa_serial = None
         self.transfers = 0
         self.set_zone(text)
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", self.port))
-        self.udp.settimeout(0.1)
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(("127.0.0.1", self.port))
-        self.tcp.listen(8)
-        self.tcp.settimeout(0.1)
-        self.running = True
+        super().__init__(port)
         _started.append(self)
-        self.threads = [threading.Thread(target=self.serve_udp, daemon=True),
-                        threading.Thread(target=self.serve_tcp, daemon=True)]
-        for t in self.threads:
-            t.start()
 
     def set_zone(self, text):
         self.zone = dns.zone.from_text(text, ZONE + ".", relativize=False, check_origin=False)
         self.soa = self.zone.find_rrset(ZONE + ".", "SOA")
 
-    def serve_udp(self):
-        while self.running:
-            try:
-                data, peer = self.udp.recvfrom(65535)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            q = dns.message.from_wire(data)
-            r = dns.message.make_response(q)
-            r.flags |= dns.flags.AA
-            if q.question[0].rdtype == dns.rdatatype.SOA:
-                soa = dns.rrset.from_rdata_list(self.soa.name, self.soa.ttl, [self.soa[0]])
-                if self.soa_serial is not None:
-                    soa = dns.rrset.from_rdata_list(self.soa.name, self.soa.ttl,
-                                                    [self.soa[0].replace(serial=self.soa_serial)])
-                r.answer.append(soa)
-            else:
-                r.set_rcode(dns.rcode.REFUSED)
-            self.udp.sendto(r.to_wire(), peer)
+    def on_udp(self, data, peer):
+        q = dns.message.from_wire(data)
+        r = dns.message.make_response(q)
+        r.flags |= dns.flags.AA
+        if q.question[0].rdtype == dns.rdatatype.SOA:
+            soa = dns.rrset.from_rdata_list(self.soa.name, self.soa.ttl, [self.soa[0]])
+            if self.soa_serial is not None:
+                soa = dns.rrset.from_rdata_list(self.soa.name, self.soa.ttl,
+                                                [self.soa[0].replace(serial=self.soa_serial)])
+            r.answer.append(soa)
+        else:
+            r.set_rcode(dns.rcode.REFUSED)
+        self.udp.sendto(r.to_wire(), peer)
 
     def messages(self, q):
         rrsets = [self.soa] + [dns.rrset.from_rdata_list(n, rds.ttl, list(rds))
@@ -280,44 +161,14 @@ class FakePrimary:
             out.append(r)
         return out
 
-    def serve_tcp(self):
-        while self.running:
-            try:
-                c, _ = self.tcp.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with c:
-                c.settimeout(2)
-                try:
-                    (n,) = struct.unpack("!H", c.recv(2))
-                    q = dns.message.from_wire(c.recv(n))
-                    self.transfers += 1
-                    msgs = self.messages(q)
-                    if self.mode == "truncate":
-                        msgs = msgs[:len(msgs) // 2]
-                    for i, m in enumerate(msgs):
-                        if self.mode == "badid" and i == len(msgs) // 2:
-                            m.id ^= 0x5555
-                        w = m.to_wire()
-                        c.sendall(struct.pack("!H", len(w)) + w)
-                except OSError:
-                    pass
-
-    def stop(self):
-        self.running = False
-        for t in self.threads:
-            t.join()
-        self.udp.close()
-        self.tcp.close()
-
-
-def stop_ok(t):
-    alive = t.proc.poll() is None
-    rc = t.stop()
-    assert alive and rc == 0, "ternd %s with code %s; log tail:\n%s" % (
-        "stopped" if alive else "died", rc, t.log_text()[-4000:])
+    def tcp_answer(self, q):
+        self.transfers += 1
+        msgs = self.messages(q)
+        if self.mode == "truncate":
+            msgs = msgs[:len(msgs) // 2]
+        elif self.mode == "badid":
+            msgs[len(msgs) // 2].id ^= 0x5555
+        return msgs
 
 
 needs_knot = pytest.mark.skipif(not knotd_available(), reason="knotd not installed")
@@ -331,7 +182,7 @@ def test_knot_primary_notify_and_restart_from_disk(tmp_path):
     ternd by NOTIFY within a second (refresh is an hour); ternd restarted with Knot down serves
     the copy it kept on disk."""
     pop_port = free_port()
-    knot = KnotPrimary(tmp_path, pop_port, zone_text(1, hosts=4000)).start()
+    knot = _started.add(KnotPrimary(tmp_path / "knot", ZONE, zone_text(1, hosts=4000), notify_port=pop_port))
     t = Secondary({ZONE: ["127.0.0.1@%d" % knot.port]}, port=pop_port, workdir=str(tmp_path / "pop"),
                   extra="transfer:\n  allow: [127.0.0.0/8]\n")
     try:
@@ -371,7 +222,7 @@ def test_expiry_servfail_with_ede_then_recovery(tmp_path):
     primary does."""
     pop_port = free_port()
     text = zone_text(7, refresh=1, retry=1, expire=3)
-    knot = KnotPrimary(tmp_path, pop_port, text).start()
+    knot = _started.add(KnotPrimary(tmp_path / "knot", ZONE, text, notify_port=pop_port))
     t = Secondary({ZONE: ["127.0.0.1@%d" % knot.port]}, port=pop_port, workdir=str(tmp_path / "pop"))
     try:
         t.start()
@@ -396,7 +247,7 @@ def test_expiry_servfail_with_ede_then_recovery(tmp_path):
         assert ede_codes(query_edns(t.port, "pop.test.", "SOA")) == [24]
         assert "EXPIRED" in t.log_text()
         # the primary comes back: served again within the retry interval
-        knot = KnotPrimary(tmp_path, pop_port, text, port=knot.port).start()
+        knot = _started.add(KnotPrimary(tmp_path / "knot", ZONE, text, notify_port=pop_port, port=knot.port))
         wait_serial(t.port, 7, timeout=5, log=t.log_text)
     finally:
         knot.stop()
@@ -567,60 +418,24 @@ def test_config_errors_name_file_and_line(tmp_path):
     assert "Pop.Test: secondary, no copy yet (pulled from 127.0.0.1@5301)" in r.stdout
 
 
-NAMED_CONF = """
-options {{
-    directory "{dir}";
-    pid-file "{dir}/named.pid";
-    session-keyfile "{dir}/session.key";
-    managed-keys-directory "{dir}";
-    listen-on port {port} {{ 127.0.0.1; }};
-    listen-on-v6 {{ none; }};
-    recursion no;
-    allow-transfer {{ 127.0.0.0/8; }};
-    notify explicit;
-    notify-delay 0;
-    also-notify {{ 127.0.0.1 port {pop}; }};
-    dnssec-validation no;
-}};
-controls {{ }};
-zone "{zone}" {{
-    type primary;
-    file "{file}";
-}};
-"""
-
-
-@pytest.mark.skipif(not os.access(NAMED, os.X_OK), reason="BIND (named) not installed")
+@pytest.mark.skipif(not named_available(), reason="BIND (named) not installed")
 def test_bind_primary(tmp_path):
     """BIND primary -> ternd: AXFR served record for record, then a change (named reloaded by
     SIGHUP) reaches ternd through BIND's NOTIFY."""
-    pop_port, port = free_port(), free_port()
-    d = tmp_path / "bind"
-    d.mkdir()
-    zfile = d / "pop.test.zone"
-    zfile.write_text(zone_text(100, hosts=4000))
-    (d / "named.conf").write_text(NAMED_CONF.format(dir=d, port=port, pop=pop_port, zone=ZONE, file=zfile))
-    log = open(d / "named.log", "w")
-    named = subprocess.Popen([NAMED, "-g", "-c", str(d / "named.conf")], stdout=log, stderr=subprocess.STDOUT)
+    pop_port = free_port()
+    named = NamedPrimary(tmp_path / "bind", ZONE, zone_text(100, hosts=4000), pop_port)
+    port = named.port
     t = Secondary({ZONE: ["127.0.0.1@%d" % port]}, port=pop_port, workdir=str(tmp_path / "pop"),
                   extra="transfer:\n  allow: [127.0.0.0/8]\n")
     try:
-        wait_udp("127.0.0.1", port, proc=named)
-        deadline = time.time() + 10
-        while soa_serial(port) != 100:
-            assert time.time() < deadline, (d / "named.log").read_text()
-            time.sleep(0.05)
+        named.start()
         t.start()
         wait_serial(t.port, 100, log=t.log_text)
         assert records(t.addr, t.port) == records("127.0.0.1", port)
-        zfile.write_text(zone_text(101, www="192.0.2.101", hosts=4000))
-        os.utime(zfile, (time.time() + 2, time.time() + 2))  # BIND reloads only newer files
-        named.send_signal(signal.SIGHUP)
-        wait_serial(t.port, 101, timeout=10, log=lambda: t.log_text() + (d / "named.log").read_text())
+        named.change(zone_text(101, www="192.0.2.101", hosts=4000))
+        wait_serial(t.port, 101, timeout=10, log=lambda: t.log_text() + named.log_text())
         assert a_record(t.port, "www.pop.test.") == ["192.0.2.101"]
         assert records(t.addr, t.port) == records("127.0.0.1", port)
     finally:
-        named.terminate()
-        named.wait(timeout=10)
-        log.close()
+        named.stop()
     stop_ok(t)

@@ -5,7 +5,6 @@ and as the primary of a Knot secondary."""
 import base64
 import os
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -24,12 +23,13 @@ import dns.xfr
 import dns.zone
 import pytest
 
-from knotlib import KNOTD, knotd_available
+import xfrlib
+from bindlib import NamedPrimary, named_available
+from knotlib import KnotPrimary, KnotSecondary, knotd_available
 from sysutil import frame, raw_records, tcp_read_msg, udp_raw
-from ternlib import TERND, Ternd, free_port, wait_udp
+from ternlib import TERND, Ternd, free_port
+from xfrlib import Started, TsigKey, stop_ok
 
-KNOTC = shutil.which("knotc") or "/usr/sbin/knotc"
-NAMED = shutil.which("named") or "/usr/sbin/named"
 KDIG = shutil.which("kdig") or "/usr/bin/kdig"
 DIG = shutil.which("dig") or "/usr/bin/dig"
 
@@ -39,16 +39,16 @@ SECRET = base64.b64encode(b"tern tsig test secret, 32 bytes").decode()
 WRONG = base64.b64encode(b"some other secret of 32 bytes!!!").decode()
 OTHER = "other.key"
 OTHER_SECRET = base64.b64encode(b"the secret of the other key 1234").decode()
+PEER_KEY = TsigKey(KEY, "hmac-sha256", SECRET)  # the key as Knot and BIND have it
 
 needs_knot = pytest.mark.skipif(not knotd_available(), reason="knotd not installed")
-_started = []  # every process a test started: stopped when it ends, even when it fails
+_started = Started()  # every process a test started: stopped when it ends, even when it fails
 
 
 @pytest.fixture(autouse=True)
 def _stop_leftovers():
     yield
-    while _started:
-        _started.pop().stop()
+    _started.stop_all()
 
 
 def ring(name=KEY, secret=SECRET):
@@ -108,13 +108,6 @@ class Tern(Ternd):
         return super().start()
 
 
-def stop_ok(t):
-    alive = t.proc.poll() is None
-    rc = t.stop()
-    assert alive and rc == 0, "ternd %s with code %s; log tail:\n%s" % (
-        "stopped" if alive else "died", rc, t.log_text()[-4000:])
-
-
 def tsig_fields(wire):
     """(rcode, TSIG error, MAC length) of a raw message whose last record is a TSIG; None without."""
     recs = raw_records(wire)
@@ -132,37 +125,19 @@ def tsig_fields(wire):
     return (rcode, error, mac_len)
 
 
-def soa_serial(port, timeout=1.0):
-    r = dns.query.udp(dns.message.make_query(ZONE, "SOA"), "127.0.0.1", port=port, timeout=timeout)
-    if r.rcode() != dns.rcode.NOERROR or not r.answer:
-        return None
-    return r.answer[0][0].serial
+def soa_serial(port):
+    """The serial 127.0.0.1@port serves for ZONE (None if none)."""
+    return xfrlib.soa_serial("127.0.0.1", port, ZONE)
 
 
 def wait_serial(port, serial, timeout=10.0, log=None):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = soa_serial(port)
-            if last == serial:
-                return time.time()
-        except Exception:
-            pass
-        time.sleep(0.01)
-    raise AssertionError("serial %s never served (last %s)%s" % (serial, last, "\n" + log() if log else ""))
+    """Waits until 127.0.0.1@port serves serial for ZONE; returns the time.time() it did."""
+    return xfrlib.wait_serial("127.0.0.1", port, ZONE, serial, timeout, log)
 
 
 def axfr_records(port, keyring=None, keyname=None, source=None):
     """The zone by AXFR (dnspython checks every message's TSIG when keyring is given)."""
-    out = []
-    for m in dns.query.xfr("127.0.0.1", ZONE, port=port, timeout=5, relativize=False, keyring=keyring,
-                           keyname=keyname, source=source):
-        for rs in m.answer:
-            for rd in rs:
-                out.append((rs.name.to_text().lower(), dns.rdatatype.to_text(rs.rdtype), rs.ttl, rd.to_text().lower()))
-    assert out[0][1] == "SOA" and out[-1] == out[0]
-    return sorted(out[:-1])
+    return xfrlib.axfr_records("127.0.0.1", port, ZONE, keyring, keyname, source)
 
 
 def file_records(path):
@@ -380,77 +355,6 @@ def test_config_errors_name_file_line_and_field(tmp_path):
 
 # --- ternd as the primary of Knot -------------------------------------------------------------
 
-KNOT_KEY = """key:
-  - id: {key}
-    algorithm: hmac-sha256
-    secret: {secret}
-"""
-
-KNOT_SECONDARY = """
-server:
-    rundir: "{run}"
-    listen: 127.0.0.1@{port}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "{storage}"
-control:
-    listen: "{run}/knot.sock"
-log:
-  - target: stderr
-    any: info
-{keys}
-remote:
-  - id: primary
-    address: 127.0.0.1@{primary}
-    key: {key}
-acl:
-  - id: from_primary
-    address: 127.0.0.1
-    key: {key}
-    action: notify
-  - id: xfr_out
-    address: 127.0.0.0/8
-    key: {key}
-    action: transfer
-template:
-  - id: default
-    storage: "{storage}"
-    zonefile-sync: -1
-    journal-content: changes
-zone:
-  - domain: {zone}.
-    master: primary
-    acl: [from_primary, xfr_out]
-"""
-
-
-class Proc:
-    """A peer process (knotd, named) with its log; stop() is idempotent."""
-
-    def __init__(self, args, log):
-        self.log = log
-        self.logf = open(log, "a")
-        self.proc = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT)
-        _started.append(self)
-
-    def text(self):
-        with open(self.log) as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if not self.logf.closed:
-            self.logf.close()
-
-
 @needs_knot
 def test_knot_secondary_of_ternd_with_tsig(tmp_path):
     """ternd primary -> Knot secondary, both with the key and nothing unsigned allowed: Knot's
@@ -463,14 +367,8 @@ def test_knot_secondary_of_ternd_with_tsig(tmp_path):
         "    - 127.0.0.2/32\n", "  notify:\n    - {address: \"127.0.0.1@%d\", key: %s}\n" % (kport, KEY))
     t = Tern(body, workdir=str(tmp_path / "t"))
     t.start()
-    run, storage = tmp_path / "krun", tmp_path / "kstore"
-    run.mkdir()
-    storage.mkdir()
-    conf = tmp_path / "knot.conf"
-    conf.write_text(KNOT_SECONDARY.format(run=run, storage=storage, port=kport, primary=t.port, zone=ZONE, key=KEY,
-                                          keys=KNOT_KEY.format(key=KEY, secret=SECRET)))
-    knot = Proc([KNOTD, "-c", str(conf)], str(tmp_path / "knot.log"))
-    logs = lambda: t.log_text() + "\n--- knot ---\n" + knot.text()  # noqa: E731
+    knot = _started.add(KnotSecondary(tmp_path / "knot", ZONE, t.port, port=kport, key=PEER_KEY, transfer=True))
+    logs = lambda: t.log_text() + "\n--- knot ---\n" + knot.log_text()  # noqa: E731
     wait_serial(kport, 1, timeout=15, log=logs)
     assert axfr_records(kport, ring(), KEY) == file_records(zfile)
     for serial in (2, 3):
@@ -485,81 +383,12 @@ def test_knot_secondary_of_ternd_with_tsig(tmp_path):
             time.sleep(0.05)
     assert axfr_records(kport, ring(), KEY) == file_records(zfile)
     assert "not an acknowledgement" not in t.log_text()
-    assert "TSIG" not in knot.text().replace("TSIG key", ""), knot.text()  # no TSIG complaint
+    assert "TSIG" not in knot.log_text().replace("TSIG key", ""), knot.log_text()  # no TSIG complaint
     knot.stop()
     stop_ok(t)
 
 
 # --- ternd as the secondary of Knot and BIND --------------------------------------------------
-
-KNOT_PRIMARY = """
-server:
-    rundir: "{run}"
-    listen: 127.0.0.1@{port}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "{storage}"
-control:
-    listen: "{run}/knot.sock"
-log:
-  - target: stderr
-    any: info
-{keys}
-remote:
-  - id: pop
-    address: 127.0.0.1@{pop}
-    key: {key}
-acl:
-  - id: xfr
-    address: 127.0.0.0/8
-    key: {key}
-    action: transfer
-template:
-  - id: default
-    storage: "{storage}"
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: none
-    semantic-checks: off
-zone:
-  - domain: {zone}.
-    file: "{file}"
-    notify: pop
-    acl: xfr
-"""
-
-
-class KnotPrimary:
-    """knotd serving ZONE, transfers allowed only with the key, NOTIFY to the PoP signed with it."""
-
-    def __init__(self, tmp, pop_port, text):
-        self.port = free_port()
-        self.dir = tmp / "knot"
-        (self.dir / "run").mkdir(parents=True, exist_ok=True)
-        (self.dir / "storage").mkdir(exist_ok=True)
-        self.file = self.dir / "tsig.test.zone"
-        self.file.write_text(text)
-        self.conf = self.dir / "knot.conf"
-        self.conf.write_text(KNOT_PRIMARY.format(run=self.dir / "run", storage=self.dir / "storage", port=self.port,
-                                                 pop=pop_port, zone=ZONE, file=self.file, key=KEY,
-                                                 keys=KNOT_KEY.format(key=KEY, secret=SECRET)))
-        self.p = Proc([KNOTD, "-c", str(self.conf)], str(self.dir / "knot.log"))
-        deadline = time.time() + 15
-        while True:
-            try:
-                if soa_serial(self.port, timeout=0.2) is not None:
-                    break
-            except Exception:
-                pass
-            assert self.p.proc.poll() is None and time.time() < deadline, self.p.text()
-            time.sleep(0.05)
-
-    def change(self, text):
-        self.file.write_text(text)
-        subprocess.run([KNOTC, "-c", str(self.conf), "zone-reload", ZONE + "."], check=True, capture_output=True)
-
 
 def secondary_body(primary_port, secret=SECRET):
     return ("zones:\n  - name: %s\n    primary: [\"127.0.0.1@%d\"]\n    key: %s\n" % (ZONE, primary_port, KEY) +
@@ -571,10 +400,11 @@ def test_ternd_secondary_of_knot_with_tsig(tmp_path):
     """Knot primary (transfers only with the key) -> ternd: the signed AXFR is served record for
     record; a change reaches ternd by Knot's signed NOTIFY within a second."""
     pop_port = free_port()
-    knot = KnotPrimary(tmp_path, pop_port, zone_text(1, hosts=3000))
+    knot = _started.add(KnotPrimary(tmp_path / "knot", ZONE, zone_text(1, hosts=3000), notify_port=pop_port,
+                                    key=PEER_KEY))
     t = Tern(secondary_body(knot.port), port=pop_port, workdir=str(tmp_path / "pop"))
     t.start()
-    logs = lambda: t.log_text() + "\n--- knot ---\n" + knot.p.text()  # noqa: E731
+    logs = lambda: t.log_text() + "\n--- knot ---\n" + knot.log_text()  # noqa: E731
     wait_serial(t.port, 1, log=logs)
     assert axfr_records(t.port) == axfr_records(knot.port, ring(), KEY)
     for serial in (2, 3):
@@ -595,10 +425,10 @@ def test_bad_tsig_on_the_secondary_side(tmp_path):
     ternd's are refused too; a refresh fails with the TSIG error in the log, and the copy held
     keeps being served."""
     pop_port = free_port()
-    knot = KnotPrimary(tmp_path, pop_port, zone_text(1))
+    knot = _started.add(KnotPrimary(tmp_path / "knot", ZONE, zone_text(1), notify_port=pop_port, key=PEER_KEY))
     t = Tern(secondary_body(knot.port), port=pop_port, workdir=str(tmp_path / "pop"))
     t.start()
-    logs = lambda: t.log_text() + "\n--- knot ---\n" + knot.p.text()  # noqa: E731
+    logs = lambda: t.log_text() + "\n--- knot ---\n" + knot.log_text()  # noqa: E731
     wait_serial(t.port, 1, log=logs)
     t.rewrite(secondary_body(knot.port, secret=WRONG))
     t.reload_and_wait()
@@ -606,7 +436,7 @@ def test_bad_tsig_on_the_secondary_side(tmp_path):
 
     knot.change(zone_text(2, www="192.0.2.2"))  # Knot's NOTIFY, signed with the right secret
     deadline = time.time() + 5
-    while "BADSIG" not in knot.p.text():  # Knot logs the error ternd answered with
+    while "BADSIG" not in knot.log_text():  # Knot logs the error ternd answered with
         assert time.time() < deadline, logs()
         time.sleep(0.05)
     # by hand: BADSIG, BADKEY (unknown key, and ternd's other key), NOTAUTH unsigned
@@ -640,60 +470,21 @@ def test_bad_tsig_on_the_secondary_side(tmp_path):
     stop_ok(t)
 
 
-NAMED_CONF = """
-key "{key}" {{
-    algorithm hmac-sha256;
-    secret "{secret}";
-}};
-options {{
-    directory "{dir}";
-    pid-file "{dir}/named.pid";
-    session-keyfile "{dir}/session.key";
-    managed-keys-directory "{dir}";
-    listen-on port {port} {{ 127.0.0.1; }};
-    listen-on-v6 {{ none; }};
-    recursion no;
-    allow-transfer {{ key {key}; }};
-    notify explicit;
-    notify-delay 0;
-    also-notify {{ 127.0.0.1 port {pop} key {key}; }};
-    dnssec-validation no;
-}};
-controls {{ }};
-zone "{zone}" {{
-    type primary;
-    file "{file}";
-}};
-"""
-
-
-@pytest.mark.skipif(not os.access(NAMED, os.X_OK), reason="BIND (named) not installed")
+@pytest.mark.skipif(not named_available(), reason="BIND (named) not installed")
 def test_ternd_secondary_of_bind_with_tsig(tmp_path):
     """BIND primary (transfers only with the key, NOTIFY signed) -> ternd: the signed AXFR is
     served record for record, and a change arrives by BIND's signed NOTIFY."""
-    pop_port, port = free_port(), free_port()
-    d = tmp_path / "bind"
-    d.mkdir()
-    zfile = d / "tsig.test.zone"
-    zfile.write_text(zone_text(100, hosts=3000))
-    (d / "named.conf").write_text(NAMED_CONF.format(dir=d, port=port, pop=pop_port, zone=ZONE, file=zfile, key=KEY,
-                                                    secret=SECRET))
-    named = Proc([NAMED, "-g", "-c", str(d / "named.conf")], str(d / "named.log"))
-    wait_udp("127.0.0.1", port, proc=named.proc)
-    deadline = time.time() + 10
-    while soa_serial(port) != 100:
-        assert time.time() < deadline, named.text()
-        time.sleep(0.05)
+    pop_port = free_port()
+    named = _started.add(NamedPrimary(tmp_path / "bind", ZONE, zone_text(100, hosts=3000), pop_port, key=PEER_KEY))
+    port = named.port
     with pytest.raises(dns.xfr.TransferError):  # BIND refuses an unsigned transfer
         axfr_records(port)
     t = Tern(secondary_body(port), port=pop_port, workdir=str(tmp_path / "pop"))
     t.start()
-    logs = lambda: t.log_text() + "\n--- named ---\n" + named.text()  # noqa: E731
+    logs = lambda: t.log_text() + "\n--- named ---\n" + named.log_text()  # noqa: E731
     wait_serial(t.port, 100, log=logs)
     assert axfr_records(t.port) == axfr_records(port, ring(), KEY)
-    zfile.write_text(zone_text(101, www="192.0.2.101", hosts=3000))
-    os.utime(zfile, (time.time() + 2, time.time() + 2))  # BIND reloads only newer files
-    named.proc.send_signal(signal.SIGHUP)
+    named.change(zone_text(101, www="192.0.2.101", hosts=3000))
     wait_serial(t.port, 101, timeout=10, log=logs)
     assert "NOTIFY from a primary" in t.log_text()
     assert axfr_records(t.port) == axfr_records(port, ring(), KEY)

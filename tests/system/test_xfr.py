@@ -1,9 +1,6 @@
 """Zone transfers out (RFC 5936 AXFR, RFC 1995 IXFR answered with the whole zone) and NOTIFY
 (RFC 1996): ternd as the primary of a real Knot DNS secondary."""
 import os
-import subprocess
-import sys
-import tempfile
 import time
 
 import dns.message
@@ -14,11 +11,10 @@ import dns.xfr
 import dns.zone
 import pytest
 
-from ternlib import TERND, ZONES, Ternd, free_port, wait_udp
-from knotlib import KNOTD, knotd_available
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
-import devtoken  # noqa: E402
+from apilib import keys  # noqa: F401 (keys is a fixture)
+from knotlib import KnotSecondary, knotd_available
+from ternlib import ZONES, Ternd, free_port
+from xfrlib import api_primary
 
 ZONE = os.path.join(ZONES, "example.com.zone")
 
@@ -114,105 +110,43 @@ def test_notified_secondaries_may_transfer(tmp_path):
         assert e.value.rcode == dns.rcode.REFUSED
 
 
-KNOT_SECONDARY = """
-server:
-    rundir: "{run}"
-    listen: 127.0.0.1@{port}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "{storage}"
-control:
-    listen: "{run}/knot.sock"
-log:
-  - target: stderr
-    any: info
-remote:
-  - id: primary
-    address: 127.0.0.1@{primary}
-acl:
-  - id: from_primary
-    address: 127.0.0.1
-    action: notify
-template:
-  - id: default
-    storage: "{storage}"
-    zonefile-sync: -1
-    journal-content: changes
-zone:
-  - domain: shop.test.
-    master: primary
-    acl: from_primary
-"""
-
-
 @pytest.mark.skipif(not knotd_available(), reason="knotd not installed")
-def test_knot_secondary_follows_api_changes_by_notify(tmp_path):
+def test_knot_secondary_follows_api_changes_by_notify(tmp_path, keys):  # noqa: F811
     """ternd primary (zone made through the API) -> Knot secondary: AXFR at start, then each API
     change reaches Knot through NOTIFY at once (not on the refresh timer, which is an hour)."""
-    kport, aport = free_port(), free_port()
-    keys = tmp_path / "keys"
-    key, jwks = devtoken.ensure_keys(str(keys))
-    tok = devtoken.token(key, "t1")
-    (tmp_path / "ternd").mkdir()
-    t = Ternd({}, workdir=str(tmp_path / "ternd"))
-    with open(t.config, "a") as f:
-        f.write("api:\n  listen: 127.0.0.1@%d\n  data-dir: %s\n  jwks: %s\n  nameservers: [ns1.shop.test.]\n"
-                "  rate-limit: 0\n  serial-policy: increment\n"
-                "transfer:\n  allow: [127.0.0.0/8]\n  notify: [\"127.0.0.1@%d\"]\n"
-                % (aport, tmp_path / "data", jwks, kport))
-    import http.client
-    import json
+    kport = free_port()
+    t, api = api_primary(keys, tmp_path / "ternd", ["127.0.0.1@%d" % kport], "shop.test", [
+        {"name": "ns1", "type": "A", "ttl": 300, "records": ["127.0.0.1"]},
+        {"name": "www", "type": "A", "ttl": 300, "records": ["192.0.2.1"]}], api={"nameservers": ["ns1.shop.test."]})
+    knot = KnotSecondary(tmp_path / "knot", "shop.test", t.port, port=kport)
+    try:
+        knot.start()
 
-    def api(method, path, body=None):
-        c = http.client.HTTPConnection("127.0.0.1", aport, timeout=10)
-        c.request(method, path, json.dumps(body) if body is not None else None,
-                  {"Authorization": "Bearer " + tok})
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        assert r.status < 300, (r.status, data)
-        return json.loads(data) if data else None
+        def knot_a(name):
+            r = dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.1", port=kport, timeout=1)
+            return r, [rd.to_text() for rrset in r.answer for rd in rrset]
 
-    with t:
-        api("POST", "/api/v1/zones", {"name": "shop.test", "rrsets": [
-            {"name": "ns1", "type": "A", "ttl": 300, "records": ["127.0.0.1"]},
-            {"name": "www", "type": "A", "ttl": 300, "records": ["192.0.2.1"]}]})
-        run, storage = tmp_path / "krun", tmp_path / "kstore"
-        run.mkdir()
-        storage.mkdir()
-        conf = tmp_path / "knot.conf"
-        conf.write_text(KNOT_SECONDARY.format(run=run, storage=storage, port=kport, primary=t.port))
-        log = open(tmp_path / "knot.log", "w")
-        knot = subprocess.Popen([KNOTD, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
-        try:
-            def knot_a(name):
-                r = dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.1", port=kport, timeout=1)
-                return r, [rd.to_text() for rrset in r.answer for rd in rrset]
+        def wait_for(name, value, timeout=10.0):
+            deadline = time.time() + timeout
+            while time.time() < deadline:
+                try:
+                    r, vals = knot_a(name)
+                    if value in vals:
+                        return time.time()
+                except Exception:
+                    pass
+                time.sleep(0.01)
+            raise AssertionError("Knot never served %s %s:\n%s" % (name, value, knot.log_text()))
 
-            def wait_for(name, value, timeout=10.0):
-                deadline = time.time() + timeout
-                while time.time() < deadline:
-                    try:
-                        r, vals = knot_a(name)
-                        if value in vals:
-                            return time.time()
-                    except Exception:
-                        pass
-                    time.sleep(0.01)
-                raise AssertionError("Knot never served %s %s:\n%s" % (name, value, open(tmp_path / "knot.log").read()))
-
-            wait_for("www.shop.test.", "192.0.2.1", 15)
-            for i in range(2, 6):
-                start = time.time()
-                api("PUT", "/api/v1/zones/shop.test/rrsets/www/A", {"ttl": 300, "records": ["192.0.2.%d" % i]})
-                took = wait_for("www.shop.test.", "192.0.2.%d" % i, 5) - start
-                assert took < 3, "NOTIFY did not make Knot refresh at once (%.2f s)" % took
-            # the secondary's copy equals the primary's, record for record
-            r = dns.query.udp(dns.message.make_query("shop.test.", "SOA"), "127.0.0.1", port=kport, timeout=1)
-            assert r.answer and r.answer[0][0].serial == api("GET", "/api/v1/zones/shop.test")["serial"]
-        finally:
-            knot.terminate()
-            knot.wait(timeout=10)
-            log.close()
+        wait_for("www.shop.test.", "192.0.2.1", 15)
+        for i in range(2, 6):
+            start = time.time()
+            api.put_rrset("shop.test", "www", "A", 300, ["192.0.2.%d" % i])
+            took = wait_for("www.shop.test.", "192.0.2.%d" % i, 5) - start
+            assert took < 3, "NOTIFY did not make Knot refresh at once (%.2f s)" % took
+        # the secondary's copy equals the primary's, record for record
+        r = dns.query.udp(dns.message.make_query("shop.test.", "SOA"), "127.0.0.1", port=kport, timeout=1)
+        assert r.answer and r.answer[0][0].serial == api.serial("shop.test")
+    finally:
+        knot.stop()
+        t.stop()

@@ -1,0 +1,79 @@
+"""NSD peers on loopback: a secondary of one zone, its configuration, state and logs in a dir of its own."""
+import os
+import shutil
+
+from ternlib import free_port, wait_udp
+from xfrlib import Peer
+
+NSD = shutil.which("nsd") or "/usr/sbin/nsd"
+
+
+def nsd_available():
+    return os.access(NSD, os.X_OK)
+
+
+NSD_CONF = """server:
+    server-count: 1
+    ip-address: 127.0.0.1@{port}
+    do-ip6: no
+    username: ""
+    chroot: ""
+    zonesdir: "{dir}"
+    database: ""
+    pidfile: "{dir}/nsd.pid"
+    xfrdfile: "{dir}/xfrd.state"
+    xfrdir: "{dir}"
+    zonelistfile: "{dir}/zone.list"
+    logfile: "{dir}/nsd.log"
+    verbosity: 2
+    zonefiles-write: 0
+    rrl-ratelimit: 0
+    xfrd-reload-timeout: {reload_timeout}
+remote-control:
+    control-enable: no
+{key}zone:
+    name: {zone}
+    request-xfr: 127.0.0.1@{primary} {keyname}
+    allow-notify: 127.0.0.1 {keyname}
+    provide-xfr: 127.0.0.0/8 NOKEY
+"""
+
+NSD_KEY = """key:
+    name: "{name}"
+    algorithm: {algorithm}
+    secret: "{secret}"
+"""
+
+
+class Nsd(Peer):
+    """NSD pulling zone from 127.0.0.1@primary_port (signed with key, else NOKEY), all its files in workdir."""
+
+    def __init__(self, workdir, zone, primary_port, port=None, reload_timeout=0, key=None):
+        # reload_timeout is xfrd-reload-timeout: 0 serves a transfer at once instead of batching reloads
+        self.port = port or free_port()
+        self.dir = str(workdir)
+        os.makedirs(self.dir, exist_ok=True)
+        self.zone = zone
+        self.config = os.path.join(self.dir, "nsd.conf")
+        self.log = os.path.join(self.dir, "nsd.stderr")
+        with open(self.config, "w") as f:
+            f.write(NSD_CONF.format(port=self.port, dir=self.dir, zone=zone, primary=primary_port,
+                                    reload_timeout=reload_timeout, keyname=key.name if key else "NOKEY",
+                                    key=NSD_KEY.format(**key._asdict()) if key else ""))
+
+    def start(self):
+        self.launch([NSD, "-d", "-c", self.config])
+        try:
+            wait_udp(self.addr, self.port, proc=self.proc)
+        except RuntimeError as e:
+            raise RuntimeError("%s\n%s" % (e, self.log_text()))
+        return self
+
+    def log_text(self):
+        """NSD's log file, then what it wrote to stderr."""
+        text = ""
+        for p in (os.path.join(self.dir, "nsd.log"), self.log):
+            if os.path.exists(p):
+                with open(p) as f:
+                    text += f.read()
+        return text

@@ -17,7 +17,6 @@ import argparse
 import datetime
 import http.client
 import json
-import math
 import os
 import platform
 import random
@@ -38,7 +37,9 @@ import dns.rdatatype
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "bench", "pop"))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
 import devtoken  # noqa: E402
+from benchlib import free_port, loadavg, machine, pct, stop, ternd_version  # noqa: E402
 import dnspoll  # noqa: E402
 
 PDNS_SCHEMA = "/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql"
@@ -65,16 +66,6 @@ def track(proc, _unused=None):
         f.write("%d\n" % proc.pid)
 
 
-def stop(proc, timeout=10.0):
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def stop_all(*_):
     for p in reversed(STARTED):
         stop(p)
@@ -83,24 +74,6 @@ def stop_all(*_):
 def on_signal(signum, _frame):
     stop_all()
     sys.exit(128 + signum)
-
-
-def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1 (the kernel's choice, checked for both)."""
-    for _ in range(100):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.bind(("127.0.0.1", 0))
-        port = t.getsockname()[1]
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            u.close()
-            t.close()
-    raise RuntimeError("no free port")
 
 
 # ------------------------------------------------------------------ HTTP and DNS clients
@@ -298,12 +271,6 @@ def expect(srv, status, body, ok, what):
 
 
 # ------------------------------------------------------------------ measurements
-
-def pct(xs, p):
-    """The p-th percentile (nearest rank)."""
-    s = sorted(xs)
-    return s[min(len(s) - 1, max(0, int(math.ceil(p / 100.0 * len(s))) - 1))]
-
 
 class Side:
     """One server as the client sees it: its keep-alive connection, its UDP socket, the values it
@@ -625,36 +592,6 @@ def report(r, args):
     return "\n".join(lines)
 
 
-def machine():
-    cpu = mem = ""
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as f:
-        mem = "%.1f GiB RAM" % (int(f.readline().split()[1]) / 1048576)
-    fs = " ".join(subprocess.run(["findmnt", "-n", "-o", "SOURCE,FSTYPE,OPTIONS", "-T", WORK_DIR],
-                                 capture_output=True, text=True).stdout.split())
-    return "Linux %s, nproc %d (%s), %s; work directory on %s" % (platform.release(), os.cpu_count(), cpu, mem,
-                                                                  fs or "?")
-
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
-
-
-def ternd_version():
-    try:
-        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", ROOT, "diff", "--quiet", "HEAD", "--", "src", "meson.build"]).returncode
-        return "`%s`%s" % (head, " with uncommitted changes in src/" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "(no git)"
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
@@ -684,7 +621,7 @@ def main():
     WORK_DIR = args.work
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, on_signal)
-    r = {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), "machine": machine(),
+    r = {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), "machine": machine(WORK_DIR),
          "load_start": loadavg(), "ternd_version": ternd_version()}
     r["pdns_version"] = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "pdns-server"],
                                        capture_output=True, text=True).stdout.strip()

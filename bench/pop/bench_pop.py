@@ -13,9 +13,7 @@ import argparse
 import datetime
 import http.client
 import json
-import math
 import os
-import platform
 import random
 import signal
 import socket
@@ -32,7 +30,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "bench"))
 import devtoken  # noqa: E402
+from benchlib import free_port, loadavg, machine, pct, stop, ternd_version  # noqa: E402
 import dnspoll  # noqa: E402
 
 ZONE = "pop.bench"
@@ -57,16 +57,6 @@ def track(proc):
         f.write("%d\n" % proc.pid)
 
 
-def stop(proc, timeout=10.0):
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def stop_all():
     for p in reversed(STARTED):
         stop(p)
@@ -75,21 +65,6 @@ def stop_all():
 def on_signal(signum, _frame):
     stop_all()
     sys.exit(128 + signum)
-
-
-def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1 (the kernel's choice, checked for both)."""
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            t.bind(("127.0.0.1", 0))
-            port = t.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                try:
-                    u.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no free port")
 
 
 def spawn(argv, directory, name):
@@ -329,12 +304,6 @@ def make_scenarios(binary, work, names):
 
 # ------------------------------------------------------------------ measurement
 
-def pct(xs, p):
-    """The p-th percentile (nearest rank)."""
-    s = sorted(xs)
-    return s[min(len(s) - 1, max(0, int(math.ceil(p / 100.0 * len(s))) - 1))]
-
-
 class Ids:
     """Change ids (and so values) unique within the run."""
 
@@ -476,31 +445,6 @@ def report(r, args):
                     .get(args.sched, args.sched), args.sched, r["load_start"], r["load_end"]))
     lines.append("")
     return "\n".join(lines)
-
-
-def machine():
-    cpu = ""
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return "Linux %s, nproc %d (%s)" % (platform.release(), os.cpu_count(), cpu)
-
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
-
-
-def ternd_version():
-    try:
-        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", ROOT, "diff", "--quiet", "HEAD", "--", "src", "meson.build"]).returncode
-        return "`%s`%s" % (head, " with uncommitted changes in src/" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "(no git)"
 
 
 def main():

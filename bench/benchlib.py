@@ -1,0 +1,75 @@
+"""What bench/api/bench_api.py and bench/pop/bench_pop.py share: ports, percentiles, stopping
+processes and describing the machine and the ternd under test."""
+import math
+import os
+import platform
+import socket
+import subprocess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    """A port free for both UDP and TCP on 127.0.0.1 (the kernel's choice, checked for both)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            t.bind(("127.0.0.1", 0))
+            port = t.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                try:
+                    u.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port")
+
+
+def pct(xs, p):
+    """The p-th percentile (nearest rank)."""
+    s = sorted(xs)
+    return s[min(len(s) - 1, max(0, int(math.ceil(p / 100.0 * len(s))) - 1))]
+
+
+def stop(proc, timeout=10.0):
+    """SIGTERM, then SIGKILL after timeout seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def machine(work_dir=None):
+    """Kernel, CPUs and model; with work_dir also the RAM and the file system it is on."""
+    cpu = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    text = "Linux %s, nproc %d (%s)" % (platform.release(), os.cpu_count(), cpu)
+    if work_dir is None:
+        return text
+    with open("/proc/meminfo") as f:
+        mem = "%.1f GiB RAM" % (int(f.readline().split()[1]) / 1048576)
+    fs = " ".join(subprocess.run(["findmnt", "-n", "-o", "SOURCE,FSTYPE,OPTIONS", "-T", work_dir],
+                                 capture_output=True, text=True).stdout.split())
+    return "%s, %s; work directory on %s" % (text, mem, fs or "?")
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def ternd_version():
+    """The commit measured, and whether src/ differed from it."""
+    try:
+        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "diff", "--quiet", "HEAD", "--", "src", "meson.build"]).returncode
+        return "`%s`%s" % (head, " with uncommitted changes in src/" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "(no git)"

@@ -238,8 +238,8 @@ int main(int argc, char **argv)
 		log_info("listening on %s (UDP, TCP)", conf->listen[i].text);
 	log_info("ready: %zu zone(s) served", zones_count(srv.zones));
 
-	/* The first configuration stays alive until exit: the transports, the API, NOTIFY and the PoP
-	 * poller keep pointers into it. A later one is only read while its reload runs (every module
+	/* The first configuration stays alive until exit: the transports, the API and the PoP poller
+	 * keep pointers into it. A later one is only read while its reload runs (every module
 	 * copies what it keeps), so it is freed once the next reload is done. */
 	struct config *first = conf;
 	for (;;) {
@@ -259,6 +259,9 @@ int main(int argc, char **argv)
 		if (!same_listeners(conf, next))
 			log_warning("listen addresses changed: restart ternd to apply them");
 		server_set_params(&srv, next);
+		/* NOTIFY targets before the zones, so this reload's new versions go to the new targets */
+		if (notify_reload(&notify, &srv, next, err, ERRBUF) < 0)
+			log_error("%s", err);
 		if (xfrin_reload(xfrin, next) < 0)
 			log_error("secondary zones: out of memory applying the new configuration");
 		load_zones(&srv, next, conf);

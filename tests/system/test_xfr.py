@@ -150,3 +150,58 @@ def test_knot_secondary_follows_api_changes_by_notify(tmp_path, keys):  # noqa: 
     finally:
         knot.stop()
         t.stop()
+
+
+def test_sighup_changes_notify_targets(tmp_path):
+    """NOTIFY targets follow SIGHUP: a target added is told of the versions from that reload on, a
+    target dropped hears nothing more, and with none left nothing is sent."""
+    import socket
+
+    zone = tmp_path / "n.test.zone"
+
+    def write_zone(serial):
+        zone.write_text("$ORIGIN n.test.\n$TTL 60\n@ SOA ns h %d 1 1 1 1\n@ NS ns\nns A 127.0.0.1\n" % serial)
+
+    listeners = []
+    for _ in range(2):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(0.1)
+        listeners.append(s)
+
+    def notifies(sock, seconds):
+        """Serials of the NOTIFYs sock receives within seconds (each one acknowledged)."""
+        got, deadline = [], time.time() + seconds
+        while time.time() < deadline:
+            try:
+                data, peer = sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            m = dns.message.from_wire(data)
+            got.append(m.answer[0][0].serial)
+            r = dns.message.make_response(m)
+            sock.sendto(r.to_wire(), peer)
+        return got
+
+    write_zone(1)
+    t = Ternd({"n.test": str(zone)}, workdir=str(tmp_path))
+
+    def reconfigure(serial, target):
+        write_zone(serial)
+        t.write_config(["127.0.0.1@%d" % t.port])
+        if target is not None:
+            with open(t.config, "a") as f:
+                f.write("transfer:\n  notify: [\"127.0.0.1@%d\"]\n" % target.getsockname()[1])
+        t.reload()
+
+    with t:
+        reconfigure(2, listeners[0])
+        assert 2 in notifies(listeners[0], 2.0)
+        reconfigure(3, listeners[1])
+        assert 3 in notifies(listeners[1], 2.0)
+        assert notifies(listeners[0], 1.5) == []
+        reconfigure(4, None)
+        assert notifies(listeners[1], 1.5) == []
+        assert t.proc.poll() is None
+    for s in listeners:
+        s.close()

@@ -318,6 +318,60 @@ int notify_start(struct server *srv, const struct config *conf, struct notify **
 	return 0;
 }
 
+/* The targets' addresses as a sockaddr comparison needs them. */
+static bool same_target(const struct config_listen *a, const struct config_listen *b)
+{
+	return a->addrlen == b->addrlen && memcmp(&a->addr, &b->addr, a->addrlen) == 0;
+}
+
+int notify_reload(struct notify **np, struct server *srv, const struct config *conf, char *err, size_t errlen)
+{
+	struct notify *n = *np;
+	if (!n)
+		return notify_start(srv, conf, np, err, errlen);
+	if (conf->transfer.nnotify == 0) {
+		notify_stop(n);
+		*np = NULL;
+		return 0;
+	}
+	size_t nt = conf->transfer.nnotify;
+	struct config_listen *targets = malloc(nt * sizeof(*targets));
+	struct tsig_key *keys = calloc(nt, sizeof(*keys));
+	if (!targets || !keys) {
+		free(targets);
+		free(keys);
+		snprintf(err, errlen, "NOTIFY: out of memory: the targets stay as they were");
+		return TERN_ENOMEM;
+	}
+	memcpy(targets, conf->transfer.notify, nt * sizeof(*targets));
+	for (size_t i = 0; i < nt; i++)
+		if (targets[i].key && targets[i].key <= conf->nkeys)
+			keys[i] = conf->keys[targets[i].key - 1].key;
+	pthread_mutex_lock(&n->lock);
+	/* queued NOTIFYs follow their target to its new place; those of dropped targets go */
+	for (size_t i = 0; i < n->nq;) {
+		size_t t = 0;
+		while (t < nt && !same_target(&targets[t], &n->targets[n->q[i].target]))
+			t++;
+		if (t == nt) {
+			n->q[i] = n->q[--n->nq];
+			continue;
+		}
+		n->q[i++].target = t;
+	}
+	struct config_listen *old_targets = n->targets;
+	struct tsig_key *old_keys = n->keys;
+	size_t old_n = n->ntargets;
+	n->targets = targets;
+	n->keys = keys;
+	n->ntargets = nt;
+	pthread_mutex_unlock(&n->lock);
+	free(old_targets);
+	explicit_bzero(old_keys, old_n * sizeof(*old_keys)); /* secrets */
+	free(old_keys);
+	return 0;
+}
+
 void notify_stop(struct notify *n)
 {
 	if (!n)

@@ -28,6 +28,18 @@ def free_port():
     raise RuntimeError("no free port")
 
 
+def terminate(proc, timeout=10.0):
+    """SIGTERM, SIGKILL after timeout seconds if it is still running; returns the exit code."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 def wait_udp(addr, port, timeout=10.0, proc=None):
     """Waits until a DNS server answers a query over UDP."""
     deadline = time.time() + timeout
@@ -79,16 +91,11 @@ class Ternd:
         self.proc.send_signal(1)  # SIGHUP
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc:
-            self.logf.close()
-        return self.proc.returncode if self.proc else None
+        if not self.proc:
+            return None
+        terminate(self.proc)
+        self.logf.close()
+        return self.proc.returncode
 
     def log_text(self):
         with open(self.log) as f:

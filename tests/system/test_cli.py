@@ -61,12 +61,7 @@ class Server:
                 time.sleep(0.05)
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        ternlib.terminate(self.proc)
         self.logf.close()
         with open(self.log) as f:
             return f.read()

@@ -16,7 +16,7 @@ import dns.rdatatype
 import dns.tsigkeyring
 
 from apilib import ApiTernd
-from ternlib import free_port
+from ternlib import free_port, terminate
 
 
 class TsigKey(collections.namedtuple("TsigKey", "name algorithm secret")):
@@ -114,16 +114,12 @@ class Peer:
 
     def stop(self):
         """Terminates the process (killed after 10 s); returns its exit code; idempotent."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc and not self.logf.closed:
+        if not self.proc:
+            return None
+        terminate(self.proc)
+        if not self.logf.closed:
             self.logf.close()
-        return self.proc.returncode if self.proc else None
+        return self.proc.returncode
 
     def log_text(self):
         """The process's output so far."""

@@ -433,6 +433,16 @@ unsigned api_port(const struct api *a)
 	return http_port(a->http);
 }
 
+/* Empties the verified-token cache. */
+static void forget_tokens(struct api *a)
+{
+	for (size_t i = 0; i < API_TOKEN_CACHE; i++)
+		if (a->tokens[i].used) {
+			auth_principal_free(&a->tokens[i].p);
+			a->tokens[i].used = false;
+		}
+}
+
 void api_stop(struct api *a)
 {
 	if (!a)
@@ -445,9 +455,7 @@ void api_stop(struct api *a)
 	if (a->store)
 		store_close(a->store);
 	free(a->buckets);
-	for (size_t i = 0; i < API_TOKEN_CACHE; i++)
-		if (a->tokens[i].used)
-			auth_principal_free(&a->tokens[i].p);
+	forget_tokens(a);
 	pthread_mutex_destroy(&a->write_lock);
 	pthread_mutex_destroy(&a->auth_lock);
 	free(a);
@@ -466,11 +474,7 @@ void api_reload(struct api *a, const struct config *conf)
 	pthread_mutex_lock(&a->auth_lock);
 	old = a->keys;
 	a->keys = keys;
-	for (size_t i = 0; i < API_TOKEN_CACHE; i++)
-		if (a->tokens[i].used) {
-			auth_principal_free(&a->tokens[i].p);
-			a->tokens[i].used = false;
-		}
+	forget_tokens(a);
 	pthread_mutex_unlock(&a->auth_lock);
 	auth_keys_free(old);
 	log_info("API: JWKS reloaded from %s", conf->api.jwks);

@@ -152,6 +152,12 @@ static bool answer_verifies(const struct notify *n, const struct pending *p, con
 	return false;
 }
 
+/* Whether addr is target t's address (and port). */
+static bool is_target(const struct config_listen *t, const struct sockaddr_storage *addr, socklen_t len)
+{
+	return t->addrlen == len && memcmp(&t->addr, addr, len) == 0;
+}
+
 /* Takes an acknowledgement off the queue. */
 static void receive(struct notify *n, int fd)
 {
@@ -166,7 +172,7 @@ static void receive(struct notify *n, int fd)
 		pthread_mutex_lock(&n->lock);
 		for (size_t i = 0; i < n->nq; i++) {
 			const struct config_listen *t = &n->targets[n->q[i].target];
-			if (n->q[i].id != id || t->addrlen != fl || memcmp(&t->addr, &from, fl) != 0)
+			if (n->q[i].id != id || !is_target(t, &from, fl))
 				continue;
 			char zone[NAME_MAXLEN * 4 + 1];
 			name_to_text(n->q[i].apex, zone, sizeof(zone));
@@ -318,12 +324,6 @@ int notify_start(struct server *srv, const struct config *conf, struct notify **
 	return 0;
 }
 
-/* The targets' addresses as a sockaddr comparison needs them. */
-static bool same_target(const struct config_listen *a, const struct config_listen *b)
-{
-	return a->addrlen == b->addrlen && memcmp(&a->addr, &b->addr, a->addrlen) == 0;
-}
-
 int notify_reload(struct notify **np, struct server *srv, const struct config *conf, char *err, size_t errlen)
 {
 	struct notify *n = *np;
@@ -350,8 +350,9 @@ int notify_reload(struct notify **np, struct server *srv, const struct config *c
 	pthread_mutex_lock(&n->lock);
 	/* queued NOTIFYs follow their target to its new place; those of dropped targets go */
 	for (size_t i = 0; i < n->nq;) {
+		const struct config_listen *was = &n->targets[n->q[i].target];
 		size_t t = 0;
-		while (t < nt && !same_target(&targets[t], &n->targets[n->q[i].target]))
+		while (t < nt && !is_target(&targets[t], &was->addr, was->addrlen))
 			t++;
 		if (t == nt) {
 			n->q[i] = n->q[--n->nq];

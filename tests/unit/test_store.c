@@ -153,7 +153,7 @@ static void test_schema_and_reopen(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t a[NAME_MAXLEN], o[NAME_MAXLEN];
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 1);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 2);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
 	                                "('zones', 'rrsets', 'journal', 'proposals')"),
@@ -168,7 +168,7 @@ static void test_schema_and_reopen(void **state)
 
 	reopen(f);
 	reopen(f); /* migrations do not run twice */
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 1);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 2);
 	struct store_zone z;
 	assert_int_equal(store_zone_get(store_latest(f->st), N(a, "EXAMPLE.com."), &z, f->err, sizeof(f->err)), 0);
 	assert_memory_equal(z.apex, "\7example\3com", 13);
@@ -193,7 +193,7 @@ static void test_schema_and_reopen(void **state)
 	assert_int_equal(store_open_sqlite(f->db, &f->st, f->err, sizeof(f->err)), TERN_ECONFIG);
 	assert_null(f->st);
 	assert_non_null(strstr(f->err, "schema version 99 is newer"));
-	raw_exec(f->db, "UPDATE schema_version SET version = 1");
+	raw_exec(f->db, "UPDATE schema_version SET version = 2");
 	reopen(f);
 }
 
@@ -734,6 +734,7 @@ static void test_journal(void **state)
 	assert_int_equal(got.n, 0);
 	assert_int_equal(read_from(f, 8, &got), 0);
 	assert_int_equal(got.n, 1);
+	int64_t last_id = got.id[0];
 	/* a serial moved on without an entry: the journal no longer ends at the zone */
 	t = begin(f);
 	assert_int_equal(store_zone_set_serial(t, a, 10, f->err, sizeof(f->err)), 0);
@@ -760,6 +761,61 @@ static void test_journal(void **state)
 	assert_int_equal(read_from(f, 4294967295u, &got), 0);
 	assert_int_equal(got.n, 2);
 	assert_int_equal(got.to[1], 1);
+	assert_true(got.id[0] > last_id); /* an emptied journal does not hand out its ids again */
+}
+
+/* A file written by schema version 1 (global journal ids from AUTOINCREMENT, a (zone, id) index)
+ * is moved to version 2 in place: every entry keeps its id, and new ids go on from each zone's
+ * largest. The version 1 file is made from a version 2 one, its journal rebuilt as version 1 had
+ * it, with ids that interleave between the two zones. */
+static void test_migration_from_v1(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[NAME_MAXLEN];
+	struct entries got;
+	struct store_txn *t = begin(f);
+	create_zone(f, t, "example.com.", "alice", 1);
+	create_zone(f, t, "other.example.", "alice", 3);
+	append(f, t, "example.com.", 1, 2);
+	append(f, t, "example.com.", 2, 3);
+	append(f, t, "other.example.", 3, 4);
+	commit(f, t);
+	store_close(f->st);
+	f->st = NULL;
+	raw_exec(f->db, "CREATE TABLE journal_v1 (id INTEGER PRIMARY KEY AUTOINCREMENT, zone_id INTEGER NOT NULL"
+	                " REFERENCES zones (id) ON DELETE CASCADE, serial_from INTEGER NOT NULL,"
+	                " serial_to INTEGER NOT NULL, changed_at INTEGER NOT NULL, principal TEXT NOT NULL,"
+	                " removed BLOB NOT NULL, added BLOB NOT NULL);"
+	                "INSERT INTO journal_v1 SELECT id * 10 + zone_id, zone_id, serial_from, serial_to, changed_at,"
+	                " principal, removed, added FROM journal;"
+	                "DROP TABLE journal;"
+	                "ALTER TABLE journal_v1 RENAME TO journal;"
+	                "CREATE INDEX journal_by_zone ON journal (zone_id, id);"
+	                "CREATE INDEX journal_by_serial ON journal (zone_id, serial_from);"
+	                "ALTER TABLE zones DROP COLUMN journal_seq;"
+	                "UPDATE schema_version SET version = 1;");
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM journal WHERE id IN (11, 12, 21)"), 3);
+
+	reopen(f);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 2);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name IN ('journal_by_zone',"
+	                                " 'journal_v2', 'journal_v1')"),
+	                 0);
+	assert_int_equal(read_from(f, 1, &got), 0);
+	assert_int_equal(got.n, 2);
+	assert_int_equal(got.id[0], 11);
+	assert_int_equal(got.id[1], 21);
+	t = begin(f);
+	append(f, t, "example.com.", 3, 4);
+	append(f, t, "other.example.", 4, 5);
+	commit(f, t);
+	assert_int_equal(read_from(f, 1, &got), 0);
+	assert_int_equal(got.n, 3);
+	assert_int_equal(got.id[2], 22);
+	assert_int_equal(raw_int(f->db, "SELECT max(id) FROM journal WHERE zone_id = 2"), 13);
+	struct store_zone z;
+	assert_int_equal(store_zone_get(store_latest(f->st), N(a, "example.com."), &z, f->err, sizeof(f->err)), 0);
+	assert_int_equal(z.serial, 4);
 }
 
 /* ---- Proposals ---- */
@@ -1162,6 +1218,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_schema_and_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_zone_crud, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_zone_pagination, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rrset_put_replace_delete_iterate, setup, teardown),

@@ -63,6 +63,27 @@ static const char *const migrations[] = {
     " reviewed_at INTEGER NOT NULL DEFAULT 0,"
     " applied_at INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX proposals_by_zone ON proposals (zone_id, status, id);",
+    /* 2: the journal keyed by (zone, id) with ids from a per-zone counter in the zone's row. An
+     * append then writes four pages (zone row, RRsets, journal, serial index) instead of six: no
+     * separate (zone, id) index and no sqlite_sequence row, and the zone row is written anyway. Ids
+     * stay increasing per zone, and are never reused, even when a zone's journal is emptied. */
+    "ALTER TABLE zones ADD COLUMN journal_seq INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE zones SET journal_seq = coalesce((SELECT max(j.id) FROM journal j WHERE j.zone_id = zones.id), 0);"
+    "CREATE TABLE journal_v2 ("
+    " zone_id INTEGER NOT NULL REFERENCES zones (id) ON DELETE CASCADE,"
+    " id INTEGER NOT NULL,"
+    " serial_from INTEGER NOT NULL CHECK (serial_from BETWEEN 0 AND 4294967295),"
+    " serial_to INTEGER NOT NULL CHECK (serial_to BETWEEN 0 AND 4294967295),"
+    " changed_at INTEGER NOT NULL,"
+    " principal TEXT NOT NULL,"
+    " removed BLOB NOT NULL,"
+    " added BLOB NOT NULL,"
+    " PRIMARY KEY (zone_id, id)) WITHOUT ROWID;"
+    "INSERT INTO journal_v2 SELECT zone_id, id, serial_from, serial_to, changed_at, principal, removed, added"
+    " FROM journal;"
+    "DROP TABLE journal;"
+    "ALTER TABLE journal_v2 RENAME TO journal;"
+    "CREATE INDEX journal_by_serial ON journal (zone_id, serial_from);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -86,8 +107,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_RRSET_DELETE] = "DELETE FROM rrsets WHERE zone_id = ?1 AND sort_key = ?2 AND type = ?3",
     [ST_RRSET_DELETE_ALL] = "DELETE FROM rrsets WHERE zone_id = ?1",
     [ST_RRSET_ALL] = "SELECT owner, type, ttl, count, rdata FROM rrsets WHERE zone_id = ?1 ORDER BY sort_key, type",
-    [ST_JOURNAL_APPEND] = "INSERT INTO journal (zone_id, serial_from, serial_to, changed_at, principal, removed,"
-                          " added) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+    [ST_JOURNAL_NEXT_ID] = "UPDATE zones SET journal_seq = journal_seq + 1 WHERE id = ?1 RETURNING journal_seq",
+    [ST_JOURNAL_APPEND] = "INSERT INTO journal (zone_id, id, serial_from, serial_to, changed_at, principal, removed,"
+                          " added) VALUES (?1, ?8, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_JOURNAL_START] = "SELECT id FROM journal WHERE zone_id = ?1 AND serial_from = ?2 ORDER BY id DESC LIMIT 1",
     [ST_JOURNAL_LAST] = "SELECT id, serial_to FROM journal WHERE zone_id = ?1 ORDER BY id DESC LIMIT 1",
     [ST_JOURNAL_CHAIN] = "SELECT id, serial_from, serial_to FROM journal WHERE zone_id = ?1 AND id >= ?2 ORDER BY id",

@@ -54,9 +54,20 @@ int sq_journal_append(struct store_txn *bt, const uint8_t *apex, const struct st
 		return rc;
 	if ((rc = sq_zone_call(t, true, apex, NULL, lapex, NULL, &c, &zid, err, errlen)) < 0)
 		return rc;
+	if ((rc = sq_q_open(&q, t, c, ST_JOURNAL_NEXT_ID, err, errlen)) < 0)
+		goto fail;
+	sq_q_int(&q, 1, zid);
+	if ((rc = sq_q_step(&q, err, errlen)) <= 0) {
+		if (rc == 0) /* the row sq_zone_call just found, in this transaction */
+			rc = set_err(err, errlen, TERN_EIO, "journal: zone id %" PRId64 " has no row", zid);
+		goto fail;
+	}
+	int64_t entry = sqlite3_column_int64(q.s, 0);
+	sq_q_close(&q);
 	if ((rc = sq_q_open(&q, t, c, ST_JOURNAL_APPEND, err, errlen)) < 0)
 		goto fail;
 	sq_q_int(&q, 1, zid);
+	sq_q_int(&q, 8, entry);
 	sq_q_int(&q, 2, e->serial_from);
 	sq_q_int(&q, 3, e->serial_to);
 	sq_q_int(&q, 4, e->time ? e->time : t->now);
@@ -66,7 +77,7 @@ int sq_journal_append(struct store_txn *bt, const uint8_t *apex, const struct st
 	if ((rc = sq_q_step(&q, err, errlen)) < 0)
 		goto fail;
 	if (id)
-		*id = sqlite3_column_int64(q.s, 0);
+		*id = entry;
 	rc = 0;
 fail:
 	sq_q_close(&q);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1065,6 +1066,31 @@ static void run_child(const char *db, const char *apex, bool do_commit)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* The WAL is checkpointed once it has grown to about a thousand pages, and then used again from
+ * its start: after many commits it stays near that size instead of growing with every write. */
+static void test_wal_checkpointed_by_size(void **state)
+{
+	struct fixture *f = *state;
+	char wal[700];
+	struct stat sb;
+	create_zone_committed(f, "busy.example.", "alice", 1);
+	for (int i = 0; i < 1500; i++) { /* several pages a commit: a few times the threshold */
+		struct store_txn *t = begin(f);
+		char owner[64];
+		snprintf(owner, sizeof(owner), "h%d.busy.example.", i % 200);
+		put_a(f, t, "busy.example.", owner, 300, (uint8_t)i);
+		append(f, t, "busy.example.", (uint32_t)i + 1, (uint32_t)i + 2);
+		commit(f, t);
+		if (i % 100 == 99)
+			usleep(20000); /* the checkpoint thread's turn */
+	}
+	snprintf(wal, sizeof(wal), "%s-wal", f->db);
+	assert_int_equal(stat(wal, &sb), 0);
+	/* 1,500 commits wrote several thousand pages: without checkpoints the WAL would hold them all */
+	assert_true(sb.st_size < 2 * 1000 * (4096 + 24));
+	assert_true(sb.st_size > 0);
+}
+
 static void test_commit_durability(void **state)
 {
 	struct fixture *f = *state;
@@ -1229,6 +1255,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_commit_applies_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_delete_cascades, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wal_checkpointed_by_size, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_commit_durability, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),

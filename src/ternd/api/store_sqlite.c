@@ -544,26 +544,40 @@ fail:
 
 static void sq_rollback(struct store_txn *bt);
 
-/* Copies the WAL into the database once a second (PASSIVE: never waits for, nor blocks, the
- * writer or readers), so the WAL stays small without a commit paying for it. */
+/* Copies the WAL into the database when the writer's WAL hook says it has grown to CKPT_PAGES
+ * (PASSIVE: never waits for, nor blocks, the writer or readers; what readers still hold is copied
+ * at a later wake-up, as the WAL hook keeps asking while the WAL stays long). */
 static void *checkpointer(void *arg)
 {
 	struct sq_store *st = arg;
 	pthread_mutex_lock(&st->ckpt_lock);
 	while (!st->ckpt_stop) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += CKPT_INTERVAL_MS / 1000;
-		pthread_cond_timedwait(&st->ckpt_cond, &st->ckpt_lock, &until);
-		if (st->ckpt_stop)
-			break;
+		if (!st->ckpt_due) {
+			pthread_cond_wait(&st->ckpt_cond, &st->ckpt_lock);
+			continue;
+		}
+		st->ckpt_due = false;
 		pthread_mutex_unlock(&st->ckpt_lock);
-		int log = 0, done = 0;
-		sqlite3_wal_checkpoint_v2(st->ckpt->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+		sqlite3_wal_checkpoint_v2(st->ckpt->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		pthread_mutex_lock(&st->ckpt_lock);
 	}
 	pthread_mutex_unlock(&st->ckpt_lock);
 	return NULL;
+}
+
+/* The writer's WAL hook, after each commit, in the writer's thread: only a flag and a wake-up. */
+static int wal_grew(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct sq_store *st = arg;
+	(void)db;
+	(void)name;
+	if (pages >= CKPT_PAGES) {
+		pthread_mutex_lock(&st->ckpt_lock);
+		st->ckpt_due = true;
+		pthread_cond_signal(&st->ckpt_cond);
+		pthread_mutex_unlock(&st->ckpt_lock);
+	}
+	return SQLITE_OK;
 }
 
 static void sq_close(struct store *base)
@@ -1170,11 +1184,11 @@ int store_open_sqlite(const char *path, struct store **out, char *err, size_t er
 		goto fail;
 	if ((rc = conn_open(path, false, &st->ckpt, err, errlen)) < 0)
 		goto fail;
-	if (sqlite3_exec(st->writer->db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL) != SQLITE_OK ||
-	    pthread_create(&st->ckpt_thread, NULL, checkpointer, st) != 0) {
+	if (pthread_create(&st->ckpt_thread, NULL, checkpointer, st) != 0) {
 		rc = set_err(err, errlen, TERN_EIO, "%s: cannot start the checkpoint thread", path);
 		goto fail;
 	}
+	sqlite3_wal_hook(st->writer->db, wal_grew, st); /* replaces the automatic checkpoints */
 	st->ckpt_started = true;
 	*out = &st->base;
 	return 0;

@@ -81,15 +81,19 @@ struct sq_store {
 	struct sq_txn *reads;
 	struct sq_txn latest;
 	/* WAL checkpoints run here, not inside a writer's commit (where they cost the unlucky
-	 * request three more flushes): the writer's automatic checkpoints are off. */
+	 * request three more flushes): the writer's automatic checkpoints are off, and its WAL hook
+	 * wakes this thread once the WAL holds CKPT_PAGES pages. Not on a timer: after a checkpoint
+	 * has copied everything, the next commit starts the WAL over and flushes its header once
+	 * more, so checkpointing an idle store every second made every occasional write pay two
+	 * flushes instead of one. */
 	struct conn *ckpt;
 	pthread_t ckpt_thread;
 	pthread_mutex_t ckpt_lock;
 	pthread_cond_t ckpt_cond;
-	bool ckpt_started, ckpt_stop;
+	bool ckpt_started, ckpt_stop, ckpt_due;
 };
 
-#define CKPT_INTERVAL_MS 1000
+#define CKPT_PAGES 1000 /* SQLite's own automatic checkpoint threshold */
 
 /* A statement in use: taken from a connection's cache, bound, stepped, given back. */
 struct q {

@@ -20,7 +20,8 @@ import test_secondary
 from bindlib import NamedPrimary, named_available
 from knotlib import KnotPrimary, knotd_available
 from ternlib import free_port
-from test_secondary import ZONE, Secondary, a_record, records, send_notify, soa_serial, wait_serial, zone_text
+from test_secondary import (ZONE, Secondary, a_record, copy_serial, records, send_notify, soa_serial, wait_serial,
+                            zone_text)
 from xfrlib import ScriptedServer, Started, TsigKey, axfr_records, stop_ok
 
 ALLOW = "transfer:\n  allow: [127.0.0.0/8]\n"
@@ -39,17 +40,6 @@ def wait_log(get, text, timeout=8.0):
     deadline = time.time() + timeout
     while text not in get():
         assert time.time() < deadline, "%r never logged:\n%s" % (text, get()[-6000:])
-        time.sleep(0.02)
-
-
-def copy_serial(t, want=None, timeout=5.0):
-    """The serial of the disk copy; with want, waits (the copy is written just after publishing)."""
-    deadline = time.time() + timeout
-    while True:
-        z = dns.zone.from_file(t.copy_path(), ZONE + ".", relativize=False)
-        serial = z.find_rdataset(ZONE + ".", "SOA")[0].serial
-        if want is None or serial == want or time.time() >= deadline:
-            return serial
         time.sleep(0.02)
 
 
@@ -279,8 +269,34 @@ def scripted(tmp_path, hosts=40, extra=""):
     t = Secondary({ZONE: ["127.0.0.1@%d" % fake.port]}, workdir=str(tmp_path / "pop"), extra=ALLOW + extra)
     t.start()
     wait_serial(t.port, 1, log=t.log_text)
+    copy_serial(t, 1)
     assert fake.queries == [("AXFR", None)]
     return fake, t
+
+
+def test_disk_copy_follows_bursts_once_a_second(tmp_path):
+    """Ten changes pulled one by one within about a second are all served at once, while the disk
+    copy is written a few times, not once per transfer; a copy still due is written at stop, so a
+    restart serves the last version transferred."""
+    fake, t = scripted(tmp_path, extra="log:\n  level: debug\n")
+    start = time.time()
+    for serial in range(2, 12):
+        fake.publish(serial, zone_text(serial, www="192.0.2.%d" % serial, hosts=40))
+        send_notify(t.port)
+        wait_serial(t.port, serial, log=t.log_text)
+    took = time.time() - start
+    stop_ok(t)
+    log = t.log_text()
+    assert log.count("IXFR from 127.0.0.1@%d: serial" % fake.port) == 10
+    written = re.findall(r"disk copy of serial (\d+) written", log)
+    assert written[-1] == "11", written  # the last one, at stop
+    assert len(written) <= 2 + int(took) * 2, (took, written)  # the first copy, ~1 a second, the stop
+    assert copy_serial(t) == 11
+    t.start()
+    assert "serving the disk copy, serial 11" in t.log_text()
+    assert a_record(t.port, "www.pop.test.") == ["192.0.2.11"]
+    stop_ok(t)
+    fake.stop()
 
 
 def test_scripted_chain_of_diffs(tmp_path):

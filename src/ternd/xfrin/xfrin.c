@@ -17,7 +17,14 @@
  * the lock held, so xfrin_reload() -- which marks dropped zones under the lock -- returns only
  * when nothing of a dropped zone is being touched. Since xfrin.lock is held across RCU grace
  * periods, an RCU reader (the API thread serving /healthz) must never wait for it: the status
- * each zone shows is a copy under status_lock, an inner lock never held across a grace period. */
+ * each zone shows is a copy under status_lock, an inner lock never held across a grace period.
+ *
+ * Disk copies: written by the refresh thread as a deadline of its own in the heap, COPY_DELAY_MS
+ * after a transfer and at most once per COPY_INTERVAL_MS, so changes that arrive in bursts cost one
+ * copy (the whole zone as text, fsync'd) per interval instead of one per transfer, and the write
+ * never sits between a NOTIFY and the next transfer. A copy still due is written at stop and
+ * before the zone expires; after a crash the copy on disk is at most a second behind, and the
+ * refresh at start brings the zone up to date. */
 #include "ternd/xfrin/xfrin.h"
 
 #include <errno.h>
@@ -48,6 +55,8 @@
 #define EDE_INVALID_DATA 24 /* RFC 8914 4.25 */
 #define NAME_TEXT (NAME_MAXLEN * 4 + 2)
 #define ERRBUF 4096
+#define COPY_DELAY_MS 100u /* after a transfer, before its disk copy is written */
+#define COPY_INTERVAL_MS 1000u /* between two disk copies of one zone */
 
 /* A zone's primaries and the TSIG key spoken with them; replaced whole on reload (RCU: NOTIFY
  * checks read them). A refresh works on a private copy, so a reload never pulls the key away. */
@@ -75,6 +84,8 @@ struct xfrin_zone {
 	bool orphan; /* dropped, but old tables may still show it (out of memory): never freed */
 	bool runtime; /* added by xfrin_secondary_add() (a catalog member), not by the configuration */
 	bool copy_saved; /* the disk copy holds the served version */
+	uint64_t copy_at; /* CLOCK_MONOTONIC ms when the served version goes to disk; 0: nothing due */
+	uint64_t copy_written; /* CLOCK_MONOTONIC ms of the last copy written */
 	const struct zone *served; /* what we published, while serving */
 	uint32_t serial;
 	uint32_t refresh, retry, expire; /* seconds, from the served SOA */
@@ -285,7 +296,8 @@ bool xfrin_unavailable(const struct xfrin *x, const uint8_t *lname, size_t *apex
 
 static uint64_t due(const struct xfrin_zone *z)
 {
-	return z->serving && z->expire_at < z->refresh_at ? z->expire_at : z->refresh_at;
+	uint64_t d = z->serving && z->expire_at < z->refresh_at ? z->expire_at : z->refresh_at;
+	return z->copy_at && z->copy_at < d ? z->copy_at : d;
 }
 
 static void heap_set(struct xfrin *x, size_t i, struct xfrin_zone *z)
@@ -446,10 +458,29 @@ static void status_update(struct xfrin *x, struct xfrin_zone *z)
 static void save_copy(struct xfrin_zone *z)
 {
 	char err[512];
+	z->copy_at = 0;
+	if (!z->serving || !z->served)
+		return;
 	int rc = diskcopy_save(z->served, z->file, z->source, z->last_transfer, err, sizeof(err));
 	z->copy_saved = rc == 0;
+	z->copy_written = now_ms();
 	if (rc < 0)
 		log_error("zone %s: disk copy not written (still served from memory): %s", z->name, err);
+	else
+		log_debug("zone %s: disk copy of serial %u written to %s", z->name, z->served->serial, z->file);
+}
+
+/* The served version goes to disk at the zone's next copy deadline (see the top of the file). The
+ * caller updates the heap. */
+static void save_copy_later(struct xfrin_zone *z, uint64_t now)
+{
+	z->copy_saved = false;
+	if (z->copy_at)
+		return;
+	uint64_t at = now + COPY_DELAY_MS;
+	if (z->copy_written && z->copy_written + COPY_INTERVAL_MS > at)
+		at = z->copy_written + COPY_INTERVAL_MS;
+	z->copy_at = at;
 }
 
 /* Reads the disk copy of a new zone and serves it when it has not expired. */
@@ -785,7 +816,7 @@ static void apply(struct xfrin *x, struct xfrin_zone *z, struct job *j, uint64_t
 			z->last_transfer = wall;
 			if (!was_serving)
 				publish_tables(x); /* no longer unavailable */
-			save_copy(z);
+			save_copy_later(z, now);
 		}
 	} else if (j->outcome == PULL_LOWER) {
 		log_warning("zone %s: primary %s has serial %u, lower than the %u served: keeping %u", z->name,
@@ -808,7 +839,7 @@ static void apply(struct xfrin *x, struct xfrin_zone *z, struct job *j, uint64_t
 			log_failure(z, next);
 	} else {
 		/* the copy on disk says when a primary last confirmed it; rewritten if it is missing */
-		if (j->outcome != PULL_TRANSFERRED && (!z->copy_saved || diskcopy_touch(z->file) < 0))
+		if (j->outcome != PULL_TRANSFERRED && !z->copy_at && (!z->copy_saved || diskcopy_touch(z->file) < 0))
 			save_copy(z);
 		if (j->outcome == PULL_CURRENT)
 			log_debug("zone %s: serial %u is current at %s", z->name, z->serial, j->primary);
@@ -865,6 +896,8 @@ static void refresh(struct xfrin *x, struct xfrin_zone *z)
 /* Takes the zone out of service: SERVFAIL from now on. Lock held. */
 static void expire(struct xfrin *x, struct xfrin_zone *z)
 {
+	if (z->copy_at)
+		save_copy(z); /* the last version transferred, with its own age: not served at restart */
 	zones_remove(x->srv->zones, z->apex);
 	z->serving = false;
 	z->served = NULL;
@@ -900,7 +933,10 @@ static void *run(void *arg)
 		take_notifies(x, now);
 		struct xfrin_zone *z = x->nheap ? x->heap[0] : NULL;
 		if (z && due(z) <= now) {
-			if (z->serving && z->expire_at <= now)
+			if (z->copy_at && z->copy_at <= now) {
+				save_copy(z);
+				heap_update(x, z);
+			} else if (z->serving && z->expire_at <= now)
 				expire(x, z);
 			else
 				refresh(x, z);
@@ -1084,6 +1120,9 @@ void xfrin_stop(struct xfrin *x)
 			log_debug("secondary zones: cannot stop the refresh thread: %s", strerror(errno));
 		pthread_join(x->thread, NULL);
 	}
+	for (size_t i = 0; i < x->nzones; i++)
+		if (x->zones[i]->copy_at)
+			save_copy(x->zones[i]); /* still served: srv->zones outlives this */
 	if (x->srv->xfrin == x)
 		x->srv->xfrin = NULL;
 	for (size_t i = 0; i < x->nzones; i++)

@@ -73,3 +73,58 @@ def ternd_version():
         return "`%s`%s" % (head, " with uncommitted changes in src/" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "(no git)"
+
+
+class CpuWakeLatency:
+    """Holds a PM QoS request for CPU wake-up latency (/dev/cpu_dma_latency, in microseconds) while
+    open: with 0, idle CPUs poll instead of halting, as tuned's latency-performance profile does.
+    On a virtual machine each halt is an exit to the host, and waking from it costs tens to hundreds
+    of microseconds per hand-off between threads, on top of the software being measured. The request
+    ends when the file is closed (with the process at the latest). Needs root; available is False
+    when the request cannot be made."""
+
+    PATH = "/dev/cpu_dma_latency"
+
+    def __init__(self, usec=0):
+        self.usec, self.fd, self.error = usec, None, None
+
+    @property
+    def available(self):
+        return os.access(self.PATH, os.W_OK)
+
+    def __enter__(self):
+        try:
+            self.fd = os.open(self.PATH, os.O_WRONLY)
+            os.write(self.fd, int(self.usec).to_bytes(4, "little", signed=True))
+        except OSError as e:
+            self.error = str(e)
+            if self.fd is not None:
+                os.close(self.fd)
+                self.fd = None
+        return self
+
+    def __exit__(self, *_):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        return False
+
+    @property
+    def held(self):
+        return self.fd is not None
+
+
+def cpu_idle_policy():
+    """The cpuidle driver and governor and the guest halt-poll limit, as a report shows them."""
+    def read(path):
+        try:
+            with open(path) as f:
+                return f.read().strip()
+        except OSError:
+            return "?"
+    base = "/sys/devices/system/cpu/cpuidle/"
+    out = "cpuidle driver %s, governor %s" % (read(base + "current_driver"), read(base + "current_governor_ro"))
+    poll = read("/sys/module/haltpoll/parameters/guest_halt_poll_ns")
+    if poll != "?":
+        out += ", guest_halt_poll_ns %s" % poll
+    return out

@@ -1,6 +1,7 @@
 """Zone transfers out (RFC 5936 AXFR, RFC 1995 IXFR answered with the whole zone) and NOTIFY
 (RFC 1996): ternd as the primary of a real Knot DNS secondary."""
 import os
+import select
 import time
 
 import dns.message
@@ -12,6 +13,7 @@ import dns.zone
 import pytest
 
 from apilib import keys  # noqa: F401 (keys is a fixture)
+from sysutil import frame, tcp_connect, tcp_read_msg
 from knotlib import KnotSecondary, knotd_available
 from ternlib import ZONES, Ternd, free_port
 from xfrlib import api_primary
@@ -71,6 +73,60 @@ def test_big_axfr_spans_messages(tmp_path):
         # IXFR is answered with the whole zone (RFC 1995 section 4)
         ixfr = records(transfer(t.addr, t.port, "big.test.", "IXFR"))
         assert sorted(ixfr[:-1]) == sorted(got[:-1])
+
+
+def test_transfer_built_beside_other_tcp_clients(tmp_path):
+    """A big AXFR is built by the transfer thread: while it is, another TCP client is answered at
+    once instead of waiting behind it; a query pipelined after the transfer question is answered
+    after the transfer; a client that hangs up, or a stop, while its transfer is built harms
+    nothing."""
+    n = 150000
+    path = tmp_path / "huge.test.zone"
+    with open(path, "w") as f:
+        f.write("$ORIGIN huge.test.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n@ NS ns\nns A 127.0.0.1\n")
+        f.writelines("h%d A 10.%d.%d.%d\n" % (i, i >> 16, (i >> 8) & 255, i & 255) for i in range(n))
+    t = Ternd({"huge.test": str(path)}, workdir=str(tmp_path))
+    with open(t.config, "a") as f:
+        f.write("transfer:\n  allow: [127.0.0.0/8]\n")
+    with t:
+        with tcp_connect(t.port, timeout=30) as a, tcp_connect(t.port, timeout=30) as b:
+            start = time.time()
+            a.sendall(frame(dns.message.make_query("huge.test.", "AXFR", id=1).to_wire()))
+            time.sleep(0.02)  # the transfer is being built now
+            b.sendall(frame(dns.message.make_query("h5.huge.test.", "A", id=2).to_wire()))
+            readable = {}  # when each socket first had something to read
+            while len(readable) < 2 and time.time() - start < 30:
+                for s in select.select([x for x in (a, b) if x not in readable], [], [], 30)[0]:
+                    readable[s] = time.time() - start
+            r = dns.message.from_wire(tcp_read_msg(b))
+            first = dns.message.from_wire(tcp_read_msg(a), one_rr_per_rrset=True)
+            assert r.id == 2 and [rd.to_text() for rd in r.answer[0]] == ["10.0.0.5"]
+            assert first.id == 1 and first.answer[0].rdtype == dns.rdatatype.SOA
+            assert readable[b] < readable[a], "the query waited %.3f s, the transfer %.3f s" % (readable[b], readable[a])
+        # the whole transfer, then a query pipelined behind the transfer question, in order
+        with tcp_connect(t.port, timeout=30) as c:
+            c.sendall(frame(dns.message.make_query("huge.test.", "AXFR", id=3).to_wire()) +
+                      frame(dns.message.make_query("h7.huge.test.", "A", id=4).to_wire()))
+            records, soas = 0, 0
+            while soas < 2:
+                m = dns.message.from_wire(tcp_read_msg(c), one_rr_per_rrset=True)
+                assert m.id == 3
+                records += len(m.answer)
+                soas += sum(1 for rr in m.answer if rr.rdtype == dns.rdatatype.SOA)
+            assert records == n + 4  # SOA, NS, ns A, the hosts, SOA again
+            r = dns.message.from_wire(tcp_read_msg(c))
+            assert r.id == 4 and [rd.to_text() for rd in r.answer[0]] == ["10.0.0.7"]
+        # hung up while the transfer is built: the server goes on
+        d = tcp_connect(t.port)
+        d.sendall(frame(dns.message.make_query("huge.test.", "AXFR", id=5).to_wire()))
+        d.close()
+        assert t.query("h9.huge.test", "A", tcp=True).answer[0][0].to_text() == "10.0.0.9"
+        # stopped while a transfer is built: a clean exit
+        e = tcp_connect(t.port)
+        e.sendall(frame(dns.message.make_query("huge.test.", "AXFR", id=6).to_wire()))
+        time.sleep(0.02)
+        assert t.stop() == 0
+        e.close()
 
 
 def test_transfer_refused_unless_allowed(tmp_path):

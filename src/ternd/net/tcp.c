@@ -1,5 +1,12 @@
 /* TCP transport (RFC 7766): one epoll thread accepts, reads length-prefixed queries (several per
- * connection, answered in order), writes responses without ever blocking, and closes idle clients. */
+ * connection, answered in order), writes responses without ever blocking, and closes idle clients.
+ *
+ * Zone transfers are built by a thread of their own: building one reads the whole zone (or the
+ * store's journal) and may take long for a big zone, and meanwhile every other client of the
+ * epoll thread would wait. The connection asking is taken out of the epoll set and out of the
+ * idle list while its transfer is built (nothing else is read from it, it cannot time out), and
+ * comes back when the transfer thread hands the answer over through an eventfd; the epoll
+ * thread sends it as any other output. */
 #include "ternd/net/tcp.h"
 
 #include <errno.h>
@@ -36,7 +43,7 @@
 #define TCP_LOG_INTERVAL_MS 10000 /* at most one line per interval about refused clients */
 #define TCP_IDLE_DEFAULT_MS 10000
 
-enum tcp_kind { TCP_WAKE, TCP_LISTENER, TCP_CONN };
+enum tcp_kind { TCP_WAKE, TCP_LISTENER, TCP_CONN, TCP_XFR_DONE };
 
 /* What an epoll event points to; the first member of everything in the epoll set. */
 struct tcp_watch {
@@ -50,6 +57,7 @@ struct tcp_conn {
 	uint64_t deadline; /* monotonic ms; closed then unless a message completes before */
 	uint32_t events; /* what epoll watches: EPOLLIN, or EPOLLOUT while output waits */
 	bool eof; /* the client sent everything: answer what is complete, then close */
+	bool xfr_busy; /* its transfer is being built: out of the epoll set and the idle list */
 	bool closing; /* answer nothing more: close once the output is sent */
 	uint8_t *in; /* received bytes not answered yet, from a frame's start */
 	size_t inlen, incap;
@@ -57,6 +65,17 @@ struct tcp_conn {
 	size_t outoff, outlen;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
+};
+
+/* A zone transfer handed to the transfer thread, and back. */
+struct tcp_xfr {
+	struct tcp_xfr *next;
+	struct tcp_conn *c;
+	uint8_t *msg; /* the question, copied */
+	size_t len;
+	uint8_t *out; /* the answer as TCP frames */
+	size_t outlen;
+	int rc; /* xfr_answer()'s */
 };
 
 struct tcp {
@@ -70,6 +89,14 @@ struct tcp {
 	size_t nlisteners;
 	pthread_t thread;
 	bool started;
+	/* the transfer thread: jobs to build (FIFO) and built, under xfr_lock */
+	pthread_t xfr_thread;
+	bool xfr_started, xfr_stop;
+	pthread_mutex_t xfr_lock;
+	pthread_cond_t xfr_cond;
+	struct tcp_xfr *xfr_todo, **xfr_todo_tail, *xfr_done;
+	struct tcp_watch xfr_wake; /* an eventfd: a transfer was built */
+	struct stats_block *xfr_stats;
 	/* below: used by the thread only while it runs */
 	struct tcp_conn *head, *tail;
 	size_t nconns;
@@ -123,9 +150,8 @@ static void conn_touch(struct tcp *t, struct tcp_conn *c, uint64_t now)
 	}
 }
 
-static void conn_close(struct tcp *t, struct tcp_conn *c)
+static void conn_free(struct tcp *t, struct tcp_conn *c)
 {
-	conn_unlink(t, c);
 	close(c->w.fd); /* also leaves the epoll set */
 	free(c->in);
 	free(c->out);
@@ -133,17 +159,91 @@ static void conn_close(struct tcp *t, struct tcp_conn *c)
 	t->nconns--;
 }
 
+static void conn_close(struct tcp *t, struct tcp_conn *c)
+{
+	conn_unlink(t, c);
+	conn_free(t, c);
+}
+
 /* ---- reading, answering, writing ---- */
 
+/* Watches c for events (EPOLLIN or EPOLLOUT), or, with 0, takes it out of the epoll set (where
+ * hang-ups and errors would still be reported). */
 static int conn_watch(struct tcp *t, struct tcp_conn *c, uint32_t events)
 {
 	if (c->events == events)
 		return 0;
 	struct epoll_event ev = {.events = events, .data.ptr = &c->w};
-	if (epoll_ctl(t->epfd, EPOLL_CTL_MOD, c->w.fd, &ev) < 0)
+	int op = !events ? EPOLL_CTL_DEL : !c->events ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+	if (epoll_ctl(t->epfd, op, c->w.fd, &ev) < 0)
 		return -1;
 	c->events = events;
 	return 0;
+}
+
+/* Hands a transfer question to the transfer thread; c waits, out of the idle list. */
+static int xfr_submit(struct tcp *t, struct tcp_conn *c, const uint8_t *msg, size_t len)
+{
+	struct tcp_xfr *j = calloc(1, sizeof(*j));
+	if (!j || !(j->msg = malloc(len))) {
+		free(j);
+		return -1;
+	}
+	memcpy(j->msg, msg, len);
+	j->len = len;
+	j->c = c;
+	c->xfr_busy = true;
+	conn_unlink(t, c);
+	pthread_mutex_lock(&t->xfr_lock);
+	*t->xfr_todo_tail = j;
+	t->xfr_todo_tail = &j->next;
+	pthread_cond_signal(&t->xfr_cond);
+	pthread_mutex_unlock(&t->xfr_lock);
+	return 0;
+}
+
+static void xfr_free(struct tcp_xfr *j)
+{
+	free(j->msg);
+	free(j->out);
+	free(j);
+}
+
+/* The transfer thread: an RCU reader only while it builds. */
+static void *xfr_run(void *arg)
+{
+	struct tcp *t = arg;
+	rcu_register_thread();
+	rcu_thread_offline();
+	pthread_mutex_lock(&t->xfr_lock);
+	for (;;) {
+		while (!t->xfr_todo && !t->xfr_stop)
+			pthread_cond_wait(&t->xfr_cond, &t->xfr_lock);
+		if (t->xfr_stop)
+			break; /* jobs left are freed with their connections */
+		struct tcp_xfr *j = t->xfr_todo;
+		t->xfr_todo = j->next;
+		if (!t->xfr_todo)
+			t->xfr_todo_tail = &t->xfr_todo;
+		pthread_mutex_unlock(&t->xfr_lock);
+		struct query_client client = {.addr = (const struct sockaddr *)&j->c->addr,
+		                              .addrlen = j->c->addrlen,
+		                              .proto = PROTO_TCP,
+		                              .stats = t->xfr_stats};
+		rcu_thread_online();
+		j->rc = xfr_answer(t->srv, j->msg, j->len, &client, &j->out, &j->outlen);
+		rcu_thread_offline();
+		pthread_mutex_lock(&t->xfr_lock);
+		j->next = t->xfr_done;
+		t->xfr_done = j;
+		uint64_t one = 1;
+		while (write(t->xfr_wake.fd, &one, sizeof(one)) < 0 && errno == EINTR)
+			;
+	}
+	pthread_mutex_unlock(&t->xfr_lock);
+	rcu_thread_online();
+	rcu_unregister_thread();
+	return NULL;
 }
 
 /* Sends what the socket takes. Returns 0 when all went, 1 when the socket would block, -1 when
@@ -187,28 +287,11 @@ static int conn_answer(struct tcp *t, struct tcp_conn *c, uint64_t now)
 			if (xfr_is_transfer(c->in + pos + 2, len)) {
 				if (used > 0)
 					break; /* send what is answered first; the transfer goes alone */
-				/* a zone transfer: many messages, sent from their own buffer */
-				uint8_t *xfr;
-				size_t xlen;
-				r = xfr_answer(t->srv, c->in + pos + 2, len, &client, &xfr, &xlen);
+				/* a zone transfer: built by the transfer thread (xfr_built() goes on) */
+				r = xfr_submit(t, c, c->in + pos + 2, len);
 				pos += 2 + len;
-				if (r < 0) {
+				if (r < 0)
 					c->closing = true;
-					break;
-				}
-				conn_touch(t, c, now);
-				size_t sent;
-				int sr = conn_send(c, xfr, xlen, &sent);
-				if (sr <= 0) {
-					free(xfr);
-					rc = sr < 0 ? -1 : 0;
-					if (sr < 0)
-						goto done;
-					continue;
-				}
-				c->out = xfr;
-				c->outoff = sent;
-				c->outlen = xlen;
 				goto done;
 			}
 			size_t rlen =
@@ -253,6 +336,8 @@ done:
 /* After answering: wait for the socket to take the output, or for more input, or close. */
 static int conn_next(struct tcp *t, struct tcp_conn *c)
 {
+	if (c->xfr_busy)
+		return conn_watch(t, c, 0);
 	if (c->outlen > 0)
 		return conn_watch(t, c, EPOLLOUT);
 	if (c->closing || c->eof)
@@ -309,6 +394,44 @@ static int conn_drain(struct tcp *t, struct tcp_conn *c, uint64_t now)
 	if (conn_answer(t, c, now) < 0)
 		return -1;
 	return conn_next(t, c);
+}
+
+/* Transfers built: each connection gets its answer (what the socket does not take waits in
+ * c->out) and comes back to the epoll set and the idle list. */
+static void xfr_built(struct tcp *t, uint64_t now)
+{
+	uint64_t count;
+	if (read(t->xfr_wake.fd, &count, sizeof(count)) < 0 && errno != EAGAIN && errno != EINTR) {
+		char ebuf[128];
+		log_debug("tcp: transfer eventfd: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
+	}
+	pthread_mutex_lock(&t->xfr_lock);
+	struct tcp_xfr *j = t->xfr_done;
+	t->xfr_done = NULL;
+	pthread_mutex_unlock(&t->xfr_lock);
+	while (j) {
+		struct tcp_xfr *next = j->next;
+		struct tcp_conn *c = j->c;
+		c->xfr_busy = false;
+		c->deadline = now + t->idle_ms;
+		conn_append(t, c);
+		int r = -1;
+		size_t sent;
+		int sr = j->rc == 1 ? conn_send(c, j->out, j->outlen, &sent) : -1;
+		if (sr == 0) { /* all sent: the messages that came after the transfer question */
+			r = conn_answer(t, c, now) < 0 ? -1 : conn_next(t, c);
+		} else if (sr > 0) {
+			c->out = j->out;
+			j->out = NULL;
+			c->outoff = sent;
+			c->outlen = j->outlen;
+			r = conn_next(t, c);
+		}
+		if (r < 0)
+			conn_close(t, c);
+		xfr_free(j);
+		j = next;
+	}
 }
 
 /* ---- accepting ---- */
@@ -462,6 +585,8 @@ static void *tcp_run(void *arg)
 			struct tcp_watch *w = events[i].data.ptr;
 			if (w->kind == TCP_WAKE) {
 				running = false;
+			} else if (w->kind == TCP_XFR_DONE) {
+				xfr_built(t, now);
 			} else if (w->kind == TCP_LISTENER) {
 				/* a stale event after the listeners were paused in this round is harmless:
 				 * accept4() on a non-blocking socket just says EAGAIN */
@@ -483,10 +608,35 @@ static void *tcp_run(void *arg)
 
 /* ---- start and stop ---- */
 
+/* Stops the transfer thread (a transfer being built is finished first). */
+static void xfr_stop(struct tcp *t)
+{
+	if (!t->xfr_started)
+		return;
+	pthread_mutex_lock(&t->xfr_lock);
+	t->xfr_stop = true;
+	pthread_cond_signal(&t->xfr_cond);
+	pthread_mutex_unlock(&t->xfr_lock);
+	pthread_join(t->xfr_thread, NULL);
+	t->xfr_started = false;
+}
+
 static void tcp_free(struct tcp *t)
 {
 	while (t->head)
 		conn_close(t, t->head);
+	/* connections whose transfer was asked for, built or not: in no list but these */
+	struct tcp_xfr *lists[2] = {t->xfr_todo, t->xfr_done};
+	for (int i = 0; i < 2; i++)
+		for (struct tcp_xfr *j = lists[i], *next; j; j = next) {
+			next = j->next;
+			conn_free(t, j->c);
+			xfr_free(j);
+		}
+	if (t->xfr_wake.fd >= 0)
+		close(t->xfr_wake.fd);
+	pthread_mutex_destroy(&t->xfr_lock);
+	pthread_cond_destroy(&t->xfr_cond);
 	for (size_t i = 0; i < t->nlisteners; i++)
 		close(t->listeners[i].fd);
 	if (t->epfd >= 0)
@@ -512,6 +662,12 @@ int tcp_start(struct server *srv, const struct config *conf, struct tcp **out, c
 	t->epfd = -1;
 	t->wake.kind = TCP_WAKE;
 	t->wake.fd = -1;
+	t->xfr_wake.kind = TCP_XFR_DONE;
+	t->xfr_wake.fd = -1;
+	t->xfr_todo_tail = &t->xfr_todo;
+	t->xfr_stats = stats_block_new(&srv->stats);
+	pthread_mutex_init(&t->xfr_lock, NULL);
+	pthread_cond_init(&t->xfr_cond, NULL);
 	t->idle_ms = conf->tcp_idle_timeout_ms ? conf->tcp_idle_timeout_ms : TCP_IDLE_DEFAULT_MS;
 	t->max_clients = conf->tcp_max_clients;
 	t->batch = malloc(TCP_BATCH_CAP);
@@ -542,8 +698,15 @@ int tcp_start(struct server *srv, const struct config *conf, struct tcp **out, c
 		snprintf(err, errlen, "tcp: eventfd: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
 		goto fail;
 	}
+	t->xfr_wake.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (t->xfr_wake.fd < 0) {
+		snprintf(err, errlen, "tcp: eventfd: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
+		goto fail;
+	}
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &t->wake};
-	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->wake.fd, &ev) < 0) {
+	struct epoll_event xev = {.events = EPOLLIN, .data.ptr = &t->xfr_wake};
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->wake.fd, &ev) < 0 ||
+	    epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->xfr_wake.fd, &xev) < 0) {
 		snprintf(err, errlen, "tcp: epoll_ctl: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
 		goto fail;
 	}
@@ -558,7 +721,12 @@ int tcp_start(struct server *srv, const struct config *conf, struct tcp **out, c
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int e = pthread_create(&t->thread, NULL, tcp_run, t);
+	int e = pthread_create(&t->xfr_thread, NULL, xfr_run, t);
+	if (e == 0) {
+		t->xfr_started = true;
+		pthread_setname_np(t->xfr_thread, "ternd-xfr");
+		e = pthread_create(&t->thread, NULL, tcp_run, t);
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (e != 0) {
 		snprintf(err, errlen, "tcp: cannot start the thread: %s", strerror_r(e, ebuf, sizeof(ebuf)));
@@ -569,6 +737,7 @@ int tcp_start(struct server *srv, const struct config *conf, struct tcp **out, c
 	*out = t;
 	return 0;
 fail:
+	xfr_stop(t);
 	tcp_free(t);
 	return rc;
 }
@@ -583,5 +752,6 @@ void tcp_stop(struct tcp *t)
 			;
 		pthread_join(t->thread, NULL);
 	}
+	xfr_stop(t);
 	tcp_free(t);
 }

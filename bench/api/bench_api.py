@@ -512,15 +512,17 @@ def report(r, args):
     def met(ok):
         return "**met**" if ok else "**not met**"
 
-    for suffix, idle in (("", "CPUs idle as the host sets"), ("_qos", "PM QoS 0")):
+    fine = "%g" % args.fine_poll_ms
+    for suffix, idle in (("", "CPUs idle as the host sets"), ("_qos", "PM QoS 0"),
+                         ("_fine", "polled every %s ms (finer than the issue's grid; no target)" % fine)):
         for key, label in (("served1", "1 zone"), ("servedN", nz + " zones")):
             if key + suffix not in T:
                 continue
             t, p = T[key + suffix], P[key + suffix]
             label += ", " + idle
+            target = None if suffix == "_fine" else "<= 0.50x: " + met(t["served_p99"] <= 0.5 * p["served_p99"])
             row("change -> served, %s: median ms" % label, t["served_median"], p["served_median"])
-            row("change -> served, %s: p99 ms" % label, t["served_p99"], p["served_p99"],
-                "<= 0.50x: " + met(t["served_p99"] <= 0.5 * p["served_p99"]))
+            row("change -> served, %s: p99 ms" % label, t["served_p99"], p["served_p99"], target)
             row("&nbsp;&nbsp;API answer to the PATCH: median ms", t["ack_median"], p["ack_median"])
             row("&nbsp;&nbsp;API answer to the PATCH: p99 ms", t["ack_p99"], p["ack_p99"])
     row("&nbsp;&nbsp;UDP round trip of one poll (idle): median ms", T["rtt"], P["rtt"])
@@ -591,6 +593,16 @@ def report(r, args):
                  "server under test; the second figures show the servers without it. Both servers run under "
                  "the same request, in the same rounds."
                  % (r["cpu_idle"], "" if r["qos"] else " (not done in this run: %s)" % r["qos_error"]))
+    if "served1_fine" in T:
+        lines.append("")
+        lines.append("**Finer grid**: with the issue's 1 ms grid (ticks from just before the PATCH) a figure is "
+                     "the first tick after the change is served plus a round trip, so each server's p99 is "
+                     "one of a few values, about 0.9, 1.9 or 2.9 ms here; PowerDNS serves a change in about "
+                     "1.7-1.9 ms on this machine (the issue saw ~5 ms), so its p99 falls on the second or third "
+                     "tick, and the 0.5x line is met or not by which tick that is. The last phase polls every "
+                     "%s ms (%s queries/s to each server, both servers alike) to show the served times without "
+                     "that rounding; it is not the issue's measure and carries no target."
+                     % (fine, "{:,}".format(int(1000 / args.fine_poll_ms))))
     lines.append("")
     lines.append("**Settings**:")
     lines.append("- ternd: %s." % r["ternd_settings"])
@@ -620,6 +632,8 @@ def main():
     ap.add_argument("--seconds", type=float)
     ap.add_argument("--block", type=int)
     ap.add_argument("--poll-ms", type=float, default=1.0)
+    ap.add_argument("--fine-poll-ms", type=float, default=0.2,
+                    help="change -> served once more (1 zone, idle CPUs as the host sets) at this interval; 0: not")
     ap.add_argument("--warmup", type=int, default=400)
     ap.add_argument("--no-strace", action="store_true")
     ap.add_argument("--sched", default="none")
@@ -687,6 +701,9 @@ def main():
                 log("change -> served again under PM QoS 0 (CPUs poll when idle)")
                 store("served1_qos", change_served(sides, [ZONE], args.changes, 1, args.poll, args.poll_ms))
                 store("servedN_qos", change_served(sides, many, args.changes, 2, args.poll, args.poll_ms))
+        if args.fine_poll_ms:
+            log("change -> served, 1 zone, polls every %s ms" % args.fine_poll_ms)
+            store("served1_fine", change_served(sides, [ZONE], args.changes, 1, args.poll, args.fine_poll_ms))
         if not args.no_strace and shutil.which("strace"):
             for s in sides:
                 log("%s: fsync-family syscalls per write (strace)" % s.srv.label)

@@ -25,6 +25,7 @@ args=(--work "$WORK" --ternd "$WORK/bin/ternd" --poll "$WORK/bin/dnspoll" --out 
 [ -n "${BENCH_API_WRITES:-}" ] && args+=(--writes "$BENCH_API_WRITES")
 [ -n "${BENCH_API_SECONDS:-}" ] && args+=(--seconds "$BENCH_API_SECONDS")
 [ -n "${BENCH_API_POLL_MS:-}" ] && args+=(--poll-ms "$BENCH_API_POLL_MS")
+[ -n "${BENCH_API_FINE_POLL_MS:-}" ] && args+=(--fine-poll-ms "$BENCH_API_FINE_POLL_MS")
 [ -n "${BENCH_API_WARMUP:-}" ] && args+=(--warmup "$BENCH_API_WARMUP")
 [ "${BENCH_API_STRACE:-1}" = 0 ] && args+=(--no-strace)
 load=$(cut -d' ' -f1 /proc/loadavg)

@@ -406,6 +406,18 @@ def report(r, args):
                         "**met**" if ok_b else "**not met**", fmt(b.get("median")), fmt(c.get("median")),
                         fmt(b.get("p99")), fmt(c.get("p99"))))
     lines.append("")
+    lines.append("**Reading the targets**: (a)'s figure is the API's durable write, a NOTIFY, and an SOA query "
+                 "and an IXFR by each of three PoPs sharing the host's CPUs, rounded up to the next 1 ms poll "
+                 "tick plus a round trip: the first tick after the change comes about 1 ms after the clock "
+                 "starts, so no change measured this way shows below ~1 ms. When (c)'s p99 is under ~10 ms (the "
+                 "1.2-1.5 s phase on this host), 0.1x of it is at or under that floor. In the 50-100 ms phase "
+                 "the p99 of (b) and (c) is the Knot secondary's own scheduling, alike for either primary: "
+                 "Knot 3.2 plans an event of its own one second after each transfer (it NOTIFYs its secondaries), "
+                 "and a refresh asked for by a NOTIFY that arrives in the next wall-clock second is planned for "
+                 "that same second, which does not move its timer, so it waits until about a second after the "
+                 "previous transfer (seen with strace on the secondary: NOTIFYs answered at once, the refresh "
+                 "connection for them opened ~0.9 s later). Which of (b) and (c) comes out ahead on p99 then varies from run to run.")
+    lines.append("")
     lines.append("**Details** (median / p99 ms):")
     for ph, _, _, label in PHASES:
         a, b, c = S["a"][ph], S["b"][ph], S["c"][ph]

@@ -1,6 +1,7 @@
 /* Internals shared by zone.c (lookup, trie, freeing), zone_build.c and zone_apply.c. Not part of
  * libtern's interface. */
 #pragma once
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,7 +11,7 @@
 /* The arena a zone file's snapshot is built in; snapshots derived from it share it. */
 struct zone_mem {
 	struct arena arena;
-	int refs;
+	_Atomic int refs; /* versions are freed on the server's reclaim thread while the next is built */
 	size_t dead; /* arena bytes no snapshot uses any more */
 };
 

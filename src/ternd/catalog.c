@@ -21,8 +21,8 @@
 #include "ternd/xfrin/xfrin.h"
 
 /* Versions are at least this far apart: a burst of new zones makes one version, and the zones
- * lock (held across a grace period by every publish) stays free for API writers in between. The
- * first change after a quiet spell is published at once. */
+ * lock stays free for API writers in between. The first change after a quiet spell is published
+ * at once. */
 #define MIN_INTERVAL_MS 20
 #define SOA_REFRESH 300 /* consumers hear of changes by NOTIFY; this is only the fallback */
 #define SOA_RETRY 60

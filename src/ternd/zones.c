@@ -1,7 +1,10 @@
 /* The set of served zones and zones_publish(), the one door for every new zone version.
  * Reclamation: liburcu QSBR. Query threads read without locks and announce quiescent states
- * between batches (and go offline while blocked in the kernel); a publisher swaps a pointer,
- * waits one grace period (synchronize_rcu) and frees what no reader can still see. */
+ * between batches (and go offline while blocked in the kernel); a publisher swaps a pointer and
+ * hands what it replaced to the reclaim thread, which waits one grace period (synchronize_rcu)
+ * and frees what no reader can still see, in the order it was handed over. A publisher never
+ * waits for readers: a long one (the transfer thread building a big AXFR) delays only when old
+ * versions are freed, not the next change nor the API's answer. */
 #include "ternd/zones.h"
 
 #include <pthread.h>
@@ -37,8 +40,22 @@ struct zone_table {
 
 #define MAX_LISTENERS 8
 
+/* What a publish or a removal leaves for the reclaim thread. */
+struct retired {
+	struct retired *next;
+	struct zone *zone; /* a replaced or removed version */
+	struct zone_slot *slot; /* a removed zone's place */
+	struct zone_table *table; /* a replaced table */
+};
+
 struct zones {
 	pthread_mutex_t lock; /* serialises writers only */
+	/* the reclaim thread and its FIFO, under reclaim_lock */
+	pthread_t reclaimer;
+	bool reclaimer_started, reclaim_stop;
+	pthread_mutex_t reclaim_lock;
+	pthread_cond_t reclaim_cond;
+	struct retired *retired, **retired_tail;
 	struct zone_table *table; /* RCU pointer */
 	struct {
 		zones_listener fn;
@@ -133,6 +150,66 @@ static void writer_unlock(struct zones *zs, bool online)
 		rcu_thread_online();
 }
 
+static void retired_free(struct retired *r)
+{
+	zone_free(r->zone);
+	free(r->slot);
+	table_free(r->table);
+	free(r);
+}
+
+/* Takes what writers retired, waits until no reader can see it, frees it; again until stopped
+ * with nothing left. */
+static void *reclaim_run(void *arg)
+{
+	struct zones *zs = arg;
+	rcu_register_thread();
+	rcu_thread_offline();
+	pthread_mutex_lock(&zs->reclaim_lock);
+	for (;;) {
+		while (!zs->retired && !zs->reclaim_stop)
+			pthread_cond_wait(&zs->reclaim_cond, &zs->reclaim_lock);
+		struct retired *batch = zs->retired;
+		zs->retired = NULL;
+		zs->retired_tail = &zs->retired;
+		if (!batch)
+			break; /* stopped, nothing left */
+		pthread_mutex_unlock(&zs->reclaim_lock);
+		synchronize_rcu();
+		for (struct retired *next; batch; batch = next) {
+			next = batch->next;
+			retired_free(batch);
+		}
+		pthread_mutex_lock(&zs->reclaim_lock);
+	}
+	pthread_mutex_unlock(&zs->reclaim_lock);
+	rcu_thread_online();
+	rcu_unregister_thread();
+	return NULL;
+}
+
+/* Hands a replaced version, a removed slot or a replaced table to the reclaim thread. Without
+ * memory for the hand-over, waits for the grace period here and frees at once. Writer lock held. */
+static void retire(struct zones *zs, struct zone *z, struct zone_slot *slot, struct zone_table *table)
+{
+	if (!z && !slot && !table)
+		return;
+	struct retired *r = zs->reclaimer_started ? calloc(1, sizeof(*r)) : NULL;
+	if (!r) {
+		synchronize_rcu();
+		zone_free(z);
+		free(slot);
+		table_free(table);
+		return;
+	}
+	*r = (struct retired){.zone = z, .slot = slot, .table = table};
+	pthread_mutex_lock(&zs->reclaim_lock);
+	*zs->retired_tail = r;
+	zs->retired_tail = &r->next;
+	pthread_cond_signal(&zs->reclaim_cond);
+	pthread_mutex_unlock(&zs->reclaim_lock);
+}
+
 struct zones *zones_new(void)
 {
 	struct zones *zs = calloc(1, sizeof(*zs));
@@ -144,6 +221,13 @@ struct zones *zones_new(void)
 		return NULL;
 	}
 	pthread_mutex_init(&zs->lock, NULL);
+	pthread_mutex_init(&zs->reclaim_lock, NULL);
+	pthread_cond_init(&zs->reclaim_cond, NULL);
+	zs->retired_tail = &zs->retired;
+	/* without the thread, writers wait for grace periods themselves (retire()) */
+	zs->reclaimer_started = pthread_create(&zs->reclaimer, NULL, reclaim_run, zs) == 0;
+	if (zs->reclaimer_started)
+		pthread_setname_np(zs->reclaimer, "ternd-reclaim");
 	return zs;
 }
 
@@ -151,6 +235,15 @@ void zones_free(struct zones *zs)
 {
 	if (!zs)
 		return;
+	if (zs->reclaimer_started) { /* what is retired is freed first */
+		pthread_mutex_lock(&zs->reclaim_lock);
+		zs->reclaim_stop = true;
+		pthread_cond_signal(&zs->reclaim_cond);
+		pthread_mutex_unlock(&zs->reclaim_lock);
+		pthread_join(zs->reclaimer, NULL);
+	}
+	pthread_mutex_destroy(&zs->reclaim_lock);
+	pthread_cond_destroy(&zs->reclaim_cond);
 	struct zone_table *t = zs->table;
 	for (size_t i = 0; i < atomic_load(&t->n); i++) {
 		zone_free(t->slots[i]->current);
@@ -201,12 +294,7 @@ int zones_publish(struct zones *zs, struct zone *next)
 	if (old && next->base == old)
 		zone_supersede(old, next); /* old then frees only what next dropped */
 	notify(zs, ZONES_PUBLISHED, old, next);
-	if (old || grown) {
-		synchronize_rcu(); /* no reader still holds old or the previous table */
-		zone_free(old);
-		if (grown)
-			table_free(t);
-	}
+	retire(zs, old, NULL, grown ? t : NULL); /* freed once no reader holds old or the previous table */
 	writer_unlock(zs, online);
 	return 0;
 }
@@ -230,10 +318,7 @@ int zones_remove(struct zones *zs, const uint8_t *apex)
 			table_add(shrunk, t->slots[i]);
 	rcu_assign_pointer(zs->table, shrunk);
 	notify(zs, ZONES_REMOVED, s->current, NULL);
-	synchronize_rcu();
-	zone_free(s->current);
-	free(s);
-	table_free(t);
+	retire(zs, s->current, s, t);
 	writer_unlock(zs, online);
 	return 0;
 }

@@ -12,7 +12,7 @@ import dns.xfr
 import dns.zone
 import pytest
 
-from apilib import keys  # noqa: F401 (keys is a fixture)
+from apilib import ApiTernd, finish, keys  # noqa: F401 (keys is a fixture)
 from sysutil import frame, tcp_connect, tcp_read_msg
 from knotlib import KnotSecondary, knotd_available
 from ternlib import ZONES, Ternd, free_port
@@ -127,6 +127,45 @@ def test_transfer_built_beside_other_tcp_clients(tmp_path):
         time.sleep(0.02)
         assert t.stop() == 0
         e.close()
+
+
+def test_api_change_not_held_up_by_a_transfer(tmp_path, keys):  # noqa: F811
+    """While the transfer thread builds a big AXFR (an RCU reader all the while), an API change is
+    served and answered at once: a publisher hands the version it replaced to the reclaim thread
+    instead of waiting for every reader."""
+    n = 150000
+    path = tmp_path / "huge.test.zone"
+    with open(path, "w") as f:
+        f.write("$ORIGIN huge.test.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n@ NS ns\nns A 127.0.0.1\n")
+        f.writelines("h%d A 10.%d.%d.%d\n" % (i, i >> 16, (i >> 8) & 255, i & 255) for i in range(n))
+    t = ApiTernd(keys, workdir=str(tmp_path), zones={"huge.test": str(path)})
+    with open(t.config, "a") as f:
+        f.write("transfer:\n  allow: [127.0.0.0/8]\n")
+    t.start()
+    try:
+        api = t.api(keys.token("alice"))
+        assert api.request("POST", "/api/v1/zones", {"name": "api.test"}).status == 201
+        body = {"rrsets": [{"name": "www.api.test.", "type": "A", "ttl": 60, "records": ["192.0.2.1"]}]}
+        assert api.request("PATCH", "/api/v1/zones/api.test/rrsets", body).status == 200
+        with tcp_connect(t.port, timeout=30) as a:
+            start = time.time()
+            a.sendall(frame(dns.message.make_query("huge.test.", "AXFR", id=1).to_wire()))
+            time.sleep(0.02)  # the transfer is being built now
+            body["rrsets"][0]["records"] = ["192.0.2.2"]
+            r = api.request("PATCH", "/api/v1/zones/api.test/rrsets", body)
+            answered = time.time() - start
+            assert r.status == 200
+            served = [rd.to_text() for rd in t.query("www.api.test", "A").answer[0]]
+            select.select([a], [], [], 30)
+            built = time.time() - start
+            assert served == ["192.0.2.2"]
+            # without the reclaim thread the PATCH is answered only as the build ends, just before
+            # the transfer's first byte
+            assert answered < 0.6 * built, "the PATCH took %.3f s, the transfer %.3f s" % (answered, built)
+            first = dns.message.from_wire(tcp_read_msg(a), one_rr_per_rrset=True)
+            assert first.id == 1 and first.answer[0].rdtype == dns.rdatatype.SOA
+    finally:
+        finish(t)
 
 
 def test_transfer_refused_unless_allowed(tmp_path):

@@ -53,6 +53,9 @@ struct catalog {
 	pthread_mutex_t lock; /* the fields below up to the thread's own */
 	pthread_cond_t wake, ready;
 	bool dirty, stop, first_done;
+	/* a renamed catalog's previous apex, still served until the first version under the new name
+	 * is: never a member (empty: none) */
+	uint8_t retiring[NAME_MAXLEN];
 	int first_rc;
 	char first_err[NAME_TEXT + ERRBUF + 16];
 	/* the thread's own */
@@ -262,13 +265,15 @@ static void save_serial(struct catalog *c, uint32_t serial)
 
 struct collect {
 	struct names *l;
-	const uint8_t *skip;
+	const uint8_t *skip, *retiring;
 };
 
 static int collect(void *arg, const struct zone *z)
 {
 	struct collect *k = arg;
-	return name_equal(z->apex, k->skip) ? 0 : names_add(k->l, z->apex);
+	if (name_equal(z->apex, k->skip) || (k->retiring[0] && name_equal(z->apex, k->retiring)))
+		return 0;
+	return names_add(k->l, z->apex);
 }
 
 static int cmp_apex(const void *a, const void *b)
@@ -282,7 +287,11 @@ static int list_members(struct catalog *c, struct names *out)
 	struct names all = {0};
 	uint8_t(*sec)[NAME_MAXLEN] = NULL;
 	size_t nsec = 0;
-	struct collect k = {&all, c->apex};
+	uint8_t retiring[NAME_MAXLEN];
+	pthread_mutex_lock(&c->lock);
+	memcpy(retiring, c->retiring, name_len(c->retiring));
+	pthread_mutex_unlock(&c->lock);
+	struct collect k = {&all, c->apex, retiring};
 	rcu_thread_online();
 	int rc = zones_foreach(c->srv->zones, collect, &k);
 	rcu_thread_offline();
@@ -486,8 +495,9 @@ static void *run(void *arg)
 	return NULL;
 }
 
-int catalog_start(struct server *srv, const struct config *conf, struct xfrin *x, struct catalog **out, char *err,
-                  size_t errlen)
+/* Starts the producer; returns once its first version is served. retiring: see struct catalog. */
+static int start(struct server *srv, const struct config *conf, struct xfrin *x, const uint8_t *retiring,
+                 struct catalog **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	if (!conf->catalog.enabled)
@@ -498,6 +508,8 @@ int catalog_start(struct server *srv, const struct config *conf, struct xfrin *x
 	c->srv = srv;
 	c->x = x;
 	memcpy(c->apex, conf->catalog.apex, name_len(conf->catalog.apex));
+	if (retiring)
+		memcpy(c->retiring, retiring, name_len(retiring));
 	name_to_text(c->apex, c->name, sizeof(c->name));
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_condattr_t ca;
@@ -541,6 +553,12 @@ nomem:
 	return TERN_ENOMEM;
 }
 
+int catalog_start(struct server *srv, const struct config *conf, struct xfrin *x, struct catalog **out, char *err,
+                  size_t errlen)
+{
+	return start(srv, conf, x, NULL, out, err, errlen);
+}
+
 int catalog_reload(struct catalog **cp, struct server *srv, const struct config *conf, struct xfrin *x, char *err,
                    size_t errlen)
 {
@@ -552,9 +570,11 @@ int catalog_reload(struct catalog **cp, struct server *srv, const struct config 
 		pthread_mutex_unlock(&c->lock);
 		return 0;
 	}
+	/* a rename: the new catalog is served before the old one goes, so there is always one */
+	bool served = false;
+	uint8_t apex[NAME_MAXLEN];
 	if (c) {
-		bool served = c->served;
-		uint8_t apex[NAME_MAXLEN];
+		served = c->served;
 		memcpy(apex, c->apex, name_len(c->apex));
 		log_info("catalog %s: no longer produced", c->name);
 		catalog_stop(c);
@@ -562,10 +582,19 @@ int catalog_reload(struct catalog **cp, struct server *srv, const struct config 
 		/* unless the configuration now serves a zone of that name itself */
 		for (size_t i = 0; i < conf->nzones && served; i++)
 			served = !name_equal(conf->zones[i].apex, apex);
-		if (served)
-			zones_remove(srv->zones, apex);
 	}
-	return catalog_start(srv, conf, x, cp, err, errlen);
+	int rc = start(srv, conf, x, served ? apex : NULL, cp, err, errlen);
+	if (served) {
+		zones_remove(srv->zones, apex);
+		if ((c = *cp) != NULL) { /* a zone of that name may be a member from now on */
+			pthread_mutex_lock(&c->lock);
+			c->retiring[0] = 0;
+			c->dirty = true;
+			pthread_cond_signal(&c->wake);
+			pthread_mutex_unlock(&c->lock);
+		}
+	}
+	return rc;
 }
 
 void catalog_stop(struct catalog *c)

@@ -34,6 +34,8 @@ static const char usage[] =
     "                            at the first answer carrying VALUE or the value of a later ID\n"
     "                            (SEEN: the ID whose value it carried), or\n"
     "                            \"timeout ID SERVER\" after -w MS (default 30000)\n"
+    "    anchor T                the grid moves to T + k USEC (T: CLOCK_MONOTONIC ns, the moment a\n"
+    "                            change was sent), the first tick one interval after T\n"
     "    map VALUE SERIAL        (-a) VALUE is served from zone serial SERIAL on\n"
     "    quit                    (or end of input) prints \"stats SERVER sent=N answers=N bad=N\"\n"
     "  -a ZONE: atomicity mode: every tick asks ZONE SOA, then NAME TYPE, on one socket per server,\n"
@@ -87,6 +89,7 @@ struct poller {
 	uint8_t zone[NAMEMAX];
 	size_t zonelen;
 	uint64_t interval_ns, timeout_ns;
+	uint64_t next; /* the next tick */
 	struct server srv[MAXSRV];
 	size_t nsrv;
 	struct expect *ex;
@@ -585,6 +588,19 @@ static int command(struct poller *p, char *line)
 		printf("polling %ld %llu\n", e.id, (unsigned long long)e.since);
 		return 0;
 	}
+	if (!strcmp(w, "anchor")) {
+		char *at = strtok_r(NULL, " \t\r", &save), *end;
+		unsigned long long t0 = at ? strtoull(at, &end, 10) : 0;
+		if (!at || *end) {
+			fprintf(stderr, "dnspoll: anchor: want \"anchor T\" (CLOCK_MONOTONIC ns)\n");
+			return -1;
+		}
+		uint64_t t = now_ns(), next = (uint64_t)t0 + p->interval_ns;
+		if (next <= t) /* already past: the next tick of the new grid */
+			next += p->interval_ns * (1 + (t - next) / p->interval_ns);
+		p->next = next;
+		return 0;
+	}
 	if (!strcmp(w, "map") && p->atomic) {
 		char *val = strtok_r(NULL, " \t\r", &save), *ser = strtok_r(NULL, " \t\r", &save), *end;
 		struct value v;
@@ -635,17 +651,17 @@ static int read_commands(struct poller *p)
 static int run(struct poller *p)
 {
 	struct pollfd pf[MAXSRV + 1];
-	uint64_t next = now_ns();
 	bool ready = false;
+	p->next = now_ns();
 	for (size_t i = 0; i < p->nsrv; i++)
 		pf[i] = (struct pollfd){.fd = p->srv[i].fd, .events = POLLIN};
 	pf[p->nsrv] = (struct pollfd){.fd = 0, .events = POLLIN};
 	for (;;) {
 		uint64_t t = now_ns();
-		if (t >= next) {
+		if (t >= p->next) {
 			send_round(p);
 			/* stay on the grid: ticks missed while late are skipped, not sent in a burst */
-			next += p->interval_ns * (1 + (t - next) / p->interval_ns);
+			p->next += p->interval_ns * (1 + (t - p->next) / p->interval_ns);
 			if (!p->atomic)
 				expire(p, t);
 			if (!ready) {
@@ -654,7 +670,7 @@ static int run(struct poller *p)
 			}
 			continue;
 		}
-		uint64_t wait = next - t;
+		uint64_t wait = p->next - t;
 		struct timespec ts = {.tv_sec = (time_t)(wait / 1000000000u), .tv_nsec = (long)(wait % 1000000000u)};
 		int n = ppoll(pf, p->nsrv + 1, &ts, NULL);
 		if (n < 0 && errno != EINTR) {

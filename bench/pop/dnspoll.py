@@ -59,6 +59,12 @@ class Poller:
             self.closed = True
             self.cv.notify_all()
 
+    def anchor(self, t_ns):
+        """Moves the poll grid so that its ticks fall t_ns + k intervals (t_ns: when a change was
+        sent, time.monotonic_ns()): every change is then polled 1, 2, 3 ... intervals after it was
+        sent, whatever the client did before. Does not wait."""
+        self.proc.stdin.write("anchor %d\n" % t_ns)
+
     def expect(self, cid, value, name=None):
         """Registers change cid (increasing) that makes the name answer value; returns once the
         poller has it, with the poller's time of registration (ns)."""

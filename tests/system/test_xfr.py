@@ -39,6 +39,18 @@ def records(msgs):
     return out
 
 
+HUGE_HOSTS = 150000  # an AXFR of these takes ternd ~0.15 s to build (more under ASan)
+
+
+def huge_zone(tmp_path):
+    """huge.test.: SOA, NS, ns A and HUGE_HOSTS host A records h<i> -> 10.x.y.z, in tmp_path."""
+    path = tmp_path / "huge.test.zone"
+    with open(path, "w") as f:
+        f.write("$ORIGIN huge.test.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n@ NS ns\nns A 127.0.0.1\n")
+        f.writelines("h%d A 10.%d.%d.%d\n" % (i, i >> 16, (i >> 8) & 255, i & 255) for i in range(HUGE_HOSTS))
+    return path
+
+
 def zone_records(path, origin):
     z = dns.zone.from_file(path, origin, relativize=False)
     return sorted((n.to_text().lower(), dns.rdatatype.to_text(rds.rdtype), rds.ttl, rd.to_text())
@@ -80,11 +92,7 @@ def test_transfer_built_beside_other_tcp_clients(tmp_path):
     once instead of waiting behind it; a query pipelined after the transfer question is answered
     after the transfer; a client that hangs up, or a stop, while its transfer is built harms
     nothing."""
-    n = 150000
-    path = tmp_path / "huge.test.zone"
-    with open(path, "w") as f:
-        f.write("$ORIGIN huge.test.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n@ NS ns\nns A 127.0.0.1\n")
-        f.writelines("h%d A 10.%d.%d.%d\n" % (i, i >> 16, (i >> 8) & 255, i & 255) for i in range(n))
+    path = huge_zone(tmp_path)
     t = Ternd({"huge.test": str(path)}, workdir=str(tmp_path))
     with open(t.config, "a") as f:
         f.write("transfer:\n  allow: [127.0.0.0/8]\n")
@@ -113,7 +121,7 @@ def test_transfer_built_beside_other_tcp_clients(tmp_path):
                 assert m.id == 3
                 records += len(m.answer)
                 soas += sum(1 for rr in m.answer if rr.rdtype == dns.rdatatype.SOA)
-            assert records == n + 4  # SOA, NS, ns A, the hosts, SOA again
+            assert records == HUGE_HOSTS + 4  # SOA, NS, ns A, the hosts, SOA again
             r = dns.message.from_wire(tcp_read_msg(c))
             assert r.id == 4 and [rd.to_text() for rd in r.answer[0]] == ["10.0.0.7"]
         # hung up while the transfer is built: the server goes on
@@ -133,11 +141,7 @@ def test_api_change_not_held_up_by_a_transfer(tmp_path, keys):  # noqa: F811
     """While the transfer thread builds a big AXFR (an RCU reader all the while), an API change is
     served and answered at once: a publisher hands the version it replaced to the reclaim thread
     instead of waiting for every reader."""
-    n = 150000
-    path = tmp_path / "huge.test.zone"
-    with open(path, "w") as f:
-        f.write("$ORIGIN huge.test.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n@ NS ns\nns A 127.0.0.1\n")
-        f.writelines("h%d A 10.%d.%d.%d\n" % (i, i >> 16, (i >> 8) & 255, i & 255) for i in range(n))
+    path = huge_zone(tmp_path)
     t = ApiTernd(keys, workdir=str(tmp_path), zones={"huge.test": str(path)})
     with open(t.config, "a") as f:
         f.write("transfer:\n  allow: [127.0.0.0/8]\n")

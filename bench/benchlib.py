@@ -80,17 +80,13 @@ class CpuWakeLatency:
     open: with 0, idle CPUs poll instead of halting, as tuned's latency-performance profile does.
     On a virtual machine each halt is an exit to the host, and waking from it costs tens to hundreds
     of microseconds per hand-off between threads, on top of the software being measured. The request
-    ends when the file is closed (with the process at the latest). Needs root; available is False
-    when the request cannot be made."""
+    ends when the file is closed (with the process at the latest). Needs root; held is False (and
+    error says why) when the request could not be made."""
 
     PATH = "/dev/cpu_dma_latency"
 
     def __init__(self, usec=0):
         self.usec, self.fd, self.error = usec, None, None
-
-    @property
-    def available(self):
-        return os.access(self.PATH, os.W_OK)
 
     def __enter__(self):
         try:

@@ -150,11 +150,16 @@ static void writer_unlock(struct zones *zs, bool online)
 		rcu_thread_online();
 }
 
-static void retired_free(struct retired *r)
+static void retired_free_parts(const struct retired *r)
 {
 	zone_free(r->zone);
 	free(r->slot);
 	table_free(r->table);
+}
+
+static void retired_free(struct retired *r)
+{
+	retired_free_parts(r);
 	free(r);
 }
 
@@ -192,17 +197,16 @@ static void *reclaim_run(void *arg)
  * memory for the hand-over, waits for the grace period here and frees at once. Writer lock held. */
 static void retire(struct zones *zs, struct zone *z, struct zone_slot *slot, struct zone_table *table)
 {
+	struct retired what = {.zone = z, .slot = slot, .table = table};
 	if (!z && !slot && !table)
 		return;
-	struct retired *r = zs->reclaimer_started ? calloc(1, sizeof(*r)) : NULL;
+	struct retired *r = zs->reclaimer_started ? malloc(sizeof(*r)) : NULL;
 	if (!r) {
 		synchronize_rcu();
-		zone_free(z);
-		free(slot);
-		table_free(table);
+		retired_free_parts(&what);
 		return;
 	}
-	*r = (struct retired){.zone = z, .slot = slot, .table = table};
+	*r = what;
 	pthread_mutex_lock(&zs->reclaim_lock);
 	*zs->retired_tail = r;
 	zs->retired_tail = &r->next;

@@ -1120,13 +1120,13 @@ void xfrin_stop(struct xfrin *x)
 			log_debug("secondary zones: cannot stop the refresh thread: %s", strerror(errno));
 		pthread_join(x->thread, NULL);
 	}
-	for (size_t i = 0; i < x->nzones; i++)
-		if (x->zones[i]->copy_at)
-			save_copy(x->zones[i]); /* still served: srv->zones outlives this */
 	if (x->srv->xfrin == x)
 		x->srv->xfrin = NULL;
-	for (size_t i = 0; i < x->nzones; i++)
+	for (size_t i = 0; i < x->nzones; i++) {
+		if (x->zones[i]->copy_at)
+			save_copy(x->zones[i]); /* still served: srv->zones outlives this */
 		zone_destroy(x->zones[i]); /* the snapshots served belong to srv->zones */
+	}
 	free(x->zones);
 	free(x->heap);
 	free(x->all);

@@ -1,5 +1,6 @@
 /* The structural checks of a zone snapshot the fuzzers share (fuzz_zonefile: zones loaded from
- * text, fuzz_xfrin: zones built by transfers and diffs); fail() reports a broken invariant. */
+ * text, fuzz_xfrin: zones built by transfers and diffs, fuzz_zone_apply: node owners); fail()
+ * reports a broken invariant. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -11,7 +12,7 @@
 #include "lib/rr.h"
 #include "lib/zone.h"
 
-static void fuzz_check_rrsets(const struct zone_node *n, size_t *records, void (*fail)(const char *))
+static inline void fuzz_check_rrsets(const struct zone_node *n, size_t *records, void (*fail)(const char *))
 {
 	for (uint16_t i = 0; i < n->nrrsets; i++) {
 		const struct rrset *rs = &n->rrsets[i];
@@ -38,8 +39,21 @@ static void fuzz_check_rrsets(const struct zone_node *n, size_t *records, void (
 	}
 }
 
+/* A node's owner: its cached length, label count and hash, inside the zone, lower-cased. */
+static inline void fuzz_check_owner(const struct zone *z, const struct zone_node *n, void (*fail)(const char *))
+{
+	if (n->owner_len != name_len(n->owner) || n->labels != name_labels(n->owner) || n->hash != name_hash(n->owner))
+		fail("node owner length, label count or hash wrong");
+	if (!name_in(n->owner, z->apex))
+		fail("node outside the zone");
+	for (size_t k = 0; k < n->owner_len; k += (size_t)n->owner[k] + 1)
+		for (size_t c = 1; c <= n->owner[k]; c++)
+			if (n->owner[k + c] >= 'A' && n->owner[k + c] <= 'Z')
+				fail("node owner not lower-cased");
+}
+
 /* The hashed lookup agrees with the plain one, for the owner and for a name just below it. */
-static void fuzz_check_encloser(const struct zone *z, const struct zone_node *n, void (*fail)(const char *))
+static inline void fuzz_check_encloser(const struct zone *z, const struct zone_node *n, void (*fail)(const char *))
 {
 	uint8_t name[NAME_MAXLEN];
 	uint32_t hashes[NAME_MAXLABELS + 1];
@@ -65,7 +79,7 @@ static void fuzz_check_encloser(const struct zone *z, const struct zone_node *n,
 
 /* Every structural invariant of a snapshot whose apex should be apex: apex and SOA, each node
  * (owner form, lookups, parents and empty non-terminals, flags, children), each RRset, counts. */
-static void fuzz_check_zone(const struct zone *z, const uint8_t *apex, void (*fail)(const char *))
+static inline void fuzz_check_zone(const struct zone *z, const uint8_t *apex, void (*fail)(const char *))
 {
 	if (!z)
 		fail("success without a zone");
@@ -93,15 +107,7 @@ static void fuzz_check_zone(const struct zone *z, const uint8_t *apex, void (*fa
 	bool seen_apex = false;
 	for (size_t i = 0; i < nn; i++) {
 		const struct zone_node *n = nodes[i];
-		if (n->owner_len != name_len(n->owner) || n->labels != name_labels(n->owner) ||
-		    n->hash != name_hash(n->owner))
-			fail("node owner length, label count or hash wrong");
-		if (!name_in(n->owner, z->apex))
-			fail("node outside the zone");
-		for (size_t k = 0; k < n->owner_len; k += (size_t)n->owner[k] + 1)
-			for (size_t c = 1; c <= n->owner[k]; c++)
-				if (n->owner[k + c] >= 'A' && n->owner[k + c] <= 'Z')
-					fail("node owner not lower-cased");
+		fuzz_check_owner(z, n, fail);
 		if (i > 0 && name_cmp(nodes[i - 1]->owner, n->owner) >= 0)
 			fail("two nodes with the same name");
 		if (zone_find(z, n->owner, n->owner_len) != n)

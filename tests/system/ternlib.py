@@ -55,6 +55,15 @@ def wait_udp(addr, port, timeout=10.0, proc=None):
     raise RuntimeError("server on %s@%d did not answer" % (addr, port))
 
 
+def wait_log(get_text, text, timeout=8.0):
+    """Waits until get_text() (a server's log) holds text: a server logs after it acts (a file
+    removed, a zone served), so a line must be waited for, never read once right after the act."""
+    deadline = time.time() + timeout
+    while text not in get_text():
+        assert time.time() < deadline, "%r never logged:\n%s" % (text, get_text()[-4000:])
+        time.sleep(0.02)
+
+
 class Ternd:
     """A ternd process on loopback serving the given zones: {name: zone file path}."""
 

@@ -424,8 +424,7 @@ def test_pop_serves_every_member_and_follows_the_primary(keys, tmp_path):
     took = wait_served(pport, "www.shop.test.", dns.rcode.REFUSED, 10) - start
     print("API delete -> dropped by the PoP: %.0f ms" % (took * 1000))
     wait_path(tmp_path / "pop" / "shop.test.zone", False)
-    log = pop.log_text()
-    assert "catalog catalog.tern.: member shop.test. removed (no longer listed)" in log
+    ternlib.wait_log(pop.log_text, "catalog catalog.tern.: member shop.test. removed (no longer listed)")
     # a restart with the primary down: the catalog and every member served from their disk copies
     api.close()
     finish(p)
@@ -441,7 +440,7 @@ def test_pop_serves_every_member_and_follows_the_primary(keys, tmp_path):
     wait_served(pport, "www.new.test.", dns.rcode.REFUSED, 5)
     assert rcode_and_rdatas(pport, "www.example.com.")[0] == dns.rcode.REFUSED
     assert rcode_and_rdatas(pport, "version." + CAT, "TXT")[1] == ['"2"']
-    assert "member new.test. removed (the catalog is no longer consumed)" in pop.log_text()
+    ternlib.wait_log(pop.log_text, "member new.test. removed (the catalog is no longer consumed)")
 
 
 HANDMADE = """$ORIGIN catalog.tern.
@@ -499,13 +498,13 @@ def test_catalog_edge_cases_and_changes(tmp_path):
     assert rcode_and_rdatas(pport, "www.local.test.")[1] == ["192.0.2.77"]  # its own file
     for skipped in ("one.test.", "two.test."):
         assert rcode_and_rdatas(pport, skipped, "SOA")[0] == dns.rcode.REFUSED
-    log = pop.log_text()
     for line in ("c4.zones.catalog.tern.: 2 PTR records where one is allowed: entry skipped",
                  "member example.net. is listed more than once: one entry kept",
                  "d5.zones.catalog.tern.: member catalog.tern. is the catalog or inside it: entry skipped",
                  "catalog catalog.tern.: member local.test. skipped: the configuration names it",
                  "catalog catalog.tern. serial 1: 2 member(s) served"):
-        assert line in log, "no %r in:\n%s" % (line, log[-3000:])
+        ternlib.wait_log(pop.log_text, line)
+    log = pop.log_text()
     assert "coo" not in log and "group" not in log and "ext" not in log.replace("next", "")
     # example.net leaves the catalog (both entries), a new member comes
     write_catalog(2, net="", extra="g7.zones PTR sub.example.com.", drop="b3.zones PTR Example.NET.\n")
@@ -576,6 +575,6 @@ def test_pop_consumes_a_catalog_knot_generates(tmp_path):
         pop = Pop(tmp_path / "pop", {CAT: (kport, True)}, port=pport).start()
         wait_served(pport, "www.example.com.", rcode_and_rdatas(kport, "www.example.com.")[1], 15)
         wait_served(pport, "www.example.net.", ["198.51.100.80"], 15)
-        assert "catalog catalog.tern. serial" in pop.log_text()
+        ternlib.wait_log(pop.log_text, "catalog catalog.tern. serial")
     finally:
         knot.stop()

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <urcu-qsbr.h>
 
 #include "lib/error.h"
 #include "lib/zonefile.h"
@@ -94,9 +95,11 @@ static void load_zones(struct server *srv, const struct config *conf, const stru
 			continue;
 		int rc = zonefile_load(cz->file, cz->apex, &z, err, ERRBUF);
 		if (rc < 0) {
+			rcu_thread_online();
+			bool served = zones_get(srv->zones, cz->apex) != NULL;
+			rcu_thread_offline();
 			log_error("zone %s not loaded%s:\n%s", cz->name,
-			          zones_get(srv->zones, cz->apex) ? " (previous version still served)" : "",
-			          err[0] ? err : tern_strerror(rc));
+			          served ? " (previous version still served)" : "", err[0] ? err : tern_strerror(rc));
 			continue;
 		}
 		if (zones_publish(srv->zones, z) < 0) {
@@ -188,6 +191,10 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* main follows published pointers now and then (an RCU reader only around those reads), and
+	 * spends its life blocked in sigwait, offline */
+	rcu_register_thread();
+	rcu_thread_offline();
 
 	struct server srv;
 	struct udp *udp = NULL;
@@ -302,6 +309,8 @@ out:
 	server_destroy(&srv);
 	config_free(conf);
 	free(err);
+	rcu_thread_online();
+	rcu_unregister_thread();
 	log_info("stopped");
 	return status;
 }

@@ -15,6 +15,7 @@
 #include <urcu-qsbr.h>
 
 #include "lib/error.h"
+#include "ternd/rcu.h"
 
 /* A zone's place in the set: stable while the zone exists, so a content change swaps only
  * current and never the table. */
@@ -57,6 +58,7 @@ struct zones {
 	pthread_cond_t reclaim_cond;
 	struct retired *retired, **retired_tail;
 	struct zone_table *table; /* RCU pointer */
+	_Atomic size_t count; /* zones served, kept by writers: read without being an RCU reader */
 	struct {
 		zones_listener fn;
 		void *arg;
@@ -294,6 +296,7 @@ int zones_publish(struct zones *zs, struct zone *next)
 		} else {
 			table_add(t, s); /* in place: no copy of the table per new zone */
 		}
+		atomic_fetch_add_explicit(&zs->count, 1, memory_order_relaxed);
 	}
 	if (old && next->base == old)
 		zone_supersede(old, next); /* old then frees only what next dropped */
@@ -321,6 +324,7 @@ int zones_remove(struct zones *zs, const uint8_t *apex)
 		if (t->slots[i] != s)
 			table_add(shrunk, t->slots[i]);
 	rcu_assign_pointer(zs->table, shrunk);
+	atomic_fetch_sub_explicit(&zs->count, 1, memory_order_relaxed);
 	notify(zs, ZONES_REMOVED, s->current, NULL);
 	retire(zs, s->current, s, t);
 	writer_unlock(zs, online);
@@ -355,6 +359,7 @@ void zones_unsubscribe(struct zones *zs, zones_listener fn, void *arg)
 
 const struct zone *zones_find(const struct zones *zs, const uint8_t *lname, int below)
 {
+	RCU_READER_CHECK();
 	uint32_t hashes[NAME_MAXLABELS + 1];
 	int labels = name_suffix_hashes(lname, hashes);
 	return zones_find_hashed(zs, lname, hashes, labels, below);
@@ -387,6 +392,7 @@ const struct zone *zones_find_hashed(const struct zones *zs, const uint8_t *lnam
 
 const struct zone *zones_get(const struct zones *zs, const uint8_t *apex)
 {
+	RCU_READER_CHECK();
 	const struct zone_table *t = rcu_dereference(zs->table);
 	struct zone_slot *s = table_find(t, apex, name_len(apex));
 	return s ? rcu_dereference(s->current) : NULL;
@@ -394,6 +400,7 @@ const struct zone *zones_get(const struct zones *zs, const uint8_t *apex)
 
 int zones_foreach(const struct zones *zs, int (*fn)(void *arg, const struct zone *z), void *arg)
 {
+	RCU_READER_CHECK();
 	const struct zone_table *t = rcu_dereference(zs->table);
 	size_t n = atomic_load_explicit(&t->n, memory_order_acquire);
 	for (size_t i = 0; i < n; i++) {
@@ -406,5 +413,5 @@ int zones_foreach(const struct zones *zs, int (*fn)(void *arg, const struct zone
 
 size_t zones_count(const struct zones *zs)
 {
-	return atomic_load_explicit(&rcu_dereference(zs->table)->n, memory_order_acquire);
+	return atomic_load_explicit(&zs->count, memory_order_relaxed);
 }

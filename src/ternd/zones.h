@@ -30,9 +30,9 @@ const struct zone *zones_find(const struct zones *zs, const uint8_t *lname, int 
 /* The same with the name's suffix hashes already computed (name_suffix_hashes()). */
 const struct zone *zones_find_hashed(const struct zones *zs, const uint8_t *lname, const uint32_t *hashes, int labels,
                                      int below);
-/* The serving version of the zone with exactly this apex, or NULL. */
+/* The serving version of the zone with exactly this apex, or NULL (read side). */
 const struct zone *zones_get(const struct zones *zs, const uint8_t *apex);
 /* Calls fn for every zone served (read side: the caller is an RCU reader); stops on non-zero. */
 int zones_foreach(const struct zones *zs, int (*fn)(void *arg, const struct zone *z), void *arg);
-/* Number of zones served. */
+/* Number of zones served; any thread may ask (no RCU pointer is followed). */
 size_t zones_count(const struct zones *zs);

@@ -45,6 +45,7 @@
 #include "lib/rr.h"
 #include "lib/tsig.h"
 #include "ternd/log.h"
+#include "ternd/rcu.h"
 #include "ternd/xfrin/diskcopy.h"
 #include "ternd/xfrin/pull.h"
 
@@ -249,6 +250,7 @@ enum xfrin_notify_result xfrin_notify(const struct xfrin *x, const uint8_t *lnam
 {
 	if (!x)
 		return XFRIN_NOTIFY_NOT_SECONDARY;
+	RCU_READER_CHECK();
 	const struct table *t = rcu_dereference(x->all);
 	int i = t ? table_find(t, lname, name_len(lname), name_hash(lname)) : -1;
 	if (i < 0)

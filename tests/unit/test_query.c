@@ -917,6 +917,41 @@ static void test_dname_yxdomain(void **state)
 	free(r);
 }
 
+/* RFC 6672 3.2 with RFC 1034 4.3.2 step 3a: for a CNAME question the CNAME synthesized from a DNAME
+ * is the answer; the chain is not followed (as for a CNAME found in the zone). Other types follow
+ * it, DNAME and ANY included. */
+static void test_qtype_cname_below_dname(void **state)
+{
+	struct fixture *f = *state;
+	/* the synthesized target does not exist: still NOERROR, nothing about other.org */
+	struct resp *r = ask_q(f, "nothere.dn.example.com.", RR_CNAME, true);
+	expect(r, RCODE_NOERROR, true, false, 2, 0, 0);
+	expect_rr(r, AN, 0, "dn.example.com.", RR_DNAME, 1800);
+	expect_rr(r, AN, 1, "nothere.dn.example.com.", RR_CNAME, 1800);
+	expect_target(r, AN, 1, 0, "nothere.other.org.");
+	free(r);
+	/* the target exists without a CNAME: no NODATA SOA of the target zone */
+	r = ask_q(f, "www.dn.example.com.", RR_CNAME, false);
+	expect(r, RCODE_NOERROR, true, false, 2, 0, 0);
+	expect_rr(r, AN, 1, "www.dn.example.com.", RR_CNAME, 1800);
+	free(r);
+	/* a wildcard CNAME answers a CNAME question itself */
+	r = ask_q(f, "x.wcn.example.com.", RR_CNAME, false);
+	expect(r, RCODE_NOERROR, true, false, 1, 0, 0);
+	expect_rr(r, AN, 0, "x.wcn.example.com.", RR_CNAME, 3600);
+	free(r);
+	/* a DNAME question below a DNAME follows the synthesized CNAME: NODATA at the target */
+	r = ask_q(f, "www.dn.example.com.", RR_DNAME, false);
+	expect(r, RCODE_NOERROR, true, false, 2, 1, 0);
+	expect_soa(r, NS, 0, "other.org.", 60);
+	free(r);
+	/* and so does ANY: the target's data */
+	r = ask_q(f, "www.dn.example.com.", RR_ANY, false);
+	expect(r, RCODE_NOERROR, true, false, 3, 0, 0);
+	expect_rr(r, AN, 2, "www.other.org.", RR_A, 3600);
+	free(r);
+}
+
 /* ---- wildcards ---- */
 
 static void test_wildcard(void **state)
@@ -1507,6 +1542,7 @@ int main(void)
 	    cmocka_unit_test(test_dname_loop),
 	    cmocka_unit_test(test_dname),
 	    cmocka_unit_test(test_dname_yxdomain),
+	    cmocka_unit_test(test_qtype_cname_below_dname),
 	    cmocka_unit_test(test_wildcard),
 	    cmocka_unit_test(test_wildcard_ent),
 	    cmocka_unit_test(test_wildcard_cname),

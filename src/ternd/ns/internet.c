@@ -89,7 +89,9 @@ static const uint8_t *answer_node(struct query *q, const struct zone *z, const s
 }
 
 /* RFC 6672 section 2: the DNAME, a CNAME synthesized from it (owner as asked, TTL of the DNAME),
- * then the new name. YXDOMAIN when the new name would be too long. */
+ * then the new name. YXDOMAIN when the new name would be too long. For a CNAME question the
+ * synthesized CNAME is the answer and nothing is followed (RFC 6672 3.2 with RFC 1034 4.3.2 step 3a,
+ * which restarts only when the question is not for a CNAME), as for a CNAME found in the zone. */
 static const uint8_t *answer_dname(struct query *q, const struct zone_node *dn, const uint8_t *owner,
                                    uint8_t synth[NAME_MAXLEN])
 {
@@ -116,7 +118,9 @@ static const uint8_t *answer_dname(struct query *q, const struct zone_node *dn, 
 	memcpy(rd + 2, synth, prefix + tlen);
 	struct rrset cname = {
 	    .type = RR_CNAME, .count = 1, .ttl = d->ttl, .rdata = rd, .rdata_size = (uint32_t)(2 + prefix + tlen)};
-	return ns_put_rrset(q, SEC_ANSWER, owner, &cname) ? synth : NULL;
+	if (!ns_put_rrset(q, SEC_ANSWER, owner, &cname) || q->qtype == RR_CNAME)
+		return NULL;
+	return synth;
 }
 
 /* One lookup of sname (lower-cased) in z; owner is the same name as it is to be written.

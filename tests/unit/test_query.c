@@ -156,6 +156,31 @@ static const char zone_net[] = "$ORIGIN example.net.\n"
                                "ns       IN A   198.51.100.99\n"
                                "ns2      IN A   198.51.100.98\n";
 
+/* A zone signed offline: the apex SOA has an RRSIG (the signature itself is never checked). */
+#define SIG_TAIL                                                                                                       \
+	" 13 2 3600 20370101000000 20240101000000 55325 signed.org. "                                                  \
+	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==\n"
+#define KEY_DATA " 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==\n"
+static const char zone_signed_org[] =
+    "$ORIGIN signed.org.\n"
+    "$TTL 3600\n"
+    "@   IN SOA   ns.signed.org. hostmaster.signed.org. 1 7200 3600 1209600 300\n"
+    "@   IN RRSIG SOA" SIG_TAIL "@   IN NS    ns.signed.org.\n"
+    "@   IN RRSIG NS" SIG_TAIL "@   IN DNSKEY 257" KEY_DATA "@   IN RRSIG DNSKEY" SIG_TAIL "ns  IN A     198.51.100.7\n"
+    "sec IN NS    ns.sec.signed.org.\n"
+    "sec IN DS    12345 13 2 " DS_HEX "\n"
+    "ns.sec IN A  198.51.100.8\n";
+
+/* A DNSKEY at the apex and no signatures: not a signed zone. */
+static const char zone_keyonly_org[] = "$ORIGIN keyonly.org.\n"
+                                       "$TTL 3600\n"
+                                       "@   IN SOA   ns.keyonly.org. hostmaster.keyonly.org. 1 7200 3600 1209600 300\n"
+                                       "@   IN NS    ns.keyonly.org.\n"
+                                       "@   IN DNSKEY 257" KEY_DATA "ns  IN A     198.51.100.9\n"
+                                       "sec IN NS    ns.sec.keyonly.org.\n"
+                                       "sec IN DS    12345 13 2 " DS_HEX "\n"
+                                       "ns.sec IN A  198.51.100.10\n";
+
 #define BIG_COUNT 30 /* TXT records of 200 characters at big.example.com: ~6.4 KB */
 #define MID_COUNT 4 /* TXT records of 150 characters at mid.example.com: ~700 bytes */
 
@@ -217,7 +242,9 @@ static int setup(void **state)
 	load_zone(&f->srv, zone_child, strlen(zone_child), "child.example.com.");
 	load_zone(&f->srv, zone_other, strlen(zone_other), "other.org.");
 	load_zone(&f->srv, zone_net, strlen(zone_net), "example.net.");
-	assert_int_equal(zones_count(f->srv.zones), 4);
+	load_zone(&f->srv, zone_signed_org, strlen(zone_signed_org), "signed.org.");
+	load_zone(&f->srv, zone_keyonly_org, strlen(zone_keyonly_org), "keyonly.org.");
+	assert_int_equal(zones_count(f->srv.zones), 6);
 	*state = f;
 	return 0;
 }
@@ -1052,12 +1079,41 @@ static void test_referral(void **state)
 	r = ask_q(f, "sub.example.com.", RR_NS, false);
 	expect(r, RCODE_NOERROR, false, false, 0, 2, 1);
 	free(r);
-	/* with DO, the DS of the cut comes along in authority */
+}
+
+/* RFC 4035 3.1.4: the DS of a cut comes with a referral only for a DO query to a signed zone (the
+ * apex SOA has an RRSIG); asked for directly, it is answered from any zone. */
+static void test_referral_ds_signed_only(void **state)
+{
+	struct fixture *f = *state;
+	/* an unsigned zone: never, DO or not */
 	struct qspec s = {
 	    .id = 99, .flags = WIRE_RD, .qname = "www.sub.example.com.", .qtype = RR_A, .edns = true, .do_bit = true};
+	struct resp *r = ask(f, &s);
+	expect(r, RCODE_NOERROR, false, false, 0, 2, 1);
+	assert_int_equal(count_rr(r, NS, NULL, RR_DS), 0);
+	free(r);
+	/* a DNSKEY without signatures does not make a zone signed */
+	s.qname = "www.sec.keyonly.org.";
 	r = ask(f, &s);
-	expect(r, RCODE_NOERROR, false, false, 0, 3, 1);
-	assert_int_equal(count_rr(r, NS, "sub.example.com.", RR_DS), 1);
+	expect(r, RCODE_NOERROR, false, false, 0, 1, 1);
+	assert_int_equal(count_rr(r, NS, NULL, RR_DS), 0);
+	free(r);
+	/* a signed zone: with DO the DS follows the NS */
+	s.qname = "www.sec.signed.org.";
+	r = ask(f, &s);
+	expect(r, RCODE_NOERROR, false, false, 0, 2, 1);
+	expect_rr(r, NS, 0, "sec.signed.org.", RR_NS, 3600);
+	expect_rr(r, NS, 1, "sec.signed.org.", RR_DS, 3600);
+	free(r);
+	/* and without DO it does not */
+	s.do_bit = false;
+	r = ask(f, &s);
+	expect(r, RCODE_NOERROR, false, false, 0, 1, 1);
+	free(r);
+	/* the DS asked for is answered from an unsigned zone too */
+	r = ask_q(f, "sub.example.com.", RR_DS, true);
+	expect(r, RCODE_NOERROR, true, false, 1, 0, 0);
 	free(r);
 }
 
@@ -1547,6 +1603,7 @@ int main(void)
 	    cmocka_unit_test(test_wildcard_ent),
 	    cmocka_unit_test(test_wildcard_cname),
 	    cmocka_unit_test(test_referral),
+	    cmocka_unit_test(test_referral_ds_signed_only),
 	    cmocka_unit_test(test_referral_glue_truncation),
 	    cmocka_unit_test(test_ds_at_delegation),
 	    cmocka_unit_test(test_ds_at_served_child),

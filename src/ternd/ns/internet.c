@@ -42,8 +42,9 @@ static void answer_nxdomain(struct query *q, const struct zone *z)
 }
 
 /* RFC 1034 4.3.2 step 3b: NS of the cut in authority, glue in additional, AA clear unless an
- * authoritative CNAME/DNAME led here. */
-static void answer_referral(struct query *q, const struct zone_node *cut)
+ * authoritative CNAME/DNAME led here. The DS of the cut comes along only for a DO query to a
+ * signed zone (RFC 4035 3.1.4): an unsigned zone's DS proves nothing and costs room. */
+static void answer_referral(struct query *q, const struct zone *z, const struct zone_node *cut)
 {
 	if (q->count[SEC_ANSWER] == 0)
 		q->aa = false;
@@ -52,7 +53,7 @@ static void answer_referral(struct query *q, const struct zone_node *cut)
 	for (int i = first; i < q->nextra; i++)
 		q->extra[i].required = name_in(q->extra[i].name, cut->owner);
 	const struct rrset *ds = zone_node_rrset(cut, RR_DS);
-	if (ds && q->edns_do)
+	if (ds && q->edns_do && zone_signed(z))
 		ns_put_rrset(q, SEC_AUTHORITY, cut->owner, ds);
 }
 
@@ -151,7 +152,7 @@ static const uint8_t *answer_name(struct query *q, const struct zone *z, const u
 		n = n->labels == z->apex_labels + 1 ? z->apex_node : zone_find_hashed(z, up, uplen, hashes[++depth]);
 	}
 	if (cut) {
-		answer_referral(q, cut);
+		answer_referral(q, z, cut);
 		return NULL;
 	}
 	if (dname)

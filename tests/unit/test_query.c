@@ -1486,6 +1486,57 @@ static void test_notimp_opcode(void **state)
 	free(r);
 }
 
+/* Header checks come before the question, as in Knot and NSD: an unknown opcode is NOTIMP whatever
+ * the question section holds; a request without a question is still answered with EDNS when it
+ * has an OPT; a second OPT gets FORMERR without one. */
+static void test_header_checks(void **state)
+{
+	struct fixture *f = *state;
+	struct msgbuf m;
+	static const uint16_t opcodes[] = {1, 2, 3, 6, 15};
+	for (size_t i = 0; i < sizeof(opcodes) / sizeof(opcodes[0]); i++) {
+		/* no question */
+		put_header(&m, (uint16_t)(0x4000 + i), (uint16_t)(opcodes[i] << 11 | WIRE_RD), 0, 0, 0, 0);
+		struct resp *r = ask_raw(f, m.b, m.len, PROTO_UDP, 65535);
+		assert_non_null(r);
+		expect(r, RCODE_NOTIMP, false, false, 0, 0, 0);
+		assert_int_equal(r->qdcount, 0);
+		free(r);
+		/* a question cut short */
+		put_header(&m, (uint16_t)(0x4100 + i), (uint16_t)(opcodes[i] << 11), 1, 0, 0, 0);
+		put_question(&m, "www.example.com.", RR_A, RR_CLASS_IN);
+		r = ask_raw(f, m.b, m.len - 3, PROTO_UDP, 65535);
+		assert_non_null(r);
+		expect(r, RCODE_NOTIMP, false, false, 0, 0, 0);
+		free(r);
+	}
+	/* a NOTIFY without a question is malformed (its question names the zone) */
+	put_header(&m, 0x4200, (uint16_t)(OPCODE_NOTIFY << 11), 0, 0, 0, 0);
+	struct resp *r = ask_raw(f, m.b, m.len, PROTO_UDP, 65535);
+	assert_non_null(r);
+	expect(r, RCODE_FORMERR, false, false, 0, 0, 0);
+	free(r);
+	/* a query without a question but with an OPT: FORMERR with our OPT */
+	put_header(&m, 0x4201, 0, 0, 0, 0, 1);
+	put_opt(&m, 1232, 0, false, NULL, 0);
+	r = ask_raw(f, m.b, m.len, PROTO_UDP, 65535);
+	assert_non_null(r);
+	expect(r, RCODE_FORMERR, false, false, 0, 0, 0);
+	assert_int_equal(r->qdcount, 0);
+	assert_int_equal(r->nopt, 1);
+	free(r);
+	/* two OPT records: FORMERR and no OPT in the answer */
+	put_header(&m, 0x4202, 0, 1, 0, 0, 2);
+	put_question(&m, "www.example.com.", RR_A, RR_CLASS_IN);
+	put_opt(&m, 1232, 0, false, NULL, 0);
+	put_opt(&m, 1232, 0, false, NULL, 0);
+	r = ask_raw(f, m.b, m.len, PROTO_UDP, 65535);
+	assert_non_null(r);
+	expect(r, RCODE_FORMERR, false, false, 0, 0, 0);
+	assert_int_equal(r->nopt, 0);
+	free(r);
+}
+
 static void test_formerr_opt(void **state)
 {
 	struct fixture *f = *state;
@@ -1619,6 +1670,7 @@ int main(void)
 	    cmocka_unit_test(test_no_answer),
 	    cmocka_unit_test(test_formerr_pointer_loop),
 	    cmocka_unit_test(test_notimp_opcode),
+	    cmocka_unit_test(test_header_checks),
 	    cmocka_unit_test(test_formerr_opt),
 	    cmocka_unit_test(test_refused_axfr_class),
 	    cmocka_unit_test(test_id_and_rd),

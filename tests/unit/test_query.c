@@ -1537,6 +1537,22 @@ static void test_header_checks(void **state)
 	free(r);
 }
 
+/* Meta-types and MAILA/MAILB are looked up like any type (Knot and NSD): no zone holds them. */
+static void test_meta_qtypes_nodata(void **state)
+{
+	struct fixture *f = *state;
+	static const uint16_t types[] = {RR_OPT, RR_TSIG, 249 /* TKEY */, RR_MAILA, RR_MAILB};
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		struct resp *r = ask_q(f, "www.example.com.", types[i], true);
+		expect(r, RCODE_NOERROR, true, false, 0, 1, 0);
+		expect_soa(r, NS, 0, "example.com.", 300);
+		free(r);
+		r = ask_q(f, "nothere.example.com.", types[i], false);
+		expect(r, RCODE_NXDOMAIN, true, false, 0, 1, 0);
+		free(r);
+	}
+}
+
 static void test_formerr_opt(void **state)
 {
 	struct fixture *f = *state;
@@ -1582,9 +1598,13 @@ static void test_formerr_opt(void **state)
 static void test_refused_axfr_class(void **state)
 {
 	struct fixture *f = *state;
+	/* AXFR over UDP is not defined (RFC 5936 4.2): NOTIMP, as from Knot and NSD */
 	struct resp *r = ask_q(f, "example.com.", RR_AXFR, true);
+	expect(r, RCODE_NOTIMP, false, false, 0, 0, 0);
+	expect_ede(r, 21);
+	free(r);
+	r = ask_q(f, "example.com.", RR_IXFR, true);
 	expect(r, RCODE_REFUSED, false, false, 0, 0, 0);
-	expect_ede(r, 18);
 	free(r);
 	struct qspec s = {.id = 0x5005, .flags = WIRE_RD, .qname = "example.com.", .qtype = RR_AXFR};
 	r = ask_proto(f, &s, PROTO_TCP, 65535);
@@ -1671,6 +1691,7 @@ int main(void)
 	    cmocka_unit_test(test_formerr_pointer_loop),
 	    cmocka_unit_test(test_notimp_opcode),
 	    cmocka_unit_test(test_header_checks),
+	    cmocka_unit_test(test_meta_qtypes_nodata),
 	    cmocka_unit_test(test_formerr_opt),
 	    cmocka_unit_test(test_refused_axfr_class),
 	    cmocka_unit_test(test_id_and_rd),

@@ -253,21 +253,18 @@ static void dispatch(struct query *q, uint16_t opcode)
 		q->ede = EDE_NOT_AUTHORITATIVE;
 		return;
 	}
-	switch (q->qtype) {
-	case RR_AXFR:
-	case RR_IXFR:
-		q->rcode = RCODE_REFUSED; /* no transfer is allowed to anyone yet */
-		q->ede = EDE_PROHIBITED;
-		return;
-	case RR_OPT:
-	case RR_TSIG:
-	case 249: /* TKEY */
-		q->rcode = RCODE_FORMERR; /* not a question one can ask */
-		return;
-	case RR_MAILA:
-	case RR_MAILB:
+	/* Transfers over TCP are taken by xfr.c before they get here. AXFR over UDP is not defined
+	 * (RFC 5936 4.2): NOTIMP, as Knot and NSD answer. Meta-types (OPT, TSIG, TKEY) and MAILA/MAILB
+	 * are looked up like any other type: no zone holds them, so they get NODATA or NXDOMAIN, as
+	 * from Knot and NSD. */
+	if (q->qtype == RR_AXFR && q->client->proto == PROTO_UDP) {
 		q->rcode = RCODE_NOTIMP;
 		q->ede = EDE_NOT_SUPPORTED;
+		return;
+	}
+	if (q->qtype == RR_AXFR || q->qtype == RR_IXFR) {
+		q->rcode = RCODE_REFUSED; /* not from an address allowed to transfer */
+		q->ede = EDE_PROHIBITED;
 		return;
 	}
 	if (zone_unavailable(q))

@@ -167,7 +167,8 @@ static const char zone_signed_org[] =
     "@   IN SOA   ns.signed.org. hostmaster.signed.org. 1 7200 3600 1209600 300\n"
     "@   IN RRSIG SOA" SIG_TAIL "@   IN NS    ns.signed.org.\n"
     "@   IN RRSIG NS" SIG_TAIL "@   IN DNSKEY 257" KEY_DATA "@   IN RRSIG DNSKEY" SIG_TAIL "ns  IN A     198.51.100.7\n"
-    "sec IN NS    ns.sec.signed.org.\n"
+    "ns  IN NSEC  sec.signed.org. A RRSIG NSEC\n"
+    "ns  IN RRSIG A" SIG_TAIL "ns  IN RRSIG NSEC" SIG_TAIL "sec IN NS    ns.sec.signed.org.\n"
     "sec IN DS    12345 13 2 " DS_HEX "\n"
     "ns.sec IN A  198.51.100.8\n";
 
@@ -1174,6 +1175,23 @@ static void test_ds_at_served_child(void **state)
 	free(r);
 }
 
+/* ANY in a signed zone: RRSIG and NSEC only for DO queries (RFC 4035 3.1), as from Knot and NSD. */
+static void test_any_dnssec_only_with_do(void **state)
+{
+	struct fixture *f = *state;
+	struct qspec s = {.id = 0x3131, .flags = 0, .qname = "ns.signed.org.", .qtype = RR_ANY, .edns = true};
+	struct resp *r = ask_proto(f, &s, PROTO_TCP, 65535);
+	expect(r, RCODE_NOERROR, true, false, 1, 0, 0);
+	expect_rr(r, AN, 0, "ns.signed.org.", RR_A, 3600);
+	free(r);
+	s.do_bit = true;
+	r = ask_proto(f, &s, PROTO_TCP, 65535);
+	expect(r, RCODE_NOERROR, true, false, 4, 0, 0);
+	assert_int_equal(count_rr(r, AN, "ns.signed.org.", RR_NSEC), 1);
+	assert_int_equal(count_rr(r, AN, "ns.signed.org.", RR_RRSIG), 2);
+	free(r);
+}
+
 /* ---- additional section ---- */
 
 static void test_additional(void **state)
@@ -1678,6 +1696,7 @@ int main(void)
 	    cmocka_unit_test(test_referral_glue_truncation),
 	    cmocka_unit_test(test_ds_at_delegation),
 	    cmocka_unit_test(test_ds_at_served_child),
+	    cmocka_unit_test(test_any_dnssec_only_with_do),
 	    cmocka_unit_test(test_additional),
 	    cmocka_unit_test(test_any),
 	    cmocka_unit_test(test_edns_echo),

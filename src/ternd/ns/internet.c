@@ -57,16 +57,25 @@ static void answer_referral(struct query *q, const struct zone *z, const struct 
 		ns_put_rrset(q, SEC_AUTHORITY, cut->owner, ds);
 }
 
-/* RFC 8482: over UDP one RRset stands for all of them; TCP gets everything. */
+static bool is_dnssec_type(uint16_t type)
+{
+	return type == RR_RRSIG || type == RR_NSEC || type == RR_NSEC3;
+}
+
+/* RFC 8482: over UDP one RRset stands for all of them; TCP gets everything. RRSIG, NSEC and NSEC3
+ * count only for a DO query to a signed zone (RFC 4035 3.1; Knot and NSD leave them out too). */
 static void answer_any(struct query *q, const struct zone *z, const struct zone_node *node, const uint8_t *owner)
 {
-	if (node->nrrsets == 0) {
-		answer_nodata(q, z);
-		return;
-	}
-	uint16_t n = q->client->proto == PROTO_TCP ? node->nrrsets : 1;
-	for (uint16_t i = 0; i < n; i++)
+	bool dnssec = q->edns_do && zone_signed(z);
+	uint16_t want = q->client->proto == PROTO_TCP ? node->nrrsets : 1, written = 0;
+	for (uint16_t i = 0; i < node->nrrsets && written < want; i++) {
+		if (!dnssec && is_dnssec_type(node->rrsets[i].type))
+			continue;
 		ns_put_rrset(q, SEC_ANSWER, owner, &node->rrsets[i]);
+		written++;
+	}
+	if (written == 0)
+		answer_nodata(q, z);
 }
 
 /* The name exists (or a wildcard stands for it). Returns a CNAME target to follow, or NULL. */

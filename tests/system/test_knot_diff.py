@@ -514,7 +514,7 @@ def sign_zone(src, origin, workdir):
     for extra in ([], ["-f", "KSK"]):
         subprocess.run([DNSSEC_KEYGEN, "-q", "-K", workdir, "-a", "ECDSAP256SHA256", "-n", "ZONE"] + extra + [origin],
                        check=True, capture_output=True)
-    subprocess.run([DNSSEC_SIGNZONE, "-q", "-K", workdir, "-S", "-o", origin, "-f", out, src],
+    subprocess.run([DNSSEC_SIGNZONE, "-q", "-K", workdir, "-d", workdir, "-S", "-o", origin, "-f", out, src],
                    check=True, capture_output=True)
     return out
 

@@ -491,6 +491,16 @@ uint32_t zone_negative_ttl(const struct zone *z)
 	return z->negative_ttl;
 }
 
+bool zone_signed(const struct zone *z)
+{
+	const struct rrset *sigs = z->apex_node ? zone_node_rrset(z->apex_node, RR_RRSIG) : NULL;
+	const uint8_t *rec = sigs ? sigs->rdata : NULL;
+	for (uint16_t i = 0; sigs && i < sigs->count; i++, rec = rdata_next(rec))
+		if (rdata_len(rec) >= 2 && wire_get16(rdata_bytes(rec)) == RR_SOA)
+			return true;
+	return false;
+}
+
 int zone_foreach(const struct zone *z, int (*fn)(void *arg, const struct zone_node *n), void *arg)
 {
 	return trie_foreach(z->root, fn, arg);

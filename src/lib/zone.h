@@ -93,6 +93,11 @@ const struct rrset *zone_node_rrset(const struct zone_node *n, uint16_t type);
 const struct zone_node *zone_wildcard_child(const struct zone *z, const struct zone_node *n);
 /* Minimum TTL for negative answers, RFC 2308 section 5: min(SOA TTL, SOA MINIMUM). */
 uint32_t zone_negative_ttl(const struct zone *z);
+/* Whether the zone is DNSSEC-signed: its apex holds an RRSIG covering the SOA. A DNSKEY RRset
+ * without signatures does not make a zone signed (Knot and NSD decide so too). DNSSEC records that
+ * a question did not ask for (DS of a referral, RRSIG, NSEC, NSEC3) go only to DO queries for
+ * signed zones (RFC 4035 3.1). */
+bool zone_signed(const struct zone *z);
 /* Calls fn for every node, in no particular order; stops when fn returns non-zero. */
 int zone_foreach(const struct zone *z, int (*fn)(void *arg, const struct zone_node *n), void *arg);
 /* Every node in canonical (RFC 4034) order, in a malloc'd array the caller frees. */

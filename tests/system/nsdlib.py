@@ -1,4 +1,5 @@
-"""NSD peers on loopback: a secondary of one zone, its configuration, state and logs in a dir of its own."""
+"""NSD peers on loopback, each with its configuration, state and logs in a dir of its own: Nsd is a secondary
+of one zone, NsdZones serves zone files (differential tests)."""
 import os
 import shutil
 
@@ -77,3 +78,51 @@ class Nsd(Peer):
                 with open(p) as f:
                     text += f.read()
         return text
+
+
+NSD_SERVE_CONF = """server:
+    server-count: 1
+    ip-address: 127.0.0.1@{port}
+    do-ip6: no
+    username: ""
+    chroot: ""
+    zonesdir: "{dir}"
+    database: ""
+    pidfile: "{dir}/nsd.pid"
+    xfrdfile: "{dir}/xfrd.state"
+    xfrdir: "{dir}"
+    zonelistfile: "{dir}/zone.list"
+    logfile: "{dir}/nsd.log"
+    verbosity: 1
+    zonefiles-write: 0
+    zonefiles-check: no
+    rrl-ratelimit: 0
+    refuse-any: no
+    minimal-responses: no
+    round-robin: no
+remote-control:
+    control-enable: no
+"""
+
+
+class NsdZones(Nsd):
+    """NSD serving {zone name: zone file path} read-only, all its files in workdir."""
+
+    def __init__(self, zones, workdir, port=None):
+        self.port = port or free_port()
+        self.dir = str(workdir)
+        os.makedirs(self.dir, exist_ok=True)
+        self.zones = {n.rstrip(".") + ".": os.path.abspath(p) for n, p in zones.items()}
+        self.config = os.path.join(self.dir, "nsd.conf")
+        self.log = os.path.join(self.dir, "nsd.stderr")
+        text = NSD_SERVE_CONF.format(port=self.port, dir=self.dir)
+        for name, path in self.zones.items():
+            text += "zone:\n    name: \"%s\"\n    zonefile: \"%s\"\n" % (name, path)
+        with open(self.config, "w") as f:
+            f.write(text)
+
+    def start(self, timeout=15.0):
+        self.launch([NSD, "-d", "-c", self.config])
+        for zone in self.zones:
+            self.wait_soa(zone, timeout=timeout)
+        return self

@@ -156,6 +156,32 @@ static const char zone_net[] = "$ORIGIN example.net.\n"
                                "ns       IN A   198.51.100.99\n"
                                "ns2      IN A   198.51.100.98\n";
 
+/* A zone signed offline: the apex SOA has an RRSIG (the signature itself is never checked). */
+#define SIG_TAIL                                                                                                       \
+	" 13 2 3600 20370101000000 20240101000000 55325 signed.org. "                                                  \
+	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==\n"
+#define KEY_DATA " 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==\n"
+static const char zone_signed_org[] =
+    "$ORIGIN signed.org.\n"
+    "$TTL 3600\n"
+    "@   IN SOA   ns.signed.org. hostmaster.signed.org. 1 7200 3600 1209600 300\n"
+    "@   IN RRSIG SOA" SIG_TAIL "@   IN NS    ns.signed.org.\n"
+    "@   IN RRSIG NS" SIG_TAIL "@   IN DNSKEY 257" KEY_DATA "@   IN RRSIG DNSKEY" SIG_TAIL "ns  IN A     198.51.100.7\n"
+    "ns  IN NSEC  sec.signed.org. A RRSIG NSEC\n"
+    "ns  IN RRSIG A" SIG_TAIL "ns  IN RRSIG NSEC" SIG_TAIL "sec IN NS    ns.sec.signed.org.\n"
+    "sec IN DS    12345 13 2 " DS_HEX "\n"
+    "ns.sec IN A  198.51.100.8\n";
+
+/* A DNSKEY at the apex and no signatures: not a signed zone. */
+static const char zone_keyonly_org[] = "$ORIGIN keyonly.org.\n"
+                                       "$TTL 3600\n"
+                                       "@   IN SOA   ns.keyonly.org. hostmaster.keyonly.org. 1 7200 3600 1209600 300\n"
+                                       "@   IN NS    ns.keyonly.org.\n"
+                                       "@   IN DNSKEY 257" KEY_DATA "ns  IN A     198.51.100.9\n"
+                                       "sec IN NS    ns.sec.keyonly.org.\n"
+                                       "sec IN DS    12345 13 2 " DS_HEX "\n"
+                                       "ns.sec IN A  198.51.100.10\n";
+
 #define BIG_COUNT 30 /* TXT records of 200 characters at big.example.com: ~6.4 KB */
 #define MID_COUNT 4 /* TXT records of 150 characters at mid.example.com: ~700 bytes */
 
@@ -217,7 +243,9 @@ static int setup(void **state)
 	load_zone(&f->srv, zone_child, strlen(zone_child), "child.example.com.");
 	load_zone(&f->srv, zone_other, strlen(zone_other), "other.org.");
 	load_zone(&f->srv, zone_net, strlen(zone_net), "example.net.");
-	assert_int_equal(zones_count(f->srv.zones), 4);
+	load_zone(&f->srv, zone_signed_org, strlen(zone_signed_org), "signed.org.");
+	load_zone(&f->srv, zone_keyonly_org, strlen(zone_keyonly_org), "keyonly.org.");
+	assert_int_equal(zones_count(f->srv.zones), 6);
 	*state = f;
 	return 0;
 }
@@ -917,6 +945,41 @@ static void test_dname_yxdomain(void **state)
 	free(r);
 }
 
+/* RFC 6672 3.2 with RFC 1034 4.3.2 step 3a: for a CNAME question the CNAME synthesized from a DNAME
+ * is the answer; the chain is not followed (as for a CNAME found in the zone). Other types follow
+ * it, DNAME and ANY included. */
+static void test_qtype_cname_below_dname(void **state)
+{
+	struct fixture *f = *state;
+	/* the synthesized target does not exist: still NOERROR, nothing about other.org */
+	struct resp *r = ask_q(f, "nothere.dn.example.com.", RR_CNAME, true);
+	expect(r, RCODE_NOERROR, true, false, 2, 0, 0);
+	expect_rr(r, AN, 0, "dn.example.com.", RR_DNAME, 1800);
+	expect_rr(r, AN, 1, "nothere.dn.example.com.", RR_CNAME, 1800);
+	expect_target(r, AN, 1, 0, "nothere.other.org.");
+	free(r);
+	/* the target exists without a CNAME: no NODATA SOA of the target zone */
+	r = ask_q(f, "www.dn.example.com.", RR_CNAME, false);
+	expect(r, RCODE_NOERROR, true, false, 2, 0, 0);
+	expect_rr(r, AN, 1, "www.dn.example.com.", RR_CNAME, 1800);
+	free(r);
+	/* a wildcard CNAME answers a CNAME question itself */
+	r = ask_q(f, "x.wcn.example.com.", RR_CNAME, false);
+	expect(r, RCODE_NOERROR, true, false, 1, 0, 0);
+	expect_rr(r, AN, 0, "x.wcn.example.com.", RR_CNAME, 3600);
+	free(r);
+	/* a DNAME question below a DNAME follows the synthesized CNAME: NODATA at the target */
+	r = ask_q(f, "www.dn.example.com.", RR_DNAME, false);
+	expect(r, RCODE_NOERROR, true, false, 2, 1, 0);
+	expect_soa(r, NS, 0, "other.org.", 60);
+	free(r);
+	/* and so does ANY: the target's data */
+	r = ask_q(f, "www.dn.example.com.", RR_ANY, false);
+	expect(r, RCODE_NOERROR, true, false, 3, 0, 0);
+	expect_rr(r, AN, 2, "www.other.org.", RR_A, 3600);
+	free(r);
+}
+
 /* ---- wildcards ---- */
 
 static void test_wildcard(void **state)
@@ -1017,12 +1080,41 @@ static void test_referral(void **state)
 	r = ask_q(f, "sub.example.com.", RR_NS, false);
 	expect(r, RCODE_NOERROR, false, false, 0, 2, 1);
 	free(r);
-	/* with DO, the DS of the cut comes along in authority */
+}
+
+/* RFC 4035 3.1.4: the DS of a cut comes with a referral only for a DO query to a signed zone (the
+ * apex SOA has an RRSIG); asked for directly, it is answered from any zone. */
+static void test_referral_ds_signed_only(void **state)
+{
+	struct fixture *f = *state;
+	/* an unsigned zone: never, DO or not */
 	struct qspec s = {
 	    .id = 99, .flags = WIRE_RD, .qname = "www.sub.example.com.", .qtype = RR_A, .edns = true, .do_bit = true};
+	struct resp *r = ask(f, &s);
+	expect(r, RCODE_NOERROR, false, false, 0, 2, 1);
+	assert_int_equal(count_rr(r, NS, NULL, RR_DS), 0);
+	free(r);
+	/* a DNSKEY without signatures does not make a zone signed */
+	s.qname = "www.sec.keyonly.org.";
 	r = ask(f, &s);
-	expect(r, RCODE_NOERROR, false, false, 0, 3, 1);
-	assert_int_equal(count_rr(r, NS, "sub.example.com.", RR_DS), 1);
+	expect(r, RCODE_NOERROR, false, false, 0, 1, 1);
+	assert_int_equal(count_rr(r, NS, NULL, RR_DS), 0);
+	free(r);
+	/* a signed zone: with DO the DS follows the NS */
+	s.qname = "www.sec.signed.org.";
+	r = ask(f, &s);
+	expect(r, RCODE_NOERROR, false, false, 0, 2, 1);
+	expect_rr(r, NS, 0, "sec.signed.org.", RR_NS, 3600);
+	expect_rr(r, NS, 1, "sec.signed.org.", RR_DS, 3600);
+	free(r);
+	/* and without DO it does not */
+	s.do_bit = false;
+	r = ask(f, &s);
+	expect(r, RCODE_NOERROR, false, false, 0, 1, 1);
+	free(r);
+	/* the DS asked for is answered from an unsigned zone too */
+	r = ask_q(f, "sub.example.com.", RR_DS, true);
+	expect(r, RCODE_NOERROR, true, false, 1, 0, 0);
 	free(r);
 }
 
@@ -1080,6 +1172,23 @@ static void test_ds_at_served_child(void **state)
 	expect(r, RCODE_NOERROR, true, false, 1, 0, 1);
 	expect_rr(r, AN, 0, "child.example.com.", RR_NS, 3600);
 	expect_rr(r, AR, 0, "ns1.child.example.com.", RR_A, 3600);
+	free(r);
+}
+
+/* ANY in a signed zone: RRSIG and NSEC only for DO queries (RFC 4035 3.1), as from Knot and NSD. */
+static void test_any_dnssec_only_with_do(void **state)
+{
+	struct fixture *f = *state;
+	struct qspec s = {.id = 0x3131, .flags = 0, .qname = "ns.signed.org.", .qtype = RR_ANY, .edns = true};
+	struct resp *r = ask_proto(f, &s, PROTO_TCP, 65535);
+	expect(r, RCODE_NOERROR, true, false, 1, 0, 0);
+	expect_rr(r, AN, 0, "ns.signed.org.", RR_A, 3600);
+	free(r);
+	s.do_bit = true;
+	r = ask_proto(f, &s, PROTO_TCP, 65535);
+	expect(r, RCODE_NOERROR, true, false, 4, 0, 0);
+	assert_int_equal(count_rr(r, AN, "ns.signed.org.", RR_NSEC), 1);
+	assert_int_equal(count_rr(r, AN, "ns.signed.org.", RR_RRSIG), 2);
 	free(r);
 }
 
@@ -1395,6 +1504,73 @@ static void test_notimp_opcode(void **state)
 	free(r);
 }
 
+/* Header checks come before the question, as in Knot and NSD: an unknown opcode is NOTIMP whatever
+ * the question section holds; a request without a question is still answered with EDNS when it
+ * has an OPT; a second OPT gets FORMERR without one. */
+static void test_header_checks(void **state)
+{
+	struct fixture *f = *state;
+	struct msgbuf m;
+	static const uint16_t opcodes[] = {1, 2, 3, 6, 15};
+	for (size_t i = 0; i < sizeof(opcodes) / sizeof(opcodes[0]); i++) {
+		/* no question */
+		put_header(&m, (uint16_t)(0x4000 + i), (uint16_t)(opcodes[i] << 11 | WIRE_RD), 0, 0, 0, 0);
+		struct resp *r = ask_raw(f, m.b, m.len, PROTO_UDP, 65535);
+		assert_non_null(r);
+		expect(r, RCODE_NOTIMP, false, false, 0, 0, 0);
+		assert_int_equal(r->qdcount, 0);
+		free(r);
+		/* a question cut short */
+		put_header(&m, (uint16_t)(0x4100 + i), (uint16_t)(opcodes[i] << 11), 1, 0, 0, 0);
+		put_question(&m, "www.example.com.", RR_A, RR_CLASS_IN);
+		r = ask_raw(f, m.b, m.len - 3, PROTO_UDP, 65535);
+		assert_non_null(r);
+		expect(r, RCODE_NOTIMP, false, false, 0, 0, 0);
+		free(r);
+	}
+	/* a NOTIFY without a question is malformed (its question names the zone) */
+	put_header(&m, 0x4200, (uint16_t)(OPCODE_NOTIFY << 11), 0, 0, 0, 0);
+	struct resp *r = ask_raw(f, m.b, m.len, PROTO_UDP, 65535);
+	assert_non_null(r);
+	expect(r, RCODE_FORMERR, false, false, 0, 0, 0);
+	free(r);
+	/* a query without a question but with an OPT: FORMERR with our OPT */
+	put_header(&m, 0x4201, 0, 0, 0, 0, 1);
+	put_opt(&m, 1232, 0, false, NULL, 0);
+	r = ask_raw(f, m.b, m.len, PROTO_UDP, 65535);
+	assert_non_null(r);
+	expect(r, RCODE_FORMERR, false, false, 0, 0, 0);
+	assert_int_equal(r->qdcount, 0);
+	assert_int_equal(r->nopt, 1);
+	free(r);
+	/* two OPT records: FORMERR and no OPT in the answer */
+	put_header(&m, 0x4202, 0, 1, 0, 0, 2);
+	put_question(&m, "www.example.com.", RR_A, RR_CLASS_IN);
+	put_opt(&m, 1232, 0, false, NULL, 0);
+	put_opt(&m, 1232, 0, false, NULL, 0);
+	r = ask_raw(f, m.b, m.len, PROTO_UDP, 65535);
+	assert_non_null(r);
+	expect(r, RCODE_FORMERR, false, false, 0, 0, 0);
+	assert_int_equal(r->nopt, 0);
+	free(r);
+}
+
+/* Meta-types and MAILA/MAILB are looked up like any type (Knot and NSD): no zone holds them. */
+static void test_meta_qtypes_nodata(void **state)
+{
+	struct fixture *f = *state;
+	static const uint16_t types[] = {RR_OPT, RR_TSIG, 249 /* TKEY */, RR_MAILA, RR_MAILB};
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		struct resp *r = ask_q(f, "www.example.com.", types[i], true);
+		expect(r, RCODE_NOERROR, true, false, 0, 1, 0);
+		expect_soa(r, NS, 0, "example.com.", 300);
+		free(r);
+		r = ask_q(f, "nothere.example.com.", types[i], false);
+		expect(r, RCODE_NXDOMAIN, true, false, 0, 1, 0);
+		free(r);
+	}
+}
+
 static void test_formerr_opt(void **state)
 {
 	struct fixture *f = *state;
@@ -1440,9 +1616,13 @@ static void test_formerr_opt(void **state)
 static void test_refused_axfr_class(void **state)
 {
 	struct fixture *f = *state;
+	/* AXFR over UDP is not defined (RFC 5936 4.2): NOTIMP, as from Knot and NSD */
 	struct resp *r = ask_q(f, "example.com.", RR_AXFR, true);
+	expect(r, RCODE_NOTIMP, false, false, 0, 0, 0);
+	expect_ede(r, 21);
+	free(r);
+	r = ask_q(f, "example.com.", RR_IXFR, true);
 	expect(r, RCODE_REFUSED, false, false, 0, 0, 0);
-	expect_ede(r, 18);
 	free(r);
 	struct qspec s = {.id = 0x5005, .flags = WIRE_RD, .qname = "example.com.", .qtype = RR_AXFR};
 	r = ask_proto(f, &s, PROTO_TCP, 65535);
@@ -1507,13 +1687,16 @@ int main(void)
 	    cmocka_unit_test(test_dname_loop),
 	    cmocka_unit_test(test_dname),
 	    cmocka_unit_test(test_dname_yxdomain),
+	    cmocka_unit_test(test_qtype_cname_below_dname),
 	    cmocka_unit_test(test_wildcard),
 	    cmocka_unit_test(test_wildcard_ent),
 	    cmocka_unit_test(test_wildcard_cname),
 	    cmocka_unit_test(test_referral),
+	    cmocka_unit_test(test_referral_ds_signed_only),
 	    cmocka_unit_test(test_referral_glue_truncation),
 	    cmocka_unit_test(test_ds_at_delegation),
 	    cmocka_unit_test(test_ds_at_served_child),
+	    cmocka_unit_test(test_any_dnssec_only_with_do),
 	    cmocka_unit_test(test_additional),
 	    cmocka_unit_test(test_any),
 	    cmocka_unit_test(test_edns_echo),
@@ -1526,6 +1709,8 @@ int main(void)
 	    cmocka_unit_test(test_no_answer),
 	    cmocka_unit_test(test_formerr_pointer_loop),
 	    cmocka_unit_test(test_notimp_opcode),
+	    cmocka_unit_test(test_header_checks),
+	    cmocka_unit_test(test_meta_qtypes_nodata),
 	    cmocka_unit_test(test_formerr_opt),
 	    cmocka_unit_test(test_refused_axfr_class),
 	    cmocka_unit_test(test_id_and_rd),

@@ -42,8 +42,9 @@ static void answer_nxdomain(struct query *q, const struct zone *z)
 }
 
 /* RFC 1034 4.3.2 step 3b: NS of the cut in authority, glue in additional, AA clear unless an
- * authoritative CNAME/DNAME led here. */
-static void answer_referral(struct query *q, const struct zone_node *cut)
+ * authoritative CNAME/DNAME led here. The DS of the cut comes along only for a DO query to a
+ * signed zone (RFC 4035 3.1.4): an unsigned zone's DS proves nothing and costs room. */
+static void answer_referral(struct query *q, const struct zone *z, const struct zone_node *cut)
 {
 	if (q->count[SEC_ANSWER] == 0)
 		q->aa = false;
@@ -52,20 +53,29 @@ static void answer_referral(struct query *q, const struct zone_node *cut)
 	for (int i = first; i < q->nextra; i++)
 		q->extra[i].required = name_in(q->extra[i].name, cut->owner);
 	const struct rrset *ds = zone_node_rrset(cut, RR_DS);
-	if (ds && q->edns_do)
+	if (ds && q->edns_do && zone_signed(z))
 		ns_put_rrset(q, SEC_AUTHORITY, cut->owner, ds);
 }
 
-/* RFC 8482: over UDP one RRset stands for all of them; TCP gets everything. */
+static bool is_dnssec_type(uint16_t type)
+{
+	return type == RR_RRSIG || type == RR_NSEC || type == RR_NSEC3;
+}
+
+/* RFC 8482: over UDP one RRset stands for all of them; TCP gets everything. RRSIG, NSEC and NSEC3
+ * count only for a DO query to a signed zone (RFC 4035 3.1; Knot and NSD leave them out too). */
 static void answer_any(struct query *q, const struct zone *z, const struct zone_node *node, const uint8_t *owner)
 {
-	if (node->nrrsets == 0) {
-		answer_nodata(q, z);
-		return;
-	}
-	uint16_t n = q->client->proto == PROTO_TCP ? node->nrrsets : 1;
-	for (uint16_t i = 0; i < n; i++)
+	bool dnssec = q->edns_do && zone_signed(z);
+	uint16_t want = q->client->proto == PROTO_TCP ? node->nrrsets : 1, written = 0;
+	for (uint16_t i = 0; i < node->nrrsets && written < want; i++) {
+		if (!dnssec && is_dnssec_type(node->rrsets[i].type))
+			continue;
 		ns_put_rrset(q, SEC_ANSWER, owner, &node->rrsets[i]);
+		written++;
+	}
+	if (written == 0)
+		answer_nodata(q, z);
 }
 
 /* The name exists (or a wildcard stands for it). Returns a CNAME target to follow, or NULL. */
@@ -89,7 +99,9 @@ static const uint8_t *answer_node(struct query *q, const struct zone *z, const s
 }
 
 /* RFC 6672 section 2: the DNAME, a CNAME synthesized from it (owner as asked, TTL of the DNAME),
- * then the new name. YXDOMAIN when the new name would be too long. */
+ * then the new name. YXDOMAIN when the new name would be too long. For a CNAME question the
+ * synthesized CNAME is the answer and nothing is followed (RFC 6672 3.2 with RFC 1034 4.3.2 step 3a,
+ * which restarts only when the question is not for a CNAME), as for a CNAME found in the zone. */
 static const uint8_t *answer_dname(struct query *q, const struct zone_node *dn, const uint8_t *owner,
                                    uint8_t synth[NAME_MAXLEN])
 {
@@ -116,7 +128,9 @@ static const uint8_t *answer_dname(struct query *q, const struct zone_node *dn, 
 	memcpy(rd + 2, synth, prefix + tlen);
 	struct rrset cname = {
 	    .type = RR_CNAME, .count = 1, .ttl = d->ttl, .rdata = rd, .rdata_size = (uint32_t)(2 + prefix + tlen)};
-	return ns_put_rrset(q, SEC_ANSWER, owner, &cname) ? synth : NULL;
+	if (!ns_put_rrset(q, SEC_ANSWER, owner, &cname) || q->qtype == RR_CNAME)
+		return NULL;
+	return synth;
 }
 
 /* One lookup of sname (lower-cased) in z; owner is the same name as it is to be written.
@@ -147,7 +161,7 @@ static const uint8_t *answer_name(struct query *q, const struct zone *z, const u
 		n = n->labels == z->apex_labels + 1 ? z->apex_node : zone_find_hashed(z, up, uplen, hashes[++depth]);
 	}
 	if (cut) {
-		answer_referral(q, cut);
+		answer_referral(q, z, cut);
 		return NULL;
 	}
 	if (dname)

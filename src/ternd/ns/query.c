@@ -111,22 +111,40 @@ void ns_put_extras(struct query *q)
 	}
 }
 
+static int parse_records(struct query *q, const uint8_t *msg, size_t len, size_t pos);
+
 /* Parses the question and the additional section (for OPT, and whether a TSIG ends it). Returns an
- * rcode. */
+ * rcode. A message without a question is still read for its OPT (Knot and NSD answer it with
+ * theirs); more than one question is not read at all. An OPT that is not well-formed, or a second
+ * one, leaves the answer without EDNS (Knot and NSD: RFC 6891 6.1.1 and 7 say FORMERR, not what
+ * it carries). */
 static int parse_request(struct query *q, const uint8_t *msg, size_t len, size_t *question_end)
 {
-	if (wire_get16(msg + 4) != 1)
+	unsigned qdcount = wire_get16(msg + 4);
+	if (qdcount > 1)
 		return RCODE_FORMERR;
 	size_t pos = WIRE_HEADER_LEN;
-	int n = wire_read_name(msg, len, &pos, q->qname);
-	if (n < 0 || pos + 4 > len)
-		return RCODE_FORMERR;
-	q->qname_len = (size_t)n;
-	name_lower_copy(q->lname, q->qname, q->qname_len);
-	q->qtype = wire_get16(msg + pos);
-	q->qclass = wire_get16(msg + pos + 2);
-	pos += 4;
+	if (qdcount == 1) {
+		int n = wire_read_name(msg, len, &pos, q->qname);
+		if (n < 0 || pos + 4 > len)
+			return RCODE_FORMERR;
+		q->qname_len = (size_t)n;
+		name_lower_copy(q->lname, q->qname, q->qname_len);
+		q->qtype = wire_get16(msg + pos);
+		q->qclass = wire_get16(msg + pos + 2);
+		pos += 4;
+	}
 	*question_end = pos;
+	int rc = parse_records(q, msg, len, pos);
+	if (rc != RCODE_NOERROR)
+		return rc;
+	return qdcount == 1 ? RCODE_NOERROR : RCODE_FORMERR;
+}
+
+/* The answer, authority and additional sections of a request from pos: skipped, but for the OPT
+ * record and whether a TSIG is there. */
+static int parse_records(struct query *q, const uint8_t *msg, size_t len, size_t pos)
+{
 	unsigned skip = (unsigned)wire_get16(msg + 6) + wire_get16(msg + 8);
 	for (unsigned i = 0; i < skip; i++)
 		if (wire_skip_rr(msg, len, &pos, NULL, NULL, NULL) < 0)
@@ -141,10 +159,11 @@ static int parse_request(struct query *q, const uint8_t *msg, size_t len, size_t
 			q->tsig_seen |= type == RR_TSIG; /* tsig_verify() checks it is the last record */
 			continue;
 		}
-		if (q->edns || msg[start] != 0) /* one OPT, owned by the root (RFC 6891 6.1.1) */
+		if (q->edns || msg[start] != 0 || /* one OPT, owned by the root (RFC 6891 6.1.1) */
+		    edns_parse(q, wire_get16(msg + rdpos - 8), wire_get32(msg + rdpos - 6), msg + rdpos, rdlen) != 0) {
+			q->edns = false;
 			return RCODE_FORMERR;
-		if (edns_parse(q, wire_get16(msg + rdpos - 8), wire_get32(msg + rdpos - 6), msg + rdpos, rdlen) != 0)
-			return RCODE_FORMERR;
+		}
 	}
 	return RCODE_NOERROR;
 }
@@ -234,21 +253,18 @@ static void dispatch(struct query *q, uint16_t opcode)
 		q->ede = EDE_NOT_AUTHORITATIVE;
 		return;
 	}
-	switch (q->qtype) {
-	case RR_AXFR:
-	case RR_IXFR:
-		q->rcode = RCODE_REFUSED; /* no transfer is allowed to anyone yet */
-		q->ede = EDE_PROHIBITED;
-		return;
-	case RR_OPT:
-	case RR_TSIG:
-	case 249: /* TKEY */
-		q->rcode = RCODE_FORMERR; /* not a question one can ask */
-		return;
-	case RR_MAILA:
-	case RR_MAILB:
+	/* Transfers over TCP are taken by xfr.c before they get here. AXFR over UDP is not defined
+	 * (RFC 5936 4.2): NOTIMP, as Knot and NSD answer. Meta-types (OPT, TSIG, TKEY) and MAILA/MAILB
+	 * are looked up like any other type: no zone holds them, so they get NODATA or NXDOMAIN, as
+	 * from Knot and NSD. */
+	if (q->qtype == RR_AXFR && q->client->proto == PROTO_UDP) {
 		q->rcode = RCODE_NOTIMP;
 		q->ede = EDE_NOT_SUPPORTED;
+		return;
+	}
+	if (q->qtype == RR_AXFR || q->qtype == RR_IXFR) {
+		q->rcode = RCODE_REFUSED; /* not from an address allowed to transfer */
+		q->ede = EDE_PROHIBITED;
 		return;
 	}
 	if (zone_unavailable(q))
@@ -332,6 +348,8 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	q.opt_reserve = q.edns ? edns_reserve(&q) : 0;
 	size_t keep = q.opt_reserve + ns_tsig_reserve(&q.tsig);
 	q.w.cap = limit >= q.w.pos + keep ? limit - keep : q.w.pos; /* long key names: nothing else fits */
+	if (rc != RCODE_NOERROR && opcode != OPCODE_QUERY && opcode != OPCODE_NOTIFY)
+		rc = RCODE_NOTIMP; /* the opcode decides before the question does (Knot and NSD) */
 	if (rc != RCODE_NOERROR)
 		q.rcode = (uint16_t)rc;
 	else

@@ -215,16 +215,18 @@ struct request {
 static void parse_request(const uint8_t *msg, size_t len, struct request *r)
 {
 	memset(r, 0, sizeof(*r));
-	if (len < WIRE_HEADER_LEN || wire_get16(msg + 4) != 1)
+	if (len < WIRE_HEADER_LEN || wire_get16(msg + 4) > 1)
 		return;
 	size_t pos = WIRE_HEADER_LEN;
-	r->qname_len = wire_read_name(msg, len, &pos, r->qname);
-	if (r->qname_len < 0 || pos + 4 > len)
-		return;
-	r->question = true;
-	r->qtype = wire_get16(msg + pos);
-	r->qclass = wire_get16(msg + pos + 2);
-	pos += 4;
+	if (wire_get16(msg + 4) == 1) { /* a message with no question is still read for its OPT */
+		r->qname_len = wire_read_name(msg, len, &pos, r->qname);
+		if (r->qname_len < 0 || pos + 4 > len)
+			return;
+		r->question = true;
+		r->qtype = wire_get16(msg + pos);
+		r->qclass = wire_get16(msg + pos + 2);
+		pos += 4;
+	}
 	unsigned skip = (unsigned)wire_get16(msg + 6) + wire_get16(msg + 8);
 	for (unsigned i = 0; i < skip; i++)
 		if (wire_skip_rr(msg, len, &pos, NULL, NULL, NULL) < 0)

@@ -486,6 +486,14 @@ const struct zone_node *zone_wildcard_child(const struct zone *z, const struct z
 	return trie_find(z->root, name_hash_prepend(n->hash, star), buf, (size_t)n->owner_len + 2);
 }
 
+size_t zone_rrset_msg_size(const uint8_t *owner, uint32_t count, size_t rdata_size)
+{
+	size_t question = name_is_wildcard(owner) ? NAME_MAXLEN : name_len(owner);
+	/* each record: pointer 2, type 2, class 2, TTL 4, RDLENGTH 2, RDATA (rdata_size holds the
+	 * RDLENGTHs already) */
+	return ZONE_RRSET_OVERHEAD + question + rdata_size + 10u * count;
+}
+
 uint32_t zone_negative_ttl(const struct zone *z)
 {
 	return z->negative_ttl;

@@ -78,6 +78,23 @@ static inline const uint8_t *rdata_next(const uint8_t *rec)
 	return rec + 2 + rdata_len(rec);
 }
 
+/* The largest RRset. A DNS message is at most 65,535 octets (RFC 1035 4.2.2), and an RRset goes
+ * whole into an answer (RFC 2181 9): a response to a query for it -- the header (12 octets), the
+ * question (the owner uncompressed, its type and class), each record with its owner compressed
+ * to a 2-octet pointer (12 octets plus its RDATA), an OPT record with an Extended DNS Error (17)
+ * and the largest TSIG record ternd signs with (364: a 255-octet key name and hmac-sha512) --
+ * must fit one message. A wildcard's question may be any name below it, so its owner counts as
+ * 255 octets. Such an RRset is answered over TCP to any query for it and goes into AXFR and IXFR
+ * messages (one record a message at worst, TSIG included). Every producer of a snapshot (zone
+ * files, the API, transfers in) refuses larger ones. */
+#define ZONE_MSG_MAX 65535
+#define ZONE_TSIG_MAX 364 /* tsig_space() of a 255-octet key name with hmac-sha512 */
+#define ZONE_RRSET_OVERHEAD (12 + 4 + 17 + ZONE_TSIG_MAX) /* header, qtype+qclass, OPT+EDE, TSIG */
+
+/* Octets of the response above for count records of rdata_size bytes (the rrset layout: lengths
+ * included) at owner (wire): at most ZONE_MSG_MAX for an RRset a zone may hold. */
+size_t zone_rrset_msg_size(const uint8_t *owner, uint32_t count, size_t rdata_size);
+
 /* Exact lookup of a lower-cased name; NULL when absent. */
 const struct zone_node *zone_find(const struct zone *z, const uint8_t *lname, size_t len);
 /* The same with name_hash(lname) already known. */

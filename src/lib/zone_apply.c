@@ -125,6 +125,7 @@ static void check_node(struct apply *a, size_t change, const uint8_t *owner, con
 	char text[1024];
 	name_to_text(owner, text, sizeof(text));
 	bool apex = name_equal(owner, a->z->apex), cname = false, other = false, soa = false, ns = false;
+	bool dname = false;
 	for (uint16_t i = 0; i < n; i++) {
 		uint16_t t = sets[i].type;
 		if (t == RR_CNAME)
@@ -139,11 +140,14 @@ static void check_node(struct apply *a, size_t change, const uint8_t *owner, con
 			            text);
 		soa |= t == RR_SOA;
 		ns |= t == RR_NS;
+		dname |= t == RR_DNAME;
 		if (t == RR_SOA && !apex)
 			apply_error(a, change, "SOA record for %s outside the zone apex", text);
 	}
 	if (cname && other)
 		apply_error(a, change, "CNAME beside other data at %s", text);
+	if (!apex && dname && ns)
+		apply_error(a, change, ZONE_ERR_DNAME_NS, text);
 	if (apex && !soa)
 		apply_error(a, change, "the SOA record at the apex %s cannot be removed", text);
 	if (apex && !ns)
@@ -182,6 +186,11 @@ static bool check_change(struct apply *a, size_t i, const struct zone_change *c,
 	if (rec != end) {
 		apply_error(a, i, "RDATA of %s at %s does not hold exactly %u records", rr_type_name(c->type, tbuf),
 		            text, c->count);
+		return false;
+	}
+	size_t msg = zone_rrset_msg_size(lowner, c->count, c->rdata_size);
+	if (msg > ZONE_MSG_MAX) {
+		apply_error(a, i, ZONE_ERR_TOO_LARGE, rr_type_name(c->type, tbuf), text, msg, ZONE_MSG_MAX);
 		return false;
 	}
 	return true;
@@ -263,6 +272,49 @@ static int put_owner(struct apply *a, const uint8_t *owner, const struct zone_no
 	return old ? 0 : fix_ancestors(a, owner, 1);
 }
 
+struct below {
+	const uint8_t *dname;
+	const struct zone_node *first; /* the first name below it in canonical order, with data */
+};
+
+static int find_below(void *arg, const struct zone_node *n)
+{
+	struct below *b = arg;
+	if (n->nrrsets && !name_equal(n->owner, b->dname) && name_in(n->owner, b->dname) &&
+	    (!b->first || name_cmp(n->owner, b->first->owner) < 0))
+		b->first = n;
+	return 0;
+}
+
+/* RFC 6672 2.3 on a name a batch touched, once every change is in (a batch may empty a subtree
+ * and put a DNAME above it): a DNAME there has no name below it, and no ancestor holds one.
+ * Walking up costs a lookup a label; the whole zone is searched only to name what is below a
+ * refused DNAME. */
+static void check_dname(struct apply *a, size_t change, const uint8_t *owner)
+{
+	const struct zone_node *n = zone_find(a->z, owner, name_len(owner));
+	if (!n || !n->nrrsets)
+		return;
+	char dname[1024], below[1024];
+	if ((n->flags & NODE_DNAME) && n->children) {
+		struct below b = {n->owner, NULL};
+		zone_foreach(a->z, find_below, &b);
+		name_to_text(n->owner, dname, sizeof(dname));
+		name_to_text(b.first ? b.first->owner : n->owner, below, sizeof(below));
+		apply_error(a, change, ZONE_ERR_DNAME_BELOW, dname, below);
+		return;
+	}
+	for (const uint8_t *p = name_parent(owner); p && name_labels(p) >= a->z->apex_labels; p = name_parent(p)) {
+		const struct zone_node *up = zone_find(a->z, p, name_len(p));
+		if (up && (up->flags & NODE_DNAME)) {
+			name_to_text(up->owner, dname, sizeof(dname));
+			name_to_text(owner, below, sizeof(below));
+			apply_error(a, change, ZONE_ERR_DNAME_BELOW, dname, below);
+			return;
+		}
+	}
+}
+
 static int owner_cmp(const void *pa, const void *pb, void *arg)
 {
 	const struct zone_change *ch = arg;
@@ -297,6 +349,15 @@ int zone_apply(const struct zone *prev, const struct zone_change *changes, size_
 		while (j < n && name_equal(changes[idx[j]].owner, changes[idx[i]].owner))
 			j++;
 		rc = apply_owner(&a, changes, idx + i, j - i);
+		i = j;
+	}
+	for (size_t i = 0; i < n && rc == 0 && !a.errors;) {
+		size_t j = i;
+		uint8_t owner[NAME_MAXLEN];
+		while (j < n && name_equal(changes[idx[j]].owner, changes[idx[i]].owner))
+			j++;
+		name_lower_copy(owner, changes[idx[i]].owner, name_len(changes[idx[i]].owner));
+		check_dname(&a, idx[j - 1], owner);
 		i = j;
 	}
 	free(idx);

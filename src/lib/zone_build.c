@@ -201,14 +201,43 @@ static int nodeset_push(struct nodeset *s, struct zone_node node)
 	return 0;
 }
 
+/* The DNAME whose subtree the names being grouped are in: in canonical order every name below
+ * a DNAME follows it at once, so one pass finds them all (RFC 6672 2.3). */
+struct dname_scope {
+	const uint8_t *owner; /* NULL when outside every DNAME's subtree */
+	const char *file;
+	uint32_t line;
+	bool reported;
+};
+
+static void dname_scope_enter(struct dname_scope *d, const uint8_t *owner, struct errs *e)
+{
+	if (!d->owner)
+		return;
+	if (!name_in(owner, d->owner)) {
+		d->owner = NULL;
+		return;
+	}
+	if (d->reported)
+		return; /* one name below a DNAME is enough to act on */
+	char dname[1024], below[1024];
+	name_to_text(d->owner, dname, sizeof(dname));
+	name_to_text(owner, below, sizeof(below));
+	errs_add(e, d->file, d->line, ZONE_ERR_DNAME_BELOW, dname, below);
+	d->reported = true;
+}
+
 /* Groups sorted records into nodes and RRsets (in the zone arena); checks per-RRset rules. */
 static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *e)
 {
 	size_t i = 0;
+	struct dname_scope scope = {0};
 	while (i < b->nrecs) {
 		size_t j = i;
 		while (j < b->nrecs && b->recs[j].owner == b->recs[i].owner)
 			j++;
+		dname_scope_enter(&scope, b->recs[i].owner, e);
+		size_t dname_rec = j; /* the DNAME record of this name, if any */
 		/* records of one owner: count types */
 		uint16_t ntypes = 0;
 		for (size_t k = i; k < j; k++)
@@ -249,11 +278,15 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 			                            .ttl = ttl,
 			                            .rdata = rd,
 			                            .rdata_size = (uint32_t)size};
-			if (m - k > 65535)
-				errs_add(e, b->recs[k].file, b->recs[k].line, "too many records in one RRset");
 			char owner[1024] = "";
-			if (k + 1 < m || type == RR_SOA) /* only error paths need the text */
+			size_t msg = zone_rrset_msg_size(node.owner, (uint32_t)(m - k), size);
+			if (k + 1 < m || type == RR_SOA || msg > ZONE_MSG_MAX) /* only error paths need the text */
 				name_to_text(node.owner, owner, sizeof(owner));
+			if (msg > ZONE_MSG_MAX) { /* also bounds the count: a record takes 12 octets at least */
+				char tbuf[16];
+				errs_add(e, b->recs[k].file, b->recs[k].line, ZONE_ERR_TOO_LARGE,
+				         rr_type_name(type, tbuf), owner, msg, ZONE_MSG_MAX);
+			}
 			if (type == RR_CNAME) {
 				has_cname = true;
 				cname_line = b->recs[k].line;
@@ -267,6 +300,7 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 			}
 			if (type == RR_DNAME) {
 				node.flags |= NODE_DNAME;
+				dname_rec = k;
 				if (m - k > 1)
 					errs_add(e, b->recs[k + 1].file, b->recs[k + 1].line,
 					         "more than one DNAME record at %s", owner);
@@ -288,6 +322,14 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 			name_to_text(node.owner, owner, sizeof(owner));
 			errs_add(e, cname_file, cname_line, "CNAME beside other data at %s", owner);
 		}
+		if (dname_rec < j && (node.flags & NODE_DELEG)) {
+			char owner[1024];
+			name_to_text(node.owner, owner, sizeof(owner));
+			errs_add(e, b->recs[dname_rec].file, b->recs[dname_rec].line, ZONE_ERR_DNAME_NS, owner);
+		}
+		if (dname_rec < j && !scope.owner)
+			scope =
+			    (struct dname_scope){node.owner, b->recs[dname_rec].file, b->recs[dname_rec].line, false};
 		if (nodeset_push(ns, node) < 0)
 			return TERN_ENOMEM;
 		i = j;

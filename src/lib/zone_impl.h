@@ -69,3 +69,10 @@ struct zone_mem *zone_mem_new(void);
 void zone_mem_unref(struct zone_mem *m);
 /* Fills the snapshot fields derived from the apex node (apex, soa, serial). */
 void zone_set_apex(struct zone *z, const struct zone_node *apex);
+
+/* The zone's rules that zone_build() and zone_apply() both check, worded the same. */
+#define ZONE_ERR_TOO_LARGE                                                                                             \
+	"the %s RRset at %s is too large: a response carrying it takes %zu octets (header, question, its records, "    \
+	"room for OPT and TSIG), more than the %u a DNS message holds"
+#define ZONE_ERR_DNAME_BELOW "DNAME at %s has data below it, at %s (RFC 6672 2.3: no names below a DNAME)"
+#define ZONE_ERR_DNAME_NS "DNAME beside NS at %s: a delegation point cannot hold a DNAME (RFC 6672 2.3)"

@@ -1,11 +1,14 @@
 /* Zone files (RFC 1035 master format) read with Debian's libzscanner into a zone snapshot. */
 #include "lib/zonefile.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <libzscanner/scanner.h>
 
@@ -16,6 +19,8 @@
 struct load_ctx {
 	struct zone_builder *b;
 	const char *source;
+	const char *text; /* the zone text when it is not read from a file */
+	size_t text_len;
 	char *err;
 	size_t errlen, used;
 	int errors;
@@ -61,21 +66,106 @@ static void on_record(zs_scanner_t *s)
 	}
 }
 
+/* Why a file cannot be read, for messages: libzscanner only says "file open error". Looks
+ * (stat, access) without opening it. */
+static const char *unreadable_why(const char *path, char *buf, size_t len)
+{
+	struct stat st;
+	if (stat(path, &st) < 0 || access(path, R_OK) < 0)
+		return strerror_r(errno, buf, len);
+	if (S_ISDIR(st.st_mode))
+		return "is a directory";
+	return "cannot be read";
+}
+
+/* Finds the line of the '(' still open at the end of a text: libzscanner reports only the end of
+ * the file. Quotes, escapes and comments are skipped as the scanner does. Fed a block at a time. */
+struct paren_scan {
+	uint64_t line, open;
+	bool quoted, comment, escaped, in_parens;
+};
+
+static void paren_scan(struct paren_scan *p, const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char ch = text[i];
+		if (ch == '\n') {
+			p->line++;
+			p->comment = p->escaped = false;
+		} else if (p->comment) {
+			continue;
+		} else if (p->escaped) {
+			p->escaped = false;
+		} else if (ch == '\\') {
+			p->escaped = true;
+		} else if (p->quoted) {
+			p->quoted = ch != '"';
+		} else if (ch == '"') {
+			p->quoted = true;
+		} else if (ch == ';') {
+			p->comment = true;
+		} else if (ch == '(' && !p->in_parens) {
+			p->in_parens = true;
+			p->open = p->line;
+		} else if (ch == ')') {
+			p->in_parens = false;
+		}
+	}
+}
+
+/* The line of the unclosed '(' of the file at path, or of text when path is NULL; 0 if unknown. */
+static uint64_t unclosed_paren_line(const char *path, const char *text, size_t len)
+{
+	struct paren_scan p = {.line = 1};
+	if (!path) {
+		paren_scan(&p, text, len);
+	} else {
+		FILE *f = fopen(path, "r");
+		if (!f)
+			return 0;
+		char buf[16384];
+		size_t n;
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+			paren_scan(&p, buf, n);
+		fclose(f);
+	}
+	return p.in_parens ? p.open : 0;
+}
+
 static void on_error(zs_scanner_t *s)
 {
 	struct load_ctx *c = s->process.data;
 	const char *saved = c->source; /* errors inside $INCLUDE name the included file */
 	if (s->file.name && s->file.name[0])
 		c->source = s->file.name;
-	ctx_error(c, s->line_counter, "%s", zs_strerror(s->error.code));
+	int code = s->error.code;
+	char why[128];
+	uint64_t open;
+	if ((code == ZS_FILE_OPEN || code == ZS_FILE_INVALID || code == ZS_FILE_ACCESS ||
+	     code == ZS_UNOPENED_INCLUDE) &&
+	    s->include_filename[0]) {
+		ctx_error(c, s->line_counter, "$INCLUDE %s: %s", s->include_filename,
+		          unreadable_why(s->include_filename, why, sizeof(why)));
+	} else if (code == ZS_UNPROCESSED_INCLUDE && s->include_filename[0]) {
+		ctx_error(c, s->line_counter, "$INCLUDE %s: the included file has errors (above)", s->include_filename);
+	} else if (code == ZS_UNCLOSED_MULTILINE &&
+	           (open = unclosed_paren_line(s->file.name && s->file.name[0] ? s->file.name : NULL, c->text,
+	                                       c->text_len)) > 0) {
+		ctx_error(c, open,
+		          "unclosed parenthesis: the '(' on this line is never closed (the input ends at line %llu)",
+		          (unsigned long long)s->line_counter);
+	} else {
+		ctx_error(c, s->line_counter, "%s", zs_strerror(code));
+	}
 	c->source = saved;
 	if (c->errors >= 20)
 		s->state = ZS_STATE_STOP; /* enough to act on; stop before the buffer fills */
 }
 
-static int load(zs_scanner_t *s, const char *source, const uint8_t *apex, struct zone **out, char *err, size_t errlen)
+static int load(zs_scanner_t *s, const char *source, const char *text, size_t text_len, const uint8_t *apex,
+                struct zone **out, char *err, size_t errlen)
 {
-	struct load_ctx c = {.source = source, .err = err, .errlen = errlen};
+	struct load_ctx c = {.source = source, .text = text, .text_len = text_len, .err = err, .errlen = errlen};
 	if (err && errlen)
 		err[0] = 0;
 	c.b = zone_builder_new(apex);
@@ -110,12 +200,13 @@ int zonefile_load(const char *path, const uint8_t *apex, struct zone **out, char
 		return TERN_ENOMEM;
 	int rc = init_scanner(s, apex, err, errlen, path);
 	if (rc == 0 && zs_set_input_file(s, path) != 0) {
-		snprintf(err, errlen, "%s: cannot open zone file: %s", path, zs_strerror(s->error.code));
+		char why[128];
+		snprintf(err, errlen, "%s: cannot open zone file: %s", path, unreadable_why(path, why, sizeof(why)));
 		zs_deinit(s);
 		rc = TERN_EIO;
 	}
 	if (rc == 0)
-		rc = load(s, path, apex, out, err, errlen);
+		rc = load(s, path, NULL, 0, apex, out, err, errlen);
 	free(s);
 	return rc;
 }
@@ -149,7 +240,7 @@ int zonefile_load_string(const char *text, size_t len, const char *source, const
 		rc = TERN_EINVAL;
 	}
 	if (rc == 0)
-		rc = load(s, source, apex, out, err, errlen);
+		rc = load(s, source, text, len, apex, out, err, errlen);
 	free(s);
 	return rc;
 }

@@ -316,6 +316,36 @@ def test_scripted_chain_of_diffs(tmp_path):
     stop_ok(t)
 
 
+def test_transfer_breaking_zone_rules_is_refused(tmp_path):
+    """A (hostile) primary sends an RRset no message can carry -- spread over many messages, as a
+    transfer may -- then a name below a DNAME: the IXFR and the AXFR after it are refused, the log
+    names the owner, type and size (or the DNAME and the name below it), and the zone keeps serving
+    its version; a good version after them is taken."""
+    fake, t = scripted(tmp_path)
+    big = "".join('big 60 IN TXT "%03d%s"\n' % (i, "y" * 252) for i in range(300))
+    fake.publish(2, zone_text(2, hosts=40) + big)
+    send_notify(t.port)
+    wait_log(t.log_text, "the TXT RRset at big.pop.test. is too large: a response carrying it takes 80811 octets")
+    deadline = time.time() + 8
+    while fake.queries[1:] != [("IXFR", 1), ("AXFR", None)]:
+        assert time.time() < deadline, fake.queries
+        time.sleep(0.02)
+    while t.log_text().count("the TXT RRset at big.pop.test. is too large") < 2:  # the AXFR's refusal too
+        assert time.time() < deadline, t.log_text()[-3000:]
+        time.sleep(0.02)
+    assert soa_serial(t.port) == 1 and a_record(t.port, "www.pop.test.") == ["192.0.2.1"]
+    fake.publish(3, zone_text(3, hosts=40) + "d 60 IN DNAME example.net.\nx.d 60 IN A 192.0.2.9\n")
+    send_notify(t.port)
+    wait_log(t.log_text, "DNAME at d.pop.test. has data below it, at x.d.pop.test.")
+    assert soa_serial(t.port) == 1
+    fake.publish(4, zone_text(4, www="192.0.2.4", hosts=40))
+    send_notify(t.port)
+    wait_serial(t.port, 4, log=t.log_text)
+    assert records(t.addr, t.port) == fake.expected()
+    assert copy_serial(t, 4) == 4
+    stop_ok(t)
+
+
 def test_journal_gap_falls_back_to_axfr(tmp_path):
     """Diffs that do not start at our serial are refused; AXFR from the same primary follows."""
     fake, t = scripted(tmp_path)

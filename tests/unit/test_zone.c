@@ -13,6 +13,7 @@
 #include "lib/error.h"
 #include "lib/name.h"
 #include "lib/rr.h"
+#include "lib/tsig.h"
 #include "lib/wire.h"
 #include "lib/zone.h"
 
@@ -631,6 +632,147 @@ static void test_two_dnames(void **state)
 	expect_in(err, "more than one DNAME record at moved.example.com.");
 }
 
+/* TXT RDATA of exactly len octets (strings of 255 characters and a shorter last one), its
+ * first character tag so that records differ. */
+static uint8_t *txt_rdata(size_t len, char tag)
+{
+	uint8_t *rd = malloc(len ? len : 1);
+	assert_non_null(rd);
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off - 1 < 255 ? len - off - 1 : 255;
+		rd[off] = (uint8_t)n;
+		memset(rd + off + 1, off ? 'x' : tag, n);
+		off += 1 + n;
+	}
+	return rd;
+}
+
+/* The TSIG record ternd writes is at most ZONE_TSIG_MAX octets: the room the RRset bound keeps. */
+static void test_tsig_room(void **state)
+{
+	(void)state;
+	char name[300] = "", err[256];
+	for (int i = 0; i < 4; i++) /* 3 labels of 63 and one of 61: a 255-octet wire name */
+		snprintf(name + strlen(name), sizeof(name) - strlen(name), "%.*s.", i < 3 ? 63 : 61,
+		         "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk");
+	const char *algs[] = {"hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"};
+	size_t most = 0;
+	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		struct tsig_key key;
+		assert_int_equal(tsig_key_init(&key, name, algs[i], "c2VjcmV0", err, sizeof(err)), 0);
+		assert_int_equal(name_len(key.name), NAME_MAXLEN);
+		size_t space = tsig_space(&key);
+		most = space > most ? space : most;
+	}
+	assert_int_equal(most, ZONE_TSIG_MAX);
+}
+
+/* The largest RRset (zone.h): its response with header, question, OPT and TSIG room is exactly
+ * 65,535 octets; one octet more is refused, naming the owner, the type and the size. */
+static void test_rrset_too_large(void **state)
+{
+	(void)state;
+	/* big.example.com. is 17 octets: 397 + 17 + (2 + RDATA) + 10 = 65535 */
+	size_t max = ZONE_MSG_MAX - ZONE_RRSET_OVERHEAD - 17 - 12;
+	assert_int_equal(max, 65109);
+	uint8_t *rd = txt_rdata(max, 'a');
+	struct zone_builder *b = basic();
+	add(b, "big", RR_TXT, 3600, rd, max, 10);
+	struct zone *z = build_ok(b);
+	const struct rrset *rs = zone_node_rrset(must_find(z, "big"), RR_TXT);
+	assert_int_equal(zone_rrset_msg_size(must_find(z, "big")->owner, rs->count, rs->rdata_size), ZONE_MSG_MAX);
+	zone_free(z);
+	free(rd);
+
+	rd = txt_rdata(max + 1, 'a');
+	b = basic();
+	add(b, "BIG", RR_TXT, 3600, rd, max + 1, 11);
+	char err[1024];
+	build_fail(b, err, sizeof(err));
+	expect_in(err, SRC ":11: the TXT RRset at big.example.com. is too large: a response carrying it takes "
+	                   "65536 octets");
+	expect_in(err, "more than the 65535 a DNS message holds");
+	free(rd);
+
+	/* many records of 255 octets: each takes 12 + 255, so 243 fit and 244 do not */
+	for (int n = 243; n <= 244; n++) {
+		b = basic();
+		for (int i = 0; i < n; i++) {
+			uint8_t *r = txt_rdata(255, (char)i);
+			r[1] = (uint8_t)i;
+			r[2] = (uint8_t)(i >> 8);
+			add(b, "many", RR_TXT, 3600, r, 255, (uint32_t)(100 + i));
+			free(r);
+		}
+		if (n == 243) {
+			zone_free(build_ok(b));
+			continue;
+		}
+		build_fail(b, err, sizeof(err));
+		expect_in(err,
+		          "the TXT RRset at many.example.com. is too large: a response carrying it takes 65563 octets");
+	}
+
+	/* a wildcard answers names up to 255 octets long: what fits at w.example.com. does not at *.w */
+	rd = txt_rdata(max - 100, 'a');
+	b = basic();
+	add(b, "*.w", RR_TXT, 3600, rd, max - 100, 12);
+	add(b, "x.w", RR_TXT, 3600, rd, max - 100, 13);
+	build_fail(b, err, sizeof(err));
+	expect_in(err, SRC ":12: the TXT RRset at *.w.example.com. is too large");
+	assert_null(strstr(err, "x.w.example.com."));
+	free(rd);
+}
+
+/* RFC 6672 2.3: no name below a DNAME, and no DNAME at a delegation point. */
+static void test_dname_rules(void **state)
+{
+	(void)state;
+	char err[1024];
+	struct zone_builder *b = basic();
+	add_name(b, "moved", RR_DNAME, "example.net.", 20);
+	add_a(b, "www.moved", 1, 21);
+	add_a(b, "a.b.moved", 2, 22);
+	build_fail(b, err, sizeof(err));
+	expect_in(err, SRC ":20: DNAME at moved.example.com. has data below it, at a.b.moved.example.com.");
+	assert_null(strstr(err, "www.moved")); /* one name below is enough */
+
+	/* a DNAME below a DNAME; and one at the apex, with the names of the zone below it */
+	b = basic();
+	add_name(b, "moved", RR_DNAME, "example.net.", 30);
+	add_name(b, "in.moved", RR_DNAME, "example.org.", 31);
+	build_fail(b, err, sizeof(err));
+	expect_in(err, SRC ":30: DNAME at moved.example.com. has data below it, at in.moved.example.com.");
+	b = basic();
+	add_name(b, "@", RR_DNAME, "example.net.", 32);
+	add_a(b, "ns1", 1, 33);
+	build_fail(b, err, sizeof(err));
+	expect_in(err, SRC ":32: DNAME at example.com. has data below it, at ns1.example.com.");
+
+	/* a DNAME at a delegation point */
+	b = basic();
+	add_name(b, "sub", RR_NS, "ns.example.net.", 40);
+	add_name(b, "sub", RR_DNAME, "example.net.", 41);
+	build_fail(b, err, sizeof(err));
+	expect_in(err, SRC ":41: DNAME beside NS at sub.example.com.: a delegation point cannot hold a DNAME");
+
+	/* names beside a DNAME, or sorting right after it without being below it, are fine; so
+	 * are a DNAME with other data at its name and one at the apex of an otherwise empty zone */
+	b = basic();
+	add_name(b, "d", RR_DNAME, "example.net.", 50);
+	add_a(b, "d", 1, 51);
+	add_a(b, "d-a", 2, 52);
+	add_a(b, "dd", 3, 53);
+	add_a(b, "e", 4, 54);
+	add_a(b, "x.e", 5, 55);
+	struct zone *z = build_ok(b);
+	assert_true(must_find(z, "d")->flags & NODE_DNAME);
+	zone_free(z);
+	b = basic();
+	add_name(b, "@", RR_DNAME, "example.net.", 56);
+	zone_free(build_ok(b));
+}
+
 static void test_out_of_zone(void **state)
 {
 	(void)state;
@@ -745,6 +887,9 @@ int main(void)
 	    cmocka_unit_test(test_cname_and_other_data),
 	    cmocka_unit_test(test_two_cnames),
 	    cmocka_unit_test(test_two_dnames),
+	    cmocka_unit_test(test_tsig_room),
+	    cmocka_unit_test(test_rrset_too_large),
+	    cmocka_unit_test(test_dname_rules),
 	    cmocka_unit_test(test_out_of_zone),
 	    cmocka_unit_test(test_no_ns_at_apex),
 	    cmocka_unit_test(test_bad_rdata),

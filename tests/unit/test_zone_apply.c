@@ -206,6 +206,87 @@ static void test_rules(void **state)
 	zone_free(z);
 }
 
+/* One TXT record of exactly len octets of RDATA at big.example.com. (17 octets), in rrset layout. */
+static struct zone_change big_txt(uint8_t *buf, uint8_t *owner, size_t len)
+{
+	assert_true(name_from_text(owner, "big.example.com.", NULL) == 17);
+	wire_put16(buf, (uint16_t)len);
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off - 1 < 255 ? len - off - 1 : 255;
+		buf[2 + off] = (uint8_t)n;
+		memset(buf + 3 + off, 't', n);
+		off += 1 + n;
+	}
+	return (struct zone_change){
+	    .owner = owner, .type = RR_TXT, .ttl = 300, .count = 1, .rdata = buf, .rdata_size = (uint32_t)(2 + len)};
+}
+
+/* The bound of zone.h holds for changes as for zone files: the largest RRset goes in, one octet
+ * more is refused naming the owner, the type and the size, and the zone is left as it was. */
+static void test_rrset_too_large(void **state)
+{
+	(void)state;
+	struct zone *z = load();
+	uint8_t *buf = malloc(65536 + 2), owner[NAME_MAXLEN];
+	assert_non_null(buf);
+	size_t max = ZONE_MSG_MAX - ZONE_RRSET_OVERHEAD - 17 - 12;
+	struct zone_change c = big_txt(buf, owner, max + 1);
+	struct zone *next = (struct zone *)1;
+	char err[1024];
+	assert_int_equal(zone_apply(z, &c, 1, &next, err, sizeof(err)), TERN_EZONE);
+	assert_ptr_equal(next, (struct zone *)1);
+	if (!strstr(err, "changes[0]: the TXT RRset at big.example.com. is too large: a response carrying it "
+	                 "takes 65536 octets"))
+		fail_msg("unexpected: %s", err);
+	assert_null(find(z, "big"));
+	c = big_txt(buf, owner, max);
+	assert_int_equal(zone_apply(z, &c, 1, &next, err, sizeof(err)), 0);
+	assert_int_equal(zone_node_rrset(find(next, "big"), RR_TXT)->rdata_size, 2 + max);
+	zone_discard(next);
+	free(buf);
+	zone_free(z);
+}
+
+/* RFC 6672 2.3 through changes: whichever comes first, the DNAME or the name below it, the
+ * second is refused, naming both; a batch is judged once all of it is in. */
+static void test_dname_rules(void **state)
+{
+	(void)state;
+	struct zone *z = load();
+	struct chg x[2];
+	uint8_t target[NAME_MAXLEN];
+	uint16_t tl = (uint16_t)name_from_text(target, "example.net.", NULL);
+	/* a DNAME above existing names: the first below it in canonical order is named */
+	chg_set(&x[0], "c", RR_DNAME, target, tl, 1);
+	apply_fail(z, x, 1, "DNAME at c.example.com. has data below it, at a.b.c.example.com.");
+	chg_set(&x[0], "@", RR_DNAME, target, tl, 1);
+	apply_fail(z, x, 1, "DNAME at example.com. has data below it, at a.b.c.example.com.");
+	/* a name below an existing DNAME, however deep */
+	chg_set(&x[0], "moved", RR_DNAME, target, tl, 1);
+	struct zone *next = publish(z, apply_ok(z, x, 1));
+	chg_set(&x[0], "x.y.moved", RR_A, "", 4, 1);
+	apply_fail(next, x, 1, "DNAME at moved.example.com. has data below it, at x.y.moved.example.com.");
+	/* both in one batch, in either order */
+	chg_set(&x[0], "y.d", RR_A, "", 4, 1);
+	chg_set(&x[1], "d", RR_DNAME, target, tl, 1);
+	apply_fail(next, x, 2, "DNAME at d.example.com. has data below it, at y.d.example.com.");
+	/* a DNAME at a delegation point */
+	chg_set(&x[0], "moved", RR_NS, target, tl, 1);
+	apply_fail(next, x, 1, "DNAME beside NS at moved.example.com.: a delegation point cannot hold a DNAME");
+	/* the names below go in the same batch as the DNAME comes: fine */
+	chg_set(&x[0], "a.b.c", RR_A, NULL, 0, 0);
+	chg_set(&x[1], "c", RR_DNAME, target, tl, 1);
+	struct zone *last = apply_ok(next, x, 2);
+	assert_true(find(last, "c")->flags & NODE_DNAME);
+	assert_null(find(last, "b.c"));
+	/* data beside the DNAME stays allowed, and the DNAME can go with its subtree empty */
+	chg_set(&x[0], "c", RR_A, "", 4, 1);
+	last = publish(next, last);
+	next = apply_ok(last, x, 1);
+	zone_discard(next);
+	zone_free(last);
+}
+
 static void test_serial_and_delegation_flags(void **state)
 {
 	(void)state;
@@ -346,6 +427,8 @@ int main(void)
 	    cmocka_unit_test(test_new_name_makes_ents_and_delete_removes_them),
 	    cmocka_unit_test(test_data_at_an_ent_and_back),
 	    cmocka_unit_test(test_rules),
+	    cmocka_unit_test(test_rrset_too_large),
+	    cmocka_unit_test(test_dname_rules),
 	    cmocka_unit_test(test_serial_and_delegation_flags),
 	    cmocka_unit_test(test_random_churn),
 	    cmocka_unit_test(test_trie_collisions),

@@ -518,6 +518,45 @@ static void test_include_zone_error_names_included_file(void **state)
 		fail_msg("error attributed to the including file: %s", err);
 }
 
+/* $INCLUDE of a missing file names that file (and the including file:line); libzscanner says
+ * only "file open error". */
+static void test_include_missing_names_file(void **state)
+{
+	(void)state;
+	struct zone *z = NULL;
+	char err[1024] = "";
+	int rc = zonefile_load("data/include-missing-main.zone", apex_of("example.com."), &z, err, sizeof(err));
+	assert_int_equal(rc, TERN_EZONE);
+	assert_null(z);
+	expect_in(err, "data/include-missing-main.zone:6: $INCLUDE ");
+	expect_in(err, "/data/include-absent.zone: No such file or directory");
+}
+
+/* An unclosed '(' is reported at the line that opened it, in the file that holds it; quotes,
+ * escapes and comments do not count. libzscanner names only the end of the input. */
+static void test_unclosed_parenthesis_names_its_line(void **state)
+{
+	(void)state;
+	char err[1024] = "";
+	const char *text = "@ SOA ns1 hostmaster 1 7200 900 1209600 300\n"
+	                   "@ NS ns1\n"
+	                   "a TXT \"(\" \\( ; ( in a comment\n"
+	                   "www TXT ( \"one\"\n"
+	                   "  \"two\" \"th)ree\\\" )\"\n"
+	                   "b A 192.0.2.1\n";
+	assert_int_equal(load_fail(text, "s", err, sizeof(err)), TERN_EZONE);
+	expect_in(err, "s:4: unclosed parenthesis: the '(' on this line is never closed (the input ends at line ");
+	assert_int_equal(count_lines(err), 1);
+
+	struct zone *z = NULL;
+	int rc = zonefile_load("data/include-unclosed-main.zone", apex_of("example.com."), &z, err, sizeof(err));
+	assert_int_equal(rc, TERN_EZONE);
+	assert_null(z);
+	expect_in(err, "data/include-unclosed.zone:2: unclosed parenthesis: the '(' on this line is never closed");
+	expect_in(err, "data/include-unclosed-main.zone:6: $INCLUDE ");
+	expect_in(err, "/data/include-unclosed.zone: the included file has errors (above)");
+}
+
 static void test_empty_text(void **state)
 {
 	(void)state;
@@ -572,6 +611,8 @@ int main(void)
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_include),
 	    cmocka_unit_test(test_include_error_names_included_file),
+	    cmocka_unit_test(test_include_missing_names_file),
+	    cmocka_unit_test(test_unclosed_parenthesis_names_its_line),
 	    cmocka_unit_test(test_include_zone_error_names_included_file),
 	    /* last: fails under UBSan until zone_build handles an empty builder */
 	    cmocka_unit_test(test_empty_text),

@@ -32,12 +32,15 @@ int edns_parse(struct query *q, uint16_t udp_size, uint32_t ttl, const uint8_t *
 size_t edns_reserve(const struct query *q)
 {
 	size_t n = OPT_FIXED + EDE_SIZE;
-	if (q->nsid_wanted && q->params->nsid_len)
+	/* Over UDP the NSID has its room (an answer too long for it is truncated, and the client
+	 * asks again over TCP). Over TCP it goes only when the answer leaves room for it: RFC 5001
+	 * makes it optional, and the largest RRset a zone may hold (lib/zone.h) fills the message. */
+	if (q->nsid_wanted && q->params->nsid_len && q->client->proto == PROTO_UDP)
 		n += 4u + q->params->nsid_len;
 	return n;
 }
 
-int edns_write(struct query *q)
+static int write_opt(struct query *q, bool nsid)
 {
 	struct wire_writer *w = &q->w;
 	struct wire_mark mark = wire_mark(w);
@@ -45,7 +48,6 @@ int edns_write(struct query *q)
 	if (q->edns_do)
 		ttl |= 0x8000;
 	uint16_t rdlen = 0;
-	bool nsid = q->nsid_wanted && q->params->nsid_len;
 	if (nsid)
 		rdlen += 4 + q->params->nsid_len;
 	if (q->ede != EDE_NONE)
@@ -64,4 +66,12 @@ int edns_write(struct query *q)
 fail:
 	wire_rollback(w, mark);
 	return -1;
+}
+
+int edns_write(struct query *q)
+{
+	bool nsid = q->nsid_wanted && q->params->nsid_len;
+	if (write_opt(q, nsid) == 0)
+		return 0;
+	return nsid ? write_opt(q, false) : -1; /* the OPT itself must go (RFC 6891 6.1.1) */
 }

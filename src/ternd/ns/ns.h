@@ -70,9 +70,10 @@ enum ns_section { SEC_ANSWER = 0, SEC_AUTHORITY = 1, SEC_ADDITIONAL = 2 };
 /* edns.c: parses the OPT record at rdata/rdlen (owner and class/TTL fields given); returns
  * RCODE_NOERROR or RCODE_FORMERR. */
 int edns_parse(struct query *q, uint16_t udp_size, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
-/* Bytes our OPT record will take (so sections leave room for it). */
+/* Bytes kept for our OPT record (so sections leave room for it; over TCP not for the NSID). */
 size_t edns_reserve(const struct query *q);
-/* Appends our OPT record (with the extended rcode bits, NSID and EDE when due). */
+/* Appends our OPT record (with the extended rcode bits, NSID and EDE when due; without the NSID
+ * when it does not fit). */
 int edns_write(struct query *q);
 
 /* internet.c: answers a class IN question from the zones. */

@@ -364,7 +364,8 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	wire_put16(out + 4, q.qname_len ? 1 : 0);
 	wire_put16(out + 6, q.count[SEC_ANSWER]);
 	wire_put16(out + 8, q.count[SEC_AUTHORITY]);
-	q.w.cap = limit;
+	size_t tsig_room = ns_tsig_reserve(&q.tsig); /* the TSIG goes after the OPT, whose NSID is optional */
+	q.w.cap = limit >= q.w.pos + tsig_room ? limit - tsig_room : limit;
 	if (q.edns && edns_write(&q) == 0)
 		q.count[SEC_ADDITIONAL]++;
 	wire_put16(out + 10, q.count[SEC_ADDITIONAL]);

@@ -13,6 +13,7 @@
 #include "ternd/ns/ns.h"
 
 #define XFR_MSG_MAX 16384 /* compression pointers reach 16 KiB: longer messages gain little */
+#define XFR_MSG_BIG 65535 /* a record larger than XFR_MSG_MAX gets a message of up to 64 KiB */
 
 struct xfr {
 	uint8_t *buf; /* frames */
@@ -42,7 +43,7 @@ static int grow(struct xfr *x, size_t need)
 /* Starts a message: header (answer count filled when it ends), the question when given. */
 static int msg_begin(struct xfr *x, const uint8_t *question, size_t qlen)
 {
-	if (grow(x, 2 + XFR_MSG_MAX) < 0)
+	if (grow(x, 2 + XFR_MSG_BIG) < 0)
 		return TERN_ENOMEM;
 	x->frame = x->len;
 	wire_writer_init(&x->w, x->buf + x->len + 2, XFR_MSG_MAX - x->reserve);
@@ -63,10 +64,11 @@ static void msg_end(struct xfr *x)
 	x->len += 2 + x->w.pos;
 }
 
-/* One record; a full message is ended and the record goes into the next. */
+/* One record; a full message is ended and the record goes into the next, which grows to 64 KiB
+ * when the record needs it (any record of an RRset within zone.h's bound fits one, TSIG included). */
 static int put_rr(struct xfr *x, const uint8_t *owner, uint16_t type, uint32_t ttl, const uint8_t *rd, uint16_t rdlen)
 {
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (;;) {
 		struct wire_mark m = wire_mark(&x->w);
 		if (wire_write_name(&x->w, owner, true) == 0 && wire_write16(&x->w, type) == 0 &&
 		    wire_write16(&x->w, RR_CLASS_IN) == 0 && wire_write32(&x->w, ttl) == 0 &&
@@ -79,13 +81,16 @@ static int put_rr(struct xfr *x, const uint8_t *owner, uint16_t type, uint32_t t
 			}
 		}
 		wire_rollback(&x->w, m);
-		if (x->ancount == 0)
-			return TERN_ESPACE; /* a record larger than a message: cannot happen for valid data */
-		msg_end(x);
-		if (msg_begin(x, NULL, 0) < 0)
-			return TERN_ENOMEM;
+		if (x->ancount > 0) {
+			msg_end(x);
+			if (msg_begin(x, NULL, 0) < 0)
+				return TERN_ENOMEM;
+		} else if (x->w.cap < XFR_MSG_BIG - x->reserve) {
+			x->w.cap = XFR_MSG_BIG - x->reserve; /* msg_begin() made the room */
+		} else {
+			return TERN_ESPACE; /* larger than any message: zone.h's bound keeps it out */
+		}
 	}
-	return TERN_ESPACE;
 }
 
 static int put_rrset(struct xfr *x, const uint8_t *owner, const struct rrset *rs)

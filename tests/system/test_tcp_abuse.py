@@ -8,6 +8,7 @@ import select
 import socket
 import statistics
 import struct
+import subprocess
 import time
 
 import dns.edns
@@ -16,7 +17,7 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
-from ternlib import ZONES, Ternd
+from ternlib import TERND, ZONES, Ternd, wait_udp
 
 ZONE = os.path.join(ZONES, "example.com.zone")
 ABUSERS = 3000
@@ -211,6 +212,8 @@ def test_idle_connections_from_one_address_leave_tcp_to_others(tmp_path):
                 s.close()
         assert held <= 32, "the server holds %d idle connections from one address" % held
         assert held >= 16, "only %d of the attacker's connections connected" % held
+        print("UDP median %.3f ms before, %.3f ms with %d idle connections from one address; %d held"
+              % (base * 1000, under * 1000, IDLE_ATTACK, held))
         assert under <= 3 * base + 0.002, "UDP median %.2f ms under attack, %.2f ms before" % (
             under * 1000, base * 1000)
         assert "closed for a new one from the same address" in t.log_text()
@@ -263,6 +266,60 @@ def test_idle_connections_from_many_addresses_make_room(tmp_path):
             for s in socks:
                 s.close()
         assert "closed for a new one at the limit" in t.log_text()
+
+
+def test_idle_timeout_shrinks_under_pressure(tmp_path):
+    """Above three quarters of tcp-max-clients the idle timeout is a quarter of tcp-idle-timeout,
+    until the count is back under three quarters."""
+    t = Ternd({"example.com": ZONE}, workdir=str(tmp_path),
+              extra_server="tcp-max-clients: 40\ntcp-idle-timeout: 12")
+    with t:
+        socks = open_idle(t, "127.0.0.4", 30) + open_idle(t, "127.0.0.5", 5)
+        try:
+            assert alive(socks, settle=0.5) == 35
+            n = alive(socks, settle=3.5)  # 4 s: past 12 / 4, far from 12
+            assert n == 29, "%d idle connections left" % n
+        finally:
+            for s in socks:
+                s.close()
+
+
+class LimitedTernd(Ternd):
+    """ternd started with a descriptor limit it cannot raise (soft = hard = nofile)."""
+
+    def __init__(self, *a, nofile, **kw):
+        self.nofile = nofile
+        super().__init__(*a, **kw)
+
+    def start(self):
+        self.logf = open(self.log, "a")
+        self.proc = subprocess.Popen(
+            [TERND, "-c", self.config], stdout=self.logf, stderr=subprocess.STDOUT,
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile)))
+        wait_udp(self.addr, self.port, proc=self.proc)
+        return self
+
+
+def test_descriptor_limit_below_tcp_max_clients(tmp_path):
+    """With 300 descriptors for tcp-max-clients 1024, ternd serves fewer clients (and says so)
+    rather than run out of descriptors with all of them held by idle connections."""
+    raise_nofile(1000)
+    t = LimitedTernd({"example.com": ZONE}, workdir=str(tmp_path), nofile=300,
+                     extra_server="tcp-max-clients: 1024\ntcp-idle-timeout: 60")
+    with t:
+        socks = []
+        try:
+            for a in range(20):  # 600 idle connections, 30 from each of 20 addresses
+                socks += open_idle(t, "127.0.2.%d" % (a + 1), 30)
+            for i in range(10):
+                r = tcp_query(t)
+                assert r.rcode() == dns.rcode.NOERROR and r.answer
+            assert alive(socks, settle=0.5) <= 300
+        finally:
+            for s in socks:
+                s.close()
+        assert "at most 172 clients instead of tcp-max-clients 1024" in t.log_text()
+        assert t.proc.poll() is None
 
 
 def frame(wire):

@@ -10,6 +10,7 @@ import statistics
 import struct
 import subprocess
 import time
+import urllib.request
 
 import dns.edns
 import dns.message
@@ -17,7 +18,7 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
-from ternlib import TERND, ZONES, Ternd, wait_udp
+from ternlib import TERND, ZONES, Ternd, free_port, wait_udp
 
 ZONE = os.path.join(ZONES, "example.com.zone")
 ABUSERS = 3000
@@ -119,8 +120,8 @@ def test_largest_tcp_message_answered(tmp_path):
         assert t.proc.poll() is None
 
 
-def open_idle(t, source, n, batch=500, wait=5.0):
-    """n connections to t from source (a loopback address), opened batch by batch, each batch
+def open_idle(t, source, n, batch=500, wait=5.0, port=None):
+    """n connections to t (or to 127.0.0.1@port) from source (a loopback address), opened batch by batch, each batch
     given up to wait seconds to connect; they send nothing. Returns the sockets."""
     socks = []
     for start in range(0, n, batch):
@@ -129,7 +130,7 @@ def open_idle(t, source, n, batch=500, wait=5.0):
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.setblocking(False)
             s.bind((source, 0))
-            s.connect_ex((t.addr, t.port))
+            s.connect_ex(("127.0.0.1", port) if port else (t.addr, t.port))
             socks.append(s)
             pending.append(s)
         p = select.poll()
@@ -320,6 +321,30 @@ def test_descriptor_limit_below_tcp_max_clients(tmp_path):
                 s.close()
         assert "at most 172 clients instead of tcp-max-clients 1024" in t.log_text()
         assert t.proc.poll() is None
+
+
+def test_idle_api_connections_from_one_address_leave_the_api_to_others(tmp_path):
+    """300 idle connections from one address to the HTTP API (which serves 256) used to keep every
+    other client, the PoP poller included, out for 30 s; one address now holds at most 32."""
+    raise_nofile(1000)
+    api_port = free_port()
+    t = Ternd({"example.com": ZONE}, workdir=str(tmp_path))
+    with open(t.config, "a") as f:
+        f.write("api:\n  listen: \"127.0.0.1@%d\"\n" % api_port)
+    with t:
+        url = "http://127.0.0.1:%d/healthz" % api_port
+        with urllib.request.urlopen(url, timeout=5) as r:
+            assert r.status == 200
+        socks = open_idle(None, "127.0.0.2", 300, port=api_port)
+        try:
+            time.sleep(0.5)
+            for i in range(5):
+                with urllib.request.urlopen(url, timeout=3) as r:
+                    assert r.status == 200
+            assert alive(socks) <= 32
+        finally:
+            for s in socks:
+                s.close()
 
 
 def frame(wire):

@@ -277,11 +277,15 @@ static void parse_listen(struct parse *p, yaml_node_t *n)
 
 static void parse_server(struct parse *p, yaml_node_t *server, unsigned line)
 {
-	enum { LISTEN, IDENTITY, EDNS, WORKERS, IDLE, CLIENTS, NFIELDS };
+	enum { LISTEN, IDENTITY, EDNS, WORKERS, IDLE, CLIENTS, PER_ADDRESS, NFIELDS };
 	struct field f[NFIELDS] = {
-	    [LISTEN] = {.key = "listen"},         [IDENTITY] = {.key = "identity"},
-	    [EDNS] = {.key = "edns-buffer-size"}, [WORKERS] = {.key = "udp-workers"},
-	    [IDLE] = {.key = "tcp-idle-timeout"}, [CLIENTS] = {.key = "tcp-max-clients"},
+	    [LISTEN] = {.key = "listen"},
+	    [IDENTITY] = {.key = "identity"},
+	    [EDNS] = {.key = "edns-buffer-size"},
+	    [WORKERS] = {.key = "udp-workers"},
+	    [IDLE] = {.key = "tcp-idle-timeout"},
+	    [CLIENTS] = {.key = "tcp-max-clients"},
+	    [PER_ADDRESS] = {.key = "tcp-max-clients-per-address"},
 	};
 	if (!cfg_want_mapping(p, server, "server"))
 		return;
@@ -325,6 +329,9 @@ static void parse_server(struct parse *p, yaml_node_t *server, unsigned line)
 		p->c->tcp_idle_timeout_ms = (unsigned)v * 1000;
 	if (f[CLIENTS].value && cfg_want_uint(p, f[CLIENTS].value, "server.tcp-max-clients", 1, 1000000, &v))
 		p->c->tcp_max_clients = (unsigned)v;
+	if (f[PER_ADDRESS].value &&
+	    cfg_want_uint(p, f[PER_ADDRESS].value, "server.tcp-max-clients-per-address", 1, 1000000, &v))
+		p->c->tcp_max_clients_per_address = (unsigned)v;
 }
 
 static void parse_log(struct parse *p, yaml_node_t *log)
@@ -763,6 +770,7 @@ static void set_defaults(struct config *c)
 	c->udp_workers = 0;
 	c->tcp_idle_timeout_ms = 10000;
 	c->tcp_max_clients = 1024;
+	c->tcp_max_clients_per_address = 32;
 	c->log_level = LOG_INFO;
 	c->api.rate = 50;
 	c->api.burst = 100;

@@ -108,6 +108,7 @@ struct config {
 	unsigned udp_workers; /* 0 = one per online CPU */
 	unsigned tcp_idle_timeout_ms; /* default 10000 */
 	unsigned tcp_max_clients; /* default 1024 */
+	unsigned tcp_max_clients_per_address; /* per IPv4 address or IPv6 /64; default 32 */
 	int log_level; /* enum log_level; default LOG_INFO */
 	struct config_api api;
 	struct config_transfer transfer;

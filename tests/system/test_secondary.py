@@ -3,7 +3,9 @@ refreshed on NOTIFY (RFC 1996) and on the SOA timers, kept on disk and served fr
 restart, taken out of service on expiry (SERVFAIL + Extended DNS Error 24), and never replaced by
 an incomplete transfer or an older serial."""
 import os
+import struct
 import subprocess
+import threading
 import time
 
 import dns.edns
@@ -137,7 +139,8 @@ class FakePrimary(ScriptedServer):
     whole zone, "truncate" half of the messages then closes, "badid" changes the message ID
     halfway. soa_serial, when set, is what the SOA query is told (the transfer holds the zone's)."""
 
-    def __init__(self, text, port=None):
+    def __init__(self, text, port=None, origin=ZONE):
+        self.origin = origin
         self.mode = "full"
         self.soa_serial = None
         self.transfers = 0
@@ -146,8 +149,8 @@ class FakePrimary(ScriptedServer):
         _started.append(self)
 
     def set_zone(self, text):
-        self.zone = dns.zone.from_text(text, ZONE + ".", relativize=False, check_origin=False)
-        self.soa = self.zone.find_rrset(ZONE + ".", "SOA")
+        self.zone = dns.zone.from_text(text, self.origin + ".", relativize=False, check_origin=False)
+        self.soa = self.zone.find_rrset(self.origin + ".", "SOA")
 
     def on_udp(self, data, peer):
         q = dns.message.from_wire(data)
@@ -183,6 +186,31 @@ class FakePrimary(ScriptedServer):
         elif self.mode == "badid":
             msgs[len(msgs) // 2].id ^= 0x5555
         return msgs
+
+
+class TricklingPrimary(FakePrimary):
+    """Answers a transfer one byte every gap seconds: never silent for long, never done."""
+
+    def __init__(self, text, origin, gap=0.5):
+        self.gap = gap
+        self.trickling = threading.Event()
+        super().__init__(text, origin=origin)
+
+    def on_tcp(self, conn):
+        with conn:
+            conn.settimeout(2)
+            try:
+                (n,) = struct.unpack("!H", conn.recv(2))
+                q = dns.message.from_wire(conn.recv(n))
+                data = b"".join(struct.pack("!H", len(w)) + w for w in (m.to_wire() for m in self.messages(q)))
+                self.trickling.set()
+                for i in range(len(data)):
+                    if not self.running:
+                        return
+                    conn.sendall(data[i:i + 1])
+                    time.sleep(self.gap)
+            except OSError:
+                pass
 
 
 needs_knot = pytest.mark.skipif(not knotd_available(), reason="knotd not installed")
@@ -452,4 +480,29 @@ def test_bind_primary(tmp_path):
         assert records(t.addr, t.port) == records("127.0.0.1", port)
     finally:
         named.stop()
+    stop_ok(t)
+
+
+def test_trickling_primary_does_not_hold_the_other_zones(tmp_path):
+    """A primary that answers a transfer a byte every half second is never silent long enough for
+    an inactivity timeout; before the fix it held the refresh thread, which every secondary zone
+    shares, for as long as it liked. Each message of an answer must now arrive whole within 10 s:
+    the transfer is given up and a NOTIFY for another zone is acted on."""
+    slow = TricklingPrimary(zone_text(5, origin="slow.test"), origin="slow.test")
+    good = FakePrimary(zone_text(1))
+    t = Secondary({ZONE: ["127.0.0.1@%d" % good.port], "slow.test": ["127.0.0.1@%d" % slow.port]},
+                  workdir=str(tmp_path / "pop"))
+    try:
+        t.start()
+        assert slow.trickling.wait(15), t.log_text()
+        good.set_zone(zone_text(2, www="192.0.2.2"))
+        send_notify(t.port)
+        start = time.monotonic()
+        wait_serial(t.port, 2, timeout=25, log=t.log_text)
+        assert time.monotonic() - start < 15
+        assert a_record(t.port, "www.pop.test.") == ["192.0.2.2"]
+        assert "one message of the answer took more than 10000 ms" in t.log_text()
+    finally:
+        slow.stop()
+        good.stop()
     stop_ok(t)

@@ -107,6 +107,7 @@ static void test_full(void **state)
 	              "  udp-workers: 4\n"
 	              "  tcp-idle-timeout: 30\n"
 	              "  tcp-max-clients: 500\n"
+	              "  tcp-max-clients-per-address: 8\n"
 	              "log:\n"
 	              "  level: debug\n"
 	              "zones:\n"
@@ -135,18 +136,19 @@ static void test_full(void **state)
 	assert_int_equal(c->udp_workers, 4);
 	assert_int_equal(c->tcp_idle_timeout_ms, 30000);
 	assert_int_equal(c->tcp_max_clients, 500);
+	assert_int_equal(c->tcp_max_clients_per_address, 8);
 	assert_int_equal(c->log_level, LOG_DEBUG);
 	assert_int_equal(c->nzones, 2);
 	assert_string_equal(c->zones[0].name, "Example.COM");
 	assert_true(name_from_text(apex, "example.com.", NULL) > 0);
 	assert_memory_equal(c->zones[0].apex, apex, name_len(apex));
 	assert_string_equal(c->zones[0].file, "/etc/tern/example.com.zone");
-	assert_int_equal(c->zones[0].line, 15);
+	assert_int_equal(c->zones[0].line, 16);
 	assert_string_equal(c->zones[1].name, "example.org.");
 	assert_true(name_from_text(apex, "example.org.", NULL) > 0);
 	assert_memory_equal(c->zones[1].apex, apex, name_len(apex));
 	assert_string_equal(c->zones[1].file, "/var/lib/tern/example.org.zone");
-	assert_int_equal(c->zones[1].line, 17);
+	assert_int_equal(c->zones[1].line, 18);
 	assert_string_equal(r.err, "");
 	config_free(c);
 }
@@ -164,6 +166,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->udp_workers, 0);
 	assert_int_equal(c->tcp_idle_timeout_ms, 10000);
 	assert_int_equal(c->tcp_max_clients, 1024);
+	assert_int_equal(c->tcp_max_clients_per_address, 32);
 	assert_int_equal(c->log_level, LOG_INFO);
 	assert_int_equal(c->nzones, 0);
 	assert_null(c->zones);
@@ -211,6 +214,10 @@ static void test_ranges(void **state)
 	             "ternd.yaml:3: server.tcp-max-clients: 1000001 is out of range 1..1000000");
 	expect_error("server:\n  listen: [127.0.0.1]\n  tcp-max-clients: 0\n",
 	             "ternd.yaml:3: server.tcp-max-clients: 0 is out of range 1..1000000");
+	expect_error("server:\n  listen: [127.0.0.1]\n  tcp-max-clients-per-address: 0\n",
+	             "ternd.yaml:3: server.tcp-max-clients-per-address: 0 is out of range 1..1000000");
+	expect_error("server:\n  listen: [127.0.0.1]\n  tcp-max-clients-per-address: -1\n",
+	             "ternd.yaml:3: server.tcp-max-clients-per-address: \"-1\" is not a number");
 	expect_error("server:\n  listen: [127.0.0.1]\n  tcp-max-clients: "
 	             "99999999999999999999999999\n",
 	             "ternd.yaml:3: server.tcp-max-clients: 99999999999999999999999999 is out of "

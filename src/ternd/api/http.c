@@ -9,6 +9,10 @@
 
 #include "lib/error.h"
 
+#define HTTP_IDLE_S 30 /* a connection silent this long is closed */
+#define HTTP_MAX_CONNECTIONS 256
+#define HTTP_MAX_PER_ADDRESS 32
+
 struct http {
 	struct MHD_Daemon *daemon;
 	const struct http_route *routes;
@@ -188,9 +192,13 @@ int http_start(const struct sockaddr *addr, socklen_t len, const struct http_rou
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	if (addr->sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, addr,
-	                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
-	                             (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
+	/* one address may hold only a few of the connections, or its idle ones would keep everyone
+	 * else (the PoP poller, operators) out until they time out */
+	h->daemon =
+	    MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, addr,
+	                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
+	                     (unsigned)HTTP_IDLE_S, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
+	                     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_MAX_PER_ADDRESS, MHD_OPTION_END);
 	if (!h->daemon) {
 		snprintf(err, errlen, "cannot start the HTTP API (address in use?)");
 		free(h);

@@ -6,7 +6,14 @@
  * epoll thread would wait. The connection asking is taken out of the epoll set and out of the
  * idle list while its transfer is built (nothing else is read from it, it cannot time out), and
  * comes back when the transfer thread hands the answer over through an eventfd; the epoll
- * thread sends it as any other output. */
+ * thread sends it as any other output.
+ *
+ * Resources run short (RFC 7766 6.2): a client (an IPv4 address or an IPv6 /64, see clients.c)
+ * holds at most tcp-max-clients-per-address connections, and a new one beyond that replaces its
+ * own connection idle the longest; at tcp-max-clients in all, a new connection replaces the one
+ * idle the longest of all. A connection whose answer is being built or written is never replaced:
+ * only when every connection is busy is a new one refused. Above three quarters of the limit the
+ * idle timeout is a quarter of tcp-idle-timeout. */
 #include "ternd/net/tcp.h"
 
 #include <errno.h>
@@ -22,6 +29,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +37,7 @@
 
 #include "lib/error.h"
 #include "ternd/log.h"
+#include "ternd/net/clients.h"
 #include "ternd/net/socket.h"
 #include "ternd/ns/query.h"
 #include "ternd/ns/xfr.h"
@@ -42,8 +51,18 @@
 #define TCP_ACCEPT_PAUSE_MS 100 /* after EMFILE and the like, instead of spinning */
 #define TCP_LOG_INTERVAL_MS 10000 /* at most one line per interval about refused clients */
 #define TCP_IDLE_DEFAULT_MS 10000
+#define TCP_IDLE_SHORT_MIN_MS 1000 /* the idle timeout under pressure is never shorter */
+#define TCP_FD_RESERVE 64 /* descriptors left to the rest of ternd (files, the API, transfers in) */
 
 enum tcp_kind { TCP_WAKE, TCP_LISTENER, TCP_CONN, TCP_XFR_DONE };
+
+/* Where a connection is: its clock and whether it may be closed to make room follow from it. */
+enum conn_where {
+	CONN_NOWHERE, /* its transfer is being built: no timeout, never closed to make room */
+	CONN_IDLE, /* nothing to send: times out, and may be closed to make room */
+	CONN_WRITING, /* an answer waits for the client to read it: times out, never closed to make room */
+	CONN_DEAD, /* closed in this round of events; freed at its end */
+};
 
 /* What an epoll event points to; the first member of everything in the epoll set. */
 struct tcp_watch {
@@ -53,8 +72,12 @@ struct tcp_watch {
 
 struct tcp_conn {
 	struct tcp_watch w;
-	struct tcp_conn *prev, *next; /* by deadline, soonest first */
-	uint64_t deadline; /* monotonic ms; closed then unless a message completes before */
+	enum conn_where where;
+	struct tcp_conn *prev, *next; /* in t->idle or t->writing (or t->dead), oldest since first */
+	struct tcp_conn *cprev, *cnext; /* while idle: in its client's idle list, oldest since first */
+	uint64_t since; /* monotonic ms: when it became idle, or began waiting to write */
+	bool answered; /* a message was answered since it was last placed: its clock starts again */
+	struct client *client;
 	uint32_t events; /* what epoll watches: EPOLLIN, or EPOLLOUT while output waits */
 	bool eof; /* the client sent everything: answer what is complete, then close */
 	bool xfr_busy; /* its transfer is being built: out of the epoll set and the idle list */
@@ -78,11 +101,16 @@ struct tcp_xfr {
 	int rc; /* xfr_answer()'s */
 };
 
+struct tcp_list {
+	struct tcp_conn *head, *tail;
+};
+
 struct tcp {
 	struct server *srv;
 	struct stats_block *stats;
 	uint64_t idle_ms;
 	size_t max_clients; /* 0: no limit */
+	size_t max_per_client;
 	int epfd;
 	struct tcp_watch wake; /* an eventfd: tcp_stop() writes it */
 	struct tcp_watch *listeners;
@@ -98,12 +126,17 @@ struct tcp {
 	struct tcp_watch xfr_wake; /* an eventfd: a transfer was built */
 	struct stats_block *xfr_stats;
 	/* below: used by the thread only while it runs */
-	struct tcp_conn *head, *tail;
+	struct tcp_list idle, writing; /* by since: oldest first */
+	struct tcp_conn *dead; /* closed in this round of events, through next */
+	struct clients *clients;
 	size_t nconns;
 	uint64_t accept_resume; /* accepting paused until then; 0 = not paused */
 	uint64_t accept_log_at; /* next time an accept error may be logged */
-	uint64_t refused; /* refused at the client limit since the last log line */
-	uint64_t refuse_log_at; /* next time a refusal may be logged */
+	/* since the last log line about them: */
+	uint64_t refused; /* new connections closed at once: every connection of theirs busy */
+	uint64_t replaced_own; /* idle connections closed for a new one from the same client */
+	uint64_t replaced_any; /* idle connections closed for a new one at tcp-max-clients */
+	uint64_t limit_log_at; /* next time the above may be logged */
 	uint8_t *batch; /* TCP_BATCH_CAP bytes of responses being written */
 };
 
@@ -114,55 +147,121 @@ static uint64_t tcp_now(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* ---- the connection list, ordered by deadline (every connection has the same timeout) ---- */
+/* ---- where connections are: the idle list, the writing list, each client's idle list ---- */
 
-static void conn_unlink(struct tcp *t, struct tcp_conn *c)
+static void list_remove(struct tcp_list *l, struct tcp_conn *c)
 {
-	if (t->head == c)
-		t->head = c->next;
+	if (l->head == c)
+		l->head = c->next;
 	else
 		c->prev->next = c->next;
-	if (t->tail == c)
-		t->tail = c->prev;
+	if (l->tail == c)
+		l->tail = c->prev;
 	else
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
 }
 
-static void conn_append(struct tcp *t, struct tcp_conn *c)
+static void list_append(struct tcp_list *l, struct tcp_conn *c)
 {
-	c->prev = t->tail;
+	c->prev = l->tail;
 	c->next = NULL;
-	if (t->tail)
-		t->tail->next = c;
+	if (l->tail)
+		l->tail->next = c;
 	else
-		t->head = c;
-	t->tail = c;
+		l->head = c;
+	l->tail = c;
 }
 
-/* A message completed: the connection gets a full idle timeout again. */
-static void conn_touch(struct tcp *t, struct tcp_conn *c, uint64_t now)
+static void client_idle_remove(struct client *cl, struct tcp_conn *c)
 {
-	c->deadline = now + t->idle_ms;
-	if (t->tail != c) {
-		conn_unlink(t, c);
-		conn_append(t, c);
+	if (cl->idle_head == c)
+		cl->idle_head = c->cnext;
+	else
+		c->cprev->cnext = c->cnext;
+	if (cl->idle_tail == c)
+		cl->idle_tail = c->cprev;
+	else
+		c->cnext->cprev = c->cprev;
+	c->cprev = c->cnext = NULL;
+}
+
+static void client_idle_append(struct client *cl, struct tcp_conn *c)
+{
+	c->cprev = cl->idle_tail;
+	c->cnext = NULL;
+	if (cl->idle_tail)
+		cl->idle_tail->cnext = c;
+	else
+		cl->idle_head = c;
+	cl->idle_tail = c;
+}
+
+static void conn_detach(struct tcp *t, struct tcp_conn *c)
+{
+	if (c->where == CONN_IDLE) {
+		list_remove(&t->idle, c);
+		client_idle_remove(c->client, c);
+	} else if (c->where == CONN_WRITING) {
+		list_remove(&t->writing, c);
+	}
+	c->where = CONN_NOWHERE;
+}
+
+/* Moves c to where; its clock starts again when it moves or answered a message. Every list stays
+ * ordered by since, for it is appended with now. */
+static void conn_place(struct tcp *t, struct tcp_conn *c, enum conn_where where, uint64_t now)
+{
+	if (c->where == where && !c->answered)
+		return;
+	conn_detach(t, c);
+	c->answered = false;
+	c->since = now;
+	c->where = where;
+	if (where == CONN_IDLE) {
+		list_append(&t->idle, c);
+		client_idle_append(c->client, c);
+	} else if (where == CONN_WRITING) {
+		list_append(&t->writing, c);
 	}
 }
 
-static void conn_free(struct tcp *t, struct tcp_conn *c)
+/* Closes c at once; its memory lives until the end of this round of events, which may still
+ * hold an event for it. */
+static void conn_close(struct tcp *t, struct tcp_conn *c)
 {
+	conn_detach(t, c);
 	close(c->w.fd); /* also leaves the epoll set */
 	free(c->in);
 	free(c->out);
-	free(c);
+	c->in = c->out = NULL;
+	c->client->conns--;
+	clients_put(t->clients, c->client);
+	c->client = NULL;
+	c->where = CONN_DEAD;
+	c->next = t->dead;
+	t->dead = c;
 	t->nconns--;
 }
 
-static void conn_close(struct tcp *t, struct tcp_conn *c)
+static void conn_free_dead(struct tcp *t)
 {
-	conn_unlink(t, c);
-	conn_free(t, c);
+	while (t->dead) {
+		struct tcp_conn *c = t->dead;
+		t->dead = c->next;
+		free(c);
+	}
+}
+
+/* The idle timeout: a quarter of the configured one (at least TCP_IDLE_SHORT_MIN_MS) above three
+ * quarters of tcp-max-clients, so idle clients make room before new ones must replace them. */
+static uint64_t tcp_idle_ms(const struct tcp *t)
+{
+	if (!t->max_clients || t->nconns * 4 < t->max_clients * 3)
+		return t->idle_ms;
+	uint64_t quarter = t->idle_ms / 4;
+	uint64_t floor = t->idle_ms < TCP_IDLE_SHORT_MIN_MS ? t->idle_ms : TCP_IDLE_SHORT_MIN_MS;
+	return quarter > floor ? quarter : floor;
 }
 
 /* ---- reading, answering, writing ---- */
@@ -193,7 +292,7 @@ static int xfr_submit(struct tcp *t, struct tcp_conn *c, const uint8_t *msg, siz
 	j->len = len;
 	j->c = c;
 	c->xfr_busy = true;
-	conn_unlink(t, c);
+	conn_detach(t, c); /* no timeout, and not closed to make room, while it is built */
 	pthread_mutex_lock(&t->xfr_lock);
 	*t->xfr_todo_tail = j;
 	t->xfr_todo_tail = &j->next;
@@ -268,7 +367,7 @@ static int conn_send(struct tcp_conn *c, const uint8_t *buf, size_t len, size_t 
 /* Answers every complete message in the input, in order, a batch per send(); stops early when the
  * socket would block (the rest of the batch waits in c->out) or a message asks to close. Returns
  * -1 when the connection must be closed now. */
-static int conn_answer(struct tcp *t, struct tcp_conn *c, uint64_t now)
+static int conn_answer(struct tcp *t, struct tcp_conn *c)
 {
 	struct query_client client = {
 	    .addr = (const struct sockaddr *)&c->addr, .addrlen = c->addrlen, .proto = PROTO_TCP, .stats = t->stats};
@@ -307,7 +406,7 @@ static int conn_answer(struct tcp *t, struct tcp_conn *c, uint64_t now)
 		}
 		if (used == 0)
 			break;
-		conn_touch(t, c, now);
+		c->answered = true;
 		size_t sent;
 		int r = conn_send(c, t->batch, used, &sent);
 		if (r < 0) {
@@ -334,14 +433,19 @@ done:
 }
 
 /* After answering: wait for the socket to take the output, or for more input, or close. */
-static int conn_next(struct tcp *t, struct tcp_conn *c)
+static int conn_next(struct tcp *t, struct tcp_conn *c, uint64_t now)
 {
-	if (c->xfr_busy)
+	if (c->xfr_busy) {
+		conn_place(t, c, CONN_NOWHERE, now);
 		return conn_watch(t, c, 0);
-	if (c->outlen > 0)
+	}
+	if (c->outlen > 0) {
+		conn_place(t, c, CONN_WRITING, now);
 		return conn_watch(t, c, EPOLLOUT);
+	}
 	if (c->closing || c->eof)
 		return -1;
+	conn_place(t, c, CONN_IDLE, now);
 	return conn_watch(t, c, EPOLLIN);
 }
 
@@ -373,9 +477,9 @@ static int conn_read(struct tcp *t, struct tcp_conn *c, uint64_t now)
 	if (n == 0)
 		c->eof = true; /* a partial message left in the buffer is dropped */
 	c->inlen += (size_t)n;
-	if (conn_answer(t, c, now) < 0)
+	if (conn_answer(t, c) < 0)
 		return -1;
-	return conn_next(t, c);
+	return conn_next(t, c, now);
 }
 
 static int conn_drain(struct tcp *t, struct tcp_conn *c, uint64_t now)
@@ -391,9 +495,9 @@ static int conn_drain(struct tcp *t, struct tcp_conn *c, uint64_t now)
 	c->out = NULL;
 	c->outoff = c->outlen = 0;
 	/* messages that arrived while the output waited */
-	if (conn_answer(t, c, now) < 0)
+	if (conn_answer(t, c) < 0)
 		return -1;
-	return conn_next(t, c);
+	return conn_next(t, c, now);
 }
 
 /* Transfers built: each connection gets its answer (what the socket does not take waits in
@@ -413,19 +517,18 @@ static void xfr_built(struct tcp *t, uint64_t now)
 		struct tcp_xfr *next = j->next;
 		struct tcp_conn *c = j->c;
 		c->xfr_busy = false;
-		c->deadline = now + t->idle_ms;
-		conn_append(t, c);
+		c->answered = true; /* conn_next() puts it back with a fresh clock */
 		int r = -1;
 		size_t sent;
 		int sr = j->rc == 1 ? conn_send(c, j->out, j->outlen, &sent) : -1;
 		if (sr == 0) { /* all sent: the messages that came after the transfer question */
-			r = conn_answer(t, c, now) < 0 ? -1 : conn_next(t, c);
+			r = conn_answer(t, c) < 0 ? -1 : conn_next(t, c, now);
 		} else if (sr > 0) {
 			c->out = j->out;
 			j->out = NULL;
 			c->outoff = sent;
 			c->outlen = j->outlen;
-			r = conn_next(t, c);
+			r = conn_next(t, c, now);
 		}
 		if (r < 0)
 			conn_close(t, c);
@@ -461,23 +564,53 @@ static void tcp_pause_accept(struct tcp *t, int error, uint64_t now)
 	t->accept_resume = now + TCP_ACCEPT_PAUSE_MS;
 }
 
-/* At the client limit: reset the new connection at once (no TIME_WAIT kept here), so the client
- * can try another server, and the clients already connected keep being served. */
+/* Logs, at most once per TCP_LOG_INTERVAL_MS, what making room cost since the last line. */
+static void tcp_log_limits(struct tcp *t, uint64_t now)
+{
+	if (now < t->limit_log_at || !(t->refused || t->replaced_own || t->replaced_any))
+		return;
+	log_warning("tcp: %zu clients from %zu addresses (limits %zu, %zu per address): since the last report, "
+	            "%" PRIu64 " idle connection(s) closed for a new one from the same address, %" PRIu64
+	            " closed for a new one at the limit, %" PRIu64 " new connection(s) refused (all busy)",
+	            t->nconns, clients_count(t->clients), t->max_clients, t->max_per_client, t->replaced_own,
+	            t->replaced_any, t->refused);
+	t->refused = t->replaced_own = t->replaced_any = 0;
+	t->limit_log_at = now + TCP_LOG_INTERVAL_MS;
+}
+
+/* No room that an idle connection could give up: reset the new connection at once (no TIME_WAIT
+ * kept here), so the client can try another server, and the clients connected keep being served. */
 static void tcp_refuse(struct tcp *t, int fd, uint64_t now)
 {
 	struct linger lg = {.l_onoff = 1, .l_linger = 0};
 	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
 	t->refused++;
-	if (now >= t->refuse_log_at) {
-		log_warning("tcp: %zu clients, the limit: refused %" PRIu64 " connection(s) since the last report",
-		            t->max_clients, t->refused);
-		t->refused = 0;
-		t->refuse_log_at = now + TCP_LOG_INTERVAL_MS;
-	}
+	tcp_log_limits(t, now);
 }
 
-static int conn_new(struct tcp *t, int fd, const struct sockaddr_storage *addr, socklen_t addrlen, uint64_t now)
+/* Makes room for a new connection from cl (already counted in cl->conns): beyond its own limit it
+ * gives up its connection idle the longest, and at tcp-max-clients the connection idle the
+ * longest of all goes (RFC 7766 6.2). Returns false when only busy connections could make room. */
+static bool tcp_make_room(struct tcp *t, struct client *cl)
+{
+	if (cl->conns > t->max_per_client) {
+		if (!cl->idle_head)
+			return false;
+		conn_close(t, cl->idle_head); /* cl keeps the new connection's count: it stays */
+		t->replaced_own++;
+	}
+	if (t->max_clients && t->nconns >= t->max_clients) {
+		if (!t->idle.head)
+			return false;
+		conn_close(t, t->idle.head);
+		t->replaced_any++;
+	}
+	return true;
+}
+
+static int conn_new(struct tcp *t, int fd, const struct sockaddr_storage *addr, socklen_t addrlen, struct client *cl,
+                    uint64_t now)
 {
 	struct tcp_conn *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -495,12 +628,14 @@ static int conn_new(struct tcp *t, int fd, const struct sockaddr_storage *addr, 
 	/* responses are written whole; do not let Nagle hold back the next one */
 	int one = 1;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c->deadline = now + t->idle_ms;
-	conn_append(t, c);
+	c->client = cl;
+	conn_place(t, c, CONN_IDLE, now);
 	t->nconns++;
 	return 0;
 }
 
+/* Accepts up to TCP_ACCEPT_BURST connections, then lets the connected clients have their turn;
+ * the listener is level-triggered, so what is left in its queue wakes the next round at once. */
 static void tcp_accept(struct tcp *t, int lfd, uint64_t now)
 {
 	for (int i = 0; i < TCP_ACCEPT_BURST; i++) {
@@ -510,26 +645,43 @@ static void tcp_accept(struct tcp *t, int lfd, uint64_t now)
 		if (fd < 0) {
 			int e = errno;
 			if (e == EAGAIN || e == EWOULDBLOCK)
-				return;
+				break;
 			/* the connection died in the queue (see accept(2)): try the next one */
 			if (e == EINTR || e == ECONNABORTED || e == EPROTO || e == EPERM || e == ENETDOWN ||
 			    e == ENOPROTOOPT || e == EHOSTDOWN || e == ENONET || e == EHOSTUNREACH || e == EOPNOTSUPP ||
 			    e == ENETUNREACH)
 				continue;
-			tcp_pause_accept(t, e, now); /* EMFILE, ENFILE, ENOBUFS, ENOMEM */
-			return;
+			/* out of descriptors: an idle connection gives its own up (RFC 7766 6.2) */
+			if ((e == EMFILE || e == ENFILE) && t->idle.head) {
+				conn_close(t, t->idle.head);
+				t->replaced_any++;
+				continue;
+			}
+			tcp_pause_accept(t, e, now); /* nothing idle to close, ENOBUFS, ENOMEM */
+			break;
 		}
-		if (t->max_clients && t->nconns >= t->max_clients) {
+		struct client *cl = clients_get(t->clients, (const struct sockaddr *)&addr);
+		if (!cl) { /* out of memory */
 			tcp_refuse(t, fd, now);
 			continue;
 		}
-		if (conn_new(t, fd, &addr, addrlen, now) < 0) {
+		cl->conns++; /* counted before making room, so making room cannot forget cl */
+		if (!tcp_make_room(t, cl)) {
+			cl->conns--;
+			clients_put(t->clients, cl);
+			tcp_refuse(t, fd, now);
+			continue;
+		}
+		if (conn_new(t, fd, &addr, addrlen, cl, now) < 0) {
 			int e = errno;
+			cl->conns--;
+			clients_put(t->clients, cl);
 			close(fd);
 			tcp_pause_accept(t, e, now);
-			return;
+			break;
 		}
 	}
+	tcp_log_limits(t, now);
 }
 
 /* ---- the thread ---- */
@@ -538,8 +690,10 @@ static void tcp_accept(struct tcp *t, int lfd, uint64_t now)
 static int tcp_timeout(const struct tcp *t, uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
-	if (t->head)
-		next = t->head->deadline;
+	if (t->idle.head)
+		next = t->idle.head->since + tcp_idle_ms(t);
+	if (t->writing.head && t->writing.head->since + t->idle_ms < next)
+		next = t->writing.head->since + t->idle_ms;
 	if (t->accept_resume && t->accept_resume < next)
 		next = t->accept_resume;
 	if (next == UINT64_MAX)
@@ -552,8 +706,10 @@ static int tcp_timeout(const struct tcp *t, uint64_t now)
 
 static void tcp_expire(struct tcp *t, uint64_t now)
 {
-	while (t->head && t->head->deadline <= now)
-		conn_close(t, t->head);
+	while (t->idle.head && t->idle.head->since + tcp_idle_ms(t) <= now)
+		conn_close(t, t->idle.head);
+	while (t->writing.head && t->writing.head->since + t->idle_ms <= now)
+		conn_close(t, t->writing.head);
 	if (t->accept_resume && now >= t->accept_resume) {
 		t->accept_resume = 0;
 		tcp_listen_all(t, EPOLL_CTL_ADD);
@@ -593,14 +749,18 @@ static void *tcp_run(void *arg)
 				if (!t->accept_resume)
 					tcp_accept(t, w->fd, now);
 			} else {
-				/* each connection appears once per round and only its own event closes it */
+				/* each connection appears once per round, but making room for a new one may
+				 * have closed it earlier in this round */
 				struct tcp_conn *c = (struct tcp_conn *)w;
+				if (c->where == CONN_DEAD)
+					continue;
 				int r = c->outlen > 0 ? conn_drain(t, c, now) : conn_read(t, c, now);
 				if (r < 0)
 					conn_close(t, c);
 			}
 		}
 		tcp_expire(t, now);
+		conn_free_dead(t); /* no event of this round refers to them any more */
 	}
 	rcu_unregister_thread();
 	return NULL;
@@ -621,18 +781,38 @@ static void xfr_stop(struct tcp *t)
 	t->xfr_started = false;
 }
 
+/* tcp-max-clients, or fewer when the descriptor limit (main.c raised it as far as it may) cannot
+ * hold that many besides the TCP_FD_RESERVE the rest of ternd needs. */
+static size_t tcp_fd_cap(size_t max_clients)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= (rlim_t)max_clients + 2 * TCP_FD_RESERVE)
+		return max_clients;
+	size_t cap = rl.rlim_cur > 3 * TCP_FD_RESERVE ? (size_t)rl.rlim_cur - 2 * TCP_FD_RESERVE : TCP_FD_RESERVE;
+	if (cap >= max_clients)
+		return max_clients;
+	log_warning("tcp: at most %zu clients instead of tcp-max-clients %zu: the descriptor limit is %llu", cap,
+	            max_clients, (unsigned long long)rl.rlim_cur);
+	return cap;
+}
+
 static void tcp_free(struct tcp *t)
 {
-	while (t->head)
-		conn_close(t, t->head);
+	while (t->idle.head)
+		conn_close(t, t->idle.head);
+	while (t->writing.head)
+		conn_close(t, t->writing.head);
 	/* connections whose transfer was asked for, built or not: in no list but these */
 	struct tcp_xfr *lists[2] = {t->xfr_todo, t->xfr_done};
 	for (int i = 0; i < 2; i++)
 		for (struct tcp_xfr *j = lists[i], *next; j; j = next) {
 			next = j->next;
-			conn_free(t, j->c);
+			conn_close(t, j->c);
 			xfr_free(j);
 		}
+	conn_free_dead(t);
+	clients_free(t->clients);
 	if (t->xfr_wake.fd >= 0)
 		close(t->xfr_wake.fd);
 	pthread_mutex_destroy(&t->xfr_lock);
@@ -669,10 +849,12 @@ int tcp_start(struct server *srv, const struct config *conf, struct tcp **out, c
 	pthread_mutex_init(&t->xfr_lock, NULL);
 	pthread_cond_init(&t->xfr_cond, NULL);
 	t->idle_ms = conf->tcp_idle_timeout_ms ? conf->tcp_idle_timeout_ms : TCP_IDLE_DEFAULT_MS;
-	t->max_clients = conf->tcp_max_clients;
+	t->max_clients = tcp_fd_cap(conf->tcp_max_clients);
+	t->max_per_client = conf->tcp_max_clients_per_address;
 	t->batch = malloc(TCP_BATCH_CAP);
 	t->listeners = calloc(conf->nlisten ? conf->nlisten : 1, sizeof(*t->listeners));
-	if (!t->batch || !t->listeners) {
+	t->clients = clients_new(t->max_clients);
+	if (!t->batch || !t->listeners || !t->clients) {
 		snprintf(err, errlen, "tcp: out of memory");
 		goto fail;
 	}

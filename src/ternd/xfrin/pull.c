@@ -21,7 +21,10 @@
 
 #define PULL_UDP_TRIES 3
 #define PULL_UDP_WAIT_MS 1000
-#define PULL_TCP_WAIT_MS 10000 /* connect, and silence between two reads */
+/* Deadlines, never reset by a byte arriving, so a primary that trickles its answer cannot hold
+ * the refresh thread (every secondary zone waits on it): */
+#define PULL_TCP_WAIT_MS 10000 /* connecting and sending the query; then each whole message */
+#define PULL_XFR_TOTAL_MS 600000 /* a whole transfer */
 #define PULL_MAX_BYTES ((size_t)1 << 30) /* a transfer larger than this is refused */
 #define PULL_QUERY_MAX 2048 /* an IXFR query holds our SOA (up to 530 bytes of RDATA), then TSIG */
 
@@ -82,6 +85,29 @@ static int wait_fd(const struct pull_peer *peer, int fd, short events, int timeo
 		}
 		return 0; /* ready, or an error the next call will report */
 	}
+}
+
+/* A point in time a TCP exchange must be done by, and what it is, for the message. */
+struct pull_deadline {
+	uint64_t at; /* now_ms() */
+	unsigned ms; /* what was allowed */
+	const char *what;
+};
+
+static struct pull_deadline deadline_in(unsigned ms, const char *what)
+{
+	return (struct pull_deadline){now_ms() + ms, ms, what};
+}
+
+/* wait_fd() until d: TERN_EIO once d has passed, with err naming what took too long. */
+static int wait_until(const struct pull_peer *peer, int fd, short events, const struct pull_deadline *d, char *err,
+                      size_t errlen)
+{
+	uint64_t now = now_ms();
+	int rc = now < d->at ? wait_fd(peer, fd, events, (int)(d->at - now), err, errlen) : 1;
+	if (rc == 1)
+		snprintf(err, errlen, "%s: %s took more than %u ms", peer->addr->text, d->what, d->ms);
+	return rc == 0 ? 0 : TERN_EIO;
 }
 
 /* ---- SOA serial over UDP ---- */
@@ -149,7 +175,7 @@ fail:
 
 /* ---- AXFR and IXFR over TCP ---- */
 
-static int tcp_connect(const struct pull_peer *peer, int *out, char *err, size_t errlen)
+static int tcp_connect(const struct pull_peer *peer, int *out, const struct pull_deadline *d, char *err, size_t errlen)
 {
 	const struct config_listen *a = peer->addr;
 	int fd = socket(a->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -164,7 +190,7 @@ static int tcp_connect(const struct pull_peer *peer, int *out, char *err, size_t
 		snprintf(err, errlen, "%s: %s", a->text, strerror(errno));
 		return TERN_EIO;
 	}
-	int rc = wait_fd(peer, fd, POLLOUT, PULL_TCP_WAIT_MS, err, errlen) == 0 ? 0 : TERN_EIO;
+	int rc = wait_until(peer, fd, POLLOUT, d, err, errlen);
 	int soerr = 0;
 	socklen_t sl = sizeof(soerr);
 	if (rc == 0 && (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0)) {
@@ -174,12 +200,13 @@ static int tcp_connect(const struct pull_peer *peer, int *out, char *err, size_t
 	return rc;
 }
 
-static int tcp_write_all(const struct pull_peer *peer, int fd, const uint8_t *buf, size_t len, char *err, size_t errlen)
+static int tcp_write_all(const struct pull_peer *peer, int fd, const uint8_t *buf, size_t len,
+                         const struct pull_deadline *d, char *err, size_t errlen)
 {
 	while (len > 0) {
 		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (wait_fd(peer, fd, POLLOUT, PULL_TCP_WAIT_MS, err, errlen) != 0)
+			if (wait_until(peer, fd, POLLOUT, d, err, errlen) < 0)
 				return TERN_EIO;
 			continue;
 		}
@@ -193,14 +220,14 @@ static int tcp_write_all(const struct pull_peer *peer, int fd, const uint8_t *bu
 	return 0;
 }
 
-/* Reads exactly len bytes; a clean end of stream gives TERN_EIO with "closed". */
-static int tcp_read_all(const struct pull_peer *peer, const struct xfrp *p, int fd, uint8_t *buf, size_t len, char *err,
-                        size_t errlen)
+/* Reads exactly len bytes by d; a clean end of stream gives TERN_EIO with "closed". */
+static int tcp_read_all(const struct pull_peer *peer, const struct xfrp *p, int fd, uint8_t *buf, size_t len,
+                        const struct pull_deadline *d, char *err, size_t errlen)
 {
 	while (len > 0) {
 		ssize_t n = recv(fd, buf, len, 0);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (wait_fd(peer, fd, POLLIN, PULL_TCP_WAIT_MS, err, errlen) != 0)
+			if (wait_until(peer, fd, POLLIN, d, err, errlen) < 0)
 				return TERN_EIO;
 			continue;
 		}
@@ -235,10 +262,11 @@ static int soa_over_tcp(const struct pull_peer *peer, const uint8_t *apex, uint3
 	if ((rc = build_query(peer, query + 2, sizeof(query) - 2, &qlen, &id, apex, RR_SOA, NULL, err, errlen)) < 0)
 		goto fail;
 	wire_put16(query, (uint16_t)qlen);
-	if ((rc = tcp_connect(peer, &fd, err, errlen)) < 0 ||
-	    (rc = tcp_write_all(peer, fd, query, qlen + 2, err, errlen)) < 0 ||
-	    (rc = tcp_read_all(peer, NULL, fd, lenbuf, 2, err, errlen)) < 0 ||
-	    (rc = tcp_read_all(peer, NULL, fd, answer, wire_get16(lenbuf), err, errlen)) < 0)
+	struct pull_deadline d = deadline_in(PULL_TCP_WAIT_MS, "the SOA query over TCP");
+	if ((rc = tcp_connect(peer, &fd, &d, err, errlen)) < 0 ||
+	    (rc = tcp_write_all(peer, fd, query, qlen + 2, &d, err, errlen)) < 0 ||
+	    (rc = tcp_read_all(peer, NULL, fd, lenbuf, 2, &d, err, errlen)) < 0 ||
+	    (rc = tcp_read_all(peer, NULL, fd, answer, wire_get16(lenbuf), &d, err, errlen)) < 0)
 		goto fail;
 	struct xfrp_query q = {.apex = apex, .qtype = RR_SOA, .id = id, .tsig = peer->tsig, .from = peer->addr->text};
 	rc = xfrp_soa_answer(&q, answer, wire_get16(lenbuf), serial, err, errlen);
@@ -279,15 +307,21 @@ static int tcp_transfer(const struct pull_peer *peer, const uint8_t *apex, uint1
 		goto fail;
 	}
 	wire_put16(query, (uint16_t)qlen);
-	if ((rc = tcp_connect(peer, &fd, err, errlen)) < 0 ||
-	    (rc = tcp_write_all(peer, fd, query, qlen + 2, err, errlen)) < 0)
+	struct pull_deadline total = deadline_in(PULL_XFR_TOTAL_MS, "the whole transfer");
+	struct pull_deadline d = deadline_in(PULL_TCP_WAIT_MS, "connecting and sending the query");
+	if ((rc = tcp_connect(peer, &fd, &d, err, errlen)) < 0 ||
+	    (rc = tcp_write_all(peer, fd, query, qlen + 2, &d, err, errlen)) < 0)
 		goto fail;
 	for (rc = 0; rc == 0;) {
 		uint8_t lenbuf[2];
-		if ((rc = tcp_read_all(peer, p, fd, lenbuf, 2, err, errlen)) < 0)
+		/* each message whole within PULL_TCP_WAIT_MS, all of them within PULL_XFR_TOTAL_MS */
+		d = deadline_in(PULL_TCP_WAIT_MS, "one message of the answer");
+		if (d.at > total.at)
+			d = total;
+		if ((rc = tcp_read_all(peer, p, fd, lenbuf, 2, &d, err, errlen)) < 0)
 			goto fail;
 		size_t len = wire_get16(lenbuf);
-		if ((rc = tcp_read_all(peer, p, fd, msg, len, err, errlen)) < 0)
+		if ((rc = tcp_read_all(peer, p, fd, msg, len, &d, err, errlen)) < 0)
 			goto fail;
 		st.bytes += len + 2;
 		if (st.bytes > PULL_MAX_BYTES) {

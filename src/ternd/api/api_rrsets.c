@@ -111,12 +111,27 @@ bool api_commit(struct api *a, const struct store_zone *sz, const struct api_cha
 	uint32_t soa_ttl = cur->soa->ttl;
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (ch[i].c.type == RR_SOA && ch[i].c.count == 1) {
-			base = ch[i].c.rdata;
-			soa_ttl = ch[i].c.ttl;
-		} else {
+		if (ch[i].c.type != RR_SOA) {
 			all[m++] = ch[i].c;
+			continue;
 		}
+		/* one record at the apex, as the apex NS must stay: the server's SOA added below would
+		 * otherwise hide the caller's deletion (or second record) and answer 200 */
+		if (ch[i].c.count != 1 || !name_equal(ch[i].c.owner, cur->apex)) {
+			char field[48] = "name";
+			if (n > 1)
+				snprintf(field, sizeof(field), "rrsets[%zu]", i);
+			if (ch[i].c.count == 0)
+				http_error(res, 400, field,
+				           "the SOA record at the apex %s cannot be removed (PUT /api/v1/zones/%s/soa "
+				           "changes its fields)",
+				           name, name);
+			else
+				http_error(res, 400, field, "a zone has one SOA record, at its apex %s", name);
+			goto out;
+		}
+		base = ch[i].c.rdata;
+		soa_ttl = ch[i].c.ttl;
 	}
 	size_t soalen = rdata_len(base);
 	memcpy(soa, base, 2 + soalen);

@@ -173,20 +173,34 @@ static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t
 		zone_builder_free(b);
 		return NULL;
 	}
-	for (size_t i = 0; rrsets && i < json_array_size(rrsets); i++) {
-		struct api_change ch;
+	size_t nch = rrsets ? json_array_size(rrsets) : 0;
+	struct api_change *ch = calloc(nch ? nch : 1, sizeof(*ch));
+	if (!ch) {
+		http_error(res, 500, NULL, "out of memory");
+		zone_builder_free(b);
+		return NULL;
+	}
+	for (size_t i = 0; i < nch; i++) {
 		char where[48];
 		snprintf(where, sizeof(where), "rrsets[%zu]", i);
-		if (!api_parse_change(apex, json_array_get(rrsets, i), NULL, NULL, where, &ch, res)) {
+		if (!api_parse_change(apex, json_array_get(rrsets, i), NULL, NULL, where, &ch[i], res)) {
+			api_changes_free(ch, i);
 			zone_builder_free(b);
 			return NULL;
 		}
-		const uint8_t *rec = ch.c.rdata;
-		for (uint16_t r = 0; r < ch.c.count; r++, rec = rdata_next(rec))
-			zone_builder_add(b, ch.owner, ch.c.type, ch.c.ttl, rdata_bytes(rec), rdata_len(rec),
-			                 (uint32_t)i + 1);
-		free((void *)ch.c.rdata);
 	}
+	if (!api_changes_distinct(ch, nch, res)) { /* as in a PATCH: the builder would merge them */
+		api_changes_free(ch, nch);
+		zone_builder_free(b);
+		return NULL;
+	}
+	for (size_t i = 0; i < nch; i++) {
+		const uint8_t *rec = ch[i].c.rdata;
+		for (uint16_t r = 0; r < ch[i].c.count; r++, rec = rdata_next(rec))
+			zone_builder_add(b, ch[i].owner, ch[i].c.type, ch[i].c.ttl, rdata_bytes(rec), rdata_len(rec),
+			                 (uint32_t)i + 1);
+	}
+	api_changes_free(ch, nch);
 	if (zone_build(b, "rrsets", &z, err, sizeof(err)) < 0) {
 		http_error(res, 400, "rrsets", "%s", err);
 		return NULL;

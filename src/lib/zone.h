@@ -156,6 +156,17 @@ struct zone_change {
  * unchanged. The result must be published (zone_supersede) or thrown away (zone_discard). */
 int zone_apply(const struct zone *prev, const struct zone_change *changes, size_t n, struct zone **out, char *err,
                size_t errlen);
+/* One RRset whose content differs between two versions of a zone: old is what the earlier one
+ * held (NULL when absent), now what the later one holds (NULL when gone); owner is lower-cased. */
+typedef int (*zone_diff_fn)(void *arg, const uint8_t *owner, uint16_t type, const struct rrset *old,
+                            const struct rrset *now);
+/* The difference zone_apply(prev, changes, n) made to reach next, RRset by RRset: fn is called
+ * once per (owner, type) the changes name, in canonical order, when its TTL or records (as a set)
+ * differ between prev and next. prev with every old removed and every now added is next, however
+ * the changes repeat, reorder, restate or cancel one another; RRsets they leave as they were are
+ * not reported. A nonzero return from fn stops the walk and is returned; TERN_ENOMEM otherwise. */
+int zone_diff(const struct zone *prev, const struct zone *next, const struct zone_change *changes, size_t n,
+              zone_diff_fn fn, void *arg);
 /* Records that next (derived from prev by zone_apply) replaced prev: prev's zone_free() will
  * then free only what next no longer uses. Call once next is serving. */
 void zone_supersede(struct zone *prev, struct zone *next);

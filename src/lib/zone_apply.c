@@ -1,6 +1,7 @@
 /* Deriving a zone's next snapshot from a batch of RRset changes: only the touched names, the
  * ancestors whose child counts change and the trie paths to them are copied; the zone's rules
- * are checked on every touched name before anything is returned. */
+ * are checked on every touched name before anything is returned. And the difference between the
+ * two snapshots, RRset by RRset, for journals. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,4 +373,86 @@ int zone_apply(const struct zone *prev, const struct zone_change *changes, size_
 	zone_set_apex(z, zone_find(z, z->apex, z->apex_len));
 	*out = z;
 	return 0;
+}
+
+/* ---- the difference between two versions ---- */
+
+static int record_cmp(const void *pa, const void *pb)
+{
+	const uint8_t *a = *(const uint8_t *const *)pa, *b = *(const uint8_t *const *)pb;
+	uint16_t la = rdata_len(a), lb = rdata_len(b);
+	int c = memcmp(rdata_bytes(a), rdata_bytes(b), la < lb ? la : lb);
+	return c ? c : (la > lb) - (la < lb);
+}
+
+/* Whether two RRsets hold the same TTL and the same records, in any order: 1 yes, 0 no, or
+ * TERN_ENOMEM. */
+static int rrset_same(const struct rrset *a, const struct rrset *b)
+{
+	if (!a || !b)
+		return a == b;
+	if (a->ttl != b->ttl || a->count != b->count || a->rdata_size != b->rdata_size)
+		return 0;
+	if (memcmp(a->rdata, b->rdata, a->rdata_size) == 0)
+		return 1;
+	const uint8_t **r = malloc(2 * (size_t)a->count * sizeof(*r));
+	if (!r)
+		return TERN_ENOMEM;
+	const uint8_t *ra = a->rdata, *rb = b->rdata;
+	for (uint16_t i = 0; i < a->count; i++, ra = rdata_next(ra), rb = rdata_next(rb)) {
+		r[i] = ra;
+		r[a->count + i] = rb;
+	}
+	qsort(r, a->count, sizeof(*r), record_cmp);
+	qsort(r + a->count, a->count, sizeof(*r), record_cmp);
+	int same = 1;
+	for (uint16_t i = 0; i < a->count && same; i++)
+		same = record_cmp(&r[i], &r[a->count + i]) == 0;
+	free(r);
+	return same;
+}
+
+static int rrset_key_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct zone_change *ch = arg;
+	size_t ia = *(const size_t *)pa, ib = *(const size_t *)pb;
+	int c = name_cmp(ch[ia].owner, ch[ib].owner);
+	if (c)
+		return c;
+	return (ch[ia].type > ch[ib].type) - (ch[ia].type < ch[ib].type);
+}
+
+static const struct rrset *rrset_at(const struct zone *z, const uint8_t *lowner, size_t len, uint16_t type)
+{
+	const struct zone_node *node = zone_find(z, lowner, len);
+	return node ? zone_node_rrset(node, type) : NULL;
+}
+
+int zone_diff(const struct zone *prev, const struct zone *next, const struct zone_change *changes, size_t n,
+              zone_diff_fn fn, void *arg)
+{
+	size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
+	if (!idx)
+		return TERN_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	qsort_r(idx, n, sizeof(*idx), rrset_key_cmp, (void *)changes);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct zone_change *c = &changes[idx[i]];
+		if (i > 0 && rrset_key_cmp(&idx[i - 1], &idx[i], (void *)changes) == 0)
+			continue; /* the same RRset again: its net effect is reported once */
+		uint8_t owner[NAME_MAXLEN];
+		size_t len = name_len(c->owner);
+		name_lower_copy(owner, c->owner, len);
+		const struct rrset *old = rrset_at(prev, owner, len, c->type),
+		                   *now = rrset_at(next, owner, len, c->type);
+		int same = rrset_same(old, now);
+		if (same < 0)
+			rc = same;
+		else if (!same)
+			rc = fn(arg, owner, c->type, old, now);
+	}
+	free(idx);
+	return rc;
 }

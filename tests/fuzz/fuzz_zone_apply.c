@@ -1,7 +1,8 @@
 /* libFuzzer harness for zone_apply(): batches of RRset changes (as the API and IXFR produce)
  * decoded from the input are applied in a chain of snapshots, each checked against a plain
  * model of the zone; the previous snapshot must stay intact, and publishing (zone_supersede,
- * zone_free) or throwing away (zone_discard) must neither leak nor free what is still used. */
+ * zone_free) or throwing away (zone_discard) must neither leak nor free what is still used.
+ * zone_diff() of each batch, applied to the previous model, must give the next one. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -101,6 +102,64 @@ static void model_set(struct model *m, const uint8_t *owner, uint16_t type, uint
 	if (!s->rdata)
 		abort();
 	memcpy(s->rdata, rdata, size);
+}
+
+/* ---- zone_diff(): the previous model plus the difference is the next model ---- */
+
+static int rec_cmp(const void *pa, const void *pb)
+{
+	const uint8_t *a = *(const uint8_t *const *)pa, *b = *(const uint8_t *const *)pb;
+	size_t la = 2u + (size_t)(a[0] << 8 | a[1]), lb = 2u + (size_t)(b[0] << 8 | b[1]);
+	int c = memcmp(a, b, la < lb ? la : lb);
+	return c ? c : (la > lb) - (la < lb);
+}
+
+/* The same TTL and records, in any order. */
+static bool same_set(uint32_t ttl_a, uint16_t count_a, uint32_t size_a, const uint8_t *a, uint32_t ttl_b,
+                     uint16_t count_b, uint32_t size_b, const uint8_t *b)
+{
+	if (ttl_a != ttl_b || count_a != count_b || size_a != size_b)
+		return false;
+	static const uint8_t *ra[65536], *rb[65536];
+	for (uint16_t i = 0; i < count_a; i++, a = rdata_next(a), b = rdata_next(b)) {
+		ra[i] = a;
+		rb[i] = b;
+	}
+	qsort(ra, count_a, sizeof(*ra), rec_cmp);
+	qsort(rb, count_a, sizeof(*rb), rec_cmp);
+	for (uint16_t i = 0; i < count_a; i++)
+		if (rec_cmp(&ra[i], &rb[i]) != 0)
+			return false;
+	return true;
+}
+
+static int follow_diff(void *arg, const uint8_t *owner, uint16_t type, const struct rrset *old, const struct rrset *now)
+{
+	struct model *m = arg;
+	const struct mset *s = model_find(m, owner, type);
+	if ((s != NULL) != (old != NULL) ||
+	    (s && !same_set(s->ttl, s->count, s->size, s->rdata, old->ttl, old->count, old->rdata_size, old->rdata)))
+		fail("zone_diff: old is not what the previous version held");
+	if (old && now &&
+	    same_set(old->ttl, old->count, old->rdata_size, old->rdata, now->ttl, now->count, now->rdata_size,
+	             now->rdata))
+		fail("zone_diff reports an RRset that did not change");
+	if (!old && !now)
+		fail("zone_diff reports an RRset absent from both versions");
+	model_set(m, owner, type, now ? now->ttl : 0, now ? now->count : 0, now ? now->rdata : NULL,
+	          now ? now->rdata_size : 0);
+	return 0;
+}
+
+static void check_same_models(const struct model *a, const struct model *b)
+{
+	if (a->n != b->n)
+		fail("zone_diff: previous version + difference holds another number of RRsets");
+	for (size_t i = 0; i < a->n; i++) {
+		const struct mset *x = &a->v[i], *y = model_find((struct model *)b, x->owner, x->type);
+		if (!y || !same_set(x->ttl, x->count, x->size, x->rdata, y->ttl, y->count, y->size, y->rdata))
+			fail("zone_diff: previous version + difference is not the next version");
+	}
 }
 
 /* ---- checking a snapshot against a model ---- */
@@ -546,6 +605,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			          ch[i].rdata_size);
 		check_zone(nz, &next_model);
 		check_zone(cur, &model); /* the predecessor is untouched */
+		struct model followed;
+		model_copy(&followed, &model);
+		if (zone_diff(cur, nz, ch, n, follow_diff, &followed) != 0)
+			fail("zone_diff failed");
+		check_same_models(&followed, &next_model);
+		model_free(&followed);
 		if (h & 0x80) { /* thrown away instead of published */
 			zone_discard(nz);
 			model_free(&next_model);

@@ -257,6 +257,8 @@ ZONE_RULES = [
     ("A beside CNAME", None, "name"),
     ("CNAME at the apex", ("PUT", RS + "/@/CNAME", {"ttl": 60, "records": ["elsewhere.example."]}), "name"),
     ("apex NS deleted", ("DELETE", RS + "/@/NS", None), "name"),
+    ("apex SOA deleted", ("DELETE", RS + "/@/SOA", None), "name"),
+    ("apex SOA deleted, named absolutely", ("DELETE", RS + "/input.test./soa", None), "name"),
     ("apex NS deleted in a PATCH", ("PATCH", RS, {"rrsets": [{"name": "@", "type": "NS", "delete": True}]}),
      "rrsets[0]"),
     ("two CNAMEs", ("PUT", RS + "/alias/CNAME", {"ttl": 60, "records": ["a.example.", "b.example."]}), "records"),
@@ -277,6 +279,18 @@ def test_zone_rules_hold(srv, api, desc, req, field):
     assert state(srv, api) == before and served_state(srv) == served_before
     assert r.error.get("field") is not None, \
         "%s: refused, but the error names no field (expected something like %r): %r" % (desc, field, r)
+
+
+def test_apex_soa_delete_names_the_soa(srv, api):
+    """DELETE of the apex SOA is refused as the apex NS is: 400, the SOA named, nothing moves."""
+    before = state(srv, api)
+    r = api.delete(RS + "/@/SOA")
+    assert_error(r, 400, "name", contains="SOA record at the apex input.test. cannot be removed")
+    assert state(srv, api) == before
+    # the SOA's fields still change through their own route, and the serial moves on
+    r = api.put("/api/v1/zones/%s/soa" % ZONE, {"refresh": 4321})
+    assert r.status == 200, r
+    assert r.json["serial"] > before["serial"] and "4321" in r.json["records"][0]
 
 
 BAD_LAST = [

@@ -154,11 +154,11 @@ static void test_schema_and_reopen(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t a[NAME_MAXLEN], o[NAME_MAXLEN];
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 2);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 3);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
-	                                "('zones', 'rrsets', 'journal', 'proposals')"),
-	                 4);
+	                                "('zones', 'rrsets', 'journal', 'proposals', 'past_serials')"),
+	                 5);
 	assert_int_equal(raw_int(f->db, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
 
 	struct store_txn *t = begin(f);
@@ -169,7 +169,7 @@ static void test_schema_and_reopen(void **state)
 
 	reopen(f);
 	reopen(f); /* migrations do not run twice */
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 2);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 3);
 	struct store_zone z;
 	assert_int_equal(store_zone_get(store_latest(f->st), N(a, "EXAMPLE.com."), &z, f->err, sizeof(f->err)), 0);
 	assert_memory_equal(z.apex, "\7example\3com", 13);
@@ -194,7 +194,7 @@ static void test_schema_and_reopen(void **state)
 	assert_int_equal(store_open_sqlite(f->db, &f->st, f->err, sizeof(f->err)), TERN_ECONFIG);
 	assert_null(f->st);
 	assert_non_null(strstr(f->err, "schema version 99 is newer"));
-	raw_exec(f->db, "UPDATE schema_version SET version = 2");
+	raw_exec(f->db, "UPDATE schema_version SET version = 3");
 	reopen(f);
 }
 
@@ -797,8 +797,9 @@ static void test_migration_from_v1(void **state)
 	                "UPDATE schema_version SET version = 1;");
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM journal WHERE id IN (11, 12, 21)"), 3);
 
+	raw_exec(f->db, "DROP TABLE past_serials;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 2);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 3);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name IN ('journal_by_zone',"
 	                                " 'journal_v2', 'journal_v1')"),
 	                 0);
@@ -817,6 +818,91 @@ static void test_migration_from_v1(void **state)
 	struct store_zone z;
 	assert_int_equal(store_zone_get(store_latest(f->st), N(a, "example.com."), &z, f->err, sizeof(f->err)), 0);
 	assert_int_equal(z.serial, 4);
+}
+
+/* A deleted zone's serial is remembered for its name, on disk: the zone created again must start
+ * above it (RFC 1982, across the wrap), each deletion replaces the memory, and a zone of another
+ * name is not held back. */
+static void test_past_serials(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[NAME_MAXLEN];
+	uint32_t past = 0;
+	N(a, "Example.COM.");
+	assert_int_equal(store_zone_past_serial(store_latest(f->st), a, &past, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	assert_string_equal(f->err, "zone example.com. was never deleted");
+	create_zone_committed(f, "example.com.", "alice", 1);
+	struct store_txn *t = begin(f);
+	assert_int_equal(store_zone_set_serial(t, a, 4294967290u, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_zone_delete(t, a, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	reopen(f); /* as a restart of ternd between the deletion and the creation */
+	assert_int_equal(store_zone_past_serial(store_latest(f->st), a, &past, f->err, sizeof(f->err)), 0);
+	assert_int_equal(past, 4294967290u);
+
+	struct store_zone z = {.serial_policy = STORE_SERIAL_DATE};
+	snprintf(z.tenant, sizeof(z.tenant), "bob");
+	/* equal, older, and 2^31 and more ahead (older or undefined: RFC 1982 3.2) */
+	static const uint32_t refused[] = {4294967290u, 4294967000u, 3000000000u, 2147483642u, 2147483643u};
+	t = begin(f);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		N(z.apex, "example.com.");
+		z.serial = refused[i];
+		assert_int_equal(store_zone_create(t, &z, f->err, sizeof(f->err)), TERN_EINVAL);
+		assert_non_null(strstr(f->err, "zone example.com. had serial 4294967290 before it was deleted"));
+	}
+	N(z.apex, "example.com.");
+	z.serial = 5; /* past the wrap: newer than 4294967290 */
+	assert_int_equal(store_zone_create(t, &z, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM past_serials"), 1);
+
+	/* deleted again: the newer serial replaces the older one */
+	t = begin(f);
+	assert_int_equal(store_zone_set_serial(t, a, 9, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_zone_delete(t, a, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_int_equal(store_zone_past_serial(store_latest(f->st), a, &past, f->err, sizeof(f->err)), 0);
+	assert_int_equal(past, 9);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM past_serials"), 1);
+	create_zone_committed(f, "example.com.", "alice", 10);
+
+	/* a deletion rolled back is forgotten with it; another name starts where it likes */
+	t = begin(f);
+	assert_int_equal(store_zone_delete(t, a, f->err, sizeof(f->err)), 0);
+	store_rollback(t);
+	assert_int_equal(store_zone_past_serial(store_latest(f->st), a, &past, f->err, sizeof(f->err)), 0);
+	assert_int_equal(past, 9);
+	create_zone_committed(f, "example.net.", "alice", 1);
+}
+
+/* A version 2 file (no past_serials) moves to version 3 in place: zones, RRsets and journal stay,
+ * and deletions from then on are remembered. */
+static void test_migration_from_v2(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[NAME_MAXLEN];
+	struct entries got;
+	struct store_txn *t = begin(f);
+	create_zone(f, t, "example.com.", "alice", 7);
+	put_a(f, t, "example.com.", "www.example.com.", 300, 1);
+	append(f, t, "example.com.", 6, 7);
+	commit(f, t);
+	store_close(f->st);
+	f->st = NULL;
+	raw_exec(f->db, "DROP TABLE past_serials; UPDATE schema_version SET version = 2;");
+	reopen(f);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 3);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM past_serials"), 0);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets"), 1);
+	assert_int_equal(read_from(f, 6, &got), 0);
+	assert_int_equal(got.n, 1);
+	t = begin(f);
+	assert_int_equal(store_zone_delete(t, N(a, "example.com."), f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	uint32_t past = 0;
+	assert_int_equal(store_zone_past_serial(store_latest(f->st), a, &past, f->err, sizeof(f->err)), 0);
+	assert_int_equal(past, 7);
 }
 
 /* ---- Proposals ---- */
@@ -1021,15 +1107,21 @@ static void test_delete_cascades(void **state)
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM proposals"), 1);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets WHERE zone_id NOT IN (SELECT id FROM zones)"), 0);
 
-	/* the name comes back empty, and ids are never reused */
-	create_zone_committed(f, "example.com.", "bob", 1);
+	/* the name comes back empty, above the serial it had, and ids are never reused */
+	t = begin(f);
+	struct store_zone again = {.serial = 2, .serial_policy = STORE_SERIAL_INCREMENT};
+	N(again.apex, "example.com.");
+	snprintf(again.tenant, sizeof(again.tenant), "bob");
+	assert_int_equal(store_zone_create(t, &again, f->err, sizeof(f->err)), TERN_EINVAL);
+	commit(f, t);
+	create_zone_committed(f, "example.com.", "bob", 3);
 	struct rrsets_seen seen = {0};
 	assert_int_equal(store_rrset_foreach(store_latest(f->st), a, collect_rrset, &seen, f->err, sizeof(f->err)), 0);
 	assert_int_equal(seen.n, 0);
 	struct entries got;
-	assert_int_equal(read_from(f, 1, &got), 0); /* at the zone's serial, nothing to send */
+	assert_int_equal(read_from(f, 3, &got), 0); /* at the zone's serial, nothing to send */
 	assert_int_equal(got.n, 0);
-	assert_int_equal(read_from(f, 0, &got), TERN_ENOTFOUND);
+	assert_int_equal(read_from(f, 2, &got), TERN_ENOTFOUND); /* the old zone's journal went with it */
 	t = begin(f);
 	int64_t id = 0;
 	assert_int_equal(store_proposal_create(t, a, "bob", "{\"changes\": []}", 0, &id, f->err, sizeof(f->err)), 0);
@@ -1245,6 +1337,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_schema_and_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_past_serials, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migration_from_v2, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_zone_crud, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_zone_pagination, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rrset_put_replace_delete_iterate, setup, teardown),

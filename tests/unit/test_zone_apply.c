@@ -379,6 +379,235 @@ static void test_random_churn(void **state)
 	zone_free(z);
 }
 
+/* ---- zone_diff(): the difference between versions, RRset by RRset ---- */
+
+/* A zone's records as text keys "owner type ttl rdata-hex" (owner lower-cased), sorted. */
+struct recs {
+	char **k;
+	size_t n, cap;
+};
+
+static void recs_push(struct recs *r, char *key)
+{
+	assert_non_null(key);
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 64;
+		r->k = realloc(r->k, r->cap * sizeof(*r->k));
+		assert_non_null(r->k);
+	}
+	r->k[r->n++] = key;
+}
+
+static void recs_add(struct recs *r, const uint8_t *owner, uint16_t type, uint32_t ttl, const uint8_t *rd,
+                     uint16_t rdlen)
+{
+	char text[NAME_MAXLEN * 4 + 1], *key = malloc(sizeof(text) + 32 + 2 * (size_t)rdlen);
+	uint8_t low[NAME_MAXLEN];
+	name_lower_copy(low, owner, name_len(owner));
+	name_to_text(low, text, sizeof(text));
+	int off = sprintf(key, "%s %u %u ", text, type, ttl);
+	for (uint16_t i = 0; i < rdlen; i++)
+		off += sprintf(key + off, "%02x", rd[i]);
+	recs_push(r, key);
+}
+
+static void recs_add_rrset(struct recs *r, const uint8_t *owner, const struct rrset *rs)
+{
+	const uint8_t *rec = rs->rdata;
+	for (uint16_t i = 0; i < rs->count; i++, rec = rdata_next(rec))
+		recs_add(r, owner, rs->type, rs->ttl, rdata_bytes(rec), rdata_len(rec));
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int add_node(void *arg, const struct zone_node *n)
+{
+	for (uint16_t i = 0; i < n->nrrsets; i++)
+		recs_add_rrset(arg, n->owner, &n->rrsets[i]);
+	return 0;
+}
+
+static struct recs zone_recs(const struct zone *z)
+{
+	struct recs r = {0};
+	zone_foreach(z, add_node, &r);
+	qsort(r.k, r.n, sizeof(*r.k), key_cmp);
+	return r;
+}
+
+static void recs_free(struct recs *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->k[i]);
+	free(r->k);
+}
+
+/* What a secondary does with a journal entry: every removed record must be there, every added
+ * one must not. */
+struct follow {
+	struct recs state;
+	int calls;
+	const char *trouble;
+};
+
+static int follow_rrset(void *arg, const uint8_t *owner, uint16_t type, const struct rrset *old,
+                        const struct rrset *now)
+{
+	struct follow *f = arg;
+	struct recs out = {0}, in = {0};
+	f->calls++;
+	assert_true(old || now);
+	assert_true(!old || old->type == type);
+	assert_true(!now || now->type == type);
+	if (old)
+		recs_add_rrset(&out, owner, old);
+	if (now)
+		recs_add_rrset(&in, owner, now);
+	for (size_t i = 0; i < out.n && !f->trouble; i++) {
+		size_t j = 0;
+		while (j < f->state.n && strcmp(f->state.k[j], out.k[i]) != 0)
+			j++;
+		if (j == f->state.n) {
+			f->trouble = "removes a record the previous version does not hold";
+			break;
+		}
+		free(f->state.k[j]);
+		f->state.k[j] = f->state.k[--f->state.n];
+	}
+	for (size_t i = 0; i < in.n && !f->trouble; i++) {
+		for (size_t j = 0; j < f->state.n; j++)
+			if (strcmp(f->state.k[j], in.k[i]) == 0)
+				f->trouble = "adds a record that is there already";
+		recs_push(&f->state, strdup(in.k[i]));
+	}
+	recs_free(&out);
+	recs_free(&in);
+	return 0;
+}
+
+/* For 3,000 random batches (seeded) that repeat an RRset, restate it in another order or with
+ * another TTL, delete what is absent, and spell owners in other cases: the previous version with
+ * what zone_diff() reports removed and added is the next version, and RRsets the batch leaves as
+ * they were are not reported. */
+static void test_diff_is_the_difference(void **state)
+{
+	(void)state;
+	struct zone *z = load();
+	static const char *const owners[] = {
+	    "www", "WWW", "Www.Example.COM.", "mail", "a.b", "A.B", "deep.a.b", "x", "@", "n1", "n2", "n3"};
+	unsigned seed = 4242;
+	int reported = 0, silent = 0;
+	for (int round = 0; round < 3000; round++) {
+		struct chg x[8];
+		size_t n = 1 + (size_t)(rand_r(&seed) % 8);
+		for (size_t i = 0; i < n; i++) {
+			const char *owner = owners[rand_r(&seed) % 12];
+			uint16_t type = owner[0] == '@' || rand_r(&seed) % 2 ? RR_TXT : RR_A;
+			int what = rand_r(&seed) % 10;
+			const struct zone_node *node = find(z, owner);
+			const struct rrset *cur = node ? zone_node_rrset(node, type) : NULL;
+			if (what < 2 && owner[0] != '@') {
+				chg_set(&x[i], owner, type, NULL, 0, 0);
+			} else if (what < 5 && cur) { /* restated, records reversed, sometimes another TTL */
+				assert_true(name_from_text(x[i].owner, owner, apex) > 0);
+				const uint8_t *recs[64];
+				const uint8_t *rec = cur->rdata;
+				for (uint16_t r = 0; r < cur->count; r++, rec = rdata_next(rec))
+					recs[r] = rec;
+				size_t off = 0;
+				for (uint16_t r = cur->count; r-- > 0;) {
+					memcpy(x[i].rdata + off, recs[r], 2u + rdata_len(recs[r]));
+					off += 2u + rdata_len(recs[r]);
+				}
+				x[i].c = (struct zone_change){.owner = x[i].owner,
+				                              .type = type,
+				                              .ttl = rand_r(&seed) % 3 ? cur->ttl : 60,
+				                              .count = cur->count,
+				                              .rdata = x[i].rdata,
+				                              .rdata_size = (uint32_t)off};
+			} else { /* 1 to 3 distinct records out of 4 */
+				uint16_t count = (uint16_t)(1 + rand_r(&seed) % 3),
+				         first = (uint16_t)(rand_r(&seed) % 4);
+				size_t off = 0;
+				for (uint16_t r = 0; r < count; r++) {
+					uint8_t v = (uint8_t)((first + r) % 4);
+					uint8_t a[4] = {192, 0, 2, v}, t[3] = {2, 't', (uint8_t)('0' + v)};
+					wire_put16(x[i].rdata + off, type == RR_A ? 4 : 3);
+					memcpy(x[i].rdata + off + 2, type == RR_A ? a : t, type == RR_A ? 4 : 3);
+					off += 2u + (type == RR_A ? 4 : 3);
+				}
+				assert_true(name_from_text(x[i].owner, owner, apex) > 0);
+				x[i].c = (struct zone_change){.owner = x[i].owner,
+				                              .type = type,
+				                              .ttl = rand_r(&seed) % 2 ? 300 : 60,
+				                              .count = count,
+				                              .rdata = x[i].rdata,
+				                              .rdata_size = (uint32_t)off};
+			}
+		}
+		struct zone_change c[8];
+		for (size_t i = 0; i < n; i++)
+			c[i] = x[i].c;
+		struct zone *next = apply_ok(z, x, n);
+		struct follow f = {.state = zone_recs(z)};
+		assert_int_equal(zone_diff(z, next, c, n, follow_rrset, &f), 0);
+		if (f.trouble)
+			fail_msg("round %d (seed 4242): the difference %s", round, f.trouble);
+		qsort(f.state.k, f.state.n, sizeof(*f.state.k), key_cmp);
+		struct recs want = zone_recs(next);
+		assert_int_equal(f.state.n, want.n);
+		for (size_t i = 0; i < want.n; i++)
+			if (strcmp(f.state.k[i], want.k[i]) != 0)
+				fail_msg(
+				    "round %d (seed 4242): previous version + difference has %s where the next has %s",
+				    round, f.state.k[i], want.k[i]);
+		reported += f.calls;
+		silent += f.calls == 0;
+		recs_free(&f.state);
+		recs_free(&want);
+		z = publish(z, next);
+	}
+	assert_true(reported > 3000 && silent > 50); /* both kinds of batch happened */
+	zone_free(z);
+}
+
+/* A batch that only restates RRsets (another order, another owner case) reports nothing; one
+ * change reported once however often the batch repeats it. */
+static void test_diff_skips_restatements(void **state)
+{
+	(void)state;
+	struct zone *z = load();
+	struct chg x[3];
+	chg_set(&x[0], "WWW", RR_A, "\xc0\0\2\x50", 4, 1);
+	chg_set(&x[1], "nothing.here", RR_TXT, NULL, 0, 0);
+	chg_set(&x[2], "www", RR_A, "\xc0\0\2\x50", 4, 1);
+	x[0].c.ttl = x[2].c.ttl = 3600;
+	struct zone *next = apply_ok(z, x, 3);
+	struct zone_change c[3] = {x[0].c, x[1].c, x[2].c};
+	struct follow f = {.state = zone_recs(z)};
+	assert_int_equal(zone_diff(z, next, c, 3, follow_rrset, &f), 0);
+	assert_int_equal(f.calls, 0);
+	zone_discard(next);
+	recs_free(&f.state);
+	/* put, then put again, then delete: one report, the RRset gone */
+	chg_set(&x[0], "www", RR_A, "\xc0\0\2\x51", 4, 1);
+	chg_set(&x[1], "WWW", RR_A, "\xc0\0\2\x52", 4, 1);
+	chg_set(&x[2], "www", RR_A, NULL, 0, 0);
+	next = apply_ok(z, x, 3);
+	struct zone_change d[3] = {x[0].c, x[1].c, x[2].c};
+	f = (struct follow){.state = zone_recs(z)};
+	assert_int_equal(zone_diff(z, next, d, 3, follow_rrset, &f), 0);
+	assert_int_equal(f.calls, 1);
+	assert_null(f.trouble);
+	assert_null(find(next, "www"));
+	zone_discard(next);
+	recs_free(&f.state);
+	zone_free(z);
+}
+
 /* Hash collisions: nodes with equal hashes share a collision list in the trie. */
 static void test_trie_collisions(void **state)
 {
@@ -431,6 +660,8 @@ int main(void)
 	    cmocka_unit_test(test_dname_rules),
 	    cmocka_unit_test(test_serial_and_delegation_flags),
 	    cmocka_unit_test(test_random_churn),
+	    cmocka_unit_test(test_diff_is_the_difference),
+	    cmocka_unit_test(test_diff_skips_restatements),
 	    cmocka_unit_test(test_trie_collisions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

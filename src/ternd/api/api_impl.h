@@ -110,6 +110,9 @@ struct api_change {
 bool api_parse_change(const uint8_t *apex, json_t *obj, const char *url_name, const char *url_type, const char *where,
                       struct api_change *out, struct http_response *res);
 void api_changes_free(struct api_change *ch, size_t n);
+/* A batch changes each RRset once: when two of ch[0..n) name the same owner and type, writes a
+ * 422 naming both ("rrsets[j]" as the field) and returns false. */
+bool api_changes_distinct(const struct api_change *ch, size_t n, struct http_response *res);
 
 /* The write path: applies the changes (plus a new SOA serial) to the zone's snapshot, stores them
  * with a journal entry in one durable transaction, publishes the new snapshot, and only then

@@ -220,3 +220,49 @@ fail:
 	free(rd);
 	return false;
 }
+
+static int change_key_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct api_change *ch = arg;
+	size_t ia = *(const size_t *)pa, ib = *(const size_t *)pb;
+	int c = name_cmp(ch[ia].owner, ch[ib].owner);
+	if (!c)
+		c = (ch[ia].c.type > ch[ib].c.type) - (ch[ia].c.type < ch[ib].c.type);
+	return c ? c : (ia > ib) - (ia < ib);
+}
+
+bool api_changes_distinct(const struct api_change *ch, size_t n, struct http_response *res)
+{
+	if (n < 2)
+		return true;
+	size_t *idx = malloc(n * sizeof(*idx));
+	if (!idx) {
+		http_error(res, 500, NULL, "out of memory");
+		return false;
+	}
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	qsort_r(idx, n, sizeof(*idx), change_key_cmp, (void *)ch);
+	size_t first = n, again = n;
+	for (size_t k = 1; k < n; k++) {
+		size_t a = idx[k - 1], b = idx[k];
+		/* one RRset's changes sort by their place: the pair named is the first repeat in the
+		 * batch and the first change of its RRset */
+		if (ch[a].c.type == ch[b].c.type && name_equal(ch[a].owner, ch[b].owner) && (again == n || b < again)) {
+			first = a;
+			again = b;
+		}
+	}
+	free(idx);
+	if (again == n)
+		return true;
+	char field[48], owner[NAME_MAXLEN * 4 + 1], type[RRTEXT_TYPE_MAXLEN];
+	snprintf(field, sizeof(field), "rrsets[%zu]", again);
+	name_to_text(ch[again].owner, owner, sizeof(owner));
+	rrtext_type_to_text(ch[again].c.type, type, sizeof(type));
+	http_error(res, 422, field,
+	           "rrsets[%zu] and rrsets[%zu] both change the %s RRset at %s: a batch may change each RRset once "
+	           "(give its final records in one change)",
+	           first, again, type, owner);
+	return false;
+}

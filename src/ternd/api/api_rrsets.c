@@ -54,6 +54,23 @@ static int list_add(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *owne
 	return 0;
 }
 
+/* The journal entry's two RR lists, filled RRset by RRset from zone_diff(). */
+struct journal_lists {
+	uint8_t *removed, *added;
+	size_t rlen, rcap, alen, acap;
+};
+
+static int journal_rrset(void *arg, const uint8_t *owner, uint16_t type, const struct rrset *old,
+                         const struct rrset *now)
+{
+	struct journal_lists *j = arg;
+	if (old && list_add(&j->removed, &j->rlen, &j->rcap, owner, type, old->ttl, old->count, old->rdata) < 0)
+		return TERN_ENOMEM;
+	if (now && list_add(&j->added, &j->alen, &j->acap, owner, type, now->ttl, now->count, now->rdata) < 0)
+		return TERN_ENOMEM;
+	return 0;
+}
+
 /* zone_apply() names changes by their place in its list ("changes[3]: ..."); the caller knows
  * them as rrsets[i] (a batch) or by the URL (one change). The server's own SOA change is reported
  * against the name. */
@@ -89,7 +106,7 @@ bool api_commit(struct api *a, const struct store_zone *sz, const struct api_cha
 	name_to_text(sz->apex, name, sizeof(name));
 	struct zone_change *all = calloc(n + 1, sizeof(*all));
 	uint8_t *removed = NULL, *added = NULL, soa[2 * NAME_MAXLEN + 24];
-	size_t rlen = 0, rcap = 0, alen = 0, acap = 0;
+	size_t rlen = 0, alen = 0;
 	struct zone *next = NULL;
 	struct store_txn *t = NULL;
 	bool ok = false;
@@ -111,12 +128,27 @@ bool api_commit(struct api *a, const struct store_zone *sz, const struct api_cha
 	uint32_t soa_ttl = cur->soa->ttl;
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (ch[i].c.type == RR_SOA && ch[i].c.count == 1) {
-			base = ch[i].c.rdata;
-			soa_ttl = ch[i].c.ttl;
-		} else {
+		if (ch[i].c.type != RR_SOA) {
 			all[m++] = ch[i].c;
+			continue;
 		}
+		/* one record at the apex, as the apex NS must stay: the server's SOA added below would
+		 * otherwise hide the caller's deletion (or second record) and answer 200 */
+		if (ch[i].c.count != 1 || !name_equal(ch[i].c.owner, cur->apex)) {
+			char field[48] = "name";
+			if (n > 1)
+				snprintf(field, sizeof(field), "rrsets[%zu]", i);
+			if (ch[i].c.count == 0)
+				http_error(res, 400, field,
+				           "the SOA record at the apex %s cannot be removed (PUT /api/v1/zones/%s/soa "
+				           "changes its fields)",
+				           name, name);
+			else
+				http_error(res, 400, field, "a zone has one SOA record, at its apex %s", name);
+			goto out;
+		}
+		base = ch[i].c.rdata;
+		soa_ttl = ch[i].c.ttl;
 	}
 	size_t soalen = rdata_len(base);
 	memcpy(soa, base, 2 + soalen);
@@ -137,17 +169,17 @@ bool api_commit(struct api *a, const struct store_zone *sz, const struct api_cha
 			http_error(res, 500, NULL, "cannot apply the change: %s", err[0] ? err : tern_strerror(rc));
 		goto out;
 	}
-	/* the journal: what each touched RRset was and what it becomes (RFC 1995) */
-	for (size_t i = 0; i <= n; i++) {
-		const struct zone_node *was = zone_find(cur, all[i].owner, name_len(all[i].owner));
-		const struct rrset *old = was ? zone_node_rrset(was, all[i].type) : NULL;
-		if ((old &&
-		     list_add(&removed, &rlen, &rcap, all[i].owner, old->type, old->ttl, old->count, old->rdata) < 0) ||
-		    list_add(&added, &alen, &acap, all[i].owner, all[i].type, all[i].ttl, all[i].count, all[i].rdata) <
-		        0) {
-			http_error(res, 500, NULL, "out of memory");
-			goto out;
-		}
+	/* the journal: the RRsets that differ between the served version and the next, as they were
+	 * and as they become (RFC 1995), so the previous version plus the entry is the next one */
+	struct journal_lists jl = {0};
+	rc = zone_diff(cur, next, all, n + 1, journal_rrset, &jl);
+	removed = jl.removed;
+	added = jl.added;
+	rlen = jl.rlen;
+	alen = jl.alen;
+	if (rc < 0) {
+		http_error(res, 500, NULL, "out of memory");
+		goto out;
 	}
 	if (store_begin(a->store, &t, err, sizeof(err)) < 0)
 		goto store_failed;
@@ -415,6 +447,10 @@ static struct api_change *parse_batch(const struct store_zone *z, const struct a
 			api_changes_free(ch, count);
 			return NULL;
 		}
+	}
+	if (!api_changes_distinct(ch, count, res)) {
+		api_changes_free(ch, count);
+		return NULL;
 	}
 	*n = count;
 	return ch;

@@ -75,10 +75,58 @@ void api_zones_list(void *ctx, const struct http_request *req, struct http_respo
 	api_caller_free(&c);
 }
 
+struct reserial {
+	struct zone_builder *b;
+	uint32_t serial;
+};
+
+static int reserial_node(void *arg, const struct zone_node *n)
+{
+	struct reserial *r = arg;
+	uint8_t soa[2 * NAME_MAXLEN + 20];
+	for (uint16_t i = 0; i < n->nrrsets; i++) {
+		const struct rrset *rs = &n->rrsets[i];
+		const uint8_t *rec = rs->rdata;
+		for (uint16_t k = 0; k < rs->count; k++, rec = rdata_next(rec)) {
+			const uint8_t *rd = rdata_bytes(rec);
+			uint16_t len = rdata_len(rec);
+			if (rs->type == RR_SOA && len <= sizeof(soa)) {
+				memcpy(soa, rd, len);
+				wire_put32(soa + rr_soa_serial_offset(soa), r->serial);
+				rd = soa;
+			}
+			if (zone_builder_add(r->b, n->owner, rs->type, rs->ttl, rd, len, 0) < 0)
+				return TERN_ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* z again with its SOA serial set to serial (z is freed); NULL after a 500. */
+static struct zone *with_serial(struct zone *z, uint32_t serial, struct http_response *res)
+{
+	char err[512], text[NAME_MAXLEN * 4 + 1];
+	name_to_text(z->apex, text, sizeof(text));
+	struct reserial r = {zone_builder_new(z->apex), serial};
+	struct zone *out = NULL;
+	int rc = r.b ? zone_foreach(z, reserial_node, &r) : TERN_ENOMEM;
+	if (rc == 0)
+		rc = zone_build(r.b, "zonefile", &out, err, sizeof(err));
+	else
+		zone_builder_free(r.b);
+	zone_free(z);
+	if (rc < 0)
+		http_error(res, 500, NULL, "zone %s: cannot set its serial to %u: %s", text, serial,
+		           rc == TERN_ENOMEM ? "out of memory" : err);
+	return rc < 0 ? NULL : out;
+}
+
 /* The zone a create request describes: a zone file, or SOA and NS from the request or the
- * configuration plus optional RRsets. */
+ * configuration plus optional RRsets. past is the serial the name had when a zone of that name
+ * was last deleted (NULL when none was): the new serial is above it (RFC 1982), so secondaries
+ * holding the old zone refresh; a zone file's own serial is kept when it is. */
 static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t *body, enum store_serial_policy policy,
-                                      struct http_response *res)
+                                      const uint32_t *past, struct http_response *res)
 {
 	char err[4096], text[NAME_MAXLEN * 4 + 1];
 	name_to_text(apex, text, sizeof(text));
@@ -101,6 +149,8 @@ static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t
 			http_error(res, 400, "zonefile", "%s", err);
 			return NULL;
 		}
+		if (past && !rr_serial_newer(z->serial, *past))
+			z = with_serial(z, api_next_serial(*past, policy, time(NULL)), res);
 		return z;
 	}
 	const struct config_api *ca = &a->conf->api;
@@ -138,8 +188,8 @@ static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t
 	}
 	/* the SOA: defaults from the configuration, then what the request's "soa" object says */
 	static const uint8_t hostmaster[11] = {10, 'h', 'o', 's', 't', 'm', 'a', 's', 't', 'e', 'r'};
-	struct api_soa_fields f = {.timers = {api_next_serial(0, policy, time(NULL)), ca->soa_refresh, ca->soa_retry,
-	                                      ca->soa_expire, ca->soa_minimum},
+	struct api_soa_fields f = {.timers = {api_next_serial(past ? *past : 0, policy, time(NULL)), ca->soa_refresh,
+	                                      ca->soa_retry, ca->soa_expire, ca->soa_minimum},
 	                           .ttl = ca->default_ttl};
 	memcpy(f.names[0], nsn[0], name_len(nsn[0]));
 	if (ca->has_hostmaster) {
@@ -173,20 +223,34 @@ static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t
 		zone_builder_free(b);
 		return NULL;
 	}
-	for (size_t i = 0; rrsets && i < json_array_size(rrsets); i++) {
-		struct api_change ch;
+	size_t nch = rrsets ? json_array_size(rrsets) : 0;
+	struct api_change *ch = calloc(nch ? nch : 1, sizeof(*ch));
+	if (!ch) {
+		http_error(res, 500, NULL, "out of memory");
+		zone_builder_free(b);
+		return NULL;
+	}
+	for (size_t i = 0; i < nch; i++) {
 		char where[48];
 		snprintf(where, sizeof(where), "rrsets[%zu]", i);
-		if (!api_parse_change(apex, json_array_get(rrsets, i), NULL, NULL, where, &ch, res)) {
+		if (!api_parse_change(apex, json_array_get(rrsets, i), NULL, NULL, where, &ch[i], res)) {
+			api_changes_free(ch, i);
 			zone_builder_free(b);
 			return NULL;
 		}
-		const uint8_t *rec = ch.c.rdata;
-		for (uint16_t r = 0; r < ch.c.count; r++, rec = rdata_next(rec))
-			zone_builder_add(b, ch.owner, ch.c.type, ch.c.ttl, rdata_bytes(rec), rdata_len(rec),
-			                 (uint32_t)i + 1);
-		free((void *)ch.c.rdata);
 	}
+	if (!api_changes_distinct(ch, nch, res)) { /* as in a PATCH: the builder would merge them */
+		api_changes_free(ch, nch);
+		zone_builder_free(b);
+		return NULL;
+	}
+	for (size_t i = 0; i < nch; i++) {
+		const uint8_t *rec = ch[i].c.rdata;
+		for (uint16_t r = 0; r < ch[i].c.count; r++, rec = rdata_next(rec))
+			zone_builder_add(b, ch[i].owner, ch[i].c.type, ch[i].c.ttl, rdata_bytes(rec), rdata_len(rec),
+			                 (uint32_t)i + 1);
+	}
+	api_changes_free(ch, nch);
 	if (zone_build(b, "rrsets", &z, err, sizeof(err)) < 0) {
 		http_error(res, 400, "rrsets", "%s", err);
 		return NULL;
@@ -322,7 +386,13 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 	}
 	if (!c.p.admin && !namespace_free(a, &c, sz.apex, res))
 		goto out;
-	if (!(z = zone_from_request(a, sz.apex, body, sz.serial_policy, res)))
+	uint32_t past;
+	int prc = store_zone_past_serial(store_latest(a->store), sz.apex, &past, err, sizeof(err));
+	if (prc < 0 && prc != TERN_ENOTFOUND) {
+		http_error(res, 500, NULL, "store: %s", err);
+		goto out;
+	}
+	if (!(z = zone_from_request(a, sz.apex, body, sz.serial_policy, prc == 0 ? &past : NULL, res)))
 		goto out;
 	snprintf(sz.tenant, sizeof(sz.tenant), "%s", c.p.tenant);
 	sz.serial = z->serial;
@@ -343,6 +413,8 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 		http_json(res, 201, api_zone_json(&sz));
 	} else if (rc == TERN_EEXIST) {
 		http_error(res, 409, "name", "zone %s already exists", text);
+	} else if (rc == TERN_EINVAL) { /* deleted again since its past serial was read: try again */
+		http_error(res, 409, "name", "%s", err);
 	} else {
 		http_error(res, 503, NULL, "the zone could not be stored: %s", err);
 	}

@@ -125,6 +125,7 @@ struct store_ops {
 	int (*zone_list)(struct store_txn *t, const char *tenant, const uint8_t *after, unsigned limit,
 	                 store_zone_fn fn, void *arg, struct store_page *page, char *err, size_t errlen);
 	int (*zone_delete)(struct store_txn *t, const uint8_t *apex, char *err, size_t errlen);
+	int (*zone_past_serial)(struct store_txn *t, const uint8_t *apex, uint32_t *serial, char *err, size_t errlen);
 	int (*zone_set_serial)(struct store_txn *t, const uint8_t *apex, uint32_t serial, char *err, size_t errlen);
 	int (*zone_set_lock)(struct store_txn *t, const uint8_t *apex, bool locked, const char *reason, char *err,
 	                     size_t errlen);
@@ -203,7 +204,8 @@ static inline void store_rollback(struct store_txn *t)
  * tenants. Errors name the zone: "zone example.com. already exists", "no zone example.org.". */
 
 /* Creates z->apex for z->tenant with z->serial and z->serial_policy, unlocked; fills z->id,
- * the lower-cased apex and the timestamps. TERN_EEXIST when any tenant has the name. */
+ * the lower-cased apex and the timestamps. TERN_EEXIST when any tenant has the name; TERN_EINVAL
+ * when a zone of that name was deleted with a serial z->serial is not newer than (RFC 1982). */
 static inline int store_zone_create(struct store_txn *t, struct store_zone *z, char *err, size_t errlen)
 {
 	return t->store->ops->zone_create(t, z, err, errlen);
@@ -220,10 +222,17 @@ static inline int store_zone_list(struct store_txn *t, const char *tenant, const
 {
 	return t->store->ops->zone_list(t, tenant, after, limit, fn, arg, page, err, errlen);
 }
-/* Deletes the zone with its RRsets, journal and proposals. */
+/* Deletes the zone with its RRsets, journal and proposals; its serial is remembered for the name. */
 static inline int store_zone_delete(struct store_txn *t, const uint8_t *apex, char *err, size_t errlen)
 {
 	return t->store->ops->zone_delete(t, apex, err, errlen);
+}
+/* The serial the zone named apex had when it was last deleted (a zone created again under the
+ * name must start above it); TERN_ENOTFOUND when no zone of that name was ever deleted. */
+static inline int store_zone_past_serial(struct store_txn *t, const uint8_t *apex, uint32_t *serial, char *err,
+                                         size_t errlen)
+{
+	return t->store->ops->zone_past_serial(t, apex, serial, err, errlen);
 }
 /* Sets the serial and the updated time (callers raise it once per committed change). */
 static inline int store_zone_set_serial(struct store_txn *t, const uint8_t *apex, uint32_t serial, char *err,

@@ -84,6 +84,14 @@ static const char *const migrations[] = {
     "DROP TABLE journal;"
     "ALTER TABLE journal_v2 RENAME TO journal;"
     "CREATE INDEX journal_by_serial ON journal (zone_id, serial_from);",
+    /* 3: the serial each deleted zone name last had, so the zone created again under that name
+     * starts above it (RFC 1982) and secondaries holding the old version refresh. One row per
+     * name, replaced at each deletion; a zone's serials only move forward, so the last is the
+     * newest it had. */
+    "CREATE TABLE past_serials ("
+    " apex BLOB PRIMARY KEY,"
+    " serial INTEGER NOT NULL CHECK (serial BETWEEN 0 AND 4294967295),"
+    " deleted_at INTEGER NOT NULL) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -98,6 +106,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ZONE_LIST_TENANT] = "SELECT " ZONE_COLS " FROM zones WHERE tenant = ?3 AND sort_key >= ?1"
                             " ORDER BY sort_key LIMIT ?2",
     [ST_ZONE_DELETE] = "DELETE FROM zones WHERE apex = ?1",
+    [ST_ZONE_RETIRE] = "INSERT INTO past_serials (apex, serial, deleted_at) SELECT apex, serial, ?2 FROM zones"
+                       " WHERE apex = ?1 ON CONFLICT (apex) DO UPDATE SET serial = excluded.serial,"
+                       " deleted_at = excluded.deleted_at",
+    [ST_PAST_SERIAL] = "SELECT serial FROM past_serials WHERE apex = ?1",
     [ST_ZONE_SERIAL] = "UPDATE zones SET serial = ?2, updated_at = ?3 WHERE apex = ?1",
     [ST_ZONE_LOCK] = "UPDATE zones SET locked = ?2, lock_reason = ?3, updated_at = ?4 WHERE apex = ?1",
     [ST_RRSET_PUT] = "INSERT INTO rrsets (zone_id, sort_key, type, owner, ttl, count, rdata)"
@@ -742,6 +754,21 @@ static void zone_from_row(sqlite3_stmt *s, struct store_zone *z)
 	z->updated = sqlite3_column_int64(s, 8);
 }
 
+/* The serial the lower-cased apex had when last deleted: 1 found, 0 never deleted, or an error. */
+static int past_serial(struct sq_txn *t, struct conn *c, const uint8_t *lapex, uint32_t *serial, char *err,
+                       size_t errlen)
+{
+	struct q q;
+	int rc = sq_q_open(&q, t, c, ST_PAST_SERIAL, err, errlen);
+	if (rc < 0)
+		return rc;
+	sq_q_blob(&q, 1, lapex, name_len(lapex));
+	if ((rc = sq_q_step(&q, err, errlen)) == 1)
+		*serial = (uint32_t)sqlite3_column_int64(q.s, 0);
+	sq_q_close(&q);
+	return rc;
+}
+
 static int sq_zone_create(struct store_txn *bt, struct store_zone *z, char *err, size_t errlen)
 {
 	struct sq_txn *t = (struct sq_txn *)bt;
@@ -758,6 +785,16 @@ static int sq_zone_create(struct store_txn *bt, struct store_zone *z, char *err,
 		return set_err(err, errlen, TERN_EINVAL, "unknown serial policy %d", (int)z->serial_policy);
 	if ((rc = sq_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
+	uint32_t past;
+	if ((rc = past_serial(t, c, lapex, &past, err, errlen)) < 0)
+		goto fail;
+	if (rc == 1 && !rr_serial_newer(z->serial, past)) {
+		rc = set_err(err, errlen, TERN_EINVAL,
+		             "zone %s had serial %" PRIu32 " before it was deleted: serial %" PRIu32
+		             " is not above it (RFC 1982), so its secondaries would not refresh",
+		             sq_name_text(lapex, zn), past, z->serial);
+		goto fail;
+	}
 	if ((rc = sq_q_open(&q, t, c, ST_ZONE_INSERT, err, errlen)) < 0)
 		goto fail;
 	sq_q_blob(&q, 1, lapex, (size_t)n);
@@ -875,6 +912,8 @@ static int zone_row_write(struct sq_txn *t, enum stmt id, const uint8_t *apex, i
 	if (id == ST_ZONE_SERIAL) {
 		sq_q_int(&q, 2, v2);
 		sq_q_int(&q, 3, t->now);
+	} else if (id == ST_ZONE_RETIRE) {
+		sq_q_int(&q, 2, t->now);
 	} else if (id == ST_ZONE_LOCK) {
 		sq_q_int(&q, 2, v2);
 		sq_q_text(&q, 3, v3);
@@ -889,9 +928,29 @@ fail:
 	return rc;
 }
 
+/* The zone's serial goes to past_serials first, in the same transaction as the deletion. */
 static int sq_zone_delete(struct store_txn *bt, const uint8_t *apex, char *err, size_t errlen)
 {
-	return zone_row_write((struct sq_txn *)bt, ST_ZONE_DELETE, apex, 0, NULL, err, errlen);
+	int rc = zone_row_write((struct sq_txn *)bt, ST_ZONE_RETIRE, apex, 0, NULL, err, errlen);
+	return rc < 0 ? rc : zone_row_write((struct sq_txn *)bt, ST_ZONE_DELETE, apex, 0, NULL, err, errlen);
+}
+
+static int sq_zone_past_serial(struct store_txn *bt, const uint8_t *apex, uint32_t *serial, char *err, size_t errlen)
+{
+	struct sq_txn *t = (struct sq_txn *)bt;
+	uint8_t lapex[NAME_MAXLEN];
+	char zn[NAME_TEXT_MAX];
+	struct conn *c = NULL;
+	int rc = sq_take_name(apex, lapex, "zone", err, errlen);
+	if (rc < 0)
+		return rc;
+	if ((rc = sq_conn_take(t, false, &c, err, errlen)) < 0)
+		return rc;
+	rc = past_serial(t, c, lapex, serial, err, errlen);
+	if (rc == 0)
+		rc = set_err(err, errlen, TERN_ENOTFOUND, "zone %s was never deleted", sq_name_text(lapex, zn));
+	sq_conn_give(t, c);
+	return rc < 0 ? rc : 0;
 }
 
 static int sq_zone_set_serial(struct store_txn *bt, const uint8_t *apex, uint32_t serial, char *err, size_t errlen)
@@ -1132,6 +1191,7 @@ static const struct store_ops sqlite_ops = {
     .zone_get = sq_zone_get,
     .zone_list = sq_zone_list,
     .zone_delete = sq_zone_delete,
+    .zone_past_serial = sq_zone_past_serial,
     .zone_set_serial = sq_zone_set_serial,
     .zone_set_lock = sq_zone_set_lock,
     .rrset_put = sq_rrset_put,

@@ -200,6 +200,58 @@ def test_scoped_token_reads_only_its_scope(srv, keys):
     acme.close()
 
 
+def test_scope_compares_wire_labels(srv, keys):
+    """A token for *.dyn.<zone> may write names below dyn.<zone> only: x\\.dyn.<zone> is one label
+    "x.dyn" directly under the apex, whose text merely ends in ".dyn.<zone>"; and however a name is
+    spelled (escapes, case, a final dot) it is its labels that the scope decides on."""
+    owner = srv.api(keys.token("wire-owner"))
+    owner.create_zone("wire.test")
+    owner.put_rrset("wire.test", "x\\.dyn", "TXT", 60, ["\"owner's\""])
+    serial = soa_serial(srv, "wire.test")
+    dyn = srv.api(keys.token("wire-owner", scope={"zones": ["wire.test"], "names": ["*.dyn.wire.test"]}))
+    base = "/api/v1/zones/wire.test/rrsets"
+    txt = {"ttl": 60, "records": ["\"hijacked\""]}
+    outside = ["x\\.dyn", "x\\.dyn.wire.test", "x\\.dyn.wire.test.", "X\\.DYN.Wire.Test", "x\\046dyn",
+               "a.x\\.dyn", "\\.dyn", "dyndyn", "dyn"]
+    forbidden = []
+    for name in outside:
+        forbidden += [("PATCH", base, {"rrsets": [dict(txt, name=name, type="TXT")]}),
+                      ("PUT", base + "/" + name + "/TXT", txt),
+                      ("DELETE", base + "/" + name + "/TXT", None),
+                      ("POST", "/api/v1/zones/wire.test/proposals", {"rrsets": [dict(txt, name=name, type="TXT")]})]
+    problems = error_problems(dyn, forbidden, 403, "name")
+    assert not problems, "the *.dyn.wire.test token wrote outside its scope:\n" + "\n".join(problems)
+    assert soa_serial(srv, "wire.test") == serial
+    assert_served(srv, "x\\.dyn.wire.test", "TXT", ["\"owner's\""])
+    assert_not_served(srv, "a.x\\.dyn.wire.test", "TXT")
+    assert_not_served(srv, "dyndyn.wire.test", "TXT")
+    r = dyn.get(base + "/x\\.dyn/TXT")
+    assert_error(r, 403, "name")
+    assert "owner's" not in dyn.get(base).body.decode()
+    # names below dyn.wire.test, however spelled, are the token's
+    for name, label in [("a.dyn", "a"), ("B.DYN.wire.test.", "b"), ("\\099.dyn", "c"), ("d.dyn.wire.test", "d")]:
+        r = dyn.put(base + "/" + name + "/TXT", {"ttl": 60, "records": ["\"%s\"" % label]})
+        assert r.status == 200, (name, r)
+        assert_served(srv, label + ".dyn.wire.test", "TXT", ["\"%s\"" % label])
+    r = dyn.patch(base, {"rrsets": [{"name": "e.Dyn", "type": "TXT", "ttl": 60, "records": ["\"e\""]}]})
+    assert r.status == 200, r
+    assert_served(srv, "e.dyn.wire.test", "TXT", ["\"e\""])
+    owner.close()
+    dyn.close()
+
+
+def test_scope_with_bad_name_refuses_token(srv, keys):
+    """A scope name that is no domain name refuses the whole token (401), saying why."""
+    for scope, why in [({"names": ["x.*.wire.test"]}, "'*' is a wildcard only as the whole first label"),
+                       ({"names": ["a..wire.test"]}, "empty label"),
+                       ({"zones": ["b\u00fccher.test"]}, "non-ASCII character"),
+                       ({"names": ["a\\256.wire.test"]}, "bad escape"),
+                       ({"names": ["a" * 64 + ".wire.test"]}, "label longer than 63 octets")]:
+        api = srv.api(keys.token("wire-owner", scope=scope))
+        assert_error(api.get("/api/v1/zones"), 401, "Authorization", contains=why)
+        api.close()
+
+
 def test_read_only_scope(srv, keys):
     owner = srv.api(keys.token("ro-owner"))
     owner.create_zone("ro.test")

@@ -130,7 +130,7 @@ bool api_zone_get(struct api *a, const struct api_caller *c, const char *name, s
 	name_to_text(apex, text, sizeof(text));
 	int rc = store_zone_get(store_latest(a->store), apex, z, err, sizeof(err));
 	if (rc == TERN_ENOTFOUND || (rc == 0 && !c->p.admin && strcmp(z->tenant, c->p.tenant) != 0) ||
-	    (rc == 0 && !auth_allows(&c->p, text, NULL, 0, false))) {
+	    (rc == 0 && !auth_allows(&c->p, apex, NULL, 0, false))) {
 		http_error(res, 404, "zone", "no zone %s", text);
 		return false;
 	}
@@ -145,7 +145,7 @@ bool api_whole_zone(const struct api_caller *c, const struct store_zone *z, bool
 {
 	char text[NAME_MAXLEN * 4 + 1];
 	name_to_text(z->apex, text, sizeof(text));
-	if (!c->p.scope.has_names && !c->p.scope.has_types && auth_allows(&c->p, text, NULL, 0, write))
+	if (!c->p.scope.has_names && !c->p.scope.has_types && auth_allows(&c->p, z->apex, NULL, 0, write))
 		return true;
 	http_error(res, 403, "zone", "the token's scope does not cover the whole of %s%s", text,
 	           write ? " for writing" : "");

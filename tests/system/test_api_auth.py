@@ -1,11 +1,12 @@
 """API authentication and authorisation: JWT failures (401), RS256 and ES256, tenant isolation
 (404, never 403), admin, scoped tokens, the legacy X-Tenant-ID header, per-tenant rate limits."""
+import http.client
 import json
 import time
 
 import pytest
 
-from apilib import (ApiTernd, Keys, assert_error, assert_not_served, assert_served, error_problems, keys,  # noqa: F401
+from apilib import (ApiTernd, Keys, Response, assert_error, assert_not_served, assert_served, error_problems, keys,  # noqa: F401
                     finish, server_fixture, soa_serial, zone_routes, zonefile)
 
 srv = server_fixture()
@@ -59,6 +60,35 @@ def test_missing_and_malformed_authorization(srv, keys):
     for h in ["Basic " + good, "Bearer", "Bearer ", good, "Token " + good]:
         assert_error(api.get("/api/v1/zones", token=False, headers={"Authorization": h}), 401, "Authorization")
     api.close()
+
+
+def get_with_headers(srv, path, headers):
+    """GET path with headers given as (name, value) pairs, a repeated name sent twice."""
+    c = http.client.HTTPConnection("127.0.0.1", srv.api_port, timeout=30)
+    try:
+        c.putrequest("GET", path)
+        for name, value in headers:
+            c.putheader(name, value)
+        c.endheaders()
+        r = c.getresponse()
+        return Response(r.status, r.headers, r.read())
+    finally:
+        c.close()
+
+
+def test_authorization_header_forms(srv, keys):
+    """Two Authorization headers are refused whichever is good (a proxy and ternd could read
+    different ones); the scheme takes one or more spaces before the token (RFC 6750)."""
+    good, other = keys.token("hdr-a"), keys.token("hdr-b")
+    for pair in [(good, other), (good, good), ("junk", good), (good, "junk")]:
+        r = get_with_headers(srv, "/api/v1/zones", [("Authorization", "Bearer " + t) for t in pair])
+        assert_error(r, 401, "Authorization", contains="more than one Authorization header")
+    for h in ["Bearer " + good, "bearer " + good, "BEARER  " + good, "Bearer   " + good]:
+        r = get_with_headers(srv, "/api/v1/zones", [("Authorization", h)])
+        assert r.status == 200, (h[:10], r)
+    for h in ["Bearer\t" + good, "Bearer " + good + " x", "Bearer " + good[:-1] + " " + good[-1]]:
+        r = get_with_headers(srv, "/api/v1/zones", [("Authorization", h)])
+        assert_error(r, 401, "Authorization")
 
 
 # --- tenants ---------------------------------------------------------------------------------------
@@ -330,6 +360,27 @@ def test_legacy_header_accepted_when_enabled(legacy_srv, keys):
     assert r.status == 200, r
     # still nothing without either
     assert_error(api.get("/api/v1/zones", token=False), 401)
+    api.close()
+
+
+def test_legacy_header_is_checked_as_sub_is(legacy_srv, keys):
+    """X-Tenant-ID names a tenant by the sub claim's rules: not longer than 128 bytes, no control
+    character, and only once in a request; each refusal says which."""
+    api = legacy_srv.api(None)
+    r = api.post("/api/v1/zones", {"name": "legacy-rules.test"}, token=False, headers={"X-Tenant-ID": "rules"})
+    assert r.status == 201, r
+    for value, why in [("r" * 129, "X-Tenant-ID is longer than 128 bytes"),
+                       ("rul\x01es", "X-Tenant-ID contains a control character"),
+                       ("ru\tles", "X-Tenant-ID contains a control character")]:
+        r = api.get("/api/v1/zones", token=False, headers={"X-Tenant-ID": value})
+        assert_error(r, 401, "X-Tenant-ID", contains=why)
+    assert len("r" * 128) == 128 and api.get("/api/v1/zones", token=False,
+                                               headers={"X-Tenant-ID": "r" * 128}).status == 200
+    for pair in [("rules", "someone-else"), ("someone-else", "rules"), ("rules", "rules")]:
+        r = get_with_headers(legacy_srv, "/api/v1/zones/legacy-rules.test", [("X-Tenant-ID", t) for t in pair])
+        assert_error(r, 401, "X-Tenant-ID", contains="more than one X-Tenant-ID header")
+    r = api.get("/api/v1/zones/legacy-rules.test", token=False, headers={"X-Tenant-ID": "rules"})
+    assert r.status == 200, r
     api.close()
 
 

@@ -23,6 +23,8 @@
 
 #define RSA_MIN_BITS 2048
 #define RSA_MAX_BITS 16384
+#define TENANT_MAX_TEXT "128" /* AUTH_TENANT_MAX, for messages */
+_Static_assert(AUTH_TENANT_MAX == 128, "TENANT_MAX_TEXT must spell AUTH_TENANT_MAX");
 #define QUOTE_MAX 64 /* characters of an untrusted value shown in a message */
 #define TIME_LIMIT 253402300799.0 /* 9999-12-31T23:59:59Z: a time claim beyond is nonsense */
 
@@ -553,6 +555,18 @@ static int check_times(json_t *payload, time_t now, struct auth_principal *out, 
 	return 0;
 }
 
+const char *auth_tenant_problem(const char *s, size_t len)
+{
+	if (len == 0)
+		return "is empty";
+	if (len > AUTH_TENANT_MAX)
+		return "is longer than " TENANT_MAX_TEXT " bytes";
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return "contains a control character";
+	return NULL;
+}
+
 static int check_subject(json_t *payload, struct auth_principal *out, char *err, size_t errlen)
 {
 	json_t *sub = json_object_get(payload, "sub");
@@ -564,21 +578,12 @@ static int check_subject(json_t *payload, struct auth_principal *out, char *err,
 		seterr(err, errlen, "sub claim is not a string");
 		return TERN_EINVAL;
 	}
-	const char *s = json_string_value(sub);
+	const char *s = json_string_value(sub), *why;
 	size_t len = json_string_length(sub);
-	if (len == 0) {
-		seterr(err, errlen, "sub claim is empty");
+	if ((why = auth_tenant_problem(s, len)) != NULL) {
+		seterr(err, errlen, "sub claim %s", why);
 		return TERN_EINVAL;
 	}
-	if (len > AUTH_TENANT_MAX) {
-		seterr(err, errlen, "sub claim is longer than %d bytes", AUTH_TENANT_MAX);
-		return TERN_EINVAL;
-	}
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
-			seterr(err, errlen, "sub claim contains a control character");
-			return TERN_EINVAL;
-		}
 	memcpy(out->tenant, s, len + 1);
 
 	json_t *role = json_object_get(payload, "role");

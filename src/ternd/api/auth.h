@@ -68,6 +68,9 @@ size_t auth_keys_count(const struct auth_keys *keys);
 int auth_verify(const struct auth_keys *keys, const char *token, time_t now, struct auth_principal *out, char *err,
                 size_t errlen);
 void auth_principal_free(struct auth_principal *p);
+/* Why s (len bytes) cannot name a tenant, or NULL: empty, longer than AUTH_TENANT_MAX, or holding a
+ * control character. The sub claim and the legacy X-Tenant-ID header obey the same rule. */
+const char *auth_tenant_problem(const char *s, size_t len);
 /* A deep copy (release with auth_principal_free); TERN_ENOMEM leaves dst empty. */
 int auth_principal_copy(struct auth_principal *dst, const struct auth_principal *src);
 

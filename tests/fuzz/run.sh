@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZ=$ROOT/tests/fuzz
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CC=${CC:-clang}
-ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json xfrin catalog_in"
+ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json xfrin catalog_in token jwks"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -41,6 +41,8 @@ max_len() {
 	rrtext) echo 4096 ;;
 	xfrin) echo 16384 ;;   # several messages of an AXFR or IXFR answer
 	catalog_in) echo 16384 ;; # zone text, as for zonefile
+	token) echo 10240 ;;   # past AUTH_TOKEN_MAX (8192), so the length limit is crossed too
+	jwks) echo 16384 ;;    # a few keys of up to 16384 bits
 	*) echo 4096 ;;
 	esac
 }
@@ -56,12 +58,14 @@ dict_files() {
 # ---- build ----
 
 # libtern and ternd's in-memory core: everything but main.c, the sockets (net/) and the HTTP API
-# (api/). Objects go into an archive, so a harness links only what it uses.
+# (api/) but its parsers of untrusted input. Objects go into an archive, so a harness links only
+# what it uses.
 lib_srcs() {
 	local f
 	for f in "$ROOT"/src/lib/*.c "$ROOT"/src/ternd/*.c "$ROOT"/src/ternd/*/*.c; do
 		case ${f#"$ROOT"/} in
 		src/ternd/api/api_json.c | src/ternd/api/http_response.c) ;; # request bodies: fuzz_api_json
+		src/ternd/api/auth.c) ;; # bearer tokens and the JWKS: fuzz_token, fuzz_jwks
 		src/ternd/main.c | src/ternd/net/* | src/ternd/api/*) continue ;;
 		esac
 		[ -f "$f" ] && echo "${f#"$ROOT"/}"

@@ -1,11 +1,12 @@
 """API authentication and authorisation: JWT failures (401), RS256 and ES256, tenant isolation
 (404, never 403), admin, scoped tokens, the legacy X-Tenant-ID header, per-tenant rate limits."""
+import http.client
 import json
 import time
 
 import pytest
 
-from apilib import (ApiTernd, Keys, assert_error, assert_not_served, assert_served, error_problems, keys,  # noqa: F401
+from apilib import (ApiTernd, Keys, Response, assert_error, assert_not_served, assert_served, error_problems, keys,  # noqa: F401
                     finish, server_fixture, soa_serial, zone_routes, zonefile)
 
 srv = server_fixture()
@@ -59,6 +60,35 @@ def test_missing_and_malformed_authorization(srv, keys):
     for h in ["Basic " + good, "Bearer", "Bearer ", good, "Token " + good]:
         assert_error(api.get("/api/v1/zones", token=False, headers={"Authorization": h}), 401, "Authorization")
     api.close()
+
+
+def get_with_headers(srv, path, headers):
+    """GET path with headers given as (name, value) pairs, a repeated name sent twice."""
+    c = http.client.HTTPConnection("127.0.0.1", srv.api_port, timeout=30)
+    try:
+        c.putrequest("GET", path)
+        for name, value in headers:
+            c.putheader(name, value)
+        c.endheaders()
+        r = c.getresponse()
+        return Response(r.status, r.headers, r.read())
+    finally:
+        c.close()
+
+
+def test_authorization_header_forms(srv, keys):
+    """Two Authorization headers are refused whichever is good (a proxy and ternd could read
+    different ones); the scheme takes one or more spaces before the token (RFC 6750)."""
+    good, other = keys.token("hdr-a"), keys.token("hdr-b")
+    for pair in [(good, other), (good, good), ("junk", good), (good, "junk")]:
+        r = get_with_headers(srv, "/api/v1/zones", [("Authorization", "Bearer " + t) for t in pair])
+        assert_error(r, 401, "Authorization", contains="more than one Authorization header")
+    for h in ["Bearer " + good, "bearer " + good, "BEARER  " + good, "Bearer   " + good]:
+        r = get_with_headers(srv, "/api/v1/zones", [("Authorization", h)])
+        assert r.status == 200, (h[:10], r)
+    for h in ["Bearer\t" + good, "Bearer " + good + " x", "Bearer " + good[:-1] + " " + good[-1]]:
+        r = get_with_headers(srv, "/api/v1/zones", [("Authorization", h)])
+        assert_error(r, 401, "Authorization")
 
 
 # --- tenants ---------------------------------------------------------------------------------------
@@ -200,6 +230,58 @@ def test_scoped_token_reads_only_its_scope(srv, keys):
     acme.close()
 
 
+def test_scope_compares_wire_labels(srv, keys):
+    """A token for *.dyn.<zone> may write names below dyn.<zone> only: x\\.dyn.<zone> is one label
+    "x.dyn" directly under the apex, whose text merely ends in ".dyn.<zone>"; and however a name is
+    spelled (escapes, case, a final dot) it is its labels that the scope decides on."""
+    owner = srv.api(keys.token("wire-owner"))
+    owner.create_zone("wire.test")
+    owner.put_rrset("wire.test", "x\\.dyn", "TXT", 60, ["\"owner's\""])
+    serial = soa_serial(srv, "wire.test")
+    dyn = srv.api(keys.token("wire-owner", scope={"zones": ["wire.test"], "names": ["*.dyn.wire.test"]}))
+    base = "/api/v1/zones/wire.test/rrsets"
+    txt = {"ttl": 60, "records": ["\"hijacked\""]}
+    outside = ["x\\.dyn", "x\\.dyn.wire.test", "x\\.dyn.wire.test.", "X\\.DYN.Wire.Test", "x\\046dyn",
+               "a.x\\.dyn", "\\.dyn", "dyndyn", "dyn"]
+    forbidden = []
+    for name in outside:
+        forbidden += [("PATCH", base, {"rrsets": [dict(txt, name=name, type="TXT")]}),
+                      ("PUT", base + "/" + name + "/TXT", txt),
+                      ("DELETE", base + "/" + name + "/TXT", None),
+                      ("POST", "/api/v1/zones/wire.test/proposals", {"rrsets": [dict(txt, name=name, type="TXT")]})]
+    problems = error_problems(dyn, forbidden, 403, "name")
+    assert not problems, "the *.dyn.wire.test token wrote outside its scope:\n" + "\n".join(problems)
+    assert soa_serial(srv, "wire.test") == serial
+    assert_served(srv, "x\\.dyn.wire.test", "TXT", ["\"owner's\""])
+    assert_not_served(srv, "a.x\\.dyn.wire.test", "TXT")
+    assert_not_served(srv, "dyndyn.wire.test", "TXT")
+    r = dyn.get(base + "/x\\.dyn/TXT")
+    assert_error(r, 403, "name")
+    assert "owner's" not in dyn.get(base).body.decode()
+    # names below dyn.wire.test, however spelled, are the token's
+    for name, label in [("a.dyn", "a"), ("B.DYN.wire.test.", "b"), ("\\099.dyn", "c"), ("d.dyn.wire.test", "d")]:
+        r = dyn.put(base + "/" + name + "/TXT", {"ttl": 60, "records": ["\"%s\"" % label]})
+        assert r.status == 200, (name, r)
+        assert_served(srv, label + ".dyn.wire.test", "TXT", ["\"%s\"" % label])
+    r = dyn.patch(base, {"rrsets": [{"name": "e.Dyn", "type": "TXT", "ttl": 60, "records": ["\"e\""]}]})
+    assert r.status == 200, r
+    assert_served(srv, "e.dyn.wire.test", "TXT", ["\"e\""])
+    owner.close()
+    dyn.close()
+
+
+def test_scope_with_bad_name_refuses_token(srv, keys):
+    """A scope name that is no domain name refuses the whole token (401), saying why."""
+    for scope, why in [({"names": ["x.*.wire.test"]}, "'*' is a wildcard only as the whole first label"),
+                       ({"names": ["a..wire.test"]}, "empty label"),
+                       ({"zones": ["b\u00fccher.test"]}, "non-ASCII character"),
+                       ({"names": ["a\\256.wire.test"]}, "bad escape"),
+                       ({"names": ["a" * 64 + ".wire.test"]}, "label longer than 63 octets")]:
+        api = srv.api(keys.token("wire-owner", scope=scope))
+        assert_error(api.get("/api/v1/zones"), 401, "Authorization", contains=why)
+        api.close()
+
+
 def test_read_only_scope(srv, keys):
     owner = srv.api(keys.token("ro-owner"))
     owner.create_zone("ro.test")
@@ -278,6 +360,27 @@ def test_legacy_header_accepted_when_enabled(legacy_srv, keys):
     assert r.status == 200, r
     # still nothing without either
     assert_error(api.get("/api/v1/zones", token=False), 401)
+    api.close()
+
+
+def test_legacy_header_is_checked_as_sub_is(legacy_srv, keys):
+    """X-Tenant-ID names a tenant by the sub claim's rules: not longer than 128 bytes, no control
+    character, and only once in a request; each refusal says which."""
+    api = legacy_srv.api(None)
+    r = api.post("/api/v1/zones", {"name": "legacy-rules.test"}, token=False, headers={"X-Tenant-ID": "rules"})
+    assert r.status == 201, r
+    for value, why in [("r" * 129, "X-Tenant-ID is longer than 128 bytes"),
+                       ("rul\x01es", "X-Tenant-ID contains a control character"),
+                       ("ru\tles", "X-Tenant-ID contains a control character")]:
+        r = api.get("/api/v1/zones", token=False, headers={"X-Tenant-ID": value})
+        assert_error(r, 401, "X-Tenant-ID", contains=why)
+    assert len("r" * 128) == 128 and api.get("/api/v1/zones", token=False,
+                                               headers={"X-Tenant-ID": "r" * 128}).status == 200
+    for pair in [("rules", "someone-else"), ("someone-else", "rules"), ("rules", "rules")]:
+        r = get_with_headers(legacy_srv, "/api/v1/zones/legacy-rules.test", [("X-Tenant-ID", t) for t in pair])
+        assert_error(r, 401, "X-Tenant-ID", contains="more than one X-Tenant-ID header")
+    r = api.get("/api/v1/zones/legacy-rules.test", token=False, headers={"X-Tenant-ID": "rules"})
+    assert r.status == 200, r
     api.close()
 
 

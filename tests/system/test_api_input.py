@@ -251,6 +251,25 @@ def test_ttl_boundaries_accepted(srv, api):
     assert api.delete(RS + "/edge/A").status == 200
 
 
+def test_owner_names_are_read_as_labels(srv, api):
+    """An owner is absolute when its labels end in the zone's (or with a final dot), else relative:
+    decided on the parsed labels, not on the text, so "y\\.input.test" (the label "y.input", then
+    "test") is relative; a body's name matches the URL's when they are the same name, however
+    each is spelled."""
+    r = api.put(RS + "/y\\.input.test/TXT", {"ttl": 60, "records": ["\"y\""]})
+    assert r.status == 200 and r.json["name"] == "y\\.input.test.input.test.", r
+    assert_served(srv, "y\\.input.test.input.test", "TXT", ["\"y\""])
+    for url, body_name in [("spelled", "SPELLED.input.test."), ("spelled", "\\115pelled"),
+                           ("Spelled.INPUT.test", "spelled")]:
+        r = api.put(RS + "/%s/TXT" % url, {"name": body_name, "ttl": 60, "records": ["\"s\""]})
+        assert r.status == 200 and r.json["name"] == "spelled.input.test.", (url, body_name, r)
+    assert_served(srv, "spelled.input.test", "TXT", ["\"s\""])
+    r = api.put(RS + "/spelled/TXT", {"name": "spelled.input.test.input.test", "ttl": 60, "records": ["\"s\""]})
+    assert_error(r, 400, "name", "differs from the name in the URL")
+    for name in ("y\\.input.test.input.test", "spelled"):
+        assert api.delete(RS + "/%s/TXT" % name).status == 200
+
+
 ZONE_RULES = [
     # (description, request, field the error should name)
     ("CNAME beside A", ("PUT", RS + "/www/CNAME", {"ttl": 60, "records": ["elsewhere.example."]}), "name"),

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "lib/error.h"
+#include "lib/name.h"
 #include "ternd/api/auth.h"
 
 #define NOW ((time_t)1795428000) /* 2026-11-23T10:00:00Z */
@@ -259,6 +260,18 @@ static void assert_contains(const char *hay, const char *needle)
 		fail_msg("expected \"%s\" in: %s", needle, hay);
 }
 
+/* auth_allows() on names given in presentation form (NULL stays NULL), parsed by the library as
+ * the API's routes parse them; a text that is no name fails the test. */
+static bool allows(const struct auth_principal *p, const char *zone, const char *name, uint16_t type, bool write)
+{
+	uint8_t zw[NAME_MAXLEN], nw[NAME_MAXLEN];
+	if (zone && name_from_text(zw, zone, NULL) < 0)
+		fail_msg("test zone \"%s\" is not a name", zone);
+	if (name && name_from_text(nw, name, NULL) < 0)
+		fail_msg("test name \"%s\" is not a name", name);
+	return auth_allows(p, zone ? zw : NULL, name ? nw : NULL, type, write);
+}
+
 /* Verifies tok (and frees it) at now, expecting success. */
 static void expect_ok_at(struct fixture *f, char *tok, time_t now, struct auth_principal *p)
 {
@@ -321,8 +334,8 @@ static void test_rs256_valid(void **state)
 	assert_int_equal(p.expires, NOW + 600);
 	assert_false(p.scope.read_only);
 	assert_false(p.scope.has_zones || p.scope.has_names || p.scope.has_types);
-	assert_true(auth_allows(&p, "example.com", "www.example.com", 1, true));
-	assert_true(auth_allows(&p, NULL, NULL, 0, true));
+	assert_true(allows(&p, "example.com", "www.example.com", 1, true));
+	assert_true(allows(&p, NULL, NULL, 0, true));
 	auth_principal_free(&p);
 	auth_principal_free(&p); /* twice is harmless */
 }
@@ -675,7 +688,7 @@ static void test_malformed(void **state)
 
 static char *with_payload(struct fixture *f, const char *body)
 {
-	char payload[512];
+	char payload[2048];
 	snprintf(payload, sizeof(payload), "{\"exp\":%lld%s}", (long long)NOW + 600, body);
 	return token("ES256", "ec1", f->ec, payload);
 }
@@ -730,16 +743,27 @@ static void test_role(void **state)
 
 static void scoped(struct fixture *f, const char *scope, struct auth_principal *p)
 {
-	char body[600];
+	char body[1536];
 	snprintf(body, sizeof(body), ",\"sub\":\"t1\",\"scope\":%s", scope);
 	expect_ok(f, with_payload(f, body), p);
 }
 
 static void scope_fails(struct fixture *f, const char *scope, const char *message)
 {
-	char body[600];
+	char body[1536];
 	snprintf(body, sizeof(body), ",\"sub\":\"t1\",\"scope\":%s", scope);
 	expect_fail(f, with_payload(f, body), message);
+}
+
+/* A scope entry holds the lower-case wire form of text (written back by name_to_text()). */
+static void assert_scope_name(const struct auth_scope_name *e, bool wild, const char *text)
+{
+	char buf[NAME_MAXLEN * 4 + 1];
+	assert_non_null(e->name);
+	assert_true(name_check(e->name, NAME_MAXLEN) > 0);
+	assert_true(name_to_text(e->name, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, text);
+	assert_int_equal(e->wild, wild);
 }
 
 static void test_scope_parse(void **state)
@@ -753,11 +777,11 @@ static void test_scope_parse(void **state)
 	assert_false(p.scope.read_only);
 	assert_true(p.scope.has_zones && p.scope.has_names && p.scope.has_types);
 	assert_int_equal(p.scope.nzones, 2);
-	assert_string_equal(p.scope.zones[0], "example.com");
-	assert_string_equal(p.scope.zones[1], "example.org");
+	assert_scope_name(&p.scope.zones[0], false, "example.com.");
+	assert_scope_name(&p.scope.zones[1], false, "example.org.");
 	assert_int_equal(p.scope.nnames, 2);
-	assert_string_equal(p.scope.names[0], "_acme-challenge.example.com");
-	assert_string_equal(p.scope.names[1], "*.example.org");
+	assert_scope_name(&p.scope.names[0], false, "_acme-challenge.example.com.");
+	assert_scope_name(&p.scope.names[1], true, "example.org.");
 	assert_int_equal(p.scope.ntypes, 2);
 	assert_string_equal(p.scope.types[0].name, "TXT");
 	assert_int_equal(p.scope.types[0].code, 0);
@@ -804,6 +828,70 @@ static void test_scope_parse(void **state)
 	scope_fails(f, "{\"read_only\":true,\"read_only\":false}", "payload is not a JSON object");
 }
 
+/* Scope names go through the library's name parser once, when the token is accepted: escapes,
+ * case, the trailing dot and a literal '*' give wire names; what is no name refuses the token,
+ * saying why. */
+static void test_scope_names_wire(void **state)
+{
+	struct fixture *f = *state;
+	struct auth_principal p;
+	scoped(f,
+	       "{\"zones\":[\"\\\\069xample.COM\",\"xn--bcher-kva.example.\"],"
+	       "\"names\":[\"x\\\\.y.example.com\",\"\\\\*.lit.example.com\",\"*.\\\\068YN.example.com.\","
+	       "\"a\\\\032b.example.com\",\"\\\\*\"]}",
+	       &p);
+	assert_int_equal(p.scope.nzones, 2);
+	assert_scope_name(&p.scope.zones[0], false, "example.com.");
+	assert_scope_name(&p.scope.zones[1], false, "xn--bcher-kva.example.");
+	assert_int_equal(p.scope.nnames, 5);
+	assert_scope_name(&p.scope.names[0], false, "x\\.y.example.com."); /* one label "x.y" */
+	assert_scope_name(&p.scope.names[1], false, "*.lit.example.com."); /* a literal '*' label */
+	assert_scope_name(&p.scope.names[2], true, "dyn.example.com.");
+	assert_scope_name(&p.scope.names[3], false, "a\\032b.example.com.");
+	assert_scope_name(&p.scope.names[4], false, "*.");
+	auth_principal_free(&p);
+
+	/* 3 labels of 63 and one of 61: 255 octets, the most a name holds */
+	char l63[64], big[400], body[600];
+	memset(l63, 'a', 63);
+	l63[63] = 0;
+	snprintf(big, sizeof(big), "%s.%s.%s.%.61s", l63, l63, l63, l63);
+	snprintf(body, sizeof(body), "{\"names\":[\"%s\"]}", big);
+	scoped(f, body, &p);
+	assert_int_equal(name_len(p.scope.names[0].name), 255);
+	auth_principal_free(&p);
+	snprintf(body, sizeof(body), "{\"names\":[\"%s.%s.%s.%.62s\"]}", l63, l63, l63, l63);
+	scope_fails(f, body, "scope.names[0]: \"aaaa");
+	scope_fails(f, body, "longer than 255 octets in wire form");
+	snprintf(body, sizeof(body), "{\"zones\":[\"a%s.example\"]}", l63);
+	scope_fails(f, body, "label longer than 63 octets");
+	/* an escape is one octet: 63 of them make a label that fits */
+	snprintf(body, sizeof(body), "{\"names\":[\"%s.example\"]}",
+	         "\\\\065\\\\065\\\\065aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	scoped(f, body, &p);
+	assert_int_equal(p.scope.names[0].name[0], 63);
+	auth_principal_free(&p);
+
+	scope_fails(f, "{\"names\":[\"x.*.example\"]}", "'*' is a wildcard only as the whole first label");
+	scope_fails(f, "{\"names\":[\"*x.example\"]}", "'*' is a wildcard only as the whole first label");
+	scope_fails(f, "{\"names\":[\"*.*.example\"]}", "'*' is a wildcard only as the whole first label");
+	scope_fails(f, "{\"zones\":[\"*.example\"]}", "'*' in a zone name");
+	scope_fails(f, "{\"names\":[\"*\"]}", "a wildcard needs a suffix");
+	scope_fails(f, "{\"names\":[\"*.\"]}", "a wildcard needs a suffix");
+	scope_fails(f, "{\"names\":[\"*..\"]}", "a wildcard over every name");
+	scope_fails(f, "{\"names\":[\".\"]}", "the root is not a scope");
+	scope_fails(f, "{\"names\":[\"@\"]}", "\"@\" has no origin in a scope");
+	scope_fails(f, "{\"names\":[\".example\"]}", "empty label");
+	scope_fails(f, "{\"names\":[\"a..example\"]}", "empty label");
+	scope_fails(f, "{\"names\":[\"a.example..\"]}", "empty label");
+	scope_fails(f, "{\"names\":[\"a\\\\\"]}", "bad escape (a backslash ends the name)");
+	scope_fails(f, "{\"names\":[\"\\\\25.example\"]}", "bad escape (\\DDD takes three digits");
+	scope_fails(f, "{\"names\":[\"\\\\256.example\"]}", "bad escape");
+	scope_fails(f, "{\"names\":[\"a b.example\"]}", "space or control character");
+	scope_fails(f, "{\"names\":[\"a\\tb.example\"]}", "space or control character");
+	scope_fails(f, "{\"zones\":[\"b\\u00fccher.example\"]}", "non-ASCII character (write an IDN as its A-label");
+}
+
 /* One row of the decision table. */
 struct allow_case {
 	const char *zone, *name;
@@ -814,7 +902,7 @@ struct allow_case {
 static void check_table(const char *scope_json, const struct auth_principal *p, const struct allow_case *c, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		bool got = auth_allows(p, c[i].zone, c[i].name, c[i].type, c[i].write);
+		bool got = allows(p, c[i].zone, c[i].name, c[i].type, c[i].write);
 		if (got != c[i].want)
 			fail_msg("scope %s: auth_allows(%s, %s, %u, %s) = %d, want %d", scope_json,
 			         c[i].zone ? c[i].zone : "NULL", c[i].name ? c[i].name : "NULL", c[i].type,
@@ -894,8 +982,6 @@ static void test_allows_names(void **state)
 	    {"example.org", "example.org.", A, false, false},
 	    {"example.org", "aexample.org", A, true, false},
 	    {"example.org", "wwwexample.org", A, true, false}, /* label boundary */
-	    {"example.org", ".example.org", A, true, false},
-	    {"example.org", "a..example.org", A, true, false},
 	    {"example.org", "*.example.org", A, true, true},
 	    {"example.com", NULL, 0, false, true}, /* show the zone: the caller filters names */
 	    {"example.com", NULL, 0, true, false}, /* create/delete a zone: refused */
@@ -921,6 +1007,67 @@ static void test_allows_types(void **state)
 	    {NULL, NULL, 0, true, false},
 	};
 	TABLE(f, "{\"types\":[\"TXT\",\"caa\",\"TYPE99\"]}", rows);
+}
+
+/* Names are compared as wire-form labels, never as text: an escaped dot is part of a label, an
+ * escape is the octet it stands for, case is folded, a trailing dot changes nothing. */
+static void test_allows_wire(void **state)
+{
+	struct fixture *f = *state;
+	static const struct allow_case wild[] = {
+	    {"example.com", "x.dyn.example.com", TXT, true, true},
+	    {"example.com", "a.b.dyn.example.com", TXT, true, true},
+	    {"example.com", "X.DYN.Example.COM.", TXT, true, true},
+	    {"example.com", "\\120.\\100yn.example.com", TXT, true, true}, /* x.dyn, escaped */
+	    {"example.com", "\\200.dyn.example.com", TXT, true, true}, /* any octet makes a label */
+	    {"example.com", "*.dyn.example.com", TXT, true, true}, /* a literal '*' owner is below */
+	    /* the bypass: one label "x.dyn" directly under the apex, whose text ends in ".dyn.example.com" */
+	    {"example.com", "x\\.dyn.example.com", TXT, true, false},
+	    {"example.com", "x\\.dyn.example.com", TXT, false, false},
+	    {"example.com", "x\\046dyn.example.com", TXT, true, false}, /* the same name, \DDD */
+	    {"example.com", "a.x\\.dyn.example.com", TXT, true, false},
+	    {"example.com", "\\.dyn.example.com", TXT, true, false},
+	    {"example.com", "dyn.example.com", TXT, true, false}, /* strictly below */
+	    {"example.com", "xdyn.example.com", TXT, true, false},
+	    {"example.com", "dyndyn.example.com", TXT, true, false},
+	    {"example.com", "x.dyn\\.example.com", TXT, true, false},
+	    {"example.com", "x.dyn.example.com.example.com", TXT, true, false},
+	    {"example\\.com", "x.dyn.example\\.com", TXT, true, false}, /* a zone of one label */
+	    {"example.com", NULL, 0, false, true},
+	    {"example.com", NULL, 0, true, false},
+	};
+	TABLE(f, "{\"zones\":[\"example.com\"],\"names\":[\"*.dyn.example.com\"]}", wild);
+	static const struct allow_case exact[] = {
+	    {"example.com", "dyn.example.com", TXT, true, true},
+	    {"example.com", "DYN.example.com.", TXT, true, true},
+	    {"example.com", "\\100yn.example.com", TXT, true, true},
+	    {"example.com", "dyndyn.example.com", TXT, true, false}, /* not a suffix match */
+	    {"example.com", "x.dyn.example.com", TXT, true, false},
+	    {"example.com", "x\\.dyn.example.com", TXT, true, false},
+	    {"example.com", "a.b.example.com", TXT, true, false}, /* the scope's label is "a.b" */
+	    {"example.com", "a\\.b.example.com", TXT, true, true},
+	    {"example.com", "A\\046B.example.com", TXT, true, true},
+	    {"example.com", "*.lit.example.com", TXT, true, true}, /* "\*": the literal label only */
+	    {"example.com", "x.lit.example.com", TXT, true, false},
+	    {"example.com", "xn--bcher-kva.example.com", TXT, true, true}, /* A-labels are labels */
+	    {"example.com", "XN--BCHER-KVA.example.com", TXT, true, true},
+	    {"example.com", "xn--bcher-kva2.example.com", TXT, true, false},
+	};
+	TABLE(f,
+	      "{\"names\":[\"dyn.example.com\",\"a\\\\.b.example.com\",\"\\\\*.lit.example.com\","
+	      "\"xn--bcher-kva.example.com.\"]}",
+	      exact);
+	static const struct allow_case zones[] = {
+	    {"example.com", NULL, 0, true, true},
+	    {"EXAMPLE.COM.", NULL, 0, true, true},
+	    {"\\101xample.com", NULL, 0, true, true},
+	    {"example\\.com", NULL, 0, false, false}, /* one label "example.com" */
+	    {"x.example.com", NULL, 0, false, false},
+	    {"sub.example.com", "www.sub.example.com", A, true, false},
+	    {"a.b", "www.a.b", A, true, true},
+	    {"a\\.b", "www.a\\.b", A, true, false},
+	};
+	TABLE(f, "{\"zones\":[\"Example.com\",\"a.b.\"]}", zones);
 }
 
 /* The ACME token of the issue: only _acme-challenge TXT records, in one zone. */
@@ -1075,6 +1222,7 @@ int main(void)
 	    cmocka_unit_test(test_scope_parse),   cmocka_unit_test(test_allows_read_only),
 	    cmocka_unit_test(test_allows_zones),  cmocka_unit_test(test_allows_names),
 	    cmocka_unit_test(test_allows_types),  cmocka_unit_test(test_allows_acme),
+	    cmocka_unit_test(test_allows_wire),   cmocka_unit_test(test_scope_names_wire),
 	    cmocka_unit_test(test_jwks_errors),   cmocka_unit_test(test_jwks_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

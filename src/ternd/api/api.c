@@ -61,27 +61,41 @@ static bool rate_ok(struct api *a, const char *tenant, struct http_response *res
 bool api_authenticate(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c)
 {
 	memset(c, 0, sizeof(*c));
+	/* Two of a header would let a proxy that reads one and ternd, which reads another, disagree
+	 * on who is asking. */
+	static const char *const identity[] = {"Authorization", "X-Tenant-ID"};
+	for (size_t i = 0; i < 2; i++)
+		if (http_header_count(req, identity[i]) > 1) {
+			http_error(res, 401, identity[i], "more than one %s header", identity[i]);
+			return false;
+		}
 	const char *h = http_header(req, "Authorization");
 	if (!h) {
-		const char *legacy = http_header(req, "X-Tenant-ID");
-		if (legacy && a->conf->api.legacy_tenant_header && *legacy && strlen(legacy) <= AUTH_TENANT_MAX) {
-			snprintf(c->p.tenant, sizeof(c->p.tenant), "%s", legacy);
-			return rate_ok(a, c->p.tenant, res);
+		const char *legacy = http_header(req, "X-Tenant-ID"), *why;
+		if (!legacy || !a->conf->api.legacy_tenant_header) {
+			http_error(res, 401, "Authorization", "a bearer token is required%s",
+			           legacy ? " (X-Tenant-ID is not accepted: legacy_tenant_header is off)" : "");
+			return false;
 		}
-		http_error(res, 401, "Authorization", "a bearer token is required%s",
-		           legacy ? " (X-Tenant-ID is not accepted: legacy_tenant_header is off)" : "");
-		return false;
+		if ((why = auth_tenant_problem(legacy, strlen(legacy))) != NULL) {
+			http_error(res, 401, "X-Tenant-ID", "X-Tenant-ID %s", why);
+			return false;
+		}
+		snprintf(c->p.tenant, sizeof(c->p.tenant), "%s", legacy);
+		return rate_ok(a, c->p.tenant, res);
 	}
+	/* RFC 6750 2.1: the scheme in any case, one or more spaces, the token */
 	if (strncasecmp(h, "Bearer ", 7) != 0) {
 		http_error(res, 401, "Authorization", "expected \"Bearer <token>\"");
 		return false;
 	}
+	const char *tok = h + 7 + strspn(h + 7, " ");
 	char err[256];
 	time_t now = time(NULL);
 	uint8_t digest[32];
 	struct api_token *hit = NULL;
 	pthread_mutex_lock(&a->auth_lock);
-	if (EVP_Digest(h + 7, strlen(h + 7), digest, NULL, EVP_sha256(), NULL) == 1) {
+	if (EVP_Digest(tok, strlen(tok), digest, NULL, EVP_sha256(), NULL) == 1) {
 		for (size_t i = 0; i < API_TOKEN_CACHE && !hit; i++)
 			if (a->tokens[i].used && CRYPTO_memcmp(a->tokens[i].digest, digest, sizeof(digest)) == 0)
 				hit = &a->tokens[i];
@@ -93,7 +107,7 @@ bool api_authenticate(struct api *a, const struct http_request *req, struct http
 			http_error(res, 500, NULL, "out of memory");
 			ok = false;
 		}
-	} else if (auth_verify(a->keys, h + 7, now, &c->p, err, sizeof(err)) < 0) {
+	} else if (auth_verify(a->keys, tok, now, &c->p, err, sizeof(err)) < 0) {
 		http_error(res, 401, "Authorization", "%s", err);
 		ok = false;
 	} else {
@@ -130,7 +144,7 @@ bool api_zone_get(struct api *a, const struct api_caller *c, const char *name, s
 	name_to_text(apex, text, sizeof(text));
 	int rc = store_zone_get(store_latest(a->store), apex, z, err, sizeof(err));
 	if (rc == TERN_ENOTFOUND || (rc == 0 && !c->p.admin && strcmp(z->tenant, c->p.tenant) != 0) ||
-	    (rc == 0 && !auth_allows(&c->p, text, NULL, 0, false))) {
+	    (rc == 0 && !auth_allows(&c->p, apex, NULL, 0, false))) {
 		http_error(res, 404, "zone", "no zone %s", text);
 		return false;
 	}
@@ -145,7 +159,7 @@ bool api_whole_zone(const struct api_caller *c, const struct store_zone *z, bool
 {
 	char text[NAME_MAXLEN * 4 + 1];
 	name_to_text(z->apex, text, sizeof(text));
-	if (!c->p.scope.has_names && !c->p.scope.has_types && auth_allows(&c->p, text, NULL, 0, write))
+	if (!c->p.scope.has_names && !c->p.scope.has_types && auth_allows(&c->p, z->apex, NULL, 0, write))
 		return true;
 	http_error(res, 403, "zone", "the token's scope does not cover the whole of %s%s", text,
 	           write ? " for writing" : "");

@@ -27,6 +27,20 @@ json_t *api_name_json(const uint8_t *name)
 	return json_string(text);
 }
 
+/* An owner name of the zone at apex from text, lower-cased: absolute when it ends in the zone's
+ * labels (compared in wire form, so "x\\.example.com" is the label "x.example" then "com", not a
+ * name of example.com) or in a final dot, else relative to the zone. False when it is no name. */
+static bool owner_from_text(const uint8_t *apex, const char *text, uint8_t out[NAME_MAXLEN])
+{
+	uint8_t whole[NAME_MAXLEN];
+	if (name_from_text(whole, text, (const uint8_t *)"") > 0 && name_in(whole, apex))
+		memcpy(out, whole, name_len(whole));
+	else if (name_from_text(out, text, apex) < 0)
+		return false;
+	name_lower(out);
+	return true;
+}
+
 bool api_parse_owner(const uint8_t *apex, const char *text, const char *field, uint8_t out[NAME_MAXLEN],
                      struct http_response *res)
 {
@@ -36,29 +50,28 @@ bool api_parse_owner(const uint8_t *apex, const char *text, const char *field, u
 		http_error(res, 400, field, "a name is required");
 		return false;
 	}
-	size_t tl = strlen(text), al = strlen(atext) - 1; /* the zone's name without its final dot */
-	bool absolute = text[tl - 1] == '.' || (tl >= al && strncasecmp(text + tl - al, atext, al) == 0 &&
-	                                        (tl == al || text[tl - al - 1] == '.'));
-	char buf[NAME_MAXLEN * 4 + 2];
-	const char *t = text;
-	if (absolute && text[tl - 1] != '.' && tl + 2 <= sizeof(buf)) {
-		memcpy(buf, text, tl);
-		buf[tl] = '.';
-		buf[tl + 1] = 0;
-		t = buf;
-	}
-	if (name_from_text(out, t, apex) < 0) {
+	if (!owner_from_text(apex, text, out)) {
 		http_error(res, 400, field,
 		           "\"%.300s\" is not a valid domain name (empty label, label over 63 octets or name over 255)",
 		           text);
 		return false;
 	}
-	name_lower(out);
 	if (!name_in(out, apex)) {
 		http_error(res, 400, field, "%.300s is not in zone %s", text, atext);
 		return false;
 	}
 	return true;
+}
+
+/* Whether a body's "name" is the URL's name: the same labels, however each is spelled. */
+static bool same_owner(const uint8_t *apex, json_t *jn, const char *url_name)
+{
+	uint8_t a[NAME_MAXLEN], b[NAME_MAXLEN];
+	if (!json_is_string(jn))
+		return false;
+	if (!owner_from_text(apex, url_name, b))
+		return true; /* the URL's name is refused on its own, with its own message */
+	return owner_from_text(apex, json_string_value(jn), a) && name_equal(a, b);
 }
 
 json_t *api_rrset_json(const uint8_t *owner, uint16_t type, uint32_t ttl, uint16_t count, const uint8_t *rdata)
@@ -126,7 +139,7 @@ bool api_parse_change(const uint8_t *apex, json_t *obj, const char *url_name, co
 			return false;
 		}
 		name = json_string_value(jn);
-	} else if (jn && (!json_is_string(jn) || strcasecmp(json_string_value(jn), url_name) != 0)) {
+	} else if (jn && !same_owner(apex, jn, url_name)) {
 		http_error(res, 400, "name", "differs from the name in the URL");
 		return false;
 	}

@@ -257,11 +257,10 @@ fail:
 static bool allowed(const struct api_caller *c, const struct store_zone *z, const uint8_t *owner, uint16_t type,
                     bool write, struct http_response *res)
 {
-	char zt[NAME_MAXLEN * 4 + 1], nt[NAME_MAXLEN * 4 + 1];
-	name_to_text(z->apex, zt, sizeof(zt));
-	name_to_text(owner, nt, sizeof(nt));
-	if (auth_allows(&c->p, zt, nt, type, write))
+	if (auth_allows(&c->p, z->apex, owner, type, write))
 		return true;
+	char nt[NAME_MAXLEN * 4 + 1];
+	name_to_text(owner, nt, sizeof(nt));
 	char tb[RRTEXT_TYPE_MAXLEN];
 	rrtext_type_to_text(type, tb, sizeof(tb));
 	http_error(res, 403, "name", "the token's scope does not allow %s of %s %s", write ? "changes" : "reads", nt,
@@ -278,10 +277,7 @@ struct list_ctx {
 static int list_one(const struct store_rrset *rs, void *arg)
 {
 	struct list_ctx *l = arg;
-	char zt[NAME_MAXLEN * 4 + 1], nt[NAME_MAXLEN * 4 + 1];
-	name_to_text(l->z->apex, zt, sizeof(zt));
-	name_to_text(rs->owner, nt, sizeof(nt));
-	if (auth_allows(&l->c->p, zt, nt, rs->type, false))
+	if (auth_allows(&l->c->p, l->z->apex, rs->owner, rs->type, false))
 		json_array_append_new(l->arr, api_rrset_json(rs->owner, rs->type, rs->ttl, rs->count, rs->rdata));
 	return 0;
 }

@@ -24,9 +24,7 @@ struct zlist {
 static int list_zone(const struct store_zone *z, void *arg)
 {
 	struct zlist *l = arg;
-	char text[NAME_MAXLEN * 4 + 1];
-	name_to_text(z->apex, text, sizeof(text));
-	if (auth_allows(&l->c->p, text, NULL, 0, false))
+	if (auth_allows(&l->c->p, z->apex, NULL, 0, false))
 		json_array_append_new(l->arr, api_zone_json(z));
 	return 0;
 }
@@ -363,7 +361,7 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 		goto out;
 	}
 	name_to_text(sz.apex, text, sizeof(text));
-	if (!auth_allows(&c.p, text, NULL, 0, true)) {
+	if (!auth_allows(&c.p, sz.apex, NULL, 0, true)) {
 		http_error(res, 403, "name", "the token's scope does not allow creating %s", text);
 		goto out;
 	}
@@ -450,7 +448,7 @@ void api_zones_delete(void *ctx, const struct http_request *req, struct http_res
 	if (api_zone_get(a, &c, req->params[0], &z, res)) {
 		name_to_text(z.apex, text, sizeof(text));
 		struct store_txn *t = NULL;
-		if (!auth_allows(&c.p, text, NULL, 0, true)) {
+		if (!auth_allows(&c.p, z.apex, NULL, 0, true)) {
 			http_error(res, 403, "zone", "the token's scope does not allow deleting %s", text);
 		} else if (z.locked) {
 			http_error(res, 409, "zone", "zone is locked: %s", z.lock_reason);
@@ -681,7 +679,7 @@ static void set_lock(void *ctx, const struct http_request *req, struct http_resp
 			}
 			reason = json_string_value(r);
 		}
-		if (!auth_allows(&c.p, text, NULL, 0, true)) {
+		if (!auth_allows(&c.p, z.apex, NULL, 0, true)) {
 			http_error(res, 403, "zone", "the token's scope does not allow locking %s", text);
 			goto out;
 		}

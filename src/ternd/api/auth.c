@@ -18,13 +18,15 @@
 #include <strings.h>
 
 #include "lib/error.h"
+#include "lib/name.h"
 #include "lib/rr.h"
 
 #define RSA_MIN_BITS 2048
 #define RSA_MAX_BITS 16384
+#define TENANT_MAX_TEXT "128" /* AUTH_TENANT_MAX, for messages */
+_Static_assert(AUTH_TENANT_MAX == 128, "TENANT_MAX_TEXT must spell AUTH_TENANT_MAX");
 #define QUOTE_MAX 64 /* characters of an untrusted value shown in a message */
 #define TIME_LIMIT 253402300799.0 /* 9999-12-31T23:59:59Z: a time claim beyond is nonsense */
-#define NAME_TEXT_MAX 253 /* characters of a domain name without its trailing dot */
 
 enum key_type { KEY_RSA, KEY_EC };
 
@@ -553,6 +555,18 @@ static int check_times(json_t *payload, time_t now, struct auth_principal *out, 
 	return 0;
 }
 
+const char *auth_tenant_problem(const char *s, size_t len)
+{
+	if (len == 0)
+		return "is empty";
+	if (len > AUTH_TENANT_MAX)
+		return "is longer than " TENANT_MAX_TEXT " bytes";
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return "contains a control character";
+	return NULL;
+}
+
 static int check_subject(json_t *payload, struct auth_principal *out, char *err, size_t errlen)
 {
 	json_t *sub = json_object_get(payload, "sub");
@@ -564,21 +578,12 @@ static int check_subject(json_t *payload, struct auth_principal *out, char *err,
 		seterr(err, errlen, "sub claim is not a string");
 		return TERN_EINVAL;
 	}
-	const char *s = json_string_value(sub);
+	const char *s = json_string_value(sub), *why;
 	size_t len = json_string_length(sub);
-	if (len == 0) {
-		seterr(err, errlen, "sub claim is empty");
+	if ((why = auth_tenant_problem(s, len)) != NULL) {
+		seterr(err, errlen, "sub claim %s", why);
 		return TERN_EINVAL;
 	}
-	if (len > AUTH_TENANT_MAX) {
-		seterr(err, errlen, "sub claim is longer than %d bytes", AUTH_TENANT_MAX);
-		return TERN_EINVAL;
-	}
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
-			seterr(err, errlen, "sub claim contains a control character");
-			return TERN_EINVAL;
-		}
 	memcpy(out->tenant, s, len + 1);
 
 	json_t *role = json_object_get(payload, "role");
@@ -590,36 +595,78 @@ static int check_subject(json_t *payload, struct auth_principal *out, char *err,
 	return 0;
 }
 
-/* A domain name of the scope in lower case without the trailing dot; "*.suffix" when wild. */
-static int scope_name(const char *s, bool wild, char **out)
+/* Why text is not a name a scope may hold, or NULL when it is one: the rules of name_from_text()
+ * (escapes \X and \DDD, labels of 1 to 63 octets, at most 255 octets in all, trailing dot
+ * optional), named for the token's 401, and what a scope refuses besides: the root, characters
+ * that presentation form writes escaped (space, controls, non-ASCII) and '*' other than as a
+ * leading wildcard label. text follows the "*." when wild; zone tells a zone from a name. */
+static const char *scope_name_problem(const char *text, bool zone, bool wild)
 {
-	size_t len = strlen(s);
-	if (len > 1 && s[len - 1] == '.')
-		len--;
-	if (len == 0 || len > NAME_TEXT_MAX)
-		return TERN_EINVAL;
-	size_t start = wild && len > 2 && s[0] == '*' && s[1] == '.' ? 2 : 0;
-	size_t label = 0;
-	for (size_t i = start; i <= len; i++) {
-		char ch = i < len ? s[i] : '.';
-		if (ch == '.') {
-			if (label == 0 || label > 63)
-				return TERN_EINVAL;
+	size_t octets = 1, label = 0; /* wire octets so far (the root's included), octets of this label */
+	if (!*text)
+		return wild ? "a wildcard needs a suffix (*.example.com)" : "empty";
+	if (strcmp(text, ".") == 0)
+		return wild ? "a wildcard over every name is not a scope" : "the root is not a scope";
+	if (strcmp(text, "@") == 0)
+		return "\"@\" has no origin in a scope";
+	for (const char *p = text; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '.') {
+			if (label == 0)
+				return "empty label";
+			octets += label + 1;
 			label = 0;
 			continue;
 		}
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-		      ch == '_' || ch == '/'))
-			return TERN_EINVAL;
-		label++;
+		if (c >= 0x80)
+			return "non-ASCII character (write an IDN as its A-label, xn--...)";
+		if (c <= 0x20 || c == 0x7f)
+			return "space or control character (write it escaped, \\DDD)";
+		if (c == '*')
+			return zone ? "'*' in a zone name (a literal asterisk is written \\*)"
+			            : "'*' is a wildcard only as the whole first label (a literal asterisk is written "
+			              "\\*)";
+		if (c == '\\') {
+			if (p[1] >= '0' && p[1] <= '9') {
+				if (!(p[2] >= '0' && p[2] <= '9' && p[3] >= '0' && p[3] <= '9') ||
+				    (p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0') > 255)
+					return "bad escape (\\DDD takes three digits, at most 255)";
+				p += 3;
+			} else if (p[1]) {
+				p++;
+			} else {
+				return "bad escape (a backslash ends the name)";
+			}
+		}
+		if (++label > NAME_MAXLABEL)
+			return "label longer than 63 octets";
 	}
-	char *copy = malloc(len + 1);
-	if (!copy)
+	if (label)
+		octets += label + 1;
+	if (octets > NAME_MAXLEN)
+		return "longer than 255 octets in wire form";
+	return NULL;
+}
+
+/* One name of the scope (a zone when zone is true) in lower-case wire form, parsed by the library's
+ * name parser; "*.suffix" makes a wild entry for the names list. On TERN_EINVAL *why says why. */
+static int scope_name(const char *s, bool zone, struct auth_scope_name *out, const char **why)
+{
+	uint8_t wire[NAME_MAXLEN];
+	bool wild = !zone && s[0] == '*' && (s[1] == '.' || !s[1]);
+	const char *text = wild ? s + (s[1] ? 2 : 1) : s;
+	if ((*why = scope_name_problem(text, zone, wild)) != NULL)
+		return TERN_EINVAL;
+	int len = name_from_text(wire, text, NULL); /* no origin: relative text is taken as absolute */
+	if (len <= 1) {
+		*why = "not a domain name";
+		return TERN_EINVAL;
+	}
+	name_lower(wire);
+	if (!(out->name = malloc((size_t)len)))
 		return TERN_ENOMEM;
-	for (size_t i = 0; i < len; i++)
-		copy[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] - 'A' + 'a') : s[i];
-	copy[len] = 0;
-	*out = copy;
+	memcpy(out->name, wire, (size_t)len);
+	out->wild = wild;
 	return 0;
 }
 
@@ -661,7 +708,7 @@ static int scope_list(json_t *scope, const char *field, struct auth_scope *sc, c
 	}
 	size_t n = json_array_size(list);
 	bool types = field[0] == 't', names = field[0] == 'n';
-	void *items = calloc(n ? n : 1, types ? sizeof(struct auth_scope_type) : sizeof(char *));
+	void *items = calloc(n ? n : 1, types ? sizeof(struct auth_scope_type) : sizeof(struct auth_scope_name));
 	if (!items) {
 		seterr(err, errlen, "out of memory");
 		return TERN_ENOMEM;
@@ -682,18 +729,19 @@ static int scope_list(json_t *scope, const char *field, struct auth_scope *sc, c
 			seterr(err, errlen, "scope.%s[%zu] is not a string", field, i);
 			return TERN_EINVAL;
 		}
-		const char *s = json_string_value(v);
-		int rc =
-		    types ? scope_type(s, &sc->types[i]) : scope_name(s, names, names ? &sc->names[i] : &sc->zones[i]);
+		const char *s = json_string_value(v), *why = NULL;
+		int rc = types ? scope_type(s, &sc->types[i])
+		               : scope_name(s, !names, names ? &sc->names[i] : &sc->zones[i], &why);
 		if (rc == TERN_ENOMEM) {
 			seterr(err, errlen, "out of memory");
 			return rc;
 		}
 		if (rc < 0) {
-			seterr(err, errlen, "scope.%s[%zu]: \"%s\" is not %s", field, i, quote(s, q),
+			seterr(err, errlen, "scope.%s[%zu]: \"%s\" is not %s%s%s", field, i, quote(s, q),
 			       types   ? "an RR type"
 			       : names ? "a domain name or *.suffix"
-			               : "a domain name");
+			               : "a domain name",
+			       why ? ": " : "", why ? why : "");
 			return TERN_EINVAL;
 		}
 		if (types)
@@ -850,32 +898,41 @@ fail:
 	return rc;
 }
 
+static void scope_names_free(struct auth_scope_name *list, size_t n)
+{
+	for (size_t i = 0; list && i < n; i++)
+		free(list[i].name);
+	free(list);
+}
+
 void auth_principal_free(struct auth_principal *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; p->scope.zones && i < p->scope.nzones; i++)
-		free(p->scope.zones[i]);
-	for (size_t i = 0; p->scope.names && i < p->scope.nnames; i++)
-		free(p->scope.names[i]);
-	free(p->scope.zones);
-	free(p->scope.names);
+	scope_names_free(p->scope.zones, p->scope.nzones);
+	scope_names_free(p->scope.names, p->scope.nnames);
 	free(p->scope.types);
 	memset(p, 0, sizeof(*p));
 }
 
-static char **copy_strings(char *const *src, size_t n, bool *ok)
+/* A deep copy of a names list; on failure *ok is false and the entries not copied are NULL. */
+static struct auth_scope_name *copy_names(const struct auth_scope_name *src, size_t n, bool *ok)
 {
 	if (!src)
 		return NULL;
-	char **dst = calloc(n ? n : 1, sizeof(*dst));
+	struct auth_scope_name *dst = calloc(n ? n : 1, sizeof(*dst));
 	if (!dst) {
 		*ok = false;
 		return NULL;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (!(dst[i] = strdup(src[i])))
+	for (size_t i = 0; i < n; i++) {
+		size_t len = name_len(src[i].name);
+		dst[i].wild = src[i].wild;
+		if ((dst[i].name = malloc(len)) != NULL)
+			memcpy(dst[i].name, src[i].name, len);
+		else
 			*ok = false;
+	}
 	return dst;
 }
 
@@ -883,8 +940,8 @@ int auth_principal_copy(struct auth_principal *dst, const struct auth_principal 
 {
 	bool ok = true;
 	*dst = *src;
-	dst->scope.zones = copy_strings(src->scope.zones, src->scope.nzones, &ok);
-	dst->scope.names = copy_strings(src->scope.names, src->scope.nnames, &ok);
+	dst->scope.zones = copy_names(src->scope.zones, src->scope.nzones, &ok);
+	dst->scope.names = copy_names(src->scope.names, src->scope.nnames, &ok);
 	dst->scope.types = NULL;
 	if (src->scope.types) {
 		size_t size = (src->scope.ntypes ? src->scope.ntypes : 1) * sizeof(*src->scope.types);
@@ -902,30 +959,19 @@ int auth_principal_copy(struct auth_principal *dst, const struct auth_principal 
 
 /* ---- scope decisions ---- */
 
-/* Length of a presentation name without one trailing dot (the root keeps its dot). */
-static size_t trimmed_len(const char *s)
+/* Whether an entry of the scope covers a wire-form name: the same labels (ASCII case ignored), or
+ * for a wild entry one or more labels more in front of them. */
+static bool name_matches(const struct auth_scope_name *e, const uint8_t *name)
 {
-	size_t n = strlen(s);
-	return n > 1 && s[n - 1] == '.' ? n - 1 : n;
+	if (e->wild)
+		return name_labels(name) > name_labels(e->name) && name_in(name, e->name);
+	return name_equal(name, e->name);
 }
 
-/* pat is lower case without a trailing dot; "*.suffix" matches names strictly below suffix. */
-static bool name_matches(const char *pat, const char *name)
-{
-	size_t n = trimmed_len(name);
-	if (pat[0] == '*' && pat[1] == '.') {
-		const char *suffix = pat + 2;
-		size_t sl = strlen(suffix);
-		return n > sl + 1 && name[n - sl - 1] == '.' && name[n - sl - 2] != '.' &&
-		       strncasecmp(name + n - sl, suffix, sl) == 0;
-	}
-	return strlen(pat) == n && strncasecmp(pat, name, n) == 0;
-}
-
-static bool listed(char *const *list, size_t n, const char *name)
+static bool listed(const struct auth_scope_name *list, size_t n, const uint8_t *name)
 {
 	for (size_t i = 0; i < n; i++)
-		if (name_matches(list[i], name))
+		if (name_matches(&list[i], name))
 			return true;
 	return false;
 }
@@ -940,7 +986,7 @@ static bool type_listed(const struct auth_scope *s, uint16_t type)
 	return false;
 }
 
-bool auth_allows(const struct auth_principal *p, const char *zone, const char *name, uint16_t type, bool write)
+bool auth_allows(const struct auth_principal *p, const uint8_t *zone, const uint8_t *name, uint16_t type, bool write)
 {
 	const struct auth_scope *s = &p->scope;
 	/* Wider than one zone, one name or one type: allowed to read only where the scope does not

@@ -21,15 +21,22 @@ struct auth_scope_type {
 	char name[16]; /* upper case mnemonic when code is 0 */
 };
 
+/* One entry of a scope's zones or names list, parsed once when the token is accepted: a domain
+ * name in lower-case wire form; wild ("*.suffix" in the claim) stands for every name strictly
+ * below it. Zones are never wild. */
+struct auth_scope_name {
+	bool wild;
+	uint8_t *name; /* malloc'd, name_len() octets */
+};
+
 /* The scope claim. A list that is absent (has_* false) does not limit; a present list permits
- * exactly its entries (an empty one permits nothing). Names and zones are stored in lower case
- * without the trailing dot; a name "*.suffix" stands for every name strictly below suffix. */
+ * exactly its entries (an empty one permits nothing). */
 struct auth_scope {
 	bool read_only;
 	bool has_zones, has_names, has_types;
 	size_t nzones, nnames, ntypes;
-	char **zones;
-	char **names;
+	struct auth_scope_name *zones;
+	struct auth_scope_name *names;
 	struct auth_scope_type *types;
 };
 
@@ -61,12 +68,16 @@ size_t auth_keys_count(const struct auth_keys *keys);
 int auth_verify(const struct auth_keys *keys, const char *token, time_t now, struct auth_principal *out, char *err,
                 size_t errlen);
 void auth_principal_free(struct auth_principal *p);
+/* Why s (len bytes) cannot name a tenant, or NULL: empty, longer than AUTH_TENANT_MAX, or holding a
+ * control character. The sub claim and the legacy X-Tenant-ID header obey the same rule. */
+const char *auth_tenant_problem(const char *s, size_t len);
 /* A deep copy (release with auth_principal_free); TERN_ENOMEM leaves dst empty. */
 int auth_principal_copy(struct auth_principal *dst, const struct auth_principal *src);
 
 /* Whether the token's scope permits an operation; tenant ownership is the caller's business.
- * zone NULL: not tied to one zone (list zones); name NULL: the zone as a whole (show, create,
- * delete, lock); type 0: every type at name. Such a wider operation may be read when the scope
- * covers it only in part (the caller then filters item by item with further calls) but never
- * written. A read_only scope never writes. Names compare case-insensitively, trailing dot optional. */
-bool auth_allows(const struct auth_principal *p, const char *zone, const char *name, uint16_t type, bool write);
+ * zone and name are wire-form names (as the request's parsers made them), compared label by label
+ * ignoring ASCII case: a text form never decides. zone NULL: not tied to one zone (list zones);
+ * name NULL: the zone as a whole (show, create, delete, lock); type 0: every type at name. Such a
+ * wider operation may be read when the scope covers it only in part (the caller then filters item
+ * by item with further calls) but never written. A read_only scope never writes. */
+bool auth_allows(const struct auth_principal *p, const uint8_t *zone, const uint8_t *name, uint16_t type, bool write);

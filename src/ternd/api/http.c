@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/error.h"
 
@@ -33,6 +34,28 @@ struct pending {
 const char *http_header(const struct http_request *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+struct header_count {
+	const char *name;
+	unsigned n;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	(void)value;
+	struct header_count *c = cls;
+	if (key && strcasecmp(key, c->name) == 0)
+		c->n++;
+	return MHD_YES;
+}
+
+unsigned http_header_count(const struct http_request *r, const char *name)
+{
+	struct header_count c = {name, 0};
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &c);
+	return c.n;
 }
 
 const char *http_query(const struct http_request *r, const char *name)

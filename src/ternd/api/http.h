@@ -55,6 +55,8 @@ void http_counts(const struct http *h, uint64_t out[6]);
 unsigned http_port(const struct http *h);
 
 const char *http_header(const struct http_request *r, const char *name);
+/* How many times the request carries header name (matched without regard to case). */
+unsigned http_header_count(const struct http_request *r, const char *name);
 const char *http_query(const struct http_request *r, const char *name);
 
 /* A JSON body (the reference is stolen). */

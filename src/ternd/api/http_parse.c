@@ -179,7 +179,7 @@ static ssize_t request_line(struct http_head *h, char *line, char **spare, int *
 	if (version[5] != '1')
 		return refuse(status, 505, err, errlen, "HTTP version %.20s is not supported (only 1.0 and 1.1)",
 		              version + 5);
-	h->minor = version[7] - '0';
+	h->minor = version[7] > '1' ? 1 : version[7] - '0'; /* 1.2 and up are answered as 1.1 (RFC 9110 2.5) */
 	for (char *c = target; *c; c++)
 		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
 			return refuse(status, 400, err, errlen, "bad request target: byte 0x%02x", (unsigned char)*c);

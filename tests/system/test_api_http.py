@@ -3,10 +3,12 @@ HEAD, chunked bodies, Expect: 100-continue, HTTP/1.0, and every malformed reques
 JSON error naming its problem (400, 413, 417, 431, 501, 505) and the connection closed."""
 import json
 import socket
+import subprocess
 import time
 
 import pytest
 
+import ternlib
 from apilib import keys, server_fixture  # noqa: F401
 
 srv = server_fixture()
@@ -126,3 +128,29 @@ def test_malformed_requests_get_json_errors(srv, request_bytes, status, message)
     assert err["status"] == status and message in err["message"], err
     assert fields.get("content-type") == "application/json" and fields.get("connection") == "close"
     assert closed, "the connection stays open after a %d" % status
+
+
+def check(tmp_path, api_lines):
+    path = tmp_path / "ternd.yaml"
+    path.write_text("server:\n  listen: [\"127.0.0.1@53000\"]\napi:\n  listen: 127.0.0.1@8053\n" + api_lines)
+    r = subprocess.run([ternlib.TERND, "--check", "-c", str(path)], capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stdout + r.stderr, str(path)
+
+
+@pytest.mark.parametrize("api_lines,line,message", [
+    ("  max-clients: 0\n", 5, "api.max-clients: 0 is out of range 1..65536"),
+    ("  max-clients-per-address: 100000\n", 5, "api.max-clients-per-address: 100000 is out of range 1..65536"),
+    ("  max-clients: 16\n  max-clients-per-address: 64\n", 6,
+     "api.max-clients-per-address: 64 is more than api.max-clients (16)"),
+    ("  request-timeout: 0\n", 5, "api.request-timeout: 0 is out of range 1..3600"),
+    ("  idle-timeout: soon\n", 5, "api.idle-timeout: \"soon\" is not a number"),
+])
+def test_limit_config_errors_name_file_line(tmp_path, api_lines, line, message):
+    rc, out, path = check(tmp_path, api_lines)
+    assert rc == 1 and "%s:%d: %s" % (path, line, message) in out, out
+
+
+def test_limit_config_accepted(tmp_path):
+    # a small max-clients alone takes the per-address default down with it
+    rc, out, _ = check(tmp_path, "  max-clients: 16\n  request-timeout: 3600\n  idle-timeout: 1\n")
+    assert rc == 0, out

@@ -215,7 +215,7 @@ static char *render(struct http *h, struct http_response *res, bool close, bool 
 			n += snprintf(top + n, sizeof(top) - (size_t)n, "%s: %s\r\n", names[i], values[i]);
 	if (n > 0 && (size_t)n < sizeof(top))
 		n += snprintf(top + n, sizeof(top) - (size_t)n, "\r\n");
-	if (n < 0 || (size_t)n >= sizeof(top)) { /* the fields are the server's own and short */
+	if (n <= 0 || (size_t)n >= sizeof(top)) { /* the fields are the server's own and short */
 		free(res->body);
 		res->body = NULL;
 		return NULL;
@@ -609,7 +609,7 @@ static void pause_accept(struct http *h, bool paused)
 static void on_accept(struct http *h)
 {
 	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage ss;
+		struct sockaddr_storage ss = {0};
 		socklen_t sl = sizeof(ss);
 		int fd = accept4(h->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
@@ -777,7 +777,7 @@ void http_counts(const struct http *h, uint64_t out[6])
 
 unsigned http_port(const struct http *h)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = {0};
 	socklen_t sl = sizeof(ss);
 	if (getsockname(h->lfd, (struct sockaddr *)&ss, &sl) < 0)
 		return 0;

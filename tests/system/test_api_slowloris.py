@@ -297,3 +297,21 @@ def timed_get_from(port, src):
         data, _ = read_all(s, 5)
     status, _, body = response(data)
     return time.monotonic() - t0, status, body
+
+
+def test_idle_keep_alive_connection_evicted_quietly(srv):
+    """An idle kept-alive connection is the least advanced of all when its address is at its limit,
+    but it is closed without a word: a 503 there would be read as the answer to its next request."""
+    port = srv.api_port
+    k = connect_from(port, "127.0.0.11")
+    k.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    k.settimeout(3)
+    first = k.recv(65536)
+    assert first.startswith(b"HTTP/1.1 200"), first
+    time.sleep(0.1)
+    slow = [slow_connect(port, "127.0.0.11") for _ in range(32)]  # the 32nd makes room by evicting k
+    data, eof = read_all(k, 2)
+    assert eof and data == b"", "the idle connection got %r" % data
+    assert not any(closed_by_server(s) for s in slow)
+    for s in slow + [k]:
+        s.close()

@@ -501,9 +501,11 @@ static bool evictable(const struct conn *c)
 	return c->phase == PH_HEAD || c->phase == PH_LINGER;
 }
 
+/* Closes c to make room; a request begun is told why, an idle kept-alive connection is closed
+ * quietly (a response there would be taken for the answer to the client's next request). */
 static void evict(struct conn *c, const char *why)
 {
-	if (c->phase == PH_HEAD)
+	if (c->phase == PH_HEAD && !c->idle)
 		send_refusal(c->h, c->fd, why);
 	conn_close(c);
 }

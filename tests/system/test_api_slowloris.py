@@ -13,7 +13,10 @@ import time
 
 import pytest
 
-from apilib import keys, server_fixture  # noqa: F401
+import subprocess
+
+import ternlib
+from apilib import ApiTernd, finish, keys, server_fixture  # noqa: F401
 
 ATTACKERS = 1000
 SAME_ADDRESS = 32  # attackers from 127.0.0.1, the normal client's address: its whole allowance
@@ -214,7 +217,8 @@ def test_per_address_limit_evicts_the_least_advanced(srv):
 
 # --- deadlines and limits, with small numbers --------------------------------------------------------
 
-small = server_fixture(api={"request-timeout": 2, "max-clients-per-address": 8, "max-clients": 24})
+small = server_fixture(api={"request-timeout": 2, "idle-timeout": 1, "max-clients-per-address": 8,
+                            "max-clients": 24})
 
 
 def read_all(s, timeout):
@@ -315,3 +319,63 @@ def test_idle_keep_alive_connection_evicted_quietly(srv):
     assert not any(closed_by_server(s) for s in slow)
     for s in slow + [k]:
         s.close()
+
+
+def test_idle_keep_alive_connection_closed_after_idle_timeout(small):
+    k = connect_from(small.api_port, "127.0.0.12")
+    k.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    k.settimeout(3)
+    assert k.recv(65536).startswith(b"HTTP/1.1 200")
+    t0 = time.monotonic()
+    data, eof = read_all(k, 4)
+    took = time.monotonic() - t0
+    k.close()
+    assert eof and data == b"" and 0.8 <= took < 3, (data, eof, took)
+
+
+class LimitedTernd(ApiTernd):
+    """ApiTernd started under a given RLIMIT_NOFILE (soft, hard)."""
+
+    def __init__(self, keys, nofile, **kw):  # noqa: F811
+        self.nofile = nofile
+        super().__init__(keys, **kw)
+
+    def launch(self):
+        self.logf = open(self.log, "a")
+        self.proc = subprocess.Popen([ternlib.TERND, "-c", self.config], stdout=self.logf, stderr=subprocess.STDOUT,
+                                     preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, self.nofile))
+        return self.proc
+
+
+def soft_nofile(pid):
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    raise AssertionError("no Max open files in /proc/%d/limits" % pid)
+
+
+@pytest.mark.parametrize("nofile,max_clients,expect_soft,lowered_to", [
+    # raised to fit max-clients, the DNS TCP clients (1024) and the rest of ternd (hard: as it is)
+    ((300, None), 1024, 1024 + 1024 + 256, None),
+    ((600, 600), 1024, 600, 16),  # cannot be raised: max-clients lowered to fit, and said so
+])
+def test_open_files_limit_fits_max_clients(tmp_path, keys, nofile, max_clients, expect_soft, lowered_to):  # noqa: F811
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if nofile[1] is None:
+        if hard != resource.RLIM_INFINITY and hard < expect_soft:
+            pytest.skip("the hard limit on open files (%d) is below %d" % (hard, expect_soft))
+        nofile = (nofile[0], hard)
+    srv = LimitedTernd(keys, nofile, workdir=str(tmp_path), api={"max-clients": max_clients})
+    try:
+        srv.start()
+        assert soft_nofile(srv.proc.pid) >= expect_soft
+        log = srv.log_text()
+        if lowered_to is None:
+            assert "lowered" not in log, log
+        else:
+            assert "API: open files limited to %d: max-clients 1024 lowered to %d" % (nofile[0], lowered_to) in log, log
+        elapsed, status, body = timed_get_from(srv.api_port, "127.0.0.1")
+        assert status == 200, body
+    finally:
+        finish(srv)

@@ -373,8 +373,9 @@ static int rebuild_zone(const struct store_zone *sz, void *arg)
 	return 0;
 }
 
-/* The HTTP server's limits from the configuration; RLIMIT_NOFILE is raised to hold max-clients
- * connections besides the descriptors the rest of ternd uses, or max-clients is lowered to fit. */
+/* The HTTP server's limits from the configuration. RLIMIT_NOFILE must hold max-clients connections
+ * besides the DNS TCP clients and the rest of ternd (main.c has raised it as far as it goes): it is
+ * raised further if it can be, else max-clients is lowered to fit, with a warning. */
 static struct http_limits http_limits(const struct config *conf)
 {
 	struct http_limits lim = {.max_body = API_MAX_BODY,
@@ -382,7 +383,7 @@ static struct http_limits http_limits(const struct config *conf)
 	                          .max_per_address = conf->api.max_clients_per_address,
 	                          .request_ms = conf->api.request_timeout_ms,
 	                          .idle_ms = conf->api.idle_timeout_ms};
-	const rlim_t others = 256; /* sockets, zone files, the store, transfers */
+	const rlim_t others = 256 + conf->tcp_max_clients; /* listeners, zone files, the store, transfers */
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return lim;

@@ -106,6 +106,19 @@ def attack(port, sources, stop, report):
                 s.close()
 
 
+def wait_gone(socks, at_least, timeout=5.0):
+    """The indexes of socks the server closed, once at least that many are (and a moment more)."""
+    gone, deadline, settle = set(), time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        gone |= {i for i, s in enumerate(socks) if i not in gone and closed_by_server(s)}
+        if len(gone) >= at_least and settle is None:
+            settle = time.monotonic() + 0.2
+        if settle is not None and time.monotonic() >= settle:
+            break
+        time.sleep(0.02)
+    return sorted(gone)
+
+
 def timed_get(port, path, token=None, timeout=5.0):
     """(seconds, status, body) of one GET on a new connection from 127.0.0.1; status None on error."""
     headers = {"Host": "127.0.0.1"}
@@ -187,13 +200,11 @@ def test_per_address_limit_evicts_the_least_advanced(srv):
     sent a whole header, and a normal client from that address still gets in."""
     port = srv.api_port
     slow = [slow_connect(port, "127.0.0.9") for _ in range(36)]
-    time.sleep(0.5)
-    gone = [i for i, s in enumerate(slow) if closed_by_server(s)]
+    gone = wait_gone(slow, 4)
     assert gone == [0, 1, 2, 3], "evicted: %s (the first four, oldest, should be)" % gone
     elapsed, status, body = timed_get_from(port, "127.0.0.9")
     assert status == 200 and elapsed < 1.0, (status, body, elapsed)
-    time.sleep(0.2)
-    assert closed_by_server(slow[4]) and not any(closed_by_server(s) for s in slow[5:])
+    assert wait_gone(slow[4:], 1) == [0], "the good client should have evicted the oldest slow one left"
     # connections that sent a whole header (waiting for their body) are not evicted: at the limit,
     # the newcomer is refused instead, with a 503 naming the reason
     for s in slow:
@@ -201,9 +212,9 @@ def test_per_address_limit_evicts_the_least_advanced(srv):
     busy = []
     for _ in range(32):
         b = connect_from(port, "127.0.0.10")
-        b.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
+        b.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n")
+        assert b.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"  # its head is in: it waits for its body
         busy.append(b)
-    time.sleep(0.3)
     n = connect_from(port, "127.0.0.10")
     data, eof = read_all(n, 2)
     status, fields, body = response(data)
@@ -285,9 +296,8 @@ def test_total_limit_evicts_and_keeps_answering(small):
     slow = []
     for i in range(40):  # 24 allowed in all, at most 8 of them per address
         slow.append(slow_connect(port, "127.0.1.%d" % (i % 5 + 1)))
-    time.sleep(0.5)
-    open_now = [s for s in slow if not closed_by_server(s)]
-    assert len(open_now) <= 24, len(open_now)
+    gone = wait_gone(slow, 40 - 24)
+    assert len(gone) == 40 - 24, "%d of 40 closed, 24 of them should stay open" % len(gone)
     elapsed, status, body = timed_get_from(port, "127.0.2.1")
     assert status == 200 and elapsed < 1.0, (status, body, elapsed)
     for s in slow:

@@ -2,7 +2,7 @@
 .PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop fuzz fuzz-smoke
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
-	libcmocka-dev libssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev \
+	libcmocka-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev \
 	python3-jwt python3-cryptography libclang-rt-dev knot knot-dnsutils nsd bind9 bind9-utils python3-dnspython python3-pytest dnsutils clang clang-format \
 	clang-tidy cppcheck dnsperf
 PY := /usr/bin/python3

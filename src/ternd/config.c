@@ -607,6 +607,10 @@ static void parse_api(struct parse *p, yaml_node_t *api, unsigned line)
 		EXPIRE,
 		MINIMUM,
 		JOURNAL,
+		MAXCLIENTS,
+		PERADDR,
+		REQTIMEOUT,
+		IDLETIMEOUT,
 		NFIELDS
 	};
 	struct field f[NFIELDS] = {
@@ -625,6 +629,10 @@ static void parse_api(struct parse *p, yaml_node_t *api, unsigned line)
 	    [EXPIRE] = {.key = "soa-expire"},
 	    [MINIMUM] = {.key = "soa-minimum"},
 	    [JOURNAL] = {.key = "journal-keep"},
+	    [MAXCLIENTS] = {.key = "max-clients"},
+	    [PERADDR] = {.key = "max-clients-per-address"},
+	    [REQTIMEOUT] = {.key = "request-timeout"},
+	    [IDLETIMEOUT] = {.key = "idle-timeout"},
 	};
 	struct config_api *a = &p->c->api;
 	if (!cfg_want_mapping(p, api, "api"))
@@ -694,6 +702,20 @@ static void parse_api(struct parse *p, yaml_node_t *api, unsigned line)
 		a->soa_minimum = (uint32_t)v;
 	if (f[JOURNAL].value && cfg_want_uint(p, f[JOURNAL].value, "api.journal-keep", 1, 1000000, &v))
 		a->journal_keep = (unsigned)v;
+	if (f[MAXCLIENTS].value && cfg_want_uint(p, f[MAXCLIENTS].value, "api.max-clients", 1, 65536, &v))
+		a->max_clients = (unsigned)v;
+	if (f[PERADDR].value && cfg_want_uint(p, f[PERADDR].value, "api.max-clients-per-address", 1, 65536, &v))
+		a->max_clients_per_address = (unsigned)v;
+	if (f[REQTIMEOUT].value && cfg_want_uint(p, f[REQTIMEOUT].value, "api.request-timeout", 1, 3600, &v))
+		a->request_timeout_ms = (unsigned)v * 1000;
+	if (f[IDLETIMEOUT].value && cfg_want_uint(p, f[IDLETIMEOUT].value, "api.idle-timeout", 1, 3600, &v))
+		a->idle_timeout_ms = (unsigned)v * 1000;
+	if (a->max_clients_per_address > a->max_clients && f[PERADDR].value)
+		cfg_perr(p, cfg_node_line(f[PERADDR].value),
+		         "api.max-clients-per-address: %u is more than api.max-clients (%u)",
+		         a->max_clients_per_address, a->max_clients);
+	else if (a->max_clients_per_address > a->max_clients)
+		a->max_clients_per_address = a->max_clients; /* the default, under a small max-clients */
 }
 
 static void parse_root(struct parse *p, yaml_node_t *root)
@@ -780,6 +802,10 @@ static void set_defaults(struct config *c)
 	c->api.soa_expire = 1209600;
 	c->api.soa_minimum = 300;
 	c->api.journal_keep = 1000;
+	c->api.max_clients = 1024;
+	c->api.max_clients_per_address = 32;
+	c->api.request_timeout_ms = 10000;
+	c->api.idle_timeout_ms = 30000;
 	c->pops.interval_ms = 60000;
 	c->pops.timeout_ms = 2000;
 	c->pops.down_after = 3;

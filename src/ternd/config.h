@@ -61,6 +61,10 @@ struct config_api {
 	bool has_hostmaster;
 	uint32_t default_ttl, soa_refresh, soa_retry, soa_expire, soa_minimum;
 	unsigned journal_keep; /* changes kept per zone for IXFR and history (oldest dropped) */
+	unsigned max_clients; /* HTTP connections open at once */
+	unsigned max_clients_per_address; /* from one IPv4 address or IPv6 /64 */
+	unsigned request_timeout_ms; /* a request's header and body, from its first byte; 408 after */
+	unsigned idle_timeout_ms; /* a kept-alive connection between requests */
 };
 
 /* An address prefix (an ACL entry): addr/len. */

@@ -43,6 +43,14 @@ static void check_config(const struct config *c)
 			if (name_equal(c->zones[k].apex, z->apex))
 				fail("duplicate zone accepted");
 	}
+	/* the HTTP server's limits: in range, and a per-address limit never above the total */
+	const struct config_api *a = &c->api;
+	if (a->max_clients < 1 || a->max_clients > 65536 || a->max_clients_per_address < 1 ||
+	    a->max_clients_per_address > a->max_clients)
+		fail("api client limits out of range");
+	if (a->request_timeout_ms < 1000 || a->request_timeout_ms > 3600000 || a->idle_timeout_ms < 1000 ||
+	    a->idle_timeout_ms > 3600000)
+		fail("api timeouts out of range");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

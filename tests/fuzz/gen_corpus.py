@@ -457,6 +457,32 @@ def gen_catalogs():
         write(d, fname + ".zone", CATALOG_HEAD + text)
 
 
+# Requests on one connection for fuzz_http; the first byte picks the piece size (1 + byte % 16).
+HTTP_REQUESTS = {
+    "get": b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n",
+    "get-query": b"GET /api/v1/zones?limit=10&cursor=a%2Eb+c&x HTTP/1.1\r\nHost: h\r\n"
+                 b"Authorization: Bearer eyJ.eyJ.sig\r\n\r\n",
+    "post": b"POST /api/v1/zones HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 21\r\n\r\n{\"name\": \"a.test\"}\n",
+    "put-expect": b"PUT /api/v1/zones/a.test/rrsets/www/A HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n"
+                  b"Content-Length: 2\r\n\r\n{}",
+    "chunked": b"PATCH /api/v1/zones/a.test HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"5;x=y\r\n[{}, \r\nA\r\n{\"a\": 1}] \r\n0\r\nTrailer: t\r\n\r\n",
+    "pipelined": b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nHEAD /b HTTP/1.1\r\nHost: h\r\n\r\n"
+                 b"DELETE /c%20d HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+    "http10-lf": b"\r\nGET / HTTP/1.0\nConnection: keep-alive\n\nGET /x HTTP/1.0\n\n",
+    "bad-te": b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\nabcd",
+    "folded": b"GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n  2\r\n\r\n",
+    "version": b"GET / HTTP/2.0\r\nHost: h\r\n\r\n",
+}
+
+
+def gen_http():
+    d = reset("corpus_http")
+    for i, (fname, req) in enumerate(HTTP_REQUESTS.items()):
+        write(d, fname, bytes([i * 5]) + req)
+
+
 if __name__ == "__main__":
     msgs = gen_queries()
     gen_names(msgs)
@@ -465,6 +491,7 @@ if __name__ == "__main__":
     gen_zone_apply()
     gen_rrtext()
     gen_catalogs()
+    gen_http()
     for sub in ("corpus_query", "corpus_name", "corpus_zonefile", "corpus_config", "corpus_zone_apply",
-                "corpus_rrtext", "corpus_catalog_in"):
+                "corpus_rrtext", "corpus_catalog_in", "corpus_http"):
         print(sub, len(os.listdir(os.path.join(HERE, sub))))

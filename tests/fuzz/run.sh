@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZ=$ROOT/tests/fuzz
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CC=${CC:-clang}
-ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json xfrin catalog_in token jwks"
+ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json xfrin catalog_in token jwks http"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -43,6 +43,7 @@ max_len() {
 	catalog_in) echo 16384 ;; # zone text, as for zonefile
 	token) echo 10240 ;;   # past AUTH_TOKEN_MAX (8192), so the length limit is crossed too
 	jwks) echo 16384 ;;    # a few keys of up to 16384 bits
+	http) echo 20480 ;;    # past the 16 KiB header limit
 	*) echo 4096 ;;
 	esac
 }
@@ -66,6 +67,7 @@ lib_srcs() {
 		case ${f#"$ROOT"/} in
 		src/ternd/api/api_json.c | src/ternd/api/http_response.c) ;; # request bodies: fuzz_api_json
 		src/ternd/api/auth.c) ;; # bearer tokens and the JWKS: fuzz_token, fuzz_jwks
+		src/ternd/api/http_parse.c) ;;                                # requests: fuzz_http
 		src/ternd/main.c | src/ternd/net/* | src/ternd/api/*) continue ;;
 		esac
 		[ -f "$f" ] && echo "${f#"$ROOT"/}"

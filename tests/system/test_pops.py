@@ -346,3 +346,75 @@ def test_health_only_api_and_pops_defaults_check(tmp_path):
                        "    - {name: fra1, healthz: \"https://[::1]:8053/healthz\"}\n"
                        "    - {name: ams-2.b_c, healthz: \"http://pop.example.net/healthz?x=1\"}\n")
     assert rc == 0, out
+
+
+def test_pop_trickling_its_answer_is_missed_at_the_timeout(tmp_path, keys):  # noqa: F811
+    """A PoP that answers /healthz a byte at a time (a slowloris in reverse) must not hold the
+    poller past its timeout: each poll is missed when the timeout runs out, whatever trickles."""
+    import socket
+    import threading
+
+    if not os.access(ternlib.TERND, os.X_OK):
+        pytest.skip("no ternd binary at %s" % ternlib.TERND)
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(16)
+    stop = threading.Event()
+    served = []
+
+    def trickle(conn):
+        answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"status\": "
+        try:
+            conn.recv(4096)
+            for i in range(100000):
+                if stop.is_set():
+                    break
+                conn.sendall(answer[i:i + 1] if i < len(answer) else b" ")
+                time.sleep(0.02)
+        except OSError:
+            pass
+        finally:
+            served.append(time.time())
+            conn.close()
+
+    def accept():
+        lsock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = lsock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
+    extra = ("pops:\n  interval: 0.5\n  timeout: 0.3\n  down-after: 2\n  list:\n"
+             "    - name: slow\n      healthz: \"http://127.0.0.1:%d/healthz\"\n" % lsock.getsockname()[1])
+    control = Control(keys, extra, workdir=str(tmp_path))
+    try:
+        control.start()
+        admin = control.api(keys.token("ops", admin=True))
+        start = time.time()
+        view = None
+        while time.time() - start < 10:
+            view = {p["name"]: p for p in admin.get("/api/v1/pops").json["pops"]}
+            if view["slow"]["state"] == "down":
+                break
+            time.sleep(0.05)
+        took = time.time() - start
+        slow = view["slow"]
+        assert slow["state"] == "down", slow
+        assert "no answer within 300 ms" in slow["last_error"], slow
+        # two polls 0.5 s apart, each given up after 0.3 s: down within about a second of the start
+        assert took < 3, took
+        # and the poller hung up on the trickle rather than reading on
+        deadline = time.time() + 2
+        while not served and time.time() < deadline:
+            time.sleep(0.05)
+        assert served, "the poller kept every trickling answer open"
+        admin.close()
+    finally:
+        stop.set()
+        acceptor.join(5)
+        lsock.close()
+        finish(control)

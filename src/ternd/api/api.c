@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <urcu-qsbr.h>
 
@@ -386,6 +387,38 @@ static int rebuild_zone(const struct store_zone *sz, void *arg)
 	return 0;
 }
 
+/* The HTTP server's limits from the configuration. RLIMIT_NOFILE must hold max-clients connections
+ * besides the DNS TCP clients and the rest of ternd (main.c has raised it as far as it goes): it is
+ * raised further if it can be, else max-clients is lowered to fit, with a warning. */
+static struct http_limits http_limits(const struct config *conf)
+{
+	struct http_limits lim = {.max_body = API_MAX_BODY,
+	                          .max_clients = conf->api.max_clients,
+	                          .max_per_address = conf->api.max_clients_per_address,
+	                          .request_ms = conf->api.request_timeout_ms,
+	                          .idle_ms = conf->api.idle_timeout_ms};
+	const rlim_t others = 256 + conf->tcp_max_clients; /* listeners, zone files, the store, transfers */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return lim;
+	rlim_t need = (rlim_t)lim.max_clients + others;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		struct rlimit raised = rl;
+		raised.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+			rl = raised;
+		if (rl.rlim_cur < need) {
+			unsigned fit = rl.rlim_cur > others + 16 ? (unsigned)(rl.rlim_cur - others) : 16;
+			log_warning("API: open files limited to %llu: max-clients %u lowered to %u",
+			            (unsigned long long)rl.rlim_cur, lim.max_clients, fit);
+			lim.max_clients = fit;
+			if (lim.max_per_address > fit)
+				lim.max_per_address = fit;
+		}
+	}
+	return lim;
+}
+
 int api_start(struct server *srv, const struct config *conf, struct api **out, char *err, size_t errlen)
 {
 	struct api *a = calloc(1, sizeof(*a));
@@ -398,10 +431,11 @@ int api_start(struct server *srv, const struct config *conf, struct api **out, c
 	pthread_mutex_init(&a->auth_lock, NULL);
 	char path[4096];
 	int rc = TERN_EIO;
+	struct http_limits lim = http_limits(conf);
 	if (!conf->api.jwks) {
 		rc = http_start((const struct sockaddr *)&conf->api.listen.addr, conf->api.listen.addrlen,
-		                health_routes, sizeof(health_routes) / sizeof(health_routes[0]), a, &hooks,
-		                API_MAX_BODY, &a->http, err, errlen);
+		                health_routes, sizeof(health_routes) / sizeof(health_routes[0]), a, &hooks, &lim,
+		                &a->http, err, errlen);
 		if (rc < 0)
 			goto fail;
 		log_info("API: /healthz and /metrics only on %s (port %u)", conf->api.listen.text, http_port(a->http));
@@ -430,7 +464,7 @@ int api_start(struct server *srv, const struct config *conf, struct api **out, c
 	if (conf->pops.n && (rc = pops_start(&conf->pops, &a->pops, err, errlen)) < 0)
 		goto fail;
 	rc = http_start((const struct sockaddr *)&conf->api.listen.addr, conf->api.listen.addrlen, routes,
-	                sizeof(routes) / sizeof(routes[0]), a, &hooks, API_MAX_BODY, &a->http, err, errlen);
+	                sizeof(routes) / sizeof(routes[0]), a, &hooks, &lim, &a->http, err, errlen);
 	if (rc < 0)
 		goto fail;
 	log_info("API: listening on %s (port %u)", conf->api.listen.text, http_port(a->http));

@@ -1,67 +1,98 @@
-/* The API's HTTP server on libmicrohttpd: bounded request bodies, routing, JSON responses. */
+/* The API's HTTP/1.1 server: one epoll thread; connections bounded in number (per address and in
+ * all, evicting the least advanced) and in time (a deadline per request); routing to handlers. */
 #include "ternd/api/http.h"
 
-#include <microhttpd.h>
-#include <stdarg.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "lib/error.h"
+#include "ternd/api/http_parse.h"
 
-#define HTTP_IDLE_S 30 /* a connection silent this long is closed */
-#define HTTP_MAX_CONNECTIONS 256
-#define HTTP_MAX_PER_ADDRESS 32
+#define IN_FIRST 2048 /* a connection's input buffer at first; it grows to HTTP_MAX_HEAD */
+#define LINGER_MS 2000 /* after a last response, unread input is drained this long at most */
+#define ACCEPT_PAUSE_MS 100 /* out of descriptors with nothing to evict: accept again after */
+#define SWEEP_BATCH 64 /* connections expired at a time, between rounds of events */
+
+enum phase {
+	PH_HEAD, /* receiving a request head (or idle between requests) */
+	PH_BODY, /* receiving its body */
+	PH_WRITE, /* sending the response */
+	PH_LINGER, /* response sent, write side shut: draining input until EOF */
+	PH_DEAD, /* closed; freed after the current batch of events */
+};
+
+struct conn {
+	struct http *h;
+	int fd;
+	uint32_t events; /* what epoll watches */
+	uint8_t key[17]; /* what the per-address limit counts: family, then an IPv4 address or an IPv6 /64 */
+	enum phase phase;
+	bool idle; /* kept alive between requests, no byte of the next one yet */
+	bool close_after; /* close once the response is sent */
+	bool head_only; /* a HEAD request: the response goes without its body */
+	uint64_t started; /* ms: when the current request (or idleness) began; least progress is oldest */
+	uint64_t deadline; /* ms */
+	char *in;
+	size_t in_len, in_cap, scan;
+	struct http_head head;
+	bool have_head;
+	struct http_body body;
+	char *out;
+	size_t out_len, out_off;
+	struct conn *prev, *next;
+};
 
 struct http {
-	struct MHD_Daemon *daemon;
+	int lfd, efd, ep;
+	pthread_t thread;
+	bool running;
 	const struct http_route *routes;
 	size_t nroutes;
 	void *ctx;
 	struct http_hooks hooks;
-	size_t max_body;
+	struct http_limits lim;
+	struct conn *first, *last; /* open connections, in order of arrival */
+	size_t nconns;
+	struct conn *dead; /* closed during this batch of events */
+	uint64_t now, next_deadline, accept_paused_until;
 	uint64_t counts[6]; /* responses by status class */
+	char date[40];
+	time_t date_at;
 };
 
-/* One request being received. */
-struct pending {
-	char *body;
-	size_t len, cap;
-	bool too_large;
-};
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 const char *http_header(const struct http_request *r, const char *name)
 {
-	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
-}
-
-struct header_count {
-	const char *name;
-	unsigned n;
-};
-
-static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-	(void)kind;
-	(void)value;
-	struct header_count *c = cls;
-	if (key && strcasecmp(key, c->name) == 0)
-		c->n++;
-	return MHD_YES;
+	return r->conn ? http_head_field(r->conn, name) : NULL;
 }
 
 unsigned http_header_count(const struct http_request *r, const char *name)
 {
-	struct header_count c = {name, 0};
-	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &c);
-	return c.n;
+	return r->conn ? http_head_field_count(r->conn, name) : 0;
 }
 
 const char *http_query(const struct http_request *r, const char *name)
 {
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+	return r->conn ? http_head_arg(r->conn, name) : NULL;
 }
+
+/* ---- routing ---- */
 
 /* Matches path against pattern, capturing "{}" segments. */
 static bool match(const char *pattern, const char *path, struct http_request *req, char *scratch, size_t cap)
@@ -88,37 +119,17 @@ static bool match(const char *pattern, const char *path, struct http_request *re
 	return *pattern == 0 && *path == 0;
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_response *res)
-{
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(res->body_len, res->body ? res->body : (char *)"",
-	                                    res->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-	if (!r) {
-		free(res->body);
-		return MHD_NO;
-	}
-	res->body = NULL;
-	if (res->content_type)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
-	if (res->retry_after[0])
-		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, res->retry_after);
-	if (res->allow[0])
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, res->allow);
-	enum MHD_Result rc = MHD_queue_response(conn, (unsigned)res->status, r);
-	MHD_destroy_response(r);
-	return rc;
-}
-
 static void dispatch(struct http *h, struct http_request *req, struct http_response *res)
 {
 	char scratch[1024];
 	bool path_known = false;
 	size_t allow_used = 0;
+	const char *method = strcmp(req->method, "HEAD") ? req->method : "GET";
 	for (size_t i = 0; i < h->nroutes; i++) {
 		const struct http_route *rt = &h->routes[i];
 		if (!match(rt->pattern, req->path, req, scratch, sizeof(scratch)))
 			continue;
-		if (strcmp(rt->method, req->method) == 0) {
+		if (strcmp(rt->method, method) == 0) {
 			if (h->hooks.enter)
 				h->hooks.enter(h->ctx);
 			rt->fn(h->ctx, req, res);
@@ -138,97 +149,632 @@ static void dispatch(struct http *h, struct http_request *req, struct http_respo
 		http_error(res, 404, NULL, "no such resource: %s", req->path);
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                                  const char *version, const char *upload, size_t *upload_size, void **state)
+/* ---- responses ---- */
+
+static const char *reason(int status)
 {
-	(void)version;
-	struct http *h = cls;
-	struct pending *p = *state;
-	if (!p) {
-		p = calloc(1, sizeof(*p));
-		if (!p)
-			return MHD_NO;
-		*state = p;
-		return MHD_YES;
+	switch (status) {
+	case 100: return "Continue";
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 410: return "Gone";
+	case 411: return "Length Required";
+	case 412: return "Precondition Failed";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 417: return "Expectation Failed";
+	case 422: return "Unprocessable Content";
+	case 428: return "Precondition Required";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Unknown";
 	}
-	if (*upload_size) {
-		if (!p->too_large) {
-			if (p->len + *upload_size > h->max_body) {
-				p->too_large = true;
+}
+
+static const char *date_now(struct http *h)
+{
+	time_t t = time(NULL);
+	if (t != h->date_at) {
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(h->date, sizeof(h->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		h->date_at = t;
+	}
+	return h->date;
+}
+
+/* The whole response in one buffer (malloc'd), res->body freed; NULL when out of memory. */
+static char *render(struct http *h, struct http_response *res, bool close, bool keep_alive_10, bool head_only,
+                    size_t *len)
+{
+	if (res->status < 100 || res->status > 999)
+		res->status = 500;
+	h->counts[res->status / 100 < 6 ? res->status / 100 : 0]++;
+	char top[512];
+	int n = snprintf(top, sizeof(top), "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %zu\r\n", res->status,
+	                 reason(res->status), date_now(h), res->body_len);
+	const char *names[] = {"Content-Type", "Retry-After", "Allow", "Connection"};
+	const char *values[] = {res->content_type, res->retry_after[0] ? res->retry_after : NULL,
+	                        res->allow[0] ? res->allow : NULL,
+	                        close           ? "close"
+	                        : keep_alive_10 ? "keep-alive"
+	                                        : NULL};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && n > 0 && (size_t)n < sizeof(top); i++)
+		if (values[i])
+			n += snprintf(top + n, sizeof(top) - (size_t)n, "%s: %s\r\n", names[i], values[i]);
+	if (n > 0 && (size_t)n < sizeof(top))
+		n += snprintf(top + n, sizeof(top) - (size_t)n, "\r\n");
+	if (n <= 0 || (size_t)n >= sizeof(top)) { /* the fields are the server's own and short */
+		free(res->body);
+		res->body = NULL;
+		return NULL;
+	}
+	size_t blen = head_only ? 0 : res->body_len;
+	char *out = malloc((size_t)n + blen);
+	if (out) {
+		memcpy(out, top, (size_t)n);
+		if (blen)
+			memcpy(out + n, res->body, blen);
+		*len = (size_t)n + blen;
+	}
+	free(res->body);
+	res->body = NULL;
+	return out;
+}
+
+/* ---- connections ---- */
+
+static void set_deadline(struct conn *c, uint64_t at)
+{
+	c->deadline = at;
+	if (at < c->h->next_deadline)
+		c->h->next_deadline = at;
+}
+
+static void want(struct conn *c, uint32_t events)
+{
+	if (c->events == events)
+		return;
+	struct epoll_event ev = {.events = events, .data.ptr = c};
+	epoll_ctl(c->h->ep, EPOLL_CTL_MOD, c->fd, &ev);
+	c->events = events;
+}
+
+static void conn_close(struct conn *c)
+{
+	struct http *h = c->h;
+	if (c->phase == PH_DEAD)
+		return;
+	close(c->fd); /* also leaves the epoll set */
+	c->fd = -1;
+	c->phase = PH_DEAD;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		h->first = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		h->last = c->prev;
+	h->nconns--;
+	c->prev = NULL;
+	c->next = h->dead;
+	h->dead = c;
+}
+
+static void conn_free(struct conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	http_head_free(&c->head);
+	http_body_free(&c->body);
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+/* Sends res and ends the request: the connection closes after it when close is set. */
+static void respond(struct conn *c, struct http_response *res, bool close)
+{
+	struct http *h = c->h;
+	bool keep_10 = !close && c->have_head && c->head.minor == 0;
+	c->close_after = close;
+	free(c->out);
+	c->out = render(h, res, close, keep_10, c->head_only, &c->out_len);
+	c->out_off = 0;
+	http_head_free(&c->head);
+	http_body_free(&c->body);
+	c->have_head = false;
+	c->head_only = false;
+	if (!c->out) {
+		conn_close(c);
+		return;
+	}
+	c->phase = PH_WRITE;
+	set_deadline(c, h->now + h->lim.request_ms); /* a client that does not read is dropped then */
+}
+
+/* A request refused before its handler: a JSON error, then the connection closes. */
+static void fail(struct conn *c, int status, const char *msg)
+{
+	struct http_response res = {.status = 500};
+	http_error(&res, status, NULL, "%s", msg);
+	respond(c, &res, true);
+}
+
+/* A best-effort 503 to a connection about to be closed for want of room (never blocks). */
+static void send_refusal(struct http *h, int fd, const char *msg)
+{
+	struct http_response res = {.status = 503};
+	http_error(&res, 503, NULL, "%s", msg);
+	snprintf(res.retry_after, sizeof(res.retry_after), "1");
+	size_t len = 0;
+	char *out = render(h, &res, true, false, false, &len);
+	if (out && send(fd, out, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		/* nothing to do: the connection is closed next in any case */
+	}
+	free(out);
+}
+
+/* The body is complete: the handler answers. */
+static void run_handler(struct conn *c)
+{
+	struct http *h = c->h;
+	struct http_request req = {.method = c->head.method,
+	                           .path = c->head.path,
+	                           .body = c->body.data ? c->body.data : "",
+	                           .body_len = c->body.len,
+	                           .conn = &c->head};
+	struct http_response res = {.status = 500};
+	dispatch(h, &req, &res);
+	respond(c, &res, !c->head.keep_alive);
+}
+
+static void consume(struct conn *c, size_t n)
+{
+	memmove(c->in, c->in + n, c->in_len - n);
+	c->in_len -= n;
+}
+
+/* Each step returns true when the connection moved on and the next step may run now. */
+static bool step_head(struct conn *c)
+{
+	struct http *h = c->h;
+	if (c->in_len == 0)
+		return false;
+	if (c->idle) { /* the first byte of the next request: its deadline runs from now */
+		c->idle = false;
+		c->started = h->now;
+		set_deadline(c, h->now + h->lim.request_ms);
+	}
+	int status = 400;
+	char err[256];
+	ssize_t n = http_parse_head(c->in, c->in_len, &c->scan, HTTP_MAX_HEAD, h->lim.max_body, &c->head, &status, err,
+	                            sizeof(err));
+	if (n == 0)
+		return false;
+	if (n < 0) {
+		fail(c, status, err);
+		return true;
+	}
+	c->have_head = true;
+	c->scan = 0;
+	consume(c, (size_t)n);
+	c->head_only = !strcmp(c->head.method, "HEAD");
+	if (http_body_init(&c->body, &c->head, h->lim.max_body) < 0) {
+		fail(c, 500, "out of memory");
+		return true;
+	}
+	c->phase = PH_BODY;
+	if (c->head.expect_continue && !c->body.done && c->in_len == 0) {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		if (send(c->fd, cont, sizeof(cont) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(cont) - 1) {
+			conn_close(c); /* a fresh connection that cannot take 25 bytes */
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool step_body(struct conn *c)
+{
+	int status = 400;
+	char err[256];
+	ssize_t n = http_body_feed(&c->body, c->in, c->in_len, &status, err, sizeof(err));
+	if (n < 0) {
+		fail(c, status, err);
+		return true;
+	}
+	consume(c, (size_t)n);
+	if (!c->body.done)
+		return false;
+	run_handler(c);
+	return true;
+}
+
+static bool step_write(struct conn *c)
+{
+	struct http *h = c->h;
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		if (n > 0) {
+			c->out_off += (size_t)n;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			want(c, EPOLLOUT);
+			return false;
+		} else {
+			conn_close(c);
+			return false;
+		}
+	}
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	if (c->close_after) {
+		/* shut the write side and drain what the client still sends: closing with unread input
+		 * would reset the connection and could destroy the response before it is read */
+		shutdown(c->fd, SHUT_WR);
+		c->phase = PH_LINGER;
+		c->started = 0; /* the first to go when room is needed */
+		c->in_len = 0;
+		set_deadline(c, h->now + LINGER_MS);
+		want(c, EPOLLIN);
+		return false;
+	}
+	c->phase = PH_HEAD;
+	c->idle = c->in_len == 0;
+	c->started = h->now;
+	set_deadline(c, h->now + (c->idle ? h->lim.idle_ms : h->lim.request_ms));
+	want(c, EPOLLIN);
+	return c->in_len > 0; /* a pipelined request is next */
+}
+
+static void drive(struct conn *c)
+{
+	for (;;) {
+		bool more;
+		switch (c->phase) {
+		case PH_HEAD: more = step_head(c); break;
+		case PH_BODY: more = step_body(c); break;
+		case PH_WRITE: more = step_write(c); break;
+		default: more = false; break;
+		}
+		if (!more)
+			return;
+	}
+}
+
+static void on_readable(struct conn *c)
+{
+	if (c->phase == PH_LINGER) {
+		char sink[4096];
+		ssize_t n = recv(c->fd, sink, sizeof(sink), 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			conn_close(c);
+		return;
+	}
+	if (c->phase != PH_HEAD && c->phase != PH_BODY)
+		return;
+	if (c->in_len == c->in_cap) {
+		size_t ncap = c->in_cap ? c->in_cap * 2 : IN_FIRST;
+		if (ncap > HTTP_MAX_HEAD)
+			ncap = HTTP_MAX_HEAD;
+		char *nb = ncap > c->in_cap ? realloc(c->in, ncap) : NULL;
+		if (!nb) { /* cannot happen while parsing keeps the buffer below HTTP_MAX_HEAD */
+			fail(c, 500, "out of memory");
+			drive(c);
+			return;
+		}
+		c->in = nb;
+		c->in_cap = ncap;
+	}
+	ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+	if (n == 0) {
+		conn_close(c); /* the client is gone, with or without a request half sent */
+		return;
+	}
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			conn_close(c);
+		return;
+	}
+	c->in_len += (size_t)n;
+	drive(c);
+}
+
+/* Whether c may be closed to make room: it has not sent a whole request head yet (or is done). */
+static bool evictable(const struct conn *c)
+{
+	return c->phase == PH_HEAD || c->phase == PH_LINGER;
+}
+
+/* Closes c to make room; a request begun is told why, an idle kept-alive connection is closed
+ * quietly (a response there would be taken for the answer to the client's next request). */
+static void evict(struct conn *c, const char *why)
+{
+	if (c->phase == PH_HEAD && !c->idle)
+		send_refusal(c->h, c->fd, why);
+	conn_close(c);
+}
+
+static void addr_key(const struct sockaddr_storage *ss, uint8_t key[17])
+{
+	memset(key, 0, 17);
+	key[0] = (uint8_t)ss->ss_family;
+	if (ss->ss_family == AF_INET) {
+		memcpy(key + 1, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		const uint8_t *a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+		static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		if (!memcmp(a, mapped, 12)) { /* an IPv4 client of a dual-stack socket */
+			key[0] = AF_INET;
+			memcpy(key + 1, a + 12, 4);
+		} else {
+			memcpy(key + 1, a, 8); /* one /64 is one client */
+		}
+	}
+}
+
+/* Takes a new connection in, making room by eviction when a limit is reached. */
+static void admit(struct http *h, int fd, const struct sockaddr_storage *ss)
+{
+	uint8_t key[17];
+	addr_key(ss, key);
+	unsigned same = 0;
+	struct conn *oldest_same = NULL, *oldest = NULL;
+	for (struct conn *c = h->first; c; c = c->next) {
+		bool mine = !memcmp(c->key, key, sizeof(key));
+		same += mine;
+		if (!evictable(c))
+			continue;
+		if (!oldest || c->started < oldest->started)
+			oldest = c;
+		if (mine && (!oldest_same || c->started < oldest_same->started))
+			oldest_same = c;
+	}
+	if (same >= h->lim.max_per_address) {
+		if (!oldest_same) {
+			send_refusal(h, fd, "too many connections from this address, each busy with a request");
+			close(fd);
+			return;
+		}
+		if (oldest == oldest_same)
+			oldest = NULL;
+		evict(oldest_same, "connection closed: its address is at its connection limit and this request was "
+		                   "the least advanced");
+	}
+	if (h->nconns >= h->lim.max_clients) {
+		if (!oldest) {
+			for (struct conn *c = h->first; c; c = c->next)
+				if (evictable(c) && (!oldest || c->started < oldest->started))
+					oldest = c;
+		}
+		if (!oldest) {
+			send_refusal(h, fd, "too many connections, each busy with a request");
+			close(fd);
+			return;
+		}
+		evict(oldest, "connection closed: the server is at its connection limit and this request was the "
+		              "least advanced");
+	}
+	struct conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->h = h;
+	c->fd = fd;
+	memcpy(c->key, key, sizeof(key));
+	c->phase = PH_HEAD;
+	c->events = EPOLLIN;
+	c->started = h->now;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->prev = h->last;
+	if (h->last)
+		h->last->next = c;
+	else
+		h->first = c;
+	h->last = c;
+	h->nconns++;
+	set_deadline(c, h->now + h->lim.request_ms);
+}
+
+static void pause_accept(struct http *h, bool paused)
+{
+	struct epoll_event ev = {.events = paused ? 0 : EPOLLIN, .data.ptr = &h->lfd};
+	epoll_ctl(h->ep, EPOLL_CTL_MOD, h->lfd, &ev);
+	h->accept_paused_until = paused ? h->now + ACCEPT_PAUSE_MS : 0;
+	if (paused && h->accept_paused_until < h->next_deadline)
+		h->next_deadline = h->accept_paused_until;
+}
+
+static void on_accept(struct http *h)
+{
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage ss = {0};
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(h->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			admit(h, fd, &ss);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			/* out of descriptors: the least advanced connection makes room, else wait a little
+			 * (the listener would otherwise wake this loop at once, forever) */
+			struct conn *oldest = NULL;
+			for (struct conn *c = h->first; c; c = c->next)
+				if (evictable(c) && (!oldest || c->started < oldest->started))
+					oldest = c;
+			if (oldest) {
+				evict(oldest,
+				      "connection closed: the server is out of descriptors and this request was "
+				      "the least advanced");
+				continue;
+			}
+			pause_accept(h, true);
+		}
+		return;
+	}
+}
+
+/* Closes or answers 408 the connections past their deadline, SWEEP_BATCH at most so that the
+ * connections arriving meanwhile wait no longer (a slow attack's deadlines all fall together);
+ * finds the next deadline. */
+static void sweep(struct http *h)
+{
+	unsigned expired = 0;
+	h->next_deadline = UINT64_MAX;
+	if (h->accept_paused_until) {
+		if (h->accept_paused_until <= h->now)
+			pause_accept(h, false);
+		else
+			h->next_deadline = h->accept_paused_until;
+	}
+	for (struct conn *c = h->first, *next; c; c = next) {
+		next = c->next;
+		if (c->deadline > h->now || expired == SWEEP_BATCH) {
+			if (c->deadline < h->next_deadline)
+				h->next_deadline = c->deadline;
+			continue;
+		}
+		expired++;
+		if ((c->phase == PH_HEAD && c->idle) || c->phase == PH_WRITE || c->phase == PH_LINGER) {
+			conn_close(c);
+			continue;
+		}
+		char msg[128];
+		snprintf(msg, sizeof(msg), "request not complete within %u ms", h->lim.request_ms);
+		c->in_len = 0;
+		fail(c, 408, msg);
+		drive(c);
+	}
+}
+
+static void *serve(void *arg)
+{
+	struct http *h = arg;
+	struct epoll_event evs[128];
+	for (;;) {
+		h->now = now_ms();
+		int timeout = -1;
+		if (h->next_deadline != UINT64_MAX)
+			timeout = h->next_deadline <= h->now          ? 0
+			          : h->next_deadline - h->now > 60000 ? 60000
+			                                              : (int)(h->next_deadline - h->now);
+		int n = epoll_wait(h->ep, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout);
+		h->now = now_ms();
+		bool stop = false;
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.ptr == &h->efd) {
+				stop = true;
+			} else if (evs[i].data.ptr == &h->lfd) {
+				on_accept(h);
 			} else {
-				if (p->len + *upload_size + 1 > p->cap) {
-					size_t ncap = (p->len + *upload_size + 1) * 2;
-					ncap = ncap > h->max_body + 1 ? h->max_body + 1 : ncap;
-					char *nb = realloc(p->body, ncap);
-					if (!nb)
-						return MHD_NO;
-					p->body = nb;
-					p->cap = ncap;
-				}
-				memcpy(p->body + p->len, upload, *upload_size);
-				p->len += *upload_size;
+				struct conn *c = evs[i].data.ptr;
+				if (c->phase == PH_DEAD)
+					continue; /* evicted by an accept of this batch */
+				if (c->phase == PH_WRITE && (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+					drive(c);
+				else if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+					on_readable(c);
 			}
 		}
-		*upload_size = 0;
-		return MHD_YES;
+		if (h->now >= h->next_deadline)
+			sweep(h);
+		while (h->dead) {
+			struct conn *c = h->dead;
+			h->dead = c->next;
+			conn_free(c);
+		}
+		if (stop)
+			return NULL;
 	}
-	struct http_response res = {.status = 500};
-	if (p->too_large) {
-		http_error(&res, 413, NULL, "request body larger than %zu bytes", h->max_body);
-	} else {
-		struct http_request req = {
-		    .method = method, .path = url, .body = p->body ? p->body : "", .body_len = p->len, .conn = conn};
-		if (p->body)
-			p->body[p->len] = 0;
-		dispatch(h, &req, &res);
-	}
-	h->counts[res.status / 100 < 6 ? res.status / 100 : 0]++;
-	return send_response(conn, &res);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **state, enum MHD_RequestTerminationCode code)
-{
-	(void)cls;
-	(void)conn;
-	(void)code;
-	struct pending *p = *state;
-	if (p) {
-		free(p->body);
-		free(p);
-		*state = NULL;
-	}
-}
+/* ---- start and stop ---- */
 
 int http_start(const struct sockaddr *addr, socklen_t len, const struct http_route *routes, size_t nroutes, void *ctx,
-               const struct http_hooks *hooks, size_t max_body, struct http **out, char *err, size_t errlen)
+               const struct http_hooks *hooks, const struct http_limits *limits, struct http **out, char *err,
+               size_t errlen)
 {
-	(void)len;
 	struct http *h = calloc(1, sizeof(*h));
 	if (!h)
 		return TERN_ENOMEM;
+	h->lfd = h->efd = h->ep = -1;
 	h->routes = routes;
 	h->nroutes = nroutes;
 	h->ctx = ctx;
 	if (hooks)
 		h->hooks = *hooks;
-	h->max_body = max_body;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-	if (addr->sa_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	/* one address may hold only a few of the connections, or its idle ones would keep everyone
-	 * else (the PoP poller, operators) out until they time out */
-	h->daemon =
-	    MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, addr,
-	                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
-	                     (unsigned)HTTP_IDLE_S, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
-	                     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_MAX_PER_ADDRESS, MHD_OPTION_END);
-	if (!h->daemon) {
-		snprintf(err, errlen, "cannot start the HTTP API (address in use?)");
-		free(h);
-		return TERN_EIO;
+	if (limits)
+		h->lim = *limits;
+	if (!h->lim.max_body)
+		h->lim.max_body = 1024 * 1024;
+	if (!h->lim.max_clients)
+		h->lim.max_clients = 1024;
+	if (!h->lim.max_per_address)
+		h->lim.max_per_address = 32;
+	if (!h->lim.request_ms)
+		h->lim.request_ms = 10000;
+	if (!h->lim.idle_ms)
+		h->lim.idle_ms = 30000;
+	h->next_deadline = UINT64_MAX;
+	char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?";
+	getnameinfo(addr, len, host, sizeof(host), serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV);
+	int one = 1;
+	h->lfd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (h->lfd < 0 || setsockopt(h->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (addr->sa_family == AF_INET6 && setsockopt(h->lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(h->lfd, addr, len) < 0 || listen(h->lfd, SOMAXCONN) < 0) {
+		snprintf(err, errlen, "cannot start the HTTP API on %s port %s: %s", host, serv, strerror(errno));
+		goto fail;
 	}
+	h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	h->ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &h->lfd},
+	                   eev = {.events = EPOLLIN, .data.ptr = &h->efd};
+	if (h->efd < 0 || h->ep < 0 || epoll_ctl(h->ep, EPOLL_CTL_ADD, h->lfd, &lev) < 0 ||
+	    epoll_ctl(h->ep, EPOLL_CTL_ADD, h->efd, &eev) < 0) {
+		snprintf(err, errlen, "cannot start the HTTP API: %s", strerror(errno));
+		goto fail;
+	}
+	if (pthread_create(&h->thread, NULL, serve, h) != 0) {
+		snprintf(err, errlen, "cannot start the HTTP API's thread");
+		goto fail;
+	}
+	h->running = true;
 	*out = h;
 	return 0;
+fail:
+	http_stop(h);
+	return TERN_EIO;
 }
 
 void http_counts(const struct http *h, uint64_t out[6])
@@ -238,14 +784,38 @@ void http_counts(const struct http *h, uint64_t out[6])
 
 unsigned http_port(const struct http *h)
 {
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	return info ? info->port : 0;
+	struct sockaddr_storage ss = {0};
+	socklen_t sl = sizeof(ss);
+	if (getsockname(h->lfd, (struct sockaddr *)&ss, &sl) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
 }
 
 void http_stop(struct http *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->daemon);
+	if (h->running) {
+		uint64_t one = 1;
+		if (write(h->efd, &one, sizeof(one)) != sizeof(one)) {
+			/* an eventfd write fails only on overflow, which leaves it readable anyway */
+		}
+		pthread_join(h->thread, NULL);
+	}
+	while (h->first) {
+		struct conn *c = h->first;
+		h->first = c->next;
+		conn_free(c);
+	}
+	if (h->ep >= 0)
+		close(h->ep);
+	if (h->efd >= 0)
+		close(h->efd);
+	if (h->lfd >= 0)
+		close(h->lfd);
 	free(h);
 }

@@ -1,5 +1,5 @@
-/* The API's HTTP server on libmicrohttpd: request bodies up to a bound, routing by method and
- * path pattern, JSON responses and errors. Handlers never see libmicrohttpd. */
+/* The API's HTTP/1.1 server: connections bounded in number and time, request bodies up to a bound,
+ * routing by method and path pattern, JSON responses and errors. Handlers never see the server. */
 #pragma once
 #include <jansson.h>
 #include <stdbool.h>
@@ -16,7 +16,7 @@ struct http_request {
 	size_t body_len;
 	const char *params[HTTP_MAX_PARAMS]; /* the path segments matched by "{}" in the route */
 	int nparams;
-	void *conn; /* for http_header() and http_query() */
+	const void *conn; /* the parsed head, for http_header() and http_query() */
 };
 
 struct http_response {
@@ -45,8 +45,21 @@ struct http_hooks {
 	void (*leave)(void *ctx);
 };
 
+/* What one client may hold. A zero field takes the default named. */
+struct http_limits {
+	size_t max_body; /* request body bytes (413 beyond); default 1 MiB */
+	unsigned max_clients; /* connections open at once; default 1024 */
+	unsigned max_per_address; /* from one IPv4 address or IPv6 /64; default 32 */
+	unsigned request_ms; /* from a request's first byte (or the connection) to its last; 408 after */
+	unsigned idle_ms; /* a kept-alive connection between requests; closed after */
+};
+
+/* At a limit, a new connection evicts the open one that made the least progress (the oldest whose
+ * request header is not complete yet, from the same address when that address is at its limit);
+ * with none to evict it is refused with a 503. HEAD runs the GET route without sending its body. */
 int http_start(const struct sockaddr *addr, socklen_t len, const struct http_route *routes, size_t nroutes, void *ctx,
-               const struct http_hooks *hooks, size_t max_body, struct http **out, char *err, size_t errlen);
+               const struct http_hooks *hooks, const struct http_limits *limits, struct http **out, char *err,
+               size_t errlen);
 void http_stop(struct http *h);
 /* Responses sent so far by status class: out[2] counts 2xx ... out[5] counts 5xx. Call from a
  * handler (the server's thread). */

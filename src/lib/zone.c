@@ -475,6 +475,27 @@ const struct rrset *zone_node_rrset(const struct zone_node *n, uint16_t type)
 	return NULL;
 }
 
+const struct rrset *zone_node_rrsets(const struct zone_node *n, uint16_t type, uint16_t *count)
+{
+	const struct rrset *first = zone_node_rrset(n, type);
+	uint16_t k = 0;
+	if (first)
+		while (first + k < n->rrsets + n->nrrsets && first[k].type == type)
+			k++;
+	*count = k;
+	return first;
+}
+
+const struct rrset *zone_node_rrsig(const struct zone_node *n, uint16_t covered)
+{
+	uint16_t k;
+	const struct rrset *sigs = zone_node_rrsets(n, RR_RRSIG, &k);
+	for (uint16_t i = 0; i < k; i++)
+		if (sigs[i].covered == covered)
+			return &sigs[i];
+	return NULL;
+}
+
 const struct zone_node *zone_wildcard_child(const struct zone *z, const struct zone_node *n)
 {
 	static const uint8_t star[] = {1, '*'};
@@ -493,12 +514,7 @@ uint32_t zone_negative_ttl(const struct zone *z)
 
 bool zone_signed(const struct zone *z)
 {
-	const struct rrset *sigs = z->apex_node ? zone_node_rrset(z->apex_node, RR_RRSIG) : NULL;
-	const uint8_t *rec = sigs ? sigs->rdata : NULL;
-	for (uint16_t i = 0; sigs && i < sigs->count; i++, rec = rdata_next(rec))
-		if (rdata_len(rec) >= 2 && wire_get16(rdata_bytes(rec)) == RR_SOA)
-			return true;
-	return false;
+	return z->apex_node && zone_node_rrsig(z->apex_node, RR_SOA);
 }
 
 int zone_foreach(const struct zone *z, int (*fn)(void *arg, const struct zone_node *n), void *arg)

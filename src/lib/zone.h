@@ -9,7 +9,16 @@
 #include "lib/arena.h"
 #include "lib/name.h"
 
-/* One RRset. rdata holds count records, each a 16-bit big-endian length then the bytes. */
+/* One RRset. rdata holds count records, each a 16-bit big-endian length then the bytes.
+ *
+ * RRSIGs are held as one RRset per type they cover, each with its own TTL: RFC 4034 3 (and
+ * RFC 4035 2.2) give an RRSIG the TTL of the RRset it covers, so the signatures at one name are
+ * not one RRset in the sense of RFC 2181 5.2 (whose lowest-TTL rule then applies within each
+ * covered type only). A node's rrsets are sorted by (type, covered), so its RRSIG groups sit side
+ * by side. Why groups and not a TTL per record: struct rrset stays 24 bytes (covered fills what was
+ * padding), unsigned zones and queries without DO do exactly the work they did before, and an
+ * answer that carries the signatures of an RRset writes one group as it stands (no per-query
+ * filtering of a name's signatures, as Knot's knot_synth_rrsig does). */
 struct rrset {
 	uint16_t type;
 	uint16_t count;
@@ -17,6 +26,7 @@ struct rrset {
 	const uint8_t *rdata;
 	uint32_t rdata_size; /* bytes in rdata, lengths included */
 	uint16_t dyn; /* dynamic answer resolver id; 0 = static data */
+	uint16_t covered; /* RRSIG: the type its signatures cover (every record's first field); else 0 */
 };
 
 enum zone_node_flags {
@@ -88,7 +98,18 @@ const struct zone_node *zone_find_encloser(const struct zone *z, const uint8_t *
 /* The same with the name's suffix hashes already computed (name_suffix_hashes()). */
 const struct zone_node *zone_find_encloser_hashed(const struct zone *z, const uint8_t *lname, const uint32_t *hashes,
                                                   int labels, bool *exact);
+/* The node's RRset of type, or NULL; for RRSIG the first group (see struct rrset). */
 const struct rrset *zone_node_rrset(const struct zone_node *n, uint16_t type);
+/* Every RRset of type at the node: the first, and *count of them side by side (RRSIG: one per
+ * covered type; any other type: one). NULL and 0 when there is none. */
+const struct rrset *zone_node_rrsets(const struct zone_node *n, uint16_t type, uint16_t *count);
+/* The RRSIGs at the node that cover type, or NULL. */
+const struct rrset *zone_node_rrsig(const struct zone_node *n, uint16_t covered);
+/* The type an RRSIG record covers (its first field); 0 for RDATA too short to say. */
+static inline uint16_t rrsig_covered(const uint8_t *rdata, uint16_t len)
+{
+	return len >= 2 ? (uint16_t)(rdata[0] << 8 | rdata[1]) : 0;
+}
 /* The wildcard "*.<node>" if the zone has it. */
 const struct zone_node *zone_wildcard_child(const struct zone *z, const struct zone_node *n);
 /* Minimum TTL for negative answers, RFC 2308 section 5: min(SOA TTL, SOA MINIMUM). */
@@ -115,14 +136,18 @@ int zone_builder_add(struct zone_builder *b, const uint8_t *owner, uint16_t type
                      uint16_t rdlen, uint32_t line);
 /* Names the file the next records come from (for $INCLUDE); NULL = the main source. */
 int zone_builder_set_file(struct zone_builder *b, const char *file);
-/* Validates and builds. RRset TTLs that differ count as the lowest (RFC 2181 5.2).
+/* Validates and builds. RRset TTLs that differ count as the lowest (RFC 2181 5.2); RRSIGs keep
+ * theirs per covered type (see struct rrset).
  * On failure returns TERN_EZONE (or TERN_ENOMEM) and writes every problem
  * found, one per line, as "source:line: message" into err. The builder is consumed either way. */
 int zone_build(struct zone_builder *b, const char *source, struct zone **out, char *err, size_t errlen);
 void zone_builder_free(struct zone_builder *b);
 
 /* One change for zone_apply(): replace the RRset (owner, type) with rdata (count records in the
- * rrset layout), or delete it when count is 0. */
+ * rrset layout), or delete it when count is 0. For RRSIG the change replaces every signature at
+ * the owner, and ttls (when not NULL) gives each record its own TTL: the RRSIGs are grouped by the
+ * type they cover, each group with the lowest TTL of its records. For other types ttls, when
+ * given, counts as its lowest value (RFC 2181 5.2). */
 struct zone_change {
 	const uint8_t *owner; /* wire name, any case */
 	uint16_t type;
@@ -130,6 +155,7 @@ struct zone_change {
 	uint16_t count;
 	const uint8_t *rdata;
 	uint32_t rdata_size;
+	const uint32_t *ttls; /* count TTLs, one per record; NULL = ttl for every record */
 };
 
 /* Derives the next snapshot from prev with the changes applied, copying only the names they

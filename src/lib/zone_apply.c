@@ -190,7 +190,58 @@ static bool check_change(struct apply *a, size_t i, const struct zone_change *c,
 static int type_cmp(const void *pa, const void *pb)
 {
 	const struct rrset *a = pa, *b = pb;
-	return (a->type > b->type) - (a->type < b->type);
+	if (a->type != b->type)
+		return (a->type > b->type) - (a->type < b->type);
+	return (a->covered > b->covered) - (a->covered < b->covered);
+}
+
+/* The TTL of record i of a change. */
+static uint32_t change_ttl(const struct zone_change *c, size_t i)
+{
+	return c->ttls ? c->ttls[i] : c->ttl;
+}
+
+/* One record of an RRSIG change, for grouping by covered type. */
+struct sigrec {
+	const uint8_t *rec; /* length, then RDATA */
+	uint32_t ttl;
+	uint16_t covered;
+	uint16_t order; /* place in the change: groups keep the change's order */
+};
+
+static int sigrec_cmp(const void *pa, const void *pb)
+{
+	const struct sigrec *a = pa, *b = pb;
+	if (a->covered != b->covered)
+		return a->covered < b->covered ? -1 : 1;
+	return (a->order > b->order) - (a->order < b->order);
+}
+
+/* The records of an RRSIG change as one RRset per covered type (struct rrset in zone.h), each
+ * with the lowest TTL of its records; their RDATA is laid out again from *space on. */
+static int add_rrsig_groups(const struct zone_change *c, struct rrset *sets, size_t *nsets, uint8_t **space)
+{
+	struct sigrec *r = malloc(c->count * sizeof(*r));
+	if (!r)
+		return TERN_ENOMEM;
+	const uint8_t *rec = c->rdata;
+	for (uint16_t i = 0; i < c->count; i++, rec = rdata_next(rec))
+		r[i] = (struct sigrec){rec, change_ttl(c, i), rrsig_covered(rdata_bytes(rec), rdata_len(rec)), i};
+	qsort(r, c->count, sizeof(*r), sigrec_cmp);
+	for (size_t i = 0; i < c->count;) {
+		struct rrset *g = &sets[(*nsets)++];
+		*g = (struct rrset){.type = RR_RRSIG, .ttl = r[i].ttl, .rdata = *space, .covered = r[i].covered};
+		for (; i < c->count && r[i].covered == g->covered; i++) {
+			size_t size = 2u + rdata_len(r[i].rec);
+			memcpy(*space, r[i].rec, size);
+			*space += size;
+			g->rdata_size += (uint32_t)size;
+			g->count++;
+			g->ttl = r[i].ttl < g->ttl ? r[i].ttl : g->ttl;
+		}
+	}
+	free(r);
+	return 0;
 }
 
 static int put_owner(struct apply *a, const uint8_t *owner, const struct zone_node *old, const struct rrset *sets,
@@ -208,11 +259,17 @@ static int apply_owner(struct apply *a, const struct zone_change *ch, const size
 	if (!ok)
 		return 0;
 	const struct zone_node *old = zone_find(a->z, owner, len);
-	size_t room = (old ? old->nrrsets : 0) + n; /* every RRset there plus every change */
+	size_t room = old ? old->nrrsets : 0, space = 0; /* every RRset there plus every change */
+	for (size_t k = 0; k < n; k++) {
+		room += ch[idx[k]].type == RR_RRSIG ? ch[idx[k]].count : 1; /* RRSIG: a group per record at most */
+		space += ch[idx[k]].type == RR_RRSIG ? ch[idx[k]].rdata_size : 0;
+	}
 	struct rrset *sets = malloc(room * sizeof(*sets));
-	if (!sets)
-		return TERN_ENOMEM;
-	uint16_t nsets = 0;
+	uint8_t *regrouped = malloc(space ? space : 1), *at_space = regrouped;
+	int rc = TERN_ENOMEM;
+	if (!sets || !regrouped)
+		goto out;
+	size_t nsets = 0;
 	long records = 0;
 	for (uint16_t i = 0; old && i < old->nrrsets; i++) {
 		sets[nsets++] = old->rrsets[i];
@@ -220,7 +277,17 @@ static int apply_owner(struct apply *a, const struct zone_change *ch, const size
 	}
 	for (size_t k = 0; k < n; k++) { /* later changes of the same RRset win */
 		const struct zone_change *c = &ch[idx[k]];
-		uint16_t at = 0;
+		size_t at = 0;
+		if (c->type == RR_RRSIG) { /* every signature at the name goes, the change's come */
+			for (size_t i = 0; i < nsets;)
+				if (sets[i].type == RR_RRSIG)
+					sets[i] = sets[--nsets];
+				else
+					i++;
+			if (c->count && add_rrsig_groups(c, sets, &nsets, &at_space) < 0)
+				goto out;
+			continue;
+		}
 		while (at < nsets && sets[at].type != c->type)
 			at++;
 		if (c->count == 0) {
@@ -228,14 +295,26 @@ static int apply_owner(struct apply *a, const struct zone_change *ch, const size
 				sets[at] = sets[--nsets];
 			continue;
 		}
+		uint32_t ttl = c->ttl; /* RFC 2181 5.2: differing TTLs count as the lowest */
+		for (uint16_t i = 0; c->ttls && i < c->count; i++)
+			ttl = i == 0 || c->ttls[i] < ttl ? c->ttls[i] : ttl;
 		sets[at] = (struct rrset){
-		    .type = c->type, .count = c->count, .ttl = c->ttl, .rdata = c->rdata, .rdata_size = c->rdata_size};
+		    .type = c->type, .count = c->count, .ttl = ttl, .rdata = c->rdata, .rdata_size = c->rdata_size};
 		nsets += at == nsets;
 	}
+	rc = 0;
+	if (nsets > UINT16_MAX) {
+		char text[1024];
+		name_to_text(owner, text, sizeof(text));
+		apply_error(a, idx[n - 1], "more than %u RRsets at %s", UINT16_MAX, text);
+		goto out;
+	}
 	qsort(sets, nsets, sizeof(sets[0]), type_cmp);
-	check_node(a, idx[n - 1], owner, sets, nsets);
-	int rc = a->errors ? 0 : put_owner(a, owner, old, sets, nsets, records);
+	check_node(a, idx[n - 1], owner, sets, (uint16_t)nsets);
+	rc = a->errors ? 0 : put_owner(a, owner, old, sets, (uint16_t)nsets, records);
+out:
 	free(sets);
+	free(regrouped);
 	return rc;
 }
 

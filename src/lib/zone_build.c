@@ -201,6 +201,19 @@ static int nodeset_push(struct nodeset *s, struct zone_node node)
 	return 0;
 }
 
+/* The type an RRSIG record covers; 0 for every other type. */
+static uint16_t rec_covered(const struct rec *r)
+{
+	return r->type == RR_RRSIG ? rrsig_covered(r->rdata, r->rdlen) : 0;
+}
+
+/* Whether two records of one owner belong to one RRset: the same type and, for RRSIG, the same
+ * covered type (records sorted by RDATA are sorted by it: it is the first field). */
+static bool same_rrset(const struct rec *a, const struct rec *b)
+{
+	return a->type == b->type && rec_covered(a) == rec_covered(b);
+}
+
 /* Groups sorted records into nodes and RRsets (in the zone arena); checks per-RRset rules. */
 static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *e)
 {
@@ -209,15 +222,23 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 		size_t j = i;
 		while (j < b->nrecs && b->recs[j].owner == b->recs[i].owner)
 			j++;
-		/* records of one owner: count types */
-		uint16_t ntypes = 0;
+		/* records of one owner: count RRsets (RRSIGs: one per covered type) */
+		size_t ntypes = 0;
 		for (size_t k = i; k < j; k++)
-			if (k == i || b->recs[k].type != b->recs[k - 1].type)
+			if (k == i || !same_rrset(&b->recs[k], &b->recs[k - 1]))
 				ntypes++;
+		if (ntypes > UINT16_MAX) { /* RRSIGs covering (nearly) every type, besides those types */
+			char owner[1024];
+			name_to_text(b->recs[i].owner, owner, sizeof(owner));
+			errs_add(e, b->recs[j - 1].file, b->recs[j - 1].line, "more than %u RRsets at %s", UINT16_MAX,
+			         owner);
+			i = j;
+			continue;
+		}
 		struct rrset *sets = arena_alloc(&b->mem->arena, ntypes * sizeof(*sets));
 		if (!sets)
 			return TERN_ENOMEM;
-		struct zone_node node = {.owner = b->recs[i].owner, .rrsets = sets, .nrrsets = ntypes};
+		struct zone_node node = {.owner = b->recs[i].owner, .rrsets = sets, .nrrsets = (uint16_t)ntypes};
 		node.owner_len = (uint8_t)name_len(node.owner);
 		node.labels = (uint8_t)name_labels(node.owner);
 		node.hash = name_hash(node.owner);
@@ -227,7 +248,7 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 		const char *cname_file = NULL;
 		for (size_t k = i; k < j;) {
 			size_t m = k, size = 0;
-			while (m < j && b->recs[m].type == b->recs[k].type) {
+			while (m < j && same_rrset(&b->recs[m], &b->recs[k])) {
 				size += 2u + b->recs[m].rdlen;
 				m++;
 			}
@@ -248,7 +269,8 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 			                            .count = (uint16_t)(m - k),
 			                            .ttl = ttl,
 			                            .rdata = rd,
-			                            .rdata_size = (uint32_t)size};
+			                            .rdata_size = (uint32_t)size,
+			                            .covered = rec_covered(&b->recs[k])};
 			if (m - k > 65535)
 				errs_add(e, b->recs[k].file, b->recs[k].line, "too many records in one RRset");
 			char owner[1024] = "";

@@ -30,6 +30,7 @@ struct mset {
 	uint16_t type, count;
 	uint32_t ttl, size;
 	uint8_t *rdata; /* malloc'd, rrset layout */
+	uint32_t *ttls; /* malloc'd, each record's TTL: RRSIGs keep theirs per covered type */
 };
 
 struct model {
@@ -39,8 +40,10 @@ struct model {
 
 static void model_free(struct model *m)
 {
-	for (size_t i = 0; i < m->n; i++)
+	for (size_t i = 0; i < m->n; i++) {
 		free(m->v[i].rdata);
+		free(m->v[i].ttls);
+	}
 	free(m->v);
 	m->v = NULL;
 	m->n = 0;
@@ -55,9 +58,11 @@ static void model_copy(struct model *dst, const struct model *src)
 	for (size_t i = 0; i < src->n; i++) {
 		dst->v[i] = src->v[i];
 		dst->v[i].rdata = malloc(src->v[i].size ? src->v[i].size : 1);
-		if (!dst->v[i].rdata)
+		dst->v[i].ttls = malloc((src->v[i].count + 1u) * sizeof(uint32_t));
+		if (!dst->v[i].rdata || !dst->v[i].ttls)
 			abort();
 		memcpy(dst->v[i].rdata, src->v[i].rdata, src->v[i].size);
+		memcpy(dst->v[i].ttls, src->v[i].ttls, src->v[i].count * sizeof(uint32_t));
 	}
 }
 
@@ -69,9 +74,10 @@ static struct mset *model_find(struct model *m, const uint8_t *lowner, uint16_t 
 	return NULL;
 }
 
-/* Sets (count > 0) or deletes (count == 0) one RRset. */
-static void model_set(struct model *m, const uint8_t *owner, uint16_t type, uint32_t ttl, uint16_t count,
-                      const uint8_t *rdata, uint32_t size)
+/* Sets (count > 0) or deletes (count == 0) one RRset; ttls (or ttl) gives each record's TTL, and
+ * an RRset other than RRSIG takes the lowest (RFC 2181 5.2). append adds to what is there. */
+static void model_set(struct model *m, const uint8_t *owner, uint16_t type, uint32_t ttl, const uint32_t *ttls,
+                      uint16_t count, const uint8_t *rdata, uint32_t size, bool append)
 {
 	uint8_t lowner[NAME_MAXLEN];
 	size_t len = name_len(owner);
@@ -81,8 +87,27 @@ static void model_set(struct model *m, const uint8_t *owner, uint16_t type, uint
 	if (count == 0) {
 		if (s) {
 			free(s->rdata);
+			free(s->ttls);
 			*s = m->v[--m->n];
 		}
+		return;
+	}
+	if (s && append) { /* one more RRSIG group of a name, as the base was built */
+		uint8_t *rd = malloc(s->size + size);
+		uint32_t *t = malloc((s->count + count + 1u) * sizeof(uint32_t));
+		if (!rd || !t)
+			abort();
+		memcpy(rd, s->rdata, s->size);
+		memcpy(rd + s->size, rdata, size);
+		memcpy(t, s->ttls, s->count * sizeof(uint32_t));
+		for (uint16_t i = 0; i < count; i++)
+			t[s->count + i] = ttls ? ttls[i] : ttl;
+		free(s->rdata);
+		free(s->ttls);
+		s->rdata = rd;
+		s->ttls = t;
+		s->size += size;
+		s->count = (uint16_t)(s->count + count);
 		return;
 	}
 	if (!s) {
@@ -94,13 +119,52 @@ static void model_set(struct model *m, const uint8_t *owner, uint16_t type, uint
 		s->type = type;
 	}
 	free(s->rdata);
-	s->ttl = ttl;
+	free(s->ttls);
+	s->ttl = ttls ? ttls[0] : ttl;
 	s->count = count;
 	s->size = size;
 	s->rdata = malloc(size ? size : 1);
-	if (!s->rdata)
+	s->ttls = malloc((count + 1u) * sizeof(uint32_t));
+	if (!s->rdata || !s->ttls)
 		abort();
 	memcpy(s->rdata, rdata, size);
+	for (uint16_t i = 0; i < count; i++) {
+		s->ttls[i] = ttls ? ttls[i] : ttl;
+		s->ttl = s->ttls[i] < s->ttl ? s->ttls[i] : s->ttl;
+	}
+}
+
+/* The zone's RRSIGs at n against the model's: every record in the group of the type it covers,
+ * each group with the lowest TTL of its records. */
+static void check_rrsigs(const struct zone_node *n, const struct mset *s)
+{
+	uint16_t groups;
+	const struct rrset *g = zone_node_rrsets(n, RR_RRSIG, &groups);
+	size_t count = 0, size = 0;
+	for (uint16_t i = 0; i < groups; i++) {
+		count += g[i].count;
+		size += g[i].rdata_size;
+	}
+	if (count != s->count || size != s->size)
+		fail("the RRSIGs of a name differ from the model");
+	const uint8_t *rec = s->rdata;
+	for (uint16_t i = 0; i < s->count; i++, rec = rdata_next(rec)) {
+		uint16_t covered = rrsig_covered(rdata_bytes(rec), rdata_len(rec));
+		const struct rrset *rs = zone_node_rrsig(n, covered);
+		if (!rs)
+			fail("an RRSIG of the model is missing");
+		bool found = false;
+		const uint8_t *r = rs->rdata;
+		for (uint16_t k = 0; k < rs->count && !found; k++, r = rdata_next(r))
+			found = rdata_len(r) == rdata_len(rec) && memcmp(r, rec, 2u + rdata_len(rec)) == 0;
+		uint32_t ttl = UINT32_MAX;
+		const uint8_t *o = s->rdata;
+		for (uint16_t k = 0; k < s->count; k++, o = rdata_next(o))
+			if (rrsig_covered(rdata_bytes(o), rdata_len(o)) == covered && s->ttls[k] < ttl)
+				ttl = s->ttls[k];
+		if (!found || rs->ttl != ttl)
+			fail("an RRSIG group differs from the model (records or TTL)");
+	}
 }
 
 /* ---- checking a snapshot against a model ---- */
@@ -142,6 +206,11 @@ static void check_zone(const struct zone *z, const struct model *m)
 		const struct zone_node *n = zone_find(z, s->owner, name_len(s->owner));
 		if (!n)
 			fail("a name of the model is missing");
+		if (s->type == RR_RRSIG) {
+			check_rrsigs(n, s);
+			records += s->count;
+			continue;
+		}
 		const struct rrset *rs = zone_node_rrset(n, s->type);
 		if (!rs)
 			fail("an RRset of the model is missing");
@@ -156,7 +225,9 @@ static void check_zone(const struct zone *z, const struct model *m)
 	size_t sets = 0;
 	for (size_t i = 0; i < w.n; i++) {
 		const struct zone_node *n = w.nodes[i];
-		sets += n->nrrsets;
+		uint16_t groups;
+		zone_node_rrsets(n, RR_RRSIG, &groups);
+		sets += n->nrrsets - (groups ? groups - 1u : 0u); /* the model holds a name's RRSIGs as one */
 		fuzz_check_owner(z, n, fail);
 		if (zone_find(z, n->owner, n->owner_len) != n)
 			fail("lookup does not find a node of the trie");
@@ -165,7 +236,7 @@ static void check_zone(const struct zone *z, const struct model *m)
 		uint16_t want = apex ? NODE_APEX : 0;
 		for (uint16_t k = 0; k < n->nrrsets; k++) {
 			uint16_t t = n->rrsets[k].type;
-			if (k > 0 && t <= n->rrsets[k - 1].type)
+			if (k > 0 && (t < n->rrsets[k - 1].type || (t == n->rrsets[k - 1].type && t != RR_RRSIG)))
 				fail("RRsets not sorted by type");
 			want |= (t == RR_NS && !apex) ? NODE_DELEG : 0;
 			want |= t == RR_CNAME ? NODE_CNAME : 0;
@@ -372,7 +443,8 @@ static struct zone *load_base(bool wide, struct model *m)
 	for (size_t i = 0; i < w.n; i++)
 		for (uint16_t k = 0; k < w.nodes[i]->nrrsets; k++) {
 			const struct rrset *rs = &w.nodes[i]->rrsets[k];
-			model_set(m, w.nodes[i]->owner, rs->type, rs->ttl, rs->count, rs->rdata, rs->rdata_size);
+			model_set(m, w.nodes[i]->owner, rs->type, rs->ttl, NULL, rs->count, rs->rdata, rs->rdata_size,
+			          rs->type == RR_RRSIG);
 		}
 	check_zone(z, m);
 	return z;
@@ -493,6 +565,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	static uint8_t owners[MAX_CHANGES][NAME_MAXLEN];
 	static uint8_t rdata[MAX_CHANGES][RDATA_CAP];
+	static uint32_t ttls[MAX_CHANGES][4];
 	struct zone_change ch[MAX_CHANGES];
 	char err[2048];
 
@@ -524,6 +597,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			                             .count = count,
 			                             .rdata = rd,
 			                             .rdata_size = (uint32_t)o};
+			if (c & 0x10) { /* each record its own TTL */
+				for (uint16_t r = 0; r < count; r++)
+					ttls[i][r] = (uint32_t)next(&in) * 60;
+				ch[i].ttls = ttls[i];
+			}
 		}
 		struct zone *nz = NULL;
 		memset(err, 0x5a, sizeof(err));
@@ -542,8 +620,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct model next_model;
 		model_copy(&next_model, &model);
 		for (size_t i = 0; i < n; i++)
-			model_set(&next_model, ch[i].owner, ch[i].type, ch[i].ttl, ch[i].count, ch[i].rdata,
-			          ch[i].rdata_size);
+			model_set(&next_model, ch[i].owner, ch[i].type, ch[i].ttl, ch[i].ttls, ch[i].count, ch[i].rdata,
+			          ch[i].rdata_size, false);
 		check_zone(nz, &next_model);
 		check_zone(cur, &model); /* the predecessor is untouched */
 		if (h & 0x80) { /* thrown away instead of published */

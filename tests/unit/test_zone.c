@@ -434,6 +434,75 @@ static void test_rrset_order_and_contents(void **state)
 	zone_free(z);
 }
 
+/* An RRSIG's RDATA covering type, signed by key tag (signer: the apex); 18 fixed octets, the
+ * signer, a 4-octet signature. */
+static size_t rrsig_rdata(uint8_t *out, uint16_t covered, uint32_t orig_ttl, uint16_t tag)
+{
+	wire_put16(out, covered);
+	out[2] = 13;
+	out[3] = 2;
+	wire_put32(out + 4, orig_ttl);
+	wire_put32(out + 8, 2100000000u);
+	wire_put32(out + 12, 1700000000u);
+	wire_put16(out + 16, tag);
+	size_t n = name_len(apex);
+	memcpy(out + 18, apex, n);
+	memcpy(out + 18 + n, "\1\2\3\4", 4);
+	return 18 + n + 4;
+}
+
+static void add_rrsig(struct zone_builder *b, const char *own, uint32_t ttl, uint16_t covered, uint16_t tag)
+{
+	uint8_t rd[18 + NAME_MAXLEN + 4];
+	add(b, own, RR_RRSIG, ttl, rd, rrsig_rdata(rd, covered, ttl, tag), 0);
+}
+
+/* The TTL every RRSIG record at n covering type carries (all must agree); -1 when there is none.
+ * Walks the node's RRsets as they are laid out, whatever their grouping. */
+static long sig_ttl(const struct zone_node *n, uint16_t covered)
+{
+	long ttl = -1;
+	for (uint16_t i = 0; i < n->nrrsets; i++) {
+		const struct rrset *rs = &n->rrsets[i];
+		const uint8_t *rec = rs->rdata;
+		for (uint16_t k = 0; rs->type == RR_RRSIG && k < rs->count; k++, rec = rdata_next(rec)) {
+			if (wire_get16(rdata_bytes(rec)) != covered)
+				continue;
+			assert_true(ttl < 0 || ttl == rs->ttl);
+			ttl = rs->ttl;
+		}
+	}
+	return ttl;
+}
+
+/* RFC 4034 3 / RFC 4035 2.2: an RRSIG has the TTL of the RRset it covers, so the signatures at
+ * one name keep their TTLs per covered type; within one covered type the lowest counts (RFC 2181
+ * 5.2), as for any RRset. */
+static void test_rrsig_ttl_per_covered_type(void **state)
+{
+	(void)state;
+	struct zone_builder *b = basic();
+	add_rrsig(b, "www", 3600, RR_NSEC, 1); /* out of order on purpose */
+	add(b, "www", RR_A, 300, "\xc0\0\2\1", 4, 0);
+	add_rrsig(b, "www", 300, RR_A, 1);
+	add_rrsig(b, "www", 250, RR_A, 2); /* one RRset's signatures: the lowest */
+	uint8_t nsec[NAME_MAXLEN + 8];
+	int n = name_from_text(nsec, "zz", apex);
+	memcpy(nsec + n, "\0\6\x40\0\0\0\0\3", 8); /* A RRSIG NSEC */
+	add(b, "www", RR_NSEC, 3600, nsec, (size_t)n + 8, 0);
+	add_rrsig(b, "@", 86400, RR_SOA, 1);
+	add_rrsig(b, "@", 3600, RR_NS, 1);
+	struct zone *z = build_ok(b);
+	const struct zone_node *w = must_find(z, "www");
+	assert_int_equal(sig_ttl(w, RR_A), 250);
+	assert_int_equal(sig_ttl(w, RR_NSEC), 3600);
+	assert_int_equal(zone_node_rrset(w, RR_A)->ttl, 300);
+	assert_int_equal(sig_ttl(z->apex_node, RR_SOA), 86400);
+	assert_int_equal(sig_ttl(z->apex_node, RR_NS), 3600);
+	assert_int_equal(z->nrecords, 3 + 5 + 2);
+	zone_free(z);
+}
+
 static void test_negative_ttl_and_serial(void **state)
 {
 	(void)state;
@@ -734,6 +803,7 @@ int main(void)
 	    cmocka_unit_test(test_wildcards),
 	    cmocka_unit_test(test_duplicates_merged),
 	    cmocka_unit_test(test_rrset_order_and_contents),
+	    cmocka_unit_test(test_rrsig_ttl_per_covered_type),
 	    cmocka_unit_test(test_negative_ttl_and_serial),
 	    cmocka_unit_test(test_cname_flags),
 	    cmocka_unit_test(test_root_zone),

@@ -496,6 +496,40 @@ const struct rrset *zone_node_rrsig(const struct zone_node *n, uint16_t covered)
 	return NULL;
 }
 
+int zone_node_change(const struct zone_node *n, uint16_t type, struct zone_change *out)
+{
+	uint16_t groups;
+	const struct rrset *rs = zone_node_rrsets(n, type, &groups);
+	size_t count = 0, size = 0;
+	*out = (struct zone_change){.owner = n->owner, .type = type};
+	if (!rs)
+		return TERN_ENOTFOUND;
+	for (uint16_t g = 0; g < groups; g++) {
+		count += rs[g].count;
+		size += rs[g].rdata_size;
+		out->ttl = g == 0 || rs[g].ttl < out->ttl ? rs[g].ttl : out->ttl;
+	}
+	if (count > UINT16_MAX || size > UINT32_MAX)
+		return TERN_ESPACE;
+	uint8_t *rd = malloc(size ? size : 1);
+	uint32_t *ttls = type == RR_RRSIG ? malloc(count * sizeof(*ttls)) : NULL;
+	if (!rd || (type == RR_RRSIG && !ttls)) {
+		free(rd);
+		free(ttls);
+		return TERN_ENOMEM;
+	}
+	for (uint16_t g = 0, k = 0; g < groups; g++) {
+		memcpy(rd + out->rdata_size, rs[g].rdata, rs[g].rdata_size);
+		out->rdata_size += rs[g].rdata_size;
+		for (uint16_t i = 0; ttls && i < rs[g].count; i++)
+			ttls[k++] = rs[g].ttl;
+	}
+	out->count = (uint16_t)count;
+	out->rdata = rd;
+	out->ttls = ttls;
+	return 0;
+}
+
 const struct zone_node *zone_wildcard_child(const struct zone *z, const struct zone_node *n)
 {
 	static const uint8_t star[] = {1, '*'};

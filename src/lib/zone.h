@@ -158,6 +158,12 @@ struct zone_change {
 	const uint32_t *ttls; /* count TTLs, one per record; NULL = ttl for every record */
 };
 
+/* Every RRset of type at n as one change (the unit of the API, the store and the journal: for
+ * RRSIG every signature at the name, each record with its group's TTL in ttls). Fills out with
+ * malloc'd rdata and ttls (NULL for other types; free both), ttl the lowest. Returns 0,
+ * TERN_ENOTFOUND when n holds no such RRset, TERN_ESPACE past 65535 records, or TERN_ENOMEM. */
+int zone_node_change(const struct zone_node *n, uint16_t type, struct zone_change *out);
+
 /* Derives the next snapshot from prev with the changes applied, copying only the names they
  * touch and the trie path to them. The zone's rules are checked on every touched name (no
  * CNAME beside other data, one SOA at the apex, apex NS kept, names inside the zone, valid

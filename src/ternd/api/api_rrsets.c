@@ -32,13 +32,13 @@ static bool trim_due(int64_t entry, unsigned keep)
 	return keep <= 64 || (h >> 60) == 0;
 }
 
-/* Appends every record of an RRset to an RR list (the journal's format). */
-static int list_add(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *owner, uint16_t type, uint32_t ttl,
-                    uint16_t count, const uint8_t *rdata)
+/* Appends every record of a change to an RR list (the journal's format), each with its TTL. */
+static int list_add(uint8_t **buf, size_t *len, size_t *cap, const struct zone_change *c)
 {
-	const uint8_t *rec = rdata;
-	for (uint16_t i = 0; i < count; i++, rec = rdata_next(rec)) {
-		struct store_rr rr = {owner, type, ttl, rdata_len(rec), rdata_bytes(rec)};
+	const uint8_t *rec = c->rdata;
+	for (uint16_t i = 0; i < c->count; i++, rec = rdata_next(rec)) {
+		struct store_rr rr = {c->owner, c->type, c->ttls ? c->ttls[i] : c->ttl, rdata_len(rec),
+		                      rdata_bytes(rec)};
 		size_t need = store_rr_size(&rr);
 		if (*len + need > *cap) {
 			size_t ncap = (*len + need) * 2;
@@ -140,14 +140,20 @@ bool api_commit(struct api *a, const struct store_zone *sz, const struct api_cha
 	/* the journal: what each touched RRset was and what it becomes (RFC 1995) */
 	for (size_t i = 0; i <= n; i++) {
 		const struct zone_node *was = zone_find(cur, all[i].owner, name_len(all[i].owner));
-		const struct rrset *old = was ? zone_node_rrset(was, all[i].type) : NULL;
-		if ((old &&
-		     list_add(&removed, &rlen, &rcap, all[i].owner, old->type, old->ttl, old->count, old->rdata) < 0) ||
-		    list_add(&added, &alen, &acap, all[i].owner, all[i].type, all[i].ttl, all[i].count, all[i].rdata) <
-		        0) {
-			http_error(res, 500, NULL, "out of memory");
+		struct zone_change old = {0}; /* RRSIG: every group, each record with its TTL */
+		rc = was ? zone_node_change(was, all[i].type, &old) : TERN_ENOTFOUND;
+		if (rc == 0)
+			old.owner = all[i].owner;
+		if ((rc < 0 && rc != TERN_ENOTFOUND) || (rc == 0 && list_add(&removed, &rlen, &rcap, &old) < 0) ||
+		    list_add(&added, &alen, &acap, &all[i]) < 0) {
+			free((void *)old.rdata);
+			free((void *)old.ttls);
+			http_error(res, 500, NULL, "cannot write the journal entry: %s",
+			           tern_strerror(rc < 0 && rc != TERN_ENOTFOUND ? rc : TERN_ENOMEM));
 			goto out;
 		}
+		free((void *)old.rdata);
+		free((void *)old.ttls);
 	}
 	if (store_begin(a->store, &t, err, sizeof(err)) < 0)
 		goto store_failed;

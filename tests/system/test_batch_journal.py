@@ -366,3 +366,28 @@ def test_rrsig_ttls_through_the_journal(srv):
         {"name": "www", "type": "RRSIG", "ttl": 300, "records": sigs}]}))
     assert sig_ttls(before) == {"A": {300}, "MX": {300}, "NSEC": {300}}
     api.close()
+
+
+def test_rrsig_ttls_survive_a_restart(srv):
+    """The store keeps each signature's TTL: after a restart ternd serves the version it served
+    before (the same serial with the same TTLs), and the journal written before it still leads
+    a secondary from there to the next version."""
+    api = srv.api(srv.keys.token("t1"))
+    api.create_zone("batch.test")
+    r = api.post("/api/v1/zones/batch.test/import", signed_text({"A": 600, "TXT": 7200, "NSEC": 60}))
+    assert r.status == 200, r
+    before, serial = axfr_state(srv.addr, srv.port), api.serial("batch.test")
+    assert sig_ttls(before) == {"A": {600}, "TXT": {7200}, "NSEC": {60}}
+    api.close()
+    srv.stop()
+    srv.start()
+    api = srv.api(srv.keys.token("t1"))
+    assert api.serial("batch.test") == serial
+    assert axfr_state(srv.addr, srv.port) == before, "the restart changed the zone at serial %d" % serial
+    r = api.patch("/api/v1/zones/batch.test/rrsets", {"rrsets": [
+        {"name": "www", "type": "A", "ttl": 600, "records": ["192.0.2.7"]}]})
+    assert r.status == 200, r
+    after = axfr_state(srv.addr, srv.port)
+    assert apply(before, diffs(records(transfer(srv.addr, srv.port, "IXFR", serial)))) == after
+    assert sig_ttls(after) == {"A": {600}, "TXT": {7200}, "NSEC": {60}}
+    api.close()

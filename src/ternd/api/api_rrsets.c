@@ -196,8 +196,8 @@ bool api_commit(struct api *a, const struct store_zone *sz, const struct api_cha
 		goto out;
 	}
 	for (size_t i = 0; i <= n; i++) {
-		rc = all[i].count ? store_rrset_put(t, sz->apex, all[i].owner, all[i].type, all[i].ttl, all[i].rdata,
-		                                    all[i].rdata_size, err, sizeof(err))
+		rc = all[i].count ? store_rrset_put_ttls(t, sz->apex, all[i].owner, all[i].type, all[i].ttl,
+		                                         all[i].ttls, all[i].rdata, all[i].rdata_size, err, sizeof(err))
 		                  : store_rrset_delete(t, sz->apex, all[i].owner, all[i].type, err, sizeof(err));
 		if (rc < 0 && rc != TERN_ENOTFOUND)
 			goto store_failed;

@@ -273,8 +273,8 @@ static int store_node(void *arg, const struct zone_node *n)
 		struct zone_change c;
 		int rc = zone_node_change(n, rs->type, &c);
 		if (rc == 0)
-			rc = store_rrset_put(s->t, s->apex, n->owner, c.type, c.ttl, c.rdata, c.rdata_size, s->err,
-			                     s->errlen);
+			rc = store_rrset_put_ttls(s->t, s->apex, n->owner, c.type, c.ttl, c.ttls, c.rdata, c.rdata_size,
+			                          s->err, s->errlen);
 		else
 			snprintf(s->err, s->errlen, "%s", tern_strerror(rc));
 		free((void *)c.rdata);

@@ -391,3 +391,36 @@ def test_rrsig_ttls_survive_a_restart(srv):
     assert apply(before, diffs(records(transfer(srv.addr, srv.port, "IXFR", serial)))) == after
     assert sig_ttls(after) == {"A": {600}, "TXT": {7200}, "NSEC": {60}}
     api.close()
+
+
+@pytest.mark.skipif(not knotd_available(), reason="knotd not installed")
+def test_knot_follows_rrsig_ttls_by_ixfr(tmp_path, keys):  # noqa: F811
+    """Knot, following ternd by IXFR, serves every RRSIG at the TTL ternd serves it with, through
+    imports that change one covered type's TTL, replace the signatures and restate them."""
+    kport = free_port()
+    s, api = api_primary(keys, tmp_path / "ternd", ["127.0.0.1@%d" % kport], "batch.test", [],
+                         api={"journal-keep": 1000})
+    knot = KnotSecondary(tmp_path / "knot", ZONE, s.port, port=kport, transfer=True, log_level="debug")
+    try:
+        knot.start()
+        knot_log = lambda: knot.log_text()[-4000:]  # noqa: E731
+        wait_serial("127.0.0.1", kport, ZONE, api.serial("batch.test"), timeout=15, log=knot_log)
+        texts = [signed_text({"A": 600, "TXT": 7200, "NSEC": 60}),
+                 signed_text({"A": 600, "TXT": 3600, "NSEC": 60}),
+                 signed_text({"A": 600, "TXT": 3600, "NSEC": 60}, ["mail 120 MX 10 mx.example.",
+                                                                    "mail 120 RRSIG MX" + SIG % (120, 9)]),
+                 signed_text({"A": 300, "MX": 86400, "NSEC": 60})]
+        for i, text in enumerate(texts):
+            r = api.post("/api/v1/zones/batch.test/import", text)
+            assert r.status == 200, r
+            wait_serial("127.0.0.1", kport, ZONE, api.serial("batch.test"), timeout=15, log=knot_log)
+            assert axfr_state("127.0.0.1", kport) == axfr_state(s.addr, s.port), "import %d: Knot differs" % i
+        assert sig_ttls(axfr_state("127.0.0.1", kport)) == {"A": {300}, "MX": {86400}, "NSEC": {60}}
+        text = knot.log_text()
+        assert [line for line in text.splitlines() if "IXFR, incoming" in line], text[-4000:]
+        bad = [line for line in text.splitlines()
+               if "AXFR-style" in line or "fallback to AXFR" in line or ("XFR" in line and "fail" in line)]
+        assert not bad, "\n".join(bad[:20])
+    finally:
+        knot.stop()
+        finish(s)

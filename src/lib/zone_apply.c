@@ -279,7 +279,7 @@ static int apply_owner(struct apply *a, const struct zone_change *ch, const size
 		room += ch[idx[k]].type == RR_RRSIG ? ch[idx[k]].count : 1; /* RRSIG: a group per record at most */
 		space += ch[idx[k]].type == RR_RRSIG ? ch[idx[k]].rdata_size : 0;
 	}
-	struct rrset *sets = malloc(room * sizeof(*sets));
+	struct rrset *sets = malloc((room ? room : 1) * sizeof(*sets)); /* 0: RRSIGs deleted where none are */
 	uint8_t *regrouped = malloc(space ? space : 1), *at_space = regrouped;
 	int rc = TERN_ENOMEM;
 	if (!sets || !regrouped)

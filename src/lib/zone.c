@@ -475,6 +475,61 @@ const struct rrset *zone_node_rrset(const struct zone_node *n, uint16_t type)
 	return NULL;
 }
 
+const struct rrset *zone_node_rrsets(const struct zone_node *n, uint16_t type, uint16_t *count)
+{
+	const struct rrset *first = zone_node_rrset(n, type);
+	uint16_t k = 0;
+	if (first)
+		while (first + k < n->rrsets + n->nrrsets && first[k].type == type)
+			k++;
+	*count = k;
+	return first;
+}
+
+const struct rrset *zone_node_rrsig(const struct zone_node *n, uint16_t covered)
+{
+	uint16_t k;
+	const struct rrset *sigs = zone_node_rrsets(n, RR_RRSIG, &k);
+	for (uint16_t i = 0; i < k; i++)
+		if (sigs[i].covered == covered)
+			return &sigs[i];
+	return NULL;
+}
+
+int zone_node_change(const struct zone_node *n, uint16_t type, struct zone_change *out)
+{
+	uint16_t groups;
+	const struct rrset *rs = zone_node_rrsets(n, type, &groups);
+	size_t count = 0, size = 0;
+	*out = (struct zone_change){.owner = n->owner, .type = type};
+	if (!rs)
+		return TERN_ENOTFOUND;
+	for (uint16_t g = 0; g < groups; g++) {
+		count += rs[g].count;
+		size += rs[g].rdata_size;
+		out->ttl = g == 0 || rs[g].ttl < out->ttl ? rs[g].ttl : out->ttl;
+	}
+	if (count > UINT16_MAX || size > UINT32_MAX)
+		return TERN_ESPACE;
+	uint8_t *rd = malloc(size ? size : 1);
+	uint32_t *ttls = type == RR_RRSIG ? malloc(count * sizeof(*ttls)) : NULL;
+	if (!rd || (type == RR_RRSIG && !ttls)) {
+		free(rd);
+		free(ttls);
+		return TERN_ENOMEM;
+	}
+	for (uint16_t g = 0, k = 0; g < groups; g++) {
+		memcpy(rd + out->rdata_size, rs[g].rdata, rs[g].rdata_size);
+		out->rdata_size += rs[g].rdata_size;
+		for (uint16_t i = 0; ttls && i < rs[g].count; i++)
+			ttls[k++] = rs[g].ttl;
+	}
+	out->count = (uint16_t)count;
+	out->rdata = rd;
+	out->ttls = ttls;
+	return 0;
+}
+
 const struct zone_node *zone_wildcard_child(const struct zone *z, const struct zone_node *n)
 {
 	static const uint8_t star[] = {1, '*'};
@@ -501,12 +556,7 @@ uint32_t zone_negative_ttl(const struct zone *z)
 
 bool zone_signed(const struct zone *z)
 {
-	const struct rrset *sigs = z->apex_node ? zone_node_rrset(z->apex_node, RR_RRSIG) : NULL;
-	const uint8_t *rec = sigs ? sigs->rdata : NULL;
-	for (uint16_t i = 0; sigs && i < sigs->count; i++, rec = rdata_next(rec))
-		if (rdata_len(rec) >= 2 && wire_get16(rdata_bytes(rec)) == RR_SOA)
-			return true;
-	return false;
+	return z->apex_node && zone_node_rrsig(z->apex_node, RR_SOA);
 }
 
 int zone_foreach(const struct zone *z, int (*fn)(void *arg, const struct zone_node *n), void *arg)

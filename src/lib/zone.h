@@ -9,7 +9,16 @@
 #include "lib/arena.h"
 #include "lib/name.h"
 
-/* One RRset. rdata holds count records, each a 16-bit big-endian length then the bytes. */
+/* One RRset. rdata holds count records, each a 16-bit big-endian length then the bytes.
+ *
+ * RRSIGs are held as one RRset per type they cover, each with its own TTL: RFC 4034 3 (and
+ * RFC 4035 2.2) give an RRSIG the TTL of the RRset it covers, so the signatures at one name are
+ * not one RRset in the sense of RFC 2181 5.2 (whose lowest-TTL rule then applies within each
+ * covered type only). A node's rrsets are sorted by (type, covered), so its RRSIG groups sit side
+ * by side. Why groups and not a TTL per record: struct rrset stays 24 bytes (covered fills what was
+ * padding), unsigned zones and queries without DO do exactly the work they did before, and an
+ * answer that carries the signatures of an RRset writes one group as it stands (no per-query
+ * filtering of a name's signatures, as Knot's knot_synth_rrsig does). */
 struct rrset {
 	uint16_t type;
 	uint16_t count;
@@ -17,6 +26,7 @@ struct rrset {
 	const uint8_t *rdata;
 	uint32_t rdata_size; /* bytes in rdata, lengths included */
 	uint16_t dyn; /* dynamic answer resolver id; 0 = static data */
+	uint16_t covered; /* RRSIG: the type its signatures cover (every record's first field); else 0 */
 };
 
 enum zone_node_flags {
@@ -86,7 +96,17 @@ static inline const uint8_t *rdata_next(const uint8_t *rec)
  * must fit one message. A wildcard's question may be any name below it, so its owner counts as
  * 255 octets. Such an RRset is answered over TCP to any query for it and goes into AXFR and IXFR
  * messages (one record a message at worst, TSIG included). Every producer of a snapshot (zone
- * files, the API, transfers in) refuses larger ones. */
+ * files, the API, transfers in) refuses larger ones.
+ *
+ * RRSIGs: the bound holds for every signature at a name together, not for each group (the
+ * RRSIGs of one covered type, struct rrset) alone. A query of type RRSIG is answered with every
+ * group at the name in one message, so the union is what must fit (a group alone within the
+ * bound could still make that answer TC with nothing in it, the failure the bound is there to
+ * prevent); the API, the store and the journal take a name's signatures as one change
+ * (zone_node_change(), 65535 records at most, which the bound guarantees as a record takes 12
+ * octets at least); and zone_apply() sees an RRSIG change as every signature at the name, so
+ * zone_build() judges the same union and a zone file, a transfer and an API change accept
+ * exactly the same signatures. The union within the bound keeps each group within it too. */
 #define ZONE_MSG_MAX 65535
 #define ZONE_TSIG_MAX 364 /* tsig_space() of a 255-octet key name with hmac-sha512 */
 #define ZONE_RRSET_OVERHEAD (12 + 4 + 17 + ZONE_TSIG_MAX) /* header, qtype+qclass, OPT+EDE, TSIG */
@@ -105,7 +125,18 @@ const struct zone_node *zone_find_encloser(const struct zone *z, const uint8_t *
 /* The same with the name's suffix hashes already computed (name_suffix_hashes()). */
 const struct zone_node *zone_find_encloser_hashed(const struct zone *z, const uint8_t *lname, const uint32_t *hashes,
                                                   int labels, bool *exact);
+/* The node's RRset of type, or NULL; for RRSIG the first group (see struct rrset). */
 const struct rrset *zone_node_rrset(const struct zone_node *n, uint16_t type);
+/* Every RRset of type at the node: the first, and *count of them side by side (RRSIG: one per
+ * covered type; any other type: one). NULL and 0 when there is none. */
+const struct rrset *zone_node_rrsets(const struct zone_node *n, uint16_t type, uint16_t *count);
+/* The RRSIGs at the node that cover type, or NULL. */
+const struct rrset *zone_node_rrsig(const struct zone_node *n, uint16_t covered);
+/* The type an RRSIG record covers (its first field); 0 for RDATA too short to say. */
+static inline uint16_t rrsig_covered(const uint8_t *rdata, uint16_t len)
+{
+	return len >= 2 ? (uint16_t)(rdata[0] << 8 | rdata[1]) : 0;
+}
 /* The wildcard "*.<node>" if the zone has it. */
 const struct zone_node *zone_wildcard_child(const struct zone *z, const struct zone_node *n);
 /* Minimum TTL for negative answers, RFC 2308 section 5: min(SOA TTL, SOA MINIMUM). */
@@ -132,14 +163,18 @@ int zone_builder_add(struct zone_builder *b, const uint8_t *owner, uint16_t type
                      uint16_t rdlen, uint32_t line);
 /* Names the file the next records come from (for $INCLUDE); NULL = the main source. */
 int zone_builder_set_file(struct zone_builder *b, const char *file);
-/* Validates and builds. RRset TTLs that differ count as the lowest (RFC 2181 5.2).
+/* Validates and builds. RRset TTLs that differ count as the lowest (RFC 2181 5.2); RRSIGs keep
+ * theirs per covered type (see struct rrset).
  * On failure returns TERN_EZONE (or TERN_ENOMEM) and writes every problem
  * found, one per line, as "source:line: message" into err. The builder is consumed either way. */
 int zone_build(struct zone_builder *b, const char *source, struct zone **out, char *err, size_t errlen);
 void zone_builder_free(struct zone_builder *b);
 
 /* One change for zone_apply(): replace the RRset (owner, type) with rdata (count records in the
- * rrset layout), or delete it when count is 0. */
+ * rrset layout), or delete it when count is 0. For RRSIG the change replaces every signature at
+ * the owner, and ttls (when not NULL) gives each record its own TTL: the RRSIGs are grouped by the
+ * type they cover, each group with the lowest TTL of its records. For other types ttls, when
+ * given, counts as its lowest value (RFC 2181 5.2). */
 struct zone_change {
 	const uint8_t *owner; /* wire name, any case */
 	uint16_t type;
@@ -147,7 +182,14 @@ struct zone_change {
 	uint16_t count;
 	const uint8_t *rdata;
 	uint32_t rdata_size;
+	const uint32_t *ttls; /* count TTLs, one per record; NULL = ttl for every record */
 };
+
+/* Every RRset of type at n as one change (the unit of the API, the store and the journal: for
+ * RRSIG every signature at the name, each record with its group's TTL in ttls). Fills out with
+ * malloc'd rdata and ttls (NULL for other types; free both), ttl the lowest. Returns 0,
+ * TERN_ENOTFOUND when n holds no such RRset, TERN_ESPACE past 65535 records, or TERN_ENOMEM. */
+int zone_node_change(const struct zone_node *n, uint16_t type, struct zone_change *out);
 
 /* Derives the next snapshot from prev with the changes applied, copying only the names they
  * touch and the trie path to them. The zone's rules are checked on every touched name (no
@@ -156,15 +198,19 @@ struct zone_change {
  * unchanged. The result must be published (zone_supersede) or thrown away (zone_discard). */
 int zone_apply(const struct zone *prev, const struct zone_change *changes, size_t n, struct zone **out, char *err,
                size_t errlen);
-/* One RRset whose content differs between two versions of a zone: old is what the earlier one
- * held (NULL when absent), now what the later one holds (NULL when gone); owner is lower-cased. */
-typedef int (*zone_diff_fn)(void *arg, const uint8_t *owner, uint16_t type, const struct rrset *old,
-                            const struct rrset *now);
+/* One RRset whose content differs between two versions of a zone, as zone_node_change() gives it:
+ * old is every record the earlier one held at (owner, type) (NULL when none), now what the later
+ * one holds (NULL when none); owner is lower-cased. For RRSIG that is every signature at the name,
+ * each record with its own TTL in ttls (the unit of the API, the store and the journal). */
+typedef int (*zone_diff_fn)(void *arg, const uint8_t *owner, uint16_t type, const struct zone_change *old,
+                            const struct zone_change *now);
 /* The difference zone_apply(prev, changes, n) made to reach next, RRset by RRset: fn is called
- * once per (owner, type) the changes name, in canonical order, when its TTL or records (as a set)
- * differ between prev and next. prev with every old removed and every now added is next, however
- * the changes repeat, reorder, restate or cancel one another; RRsets they leave as they were are
- * not reported. A nonzero return from fn stops the walk and is returned; TERN_ENOMEM otherwise. */
+ * once per (owner, type) the changes name, in canonical order, when its records (as a set) or
+ * their TTLs differ between prev and next (RRSIG: the signatures at the name, each with its TTL,
+ * whichever covered types changed). prev with every old removed and every now added is next,
+ * however the changes repeat, reorder, restate or cancel one another; RRsets they leave as they
+ * were are not reported. A nonzero return from fn stops the walk and is returned; TERN_ENOMEM
+ * (or TERN_ESPACE, see zone_node_change()) otherwise. */
 int zone_diff(const struct zone *prev, const struct zone *next, const struct zone_change *changes, size_t n,
               zone_diff_fn fn, void *arg);
 /* Records that next (derived from prev by zone_apply) replaced prev: prev's zone_free() will

@@ -189,9 +189,14 @@ static bool check_change(struct apply *a, size_t i, const struct zone_change *c,
 		            text, c->count);
 		return false;
 	}
+	/* an RRSIG change holds every signature at the name: the union zone_build() bounds too
+	 * (ZONE_MSG_MAX in lib/zone.h) */
 	size_t msg = zone_rrset_msg_size(lowner, c->count, c->rdata_size);
 	if (msg > ZONE_MSG_MAX) {
-		apply_error(a, i, ZONE_ERR_TOO_LARGE, rr_type_name(c->type, tbuf), text, msg, ZONE_MSG_MAX);
+		if (c->type == RR_RRSIG)
+			apply_error(a, i, ZONE_ERR_SIGS_TOO_LARGE, text, msg, ZONE_MSG_MAX);
+		else
+			apply_error(a, i, ZONE_ERR_TOO_LARGE, rr_type_name(c->type, tbuf), text, msg, ZONE_MSG_MAX);
 		return false;
 	}
 	return true;
@@ -200,7 +205,58 @@ static bool check_change(struct apply *a, size_t i, const struct zone_change *c,
 static int type_cmp(const void *pa, const void *pb)
 {
 	const struct rrset *a = pa, *b = pb;
-	return (a->type > b->type) - (a->type < b->type);
+	if (a->type != b->type)
+		return (a->type > b->type) - (a->type < b->type);
+	return (a->covered > b->covered) - (a->covered < b->covered);
+}
+
+/* The TTL of record i of a change. */
+static uint32_t change_ttl(const struct zone_change *c, size_t i)
+{
+	return c->ttls ? c->ttls[i] : c->ttl;
+}
+
+/* One record of an RRSIG change, for grouping by covered type. */
+struct sigrec {
+	const uint8_t *rec; /* length, then RDATA */
+	uint32_t ttl;
+	uint16_t covered;
+	uint16_t order; /* place in the change: groups keep the change's order */
+};
+
+static int sigrec_cmp(const void *pa, const void *pb)
+{
+	const struct sigrec *a = pa, *b = pb;
+	if (a->covered != b->covered)
+		return a->covered < b->covered ? -1 : 1;
+	return (a->order > b->order) - (a->order < b->order);
+}
+
+/* The records of an RRSIG change as one RRset per covered type (struct rrset in zone.h), each
+ * with the lowest TTL of its records; their RDATA is laid out again from *space on. */
+static int add_rrsig_groups(const struct zone_change *c, struct rrset *sets, size_t *nsets, uint8_t **space)
+{
+	struct sigrec *r = malloc(c->count * sizeof(*r));
+	if (!r)
+		return TERN_ENOMEM;
+	const uint8_t *rec = c->rdata;
+	for (uint16_t i = 0; i < c->count; i++, rec = rdata_next(rec))
+		r[i] = (struct sigrec){rec, change_ttl(c, i), rrsig_covered(rdata_bytes(rec), rdata_len(rec)), i};
+	qsort(r, c->count, sizeof(*r), sigrec_cmp);
+	for (size_t i = 0; i < c->count;) {
+		struct rrset *g = &sets[(*nsets)++];
+		*g = (struct rrset){.type = RR_RRSIG, .ttl = r[i].ttl, .rdata = *space, .covered = r[i].covered};
+		for (; i < c->count && r[i].covered == g->covered; i++) {
+			size_t size = 2u + rdata_len(r[i].rec);
+			memcpy(*space, r[i].rec, size);
+			*space += size;
+			g->rdata_size += (uint32_t)size;
+			g->count++;
+			g->ttl = r[i].ttl < g->ttl ? r[i].ttl : g->ttl;
+		}
+	}
+	free(r);
+	return 0;
 }
 
 static int put_owner(struct apply *a, const uint8_t *owner, const struct zone_node *old, const struct rrset *sets,
@@ -218,11 +274,17 @@ static int apply_owner(struct apply *a, const struct zone_change *ch, const size
 	if (!ok)
 		return 0;
 	const struct zone_node *old = zone_find(a->z, owner, len);
-	size_t room = (old ? old->nrrsets : 0) + n; /* every RRset there plus every change */
-	struct rrset *sets = malloc(room * sizeof(*sets));
-	if (!sets)
-		return TERN_ENOMEM;
-	uint16_t nsets = 0;
+	size_t room = old ? old->nrrsets : 0, space = 0; /* every RRset there plus every change */
+	for (size_t k = 0; k < n; k++) {
+		room += ch[idx[k]].type == RR_RRSIG ? ch[idx[k]].count : 1; /* RRSIG: a group per record at most */
+		space += ch[idx[k]].type == RR_RRSIG ? ch[idx[k]].rdata_size : 0;
+	}
+	struct rrset *sets = malloc((room ? room : 1) * sizeof(*sets)); /* 0: RRSIGs deleted where none are */
+	uint8_t *regrouped = malloc(space ? space : 1), *at_space = regrouped;
+	int rc = TERN_ENOMEM;
+	if (!sets || !regrouped)
+		goto out;
+	size_t nsets = 0;
 	long records = 0;
 	for (uint16_t i = 0; old && i < old->nrrsets; i++) {
 		sets[nsets++] = old->rrsets[i];
@@ -230,7 +292,17 @@ static int apply_owner(struct apply *a, const struct zone_change *ch, const size
 	}
 	for (size_t k = 0; k < n; k++) { /* later changes of the same RRset win */
 		const struct zone_change *c = &ch[idx[k]];
-		uint16_t at = 0;
+		size_t at = 0;
+		if (c->type == RR_RRSIG) { /* every signature at the name goes, the change's come */
+			for (size_t i = 0; i < nsets;)
+				if (sets[i].type == RR_RRSIG)
+					sets[i] = sets[--nsets];
+				else
+					i++;
+			if (c->count && add_rrsig_groups(c, sets, &nsets, &at_space) < 0)
+				goto out;
+			continue;
+		}
 		while (at < nsets && sets[at].type != c->type)
 			at++;
 		if (c->count == 0) {
@@ -238,14 +310,26 @@ static int apply_owner(struct apply *a, const struct zone_change *ch, const size
 				sets[at] = sets[--nsets];
 			continue;
 		}
+		uint32_t ttl = c->ttl; /* RFC 2181 5.2: differing TTLs count as the lowest */
+		for (uint16_t i = 0; c->ttls && i < c->count; i++)
+			ttl = i == 0 || c->ttls[i] < ttl ? c->ttls[i] : ttl;
 		sets[at] = (struct rrset){
-		    .type = c->type, .count = c->count, .ttl = c->ttl, .rdata = c->rdata, .rdata_size = c->rdata_size};
+		    .type = c->type, .count = c->count, .ttl = ttl, .rdata = c->rdata, .rdata_size = c->rdata_size};
 		nsets += at == nsets;
 	}
+	rc = 0;
+	if (nsets > UINT16_MAX) {
+		char text[1024];
+		name_to_text(owner, text, sizeof(text));
+		apply_error(a, idx[n - 1], "more than %u RRsets at %s", UINT16_MAX, text);
+		goto out;
+	}
 	qsort(sets, nsets, sizeof(sets[0]), type_cmp);
-	check_node(a, idx[n - 1], owner, sets, nsets);
-	int rc = a->errors ? 0 : put_owner(a, owner, old, sets, nsets, records);
+	check_node(a, idx[n - 1], owner, sets, (uint16_t)nsets);
+	rc = a->errors ? 0 : put_owner(a, owner, old, sets, (uint16_t)nsets, records);
+out:
 	free(sets);
+	free(regrouped);
 	return rc;
 }
 
@@ -422,10 +506,29 @@ static int rrset_key_cmp(const void *pa, const void *pb, void *arg)
 	return (ch[ia].type > ch[ib].type) - (ch[ia].type < ch[ib].type);
 }
 
-static const struct rrset *rrset_at(const struct zone *z, const uint8_t *lowner, size_t len, uint16_t type)
+/* Every RRset of type at a name of z (RRSIG: a group per covered type, sorted by it): the first,
+ * and *count of them; NULL and 0 when there is none. */
+static const struct rrset *rrsets_at(const struct zone *z, const uint8_t *lowner, size_t len, uint16_t type,
+                                     const struct zone_node **node, uint16_t *count)
 {
-	const struct zone_node *node = zone_find(z, lowner, len);
-	return node ? zone_node_rrset(node, type) : NULL;
+	*node = zone_find(z, lowner, len);
+	*count = 0;
+	return *node ? zone_node_rrsets(*node, type, count) : NULL;
+}
+
+/* Whether two versions of one (owner, type) hold the same records, each with the same TTL: 1 yes,
+ * 0 no, or TERN_ENOMEM. RRSIG groups are sorted by covered type and a group's TTL is each of its
+ * records', so comparing them group by group compares every signature and its TTL. */
+static int rrsets_same(const struct rrset *a, uint16_t na, const struct rrset *b, uint16_t nb)
+{
+	if (na != nb)
+		return 0;
+	for (uint16_t g = 0; g < na; g++) {
+		int same = a[g].covered == b[g].covered ? rrset_same(&a[g], &b[g]) : 0;
+		if (same <= 0)
+			return same;
+	}
+	return 1;
 }
 
 int zone_diff(const struct zone *prev, const struct zone *next, const struct zone_change *changes, size_t n,
@@ -445,13 +548,29 @@ int zone_diff(const struct zone *prev, const struct zone *next, const struct zon
 		uint8_t owner[NAME_MAXLEN];
 		size_t len = name_len(c->owner);
 		name_lower_copy(owner, c->owner, len);
-		const struct rrset *old = rrset_at(prev, owner, len, c->type),
-		                   *now = rrset_at(next, owner, len, c->type);
-		int same = rrset_same(old, now);
-		if (same < 0)
-			rc = same;
-		else if (!same)
-			rc = fn(arg, owner, c->type, old, now);
+		const struct zone_node *was, *is;
+		uint16_t nold, nnow;
+		const struct rrset *old = rrsets_at(prev, owner, len, c->type, &was, &nold),
+		                   *now = rrsets_at(next, owner, len, c->type, &is, &nnow);
+		int same = rrsets_same(old, nold, now, nnow);
+		if (same != 0) {
+			rc = same < 0 ? same : 0;
+			continue;
+		}
+		/* reported as the API, the store and the journal know it: RRSIG as every signature at
+		 * the name, each with its TTL */
+		struct zone_change before = {0}, after = {0};
+		if (old)
+			rc = zone_node_change(was, c->type, &before);
+		if (rc == 0 && now)
+			rc = zone_node_change(is, c->type, &after);
+		before.owner = after.owner = owner;
+		if (rc == 0)
+			rc = fn(arg, owner, c->type, old ? &before : NULL, now ? &after : NULL);
+		free((void *)before.rdata);
+		free((void *)before.ttls);
+		free((void *)after.rdata);
+		free((void *)after.ttls);
 	}
 	free(idx);
 	return rc;

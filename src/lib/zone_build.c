@@ -227,6 +227,32 @@ static void dname_scope_enter(struct dname_scope *d, const uint8_t *owner, struc
 	d->reported = true;
 }
 
+/* The type an RRSIG record covers; 0 for every other type. */
+static uint16_t rec_covered(const struct rec *r)
+{
+	return r->type == RR_RRSIG ? rrsig_covered(r->rdata, r->rdlen) : 0;
+}
+
+/* Whether two records of one owner belong to one RRset: the same type and, for RRSIG, the same
+ * covered type (records sorted by RDATA are sorted by it: it is the first field). */
+static bool same_rrset(const struct rec *a, const struct rec *b)
+{
+	return a->type == b->type && rec_covered(a) == rec_covered(b);
+}
+
+/* For the first RRSIG group of an owner (records k..j of it, sorted), the size of the response
+ * to a query of type RRSIG there, which carries every group at once (zone_rrset_msg_size()); 0
+ * for the groups after the first, so the union is judged and reported once. */
+static size_t sigs_msg_size(const struct zone_builder *b, size_t k, size_t j)
+{
+	if (k > 0 && b->recs[k - 1].owner == b->recs[k].owner && b->recs[k - 1].type == RR_RRSIG)
+		return 0;
+	size_t count = 0, size = 0;
+	for (size_t r = k; r < j && b->recs[r].type == RR_RRSIG; r++, count++)
+		size += 2u + b->recs[r].rdlen;
+	return zone_rrset_msg_size(b->recs[k].owner, (uint32_t)count, size);
+}
+
 /* Groups sorted records into nodes and RRsets (in the zone arena); checks per-RRset rules. */
 static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *e)
 {
@@ -238,15 +264,23 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 			j++;
 		dname_scope_enter(&scope, b->recs[i].owner, e);
 		size_t dname_rec = j; /* the DNAME record of this name, if any */
-		/* records of one owner: count types */
-		uint16_t ntypes = 0;
+		/* records of one owner: count RRsets (RRSIGs: one per covered type) */
+		size_t ntypes = 0;
 		for (size_t k = i; k < j; k++)
-			if (k == i || b->recs[k].type != b->recs[k - 1].type)
+			if (k == i || !same_rrset(&b->recs[k], &b->recs[k - 1]))
 				ntypes++;
+		if (ntypes > UINT16_MAX) { /* RRSIGs covering (nearly) every type, besides those types */
+			char owner[1024];
+			name_to_text(b->recs[i].owner, owner, sizeof(owner));
+			errs_add(e, b->recs[j - 1].file, b->recs[j - 1].line, "more than %u RRsets at %s", UINT16_MAX,
+			         owner);
+			i = j;
+			continue;
+		}
 		struct rrset *sets = arena_alloc(&b->mem->arena, ntypes * sizeof(*sets));
 		if (!sets)
 			return TERN_ENOMEM;
-		struct zone_node node = {.owner = b->recs[i].owner, .rrsets = sets, .nrrsets = ntypes};
+		struct zone_node node = {.owner = b->recs[i].owner, .rrsets = sets, .nrrsets = (uint16_t)ntypes};
 		node.owner_len = (uint8_t)name_len(node.owner);
 		node.labels = (uint8_t)name_labels(node.owner);
 		node.hash = name_hash(node.owner);
@@ -256,7 +290,7 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 		const char *cname_file = NULL;
 		for (size_t k = i; k < j;) {
 			size_t m = k, size = 0;
-			while (m < j && b->recs[m].type == b->recs[k].type) {
+			while (m < j && same_rrset(&b->recs[m], &b->recs[k])) {
 				size += 2u + b->recs[m].rdlen;
 				m++;
 			}
@@ -277,12 +311,19 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 			                            .count = (uint16_t)(m - k),
 			                            .ttl = ttl,
 			                            .rdata = rd,
-			                            .rdata_size = (uint32_t)size};
+			                            .rdata_size = (uint32_t)size,
+			                            .covered = rec_covered(&b->recs[k])};
 			char owner[1024] = "";
-			size_t msg = zone_rrset_msg_size(node.owner, (uint32_t)(m - k), size);
+			/* RRSIG: every group at the name counts as one RRset here, checked at the first
+			 * (ZONE_MSG_MAX in lib/zone.h says why; zone_apply() checks the same union) */
+			size_t msg = type == RR_RRSIG ? sigs_msg_size(b, k, j)
+			                              : zone_rrset_msg_size(node.owner, (uint32_t)(m - k), size);
 			if (k + 1 < m || type == RR_SOA || msg > ZONE_MSG_MAX) /* only error paths need the text */
 				name_to_text(node.owner, owner, sizeof(owner));
-			if (msg > ZONE_MSG_MAX) { /* also bounds the count: a record takes 12 octets at least */
+			if (msg > ZONE_MSG_MAX && type == RR_RRSIG) {
+				errs_add(e, b->recs[k].file, b->recs[k].line, ZONE_ERR_SIGS_TOO_LARGE, owner, msg,
+				         ZONE_MSG_MAX);
+			} else if (msg > ZONE_MSG_MAX) { /* also bounds the count: a record takes 12 octets at least */
 				char tbuf[16];
 				errs_add(e, b->recs[k].file, b->recs[k].line, ZONE_ERR_TOO_LARGE,
 				         rr_type_name(type, tbuf), owner, msg, ZONE_MSG_MAX);

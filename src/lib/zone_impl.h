@@ -74,5 +74,8 @@ void zone_set_apex(struct zone *z, const struct zone_node *apex);
 #define ZONE_ERR_TOO_LARGE                                                                                             \
 	"the %s RRset at %s is too large: a response carrying it takes %zu octets (header, question, its records, "    \
 	"room for OPT and TSIG), more than the %u a DNS message holds"
+#define ZONE_ERR_SIGS_TOO_LARGE                                                                                        \
+	"the RRSIGs at %s are too large: a response to a query for them carries every one at the name and takes %zu "  \
+	"octets (header, question, its records, room for OPT and TSIG), more than the %u a DNS message holds"
 #define ZONE_ERR_DNAME_BELOW "DNAME at %s has data below it, at %s (RFC 6672 2.3: no names below a DNAME)"
 #define ZONE_ERR_DNAME_NS "DNAME beside NS at %s: a delegation point cannot hold a DNAME (RFC 6672 2.3)"

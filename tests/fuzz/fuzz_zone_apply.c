@@ -31,6 +31,7 @@ struct mset {
 	uint16_t type, count;
 	uint32_t ttl, size;
 	uint8_t *rdata; /* malloc'd, rrset layout */
+	uint32_t *ttls; /* malloc'd, each record's TTL: RRSIGs keep theirs per covered type */
 };
 
 struct model {
@@ -40,8 +41,10 @@ struct model {
 
 static void model_free(struct model *m)
 {
-	for (size_t i = 0; i < m->n; i++)
+	for (size_t i = 0; i < m->n; i++) {
 		free(m->v[i].rdata);
+		free(m->v[i].ttls);
+	}
 	free(m->v);
 	m->v = NULL;
 	m->n = 0;
@@ -56,9 +59,11 @@ static void model_copy(struct model *dst, const struct model *src)
 	for (size_t i = 0; i < src->n; i++) {
 		dst->v[i] = src->v[i];
 		dst->v[i].rdata = malloc(src->v[i].size ? src->v[i].size : 1);
-		if (!dst->v[i].rdata)
+		dst->v[i].ttls = malloc((src->v[i].count + 1u) * sizeof(uint32_t));
+		if (!dst->v[i].rdata || !dst->v[i].ttls)
 			abort();
 		memcpy(dst->v[i].rdata, src->v[i].rdata, src->v[i].size);
+		memcpy(dst->v[i].ttls, src->v[i].ttls, src->v[i].count * sizeof(uint32_t));
 	}
 }
 
@@ -70,9 +75,10 @@ static struct mset *model_find(struct model *m, const uint8_t *lowner, uint16_t 
 	return NULL;
 }
 
-/* Sets (count > 0) or deletes (count == 0) one RRset. */
-static void model_set(struct model *m, const uint8_t *owner, uint16_t type, uint32_t ttl, uint16_t count,
-                      const uint8_t *rdata, uint32_t size)
+/* Sets (count > 0) or deletes (count == 0) one RRset; ttls (or ttl) gives each record's TTL, and
+ * an RRset other than RRSIG takes the lowest (RFC 2181 5.2). append adds to what is there. */
+static void model_set(struct model *m, const uint8_t *owner, uint16_t type, uint32_t ttl, const uint32_t *ttls,
+                      uint16_t count, const uint8_t *rdata, uint32_t size, bool append)
 {
 	uint8_t lowner[NAME_MAXLEN];
 	size_t len = name_len(owner);
@@ -82,8 +88,27 @@ static void model_set(struct model *m, const uint8_t *owner, uint16_t type, uint
 	if (count == 0) {
 		if (s) {
 			free(s->rdata);
+			free(s->ttls);
 			*s = m->v[--m->n];
 		}
+		return;
+	}
+	if (s && append) { /* one more RRSIG group of a name, as the base was built */
+		uint8_t *rd = malloc(s->size + size);
+		uint32_t *t = malloc((s->count + count + 1u) * sizeof(uint32_t));
+		if (!rd || !t)
+			abort();
+		memcpy(rd, s->rdata, s->size);
+		memcpy(rd + s->size, rdata, size);
+		memcpy(t, s->ttls, s->count * sizeof(uint32_t));
+		for (uint16_t i = 0; i < count; i++)
+			t[s->count + i] = ttls ? ttls[i] : ttl;
+		free(s->rdata);
+		free(s->ttls);
+		s->rdata = rd;
+		s->ttls = t;
+		s->size += size;
+		s->count = (uint16_t)(s->count + count);
 		return;
 	}
 	if (!s) {
@@ -95,13 +120,52 @@ static void model_set(struct model *m, const uint8_t *owner, uint16_t type, uint
 		s->type = type;
 	}
 	free(s->rdata);
-	s->ttl = ttl;
+	free(s->ttls);
+	s->ttl = ttls ? ttls[0] : ttl;
 	s->count = count;
 	s->size = size;
 	s->rdata = malloc(size ? size : 1);
-	if (!s->rdata)
+	s->ttls = malloc((count + 1u) * sizeof(uint32_t));
+	if (!s->rdata || !s->ttls)
 		abort();
 	memcpy(s->rdata, rdata, size);
+	for (uint16_t i = 0; i < count; i++) {
+		s->ttls[i] = ttls ? ttls[i] : ttl;
+		s->ttl = s->ttls[i] < s->ttl ? s->ttls[i] : s->ttl;
+	}
+}
+
+/* The zone's RRSIGs at n against the model's: every record in the group of the type it covers,
+ * each group with the lowest TTL of its records. */
+static void check_rrsigs(const struct zone_node *n, const struct mset *s)
+{
+	uint16_t groups;
+	const struct rrset *g = zone_node_rrsets(n, RR_RRSIG, &groups);
+	size_t count = 0, size = 0;
+	for (uint16_t i = 0; i < groups; i++) {
+		count += g[i].count;
+		size += g[i].rdata_size;
+	}
+	if (count != s->count || size != s->size)
+		fail("the RRSIGs of a name differ from the model");
+	const uint8_t *rec = s->rdata;
+	for (uint16_t i = 0; i < s->count; i++, rec = rdata_next(rec)) {
+		uint16_t covered = rrsig_covered(rdata_bytes(rec), rdata_len(rec));
+		const struct rrset *rs = zone_node_rrsig(n, covered);
+		if (!rs)
+			fail("an RRSIG of the model is missing");
+		bool found = false;
+		const uint8_t *r = rs->rdata;
+		for (uint16_t k = 0; k < rs->count && !found; k++, r = rdata_next(r))
+			found = rdata_len(r) == rdata_len(rec) && memcmp(r, rec, 2u + rdata_len(rec)) == 0;
+		uint32_t ttl = UINT32_MAX;
+		const uint8_t *o = s->rdata;
+		for (uint16_t k = 0; k < s->count; k++, o = rdata_next(o))
+			if (rrsig_covered(rdata_bytes(o), rdata_len(o)) == covered && s->ttls[k] < ttl)
+				ttl = s->ttls[k];
+		if (!found || rs->ttl != ttl)
+			fail("an RRSIG group differs from the model (records or TTL)");
+	}
 }
 
 /* ---- zone_diff(): the previous model plus the difference is the next model ---- */
@@ -114,50 +178,104 @@ static int rec_cmp(const void *pa, const void *pb)
 	return c ? c : (la > lb) - (la < lb);
 }
 
-/* The same TTL and records, in any order. */
-static bool same_set(uint32_t ttl_a, uint16_t count_a, uint32_t size_a, const uint8_t *a, uint32_t ttl_b,
-                     uint16_t count_b, uint32_t size_b, const uint8_t *b)
+/* One version of an RRset for comparing: its records, each with the TTL the zone gives it. */
+struct side {
+	uint16_t count;
+	uint32_t size;
+	const uint8_t *rdata;
+	uint32_t ttl; /* every record's, when ttls is NULL */
+	const uint32_t *ttls;
+};
+
+struct rec_ttl {
+	const uint8_t *rec;
+	uint32_t ttl;
+};
+
+static int rec_ttl_cmp(const void *pa, const void *pb)
 {
-	if (ttl_a != ttl_b || count_a != count_b || size_a != size_b)
+	const struct rec_ttl *a = pa, *b = pb;
+	int c = rec_cmp(&a->rec, &b->rec);
+	return c ? c : (a->ttl > b->ttl) - (a->ttl < b->ttl);
+}
+
+/* The same records, each with the same TTL, in any order. */
+static bool same_set(const struct side *a, const struct side *b)
+{
+	if (a->count != b->count || a->size != b->size)
 		return false;
-	static const uint8_t *ra[65536], *rb[65536];
-	for (uint16_t i = 0; i < count_a; i++, a = rdata_next(a), b = rdata_next(b)) {
-		ra[i] = a;
-		rb[i] = b;
+	static struct rec_ttl ra[65536], rb[65536];
+	const uint8_t *x = a->rdata, *y = b->rdata;
+	for (uint16_t i = 0; i < a->count; i++, x = rdata_next(x), y = rdata_next(y)) {
+		ra[i] = (struct rec_ttl){x, a->ttls ? a->ttls[i] : a->ttl};
+		rb[i] = (struct rec_ttl){y, b->ttls ? b->ttls[i] : b->ttl};
 	}
-	qsort(ra, count_a, sizeof(*ra), rec_cmp);
-	qsort(rb, count_a, sizeof(*rb), rec_cmp);
-	for (uint16_t i = 0; i < count_a; i++)
-		if (rec_cmp(&ra[i], &rb[i]) != 0)
+	qsort(ra, a->count, sizeof(*ra), rec_ttl_cmp);
+	qsort(rb, a->count, sizeof(*rb), rec_ttl_cmp);
+	for (uint16_t i = 0; i < a->count; i++)
+		if (rec_ttl_cmp(&ra[i], &rb[i]) != 0)
 			return false;
 	return true;
 }
 
-static int follow_diff(void *arg, const uint8_t *owner, uint16_t type, const struct rrset *old, const struct rrset *now)
+/* A model RRset as the zone serves it: RRSIGs each at the lowest TTL of their covered type's
+ * records (the group's), other types at their lowest; ttls must hold s->count entries. */
+static struct side model_side(const struct mset *s, uint32_t *ttls)
+{
+	const uint8_t *r = s->rdata;
+	for (uint16_t i = 0; i < s->count; i++, r = rdata_next(r)) {
+		ttls[i] = s->ttl;
+		if (s->type != RR_RRSIG)
+			continue;
+		uint16_t covered = rrsig_covered(rdata_bytes(r), rdata_len(r));
+		ttls[i] = UINT32_MAX;
+		const uint8_t *o = s->rdata;
+		for (uint16_t k = 0; k < s->count; k++, o = rdata_next(o))
+			if (rrsig_covered(rdata_bytes(o), rdata_len(o)) == covered && s->ttls[k] < ttls[i])
+				ttls[i] = s->ttls[k];
+	}
+	return (struct side){s->count, s->size, s->rdata, s->ttl, ttls};
+}
+
+static struct side change_side(const struct zone_change *c)
+{
+	return (struct side){c->count, c->rdata_size, c->rdata, c->ttl, c->ttls};
+}
+
+/* zone_diff() reports each RRset whole on both sides, RRSIG as every signature at the name with
+ * each record's TTL: the model follows it as a secondary follows the journal. */
+static int follow_diff(void *arg, const uint8_t *owner, uint16_t type, const struct zone_change *old,
+                       const struct zone_change *now)
 {
 	struct model *m = arg;
+	static uint32_t ttls[65536];
 	const struct mset *s = model_find(m, owner, type);
-	if ((s != NULL) != (old != NULL) ||
-	    (s && !same_set(s->ttl, s->count, s->size, s->rdata, old->ttl, old->count, old->rdata_size, old->rdata)))
-		fail("zone_diff: old is not what the previous version held");
-	if (old && now &&
-	    same_set(old->ttl, old->count, old->rdata_size, old->rdata, now->ttl, now->count, now->rdata_size,
-	             now->rdata))
+	if (old && (old->type != type || !name_equal(old->owner, owner)))
+		fail("zone_diff: old names another RRset");
+	if (now && (now->type != type || !name_equal(now->owner, owner)))
+		fail("zone_diff: now names another RRset");
+	if ((old && old->ttls) != (old && type == RR_RRSIG) || (now && now->ttls) != (now && type == RR_RRSIG))
+		fail("zone_diff: per-record TTLs given for another type than RRSIG, or missing for RRSIG");
+	struct side was = old ? change_side(old) : (struct side){0};
+	if ((s != NULL) != (old != NULL) || (s && !same_set((struct side[]){model_side(s, ttls)}, &was)))
+		fail("zone_diff: old is not what the previous version held (records or TTLs)");
+	if (old && now && same_set(&was, (struct side[]){change_side(now)}))
 		fail("zone_diff reports an RRset that did not change");
 	if (!old && !now)
 		fail("zone_diff reports an RRset absent from both versions");
-	model_set(m, owner, type, now ? now->ttl : 0, now ? now->count : 0, now ? now->rdata : NULL,
-	          now ? now->rdata_size : 0);
+	model_set(m, owner, type, now ? now->ttl : 0, now ? now->ttls : NULL, now ? now->count : 0,
+	          now ? now->rdata : NULL, now ? now->rdata_size : 0, false);
 	return 0;
 }
 
 static void check_same_models(const struct model *a, const struct model *b)
 {
+	static uint32_t ta[65536], tb[65536];
 	if (a->n != b->n)
 		fail("zone_diff: previous version + difference holds another number of RRsets");
 	for (size_t i = 0; i < a->n; i++) {
 		const struct mset *x = &a->v[i], *y = model_find((struct model *)b, x->owner, x->type);
-		if (!y || !same_set(x->ttl, x->count, x->size, x->rdata, y->ttl, y->count, y->size, y->rdata))
+		if (!y || !same_set((struct side[]){model_side(x, ta)}, (struct side[]){model_side(y, tb)}))
 			fail("zone_diff: previous version + difference is not the next version");
 	}
 }
@@ -201,6 +319,11 @@ static void check_zone(const struct zone *z, const struct model *m)
 		const struct zone_node *n = zone_find(z, s->owner, name_len(s->owner));
 		if (!n)
 			fail("a name of the model is missing");
+		if (s->type == RR_RRSIG) {
+			check_rrsigs(n, s);
+			records += s->count;
+			continue;
+		}
 		const struct rrset *rs = zone_node_rrset(n, s->type);
 		if (!rs)
 			fail("an RRset of the model is missing");
@@ -215,7 +338,9 @@ static void check_zone(const struct zone *z, const struct model *m)
 	size_t sets = 0;
 	for (size_t i = 0; i < w.n; i++) {
 		const struct zone_node *n = w.nodes[i];
-		sets += n->nrrsets;
+		uint16_t groups;
+		zone_node_rrsets(n, RR_RRSIG, &groups);
+		sets += n->nrrsets - (groups ? groups - 1u : 0u); /* the model holds a name's RRSIGs as one */
 		fuzz_check_owner(z, n, fail);
 		if (zone_find(z, n->owner, n->owner_len) != n)
 			fail("lookup does not find a node of the trie");
@@ -224,7 +349,7 @@ static void check_zone(const struct zone *z, const struct model *m)
 		uint16_t want = apex ? NODE_APEX : 0;
 		for (uint16_t k = 0; k < n->nrrsets; k++) {
 			uint16_t t = n->rrsets[k].type;
-			if (k > 0 && t <= n->rrsets[k - 1].type)
+			if (k > 0 && (t < n->rrsets[k - 1].type || (t == n->rrsets[k - 1].type && t != RR_RRSIG)))
 				fail("RRsets not sorted by type");
 			want |= (t == RR_NS && !apex) ? NODE_DELEG : 0;
 			want |= t == RR_CNAME ? NODE_CNAME : 0;
@@ -431,7 +556,8 @@ static struct zone *load_base(bool wide, struct model *m)
 	for (size_t i = 0; i < w.n; i++)
 		for (uint16_t k = 0; k < w.nodes[i]->nrrsets; k++) {
 			const struct rrset *rs = &w.nodes[i]->rrsets[k];
-			model_set(m, w.nodes[i]->owner, rs->type, rs->ttl, rs->count, rs->rdata, rs->rdata_size);
+			model_set(m, w.nodes[i]->owner, rs->type, rs->ttl, NULL, rs->count, rs->rdata, rs->rdata_size,
+			          rs->type == RR_RRSIG);
 		}
 	check_zone(z, m);
 	return z;
@@ -552,6 +678,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	static uint8_t owners[MAX_CHANGES][NAME_MAXLEN];
 	static uint8_t rdata[MAX_CHANGES][RDATA_CAP];
+	static uint32_t ttls[MAX_CHANGES][4];
 	struct zone_change ch[MAX_CHANGES];
 	char err[2048];
 
@@ -583,6 +710,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			                             .count = count,
 			                             .rdata = rd,
 			                             .rdata_size = (uint32_t)o};
+			if (c & 0x10) { /* each record its own TTL */
+				for (uint16_t r = 0; r < count; r++)
+					ttls[i][r] = (uint32_t)next(&in) * 60;
+				ch[i].ttls = ttls[i];
+			}
 		}
 		struct zone *nz = NULL;
 		memset(err, 0x5a, sizeof(err));
@@ -601,8 +733,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct model next_model;
 		model_copy(&next_model, &model);
 		for (size_t i = 0; i < n; i++)
-			model_set(&next_model, ch[i].owner, ch[i].type, ch[i].ttl, ch[i].count, ch[i].rdata,
-			          ch[i].rdata_size);
+			model_set(&next_model, ch[i].owner, ch[i].type, ch[i].ttl, ch[i].ttls, ch[i].count, ch[i].rdata,
+			          ch[i].rdata_size, false);
 		check_zone(nz, &next_model);
 		check_zone(cur, &model); /* the predecessor is untouched */
 		struct model followed;

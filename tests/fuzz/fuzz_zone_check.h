@@ -12,12 +12,20 @@
 #include "lib/rr.h"
 #include "lib/zone.h"
 
+/* Each RRset of a node, and the bound of lib/zone.h: every RRset other than RRSIG, and the RRSIGs
+ * at the name together (one answer carries them all), fit one message. */
 static inline void fuzz_check_rrsets(const struct zone_node *n, size_t *records, void (*fail)(const char *))
 {
+	size_t sig_count = 0, sig_size = 0;
 	for (uint16_t i = 0; i < n->nrrsets; i++) {
 		const struct rrset *rs = &n->rrsets[i];
-		if (i > 0 && rs->type <= n->rrsets[i - 1].type)
+		const struct rrset *prev = i > 0 ? &n->rrsets[i - 1] : NULL;
+		if (prev && (rs->type < prev->type || (rs->type == prev->type && rs->type != RR_RRSIG)))
 			fail("RRsets not sorted by type, or a type twice");
+		if (prev && rs->type == RR_RRSIG && prev->type == RR_RRSIG && rs->covered <= prev->covered)
+			fail("RRSIG groups not sorted by covered type, or one twice");
+		if (rs->type != RR_RRSIG && rs->covered != 0)
+			fail("covered set on an RRset that is not RRSIG");
 		if (rs->count == 0)
 			fail("empty RRset");
 		if (rr_type_is_meta(rs->type))
@@ -30,13 +38,23 @@ static inline void fuzz_check_rrsets(const struct zone_node *n, size_t *records,
 				fail("RDATA runs past rdata_size");
 			if (rr_rdata_check(rs->type, rdata_bytes(rec), rdata_len(rec)) < 0)
 				fail("stored RDATA fails rr_rdata_check");
+			if (rs->type == RR_RRSIG && rrsig_covered(rdata_bytes(rec), rdata_len(rec)) != rs->covered)
+				fail("an RRSIG in the group of another covered type");
 		}
 		if (size != rs->rdata_size)
 			fail("rdata_size differs from the records");
+		if (rs->type != RR_RRSIG && zone_rrset_msg_size(n->owner, rs->count, rs->rdata_size) > ZONE_MSG_MAX)
+			fail("an RRset larger than a message can carry");
+		sig_count += rs->type == RR_RRSIG ? rs->count : 0;
+		sig_size += rs->type == RR_RRSIG ? rs->rdata_size : 0;
 		*records += rs->count;
-		if (zone_node_rrset(n, rs->type) != rs)
+		if (rs->type != RR_RRSIG && zone_node_rrset(n, rs->type) != rs)
 			fail("zone_node_rrset does not find an RRset");
+		if (rs->type == RR_RRSIG && zone_node_rrsig(n, rs->covered) != rs)
+			fail("zone_node_rrsig does not find an RRSIG group");
 	}
+	if (sig_count && zone_rrset_msg_size(n->owner, (uint32_t)sig_count, sig_size) > ZONE_MSG_MAX)
+		fail("the RRSIGs of a name together larger than a message can carry");
 }
 
 /* A node's owner: its cached length, label count and hash, inside the zone, lower-cased. */

@@ -4,6 +4,7 @@ import dns.flags
 import dns.message
 import dns.query
 import dns.rdatatype
+import dns.zone
 import pytest
 
 from apilib import assert_served, keys, serial_gt, server_fixture, soa_serial  # noqa: F401
@@ -152,3 +153,32 @@ def test_export_imports_back_unchanged(srv, exported):
     assert serial_gt(soa_serial(srv, ZONE), serial)
     assert_served(srv, "www.export.test", "A", ["192.0.2.10", "192.0.2.11", "192.0.2.12"])
 
+
+
+def test_import_and_export_keep_each_rrsig_ttl(srv, keys):
+    """RFC 4034 sec. 3: an RRSIG has the TTL of the RRset it covers. A zone file imported through the
+    API is served, and exported, with each RRSIG at its own TTL (not all at the lowest)."""
+    api = srv.api(keys.token("exporter"))
+    zone = "sigttl.test"
+    api.create_zone(zone)
+    sig = " 13 2 %d 20370101000000 20240101000000 12345 sigttl.test. AAECAwQFBgcICQoLDA0ODw=="
+    text = "\n".join([
+        "$ORIGIN sigttl.test.", "@ 300 SOA ns1 hostmaster 1 7200 3600 1209600 60", "@ 300 NS ns1",
+        "ns1 300 A 127.0.0.1",
+        "www 600 A 192.0.2.1", "www 600 RRSIG A" + sig % 600,
+        "www 7200 TXT \"t\"", "www 7200 RRSIG TXT" + sig % 7200,
+        "www 60 NSEC zz.sigttl.test. A TXT RRSIG NSEC", "www 60 RRSIG NSEC" + sig % 60]) + "\n"
+    r = api.post("/api/v1/zones/%s/import" % zone, text)
+    assert r.status == 200, r
+    want = {"A": 600, "TXT": 7200, "NSEC": 60}
+    q = dns.message.make_query("www.sigttl.test.", "RRSIG", want_dnssec=True)
+    got = {dns.rdatatype.to_text(rd.type_covered): rs.ttl
+           for rs in dns.query.tcp(q, srv.addr, port=srv.port, timeout=3).answer for rd in rs}
+    assert got == want
+    r = api.get("/api/v1/zones/%s/export" % zone)
+    assert r.status == 200, r
+    z = dns.zone.from_text(r.body.decode(), origin=zone + ".", relativize=False, check_origin=True)
+    exported = {dns.rdatatype.to_text(rd.type_covered): rds.ttl
+                for rds in z.get_node("www.sigttl.test.").rdatasets if rds.rdtype == dns.rdatatype.RRSIG for rd in rds}
+    assert exported == want
+    api.close()

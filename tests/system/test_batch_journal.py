@@ -289,3 +289,138 @@ def test_knot_follows_random_batches_by_ixfr(tmp_path, keys):  # noqa: F811
     finally:
         knot.stop()
         finish(s)
+
+
+SIG = " 13 3 %d 20370101000000 20240101000000 %d batch.test. AAECAwQFBgcICQoLDA0ODw=="
+
+
+def signed_text(ttls, extra=()):
+    """batch.test with RRSIGs at www for each covered type in ttls ({type: TTL}, the TTL of the
+    RRset it covers as well), and more lines."""
+    lines = ["$ORIGIN batch.test.", "@ 300 SOA ns1 hostmaster 1 7200 3600 1209600 60", "@ 300 NS ns1",
+             "ns1 300 A 127.0.0.1"]
+    data = {"A": "192.0.2.1", "TXT": "\"t\"", "NSEC": "zz.batch.test. A TXT RRSIG NSEC", "MX": "10 mx.example."}
+    for i, (rtype, ttl) in enumerate(sorted(ttls.items())):
+        lines += ["www %d %s %s" % (ttl, rtype, data[rtype]), "www %d RRSIG %s%s" % (ttl, rtype, SIG % (ttl, i + 1))]
+    return "\n".join(lines + list(extra)) + "\n"
+
+
+def sig_ttls(state, owner="www.batch.test."):
+    """{covered type: set of TTLs} of the RRSIGs at owner in a set of records."""
+    out = {}
+    for name, rtype, ttl, rdata in state:
+        if name == owner and rtype == "RRSIG":
+            out.setdefault(rdata.split()[0], set()).add(ttl)
+    return out
+
+
+def test_rrsig_ttls_through_the_journal(srv):
+    """RRSIGs keep the TTL of the RRset they cover, and the journal carries a name's signatures
+    whole, each with its own TTL: after every import or PATCH the previous AXFR plus the IXFR, and
+    plus the GET /changes entry, is the new AXFR, TTLs included. One covered type's TTL changing
+    sends every signature at the name out and in; a restatement, or a change beside them, leaves
+    them out of the entry."""
+    api = srv.api(srv.keys.token("t1"))
+    api.create_zone("batch.test")
+    before, serial = axfr_state(srv.addr, srv.port), api.serial("batch.test")
+
+    def step(what, send):
+        nonlocal before, serial
+        r = send()
+        assert r.status == 200, "%s: %r" % (what, r)
+        after, now = axfr_state(srv.addr, srv.port), api.serial("batch.test")
+        assert now == serial + 1, what
+        changes = diffs(records(transfer(srv.addr, srv.port, "IXFR", serial)))
+        assert apply(before, changes) == after, "%s: IXFR from %d does not lead to the AXFR of %d" % (
+            what, serial, now)
+        entry = api.get("/api/v1/zones/batch.test/changes?limit=1").json["changes"][0]
+        removed, added = journal_as_records(entry)
+        assert apply_entry(before, removed, added) == after, what
+        before, serial = after, now
+        return {(r[0], r[1]) for r in removed + added}
+
+    def imp(text):
+        return lambda: api.post("/api/v1/zones/batch.test/import", text)
+
+    step("import", imp(signed_text({"A": 600, "TXT": 7200, "NSEC": 60})))
+    assert sig_ttls(before) == {"A": {600}, "TXT": {7200}, "NSEC": {60}}
+    # the TXT (and its signature) to 3600: every signature at www goes out and comes back
+    touched = step("one covered type's TTL", imp(signed_text({"A": 600, "TXT": 3600, "NSEC": 60})))
+    assert ("www.batch.test.", "RRSIG") in touched, touched
+    assert sig_ttls(before) == {"A": {600}, "TXT": {3600}, "NSEC": {60}}
+    # the same text again: the signatures stay out of the entry
+    touched = step("restated", imp(signed_text({"A": 600, "TXT": 3600, "NSEC": 60})))
+    assert touched == {("batch.test.", "SOA")}, touched
+    # a change beside them
+    touched = step("A beside", lambda: api.patch("/api/v1/zones/batch.test/rrsets", {"rrsets": [
+        {"name": "www", "type": "A", "ttl": 600, "records": ["192.0.2.1", "192.0.2.2"]}]}))
+    assert ("www.batch.test.", "RRSIG") not in touched, touched
+    # a covered type gone, another come, at a second name too
+    step("signatures replaced", imp(signed_text({"A": 600, "MX": 86400, "NSEC": 60}, [
+        "mail 120 MX 10 mx.example.", "mail 120 RRSIG MX" + SIG % (120, 9)])))
+    assert sig_ttls(before) == {"A": {600}, "MX": {86400}, "NSEC": {60}}
+    assert sig_ttls(before, "mail.batch.test.") == {"MX": {120}}
+    # a PATCH of the RRSIGs gives them all one TTL (the API's RRset has one)
+    sigs = [rd for (n, t, _ttl, rd) in before if n == "www.batch.test." and t == "RRSIG"]
+    step("RRSIG patched", lambda: api.patch("/api/v1/zones/batch.test/rrsets", {"rrsets": [
+        {"name": "www", "type": "RRSIG", "ttl": 300, "records": sigs}]}))
+    assert sig_ttls(before) == {"A": {300}, "MX": {300}, "NSEC": {300}}
+    api.close()
+
+
+def test_rrsig_ttls_survive_a_restart(srv):
+    """The store keeps each signature's TTL: after a restart ternd serves the version it served
+    before (the same serial with the same TTLs), and the journal written before it still leads
+    a secondary from there to the next version."""
+    api = srv.api(srv.keys.token("t1"))
+    api.create_zone("batch.test")
+    r = api.post("/api/v1/zones/batch.test/import", signed_text({"A": 600, "TXT": 7200, "NSEC": 60}))
+    assert r.status == 200, r
+    before, serial = axfr_state(srv.addr, srv.port), api.serial("batch.test")
+    assert sig_ttls(before) == {"A": {600}, "TXT": {7200}, "NSEC": {60}}
+    api.close()
+    srv.stop()
+    srv.start()
+    api = srv.api(srv.keys.token("t1"))
+    assert api.serial("batch.test") == serial
+    assert axfr_state(srv.addr, srv.port) == before, "the restart changed the zone at serial %d" % serial
+    r = api.patch("/api/v1/zones/batch.test/rrsets", {"rrsets": [
+        {"name": "www", "type": "A", "ttl": 600, "records": ["192.0.2.7"]}]})
+    assert r.status == 200, r
+    after = axfr_state(srv.addr, srv.port)
+    assert apply(before, diffs(records(transfer(srv.addr, srv.port, "IXFR", serial)))) == after
+    assert sig_ttls(after) == {"A": {600}, "TXT": {7200}, "NSEC": {60}}
+    api.close()
+
+
+@pytest.mark.skipif(not knotd_available(), reason="knotd not installed")
+def test_knot_follows_rrsig_ttls_by_ixfr(tmp_path, keys):  # noqa: F811
+    """Knot, following ternd by IXFR, serves every RRSIG at the TTL ternd serves it with, through
+    imports that change one covered type's TTL, replace the signatures and restate them."""
+    kport = free_port()
+    s, api = api_primary(keys, tmp_path / "ternd", ["127.0.0.1@%d" % kport], "batch.test", [],
+                         api={"journal-keep": 1000})
+    knot = KnotSecondary(tmp_path / "knot", ZONE, s.port, port=kport, transfer=True, log_level="debug")
+    try:
+        knot.start()
+        knot_log = lambda: knot.log_text()[-4000:]  # noqa: E731
+        wait_serial("127.0.0.1", kport, ZONE, api.serial("batch.test"), timeout=15, log=knot_log)
+        texts = [signed_text({"A": 600, "TXT": 7200, "NSEC": 60}),
+                 signed_text({"A": 600, "TXT": 3600, "NSEC": 60}),
+                 signed_text({"A": 600, "TXT": 3600, "NSEC": 60}, ["mail 120 MX 10 mx.example.",
+                                                                    "mail 120 RRSIG MX" + SIG % (120, 9)]),
+                 signed_text({"A": 300, "MX": 86400, "NSEC": 60})]
+        for i, text in enumerate(texts):
+            r = api.post("/api/v1/zones/batch.test/import", text)
+            assert r.status == 200, r
+            wait_serial("127.0.0.1", kport, ZONE, api.serial("batch.test"), timeout=15, log=knot_log)
+            assert axfr_state("127.0.0.1", kport) == axfr_state(s.addr, s.port), "import %d: Knot differs" % i
+        assert sig_ttls(axfr_state("127.0.0.1", kport)) == {"A": {300}, "MX": {86400}, "NSEC": {60}}
+        text = knot.log_text()
+        assert [line for line in text.splitlines() if "IXFR, incoming" in line], text[-4000:]
+        bad = [line for line in text.splitlines()
+               if "AXFR-style" in line or "fallback to AXFR" in line or ("XFR" in line and "fail" in line)]
+        assert not bad, "\n".join(bad[:20])
+    finally:
+        knot.stop()
+        finish(s)

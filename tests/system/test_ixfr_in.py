@@ -18,7 +18,7 @@ import pytest
 
 import test_secondary
 from bindlib import NamedPrimary, named_available
-from knotlib import KnotPrimary, knotd_available
+from knotlib import KnotPrimary, KnotSecondary, knotd_available
 from ternlib import free_port
 from test_secondary import (ZONE, Secondary, a_record, copy_serial, records, send_notify, soa_serial, wait_serial,
                             zone_text)
@@ -440,4 +440,76 @@ def test_long_soa_names_fit_the_ixfr_query(tmp_path):
     wait_log(t.log_text, "serial 1 -> 2, 1 diffs")
     assert fake.queries == [("AXFR", None), ("IXFR", 1)]
     assert records(t.addr, t.port) == fake.expected()
+    stop_ok(t)
+
+
+# --- RRSIG TTLs -----------------------------------------------------------------------------------
+
+SIG = " 13 3 %d 20370101000000 20240101000000 12345 pop.test. AAECAwQFBgcICQoLDA0ODw=="
+
+
+def signed_text(serial, www_ttl=600):
+    """zone_text with RRSIGs whose TTLs differ at one name: each that of the RRset it covers
+    (RFC 4034 sec. 3). The signatures are never checked by anyone here."""
+    return zone_text(serial, hosts=3) + "\n".join([
+        "@ 300 RRSIG SOA" + SIG % 300, "@ 300 RRSIG NS" + SIG % 300,
+        "www %d A 192.0.2.1" % www_ttl, "www %d RRSIG A" % www_ttl + SIG % www_ttl,
+        "www 7200 TXT \"t\"", "www 7200 RRSIG TXT" + SIG % 7200,
+        "www 60 NSEC zz.pop.test. A TXT RRSIG NSEC", "www 60 RRSIG NSEC" + SIG % 60]) + "\n"
+
+
+def sig_ttls(port, name="www.pop.test."):
+    """{covered type: TTL} of the RRSIGs 127.0.0.1@port answers for name (qtype RRSIG)."""
+    r = dns.query.tcp(dns.message.make_query(name, "RRSIG", want_dnssec=True), "127.0.0.1", port=port, timeout=2)
+    out = {}
+    for rrset in r.answer:
+        for rd in rrset:
+            if rrset.rdtype == dns.rdatatype.RRSIG:
+                covered = dns.rdatatype.to_text(rd.type_covered)
+                assert out.get(covered, rrset.ttl) == rrset.ttl, "RRSIG %s with two TTLs" % covered
+                out[covered] = rrset.ttl
+    return out
+
+
+def axfr_sig_ttls(port, name="www.pop.test."):
+    """The same from an AXFR of 127.0.0.1@port (Knot answers qtype RRSIG with one covered type only)."""
+    return {rd.split()[0].upper(): ttl for owner, rtype, ttl, rd in records("127.0.0.1", port)
+            if owner == name and rtype == "RRSIG"}
+
+
+@needs_knot
+def test_rrsig_ttls_survive_axfr_and_ixfr(tmp_path):
+    """Each RRSIG keeps the TTL of the RRset it covers through transfers: Knot -> ternd by AXFR,
+    then an IXFR that changes the A RRset's TTL and its signature; ternd's answers and its own AXFR
+    (read by a Knot secondary too) hold every RRSIG with its own TTL, as Knot's AXFR does."""
+    knot = knot_journal(tmp_path, signed_text(1))
+    t = Secondary({ZONE: ["127.0.0.1@%d" % knot.port]}, workdir=str(tmp_path / "pop"), extra=ALLOW)
+    t.start()
+    wait_serial(t.port, 1, log=t.log_text)
+    want = {"A": 600, "TXT": 7200, "NSEC": 60}
+    assert axfr_sig_ttls(knot.port) == want
+    assert sig_ttls(t.port) == want
+    assert axfr_sig_ttls(t.port) == want
+    assert records(t.addr, t.port) == records("127.0.0.1", knot.port)
+    sig = [r for r in records(t.addr, t.port) if r[1] == "RRSIG" and r[0] == "www.pop.test."]
+    assert sorted(r[2] for r in sig) == [60, 600, 7200]
+    # IXFR: the A RRset and its signature move to 900; the others keep theirs
+    knot.commit(("unset", "www", "A"), ("set", "www", "900", "A", "192.0.2.1"),
+                ("unset", "www", "RRSIG", "A" + SIG % 600), ("set", "www", "900", "RRSIG", "A" + SIG % 900))
+    send_notify(t.port)
+    wait_serial(t.port, 2, log=t.log_text)
+    wait_log(t.log_text, "IXFR from 127.0.0.1@%d: serial 1 -> 2, 1 diffs" % knot.port)
+    want["A"] = 900
+    assert axfr_sig_ttls(knot.port) == want
+    assert sig_ttls(t.port) == want
+    assert axfr_sig_ttls(t.port) == want
+    assert records(t.addr, t.port) == records("127.0.0.1", knot.port)
+    # a Knot secondary of ternd gets them so by AXFR
+    down = _started.add(KnotSecondary(tmp_path / "knot2", ZONE, t.port, transfer=True))
+    deadline = time.time() + 15
+    while soa_serial(down.port) != 2:
+        assert time.time() < deadline, "the Knot secondary never loaded serial 2:\n" + down.log_text()[-3000:]
+        time.sleep(0.05)
+    assert axfr_sig_ttls(down.port) == want
+    assert records("127.0.0.1", down.port) == records(t.addr, t.port)
     stop_ok(t)

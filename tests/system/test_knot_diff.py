@@ -101,12 +101,7 @@ INTENDED_DIFFERENCES = {
 
 # ternd bugs this test found and that are not fixed yet (Knot and NSD agree; ternd is wrong): what
 # is left out of the comparison until they are. Each is printed when the test runs.
-KNOWN_DEFECTS = {
-    "RRSIG TTLs":
-        "RFC 4034 sec. 3 / RFC 2181 sec. 5.2: each RRSIG keeps the TTL of the RRset it covers; ternd's zone "
-        "model holds one TTL per RRset, so all RRSIGs of a name go out with the lowest (an NSEC's). "
-        "Not compared: the TTL of RRSIG records.",
-}
+KNOWN_DEFECTS = {}
 
 # RRsets whose zone file gives differing TTLs (see INTENDED_DIFFERENCES): (owner, type) -> lowest TTL
 MIXED_TTL = {("ttl.example.test.", "A"): 100}
@@ -160,9 +155,8 @@ def rr_keys(section):
         if rrset.rdtype == dns.rdatatype.OPT:
             continue
         owner = rrset.name.to_text().lower()
-        ttl = None if rrset.rdtype == dns.rdatatype.RRSIG else rrset.ttl  # KNOWN_DEFECTS "RRSIG TTLs"
         for rd in rrset:
-            key = (owner, dns.rdatatype.to_text(rrset.rdtype), ttl, rdata_key(rd))
+            key = (owner, dns.rdatatype.to_text(rrset.rdtype), rrset.ttl, rdata_key(rd))
             out[key] = "%s %d %s %s" % (owner, rrset.ttl, dns.rdatatype.to_text(rrset.rdtype), rd.to_text())
     return out
 

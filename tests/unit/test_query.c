@@ -170,7 +170,12 @@ static const char zone_signed_org[] =
     "ns  IN NSEC  sec.signed.org. A RRSIG NSEC\n"
     "ns  IN RRSIG A" SIG_TAIL "ns  IN RRSIG NSEC" SIG_TAIL "sec IN NS    ns.sec.signed.org.\n"
     "sec IN DS    12345 13 2 " DS_HEX "\n"
-    "ns.sec IN A  198.51.100.8\n";
+    "ns.sec IN A  198.51.100.8\n"
+    /* RRSIGs whose TTLs differ: each has the TTL of the RRset it covers (RFC 4034 3) */
+    "mix 300  IN A     198.51.100.9\n"
+    "mix 300  IN RRSIG A" SIG_TAIL "mix 7200 IN TXT   \"t\"\n"
+    "mix 7200 IN RRSIG TXT" SIG_TAIL "mix 60   IN NSEC  ns.signed.org. A TXT RRSIG NSEC\n"
+    "mix 60   IN RRSIG NSEC" SIG_TAIL;
 
 /* A DNSKEY at the apex and no signatures: not a signed zone. */
 static const char zone_keyonly_org[] = "$ORIGIN keyonly.org.\n"
@@ -1192,6 +1197,46 @@ static void test_any_dnssec_only_with_do(void **state)
 	free(r);
 }
 
+/* The TTL of each RRSIG in a section, by the type it covers (RDATA's first field): -1 when absent,
+ * -2 when two of them disagree. */
+static long sig_ttl_in(const struct resp *r, int sec, uint16_t covered)
+{
+	long ttl = -1;
+	for (int i = 0; i < r->n[sec]; i++) {
+		const struct rr *rr = &r->sec[sec][i];
+		if (rr->type != RR_RRSIG || wire_get16(r->msg + rr->rdpos) != covered)
+			continue;
+		ttl = ttl == -1 || ttl == (long)rr->ttl ? (long)rr->ttl : -2;
+	}
+	return ttl;
+}
+
+/* RFC 4034 3 / RFC 4035 2.2: every RRSIG goes out with the TTL of the RRset it covers, whether
+ * asked for (qtype RRSIG) or carried by ANY to a DO query; Knot and NSD answer so too. */
+static void test_rrsig_ttls(void **state)
+{
+	struct fixture *f = *state;
+	struct resp *r = ask_q(f, "MIX.signed.org.", RR_RRSIG, true);
+	expect(r, RCODE_NOERROR, true, false, 3, 0, 0);
+	assert_int_equal(sig_ttl_in(r, AN, RR_A), 300);
+	assert_int_equal(sig_ttl_in(r, AN, RR_TXT), 7200);
+	assert_int_equal(sig_ttl_in(r, AN, RR_NSEC), 60);
+	free(r);
+	struct qspec s = {.id = 0x3232, .qname = "mix.signed.org.", .qtype = RR_ANY, .edns = true, .do_bit = true};
+	r = ask_proto(f, &s, PROTO_TCP, 65535);
+	expect(r, RCODE_NOERROR, true, false, 6, 0, 0);
+	assert_int_equal(sig_ttl_in(r, AN, RR_A), 300);
+	assert_int_equal(sig_ttl_in(r, AN, RR_TXT), 7200);
+	assert_int_equal(sig_ttl_in(r, AN, RR_NSEC), 60);
+	expect_rr(r, AN, find_rr(r, AN, "mix.signed.org.", RR_TXT), "mix.signed.org.", RR_TXT, 7200);
+	free(r);
+	/* the apex's signatures too (SOA, NS, DNSKEY all 3600 here) */
+	r = ask_q(f, "signed.org.", RR_RRSIG, false);
+	expect(r, RCODE_NOERROR, true, false, 3, 0, 0);
+	assert_int_equal(sig_ttl_in(r, AN, RR_SOA), 3600);
+	free(r);
+}
+
 /* ---- additional section ---- */
 
 static void test_additional(void **state)
@@ -1697,6 +1742,7 @@ int main(void)
 	    cmocka_unit_test(test_ds_at_delegation),
 	    cmocka_unit_test(test_ds_at_served_child),
 	    cmocka_unit_test(test_any_dnssec_only_with_do),
+	    cmocka_unit_test(test_rrsig_ttls),
 	    cmocka_unit_test(test_additional),
 	    cmocka_unit_test(test_any),
 	    cmocka_unit_test(test_edns_echo),

@@ -154,7 +154,7 @@ static void test_schema_and_reopen(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t a[NAME_MAXLEN], o[NAME_MAXLEN];
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 3);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 4);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
 	                                "('zones', 'rrsets', 'journal', 'proposals', 'past_serials')"),
@@ -169,7 +169,7 @@ static void test_schema_and_reopen(void **state)
 
 	reopen(f);
 	reopen(f); /* migrations do not run twice */
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 3);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 4);
 	struct store_zone z;
 	assert_int_equal(store_zone_get(store_latest(f->st), N(a, "EXAMPLE.com."), &z, f->err, sizeof(f->err)), 0);
 	assert_memory_equal(z.apex, "\7example\3com", 13);
@@ -194,7 +194,7 @@ static void test_schema_and_reopen(void **state)
 	assert_int_equal(store_open_sqlite(f->db, &f->st, f->err, sizeof(f->err)), TERN_ECONFIG);
 	assert_null(f->st);
 	assert_non_null(strstr(f->err, "schema version 99 is newer"));
-	raw_exec(f->db, "UPDATE schema_version SET version = 3");
+	raw_exec(f->db, "UPDATE schema_version SET version = 4");
 	reopen(f);
 }
 
@@ -797,9 +797,9 @@ static void test_migration_from_v1(void **state)
 	                "UPDATE schema_version SET version = 1;");
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM journal WHERE id IN (11, 12, 21)"), 3);
 
-	raw_exec(f->db, "DROP TABLE past_serials;");
+	raw_exec(f->db, "DROP TABLE past_serials; ALTER TABLE rrsets DROP COLUMN ttls;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 3);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 4);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name IN ('journal_by_zone',"
 	                                " 'journal_v2', 'journal_v1')"),
 	                 0);
@@ -890,9 +890,11 @@ static void test_migration_from_v2(void **state)
 	commit(f, t);
 	store_close(f->st);
 	f->st = NULL;
-	raw_exec(f->db, "DROP TABLE past_serials; UPDATE schema_version SET version = 2;");
+	raw_exec(
+	    f->db,
+	    "DROP TABLE past_serials; ALTER TABLE rrsets DROP COLUMN ttls; UPDATE schema_version SET version = 2;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 3);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 4);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM past_serials"), 0);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets"), 1);
 	assert_int_equal(read_from(f, 6, &got), 0);
@@ -903,6 +905,90 @@ static void test_migration_from_v2(void **state)
 	uint32_t past = 0;
 	assert_int_equal(store_zone_past_serial(store_latest(f->st), a, &past, f->err, sizeof(f->err)), 0);
 	assert_int_equal(past, 7);
+}
+
+/* An RRset whose records keep their own TTLs (a name's RRSIGs, each at its covered RRset's TTL)
+ * reads back with them, by get and by foreach; one whose TTLs all agree stores none. A version 3
+ * file (no ttls column) moves to version 4 in place, its RRsets read back with one TTL each. */
+static int find_sigs(const struct store_rrset *rs, void *arg)
+{
+	if (rs->type != RR_RRSIG)
+		return 0;
+	uint32_t *got = arg;
+	for (uint16_t i = 0; i < rs->count; i++)
+		got[i] = store_rrset_ttl(rs, i);
+	got[3] = rs->ttls != NULL;
+	return 0;
+}
+
+static void test_rrset_ttls_and_migration_from_v3(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[NAME_MAXLEN], o[NAME_MAXLEN];
+	struct store_txn *t = begin(f);
+	create_zone(f, t, "example.com.", "alice", 7);
+	put_a(f, t, "example.com.", "www.example.com.", 300, 1);
+	commit(f, t);
+	store_close(f->st);
+	f->st = NULL;
+	raw_exec(f->db, "ALTER TABLE rrsets DROP COLUMN ttls; UPDATE schema_version SET version = 3;");
+	reopen(f);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 4);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets WHERE ttls IS NULL"), 1);
+	struct store_rrset rs;
+	assert_int_equal(store_rrset_get(store_latest(f->st), N(a, "example.com."), N(o, "www.example.com."), RR_A, &rs,
+	                                 f->err, sizeof(f->err)),
+	                 0);
+	assert_null(rs.ttls);
+	assert_int_equal(store_rrset_ttl(&rs, 0), 300);
+	store_rrset_clear(&rs);
+
+	/* three signatures (the store checks the layout only), at 600, 7200 and 60 */
+	static const uint8_t sigs[] = {0, 2, 0, 1, 0, 2, 0, 16, 0, 2, 0, 47};
+	static const uint32_t ttls[] = {600, 7200, 60}, same[] = {60, 60, 60};
+	t = begin(f);
+	assert_int_equal(store_rrset_put_ttls(t, a, o, RR_RRSIG, 60, ttls, sigs, sizeof(sigs), f->err, sizeof(f->err)),
+	                 0);
+	commit(f, t);
+	assert_int_equal(store_rrset_get(store_latest(f->st), a, o, RR_RRSIG, &rs, f->err, sizeof(f->err)), 0);
+	assert_int_equal(rs.ttl, 60);
+	assert_non_null(rs.ttls);
+	for (uint16_t i = 0; i < 3; i++)
+		assert_int_equal(store_rrset_ttl(&rs, i), ttls[i]);
+	assert_memory_equal(rs.rdata, sigs, sizeof(sigs));
+	store_rrset_clear(&rs);
+	uint32_t got[4] = {0};
+	assert_int_equal(store_rrset_foreach(store_latest(f->st), a, find_sigs, got, f->err, sizeof(f->err)), 0);
+	assert_int_equal(got[0], 600);
+	assert_int_equal(got[1], 7200);
+	assert_int_equal(got[2], 60);
+	assert_int_equal(got[3], 1);
+
+	/* replaced by signatures of one TTL: no column value, and a put without ttls clears it too */
+	t = begin(f);
+	assert_int_equal(store_rrset_put_ttls(t, a, o, RR_RRSIG, 60, same, sigs, sizeof(sigs), f->err, sizeof(f->err)),
+	                 0);
+	commit(f, t);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets WHERE ttls IS NOT NULL"), 0);
+	t = begin(f);
+	assert_int_equal(store_rrset_put_ttls(t, a, o, RR_RRSIG, 60, ttls, sigs, sizeof(sigs), f->err, sizeof(f->err)),
+	                 0);
+	assert_int_equal(store_rrset_put(t, a, o, RR_RRSIG, 120, sigs, sizeof(sigs), f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets WHERE ttls IS NOT NULL"), 0);
+	memset(got, 0, sizeof(got));
+	assert_int_equal(store_rrset_foreach(store_latest(f->st), a, find_sigs, got, f->err, sizeof(f->err)), 0);
+	assert_int_equal(got[0], 120);
+	assert_int_equal(got[2], 120);
+	assert_int_equal(got[3], 0);
+
+	/* a row whose TTLs do not match its records is refused, named */
+	raw_exec(f->db, "UPDATE rrsets SET ttls = x'00000001' WHERE type = 46");
+	assert_int_equal(store_rrset_get(store_latest(f->st), a, o, RR_RRSIG, &rs, f->err, sizeof(f->err)), TERN_EMALF);
+	assert_non_null(strstr(f->err, "4 octets of TTLs for 3 records"));
+	assert_int_equal(store_rrset_foreach(store_latest(f->st), a, find_sigs, got, f->err, sizeof(f->err)),
+	                 TERN_EMALF);
+	assert_non_null(strstr(f->err, "4 octets of TTLs for 3 records"));
 }
 
 /* ---- Proposals ---- */
@@ -1339,6 +1425,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_past_serials, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_from_v2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rrset_ttls_and_migration_from_v3, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_zone_crud, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_zone_pagination, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rrset_put_replace_delete_iterate, setup, teardown),

@@ -435,6 +435,75 @@ static void test_rrset_order_and_contents(void **state)
 	zone_free(z);
 }
 
+/* An RRSIG's RDATA covering type, signed by key tag (signer: the apex); 18 fixed octets, the
+ * signer, a 4-octet signature. */
+static size_t rrsig_rdata(uint8_t *out, uint16_t covered, uint32_t orig_ttl, uint16_t tag)
+{
+	wire_put16(out, covered);
+	out[2] = 13;
+	out[3] = 2;
+	wire_put32(out + 4, orig_ttl);
+	wire_put32(out + 8, 2100000000u);
+	wire_put32(out + 12, 1700000000u);
+	wire_put16(out + 16, tag);
+	size_t n = name_len(apex);
+	memcpy(out + 18, apex, n);
+	memcpy(out + 18 + n, "\1\2\3\4", 4);
+	return 18 + n + 4;
+}
+
+static void add_rrsig(struct zone_builder *b, const char *own, uint32_t ttl, uint16_t covered, uint16_t tag)
+{
+	uint8_t rd[18 + NAME_MAXLEN + 4];
+	add(b, own, RR_RRSIG, ttl, rd, rrsig_rdata(rd, covered, ttl, tag), 0);
+}
+
+/* The TTL every RRSIG record at n covering type carries (all must agree); -1 when there is none.
+ * Walks the node's RRsets as they are laid out, whatever their grouping. */
+static long sig_ttl(const struct zone_node *n, uint16_t covered)
+{
+	long ttl = -1;
+	for (uint16_t i = 0; i < n->nrrsets; i++) {
+		const struct rrset *rs = &n->rrsets[i];
+		const uint8_t *rec = rs->rdata;
+		for (uint16_t k = 0; rs->type == RR_RRSIG && k < rs->count; k++, rec = rdata_next(rec)) {
+			if (wire_get16(rdata_bytes(rec)) != covered)
+				continue;
+			assert_true(ttl < 0 || ttl == rs->ttl);
+			ttl = rs->ttl;
+		}
+	}
+	return ttl;
+}
+
+/* RFC 4034 3 / RFC 4035 2.2: an RRSIG has the TTL of the RRset it covers, so the signatures at
+ * one name keep their TTLs per covered type; within one covered type the lowest counts (RFC 2181
+ * 5.2), as for any RRset. */
+static void test_rrsig_ttl_per_covered_type(void **state)
+{
+	(void)state;
+	struct zone_builder *b = basic();
+	add_rrsig(b, "www", 3600, RR_NSEC, 1); /* out of order on purpose */
+	add(b, "www", RR_A, 300, "\xc0\0\2\1", 4, 0);
+	add_rrsig(b, "www", 300, RR_A, 1);
+	add_rrsig(b, "www", 250, RR_A, 2); /* one RRset's signatures: the lowest */
+	uint8_t nsec[NAME_MAXLEN + 8];
+	int n = name_from_text(nsec, "zz", apex);
+	memcpy(nsec + n, "\0\6\x40\0\0\0\0\3", 8); /* A RRSIG NSEC */
+	add(b, "www", RR_NSEC, 3600, nsec, (size_t)n + 8, 0);
+	add_rrsig(b, "@", 86400, RR_SOA, 1);
+	add_rrsig(b, "@", 3600, RR_NS, 1);
+	struct zone *z = build_ok(b);
+	const struct zone_node *w = must_find(z, "www");
+	assert_int_equal(sig_ttl(w, RR_A), 250);
+	assert_int_equal(sig_ttl(w, RR_NSEC), 3600);
+	assert_int_equal(zone_node_rrset(w, RR_A)->ttl, 300);
+	assert_int_equal(sig_ttl(z->apex_node, RR_SOA), 86400);
+	assert_int_equal(sig_ttl(z->apex_node, RR_NS), 3600);
+	assert_int_equal(z->nrecords, 3 + 5 + 2);
+	zone_free(z);
+}
+
 static void test_negative_ttl_and_serial(void **state)
 {
 	(void)state;
@@ -724,6 +793,56 @@ static void test_rrset_too_large(void **state)
 	free(rd);
 }
 
+/* An RRSIG of rdlen octets covering type (signer: the apex, the signature fills the rest). */
+static uint8_t *big_rrsig(size_t rdlen, uint16_t covered)
+{
+	uint8_t *rd = malloc(rdlen);
+	assert_non_null(rd);
+	size_t head = rrsig_rdata(rd, covered, 3600, 1) - 4;
+	assert_true(rdlen > head);
+	memset(rd + head, 's', rdlen - head);
+	return rd;
+}
+
+/* The bound holds for every RRSIG at a name together (zone.h: a query of type RRSIG carries them
+ * all): two groups, each far below it, fit exactly, and one octet more is refused at the first
+ * signature, as zone_apply() refuses the same signatures as one change. */
+static void test_rrsigs_too_large_together(void **state)
+{
+	(void)state;
+	/* big.example.com.: 397 + 17 + 2 * (2 + 10) + RDATA = 65535 leaves 65097 octets for both */
+	size_t both = ZONE_MSG_MAX - ZONE_RRSET_OVERHEAD - 17 - 2 * 12;
+	assert_int_equal(both, 65097);
+	for (size_t extra = 0; extra <= 1; extra++) {
+		uint8_t *txt = big_rrsig(both / 2 + extra, RR_TXT), *a = big_rrsig(both - both / 2, RR_A);
+		struct zone_builder *b = basic();
+		add(b, "big", RR_RRSIG, 3600, txt, both / 2 + extra, 20);
+		add(b, "big", RR_RRSIG, 300, a, both - both / 2, 21);
+		if (!extra) {
+			struct zone *z = build_ok(b);
+			const struct zone_node *n = must_find(z, "big");
+			assert_int_equal(zone_node_rrsig(n, RR_A)->ttl, 300);
+			assert_int_equal(zone_node_rrsig(n, RR_TXT)->ttl, 3600);
+			struct zone_change c;
+			assert_int_equal(zone_node_change(n, RR_RRSIG, &c), 0);
+			assert_int_equal(zone_rrset_msg_size(n->owner, c.count, c.rdata_size), ZONE_MSG_MAX);
+			free((void *)c.rdata);
+			free((void *)c.ttls);
+			zone_free(z);
+		} else {
+			char err[1024];
+			build_fail(b, err, sizeof(err));
+			/* sorted by RDATA, the A signature comes first */
+			expect_in(err,
+			          SRC ":21: the RRSIGs at big.example.com. are too large: a response to a query for "
+			              "them carries every one at the name and takes 65536 octets");
+			assert_null(strstr(err, ":20:"));
+		}
+		free(txt);
+		free(a);
+	}
+}
+
 /* RFC 6672 2.3: no name below a DNAME, and no DNAME at a delegation point. */
 static void test_dname_rules(void **state)
 {
@@ -876,6 +995,7 @@ int main(void)
 	    cmocka_unit_test(test_wildcards),
 	    cmocka_unit_test(test_duplicates_merged),
 	    cmocka_unit_test(test_rrset_order_and_contents),
+	    cmocka_unit_test(test_rrsig_ttl_per_covered_type),
 	    cmocka_unit_test(test_negative_ttl_and_serial),
 	    cmocka_unit_test(test_cname_flags),
 	    cmocka_unit_test(test_root_zone),
@@ -889,6 +1009,7 @@ int main(void)
 	    cmocka_unit_test(test_two_dnames),
 	    cmocka_unit_test(test_tsig_room),
 	    cmocka_unit_test(test_rrset_too_large),
+	    cmocka_unit_test(test_rrsigs_too_large_together),
 	    cmocka_unit_test(test_dname_rules),
 	    cmocka_unit_test(test_out_of_zone),
 	    cmocka_unit_test(test_no_ns_at_apex),

@@ -41,6 +41,7 @@ static struct zone *load(void)
 struct chg {
 	uint8_t owner[NAME_MAXLEN];
 	uint8_t rdata[600];
+	uint32_t ttls[16]; /* when c.ttls points here: each record's TTL */
 	struct zone_change c;
 };
 
@@ -379,6 +380,61 @@ static void test_random_churn(void **state)
 	zone_free(z);
 }
 
+/* The RRSIGs of a name, two covered types with RDATA of a and t octets (signer: the apex), as one
+ * change: every signature at the name, each with its TTL. */
+static struct zone_change big_sigs(uint8_t *buf, uint8_t *owner, uint32_t *ttls, size_t a, size_t t)
+{
+	assert_true(name_from_text(owner, "big.example.com.", NULL) == 17);
+	size_t off = 0, len[2] = {a, t};
+	uint16_t covered[2] = {RR_A, RR_TXT};
+	for (int i = 0; i < 2; i++) {
+		uint8_t *rd = buf + off + 2;
+		wire_put16(buf + off, (uint16_t)len[i]);
+		wire_put16(rd, covered[i]);
+		memset(rd + 2, 0, 16);
+		rd[2] = 13;
+		memcpy(rd + 18, apex, name_len(apex));
+		memset(rd + 18 + name_len(apex), 's', len[i] - 18 - name_len(apex));
+		off += 2 + len[i];
+		ttls[i] = i ? 3600 : 300;
+	}
+	return (struct zone_change){.owner = owner,
+	                            .type = RR_RRSIG,
+	                            .ttl = 300,
+	                            .count = 2,
+	                            .rdata = buf,
+	                            .rdata_size = (uint32_t)off,
+	                            .ttls = ttls};
+}
+
+/* The bound holds for every RRSIG at a name together, as zone_build() has it (zone.h): two groups
+ * far below it each fit exactly together, one octet more is refused naming the name. */
+static void test_rrsigs_too_large_together(void **state)
+{
+	(void)state;
+	struct zone *z = load();
+	uint8_t *buf = malloc(65536 + 4), owner[NAME_MAXLEN];
+	uint32_t ttls[2];
+	assert_non_null(buf);
+	size_t both = ZONE_MSG_MAX - ZONE_RRSET_OVERHEAD - 17 - 2 * 12;
+	struct zone_change c = big_sigs(buf, owner, ttls, both / 2, both - both / 2 + 1);
+	struct zone *next = (struct zone *)1;
+	char err[1024];
+	assert_int_equal(zone_apply(z, &c, 1, &next, err, sizeof(err)), TERN_EZONE);
+	assert_ptr_equal(next, (struct zone *)1);
+	if (!strstr(err, "changes[0]: the RRSIGs at big.example.com. are too large: a response to a query for them "
+	                 "carries every one at the name and takes 65536 octets"))
+		fail_msg("unexpected: %s", err);
+	c = big_sigs(buf, owner, ttls, both / 2, both - both / 2);
+	assert_int_equal(zone_apply(z, &c, 1, &next, err, sizeof(err)), 0);
+	const struct zone_node *n = find(next, "big");
+	assert_int_equal(zone_node_rrsig(n, RR_A)->ttl, 300);
+	assert_int_equal(zone_node_rrsig(n, RR_TXT)->ttl, 3600);
+	zone_discard(next);
+	free(buf);
+	zone_free(z);
+}
+
 /* ---- zone_diff(): the difference between versions, RRset by RRset ---- */
 
 /* A zone's records as text keys "owner type ttl rdata-hex" (owner lower-cased), sorted. */
@@ -418,6 +474,14 @@ static void recs_add_rrset(struct recs *r, const uint8_t *owner, const struct rr
 		recs_add(r, owner, rs->type, rs->ttl, rdata_bytes(rec), rdata_len(rec));
 }
 
+/* The records of a change as zone_diff() reports them, each with its own TTL. */
+static void recs_add_change(struct recs *r, const uint8_t *owner, const struct zone_change *c)
+{
+	const uint8_t *rec = c->rdata;
+	for (uint16_t i = 0; i < c->count; i++, rec = rdata_next(rec))
+		recs_add(r, owner, c->type, c->ttls ? c->ttls[i] : c->ttl, rdata_bytes(rec), rdata_len(rec));
+}
+
 static int key_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -450,22 +514,44 @@ static void recs_free(struct recs *r)
 struct follow {
 	struct recs state;
 	int calls;
+	int mixed_sigs; /* RRSIG reports whose signatures carry more than one TTL */
 	const char *trouble;
 };
 
-static int follow_rrset(void *arg, const uint8_t *owner, uint16_t type, const struct rrset *old,
-                        const struct rrset *now)
+static bool ttls_differ(const struct zone_change *c)
+{
+	for (uint16_t i = 1; c && c->ttls && i < c->count; i++)
+		if (c->ttls[i] != c->ttls[0])
+			return true;
+	return false;
+}
+
+static int follow_rrset(void *arg, const uint8_t *owner, uint16_t type, const struct zone_change *old,
+                        const struct zone_change *now)
 {
 	struct follow *f = arg;
 	struct recs out = {0}, in = {0};
 	f->calls++;
 	assert_true(old || now);
-	assert_true(!old || old->type == type);
-	assert_true(!now || now->type == type);
+	assert_true(!old || (old->type == type && name_equal(old->owner, owner)));
+	assert_true(!now || (now->type == type && name_equal(now->owner, owner)));
+	/* RRSIG comes whole, each record with its TTL; other types with one TTL */
+	assert_true(!old || (old->ttls != NULL) == (type == RR_RRSIG));
+	assert_true(!now || (now->ttls != NULL) == (type == RR_RRSIG));
+	f->mixed_sigs += ttls_differ(old) || ttls_differ(now);
 	if (old)
-		recs_add_rrset(&out, owner, old);
+		recs_add_change(&out, owner, old);
 	if (now)
-		recs_add_rrset(&in, owner, now);
+		recs_add_change(&in, owner, now);
+	if (out.n)
+		qsort(out.k, out.n, sizeof(*out.k), key_cmp);
+	if (in.n)
+		qsort(in.k, in.n, sizeof(*in.k), key_cmp);
+	bool same = out.n == in.n;
+	for (size_t i = 0; same && i < out.n; i++)
+		same = strcmp(out.k[i], in.k[i]) == 0;
+	if (same && !f->trouble)
+		f->trouble = "reports an RRset that did not change (records and TTLs)";
 	for (size_t i = 0; i < out.n && !f->trouble; i++) {
 		size_t j = 0;
 		while (j < f->state.n && strcmp(f->state.k[j], out.k[i]) != 0)
@@ -488,65 +574,111 @@ static int follow_rrset(void *arg, const uint8_t *owner, uint16_t type, const st
 	return 0;
 }
 
+/* An RRSIG's RDATA (signer: the apex) covering type, told apart by its key tag. */
+static uint16_t sig_rdata(uint8_t *out, uint16_t covered, uint16_t tag)
+{
+	static const uint8_t fixed[] = {13, 3, 0, 0, 0x0e, 0x10, 0x7d, 0x2b, 0x75, 0x00, 0x65, 0x53, 0xf1, 0x00};
+	wire_put16(out, covered);
+	memcpy(out + 2, fixed, sizeof(fixed));
+	wire_put16(out + 16, tag);
+	size_t n = name_len(apex);
+	memcpy(out + 18, apex, n);
+	memcpy(out + 18 + n, "\x01\x02\x03\x04", 4);
+	return (uint16_t)(18 + n + 4);
+}
+
+/* One random change of a batch: a deletion, the RRset as it stands restated (records reversed,
+ * sometimes a TTL changed: for RRSIG one record's), or 1 to 3 distinct records out of 4 (RRSIG:
+ * 1 to 4 out of 6, two covered types each signed twice plus one, each record its own TTL). */
+static void random_change(struct chg *x, const struct zone *z, const char *owner, uint16_t type, unsigned *seed)
+{
+	int what = rand_r(seed) % 10;
+	const struct zone_node *node = find(z, owner);
+	struct zone_change cur = {0};
+	bool have = node && zone_node_change(node, type, &cur) == 0;
+	assert_true(name_from_text(x->owner, owner, apex) > 0);
+	x->c = (struct zone_change){.owner = x->owner, .type = type, .rdata = x->rdata};
+	if (what < 2 && owner[0] != '@') {
+		x->c.rdata = NULL;
+	} else if (what < 5 && have) { /* restated, records reversed, sometimes another TTL */
+		const uint8_t *recs[64];
+		const uint8_t *rec = cur.rdata;
+		for (uint16_t r = 0; r < cur.count; r++, rec = rdata_next(rec))
+			recs[r] = rec;
+		size_t off = 0;
+		for (uint16_t r = cur.count; r-- > 0;) {
+			memcpy(x->rdata + off, recs[r], 2u + rdata_len(recs[r]));
+			off += 2u + rdata_len(recs[r]);
+			if (cur.ttls)
+				x->ttls[cur.count - 1 - r] = cur.ttls[r];
+		}
+		x->c.count = cur.count;
+		x->c.rdata_size = (uint32_t)off;
+		x->c.ttl = rand_r(seed) % 3 ? cur.ttl : 60;
+		if (cur.ttls) { /* one signature's TTL changes: its group's may, or stay the lowest */
+			x->c.ttls = x->ttls;
+			if (rand_r(seed) % 2)
+				x->ttls[rand_r(seed) % cur.count] = rand_r(seed) % 2 ? 60 : 86400;
+		}
+	} else if (type == RR_RRSIG) {
+		static const uint16_t covered[] = {RR_A, RR_A, RR_TXT, RR_TXT, RR_MX, RR_A};
+		static const uint32_t ttl[] = {60, 300, 3600};
+		uint16_t count = (uint16_t)(1 + rand_r(seed) % 4), first = (uint16_t)(rand_r(seed) % 6);
+		size_t off = 0;
+		for (uint16_t r = 0; r < count; r++) {
+			uint16_t v = (uint16_t)((first + r) % 6);
+			uint16_t len = sig_rdata(x->rdata + off + 2, covered[v], (uint16_t)(1 + v));
+			wire_put16(x->rdata + off, len);
+			off += 2u + len;
+			x->ttls[r] = ttl[rand_r(seed) % 3];
+		}
+		x->c.count = count;
+		x->c.rdata_size = (uint32_t)off;
+		x->c.ttl = 300;
+		x->c.ttls = rand_r(seed) % 4 ? x->ttls : NULL;
+	} else {
+		uint16_t count = (uint16_t)(1 + rand_r(seed) % 3), first = (uint16_t)(rand_r(seed) % 4);
+		size_t off = 0;
+		for (uint16_t r = 0; r < count; r++) {
+			uint8_t v = (uint8_t)((first + r) % 4);
+			uint8_t a[4] = {192, 0, 2, v}, t[3] = {2, 't', (uint8_t)('0' + v)};
+			wire_put16(x->rdata + off, type == RR_A ? 4 : 3);
+			memcpy(x->rdata + off + 2, type == RR_A ? a : t, type == RR_A ? 4 : 3);
+			off += 2u + (type == RR_A ? 4 : 3);
+		}
+		x->c.count = count;
+		x->c.rdata_size = (uint32_t)off;
+		x->c.ttl = rand_r(seed) % 2 ? 300 : 60;
+	}
+	free((void *)cur.rdata);
+	free((void *)cur.ttls);
+}
+
 /* For 3,000 random batches (seeded) that repeat an RRset, restate it in another order or with
- * another TTL, delete what is absent, and spell owners in other cases: the previous version with
- * what zone_diff() reports removed and added is the next version, and RRsets the batch leaves as
- * they were are not reported. */
+ * another TTL, delete what is absent, and spell owners in other cases, with RRSIGs of several
+ * covered types and TTLs among them: the previous version with what zone_diff() reports removed
+ * and added is the next version, each record with its TTL (RRSIG: the TTL of its covered type's
+ * group), and RRsets the batch leaves as they were are not reported. */
 static void test_diff_is_the_difference(void **state)
 {
 	(void)state;
 	struct zone *z = load();
 	static const char *const owners[] = {
 	    "www", "WWW", "Www.Example.COM.", "mail", "a.b", "A.B", "deep.a.b", "x", "@", "n1", "n2", "n3"};
+	static const uint16_t types[] = {RR_A, RR_TXT, RR_RRSIG};
 	unsigned seed = 4242;
-	int reported = 0, silent = 0;
+	int reported = 0, silent = 0, mixed = 0, sig_rounds = 0;
 	for (int round = 0; round < 3000; round++) {
 		struct chg x[8];
 		size_t n = 1 + (size_t)(rand_r(&seed) % 8);
+		bool sigs = false;
 		for (size_t i = 0; i < n; i++) {
 			const char *owner = owners[rand_r(&seed) % 12];
-			uint16_t type = owner[0] == '@' || rand_r(&seed) % 2 ? RR_TXT : RR_A;
-			int what = rand_r(&seed) % 10;
-			const struct zone_node *node = find(z, owner);
-			const struct rrset *cur = node ? zone_node_rrset(node, type) : NULL;
-			if (what < 2 && owner[0] != '@') {
-				chg_set(&x[i], owner, type, NULL, 0, 0);
-			} else if (what < 5 && cur) { /* restated, records reversed, sometimes another TTL */
-				assert_true(name_from_text(x[i].owner, owner, apex) > 0);
-				const uint8_t *recs[64];
-				const uint8_t *rec = cur->rdata;
-				for (uint16_t r = 0; r < cur->count; r++, rec = rdata_next(rec))
-					recs[r] = rec;
-				size_t off = 0;
-				for (uint16_t r = cur->count; r-- > 0;) {
-					memcpy(x[i].rdata + off, recs[r], 2u + rdata_len(recs[r]));
-					off += 2u + rdata_len(recs[r]);
-				}
-				x[i].c = (struct zone_change){.owner = x[i].owner,
-				                              .type = type,
-				                              .ttl = rand_r(&seed) % 3 ? cur->ttl : 60,
-				                              .count = cur->count,
-				                              .rdata = x[i].rdata,
-				                              .rdata_size = (uint32_t)off};
-			} else { /* 1 to 3 distinct records out of 4 */
-				uint16_t count = (uint16_t)(1 + rand_r(&seed) % 3),
-				         first = (uint16_t)(rand_r(&seed) % 4);
-				size_t off = 0;
-				for (uint16_t r = 0; r < count; r++) {
-					uint8_t v = (uint8_t)((first + r) % 4);
-					uint8_t a[4] = {192, 0, 2, v}, t[3] = {2, 't', (uint8_t)('0' + v)};
-					wire_put16(x[i].rdata + off, type == RR_A ? 4 : 3);
-					memcpy(x[i].rdata + off + 2, type == RR_A ? a : t, type == RR_A ? 4 : 3);
-					off += 2u + (type == RR_A ? 4 : 3);
-				}
-				assert_true(name_from_text(x[i].owner, owner, apex) > 0);
-				x[i].c = (struct zone_change){.owner = x[i].owner,
-				                              .type = type,
-				                              .ttl = rand_r(&seed) % 2 ? 300 : 60,
-				                              .count = count,
-				                              .rdata = x[i].rdata,
-				                              .rdata_size = (uint32_t)off};
-			}
+			uint16_t type = types[rand_r(&seed) % 3];
+			if (owner[0] == '@' && type == RR_A)
+				type = RR_TXT;
+			sigs |= type == RR_RRSIG;
+			random_change(&x[i], z, owner, type, &seed);
 		}
 		struct zone_change c[8];
 		for (size_t i = 0; i < n; i++)
@@ -566,11 +698,15 @@ static void test_diff_is_the_difference(void **state)
 				    round, f.state.k[i], want.k[i]);
 		reported += f.calls;
 		silent += f.calls == 0;
+		mixed += f.mixed_sigs;
+		sig_rounds += sigs;
 		recs_free(&f.state);
 		recs_free(&want);
 		z = publish(z, next);
 	}
-	assert_true(reported > 3000 && silent > 50); /* both kinds of batch happened */
+	/* both kinds of batch happened, and many carried signatures of differing TTLs */
+	assert_true(reported > 3000 && silent > 50);
+	assert_true(sig_rounds > 1000 && mixed > 500);
 	zone_free(z);
 }
 
@@ -605,6 +741,75 @@ static void test_diff_skips_restatements(void **state)
 	assert_null(find(next, "www"));
 	zone_discard(next);
 	recs_free(&f.state);
+	zone_free(z);
+}
+
+/* Signatures of covered types with their own TTLs at one name. */
+static void sigs_set(struct chg *x, const char *owner, const uint16_t *covered, const uint32_t *ttls, uint16_t n)
+{
+	chg_set(x, owner, RR_RRSIG, NULL, 0, 0);
+	size_t off = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t len = sig_rdata(x->rdata + off + 2, covered[i], (uint16_t)(i + 1));
+		wire_put16(x->rdata + off, len);
+		off += 2u + len;
+		x->ttls[i] = ttls[i];
+	}
+	x->c.count = n;
+	x->c.rdata = x->rdata;
+	x->c.rdata_size = (uint32_t)off;
+	x->c.ttls = x->ttls;
+}
+
+/* RRSIG: zone_diff() compares every signature at the name with its TTL, and reports them whole on
+ * both sides, each record with its TTL: a restatement in another order says nothing; one covered
+ * type's TTL changing sends every signature at the name out and in. */
+static void test_diff_rrsig_whole(void **state)
+{
+	(void)state;
+	struct zone *z = load();
+	struct chg x[1];
+	static const uint16_t covered[3] = {RR_A, RR_TXT, RR_MX};
+	static const uint32_t ttls[3] = {300, 3600, 60};
+	sigs_set(&x[0], "www", covered, ttls, 3);
+	z = publish(z, apply_ok(z, x, 1));
+	assert_int_equal(zone_node_rrsig(find(z, "www"), RR_TXT)->ttl, 3600);
+	/* the same signatures, each with its TTL, in the reverse order and another owner case */
+	struct chg y[1];
+	chg_set(&y[0], "WWW", RR_RRSIG, NULL, 0, 0);
+	size_t off = 0;
+	for (int i = 2; i >= 0; i--) {
+		uint16_t len = sig_rdata(y[0].rdata + off + 2, covered[i], (uint16_t)(i + 1));
+		wire_put16(y[0].rdata + off, len);
+		off += 2u + len;
+		y[0].ttls[2 - i] = ttls[i];
+	}
+	y[0].c.count = 3;
+	y[0].c.rdata = y[0].rdata;
+	y[0].c.rdata_size = (uint32_t)off;
+	y[0].c.ttls = y[0].ttls;
+	struct zone *next = apply_ok(z, y, 1);
+	struct follow f = {.state = zone_recs(z)};
+	assert_int_equal(zone_diff(z, next, &y[0].c, 1, follow_rrset, &f), 0);
+	assert_int_equal(f.calls, 0);
+	zone_discard(next);
+	recs_free(&f.state);
+	/* the TXT signature's TTL alone changes: all three go out and come back, each with its TTL */
+	sigs_set(&x[0], "www", covered, (const uint32_t[]){300, 600, 60}, 3);
+	next = apply_ok(z, x, 1);
+	f = (struct follow){.state = zone_recs(z)};
+	assert_int_equal(zone_diff(z, next, &x[0].c, 1, follow_rrset, &f), 0);
+	assert_int_equal(f.calls, 1);
+	assert_int_equal(f.mixed_sigs, 1);
+	assert_null(f.trouble);
+	qsort(f.state.k, f.state.n, sizeof(*f.state.k), key_cmp);
+	struct recs want = zone_recs(next);
+	assert_int_equal(f.state.n, want.n);
+	for (size_t i = 0; i < want.n; i++)
+		assert_string_equal(f.state.k[i], want.k[i]);
+	recs_free(&want);
+	recs_free(&f.state);
+	zone_discard(next);
 	zone_free(z);
 }
 
@@ -657,11 +862,13 @@ int main(void)
 	    cmocka_unit_test(test_data_at_an_ent_and_back),
 	    cmocka_unit_test(test_rules),
 	    cmocka_unit_test(test_rrset_too_large),
+	    cmocka_unit_test(test_rrsigs_too_large_together),
 	    cmocka_unit_test(test_dname_rules),
 	    cmocka_unit_test(test_serial_and_delegation_flags),
 	    cmocka_unit_test(test_random_churn),
 	    cmocka_unit_test(test_diff_is_the_difference),
 	    cmocka_unit_test(test_diff_skips_restatements),
+	    cmocka_unit_test(test_diff_rrsig_whole),
 	    cmocka_unit_test(test_trie_collisions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -354,7 +354,8 @@ static int add_rrset(const struct store_rrset *rs, void *arg)
 	struct zone_builder *b = arg;
 	const uint8_t *rec = rs->rdata;
 	for (uint16_t i = 0; i < rs->count; i++, rec = rdata_next(rec))
-		if (zone_builder_add(b, rs->owner, rs->type, rs->ttl, rdata_bytes(rec), rdata_len(rec), 0) < 0)
+		if (zone_builder_add(b, rs->owner, rs->type, store_rrset_ttl(rs, i), rdata_bytes(rec), rdata_len(rec),
+		                     0) < 0)
 			return TERN_ENOMEM;
 	return 0;
 }

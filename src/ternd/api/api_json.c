@@ -99,8 +99,10 @@ json_t *api_zone_json(const struct store_zone *z)
 
 void api_changes_free(struct api_change *ch, size_t n)
 {
-	for (size_t i = 0; ch && i < n; i++)
+	for (size_t i = 0; ch && i < n; i++) {
 		free((void *)ch[i].c.rdata);
+		free((void *)ch[i].c.ttls);
+	}
 	free(ch);
 }
 

@@ -32,13 +32,13 @@ static bool trim_due(int64_t entry, unsigned keep)
 	return keep <= 64 || (h >> 60) == 0;
 }
 
-/* Appends every record of an RRset to an RR list (the journal's format). */
-static int list_add(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *owner, uint16_t type, uint32_t ttl,
-                    uint16_t count, const uint8_t *rdata)
+/* Appends every record of a change to an RR list (the journal's format), each with its TTL. */
+static int list_add(uint8_t **buf, size_t *len, size_t *cap, const struct zone_change *c)
 {
-	const uint8_t *rec = rdata;
-	for (uint16_t i = 0; i < count; i++, rec = rdata_next(rec)) {
-		struct store_rr rr = {owner, type, ttl, rdata_len(rec), rdata_bytes(rec)};
+	const uint8_t *rec = c->rdata;
+	for (uint16_t i = 0; i < c->count; i++, rec = rdata_next(rec)) {
+		struct store_rr rr = {c->owner, c->type, c->ttls ? c->ttls[i] : c->ttl, rdata_len(rec),
+		                      rdata_bytes(rec)};
 		size_t need = store_rr_size(&rr);
 		if (*len + need > *cap) {
 			size_t ncap = (*len + need) * 2;
@@ -60,13 +60,18 @@ struct journal_lists {
 	size_t rlen, rcap, alen, acap;
 };
 
-static int journal_rrset(void *arg, const uint8_t *owner, uint16_t type, const struct rrset *old,
-                         const struct rrset *now)
+/* One RRset that differs, whole on both sides: for RRSIG every signature at the name as it was and
+ * as it becomes, each record with its own TTL (a secondary applying the entry ends with each
+ * covered type's signatures at their TTL). */
+static int journal_rrset(void *arg, const uint8_t *owner, uint16_t type, const struct zone_change *old,
+                         const struct zone_change *now)
 {
 	struct journal_lists *j = arg;
-	if (old && list_add(&j->removed, &j->rlen, &j->rcap, owner, type, old->ttl, old->count, old->rdata) < 0)
+	(void)owner;
+	(void)type;
+	if (old && list_add(&j->removed, &j->rlen, &j->rcap, old) < 0)
 		return TERN_ENOMEM;
-	if (now && list_add(&j->added, &j->alen, &j->acap, owner, type, now->ttl, now->count, now->rdata) < 0)
+	if (now && list_add(&j->added, &j->alen, &j->acap, now) < 0)
 		return TERN_ENOMEM;
 	return 0;
 }
@@ -178,7 +183,7 @@ bool api_commit(struct api *a, const struct store_zone *sz, const struct api_cha
 	rlen = jl.rlen;
 	alen = jl.alen;
 	if (rc < 0) {
-		http_error(res, 500, NULL, "out of memory");
+		http_error(res, 500, NULL, "cannot write the journal entry: %s", tern_strerror(rc));
 		goto out;
 	}
 	if (store_begin(a->store, &t, err, sizeof(err)) < 0)
@@ -191,8 +196,8 @@ bool api_commit(struct api *a, const struct store_zone *sz, const struct api_cha
 		goto out;
 	}
 	for (size_t i = 0; i <= n; i++) {
-		rc = all[i].count ? store_rrset_put(t, sz->apex, all[i].owner, all[i].type, all[i].ttl, all[i].rdata,
-		                                    all[i].rdata_size, err, sizeof(err))
+		rc = all[i].count ? store_rrset_put_ttls(t, sz->apex, all[i].owner, all[i].type, all[i].ttl,
+		                                         all[i].ttls, all[i].rdata, all[i].rdata_size, err, sizeof(err))
 		                  : store_rrset_delete(t, sz->apex, all[i].owner, all[i].type, err, sizeof(err));
 		if (rc < 0 && rc != TERN_ENOTFOUND)
 			goto store_failed;

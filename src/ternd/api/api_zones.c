@@ -268,8 +268,17 @@ static int store_node(void *arg, const struct zone_node *n)
 	struct store_all *s = arg;
 	for (uint16_t i = 0; i < n->nrrsets; i++) {
 		const struct rrset *rs = &n->rrsets[i];
-		int rc = store_rrset_put(s->t, s->apex, n->owner, rs->type, rs->ttl, rs->rdata, rs->rdata_size, s->err,
-		                         s->errlen);
+		if (i > 0 && rs[-1].type == rs->type)
+			continue; /* RRSIG: every group in one row (the store's unit is owner and type) */
+		struct zone_change c;
+		int rc = zone_node_change(n, rs->type, &c);
+		if (rc == 0)
+			rc = store_rrset_put_ttls(s->t, s->apex, n->owner, c.type, c.ttl, c.ttls, c.rdata, c.rdata_size,
+			                          s->err, s->errlen);
+		else
+			snprintf(s->err, s->errlen, "%s", tern_strerror(rc));
+		free((void *)c.rdata);
+		free((void *)c.ttls);
 		if (rc < 0)
 			return rc;
 	}
@@ -559,8 +568,8 @@ void api_zones_import(void *ctx, const struct http_request *req, struct http_res
 		for (size_t i = 0; i < count; i++) {
 			for (uint16_t k = 0; k < list[i]->nrrsets; k++) {
 				const struct rrset *rs = &list[i]->rrsets[k];
-				if (rs->type == RR_SOA)
-					continue;
+				if (rs->type == RR_SOA || (k > 0 && rs[-1].type == rs->type))
+					continue; /* RRSIG: its groups go as one change (zone_node_change) */
 				if (!pass) {
 					const struct zone_node *in = zone_find(imp, list[i]->owner, list[i]->owner_len);
 					if (in && zone_node_rrset(in, rs->type))
@@ -579,15 +588,17 @@ void api_zones_import(void *ctx, const struct http_request *req, struct http_res
 				}
 				struct api_change *x = &ch[n++];
 				memcpy(x->owner, list[i]->owner, list[i]->owner_len);
-				uint8_t *rd = pass && rs->rdata_size ? malloc(rs->rdata_size) : NULL;
-				if (rd)
-					memcpy(rd, rs->rdata, rs->rdata_size);
-				x->c = (struct zone_change){.owner = x->owner,
-				                            .type = rs->type,
-				                            .ttl = rs->ttl,
-				                            .count = pass ? rs->count : 0,
-				                            .rdata = rd,
-				                            .rdata_size = pass ? rs->rdata_size : 0};
+				x->c = (struct zone_change){.type = rs->type};
+				rc = pass ? zone_node_change(list[i], rs->type, &x->c) : 0;
+				x->c.owner = x->owner;
+				if (rc < 0) {
+					http_error(res, rc == TERN_ENOMEM ? 500 : 400, "zone",
+					           rc == TERN_ENOMEM ? "out of memory"
+					                             : "more than 65535 records of one type at a name");
+					free(old);
+					free(nodes);
+					goto out;
+				}
 			}
 		}
 	}

@@ -60,7 +60,17 @@ struct store_rrset {
 	uint32_t ttl;
 	const uint8_t *rdata;
 	uint32_t rdata_size; /* bytes in rdata, lengths included */
+	/* NULL when every record has ttl; else count big-endian 32-bit TTLs, one per record (the RRSIGs
+	 * of a name, each at the TTL of the RRset it covers: lib/zone.h). store_rrset_ttl() reads it. */
+	const uint8_t *ttls;
 };
+
+/* The TTL of record i of rs. */
+static inline uint32_t store_rrset_ttl(const struct store_rrset *rs, uint16_t i)
+{
+	const uint8_t *p = rs->ttls ? rs->ttls + 4u * i : NULL;
+	return p ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3] : rs->ttl;
+}
 
 /* One change of a zone (RFC 1995): the records removed and added going from serial_from to
  * serial_to. removed and added are RR lists (store_rr_next()). */
@@ -131,7 +141,7 @@ struct store_ops {
 	                     size_t errlen);
 
 	int (*rrset_put)(struct store_txn *t, const uint8_t *apex, const uint8_t *owner, uint16_t type, uint32_t ttl,
-	                 const uint8_t *rdata, uint32_t rdata_size, char *err, size_t errlen);
+	                 const uint32_t *ttls, const uint8_t *rdata, uint32_t rdata_size, char *err, size_t errlen);
 	int (*rrset_get)(struct store_txn *t, const uint8_t *apex, const uint8_t *owner, uint16_t type,
 	                 struct store_rrset *out, char *err, size_t errlen);
 	int (*rrset_delete)(struct store_txn *t, const uint8_t *apex, const uint8_t *owner, uint16_t type, char *err,
@@ -256,13 +266,23 @@ static inline int store_zone_unlock(struct store_txn *t, const uint8_t *apex, ch
 /* ---- RRsets, per (zone, owner, type). Owners are stored lower-cased and must be inside the zone.
  * The store checks the RDATA layout, not the zone's rules (CNAME beside data, NS at the apex...). */
 
-/* Replaces the whole RRset (creating it if absent) with rdata (count records, at least one). */
+/* Replaces the whole RRset (creating it if absent) with rdata (count records, at least one), every
+ * record with ttl. */
 static inline int store_rrset_put(struct store_txn *t, const uint8_t *apex, const uint8_t *owner, uint16_t type,
                                   uint32_t ttl, const uint8_t *rdata, uint32_t rdata_size, char *err, size_t errlen)
 {
-	return t->store->ops->rrset_put(t, apex, owner, type, ttl, rdata, rdata_size, err, errlen);
+	return t->store->ops->rrset_put(t, apex, owner, type, ttl, NULL, rdata, rdata_size, err, errlen);
 }
-/* Fills out with a copy (out->rdata is malloc'd: store_rrset_clear()). TERN_ENOTFOUND if absent. */
+/* The same with a TTL per record when ttls is not NULL (count of them: a name's RRSIGs, each at its
+ * covered RRset's TTL); ttl is then their lowest. Read back in store_rrset.ttls. */
+static inline int store_rrset_put_ttls(struct store_txn *t, const uint8_t *apex, const uint8_t *owner, uint16_t type,
+                                       uint32_t ttl, const uint32_t *ttls, const uint8_t *rdata, uint32_t rdata_size,
+                                       char *err, size_t errlen)
+{
+	return t->store->ops->rrset_put(t, apex, owner, type, ttl, ttls, rdata, rdata_size, err, errlen);
+}
+/* Fills out with a copy (out->rdata is malloc'd, out->ttls in the same block: store_rrset_clear()).
+ * TERN_ENOTFOUND if absent. */
 static inline int store_rrset_get(struct store_txn *t, const uint8_t *apex, const uint8_t *owner, uint16_t type,
                                   struct store_rrset *out, char *err, size_t errlen)
 {
@@ -289,6 +309,7 @@ static inline void store_rrset_clear(struct store_rrset *rs)
 {
 	free((void *)rs->rdata);
 	rs->rdata = NULL;
+	rs->ttls = NULL;
 	rs->rdata_size = 0;
 }
 

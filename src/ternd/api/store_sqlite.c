@@ -92,6 +92,9 @@ static const char *const migrations[] = {
     " apex BLOB PRIMARY KEY,"
     " serial INTEGER NOT NULL CHECK (serial BETWEEN 0 AND 4294967295),"
     " deleted_at INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 4: a TTL per record where they differ (the RRSIGs of a name, each at the TTL of the RRset
+     * it covers): count big-endian 32-bit TTLs; NULL when every record has the row's ttl. */
+    "ALTER TABLE rrsets ADD COLUMN ttls BLOB;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -112,13 +115,15 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PAST_SERIAL] = "SELECT serial FROM past_serials WHERE apex = ?1",
     [ST_ZONE_SERIAL] = "UPDATE zones SET serial = ?2, updated_at = ?3 WHERE apex = ?1",
     [ST_ZONE_LOCK] = "UPDATE zones SET locked = ?2, lock_reason = ?3, updated_at = ?4 WHERE apex = ?1",
-    [ST_RRSET_PUT] = "INSERT INTO rrsets (zone_id, sort_key, type, owner, ttl, count, rdata)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (zone_id, sort_key, type)"
-                     " DO UPDATE SET ttl = excluded.ttl, count = excluded.count, rdata = excluded.rdata",
-    [ST_RRSET_GET] = "SELECT ttl, count, rdata FROM rrsets WHERE zone_id = ?1 AND sort_key = ?2 AND type = ?3",
+    [ST_RRSET_PUT] = "INSERT INTO rrsets (zone_id, sort_key, type, owner, ttl, count, rdata, ttls)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (zone_id, sort_key, type)"
+                     " DO UPDATE SET ttl = excluded.ttl, count = excluded.count, rdata = excluded.rdata,"
+                     " ttls = excluded.ttls",
+    [ST_RRSET_GET] = "SELECT ttl, count, rdata, ttls FROM rrsets WHERE zone_id = ?1 AND sort_key = ?2 AND type = ?3",
     [ST_RRSET_DELETE] = "DELETE FROM rrsets WHERE zone_id = ?1 AND sort_key = ?2 AND type = ?3",
     [ST_RRSET_DELETE_ALL] = "DELETE FROM rrsets WHERE zone_id = ?1",
-    [ST_RRSET_ALL] = "SELECT owner, type, ttl, count, rdata FROM rrsets WHERE zone_id = ?1 ORDER BY sort_key, type",
+    [ST_RRSET_ALL] = "SELECT owner, type, ttl, count, rdata, ttls FROM rrsets WHERE zone_id = ?1"
+                     " ORDER BY sort_key, type",
     [ST_JOURNAL_NEXT_ID] = "UPDATE zones SET journal_seq = journal_seq + 1 WHERE id = ?1 RETURNING journal_seq",
     [ST_JOURNAL_APPEND] = "INSERT INTO journal (zone_id, id, serial_from, serial_to, changed_at, principal, removed,"
                           " added) VALUES (?1, ?8, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -371,6 +376,13 @@ void sq_q_close(struct q *q)
 void sq_q_int(struct q *q, int i, int64_t v)
 {
 	int src = sqlite3_bind_int64(q->s, i, v);
+	if (!q->bind_rc)
+		q->bind_rc = src;
+}
+
+void sq_q_null(struct q *q, int i)
+{
+	int src = sqlite3_bind_null(q->s, i);
 	if (!q->bind_rc)
 		q->bind_rc = src;
 }
@@ -994,8 +1006,33 @@ int sq_zone_call(struct sq_txn *t, bool write, const uint8_t *apex, const uint8_
 	return rc;
 }
 
+/* The ttls column of a row: NULL (*len 0) when every record has ttl, else the TTLs big-endian in
+ * buf (4 * count octets). */
+static const uint8_t *ttls_blob(uint32_t ttl, const uint32_t *ttls, uint16_t count, uint8_t *buf, size_t *len)
+{
+	bool differ = false;
+	for (uint16_t i = 0; ttls && i < count; i++) {
+		wire_put32(buf + 4u * i, ttls[i]);
+		differ |= ttls[i] != ttl;
+	}
+	*len = differ ? 4u * count : 0;
+	return differ ? buf : NULL;
+}
+
+/* A row's ttls column checked against its count: NULL or exactly count TTLs. */
+static int ttls_col(sqlite3_stmt *s, int i, uint16_t count, const uint8_t **out, size_t *len, char *err, size_t errlen)
+{
+	*out = sqlite3_column_type(s, i) == SQLITE_NULL ? NULL : sq_col_blob(s, i, len);
+	if (!*out)
+		*len = 0;
+	if (*out && *len != 4u * count)
+		return set_err(err, errlen, TERN_EMALF, "the store holds %zu octets of TTLs for %u records", *len,
+		               count);
+	return 0;
+}
+
 static int sq_rrset_put(struct store_txn *bt, const uint8_t *apex, const uint8_t *owner, uint16_t type, uint32_t ttl,
-                        const uint8_t *rdata, uint32_t rdata_size, char *err, size_t errlen)
+                        const uint32_t *ttls, const uint8_t *rdata, uint32_t rdata_size, char *err, size_t errlen)
 {
 	struct sq_txn *t = (struct sq_txn *)bt;
 	uint8_t lapex[NAME_MAXLEN], lowner[NAME_MAXLEN], key[SORT_KEY_MAX];
@@ -1006,8 +1043,13 @@ static int sq_rrset_put(struct store_txn *bt, const uint8_t *apex, const uint8_t
 	int rc = rdata_count(rdata, rdata_size, &count, err, errlen);
 	if (rc < 0)
 		return rc;
-	if ((rc = sq_zone_call(t, true, apex, owner, lapex, lowner, &c, &zid, err, errlen)) < 0)
+	uint8_t *tbuf = ttls ? malloc(4u * count) : NULL;
+	if (ttls && !tbuf)
+		return set_err(err, errlen, TERN_ENOMEM, "out of memory");
+	if ((rc = sq_zone_call(t, true, apex, owner, lapex, lowner, &c, &zid, err, errlen)) < 0) {
+		free(tbuf);
 		return rc;
+	}
 	if ((rc = sq_q_open(&q, t, c, ST_RRSET_PUT, err, errlen)) < 0)
 		goto fail;
 	sq_q_int(&q, 1, zid);
@@ -1017,11 +1059,18 @@ static int sq_rrset_put(struct store_txn *bt, const uint8_t *apex, const uint8_t
 	sq_q_int(&q, 5, ttl);
 	sq_q_int(&q, 6, count);
 	sq_q_blob(&q, 7, rdata, rdata_size);
+	size_t tlen;
+	const uint8_t *tb = ttls_blob(ttl, ttls, count, tbuf, &tlen);
+	if (tb)
+		sq_q_blob(&q, 8, tb, tlen);
+	else
+		sq_q_null(&q, 8);
 	if ((rc = sq_q_step(&q, err, errlen)) > 0)
 		rc = 0;
 fail:
 	sq_q_close(&q);
 	sq_conn_give(t, c);
+	free(tbuf);
 	return rc;
 }
 
@@ -1079,21 +1128,27 @@ static int sq_rrset_get(struct store_txn *bt, const uint8_t *apex, const uint8_t
 		rc = set_err(err, errlen, TERN_ENOTFOUND, "no %s", rrset_text(type, lowner, rn));
 	if (rc < 0)
 		goto fail;
-	size_t len;
-	const uint8_t *rd = sq_col_blob(q.s, 2, &len);
-	uint8_t *copy = malloc(len ? len : 1);
+	size_t len, tlen;
+	uint16_t count = (uint16_t)sqlite3_column_int(q.s, 1);
+	const uint8_t *rd = sq_col_blob(q.s, 2, &len), *tb;
+	if ((rc = ttls_col(q.s, 3, count, &tb, &tlen, err, errlen)) < 0)
+		goto fail;
+	uint8_t *copy = malloc(len + tlen ? len + tlen : 1); /* the TTLs follow the RDATA */
 	if (!copy) {
 		rc = set_err(err, errlen, TERN_ENOMEM, "out of memory");
 		goto fail;
 	}
 	if (len)
 		memcpy(copy, rd, len);
+	if (tlen)
+		memcpy(copy + len, tb, tlen);
 	memcpy(out->owner, lowner, name_len(lowner));
 	out->type = type;
 	out->ttl = (uint32_t)sqlite3_column_int64(q.s, 0);
-	out->count = (uint16_t)sqlite3_column_int(q.s, 1);
+	out->count = count;
 	out->rdata = copy;
 	out->rdata_size = (uint32_t)len;
+	out->ttls = tlen ? copy + len : NULL;
 	rc = 0;
 fail:
 	rrset_key_close(&q, t);
@@ -1157,7 +1212,8 @@ static int rrset_row(sqlite3_stmt *s, const struct walk *w, struct store_page *p
 	rs.count = (uint16_t)sqlite3_column_int(s, 3);
 	rs.rdata = sq_col_blob(s, 4, &len);
 	rs.rdata_size = (uint32_t)len;
-	return w->rrset(&rs, w->arg);
+	int rc = ttls_col(s, 5, rs.count, &rs.ttls, &len, w->err, w->errlen);
+	return rc < 0 ? rc : w->rrset(&rs, w->arg);
 }
 
 static int sq_rrset_foreach(struct store_txn *bt, const uint8_t *apex, store_rrset_fn fn, void *arg, char *err,
@@ -1174,7 +1230,8 @@ static int sq_rrset_foreach(struct store_txn *bt, const uint8_t *apex, store_rrs
 	if ((rc = sq_q_open(&q, t, c, ST_RRSET_ALL, err, errlen)) < 0)
 		goto fail;
 	sq_q_int(&q, 1, zid);
-	rc = sq_walk_rows(&q, 0, rrset_row, &(struct walk){.rrset = fn, .arg = arg}, NULL, err, errlen);
+	rc = sq_walk_rows(&q, 0, rrset_row, &(struct walk){.rrset = fn, .arg = arg, .err = err, .errlen = errlen}, NULL,
+	                  err, errlen);
 fail:
 	sq_q_close(&q);
 	sq_conn_give(t, c);

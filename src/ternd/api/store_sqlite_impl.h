@@ -112,6 +112,8 @@ struct walk {
 	store_journal_fn journal;
 	store_proposal_fn proposal;
 	void *arg;
+	char *err; /* where a row found broken is named (RRsets) */
+	size_t errlen;
 };
 typedef int (*row_fn)(sqlite3_stmt *s, const struct walk *w, struct store_page *page);
 
@@ -130,6 +132,7 @@ const char *sq_name_text(const uint8_t *name, char buf[NAME_TEXT_MAX]);
 void sq_q_blob(struct q *q, int i, const void *p, size_t n);
 void sq_q_close(struct q *q);
 void sq_q_int(struct q *q, int i, int64_t v);
+void sq_q_null(struct q *q, int i);
 int sq_q_open(struct q *q, struct sq_txn *t, struct conn *c, enum stmt id, char *err, size_t errlen);
 int sq_q_step(struct q *q, char *err, size_t errlen);
 void sq_q_text(struct q *q, int i, const char *s);

@@ -89,6 +89,9 @@ static const uint8_t *answer_node(struct query *q, const struct zone *z, const s
 	const struct rrset *rs = zone_node_rrset(node, q->qtype);
 	if (rs) {
 		ns_put_rrset(q, SEC_ANSWER, owner, rs);
+		/* RRSIG: the other covered types' groups follow, each with its own TTL (lib/zone.h) */
+		while (q->qtype == RR_RRSIG && ++rs < node->rrsets + node->nrrsets && rs->type == RR_RRSIG)
+			ns_put_rrset(q, SEC_ANSWER, owner, rs);
 		return NULL;
 	}
 	const struct rrset *cname = zone_node_rrset(node, RR_CNAME);

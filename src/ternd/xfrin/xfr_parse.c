@@ -541,6 +541,7 @@ int xfrp_finish(struct xfrp *p, enum xfrp_outcome *outcome, uint32_t *serial, st
 struct wrec {
 	const uint8_t *rdata;
 	uint16_t len;
+	uint32_t ttl; /* kept for RRSIG, whose records keep their own (lib/zone.h) */
 };
 
 /* One RRset a diff touches, as it stands after the operations so far. */
@@ -575,11 +576,11 @@ static void work_free(struct work *w)
 	free(w->slot);
 }
 
-static int wset_push(struct wset *s, const uint8_t *rdata, uint16_t len)
+static int wset_push(struct wset *s, const uint8_t *rdata, uint16_t len, uint32_t ttl)
 {
 	if (grow((void **)&s->rec, &s->cap, s->n + 1, sizeof(*s->rec)) < 0)
 		return TERN_ENOMEM;
-	s->rec[s->n++] = (struct wrec){rdata, len};
+	s->rec[s->n++] = (struct wrec){rdata, len, ttl};
 	return 0;
 }
 
@@ -619,12 +620,14 @@ static struct wset *work_set(struct work *w, const uint8_t *owner, uint16_t type
 	struct wset *s = &w->sets[w->nsets];
 	*s = (struct wset){.owner = owner, .type = type};
 	const struct zone_node *node = zone_find(w->cur, owner, name_len(owner));
-	const struct rrset *rs = node ? zone_node_rrset(node, type) : NULL;
-	if (rs) {
+	uint16_t groups = 0; /* RRSIG: one per covered type */
+	const struct rrset *rs = node ? zone_node_rrsets(node, type, &groups) : NULL;
+	if (rs)
 		s->ttl = rs->ttl;
-		const uint8_t *rec = rs->rdata;
-		for (uint16_t i = 0; i < rs->count; i++, rec = rdata_next(rec)) {
-			if (wset_push(s, rdata_bytes(rec), rdata_len(rec)) < 0) {
+	for (uint16_t g = 0; g < groups; g++) {
+		const uint8_t *rec = rs[g].rdata;
+		for (uint16_t i = 0; i < rs[g].count; i++, rec = rdata_next(rec)) {
+			if (wset_push(s, rdata_bytes(rec), rdata_len(rec), rs[g].ttl) < 0) {
 				free(s->rec);
 				return NULL;
 			}
@@ -693,7 +696,9 @@ static int work_run(struct work *w, const struct xfrp_diffs *d)
 			/* fall through */
 		case XFRP_ADD: /* a record already there stays once; the TTL is the primary's latest */
 			s->ttl = r->ttl;
-			if (at < 0 && wset_push(s, rdata, r->rdlen) < 0) {
+			if (at >= 0)
+				s->rec[at].ttl = r->ttl;
+			if (at < 0 && wset_push(s, rdata, r->rdlen, r->ttl) < 0) {
 				snprintf(w->err, w->errlen, "out of memory applying IXFR diff %zu", diff);
 				return TERN_ENOMEM;
 			}
@@ -736,6 +741,7 @@ int xfrp_apply(const struct zone *cur, const struct xfrp_diffs *d, struct zone *
 	struct work w = {.cur = cur, .err = err, .errlen = errlen};
 	struct zone_change *changes = NULL;
 	uint8_t *rdata = NULL;
+	uint32_t *ttls = NULL; /* of the RRSIG records, which keep their own (lib/zone.h) */
 	int rc = TERN_EZONE;
 	if (d->from != cur->serial) {
 		snprintf(err, errlen, "the IXFR diffs start at serial %u, not at the %u served", d->from, cur->serial);
@@ -743,8 +749,9 @@ int xfrp_apply(const struct zone *cur, const struct xfrp_diffs *d, struct zone *
 	}
 	if ((rc = work_run(&w, d)) < 0)
 		goto fail;
-	size_t total = 0;
+	size_t total = 0, nsigs = 0;
 	for (size_t i = 0; i < w.nsets; i++) {
+		nsigs += w.sets[i].type == RR_RRSIG ? w.sets[i].n : 0;
 		const struct wset *s = &w.sets[i];
 		char name[1024], type[16];
 		if (s->n > 65535) {
@@ -759,15 +766,20 @@ int xfrp_apply(const struct zone *cur, const struct xfrp_diffs *d, struct zone *
 	}
 	changes = calloc(w.nsets ? w.nsets : 1, sizeof(*changes));
 	rdata = malloc(total ? total : 1);
-	if (!changes || !rdata) {
+	ttls = malloc((nsigs ? nsigs : 1) * sizeof(*ttls));
+	if (!changes || !rdata || !ttls) {
 		snprintf(err, errlen, "out of memory applying %zu IXFR diffs", d->ndiffs);
 		rc = TERN_ENOMEM;
 		goto fail;
 	}
 	uint8_t *p = rdata;
+	uint32_t *t = ttls;
 	for (size_t i = 0; i < w.nsets; i++) {
 		const struct wset *s = &w.sets[i];
 		uint8_t *start = p;
+		uint32_t *set_ttls = s->type == RR_RRSIG ? t : NULL;
+		for (size_t k = 0; set_ttls && k < s->n; k++)
+			*t++ = s->rec[k].ttl;
 		for (size_t k = 0; k < s->n; k++) {
 			wire_put16(p, s->rec[k].len);
 			memcpy(p + 2, s->rec[k].rdata, s->rec[k].len);
@@ -783,7 +795,8 @@ int xfrp_apply(const struct zone *cur, const struct xfrp_diffs *d, struct zone *
 		                                  .ttl = s->ttl,
 		                                  .count = (uint16_t)s->n,
 		                                  .rdata = s->n ? start : NULL,
-		                                  .rdata_size = (uint32_t)(p - start)};
+		                                  .rdata_size = (uint32_t)(p - start),
+		                                  .ttls = set_ttls};
 	}
 	rc = zone_apply(cur, changes, w.nsets, out, err, errlen);
 	if (rc < 0) {
@@ -802,6 +815,7 @@ int xfrp_apply(const struct zone *cur, const struct xfrp_diffs *d, struct zone *
 fail:
 	free(changes);
 	free(rdata);
+	free(ttls);
 	work_free(&w);
 	return rc;
 }

@@ -13,17 +13,25 @@ TERND = os.environ.get("TERND", os.path.join(ROOT, "build", "ternd"))
 ZONES = os.path.join(os.path.dirname(__file__), "zones")
 
 
+_GIVEN = set()  # ports free_port() handed out: the kernel may offer a released one again at once
+
+
 def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1 right now."""
+    """A port free for both UDP and TCP on every IPv4 address right now, and never one this process was
+    given before (two calls in a row, say for a server's DNS and API ports, could otherwise get
+    the same port while neither is bound yet)."""
     for _ in range(100):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            t.bind(("127.0.0.1", 0))
+            t.bind(("0.0.0.0", 0))  # free on every address: some tests listen on the wildcard
             port = t.getsockname()[1]
+            if port in _GIVEN:
+                continue
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
                 try:
-                    u.bind(("127.0.0.1", port))
+                    u.bind(("0.0.0.0", port))
                 except OSError:
                     continue
+            _GIVEN.add(port)
             return port
     raise RuntimeError("no free port")
 

@@ -87,7 +87,7 @@ json_t *api_zone_json(const struct store_zone *z)
 void api_changes_free(struct api_change *ch, size_t n)
 {
 	for (size_t i = 0; ch && i < n; i++)
-		free((void *)ch[i].c.rdata);
+		free((void *)ch[i].rdata);
 	free(ch);
 }
 
@@ -145,15 +145,14 @@ bool api_parse_change(const uint8_t *apex, json_t *obj, const char *url_name, co
 		return false;
 	}
 	field_name(f, sizeof(f), where, "type");
-	if (rrtext_type_from_text(type, &out->c.type) < 0) {
+	if (rrtext_type_from_text(type, &out->type) < 0) {
 		http_error(res, 400, f, "\"%.40s\" is not a record type that can be stored", type);
 		return false;
 	}
-	if (out->c.type == RR_SOA) {
+	if (out->type == RR_SOA) {
 		http_error(res, 400, f, "the SOA is kept by the server (its serial changes with every write)");
 		return false;
 	}
-	out->c.owner = out->owner;
 	json_t *del = json_object_get(obj, "delete");
 	if (del) {
 		field_name(f, sizeof(f), where, "delete");
@@ -169,7 +168,7 @@ bool api_parse_change(const uint8_t *apex, json_t *obj, const char *url_name, co
 		http_error(res, 400, f, "must be an integer from 0 to %d (RFC 2181 8)", API_TTL_MAX);
 		return false;
 	}
-	out->c.ttl = (uint32_t)json_integer_value(ttl);
+	out->ttl = (uint32_t)json_integer_value(ttl);
 	field_name(f, sizeof(f), where, "records");
 	if (!json_is_array(recs) || json_array_size(recs) == 0 || json_array_size(recs) > API_MAX_RECORDS) {
 		http_error(res, 400, f,
@@ -188,7 +187,7 @@ bool api_parse_change(const uint8_t *apex, json_t *obj, const char *url_name, co
 			http_error(res, 400, rf, "must be a string");
 			goto fail;
 		}
-		int rc = rrtext_rdata_from_text(apex, out->owner, out->c.type, json_string_value(r), one, sizeof(one),
+		int rc = rrtext_rdata_from_text(apex, out->owner, out->type, json_string_value(r), one, sizeof(one),
 		                                &len, err, sizeof(err));
 		if (rc < 0) {
 			http_error(res, 400, rf, "%s", err);
@@ -211,10 +210,10 @@ bool api_parse_change(const uint8_t *apex, json_t *obj, const char *url_name, co
 		wire_put16(rd + used, (uint16_t)len);
 		memcpy(rd + used + 2, one, len);
 		used += 2 + len;
-		out->c.count++;
+		out->count++;
 	}
-	out->c.rdata = rd;
-	out->c.rdata_size = (uint32_t)used;
+	out->rdata = rd;
+	out->rdata_size = (uint32_t)used;
 	return true;
 fail:
 	free(rd);

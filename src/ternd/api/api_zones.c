@@ -181,11 +181,11 @@ static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t
 			zone_builder_free(b);
 			return NULL;
 		}
-		const uint8_t *rec = ch.c.rdata;
-		for (uint16_t r = 0; r < ch.c.count; r++, rec = rdata_next(rec))
-			zone_builder_add(b, ch.owner, ch.c.type, ch.c.ttl, rdata_bytes(rec), rdata_len(rec),
+		const uint8_t *rec = ch.rdata;
+		for (uint16_t r = 0; r < ch.count; r++, rec = rdata_next(rec))
+			zone_builder_add(b, ch.owner, ch.type, ch.ttl, rdata_bytes(rec), rdata_len(rec),
 			                 (uint32_t)i + 1);
-		free((void *)ch.c.rdata);
+		free((void *)ch.rdata);
 	}
 	if (zone_build(b, "rrsets", &z, err, sizeof(err)) < 0) {
 		http_error(res, 400, "rrsets", "%s", err);
@@ -455,10 +455,9 @@ void api_zones_import(void *ctx, const struct http_request *req, struct http_res
 	if (!caller(a, req, res, &c))
 		return;
 	struct zone *imp = NULL;
-	struct api_change *ch = NULL;
-	size_t n = 0, cap = 0;
 	char err[4096];
 	uint32_t serial;
+	size_t n = 0;
 	if (!api_zone_get(a, &c, req->params[0], &z, res) || !api_whole_zone(&c, &z, true, res))
 		goto out;
 	if (z.locked) {
@@ -469,64 +468,9 @@ void api_zones_import(void *ctx, const struct http_request *req, struct http_res
 		http_error(res, 400, "body", "%s", err);
 		goto out;
 	}
-	const struct zone_node **nodes = NULL, **old = NULL;
-	size_t nn = 0, no = 0;
-	pthread_mutex_lock(&a->write_lock);
-	const struct zone *cur = zones_get(a->srv->zones, z.apex);
-	int rc = cur ? zone_nodes_sorted(cur, &old, &no) : TERN_ENOTFOUND;
-	pthread_mutex_unlock(&a->write_lock);
-	if (rc == 0)
-		rc = zone_nodes_sorted(imp, &nodes, &nn);
-	if (rc < 0) {
-		http_error(res, 500, NULL, "import failed: %s", tern_strerror(rc));
-		free(old);
-		goto out;
-	}
-	/* deletions for RRsets that disappear, then every RRset of the file (SOA excepted) */
-	for (size_t pass = 0; pass < 2; pass++) {
-		const struct zone_node **list = pass ? nodes : old;
-		size_t count = pass ? nn : no;
-		for (size_t i = 0; i < count; i++) {
-			for (uint16_t k = 0; k < list[i]->nrrsets; k++) {
-				const struct rrset *rs = &list[i]->rrsets[k];
-				if (rs->type == RR_SOA)
-					continue;
-				if (!pass) {
-					const struct zone_node *in = zone_find(imp, list[i]->owner, list[i]->owner_len);
-					if (in && zone_node_rrset(in, rs->type))
-						continue;
-				}
-				if (n == cap) {
-					cap = cap ? cap * 2 : 64;
-					struct api_change *nc = realloc(ch, cap * sizeof(*ch));
-					if (!nc) {
-						http_error(res, 500, NULL, "out of memory");
-						free(old);
-						free(nodes);
-						goto out;
-					}
-					ch = nc;
-				}
-				struct api_change *x = &ch[n++];
-				memcpy(x->owner, list[i]->owner, list[i]->owner_len);
-				uint8_t *rd = pass && rs->rdata_size ? malloc(rs->rdata_size) : NULL;
-				if (rd)
-					memcpy(rd, rs->rdata, rs->rdata_size);
-				x->c = (struct zone_change){.owner = x->owner,
-				                            .type = rs->type,
-				                            .ttl = rs->ttl,
-				                            .count = pass ? rs->count : 0,
-				                            .rdata = rd,
-				                            .rdata_size = pass ? rs->rdata_size : 0};
-			}
-		}
-	}
-	free(old);
-	free(nodes);
-	if (api_commit(a, &z, ch, n, c.p.tenant, &serial, res))
+	if (api_commit_import(a, &z, imp, c.p.tenant, &serial, &n, res))
 		http_json(res, 200, json_pack("{s:I,s:I}", "serial", (json_int_t)serial, "rrsets", (json_int_t)n));
 out:
-	api_changes_free(ch, n);
 	zone_free(imp);
 	api_caller_free(&c);
 }

@@ -16,6 +16,7 @@
 #include "ternd/server.h"
 
 #define API_MAX_BODY (1024 * 1024)
+#define API_MAX_IMPORT_BODY (64 * 1024 * 1024) /* a zone file: about 1.5 million short RRsets */
 #define API_MAX_CHANGES 1000
 #define API_MAX_RECORDS 1000
 #define API_PAGE_DEFAULT 50

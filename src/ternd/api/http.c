@@ -16,6 +16,7 @@ struct http {
 	void *ctx;
 	struct http_hooks hooks;
 	size_t max_body;
+	unsigned big; /* bodies above max_body being received (HTTP_BIG_BODIES at most) */
 	uint64_t counts[6]; /* responses by status class */
 };
 
@@ -23,7 +24,10 @@ struct http {
 struct pending {
 	char *body;
 	size_t len, cap;
+	size_t limit; /* the route's bound on the body */
 	bool too_large;
+	bool big; /* holds one of the HTTP_BIG_BODIES slots */
+	bool busy; /* needed a slot when none was free */
 };
 
 const char *http_header(const struct http_request *r, const char *name)
@@ -111,6 +115,20 @@ static void dispatch(struct http *h, struct http_request *req, struct http_respo
 		http_error(res, 404, NULL, "no such resource: %s", req->path);
 }
 
+/* The bound on the body of a request to method and url: its route's, else the server's. */
+static size_t route_body_limit(const struct http *h, const char *method, const char *url)
+{
+	char scratch[1024];
+	struct http_request req = {0};
+	for (size_t i = 0; i < h->nroutes; i++) {
+		const struct http_route *rt = &h->routes[i];
+		if (rt->max_body > h->max_body && strcmp(rt->method, method) == 0 &&
+		    match(rt->pattern, url, &req, scratch, sizeof(scratch)))
+			return rt->max_body;
+	}
+	return h->max_body;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **state)
 {
@@ -121,17 +139,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		p = calloc(1, sizeof(*p));
 		if (!p)
 			return MHD_NO;
+		p->limit = route_body_limit(h, method, url);
 		*state = p;
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (!p->too_large) {
-			if (p->len + *upload_size > h->max_body) {
+		if (!p->too_large && !p->busy && p->len + *upload_size > h->max_body && !p->big) {
+			if (p->len + *upload_size <= p->limit && h->big < HTTP_BIG_BODIES) {
+				h->big++;
+				p->big = true;
+			} else if (p->len + *upload_size <= p->limit) {
+				p->busy = true;
+				free(p->body);
+				p->body = NULL;
+				p->len = p->cap = 0;
+			}
+		}
+		if (!p->too_large && !p->busy) {
+			if (p->len + *upload_size > p->limit) {
 				p->too_large = true;
 			} else {
 				if (p->len + *upload_size + 1 > p->cap) {
 					size_t ncap = (p->len + *upload_size + 1) * 2;
-					ncap = ncap > h->max_body + 1 ? h->max_body + 1 : ncap;
+					ncap = ncap > p->limit + 1 ? p->limit + 1 : ncap;
 					char *nb = realloc(p->body, ncap);
 					if (!nb)
 						return MHD_NO;
@@ -147,7 +177,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	struct http_response res = {.status = 500};
 	if (p->too_large) {
-		http_error(&res, 413, NULL, "request body larger than %zu bytes", h->max_body);
+		http_error(&res, 413, NULL, "request body larger than %zu bytes", p->limit);
+	} else if (p->busy) {
+		snprintf(res.retry_after, sizeof(res.retry_after), "1");
+		http_error(&res, 503, NULL, "%d bodies larger than %zu bytes are being received: try again",
+		           HTTP_BIG_BODIES, h->max_body);
 	} else {
 		struct http_request req = {
 		    .method = method, .path = url, .body = p->body ? p->body : "", .body_len = p->len, .conn = conn};
@@ -161,11 +195,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **state, enum MHD_RequestTerminationCode code)
 {
-	(void)cls;
 	(void)conn;
 	(void)code;
+	struct http *h = cls;
 	struct pending *p = *state;
 	if (p) {
+		if (p->big)
+			h->big--;
 		free(p->body);
 		free(p);
 		*state = NULL;

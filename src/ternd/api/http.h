@@ -35,7 +35,12 @@ struct http_route {
 	const char *method;
 	const char *pattern;
 	http_handler fn;
+	size_t max_body; /* larger than the server's bound for this route (0: the server's) */
 };
+
+/* Bodies above the server's bound (a route's max_body) being received at once: one more waits
+ * for its turn by getting a 503, so big uploads cannot take the memory of every connection. */
+#define HTTP_BIG_BODIES 2
 
 struct http;
 

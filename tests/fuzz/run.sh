@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZ=$ROOT/tests/fuzz
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CC=${CC:-clang}
-ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json xfrin catalog_in"
+ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_import xfrin catalog_in"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -41,6 +41,7 @@ max_len() {
 	rrtext) echo 4096 ;;
 	xfrin) echo 16384 ;;   # several messages of an AXFR or IXFR answer
 	catalog_in) echo 16384 ;; # zone text, as for zonefile
+	api_import) echo 65536 ;; # zone files of hundreds of RRsets (the import's array grows past 64)
 	*) echo 4096 ;;
 	esac
 }
@@ -49,6 +50,7 @@ max_len() {
 dict_files() {
 	case $1 in
 	catalog_in) echo zonefile.dict catalog_in.dict ;; # zone text, with the catalog's own names
+	api_import) echo zonefile.dict api_import.dict ;; # zone text, with the served-zone marker
 	*) echo "$1.dict" ;;
 	esac
 }
@@ -62,6 +64,7 @@ lib_srcs() {
 	for f in "$ROOT"/src/lib/*.c "$ROOT"/src/ternd/*.c "$ROOT"/src/ternd/*/*.c; do
 		case ${f#"$ROOT"/} in
 		src/ternd/api/api_json.c | src/ternd/api/http_response.c) ;; # request bodies: fuzz_api_json
+		src/ternd/api/api_change.c) ;;                                # imports: fuzz_api_import
 		src/ternd/main.c | src/ternd/net/* | src/ternd/api/*) continue ;;
 		esac
 		[ -f "$f" ] && echo "${f#"$ROOT"/}"

@@ -3,11 +3,23 @@
  * (tests/fuzz/fuzz_api_import.c drives it alone). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/error.h"
 #include "lib/rr.h"
 #include "lib/wire.h"
 #include "ternd/api/api_impl.h"
+
+uint32_t api_next_serial(uint32_t cur, enum store_serial_policy policy, time_t now)
+{
+	if (policy == STORE_SERIAL_INCREMENT)
+		return cur + 1 ? cur + 1 : 1;
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	uint32_t base =
+	    (uint32_t)(tm.tm_year + 1900) * 1000000u + (uint32_t)(tm.tm_mon + 1) * 10000u + (uint32_t)tm.tm_mday * 100u;
+	return cur < base ? base : cur + 1; /* past nn = 99 the serial runs ahead of the date */
+}
 
 int api_change_set(const struct zone *cur, const struct api_change *ch, size_t n, uint32_t serial,
                    struct api_change_set *out)

@@ -11,17 +11,6 @@
 #include "ternd/api/api_impl.h"
 #include "ternd/log.h"
 
-uint32_t api_next_serial(uint32_t cur, enum store_serial_policy policy, time_t now)
-{
-	if (policy == STORE_SERIAL_INCREMENT)
-		return cur + 1 ? cur + 1 : 1;
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	uint32_t base =
-	    (uint32_t)(tm.tm_year + 1900) * 1000000u + (uint32_t)(tm.tm_mon + 1) * 10000u + (uint32_t)tm.tm_mday * 100u;
-	return cur < base ? base : cur + 1; /* past nn = 99 the serial runs ahead of the date */
-}
-
 /* Whether this write trims its zone's journal to keep entries. Finding the cut walks keep index
  * entries (about 50 us at 1,000), so a long journal is trimmed on one write in 16, picked by a
  * hash of the entry id (ids are global: a plain modulus could miss a zone written in step with

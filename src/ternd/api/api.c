@@ -76,7 +76,7 @@ bool api_authenticate(struct api *a, const struct http_request *req, struct http
 		http_error(res, 401, "Authorization", "expected \"Bearer <token>\"");
 		return false;
 	}
-	char err[256];
+	char err[256] = "";
 	time_t now = time(NULL);
 	uint8_t digest[32];
 	struct api_token *hit = NULL;
@@ -126,7 +126,7 @@ bool api_zone_get(struct api *a, const struct api_caller *c, const char *name, s
 		http_error(res, 400, "zone", "\"%.300s\" is not a valid zone name", name);
 		return false;
 	}
-	char err[256], text[NAME_MAXLEN * 4 + 1];
+	char err[256] = "", text[NAME_MAXLEN * 4 + 1];
 	name_to_text(apex, text, sizeof(text));
 	int rc = store_zone_get(store_latest(a->store), apex, z, err, sizeof(err));
 	if (rc == TERN_ENOTFOUND || (rc == 0 && !c->p.admin && strcmp(z->tenant, c->p.tenant) != 0) ||
@@ -347,7 +347,7 @@ static int add_rrset(const struct store_rrset *rs, void *arg)
 static int rebuild_zone(const struct store_zone *sz, void *arg)
 {
 	struct rebuild *r = arg;
-	char err[4096], name[NAME_MAXLEN * 4 + 1];
+	char err[4096] = "", name[NAME_MAXLEN * 4 + 1];
 	name_to_text(sz->apex, name, sizeof(name));
 	struct zone_builder *b = zone_builder_new(sz->apex);
 	struct zone *z = NULL;
@@ -466,7 +466,7 @@ void api_reload(struct api *a, const struct config *conf)
 	if (!a || !a->keys || !conf->api.enabled || !conf->api.jwks)
 		return; /* no API, or one that only reports health */
 	struct auth_keys *keys = NULL, *old;
-	char err[1024];
+	char err[1024] = "";
 	if (auth_keys_load(conf->api.jwks, &keys, err, sizeof(err)) < 0) {
 		log_error("API: JWKS not reloaded, the keys in use stay: %s", err);
 		return;

@@ -180,7 +180,7 @@ bool api_parse_change(const uint8_t *apex, json_t *obj, const char *url_name, co
 	uint8_t *rd = NULL, one[65535];
 	for (size_t i = 0; i < json_array_size(recs); i++) {
 		json_t *r = json_array_get(recs, i);
-		char rf[128], err[512];
+		char rf[128], err[512] = "";
 		snprintf(rf, sizeof(rf), "%s[%zu]", f, i);
 		size_t len = 0;
 		if (!json_is_string(r)) {

@@ -269,7 +269,7 @@ void api_rrsets_list(void *ctx, const struct http_request *req, struct http_resp
 	if (!begin(a, req, res, &c, &z, false))
 		return;
 	struct list_ctx l = {json_array(), &c, &z};
-	char err[256];
+	char err[256] = "";
 	if (store_rrset_foreach(store_latest(a->store), z.apex, list_one, &l, err, sizeof(err)) < 0) {
 		json_decref(l.arr);
 		http_error(res, 500, NULL, "store: %s", err);
@@ -303,7 +303,7 @@ void api_rrsets_get(void *ctx, const struct http_request *req, struct http_respo
 		return;
 	if (url_rrset(&z, req, owner, &type, res) && allowed(&c, &z, owner, type, false, res)) {
 		struct store_rrset rs;
-		char err[256];
+		char err[256] = "";
 		int rc = store_rrset_get(store_latest(a->store), z.apex, owner, type, &rs, err, sizeof(err));
 		if (rc == 0) {
 			http_json(res, 200, api_rrset_json(rs.owner, rs.type, rs.ttl, rs.count, rs.rdata));
@@ -358,7 +358,7 @@ void api_rrsets_delete(void *ctx, const struct http_request *req, struct http_re
 		return;
 	struct api_change ch = {0};
 	uint32_t serial;
-	char err[256];
+	char err[256] = "";
 	struct store_rrset rs;
 	if (url_rrset(&z, req, ch.owner, &ch.type, res) && allowed(&c, &z, ch.owner, ch.type, true, res)) {
 		int rc = store_rrset_get(store_latest(a->store), z.apex, ch.owner, ch.type, &rs, err, sizeof(err));
@@ -510,7 +510,7 @@ void api_soa_put(void *ctx, const struct http_request *req, struct http_response
 	json_error_t je;
 	json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
 	struct store_rrset cur = {0};
-	char err[256];
+	char err[256] = "";
 	uint32_t serial;
 	if (!body || !json_is_object(body)) {
 		http_error(res, 400, NULL, "body must be a JSON object%s%s", body ? "" : ": ", body ? "" : je.text);
@@ -569,7 +569,7 @@ void api_proposals_create(void *ctx, const struct http_request *req, struct http
 	json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
 	size_t n = 0;
 	struct api_change *ch = NULL;
-	char err[256];
+	char err[256] = "";
 	struct store_txn *t = NULL;
 	int64_t id;
 	if (!body) {
@@ -619,7 +619,7 @@ void api_proposals_list(void *ctx, const struct http_request *req, struct http_r
 		return;
 	}
 	json_t *arr = json_array();
-	char err[256];
+	char err[256] = "";
 	struct store_page page;
 	if (store_proposal_list(store_latest(a->store), z.apex, STORE_PROPOSAL_ANY, 0, API_PAGE_MAX, proposal_json, arr,
 	                        &page, err, sizeof(err)) < 0) {
@@ -638,7 +638,7 @@ void api_proposals_approve(void *ctx, const struct http_request *req, struct htt
 	struct store_zone z;
 	if (!begin(a, req, res, &c, &z, true))
 		return;
-	char *end, err[256];
+	char *end, err[256] = "";
 	long long id = strtoll(req->params[1], &end, 10);
 	struct store_proposal p = {0};
 	struct api_change *ch = NULL;

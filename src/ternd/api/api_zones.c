@@ -52,7 +52,7 @@ void api_zones_list(void *ctx, const struct http_request *req, struct http_respo
 	if (!caller(a, req, res, &c))
 		return;
 	const char *cursor = http_query(req, "cursor");
-	char err[256];
+	char err[256] = "";
 	unsigned limit;
 	uint8_t after[NAME_MAXLEN];
 	if (!page_limit(req, res, &limit)) {
@@ -80,7 +80,7 @@ void api_zones_list(void *ctx, const struct http_request *req, struct http_respo
 static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t *body, enum store_serial_policy policy,
                                       struct http_response *res)
 {
-	char err[4096], text[NAME_MAXLEN * 4 + 1];
+	char err[4096] = "", text[NAME_MAXLEN * 4 + 1];
 	name_to_text(apex, text, sizeof(text));
 	struct zone *z = NULL;
 	json_t *zf = json_object_get(body, "zonefile");
@@ -218,7 +218,7 @@ static int store_node(void *arg, const struct zone_node *n)
 static bool foreign(struct api *a, const struct api_caller *c, const uint8_t *apex)
 {
 	struct store_zone sz;
-	char err[128];
+	char err[128] = "";
 	return store_zone_get(store_latest(a->store), apex, &sz, err, sizeof(err)) != 0 ||
 	       strcmp(sz.tenant, c->p.tenant) != 0;
 }
@@ -247,7 +247,7 @@ static bool namespace_free(struct api *a, const struct api_caller *c, const uint
 	if (above && foreign(a, c, above->apex))
 		other = above->apex;
 	struct first next = {.found = false};
-	char err[128];
+	char err[128] = "";
 	if (!other) {
 		struct store_page page;
 		int rc =
@@ -275,7 +275,7 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 	const char *key;
 	struct zone *z = NULL;
 	struct store_txn *t = NULL;
-	char err[512], text[NAME_MAXLEN * 4 + 1];
+	char err[512] = "", text[NAME_MAXLEN * 4 + 1];
 	struct store_zone sz = {0};
 	if (!body) {
 		http_error(res, 400, NULL, "body is not JSON: %s (line %d)", je.text, je.line);
@@ -372,7 +372,7 @@ void api_zones_delete(void *ctx, const struct http_request *req, struct http_res
 	struct api *a = ctx;
 	struct api_caller c;
 	struct store_zone z;
-	char err[256], text[NAME_MAXLEN * 4 + 1];
+	char err[256] = "", text[NAME_MAXLEN * 4 + 1];
 	if (!caller(a, req, res, &c))
 		return;
 	if (api_zone_get(a, &c, req->params[0], &z, res)) {
@@ -431,7 +431,7 @@ void api_zones_export(void *ctx, const struct http_request *req, struct http_res
 		return;
 	if (api_zone_get(a, &c, req->params[0], &z, res) && api_whole_zone(&c, &z, false, res)) {
 		struct buf b = {0};
-		char err[256];
+		char err[256] = "";
 		pthread_mutex_lock(&a->write_lock); /* the snapshot stays while it is written out */
 		const struct zone *cur = zones_get(a->srv->zones, z.apex);
 		int rc = cur ? rrtext_export_zone(cur, buf_write, &b, err, sizeof(err)) : TERN_ENOTFOUND;
@@ -455,7 +455,7 @@ void api_zones_import(void *ctx, const struct http_request *req, struct http_res
 	if (!caller(a, req, res, &c))
 		return;
 	struct zone *imp = NULL;
-	char err[4096];
+	char err[4096] = "";
 	uint32_t serial;
 	size_t n = 0;
 	if (!api_zone_get(a, &c, req->params[0], &z, res) || !api_whole_zone(&c, &z, true, res))
@@ -515,7 +515,7 @@ void api_zones_changes(void *ctx, const struct http_request *req, struct http_re
 	} else if (api_zone_get(a, &c, req->params[0], &z, res) && api_whole_zone(&c, &z, false, res)) {
 		json_t *arr = json_array();
 		struct store_page page = {0};
-		char err[256];
+		char err[256] = "";
 		if (store_journal_history(store_latest(a->store), z.apex, before, limit, change_json, arr, &page, err,
 		                          sizeof(err)) < 0) {
 			json_decref(arr);
@@ -538,7 +538,7 @@ static void set_lock(void *ctx, const struct http_request *req, struct http_resp
 		return;
 	json_t *body = NULL;
 	if (api_zone_get(a, &c, req->params[0], &z, res)) {
-		char err[256], text[NAME_MAXLEN * 4 + 1];
+		char err[256] = "", text[NAME_MAXLEN * 4 + 1];
 		name_to_text(z.apex, text, sizeof(text));
 		const char *reason = "locked";
 		json_error_t je;

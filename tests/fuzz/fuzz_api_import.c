@@ -29,8 +29,10 @@
 
 static uint8_t apex[NAME_MAXLEN];
 
-/* The zone served when the input names none: data the import may keep, replace or delete. */
-static const char base_zone[] = "$ORIGIN example.com.\n"
+/* The zone served when the input names none: data the import may keep, replace or delete, with
+ * more RRsets than the import's first allocation of 64 changes (so a small file makes more than 64
+ * deletions); the generated "g<i> A" lines are added by LLVMFuzzerInitialize(). */
+static const char base_head[] = "$ORIGIN example.com.\n"
                                 "$TTL 300\n"
                                 "@ SOA ns1 hostmaster 41 7200 900 1209600 300\n"
                                 "@ NS ns1\n"
@@ -44,6 +46,9 @@ static const char base_zone[] = "$ORIGIN example.com.\n"
                                 "a.b.c TXT \"deep\"\n"
                                 "sub NS ns.sub\n"
                                 "ns.sub A 192.0.2.54\n";
+#define BASE_GENERATED 70
+static char base_zone[sizeof(base_head) + BASE_GENERATED * 32];
+static size_t base_len;
 
 static const char marker[] = "\n;;import\n";
 static const char repeat[] = "\n;;x";
@@ -94,6 +99,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	if (name_from_text(apex, "example.com.", NULL) < 0)
 		abort();
+	base_len = (size_t)snprintf(base_zone, sizeof(base_zone), "%s", base_head);
+	for (int i = 0; i < BASE_GENERATED; i++)
+		base_len += (size_t)snprintf(base_zone + base_len, sizeof(base_zone) - base_len,
+		                             "g%d.gen A 192.0.2.%d\n", i, i);
 	return 0;
 }
 
@@ -241,7 +250,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		body_len = size - (size_t)(body - text);
 		rc = load(text, (size_t)(cut - text), &cur, err, sizeof(err));
 	} else {
-		rc = load(base_zone, sizeof(base_zone) - 1, &cur, err, sizeof(err));
+		rc = load(base_zone, base_len, &cur, err, sizeof(err));
 		if (rc < 0)
 			fail("the base zone does not load");
 	}

@@ -197,3 +197,104 @@ def test_body_limits(srv, keys):
         time.sleep(0.2)
     assert_error(r, 400, "body")
     api.close()
+
+
+def journal_keys(entry):
+    """The (owner, type) pairs of a GET /changes entry's removed and added lists."""
+    return ({(rs["name"].lower(), rs["type"]) for rs in entry["removed"]},
+            {(rs["name"].lower(), rs["type"]) for rs in entry["added"]})
+
+
+def test_import_journals_only_what_it_changes(srv, keys):
+    """An import is journaled as the difference between the versions (as every write is): RRsets
+    the file leaves as they were are not in the entry, so importing the zone's own export
+    journals the SOA alone, and a file that changes one RRset, drops one and adds one journals
+    those three (and the SOA)."""
+    zone = "impjournal.test"
+    api = srv.api(keys.token("importer"))
+    api.create_zone(zone)
+    recs = records(100)
+    import_zone(api, zone, body(zone, recs))
+    r = api.get("/api/v1/zones/%s/export" % zone)
+    assert r.status == 200, r
+    import_zone(api, zone, r.body.decode())
+    entry = api.get("/api/v1/zones/%s/changes?limit=1" % zone).json["changes"][0]
+    soa = {("%s." % zone, "SOA")}
+    assert journal_keys(entry) == (soa, soa), entry
+    changed = list(recs)
+    changed[1] = (recs[1][0], recs[1][1], "2001:db8::abcd")  # h0 AAAA: other records
+    del changed[2]  # h1 TXT: gone
+    changed.append(("new", "A", "192.0.2.77"))
+    import_zone(api, zone, body(zone, changed))
+    entry = api.get("/api/v1/zones/%s/changes?limit=1" % zone).json["changes"][0]
+    h0, h1, new = ("h0.%s." % zone, "AAAA"), ("h1.%s." % zone, "TXT"), ("new.%s." % zone, "A")
+    assert journal_keys(entry) == (soa | {h0, h1}, soa | {h0, new}), entry
+    api.close()
+
+
+short = server_fixture(api={"request-timeout": 3})
+
+
+def read_status(s, timeout=15):
+    """The status code of the response on socket s (None when it closes without one)."""
+    s.settimeout(timeout)
+    data = b""
+    while b"\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            return None
+        data += chunk
+    return int(data.split(b" ", 2)[1])
+
+
+def chunked_post(port, path, token, data, piece=65536):
+    """POSTs data with Transfer-Encoding: chunked (no length announced) and returns the status."""
+    s = socket.create_connection(("127.0.0.1", port))
+    try:
+        s.sendall(("POST %s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\nTransfer-Encoding: chunked\r\n"
+                   "Connection: close\r\n\r\n" % (path, token)).encode())
+        try:
+            for i in range(0, len(data), piece):
+                part = data[i:i + piece]
+                s.sendall(b"%x\r\n" % len(part) + part + b"\r\n")
+            s.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused mid-body: the response is read below
+        return read_status(s)
+    finally:
+        s.close()
+
+
+def test_big_body_slot_freed_when_its_request_times_out(short, keys):
+    """Two uploads announced above 1 MiB that stall hold both big-body slots: a third big body,
+    announced or chunked, gets 503, while a chunked body under 1 MiB needs no slot. When the
+    stalled uploads reach request-timeout (408), their slots are free again at once: big bodies are
+    taken (the connections closing is not needed: test_body_limits frees slots by closing)."""
+    srv = short
+    zone = "impslot.test"
+    token = keys.token("importer")
+    api = srv.api(token)
+    api.create_zone(zone)
+    path = "/api/v1/zones/%s/import" % zone
+    holders = [hold_upload(srv.api_port, path, token, 60 * MIB, 1024) for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 2
+        while True:  # until the server has read both heads (it has not, at times, when asked first)
+            r = api.post(path, b";" * (2 * MIB))
+            api.close()
+            if r.status == 503 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        e = assert_error(r, 503)
+        assert "2 bodies" in e["message"] and r.headers.get("Retry-After") == "1", r
+        assert chunked_post(srv.api_port, path, token, b";" * (2 * MIB)) == 503
+        assert chunked_post(srv.api_port, path, token, b";" * (MIB // 2)) == 400  # no SOA, but taken
+        # request-timeout is 3 s: both stalled uploads are answered 408; their slots are free
+        # from then on, while the server still drains what their clients send (they stay open here)
+        assert [read_status(h) for h in holders] == [408, 408]
+        assert_error(api.post(path, b";" * (2 * MIB)), 400, "body")
+        assert chunked_post(srv.api_port, path, token, b";" * (2 * MIB)) == 400
+    finally:
+        for h in holders:
+            h.close()
+    api.close()

@@ -36,6 +36,8 @@ enum zone_node_flags {
 	NODE_CNAME = 1 << 3,
 	NODE_ENT = 1 << 4, /* empty non-terminal: exists, holds nothing */
 	NODE_HEAP = 1 << 5, /* allocated on its own by zone_apply(), not in the zone's arena */
+	NODE_FRESH = 1 << 6, /* made by the zone_apply() running: seen by no one yet, so it may change in
+	                      * place; cleared before zone_apply() returns */
 };
 
 /* A name of the zone. Immutable and shared between snapshots: it holds nothing that depends on

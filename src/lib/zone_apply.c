@@ -64,7 +64,7 @@ static struct zone_node *node_make(struct apply *a, const uint8_t *owner, const 
 	                        .hash = name_hash(p),
 	                        .children = children,
 	                        .nrrsets = nsets,
-	                        .flags = (uint16_t)(flags | NODE_HEAP),
+	                        .flags = (uint16_t)(flags | NODE_HEAP | NODE_FRESH),
 	                        .owner_len = (uint8_t)olen,
 	                        .labels = (uint8_t)name_labels(p)};
 	return n;
@@ -111,8 +111,12 @@ static int fix_ancestors(struct apply *a, const uint8_t *owner, int delta)
 		uint32_t children = pn->children + (uint32_t)delta;
 		if (children == 0 && (pn->flags & NODE_ENT))
 			return drop_node(a, pn) < 0 ? TERN_ENOMEM : fix_ancestors(a, p, -1);
-		struct zone_node *copy =
-		    node_make(a, pn->owner, pn->rrsets, pn->nrrsets, pn->flags & (uint16_t)~NODE_HEAP, children);
+		if (pn->flags & NODE_FRESH) { /* made by this batch: counted in place, not copied again */
+			((struct zone_node *)pn)->children = children;
+			return 0;
+		}
+		struct zone_node *copy = node_make(a, pn->owner, pn->rrsets, pn->nrrsets,
+		                                   pn->flags & (uint16_t) ~(NODE_HEAP | NODE_FRESH), children);
 		if (!copy || put_node(a, copy) < 0)
 			return TERN_ENOMEM;
 		return 0;
@@ -453,6 +457,12 @@ int zone_apply(const struct zone *prev, const struct zone_change *changes, size_
 			snprintf(err, errlen, "out of memory applying %zu changes", n);
 		zone_discard(z);
 		return rc;
+	}
+	/* the nodes made are immutable from here on, as every published node is */
+	for (size_t i = 0; z->fresh && i < z->fresh->n; i++) {
+		uintptr_t item = z->fresh->items[i];
+		if ((item & 3) == TRIE_LEAF)
+			((struct zone_node *)TRIE_PTR(item))->flags &= (uint16_t)~NODE_FRESH;
 	}
 	zone_set_apex(z, zone_find(z, z->apex, z->apex_len));
 	*out = z;

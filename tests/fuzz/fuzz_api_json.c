@@ -40,20 +40,20 @@ static void check_change(json_t *obj, const char *url_name, const char *url_type
 			fail("an accepted change left a response body");
 		if (!name_in(ch.owner, apex))
 			fail("accepted owner outside the zone");
-		if (rr_type_is_meta(ch.c.type) || ch.c.type == RR_SOA)
+		if (rr_type_is_meta(ch.type) || ch.type == RR_SOA)
 			fail("accepted a meta or SOA type");
-		if (ch.c.count > API_MAX_RECORDS)
+		if (ch.count > API_MAX_RECORDS)
 			fail("more records than allowed");
 		size_t size = 0;
-		const uint8_t *rec = ch.c.rdata;
-		for (uint16_t i = 0; i < ch.c.count; i++, rec = rdata_next(rec)) {
-			if (rr_rdata_check(ch.c.type, rdata_bytes(rec), rdata_len(rec)) != 0)
+		const uint8_t *rec = ch.rdata;
+		for (uint16_t i = 0; i < ch.count; i++, rec = rdata_next(rec)) {
+			if (rr_rdata_check(ch.type, rdata_bytes(rec), rdata_len(rec)) != 0)
 				fail("accepted RDATA that is not well formed");
 			size += 2u + rdata_len(rec);
 		}
-		if (size != ch.c.rdata_size)
+		if (size != ch.rdata_size)
 			fail("RDATA size does not add up");
-		free((void *)ch.c.rdata);
+		free((void *)ch.rdata);
 		return;
 	}
 	if (res.status < 400 || res.status > 499)

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the seed corpora of the libFuzzer harnesses (corpus_query/, corpus_name/,
-corpus_zonefile/, corpus_config/, corpus_catalog_in/) next to this script. The output is committed; run this again
+corpus_zonefile/, corpus_config/, corpus_catalog_in/, corpus_api_import/) next to this script. The output is committed; run this again
 only to change the seeds: /usr/bin/python3 tests/fuzz/gen_corpus.py  (needs python3-dnspython)."""
 import os
 import re
@@ -456,6 +456,52 @@ def gen_catalogs():
     for fname, text in CATALOGS.items():
         write(d, fname + ".zone", CATALOG_HEAD + text)
 
+IMPORT_HEAD = ("$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 7 7200 900 1209600 300\n"
+               "@ NS ns1\n@ NS ns2.example.net.\nns1 A 192.0.2.53\n")
+IMPORT_SERVED = IMPORT_HEAD + "keep A 192.0.2.9\ngone TXT \"x\"\na.b.gone AAAA 2001:db8::9\n"
+
+
+def import_rrsets(n, start=0):
+    """n RRsets of several types over about n/2 names, some deep (empty non-terminals)."""
+    out = []
+    for i in range(start, start + n):
+        name = "h%d" % (i // 2) if i % 10 else "x%d.deep.e%d" % (i, i % 3)
+        kind = i % 5
+        if kind == 0:
+            out.append("%s A 10.0.%d.%d" % (name, i >> 8 & 255, i & 255))
+        elif kind == 1:
+            out.append("%s AAAA 2001:db8::%x" % (name, i))
+        elif kind == 2:
+            out.append("%s TXT \"rrset %d\"" % (name, i))
+        elif kind == 3:
+            out.append("%s MX %d mx%d.example.net." % (name, i % 100, i))
+        else:
+            out.append("%s 60 CAA 0 issue \"ca%d.example\"" % (name, i))
+    return "\n".join(out) + "\n"
+
+
+def gen_imports():
+    """Seeds of fuzz_api_import: zone files with more RRsets than the import's first allocation of
+    64 changes, alone (imported into the harness's own zone) or after a zone served and ";;import"."""
+    d = reset("corpus_api_import")
+    write(d, "65-rrsets.zone", IMPORT_HEAD + import_rrsets(65))
+    write(d, "300-rrsets.zone", IMPORT_HEAD + import_rrsets(300))
+    write(d, "small.zone", IMPORT_HEAD + "www A 192.0.2.1\n")
+    write(d, "served-then-200.zone", IMPORT_SERVED + ";;import\n" + IMPORT_HEAD + import_rrsets(200))
+    # the served zone is big and the file small: more than 64 deletions
+    write(d, "served-100-then-small.zone",
+          IMPORT_HEAD + import_rrsets(100) + ";;import\n" + IMPORT_HEAD + "keep A 192.0.2.9\n")
+    # the same names, half the RRsets replaced, some deleted, some new
+    write(d, "served-150-then-overlap.zone",
+          IMPORT_HEAD + import_rrsets(150) + ";;import\n" + IMPORT_HEAD + import_rrsets(150, 75))
+    write(d, "cname-and-cut.zone", IMPORT_HEAD + import_rrsets(80) +
+          "alias CNAME www\nwww A 192.0.2.1\nsub NS ns.sub\nns.sub A 192.0.2.54\n*.wild TXT \"w\"\n"
+          "d DNAME example.net.\n")
+    # the harness's ";;x<N>": the rest of the body N times, each copy under $ORIGIN c<i>.example.com.
+    write(d, "repeat-150.zone", IMPORT_HEAD + ";;x150\nwww A 192.0.2.1\nwww TXT \"t\"\n")
+    write(d, "served-then-repeat.zone",
+          IMPORT_SERVED + ";;import\n" + IMPORT_HEAD + ";;x40\na A 192.0.2.1\nb.c MX 1 a\n@ AAAA ::1\n")
+
 
 # Requests on one connection for fuzz_http; the first byte picks the piece size (1 + byte % 16).
 HTTP_REQUESTS = {
@@ -492,6 +538,7 @@ if __name__ == "__main__":
     gen_rrtext()
     gen_catalogs()
     gen_http()
+    gen_imports()
     for sub in ("corpus_query", "corpus_name", "corpus_zonefile", "corpus_config", "corpus_zone_apply",
-                "corpus_rrtext", "corpus_catalog_in", "corpus_http"):
+                "corpus_rrtext", "corpus_catalog_in", "corpus_http", "corpus_api_import"):
         print(sub, len(os.listdir(os.path.join(HERE, sub))))

@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZ=$ROOT/tests/fuzz
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CC=${CC:-clang}
-ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json xfrin catalog_in token jwks http"
+ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_import xfrin catalog_in token jwks http"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -44,6 +44,7 @@ max_len() {
 	token) echo 10240 ;;   # past AUTH_TOKEN_MAX (8192), so the length limit is crossed too
 	jwks) echo 16384 ;;    # a few keys of up to 16384 bits
 	http) echo 20480 ;;    # past the 16 KiB header limit
+	api_import) echo 65536 ;; # zone files of hundreds of RRsets (the import's array grows past 64)
 	*) echo 4096 ;;
 	esac
 }
@@ -52,6 +53,7 @@ max_len() {
 dict_files() {
 	case $1 in
 	catalog_in) echo zonefile.dict catalog_in.dict ;; # zone text, with the catalog's own names
+	api_import) echo zonefile.dict api_import.dict ;; # zone text, with the served-zone marker
 	*) echo "$1.dict" ;;
 	esac
 }
@@ -68,6 +70,7 @@ lib_srcs() {
 		src/ternd/api/api_json.c | src/ternd/api/http_response.c) ;; # request bodies: fuzz_api_json
 		src/ternd/api/auth.c) ;; # bearer tokens and the JWKS: fuzz_token, fuzz_jwks
 		src/ternd/api/http_parse.c) ;;                                # requests: fuzz_http
+		src/ternd/api/api_change.c) ;;                                # imports: fuzz_api_import
 		src/ternd/main.c | src/ternd/net/* | src/ternd/api/*) continue ;;
 		esac
 		[ -f "$f" ] && echo "${f#"$ROOT"/}"

@@ -262,6 +262,35 @@ static void test_chunked(void **state)
 	assert_non_null(strstr(out, "CR without LF"));
 }
 
+/* A route's own bound, checked once the head is parsed under the server's largest one: the
+ * announced length against it (413 naming it), and a chunked body cut at it. */
+static void test_route_body_bound(void **state)
+{
+	(void)state;
+	struct http_head h;
+	int st = 0;
+	char err[256] = "";
+	assert_true(parse("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n", &h, &st, err, sizeof(err)) >
+	            0);
+	assert_int_equal(http_head_check_body(&h, 1000, &st, err, sizeof(err)), 0);
+	assert_int_equal(http_head_check_body(&h, 999, &st, err, sizeof(err)), TERN_EINVAL);
+	assert_int_equal(st, 413);
+	assert_non_null(strstr(err, "larger than 999 bytes"));
+	http_head_free(&h);
+	assert_true(
+	    parse("POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", &h, &st, err, sizeof(err)) > 0);
+	assert_int_equal(http_head_check_body(&h, 10, &st, err, sizeof(err)), 0); /* no length announced */
+	struct http_body b;
+	assert_int_equal(http_body_init(&b, &h, 10), 0);
+	const char *in = "a\r\n0123456789\r\n1\r\nx\r\n0\r\n\r\n";
+	assert_int_equal(http_body_feed(&b, in, 15, &st, err, sizeof(err)), 15);
+	assert_true(http_body_feed(&b, in + 15, strlen(in) - 15, &st, err, sizeof(err)) < 0);
+	assert_int_equal(st, 413);
+	assert_non_null(strstr(err, "larger than 10 bytes"));
+	http_body_free(&b);
+	http_head_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +300,7 @@ int main(void)
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_chunked),
+	    cmocka_unit_test(test_route_body_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -313,6 +313,50 @@ static void test_serial_and_delegation_flags(void **state)
 }
 
 /* Random churn: 3,000 batches over 400 names against a reference of which names hold data. */
+/* A batch adding many names under one parent: the copy of the parent this batch made is counted
+ * in place (not copied once per name), and nothing of the result changes in place afterwards: the
+ * next batch copies the parent again and leaves the published snapshot's counts alone. */
+static void test_many_siblings_in_one_batch(void **state)
+{
+	(void)state;
+	enum { N = 300 };
+	struct zone *z = load();
+	struct chg *x = calloc(N, sizeof(*x));
+	struct zone_change *c = calloc(N, sizeof(*c));
+	assert_non_null(x);
+	assert_non_null(c);
+	for (int i = 0; i < N; i++) {
+		char owner[32];
+		snprintf(owner, sizeof(owner), i % 2 ? "h%d" : "h%d.sib", i);
+		chg_set(&x[i], owner, RR_A, "\xc0\0\2\x01", 4, 1);
+		c[i] = x[i].c;
+	}
+	struct zone *next = NULL;
+	char err[1024] = "";
+	assert_int_equal(zone_apply(z, c, N, &next, err, sizeof(err)), 0);
+	assert_int_equal(z->apex_node->children, 3); /* ns1, www, c: the predecessor is untouched */
+	assert_int_equal(next->apex_node->children, 3 + N / 2 + 1);
+	assert_int_equal(find(next, "sib")->children, N / 2);
+	assert_int_equal(next->nnodes, z->nnodes + N + 1);
+	const struct zone_node **nodes = NULL;
+	size_t nn = 0;
+	assert_int_equal(zone_nodes_sorted(next, &nodes, &nn), 0);
+	for (size_t i = 0; i < nn; i++)
+		assert_false(nodes[i]->flags & NODE_FRESH);
+	free(nodes);
+	z = publish(z, next);
+	const struct zone_node *sib = find(z, "sib");
+	chg_set(&x[0], "last.sib", RR_A, "\xc0\0\2\x02", 4, 1);
+	struct zone *after = apply_ok(z, x, 1);
+	assert_int_equal(sib->children, N / 2);
+	assert_ptr_equal(find(z, "sib"), sib);
+	assert_int_equal(find(after, "sib")->children, N / 2 + 1);
+	z = publish(z, after);
+	zone_free(z);
+	free(x);
+	free(c);
+}
+
 static void test_random_churn(void **state)
 {
 	(void)state;
@@ -865,6 +909,7 @@ int main(void)
 	    cmocka_unit_test(test_rrsigs_too_large_together),
 	    cmocka_unit_test(test_dname_rules),
 	    cmocka_unit_test(test_serial_and_delegation_flags),
+	    cmocka_unit_test(test_many_siblings_in_one_batch),
 	    cmocka_unit_test(test_random_churn),
 	    cmocka_unit_test(test_diff_is_the_difference),
 	    cmocka_unit_test(test_diff_skips_restatements),

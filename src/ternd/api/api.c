@@ -91,7 +91,7 @@ bool api_authenticate(struct api *a, const struct http_request *req, struct http
 		return false;
 	}
 	const char *tok = h + 7 + strspn(h + 7, " ");
-	char err[256];
+	char err[256] = "";
 	time_t now = time(NULL);
 	uint8_t digest[32];
 	struct api_token *hit = NULL;
@@ -141,7 +141,7 @@ bool api_zone_get(struct api *a, const struct api_caller *c, const char *name, s
 		http_error(res, 400, "zone", "\"%.300s\" is not a valid zone name", name);
 		return false;
 	}
-	char err[256], text[NAME_MAXLEN * 4 + 1];
+	char err[256] = "", text[NAME_MAXLEN * 4 + 1];
 	name_to_text(apex, text, sizeof(text));
 	int rc = store_zone_get(store_latest(a->store), apex, z, err, sizeof(err));
 	if (rc == TERN_ENOTFOUND || (rc == 0 && !c->p.admin && strcmp(z->tenant, c->p.tenant) != 0) ||
@@ -295,34 +295,34 @@ static void list_pops(void *ctx, const struct http_request *req, struct http_res
 }
 
 static const struct http_route routes[] = {
-    {"GET", "/healthz", health},
-    {"GET", "/metrics", metrics},
-    {"GET", "/api/v1/openapi.json", openapi},
-    {"GET", "/api/v1/pops", list_pops},
-    {"GET", "/api/v1/zones", api_zones_list},
-    {"POST", "/api/v1/zones", api_zones_create},
-    {"GET", "/api/v1/zones/{}", api_zones_show},
-    {"DELETE", "/api/v1/zones/{}", api_zones_delete},
-    {"GET", "/api/v1/zones/{}/export", api_zones_export},
-    {"POST", "/api/v1/zones/{}/import", api_zones_import},
-    {"GET", "/api/v1/zones/{}/changes", api_zones_changes},
-    {"PUT", "/api/v1/zones/{}/lock", api_zones_lock},
-    {"DELETE", "/api/v1/zones/{}/lock", api_zones_unlock},
-    {"PUT", "/api/v1/zones/{}/soa", api_soa_put},
-    {"GET", "/api/v1/zones/{}/rrsets", api_rrsets_list},
-    {"PATCH", "/api/v1/zones/{}/rrsets", api_rrsets_patch},
-    {"GET", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_get},
-    {"PUT", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_put},
-    {"DELETE", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_delete},
-    {"POST", "/api/v1/zones/{}/proposals", api_proposals_create},
-    {"GET", "/api/v1/zones/{}/proposals", api_proposals_list},
-    {"POST", "/api/v1/zones/{}/proposals/{}/approve", api_proposals_approve},
+    {"GET", "/healthz", health, 0},
+    {"GET", "/metrics", metrics, 0},
+    {"GET", "/api/v1/openapi.json", openapi, 0},
+    {"GET", "/api/v1/pops", list_pops, 0},
+    {"GET", "/api/v1/zones", api_zones_list, 0},
+    {"POST", "/api/v1/zones", api_zones_create, 0},
+    {"GET", "/api/v1/zones/{}", api_zones_show, 0},
+    {"DELETE", "/api/v1/zones/{}", api_zones_delete, 0},
+    {"GET", "/api/v1/zones/{}/export", api_zones_export, 0},
+    {"POST", "/api/v1/zones/{}/import", api_zones_import, API_MAX_IMPORT_BODY},
+    {"GET", "/api/v1/zones/{}/changes", api_zones_changes, 0},
+    {"PUT", "/api/v1/zones/{}/lock", api_zones_lock, 0},
+    {"DELETE", "/api/v1/zones/{}/lock", api_zones_unlock, 0},
+    {"PUT", "/api/v1/zones/{}/soa", api_soa_put, 0},
+    {"GET", "/api/v1/zones/{}/rrsets", api_rrsets_list, 0},
+    {"PATCH", "/api/v1/zones/{}/rrsets", api_rrsets_patch, 0},
+    {"GET", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_get, 0},
+    {"PUT", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_put, 0},
+    {"DELETE", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_delete, 0},
+    {"POST", "/api/v1/zones/{}/proposals", api_proposals_create, 0},
+    {"GET", "/api/v1/zones/{}/proposals", api_proposals_list, 0},
+    {"POST", "/api/v1/zones/{}/proposals/{}/approve", api_proposals_approve, 0},
 };
 
 /* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants. */
 static const struct http_route health_routes[] = {
-    {"GET", "/healthz", health},
-    {"GET", "/metrics", metrics},
+    {"GET", "/healthz", health, 0},
+    {"GET", "/metrics", metrics, 0},
 };
 
 /* Handlers read zones (RCU): the HTTP thread is a reader for the length of each request only,
@@ -363,7 +363,7 @@ static int add_rrset(const struct store_rrset *rs, void *arg)
 static int rebuild_zone(const struct store_zone *sz, void *arg)
 {
 	struct rebuild *r = arg;
-	char err[4096], name[NAME_MAXLEN * 4 + 1];
+	char err[4096] = "", name[NAME_MAXLEN * 4 + 1];
 	name_to_text(sz->apex, name, sizeof(name));
 	struct zone_builder *b = zone_builder_new(sz->apex);
 	struct zone *z = NULL;
@@ -515,7 +515,7 @@ void api_reload(struct api *a, const struct config *conf)
 	if (!a || !a->keys || !conf->api.enabled || !conf->api.jwks)
 		return; /* no API, or one that only reports health */
 	struct auth_keys *keys = NULL, *old;
-	char err[1024];
+	char err[1024] = "";
 	if (auth_keys_load(conf->api.jwks, &keys, err, sizeof(err)) < 0) {
 		log_error("API: JWKS not reloaded, the keys in use stay: %s", err);
 		return;

@@ -16,6 +16,7 @@
 #include "ternd/server.h"
 
 #define API_MAX_BODY (1024 * 1024)
+#define API_MAX_IMPORT_BODY (64 * 1024 * 1024) /* a zone file: about 1.5 million short RRsets */
 #define API_MAX_CHANGES 1000
 #define API_MAX_RECORDS 1000
 #define API_PAGE_DEFAULT 50
@@ -100,10 +101,18 @@ json_t *api_name_json(const uint8_t *name);
 json_t *api_rrset_json(const uint8_t *owner, uint16_t type, uint32_t ttl, uint16_t count, const uint8_t *rdata);
 json_t *api_zone_json(const struct store_zone *z);
 
-/* One change parsed from JSON: rdata is malloc'd (api_changes_free). */
+/* One RRset change of a write, parsed from JSON or made by an import. It holds its owner and
+ * nothing points into it, so changes may be copied and their arrays grown; zone_change entries
+ * pointing at owner are made only by api_change_set(), when the array no longer moves. rdata is
+ * malloc'd (api_changes_free). */
 struct api_change {
 	uint8_t owner[NAME_MAXLEN];
-	struct zone_change c;
+	uint16_t type;
+	uint16_t count; /* 0: delete the RRset */
+	uint32_t ttl;
+	uint32_t rdata_size;
+	const uint8_t *rdata; /* count records in the rrset layout */
+	const uint32_t *ttls; /* one TTL per record (a name's RRSIGs, see zone_change), or NULL */
 };
 /* Parses {"name","type","ttl","records"} or {"name","type","delete":true}; name and type may be
  * given by the URL instead (then absent from the object). where prefixes field names. */
@@ -114,11 +123,31 @@ void api_changes_free(struct api_change *ch, size_t n);
  * 422 naming both ("rrsets[j]" as the field) and returns false. */
 bool api_changes_distinct(const struct api_change *ch, size_t n, struct http_response *res);
 
+/* What zone_apply() is given for a write (api_change.c): every change of ch but a SOA (whose
+ * fields a SOA change gives), then the zone's SOA with the next serial, last. The entries point
+ * into ch, cur and soa: ch and cur must stay put until api_change_set_free(). */
+struct api_change_set {
+	struct zone_change *all;
+	size_t n; /* entries in all, the SOA included */
+	uint8_t soa[2 + 2 * NAME_MAXLEN + 20];
+};
+int api_change_set(const struct zone *cur, const struct api_change *ch, size_t n, uint32_t serial,
+                   struct api_change_set *out);
+void api_change_set_free(struct api_change_set *s);
+/* The changes that turn cur into the zone file's imp: a deletion for every RRset of cur that imp
+ * lacks, then every RRset of imp; SOAs left out (the server keeps its own). *out is malloc'd
+ * (api_changes_free); TERN_ENOMEM leaves nothing behind. */
+int api_import_changes(const struct zone *cur, const struct zone *imp, struct api_change **out, size_t *n);
+
 /* The write path: applies the changes (plus a new SOA serial) to the zone's snapshot, stores them
  * with a journal entry in one durable transaction, publishes the new snapshot, and only then
  * returns. On failure nothing is stored or served and res holds the error. */
 bool api_commit(struct api *a, const struct store_zone *z, const struct api_change *ch, size_t n, const char *who,
                 uint32_t *serial, struct http_response *res);
+/* The same write for an import: the zone's content becomes imp's (api_import_changes() against
+ * the snapshot served when the write starts, under the write lock). *changes gets their count. */
+bool api_commit_import(struct api *a, const struct store_zone *z, const struct zone *imp, const char *who,
+                       uint32_t *serial, size_t *changes, struct http_response *res);
 /* The next SOA serial after cur under the zone's policy. */
 uint32_t api_next_serial(uint32_t cur, enum store_serial_policy policy, time_t now);
 

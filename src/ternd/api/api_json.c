@@ -100,8 +100,8 @@ json_t *api_zone_json(const struct store_zone *z)
 void api_changes_free(struct api_change *ch, size_t n)
 {
 	for (size_t i = 0; ch && i < n; i++) {
-		free((void *)ch[i].c.rdata);
-		free((void *)ch[i].c.ttls);
+		free((void *)ch[i].rdata);
+		free((void *)ch[i].ttls);
 	}
 	free(ch);
 }
@@ -160,15 +160,14 @@ bool api_parse_change(const uint8_t *apex, json_t *obj, const char *url_name, co
 		return false;
 	}
 	field_name(f, sizeof(f), where, "type");
-	if (rrtext_type_from_text(type, &out->c.type) < 0) {
+	if (rrtext_type_from_text(type, &out->type) < 0) {
 		http_error(res, 400, f, "\"%.40s\" is not a record type that can be stored", type);
 		return false;
 	}
-	if (out->c.type == RR_SOA) {
+	if (out->type == RR_SOA) {
 		http_error(res, 400, f, "the SOA is kept by the server (its serial changes with every write)");
 		return false;
 	}
-	out->c.owner = out->owner;
 	json_t *del = json_object_get(obj, "delete");
 	if (del) {
 		field_name(f, sizeof(f), where, "delete");
@@ -184,7 +183,7 @@ bool api_parse_change(const uint8_t *apex, json_t *obj, const char *url_name, co
 		http_error(res, 400, f, "must be an integer from 0 to %d (RFC 2181 8)", API_TTL_MAX);
 		return false;
 	}
-	out->c.ttl = (uint32_t)json_integer_value(ttl);
+	out->ttl = (uint32_t)json_integer_value(ttl);
 	field_name(f, sizeof(f), where, "records");
 	if (!json_is_array(recs) || json_array_size(recs) == 0 || json_array_size(recs) > API_MAX_RECORDS) {
 		http_error(res, 400, f,
@@ -196,14 +195,14 @@ bool api_parse_change(const uint8_t *apex, json_t *obj, const char *url_name, co
 	uint8_t *rd = NULL, one[65535];
 	for (size_t i = 0; i < json_array_size(recs); i++) {
 		json_t *r = json_array_get(recs, i);
-		char rf[128], err[512];
+		char rf[128], err[512] = "";
 		snprintf(rf, sizeof(rf), "%s[%zu]", f, i);
 		size_t len = 0;
 		if (!json_is_string(r)) {
 			http_error(res, 400, rf, "must be a string");
 			goto fail;
 		}
-		int rc = rrtext_rdata_from_text(apex, out->owner, out->c.type, json_string_value(r), one, sizeof(one),
+		int rc = rrtext_rdata_from_text(apex, out->owner, out->type, json_string_value(r), one, sizeof(one),
 		                                &len, err, sizeof(err));
 		if (rc < 0) {
 			http_error(res, 400, rf, "%s", err);
@@ -226,10 +225,10 @@ bool api_parse_change(const uint8_t *apex, json_t *obj, const char *url_name, co
 		wire_put16(rd + used, (uint16_t)len);
 		memcpy(rd + used + 2, one, len);
 		used += 2 + len;
-		out->c.count++;
+		out->count++;
 	}
-	out->c.rdata = rd;
-	out->c.rdata_size = (uint32_t)used;
+	out->rdata = rd;
+	out->rdata_size = (uint32_t)used;
 	return true;
 fail:
 	free(rd);
@@ -242,7 +241,7 @@ static int change_key_cmp(const void *pa, const void *pb, void *arg)
 	size_t ia = *(const size_t *)pa, ib = *(const size_t *)pb;
 	int c = name_cmp(ch[ia].owner, ch[ib].owner);
 	if (!c)
-		c = (ch[ia].c.type > ch[ib].c.type) - (ch[ia].c.type < ch[ib].c.type);
+		c = (ch[ia].type > ch[ib].type) - (ch[ia].type < ch[ib].type);
 	return c ? c : (ia > ib) - (ia < ib);
 }
 
@@ -263,7 +262,7 @@ bool api_changes_distinct(const struct api_change *ch, size_t n, struct http_res
 		size_t a = idx[k - 1], b = idx[k];
 		/* one RRset's changes sort by their place: the pair named is the first repeat in the
 		 * batch and the first change of its RRset */
-		if (ch[a].c.type == ch[b].c.type && name_equal(ch[a].owner, ch[b].owner) && (again == n || b < again)) {
+		if (ch[a].type == ch[b].type && name_equal(ch[a].owner, ch[b].owner) && (again == n || b < again)) {
 			first = a;
 			again = b;
 		}
@@ -274,7 +273,7 @@ bool api_changes_distinct(const struct api_change *ch, size_t n, struct http_res
 	char field[48], owner[NAME_MAXLEN * 4 + 1], type[RRTEXT_TYPE_MAXLEN];
 	snprintf(field, sizeof(field), "rrsets[%zu]", again);
 	name_to_text(ch[again].owner, owner, sizeof(owner));
-	rrtext_type_to_text(ch[again].c.type, type, sizeof(type));
+	rrtext_type_to_text(ch[again].type, type, sizeof(type));
 	http_error(res, 422, field,
 	           "rrsets[%zu] and rrsets[%zu] both change the %s RRset at %s: a batch may change each RRset once "
 	           "(give its final records in one change)",

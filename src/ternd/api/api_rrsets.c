@@ -11,17 +11,6 @@
 #include "ternd/api/api_impl.h"
 #include "ternd/log.h"
 
-uint32_t api_next_serial(uint32_t cur, enum store_serial_policy policy, time_t now)
-{
-	if (policy == STORE_SERIAL_INCREMENT)
-		return cur + 1 ? cur + 1 : 1;
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	uint32_t base =
-	    (uint32_t)(tm.tm_year + 1900) * 1000000u + (uint32_t)(tm.tm_mon + 1) * 10000u + (uint32_t)tm.tm_mday * 100u;
-	return cur < base ? base : cur + 1; /* past nn = 99 the serial runs ahead of the date */
-}
-
 /* Whether this write trims its zone's journal to keep entries. Finding the cut walks keep index
  * entries (about 50 us at 1,000), so a long journal is trimmed on one write in 16, picked by a
  * hash of the entry id (ids are global: a plain modulus could miss a zone written in step with
@@ -77,10 +66,10 @@ static int journal_rrset(void *arg, const uint8_t *owner, uint16_t type, const s
 }
 
 /* zone_apply() names changes by their place in its list ("changes[3]: ..."); the caller knows
- * them as rrsets[i] (a batch) or by the URL (one change). The server's own SOA change is reported
- * against the name. */
-static void rule_error(struct http_response *res, const char *err, size_t n, const struct zone_change *all,
-                       const struct api_change *ch, size_t nuser)
+ * them as rrsets[i] (a batch), by the URL (one change) or as the body (an import: field given).
+ * The server's own SOA change is reported against the name. */
+static void rule_error(struct http_response *res, const char *err, const struct api_change_set *set,
+                       const struct api_change *ch, size_t nuser, const char *field_given)
 {
 	size_t index = 0;
 	const char *msg = err;
@@ -89,13 +78,16 @@ static void rule_error(struct http_response *res, const char *err, size_t n, con
 	else
 		msg = err;
 	char field[48] = "name";
-	if (index < n) { /* find the caller's change with this owner and type */
+	if (field_given) {
+		snprintf(field, sizeof(field), "%s", field_given);
+	} else if (index + 1 < set->n) { /* find the caller's change with this owner and type */
+		const struct zone_change *c = &set->all[index];
 		for (size_t i = 0; i < nuser; i++) {
-			if (ch[i].c.type == all[index].type && name_equal(ch[i].owner, all[index].owner)) {
+			if (ch[i].type == c->type && name_equal(ch[i].owner, c->owner)) {
 				if (nuser > 1)
 					snprintf(field, sizeof(field), "rrsets[%zu]", i);
 				else
-					snprintf(field, sizeof(field), "%s", ch[i].c.count ? "records" : "name");
+					snprintf(field, sizeof(field), "%s", ch[i].count ? "records" : "name");
 				break;
 			}
 		}
@@ -104,46 +96,36 @@ static void rule_error(struct http_response *res, const char *err, size_t n, con
 	http_error(res, 400, field, "%.*s", nl ? (int)(nl - msg) : (int)strlen(msg), msg);
 }
 
-bool api_commit(struct api *a, const struct store_zone *sz, const struct api_change *ch, size_t n, const char *who,
-                uint32_t *serial, struct http_response *res)
+/* The write path, write lock held and cur the snapshot served: applies ch (plus a new SOA serial),
+ * stores it with a journal entry in one durable transaction, publishes, and only then returns. */
+static bool commit_locked(struct api *a, const struct store_zone *sz, const struct zone *cur,
+                          const struct api_change *ch, size_t n, const char *errfield, const char *who,
+                          uint32_t *serial, struct http_response *res)
 {
 	char err[4096] = "", name[NAME_MAXLEN * 4 + 1];
 	name_to_text(sz->apex, name, sizeof(name));
-	struct zone_change *all = calloc(n + 1, sizeof(*all));
-	uint8_t *removed = NULL, *added = NULL, soa[2 * NAME_MAXLEN + 24];
+	uint8_t *removed = NULL, *added = NULL;
 	size_t rlen = 0, alen = 0;
 	struct zone *next = NULL;
 	struct store_txn *t = NULL;
+	struct api_change_set set = {0};
 	bool ok = false;
-	if (!all) {
-		http_error(res, 500, NULL, "out of memory");
-		return false;
-	}
-	pthread_mutex_lock(&a->write_lock);
-	const struct zone *cur = zones_get(a->srv->zones, sz->apex);
-	if (!cur) {
-		http_error(res, 500, NULL, "zone %s is not being served (it failed to load at start: see the log)",
-		           name);
-		goto out;
-	}
 	/* the SOA with the next serial rides along with every change (a new SOA from the caller
 	 * replaces the current one, serial excepted) */
 	uint32_t next_serial = api_next_serial(cur->serial, sz->serial_policy, time(NULL));
-	const uint8_t *base = cur->soa->rdata;
-	uint32_t soa_ttl = cur->soa->ttl;
-	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (ch[i].c.type != RR_SOA) {
-			all[m++] = ch[i].c;
+		if (ch[i].type != RR_SOA)
 			continue;
-		}
-		/* one record at the apex, as the apex NS must stay: the server's SOA added below would
-		 * otherwise hide the caller's deletion (or second record) and answer 200 */
-		if (ch[i].c.count != 1 || !name_equal(ch[i].c.owner, cur->apex)) {
+		/* one record at the apex, as the apex NS must stay: the server's SOA that
+		 * api_change_set() adds would otherwise hide the caller's deletion (or second record) and
+		 * answer 200 */
+		if (ch[i].count != 1 || !name_equal(ch[i].owner, cur->apex)) {
 			char field[48] = "name";
-			if (n > 1)
+			if (errfield)
+				snprintf(field, sizeof(field), "%s", errfield);
+			else if (n > 1)
 				snprintf(field, sizeof(field), "rrsets[%zu]", i);
-			if (ch[i].c.count == 0)
+			if (ch[i].count == 0)
 				http_error(res, 400, field,
 				           "the SOA record at the apex %s cannot be removed (PUT /api/v1/zones/%s/soa "
 				           "changes its fields)",
@@ -152,32 +134,25 @@ bool api_commit(struct api *a, const struct store_zone *sz, const struct api_cha
 				http_error(res, 400, field, "a zone has one SOA record, at its apex %s", name);
 			goto out;
 		}
-		base = ch[i].c.rdata;
-		soa_ttl = ch[i].c.ttl;
 	}
-	size_t soalen = rdata_len(base);
-	memcpy(soa, base, 2 + soalen);
-	wire_put32(soa + 2 + rr_soa_serial_offset(soa + 2), next_serial);
-	size_t m_user = n; /* the caller's changes, for naming them in errors */
-	n = m;
-	all[n] = (struct zone_change){.owner = cur->apex,
-	                              .type = RR_SOA,
-	                              .ttl = soa_ttl,
-	                              .count = 1,
-	                              .rdata = soa,
-	                              .rdata_size = (uint32_t)(2 + soalen)};
-	int rc = zone_apply(cur, all, n + 1, &next, err, sizeof(err));
+	if (api_change_set(cur, ch, n, next_serial, &set) < 0) {
+		http_error(res, 500, NULL, "out of memory");
+		goto out;
+	}
+	const struct zone_change *all = set.all;
+	int rc = zone_apply(cur, all, set.n, &next, err, sizeof(err));
 	if (rc < 0) {
 		if (rc == TERN_EZONE)
-			rule_error(res, err, n, all, ch, m_user);
+			rule_error(res, err, &set, ch, n, errfield);
 		else
 			http_error(res, 500, NULL, "cannot apply the change: %s", err[0] ? err : tern_strerror(rc));
 		goto out;
 	}
 	/* the journal: the RRsets that differ between the served version and the next, as they were
-	 * and as they become (RFC 1995), so the previous version plus the entry is the next one */
+	 * and as they become (RFC 1995), so the previous version plus the entry is the next one (an
+	 * import journals only the RRsets the file changes) */
 	struct journal_lists jl = {0};
-	rc = zone_diff(cur, next, all, n + 1, journal_rrset, &jl);
+	rc = zone_diff(cur, next, all, set.n, journal_rrset, &jl);
 	removed = jl.removed;
 	added = jl.added;
 	rlen = jl.rlen;
@@ -195,7 +170,7 @@ bool api_commit(struct api *a, const struct store_zone *sz, const struct api_cha
 		http_error(res, 409, "zone", "zone is locked: %s", now.lock_reason);
 		goto out;
 	}
-	for (size_t i = 0; i <= n; i++) {
+	for (size_t i = 0; i < set.n; i++) {
 		rc = all[i].count ? store_rrset_put_ttls(t, sz->apex, all[i].owner, all[i].type, all[i].ttl,
 		                                         all[i].ttls, all[i].rdata, all[i].rdata_size, err, sizeof(err))
 		                  : store_rrset_delete(t, sz->apex, all[i].owner, all[i].type, err, sizeof(err));
@@ -231,10 +206,50 @@ out:
 	if (t)
 		store_rollback(t);
 	zone_discard(next);
-	pthread_mutex_unlock(&a->write_lock);
-	free(all);
+	api_change_set_free(&set);
 	free(removed);
 	free(added);
+	return ok;
+}
+
+/* The snapshot a write starts from (write lock held); NULL after a 500. */
+static const struct zone *served(struct api *a, const struct store_zone *sz, struct http_response *res)
+{
+	const struct zone *cur = zones_get(a->srv->zones, sz->apex);
+	if (!cur) {
+		char name[NAME_MAXLEN * 4 + 1];
+		name_to_text(sz->apex, name, sizeof(name));
+		http_error(res, 500, NULL, "zone %s is not being served (it failed to load at start: see the log)",
+		           name);
+	}
+	return cur;
+}
+
+bool api_commit(struct api *a, const struct store_zone *sz, const struct api_change *ch, size_t n, const char *who,
+                uint32_t *serial, struct http_response *res)
+{
+	pthread_mutex_lock(&a->write_lock);
+	const struct zone *cur = served(a, sz, res);
+	bool ok = cur && commit_locked(a, sz, cur, ch, n, NULL, who, serial, res);
+	pthread_mutex_unlock(&a->write_lock);
+	return ok;
+}
+
+bool api_commit_import(struct api *a, const struct store_zone *sz, const struct zone *imp, const char *who,
+                       uint32_t *serial, size_t *changes, struct http_response *res)
+{
+	struct api_change *ch = NULL;
+	size_t n = 0;
+	bool ok = false;
+	pthread_mutex_lock(&a->write_lock);
+	const struct zone *cur = served(a, sz, res);
+	if (cur && api_import_changes(cur, imp, &ch, &n) < 0)
+		http_error(res, 500, NULL, "import failed: out of memory");
+	else if (cur)
+		ok = commit_locked(a, sz, cur, ch, n, "body", who, serial, res);
+	pthread_mutex_unlock(&a->write_lock);
+	api_changes_free(ch, n);
+	*changes = n;
 	return ok;
 }
 
@@ -295,7 +310,7 @@ void api_rrsets_list(void *ctx, const struct http_request *req, struct http_resp
 	if (!begin(a, req, res, &c, &z, false))
 		return;
 	struct list_ctx l = {json_array(), &c, &z};
-	char err[256];
+	char err[256] = "";
 	if (store_rrset_foreach(store_latest(a->store), z.apex, list_one, &l, err, sizeof(err)) < 0) {
 		json_decref(l.arr);
 		http_error(res, 500, NULL, "store: %s", err);
@@ -329,7 +344,7 @@ void api_rrsets_get(void *ctx, const struct http_request *req, struct http_respo
 		return;
 	if (url_rrset(&z, req, owner, &type, res) && allowed(&c, &z, owner, type, false, res)) {
 		struct store_rrset rs;
-		char err[256];
+		char err[256] = "";
 		int rc = store_rrset_get(store_latest(a->store), z.apex, owner, type, &rs, err, sizeof(err));
 		if (rc == 0) {
 			http_json(res, 200, api_rrset_json(rs.owner, rs.type, rs.ttl, rs.count, rs.rdata));
@@ -345,8 +360,7 @@ void api_rrsets_get(void *ctx, const struct http_request *req, struct http_respo
 
 static void respond_committed(struct http_response *res, const struct api_change *ch, uint32_t serial)
 {
-	json_t *o =
-	    ch->c.count ? api_rrset_json(ch->owner, ch->c.type, ch->c.ttl, ch->c.count, ch->c.rdata) : json_object();
+	json_t *o = ch->count ? api_rrset_json(ch->owner, ch->type, ch->ttl, ch->count, ch->rdata) : json_object();
 	json_object_set_new(o, "serial", json_integer(serial));
 	http_json(res, 200, o);
 }
@@ -365,7 +379,7 @@ void api_rrsets_put(void *ctx, const struct http_request *req, struct http_respo
 	if (!body) {
 		http_error(res, 400, NULL, "body is not JSON: %s (line %d)", je.text, je.line);
 	} else if (ch && api_parse_change(z.apex, body, req->params[1], req->params[2], "", ch, res) &&
-	           allowed(&c, &z, ch->owner, ch->c.type, true, res)) {
+	           allowed(&c, &z, ch->owner, ch->type, true, res)) {
 		if (json_object_get(body, "delete"))
 			http_error(res, 400, "delete", "use DELETE on this URL to remove the RRset");
 		else if (api_commit(a, &z, ch, 1, c.p.tenant, &serial, res))
@@ -385,11 +399,10 @@ void api_rrsets_delete(void *ctx, const struct http_request *req, struct http_re
 		return;
 	struct api_change ch = {0};
 	uint32_t serial;
-	char err[256];
+	char err[256] = "";
 	struct store_rrset rs;
-	if (url_rrset(&z, req, ch.owner, &ch.c.type, res) && allowed(&c, &z, ch.owner, ch.c.type, true, res)) {
-		ch.c.owner = ch.owner;
-		int rc = store_rrset_get(store_latest(a->store), z.apex, ch.owner, ch.c.type, &rs, err, sizeof(err));
+	if (url_rrset(&z, req, ch.owner, &ch.type, res) && allowed(&c, &z, ch.owner, ch.type, true, res)) {
+		int rc = store_rrset_get(store_latest(a->store), z.apex, ch.owner, ch.type, &rs, err, sizeof(err));
 		if (rc == TERN_ENOTFOUND) {
 			http_error(res, 404, "name", "no %s RRset at %s", req->params[2], req->params[1]);
 		} else if (rc < 0) {
@@ -444,7 +457,7 @@ static struct api_change *parse_batch(const struct store_zone *z, const struct a
 		char where[48];
 		snprintf(where, sizeof(where), "rrsets[%zu]", i);
 		if (!api_parse_change(z->apex, json_array_get(arr, i), NULL, NULL, where, &ch[i], res) ||
-		    !allowed(c, z, ch[i].owner, ch[i].c.type, true, res)) {
+		    !allowed(c, z, ch[i].owner, ch[i].type, true, res)) {
 			api_changes_free(ch, count);
 			return NULL;
 		}
@@ -542,7 +555,7 @@ void api_soa_put(void *ctx, const struct http_request *req, struct http_response
 	json_error_t je;
 	json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
 	struct store_rrset cur = {0};
-	char err[256];
+	char err[256] = "";
 	uint32_t serial;
 	if (!body || !json_is_object(body)) {
 		http_error(res, 400, NULL, "body must be a JSON object%s%s", body ? "" : ": ", body ? "" : je.text);
@@ -564,16 +577,15 @@ void api_soa_put(void *ctx, const struct http_request *req, struct http_response
 	if (!api_parse_soa_fields(body, "", &f, res))
 		goto out;
 	struct api_change ch = {0};
-	ch.c.ttl = f.ttl;
+	ch.ttl = f.ttl;
 	uint8_t rdata[2 + 2 * NAME_MAXLEN + 20];
 	size_t off = 2 + api_soa_rdata(&f, rdata + 2);
 	wire_put16(rdata, (uint16_t)(off - 2));
 	memcpy(ch.owner, z.apex, name_len(z.apex));
-	ch.c.owner = ch.owner;
-	ch.c.type = RR_SOA;
-	ch.c.count = 1;
-	ch.c.rdata = rdata;
-	ch.c.rdata_size = (uint32_t)off;
+	ch.type = RR_SOA;
+	ch.count = 1;
+	ch.rdata = rdata;
+	ch.rdata_size = (uint32_t)off;
 	if (api_commit(a, &z, &ch, 1, c.p.tenant, &serial, res)) {
 		struct store_rrset now = {0};
 		if (store_rrset_get(store_latest(a->store), z.apex, z.apex, RR_SOA, &now, err, sizeof(err)) == 0) {
@@ -602,7 +614,7 @@ void api_proposals_create(void *ctx, const struct http_request *req, struct http
 	json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
 	size_t n = 0;
 	struct api_change *ch = NULL;
-	char err[256];
+	char err[256] = "";
 	struct store_txn *t = NULL;
 	int64_t id;
 	if (!body) {
@@ -652,7 +664,7 @@ void api_proposals_list(void *ctx, const struct http_request *req, struct http_r
 		return;
 	}
 	json_t *arr = json_array();
-	char err[256];
+	char err[256] = "";
 	struct store_page page;
 	if (store_proposal_list(store_latest(a->store), z.apex, STORE_PROPOSAL_ANY, 0, API_PAGE_MAX, proposal_json, arr,
 	                        &page, err, sizeof(err)) < 0) {
@@ -671,7 +683,7 @@ void api_proposals_approve(void *ctx, const struct http_request *req, struct htt
 	struct store_zone z;
 	if (!begin(a, req, res, &c, &z, true))
 		return;
-	char *end, err[256];
+	char *end, err[256] = "";
 	long long id = strtoll(req->params[1], &end, 10);
 	struct store_proposal p = {0};
 	struct api_change *ch = NULL;

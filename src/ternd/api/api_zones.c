@@ -50,7 +50,7 @@ void api_zones_list(void *ctx, const struct http_request *req, struct http_respo
 	if (!caller(a, req, res, &c))
 		return;
 	const char *cursor = http_query(req, "cursor");
-	char err[256];
+	char err[256] = "";
 	unsigned limit;
 	uint8_t after[NAME_MAXLEN];
 	if (!page_limit(req, res, &limit)) {
@@ -103,7 +103,7 @@ static int reserial_node(void *arg, const struct zone_node *n)
 /* z again with its SOA serial set to serial (z is freed); NULL after a 500. */
 static struct zone *with_serial(struct zone *z, uint32_t serial, struct http_response *res)
 {
-	char err[512], text[NAME_MAXLEN * 4 + 1];
+	char err[512] = "", text[NAME_MAXLEN * 4 + 1];
 	name_to_text(z->apex, text, sizeof(text));
 	struct reserial r = {zone_builder_new(z->apex), serial};
 	struct zone *out = NULL;
@@ -126,7 +126,7 @@ static struct zone *with_serial(struct zone *z, uint32_t serial, struct http_res
 static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t *body, enum store_serial_policy policy,
                                       const uint32_t *past, struct http_response *res)
 {
-	char err[4096], text[NAME_MAXLEN * 4 + 1];
+	char err[4096] = "", text[NAME_MAXLEN * 4 + 1];
 	name_to_text(apex, text, sizeof(text));
 	struct zone *z = NULL;
 	json_t *zf = json_object_get(body, "zonefile");
@@ -243,9 +243,9 @@ static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t
 		return NULL;
 	}
 	for (size_t i = 0; i < nch; i++) {
-		const uint8_t *rec = ch[i].c.rdata;
-		for (uint16_t r = 0; r < ch[i].c.count; r++, rec = rdata_next(rec))
-			zone_builder_add(b, ch[i].owner, ch[i].c.type, ch[i].c.ttl, rdata_bytes(rec), rdata_len(rec),
+		const uint8_t *rec = ch[i].rdata;
+		for (uint16_t r = 0; r < ch[i].count; r++, rec = rdata_next(rec))
+			zone_builder_add(b, ch[i].owner, ch[i].type, ch[i].ttl, rdata_bytes(rec), rdata_len(rec),
 			                 (uint32_t)i + 1);
 	}
 	api_changes_free(ch, nch);
@@ -289,7 +289,7 @@ static int store_node(void *arg, const struct zone_node *n)
 static bool foreign(struct api *a, const struct api_caller *c, const uint8_t *apex)
 {
 	struct store_zone sz;
-	char err[128];
+	char err[128] = "";
 	return store_zone_get(store_latest(a->store), apex, &sz, err, sizeof(err)) != 0 ||
 	       strcmp(sz.tenant, c->p.tenant) != 0;
 }
@@ -318,7 +318,7 @@ static bool namespace_free(struct api *a, const struct api_caller *c, const uint
 	if (above && foreign(a, c, above->apex))
 		other = above->apex;
 	struct first next = {.found = false};
-	char err[128];
+	char err[128] = "";
 	if (!other) {
 		struct store_page page;
 		int rc =
@@ -346,7 +346,7 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 	const char *key;
 	struct zone *z = NULL;
 	struct store_txn *t = NULL;
-	char err[512], text[NAME_MAXLEN * 4 + 1];
+	char err[512] = "", text[NAME_MAXLEN * 4 + 1];
 	struct store_zone sz = {0};
 	if (!body) {
 		http_error(res, 400, NULL, "body is not JSON: %s (line %d)", je.text, je.line);
@@ -451,7 +451,7 @@ void api_zones_delete(void *ctx, const struct http_request *req, struct http_res
 	struct api *a = ctx;
 	struct api_caller c;
 	struct store_zone z;
-	char err[256], text[NAME_MAXLEN * 4 + 1];
+	char err[256] = "", text[NAME_MAXLEN * 4 + 1];
 	if (!caller(a, req, res, &c))
 		return;
 	if (api_zone_get(a, &c, req->params[0], &z, res)) {
@@ -510,7 +510,7 @@ void api_zones_export(void *ctx, const struct http_request *req, struct http_res
 		return;
 	if (api_zone_get(a, &c, req->params[0], &z, res) && api_whole_zone(&c, &z, false, res)) {
 		struct buf b = {0};
-		char err[256];
+		char err[256] = "";
 		pthread_mutex_lock(&a->write_lock); /* the snapshot stays while it is written out */
 		const struct zone *cur = zones_get(a->srv->zones, z.apex);
 		int rc = cur ? rrtext_export_zone(cur, buf_write, &b, err, sizeof(err)) : TERN_ENOTFOUND;
@@ -534,10 +534,9 @@ void api_zones_import(void *ctx, const struct http_request *req, struct http_res
 	if (!caller(a, req, res, &c))
 		return;
 	struct zone *imp = NULL;
-	struct api_change *ch = NULL;
-	size_t n = 0, cap = 0;
-	char err[4096];
+	char err[4096] = "";
 	uint32_t serial;
+	size_t n = 0;
 	if (!api_zone_get(a, &c, req->params[0], &z, res) || !api_whole_zone(&c, &z, true, res))
 		goto out;
 	if (z.locked) {
@@ -548,66 +547,9 @@ void api_zones_import(void *ctx, const struct http_request *req, struct http_res
 		http_error(res, 400, "body", "%s", err);
 		goto out;
 	}
-	const struct zone_node **nodes = NULL, **old = NULL;
-	size_t nn = 0, no = 0;
-	pthread_mutex_lock(&a->write_lock);
-	const struct zone *cur = zones_get(a->srv->zones, z.apex);
-	int rc = cur ? zone_nodes_sorted(cur, &old, &no) : TERN_ENOTFOUND;
-	pthread_mutex_unlock(&a->write_lock);
-	if (rc == 0)
-		rc = zone_nodes_sorted(imp, &nodes, &nn);
-	if (rc < 0) {
-		http_error(res, 500, NULL, "import failed: %s", tern_strerror(rc));
-		free(old);
-		goto out;
-	}
-	/* deletions for RRsets that disappear, then every RRset of the file (SOA excepted) */
-	for (size_t pass = 0; pass < 2; pass++) {
-		const struct zone_node **list = pass ? nodes : old;
-		size_t count = pass ? nn : no;
-		for (size_t i = 0; i < count; i++) {
-			for (uint16_t k = 0; k < list[i]->nrrsets; k++) {
-				const struct rrset *rs = &list[i]->rrsets[k];
-				if (rs->type == RR_SOA || (k > 0 && rs[-1].type == rs->type))
-					continue; /* RRSIG: its groups go as one change (zone_node_change) */
-				if (!pass) {
-					const struct zone_node *in = zone_find(imp, list[i]->owner, list[i]->owner_len);
-					if (in && zone_node_rrset(in, rs->type))
-						continue;
-				}
-				if (n == cap) {
-					cap = cap ? cap * 2 : 64;
-					struct api_change *nc = realloc(ch, cap * sizeof(*ch));
-					if (!nc) {
-						http_error(res, 500, NULL, "out of memory");
-						free(old);
-						free(nodes);
-						goto out;
-					}
-					ch = nc;
-				}
-				struct api_change *x = &ch[n++];
-				memcpy(x->owner, list[i]->owner, list[i]->owner_len);
-				x->c = (struct zone_change){.type = rs->type};
-				rc = pass ? zone_node_change(list[i], rs->type, &x->c) : 0;
-				x->c.owner = x->owner;
-				if (rc < 0) {
-					http_error(res, rc == TERN_ENOMEM ? 500 : 400, "zone",
-					           rc == TERN_ENOMEM ? "out of memory"
-					                             : "more than 65535 records of one type at a name");
-					free(old);
-					free(nodes);
-					goto out;
-				}
-			}
-		}
-	}
-	free(old);
-	free(nodes);
-	if (api_commit(a, &z, ch, n, c.p.tenant, &serial, res))
+	if (api_commit_import(a, &z, imp, c.p.tenant, &serial, &n, res))
 		http_json(res, 200, json_pack("{s:I,s:I}", "serial", (json_int_t)serial, "rrsets", (json_int_t)n));
 out:
-	api_changes_free(ch, n);
 	zone_free(imp);
 	api_caller_free(&c);
 }
@@ -652,7 +594,7 @@ void api_zones_changes(void *ctx, const struct http_request *req, struct http_re
 	} else if (api_zone_get(a, &c, req->params[0], &z, res) && api_whole_zone(&c, &z, false, res)) {
 		json_t *arr = json_array();
 		struct store_page page = {0};
-		char err[256];
+		char err[256] = "";
 		if (store_journal_history(store_latest(a->store), z.apex, before, limit, change_json, arr, &page, err,
 		                          sizeof(err)) < 0) {
 			json_decref(arr);
@@ -675,7 +617,7 @@ static void set_lock(void *ctx, const struct http_request *req, struct http_resp
 		return;
 	json_t *body = NULL;
 	if (api_zone_get(a, &c, req->params[0], &z, res)) {
-		char err[256], text[NAME_MAXLEN * 4 + 1];
+		char err[256] = "", text[NAME_MAXLEN * 4 + 1];
 		name_to_text(z.apex, text, sizeof(text));
 		const char *reason = "locked";
 		json_error_t je;

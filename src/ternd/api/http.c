@@ -1,5 +1,6 @@
 /* The API's HTTP/1.1 server: one epoll thread; connections bounded in number (per address and in
- * all, evicting the least advanced) and in time (a deadline per request); routing to handlers. */
+ * all, evicting the least advanced), in time (a deadline per request) and in body size (per route,
+ * HTTP_BIG_BODIES above the server's bound at a time); routing to handlers. */
 #include "ternd/api/http.h"
 
 #include <errno.h>
@@ -47,6 +48,8 @@ struct conn {
 	struct http_head head;
 	bool have_head;
 	struct http_body body;
+	size_t body_max; /* the route's bound on this request's body */
+	bool big; /* holds one of the HTTP_BIG_BODIES slots: its body may pass lim.max_body */
 	char *out;
 	size_t out_len, out_off;
 	struct conn *prev, *next;
@@ -61,6 +64,8 @@ struct http {
 	void *ctx;
 	struct http_hooks hooks;
 	struct http_limits lim;
+	size_t max_route_body; /* the largest body any route takes (lim.max_body at least) */
+	unsigned big; /* connections holding a big-body slot (HTTP_BIG_BODIES at most) */
 	struct conn *first, *last; /* open connections, in order of arrival */
 	size_t nconns;
 	struct conn *dead; /* closed during this batch of events */
@@ -117,6 +122,20 @@ static bool match(const char *pattern, const char *path, struct http_request *re
 			return false;
 	}
 	return *pattern == 0 && *path == 0;
+}
+
+/* The bound on the body of a request to method and path: its route's, else the server's. */
+static size_t route_body_limit(const struct http *h, const char *method, const char *path)
+{
+	char scratch[1024];
+	struct http_request req = {0};
+	for (size_t i = 0; i < h->nroutes; i++) {
+		const struct http_route *rt = &h->routes[i];
+		if (rt->max_body > h->lim.max_body && strcmp(rt->method, method) == 0 &&
+		    match(rt->pattern, path, &req, scratch, sizeof(scratch)))
+			return rt->max_body;
+	}
+	return h->lim.max_body;
 }
 
 static void dispatch(struct http *h, struct http_request *req, struct http_response *res)
@@ -256,11 +275,33 @@ static void want(struct conn *c, uint32_t events)
 	c->events = events;
 }
 
+/* A body above lim.max_body may be received only while holding one of HTTP_BIG_BODIES slots. */
+static bool big_take(struct conn *c)
+{
+	if (c->big)
+		return true;
+	if (c->h->big >= HTTP_BIG_BODIES)
+		return false;
+	c->h->big++;
+	c->big = true;
+	return true;
+}
+
+/* The body is over (answered, refused, timed out) or the connection is closing: the slot is free. */
+static void big_release(struct conn *c)
+{
+	if (c->big) {
+		c->big = false;
+		c->h->big--;
+	}
+}
+
 static void conn_close(struct conn *c)
 {
 	struct http *h = c->h;
 	if (c->phase == PH_DEAD)
 		return;
+	big_release(c);
 	close(c->fd); /* also leaves the epoll set */
 	c->fd = -1;
 	c->phase = PH_DEAD;
@@ -300,6 +341,7 @@ static void respond(struct conn *c, struct http_response *res, bool close)
 	c->out_off = 0;
 	http_head_free(&c->head);
 	http_body_free(&c->body);
+	big_release(c);
 	c->have_head = false;
 	c->head_only = false;
 	if (!c->out) {
@@ -315,6 +357,16 @@ static void fail(struct conn *c, int status, const char *msg)
 {
 	struct http_response res = {.status = 500};
 	http_error(&res, status, NULL, "%s", msg);
+	respond(c, &res, true);
+}
+
+/* A body above lim.max_body with every big-body slot taken: 503, try again in a second. */
+static void fail_busy(struct conn *c)
+{
+	struct http_response res = {.status = 500};
+	http_error(&res, 503, NULL, "%d bodies larger than %zu bytes are being received: try again", HTTP_BIG_BODIES,
+	           c->h->lim.max_body);
+	snprintf(res.retry_after, sizeof(res.retry_after), "1");
 	respond(c, &res, true);
 }
 
@@ -365,8 +417,8 @@ static bool step_head(struct conn *c)
 	}
 	int status = 400;
 	char err[256];
-	ssize_t n = http_parse_head(c->in, c->in_len, &c->scan, HTTP_MAX_HEAD, h->lim.max_body, &c->head, &status, err,
-	                            sizeof(err));
+	ssize_t n = http_parse_head(c->in, c->in_len, &c->scan, HTTP_MAX_HEAD, h->max_route_body, &c->head, &status,
+	                            err, sizeof(err));
 	if (n == 0)
 		return false;
 	if (n < 0) {
@@ -377,7 +429,18 @@ static bool step_head(struct conn *c)
 	c->scan = 0;
 	consume(c, (size_t)n);
 	c->head_only = !strcmp(c->head.method, "HEAD");
-	if (http_body_init(&c->body, &c->head, h->lim.max_body) < 0) {
+	/* the route's bound, and a slot for a body announced above the server's: refused here, the
+	 * client sends no byte of it (nor waits for a 100 Continue) */
+	c->body_max = route_body_limit(h, c->head.method, c->head.path);
+	if (http_head_check_body(&c->head, c->body_max, &status, err, sizeof(err)) < 0) {
+		fail(c, status, err);
+		return true;
+	}
+	if (c->head.content_length > h->lim.max_body && !big_take(c)) {
+		fail_busy(c);
+		return true;
+	}
+	if (http_body_init(&c->body, &c->head, c->body_max) < 0) {
 		fail(c, 500, "out of memory");
 		return true;
 	}
@@ -394,16 +457,26 @@ static bool step_head(struct conn *c)
 
 static bool step_body(struct conn *c)
 {
+	struct http *h = c->h;
 	int status = 400;
 	char err[256];
-	ssize_t n = http_body_feed(&c->body, c->in, c->in_len, &status, err, sizeof(err));
+	/* a chunked body without a slot takes at most one byte past lim.max_body, then needs one */
+	bool capped = !c->big && c->body_max > h->lim.max_body;
+	size_t len = c->in_len;
+	if (capped && len > h->lim.max_body + 1 - c->body.len)
+		len = h->lim.max_body + 1 - c->body.len;
+	ssize_t n = http_body_feed(&c->body, c->in, len, &status, err, sizeof(err));
 	if (n < 0) {
 		fail(c, status, err);
 		return true;
 	}
 	consume(c, (size_t)n);
+	if (capped && c->body.len > h->lim.max_body && !big_take(c)) {
+		fail_busy(c);
+		return true;
+	}
 	if (!c->body.done)
-		return false;
+		return capped && n > 0 && c->in_len > 0; /* input held back by the cap */
 	run_handler(c);
 	return true;
 }
@@ -737,6 +810,10 @@ int http_start(const struct sockaddr *addr, socklen_t len, const struct http_rou
 		h->lim = *limits;
 	if (!h->lim.max_body)
 		h->lim.max_body = 1024 * 1024;
+	h->max_route_body = h->lim.max_body;
+	for (size_t i = 0; i < nroutes; i++)
+		if (routes[i].max_body > h->max_route_body)
+			h->max_route_body = routes[i].max_body;
 	if (!h->lim.max_clients)
 		h->lim.max_clients = 1024;
 	if (!h->lim.max_per_address)

@@ -35,7 +35,15 @@ struct http_route {
 	const char *method;
 	const char *pattern;
 	http_handler fn;
+	size_t max_body; /* larger than the server's bound for this route (0: the server's) */
 };
+
+/* Bodies above the server's bound (up to a route's max_body) being received at once: one more
+ * gets a 503 with Retry-After, so big uploads cannot take the memory of every connection. A body
+ * announced bigger (Content-Length) takes its slot once its head is read, a chunked one when it
+ * grows past the bound; the slot is free again once the body is answered or refused (408, 413,
+ * 400) or its connection closes. */
+#define HTTP_BIG_BODIES 2
 
 struct http;
 
@@ -47,7 +55,7 @@ struct http_hooks {
 
 /* What one client may hold. A zero field takes the default named. */
 struct http_limits {
-	size_t max_body; /* request body bytes (413 beyond); default 1 MiB */
+	size_t max_body; /* request body bytes (413 beyond) but on routes with a larger max_body; default 1 MiB */
 	unsigned max_clients; /* connections open at once; default 1024 */
 	unsigned max_per_address; /* from one IPv4 address or IPv6 /64; default 32 */
 	unsigned request_ms; /* from a request's first byte (or the connection) to its last; 408 after */

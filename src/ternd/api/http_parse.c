@@ -147,8 +147,8 @@ static ssize_t head_semantics(struct http_head *h, size_t max_body, int *status,
 		return refuse(status, 400, err, errlen, "no Host header field");
 	if (hosts > 1)
 		return refuse(status, 400, err, errlen, "more than one Host header field");
-	if (h->content_length > max_body)
-		return refuse(status, 413, err, errlen, "request body larger than %zu bytes", max_body);
+	if (http_head_check_body(h, max_body, status, err, errlen) < 0)
+		return TERN_EINVAL;
 	if (!h->chunked && !has_length)
 		h->expect_continue = false; /* nothing to continue with */
 	return 0;
@@ -308,6 +308,13 @@ ssize_t http_parse_head(const char *buf, size_t len, size_t *scan, size_t max_he
 		return rc;
 	}
 	return (ssize_t)end;
+}
+
+int http_head_check_body(const struct http_head *h, size_t max_body, int *status, char *err, size_t errlen)
+{
+	if (h->content_length > max_body)
+		return (int)refuse(status, 413, err, errlen, "request body larger than %zu bytes", max_body);
+	return 0;
 }
 
 void http_head_free(struct http_head *h)

@@ -39,6 +39,10 @@ struct http_head {
  * announced larger than max_body is refused here (413). h needs http_head_free() after > 0. */
 ssize_t http_parse_head(const char *buf, size_t len, size_t *scan, size_t max_head, size_t max_body,
                         struct http_head *h, int *status, char *err, size_t errlen);
+/* Whether the body h announces (Content-Length) fits max_body: 0, or TERN_EINVAL with *status 413
+ * and a message. http_parse_head() checks its own max_body so; a server whose routes take bodies
+ * of different sizes checks again with the route's bound once the path is known. */
+int http_head_check_body(const struct http_head *h, size_t max_body, int *status, char *err, size_t errlen);
 void http_head_free(struct http_head *h);
 /* The first header field of that name (case-insensitive), or NULL. */
 const char *http_head_field(const struct http_head *h, const char *name);

@@ -543,12 +543,18 @@ static int zone_add(struct xfrin *x, const struct config_zone *cz)
 	if (!z->file || !z->primaries)
 		goto fail;
 	if (x->nzones == x->capzones) {
+		/* under status_lock: xfrin_status() (the API thread) walks zones[] holding it alone, and
+		 * realloc() may free the array it walks */
 		size_t ncap = x->capzones ? x->capzones * 2 : 16;
+		pthread_mutex_lock(&x->status_lock);
 		struct xfrin_zone **nz = realloc(x->zones, ncap * sizeof(*nz));
+		if (nz) {
+			x->zones = nz;
+			x->capzones = ncap;
+		}
+		pthread_mutex_unlock(&x->status_lock);
 		if (!nz)
 			goto fail;
-		x->zones = nz;
-		x->capzones = ncap;
 	}
 	load_copy(x, z);
 	z->refresh_at = now_ms();

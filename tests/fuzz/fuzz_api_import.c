@@ -176,27 +176,6 @@ static void check_same_rrsets(const struct zone *got, const struct zone *want, c
 	free(nodes);
 }
 
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static int buf_write(void *ctx, const char *s, size_t n)
-{
-	struct buf *b = ctx;
-	if (b->len + n + 1 > b->cap) {
-		size_t ncap = (b->len + n + 1) * 2;
-		char *np = realloc(b->p, ncap);
-		if (!np)
-			return TERN_ENOMEM;
-		b->p = np;
-		b->cap = ncap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	return 0;
-}
-
 /* The applied zone against the file and the zone served: the file's RRsets, the served SOA
  * with the new serial, and an export that loads back to the same. */
 static void check_applied(const struct zone *next, const struct zone *cur, const struct zone *imp, uint32_t serial)
@@ -213,16 +192,16 @@ static void check_applied(const struct zone *next, const struct zone *cur, const
 		fail("the applied SOA differs from the served one beyond the serial");
 	if (next->nrecords != imp->nrecords)
 		fail("record count differs from the file's");
-	struct buf out = {0};
-	char err[1024];
+	char err[1024], *out = NULL;
+	size_t out_len = 0;
 	struct zone *back = NULL;
-	int rc = rrtext_export_zone(next, buf_write, &out, err, sizeof(err));
+	int rc = rrtext_export_zone_text(next, &out, &out_len, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "export: %s\n", err);
 		fail("the export of an applied import failed");
 	}
-	if (load(out.p ? out.p : "", out.len, &back, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n--- export ---\n%.*s\n", err, (int)out.len, out.p);
+	if (load(out, out_len, &back, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n--- export ---\n%.*s\n", err, (int)out_len, out);
 		fail("the export of an applied import does not load");
 	}
 	{
@@ -231,7 +210,7 @@ static void check_applied(const struct zone *next, const struct zone *cur, const
 			fail("the export loads back with another serial");
 	}
 	zone_free(back);
-	free(out.p);
+	free(out);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -6,15 +6,11 @@
  * before a line ";;import" is the zone served instead of a fixed one, and a line ";;x<N>" in the
  * body repeats the rest of it N times (at most 1,000), each copy under "$ORIGIN c<i>.example.com.",
  * so a short input makes an import of hundreds of RRsets. */
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "lib/error.h"
 #include "lib/name.h"
@@ -26,6 +22,7 @@
 #include "ternd/api/api_impl.h"
 
 #include "fuzz_zone_check.h"
+#include "fuzz_zone_load.h"
 
 static uint8_t apex[NAME_MAXLEN];
 
@@ -106,31 +103,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* Zone text must never reach into the file system ($INCLUDE is refused for text in memory). */
-static bool loading;
-
-int open(const char *path, int flags, ...)
-{
-	if (loading) {
-		fprintf(stderr, "fuzz_api_import: zone text made the loader open \"%s\"\n", path);
-		abort();
-	}
-	mode_t mode = 0;
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
-}
-
 static int load(const char *text, size_t len, struct zone **z, char *err, size_t errlen)
 {
-	loading = true;
-	int rc = zonefile_load_string(text, len, "body", apex, z, err, errlen);
-	loading = false;
-	return rc;
+	return fuzz_zone_load(text, len, "body", apex, z, err, errlen);
 }
 
 /* An error text holds only printable bytes, tabs and newlines, ends within its buffer and is

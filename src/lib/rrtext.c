@@ -441,3 +441,40 @@ int rrtext_export_zone_file(const struct zone *z, FILE *out, char *err, size_t e
 	}
 	return rc;
 }
+
+/* A growable text buffer, NUL-terminated after every write. */
+struct text_buf {
+	char *p;
+	size_t len, cap;
+};
+
+static int write_text(void *ctx, const char *buf, size_t len)
+{
+	struct text_buf *b = ctx;
+	if (b->len + len + 1 > b->cap) {
+		size_t ncap = (b->len + len + 1) * 2;
+		char *np = realloc(b->p, ncap);
+		if (!np)
+			return TERN_ENOMEM;
+		b->p = np;
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->len, buf, len);
+	b->len += len;
+	b->p[b->len] = 0;
+	return 0;
+}
+
+int rrtext_export_zone_text(const struct zone *z, char **text, size_t *len, char *err, size_t errlen)
+{
+	struct text_buf b = {0};
+	int rc = rrtext_export_zone(z, write_text, &b, err, errlen);
+	if (rc < 0) { /* on success the SOA at least was written, so b.p is set */
+		free(b.p);
+		b.p = NULL;
+		b.len = 0;
+	}
+	*text = b.p;
+	*len = b.len;
+	return rc;
+}

@@ -42,3 +42,6 @@ typedef int (*rrtext_write_fn)(void *ctx, const char *buf, size_t len);
 int rrtext_export_zone(const struct zone *z, rrtext_write_fn write, void *ctx, char *err, size_t errlen);
 /* The same into a stdio stream; TERN_EIO when writing fails. */
 int rrtext_export_zone_file(const struct zone *z, FILE *out, char *err, size_t errlen);
+/* The same into memory: *text (malloc'd, NUL-terminated, the caller frees it) and *len are set
+ * on success; on failure *text is NULL. */
+int rrtext_export_zone_text(const struct zone *z, char **text, size_t *len, char *err, size_t errlen);

@@ -6,15 +6,11 @@
  * before a line ";;import" is the zone served instead of a fixed one, and a line ";;x<N>" in the
  * body repeats the rest of it N times (at most 1,000), each copy under "$ORIGIN c<i>.example.com.",
  * so a short input makes an import of hundreds of RRsets. */
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "lib/error.h"
 #include "lib/name.h"
@@ -26,6 +22,7 @@
 #include "ternd/api/api_impl.h"
 
 #include "fuzz_zone_check.h"
+#include "fuzz_zone_load.h"
 
 static uint8_t apex[NAME_MAXLEN];
 
@@ -106,31 +103,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* Zone text must never reach into the file system ($INCLUDE is refused for text in memory). */
-static bool loading;
-
-int open(const char *path, int flags, ...)
-{
-	if (loading) {
-		fprintf(stderr, "fuzz_api_import: zone text made the loader open \"%s\"\n", path);
-		abort();
-	}
-	mode_t mode = 0;
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
-}
-
 static int load(const char *text, size_t len, struct zone **z, char *err, size_t errlen)
 {
-	loading = true;
-	int rc = zonefile_load_string(text, len, "body", apex, z, err, errlen);
-	loading = false;
-	return rc;
+	return fuzz_zone_load(text, len, "body", apex, z, err, errlen);
 }
 
 /* An error text holds only printable bytes, tabs and newlines, ends within its buffer and is
@@ -176,27 +151,6 @@ static void check_same_rrsets(const struct zone *got, const struct zone *want, c
 	free(nodes);
 }
 
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static int buf_write(void *ctx, const char *s, size_t n)
-{
-	struct buf *b = ctx;
-	if (b->len + n + 1 > b->cap) {
-		size_t ncap = (b->len + n + 1) * 2;
-		char *np = realloc(b->p, ncap);
-		if (!np)
-			return TERN_ENOMEM;
-		b->p = np;
-		b->cap = ncap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	return 0;
-}
-
 /* The applied zone against the file and the zone served: the file's RRsets, the served SOA
  * with the new serial, and an export that loads back to the same. */
 static void check_applied(const struct zone *next, const struct zone *cur, const struct zone *imp, uint32_t serial)
@@ -213,16 +167,16 @@ static void check_applied(const struct zone *next, const struct zone *cur, const
 		fail("the applied SOA differs from the served one beyond the serial");
 	if (next->nrecords != imp->nrecords)
 		fail("record count differs from the file's");
-	struct buf out = {0};
-	char err[1024];
+	char err[1024], *out = NULL;
+	size_t out_len = 0;
 	struct zone *back = NULL;
-	int rc = rrtext_export_zone(next, buf_write, &out, err, sizeof(err));
+	int rc = rrtext_export_zone_text(next, &out, &out_len, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "export: %s\n", err);
 		fail("the export of an applied import failed");
 	}
-	if (load(out.p ? out.p : "", out.len, &back, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n--- export ---\n%.*s\n", err, (int)out.len, out.p);
+	if (load(out, out_len, &back, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n--- export ---\n%.*s\n", err, (int)out_len, out);
 		fail("the export of an applied import does not load");
 	}
 	{
@@ -231,7 +185,7 @@ static void check_applied(const struct zone *next, const struct zone *cur, const
 			fail("the export loads back with another serial");
 	}
 	zone_free(back);
-	free(out.p);
+	free(out);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

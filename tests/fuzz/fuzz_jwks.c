@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fuzz_jose.h"
 #include "fuzz_token_keys.h"
 #include "lib/error.h"
 #include "ternd/api/auth.h"
@@ -28,72 +29,19 @@ static void fail(const char *what)
 	abort();
 }
 
-static char *b64url(const uint8_t *p, size_t n)
-{
-	char *s = malloc(4 * ((n + 2) / 3) + 1);
-	if (!s)
-		abort();
-	int len = EVP_EncodeBlock((unsigned char *)s, p, (int)n);
-	while (len > 0 && s[len - 1] == '=')
-		len--;
-	s[len] = 0;
-	for (char *c = s; *c; c++)
-		*c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
-	return s;
-}
-
 static char *make_token(EVP_PKEY *key, const char *alg, const char *kid)
 {
 	char header[96], claims[128];
 	snprintf(header, sizeof(header), "{\"alg\":\"%s\",\"kid\":\"%s\"}", alg, kid);
 	snprintf(claims, sizeof(claims), "{\"sub\":\"t\",\"exp\":%lld}", (long long)FUZZ_NOW + 600);
-	char *h = b64url((const uint8_t *)header, strlen(header)), *c = b64url((const uint8_t *)claims, strlen(claims));
-	char data[512];
-	snprintf(data, sizeof(data), "%s.%s", h, c);
-	free(h);
-	free(c);
-	uint8_t sig[512], rs[64];
-	size_t siglen = sizeof(sig);
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	if (!md || EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, key, NULL) != 1 ||
-	    EVP_DigestSign(md, sig, &siglen, (const uint8_t *)data, strlen(data)) != 1)
-		abort();
-	EVP_MD_CTX_free(md);
-	char *s;
-	if (alg[0] == 'E') {
-		const uint8_t *p = sig;
-		ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)siglen);
-		if (!es || BN_bn2binpad(ECDSA_SIG_get0_r(es), rs, 32) != 32 ||
-		    BN_bn2binpad(ECDSA_SIG_get0_s(es), rs + 32, 32) != 32)
-			abort();
-		ECDSA_SIG_free(es);
-		s = b64url(rs, 64);
-	} else {
-		s = b64url(sig, siglen);
-	}
-	char *tok = malloc(strlen(data) + strlen(s) + 2);
-	if (!tok)
-		abort();
-	sprintf(tok, "%s.%s", data, s);
-	free(s);
-	return tok;
-}
-
-static EVP_PKEY *pem_key(const char *pem)
-{
-	BIO *b = BIO_new_mem_buf(pem, -1);
-	EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
-	BIO_free(b);
-	if (!k)
-		abort();
-	return k;
+	return fuzz_sign(key, alg[0] == 'E', header, strlen(header), claims, strlen(claims));
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	EVP_PKEY *ec1 = pem_key(fuzz_ec1_pem), *rsa1 = pem_key(fuzz_rsa1_pem);
+	EVP_PKEY *ec1 = fuzz_pem_key(fuzz_ec1_pem, true), *rsa1 = fuzz_pem_key(fuzz_rsa1_pem, true);
 	tok_ec1 = make_token(ec1, "ES256", "ec1");
 	tok_rsa1 = make_token(rsa1, "RS256", "rsa1");
 	if (EVP_PKEY_get_bn_param(ec1, OSSL_PKEY_PARAM_EC_PUB_X, &ec1_x) != 1 ||
@@ -112,18 +60,12 @@ static BIGNUM *member_bn(json_t *jk, const char *field, size_t *bytes)
 	const char *s = json_string_value(json_object_get(jk, field));
 	if (!s)
 		return NULL;
-	size_t n = strlen(s), pad = (4 - n % 4) % 4;
-	char *std = malloc(n + 4);
-	uint8_t *buf = malloc(n + 4);
-	if (!std || !buf)
-		abort();
-	for (size_t i = 0; i < n; i++)
-		std[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
-	memset(std + n, '=', pad);
-	int len = EVP_DecodeBlock(buf, (const unsigned char *)std, (int)(n + pad));
-	BIGNUM *bn = len >= 0 && pad != 3 ? BN_bin2bn(buf, len - (int)pad, NULL) : NULL;
-	*bytes = len >= (int)pad ? (size_t)len - pad : 0;
-	free(std);
+	uint8_t *buf;
+	size_t len;
+	if (!fuzz_b64url_decode(s, strlen(s), &buf, &len))
+		return NULL;
+	BIGNUM *bn = BN_bin2bn(buf, (int)len, NULL);
+	*bytes = len;
 	free(buf);
 	return bn;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fuzz_jose.h"
 #include "fuzz_token_keys.h"
 #include "lib/error.h"
 #include "lib/name.h"
@@ -32,18 +33,6 @@ static void fail(const char *what)
 	abort();
 }
 
-static EVP_PKEY *pem_key(const char *pem, bool private)
-{
-	BIO *b = BIO_new_mem_buf(pem, -1);
-	EVP_PKEY *k = !b        ? NULL
-	              : private ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)
-	                        : PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
-	BIO_free(b);
-	if (!k)
-		abort();
-	return k;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -53,82 +42,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_token: the fuzz JWKS is refused: %s\n", err);
 		abort();
 	}
-	rsa1 = pem_key(fuzz_rsa1_pem, true);
-	ec1 = pem_key(fuzz_ec1_pem, true);
-	ec2 = pem_key(fuzz_ec2_public_pem, false);
+	rsa1 = fuzz_pem_key(fuzz_rsa1_pem, true);
+	ec1 = fuzz_pem_key(fuzz_ec1_pem, true);
+	ec2 = fuzz_pem_key(fuzz_ec2_public_pem, false);
 	return 0;
 }
 
-/* ---- the harness's own JOSE, independent of auth.c ---- */
-
-static char *b64url_encode(const uint8_t *p, size_t n)
-{
-	char *std = malloc(4 * ((n + 2) / 3) + 1);
-	if (!std)
-		abort();
-	int len = EVP_EncodeBlock((unsigned char *)std, p, (int)n);
-	while (len > 0 && std[len - 1] == '=')
-		len--;
-	std[len] = 0;
-	for (char *c = std; *c; c++)
-		*c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
-	return std;
-}
-
-/* Base64url through OpenSSL's decoder; false when it is not base64url. */
-static bool b64url_decode(const char *s, size_t n, uint8_t **out, size_t *outlen)
-{
-	char *std = malloc(n + 4);
-	uint8_t *buf = malloc(n + 4);
-	if (!std || !buf)
-		abort();
-	for (size_t i = 0; i < n; i++)
-		std[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
-	size_t pad = (4 - n % 4) % 4;
-	memset(std + n, '=', pad);
-	int len = EVP_DecodeBlock(buf, (const unsigned char *)std, (int)(n + pad));
-	free(std);
-	if (len < 0 || pad == 3) {
-		free(buf);
-		return false;
-	}
-	*out = buf;
-	*outlen = (size_t)len - pad; /* EVP_DecodeBlock counts the padding as zero bytes */
-	return true;
-}
-
-static char *sign_ec1(const char *header, size_t hlen, const char *claims, size_t clen)
-{
-	char *h = b64url_encode((const uint8_t *)header, hlen), *c = b64url_encode((const uint8_t *)claims, clen);
-	size_t n = strlen(h) + strlen(c) + 2;
-	char *data = malloc(n);
-	if (!data)
-		abort();
-	snprintf(data, n, "%s.%s", h, c);
-	free(h);
-	free(c);
-	uint8_t der[128], rs[64];
-	size_t derlen = sizeof(der);
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	if (!md || EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, ec1, NULL) != 1 ||
-	    EVP_DigestSign(md, der, &derlen, (const uint8_t *)data, strlen(data)) != 1)
-		abort();
-	EVP_MD_CTX_free(md);
-	const uint8_t *p = der;
-	ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
-	if (!es || BN_bn2binpad(ECDSA_SIG_get0_r(es), rs, 32) != 32 ||
-	    BN_bn2binpad(ECDSA_SIG_get0_s(es), rs + 32, 32) != 32)
-		abort();
-	ECDSA_SIG_free(es);
-	char *sig = b64url_encode(rs, 64);
-	char *tok = malloc(n + strlen(sig) + 1);
-	if (!tok)
-		abort();
-	sprintf(tok, "%s.%s", data, sig);
-	free(data);
-	free(sig);
-	return tok;
-}
+/* ---- the harness's own JOSE, independent of auth.c (with fuzz_jose.h) ---- */
 
 /* Whether tok's signature verifies, by OpenSSL alone, with the key its header names: rsa1 for
  * RS256, ec1 or ec2 for ES256 (the harness's PEM copies, not the JWKS auth.c read). */
@@ -139,7 +59,7 @@ static bool independently_signed(const char *tok, const char **kid_out)
 	size_t hlen, slen;
 	bool ok = false;
 	static char kid[AUTH_KID_MAX + 1];
-	if (!d2 || strchr(d2 + 1, '.') || !b64url_decode(tok, (size_t)(d1 - tok), &hdr, &hlen))
+	if (!d2 || strchr(d2 + 1, '.') || !fuzz_b64url_decode(tok, (size_t)(d1 - tok), &hdr, &hlen))
 		return false;
 	json_t *h = json_loadb((const char *)hdr, hlen, JSON_REJECT_DUPLICATES, NULL);
 	const char *alg = json_string_value(json_object_get(h, "alg"));
@@ -151,7 +71,7 @@ static bool independently_signed(const char *tok, const char **kid_out)
 		key = ec1;
 	else if (alg && k && strcmp(alg, "ES256") == 0 && strcmp(k, "ec2") == 0)
 		key = ec2;
-	if (key && b64url_decode(d2 + 1, strlen(d2 + 1), &sig, &slen)) {
+	if (key && fuzz_b64url_decode(d2 + 1, strlen(d2 + 1), &sig, &slen)) {
 		uint8_t der[80], *dp = der;
 		const uint8_t *s = sig;
 		size_t sl = slen;
@@ -327,7 +247,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *nul = memchr(rest, 0, n);
 		const char *h = nul ? rest : def, *c = nul ? nul + 1 : rest;
 		size_t hl = nul ? (size_t)(nul - rest) : strlen(def), cl = nul ? n - hl - 1 : n;
-		char *tok = sign_ec1(h, hl, c, cl);
+		char *tok = fuzz_sign(ec1, true, h, hl, c, cl);
 		run(tok, true);
 		free(tok);
 		return 0;

@@ -5,33 +5,20 @@ private keys the token harness signs with, and EC ec2, whose private key signs a
 thrown away: the harness has only its public key),
 corpus_token/ (tokens signed by those keys, and claims for the harness to sign) and corpus_jwks/.
 The output is committed; run this again only to change the seeds:
-/usr/bin/python3 tests/fuzz/gen_corpus_token.py  (needs python3-cryptography).
+/usr/bin/python3 tests/fuzz/gen_corpus_token.py  (needs python3-cryptography, and python3-dnspython
+for the helpers it takes from gen_corpus.py).
 These keys are for fuzzing only: nothing may trust what they sign."""
 import base64
 import json
 import os
-import shutil
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from gen_corpus import HERE, reset, write
+
 NOW = 1795428000  # the harness's clock: 2026-11-23T10:00:00Z (as tests/unit/test_auth.c)
-
-
-def reset(name):
-    d = os.path.join(HERE, name)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    return d
-
-
-def write(d, fname, data):
-    if isinstance(data, str):
-        data = data.encode()
-    with open(os.path.join(d, fname), "wb") as f:
-        f.write(data)
 
 
 def b64url(data):

@@ -13,7 +13,8 @@ def nsd_available():
     return os.access(NSD, os.X_OK)
 
 
-NSD_CONF = """server:
+# What every NSD here is: one server process on 127.0.0.1@port, every file of it under dir.
+NSD_SERVER = """server:
     server-count: 1
     ip-address: 127.0.0.1@{port}
     do-ip6: no
@@ -26,7 +27,9 @@ NSD_CONF = """server:
     xfrdir: "{dir}"
     zonelistfile: "{dir}/zone.list"
     logfile: "{dir}/nsd.log"
-    verbosity: 2
+"""
+
+NSD_CONF = NSD_SERVER + """    verbosity: 2
     zonefiles-write: 0
     rrl-ratelimit: 0
     xfrd-reload-timeout: {reload_timeout}
@@ -51,16 +54,20 @@ class Nsd(Peer):
 
     def __init__(self, workdir, zone, primary_port, port=None, reload_timeout=0, key=None):
         # reload_timeout is xfrd-reload-timeout: 0 serves a transfer at once instead of batching reloads
-        self.port = port or free_port()
-        self.dir = str(workdir)
-        os.makedirs(self.dir, exist_ok=True)
+        self._place(workdir, port)
         self.zone = zone
-        self.config = os.path.join(self.dir, "nsd.conf")
-        self.log = os.path.join(self.dir, "nsd.stderr")
         with open(self.config, "w") as f:
             f.write(NSD_CONF.format(port=self.port, dir=self.dir, zone=zone, primary=primary_port,
                                     reload_timeout=reload_timeout, keyname=key.name if key else "NOKEY",
                                     key=NSD_KEY.format(**key._asdict()) if key else ""))
+
+    def _place(self, workdir, port):
+        """Picks the port (a free one unless given) and the dir, config and stderr log in workdir."""
+        self.port = port or free_port()
+        self.dir = str(workdir)
+        os.makedirs(self.dir, exist_ok=True)
+        self.config = os.path.join(self.dir, "nsd.conf")
+        self.log = os.path.join(self.dir, "nsd.stderr")
 
     def start(self):
         self.launch([NSD, "-d", "-c", self.config])
@@ -80,20 +87,7 @@ class Nsd(Peer):
         return text
 
 
-NSD_SERVE_CONF = """server:
-    server-count: 1
-    ip-address: 127.0.0.1@{port}
-    do-ip6: no
-    username: ""
-    chroot: ""
-    zonesdir: "{dir}"
-    database: ""
-    pidfile: "{dir}/nsd.pid"
-    xfrdfile: "{dir}/xfrd.state"
-    xfrdir: "{dir}"
-    zonelistfile: "{dir}/zone.list"
-    logfile: "{dir}/nsd.log"
-    verbosity: 1
+NSD_SERVE_CONF = NSD_SERVER + """    verbosity: 1
     zonefiles-write: 0
     zonefiles-check: no
     rrl-ratelimit: 0
@@ -109,12 +103,8 @@ class NsdZones(Nsd):
     """NSD serving {zone name: zone file path} read-only, all its files in workdir."""
 
     def __init__(self, zones, workdir, port=None):
-        self.port = port or free_port()
-        self.dir = str(workdir)
-        os.makedirs(self.dir, exist_ok=True)
+        self._place(workdir, port)
         self.zones = {n.rstrip(".") + ".": os.path.abspath(p) for n, p in zones.items()}
-        self.config = os.path.join(self.dir, "nsd.conf")
-        self.log = os.path.join(self.dir, "nsd.stderr")
         text = NSD_SERVE_CONF.format(port=self.port, dir=self.dir)
         for name, path in self.zones.items():
             text += "zone:\n    name: \"%s\"\n    zonefile: \"%s\"\n" % (name, path)

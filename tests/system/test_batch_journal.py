@@ -11,11 +11,11 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
-from apilib import ApiTernd, assert_error, finish, keys  # noqa: F401 (fixture)
+from apilib import assert_error, finish, keys  # noqa: F401 (fixture)
 from knotlib import KnotSecondary, knotd_available
 from ternlib import free_port
 from test_ixfr_out import apply, diffs, records
-from xfrlib import api_primary, wait_serial
+from xfrlib import api_primary, api_transfer_ternd, wait_serial
 
 ZONE = "batch.test."
 SEED = 20240611
@@ -136,10 +136,7 @@ def same_rrset_twice(batch):
 
 @pytest.fixture
 def srv(tmp_path, keys):  # noqa: F811
-    s = ApiTernd(keys, workdir=str(tmp_path), api={"serial-policy": "increment", "journal-keep": 1000})
-    with open(s.config, "a") as f:
-        f.write("transfer:\n  allow: [127.0.0.0/8]\n")
-    s.start()
+    s = api_transfer_ternd(keys, tmp_path, api={"journal-keep": 1000})
     try:
         yield s
     finally:

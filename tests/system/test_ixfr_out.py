@@ -11,7 +11,7 @@ import pytest
 from apilib import ApiTernd, finish, keys  # noqa: F401 (fixture)
 from knotlib import KnotSecondary, knotd_available
 from ternlib import free_port
-from xfrlib import api_primary, wait_serial
+from xfrlib import api_primary, api_transfer_ternd, wait_serial
 
 ZONE = "ixfr.test."
 
@@ -76,10 +76,7 @@ def axfr_state(srv):
 
 @pytest.fixture
 def srv(tmp_path, keys):  # noqa: F811
-    s = ApiTernd(keys, workdir=str(tmp_path), api={"serial-policy": "increment"})
-    with open(s.config, "a") as f:
-        f.write("transfer:\n  allow: [127.0.0.0/8]\n")
-    s.start()
+    s = api_transfer_ternd(keys, tmp_path)
     try:
         yield s
     finally:
@@ -183,10 +180,7 @@ def test_knot_secondary_takes_ixfr(tmp_path, keys):  # noqa: F811
 def test_journal_keeps_the_newest_changes(tmp_path, keys):  # noqa: F811
     """api.journal-keep bounds the history: older changes are dropped, and an IXFR from before
     them gets the whole zone."""
-    s = ApiTernd(keys, workdir=str(tmp_path), api={"serial-policy": "increment", "journal-keep": 3})
-    with open(s.config, "a") as f:
-        f.write("transfer:\n  allow: [127.0.0.0/8]\n")
-    s.start()
+    s = api_transfer_ternd(keys, tmp_path, api={"journal-keep": 3})
     try:
         api = s.api(s.keys.token("t1"))
         api.create_zone("ixfr.test")

@@ -201,18 +201,25 @@ class ScriptedServer:
         self.tcp.close()
 
 
-def api_primary(keys, workdir, notify, zone, rrsets=(), key=None, api=None):
-    """(started ternd, API client): zone made by the API, transfers on loopback (only with key), NOTIFY to notify."""
+def api_transfer_ternd(keys, workdir, notify=None, key=None, api=None):
+    """A started ternd with an API (serial-policy increment, then api) whose transfers go to
+    loopback (only with key, when given) and whose NOTIFYs, when notify is a list, go to notify."""
     os.makedirs(str(workdir), exist_ok=True)
     t = ApiTernd(keys, workdir=str(workdir), api=dict({"serial-policy": "increment"}, **(api or {})))
+    to = "" if notify is None else "  notify: [%s]\n" % ", ".join(
+        '{address: "%s", key: %s}' % (n, key.name) if key else '"%s"' % n for n in notify)
     with open(t.config, "a") as f:
         if key:
             f.write("keys:\n  - {name: %s, algorithm: %s, secret: \"%s\"}\n" % key)
-            f.write("transfer:\n  allow: [{address: 127.0.0.0/8, key: %s}]\n  notify: [%s]\n" % (
-                key.name, ", ".join('{address: "%s", key: %s}' % (n, key.name) for n in notify)))
+            f.write("transfer:\n  allow: [{address: 127.0.0.0/8, key: %s}]\n%s" % (key.name, to))
         else:
-            f.write("transfer:\n  allow: [127.0.0.0/8]\n  notify: [%s]\n" % ", ".join('"%s"' % n for n in notify))
-    t.start()
+            f.write("transfer:\n  allow: [127.0.0.0/8]\n%s" % to)
+    return t.start()
+
+
+def api_primary(keys, workdir, notify, zone, rrsets=(), key=None, api=None):
+    """(started ternd, API client): zone made by the API, transfers on loopback (only with key), NOTIFY to notify."""
+    t = api_transfer_ternd(keys, workdir, notify, key, api)
     client = t.api(keys.token("pop"))
     client.create_zone(zone, rrsets=list(rrsets))
     return t, client

@@ -668,6 +668,16 @@ static void test_export_file_and_errors(void **state)
 	                         "example.com.\t3600\tIN\tNS\tns.example.com.\n"
 	                         "ns.example.com.\t3600\tIN\tA\t192.0.2.1\n");
 	free(mem);
+	/* The same text into memory. */
+	char *text = NULL;
+	size_t textlen = 0;
+	assert_int_equal(rrtext_export_zone_text(z, &text, &textlen, err, sizeof(err)), 0);
+	assert_non_null(text);
+	assert_int_equal(textlen, strlen(text));
+	assert_string_equal(text, "example.com.\t3600\tIN\tSOA\tns.example.com. hm.example.com. 1 2 3 4 5\n"
+	                          "example.com.\t3600\tIN\tNS\tns.example.com.\n"
+	                          "ns.example.com.\t3600\tIN\tA\t192.0.2.1\n");
+	free(text);
 
 	/* A writer's error stops the export and comes back. */
 	struct sink out = {.fail_after = 1};
@@ -685,6 +695,12 @@ static void test_export_file_and_errors(void **state)
 	assert_int_equal(rrtext_export_zone(z, sink_write, &out, err, sizeof(err)), TERN_EINVAL);
 	assert_string_equal(err, "ns.example.com. A is a dynamic answer; a zone file cannot hold it");
 	free(out.buf);
+	text = (char *)"untouched";
+	textlen = 1;
+	assert_int_equal(rrtext_export_zone_text(z, &text, &textlen, err, sizeof(err)), TERN_EINVAL);
+	assert_null(text);
+	assert_int_equal(textlen, 0);
+	assert_string_equal(err, "ns.example.com. A is a dynamic answer; a zone file cannot hold it");
 	zone_free(z);
 }
 

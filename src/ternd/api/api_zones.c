@@ -480,27 +480,6 @@ void api_zones_delete(void *ctx, const struct http_request *req, struct http_res
 	api_caller_free(&c);
 }
 
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static int buf_write(void *ctx, const char *s, size_t n)
-{
-	struct buf *b = ctx;
-	if (b->len + n + 1 > b->cap) {
-		size_t ncap = (b->len + n + 1) * 2;
-		char *np = realloc(b->p, ncap);
-		if (!np)
-			return TERN_ENOMEM;
-		b->p = np;
-		b->cap = ncap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	return 0;
-}
-
 void api_zones_export(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	struct api *a = ctx;
@@ -509,17 +488,17 @@ void api_zones_export(void *ctx, const struct http_request *req, struct http_res
 	if (!caller(a, req, res, &c))
 		return;
 	if (api_zone_get(a, &c, req->params[0], &z, res) && api_whole_zone(&c, &z, false, res)) {
-		struct buf b = {0};
-		char err[256] = "";
+		char err[256] = "", *text = NULL;
+		size_t len = 0;
 		pthread_mutex_lock(&a->write_lock); /* the snapshot stays while it is written out */
 		const struct zone *cur = zones_get(a->srv->zones, z.apex);
-		int rc = cur ? rrtext_export_zone(cur, buf_write, &b, err, sizeof(err)) : TERN_ENOTFOUND;
+		int rc = cur ? rrtext_export_zone_text(cur, &text, &len, err, sizeof(err)) : TERN_ENOTFOUND;
 		pthread_mutex_unlock(&a->write_lock);
 		if (rc == 0)
-			http_text(res, 200, "text/dns", b.p ? b.p : "", b.len);
+			http_text(res, 200, "text/dns", text, len);
 		else
 			http_error(res, 500, NULL, "export failed: %s", rc == TERN_ENOTFOUND ? "zone not served" : err);
-		free(b.p);
+		free(text);
 	}
 	api_caller_free(&c);
 }

@@ -12,6 +12,7 @@ from apilib import (ApiTernd, Keys, Response, assert_error, assert_not_served, a
 srv = server_fixture()
 legacy_srv = server_fixture(api={"legacy-tenant-header": True})
 limited_srv = server_fixture(api={"rate-limit": 5, "rate-burst": 5})
+legacy_limited_srv = server_fixture(api={"legacy-tenant-header": True, "rate-limit": 1, "rate-burst": 1000})
 
 
 # --- JWT ---------------------------------------------------------------------------------------------
@@ -387,6 +388,29 @@ def test_legacy_header_is_checked_as_sub_is(legacy_srv, keys):
 
 
 # --- rate limit ------------------------------------------------------------------------------------
+
+def rate_buckets(srv):
+    text = srv.api(None).get("/metrics", token=False).body.decode()
+    for line in text.splitlines():
+        if line.startswith("tern_api_rate_buckets "):
+            return int(line.split()[1])
+    raise AssertionError("no tern_api_rate_buckets in /metrics:\n" + text)
+
+
+def test_rate_limit_follows_a_bounded_set_of_tenants(legacy_limited_srv):
+    """With legacy-tenant-header anyone names a tenant, and each had a rate-limit bucket for the
+    life of the process (scanned on every request). The buckets are bounded: at 1,024, refilled
+    ones go (here a bucket is refilled 1 s after its one request), then the least recently used."""
+    api = legacy_limited_srv.api(None)
+    for i in range(10):
+        assert api.get("/api/v1/zones", token=False, headers={"X-Tenant-ID": "t%d" % i}).status == 200
+    assert rate_buckets(legacy_limited_srv) == 10
+    for i in range(10, 1500):
+        r = api.get("/api/v1/zones", token=False, headers={"X-Tenant-ID": "t%d" % i})
+        assert r.status == 200, r
+    assert 0 < rate_buckets(legacy_limited_srv) <= 1024
+    api.close()
+
 
 def test_rate_limit_429_with_retry_after(limited_srv, keys):
     api = limited_srv.api(keys.token("busy"))

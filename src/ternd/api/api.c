@@ -23,6 +23,46 @@
 
 /* ---- who is asking ---- */
 
+/* The tokens b holds at now (refilled at the rate, at most the burst). */
+static double rate_tokens(const struct api *a, const struct api_bucket *b, const struct timespec *now)
+{
+	double elapsed = (double)(now->tv_sec - b->last.tv_sec) + (double)(now->tv_nsec - b->last.tv_nsec) / 1e9;
+	double tokens = b->tokens + elapsed * a->conf->api.rate;
+	return tokens > a->conf->api.burst ? a->conf->api.burst : tokens;
+}
+
+/* A bucket for a tenant not in the table. The table is bounded (API_RATE_BUCKETS): when full,
+ * the buckets refilled to the burst are dropped (they hold nothing a new bucket would not), and if
+ * none is, the least recently used one is taken over. Tenant names come from tokens, or from
+ * anyone with legacy-tenant-header, so the table must not grow with them. */
+static struct api_bucket *rate_bucket_new(struct api *a, const char *tenant, const struct timespec *now)
+{
+	if (a->nbuckets == API_RATE_BUCKETS) {
+		size_t kept = 0;
+		for (size_t i = 0; i < a->nbuckets; i++)
+			if (rate_tokens(a, &a->buckets[i], now) < a->conf->api.burst)
+				a->buckets[kept++] = a->buckets[i];
+		a->nbuckets = kept;
+	}
+	struct api_bucket *b;
+	if (a->nbuckets < API_RATE_BUCKETS) {
+		if (!a->buckets && !(a->buckets = calloc(API_RATE_BUCKETS, sizeof(*a->buckets))))
+			return NULL;
+		b = &a->buckets[a->nbuckets++];
+	} else {
+		b = &a->buckets[0];
+		for (size_t i = 1; i < a->nbuckets; i++)
+			if (a->buckets[i].last.tv_sec < b->last.tv_sec ||
+			    (a->buckets[i].last.tv_sec == b->last.tv_sec &&
+			     a->buckets[i].last.tv_nsec < b->last.tv_nsec))
+				b = &a->buckets[i];
+	}
+	snprintf(b->tenant, sizeof(b->tenant), "%s", tenant);
+	b->tokens = a->conf->api.burst;
+	b->last = *now;
+	return b;
+}
+
 static bool rate_ok(struct api *a, const char *tenant, struct http_response *res)
 {
 	if (a->conf->api.rate == 0)
@@ -33,21 +73,10 @@ static bool rate_ok(struct api *a, const char *tenant, struct http_response *res
 	for (size_t i = 0; i < a->nbuckets && !b; i++)
 		if (strcmp(a->buckets[i].tenant, tenant) == 0)
 			b = &a->buckets[i];
-	if (!b) {
-		struct api_bucket *nb = realloc(a->buckets, (a->nbuckets + 1) * sizeof(*nb));
-		if (!nb)
-			return true; /* no memory for a bucket: do not punish the client */
-		a->buckets = nb;
-		b = &a->buckets[a->nbuckets++];
-		snprintf(b->tenant, sizeof(b->tenant), "%s", tenant);
-		b->tokens = a->conf->api.burst;
-		b->last = now;
-	}
-	double elapsed = (double)(now.tv_sec - b->last.tv_sec) + (double)(now.tv_nsec - b->last.tv_nsec) / 1e9;
+	if (!b && !(b = rate_bucket_new(a, tenant, &now)))
+		return true; /* no memory for a bucket: do not punish the client */
+	b->tokens = rate_tokens(a, b, &now);
 	b->last = now;
-	b->tokens += elapsed * a->conf->api.rate;
-	if (b->tokens > a->conf->api.burst)
-		b->tokens = a->conf->api.burst;
 	if (b->tokens >= 1) {
 		b->tokens -= 1;
 		return true;
@@ -253,6 +282,9 @@ static void metrics(void *ctx, const struct http_request *req, struct http_respo
 	     "# TYPE tern_api_requests_total counter\n");
 	for (int i = 1; i < 6; i++)
 		EMIT("tern_api_requests_total{code=\"%dxx\"} %llu\n", i, (unsigned long long)http[i]);
+	EMIT("# HELP tern_api_rate_buckets Tenants the API rate limit follows (at most %d).\n"
+	     "# TYPE tern_api_rate_buckets gauge\ntern_api_rate_buckets %zu\n",
+	     API_RATE_BUCKETS, a->nbuckets);
 	EMIT("# HELP tern_zones Zones served.\n# TYPE tern_zones gauge\ntern_zones %zu\n"
 	     "# HELP tern_records Records served.\n# TYPE tern_records gauge\ntern_records %zu\n",
 	     t.zones, t.records);

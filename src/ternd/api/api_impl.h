@@ -23,6 +23,8 @@
 #define API_PAGE_MAX 1000
 #define API_TTL_MAX 2147483647 /* RFC 2181 8 */
 
+/* Rate-limit buckets kept at most: a bucket idle for burst/rate seconds is full again and can go. */
+#define API_RATE_BUCKETS 1024
 struct api_bucket {
 	char tenant[AUTH_TENANT_MAX + 1];
 	double tokens;

@@ -107,6 +107,9 @@ def test_import_refused_names_the_problem_without_heap_bytes(srv, keys):
     assert e["message"].isprintable(), e
     assert "body:" in e["message"], e
     assert api.get("/api/v1/zones/%s/export" % zone).body == before
+    # a file with several problems: each named, one after the other ("; "), none lost to a '?'
+    e = assert_error(api.post("/api/v1/zones/%s/import" % zone, b"; nothing but a comment\n"), 400, "body")
+    assert e["message"] == "body:1: missing SOA record at the zone apex; body:1: no NS records at the zone apex", e
     api.close()
 
 

@@ -30,25 +30,37 @@ void http_text(struct http_response *res, int status, const char *type, const ch
 	res->body_len = res->body ? len : 0;
 }
 
+/* in as printable ASCII in out (cap > 0): messages quote what the client sent, which need not be
+ * text, and JSON strings must be UTF-8, so anything but printable ASCII becomes '?' (found by
+ * fuzzing: the error was lost); a line break, between the problems of a multi-line message (a zone
+ * file's), becomes "; ". */
+static void printable_copy(char *out, size_t cap, const char *in)
+{
+	size_t n = 0;
+	for (; *in && n + 1 < cap; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (c == '\n' && in[1] && n + 3 < cap) {
+			out[n++] = ';';
+			out[n++] = ' ';
+		} else if (c != '\n') {
+			out[n++] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+		}
+	}
+	out[n] = 0;
+}
+
 void http_error(struct http_response *res, int status, const char *field, const char *fmt, ...)
 {
-	char msg[1024];
+	char raw[1024], msg[1100];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	/* messages quote what the client sent, which need not be text: JSON strings must be UTF-8,
-	 * so anything but printable ASCII becomes '?' (found by fuzzing: the error was lost) */
-	for (char *c = msg; *c; c++)
-		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
-			*c = '?';
+	printable_copy(msg, sizeof(msg), raw);
 	json_t *e = json_pack("{s:i,s:s}", "status", status, "message", msg);
 	if (field) {
 		char f[128];
-		snprintf(f, sizeof(f), "%s", field);
-		for (char *c = f; *c; c++)
-			if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
-				*c = '?';
+		printable_copy(f, sizeof(f), field);
 		json_object_set_new(e, "field", json_string(f));
 	}
 	http_json(res, status, json_pack("{s:o}", "error", e));

@@ -512,7 +512,7 @@ int zone_node_change(const struct zone_node *n, uint16_t type, struct zone_chang
 	if (count > UINT16_MAX || size > UINT32_MAX)
 		return TERN_ESPACE;
 	uint8_t *rd = malloc(size ? size : 1);
-	uint32_t *ttls = type == RR_RRSIG ? malloc(count * sizeof(*ttls)) : NULL;
+	uint32_t *ttls = type == RR_RRSIG ? malloc((count ? count : 1) * sizeof(*ttls)) : NULL;
 	if (!rd || (type == RR_RRSIG && !ttls)) {
 		free(rd);
 		free(ttls);

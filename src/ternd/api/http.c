@@ -18,6 +18,7 @@
 
 #include "lib/error.h"
 #include "ternd/api/http_parse.h"
+#include "ternd/net/clients.h"
 
 #define IN_FIRST 2048 /* a connection's input buffer at first; it grows to HTTP_MAX_HEAD */
 #define LINGER_MS 2000 /* after a last response, unread input is drained this long at most */
@@ -36,7 +37,7 @@ struct conn {
 	struct http *h;
 	int fd;
 	uint32_t events; /* what epoll watches */
-	uint8_t key[17]; /* what the per-address limit counts: family, then an IPv4 address or an IPv6 /64 */
+	uint8_t key[CLIENT_KEY_LEN]; /* what the per-address limit counts: an IPv4 address or an IPv6 /64 */
 	enum phase phase;
 	bool idle; /* kept alive between requests, no byte of the next one yet */
 	bool close_after; /* close once the response is sent */
@@ -588,29 +589,11 @@ static void evict(struct conn *c, const char *why)
 	conn_close(c);
 }
 
-static void addr_key(const struct sockaddr_storage *ss, uint8_t key[17])
-{
-	memset(key, 0, 17);
-	key[0] = (uint8_t)ss->ss_family;
-	if (ss->ss_family == AF_INET) {
-		memcpy(key + 1, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	} else if (ss->ss_family == AF_INET6) {
-		const uint8_t *a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
-		static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-		if (!memcmp(a, mapped, 12)) { /* an IPv4 client of a dual-stack socket */
-			key[0] = AF_INET;
-			memcpy(key + 1, a + 12, 4);
-		} else {
-			memcpy(key + 1, a, 8); /* one /64 is one client */
-		}
-	}
-}
-
 /* Takes a new connection in, making room by eviction when a limit is reached. */
 static void admit(struct http *h, int fd, const struct sockaddr_storage *ss)
 {
-	uint8_t key[17];
-	addr_key(ss, key);
+	uint8_t key[CLIENT_KEY_LEN];
+	clients_key((const struct sockaddr *)ss, key); /* the TCP listener's rule; another family: one key */
 	unsigned same = 0;
 	struct conn *oldest_same = NULL, *oldest = NULL;
 	for (struct conn *c = h->first; c; c = c->next) {

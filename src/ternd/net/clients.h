@@ -30,5 +30,6 @@ void clients_put(struct clients *t, struct client *c);
 /* How many clients the table holds. */
 size_t clients_count(const struct clients *t);
 /* The key of addr: its family and its IPv4 address or IPv6 /64 (an IPv4-mapped IPv6 address is
- * its IPv4 address). Returns -1 for another family. */
+ * its IPv4 address); the HTTP API's per-address limit counts by it too. Returns -1 (key zeroed)
+ * for another family. */
 int clients_key(const struct sockaddr *addr, uint8_t key[CLIENT_KEY_LEN]);

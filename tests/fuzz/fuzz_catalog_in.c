@@ -1,5 +1,5 @@
 /* libFuzzer harness for reading catalog zones (RFC 9432 version 2): zone text for the apex
- * catalog.tern. that loads is read by catalog_in_members(), whose members are checked against the
+ * catalog.tern. that loads is read by catalog_members(), whose members are checked against the
  * entries of the zone, with a whole message buffer and with one cut to a size the input picks. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -12,7 +12,7 @@
 #include "lib/rr.h"
 #include "lib/zone.h"
 #include "lib/zonefile.h"
-#include "ternd/xfrin/catalog_in.h"
+#include "lib/catalog.h"
 
 #define MSGLEN 4096
 
@@ -131,7 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = 1234;
 	if (!msg)
 		abort();
-	int rc = catalog_in_members(z, &m, &n, msg, MSGLEN);
+	int rc = catalog_members(z, &m, &n, msg, MSGLEN);
 	check_msg(msg, MSGLEN);
 	if (rc == 0) {
 		if (!has_version_2(z))
@@ -156,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n2 = 1234;
 	if (!small)
 		abort();
-	int rc2 = catalog_in_members(z, &m2, &n2, cut ? small : small + 1, cut);
+	int rc2 = catalog_members(z, &m2, &n2, cut ? small : small + 1, cut);
 	if (rc2 != rc || n2 != n)
 		fail("a smaller message buffer changes the result");
 	for (size_t i = 0; i < n; i++)

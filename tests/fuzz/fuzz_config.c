@@ -7,7 +7,7 @@
 
 #include "lib/error.h"
 #include "lib/name.h"
-#include "ternd/config.h"
+#include "ternd/base/config.h"
 
 static void fail(const char *what)
 {

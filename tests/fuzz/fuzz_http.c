@@ -1,4 +1,4 @@
-/* libFuzzer harness for the API's HTTP/1.1 request parser (src/ternd/api/http_parse.c): the input
+/* libFuzzer harness for the API's HTTP/1.1 request parser (src/ternd/http/http_parse.c): the input
  * is what a client sends on one connection, requests one after another. Each head and body is
  * parsed as it arrives in pieces and again all at once: both must agree; what is accepted must be
  * well formed, what is refused must have a 4xx/5xx status and a message that makes a JSON error. */
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ternd/api/http.h"
-#include "ternd/api/http_parse.h"
+#include "ternd/http/http.h"
+#include "ternd/http/http_parse.h"
 
 #define MAX_BODY 4096
 

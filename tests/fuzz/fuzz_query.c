@@ -17,11 +17,11 @@
 #include "lib/wire.h"
 #include "lib/zone.h"
 #include "lib/zonefile.h"
-#include "ternd/config.h"
+#include "ternd/base/config.h"
 #include "ternd/ns/query.h"
 #include "ternd/ns/xfr.h"
-#include "ternd/server.h"
-#include "ternd/zones.h"
+#include "ternd/zones/server.h"
+#include "ternd/zones/zones.h"
 
 #include "fuzz_zones.h"
 

@@ -1,4 +1,4 @@
-/* libFuzzer harness for the zone transfer client (src/ternd/xfrin/xfr_parse.c): the input is the
+/* libFuzzer harness for the zone transfer client (src/lib/xfr_parse.c): the input is the
  * answer stream to an AXFR or an IXFR for example.com., as length-prefixed messages; a finished
  * answer's zone is checked, and its IXFR diffs are applied to a fixed current zone and compared
  * with a plain model of what they should make.
@@ -18,7 +18,7 @@
 #include "lib/wire.h"
 #include "lib/zone.h"
 #include "lib/zonefile.h"
-#include "ternd/xfrin/xfr_parse.h"
+#include "lib/xfr_parse.h"
 #include "fuzz_xfrin_zone.h"
 #include "fuzz_zone_check.h"
 

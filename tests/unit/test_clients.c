@@ -1,4 +1,4 @@
-/* Unit tests for the TCP client table (src/ternd/net/clients.c): which addresses are one client
+/* Unit tests for the TCP client table (src/ternd/base/clients.c): which addresses are one client
  * (an IPv4 address, an IPv6 /64, an IPv4-mapped address as its IPv4 address) and that a client
  * lives exactly as long as it has connections. */
 #include <setjmp.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "ternd/net/clients.h"
+#include "ternd/base/clients.h"
 
 static struct sockaddr_storage addr(const char *text)
 {

@@ -1,4 +1,4 @@
-/* Unit tests for ternd's configuration loader (src/ternd/config.c): valid files, defaults and
+/* Unit tests for ternd's configuration loader (src/ternd/base/config.c): valid files, defaults and
  * every error message, which must name file:line, the field and the bad value. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,8 +16,8 @@
 
 #include "lib/error.h"
 #include "lib/name.h"
-#include "ternd/config.h"
-#include "ternd/log.h"
+#include "ternd/base/config.h"
+#include "ternd/base/log.h"
 
 /* A stand-in that load() must leave alone when loading fails. */
 static struct config untouched;

@@ -1,4 +1,4 @@
-/* Unit tests for the API's HTTP/1.1 request parser (src/ternd/api/http_parse.c): heads fed whole
+/* Unit tests for the API's HTTP/1.1 request parser (src/ternd/http/http_parse.c): heads fed whole
  * and byte by byte, every refusal with its status and message, bodies by length and chunked. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "lib/error.h"
-#include "ternd/api/http_parse.h"
+#include "ternd/http/http_parse.h"
 
 #define MAX_BODY 1000
 

@@ -21,10 +21,10 @@
 #include "lib/rr.h"
 #include "lib/wire.h"
 #include "lib/zonefile.h"
-#include "ternd/config.h"
+#include "ternd/base/config.h"
 #include "ternd/ns/query.h"
-#include "ternd/server.h"
-#include "ternd/zones.h"
+#include "ternd/zones/server.h"
+#include "ternd/zones/zones.h"
 
 /* ---- zones ---- */
 

@@ -20,7 +20,7 @@
 #include "lib/name.h"
 #include "lib/rr.h"
 #include "lib/wire.h"
-#include "ternd/api/store.h"
+#include "ternd/store/store.h"
 
 struct fixture {
 	char dir[512];

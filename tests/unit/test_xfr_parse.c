@@ -18,7 +18,7 @@
 #include "lib/wire.h"
 #include "lib/zone.h"
 #include "lib/zonefile.h"
-#include "ternd/xfrin/xfr_parse.h"
+#include "lib/xfr_parse.h"
 
 #define CORPUS "../fuzz/corpus_xfrin/"
 

@@ -13,7 +13,7 @@
 
 #include "lib/name.h"
 #include "lib/zonefile.h"
-#include "ternd/zones.h"
+#include "ternd/zones/zones.h"
 
 #define ROUNDS 3000
 

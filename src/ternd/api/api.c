@@ -17,8 +17,8 @@
 #include "lib/rrtext.h"
 #include "ternd/api/api_impl.h"
 #include "ternd/api/pops.h"
-#include "ternd/log.h"
-#include "ternd/stats.h"
+#include "ternd/base/log.h"
+#include "ternd/base/stats.h"
 #include "ternd/xfrin/xfrin.h"
 
 /* ---- who is asking ---- */

@@ -9,11 +9,11 @@
 
 #include "lib/zone.h"
 #include "ternd/api/auth.h"
-#include "ternd/api/http.h"
-#include "ternd/api/store.h"
-#include "ternd/config.h"
+#include "ternd/http/http.h"
+#include "ternd/store/store.h"
+#include "ternd/base/config.h"
 #include "ternd/ns/xfr.h"
-#include "ternd/server.h"
+#include "ternd/zones/server.h"
 
 #define API_MAX_BODY (1024 * 1024)
 #define API_MAX_IMPORT_BODY (64 * 1024 * 1024) /* a zone file: about 1.5 million short RRsets */

@@ -4,7 +4,7 @@
 
 #include "lib/error.h"
 #include "ternd/api/api_impl.h"
-#include "ternd/log.h"
+#include "ternd/base/log.h"
 
 struct journal_read {
 	xfr_diff_fn fn;

@@ -9,7 +9,7 @@
 #include "lib/rr.h"
 #include "lib/rrtext.h"
 #include "ternd/api/api_impl.h"
-#include "ternd/log.h"
+#include "ternd/base/log.h"
 
 /* Whether this write trims its zone's journal to keep entries. Finding the cut walks keep index
  * entries (about 50 us at 1,000), so a long journal is trimmed on one write in 16, picked by a

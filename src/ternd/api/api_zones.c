@@ -9,7 +9,7 @@
 #include "lib/rrtext.h"
 #include "lib/zonefile.h"
 #include "ternd/api/api_impl.h"
-#include "ternd/log.h"
+#include "ternd/base/log.h"
 
 static bool caller(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c)
 {

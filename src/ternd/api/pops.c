@@ -16,7 +16,7 @@
 
 #include "lib/error.h"
 #include "lib/name.h"
-#include "ternd/log.h"
+#include "ternd/base/log.h"
 
 #define POPS_MAX_BODY (16u << 20) /* a /healthz larger than this is not one */
 

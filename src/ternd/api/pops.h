@@ -4,8 +4,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "ternd/config.h"
-#include "ternd/zones.h"
+#include "ternd/base/config.h"
+#include "ternd/zones/zones.h"
 
 struct pops;
 

@@ -3,7 +3,7 @@
 
 #include "lib/error.h"
 
-int answer_select(const struct query_client *client, const struct rrset *rs, struct answer_rrs *out)
+int answer_select(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out)
 {
 	(void)client; /* static data is the same for every client */
 	if (rs->dyn != 0)

@@ -4,9 +4,15 @@
  * logic never change when dynamic answers are added. */
 #pragma once
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "lib/zone.h"
-#include "ternd/ns/query.h"
+
+/* What an answer may depend on: who asks (and, with ECS, for whom). */
+struct answer_client {
+	const struct sockaddr *addr;
+	socklen_t addrlen;
+};
 
 struct answer_rrs {
 	const struct rrset *rrset; /* the records to write */
@@ -16,4 +22,4 @@ struct answer_rrs {
 
 /* Chooses the records of rs for this client. Returns 0, or a negative TERN_E* when a dynamic
  * resource cannot answer (the query then gets SERVFAIL). */
-int answer_select(const struct query_client *client, const struct rrset *rs, struct answer_rrs *out);
+int answer_select(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out);

@@ -36,8 +36,8 @@
 #include <urcu-qsbr.h>
 
 #include "lib/error.h"
-#include "ternd/log.h"
-#include "ternd/net/clients.h"
+#include "ternd/base/log.h"
+#include "ternd/base/clients.h"
 #include "ternd/net/socket.h"
 #include "ternd/ns/query.h"
 #include "ternd/ns/xfr.h"

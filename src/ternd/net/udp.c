@@ -15,7 +15,7 @@
 #include <urcu-qsbr.h>
 
 #include "lib/error.h"
-#include "ternd/log.h"
+#include "ternd/base/log.h"
 #include "ternd/net/socket.h"
 #include "ternd/ns/query.h"
 

@@ -2,8 +2,8 @@
 #pragma once
 #include <stddef.h>
 
-#include "ternd/config.h"
-#include "ternd/server.h"
+#include "ternd/base/config.h"
+#include "ternd/zones/server.h"
 
 struct udp;
 

@@ -22,8 +22,7 @@
 #include "lib/rr.h"
 #include "lib/tsig.h"
 #include "lib/wire.h"
-#include "ternd/log.h"
-#include "ternd/net/socket.h"
+#include "ternd/base/log.h"
 
 #define NOTIFY_TRIES 10
 #define NOTIFY_INTERVAL_MS 1000

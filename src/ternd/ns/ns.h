@@ -9,7 +9,7 @@
 #include "lib/zone.h"
 #include "ternd/ns/query.h"
 #include "ternd/ns/tsig_query.h"
-#include "ternd/server.h"
+#include "ternd/zones/server.h"
 
 #define EDE_NONE 0xffff
 #define EDE_NOT_AUTHORITATIVE 20

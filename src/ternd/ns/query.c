@@ -9,7 +9,7 @@
 #include "lib/rr.h"
 #include "ternd/dyn/answer.h"
 #include "ternd/ns/ns.h"
-#include "ternd/stats.h"
+#include "ternd/base/stats.h"
 #include "ternd/xfrin/xfrin.h"
 
 bool ns_put_rrset(struct query *q, enum ns_section sec, const uint8_t *owner, const struct rrset *rs)
@@ -17,7 +17,7 @@ bool ns_put_rrset(struct query *q, enum ns_section sec, const uint8_t *owner, co
 	if (q->full)
 		return false;
 	struct answer_rrs sel;
-	if (answer_select(q->client, rs, &sel) < 0) {
+	if (answer_select(&(struct answer_client){q->client->addr, q->client->addrlen}, rs, &sel) < 0) {
 		q->rcode = RCODE_SERVFAIL;
 		return false;
 	}

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "ternd/server.h"
+#include "ternd/zones/server.h"
 
 enum query_proto { PROTO_UDP, PROTO_TCP };
 

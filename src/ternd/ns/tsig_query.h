@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 
 #include "lib/tsig.h"
-#include "ternd/server.h"
+#include "ternd/zones/server.h"
 
 enum ns_tsig_state {
 	NS_TSIG_NONE, /* the request is unsigned */

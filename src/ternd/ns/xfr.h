@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "ternd/ns/query.h"
-#include "ternd/server.h"
+#include "ternd/zones/server.h"
 
 /* One record of a zone's history. */
 struct xfr_rr {

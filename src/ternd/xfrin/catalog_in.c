@@ -14,124 +14,19 @@
 
 #include "lib/error.h"
 #include "lib/rr.h"
-#include "ternd/catalog.h"
-#include "ternd/log.h"
+#include "lib/catalog.h"
+#include "ternd/base/log.h"
 #include "ternd/xfrin/xfrin.h"
 
 #define NAME_TEXT (NAME_MAXLEN * 4 + 2)
 #define MSGBUF 4096
 
-/* ---- reading a catalog ---- */
-
-/* Appends one line to msg, silently cut when full. */
-__attribute__((format(printf, 3, 4))) static void msg_add(char *msg, size_t msglen, const char *fmt, ...)
-{
-	size_t used = strnlen(msg, msglen);
-	if (used + 2 >= msglen)
-		return;
-	if (used)
-		msg[used++] = '\n';
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg + used, msglen - used, fmt, ap);
-	va_end(ap);
-}
+/* ---- the consumer ---- */
 
 static int cmp_member(const void *a, const void *b)
 {
 	return name_cmp(((const struct catalog_member *)a)->apex, ((const struct catalog_member *)b)->apex);
 }
-
-/* Whether the TXT RRset is exactly one record holding the one string "2". */
-static bool version_2(const struct rrset *rs)
-{
-	const uint8_t *rec = rs->rdata;
-	return rs->count == 1 && rdata_len(rec) == 2 && rdata_bytes(rec)[0] == 1 && rdata_bytes(rec)[1] == '2';
-}
-
-int catalog_in_members(const struct zone *cat, struct catalog_member **out, size_t *n, char *msg, size_t msglen)
-{
-	const struct zone_node **nodes = NULL;
-	struct catalog_member *m = NULL;
-	size_t nnodes = 0, count = 0;
-	uint8_t version[NAME_MAXLEN], zones[NAME_MAXLEN];
-	char owner[NAME_TEXT], target[NAME_TEXT];
-	bool have_version = false;
-	int rc = TERN_ENOMEM;
-	*out = NULL;
-	*n = 0;
-	if (msglen)
-		msg[0] = 0;
-	if (name_from_text(version, "version", cat->apex) < 0 || name_from_text(zones, "zones", cat->apex) < 0) {
-		msg_add(msg, msglen, "the catalog's name is too long for its own properties");
-		return TERN_EZONE;
-	}
-	if (zone_nodes_sorted(cat, &nodes, &nnodes) < 0 || !(m = calloc(nnodes + 1, sizeof(*m))))
-		goto fail;
-	for (size_t i = 0; i < nnodes; i++) {
-		const struct zone_node *node = nodes[i];
-		if (name_equal(node->owner, version)) {
-			const struct rrset *txt = zone_node_rrset(node, RR_TXT);
-			have_version = txt && version_2(txt);
-			continue;
-		}
-		const uint8_t *parent = name_parent(node->owner);
-		if (!parent || !name_equal(parent, zones))
-			continue; /* the apex, properties (coo, group, ext) and anything else: not entries */
-		const struct rrset *ptr = zone_node_rrset(node, RR_PTR);
-		if (!ptr)
-			continue;
-		name_to_text(node->owner, owner, sizeof(owner));
-		if (ptr->count != 1) {
-			msg_add(msg, msglen, "%s: %u PTR records where one is allowed: entry skipped", owner,
-			        ptr->count);
-			continue;
-		}
-		const uint8_t *rec = ptr->rdata;
-		if (name_check(rdata_bytes(rec), rdata_len(rec)) != (int)rdata_len(rec))
-			continue; /* the zone model checked it: cannot happen */
-		struct catalog_member *mb = &m[count];
-		name_lower_copy(mb->apex, rdata_bytes(rec), rdata_len(rec));
-		name_to_text(mb->apex, target, sizeof(target));
-		if (name_in(mb->apex, cat->apex)) {
-			msg_add(msg, msglen, "%s: member %s is the catalog or inside it: entry skipped", owner, target);
-			continue;
-		}
-		count++;
-	}
-	if (!have_version) {
-		rc = TERN_EZONE;
-		if (msglen) /* the version alone is reported */
-			msg[0] = 0;
-		name_to_text(version, owner, sizeof(owner));
-		msg_add(msg, msglen, "%s is not one TXT \"2\": not a version 2 catalog (RFC 9432 4.2.1), not processed",
-		        owner);
-		goto fail;
-	}
-	/* a zone listed twice keeps its first entry in canonical order; the others are skipped */
-	qsort(m, count, sizeof(*m), cmp_member);
-	size_t kept = 0;
-	for (size_t i = 0; i < count; i++) {
-		if (kept && name_equal(m[kept - 1].apex, m[i].apex)) {
-			name_to_text(m[i].apex, target, sizeof(target));
-			msg_add(msg, msglen, "member %s is listed more than once: one entry kept", target);
-			continue;
-		}
-		m[kept++] = m[i];
-	}
-	free(nodes);
-	*out = m;
-	*n = kept;
-	return 0;
-fail:
-	if (rc == TERN_ENOMEM)
-		msg_add(msg, msglen, "out of memory reading the catalog");
-	free(nodes);
-	free(m);
-	return rc;
-}
-
-/* ---- the consumer ---- */
 
 /* A catalog consumed: the thread's own. */
 struct cat {
@@ -291,7 +186,7 @@ static void sync_cat(struct catalog_in *ci, struct cat *c)
 	const struct zone *z = zones_get(ci->srv->zones, c->apex);
 	uint32_t serial = z ? z->serial : 0;
 	bool fresh = z && !(c->processed && serial == c->serial);
-	int rc = fresh ? catalog_in_members(z, &now, &n, msg, MSGBUF) : 0;
+	int rc = fresh ? catalog_members(z, &now, &n, msg, MSGBUF) : 0;
 	rcu_thread_offline();
 	if (!fresh) /* not served (not transferred yet, or expired: members keep their own timers) */
 		goto out;

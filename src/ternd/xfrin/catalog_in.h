@@ -6,23 +6,11 @@
 
 #include "lib/name.h"
 #include "lib/zone.h"
-#include "ternd/config.h"
-#include "ternd/server.h"
+#include "ternd/base/config.h"
+#include "ternd/zones/server.h"
 
 struct catalog_in;
 struct xfrin;
-
-/* One member of a catalog. */
-struct catalog_member {
-	uint8_t apex[NAME_MAXLEN]; /* lower-cased wire form */
-};
-
-/* The members a catalog zone lists, in a malloc'd array sorted by name (RFC 4034 order). Returns
- * TERN_EZONE with msg when the catalog must not be processed (its version property is missing or
- * not "2", RFC 9432 4.2.1). Entries that cannot be used (more than one PTR, a zone listed twice,
- * the catalog itself or a name inside it) are skipped, each named on a line of msg. Properties
- * (coo, group, ext) are ignored. */
-int catalog_in_members(const struct zone *cat, struct catalog_member **out, size_t *n, char *msg, size_t msglen);
 
 /* Serves every member of the catalogs conf names (those served already, from disk copies or not)
  * and follows each new version of them from then on. Returns once the members known now are added. */

@@ -9,8 +9,8 @@
 #include <stdint.h>
 
 #include "lib/zone.h"
-#include "ternd/config.h"
-#include "ternd/xfrin/xfr_parse.h"
+#include "ternd/base/config.h"
+#include "lib/xfr_parse.h"
 
 /* struct pull_tsig (the TSIG hook of a peer) lives in xfr_parse.h, which checks the answers. */
 

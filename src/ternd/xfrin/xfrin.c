@@ -44,8 +44,8 @@
 #include "lib/error.h"
 #include "lib/rr.h"
 #include "lib/tsig.h"
-#include "ternd/log.h"
-#include "ternd/rcu.h"
+#include "ternd/base/log.h"
+#include "ternd/base/rcu.h"
 #include "ternd/xfrin/diskcopy.h"
 #include "ternd/xfrin/pull.h"
 

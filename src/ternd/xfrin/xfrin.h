@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 
 #include "lib/name.h"
-#include "ternd/config.h"
-#include "ternd/server.h"
+#include "ternd/base/config.h"
+#include "ternd/zones/server.h"
 
 struct xfrin;
 

@@ -2,10 +2,9 @@
  * zone appears or goes; a thread of its own lists the zones served, derives the next version with
  * zone_apply() (only the PTRs that changed and the SOA) and hands it to zones_publish(). The
  * listener never publishes: it runs inside the publisher, which holds the zones lock. */
-#include "ternd/catalog.h"
+#include "ternd/catalog/catalog.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,21 +16,15 @@
 #include "lib/error.h"
 #include "lib/rr.h"
 #include "lib/wire.h"
-#include "ternd/log.h"
+#include "ternd/base/log.h"
 #include "ternd/xfrin/xfrin.h"
 
 /* Versions are at least this far apart: a burst of new zones makes one version, and the zones
  * lock stays free for API writers in between. The first change after a quiet spell is published
  * at once. */
 #define MIN_INTERVAL_MS 20
-#define SOA_REFRESH 300 /* consumers hear of changes by NOTIFY; this is only the fallback */
-#define SOA_RETRY 60
-#define SOA_EXPIRE 1209600
 #define NAME_TEXT (NAME_MAXLEN * 4 + 2)
 #define ERRBUF 2048
-#define INVALID ((const uint8_t *)"\007invalid") /* RFC 9432 4.1: the apex NS points nowhere */
-#define ZONES_LABEL ((const uint8_t *)"\005zones")
-#define VERSION_LABEL ((const uint8_t *)"\007version")
 
 /* Names in one growing buffer; offsets while collecting (the buffer moves), pointers once sorted. */
 struct names {
@@ -71,100 +64,6 @@ static uint64_t now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* ---- the catalog's content ---- */
-
-void catalog_member_id(const uint8_t *member, char out[CATALOG_ID_LEN + 1])
-{
-	static const char hex[] = "0123456789abcdef";
-	uint8_t lname[NAME_MAXLEN], md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0;
-	size_t len = name_len(member);
-	name_lower_copy(lname, member, len);
-	if (EVP_Digest(lname, len, md, &mdlen, EVP_sha1(), NULL) != 1 || mdlen * 2 < CATALOG_ID_LEN)
-		memset(md, 0, sizeof(md)); /* OpenSSL without SHA-1: cannot happen with Debian's */
-	for (size_t i = 0; i < CATALOG_ID_LEN / 2; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[CATALOG_ID_LEN] = 0;
-}
-
-uint32_t catalog_next_serial(uint32_t prev, uint32_t now)
-{
-	return rr_serial_newer(now, prev) ? now : prev + 1;
-}
-
-/* label.<rest> into out; false when it would be longer than a name may be. */
-static bool prepend(uint8_t out[NAME_MAXLEN], const uint8_t *label, const uint8_t *rest)
-{
-	size_t ll = (size_t)label[0] + 1, rl = name_len(rest);
-	if (ll + rl > NAME_MAXLEN)
-		return false;
-	memmove(out + ll, rest, rl);
-	memcpy(out, label, ll);
-	return true;
-}
-
-/* <id>.zones.<apex>: where a member's PTR lives. */
-static bool entry_owner(const uint8_t *apex, const uint8_t *member, uint8_t out[NAME_MAXLEN])
-{
-	uint8_t label[2 + CATALOG_ID_LEN]; /* length, id, and the NUL catalog_member_id() ends it with */
-	label[0] = CATALOG_ID_LEN;
-	catalog_member_id(member, (char *)label + 1);
-	return prepend(out, ZONES_LABEL, apex) && prepend(out, label, out);
-}
-
-/* SOA RDATA (invalid. invalid. serial and fixed timers), length first as in an RRset. */
-static size_t soa_rdata(uint32_t serial, uint8_t *out)
-{
-	size_t n = 2, il = name_len(INVALID);
-	memcpy(out + n, INVALID, il);
-	n += il;
-	memcpy(out + n, INVALID, il);
-	n += il;
-	const uint32_t v[5] = {serial, SOA_REFRESH, SOA_RETRY, SOA_EXPIRE, 0};
-	for (int i = 0; i < 5; i++, n += 4)
-		wire_put32(out + n, v[i]);
-	wire_put16(out, (uint16_t)(n - 2));
-	return n;
-}
-
-int catalog_build(const uint8_t *apex, uint32_t serial, const uint8_t *const *members, size_t n, struct zone **out,
-                  char *err, size_t errlen)
-{
-	uint8_t owner[NAME_MAXLEN], soa[2 + 2 * 9 + 20];
-	char text[NAME_TEXT];
-	static const uint8_t version[] = {1, '2'};
-	struct zone_builder *b = zone_builder_new(apex);
-	int rc = TERN_ENOMEM;
-	if (!b)
-		goto fail;
-	size_t soalen = soa_rdata(serial, soa);
-	if ((rc = zone_builder_add(b, apex, RR_SOA, 0, soa + 2, (uint16_t)(soalen - 2), 0)) < 0 ||
-	    (rc = zone_builder_add(b, apex, RR_NS, 0, INVALID, (uint16_t)name_len(INVALID), 0)) < 0)
-		goto fail;
-	rc = TERN_ENAME;
-	if (!prepend(owner, VERSION_LABEL, apex))
-		goto fail;
-	if ((rc = zone_builder_add(b, owner, RR_TXT, 0, version, sizeof(version), 0)) < 0)
-		goto fail;
-	for (size_t i = 0; i < n; i++) {
-		rc = TERN_ENAME;
-		if (!entry_owner(apex, members[i], owner))
-			goto fail;
-		if ((rc = zone_builder_add(b, owner, RR_PTR, 0, members[i], (uint16_t)name_len(members[i]), 0)) < 0)
-			goto fail;
-	}
-	name_to_text(apex, text, sizeof(text));
-	return zone_build(b, text, out, err, errlen); /* consumes b */
-fail:
-	zone_builder_free(b);
-	name_to_text(apex, text, sizeof(text));
-	snprintf(err, errlen, "catalog %s: %s", text,
-	         rc == TERN_ENAME ? "a member entry would be longer than 255 octets" : tern_strerror(rc));
-	return rc;
 }
 
 /* ---- lists of names ---- */
@@ -333,48 +232,6 @@ static size_t diff(const struct names *a, const struct names *b, const uint8_t *
 	return n;
 }
 
-struct entry {
-	uint8_t owner[NAME_MAXLEN];
-	uint8_t rdata[2 + NAME_MAXLEN];
-};
-
-/* The next version from the one served: the PTRs of members added and removed, and the SOA. */
-static int derive(struct catalog *c, const struct zone *prev, const uint8_t **added, size_t nadd,
-                  const uint8_t **removed, size_t nrem, uint32_t serial, struct zone **out, char *err, size_t errlen)
-{
-	size_t n = nadd + nrem + 1;
-	struct entry *e = malloc(n * sizeof(*e));
-	struct zone_change *ch = calloc(n, sizeof(*ch));
-	int rc = TERN_ENOMEM;
-	if (!e || !ch)
-		goto fail;
-	rc = TERN_ENAME;
-	for (size_t i = 0; i < nadd + nrem; i++) {
-		const uint8_t *m = i < nadd ? added[i] : removed[i - nadd];
-		if (!entry_owner(c->apex, m, e[i].owner))
-			goto fail;
-		ch[i].owner = e[i].owner;
-		ch[i].type = RR_PTR;
-		if (i < nadd) {
-			size_t ml = name_len(m);
-			wire_put16(e[i].rdata, (uint16_t)ml);
-			memcpy(e[i].rdata + 2, m, ml);
-			ch[i].count = 1;
-			ch[i].rdata = e[i].rdata;
-			ch[i].rdata_size = (uint32_t)(2 + ml);
-		}
-	}
-	ch[n - 1] = (struct zone_change){.owner = c->apex, .type = RR_SOA, .count = 1, .rdata = e[n - 1].rdata};
-	ch[n - 1].rdata_size = (uint32_t)soa_rdata(serial, e[n - 1].rdata);
-	rc = zone_apply(prev, ch, n, out, err, errlen);
-fail:
-	if (rc == TERN_ENOMEM || rc == TERN_ENAME)
-		snprintf(err, errlen, "%s", rc == TERN_ENOMEM ? "out of memory" : "a member entry is too long");
-	free(e);
-	free(ch);
-	return rc;
-}
-
 /* Lists the members and, when they changed (or nothing was served yet), publishes the next
  * version. The caller is a registered RCU thread, offline. */
 static int rebuild(struct catalog *c, char *err, size_t errlen)
@@ -409,7 +266,7 @@ static int rebuild(struct catalog *c, char *err, size_t errlen)
 	}
 	bool ours = prev && c->served && prev->serial == c->serial, derived = false;
 	if (ours) /* copy only what changed */
-		derived = derive(c, prev, added, nadd, removed, nrem, serial, &next, err, errlen) == 0;
+		derived = catalog_derive(prev, added, nadd, removed, nrem, serial, &next, err, errlen) == 0;
 	if (ours && !derived)
 		log_warning("catalog %s: the next version could not be derived (%s): built whole", c->name, err);
 	rc = derived ? 0 : catalog_build(c->apex, serial, now.v, now.n, &next, err, errlen);

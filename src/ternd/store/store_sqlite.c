@@ -1,7 +1,7 @@
 /* The SQLite backend of the store (store.h): schema and migrations, connections (one writer
  * serialised by a mutex, a pool of readers), transactions, and the SQL behind each operation. */
-#include "ternd/api/store.h"
-#include "ternd/api/store_sqlite_impl.h"
+#include "ternd/store/store.h"
+#include "ternd/store/store_sqlite_impl.h"
 
 #include <errno.h>
 #include <inttypes.h>

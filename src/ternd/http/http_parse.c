@@ -1,6 +1,6 @@
 /* HTTP/1.1 request parsing with no sockets inside: request line, header fields, query arguments
  * and bodies (Content-Length or chunked), each bounded, each error naming what was wrong. */
-#include "ternd/api/http_parse.h"
+#include "ternd/http/http_parse.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* ternd's configuration file: reads the YAML with libyaml's document API, checks every field
  * against the schema and collects "file:line: field: problem" messages for all mistakes found. */
-#include "ternd/config.h"
+#include "ternd/base/config.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -16,8 +16,8 @@
 
 #include "lib/error.h"
 #include "lib/name.h"
-#include "ternd/config_impl.h"
-#include "ternd/log.h"
+#include "ternd/base/config_impl.h"
+#include "ternd/base/log.h"
 
 #define CONFIG_MAX_FILE (16u << 20) /* a configuration larger than this is surely a mistake */
 

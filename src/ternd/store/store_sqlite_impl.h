@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "ternd/api/store.h"
+#include "ternd/store/store.h"
 
 #define BUSY_TIMEOUT_MS 5000
 #define POOL_IDLE_MAX 8

@@ -1,5 +1,5 @@
 /* xfrin/catalog_in.c: the members a catalog zone (RFC 9432 version 2) lists, read by
- * catalog_in_members() from catalogs loaded from zone text, and the entries it skips or refuses. */
+ * catalog_members() from catalogs loaded from zone text, and the entries it skips or refuses. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +14,7 @@
 #include "lib/name.h"
 #include "lib/zone.h"
 #include "lib/zonefile.h"
-#include "ternd/xfrin/catalog_in.h"
+#include "lib/catalog.h"
 
 #define HEAD                                                                                                           \
 	"$ORIGIN catalog.tern.\n"                                                                                      \
@@ -36,7 +36,7 @@ static struct zone *load_cat(const char *body)
 	return z;
 }
 
-/* What catalog_in_members() gave for one catalog. */
+/* What catalog_members() gave for one catalog. */
 struct result {
 	int rc;
 	struct catalog_member *m;
@@ -48,7 +48,7 @@ static void members(const char *body, struct result *r)
 {
 	struct zone *z = load_cat(body);
 	memset(r, 0, sizeof(*r));
-	r->rc = catalog_in_members(z, &r->m, &r->n, r->msg, sizeof(r->msg));
+	r->rc = catalog_members(z, &r->m, &r->n, r->msg, sizeof(r->msg));
 	zone_free(z);
 	if (r->rc == 0)
 		assert_true(r->m != NULL || r->n == 0);
@@ -293,14 +293,14 @@ static void test_msg_buffer_too_small(void **state)
 		char full[4096];
 		struct catalog_member *m = NULL;
 		size_t n = 0;
-		int rc = catalog_in_members(z, &m, &n, full, sizeof(full));
+		int rc = catalog_members(z, &m, &n, full, sizeof(full));
 		free(m);
 		assert_true(strlen(full) > 40);
 		for (size_t len = 0; len <= 40; len++) {
 			char buf[64];
 			memset(buf, 'X', sizeof(buf));
 			m = NULL;
-			assert_int_equal(catalog_in_members(z, &m, &n, buf, len), rc);
+			assert_int_equal(catalog_members(z, &m, &n, buf, len), rc);
 			free(m);
 			for (size_t i = len; i < sizeof(buf); i++)
 				if (buf[i] != 'X')

@@ -1,6 +1,6 @@
 /* Who holds the TCP connections: one entry per client (an IPv4 address, or an IPv6 /64), in a
  * chained hash table keyed with SipHash-2-4 under a random key, so no client can lengthen a chain. */
-#include "ternd/net/clients.h"
+#include "ternd/base/clients.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>

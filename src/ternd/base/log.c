@@ -1,5 +1,5 @@
 /* ternd's log: leveled lines on stderr with a timestamp. */
-#include "ternd/log.h"
+#include "ternd/base/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

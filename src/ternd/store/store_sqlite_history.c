@@ -7,8 +7,8 @@
 
 #include "lib/error.h"
 #include "lib/name.h"
-#include "ternd/api/store.h"
-#include "ternd/api/store_sqlite_impl.h"
+#include "ternd/store/store.h"
+#include "ternd/store/store_sqlite_impl.h"
 
 /* ---- Journal ---- */
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ternd/api/http.h"
+#include "ternd/http/http.h"
 
 void http_json(struct http_response *res, int status, json_t *body)
 {

@@ -5,7 +5,7 @@
  * and frees what no reader can still see, in the order it was handed over. A publisher never
  * waits for readers: a long one (the transfer thread building a big AXFR) delays only when old
  * versions are freed, not the next change nor the API's answer. */
-#include "ternd/zones.h"
+#include "ternd/zones/zones.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -15,7 +15,7 @@
 #include <urcu-qsbr.h>
 
 #include "lib/error.h"
-#include "ternd/rcu.h"
+#include "ternd/base/rcu.h"
 
 /* A zone's place in the set: stable while the zone exists, so a content change swaps only
  * current and never the table. */

@@ -1,5 +1,5 @@
 /* One running server's shared state: zones and answering parameters. */
-#include "ternd/server.h"
+#include "ternd/zones/server.h"
 
 #include <stdlib.h>
 #include <string.h>

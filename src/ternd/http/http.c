@@ -1,7 +1,7 @@
 /* The API's HTTP/1.1 server: one epoll thread; connections bounded in number (per address and in
  * all, evicting the least advanced), in time (a deadline per request) and in body size (per route,
  * HTTP_BIG_BODIES above the server's bound at a time); routing to handlers. */
-#include "ternd/api/http.h"
+#include "ternd/http/http.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "lib/error.h"
-#include "ternd/api/http_parse.h"
-#include "ternd/net/clients.h"
+#include "ternd/http/http_parse.h"
+#include "ternd/base/clients.h"
 
 #define IN_FIRST 2048 /* a connection's input buffer at first; it grows to HTTP_MAX_HEAD */
 #define LINGER_MS 2000 /* after a last response, unread input is drained this long at most */

@@ -13,8 +13,8 @@
 #include "lib/error.h"
 #include "lib/name.h"
 #include "lib/tsig.h"
-#include "ternd/config.h"
-#include "ternd/config_impl.h"
+#include "ternd/base/config.h"
+#include "ternd/base/config_impl.h"
 
 /* A domain name field: absolute, or relative to the root. */
 bool cfg_want_name(struct parse *p, yaml_node_t *n, const char *where, uint8_t out[NAME_MAXLEN])

@@ -4,9 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ternd/config.h"
-#include "ternd/stats.h"
-#include "ternd/zones.h"
+#include "ternd/base/config.h"
+#include "ternd/base/stats.h"
+#include "ternd/zones/zones.h"
 
 /* Answering parameters from the configuration, published by RCU like zones. */
 struct ns_params {

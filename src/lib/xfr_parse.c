@@ -1,6 +1,6 @@
 /* Zone transfer answers parsed without sockets: message checks, RDATA name expansion, the AXFR
  * and IXFR record state machines, and the application of IXFR diffs to a snapshot. */
-#include "ternd/xfrin/xfr_parse.h"
+#include "lib/xfr_parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>

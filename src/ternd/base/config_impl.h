@@ -8,7 +8,7 @@
 #include <yaml.h>
 
 #include "lib/name.h"
-#include "ternd/config.h"
+#include "ternd/base/config.h"
 
 #define QUOTE_MAX 64 /* characters of a bad value shown in a message */
 #define QUOTE_BUF (QUOTE_MAX + 16)

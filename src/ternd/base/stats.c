@@ -1,5 +1,5 @@
 /* Query counters for /metrics: per-worker blocks summed on demand. */
-#include "ternd/stats.h"
+#include "ternd/base/stats.h"
 
 #include <stdlib.h>
 

@@ -1,12 +1,11 @@
-/* PoP health on the control node: one thread polls every PoP's /healthz each interval with
- * libcurl's multi interface, keeps each PoP's state and reported zones, and renders them. */
+/* PoP health on the control node: one thread (an ev_ loop driving libcurl's multi socket
+ * interface) polls every PoP's /healthz each interval, keeps each PoP's state and reported zones, and renders them. */
 #include "ternd/api/pops.h"
 
 #include <curl/curl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 
 #include "lib/error.h"
 #include "lib/name.h"
+#include "ternd/base/event.h"
 #include "ternd/base/log.h"
 
 #define POPS_MAX_BODY (16u << 20) /* a /healthz larger than this is not one */
@@ -49,14 +49,24 @@ struct pops_pop {
 	char curl_err[CURL_ERROR_SIZE];
 };
 
+/* A socket libcurl asked to watch. */
+struct pops_sock {
+	struct ev_io io;
+	struct pops *p;
+	struct pops_sock *next;
+};
+
 struct pops {
 	const struct config_pops *conf;
 	struct pops_pop *pop;
 	size_t n;
 	CURLM *multi;
-	bool curl_ready, running;
-	atomic_bool stop;
-	pthread_t thread;
+	bool curl_ready;
+	struct ev_loop *loop; /* the poller's: libcurl's sockets and timeout, the interval */
+	struct ev_thread thread;
+	struct ev_timer tick, curl_timeout;
+	uint64_t next; /* when the next round of polls starts */
+	struct pops_sock *socks; /* the sockets libcurl asked to watch */
 	pthread_mutex_t lock; /* the reported fields of every PoP */
 };
 
@@ -68,13 +78,6 @@ static const char *state_name(enum pops_state s)
 	case POPS_UNKNOWN: break;
 	}
 	return "unknown";
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* RFC 1982: whether serial a comes before b. */
@@ -304,28 +307,85 @@ static void collect(struct pops *p)
 	}
 }
 
-/* Every PoP at once each interval; between rounds the thread sleeps in curl_multi_poll(), which
- * pops_stop() wakes. */
-static void *poller(void *arg)
+/* Every PoP at once each interval. */
+static void on_tick(struct ev_loop *loop, struct ev_timer *t)
 {
-	struct pops *p = arg;
-	uint64_t next = now_ms();
-	while (!atomic_load(&p->stop)) {
-		int running = 0;
-		curl_multi_perform(p->multi, &running);
-		collect(p);
-		uint64_t now = now_ms();
-		if (now >= next) {
-			for (size_t i = 0; i < p->n; i++)
-				poll_start(p, &p->pop[i]);
-			next += p->conf->interval_ms;
-			if (next <= now) /* late (a stalled machine): keep the pace rather than catch up */
-				next = now + p->conf->interval_ms;
-			continue;
+	struct pops *p = t->arg;
+	uint64_t now = ev_clock_ms();
+	for (size_t i = 0; i < p->n; i++)
+		poll_start(p, &p->pop[i]);
+	p->next += p->conf->interval_ms;
+	if (p->next <= now) /* late (a stalled machine): keep the pace rather than catch up */
+		p->next = now + p->conf->interval_ms;
+	ev_timer_at(loop, t, p->next);
+}
+
+static void on_socket_ready(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+	(void)loop;
+	struct pops_sock *ps = io->arg;
+	struct pops *p = ps->p;
+	int flags = (events & EPOLLIN ? CURL_CSELECT_IN : 0) | (events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+	            (events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+	int running = 0;
+	curl_multi_socket_action(p->multi, io->fd, flags, &running); /* may free ps */
+	collect(p);
+}
+
+static void on_curl_timeout(struct ev_loop *loop, struct ev_timer *t)
+{
+	(void)loop;
+	struct pops *p = t->arg;
+	int running = 0;
+	curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	collect(p);
+}
+
+/* libcurl's CURLMOPT_SOCKETFUNCTION: what to watch on a socket, or that it goes. */
+static int curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	(void)easy;
+	struct pops *p = userp;
+	struct pops_sock *ps = socketp;
+	if (what == CURL_POLL_REMOVE) {
+		if (!ps)
+			return 0;
+		ev_io_stop(p->loop, &ps->io);
+		for (struct pops_sock **l = &p->socks; *l; l = &(*l)->next) {
+			if (*l == ps) {
+				*l = ps->next;
+				break;
+			}
 		}
-		curl_multi_poll(p->multi, NULL, 0, (int)(next - now), NULL);
+		free(ps);
+		return 0;
 	}
-	return NULL;
+	uint32_t events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	if (ps)
+		return ev_io_modify(p->loop, &ps->io, events) < 0 ? -1 : 0;
+	if (!(ps = calloc(1, sizeof(*ps))))
+		return -1;
+	ps->p = p;
+	if (ev_io_start(p->loop, &ps->io, fd, events, on_socket_ready, ps) < 0) {
+		free(ps);
+		return -1;
+	}
+	ps->next = p->socks;
+	p->socks = ps;
+	curl_multi_assign(p->multi, fd, ps);
+	return 0;
+}
+
+/* libcurl's CURLMOPT_TIMERFUNCTION: when to call it back (-1: never). */
+static int curl_timer(CURLM *multi, long ms, void *userp)
+{
+	(void)multi;
+	struct pops *p = userp;
+	if (ms < 0)
+		ev_timer_cancel(p->loop, &p->curl_timeout);
+	else
+		ev_timer_at(p->loop, &p->curl_timeout, ev_clock_ms() + (uint64_t)ms);
+	return 0;
 }
 
 /* ---- start and stop ---- */
@@ -356,7 +416,6 @@ int pops_start(const struct config_pops *conf, struct pops **out, char *err, siz
 	if (!p)
 		return TERN_ENOMEM;
 	p->conf = conf;
-	atomic_init(&p->stop, false);
 	pthread_mutex_init(&p->lock, NULL);
 	int rc = TERN_EIO;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -365,10 +424,19 @@ int pops_start(const struct config_pops *conf, struct pops **out, char *err, siz
 	}
 	p->curl_ready = true;
 	rc = TERN_ENOMEM;
-	if (!(p->multi = curl_multi_init()) || (conf->n && !(p->pop = calloc(conf->n, sizeof(*p->pop))))) {
+	if (!(p->multi = curl_multi_init()) || !(p->loop = ev_new(0)) ||
+	    (conf->n && !(p->pop = calloc(conf->n, sizeof(*p->pop))))) {
 		snprintf(err, errlen, "pops: out of memory");
 		goto fail;
 	}
+	curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, curl_socket);
+	curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
+	curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, curl_timer);
+	curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
+	ev_timer_init(&p->curl_timeout, on_curl_timeout, p);
+	ev_timer_init(&p->tick, on_tick, p);
+	p->next = ev_clock_ms();
+	ev_timer_at(p->loop, &p->tick, p->next); /* the first round at once */
 	p->n = conf->n;
 	for (size_t i = 0; i < p->n; i++) {
 		struct pops_pop *pop = &p->pop[i];
@@ -380,12 +448,11 @@ int pops_start(const struct config_pops *conf, struct pops **out, char *err, siz
 		if ((rc = easy_setup(p, pop, err, errlen)) < 0)
 			goto fail;
 	}
-	if (pthread_create(&p->thread, NULL, poller, p) != 0) {
+	if (ev_thread_start(&p->thread, p->loop, "ternd-pops") < 0) {
 		snprintf(err, errlen, "pops: cannot start the poller thread");
 		rc = TERN_EIO;
 		goto fail;
 	}
-	p->running = true;
 	log_info("pops: polling %zu PoP(s) every %g s (timeout %g s, down after %u misses)", p->n,
 	         conf->interval_ms / 1000.0, conf->timeout_ms / 1000.0, conf->down_after);
 	*out = p;
@@ -399,11 +466,7 @@ void pops_stop(struct pops *p)
 {
 	if (!p)
 		return;
-	if (p->running) {
-		atomic_store(&p->stop, true);
-		curl_multi_wakeup(p->multi);
-		pthread_join(p->thread, NULL);
-	}
+	ev_thread_stop(&p->thread);
 	for (size_t i = 0; p->pop && i < p->n; i++) {
 		struct pops_pop *pop = &p->pop[i];
 		if (pop->busy)
@@ -414,6 +477,12 @@ void pops_stop(struct pops *p)
 	}
 	free(p->pop);
 	curl_multi_cleanup(p->multi);
+	while (p->socks) { /* those libcurl did not say were gone */
+		struct pops_sock *ps = p->socks;
+		p->socks = ps->next;
+		free(ps);
+	}
+	ev_free(p->loop);
 	if (p->curl_ready)
 		curl_global_cleanup();
 	pthread_mutex_destroy(&p->lock);

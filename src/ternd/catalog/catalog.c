@@ -16,6 +16,7 @@
 #include "lib/error.h"
 #include "lib/rr.h"
 #include "lib/wire.h"
+#include "ternd/base/event.h"
 #include "ternd/base/log.h"
 #include "ternd/xfrin/xfrin.h"
 
@@ -41,11 +42,14 @@ struct catalog {
 	uint8_t apex[NAME_MAXLEN];
 	char name[NAME_TEXT];
 	char *state_file; /* the last serial, so it never goes backwards across restarts */
-	pthread_t thread;
-	bool started, subscribed;
+	struct ev_loop *loop; /* the thread's: changed wakes it, due rebuilds */
+	struct ev_thread thread;
+	struct ev_async changed;
+	struct ev_timer due;
+	bool subscribed;
 	pthread_mutex_t lock; /* the fields below up to the thread's own */
-	pthread_cond_t wake, ready;
-	bool dirty, stop, first_done;
+	pthread_cond_t ready;
+	bool first_done;
 	/* a renamed catalog's previous apex, still served until the first version under the new name
 	 * is: never a member (empty: none) */
 	uint8_t retiring[NAME_MAXLEN];
@@ -58,13 +62,6 @@ struct catalog {
 	struct names members; /* those of the version served */
 	uint64_t last_ms;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- lists of names ---- */
 
@@ -307,49 +304,37 @@ static void on_zones(void *arg, enum zones_event ev, const struct zone *old, con
 	const struct zone *z = next ? next : old;
 	if (!z || (ev == ZONES_PUBLISHED && old) || name_equal(z->apex, c->apex))
 		return;
-	pthread_mutex_lock(&c->lock);
-	c->dirty = true;
-	pthread_cond_signal(&c->wake);
-	pthread_mutex_unlock(&c->lock);
+	ev_async_send(&c->changed);
 }
 
-static void *run(void *arg)
+/* In the thread: a change (or a reload) is due MIN_INTERVAL_MS after the last version, at once
+ * after a quiet spell; the changes until then make one version. */
+static void on_changed(struct ev_loop *loop, struct ev_async *a)
 {
-	struct catalog *c = arg;
+	struct catalog *c = a->arg;
+	if (!c->due.armed)
+		ev_timer_at(loop, &c->due, c->last_ms ? c->last_ms + MIN_INTERVAL_MS : 0);
+}
+
+static void on_due(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct catalog *c = t->arg;
 	char err[ERRBUF];
-	rcu_register_thread();
-	rcu_thread_offline();
+	err[0] = 0;
+	int rc = rebuild(c, err, sizeof(err));
+	if (rc < 0 && c->first_done)
+		log_error("catalog %s not updated: %s", c->name, err);
+	c->last_ms = ev_clock_ms();
 	pthread_mutex_lock(&c->lock);
-	for (;;) {
-		while (!c->dirty && !c->stop)
-			pthread_cond_wait(&c->wake, &c->lock);
-		uint64_t at = c->last_ms + MIN_INTERVAL_MS;
-		struct timespec ts = {.tv_sec = (time_t)(at / 1000), .tv_nsec = (long)(at % 1000) * 1000000};
-		while (!c->stop && c->last_ms && now_ms() < at)
-			pthread_cond_timedwait(&c->wake, &c->lock, &ts);
-		if (c->stop)
-			break;
-		c->dirty = false;
-		pthread_mutex_unlock(&c->lock);
-		err[0] = 0;
-		int rc = rebuild(c, err, sizeof(err));
-		if (rc < 0 && c->first_done)
-			log_error("catalog %s not updated: %s", c->name, err);
-		c->last_ms = now_ms();
-		pthread_mutex_lock(&c->lock);
-		if (!c->first_done) {
-			c->first_done = true;
-			c->first_rc = rc;
-			snprintf(c->first_err, sizeof(c->first_err), "catalog %s: %s", c->name, err);
-			pthread_cond_broadcast(&c->ready);
-			if (rc < 0)
-				break;
-		}
+	if (!c->first_done) {
+		c->first_done = true;
+		c->first_rc = rc;
+		snprintf(c->first_err, sizeof(c->first_err), "catalog %s: %s", c->name, err);
+		pthread_cond_broadcast(&c->ready);
+		if (rc < 0)
+			ev_stop(loop);
 	}
 	pthread_mutex_unlock(&c->lock);
-	rcu_thread_online();
-	rcu_unregister_thread();
-	return NULL;
 }
 
 /* Starts the producer; returns once its first version is served. retiring: see struct catalog. */
@@ -369,16 +354,16 @@ static int start(struct server *srv, const struct config *conf, struct xfrin *x,
 		memcpy(c->retiring, retiring, name_len(retiring));
 	name_to_text(c->apex, c->name, sizeof(c->name));
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->wake, &ca);
-	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&c->ready, NULL);
 	if (conf->catalog.state_file && !(c->state_file = strdup(conf->catalog.state_file)))
 		goto nomem;
 	c->serial = load_serial(c->state_file);
-	c->dirty = true; /* the first version lists every zone served now */
+	/* offline but around its reads: rebuild() waits for locks held across grace periods */
+	if (!(c->loop = ev_new(EV_RCU_OFFLINE)))
+		goto nomem;
+	ev_async_start(c->loop, &c->changed, on_changed, c);
+	ev_timer_init(&c->due, on_due, c);
+	ev_timer_at(c->loop, &c->due, 0); /* the first version lists every zone served now */
 	/* subscribed before the thread's first walk, so no zone added meanwhile is missed */
 	if (zones_subscribe(srv->zones, on_zones, c) < 0) {
 		snprintf(err, errlen, "catalog %s: too many zone listeners", c->name);
@@ -386,12 +371,11 @@ static int start(struct server *srv, const struct config *conf, struct xfrin *x,
 		return TERN_ENOMEM;
 	}
 	c->subscribed = true;
-	if (pthread_create(&c->thread, NULL, run, c) != 0) {
+	if (ev_thread_start(&c->thread, c->loop, "ternd-catalog") < 0) {
 		snprintf(err, errlen, "catalog %s: cannot start its thread", c->name);
 		catalog_stop(c);
 		return TERN_EIO;
 	}
-	c->started = true;
 	pthread_mutex_lock(&c->lock);
 	while (!c->first_done)
 		pthread_cond_wait(&c->ready, &c->lock);
@@ -421,10 +405,7 @@ int catalog_reload(struct catalog **cp, struct server *srv, const struct config 
 {
 	struct catalog *c = *cp;
 	if (c && conf->catalog.enabled && name_equal(c->apex, conf->catalog.apex)) {
-		pthread_mutex_lock(&c->lock);
-		c->dirty = true;
-		pthread_cond_signal(&c->wake);
-		pthread_mutex_unlock(&c->lock);
+		ev_async_send(&c->changed);
 		return 0;
 	}
 	/* a rename: the new catalog is served before the old one goes, so there is always one */
@@ -446,9 +427,8 @@ int catalog_reload(struct catalog **cp, struct server *srv, const struct config 
 		if ((c = *cp) != NULL) { /* a zone of that name may be a member from now on */
 			pthread_mutex_lock(&c->lock);
 			c->retiring[0] = 0;
-			c->dirty = true;
-			pthread_cond_signal(&c->wake);
 			pthread_mutex_unlock(&c->lock);
+			ev_async_send(&c->changed);
 		}
 	}
 	return rc;
@@ -460,15 +440,9 @@ void catalog_stop(struct catalog *c)
 		return;
 	if (c->subscribed)
 		zones_unsubscribe(c->srv->zones, on_zones, c);
-	if (c->started) {
-		pthread_mutex_lock(&c->lock);
-		c->stop = true;
-		pthread_cond_signal(&c->wake);
-		pthread_mutex_unlock(&c->lock);
-		pthread_join(c->thread, NULL);
-	}
+	ev_thread_stop(&c->thread);
+	ev_free(c->loop);
 	pthread_mutex_destroy(&c->lock);
-	pthread_cond_destroy(&c->wake);
 	pthread_cond_destroy(&c->ready);
 	names_free(&c->members);
 	free(c->state_file);

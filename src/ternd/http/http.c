@@ -1,4 +1,4 @@
-/* The API's HTTP/1.1 server: one epoll thread; connections bounded in number (per address and in
+/* The API's HTTP/1.1 server: one thread running an ev_ loop; connections bounded in number (per address and in
  * all, evicting the least advanced), in time (a deadline per request) and in body size (per route,
  * HTTP_BIG_BODIES above the server's bound at a time); routing to handlers. */
 #include "ternd/http/http.h"
@@ -11,14 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/error.h"
 #include "ternd/http/http_parse.h"
 #include "ternd/base/clients.h"
+#include "ternd/base/event.h"
 
 #define IN_FIRST 2048 /* a connection's input buffer at first; it grows to HTTP_MAX_HEAD */
 #define LINGER_MS 2000 /* after a last response, unread input is drained this long at most */
@@ -36,7 +35,7 @@ enum phase {
 struct conn {
 	struct http *h;
 	int fd;
-	uint32_t events; /* what epoll watches */
+	struct ev_io io;
 	uint8_t key[CLIENT_KEY_LEN]; /* what the per-address limit counts: an IPv4 address or an IPv6 /64 */
 	enum phase phase;
 	bool idle; /* kept alive between requests, no byte of the next one yet */
@@ -57,9 +56,11 @@ struct conn {
 };
 
 struct http {
-	int lfd, efd, ep;
-	pthread_t thread;
-	bool running;
+	int lfd;
+	struct ev_loop *loop; /* the thread's: the listener, the connections, the next deadline */
+	struct ev_thread thread;
+	struct ev_io listen_io;
+	struct ev_timer deadline; /* at next_deadline */
 	const struct http_route *routes;
 	size_t nroutes;
 	void *ctx;
@@ -75,13 +76,6 @@ struct http {
 	char date[40];
 	time_t date_at;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 const char *http_header(const struct http_request *r, const char *name)
 {
@@ -269,11 +263,7 @@ static void set_deadline(struct conn *c, uint64_t at)
 
 static void want(struct conn *c, uint32_t events)
 {
-	if (c->events == events)
-		return;
-	struct epoll_event ev = {.events = events, .data.ptr = c};
-	epoll_ctl(c->h->ep, EPOLL_CTL_MOD, c->fd, &ev);
-	c->events = events;
+	ev_io_modify(c->h->loop, &c->io, events);
 }
 
 /* A body above lim.max_body may be received only while holding one of HTTP_BIG_BODIES slots. */
@@ -303,7 +293,7 @@ static void conn_close(struct conn *c)
 	if (c->phase == PH_DEAD)
 		return;
 	big_release(c);
-	close(c->fd); /* also leaves the epoll set */
+	ev_io_close(h->loop, &c->io); /* no event reaches c any more */
 	c->fd = -1;
 	c->phase = PH_DEAD;
 	if (c->prev)
@@ -574,6 +564,16 @@ static void on_readable(struct conn *c)
 	drive(c);
 }
 
+static void on_conn(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+	struct conn *c = io->arg;
+	c->h->now = ev_now(loop);
+	if (c->phase == PH_WRITE && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+		drive(c);
+	else if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		on_readable(c);
+}
+
 /* Whether c may be closed to make room: it has not sent a whole request head yet (or is done). */
 static bool evictable(const struct conn *c)
 {
@@ -642,10 +642,8 @@ static void admit(struct http *h, int fd, const struct sockaddr_storage *ss)
 	c->fd = fd;
 	memcpy(c->key, key, sizeof(key));
 	c->phase = PH_HEAD;
-	c->events = EPOLLIN;
 	c->started = h->now;
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	if (ev_io_start(h->loop, &c->io, fd, EPOLLIN, on_conn, c) < 0) {
 		close(fd);
 		free(c);
 		return;
@@ -662,8 +660,7 @@ static void admit(struct http *h, int fd, const struct sockaddr_storage *ss)
 
 static void pause_accept(struct http *h, bool paused)
 {
-	struct epoll_event ev = {.events = paused ? 0 : EPOLLIN, .data.ptr = &h->lfd};
-	epoll_ctl(h->ep, EPOLL_CTL_MOD, h->lfd, &ev);
+	ev_io_modify(h->loop, &h->listen_io, paused ? 0 : EPOLLIN);
 	h->accept_paused_until = paused ? h->now + ACCEPT_PAUSE_MS : 0;
 	if (paused && h->accept_paused_until < h->next_deadline)
 		h->next_deadline = h->accept_paused_until;
@@ -733,45 +730,34 @@ static void sweep(struct http *h)
 	}
 }
 
-static void *serve(void *arg)
+static void on_listen(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+	(void)events;
+	struct http *h = io->arg;
+	h->now = ev_now(loop);
+	on_accept(h);
+}
+
+static void on_deadline(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct http *h = t->arg;
+	h->now = ev_now(loop);
+	sweep(h);
+}
+
+/* After each round: frees what it closed, and sets the timer for the next deadline. */
+static void after_round(struct ev_loop *loop, void *arg)
 {
 	struct http *h = arg;
-	struct epoll_event evs[128];
-	for (;;) {
-		h->now = now_ms();
-		int timeout = -1;
-		if (h->next_deadline != UINT64_MAX)
-			timeout = h->next_deadline <= h->now          ? 0
-			          : h->next_deadline - h->now > 60000 ? 60000
-			                                              : (int)(h->next_deadline - h->now);
-		int n = epoll_wait(h->ep, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout);
-		h->now = now_ms();
-		bool stop = false;
-		for (int i = 0; i < n; i++) {
-			if (evs[i].data.ptr == &h->efd) {
-				stop = true;
-			} else if (evs[i].data.ptr == &h->lfd) {
-				on_accept(h);
-			} else {
-				struct conn *c = evs[i].data.ptr;
-				if (c->phase == PH_DEAD)
-					continue; /* evicted by an accept of this batch */
-				if (c->phase == PH_WRITE && (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-					drive(c);
-				else if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-					on_readable(c);
-			}
-		}
-		if (h->now >= h->next_deadline)
-			sweep(h);
-		while (h->dead) {
-			struct conn *c = h->dead;
-			h->dead = c->next;
-			conn_free(c);
-		}
-		if (stop)
-			return NULL;
+	while (h->dead) {
+		struct conn *c = h->dead;
+		h->dead = c->next;
+		conn_free(c);
 	}
+	if (h->next_deadline == UINT64_MAX)
+		ev_timer_cancel(loop, &h->deadline);
+	else if (!h->deadline.armed || h->deadline.at != h->next_deadline)
+		ev_timer_at(loop, &h->deadline, h->next_deadline);
 }
 
 /* ---- start and stop ---- */
@@ -783,7 +769,7 @@ int http_start(const struct sockaddr *addr, socklen_t len, const struct http_rou
 	struct http *h = calloc(1, sizeof(*h));
 	if (!h)
 		return TERN_ENOMEM;
-	h->lfd = h->efd = h->ep = -1;
+	h->lfd = -1;
 	h->routes = routes;
 	h->nroutes = nroutes;
 	h->ctx = ctx;
@@ -816,20 +802,16 @@ int http_start(const struct sockaddr *addr, socklen_t len, const struct http_rou
 		snprintf(err, errlen, "cannot start the HTTP API on %s port %s: %s", host, serv, strerror(errno));
 		goto fail;
 	}
-	h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	h->ep = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &h->lfd},
-	                   eev = {.events = EPOLLIN, .data.ptr = &h->efd};
-	if (h->efd < 0 || h->ep < 0 || epoll_ctl(h->ep, EPOLL_CTL_ADD, h->lfd, &lev) < 0 ||
-	    epoll_ctl(h->ep, EPOLL_CTL_ADD, h->efd, &eev) < 0) {
+	if (!(h->loop = ev_new(0)) || ev_io_start(h->loop, &h->listen_io, h->lfd, EPOLLIN, on_listen, h) < 0) {
 		snprintf(err, errlen, "cannot start the HTTP API: %s", strerror(errno));
 		goto fail;
 	}
-	if (pthread_create(&h->thread, NULL, serve, h) != 0) {
+	ev_timer_init(&h->deadline, on_deadline, h);
+	ev_before_wait(h->loop, after_round, h);
+	if (ev_thread_start(&h->thread, h->loop, "ternd-http") < 0) {
 		snprintf(err, errlen, "cannot start the HTTP API's thread");
 		goto fail;
 	}
-	h->running = true;
 	*out = h;
 	return 0;
 fail:
@@ -859,22 +841,18 @@ void http_stop(struct http *h)
 {
 	if (!h)
 		return;
-	if (h->running) {
-		uint64_t one = 1;
-		if (write(h->efd, &one, sizeof(one)) != sizeof(one)) {
-			/* an eventfd write fails only on overflow, which leaves it readable anyway */
-		}
-		pthread_join(h->thread, NULL);
-	}
+	ev_thread_stop(&h->thread);
 	while (h->first) {
 		struct conn *c = h->first;
 		h->first = c->next;
 		conn_free(c);
 	}
-	if (h->ep >= 0)
-		close(h->ep);
-	if (h->efd >= 0)
-		close(h->efd);
+	while (h->dead) { /* closed in the round the stop cut short */
+		struct conn *c = h->dead;
+		h->dead = c->next;
+		conn_free(c);
+	}
+	ev_free(h->loop);
 	if (h->lfd >= 0)
 		close(h->lfd);
 	free(h);

@@ -1,12 +1,12 @@
-/* TCP transport (RFC 7766): one epoll thread accepts, reads length-prefixed queries (several per
+/* TCP transport (RFC 7766): one thread running an ev_ loop accepts, reads length-prefixed queries (several per
  * connection, answered in order), writes responses without ever blocking, and closes idle clients.
  *
  * Zone transfers are built by a thread of their own: building one reads the whole zone (or the
  * store's journal) and may take long for a big zone, and meanwhile every other client of the
  * epoll thread would wait. The connection asking is taken out of the epoll set and out of the
  * idle list while its transfer is built (nothing else is read from it, it cannot time out), and
- * comes back when the transfer thread hands the answer over through an eventfd; the epoll
- * thread sends it as any other output.
+ * comes back when the transfer thread hands the answer over (an ev_async); the TCP thread sends
+ * it as any other output.
  *
  * Resources run short (RFC 7766 6.2): a client (an IPv4 address or an IPv6 /64, see clients.c)
  * holds at most tcp-max-clients-per-address connections, and a new one beyond that replaces its
@@ -21,23 +21,20 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
 #include "lib/error.h"
 #include "ternd/base/log.h"
 #include "ternd/base/clients.h"
+#include "ternd/base/event.h"
 #include "ternd/net/socket.h"
 #include "ternd/ns/query.h"
 #include "ternd/ns/xfr.h"
@@ -46,15 +43,12 @@
 #define TCP_FRAME_MAX (2 + TCP_MSG_MAX)
 #define TCP_IN_INITIAL 4096 /* first read buffer of a connection; grows once to a frame */
 #define TCP_BATCH_CAP (3 * TCP_FRAME_MAX) /* responses handed to one send() */
-#define TCP_EVENTS 256
 #define TCP_ACCEPT_BURST 64 /* accepts per wakeup, so connected clients keep their turn */
 #define TCP_ACCEPT_PAUSE_MS 100 /* after EMFILE and the like, instead of spinning */
 #define TCP_LOG_INTERVAL_MS 10000 /* at most one line per interval about refused clients */
 #define TCP_IDLE_DEFAULT_MS 10000
 #define TCP_IDLE_SHORT_MIN_MS 1000 /* the idle timeout under pressure is never shorter */
 #define TCP_FD_RESERVE 64 /* descriptors left to the rest of ternd (files, the API, transfers in) */
-
-enum tcp_kind { TCP_WAKE, TCP_LISTENER, TCP_CONN, TCP_XFR_DONE };
 
 /* Where a connection is: its clock and whether it may be closed to make room follow from it. */
 enum conn_where {
@@ -64,23 +58,17 @@ enum conn_where {
 	CONN_DEAD, /* closed in this round of events; freed at its end */
 };
 
-/* What an epoll event points to; the first member of everything in the epoll set. */
-struct tcp_watch {
-	enum tcp_kind kind;
-	int fd;
-};
-
 struct tcp_conn {
-	struct tcp_watch w;
+	struct ev_io io; /* active: watched for EPOLLIN, or EPOLLOUT while output waits */
+	struct tcp *tcp;
 	enum conn_where where;
 	struct tcp_conn *prev, *next; /* in t->idle or t->writing (or t->dead), oldest since first */
 	struct tcp_conn *cprev, *cnext; /* while idle: in its client's idle list, oldest since first */
 	uint64_t since; /* monotonic ms: when it became idle, or began waiting to write */
 	bool answered; /* a message was answered since it was last placed: its clock starts again */
 	struct client *client;
-	uint32_t events; /* what epoll watches: EPOLLIN, or EPOLLOUT while output waits */
 	bool eof; /* the client sent everything: answer what is complete, then close */
-	bool xfr_busy; /* its transfer is being built: out of the epoll set and the idle list */
+	bool xfr_busy; /* its transfer is being built: not watched, and out of the idle list */
 	bool closing; /* answer nothing more: close once the output is sent */
 	uint8_t *in; /* received bytes not answered yet, from a frame's start */
 	size_t inlen, incap;
@@ -111,19 +99,18 @@ struct tcp {
 	uint64_t idle_ms;
 	size_t max_clients; /* 0: no limit */
 	size_t max_per_client;
-	int epfd;
-	struct tcp_watch wake; /* an eventfd: tcp_stop() writes it */
-	struct tcp_watch *listeners;
+	struct ev_loop *loop; /* the TCP thread's: listeners, connections, built transfers, deadlines */
+	struct ev_thread thread;
+	struct ev_io *listeners;
 	size_t nlisteners;
-	pthread_t thread;
-	bool started;
+	struct ev_timer deadline; /* the next idle timeout or end of an accept pause */
+	struct ev_async xfr_built; /* the transfer thread built one */
 	/* the transfer thread: jobs to build (FIFO) and built, under xfr_lock */
-	pthread_t xfr_thread;
-	bool xfr_started, xfr_stop;
+	struct ev_loop *xfr_loop;
+	struct ev_thread xfr_thread;
+	struct ev_async xfr_job; /* a job was queued */
 	pthread_mutex_t xfr_lock;
-	pthread_cond_t xfr_cond;
 	struct tcp_xfr *xfr_todo, **xfr_todo_tail, *xfr_done;
-	struct tcp_watch xfr_wake; /* an eventfd: a transfer was built */
 	struct stats_block *xfr_stats;
 	/* below: used by the thread only while it runs */
 	struct tcp_list idle, writing; /* by since: oldest first */
@@ -139,13 +126,6 @@ struct tcp {
 	uint64_t limit_log_at; /* next time the above may be logged */
 	uint8_t *batch; /* TCP_BATCH_CAP bytes of responses being written */
 };
-
-static uint64_t tcp_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- where connections are: the idle list, the writing list, each client's idle list ---- */
 
@@ -226,12 +206,12 @@ static void conn_place(struct tcp *t, struct tcp_conn *c, enum conn_where where,
 	}
 }
 
-/* Closes c at once; its memory lives until the end of this round of events, which may still
- * hold an event for it. */
+/* Closes c at once (no event reaches it any more); its memory lives until the end of this round
+ * of events, for the callbacks still running may hold it. */
 static void conn_close(struct tcp *t, struct tcp_conn *c)
 {
 	conn_detach(t, c);
-	close(c->w.fd); /* also leaves the epoll set */
+	ev_io_close(t->loop, &c->io);
 	free(c->in);
 	free(c->out);
 	c->in = c->out = NULL;
@@ -266,18 +246,19 @@ static uint64_t tcp_idle_ms(const struct tcp *t)
 
 /* ---- reading, answering, writing ---- */
 
-/* Watches c for events (EPOLLIN or EPOLLOUT), or, with 0, takes it out of the epoll set (where
+static void on_conn(struct ev_loop *loop, struct ev_io *io, uint32_t events);
+
+/* Watches c for events (EPOLLIN or EPOLLOUT), or, with 0, stops watching it (watched for nothing,
  * hang-ups and errors would still be reported). */
 static int conn_watch(struct tcp *t, struct tcp_conn *c, uint32_t events)
 {
-	if (c->events == events)
+	if (!events) {
+		ev_io_stop(t->loop, &c->io);
 		return 0;
-	struct epoll_event ev = {.events = events, .data.ptr = &c->w};
-	int op = !events ? EPOLL_CTL_DEL : !c->events ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
-	if (epoll_ctl(t->epfd, op, c->w.fd, &ev) < 0)
-		return -1;
-	c->events = events;
-	return 0;
+	}
+	if (!c->io.active)
+		return ev_io_start(t->loop, &c->io, c->io.fd, events, on_conn, c) < 0 ? -1 : 0;
+	return ev_io_modify(t->loop, &c->io, events) < 0 ? -1 : 0;
 }
 
 /* Hands a transfer question to the transfer thread; c waits, out of the idle list. */
@@ -296,8 +277,8 @@ static int xfr_submit(struct tcp *t, struct tcp_conn *c, const uint8_t *msg, siz
 	pthread_mutex_lock(&t->xfr_lock);
 	*t->xfr_todo_tail = j;
 	t->xfr_todo_tail = &j->next;
-	pthread_cond_signal(&t->xfr_cond);
 	pthread_mutex_unlock(&t->xfr_lock);
+	ev_async_send(&t->xfr_job);
 	return 0;
 }
 
@@ -308,41 +289,37 @@ static void xfr_free(struct tcp_xfr *j)
 	free(j);
 }
 
-/* The transfer thread: an RCU reader only while it builds. */
-static void *xfr_run(void *arg)
+/* The transfer thread (an RCU reader only while it builds): one job per wake-up, and a wake-up of
+ * its own while more wait, so a stop waits for one transfer at most. */
+static void xfr_build_next(struct ev_loop *loop, struct ev_async *a)
 {
-	struct tcp *t = arg;
-	rcu_register_thread();
-	rcu_thread_offline();
+	(void)loop;
+	struct tcp *t = a->arg;
 	pthread_mutex_lock(&t->xfr_lock);
-	for (;;) {
-		while (!t->xfr_todo && !t->xfr_stop)
-			pthread_cond_wait(&t->xfr_cond, &t->xfr_lock);
-		if (t->xfr_stop)
-			break; /* jobs left are freed with their connections */
-		struct tcp_xfr *j = t->xfr_todo;
+	struct tcp_xfr *j = t->xfr_todo;
+	if (j) {
 		t->xfr_todo = j->next;
 		if (!t->xfr_todo)
 			t->xfr_todo_tail = &t->xfr_todo;
-		pthread_mutex_unlock(&t->xfr_lock);
-		struct query_client client = {.addr = (const struct sockaddr *)&j->c->addr,
-		                              .addrlen = j->c->addrlen,
-		                              .proto = PROTO_TCP,
-		                              .stats = t->xfr_stats};
-		rcu_thread_online();
-		j->rc = xfr_answer(t->srv, j->msg, j->len, &client, &j->out, &j->outlen);
-		rcu_thread_offline();
-		pthread_mutex_lock(&t->xfr_lock);
-		j->next = t->xfr_done;
-		t->xfr_done = j;
-		uint64_t one = 1;
-		while (write(t->xfr_wake.fd, &one, sizeof(one)) < 0 && errno == EINTR)
-			;
 	}
+	bool more = t->xfr_todo != NULL;
 	pthread_mutex_unlock(&t->xfr_lock);
+	if (!j)
+		return;
+	struct query_client client = {.addr = (const struct sockaddr *)&j->c->addr,
+	                              .addrlen = j->c->addrlen,
+	                              .proto = PROTO_TCP,
+	                              .stats = t->xfr_stats};
 	rcu_thread_online();
-	rcu_unregister_thread();
-	return NULL;
+	j->rc = xfr_answer(t->srv, j->msg, j->len, &client, &j->out, &j->outlen);
+	rcu_thread_offline();
+	pthread_mutex_lock(&t->xfr_lock);
+	j->next = t->xfr_done;
+	t->xfr_done = j;
+	pthread_mutex_unlock(&t->xfr_lock);
+	ev_async_send(&t->xfr_built);
+	if (more)
+		ev_async_send(a);
 }
 
 /* Sends what the socket takes. Returns 0 when all went, 1 when the socket would block, -1 when
@@ -351,7 +328,7 @@ static int conn_send(struct tcp_conn *c, const uint8_t *buf, size_t len, size_t 
 {
 	*sent = 0;
 	while (*sent < len) {
-		ssize_t n = send(c->w.fd, buf + *sent, len - *sent, MSG_NOSIGNAL);
+		ssize_t n = send(c->io.fd, buf + *sent, len - *sent, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -468,7 +445,7 @@ static int conn_read(struct tcp *t, struct tcp_conn *c, uint64_t now)
 	}
 	if (c->inlen == c->incap) /* cannot happen: complete messages were answered before */
 		return -1;
-	ssize_t n = recv(c->w.fd, c->in + c->inlen, c->incap - c->inlen, 0);
+	ssize_t n = recv(c->io.fd, c->in + c->inlen, c->incap - c->inlen, 0);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return 0;
@@ -501,14 +478,11 @@ static int conn_drain(struct tcp *t, struct tcp_conn *c, uint64_t now)
 }
 
 /* Transfers built: each connection gets its answer (what the socket does not take waits in
- * c->out) and comes back to the epoll set and the idle list. */
-static void xfr_built(struct tcp *t, uint64_t now)
+ * c->out) and is watched again, back in the idle list. */
+static void xfr_built(struct ev_loop *loop, struct ev_async *a)
 {
-	uint64_t count;
-	if (read(t->xfr_wake.fd, &count, sizeof(count)) < 0 && errno != EAGAIN && errno != EINTR) {
-		char ebuf[128];
-		log_debug("tcp: transfer eventfd: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
-	}
+	struct tcp *t = a->arg;
+	uint64_t now = ev_now(loop);
 	pthread_mutex_lock(&t->xfr_lock);
 	struct tcp_xfr *j = t->xfr_done;
 	t->xfr_done = NULL;
@@ -539,14 +513,17 @@ static void xfr_built(struct tcp *t, uint64_t now)
 
 /* ---- accepting ---- */
 
-static void tcp_listen_all(struct tcp *t, int op)
+static void on_listener(struct ev_loop *loop, struct ev_io *io, uint32_t events);
+
+/* Watches the listeners, or stops watching them. */
+static void tcp_listen_all(struct tcp *t, bool on)
 {
 	for (size_t i = 0; i < t->nlisteners; i++) {
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &t->listeners[i]};
-		if (epoll_ctl(t->epfd, op, t->listeners[i].fd, &ev) < 0 && op == EPOLL_CTL_ADD) {
-			char ebuf[128];
-			log_error("tcp: cannot watch a listener: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
-		}
+		struct ev_io *io = &t->listeners[i];
+		if (!on)
+			ev_io_stop(t->loop, io);
+		else if (!io->active && ev_io_start(t->loop, io, io->fd, EPOLLIN, on_listener, t) < 0)
+			log_error("tcp: cannot watch a listener: %s", strerror(errno));
 	}
 }
 
@@ -560,7 +537,7 @@ static void tcp_pause_accept(struct tcp *t, int error, uint64_t now)
 		            strerror_r(error, ebuf, sizeof(ebuf)), t->nconns);
 		t->accept_log_at = now + TCP_LOG_INTERVAL_MS;
 	}
-	tcp_listen_all(t, EPOLL_CTL_DEL);
+	tcp_listen_all(t, false);
 	t->accept_resume = now + TCP_ACCEPT_PAUSE_MS;
 }
 
@@ -615,13 +592,10 @@ static int conn_new(struct tcp *t, int fd, const struct sockaddr_storage *addr, 
 	struct tcp_conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -1;
-	c->w.kind = TCP_CONN;
-	c->w.fd = fd;
+	c->tcp = t;
 	c->addr = *addr;
 	c->addrlen = addrlen;
-	c->events = EPOLLIN;
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &c->w};
-	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	if (ev_io_start(t->loop, &c->io, fd, EPOLLIN, on_conn, c) < 0) {
 		free(c);
 		return -1;
 	}
@@ -712,73 +686,56 @@ static void tcp_expire(struct tcp *t, uint64_t now)
 		conn_close(t, t->writing.head);
 	if (t->accept_resume && now >= t->accept_resume) {
 		t->accept_resume = 0;
-		tcp_listen_all(t, EPOLL_CTL_ADD);
+		tcp_listen_all(t, true);
 	}
 }
 
-static void *tcp_run(void *arg)
+static void on_listener(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+	(void)events;
+	struct tcp *t = io->arg;
+	/* a stale event after the listeners were paused in this round cannot come: ev_io_stop() */
+	if (!t->accept_resume)
+		tcp_accept(t, io->fd, ev_now(loop));
+}
+
+static void on_conn(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+	(void)events;
+	struct tcp_conn *c = io->arg;
+	struct tcp *t = c->tcp;
+	/* a connection closed earlier in this round (to make room) gets no event: ev_io_close() */
+	int r = c->outlen > 0 ? conn_drain(t, c, ev_now(loop)) : conn_read(t, c, ev_now(loop));
+	if (r < 0)
+		conn_close(t, c);
+}
+
+static void on_deadline(struct ev_loop *loop, struct ev_timer *tm)
+{
+	tcp_expire(tm->arg, ev_now(loop));
+}
+
+/* After each round: timeouts, the memory of connections closed, and the timer for the next. */
+static void after_round(struct ev_loop *loop, void *arg)
 {
 	struct tcp *t = arg;
-	struct epoll_event events[TCP_EVENTS];
-	bool running = true;
-	rcu_register_thread();
-	while (running) {
-		int timeout = tcp_timeout(t, tcp_now());
-		/* offline while blocked, or zone publication would wait for us */
-		rcu_thread_offline();
-		int n = epoll_wait(t->epfd, events, TCP_EVENTS, timeout);
-		int e = errno;
-		rcu_thread_online();
-		if (n < 0) {
-			if (e == EINTR)
-				continue;
-			char ebuf[128];
-			log_error("tcp: epoll_wait: %s; TCP service stops", strerror_r(e, ebuf, sizeof(ebuf)));
-			break;
-		}
-		uint64_t now = tcp_now();
-		for (int i = 0; i < n; i++) {
-			struct tcp_watch *w = events[i].data.ptr;
-			if (w->kind == TCP_WAKE) {
-				running = false;
-			} else if (w->kind == TCP_XFR_DONE) {
-				xfr_built(t, now);
-			} else if (w->kind == TCP_LISTENER) {
-				/* a stale event after the listeners were paused in this round is harmless:
-				 * accept4() on a non-blocking socket just says EAGAIN */
-				if (!t->accept_resume)
-					tcp_accept(t, w->fd, now);
-			} else {
-				/* each connection appears once per round, but making room for a new one may
-				 * have closed it earlier in this round */
-				struct tcp_conn *c = (struct tcp_conn *)w;
-				if (c->where == CONN_DEAD)
-					continue;
-				int r = c->outlen > 0 ? conn_drain(t, c, now) : conn_read(t, c, now);
-				if (r < 0)
-					conn_close(t, c);
-			}
-		}
-		tcp_expire(t, now);
-		conn_free_dead(t); /* no event of this round refers to them any more */
-	}
-	rcu_unregister_thread();
-	return NULL;
+	uint64_t now = ev_now(loop);
+	tcp_expire(t, now);
+	conn_free_dead(t); /* no callback of this round holds them any more */
+	int ms = tcp_timeout(t, now);
+	if (ms < 0)
+		ev_timer_cancel(loop, &t->deadline);
+	else
+		ev_timer_at(loop, &t->deadline, now + (uint64_t)ms);
 }
 
 /* ---- start and stop ---- */
 
-/* Stops the transfer thread (a transfer being built is finished first). */
+/* Stops the transfer thread (a transfer being built is finished first; the jobs left are freed
+ * with their connections). */
 static void xfr_stop(struct tcp *t)
 {
-	if (!t->xfr_started)
-		return;
-	pthread_mutex_lock(&t->xfr_lock);
-	t->xfr_stop = true;
-	pthread_cond_signal(&t->xfr_cond);
-	pthread_mutex_unlock(&t->xfr_lock);
-	pthread_join(t->xfr_thread, NULL);
-	t->xfr_started = false;
+	ev_thread_stop(&t->xfr_thread);
 }
 
 /* tcp-max-clients, or fewer when the descriptor limit (main.c raised it as far as it may) cannot
@@ -813,16 +770,11 @@ static void tcp_free(struct tcp *t)
 		}
 	conn_free_dead(t);
 	clients_free(t->clients);
-	if (t->xfr_wake.fd >= 0)
-		close(t->xfr_wake.fd);
 	pthread_mutex_destroy(&t->xfr_lock);
-	pthread_cond_destroy(&t->xfr_cond);
 	for (size_t i = 0; i < t->nlisteners; i++)
 		close(t->listeners[i].fd);
-	if (t->epfd >= 0)
-		close(t->epfd);
-	if (t->wake.fd >= 0)
-		close(t->wake.fd);
+	ev_free(t->loop);
+	ev_free(t->xfr_loop);
 	free(t->listeners);
 	free(t->batch);
 	free(t);
@@ -839,22 +791,18 @@ int tcp_start(struct server *srv, const struct config *conf, struct tcp **out, c
 	}
 	t->srv = srv;
 	t->stats = stats_block_new(&srv->stats);
-	t->epfd = -1;
-	t->wake.kind = TCP_WAKE;
-	t->wake.fd = -1;
-	t->xfr_wake.kind = TCP_XFR_DONE;
-	t->xfr_wake.fd = -1;
 	t->xfr_todo_tail = &t->xfr_todo;
 	t->xfr_stats = stats_block_new(&srv->stats);
 	pthread_mutex_init(&t->xfr_lock, NULL);
-	pthread_cond_init(&t->xfr_cond, NULL);
 	t->idle_ms = conf->tcp_idle_timeout_ms ? conf->tcp_idle_timeout_ms : TCP_IDLE_DEFAULT_MS;
 	t->max_clients = tcp_fd_cap(conf->tcp_max_clients);
 	t->max_per_client = conf->tcp_max_clients_per_address;
 	t->batch = malloc(TCP_BATCH_CAP);
 	t->listeners = calloc(conf->nlisten ? conf->nlisten : 1, sizeof(*t->listeners));
 	t->clients = clients_new(t->max_clients);
-	if (!t->batch || !t->listeners || !t->clients) {
+	t->loop = ev_new(EV_RCU_ONLINE);
+	t->xfr_loop = ev_new(EV_RCU_OFFLINE);
+	if (!t->batch || !t->listeners || !t->clients || !t->loop || !t->xfr_loop) {
 		snprintf(err, errlen, "tcp: out of memory");
 		goto fail;
 	}
@@ -865,57 +813,26 @@ int tcp_start(struct server *srv, const struct config *conf, struct tcp **out, c
 			rc = TERN_EIO;
 			goto fail;
 		}
-		t->listeners[t->nlisteners].kind = TCP_LISTENER;
 		t->listeners[t->nlisteners].fd = fd;
 		t->nlisteners++;
 	}
 	rc = TERN_EIO;
-	t->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (t->epfd < 0) {
-		snprintf(err, errlen, "tcp: epoll_create1: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
-		goto fail;
-	}
-	t->wake.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (t->wake.fd < 0) {
-		snprintf(err, errlen, "tcp: eventfd: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
-		goto fail;
-	}
-	t->xfr_wake.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (t->xfr_wake.fd < 0) {
-		snprintf(err, errlen, "tcp: eventfd: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
-		goto fail;
-	}
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &t->wake};
-	struct epoll_event xev = {.events = EPOLLIN, .data.ptr = &t->xfr_wake};
-	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->wake.fd, &ev) < 0 ||
-	    epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->xfr_wake.fd, &xev) < 0) {
-		snprintf(err, errlen, "tcp: epoll_ctl: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
-		goto fail;
-	}
 	for (size_t i = 0; i < t->nlisteners; i++) {
-		ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = &t->listeners[i]};
-		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->listeners[i].fd, &ev) < 0) {
+		struct ev_io *io = &t->listeners[i];
+		if (ev_io_start(t->loop, io, io->fd, EPOLLIN, on_listener, t) < 0) {
 			snprintf(err, errlen, "tcp: epoll_ctl: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
 			goto fail;
 		}
 	}
-	/* signals are for the main thread: start with all of them blocked */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int e = pthread_create(&t->xfr_thread, NULL, xfr_run, t);
-	if (e == 0) {
-		t->xfr_started = true;
-		pthread_setname_np(t->xfr_thread, "ternd-xfr");
-		e = pthread_create(&t->thread, NULL, tcp_run, t);
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (e != 0) {
-		snprintf(err, errlen, "tcp: cannot start the thread: %s", strerror_r(e, ebuf, sizeof(ebuf)));
+	ev_timer_init(&t->deadline, on_deadline, t);
+	ev_async_start(t->loop, &t->xfr_built, xfr_built, t);
+	ev_before_wait(t->loop, after_round, t);
+	ev_async_start(t->xfr_loop, &t->xfr_job, xfr_build_next, t);
+	if (ev_thread_start(&t->xfr_thread, t->xfr_loop, "ternd-xfr") < 0 ||
+	    ev_thread_start(&t->thread, t->loop, "ternd-tcp") < 0) {
+		snprintf(err, errlen, "tcp: cannot start the thread");
 		goto fail;
 	}
-	pthread_setname_np(t->thread, "ternd-tcp");
-	t->started = true;
 	*out = t;
 	return 0;
 fail:
@@ -928,12 +845,7 @@ void tcp_stop(struct tcp *t)
 {
 	if (!t)
 		return;
-	if (t->started) {
-		uint64_t one = 1;
-		while (write(t->wake.fd, &one, sizeof(one)) < 0 && errno == EINTR)
-			;
-		pthread_join(t->thread, NULL);
-	}
+	ev_thread_stop(&t->thread);
 	xfr_stop(t);
 	tcp_free(t);
 }

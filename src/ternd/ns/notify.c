@@ -6,14 +6,12 @@
 #include "ternd/ns/notify.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
-#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +20,7 @@
 #include "lib/rr.h"
 #include "lib/tsig.h"
 #include "lib/wire.h"
+#include "ternd/base/event.h"
 #include "ternd/base/log.h"
 
 #define NOTIFY_TRIES 10
@@ -45,21 +44,16 @@ struct notify {
 	struct tsig_key *keys; /* per target; alg TSIG_ALG_NONE = unsigned */
 	size_t ntargets;
 	int fd4, fd6;
-	int wake; /* eventfd: new work or stop */
-	pthread_t thread;
-	bool started, subscribed;
-	pthread_mutex_t lock;
-	bool stop;
+	struct ev_loop *loop; /* the sender's: answers on fd4 and fd6, queued work, resends */
+	struct ev_thread thread;
+	struct ev_io io4, io6;
+	struct ev_async queued;
+	struct ev_timer resend;
+	bool subscribed;
+	pthread_mutex_t lock; /* the queue and the targets */
 	struct pending *q;
 	size_t nq, capq;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* The listener: runs in the publisher's thread; only queues. */
 static void on_publish(void *arg, enum zones_event ev, const struct zone *old, const struct zone *next)
@@ -98,9 +92,7 @@ static void on_publish(void *arg, enum zones_event ev, const struct zone *old, c
 		getrandom(&p->id, sizeof(p->id), 0);
 	}
 	pthread_mutex_unlock(&n->lock);
-	uint64_t one = 1;
-	if (write(n->wake, &one, sizeof(one)) < 0)
-		log_debug("NOTIFY: cannot wake the sender: %s", strerror(errno));
+	ev_async_send(&n->queued);
 }
 
 static size_t build(const struct pending *p, uint8_t *buf, size_t cap)
@@ -158,8 +150,12 @@ static bool is_target(const struct config_listen *t, const struct sockaddr_stora
 }
 
 /* Takes an acknowledgement off the queue. */
-static void receive(struct notify *n, int fd)
+static void receive(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
+	(void)loop;
+	(void)events;
+	struct notify *n = io->arg;
+	int fd = io->fd;
 	uint8_t buf[4096];
 	struct sockaddr_storage from;
 	socklen_t fl = sizeof(from);
@@ -211,57 +207,58 @@ static int sign(struct notify *n, struct pending *p, uint8_t *buf, size_t *len, 
 	return 0;
 }
 
-static void *run(void *arg)
+/* Sends what is due (new NOTIFYs, and retries of those not answered within NOTIFY_INTERVAL_MS),
+ * drops what ran out of tries, and sets the timer for the next retry. */
+static void send_due(struct notify *n)
 {
-	struct notify *n = arg;
 	uint8_t buf[2048]; /* the largest NOTIFY (two names, a SOA) and its TSIG */
+	uint64_t now = ev_clock_ms(), wake = UINT64_MAX;
 	pthread_mutex_lock(&n->lock);
-	while (!n->stop) {
-		uint64_t now = now_ms(), wake = now + 60000;
-		for (size_t i = 0; i < n->nq;) {
-			struct pending *p = &n->q[i];
-			if (p->next_ms > now) {
-				wake = p->next_ms < wake ? p->next_ms : wake;
-				i++;
-				continue;
-			}
-			const struct config_listen *t = &n->targets[p->target];
-			char zone[NAME_MAXLEN * 4 + 1];
-			name_to_text(p->apex, zone, sizeof(zone));
-			if (p->tries == NOTIFY_TRIES) {
-				log_warning("NOTIFY: %s serial %u: no answer from %s after %d tries", zone, p->serial,
-				            t->text, NOTIFY_TRIES);
-				*p = n->q[--n->nq];
-				continue;
-			}
-			size_t len = build(p, buf, sizeof(buf));
-			int fd = t->addr.ss_family == AF_INET6 ? n->fd6 : n->fd4;
-			if (fd < 0)
-				log_debug("NOTIFY: %s to %s: no socket", zone, t->text);
-			else if (sign(n, p, buf, &len, sizeof(buf), zone) == 0 &&
-			         sendto(fd, buf, len, 0, (const struct sockaddr *)&t->addr, t->addrlen) < 0)
-				log_debug("NOTIFY: %s to %s: %s", zone, t->text, strerror(errno));
-			p->tries++;
-			p->next_ms = now + NOTIFY_INTERVAL_MS;
+	for (size_t i = 0; i < n->nq;) {
+		struct pending *p = &n->q[i];
+		if (p->next_ms > now) {
 			wake = p->next_ms < wake ? p->next_ms : wake;
 			i++;
+			continue;
 		}
-		pthread_mutex_unlock(&n->lock);
-		struct pollfd pfd[3] = {{n->fd4, POLLIN, 0}, {n->fd6, POLLIN, 0}, {n->wake, POLLIN, 0}};
-		uint64_t t = now_ms();
-		if (poll(pfd, 3, wake > t ? (int)(wake - t) : 0) > 0) {
-			if (pfd[0].revents & POLLIN)
-				receive(n, n->fd4);
-			if (pfd[1].revents & POLLIN)
-				receive(n, n->fd6);
-			uint64_t count;
-			if ((pfd[2].revents & POLLIN) && read(n->wake, &count, sizeof(count)) < 0)
-				log_debug("NOTIFY: wake: %s", strerror(errno));
+		const struct config_listen *t = &n->targets[p->target];
+		char zone[NAME_MAXLEN * 4 + 1];
+		name_to_text(p->apex, zone, sizeof(zone));
+		if (p->tries == NOTIFY_TRIES) {
+			log_warning("NOTIFY: %s serial %u: no answer from %s after %d tries", zone, p->serial, t->text,
+			            NOTIFY_TRIES);
+			*p = n->q[--n->nq];
+			continue;
 		}
-		pthread_mutex_lock(&n->lock);
+		size_t len = build(p, buf, sizeof(buf));
+		int fd = t->addr.ss_family == AF_INET6 ? n->fd6 : n->fd4;
+		if (fd < 0)
+			log_debug("NOTIFY: %s to %s: no socket", zone, t->text);
+		else if (sign(n, p, buf, &len, sizeof(buf), zone) == 0 &&
+		         sendto(fd, buf, len, 0, (const struct sockaddr *)&t->addr, t->addrlen) < 0)
+			log_debug("NOTIFY: %s to %s: %s", zone, t->text, strerror(errno));
+		p->tries++;
+		p->next_ms = now + NOTIFY_INTERVAL_MS;
+		wake = p->next_ms < wake ? p->next_ms : wake;
+		i++;
 	}
 	pthread_mutex_unlock(&n->lock);
-	return NULL;
+	if (wake == UINT64_MAX)
+		ev_timer_cancel(n->loop, &n->resend);
+	else
+		ev_timer_at(n->loop, &n->resend, wake);
+}
+
+static void on_queued(struct ev_loop *loop, struct ev_async *a)
+{
+	(void)loop;
+	send_due(a->arg);
+}
+
+static void on_resend(struct ev_loop *loop, struct ev_timer *t)
+{
+	(void)loop;
+	send_due(t->arg);
 }
 
 static int open_any(int family)
@@ -291,28 +288,31 @@ int notify_start(struct server *srv, const struct config *conf, struct notify **
 	n->keys = calloc(n->ntargets, sizeof(*n->keys));
 	n->fd4 = open_any(AF_INET);
 	n->fd6 = open_any(AF_INET6);
-	n->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	n->loop = ev_new(0);
 	pthread_mutex_init(&n->lock, NULL);
 	if (!n->targets || !n->keys) {
 		snprintf(err, errlen, "NOTIFY: out of memory");
 		notify_stop(n);
 		return TERN_ENOMEM;
 	}
-	if ((n->fd4 < 0 && n->fd6 < 0) || n->wake < 0) {
+	if ((n->fd4 < 0 && n->fd6 < 0) || !n->loop ||
+	    (n->fd4 >= 0 && ev_io_start(n->loop, &n->io4, n->fd4, EPOLLIN, receive, n) < 0) ||
+	    (n->fd6 >= 0 && ev_io_start(n->loop, &n->io6, n->fd6, EPOLLIN, receive, n) < 0)) {
 		snprintf(err, errlen, "NOTIFY: cannot open a UDP socket");
 		notify_stop(n);
 		return TERN_EIO;
 	}
+	ev_async_start(n->loop, &n->queued, on_queued, n);
+	ev_timer_init(&n->resend, on_resend, n);
 	memcpy(n->targets, conf->transfer.notify, n->ntargets * sizeof(*n->targets));
 	for (size_t i = 0; i < n->ntargets; i++)
 		if (n->targets[i].key && n->targets[i].key <= conf->nkeys)
 			n->keys[i] = conf->keys[n->targets[i].key - 1].key;
-	if (pthread_create(&n->thread, NULL, run, n) != 0) {
+	if (ev_thread_start(&n->thread, n->loop, "ternd-notify") < 0) {
 		snprintf(err, errlen, "NOTIFY: cannot start its thread");
 		notify_stop(n);
 		return TERN_EIO;
 	}
-	n->started = true;
 	if (zones_subscribe(srv->zones, on_publish, n) < 0) {
 		snprintf(err, errlen, "NOTIFY: too many zone listeners");
 		notify_stop(n);
@@ -378,21 +378,12 @@ void notify_stop(struct notify *n)
 		return;
 	if (n->subscribed)
 		zones_unsubscribe(n->srv->zones, on_publish, n);
-	if (n->started) {
-		pthread_mutex_lock(&n->lock);
-		n->stop = true;
-		pthread_mutex_unlock(&n->lock);
-		uint64_t one = 1;
-		if (write(n->wake, &one, sizeof(one)) < 0)
-			log_debug("NOTIFY: cannot wake the sender: %s", strerror(errno));
-		pthread_join(n->thread, NULL);
-	}
+	ev_thread_stop(&n->thread);
+	ev_free(n->loop);
 	if (n->fd4 >= 0)
 		close(n->fd4);
 	if (n->fd6 >= 0)
 		close(n->fd6);
-	if (n->wake >= 0)
-		close(n->wake);
 	pthread_mutex_destroy(&n->lock);
 	free(n->targets);
 	if (n->keys) /* secrets */

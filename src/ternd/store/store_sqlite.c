@@ -571,22 +571,11 @@ static void sq_rollback(struct store_txn *bt);
 /* Copies the WAL into the database when the writer's WAL hook says it has grown to CKPT_PAGES
  * (PASSIVE: never waits for, nor blocks, the writer or readers; what readers still hold is copied
  * at a later wake-up, as the WAL hook keeps asking while the WAL stays long). */
-static void *checkpointer(void *arg)
+static void checkpoint(struct ev_loop *loop, struct ev_async *a)
 {
-	struct sq_store *st = arg;
-	pthread_mutex_lock(&st->ckpt_lock);
-	while (!st->ckpt_stop) {
-		if (!st->ckpt_due) {
-			pthread_cond_wait(&st->ckpt_cond, &st->ckpt_lock);
-			continue;
-		}
-		st->ckpt_due = false;
-		pthread_mutex_unlock(&st->ckpt_lock);
-		sqlite3_wal_checkpoint_v2(st->ckpt->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-		pthread_mutex_lock(&st->ckpt_lock);
-	}
-	pthread_mutex_unlock(&st->ckpt_lock);
-	return NULL;
+	(void)loop;
+	struct sq_store *st = a->arg;
+	sqlite3_wal_checkpoint_v2(st->ckpt->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
 /* The writer's WAL hook, after each commit, in the writer's thread: only a flag and a wake-up. */
@@ -595,25 +584,16 @@ static int wal_grew(void *arg, sqlite3 *db, const char *name, int pages)
 	struct sq_store *st = arg;
 	(void)db;
 	(void)name;
-	if (pages >= CKPT_PAGES) {
-		pthread_mutex_lock(&st->ckpt_lock);
-		st->ckpt_due = true;
-		pthread_cond_signal(&st->ckpt_cond);
-		pthread_mutex_unlock(&st->ckpt_lock);
-	}
+	if (pages >= CKPT_PAGES)
+		ev_async_send(&st->ckpt_due);
 	return SQLITE_OK;
 }
 
 static void sq_close(struct store *base)
 {
 	struct sq_store *st = (struct sq_store *)base;
-	if (st->ckpt_started) {
-		pthread_mutex_lock(&st->ckpt_lock);
-		st->ckpt_stop = true;
-		pthread_cond_signal(&st->ckpt_cond);
-		pthread_mutex_unlock(&st->ckpt_lock);
-		pthread_join(st->ckpt_thread, NULL);
-	}
+	ev_thread_stop(&st->ckpt_thread);
+	ev_free(st->ckpt_loop);
 	if (st->ckpt) {
 		sqlite3_wal_checkpoint_v2(st->ckpt->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		conn_close(st->ckpt);
@@ -635,8 +615,6 @@ static void sq_close(struct store *base)
 	if (st->locks_ready) {
 		pthread_mutex_destroy(&st->write_lock);
 		pthread_mutex_destroy(&st->pool_lock);
-		pthread_mutex_destroy(&st->ckpt_lock);
-		pthread_cond_destroy(&st->ckpt_cond);
 	}
 	free(st->path);
 	free(st);
@@ -1285,8 +1263,6 @@ int store_open_sqlite(const char *path, struct store **out, char *err, size_t er
 	pthread_mutex_init(&st->write_lock, &attr);
 	pthread_mutexattr_destroy(&attr);
 	pthread_mutex_init(&st->pool_lock, NULL);
-	pthread_mutex_init(&st->ckpt_lock, NULL);
-	pthread_cond_init(&st->ckpt_cond, NULL);
 	st->locks_ready = true;
 	st->path = strdup(path);
 	if (!st->path) {
@@ -1301,12 +1277,16 @@ int store_open_sqlite(const char *path, struct store **out, char *err, size_t er
 		goto fail;
 	if ((rc = conn_open(path, false, &st->ckpt, err, errlen)) < 0)
 		goto fail;
-	if (pthread_create(&st->ckpt_thread, NULL, checkpointer, st) != 0) {
+	if (!(st->ckpt_loop = ev_new(0))) {
+		rc = set_err(err, errlen, TERN_ENOMEM, "%s: out of memory for the checkpoint thread", path);
+		goto fail;
+	}
+	ev_async_start(st->ckpt_loop, &st->ckpt_due, checkpoint, st);
+	if (ev_thread_start(&st->ckpt_thread, st->ckpt_loop, "ternd-checkpoint") < 0) {
 		rc = set_err(err, errlen, TERN_EIO, "%s: cannot start the checkpoint thread", path);
 		goto fail;
 	}
 	sqlite3_wal_hook(st->writer->db, wal_grew, st); /* replaces the automatic checkpoints */
-	st->ckpt_started = true;
 	*out = &st->base;
 	return 0;
 fail:

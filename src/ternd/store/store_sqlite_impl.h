@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ternd/base/event.h"
 #include "ternd/store/store.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -89,10 +90,9 @@ struct sq_store {
 	 * more, so checkpointing an idle store every second made every occasional write pay two
 	 * flushes instead of one. */
 	struct conn *ckpt;
-	pthread_t ckpt_thread;
-	pthread_mutex_t ckpt_lock;
-	pthread_cond_t ckpt_cond;
-	bool ckpt_started, ckpt_stop, ckpt_due;
+	struct ev_loop *ckpt_loop;
+	struct ev_thread ckpt_thread;
+	struct ev_async ckpt_due;
 };
 
 #define CKPT_PAGES 1000 /* SQLite's own automatic checkpoint threshold */

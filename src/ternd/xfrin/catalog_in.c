@@ -15,6 +15,7 @@
 #include "lib/error.h"
 #include "lib/rr.h"
 #include "lib/catalog.h"
+#include "ternd/base/event.h"
 #include "ternd/base/log.h"
 #include "ternd/xfrin/xfrin.h"
 
@@ -42,11 +43,13 @@ struct cat {
 struct catalog_in {
 	struct server *srv;
 	struct xfrin *x;
-	pthread_t thread;
-	bool started, subscribed;
+	struct ev_loop *loop; /* the thread's: wake runs a round */
+	struct ev_thread thread;
+	struct ev_async wake;
+	bool subscribed;
 	pthread_mutex_t lock; /* what follows up to the thread's own */
-	pthread_cond_t wake, done;
-	bool dirty, stop;
+	pthread_cond_t done;
+	bool stop;
 	const struct config *next_conf; /* a reload to apply */
 	unsigned long conf_asked, conf_done; /* reloads handed over, applied */
 	uint8_t (*watch)[NAME_MAXLEN]; /* the catalogs' apexes, for the listener */
@@ -65,15 +68,13 @@ static void on_zones(void *arg, enum zones_event ev, const struct zone *old, con
 	const struct zone *z = next ? next : old;
 	if (!z)
 		return;
+	bool watched = false;
 	pthread_mutex_lock(&ci->lock);
-	for (size_t i = 0; i < ci->nwatch; i++) {
-		if (name_equal(ci->watch[i], z->apex)) {
-			ci->dirty = true;
-			pthread_cond_signal(&ci->wake);
-			break;
-		}
-	}
+	for (size_t i = 0; i < ci->nwatch && !watched; i++)
+		watched = name_equal(ci->watch[i], z->apex);
 	pthread_mutex_unlock(&ci->lock);
+	if (watched)
+		ev_async_send(&ci->wake);
 }
 
 /* Where a member's disk copy goes: beside the catalog's, named after the zone when its name makes
@@ -301,36 +302,26 @@ static void apply_config(struct catalog_in *ci, const struct config *conf)
 	pthread_mutex_unlock(&ci->lock);
 }
 
-static void *run(void *arg)
+/* A round in the thread: a reload handed over, then every catalog read again. */
+static void on_wake(struct ev_loop *loop, struct ev_async *a)
 {
-	struct catalog_in *ci = arg;
-	rcu_register_thread();
-	rcu_thread_offline();
+	(void)loop;
+	struct catalog_in *ci = a->arg;
 	pthread_mutex_lock(&ci->lock);
-	while (!ci->stop) {
-		if (!ci->dirty && !ci->next_conf) {
-			pthread_cond_wait(&ci->wake, &ci->lock);
-			continue;
-		}
-		const struct config *conf = ci->next_conf;
-		unsigned long asked = ci->conf_asked;
-		ci->next_conf = NULL;
-		ci->dirty = false;
-		pthread_mutex_unlock(&ci->lock);
-		if (conf)
-			apply_config(ci, conf);
-		for (size_t i = 0; i < ci->ncats; i++)
-			sync_cat(ci, &ci->cats[i]);
-		pthread_mutex_lock(&ci->lock);
-		if (conf) {
-			ci->conf_done = asked;
-			pthread_cond_broadcast(&ci->done);
-		}
-	}
+	const struct config *conf = ci->next_conf;
+	unsigned long asked = ci->conf_asked;
+	ci->next_conf = NULL;
 	pthread_mutex_unlock(&ci->lock);
-	rcu_thread_online();
-	rcu_unregister_thread();
-	return NULL;
+	if (conf)
+		apply_config(ci, conf);
+	for (size_t i = 0; i < ci->ncats; i++)
+		sync_cat(ci, &ci->cats[i]);
+	if (conf) {
+		pthread_mutex_lock(&ci->lock);
+		ci->conf_done = asked;
+		pthread_cond_broadcast(&ci->done);
+		pthread_mutex_unlock(&ci->lock);
+	}
 }
 
 /* Hands conf to the thread and waits until it is applied and every catalog read again. */
@@ -339,7 +330,7 @@ static void hand_over(struct catalog_in *ci, const struct config *conf)
 	pthread_mutex_lock(&ci->lock);
 	ci->next_conf = conf;
 	unsigned long ticket = ++ci->conf_asked;
-	pthread_cond_signal(&ci->wake);
+	ev_async_send(&ci->wake);
 	while (ci->conf_done < ticket && !ci->stop)
 		pthread_cond_wait(&ci->done, &ci->lock);
 	pthread_mutex_unlock(&ci->lock);
@@ -357,20 +348,25 @@ int catalog_in_start(struct server *srv, const struct config *conf, struct xfrin
 	ci->srv = srv;
 	ci->x = x;
 	pthread_mutex_init(&ci->lock, NULL);
-	pthread_cond_init(&ci->wake, NULL);
 	pthread_cond_init(&ci->done, NULL);
+	/* offline but around its reads: xfrin's calls wait for a lock held across grace periods */
+	if (!(ci->loop = ev_new(EV_RCU_OFFLINE))) {
+		snprintf(err, errlen, "catalogs: out of memory");
+		catalog_in_stop(ci);
+		return TERN_ENOMEM;
+	}
+	ev_async_start(ci->loop, &ci->wake, on_wake, ci);
 	if (zones_subscribe(srv->zones, on_zones, ci) < 0) {
 		snprintf(err, errlen, "catalogs: too many zone listeners");
 		catalog_in_stop(ci);
 		return TERN_ENOMEM;
 	}
 	ci->subscribed = true;
-	if (pthread_create(&ci->thread, NULL, run, ci) != 0) {
+	if (ev_thread_start(&ci->thread, ci->loop, "ternd-catalogs") < 0) {
 		snprintf(err, errlen, "catalogs: cannot start their thread");
 		catalog_in_stop(ci);
 		return TERN_EIO;
 	}
-	ci->started = true;
 	hand_over(ci, conf);
 	*out = ci;
 	return 0;
@@ -388,20 +384,17 @@ void catalog_in_stop(struct catalog_in *ci)
 		return;
 	if (ci->subscribed)
 		zones_unsubscribe(ci->srv->zones, on_zones, ci);
-	if (ci->started) {
-		pthread_mutex_lock(&ci->lock);
-		ci->stop = true;
-		pthread_cond_broadcast(&ci->wake);
-		pthread_cond_broadcast(&ci->done);
-		pthread_mutex_unlock(&ci->lock);
-		pthread_join(ci->thread, NULL);
-	}
+	pthread_mutex_lock(&ci->lock);
+	ci->stop = true; /* a hand-over waiting gives up */
+	pthread_cond_broadcast(&ci->done);
+	pthread_mutex_unlock(&ci->lock);
+	ev_thread_stop(&ci->thread);
+	ev_free(ci->loop);
 	for (size_t i = 0; i < ci->ncats; i++)
 		free(ci->cats[i].members);
 	free(ci->cats);
 	free(ci->watch);
 	pthread_mutex_destroy(&ci->lock);
-	pthread_cond_destroy(&ci->wake);
 	pthread_cond_destroy(&ci->done);
 	free(ci);
 }

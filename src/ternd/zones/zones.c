@@ -15,6 +15,7 @@
 #include <urcu-qsbr.h>
 
 #include "lib/error.h"
+#include "ternd/base/event.h"
 #include "ternd/base/rcu.h"
 
 /* A zone's place in the set: stable while the zone exists, so a content change swaps only
@@ -51,11 +52,11 @@ struct retired {
 
 struct zones {
 	pthread_mutex_t lock; /* serialises writers only */
-	/* the reclaim thread and its FIFO, under reclaim_lock */
-	pthread_t reclaimer;
-	bool reclaimer_started, reclaim_stop;
+	/* the reclaim thread, woken by reclaim, and its FIFO, under reclaim_lock */
+	struct ev_loop *reclaim_loop;
+	struct ev_thread reclaimer;
+	struct ev_async reclaim;
 	pthread_mutex_t reclaim_lock;
-	pthread_cond_t reclaim_cond;
 	struct retired *retired, **retired_tail;
 	struct zone_table *table; /* RCU pointer */
 	_Atomic size_t count; /* zones served, kept by writers: read without being an RCU reader */
@@ -165,34 +166,27 @@ static void retired_free(struct retired *r)
 	free(r);
 }
 
-/* Takes what writers retired, waits until no reader can see it, frees it; again until stopped
- * with nothing left. */
-static void *reclaim_run(void *arg)
+/* Takes what writers retired, waits until no reader can see it, frees it. */
+static void reclaim_batch(struct zones *zs)
 {
-	struct zones *zs = arg;
-	rcu_register_thread();
-	rcu_thread_offline();
 	pthread_mutex_lock(&zs->reclaim_lock);
-	for (;;) {
-		while (!zs->retired && !zs->reclaim_stop)
-			pthread_cond_wait(&zs->reclaim_cond, &zs->reclaim_lock);
-		struct retired *batch = zs->retired;
-		zs->retired = NULL;
-		zs->retired_tail = &zs->retired;
-		if (!batch)
-			break; /* stopped, nothing left */
-		pthread_mutex_unlock(&zs->reclaim_lock);
-		synchronize_rcu();
-		for (struct retired *next; batch; batch = next) {
-			next = batch->next;
-			retired_free(batch);
-		}
-		pthread_mutex_lock(&zs->reclaim_lock);
-	}
+	struct retired *batch = zs->retired;
+	zs->retired = NULL;
+	zs->retired_tail = &zs->retired;
 	pthread_mutex_unlock(&zs->reclaim_lock);
-	rcu_thread_online();
-	rcu_unregister_thread();
-	return NULL;
+	if (!batch)
+		return;
+	synchronize_rcu();
+	for (struct retired *next; batch; batch = next) {
+		next = batch->next;
+		retired_free(batch);
+	}
+}
+
+static void on_reclaim(struct ev_loop *loop, struct ev_async *a)
+{
+	(void)loop;
+	reclaim_batch(a->arg);
 }
 
 /* Hands a replaced version, a removed slot or a replaced table to the reclaim thread. Without
@@ -202,7 +196,7 @@ static void retire(struct zones *zs, struct zone *z, struct zone_slot *slot, str
 	struct retired what = {.zone = z, .slot = slot, .table = table};
 	if (!z && !slot && !table)
 		return;
-	struct retired *r = zs->reclaimer_started ? malloc(sizeof(*r)) : NULL;
+	struct retired *r = zs->reclaimer.started ? malloc(sizeof(*r)) : NULL;
 	if (!r) {
 		synchronize_rcu();
 		retired_free_parts(&what);
@@ -212,8 +206,8 @@ static void retire(struct zones *zs, struct zone *z, struct zone_slot *slot, str
 	pthread_mutex_lock(&zs->reclaim_lock);
 	*zs->retired_tail = r;
 	zs->retired_tail = &r->next;
-	pthread_cond_signal(&zs->reclaim_cond);
 	pthread_mutex_unlock(&zs->reclaim_lock);
+	ev_async_send(&zs->reclaim);
 }
 
 struct zones *zones_new(void)
@@ -228,12 +222,12 @@ struct zones *zones_new(void)
 	}
 	pthread_mutex_init(&zs->lock, NULL);
 	pthread_mutex_init(&zs->reclaim_lock, NULL);
-	pthread_cond_init(&zs->reclaim_cond, NULL);
 	zs->retired_tail = &zs->retired;
 	/* without the thread, writers wait for grace periods themselves (retire()) */
-	zs->reclaimer_started = pthread_create(&zs->reclaimer, NULL, reclaim_run, zs) == 0;
-	if (zs->reclaimer_started)
-		pthread_setname_np(zs->reclaimer, "ternd-reclaim");
+	if ((zs->reclaim_loop = ev_new(EV_RCU_OFFLINE)) != NULL) {
+		ev_async_start(zs->reclaim_loop, &zs->reclaim, on_reclaim, zs);
+		ev_thread_start(&zs->reclaimer, zs->reclaim_loop, "ternd-reclaim");
+	}
 	return zs;
 }
 
@@ -241,15 +235,10 @@ void zones_free(struct zones *zs)
 {
 	if (!zs)
 		return;
-	if (zs->reclaimer_started) { /* what is retired is freed first */
-		pthread_mutex_lock(&zs->reclaim_lock);
-		zs->reclaim_stop = true;
-		pthread_cond_signal(&zs->reclaim_cond);
-		pthread_mutex_unlock(&zs->reclaim_lock);
-		pthread_join(zs->reclaimer, NULL);
-	}
+	ev_thread_stop(&zs->reclaimer);
+	ev_free(zs->reclaim_loop);
+	reclaim_batch(zs); /* what is retired is freed first */
 	pthread_mutex_destroy(&zs->reclaim_lock);
-	pthread_cond_destroy(&zs->reclaim_cond);
 	struct zone_table *t = zs->table;
 	for (size_t i = 0; i < atomic_load(&t->n); i++) {
 		zone_free(t->slots[i]->current);

@@ -6,13 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static void add(struct prom *p, const char *fmt, va_list ap)
+void prom_printf(struct prom *p, const char *fmt, ...)
 {
 	for (int pass = 0; pass < 2 && !p->nomem; pass++) {
-		va_list copy;
-		va_copy(copy, ap);
-		int n = vsnprintf(p->text ? p->text + p->len : NULL, p->text ? p->cap - p->len : 0, fmt, copy);
-		va_end(copy);
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(p->text ? p->text + p->len : NULL, p->text ? p->cap - p->len : 0, fmt, ap);
+		va_end(ap);
 		if (n < 0) {
 			p->nomem = true;
 			return;
@@ -30,14 +30,6 @@ static void add(struct prom *p, const char *fmt, va_list ap)
 		p->text = grown;
 		p->cap = ncap;
 	}
-}
-
-void prom_printf(struct prom *p, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	add(p, fmt, ap);
-	va_end(ap);
 }
 
 void prom_family(struct prom *p, const char *name, const char *type, const char *help)

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "lib/base64.h"
 #include "lib/error.h"
 #include "lib/wire.h"
 
@@ -86,62 +87,24 @@ static size_t min_mac_len(const struct alg_info *a)
 
 /* ---- keys ---- */
 
-static int b64_value(int c)
+/* The secret: strict base64 (RFC 4648, padding required; blanks ignored, as in BIND key files). */
+static int secret_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen, char *err, size_t errlen)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Strict base64 (RFC 4648, padding required; blanks ignored, as in BIND key files). */
-static int b64_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen, char *err, size_t errlen)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t n = 0, chars = 0, pad = 0;
-	for (size_t i = 0; in[i]; i++) {
-		int c = (unsigned char)in[i];
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-			continue;
-		chars++;
-		if (c == '=') {
-			pad++;
-			continue;
-		}
-		int v = b64_value(c);
-		if (v < 0 || pad) {
-			if (v < 0)
-				snprintf(err, errlen, "secret is not base64: '%c' at offset %zu", c, i);
-			else
-				snprintf(err, errlen, "secret is not base64: data after '=' padding at offset %zu", i);
-			return TERN_EINVAL;
-		}
-		acc = (acc << 6 | (uint32_t)v) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n == cap) {
-				snprintf(err, errlen, "secret is longer than %zu octets", cap);
-				return TERN_EINVAL;
-			}
-			out[n++] = (uint8_t)(acc >> bits);
-		}
-	}
-	size_t rem = (chars - pad) % 4;
-	if (chars % 4 != 0 || !((pad == 0 && rem == 0) || (pad == 1 && rem == 3) || (pad == 2 && rem == 2))) {
+	struct b64_error e;
+	int rc = b64_decode(in, strlen(in), B64_PADDED, out, cap, outlen, &e);
+	if (rc == 0)
+		return 0;
+	if (e.fault == B64_BADCHAR)
+		snprintf(err, errlen, "secret is not base64: '%c' at offset %zu", e.c, e.offset);
+	else if (e.fault == B64_AFTERPAD)
+		snprintf(err, errlen, "secret is not base64: data after '=' padding at offset %zu", e.offset);
+	else if (e.fault == B64_TOOLONG)
+		snprintf(err, errlen, "secret is longer than %zu octets", cap);
+	else if (e.fault == B64_NOMEM)
+		snprintf(err, errlen, "out of memory decoding the secret");
+	else
 		snprintf(err, errlen, "secret is not base64: its length is not a multiple of 4 with '=' padding");
-		return TERN_EINVAL;
-	}
-	*outlen = n;
-	return 0;
+	return rc;
 }
 
 int tsig_key_init(struct tsig_key *key, const char *name, const char *alg, const char *secret_b64, char *err,
@@ -163,7 +126,7 @@ int tsig_key_init(struct tsig_key *key, const char *name, const char *alg, const
 	}
 	char sub[128];
 	if (!secret_b64 ||
-	    b64_decode(secret_b64, key->secret, sizeof(key->secret), &key->secret_len, sub, sizeof(sub)) < 0) {
+	    secret_decode(secret_b64, key->secret, sizeof(key->secret), &key->secret_len, sub, sizeof(sub)) < 0) {
 		snprintf(err, errlen, "key '%s': %s", name, secret_b64 ? sub : "no secret");
 		goto fail;
 	}

@@ -418,3 +418,36 @@ def test_pop_trickling_its_answer_is_missed_at_the_timeout(tmp_path, keys):  # n
         acceptor.join(5)
         lsock.close()
         finish(control)
+
+
+def test_metrics_beyond_8_kib_are_complete(tmp_path, keys):  # noqa: F811
+    """/metrics is written by one growing writer: with 150 PoPs it runs well past 8 KiB, and every
+    family and every PoP's sample is there, each line whole, the text ending with its newline."""
+    if not os.access(ternlib.TERND, os.X_OK):
+        pytest.skip("no ternd binary at %s" % ternlib.TERND)
+    dead = free_port()
+    names = ["pop-%03d-with-a-name-long-enough-to-count" % i for i in range(150)]
+    extra = "pops:\n  interval: 3600\n  list:\n" + "".join(
+        "    - name: %s\n      healthz: \"http://127.0.0.1:%d/healthz\"\n" % (n, dead) for n in names)
+    control = Control(keys, extra, workdir=str(tmp_path))
+    try:
+        control.start()
+        r = control.api(keys.token("ops", admin=True)).get("/metrics", token=False)
+        assert r.status == 200, r
+        text = r.body.decode()
+        assert len(text) > 8192 * 2, len(text)
+        assert text.endswith("\n"), text[-200:]
+        families = ["tern_dns_responses_total", "tern_dns_queries_total", "tern_dns_dropped_total",
+                    "tern_api_requests_total", "tern_api_rate_buckets", "tern_zones", "tern_records",
+                    "tern_pop_up", "tern_pop_misses", "tern_pop_zones_behind"]
+        for f in families:
+            assert text.count("# HELP %s " % f) == 1 and text.count("# TYPE %s " % f) == 1, f
+        for line in text.splitlines():
+            assert line.startswith("# ") or re.match(r"^tern_[a-z_]+(\{[a-z]+=\"[^\"]+\"\})? \d+$", line), line
+        for n in names:
+            assert metric(text, "tern_pop_up", n) == 0
+            assert metric(text, "tern_pop_zones_behind", n) == 0
+            metric(text, "tern_pop_misses", n)
+        assert re.search(r"^tern_records \d+$", text, re.M), text[:4000]
+    finally:
+        finish(control)

@@ -258,49 +258,36 @@ static void metrics(void *ctx, const struct http_request *req, struct http_respo
 	http_counts(a->http, http);
 	struct zone_totals t = {NULL, 0, 0};
 	zones_foreach(a->srv->zones, zone_total, &t);
-	size_t cap = 8192, len = 0;
-	char *out = malloc(cap);
-	if (!out) {
-		http_error(res, 500, NULL, "out of memory");
-		return;
-	}
-#define EMIT(...) len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, __VA_ARGS__)
-	EMIT(
-	    "# HELP tern_dns_responses_total DNS responses sent, by rcode.\n# TYPE tern_dns_responses_total counter\n");
+	struct prom m = {0};
+	prom_family(&m, "tern_dns_responses_total", "counter", "DNS responses sent, by rcode.");
 	for (int i = 0; i < STATS_RCODES; i++)
 		if (rc[i] || i <= 5)
-			EMIT("tern_dns_responses_total{rcode=\"%s\"} %llu\n", i < 17 ? rcodes[i] : "other",
-			     (unsigned long long)rc[i]);
-	EMIT("# HELP tern_dns_queries_total DNS queries answered, by question type.\n"
-	     "# TYPE tern_dns_queries_total counter\n");
+			prom_printf(&m, "tern_dns_responses_total{rcode=\"%s\"} %llu\n", i < 17 ? rcodes[i] : "other",
+			            (unsigned long long)rc[i]);
+	prom_family(&m, "tern_dns_queries_total", "counter", "DNS queries answered, by question type.");
 	for (int i = 0; i < STATS_TYPES; i++)
-		EMIT("tern_dns_queries_total{qtype=\"%s\"} %llu\n", stats_type_name(i), (unsigned long long)qt[i]);
-	EMIT("# HELP tern_dns_dropped_total Messages not answered (responses, too short).\n"
-	     "# TYPE tern_dns_dropped_total counter\ntern_dns_dropped_total %llu\n",
-	     (unsigned long long)dropped);
-	EMIT("# HELP tern_api_requests_total API requests answered, by status class.\n"
-	     "# TYPE tern_api_requests_total counter\n");
+		prom_printf(&m, "tern_dns_queries_total{qtype=\"%s\"} %llu\n", stats_type_name(i),
+		            (unsigned long long)qt[i]);
+	prom_family(&m, "tern_dns_dropped_total", "counter", "Messages not answered (responses, too short).");
+	prom_printf(&m, "tern_dns_dropped_total %llu\n", (unsigned long long)dropped);
+	prom_family(&m, "tern_api_requests_total", "counter", "API requests answered, by status class.");
 	for (int i = 1; i < 6; i++)
-		EMIT("tern_api_requests_total{code=\"%dxx\"} %llu\n", i, (unsigned long long)http[i]);
-	EMIT("# HELP tern_api_rate_buckets Tenants the API rate limit follows (at most %d).\n"
-	     "# TYPE tern_api_rate_buckets gauge\ntern_api_rate_buckets %zu\n",
-	     API_RATE_BUCKETS, a->nbuckets);
-	EMIT("# HELP tern_zones Zones served.\n# TYPE tern_zones gauge\ntern_zones %zu\n"
-	     "# HELP tern_records Records served.\n# TYPE tern_records gauge\ntern_records %zu\n",
-	     t.zones, t.records);
-#undef EMIT
-	len = len < cap ? len : cap - 1;
-	size_t plen = 0;
-	char *pops = a->pops ? pops_metrics(a->pops, a->srv->zones, &plen) : NULL;
-	char *grown = pops ? realloc(out, len + plen + 1) : NULL;
-	if (grown) {
-		memcpy(grown + len, pops, plen);
-		out = grown;
-		len += plen;
-	}
-	free(pops);
-	http_text(res, 200, "text/plain; version=0.0.4", out, len);
-	free(out);
+		prom_printf(&m, "tern_api_requests_total{code=\"%dxx\"} %llu\n", i, (unsigned long long)http[i]);
+	char help[80];
+	snprintf(help, sizeof(help), "Tenants the API rate limit follows (at most %d).", API_RATE_BUCKETS);
+	prom_family(&m, "tern_api_rate_buckets", "gauge", help);
+	prom_printf(&m, "tern_api_rate_buckets %zu\n", a->nbuckets);
+	prom_family(&m, "tern_zones", "gauge", "Zones served.");
+	prom_printf(&m, "tern_zones %zu\n", t.zones);
+	prom_family(&m, "tern_records", "gauge", "Records served.");
+	prom_printf(&m, "tern_records %zu\n", t.records);
+	if (a->pops)
+		pops_metrics(a->pops, a->srv->zones, &m);
+	if (m.nomem)
+		http_error(res, 500, NULL, "out of memory");
+	else
+		http_text(res, 200, "text/plain; version=0.0.4", m.text, m.len);
+	prom_free(&m);
 }
 
 static void openapi(void *ctx, const struct http_request *req, struct http_response *res)

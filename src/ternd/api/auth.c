@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/base64.h"
 #include "lib/error.h"
 #include "lib/name.h"
 #include "lib/rr.h"
@@ -65,54 +66,23 @@ static const char *quote(const char *s, char buf[QUOTE_MAX + 4])
 	return buf;
 }
 
-static int b64url_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
 /* Strict base64url without padding (RFC 7515 section 2): no '=', no stray characters, unused
  * trailing bits zero. Allocates *out (at least one byte, so an empty input is not NULL).
  * Returns 0, TERN_EINVAL or TERN_ENOMEM. */
 static int b64url_decode(const char *s, size_t len, uint8_t **out, size_t *outlen)
 {
-	if (len % 4 == 1)
-		return TERN_EINVAL;
-	uint8_t *buf = malloc(len / 4 * 3 + 3);
+	size_t cap = len / 4 * 3 + 3;
+	uint8_t *buf = malloc(cap);
 	if (!buf)
 		return TERN_ENOMEM;
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	size_t n = 0;
-	for (size_t i = 0; i < len; i++) {
-		int v = b64url_value((unsigned char)s[i]);
-		if (v < 0)
-			goto fail;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[n++] = (uint8_t)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
+	struct b64_error e;
+	int rc = b64_decode(s, len, B64_URL, buf, cap, outlen, &e);
+	if (rc < 0) {
+		free(buf);
+		return rc;
 	}
-	if (acc != 0)
-		goto fail;
 	*out = buf;
-	*outlen = n;
 	return 0;
-fail:
-	free(buf);
-	return TERN_EINVAL;
 }
 
 /* ---- JWKS ---- */

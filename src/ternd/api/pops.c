@@ -5,7 +5,6 @@
 #include <curl/curl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -556,61 +555,20 @@ json_t *pops_summary(struct pops *p)
 	                 count[POPS_UNKNOWN]);
 }
 
-/* A growing text buffer for the metrics. */
-struct text {
-	char *s;
-	size_t len, cap;
-	bool nomem;
-};
-
-__attribute__((format(printf, 2, 3))) static void text_add(struct text *t, const char *fmt, ...)
+void pops_metrics(struct pops *p, const struct zones *zs, struct prom *out)
 {
-	for (int pass = 0; pass < 2 && !t->nomem; pass++) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			t->nomem = true;
-			return;
-		}
-		if (t->s && t->len + (size_t)n < t->cap) {
-			t->len += (size_t)n;
-			return;
-		}
-		size_t ncap = (t->len + (size_t)n + 1) * 2;
-		char *ns = realloc(t->s, ncap);
-		if (!ns) {
-			t->nomem = true;
-			return;
-		}
-		t->s = ns;
-		t->cap = ncap;
-	}
-}
-
-char *pops_metrics(struct pops *p, const struct zones *zs, size_t *len)
-{
-	struct text t = {0};
-	text_add(&t, "# HELP tern_pop_up Whether the PoP answered its /healthz lately (0: down or not yet polled).\n"
-	             "# TYPE tern_pop_up gauge\n");
+	prom_family(out, "tern_pop_up", "gauge",
+	            "Whether the PoP answered its /healthz lately (0: down or not yet polled).");
 	pthread_mutex_lock(&p->lock);
 	for (size_t i = 0; i < p->n; i++)
-		text_add(&t, "tern_pop_up{pop=\"%s\"} %d\n", p->pop[i].conf->name, p->pop[i].state == POPS_UP);
-	text_add(&t, "# HELP tern_pop_misses Polls of the PoP's /healthz missed in a row.\n"
-	             "# TYPE tern_pop_misses gauge\n");
+		prom_printf(out, "tern_pop_up{pop=\"%s\"} %d\n", p->pop[i].conf->name, p->pop[i].state == POPS_UP);
+	prom_family(out, "tern_pop_misses", "gauge", "Polls of the PoP's /healthz missed in a row.");
 	for (size_t i = 0; i < p->n; i++)
-		text_add(&t, "tern_pop_misses{pop=\"%s\"} %u\n", p->pop[i].conf->name, p->pop[i].misses);
-	text_add(&t, "# HELP tern_pop_zones_behind Zones the PoP last reported at an older serial than this node's.\n"
-	             "# TYPE tern_pop_zones_behind gauge\n");
+		prom_printf(out, "tern_pop_misses{pop=\"%s\"} %u\n", p->pop[i].conf->name, p->pop[i].misses);
+	prom_family(out, "tern_pop_zones_behind", "gauge",
+	            "Zones the PoP last reported at an older serial than this node's.");
 	for (size_t i = 0; i < p->n; i++)
-		text_add(&t, "tern_pop_zones_behind{pop=\"%s\"} %zu\n", p->pop[i].conf->name,
-		         pop_behind(&p->pop[i], zs));
+		prom_printf(out, "tern_pop_zones_behind{pop=\"%s\"} %zu\n", p->pop[i].conf->name,
+		            pop_behind(&p->pop[i], zs));
 	pthread_mutex_unlock(&p->lock);
-	if (t.nomem) {
-		free(t.s);
-		return NULL;
-	}
-	*len = t.len;
-	return t.s;
 }

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "ternd/api/prom.h"
 #include "ternd/base/config.h"
 #include "ternd/zones/zones.h"
 
@@ -22,6 +23,6 @@ void pops_stop(struct pops *p);
 json_t *pops_json(struct pops *p, const struct zones *zs);
 /* {"up": n, "down": n, "unknown": n} for the control node's /healthz. */
 json_t *pops_summary(struct pops *p);
-/* Prometheus text: tern_pop_up, tern_pop_misses, tern_pop_zones_behind per PoP, malloc'd, *len
- * set; NULL when out of memory. The caller is an RCU reader. */
-char *pops_metrics(struct pops *p, const struct zones *zs, size_t *len);
+/* Appends to out the families tern_pop_up, tern_pop_misses and tern_pop_zones_behind, one sample
+ * per PoP. The caller is an RCU reader. */
+void pops_metrics(struct pops *p, const struct zones *zs, struct prom *out);

@@ -1,0 +1,202 @@
+/* Inside xfrin: the state its files share (struct xfrin, one secondary zone, the query tables) and
+ * the one locking rule they all follow. Only src/ternd/xfrin/xfrin*.c include this.
+ *
+ * The files, one job each:
+ *   xfrin.c          start, reload, stop, and the status /healthz shows
+ *   xfrin_zone.c     one secondary zone's life: added (disk copy served), served, saved, expired,
+ *                    retired and freed
+ *   xfrin_tables.c   the query path's view: two immutable RCU tables, NOTIFY and unavailable checks
+ *   xfrin_loop.c     the refresh thread: its wake-ups, its loop and its heap of deadlines
+ *   xfrin_refresh.c  one refresh: ask the primaries (SOA, IXFR, AXFR) unlocked, then apply
+ *   xfrin_tsig.c     TSIG with the primaries: pull.h's hooks over one tsig_ctx per exchange
+ *   xfrin_members.c  secondary zones added and removed at run time (catalog members)
+ *
+ * ---- The locking rule (the one place it is written) ----
+ *
+ * Threads. The refresh thread (xfrin_loop.c) does every transfer, disk copy and expiry. Control
+ * threads call start, reload and stop (the main thread), the member calls (the catalog consumer)
+ * and xfrin_status() (the API thread). Query threads only call xfrin_notify() and
+ * xfrin_unavailable().
+ *
+ * x->lock guards everything of every zone not marked otherwise below, zones[], the heap, the
+ * retired list and x->stop. Whoever holds it may change a zone, publish its snapshot
+ * (zones_publish / zones_remove) and write its disk copy. The refresh thread holds it except
+ * while it waits in poll() and while it talks to a primary (xfrin_refresh: the zone is then
+ * marked busy; see below). Snapshots are published with the lock held, so once xfrin_reload()
+ * returns nothing of a zone it dropped is being touched. x->lock is held across RCU grace periods
+ * (xfrin_tables_publish): a thread that takes it must not be an online RCU reader.
+ *
+ * x->status_lock is an inner lock (taken inside x->lock or alone, never held across a grace
+ * period): it guards zones[]'s membership (array and count, so every change to them takes both
+ * locks) and each zone's st, the copy xfrin_status() returns. The API thread, an RCU reader,
+ * takes it alone and so never waits for a transfer or a grace period.
+ *
+ * RCU. x->all, x->gone and each zone's primaries are RCU pointers to immutable objects. Readers
+ * (query threads, online QSBR) follow them without a lock: table lookups, the primaries of a
+ * NOTIFY. Writers hold x->lock, swap the pointer (rcu_xchg_pointer), wait for a grace period
+ * (synchronize_rcu) and only then free the old object. The one thing a reader writes is a zone's
+ * atomic notified flag (plus the thread's eventfd); the refresh thread turns it into a deadline.
+ *
+ * A zone's life (xfrin_zone.c). LIVE: in zones[] and the heap. xfrin_zone_retire() makes it
+ * RETIRED: out of zones[] and the heap, on x->retired, though tables a reader holds may still
+ * show it. The next xfrin_tables_publish() that succeeds makes every retired zone UNSEEN (new
+ * tables without it, then a grace period). busy: the refresh thread holds the zone with the lock
+ * released. A zone is freed, in one place (xfrin_zone_reap), when it is UNSEEN and not busy:
+ * by xfrin_tables_publish(), or by the refresh thread when its pull returns. */
+#pragma once
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/tsig.h"
+#include "ternd/xfrin/pull.h"
+#include "ternd/xfrin/xfrin.h"
+
+#define XFRIN_TIMER_MIN 1u /* seconds: SOA timers below this are raised to it */
+#define XFRIN_TIMER_MAX 86400u /* refresh and retry above a day are lowered to a day */
+#define XFRIN_NAME_TEXT (NAME_MAXLEN * 4 + 2)
+#define XFRIN_ERRBUF 4096
+
+/* A zone's primaries and the TSIG key spoken with them; replaced whole on reload (RCU: NOTIFY
+ * checks read them). A refresh works on a private copy, so a reload never pulls the key away. */
+struct primaries {
+	size_t n;
+	bool has_key;
+	struct tsig_key key;
+	struct config_listen addr[];
+};
+
+enum xfrin_life {
+	XFRIN_LIVE, /* in zones[] and the heap */
+	XFRIN_RETIRED, /* out of them, on x->retired: tables a reader holds may still show it */
+	XFRIN_UNSEEN, /* retired, and no reader can see it any more: freed once not busy */
+};
+
+struct xfrin_zone {
+	/* read by the query path */
+	uint8_t apex[NAME_MAXLEN];
+	uint8_t apex_len;
+	uint32_t hash;
+	struct primaries *primaries; /* RCU pointer */
+	_Atomic bool notified; /* a primary sent NOTIFY: refresh now */
+	/* the rest under x->lock */
+	char name[XFRIN_NAME_TEXT];
+	char *file; /* where the copy is kept */
+	enum xfrin_state state;
+	enum xfrin_life life;
+	struct xfrin_zone *next_retired; /* on x->retired */
+	bool serving; /* our snapshot is in srv->zones */
+	bool busy; /* the refresh thread is pulling it with the lock released */
+	bool runtime; /* added by xfrin_secondary_add() (a catalog member), not by the configuration */
+	bool copy_saved; /* the disk copy holds the served version */
+	uint64_t copy_at; /* CLOCK_MONOTONIC ms when the served version goes to disk; 0: nothing due */
+	uint64_t copy_written; /* CLOCK_MONOTONIC ms of the last copy written */
+	const struct zone *served; /* what we published, while serving */
+	uint32_t serial;
+	uint32_t refresh, retry, expire; /* seconds, from the served SOA */
+	unsigned backoff; /* seconds to the next try while there is no SOA */
+	uint64_t refresh_at, expire_at; /* CLOCK_MONOTONIC ms */
+	int64_t last_transfer, last_refresh; /* Unix seconds */
+	char source[96]; /* the primary the served version came from */
+	char last_error[192];
+	size_t heap_pos;
+	struct xfrin_status st; /* what xfrin_status() shows: under status_lock */
+};
+
+/* An immutable open-addressing table of zones by apex, for the query path. */
+struct xfrin_table {
+	uint32_t mask;
+	size_t n;
+	struct {
+		struct xfrin_zone *z;
+		uint16_t ede;
+	} slot[];
+};
+
+struct xfrin {
+	struct server *srv;
+	pthread_mutex_t lock;
+	pthread_mutex_t status_lock; /* zones[] membership and each zone's st; inside lock */
+	pthread_t thread;
+	bool started, stop;
+	int wake; /* eventfd: NOTIFY flags set, zones added */
+	int stop_fd; /* eventfd: written once, at stop */
+	struct xfrin_table *all; /* RCU pointer: every secondary zone */
+	struct xfrin_table *gone; /* RCU pointer: configured but not served; NULL when none */
+	struct xfrin_zone **zones; /* the live zones */
+	size_t nzones, capzones;
+	struct xfrin_zone *retired; /* retired zones not yet freed, linked by next_retired */
+	struct xfrin_zone **heap; /* by xfrin_due(), earliest first */
+	size_t nheap, capheap;
+};
+
+/* ---- small helpers (xfrin_zone.c) ---- */
+uint64_t xfrin_now_ms(void);
+/* Copies text, cut to fit. */
+void xfrin_set_text(char *dst, size_t cap, const char *src);
+/* Whether b (NULL: none) is the key a. */
+bool xfrin_same_key(const struct tsig_key *a, const struct tsig_key *b);
+struct primaries *xfrin_primaries_new(const struct config_zone *cz);
+bool xfrin_primaries_equal(const struct primaries *p, const struct config_zone *cz);
+
+/* ---- a zone's life (xfrin_zone.c); x->lock held for all ---- */
+/* A new secondary zone: its disk copy served at once, a refresh due now. */
+int xfrin_zone_add(struct xfrin *x, const struct config_zone *cz);
+/* The live zone at apex, or NULL. */
+struct xfrin_zone *xfrin_zone_find(struct xfrin *x, const uint8_t *apex);
+/* Serves zn (ours: a disk copy or a transfer). Returns 0, or an error with zn freed. */
+int xfrin_zone_serve(struct xfrin *x, struct xfrin_zone *z, struct zone *zn);
+/* Takes the zone out of service: SERVFAIL from now on. */
+void xfrin_zone_expire(struct xfrin *x, struct xfrin_zone *z);
+/* Copies the zone's state where xfrin_status() reads it. */
+void xfrin_zone_status(struct xfrin *x, struct xfrin_zone *z);
+/* Takes a live zone out of zones[] and the heap onto the retired list (see the top). */
+void xfrin_zone_retire(struct xfrin *x, struct xfrin_zone *z);
+/* Frees every retired zone that is UNSEEN and not busy. */
+void xfrin_zone_reap(struct xfrin *x);
+/* Frees a zone at stop, when no reader and no refresh is left. */
+void xfrin_zone_destroy(struct xfrin_zone *z);
+/* Writes the served version to disk now; clears the copy deadline. */
+void xfrin_copy_save(struct xfrin_zone *z);
+/* The served version goes to disk at the zone's next copy deadline; the caller updates the heap. */
+void xfrin_copy_save_later(struct xfrin_zone *z, uint64_t now);
+
+/* ---- the query tables (xfrin_tables.c); x->lock held, not an RCU reader ---- */
+/* Publishes fresh tables after zones were added, retired, or started or stopped being served;
+ * returns after a grace period, then frees the retired zones no reader can see. Out of memory, the
+ * old tables stay (TERN_ENOMEM) and the retired zones wait for the next call that succeeds. */
+int xfrin_tables_publish(struct xfrin *x);
+
+/* ---- the refresh thread and its deadlines (xfrin_loop.c) ---- */
+/* Opens the thread's eventfds (before anything may wake it). */
+int xfrin_loop_open(struct xfrin *x, char *err, size_t errlen);
+/* Starts the thread, which runs every deadline due at once. */
+int xfrin_loop_start(struct xfrin *x, char *err, size_t errlen);
+/* Stops and joins the thread (when started) and closes its eventfds. */
+void xfrin_loop_stop(struct xfrin *x);
+/* Makes the thread look at its flags and deadlines again. */
+void xfrin_loop_wake(struct xfrin *x);
+/* The zone's next deadline (CLOCK_MONOTONIC ms): refresh, expiry or disk copy. */
+uint64_t xfrin_due(const struct xfrin_zone *z);
+int xfrin_timers_push(struct xfrin *x, struct xfrin_zone *z);
+/* After the zone's deadline changed. */
+void xfrin_timers_update(struct xfrin *x, struct xfrin_zone *z);
+void xfrin_timers_delete(struct xfrin *x, struct xfrin_zone *z);
+
+/* ---- one refresh (xfrin_refresh.c) ---- */
+/* Refreshes z. Called with x->lock held; drops it while talking to primaries. */
+void xfrin_refresh(struct xfrin *x, struct xfrin_zone *z);
+
+/* ---- TSIG with the primaries (xfrin_tsig.c) ---- */
+struct xfrin_sig {
+	const struct tsig_key *key;
+	const char *peer; /* the primary, for messages */
+	struct tsig_ctx ctx; /* the answer's chain, from the query's MAC */
+	struct pull_tsig hooks;
+};
+/* The hooks for a refresh from peer with p's key; NULL (unsigned) when the zone has none. */
+const struct pull_tsig *xfrin_sig_init(struct xfrin_sig *s, const struct primaries *p, const char *peer);
+/* Ends the exchange: a chain abandoned halfway may hold a running digest. */
+void xfrin_sig_clear(struct xfrin_sig *s);

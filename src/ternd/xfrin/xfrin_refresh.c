@@ -1,0 +1,252 @@
+/* One refresh of one zone: copy what it needs under the lock, ask each primary in turn without it
+ * (SOA serial, then IXFR when we hold a copy, AXFR when that does not settle it), then apply the
+ * result under the lock: serve a transfer, confirm the copy, or schedule the retry. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/error.h"
+#include "lib/rr.h"
+#include "ternd/base/log.h"
+#include "ternd/xfrin/diskcopy.h"
+#include "ternd/xfrin/xfrin_impl.h"
+
+#define BACKOFF_MAX 60u /* seconds between tries while a zone has no SOA yet */
+
+enum outcome { PULL_FAILED, PULL_CURRENT, PULL_LOWER, PULL_TRANSFERRED };
+
+/* One refresh's inputs and results, filled without the lock. */
+struct job {
+	uint8_t apex[NAME_MAXLEN];
+	struct primaries *primaries; /* a private copy */
+	bool have_copy;
+	uint32_t serial; /* served */
+	int stop_fd;
+	enum outcome outcome;
+	uint32_t remote; /* the primary's serial */
+	struct zone *zone;
+	bool derived; /* zone came from the served snapshot by IXFR diffs: zone_discard() if unused */
+	const char *method; /* how zone came: "AXFR", "IXFR", "IXFR (whole zone)" */
+	size_t ndiffs;
+	struct pull_soa soa; /* the served version's, for IXFR */
+	struct pull_stats stats;
+	char primary[sizeof(((struct config_listen *)0)->text)];
+	char err[XFRIN_ERRBUF];
+};
+
+/* IXFR from the primary of peer (RFC 1995). Diffs are applied to the served snapshot with the
+ * lock held: a reload may drop the zone, and load_zones() free that snapshot, while the lock is
+ * released. Returns 1 when the refresh is settled (j->outcome set), 0 when an AXFR from the same
+ * primary must follow (logged), -1 when this primary failed and the next one may be tried. */
+static int pull_by_ixfr(struct xfrin *x, struct xfrin_zone *z, struct job *j, const struct pull_peer *peer)
+{
+	struct pull_ixfr_result r;
+	const char *from = peer->addr->text;
+	if (pull_ixfr(peer, j->apex, &j->soa, &r, &j->stats, j->err, sizeof(j->err)) < 0) {
+		log_info("zone %s: IXFR from %s failed (%s): trying AXFR", z->name, from, j->err);
+		return 0;
+	}
+	if (r.outcome == XFRP_CURRENT) {
+		j->remote = r.serial;
+		j->outcome = r.serial == j->serial ? PULL_CURRENT : PULL_LOWER;
+		return 1;
+	}
+	if (r.outcome == XFRP_ZONE) {
+		if (!rr_serial_newer(r.zone->serial, j->serial)) {
+			snprintf(j->err, sizeof(j->err),
+			         "%s: the IXFR answer holds serial %u, not newer than the %u served", from,
+			         r.zone->serial, j->serial);
+			zone_free(r.zone);
+			return -1;
+		}
+		j->zone = r.zone;
+		j->method = "IXFR (whole zone)";
+		j->outcome = PULL_TRANSFERRED;
+		return 1;
+	}
+	struct zone *next = NULL;
+	int rc = TERN_EZONE;
+	pthread_mutex_lock(&x->lock);
+	if (z->life != XFRIN_LIVE || !z->serving)
+		snprintf(j->err, sizeof(j->err), "the zone stopped being served during the IXFR");
+	else
+		rc = xfrp_apply(z->served, r.diffs, &next, j->err, sizeof(j->err));
+	pthread_mutex_unlock(&x->lock);
+	j->ndiffs = r.diffs->ndiffs;
+	xfrp_diffs_free(r.diffs);
+	if (rc < 0) {
+		log_warning("zone %s: the IXFR from %s (serial %u -> %u) does not apply: %s; trying AXFR", z->name,
+		            from, j->serial, r.serial, j->err);
+		return 0;
+	}
+	j->zone = next;
+	j->derived = true;
+	j->method = "IXFR";
+	j->outcome = PULL_TRANSFERRED;
+	return 1;
+}
+
+/* One primary: its SOA serial, then IXFR when we have a copy (AXFR when that does not settle it).
+ * Returns true when the refresh is settled (j->outcome set), false to try the next primary. */
+static bool pull_from(struct xfrin *x, struct xfrin_zone *z, struct job *j, const struct config_listen *a)
+{
+	/* the zone's TSIG key signs what we ask and must sign what the primary answers */
+	struct xfrin_sig sig;
+	struct pull_peer peer = {.addr = a, .tsig = xfrin_sig_init(&sig, j->primaries, a->text), .stop_fd = j->stop_fd};
+	bool settled = false;
+	xfrin_set_text(j->primary, sizeof(j->primary), a->text);
+	if (pull_soa_serial(&peer, j->apex, &j->remote, j->err, sizeof(j->err)) < 0)
+		goto out;
+	if (j->have_copy && !rr_serial_newer(j->remote, j->serial)) {
+		j->outcome = j->remote == j->serial ? PULL_CURRENT : PULL_LOWER;
+		settled = true;
+		goto out;
+	}
+	int by_ixfr = j->have_copy ? pull_by_ixfr(x, z, j, &peer) : 0;
+	if (by_ixfr != 0) {
+		settled = by_ixfr > 0;
+		goto out;
+	}
+	struct zone *zn = NULL;
+	if (pull_axfr(&peer, j->apex, &zn, &j->stats, j->err, sizeof(j->err)) < 0)
+		goto out;
+	if (j->have_copy && !rr_serial_newer(zn->serial, j->serial)) {
+		snprintf(j->err, sizeof(j->err), "%s: the transfer holds serial %u, not newer than the %u served",
+		         a->text, zn->serial, j->serial);
+		zone_free(zn);
+		goto out;
+	}
+	j->zone = zn;
+	j->method = "AXFR";
+	j->outcome = PULL_TRANSFERRED;
+	settled = true;
+out:
+	xfrin_sig_clear(&sig);
+	return settled;
+}
+
+/* Each primary in turn until one settles the refresh. Called without the lock. */
+static void pull(struct xfrin *x, struct xfrin_zone *z, struct job *j)
+{
+	j->outcome = PULL_FAILED;
+	snprintf(j->err, sizeof(j->err), "no primary");
+	for (size_t i = 0; i < j->primaries->n; i++)
+		if (pull_from(x, z, j, &j->primaries->addr[i]))
+			return;
+}
+
+static void log_failure(const struct xfrin_zone *z, unsigned next)
+{
+	log_warning("zone %s: refresh failed (%s): %s; next try in %u s", z->name, xfrin_state_name(z->state),
+	            z->last_error, next);
+}
+
+/* Applies a refresh's result to the zone. Lock held. */
+static void apply(struct xfrin *x, struct xfrin_zone *z, struct job *j, uint64_t started)
+{
+	uint64_t now = xfrin_now_ms();
+	int64_t wall = (int64_t)time(NULL);
+	if (j->outcome == PULL_TRANSFERRED) {
+		uint32_t old = z->serial;
+		bool was_serving = z->serving;
+		struct zone *zn = j->zone;
+		j->zone = NULL;
+		if (xfrin_zone_serve(x, z, zn) < 0) {
+			snprintf(j->err, sizeof(j->err), "cannot publish the transferred zone");
+			j->outcome = PULL_FAILED;
+		} else {
+			z->serving = true;
+			xfrin_set_text(z->source, sizeof(z->source), j->primary);
+			char was[32] = "no copy before";
+			if (was_serving)
+				snprintf(was, sizeof(was), "was %u", old);
+			if (j->derived)
+				log_info(
+				    "zone %s: IXFR from %s: serial %u -> %u, %zu diffs, %zu records, %zu messages, "
+				    "%zu bytes in %" PRIu64 " ms",
+				    z->name, j->primary, old, z->serial, j->ndiffs, j->stats.records, j->stats.messages,
+				    j->stats.bytes, now - started);
+			else
+				log_info(
+				    "zone %s: transferred serial %u from %s by %s (%s): %zu records, %zu messages, %zu "
+				    "bytes in %" PRIu64 " ms",
+				    z->name, z->serial, j->primary, j->method, was, j->stats.records, j->stats.messages,
+				    j->stats.bytes, now - started);
+			z->last_transfer = wall;
+			if (!was_serving)
+				xfrin_tables_publish(x); /* no longer unavailable */
+			xfrin_copy_save_later(z, now);
+		}
+	} else if (j->outcome == PULL_LOWER) {
+		log_warning("zone %s: primary %s has serial %u, lower than the %u served: keeping %u", z->name,
+		            j->primary, j->remote, z->serial, z->serial);
+	}
+	if (j->outcome == PULL_FAILED) {
+		xfrin_set_text(z->last_error, sizeof(z->last_error), j->err);
+		unsigned next;
+		if (z->serving) {
+			z->state = XFRIN_RETRYING;
+			next = z->retry;
+		} else if (z->retry) { /* expired: the SOA we had still says how often to retry */
+			next = z->retry;
+		} else {
+			next = z->backoff;
+			z->backoff = z->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : z->backoff * 2;
+		}
+		z->refresh_at = now + (uint64_t)next * 1000;
+		if (!x->stop)
+			log_failure(z, next);
+	} else {
+		/* the copy on disk says when a primary last confirmed it; rewritten if it is missing */
+		if (j->outcome != PULL_TRANSFERRED && !z->copy_at && (!z->copy_saved || diskcopy_touch(z->file) < 0))
+			xfrin_copy_save(z);
+		if (j->outcome == PULL_CURRENT)
+			log_debug("zone %s: serial %u is current at %s", z->name, z->serial, j->primary);
+		z->state = XFRIN_OK;
+		z->last_error[0] = 0;
+		z->last_refresh = wall;
+		z->backoff = XFRIN_TIMER_MIN;
+		z->refresh_at = now + (uint64_t)z->refresh * 1000;
+		z->expire_at = now + (uint64_t)z->expire * 1000;
+	}
+	xfrin_timers_update(x, z);
+	xfrin_zone_status(x, z);
+}
+
+void xfrin_refresh(struct xfrin *x, struct xfrin_zone *z)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	size_t psize = sizeof(*z->primaries) + z->primaries->n * sizeof(z->primaries->addr[0]);
+	if (!j || !(j->primaries = malloc(psize))) {
+		free(j);
+		z->refresh_at = xfrin_now_ms() + 1000;
+		xfrin_timers_update(x, z);
+		log_error("zone %s: out of memory for a refresh", z->name);
+		return;
+	}
+	memcpy(j->apex, z->apex, z->apex_len);
+	memcpy(j->primaries, z->primaries, psize);
+	j->have_copy = z->serving;
+	j->serial = z->serial;
+	if (z->serving)
+		pull_soa_of(z->served, &j->soa);
+	j->stop_fd = x->stop_fd;
+	uint64_t started = xfrin_now_ms();
+	z->busy = true;
+	pthread_mutex_unlock(&x->lock);
+	pull(x, z, j);
+	pthread_mutex_lock(&x->lock);
+	z->busy = false;
+	if (z->life == XFRIN_LIVE)
+		apply(x, z, j, started);
+	else
+		xfrin_zone_reap(x); /* retired meanwhile: freed here once no reader can see it */
+	if (j->zone && j->derived)
+		zone_discard(j->zone); /* derived from a snapshot, never served */
+	else if (j->zone)
+		zone_free(j->zone);
+	free(j->primaries);
+	free(j);
+}

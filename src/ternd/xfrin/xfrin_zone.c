@@ -1,0 +1,298 @@
+/* One secondary zone's life: added (its disk copy loaded and served at once), served, saved to
+ * disk, expired, retired and freed; plus the status copy /healthz reads.
+ *
+ * Disk copies: written by the refresh thread as a deadline of its own in the heap, COPY_DELAY_MS
+ * after a transfer and at most once per COPY_INTERVAL_MS, so changes that arrive in bursts cost one
+ * copy (the whole zone as text, fsync'd) per interval instead of one per transfer, and the write
+ * never sits between a NOTIFY and the next transfer. A copy still due is written at stop and
+ * before the zone expires; after a crash the copy on disk is at most a second behind, and the
+ * refresh at start brings the zone up to date. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/error.h"
+#include "lib/rr.h"
+#include "ternd/base/log.h"
+#include "ternd/xfrin/diskcopy.h"
+#include "ternd/xfrin/xfrin_impl.h"
+
+#define COPY_DELAY_MS 100u /* after a transfer, before its disk copy is written */
+#define COPY_INTERVAL_MS 1000u /* between two disk copies of one zone */
+
+/* ---- small helpers ---- */
+
+uint64_t xfrin_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void xfrin_set_text(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+/* The keyring's copy and ours come from one configuration, or from two consecutive ones during a
+ * reload. */
+bool xfrin_same_key(const struct tsig_key *a, const struct tsig_key *b)
+{
+	return b && a->alg == b->alg && name_equal(a->name, b->name) && a->secret_len == b->secret_len &&
+	       memcmp(a->secret, b->secret, a->secret_len) == 0;
+}
+
+struct primaries *xfrin_primaries_new(const struct config_zone *cz)
+{
+	struct primaries *p = calloc(1, sizeof(*p) + cz->nprimaries * sizeof(p->addr[0]));
+	if (p) {
+		p->n = cz->nprimaries;
+		p->has_key = cz->key != NULL;
+		if (cz->key)
+			p->key = *cz->key;
+		memcpy(p->addr, cz->primaries, cz->nprimaries * sizeof(p->addr[0]));
+	}
+	return p;
+}
+
+bool xfrin_primaries_equal(const struct primaries *p, const struct config_zone *cz)
+{
+	return p->n == cz->nprimaries && memcmp(p->addr, cz->primaries, p->n * sizeof(p->addr[0])) == 0 &&
+	       p->has_key == (cz->key != NULL) && (!cz->key || xfrin_same_key(&p->key, cz->key));
+}
+
+static uint32_t clamp(uint32_t v, uint32_t lo, uint32_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Refresh, retry and expire from the zone's SOA. */
+static void set_timers(struct xfrin_zone *z, const struct zone *zn)
+{
+	const uint8_t *rec = zn->soa->rdata;
+	const uint8_t *t = rdata_bytes(rec) + rdata_len(rec) - 20; /* serial refresh retry expire minimum */
+	z->refresh = clamp(wire_get32(t + 4), XFRIN_TIMER_MIN, XFRIN_TIMER_MAX);
+	z->retry = clamp(wire_get32(t + 8), XFRIN_TIMER_MIN, XFRIN_TIMER_MAX);
+	z->expire = clamp(wire_get32(t + 12), XFRIN_TIMER_MIN, 0x7fffffff);
+}
+
+/* ---- serving and status ---- */
+
+int xfrin_zone_serve(struct xfrin *x, struct xfrin_zone *z, struct zone *zn)
+{
+	int rc = zones_publish(x->srv->zones, zn);
+	if (rc < 0) {
+		log_error("zone %s: cannot publish: %s", z->name, tern_strerror(rc));
+		zone_free(zn);
+		return rc;
+	}
+	z->served = zn;
+	z->serial = zn->serial;
+	set_timers(z, zn);
+	return 0;
+}
+
+/* CLOCK_MONOTONIC ms to Unix seconds. */
+static int64_t wall_of(uint64_t mono, uint64_t now_mono, int64_t now_wall)
+{
+	return now_wall + ((int64_t)mono - (int64_t)now_mono) / 1000;
+}
+
+void xfrin_zone_status(struct xfrin *x, struct xfrin_zone *z)
+{
+	uint64_t mono = xfrin_now_ms();
+	int64_t wall = (int64_t)time(NULL);
+	pthread_mutex_lock(&x->status_lock);
+	struct xfrin_status *s = &z->st;
+	memcpy(s->apex, z->apex, z->apex_len);
+	s->state = z->state;
+	s->serving = z->serving;
+	s->serial = z->serial;
+	s->last_transfer = z->last_transfer;
+	s->last_refresh = z->last_refresh;
+	s->next_refresh = wall_of(z->refresh_at, mono, wall);
+	s->expires = z->serving ? wall_of(z->expire_at, mono, wall) : 0;
+	xfrin_set_text(s->last_error, sizeof(s->last_error), z->last_error);
+	pthread_mutex_unlock(&x->status_lock);
+}
+
+void xfrin_zone_expire(struct xfrin *x, struct xfrin_zone *z)
+{
+	if (z->copy_at)
+		xfrin_copy_save(z); /* the last version transferred, with its own age: not served at restart */
+	zones_remove(x->srv->zones, z->apex);
+	z->serving = false;
+	z->served = NULL;
+	z->state = XFRIN_EXPIRED;
+	log_error("zone %s: EXPIRED: no primary confirmed serial %u within its SOA expire of %u s (%s); answering "
+	          "SERVFAIL until a transfer succeeds",
+	          z->name, z->serial, z->expire, z->last_error[0] ? z->last_error : "no answer");
+	xfrin_tables_publish(x);
+	xfrin_timers_update(x, z);
+	xfrin_zone_status(x, z);
+}
+
+/* ---- disk copies ---- */
+
+void xfrin_copy_save(struct xfrin_zone *z)
+{
+	char err[512];
+	z->copy_at = 0;
+	if (!z->serving || !z->served)
+		return;
+	int rc = diskcopy_save(z->served, z->file, z->source, z->last_transfer, err, sizeof(err));
+	z->copy_saved = rc == 0;
+	z->copy_written = xfrin_now_ms();
+	if (rc < 0)
+		log_error("zone %s: disk copy not written (still served from memory): %s", z->name, err);
+	else
+		log_debug("zone %s: disk copy of serial %u written to %s", z->name, z->served->serial, z->file);
+}
+
+void xfrin_copy_save_later(struct xfrin_zone *z, uint64_t now)
+{
+	z->copy_saved = false;
+	if (z->copy_at)
+		return;
+	uint64_t at = now + COPY_DELAY_MS;
+	if (z->copy_written && z->copy_written + COPY_INTERVAL_MS > at)
+		at = z->copy_written + COPY_INTERVAL_MS;
+	z->copy_at = at;
+}
+
+/* Reads the disk copy of a new zone and serves it when it has not expired. */
+static void load_copy(struct xfrin *x, struct xfrin_zone *z)
+{
+	char *err = malloc(XFRIN_ERRBUF);
+	struct zone *zn = NULL;
+	int64_t transferred = 0, confirmed = 0;
+	if (!err) {
+		log_error("zone %s: out of memory loading its disk copy", z->name);
+		return;
+	}
+	int rc = diskcopy_load(z->file, z->apex, &zn, &transferred, &confirmed, err, XFRIN_ERRBUF);
+	if (rc == TERN_ENOTFOUND) {
+		log_info("zone %s: no disk copy yet (%s): transferring", z->name, z->file);
+	} else if (rc < 0) {
+		log_error("zone %s: disk copy not loaded, transferring anew:\n%s", z->name, err);
+	} else {
+		int64_t age = (int64_t)time(NULL) - confirmed;
+		age = age < 0 ? 0 : age;
+		set_timers(z, zn);
+		z->serial = zn->serial;
+		z->last_transfer = transferred;
+		z->last_refresh = confirmed;
+		if (age >= z->expire) {
+			log_warning("zone %s: disk copy serial %u was last confirmed %" PRId64
+			            " s ago, beyond its SOA expire of %u s: not served until a transfer succeeds",
+			            z->name, zn->serial, age, z->expire);
+			zone_free(zn);
+			z->state = XFRIN_EXPIRED;
+		} else if (xfrin_zone_serve(x, z, zn) == 0) {
+			z->serving = true;
+			z->copy_saved = true;
+			z->state = XFRIN_OK;
+			z->expire_at = xfrin_now_ms() + ((uint64_t)z->expire - (uint64_t)age) * 1000;
+			xfrin_set_text(z->source, sizeof(z->source), "disk copy");
+			log_info("zone %s: serving the disk copy, serial %u (confirmed %" PRId64 " s ago)", z->name,
+			         z->serial, age);
+		}
+	}
+	free(err);
+}
+
+/* ---- birth and death ---- */
+
+void xfrin_zone_destroy(struct xfrin_zone *z)
+{
+	free(z->primaries);
+	free(z->file);
+	free(z);
+}
+
+int xfrin_zone_add(struct xfrin *x, const struct config_zone *cz)
+{
+	struct xfrin_zone *z = calloc(1, sizeof(*z));
+	if (!z)
+		return TERN_ENOMEM;
+	memcpy(z->apex, cz->apex, name_len(cz->apex));
+	z->apex_len = (uint8_t)name_len(cz->apex);
+	z->hash = name_hash(z->apex);
+	name_to_text(z->apex, z->name, sizeof(z->name));
+	z->file = strdup(cz->file);
+	z->primaries = xfrin_primaries_new(cz);
+	z->state = XFRIN_LOADING;
+	z->life = XFRIN_LIVE;
+	z->backoff = XFRIN_TIMER_MIN;
+	if (!z->file || !z->primaries)
+		goto fail;
+	if (x->nzones == x->capzones) {
+		/* under status_lock: xfrin_status() (the API thread) walks zones[] holding it alone, and
+		 * realloc() may free the array it walks */
+		size_t ncap = x->capzones ? x->capzones * 2 : 16;
+		pthread_mutex_lock(&x->status_lock);
+		struct xfrin_zone **nz = realloc(x->zones, ncap * sizeof(*nz));
+		if (nz) {
+			x->zones = nz;
+			x->capzones = ncap;
+		}
+		pthread_mutex_unlock(&x->status_lock);
+		if (!nz)
+			goto fail;
+	}
+	load_copy(x, z);
+	z->refresh_at = xfrin_now_ms();
+	if (xfrin_timers_push(x, z) < 0) {
+		if (z->serving)
+			zones_remove(x->srv->zones, z->apex);
+		goto fail;
+	}
+	pthread_mutex_lock(&x->status_lock);
+	x->zones[x->nzones++] = z;
+	pthread_mutex_unlock(&x->status_lock);
+	xfrin_zone_status(x, z);
+	return 0;
+fail:
+	xfrin_zone_destroy(z);
+	return TERN_ENOMEM;
+}
+
+struct xfrin_zone *xfrin_zone_find(struct xfrin *x, const uint8_t *apex)
+{
+	for (size_t i = 0; i < x->nzones; i++)
+		if (name_equal(x->zones[i]->apex, apex))
+			return x->zones[i];
+	return NULL;
+}
+
+void xfrin_zone_retire(struct xfrin *x, struct xfrin_zone *z)
+{
+	xfrin_timers_delete(x, z);
+	pthread_mutex_lock(&x->status_lock);
+	for (size_t i = 0; i < x->nzones; i++) {
+		if (x->zones[i] == z) {
+			x->zones[i] = x->zones[--x->nzones];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&x->status_lock);
+	z->life = XFRIN_RETIRED;
+	z->next_retired = x->retired;
+	x->retired = z;
+}
+
+void xfrin_zone_reap(struct xfrin *x)
+{
+	for (struct xfrin_zone **p = &x->retired; *p;) {
+		struct xfrin_zone *z = *p;
+		if (z->life == XFRIN_UNSEEN && !z->busy) {
+			*p = z->next_retired;
+			xfrin_zone_destroy(z);
+		} else {
+			p = &z->next_retired;
+		}
+	}
+}

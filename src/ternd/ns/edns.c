@@ -31,6 +31,8 @@ size_t ns_edns_reserve(const struct query *q)
 
 bool ns_edns_scope(struct query *q, uint8_t scope)
 {
+	if (scope <= q->ecs_scope)
+		return true; /* the answer is already as narrow */
 	if (q->ecs_scope == 0 && q->ecs.family != 0) {
 		/* the first tailored RRset: the Client Subnet option must now go out with the answer
 		 * (a resolver would otherwise cache it for every client) */

@@ -91,9 +91,10 @@ struct ns_lookup {
 int ns_edns_parse(struct query *q, uint16_t rrclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
 /* Bytes kept for our OPT record (so sections leave room for it; over TCP not for the NSID). */
 size_t ns_edns_reserve(const struct query *q);
-/* Notes an RRset written with ECS scope (RFC 7871) narrower than q->ecs_scope; the first one takes
- * room for the Client Subnet option of a client that sent one. Returns false when that room is
- * not there (the RRset is then not written). */
+/* Notes an RRset about to be written with an ECS scope (RFC 7871): the answer's scope becomes the
+ * narrowest (longest) of its RRsets', as the whole answer holds only where each of them does.
+ * The first tailored RRset takes room for the Client Subnet option of a client that sent one.
+ * Returns false when that room is not there (the RRset is then not written). */
 bool ns_edns_scope(struct query *q, uint8_t scope);
 /* Appends our OPT record: the extended rcode bits, DO, the NSID and EDE when due, the client's
  * Client Subnet with the answer's scope when an RRset written was tailored to it; without the

@@ -81,3 +81,8 @@ bool rr_rdata_checked(uint16_t type);
 int rr_write_rdata(struct wire_writer *w, uint16_t type, const uint8_t *rdata, uint16_t len);
 /* The target name that asks for additional-section addresses (NS, MX, SRV, SVCB, HTTPS), or NULL. */
 const uint8_t *rr_additional_target(uint16_t type, const uint8_t *rdata, uint16_t len);
+/* Whether records of type may have such a target: the types rr_additional_target() reads. */
+static inline bool rr_has_additional(uint16_t type)
+{
+	return type == RR_NS || type == RR_MX || type == RR_SRV || type == RR_SVCB || type == RR_HTTPS;
+}

@@ -21,7 +21,9 @@
 #include "lib/rr.h"
 #include "lib/wire.h"
 #include "lib/zonefile.h"
+#include "lib/edns.h"
 #include "ternd/base/config.h"
+#include "ternd/ns/ns.h"
 #include "ternd/ns/query.h"
 #include "ternd/zones/server.h"
 #include "ternd/zones/zones.h"
@@ -1389,6 +1391,99 @@ static void test_edns_nsid(void **state)
 	free(r);
 }
 
+/* A Client Subnet option from a client: answers from static data are the same for every
+ * client, so the response carries none (RFC 7871 7.2.1 leaves it out of an untailored answer
+ * from a server that tailors nothing), and a malformed one is ignored, not FORMERR. */
+static void test_edns_ecs_untailored(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t ecs[] = {0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2};
+	static const uint8_t bad_ecs[] = {0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 3}; /* bits past /24 */
+	const uint8_t *opts[] = {ecs, bad_ecs};
+	for (int i = 0; i < 2; i++) {
+		struct msgbuf m;
+		put_header(&m, 9, 0, 1, 0, 0, 1);
+		put_question(&m, "www.example.com.", RR_A, RR_CLASS_IN);
+		put_opt(&m, 1232, 0, false, opts[i], sizeof(ecs));
+		struct resp *r = ask_raw(f, m.b, m.len, PROTO_UDP, 4096);
+		expect(r, RCODE_NOERROR, true, false, 1, 0, 0);
+		assert_int_equal(r->nopt, 1);
+		uint8_t d[64];
+		assert_int_equal(opt_option(r, EDNS_OPT_ECS, d, sizeof(d)), -1);
+		free(r);
+	}
+}
+
+/* A query state as query_process() sets it up for a UDP client, writing into buf. */
+static void ecs_query(struct query *q, const struct ns_params *params, const struct query_client *client, uint8_t *buf,
+                      size_t cap)
+{
+	memset(q, 0, sizeof(*q));
+	q->params = params;
+	q->client = client;
+	q->edns = true;
+	q->ede = EDE_NONE;
+	wire_writer_init(&q->w, buf, cap);
+	q->w.pos = WIRE_HEADER_LEN;
+	q->opt_reserve = ns_edns_reserve(q);
+	q->w.cap = cap - q->opt_reserve;
+}
+
+/* The ECS scope of an answer is the narrowest of the RRsets written (RFC 7871 7.2.1: the answer
+ * holds only where each of its parts does); the first tailored RRset takes the room of the
+ * Client Subnet option, which the OPT writer then fills with the client's subnet and that scope. */
+static void test_edns_ecs_scope(void **state)
+{
+	(void)state;
+	static struct ns_params params = {.edns_size = 1232};
+	struct query_client client = {.proto = PROTO_UDP};
+	uint8_t buf[512];
+	struct query q;
+
+	/* a client that sent no Client Subnet: the scope is kept, no option goes out */
+	ecs_query(&q, &params, &client, buf, sizeof(buf));
+	size_t cap = q.w.cap;
+	assert_true(ns_edns_scope(&q, 24));
+	assert_int_equal(q.ecs_scope, 24);
+	assert_int_equal(q.w.cap, cap);
+	assert_int_equal(ns_edns_write(&q), 0);
+	assert_int_equal(wire_get16(buf + WIRE_HEADER_LEN + 9), 0); /* RDLENGTH: no option */
+
+	/* a client at 192.0.2.0/24: scopes 16, 24, 20 and 0 make 24; the room is taken once */
+	ecs_query(&q, &params, &client, buf, sizeof(buf));
+	static const uint8_t sent[] = {0, 1, 24, 0, 192, 0, 2};
+	assert_int_equal(edns_ecs_parse(sent, sizeof(sent), &q.ecs), 0);
+	cap = q.w.cap;
+	assert_true(ns_edns_scope(&q, 16));
+	assert_int_equal(q.w.cap, cap - edns_ecs_size(&q.ecs));
+	assert_true(ns_edns_scope(&q, 24));
+	assert_true(ns_edns_scope(&q, 20));
+	assert_true(ns_edns_scope(&q, 0));
+	assert_int_equal(q.ecs_scope, 24);
+	assert_int_equal(q.w.cap, cap - edns_ecs_size(&q.ecs));
+	q.w.cap = sizeof(buf); /* the OPT writer's room, as query_process() gives it */
+	assert_int_equal(ns_edns_write(&q), 0);
+	const uint8_t *rd = buf + WIRE_HEADER_LEN + EDNS_FIXED;
+	uint16_t rdlen = wire_get16(rd - 2);
+	struct edns_request req;
+	assert_int_equal(edns_parse(1232, 0, rd, rdlen, &req), 0);
+	assert_non_null(req.ecs);
+	struct edns_ecs back;
+	assert_int_equal(edns_ecs_parse(req.ecs, req.ecs_len, &back), 0);
+	assert_int_equal(back.family, 1);
+	assert_int_equal(back.source, 24);
+	assert_int_equal(back.scope, 24);
+	static const uint8_t subnet[] = {192, 0, 2};
+	assert_memory_equal(back.addr, subnet, sizeof(subnet));
+
+	/* no room left for the option: the tailored RRset does not go, the scope stays */
+	ecs_query(&q, &params, &client, buf, sizeof(buf));
+	assert_int_equal(edns_ecs_parse(sent, sizeof(sent), &q.ecs), 0);
+	q.w.pos = q.w.cap - edns_ecs_size(&q.ecs) + 1;
+	assert_false(ns_edns_scope(&q, 24));
+	assert_int_equal(q.ecs_scope, 0);
+}
+
 /* ---- truncation ---- */
 
 static void test_truncation_no_edns(void **state)
@@ -1748,6 +1843,8 @@ int main(void)
 	    cmocka_unit_test(test_edns_echo),
 	    cmocka_unit_test(test_edns_badvers),
 	    cmocka_unit_test(test_edns_nsid),
+	    cmocka_unit_test(test_edns_ecs_untailored),
+	    cmocka_unit_test(test_edns_ecs_scope),
 	    cmocka_unit_test(test_truncation_no_edns),
 	    cmocka_unit_test(test_truncation_tcp),
 	    cmocka_unit_test(test_truncation_edns_size),

@@ -1,13 +1,13 @@
-/* Answering class IN questions from the zones, after NSD's answer_query(): one lookup, then one
- * small function per outcome, each to be read against its RFC (1034 4.3.2, 2308, 4592, 6672,
- * 8482). CNAME and DNAME chains restart the lookup, possibly in another served zone. */
+/* Answering class IN questions from the zones, after NSD's answer_query(): one lookup gives an
+ * outcome (struct ns_lookup), then one small function per outcome writes it, each to be read
+ * against its RFC (1034 4.3.2, 2308, 4592, 6672, 8482). CNAME and DNAME outcomes follow the chain,
+ * restarting the lookup, possibly in another served zone; the proofs stage (answer_dnssec.c) and
+ * the additional section (answer_write.c) come after the whole chain. */
 #include <string.h>
 #include <urcu-qsbr.h>
 
 #include "lib/rr.h"
 #include "ternd/ns/ns.h"
-
-#define MAX_CHAIN 16
 
 /* DS lives on the parent side of a cut (RFC 4035 3.1.4.1): for a DS question at a zone's apex,
  * answer from the parent zone when we serve it. */
@@ -22,6 +22,73 @@ static const struct zone *find_zone(const struct query *q, const uint8_t *lname,
 	return z;
 }
 
+/* One lookup of sname (lower-cased, its suffix hashes given) in z: what answers it, written
+ * nowhere. */
+static void lookup(const struct query *q, const struct zone *z, const uint8_t *sname, const uint32_t *hashes,
+                   int labels, struct ns_lookup *lk)
+{
+	bool exact;
+	const struct zone_node *node = zone_find_encloser_hashed(z, sname, hashes, labels, &exact);
+	lk->zone = z;
+	lk->encloser = node;
+	lk->wildcard = false;
+	lk->rrset = NULL;
+	/* The cut or DNAME closest to the apex decides: walk up from the node to the apex (every
+	 * ancestor exists, empty non-terminals included) and keep the last one seen. A DS question
+	 * at a cut is answered by the parent side; a DNAME redirects only names below it. */
+	const struct zone_node *cut = NULL, *dname = NULL;
+	int depth = labels - node->labels; /* hashes[] index of the node's name */
+	for (const struct zone_node *n = node;;) {
+		bool self = exact && n == node;
+		if ((n->flags & NODE_DELEG) && !(self && q->qtype == RR_DS)) {
+			cut = n;
+			dname = NULL;
+		} else if ((n->flags & NODE_DNAME) && !self) {
+			dname = n;
+			cut = NULL;
+		}
+		if (n->flags & NODE_APEX)
+			break;
+		const uint8_t *up = n->owner + n->owner[0] + 1;
+		size_t uplen = (size_t)n->owner_len - n->owner[0] - 1;
+		n = n->labels == z->apex_labels + 1 ? z->apex_node : zone_find_hashed(z, up, uplen, hashes[++depth]);
+	}
+	if (cut) {
+		lk->outcome = NS_DELEGATION;
+		lk->node = cut;
+		return;
+	}
+	if (dname) {
+		lk->outcome = NS_DNAME;
+		lk->node = dname;
+		lk->rrset = zone_node_rrset(dname, RR_DNAME);
+		return;
+	}
+	if (!exact) {
+		const struct zone_node *wild =
+		    zone_wildcard_child(z, node); /* RFC 4592: only below the closest encloser */
+		if (!wild) {
+			lk->outcome = NS_NXDOMAIN;
+			lk->node = node;
+			return;
+		}
+		node = wild;
+		lk->wildcard = true;
+	}
+	lk->node = node;
+	if (q->qtype == RR_ANY) {
+		lk->outcome = node->nrrsets ? NS_HIT : NS_NODATA;
+		return;
+	}
+	if ((lk->rrset = zone_node_rrset(node, q->qtype))) {
+		lk->outcome = NS_HIT;
+	} else if ((lk->rrset = zone_node_rrset(node, RR_CNAME))) {
+		lk->outcome = NS_CNAME;
+	} else {
+		lk->outcome = NS_NODATA;
+	}
+}
+
 /* RFC 2308 section 3: the SOA in authority, its TTL capped by MINIMUM. */
 static void put_negative_soa(struct query *q, const struct zone *z)
 {
@@ -30,31 +97,27 @@ static void put_negative_soa(struct query *q, const struct zone *z)
 	ns_put_rrset(q, SEC_AUTHORITY, z->apex, &soa);
 }
 
-static void answer_nodata(struct query *q, const struct zone *z)
+static void answer_nodata(struct query *q, const struct ns_lookup *lk)
 {
-	put_negative_soa(q, z);
+	put_negative_soa(q, lk->zone);
 }
 
-static void answer_nxdomain(struct query *q, const struct zone *z)
+static void answer_nxdomain(struct query *q, const struct ns_lookup *lk)
 {
 	q->rcode = RCODE_NXDOMAIN; /* RFC 6604: the rcode tells the last name of a chain */
-	put_negative_soa(q, z);
+	put_negative_soa(q, lk->zone);
 }
 
 /* RFC 1034 4.3.2 step 3b: NS of the cut in authority, glue in additional, AA clear unless an
- * authoritative CNAME/DNAME led here. The DS of the cut comes along only for a DO query to a
- * signed zone (RFC 4035 3.1.4): an unsigned zone's DS proves nothing and costs room. */
-static void answer_referral(struct query *q, const struct zone *z, const struct zone_node *cut)
+ * authoritative CNAME/DNAME led here. The DS of the cut is a proof (answer_dnssec.c). */
+static void answer_delegation(struct query *q, const struct ns_lookup *lk)
 {
 	if (q->count[SEC_ANSWER] == 0)
 		q->aa = false;
 	int first = q->nextra;
-	ns_put_rrset(q, SEC_AUTHORITY, cut->owner, zone_node_rrset(cut, RR_NS));
+	ns_put_rrset(q, SEC_AUTHORITY, lk->node->owner, zone_node_rrset(lk->node, RR_NS));
 	for (int i = first; i < q->nextra; i++)
-		q->extra[i].required = name_in(q->extra[i].name, cut->owner);
-	const struct rrset *ds = zone_node_rrset(cut, RR_DS);
-	if (ds && q->edns_do && zone_signed(z))
-		ns_put_rrset(q, SEC_AUTHORITY, cut->owner, ds);
+		q->extra[i].required = name_in(q->extra[i].name, lk->node->owner);
 }
 
 static bool is_dnssec_type(uint16_t type)
@@ -63,10 +126,12 @@ static bool is_dnssec_type(uint16_t type)
 }
 
 /* RFC 8482: over UDP one RRset stands for all of them; TCP gets everything. RRSIG, NSEC and NSEC3
- * count only for a DO query to a signed zone (RFC 4035 3.1; Knot and NSD leave them out too). */
-static void answer_any(struct query *q, const struct zone *z, const struct zone_node *node, const uint8_t *owner)
+ * count only when DNSSEC records are wanted (answer_dnssec.c; Knot and NSD leave them out too).
+ * Nothing to write makes it NODATA. */
+static void answer_any(struct query *q, struct ns_lookup *lk, const uint8_t *owner)
 {
-	bool dnssec = q->edns_do && zone_signed(z);
+	const struct zone_node *node = lk->node;
+	bool dnssec = ns_dnssec_wanted(q, lk->zone);
 	uint16_t want = q->client->proto == PROTO_TCP ? node->nrrsets : 1, written = 0;
 	for (uint16_t i = 0; i < node->nrrsets && written < want; i++) {
 		if (!dnssec && is_dnssec_type(node->rrsets[i].type))
@@ -74,41 +139,43 @@ static void answer_any(struct query *q, const struct zone *z, const struct zone_
 		ns_put_rrset(q, SEC_ANSWER, owner, &node->rrsets[i]);
 		written++;
 	}
-	if (written == 0)
-		answer_nodata(q, z);
+	if (written == 0) {
+		lk->outcome = NS_NODATA;
+		answer_nodata(q, lk);
+	}
 }
 
-/* The name exists (or a wildcard stands for it). Returns a CNAME target to follow, or NULL. */
-static const uint8_t *answer_node(struct query *q, const struct zone *z, const struct zone_node *node,
-                                  const uint8_t *owner)
+/* The name (or the wildcard standing for it) holds the type asked. */
+static void answer_hit(struct query *q, struct ns_lookup *lk, const uint8_t *owner)
 {
-	if (q->qtype == RR_ANY) {
-		answer_any(q, z, node, owner);
-		return NULL;
+	const struct rrset *rs = lk->rrset;
+	if (!rs) {
+		answer_any(q, lk, owner);
+		return;
 	}
-	const struct rrset *rs = zone_node_rrset(node, q->qtype);
-	if (rs) {
+	ns_put_rrset(q, SEC_ANSWER, owner, rs);
+	/* RRSIG: the other covered types' groups follow, each with its own TTL (lib/zone.h) */
+	const struct zone_node *node = lk->node;
+	while (q->qtype == RR_RRSIG && ++rs < node->rrsets + node->nrrsets && rs->type == RR_RRSIG)
 		ns_put_rrset(q, SEC_ANSWER, owner, rs);
-		/* RRSIG: the other covered types' groups follow, each with its own TTL (lib/zone.h) */
-		while (q->qtype == RR_RRSIG && ++rs < node->rrsets + node->nrrsets && rs->type == RR_RRSIG)
-			ns_put_rrset(q, SEC_ANSWER, owner, rs);
-		return NULL;
-	}
-	const struct rrset *cname = zone_node_rrset(node, RR_CNAME);
-	if (cname)
-		return ns_put_rrset(q, SEC_ANSWER, owner, cname) ? rdata_bytes(cname->rdata) : NULL;
-	answer_nodata(q, z);
-	return NULL;
+}
+
+/* RFC 1034 4.3.2 step 3a: the CNAME, then its target (returned to be followed). */
+static const uint8_t *answer_cname(struct query *q, const struct ns_lookup *lk, const uint8_t *owner)
+{
+	return ns_put_rrset(q, SEC_ANSWER, owner, lk->rrset) ? rdata_bytes(lk->rrset->rdata) : NULL;
 }
 
 /* RFC 6672 section 2: the DNAME, a CNAME synthesized from it (owner as asked, TTL of the DNAME),
- * then the new name. YXDOMAIN when the new name would be too long. For a CNAME question the
- * synthesized CNAME is the answer and nothing is followed (RFC 6672 3.2 with RFC 1034 4.3.2 step 3a,
- * which restarts only when the question is not for a CNAME), as for a CNAME found in the zone. */
-static const uint8_t *answer_dname(struct query *q, const struct zone_node *dn, const uint8_t *owner,
+ * then the new name (returned to be followed). YXDOMAIN when the new name would be too long. For
+ * a CNAME question the synthesized CNAME is the answer and nothing is followed (RFC 6672 3.2 with
+ * RFC 1034 4.3.2 step 3a, which restarts only when the question is not for a CNAME), as for a
+ * CNAME found in the zone. */
+static const uint8_t *answer_dname(struct query *q, const struct ns_lookup *lk, const uint8_t *owner,
                                    uint8_t synth[NAME_MAXLEN])
 {
-	const struct rrset *d = zone_node_rrset(dn, RR_DNAME);
+	const struct zone_node *dn = lk->node;
+	const struct rrset *d = lk->rrset;
 	bool written = false; /* a DNAME met again down the chain is not repeated */
 	for (int i = 0; i < q->ndnames; i++)
 		written |= q->dnames[i] == dn;
@@ -136,47 +203,20 @@ static const uint8_t *answer_dname(struct query *q, const struct zone_node *dn, 
 	return synth;
 }
 
-/* One lookup of sname (lower-cased) in z; owner is the same name as it is to be written.
- * Returns the next name of a chain, or NULL when the answer is complete. */
-static const uint8_t *answer_name(struct query *q, const struct zone *z, const uint8_t *sname, const uint32_t *hashes,
-                                  int labels, const uint8_t *owner, uint8_t synth[NAME_MAXLEN])
+/* Writes what the lookup found; owner is the name looked up as it is to be written. Returns the
+ * next name of a chain, or NULL when the answer is complete. */
+static const uint8_t *answer_outcome(struct query *q, struct ns_lookup *lk, const uint8_t *owner,
+                                     uint8_t synth[NAME_MAXLEN])
 {
-	bool exact;
-	const struct zone_node *node = zone_find_encloser_hashed(z, sname, hashes, labels, &exact);
-	/* The cut or DNAME closest to the apex decides: walk up from the node to the apex (every
-	 * ancestor exists, empty non-terminals included) and keep the last one seen. A DS question
-	 * at a cut is answered by the parent side; a DNAME redirects only names below it. */
-	const struct zone_node *cut = NULL, *dname = NULL;
-	int depth = labels - node->labels; /* hashes[] index of the node's name */
-	for (const struct zone_node *n = node;;) {
-		bool self = exact && n == node;
-		if ((n->flags & NODE_DELEG) && !(self && q->qtype == RR_DS)) {
-			cut = n;
-			dname = NULL;
-		} else if ((n->flags & NODE_DNAME) && !self) {
-			dname = n;
-			cut = NULL;
-		}
-		if (n->flags & NODE_APEX)
-			break;
-		const uint8_t *up = n->owner + n->owner[0] + 1;
-		size_t uplen = (size_t)n->owner_len - n->owner[0] - 1;
-		n = n->labels == z->apex_labels + 1 ? z->apex_node : zone_find_hashed(z, up, uplen, hashes[++depth]);
+	switch (lk->outcome) {
+	case NS_HIT: answer_hit(q, lk, owner); return NULL;
+	case NS_NODATA: answer_nodata(q, lk); return NULL;
+	case NS_NXDOMAIN: answer_nxdomain(q, lk); return NULL;
+	case NS_DELEGATION: answer_delegation(q, lk); return NULL;
+	case NS_CNAME: return answer_cname(q, lk, owner);
+	case NS_DNAME: return answer_dname(q, lk, owner, synth);
 	}
-	if (cut) {
-		answer_referral(q, z, cut);
-		return NULL;
-	}
-	if (dname)
-		return answer_dname(q, dname, owner, synth);
-	if (!exact) {
-		node = zone_wildcard_child(z, node); /* RFC 4592: only below the closest encloser */
-		if (!node) {
-			answer_nxdomain(q, z);
-			return NULL;
-		}
-	}
-	return answer_node(q, z, node, owner);
+	return NULL;
 }
 
 void ns_answer_internet(struct query *q)
@@ -192,26 +232,34 @@ void ns_answer_internet(struct query *q)
 	q->aa = true;
 	const uint8_t *owner = q->qname;
 	uint8_t synth[2][NAME_MAXLEN];
-	uint8_t chain[MAX_CHAIN][NAME_MAXLEN]; /* names looked up so far (lower-cased): loops stop */
+	uint8_t chain[NS_MAX_CHAIN][NAME_MAXLEN]; /* names looked up so far (lower-cased): loops stop */
+	size_t lens[NS_MAX_CHAIN];
+	struct ns_lookup steps[NS_MAX_CHAIN]; /* what each lookup found, for the proofs */
+	int n = 0;
 	size_t len = q->qname_len;
 	memcpy(chain[0], q->lname, len);
-	for (int depth = 0;; depth++) {
+	lens[0] = len;
+	for (;;) {
 		q->zone = z;
-		const uint8_t *next = answer_name(q, z, chain[depth], hashes, labels, owner, synth[depth & 1]);
-		if (!next || q->full || depth + 1 == MAX_CHAIN)
+		lookup(q, z, chain[n], hashes, labels, &steps[n]);
+		const uint8_t *next = answer_outcome(q, &steps[n], owner, synth[n & 1]);
+		n++;
+		if (!next || q->full || n == NS_MAX_CHAIN)
 			break;
-		len = name_len(next);
-		name_lower_copy(chain[depth + 1], next, len);
+		len = lens[n] = name_len(next);
+		name_lower_copy(chain[n], next, len);
 		bool loop = false;
-		for (int i = 0; i <= depth && !loop; i++)
-			loop = name_len(chain[i]) == len && memcmp(chain[i], chain[depth + 1], len) == 0;
+		for (int i = 0; i < n && !loop; i++)
+			loop = lens[i] == len && memcmp(chain[i], chain[n], len) == 0;
 		if (loop)
 			break;
-		labels = name_suffix_hashes(chain[depth + 1], hashes);
-		z = find_zone(q, chain[depth + 1], hashes, labels);
+		labels = name_suffix_hashes(chain[n], hashes);
+		z = find_zone(q, chain[n], hashes, labels);
 		if (!z)
 			break; /* the chain leaves our zones: the resolver takes it from here */
 		owner = next;
 	}
+	if (q->opt.dnssec_ok) /* DNSSEC records go to DO queries only (RFC 4035 3.1) */
+		ns_put_proofs(q, steps, n);
 	ns_put_extras(q);
 }

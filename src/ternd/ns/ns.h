@@ -1,9 +1,12 @@
-/* Internals of the query path shared by query.c (message handling), edns.c and internet.c
- * (answering class IN from zones). One struct query lives on the worker's stack per message. */
+/* Internals of the query path shared by query.c (message handling), edns.c (EDNS policy),
+ * internet.c (lookups and their outcomes), answer_write.c (the RRset writer and the additional
+ * section) and answer_dnssec.c (DNSSEC records of an answer). One struct query lives on the
+ * worker's stack per message. */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/edns.h"
 #include "lib/name.h"
 #include "lib/wire.h"
 #include "lib/zone.h"
@@ -11,17 +14,10 @@
 #include "ternd/ns/tsig_query.h"
 #include "ternd/zones/server.h"
 
-#define EDE_NONE 0xffff
-#define EDE_NOT_AUTHORITATIVE 20
-#define EDE_NOT_SUPPORTED 21
-#define EDE_PROHIBITED 18
-#define EDE_OTHER 0
-
-#define OPT_NSID 3
-#define OPT_EDE 15
-
 /* Names that still want their addresses in the additional section. */
 #define NS_MAX_EXTRA 32
+/* Lookups of one question: the name asked, then the names of a CNAME/DNAME chain. */
+#define NS_MAX_CHAIN 16
 
 struct query {
 	const struct server *srv;
@@ -34,12 +30,10 @@ struct query {
 	uint8_t lname[NAME_MAXLEN]; /* lower-cased */
 	size_t qname_len;
 
-	/* EDNS of the request (edns.c) */
+	/* EDNS of the request (edns.c): opt is read only when edns is set, but for dnssec_ok */
 	bool edns;
-	uint8_t edns_version;
-	bool edns_do;
-	bool nsid_wanted;
-	uint16_t edns_udp; /* the client's payload size */
+	struct edns_request opt;
+	struct edns_ecs ecs; /* the client's Client Subnet when well-formed; family 0 when none */
 
 	/* TSIG of the request (tsig_query.c): only looked at when the additional section ends with one */
 	bool tsig_seen;
@@ -53,7 +47,9 @@ struct query {
 	uint16_t count[3]; /* answer, authority, additional */
 	uint16_t ede; /* Extended DNS Error code or EDE_NONE */
 	bool full; /* a section ran out of room: add nothing more */
+	uint8_t ecs_scope; /* the narrowest ECS scope of the RRsets written (RFC 7871 7.2.1); 0: for all */
 
+	/* answering from zones (internet.c, answer_write.c) */
 	const struct zone *zone; /* the zone being answered from (scope for additional data) */
 	struct {
 		const uint8_t *name;
@@ -67,22 +63,58 @@ struct query {
 
 enum ns_section { SEC_ANSWER = 0, SEC_AUTHORITY = 1, SEC_ADDITIONAL = 2 };
 
-/* edns.c: parses the OPT record at rdata/rdlen (owner and class/TTL fields given); returns
- * RCODE_NOERROR or RCODE_FORMERR. */
-int edns_parse(struct query *q, uint16_t udp_size, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
+/* The outcome of one lookup of a name in a zone (RFC 1034 4.3.2 step 3): each has its own
+ * writer in internet.c. NS_CNAME and NS_DNAME are the two that follow a chain to a next name. */
+enum ns_outcome {
+	NS_HIT, /* the name holds the type asked (or ANY was asked and it holds something) */
+	NS_NODATA, /* the name exists without the type (RFC 2308 2.2) */
+	NS_NXDOMAIN, /* no such name, and no wildcard stands for it (RFC 2308 2.1) */
+	NS_DELEGATION, /* a zone cut at or above the name: a referral (step 3b) */
+	NS_CNAME, /* the name holds a CNAME: written, then its target followed (step 3a) */
+	NS_DNAME, /* a DNAME above the name: written with its CNAME, the new name followed (RFC 6672) */
+};
+
+/* What one lookup found: the outcome and the nodes a proof of it needs (answer_dnssec.c). */
+struct ns_lookup {
+	enum ns_outcome outcome;
+	const struct zone *zone;
+	/* HIT, NODATA, CNAME: the node answering (the wildcard when one stands for the name);
+	 * NXDOMAIN: the closest encloser; DELEGATION: the cut; DNAME: the DNAME's node */
+	const struct zone_node *node;
+	const struct zone_node *encloser; /* the deepest existing name at or above the one looked up */
+	const struct rrset *rrset; /* HIT: the type's RRset (NULL for ANY); CNAME, DNAME: that RRset */
+	bool wildcard; /* node is the wildcard that stands for the name (RFC 4592) */
+};
+
+/* edns.c: the EDNS policy. Takes the OPT record of the request (class, TTL and RDATA given);
+ * returns RCODE_NOERROR or RCODE_FORMERR. */
+int ns_edns_parse(struct query *q, uint16_t rrclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
 /* Bytes kept for our OPT record (so sections leave room for it; over TCP not for the NSID). */
-size_t edns_reserve(const struct query *q);
-/* Appends our OPT record (with the extended rcode bits, NSID and EDE when due; without the NSID
- * when it does not fit). */
-int edns_write(struct query *q);
+size_t ns_edns_reserve(const struct query *q);
+/* Notes an RRset about to be written with an ECS scope (RFC 7871): the answer's scope becomes the
+ * narrowest (longest) of its RRsets', as the whole answer holds only where each of them does.
+ * The first tailored RRset takes room for the Client Subnet option of a client that sent one.
+ * Returns false when that room is not there (the RRset is then not written). */
+bool ns_edns_scope(struct query *q, uint8_t scope);
+/* Appends our OPT record: the extended rcode bits, DO, the NSID and EDE when due, the client's
+ * Client Subnet with the answer's scope when an RRset written was tailored to it; without the
+ * NSID when it does not fit. */
+int ns_edns_write(struct query *q);
 
 /* internet.c: answers a class IN question from the zones. */
 void ns_answer_internet(struct query *q);
 
-/* query.c: writes one RRset (owner as given) into a section; on lack of room sets TC (answer
- * and authority) or silently skips (additional). Returns false when it did not fit. */
+/* answer_write.c: writes one RRset (owner as given, records as dyn chooses them for the client)
+ * into a section; on lack of room sets TC (answer and authority) or silently skips (additional).
+ * Returns false when it did not fit. */
 bool ns_put_rrset(struct query *q, enum ns_section sec, const uint8_t *owner, const struct rrset *rs);
 /* Remembers a target name for additional-section addresses, looked up in the current zone. */
 void ns_want_extra(struct query *q, const uint8_t *name);
 /* Writes the addresses of the remembered names into the additional section. */
 void ns_put_extras(struct query *q);
+
+/* answer_dnssec.c: whether DNSSEC records go with answers from z (a DO query, a signed zone). */
+bool ns_dnssec_wanted(const struct query *q, const struct zone *z);
+/* The proofs stage, for DO queries: after the answer section (the lookups of the chain in order,
+ * n of them, n >= 1), before the additional section, the DNSSEC records that prove the outcomes. */
+void ns_put_proofs(struct query *q, const struct ns_lookup *steps, int n);

@@ -1,5 +1,5 @@
 /* Answering one DNS message: header and question checks, EDNS, dispatch by opcode and class,
- * the RRset writer every answer goes through, and the final header and OPT record. */
+ * and the final header and OPT record. */
 #include "ternd/ns/query.h"
 
 #include <string.h>
@@ -7,109 +7,9 @@
 
 #include "lib/error.h"
 #include "lib/rr.h"
-#include "ternd/dyn/answer.h"
 #include "ternd/ns/ns.h"
 #include "ternd/base/stats.h"
 #include "ternd/xfrin/xfrin.h"
-
-bool ns_put_rrset(struct query *q, enum ns_section sec, const uint8_t *owner, const struct rrset *rs)
-{
-	if (q->full)
-		return false;
-	struct answer_rrs sel;
-	if (answer_select(&(struct answer_client){q->client->addr, q->client->addrlen}, rs, &sel) < 0) {
-		q->rcode = RCODE_SERVFAIL;
-		return false;
-	}
-	struct wire_writer *w = &q->w;
-	struct wire_mark mark = wire_mark(w);
-	const uint8_t *rec = sel.rrset->rdata;
-	uint8_t ptr[2]; /* the owner as a pointer, once written */
-	bool have_ptr = false;
-	if (owner == q->qname) { /* the question holds it at offset 12, case as asked */
-		wire_put16(ptr, 0xc000 | WIRE_HEADER_LEN);
-		have_ptr = true;
-	}
-	for (uint16_t i = 0; i < sel.rrset->count; i++, rec = rdata_next(rec)) {
-		if (have_ptr) {
-			if (wire_write(w, ptr, 2) < 0)
-				goto nospace;
-		} else {
-			size_t at = w->pos;
-			if (wire_write_name(w, owner, true) < 0)
-				goto nospace;
-			/* later records of the set point at this owner (or reuse its pointer) */
-			if (w->pos - at == 2)
-				memcpy(ptr, w->buf + at, 2);
-			else
-				wire_put16(ptr, (uint16_t)(0xc000 | at));
-			have_ptr = w->pos - at == 2 || at < 0x4000;
-		}
-		if (wire_write16(w, rs->type) < 0 || wire_write16(w, RR_CLASS_IN) < 0 || wire_write32(w, sel.ttl) < 0 ||
-		    wire_write16(w, 0) < 0)
-			goto nospace;
-		size_t start = w->pos;
-		if (rr_write_rdata(w, rs->type, rdata_bytes(rec), rdata_len(rec)) < 0)
-			goto nospace;
-		wire_put16(w->buf + start - 2, (uint16_t)(w->pos - start));
-	}
-	q->count[sec] += sel.rrset->count;
-	if (sec != SEC_ADDITIONAL) {
-		rec = sel.rrset->rdata;
-		for (uint16_t i = 0; i < sel.rrset->count; i++, rec = rdata_next(rec)) {
-			const uint8_t *target = rr_additional_target(rs->type, rdata_bytes(rec), rdata_len(rec));
-			if (target)
-				ns_want_extra(q, target);
-		}
-	}
-	return true;
-nospace:
-	wire_rollback(w, mark);
-	if (sec != SEC_ADDITIONAL) {
-		q->tc = true; /* RFC 2181 9: whole RRsets only, and say data is missing */
-		q->full = true;
-	}
-	return false;
-}
-
-void ns_want_extra(struct query *q, const uint8_t *name)
-{
-	for (int i = 0; i < q->nextra; i++)
-		if (q->extra[i].zone == q->zone && name_equal(q->extra[i].name, name))
-			return;
-	if (q->nextra < NS_MAX_EXTRA) {
-		q->extra[q->nextra].name = name;
-		q->extra[q->nextra].zone = q->zone;
-		q->extra[q->nextra].required = false;
-		q->nextra++;
-	}
-}
-
-void ns_put_extras(struct query *q)
-{
-	for (int i = 0; i < q->nextra; i++) {
-		const struct zone *z = q->extra[i].zone;
-		const uint8_t *name = q->extra[i].name;
-		if (!z || !name_in(name, z->apex))
-			continue;
-		uint8_t lname[NAME_MAXLEN];
-		size_t len = name_len(name);
-		name_lower_copy(lname, name, len);
-		const struct zone_node *n = zone_find(z, lname, len);
-		if (!n)
-			continue;
-		const struct rrset *a = zone_node_rrset(n, RR_A), *aaaa = zone_node_rrset(n, RR_AAAA);
-		bool fit = true;
-		if (a)
-			fit &= ns_put_rrset(q, SEC_ADDITIONAL, name, a);
-		if (aaaa)
-			fit &= ns_put_rrset(q, SEC_ADDITIONAL, name, aaaa);
-		if (!fit && q->extra[i].required) {
-			q->tc = true;
-			q->full = true;
-		}
-	}
-}
 
 static int parse_records(struct query *q, const uint8_t *msg, size_t len, size_t pos);
 
@@ -160,7 +60,8 @@ static int parse_records(struct query *q, const uint8_t *msg, size_t len, size_t
 			continue;
 		}
 		if (q->edns || msg[start] != 0 || /* one OPT, owned by the root (RFC 6891 6.1.1) */
-		    edns_parse(q, wire_get16(msg + rdpos - 8), wire_get32(msg + rdpos - 6), msg + rdpos, rdlen) != 0) {
+		    ns_edns_parse(q, wire_get16(msg + rdpos - 8), wire_get32(msg + rdpos - 6), msg + rdpos, rdlen) !=
+		        0) {
 			q->edns = false;
 			return RCODE_FORMERR;
 		}
@@ -176,7 +77,7 @@ static size_t response_limit(const struct query *q, size_t cap)
 	if (q->client->proto == PROTO_UDP) {
 		size_t udp = 512;
 		if (q->edns) {
-			udp = q->edns_udp < q->params->edns_size ? q->edns_udp : q->params->edns_size;
+			udp = q->opt.udp_size < q->params->edns_size ? q->opt.udp_size : q->params->edns_size;
 			if (udp < 512)
 				udp = 512;
 		}
@@ -235,7 +136,7 @@ static bool zone_unavailable(struct query *q)
 /* Chooses what to do with a well-formed query. */
 static void dispatch(struct query *q, uint16_t opcode)
 {
-	if (q->edns && q->edns_version > 0) {
+	if (q->edns && q->opt.version > 0) {
 		q->rcode = RCODE_BADVERS;
 		return;
 	}
@@ -315,10 +216,9 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	q.params = rcu_dereference(srv->params);
 	q.client = client;
 	q.edns = false;
-	q.edns_version = 0;
-	q.edns_do = false;
-	q.nsid_wanted = false;
-	q.edns_udp = 0;
+	q.opt.dnssec_ok = false; /* the rest of opt is read only with edns */
+	q.ecs.family = 0;
+	q.ecs_scope = 0;
 	q.rcode = RCODE_NOERROR;
 	q.aa = q.tc = q.full = false;
 	q.count[0] = q.count[1] = q.count[2] = 0;
@@ -345,8 +245,9 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 		wire_remember_name(&q.w, WIRE_HEADER_LEN);
 	}
 	size_t limit = response_limit(&q, cap);
-	q.opt_reserve = q.edns ? edns_reserve(&q) : 0;
-	size_t keep = q.opt_reserve + ns_tsig_reserve(&q.tsig);
+	q.opt_reserve = q.edns ? ns_edns_reserve(&q) : 0;
+	/* room for a TSIG (only a request with one gets one) */
+	size_t keep = q.opt_reserve + (q.tsig.state != NS_TSIG_NONE ? ns_tsig_reserve(&q.tsig) : 0);
 	q.w.cap = limit >= q.w.pos + keep ? limit - keep : q.w.pos; /* long key names: nothing else fits */
 	if (rc != RCODE_NOERROR && opcode != OPCODE_QUERY && opcode != OPCODE_NOTIFY)
 		rc = RCODE_NOTIMP; /* the opcode decides before the question does (Knot and NSD) */
@@ -364,9 +265,10 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	wire_put16(out + 4, q.qname_len ? 1 : 0);
 	wire_put16(out + 6, q.count[SEC_ANSWER]);
 	wire_put16(out + 8, q.count[SEC_AUTHORITY]);
-	size_t tsig_room = ns_tsig_reserve(&q.tsig); /* the TSIG goes after the OPT, whose NSID is optional */
+	/* the TSIG goes after the OPT, whose NSID is optional (a NOTIFY may have rejected it by now) */
+	size_t tsig_room = q.tsig.state != NS_TSIG_NONE ? ns_tsig_reserve(&q.tsig) : 0;
 	q.w.cap = limit >= q.w.pos + tsig_room ? limit - tsig_room : limit;
-	if (q.edns && edns_write(&q) == 0)
+	if (q.edns && ns_edns_write(&q) == 0)
 		q.count[SEC_ADDITIONAL]++;
 	wire_put16(out + 10, q.count[SEC_ADDITIONAL]);
 	size_t rlen = q.w.pos;

@@ -1,0 +1,120 @@
+/* EDNS(0) OPT codec (RFC 6891): a request's OPT record read, ours written, with NSID (RFC 5001),
+ * Client Subnet (RFC 7871) and Extended DNS Errors (RFC 8914). Nothing here decides what to answer. */
+#include "lib/edns.h"
+
+#include <string.h>
+
+#include "lib/error.h"
+#include "lib/rr.h"
+
+int edns_parse(uint16_t rrclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, struct edns_request *out)
+{
+	size_t pos = 0;
+	bool nsid = false;
+	const uint8_t *ecs = NULL;
+	uint16_t ecs_len = 0;
+	while (pos < rdlen) {
+		if (pos + EDNS_OPTION_HEADER > rdlen)
+			return TERN_EMALF;
+		uint16_t code = wire_get16(rdata + pos), len = wire_get16(rdata + pos + 2);
+		pos += EDNS_OPTION_HEADER;
+		if (pos + len > rdlen)
+			return TERN_EMALF;
+		if (code == EDNS_OPT_NSID) {
+			nsid = true;
+		} else if (code == EDNS_OPT_ECS && !ecs) {
+			ecs = rdata + pos;
+			ecs_len = len;
+		}
+		pos += len;
+	}
+	out->udp_size = rrclass < 512 ? 512 : rrclass;
+	out->version = (uint8_t)(ttl >> 16);
+	out->dnssec_ok = (ttl & 0x8000) != 0;
+	out->nsid = nsid;
+	out->ecs = ecs;
+	out->ecs_len = ecs_len;
+	return 0;
+}
+
+/* Address octets of a family (RFC 7871 6: IANA address family numbers); 0 for another family. */
+static unsigned ecs_family_len(uint16_t family)
+{
+	return family == 1 ? 4 : family == 2 ? 16 : 0;
+}
+
+int edns_ecs_parse(const uint8_t *data, uint16_t len, struct edns_ecs *out)
+{
+	if (len < 4)
+		return TERN_EMALF;
+	uint16_t family = wire_get16(data);
+	uint8_t source = data[2], scope = data[3];
+	unsigned alen = ecs_family_len(family), octets = (source + 7u) / 8u;
+	if (alen == 0 || source > alen * 8 || scope > alen * 8 || len != 4 + octets)
+		return TERN_EMALF;
+	if (source % 8 && (data[4 + octets - 1] & (0xffu >> (source % 8))))
+		return TERN_EMALF; /* address bits past SOURCE must be zero */
+	out->family = family;
+	out->source = source;
+	out->scope = scope;
+	memset(out->addr, 0, sizeof(out->addr));
+	memcpy(out->addr, data + 4, octets);
+	return 0;
+}
+
+size_t edns_ecs_size(const struct edns_ecs *ecs)
+{
+	return EDNS_OPTION_HEADER + 4 + (ecs->source + 7u) / 8u;
+}
+
+size_t edns_size(const struct edns_response *r)
+{
+	size_t n = EDNS_FIXED;
+	if (r->nsid)
+		n += EDNS_OPTION_HEADER + r->nsid_len;
+	if (r->ede != EDE_NONE)
+		n += EDNS_EDE_SIZE;
+	if (r->ecs)
+		n += edns_ecs_size(r->ecs);
+	return n;
+}
+
+int edns_write(struct wire_writer *w, const struct edns_response *r)
+{
+	size_t size = edns_size(r);
+	if (size - EDNS_FIXED > 0xffff || w->pos + size > w->cap)
+		return TERN_ESPACE;
+	uint8_t *p = w->buf + w->pos;
+	uint32_t ttl = (uint32_t)(r->rcode >> 4) << 24; /* extended rcode bits; version 0 */
+	if (r->dnssec_ok)
+		ttl |= 0x8000;
+	p[0] = 0; /* the root */
+	wire_put16(p + 1, RR_OPT);
+	wire_put16(p + 3, r->udp_size);
+	wire_put32(p + 5, ttl);
+	wire_put16(p + 9, (uint16_t)(size - EDNS_FIXED));
+	p += EDNS_FIXED;
+	if (r->nsid) {
+		wire_put16(p, EDNS_OPT_NSID);
+		wire_put16(p + 2, r->nsid_len);
+		memcpy(p + 4, r->nsid, r->nsid_len);
+		p += EDNS_OPTION_HEADER + r->nsid_len;
+	}
+	if (r->ede != EDE_NONE) {
+		wire_put16(p, EDNS_OPT_EDE);
+		wire_put16(p + 2, 2);
+		wire_put16(p + 4, r->ede);
+		p += EDNS_EDE_SIZE;
+	}
+	if (r->ecs) {
+		unsigned octets = (r->ecs->source + 7u) / 8u;
+		wire_put16(p, EDNS_OPT_ECS);
+		wire_put16(p + 2, (uint16_t)(4 + octets));
+		wire_put16(p + 4, r->ecs->family);
+		p[6] = r->ecs->source;
+		p[7] = r->ecs->scope;
+		memcpy(p + 8, r->ecs->addr, octets);
+	}
+	w->pos += size;
+	return 0;
+}

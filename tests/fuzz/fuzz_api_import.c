@@ -223,7 +223,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (change_import(cur, imp, &ch, &n) < 0)
 		fail("change_import failed (out of memory?)");
 	uint32_t serial = change_next_serial(cur->serial, (size & 1) ? STORE_SERIAL_INCREMENT : STORE_SERIAL_DATE,
-	                                  (time_t)1767225600); /* 2026-01-01 */
+	                                     (time_t)1767225600); /* 2026-01-01 */
 	if (change_set_make(cur, ch, n, serial, &set) < 0)
 		fail("change_set_make failed (out of memory?)");
 	if (set.n != n + 1 || set.all[n].type != RR_SOA)

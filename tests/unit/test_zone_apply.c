@@ -247,7 +247,7 @@ static void test_rrset_too_large(void **state)
 	assert_ptr_equal(next, (struct zone *)1);
 	assert_int_equal(e.change, 0);
 	if (!strstr(e.msg, "the TXT RRset at big.example.com. is too large: a response carrying it "
-	                 "takes 65536 octets"))
+	                   "takes 65536 octets"))
 		fail_msg("unexpected: %s", e.msg);
 	assert_null(find(z, "big"));
 	c = big_txt(buf, owner, max);
@@ -477,7 +477,7 @@ static void test_rrsigs_too_large_together(void **state)
 	assert_ptr_equal(next, (struct zone *)1);
 	assert_int_equal(e.change, 0);
 	if (!strstr(e.msg, "the RRSIGs at big.example.com. are too large: a response to a query for them "
-	                 "carries every one at the name and takes 65536 octets"))
+	                   "carries every one at the name and takes 65536 octets"))
 		fail_msg("unexpected: %s", e.msg);
 	c = big_sigs(buf, owner, ttls, both / 2, both - both / 2);
 	assert_int_equal(zone_apply(z, &c, 1, &next, &e), 0);

@@ -39,11 +39,10 @@ __attribute__((format(printf, 4, 5))) static int fail(struct change_result *r, e
 	return code;
 }
 
-/* A store call that failed: a zone or proposal that is not there is the caller's to hear about,
- * anything else is the store's failure. */
+/* The store failed (err says how): logged, and reported as the store's step. */
 static int store_failed(struct change_result *r, const char *zone, const char *err)
 {
-	log_error("zone %s: store: %s", zone, err);
+	log_error("zone %s: the store failed: %s", zone, err);
 	return fail(r, CHANGE_STORE, TERN_EIO, "%s", err);
 }
 
@@ -111,7 +110,8 @@ static int check_soa(const struct zone *cur, const struct change_rrset *ch, size
 			continue;
 		r->index = i;
 		if (ch[i].count == 0)
-			return fail(r, CHANGE_REFUSED, TERN_EZONE, "the SOA record at the apex %s cannot be removed", zone);
+			return fail(r, CHANGE_REFUSED, TERN_EZONE, "the SOA record at the apex %s cannot be removed",
+			            zone);
 		return fail(r, CHANGE_REFUSED, TERN_EZONE, "a zone has one SOA record, at its apex %s", zone);
 	}
 	return 0;
@@ -169,14 +169,12 @@ static int store_write(struct change *c, struct store_txn *t, const struct chang
 	     store_journal_trim_keep(t, rq->apex, c->journal_keep, err, sizeof(err)) < 0))
 		return store_failed(r, name, err);
 	if (rq->proposal > 0) {
-		int rc = store_proposal_set_status(t, rq->proposal, STORE_PROPOSAL_APPROVED, rq->reviewer, err,
-		                                   sizeof(err));
+		int rc =
+		    store_proposal_set_status(t, rq->proposal, STORE_PROPOSAL_APPROVED, rq->reviewer, err, sizeof(err));
 		if (rc == 0)
 			rc = store_proposal_set_status(t, rq->proposal, STORE_PROPOSAL_APPLIED, rq->reviewer, err,
 			                               sizeof(err));
-		if (rc == TERN_EINVAL)
-			return fail(r, CHANGE_PROPOSAL, rc, "%s", err);
-		if (rc < 0)
+		if (rc < 0) /* its state was checked in this transaction: the store failed */
 			return store_failed(r, name, err);
 	}
 	return 0;
@@ -198,8 +196,8 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 	pthread_mutex_lock(&c->lock);
 	const struct zone *cur = zones_get(c->zones, rq->apex);
 	if (!cur) {
-		fail(r, CHANGE_UNSERVED, TERN_ENOTFOUND, "zone %s is not being served (it failed to load at start: see the log)",
-		     name);
+		fail(r, CHANGE_UNSERVED, TERN_ENOTFOUND,
+		     "zone %s is not being served (it failed to load at start: see the log)", name);
 		goto out;
 	}
 	/* an import: the changes from the version served when the write starts, under the lock */
@@ -231,7 +229,8 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 	if (rc < 0) {
 		if (rc == TERN_EZONE && ae.change < set.n && !rq->import)
 			r->index = set.from[ae.change];
-		fail(r, rc == TERN_EZONE ? CHANGE_REFUSED : CHANGE_APPLY, rc, "%s", ae.msg[0] ? ae.msg : tern_strerror(rc));
+		fail(r, rc == TERN_EZONE ? CHANGE_REFUSED : CHANGE_APPLY, rc, "%s",
+		     ae.msg[0] ? ae.msg : tern_strerror(rc));
 		goto out;
 	}
 	/* the journal: the RRsets that differ between the served version and the next, as they were
@@ -261,7 +260,8 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 	rc = zones_publish(c->zones, next);
 	if (rc < 0) {
 		log_error("zone %s: serial %u stored but not served: %s", name, serial, tern_strerror(rc));
-		fail(r, CHANGE_PUBLISH, rc, "serial %u is stored but could not be served: %s", serial, tern_strerror(rc));
+		fail(r, CHANGE_PUBLISH, rc, "serial %u is stored but could not be served: %s", serial,
+		     tern_strerror(rc));
 		goto out;
 	}
 	next = NULL;
@@ -360,8 +360,9 @@ int change_create(struct change *c, struct store_zone *sz, struct zone *z, struc
 		} else {
 			log_error("zone %s: stored but not served (%s), and not deleted again: %s", name,
 			          tern_strerror(rc), derr);
-			fail(r, CHANGE_PUBLISH, rc, "zone %s is stored but could not be served (%s) nor deleted again: %s",
-			     name, tern_strerror(rc), derr);
+			fail(r, CHANGE_PUBLISH, rc,
+			     "zone %s is stored but could not be served (%s) nor deleted again: %s", name,
+			     tern_strerror(rc), derr);
 		}
 		goto out;
 	}
@@ -390,8 +391,9 @@ int change_delete(struct change *c, const uint8_t *apex, struct change_result *r
 		rc = zones_remove(c->zones, apex);
 		if (rc < 0 && rc != TERN_ENOTFOUND) {
 			log_error("zone %s: deleted from the store but still served: %s", name, tern_strerror(rc));
-			fail(r, CHANGE_PUBLISH, rc, "zone %s is deleted but could not stop being served (%s) until restart",
-			     name, tern_strerror(rc));
+			fail(r, CHANGE_PUBLISH, rc,
+			     "zone %s is deleted but could not stop being served (%s) until restart", name,
+			     tern_strerror(rc));
 		}
 	}
 	pthread_mutex_unlock(&c->lock);

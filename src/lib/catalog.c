@@ -148,7 +148,10 @@ int catalog_derive(const struct zone *prev, const uint8_t *const *added, size_t 
 	}
 	ch[n - 1] = (struct zone_change){.owner = prev->apex, .type = RR_SOA, .count = 1, .rdata = e[n - 1].rdata};
 	ch[n - 1].rdata_size = (uint32_t)soa_rdata(serial, e[n - 1].rdata);
-	rc = zone_apply(prev, ch, n, out, err, errlen);
+	struct zone_apply_error ae;
+	rc = zone_apply(prev, ch, n, out, &ae);
+	if (rc < 0)
+		snprintf(err, errlen, "%s", ae.msg);
 fail:
 	if (rc == TERN_ENOMEM || rc == TERN_ENAME)
 		snprintf(err, errlen, "%s", rc == TERN_ENOMEM ? "out of memory" : "a member entry is too long");

@@ -15,6 +15,7 @@ const char *tern_strerror(int code)
 	case TERN_ENOTFOUND: return "not found";
 	case TERN_ECONFIG: return "configuration error";
 	case TERN_EEXIST: return "already exists";
+	case TERN_EBUSY: return "locked";
 	}
 	return "unknown error";
 }

@@ -13,6 +13,7 @@ enum {
 	TERN_ENOTFOUND = -8, /* no such item */
 	TERN_ECONFIG = -9, /* configuration error */
 	TERN_EEXIST = -10, /* item already exists */
+	TERN_EBUSY = -11, /* item locked against the operation */
 };
 
 const char *tern_strerror(int code);

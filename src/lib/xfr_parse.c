@@ -716,26 +716,6 @@ static int work_run(struct work *w, const struct xfrp_diffs *d)
 	return 0;
 }
 
-/* zone_apply() names a change by its place in the list ("changes[3]: "), which means nothing to
- * whoever reads about an IXFR: the prefixes go, the messages (which name owner and type) stay. */
-static void strip_change_indices(char *text)
-{
-	char *out = text;
-	for (const char *in = text; *in;) {
-		if (strncmp(in, "changes[", 8) == 0) {
-			const char *q = in + 8;
-			while (*q >= '0' && *q <= '9')
-				q++;
-			if (q > in + 8 && q[0] == ']' && q[1] == ':' && q[2] == ' ') {
-				in = q + 3;
-				continue;
-			}
-		}
-		*out++ = *in++;
-	}
-	*out = 0;
-}
-
 int xfrp_apply(const struct zone *cur, const struct xfrp_diffs *d, struct zone **out, char *err, size_t errlen)
 {
 	struct work w = {.cur = cur, .err = err, .errlen = errlen};
@@ -798,9 +778,12 @@ int xfrp_apply(const struct zone *cur, const struct xfrp_diffs *d, struct zone *
 		                                  .rdata_size = (uint32_t)(p - start),
 		                                  .ttls = set_ttls};
 	}
-	rc = zone_apply(cur, changes, w.nsets, out, err, errlen);
+	/* the problems name owner and type; the index of a change means nothing to whoever reads
+	 * about an IXFR, so it is left out */
+	struct zone_apply_error ae;
+	rc = zone_apply(cur, changes, w.nsets, out, &ae);
 	if (rc < 0) {
-		strip_change_indices(err);
+		snprintf(err, errlen, "%s", ae.msg);
 		goto fail;
 	}
 	if ((*out)->serial != d->to) {

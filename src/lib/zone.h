@@ -193,13 +193,29 @@ struct zone_change {
  * TERN_ENOTFOUND when n holds no such RRset, TERN_ESPACE past 65535 records, or TERN_ENOMEM. */
 int zone_node_change(const struct zone_node *n, uint16_t type, struct zone_change *out);
 
+/* Why zone_apply() refused a batch or failed, as codes and an index (the caller names the change
+ * in its own terms: an API field, an IXFR diff): code is what zone_apply() returned (TERN_EZONE
+ * for a rule, TERN_ENOMEM); change is the index in changes of the change the first problem is
+ * about (ZONE_APPLY_NO_CHANGE when the failure is no change's: out of memory); msg holds the
+ * problems, first first, one a line, each naming its owner and type but not its index (cut when
+ * full); problems counts them. */
+#define ZONE_APPLY_NO_CHANGE SIZE_MAX
+#define ZONE_APPLY_MSG_MAX 4096
+struct zone_apply_error {
+	int code;
+	size_t change;
+	unsigned problems;
+	char msg[ZONE_APPLY_MSG_MAX];
+};
+
 /* Derives the next snapshot from prev with the changes applied, copying only the names they
  * touch and the trie path to them. The zone's rules are checked on every touched name (no
  * CNAME beside other data, one SOA at the apex, apex NS kept, names inside the zone, valid
- * RDATA); on any violation nothing is built and err names the change. prev stays valid and
- * unchanged. The result must be published (zone_supersede) or thrown away (zone_discard). */
-int zone_apply(const struct zone *prev, const struct zone_change *changes, size_t n, struct zone **out, char *err,
-               size_t errlen);
+ * RDATA); on any violation nothing is built and e (when not NULL) says which change broke which
+ * rule. prev stays valid and unchanged. The result must be published (zone_supersede) or thrown
+ * away (zone_discard). */
+int zone_apply(const struct zone *prev, const struct zone_change *changes, size_t n, struct zone **out,
+               struct zone_apply_error *e);
 /* One RRset whose content differs between two versions of a zone, as zone_node_change() gives it:
  * old is every record the earlier one held at (owner, type) (NULL when none), now what the later
  * one holds (NULL when none); owner is lower-cased. For RRSIG that is every signature at the name,

@@ -15,27 +15,31 @@
 struct apply {
 	struct zone *z;
 	struct trie_ctx c;
-	char *err;
-	size_t errlen, used;
+	struct zone_apply_error *e; /* NULL: the caller wants the code only */
+	size_t used; /* of e->msg */
 	int errors;
 };
 
-static void apply_error(struct apply *a, size_t change, const char *fmt, ...)
+/* Records a problem with change: the first one names the change; each adds a line to the text. */
+__attribute__((format(printf, 3, 4))) static void apply_error(struct apply *a, size_t change, const char *fmt, ...)
 {
 	a->errors++;
-	if (!a->err || a->used + 1 >= a->errlen)
+	struct zone_apply_error *e = a->e;
+	if (!e)
 		return;
-	int n = snprintf(a->err + a->used, a->errlen - a->used, "%schanges[%zu]: ", a->used ? "\n" : "", change);
-	if (n < 0 || (size_t)n >= a->errlen - a->used) {
-		a->used = a->errlen - 1;
+	if (e->problems++ == 0)
+		e->change = change;
+	size_t cap = sizeof(e->msg);
+	if (a->used + 2 >= cap)
 		return;
-	}
-	a->used += (size_t)n;
+	if (a->used)
+		e->msg[a->used++] = '\n';
 	va_list ap;
 	va_start(ap, fmt);
-	n = vsnprintf(a->err + a->used, a->errlen - a->used, fmt, ap);
+	int n = vsnprintf(e->msg + a->used, cap - a->used, fmt, ap);
 	va_end(ap);
-	a->used = (n < 0 || (size_t)n >= a->errlen - a->used) ? a->errlen - 1 : a->used + (size_t)n;
+	a->used = (n < 0 || (size_t)n >= cap - a->used) ? cap - 1 : a->used + (size_t)n;
+	e->msg[a->used] = 0;
 }
 
 /* A heap node holding copies of owner and rrsets (so nothing points into an older node). */
@@ -412,23 +416,27 @@ static int owner_cmp(const void *pa, const void *pb, void *arg)
 	return c ? c : (ia > ib) - (ia < ib); /* stable: batch order within one owner */
 }
 
-int zone_apply(const struct zone *prev, const struct zone_change *changes, size_t n, struct zone **out, char *err,
-               size_t errlen)
+int zone_apply(const struct zone *prev, const struct zone_change *changes, size_t n, struct zone **out,
+               struct zone_apply_error *e)
 {
-	if (err && errlen)
-		err[0] = 0;
+	if (e)
+		*e = (struct zone_apply_error){.code = 0, .change = ZONE_APPLY_NO_CHANGE};
 	struct zone *z = calloc(1, sizeof(*z));
 	size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
 	if (!z || !idx) {
 		free(z);
 		free(idx);
+		if (e) {
+			e->code = TERN_ENOMEM;
+			snprintf(e->msg, sizeof(e->msg), "out of memory applying %zu changes", n);
+		}
 		return TERN_ENOMEM;
 	}
 	*z = (struct zone){
 	    .root = prev->root, .mem = prev->mem, .base = prev, .nnodes = prev->nnodes, .nrecords = prev->nrecords};
 	z->mem->refs++;
 	zone_set_apex(z, prev->apex_node);
-	struct apply a = {.z = z, .c = {&z->fresh, &z->retired, &z->mem->dead}, .err = err, .errlen = errlen};
+	struct apply a = {.z = z, .c = {&z->fresh, &z->retired, &z->mem->dead}, .e = e};
 	for (size_t i = 0; i < n; i++)
 		idx[i] = i;
 	qsort_r(idx, n, sizeof(*idx), owner_cmp, (void *)changes);
@@ -453,8 +461,11 @@ int zone_apply(const struct zone *prev, const struct zone_change *changes, size_
 	if (rc == 0 && a.errors)
 		rc = TERN_EZONE;
 	if (rc < 0) {
-		if (rc == TERN_ENOMEM && err && errlen && !a.errors)
-			snprintf(err, errlen, "out of memory applying %zu changes", n);
+		if (e) {
+			e->code = rc;
+			if (rc == TERN_ENOMEM && !a.errors)
+				snprintf(e->msg, sizeof(e->msg), "out of memory applying %zu changes", n);
+		}
 		zone_discard(z);
 		return rc;
 	}

@@ -1,6 +1,6 @@
 /* libFuzzer harness for the API's zone import, as POST /zones/{zone}/import runs it in memory:
- * the body loaded by zonefile_load_string(), the change set made by api_import_changes() against
- * the zone served, api_change_set() adding the server's SOA, zone_apply(); then the new snapshot
+ * the body loaded by zonefile_load_string(), the change set made by change_import() against
+ * the zone served, change_set_make() adding the server's SOA, zone_apply(); then the new snapshot
  * must hold exactly the file's RRsets (the served SOA with the next serial), export and load back
  * to the same RRsets, and be published or discarded without a leak. The input is the body; text
  * before a line ";;import" is the zone served instead of a fixed one, and a line ";;x<N>" in the
@@ -19,7 +19,7 @@
 #include "lib/wire.h"
 #include "lib/zone.h"
 #include "lib/zonefile.h"
-#include "ternd/api/api_impl.h"
+#include "ternd/change/change.h"
 
 #include "fuzz_zone_check.h"
 #include "fuzz_zone_load.h"
@@ -194,8 +194,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t body_len = size;
 	const char *cut = memmem(text, size, marker, sizeof(marker) - 1);
 	struct zone *cur = NULL, *imp = NULL, *next = NULL;
-	struct api_change *ch = NULL;
-	struct api_change_set set = {0};
+	struct change_rrset *ch = NULL;
+	struct change_set set = {0};
 	size_t n = 0;
 	char err[4096];
 	int rc;
@@ -220,17 +220,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_message(err, sizeof(err)); /* the API's 400 quotes this */
 		goto out;
 	}
-	if (api_import_changes(cur, imp, &ch, &n) < 0)
-		fail("api_import_changes failed (out of memory?)");
-	uint32_t serial = api_next_serial(cur->serial, (size & 1) ? STORE_SERIAL_INCREMENT : STORE_SERIAL_DATE,
-	                                  (time_t)1767225600); /* 2026-01-01 */
-	if (api_change_set(cur, ch, n, serial, &set) < 0)
-		fail("api_change_set failed (out of memory?)");
+	if (change_import(cur, imp, &ch, &n) < 0)
+		fail("change_import failed (out of memory?)");
+	uint32_t serial = change_next_serial(cur->serial, (size & 1) ? STORE_SERIAL_INCREMENT : STORE_SERIAL_DATE,
+	                                     (time_t)1767225600); /* 2026-01-01 */
+	if (change_set_make(cur, ch, n, serial, &set) < 0)
+		fail("change_set_make failed (out of memory?)");
 	if (set.n != n + 1 || set.all[n].type != RR_SOA)
 		fail("the change set does not end with the server's SOA");
-	rc = zone_apply(cur, set.all, set.n, &next, err, sizeof(err));
+	struct zone_apply_error ae;
+	rc = zone_apply(cur, set.all, set.n, &next, &ae);
 	if (rc < 0) {
-		fprintf(stderr, "zone_apply: %s\n", err);
+		fprintf(stderr, "zone_apply: %s\n", ae.msg);
 		fail("a zone file the loader accepts does not apply as an import");
 	}
 	check_applied(next, cur, imp, serial);
@@ -243,8 +244,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	next = NULL;
 out:
-	api_change_set_free(&set);
-	api_changes_free(ch, n);
+	change_set_free(&set);
+	change_rrsets_free(ch, n);
 	zone_free(imp);
 	zone_free(cur);
 	return 0;

@@ -33,7 +33,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void check_change(json_t *obj, const char *url_name, const char *url_type)
 {
-	struct api_change ch;
+	struct change_rrset ch;
 	struct http_response res = {0};
 	if (api_parse_change(apex, obj, url_name, url_type, "rrsets[0]", &ch, &res)) {
 		if (res.body)

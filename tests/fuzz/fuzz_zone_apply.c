@@ -680,7 +680,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t rdata[MAX_CHANGES][RDATA_CAP];
 	static uint32_t ttls[MAX_CHANGES][4];
 	struct zone_change ch[MAX_CHANGES];
-	char err[2048];
 
 	for (int batch = 0; batch < MAX_BATCHES && in.left; batch++) {
 		uint8_t h = next(&in);
@@ -717,15 +716,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		}
 		struct zone *nz = NULL;
-		memset(err, 0x5a, sizeof(err));
-		int rc = zone_apply(cur, ch, n, &nz, err, sizeof(err));
-		if (!memchr(err, 0, sizeof(err)))
-			fail("error buffer not NUL-terminated");
+		struct zone_apply_error e;
+		memset(&e, 0x5a, sizeof(e));
+		int rc = zone_apply(cur, ch, n, &nz, &e);
+		if (!memchr(e.msg, 0, sizeof(e.msg)))
+			fail("error message not NUL-terminated");
 		if (rc != 0) {
 			if (rc != TERN_EZONE || nz)
 				fail("zone_apply failed other than TERN_EZONE, or returned a zone");
-			if (!err[0])
-				fail("TERN_EZONE without a message");
+			if (e.code != rc || !e.msg[0] || e.problems == 0)
+				fail("TERN_EZONE without a code, a message or a problem");
+			if (e.change >= n)
+				fail("TERN_EZONE naming no change of the batch");
 			check_zone(cur, &model); /* a refused batch changes nothing */
 			continue;
 		}

@@ -161,3 +161,45 @@ def test_approval_that_no_longer_applies_changes_nothing(srv, keys):
         "approval was refused with %d but the proposal is now %r: %r" % (r.status, p["status"], p)
     author.close()
     admin.close()
+
+
+def test_approval_is_one_transaction(srv, keys):
+    """The change and the proposal's new status are stored together: when the store refuses the
+    status (a trigger on the real database makes the update fail), the approval fails whole, the
+    change is neither served nor stored nor journaled, and the proposal stays pending. Once the
+    store accepts it again, the same approval applies."""
+    import os
+    import sqlite3
+    author = srv.api(keys.token("author3"))
+    admin = srv.api(keys.token("reviewer3", admin=True))
+    author.create_zone("atomic.test")
+    z = "/api/v1/zones/atomic.test"
+    r = author.post(z + "/proposals", {"rrsets": [{"name": "www", "type": "A", "ttl": 60,
+                                                   "records": ["192.0.2.5"]}]})
+    assert r.status == 201, r
+    pid = r.json["id"]
+    serial = soa_serial(srv, "atomic.test")
+    journal = len(author.get(z + "/changes").json["changes"])
+    db = sqlite3.connect(os.path.join(srv.data_dir, "tern.db"), timeout=10)
+    db.execute("CREATE TRIGGER refuse_review BEFORE UPDATE OF status ON proposals "
+               "BEGIN SELECT RAISE(ABORT, 'proposal status refused'); END")
+    db.commit()
+    try:
+        r = admin.post(z + "/proposals/%d/approve" % pid)
+        assert r.status == 503, r
+        assert_error(r, 503, contains="proposal status refused")
+        assert_not_served(srv, "www.atomic.test", "A")
+        assert soa_serial(srv, "atomic.test") == serial
+        assert author.get(z + "/rrsets/www/A").status == 404
+        assert len(author.get(z + "/changes").json["changes"]) == journal
+        p = [p for p in author.get(z + "/proposals").json["proposals"] if p["id"] == pid][0]
+        assert p["status"] == "pending", p
+    finally:
+        db.execute("DROP TRIGGER refuse_review")
+        db.commit()
+        db.close()
+    r = admin.post(z + "/proposals/%d/approve" % pid)
+    assert r.status == 200 and r.json["status"] == "applied", r
+    assert_served(srv, "www.atomic.test", "A", ["192.0.2.5"])
+    author.close()
+    admin.close()

@@ -77,10 +77,10 @@ static struct zone *apply_ok(struct zone *prev, struct chg *x, size_t n)
 	for (size_t i = 0; i < n; i++)
 		c[i] = x[i].c;
 	struct zone *next = NULL;
-	char err[1024] = "";
-	int rc = zone_apply(prev, c, n, &next, err, sizeof(err));
+	struct zone_apply_error e;
+	int rc = zone_apply(prev, c, n, &next, &e);
 	if (rc != 0)
-		fail_msg("apply failed: %s", err);
+		fail_msg("apply failed: %s", e.msg);
 	return next;
 }
 
@@ -92,17 +92,23 @@ static struct zone *publish(struct zone *prev, struct zone *next)
 	return next;
 }
 
-static void apply_fail(const struct zone *prev, struct chg *x, size_t n, const char *want)
+/* Expects the batch refused with want in the message; returns the index of the change named. */
+static size_t apply_fail(const struct zone *prev, struct chg *x, size_t n, const char *want)
 {
 	struct zone_change c[16];
 	for (size_t i = 0; i < n; i++)
 		c[i] = x[i].c;
 	struct zone *next = (struct zone *)1;
-	char err[1024] = "";
-	assert_int_equal(zone_apply(prev, c, n, &next, err, sizeof(err)), TERN_EZONE);
+	struct zone_apply_error e;
+	assert_int_equal(zone_apply(prev, c, n, &next, &e), TERN_EZONE);
 	assert_ptr_equal(next, (struct zone *)1);
-	if (!strstr(err, want))
-		fail_msg("expected \"%s\" in \"%s\"", want, err);
+	assert_int_equal(e.code, TERN_EZONE);
+	assert_true(e.problems >= 1);
+	assert_true(e.change < n);
+	if (!strstr(e.msg, want))
+		fail_msg("expected \"%s\" in \"%s\"", want, e.msg);
+	assert_null(strstr(e.msg, "changes[")); /* the index is a field, not text */
+	return e.change;
 }
 
 static void test_replace_keeps_prev(void **state)
@@ -201,8 +207,11 @@ static void test_rules(void **state)
 	/* a failing batch changes nothing, even its good parts */
 	chg_set(&x[0], "good", RR_A, "\1\2\3\4", 4, 1);
 	chg_set(&x[1], "bad.example.org.", RR_A, "\1\2\3\4", 4, 1);
-	apply_fail(z, x, 2, "out-of-zone");
+	assert_int_equal(apply_fail(z, x, 2, "out-of-zone"), 1); /* the index of the bad change */
 	assert_null(find(z, "good"));
+	chg_set(&x[0], "bad.example.org.", RR_A, "\1\2\3\4", 4, 1);
+	chg_set(&x[1], "good", RR_A, "\1\2\3\4", 4, 1);
+	assert_int_equal(apply_fail(z, x, 2, "out-of-zone"), 0);
 	zone_discard(next);
 	zone_free(z);
 }
@@ -233,15 +242,16 @@ static void test_rrset_too_large(void **state)
 	size_t max = ZONE_MSG_MAX - ZONE_RRSET_OVERHEAD - 17 - 12;
 	struct zone_change c = big_txt(buf, owner, max + 1);
 	struct zone *next = (struct zone *)1;
-	char err[1024];
-	assert_int_equal(zone_apply(z, &c, 1, &next, err, sizeof(err)), TERN_EZONE);
+	struct zone_apply_error e;
+	assert_int_equal(zone_apply(z, &c, 1, &next, &e), TERN_EZONE);
 	assert_ptr_equal(next, (struct zone *)1);
-	if (!strstr(err, "changes[0]: the TXT RRset at big.example.com. is too large: a response carrying it "
-	                 "takes 65536 octets"))
-		fail_msg("unexpected: %s", err);
+	assert_int_equal(e.change, 0);
+	if (!strstr(e.msg, "the TXT RRset at big.example.com. is too large: a response carrying it "
+	                   "takes 65536 octets"))
+		fail_msg("unexpected: %s", e.msg);
 	assert_null(find(z, "big"));
 	c = big_txt(buf, owner, max);
-	assert_int_equal(zone_apply(z, &c, 1, &next, err, sizeof(err)), 0);
+	assert_int_equal(zone_apply(z, &c, 1, &next, &e), 0);
 	assert_int_equal(zone_node_rrset(find(next, "big"), RR_TXT)->rdata_size, 2 + max);
 	zone_discard(next);
 	free(buf);
@@ -332,8 +342,7 @@ static void test_many_siblings_in_one_batch(void **state)
 		c[i] = x[i].c;
 	}
 	struct zone *next = NULL;
-	char err[1024] = "";
-	assert_int_equal(zone_apply(z, c, N, &next, err, sizeof(err)), 0);
+	assert_int_equal(zone_apply(z, c, N, &next, NULL), 0);
 	assert_int_equal(z->apex_node->children, 3); /* ns1, www, c: the predecessor is untouched */
 	assert_int_equal(next->apex_node->children, 3 + N / 2 + 1);
 	assert_int_equal(find(next, "sib")->children, N / 2);
@@ -463,14 +472,15 @@ static void test_rrsigs_too_large_together(void **state)
 	size_t both = ZONE_MSG_MAX - ZONE_RRSET_OVERHEAD - 17 - 2 * 12;
 	struct zone_change c = big_sigs(buf, owner, ttls, both / 2, both - both / 2 + 1);
 	struct zone *next = (struct zone *)1;
-	char err[1024];
-	assert_int_equal(zone_apply(z, &c, 1, &next, err, sizeof(err)), TERN_EZONE);
+	struct zone_apply_error e;
+	assert_int_equal(zone_apply(z, &c, 1, &next, &e), TERN_EZONE);
 	assert_ptr_equal(next, (struct zone *)1);
-	if (!strstr(err, "changes[0]: the RRSIGs at big.example.com. are too large: a response to a query for them "
-	                 "carries every one at the name and takes 65536 octets"))
-		fail_msg("unexpected: %s", err);
+	assert_int_equal(e.change, 0);
+	if (!strstr(e.msg, "the RRSIGs at big.example.com. are too large: a response to a query for them "
+	                   "carries every one at the name and takes 65536 octets"))
+		fail_msg("unexpected: %s", e.msg);
 	c = big_sigs(buf, owner, ttls, both / 2, both - both / 2);
-	assert_int_equal(zone_apply(z, &c, 1, &next, err, sizeof(err)), 0);
+	assert_int_equal(zone_apply(z, &c, 1, &next, &e), 0);
 	const struct zone_node *n = find(next, "big");
 	assert_int_equal(zone_node_rrsig(n, RR_A)->ttl, 300);
 	assert_int_equal(zone_node_rrsig(n, RR_TXT)->ttl, 3600);

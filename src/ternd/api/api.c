@@ -196,6 +196,33 @@ bool api_whole_zone(const struct api_caller *c, const struct store_zone *z, bool
 	return false;
 }
 
+bool api_open(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c,
+              struct store_zone *z, bool write, json_t **body)
+{
+	if (body)
+		*body = NULL;
+	if (!api_authenticate(a, req, res, c))
+		return false;
+	if (z && !api_zone_get(a, c, req->params[0], z, res))
+		goto fail;
+	if (z && write && z->locked) {
+		http_error(res, 409, "zone", "zone is locked: %s", z->lock_reason);
+		goto fail;
+	}
+	if (body) {
+		json_error_t je;
+		*body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
+		if (!*body) {
+			http_error(res, 400, NULL, "body is not JSON: %s (line %d)", je.text, je.line);
+			goto fail;
+		}
+	}
+	return true;
+fail:
+	api_caller_free(c);
+	return false;
+}
+
 /* ---- health and metrics ---- */
 
 struct zone_totals {
@@ -447,7 +474,6 @@ int api_start(struct server *srv, const struct config *conf, struct api **out, c
 	a->srv = srv;
 	a->conf = conf;
 	a->started = time(NULL);
-	pthread_mutex_init(&a->write_lock, NULL);
 	pthread_mutex_init(&a->auth_lock, NULL);
 	char path[4096];
 	int rc = TERN_EIO;
@@ -469,6 +495,8 @@ int api_start(struct server *srv, const struct config *conf, struct api **out, c
 	snprintf(path, sizeof(path), "%s/tern.db", conf->api.data_dir);
 	if ((rc = store_open_sqlite(path, &a->store, err, errlen)) < 0)
 		goto fail;
+	change_init(&a->change, srv->zones, a->store, conf->api.journal_keep);
+	a->change_ready = true;
 	if ((rc = auth_keys_load(conf->api.jwks, &a->keys, err, errlen)) < 0)
 		goto fail;
 	struct rebuild r = {.a = a};
@@ -524,7 +552,8 @@ void api_stop(struct api *a)
 		store_close(a->store);
 	free(a->buckets);
 	forget_tokens(a);
-	pthread_mutex_destroy(&a->write_lock);
+	if (a->change_ready)
+		change_destroy(&a->change);
 	pthread_mutex_destroy(&a->auth_lock);
 	free(a);
 }

@@ -1,5 +1,6 @@
 /* Internals shared by the API's files: the API's state, request helpers (authentication, rate
- * limit, zone access, names, RRsets in JSON) and the one write path, api_commit(). */
+ * limit, zone access, names, RRsets in JSON) and the HTTP answer of a write (the write itself is
+ * the change module's). */
 #pragma once
 #include <jansson.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include "ternd/http/http.h"
 #include "ternd/store/store.h"
 #include "ternd/base/config.h"
+#include "ternd/change/change.h"
 #include "ternd/ns/xfr.h"
 #include "ternd/zones/server.h"
 
@@ -46,7 +48,8 @@ struct api {
 	struct store *store;
 	struct auth_keys *keys;
 	struct http *http;
-	pthread_mutex_t write_lock; /* one write at a time: store transaction + publish */
+	struct change change; /* the write path: one write at a time, store transaction + publish */
+	bool change_ready; /* change set up (with the store) */
 	time_t started;
 	struct api_bucket *buckets;
 	size_t nbuckets;
@@ -83,6 +86,13 @@ struct api_caller {
  * on failure the response is written (401/429) and false returned. */
 bool api_authenticate(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c);
 void api_caller_free(struct api_caller *c);
+/* The opening routes share: authenticates the caller (401/429); when z is given, finds the zone
+ * the URL's first segment names (400/404; 409 when write and the zone is locked); when body is
+ * given, parses the request's body as JSON (400 "body is not JSON"). On failure the response is
+ * written, nothing is left to free and false returned; else the route frees c (api_caller_free)
+ * and *body (json_decref). */
+bool api_open(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c,
+              struct store_zone *z, bool write, json_t **body);
 
 /* Routes that show or change a zone as a whole (export, import, history, proposals) need a token
  * whose scope is not narrowed to some names or types; writes need more than read-only. Writes a
@@ -103,55 +113,20 @@ json_t *api_name_json(const uint8_t *name);
 json_t *api_rrset_json(const uint8_t *owner, uint16_t type, uint32_t ttl, uint16_t count, const uint8_t *rdata);
 json_t *api_zone_json(const struct store_zone *z);
 
-/* One RRset change of a write, parsed from JSON or made by an import. It holds its owner and
- * nothing points into it, so changes may be copied and their arrays grown; zone_change entries
- * pointing at owner are made only by api_change_set(), when the array no longer moves. rdata is
- * malloc'd (api_changes_free). */
-struct api_change {
-	uint8_t owner[NAME_MAXLEN];
-	uint16_t type;
-	uint16_t count; /* 0: delete the RRset */
-	uint32_t ttl;
-	uint32_t rdata_size;
-	const uint8_t *rdata; /* count records in the rrset layout */
-	const uint32_t *ttls; /* one TTL per record (a name's RRSIGs, see zone_change), or NULL */
-};
 /* Parses {"name","type","ttl","records"} or {"name","type","delete":true}; name and type may be
  * given by the URL instead (then absent from the object). where prefixes field names. */
 bool api_parse_change(const uint8_t *apex, json_t *obj, const char *url_name, const char *url_type, const char *where,
-                      struct api_change *out, struct http_response *res);
-void api_changes_free(struct api_change *ch, size_t n);
+                      struct change_rrset *out, struct http_response *res);
 /* A batch changes each RRset once: when two of ch[0..n) name the same owner and type, writes a
  * 422 naming both ("rrsets[j]" as the field) and returns false. */
-bool api_changes_distinct(const struct api_change *ch, size_t n, struct http_response *res);
+bool api_changes_distinct(const struct change_rrset *ch, size_t n, struct http_response *res);
 
-/* What zone_apply() is given for a write (api_change.c): every change of ch but a SOA (whose
- * fields a SOA change gives), then the zone's SOA with the next serial, last. The entries point
- * into ch, cur and soa: ch and cur must stay put until api_change_set_free(). */
-struct api_change_set {
-	struct zone_change *all;
-	size_t n; /* entries in all, the SOA included */
-	uint8_t soa[2 + 2 * NAME_MAXLEN + 20];
-};
-int api_change_set(const struct zone *cur, const struct api_change *ch, size_t n, uint32_t serial,
-                   struct api_change_set *out);
-void api_change_set_free(struct api_change_set *s);
-/* The changes that turn cur into the zone file's imp: a deletion for every RRset of cur that imp
- * lacks, then every RRset of imp; SOAs left out (the server keeps its own). *out is malloc'd
- * (api_changes_free); TERN_ENOMEM leaves nothing behind. */
-int api_import_changes(const struct zone *cur, const struct zone *imp, struct api_change **out, size_t *n);
-
-/* The write path: applies the changes (plus a new SOA serial) to the zone's snapshot, stores them
- * with a journal entry in one durable transaction, publishes the new snapshot, and only then
- * returns. On failure nothing is stored or served and res holds the error. */
-bool api_commit(struct api *a, const struct store_zone *z, const struct api_change *ch, size_t n, const char *who,
-                uint32_t *serial, struct http_response *res);
-/* The same write for an import: the zone's content becomes imp's (api_import_changes() against
- * the snapshot served when the write starts, under the write lock). *changes gets their count. */
-bool api_commit_import(struct api *a, const struct store_zone *z, const struct zone *imp, const char *who,
-                       uint32_t *serial, size_t *changes, struct http_response *res);
-/* The next SOA serial after cur under the zone's policy. */
-uint32_t api_next_serial(uint32_t cur, enum store_serial_policy policy, time_t now);
+/* The HTTP answer of a write the change module refused or failed (r->step): 400 for a broken rule
+ * naming field when given (an import: "body"), else the change r->index names ("rrsets[i]" when n
+ * > 1; "records" or "name" for one change), 404/409 for the zone or proposal, 500 when it cannot
+ * be applied, 503 when the store or serving fails. */
+void api_change_error(struct http_response *res, const struct change_result *r, const uint8_t *apex,
+                      const struct change_rrset *ch, size_t n, const char *field);
 
 /* Zone routes (api_zones.c) and RRset routes (api_rrsets.c). */
 void api_zones_list(void *ctx, const struct http_request *req, struct http_response *res);

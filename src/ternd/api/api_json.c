@@ -97,15 +97,6 @@ json_t *api_zone_json(const struct store_zone *z)
 	                 (json_int_t)z->created, "updated", (json_int_t)z->updated);
 }
 
-void api_changes_free(struct api_change *ch, size_t n)
-{
-	for (size_t i = 0; ch && i < n; i++) {
-		free((void *)ch[i].rdata);
-		free((void *)ch[i].ttls);
-	}
-	free(ch);
-}
-
 static bool field_name(char *buf, size_t cap, const char *where, const char *field)
 {
 	snprintf(buf, cap, "%s%s%s", where, *where ? "." : "", field);
@@ -113,7 +104,7 @@ static bool field_name(char *buf, size_t cap, const char *where, const char *fie
 }
 
 bool api_parse_change(const uint8_t *apex, json_t *obj, const char *url_name, const char *url_type, const char *where,
-                      struct api_change *out, struct http_response *res)
+                      struct change_rrset *out, struct http_response *res)
 {
 	char f[96];
 	memset(out, 0, sizeof(*out));
@@ -237,7 +228,7 @@ fail:
 
 static int change_key_cmp(const void *pa, const void *pb, void *arg)
 {
-	const struct api_change *ch = arg;
+	const struct change_rrset *ch = arg;
 	size_t ia = *(const size_t *)pa, ib = *(const size_t *)pb;
 	int c = name_cmp(ch[ia].owner, ch[ib].owner);
 	if (!c)
@@ -245,7 +236,7 @@ static int change_key_cmp(const void *pa, const void *pb, void *arg)
 	return c ? c : (ia > ib) - (ia < ib);
 }
 
-bool api_changes_distinct(const struct api_change *ch, size_t n, struct http_response *res)
+bool api_changes_distinct(const struct change_rrset *ch, size_t n, struct http_response *res)
 {
 	if (n < 2)
 		return true;

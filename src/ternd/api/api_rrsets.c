@@ -1,5 +1,5 @@
-/* RRsets through the API: JSON changes parsed and checked, the write path (store, journal and
- * publish in that order), the RRset routes and the change-review flow. */
+/* RRsets through the API: JSON changes parsed and checked and handed to the write path (the
+ * change module), its result as HTTP, the RRset and SOA routes and the change-review flow. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,267 +11,69 @@
 #include "ternd/api/api_impl.h"
 #include "ternd/base/log.h"
 
-/* Whether this write trims its zone's journal to keep entries. Finding the cut walks keep index
- * entries (about 50 us at 1,000), so a long journal is trimmed on one write in 16, picked by a
- * hash of the entry id (ids are global: a plain modulus could miss a zone written in step with
- * others for good); the journal then holds at most keep + a few dozen entries. */
-static bool trim_due(int64_t entry, unsigned keep)
+/* The field a refused change is reported against: given (an import: "body"), else the change
+ * index names as the caller knows it, in a batch "rrsets[i]", alone "records" (or "name" for a
+ * deletion or a SOA); "name" when the server's own SOA change broke a rule. */
+static void refused_field(char *field, size_t cap, const struct change_result *r, const struct change_rrset *ch,
+                          size_t n, const char *given)
 {
-	uint64_t h = (uint64_t)entry * 0x9e3779b97f4a7c15u;
-	return keep <= 64 || (h >> 60) == 0;
+	snprintf(field, cap, "%s", given ? given : "name");
+	if (given || r->index >= n)
+		return;
+	if (n > 1)
+		snprintf(field, cap, "rrsets[%zu]", r->index);
+	else if (ch[r->index].count && ch[r->index].type != RR_SOA)
+		snprintf(field, cap, "records");
 }
 
-/* Appends every record of a change to an RR list (the journal's format), each with its TTL. */
-static int list_add(uint8_t **buf, size_t *len, size_t *cap, const struct zone_change *c)
+void api_change_error(struct http_response *res, const struct change_result *r, const uint8_t *apex,
+                      const struct change_rrset *ch, size_t n, const char *field)
 {
-	const uint8_t *rec = c->rdata;
-	for (uint16_t i = 0; i < c->count; i++, rec = rdata_next(rec)) {
-		struct store_rr rr = {c->owner, c->type, c->ttls ? c->ttls[i] : c->ttl, rdata_len(rec),
-		                      rdata_bytes(rec)};
-		size_t need = store_rr_size(&rr);
-		if (*len + need > *cap) {
-			size_t ncap = (*len + need) * 2;
-			uint8_t *n = realloc(*buf, ncap);
-			if (!n)
-				return TERN_ENOMEM;
-			*buf = n;
-			*cap = ncap;
-		}
-		if (store_rr_put(*buf, *cap, len, &rr) < 0)
-			return TERN_ENOMEM;
-	}
-	return 0;
-}
-
-/* The journal entry's two RR lists, filled RRset by RRset from zone_diff(). */
-struct journal_lists {
-	uint8_t *removed, *added;
-	size_t rlen, rcap, alen, acap;
-};
-
-/* One RRset that differs, whole on both sides: for RRSIG every signature at the name as it was and
- * as it becomes, each record with its own TTL (a secondary applying the entry ends with each
- * covered type's signatures at their TTL). */
-static int journal_rrset(void *arg, const uint8_t *owner, uint16_t type, const struct zone_change *old,
-                         const struct zone_change *now)
-{
-	struct journal_lists *j = arg;
-	(void)owner;
-	(void)type;
-	if (old && list_add(&j->removed, &j->rlen, &j->rcap, old) < 0)
-		return TERN_ENOMEM;
-	if (now && list_add(&j->added, &j->alen, &j->acap, now) < 0)
-		return TERN_ENOMEM;
-	return 0;
-}
-
-/* zone_apply() names changes by their place in its list ("changes[3]: ..."); the caller knows
- * them as rrsets[i] (a batch), by the URL (one change) or as the body (an import: field given).
- * The server's own SOA change is reported against the name. */
-static void rule_error(struct http_response *res, const char *err, const struct api_change_set *set,
-                       const struct api_change *ch, size_t nuser, const char *field_given)
-{
-	size_t index = 0;
-	const char *msg = err;
-	if (sscanf(err, "changes[%zu]: ", &index) == 1 && (msg = strstr(err, "]: ")) != NULL)
-		msg += 3;
-	else
-		msg = err;
-	char field[48] = "name";
-	if (field_given) {
-		snprintf(field, sizeof(field), "%s", field_given);
-	} else if (index + 1 < set->n) { /* find the caller's change with this owner and type */
-		const struct zone_change *c = &set->all[index];
-		for (size_t i = 0; i < nuser; i++) {
-			if (ch[i].type == c->type && name_equal(ch[i].owner, c->owner)) {
-				if (nuser > 1)
-					snprintf(field, sizeof(field), "rrsets[%zu]", i);
-				else
-					snprintf(field, sizeof(field), "%s", ch[i].count ? "records" : "name");
-				break;
-			}
-		}
-	}
-	const char *nl = strchr(msg, '\n'); /* the first problem; the rest repeat its kind */
-	http_error(res, 400, field, "%.*s", nl ? (int)(nl - msg) : (int)strlen(msg), msg);
-}
-
-/* The write path, write lock held and cur the snapshot served: applies ch (plus a new SOA serial),
- * stores it with a journal entry in one durable transaction, publishes, and only then returns. */
-static bool commit_locked(struct api *a, const struct store_zone *sz, const struct zone *cur,
-                          const struct api_change *ch, size_t n, const char *errfield, const char *who,
-                          uint32_t *serial, struct http_response *res)
-{
-	char err[4096] = "", name[NAME_MAXLEN * 4 + 1];
-	name_to_text(sz->apex, name, sizeof(name));
-	uint8_t *removed = NULL, *added = NULL;
-	size_t rlen = 0, alen = 0;
-	struct zone *next = NULL;
-	struct store_txn *t = NULL;
-	struct api_change_set set = {0};
-	bool ok = false;
-	/* the SOA with the next serial rides along with every change (a new SOA from the caller
-	 * replaces the current one, serial excepted) */
-	uint32_t next_serial = api_next_serial(cur->serial, sz->serial_policy, time(NULL));
-	for (size_t i = 0; i < n; i++) {
-		if (ch[i].type != RR_SOA)
-			continue;
-		/* one record at the apex, as the apex NS must stay: the server's SOA that
-		 * api_change_set() adds would otherwise hide the caller's deletion (or second record) and
-		 * answer 200 */
-		if (ch[i].count != 1 || !name_equal(ch[i].owner, cur->apex)) {
-			char field[48] = "name";
-			if (errfield)
-				snprintf(field, sizeof(field), "%s", errfield);
-			else if (n > 1)
-				snprintf(field, sizeof(field), "rrsets[%zu]", i);
-			if (ch[i].count == 0)
-				http_error(res, 400, field,
-				           "the SOA record at the apex %s cannot be removed (PUT /api/v1/zones/%s/soa "
-				           "changes its fields)",
-				           name, name);
-			else
-				http_error(res, 400, field, "a zone has one SOA record, at its apex %s", name);
-			goto out;
-		}
-	}
-	if (api_change_set(cur, ch, n, next_serial, &set) < 0) {
-		http_error(res, 500, NULL, "out of memory");
-		goto out;
-	}
-	const struct zone_change *all = set.all;
-	int rc = zone_apply(cur, all, set.n, &next, err, sizeof(err));
-	if (rc < 0) {
-		if (rc == TERN_EZONE)
-			rule_error(res, err, &set, ch, n, errfield);
+	char f[48], name[NAME_MAXLEN * 4 + 1];
+	const char *nl = strchr(r->msg, '\n'); /* the first problem; the rest repeat its kind */
+	int len = nl ? (int)(nl - r->msg) : (int)strlen(r->msg);
+	switch (r->step) {
+	case CHANGE_REFUSED:
+		refused_field(f, sizeof(f), r, ch, n, field);
+		name_to_text(apex, name, sizeof(name));
+		if (r->index < n && ch[r->index].type == RR_SOA && ch[r->index].count == 0)
+			http_error(res, 400, f, "%.*s (PUT /api/v1/zones/%s/soa changes its fields)", len, r->msg,
+			           name);
 		else
-			http_error(res, 500, NULL, "cannot apply the change: %s", err[0] ? err : tern_strerror(rc));
-		goto out;
+			http_error(res, 400, f, "%.*s", len, r->msg);
+		break;
+	case CHANGE_ZONE:
+		if (r->code == TERN_ENOTFOUND)
+			http_error(res, 404, "zone", "%s", r->msg);
+		else
+			http_error(res, 409, r->code == TERN_EBUSY ? "zone" : "name", "%s", r->msg);
+		break;
+	case CHANGE_PROPOSAL: http_error(res, r->code == TERN_ENOTFOUND ? 404 : 409, "id", "%s", r->msg); break;
+	case CHANGE_UNSERVED: http_error(res, 500, NULL, "%s", r->msg); break;
+	case CHANGE_APPLY: http_error(res, 500, NULL, "cannot apply the change: %s", r->msg); break;
+	case CHANGE_JOURNAL: http_error(res, 500, NULL, "cannot write the journal entry: %s", r->msg); break;
+	case CHANGE_STORE: http_error(res, 503, NULL, "the change could not be stored: %s", r->msg); break;
+	case CHANGE_PUBLISH:
+	case CHANGE_DONE: http_error(res, 503, NULL, "%s", r->msg); break;
 	}
-	/* the journal: the RRsets that differ between the served version and the next, as they were
-	 * and as they become (RFC 1995), so the previous version plus the entry is the next one (an
-	 * import journals only the RRsets the file changes) */
-	struct journal_lists jl = {0};
-	rc = zone_diff(cur, next, all, set.n, journal_rrset, &jl);
-	removed = jl.removed;
-	added = jl.added;
-	rlen = jl.rlen;
-	alen = jl.alen;
-	if (rc < 0) {
-		http_error(res, 500, NULL, "cannot write the journal entry: %s", tern_strerror(rc));
-		goto out;
-	}
-	if (store_begin(a->store, &t, err, sizeof(err)) < 0)
-		goto store_failed;
-	struct store_zone now; /* locked meanwhile? checked inside the transaction */
-	if (store_zone_get(t, sz->apex, &now, err, sizeof(err)) < 0)
-		goto store_failed;
-	if (now.locked) {
-		http_error(res, 409, "zone", "zone is locked: %s", now.lock_reason);
-		goto out;
-	}
-	for (size_t i = 0; i < set.n; i++) {
-		rc = all[i].count ? store_rrset_put_ttls(t, sz->apex, all[i].owner, all[i].type, all[i].ttl,
-		                                         all[i].ttls, all[i].rdata, all[i].rdata_size, err, sizeof(err))
-		                  : store_rrset_delete(t, sz->apex, all[i].owner, all[i].type, err, sizeof(err));
-		if (rc < 0 && rc != TERN_ENOTFOUND)
-			goto store_failed;
-	}
-	struct store_journal_entry e = {.serial_from = cur->serial,
-	                                .serial_to = next_serial,
-	                                .principal = who,
-	                                .removed = removed,
-	                                .removed_len = rlen,
-	                                .added = added,
-	                                .added_len = alen};
-	int64_t entry = 0;
-	if (store_zone_set_serial(t, sz->apex, next_serial, err, sizeof(err)) < 0 ||
-	    store_journal_append(t, sz->apex, &e, &entry, err, sizeof(err)) < 0 ||
-	    (trim_due(entry, a->conf->api.journal_keep) &&
-	     store_journal_trim_keep(t, sz->apex, a->conf->api.journal_keep, err, sizeof(err)) < 0) ||
-	    store_commit(t, err, sizeof(err)) < 0) {
-		goto store_failed;
-	}
-	t = NULL;
-	/* durable now: serve it, then answer */
-	zones_publish(a->srv->zones, next);
-	next = NULL;
-	*serial = next_serial;
-	ok = true;
-	goto out;
-store_failed:
-	log_error("API: zone %s: store: %s", name, err);
-	http_error(res, 503, NULL, "the change could not be stored: %s", err);
-out:
-	if (t)
-		store_rollback(t);
-	zone_discard(next);
-	api_change_set_free(&set);
-	free(removed);
-	free(added);
-	return ok;
 }
 
-/* The snapshot a write starts from (write lock held); NULL after a 500. */
-static const struct zone *served(struct api *a, const struct store_zone *sz, struct http_response *res)
+/* A write of the caller's changes through the change module: true when done (*serial set), else
+ * the response holds the error. */
+static bool commit(struct api *a, const struct store_zone *z, const struct change_rrset *ch, size_t n, const char *who,
+                   uint32_t *serial, struct http_response *res)
 {
-	const struct zone *cur = zones_get(a->srv->zones, sz->apex);
-	if (!cur) {
-		char name[NAME_MAXLEN * 4 + 1];
-		name_to_text(sz->apex, name, sizeof(name));
-		http_error(res, 500, NULL, "zone %s is not being served (it failed to load at start: see the log)",
-		           name);
+	struct change_request rq = {.apex = z->apex, .rrsets = ch, .n = n, .principal = who};
+	struct change_result r;
+	if (change_commit(&a->change, &rq, &r) < 0) {
+		api_change_error(res, &r, z->apex, ch, n, NULL);
+		return false;
 	}
-	return cur;
-}
-
-bool api_commit(struct api *a, const struct store_zone *sz, const struct api_change *ch, size_t n, const char *who,
-                uint32_t *serial, struct http_response *res)
-{
-	pthread_mutex_lock(&a->write_lock);
-	const struct zone *cur = served(a, sz, res);
-	bool ok = cur && commit_locked(a, sz, cur, ch, n, NULL, who, serial, res);
-	pthread_mutex_unlock(&a->write_lock);
-	return ok;
-}
-
-bool api_commit_import(struct api *a, const struct store_zone *sz, const struct zone *imp, const char *who,
-                       uint32_t *serial, size_t *changes, struct http_response *res)
-{
-	struct api_change *ch = NULL;
-	size_t n = 0;
-	bool ok = false;
-	pthread_mutex_lock(&a->write_lock);
-	const struct zone *cur = served(a, sz, res);
-	if (cur && api_import_changes(cur, imp, &ch, &n) < 0)
-		http_error(res, 500, NULL, "import failed: out of memory");
-	else if (cur)
-		ok = commit_locked(a, sz, cur, ch, n, "body", who, serial, res);
-	pthread_mutex_unlock(&a->write_lock);
-	api_changes_free(ch, n);
-	*changes = n;
-	return ok;
+	*serial = r.serial;
+	return true;
 }
 
 /* ---- routes ---- */
-
-/* Common start of a zone-scoped route: who, which zone, may they write it. */
-static bool begin(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c,
-                  struct store_zone *z, bool write)
-{
-	if (!api_authenticate(a, req, res, c))
-		return false;
-	if (!api_zone_get(a, c, req->params[0], z, res))
-		goto fail;
-	if (write && z->locked) {
-		http_error(res, 409, "zone", "zone is locked: %s", z->lock_reason);
-		goto fail;
-	}
-	return true;
-fail:
-	api_caller_free(c);
-	return false;
-}
 
 /* The scope of a token decides per name and type. */
 static bool allowed(const struct api_caller *c, const struct store_zone *z, const uint8_t *owner, uint16_t type,
@@ -307,7 +109,7 @@ void api_rrsets_list(void *ctx, const struct http_request *req, struct http_resp
 	struct api *a = ctx;
 	struct api_caller c;
 	struct store_zone z;
-	if (!begin(a, req, res, &c, &z, false))
+	if (!api_open(a, req, res, &c, &z, false, NULL))
 		return;
 	struct list_ctx l = {json_array(), &c, &z};
 	char err[256] = "";
@@ -340,7 +142,7 @@ void api_rrsets_get(void *ctx, const struct http_request *req, struct http_respo
 	struct store_zone z;
 	uint8_t owner[NAME_MAXLEN];
 	uint16_t type;
-	if (!begin(a, req, res, &c, &z, false))
+	if (!api_open(a, req, res, &c, &z, false, NULL))
 		return;
 	if (url_rrset(&z, req, owner, &type, res) && allowed(&c, &z, owner, type, false, res)) {
 		struct store_rrset rs;
@@ -358,7 +160,7 @@ void api_rrsets_get(void *ctx, const struct http_request *req, struct http_respo
 	api_caller_free(&c);
 }
 
-static void respond_committed(struct http_response *res, const struct api_change *ch, uint32_t serial)
+static void respond_committed(struct http_response *res, const struct change_rrset *ch, uint32_t serial)
 {
 	json_t *o = ch->count ? api_rrset_json(ch->owner, ch->type, ch->ttl, ch->count, ch->rdata) : json_object();
 	json_object_set_new(o, "serial", json_integer(serial));
@@ -370,23 +172,22 @@ void api_rrsets_put(void *ctx, const struct http_request *req, struct http_respo
 	struct api *a = ctx;
 	struct api_caller c;
 	struct store_zone z;
-	if (!begin(a, req, res, &c, &z, true))
+	json_t *body;
+	if (!api_open(a, req, res, &c, &z, true, &body))
 		return;
-	json_error_t je;
-	json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
-	struct api_change *ch = calloc(1, sizeof(*ch));
+	struct change_rrset *ch = calloc(1, sizeof(*ch));
 	uint32_t serial;
-	if (!body) {
-		http_error(res, 400, NULL, "body is not JSON: %s (line %d)", je.text, je.line);
-	} else if (ch && api_parse_change(z.apex, body, req->params[1], req->params[2], "", ch, res) &&
+	if (!ch) {
+		http_error(res, 500, NULL, "out of memory");
+	} else if (api_parse_change(z.apex, body, req->params[1], req->params[2], "", ch, res) &&
 	           allowed(&c, &z, ch->owner, ch->type, true, res)) {
 		if (json_object_get(body, "delete"))
 			http_error(res, 400, "delete", "use DELETE on this URL to remove the RRset");
-		else if (api_commit(a, &z, ch, 1, c.p.tenant, &serial, res))
+		else if (commit(a, &z, ch, 1, c.p.tenant, &serial, res))
 			respond_committed(res, ch, serial);
 	}
 	json_decref(body);
-	api_changes_free(ch, 1);
+	change_rrsets_free(ch, 1);
 	api_caller_free(&c);
 }
 
@@ -395,9 +196,9 @@ void api_rrsets_delete(void *ctx, const struct http_request *req, struct http_re
 	struct api *a = ctx;
 	struct api_caller c;
 	struct store_zone z;
-	if (!begin(a, req, res, &c, &z, true))
+	if (!api_open(a, req, res, &c, &z, true, NULL))
 		return;
-	struct api_change ch = {0};
+	struct change_rrset ch = {0};
 	uint32_t serial;
 	char err[256] = "";
 	struct store_rrset rs;
@@ -409,7 +210,7 @@ void api_rrsets_delete(void *ctx, const struct http_request *req, struct http_re
 			http_error(res, 500, NULL, "store: %s", err);
 		} else {
 			store_rrset_clear(&rs);
-			if (api_commit(a, &z, &ch, 1, c.p.tenant, &serial, res))
+			if (commit(a, &z, &ch, 1, c.p.tenant, &serial, res))
 				respond_committed(res, &ch, serial);
 		}
 	}
@@ -440,15 +241,15 @@ static bool batch_shape(json_t *body, struct http_response *res)
 }
 
 /* A list of changes: [{"name","type","ttl","records"} | {"name","type","delete":true}, ...]. */
-static struct api_change *parse_batch(const struct store_zone *z, const struct api_caller *c, json_t *arr, size_t *n,
-                                      struct http_response *res)
+static struct change_rrset *parse_batch(const struct store_zone *z, const struct api_caller *c, json_t *arr, size_t *n,
+                                        struct http_response *res)
 {
 	if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > API_MAX_CHANGES) {
 		http_error(res, 400, "rrsets", "must be a list of 1 to %d changes", API_MAX_CHANGES);
 		return NULL;
 	}
 	size_t count = json_array_size(arr);
-	struct api_change *ch = calloc(count, sizeof(*ch));
+	struct change_rrset *ch = calloc(count, sizeof(*ch));
 	if (!ch) {
 		http_error(res, 500, NULL, "out of memory");
 		return NULL;
@@ -458,12 +259,12 @@ static struct api_change *parse_batch(const struct store_zone *z, const struct a
 		snprintf(where, sizeof(where), "rrsets[%zu]", i);
 		if (!api_parse_change(z->apex, json_array_get(arr, i), NULL, NULL, where, &ch[i], res) ||
 		    !allowed(c, z, ch[i].owner, ch[i].type, true, res)) {
-			api_changes_free(ch, count);
+			change_rrsets_free(ch, count);
 			return NULL;
 		}
 	}
 	if (!api_changes_distinct(ch, count, res)) {
-		api_changes_free(ch, count);
+		change_rrsets_free(ch, count);
 		return NULL;
 	}
 	*n = count;
@@ -475,22 +276,19 @@ void api_rrsets_patch(void *ctx, const struct http_request *req, struct http_res
 	struct api *a = ctx;
 	struct api_caller c;
 	struct store_zone z;
-	if (!begin(a, req, res, &c, &z, true))
+	json_t *body;
+	if (!api_open(a, req, res, &c, &z, true, &body))
 		return;
-	json_error_t je;
-	json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
 	size_t n = 0;
-	struct api_change *ch = NULL;
+	struct change_rrset *ch = NULL;
 	uint32_t serial;
-	if (!body)
-		http_error(res, 400, NULL, "body is not JSON: %s (line %d)", je.text, je.line);
-	else if (!batch_shape(body, res))
+	if (!batch_shape(body, res))
 		;
 	else if ((ch = parse_batch(&z, &c, json_object_get(body, "rrsets"), &n, res)) != NULL &&
-	         api_commit(a, &z, ch, n, c.p.tenant, &serial, res))
+	         commit(a, &z, ch, n, c.p.tenant, &serial, res))
 		http_json(res, 200, json_pack("{s:I,s:I}", "serial", (json_int_t)serial, "changes", (json_int_t)n));
 	json_decref(body);
-	api_changes_free(ch, n);
+	change_rrsets_free(ch, n);
 	api_caller_free(&c);
 }
 
@@ -550,15 +348,14 @@ void api_soa_put(void *ctx, const struct http_request *req, struct http_response
 	struct api *a = ctx;
 	struct api_caller c;
 	struct store_zone z;
-	if (!begin(a, req, res, &c, &z, true))
+	json_t *body;
+	if (!api_open(a, req, res, &c, &z, true, &body))
 		return;
-	json_error_t je;
-	json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
 	struct store_rrset cur = {0};
 	char err[256] = "";
 	uint32_t serial;
-	if (!body || !json_is_object(body)) {
-		http_error(res, 400, NULL, "body must be a JSON object%s%s", body ? "" : ": ", body ? "" : je.text);
+	if (!json_is_object(body)) {
+		http_error(res, 400, NULL, "body must be a JSON object");
 		goto out;
 	}
 	if (!allowed(&c, &z, z.apex, RR_SOA, true, res))
@@ -576,7 +373,7 @@ void api_soa_put(void *ctx, const struct http_request *req, struct http_response
 		f.timers[i] = wire_get32(rd + rr_soa_serial_offset(rd) + 4 * i);
 	if (!api_parse_soa_fields(body, "", &f, res))
 		goto out;
-	struct api_change ch = {0};
+	struct change_rrset ch = {0};
 	ch.ttl = f.ttl;
 	uint8_t rdata[2 + 2 * NAME_MAXLEN + 20];
 	size_t off = 2 + api_soa_rdata(&f, rdata + 2);
@@ -586,14 +383,11 @@ void api_soa_put(void *ctx, const struct http_request *req, struct http_response
 	ch.count = 1;
 	ch.rdata = rdata;
 	ch.rdata_size = (uint32_t)off;
-	if (api_commit(a, &z, &ch, 1, c.p.tenant, &serial, res)) {
-		struct store_rrset now = {0};
-		if (store_rrset_get(store_latest(a->store), z.apex, z.apex, RR_SOA, &now, err, sizeof(err)) == 0) {
-			json_t *o = api_rrset_json(now.owner, now.type, now.ttl, now.count, now.rdata);
-			json_object_set_new(o, "serial", json_integer(serial));
-			http_json(res, 200, o);
-			store_rrset_clear(&now);
-		}
+	if (commit(a, &z, &ch, 1, c.p.tenant, &serial, res)) {
+		/* the SOA as stored: the fields asked for with the server's serial (not read back, which
+		 * could fail after the change is done and leave the client without an answer) */
+		wire_put32(rdata + 2 + rr_soa_serial_offset(rdata + 2), serial);
+		respond_committed(res, &ch, serial);
 	}
 out:
 	store_rrset_clear(&cur);
@@ -608,18 +402,15 @@ void api_proposals_create(void *ctx, const struct http_request *req, struct http
 	struct api *a = ctx;
 	struct api_caller c;
 	struct store_zone z;
-	if (!begin(a, req, res, &c, &z, false))
+	json_t *body;
+	if (!api_open(a, req, res, &c, &z, false, &body))
 		return;
-	json_error_t je;
-	json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
 	size_t n = 0;
-	struct api_change *ch = NULL;
+	struct change_rrset *ch = NULL;
 	char err[256] = "";
 	struct store_txn *t = NULL;
 	int64_t id;
-	if (!body) {
-		http_error(res, 400, NULL, "body is not JSON: %s (line %d)", je.text, je.line);
-	} else if (!batch_shape(body, res)) {
+	if (!batch_shape(body, res)) {
 		/* answered */
 	} else if ((ch = parse_batch(&z, &c, json_object_get(body, "rrsets"), &n, res)) != NULL) {
 		char *text = json_dumps(body, JSON_COMPACT);
@@ -638,7 +429,7 @@ void api_proposals_create(void *ctx, const struct http_request *req, struct http
 	if (t)
 		store_rollback(t);
 	json_decref(body);
-	api_changes_free(ch, n);
+	change_rrsets_free(ch, n);
 	api_caller_free(&c);
 }
 
@@ -657,7 +448,7 @@ void api_proposals_list(void *ctx, const struct http_request *req, struct http_r
 	struct api *a = ctx;
 	struct api_caller c;
 	struct store_zone z;
-	if (!begin(a, req, res, &c, &z, false))
+	if (!api_open(a, req, res, &c, &z, false, NULL))
 		return;
 	if (!api_whole_zone(&c, &z, false, res)) {
 		api_caller_free(&c);
@@ -681,15 +472,13 @@ void api_proposals_approve(void *ctx, const struct http_request *req, struct htt
 	struct api *a = ctx;
 	struct api_caller c;
 	struct store_zone z;
-	if (!begin(a, req, res, &c, &z, true))
+	if (!api_open(a, req, res, &c, &z, true, NULL))
 		return;
 	char *end, err[256] = "";
 	long long id = strtoll(req->params[1], &end, 10);
 	struct store_proposal p = {0};
-	struct api_change *ch = NULL;
+	struct change_rrset *ch = NULL;
 	size_t n = 0;
-	uint32_t serial;
-	struct store_txn *t = NULL;
 	json_t *body = NULL;
 	if (*end || id <= 0 || store_proposal_get(store_latest(a->store), id, &p, err, sizeof(err)) < 0 ||
 	    !name_equal(p.zone, z.apex)) {
@@ -703,23 +492,25 @@ void api_proposals_approve(void *ctx, const struct http_request *req, struct htt
 	           !(ch = parse_batch(&z, &c, json_object_get(body, "rrsets"), &n, res))) {
 		if (!res->body)
 			http_error(res, 500, NULL, "stored proposal %lld is unreadable", id);
-	} else if (api_commit(a, &z, ch, n, p.author, &serial, res)) {
-		/* applied and served: now the proposal says so (a refused change leaves it pending) */
-		if (store_begin(a->store, &t, err, sizeof(err)) == 0 &&
-		    store_proposal_set_status(t, id, STORE_PROPOSAL_APPROVED, c.p.tenant, err, sizeof(err)) == 0 &&
-		    store_proposal_set_status(t, id, STORE_PROPOSAL_APPLIED, c.p.tenant, err, sizeof(err)) == 0 &&
-		    store_commit(t, err, sizeof(err)) == 0)
-			t = NULL;
+	} else {
+		/* the change and the proposal's status in one transaction: applied and approved, or
+		 * neither (a refused change leaves it pending) */
+		struct change_request rq = {.apex = z.apex,
+		                            .rrsets = ch,
+		                            .n = n,
+		                            .principal = p.author,
+		                            .proposal = id,
+		                            .reviewer = c.p.tenant};
+		struct change_result r;
+		if (change_commit(&a->change, &rq, &r) < 0)
+			api_change_error(res, &r, z.apex, ch, n, NULL);
 		else
-			log_error("API: proposal %lld applied but its status not recorded: %s", id, err);
-		http_json(res, 200,
-		          json_pack("{s:I,s:s,s:I}", "id", (json_int_t)id, "status", "applied", "serial",
-		                    (json_int_t)serial));
+			http_json(res, 200,
+			          json_pack("{s:I,s:s,s:I}", "id", (json_int_t)id, "status", "applied", "serial",
+			                    (json_int_t)r.serial));
 	}
-	if (t)
-		store_rollback(t);
 	json_decref(body);
 	store_proposal_clear(&p);
-	api_changes_free(ch, n);
+	change_rrsets_free(ch, n);
 	api_caller_free(&c);
 }

@@ -11,11 +11,6 @@
 #include "ternd/api/api_impl.h"
 #include "ternd/base/log.h"
 
-static bool caller(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c)
-{
-	return api_authenticate(a, req, res, c);
-}
-
 struct zlist {
 	json_t *arr;
 	const struct api_caller *c;
@@ -47,7 +42,7 @@ void api_zones_list(void *ctx, const struct http_request *req, struct http_respo
 {
 	struct api *a = ctx;
 	struct api_caller c;
-	if (!caller(a, req, res, &c))
+	if (!api_open(a, req, res, &c, NULL, false, NULL))
 		return;
 	const char *cursor = http_query(req, "cursor");
 	char err[256] = "";
@@ -148,7 +143,7 @@ static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t
 			return NULL;
 		}
 		if (past && !rr_serial_newer(z->serial, *past))
-			z = with_serial(z, api_next_serial(*past, policy, time(NULL)), res);
+			z = with_serial(z, change_next_serial(*past, policy, time(NULL)), res);
 		return z;
 	}
 	const struct config_api *ca = &a->conf->api;
@@ -186,7 +181,7 @@ static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t
 	}
 	/* the SOA: defaults from the configuration, then what the request's "soa" object says */
 	static const uint8_t hostmaster[11] = {10, 'h', 'o', 's', 't', 'm', 'a', 's', 't', 'e', 'r'};
-	struct api_soa_fields f = {.timers = {api_next_serial(past ? *past : 0, policy, time(NULL)), ca->soa_refresh,
+	struct api_soa_fields f = {.timers = {change_next_serial(past ? *past : 0, policy, time(NULL)), ca->soa_refresh,
 	                                      ca->soa_retry, ca->soa_expire, ca->soa_minimum},
 	                           .ttl = ca->default_ttl};
 	memcpy(f.names[0], nsn[0], name_len(nsn[0]));
@@ -222,7 +217,7 @@ static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t
 		return NULL;
 	}
 	size_t nch = rrsets ? json_array_size(rrsets) : 0;
-	struct api_change *ch = calloc(nch ? nch : 1, sizeof(*ch));
+	struct change_rrset *ch = calloc(nch ? nch : 1, sizeof(*ch));
 	if (!ch) {
 		http_error(res, 500, NULL, "out of memory");
 		zone_builder_free(b);
@@ -232,13 +227,13 @@ static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t
 		char where[48];
 		snprintf(where, sizeof(where), "rrsets[%zu]", i);
 		if (!api_parse_change(apex, json_array_get(rrsets, i), NULL, NULL, where, &ch[i], res)) {
-			api_changes_free(ch, i);
+			change_rrsets_free(ch, i);
 			zone_builder_free(b);
 			return NULL;
 		}
 	}
 	if (!api_changes_distinct(ch, nch, res)) { /* as in a PATCH: the builder would merge them */
-		api_changes_free(ch, nch);
+		change_rrsets_free(ch, nch);
 		zone_builder_free(b);
 		return NULL;
 	}
@@ -248,41 +243,12 @@ static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t
 			zone_builder_add(b, ch[i].owner, ch[i].type, ch[i].ttl, rdata_bytes(rec), rdata_len(rec),
 			                 (uint32_t)i + 1);
 	}
-	api_changes_free(ch, nch);
+	change_rrsets_free(ch, nch);
 	if (zone_build(b, "rrsets", &z, err, sizeof(err)) < 0) {
 		http_error(res, 400, "rrsets", "%s", err);
 		return NULL;
 	}
 	return z;
-}
-
-struct store_all {
-	struct store_txn *t;
-	const uint8_t *apex;
-	char *err;
-	size_t errlen;
-};
-
-static int store_node(void *arg, const struct zone_node *n)
-{
-	struct store_all *s = arg;
-	for (uint16_t i = 0; i < n->nrrsets; i++) {
-		const struct rrset *rs = &n->rrsets[i];
-		if (i > 0 && rs[-1].type == rs->type)
-			continue; /* RRSIG: every group in one row (the store's unit is owner and type) */
-		struct zone_change c;
-		int rc = zone_node_change(n, rs->type, &c);
-		if (rc == 0)
-			rc = store_rrset_put_ttls(s->t, s->apex, n->owner, c.type, c.ttl, c.ttls, c.rdata, c.rdata_size,
-			                          s->err, s->errlen);
-		else
-			snprintf(s->err, s->errlen, "%s", tern_strerror(rc));
-		free((void *)c.rdata);
-		free((void *)c.ttls);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
 }
 
 /* Whether the zone at apex is someone else's: another tenant's, or a zone file's. */
@@ -339,19 +305,13 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 {
 	struct api *a = ctx;
 	struct api_caller c;
-	if (!caller(a, req, res, &c))
+	json_t *body, *v;
+	if (!api_open(a, req, res, &c, NULL, false, &body))
 		return;
-	json_error_t je;
-	json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je), *v;
 	const char *key;
 	struct zone *z = NULL;
-	struct store_txn *t = NULL;
 	char err[512] = "", text[NAME_MAXLEN * 4 + 1];
 	struct store_zone sz = {0};
-	if (!body) {
-		http_error(res, 400, NULL, "body is not JSON: %s (line %d)", je.text, je.line);
-		goto out;
-	}
 	if (!json_is_object(body)) {
 		http_error(res, 400, NULL, "body must be a JSON object");
 		goto out;
@@ -403,31 +363,15 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 		goto out;
 	snprintf(sz.tenant, sizeof(sz.tenant), "%s", c.p.tenant);
 	sz.serial = z->serial;
-	pthread_mutex_lock(&a->write_lock);
-	struct store_all all = {NULL, sz.apex, err, sizeof(err)};
-	int rc = store_begin(a->store, &t, err, sizeof(err));
+	struct change_result r;
+	int rc = change_create(&a->change, &sz, z, &r); /* served before the 201 */
+	z = NULL;
 	if (rc == 0)
-		rc = store_zone_create(t, &sz, err, sizeof(err));
-	all.t = t;
-	if (rc == 0)
-		rc = zone_foreach(z, store_node, &all);
-	if (rc == 0)
-		rc = store_commit(t, err, sizeof(err));
-	if (rc == 0) {
-		t = NULL;
-		zones_publish(a->srv->zones, z); /* served before the 201 */
-		z = NULL;
 		http_json(res, 201, api_zone_json(&sz));
-	} else if (rc == TERN_EEXIST) {
-		http_error(res, 409, "name", "zone %s already exists", text);
-	} else if (rc == TERN_EINVAL) { /* deleted again since its past serial was read: try again */
-		http_error(res, 409, "name", "%s", err);
-	} else {
-		http_error(res, 503, NULL, "the zone could not be stored: %s", err);
-	}
-	if (t)
-		store_rollback(t);
-	pthread_mutex_unlock(&a->write_lock);
+	else if (r.step == CHANGE_STORE)
+		http_error(res, 503, NULL, "the zone could not be stored: %s", r.msg);
+	else
+		api_change_error(res, &r, sz.apex, NULL, 0, NULL);
 out:
 	zone_free(z);
 	json_decref(body);
@@ -439,7 +383,7 @@ void api_zones_show(void *ctx, const struct http_request *req, struct http_respo
 	struct api *a = ctx;
 	struct api_caller c;
 	struct store_zone z;
-	if (!caller(a, req, res, &c))
+	if (!api_open(a, req, res, &c, NULL, false, NULL))
 		return;
 	if (api_zone_get(a, &c, req->params[0], &z, res))
 		http_json(res, 200, api_zone_json(&z));
@@ -451,30 +395,23 @@ void api_zones_delete(void *ctx, const struct http_request *req, struct http_res
 	struct api *a = ctx;
 	struct api_caller c;
 	struct store_zone z;
-	char err[256] = "", text[NAME_MAXLEN * 4 + 1];
-	if (!caller(a, req, res, &c))
+	char text[NAME_MAXLEN * 4 + 1];
+	if (!api_open(a, req, res, &c, NULL, false, NULL))
 		return;
 	if (api_zone_get(a, &c, req->params[0], &z, res)) {
 		name_to_text(z.apex, text, sizeof(text));
-		struct store_txn *t = NULL;
 		if (!auth_allows(&c.p, z.apex, NULL, 0, true)) {
 			http_error(res, 403, "zone", "the token's scope does not allow deleting %s", text);
 		} else if (z.locked) {
 			http_error(res, 409, "zone", "zone is locked: %s", z.lock_reason);
 		} else {
-			pthread_mutex_lock(&a->write_lock);
-			if (store_begin(a->store, &t, err, sizeof(err)) == 0 &&
-			    store_zone_delete(t, z.apex, err, sizeof(err)) == 0 &&
-			    store_commit(t, err, sizeof(err)) == 0) {
-				t = NULL;
-				zones_remove(a->srv->zones, z.apex);
+			struct change_result r;
+			if (change_delete(&a->change, z.apex, &r) == 0)
 				res->status = 204;
-			} else {
-				http_error(res, 503, NULL, "the zone could not be deleted: %s", err);
-			}
-			if (t)
-				store_rollback(t);
-			pthread_mutex_unlock(&a->write_lock);
+			else if (r.step == CHANGE_STORE)
+				http_error(res, 503, NULL, "the zone could not be deleted: %s", r.msg);
+			else
+				api_change_error(res, &r, z.apex, NULL, 0, NULL);
 		}
 	}
 	api_caller_free(&c);
@@ -485,15 +422,15 @@ void api_zones_export(void *ctx, const struct http_request *req, struct http_res
 	struct api *a = ctx;
 	struct api_caller c;
 	struct store_zone z;
-	if (!caller(a, req, res, &c))
+	if (!api_open(a, req, res, &c, NULL, false, NULL))
 		return;
 	if (api_zone_get(a, &c, req->params[0], &z, res) && api_whole_zone(&c, &z, false, res)) {
 		char err[256] = "", *text = NULL;
 		size_t len = 0;
-		pthread_mutex_lock(&a->write_lock); /* the snapshot stays while it is written out */
+		pthread_mutex_lock(&a->change.lock); /* the snapshot stays while it is written out */
 		const struct zone *cur = zones_get(a->srv->zones, z.apex);
 		int rc = cur ? rrtext_export_zone_text(cur, &text, &len, err, sizeof(err)) : TERN_ENOTFOUND;
-		pthread_mutex_unlock(&a->write_lock);
+		pthread_mutex_unlock(&a->change.lock);
 		if (rc == 0)
 			http_text(res, 200, "text/dns", text, len);
 		else
@@ -510,12 +447,10 @@ void api_zones_import(void *ctx, const struct http_request *req, struct http_res
 	struct api *a = ctx;
 	struct api_caller c;
 	struct store_zone z;
-	if (!caller(a, req, res, &c))
+	if (!api_open(a, req, res, &c, NULL, false, NULL))
 		return;
 	struct zone *imp = NULL;
 	char err[4096] = "";
-	uint32_t serial;
-	size_t n = 0;
 	if (!api_zone_get(a, &c, req->params[0], &z, res) || !api_whole_zone(&c, &z, true, res))
 		goto out;
 	if (z.locked) {
@@ -526,8 +461,13 @@ void api_zones_import(void *ctx, const struct http_request *req, struct http_res
 		http_error(res, 400, "body", "%s", err);
 		goto out;
 	}
-	if (api_commit_import(a, &z, imp, c.p.tenant, &serial, &n, res))
-		http_json(res, 200, json_pack("{s:I,s:I}", "serial", (json_int_t)serial, "rrsets", (json_int_t)n));
+	struct change_request rq = {.apex = z.apex, .import = imp, .principal = c.p.tenant};
+	struct change_result r;
+	if (change_commit(&a->change, &rq, &r) < 0)
+		api_change_error(res, &r, z.apex, NULL, 0, "body");
+	else
+		http_json(res, 200,
+		          json_pack("{s:I,s:I}", "serial", (json_int_t)r.serial, "rrsets", (json_int_t)r.changes));
 out:
 	zone_free(imp);
 	api_caller_free(&c);
@@ -560,7 +500,7 @@ void api_zones_changes(void *ctx, const struct http_request *req, struct http_re
 	struct api *a = ctx;
 	struct api_caller c;
 	struct store_zone z;
-	if (!caller(a, req, res, &c))
+	if (!api_open(a, req, res, &c, NULL, false, NULL))
 		return;
 	const char *cursor = http_query(req, "cursor");
 	char *end = NULL;
@@ -592,11 +532,11 @@ static void set_lock(void *ctx, const struct http_request *req, struct http_resp
 	struct api *a = ctx;
 	struct api_caller c;
 	struct store_zone z;
-	if (!caller(a, req, res, &c))
+	if (!api_open(a, req, res, &c, NULL, false, NULL))
 		return;
 	json_t *body = NULL;
 	if (api_zone_get(a, &c, req->params[0], &z, res)) {
-		char err[256] = "", text[NAME_MAXLEN * 4 + 1];
+		char text[NAME_MAXLEN * 4 + 1];
 		name_to_text(z.apex, text, sizeof(text));
 		const char *reason = "locked";
 		json_error_t je;
@@ -615,21 +555,13 @@ static void set_lock(void *ctx, const struct http_request *req, struct http_resp
 			http_error(res, 403, "zone", "the token's scope does not allow locking %s", text);
 			goto out;
 		}
-		struct store_txn *t = NULL;
-		pthread_mutex_lock(&a->write_lock);
-		if (store_begin(a->store, &t, err, sizeof(err)) == 0 &&
-		    (lock ? store_zone_lock(t, z.apex, reason, err, sizeof(err))
-		          : store_zone_unlock(t, z.apex, err, sizeof(err))) == 0 &&
-		    store_commit(t, err, sizeof(err)) == 0 &&
-		    store_zone_get(store_latest(a->store), z.apex, &z, err, sizeof(err)) == 0) {
-			t = NULL;
+		struct change_result r;
+		if (change_lock_zone(&a->change, z.apex, lock ? reason : NULL, &z, &r) == 0)
 			http_json(res, 200, api_zone_json(&z));
-		} else {
-			http_error(res, 503, NULL, "store: %s", err);
-		}
-		if (t)
-			store_rollback(t);
-		pthread_mutex_unlock(&a->write_lock);
+		else if (r.step == CHANGE_STORE)
+			http_error(res, 503, NULL, "store: %s", r.msg);
+		else
+			api_change_error(res, &r, z.apex, NULL, 0, NULL);
 	}
 out:
 	json_decref(body);

@@ -1,6 +1,6 @@
-/* The change set of an API write: RRset changes as zone_apply() input with the server's SOA, and
- * the changes that turn a zone into an imported zone file. No server state is touched here
- * (tests/fuzz/fuzz_api_import.c drives it alone). */
+/* The pieces of a write: the next serial, RRset changes as zone_apply() input with the server's
+ * SOA, and the changes that turn a zone into an imported zone file. No server state is touched
+ * here (tests/fuzz/fuzz_api_import.c drives it alone). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -8,9 +8,9 @@
 #include "lib/error.h"
 #include "lib/rr.h"
 #include "lib/wire.h"
-#include "ternd/api/api_impl.h"
+#include "ternd/change/change.h"
 
-uint32_t api_next_serial(uint32_t cur, enum store_serial_policy policy, time_t now)
+uint32_t change_next_serial(uint32_t cur, enum store_serial_policy policy, time_t now)
 {
 	if (policy == STORE_SERIAL_INCREMENT)
 		return cur + 1 ? cur + 1 : 1;
@@ -21,13 +21,26 @@ uint32_t api_next_serial(uint32_t cur, enum store_serial_policy policy, time_t n
 	return cur < base ? base : cur + 1; /* past nn = 99 the serial runs ahead of the date */
 }
 
-int api_change_set(const struct zone *cur, const struct api_change *ch, size_t n, uint32_t serial,
-                   struct api_change_set *out)
+void change_rrsets_free(struct change_rrset *ch, size_t n)
+{
+	for (size_t i = 0; ch && i < n; i++) {
+		free((void *)ch[i].rdata);
+		free((void *)ch[i].ttls);
+	}
+	free(ch);
+}
+
+int change_set_make(const struct zone *cur, const struct change_rrset *ch, size_t n, uint32_t serial,
+                    struct change_set *out)
 {
 	memset(out, 0, sizeof(*out));
 	struct zone_change *all = calloc(n + 1, sizeof(*all));
-	if (!all)
+	size_t *from = calloc(n + 1, sizeof(*from));
+	if (!all || !from) {
+		free(all);
+		free(from);
 		return TERN_ENOMEM;
+	}
 	const uint8_t *base = cur->soa->rdata;
 	uint32_t soa_ttl = cur->soa->ttl;
 	size_t m = 0;
@@ -38,6 +51,7 @@ int api_change_set(const struct zone *cur, const struct api_change *ch, size_t n
 			continue;
 		}
 		/* the owner is taken from ch[i] here, where ch stays put until the set is freed */
+		from[m] = i;
 		all[m++] = (struct zone_change){.owner = ch[i].owner,
 		                                .type = ch[i].type,
 		                                .ttl = ch[i].ttl,
@@ -49,6 +63,7 @@ int api_change_set(const struct zone *cur, const struct api_change *ch, size_t n
 	size_t soalen = rdata_len(base);
 	memcpy(out->soa, base, 2 + soalen);
 	wire_put32(out->soa + 2 + rr_soa_serial_offset(out->soa + 2), serial);
+	from[m] = CHANGE_NO_INDEX;
 	all[m++] = (struct zone_change){.owner = cur->apex,
 	                                .type = RR_SOA,
 	                                .ttl = soa_ttl,
@@ -56,31 +71,34 @@ int api_change_set(const struct zone *cur, const struct api_change *ch, size_t n
 	                                .rdata = out->soa,
 	                                .rdata_size = (uint32_t)(2 + soalen)};
 	out->all = all;
+	out->from = from;
 	out->n = m;
 	return 0;
 }
 
-void api_change_set_free(struct api_change_set *s)
+void change_set_free(struct change_set *s)
 {
 	free(s->all);
+	free(s->from);
 	s->all = NULL;
+	s->from = NULL;
 	s->n = 0;
 }
 
 /* Appends one change: grows the array (nothing points into it); a put copies the RRset of type at
  * node (for RRSIG every signature at the name, each with its TTL: zone_node_change()). */
-static int push(struct api_change **ch, size_t *n, size_t *cap, const struct zone_node *node, uint16_t type, bool put)
+static int push(struct change_rrset **ch, size_t *n, size_t *cap, const struct zone_node *node, uint16_t type, bool put)
 {
 	if (*n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 64;
-		struct api_change *grown = realloc(*ch, ncap * sizeof(*grown));
+		struct change_rrset *grown = realloc(*ch, ncap * sizeof(*grown));
 		if (!grown)
 			return TERN_ENOMEM;
 		*ch = grown;
 		*cap = ncap;
 	}
-	struct api_change *x = &(*ch)[*n];
-	*x = (struct api_change){.type = type};
+	struct change_rrset *x = &(*ch)[*n];
+	*x = (struct change_rrset){.type = type};
 	memcpy(x->owner, node->owner, node->owner_len);
 	if (put) {
 		struct zone_change c;
@@ -97,11 +115,11 @@ static int push(struct api_change **ch, size_t *n, size_t *cap, const struct zon
 	return 0;
 }
 
-int api_import_changes(const struct zone *cur, const struct zone *imp, struct api_change **out, size_t *nout)
+int change_import(const struct zone *cur, const struct zone *imp, struct change_rrset **out, size_t *nout)
 {
 	const struct zone_node **old = NULL, **nodes = NULL;
 	size_t no = 0, nn = 0, n = 0, cap = 0;
-	struct api_change *ch = NULL;
+	struct change_rrset *ch = NULL;
 	*out = NULL;
 	*nout = 0;
 	int rc = zone_nodes_sorted(cur, &old, &no);
@@ -131,7 +149,7 @@ int api_import_changes(const struct zone *cur, const struct zone *imp, struct ap
 	free(old);
 	free(nodes);
 	if (rc < 0) {
-		api_changes_free(ch, n);
+		change_rrsets_free(ch, n);
 		return rc;
 	}
 	*out = ch;

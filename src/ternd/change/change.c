@@ -1,0 +1,428 @@
+/* The one write path (change.h): changes checked against the zone's rules, stored with the new
+ * serial, a journal entry and a proposal's status in one durable transaction, then published;
+ * zones created, deleted and locked the same way. A failure at any step is reported, never
+ * ignored. */
+#include "ternd/change/change.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/error.h"
+#include "lib/rr.h"
+#include "ternd/base/log.h"
+
+void change_init(struct change *c, struct zones *zones, struct store *store, unsigned journal_keep)
+{
+	c->zones = zones;
+	c->store = store;
+	c->journal_keep = journal_keep;
+	pthread_mutex_init(&c->lock, NULL);
+}
+
+void change_destroy(struct change *c)
+{
+	pthread_mutex_destroy(&c->lock);
+}
+
+/* Records where the write stopped and why; returns code. */
+__attribute__((format(printf, 4, 5))) static int fail(struct change_result *r, enum change_step step, int code,
+                                                      const char *fmt, ...)
+{
+	r->step = step;
+	r->code = code;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* The store failed (err says how): logged, and reported as the store's step. */
+static int store_failed(struct change_result *r, const char *zone, const char *err)
+{
+	log_error("zone %s: the store failed: %s", zone, err);
+	return fail(r, CHANGE_STORE, TERN_EIO, "%s", err);
+}
+
+/* Whether this write trims its zone's journal to keep entries. Finding the cut walks keep index
+ * entries (about 50 us at 1,000), so a long journal is trimmed on one write in 16, picked by a
+ * hash of the entry id (ids are global: a plain modulus could miss a zone written in step with
+ * others for good); the journal then holds at most keep + a few dozen entries. */
+static bool trim_due(int64_t entry, unsigned keep)
+{
+	uint64_t h = (uint64_t)entry * 0x9e3779b97f4a7c15u;
+	return keep <= 64 || (h >> 60) == 0;
+}
+
+/* Appends every record of a change to an RR list (the journal's format), each with its TTL. */
+static int list_add(uint8_t **buf, size_t *len, size_t *cap, const struct zone_change *c)
+{
+	const uint8_t *rec = c->rdata;
+	for (uint16_t i = 0; i < c->count; i++, rec = rdata_next(rec)) {
+		struct store_rr rr = {c->owner, c->type, c->ttls ? c->ttls[i] : c->ttl, rdata_len(rec),
+		                      rdata_bytes(rec)};
+		size_t need = store_rr_size(&rr);
+		if (*len + need > *cap) {
+			size_t ncap = (*len + need) * 2;
+			uint8_t *n = realloc(*buf, ncap);
+			if (!n)
+				return TERN_ENOMEM;
+			*buf = n;
+			*cap = ncap;
+		}
+		if (store_rr_put(*buf, *cap, len, &rr) < 0)
+			return TERN_ENOMEM;
+	}
+	return 0;
+}
+
+/* The journal entry's two RR lists, filled RRset by RRset from zone_diff(). */
+struct journal_lists {
+	uint8_t *removed, *added;
+	size_t rlen, rcap, alen, acap;
+};
+
+/* One RRset that differs, whole on both sides: for RRSIG every signature at the name as it was and
+ * as it becomes, each record with its own TTL (a secondary applying the entry ends with each
+ * covered type's signatures at their TTL). */
+static int journal_rrset(void *arg, const uint8_t *owner, uint16_t type, const struct zone_change *old,
+                         const struct zone_change *now)
+{
+	struct journal_lists *j = arg;
+	(void)owner;
+	(void)type;
+	if (old && list_add(&j->removed, &j->rlen, &j->rcap, old) < 0)
+		return TERN_ENOMEM;
+	if (now && list_add(&j->added, &j->alen, &j->acap, now) < 0)
+		return TERN_ENOMEM;
+	return 0;
+}
+
+/* A SOA change gives the fields of the zone's one SOA record: one record, at the apex (the
+ * server's SOA that change_set_make() adds would otherwise hide a deletion or a second record). */
+static int check_soa(const struct zone *cur, const struct change_rrset *ch, size_t n, const char *zone,
+                     struct change_result *r)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ch[i].type != RR_SOA || (ch[i].count == 1 && name_equal(ch[i].owner, cur->apex)))
+			continue;
+		r->index = i;
+		if (ch[i].count == 0)
+			return fail(r, CHANGE_REFUSED, TERN_EZONE, "the SOA record at the apex %s cannot be removed",
+			            zone);
+		return fail(r, CHANGE_REFUSED, TERN_EZONE, "a zone has one SOA record, at its apex %s", zone);
+	}
+	return 0;
+}
+
+/* Inside the transaction: the zone is there and open to writes, and the proposal (if any) is
+ * this zone's and still pending. *zone gets the zone's row. */
+static int check_rows(struct store_txn *t, const struct change_request *rq, const char *name, struct store_zone *zone,
+                      struct change_result *r)
+{
+	char err[512] = "";
+	int rc = store_zone_get(t, rq->apex, zone, err, sizeof(err));
+	if (rc == TERN_ENOTFOUND)
+		return fail(r, CHANGE_ZONE, rc, "no zone %s", name);
+	if (rc < 0)
+		return store_failed(r, name, err);
+	if (zone->locked)
+		return fail(r, CHANGE_ZONE, TERN_EBUSY, "zone is locked: %s", zone->lock_reason);
+	if (rq->proposal <= 0)
+		return 0;
+	struct store_proposal p = {0};
+	rc = store_proposal_get(t, rq->proposal, &p, err, sizeof(err));
+	if (rc == 0 && !name_equal(p.zone, rq->apex))
+		rc = TERN_ENOTFOUND;
+	if (rc == TERN_ENOTFOUND)
+		rc = fail(r, CHANGE_PROPOSAL, rc, "no proposal %lld in this zone", (long long)rq->proposal);
+	else if (rc < 0)
+		rc = store_failed(r, name, err);
+	else if (p.status != STORE_PROPOSAL_PENDING)
+		rc = fail(r, CHANGE_PROPOSAL, TERN_EINVAL, "proposal %lld is %s, not pending", (long long)rq->proposal,
+		          store_proposal_status_name(p.status));
+	store_proposal_clear(&p);
+	return rc;
+}
+
+/* Every row of the write, in the open transaction t: the RRsets, the serial, the journal entry
+ * (trimmed now and then) and the proposal's status. */
+static int store_write(struct change *c, struct store_txn *t, const struct change_request *rq,
+                       const struct change_set *set, const struct store_journal_entry *e, const char *name,
+                       struct change_result *r)
+{
+	char err[512] = "";
+	for (size_t i = 0; i < set->n; i++) {
+		const struct zone_change *x = &set->all[i];
+		int rc = x->count ? store_rrset_put_ttls(t, rq->apex, x->owner, x->type, x->ttl, x->ttls, x->rdata,
+		                                         x->rdata_size, err, sizeof(err))
+		                  : store_rrset_delete(t, rq->apex, x->owner, x->type, err, sizeof(err));
+		if (rc < 0 && rc != TERN_ENOTFOUND)
+			return store_failed(r, name, err);
+	}
+	int64_t entry = 0;
+	if (store_zone_set_serial(t, rq->apex, e->serial_to, err, sizeof(err)) < 0 ||
+	    store_journal_append(t, rq->apex, e, &entry, err, sizeof(err)) < 0 ||
+	    (trim_due(entry, c->journal_keep) &&
+	     store_journal_trim_keep(t, rq->apex, c->journal_keep, err, sizeof(err)) < 0))
+		return store_failed(r, name, err);
+	if (rq->proposal > 0) {
+		int rc =
+		    store_proposal_set_status(t, rq->proposal, STORE_PROPOSAL_APPROVED, rq->reviewer, err, sizeof(err));
+		if (rc == 0)
+			rc = store_proposal_set_status(t, rq->proposal, STORE_PROPOSAL_APPLIED, rq->reviewer, err,
+			                               sizeof(err));
+		if (rc < 0) /* its state was checked in this transaction: the store failed */
+			return store_failed(r, name, err);
+	}
+	return 0;
+}
+
+int change_commit(struct change *c, const struct change_request *rq, struct change_result *r)
+{
+	*r = (struct change_result){.index = CHANGE_NO_INDEX};
+	char name[NAME_MAXLEN * 4 + 1], err[512] = "";
+	name_to_text(rq->apex, name, sizeof(name));
+	struct change_rrset *imported = NULL;
+	const struct change_rrset *ch = rq->rrsets;
+	size_t n = rq->n;
+	struct change_set set = {0};
+	struct journal_lists jl = {0};
+	struct zone *next = NULL;
+	struct store_txn *t = NULL;
+	struct store_zone zone;
+	pthread_mutex_lock(&c->lock);
+	const struct zone *cur = zones_get(c->zones, rq->apex);
+	if (!cur) {
+		fail(r, CHANGE_UNSERVED, TERN_ENOTFOUND,
+		     "zone %s is not being served (it failed to load at start: see the log)", name);
+		goto out;
+	}
+	/* an import: the changes from the version served when the write starts, under the lock */
+	if (rq->import) {
+		if (change_import(cur, rq->import, &imported, &n) < 0) {
+			fail(r, CHANGE_APPLY, TERN_ENOMEM, "import failed: out of memory");
+			goto out;
+		}
+		ch = imported;
+		r->changes = n;
+	}
+	if (check_soa(cur, ch, n, name, r) < 0)
+		goto out;
+	if (store_begin(c->store, &t, err, sizeof(err)) < 0) {
+		store_failed(r, name, err);
+		goto out;
+	}
+	if (check_rows(t, rq, name, &zone, r) < 0)
+		goto out;
+	/* the SOA with the next serial rides along with every change (a SOA change from the
+	 * producer replaces the current one, serial excepted) */
+	uint32_t serial = change_next_serial(cur->serial, zone.serial_policy, time(NULL));
+	if (change_set_make(cur, ch, n, serial, &set) < 0) {
+		fail(r, CHANGE_APPLY, TERN_ENOMEM, "out of memory");
+		goto out;
+	}
+	struct zone_apply_error ae;
+	int rc = zone_apply(cur, set.all, set.n, &next, &ae);
+	if (rc < 0) {
+		if (rc == TERN_EZONE && ae.change < set.n && !rq->import)
+			r->index = set.from[ae.change];
+		fail(r, rc == TERN_EZONE ? CHANGE_REFUSED : CHANGE_APPLY, rc, "%s",
+		     ae.msg[0] ? ae.msg : tern_strerror(rc));
+		goto out;
+	}
+	/* the journal: the RRsets that differ between the served version and the next, as they were
+	 * and as they become (RFC 1995), so the previous version plus the entry is the next one (an
+	 * import journals only the RRsets the file changes) */
+	rc = zone_diff(cur, next, set.all, set.n, journal_rrset, &jl);
+	if (rc < 0) {
+		fail(r, CHANGE_JOURNAL, rc, "%s", tern_strerror(rc));
+		goto out;
+	}
+	struct store_journal_entry e = {.serial_from = cur->serial,
+	                                .serial_to = serial,
+	                                .principal = rq->principal,
+	                                .removed = jl.removed,
+	                                .removed_len = jl.rlen,
+	                                .added = jl.added,
+	                                .added_len = jl.alen};
+	if (store_write(c, t, rq, &set, &e, name, r) < 0)
+		goto out;
+	rc = store_commit(t, err, sizeof(err));
+	t = NULL; /* freed by the commit, done or not */
+	if (rc < 0) {
+		store_failed(r, name, err);
+		goto out;
+	}
+	/* durable now: serve it, then answer (a version of a zone served replaces it in place) */
+	rc = zones_publish(c->zones, next);
+	if (rc < 0) {
+		log_error("zone %s: serial %u stored but not served: %s", name, serial, tern_strerror(rc));
+		fail(r, CHANGE_PUBLISH, rc, "serial %u is stored but could not be served: %s", serial,
+		     tern_strerror(rc));
+		goto out;
+	}
+	next = NULL;
+	r->serial = serial;
+out:
+	if (t)
+		store_rollback(t);
+	zone_discard(next);
+	change_set_free(&set);
+	free(jl.removed);
+	free(jl.added);
+	change_rrsets_free(imported, r->changes);
+	pthread_mutex_unlock(&c->lock);
+	return r->code;
+}
+
+struct store_all {
+	struct store_txn *t;
+	const uint8_t *apex;
+	char *err;
+	size_t errlen;
+};
+
+static int store_node(void *arg, const struct zone_node *n)
+{
+	struct store_all *s = arg;
+	for (uint16_t i = 0; i < n->nrrsets; i++) {
+		const struct rrset *rs = &n->rrsets[i];
+		if (i > 0 && rs[-1].type == rs->type)
+			continue; /* RRSIG: every group in one row (the store's unit is owner and type) */
+		struct zone_change c;
+		int rc = zone_node_change(n, rs->type, &c);
+		if (rc == 0)
+			rc = store_rrset_put_ttls(s->t, s->apex, n->owner, c.type, c.ttl, c.ttls, c.rdata, c.rdata_size,
+			                          s->err, s->errlen);
+		else
+			snprintf(s->err, s->errlen, "%s", tern_strerror(rc));
+		free((void *)c.rdata);
+		free((void *)c.ttls);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Deletes a zone from the store in a transaction of its own; 0 or the store's code. */
+static int store_delete(struct change *c, const uint8_t *apex, char *err, size_t errlen)
+{
+	struct store_txn *t = NULL;
+	int rc = store_begin(c->store, &t, err, errlen);
+	if (rc == 0 && (rc = store_zone_delete(t, apex, err, errlen)) < 0)
+		store_rollback(t);
+	if (rc == 0)
+		rc = store_commit(t, err, errlen);
+	return rc;
+}
+
+int change_create(struct change *c, struct store_zone *sz, struct zone *z, struct change_result *r)
+{
+	*r = (struct change_result){.index = CHANGE_NO_INDEX};
+	char name[NAME_MAXLEN * 4 + 1], err[512] = "";
+	name_to_text(sz->apex, name, sizeof(name));
+	struct store_txn *t = NULL;
+	pthread_mutex_lock(&c->lock);
+	struct store_all all = {NULL, sz->apex, err, sizeof(err)};
+	int rc = store_begin(c->store, &t, err, sizeof(err));
+	if (rc == 0)
+		rc = store_zone_create(t, sz, err, sizeof(err));
+	if (rc == TERN_EEXIST) {
+		fail(r, CHANGE_ZONE, rc, "zone %s already exists", name);
+		goto out;
+	}
+	if (rc == TERN_EINVAL) { /* deleted again since its past serial was read */
+		fail(r, CHANGE_ZONE, rc, "%s", err);
+		goto out;
+	}
+	all.t = t;
+	if (rc == 0)
+		rc = zone_foreach(z, store_node, &all);
+	if (rc == 0) {
+		rc = store_commit(t, err, sizeof(err));
+		t = NULL;
+	}
+	if (rc < 0) {
+		store_failed(r, name, err);
+		goto out;
+	}
+	r->serial = z->serial;
+	/* durable now: serve it before the producer hears it is done */
+	rc = zones_publish(c->zones, z);
+	if (rc < 0) { /* not served: it must not stay stored either, or it could not be created again */
+		char derr[512] = "";
+		if (store_delete(c, sz->apex, derr, sizeof(derr)) == 0) {
+			fail(r, CHANGE_PUBLISH, rc, "zone %s could not be served (%s): it was not created", name,
+			     tern_strerror(rc));
+		} else {
+			log_error("zone %s: stored but not served (%s), and not deleted again: %s", name,
+			          tern_strerror(rc), derr);
+			fail(r, CHANGE_PUBLISH, rc,
+			     "zone %s is stored but could not be served (%s) nor deleted again: %s", name,
+			     tern_strerror(rc), derr);
+		}
+		goto out;
+	}
+	z = NULL;
+out:
+	if (t)
+		store_rollback(t);
+	zone_free(z);
+	pthread_mutex_unlock(&c->lock);
+	return r->code;
+}
+
+int change_delete(struct change *c, const uint8_t *apex, struct change_result *r)
+{
+	*r = (struct change_result){.index = CHANGE_NO_INDEX};
+	char name[NAME_MAXLEN * 4 + 1], err[512] = "";
+	name_to_text(apex, name, sizeof(name));
+	pthread_mutex_lock(&c->lock);
+	int rc = store_delete(c, apex, err, sizeof(err));
+	if (rc == TERN_ENOTFOUND) {
+		fail(r, CHANGE_ZONE, rc, "%s", err);
+	} else if (rc < 0) {
+		store_failed(r, name, err);
+	} else {
+		/* a zone that failed to load at start is not served: nothing to take out */
+		rc = zones_remove(c->zones, apex);
+		if (rc < 0 && rc != TERN_ENOTFOUND) {
+			log_error("zone %s: deleted from the store but still served: %s", name, tern_strerror(rc));
+			fail(r, CHANGE_PUBLISH, rc,
+			     "zone %s is deleted but could not stop being served (%s) until restart", name,
+			     tern_strerror(rc));
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return r->code;
+}
+
+int change_lock_zone(struct change *c, const uint8_t *apex, const char *reason, struct store_zone *out,
+                     struct change_result *r)
+{
+	*r = (struct change_result){.index = CHANGE_NO_INDEX};
+	char name[NAME_MAXLEN * 4 + 1], err[512] = "";
+	name_to_text(apex, name, sizeof(name));
+	struct store_txn *t = NULL;
+	pthread_mutex_lock(&c->lock);
+	int rc = store_begin(c->store, &t, err, sizeof(err));
+	if (rc == 0)
+		rc = reason ? store_zone_lock(t, apex, reason, err, sizeof(err))
+		            : store_zone_unlock(t, apex, err, sizeof(err));
+	if (rc < 0) {
+		store_rollback(t);
+	} else {
+		rc = store_commit(t, err, sizeof(err));
+		if (rc == 0)
+			rc = store_zone_get(store_latest(c->store), apex, out, err, sizeof(err));
+	}
+	if (rc == TERN_ENOTFOUND)
+		fail(r, CHANGE_ZONE, rc, "%s", err);
+	else if (rc < 0)
+		store_failed(r, name, err);
+	pthread_mutex_unlock(&c->lock);
+	return r->code;
+}

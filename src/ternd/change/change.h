@@ -1,0 +1,130 @@
+/* The one write path for zones the store holds: every producer (API routes, zone import, change
+ * review, zone creation; next DDNS, DNSSEC re-signing, ACME, Route 53) hands it RRset changes and
+ * gets a structured result; it knows nothing of HTTP or JSON. */
+#pragma once
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "lib/zone.h"
+#include "ternd/store/store.h"
+#include "ternd/zones/zones.h"
+
+/* One RRset change a producer asks for: the RRset (owner, type) becomes count records (rdata in
+ * the rrset layout of lib/zone.h), or goes when count is 0. It holds its owner and nothing points
+ * into it, so changes may be copied and their arrays grown. rdata and ttls are malloc'd
+ * (change_rrsets_free()). */
+struct change_rrset {
+	uint8_t owner[NAME_MAXLEN];
+	uint16_t type;
+	uint16_t count; /* 0: delete the RRset */
+	uint32_t ttl;
+	uint32_t rdata_size;
+	const uint8_t *rdata; /* count records in the rrset layout */
+	const uint32_t *ttls; /* one TTL per record (a name's RRSIGs, see zone_change), or NULL */
+};
+void change_rrsets_free(struct change_rrset *ch, size_t n);
+
+/* The writer of a store's zones. lock serialises every write (store transaction, then publish);
+ * a reader that needs the snapshot served to stay put meanwhile (an export) holds it too. */
+struct change {
+	struct zones *zones;
+	struct store *store;
+	unsigned journal_keep; /* journal entries kept per zone (older ones are trimmed) */
+	pthread_mutex_t lock;
+};
+void change_init(struct change *c, struct zones *zones, struct store *store, unsigned journal_keep);
+void change_destroy(struct change *c);
+
+/* Where a write stopped. Before CHANGE_PUBLISH nothing was stored nor served. */
+enum change_step {
+	CHANGE_DONE = 0,
+	CHANGE_REFUSED, /* the changes break a rule of the zone (TERN_EZONE); index names the change */
+	CHANGE_ZONE, /* the zone: not in the store (TERN_ENOTFOUND), locked (TERN_EBUSY), exists
+	              * (TERN_EEXIST), deleted again since its past serial was read (TERN_EINVAL) */
+	CHANGE_UNSERVED, /* stored but not served: it failed to load at start (TERN_ENOTFOUND) */
+	CHANGE_PROPOSAL, /* the proposal approved is gone or no longer pending (TERN_ENOTFOUND, TERN_EINVAL) */
+	CHANGE_APPLY, /* the next version could not be built (TERN_ENOMEM) */
+	CHANGE_JOURNAL, /* the journal entry could not be made (TERN_ENOMEM) */
+	CHANGE_STORE, /* the store failed: the transaction is rolled back */
+	CHANGE_PUBLISH, /* the new version could not be served (TERN_ENOMEM); see each function */
+};
+
+#define CHANGE_NO_INDEX SIZE_MAX
+#define CHANGE_MSG_MAX ZONE_APPLY_MSG_MAX
+
+/* What a write did: step and code (0 and CHANGE_DONE on success); index, for CHANGE_REFUSED, of the
+ * producer's change the first problem is about (CHANGE_NO_INDEX when it is the server's SOA, or
+ * the import as a whole); msg the problem without prefix (for CHANGE_REFUSED one problem a line,
+ * each naming owner and type); serial the zone's serial after the write; changes how many RRset
+ * changes an import made. */
+struct change_result {
+	enum change_step step;
+	int code;
+	size_t index;
+	uint32_t serial;
+	size_t changes;
+	char msg[CHANGE_MSG_MAX];
+};
+
+/* A write to a zone the store holds. Either rrsets (n of them, each RRset at most once; a SOA
+ * change gives the fields of the zone's SOA, one record at the apex; the serial is always the
+ * server's), or import: the zone's content becomes import's (its SOA but the serial too). */
+struct change_request {
+	const uint8_t *apex;
+	const struct change_rrset *rrsets;
+	size_t n;
+	const struct zone *import;
+	const char *principal; /* who, for the journal */
+	/* > 0: the pending proposal this write applies; it becomes approved and applied by
+	 * reviewer in the same transaction as the change */
+	int64_t proposal;
+	const char *reviewer;
+};
+
+/* The write path: under c->lock, in one store transaction (the zone checked not locked, its
+ * RRsets, its new serial, a journal entry, the proposal's status), applied to the version served
+ * (zone_apply: nothing is stored that the zone's rules refuse), committed durably, then published
+ * (zones_publish). Returns 0, or r->code with r->step saying where it stopped. A new version of a
+ * served zone always publishes (zones_publish() fails only when adding a zone). */
+int change_commit(struct change *c, const struct change_request *rq, struct change_result *r);
+
+/* A new zone: z (taken over) with the store's zone row sz (sz->apex, tenant, serial, policy;
+ * filled in by the store) and every RRset of z, in one transaction, then published. When the
+ * zone cannot be served (out of memory), the zone is deleted from the store again
+ * (CHANGE_PUBLISH): nothing is left that is stored and not served. */
+int change_create(struct change *c, struct store_zone *sz, struct zone *z, struct change_result *r);
+
+/* Deletes a zone from the store, then stops serving it. CHANGE_PUBLISH when it is deleted from the
+ * store but could not be taken out of the served set (out of memory: it is served until restart). */
+int change_delete(struct change *c, const uint8_t *apex, struct change_result *r);
+
+/* Locks a zone against writes with reason (NULL: unlocks it); out gets the zone's row after. */
+int change_lock_zone(struct change *c, const uint8_t *apex, const char *reason, struct store_zone *out,
+                     struct change_result *r);
+
+/* ---- the pieces of a write, without server state (change_set.c; tests/fuzz drive them) ---- */
+
+/* The next SOA serial after cur under the zone's policy. */
+uint32_t change_next_serial(uint32_t cur, enum store_serial_policy policy, time_t now);
+
+/* What zone_apply() is given for a write: every change of ch but a SOA (whose fields a SOA change
+ * gives), then the zone's SOA with the next serial, last. from[i] is the index in ch of all[i]
+ * (CHANGE_NO_INDEX for the SOA). The entries point into ch, cur and soa: ch and cur must stay put
+ * until change_set_free(). */
+struct change_set {
+	struct zone_change *all;
+	size_t *from;
+	size_t n; /* entries in all, the SOA included */
+	uint8_t soa[2 + 2 * NAME_MAXLEN + 20];
+};
+int change_set_make(const struct zone *cur, const struct change_rrset *ch, size_t n, uint32_t serial,
+                    struct change_set *out);
+void change_set_free(struct change_set *s);
+
+/* The changes that turn cur into the zone file's imp: a deletion for every RRset of cur that imp
+ * lacks, then every RRset of imp; SOAs left out (the server keeps its own). *out is malloc'd
+ * (change_rrsets_free); TERN_ENOMEM leaves nothing behind. */
+int change_import(const struct zone *cur, const struct zone *imp, struct change_rrset **out, size_t *n);

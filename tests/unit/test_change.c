@@ -1,0 +1,346 @@
+/* The write path (change module) against a real SQLite store in a temp dir and a real zone set:
+ * what is served, stored and journaled after a write, and that a write refused or failing at any
+ * step (a broken rule, a locked zone, a proposal no longer pending, the store refusing a row
+ * through a trigger on the real database) leaves all three as they were. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <urcu-qsbr.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "lib/error.h"
+#include "lib/rr.h"
+#include "lib/zonefile.h"
+#include "ternd/change/change.h"
+
+struct fixture {
+	char dir[512], db[600];
+	struct store *st;
+	struct zones *zs;
+	struct change c;
+	uint8_t apex[NAME_MAXLEN];
+};
+
+static const char ZONE[] = "@ 300 IN SOA ns hostmaster 1 3600 600 86400 300\n"
+                           "@ 300 IN NS ns\n"
+                           "ns 300 IN A 192.0.2.1\n"
+                           "www 300 IN A 192.0.2.2\n";
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[512];
+	const char *tmp = getenv("TMPDIR");
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "%s/tern-change-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db, sizeof(f->db), "%s/tern.db", f->dir);
+	assert_int_equal(store_open_sqlite(f->db, &f->st, err, sizeof(err)), 0);
+	assert_non_null(f->zs = zones_new());
+	change_init(&f->c, f->zs, f->st, 1000);
+	assert_true(name_from_text(f->apex, "example.com.", NULL) > 0);
+	/* the zone, created through the write path */
+	struct zone *z = NULL;
+	assert_int_equal(zonefile_load_string(ZONE, strlen(ZONE), "t", f->apex, &z, err, sizeof(err)), 0);
+	struct store_zone sz = {.serial = z->serial, .serial_policy = STORE_SERIAL_INCREMENT};
+	memcpy(sz.apex, f->apex, name_len(f->apex));
+	snprintf(sz.tenant, sizeof(sz.tenant), "t1");
+	struct change_result r;
+	assert_int_equal(change_create(&f->c, &sz, z, &r), 0);
+	assert_int_equal(r.step, CHANGE_DONE);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	char path[700];
+	change_destroy(&f->c);
+	store_close(f->st);
+	rcu_thread_offline();
+	zones_free(f->zs);
+	rcu_thread_online();
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", f->db, suffixes[i]);
+		unlink(path);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* SQL on the store's database through a connection of its own, as an operator would. */
+static void sql(const struct fixture *f, const char *text)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	char *msg = NULL;
+	if (sqlite3_exec(db, text, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", text, msg);
+	sqlite3_close(db);
+}
+
+/* One A record at owner (relative to example.com) with a TTL of 60; 192.0.2.<last>. */
+static struct change_rrset a_record(const char *owner, uint8_t last)
+{
+	struct change_rrset ch = {.type = RR_A, .count = 1, .ttl = 60, .rdata_size = 6};
+	uint8_t origin[NAME_MAXLEN];
+	assert_true(name_from_text(origin, "example.com.", NULL) > 0);
+	assert_true(name_from_text(ch.owner, owner, origin) > 0);
+	uint8_t *rd = malloc(6);
+	assert_non_null(rd);
+	memcpy(rd, "\0\4\xc0\0\2", 5);
+	rd[5] = last;
+	ch.rdata = rd;
+	return ch;
+}
+
+static const struct zone_node *served(const struct fixture *f, const char *owner)
+{
+	uint8_t n[NAME_MAXLEN];
+	assert_true(name_from_text(n, owner, f->apex) > 0);
+	const struct zone *z = zones_get(f->zs, f->apex);
+	assert_non_null(z);
+	return zone_find(z, n, name_len(n));
+}
+
+static uint32_t served_serial(const struct fixture *f)
+{
+	return zones_get(f->zs, f->apex)->serial;
+}
+
+static bool stored(const struct fixture *f, const char *owner, uint16_t type)
+{
+	uint8_t n[NAME_MAXLEN];
+	char err[256];
+	struct store_rrset rs;
+	assert_true(name_from_text(n, owner, f->apex) > 0);
+	int rc = store_rrset_get(store_latest(f->st), f->apex, n, type, &rs, err, sizeof(err));
+	if (rc == 0)
+		store_rrset_clear(&rs);
+	assert_true(rc == 0 || rc == TERN_ENOTFOUND);
+	return rc == 0;
+}
+
+static int count_entry(const struct store_journal_entry *e, void *arg)
+{
+	(void)e;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int journal_entries(const struct fixture *f)
+{
+	int n = 0;
+	char err[256];
+	struct store_page page;
+	assert_int_equal(
+	    store_journal_history(store_latest(f->st), f->apex, 0, 1000, count_entry, &n, &page, err, sizeof(err)), 0);
+	return n;
+}
+
+static enum store_proposal_status proposal_status(const struct fixture *f, int64_t id)
+{
+	struct store_proposal p = {0};
+	char err[256];
+	assert_int_equal(store_proposal_get(store_latest(f->st), id, &p, err, sizeof(err)), 0);
+	enum store_proposal_status s = p.status;
+	store_proposal_clear(&p);
+	return s;
+}
+
+static int64_t propose(struct fixture *f)
+{
+	struct store_txn *t;
+	char err[256];
+	int64_t id;
+	assert_int_equal(store_begin(f->st, &t, err, sizeof(err)), 0);
+	assert_int_equal(store_proposal_create(t, f->apex, "author", "{}", 1, &id, err, sizeof(err)), 0);
+	assert_int_equal(store_commit(t, err, sizeof(err)), 0);
+	return id;
+}
+
+/* A write is stored, journaled and served when change_commit() returns, with the next serial. */
+static void test_commit_stores_journals_and_serves(void **state)
+{
+	struct fixture *f = *state;
+	struct change_rrset ch = a_record("new", 9);
+	struct change_request rq = {.apex = f->apex, .rrsets = &ch, .n = 1, .principal = "t1"};
+	struct change_result r;
+	assert_int_equal(change_commit(&f->c, &rq, &r), 0);
+	assert_int_equal(r.step, CHANGE_DONE);
+	assert_int_equal(r.serial, 2);
+	assert_int_equal(served_serial(f), 2);
+	assert_non_null(served(f, "new"));
+	assert_true(stored(f, "new", RR_A));
+	assert_int_equal(journal_entries(f), 1);
+	free((void *)ch.rdata);
+}
+
+/* A broken rule names the producer's change (its index in the producer's list, though the change
+ * set puts the SOA change last) with a message that carries no index; nothing changes. */
+static void test_refusal_names_the_change(void **state)
+{
+	struct fixture *f = *state;
+	struct change_rrset ch[3] = {a_record("ok", 1), a_record("www", 2), a_record("alias", 3)};
+	/* the SOA change first: fields the change gives, moved to the end of what zone_apply sees */
+	uint8_t soa[2 + 64];
+	const struct zone *cur = zones_get(f->zs, f->apex);
+	memcpy(soa, cur->soa->rdata, 2 + rdata_len(cur->soa->rdata));
+	struct change_rrset s = {
+	    .type = RR_SOA, .count = 1, .ttl = 600, .rdata = soa, .rdata_size = (uint32_t)(2 + rdata_len(soa))};
+	memcpy(s.owner, f->apex, name_len(f->apex));
+	struct change_rrset list[4] = {s, ch[0], ch[1], ch[2]};
+	/* index 2: out of the zone */
+	assert_true(name_from_text(list[2].owner, "www.example.org.", NULL) > 0);
+	struct change_request rq = {.apex = f->apex, .rrsets = list, .n = 4, .principal = "t1"};
+	struct change_result r;
+	assert_int_equal(change_commit(&f->c, &rq, &r), TERN_EZONE);
+	assert_int_equal(r.step, CHANGE_REFUSED);
+	assert_int_equal(r.index, 2);
+	assert_non_null(strstr(r.msg, "out-of-zone data: www.example.org. is not in zone example.com."));
+	assert_null(strstr(r.msg, "changes["));
+	assert_int_equal(served_serial(f), 1);
+	assert_null(served(f, "ok"));
+	assert_false(stored(f, "ok", RR_A));
+	assert_int_equal(journal_entries(f), 0);
+	/* a SOA deletion is refused naming it */
+	list[0].count = 0;
+	assert_true(name_from_text(list[2].owner, "fine.example.com.", NULL) > 0);
+	assert_int_equal(change_commit(&f->c, &rq, &r), TERN_EZONE);
+	assert_int_equal(r.step, CHANGE_REFUSED);
+	assert_int_equal(r.index, 0);
+	assert_non_null(strstr(r.msg, "the SOA record at the apex example.com. cannot be removed"));
+	assert_int_equal(served_serial(f), 1);
+	for (int i = 0; i < 3; i++)
+		free((void *)ch[i].rdata);
+}
+
+/* The store refusing a row of the write (a trigger on the real database) fails the write at the
+ * store step: nothing is served, stored or journaled. */
+static void test_store_failure_changes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	sql(f, "CREATE TRIGGER refuse BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'journal full'); END");
+	struct change_rrset ch = a_record("new", 9);
+	struct change_request rq = {.apex = f->apex, .rrsets = &ch, .n = 1, .principal = "t1"};
+	struct change_result r;
+	assert_true(change_commit(&f->c, &rq, &r) < 0);
+	assert_int_equal(r.step, CHANGE_STORE);
+	assert_non_null(strstr(r.msg, "journal full"));
+	assert_int_equal(served_serial(f), 1);
+	assert_null(served(f, "new"));
+	assert_false(stored(f, "new", RR_A));
+	assert_int_equal(journal_entries(f), 0);
+	sql(f, "DROP TRIGGER refuse");
+	assert_int_equal(change_commit(&f->c, &rq, &r), 0);
+	assert_non_null(served(f, "new"));
+	free((void *)ch.rdata);
+}
+
+/* Approving a proposal is one transaction with its change: when the store refuses the proposal's
+ * new status, the change is not applied either (and the proposal stays pending); when it accepts
+ * it, both are done. A proposal no longer pending is refused before anything is written. */
+static void test_approval_is_one_transaction(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id = propose(f);
+	sql(f, "CREATE TRIGGER refuse BEFORE UPDATE OF status ON proposals BEGIN SELECT RAISE(ABORT, 'no review'); "
+	       "END");
+	struct change_rrset ch = a_record("new", 9);
+	struct change_request rq = {
+	    .apex = f->apex, .rrsets = &ch, .n = 1, .principal = "author", .proposal = id, .reviewer = "reviewer"};
+	struct change_result r;
+	assert_true(change_commit(&f->c, &rq, &r) < 0);
+	assert_int_equal(r.step, CHANGE_STORE);
+	assert_non_null(strstr(r.msg, "no review"));
+	assert_int_equal(proposal_status(f, id), STORE_PROPOSAL_PENDING);
+	assert_int_equal(served_serial(f), 1);
+	assert_null(served(f, "new"));
+	assert_false(stored(f, "new", RR_A));
+	assert_int_equal(journal_entries(f), 0);
+	sql(f, "DROP TRIGGER refuse");
+	assert_int_equal(change_commit(&f->c, &rq, &r), 0);
+	assert_int_equal(proposal_status(f, id), STORE_PROPOSAL_APPLIED);
+	assert_non_null(served(f, "new"));
+	/* once only: the second approval finds it applied */
+	assert_int_equal(change_commit(&f->c, &rq, &r), TERN_EINVAL);
+	assert_int_equal(r.step, CHANGE_PROPOSAL);
+	assert_non_null(strstr(r.msg, "is applied, not pending"));
+	assert_int_equal(served_serial(f), 2);
+	assert_int_equal(journal_entries(f), 1);
+	free((void *)ch.rdata);
+}
+
+/* A locked zone refuses writes, checked inside the transaction; unlocked, it takes them. */
+static void test_locked_zone(void **state)
+{
+	struct fixture *f = *state;
+	struct store_zone z;
+	struct change_result r;
+	assert_int_equal(change_lock_zone(&f->c, f->apex, "maintenance", &z, &r), 0);
+	assert_true(z.locked);
+	struct change_rrset ch = a_record("new", 9);
+	struct change_request rq = {.apex = f->apex, .rrsets = &ch, .n = 1, .principal = "t1"};
+	assert_int_equal(change_commit(&f->c, &rq, &r), TERN_EBUSY);
+	assert_int_equal(r.step, CHANGE_ZONE);
+	assert_string_equal(r.msg, "zone is locked: maintenance");
+	assert_null(served(f, "new"));
+	assert_int_equal(change_lock_zone(&f->c, f->apex, NULL, &z, &r), 0);
+	assert_false(z.locked);
+	assert_int_equal(change_commit(&f->c, &rq, &r), 0);
+	free((void *)ch.rdata);
+}
+
+/* A zone created is stored and served; one that exists is refused; a deleted one is neither. */
+static void test_create_and_delete(void **state)
+{
+	struct fixture *f = *state;
+	char err[512];
+	struct zone *z = NULL;
+	assert_int_equal(zonefile_load_string(ZONE, strlen(ZONE), "t", f->apex, &z, err, sizeof(err)), 0);
+	struct store_zone sz = {.serial = z->serial};
+	memcpy(sz.apex, f->apex, name_len(f->apex));
+	snprintf(sz.tenant, sizeof(sz.tenant), "t2");
+	struct change_result r;
+	assert_int_equal(change_create(&f->c, &sz, z, &r), TERN_EEXIST);
+	assert_int_equal(r.step, CHANGE_ZONE);
+	assert_int_equal(change_delete(&f->c, f->apex, &r), 0);
+	assert_null(zones_get(f->zs, f->apex));
+	struct store_zone gone;
+	assert_int_equal(store_zone_get(store_latest(f->st), f->apex, &gone, err, sizeof(err)), TERN_ENOTFOUND);
+	assert_int_equal(change_delete(&f->c, f->apex, &r), TERN_ENOTFOUND);
+	assert_int_equal(r.step, CHANGE_ZONE);
+	/* a write to a zone deleted is refused */
+	struct change_rrset ch = a_record("new", 9);
+	struct change_request rq = {.apex = f->apex, .rrsets = &ch, .n = 1, .principal = "t1"};
+	assert_int_equal(change_commit(&f->c, &rq, &r), TERN_ENOTFOUND);
+	assert_int_equal(r.step, CHANGE_UNSERVED);
+	free((void *)ch.rdata);
+}
+
+int main(void)
+{
+	rcu_register_thread();
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_commit_stores_journals_and_serves, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refusal_names_the_change, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_failure_changes_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_approval_is_one_transaction, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_locked_zone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_create_and_delete, setup, teardown),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rcu_unregister_thread();
+	return rc;
+}

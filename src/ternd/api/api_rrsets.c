@@ -187,8 +187,8 @@ static bool commit_locked(struct api *a, const struct store_zone *sz, const stru
 	int64_t entry = 0;
 	if (store_zone_set_serial(t, sz->apex, next_serial, err, sizeof(err)) < 0 ||
 	    store_journal_append(t, sz->apex, &e, &entry, err, sizeof(err)) < 0 ||
-	    (trim_due(entry, a->conf->api.journal_keep) &&
-	     store_journal_trim_keep(t, sz->apex, a->conf->api.journal_keep, err, sizeof(err)) < 0) ||
+	    (trim_due(entry, api_config(a)->api.journal_keep) &&
+	     store_journal_trim_keep(t, sz->apex, api_config(a)->api.journal_keep, err, sizeof(err)) < 0) ||
 	    store_commit(t, err, sizeof(err)) < 0) {
 		goto store_failed;
 	}

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,7 @@ struct http {
 	void *ctx;
 	struct http_hooks hooks;
 	struct http_limits lim;
+	_Atomic unsigned set_per_address, set_request_ms, set_idle_ms; /* http_set_limits: 0 = unchanged */
 	size_t max_route_body; /* the largest body any route takes (lim.max_body at least) */
 	unsigned big; /* connections holding a big-body slot (HTTP_BIG_BODIES at most) */
 	struct conn *first, *last; /* open connections, in order of arrival */
@@ -733,6 +735,27 @@ static void sweep(struct http *h)
 	}
 }
 
+/* The limits http_set_limits asked for, from the next event on. */
+static void take_limits(struct http *h)
+{
+	unsigned v;
+	if ((v = atomic_exchange(&h->set_per_address, 0)) != 0)
+		h->lim.max_per_address = v < h->lim.max_clients ? v : h->lim.max_clients;
+	if ((v = atomic_exchange(&h->set_request_ms, 0)) != 0)
+		h->lim.request_ms = v;
+	if ((v = atomic_exchange(&h->set_idle_ms, 0)) != 0)
+		h->lim.idle_ms = v;
+}
+
+void http_set_limits(struct http *h, unsigned max_per_address, unsigned request_ms, unsigned idle_ms)
+{
+	if (!h)
+		return;
+	atomic_store(&h->set_per_address, max_per_address);
+	atomic_store(&h->set_request_ms, request_ms);
+	atomic_store(&h->set_idle_ms, idle_ms);
+}
+
 static void *serve(void *arg)
 {
 	struct http *h = arg;
@@ -746,6 +769,7 @@ static void *serve(void *arg)
 			                                              : (int)(h->next_deadline - h->now);
 		int n = epoll_wait(h->ep, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout);
 		h->now = now_ms();
+		take_limits(h);
 		bool stop = false;
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.ptr == &h->efd) {

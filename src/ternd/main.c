@@ -30,7 +30,20 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ternd -c FILE [--check]\n"
 	           "  -c, --config FILE  configuration file (YAML)\n"
 	           "      --check        validate the configuration and every zone, then exit\n"
+	           "      --keys         print the reference of every configuration key (as README.md has it)\n"
 	           "  -h, --help         this text\n");
+}
+
+static int print_reference(void)
+{
+	char *text = config_reference();
+	if (!text) {
+		fprintf(stderr, "out of memory\n");
+		return 1;
+	}
+	fputs(text, stdout);
+	free(text);
+	return 0;
 }
 
 /* Checks every zone of conf; prints each problem as file:line: message. Returns the failures. */
@@ -132,15 +145,11 @@ static void raise_fd_limit(const struct config *conf)
 		            (unsigned long long)rl.rlim_cur, (unsigned long long)need, conf->tcp_max_clients);
 }
 
-static bool same_listeners(const struct config *a, const struct config *b)
+/* A key a reload cannot apply: say so, by name. */
+static void warn_restart(const char *key, void *arg)
 {
-	if (a->nlisten != b->nlisten)
-		return false;
-	for (size_t i = 0; i < a->nlisten; i++)
-		if (a->listen[i].addrlen != b->listen[i].addrlen ||
-		    memcmp(&a->listen[i].addr, &b->listen[i].addr, a->listen[i].addrlen) != 0)
-			return false;
-	return true;
+	(void)arg;
+	log_warning("%s changed: restart ternd to apply it", key);
 }
 
 int main(int argc, char **argv)
@@ -148,6 +157,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"check", no_argument, NULL, 'k'},
+	    {"keys", no_argument, NULL, 'K'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -157,6 +167,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'c': path = optarg; break;
 		case 'k': check = true; break;
+		case 'K': return print_reference();
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -245,10 +256,9 @@ int main(int argc, char **argv)
 		log_info("listening on %s (UDP, TCP)", conf->listen[i].text);
 	log_info("ready: %zu zone(s) served", zones_count(srv.zones));
 
-	/* The first configuration stays alive until exit: the transports, the API and the PoP poller
-	 * keep pointers into it. A later one is only read while its reload runs (every module
-	 * copies what it keeps), so it is freed once the next reload is done. */
-	struct config *first = conf;
+	/* A reload reads the file, warns of each key it cannot apply, hands the new configuration to
+	 * each module (each copies what it keeps, or reads the one in force), publishes it whole, then
+	 * frees the previous one: by then no module and no reader holds it. */
 	for (;;) {
 		int sig = 0;
 		if (sigwait(&sigs, &sig) != 0)
@@ -263,21 +273,27 @@ int main(int argc, char **argv)
 			log_error("configuration not reloaded, previous one kept:\n%s", err);
 			continue;
 		}
-		if (!same_listeners(conf, next))
-			log_warning("listen addresses changed: restart ternd to apply them");
-		server_set_params(&srv, next);
+		config_restart_keys(conf, next, warn_restart, NULL);
+		/* published first: the answering parameters (keys, ACLs, NSID, EDNS) and what requests read */
+		struct config *previous = server_set_config(&srv, next);
+		if (!previous) {
+			log_error("configuration not reloaded (out of memory), previous one kept");
+			config_free(next);
+			continue;
+		}
+		log_set_level((enum log_level)next->log_level);
+		tcp_reload(tcp, next);
 		/* NOTIFY targets before the zones, so this reload's new versions go to the new targets */
 		if (notify_reload(&notify, &srv, next, err, ERRBUF) < 0)
 			log_error("%s", err);
 		if (xfrin_reload(xfrin, next) < 0)
 			log_error("secondary zones: out of memory applying the new configuration");
-		load_zones(&srv, next, conf);
+		load_zones(&srv, next, previous);
 		catalog_in_reload(catalog_in, next);
 		api_reload(api, next);
 		if (catalog_reload(&catalog, &srv, next, xfrin, err, ERRBUF) < 0)
 			log_error("%s", err);
-		if (conf != first)
-			config_free(conf);
+		config_free(previous);
 		conf = next;
 		log_info("reload done: %zu zone(s) served", zones_count(srv.zones));
 	}
@@ -296,8 +312,6 @@ int main(int argc, char **argv)
 	udp = NULL;
 	xfrin_stop(xfrin);
 	xfrin = NULL;
-	if (conf != first)
-		config_free(first);
 out:
 	tcp_stop(tcp);
 	catalog_stop(catalog);

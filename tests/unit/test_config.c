@@ -589,6 +589,92 @@ static void test_load_file(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* The keys a reload cannot apply are named; the reloadable ones are not. */
+struct changed {
+	char names[8][64];
+	size_t n;
+};
+
+static void note_changed(const char *key, void *arg)
+{
+	struct changed *c = arg;
+	if (c->n < 8)
+		snprintf(c->names[c->n++], sizeof(c->names[0]), "%s", key);
+}
+
+static void test_restart_keys(void **state)
+{
+	(void)state;
+	struct result a, b;
+	expect_ok(&a, "server:\n  listen: [127.0.0.1]\n  udp-workers: 2\n  tcp-idle-timeout: 5\n"
+	              "api:\n  listen: 127.0.0.1@8053\n  rate-limit: 5\n");
+	expect_ok(&b, "server:\n  listen: [127.0.0.1, 127.0.0.2]\n  udp-workers: 3\n  tcp-idle-timeout: 6\n"
+	              "log:\n  level: debug\napi:\n  listen: 127.0.0.1@8053\n  rate-limit: 7\n  max-clients: 9\n");
+	struct changed c = {0};
+	config_restart_keys(a.c, b.c, note_changed, &c);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.names[0], "server.listen");
+	assert_string_equal(c.names[1], "server.udp-workers");
+	assert_string_equal(c.names[2], "api.max-clients");
+	c.n = 0;
+	config_restart_keys(a.c, a.c, note_changed, &c);
+	assert_int_equal(c.n, 0);
+	config_free(a.c);
+	config_free(b.c);
+}
+
+/* PoP URLs go through libcurl's URL parser; the messages name the part that is wrong. */
+static void test_pop_urls(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *url, *message; /* NULL: accepted */
+	} cases[] = {
+	    {"http://192.0.2.1:8053/healthz", NULL},
+	    {"https://pop.example/healthz?x=1", NULL},
+	    {"http://[2001:db8::1]:8053/healthz", NULL},
+	    {"HTTP://pop.example/", NULL},
+	    {"ftp://pop.example/", "is not an http:// or https:// URL"},
+	    {"pop.example/healthz", "is not an http:// or https:// URL"},
+	    {"http://user:pw@pop.example/", "holds user credentials"},
+	    {"http://[2001:db8::zz]/", "has a bad [IPv6] host"},
+	    {"http://pop.example:99999/", "has a port out of range 1..65535"},
+	    {"http://pop.example:http/", "has a port that is not a number"},
+	    {"http:///healthz", "has no host"},
+	    {"http://pop example/", "holds a space"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char yaml[512];
+		snprintf(yaml, sizeof(yaml),
+		         "server:\n  listen: [127.0.0.1]\napi:\n  listen: 127.0.0.1@8053\n  data-dir: d\n  jwks: j\n"
+		         "pops:\n  list:\n    - {name: a, healthz: \"%s\"}\n",
+		         cases[i].url);
+		if (!cases[i].message) {
+			struct result r;
+			expect_ok(&r, yaml);
+			assert_string_equal(r.c->pops.list[0].healthz, cases[i].url);
+			config_free(r.c);
+		} else {
+			expect_error(yaml, cases[i].message);
+		}
+	}
+}
+
+/* The reference has one row per key, with its default and range, from the same table the parser
+ * reads; README.md holds it (tests/system/test_config_reload.py). */
+static void test_reference(void **state)
+{
+	(void)state;
+	char *ref = config_reference();
+	assert_non_null(ref);
+	assert_contains(ref, "| `server.edns-buffer-size` | bytes | 512..4096 | 1232 | yes |");
+	assert_contains(ref, "| `server.listen` | addresses | at least 1 | required | restart |");
+	assert_contains(ref, "| `log.level` | word | error, warning, info, debug | info | yes |");
+	assert_contains(ref, "| `zones[].primary` |");
+	assert_contains(ref, "| `pops.interval` | seconds | 0.01..86400 | 60 | restart |");
+	free(ref);
+}
+
 static void test_free_null(void **state)
 {
 	(void)state;
@@ -607,7 +693,8 @@ int main(void)
 	    cmocka_unit_test(test_zone_names),     cmocka_unit_test(test_duplicate_zone),
 	    cmocka_unit_test(test_many_errors),    cmocka_unit_test(test_small_error_buffer),
 	    cmocka_unit_test(test_relative_paths), cmocka_unit_test(test_load_file),
-	    cmocka_unit_test(test_free_null),
+	    cmocka_unit_test(test_free_null),      cmocka_unit_test(test_restart_keys),
+	    cmocka_unit_test(test_pop_urls),       cmocka_unit_test(test_reference),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

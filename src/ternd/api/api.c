@@ -27,8 +27,8 @@
 static double rate_tokens(const struct api *a, const struct api_bucket *b, const struct timespec *now)
 {
 	double elapsed = (double)(now->tv_sec - b->last.tv_sec) + (double)(now->tv_nsec - b->last.tv_nsec) / 1e9;
-	double tokens = b->tokens + elapsed * a->conf->api.rate;
-	return tokens > a->conf->api.burst ? a->conf->api.burst : tokens;
+	double tokens = b->tokens + elapsed * api_config(a)->api.rate;
+	return tokens > api_config(a)->api.burst ? api_config(a)->api.burst : tokens;
 }
 
 /* A bucket for a tenant not in the table. The table is bounded (API_RATE_BUCKETS): when full,
@@ -40,7 +40,7 @@ static struct api_bucket *rate_bucket_new(struct api *a, const char *tenant, con
 	if (a->nbuckets == API_RATE_BUCKETS) {
 		size_t kept = 0;
 		for (size_t i = 0; i < a->nbuckets; i++)
-			if (rate_tokens(a, &a->buckets[i], now) < a->conf->api.burst)
+			if (rate_tokens(a, &a->buckets[i], now) < api_config(a)->api.burst)
 				a->buckets[kept++] = a->buckets[i];
 		a->nbuckets = kept;
 	}
@@ -58,14 +58,14 @@ static struct api_bucket *rate_bucket_new(struct api *a, const char *tenant, con
 				b = &a->buckets[i];
 	}
 	snprintf(b->tenant, sizeof(b->tenant), "%s", tenant);
-	b->tokens = a->conf->api.burst;
+	b->tokens = api_config(a)->api.burst;
 	b->last = *now;
 	return b;
 }
 
 static bool rate_ok(struct api *a, const char *tenant, struct http_response *res)
 {
-	if (a->conf->api.rate == 0)
+	if (api_config(a)->api.rate == 0)
 		return true;
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -81,9 +81,9 @@ static bool rate_ok(struct api *a, const char *tenant, struct http_response *res
 		b->tokens -= 1;
 		return true;
 	}
-	unsigned wait = (unsigned)((1 - b->tokens) / a->conf->api.rate) + 1;
+	unsigned wait = (unsigned)((1 - b->tokens) / api_config(a)->api.rate) + 1;
 	snprintf(res->retry_after, sizeof(res->retry_after), "%u", wait);
-	http_error(res, 429, NULL, "rate limit of %u requests a second for tenant %s exceeded", a->conf->api.rate,
+	http_error(res, 429, NULL, "rate limit of %u requests a second for tenant %s exceeded", api_config(a)->api.rate,
 	           tenant);
 	return false;
 }
@@ -102,7 +102,7 @@ bool api_authenticate(struct api *a, const struct http_request *req, struct http
 	const char *h = http_header(req, "Authorization");
 	if (!h) {
 		const char *legacy = http_header(req, "X-Tenant-ID"), *why;
-		if (!legacy || !a->conf->api.legacy_tenant_header) {
+		if (!legacy || !api_config(a)->api.legacy_tenant_header) {
 			http_error(res, 401, "Authorization", "a bearer token is required%s",
 			           legacy ? " (X-Tenant-ID is not accepted: legacy_tenant_header is off)" : "");
 			return false;
@@ -472,7 +472,6 @@ int api_start(struct server *srv, const struct config *conf, struct api **out, c
 	if (!a)
 		return TERN_ENOMEM;
 	a->srv = srv;
-	a->conf = conf;
 	a->started = time(NULL);
 	pthread_mutex_init(&a->auth_lock, NULL);
 	char path[4096];
@@ -560,8 +559,16 @@ void api_stop(struct api *a)
 
 void api_reload(struct api *a, const struct config *conf)
 {
-	if (!a || !a->keys || !conf->api.enabled || !conf->api.jwks)
-		return; /* no API, or one that only reports health */
+	if (!a || !conf->api.enabled)
+		return;
+	/* the rest of conf's api section (rate limits, SOA defaults, ...) is read from the configuration
+	 * in force by each request */
+	http_set_limits(a->http, conf->api.max_clients_per_address, conf->api.request_timeout_ms,
+	                conf->api.idle_timeout_ms);
+	if (a->store)
+		change_set_journal_keep(&a->change, conf->api.journal_keep);
+	if (!a->keys || !conf->api.jwks)
+		return; /* an API that only reports health */
 	struct auth_keys *keys = NULL, *old;
 	char err[1024] = "";
 	if (auth_keys_load(conf->api.jwks, &keys, err, sizeof(err)) < 0) {

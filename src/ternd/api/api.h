@@ -12,9 +12,12 @@ struct api;
  * answering HTTP. Zone names configured as zone files cannot be created through the API. */
 int api_start(struct server *srv, const struct config *conf, struct api **out, char *err, size_t errlen);
 void api_stop(struct api *a);
-/* SIGHUP: loads conf's JWKS again (keys rotate without a restart) and forgets every cached
- * token, so a token signed by a removed key stops working at once. On error the keys in use stay
- * and the error is logged. Other api settings need a restart. */
+/* SIGHUP, with conf about to be published (server_set_config): the HTTP limits a reload may change
+ * (max-clients-per-address, request-timeout, idle-timeout), and conf's JWKS loaded again (keys
+ * rotate without a restart) with every cached token forgotten, so a token signed by a removed key
+ * stops working at once; on error the keys in use stay and the error is logged. Requests read the
+ * other api settings from the configuration in force. listen, data-dir, max-clients and pops
+ * need a restart. */
 void api_reload(struct api *a, const struct config *conf);
 /* The port the API listens on. */
 unsigned api_port(const struct api *a);

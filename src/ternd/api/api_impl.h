@@ -43,8 +43,7 @@ struct api_token {
 };
 
 struct api {
-	struct server *srv;
-	const struct config *conf;
+	struct server *srv; /* its configuration in force is the API's: api_config() */
 	struct store *store;
 	struct auth_keys *keys;
 	struct http *http;
@@ -59,6 +58,13 @@ struct api {
 	struct pops *pops; /* the PoPs polled (pops: in the configuration); NULL when none */
 	struct xfr_journal journal; /* the store's journal, read by IXFR (srv->journal points here) */
 };
+
+/* The configuration in force (published whole by a reload): read it again after anything that may
+ * wait for a grace period (a publish), never keep it. The caller is a request (an RCU reader). */
+static inline const struct config *api_config(const struct api *a)
+{
+	return server_config(a->srv);
+}
 
 /* Lets IXFR read zone history from the store: sets a->journal and a->srv->journal. Call before
  * the TCP workers start; they must stop before the store closes. */

@@ -146,7 +146,7 @@ static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t
 			z = with_serial(z, change_next_serial(*past, policy, time(NULL)), res);
 		return z;
 	}
-	const struct config_api *ca = &a->conf->api;
+	const struct config_api *ca = &api_config(a)->api;
 	json_t *ns = json_object_get(body, "nameservers");
 	uint8_t nsn[16][NAME_MAXLEN];
 	size_t nns = 0;
@@ -334,7 +334,7 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 		http_error(res, 403, "name", "the token's scope does not allow creating %s", text);
 		goto out;
 	}
-	sz.serial_policy = a->conf->api.serial_increment ? STORE_SERIAL_INCREMENT : STORE_SERIAL_DATE;
+	sz.serial_policy = api_config(a)->api.serial_increment ? STORE_SERIAL_INCREMENT : STORE_SERIAL_DATE;
 	if (jp) {
 		if (!json_is_string(jp) ||
 		    (strcmp(json_string_value(jp), "date") && strcmp(json_string_value(jp), "increment"))) {

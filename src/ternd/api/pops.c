@@ -31,7 +31,7 @@ struct pops_zone {
 };
 
 struct pops_pop {
-	const struct config_pop *conf;
+	char *name, *healthz; /* copied from the configuration */
 	/* what is reported: under pops.lock */
 	enum pops_state state;
 	unsigned misses; /* consecutive failed polls */
@@ -56,7 +56,7 @@ struct pops_sock {
 };
 
 struct pops {
-	const struct config_pops *conf;
+	unsigned interval_ms, timeout_ms, down_after; /* copied from the configuration */
 	struct pops_pop *pop;
 	size_t n;
 	CURLM *multi;
@@ -205,7 +205,7 @@ static void describe_failure(const struct pops *p, struct pops_pop *pop, CURLcod
 	if (pop->too_large)
 		snprintf(err, errlen, "answer larger than %u bytes", POPS_MAX_BODY);
 	else if (cc == CURLE_OPERATION_TIMEDOUT)
-		snprintf(err, errlen, "no answer within %u ms (%.200s)", p->conf->timeout_ms, detail);
+		snprintf(err, errlen, "no answer within %u ms (%.200s)", p->timeout_ms, detail);
 	else if (os)
 		snprintf(err, errlen, "%.60s (%.180s)", strerror((int)os), detail);
 	else
@@ -234,14 +234,14 @@ static void record(struct pops *p, struct pops_pop *pop, const char *err, struct
 		if (pop->misses < UINT_MAX)
 			pop->misses++;
 		snprintf(pop->last_error, sizeof(pop->last_error), "%s", err);
-		if (pop->misses >= p->conf->down_after)
+		if (pop->misses >= p->down_after)
 			pop->state = POPS_DOWN;
 	}
 	enum pops_state is = pop->state;
 	unsigned misses = pop->misses;
 	pthread_mutex_unlock(&p->lock);
 	free(old);
-	const char *name = pop->conf->name;
+	const char *name = pop->name;
 	if (is == POPS_UP && was != POPS_UP)
 		log_info("PoP %s: up, %zu zone(s) reported%s", name, nzones, was == POPS_DOWN ? " (was down)" : "");
 	else if (!err && missed)
@@ -249,7 +249,7 @@ static void record(struct pops *p, struct pops_pop *pop, const char *err, struct
 	else if (is == POPS_DOWN && was != POPS_DOWN)
 		log_warning("PoP %s: down after %u missed polls: %s", name, misses, err);
 	else if (err && is != POPS_DOWN)
-		log_info("PoP %s: poll missed (%u of %u before down): %s", name, misses, p->conf->down_after, err);
+		log_info("PoP %s: poll missed (%u of %u before down): %s", name, misses, p->down_after, err);
 	else if (err)
 		log_debug("PoP %s: still down (%u missed polls): %s", name, misses, err);
 }
@@ -264,7 +264,7 @@ static void poll_done(struct pops *p, struct pops_pop *pop, CURLcode cc)
 	if (cc != CURLE_OK)
 		describe_failure(p, pop, cc, err, sizeof(err));
 	else if (curl_easy_getinfo(pop->easy, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK || code != 200)
-		snprintf(err, sizeof(err), "HTTP status %ld from %s", code, pop->conf->healthz);
+		snprintf(err, sizeof(err), "HTTP status %ld from %s", code, pop->healthz);
 	else
 		parse_healthz(pop->body ? pop->body : "", pop->len, &zones, &nzones, err, sizeof(err));
 	record(p, pop, err[0] ? err : NULL, zones, nzones);
@@ -277,7 +277,7 @@ static void poll_start(struct pops *p, struct pops_pop *pop)
 		curl_multi_remove_handle(p->multi, pop->easy);
 		pop->busy = false;
 		char err[96];
-		snprintf(err, sizeof(err), "no answer within %u ms", p->conf->timeout_ms);
+		snprintf(err, sizeof(err), "no answer within %u ms", p->timeout_ms);
 		record(p, pop, err, NULL, 0);
 	}
 	pop->len = 0;
@@ -313,9 +313,9 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t)
 	uint64_t now = ev_clock_ms();
 	for (size_t i = 0; i < p->n; i++)
 		poll_start(p, &p->pop[i]);
-	p->next += p->conf->interval_ms;
+	p->next += p->interval_ms;
 	if (p->next <= now) /* late (a stalled machine): keep the pace rather than catch up */
-		p->next = now + p->conf->interval_ms;
+		p->next = now + p->interval_ms;
 	ev_timer_at(loop, t, p->next);
 }
 
@@ -392,10 +392,10 @@ static int curl_timer(CURLM *multi, long ms, void *userp)
 static int easy_setup(const struct pops *p, struct pops_pop *pop, char *err, size_t errlen)
 {
 	CURL *e = pop->easy;
-	long timeout = (long)p->conf->timeout_ms;
-	if (curl_easy_setopt(e, CURLOPT_URL, pop->conf->healthz) != CURLE_OK ||
+	long timeout = (long)p->timeout_ms;
+	if (curl_easy_setopt(e, CURLOPT_URL, pop->healthz) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK) {
-		snprintf(err, errlen, "pops: %s: libcurl cannot fetch %s", pop->conf->name, pop->conf->healthz);
+		snprintf(err, errlen, "pops: %s: libcurl cannot fetch %s", pop->name, pop->healthz);
 		return TERN_ECONFIG;
 	}
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* a thread of a multi-threaded process */
@@ -414,7 +414,9 @@ int pops_start(const struct config_pops *conf, struct pops **out, char *err, siz
 	struct pops *p = calloc(1, sizeof(*p));
 	if (!p)
 		return TERN_ENOMEM;
-	p->conf = conf;
+	p->interval_ms = conf->interval_ms;
+	p->timeout_ms = conf->timeout_ms;
+	p->down_after = conf->down_after;
 	pthread_mutex_init(&p->lock, NULL);
 	int rc = TERN_EIO;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -439,8 +441,9 @@ int pops_start(const struct config_pops *conf, struct pops **out, char *err, siz
 	p->n = conf->n;
 	for (size_t i = 0; i < p->n; i++) {
 		struct pops_pop *pop = &p->pop[i];
-		pop->conf = &conf->list[i];
-		if (!(pop->easy = curl_easy_init())) {
+		pop->name = strdup(conf->list[i].name);
+		pop->healthz = strdup(conf->list[i].healthz);
+		if (!pop->name || !pop->healthz || !(pop->easy = curl_easy_init())) {
 			snprintf(err, errlen, "pops: out of memory");
 			goto fail;
 		}
@@ -471,6 +474,8 @@ void pops_stop(struct pops *p)
 		if (pop->busy)
 			curl_multi_remove_handle(p->multi, pop->easy);
 		curl_easy_cleanup(pop->easy);
+		free(pop->name);
+		free(pop->healthz);
 		free(pop->body);
 		free(pop->zones);
 	}
@@ -527,9 +532,9 @@ static json_t *pop_json(const struct pops_pop *pop, const struct zones *zs)
 		                                       "last_transfer", time_json(z->last_transfer), "control_serial",
 		                                       ours ? json_integer(ours->serial) : json_null(), "behind", b));
 	}
-	return json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:o,s:I,s:o}", "name", pop->conf->name, "healthz",
-	                 pop->conf->healthz, "state", state_name(pop->state), "misses", (json_int_t)pop->misses,
-	                 "last_ok", time_json(pop->last_ok), "last_poll", time_json(pop->last_poll), "last_error",
+	return json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:o,s:I,s:o}", "name", pop->name, "healthz", pop->healthz, "state",
+	                 state_name(pop->state), "misses", (json_int_t)pop->misses, "last_ok", time_json(pop->last_ok),
+	                 "last_poll", time_json(pop->last_poll), "last_error",
 	                 pop->last_error[0] ? json_string(pop->last_error) : json_null(), "zones_behind",
 	                 (json_int_t)behind, "zones", zones);
 }
@@ -561,14 +566,14 @@ void pops_metrics(struct pops *p, const struct zones *zs, struct prom *out)
 	            "Whether the PoP answered its /healthz lately (0: down or not yet polled).");
 	pthread_mutex_lock(&p->lock);
 	for (size_t i = 0; i < p->n; i++)
-		prom_printf(out, "tern_pop_up{pop=\"%s\"} %d\n", p->pop[i].conf->name, p->pop[i].state == POPS_UP);
+		prom_printf(out, "tern_pop_up{pop=\"%s\"} %d\n", p->pop[i].name, p->pop[i].state == POPS_UP);
 	prom_family(out, "tern_pop_misses", "gauge", "Polls of the PoP's /healthz missed in a row.");
 	for (size_t i = 0; i < p->n; i++)
-		prom_printf(out, "tern_pop_misses{pop=\"%s\"} %u\n", p->pop[i].conf->name, p->pop[i].misses);
+		prom_printf(out, "tern_pop_misses{pop=\"%s\"} %u\n", p->pop[i].name, p->pop[i].misses);
 	prom_family(out, "tern_pop_zones_behind", "gauge",
 	            "Zones the PoP last reported at an older serial than this node's.");
 	for (size_t i = 0; i < p->n; i++)
-		prom_printf(out, "tern_pop_zones_behind{pop=\"%s\"} %zu\n", p->pop[i].conf->name,
+		prom_printf(out, "tern_pop_zones_behind{pop=\"%s\"} %zu\n", p->pop[i].name,
 		            pop_behind(&p->pop[i], zs));
 	pthread_mutex_unlock(&p->lock);
 }

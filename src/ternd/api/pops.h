@@ -10,7 +10,7 @@
 
 struct pops;
 
-/* Starts polling the PoPs of conf (which must outlive the poller): every PoP at once each
+/* Starts polling the PoPs of conf (copied: a reload does not change them): every PoP at once each
  * interval, each poll bounded by the timeout, the first round at once. */
 int pops_start(const struct config_pops *conf, struct pops **out, char *err, size_t errlen);
 /* Stops and joins the thread and frees everything. p may be NULL. */

@@ -1,12 +1,10 @@
-/* ternd's configuration file: reads the YAML with libyaml's document API, checks every field
- * against the schema and collects "file:line: field: problem" messages for all mistakes found. */
+/* The one configuration parser: reads the YAML with libyaml's document API and walks the table of
+ * keys (config_schema.c) to check and store every value, collecting "file:line: key: problem" for
+ * all mistakes found; the same table frees, compares and documents a configuration. */
 #include "ternd/base/config.h"
 
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,7 +15,6 @@
 #include "lib/error.h"
 #include "lib/name.h"
 #include "ternd/base/config_impl.h"
-#include "ternd/base/log.h"
 
 #define CONFIG_MAX_FILE (16u << 20) /* a configuration larger than this is surely a mistake */
 
@@ -63,7 +60,7 @@ const char *cfg_scalar_text(const yaml_node_t *n)
 }
 
 /* An unquoted "", "~" or "null": YAML's null, e.g. a key with nothing after the colon. */
-static bool is_null(const yaml_node_t *n)
+bool cfg_is_null(const yaml_node_t *n)
 {
 	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return false;
@@ -97,11 +94,11 @@ const char *cfg_quote(const char *s, char *buf, size_t cap)
 
 /* Matches the pairs of a mapping against fields; reports unknown, duplicate and non-scalar keys.
  * where names the mapping in messages ("server", "zones[0]"; NULL for the top level). */
-void cfg_walk_mapping(struct parse *p, yaml_node_t *map, const char *where, struct field *fields, size_t nfields)
+static void walk_mapping(struct parse *p, yaml_node_t *map, const char *where, struct field *fields, size_t nfields)
 {
 	for (size_t i = 0; i < nfields; i++)
 		fields[i].value = NULL;
-	if (is_null(map))
+	if (cfg_is_null(map))
 		return;
 	for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
 		yaml_node_t *k = yaml_document_get_node(p->doc, pair->key);
@@ -134,20 +131,20 @@ void cfg_walk_mapping(struct parse *p, yaml_node_t *map, const char *where, stru
 }
 
 /* Checks that a section is a mapping (a null counts as an empty one). */
-bool cfg_want_mapping(struct parse *p, yaml_node_t *n, const char *where)
+static bool want_mapping(struct parse *p, yaml_node_t *n, const char *where)
 {
-	if (n->type == YAML_MAPPING_NODE || is_null(n))
+	if (n->type == YAML_MAPPING_NODE || cfg_is_null(n))
 		return true;
 	cfg_perr(p, cfg_node_line(n), "%s: expected a mapping, got %s", where, cfg_kind_name(n));
 	return false;
 }
 
 /* Checks that a value is a list (a null counts as an empty one); returns its length or -1. */
-long cfg_want_list(struct parse *p, yaml_node_t *n, const char *where)
+static long cfg_want_list(struct parse *p, yaml_node_t *n, const char *where)
 {
 	if (n->type == YAML_SEQUENCE_NODE)
 		return (long)(n->data.sequence.items.top - n->data.sequence.items.start);
-	if (is_null(n))
+	if (cfg_is_null(n))
 		return 0;
 	cfg_perr(p, cfg_node_line(n), "%s: expected a list, got %s", where, cfg_kind_name(n));
 	return -1;
@@ -160,39 +157,11 @@ const char *cfg_want_scalar(struct parse *p, yaml_node_t *n, const char *where)
 		cfg_perr(p, cfg_node_line(n), "%s: expected a scalar, got %s", where, cfg_kind_name(n));
 		return NULL;
 	}
-	if (is_null(n) || !*cfg_scalar_text(n)) {
+	if (cfg_is_null(n) || !*cfg_scalar_text(n)) {
 		cfg_perr(p, cfg_node_line(n), "%s: empty value", where);
 		return NULL;
 	}
 	return cfg_scalar_text(n);
-}
-
-/* Decimal digits only (no sign, no space, no base prefix), fully consumed, within min..max. */
-bool cfg_want_uint(struct parse *p, yaml_node_t *n, const char *where, unsigned long min, unsigned long max,
-                   unsigned long *out)
-{
-	const char *s = cfg_want_scalar(p, n, where);
-	if (!s)
-		return false;
-	char q[QUOTE_BUF];
-	if (!isdigit((unsigned char)s[0])) {
-		cfg_perr(p, cfg_node_line(n), "%s: %s is not a number", where, cfg_quote(s, q, sizeof(q)));
-		return false;
-	}
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (*end) {
-		cfg_perr(p, cfg_node_line(n), "%s: %s is not a number", where, cfg_quote(s, q, sizeof(q)));
-		return false;
-	}
-	if (errno == ERANGE || v < min || v > max) {
-		cfg_perr(p, cfg_node_line(n), "%s: %s is out of range %lu..%lu", where,
-		         strlen(s) > QUOTE_MAX ? "value" : s, min, max);
-		return false;
-	}
-	*out = v;
-	return true;
 }
 
 char *cfg_dup_or_flag(struct parse *p, const char *s)
@@ -201,165 +170,6 @@ char *cfg_dup_or_flag(struct parse *p, const char *s)
 	if (!d)
 		p->nomem = true;
 	return d;
-}
-
-/* "ADDR@PORT" or "ADDR" (port 53), ADDR being IPv4 or IPv6 in inet_pton's forms. */
-bool cfg_parse_addr(struct parse *p, yaml_node_t *n, const char *where, struct config_listen *out)
-{
-	const char *s = cfg_want_scalar(p, n, where);
-	if (!s)
-		return false;
-	char q[QUOTE_BUF], host[sizeof(p->c->listen->text)];
-	cfg_quote(s, q, sizeof(q));
-	size_t len = strlen(s);
-	if (len >= sizeof(host)) {
-		cfg_perr(p, cfg_node_line(n), "%s: %s is not an IP address", where, q);
-		return false;
-	}
-	memcpy(host, s, len + 1);
-	unsigned long port = 53;
-	char *at = strrchr(host, '@');
-	if (at) {
-		*at = 0;
-		const char *ps = at + 1;
-		char *end = at;
-		errno = 0;
-		if (isdigit((unsigned char)ps[0]))
-			port = strtoul(ps, &end, 10);
-		if (end == at || *end) {
-			cfg_perr(p, cfg_node_line(n), "%s: port in %s is not a number", where, q);
-			return false;
-		}
-		if (errno == ERANGE || port < 1 || port > 65535) {
-			cfg_perr(p, cfg_node_line(n), "%s: port in %s is out of range 1..65535", where, q);
-			return false;
-		}
-	}
-	struct config_listen l;
-	memset(&l, 0, sizeof(l));
-	struct sockaddr_in *sin = (struct sockaddr_in *)&l.addr;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&l.addr;
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		l.addrlen = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		l.addrlen = sizeof(*sin6);
-	} else {
-		cfg_perr(p, cfg_node_line(n), "%s: %s is not an IP address", where, q);
-		return false;
-	}
-	memcpy(l.text, s, len + 1);
-	*out = l;
-	return true;
-}
-
-/* One server.listen entry: an address not listed before. */
-static void parse_listen(struct parse *p, yaml_node_t *n)
-{
-	const char *where = "server.listen";
-	struct config_listen l;
-	char q[QUOTE_BUF];
-	if (!cfg_parse_addr(p, n, where, &l))
-		return;
-	cfg_quote(l.text, q, sizeof(q));
-	for (size_t i = 0; i < p->c->nlisten; i++) {
-		const struct config_listen *o = &p->c->listen[i];
-		if (o->addrlen == l.addrlen && !memcmp(&o->addr, &l.addr, l.addrlen)) {
-			cfg_perr(p, cfg_node_line(n), "%s: %s is listed twice (also as \"%s\")", where, q, o->text);
-			return;
-		}
-	}
-	p->c->listen[p->c->nlisten++] = l;
-}
-
-static void parse_server(struct parse *p, yaml_node_t *server, unsigned line)
-{
-	enum { LISTEN, IDENTITY, EDNS, WORKERS, IDLE, CLIENTS, PER_ADDRESS, NFIELDS };
-	struct field f[NFIELDS] = {
-	    [LISTEN] = {.key = "listen"},
-	    [IDENTITY] = {.key = "identity"},
-	    [EDNS] = {.key = "edns-buffer-size"},
-	    [WORKERS] = {.key = "udp-workers"},
-	    [IDLE] = {.key = "tcp-idle-timeout"},
-	    [CLIENTS] = {.key = "tcp-max-clients"},
-	    [PER_ADDRESS] = {.key = "tcp-max-clients-per-address"},
-	};
-	if (!cfg_want_mapping(p, server, "server"))
-		return;
-	cfg_walk_mapping(p, server, "server", f, NFIELDS);
-	if (!f[LISTEN].value) {
-		cfg_perr(p, line, "server.listen: missing required key");
-	} else {
-		long n = cfg_want_list(p, f[LISTEN].value, "server.listen");
-		if (n == 0) {
-			cfg_perr(p, cfg_node_line(f[LISTEN].value), "server.listen: at least one address is required");
-		} else if (n > 0) {
-			p->c->listen = calloc((size_t)n, sizeof(*p->c->listen));
-			if (!p->c->listen) {
-				p->nomem = true;
-				return;
-			}
-			yaml_node_t *seq = f[LISTEN].value;
-			for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
-			     it++) {
-				yaml_node_t *item = yaml_document_get_node(p->doc, *it);
-				if (item)
-					parse_listen(p, item);
-			}
-		}
-	}
-	if (f[IDENTITY].value) {
-		const char *s = cfg_want_scalar(p, f[IDENTITY].value, "server.identity");
-		if (s && strlen(s) > 255) {
-			cfg_perr(p, cfg_node_line(f[IDENTITY].value),
-			         "server.identity: %zu bytes is longer than the limit of 255", strlen(s));
-		} else if (s) {
-			p->c->nsid = cfg_dup_or_flag(p, s);
-		}
-	}
-	unsigned long v;
-	if (f[EDNS].value && cfg_want_uint(p, f[EDNS].value, "server.edns-buffer-size", 512, 4096, &v))
-		p->c->edns_size = (uint16_t)v;
-	if (f[WORKERS].value && cfg_want_uint(p, f[WORKERS].value, "server.udp-workers", 0, 256, &v))
-		p->c->udp_workers = (unsigned)v;
-	if (f[IDLE].value && cfg_want_uint(p, f[IDLE].value, "server.tcp-idle-timeout", 1, 3600, &v))
-		p->c->tcp_idle_timeout_ms = (unsigned)v * 1000;
-	if (f[CLIENTS].value && cfg_want_uint(p, f[CLIENTS].value, "server.tcp-max-clients", 1, 1000000, &v))
-		p->c->tcp_max_clients = (unsigned)v;
-	if (f[PER_ADDRESS].value &&
-	    cfg_want_uint(p, f[PER_ADDRESS].value, "server.tcp-max-clients-per-address", 1, 1000000, &v))
-		p->c->tcp_max_clients_per_address = (unsigned)v;
-}
-
-static void parse_log(struct parse *p, yaml_node_t *log)
-{
-	static const char *const levels[] = {
-	    [LOG_ERROR] = "error",
-	    [LOG_WARNING] = "warning",
-	    [LOG_INFO] = "info",
-	    [LOG_DEBUG] = "debug",
-	};
-	struct field f[] = {{.key = "level"}};
-	if (!cfg_want_mapping(p, log, "log"))
-		return;
-	cfg_walk_mapping(p, log, "log", f, 1);
-	if (!f[0].value)
-		return;
-	const char *s = cfg_want_scalar(p, f[0].value, "log.level");
-	if (!s)
-		return;
-	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
-		if (!strcmp(s, levels[i])) {
-			p->c->log_level = (int)i;
-			return;
-		}
-	}
-	char q[QUOTE_BUF];
-	cfg_perr(p, cfg_node_line(f[0].value), "log.level: %s is not one of error, warning, info, debug",
-	         cfg_quote(s, q, sizeof(q)));
 }
 
 /* base/file, or file itself when it is absolute or there is no base. */
@@ -381,381 +191,461 @@ char *cfg_path_join(struct parse *p, const char *base, const char *file)
 	return out;
 }
 
-/* A zone's apex for messages: lower case, escaped, without the final dot (the root stays "."). */
-void cfg_apex_text(const uint8_t *apex, char *buf, size_t cap)
+/* ---- reading values ---- */
+
+static void store_uint(void *dst, size_t size, unsigned long v)
 {
-	int n = name_to_text(apex, buf, cap);
-	if (n < 0)
-		snprintf(buf, cap, "?");
-	else if (n > 1 && buf[n - 1] == '.')
-		buf[n - 1] = 0;
+	switch (size) {
+	case 1: *(uint8_t *)dst = (uint8_t)v; break;
+	case 2: *(uint16_t *)dst = (uint16_t)v; break;
+	case 4: *(uint32_t *)dst = (uint32_t)v; break;
+	default: *(uint64_t *)dst = v; break;
+	}
 }
 
-/* The file name a secondary zone's copy gets by default: "<zone>.zone" ("root.zone" for the root);
- * false when the name holds characters a file name should not. */
-bool cfg_copy_file_name(const uint8_t *apex, char *text, size_t cap)
+static void *at(void *base, size_t offset)
 {
-	char name[NAME_MAXLEN * 4 + 2];
-	cfg_apex_text(apex, name, sizeof(name));
-	const char *base = strcmp(name, ".") ? name : "root";
-	if (strspn(base, "abcdefghijklmnopqrstuvwxyz0123456789.-_") != strlen(base) || base[0] == '.')
-		return false;
-	int n = snprintf(text, cap, "%s.zone", base);
-	return n > 0 && (size_t)n < cap;
+	return (char *)base + offset;
 }
 
-/* zones[i].primary: one address or a list of them, none listed twice. */
-static bool parse_primaries(struct parse *p, yaml_node_t *n, const char *where, struct config_zone *z)
+static const void *at_const(const void *base, size_t offset)
+{
+	return (const char *)base + offset;
+}
+
+/* A scalar value s (at line, for the key path) into base; also how defaults are set. */
+static void read_scalar(struct parse *p, const struct cfg_item *it, void *base, const char *s, unsigned line,
+                        const char *path)
+{
+	void *dst = it->offset == CFG_NONE ? NULL : at(base, it->offset);
+	unsigned long v;
+	unsigned u;
+	char why[256];
+	switch (it->type) {
+	case CFG_UINT:
+		if (cfg_read_uint(p, s, line, path, it->min, it->max, &v))
+			store_uint(dst, it->size, v * (it->scale ? it->scale : 1));
+		break;
+	case CFG_SECONDS: cfg_read_seconds(p, s, line, path, (unsigned)it->min, (unsigned)it->max, dst); break;
+	case CFG_BOOL: cfg_read_bool(p, s, line, path, dst); break;
+	case CFG_ENUM:
+		if (cfg_read_enum(p, s, line, path, it->names, &u))
+			store_uint(dst, it->size, u);
+		break;
+	case CFG_STRING:
+		if (it->max && strlen(s) > it->max) {
+			cfg_perr(p, line, "%s: %zu bytes is longer than the limit of %lu", path, strlen(s), it->max);
+		} else if (it->check && !it->check(s, why, sizeof(why))) {
+			cfg_perr(p, line, "%s: %s", path, why);
+		} else if (dst) {
+			free(*(char **)dst);
+			*(char **)dst = cfg_dup_or_flag(p, s);
+		}
+		break;
+	case CFG_PATH:
+		free(*(char **)dst);
+		*(char **)dst = cfg_path_join(p, p->basedir, s);
+		break;
+	case CFG_NAME: cfg_read_name(p, s, line, path, dst); break;
+	case CFG_ADDR: cfg_read_addr(p, s, line, path, dst); break;
+	case CFG_PREFIX: cfg_read_prefix(p, s, line, path, dst); break;
+	case CFG_KEYREF: *(uint16_t *)dst = cfg_read_keyref(p, s, line, path); break;
+	default: break;
+	}
+}
+
+/* ADDRS: a list of addresses, none twice (or one address alone, with CFG_SCALAR_OK). */
+static void read_addrs(struct parse *p, const struct cfg_item *it, void *base, yaml_node_t *n, const char *path)
 {
 	bool list = n->type == YAML_SEQUENCE_NODE;
-	if (!list && (n->type != YAML_SCALAR_NODE || is_null(n))) {
-		cfg_perr(p, cfg_node_line(n), "%s: expected an address or a list of addresses, got %s", where,
-		         is_null(n) ? "nothing" : cfg_kind_name(n));
-		return false;
+	size_t count;
+	if (it->flags & CFG_SCALAR_OK) {
+		if (!list && (n->type != YAML_SCALAR_NODE || cfg_is_null(n))) {
+			cfg_perr(p, cfg_node_line(n), "%s: expected an address or a list of addresses, got %s", path,
+			         cfg_is_null(n) ? "nothing" : cfg_kind_name(n));
+			return;
+		}
+		count = list ? (size_t)(n->data.sequence.items.top - n->data.sequence.items.start) : 1;
+	} else {
+		long len = cfg_want_list(p, n, path);
+		if (len < 0)
+			return;
+		count = (size_t)len;
 	}
-	size_t count = list ? (size_t)(n->data.sequence.items.top - n->data.sequence.items.start) : 1;
-	if (count == 0) {
-		cfg_perr(p, cfg_node_line(n), "%s: at least one address is required", where);
-		return false;
+	if (count < it->min) {
+		cfg_perr(p, cfg_node_line(n), "%s: at least one %s is required", path, it->unit);
+		return;
 	}
-	if (!(z->primaries = calloc(count, sizeof(*z->primaries)))) {
+	struct config_listen *arr = calloc(count, sizeof(*arr));
+	size_t *used = at(base, it->count);
+	if (!arr) {
 		p->nomem = true;
-		return false;
+		return;
 	}
-	bool ok = true;
+	*(struct config_listen **)at(base, it->offset) = arr;
 	for (size_t k = 0; k < count; k++) {
 		yaml_node_t *item = list ? yaml_document_get_node(p->doc, n->data.sequence.items.start[k]) : n;
+		const char *s = item ? cfg_want_scalar(p, item, path) : NULL;
 		struct config_listen a;
-		if (!item || !cfg_parse_addr(p, item, where, &a)) {
-			ok = false;
+		if (!s || !cfg_read_addr(p, s, cfg_node_line(item), path, &a))
 			continue;
-		}
-		for (size_t i = 0; i < z->nprimaries; i++) {
-			if (z->primaries[i].addrlen == a.addrlen &&
-			    !memcmp(&z->primaries[i].addr, &a.addr, a.addrlen)) {
+		bool twice = false;
+		for (size_t i = 0; i < *used && !twice; i++) {
+			if (arr[i].addrlen == a.addrlen && !memcmp(&arr[i].addr, &a.addr, a.addrlen)) {
 				char q[QUOTE_BUF];
-				cfg_perr(p, cfg_node_line(item), "%s: %s is listed twice", where,
-				         cfg_quote(a.text, q, sizeof(q)));
-				ok = false;
+				cfg_perr(p, cfg_node_line(item), "%s: %s is listed twice (also as \"%s\")", path,
+				         cfg_quote(a.text, q, sizeof(q)), arr[i].text);
+				twice = true;
 			}
 		}
-		z->primaries[z->nprimaries++] = a;
+		if (!twice)
+			arr[(*used)++] = a;
 	}
-	return ok;
 }
 
-static void parse_zone(struct parse *p, yaml_node_t *item, size_t index)
+/* NAMES: a list of domain names. */
+static void read_names(struct parse *p, const struct cfg_item *it, void *base, yaml_node_t *n, const char *path)
 {
-	enum { NAME, FILE_, PRIMARY, KEY, CATALOG, NFIELDS };
-	struct field f[NFIELDS] = {[NAME] = {.key = "name"},
-	                           [FILE_] = {.key = "file"},
-	                           [PRIMARY] = {.key = "primary"},
-	                           [KEY] = {.key = "key"},
-	                           [CATALOG] = {.key = "catalog"}};
-	char where[48], field[64];
-	snprintf(where, sizeof(where), "zones[%zu]", index);
-	if (item->type != YAML_MAPPING_NODE) {
-		cfg_perr(p, cfg_node_line(item), "%s: expected a mapping, got %s", where, cfg_kind_name(item));
+	long len = cfg_want_list(p, n, path);
+	if (len <= 0)
 		return;
-	}
-	cfg_walk_mapping(p, item, where, f, NFIELDS);
-	struct config_zone z;
-	memset(&z, 0, sizeof(z));
-	z.line = cfg_node_line(item);
-	bool ok = true;
-	const char *name = NULL, *file = NULL;
-	snprintf(field, sizeof(field), "%s.name", where);
-	if (!f[NAME].value) {
-		cfg_perr(p, z.line, "%s: missing required key", field);
-		ok = false;
-	} else if ((name = cfg_want_scalar(p, f[NAME].value, field)) == NULL) {
-		ok = false;
-	} else if (name_from_text(z.apex, name, NULL) < 0) {
-		char q[QUOTE_BUF];
-		cfg_perr(p, cfg_node_line(f[NAME].value), "%s: %s is not a valid domain name", field,
-		         cfg_quote(name, q, sizeof(q)));
-		ok = false;
-	} else {
-		name_lower(z.apex);
-		for (size_t i = 0; i < p->c->nzones; i++) {
-			if (name_equal(p->c->zones[i].apex, z.apex)) {
-				char t[NAME_MAXLEN * 4 + 2];
-				cfg_apex_text(z.apex, t, sizeof(t));
-				cfg_perr(p, z.line, "%s: duplicate zone %s (first at line %u)", where, t,
-				         p->c->zones[i].line);
-				ok = false;
-				break;
-			}
-		}
-	}
-	snprintf(field, sizeof(field), "%s.primary", where);
-	if (f[PRIMARY].value && !parse_primaries(p, f[PRIMARY].value, field, &z))
-		ok = false;
-	snprintf(field, sizeof(field), "%s.key", where);
-	if (f[KEY].value && !f[PRIMARY].value) {
-		cfg_perr(p, f[KEY].line,
-		         "%s: only a secondary zone (one with a primary) takes a key; transfer.allow "
-		         "and transfer.notify say which keys transfers out and NOTIFY use",
-		         field);
-		ok = false;
-	} else if (f[KEY].value) {
-		uint16_t k = cfg_want_key(p, f[KEY].value, field);
-		if (k)
-			z.key = &p->c->keys[k - 1].key; /* keys never move: parsed whole before zones */
-		else
-			ok = false;
-	}
-	snprintf(field, sizeof(field), "%s.catalog", where);
-	if (f[CATALOG].value && !cfg_want_bool(p, f[CATALOG].value, field, &z.catalog)) {
-		ok = false;
-	} else if (z.catalog && !f[PRIMARY].value) {
-		cfg_perr(p, f[CATALOG].line,
-		         "%s: only a secondary zone (one with a primary) can be a catalog to consume", field);
-		ok = false;
-	}
-	snprintf(field, sizeof(field), "%s.file", where);
-	if (!f[FILE_].value) {
-		char text[NAME_MAXLEN * 4 + 8];
-		if (!f[PRIMARY].value) {
-			cfg_perr(p, z.line, "%s: missing required key", field);
-			ok = false;
-		} else if (ok && !cfg_copy_file_name(z.apex, text, sizeof(text))) {
-			cfg_perr(p, z.line, "%s: required: the zone name cannot make a file name", field);
-			ok = false;
-		} /* else the copy goes to its default place (set_copy_paths) */
-	} else if ((file = cfg_want_scalar(p, f[FILE_].value, field)) == NULL) {
-		ok = false;
-	}
-	if (!ok) {
-		free(z.primaries);
-		return;
-	}
-	z.name = cfg_dup_or_flag(p, name);
-	z.file = file ? cfg_path_join(p, p->basedir, file) : NULL;
-	if (!z.name || (file && !z.file)) {
-		free(z.name);
-		free(z.file);
-		free(z.primaries);
-		return;
-	}
-	p->c->zones[p->c->nzones++] = z;
-}
-
-/* Secondary zones without a file keep their copy in <data dir>/<zone>.zone, the data dir being the
- * API's when there is one, else the configuration file's directory. */
-static void set_copy_paths(struct parse *p)
-{
-	const char *dir = p->c->api.data_dir ? p->c->api.data_dir : p->basedir;
-	char text[NAME_MAXLEN * 4 + 8];
-	for (size_t i = 0; i < p->c->nzones; i++)
-		if (!p->c->zones[i].file && cfg_copy_file_name(p->c->zones[i].apex, text, sizeof(text)))
-			p->c->zones[i].file = cfg_path_join(p, dir, text);
-}
-
-static void parse_zones(struct parse *p, yaml_node_t *zones)
-{
-	long n = cfg_want_list(p, zones, "zones");
-	if (n <= 0)
-		return;
-	p->c->zones = calloc((size_t)n, sizeof(*p->c->zones));
-	if (!p->c->zones) {
+	uint8_t(*arr)[NAME_MAXLEN] = calloc((size_t)len, sizeof(*arr));
+	size_t *used = at(base, it->count);
+	if (!arr) {
 		p->nomem = true;
 		return;
 	}
-	size_t index = 0;
-	for (yaml_node_item_t *it = zones->data.sequence.items.start; it < zones->data.sequence.items.top;
-	     it++, index++) {
-		yaml_node_t *item = yaml_document_get_node(p->doc, *it);
-		if (item)
-			parse_zone(p, item, index);
+	*(uint8_t(**)[NAME_MAXLEN])at(base, it->offset) = arr;
+	for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
+		yaml_node_t *item = yaml_document_get_node(p->doc, *i);
+		const char *s = item ? cfg_want_scalar(p, item, path) : NULL;
+		if (s && cfg_read_name(p, s, cfg_node_line(item), path, arr[*used]))
+			(*used)++;
 	}
 }
 
-bool cfg_want_bool(struct parse *p, yaml_node_t *n, const char *where, bool *out)
+static void apply_defaults(struct parse *p, const struct cfg_item *items, void *base);
+static void free_items(const struct cfg_item *items, void *base);
+static void read_value(struct parse *p, const struct cfg_item *it, void *base, yaml_node_t *n, unsigned line,
+                       const char *path);
+
+/* The keys of a mapping (a section, or one element of a list) into base: each found is read, each
+ * required one missing is reported at line (the section's key, or the element), then owner's
+ * finish checks across them. Returns what the finish returns, else whether nothing was wrong. */
+static bool read_mapping(struct parse *p, const struct cfg_item *owner, void *base, yaml_node_t *map, unsigned line,
+                         const char *where)
 {
-	const char *s = cfg_want_scalar(p, n, where);
-	if (!s)
-		return false;
-	if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on")) {
-		*out = true;
-		return true;
+	struct field f[CFG_MAX_ITEMS];
+	const struct cfg_item *items = owner->items;
+	size_t n = 0;
+	unsigned before = p->nerr;
+	for (; items[n].name; n++)
+		f[n] = (struct field){.key = items[n].name};
+	if (map)
+		walk_mapping(p, map, where, f, n);
+	for (size_t i = 0; i < n; i++) {
+		char path[128];
+		snprintf(path, sizeof(path), "%s%s%s", where ? where : "", where ? "." : "", items[i].name);
+		if (!f[i].value) {
+			if (items[i].flags & CFG_REQUIRED)
+				cfg_perr(p, line, "%s: missing required key", path);
+			continue;
+		}
+		unsigned errors = p->nerr;
+		read_value(p, &items[i], base, f[i].value, f[i].line, path);
+		f[i].ok = p->nerr == errors && !p->nomem;
 	}
-	if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off")) {
-		*out = false;
-		return true;
-	}
-	char q[QUOTE_BUF];
-	cfg_perr(p, cfg_node_line(n), "%s: %s is not true or false", where, cfg_quote(s, q, sizeof(q)));
-	return false;
+	if (owner->finish)
+		return owner->finish(p, base, f, line, where);
+	return p->nerr == before;
 }
 
-static void parse_api(struct parse *p, yaml_node_t *api, unsigned line)
+/* LIST: each element (a mapping, or with CFG_SHORTHAND a scalar for the first key) into a new
+ * array; an element the finish refuses is freed and left out. */
+static void read_list(struct parse *p, const struct cfg_item *it, void *base, yaml_node_t *n, const char *path)
 {
-	enum {
-		LISTEN,
-		DATA,
-		JWKS,
-		LEGACY,
-		RATE,
-		BURST,
-		SERIAL,
-		NS,
-		HOSTMASTER,
-		TTL,
-		REFRESH,
-		RETRY,
-		EXPIRE,
-		MINIMUM,
-		JOURNAL,
-		MAXCLIENTS,
-		PERADDR,
-		REQTIMEOUT,
-		IDLETIMEOUT,
-		NFIELDS
-	};
-	struct field f[NFIELDS] = {
-	    [LISTEN] = {.key = "listen"},
-	    [DATA] = {.key = "data-dir"},
-	    [JWKS] = {.key = "jwks"},
-	    [LEGACY] = {.key = "legacy-tenant-header"},
-	    [RATE] = {.key = "rate-limit"},
-	    [BURST] = {.key = "rate-burst"},
-	    [SERIAL] = {.key = "serial-policy"},
-	    [NS] = {.key = "nameservers"},
-	    [HOSTMASTER] = {.key = "hostmaster"},
-	    [TTL] = {.key = "default-ttl"},
-	    [REFRESH] = {.key = "soa-refresh"},
-	    [RETRY] = {.key = "soa-retry"},
-	    [EXPIRE] = {.key = "soa-expire"},
-	    [MINIMUM] = {.key = "soa-minimum"},
-	    [JOURNAL] = {.key = "journal-keep"},
-	    [MAXCLIENTS] = {.key = "max-clients"},
-	    [PERADDR] = {.key = "max-clients-per-address"},
-	    [REQTIMEOUT] = {.key = "request-timeout"},
-	    [IDLETIMEOUT] = {.key = "idle-timeout"},
-	};
-	struct config_api *a = &p->c->api;
-	if (!cfg_want_mapping(p, api, "api"))
+	long len = cfg_want_list(p, n, path);
+	if (len < 0)
 		return;
-	cfg_walk_mapping(p, api, "api", f, NFIELDS);
-	a->enabled = true;
-	if (!f[LISTEN].value)
-		cfg_perr(p, line, "api.listen: missing required key");
-	else
-		cfg_parse_addr(p, f[LISTEN].value, "api.listen", &a->listen);
-	const char *s;
-	/* data-dir and jwks make the tenant API; with neither, the API serves /healthz and /metrics
-	 * only, so a PoP reports its health without a key set or a store */
-	bool tenants = f[DATA].value || f[JWKS].value;
-	if (!f[DATA].value && tenants)
-		cfg_perr(p, line, "api.data-dir: missing required key (the tenant API needs data-dir and jwks)");
-	else if (f[DATA].value && (s = cfg_want_scalar(p, f[DATA].value, "api.data-dir")) != NULL)
-		a->data_dir = cfg_path_join(p, p->basedir, s);
-	if (!f[JWKS].value && tenants)
-		cfg_perr(p, line, "api.jwks: missing required key (the tenant API needs data-dir and jwks)");
-	else if (f[JWKS].value && (s = cfg_want_scalar(p, f[JWKS].value, "api.jwks")) != NULL)
-		a->jwks = cfg_path_join(p, p->basedir, s);
-	if (f[LEGACY].value)
-		cfg_want_bool(p, f[LEGACY].value, "api.legacy-tenant-header", &a->legacy_tenant_header);
-	unsigned long v;
-	if (f[RATE].value && cfg_want_uint(p, f[RATE].value, "api.rate-limit", 0, 1000000, &v))
-		a->rate = (unsigned)v;
-	if (f[BURST].value && cfg_want_uint(p, f[BURST].value, "api.rate-burst", 1, 1000000, &v))
-		a->burst = (unsigned)v;
-	if (f[SERIAL].value && (s = cfg_want_scalar(p, f[SERIAL].value, "api.serial-policy")) != NULL) {
-		if (!strcmp(s, "date") || !strcmp(s, "increment")) {
-			a->serial_increment = !strcmp(s, "increment");
+	if ((unsigned long)len < it->min) {
+		cfg_perr(p, cfg_node_line(n), "%s: at least one %s is required", path, it->unit);
+		return;
+	}
+	if (it->max && (unsigned long)len > it->max) {
+		cfg_perr(p, cfg_node_line(n), "%s: %ld %ss is more than the limit of %lu", path, len, it->unit,
+		         it->max);
+		return;
+	}
+	if (len == 0)
+		return;
+	char *arr = calloc((size_t)len, it->size);
+	size_t *used = at(base, it->count);
+	if (!arr) {
+		p->nomem = true;
+		return;
+	}
+	*(char **)at(base, it->offset) = arr;
+	size_t index = 0;
+	for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++, index++) {
+		yaml_node_t *item = yaml_document_get_node(p->doc, *i);
+		void *elem = arr + *used * it->size;
+		char where[160];
+		bool keep;
+		unsigned before = p->nerr;
+		if (!item)
+			continue;
+		snprintf(where, sizeof(where), "%s[%zu]", path, index);
+		apply_defaults(p, it->items, elem);
+		if (item->type == YAML_MAPPING_NODE) {
+			keep = read_mapping(p, it, elem, item, cfg_node_line(item), where);
+		} else if (it->flags & CFG_SHORTHAND) {
+			read_value(p, &it->items[0], elem, item, cfg_node_line(item), path);
+			keep = p->nerr == before;
 		} else {
-			char q[QUOTE_BUF];
-			cfg_perr(p, cfg_node_line(f[SERIAL].value), "api.serial-policy: %s is not date or increment",
-			         cfg_quote(s, q, sizeof(q)));
+			cfg_perr(p, cfg_node_line(item), "%s: expected a mapping, got %s", where, cfg_kind_name(item));
+			keep = false;
+		}
+		if (keep && !p->nomem) {
+			(*used)++;
+		} else {
+			free_items(it->items, elem);
+			memset(elem, 0, it->size);
 		}
 	}
-	if (f[NS].value) {
-		long n = cfg_want_list(p, f[NS].value, "api.nameservers");
-		if (n > 0) {
-			a->nameservers = calloc((size_t)n, sizeof(*a->nameservers));
-			if (!a->nameservers) {
-				p->nomem = true;
-				return;
-			}
-			yaml_node_t *seq = f[NS].value;
-			for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
-			     it++) {
-				yaml_node_t *item = yaml_document_get_node(p->doc, *it);
-				if (item && cfg_want_name(p, item, "api.nameservers", a->nameservers[a->nnameservers]))
-					a->nnameservers++;
-			}
-		}
-	}
-	if (f[HOSTMASTER].value && cfg_want_name(p, f[HOSTMASTER].value, "api.hostmaster", a->hostmaster))
-		a->has_hostmaster = true;
-	if (f[TTL].value && cfg_want_uint(p, f[TTL].value, "api.default-ttl", 0, 2147483647, &v))
-		a->default_ttl = (uint32_t)v;
-	if (f[REFRESH].value && cfg_want_uint(p, f[REFRESH].value, "api.soa-refresh", 1, 2147483647, &v))
-		a->soa_refresh = (uint32_t)v;
-	if (f[RETRY].value && cfg_want_uint(p, f[RETRY].value, "api.soa-retry", 1, 2147483647, &v))
-		a->soa_retry = (uint32_t)v;
-	if (f[EXPIRE].value && cfg_want_uint(p, f[EXPIRE].value, "api.soa-expire", 1, 2147483647, &v))
-		a->soa_expire = (uint32_t)v;
-	if (f[MINIMUM].value && cfg_want_uint(p, f[MINIMUM].value, "api.soa-minimum", 0, 2147483647, &v))
-		a->soa_minimum = (uint32_t)v;
-	if (f[JOURNAL].value && cfg_want_uint(p, f[JOURNAL].value, "api.journal-keep", 1, 1000000, &v))
-		a->journal_keep = (unsigned)v;
-	if (f[MAXCLIENTS].value && cfg_want_uint(p, f[MAXCLIENTS].value, "api.max-clients", 1, 65536, &v))
-		a->max_clients = (unsigned)v;
-	if (f[PERADDR].value && cfg_want_uint(p, f[PERADDR].value, "api.max-clients-per-address", 1, 65536, &v))
-		a->max_clients_per_address = (unsigned)v;
-	if (f[REQTIMEOUT].value && cfg_want_uint(p, f[REQTIMEOUT].value, "api.request-timeout", 1, 3600, &v))
-		a->request_timeout_ms = (unsigned)v * 1000;
-	if (f[IDLETIMEOUT].value && cfg_want_uint(p, f[IDLETIMEOUT].value, "api.idle-timeout", 1, 3600, &v))
-		a->idle_timeout_ms = (unsigned)v * 1000;
-	if (a->max_clients_per_address > a->max_clients && f[PERADDR].value)
-		cfg_perr(p, cfg_node_line(f[PERADDR].value),
-		         "api.max-clients-per-address: %u is more than api.max-clients (%u)",
-		         a->max_clients_per_address, a->max_clients);
-	else if (a->max_clients_per_address > a->max_clients)
-		a->max_clients_per_address = a->max_clients; /* the default, under a small max-clients */
 }
 
-static void parse_root(struct parse *p, yaml_node_t *root)
+static void read_value(struct parse *p, const struct cfg_item *it, void *base, yaml_node_t *n, unsigned line,
+                       const char *path)
 {
-	enum { SERVER, LOG, ZONES, API, TRANSFER, KEYS, POPS, CATALOG, NFIELDS };
-	struct field f[NFIELDS] = {
-	    [SERVER] = {.key = "server"}, [LOG] = {.key = "log"},           [ZONES] = {.key = "zones"},
-	    [API] = {.key = "api"},       [TRANSFER] = {.key = "transfer"}, [KEYS] = {.key = "keys"},
-	    [POPS] = {.key = "pops"},     [CATALOG] = {.key = "catalog"},
-	};
-	if (root && root->type != YAML_MAPPING_NODE && !is_null(root)) {
+	const char *s;
+	switch (it->type) {
+	case CFG_SECTION:
+		if (want_mapping(p, n, path))
+			read_mapping(p, it, at(base, it->offset), n, line, path);
+		break;
+	case CFG_LIST: read_list(p, it, base, n, path); break;
+	case CFG_ADDRS: read_addrs(p, it, base, n, path); break;
+	case CFG_NAMES: read_names(p, it, base, n, path); break;
+	default:
+		if ((s = cfg_want_scalar(p, n, path)) != NULL)
+			read_scalar(p, it, base, s, cfg_node_line(n), path);
+		break;
+	}
+}
+
+/* The defaults of a section's keys (and of the sections inside it), read as a file's values are. */
+static void apply_defaults(struct parse *p, const struct cfg_item *items, void *base)
+{
+	for (const struct cfg_item *it = items; it->name; it++) {
+		if (it->type == CFG_SECTION)
+			apply_defaults(p, it->items, at(base, it->offset));
+		else if (it->def)
+			read_scalar(p, it, base, it->def, 0, it->name);
+	}
+}
+
+/* The top level: the document's root, a mapping (or nothing at all). */
+static void read_root(struct parse *p, yaml_node_t *root)
+{
+	if (root && root->type != YAML_MAPPING_NODE && !cfg_is_null(root)) {
 		cfg_perr(p, cfg_node_line(root), "top level: expected a mapping, got %s", cfg_kind_name(root));
 		return;
 	}
-	if (root)
-		cfg_walk_mapping(p, root, NULL, f, NFIELDS);
-	else
-		f[SERVER].value = f[LOG].value = f[ZONES].value = f[API].value = f[TRANSFER].value = f[KEYS].value =
-		    f[POPS].value = f[CATALOG].value = NULL;
-	unsigned line = root ? cfg_node_line(root) : 1;
-	if (!f[SERVER].value)
-		cfg_perr(p, line, "server: missing required key");
-	else
-		parse_server(p, f[SERVER].value, f[SERVER].line);
-	if (f[LOG].value)
-		parse_log(p, f[LOG].value);
-	if (f[KEYS].value) /* before zones and transfer, which refer to keys by name */
-		cfg_parse_keys(p, f[KEYS].value);
-	if (f[ZONES].value)
-		parse_zones(p, f[ZONES].value);
-	if (f[API].value)
-		parse_api(p, f[API].value, f[API].line);
-	if (f[TRANSFER].value)
-		cfg_parse_transfer(p, f[TRANSFER].value);
-	if (f[POPS].value) /* after api, which it needs */
-		cfg_parse_pops(p, f[POPS].value, f[POPS].line);
-	if (f[CATALOG].value) /* after zones and api, which it needs */
-		cfg_parse_catalog(p, f[CATALOG].value, f[CATALOG].line);
-	set_copy_paths(p);
+	read_mapping(p, &cfg_schema[0], p->c, root, root ? cfg_node_line(root) : 1, NULL);
 }
+
+/* ---- freeing, comparing and documenting, by the same table ---- */
+
+static void free_items(const struct cfg_item *items, void *base)
+{
+	for (const struct cfg_item *it = items; it->name; it++) {
+		void **ptr = it->offset == CFG_NONE ? NULL : at(base, it->offset);
+		switch (it->type) {
+		case CFG_SECTION: free_items(it->items, at(base, it->offset)); break;
+		case CFG_LIST: {
+			size_t n = *(size_t *)at(base, it->count);
+			for (size_t i = 0; *ptr && i < n; i++)
+				free_items(it->items, (char *)*ptr + i * it->size);
+			if (*ptr && (it->flags & CFG_SECRET))
+				explicit_bzero(*ptr, n * it->size);
+			free(*ptr);
+			*ptr = NULL;
+			break;
+		}
+		case CFG_STRING:
+		case CFG_PATH:
+		case CFG_ADDRS:
+		case CFG_NAMES:
+			if (ptr) {
+				free(*ptr);
+				*ptr = NULL;
+			}
+			break;
+		default: break;
+		}
+	}
+}
+
+static bool same_addr(const struct config_listen *a, const struct config_listen *b)
+{
+	return a->addrlen == b->addrlen && !memcmp(&a->addr, &b->addr, a->addrlen);
+}
+
+/* Whether one key holds the same value in a and b (lists: the same elements in the same order). */
+static bool same_value(const struct cfg_item *it, const void *a, const void *b)
+{
+	const void *va = at_const(a, it->offset), *vb = at_const(b, it->offset);
+	size_t na = it->count ? *(const size_t *)at_const(a, it->count) : 0;
+	size_t nb = it->count ? *(const size_t *)at_const(b, it->count) : 0;
+	switch (it->type) {
+	case CFG_UINT:
+	case CFG_ENUM: return !memcmp(va, vb, it->size);
+	case CFG_SECONDS: return *(const unsigned *)va == *(const unsigned *)vb;
+	case CFG_BOOL: return *(const bool *)va == *(const bool *)vb;
+	case CFG_KEYREF: return *(const uint16_t *)va == *(const uint16_t *)vb;
+	case CFG_STRING:
+	case CFG_PATH: {
+		const char *sa = *(char *const *)va, *sb = *(char *const *)vb;
+		return sa == sb || (sa && sb && !strcmp(sa, sb));
+	}
+	case CFG_NAME: return name_equal(va, vb);
+	case CFG_ADDR: return same_addr(va, vb);
+	case CFG_PREFIX: return !memcmp(va, vb, sizeof(struct config_prefix));
+	case CFG_ADDRS:
+		for (size_t i = 0; na == nb && i < na; i++)
+			if (!same_addr(&(*(struct config_listen *const *)va)[i],
+			               &(*(struct config_listen *const *)vb)[i]))
+				return false;
+		return na == nb;
+	case CFG_NAMES:
+		return na == nb &&
+		       (!na || !memcmp(*(const void *const *)va, *(const void *const *)vb, na * NAME_MAXLEN));
+	case CFG_LIST:
+		for (size_t i = 0; na == nb && i < na; i++) {
+			const char *ea = (const char *)*(const void *const *)va + i * it->size;
+			const char *eb = (const char *)*(const void *const *)vb + i * it->size;
+			for (const struct cfg_item *sub = it->items; sub->name; sub++)
+				if (sub->offset != CFG_NONE && !same_value(sub, ea, eb))
+					return false;
+		}
+		return na == nb;
+	case CFG_SECTION: break;
+	}
+	return true;
+}
+
+static void restart_keys(const struct cfg_item *items, const void *a, const void *b, const char *where,
+                         void (*changed)(const char *key, void *arg), void *arg)
+{
+	for (const struct cfg_item *it = items; it->name; it++) {
+		char path[128];
+		snprintf(path, sizeof(path), "%s%s%s", where ? where : "", where ? "." : "", it->name);
+		if (it->type == CFG_SECTION)
+			restart_keys(it->items, at_const(a, it->offset), at_const(b, it->offset), path, changed, arg);
+		else if (!(it->flags & CFG_RELOAD) && !same_value(it, a, b))
+			changed(path, arg);
+	}
+}
+
+void config_restart_keys(const struct config *old, const struct config *next,
+                         void (*changed)(const char *key, void *arg), void *arg)
+{
+	restart_keys(cfg_schema[0].items, old, next, NULL, changed, arg);
+}
+
+/* Text that grows; on failure it is freed and stays NULL. */
+struct text {
+	char *s;
+	size_t len, cap;
+};
+
+__attribute__((format(printf, 2, 3))) static void text_add(struct text *t, const char *fmt, ...)
+{
+	for (int tries = 0; t->s && tries < 2; tries++) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			break;
+		if ((size_t)n < t->cap - t->len) {
+			t->len += (size_t)n;
+			return;
+		}
+		size_t ncap = (t->len + (size_t)n + 1) * 2;
+		char *ns = realloc(t->s, ncap);
+		if (!ns)
+			break;
+		t->s = ns;
+		t->cap = ncap;
+	}
+	free(t->s);
+	t->s = NULL;
+}
+
+static void reference_row(struct text *t, const struct cfg_item *it, const char *path)
+{
+	static const char *const types[] = {
+	    [CFG_SECTION] = "section",    [CFG_LIST] = "list",          [CFG_UINT] = "integer",
+	    [CFG_SECONDS] = "seconds",    [CFG_BOOL] = "true or false", [CFG_ENUM] = "word",
+	    [CFG_STRING] = "text",        [CFG_PATH] = "file name",     [CFG_NAME] = "domain name",
+	    [CFG_ADDR] = "address",       [CFG_ADDRS] = "addresses",    [CFG_PREFIX] = "address prefix",
+	    [CFG_NAMES] = "domain names", [CFG_KEYREF] = "key name",
+	};
+	char range[128] = "", def[64];
+	const char *type = it->type == CFG_UINT && it->unit ? it->unit : types[it->type];
+	switch (it->type) {
+	case CFG_UINT: snprintf(range, sizeof(range), "%lu..%lu", it->min, it->max); break;
+	case CFG_SECONDS: snprintf(range, sizeof(range), "%g..%g", it->min / 1000.0, it->max / 1000.0); break;
+	case CFG_ENUM:
+		for (size_t i = 0; it->names[i]; i++)
+			snprintf(range + strlen(range), sizeof(range) - strlen(range), "%s%s", i ? ", " : "",
+			         it->names[i]);
+		break;
+	case CFG_STRING:
+		if (it->max)
+			snprintf(range, sizeof(range), "1..%lu bytes", it->max);
+		break;
+	case CFG_ADDRS:
+	case CFG_LIST:
+		if (it->min)
+			snprintf(range, sizeof(range), "at least %lu", it->min);
+		if (it->max)
+			snprintf(range, sizeof(range), "at most %lu", it->max);
+		break;
+	default: break;
+	}
+	snprintf(def, sizeof(def), "%s", it->def ? it->def : it->flags & CFG_REQUIRED ? "required" : "none");
+	text_add(t, "| `%s` | %s | %s | %s | %s | %s |\n", path, type, range[0] ? range : "any", def,
+	         it->flags & CFG_RELOAD ? "yes" : "restart", it->help ? it->help : "");
+}
+
+static void reference_items(struct text *t, const struct cfg_item *items, const char *where)
+{
+	for (const struct cfg_item *it = items; it->name; it++) {
+		char path[128];
+		snprintf(path, sizeof(path), "%s%s%s", where ? where : "", where ? "." : "", it->name);
+		if (it->type == CFG_SECTION) {
+			reference_items(t, it->items, path);
+			continue;
+		}
+		reference_row(t, it, path);
+		if (it->type == CFG_LIST) {
+			strncat(path, "[]", sizeof(path) - strlen(path) - 1);
+			reference_items(t, it->items, path);
+		}
+	}
+}
+
+char *config_reference(void)
+{
+	struct text t = {.s = malloc(4096), .cap = 4096};
+	text_add(&t, "| key | type | range | default | reload | meaning |\n|---|---|---|---|---|---|\n");
+	reference_items(&t, cfg_schema[0].items, NULL);
+	return t.s;
+}
+
+/* ---- loading ---- */
 
 /* 1-based line of a byte offset, for reader errors (bad encoding) that carry no mark. */
 static unsigned offset_line(const char *text, size_t len, size_t offset)
@@ -786,31 +676,6 @@ static int yaml_failure(struct parse *p, const yaml_parser_t *parser, const char
 	return TERN_ECONFIG;
 }
 
-static void set_defaults(struct config *c)
-{
-	c->edns_size = 1232;
-	c->udp_workers = 0;
-	c->tcp_idle_timeout_ms = 10000;
-	c->tcp_max_clients = 1024;
-	c->tcp_max_clients_per_address = 32;
-	c->log_level = LOG_INFO;
-	c->api.rate = 50;
-	c->api.burst = 100;
-	c->api.default_ttl = 3600;
-	c->api.soa_refresh = 7200;
-	c->api.soa_retry = 900;
-	c->api.soa_expire = 1209600;
-	c->api.soa_minimum = 300;
-	c->api.journal_keep = 1000;
-	c->api.max_clients = 1024;
-	c->api.max_clients_per_address = 32;
-	c->api.request_timeout_ms = 10000;
-	c->api.idle_timeout_ms = 30000;
-	c->pops.interval_ms = 60000;
-	c->pops.timeout_ms = 2000;
-	c->pops.down_after = 3;
-}
-
 int config_load_string(const char *text, size_t len, const char *source, const char *basedir, struct config **out,
                        char *err, size_t errlen)
 {
@@ -832,7 +697,7 @@ int config_load_string(const char *text, size_t len, const char *source, const c
 		rc = TERN_ENOMEM;
 		goto fail;
 	}
-	set_defaults(p.c);
+	apply_defaults(&p, cfg_schema[0].items, p.c);
 	if (source && !(p.c->path = strdup(source))) {
 		rc = TERN_ENOMEM;
 		goto fail;
@@ -857,7 +722,7 @@ int config_load_string(const char *text, size_t len, const char *source, const c
 	yaml_node_t *second = yaml_document_get_root_node(&extra);
 	if (second)
 		cfg_perr(&p, cfg_node_line(second), "only one YAML document is allowed");
-	parse_root(&p, yaml_document_get_root_node(&doc));
+	read_root(&p, yaml_document_get_root_node(&doc));
 	if (p.nomem) {
 		rc = TERN_ENOMEM;
 		goto fail;
@@ -960,28 +825,8 @@ void config_free(struct config *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nzones; i++) {
-		free(c->zones[i].name);
-		free(c->zones[i].file);
-		free(c->zones[i].primaries);
-	}
-	free(c->zones);
-	free(c->listen);
-	free(c->nsid);
-	free(c->path);
-	free(c->api.data_dir);
-	free(c->api.jwks);
-	free(c->api.nameservers);
-	free(c->transfer.allow);
-	free(c->transfer.notify);
+	free_items(cfg_schema[0].items, c);
 	free(c->catalog.state_file);
-	for (size_t i = 0; i < c->pops.n; i++) {
-		free(c->pops.list[i].name);
-		free(c->pops.list[i].healthz);
-	}
-	free(c->pops.list);
-	if (c->keys)
-		explicit_bzero(c->keys, c->nkeys * sizeof(*c->keys)); /* secrets */
-	free(c->keys);
+	free(c->path);
 	free(c);
 }

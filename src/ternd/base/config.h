@@ -1,4 +1,5 @@
-/* ternd's configuration file (YAML, read with libyaml): listeners, zones, identity, EDNS. */
+/* ternd's configuration: what a file holds once read (YAML, with libyaml, against the table of keys
+ * in config_schema.c), and the keys a reload cannot apply. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,7 +18,7 @@ struct config_listen {
 
 /* A TSIG key (RFC 8945) of the keys section; referred to by name from transfer and zones. */
 struct config_key {
-	struct tsig_key key;
+	struct tsig_key key; /* its name is set even when the key was refused */
 	unsigned line; /* where it is declared */
 };
 
@@ -32,6 +33,7 @@ struct config_zone {
 	/* The TSIG key (in config.keys) that signs SOA queries and transfers to the primaries, and must
 	 * sign their answers and any NOTIFY for the zone; NULL = none */
 	const struct tsig_key *key;
+	uint16_t key_ref; /* 1 + its index in config.keys; 0 = none */
 	bool catalog; /* a secondary zone that is a catalog (RFC 9432): its members are pulled too */
 	unsigned line; /* where the zone is declared */
 };
@@ -132,3 +134,11 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
 int config_load_string(const char *text, size_t len, const char *source, const char *basedir, struct config **out,
                        char *err, size_t errlen);
 void config_free(struct config *c);
+
+/* Calls changed(key, arg) with the name of each key ("server.listen") that differs between old
+ * and next but that a reload cannot apply: those need a restart. */
+void config_restart_keys(const struct config *old, const struct config *next,
+                         void (*changed)(const char *key, void *arg), void *arg);
+/* The reference of every key (a Markdown table: key, type, range, default, reload, meaning), as
+ * README.md holds it; malloc'd, NULL when out of memory. */
+char *config_reference(void);

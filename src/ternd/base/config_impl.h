@@ -1,6 +1,5 @@
-/* Internals shared by the configuration parser's files (config.c: the document, server, log,
- * zones, api; config_peers.c: keys, transfer, pops, catalog): the parse state and its helpers.
- * Each helper reports problems through cfg_perr() as "file:line: field: problem". */
+/* Internals of the configuration reader: the schema's types (a table of keys, config_schema.c),
+ * the parse state, and the value readers (config_types.c) the one parser (config.c) calls. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,6 +11,64 @@
 
 #define QUOTE_MAX 64 /* characters of a bad value shown in a message */
 #define QUOTE_BUF (QUOTE_MAX + 16)
+#define CFG_MAX_ITEMS 32 /* keys one mapping of the schema may hold */
+#define CFG_NONE ((size_t)-1) /* an item's offset when its value is checked, not stored (the finish reads it) */
+
+/* What a key holds. Each type has one reader (config_types.c) and one way to print, compare and
+ * free its value (config.c). */
+enum cfg_type {
+	CFG_SECTION, /* a mapping: items hold its keys; stored in the same struct (offset 0) or a member */
+	CFG_LIST, /* a list of mappings (items); an array of size-byte elements and a size_t count */
+	CFG_UINT, /* decimal digits, min..max, stored times scale in an integer of size bytes */
+	CFG_SECONDS, /* seconds with up to three decimals, min..max milliseconds, stored as unsigned ms */
+	CFG_BOOL, /* true/yes/on or false/no/off */
+	CFG_ENUM, /* one of names; its index, stored in an integer of size bytes */
+	CFG_STRING, /* text of at most max bytes (0 = no limit), malloc'd; check may refuse it */
+	CFG_PATH, /* a file name, relative to the configuration file's directory, malloc'd */
+	CFG_NAME, /* a domain name, absolute or relative to the root: wire form, lower-cased */
+	CFG_ADDR, /* "ADDRESS@PORT" or "ADDRESS" (port 53): a struct config_listen */
+	CFG_ADDRS, /* a list of CFG_ADDR, none twice, at least min: array of struct config_listen + count */
+	CFG_PREFIX, /* "ADDRESS/LEN" or "ADDRESS": a struct config_prefix */
+	CFG_NAMES, /* a list of domain names: array of uint8_t[NAME_MAXLEN] + count */
+	CFG_KEYREF, /* the name of a key of the keys section: 1 + its index (uint16_t) */
+};
+
+enum {
+	CFG_REQUIRED = 1 << 0, /* "missing required key" when absent */
+	CFG_RELOAD = 1 << 1, /* a SIGHUP applies a new value; else a change needs a restart */
+	CFG_SCALAR_OK = 1 << 2, /* CFG_ADDRS: one address alone is a list of one */
+	CFG_SHORTHAND = 1 << 3, /* CFG_LIST: a scalar element is the value of the element's first item */
+	CFG_SECRET = 1 << 4, /* CFG_LIST: zeroed before it is freed */
+};
+
+struct parse;
+struct field;
+
+/* One key of the schema. offset is where its value goes, from the start of the struct its
+ * section is stored in (struct config for the top level). */
+struct cfg_item {
+	const char *name;
+	enum cfg_type type;
+	unsigned flags;
+	size_t offset;
+	size_t size; /* UINT, ENUM: bytes of the integer; LIST: bytes of an element */
+	size_t count; /* LIST, ADDRS, NAMES: offset of the size_t count */
+	unsigned long min, max; /* UINT (before scale), SECONDS (ms), STRING (max bytes), ADDRS/LIST (min count) */
+	unsigned scale; /* UINT: stored as value * scale (seconds as milliseconds); 0 = 1 */
+	const char *def; /* the default, as written in a file; NULL = none */
+	const char *const *names; /* ENUM: the values, NULL-terminated */
+	/* STRING: false after writing why s is refused ("<quoted s> is not ...") into why */
+	bool (*check)(const char *s, char *why, size_t cap);
+	const struct cfg_item *items; /* SECTION, LIST: the keys inside, ended by an item without a name */
+	/* SECTION, LIST: checks across the keys (and derived fields), after they are read; f holds the
+	 * nodes found for items, in their order. A list element is kept when it returns true. */
+	bool (*finish)(struct parse *p, void *base, const struct field *f, unsigned line, const char *where);
+	const char *unit; /* the reference's word for one of it, or what a list holds ("PoP") */
+	const char *help; /* one line for the reference (README.md) */
+};
+
+/* The schema: the top-level keys of a configuration file (config_schema.c). */
+extern const struct cfg_item cfg_schema[];
 
 /* State of one load: the document being checked, the configuration being built, the messages. */
 struct parse {
@@ -26,11 +83,12 @@ struct parse {
 	struct config *c;
 };
 
-/* The keys one mapping may hold, and what was found for each. */
+/* What was found in a mapping for one item. */
 struct field {
 	const char *key;
 	yaml_node_t *value; /* NULL when absent */
 	unsigned line; /* of the key */
+	bool ok; /* read without a problem */
 };
 
 /* Messages and nodes: a problem at line; a node's line, kind and text; a value quoted safely. */
@@ -38,26 +96,30 @@ __attribute__((format(printf, 3, 4))) void cfg_perr(struct parse *p, unsigned li
 unsigned cfg_node_line(const yaml_node_t *n);
 const char *cfg_kind_name(const yaml_node_t *n);
 const char *cfg_scalar_text(const yaml_node_t *n);
+bool cfg_is_null(const yaml_node_t *n);
 const char *cfg_quote(const char *s, char *buf, size_t cap);
-/* Fields: each names the problem (where + what was found) and returns false, NULL or -1. */
-void cfg_walk_mapping(struct parse *p, yaml_node_t *map, const char *where, struct field *fields, size_t nfields);
-bool cfg_want_mapping(struct parse *p, yaml_node_t *n, const char *where);
-long cfg_want_list(struct parse *p, yaml_node_t *n, const char *where);
 const char *cfg_want_scalar(struct parse *p, yaml_node_t *n, const char *where);
-bool cfg_want_uint(struct parse *p, yaml_node_t *n, const char *where, unsigned long min, unsigned long max,
-                   unsigned long *out);
 char *cfg_dup_or_flag(struct parse *p, const char *s);
-bool cfg_parse_addr(struct parse *p, yaml_node_t *n, const char *where, struct config_listen *out);
 char *cfg_path_join(struct parse *p, const char *base, const char *file);
+
+/* Value readers (config_types.c): the text s of a scalar at line, for the key where; each names
+ * the problem and returns false. */
+bool cfg_read_uint(struct parse *p, const char *s, unsigned line, const char *where, unsigned long min,
+                   unsigned long max, unsigned long *out);
+bool cfg_read_seconds(struct parse *p, const char *s, unsigned line, const char *where, unsigned min_ms,
+                      unsigned max_ms, unsigned *out);
+bool cfg_read_bool(struct parse *p, const char *s, unsigned line, const char *where, bool *out);
+bool cfg_read_enum(struct parse *p, const char *s, unsigned line, const char *where, const char *const *names,
+                   unsigned *out);
+bool cfg_read_name(struct parse *p, const char *s, unsigned line, const char *where, uint8_t out[NAME_MAXLEN]);
+bool cfg_read_addr(struct parse *p, const char *s, unsigned line, const char *where, struct config_listen *out);
+bool cfg_read_prefix(struct parse *p, const char *s, unsigned line, const char *where, struct config_prefix *out);
+uint16_t cfg_read_keyref(struct parse *p, const char *s, unsigned line, const char *where);
+/* STRING checks: a PoP's name, a PoP's /healthz URL (libcurl's URL parser), a TSIG algorithm. */
+bool cfg_check_pop_name(const char *s, char *why, size_t cap);
+bool cfg_check_url(const char *s, char *why, size_t cap);
+bool cfg_check_tsig_alg(const char *s, char *why, size_t cap);
+
 /* Zone names as text, and the default file name of a secondary's copy. */
 void cfg_apex_text(const uint8_t *apex, char *buf, size_t cap);
 bool cfg_copy_file_name(const uint8_t *apex, char *text, size_t cap);
-/* More fields: yes/no, a domain name, a key of the keys section (1 + its index). */
-bool cfg_want_bool(struct parse *p, yaml_node_t *n, const char *where, bool *out);
-bool cfg_want_name(struct parse *p, yaml_node_t *n, const char *where, uint8_t out[NAME_MAXLEN]);
-uint16_t cfg_want_key(struct parse *p, yaml_node_t *n, const char *where);
-/* The sections config_peers.c parses for the top level. */
-void cfg_parse_keys(struct parse *p, yaml_node_t *keys);
-void cfg_parse_transfer(struct parse *p, yaml_node_t *tr);
-void cfg_parse_pops(struct parse *p, yaml_node_t *pops, unsigned line);
-void cfg_parse_catalog(struct parse *p, yaml_node_t *cat, unsigned line);

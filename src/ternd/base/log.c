@@ -2,20 +2,21 @@
 #include "ternd/base/log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
 
-static enum log_level max_level = LOG_INFO; /* set once at start-up, before threads */
+static _Atomic int max_level = LOG_INFO; /* set at start-up and by a reload (log.level) */
 
 void log_set_level(enum log_level level)
 {
-	max_level = level;
+	atomic_store_explicit(&max_level, (int)level, memory_order_relaxed);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const char *names[] = {"error", "warning", "info", "debug"};
-	if (level > max_level)
+	if ((int)level > atomic_load_explicit(&max_level, memory_order_relaxed))
 		return;
 	char line[2048], ts[32];
 	struct timespec now;

@@ -21,6 +21,11 @@ void change_init(struct change *c, struct zones *zones, struct store *store, uns
 	pthread_mutex_init(&c->lock, NULL);
 }
 
+void change_set_journal_keep(struct change *c, unsigned keep)
+{
+	atomic_store(&c->journal_keep, keep);
+}
+
 void change_destroy(struct change *c)
 {
 	pthread_mutex_destroy(&c->lock);
@@ -163,10 +168,10 @@ static int store_write(struct change *c, struct store_txn *t, const struct chang
 			return store_failed(r, name, err);
 	}
 	int64_t entry = 0;
+	unsigned keep = atomic_load(&c->journal_keep);
 	if (store_zone_set_serial(t, rq->apex, e->serial_to, err, sizeof(err)) < 0 ||
 	    store_journal_append(t, rq->apex, e, &entry, err, sizeof(err)) < 0 ||
-	    (trim_due(entry, c->journal_keep) &&
-	     store_journal_trim_keep(t, rq->apex, c->journal_keep, err, sizeof(err)) < 0))
+	    (trim_due(entry, keep) && store_journal_trim_keep(t, rq->apex, keep, err, sizeof(err)) < 0))
 		return store_failed(r, name, err);
 	if (rq->proposal > 0) {
 		int rc =

@@ -3,6 +3,7 @@
  * gets a structured result; it knows nothing of HTTP or JSON. */
 #pragma once
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,11 +33,13 @@ void change_rrsets_free(struct change_rrset *ch, size_t n);
 struct change {
 	struct zones *zones;
 	struct store *store;
-	unsigned journal_keep; /* journal entries kept per zone (older ones are trimmed) */
+	_Atomic unsigned journal_keep; /* journal entries kept per zone (older ones are trimmed) */
 	pthread_mutex_t lock;
 };
 void change_init(struct change *c, struct zones *zones, struct store *store, unsigned journal_keep);
 void change_destroy(struct change *c);
+/* A reload's journal-keep, from the next write on (any thread). */
+void change_set_journal_keep(struct change *c, unsigned keep);
 
 /* Where a write stopped. Before CHANGE_PUBLISH nothing was stored nor served. */
 enum change_step {

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,8 @@ struct http {
 	void *ctx;
 	struct http_hooks hooks;
 	struct http_limits lim;
+	_Atomic unsigned set_per_address, set_request_ms, set_idle_ms; /* http_set_limits: 0 = unchanged */
+	struct ev_async limits; /* http_set_limits: the new values are waiting */
 	size_t max_route_body; /* the largest body any route takes (lim.max_body at least) */
 	unsigned big; /* connections holding a big-body slot (HTTP_BIG_BODIES at most) */
 	struct conn *first, *last; /* open connections, in order of arrival */
@@ -730,6 +733,30 @@ static void sweep(struct http *h)
 	}
 }
 
+/* The limits http_set_limits asked for, from the next event on (in the loop's thread). */
+static void take_limits(struct ev_loop *loop, struct ev_async *as)
+{
+	(void)loop;
+	struct http *h = as->arg;
+	unsigned v;
+	if ((v = atomic_exchange(&h->set_per_address, 0)) != 0)
+		h->lim.max_per_address = v < h->lim.max_clients ? v : h->lim.max_clients;
+	if ((v = atomic_exchange(&h->set_request_ms, 0)) != 0)
+		h->lim.request_ms = v;
+	if ((v = atomic_exchange(&h->set_idle_ms, 0)) != 0)
+		h->lim.idle_ms = v;
+}
+
+void http_set_limits(struct http *h, unsigned max_per_address, unsigned request_ms, unsigned idle_ms)
+{
+	if (!h)
+		return;
+	atomic_store(&h->set_per_address, max_per_address);
+	atomic_store(&h->set_request_ms, request_ms);
+	atomic_store(&h->set_idle_ms, idle_ms);
+	ev_async_send(&h->limits);
+}
+
 static void on_listen(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
 	(void)events;
@@ -808,6 +835,7 @@ int http_start(const struct sockaddr *addr, socklen_t len, const struct http_rou
 	}
 	ev_timer_init(&h->deadline, on_deadline, h);
 	ev_before_wait(h->loop, after_round, h);
+	ev_async_start(h->loop, &h->limits, take_limits, h);
 	if (ev_thread_start(&h->thread, h->loop, "ternd-http") < 0) {
 		snprintf(err, errlen, "cannot start the HTTP API's thread");
 		goto fail;

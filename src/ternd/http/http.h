@@ -69,6 +69,9 @@ int http_start(const struct sockaddr *addr, socklen_t len, const struct http_rou
                const struct http_hooks *hooks, const struct http_limits *limits, struct http **out, char *err,
                size_t errlen);
 void http_stop(struct http *h);
+/* A reload's limits: connections from one address (at most max_clients), a request's time, a kept-alive
+ * connection's wait; each applies from the server's next event on (0 leaves one as it is). Any thread. */
+void http_set_limits(struct http *h, unsigned max_per_address, unsigned request_ms, unsigned idle_ms);
 /* Responses sent so far by status class: out[2] counts 2xx ... out[5] counts 5xx. Call from a
  * handler (the server's thread). */
 void http_counts(const struct http *h, uint64_t out[6]);

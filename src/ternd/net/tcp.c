@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -96,9 +97,9 @@ struct tcp_list {
 struct tcp {
 	struct server *srv;
 	struct stats_block *stats;
-	uint64_t idle_ms;
+	_Atomic uint64_t idle_ms; /* tcp_reload() may change it, and max_per_client */
 	size_t max_clients; /* 0: no limit */
-	size_t max_per_client;
+	_Atomic size_t max_per_client;
 	struct ev_loop *loop; /* the TCP thread's: listeners, connections, built transfers, deadlines */
 	struct ev_thread thread;
 	struct ev_io *listeners;
@@ -839,6 +840,14 @@ fail:
 	xfr_stop(t);
 	tcp_free(t);
 	return rc;
+}
+
+void tcp_reload(struct tcp *t, const struct config *conf)
+{
+	if (!t)
+		return;
+	atomic_store(&t->idle_ms, conf->tcp_idle_timeout_ms ? conf->tcp_idle_timeout_ms : TCP_IDLE_DEFAULT_MS);
+	atomic_store(&t->max_per_client, conf->tcp_max_clients_per_address);
 }
 
 void tcp_stop(struct tcp *t)

@@ -10,5 +10,8 @@ struct tcp;
 
 /* Binds every TCP listener in conf and starts the TCP thread. */
 int tcp_start(struct server *srv, const struct config *conf, struct tcp **out, char *err, size_t errlen);
+/* A reload: conf's tcp-idle-timeout and tcp-max-clients-per-address, from the TCP thread's next
+ * event on (listen addresses and tcp-max-clients need a restart). Any thread. */
+void tcp_reload(struct tcp *t, const struct config *conf);
 /* Stops and joins the thread, closes every connection and listener. */
 void tcp_stop(struct tcp *t);

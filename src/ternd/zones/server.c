@@ -61,9 +61,10 @@ static struct ns_params *params_new(const struct config *conf)
 	return p;
 }
 
-int server_init(struct server *srv, const struct config *conf)
+int server_init(struct server *srv, struct config *conf)
 {
 	memset(srv, 0, sizeof(*srv));
+	srv->conf = conf;
 	srv->zones = zones_new();
 	srv->params = params_new(conf);
 	if (!srv->zones || !srv->params) {
@@ -73,15 +74,16 @@ int server_init(struct server *srv, const struct config *conf)
 	return 0;
 }
 
-int server_set_params(struct server *srv, const struct config *conf)
+struct config *server_set_config(struct server *srv, struct config *next)
 {
-	struct ns_params *p = params_new(conf);
+	struct ns_params *p = params_new(next);
 	if (!p)
-		return TERN_ENOMEM;
+		return NULL;
 	struct ns_params *old = rcu_xchg_pointer(&srv->params, p);
+	struct config *previous = rcu_xchg_pointer(&srv->conf, next);
 	synchronize_rcu();
 	params_free(old);
-	return 0;
+	return previous;
 }
 
 void server_destroy(struct server *srv)
@@ -91,4 +93,5 @@ void server_destroy(struct server *srv)
 	params_free(srv->params);
 	srv->zones = NULL;
 	srv->params = NULL;
+	srv->conf = NULL;
 }

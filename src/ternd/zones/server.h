@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <urcu-qsbr.h>
+
 #include "ternd/base/config.h"
 #include "ternd/base/stats.h"
 #include "ternd/zones/zones.h"
@@ -26,12 +28,23 @@ struct xfr_journal;
 struct server {
 	struct zones *zones;
 	struct ns_params *params; /* RCU pointer */
+	/* The configuration in force (RCU pointer), published whole by server_set_config: read it with
+	 * server_config() as an RCU reader, and keep nothing from it past the read-side section. */
+	struct config *conf;
 	struct stats stats; /* query counters of every worker */
 	struct xfrin *xfrin; /* secondary zones (NOTIFY in, expiry); set before workers start */
 	const struct xfr_journal *journal; /* zone history for IXFR (the API's store); NULL = none */
 };
 
-int server_init(struct server *srv, const struct config *conf);
-/* Publishes new parameters from a reloaded configuration. */
-int server_set_params(struct server *srv, const struct config *conf);
+/* conf is published as the configuration in force; the caller keeps owning it. */
+int server_init(struct server *srv, struct config *conf);
+/* Publishes a reloaded configuration whole, with the answering parameters made from it, waits
+ * until no reader can see the previous one, and returns it (the caller frees it once nothing
+ * else holds it). On out of memory nothing changes and NULL is returned. */
+struct config *server_set_config(struct server *srv, struct config *next);
+/* The configuration in force; the caller is an RCU reader (or the thread that publishes). */
+static inline const struct config *server_config(const struct server *srv)
+{
+	return rcu_dereference(((struct server *)srv)->conf);
+}
 void server_destroy(struct server *srv);

@@ -1,0 +1,654 @@
+/* The configuration schema: every key of a configuration file in one table (type, range, default,
+ * where it goes in struct config, whether a reload applies it, what it means), and the checks that
+ * span several keys. config.c walks it to read a file, print the reference and compare two. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/name.h"
+#include "lib/tsig.h"
+#include "ternd/base/config_impl.h"
+
+#define CONFIG_AT(member) offsetof(struct config, member)
+#define R (CFG_RELOAD)
+#define SECONDS_MAX 2147483647ul
+
+static const char *const log_levels[] = {"error", "warning", "info", "debug", NULL};
+static const char *const serial_policies[] = {"date", "increment", NULL};
+
+static const struct cfg_item server_items[] = {
+    {.name = "listen",
+     .type = CFG_ADDRS,
+     .flags = CFG_REQUIRED,
+     .offset = CONFIG_AT(listen),
+     .count = CONFIG_AT(nlisten),
+     .min = 1,
+     .unit = "address",
+     .help = "UDP and TCP listen addresses, \"ADDRESS@PORT\" or \"ADDRESS\" (port 53)"},
+    {.name = "identity",
+     .type = CFG_STRING,
+     .flags = R,
+     .offset = CONFIG_AT(nsid),
+     .max = 255,
+     .help = "NSID (RFC 5001) payload; not sent when absent"},
+    {.name = "edns-buffer-size",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = CONFIG_AT(edns_size),
+     .size = 2,
+     .min = 512,
+     .max = 4096,
+     .def = "1232",
+     .unit = "bytes",
+     .help = "UDP payload advertised, and the largest UDP answer sent"},
+    {.name = "udp-workers",
+     .type = CFG_UINT,
+     .offset = CONFIG_AT(udp_workers),
+     .size = sizeof(unsigned),
+     .min = 0,
+     .max = 256,
+     .def = "0",
+     .help = "threads per listen address, each with its own SO_REUSEPORT socket; 0 = one per CPU"},
+    {.name = "tcp-idle-timeout",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = CONFIG_AT(tcp_idle_timeout_ms),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 3600,
+     .scale = 1000,
+     .def = "10",
+     .unit = "seconds",
+     .help = "how long a TCP connection may stay idle (RFC 7766)"},
+    {.name = "tcp-max-clients",
+     .type = CFG_UINT,
+     .offset = CONFIG_AT(tcp_max_clients),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 1000000,
+     .def = "1024",
+     .help = "TCP connections open at once"},
+    {.name = "tcp-max-clients-per-address",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = CONFIG_AT(tcp_max_clients_per_address),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 1000000,
+     .def = "32",
+     .help = "of those, from one IPv4 address or one IPv6 /64"},
+    {0},
+};
+
+static const struct cfg_item log_items[] = {
+    {.name = "level",
+     .type = CFG_ENUM,
+     .flags = R,
+     .offset = CONFIG_AT(log_level),
+     .size = sizeof(int),
+     .names = log_levels,
+     .def = "info",
+     .help = "the least severe message logged"},
+    {0},
+};
+
+/* keys[i]: the name not used by another key. A key refused for its algorithm or secret still goes
+ * in by name with TSIG_ALG_NONE, so references to it are not reported as unknown too (the
+ * configuration is refused anyway). */
+static bool finish_key(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
+{
+	enum { NAME, ALG, SECRET };
+	struct config_key *k = base;
+	char field[64], q[QUOTE_BUF], msg[160];
+	k->line = line;
+	if (!f[NAME].value || !f[NAME].ok)
+		return false;
+	const char *name = cfg_scalar_text(f[NAME].value);
+	for (size_t i = 0; i < p->c->nkeys; i++) {
+		if (name_equal(p->c->keys[i].key.name, k->key.name)) {
+			cfg_perr(p, cfg_node_line(f[NAME].value), "%s.name: duplicate key %s (first at line %u)", where,
+			         cfg_quote(name, q, sizeof(q)), p->c->keys[i].line);
+			return false;
+		}
+	}
+	uint8_t wire[NAME_MAXLEN];
+	memcpy(wire, k->key.name, name_len(k->key.name));
+	/* name and algorithm are known good: what tsig_key_init can still find wrong is the secret */
+	if (f[ALG].ok && f[SECRET].ok && f[ALG].value && f[SECRET].value) {
+		if (tsig_key_init(&k->key, name, cfg_scalar_text(f[ALG].value), cfg_scalar_text(f[SECRET].value), msg,
+		                  sizeof(msg)) == 0)
+			return true;
+		snprintf(field, sizeof(field), "%s.secret", where);
+		cfg_perr(p, cfg_node_line(f[SECRET].value), "%s: %s", field, msg);
+	}
+	memset(&k->key, 0, sizeof(k->key));
+	memcpy(k->key.name, wire, name_len(wire));
+	return true;
+}
+
+static const struct cfg_item key_items[] = {
+    {.name = "name",
+     .type = CFG_NAME,
+     .flags = CFG_REQUIRED | R,
+     .offset = offsetof(struct config_key, key.name),
+     .help = "the key's name, a domain name"},
+    {.name = "algorithm",
+     .type = CFG_STRING,
+     .flags = CFG_REQUIRED | R,
+     .offset = CFG_NONE,
+     .check = cfg_check_tsig_alg,
+     .help = "hmac-sha1, hmac-sha224, hmac-sha256, hmac-sha384 or hmac-sha512"},
+    {.name = "secret",
+     .type = CFG_STRING,
+     .flags = CFG_REQUIRED | R,
+     .offset = CFG_NONE,
+     .help = "base64, as `tsig-keygen` or `keymgr -t` print it"},
+    {0},
+};
+
+/* zones[i]: a valid name not listed before; key and catalog for secondary zones only; a file, or
+ * a name that makes one (set by finish_root). */
+static bool finish_zone(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
+{
+	enum { NAME, FILE_, PRIMARY, KEY, CATALOG };
+	struct config_zone *z = base;
+	char q[QUOTE_BUF], t[NAME_MAXLEN * 4 + 8];
+	bool ok = true;
+	z->line = line;
+	for (size_t i = 0; i <= CATALOG; i++)
+		ok = ok && (!f[i].value || f[i].ok);
+	if (z->name && name_from_text(z->apex, z->name, NULL) < 0) {
+		cfg_perr(p, cfg_node_line(f[NAME].value), "%s.name: %s is not a valid domain name", where,
+		         cfg_quote(z->name, q, sizeof(q)));
+		return false;
+	}
+	if (!z->name)
+		return false;
+	name_lower(z->apex);
+	for (size_t i = 0; i < p->c->nzones; i++) {
+		if (name_equal(p->c->zones[i].apex, z->apex)) {
+			cfg_apex_text(z->apex, t, sizeof(t));
+			cfg_perr(p, line, "%s: duplicate zone %s (first at line %u)", where, t, p->c->zones[i].line);
+			return false;
+		}
+	}
+	if (f[KEY].value && !f[PRIMARY].value) {
+		cfg_perr(p, f[KEY].line,
+		         "%s.key: only a secondary zone (one with a primary) takes a key; transfer.allow "
+		         "and transfer.notify say which keys transfers out and NOTIFY use",
+		         where);
+		ok = false;
+	} else if (z->key_ref) {
+		z->key = &p->c->keys[z->key_ref - 1].key; /* keys never move: read whole before zones */
+	}
+	if (z->catalog && !f[PRIMARY].value) {
+		cfg_perr(p, f[CATALOG].line,
+		         "%s.catalog: only a secondary zone (one with a primary) can be a catalog to consume", where);
+		ok = false;
+	}
+	if (!f[FILE_].value && !f[PRIMARY].value) {
+		cfg_perr(p, line, "%s.file: missing required key", where);
+		ok = false;
+	} else if (!f[FILE_].value && ok && !cfg_copy_file_name(z->apex, t, sizeof(t))) {
+		cfg_perr(p, line, "%s.file: required: the zone name cannot make a file name", where);
+		ok = false;
+	}
+	return ok;
+}
+
+static const struct cfg_item zone_items[] = {
+    {.name = "name",
+     .type = CFG_STRING,
+     .flags = CFG_REQUIRED | R,
+     .offset = offsetof(struct config_zone, name),
+     .help = "the zone's name"},
+    {.name = "file",
+     .type = CFG_PATH,
+     .flags = R,
+     .offset = offsetof(struct config_zone, file),
+     .help = "RFC 1035 master file; for a secondary zone its last good copy (default <data dir>/<zone>.zone)"},
+    {.name = "primary",
+     .type = CFG_ADDRS,
+     .flags = CFG_SCALAR_OK | R,
+     .offset = offsetof(struct config_zone, primaries),
+     .count = offsetof(struct config_zone, nprimaries),
+     .min = 1,
+     .unit = "address",
+     .help = "makes it a secondary zone, pulled by IXFR/AXFR from these, in order"},
+    {.name = "key",
+     .type = CFG_KEYREF,
+     .flags = R,
+     .offset = offsetof(struct config_zone, key_ref),
+     .help = "secondary zone: TSIG key signing SOA queries, transfers and NOTIFY with the primaries"},
+    {.name = "catalog",
+     .type = CFG_BOOL,
+     .flags = R,
+     .offset = offsetof(struct config_zone, catalog),
+     .def = "false",
+     .help = "secondary zone: a catalog (RFC 9432) whose members are pulled too"},
+    {0},
+};
+
+/* api: data-dir and jwks make the tenant API; with neither, the API serves /healthz and /metrics
+ * only, so a PoP reports its health without a key set or a store. */
+static bool finish_api(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
+{
+	enum { LISTEN, DATA, JWKS, LEGACY, RATE, BURST, SERIAL, NS, HOSTMASTER };
+	enum { MAXCLIENTS = 15, PERADDR = 16 };
+	(void)where;
+	struct config_api *a = base;
+	a->enabled = true;
+	bool tenants = f[DATA].value || f[JWKS].value;
+	if (!f[DATA].value && tenants)
+		cfg_perr(p, line, "api.data-dir: missing required key (the tenant API needs data-dir and jwks)");
+	if (!f[JWKS].value && tenants)
+		cfg_perr(p, line, "api.jwks: missing required key (the tenant API needs data-dir and jwks)");
+	a->has_hostmaster = f[HOSTMASTER].value && f[HOSTMASTER].ok;
+	if (a->max_clients_per_address > a->max_clients && f[PERADDR].value)
+		cfg_perr(p, cfg_node_line(f[PERADDR].value),
+		         "api.max-clients-per-address: %u is more than api.max-clients (%u)",
+		         a->max_clients_per_address, a->max_clients);
+	else if (a->max_clients_per_address > a->max_clients)
+		a->max_clients_per_address = a->max_clients; /* the default, under a small max-clients */
+	return true;
+}
+
+#define API_AT(member) offsetof(struct config_api, member)
+static const struct cfg_item api_items[] = {
+    {.name = "listen",
+     .type = CFG_ADDR,
+     .flags = CFG_REQUIRED,
+     .offset = API_AT(listen),
+     .help = "the HTTP API's address, \"ADDRESS@PORT\""},
+    {.name = "data-dir",
+     .type = CFG_PATH,
+     .offset = API_AT(data_dir),
+     .help = "holds tern.db (SQLite); with jwks, makes the tenant API"},
+    {.name = "jwks",
+     .type = CFG_PATH,
+     .flags = R,
+     .offset = API_AT(jwks),
+     .help = "public keys (RS256/ES256) bearer tokens are verified against; read again on SIGHUP"},
+    {.name = "legacy-tenant-header",
+     .type = CFG_BOOL,
+     .flags = R,
+     .offset = API_AT(legacy_tenant_header),
+     .def = "false",
+     .help = "accept X-Tenant-ID without a token (migration only)"},
+    {.name = "rate-limit",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = API_AT(rate),
+     .size = sizeof(unsigned),
+     .min = 0,
+     .max = 1000000,
+     .def = "50",
+     .help = "requests a second per tenant (token bucket); 0 = off"},
+    {.name = "rate-burst",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = API_AT(burst),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 1000000,
+     .def = "100",
+     .help = "the token bucket's size"},
+    {.name = "serial-policy",
+     .type = CFG_ENUM,
+     .flags = R,
+     .offset = API_AT(serial_increment),
+     .size = sizeof(bool),
+     .names = serial_policies,
+     .def = "date",
+     .help = "SOA serials of API zones: YYYYMMDDnn, or +1 per change"},
+    {.name = "nameservers",
+     .type = CFG_NAMES,
+     .flags = R,
+     .offset = API_AT(nameservers),
+     .count = API_AT(nnameservers),
+     .help = "NS records of new zones"},
+    {.name = "hostmaster",
+     .type = CFG_NAME,
+     .flags = R,
+     .offset = API_AT(hostmaster),
+     .help = "SOA RNAME of new zones (default hostmaster.<zone>)"},
+    {.name = "default-ttl",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = API_AT(default_ttl),
+     .size = 4,
+     .min = 0,
+     .max = SECONDS_MAX,
+     .def = "3600",
+     .unit = "seconds",
+     .help = "TTL of records of new zones"},
+    {.name = "soa-refresh",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = API_AT(soa_refresh),
+     .size = 4,
+     .min = 1,
+     .max = SECONDS_MAX,
+     .def = "7200",
+     .unit = "seconds",
+     .help = "SOA refresh of new zones"},
+    {.name = "soa-retry",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = API_AT(soa_retry),
+     .size = 4,
+     .min = 1,
+     .max = SECONDS_MAX,
+     .def = "900",
+     .unit = "seconds",
+     .help = "SOA retry of new zones"},
+    {.name = "soa-expire",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = API_AT(soa_expire),
+     .size = 4,
+     .min = 1,
+     .max = SECONDS_MAX,
+     .def = "1209600",
+     .unit = "seconds",
+     .help = "SOA expire of new zones"},
+    {.name = "soa-minimum",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = API_AT(soa_minimum),
+     .size = 4,
+     .min = 0,
+     .max = SECONDS_MAX,
+     .def = "300",
+     .unit = "seconds",
+     .help = "SOA minimum (negative TTL) of new zones"},
+    {.name = "journal-keep",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = API_AT(journal_keep),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 1000000,
+     .def = "1000",
+     .help = "changes kept per zone at least (IXFR, history)"},
+    {.name = "max-clients",
+     .type = CFG_UINT,
+     .offset = API_AT(max_clients),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 65536,
+     .def = "1024",
+     .help = "HTTP connections open at once"},
+    {.name = "max-clients-per-address",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = API_AT(max_clients_per_address),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 65536,
+     .def = "32",
+     .help = "of those, from one IPv4 address or IPv6 /64 (at most max-clients)"},
+    {.name = "request-timeout",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = API_AT(request_timeout_ms),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 3600,
+     .scale = 1000,
+     .def = "10",
+     .unit = "seconds",
+     .help = "for a whole request, header and body, from its first byte (408 after)"},
+    {.name = "idle-timeout",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = API_AT(idle_timeout_ms),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 3600,
+     .scale = 1000,
+     .def = "30",
+     .unit = "seconds",
+     .help = "how long a kept-alive connection may wait for its next request"},
+    {0},
+};
+
+static const struct cfg_item allow_items[] = {
+    {.name = "address",
+     .type = CFG_PREFIX,
+     .flags = CFG_REQUIRED | R,
+     .offset = 0,
+     .help = "who may transfer: \"PREFIX\" or an address"},
+    {.name = "key",
+     .type = CFG_KEYREF,
+     .flags = R,
+     .offset = offsetof(struct config_prefix, key),
+     .help = "the TSIG key the request must be signed with too"},
+    {0},
+};
+
+static const struct cfg_item notify_items[] = {
+    {.name = "address",
+     .type = CFG_ADDR,
+     .flags = CFG_REQUIRED | R,
+     .offset = 0,
+     .help = "a secondary sent NOTIFY on every change, \"ADDRESS@PORT\""},
+    {.name = "key",
+     .type = CFG_KEYREF,
+     .flags = R,
+     .offset = offsetof(struct config_listen, key),
+     .help = "the TSIG key NOTIFY is signed with (only a verified answer acknowledges it)"},
+    {0},
+};
+
+#define TRANSFER_AT(member) offsetof(struct config_transfer, member)
+static const struct cfg_item transfer_items[] = {
+    {.name = "allow",
+     .type = CFG_LIST,
+     .flags = CFG_SHORTHAND | R,
+     .offset = TRANSFER_AT(allow),
+     .size = sizeof(struct config_prefix),
+     .count = TRANSFER_AT(nallow),
+     .items = allow_items,
+     .help = "who may AXFR/IXFR besides the notify targets: \"PREFIX\" or {address, key}"},
+    {.name = "notify",
+     .type = CFG_LIST,
+     .flags = CFG_SHORTHAND | R,
+     .offset = TRANSFER_AT(notify),
+     .size = sizeof(struct config_listen),
+     .count = TRANSFER_AT(nnotify),
+     .items = notify_items,
+     .help = "secondaries sent NOTIFY (RFC 1996): \"ADDRESS@PORT\" or {address, key}"},
+    {0},
+};
+
+/* pops.list[i]: names unique. */
+static bool finish_pop(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
+{
+	struct config_pop *pop = base;
+	char q[QUOTE_BUF];
+	pop->line = line;
+	for (size_t i = 0; pop->name && i < p->c->pops.n; i++) {
+		if (!strcmp(p->c->pops.list[i].name, pop->name)) {
+			cfg_perr(p, cfg_node_line(f[0].value), "%s.name: duplicate PoP %s (first at line %u)", where,
+			         cfg_quote(pop->name, q, sizeof(q)), p->c->pops.list[i].line);
+			return false;
+		}
+	}
+	return pop->name && pop->healthz;
+}
+
+static const struct cfg_item pop_items[] = {
+    {.name = "name",
+     .type = CFG_STRING,
+     .flags = CFG_REQUIRED,
+     .offset = offsetof(struct config_pop, name),
+     .check = cfg_check_pop_name,
+     .help = "letters, digits, '.', '_', '-' (the `pop` label in /metrics)"},
+    {.name = "healthz",
+     .type = CFG_STRING,
+     .flags = CFG_REQUIRED,
+     .offset = offsetof(struct config_pop, healthz),
+     .check = cfg_check_url,
+     .help = "the PoP's /healthz, an http:// or https:// URL"},
+    {0},
+};
+
+/* pops: needs the tenant API (read before it); the timeout within the interval. */
+static bool finish_pops(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
+{
+	enum { INTERVAL, DOWN, TIMEOUT };
+	(void)where;
+	struct config_pops *c = base;
+	if (!p->c->api.enabled || (!p->c->api.jwks && !p->c->api.data_dir))
+		cfg_perr(p, line,
+		         "pops: needs the tenant API (an api section with data-dir and jwks): "
+		         "/api/v1/pops and /metrics report the PoPs there");
+	if (!f[TIMEOUT].value)
+		c->timeout_ms = c->timeout_ms < c->interval_ms ? c->timeout_ms : c->interval_ms;
+	else if (f[TIMEOUT].ok && f[INTERVAL].ok && c->timeout_ms > c->interval_ms)
+		cfg_perr(p, cfg_node_line(f[TIMEOUT].value), "pops.timeout: %g seconds is more than pops.interval (%g)",
+		         c->timeout_ms / 1000.0, c->interval_ms / 1000.0);
+	return true;
+}
+
+#define POPS_AT(member) offsetof(struct config_pops, member)
+static const struct cfg_item pops_items[] = {
+    {.name = "interval",
+     .type = CFG_SECONDS,
+     .offset = POPS_AT(interval_ms),
+     .min = 10,
+     .max = 86400000,
+     .def = "60",
+     .help = "seconds between polls of each PoP (fractions allowed, e.g. 0.2)"},
+    {.name = "down-after",
+     .type = CFG_UINT,
+     .offset = POPS_AT(down_after),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 1000,
+     .def = "3",
+     .help = "missed polls in a row before a PoP is down (up on the next good one)"},
+    {.name = "timeout",
+     .type = CFG_SECONDS,
+     .offset = POPS_AT(timeout_ms),
+     .min = 10,
+     .max = 3600000,
+     .def = "2",
+     .help = "seconds per poll, never more than interval (the default is cut to it)"},
+    {.name = "list",
+     .type = CFG_LIST,
+     .flags = CFG_REQUIRED,
+     .offset = POPS_AT(list),
+     .size = sizeof(struct config_pop),
+     .count = POPS_AT(n),
+     .min = 1,
+     .items = pop_items,
+     .finish = finish_pop,
+     .unit = "PoP",
+     .help = "the PoPs polled: {name, healthz}"},
+    {0},
+};
+
+/* catalog: the catalog zone produced (RFC 9432). Its name is a zone of its own and short enough
+ * for member entries <40-digit id>.zones.<name>; its serial is kept in the API's data directory
+ * (read before it), else beside the configuration file. */
+static bool finish_catalog(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
+{
+	(void)line;
+	(void)where;
+	struct config_catalog *c = base;
+	char t[NAME_MAXLEN * 4 + 2], file[NAME_MAXLEN * 4 + 16];
+	if (!f[0].value || !f[0].ok)
+		return true;
+	cfg_apex_text(c->apex, t, sizeof(t));
+	if (name_len(c->apex) + 2 + 40 + 6 > NAME_MAXLEN) {
+		cfg_perr(p, cfg_node_line(f[0].value),
+		         "catalog.zone: %s is too long: member entries <40-digit id>.zones.%s would pass 255 octets", t,
+		         t);
+		return true;
+	}
+	for (size_t i = 0; i < p->c->nzones; i++) {
+		if (name_equal(p->c->zones[i].apex, c->apex)) {
+			cfg_perr(p, cfg_node_line(f[0].value),
+			         "catalog.zone: %s is also zones[%zu] (line %u): the catalog must be a zone of its own",
+			         t, i, p->c->zones[i].line);
+			return true;
+		}
+	}
+	if (cfg_copy_file_name(c->apex, file, sizeof(file) - 8)) /* "<zone>.zone" -> "<zone>.serial" */
+		strcpy(file + strlen(file) - 4, "serial");
+	else
+		strcpy(file, "catalog.serial");
+	c->state_file = cfg_path_join(p, p->c->api.data_dir ? p->c->api.data_dir : p->basedir, file);
+	c->enabled = c->state_file != NULL;
+	return true;
+}
+
+static const struct cfg_item catalog_items[] = {
+    {.name = "zone",
+     .type = CFG_NAME,
+     .flags = CFG_REQUIRED | R,
+     .offset = offsetof(struct config_catalog, apex),
+     .help = "the catalog zone (RFC 9432 version 2) listing every zone served from a file or the API"},
+    {0},
+};
+
+/* The whole file: secondary zones without a file keep their copy in <data dir>/<zone>.zone, the
+ * data dir being the API's when there is one, else the configuration file's directory. */
+static bool finish_root(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
+{
+	(void)base;
+	(void)f;
+	(void)line;
+	(void)where;
+	const char *dir = p->c->api.data_dir ? p->c->api.data_dir : p->basedir;
+	char text[NAME_MAXLEN * 4 + 8];
+	for (size_t i = 0; i < p->c->nzones; i++)
+		if (!p->c->zones[i].file && cfg_copy_file_name(p->c->zones[i].apex, text, sizeof(text)))
+			p->c->zones[i].file = cfg_path_join(p, dir, text);
+	return true;
+}
+
+/* The top level, in the order sections are read: keys before zones and transfer (which name
+ * keys), api before pops and catalog (which need it), zones before catalog. */
+static const struct cfg_item root_items[] = {
+    {.name = "server", .type = CFG_SECTION, .flags = CFG_REQUIRED, .offset = 0, .items = server_items},
+    {.name = "log", .type = CFG_SECTION, .offset = 0, .items = log_items},
+    {.name = "keys",
+     .type = CFG_LIST,
+     .flags = CFG_SECRET | R,
+     .offset = CONFIG_AT(keys),
+     .size = sizeof(struct config_key),
+     .count = CONFIG_AT(nkeys),
+     .max = UINT16_MAX - 1,
+     .items = key_items,
+     .finish = finish_key,
+     .unit = "key",
+     .help = "TSIG keys (RFC 8945), referred to by name"},
+    {.name = "zones",
+     .type = CFG_LIST,
+     .flags = R,
+     .offset = CONFIG_AT(zones),
+     .size = sizeof(struct config_zone),
+     .count = CONFIG_AT(nzones),
+     .items = zone_items,
+     .finish = finish_zone,
+     .unit = "zone",
+     .help = "the zones served from files, and the secondary zones"},
+    {.name = "api", .type = CFG_SECTION, .offset = CONFIG_AT(api), .items = api_items, .finish = finish_api},
+    {.name = "transfer", .type = CFG_SECTION, .offset = CONFIG_AT(transfer), .items = transfer_items},
+    {.name = "pops", .type = CFG_SECTION, .offset = CONFIG_AT(pops), .items = pops_items, .finish = finish_pops},
+    {.name = "catalog",
+     .type = CFG_SECTION,
+     .offset = CONFIG_AT(catalog),
+     .items = catalog_items,
+     .finish = finish_catalog},
+    {0},
+};
+
+const struct cfg_item cfg_schema[] = {
+    {.name = "", .type = CFG_SECTION, .offset = 0, .items = root_items, .finish = finish_root},
+    {0},
+};

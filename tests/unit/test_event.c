@@ -1,6 +1,7 @@
 /* Unit tests for the event loop (src/ternd/base/event.c): timers fire in deadline order and once
  * per arming, cancel and re-arm, descriptor readiness, a stopped watcher gets no stale event, async
- * sends coalesce and cross threads, stop from another thread, the RCU state callbacks run in. */
+ * sends coalesce and cross threads, stop from another thread, the RCU state callbacks run in, a
+ * caller's function in a thread, and waits measured from the clock after a long callback. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -138,6 +140,43 @@ static void test_timers_cancel_and_rearm(void **state)
 	assert_int_equal(r.fires, 4);
 	for (int i = 1; i < 4; i++)
 		assert_int_equal(r.rounds_seen[i], r.rounds_seen[i - 1] + 1);
+	ev_free(loop);
+}
+
+struct slow {
+	struct ev_timer slow, next;
+	uint64_t next_armed, next_fired;
+};
+
+static void on_next(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct slow *s = t->arg;
+	s->next_fired = ev_clock_ms();
+	ev_stop(loop);
+}
+
+static void on_slow(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct slow *s = t->arg;
+	usleep(400000); /* a transfer, say */
+	s->next_armed = ev_clock_ms();
+	ev_timer_at(loop, &s->next, s->next_armed + 50);
+}
+
+/* A callback that ran long does not push back a timer armed for a time measured after it: the
+ * wait is from the clock, not from the round's time (which is 400 ms old by then). */
+static void test_timer_after_long_callback(void **state)
+{
+	(void)state;
+	struct ev_loop *loop = ev_new(0);
+	assert_non_null(loop);
+	struct slow s = {0};
+	ev_timer_init(&s.slow, on_slow, &s);
+	ev_timer_init(&s.next, on_next, &s);
+	ev_timer_in(loop, &s.slow, 0);
+	assert_int_equal(ev_run(loop), 0);
+	assert_true(s.next_fired >= s.next_armed + 50);
+	assert_true(s.next_fired < s.next_armed + 250); /* 450 when measured from the round's time */
 	ev_free(loop);
 }
 
@@ -354,13 +393,56 @@ static void test_thread_stop(void **state)
 	ev_free(loop);
 }
 
+struct fn_thread {
+	_Atomic bool go, ran;
+	char name[16];
+	bool signals_blocked;
+};
+
+static void fn_body(void *arg)
+{
+	struct fn_thread *f = arg;
+	pthread_getname_np(pthread_self(), f->name, sizeof(f->name));
+	sigset_t mask;
+	pthread_sigmask(SIG_SETMASK, NULL, &mask);
+	f->signals_blocked = sigismember(&mask, SIGTERM) && sigismember(&mask, SIGHUP) && sigismember(&mask, SIGINT) &&
+	                     sigismember(&mask, SIGUSR1);
+	while (!atomic_load(&f->go))
+		usleep(1000);
+	usleep(50000);
+	atomic_store(&f->ran, true);
+}
+
+/* A caller's function in a thread of ternd: named, every signal blocked, and ev_thread_stop()
+ * joins it (no loop to stop: the function returns on its own). */
+static void test_thread_fn(void **state)
+{
+	(void)state;
+	struct fn_thread f = {0};
+	struct ev_thread th;
+	assert_int_equal(ev_thread_start_fn(&th, fn_body, &f, "test-event-function"), 0);
+	assert_true(th.started);
+	atomic_store(&f.go, true);
+	ev_thread_stop(&th);
+	assert_true(atomic_load(&f.ran));
+	assert_false(th.started);
+	ev_thread_stop(&th); /* twice: a no-op */
+	assert_string_equal(f.name, "test-event-func"); /* cut to 15 characters */
+	assert_true(f.signals_blocked);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_timers_fire_in_order), cmocka_unit_test(test_timers_cancel_and_rearm),
-	    cmocka_unit_test(test_fd_readiness),         cmocka_unit_test(test_fd_modify_and_close),
-	    cmocka_unit_test(test_async_coalesces),      cmocka_unit_test(test_async_from_another_thread),
+	    cmocka_unit_test(test_timers_fire_in_order),
+	    cmocka_unit_test(test_timers_cancel_and_rearm),
+	    cmocka_unit_test(test_fd_readiness),
+	    cmocka_unit_test(test_fd_modify_and_close),
+	    cmocka_unit_test(test_async_coalesces),
+	    cmocka_unit_test(test_async_from_another_thread),
 	    cmocka_unit_test(test_thread_stop),
+	    cmocka_unit_test(test_thread_fn),
+	    cmocka_unit_test(test_timer_after_long_callback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -194,14 +194,17 @@ static void run_timers(struct ev_loop *loop)
 	}
 }
 
+/* Until the earliest timer, from the clock now rather than the round's time: callbacks that took
+ * long (a transfer) must not push the timers after them back by as long. */
 static int wait_ms(const struct ev_loop *loop)
 {
 	const struct ev_timer *t = loop->timers;
 	if (!t)
 		return -1;
-	if (t->at <= loop->now)
+	uint64_t now = ev_clock_ms();
+	if (t->at <= now)
 		return 0;
-	return t->at - loop->now > INT_MAX ? INT_MAX : (int)(t->at - loop->now);
+	return t->at - now > INT_MAX ? INT_MAX : (int)(t->at - now);
 }
 
 /* ---- wake-ups ---- */
@@ -350,22 +353,25 @@ int ev_run(struct ev_loop *loop)
 	return rc;
 }
 
-/* ---- a loop in a thread ---- */
+/* ---- a thread of ternd ---- */
 
 static void *thread_main(void *arg)
 {
-	ev_run(arg);
+	struct ev_thread *t = arg;
+	if (t->loop)
+		ev_run(t->loop);
+	else
+		t->fn(t->arg);
 	return NULL;
 }
 
-int ev_thread_start(struct ev_thread *t, struct ev_loop *loop, const char *name)
+static int thread_start(struct ev_thread *t, const char *name)
 {
-	t->loop = loop;
 	t->started = false;
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old); /* the new thread inherits the mask */
-	int e = pthread_create(&t->tid, NULL, thread_main, loop);
+	int e = pthread_create(&t->tid, NULL, thread_main, t);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (e != 0)
 		return TERN_EIO;
@@ -376,11 +382,24 @@ int ev_thread_start(struct ev_thread *t, struct ev_loop *loop, const char *name)
 	return 0;
 }
 
+int ev_thread_start(struct ev_thread *t, struct ev_loop *loop, const char *name)
+{
+	*t = (struct ev_thread){.loop = loop};
+	return thread_start(t, name);
+}
+
+int ev_thread_start_fn(struct ev_thread *t, void (*fn)(void *arg), void *arg, const char *name)
+{
+	*t = (struct ev_thread){.fn = fn, .arg = arg};
+	return thread_start(t, name);
+}
+
 void ev_thread_stop(struct ev_thread *t)
 {
 	if (!t->started)
 		return;
-	ev_stop(t->loop);
+	if (t->loop)
+		ev_stop(t->loop);
 	pthread_join(t->tid, NULL);
 	t->started = false;
 }

@@ -1,6 +1,7 @@
 /* The event loop every background thread of ternd runs: descriptor watchers over epoll, timers
  * (caller-owned, in a pairing heap, monotonic milliseconds), a coalesced wake-up any thread may
- * post, stop from any thread, and a helper that runs a loop in a named thread of its own.
+ * post, stop from any thread, and the one way ternd starts and joins a thread (a loop's, or a
+ * caller's function).
  *
  * Threads: a loop belongs to the thread that runs it. Watchers and timers are added, changed and
  * removed from that thread only (or before the loop runs, or after it stopped); other threads
@@ -111,16 +112,24 @@ uint64_t ev_now(const struct ev_loop *loop);
 /* Monotonic ms, read now. */
 uint64_t ev_clock_ms(void);
 
-/* ---- a loop in a thread of its own ---- */
+/* ---- a thread of ternd: a loop, or a caller's function ---- */
 
+/* Every thread ternd starts goes through here, so each is named, runs with every signal blocked
+ * (they are the main thread's, through sigwait) and is joined the same way. */
 struct ev_thread {
-	struct ev_loop *loop;
+	struct ev_loop *loop; /* a loop thread; NULL: a function thread */
+	void (*fn)(void *arg);
+	void *arg;
 	pthread_t tid;
 	bool started;
 };
 
-/* Starts a thread named name (15 characters at most show) running ev_run(loop), with every signal
- * blocked (they are the main thread's). 0, or TERN_EIO. */
+/* Starts a thread named name (15 characters at most show) running ev_run(loop). 0, or TERN_EIO. */
 int ev_thread_start(struct ev_thread *t, struct ev_loop *loop, const char *name);
-/* Stops the loop and joins the thread; a no-op when it never started. The loop stays the caller's. */
+/* Starts a thread named name running fn(arg), for a loop that cannot be an ev_ loop (the UDP
+ * workers' blocking recvmmsg). 0, or TERN_EIO. The caller makes fn return (its own flag and
+ * wake-up) before ev_thread_stop(). */
+int ev_thread_start_fn(struct ev_thread *t, void (*fn)(void *arg), void *arg, const char *name);
+/* Joins the thread, after stopping its loop (a loop thread); a no-op when it never started. The
+ * loop stays the caller's. t stays put while the thread runs. */
 void ev_thread_stop(struct ev_thread *t);

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include <urcu-qsbr.h>
 
 #include "lib/error.h"
+#include "ternd/base/event.h"
 #include "ternd/base/log.h"
 #include "ternd/net/socket.h"
 #include "ternd/ns/query.h"
@@ -29,8 +29,7 @@
 struct udp_worker {
 	struct udp *u;
 	int fd;
-	pthread_t thread;
-	bool started;
+	struct ev_thread thread; /* runs worker_run: a blocking recvmmsg loop, not an ev_ loop */
 	bool pktinfo; /* wildcard socket: reply from the address each query was sent to */
 	struct stats_block *stats;
 	_Alignas(struct cmsghdr) uint8_t ctl_in[UDP_BATCH][UDP_CTL_SIZE];
@@ -133,7 +132,7 @@ static void worker_answer(struct udp_worker *w, int n)
 	}
 }
 
-static void *worker_run(void *arg)
+static void worker_run(void *arg)
 {
 	struct udp_worker *w = arg;
 	rcu_register_thread();
@@ -153,7 +152,6 @@ static void *worker_run(void *arg)
 		}
 	}
 	rcu_unregister_thread();
-	return NULL;
 }
 
 int udp_start(struct server *srv, const struct config *conf, unsigned workers, struct udp **out, char *err,
@@ -185,11 +183,10 @@ int udp_start(struct server *srv, const struct config *conf, unsigned workers, s
 		}
 	}
 	for (size_t i = 0; i < u->nworkers; i++) {
-		if (pthread_create(&u->workers[i]->thread, NULL, worker_run, u->workers[i]) != 0) {
+		if (ev_thread_start_fn(&u->workers[i]->thread, worker_run, u->workers[i], "ternd-udp") < 0) {
 			snprintf(err, errlen, "cannot start a UDP worker thread");
 			goto fail;
 		}
-		u->workers[i]->started = true;
 	}
 	log_info("UDP: %zu listener(s), %u worker(s) each", conf->nlisten, workers);
 	*out = u;
@@ -211,8 +208,7 @@ void udp_stop(struct udp *u)
 			shutdown(u->workers[i]->fd, SHUT_RDWR); /* wakes recvmmsg */
 	for (size_t i = 0; i < u->nworkers; i++) {
 		struct udp_worker *w = u->workers[i];
-		if (w->started)
-			pthread_join(w->thread, NULL);
+		ev_thread_stop(&w->thread); /* joins: recvmmsg returned, the flag is seen */
 		if (w->fd >= 0)
 			close(w->fd);
 		free(w);

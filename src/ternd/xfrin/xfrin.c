@@ -130,7 +130,6 @@ int xfrin_reload(struct xfrin *x, const struct config *conf)
 		free(old[i]);
 	pthread_mutex_unlock(&x->lock);
 	free(old);
-	xfrin_loop_wake(x);
 	return rc;
 }
 
@@ -152,7 +151,6 @@ void xfrin_stop(struct xfrin *x)
 		xfrin_zone_destroy(z);
 	}
 	free(x->zones);
-	free(x->heap);
 	free(x->all);
 	free(x->gone);
 	pthread_mutex_destroy(&x->lock);

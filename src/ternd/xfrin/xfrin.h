@@ -75,7 +75,7 @@ enum xfrin_notify_result {
 /* NOTIFY for the zone at lname (lower-cased) from addr, key being the TSIG key it verified with
  * (NULL when unsigned): when addr is one of the zone's primaries (any port) and key is the zone's
  * (or the zone has none), asks the refresh thread to refresh it now. x may be NULL. */
-enum xfrin_notify_result xfrin_notify(const struct xfrin *x, const uint8_t *lname, const struct sockaddr *from,
+enum xfrin_notify_result xfrin_notify(struct xfrin *x, const uint8_t *lname, const struct sockaddr *from,
                                       const struct tsig_key *key);
 /* Whether lname (lower-cased) lies in a secondary zone that is configured but not served (never
  * loaded, or expired); if so *apex_len gets the deepest such zone's apex length and *ede the

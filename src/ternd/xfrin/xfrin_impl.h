@@ -6,25 +6,34 @@
  *   xfrin_zone.c     one secondary zone's life: added (disk copy served), served, saved, expired,
  *                    retired and freed
  *   xfrin_tables.c   the query path's view: two immutable RCU tables, NOTIFY and unavailable checks
- *   xfrin_loop.c     the refresh thread: its wake-ups, its loop and its heap of deadlines
+ *   xfrin_loop.c     the refresh thread: an ev_ loop, one timer per zone, one wake-up
  *   xfrin_refresh.c  one refresh: ask the primaries (SOA, IXFR, AXFR) unlocked, then apply
  *   xfrin_tsig.c     TSIG with the primaries: pull.h's hooks over one tsig_ctx per exchange
  *   xfrin_members.c  secondary zones added and removed at run time (catalog members)
  *
  * ---- The locking rule (the one place it is written) ----
  *
- * Threads. The refresh thread (xfrin_loop.c) does every transfer, disk copy and expiry. Control
- * threads call start, reload and stop (the main thread), the member calls (the catalog consumer)
- * and xfrin_status() (the API thread). Query threads only call xfrin_notify() and
- * xfrin_unavailable().
+ * Threads. The refresh thread (xfrin_loop.c, an ev_ loop) does every transfer, disk copy and
+ * expiry. Control threads call start, reload and stop (the main thread), the member calls (the
+ * catalog consumer) and xfrin_status() (the API thread). Query threads only call xfrin_notify()
+ * and xfrin_unavailable().
  *
- * x->lock guards everything of every zone not marked otherwise below, zones[], the heap, the
- * retired list and x->stop. Whoever holds it may change a zone, publish its snapshot
- * (zones_publish / zones_remove) and write its disk copy. The refresh thread holds it except
- * while it waits in poll() and while it talks to a primary (xfrin_refresh: the zone is then
- * marked busy; see below). Snapshots are published with the lock held, so once xfrin_reload()
- * returns nothing of a zone it dropped is being touched. x->lock is held across RCU grace periods
- * (xfrin_tables_publish): a thread that takes it must not be an online RCU reader.
+ * x->lock guards everything of every zone not marked otherwise below, zones[], the retired list
+ * and x->stop. Whoever holds it may change a zone, publish its snapshot (zones_publish /
+ * zones_remove) and write its disk copy. The refresh thread holds it in its callbacks (a zone's
+ * timer, the wake-up) except while it talks to a primary (xfrin_refresh); it does not hold it
+ * while it waits in epoll_wait. Snapshots are published with the lock held, so once
+ * xfrin_reload() returns nothing of a zone it dropped is being touched. x->lock is held across
+ * RCU grace periods (xfrin_tables_publish): a thread that takes it must not be an online RCU
+ * reader.
+ *
+ * Timers. A zone's timer belongs to the refresh thread: only xfrin_loop.c arms or cancels it, from
+ * that thread, with x->lock held, and a zone's held flag (under x->lock) says the thread holds the
+ * zone: its timer is armed, or its deadline is running (perhaps with the lock released, talking to
+ * a primary). Other threads never touch a timer: a zone added is armed, and a zone retired is let
+ * go, by the thread's wake-up (x->wake, an ev_async), which xfrin_zone_add and xfrin_zone_retire
+ * send. Stop: x->stop under the lock, then x->stop_fd (pulls in progress poll it and give up),
+ * then the loop is stopped and joined.
  *
  * x->status_lock is an inner lock (taken inside x->lock or alone, never held across a grace
  * period): it guards zones[]'s membership (array and count, so every change to them takes both
@@ -35,14 +44,16 @@
  * (query threads, online QSBR) follow them without a lock: table lookups, the primaries of a
  * NOTIFY. Writers hold x->lock, swap the pointer (rcu_xchg_pointer), wait for a grace period
  * (synchronize_rcu) and only then free the old object. The one thing a reader writes is a zone's
- * atomic notified flag (plus the thread's eventfd); the refresh thread turns it into a deadline.
+ * atomic notified flag, then ev_async_send(&x->wake) (lock-free, no allocation); the refresh
+ * thread's wake-up turns the flag into a refresh due now.
  *
- * A zone's life (xfrin_zone.c). LIVE: in zones[] and the heap. xfrin_zone_retire() makes it
- * RETIRED: out of zones[] and the heap, on x->retired, though tables a reader holds may still
- * show it. The next xfrin_tables_publish() that succeeds makes every retired zone UNSEEN (new
- * tables without it, then a grace period). busy: the refresh thread holds the zone with the lock
- * released. A zone is freed, in one place (xfrin_zone_reap), when it is UNSEEN and not busy:
- * by xfrin_tables_publish(), or by the refresh thread when its pull returns. */
+ * A zone's life (xfrin_zone.c). LIVE: in zones[] (its timer armed once the thread has seen it).
+ * xfrin_zone_retire() makes it RETIRED: out of zones[], on x->retired, though tables a reader
+ * holds may still show it and the refresh thread may still hold it. The next
+ * xfrin_tables_publish() that succeeds makes every retired zone UNSEEN (new tables without it,
+ * then a grace period). A zone is freed, in one place (xfrin_zone_reap), when it is UNSEEN and not
+ * held: by xfrin_tables_publish(), or by the refresh thread when it lets the zone go (its wake-up,
+ * or the zone's deadline returning), whichever comes last. */
 #pragma once
 #include <pthread.h>
 #include <stdatomic.h>
@@ -51,6 +62,7 @@
 #include <stdint.h>
 
 #include "lib/tsig.h"
+#include "ternd/base/event.h"
 #include "ternd/xfrin/pull.h"
 #include "ternd/xfrin/xfrin.h"
 
@@ -69,9 +81,9 @@ struct primaries {
 };
 
 enum xfrin_life {
-	XFRIN_LIVE, /* in zones[] and the heap */
-	XFRIN_RETIRED, /* out of them, on x->retired: tables a reader holds may still show it */
-	XFRIN_UNSEEN, /* retired, and no reader can see it any more: freed once not busy */
+	XFRIN_LIVE, /* in zones[] */
+	XFRIN_RETIRED, /* out of it, on x->retired: tables a reader holds may still show it */
+	XFRIN_UNSEEN, /* retired, and no reader can see it any more: freed once not held */
 };
 
 struct xfrin_zone {
@@ -88,7 +100,7 @@ struct xfrin_zone {
 	enum xfrin_life life;
 	struct xfrin_zone *next_retired; /* on x->retired */
 	bool serving; /* our snapshot is in srv->zones */
-	bool busy; /* the refresh thread is pulling it with the lock released */
+	bool held; /* the refresh thread holds it: its timer armed, or its deadline running */
 	bool runtime; /* added by xfrin_secondary_add() (a catalog member), not by the configuration */
 	bool copy_saved; /* the disk copy holds the served version */
 	uint64_t copy_at; /* CLOCK_MONOTONIC ms when the served version goes to disk; 0: nothing due */
@@ -101,7 +113,8 @@ struct xfrin_zone {
 	int64_t last_transfer, last_refresh; /* Unix seconds */
 	char source[96]; /* the primary the served version came from */
 	char last_error[192];
-	size_t heap_pos;
+	struct xfrin *x;
+	struct ev_timer timer; /* the refresh thread's: due at xfrin_due() */
 	struct xfrin_status st; /* what xfrin_status() shows: under status_lock */
 };
 
@@ -119,17 +132,16 @@ struct xfrin {
 	struct server *srv;
 	pthread_mutex_t lock;
 	pthread_mutex_t status_lock; /* zones[] membership and each zone's st; inside lock */
-	pthread_t thread;
-	bool started, stop;
-	int wake; /* eventfd: NOTIFY flags set, zones added */
-	int stop_fd; /* eventfd: written once, at stop */
+	bool stop;
+	struct ev_loop *loop; /* the refresh thread's */
+	struct ev_thread thread;
+	struct ev_async wake; /* NOTIFY flags set, zones added or retired */
+	int stop_fd; /* eventfd: written once, at stop; pulls in progress poll it */
 	struct xfrin_table *all; /* RCU pointer: every secondary zone */
 	struct xfrin_table *gone; /* RCU pointer: configured but not served; NULL when none */
 	struct xfrin_zone **zones; /* the live zones */
 	size_t nzones, capzones;
 	struct xfrin_zone *retired; /* retired zones not yet freed, linked by next_retired */
-	struct xfrin_zone **heap; /* by xfrin_due(), earliest first */
-	size_t nheap, capheap;
 };
 
 /* ---- small helpers (xfrin_zone.c) ---- */
@@ -142,25 +154,28 @@ struct primaries *xfrin_primaries_new(const struct config_zone *cz);
 bool xfrin_primaries_equal(const struct primaries *p, const struct config_zone *cz);
 
 /* ---- a zone's life (xfrin_zone.c); x->lock held for all ---- */
-/* A new secondary zone: its disk copy served at once, a refresh due now. */
+/* A new secondary zone: its disk copy served at once, a refresh due now (the refresh thread is
+ * woken to arm its timer). */
 int xfrin_zone_add(struct xfrin *x, const struct config_zone *cz);
 /* The live zone at apex, or NULL. */
 struct xfrin_zone *xfrin_zone_find(struct xfrin *x, const uint8_t *apex);
 /* Serves zn (ours: a disk copy or a transfer). Returns 0, or an error with zn freed. */
 int xfrin_zone_serve(struct xfrin *x, struct xfrin_zone *z, struct zone *zn);
-/* Takes the zone out of service: SERVFAIL from now on. */
+/* Takes the zone out of service: SERVFAIL from now on. From the zone's timer, which re-arms. */
 void xfrin_zone_expire(struct xfrin *x, struct xfrin_zone *z);
 /* Copies the zone's state where xfrin_status() reads it. */
 void xfrin_zone_status(struct xfrin *x, struct xfrin_zone *z);
-/* Takes a live zone out of zones[] and the heap onto the retired list (see the top). */
+/* Takes a live zone out of zones[] onto the retired list, and wakes the refresh thread to let it
+ * go (see the top). */
 void xfrin_zone_retire(struct xfrin *x, struct xfrin_zone *z);
-/* Frees every retired zone that is UNSEEN and not busy. */
+/* Frees every retired zone that is UNSEEN and not held. */
 void xfrin_zone_reap(struct xfrin *x);
 /* Frees a zone at stop, when no reader and no refresh is left. */
 void xfrin_zone_destroy(struct xfrin_zone *z);
 /* Writes the served version to disk now; clears the copy deadline. */
 void xfrin_copy_save(struct xfrin_zone *z);
-/* The served version goes to disk at the zone's next copy deadline; the caller updates the heap. */
+/* The served version goes to disk at the zone's next copy deadline (the zone's timer re-arms
+ * when the deadline that called this returns). */
 void xfrin_copy_save_later(struct xfrin_zone *z, uint64_t now);
 
 /* ---- the query tables (xfrin_tables.c); x->lock held, not an RCU reader ---- */
@@ -169,24 +184,23 @@ void xfrin_copy_save_later(struct xfrin_zone *z, uint64_t now);
  * old tables stay (TERN_ENOMEM) and the retired zones wait for the next call that succeeds. */
 int xfrin_tables_publish(struct xfrin *x);
 
-/* ---- the refresh thread and its deadlines (xfrin_loop.c) ---- */
-/* Opens the thread's eventfds (before anything may wake it). */
+/* ---- the refresh thread (xfrin_loop.c) ---- */
+/* Makes the thread's loop, its wake-up and stop_fd (before anything may wake it). */
 int xfrin_loop_open(struct xfrin *x, char *err, size_t errlen);
-/* Starts the thread, which runs every deadline due at once. */
+/* Starts the thread; its first wake-up arms the zones added so far. */
 int xfrin_loop_start(struct xfrin *x, char *err, size_t errlen);
-/* Stops and joins the thread (when started) and closes its eventfds. */
+/* Stops the pulls in progress, stops and joins the thread (when started), frees its loop. */
 void xfrin_loop_stop(struct xfrin *x);
-/* Makes the thread look at its flags and deadlines again. */
+/* From any thread: the refresh thread looks at NOTIFY flags, zones added and zones retired. */
 void xfrin_loop_wake(struct xfrin *x);
+/* A new zone's timer (not armed: the thread arms it when woken). */
+void xfrin_loop_timer_init(struct xfrin *x, struct xfrin_zone *z);
 /* The zone's next deadline (CLOCK_MONOTONIC ms): refresh, expiry or disk copy. */
 uint64_t xfrin_due(const struct xfrin_zone *z);
-int xfrin_timers_push(struct xfrin *x, struct xfrin_zone *z);
-/* After the zone's deadline changed. */
-void xfrin_timers_update(struct xfrin *x, struct xfrin_zone *z);
-void xfrin_timers_delete(struct xfrin *x, struct xfrin_zone *z);
 
 /* ---- one refresh (xfrin_refresh.c) ---- */
-/* Refreshes z. Called with x->lock held; drops it while talking to primaries. */
+/* Refreshes z, from its timer (which re-arms). Called with x->lock held; drops it while talking to
+ * primaries: z may be retired meanwhile (then nothing is applied). */
 void xfrin_refresh(struct xfrin *x, struct xfrin_zone *z);
 
 /* ---- TSIG with the primaries (xfrin_tsig.c) ---- */

@@ -1,10 +1,9 @@
-/* The refresh thread: its heap of deadlines (one per zone: refresh, expiry or disk copy, whichever
- * comes first), its wake-ups (an eventfd for NOTIFY flags and new zones, another for stop) and the
- * loop that runs each zone's deadline when it falls due. */
+/* The refresh thread: an event loop (base/event.h) with one timer per zone, due at the zone's
+ * earliest deadline (refresh or retry, expiry while served, disk copy), and one wake-up that turns
+ * NOTIFY flags into refreshes due now, arms the timers of zones added and lets go of zones retired.
+ * Only this file arms or cancels a zone's timer, and only from the refresh thread. */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -13,169 +12,121 @@
 #include "ternd/base/log.h"
 #include "ternd/xfrin/xfrin_impl.h"
 
-/* ---- the heap of deadlines ---- */
-
 uint64_t xfrin_due(const struct xfrin_zone *z)
 {
 	uint64_t d = z->serving && z->expire_at < z->refresh_at ? z->expire_at : z->refresh_at;
 	return z->copy_at && z->copy_at < d ? z->copy_at : d;
 }
 
-static void heap_set(struct xfrin *x, size_t i, struct xfrin_zone *z)
+/* (Re)arms z's timer at its next deadline: the loop holds z from now on. Lock held. */
+static void arm(struct xfrin *x, struct xfrin_zone *z)
 {
-	x->heap[i] = z;
-	z->heap_pos = i;
+	ev_timer_at(x->loop, &z->timer, xfrin_due(z));
+	z->held = true;
 }
 
-static void heap_up(struct xfrin *x, size_t i)
+/* A zone's deadline: write its disk copy, expire it, or refresh it (which drops the lock while it
+ * talks to the primaries); then re-arm it, or let it go when it was retired meanwhile. */
+static void on_due(struct ev_loop *loop, struct ev_timer *t)
 {
-	struct xfrin_zone *z = x->heap[i];
-	while (i > 0 && xfrin_due(x->heap[(i - 1) / 2]) > xfrin_due(z)) {
-		heap_set(x, i, x->heap[(i - 1) / 2]);
-		i = (i - 1) / 2;
+	(void)loop;
+	struct xfrin_zone *z = t->arg;
+	struct xfrin *x = z->x;
+	pthread_mutex_lock(&x->lock);
+	uint64_t now = xfrin_now_ms();
+	if (z->life == XFRIN_LIVE) {
+		if (z->copy_at && z->copy_at <= now)
+			xfrin_copy_save(z);
+		else if (z->serving && z->expire_at <= now)
+			xfrin_zone_expire(x, z);
+		else if (z->refresh_at <= now)
+			xfrin_refresh(x, z);
 	}
-	heap_set(x, i, z);
-}
-
-static void heap_down(struct xfrin *x, size_t i)
-{
-	struct xfrin_zone *z = x->heap[i];
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= x->nheap)
-			break;
-		if (c + 1 < x->nheap && xfrin_due(x->heap[c + 1]) < xfrin_due(x->heap[c]))
-			c++;
-		if (xfrin_due(x->heap[c]) >= xfrin_due(z))
-			break;
-		heap_set(x, i, x->heap[c]);
-		i = c;
+	if (z->life == XFRIN_LIVE) {
+		arm(x, z);
+	} else {
+		z->held = false;
+		xfrin_zone_reap(x); /* retired meanwhile: freed here once no reader can see it */
 	}
-	heap_set(x, i, z);
+	pthread_mutex_unlock(&x->lock);
 }
 
-void xfrin_timers_update(struct xfrin *x, struct xfrin_zone *z)
+/* The wake-up: zones retired are let go (their timers cancelled), NOTIFY flags set by the query
+ * path become refreshes due now, zones added get their timers. */
+static void on_wake(struct ev_loop *loop, struct ev_async *a)
 {
-	heap_up(x, z->heap_pos);
-	heap_down(x, z->heap_pos);
-}
-
-int xfrin_timers_push(struct xfrin *x, struct xfrin_zone *z)
-{
-	if (x->nheap == x->capheap) {
-		size_t ncap = x->capheap ? x->capheap * 2 : 16;
-		struct xfrin_zone **h = realloc(x->heap, ncap * sizeof(*h));
-		if (!h)
-			return TERN_ENOMEM;
-		x->heap = h;
-		x->capheap = ncap;
+	struct xfrin *x = a->arg;
+	pthread_mutex_lock(&x->lock);
+	for (struct xfrin_zone *z = x->retired; z; z = z->next_retired) {
+		if (z->held) {
+			ev_timer_cancel(loop, &z->timer);
+			z->held = false;
+		}
 	}
-	heap_set(x, x->nheap++, z);
-	heap_up(x, z->heap_pos);
-	return 0;
-}
-
-void xfrin_timers_delete(struct xfrin *x, struct xfrin_zone *z)
-{
-	size_t i = z->heap_pos;
-	struct xfrin_zone *last = x->heap[--x->nheap];
-	if (i < x->nheap) {
-		heap_set(x, i, last);
-		xfrin_timers_update(x, last);
-	}
-}
-
-/* ---- the thread ---- */
-
-/* NOTIFY flags set by the query path become refreshes due now. Lock held. */
-static void take_notifies(struct xfrin *x, uint64_t now)
-{
+	xfrin_zone_reap(x);
 	for (size_t i = 0; i < x->nzones; i++) {
 		struct xfrin_zone *z = x->zones[i];
 		if (atomic_load_explicit(&z->notified, memory_order_relaxed) && atomic_exchange(&z->notified, false)) {
 			log_info("zone %s: NOTIFY from a primary: refreshing", z->name);
-			z->refresh_at = now;
-			xfrin_timers_update(x, z);
+			z->refresh_at = ev_now(loop); /* due this round's time: fires in the next round */
+			arm(x, z);
 			xfrin_zone_status(x, z);
+		} else if (!z->held) {
+			arm(x, z);
 		}
-	}
-}
-
-static void *run(void *arg)
-{
-	struct xfrin *x = arg;
-	pthread_mutex_lock(&x->lock);
-	while (!x->stop) {
-		uint64_t now = xfrin_now_ms();
-		take_notifies(x, now);
-		struct xfrin_zone *z = x->nheap ? x->heap[0] : NULL;
-		if (z && xfrin_due(z) <= now) {
-			if (z->copy_at && z->copy_at <= now) {
-				xfrin_copy_save(z);
-				xfrin_timers_update(x, z);
-			} else if (z->serving && z->expire_at <= now)
-				xfrin_zone_expire(x, z);
-			else
-				xfrin_refresh(x, z);
-			continue;
-		}
-		uint64_t wait = z ? xfrin_due(z) - now : UINT64_MAX;
-		pthread_mutex_unlock(&x->lock);
-		struct pollfd p[2] = {{x->wake, POLLIN, 0}, {x->stop_fd, POLLIN, 0}};
-		if (poll(p, 2, wait > 3600000 ? 3600000 : (int)wait) > 0 && (p[0].revents & POLLIN)) {
-			uint64_t count;
-			if (read(x->wake, &count, sizeof(count)) < 0)
-				log_debug("secondary zones: wake: %s", strerror(errno));
-		}
-		pthread_mutex_lock(&x->lock);
 	}
 	pthread_mutex_unlock(&x->lock);
-	return NULL;
 }
 
 int xfrin_loop_open(struct xfrin *x, char *err, size_t errlen)
 {
-	x->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	x->loop = ev_new(0);
 	x->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (x->wake < 0 || x->stop_fd < 0) {
-		snprintf(err, errlen, "secondary zones: eventfd: %s", strerror(errno));
+	if (!x->loop || x->stop_fd < 0) {
+		snprintf(err, errlen, "secondary zones: cannot make the refresh loop: %s", strerror(errno));
 		return TERN_EIO;
 	}
+	ev_async_start(x->loop, &x->wake, on_wake, x);
 	return 0;
+}
+
+void xfrin_loop_timer_init(struct xfrin *x, struct xfrin_zone *z)
+{
+	z->x = x;
+	ev_timer_init(&z->timer, on_due, z);
 }
 
 int xfrin_loop_start(struct xfrin *x, char *err, size_t errlen)
 {
-	if (pthread_create(&x->thread, NULL, run, x) != 0) {
+	if (ev_thread_start(&x->thread, x->loop, "ternd-xfrin") < 0) {
 		snprintf(err, errlen, "secondary zones: cannot start the refresh thread");
 		return TERN_EIO;
 	}
-	x->started = true;
 	return 0;
 }
 
 void xfrin_loop_wake(struct xfrin *x)
 {
-	uint64_t one = 1;
-	if (write(x->wake, &one, sizeof(one)) < 0)
-		log_debug("secondary zones: cannot wake the refresh thread: %s", strerror(errno));
+	ev_async_send(&x->wake);
 }
 
 void xfrin_loop_stop(struct xfrin *x)
 {
-	if (x->started) {
-		pthread_mutex_lock(&x->lock);
-		x->stop = true;
-		pthread_mutex_unlock(&x->lock);
-		uint64_t one = 1;
+	pthread_mutex_lock(&x->lock);
+	x->stop = true; /* a refresh that fails now says nothing */
+	pthread_mutex_unlock(&x->lock);
+	if (x->stop_fd >= 0) {
+		uint64_t one = 1; /* never read: every pull from now on gives up at once */
 		if (write(x->stop_fd, &one, sizeof(one)) < 0)
-			log_debug("secondary zones: cannot stop the refresh thread: %s", strerror(errno));
-		pthread_join(x->thread, NULL);
-		x->started = false;
+			log_debug("secondary zones: cannot stop the pulls: %s", strerror(errno));
 	}
-	if (x->wake >= 0)
-		close(x->wake);
+	ev_thread_stop(&x->thread);
+	if (x->loop) {
+		ev_async_stop(x->loop, &x->wake);
+		ev_free(x->loop); /* the zones' timers go with it: the zones are freed next, untouched */
+	}
 	if (x->stop_fd >= 0)
 		close(x->stop_fd);
-	x->wake = x->stop_fd = -1;
+	x->loop = NULL;
+	x->stop_fd = -1;
 }

@@ -31,8 +31,6 @@ int xfrin_secondary_add(struct xfrin *x, const struct config_zone *cz)
 		rc = xfrin_tables_publish(x);
 	}
 	pthread_mutex_unlock(&x->lock);
-	if (rc == 0)
-		xfrin_loop_wake(x);
 	return rc;
 }
 

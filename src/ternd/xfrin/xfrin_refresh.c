@@ -211,7 +211,6 @@ static void apply(struct xfrin *x, struct xfrin_zone *z, struct job *j, uint64_t
 		z->refresh_at = now + (uint64_t)z->refresh * 1000;
 		z->expire_at = now + (uint64_t)z->expire * 1000;
 	}
-	xfrin_timers_update(x, z);
 	xfrin_zone_status(x, z);
 }
 
@@ -222,7 +221,6 @@ void xfrin_refresh(struct xfrin *x, struct xfrin_zone *z)
 	if (!j || !(j->primaries = malloc(psize))) {
 		free(j);
 		z->refresh_at = xfrin_now_ms() + 1000;
-		xfrin_timers_update(x, z);
 		log_error("zone %s: out of memory for a refresh", z->name);
 		return;
 	}
@@ -234,15 +232,11 @@ void xfrin_refresh(struct xfrin *x, struct xfrin_zone *z)
 		pull_soa_of(z->served, &j->soa);
 	j->stop_fd = x->stop_fd;
 	uint64_t started = xfrin_now_ms();
-	z->busy = true;
-	pthread_mutex_unlock(&x->lock);
+	pthread_mutex_unlock(&x->lock); /* z stays: the refresh thread holds it (z->held) */
 	pull(x, z, j);
 	pthread_mutex_lock(&x->lock);
-	z->busy = false;
-	if (z->life == XFRIN_LIVE)
+	if (z->life == XFRIN_LIVE) /* else retired meanwhile: the caller lets it go */
 		apply(x, z, j, started);
-	else
-		xfrin_zone_reap(x); /* retired meanwhile: freed here once no reader can see it */
 	if (j->zone && j->derived)
 		zone_discard(j->zone); /* derived from a snapshot, never served */
 	else if (j->zone)

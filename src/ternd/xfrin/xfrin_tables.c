@@ -8,12 +8,12 @@
  * the query path pays one pointer load.
  *
  * NOTIFY: the query path finds the zone in the RCU table, checks the sender is a primary, sets
- * the zone's atomic flag and, when the flag was clear, writes the thread's eventfd; the thread
- * turns flags into refreshes due now. No lock, no allocation on the query side. */
+ * the zone's atomic flag and, when the flag was clear, sends the refresh thread's wake-up
+ * (ev_async_send: one eventfd write at most); the thread turns flags into refreshes due now. No
+ * lock, no allocation on the query side. */
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <urcu-qsbr.h>
 
 #include "lib/error.h"
@@ -117,7 +117,7 @@ static bool same_host(const struct sockaddr_storage *a, const struct sockaddr *b
 	return la == lb && memcmp(pa, pb, la) == 0;
 }
 
-enum xfrin_notify_result xfrin_notify(const struct xfrin *x, const uint8_t *lname, const struct sockaddr *from,
+enum xfrin_notify_result xfrin_notify(struct xfrin *x, const uint8_t *lname, const struct sockaddr *from,
                                       const struct tsig_key *key)
 {
 	if (!x)
@@ -136,12 +136,8 @@ enum xfrin_notify_result xfrin_notify(const struct xfrin *x, const uint8_t *lnam
 		return XFRIN_NOTIFY_NOT_PRIMARY;
 	if (p->has_key && !xfrin_same_key(&p->key, key))
 		return XFRIN_NOTIFY_BADKEY;
-	if (!atomic_exchange(&z->notified, true)) {
-		uint64_t one = 1;
-		if (write(x->wake, &one, sizeof(one)) < 0) {
-			/* the counter is full, so the thread is awake anyway */
-		}
-	}
+	if (!atomic_exchange(&z->notified, true))
+		ev_async_send(&x->wake);
 	return XFRIN_NOTIFY_ACCEPTED;
 }
 

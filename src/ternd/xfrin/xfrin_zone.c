@@ -1,7 +1,7 @@
 /* One secondary zone's life: added (its disk copy loaded and served at once), served, saved to
  * disk, expired, retired and freed; plus the status copy /healthz reads.
  *
- * Disk copies: written by the refresh thread as a deadline of its own in the heap, COPY_DELAY_MS
+ * Disk copies: written by the refresh thread as a deadline of its own (the zone's timer), COPY_DELAY_MS
  * after a transfer and at most once per COPY_INTERVAL_MS, so changes that arrive in bursts cost one
  * copy (the whole zone as text, fsync'd) per interval instead of one per transfer, and the write
  * never sits between a NOTIFY and the next transfer. A copy still due is written at stop and
@@ -131,7 +131,6 @@ void xfrin_zone_expire(struct xfrin *x, struct xfrin_zone *z)
 	          "SERVFAIL until a transfer succeeds",
 	          z->name, z->serial, z->expire, z->last_error[0] ? z->last_error : "no answer");
 	xfrin_tables_publish(x);
-	xfrin_timers_update(x, z);
 	xfrin_zone_status(x, z);
 }
 
@@ -227,6 +226,7 @@ int xfrin_zone_add(struct xfrin *x, const struct config_zone *cz)
 	z->state = XFRIN_LOADING;
 	z->life = XFRIN_LIVE;
 	z->backoff = XFRIN_TIMER_MIN;
+	xfrin_loop_timer_init(x, z);
 	if (!z->file || !z->primaries)
 		goto fail;
 	if (x->nzones == x->capzones) {
@@ -245,15 +245,11 @@ int xfrin_zone_add(struct xfrin *x, const struct config_zone *cz)
 	}
 	load_copy(x, z);
 	z->refresh_at = xfrin_now_ms();
-	if (xfrin_timers_push(x, z) < 0) {
-		if (z->serving)
-			zones_remove(x->srv->zones, z->apex);
-		goto fail;
-	}
 	pthread_mutex_lock(&x->status_lock);
 	x->zones[x->nzones++] = z;
 	pthread_mutex_unlock(&x->status_lock);
 	xfrin_zone_status(x, z);
+	xfrin_loop_wake(x); /* arms its timer */
 	return 0;
 fail:
 	xfrin_zone_destroy(z);
@@ -270,7 +266,6 @@ struct xfrin_zone *xfrin_zone_find(struct xfrin *x, const uint8_t *apex)
 
 void xfrin_zone_retire(struct xfrin *x, struct xfrin_zone *z)
 {
-	xfrin_timers_delete(x, z);
 	pthread_mutex_lock(&x->status_lock);
 	for (size_t i = 0; i < x->nzones; i++) {
 		if (x->zones[i] == z) {
@@ -282,13 +277,14 @@ void xfrin_zone_retire(struct xfrin *x, struct xfrin_zone *z)
 	z->life = XFRIN_RETIRED;
 	z->next_retired = x->retired;
 	x->retired = z;
+	xfrin_loop_wake(x); /* lets it go */
 }
 
 void xfrin_zone_reap(struct xfrin *x)
 {
 	for (struct xfrin_zone **p = &x->retired; *p;) {
 		struct xfrin_zone *z = *p;
-		if (z->life == XFRIN_UNSEEN && !z->busy) {
+		if (z->life == XFRIN_UNSEEN && !z->held) {
 			*p = z->next_retired;
 			xfrin_zone_destroy(z);
 		} else {

@@ -227,6 +227,7 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		goto out;
 	}
+	srv.xfrin = xfrin; /* NOTIFY in and the SERVFAIL of zones not served, on the query path */
 	if (notify_start(&srv, conf, &notify, err, ERRBUF) < 0) {
 		log_error("%s", err);
 		goto out;
@@ -310,6 +311,7 @@ int main(int argc, char **argv)
 	notify = NULL;
 	udp_stop(udp);
 	udp = NULL;
+	srv.xfrin = NULL; /* no query thread is left */
 	xfrin_stop(xfrin);
 	xfrin = NULL;
 out:
@@ -319,6 +321,7 @@ out:
 	api_stop(api);
 	notify_stop(notify);
 	udp_stop(udp);
+	srv.xfrin = NULL;
 	xfrin_stop(xfrin);
 	server_destroy(&srv);
 	config_free(conf);

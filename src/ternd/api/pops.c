@@ -573,7 +573,6 @@ void pops_metrics(struct pops *p, const struct zones *zs, struct prom *out)
 	prom_family(out, "tern_pop_zones_behind", "gauge",
 	            "Zones the PoP last reported at an older serial than this node's.");
 	for (size_t i = 0; i < p->n; i++)
-		prom_printf(out, "tern_pop_zones_behind{pop=\"%s\"} %zu\n", p->pop[i].name,
-		            pop_behind(&p->pop[i], zs));
+		prom_printf(out, "tern_pop_zones_behind{pop=\"%s\"} %zu\n", p->pop[i].name, pop_behind(&p->pop[i], zs));
 	pthread_mutex_unlock(&p->lock);
 }

@@ -49,7 +49,6 @@ int xfrin_start(struct server *srv, const struct config *conf, struct xfrin **ou
 	rc = xfrin_loop_start(x, err, errlen);
 	if (rc < 0)
 		goto fail;
-	srv->xfrin = x;
 	*out = x;
 	return 0;
 fail:
@@ -138,8 +137,6 @@ void xfrin_stop(struct xfrin *x)
 	if (!x)
 		return;
 	xfrin_loop_stop(x);
-	if (x->srv->xfrin == x)
-		x->srv->xfrin = NULL;
 	for (size_t i = 0; i < x->nzones; i++) {
 		if (x->zones[i]->copy_at)
 			xfrin_copy_save(x->zones[i]); /* still served: srv->zones outlives this */

@@ -35,7 +35,8 @@ struct xfrin_status {
 };
 
 /* Loads every secondary zone's disk copy and serves it at once, then starts the refresh thread,
- * which refreshes every zone right away. srv->xfrin is set for the query path. */
+ * which refreshes every zone right away. main.c hands it to the query
+ * path (srv->xfrin) before any query thread starts, and takes it back before xfrin_stop(). */
 int xfrin_start(struct server *srv, const struct config *conf, struct xfrin **out, char *err, size_t errlen);
 /* SIGHUP: new secondary zones start (disk copy served, refreshed at once), zones no longer
  * secondary stop being pulled (removing them from service is load_zones' job), changed primaries

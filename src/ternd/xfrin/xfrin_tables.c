@@ -16,13 +16,11 @@
 #include <string.h>
 #include <urcu-qsbr.h>
 
+#include "lib/edns.h"
 #include "lib/error.h"
 #include "ternd/base/log.h"
 #include "ternd/base/rcu.h"
 #include "ternd/xfrin/xfrin_impl.h"
-
-#define EDE_NOT_READY 14 /* RFC 8914 4.15 */
-#define EDE_INVALID_DATA 24 /* RFC 8914 4.25 */
 
 static struct xfrin_table *table_build(struct xfrin *x, bool gone)
 {

@@ -91,3 +91,24 @@ def test_map_refuses_a_use_declared_later():
                        capture_output=True, text=True)
     assert r.returncode != 0
     assert "module zones uses base, which is not declared before it" in r.stderr
+
+
+def meson_modules():
+    """name -> set of modules used, from meson.build's `modules` list."""
+    import re
+    text = open(os.path.join(ROOT, "meson.build"), encoding="utf-8").read()
+    block = text[text.index("modules = ["):]
+    return {m.group(1): set(re.findall(r"'([a-z]+)'", m.group(2)))
+            for m in re.finditer(r"^  \['([a-z]+)', '[^']+', \[([^\]]*)\]", block, re.M)}
+
+
+def test_architecture_doc_matches_the_build():
+    """docs/architecture.md's module table is the map the build enforces, row for row."""
+    doc = open(os.path.join(ROOT, "docs", "architecture.md"), encoding="utf-8").read()
+    rows = {}
+    for line in doc.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0] not in ("module", "---") and cells[1].startswith("src/"):
+            uses = set() if cells[3].startswith("(") else {u.strip() for u in cells[3].split(",")}
+            rows[cells[0]] = uses
+    assert rows == meson_modules()

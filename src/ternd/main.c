@@ -1,4 +1,5 @@
-/* ternd: command line, start-up, zone (re)loading on SIGHUP, clean stop on SIGTERM/SIGINT. */
+/* ternd: command line, start-up, zone (re)loading on SIGHUP, clean stop on SIGTERM/SIGINT; the
+ * composition root, the one place that wires the modules together. */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -7,18 +8,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
 #include "lib/error.h"
 #include "lib/zonefile.h"
 #include "ternd/api/api.h"
-#include "ternd/catalog/catalog.h"
 #include "ternd/base/config.h"
 #include "ternd/base/log.h"
+#include "ternd/catalog/catalog.h"
+#include "ternd/change/change.h"
 #include "ternd/net/tcp.h"
 #include "ternd/net/udp.h"
 #include "ternd/ns/notify.h"
+#include "ternd/store/store.h"
 #include "ternd/zones/server.h"
 #include "ternd/xfrin/catalog_in.h"
 #include "ternd/xfrin/xfrin.h"
@@ -124,10 +128,52 @@ static void load_zones(struct server *srv, const struct config *conf, const stru
 		bool kept = false;
 		for (size_t j = 0; j < conf->nzones && !kept; j++)
 			kept = name_equal(previous->zones[i].apex, conf->zones[j].apex);
-		if (!kept)
-			zones_remove(srv->zones, previous->zones[i].apex);
+		if (kept)
+			continue;
+		/* not found: it failed to load, so was never served */
+		int rc = zones_remove(srv->zones, previous->zones[i].apex);
+		if (rc < 0 && rc != TERN_ENOTFOUND)
+			log_error("zone %s: no longer configured, but still served until restart: %s",
+			          previous->zones[i].name, tern_strerror(rc));
 	}
 	free(err);
+}
+
+/* The tenants' store and the one writer of its zones: opened before the API and the transports
+ * (which read the zones it serves and the journal it keeps), closed after them. */
+struct stored {
+	struct store *store; /* NULL: no tenant API (the api section has no data-dir) */
+	struct change change; /* set up while store is open */
+};
+
+/* Opens data-dir's store, sets the change module over it and serves every zone the store holds. */
+static int stored_open(struct stored *s, struct server *srv, const struct config *conf, char *err, size_t errlen)
+{
+	char path[4096];
+	if (mkdir(conf->api.data_dir, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "api.data-dir %s: %s", conf->api.data_dir, strerror(errno));
+		return TERN_EIO;
+	}
+	snprintf(path, sizeof(path), "%s/tern.db", conf->api.data_dir);
+	int rc = store_open_sqlite(path, &s->store, err, errlen);
+	if (rc < 0)
+		return rc;
+	change_init(&s->change, srv->zones, s->store, conf->api.journal_keep);
+	size_t loaded = 0, failed = 0;
+	if ((rc = change_load_all(&s->change, &loaded, &failed, err, errlen)) < 0)
+		return rc;
+	log_info("API: %zu zone(s) rebuilt from %s%s", loaded, path, failed ? " (some failed: see above)" : "");
+	return 0;
+}
+
+/* After every reader and writer of the store has stopped (TCP transfers, the API). */
+static void stored_close(struct stored *s)
+{
+	if (!s->store)
+		return;
+	change_destroy(&s->change);
+	store_close(s->store);
+	s->store = NULL;
 }
 
 /* Many TCP clients need many descriptors: take everything the hard limit allows. */
@@ -208,6 +254,7 @@ int main(int argc, char **argv)
 	rcu_thread_offline();
 
 	struct server srv;
+	struct stored stored = {0};
 	struct udp *udp = NULL;
 	struct tcp *tcp = NULL;
 	struct api *api = NULL;
@@ -233,10 +280,17 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* API zones are rebuilt from the store and served before ternd reports ready */
-	if (conf->api.enabled && api_start(&srv, conf, &api, err, ERRBUF) < 0) {
+	if (conf->api.enabled && conf->api.data_dir && stored_open(&stored, &srv, conf, err, ERRBUF) < 0) {
 		log_error("%s", err);
 		goto out;
 	}
+	if (conf->api.enabled &&
+	    api_start(&srv, conf, stored.store, stored.store ? &stored.change : NULL, &api, err, ERRBUF) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	/* IXFR out reads the store's journal: set before the TCP workers start */
+	srv.journal = api_journal(api);
 	/* members of consumed catalogs, after the API's zones so a member cannot hide one */
 	if (catalog_in_start(&srv, conf, xfrin, &catalog_in, err, ERRBUF) < 0) {
 		log_error("%s", err);
@@ -291,6 +345,8 @@ int main(int argc, char **argv)
 			log_error("secondary zones: out of memory applying the new configuration");
 		load_zones(&srv, next, previous);
 		catalog_in_reload(catalog_in, next);
+		if (stored.store)
+			change_set_journal_keep(&stored.change, next->api.journal_keep);
 		api_reload(api, next);
 		if (catalog_reload(&catalog, &srv, next, xfrin, err, ERRBUF) < 0)
 			log_error("%s", err);
@@ -299,29 +355,16 @@ int main(int argc, char **argv)
 		log_info("reload done: %zu zone(s) served", zones_count(srv.zones));
 	}
 	status = 0;
-	tcp_stop(tcp); /* first: a transfer may be reading the API's store */
-	tcp = NULL;
-	catalog_stop(catalog);
-	catalog = NULL;
-	catalog_in_stop(catalog_in);
-	catalog_in = NULL;
-	api_stop(api);
-	api = NULL;
-	notify_stop(notify);
-	notify = NULL;
-	udp_stop(udp);
-	udp = NULL;
-	srv.xfrin = NULL; /* no query thread is left */
-	xfrin_stop(xfrin);
-	xfrin = NULL;
 out:
-	tcp_stop(tcp);
+	tcp_stop(tcp); /* first: a transfer may be reading the store's journal */
+	srv.journal = NULL;
 	catalog_stop(catalog);
 	catalog_in_stop(catalog_in);
-	api_stop(api);
+	api_stop(api); /* then the store's readers and writers, then the store */
+	stored_close(&stored);
 	notify_stop(notify);
 	udp_stop(udp);
-	srv.xfrin = NULL;
+	srv.xfrin = NULL; /* no query thread is left */
 	xfrin_stop(xfrin);
 	server_destroy(&srv);
 	config_free(conf);

@@ -329,6 +329,51 @@ static void test_create_and_delete(void **state)
 	free((void *)ch.rdata);
 }
 
+/* At start, every zone of the store is built and served as stored (its last write included); a
+ * zone whose RRsets break a rule (its SOA removed behind the store's back) is counted as failed
+ * and not served, and the others still are. */
+static void test_load_all(void **state)
+{
+	struct fixture *f = *state;
+	char err[512];
+	struct change_rrset ch = a_record("new", 9);
+	struct change_request rq = {.apex = f->apex, .rrsets = &ch, .n = 1, .principal = "t1"};
+	struct change_result r;
+	assert_int_equal(change_commit(&f->c, &rq, &r), 0);
+	free((void *)ch.rdata);
+	uint8_t broken[NAME_MAXLEN];
+	assert_true(name_from_text(broken, "broken.example.", NULL) > 0);
+	struct zone *z = NULL;
+	assert_int_equal(zonefile_load_string(ZONE, strlen(ZONE), "t", broken, &z, err, sizeof(err)), 0);
+	struct store_zone sz = {.serial = z->serial};
+	memcpy(sz.apex, broken, name_len(broken));
+	snprintf(sz.tenant, sizeof(sz.tenant), "t1");
+	assert_int_equal(change_create(&f->c, &sz, z, &r), 0);
+	sql(f, "DELETE FROM rrsets WHERE type = 6 AND zone_id = "
+	       "(SELECT id FROM zones WHERE apex = X'0662726f6b656e076578616d706c6500')");
+
+	/* a new start: an empty zone set, the same store */
+	struct zones *fresh = zones_new();
+	assert_non_null(fresh);
+	struct change c;
+	change_init(&c, fresh, f->st, 1000);
+	size_t loaded = 99, failed = 99;
+	assert_int_equal(change_load_all(&c, &loaded, &failed, err, sizeof(err)), 0);
+	assert_int_equal(loaded, 1);
+	assert_int_equal(failed, 1);
+	const struct zone *served_now = zones_get(fresh, f->apex);
+	assert_non_null(served_now);
+	assert_int_equal(served_now->serial, 2);
+	uint8_t owner[NAME_MAXLEN];
+	assert_true(name_from_text(owner, "new", f->apex) > 0);
+	assert_non_null(zone_find(served_now, owner, name_len(owner)));
+	assert_null(zones_get(fresh, broken));
+	change_destroy(&c);
+	rcu_thread_offline();
+	zones_free(fresh);
+	rcu_thread_online();
+}
+
 int main(void)
 {
 	rcu_register_thread();
@@ -339,6 +384,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_approval_is_one_transaction, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_locked_zone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_create_and_delete, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_load_all, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rcu_unregister_thread();

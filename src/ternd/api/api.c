@@ -1,20 +1,16 @@
-/* The control plane's start and stop, rebuilding API zones from the store, authentication and
- * per-tenant rate limits, the shared request helpers and the route table. */
+/* The control plane's start and stop (over the store and the write path main hands it),
+ * authentication and per-tenant rate limits, the shared request helpers and the route table. */
 #include "ternd/api/api.h"
 
-#include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <urcu-qsbr.h>
 
 #include "lib/error.h"
-#include "lib/rr.h"
-#include "lib/rrtext.h"
 #include "ternd/api/api_impl.h"
 #include "ternd/api/pops.h"
 #include "ternd/base/log.h"
@@ -389,51 +385,6 @@ static const struct http_hooks hooks = {reader_enter, reader_leave};
 
 /* ---- start and stop ---- */
 
-struct rebuild {
-	struct api *a;
-	struct zone_builder *b;
-	int loaded, failed;
-};
-
-static int add_rrset(const struct store_rrset *rs, void *arg)
-{
-	struct zone_builder *b = arg;
-	const uint8_t *rec = rs->rdata;
-	for (uint16_t i = 0; i < rs->count; i++, rec = rdata_next(rec))
-		if (zone_builder_add(b, rs->owner, rs->type, store_rrset_ttl(rs, i), rdata_bytes(rec), rdata_len(rec),
-		                     0) < 0)
-			return TERN_ENOMEM;
-	return 0;
-}
-
-static int rebuild_zone(const struct store_zone *sz, void *arg)
-{
-	struct rebuild *r = arg;
-	char err[4096] = "", name[NAME_MAXLEN * 4 + 1];
-	name_to_text(sz->apex, name, sizeof(name));
-	struct zone_builder *b = zone_builder_new(sz->apex);
-	struct zone *z = NULL;
-	if (!b)
-		return TERN_ENOMEM;
-	if (store_rrset_foreach(store_latest(r->a->store), sz->apex, add_rrset, b, err, sizeof(err)) < 0) {
-		zone_builder_free(b);
-		log_error("API zone %s not loaded: %s", name, err);
-		r->failed++;
-		return 0;
-	}
-	if (zone_build(b, name, &z, err, sizeof(err)) < 0) {
-		log_error("API zone %s not loaded:\n%s", name, err);
-		r->failed++;
-		return 0;
-	}
-	if (zones_publish(r->a->srv->zones, z) < 0) {
-		zone_free(z);
-		return TERN_ENOMEM;
-	}
-	r->loaded++;
-	return 0;
-}
-
 /* The HTTP server's limits from the configuration. RLIMIT_NOFILE must hold max-clients connections
  * besides the DNS TCP clients and the rest of ternd (main.c has raised it as far as it goes): it is
  * raised further if it can be, else max-clients is lowered to fit, with a warning. */
@@ -466,18 +417,20 @@ static struct http_limits http_limits(const struct config *conf)
 	return lim;
 }
 
-int api_start(struct server *srv, const struct config *conf, struct api **out, char *err, size_t errlen)
+int api_start(struct server *srv, const struct config *conf, struct store *store, struct change *change,
+              struct api **out, char *err, size_t errlen)
 {
 	struct api *a = calloc(1, sizeof(*a));
 	if (!a)
 		return TERN_ENOMEM;
 	a->srv = srv;
+	a->store = store;
+	a->change = change;
 	a->started = time(NULL);
 	pthread_mutex_init(&a->auth_lock, NULL);
-	char path[4096];
-	int rc = TERN_EIO;
+	int rc;
 	struct http_limits lim = http_limits(conf);
-	if (!conf->api.jwks) {
+	if (!store) {
 		rc = http_start((const struct sockaddr *)&conf->api.listen.addr, conf->api.listen.addrlen,
 		                health_routes, sizeof(health_routes) / sizeof(health_routes[0]), a, &hooks, &lim,
 		                &a->http, err, errlen);
@@ -487,26 +440,8 @@ int api_start(struct server *srv, const struct config *conf, struct api **out, c
 		*out = a;
 		return 0;
 	}
-	if (mkdir(conf->api.data_dir, 0750) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "api.data-dir %s: %s", conf->api.data_dir, strerror(errno));
-		goto fail;
-	}
-	snprintf(path, sizeof(path), "%s/tern.db", conf->api.data_dir);
-	if ((rc = store_open_sqlite(path, &a->store, err, errlen)) < 0)
-		goto fail;
-	change_init(&a->change, srv->zones, a->store, conf->api.journal_keep);
-	a->change_ready = true;
 	if ((rc = auth_keys_load(conf->api.jwks, &a->keys, err, errlen)) < 0)
 		goto fail;
-	struct rebuild r = {.a = a};
-	struct store_page page = {0};
-	do {
-		rc = store_zone_list(store_latest(a->store), NULL, page.more ? page.next_apex : NULL, 1000,
-		                     rebuild_zone, &r, &page, err, errlen);
-		if (rc < 0)
-			goto fail;
-	} while (page.more);
-	log_info("API: %d zone(s) rebuilt from %s%s", r.loaded, path, r.failed ? " (some failed: see above)" : "");
 	/* before the HTTP thread starts, so handlers see a->pops set once and for all */
 	if (conf->pops.n && (rc = pops_start(&conf->pops, &a->pops, err, errlen)) < 0)
 		goto fail;
@@ -515,7 +450,7 @@ int api_start(struct server *srv, const struct config *conf, struct api **out, c
 	if (rc < 0)
 		goto fail;
 	log_info("API: listening on %s (port %u)", conf->api.listen.text, http_port(a->http));
-	api_journal_attach(a);
+	api_journal_init(a);
 	*out = a;
 	return 0;
 fail:
@@ -544,15 +479,9 @@ void api_stop(struct api *a)
 		return;
 	http_stop(a->http);
 	pops_stop(a->pops);
-	if (a->srv->journal == &a->journal)
-		a->srv->journal = NULL;
 	auth_keys_free(a->keys);
-	if (a->store)
-		store_close(a->store);
 	free(a->buckets);
 	forget_tokens(a);
-	if (a->change_ready)
-		change_destroy(&a->change);
 	pthread_mutex_destroy(&a->auth_lock);
 	free(a);
 }
@@ -565,8 +494,6 @@ void api_reload(struct api *a, const struct config *conf)
 	 * in force by each request */
 	http_set_limits(a->http, conf->api.max_clients_per_address, conf->api.request_timeout_ms,
 	                conf->api.idle_timeout_ms);
-	if (a->store)
-		change_set_journal_keep(&a->change, conf->api.journal_keep);
 	if (!a->keys || !conf->api.jwks)
 		return; /* an API that only reports health */
 	struct auth_keys *keys = NULL, *old;

@@ -1,5 +1,5 @@
-/* The HTTP/JSON control plane: zones and RRsets of tenants kept in the store and served at once
- * through zones_publish(). */
+/* The HTTP/JSON control plane: zones and RRsets of tenants, read from the store and written
+ * through the change module (served at once). */
 #pragma once
 #include <stddef.h>
 
@@ -7,11 +7,21 @@
 #include "ternd/zones/server.h"
 
 struct api;
+struct change;
+struct store;
+struct xfr_journal;
 
-/* Opens the store, loads the JWKS, rebuilds and publishes every API-managed zone, then starts
- * answering HTTP. Zone names configured as zone files cannot be created through the API. */
-int api_start(struct server *srv, const struct config *conf, struct api **out, char *err, size_t errlen);
+/* With a store (the api section has data-dir and jwks): loads the JWKS, starts the PoP poller,
+ * then answers the tenant API over HTTP, reading store and writing through change; both are the
+ * caller's, opened (and the store's zones published, change_load_all()) before, closed after
+ * api_stop(). Without (store and change NULL): /healthz and /metrics only. Zone names configured
+ * as zone files cannot be created through the API. */
+int api_start(struct server *srv, const struct config *conf, struct store *store, struct change *change,
+              struct api **out, char *err, size_t errlen);
 void api_stop(struct api *a);
+/* The store's change journal as IXFR reads it (srv->journal), or NULL without a store. It lives
+ * until api_stop(): the TCP workers that read it must stop before. */
+const struct xfr_journal *api_journal(const struct api *a);
 /* SIGHUP, with conf about to be published (server_set_config): the HTTP limits a reload may change
  * (max-clients-per-address, request-timeout, idle-timeout), and conf's JWKS loaded again (keys
  * rotate without a restart) with every cached token forgotten, so a token signed by a removed key

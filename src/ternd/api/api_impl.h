@@ -44,11 +44,10 @@ struct api_token {
 
 struct api {
 	struct server *srv; /* its configuration in force is the API's: api_config() */
-	struct store *store;
+	struct store *store; /* main's: the tenants' zones, read here, written only through change */
+	struct change *change; /* main's: the write path (one write at a time, store transaction + publish) */
 	struct auth_keys *keys;
 	struct http *http;
-	struct change change; /* the write path: one write at a time, store transaction + publish */
-	bool change_ready; /* change set up (with the store) */
 	time_t started;
 	struct api_bucket *buckets;
 	size_t nbuckets;
@@ -56,7 +55,7 @@ struct api {
 	struct api_token tokens[API_TOKEN_CACHE];
 	unsigned next_token; /* round-robin replacement */
 	struct pops *pops; /* the PoPs polled (pops: in the configuration); NULL when none */
-	struct xfr_journal journal; /* the store's journal, read by IXFR (srv->journal points here) */
+	struct xfr_journal journal; /* the store's journal as IXFR reads it (api_journal()) */
 };
 
 /* The configuration in force (published whole by a reload): read it again after anything that may
@@ -66,9 +65,8 @@ static inline const struct config *api_config(const struct api *a)
 	return server_config(a->srv);
 }
 
-/* Lets IXFR read zone history from the store: sets a->journal and a->srv->journal. Call before
- * the TCP workers start; they must stop before the store closes. */
-void api_journal_attach(struct api *a);
+/* Sets a->journal up over a->store (api_journal.c). */
+void api_journal_init(struct api *a);
 
 /* The fields of an SOA an API request may set: names (mname, rname), timers (serial, refresh,
  * retry, expire, minimum) and the TTL. */

@@ -60,11 +60,11 @@ static int journal_entry(const struct store_journal_entry *e, void *arg)
 
 static int journal_read(void *ctx, const uint8_t *apex, uint32_t from, xfr_diff_fn fn, void *arg)
 {
-	struct api *a = ctx;
+	struct store *st = ctx;
 	struct journal_read r = {.fn = fn, .arg = arg};
 	struct store_txn *t = NULL;
 	char err[256] = "";
-	int rc = store_begin_read(a->store, &t, err, sizeof(err));
+	int rc = store_begin_read(st, &t, err, sizeof(err));
 	if (rc == 0) {
 		rc = store_journal_read_from(t, apex, from, journal_entry, &r, err, sizeof(err));
 		store_rollback(t);
@@ -74,8 +74,12 @@ static int journal_read(void *ctx, const uint8_t *apex, uint32_t from, xfr_diff_
 	return rc < 0 ? rc : 0;
 }
 
-void api_journal_attach(struct api *a)
+void api_journal_init(struct api *a)
 {
-	a->journal = (struct xfr_journal){.read = journal_read, .ctx = a};
-	a->srv->journal = &a->journal;
+	a->journal = (struct xfr_journal){.read = journal_read, .ctx = a->store};
+}
+
+const struct xfr_journal *api_journal(const struct api *a)
+{
+	return a && a->store ? &a->journal : NULL;
 }

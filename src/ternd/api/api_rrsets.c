@@ -65,7 +65,7 @@ static bool commit(struct api *a, const struct store_zone *z, const struct chang
 {
 	struct change_request rq = {.apex = z->apex, .rrsets = ch, .n = n, .principal = who};
 	struct change_result r;
-	if (change_commit(&a->change, &rq, &r) < 0) {
+	if (change_commit(a->change, &rq, &r) < 0) {
 		api_change_error(res, &r, z->apex, ch, n, NULL);
 		return false;
 	}
@@ -502,7 +502,7 @@ void api_proposals_approve(void *ctx, const struct http_request *req, struct htt
 		                            .proposal = id,
 		                            .reviewer = c.p.tenant};
 		struct change_result r;
-		if (change_commit(&a->change, &rq, &r) < 0)
+		if (change_commit(a->change, &rq, &r) < 0)
 			api_change_error(res, &r, z.apex, ch, n, NULL);
 		else
 			http_json(res, 200,

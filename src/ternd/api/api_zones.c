@@ -364,7 +364,7 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 	snprintf(sz.tenant, sizeof(sz.tenant), "%s", c.p.tenant);
 	sz.serial = z->serial;
 	struct change_result r;
-	int rc = change_create(&a->change, &sz, z, &r); /* served before the 201 */
+	int rc = change_create(a->change, &sz, z, &r); /* served before the 201 */
 	z = NULL;
 	if (rc == 0)
 		http_json(res, 201, api_zone_json(&sz));
@@ -406,7 +406,7 @@ void api_zones_delete(void *ctx, const struct http_request *req, struct http_res
 			http_error(res, 409, "zone", "zone is locked: %s", z.lock_reason);
 		} else {
 			struct change_result r;
-			if (change_delete(&a->change, z.apex, &r) == 0)
+			if (change_delete(a->change, z.apex, &r) == 0)
 				res->status = 204;
 			else if (r.step == CHANGE_STORE)
 				http_error(res, 503, NULL, "the zone could not be deleted: %s", r.msg);
@@ -427,10 +427,10 @@ void api_zones_export(void *ctx, const struct http_request *req, struct http_res
 	if (api_zone_get(a, &c, req->params[0], &z, res) && api_whole_zone(&c, &z, false, res)) {
 		char err[256] = "", *text = NULL;
 		size_t len = 0;
-		pthread_mutex_lock(&a->change.lock); /* the snapshot stays while it is written out */
+		pthread_mutex_lock(&a->change->lock); /* the snapshot stays while it is written out */
 		const struct zone *cur = zones_get(a->srv->zones, z.apex);
 		int rc = cur ? rrtext_export_zone_text(cur, &text, &len, err, sizeof(err)) : TERN_ENOTFOUND;
-		pthread_mutex_unlock(&a->change.lock);
+		pthread_mutex_unlock(&a->change->lock);
 		if (rc == 0)
 			http_text(res, 200, "text/dns", text, len);
 		else
@@ -463,7 +463,7 @@ void api_zones_import(void *ctx, const struct http_request *req, struct http_res
 	}
 	struct change_request rq = {.apex = z.apex, .import = imp, .principal = c.p.tenant};
 	struct change_result r;
-	if (change_commit(&a->change, &rq, &r) < 0)
+	if (change_commit(a->change, &rq, &r) < 0)
 		api_change_error(res, &r, z.apex, NULL, 0, "body");
 	else
 		http_json(res, 200,
@@ -556,7 +556,7 @@ static void set_lock(void *ctx, const struct http_request *req, struct http_resp
 			goto out;
 		}
 		struct change_result r;
-		if (change_lock_zone(&a->change, z.apex, lock ? reason : NULL, &z, &r) == 0)
+		if (change_lock_zone(a->change, z.apex, lock ? reason : NULL, &z, &r) == 0)
 			http_json(res, 200, api_zone_json(&z));
 		else if (r.step == CHANGE_STORE)
 			http_error(res, 503, NULL, "store: %s", r.msg);

@@ -423,7 +423,13 @@ int catalog_reload(struct catalog **cp, struct server *srv, const struct config 
 	}
 	int rc = start(srv, conf, x, served ? apex : NULL, cp, err, errlen);
 	if (served) {
-		zones_remove(srv->zones, apex);
+		int removed = zones_remove(srv->zones, apex);
+		if (removed < 0 && removed != TERN_ENOTFOUND) {
+			char name[NAME_MAXLEN * 4 + 1];
+			name_to_text(apex, name, sizeof(name));
+			log_error("catalog %s: no longer produced, but still served until restart: %s", name,
+			          tern_strerror(removed));
+		}
 		if ((c = *cp) != NULL) { /* a zone of that name may be a member from now on */
 			pthread_mutex_lock(&c->lock);
 			c->retiring[0] = 0;

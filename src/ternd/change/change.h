@@ -36,10 +36,18 @@ struct change {
 	_Atomic unsigned journal_keep; /* journal entries kept per zone (older ones are trimmed) */
 	pthread_mutex_t lock;
 };
+/* The writer of store's zones into zones. The caller (main, the composition root) owns store and
+ * closes it after change_destroy(). */
 void change_init(struct change *c, struct zones *zones, struct store *store, unsigned journal_keep);
 void change_destroy(struct change *c);
 /* A reload's journal-keep, from the next write on (any thread). */
 void change_set_journal_keep(struct change *c, unsigned keep);
+/* At start, before any producer writes: every zone the store holds, built from its RRsets and
+ * published (change_load.c). A zone that cannot be built (the store cannot read it, or its
+ * RRsets break a rule of zone_build()) is logged by name, counted in *failed and not served
+ * (a write to it is CHANGE_UNSERVED). Fails (err says why) only when the store cannot list its
+ * zones or memory runs out; the zones published until then stay served. */
+int change_load_all(struct change *c, size_t *loaded, size_t *failed, char *err, size_t errlen);
 
 /* Where a write stopped. Before CHANGE_PUBLISH nothing was stored nor served. */
 enum change_step {

@@ -1,7 +1,7 @@
 /* The DNSSEC records of an answer from a signed zone: which queries get them (RFC 4035 3.1: a DO
  * query, a signed zone), and the proofs stage that runs once the answer section is complete --
  * today the DS of a secure referral (RFC 4035 3.1.4). Signatures and denial proofs attach here
- * and in the writer, never in the lookup (docs/arch-answer.md). */
+ * and in the writer, never in the lookup (docs/architecture.md, "The answer path"). */
 #include "lib/rr.h"
 #include "ternd/ns/ns.h"
 

@@ -132,6 +132,12 @@ bool api_changes_distinct(const struct change_rrset *ch, size_t n, struct http_r
 void api_change_error(struct http_response *res, const struct change_result *r, const uint8_t *apex,
                       const struct change_rrset *ch, size_t n, const char *field);
 
+/* Routes that report (api_health.c): /healthz, /metrics, the OpenAPI document, the PoP list. */
+void api_health(void *ctx, const struct http_request *req, struct http_response *res);
+void api_metrics(void *ctx, const struct http_request *req, struct http_response *res);
+void api_openapi(void *ctx, const struct http_request *req, struct http_response *res);
+void api_list_pops(void *ctx, const struct http_request *req, struct http_response *res);
+
 /* Zone routes (api_zones.c) and RRset routes (api_rrsets.c). */
 void api_zones_list(void *ctx, const struct http_request *req, struct http_response *res);
 void api_zones_create(void *ctx, const struct http_request *req, struct http_response *res);

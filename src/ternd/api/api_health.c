@@ -1,0 +1,127 @@
+/* The routes that report rather than change: /healthz (zones, serials, secondary zones, PoPs),
+ * /metrics (Prometheus), the OpenAPI document and the PoP list. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ternd/api/api_impl.h"
+#include "ternd/api/pops.h"
+#include "ternd/base/stats.h"
+#include "ternd/xfrin/xfrin.h"
+
+/* ---- health and metrics ---- */
+
+struct zone_totals {
+	json_t *serials;
+	size_t zones, records;
+};
+
+static int zone_total(void *arg, const struct zone *z)
+{
+	struct zone_totals *t = arg;
+	char name[NAME_MAXLEN * 4 + 1];
+	name_to_text(z->apex, name, sizeof(name));
+	if (t->serials)
+		json_object_set_new(t->serials, name, json_integer(z->serial));
+	t->zones++;
+	t->records += z->nrecords;
+	return 0;
+}
+
+void api_health(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	(void)req;
+	struct api *a = ctx;
+	struct zone_totals t = {json_object(), 0, 0};
+	zones_foreach(a->srv->zones, zone_total, &t);
+	json_t *o = json_pack("{s:s,s:I,s:I,s:o}", "status", "ok", "uptime", (json_int_t)(time(NULL) - a->started),
+	                      "zones", (json_int_t)t.zones, "serials", t.serials);
+	struct xfrin_status *st = NULL;
+	size_t n = 0;
+	if (a->srv->xfrin && xfrin_status(a->srv->xfrin, &st, &n) == 0) {
+		/* secondary zones: what is served, when it last came, and how it stands */
+		json_t *sec = json_object();
+		for (size_t i = 0; i < n; i++) {
+			char name[NAME_MAXLEN * 4 + 1];
+			name_to_text(st[i].apex, name, sizeof(name));
+			json_object_set_new(
+			    sec, name,
+			    json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:s}", "state", xfrin_state_name(st[i].state),
+			              "serving", st[i].serving, "serial", (json_int_t)st[i].serial, "last_transfer",
+			              (json_int_t)st[i].last_transfer, "last_refresh", (json_int_t)st[i].last_refresh,
+			              "expires", (json_int_t)st[i].expires, "last_error", st[i].last_error));
+		}
+		json_object_set_new(o, "secondaries", sec);
+		free(st);
+	}
+	if (a->pops)
+		json_object_set_new(o, "pops", pops_summary(a->pops));
+	http_json(res, 200, o);
+}
+
+void api_metrics(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	(void)req;
+	static const char *const rcodes[] = {"NOERROR",  "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED",
+	                                     "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE", "DSOTYPENI",
+	                                     "RCODE12",  "RCODE13", "RCODE14",  "RCODE15",  "BADVERS"};
+	struct api *a = ctx;
+	uint64_t rc[STATS_RCODES], qt[STATS_TYPES], dropped, http[6];
+	stats_sum(&a->srv->stats, rc, qt, &dropped);
+	http_counts(a->http, http);
+	struct zone_totals t = {NULL, 0, 0};
+	zones_foreach(a->srv->zones, zone_total, &t);
+	struct prom m = {0};
+	prom_family(&m, "tern_dns_responses_total", "counter", "DNS responses sent, by rcode.");
+	for (int i = 0; i < STATS_RCODES; i++)
+		if (rc[i] || i <= 5)
+			prom_printf(&m, "tern_dns_responses_total{rcode=\"%s\"} %llu\n", i < 17 ? rcodes[i] : "other",
+			            (unsigned long long)rc[i]);
+	prom_family(&m, "tern_dns_queries_total", "counter", "DNS queries answered, by question type.");
+	for (int i = 0; i < STATS_TYPES; i++)
+		prom_printf(&m, "tern_dns_queries_total{qtype=\"%s\"} %llu\n", stats_type_name(i),
+		            (unsigned long long)qt[i]);
+	prom_family(&m, "tern_dns_dropped_total", "counter", "Messages not answered (responses, too short).");
+	prom_printf(&m, "tern_dns_dropped_total %llu\n", (unsigned long long)dropped);
+	prom_family(&m, "tern_api_requests_total", "counter", "API requests answered, by status class.");
+	for (int i = 1; i < 6; i++)
+		prom_printf(&m, "tern_api_requests_total{code=\"%dxx\"} %llu\n", i, (unsigned long long)http[i]);
+	char help[80];
+	snprintf(help, sizeof(help), "Tenants the API rate limit follows (at most %d).", API_RATE_BUCKETS);
+	prom_family(&m, "tern_api_rate_buckets", "gauge", help);
+	prom_printf(&m, "tern_api_rate_buckets %zu\n", a->nbuckets);
+	prom_family(&m, "tern_zones", "gauge", "Zones served.");
+	prom_printf(&m, "tern_zones %zu\n", t.zones);
+	prom_family(&m, "tern_records", "gauge", "Records served.");
+	prom_printf(&m, "tern_records %zu\n", t.records);
+	if (a->pops)
+		pops_metrics(a->pops, a->srv->zones, &m);
+	if (m.nomem)
+		http_error(res, 500, NULL, "out of memory");
+	else
+		http_text(res, 200, "text/plain; version=0.0.4", m.text, m.len);
+	prom_free(&m);
+}
+
+void api_openapi(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	(void)ctx;
+	(void)req;
+	extern const char api_openapi_json[];
+	http_text(res, 200, "application/json", api_openapi_json, strlen(api_openapi_json));
+}
+
+/* The PoPs this node polls: admins only, since every PoP serves every tenant's zones. */
+void api_list_pops(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	if (!api_authenticate(a, req, res, &c))
+		return;
+	if (!c.p.admin)
+		http_error(res, 403, NULL, "only an admin token (\"role\": \"admin\") may see the PoPs");
+	else
+		http_json(res, 200,
+		          json_pack("{s:o}", "pops", a->pops ? pops_json(a->pops, a->srv->zones) : json_array()));
+	api_caller_free(&c);
+}

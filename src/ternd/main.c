@@ -32,6 +32,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ternd -c FILE [--check]\n"
+	           "       ternd --keys\n"
 	           "  -c, --config FILE  configuration file (YAML)\n"
 	           "      --check        validate the configuration and every zone, then exit\n"
 	           "      --keys         print the reference of every configuration key (as README.md has it)\n"

@@ -1,5 +1,5 @@
-/* Internals of the SQLite store shared by store_sqlite.c (connections, statements, schema,
- * transactions, zones, RRsets) and store_sqlite_history.c (journal and proposals). */
+/* Internals shared by the SQLite store's files (store_sqlite*.c): its connection, transaction and
+ * statement types, and the calls each file offers the others, grouped by file. */
 #pragma once
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -13,9 +13,7 @@
 #define SORT_KEY_MAX (2 * NAME_MAXLEN)
 #define NAME_TEXT_MAX 1024 /* presentation form, escapes included */
 
-/* Schema migrations in order; schema_version holds how many have run. One that has shipped is
- * never edited: the next change is a new entry. docs/store.md has the PostgreSQL equivalent. */
-
+/* Every statement the operations run (their SQL in store_sqlite_stmt.c). */
 enum stmt {
 	ST_ZONE_GET,
 	ST_ZONE_ID,
@@ -56,6 +54,8 @@ enum stmt {
 	"p.id, z.apex, p.author, p.body, p.status, p.reviewer, p.applier, p.created_at, p.reviewed_at, p.applied_at "  \
 	"FROM proposals p JOIN zones z ON z.id = p.zone_id"
 
+/* One SQLite connection and its prepared statements. A cached statement busy in an outer walk
+ * (a callback calling back into the store) is not reused: a one-off copy is prepared instead. */
 struct conn {
 	sqlite3 *db;
 	struct conn *next; /* in the idle pool */
@@ -106,6 +106,7 @@ struct q {
 	int bind_rc;
 };
 
+/* What a walk over rows hands each row to: the caller's callback (one of them) and its argument. */
 struct walk {
 	store_zone_fn zone;
 	store_rrset_fn rrset;
@@ -117,6 +118,11 @@ struct walk {
 };
 typedef int (*row_fn)(sqlite3_stmt *s, const struct walk *w, struct store_page *page);
 
+/* store_sqlite.c */
+void sq_conn_give(struct sq_txn *t, struct conn *c);
+int sq_conn_take(struct sq_txn *t, bool write, struct conn **out, char *err, size_t errlen);
+
+/* store_sqlite_stmt.c */
 __attribute__((format(printf, 3, 4))) void sq_errf(char *err, size_t errlen, const char *fmt, ...);
 /* Writes the message and evaluates to code: `return set_err(...)` or `rc = set_err(...)`. An
  * expression rather than a function so static analysers see the code that comes back. */
@@ -125,8 +131,6 @@ __attribute__((format(printf, 3, 4))) void sq_errf(char *err, size_t errlen, con
 const uint8_t *sq_col_blob(sqlite3_stmt *s, int i, size_t *len);
 void sq_col_name(sqlite3_stmt *s, int i, uint8_t out[NAME_MAXLEN]);
 void sq_col_text(sqlite3_stmt *s, int i, char *out, size_t cap);
-void sq_conn_give(struct sq_txn *t, struct conn *c);
-int sq_conn_take(struct sq_txn *t, bool write, struct conn **out, char *err, size_t errlen);
 int sq_exec_sql(struct conn *c, const char *sql, char *err, size_t errlen);
 const char *sq_name_text(const uint8_t *name, char buf[NAME_TEXT_MAX]);
 void sq_q_blob(struct q *q, int i, const void *p, size_t n);
@@ -140,11 +144,34 @@ int sq_take_name(const uint8_t *in, uint8_t out[NAME_MAXLEN], const char *what, 
 int sq_take_text(const char *s, size_t max, const char *what, char *err, size_t errlen);
 int sq_walk_rows(struct q *q, unsigned limit, row_fn each, const struct walk *w, struct store_page *page, char *err,
                  size_t errlen);
+
+/* store_sqlite_schema.c */
+int sq_migrate(struct conn *c, const char *path, char *err, size_t errlen);
+int sq_set_wal(struct conn *c, const char *path, char *err, size_t errlen);
+
+/* store_sqlite_zones.c */
 int sq_zone_call(struct sq_txn *t, bool write, const uint8_t *apex, const uint8_t *owner, uint8_t lapex[NAME_MAXLEN],
                  uint8_t lowner[NAME_MAXLEN], struct conn **c, int64_t *zid, char *err, size_t errlen);
 int sq_zone_id(struct sq_txn *t, struct conn *c, const uint8_t *lapex, int64_t *id, uint32_t *serial, char *err,
                size_t errlen);
 int sq_zone_id_write(struct sq_txn *t, enum stmt id, const uint8_t *apex, int64_t v2, char *err, size_t errlen);
+int sq_zone_create(struct store_txn *bt, struct store_zone *z, char *err, size_t errlen);
+int sq_zone_delete(struct store_txn *bt, const uint8_t *apex, char *err, size_t errlen);
+int sq_zone_get(struct store_txn *bt, const uint8_t *apex, struct store_zone *out, char *err, size_t errlen);
+int sq_zone_list(struct store_txn *bt, const char *tenant, const uint8_t *after, unsigned limit, store_zone_fn fn,
+                 void *arg, struct store_page *page, char *err, size_t errlen);
+int sq_zone_past_serial(struct store_txn *bt, const uint8_t *apex, uint32_t *serial, char *err, size_t errlen);
+int sq_zone_set_lock(struct store_txn *bt, const uint8_t *apex, bool locked, const char *reason, char *err,
+                     size_t errlen);
+int sq_zone_set_serial(struct store_txn *bt, const uint8_t *apex, uint32_t serial, char *err, size_t errlen);
+int sq_rrset_delete(struct store_txn *bt, const uint8_t *apex, const uint8_t *owner, uint16_t type, char *err,
+                    size_t errlen);
+int sq_rrset_delete_all(struct store_txn *bt, const uint8_t *apex, char *err, size_t errlen);
+int sq_rrset_foreach(struct store_txn *bt, const uint8_t *apex, store_rrset_fn fn, void *arg, char *err, size_t errlen);
+int sq_rrset_get(struct store_txn *bt, const uint8_t *apex, const uint8_t *owner, uint16_t type,
+                 struct store_rrset *out, char *err, size_t errlen);
+int sq_rrset_put(struct store_txn *bt, const uint8_t *apex, const uint8_t *owner, uint16_t type, uint32_t ttl,
+                 const uint32_t *ttls, const uint8_t *rdata, uint32_t rdata_size, char *err, size_t errlen);
 
 /* store_sqlite_history.c */
 int sq_journal_append(struct store_txn *bt, const uint8_t *apex, const struct store_journal_entry *e, int64_t *id,

@@ -1,0 +1,157 @@
+/* The SQLite store's database format: WAL journal mode, and the tables built and upgraded by
+ * numbered migrations (schema_version holds how many have run). */
+#include "ternd/store/store.h"
+#include "ternd/store/store_sqlite_impl.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/error.h"
+
+/* Schema migrations in order; schema_version holds how many have run. One that has shipped is
+ * never edited: the next change is a new entry. docs/store.md has the PostgreSQL equivalent. */
+static const char *const migrations[] = {
+    /* 1: zones, RRsets, journal, proposals */
+    "CREATE TABLE zones ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " apex BLOB NOT NULL UNIQUE,"
+    " sort_key BLOB NOT NULL UNIQUE,"
+    " tenant TEXT NOT NULL CHECK (length(tenant) BETWEEN 1 AND 128),"
+    " serial INTEGER NOT NULL CHECK (serial BETWEEN 0 AND 4294967295),"
+    " serial_policy TEXT NOT NULL CHECK (serial_policy IN ('date', 'increment')),"
+    " locked INTEGER NOT NULL DEFAULT 0 CHECK (locked IN (0, 1)),"
+    " lock_reason TEXT NOT NULL DEFAULT '',"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE INDEX zones_by_tenant ON zones (tenant, sort_key);"
+    "CREATE TABLE rrsets ("
+    " zone_id INTEGER NOT NULL REFERENCES zones (id) ON DELETE CASCADE,"
+    " sort_key BLOB NOT NULL,"
+    " type INTEGER NOT NULL CHECK (type BETWEEN 0 AND 65535),"
+    " owner BLOB NOT NULL,"
+    " ttl INTEGER NOT NULL CHECK (ttl BETWEEN 0 AND 4294967295),"
+    " count INTEGER NOT NULL CHECK (count BETWEEN 1 AND 65535),"
+    " rdata BLOB NOT NULL,"
+    " PRIMARY KEY (zone_id, sort_key, type)) WITHOUT ROWID;"
+    "CREATE TABLE journal ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " zone_id INTEGER NOT NULL REFERENCES zones (id) ON DELETE CASCADE,"
+    " serial_from INTEGER NOT NULL CHECK (serial_from BETWEEN 0 AND 4294967295),"
+    " serial_to INTEGER NOT NULL CHECK (serial_to BETWEEN 0 AND 4294967295),"
+    " changed_at INTEGER NOT NULL,"
+    " principal TEXT NOT NULL,"
+    " removed BLOB NOT NULL,"
+    " added BLOB NOT NULL);"
+    "CREATE INDEX journal_by_zone ON journal (zone_id, id);"
+    "CREATE INDEX journal_by_serial ON journal (zone_id, serial_from);"
+    "CREATE TABLE proposals ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " zone_id INTEGER NOT NULL REFERENCES zones (id) ON DELETE CASCADE,"
+    " author TEXT NOT NULL,"
+    " body TEXT NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'applied')),"
+    " reviewer TEXT NOT NULL DEFAULT '',"
+    " applier TEXT NOT NULL DEFAULT '',"
+    " created_at INTEGER NOT NULL,"
+    " reviewed_at INTEGER NOT NULL DEFAULT 0,"
+    " applied_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX proposals_by_zone ON proposals (zone_id, status, id);",
+    /* 2: the journal keyed by (zone, id) with ids from a per-zone counter in the zone's row. An
+     * append then writes four pages (zone row, RRsets, journal, serial index) instead of six: no
+     * separate (zone, id) index and no sqlite_sequence row, and the zone row is written anyway. Ids
+     * stay increasing per zone, and are never reused, even when a zone's journal is emptied. */
+    "ALTER TABLE zones ADD COLUMN journal_seq INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE zones SET journal_seq = coalesce((SELECT max(j.id) FROM journal j WHERE j.zone_id = zones.id), 0);"
+    "CREATE TABLE journal_v2 ("
+    " zone_id INTEGER NOT NULL REFERENCES zones (id) ON DELETE CASCADE,"
+    " id INTEGER NOT NULL,"
+    " serial_from INTEGER NOT NULL CHECK (serial_from BETWEEN 0 AND 4294967295),"
+    " serial_to INTEGER NOT NULL CHECK (serial_to BETWEEN 0 AND 4294967295),"
+    " changed_at INTEGER NOT NULL,"
+    " principal TEXT NOT NULL,"
+    " removed BLOB NOT NULL,"
+    " added BLOB NOT NULL,"
+    " PRIMARY KEY (zone_id, id)) WITHOUT ROWID;"
+    "INSERT INTO journal_v2 SELECT zone_id, id, serial_from, serial_to, changed_at, principal, removed, added"
+    " FROM journal;"
+    "DROP TABLE journal;"
+    "ALTER TABLE journal_v2 RENAME TO journal;"
+    "CREATE INDEX journal_by_serial ON journal (zone_id, serial_from);",
+    /* 3: the serial each deleted zone name last had, so the zone created again under that name
+     * starts above it (RFC 1982) and secondaries holding the old version refresh. One row per
+     * name, replaced at each deletion; a zone's serials only move forward, so the last is the
+     * newest it had. */
+    "CREATE TABLE past_serials ("
+    " apex BLOB PRIMARY KEY,"
+    " serial INTEGER NOT NULL CHECK (serial BETWEEN 0 AND 4294967295),"
+    " deleted_at INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 4: a TTL per record where they differ (the RRSIGs of a name, each at the TTL of the RRset
+     * it covers): count big-endian 32-bit TTLs; NULL when every record has the row's ttl. */
+    "ALTER TABLE rrsets ADD COLUMN ttls BLOB;",
+};
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int sq_migrate(struct conn *c, const char *path, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	int version = 0;
+	int rc = sq_exec_sql(
+	    c, "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);", err, errlen);
+	if (rc < 0)
+		goto fail;
+	if (sqlite3_prepare_v2(c->db, "SELECT version FROM schema_version", -1, &s, NULL) != SQLITE_OK) {
+		rc = set_err(err, errlen, TERN_EIO, "%s: %s", path, sqlite3_errmsg(c->db));
+		goto fail;
+	}
+	int src = sqlite3_step(s);
+	if (src == SQLITE_ROW)
+		version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		rc = set_err(err, errlen, TERN_EIO, "%s: %s", path, sqlite3_errmsg(c->db));
+		goto fail;
+	}
+	if (src == SQLITE_DONE && (rc = sq_exec_sql(c, "INSERT INTO schema_version VALUES (0)", err, errlen)) < 0)
+		goto fail;
+	if (version > SCHEMA_VERSION || version < 0) {
+		rc = set_err(err, errlen, TERN_ECONFIG, "%s: schema version %d is newer than this program's (%d)", path,
+		             version, SCHEMA_VERSION);
+		goto fail;
+	}
+	for (int v = version; v < SCHEMA_VERSION; v++) {
+		char sql[64];
+		if ((rc = sq_exec_sql(c, migrations[v], err, errlen)) < 0)
+			goto fail;
+		snprintf(sql, sizeof(sql), "UPDATE schema_version SET version = %d", v + 1);
+		if ((rc = sq_exec_sql(c, sql, err, errlen)) < 0)
+			goto fail;
+	}
+	if ((rc = sq_exec_sql(c, "COMMIT", err, errlen)) < 0)
+		goto fail;
+	return 0;
+fail:
+	sqlite3_finalize(s);
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int sq_set_wal(struct conn *c, const char *path, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = 0;
+	if (sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		rc = set_err(err, errlen, TERN_EIO, "%s: cannot switch to WAL: %s", path, sqlite3_errmsg(c->db));
+		goto fail;
+	}
+	const unsigned char *mode = sqlite3_column_text(s, 0);
+	if (!mode || strcmp((const char *)mode, "wal") != 0)
+		rc = set_err(err, errlen, TERN_EIO, "%s: cannot switch to WAL (journal mode stays %s)", path,
+		             mode ? (const char *)mode : "unknown");
+fail:
+	sqlite3_finalize(s);
+	return rc;
+}

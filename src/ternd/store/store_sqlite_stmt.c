@@ -1,0 +1,248 @@
+/* The SQLite store's statements: every SQL text the operations run, prepared once per connection
+ * and cached, bound, stepped and read back; caller input checked and failures made TERN_E* codes. */
+#include "ternd/store/store.h"
+#include "ternd/store/store_sqlite_impl.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/error.h"
+#include "lib/name.h"
+
+/* Every statement the operations run, prepared once per connection on first use. */
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_ZONE_GET] = "SELECT " ZONE_COLS " FROM zones WHERE apex = ?1",
+    [ST_ZONE_ID] = "SELECT id, serial FROM zones WHERE apex = ?1",
+    [ST_ZONE_INSERT] = "INSERT INTO zones (apex, sort_key, tenant, serial, serial_policy, created_at, updated_at)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
+    /* ?1 is the key just after the cursor (see zone_list), so one statement serves every page */
+    [ST_ZONE_LIST] = "SELECT " ZONE_COLS " FROM zones WHERE sort_key >= ?1 ORDER BY sort_key LIMIT ?2",
+    [ST_ZONE_LIST_TENANT] = "SELECT " ZONE_COLS " FROM zones WHERE tenant = ?3 AND sort_key >= ?1"
+                            " ORDER BY sort_key LIMIT ?2",
+    [ST_ZONE_DELETE] = "DELETE FROM zones WHERE apex = ?1",
+    [ST_ZONE_RETIRE] = "INSERT INTO past_serials (apex, serial, deleted_at) SELECT apex, serial, ?2 FROM zones"
+                       " WHERE apex = ?1 ON CONFLICT (apex) DO UPDATE SET serial = excluded.serial,"
+                       " deleted_at = excluded.deleted_at",
+    [ST_PAST_SERIAL] = "SELECT serial FROM past_serials WHERE apex = ?1",
+    [ST_ZONE_SERIAL] = "UPDATE zones SET serial = ?2, updated_at = ?3 WHERE apex = ?1",
+    [ST_ZONE_LOCK] = "UPDATE zones SET locked = ?2, lock_reason = ?3, updated_at = ?4 WHERE apex = ?1",
+    [ST_RRSET_PUT] = "INSERT INTO rrsets (zone_id, sort_key, type, owner, ttl, count, rdata, ttls)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (zone_id, sort_key, type)"
+                     " DO UPDATE SET ttl = excluded.ttl, count = excluded.count, rdata = excluded.rdata,"
+                     " ttls = excluded.ttls",
+    [ST_RRSET_GET] = "SELECT ttl, count, rdata, ttls FROM rrsets WHERE zone_id = ?1 AND sort_key = ?2 AND type = ?3",
+    [ST_RRSET_DELETE] = "DELETE FROM rrsets WHERE zone_id = ?1 AND sort_key = ?2 AND type = ?3",
+    [ST_RRSET_DELETE_ALL] = "DELETE FROM rrsets WHERE zone_id = ?1",
+    [ST_RRSET_ALL] = "SELECT owner, type, ttl, count, rdata, ttls FROM rrsets WHERE zone_id = ?1"
+                     " ORDER BY sort_key, type",
+    [ST_JOURNAL_NEXT_ID] = "UPDATE zones SET journal_seq = journal_seq + 1 WHERE id = ?1 RETURNING journal_seq",
+    [ST_JOURNAL_APPEND] = "INSERT INTO journal (zone_id, id, serial_from, serial_to, changed_at, principal, removed,"
+                          " added) VALUES (?1, ?8, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_JOURNAL_START] = "SELECT id FROM journal WHERE zone_id = ?1 AND serial_from = ?2 ORDER BY id DESC LIMIT 1",
+    [ST_JOURNAL_LAST] = "SELECT id, serial_to FROM journal WHERE zone_id = ?1 ORDER BY id DESC LIMIT 1",
+    [ST_JOURNAL_CHAIN] = "SELECT id, serial_from, serial_to FROM journal WHERE zone_id = ?1 AND id >= ?2 ORDER BY id",
+    [ST_JOURNAL_RANGE] = "SELECT " JOURNAL_COLS " FROM journal WHERE zone_id = ?1 AND id BETWEEN ?2 AND ?3"
+                         " ORDER BY id",
+    [ST_JOURNAL_HISTORY] = "SELECT " JOURNAL_COLS " FROM journal WHERE zone_id = ?1 AND id < ?2"
+                           " ORDER BY id DESC LIMIT ?3",
+    [ST_JOURNAL_TRIM_BEFORE] = "DELETE FROM journal WHERE zone_id = ?1 AND id < ?2",
+    [ST_JOURNAL_TRIM_KEEP] = "DELETE FROM journal WHERE zone_id = ?1 AND id <= (SELECT id FROM journal"
+                             " WHERE zone_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+    [ST_PROPOSAL_INSERT] = "INSERT INTO proposals (zone_id, author, body, status, created_at)"
+                           " VALUES (?1, ?2, ?3, 'pending', ?4) RETURNING id",
+    [ST_PROPOSAL_GET] = "SELECT " PROPOSAL_COLS " WHERE p.id = ?1",
+    [ST_PROPOSAL_LIST] = "SELECT " PROPOSAL_COLS " WHERE p.zone_id = ?1 AND p.id > ?2 ORDER BY p.id LIMIT ?3",
+    [ST_PROPOSAL_LIST_STATUS] = "SELECT " PROPOSAL_COLS " WHERE p.zone_id = ?1 AND p.id > ?2 AND p.status = ?4"
+                                " ORDER BY p.id LIMIT ?3",
+    /* compare-and-set on the status, so two reviewers racing cannot both win */
+    [ST_PROPOSAL_REVIEW] = "UPDATE proposals SET status = ?2, reviewer = ?3, reviewed_at = ?4"
+                           " WHERE id = ?1 AND status = 'pending'",
+    [ST_PROPOSAL_APPLY] = "UPDATE proposals SET status = 'applied', applier = ?2, applied_at = ?3"
+                          " WHERE id = ?1 AND status = 'approved'",
+};
+
+__attribute__((format(printf, 3, 4))) void sq_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+}
+
+const char *sq_name_text(const uint8_t *name, char buf[NAME_TEXT_MAX])
+{
+	if (name_to_text(name, buf, NAME_TEXT_MAX) < 0)
+		snprintf(buf, NAME_TEXT_MAX, "(unprintable name)");
+	return buf;
+}
+
+/* Checks a caller's wire name and copies it lower-cased. */
+int sq_take_name(const uint8_t *in, uint8_t out[NAME_MAXLEN], const char *what, char *err, size_t errlen)
+{
+	int n = in ? name_check(in, NAME_MAXLEN) : TERN_ENAME;
+	if (n < 0)
+		return set_err(err, errlen, TERN_ENAME, "bad %s name", what);
+	name_lower_copy(out, in, (size_t)n);
+	return n;
+}
+
+/* Checks a caller's string: present, 1..max bytes. */
+int sq_take_text(const char *s, size_t max, const char *what, char *err, size_t errlen)
+{
+	if (!s || !*s)
+		return set_err(err, errlen, TERN_EINVAL, "%s is empty", what);
+	if (strnlen(s, max + 1) > max)
+		return set_err(err, errlen, TERN_EINVAL, "%s is longer than %zu bytes", what, max);
+	return 0;
+}
+
+/* Maps an SQLite failure to a TERN_E* and notes when it took the transaction down with it. */
+static int db_error(struct q *q, int src, char *err, size_t errlen)
+{
+	int code = TERN_EIO;
+	if (src == SQLITE_CONSTRAINT_UNIQUE || src == SQLITE_CONSTRAINT_PRIMARYKEY)
+		code = TERN_EEXIST;
+	else if ((src & 0xff) == SQLITE_CONSTRAINT)
+		code = TERN_EINVAL;
+	else if ((src & 0xff) == SQLITE_NOMEM)
+		code = TERN_ENOMEM;
+	if (q->t && q->t->base.kind == STORE_TXN_WRITE && sqlite3_get_autocommit(q->c->db))
+		q->t->aborted = true;
+	return set_err(err, errlen, code, "store: %s", sqlite3_errmsg(q->c->db));
+}
+
+int sq_q_open(struct q *q, struct sq_txn *t, struct conn *c, enum stmt id, char *err, size_t errlen)
+{
+	*q = (struct q){.c = c, .t = t, .id = id};
+	if (c->stmt[id] && !c->in_use[id]) {
+		c->in_use[id] = true;
+		q->s = c->stmt[id];
+		return 0;
+	}
+	bool cache = !c->stmt[id];
+	int src = sqlite3_prepare_v3(c->db, stmt_sql[id], -1, cache ? SQLITE_PREPARE_PERSISTENT : 0, &q->s, NULL);
+	if (src != SQLITE_OK)
+		return db_error(q, src, err, errlen);
+	if (cache) {
+		c->stmt[id] = q->s;
+		c->in_use[id] = true;
+	}
+	return 0;
+}
+
+void sq_q_close(struct q *q)
+{
+	if (!q->s)
+		return;
+	sqlite3_reset(q->s);
+	sqlite3_clear_bindings(q->s);
+	if (q->s == q->c->stmt[q->id])
+		q->c->in_use[q->id] = false;
+	else
+		sqlite3_finalize(q->s);
+	q->s = NULL;
+}
+
+/* Binders remember the first failure; sq_q_step reports it. Bound memory must outlive the steps. */
+void sq_q_int(struct q *q, int i, int64_t v)
+{
+	int src = sqlite3_bind_int64(q->s, i, v);
+	if (!q->bind_rc)
+		q->bind_rc = src;
+}
+
+void sq_q_null(struct q *q, int i)
+{
+	int src = sqlite3_bind_null(q->s, i);
+	if (!q->bind_rc)
+		q->bind_rc = src;
+}
+
+void sq_q_blob(struct q *q, int i, const void *p, size_t n)
+{
+	/* a NULL pointer would bind SQL NULL: an empty blob needs a real one */
+	int src = sqlite3_bind_blob64(q->s, i, n ? p : (const void *)"", n, SQLITE_STATIC);
+	if (!q->bind_rc)
+		q->bind_rc = src;
+}
+
+void sq_q_text(struct q *q, int i, const char *s)
+{
+	int src = sqlite3_bind_text(q->s, i, s, -1, SQLITE_STATIC);
+	if (!q->bind_rc)
+		q->bind_rc = src;
+}
+
+/* 1 for a row, 0 when done, or a negative TERN_E*. */
+int sq_q_step(struct q *q, char *err, size_t errlen)
+{
+	if (q->bind_rc)
+		return db_error(q, q->bind_rc, err, errlen);
+	int src = sqlite3_step(q->s);
+	if (src == SQLITE_ROW)
+		return 1;
+	if (src == SQLITE_DONE)
+		return 0;
+	return db_error(q, src, err, errlen);
+}
+
+/* Hands rows to each(). With a limit, the statement was bound with LIMIT limit + 1: at most limit
+ * rows are handed on and page (when set) tells whether more follow. A nonzero each() stops. */
+int sq_walk_rows(struct q *q, unsigned limit, row_fn each, const struct walk *w, struct store_page *page, char *err,
+                 size_t errlen)
+{
+	struct store_page scratch = {0};
+	unsigned n = 0;
+	int rc;
+	page = page ? page : &scratch;
+	*page = (struct store_page){0};
+	while ((rc = sq_q_step(q, err, errlen)) == 1) {
+		if (limit && n++ == limit) {
+			page->more = true;
+			return 0;
+		}
+		if ((rc = each(q->s, w, page)) != 0)
+			return rc;
+	}
+	return rc;
+}
+
+const uint8_t *sq_col_blob(sqlite3_stmt *s, int i, size_t *len)
+{
+	const uint8_t *p = sqlite3_column_blob(s, i);
+	*len = (size_t)sqlite3_column_bytes(s, i);
+	return p;
+}
+
+void sq_col_text(sqlite3_stmt *s, int i, char *out, size_t cap)
+{
+	const unsigned char *p = sqlite3_column_text(s, i);
+	snprintf(out, cap, "%s", p ? (const char *)p : "");
+}
+
+void sq_col_name(sqlite3_stmt *s, int i, uint8_t out[NAME_MAXLEN])
+{
+	size_t n;
+	const uint8_t *p = sq_col_blob(s, i, &n);
+	if (!p || n == 0 || n > NAME_MAXLEN || name_check(p, n) != (int)n) {
+		out[0] = 0;
+		return;
+	}
+	memcpy(out, p, n);
+}
+
+/* Runs one SQL text outside the statement cache (transaction control, migrations). */
+int sq_exec_sql(struct conn *c, const char *sql, char *err, size_t errlen)
+{
+	int src = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	if (src == SQLITE_OK)
+		return 0;
+	if (src == SQLITE_BUSY || (src & 0xff) == SQLITE_BUSY)
+		return set_err(err, errlen, TERN_EIO, "store: the database stayed locked by another writer for %d ms",
+		               BUSY_TIMEOUT_MS);
+	return set_err(err, errlen, (src & 0xff) == SQLITE_NOMEM ? TERN_ENOMEM : TERN_EIO, "store: %s",
+	               sqlite3_errmsg(c->db));
+}

@@ -1,5 +1,5 @@
 /* The JOSE pieces the token fuzzers share (fuzz_token, fuzz_jwks), on OpenSSL alone and so
- * independent of auth.c: base64url both ways, keys from PEM, and signing a token. */
+ * independent of api/auth_*.c: base64url both ways, keys from PEM, and signing a token. */
 #pragma once
 #include <openssl/bio.h>
 #include <openssl/bn.h>

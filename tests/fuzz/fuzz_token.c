@@ -48,10 +48,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* ---- the harness's own JOSE, independent of auth.c (with fuzz_jose.h) ---- */
+/* ---- the harness's own JOSE, independent of auth_token.c (with fuzz_jose.h) ---- */
 
 /* Whether tok's signature verifies, by OpenSSL alone, with the key its header names: rsa1 for
- * RS256, ec1 or ec2 for ES256 (the harness's PEM copies, not the JWKS auth.c read). */
+ * RS256, ec1 or ec2 for ES256 (the harness's PEM copies, not the JWKS auth_jwks.c read). */
 static bool independently_signed(const char *tok, const char **kid_out)
 {
 	const char *d1 = strchr(tok, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;

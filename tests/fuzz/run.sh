@@ -68,7 +68,7 @@ lib_srcs() {
 	for f in "$ROOT"/src/lib/*.c "$ROOT"/src/ternd/*.c "$ROOT"/src/ternd/*/*.c; do
 		case ${f#"$ROOT"/} in
 		src/ternd/api/api_json.c | src/ternd/http/http_response.c) ;; # request bodies: fuzz_api_json
-		src/ternd/api/auth.c) ;; # bearer tokens and the JWKS: fuzz_token, fuzz_jwks
+		src/ternd/api/auth_*.c) ;; # the JWKS, bearer tokens and their scope: fuzz_jwks, fuzz_token
 		src/ternd/http/http_parse.c) ;;                               # requests: fuzz_http
 		src/ternd/main.c | src/ternd/net/* | src/ternd/api/* | src/ternd/http/* | src/ternd/store/*) continue ;;
 		esac

@@ -1,4 +1,4 @@
-/* Unit tests for the API's authentication (src/ternd/api/auth.c): JWKS loading and its errors,
+/* Unit tests for the API's authentication (src/ternd/api/auth_*.c): JWKS loading and its errors,
  * RS256/ES256 verification against keys made at test time, every rejection, and scope decisions. */
 #include <setjmp.h>
 #include <stdarg.h>

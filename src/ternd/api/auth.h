@@ -1,5 +1,5 @@
-/* API authentication: the JWKS of trusted signing keys, RS256/ES256 bearer-token verification,
- * and the principal a token yields (tenant, admin, deSEC-style scope) with its scope decision. */
+/* API authentication, the interface of auth_jwks.c (trusted signing keys), auth_token.c (RS256/ES256
+ * bearer tokens, the principal they yield) and auth_scope.c (its deSEC-style scope and decision). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

@@ -218,6 +218,8 @@ static void read_scalar(struct parse *p, const struct cfg_item *it, void *base, 
                         const char *path)
 {
 	void *dst = it->offset == CFG_NONE ? NULL : at(base, it->offset);
+	if (!dst && it->type != CFG_STRING)
+		return; /* only a checked string may be read to be dropped (offset CFG_NONE) */
 	unsigned long v;
 	unsigned u;
 	char why[256];
@@ -276,6 +278,8 @@ static void read_addrs(struct parse *p, const struct cfg_item *it, void *base, y
 		cfg_perr(p, cfg_node_line(n), "%s: at least one %s is required", path, it->unit);
 		return;
 	}
+	if (count == 0)
+		return; /* none (allowed when min is 0): the list stays NULL */
 	struct config_listen *arr = calloc(count, sizeof(*arr));
 	size_t *used = at(base, it->count);
 	if (!arr) {
@@ -459,7 +463,9 @@ static void read_root(struct parse *p, yaml_node_t *root)
 static void free_items(const struct cfg_item *items, void *base)
 {
 	for (const struct cfg_item *it = items; it->name; it++) {
-		void **ptr = it->offset == CFG_NONE ? NULL : at(base, it->offset);
+		if (it->offset == CFG_NONE)
+			continue; /* read, checked and dropped: nothing kept */
+		void **ptr = at(base, it->offset);
 		switch (it->type) {
 		case CFG_SECTION: free_items(it->items, at(base, it->offset)); break;
 		case CFG_LIST: {

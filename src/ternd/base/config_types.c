@@ -197,10 +197,15 @@ bool cfg_read_prefix(struct parse *p, const char *s, unsigned line, const char *
 	}
 	v.len = max;
 	if (slash) {
-		char *end;
-		errno = 0;
-		unsigned long l = isdigit((unsigned char)slash[1]) ? strtoul(slash + 1, &end, 10) : max + 1;
-		if (!isdigit((unsigned char)slash[1]) || *end || errno || l > max) {
+		unsigned long l = max + 1; /* not a length */
+		if (isdigit((unsigned char)slash[1])) {
+			char *end;
+			errno = 0;
+			l = strtoul(slash + 1, &end, 10);
+			if (*end || errno)
+				l = max + 1;
+		}
+		if (l > max) {
 			cfg_perr(p, line, "%s: prefix length in %s is not 0..%u", where, q, max);
 			return false;
 		}

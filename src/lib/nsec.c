@@ -81,20 +81,20 @@ bool nsec_bitmap_has(const uint8_t *bm, size_t len, uint16_t type)
 {
 	size_t pos = 0;
 	int last = -1;
-	while (pos < len) {
+	bool has = false;
+	while (pos < len) { /* the whole bitmap is checked: a malformed one holds nothing */
 		if (len - pos < 2)
 			return false;
 		unsigned window = bm[pos], wlen = bm[pos + 1];
 		if ((int)window <= last || wlen < 1 || wlen > 32 || len - pos - 2 < wlen || bm[pos + 1 + wlen] == 0)
 			return false;
-		if (window == (unsigned)(type >> 8)) {
-			unsigned o = (type & 0xff) >> 3;
-			return o < wlen && (bm[pos + 2 + o] & (0x80u >> (type & 7)));
-		}
+		unsigned o = (type & 0xff) >> 3;
+		if (window == (unsigned)(type >> 8) && o < wlen && (bm[pos + 2 + o] & (0x80u >> (type & 7))))
+			has = true;
 		last = (int)window;
 		pos += 2u + wlen;
 	}
-	return false;
+	return has;
 }
 
 /* ---- NSEC3 ---- */
@@ -105,11 +105,13 @@ int nsec3_hash(const uint8_t *name, const uint8_t *salt, uint8_t salt_len, uint1
 	uint8_t buf[NAME_MAXLEN + 255];
 	size_t len = name_len(name);
 	name_lower_copy(buf, name, len);
-	memcpy(buf + len, salt, salt_len);
+	if (salt_len)
+		memcpy(buf + len, salt, salt_len);
 	SHA1(buf, len + salt_len, out);
 	for (unsigned i = 0; i < iterations; i++) {
 		memcpy(buf, out, NSEC3_HASH_LEN);
-		memcpy(buf + NSEC3_HASH_LEN, salt, salt_len);
+		if (salt_len)
+			memcpy(buf + NSEC3_HASH_LEN, salt, salt_len);
 		SHA1(buf, NSEC3_HASH_LEN + (size_t)salt_len, out);
 	}
 	return 0;

@@ -172,6 +172,14 @@ int dnssec_ds(const uint8_t *owner, const uint8_t *dnskey, size_t len, uint8_t d
 
 /* ---- keys ---- */
 
+/* The key tag follows the DNSKEY RDATA: its flags and public key. */
+static void key_retag(struct dnssec_key *k)
+{
+	uint8_t rd[DNSSEC_DNSKEY_MAX];
+	int n = dnssec_key_dnskey(k, rd, sizeof(rd));
+	k->tag = n > 0 ? (uint16_t)dnssec_keytag(rd, (size_t)n) : 0;
+}
+
 /* Fills the public key field and tag from k->pkey. */
 static int key_fill_public(struct dnssec_key *k)
 {
@@ -192,9 +200,7 @@ static int key_fill_public(struct dnssec_key *k)
 			return TERN_EINVAL;
 		k->pub_len = 2 * P256_COORD;
 	}
-	uint8_t rd[DNSSEC_DNSKEY_MAX];
-	int n = dnssec_key_dnskey(k, rd, sizeof(rd));
-	k->tag = (uint16_t)dnssec_keytag(rd, (size_t)n);
+	key_retag(k);
 	return 0;
 }
 
@@ -419,9 +425,7 @@ int dnssec_key_set_flags(struct dnssec_key *k, uint16_t flags, char *err, size_t
 	if (rc < 0)
 		return rc;
 	k->flags = flags;
-	uint8_t rd[DNSSEC_DNSKEY_MAX];
-	int n = dnssec_key_dnskey(k, rd, sizeof(rd));
-	k->tag = (uint16_t)dnssec_keytag(rd, (size_t)n);
+	key_retag(k);
 	return 0;
 }
 

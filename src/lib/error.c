@@ -16,6 +16,7 @@ const char *tern_strerror(int code)
 	case TERN_ECONFIG: return "configuration error";
 	case TERN_EEXIST: return "already exists";
 	case TERN_EBUSY: return "locked";
+	case TERN_EBOGUS: return "signature does not validate";
 	}
 	return "unknown error";
 }

@@ -14,6 +14,7 @@ enum {
 	TERN_ECONFIG = -9, /* configuration error */
 	TERN_EEXIST = -10, /* item already exists */
 	TERN_EBUSY = -11, /* item locked against the operation */
+	TERN_EBOGUS = -12, /* a DNSSEC signature does not validate */
 };
 
 const char *tern_strerror(int code);

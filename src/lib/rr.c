@@ -2,6 +2,7 @@
 #include "lib/rr.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "lib/error.h"
 #include "lib/name.h"
@@ -271,5 +272,85 @@ const uint8_t *rr_additional_target(uint16_t type, const uint8_t *rd, uint16_t l
 	case RR_SVCB:
 	case RR_HTTPS: return (len > 2 && rd[2] != 0) ? rd + 2 : NULL; /* "." means the owner itself */
 	default: return NULL;
+	}
+}
+
+/* Lower-cases the name at *pos of RDATA (len octets) and moves past it; false when no complete
+ * name is there (a type rr_rdata_check() holds opaque), which ends canonicalisation. */
+static bool lower_name_at(uint8_t *rd, size_t len, size_t *pos)
+{
+	if (*pos >= len)
+		return false;
+	int n = name_check(rd + *pos, len - *pos);
+	if (n < 0)
+		return false;
+	name_lower(rd + *pos);
+	*pos += (size_t)n;
+	return true;
+}
+
+/* Moves past a <character-string>; false when it does not fit. */
+static bool skip_string(const uint8_t *rd, size_t len, size_t *pos)
+{
+	return check_string(rd, len, pos) == 0;
+}
+
+/* The obsolete types RFC 4034 6.2 still lists; rr_rdata_check() holds them opaque. */
+enum { RR_MD = 3, RR_MF = 4, RR_MB = 7, RR_MG = 8, RR_MR = 9, RR_SIG = 24, RR_PX = 26, RR_NXT = 30, RR_A6 = 38 };
+
+void rr_rdata_canonical(uint16_t type, const uint8_t *rdata, uint16_t len, uint8_t *out)
+{
+	memcpy(out, rdata, len);
+	size_t pos = 0;
+	switch (type) {
+	case RR_NS:
+	case RR_MD:
+	case RR_MF:
+	case RR_CNAME:
+	case RR_MB:
+	case RR_MG:
+	case RR_MR:
+	case RR_PTR:
+	case RR_DNAME:
+	case RR_NXT: /* the next name, then a bitmap */ lower_name_at(out, len, &pos); break;
+	case RR_SOA:
+	case RR_MINFO:
+	case RR_RP:
+		if (lower_name_at(out, len, &pos))
+			lower_name_at(out, len, &pos);
+		break;
+	case RR_MX:
+	case RR_AFSDB:
+	case RR_RT:
+	case RR_KX:
+		pos = 2;
+		lower_name_at(out, len, &pos);
+		break;
+	case RR_PX:
+		pos = 2;
+		if (lower_name_at(out, len, &pos))
+			lower_name_at(out, len, &pos);
+		break;
+	case RR_SRV:
+		pos = 6;
+		lower_name_at(out, len, &pos);
+		break;
+	case RR_NAPTR:
+		pos = 4;
+		if (skip_string(out, len, &pos) && skip_string(out, len, &pos) && skip_string(out, len, &pos))
+			lower_name_at(out, len, &pos);
+		break;
+	case RR_SIG:
+	case RR_RRSIG:
+		pos = 18;
+		lower_name_at(out, len, &pos);
+		break;
+	case RR_A6: /* prefix length, the address suffix, then the prefix name when the length is not 0 */
+		if (len >= 1 && out[0] > 0 && out[0] <= 128) {
+			pos = 1 + (size_t)(128 - out[0] + 7) / 8;
+			lower_name_at(out, len, &pos);
+		}
+		break;
+	default: break;
 	}
 }

@@ -76,6 +76,12 @@ static inline bool rr_serial_newer(uint32_t a, uint32_t b)
 /* Whether rr_rdata_check() knows the type's whole structure (so a printer may trust its inner
  * lengths); other types are only opaque bytes to it. */
 bool rr_rdata_checked(uint16_t type);
+/* RFC 4034 6.2 canonical RDATA: copies len octets of well-formed RDATA (rr_rdata_check) to out,
+ * lower-casing the names inside it for the types item 3 of that section lists as amended by
+ * RFC 6840 5.1 (NS, MD, MF, CNAME, SOA, MB, MG, MR, PTR, MINFO, MX, RP, AFSDB, RT, SIG, PX, NXT,
+ * NAPTR, KX, SRV, DNAME, A6, RRSIG; not NSEC). Other types, and the obsolete ones above that
+ * rr_rdata_check() holds opaque when their names do not parse, are copied as they are. */
+void rr_rdata_canonical(uint16_t type, const uint8_t *rdata, uint16_t len, uint8_t *out);
 /* Writes RDATA (without the length) compressing the names that RFC 3597 allows to be compressed
  * (NS, CNAME, SOA, PTR, MX); everything else is copied verbatim. */
 int rr_write_rdata(struct wire_writer *w, uint16_t type, const uint8_t *rdata, uint16_t len);

@@ -529,6 +529,39 @@ def gen_http():
         write(d, fname, bytes([i * 5]) + req)
 
 
+def gen_dnssec():
+    """Inputs for fuzz_dnssec.c: [flags][type][count] then [length][RDATA] per record, then a tail
+    read as DNSKEY and as RRSIG RDATA (RFC 6605 6.1's key and signature here)."""
+    import base64
+    import dns.rdata
+    d = reset("corpus_dnssec")
+    origin = dns.name.from_text("example.")
+
+    def rd(rdtype, text):
+        return dns.rdata.from_text(dns.rdataclass.IN, rdtype, text, origin=origin, relativize=False).to_wire()
+
+    key = bytes([1, 1, 3, 13]) + base64.b64decode(
+        "GojIhhXUN/u4v54ZQqGSnyhWJwaubCvTmeexv7bR6edbkrSqQpF64cYbcB7wNcP+e+MAnLr+Wi9xMWyQLc8NAA==")
+    sig = rd(dns.rdatatype.RRSIG, "A 13 3 3600 20100909100439 20100812100439 55648 example.net. "
+             "qx6wLYqmh+l9oCKTN6qIc+bw6ya+KJ8oMz0YP107epXAyGmt+3SNruPFKG7tZoLBLlUzGGus7ZwmwWep666VCw==")
+    sets = {
+        "a": (0, "A", ["192.0.2.2", "192.0.2.1", "192.0.2.2"], key),
+        "a-ecdsa-wild": (3, "A", ["192.0.2.9"], sig),
+        "mx": (0, "MX", ["20 Mail2.EXAMPLE.", "10 mail.example."], sig),
+        "soa": (2, "SOA", ["NS1.Example. Host.EXAMPLE. 1 2 3 4 5"], b""),
+        "txt": (0, "TXT", ['"b"', '"a" "b"', '"a\\000"', '"a"'], key),
+        "naptr": (0, "NAPTR", ['1 2 "S" "SIP+D2U" "" _Sip._UDP.Example.'], b""),
+        "srv": (2, "SRV", ["0 5 5060 SIP.Example."], sig),
+        "nsec": (0, "NSEC", ["Next.EXAMPLE. A NS RRSIG NSEC"], b""),
+        "rrsig": (0, "RRSIG", ["A 13 2 300 20300101000000 20200101000000 1 EXAMPLE. AAAA"], b""),
+        "dnskey": (0, "DNSKEY", ["257 3 15 l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4="], key),
+    }
+    for fname, (flags, tname, recs, tail) in sets.items():
+        t = dns.rdatatype.from_text(tname)
+        body = b"".join(bytes([len(w)]) + w for w in (rd(t, r) for r in recs))
+        write(d, fname, bytes([flags]) + struct.pack("!H", t) + bytes([len(recs)]) + body + tail)
+
+
 if __name__ == "__main__":
     msgs = gen_queries()
     gen_names(msgs)
@@ -539,6 +572,7 @@ if __name__ == "__main__":
     gen_catalogs()
     gen_http()
     gen_imports()
+    gen_dnssec()
     for sub in ("corpus_query", "corpus_name", "corpus_zonefile", "corpus_config", "corpus_zone_apply",
-                "corpus_rrtext", "corpus_catalog_in", "corpus_http", "corpus_api_import"):
+                "corpus_rrtext", "corpus_catalog_in", "corpus_http", "corpus_api_import", "corpus_dnssec"):
         print(sub, len(os.listdir(os.path.join(HERE, sub))))

@@ -1,0 +1,557 @@
+/* Signing a zone snapshot as data: which RRsets are authoritative and signed, with which keys,
+ * and the zone_apply() changes (DNSKEY, chain, RRSIG groups) for a whole zone or one batch. */
+#include "lib/dnssec_zone.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/arena.h"
+#include "lib/error.h"
+#include "lib/name.h"
+#include "lib/rr.h"
+#include "lib/wire.h"
+
+/* The signing state of one call: keys, times, scratch, and the RRSIG records of the name being
+ * signed (every group together, as zone_apply() takes them). */
+struct signer {
+	const struct dnssec_zone_key *keys;
+	size_t nkeys;
+	bool ksk_signs, zsk_signs;
+	uint32_t inception, expiration;
+	const uint8_t *apex;
+	struct dnssec_scratch s;
+	uint8_t *rd;
+	size_t rd_size, rd_cap;
+	uint32_t *ttls;
+	size_t count, ttls_cap;
+	char *err;
+	size_t errlen;
+};
+
+static bool ksk_type(uint16_t type)
+{
+	return type == RR_DNSKEY || type == RR_CDS || type == RR_CDNSKEY;
+}
+
+/* Whether key k signs RRsets of type (see struct dnssec_zone_key). */
+static bool key_signs(const struct signer *sg, const struct dnssec_zone_key *k, uint16_t type)
+{
+	if (!(k->use & DNSSEC_ZONE_SIGN))
+		return false;
+	uint16_t flags = dnssec_key_flags(k->key);
+	bool ksk = flags & DNSSEC_FLAG_SEP;
+	if (ksk_type(type))
+		return ksk || !sg->ksk_signs;
+	if (flags & DNSSEC_FLAG_REVOKE)
+		return false; /* a revoked key signs only the DNSKEY RRset (RFC 5011 2.1) */
+	return !ksk || !sg->zsk_signs;
+}
+
+static int signer_init(struct signer *sg, const struct dnssec_zone_key *keys, size_t nkeys,
+                       const struct dnssec_zone_policy *p, int64_t now, const uint8_t *apex, char *err, size_t errlen)
+{
+	*sg = (struct signer){.keys = keys, .nkeys = nkeys, .apex = apex, .err = err, .errlen = errlen};
+	size_t published = 0;
+	if (!keys || nkeys == 0) {
+		snprintf(err, errlen, "no keys to sign with");
+		return TERN_EINVAL;
+	}
+	for (size_t i = 0; i < nkeys; i++) {
+		const struct dnssec_key *k = keys[i].key;
+		if (!k || keys[i].use == 0 || (keys[i].use & ~(DNSSEC_ZONE_PUBLISH | DNSSEC_ZONE_SIGN))) {
+			snprintf(err, errlen, "key %zu: no key or no use (publish, sign) given", i);
+			return TERN_EINVAL;
+		}
+		uint16_t flags = dnssec_key_flags(k);
+		if (!(flags & DNSSEC_FLAG_ZONE)) {
+			snprintf(err, errlen, "key %zu (tag %u): not a zone key (flags %u)", i, dnssec_key_tag(k),
+			         flags);
+			return TERN_EINVAL;
+		}
+		published += (keys[i].use & DNSSEC_ZONE_PUBLISH) != 0;
+		if (!(keys[i].use & DNSSEC_ZONE_SIGN))
+			continue;
+		char why[200];
+		if (dnssec_alg_check(dnssec_key_alg(k), true, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "key %zu (tag %u): %s", i, dnssec_key_tag(k), why);
+			return TERN_EINVAL;
+		}
+		if (!dnssec_key_private(k)) {
+			snprintf(err, errlen, "key %zu (tag %u): cannot sign without its private key", i,
+			         dnssec_key_tag(k));
+			return TERN_EINVAL;
+		}
+		if (flags & DNSSEC_FLAG_SEP)
+			sg->ksk_signs = true;
+		else
+			sg->zsk_signs = true;
+	}
+	if (published == 0) {
+		snprintf(err, errlen, "no key is published: the zone would have no DNSKEY RRset");
+		return TERN_EINVAL;
+	}
+	if (!sg->ksk_signs && !sg->zsk_signs) {
+		snprintf(err, errlen, "no key signs");
+		return TERN_EINVAL;
+	}
+	if (p->validity == 0 || p->validity > INT32_MAX) {
+		snprintf(err, errlen, "RRSIG validity %u: must be 1 to %d seconds", p->validity, INT32_MAX);
+		return TERN_EINVAL;
+	}
+	if (p->inception > INT32_MAX) {
+		snprintf(err, errlen, "RRSIG inception offset %u: must be at most %d seconds", p->inception, INT32_MAX);
+		return TERN_EINVAL;
+	}
+	sg->inception = (uint32_t)(now - p->inception);
+	sg->expiration = (uint32_t)(now + p->validity);
+	dnssec_scratch_init(&sg->s);
+	return 0;
+}
+
+static void signer_free(struct signer *sg)
+{
+	dnssec_scratch_free(&sg->s);
+	free(sg->rd);
+	free(sg->ttls);
+}
+
+/* Appends one RRSIG record (len octets) with its TTL to the name's signatures. */
+static int sig_push(struct signer *sg, const uint8_t *rd, size_t len, uint32_t ttl)
+{
+	if (sg->count == UINT16_MAX) {
+		snprintf(sg->err, sg->errlen, "more than 65535 signatures at one name");
+		return TERN_ESPACE;
+	}
+	if (sg->rd_size + 2 + len > sg->rd_cap) {
+		size_t cap = sg->rd_cap ? sg->rd_cap * 2 : 1024;
+		while (cap < sg->rd_size + 2 + len)
+			cap *= 2;
+		uint8_t *v = realloc(sg->rd, cap);
+		if (!v)
+			return TERN_ENOMEM;
+		sg->rd = v;
+		sg->rd_cap = cap;
+	}
+	if (sg->count == sg->ttls_cap) {
+		size_t cap = sg->ttls_cap ? sg->ttls_cap * 2 : 16;
+		uint32_t *v = realloc(sg->ttls, cap * sizeof(*v));
+		if (!v)
+			return TERN_ENOMEM;
+		sg->ttls = v;
+		sg->ttls_cap = cap;
+	}
+	wire_put16(sg->rd + sg->rd_size, (uint16_t)len);
+	memcpy(sg->rd + sg->rd_size + 2, rd, len);
+	sg->rd_size += 2 + len;
+	sg->ttls[sg->count++] = ttl;
+	return 0;
+}
+
+/* Signs rs at owner with every key that signs its type. */
+static int sign_rrset(struct signer *sg, const uint8_t *owner, const struct rrset *rs)
+{
+	struct dnssec_rrset set = {owner, rs->type, rs->ttl, rs->count, rs->rdata, rs->rdata_size};
+	char tname[16], oname[1024], why[256];
+	int signed_by = 0;
+	for (size_t i = 0; i < sg->nkeys; i++) {
+		if (!key_signs(sg, &sg->keys[i], rs->type))
+			continue;
+		uint8_t sig[DNSSEC_RRSIG_MAX];
+		int len = dnssec_sign(sg->keys[i].key, &set, sg->apex, sg->inception, sg->expiration, &sg->s, sig,
+		                      sizeof(sig), why, sizeof(why));
+		if (len < 0) {
+			name_to_text(owner, oname, sizeof(oname));
+			snprintf(sg->err, sg->errlen, "%s %s: %s", oname, rr_type_name(rs->type, tname), why);
+			return len;
+		}
+		int rc = sig_push(sg, sig, (size_t)len, rs->ttl);
+		if (rc < 0)
+			return rc;
+		signed_by++;
+	}
+	if (signed_by == 0) {
+		name_to_text(owner, oname, sizeof(oname));
+		snprintf(sg->err, sg->errlen, "%s %s: no key signs this type", oname, rr_type_name(rs->type, tname));
+		return TERN_EINVAL;
+	}
+	return 0;
+}
+
+/* Appends a change (owner, type) of count records in rdata (with ttls when not NULL), or a
+ * delete when count is 0, as one malloc'd block starting at the owner (nsec_changes_free()). */
+static int emit(struct nsec_changes *c, const uint8_t *owner, uint16_t type, uint32_t ttl, uint16_t count,
+                const uint8_t *rdata, size_t rdata_size, const uint32_t *ttls)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct zone_change *v = realloc(c->v, cap * sizeof(*v));
+		if (!v)
+			return TERN_ENOMEM;
+		c->v = v;
+		c->cap = cap;
+	}
+	size_t olen = name_len(owner), at = (olen + 3) & ~(size_t)3;
+	size_t tsize = ttls ? count * sizeof(uint32_t) : 0;
+	uint8_t *block = malloc(at + tsize + rdata_size + 1);
+	if (!block)
+		return TERN_ENOMEM;
+	memcpy(block, owner, olen);
+	struct zone_change ch = {.owner = block, .type = type, .ttl = ttl, .count = count};
+	if (ttls) {
+		memcpy(block + at, ttls, tsize);
+		ch.ttls = (const uint32_t *)(void *)(block + at);
+	}
+	if (count) {
+		memcpy(block + at + tsize, rdata, rdata_size);
+		ch.rdata = block + at + tsize;
+		ch.rdata_size = (uint32_t)rdata_size;
+	}
+	c->v[c->n++] = ch;
+	return 0;
+}
+
+/* Emits the name's RRSIG change from what the signer collected: every group, or a delete when
+ * there is none and the name held signatures. */
+static int emit_sigs(struct signer *sg, struct nsec_changes *out, const struct zone_node *n)
+{
+	if (sg->count == 0)
+		return zone_node_rrset(n, RR_RRSIG) ? emit(out, n->owner, RR_RRSIG, 0, 0, NULL, 0, NULL) : 0;
+	uint32_t low = sg->ttls[0];
+	for (size_t i = 1; i < sg->count; i++)
+		low = sg->ttls[i] < low ? sg->ttls[i] : low;
+	return emit(out, n->owner, RR_RRSIG, low, (uint16_t)sg->count, sg->rd, sg->rd_size, sg->ttls);
+}
+
+static void changes_truncate(struct nsec_changes *c, size_t keep)
+{
+	for (size_t i = keep; i < c->n; i++)
+		free((void *)c->v[i].owner);
+	c->n = keep;
+}
+
+/* Moves every change of from to the end of to (from is left empty). */
+static int changes_move(struct nsec_changes *to, struct nsec_changes *from)
+{
+	if (to->n + from->n > to->cap) {
+		size_t cap = to->cap ? to->cap : 64;
+		while (cap < to->n + from->n)
+			cap *= 2;
+		struct zone_change *v = realloc(to->v, cap * sizeof(*v));
+		if (!v)
+			return TERN_ENOMEM;
+		to->v = v;
+		to->cap = cap;
+	}
+	if (from->n)
+		memcpy(to->v + to->n, from->v, from->n * sizeof(*from->v));
+	to->n += from->n;
+	free(from->v);
+	*from = (struct nsec_changes){0};
+	return 0;
+}
+
+/* Whether a zone cut (NS below the apex) sits above name (lower-cased) in z. */
+static bool occluded(const struct zone *z, const uint8_t *name)
+{
+	for (const uint8_t *p = name_parent(name); p && name_labels(p) > z->apex_labels; p = name_parent(p)) {
+		const struct zone_node *n = zone_find(z, p, name_len(p));
+		if (n && (n->flags & NODE_DELEG))
+			return true;
+	}
+	return false;
+}
+
+/* Whether type is signed at a node (not occluded): at a cut only the parent's side (RFC 4035 2.2). */
+static bool signed_type(uint16_t type, bool cut)
+{
+	if (type == RR_RRSIG)
+		return false;
+	return !cut || type == RR_DS || type == RR_NSEC || type == RR_NSEC3;
+}
+
+/* Whether (owner, type) is in the sorted touch list (resign); the full signing passes none. */
+struct touch {
+	const uint8_t *owner; /* lower-cased */
+	uint16_t type; /* 0: the name only (its occlusion changed) */
+};
+
+static int touch_cmp(const void *pa, const void *pb)
+{
+	const struct touch *a = pa, *b = pb;
+	int c = name_cmp(a->owner, b->owner);
+	return c ? c : (a->type > b->type) - (a->type < b->type);
+}
+
+static bool touched(const struct touch *t, size_t n, const uint8_t *owner, uint16_t type)
+{
+	struct touch key = {owner, type};
+	return bsearch(&key, t, n, sizeof(*t), touch_cmp) != NULL;
+}
+
+/* Collects the signatures node n of z should carry. With prev_node (resign), a group of a type
+ * the batch did not touch is copied from there when it exists; everything else is signed. */
+static int node_sigs(struct signer *sg, const struct zone_node *n, bool below_cut, const struct zone_node *prev_node,
+                     const struct touch *t, size_t nt)
+{
+	sg->rd_size = 0;
+	sg->count = 0;
+	if (below_cut)
+		return 0;
+	bool cut = n->flags & NODE_DELEG;
+	for (uint16_t i = 0; i < n->nrrsets; i++) {
+		const struct rrset *rs = &n->rrsets[i];
+		if (!signed_type(rs->type, cut))
+			continue;
+		const struct rrset *old =
+		    prev_node && !touched(t, nt, n->owner, rs->type) ? zone_node_rrsig(prev_node, rs->type) : NULL;
+		if (old && old->ttl == rs->ttl) {
+			const uint8_t *rec = old->rdata;
+			for (uint16_t r = 0; r < old->count; r++, rec = rdata_next(rec)) {
+				int rc = sig_push(sg, rdata_bytes(rec), rdata_len(rec), old->ttl);
+				if (rc < 0)
+					return rc;
+			}
+			continue;
+		}
+		int rc = sign_rrset(sg, n->owner, rs);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int apply(const struct zone *z, const struct zone_change *v, size_t n, struct zone **out, char *err,
+                 size_t errlen)
+{
+	struct zone_apply_error *e = malloc(sizeof(*e));
+	if (!e)
+		return TERN_ENOMEM;
+	int rc = zone_apply(z, v, n, out, e);
+	if (rc < 0)
+		snprintf(err, errlen, "%s", e->code == TERN_ENOMEM ? "out of memory" : e->msg);
+	free(e);
+	return rc;
+}
+
+int dnssec_zone_sign(const struct zone *z, const struct dnssec_zone_key *keys, size_t nkeys,
+                     const struct dnssec_zone_policy *p, int64_t now, struct nsec_chain **index,
+                     struct nsec_changes *out, char *err, size_t errlen)
+{
+	struct signer sg;
+	int rc = signer_init(&sg, keys, nkeys, p, now, z->apex, err, errlen);
+	if (rc < 0)
+		return rc;
+	size_t keep = out->n;
+	struct zone *z1 = NULL, *z2 = NULL;
+	struct nsec_chain *idx = NULL;
+	struct nsec_changes chain = {0};
+	const struct zone_node **nodes = NULL;
+	size_t nnodes = 0;
+
+	/* the DNSKEY RRset of the published keys */
+	uint8_t *dk = malloc(nkeys * (2 + DNSSEC_DNSKEY_MAX));
+	size_t dk_size = 0;
+	uint16_t dk_count = 0;
+	if (!dk) {
+		rc = TERN_ENOMEM;
+		goto done;
+	}
+	for (size_t i = 0; i < nkeys; i++) {
+		if (!(keys[i].use & DNSSEC_ZONE_PUBLISH))
+			continue;
+		int len = dnssec_key_dnskey(keys[i].key, dk + dk_size + 2, DNSSEC_DNSKEY_MAX);
+		if (len < 0) {
+			rc = len;
+			goto done;
+		}
+		wire_put16(dk + dk_size, (uint16_t)len);
+		dk_size += 2 + (size_t)len;
+		dk_count++;
+	}
+	struct zone_change dkc = {.owner = z->apex,
+	                          .type = RR_DNSKEY,
+	                          .ttl = p->dnskey_ttl,
+	                          .count = dk_count,
+	                          .rdata = dk,
+	                          .rdata_size = (uint32_t)dk_size};
+	if ((rc = apply(z, &dkc, 1, &z1, err, errlen)) < 0 ||
+	    (rc = nsec_chain_build(z1, &p->nsec, index ? &idx : NULL, &chain, err, errlen)) < 0 ||
+	    (rc = apply(z1, chain.v, chain.n, &z2, err, errlen)) < 0)
+		goto done;
+	if ((rc = emit(out, z->apex, RR_DNSKEY, p->dnskey_ttl, dk_count, dk, dk_size, NULL)) < 0 ||
+	    (rc = changes_move(out, &chain)) < 0 || (rc = zone_nodes_sorted(z2, &nodes, &nnodes)) < 0)
+		goto done;
+	/* canonical order: a cut's occluded names follow it */
+	const uint8_t *cut = NULL;
+	for (size_t i = 0; i < nnodes; i++) {
+		const struct zone_node *n = nodes[i];
+		bool below = cut && name_in(n->owner, cut) && !name_equal(n->owner, cut);
+		if (!below)
+			cut = (n->flags & NODE_DELEG) ? n->owner : NULL;
+		if ((rc = node_sigs(&sg, n, below, NULL, NULL, 0)) < 0 || (rc = emit_sigs(&sg, out, n)) < 0)
+			goto done;
+	}
+done:
+	free(nodes);
+	free(dk);
+	nsec_changes_free(&chain);
+	zone_discard(z2);
+	zone_discard(z1);
+	signer_free(&sg);
+	if (rc < 0) {
+		if (rc == TERN_ENOMEM)
+			snprintf(err, errlen, "out of memory");
+		changes_truncate(out, keep);
+		nsec_chain_free(idx);
+		return rc;
+	}
+	if (index)
+		*index = idx;
+	return 0;
+}
+
+/* ---- one batch on a signed zone ---- */
+
+struct touches {
+	struct touch *v;
+	size_t n, cap;
+	struct arena names;
+};
+
+static int touch_add(struct touches *t, const uint8_t *owner, uint16_t type)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct touch *v = realloc(t->v, cap * sizeof(*v));
+		if (!v)
+			return TERN_ENOMEM;
+		t->v = v;
+		t->cap = cap;
+	}
+	size_t len = name_len(owner);
+	uint8_t *copy = arena_alloc(&t->names, len);
+	if (!copy)
+		return TERN_ENOMEM;
+	name_lower_copy(copy, owner, len);
+	t->v[t->n++] = (struct touch){copy, type};
+	return 0;
+}
+
+struct below {
+	struct touches *t;
+	const uint8_t *cut;
+	int rc;
+};
+
+static int add_below(void *arg, const struct zone_node *n)
+{
+	struct below *b = arg;
+	if (name_in(n->owner, b->cut) && !name_equal(n->owner, b->cut))
+		b->rc = touch_add(b->t, n->owner, 0);
+	return b->rc;
+}
+
+static bool is_cut(const struct zone_node *n)
+{
+	return n && (n->flags & NODE_DELEG);
+}
+
+int dnssec_zone_resign(const struct zone *prev, struct nsec_chain **index, const struct zone_change *data, size_t n,
+                       const struct dnssec_zone_key *keys, size_t nkeys, const struct dnssec_zone_policy *p,
+                       int64_t now, struct nsec_changes *out, char *err, size_t errlen)
+{
+	char oname[1024], tname[16];
+	for (size_t i = 0; i < n; i++) {
+		uint16_t t = data[i].type;
+		if (t == RR_DNSKEY || t == RR_RRSIG || t == RR_NSEC || t == RR_NSEC3 || t == RR_NSEC3PARAM) {
+			name_to_text(data[i].owner, oname, sizeof(oname));
+			snprintf(err, errlen, "%s %s: the signer's own records cannot be changed on a signed zone",
+			         oname, rr_type_name(t, tname));
+			return TERN_EINVAL;
+		}
+	}
+	if (!index || !*index) {
+		snprintf(err, errlen, "no chain index: sign the zone first");
+		return TERN_EINVAL;
+	}
+	struct signer sg;
+	int rc = signer_init(&sg, keys, nkeys, p, now, prev->apex, err, errlen);
+	if (rc < 0)
+		return rc;
+	size_t keep = out->n;
+	bool late = false;
+	struct zone *mid = NULL, *next = NULL;
+	struct nsec_changes chain = {0};
+	struct touches t = {0};
+	arena_init(&t.names);
+	const uint8_t **owners = malloc((n ? n : 1) * sizeof(*owners));
+	if (!owners) {
+		rc = TERN_ENOMEM;
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++)
+		owners[i] = data[i].owner;
+	if ((rc = apply(prev, data, n, &mid, err, errlen)) < 0 ||
+	    (rc = nsec_chain_update(*index, mid, owners, n, &chain, err, errlen)) < 0)
+		goto done;
+	late = true; /* the index describes mid's chain now */
+	if ((rc = apply(mid, chain.v, chain.n, &next, err, errlen)) < 0)
+		goto done;
+	/* what the batch touched: its RRsets, the chain's, the SOA, and every name under a cut that
+	 * came or went */
+	rc = touch_add(&t, prev->apex, RR_SOA);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = touch_add(&t, data[i].owner, data[i].type);
+	for (size_t i = 0; i < chain.n && rc == 0; i++)
+		rc = touch_add(&t, chain.v[i].owner, chain.v[i].type);
+	for (size_t i = 0, nd = t.n; i < nd && rc == 0; i++) {
+		const uint8_t *o = t.v[i].owner;
+		if (is_cut(zone_find(prev, o, name_len(o))) != is_cut(zone_find(next, o, name_len(o)))) {
+			struct below b = {&t, o, 0};
+			zone_foreach(next, add_below, &b);
+			rc = b.rc;
+		}
+	}
+	if (rc < 0)
+		goto done;
+	qsort(t.v, t.n, sizeof(*t.v), touch_cmp);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct zone_change c = data[i];
+		const uint32_t *ttls = c.ttls;
+		rc = emit(out, c.owner, c.type, c.ttl, c.count, c.rdata, c.count ? c.rdata_size : 0,
+		          c.count ? ttls : NULL);
+	}
+	if (rc < 0 || (rc = changes_move(out, &chain)) < 0)
+		goto done;
+	for (size_t i = 0; i < t.n; i++) {
+		if (i > 0 && name_equal(t.v[i].owner, t.v[i - 1].owner))
+			continue; /* each name once */
+		const uint8_t *o = t.v[i].owner;
+		const struct zone_node *nn = zone_find(next, o, name_len(o));
+		if (!nn)
+			continue; /* gone, signatures and all */
+		const struct zone_node *pn = zone_find(prev, o, name_len(o));
+		if ((rc = node_sigs(&sg, nn, occluded(next, o), pn, t.v, t.n)) < 0 ||
+		    (rc = emit_sigs(&sg, out, nn)) < 0)
+			goto done;
+	}
+done:
+	free(owners);
+	free(t.v);
+	arena_free(&t.names);
+	nsec_changes_free(&chain);
+	zone_discard(next);
+	zone_discard(mid);
+	signer_free(&sg);
+	if (rc < 0) {
+		if (rc == TERN_ENOMEM)
+			snprintf(err, errlen, "out of memory");
+		changes_truncate(out, keep);
+		if (late) {
+			nsec_chain_free(*index);
+			*index = NULL;
+		}
+	}
+	return rc;
+}

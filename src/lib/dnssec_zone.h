@@ -1,0 +1,57 @@
+/* Signing a zone snapshot as data: the DNSKEY RRset, the denial chain and the RRSIGs a zone
+ * needs, as zone_apply() changes, for the whole zone or for one batch of data changes. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/dnssec.h"
+#include "lib/nsec.h"
+#include "lib/zone.h"
+
+/* What a key does in a zone: its DNSKEY is published at the apex, it signs, or both (a key may
+ * sign before it is published: an algorithm rollover puts signatures before keys, RFC 6781). */
+#define DNSSEC_ZONE_PUBLISH 1u
+#define DNSSEC_ZONE_SIGN 2u
+
+/* A key of the zone. Keys with DNSSEC_FLAG_SEP (KSKs) sign the DNSKEY, CDS and CDNSKEY RRsets, the
+ * others (ZSKs) everything else; when no ZSK signs, the KSKs sign everything (a CSK), and when no
+ * KSK signs, the ZSKs sign the DNSKEY RRset too. Every signing key signs each RRset it covers. */
+struct dnssec_zone_key {
+	const struct dnssec_key *key;
+	unsigned use; /* DNSSEC_ZONE_PUBLISH | DNSSEC_ZONE_SIGN */
+};
+
+struct dnssec_zone_policy {
+	struct nsec_params nsec; /* NSEC or NSEC3 and its parameters */
+	uint32_t dnskey_ttl;
+	uint32_t validity; /* RRSIG expiration: now + validity (1 .. 2^31 - 1 seconds) */
+	uint32_t inception; /* RRSIG inception: now - inception (clock skew of validators) */
+};
+
+/* The changes (appended to out; each change's owner, rdata and ttls sit in one malloc'd block
+ * starting at owner, so nsec_changes_free() frees them) that make z fully signed:
+ * zone_apply(z, out) is z with the apex DNSKEY RRset of the published keys (TTL dnskey_ttl), the
+ * chain nsec_chain_build() gives for it, and at every name exactly the RRSIGs of its
+ * authoritative RRsets (each group with its RRset's TTL): every type but RRSIG at the apex and
+ * at names below it that no cut occludes; at a cut only DS, NSEC and NSEC3; below a cut (glue,
+ * occluded data) nothing. Signatures z held are replaced, stale ones deleted. When index is not
+ * NULL it receives the chain's index for dnssec_zone_resign(). Returns 0, TERN_EINVAL (err says
+ * which key or policy value cannot work), TERN_EZONE (the chain or the zone's rules: err says
+ * which), or TERN_ENOMEM; on failure out and *index are unchanged. */
+int dnssec_zone_sign(const struct zone *z, const struct dnssec_zone_key *keys, size_t nkeys,
+                     const struct dnssec_zone_policy *p, int64_t now, struct nsec_chain **index,
+                     struct nsec_changes *out, char *err, size_t errlen);
+
+/* The changes for a batch of data changes on prev, a zone signed by dnssec_zone_sign() (or an
+ * earlier resign) whose chain index is *index: the data changes themselves, the chain changes
+ * nsec_chain_update() gives, and the RRSIGs of every RRset they changed (data, chain, the SOA,
+ * and the names whose occlusion changed as a cut came or went) made anew, the signatures of
+ * RRsets deleted or occluded dropped, and every other signature at those names kept as it was.
+ * zone_apply(prev, out) is the signed next version. Data changes may not touch DNSKEY, RRSIG,
+ * NSEC, NSEC3 or NSEC3PARAM (those are the signer's): TERN_EINVAL naming owner and type. A batch
+ * zone_apply() refuses is TERN_EZONE with its message. Returns 0 or a negative TERN_E*; on
+ * failure out is unchanged, and if the failure came after the chain step *index is freed and set
+ * to NULL (the caller signs the zone again to rebuild it). */
+int dnssec_zone_resign(const struct zone *prev, struct nsec_chain **index, const struct zone_change *data, size_t n,
+                       const struct dnssec_zone_key *keys, size_t nkeys, const struct dnssec_zone_policy *p,
+                       int64_t now, struct nsec_changes *out, char *err, size_t errlen);

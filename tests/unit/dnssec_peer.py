@@ -5,6 +5,10 @@ zone and dnspython's dns.dnssec.validate every RRSIG; one tampered record must m
 
 The zone's NSEC chain is written here with dnspython (test scaffolding: Tern's own NSEC code is
 lib/nsec.c's), then signed by lib/dnssec like any other RRset.
+
+Then the whole zone as lib/dnssec_zone signs it (DNSKEY RRset, NSEC or NSEC3 chain from lib/nsec,
+every RRSIG; nothing made here) must pass dnssec-verify for NSEC and NSEC3 (both algorithms), and
+a tampered record or a chain record taken out must fail it.
 Usage: dnssec_peer.py <dnssec_signzone> (run by meson test; Debian's python3 with dnspython)."""
 import os
 import shutil
@@ -158,6 +162,44 @@ def one_algorithm(tool, alg, tmp):
     print("alg %d: a tampered record fails both" % alg)
 
 
+def whole_zone(tool, alg, mode, tmp):
+    """The zone signed end to end by lib/dnssec_zone: dnssec-verify accepts it, and refuses it
+    with one A record changed or one chain record removed."""
+    ksk_pem, zsk_pem = os.path.join(tmp, "zksk%d.pem" % alg), os.path.join(tmp, "zzsk%d.pem" % alg)
+    run(tool, "keygen", str(alg), "257", ksk_pem)
+    run(tool, "keygen", str(alg), "256", zsk_pem)
+    unsigned = os.path.join(tmp, "zunsigned.zone")
+    dns.zone.from_text(ZONE, origin=APEX, relativize=False, check_origin=False).to_file(unsigned, relativize=False)
+    now = int(time.time())
+    out = run(tool, "zone", APEX, unsigned, str(now), mode, ksk_pem, zsk_pem).stdout
+    chain = "NSEC3" if mode == "nsec3" else "NSEC"
+    lines = out.splitlines()
+    if not any(l.split("\t")[3] == chain for l in lines) or ("NSEC3PARAM" in out) != (mode == "nsec3"):
+        sys.exit("alg %d %s: no %s chain in the signed zone" % (alg, mode, chain))
+    signed = os.path.join(tmp, "zsigned%d%s.zone" % (alg, mode))
+    with open(signed, "w") as f:
+        f.write(out)
+    v = run("dnssec-verify", "-x", "-o", APEX, signed, check=False)
+    if v.returncode != 0:
+        sys.exit("alg %d %s: dnssec-verify refused the zone lib/dnssec_zone signed:\n%s%s"
+                 % (alg, mode, v.stdout, v.stderr))
+    problems, count = check_dnspython(signed, now)
+    if problems or count < 15:
+        sys.exit("alg %d %s: dnspython: %d validated, problems: %s" % (alg, mode, count, problems))
+    print("alg %d %s: dnssec-verify accepts the zone lib/dnssec_zone signed (%d RRSIGs)" % (alg, mode, count))
+    tampered = [("an A record changed", out.replace("192.0.2.10", "192.0.2.11", 1))]
+    victim = next(i for i, l in enumerate(lines) if l.split("\t")[3] == chain and not l.startswith(APEX))
+    tampered.append(("a %s record removed" % chain, "\n".join(lines[:victim] + lines[victim + 1:]) + "\n"))
+    for what, text in tampered:
+        assert text != out
+        path = os.path.join(tmp, "ztampered.zone")
+        with open(path, "w") as f:
+            f.write(text)
+        if run("dnssec-verify", "-x", "-o", APEX, path, check=False).returncode == 0:
+            sys.exit("alg %d %s: dnssec-verify accepted the zone with %s" % (alg, mode, what))
+        print("alg %d %s: %s fails dnssec-verify" % (alg, mode, what))
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -168,6 +210,8 @@ def main():
     try:
         for alg in (13, 15):
             one_algorithm(sys.argv[1], alg, tmp)
+        for alg, mode in ((13, "nsec"), (13, "nsec3"), (15, "nsec"), (15, "nsec3")):
+            whole_zone(sys.argv[1], alg, mode, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -3,12 +3,15 @@
  *   dnssec_signzone keygen <alg> <flags> <pem-out>      prints the DNSKEY RDATA as text
  *   dnssec_signzone sign <apex> <zone> <inception> <expiration> <ksk.pem> <zsk.pem>
  *     prints every record of the zone and RRSIGs over every authoritative RRset: the DNSKEY
- *     RRset by the KSK, the rest by the ZSK; at a cut only DS and NSEC, below it nothing. */
+ *     RRset by the KSK, the rest by the ZSK; at a cut only DS and NSEC, below it nothing.
+ *   dnssec_signzone zone <apex> <zone> <now> <nsec|nsec3> <ksk.pem> <zsk.pem>
+ *     prints the zone as lib/dnssec_zone signs it: DNSKEY RRset, NSEC or NSEC3 chain, RRSIGs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/dnssec.h"
+#include "lib/dnssec_zone.h"
 #include "lib/error.h"
 #include "lib/name.h"
 #include "lib/rr.h"
@@ -146,13 +149,66 @@ static int sign(int argc, char **argv)
 	return rc;
 }
 
+/* The whole zone signed by dnssec_zone_sign(), printed in canonical order. */
+static int sign_zone(int argc, char **argv)
+{
+	if (argc != 8)
+		return 2;
+	uint8_t apex[NAME_MAXLEN];
+	char err[4096];
+	struct zone *z;
+	if (name_from_text(apex, argv[2], NULL) < 0 || zonefile_load(argv[3], apex, &z, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", argv[3], err);
+		return 1;
+	}
+	struct dnssec_key *ksk = load_key(argv[6], DNSSEC_KSK), *zsk = load_key(argv[7], DNSSEC_ZSK);
+	if (!ksk || !zsk)
+		return 1;
+	struct dnssec_zone_key keys[2] = {{ksk, DNSSEC_ZONE_PUBLISH | DNSSEC_ZONE_SIGN},
+	                                  {zsk, DNSSEC_ZONE_PUBLISH | DNSSEC_ZONE_SIGN}};
+	struct dnssec_zone_policy p = {.dnskey_ttl = 3600, .validity = 30 * 86400, .inception = 3600};
+	p.nsec.nsec3 = strcmp(argv[5], "nsec3") == 0;
+	struct nsec_changes ch = {0};
+	struct zone *next = NULL;
+	struct zone_apply_error e;
+	if (dnssec_zone_sign(z, keys, 2, &p, strtoll(argv[4], NULL, 10), NULL, &ch, err, sizeof(err)) < 0) {
+		fprintf(stderr, "dnssec_zone_sign: %s\n", err);
+		return 1;
+	}
+	if (zone_apply(z, ch.v, ch.n, &next, &e) < 0) {
+		fprintf(stderr, "zone_apply: %s\n", e.msg);
+		return 1;
+	}
+	const struct zone_node **nodes;
+	size_t n;
+	if (zone_nodes_sorted(next, &nodes, &n) < 0)
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		for (uint16_t j = 0; j < nodes[i]->nrrsets; j++) {
+			const struct rrset *rs = &nodes[i]->rrsets[j];
+			const uint8_t *rec = rs->rdata;
+			for (uint16_t r = 0; r < rs->count; r++, rec = rdata_next(rec))
+				print_rr(nodes[i]->owner, rs->type, rs->ttl, rdata_bytes(rec), rdata_len(rec));
+		}
+	free(nodes);
+	nsec_changes_free(&ch);
+	zone_discard(next);
+	zone_free(z);
+	dnssec_key_free(ksk);
+	dnssec_key_free(zsk);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
 		return keygen(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "sign") == 0)
 		return sign(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "zone") == 0)
+		return sign_zone(argc, argv);
 	fprintf(stderr, "usage: dnssec_signzone keygen <alg> <flags> <pem> | sign <apex> <zone> <inception> "
-	                "<expiration> <ksk.pem> <zsk.pem>\n");
+	                "<expiration> <ksk.pem> <zsk.pem> | zone <apex> <zone> <now> <nsec|nsec3> <ksk.pem> "
+	                "<zsk.pem>\n");
 	return 2;
 }

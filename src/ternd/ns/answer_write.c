@@ -98,9 +98,9 @@ void ns_put_extras(struct query *q)
 		const struct rrset *a = zone_node_rrset(n, RR_A), *aaaa = zone_node_rrset(n, RR_AAAA);
 		bool fit = true;
 		if (a)
-			fit &= ns_put_rrset(q, SEC_ADDITIONAL, name, a);
+			fit &= ns_put_answer(q, SEC_ADDITIONAL, name, a, z, n);
 		if (aaaa)
-			fit &= ns_put_rrset(q, SEC_ADDITIONAL, name, aaaa);
+			fit &= ns_put_answer(q, SEC_ADDITIONAL, name, aaaa, z, n);
 		if (!fit && q->extra[i].required) {
 			q->tc = true;
 			q->full = true;

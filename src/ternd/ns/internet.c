@@ -94,7 +94,7 @@ static void put_negative_soa(struct query *q, const struct zone *z)
 {
 	struct rrset soa = *z->soa;
 	soa.ttl = zone_negative_ttl(z);
-	ns_put_rrset(q, SEC_AUTHORITY, z->apex, &soa);
+	ns_put_answer(q, SEC_AUTHORITY, z->apex, &soa, z, z->apex_node);
 }
 
 static void answer_nodata(struct query *q, const struct ns_lookup *lk)
@@ -109,7 +109,8 @@ static void answer_nxdomain(struct query *q, const struct ns_lookup *lk)
 }
 
 /* RFC 1034 4.3.2 step 3b: NS of the cut in authority, glue in additional, AA clear unless an
- * authoritative CNAME/DNAME led here. The DS of the cut is a proof (answer_dnssec.c). */
+ * authoritative CNAME/DNAME led here. The NS is the child's and goes unsigned (RFC 4035 3.1.4);
+ * the DS of the cut is a proof (answer_dnssec.c). */
 static void answer_delegation(struct query *q, const struct ns_lookup *lk)
 {
 	if (q->count[SEC_ANSWER] == 0)
@@ -126,17 +127,19 @@ static bool is_dnssec_type(uint16_t type)
 }
 
 /* RFC 8482: over UDP one RRset stands for all of them; TCP gets everything. RRSIG, NSEC and NSEC3
- * count only when DNSSEC records are wanted (answer_dnssec.c; Knot and NSD leave them out too).
- * Nothing to write makes it NODATA. */
+ * count only when DNSSEC records are wanted (answer_dnssec.c; Knot and NSD leave them out too);
+ * then each RRSIG group goes beside the RRset it covers rather than on its own. Nothing to write
+ * makes it NODATA. */
 static void answer_any(struct query *q, struct ns_lookup *lk, const uint8_t *owner)
 {
 	const struct zone_node *node = lk->node;
 	bool dnssec = ns_dnssec_wanted(q, lk->zone);
 	uint16_t want = q->client->proto == PROTO_TCP ? node->nrrsets : 1, written = 0;
 	for (uint16_t i = 0; i < node->nrrsets && written < want; i++) {
-		if (!dnssec && is_dnssec_type(node->rrsets[i].type))
+		uint16_t type = node->rrsets[i].type;
+		if (dnssec ? type == RR_RRSIG : is_dnssec_type(type))
 			continue;
-		ns_put_rrset(q, SEC_ANSWER, owner, &node->rrsets[i]);
+		ns_put_answer(q, SEC_ANSWER, owner, &node->rrsets[i], lk->zone, node);
 		written++;
 	}
 	if (written == 0) {
@@ -153,20 +156,26 @@ static void answer_hit(struct query *q, struct ns_lookup *lk, const uint8_t *own
 		answer_any(q, lk, owner);
 		return;
 	}
-	ns_put_rrset(q, SEC_ANSWER, owner, rs);
-	/* RRSIG: the other covered types' groups follow, each with its own TTL (lib/zone.h) */
 	const struct zone_node *node = lk->node;
-	while (q->qtype == RR_RRSIG && ++rs < node->rrsets + node->nrrsets && rs->type == RR_RRSIG)
+	if (q->qtype != RR_RRSIG) {
+		ns_put_answer(q, SEC_ANSWER, owner, rs, lk->zone, node);
+		return;
+	}
+	/* RRSIG (signatures are not signed): every covered type's group, each with its own TTL */
+	ns_put_rrset(q, SEC_ANSWER, owner, rs);
+	while (++rs < node->rrsets + node->nrrsets && rs->type == RR_RRSIG)
 		ns_put_rrset(q, SEC_ANSWER, owner, rs);
 }
 
 /* RFC 1034 4.3.2 step 3a: the CNAME, then its target (returned to be followed). */
 static const uint8_t *answer_cname(struct query *q, const struct ns_lookup *lk, const uint8_t *owner)
 {
-	return ns_put_rrset(q, SEC_ANSWER, owner, lk->rrset) ? rdata_bytes(lk->rrset->rdata) : NULL;
+	return ns_put_answer(q, SEC_ANSWER, owner, lk->rrset, lk->zone, lk->node) ? rdata_bytes(lk->rrset->rdata)
+	                                                                          : NULL;
 }
 
-/* RFC 6672 section 2: the DNAME, a CNAME synthesized from it (owner as asked, TTL of the DNAME),
+/* RFC 6672 section 2: the DNAME (with its RRSIGs for DO), a CNAME synthesized from it (owner as
+ * asked, TTL of the DNAME, never signed: RFC 6672 5.3),
  * then the new name (returned to be followed). YXDOMAIN when the new name would be too long. For
  * a CNAME question the synthesized CNAME is the answer and nothing is followed (RFC 6672 3.2 with
  * RFC 1034 4.3.2 step 3a, which restarts only when the question is not for a CNAME), as for a
@@ -180,7 +189,7 @@ static const uint8_t *answer_dname(struct query *q, const struct ns_lookup *lk, 
 	for (int i = 0; i < q->ndnames; i++)
 		written |= q->dnames[i] == dn;
 	if (!written) {
-		if (!ns_put_rrset(q, SEC_ANSWER, dn->owner, d))
+		if (!ns_put_answer(q, SEC_ANSWER, dn->owner, d, lk->zone, dn))
 			return NULL;
 		if (q->ndnames < (int)(sizeof(q->dnames) / sizeof(q->dnames[0])))
 			q->dnames[q->ndnames++] = dn;

@@ -115,6 +115,19 @@ void ns_put_extras(struct query *q);
 
 /* answer_dnssec.c: whether DNSSEC records go with answers from z (a DO query, a signed zone). */
 bool ns_dnssec_wanted(const struct query *q, const struct zone *z);
+/* ns_put_answer() for a DO query: the RRset, then (from a signed zone) the RRSIGs at node that
+ * cover its type. In answer and authority the two go together or not at all (TC). */
+bool ns_put_signed(struct query *q, enum ns_section sec, const uint8_t *owner, const struct rrset *rs,
+                   const struct zone *z, const struct zone_node *node);
+/* Writes an RRset of zone z held at node (owner as it is to be written) with its signatures when
+ * they are wanted (RFC 4035 3.1.1); a query without DO pays one test. */
+static inline bool ns_put_answer(struct query *q, enum ns_section sec, const uint8_t *owner, const struct rrset *rs,
+                                 const struct zone *z, const struct zone_node *node)
+{
+	if (!q->opt.dnssec_ok)
+		return ns_put_rrset(q, sec, owner, rs);
+	return ns_put_signed(q, sec, owner, rs, z, node);
+}
 /* The proofs stage, for DO queries: after the answer section (the lookups of the chain in order,
  * n of them, n >= 1), before the additional section, the DNSSEC records that prove the outcomes. */
 void ns_put_proofs(struct query *q, const struct ns_lookup *steps, int n);

@@ -74,12 +74,12 @@ INTENDED_DIFFERENCES = {
         "served child zone it even gives the parent's referral). Both are allowed. Compared: "
         "Knot's chain, then Knot's own answer for the target (rcode, answer, authority, additional) as "
         "if ternd restarted there; AA stays Knot's (RFC 6604 sec. 3: AA describes the first owner).",
-    "DNSSEC records a DO query to a signed zone did not ask for":
-        "RFC 4035 sec. 3.1.1-3.1.3: Knot and NSD add the RRSIGs of every RRset, the NSEC proofs of "
-        "negative and wildcard answers and the RRSIG of a referral's DS; ternd does not sign answers yet "
-        "(the DNSSEC issue builds on the rule checked here: DNSSEC records only for DO queries to signed "
-        "zones). Compared: everything else, the referral's DS included, with the peers' RRSIG, NSEC and "
-        "NSEC3 records that the qtype did not ask for left out.",
+    "NSEC/NSEC3 proofs a DO query to a signed zone did not ask for":
+        "RFC 4035 sec. 3.1.3 and RFC 5155 sec. 7.2: Knot and NSD add the NSEC proofs of negative and "
+        "wildcard answers and of insecure referrals; ternd writes the RRSIGs of every RRset (sec. "
+        "3.1.1, compared like any record) but no denial proofs yet. Compared: everything else, every "
+        "RRSIG included, with the peers' NSEC and NSEC3 records (and the RRSIGs covering them) that "
+        "the qtype did not ask for left out.",
     "CD bit":
         "RFC 4035 sec. 3.1.6: a security-aware name server MUST copy the CD bit from a query into the "
         "response; Knot and NSD clear it. Compared: ternd's CD must be the query's.",
@@ -325,7 +325,8 @@ def wire_len(name):
     return len(name.to_wire())
 
 
-DNSSEC_TYPES = (dns.rdatatype.RRSIG, dns.rdatatype.NSEC, dns.rdatatype.NSEC3)
+DENIAL_TYPES = (dns.rdatatype.NSEC, dns.rdatatype.NSEC3)
+STRIP_RULE = "NSEC/NSEC3 proofs a DO query to a signed zone did not ask for"
 
 
 class Expected:
@@ -337,22 +338,28 @@ class Expected:
         self.authority_subset = False  # ternd's authority may be any subset of this one
         self.rules = []
         if has_do(q):
-            self.strip_dnssec(q.question[0])
+            self.strip_denial(q.question[0])
 
-    def strip_dnssec(self, question):
-        """Leaves out the RRSIG, NSEC and NSEC3 records the qtype did not ask for (those of the
-        answer's end name, when the qtype is one of them or ANY, were asked for)."""
+    def strip_denial(self, question):
+        """Leaves out the NSEC and NSEC3 records and the RRSIGs covering them that the qtype did not
+        ask for (those of the answer's end name, when the qtype is NSEC, NSEC3, RRSIG or ANY, were
+        asked for)."""
         end, _ = chain_end(question.name, self.answer)
-        asked = (question.rdtype, dns.rdatatype.ANY)
+
+        def denial(r):
+            return r.rdtype in DENIAL_TYPES or (r.rdtype == dns.rdatatype.RRSIG and r.covers in DENIAL_TYPES)
+
+        def asked(section, r):
+            return (section == "answer" and r.name == end and
+                    question.rdtype in (dns.rdatatype.ANY, r.rdtype, r.covers))
+
         for section in ("answer", "authority", "additional"):
             rrsets = getattr(self, section)
-            kept = [r for r in rrsets if r.rdtype not in DNSSEC_TYPES or
-                    (section == "answer" and r.name == end and question.rdtype in asked and
-                     (question.rdtype == dns.rdatatype.ANY or r.rdtype == question.rdtype))]
+            kept = [r for r in rrsets if not denial(r) or asked(section, r)]
             if len(kept) != len(rrsets):
                 setattr(self, section, kept)
-                if "DNSSEC records a DO query to a signed zone did not ask for" not in self.rules:
-                    self.rules.append("DNSSEC records a DO query to a signed zone did not ask for")
+                if STRIP_RULE not in self.rules:
+                    self.rules.append(STRIP_RULE)
 
     def rcode(self):
         return self._rcode
@@ -482,7 +489,9 @@ def compare(q, k, t, zd, used, peer):
         extra = [keys[x] for x in keys if x not in at_end]
         if extra:
             diffs.append(("answer", "ANY answer holds RRs not at the name: %s" % "; ".join(sorted(extra))))
-        whole = {x for x in at_end if x[1] == dns.rdatatype.to_text(rrset.rdtype)}
+        # an RRSIG RRset is the group covering one type (RFC 4034 sec. 3: the first RDATA field)
+        whole = {x for x in at_end if x[1] == dns.rdatatype.to_text(rrset.rdtype) and
+                 (rrset.rdtype != dns.rdatatype.RRSIG or x[3][:2] == struct.pack("!H", rrset.covers))}
         if not extra and set(keys) != whole:
             diffs.append(("answer", "ANY answer holds an incomplete RRset: %s" % dns.rdatatype.to_text(rrset.rdtype)))
     return diffs

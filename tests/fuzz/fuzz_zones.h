@@ -25,6 +25,18 @@ static const struct fuzz_zone fuzz_zones[] = {
      "@ HTTPS 1 . alpn=\"h2,h3\"\n"
      "@ DNSKEY 257 3 13 EAYXX8Qdr4VO/kAmICgGXe6eJKfaiBSkRPlCFQBOQHG5KiwEEwSsLDHiRbv9KhXae12auBGy4ZK4OrzKyWHe9A==\n"
      "@ NSEC3PARAM 1 0 10 AABBCCDD\n"
+     /* signed (an RRSIG over the apex SOA; the signatures are not valid, only served): DO queries get
+      * RRSIGs beside the RRsets that have them */
+     /* clang-format off */
+     "@ RRSIG SOA 13 2 3600 20300101000000 20200101000000 12345 example.com. AHPsJm1PtK2/PRBKpxT58RAy/Yq22IKfxAtSyG9khdeSjMLr1GRvP+PzdL4R2QW/S+J1+obziJ2CqffcXkHdMg==\n"
+     "@ RRSIG NS 13 2 3600 20300101000000 20200101000000 12345 example.com. AHPsJm1PtK2/PRBKpxT58RAy/Yq22IKfxAtSyG9khdeSjMLr1GRvP+PzdL4R2QW/S+J1+obziJ2CqffcXkHdMg==\n"
+     "www RRSIG A 13 2 300 20300101000000 20200101000000 12345 example.com. AHPsJm1PtK2/PRBKpxT58RAy/Yq22IKfxAtSyG9khdeSjMLr1GRvP+PzdL4R2QW/S+J1+obziJ2CqffcXkHdMg==\n"
+     "mail RRSIG A 13 2 3600 20300101000000 20200101000000 12345 example.com. AHPsJm1PtK2/PRBKpxT58RAy/Yq22IKfxAtSyG9khdeSjMLr1GRvP+PzdL4R2QW/S+J1+obziJ2CqffcXkHdMg==\n"
+     "deleg RRSIG DS 13 2 3600 20300101000000 20200101000000 12345 example.com. AHPsJm1PtK2/PRBKpxT58RAy/Yq22IKfxAtSyG9khdeSjMLr1GRvP+PzdL4R2QW/S+J1+obziJ2CqffcXkHdMg==\n"
+     "dnin RRSIG DNAME 13 2 3600 20300101000000 20200101000000 12345 example.com. AHPsJm1PtK2/PRBKpxT58RAy/Yq22IKfxAtSyG9khdeSjMLr1GRvP+PzdL4R2QW/S+J1+obziJ2CqffcXkHdMg==\n"
+     "*.wild RRSIG A 13 2 900 20300101000000 20200101000000 12345 example.com. AHPsJm1PtK2/PRBKpxT58RAy/Yq22IKfxAtSyG9khdeSjMLr1GRvP+PzdL4R2QW/S+J1+obziJ2CqffcXkHdMg==\n"
+     "chain1 RRSIG CNAME 13 2 3600 20300101000000 20200101000000 12345 example.com. AHPsJm1PtK2/PRBKpxT58RAy/Yq22IKfxAtSyG9khdeSjMLr1GRvP+PzdL4R2QW/S+J1+obziJ2CqffcXkHdMg==\n"
+     /* clang-format on */
      "ns1 A 192.0.2.1\n"
      "ns1 AAAA 2001:db8::1\n"
      "ns2 A 192.0.2.2\n"

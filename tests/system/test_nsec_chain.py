@@ -80,7 +80,7 @@ def sign_and_compare(d, key, text, mode, bind_args):
     unsigned = d / ("zone.%s" % mode)
     unsigned.write_text(text)
     signed = d / ("signed.%s" % mode)
-    subprocess.run([SIGNZONE, "-q", "-z", "-K", str(d), "-o", "example.", "-f", str(signed), "-O", "full"]
+    subprocess.run([SIGNZONE, "-q", "-z", "-K", str(d), "-d", str(d), "-o", "example.", "-f", str(signed), "-O", "full"]
                    + bind_args + [str(unsigned), key], capture_output=True, text=True, check=True, timeout=120)
     theirs = chain(signed.read_text(), "example.")
     args = [NSEC_PRINT, str(unsigned), "example."] + mode.split("-")

@@ -71,36 +71,36 @@ void api_metrics(void *ctx, const struct http_request *req, struct http_response
 	http_counts(a->http, http);
 	struct zone_totals t = {NULL, 0, 0};
 	zones_foreach(a->srv->zones, zone_total, &t);
-	struct prom m = {0};
+	struct text m = {0};
 	prom_family(&m, "tern_dns_responses_total", "counter", "DNS responses sent, by rcode.");
 	for (int i = 0; i < STATS_RCODES; i++)
 		if (rc[i] || i <= 5)
-			prom_printf(&m, "tern_dns_responses_total{rcode=\"%s\"} %llu\n", i < 17 ? rcodes[i] : "other",
+			text_printf(&m, "tern_dns_responses_total{rcode=\"%s\"} %llu\n", i < 17 ? rcodes[i] : "other",
 			            (unsigned long long)rc[i]);
 	prom_family(&m, "tern_dns_queries_total", "counter", "DNS queries answered, by question type.");
 	for (int i = 0; i < STATS_TYPES; i++)
-		prom_printf(&m, "tern_dns_queries_total{qtype=\"%s\"} %llu\n", stats_type_name(i),
+		text_printf(&m, "tern_dns_queries_total{qtype=\"%s\"} %llu\n", stats_type_name(i),
 		            (unsigned long long)qt[i]);
 	prom_family(&m, "tern_dns_dropped_total", "counter", "Messages not answered (responses, too short).");
-	prom_printf(&m, "tern_dns_dropped_total %llu\n", (unsigned long long)dropped);
+	text_printf(&m, "tern_dns_dropped_total %llu\n", (unsigned long long)dropped);
 	prom_family(&m, "tern_api_requests_total", "counter", "API requests answered, by status class.");
 	for (int i = 1; i < 6; i++)
-		prom_printf(&m, "tern_api_requests_total{code=\"%dxx\"} %llu\n", i, (unsigned long long)http[i]);
+		text_printf(&m, "tern_api_requests_total{code=\"%dxx\"} %llu\n", i, (unsigned long long)http[i]);
 	char help[80];
 	snprintf(help, sizeof(help), "Tenants the API rate limit follows (at most %d).", API_RATE_BUCKETS);
 	prom_family(&m, "tern_api_rate_buckets", "gauge", help);
-	prom_printf(&m, "tern_api_rate_buckets %zu\n", a->nbuckets);
+	text_printf(&m, "tern_api_rate_buckets %zu\n", a->nbuckets);
 	prom_family(&m, "tern_zones", "gauge", "Zones served.");
-	prom_printf(&m, "tern_zones %zu\n", t.zones);
+	text_printf(&m, "tern_zones %zu\n", t.zones);
 	prom_family(&m, "tern_records", "gauge", "Records served.");
-	prom_printf(&m, "tern_records %zu\n", t.records);
+	text_printf(&m, "tern_records %zu\n", t.records);
 	if (a->pops)
 		pops_metrics(a->pops, a->srv->zones, &m);
 	if (m.nomem)
 		http_error(res, 500, NULL, "out of memory");
 	else
-		http_text(res, 200, "text/plain; version=0.0.4", m.text, m.len);
-	prom_free(&m);
+		http_text(res, 200, "text/plain; version=0.0.4", m.s, m.len);
+	text_free(&m);
 }
 
 void api_openapi(void *ctx, const struct http_request *req, struct http_response *res)

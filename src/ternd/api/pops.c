@@ -560,19 +560,19 @@ json_t *pops_summary(struct pops *p)
 	                 count[POPS_UNKNOWN]);
 }
 
-void pops_metrics(struct pops *p, const struct zones *zs, struct prom *out)
+void pops_metrics(struct pops *p, const struct zones *zs, struct text *out)
 {
 	prom_family(out, "tern_pop_up", "gauge",
 	            "Whether the PoP answered its /healthz lately (0: down or not yet polled).");
 	pthread_mutex_lock(&p->lock);
 	for (size_t i = 0; i < p->n; i++)
-		prom_printf(out, "tern_pop_up{pop=\"%s\"} %d\n", p->pop[i].name, p->pop[i].state == POPS_UP);
+		text_printf(out, "tern_pop_up{pop=\"%s\"} %d\n", p->pop[i].name, p->pop[i].state == POPS_UP);
 	prom_family(out, "tern_pop_misses", "gauge", "Polls of the PoP's /healthz missed in a row.");
 	for (size_t i = 0; i < p->n; i++)
-		prom_printf(out, "tern_pop_misses{pop=\"%s\"} %u\n", p->pop[i].name, p->pop[i].misses);
+		text_printf(out, "tern_pop_misses{pop=\"%s\"} %u\n", p->pop[i].name, p->pop[i].misses);
 	prom_family(out, "tern_pop_zones_behind", "gauge",
 	            "Zones the PoP last reported at an older serial than this node's.");
 	for (size_t i = 0; i < p->n; i++)
-		prom_printf(out, "tern_pop_zones_behind{pop=\"%s\"} %zu\n", p->pop[i].name, pop_behind(&p->pop[i], zs));
+		text_printf(out, "tern_pop_zones_behind{pop=\"%s\"} %zu\n", p->pop[i].name, pop_behind(&p->pop[i], zs));
 	pthread_mutex_unlock(&p->lock);
 }

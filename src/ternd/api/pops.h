@@ -25,4 +25,4 @@ json_t *pops_json(struct pops *p, const struct zones *zs);
 json_t *pops_summary(struct pops *p);
 /* Appends to out the families tern_pop_up, tern_pop_misses and tern_pop_zones_behind, one sample
  * per PoP. The caller is an RCU reader. */
-void pops_metrics(struct pops *p, const struct zones *zs, struct prom *out);
+void pops_metrics(struct pops *p, const struct zones *zs, struct text *out);

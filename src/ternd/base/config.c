@@ -15,6 +15,7 @@
 #include "lib/error.h"
 #include "lib/name.h"
 #include "ternd/base/config_impl.h"
+#include "ternd/base/text.h"
 
 #define CONFIG_MAX_FILE (16u << 20) /* a configuration larger than this is surely a mistake */
 
@@ -559,36 +560,6 @@ void config_restart_keys(const struct config *old, const struct config *next,
 	restart_keys(cfg_schema[0].items, old, next, NULL, changed, arg);
 }
 
-/* Text that grows; on failure it is freed and stays NULL. */
-struct text {
-	char *s;
-	size_t len, cap;
-};
-
-__attribute__((format(printf, 2, 3))) static void text_add(struct text *t, const char *fmt, ...)
-{
-	for (int tries = 0; t->s && tries < 2; tries++) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			break;
-		if ((size_t)n < t->cap - t->len) {
-			t->len += (size_t)n;
-			return;
-		}
-		size_t ncap = (t->len + (size_t)n + 1) * 2;
-		char *ns = realloc(t->s, ncap);
-		if (!ns)
-			break;
-		t->s = ns;
-		t->cap = ncap;
-	}
-	free(t->s);
-	t->s = NULL;
-}
-
 static void reference_row(struct text *t, const struct cfg_item *it, const char *path)
 {
 	static const char *const types[] = {
@@ -622,8 +593,8 @@ static void reference_row(struct text *t, const struct cfg_item *it, const char 
 	default: break;
 	}
 	snprintf(def, sizeof(def), "%s", it->def ? it->def : it->flags & CFG_REQUIRED ? "required" : "none");
-	text_add(t, "| `%s` | %s | %s | %s | %s | %s |\n", path, type, range[0] ? range : "any", def,
-	         it->flags & CFG_RELOAD ? "yes" : "restart", it->help ? it->help : "");
+	text_printf(t, "| `%s` | %s | %s | %s | %s | %s |\n", path, type, range[0] ? range : "any", def,
+	            it->flags & CFG_RELOAD ? "yes" : "restart", it->help ? it->help : "");
 }
 
 static void reference_items(struct text *t, const struct cfg_item *items, const char *where)
@@ -645,9 +616,11 @@ static void reference_items(struct text *t, const struct cfg_item *items, const 
 
 char *config_reference(void)
 {
-	struct text t = {.s = malloc(4096), .cap = 4096};
-	text_add(&t, "| key | type | range | default | reload | meaning |\n|---|---|---|---|---|---|\n");
+	struct text t = {0};
+	text_printf(&t, "| key | type | range | default | reload | meaning |\n|---|---|---|---|---|---|\n");
 	reference_items(&t, cfg_schema[0].items, NULL);
+	if (t.nomem)
+		text_free(&t);
 	return t.s;
 }
 

@@ -176,7 +176,7 @@ __attribute__((format(printf, 3, 4))) static void msg_add(char *msg, size_t msgl
 	va_end(ap);
 }
 
-static int cmp_member(const void *a, const void *b)
+int catalog_member_cmp(const void *a, const void *b)
 {
 	return name_cmp(((const struct catalog_member *)a)->apex, ((const struct catalog_member *)b)->apex);
 }
@@ -248,7 +248,7 @@ int catalog_members(const struct zone *cat, struct catalog_member **out, size_t 
 		goto fail;
 	}
 	/* a zone listed twice keeps its first entry in canonical order; the others are skipped */
-	qsort(m, count, sizeof(*m), cmp_member);
+	qsort(m, count, sizeof(*m), catalog_member_cmp);
 	size_t kept = 0;
 	for (size_t i = 0; i < count; i++) {
 		if (kept && name_equal(m[kept - 1].apex, m[i].apex)) {

@@ -29,6 +29,10 @@ struct catalog_member {
 	uint8_t apex[NAME_MAXLEN]; /* lower-cased wire form */
 };
 
+/* qsort()/bsearch() order of members (name_cmp() of their apexes): the order catalog_members()
+ * returns them in. */
+int catalog_member_cmp(const void *a, const void *b);
+
 /* The members a catalog zone lists, in a malloc'd array sorted by name (RFC 4034 order). Returns
  * TERN_EZONE with msg when the catalog must not be processed (its version property is missing or
  * not "2", RFC 9432 4.2.1). Entries that cannot be used (more than one PTR, a zone listed twice,

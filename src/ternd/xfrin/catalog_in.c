@@ -24,11 +24,6 @@
 
 /* ---- the consumer ---- */
 
-static int cmp_member(const void *a, const void *b)
-{
-	return name_cmp(((const struct catalog_member *)a)->apex, ((const struct catalog_member *)b)->apex);
-}
-
 /* A catalog consumed: the thread's own. */
 struct cat {
 	uint8_t apex[NAME_MAXLEN];
@@ -109,7 +104,7 @@ static const char *collision(struct catalog_in *ci, const struct cat *c, const u
 			return "the configuration names it";
 	for (size_t i = 0; i < ci->ncats; i++) {
 		const struct cat *o = &ci->cats[i];
-		if (o != c && bsearch(apex, o->members, o->n, sizeof(*o->members), cmp_member))
+		if (o != c && bsearch(apex, o->members, o->n, sizeof(*o->members), catalog_member_cmp))
 			return "another catalog has it";
 	}
 	rcu_thread_online();

@@ -18,6 +18,7 @@
 #include "lib/name.h"
 #include "lib/rr.h"
 #include "lib/wire.h"
+#include "ternd/base/event.h"
 
 #define PULL_UDP_TRIES 3
 #define PULL_UDP_WAIT_MS 1000
@@ -28,13 +29,6 @@
 #define PULL_MAX_BYTES ((size_t)1 << 30) /* a transfer larger than this is refused */
 #define PULL_QUERY_MAX 2048 /* an IXFR query holds our SOA (up to 530 bytes of RDATA), then TSIG */
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* A query for (apex, qtype): random ID, no RD; an IXFR query carries our SOA as its authority
  * (RFC 1995 3). */
 static int build_query(const struct pull_peer *peer, uint8_t *buf, size_t cap, size_t *len, uint16_t *id,
@@ -43,7 +37,7 @@ static int build_query(const struct pull_peer *peer, uint8_t *buf, size_t cap, s
 	struct wire_writer w;
 	uint8_t header[WIRE_HEADER_LEN] = {0};
 	if (getrandom(id, sizeof(*id), 0) != sizeof(*id))
-		*id = (uint16_t)now_ms();
+		*id = (uint16_t)ev_clock_ms();
 	wire_put16(header, *id);
 	wire_put16(header + 4, 1);
 	wire_put16(header + 8, soa ? 1 : 0);
@@ -89,21 +83,21 @@ static int wait_fd(const struct pull_peer *peer, int fd, short events, int timeo
 
 /* A point in time a TCP exchange must be done by, and what it is, for the message. */
 struct pull_deadline {
-	uint64_t at; /* now_ms() */
+	uint64_t at; /* ev_clock_ms() */
 	unsigned ms; /* what was allowed */
 	const char *what;
 };
 
 static struct pull_deadline deadline_in(unsigned ms, const char *what)
 {
-	return (struct pull_deadline){now_ms() + ms, ms, what};
+	return (struct pull_deadline){ev_clock_ms() + ms, ms, what};
 }
 
 /* wait_fd() until d: TERN_EIO once d has passed, with err naming what took too long. */
 static int wait_until(const struct pull_peer *peer, int fd, short events, const struct pull_deadline *d, char *err,
                       size_t errlen)
 {
-	uint64_t now = now_ms();
+	uint64_t now = ev_clock_ms();
 	int rc = now < d->at ? wait_fd(peer, fd, events, (int)(d->at - now), err, errlen) : 1;
 	if (rc == 1)
 		snprintf(err, errlen, "%s: %s took more than %u ms", peer->addr->text, d->what, d->ms);
@@ -134,7 +128,7 @@ int pull_soa_serial(const struct pull_peer *peer, const uint8_t *apex, uint32_t 
 			rc = TERN_EIO;
 			goto fail;
 		}
-		for (uint64_t deadline = now_ms() + PULL_UDP_WAIT_MS, now; (now = now_ms()) < deadline;) {
+		for (uint64_t deadline = ev_clock_ms() + PULL_UDP_WAIT_MS, now; (now = ev_clock_ms()) < deadline;) {
 			if ((rc = wait_fd(peer, fd, POLLIN, (int)(deadline - now), err, errlen)) < 0)
 				goto fail;
 			if (rc == 1)

@@ -145,7 +145,6 @@ struct xfrin {
 };
 
 /* ---- small helpers (xfrin_zone.c) ---- */
-uint64_t xfrin_now_ms(void);
 /* Copies text, cut to fit. */
 void xfrin_set_text(char *dst, size_t cap, const char *src);
 /* Whether b (NULL: none) is the key a. */

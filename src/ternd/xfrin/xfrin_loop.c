@@ -33,7 +33,7 @@ static void on_due(struct ev_loop *loop, struct ev_timer *t)
 	struct xfrin_zone *z = t->arg;
 	struct xfrin *x = z->x;
 	pthread_mutex_lock(&x->lock);
-	uint64_t now = xfrin_now_ms();
+	uint64_t now = ev_clock_ms();
 	if (z->life == XFRIN_LIVE) {
 		if (z->copy_at && z->copy_at <= now)
 			xfrin_copy_save(z);

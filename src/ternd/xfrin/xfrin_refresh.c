@@ -146,7 +146,7 @@ static void log_failure(const struct xfrin_zone *z, unsigned next)
 /* Applies a refresh's result to the zone. Lock held. */
 static void apply(struct xfrin *x, struct xfrin_zone *z, struct job *j, uint64_t started)
 {
-	uint64_t now = xfrin_now_ms();
+	uint64_t now = ev_clock_ms();
 	int64_t wall = (int64_t)time(NULL);
 	if (j->outcome == PULL_TRANSFERRED) {
 		uint32_t old = z->serial;
@@ -220,7 +220,7 @@ void xfrin_refresh(struct xfrin *x, struct xfrin_zone *z)
 	size_t psize = sizeof(*z->primaries) + z->primaries->n * sizeof(z->primaries->addr[0]);
 	if (!j || !(j->primaries = malloc(psize))) {
 		free(j);
-		z->refresh_at = xfrin_now_ms() + 1000;
+		z->refresh_at = ev_clock_ms() + 1000;
 		log_error("zone %s: out of memory for a refresh", z->name);
 		return;
 	}
@@ -231,7 +231,7 @@ void xfrin_refresh(struct xfrin *x, struct xfrin_zone *z)
 	if (z->serving)
 		pull_soa_of(z->served, &j->soa);
 	j->stop_fd = x->stop_fd;
-	uint64_t started = xfrin_now_ms();
+	uint64_t started = ev_clock_ms();
 	pthread_mutex_unlock(&x->lock); /* z stays: the refresh thread holds it (z->held) */
 	pull(x, z, j);
 	pthread_mutex_lock(&x->lock);

@@ -23,13 +23,6 @@
 
 /* ---- small helpers ---- */
 
-uint64_t xfrin_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void xfrin_set_text(char *dst, size_t cap, const char *src)
 {
 	size_t n = strnlen(src, cap - 1);
@@ -103,7 +96,7 @@ static int64_t wall_of(uint64_t mono, uint64_t now_mono, int64_t now_wall)
 
 void xfrin_zone_status(struct xfrin *x, struct xfrin_zone *z)
 {
-	uint64_t mono = xfrin_now_ms();
+	uint64_t mono = ev_clock_ms();
 	int64_t wall = (int64_t)time(NULL);
 	pthread_mutex_lock(&x->status_lock);
 	struct xfrin_status *s = &z->st;
@@ -144,7 +137,7 @@ void xfrin_copy_save(struct xfrin_zone *z)
 		return;
 	int rc = diskcopy_save(z->served, z->file, z->source, z->last_transfer, err, sizeof(err));
 	z->copy_saved = rc == 0;
-	z->copy_written = xfrin_now_ms();
+	z->copy_written = ev_clock_ms();
 	if (rc < 0)
 		log_error("zone %s: disk copy not written (still served from memory): %s", z->name, err);
 	else
@@ -194,7 +187,7 @@ static void load_copy(struct xfrin *x, struct xfrin_zone *z)
 			z->serving = true;
 			z->copy_saved = true;
 			z->state = XFRIN_OK;
-			z->expire_at = xfrin_now_ms() + ((uint64_t)z->expire - (uint64_t)age) * 1000;
+			z->expire_at = ev_clock_ms() + ((uint64_t)z->expire - (uint64_t)age) * 1000;
 			xfrin_set_text(z->source, sizeof(z->source), "disk copy");
 			log_info("zone %s: serving the disk copy, serial %u (confirmed %" PRId64 " s ago)", z->name,
 			         z->serial, age);
@@ -244,7 +237,7 @@ int xfrin_zone_add(struct xfrin *x, const struct config_zone *cz)
 			goto fail;
 	}
 	load_copy(x, z);
-	z->refresh_at = xfrin_now_ms();
+	z->refresh_at = ev_clock_ms();
 	pthread_mutex_lock(&x->status_lock);
 	x->zones[x->nzones++] = z;
 	pthread_mutex_unlock(&x->status_lock);

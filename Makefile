@@ -1,5 +1,5 @@
 # Tern: the README's commands. `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop fuzz fuzz-smoke
+.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec fuzz fuzz-smoke
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
 	libcmocka-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev \
@@ -86,6 +86,12 @@ bench: build
 # The control plane against PowerDNS 4.7 (bench/api/README.md); BENCH_API_QUICK=1 for a quick run.
 bench-api: build
 	TERND=$(CURDIR)/$(BUILD)/ternd bench/api/run.sh
+
+# DNSSEC (bench/README.md): signing a 1M-RR zone, change -> signed answer, instructions per DO=1
+# query, against Knot; writes bench/results/dnssec.md. BENCH_DNSSEC_QUICK=1 for a quick run.
+bench-dnssec: build
+	bash bench/deps.sh
+	TERND=$(CURDIR)/$(BUILD)/ternd bench/dnssec/run.sh
 
 # PoP propagation (bench/README.md): API change -> served on 3 ternd PoPs and on a Knot secondary,
 # Knot -> Knot for reference; writes bench/results/pop.md. BENCH_POP_CHANGES=10 for a quick run.

@@ -5,8 +5,10 @@
   dnsq.py ready PORT ZONE [--any] [--interval S] [--timeout S] [--pid PID]
                                           wait until ZONE's SOA is answered (AA, NOERROR) or, with
                                           --any, until anything answers; print the epoch time then
-  dnsq.py replay PORT EXPECT [--count N]  send the first N queries of EXPECT one at a time, each
-                                          after the previous answer (the callgrind replay)
+  dnsq.py replay PORT EXPECT [--count N] [--do]
+                                          send the first N queries of EXPECT one at a time, each
+                                          after the previous answer (the callgrind replay); --do:
+                                          with EDNS and DO=1
   dnsq.py verify PORT EXPECT [--sample N] check a seeded sample of EXPECT's queries against the
                                           expected rcode and answer shape; print one JSON line
 """
@@ -96,10 +98,10 @@ def read_expect(path, count=None):
     return out
 
 
-def wire_query(name, qtype, qid):
+def wire_query(name, qtype, qid, do=False):
     import dns.message
 
-    m = dns.message.make_query(name, qtype)
+    m = dns.message.make_query(name, qtype, want_dnssec=do)
     m.id = qid
     return m.to_wire()
 
@@ -115,7 +117,7 @@ def exchange(s, wire, port, timeout):
 
 
 def cmd_replay(a):
-    queries = [wire_query(n, t, i & 0xFFFF) for i, (n, t, _, _) in enumerate(read_expect(a.expect, a.count))]
+    queries = [wire_query(n, t, i & 0xFFFF, a.do) for i, (n, t, _, _) in enumerate(read_expect(a.expect, a.count))]
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     lost = 0
     t0 = time.time()
@@ -187,6 +189,7 @@ def main():
     p.add_argument("expect")
     p.add_argument("--count", type=int, default=10000)
     p.add_argument("--timeout", type=float, default=30)
+    p.add_argument("--do", action="store_true", help="queries with EDNS and DO=1")
     p = sub.add_parser("verify")
     p.add_argument("port", type=int)
     p.add_argument("expect")

@@ -25,7 +25,7 @@
 #define SHOWN_VIOLATIONS 20
 
 static const char usage[] =
-    "usage: dnspoll [-i USEC] [-w MS] -n NAME -t TYPE [-a ZONE] SERVER...\n"
+    "usage: dnspoll [-i USEC] [-w MS] [-d] -n NAME -t TYPE [-a ZONE] SERVER...\n"
     "  SERVER is ADDR@PORT (IPv4 or IPv6; port 53 when absent); TYPE is A, AAAA or TXT.\n"
     "  Queries NAME TYPE at every SERVER every USEC microseconds (default 1000) without waiting for\n"
     "  answers, and prints \"ready\" once the first queries are out. Commands on stdin, one a line:\n"
@@ -38,6 +38,8 @@ static const char usage[] =
     "                            change was sent), the first tick one interval after T\n"
     "    map VALUE SERIAL        (-a) VALUE is served from zone serial SERIAL on\n"
     "    quit                    (or end of input) prints \"stats SERVER sent=N answers=N bad=N\"\n"
+    "  -d: queries carry DO=1 (EDNS, 1232 octets) and a value counts as served only when the\n"
+    "  answer section also holds an RRSIG covering TYPE (the signed answer).\n"
     "  -a ZONE: atomicity mode: every tick asks ZONE SOA, then NAME TYPE, on one socket per server,\n"
     "  so a server answers them in that order; at the end the answers of each server are checked:\n"
     "  serials never go back, no value older than one served, no value beside an older serial.\n"
@@ -86,6 +88,7 @@ struct poller {
 	uint8_t name[NAMEMAX]; /* the name polled while nothing is expected */
 	size_t namelen;
 	bool atomic;
+	bool dnssec; /* -d: DO=1 queries; a value counts only beside an RRSIG covering its type */
 	uint8_t zone[NAMEMAX];
 	size_t zonelen;
 	uint64_t interval_ns, timeout_ns;
@@ -254,7 +257,8 @@ bad:
 
 static void send_query(struct poller *p, struct server *s, const uint8_t *name, size_t namelen, uint16_t type)
 {
-	uint8_t q[12 + NAMEMAX + 4] = {0};
+	uint8_t q[12 + NAMEMAX + 4 + 11] = {0};
+	size_t len = 12 + namelen + 4;
 	p->qid++;
 	q[0] = (uint8_t)(p->qid >> 8);
 	q[1] = (uint8_t)p->qid;
@@ -263,7 +267,13 @@ static void send_query(struct poller *p, struct server *s, const uint8_t *name, 
 	q[12 + namelen] = (uint8_t)(type >> 8);
 	q[12 + namelen + 1] = (uint8_t)type;
 	q[12 + namelen + 3] = 1; /* class IN */
-	if (send(s->fd, q, 12 + namelen + 4, 0) >= 0)
+	if (p->dnssec) { /* an OPT record (RFC 6891): root owner, type 41, 1232 octets, DO set */
+		static const uint8_t opt[11] = {0, 0, 41, 1232 >> 8, 1232 & 255, 0, 0, 0x80, 0, 0, 0};
+		q[11] = 1; /* ARCOUNT */
+		memcpy(q + len, opt, sizeof(opt));
+		len += sizeof(opt);
+	}
+	if (send(s->fd, q, len, 0) >= 0)
 		s->sent++;
 }
 
@@ -304,8 +314,9 @@ struct answer {
 	size_t nvals;
 };
 
-/* 0 for a usable NOERROR answer, -1 for anything else (counted as bad). */
-static int parse_answer(const uint8_t *m, size_t len, uint16_t type, struct answer *a)
+/* 0 for a usable NOERROR answer, -1 for anything else (counted as bad). With need_sig the values
+ * of type count only when the answer section also holds an RRSIG covering type (-d). */
+static int parse_answer(const uint8_t *m, size_t len, uint16_t type, bool need_sig, struct answer *a)
 {
 	if (len < 12 || !(m[2] & 0x80) || (m[2] & 0x78) || get16(m + 4) != 1)
 		return -1;
@@ -330,6 +341,7 @@ static int parse_answer(const uint8_t *m, size_t len, uint16_t type, struct answ
 	if ((m[3] & 0x0F) != 0)
 		return -1;
 	unsigned an = get16(m + 6);
+	bool signed_values = false;
 	for (unsigned i = 0; i < an; i++) {
 		if (!(off = skip_name(m, len, off)) || off + 10 > len)
 			return -1;
@@ -337,6 +349,8 @@ static int parse_answer(const uint8_t *m, size_t len, uint16_t type, struct answ
 		size_t rdlen = get16(m + off + 8), rd = off + 10;
 		if (rd + rdlen > len)
 			return -1;
+		if (t == 46 && rdlen >= 2 && get16(m + rd) == type)
+			signed_values = true;
 		if (a->qtype == 6 && t == 6) {
 			size_t o = skip_name(m, rd + rdlen, rd);
 			o = o ? skip_name(m, rd + rdlen, o) : 0;
@@ -365,6 +379,8 @@ static int parse_answer(const uint8_t *m, size_t len, uint16_t type, struct answ
 		}
 		off = rd + rdlen;
 	}
+	if (need_sig && !signed_values)
+		a->nvals = 0;
 	return a->has_serial || a->nvals ? 0 : -1;
 }
 
@@ -525,7 +541,7 @@ static void on_datagram(struct poller *p, size_t si, const uint8_t *m, size_t le
 	struct server *s = &p->srv[si];
 	struct answer a;
 	s->answers++;
-	if (parse_answer(m, len, p->type, &a) < 0) {
+	if (parse_answer(m, len, p->type, p->dnssec, &a) < 0) {
 		s->bad++;
 		return;
 	}
@@ -720,7 +736,7 @@ int main(int argc, char **argv)
 	int opt, rc = 2;
 	if (!p)
 		return 2;
-	while ((opt = getopt(argc, argv, "i:w:n:t:a:h")) != -1) {
+	while ((opt = getopt(argc, argv, "i:w:n:t:a:dh")) != -1) {
 		switch (opt) {
 		case 'i':
 			if (!parse_long(optarg, 10, &interval_us)) {
@@ -737,6 +753,7 @@ int main(int argc, char **argv)
 		case 'n': name = optarg; break;
 		case 't': type = optarg; break;
 		case 'a': zone = optarg; break;
+		case 'd': p->dnssec = true; break;
 		case 'h':
 			fputs(usage, stdout);
 			rc = 0;

@@ -17,13 +17,14 @@ def build(out):
 
 
 class Poller:
-    """dnspoll polling name (rtype) at servers ["addr@port", ...] every interval_us. A thread reads
-    its output; expect() registers a change, wait() returns what each server did with it."""
+    """dnspoll polling name (rtype) at servers ["addr@port", ...] every interval_us (with dnssec,
+    DO=1 queries, and a value counts only beside its RRSIG). A thread reads its output; expect() registers a change, wait() returns what each server did with it."""
 
-    def __init__(self, binary, name, servers, rtype="A", timeout_ms=30000, interval_us=1000, track=None):
+    def __init__(self, binary, name, servers, rtype="A", timeout_ms=30000, interval_us=1000, track=None,
+                 dnssec=False):
         self.servers = list(servers)
         self.proc = subprocess.Popen([binary, "-i", str(interval_us), "-w", str(timeout_ms), "-n", name, "-t", rtype]
-                                     + self.servers, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     + (["-d"] if dnssec else []) + self.servers, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, bufsize=1, start_new_session=True)
         if track:
             track(self.proc)

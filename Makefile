@@ -9,6 +9,10 @@ PY := /usr/bin/python3
 BUILD := build
 ASAN := build-asan
 PORT ?= 5300
+# System tests run in parallel (python3-pytest-xdist), one test file per worker: its module
+# fixtures (servers) stay in one process, and the long waits of one file overlap the others.
+PYTEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 all: build
 
@@ -48,11 +52,11 @@ unit: build-asan
 	meson test -C $(ASAN) --print-errorlogs
 
 system: build-asan
-	TERND=$(CURDIR)/$(ASAN)/ternd $(PY) -m pytest -q tests/system
+	TERND=$(CURDIR)/$(ASAN)/ternd $(PYTEST) tests/system
 
 test: deps build-asan
 	meson test -C $(ASAN) --print-errorlogs
-	TERND=$(CURDIR)/$(ASAN)/ternd $(PY) -m pytest -q tests/system
+	TERND=$(CURDIR)/$(ASAN)/ternd $(PYTEST) tests/system
 	$(MAKE) fuzz-smoke
 
 FUZZ_SECONDS ?= 60

@@ -1,6 +1,12 @@
 """The DNSSEC validation lab: a signed root and a signed lab. served by Knot, corp.lab. served by ternd
 (or Knot), judged by three validating resolvers (Unbound, BIND named, Knot Resolver) and delv, all
-inside a private network namespace. Tests build it with the fixtures at the end of this file.
+inside a private network namespace. Tests use it through the fixtures at the end of this file
+(import them into the test module: `from dnsseclab import lab, corp_fixture`), then:
+- `lab.resolve(resolver, name, type)`: one answer (rcode, AD, records) through one resolver;
+- `lab.poll(names, seconds, interval)`: {resolver: Counter({(rcode, AD): n})}, for long runs;
+- `lab.register(parent_knot, child, child_addr)`: the registrar, the child's DS into its parent;
+- `delv(lab, resolver, name)`, `verify_served_zone(lab, addr, zone, path)` (AXFR, then
+  ldns-verify-zone, dnssec-verify and kzonecheck), `tamper(text, owner, type, rdata)`.
 
 How the namespace works (chosen so the lab runs beside other tests, with pytest-xdist too):
 - `Netns` starts one holder process, `unshare -n sh -c '...; exec sleep infinity'`, which brings lo
@@ -23,8 +29,15 @@ How the namespace works (chosen so the lab runs beside other tests, with pytest-
 The zones (see ROOT_ZONE ... CORP_ZONE): `.` (Knot, signed, ECDSA P-256) delegates `lab.` (Knot,
 signed), which delegates `corp.lab.` (ternd or Knot serving a zone file signed by dnssec-signzone)
 securely and `insecure.lab.` without DS. corp.lab. delegates `sec.corp.lab.` (Knot, signed) with a
-DS and `unsec.corp.lab.` without one. The registrar (`Lab.set_ds`) writes a child's DS into its
-parent on Knot through knotc zone-begin/set/commit, as the rollover tests will.
+DS and `unsec.corp.lab.` without one; lab. also delegates `bogus.lab.` with a DS matching no key
+(a control: every validator must SERVFAIL it). The registrar (`Lab.set_ds`, `Lab.register`)
+writes a child's DS into its parent on Knot through knotc zone-begin/set/commit, as the rollover
+tests will.
+
+Resolver caches are capped at CACHE_TTL seconds (records and negative answers), so a change is
+seen within about one cap. Not so a bogus verdict: named keeps one about 30 s and Unbound about
+60 s (its bad-key entries) whatever the caps, so a test that makes a zone bogus on purpose must
+wait that long, or use a name of its own, before expecting it to validate again.
 """
 import collections
 import concurrent.futures
@@ -43,10 +56,9 @@ import dns.message
 import dns.name
 import dns.query
 import dns.rcode
-import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
-import dns.rrset
+import pytest
 
 from ternlib import TERND, terminate
 
@@ -474,6 +486,22 @@ class Lab:
             assert time.time() < deadline, "%s serves DS %s for %s, not %s" % (parent.name, got, child, want)
             time.sleep(0.1)
 
+    def register(self, parent, child, child_addr, use_cds=False):
+        """The registrar's whole job: the DS of child (served at child_addr; from its CDS when
+        use_cds, else its SEP DNSKEYs) into parent (a Knot of the lab); returns the DS set."""
+        ds = self.child_ds(child_addr, child, use_cds=use_cds)
+        self.set_ds(parent, child, ds)
+        return ds
+
+    # the resolvers
+    def resolve(self, resolver, name, rdtype="A"):
+        """What resolver (a key of RESOLVERS) answers for name/rdtype now: an Answer."""
+        return resolve(self, resolver, name, rdtype)
+
+    def poll(self, names, seconds, interval=1.0, resolvers=None):
+        """See poll(): {resolver: Counter({(rcode text, ad): count})} over seconds."""
+        return poll(self, names, seconds, interval, resolvers or tuple(RESOLVERS))
+
 
 # --- building the parts -------------------------------------------------------------------------
 
@@ -732,6 +760,13 @@ def verify_zone_file(path, zone):
     return out
 
 
+def verify_served_zone(lab, addr, zone, path):
+    """The zone as addr@53 transfers it, saved at path and judged by the three verifiers: its
+    text and {tool: (exit code, output)} (see verify_zone_file)."""
+    text = axfr_to_file(lab, addr, zone, path)
+    return text, verify_zone_file(path, zone)
+
+
 def axfr_to_file(lab, addr, zone, path):
     """AXFRs zone from addr into path; returns the text."""
     text = lab.axfr(addr, zone)
@@ -751,3 +786,58 @@ def tamper(text, owner, rdtype, new_rdata):
         out.append(line)
     assert done, "no %s %s to tamper with" % (owner, rdtype)
     return "\n".join(out) + "\n"
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """The namespace, knot-root and knot-lab (with the trust anchor and the hints the resolvers
+    use), once per module; on teardown every process is stopped and none may have died before."""
+    lab = Lab(tmp_path_factory.mktemp("dnsseclab"))
+    try:
+        start_parents(lab)
+        yield lab
+        dead = lab.dead()
+        assert not dead, "lab processes died: %s" % dead
+    finally:
+        procs = list(lab.procs)
+        lab.close()
+        assert all(p.proc.poll() is not None for p in procs) and lab.ns.holder.poll() is not None
+
+
+class Corp:
+    """One variant of corp.lab.: its signed file (sign_corp), its server on CORP_ADDR (ternd or a
+    Knot), its DS registered in lab., and fresh resolvers (cold caches) judging it."""
+
+    def __init__(self, lab, server, variant):
+        self.lab, self.server, self.variant = lab, server, variant
+        self.signed = sign_corp(lab, variant)
+        self.proc = start_corp(lab, server, self.signed)
+        self.ds = lab.register(lab.lab_knot, "corp.lab.", CORP_ADDR)
+        self.resolvers = start_resolvers(lab, "%s-%s" % (server, variant))
+
+    def close(self):
+        """Stops the resolvers and the server; each must have run to the end and exit 0."""
+        failed = []
+        for p in list(self.resolvers.values()) + [self.proc]:
+            alive = p.alive()
+            rc = self.lab.stop(p)
+            if not alive or rc != 0:
+                failed.append("%s %s with %s:\n%s" % (p.name, "stopped" if alive else "died", rc, p.log_text(3000)))
+        assert not failed, "\n".join(failed)
+
+
+def corp_fixture(params):
+    """A module-scoped fixture `corp` (a Corp) parametrized by params, (server, variant) pairs:
+    server knot or ternd, variant a key of VARIANTS. Needs the `lab` fixture imported too."""
+
+    @pytest.fixture(scope="module", params=list(params), ids=lambda p: "%s-%s" % p)
+    def corp(request, lab):  # noqa: F811 (lab: the fixture of this module)
+        c = Corp(lab, *request.param)
+        try:
+            yield c
+        finally:
+            c.close()
+
+    return corp

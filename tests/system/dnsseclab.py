@@ -354,7 +354,7 @@ template:
     zonefile-sync: -1
     zonefile-load: whole
     journal-content: none
-    semantic-checks: off
+    semantic-checks: on
     acl: lab
 zone:
 """

@@ -105,36 +105,38 @@ static uint32_t rol32(uint32_t x, int n)
 	return x << n | x >> (32 - n);
 }
 
+/* The message schedule word of round t, kept in a ring of 16. */
+static inline uint32_t sha1_w(uint32_t *w, int t)
+{
+	if (t < 16)
+		return w[t];
+	w[t & 15] = rol32(w[(t + 13) & 15] ^ w[(t + 8) & 15] ^ w[(t + 2) & 15] ^ w[t & 15], 1);
+	return w[t & 15];
+}
+
 static void sha1_block(uint32_t h[5], const uint8_t *p)
 {
-	uint32_t w[80];
+	uint32_t w[16];
 	for (int t = 0; t < 16; t++)
 		w[t] = (uint32_t)p[4 * t] << 24 | (uint32_t)p[4 * t + 1] << 16 | (uint32_t)p[4 * t + 2] << 8 |
 		       p[4 * t + 3];
-	for (int t = 16; t < 80; t++)
-		w[t] = rol32(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
-	uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-	for (int t = 0; t < 80; t++) {
-		uint32_t f, k;
-		if (t < 20) {
-			f = (b & c) | (~b & d);
-			k = 0x5a827999u;
-		} else if (t < 40) {
-			f = b ^ c ^ d;
-			k = 0x6ed9eba1u;
-		} else if (t < 60) {
-			f = (b & c) | (b & d) | (c & d);
-			k = 0x8f1bbcdcu;
-		} else {
-			f = b ^ c ^ d;
-			k = 0xca62c1d6u;
-		}
-		uint32_t next = rol32(a, 5) + f + e + k + w[t];
-		e = d;
-		d = c;
-		c = rol32(b, 30);
-		b = a;
-		a = next;
+	uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], next;
+	/* the four kinds of rounds, twenty each, in their own loops (no test of t per round) */
+	for (int t = 0; t < 20; t++) {
+		next = rol32(a, 5) + ((b & c) | (~b & d)) + e + 0x5a827999u + sha1_w(w, t);
+		e = d, d = c, c = rol32(b, 30), b = a, a = next;
+	}
+	for (int t = 20; t < 40; t++) {
+		next = rol32(a, 5) + (b ^ c ^ d) + e + 0x6ed9eba1u + sha1_w(w, t);
+		e = d, d = c, c = rol32(b, 30), b = a, a = next;
+	}
+	for (int t = 40; t < 60; t++) {
+		next = rol32(a, 5) + ((b & c) | (b & d) | (c & d)) + e + 0x8f1bbcdcu + sha1_w(w, t);
+		e = d, d = c, c = rol32(b, 30), b = a, a = next;
+	}
+	for (int t = 60; t < 80; t++) {
+		next = rol32(a, 5) + (b ^ c ^ d) + e + 0xca62c1d6u + sha1_w(w, t);
+		e = d, d = c, c = rol32(b, 30), b = a, a = next;
 	}
 	h[0] += a;
 	h[1] += b;

@@ -154,9 +154,10 @@ struct zone_order_pos {
 	uint8_t at[ZONE_ORDER_DEPTH];
 	int depth; /* 0: the view is empty */
 };
-/* The name holding NSEC with the greatest owner <= lname (lower-cased) in canonical order (RFC
- * 4034 6.1): the NSEC that matches or covers lname; the last one when lname precedes them all (the
- * chain is a ring). NULL when the zone holds no NSEC. O(log n), no allocation. */
+/* The name holding NSEC with the greatest owner <= lname (lower-cased, at or below the apex) in
+ * canonical order (RFC 4034 6.1): the NSEC that matches or covers lname; the last one when lname
+ * precedes them all (the chain is a ring). NULL when the zone holds no NSEC. O(log n), no
+ * allocation. */
 const struct zone_node *zone_nsec_cover(const struct zone *z, const uint8_t *lname, struct zone_order_pos *pos);
 /* The same among the names holding NSEC3. Their owners are <base32hex hash>.<apex>, and base32hex
  * keeps the order of what it encodes, so for lname = nsec3_owner(hash) this is the NSEC3 with the

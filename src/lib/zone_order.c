@@ -19,18 +19,55 @@ static size_t block_size(const struct zone_order *b)
 	return sizeof(*b) + (b->leaf ? 0 : ORDER_FAN * sizeof(b->child[0]));
 }
 
-static int key_cmp(const struct zone_node *key, const uint8_t *name)
+/* A name searched for: its labels located once, so each comparison scans only the member's.
+ * Every owner and every name searched is lower-cased, so labels compare as octets (RFC 4034 6.1
+ * folds case, which is then the identity). skip: labels every name shares at the right (the apex's,
+ * for a query) and that need no comparing. */
+struct order_key {
+	const uint8_t *name;
+	int labels, skip;
+	uint8_t off[NAME_MAXLABELS];
+};
+
+static int label_offsets(const uint8_t *name, uint8_t *off)
 {
-	return name_cmp(key->owner, name);
+	int n = 0;
+	for (size_t at = 0; name[at]; at += name[at] + 1u)
+		off[n++] = (uint8_t)at;
+	return n;
 }
 
-/* The greatest i with key[i] <= name, or -1 when name precedes every key. */
-static int find_le(const struct zone_order *b, const uint8_t *name)
+static void key_init(struct order_key *k, const uint8_t *lname, int skip)
 {
-	int lo = 0, hi = b->n; /* keys[lo..hi) undecided; keys before lo are <= name */
+	k->name = lname;
+	k->labels = label_offsets(lname, k->off);
+	k->skip = skip < k->labels ? skip : k->labels;
+}
+
+/* RFC 4034 6.1 order of a member against the key: <0, 0, >0. */
+static int key_cmp(const struct zone_node *member, const struct order_key *k)
+{
+	uint8_t off[NAME_MAXLABELS];
+	const uint8_t *m = member->owner;
+	int i = label_offsets(m, off) - k->skip, j = k->labels - k->skip;
+	while (i > 0 && j > 0) {
+		const uint8_t *la = m + off[--i], *lb = k->name + k->off[--j];
+		int c = memcmp(la + 1, lb + 1, *la < *lb ? *la : *lb);
+		if (c)
+			return c;
+		if (*la != *lb)
+			return *la - *lb;
+	}
+	return i - j;
+}
+
+/* The greatest i with key[i] <= k, or -1 when k precedes every key. */
+static int find_le(const struct zone_order *b, const struct order_key *k)
+{
+	int lo = 0, hi = b->n; /* keys[lo..hi) undecided; keys before lo are <= k */
 	while (lo < hi) {
 		int mid = (lo + hi) / 2;
-		if (key_cmp(b->key[mid], name) <= 0)
+		if (key_cmp(b->key[mid], k) <= 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -159,11 +196,12 @@ static int block_rewrite(struct trie_ctx *c, const struct zone_order *old, int f
 }
 
 static int set_rec(struct trie_ctx *c, const struct zone_order *b, const struct zone_node *node,
-                   struct zone_order **out, struct zone_order **extra, const struct zone_node **old)
+                   const struct order_key *k, struct zone_order **out, struct zone_order **extra,
+                   const struct zone_node **old)
 {
-	int i = find_le(b, node->owner);
+	int i = find_le(b, k);
 	if (b->leaf) {
-		bool same = i >= 0 && key_cmp(b->key[i], node->owner) == 0;
+		bool same = i >= 0 && key_cmp(b->key[i], k) == 0;
 		if (same)
 			*old = b->key[i];
 		struct entry e = {node, NULL};
@@ -175,7 +213,7 @@ static int set_rec(struct trie_ctx *c, const struct zone_order *b, const struct 
 	if (i < 0)
 		i = 0; /* before every member: it goes first in the first child */
 	struct zone_order *child, *split;
-	if (set_rec(c, b->child[i], node, &child, &split, old) < 0)
+	if (set_rec(c, b->child[i], node, k, &child, &split, old) < 0)
 		return TERN_ENOMEM;
 	struct entry e[2] = {{child->key[0], child}, {split ? split->key[0] : NULL, split}};
 	if (block_rewrite(c, b, i, i + 1, e, split ? 2 : 1, out, extra) < 0)
@@ -197,7 +235,9 @@ int order_set(struct trie_ctx *c, const struct zone_order *root, const struct zo
 		return 0;
 	}
 	struct zone_order *top, *split;
-	if (set_rec(c, root, node, &top, &split, &old) < 0)
+	struct order_key k;
+	key_init(&k, node->owner, 0);
+	if (set_rec(c, root, node, &k, &top, &split, &old) < 0)
 		return TERN_ENOMEM;
 	if (split) { /* the root split: one level more */
 		int depth = 1;
@@ -220,16 +260,16 @@ int order_set(struct trie_ctx *c, const struct zone_order *root, const struct zo
 }
 
 /* *out is NULL when the block is left empty; b itself when the name is not there. */
-static int remove_rec(struct trie_ctx *c, const struct zone_order *b, const struct zone_node *node,
+static int remove_rec(struct trie_ctx *c, const struct zone_order *b, const struct order_key *k,
                       const struct zone_order **out)
 {
-	int i = find_le(b, node->owner);
+	int i = find_le(b, k);
 	*out = b;
 	if (i < 0)
 		return 0;
 	struct zone_order *nb, *extra;
 	if (b->leaf) {
-		if (key_cmp(b->key[i], node->owner) != 0)
+		if (key_cmp(b->key[i], k) != 0)
 			return 0;
 		if (block_rewrite(c, b, i, i + 1, NULL, 0, &nb, &extra) < 0)
 			return TERN_ENOMEM;
@@ -237,7 +277,7 @@ static int remove_rec(struct trie_ctx *c, const struct zone_order *b, const stru
 		return block_retire(c, b);
 	}
 	const struct zone_order *child;
-	if (remove_rec(c, b->child[i], node, &child) < 0)
+	if (remove_rec(c, b->child[i], k, &child) < 0)
 		return TERN_ENOMEM;
 	if (child == b->child[i])
 		return 0;
@@ -259,8 +299,8 @@ static int remove_rec(struct trie_ctx *c, const struct zone_order *b, const stru
 				e[n++] = (struct entry){hi->key[k], hi->leaf ? NULL : hi->child[k]};
 			struct zone_order *merged, *none;
 			struct zone_order empty = {.leaf = child->leaf};
-			if (block_rewrite(c, &empty, 0, 0, e, n, &merged, &none) < 0 || block_retire(c, child) < 0 ||
-			    block_retire(c, sib) < 0)
+			if (block_rewrite(c, &empty, 0, 0, e, n, &merged, &none) < 0 || !merged ||
+			    block_retire(c, child) < 0 || block_retire(c, sib) < 0)
 				return TERN_ENOMEM;
 			struct entry m = {merged->key[0], merged};
 			if (block_rewrite(c, b, j < i ? j : i, (j < i ? i : j) + 1, &m, 1, &nb, &extra) < 0)
@@ -282,7 +322,9 @@ int order_remove(struct trie_ctx *c, const struct zone_order *root, const struct
 	if (!root)
 		return 0;
 	const struct zone_order *top;
-	if (remove_rec(c, root, node, &top) < 0)
+	struct order_key k;
+	key_init(&k, node->owner, 0);
+	if (remove_rec(c, root, &k, &top) < 0)
 		return TERN_ENOMEM;
 	while (top && top != root && !top->leaf && top->n == 1) { /* a root with one child steps down */
 		const struct zone_order *down = top->child[0];
@@ -327,15 +369,18 @@ static const struct zone_node *descend_last(struct zone_order_pos *pos, const st
 	}
 }
 
-static const struct zone_node *order_cover(const struct zone_order *root, const uint8_t *lname,
+/* Every member and the name are at or below the apex (apex_labels labels): those are not compared. */
+static const struct zone_node *order_cover(const struct zone_order *root, const uint8_t *lname, int apex_labels,
                                            struct zone_order_pos *pos)
 {
 	pos->depth = 0;
 	if (!root)
 		return NULL;
+	struct order_key k;
+	key_init(&k, lname, apex_labels);
 	const struct zone_order *b = root;
 	for (int d = 0;; d++) {
-		int i = find_le(b, lname);
+		int i = find_le(b, &k);
 		if (i < 0) /* only at the root: before the first member, covered by the last (the chain is a ring) */
 			return descend_last(pos, root, 0);
 		pos->path[d] = b;
@@ -350,12 +395,12 @@ static const struct zone_node *order_cover(const struct zone_order *root, const 
 
 const struct zone_node *zone_nsec_cover(const struct zone *z, const uint8_t *lname, struct zone_order_pos *pos)
 {
-	return order_cover(z->nsec_order, lname, pos);
+	return order_cover(z->nsec_order, lname, z->apex_labels, pos);
 }
 
 const struct zone_node *zone_nsec3_cover(const struct zone *z, const uint8_t *lname, struct zone_order_pos *pos)
 {
-	return order_cover(z->nsec3_order, lname, pos);
+	return order_cover(z->nsec3_order, lname, z->apex_labels, pos);
 }
 
 const struct zone_node *zone_order_prev(struct zone_order_pos *pos)

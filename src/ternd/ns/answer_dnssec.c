@@ -266,7 +266,9 @@ static bool needs_proof(const struct ns_lookup *lk)
 
 void ns_put_proofs(struct query *q, const struct ns_lookup *steps, int n)
 {
-	struct proof p = {.q = q, .ndone = 0};
+	struct proof p; /* not zeroed: an answer without proofs (most) pays nothing for its size */
+	p.q = q;
+	p.ndone = 0;
 	for (int i = 0; i < n && !q->full; i++) {
 		const struct ns_lookup *lk = &steps[i];
 		if (!needs_proof(lk) || !ns_dnssec_wanted(q, lk->zone))

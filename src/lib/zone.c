@@ -616,8 +616,11 @@ void zone_free(struct zone *z)
 		return;
 	if (z->superseded)
 		garbage_free_items(z->garbage); /* the successor owns the rest */
-	else
-		trie_free_heap(z->root); /* the last of its lineage */
+	else { /* the last of its lineage */
+		trie_free_heap(z->root);
+		order_free_heap(z->nsec_order);
+		order_free_heap(z->nsec3_order);
+	}
 	garbage_free(z->garbage);
 	garbage_free(z->fresh);
 	garbage_free(z->retired);

@@ -38,6 +38,8 @@ enum zone_node_flags {
 	NODE_HEAP = 1 << 5, /* allocated on its own by zone_apply(), not in the zone's arena */
 	NODE_FRESH = 1 << 6, /* made by the zone_apply() running: seen by no one yet, so it may change in
 	                      * place; cleared before zone_apply() returns */
+	NODE_NSEC = 1 << 7, /* holds an NSEC RRset: a member of the zone's NSEC order */
+	NODE_NSEC3 = 1 << 8, /* holds an NSEC3 RRset: a member of the zone's NSEC3 order */
 };
 
 /* A name of the zone. Immutable and shared between snapshots: it holds nothing that depends on
@@ -55,6 +57,7 @@ struct zone_node {
 
 struct zone_mem; /* the arena a lineage of snapshots shares */
 struct zone_garbage;
+struct zone_order; /* an ordered view of some nodes (zone_order.c) */
 
 struct zone {
 	const uint8_t *apex; /* lower-cased wire name */
@@ -67,6 +70,10 @@ struct zone {
 	size_t nnodes; /* names, empty non-terminals included */
 	size_t nrecords; /* records */
 	uintptr_t root; /* the hash trie (zone.c) */
+	/* the names holding NSEC, and those holding NSEC3, in canonical order (zone_order.c); NULL
+	 * when there are none, so an unsigned zone has no index and its changes do no work for one */
+	const struct zone_order *nsec_order;
+	const struct zone_order *nsec3_order;
 	/* writer-side bookkeeping, never read by queries */
 	struct zone_mem *mem;
 	const struct zone *base; /* the snapshot zone_apply() derived this one from */
@@ -139,6 +146,26 @@ static inline uint16_t rrsig_covered(const uint8_t *rdata, uint16_t len)
 {
 	return len >= 2 ? (uint16_t)(rdata[0] << 8 | rdata[1]) : 0;
 }
+/* Where a search in an ordered view ended: the path from the root (on the caller's stack, so a
+ * query allocates nothing), for stepping back with zone_order_prev(). */
+#define ZONE_ORDER_DEPTH 24
+struct zone_order_pos {
+	const struct zone_order *path[ZONE_ORDER_DEPTH];
+	uint8_t at[ZONE_ORDER_DEPTH];
+	int depth; /* 0: the view is empty */
+};
+/* The name holding NSEC with the greatest owner <= lname (lower-cased, at or below the apex) in
+ * canonical order (RFC 4034 6.1): the NSEC that matches or covers lname; the last one when lname
+ * precedes them all (the chain is a ring). NULL when the zone holds no NSEC. O(log n), no
+ * allocation. */
+const struct zone_node *zone_nsec_cover(const struct zone *z, const uint8_t *lname, struct zone_order_pos *pos);
+/* The same among the names holding NSEC3. Their owners are <base32hex hash>.<apex>, and base32hex
+ * keeps the order of what it encodes, so for lname = nsec3_owner(hash) this is the NSEC3 with the
+ * greatest hash <= hash. */
+const struct zone_node *zone_nsec3_cover(const struct zone *z, const uint8_t *lname, struct zone_order_pos *pos);
+/* The member before the one pos is at (the last before the first), pos moved to it; NULL when
+ * the view is empty. */
+const struct zone_node *zone_order_prev(struct zone_order_pos *pos);
 /* The wildcard "*.<node>" if the zone has it. */
 const struct zone_node *zone_wildcard_child(const struct zone *z, const struct zone_node *n);
 /* Minimum TTL for negative answers, RFC 2308 section 5: min(SOA TTL, SOA MINIMUM). */

@@ -74,6 +74,28 @@ static struct zone_node *node_make(struct apply *a, const uint8_t *owner, const 
 	return n;
 }
 
+/* The ordered views follow a name that holds NSEC or NSEC3 (or held them) when it is put (now)
+ * in place of old, or taken out (now NULL). A name in neither, as every name of an unsigned zone,
+ * costs two flag tests. */
+static int order_track(struct apply *a, const struct zone_node *old, const struct zone_node *now)
+{
+	static const uint16_t kinds[2] = {NODE_NSEC, NODE_NSEC3};
+	uint16_t was = old ? old->flags : 0, is = now ? now->flags : 0;
+	if (!((was | is) & (NODE_NSEC | NODE_NSEC3)))
+		return 0;
+	for (int k = 0; k < 2; k++) {
+		const struct zone_order **root = k == 0 ? &a->z->nsec_order : &a->z->nsec3_order;
+		int rc = 0;
+		if (is & kinds[k])
+			rc = order_set(&a->c, *root, now, root);
+		else if (was & kinds[k])
+			rc = order_remove(&a->c, *root, old, root);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int put_node(struct apply *a, const struct zone_node *n)
 {
 	const struct zone_node *old;
@@ -81,6 +103,8 @@ static int put_node(struct apply *a, const struct zone_node *n)
 	if (trie_set(&a->c, a->z->root, n, &root, &old) < 0)
 		return TERN_ENOMEM;
 	a->z->root = root;
+	if (order_track(a, old, n) < 0)
+		return TERN_ENOMEM;
 	if (old)
 		return trie_retire_node(&a->c, old);
 	a->z->nnodes++;
@@ -94,6 +118,8 @@ static int drop_node(struct apply *a, const struct zone_node *n)
 		return TERN_ENOMEM;
 	a->z->root = root;
 	a->z->nnodes--;
+	if (order_track(a, n, NULL) < 0)
+		return TERN_ENOMEM;
 	return trie_retire_node(&a->c, n);
 }
 
@@ -352,6 +378,7 @@ static int put_owner(struct apply *a, const uint8_t *owner, const struct zone_no
 		flags |= sets[i].type == RR_NS && !apex ? NODE_DELEG : 0;
 		flags |= sets[i].type == RR_DNAME ? NODE_DNAME : 0;
 		flags |= sets[i].type == RR_CNAME ? NODE_CNAME : 0;
+		flags |= sets[i].type == RR_NSEC ? NODE_NSEC : sets[i].type == RR_NSEC3 ? NODE_NSEC3 : 0;
 	}
 	flags |= apex ? NODE_APEX : 0;
 	a->z->nrecords = (size_t)((long)a->z->nrecords + records);
@@ -434,6 +461,8 @@ int zone_apply(const struct zone *prev, const struct zone_change *changes, size_
 	}
 	*z = (struct zone){
 	    .root = prev->root, .mem = prev->mem, .base = prev, .nnodes = prev->nnodes, .nrecords = prev->nrecords};
+	z->nsec_order = prev->nsec_order;
+	z->nsec3_order = prev->nsec3_order;
 	z->mem->refs++;
 	zone_set_apex(z, prev->apex_node);
 	struct apply a = {.z = z, .c = {&z->fresh, &z->retired, &z->mem->dead}, .e = e};

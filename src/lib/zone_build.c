@@ -356,6 +356,7 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 			}
 			if (type == RR_NS && !name_equal(node.owner, b->apex))
 				node.flags |= NODE_DELEG;
+			node.flags |= type == RR_NSEC ? NODE_NSEC : type == RR_NSEC3 ? NODE_NSEC3 : 0;
 			k = m;
 		}
 		if (has_cname && has_other) {
@@ -441,6 +442,24 @@ static void dedupe(struct zone_builder *b)
 	b->nrecs = o;
 }
 
+/* The ordered views of the names holding NSEC and NSEC3. nodes come in canonical order (the
+ * records were sorted; the empty non-terminals appended last hold nothing); ptrs is scratch room
+ * for n pointers. A zone without either builds nothing. */
+static int build_orders(struct arena *a, const struct zone_node *nodes, size_t n, const struct zone_node **ptrs,
+                        struct zone *z)
+{
+	static const uint16_t kinds[2] = {NODE_NSEC, NODE_NSEC3};
+	for (int k = 0; k < 2; k++) {
+		size_t m = 0;
+		for (size_t i = 0; i < n; i++)
+			if (nodes[i].flags & kinds[k])
+				ptrs[m++] = &nodes[i];
+		if (order_build(a, ptrs, m, k == 0 ? &z->nsec_order : &z->nsec3_order) < 0)
+			return TERN_ENOMEM;
+	}
+	return 0;
+}
+
 int zone_build(struct zone_builder *b, const char *source, struct zone **out, char *err, size_t errlen)
 {
 	struct errs e = {.buf = err, .len = errlen, .source = source};
@@ -508,6 +527,10 @@ int zone_build(struct zone_builder *b, const char *source, struct zone **out, ch
 	for (size_t i = 0; i < ns.n; i++)
 		ptrs[i] = &nodes[i];
 	if (trie_build(&b->mem->arena, ptrs, ns.n, &z->root) < 0) {
+		free(z);
+		goto fail;
+	}
+	if (build_orders(&b->mem->arena, nodes, ns.n, ptrs, z) < 0) {
 		free(z);
 		goto fail;
 	}

@@ -65,6 +65,29 @@ int trie_foreach(uintptr_t root, int (*fn)(void *arg, const struct zone_node *n)
 /* Frees every heap object reachable from root. */
 void trie_free_heap(uintptr_t root);
 
+/* The ordered views (zone_order.c): a B+tree of node pointers in canonical order, copied on
+ * change along one path. Inner keys are each child's first member. */
+#define ORDER_FAN 16
+struct zone_order {
+	uint8_t n; /* entries */
+	uint8_t leaf;
+	uint8_t heap; /* malloc'd (1) or in the arena (0) */
+	const struct zone_node *key[ORDER_FAN]; /* leaf: the members; inner: each child's first */
+	struct zone_order *child[]; /* inner blocks only */
+};
+/* An order over nodes already sorted canonically, in the arena. */
+int order_build(struct arena *a, const struct zone_node **nodes, size_t n, const struct zone_order **root);
+/* Inserts node, or replaces the member of the same owner. */
+int order_set(struct trie_ctx *c, const struct zone_order *root, const struct zone_node *node,
+              const struct zone_order **out);
+/* Removes the member with node's owner (nothing when there is none). */
+int order_remove(struct trie_ctx *c, const struct zone_order *root, const struct zone_node *node,
+                 const struct zone_order **out);
+/* Frees every heap block reachable from root. */
+void order_free_heap(const struct zone_order *root);
+/* Bytes of the blocks reachable from root (for measuring). */
+size_t order_bytes(const struct zone_order *root);
+
 struct zone_mem *zone_mem_new(void);
 void zone_mem_unref(struct zone_mem *m);
 /* Fills the snapshot fields derived from the apex node (apex, soa, serial). */

@@ -36,6 +36,19 @@ static const struct fuzz_zone fuzz_zones[] = {
      "dnin RRSIG DNAME 13 2 3600 20300101000000 20200101000000 12345 example.com. AHPsJm1PtK2/PRBKpxT58RAy/Yq22IKfxAtSyG9khdeSjMLr1GRvP+PzdL4R2QW/S+J1+obziJ2CqffcXkHdMg==\n"
      "*.wild RRSIG A 13 2 900 20300101000000 20200101000000 12345 example.com. AHPsJm1PtK2/PRBKpxT58RAy/Yq22IKfxAtSyG9khdeSjMLr1GRvP+PzdL4R2QW/S+J1+obziJ2CqffcXkHdMg==\n"
      "chain1 RRSIG CNAME 13 2 3600 20300101000000 20200101000000 12345 example.com. AHPsJm1PtK2/PRBKpxT58RAy/Yq22IKfxAtSyG9khdeSjMLr1GRvP+PzdL4R2QW/S+J1+obziJ2CqffcXkHdMg==\n"
+     /* part of an NSEC3 chain of the NSEC3PARAM's (salt AABBCCDD, 10 iterations), at the hashes
+      * of the apex, *.wild, mail, wild, rr, www and deleg, so DO queries reach the NSEC3 proofs:
+      * matches, covers (a ring), the closest provable encloser walk where names lack one */
+     "07ceqfvmqqb1f4pdsfmrtik6fbf6l29p NSEC3 1 0 10 AABBCCDD 3860rur464g0g5f7u8gk5eunf629ciu0 A NS SOA MX TXT AAAA RRSIG DNSKEY NSEC3PARAM\n"
+     "07ceqfvmqqb1f4pdsfmrtik6fbf6l29p RRSIG NSEC3 13 3 300 20300101000000 20200101000000 12345 example.com. AHPsJm1PtK2/PRBKpxT58RAy/Yq22IKfxAtSyG9khdeSjMLr1GRvP+PzdL4R2QW/S+J1+obziJ2CqffcXkHdMg==\n"
+     "3860rur464g0g5f7u8gk5eunf629ciu0 NSEC3 1 0 10 AABBCCDD fqn24b3aecdpjqj2ncdoqa7dgvak2ua6 A RRSIG\n"
+     "fqn24b3aecdpjqj2ncdoqa7dgvak2ua6 NSEC3 1 0 10 AABBCCDD ifcdt0j6gv7v5uur0n4gjr0qoj1idvmf A AAAA RRSIG\n"
+     "ifcdt0j6gv7v5uur0n4gjr0qoj1idvmf NSEC3 1 0 10 AABBCCDD jnibhcephdh3c64jtfh9pt6ki9h5ck1s\n"
+     "jnibhcephdh3c64jtfh9pt6ki9h5ck1s NSEC3 1 0 10 AABBCCDD s716of8pcagb8jkgjlfel8ffvm5u11vk A MX TXT AAAA RRSIG\n"
+     "s716of8pcagb8jkgjlfel8ffvm5u11vk NSEC3 1 0 10 AABBCCDD sc51mclkqc293ojn0dnj7cgt83ne2mf5 A AAAA RRSIG\n"
+     "sc51mclkqc293ojn0dnj7cgt83ne2mf5 NSEC3 1 1 10 AABBCCDD 07ceqfvmqqb1f4pdsfmrtik6fbf6l29p NS DS RRSIG\n"
+     /* and one of another chain (a salt rollover), which proofs step over */
+     "0000000000000000000000000000000a NSEC3 1 0 0 - 07ceqfvmqqb1f4pdsfmrtik6fbf6l29p A\n"
      /* clang-format on */
      "ns1 A 192.0.2.1\n"
      "ns1 AAAA 2001:db8::1\n"
@@ -207,6 +220,19 @@ static const struct fuzz_zone fuzz_zones[] = {
      "www A 198.51.100.80\n"
      "toback CNAME chain1.example.com.\n"
      "b.a A 198.51.100.2\n"
+     /* signed with an NSEC chain (an apex wildcard, an empty non-terminal a), so DO queries reach
+      * the NSEC proofs */
+     /* clang-format off */
+     "@ RRSIG SOA 13 2 600 20300101000000 20200101000000 12345 example.net. AHPsJm1PtK2/PRBKpxT58RAy/Yq22IKfxAtSyG9khdeSjMLr1GRvP+PzdL4R2QW/S+J1+obziJ2CqffcXkHdMg==\n"
+     "@ NSEC *.example.net. NS SOA RRSIG NSEC\n"
+     "@ RRSIG NSEC 13 2 60 20300101000000 20200101000000 12345 example.net. AHPsJm1PtK2/PRBKpxT58RAy/Yq22IKfxAtSyG9khdeSjMLr1GRvP+PzdL4R2QW/S+J1+obziJ2CqffcXkHdMg==\n"
+     "* NSEC b.a.example.net. MX TXT RRSIG NSEC\n"
+     "b.a NSEC huge.example.net. A RRSIG NSEC\n"
+     "huge NSEC ns.example.net. TXT RRSIG NSEC\n"
+     "ns NSEC toback.example.net. A RRSIG NSEC\n"
+     "toback NSEC www.example.net. CNAME RRSIG NSEC\n"
+     "www NSEC example.net. A RRSIG NSEC\n"
+     /* clang-format on */
      "* TXT \"apex wildcard\"\n"
      "*  MX 5 www\n"
      "huge.example.net. TXT \"" /* a 16-string TXT record, repeated: bigger than 4096 */

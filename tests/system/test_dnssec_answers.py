@@ -123,8 +123,10 @@ def test_dname_signed_synthesized_cname_not(servers, keys):
 def test_negative_soa_signed(servers, keys, name, rcode):
     r = ask(servers[0], name, "MX" if rcode == dns.rcode.NOERROR else "A")
     assert r.rcode() == rcode and r.answer == [], describe(r)
-    soa = [rs for rs in r.authority if rs.rdtype in (dns.rdatatype.SOA, dns.rdatatype.RRSIG)]
-    assert validated(soa, keys) == ([("sig.test.", "SOA")], []), describe(r)
+    signed, unsigned = validated(r.authority, keys)  # the SOA, then the NSEC proofs, each validated
+    assert unsigned == [] and signed[0] == ("sig.test.", "SOA"), describe(r)
+    assert {t for _, t in signed[1:]} == {"NSEC"} and len(signed) == (3 if rcode else 2), describe(r)
+    soa = r.authority[:2]
     assert soa[0].ttl == 300 and soa[1].ttl == 300, "RFC 2308 3: both capped by MINIMUM" + describe(r)
 
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/sha.h>
 
 #include "lib/error.h"
 #include "lib/name.h"
@@ -296,6 +297,36 @@ static int count_type(void *arg, const struct zone_node *n)
 	size_t *count = arg;
 	*count += zone_node_rrset(n, RR_NSEC3) != NULL;
 	return 0;
+}
+
+/* nsec3_hash's own SHA-1 against OpenSSL's over every padding case: messages (a name and a salt)
+ * of 2 to 510 octets, so the length field falls in the first block, the second, and across. */
+static void test_nsec3_hash_lengths(void **state)
+{
+	(void)state;
+	uint8_t name[NAME_MAXLEN], salt[255], msg[NAME_MAXLEN + 255], want[20], got[20];
+	for (size_t nl = 0; nl < 4; nl++) {
+		/* names of 3, 65, 129 and 255 octets: labels of 63 'A's (hashed lower-cased) */
+		size_t len = 0, target = nl == 0 ? 2 : nl == 1 ? 64 : nl == 2 ? 128 : 254;
+		while (len < target) {
+			size_t l = target - len - 1 > 63 ? 63 : target - len - 1;
+			name[len] = (uint8_t)l;
+			memset(name + len + 1, 'A', l);
+			len += l + 1;
+		}
+		name[len++] = 0;
+		for (size_t sl = 0; sl <= 255; sl++) {
+			for (size_t i = 0; i < sl; i++)
+				salt[i] = (uint8_t)(i * 7 + sl);
+			memcpy(msg, name, len);
+			for (size_t i = 0; i < len; i++)
+				msg[i] = msg[i] == 'A' ? 'a' : msg[i];
+			memcpy(msg + len, salt, sl);
+			SHA1(msg, len + sl, want);
+			assert_int_equal(nsec3_hash(name, salt, (uint8_t)sl, 0, got), 0);
+			assert_memory_equal(got, want, 20);
+		}
+	}
 }
 
 static void test_nsec3_chain_rfc5155(void **state)
@@ -610,11 +641,12 @@ static void test_update_big_zone(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_bitmap_roundtrip),    cmocka_unit_test(test_bitmap_malformed),
-	    cmocka_unit_test(test_base32hex),           cmocka_unit_test(test_nsec3_hash_rfc5155),
-	    cmocka_unit_test(test_nsec3_chain_rfc5155), cmocka_unit_test(test_nsec_chain),
-	    cmocka_unit_test(test_nsec3_apex_too_long), cmocka_unit_test(test_update_random_nsec),
-	    cmocka_unit_test(test_update_random_nsec3), cmocka_unit_test(test_update_big_zone),
+	    cmocka_unit_test(test_bitmap_roundtrip),   cmocka_unit_test(test_bitmap_malformed),
+	    cmocka_unit_test(test_base32hex),          cmocka_unit_test(test_nsec3_hash_rfc5155),
+	    cmocka_unit_test(test_nsec3_hash_lengths), cmocka_unit_test(test_nsec3_chain_rfc5155),
+	    cmocka_unit_test(test_nsec_chain),         cmocka_unit_test(test_nsec3_apex_too_long),
+	    cmocka_unit_test(test_update_random_nsec), cmocka_unit_test(test_update_random_nsec3),
+	    cmocka_unit_test(test_update_big_zone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,6 +30,7 @@ static void lookup(const struct query *q, const struct zone *z, const uint8_t *s
 	bool exact;
 	const struct zone_node *node = zone_find_encloser_hashed(z, sname, hashes, labels, &exact);
 	lk->zone = z;
+	lk->name = sname;
 	lk->encloser = node;
 	lk->wildcard = false;
 	lk->rrset = NULL;

@@ -78,6 +78,7 @@ enum ns_outcome {
 struct ns_lookup {
 	enum ns_outcome outcome;
 	const struct zone *zone;
+	const uint8_t *name; /* the name looked up, lower-cased */
 	/* HIT, NODATA, CNAME: the node answering (the wildcard when one stands for the name);
 	 * NXDOMAIN: the closest encloser; DELEGATION: the cut; DNAME: the DNAME's node */
 	const struct zone_node *node;
@@ -129,5 +130,7 @@ static inline bool ns_put_answer(struct query *q, enum ns_section sec, const uin
 	return ns_put_signed(q, sec, owner, rs, z, node);
 }
 /* The proofs stage, for DO queries: after the answer section (the lookups of the chain in order,
- * n of them, n >= 1), before the additional section, the DNSSEC records that prove the outcomes. */
+ * n of them, n >= 1), before the additional section, the DNSSEC records that prove the outcomes of
+ * the steps from signed zones: the DS of a secure referral; NSEC or NSEC3 records (with their
+ * RRSIGs, each once) for negative answers, wildcard answers and insecure referrals. */
 void ns_put_proofs(struct query *q, const struct ns_lookup *steps, int n);

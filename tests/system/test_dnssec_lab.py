@@ -12,10 +12,6 @@ from dnsseclab import lab  # noqa: F401 (the fixture)
 
 SERVERS = ("knot", "ternd")
 
-# ternd writes no NSEC/NSEC3 proofs yet: its negative, wildcard and insecure-delegation answers are
-# bogus to a validator. Remove this marker (and its one use in proofs_missing) once they are written.
-NO_PROOFS_YET = pytest.mark.xfail(strict=True, reason="NSEC proofs not yet written")
-
 Case = collections.namedtuple("Case", "name rdtype rcode ad answer proofs")
 # answer: the A/AAAA rdata expected (None: an empty answer section); proofs: the answer needs an
 # NSEC/NSEC3 proof from corp.lab.'s server to validate.
@@ -41,16 +37,10 @@ CASES = {
 corp = L.corp_fixture((s, v) for s in SERVERS for v in L.VARIANTS)
 
 
-def proofs_missing(request, corp, needs_proofs):
-    if corp.server == "ternd" and needs_proofs:
-        request.applymarker(NO_PROOFS_YET)
-
-
 @pytest.mark.parametrize("resolver", L.RESOLVERS)
 @pytest.mark.parametrize("case", CASES)
-def test_resolver_validates(request, corp, resolver, case):
+def test_resolver_validates(corp, resolver, case):
     c = CASES[case]
-    proofs_missing(request, corp, c.proofs)
     a = corp.lab.resolve(resolver, c.name, c.rdtype)
     assert (a.rcode, a.ad) == (c.rcode, c.ad), "%s %s via %s: %s" % (c.name, c.rdtype, resolver, a)
     if c.answer is None:
@@ -60,16 +50,15 @@ def test_resolver_validates(request, corp, resolver, case):
 
 
 @pytest.mark.parametrize("resolver", L.RESOLVERS)
-@pytest.mark.parametrize("name, rdtype, verdict, proofs", [
-    ("www.corp.lab.", "A", "; fully validated", False),
-    ("host.wild.corp.lab.", "A", "; fully validated", True),
-    ("nx.corp.lab.", "A", "; negative response, fully validated", True),
-    ("www.unsec.corp.lab.", "A", "; unsigned answer", True),
-    ("www.bogus.lab.", "A", ";; resolution failed", False),  # the resolver's SERVFAIL (delv sets no CD)
+@pytest.mark.parametrize("name, rdtype, verdict", [
+    ("www.corp.lab.", "A", "; fully validated"),
+    ("host.wild.corp.lab.", "A", "; fully validated"),
+    ("nx.corp.lab.", "A", "; negative response, fully validated"),
+    ("www.unsec.corp.lab.", "A", "; unsigned answer"),
+    ("www.bogus.lab.", "A", ";; resolution failed"),  # the resolver's SERVFAIL (delv sets no CD)
 ], ids=["positive", "wildcard", "nxdomain", "insecure", "bogus"])
-def test_delv_validates_from_the_lab_root(request, corp, resolver, name, rdtype, verdict, proofs):
+def test_delv_validates_from_the_lab_root(corp, resolver, name, rdtype, verdict):
     """delv checks the chain itself from the lab's root anchor, with the resolver only fetching."""
-    proofs_missing(request, corp, proofs)
     out = L.delv(corp.lab, resolver, name, rdtype)
     assert out.splitlines()[0].startswith(verdict), out
 

@@ -157,3 +157,7 @@ void api_soa_put(void *ctx, const struct http_request *req, struct http_response
 void api_proposals_create(void *ctx, const struct http_request *req, struct http_response *res);
 void api_proposals_list(void *ctx, const struct http_request *req, struct http_response *res);
 void api_proposals_approve(void *ctx, const struct http_request *req, struct http_response *res);
+/* DNSSEC routes (api_dnssec.c). */
+void api_dnssec_get(void *ctx, const struct http_request *req, struct http_response *res);
+void api_dnssec_put(void *ctx, const struct http_request *req, struct http_response *res);
+void api_dnssec_journal(void *ctx, const struct http_request *req, struct http_response *res);

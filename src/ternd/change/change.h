@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "lib/dnssec_policy.h"
 #include "lib/zone.h"
 #include "ternd/store/store.h"
 #include "ternd/zones/zones.h"
@@ -35,6 +36,7 @@ struct change {
 	struct store *store;
 	_Atomic unsigned journal_keep; /* journal entries kept per zone (older ones are trimmed) */
 	pthread_mutex_t lock;
+	struct change_signer *signer; /* the signed zones and the signing thread (change_dnssec.c) */
 };
 /* The writer of store's zones into zones. The caller (main, the composition root) owns store and
  * closes it after change_destroy(). */
@@ -115,6 +117,28 @@ int change_delete(struct change *c, const uint8_t *apex, struct change_result *r
 /* Locks a zone against writes with reason (NULL: unlocks it); out gets the zone's row after. */
 int change_lock_zone(struct change *c, const uint8_t *apex, const char *reason, struct store_zone *out,
                      struct change_result *r);
+
+/* ---- DNSSEC: online signing of the store's zones (change_dnssec.c) ----
+ *
+ * A signed zone's every version is signed: change_commit() re-signs what a write changes
+ * (dnssec_zone_resign()), refusing producer changes to the signer's types; enabling signs the
+ * whole zone on the signer thread (ternd-signer) while the unsigned version keeps serving; the
+ * signer thread refreshes signatures as they come due. Everything it publishes goes through the
+ * same store transaction, journal entry and publish as any write. */
+
+/* Starts the signer thread (after change_load_all(): it signs zones left half-signed and arms the
+ * refresh of those loaded signed). 0 or TERN_EIO/TERN_ENOMEM with err. */
+int change_signer_start(struct change *c, char *err, size_t errlen);
+/* Enables (or changes) signing of a zone with policy p (checked by the caller with
+ * dnssec_policy_check()): keys made and stored when the zone has none, the policy stored with the
+ * state "signing", then the whole zone signed in the background. A policy whose algorithm or key
+ * scheme differs from the keys the zone has is refused (CHANGE_REFUSED, TERN_EINVAL, *field
+ * "algorithm" or "keys": that is a rollover). */
+int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dnssec_policy *p, const char *principal,
+                         const char **field, struct change_result *r);
+/* Whether type is the signer's on a signed zone (DNSKEY, RRSIG, NSEC, NSEC3, NSEC3PARAM, CDS,
+ * CDNSKEY): producers may not change it there. */
+bool change_dnssec_type(uint16_t type);
 
 /* ---- the pieces of a write, without server state (change_set.c; tests/fuzz drive them) ---- */
 

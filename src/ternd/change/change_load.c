@@ -6,6 +6,7 @@
 #include "lib/rr.h"
 #include "ternd/base/log.h"
 #include "ternd/change/change.h"
+#include "ternd/change/change_impl.h"
 
 struct load {
 	struct change *c;
@@ -44,6 +45,7 @@ static int load_zone(const struct store_zone *sz, void *arg)
 		l->failed++;
 		return 0;
 	}
+	change_dnssec_loaded(l->c, sz, z);
 	if (zones_publish(l->c->zones, z) < 0) {
 		zone_free(z);
 		return TERN_ENOMEM;

@@ -12,6 +12,7 @@
 
 #include "lib/error.h"
 #include "lib/rr.h"
+#include "lib/rrtext.h"
 #include "ternd/base/log.h"
 
 void change_init(struct change *c, struct zones *zones, struct store *store, unsigned journal_keep)
@@ -210,7 +211,7 @@ static int check_signer_types(const struct change_rrset *ch, size_t n, struct ch
 		}
 		char owner[NAME_MAXLEN * 4 + 1], type[16];
 		name_to_text(ch[i].owner, owner, sizeof(owner));
-		rr_type_name(ch[i].type, type);
+		const char *tn = rrtext_type_to_text(ch[i].type, type, sizeof(type)) < 0 ? "TYPE?" : type;
 		if (nimp) { /* the rest of the list is freed as the import's */
 			for (size_t j = i; j < n; j++)
 				(*imported)[keep++] = ch[j];
@@ -221,7 +222,7 @@ static int check_signer_types(const struct change_rrset *ch, size_t n, struct ch
 		}
 		return fail(r, CHANGE_REFUSED, TERN_EZONE,
 		            "%s %s: the zone is signed, and its %s records are the signer's (they cannot be changed)",
-		            owner, type, type);
+		            owner, tn, tn);
 	}
 	if (nimp)
 		*nimp = keep;

@@ -619,6 +619,7 @@ static void sign_job(struct change *c, struct signed_zone *z)
 		if (!z || current || !z->wanted)
 			return;
 		/* the zone changed while it was signed (a write, or another policy): sign it again */
+		log_info("zone %s: changed while it was signed: signing it again", name);
 	}
 }
 

@@ -460,3 +460,23 @@ def test_bad_configuration_policy_refused_with_key(tmp_path, policy, field):
     good.write_text('server:\n  listen: ["127.0.0.1@53001"]\n' + POLICIES)
     p = subprocess.run([TERND, "--check", "-c", str(good)], capture_output=True, text=True, timeout=10)
     assert p.returncode == 0, p.stderr
+
+
+def test_unloadable_keys_refuse_writes_after_restart(primary):
+    srv, api = primary
+    enable(api)
+    serial = api.serial(ZONE)
+    srv.stop()
+    import sqlite3
+    db = sqlite3.connect(os.path.join(srv.data_dir, "tern.db"))
+    db.execute("UPDATE dnssec_keys SET private_key = CAST('-----BEGIN PRIVATE KEY-----\nbroken' AS BLOB)")
+    db.commit()
+    db.close()
+    srv.start()
+    api = srv.api(srv.keys.token("pop"))
+    r = api.put("/api/v1/zones/%s/rrsets/www/A" % ZONE, {"ttl": 300, "records": ["192.0.2.3"]})
+    e = assert_error(r, 500)
+    assert "keys could not be loaded" in e["message"], e
+    assert api.serial(ZONE) == serial
+    log = open(srv.log).read()
+    assert "DNSSEC keys not loaded" in log and "broken" not in log and "BEGIN" not in log, log[-2000:]

@@ -1420,12 +1420,119 @@ static void test_rr_list_codec(void **state)
 	}
 }
 
+/* ---- DNSSEC rows ---- */
+
+struct keys_seen {
+	size_t n, with_pem;
+	uint16_t tags[4];
+};
+
+static int key_seen(const struct store_key *k, void *arg)
+{
+	struct keys_seen *ks = arg;
+	ks->tags[ks->n++] = k->tag;
+	if (k->pem) {
+		ks->with_pem++;
+		assert_true(k->pem_len == 8 && memcmp(k->pem, "PEM-TEXT", 8) == 0);
+	}
+	assert_int_equal(k->dnskey_len, 4);
+	assert_int_equal(k->state, STORE_KEY_ACTIVE);
+	assert_int_equal(k->ready, 1234);
+	return 0;
+}
+
+static int event_seen(const struct store_key_event *e, void *arg)
+{
+	size_t *n = arg;
+	assert_int_equal(e->from, 0);
+	assert_int_equal(e->to, STORE_KEY_ACTIVE);
+	assert_string_equal(e->reason, "signing enabled");
+	(*n)++;
+	return 0;
+}
+
+static void test_dnssec_rows(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[NAME_MAXLEN];
+	struct store_txn *t = begin(f);
+	create_zone(f, t, "signed.example.", "tenant-1", 1);
+	struct store_dnssec d = {.state = STORE_DNSSEC_SIGNING};
+	dnssec_policy_default(&d.policy);
+	d.policy.nsec.nsec3 = true;
+	d.policy.csk = true;
+	d.policy.nparents = 2;
+	strcpy(d.policy.parents[0], "192.0.2.1");
+	strcpy(d.policy.parents[1], "2001:db8::1@5353");
+	strcpy(d.policy.name, "fast");
+	struct store_dnssec got;
+	assert_int_equal(store_dnssec_get(t, N(a, "signed.example."), &got, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	assert_int_equal(store_dnssec_put(t, a, &d, f->err, sizeof(f->err)), 0);
+	for (uint16_t tag = 1; tag <= 2; tag++) {
+		struct store_key k = {.tag = tag,
+		                      .algorithm = 13,
+		                      .flags = 257,
+		                      .role = STORE_KEY_CSK,
+		                      .dnskey = {1, 1, 3, 13},
+		                      .dnskey_len = 4,
+		                      .pem = "PEM-TEXT",
+		                      .pem_len = 8,
+		                      .state = STORE_KEY_ACTIVE,
+		                      .ready = 1234};
+		assert_int_equal(store_key_add(t, a, &k, "signing enabled", f->err, sizeof(f->err)), 0);
+		assert_true(k.id > 0);
+	}
+	struct store_key none = {.tag = 3, .dnskey_len = 4, .role = STORE_KEY_ZSK, .state = STORE_KEY_ACTIVE};
+	assert_int_equal(store_key_add(t, a, &none, "x", f->err, sizeof(f->err)), TERN_EINVAL); /* no private key */
+	commit(f, t);
+
+	assert_int_equal(store_dnssec_get(store_latest(f->st), a, &got, f->err, sizeof(f->err)), 0);
+	d.updated = got.updated;
+	assert_int_equal(got.state, STORE_DNSSEC_SIGNING);
+	assert_memory_equal(&got.policy.nsec, &d.policy.nsec, sizeof(d.policy.nsec));
+	assert_true(got.policy.csk && got.policy.cds);
+	assert_int_equal(got.policy.rrsig_lifetime, d.policy.rrsig_lifetime);
+	assert_int_equal(got.policy.nparents, 2);
+	assert_string_equal(got.policy.parents[1], "2001:db8::1@5353");
+	assert_string_equal(got.policy.name, "fast");
+	struct keys_seen ks = {0};
+	assert_int_equal(store_key_foreach(store_latest(f->st), a, false, key_seen, &ks, f->err, sizeof(f->err)), 0);
+	assert_true(ks.n == 2 && ks.with_pem == 0 && ks.tags[0] == 1 && ks.tags[1] == 2);
+	ks = (struct keys_seen){0};
+	assert_int_equal(store_key_foreach(store_latest(f->st), a, true, key_seen, &ks, f->err, sizeof(f->err)), 0);
+	assert_true(ks.n == 2 && ks.with_pem == 2);
+	size_t events = 0;
+	struct store_page page;
+	assert_int_equal(
+	    store_key_journal(store_latest(f->st), a, 0, 1, event_seen, &events, &page, f->err, sizeof(f->err)), 0);
+	assert_true(events == 1 && page.more);
+	assert_int_equal(store_key_journal(store_latest(f->st), a, page.next_id, 10, event_seen, &events, &page, f->err,
+	                                   sizeof(f->err)),
+	                 0);
+	assert_true(events == 2 && !page.more);
+
+	/* the state moves on; deleting the zone takes every row with it */
+	t = begin(f);
+	d.state = STORE_DNSSEC_SIGNED;
+	assert_int_equal(store_dnssec_put(t, a, &d, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_int_equal(store_dnssec_get(store_latest(f->st), a, &got, f->err, sizeof(f->err)), 0);
+	assert_int_equal(got.state, STORE_DNSSEC_SIGNED);
+	t = begin(f);
+	assert_int_equal(store_zone_delete(t, a, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_keys"), 0);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_key_journal"), 0);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_zones"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_schema_and_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_past_serials, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dnssec_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_from_v2, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rrset_ttls_and_migration_from_v3, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_zone_crud, setup, teardown),

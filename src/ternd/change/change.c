@@ -262,7 +262,8 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 	if (check_soa(cur, ch, n, name, r) < 0)
 		goto out;
 	struct signed_zone *sz = change_dnssec_find(c, rq->apex);
-	if (sz && check_signer_types(ch, n, &imported, rq->import ? &r->changes : NULL, r) < 0)
+	if (sz && (change_dnssec_check_write(sz, r) < 0 ||
+	           check_signer_types(ch, n, &imported, rq->import ? &r->changes : NULL, r) < 0))
 		goto out;
 	if (rq->import) {
 		ch = imported;

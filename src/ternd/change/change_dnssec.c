@@ -37,6 +37,7 @@ struct signed_zone {
 	struct signing *wanted; /* a whole-zone signing to do with it; NULL: none */
 	uint64_t gen; /* bumped when wanted is replaced, so a job signing the old one is not published */
 	int64_t refresh_at; /* wall clock: the next signatures come due (0: none) */
+	bool broken; /* stored as signed, but its keys could not be loaded: writes are refused */
 	int64_t retry_at; /* wall clock: a failed job is tried again (0: none) */
 	struct signed_zone *next;
 };
@@ -368,6 +369,7 @@ int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dns
 		goto store_fail;
 	}
 	want_signing(z, s);
+	z->broken = false; /* its keys loaded now */
 	s = NULL;
 	log_info("zone %s: DNSSEC signing enabled (%s, %s): signing the zone", name,
 	         dnssec_policy_alg_text(p->algorithm), p->nsec.nsec3 ? "NSEC3" : "NSEC");
@@ -440,6 +442,15 @@ static int apply(const struct zone *z, const struct zone_change *v, size_t n, st
 bool change_dnssec_live(const struct signed_zone *sz)
 {
 	return sz->active && sz->index;
+}
+
+int change_dnssec_check_write(const struct signed_zone *sz, struct change_result *r)
+{
+	if (!sz->broken)
+		return 0;
+	return refuse(r, CHANGE_APPLY, TERN_EINVAL,
+	              "the zone is signed but its DNSSEC keys could not be loaded at start (see the log): writes are "
+	              "refused so that its signatures stay valid");
 }
 
 int change_dnssec_resign(struct change *c, struct signed_zone *sz, const struct zone *cur,
@@ -545,11 +556,24 @@ static int sign_whole(const struct zone *cur, const struct signing *s, uint32_t 
 	return rc;
 }
 
+/* When the refresh after now is due for signatures whose earliest expiration is expiry (0: none):
+ * refresh before it, but at least a tenth of refresh (at most an hour) after now, so signatures
+ * whose expirations the jitter spread out are re-signed in batches, not one publish each second;
+ * each still has nine tenths of refresh left when it is made anew. */
+static int64_t refresh_due(const struct dnssec_policy *p, int64_t expiry, int64_t now)
+{
+	if (expiry <= 0)
+		return 0;
+	int64_t batch = p->rrsig_refresh / 10;
+	batch = batch < 1 ? 1 : batch > 3600 ? 3600 : batch;
+	int64_t at = expiry - (int64_t)p->rrsig_refresh;
+	return at < now + batch ? now + batch : at;
+}
+
 static void arm_refresh(struct signed_zone *z, const struct zone *signed_version)
 {
 	int64_t now = time(NULL);
-	int64_t exp = dnssec_zone_next_expiry(signed_version, now);
-	z->refresh_at = exp > 0 ? exp - (int64_t)z->active->policy.rrsig_refresh : 0;
+	z->refresh_at = refresh_due(&z->active->policy, dnssec_zone_next_expiry(signed_version, now), now);
 }
 
 /* Signs apex whole with its wanted signing and publishes it. Called with c->lock held; let go of
@@ -645,7 +669,7 @@ static void refresh_job(struct change *c, struct signed_zone *z)
 	int rc = dnssec_zone_refresh(cur, s->zkeys, s->nkeys, &zp, now, s->policy.rrsig_refresh, &due, &expiry, err,
 	                             sizeof(err));
 	if (rc == 0 && due.n == 0) {
-		z->refresh_at = expiry ? expiry - (int64_t)s->policy.rrsig_refresh : 0;
+		z->refresh_at = refresh_due(&s->policy, expiry, now);
 		goto out;
 	}
 	/* the signatures due, then the SOA with the next serial re-signed over them */
@@ -684,7 +708,7 @@ static void refresh_job(struct change *c, struct signed_zone *z)
 		goto out;
 	}
 	z->retry_at = 0;
-	z->refresh_at = expiry ? expiry - (int64_t)s->policy.rrsig_refresh : 0;
+	z->refresh_at = refresh_due(&s->policy, expiry, now);
 	log_info("zone %s: %zu name(s) with signatures refreshed, serial %u", name, due.n, serial);
 out:
 	zone_discard(next);
@@ -813,7 +837,9 @@ void change_dnssec_loaded(struct change *c, const struct store_zone *row, const 
 	struct signing *s = NULL;
 	struct signed_zone *sz = NULL;
 	if (rc < 0 || (rc = signing_load(t, row->apex, &d.policy, &s, err, sizeof(err))) < 0) {
-		log_error("zone %s: DNSSEC keys not loaded: %s (served as stored, not re-signed)", name, err);
+		log_error("zone %s: DNSSEC keys not loaded: %s (served as stored; writes are refused)", name, err);
+		if ((sz = zone_add(c, row->apex)))
+			sz->broken = true;
 		return;
 	}
 	if (!(sz = zone_add(c, row->apex))) {

@@ -21,6 +21,8 @@ struct signed_zone *change_dnssec_find(struct change *c, const uint8_t *apex);
  * re-signed. While the first signing runs (or after the index was lost, a signing then queued),
  * writes apply as they are and the signing job, seeing the version move, signs again. */
 bool change_dnssec_live(const struct signed_zone *sz);
+/* 0, or a refusal in r when the zone's keys could not be loaded (a write would leave it bogus). */
+int change_dnssec_check_write(const struct signed_zone *sz, struct change_result *r);
 /* A write to a signed zone: set (the producer's changes and the SOA) applied to cur and signed
  * (dnssec_zone_resign); *out gets the changes to store (data, chain, signatures), *next the signed
  * version. On failure r says why; a lost chain index schedules a full signing. */

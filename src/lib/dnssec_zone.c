@@ -314,7 +314,7 @@ static int touch_cmp(const void *pa, const void *pb)
 static bool touched(const struct touch *t, size_t n, const uint8_t *owner, uint16_t type)
 {
 	struct touch key = {owner, type};
-	return bsearch(&key, t, n, sizeof(*t), touch_cmp) != NULL;
+	return t && n && bsearch(&key, t, n, sizeof(*t), touch_cmp) != NULL;
 }
 
 /* Collects the signatures node n of z should carry. With prev_node (resign), a group of a type

@@ -89,7 +89,7 @@ static json_t *dnssec_json(struct api *a, const struct store_zone *z, struct htt
 		                "keys");
 	} else if (rc == 0) {
 		struct keys_json kj = {z->apex, json_array()};
-		if ((rc = store_key_foreach(t, z->apex, false, key_json, &kj, err, sizeof(err))) == 0)
+		if (store_key_foreach(t, z->apex, false, key_json, &kj, err, sizeof(err)) == 0)
 			out = json_pack("{s:o,s:s,s:o,s:o,s:I}", "zone", api_name_json(z->apex), "state",
 			                d.state == STORE_DNSSEC_SIGNED ? "signed" : "signing", "policy",
 			                policy_json(&d.policy), "keys", kj.arr, "updated", (json_int_t)d.updated);

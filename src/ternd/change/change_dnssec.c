@@ -307,7 +307,7 @@ int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dns
 		return refuse(r, CHANGE_APPLY, TERN_ENOMEM, "DNSSEC signing is unavailable: out of memory");
 	struct store_txn *t = NULL;
 	struct signing *s = NULL;
-	struct store_zone row;
+	struct store_zone row = {0};
 	pthread_mutex_lock(&c->lock);
 	int rc = store_begin(c->store, &t, err, sizeof(err));
 	if (rc == 0)
@@ -836,7 +836,7 @@ void change_dnssec_loaded(struct change *c, const struct store_zone *row, const 
 		return;
 	struct signing *s = NULL;
 	struct signed_zone *sz = NULL;
-	if (rc < 0 || (rc = signing_load(t, row->apex, &d.policy, &s, err, sizeof(err))) < 0) {
+	if (rc < 0 || signing_load(t, row->apex, &d.policy, &s, err, sizeof(err)) < 0) {
 		log_error("zone %s: DNSSEC keys not loaded: %s (served as stored; writes are refused)", name, err);
 		if ((sz = zone_add(c, row->apex)))
 			sz->broken = true;

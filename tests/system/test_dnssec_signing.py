@@ -264,6 +264,18 @@ def test_signer_types_refused_on_signed_zone(primary):
 def test_import_on_signed_zone_is_resigned(primary, tmp_path):
     srv, api = primary
     enable(api, {"denial": "nsec3"})
+    # the zone as exported, plus one record: only that name (and the chain and SOA) is re-signed
+    export = api.get("/api/v1/zones/%s/export" % ZONE).body.decode()
+    serial = api.serial(ZONE)
+    r = api.post("/api/v1/zones/%s/import" % ZONE,
+                 "\n".join(line for line in export.splitlines()
+                           if not re.search(r"\sIN\s+(RRSIG|NSEC3|NSEC3PARAM|DNSKEY|CDS|CDNSKEY)\s", line))
+                 + "\nextra.signed.test. 300 IN A 192.0.2.88\n")
+    assert r.status == 200, r
+    removed, added = ixfr_diffs(srv, serial)[0]
+    owners = {o for o, _ in added}
+    assert ("extra." + FQDN, "A") in added and len(owners) <= 4, sorted(added)
+    assert not [t for _, t in added if t not in ("A", "RRSIG", "NSEC3")], sorted(added)
     text = zonefile(ZONE, "www 300 IN A 192.0.2.200", "imported 300 IN TXT \"yes\"")
     r = api.post("/api/v1/zones/%s/import" % ZONE, text)
     assert r.status == 200, r
@@ -480,3 +492,18 @@ def test_unloadable_keys_refuse_writes_after_restart(primary):
     assert api.serial(ZONE) == serial
     log = open(srv.log).read()
     assert "DNSSEC keys not loaded" in log and "broken" not in log and "BEGIN" not in log, log[-2000:]
+
+
+def test_scopes_as_for_zone_writes(primary, keys):  # noqa: F811
+    srv, api = primary
+    ro = srv.api(keys.token("pop", scope={"read_only": True}))
+    narrow = srv.api(keys.token("pop", scope={"zones": [ZONE], "names": ["www." + ZONE]}))
+    other = srv.api(keys.token("someone-else"))
+    assert_error(ro.put("/api/v1/zones/%s/dnssec" % ZONE, {}), 403)
+    assert_error(narrow.put("/api/v1/zones/%s/dnssec" % ZONE, {}), 403)
+    assert_error(other.put("/api/v1/zones/%s/dnssec" % ZONE, {}), 404)
+    assert_error(other.get("/api/v1/zones/%s/dnssec" % ZONE), 404)
+    assert ro.get("/api/v1/zones/%s/dnssec" % ZONE).status == 200
+    assert api.get("/api/v1/zones/%s/dnssec" % ZONE).json["state"] == "unsigned"
+    assert api.put("/api/v1/zones/%s/lock" % ZONE, {"reason": "audit"}).status == 200
+    assert_error(api.put("/api/v1/zones/%s/dnssec" % ZONE, {}), 409, "zone")

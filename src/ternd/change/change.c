@@ -194,11 +194,27 @@ static int store_write(struct change *c, struct store_txn *t, const struct chang
 /* A signed zone: producer changes of the signer's types are refused (owner and type named); an
  * import's deletions of them (the file has no signatures) are dropped from *imported, whose
  * length is *nimp. */
-static int check_signer_types(const struct change_rrset *ch, size_t n, struct change_rrset **imported, size_t *nimp,
-                              struct change_result *r)
+/* Whether an import's change puts back the RRset cur holds, record for record (re-signing it would
+ * only churn its signatures). */
+static bool unchanged(const struct zone *cur, const struct change_rrset *x)
+{
+	const struct zone_node *n = zone_find(cur, x->owner, name_len(x->owner));
+	const struct rrset *rs = n && x->count ? zone_node_rrset(n, x->type) : NULL;
+	if (!rs || x->ttls || rs->ttl != x->ttl || rs->count != x->count || rs->rdata_size != x->rdata_size)
+		return false;
+	return memcmp(rs->rdata, x->rdata, x->rdata_size) == 0;
+}
+
+static int check_signer_types(const struct zone *cur, const struct change_rrset *ch, size_t n,
+                              struct change_rrset **imported, size_t *nimp, struct change_result *r)
 {
 	size_t keep = 0;
 	for (size_t i = 0; i < n; i++) {
+		if (nimp && !change_dnssec_type(ch[i].type) && unchanged(cur, &ch[i])) {
+			free((void *)ch[i].rdata); /* an import's RRset as it is: no change, no new signatures */
+			free((void *)ch[i].ttls);
+			continue;
+		}
 		if (!change_dnssec_type(ch[i].type)) {
 			if (nimp)
 				(*imported)[keep++] = ch[i];
@@ -263,7 +279,7 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 		goto out;
 	struct signed_zone *sz = change_dnssec_find(c, rq->apex);
 	if (sz && (change_dnssec_check_write(sz, r) < 0 ||
-	           check_signer_types(ch, n, &imported, rq->import ? &r->changes : NULL, r) < 0))
+	           check_signer_types(cur, ch, n, &imported, rq->import ? &r->changes : NULL, r) < 0))
 		goto out;
 	if (rq->import) {
 		ch = imported;

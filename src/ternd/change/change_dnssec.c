@@ -692,6 +692,10 @@ static void refresh_job(struct change *c, struct signed_zone *z)
 		rc = changes_append(&list, resigned.v, resigned.n);
 	if (rc == 0)
 		rc = apply(cur, list.v, list.n, &next, err, sizeof(err));
+	/* before the publish, which may let cur go (mid was derived from it) */
+	zone_discard(mid);
+	mid = NULL;
+	change_set_free(&set);
 	if (rc < 0) {
 		log_error("zone %s: refreshing signatures failed: %s", name, err);
 		if (!z->index)

@@ -694,29 +694,33 @@ done:
 	return rc;
 }
 
-int64_t dnssec_zone_next_expiry(const struct zone *z, int64_t now)
+struct expiry {
+	uint32_t now;
+	int64_t least;
+};
+
+static int node_expiry(void *arg, const struct zone_node *n)
 {
-	const struct zone_node **nodes = NULL;
-	size_t nnodes = 0;
-	if (zone_nodes_sorted(z, &nodes, &nnodes) < 0)
-		return TERN_ENOMEM;
-	int64_t least = INT64_MAX;
-	for (size_t i = 0; i < nnodes; i++) {
-		const struct zone_node *n = nodes[i];
-		for (uint16_t k = 0; k < n->nrrsets; k++) {
-			const struct rrset *rs = &n->rrsets[k];
-			if (rs->type != RR_RRSIG)
-				continue;
-			const uint8_t *rec = rs->rdata;
-			for (uint16_t r = 0; r < rs->count; r++, rec = rdata_next(rec)) {
-				struct dnssec_rrsig sig;
-				if (dnssec_rrsig_parse(rdata_bytes(rec), rdata_len(rec), &sig) == 0) {
-					int64_t l = (int32_t)(sig.expiration - (uint32_t)now);
-					least = l < least ? l : least;
-				}
+	struct expiry *e = arg;
+	for (uint16_t k = 0; k < n->nrrsets; k++) {
+		const struct rrset *rs = &n->rrsets[k];
+		const uint8_t *rec = rs->rdata;
+		for (uint16_t r = 0; rs->type == RR_RRSIG && r < rs->count; r++, rec = rdata_next(rec)) {
+			struct dnssec_rrsig sig;
+			if (dnssec_rrsig_parse(rdata_bytes(rec), rdata_len(rec), &sig) == 0) {
+				int64_t l = (int32_t)(sig.expiration - e->now);
+				e->least = l < e->least ? l : e->least;
 			}
 		}
 	}
-	free(nodes);
-	return least == INT64_MAX ? 0 : now + least;
+	return 0;
+}
+
+int64_t dnssec_zone_next_expiry(const struct zone *z, int64_t now)
+{
+	struct expiry e = {(uint32_t)now, INT64_MAX};
+	int rc = zone_foreach(z, node_expiry, &e);
+	if (rc < 0)
+		return rc;
+	return e.least == INT64_MAX ? 0 : now + e.least;
 }

@@ -14,6 +14,7 @@
 #include "lib/rr.h"
 #include "lib/rrtext.h"
 #include "ternd/base/log.h"
+#include "ternd/base/rcu.h"
 
 void change_init(struct change *c, struct zones *zones, struct store *store, unsigned journal_keep)
 {
@@ -24,6 +25,23 @@ void change_init(struct change *c, struct zones *zones, struct store *store, uns
 	pthread_mutex_init(&c->lock, NULL);
 	if (change_dnssec_init(c) < 0)
 		log_error("DNSSEC signing is unavailable: out of memory");
+}
+
+void change_lock(struct change *c)
+{
+	if (pthread_mutex_trylock(&c->lock) == 0)
+		return;
+	bool online = rcu_read_ongoing();
+	if (online)
+		rcu_thread_offline();
+	pthread_mutex_lock(&c->lock);
+	if (online)
+		rcu_thread_online();
+}
+
+void change_unlock(struct change *c)
+{
+	pthread_mutex_unlock(&c->lock);
 }
 
 void change_set_journal_keep(struct change *c, unsigned keep)
@@ -259,7 +277,7 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 	struct store_txn *t = NULL;
 	struct store_zone zone;
 	struct nsec_changes signed_out = {0};
-	pthread_mutex_lock(&c->lock);
+	change_lock(c);
 	const struct zone *cur = zones_get(c->zones, rq->apex);
 	if (!cur) {
 		fail(r, CHANGE_UNSERVED, TERN_ENOTFOUND,
@@ -360,7 +378,7 @@ out:
 	free(jl.removed);
 	free(jl.added);
 	change_rrsets_free(imported, r->changes);
-	pthread_mutex_unlock(&c->lock);
+	change_unlock(c);
 	return r->code;
 }
 
@@ -469,7 +487,7 @@ int change_create(struct change *c, struct store_zone *sz, struct zone *z, struc
 	char name[NAME_MAXLEN * 4 + 1], err[512] = "";
 	name_to_text(sz->apex, name, sizeof(name));
 	struct store_txn *t = NULL;
-	pthread_mutex_lock(&c->lock);
+	change_lock(c);
 	struct store_all all = {NULL, sz->apex, err, sizeof(err)};
 	int rc = store_begin(c->store, &t, err, sizeof(err));
 	if (rc == 0)
@@ -515,7 +533,7 @@ out:
 	if (t)
 		store_rollback(t);
 	zone_free(z);
-	pthread_mutex_unlock(&c->lock);
+	change_unlock(c);
 	return r->code;
 }
 
@@ -524,7 +542,7 @@ int change_delete(struct change *c, const uint8_t *apex, struct change_result *r
 	*r = (struct change_result){.index = CHANGE_NO_INDEX};
 	char name[NAME_MAXLEN * 4 + 1], err[512] = "";
 	name_to_text(apex, name, sizeof(name));
-	pthread_mutex_lock(&c->lock);
+	change_lock(c);
 	int rc = store_delete(c, apex, err, sizeof(err));
 	if (rc == TERN_ENOTFOUND) {
 		fail(r, CHANGE_ZONE, rc, "%s", err);
@@ -541,7 +559,7 @@ int change_delete(struct change *c, const uint8_t *apex, struct change_result *r
 			     tern_strerror(rc));
 		}
 	}
-	pthread_mutex_unlock(&c->lock);
+	change_unlock(c);
 	return r->code;
 }
 
@@ -552,7 +570,7 @@ int change_lock_zone(struct change *c, const uint8_t *apex, const char *reason, 
 	char name[NAME_MAXLEN * 4 + 1], err[512] = "";
 	name_to_text(apex, name, sizeof(name));
 	struct store_txn *t = NULL;
-	pthread_mutex_lock(&c->lock);
+	change_lock(c);
 	int rc = store_begin(c->store, &t, err, sizeof(err));
 	if (rc == 0)
 		rc = reason ? store_zone_lock(t, apex, reason, err, sizeof(err))
@@ -568,6 +586,6 @@ int change_lock_zone(struct change *c, const uint8_t *apex, const char *reason, 
 		fail(r, CHANGE_ZONE, rc, "%s", err);
 	else if (rc < 0)
 		store_failed(r, name, err);
-	pthread_mutex_unlock(&c->lock);
+	change_unlock(c);
 	return r->code;
 }

@@ -41,6 +41,11 @@ struct change {
 /* The writer of store's zones into zones. The caller (main, the composition root) owns store and
  * closes it after change_destroy(). */
 void change_init(struct change *c, struct zones *zones, struct store *store, unsigned journal_keep);
+/* Takes c->lock. An online RCU reader waits for it offline (and is online again once it has it):
+ * a holder may wait for a grace period (a publish that cannot hand its garbage over, out of
+ * memory), which an online waiter would block forever. So no RCU pointer is kept across it. */
+void change_lock(struct change *c);
+void change_unlock(struct change *c);
 void change_destroy(struct change *c);
 /* A reload's journal-keep, from the next write on (any thread). */
 void change_set_journal_keep(struct change *c, unsigned keep);

@@ -308,7 +308,7 @@ int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dns
 	struct store_txn *t = NULL;
 	struct signing *s = NULL;
 	struct store_zone row = {0};
-	pthread_mutex_lock(&c->lock);
+	change_lock(c);
 	int rc = store_begin(c->store, &t, err, sizeof(err));
 	if (rc == 0)
 		rc = store_zone_get(t, apex, &row, err, sizeof(err));
@@ -385,7 +385,7 @@ out:
 	if (t)
 		store_rollback(t);
 	signing_put(s);
-	pthread_mutex_unlock(&c->lock);
+	change_unlock(c);
 	return r->code;
 }
 
@@ -597,17 +597,20 @@ static void sign_job(struct change *c, struct signed_zone *z)
 			return;
 		}
 		s->refs++;
-		uint32_t serial = change_next_serial(cur->serial, row.serial_policy, time(NULL));
+		uint32_t from = cur->serial, serial = change_next_serial(from, row.serial_policy, time(NULL));
 		struct nsec_changes list = {0};
 		struct zone *next = NULL;
 		struct nsec_chain *index = NULL;
 		if (!last)
-			pthread_mutex_unlock(&c->lock);
+			change_unlock(c); /* cur stays: this thread is online */
 		int rc = sign_whole(cur, s, serial, &list, &next, &index, err, sizeof(err));
 		if (!last)
-			pthread_mutex_lock(&c->lock);
+			change_lock(c); /* waits offline: cur may be gone once it has the lock */
+		/* still the version signed? (every version of a store zone has a serial of its own, so
+		 * the same address with the same serial is cur itself, not memory reused) */
 		z = change_dnssec_find(c, apex);
-		bool current = z && z->gen == gen && zones_get(c->zones, apex) == cur;
+		const struct zone *now = zones_get(c->zones, apex);
+		bool current = z && z->gen == gen && now == cur && now->serial == from;
 		if (rc == 0 && current) {
 			struct store_dnssec d = {.policy = s->policy, .state = STORE_DNSSEC_SIGNED};
 			struct change_result r = {.index = CHANGE_NO_INDEX};
@@ -727,8 +730,8 @@ out:
 static void run(struct change_signer *sg)
 {
 	struct change *c = sg->c;
+	change_lock(c); /* offline: see change_lock() */
 	rcu_thread_online();
-	pthread_mutex_lock(&c->lock);
 	int64_t now = time(NULL), due = INT64_MAX;
 	for (struct signed_zone *z = sg->zones; z; z = z->next) {
 		if (z->retry_at && z->retry_at > now)
@@ -751,8 +754,8 @@ static void run(struct change_signer *sg)
 		                                                      : INT64_MAX;
 		due = at < due ? at : due;
 	}
-	pthread_mutex_unlock(&c->lock);
 	rcu_thread_offline();
+	change_unlock(c);
 	if (due == INT64_MAX)
 		ev_timer_cancel(sg->loop, &sg->timer);
 	else

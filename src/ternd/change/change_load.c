@@ -60,12 +60,12 @@ int change_load_all(struct change *c, size_t *loaded, size_t *failed, char *err,
 	struct store_page page = {0};
 	int rc;
 	err[0] = 0;
-	pthread_mutex_lock(&c->lock);
+	change_lock(c);
 	do {
 		rc = store_zone_list(store_latest(c->store), NULL, page.more ? page.next_apex : NULL, 1000, load_zone,
 		                     &l, &page, err, errlen);
 	} while (rc == 0 && page.more);
-	pthread_mutex_unlock(&c->lock);
+	change_unlock(c);
 	if (rc < 0 && !err[0])
 		snprintf(err, errlen, "loading the store's zones: %s", tern_strerror(rc));
 	*loaded = l.loaded;

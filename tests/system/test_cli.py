@@ -600,6 +600,7 @@ def test_zone_sign_dnssec_and_key_journal(srv):
     assert "PRIVATE" not in show and "-----" not in show
     journal = rows(ok(srv, "zone", "key-journal", "signcli.test"))
     assert journal[0] == ["TIME", "TAG", "FROM", "TO", "REASON"], journal
-    assert journal[1][1:4] == [table[0][0], "-", "active"] and "signing enabled by alice" in journal[1][4], journal
+    assert journal[1][1:4] == [table[0][0], "generated", "active"] and "published and signing" in journal[1][4]
+    assert journal[2][1:4] == [table[0][0], "-", "generated"] and "signing enabled by alice" in journal[2][4]
     assert '"state": "signed"' in ok(srv, "--json", "zone", "dnssec", "signcli.test")
     assert [r for r in srv.served("signcli.test", "DNSKEY")], "no DNSKEY served"

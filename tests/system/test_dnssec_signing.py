@@ -158,9 +158,16 @@ def test_keys_shown_without_private_material(primary):
     assert ("CDNSKEY", squeeze(ksk["dnskey"])) in served and ("CDS", squeeze(ksk["ds"][0])) in served
     journal = api.get("/api/v1/zones/%s/dnssec/journal" % ZONE)
     assert journal.status == 200, journal
-    events = journal.json["events"]
-    assert sorted(e["tag"] for e in events) == sorted(k["tag"] for k in doc["keys"])
-    assert all(e["from"] == "" and e["to"] == "active" and "signing enabled" in e["reason"] for e in events)
+    events = journal.json["events"]  # newest first: each key made, then published and active
+    tags = sorted(k["tag"] for k in doc["keys"])
+    made = [e for e in events if e["from"] == "" and e["to"] == "generated"]
+    activated = [e for e in events if e["from"] == "generated" and e["to"] == "active"]
+    assert len(events) == 4 and sorted(e["tag"] for e in made) == tags == sorted(e["tag"] for e in activated)
+    assert all("signing enabled by pop" == e["reason"] for e in made), events
+    assert all("published and signing from serial %d" % api.serial(ZONE) == e["reason"] for e in activated), events
+    assert events.index(activated[0]) < events.index(made[0])
+    assert ksk["timestamps"]["published"] == ksk["timestamps"]["active"] >= ksk["timestamps"]["created"]
+    assert ksk["timestamps"]["ready"] == ksk["timestamps"]["active"] + 3600 + 3600
     export = api.get("/api/v1/zones/%s/export" % ZONE)
     assert export.status == 200 and b"RRSIG" in export.body
     answers = [api.get("/api/v1/zones/%s/dnssec" % ZONE).body, journal.body, export.body,

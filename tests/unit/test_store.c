@@ -1511,6 +1511,25 @@ static void test_dnssec_rows(void **state)
 	                 0);
 	assert_true(events == 2 && !page.more);
 
+	/* a key's state and times move on, journaled when the state changes */
+	t = begin(f);
+	struct store_key moved = {.id = 1, .tag = 1, .state = STORE_KEY_RETIRED, .ready = 1234, .retired = 99};
+	assert_int_equal(store_key_update(t, a, &moved, STORE_KEY_ACTIVE, "rolled", f->err, sizeof(f->err)), 0);
+	moved.id = 999;
+	assert_int_equal(store_key_update(t, a, &moved, STORE_KEY_ACTIVE, "x", f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	commit(f, t);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_keys WHERE state = 'retired' AND retire_at = 99"),
+	                 1);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_key_journal WHERE from_state = 'active' AND "
+	                                "to_state = 'retired' AND reason = 'rolled' AND key_tag = 1"),
+	                 1);
+	t = begin(f);
+	assert_int_equal(store_key_update(t, a, &(struct store_key){.id = 2, .state = STORE_KEY_ACTIVE, .ready = 1234},
+	                                  STORE_KEY_ACTIVE, "same", f->err, sizeof(f->err)),
+	                 0);
+	commit(f, t);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_key_journal"), 3); /* no entry for no move */
+
 	/* the state moves on; deleting the zone takes every row with it */
 	t = begin(f);
 	d.state = STORE_DNSSEC_SIGNED;

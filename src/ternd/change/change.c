@@ -384,7 +384,7 @@ out:
 
 int change_write_version(struct change *c, const uint8_t *apex, const struct zone *cur, struct zone *next,
                          const struct zone_change *list, size_t n, uint32_t serial, const char *principal,
-                         const struct store_dnssec *dnssec, struct change_result *r)
+                         change_rows_fn rows, void *rows_arg, struct change_result *r)
 {
 	char name[NAME_MAXLEN * 4 + 1], err[512] = "";
 	name_to_text(apex, name, sizeof(name));
@@ -412,7 +412,7 @@ int change_write_version(struct change *c, const uint8_t *apex, const struct zon
 	                                .added_len = jl.alen};
 	if (store_write(c, t, &rq, list, n, &e, name, r) < 0)
 		goto out;
-	if (dnssec && store_dnssec_put(t, apex, dnssec, err, sizeof(err)) < 0) {
+	if (rows && rows(t, rows_arg, err, sizeof(err)) < 0) {
 		store_failed(r, name, err);
 		goto out;
 	}

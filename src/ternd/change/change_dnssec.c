@@ -26,6 +26,7 @@ struct signing {
 	struct dnssec_policy policy;
 	struct dnssec_key **keys;
 	struct dnssec_zone_key *zkeys;
+	struct store_key *meta; /* each key's row (id, role, state, times; never its PEM) */
 	size_t nkeys;
 	unsigned refs;
 };
@@ -68,6 +69,7 @@ static void signing_put(struct signing *s)
 		dnssec_key_free(s->keys[i]);
 	free(s->keys);
 	free(s->zkeys);
+	free(s->meta);
 	free(s);
 }
 
@@ -81,18 +83,24 @@ static struct signing *signing_new(const struct dnssec_policy *p)
 	return s;
 }
 
-/* Adds a key (taken over): published and signing. */
-static int signing_add(struct signing *s, struct dnssec_key *k)
+/* Adds a key (taken over) with its row: published and signing. */
+static int signing_add(struct signing *s, struct dnssec_key *k, const struct store_key *row)
 {
 	struct dnssec_key **keys = realloc(s->keys, (s->nkeys + 1) * sizeof(*keys));
 	if (keys)
 		s->keys = keys;
 	struct dnssec_zone_key *zk = keys ? realloc(s->zkeys, (s->nkeys + 1) * sizeof(*zk)) : NULL;
-	if (!zk) {
+	if (zk)
+		s->zkeys = zk;
+	struct store_key *meta = zk ? realloc(s->meta, (s->nkeys + 1) * sizeof(*meta)) : NULL;
+	if (!meta) {
 		dnssec_key_free(k);
 		return TERN_ENOMEM;
 	}
-	s->zkeys = zk;
+	s->meta = meta;
+	s->meta[s->nkeys] = *row;
+	s->meta[s->nkeys].pem = NULL;
+	s->meta[s->nkeys].pem_len = 0;
 	s->keys[s->nkeys] = k;
 	s->zkeys[s->nkeys] = (struct dnssec_zone_key){k, DNSSEC_ZONE_PUBLISH | DNSSEC_ZONE_SIGN};
 	s->nkeys++;
@@ -186,8 +194,8 @@ struct key_load {
 static int key_loaded(const struct store_key *k, void *arg)
 {
 	struct key_load *l = arg;
-	if (k->state != STORE_KEY_ACTIVE)
-		return 0; /* only the active keys sign and are published until rollovers come */
+	if (k->state == STORE_KEY_RETIRED || k->state == STORE_KEY_REMOVED)
+		return 0; /* the others are published and sign (rollovers will tell them apart) */
 	struct dnssec_key *key = NULL;
 	char why[256];
 	if (!k->pem || dnssec_key_from_pem(k->pem, k->pem_len, k->flags, &key, why, sizeof(why)) < 0) {
@@ -199,7 +207,7 @@ static int key_loaded(const struct store_key *k, void *arg)
 		snprintf(l->err, l->errlen, "key %u: the stored private key has tag %u", k->tag, dnssec_key_tag(key));
 		return l->rc = TERN_EINVAL;
 	}
-	return l->rc = signing_add(l->s, key);
+	return l->rc = signing_add(l->s, key, k);
 }
 
 /* The zone's active keys, with p, from t. */
@@ -212,7 +220,7 @@ static int signing_load(struct store_txn *t, const uint8_t *apex, const struct d
 	struct key_load l = {s, err, errlen, 0};
 	int rc = store_key_foreach(t, apex, true, key_loaded, &l, err, errlen);
 	if (rc == 0 && s->nkeys == 0) {
-		snprintf(err, errlen, "no active key");
+		snprintf(err, errlen, "no key that signs");
 		rc = TERN_EINVAL;
 	}
 	if (rc < 0) {
@@ -256,16 +264,13 @@ static int key_make(struct store_txn *t, const uint8_t *apex, const struct dnsse
 	char *pem = NULL;
 	size_t pem_len = 0;
 	int64_t now = time(NULL);
+	/* generated now; published and active once the signed version is (signed_rows()) */
 	struct store_key sk = {.tag = dnssec_key_tag(k),
 	                       .algorithm = p->algorithm,
 	                       .flags = flags,
 	                       .role = role,
-	                       .state = STORE_KEY_ACTIVE,
-	                       .created = now,
-	                       .published = now,
-	                       .active = now,
-	                       /* RFC 7583 3.3: ready once the DNSKEY is in every cache */
-	                       .ready = now + p->propagation_delay + p->dnskey_ttl};
+	                       .state = STORE_KEY_GENERATED,
+	                       .created = now};
 	int len = dnssec_key_dnskey(k, sk.dnskey, sizeof(sk.dnskey));
 	if (len < 0 || (rc = dnssec_key_to_pem(k, &pem, &pem_len, err, errlen)) < 0) {
 		dnssec_key_free(k);
@@ -276,11 +281,12 @@ static int key_make(struct store_txn *t, const uint8_t *apex, const struct dnsse
 	sk.pem_len = pem_len;
 	rc = store_key_add(t, apex, &sk, reason, err, errlen);
 	dnssec_pem_free(pem, pem_len);
+	sk.pem = NULL;
 	if (rc < 0) {
 		dnssec_key_free(k);
 		return rc;
 	}
-	return signing_add(s, k);
+	return signing_add(s, k, &sk);
 }
 
 __attribute__((format(printf, 4, 5))) static int refuse(struct change_result *r, enum change_step step, int code,
@@ -576,6 +582,40 @@ static void arm_refresh(struct signed_zone *z, const struct zone *signed_version
 	z->refresh_at = refresh_due(&z->active->policy, dnssec_zone_next_expiry(signed_version, now), now);
 }
 
+/* The rows the signed version is stored with: the zone's DNSSEC row, now "signed", and its keys not
+ * yet active made so (RFC 7583: published and active with this version; ready once the DNSKEY
+ * RRset has reached every cache, after the propagation delay and its TTL). */
+struct signed_rows {
+	const uint8_t *apex;
+	struct signing *s;
+	uint32_t serial;
+	struct store_key *now; /* the keys' rows after (s->nkeys), copied into s once committed */
+};
+
+static int signed_rows(struct store_txn *t, void *arg, char *err, size_t errlen)
+{
+	struct signed_rows *sr = arg;
+	const struct dnssec_policy *p = &sr->s->policy;
+	struct store_dnssec d = {.policy = *p, .state = STORE_DNSSEC_SIGNED};
+	int rc = store_dnssec_put(t, sr->apex, &d, err, errlen);
+	int64_t now = time(NULL);
+	char reason[96];
+	snprintf(reason, sizeof(reason), "published and signing from serial %u", sr->serial);
+	for (size_t i = 0; rc == 0 && i < sr->s->nkeys; i++) {
+		struct store_key *k = &sr->now[i];
+		*k = sr->s->meta[i];
+		if (k->state == STORE_KEY_ACTIVE)
+			continue;
+		enum store_key_state from = k->state;
+		k->state = STORE_KEY_ACTIVE;
+		k->published = k->published ? k->published : now;
+		k->active = now;
+		k->ready = now + p->propagation_delay + p->dnskey_ttl;
+		rc = store_key_update(t, sr->apex, k, from, reason, err, errlen);
+	}
+	return rc;
+}
+
 /* Signs apex whole with its wanted signing and publishes it. Called with c->lock held; let go of
  * while signing (but on the last attempt), so writes go on meanwhile. A version published in
  * between makes the attempt void. */
@@ -611,13 +651,18 @@ static void sign_job(struct change *c, struct signed_zone *z)
 		z = change_dnssec_find(c, apex);
 		const struct zone *now = zones_get(c->zones, apex);
 		bool current = z && z->gen == gen && now == cur && now->serial == from;
+		struct signed_rows sr = {apex, s, serial, calloc(s->nkeys, sizeof(*sr.now))};
+		if (rc == 0 && current && !sr.now) {
+			rc = TERN_ENOMEM;
+			snprintf(err, sizeof(err), "out of memory");
+		}
 		if (rc == 0 && current) {
-			struct store_dnssec d = {.policy = s->policy, .state = STORE_DNSSEC_SIGNED};
 			struct change_result r = {.index = CHANGE_NO_INDEX};
 			rc = change_write_version(c, apex, cur, next, list.v, list.n, serial, CHANGE_SIGNER_PRINCIPAL,
-			                          &d, &r);
+			                          signed_rows, &sr, &r);
 			next = NULL;
 			if (rc == 0) {
+				memcpy(s->meta, sr.now, s->nkeys * sizeof(*sr.now));
 				signing_put(z->active);
 				z->active = s; /* the reference the job took */
 				s = NULL;
@@ -639,6 +684,7 @@ static void sign_job(struct change *c, struct signed_zone *z)
 			log_error("zone %s: signing failed: %s", name, err);
 			z->retry_at = time(NULL) + RETRY_SECONDS;
 		}
+		free(sr.now);
 		zone_discard(next);
 		nsec_chain_free(index);
 		nsec_changes_free(&list);
@@ -707,7 +753,8 @@ static void refresh_job(struct change *c, struct signed_zone *z)
 		goto out;
 	}
 	struct change_result r = {.index = CHANGE_NO_INDEX};
-	rc = change_write_version(c, z->apex, cur, next, list.v, list.n, serial, CHANGE_SIGNER_PRINCIPAL, NULL, &r);
+	rc = change_write_version(c, z->apex, cur, next, list.v, list.n, serial, CHANGE_SIGNER_PRINCIPAL, NULL, NULL,
+	                          &r);
 	next = NULL;
 	if (rc < 0) {
 		log_error("zone %s: refreshed signatures could not be stored: %s", name, r.msg);

@@ -6,13 +6,17 @@
 
 #define CHANGE_SIGNER_PRINCIPAL "dnssec-signer"
 
+/* More rows a version is stored with, in its transaction (the signer's: its DNSSEC row, keys that
+ * became active): 0 or a TERN_E* with err. */
+typedef int (*change_rows_fn)(struct store_txn *t, void *arg, char *err, size_t errlen);
+
 /* Stores and serves next, derived from cur by zone_apply(cur, list, n) with serial: in one
  * transaction the zone's row checked (there, not locked), every change of list, the serial, the
- * journal entry (zone_diff of cur and next over list) and, when dnssec is given, the zone's DNSSEC
- * row; committed, then published. next is taken over (published, or discarded on failure). */
+ * journal entry (zone_diff of cur and next over list) and, when rows is given, its rows;
+ * committed, then published. next is taken over (published, or discarded on failure). */
 int change_write_version(struct change *c, const uint8_t *apex, const struct zone *cur, struct zone *next,
                          const struct zone_change *list, size_t n, uint32_t serial, const char *principal,
-                         const struct store_dnssec *dnssec, struct change_result *r);
+                         change_rows_fn rows, void *rows_arg, struct change_result *r);
 
 /* The signer's state of a zone (NULL: not signed); under c->lock. */
 struct signed_zone;

@@ -226,6 +226,8 @@ struct store_ops {
 	               size_t errlen);
 	int (*key_foreach)(struct store_txn *t, const uint8_t *apex, bool private_keys, store_key_fn fn, void *arg,
 	                   char *err, size_t errlen);
+	int (*key_update)(struct store_txn *t, const uint8_t *apex, const struct store_key *k,
+	                  enum store_key_state from, const char *reason, char *err, size_t errlen);
 	int (*key_journal)(struct store_txn *t, const uint8_t *apex, int64_t before, unsigned limit,
 	                   store_key_event_fn fn, void *arg, struct store_page *page, char *err, size_t errlen);
 };
@@ -482,6 +484,13 @@ static inline int store_key_add(struct store_txn *t, const uint8_t *apex, struct
                                 char *err, size_t errlen)
 {
 	return t->store->ops->key_add(t, apex, k, reason, err, errlen);
+}
+/* Sets key k->id's state and times (the rest of the row stays) and, when the state moves from
+ * from, adds a key journal entry with reason. TERN_ENOTFOUND when the zone has no such key. */
+static inline int store_key_update(struct store_txn *t, const uint8_t *apex, const struct store_key *k,
+                                   enum store_key_state from, const char *reason, char *err, size_t errlen)
+{
+	return t->store->ops->key_update(t, apex, k, from, reason, err, errlen);
 }
 /* Every key of the zone, oldest first; pem is read only when private_keys (the signer's). */
 static inline int store_key_foreach(struct store_txn *t, const uint8_t *apex, bool private_keys, store_key_fn fn,

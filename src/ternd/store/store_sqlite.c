@@ -295,6 +295,7 @@ static const struct store_ops sqlite_ops = {
     .dnssec_put = sq_dnssec_put,
     .key_add = sq_key_add,
     .key_foreach = sq_key_foreach,
+    .key_update = sq_key_update,
     .key_journal = sq_key_journal,
 };
 

@@ -229,6 +229,47 @@ fail:
 	return rc;
 }
 
+int sq_key_update(struct store_txn *bt, const uint8_t *apex, const struct store_key *k, enum store_key_state from,
+                  const char *reason, char *err, size_t errlen)
+{
+	struct sq_txn *t = (struct sq_txn *)bt;
+	uint8_t lapex[NAME_MAXLEN];
+	char zn[NAME_TEXT_MAX];
+	struct conn *c = NULL;
+	struct q q = {0};
+	int64_t zid;
+	int rc = sq_take_text(reason, STORE_REASON_MAX, "reason", err, errlen);
+	if (rc < 0)
+		return rc;
+	if (!key_state((const unsigned char *)store_key_state_name(k->state)))
+		return set_err(err, errlen, TERN_EINVAL, "key %u: unknown state %d", k->tag, (int)k->state);
+	if ((rc = sq_zone_call(t, true, apex, NULL, lapex, NULL, &c, &zid, err, errlen)) < 0)
+		return rc;
+	if ((rc = sq_q_open(&q, t, c, ST_KEY_UPDATE, err, errlen)) < 0)
+		goto fail;
+	sq_q_int(&q, 1, zid);
+	sq_q_int(&q, 2, k->id);
+	sq_q_text(&q, 3, store_key_state_name(k->state));
+	sq_q_int(&q, 4, k->published);
+	sq_q_int(&q, 5, k->ready);
+	sq_q_int(&q, 6, k->active);
+	sq_q_int(&q, 7, k->retired);
+	sq_q_int(&q, 8, k->removed);
+	if ((rc = sq_q_step(&q, err, errlen)) <= 0) {
+		if (rc == 0)
+			rc = set_err(err, errlen, TERN_ENOTFOUND, "zone %s has no key %" PRId64,
+			             sq_name_text(lapex, zn), k->id);
+		goto fail;
+	}
+	uint16_t tag = (uint16_t)sqlite3_column_int(q.s, 0);
+	sq_q_close(&q);
+	rc = from == k->state ? 0 : key_event(t, c, zid, tag, from, k->state, reason, err, errlen);
+fail:
+	sq_q_close(&q);
+	sq_conn_give(t, c);
+	return rc;
+}
+
 static int key_row(sqlite3_stmt *s, const struct walk *w, struct store_page *page)
 {
 	struct store_key k = {0};

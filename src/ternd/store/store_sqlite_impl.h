@@ -49,6 +49,7 @@ enum stmt {
 	ST_DNSSEC_PUT,
 	ST_KEY_INSERT,
 	ST_KEY_LIST,
+	ST_KEY_UPDATE,
 	ST_KEY_EVENT_INSERT,
 	ST_KEY_EVENTS,
 	ST_COUNT
@@ -215,6 +216,8 @@ int sq_dnssec_get(struct store_txn *bt, const uint8_t *apex, struct store_dnssec
 int sq_dnssec_put(struct store_txn *bt, const uint8_t *apex, const struct store_dnssec *d, char *err, size_t errlen);
 int sq_key_add(struct store_txn *bt, const uint8_t *apex, struct store_key *k, const char *reason, char *err,
                size_t errlen);
+int sq_key_update(struct store_txn *bt, const uint8_t *apex, const struct store_key *k, enum store_key_state from,
+                  const char *reason, char *err, size_t errlen);
 int sq_key_foreach(struct store_txn *bt, const uint8_t *apex, bool private_keys, store_key_fn fn, void *arg, char *err,
                    size_t errlen);
 int sq_key_journal(struct store_txn *bt, const uint8_t *apex, int64_t before, unsigned limit, store_key_event_fn fn,

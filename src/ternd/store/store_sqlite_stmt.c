@@ -69,6 +69,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     /* the private key is read only when ?2 is 1 (the signer's listing) */
     [ST_KEY_LIST] = "SELECT id, " KEY_COLS_PUBLIC ", CASE WHEN ?2 THEN private_key END"
                     " FROM dnssec_keys WHERE zone_id = ?1 ORDER BY id",
+    [ST_KEY_UPDATE] = "UPDATE dnssec_keys SET state = ?3, publish_at = ?4, ready_at = ?5, active_at = ?6,"
+                      " retire_at = ?7, remove_at = ?8 WHERE zone_id = ?1 AND id = ?2 RETURNING key_tag",
     [ST_KEY_EVENT_INSERT] = "INSERT INTO dnssec_key_journal (zone_id, changed_at, key_tag, from_state, to_state,"
                             " reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_KEY_EVENTS] = "SELECT id, changed_at, key_tag, from_state, to_state, reason FROM dnssec_key_journal"

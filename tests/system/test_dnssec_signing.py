@@ -514,3 +514,22 @@ def test_scopes_as_for_zone_writes(primary, keys):  # noqa: F811
     assert api.get("/api/v1/zones/%s/dnssec" % ZONE).json["state"] == "unsigned"
     assert api.put("/api/v1/zones/%s/lock" % ZONE, {"reason": "audit"}).status == 200
     assert_error(api.put("/api/v1/zones/%s/dnssec" % ZONE, {}), 409, "zone")
+
+
+def test_nsec3_change_carries_only_touched_nsec3(primary, tmp_path):
+    srv, api = primary
+    enable(api, {"denial": "nsec3"})
+    s1 = api.serial(ZONE)
+    api.put_rrset(ZONE, "fresh", "A", 300, ["192.0.2.71"])
+    removed, added = ixfr_diffs(srv, s1)[0]
+    apex, fresh = FQDN, "fresh." + FQDN
+    hashed = lambda o: re.match(r"^[0-9a-v]{32}\.signed\.test\.$", o) is not None  # noqa: E731
+    nsec3_added = {o for o, t in added if t == "NSEC3"}
+    nsec3_removed = {o for o, t in removed if t == "NSEC3"}
+    # the new name's NSEC3 and its predecessor's (whose next hash changes), with their RRSIGs
+    assert len(nsec3_added) == 2 and all(map(hashed, nsec3_added)), added
+    assert len(nsec3_removed) == 1 and nsec3_removed < nsec3_added, removed
+    assert added == {(fresh, "A"), (fresh, "RRSIG"), (apex, "RRSIG")} | \
+        {(o, t) for o in nsec3_added for t in ("NSEC3", "RRSIG")}, sorted(added)
+    assert removed == {(apex, "RRSIG")} | {(o, t) for o in nsec3_removed for t in ("NSEC3", "RRSIG")}, removed
+    verify(axfr_text(srv, ZONE), FQDN, tmp_path)

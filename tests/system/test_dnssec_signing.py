@@ -366,6 +366,9 @@ def test_short_lifetimes_are_refreshed_with_spread_expirations(primary, tmp_path
     exp = rrsig_expirations(first)
     assert len(set(exp)) > 2, "expirations not spread: %s" % sorted(set(exp))
     assert max(exp) - min(exp) <= 8 and min(exp) >= int(t0) + 24 - 8 - 1, (min(exp) - t0, max(exp) - t0)
+    signer = api.get("/api/v1/zones/%s/dnssec" % ZONE).json["signer"]
+    assert signer["error"] is None and signer["retry"] is None
+    assert t0 + 16 - 12 - 1 <= signer["next_refresh"] <= time.time() + 24 - 12 + 1, (signer, t0)
     time.sleep(14)
     now = time.time()
     text = axfr_text(srv, ZONE)
@@ -499,6 +502,7 @@ def test_unloadable_keys_refuse_writes_after_restart(primary):
     assert api.serial(ZONE) == serial
     log = open(srv.log).read()
     assert "DNSSEC keys not loaded" in log and "broken" not in log and "BEGIN" not in log, log[-2000:]
+    assert "could not be loaded" in api.get("/api/v1/zones/%s/dnssec" % ZONE).json["signer"]["error"]
 
 
 def test_scopes_as_for_zone_writes(primary, keys):  # noqa: F811
@@ -532,4 +536,26 @@ def test_nsec3_change_carries_only_touched_nsec3(primary, tmp_path):
     assert added == {(fresh, "A"), (fresh, "RRSIG"), (apex, "RRSIG")} | \
         {(o, t) for o in nsec3_added for t in ("NSEC3", "RRSIG")}, sorted(added)
     assert removed == {(apex, "RRSIG")} | {(o, t) for o in nsec3_removed for t in ("NSEC3", "RRSIG")}, removed
+    verify(axfr_text(srv, ZONE), FQDN, tmp_path)
+
+
+def test_signing_that_meets_a_lock_waits_for_the_unlock(primary, tmp_path):
+    srv, api = primary
+    lines = ["h%d 300 IN A 192.0.2.%d" % (i, i % 250 + 1) for i in range(3000)]
+    assert api.post("/api/v1/zones/%s/import" % ZONE, zonefile(ZONE, *lines)).status == 200
+    assert api.put("/api/v1/zones/%s/dnssec" % ZONE, {}).status == 202
+    assert api.put("/api/v1/zones/%s/lock" % ZONE, {"reason": "audit"}).status == 200
+    end = time.time() + 60
+    while True:
+        doc = api.get("/api/v1/zones/%s/dnssec" % ZONE).json
+        if doc["signer"]["error"]:
+            break
+        assert doc["state"] == "signing" and time.time() < end, doc
+        time.sleep(0.1)
+    assert "locked" in doc["signer"]["error"] and doc["signer"]["retry"] >= time.time() + 20, doc["signer"]
+    t = time.time()
+    assert api.delete("/api/v1/zones/%s/lock" % ZONE).status == 200
+    wait_state(api, ZONE, timeout=20)
+    assert time.time() - t < 15, "the unlock did not start the signing again"
+    assert api.get("/api/v1/zones/%s/dnssec" % ZONE).json["signer"]["error"] is None
     verify(axfr_text(srv, ZONE), FQDN, tmp_path)

@@ -97,8 +97,23 @@ static json_t *dnssec_json(struct api *a, const struct store_zone *z, struct htt
 			json_decref(kj.arr);
 	}
 	store_commit(t, NULL, 0);
-	if (!out)
+	if (!out) {
 		http_error(res, 500, NULL, "store: %s", err);
+		return NULL;
+	}
+	/* what the signer thread knows: when signatures come due, a failure and its retry */
+	struct change_dnssec_status st;
+	if (change_dnssec_status(a->change, z->apex, &st) == 0) {
+		json_t *sig = json_object();
+		json_object_set_new(sig, "next_refresh", st.next_refresh ? json_integer(st.next_refresh) : json_null());
+		json_object_set_new(sig, "retry", st.retry ? json_integer(st.retry) : json_null());
+		json_object_set_new(sig, "error",
+		                    st.keys_unloadable
+		                        ? json_string("the keys could not be loaded at start: writes are refused")
+		                    : st.error[0] ? json_string(st.error)
+		                                  : json_null());
+		json_object_set_new(out, "signer", sig);
+	}
 	return out;
 }
 

@@ -579,6 +579,8 @@ int change_lock_zone(struct change *c, const uint8_t *apex, const char *reason, 
 		store_rollback(t);
 	} else {
 		rc = store_commit(t, err, sizeof(err));
+		if (rc == 0 && !reason)
+			change_dnssec_kick(c, apex); /* a signing that met the lock need not wait for its retry */
 		if (rc == 0)
 			rc = store_zone_get(store_latest(c->store), apex, out, err, sizeof(err));
 	}

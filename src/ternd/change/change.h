@@ -141,6 +141,15 @@ int change_signer_start(struct change *c, char *err, size_t errlen);
  * "algorithm" or "keys": that is a rollover). */
 int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dnssec_policy *p, const char *principal,
                          const char **field, struct change_result *r);
+/* What the signer thread knows of a zone: when its next signatures come due (0: none), when a
+ * failed job is tried again (0: none) and why it failed ("" when the last job succeeded).
+ * TERN_ENOTFOUND when the zone has no signing state. Never waits for a signing job. */
+struct change_dnssec_status {
+	int64_t next_refresh, retry;
+	bool keys_unloadable;
+	char error[256];
+};
+int change_dnssec_status(struct change *c, const uint8_t *apex, struct change_dnssec_status *out);
 /* Whether type is the signer's on a signed zone (DNSKEY, RRSIG, NSEC, NSEC3, NSEC3PARAM, CDS,
  * CDNSKEY): producers may not change it there. */
 bool change_dnssec_type(uint16_t type);

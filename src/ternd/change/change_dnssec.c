@@ -40,12 +40,17 @@ struct signed_zone {
 	int64_t refresh_at; /* wall clock: the next signatures come due (0: none) */
 	bool broken; /* stored as signed, but its keys could not be loaded: writes are refused */
 	int64_t retry_at; /* wall clock: a failed job is tried again (0: none) */
+	unsigned failures; /* jobs failed in a row (the retry backs off) */
+	char error[256]; /* the last job's failure, "" after a success */
 	struct signed_zone *next;
 };
 
 struct change_signer {
 	struct change *c;
-	struct signed_zone *zones; /* under c->lock */
+	/* under c->lock; changed (the list, the times and error of a zone) also under status_lock, so
+	 * change_dnssec_status() reads them without waiting for a job that holds c->lock */
+	struct signed_zone *zones;
+	pthread_mutex_t status_lock;
 	struct ev_loop *loop;
 	struct ev_thread thread;
 	struct ev_async wake;
@@ -132,8 +137,10 @@ static struct signed_zone *zone_add(struct change *c, const uint8_t *apex)
 	if (!c->signer || !(z = calloc(1, sizeof(*z))))
 		return NULL;
 	name_lower_copy(z->apex, apex, name_len(apex));
+	pthread_mutex_lock(&c->signer->status_lock);
 	z->next = c->signer->zones;
 	c->signer->zones = z;
+	pthread_mutex_unlock(&c->signer->status_lock);
 	return z;
 }
 
@@ -150,7 +157,9 @@ void change_dnssec_forget(struct change *c, const uint8_t *apex)
 	for (struct signed_zone **p = c->signer ? &c->signer->zones : NULL; p && *p; p = &(*p)->next) {
 		if (name_equal((*p)->apex, apex)) {
 			struct signed_zone *z = *p;
+			pthread_mutex_lock(&c->signer->status_lock);
 			*p = z->next;
+			pthread_mutex_unlock(&c->signer->status_lock);
 			signed_free(z);
 			return;
 		}
@@ -163,13 +172,73 @@ static void wake(struct change *c)
 		ev_async_send(&c->signer->wake);
 }
 
+/* The times and error of a zone, written under status_lock (c->lock held too). */
+static void set_refresh(struct change *c, struct signed_zone *z, int64_t at)
+{
+	pthread_mutex_lock(&c->signer->status_lock);
+	z->refresh_at = at;
+	pthread_mutex_unlock(&c->signer->status_lock);
+}
+
+/* A job on z failed (msg says why): tried again after 30 s, doubling to an hour while it fails. */
+static void job_failed(struct change *c, struct signed_zone *z, const char *msg)
+{
+	pthread_mutex_lock(&c->signer->status_lock);
+	unsigned shift = z->failures < 7 ? z->failures : 7;
+	int64_t wait = (int64_t)RETRY_SECONDS << shift;
+	z->failures++;
+	z->retry_at = time(NULL) + (wait < 3600 ? wait : 3600);
+	snprintf(z->error, sizeof(z->error), "%s", msg);
+	pthread_mutex_unlock(&c->signer->status_lock);
+}
+
+static void job_done(struct change *c, struct signed_zone *z)
+{
+	pthread_mutex_lock(&c->signer->status_lock);
+	z->failures = 0;
+	z->retry_at = 0;
+	z->error[0] = 0;
+	pthread_mutex_unlock(&c->signer->status_lock);
+}
+
+int change_dnssec_status(struct change *c, const uint8_t *apex, struct change_dnssec_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!c->signer)
+		return TERN_ENOTFOUND;
+	int rc = TERN_ENOTFOUND;
+	pthread_mutex_lock(&c->signer->status_lock);
+	for (const struct signed_zone *z = c->signer->zones; z; z = z->next) {
+		if (!name_equal(z->apex, apex))
+			continue;
+		out->next_refresh = z->active && z->index ? z->refresh_at : 0;
+		out->retry = z->retry_at;
+		out->keys_unloadable = z->broken;
+		snprintf(out->error, sizeof(out->error), "%s", z->error);
+		rc = 0;
+		break;
+	}
+	pthread_mutex_unlock(&c->signer->status_lock);
+	return rc;
+}
+
+void change_dnssec_kick(struct change *c, const uint8_t *apex)
+{
+	struct signed_zone *z = change_dnssec_find(c, apex);
+	if (!z || !z->retry_at)
+		return;
+	pthread_mutex_lock(&c->signer->status_lock);
+	z->retry_at = 0;
+	pthread_mutex_unlock(&c->signer->status_lock);
+	wake(c);
+}
+
 /* A whole-zone signing with s is wanted (s taken over). */
 static void want_signing(struct signed_zone *z, struct signing *s)
 {
 	signing_put(z->wanted);
 	z->wanted = s;
 	z->gen++;
-	z->retry_at = 0;
 }
 
 /* The index is lost (a failed re-signing): sign the zone again with what it is signed with. */
@@ -375,6 +444,7 @@ int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dns
 		goto store_fail;
 	}
 	want_signing(z, s);
+	job_done(c, z); /* a new policy: no retry pending, no old error */
 	z->broken = false; /* its keys loaded now */
 	s = NULL;
 	log_info("zone %s: DNSSEC signing enabled (%s, %s): signing the zone", name,
@@ -576,10 +646,10 @@ static int64_t refresh_due(const struct dnssec_policy *p, int64_t expiry, int64_
 	return at < now + batch ? now + batch : at;
 }
 
-static void arm_refresh(struct signed_zone *z, const struct zone *signed_version)
+static void arm_refresh(struct change *c, struct signed_zone *z, const struct zone *signed_version)
 {
 	int64_t now = time(NULL);
-	z->refresh_at = refresh_due(&z->active->policy, dnssec_zone_next_expiry(signed_version, now), now);
+	set_refresh(c, z, refresh_due(&z->active->policy, dnssec_zone_next_expiry(signed_version, now), now));
 }
 
 /* The rows the signed version is stored with: the zone's DNSSEC row, now "signed", and its keys not
@@ -633,7 +703,7 @@ static void sign_job(struct change *c, struct signed_zone *z)
 		struct store_zone row;
 		if (!cur || store_zone_get(store_latest(c->store), apex, &row, err, sizeof(err)) < 0) {
 			log_error("zone %s: cannot sign: %s", name, cur ? err : "not served");
-			z->retry_at = time(NULL) + RETRY_SECONDS;
+			job_failed(c, z, cur ? err : "the zone is not served");
 			return;
 		}
 		s->refs++;
@@ -671,18 +741,18 @@ static void sign_job(struct change *c, struct signed_zone *z)
 				nsec_chain_free(z->index);
 				z->index = index;
 				index = NULL;
-				z->retry_at = 0;
-				const struct zone *now = zones_get(c->zones, apex);
-				if (now)
-					arm_refresh(z, now);
+				job_done(c, z);
+				const struct zone *served = zones_get(c->zones, apex);
+				if (served)
+					arm_refresh(c, z, served);
 				log_info("zone %s: signed, serial %u", name, serial);
 			} else {
 				log_error("zone %s: the signed version could not be stored: %s", name, r.msg);
-				z->retry_at = time(NULL) + RETRY_SECONDS;
+				job_failed(c, z, r.msg);
 			}
 		} else if (rc < 0 && current) {
 			log_error("zone %s: signing failed: %s", name, err);
-			z->retry_at = time(NULL) + RETRY_SECONDS;
+			job_failed(c, z, err);
 		}
 		free(sr.now);
 		zone_discard(next);
@@ -705,7 +775,7 @@ static void refresh_job(struct change *c, struct signed_zone *z)
 	struct store_zone row;
 	if (!cur || store_zone_get(store_latest(c->store), z->apex, &row, err, sizeof(err)) < 0) {
 		log_error("zone %s: cannot refresh signatures: %s", name, cur ? err : "not served");
-		z->retry_at = time(NULL) + RETRY_SECONDS;
+		job_failed(c, z, cur ? err : "the zone is not served");
 		return;
 	}
 	struct signing *s = z->active;
@@ -718,7 +788,7 @@ static void refresh_job(struct change *c, struct signed_zone *z)
 	int rc = dnssec_zone_refresh(cur, s->zkeys, s->nkeys, &zp, now, s->policy.rrsig_refresh, &due, &expiry, err,
 	                             sizeof(err));
 	if (rc == 0 && due.n == 0) {
-		z->refresh_at = refresh_due(&s->policy, expiry, now);
+		set_refresh(c, z, refresh_due(&s->policy, expiry, now));
 		goto out;
 	}
 	/* the signatures due, then the SOA with the next serial re-signed over them */
@@ -749,7 +819,7 @@ static void refresh_job(struct change *c, struct signed_zone *z)
 		log_error("zone %s: refreshing signatures failed: %s", name, err);
 		if (!z->index)
 			lost_index(c, z);
-		z->retry_at = now + RETRY_SECONDS;
+		job_failed(c, z, err);
 		goto out;
 	}
 	struct change_result r = {.index = CHANGE_NO_INDEX};
@@ -758,11 +828,11 @@ static void refresh_job(struct change *c, struct signed_zone *z)
 	next = NULL;
 	if (rc < 0) {
 		log_error("zone %s: refreshed signatures could not be stored: %s", name, r.msg);
-		z->retry_at = now + RETRY_SECONDS;
+		job_failed(c, z, r.msg);
 		goto out;
 	}
-	z->retry_at = 0;
-	z->refresh_at = refresh_due(&s->policy, expiry, now);
+	job_done(c, z);
+	set_refresh(c, z, refresh_due(&s->policy, expiry, now));
 	log_info("zone %s: %zu name(s) with signatures refreshed, serial %u", name, due.n, serial);
 out:
 	zone_discard(next);
@@ -829,6 +899,7 @@ int change_dnssec_init(struct change *c)
 	if (!c->signer)
 		return TERN_ENOMEM;
 	c->signer->c = c;
+	pthread_mutex_init(&c->signer->status_lock, NULL);
 	return 0;
 }
 
@@ -873,6 +944,7 @@ void change_dnssec_destroy(struct change *c)
 		sg->zones = z->next;
 		signed_free(z);
 	}
+	pthread_mutex_destroy(&sg->status_lock);
 	free(sg);
 	c->signer = NULL;
 }
@@ -921,5 +993,5 @@ void change_dnssec_loaded(struct change *c, const struct store_zone *row, const 
 	}
 	sz->active = s;
 	sz->index = index;
-	arm_refresh(sz, z);
+	arm_refresh(c, sz, z);
 }

@@ -36,6 +36,8 @@ int change_dnssec_resign(struct change *c, struct signed_zone *sz, const struct 
 /* At start (change_load_all), before z is published: a zone the store holds as signed gets its
  * keys and its chain index; one left signing is queued for a full signing. Logs what fails. */
 void change_dnssec_loaded(struct change *c, const struct store_zone *row, const struct zone *z);
+/* The zone was unlocked: a signing job waiting to retry runs now. */
+void change_dnssec_kick(struct change *c, const uint8_t *apex);
 /* The zone was deleted: its signing state goes. */
 void change_dnssec_forget(struct change *c, const uint8_t *apex);
 /* change_init / change_destroy's parts. */

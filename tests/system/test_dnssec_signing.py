@@ -382,6 +382,12 @@ def test_short_lifetimes_are_refreshed_with_spread_expirations(primary, tmp_path
     assert len(counts) >= 2 and min(counts) < names, (counts, names)
     changes = api.get("/api/v1/zones/%s/changes" % ZONE).json["changes"]
     assert any(c["by"] == "dnssec-signer" for c in changes), [c["by"] for c in changes]
+    metrics = api.get("/metrics", token=False).body.decode()
+    assert 'tern_dnssec_zones{state="signed"} 1' in metrics, metrics
+    assert 'tern_dnssec_jobs_total{job="sign"} 1' in metrics, metrics
+    refreshes = int(re.search(r'tern_dnssec_jobs_total\{job="refresh"\} (\d+)', metrics).group(1))
+    assert refreshes == len(counts), (refreshes, counts)
+    assert int(re.search(r"tern_dnssec_next_refresh_seconds (\d+)", metrics).group(1)) > now
 
 
 def test_writes_during_background_signing_are_kept(primary, tmp_path):
@@ -553,6 +559,8 @@ def test_signing_that_meets_a_lock_waits_for_the_unlock(primary, tmp_path):
         assert doc["state"] == "signing" and time.time() < end, doc
         time.sleep(0.1)
     assert "locked" in doc["signer"]["error"] and doc["signer"]["retry"] >= time.time() + 20, doc["signer"]
+    metrics = api.get("/metrics", token=False).body.decode()
+    assert 'tern_dnssec_zones{state="failing"} 1' in metrics and 'job="failed"} 1' in metrics, metrics
     t = time.time()
     assert api.delete("/api/v1/zones/%s/lock" % ZONE).status == 200
     wait_state(api, ZONE, timeout=20)

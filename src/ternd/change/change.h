@@ -150,6 +150,14 @@ struct change_dnssec_status {
 	char error[256];
 };
 int change_dnssec_status(struct change *c, const uint8_t *apex, struct change_dnssec_status *out);
+/* For /metrics: zones signed, being signed, failing (a job failed, or keys unloadable); the
+ * earliest next refresh (0: none); whole-zone signings, refreshes and failed jobs since start. */
+struct change_dnssec_totals {
+	size_t signed_zones, signing, failing;
+	int64_t next_refresh;
+	uint64_t signed_total, refreshed_total, failed_total;
+};
+void change_dnssec_totals(struct change *c, struct change_dnssec_totals *out);
 /* Whether type is the signer's on a signed zone (DNSKEY, RRSIG, NSEC, NSEC3, NSEC3PARAM, CDS,
  * CDNSKEY): producers may not change it there. */
 bool change_dnssec_type(uint16_t type);

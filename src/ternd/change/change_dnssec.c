@@ -51,6 +51,7 @@ struct change_signer {
 	 * change_dnssec_status() reads them without waiting for a job that holds c->lock */
 	struct signed_zone *zones;
 	pthread_mutex_t status_lock;
+	_Atomic uint64_t signed_total, refreshed_total, failed_total; /* jobs done, for /metrics */
 	struct ev_loop *loop;
 	struct ev_thread thread;
 	struct ev_async wake;
@@ -187,6 +188,7 @@ static void job_failed(struct change *c, struct signed_zone *z, const char *msg)
 	unsigned shift = z->failures < 7 ? z->failures : 7;
 	int64_t wait = (int64_t)RETRY_SECONDS << shift;
 	z->failures++;
+	c->signer->failed_total++;
 	z->retry_at = time(NULL) + (wait < 3600 ? wait : 3600);
 	snprintf(z->error, sizeof(z->error), "%s", msg);
 	pthread_mutex_unlock(&c->signer->status_lock);
@@ -199,6 +201,28 @@ static void job_done(struct change *c, struct signed_zone *z)
 	z->retry_at = 0;
 	z->error[0] = 0;
 	pthread_mutex_unlock(&c->signer->status_lock);
+}
+
+void change_dnssec_totals(struct change *c, struct change_dnssec_totals *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!c->signer)
+		return;
+	pthread_mutex_lock(&c->signer->status_lock);
+	for (const struct signed_zone *z = c->signer->zones; z; z = z->next) {
+		if (z->broken || z->error[0])
+			out->failing++;
+		else if (z->wanted || !z->active)
+			out->signing++;
+		else
+			out->signed_zones++;
+		if (z->active && z->index && z->refresh_at && (!out->next_refresh || z->refresh_at < out->next_refresh))
+			out->next_refresh = z->refresh_at;
+	}
+	pthread_mutex_unlock(&c->signer->status_lock);
+	out->signed_total = c->signer->signed_total;
+	out->refreshed_total = c->signer->refreshed_total;
+	out->failed_total = c->signer->failed_total;
 }
 
 int change_dnssec_status(struct change *c, const uint8_t *apex, struct change_dnssec_status *out)
@@ -745,6 +769,7 @@ static void sign_job(struct change *c, struct signed_zone *z)
 				const struct zone *served = zones_get(c->zones, apex);
 				if (served)
 					arm_refresh(c, z, served);
+				c->signer->signed_total++;
 				log_info("zone %s: signed, serial %u", name, serial);
 			} else {
 				log_error("zone %s: the signed version could not be stored: %s", name, r.msg);
@@ -833,6 +858,7 @@ static void refresh_job(struct change *c, struct signed_zone *z)
 	}
 	job_done(c, z);
 	set_refresh(c, z, refresh_due(&s->policy, expiry, now));
+	c->signer->refreshed_total++;
 	log_info("zone %s: %zu name(s) with signatures refreshed, serial %u", name, due.n, serial);
 out:
 	zone_discard(next);

@@ -21,7 +21,7 @@ struct dnssec_policy {
 	bool csk; /* one Combined Signing Key instead of a KSK and a ZSK */
 	uint32_t ksk_lifetime, zsk_lifetime, csk_lifetime; /* seconds; 0: never rolled */
 	uint32_t dnskey_ttl;
-	uint32_t max_zone_ttl; /* the largest TTL the zone's records may have (rollover timing) */
+	uint32_t max_zone_ttl; /* the largest TTL the zone's records may have (rollover timing); 0: any */
 	uint32_t propagation_delay; /* primary to every secondary (RFC 7583 Dprp) */
 	uint32_t rrsig_lifetime; /* validity of a signature, before jitter */
 	uint32_t rrsig_refresh; /* re-sign what expires within this */

@@ -567,3 +567,21 @@ def test_signing_that_meets_a_lock_waits_for_the_unlock(primary, tmp_path):
     assert time.time() - t < 15, "the unlock did not start the signing again"
     assert api.get("/api/v1/zones/%s/dnssec" % ZONE).json["signer"]["error"] is None
     verify(axfr_text(srv, ZONE), FQDN, tmp_path)
+
+
+def test_max_zone_ttl_is_enforced(primary):
+    srv, api = primary
+    e = assert_error(api.put("/api/v1/zones/%s/dnssec" % ZONE, {"max-zone-ttl": 3000}), 400, "max-zone-ttl")
+    assert "has TTL 3600, above max-zone-ttl 3000" in e["message"], e
+    assert api.get("/api/v1/zones/%s/dnssec" % ZONE).json["state"] == "unsigned"
+    enable(api, {"max-zone-ttl": 7200})
+    serial = api.serial(ZONE)
+    e = assert_error(api.put("/api/v1/zones/%s/rrsets/www/A" % ZONE, {"ttl": 7201, "records": ["192.0.2.1"]}), 400)
+    assert "www.signed.test. A: TTL 7201 is above the zone's DNSSEC max-zone-ttl 7200" in e["message"], e
+    e = assert_error(api.put("/api/v1/zones/%s/soa" % ZONE, {"ttl": 86400}), 400)
+    assert "max-zone-ttl" in e["message"], e
+    e = assert_error(api.post("/api/v1/zones/%s/import" % ZONE, zonefile(ZONE, "big 9000 IN TXT \"x\"")), 400,
+                     "body")
+    assert "big.signed.test. TXT: TTL 9000" in e["message"], e
+    assert api.serial(ZONE) == serial
+    assert api.put("/api/v1/zones/%s/rrsets/www/A" % ZONE, {"ttl": 7200, "records": ["192.0.2.1"]}).status == 200

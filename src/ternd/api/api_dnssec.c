@@ -148,8 +148,8 @@ void api_dnssec_put(void *ctx, const struct http_request *req, struct http_respo
 			json_t *o = dnssec_json(a, &z, res);
 			if (o)
 				http_json(res, 202, o);
-		} else if (field) {
-			http_error(res, 409, field, "%s", r.msg);
+		} else if (field) { /* the zone's keys (a rollover) or its content conflict with the policy */
+			http_error(res, r.code == TERN_EEXIST ? 409 : 400, field, "%s", r.msg);
 		} else if (r.step == CHANGE_STORE) {
 			http_error(res, 503, NULL, "store: %s", r.msg);
 		} else {

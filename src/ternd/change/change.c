@@ -297,7 +297,9 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 		goto out;
 	struct signed_zone *sz = change_dnssec_find(c, rq->apex);
 	if (sz && (change_dnssec_check_write(sz, r) < 0 ||
-	           check_signer_types(cur, ch, n, &imported, rq->import ? &r->changes : NULL, r) < 0))
+	           check_signer_types(cur, ch, n, &imported, rq->import ? &r->changes : NULL, r) < 0 ||
+	           change_dnssec_check_ttls(sz, rq->import ? imported : ch, rq->import ? r->changes : n,
+	                                    rq->import != NULL, r) < 0))
 		goto out;
 	if (rq->import) {
 		ch = imported;

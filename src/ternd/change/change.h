@@ -136,9 +136,10 @@ int change_lock_zone(struct change *c, const uint8_t *apex, const char *reason, 
 int change_signer_start(struct change *c, char *err, size_t errlen);
 /* Enables (or changes) signing of a zone with policy p (checked by the caller with
  * dnssec_policy_check()): keys made and stored when the zone has none, the policy stored with the
- * state "signing", then the whole zone signed in the background. A policy whose algorithm or key
- * scheme differs from the keys the zone has is refused (CHANGE_REFUSED, TERN_EINVAL, *field
- * "algorithm" or "keys": that is a rollover). */
+ * state "signing", then the whole zone signed in the background. Refused (CHANGE_REFUSED, *field
+ * set): an algorithm or key scheme other than the keys the zone has (TERN_EEXIST, "algorithm" or
+ * "keys": that is a rollover); a record of the zone with a TTL above max-zone-ttl (TERN_EINVAL,
+ * "max-zone-ttl"). On a signed zone writes with such TTLs are refused too. */
 int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dnssec_policy *p, const char *principal,
                          const char **field, struct change_result *r);
 /* What the signer thread knows of a zone: when its next signatures come due (0: none), when a

@@ -11,6 +11,7 @@
 #include "lib/dnssec_zone.h"
 #include "lib/error.h"
 #include "lib/rr.h"
+#include "lib/rrtext.h"
 #include "lib/wire.h"
 #include "ternd/base/event.h"
 #include "ternd/base/log.h"
@@ -58,6 +59,9 @@ struct change_signer {
 	struct ev_timer timer;
 	bool running;
 };
+
+__attribute__((format(printf, 4, 5))) static int refuse(struct change_result *r, enum change_step step, int code,
+                                                        const char *fmt, ...);
 
 bool change_dnssec_type(uint16_t type)
 {
@@ -324,6 +328,58 @@ static int signing_load(struct store_txn *t, const uint8_t *apex, const struct d
 	return 0;
 }
 
+/* ---- the largest TTL ---- */
+
+struct ttl_scan {
+	uint32_t max;
+	char *msg;
+	size_t msglen;
+};
+
+/* The first data RRset of a node above max (signer types aside: their TTLs are the policy's). */
+static int node_ttl(void *arg, const struct zone_node *n)
+{
+	struct ttl_scan *ts = arg;
+	for (uint16_t k = 0; k < n->nrrsets; k++) {
+		const struct rrset *rs = &n->rrsets[k];
+		if (change_dnssec_type(rs->type) || rs->ttl <= ts->max)
+			continue;
+		char owner[NAME_MAXLEN * 4 + 1], type[32];
+		name_to_text(n->owner, owner, sizeof(owner));
+		rrtext_type_to_text(rs->type, type, sizeof(type));
+		snprintf(ts->msg, ts->msglen,
+		         "%s %s has TTL %u, above max-zone-ttl %u: raise max-zone-ttl or lower the TTL", owner, type,
+		         rs->ttl, ts->max);
+		return 1;
+	}
+	return 0;
+}
+
+int change_dnssec_check_ttls(const struct signed_zone *sz, const struct change_rrset *ch, size_t n, bool import,
+                             struct change_result *r)
+{
+	const struct signing *s = sz->wanted ? sz->wanted : sz->active;
+	uint32_t max = s ? s->policy.max_zone_ttl : 0;
+	for (size_t i = 0; max && i < n; i++) {
+		if (!ch[i].count || change_dnssec_type(ch[i].type))
+			continue;
+		uint32_t ttl = ch[i].ttl;
+		for (uint16_t k = 0; ch[i].ttls && k < ch[i].count; k++)
+			ttl = ch[i].ttls[k] > ttl ? ch[i].ttls[k] : ttl;
+		if (ttl <= max)
+			continue;
+		char owner[NAME_MAXLEN * 4 + 1], type[32];
+		name_to_text(ch[i].owner, owner, sizeof(owner));
+		rrtext_type_to_text(ch[i].type, type, sizeof(type));
+		r->index = import ? CHANGE_NO_INDEX : i;
+		return refuse(
+		    r, CHANGE_REFUSED, TERN_EZONE,
+		    "%s %s: TTL %u is above the zone's DNSSEC max-zone-ttl %u (the rollover timing relies on it)",
+		    owner, type, ttl, max);
+	}
+	return 0;
+}
+
 /* ---- enabling ---- */
 
 struct key_scan {
@@ -421,13 +477,21 @@ int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dns
 		refuse(r, CHANGE_ZONE, TERN_EBUSY, "zone is locked: %s", row.lock_reason);
 		goto out;
 	}
+	const struct zone *cur = zones_get(c->zones, apex);
+	struct ttl_scan ts = {p->max_zone_ttl, r->msg, sizeof(r->msg)};
+	if (cur && p->max_zone_ttl && zone_foreach(cur, node_ttl, &ts) == 1) {
+		*field = "max-zone-ttl";
+		r->step = CHANGE_REFUSED;
+		r->code = TERN_EINVAL;
+		goto out;
+	}
 	struct key_scan scan = {0};
 	if ((rc = store_key_foreach(t, apex, false, key_scanned, &scan, err, sizeof(err))) < 0)
 		goto store_fail;
 	if (scan.n && scan.alg != p->algorithm) {
 		*field = "algorithm";
 		refuse(
-		    r, CHANGE_REFUSED, TERN_EINVAL,
+		    r, CHANGE_REFUSED, TERN_EEXIST,
 		    "the zone's keys are algorithm %u (%s): changing it is an algorithm rollover, which Tern does not "
 		    "do yet",
 		    scan.alg, dnssec_policy_alg_text(scan.alg));
@@ -435,7 +499,7 @@ int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dns
 	}
 	if (scan.n && scan.csk != p->csk) {
 		*field = "keys";
-		refuse(r, CHANGE_REFUSED, TERN_EINVAL,
+		refuse(r, CHANGE_REFUSED, TERN_EEXIST,
 		       "the zone is signed with %s: changing the key scheme is a rollover, which Tern does not do yet",
 		       scan.csk ? "a CSK" : "a KSK and a ZSK");
 		goto out;

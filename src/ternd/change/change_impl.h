@@ -27,6 +27,10 @@ struct signed_zone *change_dnssec_find(struct change *c, const uint8_t *apex);
 bool change_dnssec_live(const struct signed_zone *sz);
 /* 0, or a refusal in r when the zone's keys could not be loaded (a write would leave it bogus). */
 int change_dnssec_check_write(const struct signed_zone *sz, struct change_result *r);
+/* 0, or a refusal in r naming the first change (the import as a whole when import) whose TTL is
+ * above the zone's max-zone-ttl (0: no limit). */
+int change_dnssec_check_ttls(const struct signed_zone *sz, const struct change_rrset *ch, size_t n, bool import,
+                             struct change_result *r);
 /* A write to a signed zone: set (the producer's changes and the SOA) applied to cur and signed
  * (dnssec_zone_resign); *out gets the changes to store (data, chain, signatures), *next the signed
  * version. On failure r says why; a lost chain index schedules a full signing. */

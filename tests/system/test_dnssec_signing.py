@@ -369,9 +369,17 @@ def test_short_lifetimes_are_refreshed_with_spread_expirations(primary, tmp_path
     signer = api.get("/api/v1/zones/%s/dnssec" % ZONE).json["signer"]
     assert signer["error"] is None and signer["retry"] is None
     assert t0 + 16 - 12 - 1 <= signer["next_refresh"] <= time.time() + 24 - 12 + 1, (signer, t0)
-    time.sleep(14)
+    # writes go on while the signer refreshes: both re-sign through the same index
+    end = time.time() + 14
+    i = 0
+    while time.time() < end:
+        i += 1
+        r = api.put("/api/v1/zones/%s/rrsets/w%d/TXT" % (ZONE, i % 7), {"ttl": 60, "records": ["\"%d\"" % i]})
+        assert r.status == 200, r
+        time.sleep(0.3)
     now = time.time()
     text = axfr_text(srv, ZONE)
+    assert 'w%d.signed.test. 60 IN TXT "%d"' % (i % 7, i) in text
     later = rrsig_expirations(text)
     # every signature was made anew before it came within refresh of its end, and the zone verifies
     assert min(later) > now + 12 - 2, (min(later) - now)
@@ -386,7 +394,7 @@ def test_short_lifetimes_are_refreshed_with_spread_expirations(primary, tmp_path
     assert 'tern_dnssec_zones{state="signed"} 1' in metrics, metrics
     assert 'tern_dnssec_jobs_total{job="sign"} 1' in metrics, metrics
     refreshes = int(re.search(r'tern_dnssec_jobs_total\{job="refresh"\} (\d+)', metrics).group(1))
-    assert refreshes == len(counts), (refreshes, counts)
+    assert refreshes >= len(counts), (refreshes, counts)  # (one more may have come since)
     assert int(re.search(r"tern_dnssec_next_refresh_seconds (\d+)", metrics).group(1)) > now
 
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "lib/arena.h"
 #include "lib/error.h"
 #include "lib/name.h"
@@ -19,6 +21,10 @@ struct signer {
 	size_t nkeys;
 	bool ksk_signs, zsk_signs;
 	uint32_t inception, expiration;
+	uint32_t jitter; /* each RRset's signatures expire up to this much before expiration */
+	uint64_t rng; /* xorshift64 state for the jitter */
+	uint32_t now; /* signing time (RFC 1982) */
+	int64_t min_left; /* the least seconds before expiry of a signature made or kept (refresh) */
 	const uint8_t *apex;
 	struct dnssec_scratch s;
 	uint8_t *rd;
@@ -103,8 +109,18 @@ static int signer_init(struct signer *sg, const struct dnssec_zone_key *keys, si
 		snprintf(err, errlen, "RRSIG inception offset %u: must be at most %d seconds", p->inception, INT32_MAX);
 		return TERN_EINVAL;
 	}
+	if (p->jitter >= p->validity) {
+		snprintf(err, errlen, "RRSIG jitter %u: must be below the validity %u", p->jitter, p->validity);
+		return TERN_EINVAL;
+	}
 	sg->inception = (uint32_t)(now - p->inception);
 	sg->expiration = (uint32_t)(now + p->validity);
+	sg->now = (uint32_t)now;
+	sg->min_left = INT64_MAX;
+	sg->jitter = p->jitter;
+	if (sg->jitter && RAND_bytes((unsigned char *)&sg->rng, sizeof(sg->rng)) != 1)
+		sg->rng = (uint64_t)now * 0x9e3779b97f4a7c15u;
+	sg->rng |= 1; /* xorshift never leaves 0 */
 	dnssec_scratch_init(&sg->s);
 	return 0;
 }
@@ -154,11 +170,23 @@ static int sign_rrset(struct signer *sg, const uint8_t *owner, const struct rrse
 	struct dnssec_rrset set = {owner, rs->type, rs->ttl, rs->count, rs->rdata, rs->rdata_size};
 	char tname[16], oname[1024], why[256];
 	int signed_by = 0;
+	/* one expiration per RRset, up to jitter early, so the zone's signatures do not all come due
+	 * for refresh at one moment */
+	uint32_t expiration = sg->expiration;
+	if (sg->jitter) {
+		sg->rng ^= sg->rng << 13;
+		sg->rng ^= sg->rng >> 7;
+		sg->rng ^= sg->rng << 17;
+		expiration -= (uint32_t)(sg->rng % ((uint64_t)sg->jitter + 1));
+	}
+	int64_t left = (int32_t)(expiration - sg->now);
+	if (left < sg->min_left)
+		sg->min_left = left;
 	for (size_t i = 0; i < sg->nkeys; i++) {
 		if (!key_signs(sg, &sg->keys[i], rs->type))
 			continue;
 		uint8_t sig[DNSSEC_RRSIG_MAX];
-		int len = dnssec_sign(sg->keys[i].key, &set, sg->apex, sg->inception, sg->expiration, &sg->s, sig,
+		int len = dnssec_sign(sg->keys[i].key, &set, sg->apex, sg->inception, expiration, &sg->s, sig,
 		                      sizeof(sig), why, sizeof(why));
 		if (len < 0) {
 			name_to_text(owner, oname, sizeof(oname));
@@ -286,7 +314,7 @@ static int touch_cmp(const void *pa, const void *pb)
 static bool touched(const struct touch *t, size_t n, const uint8_t *owner, uint16_t type)
 {
 	struct touch key = {owner, type};
-	return bsearch(&key, t, n, sizeof(*t), touch_cmp) != NULL;
+	return t && n && bsearch(&key, t, n, sizeof(*t), touch_cmp) != NULL;
 }
 
 /* Collects the signatures node n of z should carry. With prev_node (resign), a group of a type
@@ -554,4 +582,145 @@ done:
 		}
 	}
 	return rc;
+}
+
+/* ---- signatures that come due ---- */
+
+/* The signatures of rs at node n (of the current group old, when any) are kept when each was made
+ * by a key that signs rs now, for rs's TTL, and has more than refresh seconds left; the least time
+ * left goes to *left. */
+static bool sigs_fresh(const struct signer *sg, const struct rrset *old, const struct rrset *rs, uint32_t refresh,
+                       int64_t *left)
+{
+	if (!old || old->ttl != rs->ttl)
+		return false;
+	size_t want = 0;
+	for (size_t k = 0; k < sg->nkeys; k++)
+		want += key_signs(sg, &sg->keys[k], rs->type);
+	if (old->count != want)
+		return false;
+	int64_t least = INT64_MAX;
+	const uint8_t *rec = old->rdata;
+	for (uint16_t r = 0; r < old->count; r++, rec = rdata_next(rec)) {
+		struct dnssec_rrsig sig;
+		if (dnssec_rrsig_parse(rdata_bytes(rec), rdata_len(rec), &sig) < 0)
+			return false;
+		bool known = false;
+		for (size_t k = 0; k < sg->nkeys && !known; k++)
+			known = key_signs(sg, &sg->keys[k], rs->type) &&
+			        dnssec_key_tag(sg->keys[k].key) == sig.key_tag &&
+			        dnssec_key_alg(sg->keys[k].key) == sig.alg;
+		int64_t l = (int32_t)(sig.expiration - sg->now);
+		if (!known || l <= (int64_t)refresh)
+			return false;
+		least = l < least ? l : least;
+	}
+	*left = least;
+	return true;
+}
+
+int dnssec_zone_refresh(const struct zone *z, const struct dnssec_zone_key *keys, size_t nkeys,
+                        const struct dnssec_zone_policy *p, int64_t now, uint32_t refresh, struct nsec_changes *out,
+                        int64_t *next, char *err, size_t errlen)
+{
+	struct signer sg;
+	int rc = signer_init(&sg, keys, nkeys, p, now, z->apex, err, errlen);
+	if (rc < 0)
+		return rc;
+	size_t keep = out->n;
+	const struct zone_node **nodes = NULL;
+	size_t nnodes = 0;
+	int64_t least = INT64_MAX;
+	if ((rc = zone_nodes_sorted(z, &nodes, &nnodes)) < 0)
+		goto done;
+	const uint8_t *cut = NULL;
+	for (size_t i = 0; i < nnodes; i++) {
+		const struct zone_node *n = nodes[i];
+		bool below = cut && name_in(n->owner, cut) && !name_equal(n->owner, cut);
+		if (!below)
+			cut = (n->flags & NODE_DELEG) ? n->owner : NULL;
+		if (below)
+			continue;
+		bool at_cut = n->flags & NODE_DELEG, due = false;
+		/* a first pass decides; only a name with something due is collected and emitted */
+		for (uint16_t k = 0; k < n->nrrsets && !due; k++) {
+			const struct rrset *rs = &n->rrsets[k];
+			int64_t left;
+			if (signed_type(rs->type, at_cut) &&
+			    !sigs_fresh(&sg, zone_node_rrsig(n, rs->type), rs, refresh, &left))
+				due = true;
+		}
+		if (!due) {
+			for (uint16_t k = 0; k < n->nrrsets; k++) {
+				const struct rrset *rs = &n->rrsets[k];
+				int64_t left;
+				if (signed_type(rs->type, at_cut) &&
+				    sigs_fresh(&sg, zone_node_rrsig(n, rs->type), rs, refresh, &left) && left < least)
+					least = left;
+			}
+			continue;
+		}
+		sg.rd_size = 0;
+		sg.count = 0;
+		for (uint16_t k = 0; k < n->nrrsets && rc == 0; k++) {
+			const struct rrset *rs = &n->rrsets[k];
+			if (!signed_type(rs->type, at_cut))
+				continue;
+			const struct rrset *old = zone_node_rrsig(n, rs->type);
+			int64_t left;
+			if (sigs_fresh(&sg, old, rs, refresh, &left)) {
+				least = left < least ? left : least;
+				const uint8_t *rec = old->rdata;
+				for (uint16_t r = 0; r < old->count && rc == 0; r++, rec = rdata_next(rec))
+					rc = sig_push(&sg, rdata_bytes(rec), rdata_len(rec), old->ttl);
+			} else {
+				rc = sign_rrset(&sg, n->owner, rs);
+			}
+		}
+		if (rc < 0 || (rc = emit_sigs(&sg, out, n)) < 0)
+			goto done;
+	}
+	if (sg.min_left < least)
+		least = sg.min_left;
+	*next = least == INT64_MAX ? 0 : now + least;
+done:
+	free(nodes);
+	signer_free(&sg);
+	if (rc < 0) {
+		if (rc == TERN_ENOMEM)
+			snprintf(err, errlen, "out of memory");
+		changes_truncate(out, keep);
+	}
+	return rc;
+}
+
+struct expiry {
+	uint32_t now;
+	int64_t least;
+};
+
+static int node_expiry(void *arg, const struct zone_node *n)
+{
+	struct expiry *e = arg;
+	for (uint16_t k = 0; k < n->nrrsets; k++) {
+		const struct rrset *rs = &n->rrsets[k];
+		const uint8_t *rec = rs->rdata;
+		for (uint16_t r = 0; rs->type == RR_RRSIG && r < rs->count; r++, rec = rdata_next(rec)) {
+			struct dnssec_rrsig sig;
+			if (dnssec_rrsig_parse(rdata_bytes(rec), rdata_len(rec), &sig) == 0) {
+				int64_t l = (int32_t)(sig.expiration - e->now);
+				e->least = l < e->least ? l : e->least;
+			}
+		}
+	}
+	return 0;
+}
+
+int64_t dnssec_zone_next_expiry(const struct zone *z, int64_t now)
+{
+	struct expiry e = {(uint32_t)now, INT64_MAX};
+	int rc = zone_foreach(z, node_expiry, &e);
+	if (rc < 0)
+		return rc;
+	return e.least == INT64_MAX ? 0 : now + e.least;
 }

@@ -26,6 +26,8 @@ struct dnssec_zone_policy {
 	uint32_t dnskey_ttl;
 	uint32_t validity; /* RRSIG expiration: now + validity (1 .. 2^31 - 1 seconds) */
 	uint32_t inception; /* RRSIG inception: now - inception (clock skew of validators) */
+	uint32_t jitter; /* each RRset's signatures expire up to jitter seconds early, picked at random
+	                  * per RRset (below validity), so refreshes spread out; 0: all at now + validity */
 };
 
 /* The changes (appended to out; each change's owner, rdata and ttls sit in one malloc'd block
@@ -55,3 +57,18 @@ int dnssec_zone_sign(const struct zone *z, const struct dnssec_zone_key *keys, s
 int dnssec_zone_resign(const struct zone *prev, struct nsec_chain **index, const struct zone_change *data, size_t n,
                        const struct dnssec_zone_key *keys, size_t nkeys, const struct dnssec_zone_policy *p,
                        int64_t now, struct nsec_changes *out, char *err, size_t errlen);
+
+/* The RRSIG changes that refresh z (signed): at every name, the signatures of each RRset that are
+ * missing, were made by a key that no longer signs it, are for another TTL, or expire within
+ * refresh seconds of now are made anew (with the policy's validity and jitter), and the rest of
+ * the name's signatures kept; names with nothing due get no change. Appends to out (as
+ * dnssec_zone_sign()); *next gets the earliest expiration of the signatures the refreshed zone
+ * holds (seconds since 1970; 0 when none), so the caller's next refresh is due at *next - refresh.
+ * The chain and the DNSKEY RRset are left as they are. Returns 0, TERN_EINVAL, or TERN_ENOMEM;
+ * on failure out is unchanged. */
+int dnssec_zone_refresh(const struct zone *z, const struct dnssec_zone_key *keys, size_t nkeys,
+                        const struct dnssec_zone_policy *p, int64_t now, uint32_t refresh, struct nsec_changes *out,
+                        int64_t *next, char *err, size_t errlen);
+/* The earliest expiration (seconds since 1970) of any RRSIG z holds, read relative to now (RFC
+ * 1982); 0 when z holds none, TERN_ENOMEM. */
+int64_t dnssec_zone_next_expiry(const struct zone *z, int64_t now);

@@ -1,5 +1,5 @@
 /* tern zone ...: create, list (following pagination), show, delete, export, import, lock,
- * unlock and history. */
+ * unlock, history, and DNSSEC signing (sign, dnssec, key-journal). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,6 +337,167 @@ static int zone_history(struct cli *cli, const struct cli_args *a)
 	return CLI_OK;
 }
 
+/* ---- DNSSEC ---- */
+
+/* --set KEY=VALUE as a policy field: true/false, a whole number, "parents" as a comma-separated
+ * list, anything else a string (the API judges the values). */
+static int policy_field(struct cli *cli, json_t *body, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv)
+		return cli_usage_error(cli, "--set wants KEY=VALUE (e.g. --set denial=nsec3)");
+	char key[64];
+	size_t klen = (size_t)(eq - kv);
+	if (klen >= sizeof(key))
+		return cli_usage_error(cli, "--set: the key is too long");
+	memcpy(key, kv, klen);
+	key[klen] = 0;
+	const char *v = eq + 1;
+	json_t *val;
+	char *end = NULL;
+	long long n = strtoll(v, &end, 10);
+	if (strcmp(key, "parents") == 0) {
+		val = json_array();
+		for (const char *p = v; *p;) {
+			size_t len = strcspn(p, ",");
+			if (len)
+				json_array_append_new(val, json_stringn(p, len));
+			p += len + (p[len] == ',');
+		}
+	} else if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
+		val = json_boolean(strcmp(v, "true") == 0);
+	} else if (*v && end && !*end) {
+		val = json_integer(n);
+	} else {
+		val = json_string(v);
+	}
+	json_object_set_new(body, key, val);
+	return CLI_OK;
+}
+
+static void print_dnssec(json_t *d)
+{
+	json_t *p = json_object_get(d, "policy");
+	printf("zone:           %s\n", json_string_value(json_object_get(d, "zone")));
+	printf("state:          %s\n", json_string_value(json_object_get(d, "state")));
+	if (json_is_object(p)) {
+		const char *key;
+		json_t *v;
+		json_object_foreach(p, key, v)
+		{
+			char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+			printf("%-16s%s\n", key, json_is_string(v) ? json_string_value(v) : text ? text : "");
+			free(text);
+		}
+	}
+	static const char *const head[] = {"TAG", "ROLE", "ALGORITHM", "STATE", "ACTIVE"};
+	struct table *t = table_new(5, head, 1u << 0);
+	size_t i, k;
+	json_t *key, *ds;
+	json_array_foreach(json_object_get(d, "keys"), i, key)
+	{
+		char tag[16], when[32];
+		snprintf(tag, sizeof(tag), "%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(key, "tag")));
+		const char *cells[] = {
+		    tag, json_string_value(json_object_get(key, "role")),
+		    json_string_value(json_object_get(key, "algorithm")),
+		    json_string_value(json_object_get(key, "state")),
+		    output_time(json_object_get(json_object_get(key, "timestamps"), "active"), when, sizeof(when))};
+		table_add(t, cells);
+	}
+	printf("\n");
+	table_print(t, stdout);
+	table_free(t);
+	json_array_foreach(json_object_get(d, "keys"), i, key)
+	{
+		printf("%s%s 3600 IN DNSKEY %s\n", i ? "" : "\n", json_string_value(json_object_get(d, "zone")),
+		       json_string_value(json_object_get(key, "dnskey")));
+		json_array_foreach(json_object_get(key, "ds"), k, ds)
+		{
+			printf("%s IN DS %s\n", json_string_value(json_object_get(d, "zone")), json_string_value(ds));
+		}
+	}
+}
+
+static int zone_sign(struct cli *cli, const struct cli_args *a)
+{
+	json_t *body = json_object(), *ans = NULL;
+	int rc = CLI_OK;
+	char **named = cli_opt_last(a, "policy");
+	if (named)
+		json_object_set_new(body, "policy", json_string(named[0]));
+	for (int i = 0; i < a->nocc && rc == CLI_OK; i++)
+		if (strcmp(a->occ[i].opt->name, "set") == 0)
+			rc = policy_field(cli, body, a->occ[i].vals[0]);
+	if (rc == CLI_OK)
+		rc = zone_action(cli, "PUT", a->pos[0], "dnssec", body, NULL, 0, NULL, &ans);
+	if (rc == CLI_OK && ans) {
+		printf("signing zone %s in the background (tern zone dnssec %s shows when it is signed)\n\n", a->pos[0],
+		       a->pos[0]);
+		print_dnssec(ans);
+	}
+	json_decref(ans);
+	json_decref(body);
+	return rc;
+}
+
+static int zone_dnssec(struct cli *cli, const struct cli_args *a)
+{
+	json_t *d = NULL;
+	int rc = zone_get(cli, a->pos[0], "dnssec", &d);
+	if (rc != CLI_OK)
+		return rc;
+	if (cli->json)
+		output_json(d);
+	else
+		print_dnssec(d);
+	json_decref(d);
+	return CLI_OK;
+}
+
+static int zone_key_journal(struct cli *cli, const struct cli_args *a)
+{
+	struct client_response res;
+	char *path = CLIENT_PATH("zones", a->pos[0], "dnssec", "journal");
+	int rc = cli_call(cli, "GET", path, NULL, NULL, 0, &res);
+	free(path);
+	if (rc != CLI_OK)
+		return rc;
+	json_t *j = cli_json(&res);
+	client_response_clear(&res);
+	if (!j)
+		return CLI_EAPI;
+	if (cli->json) {
+		output_json(j);
+	} else {
+		static const char *const head[] = {"TIME", "TAG", "FROM", "TO", "REASON"};
+		struct table *t = table_new(5, head, 1u << 1);
+		size_t i;
+		json_t *e;
+		json_array_foreach(json_object_get(j, "events"), i, e)
+		{
+			char when[32], tag[16];
+			const char *from = json_string_value(json_object_get(e, "from"));
+			snprintf(tag, sizeof(tag), "%" JSON_INTEGER_FORMAT,
+			         json_integer_value(json_object_get(e, "tag")));
+			const char *cells[] = {output_time(json_object_get(e, "time"), when, sizeof(when)), tag,
+			                       from && *from ? from : "-", json_string_value(json_object_get(e, "to")),
+			                       json_string_value(json_object_get(e, "reason"))};
+			table_add(t, cells);
+		}
+		table_print(t, stdout);
+		table_free(t);
+	}
+	json_decref(j);
+	return CLI_OK;
+}
+
+static const struct cli_opt sign_opts[] = {
+    {"policy", 1, "--policy NAME     start from the server configuration's named policy"},
+    {"set", 1, "--set KEY=VALUE   one policy field (algorithm, denial, keys, rrsig-lifetime, parents=A,B...)"},
+    {NULL, 0, NULL},
+};
+
 static const struct cli_opt create_opts[] = {
     {"ns", 1,
      "--ns NS              a name server for the zone's NS RRset (repeat for more;\n"
@@ -374,5 +535,13 @@ const struct cli_cmd cmd_zone[] = {
     {"zone", "unlock", "NAME", "unlock a zone", NULL, 1, 1, no_opts, zone_unlock},
     {"zone", "history", "NAME", "the zone's changes, newest first (records removed -, added +)", NULL, 1, 1, no_opts,
      zone_history},
+    {"zone", "sign", "NAME [--policy NAME] [--set KEY=VALUE]...", "sign a zone with DNSSEC (or change its policy)",
+     "The zone is signed in the background; every later change is re-signed. Fields not set take the\n"
+     "defaults (or the named policy's values): algorithm ecdsap256sha256, denial nsec, keys ksk-zsk...\n",
+     1, 1, sign_opts, zone_sign},
+    {"zone", "dnssec", "NAME", "the zone's DNSSEC state, policy, keys and their DNSKEY and DS records", NULL, 1, 1,
+     no_opts, zone_dnssec},
+    {"zone", "key-journal", "NAME", "the zone's key state changes, newest first", NULL, 1, 1, no_opts,
+     zone_key_journal},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL},
 };

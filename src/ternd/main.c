@@ -164,7 +164,7 @@ static int stored_open(struct stored *s, struct server *srv, const struct config
 	if ((rc = change_load_all(&s->change, &loaded, &failed, err, errlen)) < 0)
 		return rc;
 	log_info("API: %zu zone(s) rebuilt from %s%s", loaded, path, failed ? " (some failed: see above)" : "");
-	return 0;
+	return change_signer_start(&s->change, err, errlen);
 }
 
 /* After every reader and writer of the store has stopped (TCP transfers, the API). */

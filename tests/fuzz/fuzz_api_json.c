@@ -1,7 +1,8 @@
 /* libFuzzer harness for the API's request bodies: the input is a JSON body as a tenant would send
  * it; each element of a PATCH-style list (or the object itself, as PUT sends it) goes through
- * api_parse_change(). A change accepted must be well formed; one refused must leave a 4xx JSON
- * error naming its problem, and nothing allocated behind. */
+ * api_parse_change(), and the body through api_parse_dnssec_policy() (PUT .../dnssec). A change
+ * accepted must be well formed; a policy accepted must pass dnssec_policy_check(); one refused must
+ * leave a 400 JSON error naming its field, and nothing allocated behind. */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/dnssec_policy.h"
 #include "lib/name.h"
 #include "lib/rr.h"
 #include "lib/zone.h"
@@ -66,6 +68,35 @@ static void check_change(json_t *obj, const char *url_name, const char *url_type
 	free(res.body);
 }
 
+static void check_policy(json_t *body)
+{
+	struct dnssec_policy p;
+	struct http_response res = {0};
+	const char *field = NULL;
+	char err[256];
+	if (api_parse_dnssec_policy(body, NULL, &p, &res)) {
+		if (res.body)
+			fail("an accepted policy left a response body");
+		if (dnssec_policy_check(&p, &field, err, sizeof(err)) != 0)
+			fail("an accepted policy does not pass dnssec_policy_check()");
+		if (p.algorithm != 13 && p.algorithm != 15)
+			fail("accepted an algorithm Tern does not sign with");
+		if (p.nsec.iterations || p.nsec.salt_len)
+			fail("accepted NSEC3 iterations or a salt (RFC 9276)");
+		return;
+	}
+	if (res.status != 400)
+		fail("a refused policy is not a 400");
+	json_t *e = res.body ? json_loads(res.body, 0, NULL) : NULL;
+	json_t *msg = e ? json_object_get(json_object_get(e, "error"), "message") : NULL;
+	if (!json_is_string(msg) || json_string_length(msg) == 0)
+		fail("a refused policy has no JSON error message");
+	if (json_is_object(body) && !json_is_string(json_object_get(json_object_get(e, "error"), "field")))
+		fail("a refused policy object names no field");
+	json_decref(e);
+	free(res.body);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	json_t *body = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
@@ -79,6 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_change(body, NULL, NULL);
 		check_change(body, "www", "A"); /* as a PUT to /rrsets/www/A sends it */
 	}
+	check_policy(body);
 	json_decref(body);
 	return 0;
 }

@@ -510,6 +510,7 @@ def zone_routes(zone, name="www", rtype="A", pid="1"):
         ("PATCH", "/api/v1/zones/{}/rrsets"): {"rrsets": [rec]},
         ("PUT", "/api/v1/zones/{}/rrsets/{}/{}"): {"ttl": 60, "records": ["192.0.2.66"]},
         ("POST", "/api/v1/zones/{}/proposals"): {"rrsets": [rec]},
+        ("PUT", "/api/v1/zones/{}/dnssec"): {"denial": "nsec"},
     }
     out = []
     for method, pattern in sorted(server_routes()):

@@ -157,7 +157,7 @@ def record_lines(text):
 # --- help and usage ------------------------------------------------------------------------------
 
 COMMANDS = ["zone create", "zone list", "zone show", "zone delete", "zone export", "zone import", "zone lock",
-            "zone unlock", "zone history", "record get", "record set", "record delete", "change propose",
+            "zone unlock", "zone history", "zone sign", "zone dnssec", "zone key-journal", "record get", "record set", "record delete", "change propose",
             "change list", "change approve"]
 
 
@@ -577,3 +577,30 @@ def test_json_outputs(srv):
     assert ok(srv, "--json", "zone", "delete", "json.test") == ""
     # errors stay on stderr in the same format with --json
     api_error(fails(srv, 1, "--json", "zone", "show", "json.test"), 404, "zone")
+
+
+def test_zone_sign_dnssec_and_key_journal(srv):
+    ok(srv, "zone", "create", "signcli.test")
+    api_error(fails(srv, 1, "zone", "sign", "signcli.test", "--set", "algorithm=rsasha1"), 400, "algorithm")
+    api_error(fails(srv, 1, "zone", "sign", "signcli.test", "--set", "rrsig-lifetime=100", "--set",
+                    "rrsig-refresh=100"), 400, "rrsig-lifetime")
+    fails(srv, 2, "zone", "sign", "signcli.test", "--set", "novalue")
+    out = ok(srv, "zone", "sign", "signcli.test", "--set", "denial=nsec3", "--set", "keys=csk", "--set",
+             "parents=192.0.2.1,192.0.2.2@5353")
+    assert re.search(r"^state:\s+signing$", out, re.M), out
+    deadline = time.time() + 20
+    while "state:          signed" not in ok(srv, "zone", "dnssec", "signcli.test"):
+        assert time.time() < deadline
+        time.sleep(0.1)
+    show = ok(srv, "zone", "dnssec", "signcli.test")
+    assert re.search(r"^denial\s+nsec3$", show, re.M) and "192.0.2.2@5353" in show, show
+    table = [r for r in rows(show) if r and r[0].isdigit() and len(r) == 5]
+    assert len(table) == 1 and table[0][1:4] == ["csk", "ecdsap256sha256", "active"], table
+    assert re.search(r"^signcli\.test\. IN DS %s 13 2 [0-9A-F]{64}$" % table[0][0], show, re.M), show
+    assert "PRIVATE" not in show and "-----" not in show
+    journal = rows(ok(srv, "zone", "key-journal", "signcli.test"))
+    assert journal[0] == ["TIME", "TAG", "FROM", "TO", "REASON"], journal
+    assert journal[1][1:4] == [table[0][0], "generated", "active"] and "published and signing" in journal[1][4]
+    assert journal[2][1:4] == [table[0][0], "-", "generated"] and "signing enabled by alice" in journal[2][4]
+    assert '"state": "signed"' in ok(srv, "--json", "zone", "dnssec", "signcli.test")
+    assert [r for r in srv.served("signcli.test", "DNSKEY")], "no DNSKEY served"

@@ -390,6 +390,135 @@ static void test_resign_keeps_others(void **state)
 	keys_free(&ks);
 }
 
+/* Every RRSIG expiration of z (seconds after NOW, RFC 1982), into v (cap), their number. */
+static size_t expirations(const struct zone *z, int64_t *v, size_t cap)
+{
+	const struct zone_node **nodes;
+	size_t nn, n = 0;
+	assert_int_equal(zone_nodes_sorted(z, &nodes, &nn), 0);
+	for (size_t i = 0; i < nn; i++) {
+		for (uint16_t k = 0; k < nodes[i]->nrrsets; k++) {
+			const struct rrset *rs = &nodes[i]->rrsets[k];
+			const uint8_t *rec = rs->rdata;
+			for (uint16_t r = 0; rs->type == RR_RRSIG && r < rs->count; r++, rec = rdata_next(rec)) {
+				struct dnssec_rrsig sig;
+				assert_int_equal(dnssec_rrsig_parse(rdata_bytes(rec), rdata_len(rec), &sig), 0);
+				assert_true(n < cap);
+				v[n++] = (int32_t)(sig.expiration - (uint32_t)NOW);
+			}
+		}
+	}
+	free(nodes);
+	return n;
+}
+
+/* Every RRSIG of z verifies at now with the key of its tag. */
+static void verify_all(const struct zone *z, const struct keyset *ks, int64_t now)
+{
+	const struct zone_node **nodes;
+	size_t nn, checked = 0;
+	char err[256];
+	struct dnssec_scratch s;
+	dnssec_scratch_init(&s);
+	assert_int_equal(zone_nodes_sorted(z, &nodes, &nn), 0);
+	for (size_t i = 0; i < nn; i++) {
+		const struct zone_node *n = nodes[i];
+		for (uint16_t k = 0; k < n->nrrsets; k++) {
+			const struct rrset *rs = &n->rrsets[k], *g = NULL;
+			if (rs->type == RR_RRSIG || !(g = zone_node_rrsig(n, rs->type)))
+				continue;
+			struct dnssec_rrset set = {n->owner, rs->type, rs->ttl, rs->count, rs->rdata, rs->rdata_size};
+			const uint8_t *rec = g->rdata;
+			for (uint16_t r = 0; r < g->count; r++, rec = rdata_next(rec), checked++) {
+				struct dnssec_rrsig sig;
+				assert_int_equal(dnssec_rrsig_parse(rdata_bytes(rec), rdata_len(rec), &sig), 0);
+				const struct dnssec_key *key = key_by_tag(ks, sig.key_tag);
+				assert_non_null(key);
+				if (dnssec_verify(key, &set, rdata_bytes(rec), rdata_len(rec), now, &s, err,
+				                  sizeof(err)) < 0)
+					fail_msg("%s", err);
+			}
+		}
+	}
+	assert_true(checked > 10);
+	free(nodes);
+	dnssec_scratch_free(&s);
+}
+
+/* Jitter spreads expirations within [validity - jitter, validity]; a refresh re-signs exactly what
+ * expires within refresh (the rest byte for byte), reports the next expiration, and leaves a zone
+ * every signature of which still verifies and has more than refresh left. */
+static void test_refresh_and_jitter(void **state)
+{
+	(void)state;
+	struct keyset ks;
+	keys_make(&ks, DNSSEC_ALG_ED25519, false);
+	struct dnssec_zone_policy p = policy(true);
+	p.validity = 1000;
+	p.jitter = 400;
+	struct zone *z = signed_zone(load(ZONE), &ks, &p, NULL);
+	int64_t exp[256], lo = INT64_MAX, hi = 0;
+	size_t n = expirations(z, exp, 256);
+	size_t distinct = 0;
+	for (size_t i = 0; i < n; i++) {
+		lo = exp[i] < lo ? exp[i] : lo;
+		hi = exp[i] > hi ? exp[i] : hi;
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = exp[j] == exp[i];
+		distinct += !seen;
+	}
+	assert_true(lo >= 600 && hi <= 1000);
+	assert_true(distinct > 3); /* spread, not all at one moment */
+	assert_int_equal(dnssec_zone_next_expiry(z, NOW), NOW + lo);
+
+	/* at NOW + 300 with refresh 500: due are those expiring by NOW + 800 */
+	int64_t at = NOW + 300, next = 0;
+	size_t due = 0;
+	for (size_t i = 0; i < n; i++)
+		due += exp[i] <= 800;
+	struct nsec_changes ch = {0};
+	char err[256];
+	p.jitter = 0; /* the new ones expire at at + 1000 exactly */
+	assert_int_equal(dnssec_zone_refresh(z, ks.k, ks.n, &p, at, 500, &ch, &next, err, sizeof(err)), 0);
+	assert_true(due > 0 && due < n);
+	assert_true(ch.n > 0);
+	for (size_t i = 0; i < ch.n; i++)
+		assert_int_equal(ch.v[i].type, RR_RRSIG);
+	z = advance(z, ch.v, ch.n);
+	nsec_changes_free(&ch);
+	int64_t after[256];
+	assert_int_equal(expirations(z, after, 256), n);
+	int64_t least = INT64_MAX;
+	size_t renewed = 0;
+	for (size_t i = 0; i < n; i++) {
+		assert_true(after[i] > 800); /* nothing left that expires within refresh */
+		renewed += after[i] == 1300;
+		least = after[i] < least ? after[i] : least;
+	}
+	assert_int_equal(renewed, due);
+	assert_int_equal(next, NOW + least);
+	verify_all(z, &ks, at);
+	/* nothing due: no change, the same next */
+	int64_t again = 0;
+	assert_int_equal(dnssec_zone_refresh(z, ks.k, ks.n, &p, at, 500, &ch, &again, err, sizeof(err)), 0);
+	assert_int_equal(ch.n, 0);
+	assert_int_equal(again, next);
+	/* a key that no longer signs: everything it made is due, whatever its expiration */
+	struct keyset other;
+	keys_make(&other, DNSSEC_ALG_ED25519, false);
+	assert_int_equal(dnssec_zone_refresh(z, other.k, other.n, &p, at, 500, &ch, &again, err, sizeof(err)), 0);
+	assert_true(ch.n > 0);
+	nsec_changes_free(&ch);
+	keys_free(&other);
+	/* jitter at or above validity is refused */
+	p.jitter = p.validity;
+	assert_int_equal(dnssec_zone_refresh(z, ks.k, ks.n, &p, at, 500, &ch, &again, err, sizeof(err)), TERN_EINVAL);
+	assert_non_null(strstr(err, "jitter"));
+	zone_free(z);
+	keys_free(&ks);
+}
+
 /* ---- random batches: re-signing equals signing from scratch ---- */
 
 static const char *POOL[] = {"www",   "a.b.c", "b.c",    "c",         "x.a.b.c", "sub", "ns.sub", "deep.ns.sub",
@@ -520,10 +649,15 @@ static void test_resign_random_nsec3(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sign_nsec_ecdsa),    cmocka_unit_test(test_sign_nsec3_ed25519),
-	    cmocka_unit_test(test_sign_csk),           cmocka_unit_test(test_sign_switch_chain),
-	    cmocka_unit_test(test_sign_refused),       cmocka_unit_test(test_resign_keeps_others),
-	    cmocka_unit_test(test_resign_random_nsec), cmocka_unit_test(test_resign_random_nsec3),
+	    cmocka_unit_test(test_sign_nsec_ecdsa),
+	    cmocka_unit_test(test_sign_nsec3_ed25519),
+	    cmocka_unit_test(test_sign_csk),
+	    cmocka_unit_test(test_sign_switch_chain),
+	    cmocka_unit_test(test_sign_refused),
+	    cmocka_unit_test(test_resign_keeps_others),
+	    cmocka_unit_test(test_refresh_and_jitter),
+	    cmocka_unit_test(test_resign_random_nsec),
+	    cmocka_unit_test(test_resign_random_nsec3),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

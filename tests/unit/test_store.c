@@ -154,7 +154,7 @@ static void test_schema_and_reopen(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t a[NAME_MAXLEN], o[NAME_MAXLEN];
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 4);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 5);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
 	                                "('zones', 'rrsets', 'journal', 'proposals', 'past_serials')"),
@@ -169,7 +169,7 @@ static void test_schema_and_reopen(void **state)
 
 	reopen(f);
 	reopen(f); /* migrations do not run twice */
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 4);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 5);
 	struct store_zone z;
 	assert_int_equal(store_zone_get(store_latest(f->st), N(a, "EXAMPLE.com."), &z, f->err, sizeof(f->err)), 0);
 	assert_memory_equal(z.apex, "\7example\3com", 13);
@@ -194,7 +194,7 @@ static void test_schema_and_reopen(void **state)
 	assert_int_equal(store_open_sqlite(f->db, &f->st, f->err, sizeof(f->err)), TERN_ECONFIG);
 	assert_null(f->st);
 	assert_non_null(strstr(f->err, "schema version 99 is newer"));
-	raw_exec(f->db, "UPDATE schema_version SET version = 4");
+	raw_exec(f->db, "UPDATE schema_version SET version = 5");
 	reopen(f);
 }
 
@@ -794,12 +794,13 @@ static void test_migration_from_v1(void **state)
 	                "CREATE INDEX journal_by_zone ON journal (zone_id, id);"
 	                "CREATE INDEX journal_by_serial ON journal (zone_id, serial_from);"
 	                "ALTER TABLE zones DROP COLUMN journal_seq;"
-	                "UPDATE schema_version SET version = 1;");
+	                "UPDATE schema_version SET version = 1;"
+	                "DROP TABLE dnssec_zones; DROP TABLE dnssec_keys; DROP TABLE dnssec_key_journal;");
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM journal WHERE id IN (11, 12, 21)"), 3);
 
 	raw_exec(f->db, "DROP TABLE past_serials; ALTER TABLE rrsets DROP COLUMN ttls;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 4);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 5);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name IN ('journal_by_zone',"
 	                                " 'journal_v2', 'journal_v1')"),
 	                 0);
@@ -890,11 +891,11 @@ static void test_migration_from_v2(void **state)
 	commit(f, t);
 	store_close(f->st);
 	f->st = NULL;
-	raw_exec(
-	    f->db,
-	    "DROP TABLE past_serials; ALTER TABLE rrsets DROP COLUMN ttls; UPDATE schema_version SET version = 2;");
+	raw_exec(f->db,
+	         "DROP TABLE past_serials; ALTER TABLE rrsets DROP COLUMN ttls; UPDATE schema_version SET version = 2;"
+	         "DROP TABLE dnssec_zones; DROP TABLE dnssec_keys; DROP TABLE dnssec_key_journal;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 4);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 5);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM past_serials"), 0);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets"), 1);
 	assert_int_equal(read_from(f, 6, &got), 0);
@@ -931,9 +932,10 @@ static void test_rrset_ttls_and_migration_from_v3(void **state)
 	commit(f, t);
 	store_close(f->st);
 	f->st = NULL;
-	raw_exec(f->db, "ALTER TABLE rrsets DROP COLUMN ttls; UPDATE schema_version SET version = 3;");
+	raw_exec(f->db, "ALTER TABLE rrsets DROP COLUMN ttls; UPDATE schema_version SET version = 3;"
+	                "DROP TABLE dnssec_zones; DROP TABLE dnssec_keys; DROP TABLE dnssec_key_journal;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 4);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 5);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets WHERE ttls IS NULL"), 1);
 	struct store_rrset rs;
 	assert_int_equal(store_rrset_get(store_latest(f->st), N(a, "example.com."), N(o, "www.example.com."), RR_A, &rs,
@@ -1418,12 +1420,138 @@ static void test_rr_list_codec(void **state)
 	}
 }
 
+/* ---- DNSSEC rows ---- */
+
+struct keys_seen {
+	size_t n, with_pem;
+	uint16_t tags[4];
+};
+
+static int key_seen(const struct store_key *k, void *arg)
+{
+	struct keys_seen *ks = arg;
+	ks->tags[ks->n++] = k->tag;
+	if (k->pem) {
+		ks->with_pem++;
+		assert_true(k->pem_len == 8 && memcmp(k->pem, "PEM-TEXT", 8) == 0);
+	}
+	assert_int_equal(k->dnskey_len, 4);
+	assert_int_equal(k->state, STORE_KEY_ACTIVE);
+	assert_int_equal(k->ready, 1234);
+	return 0;
+}
+
+static int event_seen(const struct store_key_event *e, void *arg)
+{
+	size_t *n = arg;
+	assert_int_equal(e->from, 0);
+	assert_int_equal(e->to, STORE_KEY_ACTIVE);
+	assert_string_equal(e->reason, "signing enabled");
+	(*n)++;
+	return 0;
+}
+
+static void test_dnssec_rows(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[NAME_MAXLEN];
+	struct store_txn *t = begin(f);
+	create_zone(f, t, "signed.example.", "tenant-1", 1);
+	struct store_dnssec d = {.state = STORE_DNSSEC_SIGNING};
+	dnssec_policy_default(&d.policy);
+	d.policy.nsec.nsec3 = true;
+	d.policy.csk = true;
+	d.policy.nparents = 2;
+	strcpy(d.policy.parents[0], "192.0.2.1");
+	strcpy(d.policy.parents[1], "2001:db8::1@5353");
+	strcpy(d.policy.name, "fast");
+	struct store_dnssec got;
+	assert_int_equal(store_dnssec_get(t, N(a, "signed.example."), &got, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	assert_int_equal(store_dnssec_put(t, a, &d, f->err, sizeof(f->err)), 0);
+	for (uint16_t tag = 1; tag <= 2; tag++) {
+		struct store_key k = {.tag = tag,
+		                      .algorithm = 13,
+		                      .flags = 257,
+		                      .role = STORE_KEY_CSK,
+		                      .dnskey = {1, 1, 3, 13},
+		                      .dnskey_len = 4,
+		                      .pem = "PEM-TEXT",
+		                      .pem_len = 8,
+		                      .state = STORE_KEY_ACTIVE,
+		                      .ready = 1234};
+		assert_int_equal(store_key_add(t, a, &k, "signing enabled", f->err, sizeof(f->err)), 0);
+		assert_true(k.id > 0);
+	}
+	struct store_key none = {.tag = 3, .dnskey_len = 4, .role = STORE_KEY_ZSK, .state = STORE_KEY_ACTIVE};
+	assert_int_equal(store_key_add(t, a, &none, "x", f->err, sizeof(f->err)), TERN_EINVAL); /* no private key */
+	commit(f, t);
+
+	assert_int_equal(store_dnssec_get(store_latest(f->st), a, &got, f->err, sizeof(f->err)), 0);
+	d.updated = got.updated;
+	assert_int_equal(got.state, STORE_DNSSEC_SIGNING);
+	assert_memory_equal(&got.policy.nsec, &d.policy.nsec, sizeof(d.policy.nsec));
+	assert_true(got.policy.csk && got.policy.cds);
+	assert_int_equal(got.policy.rrsig_lifetime, d.policy.rrsig_lifetime);
+	assert_int_equal(got.policy.nparents, 2);
+	assert_string_equal(got.policy.parents[1], "2001:db8::1@5353");
+	assert_string_equal(got.policy.name, "fast");
+	struct keys_seen ks = {0};
+	assert_int_equal(store_key_foreach(store_latest(f->st), a, false, key_seen, &ks, f->err, sizeof(f->err)), 0);
+	assert_true(ks.n == 2 && ks.with_pem == 0 && ks.tags[0] == 1 && ks.tags[1] == 2);
+	ks = (struct keys_seen){0};
+	assert_int_equal(store_key_foreach(store_latest(f->st), a, true, key_seen, &ks, f->err, sizeof(f->err)), 0);
+	assert_true(ks.n == 2 && ks.with_pem == 2);
+	size_t events = 0;
+	struct store_page page;
+	assert_int_equal(
+	    store_key_journal(store_latest(f->st), a, 0, 1, event_seen, &events, &page, f->err, sizeof(f->err)), 0);
+	assert_true(events == 1 && page.more);
+	assert_int_equal(store_key_journal(store_latest(f->st), a, page.next_id, 10, event_seen, &events, &page, f->err,
+	                                   sizeof(f->err)),
+	                 0);
+	assert_true(events == 2 && !page.more);
+
+	/* a key's state and times move on, journaled when the state changes */
+	t = begin(f);
+	struct store_key moved = {.id = 1, .tag = 1, .state = STORE_KEY_RETIRED, .ready = 1234, .retired = 99};
+	assert_int_equal(store_key_update(t, a, &moved, STORE_KEY_ACTIVE, "rolled", f->err, sizeof(f->err)), 0);
+	moved.id = 999;
+	assert_int_equal(store_key_update(t, a, &moved, STORE_KEY_ACTIVE, "x", f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	commit(f, t);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_keys WHERE state = 'retired' AND retire_at = 99"),
+	                 1);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_key_journal WHERE from_state = 'active' AND "
+	                                "to_state = 'retired' AND reason = 'rolled' AND key_tag = 1"),
+	                 1);
+	t = begin(f);
+	assert_int_equal(store_key_update(t, a, &(struct store_key){.id = 2, .state = STORE_KEY_ACTIVE, .ready = 1234},
+	                                  STORE_KEY_ACTIVE, "same", f->err, sizeof(f->err)),
+	                 0);
+	commit(f, t);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_key_journal"), 3); /* no entry for no move */
+
+	/* the state moves on; deleting the zone takes every row with it */
+	t = begin(f);
+	d.state = STORE_DNSSEC_SIGNED;
+	assert_int_equal(store_dnssec_put(t, a, &d, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_int_equal(store_dnssec_get(store_latest(f->st), a, &got, f->err, sizeof(f->err)), 0);
+	assert_int_equal(got.state, STORE_DNSSEC_SIGNED);
+	t = begin(f);
+	assert_int_equal(store_zone_delete(t, a, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_keys"), 0);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_key_journal"), 0);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_zones"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_schema_and_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_past_serials, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dnssec_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_from_v2, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rrset_ttls_and_migration_from_v3, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_zone_crud, setup, teardown),

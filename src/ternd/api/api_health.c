@@ -94,6 +94,22 @@ void api_metrics(void *ctx, const struct http_request *req, struct http_response
 	text_printf(&m, "tern_zones %zu\n", t.zones);
 	prom_family(&m, "tern_records", "gauge", "Records served.");
 	text_printf(&m, "tern_records %zu\n", t.records);
+	if (a->change) {
+		struct change_dnssec_totals d;
+		change_dnssec_totals(a->change, &d);
+		prom_family(&m, "tern_dnssec_zones", "gauge", "API zones with DNSSEC signing, by state.");
+		text_printf(&m, "tern_dnssec_zones{state=\"signed\"} %zu\n", d.signed_zones);
+		text_printf(&m, "tern_dnssec_zones{state=\"signing\"} %zu\n", d.signing);
+		text_printf(&m, "tern_dnssec_zones{state=\"failing\"} %zu\n", d.failing);
+		prom_family(&m, "tern_dnssec_next_refresh_seconds", "gauge",
+		            "When the earliest signatures come due for refresh (Unix time; 0: none).");
+		text_printf(&m, "tern_dnssec_next_refresh_seconds %lld\n", (long long)d.next_refresh);
+		prom_family(&m, "tern_dnssec_jobs_total", "counter", "Signer jobs since start, by kind and outcome.");
+		text_printf(&m, "tern_dnssec_jobs_total{job=\"sign\"} %llu\n", (unsigned long long)d.signed_total);
+		text_printf(&m, "tern_dnssec_jobs_total{job=\"refresh\"} %llu\n",
+		            (unsigned long long)d.refreshed_total);
+		text_printf(&m, "tern_dnssec_jobs_total{job=\"failed\"} %llu\n", (unsigned long long)d.failed_total);
+	}
 	if (a->pops)
 		pops_metrics(a->pops, a->srv->zones, &m);
 	if (m.nomem)

@@ -125,6 +125,12 @@ bool api_parse_change(const uint8_t *apex, json_t *obj, const char *url_name, co
  * 422 naming both ("rrsets[j]" as the field) and returns false. */
 bool api_changes_distinct(const struct change_rrset *ch, size_t n, struct http_response *res);
 
+/* The policy a PUT .../dnssec body gives: the defaults (or conf's named policy "policy" names),
+ * then each field it sets, checked with dnssec_policy_check(). On failure writes a 400 naming the
+ * field and returns false. conf may be NULL (no named policies). */
+bool api_parse_dnssec_policy(json_t *body, const struct config *conf, struct dnssec_policy *p,
+                             struct http_response *res);
+
 /* The HTTP answer of a write the change module refused or failed (r->step): 400 for a broken rule
  * naming field when given (an import: "body"), else the change r->index names ("rrsets[i]" when n
  * > 1; "records" or "name" for one change), 404/409 for the zone or proposal, 500 when it cannot
@@ -157,3 +163,7 @@ void api_soa_put(void *ctx, const struct http_request *req, struct http_response
 void api_proposals_create(void *ctx, const struct http_request *req, struct http_response *res);
 void api_proposals_list(void *ctx, const struct http_request *req, struct http_response *res);
 void api_proposals_approve(void *ctx, const struct http_request *req, struct http_response *res);
+/* DNSSEC routes (api_dnssec.c). */
+void api_dnssec_get(void *ctx, const struct http_request *req, struct http_response *res);
+void api_dnssec_put(void *ctx, const struct http_request *req, struct http_response *res);
+void api_dnssec_journal(void *ctx, const struct http_request *req, struct http_response *res);

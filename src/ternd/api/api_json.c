@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/dnssec_policy.h"
 #include "lib/error.h"
 #include "lib/rr.h"
 #include "lib/rrtext.h"
@@ -270,4 +271,168 @@ bool api_changes_distinct(const struct change_rrset *ch, size_t n, struct http_r
 	           "(give its final records in one change)",
 	           first, again, type, owner);
 	return false;
+}
+
+/* ---- a DNSSEC policy (PUT /zones/{zone}/dnssec) ---- */
+
+/* A duration or TTL field: a JSON integer of seconds (the check bounds it). */
+static bool seconds(json_t *v, const char *key, uint32_t *out, struct http_response *res)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX) {
+		http_error(res, 400, key, "must be a whole number of seconds (0 to %u)", DNSSEC_POLICY_SECONDS_MAX);
+		return false;
+	}
+	*out = (uint32_t)json_integer_value(v);
+	return true;
+}
+
+static bool boolean(json_t *v, const char *key, bool *out, struct http_response *res)
+{
+	if (!json_is_boolean(v)) {
+		http_error(res, 400, key, "must be true or false");
+		return false;
+	}
+	*out = json_is_true(v);
+	return true;
+}
+
+/* The configuration's named policy, copied into p. */
+static bool named_policy(const struct config *conf, json_t *v, struct dnssec_policy *p, struct http_response *res)
+{
+	if (!json_is_string(v)) {
+		http_error(res, 400, "policy", "must be the name of a policy of the configuration's dnssec-policies");
+		return false;
+	}
+	for (size_t i = 0; conf && i < conf->ndnssec_policies; i++) {
+		if (strcmp(conf->dnssec_policies[i].policy.name, json_string_value(v)) == 0) {
+			*p = conf->dnssec_policies[i].policy;
+			return true;
+		}
+	}
+	http_error(res, 400, "policy", "no policy \"%.64s\" in the configuration's dnssec-policies",
+	           json_string_value(v));
+	return false;
+}
+
+bool api_parse_dnssec_policy(json_t *body, const struct config *conf, struct dnssec_policy *p,
+                             struct http_response *res)
+{
+	dnssec_policy_default(p);
+	if (!json_is_object(body)) {
+		http_error(res, 400, NULL, "body must be a JSON object");
+		return false;
+	}
+	json_t *named = json_object_get(body, "policy");
+	if (named && !named_policy(conf, named, p, res))
+		return false;
+	const char *key;
+	json_t *v;
+	char err[256];
+	json_object_foreach(body, key, v)
+	{
+		bool ok = true;
+		if (strcmp(key, "policy") == 0) {
+			continue;
+		} else if (strcmp(key, "algorithm") == 0) {
+			char num[8];
+			const char *text = json_is_string(v) ? json_string_value(v) : NULL;
+			if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 255) {
+				snprintf(num, sizeof(num), "%d", (int)json_integer_value(v));
+				text = num;
+			}
+			if (!text) {
+				http_error(res, 400, key, "must be a name (ecdsap256sha256, ed25519) or a number");
+				return false;
+			}
+			if (dnssec_policy_alg_parse(text, &p->algorithm, err, sizeof(err)) < 0) {
+				http_error(res, 400, key, "%s", err);
+				return false;
+			}
+		} else if (strcmp(key, "denial") == 0) {
+			const char *d = json_is_string(v) ? json_string_value(v) : "";
+			if (strcmp(d, "nsec") != 0 && strcmp(d, "nsec3") != 0) {
+				http_error(res, 400, key, "must be \"nsec\" or \"nsec3\"");
+				return false;
+			}
+			p->nsec.nsec3 = strcmp(d, "nsec3") == 0;
+		} else if (strcmp(key, "nsec3-iterations") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535) {
+				http_error(res, 400, key, "must be a number (0: RFC 9276)");
+				return false;
+			}
+			p->nsec.iterations = (uint16_t)json_integer_value(v);
+		} else if (strcmp(key, "nsec3-salt") == 0) {
+			const char *salt = json_is_string(v) ? json_string_value(v) : NULL;
+			if (!salt) {
+				http_error(res, 400, key, "must be a string (\"\" or \"-\": none, RFC 9276)");
+				return false;
+			}
+			p->nsec.salt_len = strcmp(salt, "") == 0 || strcmp(salt, "-") == 0 ? 0 : 1;
+		} else if (strcmp(key, "nsec3-opt-out") == 0) {
+			ok = boolean(v, key, &p->nsec.optout, res);
+		} else if (strcmp(key, "keys") == 0) {
+			const char *k = json_is_string(v) ? json_string_value(v) : "";
+			if (strcmp(k, "csk") != 0 && strcmp(k, "ksk-zsk") != 0) {
+				http_error(res, 400, key, "must be \"ksk-zsk\" or \"csk\"");
+				return false;
+			}
+			p->csk = strcmp(k, "csk") == 0;
+			if (p->csk && !json_object_get(body, "zsk-lifetime"))
+				p->zsk_lifetime = 0; /* the default ZSK lifetime has no ZSK to apply to */
+		} else if (strcmp(key, "ksk-lifetime") == 0) {
+			ok = seconds(v, key, &p->ksk_lifetime, res);
+		} else if (strcmp(key, "zsk-lifetime") == 0) {
+			ok = seconds(v, key, &p->zsk_lifetime, res);
+		} else if (strcmp(key, "csk-lifetime") == 0) {
+			ok = seconds(v, key, &p->csk_lifetime, res);
+		} else if (strcmp(key, "dnskey-ttl") == 0) {
+			ok = seconds(v, key, &p->dnskey_ttl, res);
+		} else if (strcmp(key, "max-zone-ttl") == 0) {
+			ok = seconds(v, key, &p->max_zone_ttl, res);
+		} else if (strcmp(key, "propagation-delay") == 0) {
+			ok = seconds(v, key, &p->propagation_delay, res);
+		} else if (strcmp(key, "rrsig-lifetime") == 0) {
+			ok = seconds(v, key, &p->rrsig_lifetime, res);
+		} else if (strcmp(key, "rrsig-refresh") == 0) {
+			ok = seconds(v, key, &p->rrsig_refresh, res);
+		} else if (strcmp(key, "rrsig-jitter") == 0) {
+			ok = seconds(v, key, &p->rrsig_jitter, res);
+		} else if (strcmp(key, "rrsig-inception-offset") == 0) {
+			ok = seconds(v, key, &p->rrsig_inception, res);
+		} else if (strcmp(key, "cds") == 0) {
+			ok = boolean(v, key, &p->cds, res);
+		} else if (strcmp(key, "parents") == 0) {
+			size_t i;
+			json_t *e;
+			if (!json_is_array(v) || json_array_size(v) > DNSSEC_POLICY_PARENTS_MAX) {
+				http_error(res, 400, key,
+				           "must be a list of at most %d addresses (\"ADDRESS\" or \"ADDRESS@PORT\")",
+				           DNSSEC_POLICY_PARENTS_MAX);
+				return false;
+			}
+			p->nparents = 0;
+			json_array_foreach(v, i, e)
+			{
+				char field[32];
+				snprintf(field, sizeof(field), "parents[%zu]", i);
+				const char *t = json_is_string(e) ? json_string_value(e) : "";
+				if (dnssec_policy_parent_check(t, err, sizeof(err)) < 0) {
+					http_error(res, 400, field, "%s", err);
+					return false;
+				}
+				snprintf(p->parents[p->nparents++], sizeof(p->parents[0]), "%s", t);
+			}
+		} else {
+			http_error(res, 400, key, "unknown field");
+			return false;
+		}
+		if (!ok)
+			return false;
+	}
+	const char *field = NULL;
+	if (dnssec_policy_check(p, &field, err, sizeof(err)) < 0) {
+		http_error(res, 400, field, "%s", err);
+		return false;
+	}
+	return true;
 }

@@ -427,10 +427,10 @@ void api_zones_export(void *ctx, const struct http_request *req, struct http_res
 	if (api_zone_get(a, &c, req->params[0], &z, res) && api_whole_zone(&c, &z, false, res)) {
 		char err[256] = "", *text = NULL;
 		size_t len = 0;
-		pthread_mutex_lock(&a->change->lock); /* the snapshot stays while it is written out */
+		change_lock(a->change); /* the snapshot stays while it is written out */
 		const struct zone *cur = zones_get(a->srv->zones, z.apex);
 		int rc = cur ? rrtext_export_zone_text(cur, &text, &len, err, sizeof(err)) : TERN_ENOTFOUND;
-		pthread_mutex_unlock(&a->change->lock);
+		change_unlock(a->change);
 		if (rc == 0)
 			http_text(res, 200, "text/dns", text, len);
 		else

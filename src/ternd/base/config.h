@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "lib/name.h"
+#include "lib/dnssec_policy.h"
 #include "lib/tsig.h"
 
 struct config_listen {
@@ -102,6 +103,15 @@ struct config_transfer {
 	size_t nnotify;
 };
 
+/* A named DNSSEC policy of the dnssec-policies section, which API zones refer to by name. */
+struct config_dnssec_policy {
+	struct dnssec_policy policy; /* its name and values, checked (dnssec_policy_check) */
+	int denial, keys; /* read as enums, folded into policy */
+	struct config_listen *parents; /* read as addresses, copied into policy as text */
+	size_t nparents;
+	unsigned line;
+};
+
 struct config {
 	char *path;
 	struct config_listen *listen;
@@ -121,6 +131,8 @@ struct config {
 	struct config_pops pops; /* PoPs polled (control node); n = 0 when none */
 	struct config_key *keys; /* TSIG keys, in the order written */
 	size_t nkeys;
+	struct config_dnssec_policy *dnssec_policies; /* named DNSSEC policies for API zones */
+	size_t ndnssec_policies;
 };
 
 /* Whether addr falls in one of the prefixes. */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/dnssec.h"
+#include "lib/dnssec_policy.h"
 #include "lib/name.h"
 #include "lib/tsig.h"
 #include "ternd/base/config_impl.h"
@@ -16,6 +18,8 @@
 
 static const char *const log_levels[] = {"error", "warning", "info", "debug", NULL};
 static const char *const serial_policies[] = {"date", "increment", NULL};
+static const char *const denials[] = {"nsec", "nsec3", NULL};
+static const char *const key_schemes[] = {"ksk-zsk", "csk", NULL};
 
 static const struct cfg_item server_items[] = {
     {.name = "listen",
@@ -611,6 +615,140 @@ static bool finish_root(struct parse *p, void *base, const struct field *f, unsi
 	return true;
 }
 
+/* dnssec-policies[i]: a unique name, an algorithm Tern signs with, and values that can work
+ * together (dnssec_policy_check names the key at fault). */
+static bool finish_dnssec_policy(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
+{
+	enum { NAME = 0, ALG = 1, SALT = 4, ZSK = 8 };
+	struct config_dnssec_policy *dp = base;
+	struct dnssec_policy *pol = &dp->policy;
+	char why[256], q[QUOTE_BUF];
+	dp->line = line;
+	if (!f[NAME].value || !f[NAME].ok)
+		return false;
+	const char *name = cfg_scalar_text(f[NAME].value);
+	if (!name[0] || strlen(name) > DNSSEC_POLICY_NAME_MAX) {
+		cfg_perr(p, cfg_node_line(f[NAME].value), "%s.name: 1 to %d characters", where, DNSSEC_POLICY_NAME_MAX);
+		return false;
+	}
+	for (size_t i = 0; i < p->c->ndnssec_policies; i++) {
+		if (strcmp(p->c->dnssec_policies[i].policy.name, name) == 0) {
+			cfg_perr(p, cfg_node_line(f[NAME].value), "%s.name: duplicate policy %s (first at line %u)",
+			         where, cfg_quote(name, q, sizeof(q)), p->c->dnssec_policies[i].line);
+			return false;
+		}
+	}
+	snprintf(pol->name, sizeof(pol->name), "%s", name);
+	pol->algorithm = DNSSEC_ALG_ECDSAP256SHA256;
+	if (f[ALG].value &&
+	    dnssec_policy_alg_parse(cfg_scalar_text(f[ALG].value), &pol->algorithm, why, sizeof(why)) < 0) {
+		cfg_perr(p, cfg_node_line(f[ALG].value), "%s.algorithm: %s", where, why);
+		return false;
+	}
+	const char *salt = f[SALT].value ? cfg_scalar_text(f[SALT].value) : "";
+	pol->nsec.salt_len = salt[0] && strcmp(salt, "-") != 0 ? 1 : 0;
+	pol->nsec.nsec3 = dp->denial == 1;
+	pol->csk = dp->keys == 1;
+	if (pol->csk && !f[ZSK].value) /* zsk-lifetime's default has no ZSK to apply to */
+		pol->zsk_lifetime = 0;
+	pol->nparents = 0;
+	for (size_t i = 0; i < dp->nparents && i < DNSSEC_POLICY_PARENTS_MAX; i++)
+		snprintf(pol->parents[pol->nparents++], sizeof(pol->parents[0]), "%.63s", dp->parents[i].text);
+	if (dp->nparents > DNSSEC_POLICY_PARENTS_MAX)
+		pol->nparents = DNSSEC_POLICY_PARENTS_MAX + 1;
+	const char *field = NULL;
+	if (dnssec_policy_check(pol, &field, why, sizeof(why)) < 0) {
+		cfg_perr(p, line, "%s.%s: %s", where, field, why);
+		return false;
+	}
+	return true;
+}
+
+#define DP_AT(member) offsetof(struct config_dnssec_policy, member)
+#define DP_SECONDS(key, member, default, text)                                                                         \
+	{                                                                                                              \
+		.name = key, .type = CFG_UINT, .flags = R, .offset = DP_AT(policy.member), .size = 4, .min = 0,        \
+		.max = SECONDS_MAX, .def = default, .unit = "seconds", .help = text                                    \
+	}
+
+/* finish_dnssec_policy reads name, algorithm, nsec3-salt and zsk-lifetime by their place here. */
+static const struct cfg_item dnssec_policy_items[] = {
+    {.name = "name",
+     .type = CFG_STRING,
+     .flags = CFG_REQUIRED | R,
+     .offset = CFG_NONE,
+     .max = DNSSEC_POLICY_NAME_MAX,
+     .help = "the policy's name, which an API zone's PUT .../dnssec {\"policy\": NAME} refers to"},
+    {.name = "algorithm",
+     .type = CFG_STRING,
+     .flags = R,
+     .offset = CFG_NONE,
+     .def = "ecdsap256sha256",
+     .help = "ecdsap256sha256 (13) or ed25519 (15); RFC 8624's deprecated ones are refused"},
+    {.name = "denial",
+     .type = CFG_ENUM,
+     .flags = R,
+     .offset = DP_AT(denial),
+     .size = sizeof(int),
+     .names = denials,
+     .def = "nsec",
+     .help = "the denial chain: nsec or nsec3"},
+    {.name = "nsec3-iterations",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = DP_AT(policy.nsec.iterations),
+     .size = 2,
+     .min = 0,
+     .max = 65535,
+     .def = "0",
+     .help = "must be 0 (RFC 9276)"},
+    {.name = "nsec3-salt",
+     .type = CFG_STRING,
+     .flags = R,
+     .offset = CFG_NONE,
+     .def = "-",
+     .help = "must be \"-\" (none, RFC 9276)"},
+    {.name = "nsec3-opt-out",
+     .type = CFG_BOOL,
+     .flags = R,
+     .offset = DP_AT(policy.nsec.optout),
+     .def = "false",
+     .help = "NSEC3 opt-out (RFC 5155 6): unsigned delegations get no NSEC3"},
+    {.name = "keys",
+     .type = CFG_ENUM,
+     .flags = R,
+     .offset = DP_AT(keys),
+     .size = sizeof(int),
+     .names = key_schemes,
+     .def = "ksk-zsk",
+     .help = "a KSK and a ZSK, or one CSK"},
+    DP_SECONDS("ksk-lifetime", ksk_lifetime, "0", "KSK lifetime; 0 = never rolled"),
+    DP_SECONDS("zsk-lifetime", zsk_lifetime, "2592000", "ZSK lifetime; 0 = never rolled"),
+    DP_SECONDS("csk-lifetime", csk_lifetime, "0", "CSK lifetime (keys: csk); 0 = never rolled"),
+    DP_SECONDS("dnskey-ttl", dnskey_ttl, "3600", "TTL of the DNSKEY, CDS and CDNSKEY RRsets"),
+    DP_SECONDS("max-zone-ttl", max_zone_ttl, "86400",
+               "the largest TTL a signed zone's records may have (larger ones are refused); 0 = any"),
+    DP_SECONDS("propagation-delay", propagation_delay, "3600", "from the primary to every secondary"),
+    DP_SECONDS("rrsig-lifetime", rrsig_lifetime, "1209600", "validity of a signature; above refresh + jitter"),
+    DP_SECONDS("rrsig-refresh", rrsig_refresh, "604800", "signatures expiring within this are made anew"),
+    DP_SECONDS("rrsig-jitter", rrsig_jitter, "43200", "each signature expires up to this much earlier, at random"),
+    DP_SECONDS("rrsig-inception-offset", rrsig_inception, "3600", "inception this long before signing"),
+    {.name = "cds",
+     .type = CFG_BOOL,
+     .flags = R,
+     .offset = DP_AT(policy.cds),
+     .def = "true",
+     .help = "publish CDS and CDNSKEY (RFC 7344) for the KSK or CSK"},
+    {.name = "parents",
+     .type = CFG_ADDRS,
+     .flags = R | CFG_SCALAR_OK,
+     .offset = DP_AT(parents),
+     .count = DP_AT(nparents),
+     .unit = "address",
+     .help = "the parent zone's servers, asked for the DS (stored; polled by a later version)"},
+    {0},
+};
+
 /* The top level, in the order sections are read: keys before zones and transfer (which name
  * keys), api before pops and catalog (which need it), zones before catalog. */
 static const struct cfg_item root_items[] = {
@@ -637,6 +775,16 @@ static const struct cfg_item root_items[] = {
      .finish = finish_zone,
      .unit = "zone",
      .help = "the zones served from files, and the secondary zones"},
+    {.name = "dnssec-policies",
+     .type = CFG_LIST,
+     .flags = R,
+     .offset = CONFIG_AT(dnssec_policies),
+     .size = sizeof(struct config_dnssec_policy),
+     .count = CONFIG_AT(ndnssec_policies),
+     .items = dnssec_policy_items,
+     .finish = finish_dnssec_policy,
+     .unit = "policy",
+     .help = "named DNSSEC signing policies that API zones refer to"},
     {.name = "api", .type = CFG_SECTION, .offset = CONFIG_AT(api), .items = api_items, .finish = finish_api},
     {.name = "transfer", .type = CFG_SECTION, .offset = CONFIG_AT(transfer), .items = transfer_items},
     {.name = "pops", .type = CFG_SECTION, .offset = CONFIG_AT(pops), .items = pops_items, .finish = finish_pops},

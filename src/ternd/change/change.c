@@ -3,6 +3,7 @@
  * zones created, deleted and locked the same way. A failure at any step is reported, never
  * ignored. */
 #include "ternd/change/change.h"
+#include "ternd/change/change_impl.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,14 +12,36 @@
 
 #include "lib/error.h"
 #include "lib/rr.h"
+#include "lib/rrtext.h"
 #include "ternd/base/log.h"
+#include "ternd/base/rcu.h"
 
 void change_init(struct change *c, struct zones *zones, struct store *store, unsigned journal_keep)
 {
 	c->zones = zones;
 	c->store = store;
 	c->journal_keep = journal_keep;
+	c->signer = NULL;
 	pthread_mutex_init(&c->lock, NULL);
+	if (change_dnssec_init(c) < 0)
+		log_error("DNSSEC signing is unavailable: out of memory");
+}
+
+void change_lock(struct change *c)
+{
+	if (pthread_mutex_trylock(&c->lock) == 0)
+		return;
+	bool online = rcu_read_ongoing();
+	if (online)
+		rcu_thread_offline();
+	pthread_mutex_lock(&c->lock);
+	if (online)
+		rcu_thread_online();
+}
+
+void change_unlock(struct change *c)
+{
+	pthread_mutex_unlock(&c->lock);
 }
 
 void change_set_journal_keep(struct change *c, unsigned keep)
@@ -28,6 +51,7 @@ void change_set_journal_keep(struct change *c, unsigned keep)
 
 void change_destroy(struct change *c)
 {
+	change_dnssec_destroy(c);
 	pthread_mutex_destroy(&c->lock);
 }
 
@@ -155,12 +179,12 @@ static int check_rows(struct store_txn *t, const struct change_request *rq, cons
 /* Every row of the write, in the open transaction t: the RRsets, the serial, the journal entry
  * (trimmed now and then) and the proposal's status. */
 static int store_write(struct change *c, struct store_txn *t, const struct change_request *rq,
-                       const struct change_set *set, const struct store_journal_entry *e, const char *name,
+                       const struct zone_change *list, size_t n, const struct store_journal_entry *e, const char *name,
                        struct change_result *r)
 {
 	char err[512] = "";
-	for (size_t i = 0; i < set->n; i++) {
-		const struct zone_change *x = &set->all[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct zone_change *x = &list[i];
 		int rc = x->count ? store_rrset_put_ttls(t, rq->apex, x->owner, x->type, x->ttl, x->ttls, x->rdata,
 		                                         x->rdata_size, err, sizeof(err))
 		                  : store_rrset_delete(t, rq->apex, x->owner, x->type, err, sizeof(err));
@@ -185,6 +209,60 @@ static int store_write(struct change *c, struct store_txn *t, const struct chang
 	return 0;
 }
 
+/* A signed zone: producer changes of the signer's types are refused (owner and type named); an
+ * import's deletions of them (the file has no signatures) are dropped from *imported, whose
+ * length is *nimp. */
+/* Whether an import's change puts back the RRset cur holds, record for record (re-signing it would
+ * only churn its signatures). */
+static bool unchanged(const struct zone *cur, const struct change_rrset *x)
+{
+	const struct zone_node *n = zone_find(cur, x->owner, name_len(x->owner));
+	const struct rrset *rs = n && x->count ? zone_node_rrset(n, x->type) : NULL;
+	if (!rs || x->ttls || rs->ttl != x->ttl || rs->count != x->count || rs->rdata_size != x->rdata_size)
+		return false;
+	return memcmp(rs->rdata, x->rdata, x->rdata_size) == 0;
+}
+
+static int check_signer_types(const struct zone *cur, const struct change_rrset *ch, size_t n,
+                              struct change_rrset **imported, size_t *nimp, struct change_result *r)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (nimp && !change_dnssec_type(ch[i].type) && unchanged(cur, &ch[i])) {
+			free((void *)ch[i].rdata); /* an import's RRset as it is: no change, no new signatures */
+			free((void *)ch[i].ttls);
+			continue;
+		}
+		if (!change_dnssec_type(ch[i].type)) {
+			if (nimp)
+				(*imported)[keep++] = ch[i];
+			continue;
+		}
+		if (nimp && ch[i].count == 0) { /* a signer's RRset the imported file lacks: it stays */
+			free((void *)ch[i].rdata);
+			free((void *)ch[i].ttls);
+			continue;
+		}
+		char owner[NAME_MAXLEN * 4 + 1], type[16];
+		name_to_text(ch[i].owner, owner, sizeof(owner));
+		const char *tn = rrtext_type_to_text(ch[i].type, type, sizeof(type)) < 0 ? "TYPE?" : type;
+		if (nimp) { /* the rest of the list is freed as the import's */
+			for (size_t j = i; j < n; j++)
+				(*imported)[keep++] = ch[j];
+			*nimp = keep;
+			r->index = CHANGE_NO_INDEX;
+		} else {
+			r->index = i;
+		}
+		return fail(r, CHANGE_REFUSED, TERN_EZONE,
+		            "%s %s: the zone is signed, and its %s records are the signer's (they cannot be changed)",
+		            owner, tn, tn);
+	}
+	if (nimp)
+		*nimp = keep;
+	return 0;
+}
+
 int change_commit(struct change *c, const struct change_request *rq, struct change_result *r)
 {
 	*r = (struct change_result){.index = CHANGE_NO_INDEX};
@@ -198,7 +276,8 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 	struct zone *next = NULL;
 	struct store_txn *t = NULL;
 	struct store_zone zone;
-	pthread_mutex_lock(&c->lock);
+	struct nsec_changes signed_out = {0};
+	change_lock(c);
 	const struct zone *cur = zones_get(c->zones, rq->apex);
 	if (!cur) {
 		fail(r, CHANGE_UNSERVED, TERN_ENOTFOUND,
@@ -216,6 +295,16 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 	}
 	if (check_soa(cur, ch, n, name, r) < 0)
 		goto out;
+	struct signed_zone *sz = change_dnssec_find(c, rq->apex);
+	if (sz && (change_dnssec_check_write(sz, r) < 0 ||
+	           check_signer_types(cur, ch, n, &imported, rq->import ? &r->changes : NULL, r) < 0 ||
+	           change_dnssec_check_ttls(sz, rq->import ? imported : ch, rq->import ? r->changes : n,
+	                                    rq->import != NULL, r) < 0))
+		goto out;
+	if (rq->import) {
+		ch = imported;
+		n = r->changes;
+	}
 	if (store_begin(c->store, &t, err, sizeof(err)) < 0) {
 		store_failed(r, name, err);
 		goto out;
@@ -238,10 +327,21 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 		     ae.msg[0] ? ae.msg : tern_strerror(rc));
 		goto out;
 	}
+	/* a signed zone: the changes signed (data, the chain, signatures), and that version instead */
+	const struct zone_change *list = set.all;
+	size_t nlist = set.n;
+	if (sz && change_dnssec_live(sz)) {
+		zone_discard(next);
+		next = NULL;
+		if (change_dnssec_resign(c, sz, cur, set.all, set.n, &signed_out, &next, r) < 0)
+			goto out;
+		list = signed_out.v;
+		nlist = signed_out.n;
+	}
 	/* the journal: the RRsets that differ between the served version and the next, as they were
 	 * and as they become (RFC 1995), so the previous version plus the entry is the next one (an
 	 * import journals only the RRsets the file changes) */
-	rc = zone_diff(cur, next, set.all, set.n, journal_rrset, &jl);
+	rc = zone_diff(cur, next, list, nlist, journal_rrset, &jl);
 	if (rc < 0) {
 		fail(r, CHANGE_JOURNAL, rc, "%s", tern_strerror(rc));
 		goto out;
@@ -253,7 +353,7 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 	                                .removed_len = jl.rlen,
 	                                .added = jl.added,
 	                                .added_len = jl.alen};
-	if (store_write(c, t, rq, &set, &e, name, r) < 0)
+	if (store_write(c, t, rq, list, nlist, &e, name, r) < 0)
 		goto out;
 	rc = store_commit(t, err, sizeof(err));
 	t = NULL; /* freed by the commit, done or not */
@@ -276,10 +376,69 @@ out:
 		store_rollback(t);
 	zone_discard(next);
 	change_set_free(&set);
+	nsec_changes_free(&signed_out);
 	free(jl.removed);
 	free(jl.added);
 	change_rrsets_free(imported, r->changes);
-	pthread_mutex_unlock(&c->lock);
+	change_unlock(c);
+	return r->code;
+}
+
+int change_write_version(struct change *c, const uint8_t *apex, const struct zone *cur, struct zone *next,
+                         const struct zone_change *list, size_t n, uint32_t serial, const char *principal,
+                         change_rows_fn rows, void *rows_arg, struct change_result *r)
+{
+	char name[NAME_MAXLEN * 4 + 1], err[512] = "";
+	name_to_text(apex, name, sizeof(name));
+	struct journal_lists jl = {0};
+	struct store_txn *t = NULL;
+	struct store_zone zone;
+	struct change_request rq = {.apex = apex, .principal = principal};
+	int rc = zone_diff(cur, next, list, n, journal_rrset, &jl);
+	if (rc < 0) {
+		fail(r, CHANGE_JOURNAL, rc, "%s", tern_strerror(rc));
+		goto out;
+	}
+	if (store_begin(c->store, &t, err, sizeof(err)) < 0) {
+		store_failed(r, name, err);
+		goto out;
+	}
+	if (check_rows(t, &rq, name, &zone, r) < 0)
+		goto out;
+	struct store_journal_entry e = {.serial_from = cur->serial,
+	                                .serial_to = serial,
+	                                .principal = principal,
+	                                .removed = jl.removed,
+	                                .removed_len = jl.rlen,
+	                                .added = jl.added,
+	                                .added_len = jl.alen};
+	if (store_write(c, t, &rq, list, n, &e, name, r) < 0)
+		goto out;
+	if (rows && rows(t, rows_arg, err, sizeof(err)) < 0) {
+		store_failed(r, name, err);
+		goto out;
+	}
+	rc = store_commit(t, err, sizeof(err));
+	t = NULL;
+	if (rc < 0) {
+		store_failed(r, name, err);
+		goto out;
+	}
+	rc = zones_publish(c->zones, next);
+	if (rc < 0) {
+		log_error("zone %s: serial %u stored but not served: %s", name, serial, tern_strerror(rc));
+		fail(r, CHANGE_PUBLISH, rc, "serial %u is stored but could not be served: %s", serial,
+		     tern_strerror(rc));
+		goto out;
+	}
+	next = NULL;
+	r->serial = serial;
+out:
+	if (t)
+		store_rollback(t);
+	zone_discard(next);
+	free(jl.removed);
+	free(jl.added);
 	return r->code;
 }
 
@@ -330,7 +489,7 @@ int change_create(struct change *c, struct store_zone *sz, struct zone *z, struc
 	char name[NAME_MAXLEN * 4 + 1], err[512] = "";
 	name_to_text(sz->apex, name, sizeof(name));
 	struct store_txn *t = NULL;
-	pthread_mutex_lock(&c->lock);
+	change_lock(c);
 	struct store_all all = {NULL, sz->apex, err, sizeof(err)};
 	int rc = store_begin(c->store, &t, err, sizeof(err));
 	if (rc == 0)
@@ -376,7 +535,7 @@ out:
 	if (t)
 		store_rollback(t);
 	zone_free(z);
-	pthread_mutex_unlock(&c->lock);
+	change_unlock(c);
 	return r->code;
 }
 
@@ -385,13 +544,14 @@ int change_delete(struct change *c, const uint8_t *apex, struct change_result *r
 	*r = (struct change_result){.index = CHANGE_NO_INDEX};
 	char name[NAME_MAXLEN * 4 + 1], err[512] = "";
 	name_to_text(apex, name, sizeof(name));
-	pthread_mutex_lock(&c->lock);
+	change_lock(c);
 	int rc = store_delete(c, apex, err, sizeof(err));
 	if (rc == TERN_ENOTFOUND) {
 		fail(r, CHANGE_ZONE, rc, "%s", err);
 	} else if (rc < 0) {
 		store_failed(r, name, err);
 	} else {
+		change_dnssec_forget(c, apex);
 		/* a zone that failed to load at start is not served: nothing to take out */
 		rc = zones_remove(c->zones, apex);
 		if (rc < 0 && rc != TERN_ENOTFOUND) {
@@ -401,7 +561,7 @@ int change_delete(struct change *c, const uint8_t *apex, struct change_result *r
 			     tern_strerror(rc));
 		}
 	}
-	pthread_mutex_unlock(&c->lock);
+	change_unlock(c);
 	return r->code;
 }
 
@@ -412,7 +572,7 @@ int change_lock_zone(struct change *c, const uint8_t *apex, const char *reason, 
 	char name[NAME_MAXLEN * 4 + 1], err[512] = "";
 	name_to_text(apex, name, sizeof(name));
 	struct store_txn *t = NULL;
-	pthread_mutex_lock(&c->lock);
+	change_lock(c);
 	int rc = store_begin(c->store, &t, err, sizeof(err));
 	if (rc == 0)
 		rc = reason ? store_zone_lock(t, apex, reason, err, sizeof(err))
@@ -421,6 +581,8 @@ int change_lock_zone(struct change *c, const uint8_t *apex, const char *reason, 
 		store_rollback(t);
 	} else {
 		rc = store_commit(t, err, sizeof(err));
+		if (rc == 0 && !reason)
+			change_dnssec_kick(c, apex); /* a signing that met the lock need not wait for its retry */
 		if (rc == 0)
 			rc = store_zone_get(store_latest(c->store), apex, out, err, sizeof(err));
 	}
@@ -428,6 +590,6 @@ int change_lock_zone(struct change *c, const uint8_t *apex, const char *reason, 
 		fail(r, CHANGE_ZONE, rc, "%s", err);
 	else if (rc < 0)
 		store_failed(r, name, err);
-	pthread_mutex_unlock(&c->lock);
+	change_unlock(c);
 	return r->code;
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "lib/dnssec_policy.h"
 #include "lib/zone.h"
 #include "ternd/store/store.h"
 #include "ternd/zones/zones.h"
@@ -35,10 +36,16 @@ struct change {
 	struct store *store;
 	_Atomic unsigned journal_keep; /* journal entries kept per zone (older ones are trimmed) */
 	pthread_mutex_t lock;
+	struct change_signer *signer; /* the signed zones and the signing thread (change_dnssec.c) */
 };
 /* The writer of store's zones into zones. The caller (main, the composition root) owns store and
  * closes it after change_destroy(). */
 void change_init(struct change *c, struct zones *zones, struct store *store, unsigned journal_keep);
+/* Takes c->lock. An online RCU reader waits for it offline (and is online again once it has it):
+ * a holder may wait for a grace period (a publish that cannot hand its garbage over, out of
+ * memory), which an online waiter would block forever. So no RCU pointer is kept across it. */
+void change_lock(struct change *c);
+void change_unlock(struct change *c);
 void change_destroy(struct change *c);
 /* A reload's journal-keep, from the next write on (any thread). */
 void change_set_journal_keep(struct change *c, unsigned keep);
@@ -115,6 +122,46 @@ int change_delete(struct change *c, const uint8_t *apex, struct change_result *r
 /* Locks a zone against writes with reason (NULL: unlocks it); out gets the zone's row after. */
 int change_lock_zone(struct change *c, const uint8_t *apex, const char *reason, struct store_zone *out,
                      struct change_result *r);
+
+/* ---- DNSSEC: online signing of the store's zones (change_dnssec.c) ----
+ *
+ * A signed zone's every version is signed: change_commit() re-signs what a write changes
+ * (dnssec_zone_resign()), refusing producer changes to the signer's types; enabling signs the
+ * whole zone on the signer thread (ternd-signer) while the unsigned version keeps serving; the
+ * signer thread refreshes signatures as they come due. Everything it publishes goes through the
+ * same store transaction, journal entry and publish as any write. */
+
+/* Starts the signer thread (after change_load_all(): it signs zones left half-signed and arms the
+ * refresh of those loaded signed). 0 or TERN_EIO/TERN_ENOMEM with err. */
+int change_signer_start(struct change *c, char *err, size_t errlen);
+/* Enables (or changes) signing of a zone with policy p (checked by the caller with
+ * dnssec_policy_check()): keys made and stored when the zone has none, the policy stored with the
+ * state "signing", then the whole zone signed in the background. Refused (CHANGE_REFUSED, *field
+ * set): an algorithm or key scheme other than the keys the zone has (TERN_EEXIST, "algorithm" or
+ * "keys": that is a rollover); a record of the zone with a TTL above max-zone-ttl (TERN_EINVAL,
+ * "max-zone-ttl"). On a signed zone writes with such TTLs are refused too. */
+int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dnssec_policy *p, const char *principal,
+                         const char **field, struct change_result *r);
+/* What the signer thread knows of a zone: when its next signatures come due (0: none), when a
+ * failed job is tried again (0: none) and why it failed ("" when the last job succeeded).
+ * TERN_ENOTFOUND when the zone has no signing state. Never waits for a signing job. */
+struct change_dnssec_status {
+	int64_t next_refresh, retry;
+	bool keys_unloadable;
+	char error[256];
+};
+int change_dnssec_status(struct change *c, const uint8_t *apex, struct change_dnssec_status *out);
+/* For /metrics: zones signed, being signed, failing (a job failed, or keys unloadable); the
+ * earliest next refresh (0: none); whole-zone signings, refreshes and failed jobs since start. */
+struct change_dnssec_totals {
+	size_t signed_zones, signing, failing;
+	int64_t next_refresh;
+	uint64_t signed_total, refreshed_total, failed_total;
+};
+void change_dnssec_totals(struct change *c, struct change_dnssec_totals *out);
+/* Whether type is the signer's on a signed zone (DNSKEY, RRSIG, NSEC, NSEC3, NSEC3PARAM, CDS,
+ * CDNSKEY): producers may not change it there. */
+bool change_dnssec_type(uint16_t type);
 
 /* ---- the pieces of a write, without server state (change_set.c; tests/fuzz drive them) ---- */
 

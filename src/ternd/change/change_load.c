@@ -6,6 +6,7 @@
 #include "lib/rr.h"
 #include "ternd/base/log.h"
 #include "ternd/change/change.h"
+#include "ternd/change/change_impl.h"
 
 struct load {
 	struct change *c;
@@ -44,6 +45,7 @@ static int load_zone(const struct store_zone *sz, void *arg)
 		l->failed++;
 		return 0;
 	}
+	change_dnssec_loaded(l->c, sz, z);
 	if (zones_publish(l->c->zones, z) < 0) {
 		zone_free(z);
 		return TERN_ENOMEM;
@@ -58,12 +60,12 @@ int change_load_all(struct change *c, size_t *loaded, size_t *failed, char *err,
 	struct store_page page = {0};
 	int rc;
 	err[0] = 0;
-	pthread_mutex_lock(&c->lock);
+	change_lock(c);
 	do {
 		rc = store_zone_list(store_latest(c->store), NULL, page.more ? page.next_apex : NULL, 1000, load_zone,
 		                     &l, &page, err, errlen);
 	} while (rc == 0 && page.more);
-	pthread_mutex_unlock(&c->lock);
+	change_unlock(c);
 	if (rc < 0 && !err[0])
 		snprintf(err, errlen, "loading the store's zones: %s", tern_strerror(rc));
 	*loaded = l.loaded;

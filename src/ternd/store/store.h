@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/dnssec.h"
+#include "lib/dnssec_policy.h"
 #include "lib/error.h"
 #include "lib/name.h"
 #include "lib/wire.h"
@@ -104,6 +106,53 @@ struct store_proposal {
 	int64_t created, reviewed, applied; /* seconds since the epoch; 0 = not yet */
 };
 
+/* A zone's DNSSEC signing: its policy (values, checked by the caller) and where signing is. A zone
+ * without a row is not signed. */
+enum store_dnssec_state {
+	STORE_DNSSEC_SIGNING = 1, /* the policy is set, the whole zone is being signed */
+	STORE_DNSSEC_SIGNED, /* the served version is signed; every change is re-signed */
+};
+struct store_dnssec {
+	struct dnssec_policy policy;
+	enum store_dnssec_state state;
+	int64_t updated; /* seconds since the epoch; set by the store */
+};
+
+/* A DNSSEC key of a zone, with the RFC 7583 timeline: the state it is in and when it entered (or
+ * is planned to enter) each (0: not yet, no plan). */
+enum store_key_role { STORE_KEY_KSK = 1, STORE_KEY_ZSK, STORE_KEY_CSK };
+enum store_key_state {
+	STORE_KEY_GENERATED = 1,
+	STORE_KEY_PUBLISHED,
+	STORE_KEY_READY,
+	STORE_KEY_ACTIVE,
+	STORE_KEY_RETIRED,
+	STORE_KEY_REMOVED,
+};
+struct store_key {
+	int64_t id; /* set by the store */
+	uint16_t tag;
+	uint8_t algorithm;
+	uint16_t flags;
+	enum store_key_role role;
+	uint8_t dnskey[DNSSEC_DNSKEY_MAX]; /* the DNSKEY RDATA (public key) */
+	uint16_t dnskey_len;
+	/* the private key (dnssec_key_to_pem()): given on add; read back only by store_key_foreach()
+	 * with private set, else NULL. Never log it nor hand it to an answer. */
+	const char *pem;
+	size_t pem_len;
+	enum store_key_state state;
+	int64_t created, published, ready, active, retired, removed;
+};
+/* One entry of a zone's key journal: a key moved from one state to another (from 0: it was made). */
+struct store_key_event {
+	int64_t id;
+	int64_t time;
+	uint16_t tag;
+	enum store_key_state from, to;
+	const char *reason;
+};
+
 /* Where a keyset listing stopped: pass next_apex (zones) or next_id (journal, proposals) back to
  * get the following page; more is false on the last page. */
 struct store_page {
@@ -116,6 +165,8 @@ typedef int (*store_zone_fn)(const struct store_zone *z, void *arg);
 typedef int (*store_rrset_fn)(const struct store_rrset *rs, void *arg);
 typedef int (*store_journal_fn)(const struct store_journal_entry *e, void *arg);
 typedef int (*store_proposal_fn)(const struct store_proposal *p, void *arg);
+typedef int (*store_key_fn)(const struct store_key *k, void *arg);
+typedef int (*store_key_event_fn)(const struct store_key_event *e, void *arg);
 
 /* Backends only: what a backend provides, and the head every backend's handles start with. */
 enum store_txn_kind { STORE_TXN_WRITE, STORE_TXN_READ, STORE_TXN_LATEST };
@@ -167,6 +218,18 @@ struct store_ops {
 	                     size_t errlen);
 	int (*proposal_set_status)(struct store_txn *t, int64_t id, enum store_proposal_status status,
 	                           const char *principal, char *err, size_t errlen);
+
+	int (*dnssec_get)(struct store_txn *t, const uint8_t *apex, struct store_dnssec *out, char *err, size_t errlen);
+	int (*dnssec_put)(struct store_txn *t, const uint8_t *apex, const struct store_dnssec *d, char *err,
+	                  size_t errlen);
+	int (*key_add)(struct store_txn *t, const uint8_t *apex, struct store_key *k, const char *reason, char *err,
+	               size_t errlen);
+	int (*key_foreach)(struct store_txn *t, const uint8_t *apex, bool private_keys, store_key_fn fn, void *arg,
+	                   char *err, size_t errlen);
+	int (*key_update)(struct store_txn *t, const uint8_t *apex, const struct store_key *k,
+	                  enum store_key_state from, const char *reason, char *err, size_t errlen);
+	int (*key_journal)(struct store_txn *t, const uint8_t *apex, int64_t before, unsigned limit,
+	                   store_key_event_fn fn, void *arg, struct store_page *page, char *err, size_t errlen);
 };
 struct store {
 	const struct store_ops *ops;
@@ -399,6 +462,63 @@ static inline const char *store_proposal_status_name(enum store_proposal_status 
 	case STORE_PROPOSAL_APPLIED: return "applied";
 	}
 	return "unknown";
+}
+
+/* ---- DNSSEC: a zone's policy and state, its keys, and the key journal. All go with the zone. */
+
+/* TERN_ENOTFOUND: the zone is not signed (or does not exist: err says which). */
+static inline int store_dnssec_get(struct store_txn *t, const uint8_t *apex, struct store_dnssec *out, char *err,
+                                   size_t errlen)
+{
+	return t->store->ops->dnssec_get(t, apex, out, err, errlen);
+}
+/* Sets the zone's policy and state (creating the row); d->updated is the transaction's time. */
+static inline int store_dnssec_put(struct store_txn *t, const uint8_t *apex, const struct store_dnssec *d, char *err,
+                                   size_t errlen)
+{
+	return t->store->ops->dnssec_put(t, apex, d, err, errlen);
+}
+/* Adds a key (k->pem required) and a key journal entry from nothing to k->state with reason;
+ * k->id gets its id. */
+static inline int store_key_add(struct store_txn *t, const uint8_t *apex, struct store_key *k, const char *reason,
+                                char *err, size_t errlen)
+{
+	return t->store->ops->key_add(t, apex, k, reason, err, errlen);
+}
+/* Sets key k->id's state and times (the rest of the row stays) and, when the state moves from
+ * from, adds a key journal entry with reason. TERN_ENOTFOUND when the zone has no such key. */
+static inline int store_key_update(struct store_txn *t, const uint8_t *apex, const struct store_key *k,
+                                   enum store_key_state from, const char *reason, char *err, size_t errlen)
+{
+	return t->store->ops->key_update(t, apex, k, from, reason, err, errlen);
+}
+/* Every key of the zone, oldest first; pem is read only when private_keys (the signer's). */
+static inline int store_key_foreach(struct store_txn *t, const uint8_t *apex, bool private_keys, store_key_fn fn,
+                                    void *arg, char *err, size_t errlen)
+{
+	return t->store->ops->key_foreach(t, apex, private_keys, fn, arg, err, errlen);
+}
+/* Up to limit key journal entries, newest first, older than id before (0 = from the newest). */
+static inline int store_key_journal(struct store_txn *t, const uint8_t *apex, int64_t before, unsigned limit,
+                                    store_key_event_fn fn, void *arg, struct store_page *page, char *err, size_t errlen)
+{
+	return t->store->ops->key_journal(t, apex, before, limit, fn, arg, page, err, errlen);
+}
+static inline const char *store_key_role_name(enum store_key_role r)
+{
+	return r == STORE_KEY_KSK ? "ksk" : r == STORE_KEY_ZSK ? "zsk" : r == STORE_KEY_CSK ? "csk" : "unknown";
+}
+static inline const char *store_key_state_name(enum store_key_state s)
+{
+	switch (s) {
+	case STORE_KEY_GENERATED: return "generated";
+	case STORE_KEY_PUBLISHED: return "published";
+	case STORE_KEY_READY: return "ready";
+	case STORE_KEY_ACTIVE: return "active";
+	case STORE_KEY_RETIRED: return "retired";
+	case STORE_KEY_REMOVED: return "removed";
+	}
+	return "";
 }
 
 /* ---- RR lists (the journal's removed and added): records one after another, each the owner

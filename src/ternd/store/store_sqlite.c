@@ -291,6 +291,12 @@ static const struct store_ops sqlite_ops = {
     .proposal_get = sq_proposal_get,
     .proposal_list = sq_proposal_list,
     .proposal_set_status = sq_proposal_set_status,
+    .dnssec_get = sq_dnssec_get,
+    .dnssec_put = sq_dnssec_put,
+    .key_add = sq_key_add,
+    .key_foreach = sq_key_foreach,
+    .key_update = sq_key_update,
+    .key_journal = sq_key_journal,
 };
 
 int store_open_sqlite(const char *path, struct store **out, char *err, size_t errlen)

@@ -45,6 +45,13 @@ enum stmt {
 	ST_PROPOSAL_LIST_STATUS,
 	ST_PROPOSAL_REVIEW,
 	ST_PROPOSAL_APPLY,
+	ST_DNSSEC_GET,
+	ST_DNSSEC_PUT,
+	ST_KEY_INSERT,
+	ST_KEY_LIST,
+	ST_KEY_UPDATE,
+	ST_KEY_EVENT_INSERT,
+	ST_KEY_EVENTS,
 	ST_COUNT
 };
 
@@ -53,6 +60,17 @@ enum stmt {
 #define PROPOSAL_COLS                                                                                                  \
 	"p.id, z.apex, p.author, p.body, p.status, p.reviewer, p.applier, p.created_at, p.reviewed_at, p.applied_at "  \
 	"FROM proposals p JOIN zones z ON z.id = p.zone_id"
+
+#define DNSSEC_COLS                                                                                                    \
+	"policy_name, algorithm, denial, nsec3_opt_out, csk, ksk_lifetime, zsk_lifetime, csk_lifetime, dnskey_ttl, "   \
+	"max_zone_ttl, propagation_delay, rrsig_lifetime, rrsig_refresh, rrsig_jitter, rrsig_inception, cds, "         \
+	"parents, state, updated_at"
+#define KEY_COLS_PUBLIC                                                                                                \
+	"key_tag, algorithm, flags, role, public_key, state, created_at, publish_at, ready_at, active_at, retire_at, " \
+	"remove_at"
+#define KEY_COLS                                                                                                       \
+	"key_tag, algorithm, flags, role, public_key, state, created_at, publish_at, ready_at, active_at, retire_at, " \
+	"remove_at, private_key"
 
 /* One SQLite connection and its prepared statements. A cached statement busy in an outer walk
  * (a callback calling back into the store) is not reused: a one-off copy is prepared instead. */
@@ -112,6 +130,8 @@ struct walk {
 	store_rrset_fn rrset;
 	store_journal_fn journal;
 	store_proposal_fn proposal;
+	store_key_fn key;
+	store_key_event_fn key_event;
 	void *arg;
 	char *err; /* where a row found broken is named (RRsets) */
 	size_t errlen;
@@ -190,3 +210,15 @@ int sq_proposal_list(struct store_txn *bt, const uint8_t *apex, enum store_propo
                      size_t errlen);
 int sq_proposal_set_status(struct store_txn *bt, int64_t id, enum store_proposal_status status, const char *principal,
                            char *err, size_t errlen);
+
+/* store_sqlite_dnssec.c */
+int sq_dnssec_get(struct store_txn *bt, const uint8_t *apex, struct store_dnssec *out, char *err, size_t errlen);
+int sq_dnssec_put(struct store_txn *bt, const uint8_t *apex, const struct store_dnssec *d, char *err, size_t errlen);
+int sq_key_add(struct store_txn *bt, const uint8_t *apex, struct store_key *k, const char *reason, char *err,
+               size_t errlen);
+int sq_key_update(struct store_txn *bt, const uint8_t *apex, const struct store_key *k, enum store_key_state from,
+                  const char *reason, char *err, size_t errlen);
+int sq_key_foreach(struct store_txn *bt, const uint8_t *apex, bool private_keys, store_key_fn fn, void *arg, char *err,
+                   size_t errlen);
+int sq_key_journal(struct store_txn *bt, const uint8_t *apex, int64_t before, unsigned limit, store_key_event_fn fn,
+                   void *arg, struct store_page *page, char *err, size_t errlen);

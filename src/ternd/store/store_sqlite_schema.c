@@ -89,6 +89,45 @@ static const char *const migrations[] = {
     /* 4: a TTL per record where they differ (the RRSIGs of a name, each at the TTL of the RRset
      * it covers): count big-endian 32-bit TTLs; NULL when every record has the row's ttl. */
     "ALTER TABLE rrsets ADD COLUMN ttls BLOB;",
+    /* 5: DNSSEC: a zone's signing policy and state, its keys (private key PEM, the RFC 7583 state
+     * and times) and the journal of its keys' state changes */
+    "CREATE TABLE dnssec_zones ("
+    " zone_id INTEGER PRIMARY KEY REFERENCES zones (id) ON DELETE CASCADE,"
+    " policy_name TEXT NOT NULL DEFAULT '',"
+    " algorithm INTEGER NOT NULL CHECK (algorithm BETWEEN 0 AND 255),"
+    " denial TEXT NOT NULL CHECK (denial IN ('nsec', 'nsec3')),"
+    " nsec3_opt_out INTEGER NOT NULL CHECK (nsec3_opt_out IN (0, 1)),"
+    " csk INTEGER NOT NULL CHECK (csk IN (0, 1)),"
+    " ksk_lifetime INTEGER NOT NULL, zsk_lifetime INTEGER NOT NULL, csk_lifetime INTEGER NOT NULL,"
+    " dnskey_ttl INTEGER NOT NULL, max_zone_ttl INTEGER NOT NULL, propagation_delay INTEGER NOT NULL,"
+    " rrsig_lifetime INTEGER NOT NULL, rrsig_refresh INTEGER NOT NULL, rrsig_jitter INTEGER NOT NULL,"
+    " rrsig_inception INTEGER NOT NULL,"
+    " cds INTEGER NOT NULL CHECK (cds IN (0, 1)),"
+    " parents TEXT NOT NULL DEFAULT '',"
+    " state TEXT NOT NULL CHECK (state IN ('signing', 'signed')),"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE TABLE dnssec_keys ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " zone_id INTEGER NOT NULL REFERENCES zones (id) ON DELETE CASCADE,"
+    " key_tag INTEGER NOT NULL CHECK (key_tag BETWEEN 0 AND 65535),"
+    " algorithm INTEGER NOT NULL CHECK (algorithm BETWEEN 0 AND 255),"
+    " flags INTEGER NOT NULL CHECK (flags BETWEEN 0 AND 65535),"
+    " role TEXT NOT NULL CHECK (role IN ('ksk', 'zsk', 'csk')),"
+    " public_key BLOB NOT NULL,"
+    " private_key BLOB NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('generated', 'published', 'ready', 'active', 'retired', 'removed')),"
+    " created_at INTEGER NOT NULL, publish_at INTEGER NOT NULL, ready_at INTEGER NOT NULL,"
+    " active_at INTEGER NOT NULL, retire_at INTEGER NOT NULL, remove_at INTEGER NOT NULL);"
+    "CREATE INDEX dnssec_keys_by_zone ON dnssec_keys (zone_id, id);"
+    "CREATE TABLE dnssec_key_journal ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " zone_id INTEGER NOT NULL REFERENCES zones (id) ON DELETE CASCADE,"
+    " changed_at INTEGER NOT NULL,"
+    " key_tag INTEGER NOT NULL,"
+    " from_state TEXT NOT NULL,"
+    " to_state TEXT NOT NULL,"
+    " reason TEXT NOT NULL);"
+    "CREATE INDEX dnssec_key_journal_by_zone ON dnssec_key_journal (zone_id, id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -1,0 +1,199 @@
+/* The DNSSEC routes of a zone: the signing policy (PUT enables signing, GET shows policy, state,
+ * keys with their DNSKEY and DS) and the key journal. Private keys never leave the store here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/dnssec.h"
+#include "lib/dnssec_policy.h"
+#include "lib/rr.h"
+#include "lib/rrtext.h"
+#include "ternd/api/api_impl.h"
+
+/* ---- the policy as JSON ---- */
+
+static json_t *policy_json(const struct dnssec_policy *p)
+{
+	json_t *parents = json_array();
+	for (unsigned i = 0; i < p->nparents; i++)
+		json_array_append_new(parents, json_string(p->parents[i]));
+	json_t *o =
+	    json_pack("{s:s,s:s,s:b,s:i,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:o}", "algorithm",
+	              dnssec_policy_alg_text(p->algorithm), "denial", p->nsec.nsec3 ? "nsec3" : "nsec", "nsec3-opt-out",
+	              p->nsec.optout, "nsec3-iterations", (int)p->nsec.iterations, "nsec3-salt", "", "keys",
+	              p->csk ? "csk" : "ksk-zsk", "ksk-lifetime", (json_int_t)p->ksk_lifetime, "zsk-lifetime",
+	              (json_int_t)p->zsk_lifetime, "csk-lifetime", (json_int_t)p->csk_lifetime, "dnskey-ttl",
+	              (json_int_t)p->dnskey_ttl, "max-zone-ttl", (json_int_t)p->max_zone_ttl, "propagation-delay",
+	              (json_int_t)p->propagation_delay, "rrsig-lifetime", (json_int_t)p->rrsig_lifetime,
+	              "rrsig-refresh", (json_int_t)p->rrsig_refresh, "rrsig-jitter", (json_int_t)p->rrsig_jitter,
+	              "rrsig-inception-offset", (json_int_t)p->rrsig_inception, "cds", p->cds, "parents", parents);
+	if (o && p->name[0])
+		json_object_set_new(o, "policy", json_string(p->name));
+	return o;
+}
+
+/* ---- the zone's keys and state ---- */
+
+struct keys_json {
+	const uint8_t *apex;
+	json_t *arr;
+};
+
+static json_t *rdata_text(uint16_t type, const uint8_t *rd, size_t len)
+{
+	char text[1024];
+	if (rrtext_rdata_to_text(type, rd, (uint16_t)len, text, sizeof(text)) < 0)
+		return json_null();
+	return json_string(text);
+}
+
+static int key_json(const struct store_key *k, void *arg)
+{
+	struct keys_json *kj = arg;
+	if (k->state == STORE_KEY_REMOVED)
+		return 0;
+	json_t *ds = json_array();
+	static const uint8_t digests[] = {DNSSEC_DIGEST_SHA256, DNSSEC_DIGEST_SHA384};
+	for (size_t i = 0; (k->flags & DNSSEC_FLAG_SEP) && i < sizeof(digests); i++) {
+		uint8_t rd[DNSSEC_DS_MAX];
+		char err[128];
+		int len = dnssec_ds(kj->apex, k->dnskey, k->dnskey_len, digests[i], rd, sizeof(rd), err, sizeof(err));
+		if (len > 0)
+			json_array_append_new(ds, rdata_text(RR_DS, rd, (size_t)len));
+	}
+	json_t *o = json_pack(
+	    "{s:I,s:i,s:s,s:i,s:s,s:i,s:s,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I}}", "id", (json_int_t)k->id, "tag",
+	    (int)k->tag, "algorithm", dnssec_policy_alg_text(k->algorithm), "algorithm-number", (int)k->algorithm,
+	    "role", store_key_role_name(k->role), "flags", (int)k->flags, "state", store_key_state_name(k->state),
+	    "dnskey", rdata_text(RR_DNSKEY, k->dnskey, k->dnskey_len), "ds", ds, "timestamps", "created",
+	    (json_int_t)k->created, "published", (json_int_t)k->published, "ready", (json_int_t)k->ready, "active",
+	    (json_int_t)k->active, "retired", (json_int_t)k->retired, "removed", (json_int_t)k->removed);
+	json_array_append_new(kj->arr, o);
+	return 0;
+}
+
+/* {"zone","state","policy","keys"} of z; NULL (500 written) when the store fails. */
+static json_t *dnssec_json(struct api *a, const struct store_zone *z, struct http_response *res)
+{
+	struct store_dnssec d;
+	char err[256] = "";
+	struct store_txn *t = NULL;
+	json_t *out = NULL;
+	if (store_begin_read(a->store, &t, err, sizeof(err)) < 0) {
+		http_error(res, 503, NULL, "store: %s", err);
+		return NULL;
+	}
+	int rc = store_dnssec_get(t, z->apex, &d, err, sizeof(err));
+	if (rc == TERN_ENOTFOUND) {
+		out = json_pack("{s:o,s:s,s:n,s:[]}", "zone", api_name_json(z->apex), "state", "unsigned", "policy",
+		                "keys");
+	} else if (rc == 0) {
+		struct keys_json kj = {z->apex, json_array()};
+		if (store_key_foreach(t, z->apex, false, key_json, &kj, err, sizeof(err)) == 0)
+			out = json_pack("{s:o,s:s,s:o,s:o,s:I}", "zone", api_name_json(z->apex), "state",
+			                d.state == STORE_DNSSEC_SIGNED ? "signed" : "signing", "policy",
+			                policy_json(&d.policy), "keys", kj.arr, "updated", (json_int_t)d.updated);
+		else
+			json_decref(kj.arr);
+	}
+	store_commit(t, NULL, 0);
+	if (!out) {
+		http_error(res, 500, NULL, "store: %s", err);
+		return NULL;
+	}
+	/* what the signer thread knows: when signatures come due, a failure and its retry */
+	struct change_dnssec_status st;
+	if (change_dnssec_status(a->change, z->apex, &st) == 0) {
+		json_t *sig = json_object();
+		json_object_set_new(sig, "next_refresh", st.next_refresh ? json_integer(st.next_refresh) : json_null());
+		json_object_set_new(sig, "retry", st.retry ? json_integer(st.retry) : json_null());
+		json_object_set_new(sig, "error",
+		                    st.keys_unloadable
+		                        ? json_string("the keys could not be loaded at start: writes are refused")
+		                    : st.error[0] ? json_string(st.error)
+		                                  : json_null());
+		json_object_set_new(out, "signer", sig);
+	}
+	return out;
+}
+
+void api_dnssec_get(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	if (!api_open(a, req, res, &c, &z, false, NULL))
+		return;
+	if (api_whole_zone(&c, &z, false, res)) {
+		json_t *o = dnssec_json(a, &z, res);
+		if (o)
+			http_json(res, 200, o);
+	}
+	api_caller_free(&c);
+}
+
+void api_dnssec_put(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	json_t *body = NULL;
+	struct dnssec_policy p;
+	if (!api_open(a, req, res, &c, &z, true, &body))
+		return;
+	if (api_whole_zone(&c, &z, true, res) && api_parse_dnssec_policy(body, api_config(a), &p, res)) {
+		struct change_result r;
+		const char *field = NULL;
+		if (change_dnssec_enable(a->change, z.apex, &p, c.p.tenant, &field, &r) == 0) {
+			json_t *o = dnssec_json(a, &z, res);
+			if (o)
+				http_json(res, 202, o);
+		} else if (field) { /* the zone's keys (a rollover) or its content conflict with the policy */
+			http_error(res, r.code == TERN_EEXIST ? 409 : 400, field, "%s", r.msg);
+		} else if (r.step == CHANGE_STORE) {
+			http_error(res, 503, NULL, "store: %s", r.msg);
+		} else {
+			api_change_error(res, &r, z.apex, NULL, 0, NULL);
+		}
+	}
+	json_decref(body);
+	api_caller_free(&c);
+}
+
+static int event_json(const struct store_key_event *e, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:I,s:I,s:i,s:s,s:s,s:s}", "id", (json_int_t)e->id, "time",
+	                                     (json_int_t)e->time, "tag", (int)e->tag, "from",
+	                                     e->from ? store_key_state_name(e->from) : "", "to",
+	                                     store_key_state_name(e->to), "reason", e->reason));
+	return 0;
+}
+
+void api_dnssec_journal(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	if (!api_open(a, req, res, &c, &z, false, NULL))
+		return;
+	const char *cursor = http_query(req, "cursor");
+	char *end = NULL;
+	long long before = cursor ? strtoll(cursor, &end, 10) : 0;
+	if (cursor && (*end || before < 1)) {
+		http_error(res, 400, "cursor", "must be the \"next\" of an earlier page (a positive number)");
+	} else if (api_whole_zone(&c, &z, false, res)) {
+		json_t *arr = json_array();
+		struct store_page page = {0};
+		char err[256] = "";
+		if (store_key_journal(store_latest(a->store), z.apex, before, API_PAGE_MAX, event_json, arr, &page, err,
+		                      sizeof(err)) < 0) {
+			json_decref(arr);
+			http_error(res, 500, NULL, "store: %s", err);
+		} else {
+			http_json(res, 200,
+			          json_pack("{s:o,s:o}", "events", arr, "next",
+			                    page.more ? json_integer((json_int_t)page.next_id) : json_null()));
+		}
+	}
+	api_caller_free(&c);
+}

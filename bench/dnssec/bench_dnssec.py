@@ -106,11 +106,16 @@ def signed_soa(port, zone, timeout=0.5):
     return any(rr.rdtype == dns.rdatatype.RRSIG and rr.covers == dns.rdatatype.SOA for rr in r.answer)
 
 
-def wait_signed(proc, port, zone, timeout):
+def wait_signed(proc, port, zone, timeout, log_path=None):
     end = time.time() + timeout
     while not signed_soa(port, zone):
         if proc.poll() is not None:
             raise RuntimeError("the server exited before %s was signed" % zone)
+        if log_path and os.path.exists(log_path):
+            with open(log_path) as f:
+                bad = [line for line in f if " error: " in line]
+            if bad:
+                raise RuntimeError("%s failed: %s" % (log_path, bad[0].strip()))
         if time.time() > end:
             raise RuntimeError("%s was not signed within %.0f s" % (zone, timeout))
         time.sleep(0.01)
@@ -119,8 +124,11 @@ def wait_signed(proc, port, zone, timeout):
 
 def count_rrsigs(port, zone):
     """(records, RRSIG records) of an AXFR of zone (kdig, so 3M records stream fast)."""
-    out = subprocess.run(["kdig", "-p", str(port), "@127.0.0.1", zone, "AXFR", "+noall", "+answer", "+nocomments"],
-                         capture_output=True, text=True, check=True).stdout
+    r = subprocess.run(["kdig", "-p", str(port), "@127.0.0.1", zone, "AXFR", "+noall", "+answer", "+nocomments", "+timeout=120"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("kdig AXFR %s from port %d: %s" % (zone, port, (r.stderr or r.stdout)[-500:]))
+    out = r.stdout
     total = sigs = 0
     for line in out.splitlines():
         f = line.split()
@@ -138,6 +146,7 @@ KNOT_CONF = """server:
     background-workers: 2
 database:
     storage: "{dir}/storage"
+    journal-db-max-size: 64G
 control:
     listen: "{dir}/run/knot.sock"
 log:
@@ -162,6 +171,7 @@ template:
     zonefile-sync: -1
     zonefile-load: whole
     journal-content: changes
+    journal-max-usage: 32G
     acl: xfr
 zone:
   - domain: {zone}.
@@ -276,7 +286,7 @@ def phase_sign(args, work, zonefile):
     res, servers = {}, {}
     log("Knot: load and sign %s" % BIG)
     k = Knot(work, "knot-sign", BIG, zonefile)
-    t1 = wait_signed(k.proc, k.port, BIG, args.timeout)
+    t1 = wait_signed(k.proc, k.port, BIG, args.timeout, os.path.join(k.dir, "knotd.log"))
     cpu = proc_cpu(k.proc.pid)
     time.sleep(1)
     total, sigs = count_rrsigs(k.port, BIG)
@@ -295,7 +305,7 @@ def phase_sign(args, work, zonefile):
     cpu0 = proc_cpu(t.proc.pid)
     t0 = time.monotonic()
     t.request("PUT", "/api/v1/zones/%s/dnssec" % BIG, TERND_POLICY)
-    t1 = wait_signed(t.proc, t.port, BIG, args.timeout)
+    t1 = wait_signed(t.proc, t.port, BIG, args.timeout, os.path.join(t.dir, "ternd.log"))
     cpu = proc_cpu(t.proc.pid) - cpu0
     time.sleep(1)
     total, sigs = count_rrsigs(t.port, BIG)

@@ -472,6 +472,8 @@ void dnssec_scratch_free(struct dnssec_scratch *s)
 	free(s->data);
 	free(s->canon);
 	free(s->order);
+	for (int i = 0; i < 2; i++)
+		EVP_MD_CTX_free(s->sign_ctx[i]);
 	dnssec_scratch_init(s);
 }
 
@@ -603,7 +605,33 @@ static int64_t signed_data(const struct dnssec_rrset *set, const uint8_t *owner,
 
 /* Signs data with k into sig (DNSSEC_SIG_MAX octets): P-256 as r then s (RFC 6605 4), Ed25519
  * as it is. Returns the length or a negative code. */
-static int sign_data(const struct dnssec_key *k, const uint8_t *data, size_t len, uint8_t *sig)
+/* c set up to sign with k: a copy of the scratch's context for k when it has one (the key is
+ * compared by its EVP_PKEY, which the kept context holds, so the pointer cannot be reused for
+ * another key meanwhile), else made (fetching the algorithm, the costly part) and kept. */
+static bool sign_init(EVP_MD_CTX *c, const struct dnssec_key *k, struct dnssec_scratch *s)
+{
+	for (int i = 0; i < 2; i++)
+		if (s->sign_ctx[i] && s->sign_pkey[i] == k->pkey && EVP_MD_CTX_copy_ex(c, s->sign_ctx[i]) == 1)
+			return true;
+	if (EVP_DigestSignInit_ex(c, NULL, k->alg == DNSSEC_ALG_ED25519 ? NULL : "SHA256", NULL, NULL, k->pkey, NULL) !=
+	    1)
+		return false;
+	EVP_MD_CTX *keep = EVP_MD_CTX_new();
+	if (keep && EVP_MD_CTX_copy_ex(keep, c) == 1) { /* the older slot goes */
+		EVP_MD_CTX_free(s->sign_ctx[1]);
+		s->sign_ctx[1] = s->sign_ctx[0];
+		s->sign_pkey[1] = s->sign_pkey[0];
+		s->sign_ctx[0] = keep;
+		s->sign_pkey[0] = k->pkey;
+	} else {
+		EVP_MD_CTX_free(keep);
+		ERR_clear_error();
+	}
+	return true;
+}
+
+static int sign_data(const struct dnssec_key *k, const uint8_t *data, size_t len, uint8_t *sig,
+                     struct dnssec_scratch *scratch)
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	if (!c)
@@ -611,8 +639,7 @@ static int sign_data(const struct dnssec_key *k, const uint8_t *data, size_t len
 	int rc = TERN_EINVAL;
 	if (k->alg == DNSSEC_ALG_ED25519) {
 		size_t n = DNSSEC_SIG_MAX;
-		if (EVP_DigestSignInit_ex(c, NULL, NULL, NULL, NULL, k->pkey, NULL) == 1 &&
-		    EVP_DigestSign(c, sig, &n, data, len) == 1 && n == 64)
+		if (sign_init(c, k, scratch) && EVP_DigestSign(c, sig, &n, data, len) == 1 && n == 64)
 			rc = 64;
 	} else {
 		uint8_t der[80]; /* a DER ECDSA-Sig-Value of P-256 is 72 octets at most */
@@ -620,8 +647,8 @@ static int sign_data(const struct dnssec_key *k, const uint8_t *data, size_t len
 		ECDSA_SIG *es = NULL;
 		const unsigned char *q = der;
 		const BIGNUM *r, *s;
-		if (EVP_DigestSignInit_ex(c, NULL, "SHA256", NULL, NULL, k->pkey, NULL) == 1 &&
-		    EVP_DigestSign(c, der, &n, data, len) == 1 && (es = d2i_ECDSA_SIG(NULL, &q, (long)n))) {
+		if (sign_init(c, k, scratch) && EVP_DigestSign(c, der, &n, data, len) == 1 &&
+		    (es = d2i_ECDSA_SIG(NULL, &q, (long)n))) {
 			ECDSA_SIG_get0(es, &r, &s);
 			if (BN_bn2binpad(r, sig, P256_COORD) == P256_COORD &&
 			    BN_bn2binpad(s, sig + P256_COORD, P256_COORD) == P256_COORD)
@@ -702,7 +729,7 @@ int dnssec_sign(const struct dnssec_key *k, const struct dnssec_rrset *set, cons
 	if (dlen < 0)
 		return fail((int)dlen, err, errlen, "out of memory building the canonical %s RRset",
 		            rr_type_name(set->type, tbuf));
-	int n = sign_data(k, s->data, (size_t)dlen, out + hlen);
+	int n = sign_data(k, s->data, (size_t)dlen, out + hlen, s);
 	if (n < 0)
 		return fail(n, err, errlen, "signing the %s RRset with key %u failed", rr_type_name(set->type, tbuf),
 		            k->tag);

@@ -90,7 +90,8 @@ int dnssec_ds(const uint8_t *owner, const uint8_t *dnskey, size_t len, uint8_t d
 /* ---- signatures ---- */
 
 /* Memory a signer reuses between signatures: the canonical form of an RRset is built here, so
- * signing allocates only when an RRset is larger than every earlier one. One per thread. */
+ * signing allocates only when an RRset is larger than every earlier one, and the signing contexts
+ * of the last two keys. One per thread. */
 struct dnssec_scratch {
 	uint8_t *data; /* the signed data (RFC 4034 3.1.8.1) */
 	size_t data_cap;
@@ -98,6 +99,10 @@ struct dnssec_scratch {
 	size_t canon_cap;
 	const uint8_t **order; /* the records of canon, sorted */
 	size_t order_cap;
+	/* signing contexts already set up for the last keys used (EVP_MD_CTX, each holding its key),
+	 * copied for each signature instead of fetching the algorithm again */
+	void *sign_ctx[2];
+	const void *sign_pkey[2];
 };
 void dnssec_scratch_init(struct dnssec_scratch *s);
 void dnssec_scratch_free(struct dnssec_scratch *s);

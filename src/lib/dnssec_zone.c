@@ -362,20 +362,78 @@ static int apply(const struct zone *z, const struct zone_change *v, size_t n, st
 	return rc;
 }
 
+/* One part of a whole-zone signing: a slice of the zone's names in canonical order, signed with a
+ * signer of its own into changes of its own. */
+struct sign_part {
+	const struct zone *z;
+	const struct zone_node **nodes;
+	size_t from, to;
+	const struct dnssec_zone_key *keys;
+	size_t nkeys;
+	const struct dnssec_zone_policy *p;
+	int64_t now;
+	struct nsec_changes out;
+	int rc;
+	char err[256];
+};
+
+/* The cut above n (a delegation among its ancestors below the apex), or NULL. */
+static const uint8_t *cut_above(const struct zone *z, const struct zone_node *n)
+{
+	const uint8_t *cut = NULL;
+	for (const uint8_t *a = name_parent(n->owner); a && name_labels(a) > z->apex_labels; a = name_parent(a)) {
+		const struct zone_node *an = zone_find(z, a, name_len(a));
+		if (an && (an->flags & NODE_DELEG))
+			cut = an->owner; /* the highest one occludes */
+	}
+	return cut;
+}
+
+static void sign_part_run(void *arg, unsigned i)
+{
+	struct sign_part *sp = &((struct sign_part *)arg)[i];
+	struct signer sg;
+	sp->rc = signer_init(&sg, sp->keys, sp->nkeys, sp->p, sp->now, sp->z->apex, sp->err, sizeof(sp->err));
+	if (sp->rc < 0)
+		return;
+	/* canonical order: a cut's occluded names follow it (the first of the slice may be one) */
+	const uint8_t *cut = sp->from < sp->to ? cut_above(sp->z, sp->nodes[sp->from]) : NULL;
+	for (size_t i = sp->from; i < sp->to && sp->rc == 0; i++) {
+		const struct zone_node *n = sp->nodes[i];
+		bool below = cut && name_in(n->owner, cut) && !name_equal(n->owner, cut);
+		if (!below)
+			cut = (n->flags & NODE_DELEG) ? n->owner : NULL;
+		if ((sp->rc = node_sigs(&sg, n, below, NULL, NULL, 0)) == 0)
+			sp->rc = emit_sigs(&sg, &sp->out, n);
+	}
+	if (sp->rc == TERN_ENOMEM)
+		snprintf(sp->err, sizeof(sp->err), "out of memory");
+	signer_free(&sg);
+}
+
 int dnssec_zone_sign(const struct zone *z, const struct dnssec_zone_key *keys, size_t nkeys,
                      const struct dnssec_zone_policy *p, int64_t now, struct nsec_chain **index,
                      struct nsec_changes *out, char *err, size_t errlen)
 {
-	struct signer sg;
+	return dnssec_zone_sign_parts(z, keys, nkeys, p, now, NULL, index, out, err, errlen);
+}
+
+int dnssec_zone_sign_parts(const struct zone *z, const struct dnssec_zone_key *keys, size_t nkeys,
+                           const struct dnssec_zone_policy *p, int64_t now, const struct dnssec_zone_runner *runner,
+                           struct nsec_chain **index, struct nsec_changes *out, char *err, size_t errlen)
+{
+	struct signer sg; /* checks keys and policy before any work */
 	int rc = signer_init(&sg, keys, nkeys, p, now, z->apex, err, errlen);
 	if (rc < 0)
 		return rc;
+	signer_free(&sg);
 	size_t keep = out->n;
 	struct zone *z1 = NULL, *z2 = NULL;
 	struct nsec_chain *idx = NULL;
 	struct nsec_changes chain = {0};
 	const struct zone_node **nodes = NULL;
-	size_t nnodes = 0;
+	size_t nnodes = 0, nparts = 0;
+	struct sign_part *parts = NULL;
 
 	/* the DNSKEY RRset of the published keys */
 	uint8_t *dk = malloc(nkeys * (2 + DNSSEC_DNSKEY_MAX));
@@ -410,23 +468,42 @@ int dnssec_zone_sign(const struct zone *z, const struct dnssec_zone_key *keys, s
 	if ((rc = emit(out, z->apex, RR_DNSKEY, p->dnskey_ttl, dk_count, dk, dk_size, NULL)) < 0 ||
 	    (rc = changes_move(out, &chain)) < 0 || (rc = zone_nodes_sorted(z2, &nodes, &nnodes)) < 0)
 		goto done;
-	/* canonical order: a cut's occluded names follow it */
-	const uint8_t *cut = NULL;
-	for (size_t i = 0; i < nnodes; i++) {
-		const struct zone_node *n = nodes[i];
-		bool below = cut && name_in(n->owner, cut) && !name_equal(n->owner, cut);
-		if (!below)
-			cut = (n->flags & NODE_DELEG) ? n->owner : NULL;
-		if ((rc = node_sigs(&sg, n, below, NULL, NULL, 0)) < 0 || (rc = emit_sigs(&sg, out, n)) < 0)
-			goto done;
+	/* the names in slices of at least DNSSEC_ZONE_PART_MIN, one per part the runner offers */
+	nparts = runner && runner->parts > 1 ? runner->parts : 1;
+	if (nparts > nnodes / DNSSEC_ZONE_PART_MIN)
+		nparts = nnodes / DNSSEC_ZONE_PART_MIN ? nnodes / DNSSEC_ZONE_PART_MIN : 1;
+	if (!(parts = calloc(nparts, sizeof(*parts)))) {
+		rc = TERN_ENOMEM;
+		goto done;
+	}
+	for (size_t i = 0; i < nparts; i++)
+		parts[i] = (struct sign_part){.z = z2,
+		                              .nodes = nodes,
+		                              .from = nnodes * i / nparts,
+		                              .to = nnodes * (i + 1) / nparts,
+		                              .keys = keys,
+		                              .nkeys = nkeys,
+		                              .p = p,
+		                              .now = now};
+	if (nparts > 1)
+		runner->run(runner->ctx, (unsigned)nparts, sign_part_run, parts);
+	else
+		sign_part_run(parts, 0);
+	for (size_t i = 0; i < nparts && rc == 0; i++) {
+		if ((rc = parts[i].rc) < 0)
+			snprintf(err, errlen, "%s", parts[i].err);
+		else
+			rc = changes_move(out, &parts[i].out);
 	}
 done:
+	for (size_t i = 0; parts && i < nparts; i++)
+		nsec_changes_free(&parts[i].out);
+	free(parts);
 	free(nodes);
 	free(dk);
 	nsec_changes_free(&chain);
 	zone_discard(z2);
 	zone_discard(z1);
-	signer_free(&sg);
 	if (rc < 0) {
 		if (rc == TERN_ENOMEM)
 			snprintf(err, errlen, "out of memory");

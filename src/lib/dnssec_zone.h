@@ -44,6 +44,22 @@ int dnssec_zone_sign(const struct zone *z, const struct dnssec_zone_key *keys, s
                      const struct dnssec_zone_policy *p, int64_t now, struct nsec_chain **index,
                      struct nsec_changes *out, char *err, size_t errlen);
 
+/* dnssec_zone_sign() with the signing of the names split in parts, which runner may run at once
+ * (on threads of its own: this file has none). run(ctx, parts, work, arg) must call work(arg, i)
+ * once for each i below parts and return when every call has returned; the calls only read z and
+ * the keys. Parts are slices of the names in canonical order, each at least DNSSEC_ZONE_PART_MIN
+ * names (so small zones are one part, run on the caller's thread), each with its own jitter. The
+ * result is dnssec_zone_sign()'s. runner NULL: one part. */
+#define DNSSEC_ZONE_PART_MIN 1024
+struct dnssec_zone_runner {
+	unsigned parts;
+	void (*run)(void *ctx, unsigned parts, void (*work)(void *arg, unsigned i), void *arg);
+	void *ctx;
+};
+int dnssec_zone_sign_parts(const struct zone *z, const struct dnssec_zone_key *keys, size_t nkeys,
+                           const struct dnssec_zone_policy *p, int64_t now, const struct dnssec_zone_runner *runner,
+                           struct nsec_chain **index, struct nsec_changes *out, char *err, size_t errlen);
+
 /* The changes for a batch of data changes on prev, a zone signed by dnssec_zone_sign() (or an
  * earlier resign) whose chain index is *index: the data changes themselves, the chain changes
  * nsec_chain_update() gives, and the RRSIGs of every RRset they changed (data, chain, the SOA,

@@ -896,22 +896,58 @@ static void test_bad_rrset(void **state)
 	dnssec_key_free(k);
 }
 
+/* One scratch signs for many keys in turn, keys freed and made between: it keeps the signing
+ * contexts of the last two keys (each holding its key, so a new key never passes for a freed one),
+ * and every signature verifies with its own key and no other. */
+static void test_scratch_reuse_across_keys(void **state)
+{
+	(void)state;
+	static const uint8_t rd[] = {0, 4, 192, 0, 2, 1};
+	uint8_t owner[NAME_MAXLEN], sig[DNSSEC_RRSIG_MAX];
+	struct dnssec_rrset set = {wname("www.example.", owner), RR_A, 300, 1, rd, sizeof(rd)};
+	struct dnssec_scratch sc;
+	char err[256];
+	dnssec_scratch_init(&sc);
+	struct dnssec_key *keys[3] = {NULL, NULL, NULL};
+	for (int round = 0; round < 12; round++) {
+		int slot = round % 3;
+		if (round % 4 == 3) { /* a key goes and another comes, perhaps at the same address */
+			dnssec_key_free(keys[slot]);
+			keys[slot] = NULL;
+		}
+		if (!keys[slot])
+			assert_int_equal(
+			    dnssec_key_generate(round % 2 ? DNSSEC_ALG_ED25519 : DNSSEC_ALG_ECDSAP256SHA256, DNSSEC_ZSK,
+			                        &keys[slot], err, sizeof(err)),
+			    0);
+		for (int rep = 0; rep < 3; rep++) {
+			uint8_t signer[NAME_MAXLEN];
+			int n = dnssec_sign(keys[slot], &set, wname("example.", signer), 1, 2000000000u, &sc, sig,
+			                    sizeof(sig), err, sizeof(err));
+			assert_true(n > 0);
+			assert_int_equal(verify(keys[slot], &set, sig, (size_t)n, -1, err, sizeof(err)), 0);
+			for (int other = 0; other < 3; other++)
+				if (other != slot && keys[other] &&
+				    dnssec_key_alg(keys[other]) == dnssec_key_alg(keys[slot]))
+					assert_int_not_equal(
+					    verify(keys[other], &set, sig, (size_t)n, -1, err, sizeof(err)), 0);
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		dnssec_key_free(keys[i]);
+	dnssec_scratch_free(&sc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_rfc6605_key),
-	    cmocka_unit_test(test_rfc6605_verify),
-	    cmocka_unit_test(test_rfc6605_sign),
-	    cmocka_unit_test(test_rfc8080),
-	    cmocka_unit_test(test_canonical_rdata),
-	    cmocka_unit_test(test_canonical_set),
-	    cmocka_unit_test(test_peer_vectors),
-	    cmocka_unit_test(test_wildcard),
-	    cmocka_unit_test(test_largest_rrset),
-	    cmocka_unit_test(test_pem_round_trip),
-	    cmocka_unit_test(test_refused_algorithms),
-	    cmocka_unit_test(test_bad_dnskey),
-	    cmocka_unit_test(test_bad_pem),
+	    cmocka_unit_test(test_rfc6605_key),    cmocka_unit_test(test_scratch_reuse_across_keys),
+	    cmocka_unit_test(test_rfc6605_verify), cmocka_unit_test(test_rfc6605_sign),
+	    cmocka_unit_test(test_rfc8080),        cmocka_unit_test(test_canonical_rdata),
+	    cmocka_unit_test(test_canonical_set),  cmocka_unit_test(test_peer_vectors),
+	    cmocka_unit_test(test_wildcard),       cmocka_unit_test(test_largest_rrset),
+	    cmocka_unit_test(test_pem_round_trip), cmocka_unit_test(test_refused_algorithms),
+	    cmocka_unit_test(test_bad_dnskey),     cmocka_unit_test(test_bad_pem),
 	    cmocka_unit_test(test_bad_rrset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -519,6 +519,70 @@ static void test_refresh_and_jitter(void **state)
 	keys_free(&ks);
 }
 
+/* A runner that calls the parts last to first on this thread: the result may not depend on it. */
+static unsigned parts_run;
+static void run_backwards(void *ctx, unsigned parts, void (*work)(void *arg, unsigned i), void *arg)
+{
+	(void)ctx;
+	for (unsigned i = parts; i-- > 0;) {
+		work(arg, i);
+		parts_run++;
+	}
+}
+
+/* A zone of 7,000 names with delegations (and names below them) across the slices, one cut with
+ * 2,000 names below it, signed in 4 parts: the same signatures as in one part (all but the
+ * signature bytes), so nothing below a cut is signed whichever slice it starts. */
+static void test_sign_in_parts(void **state)
+{
+	(void)state;
+	size_t cap = 400000, len = 0;
+	char *text = malloc(cap);
+	len += (size_t)snprintf(text + len, cap - len, "%s", ZONE);
+	/* 2,000 names below one cut: some slice starts among them (cut_above) */
+	len += (size_t)snprintf(text + len, cap - len, "m NS ns.m\nns.m A 192.0.2.2\n");
+	for (int i = 0; i < 2000; i++)
+		len += (size_t)snprintf(text + len, cap - len, "o%04d.m A 192.0.2.3\n", i);
+	for (int i = 0; i < 5000; i++) {
+		if (i % 97 == 0)
+			len += (size_t)snprintf(text + len, cap - len,
+			                        "d%04d NS ns.d%04d\nns.d%04d A 192.0.2.1\n"
+			                        "x.y.d%04d TXT \"occluded\"\n",
+			                        i, i, i, i);
+		else
+			len += (size_t)snprintf(text + len, cap - len, "n%04d A 192.0.2.%d\n", i, i % 250 + 1);
+	}
+	struct keyset ks;
+	keys_make(&ks, DNSSEC_ALG_ED25519, false);
+	struct dnssec_zone_policy p = policy(false);
+	char *one, *four, err[256];
+	struct zone *z = signed_zone(load(text), &ks, &p, NULL);
+	check_signed(z, &ks, &p, &one);
+	zone_free(z);
+	struct dnssec_zone_runner runner = {4, run_backwards, NULL};
+	struct nsec_changes ch = {0};
+	z = load(text);
+	parts_run = 0;
+	assert_int_equal(dnssec_zone_sign_parts(z, ks.k, ks.n, &p, NOW, &runner, NULL, &ch, err, sizeof(err)), 0);
+	assert_int_equal(parts_run, 4);
+	z = advance(z, ch.v, ch.n);
+	nsec_changes_free(&ch);
+	check_signed(z, &ks, &p, &four);
+	assert_string_equal(one, four);
+	zone_free(z);
+	/* a small zone stays one part, on the caller's thread */
+	z = load(ZONE);
+	parts_run = 0;
+	assert_int_equal(dnssec_zone_sign_parts(z, ks.k, ks.n, &p, NOW, &runner, NULL, &ch, err, sizeof(err)), 0);
+	assert_int_equal(parts_run, 0);
+	nsec_changes_free(&ch);
+	zone_free(z);
+	free(one);
+	free(four);
+	free(text);
+	keys_free(&ks);
+}
+
 /* ---- random batches: re-signing equals signing from scratch ---- */
 
 static const char *POOL[] = {"www",   "a.b.c", "b.c",    "c",         "x.a.b.c", "sub", "ns.sub", "deep.ns.sub",
@@ -649,15 +713,11 @@ static void test_resign_random_nsec3(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sign_nsec_ecdsa),
-	    cmocka_unit_test(test_sign_nsec3_ed25519),
-	    cmocka_unit_test(test_sign_csk),
-	    cmocka_unit_test(test_sign_switch_chain),
-	    cmocka_unit_test(test_sign_refused),
-	    cmocka_unit_test(test_resign_keeps_others),
-	    cmocka_unit_test(test_refresh_and_jitter),
-	    cmocka_unit_test(test_resign_random_nsec),
-	    cmocka_unit_test(test_resign_random_nsec3),
+	    cmocka_unit_test(test_sign_nsec_ecdsa),    cmocka_unit_test(test_sign_nsec3_ed25519),
+	    cmocka_unit_test(test_sign_csk),           cmocka_unit_test(test_sign_switch_chain),
+	    cmocka_unit_test(test_sign_refused),       cmocka_unit_test(test_resign_keeps_others),
+	    cmocka_unit_test(test_refresh_and_jitter), cmocka_unit_test(test_sign_in_parts),
+	    cmocka_unit_test(test_resign_random_nsec), cmocka_unit_test(test_resign_random_nsec3),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/dnssec.h"
 #include "lib/dnssec_zone.h"
@@ -20,6 +21,7 @@
 
 #define SIGN_ATTEMPTS 3 /* whole-zone signings outside the lock before one holds it throughout */
 #define RETRY_SECONDS 30 /* a job that failed (zone locked, store down) is tried again after this */
+#define SIGN_THREADS_MAX 8 /* a whole-zone signing uses up to this many threads (one per CPU) */
 
 /* What a version of a zone is signed with: the policy and its keys (shared by the jobs that use
  * it: refs, under c->lock). */
@@ -686,6 +688,44 @@ static int cds_changes(const struct zone *cur, const struct signing *s, struct n
 	return changes_append(out, v, n);
 }
 
+/* The parts of a whole-zone signing (dnssec_zone_sign_parts), one thread per CPU: parts 1.. on
+ * threads of their own (ternd-sign), part 0 on the signer thread, which joins them all before it
+ * returns (they read cur, which the signer thread, online, keeps). A thread that cannot start
+ * has its part run here. */
+struct part_job {
+	void (*work)(void *arg, unsigned i);
+	void *arg;
+	unsigned i;
+};
+
+static void part_thread(void *arg)
+{
+	struct part_job *j = arg;
+	j->work(j->arg, j->i);
+}
+
+static void run_parts(void *ctx, unsigned parts, void (*work)(void *arg, unsigned i), void *arg)
+{
+	(void)ctx;
+	struct ev_thread threads[SIGN_THREADS_MAX] = {0};
+	struct part_job jobs[SIGN_THREADS_MAX];
+	parts = parts < SIGN_THREADS_MAX ? parts : SIGN_THREADS_MAX;
+	for (unsigned i = 1; i < parts; i++) {
+		jobs[i] = (struct part_job){work, arg, i};
+		if (ev_thread_start_fn(&threads[i], part_thread, &jobs[i], "ternd-sign") < 0)
+			work(arg, i);
+	}
+	work(arg, 0);
+	for (unsigned i = 1; i < parts; i++)
+		ev_thread_stop(&threads[i]);
+}
+
+static unsigned sign_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > SIGN_THREADS_MAX ? SIGN_THREADS_MAX : (unsigned)n;
+}
+
 /* The signed version of cur with s: *list gets every change from cur (the SOA with serial, CDS and
  * CDNSKEY, then dnssec_zone_sign()'s), *next the version, *index its chain. */
 static int sign_whole(const struct zone *cur, const struct signing *s, uint32_t serial, struct nsec_changes *list,
@@ -702,8 +742,10 @@ static int sign_whole(const struct zone *cur, const struct signing *s, uint32_t 
 		rc = cds_changes(cur, s, list, err, errlen);
 	if (rc == 0)
 		rc = apply(cur, list->v, list->n, &mid, err, errlen);
+	struct dnssec_zone_runner runner = {sign_threads(), run_parts, NULL};
 	if (rc == 0)
-		rc = dnssec_zone_sign(mid, s->zkeys, s->nkeys, &zp, time(NULL), index, &signs, err, errlen);
+		rc = dnssec_zone_sign_parts(mid, s->zkeys, s->nkeys, &zp, time(NULL), &runner, index, &signs, err,
+		                            errlen);
 	if (rc == 0)
 		rc = changes_append(list, signs.v, signs.n);
 	if (rc == 0)

@@ -225,7 +225,8 @@ static bool unchanged(const struct zone *cur, const struct change_rrset *x)
 
 /* A configuration zone file's import: the RRsets it puts back as they are are dropped (they would
  * only churn the serial, or signatures), and its SOA, when its fields but the serial differ from
- * the served one or its serial is ahead of the served one, is added as a SOA change. *n is updated; TERN_ENOMEM leaves *ch whole. */
+ * the served one or its serial is ahead of the served one, is added as a SOA change. *n is updated; TERN_ENOMEM leaves
+ * *ch whole. */
 static int file_changes(const struct zone *cur, const struct zone *imp, struct change_rrset **ch, size_t *n)
 {
 	size_t keep = 0;
@@ -353,7 +354,7 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 		ch = imported;
 		n = r->changes;
 	}
-	if (rq->zone_file && n == 0) { /* the file as served: nothing to write */
+	if (rq->import && rq->zone_file && n == 0) { /* the file as served: nothing to write */
 		r->serial = cur->serial;
 		goto out;
 	}
@@ -366,7 +367,7 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 	/* the SOA with the next serial rides along with every change (a SOA change from the
 	 * producer replaces the current one, serial excepted) */
 	uint32_t serial = change_next_serial(cur->serial, zone.serial_policy, time(NULL));
-	if (rq->zone_file && rr_serial_newer(rq->import->serial, serial))
+	if (rq->import && rq->zone_file && rr_serial_newer(rq->import->serial, serial))
 		serial = rq->import->serial; /* the file's own serial, when the operator moved it ahead */
 	if (change_set_make(cur, ch, n, serial, &set) < 0) {
 		fail(r, CHANGE_APPLY, TERN_ENOMEM, "out of memory");

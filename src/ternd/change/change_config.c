@@ -46,18 +46,20 @@ int change_config_check(struct change *c, const struct config *conf, char *err, 
 			        cz->name, serr);
 			rc = TERN_EIO;
 		} else if (cz->dnssec_policy && strcmp(sz.tenant, STORE_TENANT_CONFIG) != 0) {
-			problem(err, errlen,
-			        "%s:%u: zones[%zu]: %s has a dnssec-policy, but the store holds an API zone of that name "
-			        "(tenant %s): delete the API zone or rename one of them",
-			        conf->path, cz->line, i, cz->name, sz.tenant);
+			problem(
+			    err, errlen,
+			    "%s:%u: zones[%zu]: %s has a dnssec-policy, but the store holds an API zone of that name "
+			    "(tenant %s): delete the API zone or rename one of them",
+			    conf->path, cz->line, i, cz->name, sz.tenant);
 			rc = TERN_ECONFIG;
 		} else if (!cz->dnssec_policy && strcmp(sz.tenant, STORE_TENANT_CONFIG) == 0) {
-			problem(err, errlen,
-			        "%s:%u: zones[%zu]: %s is signed by ternd (its keys are in the store) and has no "
-			        "dnssec-policy any more: served unsigned it would fail validation wherever its DS is "
-			        "published; turning DNSSEC off needs the CDS/CDNSKEY delete procedure (RFC 8078), which "
-			        "Tern does not do yet: put dnssec-policy back",
-			        conf->path, cz->line, i, cz->name);
+			problem(
+			    err, errlen,
+			    "%s:%u: zones[%zu]: %s is signed by ternd (its keys are in the store) and has no "
+			    "dnssec-policy any more: served unsigned it would fail validation wherever its DS is "
+			    "published; turning DNSSEC off needs the CDS/CDNSKEY delete procedure (RFC 8078), which "
+			    "Tern does not do yet: put dnssec-policy back",
+			    conf->path, cz->line, i, cz->name);
 			rc = TERN_ECONFIG;
 		}
 	}
@@ -102,7 +104,7 @@ static int with_serial(struct zone **z, uint32_t serial)
 		rc = zone_build(r.b, "zonefile", &out, err, sizeof(err));
 	else
 		zone_builder_free(r.b);
-	if (rc < 0)
+	if (rc < 0 || !out)
 		return TERN_ENOMEM; /* the file built once: only memory can fail */
 	zone_free(*z);
 	*z = out;
@@ -177,14 +179,16 @@ int change_config_zone(struct change *c, const struct config_zone *cz, enum stor
 		/* listed again after it was retired: served from the store first, then the file on top */
 		rc = zones_get(c->zones, cz->apex) ? 0 : change_load_zone(c, &row);
 		if (rc == 1) {
-			*r = (struct change_result){.step = CHANGE_UNSERVED, .code = TERN_ENOTFOUND, .index = CHANGE_NO_INDEX};
+			*r = (struct change_result){
+			    .step = CHANGE_UNSERVED, .code = TERN_ENOTFOUND, .index = CHANGE_NO_INDEX};
 			snprintf(r->msg, sizeof(r->msg), "its stored version cannot be built (see the log)");
 			rc = r->code;
 		} else if (rc < 0) {
 			*r = (struct change_result){.step = CHANGE_APPLY, .code = rc, .index = CHANGE_NO_INDEX};
 			snprintf(r->msg, sizeof(r->msg), "%s", tern_strerror(rc));
 		} else {
-			struct change_request rq = {.apex = cz->apex, .import = z, .zone_file = true, .principal = principal};
+			struct change_request rq = {
+			    .apex = cz->apex, .import = z, .zone_file = true, .principal = principal};
 			rc = change_commit(c, &rq, r);
 		}
 	}
@@ -249,8 +253,8 @@ void change_config_retire(struct change *c, const struct config *conf)
 	char err[256] = "";
 	int rc;
 	do {
-		rc = store_zone_list(store_latest(c->store), STORE_TENANT_CONFIG, page.more ? page.next_apex : NULL, 1000,
-		                     retire_zone, &rt, &page, err, sizeof(err));
+		rc = store_zone_list(store_latest(c->store), STORE_TENANT_CONFIG, page.more ? page.next_apex : NULL,
+		                     1000, retire_zone, &rt, &page, err, sizeof(err));
 	} while (rc == 0 && page.more);
 	if (rc < 0)
 		log_error("zones of the configuration no longer listed: the store failed: %s", err);

@@ -179,17 +179,21 @@ static void load_signed_zones(struct change *change, const struct config *conf)
 }
 
 /* At start: zones signed by ternd for the first time are signed in the background; ternd reports
- * ready once they are (at most SIGN_WAIT_MS), so the first answers already carry signatures. */
+ * ready once they are (at most SIGN_WAIT_MS), so the first answers already carry signatures. A zone
+ * without signing state (enabling failed) or whose signing job failed is not waited for. */
 #define SIGN_WAIT_MS 30000
-static void wait_signed(struct server *srv, const struct config *conf)
+static void wait_signed(struct server *srv, struct change *change, const struct config *conf)
 {
 	for (size_t i = 0; i < conf->nzones; i++) {
 		if (!conf->zones[i].dnssec_policy)
 			continue;
 		for (unsigned ms = 0;; ms += 10) {
+			struct change_dnssec_status st;
 			rcu_thread_online();
 			const struct zone *z = zones_get(srv->zones, conf->zones[i].apex);
-			bool done = !z || zone_signed(z);
+			bool done = !z || zone_signed(z) ||
+			            change_dnssec_status(change, conf->zones[i].apex, &st) < 0 || st.error[0] ||
+			            st.keys_unloadable;
 			rcu_thread_offline();
 			if (done)
 				break;
@@ -355,7 +359,7 @@ int main(int argc, char **argv)
 	}
 	if (stored.store) {
 		load_signed_zones(&stored.change, conf);
-		wait_signed(&srv, conf);
+		wait_signed(&srv, &stored.change, conf);
 	}
 	if (conf->api.enabled &&
 	    api_start(&srv, conf, stored.store, stored.store ? &stored.change : NULL, &api, err, ERRBUF) < 0) {

@@ -366,3 +366,24 @@ def test_example_configuration_validates_with_delv(tmp_path):
     finally:
         terminate(proc)
         log.close()
+
+
+def test_ttl_above_max_zone_ttl_refused_until_fixed(keys, tmp_path):  # noqa: F811
+    """A record above the policy's max-zone-ttl: the zone is not stored nor served (no zone is left
+    stored but unsigned), the log names the record; once the file is fixed a reload serves it signed."""
+    work = tmp_path / "ternd"
+    os.makedirs(str(work))
+    path = str(work / "files.test.zone")
+    write_zone(path, ZONE_TEXT + "long 172800 IN TXT \"two days\"\n")
+    srv = FileTernd(keys, str(work), {ZONE: (path, "default")})
+    srv.start()
+    try:
+        wait_log(srv.log_text, "long.files.test. TXT has TTL 172800, above the dnssec-policy's max-zone-ttl 86400")
+        assert srv.query(FQDN, "SOA").rcode() == dns.rcode.REFUSED
+        admin = srv.api(keys.token("root", admin=True))
+        assert admin.get("/api/v1/zones/%s" % ZONE).status == 404
+        write_zone(path, ZONE_TEXT)
+        srv.reload()
+        wait_signed(srv, FQDN)
+    finally:
+        srv.stop()

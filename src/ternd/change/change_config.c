@@ -9,6 +9,7 @@
 
 #include "lib/error.h"
 #include "lib/rr.h"
+#include "lib/rrtext.h"
 #include "lib/wire.h"
 #include "ternd/base/log.h"
 #include "ternd/change/change.h"
@@ -130,6 +131,31 @@ static bool policy_same(const struct dnssec_policy *a, const struct dnssec_polic
 	return true;
 }
 
+struct ttl_limit {
+	uint32_t max;
+	char *msg;
+	size_t msglen;
+};
+
+/* The file's first data RRset above the policy's max-zone-ttl (1), which enabling would refuse:
+ * checked before the zone is stored, so no zone is left stored but unsigned. */
+static int ttl_over(void *arg, const struct zone_node *n)
+{
+	struct ttl_limit *l = arg;
+	for (uint16_t k = 0; k < n->nrrsets; k++) {
+		const struct rrset *rs = &n->rrsets[k];
+		if (change_dnssec_type(rs->type) || rs->ttl <= l->max)
+			continue;
+		char owner[NAME_MAXLEN * 4 + 1], type[32];
+		name_to_text(n->owner, owner, sizeof(owner));
+		rrtext_type_to_text(rs->type, type, sizeof(type));
+		snprintf(l->msg, l->msglen, "%s %s has TTL %u, above the dnssec-policy's max-zone-ttl %u", owner, type,
+		         rs->ttl, l->max);
+		return 1;
+	}
+	return 0;
+}
+
 /* A new zone of the store for the file: its serial above the one a deleted zone of that name had
  * (secondaries may still hold that one). */
 static int create(struct change *c, const struct config_zone *cz, enum store_serial_policy sp, struct zone **z,
@@ -165,6 +191,13 @@ int change_config_zone(struct change *c, const struct config_zone *cz, enum stor
 	snprintf(principal, sizeof(principal), "zone file %s", cz->file);
 	*r = (struct change_result){.index = CHANGE_NO_INDEX};
 	struct store_zone row;
+	struct ttl_limit lim = {cz->policy.max_zone_ttl, r->msg, sizeof(r->msg)};
+	if (lim.max && zone_foreach(z, ttl_over, &lim) == 1) {
+		zone_free(z);
+		r->step = CHANGE_REFUSED;
+		r->code = TERN_EINVAL;
+		return r->code;
+	}
 	int rc = store_zone_get(store_latest(c->store), cz->apex, &row, err, sizeof(err));
 	if (rc == TERN_ENOTFOUND) {
 		rc = create(c, cz, sp, &z, r);

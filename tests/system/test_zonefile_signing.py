@@ -18,6 +18,7 @@ import pytest
 
 import apilib
 from apilib import ApiTernd, keys  # noqa: F401 (fixture)
+from knotlib import KnotSecondary, knotd_available
 from ternlib import ROOT, TERND, free_port, terminate, wait_log, wait_udp
 from xfrlib import soa_serial, wait_serial
 
@@ -47,9 +48,9 @@ def tool(name):
 class FileTernd(ApiTernd):
     """ternd with the API's store and zone files, each {name: (path, policy or None)}."""
 
-    def __init__(self, keys, workdir, files, extra=""):  # noqa: F811
+    def __init__(self, keys, workdir, files, notify=None):  # noqa: F811
         self.files = files
-        self.extra = extra
+        self.notify = notify
         super().__init__(keys, workdir=workdir, api={"serial-policy": "increment"})
 
     def write_config(self, listen, extra_server=""):
@@ -59,8 +60,10 @@ class FileTernd(ApiTernd):
             if policy:
                 lines.append("    dnssec-policy: %s" % policy)
         lines += ["transfer:", "  allow: [127.0.0.0/8]"]
+        if self.notify:
+            lines.append("  notify: [\"127.0.0.1@%d\"]" % self.notify)
         with open(self.config, "w") as f:
-            f.write("\n".join(lines) + "\n" + self.extra)
+            f.write("\n".join(lines) + "\n")
         self.write_api()
 
     def write_api(self):
@@ -386,4 +389,36 @@ def test_ttl_above_max_zone_ttl_refused_until_fixed(keys, tmp_path):  # noqa: F8
         srv.reload()
         wait_signed(srv, FQDN)
     finally:
+        srv.stop()
+
+
+@pytest.mark.skipif(not knotd_available(), reason="knotd not installed")
+def test_knot_secondary_follows_a_reloaded_file_by_notify_and_ixfr(keys, tmp_path):  # noqa: F811
+    """The file edited and reloaded goes out like any change: NOTIFY at once, then an IXFR Knot
+    applies, and Knot's copy verifies."""
+    work = tmp_path / "ternd"
+    os.makedirs(str(work))
+    path = str(work / "files.test.zone")
+    write_zone(path, ZONE_TEXT)
+    kport = free_port()
+    srv = FileTernd(keys, str(work), {ZONE: (path, "default")}, notify=kport)
+    srv.start()
+    knot = KnotSecondary(tmp_path / "knot", FQDN, srv.port, port=kport, transfer=True)
+    try:
+        wait_signed(srv, FQDN)
+        knot.start()
+        log = lambda: knot.log_text()[-4000:]  # noqa: E731
+        serial = soa_serial(srv.addr, srv.port, FQDN)
+        wait_serial("127.0.0.1", kport, FQDN, serial, timeout=15, log=log)
+        write_zone(path, ZONE_TEXT + "added IN TXT \"by ixfr\"\n")
+        srv.reload()
+        wait_serial("127.0.0.1", kport, FQDN, serial + 1, timeout=15, log=log)
+        assert [ln for ln in knot.log_text().splitlines() if "IXFR, incoming" in ln], log()
+        knot_srv = type("S", (), {"addr": "127.0.0.1", "port": kport})
+        text = axfr_text(knot_srv, FQDN)
+        assert "added.files.test." in text
+        for cmd, rc, out in judge(text, FQDN, tmp_path, "knot"):
+            assert rc == 0, "%s refused Knot's copy:\n%s" % (cmd, out)
+    finally:
+        knot.stop()
         srv.stop()

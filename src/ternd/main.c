@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
@@ -109,7 +110,7 @@ static void load_zones(struct server *srv, const struct config *conf, const stru
 	for (size_t i = 0; i < conf->nzones; i++) {
 		const struct config_zone *cz = &conf->zones[i];
 		struct zone *z = NULL;
-		if (cz->nprimaries)
+		if (cz->nprimaries || cz->dnssec_policy) /* secondaries are xfrin's, signed ones the store's */
 			continue;
 		int rc = zonefile_load(cz->file, cz->apex, &z, err, ERRBUF);
 		if (rc < 0) {
@@ -126,7 +127,7 @@ static void load_zones(struct server *srv, const struct config *conf, const stru
 		}
 	}
 	for (size_t i = 0; previous && i < previous->nzones; i++) {
-		bool kept = false;
+		bool kept = previous->zones[i].dnssec_policy != NULL; /* the store's: change_config_retire() */
 		for (size_t j = 0; j < conf->nzones && !kept; j++)
 			kept = name_equal(previous->zones[i].apex, conf->zones[j].apex);
 		if (kept)
@@ -138,6 +139,72 @@ static void load_zones(struct server *srv, const struct config *conf, const stru
 			          previous->zones[i].name, tern_strerror(rc));
 	}
 	free(err);
+}
+
+/* Zone files with a dnssec-policy: each file imported into its zone of the store (created the
+ * first time; only the differences written, re-signed; nothing when it is unchanged) and signed
+ * there; a file that fails to load leaves the zone as served. Zones of the store's configuration
+ * tenant no longer listed stop being served. */
+static void load_signed_zones(struct change *change, const struct config *conf)
+{
+	char *err = malloc(ERRBUF);
+	if (!err) {
+		log_error("out of memory loading zones");
+		return;
+	}
+	enum store_serial_policy sp = conf->api.serial_increment ? STORE_SERIAL_INCREMENT : STORE_SERIAL_DATE;
+	for (size_t i = 0; i < conf->nzones; i++) {
+		const struct config_zone *cz = &conf->zones[i];
+		struct zone *z = NULL;
+		if (!cz->dnssec_policy)
+			continue;
+		int rc = zonefile_load(cz->file, cz->apex, &z, err, ERRBUF);
+		if (rc < 0) {
+			log_error("zone %s not loaded (the version in the store is served, if any):\n%s", cz->name,
+			          err[0] ? err : tern_strerror(rc));
+			continue;
+		}
+		struct change_result r;
+		rcu_thread_online(); /* the change module reads the served version */
+		rc = change_config_zone(change, cz, sp, z, &r);
+		rcu_thread_offline();
+		if (rc < 0)
+			log_error("zone %s (%s:%u): not applied: %s", cz->name, conf->path, cz->line, r.msg);
+		else if (r.changes)
+			log_info("zone %s: %zu RRset change(s) from %s, serial %u", cz->name, r.changes, cz->file,
+			         r.serial);
+	}
+	change_config_retire(change, conf);
+	free(err);
+}
+
+/* At start: zones signed by ternd for the first time are signed in the background; ternd reports
+ * ready once they are (at most SIGN_WAIT_MS), so the first answers already carry signatures. A zone
+ * without signing state (enabling failed) or whose signing job failed is not waited for. */
+#define SIGN_WAIT_MS 30000
+static void wait_signed(struct server *srv, struct change *change, const struct config *conf)
+{
+	for (size_t i = 0; i < conf->nzones; i++) {
+		if (!conf->zones[i].dnssec_policy)
+			continue;
+		for (unsigned ms = 0;; ms += 10) {
+			struct change_dnssec_status st;
+			rcu_thread_online();
+			const struct zone *z = zones_get(srv->zones, conf->zones[i].apex);
+			bool done = !z || zone_signed(z) ||
+			            change_dnssec_status(change, conf->zones[i].apex, &st) < 0 || st.error[0] ||
+			            st.keys_unloadable;
+			rcu_thread_offline();
+			if (done)
+				break;
+			if (ms >= SIGN_WAIT_MS) {
+				log_warning("zone %s: not signed yet after %u s: served unsigned until it is",
+				            conf->zones[i].name, SIGN_WAIT_MS / 1000);
+				break;
+			}
+			nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+		}
+	}
 }
 
 /* The tenants' store and the one writer of its zones: opened before the API and the transports
@@ -285,6 +352,15 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		goto out;
 	}
+	/* zone files signed by ternd: checked against the store, then imported into it and signed */
+	if (stored.store && change_config_check(&stored.change, conf, err, ERRBUF) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (stored.store) {
+		load_signed_zones(&stored.change, conf);
+		wait_signed(&srv, &stored.change, conf);
+	}
 	if (conf->api.enabled &&
 	    api_start(&srv, conf, stored.store, stored.store ? &stored.change : NULL, &api, err, ERRBUF) < 0) {
 		log_error("%s", err);
@@ -329,6 +405,11 @@ int main(int argc, char **argv)
 			log_error("configuration not reloaded, previous one kept:\n%s", err);
 			continue;
 		}
+		if (stored.store && change_config_check(&stored.change, next, err, ERRBUF) < 0) {
+			log_error("configuration not reloaded, previous one kept:\n%s", err);
+			config_free(next);
+			continue;
+		}
 		config_restart_keys(conf, next, warn_restart, NULL);
 		/* published first: the answering parameters (keys, ACLs, NSID, EDNS) and what requests read */
 		struct config *previous = server_set_config(&srv, next);
@@ -345,6 +426,8 @@ int main(int argc, char **argv)
 		if (xfrin_reload(xfrin, next) < 0)
 			log_error("secondary zones: out of memory applying the new configuration");
 		load_zones(&srv, next, previous);
+		if (stored.store)
+			load_signed_zones(&stored.change, next);
 		catalog_in_reload(catalog_in, next);
 		if (stored.store)
 			change_set_journal_keep(&stored.change, next->api.journal_keep);

@@ -101,6 +101,9 @@ bool api_open(struct api *a, const struct http_request *req, struct http_respons
 /* Routes that show or change a zone as a whole (export, import, history, proposals) need a token
  * whose scope is not narrowed to some names or types; writes need more than read-only. Writes a
  * 403 and returns false otherwise. */
+/* Whether the API may write zone z: not a zone of the configuration (STORE_TENANT_CONFIG, whose
+ * content is its zone file's); else 409 written. */
+bool api_zone_writable(const struct store_zone *z, struct http_response *res);
 bool api_whole_zone(const struct api_caller *c, const struct store_zone *z, bool write, struct http_response *res);
 /* Parses a zone name from a URL segment or JSON ("example.com" or "example.com."). */
 bool api_parse_zone_name(const char *text, uint8_t apex[NAME_MAXLEN]);

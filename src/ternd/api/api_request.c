@@ -184,6 +184,19 @@ bool api_whole_zone(const struct api_caller *c, const struct store_zone *z, bool
 	return false;
 }
 
+bool api_zone_writable(const struct store_zone *z, struct http_response *res)
+{
+	if (strcmp(z->tenant, STORE_TENANT_CONFIG) != 0)
+		return true;
+	char text[NAME_MAXLEN * 4 + 1];
+	name_to_text(z->apex, text, sizeof(text));
+	http_error(res, 409, "zone",
+	           "zone %s is served from a zone file of the configuration (dnssec-policy): edit the file and reload "
+	           "ternd",
+	           text);
+	return false;
+}
+
 bool api_open(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c,
               struct store_zone *z, bool write, json_t **body)
 {
@@ -197,6 +210,8 @@ bool api_open(struct api *a, const struct http_request *req, struct http_respons
 		http_error(res, 409, "zone", "zone is locked: %s", z->lock_reason);
 		goto fail;
 	}
+	if (z && write && !api_zone_writable(z, res))
+		goto fail;
 	if (body) {
 		json_error_t je;
 		*body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);

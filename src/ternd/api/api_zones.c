@@ -404,7 +404,7 @@ void api_zones_delete(void *ctx, const struct http_request *req, struct http_res
 			http_error(res, 403, "zone", "the token's scope does not allow deleting %s", text);
 		} else if (z.locked) {
 			http_error(res, 409, "zone", "zone is locked: %s", z.lock_reason);
-		} else {
+		} else if (api_zone_writable(&z, res)) {
 			struct change_result r;
 			if (change_delete(a->change, z.apex, &r) == 0)
 				res->status = 204;
@@ -451,7 +451,8 @@ void api_zones_import(void *ctx, const struct http_request *req, struct http_res
 		return;
 	struct zone *imp = NULL;
 	char err[4096] = "";
-	if (!api_zone_get(a, &c, req->params[0], &z, res) || !api_whole_zone(&c, &z, true, res))
+	if (!api_zone_get(a, &c, req->params[0], &z, res) || !api_whole_zone(&c, &z, true, res) ||
+	    !api_zone_writable(&z, res))
 		goto out;
 	if (z.locked) {
 		http_error(res, 409, "zone", "zone is locked: %s", z.lock_reason);
@@ -555,6 +556,8 @@ static void set_lock(void *ctx, const struct http_request *req, struct http_resp
 			http_error(res, 403, "zone", "the token's scope does not allow locking %s", text);
 			goto out;
 		}
+		if (!api_zone_writable(&z, res))
+			goto out;
 		struct change_result r;
 		if (change_lock_zone(a->change, z.apex, lock ? reason : NULL, &z, &r) == 0)
 			http_json(res, 200, api_zone_json(&z));

@@ -15,6 +15,7 @@
 #include "lib/error.h"
 #include "ternd/api/auth.h"
 #include "ternd/api/auth_impl.h"
+#include "ternd/store/store.h"
 
 #define TENANT_MAX_TEXT "128" /* AUTH_TENANT_MAX, for messages */
 _Static_assert(AUTH_TENANT_MAX == 128, "TENANT_MAX_TEXT must spell AUTH_TENANT_MAX");
@@ -161,6 +162,8 @@ const char *auth_tenant_problem(const char *s, size_t len)
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return "contains a control character";
+	if (len == strlen(STORE_TENANT_CONFIG) && memcmp(s, STORE_TENANT_CONFIG, len) == 0)
+		return "is reserved for the zones of the configuration file";
 	return NULL;
 }
 

@@ -37,6 +37,11 @@ struct config_zone {
 	uint16_t key_ref; /* 1 + its index in config.keys; 0 = none */
 	bool catalog; /* a secondary zone that is a catalog (RFC 9432): its members are pulled too */
 	unsigned line; /* where the zone is declared */
+	/* dnssec-policy as written (a dnssec-policies name, or "default"): the zone file's content is
+	 * kept in the store and signed by ternd with policy; NULL: served as the file has it */
+	char *dnssec_policy;
+	unsigned policy_line; /* where dnssec-policy is written */
+	struct dnssec_policy policy; /* resolved when dnssec_policy is set */
 };
 
 /* The catalog zone ternd produces (RFC 9432): every zone served from a file or the API is a

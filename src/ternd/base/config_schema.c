@@ -155,12 +155,13 @@ static const struct cfg_item key_items[] = {
  * a name that makes one (set by finish_root). */
 static bool finish_zone(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
 {
-	enum { NAME, FILE_, PRIMARY, KEY, CATALOG };
+	enum { NAME, FILE_, PRIMARY, KEY, CATALOG, POLICY };
 	struct config_zone *z = base;
 	char q[QUOTE_BUF], t[NAME_MAXLEN * 4 + 8];
 	bool ok = true;
 	z->line = line;
-	for (size_t i = 0; i <= CATALOG; i++)
+	z->policy_line = f[POLICY].line;
+	for (size_t i = 0; i <= POLICY; i++)
 		ok = ok && (!f[i].value || f[i].ok);
 	if (z->name && name_from_text(z->apex, z->name, NULL) < 0) {
 		cfg_perr(p, cfg_node_line(f[NAME].value), "%s.name: %s is not a valid domain name", where,
@@ -185,6 +186,13 @@ static bool finish_zone(struct parse *p, void *base, const struct field *f, unsi
 		ok = false;
 	} else if (z->key_ref) {
 		z->key = &p->c->keys[z->key_ref - 1].key; /* keys never move: read whole before zones */
+	}
+	if (f[POLICY].value && f[PRIMARY].value) {
+		cfg_perr(p, f[POLICY].line,
+		         "%s.dnssec-policy: a secondary zone is served as its primary signs it; only a zone file "
+		         "is signed by ternd",
+		         where);
+		ok = false;
 	}
 	if (z->catalog && !f[PRIMARY].value) {
 		cfg_perr(p, f[CATALOG].line,
@@ -231,6 +239,12 @@ static const struct cfg_item zone_items[] = {
      .offset = offsetof(struct config_zone, catalog),
      .def = "false",
      .help = "secondary zone: a catalog (RFC 9432) whose members are pulled too"},
+    {.name = "dnssec-policy",
+     .type = CFG_STRING,
+     .flags = R,
+     .offset = offsetof(struct config_zone, dnssec_policy),
+     .max = DNSSEC_POLICY_NAME_MAX,
+     .help = "zone file: signed by ternd with this dnssec-policies entry, or default (needs api.data-dir)"},
     {0},
 };
 
@@ -599,6 +613,36 @@ static const struct cfg_item catalog_items[] = {
     {0},
 };
 
+/* zones[i].dnssec-policy: a dnssec-policies entry by name, or "default" (the built-in defaults,
+ * unless an entry is named so); the zone's keys and signed versions live in the store, so the
+ * api section needs a data-dir. Policies are read after zones, so this is the whole file's check. */
+static bool resolve_zone_policy(struct parse *p, struct config_zone *z, size_t i)
+{
+	char q[QUOTE_BUF];
+	if (!z->dnssec_policy)
+		return true;
+	if (!p->c->api.data_dir) {
+		cfg_perr(p, z->policy_line,
+		         "zones[%zu].dnssec-policy: a zone signed by ternd keeps its keys and signed versions in the "
+		         "store: the api section needs a data-dir",
+		         i);
+		return false;
+	}
+	for (size_t j = 0; j < p->c->ndnssec_policies; j++) {
+		if (strcmp(p->c->dnssec_policies[j].policy.name, z->dnssec_policy) == 0) {
+			z->policy = p->c->dnssec_policies[j].policy;
+			return true;
+		}
+	}
+	if (strcmp(z->dnssec_policy, "default") == 0) {
+		dnssec_policy_default(&z->policy);
+		return true;
+	}
+	cfg_perr(p, z->policy_line, "zones[%zu].dnssec-policy: no policy %s in dnssec-policies (nor \"default\")", i,
+	         cfg_quote(z->dnssec_policy, q, sizeof(q)));
+	return false;
+}
+
 /* The whole file: secondary zones without a file keep their copy in <data dir>/<zone>.zone, the
  * data dir being the API's when there is one, else the configuration file's directory. */
 static bool finish_root(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
@@ -612,7 +656,10 @@ static bool finish_root(struct parse *p, void *base, const struct field *f, unsi
 	for (size_t i = 0; i < p->c->nzones; i++)
 		if (!p->c->zones[i].file && cfg_copy_file_name(p->c->zones[i].apex, text, sizeof(text)))
 			p->c->zones[i].file = cfg_path_join(p, dir, text);
-	return true;
+	bool ok = true;
+	for (size_t i = 0; i < p->c->nzones; i++)
+		ok = resolve_zone_policy(p, &p->c->zones[i], i) && ok;
+	return ok;
 }
 
 /* dnssec-policies[i]: a unique name, an algorithm Tern signs with, and values that can work

@@ -223,6 +223,50 @@ static bool unchanged(const struct zone *cur, const struct change_rrset *x)
 	return memcmp(rs->rdata, x->rdata, x->rdata_size) == 0;
 }
 
+/* A configuration zone file's import: the RRsets it puts back as they are are dropped (they would
+ * only churn the serial, or signatures), and its SOA, when its fields but the serial differ from
+ * the served one or its serial is ahead of the served one, is added as a SOA change. *n is updated; TERN_ENOMEM leaves
+ * *ch whole. */
+static int file_changes(const struct zone *cur, const struct zone *imp, struct change_rrset **ch, size_t *n)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < *n; i++) {
+		struct change_rrset *x = &(*ch)[i];
+		if (unchanged(cur, x)) {
+			free((void *)x->rdata);
+			free((void *)x->ttls);
+		} else {
+			(*ch)[keep++] = *x;
+		}
+	}
+	*n = keep;
+	const struct rrset *fs = imp->soa, *cs = cur->soa;
+	uint32_t size = fs->rdata_size;
+	uint8_t *soa = malloc(size);
+	if (!soa)
+		return TERN_ENOMEM;
+	memcpy(soa, fs->rdata, size); /* one record: its length, then the RDATA */
+	/* compared without the serial, unless the file's is ahead of the served one */
+	if (fs->ttl == cs->ttl && size == cs->rdata_size && !rr_serial_newer(imp->serial, cur->serial)) {
+		size_t at = 2 + rr_soa_serial_offset(soa + 2);
+		memcpy(soa + at, cs->rdata + at, 4);
+		if (memcmp(soa, cs->rdata, size) == 0) {
+			free(soa);
+			return 0;
+		}
+	}
+	struct change_rrset *grown = realloc(*ch, (*n + 1) * sizeof(*grown));
+	if (!grown) {
+		free(soa);
+		return TERN_ENOMEM;
+	}
+	*ch = grown;
+	grown[*n] = (struct change_rrset){.type = RR_SOA, .count = 1, .ttl = fs->ttl, .rdata = soa, .rdata_size = size};
+	memcpy(grown[*n].owner, cur->apex, name_len(cur->apex));
+	(*n)++;
+	return 0;
+}
+
 static int check_signer_types(const struct zone *cur, const struct change_rrset *ch, size_t n,
                               struct change_rrset **imported, size_t *nimp, struct change_result *r)
 {
@@ -290,6 +334,11 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 			fail(r, CHANGE_APPLY, TERN_ENOMEM, "import failed: out of memory");
 			goto out;
 		}
+		if (rq->zone_file && file_changes(cur, rq->import, &imported, &n) < 0) {
+			r->changes = n;
+			fail(r, CHANGE_APPLY, TERN_ENOMEM, "import failed: out of memory");
+			goto out;
+		}
 		ch = imported;
 		r->changes = n;
 	}
@@ -305,6 +354,10 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 		ch = imported;
 		n = r->changes;
 	}
+	if (rq->import && rq->zone_file && n == 0) { /* the file as served: nothing to write */
+		r->serial = cur->serial;
+		goto out;
+	}
 	if (store_begin(c->store, &t, err, sizeof(err)) < 0) {
 		store_failed(r, name, err);
 		goto out;
@@ -314,6 +367,8 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 	/* the SOA with the next serial rides along with every change (a SOA change from the
 	 * producer replaces the current one, serial excepted) */
 	uint32_t serial = change_next_serial(cur->serial, zone.serial_policy, time(NULL));
+	if (rq->import && rq->zone_file && rr_serial_newer(rq->import->serial, serial))
+		serial = rq->import->serial; /* the file's own serial, when the operator moved it ahead */
 	if (change_set_make(cur, ch, n, serial, &set) < 0) {
 		fail(r, CHANGE_APPLY, TERN_ENOMEM, "out of memory");
 		goto out;

@@ -11,6 +11,7 @@
 
 #include "lib/dnssec_policy.h"
 #include "lib/zone.h"
+#include "ternd/base/config.h"
 #include "ternd/store/store.h"
 #include "ternd/zones/zones.h"
 
@@ -95,6 +96,10 @@ struct change_request {
 	const struct change_rrset *rrsets;
 	size_t n;
 	const struct zone *import;
+	/* import is a zone file of the configuration (change_config.c): its SOA's fields are taken too
+	 * (its serial when ahead of the next one), and a file that changes nothing writes nothing
+	 * (r->serial is the served serial, r->changes 0) */
+	bool zone_file;
 	const char *principal; /* who, for the journal */
 	/* > 0: the pending proposal this write applies; it becomes approved and applied by
 	 * reviewer in the same transaction as the change */
@@ -162,6 +167,29 @@ void change_dnssec_totals(struct change *c, struct change_dnssec_totals *out);
 /* Whether type is the signer's on a signed zone (DNSKEY, RRSIG, NSEC, NSEC3, NSEC3PARAM, CDS,
  * CDNSKEY): producers may not change it there. */
 bool change_dnssec_type(uint16_t type);
+
+/* ---- zone files of the configuration signed by ternd (change_config.c) ----
+ *
+ * A zone entry with dnssec-policy is a zone of the store owned by STORE_TENANT_CONFIG (the API
+ * reads it, an admin included, but writes none of it): its file is its content, imported through
+ * change_commit() (only the RRsets the file changes, re-signed) and signed like any store zone.
+ * The caller is an online RCU reader (main, around these calls). */
+
+/* Whether conf's zones agree with the store before conf is applied: a zone with dnssec-policy may
+ * not have an API zone's name, and a zone the store holds for the configuration (signed) may not
+ * lose its dnssec-policy (turning DNSSEC off needs the CDS/CDNSKEY delete procedure). 0, or a
+ * TERN_E* with every problem in err as "file:line: zones[i]: ...", one a line. */
+int change_config_check(struct change *c, const struct config *conf, char *err, size_t errlen);
+/* The zone file of cz (with dnssec-policy), loaded as z (taken over): the first time a new zone of
+ * the store (serial policy sp; its serial above any a deleted zone of that name had); after, an
+ * import (change_request.zone_file: nothing written when the file changed nothing); then signing
+ * enabled, or its policy changed, when the store's policy is not cz's. r says what failed. */
+int change_config_zone(struct change *c, const struct config_zone *cz, enum store_serial_policy sp, struct zone *z,
+                       struct change_result *r);
+/* Zones the store holds for the configuration that conf does not list (with dnssec-policy): no
+ * longer served nor signed; they stay in the store with their keys, served again with them when
+ * listed again. */
+void change_config_retire(struct change *c, const struct config *conf);
 
 /* ---- the pieces of a write, without server state (change_set.c; tests/fuzz drive them) ---- */
 

@@ -18,6 +18,10 @@ int change_write_version(struct change *c, const uint8_t *apex, const struct zon
                          const struct zone_change *list, size_t n, uint32_t serial, const char *principal,
                          change_rows_fn rows, void *rows_arg, struct change_result *r);
 
+/* One zone of the store built from its RRsets and published (its signing state set up first, as at
+ * start): 0; 1 when it cannot be built (logged by name); TERN_ENOMEM. */
+int change_load_zone(struct change *c, const struct store_zone *sz);
+
 /* The signer's state of a zone (NULL: not signed); under c->lock. */
 struct signed_zone;
 struct signed_zone *change_dnssec_find(struct change *c, const uint8_t *apex);

@@ -24,33 +24,42 @@ static int add_rrset(const struct store_rrset *rs, void *arg)
 	return 0;
 }
 
-/* One zone of the store: built and published, or logged by name and counted as failed. */
-static int load_zone(const struct store_zone *sz, void *arg)
+/* One zone of the store: built and published, or logged by name (1: not loaded). */
+int change_load_zone(struct change *c, const struct store_zone *sz)
 {
-	struct load *l = arg;
 	char err[4096] = "", name[NAME_MAXLEN * 4 + 1];
 	name_to_text(sz->apex, name, sizeof(name));
 	struct zone_builder *b = zone_builder_new(sz->apex);
 	struct zone *z = NULL;
 	if (!b)
 		return TERN_ENOMEM;
-	if (store_rrset_foreach(store_latest(l->c->store), sz->apex, add_rrset, b, err, sizeof(err)) < 0) {
+	if (store_rrset_foreach(store_latest(c->store), sz->apex, add_rrset, b, err, sizeof(err)) < 0) {
 		zone_builder_free(b);
 		log_error("API zone %s not loaded: %s", name, err);
-		l->failed++;
-		return 0;
+		return 1;
 	}
 	if (zone_build(b, name, &z, err, sizeof(err)) < 0) {
 		log_error("API zone %s not loaded:\n%s", name, err);
-		l->failed++;
-		return 0;
+		return 1;
 	}
-	change_dnssec_loaded(l->c, sz, z);
-	if (zones_publish(l->c->zones, z) < 0) {
+	change_dnssec_loaded(c, sz, z);
+	if (zones_publish(c->zones, z) < 0) {
 		zone_free(z);
 		return TERN_ENOMEM;
 	}
-	l->loaded++;
+	return 0;
+}
+
+static int load_zone(const struct store_zone *sz, void *arg)
+{
+	struct load *l = arg;
+	int rc = change_load_zone(l->c, sz);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		l->failed++;
+	else
+		l->loaded++;
 	return 0;
 }
 

@@ -18,6 +18,9 @@
 #define STORE_PRINCIPAL_MAX 256
 #define STORE_REASON_MAX 512
 #define STORE_BODY_MAX (1024 * 1024)
+/* The tenant owning the configuration's signed zone files (zones[i].dnssec-policy): no API caller
+ * is this tenant (auth_tenant_problem refuses the name), and the API writes none of its zones. */
+#define STORE_TENANT_CONFIG ":config"
 
 /*
  * Handles. A struct store_txn is what every read and write goes through:

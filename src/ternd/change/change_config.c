@@ -1,0 +1,294 @@
+/* Zone files of the configuration signed by ternd (zones[i].dnssec-policy): each is a zone of the
+ * store owned by STORE_TENANT_CONFIG, its file imported through the one write path (only the
+ * differences, re-signed) and signed by the signer like any store zone. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/error.h"
+#include "lib/rr.h"
+#include "lib/rrtext.h"
+#include "lib/wire.h"
+#include "ternd/base/log.h"
+#include "ternd/change/change.h"
+#include "ternd/change/change_impl.h"
+
+/* Appends "file:line: message" and a newline to err (cut when full). */
+__attribute__((format(printf, 3, 4))) static void problem(char *err, size_t errlen, const char *fmt, ...)
+{
+	size_t used = strnlen(err, errlen);
+	if (used + 1 >= errlen)
+		return;
+	if (used)
+		err[used++] = '\n';
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err + used, errlen - used, fmt, ap);
+	va_end(ap);
+}
+
+int change_config_check(struct change *c, const struct config *conf, char *err, size_t errlen)
+{
+	err[0] = 0;
+	int rc = 0;
+	for (size_t i = 0; i < conf->nzones; i++) {
+		const struct config_zone *cz = &conf->zones[i];
+		struct store_zone sz;
+		char serr[256] = "";
+		if (cz->nprimaries)
+			continue;
+		int grc = store_zone_get(store_latest(c->store), cz->apex, &sz, serr, sizeof(serr));
+		if (grc == TERN_ENOTFOUND)
+			continue;
+		if (grc < 0) {
+			problem(err, errlen, "%s:%u: zones[%zu]: %s: the store failed: %s", conf->path, cz->line, i,
+			        cz->name, serr);
+			rc = TERN_EIO;
+		} else if (cz->dnssec_policy && strcmp(sz.tenant, STORE_TENANT_CONFIG) != 0) {
+			problem(
+			    err, errlen,
+			    "%s:%u: zones[%zu]: %s has a dnssec-policy, but the store holds an API zone of that name "
+			    "(tenant %s): delete the API zone or rename one of them",
+			    conf->path, cz->line, i, cz->name, sz.tenant);
+			rc = TERN_ECONFIG;
+		} else if (!cz->dnssec_policy && strcmp(sz.tenant, STORE_TENANT_CONFIG) == 0) {
+			problem(
+			    err, errlen,
+			    "%s:%u: zones[%zu]: %s is signed by ternd (its keys are in the store) and has no "
+			    "dnssec-policy any more: served unsigned it would fail validation wherever its DS is "
+			    "published; turning DNSSEC off needs the CDS/CDNSKEY delete procedure (RFC 8078), which "
+			    "Tern does not do yet: put dnssec-policy back",
+			    conf->path, cz->line, i, cz->name);
+			rc = TERN_ECONFIG;
+		}
+	}
+	return rc;
+}
+
+struct reserial {
+	struct zone_builder *b;
+	uint32_t serial;
+};
+
+static int reserial_node(void *arg, const struct zone_node *n)
+{
+	struct reserial *r = arg;
+	uint8_t soa[2 * NAME_MAXLEN + 20];
+	for (uint16_t i = 0; i < n->nrrsets; i++) {
+		const struct rrset *rs = &n->rrsets[i];
+		const uint8_t *rec = rs->rdata;
+		for (uint16_t k = 0; k < rs->count; k++, rec = rdata_next(rec)) {
+			const uint8_t *rd = rdata_bytes(rec);
+			uint16_t len = rdata_len(rec);
+			if (rs->type == RR_SOA && len <= sizeof(soa)) {
+				memcpy(soa, rd, len);
+				wire_put32(soa + rr_soa_serial_offset(soa), r->serial);
+				rd = soa;
+			}
+			if (zone_builder_add(r->b, n->owner, rs->type, rs->ttl, rd, len, 0) < 0)
+				return TERN_ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* *z again with its SOA serial set to serial (the old one freed); 0 or TERN_ENOMEM (*z kept). */
+static int with_serial(struct zone **z, uint32_t serial)
+{
+	char err[256];
+	struct reserial r = {zone_builder_new((*z)->apex), serial};
+	struct zone *out = NULL;
+	int rc = r.b ? zone_foreach(*z, reserial_node, &r) : TERN_ENOMEM;
+	if (rc == 0)
+		rc = zone_build(r.b, "zonefile", &out, err, sizeof(err));
+	else
+		zone_builder_free(r.b);
+	if (rc < 0 || !out)
+		return TERN_ENOMEM; /* the file built once: only memory can fail */
+	zone_free(*z);
+	*z = out;
+	return 0;
+}
+
+/* Whether two policies are the same values (so a reload with an unchanged policy signs nothing). */
+static bool policy_same(const struct dnssec_policy *a, const struct dnssec_policy *b)
+{
+	if (strcmp(a->name, b->name) || a->algorithm != b->algorithm || a->nsec.nsec3 != b->nsec.nsec3 ||
+	    a->nsec.optout != b->nsec.optout || a->nsec.iterations != b->nsec.iterations ||
+	    a->nsec.salt_len != b->nsec.salt_len || memcmp(a->nsec.salt, b->nsec.salt, a->nsec.salt_len) ||
+	    a->csk != b->csk || a->ksk_lifetime != b->ksk_lifetime || a->zsk_lifetime != b->zsk_lifetime ||
+	    a->csk_lifetime != b->csk_lifetime || a->dnskey_ttl != b->dnskey_ttl ||
+	    a->max_zone_ttl != b->max_zone_ttl || a->propagation_delay != b->propagation_delay ||
+	    a->rrsig_lifetime != b->rrsig_lifetime || a->rrsig_refresh != b->rrsig_refresh ||
+	    a->rrsig_jitter != b->rrsig_jitter || a->rrsig_inception != b->rrsig_inception || a->cds != b->cds ||
+	    a->nparents != b->nparents)
+		return false;
+	for (unsigned i = 0; i < a->nparents && i < DNSSEC_POLICY_PARENTS_MAX; i++)
+		if (strcmp(a->parents[i], b->parents[i]))
+			return false;
+	return true;
+}
+
+struct ttl_limit {
+	uint32_t max;
+	char *msg;
+	size_t msglen;
+};
+
+/* The file's first data RRset above the policy's max-zone-ttl (1), which enabling would refuse:
+ * checked before the zone is stored, so no zone is left stored but unsigned. */
+static int ttl_over(void *arg, const struct zone_node *n)
+{
+	struct ttl_limit *l = arg;
+	for (uint16_t k = 0; k < n->nrrsets; k++) {
+		const struct rrset *rs = &n->rrsets[k];
+		if (change_dnssec_type(rs->type) || rs->ttl <= l->max)
+			continue;
+		char owner[NAME_MAXLEN * 4 + 1], type[32];
+		name_to_text(n->owner, owner, sizeof(owner));
+		rrtext_type_to_text(rs->type, type, sizeof(type));
+		snprintf(l->msg, l->msglen, "%s %s has TTL %u, above the dnssec-policy's max-zone-ttl %u", owner, type,
+		         rs->ttl, l->max);
+		return 1;
+	}
+	return 0;
+}
+
+/* A new zone of the store for the file: its serial above the one a deleted zone of that name had
+ * (secondaries may still hold that one). */
+static int create(struct change *c, const struct config_zone *cz, enum store_serial_policy sp, struct zone **z,
+                  struct change_result *r)
+{
+	char err[256] = "";
+	uint32_t past;
+	struct store_zone row = {.serial_policy = sp};
+	memcpy(row.apex, cz->apex, name_len(cz->apex));
+	snprintf(row.tenant, sizeof(row.tenant), "%s", STORE_TENANT_CONFIG);
+	int rc = store_zone_past_serial(store_latest(c->store), cz->apex, &past, err, sizeof(err));
+	if (rc < 0 && rc != TERN_ENOTFOUND) {
+		*r = (struct change_result){.step = CHANGE_STORE, .code = TERN_EIO, .index = CHANGE_NO_INDEX};
+		snprintf(r->msg, sizeof(r->msg), "%s", err);
+		return r->code;
+	}
+	if (rc == 0 && !rr_serial_newer((*z)->serial, past) &&
+	    with_serial(z, change_next_serial(past, sp, time(NULL))) < 0) {
+		*r = (struct change_result){.step = CHANGE_APPLY, .code = TERN_ENOMEM, .index = CHANGE_NO_INDEX};
+		snprintf(r->msg, sizeof(r->msg), "out of memory");
+		return r->code;
+	}
+	row.serial = (*z)->serial;
+	rc = change_create(c, &row, *z, r);
+	*z = NULL; /* taken over */
+	return rc;
+}
+
+int change_config_zone(struct change *c, const struct config_zone *cz, enum store_serial_policy sp, struct zone *z,
+                       struct change_result *r)
+{
+	char err[256] = "", principal[STORE_PRINCIPAL_MAX + 1];
+	snprintf(principal, sizeof(principal), "zone file %s", cz->file);
+	*r = (struct change_result){.index = CHANGE_NO_INDEX};
+	struct store_zone row;
+	struct ttl_limit lim = {cz->policy.max_zone_ttl, r->msg, sizeof(r->msg)};
+	if (lim.max && zone_foreach(z, ttl_over, &lim) == 1) {
+		zone_free(z);
+		r->step = CHANGE_REFUSED;
+		r->code = TERN_EINVAL;
+		return r->code;
+	}
+	int rc = store_zone_get(store_latest(c->store), cz->apex, &row, err, sizeof(err));
+	if (rc == TERN_ENOTFOUND) {
+		rc = create(c, cz, sp, &z, r);
+	} else if (rc < 0) {
+		*r = (struct change_result){.step = CHANGE_STORE, .code = TERN_EIO, .index = CHANGE_NO_INDEX};
+		snprintf(r->msg, sizeof(r->msg), "%s", err);
+	} else if (strcmp(row.tenant, STORE_TENANT_CONFIG) != 0) {
+		*r = (struct change_result){.step = CHANGE_ZONE, .code = TERN_EEXIST, .index = CHANGE_NO_INDEX};
+		snprintf(r->msg, sizeof(r->msg), "the store holds an API zone of that name (tenant %s)", row.tenant);
+		rc = r->code;
+	} else {
+		/* listed again after it was retired: served from the store first, then the file on top */
+		rc = zones_get(c->zones, cz->apex) ? 0 : change_load_zone(c, &row);
+		if (rc == 1) {
+			*r = (struct change_result){
+			    .step = CHANGE_UNSERVED, .code = TERN_ENOTFOUND, .index = CHANGE_NO_INDEX};
+			snprintf(r->msg, sizeof(r->msg), "its stored version cannot be built (see the log)");
+			rc = r->code;
+		} else if (rc < 0) {
+			*r = (struct change_result){.step = CHANGE_APPLY, .code = rc, .index = CHANGE_NO_INDEX};
+			snprintf(r->msg, sizeof(r->msg), "%s", tern_strerror(rc));
+		} else {
+			struct change_request rq = {
+			    .apex = cz->apex, .import = z, .zone_file = true, .principal = principal};
+			rc = change_commit(c, &rq, r);
+		}
+	}
+	zone_free(z);
+	if (rc < 0)
+		return rc;
+	uint32_t serial = r->serial;
+	size_t changes = r->changes;
+	struct store_dnssec d;
+	rc = store_dnssec_get(store_latest(c->store), cz->apex, &d, err, sizeof(err));
+	if (rc == 0 && policy_same(&d.policy, &cz->policy))
+		return 0;
+	if (rc < 0 && rc != TERN_ENOTFOUND) {
+		*r = (struct change_result){.step = CHANGE_STORE, .code = TERN_EIO, .index = CHANGE_NO_INDEX};
+		snprintf(r->msg, sizeof(r->msg), "%s", err);
+		return r->code;
+	}
+	const char *field = NULL;
+	rc = change_dnssec_enable(c, cz->apex, &cz->policy, principal, &field, r);
+	if (rc < 0 && field) { /* name the key the operator wrote */
+		char msg[CHANGE_MSG_MAX];
+		snprintf(msg, sizeof(msg), "%s", r->msg);
+		snprintf(r->msg, sizeof(r->msg), "dnssec-policy %.63s: %s: %.3900s", cz->dnssec_policy, field, msg);
+	}
+	if (rc == 0) {
+		r->serial = serial;
+		r->changes = changes;
+	}
+	return rc;
+}
+
+struct retire {
+	struct change *c;
+	const struct config *conf;
+};
+
+static int retire_zone(const struct store_zone *sz, void *arg)
+{
+	struct retire *rt = arg;
+	for (size_t i = 0; i < rt->conf->nzones; i++)
+		if (name_equal(rt->conf->zones[i].apex, sz->apex) && rt->conf->zones[i].dnssec_policy)
+			return 0;
+	char name[NAME_MAXLEN * 4 + 1];
+	name_to_text(sz->apex, name, sizeof(name));
+	change_lock(rt->c);
+	change_dnssec_forget(rt->c, sz->apex);
+	int rc = zones_remove(rt->c->zones, sz->apex);
+	change_unlock(rt->c);
+	if (rc == 0)
+		log_info("zone %s: no longer in the configuration: not served (its keys and versions stay in the "
+		         "store; listed again, it is served with them)",
+		         name);
+	else if (rc != TERN_ENOTFOUND)
+		log_error("zone %s: no longer configured, but still served until restart: %s", name, tern_strerror(rc));
+	return 0;
+}
+
+void change_config_retire(struct change *c, const struct config *conf)
+{
+	struct retire rt = {c, conf};
+	struct store_page page = {0};
+	char err[256] = "";
+	int rc;
+	do {
+		rc = store_zone_list(store_latest(c->store), STORE_TENANT_CONFIG, page.more ? page.next_apex : NULL,
+		                     1000, retire_zone, &rt, &page, err, sizeof(err));
+	} while (rc == 0 && page.more);
+	if (rc < 0)
+		log_error("zones of the configuration no longer listed: the store failed: %s", err);
+}

@@ -201,6 +201,9 @@ class Knot:
         if r.returncode != 0 or "error" in r.stdout.lower():
             raise RuntimeError("%s: knotc %s: %s%s" % (self.label, " ".join(args), r.stdout, r.stderr))
 
+    def prepare(self):
+        pass
+
     def change(self, addr, started):
         self.knotc("zone-begin", self.zone)
         self.knotc("zone-unset", self.zone, CHANGE_NAME, "A")
@@ -261,11 +264,29 @@ class Ternd:
                     raise RuntimeError("%s: the API did not come up (see %s)" % (self.label, self.dir))
                 time.sleep(0.05)
 
+    def prepare(self):
+        """A fresh keep-alive connection before the changes: the server closes idle ones."""
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        self.request("GET", "/healthz")
+
     def change(self, addr, started):
-        t0 = now_ns()
-        started(t0)
-        self.request("PUT", "/api/v1/zones/%s/rrsets/%s/A" % (BIG, CHANGE_NAME), {"ttl": 300, "records": [addr]})
-        return t0
+        """PUT of the RRset; a keep-alive connection the server closed meanwhile is opened again and
+        the clock restarted."""
+        for attempt in range(2):
+            t0 = now_ns()
+            started(t0)
+            try:
+                self.request("PUT", "/api/v1/zones/%s/rrsets/%s/A" % (BIG, CHANGE_NAME),
+                             {"ttl": 300, "records": [addr]})
+                return t0
+            except (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine):
+                if self.conn is not None:
+                    self.conn.close()
+                self.conn = None
+                if attempt:
+                    raise
 
 
 # ------------------------------------------------------------------ phases
@@ -327,6 +348,7 @@ def phase_change(args, servers):
         poller = dnspoll.Poller(args.poll, "%s.%s" % (CHANGE_NAME, BIG), ["127.0.0.1@%d" % srv.port],
                                 interval_us=args.poll_us, timeout_ms=60000, dnssec=True)
         lat = []
+        srv.prepare()
         try:
             for cid in range(1, args.changes + 1):
                 addr = "10.254.%d.%d" % (cid // 256, cid % 256)

@@ -154,3 +154,125 @@ def test_zsk_and_ksk_roll_on_their_own_with_rfc7583_waits(keys, tmp_path):  # no
         assert st["next_key_event"] and st["next_key_event"]["what"], st
     finally:
         srv.stop()
+
+
+class Parent:
+    """A parent zone's server for the DS check, on 127.0.0.1 (UDP and TCP, one port): answers DS
+    queries for ZONE authoritatively with the DS records in .ds; .tc_udp answers UDP truncated
+    (so the TCP path is taken); .silent drops every query (an unreachable parent)."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.ds, self.tc_udp, self.silent, self.asked = [], False, False, []
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", 0))
+        self.port = self.udp.getsockname()[1]
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind(("127.0.0.1", self.port))
+        self.tcp.listen(8)
+        self.stopped = False
+        for fn in (self._serve_udp, self._serve_tcp):
+            threading.Thread(target=fn, daemon=True).start()
+
+    def answer(self, wire, tcp):
+        import dns.flags
+        import dns.message
+        import dns.rrset
+        q = dns.message.from_wire(wire)
+        self.asked.append(("tcp" if tcp else "udp", q.question[0].name.to_text(), q.flags & dns.flags.RD))
+        r = dns.message.make_response(q)
+        r.flags |= dns.flags.AA
+        if not tcp and self.tc_udp:
+            r.flags |= dns.flags.TC
+        elif self.ds:
+            r.answer.append(dns.rrset.from_text(ZONE + ".", 10, "IN", "DS", *self.ds))
+        return r.to_wire()
+
+    def _serve_udp(self):
+        while not self.stopped:
+            try:
+                wire, peer = self.udp.recvfrom(65535)
+            except OSError:
+                return
+            if not self.silent:
+                self.udp.sendto(self.answer(wire, False), peer)
+
+    def _serve_tcp(self):
+        import struct
+        while not self.stopped:
+            try:
+                conn, _ = self.tcp.accept()
+            except OSError:
+                return
+            with conn:
+                n = struct.unpack("!H", conn.recv(2))[0]
+                wire = b""
+                while len(wire) < n:
+                    wire += conn.recv(n - len(wire))
+                if not self.silent:
+                    a = self.answer(wire, True)
+                    conn.sendall(struct.pack("!H", len(a)) + a)
+
+    def close(self):
+        self.stopped = True
+        self.udp.close()
+        self.tcp.close()
+
+
+def test_ds_check_at_every_parent_moves_the_ksk_on(keys, tmp_path):  # noqa: F811
+    a, b = Parent(), Parent()
+    a.tc_udp = True  # a answers over TCP only
+    b.silent = True  # b is unreachable at first
+    srv = ternd(keys, tmp_path, test_timings=True)
+    try:
+        api = srv.api(keys.token("pop"))
+        api.create_zone(ZONE, rrsets=RRSETS)
+        policy = {"ksk-lifetime": 30, "zsk-lifetime": 0, "dnskey-ttl": 2, "max-zone-ttl": 10,
+                  "propagation-delay": 1, "ds-ttl": 3, "ds-check-interval": 1,
+                  "parents": ["127.0.0.1@%d" % a.port, "127.0.0.1@%d" % b.port]}
+        assert api.put("/api/v1/zones/%s/dnssec" % ZONE, policy).status == 202
+
+        def waiting():
+            doc = api.get("/api/v1/zones/%s/dnssec" % ZONE).json
+            return [k for k in doc["keys"] if k["role"] == "ksk" and k["state"] == "ready"], doc
+
+        end = time.time() + 40
+        while not waiting()[0]:
+            assert time.time() < end, waiting()[1]
+            time.sleep(0.5)
+        new = waiting()[0][0]
+        # both parents asked; neither has the DS: the old KSK stays active, the new one waits
+        a.ds = ["1 13 2 " + "00" * 32]
+        time.sleep(4)
+        ready, doc = waiting()
+        assert ready and not ready[0]["ds-seen"], doc
+        assert any(k["role"] == "ksk" and k["state"] == "active" for k in doc["keys"]), doc
+        assert ("tcp", ZONE + ".", 0) in a.asked and all(rd == 0 for _, _, rd in a.asked), a.asked
+        assert "has no DS for key %d yet" % new["tag"] in open(srv.log).read()
+        # a has the DS now, b does not answer: still waiting, b's silence logged
+        a.ds = new["ds"][:1]
+        time.sleep(6)
+        assert waiting()[0], waiting()[1]
+        log = open(srv.log).read()
+        assert "127.0.0.1@%d: no answer" % b.port in log, log[-3000:]
+        # b answers with it too: seen at every parent, the new KSK active, the old one retired
+        b.ds, b.silent = new["ds"][:1], False
+        end = time.time() + 15
+        while True:
+            doc = api.get("/api/v1/zones/%s/dnssec" % ZONE).json
+            k = {x["tag"]: x for x in doc["keys"]}[new["tag"]]
+            if k["state"] == "active":
+                break
+            assert time.time() < end, doc
+            time.sleep(0.3)
+        assert k["ds-seen"], k
+        ev = journal(api)
+        assert any(e["tag"] == new["tag"] and e["to"] == "active" and "DS is at the parent" in e["reason"]
+                   for e in ev), ev
+        assert "the new KSK's DS is at every parent" in open(srv.log).read()
+    finally:
+        srv.stop()
+        a.close()
+        b.close()

@@ -17,6 +17,7 @@
 #include "ternd/base/log.h"
 #include "ternd/base/rcu.h"
 #include "ternd/change/change_impl.h"
+#include "ternd/change/change_ds.h"
 #include "ternd/change/change_roll.h"
 
 #define SIGN_ATTEMPTS 3 /* whole-zone signings outside the lock before one holds it throughout */
@@ -46,6 +47,7 @@ struct signed_zone {
 	char error[256]; /* the last job's failure, "" after a success */
 	int64_t roll_at; /* wall clock: the rollover plan is run (0: at the next round) (change_roll.c) */
 	char roll_what[CHANGE_ROLL_WHAT_MAX]; /* the step due then, for the API */
+	int64_t ds_check_at; /* wall clock: the parents are asked for a waiting KSK's DS (0: none waits) */
 	struct signed_zone *next;
 };
 
@@ -951,10 +953,13 @@ static void roll_job(struct change *c, struct signed_zone *z, int64_t now)
 		return;
 	char name[NAME_MAXLEN * 4 + 1], err[CHANGE_MSG_MAX] = "", what[CHANGE_ROLL_WHAT_MAX];
 	name_to_text(z->apex, name, sizeof(name));
-	bool changed = false;
+	bool changed = false, ds_waiting = false;
 	int64_t next = INT64_MAX;
 	struct signing *s = NULL;
-	int rc = change_roll_run(c, z->apex, &z->active->policy, now, &changed, &next, what, err, sizeof(err));
+	int rc =
+	    change_roll_run(c, z->apex, &z->active->policy, now, &changed, &ds_waiting, &next, what, err, sizeof(err));
+	if (rc == 0) /* a KSK waits for its DS: the parents are asked now, then every ds-check-interval */
+		z->ds_check_at = ds_waiting && z->active->policy.nparents ? (z->ds_check_at ? z->ds_check_at : now) : 0;
 	if (rc == 0 && changed)
 		rc = signing_load(store_latest(c->store), z->apex, &z->active->policy, &s, err, sizeof(err));
 	pthread_mutex_lock(&c->signer->status_lock);
@@ -1004,7 +1009,21 @@ static void run(struct change_signer *sg)
 			refresh_job(c, z);
 		}
 	}
+	/* the DS checks due, made below without the lock (change_ds.c) */
+	struct change_ds_check *checks = NULL;
+	size_t nchecks = 0;
 	now = time(NULL);
+	for (struct signed_zone *z = sg->zones; z; z = z->next) {
+		if (!z->ds_check_at || z->ds_check_at > now || !z->active || z->wanted)
+			continue;
+		struct change_ds_check *grown = realloc(checks, (nchecks + 1) * sizeof(*checks));
+		if (!grown)
+			break;
+		checks = grown;
+		bool wanted = change_ds_wanted(c, z->apex, &z->active->policy, &checks[nchecks]);
+		nchecks += wanted;
+		z->ds_check_at = wanted ? now + z->active->policy.ds_check_interval : 0;
+	}
 	for (struct signed_zone *z = sg->zones; z; z = z->next) {
 		int64_t at = z->retry_at                              ? z->retry_at
 		             : z->wanted                              ? now
@@ -1013,6 +1032,8 @@ static void run(struct change_signer *sg)
 		due = at < due ? at : due;
 		if (z->active && z->index && !z->broken && !z->retry_at) /* the rollover plan's next */
 			due = z->roll_at < due ? (z->roll_at > now ? z->roll_at : now) : due;
+		if (z->ds_check_at && z->ds_check_at < due)
+			due = z->ds_check_at > now ? z->ds_check_at : now;
 	}
 	rcu_thread_offline();
 	change_unlock(c);
@@ -1020,6 +1041,8 @@ static void run(struct change_signer *sg)
 		ev_timer_cancel(sg->loop, &sg->timer);
 	else
 		ev_timer_at(sg->loop, &sg->timer, ev_clock_ms() + (uint64_t)(due > now ? due - now : 0) * 1000);
+	change_ds_checks_run(c, checks, nchecks); /* network: without the lock */
+	free(checks);
 }
 
 static void on_wake(struct ev_loop *loop, struct ev_async *a)

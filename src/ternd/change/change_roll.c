@@ -268,9 +268,10 @@ static int roll_plan(struct change *c, const uint8_t *apex, const struct roll_po
 }
 
 int change_roll_run(struct change *c, const uint8_t *apex, const struct dnssec_policy *p, int64_t now, bool *changed,
-                    int64_t *next, char *what, char *err, size_t errlen)
+                    bool *ds_waiting, int64_t *next, char *what, char *err, size_t errlen)
 {
 	*changed = false;
+	*ds_waiting = false;
 	*next = INT64_MAX;
 	what[0] = 0;
 	struct roll_policy rp;
@@ -281,6 +282,9 @@ int change_roll_run(struct change *c, const uint8_t *apex, const struct dnssec_p
 		return TERN_ENOMEM;
 	}
 	int rc = roll_plan(c, apex, &rp, rows, now, changed, next, what, err, errlen);
+	for (size_t i = 0; rc == 0 && i < rows->n; i++)
+		*ds_waiting |=
+		    rows->keys[i].role != ROLL_ZSK && rows->keys[i].state == ROLL_READY && !rows->keys[i].ds_seen;
 	free(rows);
 	return rc;
 }

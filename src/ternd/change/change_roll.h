@@ -16,12 +16,13 @@
 /* Runs the plan of apex under p at now, with c->lock held: each step due is applied in one store
  * transaction (a key made with its private key, or a key moved, with its key journal entry), then
  * the plan is asked again, until nothing is due. *changed: a key came, went or changed its use
- * (the zone needs a whole signing with the keys' new uses). *next: when the plan next changes by
+ * (the zone needs a whole signing with the keys' new uses). *ds_waiting: a KSK (CSK) is ready and
+ * its DS not yet seen (the parents are to be asked). *next: when the plan next changes by
  * the clock (INT64_MAX: only when a DS is seen, or never); what (CHANGE_ROLL_WHAT_MAX) says which
  * step that will be ("" when none). 0, or a negative TERN_E* with err (steps applied before the
  * failure stay). */
 int change_roll_run(struct change *c, const uint8_t *apex, const struct dnssec_policy *p, int64_t now, bool *changed,
-                    int64_t *next, char *what, char *err, size_t errlen);
+                    bool *ds_waiting, int64_t *next, char *what, char *err, size_t errlen);
 
 /* What a key row does in a signing (DNSSEC_ZONE_PUBLISH, _SIGN) by its use bits; a key to publish
  * revoked gets DNSSEC_FLAG_REVOKE set on k. 0: the key is not in the zone. */

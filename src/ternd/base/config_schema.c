@@ -753,7 +753,7 @@ static const struct cfg_item dnssec_policy_items[] = {
      .offset = DP_AT(parents),
      .count = DP_AT(nparents),
      .unit = "address",
-     .help = "the parent zone's servers, asked for the DS (stored; polled by a later version)"},
+     .help = "the parent zone's servers, asked for a new KSK's DS every ds-check-interval"},
     DP_SECONDS("ds-ttl", ds_ttl, "86400", "the TTL of the parent's DS RRset: an old KSK stays this long"),
     DP_SECONDS("ds-check-interval", ds_check_interval, "3600",
                "how often the parents are asked for a new KSK's DS (below 60 only with dnssec-test-timings)"),

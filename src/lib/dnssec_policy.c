@@ -27,6 +27,10 @@ void dnssec_policy_default(struct dnssec_policy *p)
 	p->rrsig_jitter = DAY / 2;
 	p->rrsig_inception = 3600;
 	p->cds = true;
+	p->ds_ttl = DAY;
+	p->ds_check_interval = 3600;
+	p->add_holddown = 30 * DAY;
+	p->remove_holddown = 30 * DAY;
 }
 
 __attribute__((format(printf, 5, 6))) static int refuse(const char **field, const char *name, char *err, size_t errlen,
@@ -160,12 +164,18 @@ int dnssec_policy_check(const struct dnssec_policy *p, const char **field, char 
 	    {"ksk-lifetime", p->ksk_lifetime},
 	    {"zsk-lifetime", p->zsk_lifetime},
 	    {"csk-lifetime", p->csk_lifetime},
+	    {"ds-ttl", p->ds_ttl},
+	    {"ds-check-interval", p->ds_check_interval},
+	    {"add-holddown", p->add_holddown},
+	    {"remove-holddown", p->remove_holddown},
 	};
 	for (size_t i = 0; i < sizeof(ttls) / sizeof(ttls[0]); i++)
 		if (ttls[i].v > max)
 			return refuse(field, ttls[i].name, err, errlen, "%u: at most %u seconds", ttls[i].v, max);
 	if (p->dnskey_ttl == 0)
 		return refuse(field, "dnskey-ttl", err, errlen, "must be at least 1 second");
+	if (p->ds_check_interval == 0)
+		return refuse(field, "ds-check-interval", err, errlen, "must be at least 1 second");
 	if (p->rrsig_refresh == 0)
 		return refuse(field, "rrsig-refresh", err, errlen, "must be at least 1 second");
 	if ((uint64_t)p->rrsig_lifetime <= (uint64_t)p->rrsig_refresh + p->rrsig_jitter)
@@ -198,5 +208,27 @@ int dnssec_policy_check(const struct dnssec_policy *p, const char **field, char 
 	for (unsigned i = 0; i < p->nparents; i++)
 		if (dnssec_policy_parent_check(p->parents[i], why, sizeof(why)) < 0)
 			return refuse(field, pnames[i], err, errlen, "%s", why);
+	return 0;
+}
+
+int dnssec_policy_check_timings(const struct dnssec_policy *p, bool test_timings, const char **field, char *err,
+                                size_t errlen)
+{
+	if (test_timings)
+		return 0;
+	if (p->add_holddown < DAY)
+		return refuse(field, "add-holddown", err, errlen,
+		              "%u seconds: at least one day (RFC 5011 asks for 30 days); shorter only with "
+		              "server.dnssec-test-timings",
+		              p->add_holddown);
+	if (p->remove_holddown < DAY)
+		return refuse(field, "remove-holddown", err, errlen,
+		              "%u seconds: at least one day (RFC 5011 asks for 30 days); shorter only with "
+		              "server.dnssec-test-timings",
+		              p->remove_holddown);
+	if (p->ds_check_interval < 60)
+		return refuse(field, "ds-check-interval", err, errlen,
+		              "%u seconds: at least 60; shorter only with server.dnssec-test-timings",
+		              p->ds_check_interval);
 	return 0;
 }

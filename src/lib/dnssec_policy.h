@@ -28,13 +28,18 @@ struct dnssec_policy {
 	uint32_t rrsig_jitter; /* each signature expires up to this much earlier, at random */
 	uint32_t rrsig_inception; /* inception this much before the signing time (validators' skew) */
 	bool cds; /* publish CDS and CDNSKEY for the KSK (CSK) */
+	uint32_t ds_ttl; /* the TTL of the parent's DS RRset (RFC 7583 3.3.2: the old KSK stays this long) */
+	uint32_t ds_check_interval; /* how often the parents are asked for the DS of a KSK waiting for it */
+	bool rfc5011; /* RFC 5011: a new KSK waits add_holddown; the old one is published revoked */
+	uint32_t add_holddown, remove_holddown; /* RFC 5011 2.4.1 and 2.4.2 */
 	unsigned nparents;
 	char parents[DNSSEC_POLICY_PARENTS_MAX][DNSSEC_POLICY_ADDR_MAX + 1]; /* "ADDRESS[@PORT]" */
 };
 
 /* The defaults: ECDSAP256SHA256, NSEC, KSK (never rolled) and ZSK (30 days), DNSKEY TTL 1 hour,
  * largest TTL 1 day, propagation 1 hour, signatures valid 14 days, refreshed 7 days before they
- * expire with 12 hours of jitter, inception 1 hour back, CDS/CDNSKEY on, no parents. */
+ * expire with 12 hours of jitter, inception 1 hour back, CDS/CDNSKEY on, no parents, DS TTL 1 day
+ * asked for every hour, RFC 5011 off with hold-downs of 30 days. */
 void dnssec_policy_default(struct dnssec_policy *p);
 
 /* Whether p can work. Returns 0, or TERN_EINVAL with *field the key at fault ("algorithm",
@@ -45,6 +50,13 @@ void dnssec_policy_default(struct dnssec_policy *p);
  * rrsig-jitter; rrsig-refresh and dnskey-ttl at least 1; every duration at most 2^31 - 1;
  * parents IPv4 or IPv6 addresses with an optional @port, at most DNSSEC_POLICY_PARENTS_MAX. */
 int dnssec_policy_check(const struct dnssec_policy *p, const char **field, char *err, size_t errlen);
+
+/* The timings only tests may shorten: add-holddown and remove-holddown below one day (RFC 5011
+ * 2.4.1 asks for 30 days) and ds-check-interval below a minute are refused (TERN_EINVAL, *field
+ * the key) unless test_timings (the configuration's server.dnssec-test-timings). Called after
+ * dnssec_policy_check() by the API and the configuration. */
+int dnssec_policy_check_timings(const struct dnssec_policy *p, bool test_timings, const char **field, char *err,
+                                size_t errlen);
 
 /* An algorithm by mnemonic (any case: "ecdsap256sha256", "ed25519", "rsasha1"...) or number:
  * 0 with *alg set when Tern signs with it; TERN_EINVAL naming it and why otherwise (RFC 8624:

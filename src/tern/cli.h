@@ -90,3 +90,4 @@ const char *cli_owner(const char *zone, const char *name);
 extern const struct cli_cmd cmd_zone[];
 extern const struct cli_cmd cmd_record[];
 extern const struct cli_cmd cmd_change[];
+extern const struct cli_cmd cmd_dnssec[];

@@ -573,6 +573,38 @@ def gen_dnssec():
         write(d, fname, bytes([flags]) + struct.pack("!H", t) + bytes([len(recs)]) + body + tail)
 
 
+def gen_ds_answer():
+    """Inputs for fuzz_ds_answer.c: parents' answers to the DS query of corp.lab. (with DS records
+    of SHA-256 and SHA-384, an RRSIG beside them, NXDOMAIN, a referral, TC)."""
+    import dns.flags
+    import dns.message
+    import dns.rcode
+    import dns.rrset
+    d = reset("corpus_ds_answer")
+    q = dns.message.make_query("corp.lab.", "DS", want_dnssec=False)
+    q.flags &= ~dns.flags.RD
+
+    def ans(name, flags, rcode=0, rrs=(), auth=()):
+        r = dns.message.make_response(q)
+        r.flags |= flags
+        r.set_rcode(rcode)
+        for rr in rrs:
+            r.answer.append(rr)
+        for rr in auth:
+            r.authority.append(rr)
+        write(d, name, r.to_wire())
+
+    ds = dns.rrset.from_text("corp.lab.", 10, "IN", "DS",
+                             "12345 13 2 " + "ab" * 32, "12346 13 4 " + "cd" * 48)
+    sig = dns.rrset.from_text("corp.lab.", 10, "IN", "RRSIG",
+                              "DS 13 2 10 20300101000000 20200101000000 1 lab. AAAA")
+    ans("ds", dns.flags.AA, rrs=[ds, sig])
+    ans("nxdomain", dns.flags.AA, rcode=dns.rcode.NXDOMAIN)
+    ans("nodata", dns.flags.AA)
+    ans("referral", 0, auth=[dns.rrset.from_text("corp.lab.", 10, "IN", "NS", "ns.corp.lab.")])
+    ans("tc", dns.flags.TC)
+
+
 if __name__ == "__main__":
     msgs = gen_queries()
     gen_names(msgs)
@@ -584,6 +616,8 @@ if __name__ == "__main__":
     gen_http()
     gen_imports()
     gen_dnssec()
+    gen_ds_answer()
     for sub in ("corpus_query", "corpus_name", "corpus_zonefile", "corpus_config", "corpus_zone_apply",
-                "corpus_rrtext", "corpus_catalog_in", "corpus_http", "corpus_api_import", "corpus_dnssec"):
+                "corpus_rrtext", "corpus_catalog_in", "corpus_http", "corpus_api_import", "corpus_dnssec",
+                "corpus_ds_answer"):
         print(sub, len(os.listdir(os.path.join(HERE, sub))))

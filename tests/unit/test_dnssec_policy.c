@@ -185,11 +185,48 @@ static void test_parents(void **state)
 	refused(&p, "parents", "at most");
 }
 
+/* RFC 5011 hold-downs and the DS check interval: the defaults pass; values only tests use are
+ * refused without the test flag, naming the field, and pass with it. */
+static void test_rollover_timings(void **state)
+{
+	(void)state;
+	struct dnssec_policy p;
+	dnssec_policy_default(&p);
+	assert_int_equal(p.ds_ttl, 86400);
+	assert_int_equal(p.add_holddown, 30 * 86400);
+	assert_int_equal(p.remove_holddown, 30 * 86400);
+	assert_int_equal(p.ds_check_interval, 3600);
+	assert_false(p.rfc5011);
+	const char *f = NULL;
+	char err[256] = "";
+	assert_int_equal(dnssec_policy_check_timings(&p, false, &f, err, sizeof(err)), 0);
+	p.add_holddown = 30;
+	assert_int_equal(dnssec_policy_check_timings(&p, false, &f, err, sizeof(err)), TERN_EINVAL);
+	assert_string_equal(f, "add-holddown");
+	assert_non_null(strstr(err, "dnssec-test-timings"));
+	assert_int_equal(dnssec_policy_check_timings(&p, true, &f, err, sizeof(err)), 0);
+	p.add_holddown = 86400;
+	p.remove_holddown = 86399;
+	assert_int_equal(dnssec_policy_check_timings(&p, false, &f, err, sizeof(err)), TERN_EINVAL);
+	assert_string_equal(f, "remove-holddown");
+	p.remove_holddown = 86400;
+	p.ds_check_interval = 5;
+	assert_int_equal(dnssec_policy_check_timings(&p, false, &f, err, sizeof(err)), TERN_EINVAL);
+	assert_string_equal(f, "ds-check-interval");
+	assert_int_equal(dnssec_policy_check_timings(&p, true, &f, err, sizeof(err)), 0);
+	p.ds_check_interval = 0;
+	refused(&p, "ds-check-interval", "at least 1");
+	p.ds_check_interval = 60;
+	p.ds_ttl = 3000000000u;
+	refused(&p, "ds-ttl", "at most");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults), cmocka_unit_test(test_algorithms), cmocka_unit_test(test_nsec3),
-	    cmocka_unit_test(test_timing),   cmocka_unit_test(test_keys),       cmocka_unit_test(test_parents),
+	    cmocka_unit_test(test_defaults), cmocka_unit_test(test_algorithms),       cmocka_unit_test(test_nsec3),
+	    cmocka_unit_test(test_timing),   cmocka_unit_test(test_rollover_timings), cmocka_unit_test(test_keys),
+	    cmocka_unit_test(test_parents),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

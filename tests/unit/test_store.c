@@ -61,7 +61,8 @@ static void reopen(struct fixture *f)
 {
 	store_close(f->st);
 	f->st = NULL;
-	assert_int_equal(store_open_sqlite(f->db, &f->st, f->err, sizeof(f->err)), 0);
+	if (store_open_sqlite(f->db, &f->st, f->err, sizeof(f->err)) != 0)
+		fail_msg("reopen: %s", f->err);
 }
 
 /* Wire form of an absolute name, into buf. */
@@ -154,7 +155,7 @@ static void test_schema_and_reopen(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t a[NAME_MAXLEN], o[NAME_MAXLEN];
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 5);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 6);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
 	                                "('zones', 'rrsets', 'journal', 'proposals', 'past_serials')"),
@@ -169,7 +170,7 @@ static void test_schema_and_reopen(void **state)
 
 	reopen(f);
 	reopen(f); /* migrations do not run twice */
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 5);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 6);
 	struct store_zone z;
 	assert_int_equal(store_zone_get(store_latest(f->st), N(a, "EXAMPLE.com."), &z, f->err, sizeof(f->err)), 0);
 	assert_memory_equal(z.apex, "\7example\3com", 13);
@@ -194,7 +195,7 @@ static void test_schema_and_reopen(void **state)
 	assert_int_equal(store_open_sqlite(f->db, &f->st, f->err, sizeof(f->err)), TERN_ECONFIG);
 	assert_null(f->st);
 	assert_non_null(strstr(f->err, "schema version 99 is newer"));
-	raw_exec(f->db, "UPDATE schema_version SET version = 5");
+	raw_exec(f->db, "UPDATE schema_version SET version = 6");
 	reopen(f);
 }
 
@@ -800,7 +801,7 @@ static void test_migration_from_v1(void **state)
 
 	raw_exec(f->db, "DROP TABLE past_serials; ALTER TABLE rrsets DROP COLUMN ttls;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 5);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 6);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name IN ('journal_by_zone',"
 	                                " 'journal_v2', 'journal_v1')"),
 	                 0);
@@ -895,7 +896,7 @@ static void test_migration_from_v2(void **state)
 	         "DROP TABLE past_serials; ALTER TABLE rrsets DROP COLUMN ttls; UPDATE schema_version SET version = 2;"
 	         "DROP TABLE dnssec_zones; DROP TABLE dnssec_keys; DROP TABLE dnssec_key_journal;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 5);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 6);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM past_serials"), 0);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets"), 1);
 	assert_int_equal(read_from(f, 6, &got), 0);
@@ -935,7 +936,7 @@ static void test_rrset_ttls_and_migration_from_v3(void **state)
 	raw_exec(f->db, "ALTER TABLE rrsets DROP COLUMN ttls; UPDATE schema_version SET version = 3;"
 	                "DROP TABLE dnssec_zones; DROP TABLE dnssec_keys; DROP TABLE dnssec_key_journal;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 5);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 6);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets WHERE ttls IS NULL"), 1);
 	struct store_rrset rs;
 	assert_int_equal(store_rrset_get(store_latest(f->st), N(a, "example.com."), N(o, "www.example.com."), RR_A, &rs,
@@ -1545,9 +1546,125 @@ static void test_dnssec_rows(void **state)
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_zones"), 0);
 }
 
+/* The rollover columns: the policy's DS TTL, check interval and RFC 5011 hold-downs, a key's use
+ * bits, since, ds_seen and the revoked state with its time, round-trip; use bits above 15 are
+ * refused. A version 5 file (no such columns, no revoked state) moves to version 6 in place: its
+ * keys publish and sign, an active KSK's DS counts as seen, retired keys do nothing. */
+struct roll_seen {
+	size_t n;
+	struct store_key k[4];
+};
+
+static int roll_key_seen(const struct store_key *k, void *arg)
+{
+	struct roll_seen *rs = arg;
+	if (rs->n < 4)
+		rs->k[rs->n++] = *k;
+	return 0;
+}
+
+static void test_dnssec_roll_rows_and_migration_from_v5(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[NAME_MAXLEN];
+	struct store_txn *t = begin(f);
+	create_zone(f, t, "roll.example.", "tenant-1", 1);
+	struct store_dnssec d = {.state = STORE_DNSSEC_SIGNED};
+	dnssec_policy_default(&d.policy);
+	d.policy.ds_ttl = 10;
+	d.policy.ds_check_interval = 2;
+	d.policy.rfc5011 = true;
+	d.policy.add_holddown = 30;
+	d.policy.remove_holddown = 40;
+	assert_int_equal(store_dnssec_put(t, N(a, "roll.example."), &d, f->err, sizeof(f->err)), 0);
+	static const enum store_key_role roles[3] = {STORE_KEY_KSK, STORE_KEY_ZSK, STORE_KEY_KSK};
+	static const enum store_key_state states[3] = {STORE_KEY_ACTIVE, STORE_KEY_ACTIVE, STORE_KEY_RETIRED};
+	for (int i = 0; i < 3; i++) {
+		struct store_key k = {.tag = (uint16_t)(10 + i),
+		                      .algorithm = 13,
+		                      .flags = roles[i] == STORE_KEY_KSK ? 257 : 256,
+		                      .role = roles[i],
+		                      .dnskey = {1, 1, 3, 13},
+		                      .dnskey_len = 4,
+		                      .pem = "PEM-TEXT",
+		                      .pem_len = 8,
+		                      .state = states[i],
+		                      .created = 100,
+		                      .active = 200};
+		assert_int_equal(store_key_add(t, a, &k, "made", f->err, sizeof(f->err)), 0);
+	}
+	struct store_key bad = {.tag = 9,
+	                        .dnskey_len = 4,
+	                        .pem = "P",
+	                        .pem_len = 1,
+	                        .role = STORE_KEY_ZSK,
+	                        .state = STORE_KEY_ACTIVE,
+	                        .use = 16};
+	assert_int_equal(store_key_add(t, a, &bad, "x", f->err, sizeof(f->err)), TERN_EINVAL);
+	commit(f, t);
+	struct store_dnssec got;
+	assert_int_equal(store_dnssec_get(store_latest(f->st), a, &got, f->err, sizeof(f->err)), 0);
+	assert_true(got.policy.ds_ttl == 10 && got.policy.ds_check_interval == 2 && got.policy.rfc5011 &&
+	            got.policy.add_holddown == 30 && got.policy.remove_holddown == 40);
+	t = begin(f);
+	struct store_key rev = {
+	    .id = 3, .state = STORE_KEY_REVOKED, .revoked = 500, .use = 11, .since = 500, .ds_seen = true};
+	assert_int_equal(store_key_update(t, a, &rev, STORE_KEY_RETIRED, "revoked", f->err, sizeof(f->err)), 0);
+	rev.use = 16;
+	assert_int_equal(store_key_update(t, a, &rev, STORE_KEY_REVOKED, "x", f->err, sizeof(f->err)), TERN_EINVAL);
+	commit(f, t);
+	struct roll_seen rs = {0};
+	assert_int_equal(store_key_foreach(store_latest(f->st), a, false, roll_key_seen, &rs, f->err, sizeof(f->err)),
+	                 0);
+	assert_int_equal(rs.n, 3);
+	assert_true(rs.k[2].state == STORE_KEY_REVOKED && rs.k[2].revoked == 500 && rs.k[2].use == 11 &&
+	            rs.k[2].since == 500 && rs.k[2].ds_seen);
+	assert_true(rs.k[0].since == 100 && !rs.k[0].ds_seen && rs.k[0].use == 0);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_key_journal WHERE from_state = 'retired' AND "
+	                                "to_state = 'revoked'"),
+	                 1);
+
+	/* back to version 5, then opened again */
+	store_close(f->st);
+	f->st = NULL;
+	raw_exec(f->db,
+	         "ALTER TABLE dnssec_zones DROP COLUMN ds_ttl; ALTER TABLE dnssec_zones DROP COLUMN ds_check_interval;"
+	         "ALTER TABLE dnssec_zones DROP COLUMN rfc5011; ALTER TABLE dnssec_zones DROP COLUMN add_holddown;"
+	         "ALTER TABLE dnssec_zones DROP COLUMN remove_holddown;"
+	         "CREATE TABLE k5 (id INTEGER PRIMARY KEY AUTOINCREMENT, zone_id INTEGER NOT NULL REFERENCES zones (id)"
+	         " ON DELETE CASCADE, key_tag INTEGER NOT NULL, algorithm INTEGER NOT NULL, flags INTEGER NOT NULL,"
+	         " role TEXT NOT NULL, public_key BLOB NOT NULL, private_key BLOB NOT NULL, state TEXT NOT NULL"
+	         " CHECK (state IN ('generated', 'published', 'ready', 'active', 'retired', 'removed')),"
+	         " created_at INTEGER NOT NULL, publish_at INTEGER NOT NULL, ready_at INTEGER NOT NULL,"
+	         " active_at INTEGER NOT NULL, retire_at INTEGER NOT NULL, remove_at INTEGER NOT NULL);"
+	         "INSERT INTO k5 SELECT id, zone_id, key_tag, algorithm, flags, role, public_key, private_key,"
+	         " CASE state WHEN 'revoked' THEN 'retired' ELSE state END, created_at, publish_at, ready_at,"
+	         " active_at, retire_at, remove_at FROM dnssec_keys;"
+	         "DROP TABLE dnssec_keys; ALTER TABLE k5 RENAME TO dnssec_keys;"
+	         "CREATE INDEX dnssec_keys_by_zone ON dnssec_keys (zone_id, id);"
+	         "UPDATE schema_version SET version = 5;");
+	reopen(f);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 6);
+	assert_int_equal(store_dnssec_get(store_latest(f->st), a, &got, f->err, sizeof(f->err)), 0);
+	assert_true(got.policy.ds_ttl == 86400 && got.policy.ds_check_interval == 3600 && !got.policy.rfc5011 &&
+	            got.policy.add_holddown == 2592000);
+	rs = (struct roll_seen){0};
+	assert_int_equal(store_key_foreach(store_latest(f->st), a, false, roll_key_seen, &rs, f->err, sizeof(f->err)),
+	                 0);
+	assert_int_equal(rs.n, 3);
+	assert_true(rs.k[0].use == 3 && rs.k[0].ds_seen && rs.k[0].since == 200); /* the active KSK */
+	assert_true(rs.k[1].use == 3 && !rs.k[1].ds_seen); /* the ZSK */
+	assert_true(rs.k[2].use == 0 && rs.k[2].state == STORE_KEY_RETIRED);
+	t = begin(f);
+	rev.use = 11;
+	assert_int_equal(store_key_update(t, a, &rev, STORE_KEY_RETIRED, "revoked", f->err, sizeof(f->err)), 0);
+	commit(f, t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_dnssec_roll_rows_and_migration_from_v5, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_and_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_past_serials, setup, teardown),

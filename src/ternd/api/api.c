@@ -31,6 +31,7 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/zones/{}/dnssec", api_dnssec_get, 0},
     {"PUT", "/api/v1/zones/{}/dnssec", api_dnssec_put, 0},
     {"GET", "/api/v1/zones/{}/dnssec/journal", api_dnssec_journal, 0},
+    {"POST", "/api/v1/zones/{}/dnssec/ksk-submitted", api_dnssec_ksk_submitted, 0},
     {"GET", "/api/v1/zones/{}/rrsets", api_rrsets_list, 0},
     {"PATCH", "/api/v1/zones/{}/rrsets", api_rrsets_patch, 0},
     {"GET", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_get, 0},

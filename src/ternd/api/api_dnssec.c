@@ -27,6 +27,13 @@ static json_t *policy_json(const struct dnssec_policy *p)
 	              (json_int_t)p->propagation_delay, "rrsig-lifetime", (json_int_t)p->rrsig_lifetime,
 	              "rrsig-refresh", (json_int_t)p->rrsig_refresh, "rrsig-jitter", (json_int_t)p->rrsig_jitter,
 	              "rrsig-inception-offset", (json_int_t)p->rrsig_inception, "cds", p->cds, "parents", parents);
+	if (o) {
+		json_object_set_new(o, "ds-ttl", json_integer(p->ds_ttl));
+		json_object_set_new(o, "ds-check-interval", json_integer(p->ds_check_interval));
+		json_object_set_new(o, "rfc5011", json_boolean(p->rfc5011));
+		json_object_set_new(o, "add-holddown", json_integer(p->add_holddown));
+		json_object_set_new(o, "remove-holddown", json_integer(p->remove_holddown));
+	}
 	if (o && p->name[0])
 		json_object_set_new(o, "policy", json_string(p->name));
 	return o;
@@ -68,6 +75,17 @@ static int key_json(const struct store_key *k, void *arg)
 	    "dnskey", rdata_text(RR_DNSKEY, k->dnskey, k->dnskey_len), "ds", ds, "timestamps", "created",
 	    (json_int_t)k->created, "published", (json_int_t)k->published, "ready", (json_int_t)k->ready, "active",
 	    (json_int_t)k->active, "retired", (json_int_t)k->retired, "removed", (json_int_t)k->removed);
+	if (o) {
+		static const char *const uses[] = {"publish", "sign", "cds", "revoke"};
+		json_t *use = json_array();
+		for (unsigned b = 0; b < 4; b++)
+			if (k->use & (1u << b))
+				json_array_append_new(use, json_string(uses[b]));
+		json_object_set_new(o, "use", use);
+		json_object_set_new(o, "ds-seen", json_boolean(k->ds_seen));
+		json_object_set_new(o, "since", json_integer(k->since));
+		json_object_set_new(json_object_get(o, "timestamps"), "revoked", json_integer(k->revoked));
+	}
 	json_array_append_new(kj->arr, o);
 	return 0;
 }
@@ -112,6 +130,10 @@ static json_t *dnssec_json(struct api *a, const struct store_zone *z, struct htt
 		                        ? json_string("the keys could not be loaded at start: writes are refused")
 		                    : st.error[0] ? json_string(st.error)
 		                                  : json_null());
+		json_object_set_new(
+		    sig, "next_key_event",
+		    st.next_roll ? json_pack("{s:I,s:s}", "time", (json_int_t)st.next_roll, "what", st.next_roll_what)
+		                 : json_null());
 		json_object_set_new(out, "signer", sig);
 	}
 	return out;
@@ -193,6 +215,29 @@ void api_dnssec_journal(void *ctx, const struct http_request *req, struct http_r
 			http_json(res, 200,
 			          json_pack("{s:o,s:o}", "events", arr, "next",
 			                    page.more ? json_integer((json_int_t)page.next_id) : json_null()));
+		}
+	}
+	api_caller_free(&c);
+}
+
+void api_dnssec_ksk_submitted(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	if (!api_open(a, req, res, &c, &z, true, NULL))
+		return;
+	if (api_whole_zone(&c, &z, true, res)) {
+		char msg[512] = "";
+		int rc = change_dnssec_ds_submitted(a->change, z.apex, c.p.tenant, msg, sizeof(msg));
+		if (rc == 0) {
+			json_t *o = dnssec_json(a, &z, res);
+			if (o)
+				http_json(res, 200, o);
+		} else if (rc == TERN_ENOTFOUND) {
+			http_error(res, 409, NULL, "%s", msg);
+		} else {
+			http_error(res, 503, NULL, "store: %s", msg);
 		}
 	}
 	api_caller_free(&c);

@@ -170,3 +170,5 @@ void api_proposals_approve(void *ctx, const struct http_request *req, struct htt
 void api_dnssec_get(void *ctx, const struct http_request *req, struct http_response *res);
 void api_dnssec_put(void *ctx, const struct http_request *req, struct http_response *res);
 void api_dnssec_journal(void *ctx, const struct http_request *req, struct http_response *res);
+/* POST .../dnssec/ksk-submitted: the DS of the KSK waiting for it is at the parent (409: none waits). */
+void api_dnssec_ksk_submitted(void *ctx, const struct http_request *req, struct http_response *res);

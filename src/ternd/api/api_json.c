@@ -401,6 +401,16 @@ bool api_parse_dnssec_policy(json_t *body, const struct config *conf, struct dns
 			ok = seconds(v, key, &p->rrsig_inception, res);
 		} else if (strcmp(key, "cds") == 0) {
 			ok = boolean(v, key, &p->cds, res);
+		} else if (strcmp(key, "ds-ttl") == 0) {
+			ok = seconds(v, key, &p->ds_ttl, res);
+		} else if (strcmp(key, "ds-check-interval") == 0) {
+			ok = seconds(v, key, &p->ds_check_interval, res);
+		} else if (strcmp(key, "rfc5011") == 0) {
+			ok = boolean(v, key, &p->rfc5011, res);
+		} else if (strcmp(key, "add-holddown") == 0) {
+			ok = seconds(v, key, &p->add_holddown, res);
+		} else if (strcmp(key, "remove-holddown") == 0) {
+			ok = seconds(v, key, &p->remove_holddown, res);
 		} else if (strcmp(key, "parents") == 0) {
 			size_t i;
 			json_t *e;
@@ -430,7 +440,8 @@ bool api_parse_dnssec_policy(json_t *body, const struct config *conf, struct dns
 			return false;
 	}
 	const char *field = NULL;
-	if (dnssec_policy_check(p, &field, err, sizeof(err)) < 0) {
+	if (dnssec_policy_check(p, &field, err, sizeof(err)) < 0 ||
+	    dnssec_policy_check_timings(p, conf && conf->dnssec_test_timings, &field, err, sizeof(err)) < 0) {
 		http_error(res, 400, field, "%s", err);
 		return false;
 	}

@@ -136,6 +136,7 @@ struct config {
 	struct config_pops pops; /* PoPs polled (control node); n = 0 when none */
 	struct config_key *keys; /* TSIG keys, in the order written */
 	size_t nkeys;
+	bool dnssec_test_timings; /* server.dnssec-test-timings: RFC 5011 hold-downs below a day (tests) */
 	struct config_dnssec_policy *dnssec_policies; /* named DNSSEC policies for API zones */
 	size_t ndnssec_policies;
 };

@@ -82,6 +82,13 @@ static const struct cfg_item server_items[] = {
      .max = 1000000,
      .def = "32",
      .help = "of those, from one IPv4 address or one IPv6 /64"},
+    {.name = "dnssec-test-timings",
+     .type = CFG_BOOL,
+     .flags = R,
+     .offset = CONFIG_AT(dnssec_test_timings),
+     .size = sizeof(bool),
+     .def = "false",
+     .help = "for tests only: allows RFC 5011 hold-downs below a day and DS checks below a minute"},
     {0},
 };
 
@@ -704,7 +711,8 @@ static bool finish_dnssec_policy(struct parse *p, void *base, const struct field
 	if (dp->nparents > DNSSEC_POLICY_PARENTS_MAX)
 		pol->nparents = DNSSEC_POLICY_PARENTS_MAX + 1;
 	const char *field = NULL;
-	if (dnssec_policy_check(pol, &field, why, sizeof(why)) < 0) {
+	if (dnssec_policy_check(pol, &field, why, sizeof(why)) < 0 ||
+	    dnssec_policy_check_timings(pol, p->c->dnssec_test_timings, &field, why, sizeof(why)) < 0) {
 		cfg_perr(p, line, "%s.%s: %s", where, field, why);
 		return false;
 	}
@@ -792,7 +800,18 @@ static const struct cfg_item dnssec_policy_items[] = {
      .offset = DP_AT(parents),
      .count = DP_AT(nparents),
      .unit = "address",
-     .help = "the parent zone's servers, asked for the DS (stored; polled by a later version)"},
+     .help = "the parent zone's servers, asked for a new KSK's DS every ds-check-interval"},
+    DP_SECONDS("ds-ttl", ds_ttl, "86400", "the TTL of the parent's DS RRset: an old KSK stays this long"),
+    DP_SECONDS("ds-check-interval", ds_check_interval, "3600",
+               "how often the parents are asked for a new KSK's DS (below 60 only with dnssec-test-timings)"),
+    {.name = "rfc5011",
+     .type = CFG_BOOL,
+     .flags = R,
+     .offset = DP_AT(policy.rfc5011),
+     .def = "false",
+     .help = "RFC 5011 rollovers: a new KSK waits add-holddown, the old one is published revoked"},
+    DP_SECONDS("add-holddown", add_holddown, "2592000", "RFC 5011 add hold-down (below a day: tests only)"),
+    DP_SECONDS("remove-holddown", remove_holddown, "2592000", "RFC 5011 remove hold-down (below a day: tests only)"),
     {0},
 };
 

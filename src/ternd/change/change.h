@@ -152,10 +152,18 @@ int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dns
  * TERN_ENOTFOUND when the zone has no signing state. Never waits for a signing job. */
 struct change_dnssec_status {
 	int64_t next_refresh, retry;
+	int64_t next_roll; /* the rollover plan's next step (0: none by the clock) and what it will be */
+	char next_roll_what[320];
 	bool keys_unloadable;
 	char error[256];
 };
 int change_dnssec_status(struct change *c, const uint8_t *apex, struct change_dnssec_status *out);
+/* Runs apex's rollover plan at the signer's next round (a DS was seen: change_roll.c). */
+void change_dnssec_roll_soon(struct change *c, const uint8_t *apex);
+/* The operator says the DS of the zone's KSK (CSK) waiting for it is at the parent: the key is
+ * marked so and the rollover goes on. 0, TERN_ENOTFOUND (no key waits; msg says so), or the
+ * store's error. */
+int change_dnssec_ds_submitted(struct change *c, const uint8_t *apex, const char *principal, char *msg, size_t msglen);
 /* For /metrics: zones signed, being signed, failing (a job failed, or keys unloadable); the
  * earliest next refresh (0: none); whole-zone signings, refreshes and failed jobs since start. */
 struct change_dnssec_totals {

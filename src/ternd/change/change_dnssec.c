@@ -18,6 +18,8 @@
 #include "ternd/base/log.h"
 #include "ternd/base/rcu.h"
 #include "ternd/change/change_impl.h"
+#include "ternd/change/change_ds.h"
+#include "ternd/change/change_roll.h"
 
 #define SIGN_ATTEMPTS 3 /* whole-zone signings outside the lock before one holds it throughout */
 #define RETRY_SECONDS 30 /* a job that failed (zone locked, store down) is tried again after this */
@@ -45,6 +47,9 @@ struct signed_zone {
 	int64_t retry_at; /* wall clock: a failed job is tried again (0: none) */
 	unsigned failures; /* jobs failed in a row (the retry backs off) */
 	char error[256]; /* the last job's failure, "" after a success */
+	int64_t roll_at; /* wall clock: the rollover plan is run (0: at the next round) (change_roll.c) */
+	char roll_what[CHANGE_ROLL_WHAT_MAX]; /* the step due then, for the API */
+	int64_t ds_check_at; /* wall clock: the parents are asked for a waiting KSK's DS (0: none waits) */
 	struct signed_zone *next;
 };
 
@@ -114,7 +119,7 @@ static int signing_add(struct signing *s, struct dnssec_key *k, const struct sto
 	s->meta[s->nkeys].pem = NULL;
 	s->meta[s->nkeys].pem_len = 0;
 	s->keys[s->nkeys] = k;
-	s->zkeys[s->nkeys] = (struct dnssec_zone_key){k, DNSSEC_ZONE_PUBLISH | DNSSEC_ZONE_SIGN};
+	s->zkeys[s->nkeys] = (struct dnssec_zone_key){k, change_roll_zone_use(row, k)};
 	s->nkeys++;
 	return 0;
 }
@@ -244,6 +249,8 @@ int change_dnssec_status(struct change *c, const uint8_t *apex, struct change_dn
 		out->next_refresh = z->active && z->index ? z->refresh_at : 0;
 		out->retry = z->retry_at;
 		out->keys_unloadable = z->broken;
+		out->next_roll = z->active && z->roll_at != INT64_MAX ? z->roll_at : 0;
+		snprintf(out->next_roll_what, sizeof(out->next_roll_what), "%s", z->roll_what);
 		snprintf(out->error, sizeof(out->error), "%s", z->error);
 		rc = 0;
 		break;
@@ -293,8 +300,8 @@ struct key_load {
 static int key_loaded(const struct store_key *k, void *arg)
 {
 	struct key_load *l = arg;
-	if (k->state == STORE_KEY_RETIRED || k->state == STORE_KEY_REMOVED)
-		return 0; /* the others are published and sign (rollovers will tell them apart) */
+	if (!k->use || k->state == STORE_KEY_REMOVED)
+		return 0; /* not in the zone: each other key publishes or signs as its use bits say */
 	struct dnssec_key *key = NULL;
 	char why[256];
 	if (!k->pem || dnssec_key_from_pem(k->pem, k->pem_len, k->flags, &key, why, sizeof(why)) < 0) {
@@ -421,7 +428,9 @@ static int key_make(struct store_txn *t, const uint8_t *apex, const struct dnsse
 	                       .flags = flags,
 	                       .role = role,
 	                       .state = STORE_KEY_GENERATED,
-	                       .created = now};
+	                       .created = now,
+	                       .use = change_roll_first_use(role, p),
+	                       .since = now};
 	int len = dnssec_key_dnskey(k, sk.dnskey, sizeof(sk.dnskey));
 	if (len < 0 || (rc = dnssec_key_to_pem(k, &pem, &pem_len, err, errlen)) < 0) {
 		dnssec_key_free(k);
@@ -671,7 +680,7 @@ static int cds_changes(const struct zone *cur, const struct signing *s, struct n
 	size_t cds_len = 0, cdnskey_len = 0;
 	uint16_t count = 0;
 	for (size_t i = 0; s->policy.cds && i < s->nkeys && count < 8; i++) {
-		if (!(dnssec_key_flags(s->keys[i]) & DNSSEC_FLAG_SEP))
+		if (!(s->meta[i].use & ROLL_USE_CDS)) /* the rollover plan's choice (change_roll.c) */
 			continue;
 		int dk = dnssec_key_dnskey(s->keys[i], cdnskey + cdnskey_len + 2, DNSSEC_DNSKEY_MAX);
 		if (dk < 0)
@@ -826,8 +835,8 @@ static int signed_rows(struct store_txn *t, void *arg, char *err, size_t errlen)
 	for (size_t i = 0; rc == 0 && i < sr->s->nkeys; i++) {
 		struct store_key *k = &sr->now[i];
 		*k = sr->s->meta[i];
-		if (k->state == STORE_KEY_ACTIVE)
-			continue;
+		if (k->state != STORE_KEY_GENERATED || !(k->use & ROLL_USE_PUBLISH))
+			continue; /* the first keys only; the rollover plan moves the others */
 		enum store_key_state from = k->state;
 		k->state = STORE_KEY_ACTIVE;
 		k->published = k->published ? k->published : now;
@@ -997,6 +1006,52 @@ out:
 	nsec_changes_free(&list);
 }
 
+/* ---- rollovers (change_roll.c runs the plan; this hook signs with its result) ---- */
+
+/* Runs z's rollover plan when due: a key set or use changed wants a whole signing with the keys
+ * as the store now has them. Only for a zone served signed with nothing else queued, so each
+ * step's signing is published before the plan's next wait starts counting. c->lock held. */
+static void roll_job(struct change *c, struct signed_zone *z, int64_t now)
+{
+	if (!z->active || !z->index || z->wanted || z->broken || z->roll_at > now)
+		return;
+	char name[NAME_MAXLEN * 4 + 1], err[CHANGE_MSG_MAX] = "", what[CHANGE_ROLL_WHAT_MAX];
+	name_to_text(z->apex, name, sizeof(name));
+	bool changed = false, ds_waiting = false;
+	int64_t next = INT64_MAX;
+	struct signing *s = NULL;
+	int rc =
+	    change_roll_run(c, z->apex, &z->active->policy, now, &changed, &ds_waiting, &next, what, err, sizeof(err));
+	if (rc == 0) /* a KSK waits for its DS: the parents are asked now, then every ds-check-interval */
+		z->ds_check_at = ds_waiting && z->active->policy.nparents ? (z->ds_check_at ? z->ds_check_at : now) : 0;
+	if (rc == 0 && changed)
+		rc = signing_load(store_latest(c->store), z->apex, &z->active->policy, &s, err, sizeof(err));
+	pthread_mutex_lock(&c->signer->status_lock);
+	z->roll_at = rc < 0 ? now + RETRY_SECONDS : next;
+	snprintf(z->roll_what, sizeof(z->roll_what), "%s", rc < 0 ? "the plan again after a failure" : what);
+	pthread_mutex_unlock(&c->signer->status_lock);
+	if (rc < 0) {
+		log_error("zone %s: key rollover: %s", name, err);
+		job_failed(c, z, err);
+		return;
+	}
+	if (s) {
+		want_signing(z, s);
+		log_info("zone %s: keys changed: signing the zone with them", name);
+	}
+}
+
+void change_dnssec_roll_soon(struct change *c, const uint8_t *apex)
+{
+	struct signed_zone *z = change_dnssec_find(c, apex);
+	if (!z)
+		return;
+	pthread_mutex_lock(&c->signer->status_lock);
+	z->roll_at = 0;
+	pthread_mutex_unlock(&c->signer->status_lock);
+	wake(c);
+}
+
 /* One round: whole-zone signings wanted, then refreshes due; the timer then at the next due time. */
 static void run(struct change_signer *sg)
 {
@@ -1007,6 +1062,7 @@ static void run(struct change_signer *sg)
 	for (struct signed_zone *z = sg->zones; z; z = z->next) {
 		if (z->retry_at && z->retry_at > now)
 			continue;
+		roll_job(c, z, now);
 		if (z->wanted) {
 			uint8_t apex[NAME_MAXLEN];
 			memcpy(apex, z->apex, name_len(z->apex));
@@ -1017,13 +1073,31 @@ static void run(struct change_signer *sg)
 			refresh_job(c, z);
 		}
 	}
+	/* the DS checks due, made below without the lock (change_ds.c) */
+	struct change_ds_check *checks = NULL;
+	size_t nchecks = 0;
 	now = time(NULL);
+	for (struct signed_zone *z = sg->zones; z; z = z->next) {
+		if (!z->ds_check_at || z->ds_check_at > now || !z->active || z->wanted)
+			continue;
+		struct change_ds_check *grown = realloc(checks, (nchecks + 1) * sizeof(*checks));
+		if (!grown)
+			break;
+		checks = grown;
+		bool wanted = change_ds_wanted(c, z->apex, &z->active->policy, &checks[nchecks]);
+		nchecks += wanted;
+		z->ds_check_at = wanted ? now + z->active->policy.ds_check_interval : 0;
+	}
 	for (struct signed_zone *z = sg->zones; z; z = z->next) {
 		int64_t at = z->retry_at                              ? z->retry_at
 		             : z->wanted                              ? now
 		             : z->active && z->index && z->refresh_at ? z->refresh_at
 		                                                      : INT64_MAX;
 		due = at < due ? at : due;
+		if (z->active && z->index && !z->broken && !z->retry_at) /* the rollover plan's next */
+			due = z->roll_at < due ? (z->roll_at > now ? z->roll_at : now) : due;
+		if (z->ds_check_at && z->ds_check_at < due)
+			due = z->ds_check_at > now ? z->ds_check_at : now;
 	}
 	rcu_thread_offline();
 	change_unlock(c);
@@ -1031,6 +1105,8 @@ static void run(struct change_signer *sg)
 		ev_timer_cancel(sg->loop, &sg->timer);
 	else
 		ev_timer_at(sg->loop, &sg->timer, ev_clock_ms() + (uint64_t)(due > now ? due - now : 0) * 1000);
+	change_ds_checks_run(c, checks, nchecks); /* network: without the lock */
+	free(checks);
 }
 
 static void on_wake(struct ev_loop *loop, struct ev_async *a)

@@ -131,7 +131,9 @@ enum store_key_state {
 	STORE_KEY_ACTIVE,
 	STORE_KEY_RETIRED,
 	STORE_KEY_REMOVED,
+	STORE_KEY_REVOKED, /* RFC 5011: published with the REVOKE bit for the remove hold-down */
 };
+#define STORE_KEY_STATE_LAST STORE_KEY_REVOKED
 struct store_key {
 	int64_t id; /* set by the store */
 	uint16_t tag;
@@ -145,7 +147,12 @@ struct store_key {
 	const char *pem;
 	size_t pem_len;
 	enum store_key_state state;
-	int64_t created, published, ready, active, retired, removed;
+	int64_t created, published, ready, active, retired, removed, revoked;
+	/* the rollover plan's (lib/dnssec_roll.h): what the key does in the zone (ROLL_USE_* bits),
+	 * when its state or use last changed, and whether its DS is at every parent (KSK, CSK) */
+	unsigned use;
+	int64_t since;
+	bool ds_seen;
 };
 /* One entry of a zone's key journal: a key moved from one state to another (from 0: it was made). */
 struct store_key_event {
@@ -488,8 +495,8 @@ static inline int store_key_add(struct store_txn *t, const uint8_t *apex, struct
 {
 	return t->store->ops->key_add(t, apex, k, reason, err, errlen);
 }
-/* Sets key k->id's state and times (the rest of the row stays) and, when the state moves from
- * from, adds a key journal entry with reason. TERN_ENOTFOUND when the zone has no such key. */
+/* Sets key k->id's state, times, use, since and ds_seen (the rest of the row stays) and, when the
+ * state moves from from, adds a key journal entry with reason. TERN_ENOTFOUND when the zone has no such key. */
 static inline int store_key_update(struct store_txn *t, const uint8_t *apex, const struct store_key *k,
                                    enum store_key_state from, const char *reason, char *err, size_t errlen)
 {
@@ -520,6 +527,7 @@ static inline const char *store_key_state_name(enum store_key_state s)
 	case STORE_KEY_ACTIVE: return "active";
 	case STORE_KEY_RETIRED: return "retired";
 	case STORE_KEY_REMOVED: return "removed";
+	case STORE_KEY_REVOKED: return "revoked";
 	}
 	return "";
 }

@@ -16,7 +16,7 @@ static const char *state_text(enum store_dnssec_state s)
 
 static enum store_key_state key_state(const unsigned char *text)
 {
-	for (int s = STORE_KEY_GENERATED; s <= STORE_KEY_REMOVED; s++)
+	for (int s = STORE_KEY_GENERATED; s <= STORE_KEY_STATE_LAST; s++)
 		if (text && strcmp((const char *)text, store_key_state_name((enum store_key_state)s)) == 0)
 			return (enum store_key_state)s;
 	return 0;
@@ -99,6 +99,11 @@ int sq_dnssec_get(struct store_txn *bt, const uint8_t *apex, struct store_dnssec
 	const unsigned char *state = sqlite3_column_text(s, 17);
 	out->state = state && strcmp((const char *)state, "signed") == 0 ? STORE_DNSSEC_SIGNED : STORE_DNSSEC_SIGNING;
 	out->updated = sqlite3_column_int64(s, 18);
+	p->ds_ttl = col_u32(s, 19);
+	p->ds_check_interval = col_u32(s, 20);
+	p->rfc5011 = sqlite3_column_int(s, 21) != 0;
+	p->add_holddown = col_u32(s, 22);
+	p->remove_holddown = col_u32(s, 23);
 	rc = 0;
 fail:
 	sq_q_close(&q);
@@ -153,6 +158,11 @@ int sq_dnssec_put(struct store_txn *bt, const uint8_t *apex, const struct store_
 	sq_q_text(&q, 18, parents);
 	sq_q_text(&q, 19, state_text(d->state));
 	sq_q_int(&q, 20, t->now);
+	sq_q_int(&q, 21, p->ds_ttl);
+	sq_q_int(&q, 22, p->ds_check_interval);
+	sq_q_int(&q, 23, p->rfc5011);
+	sq_q_int(&q, 24, p->add_holddown);
+	sq_q_int(&q, 25, p->remove_holddown);
 	rc = sq_q_step(&q, err, errlen);
 	rc = rc < 0 ? rc : 0;
 fail:
@@ -195,8 +205,8 @@ int sq_key_add(struct store_txn *bt, const uint8_t *apex, struct store_key *k, c
 	if (k->dnskey_len < 4 || k->dnskey_len > DNSSEC_DNSKEY_MAX)
 		return set_err(err, errlen, TERN_EINVAL, "key %u: DNSKEY of %u octets", k->tag, k->dnskey_len);
 	if (!key_role((const unsigned char *)store_key_role_name(k->role)) ||
-	    !key_state((const unsigned char *)store_key_state_name(k->state)))
-		return set_err(err, errlen, TERN_EINVAL, "key %u: unknown role or state", k->tag);
+	    !key_state((const unsigned char *)store_key_state_name(k->state)) || k->use > 15)
+		return set_err(err, errlen, TERN_EINVAL, "key %u: unknown role, state or use", k->tag);
 	if ((rc = sq_zone_call(t, true, apex, NULL, lapex, NULL, &c, &zid, err, errlen)) < 0)
 		return rc;
 	if ((rc = sq_q_open(&q, t, c, ST_KEY_INSERT, err, errlen)) < 0)
@@ -214,7 +224,11 @@ int sq_key_add(struct store_txn *bt, const uint8_t *apex, struct store_key *k, c
 	sq_q_int(&q, 11, k->active);
 	sq_q_int(&q, 12, k->retired);
 	sq_q_int(&q, 13, k->removed);
-	sq_q_blob(&q, 14, k->pem, k->pem_len);
+	sq_q_int(&q, 14, k->revoked);
+	sq_q_int(&q, 15, k->use);
+	sq_q_int(&q, 16, k->since ? k->since : k->created ? k->created : t->now);
+	sq_q_int(&q, 17, k->ds_seen);
+	sq_q_blob(&q, 18, k->pem, k->pem_len);
 	if ((rc = sq_q_step(&q, err, errlen)) <= 0) {
 		if (rc == 0)
 			rc = set_err(err, errlen, TERN_EIO, "key %u: no id", k->tag);
@@ -243,6 +257,8 @@ int sq_key_update(struct store_txn *bt, const uint8_t *apex, const struct store_
 		return rc;
 	if (!key_state((const unsigned char *)store_key_state_name(k->state)))
 		return set_err(err, errlen, TERN_EINVAL, "key %u: unknown state %d", k->tag, (int)k->state);
+	if (k->use > 15)
+		return set_err(err, errlen, TERN_EINVAL, "key %u: unknown use bits %u", k->tag, k->use);
 	if ((rc = sq_zone_call(t, true, apex, NULL, lapex, NULL, &c, &zid, err, errlen)) < 0)
 		return rc;
 	if ((rc = sq_q_open(&q, t, c, ST_KEY_UPDATE, err, errlen)) < 0)
@@ -255,6 +271,10 @@ int sq_key_update(struct store_txn *bt, const uint8_t *apex, const struct store_
 	sq_q_int(&q, 6, k->active);
 	sq_q_int(&q, 7, k->retired);
 	sq_q_int(&q, 8, k->removed);
+	sq_q_int(&q, 9, k->revoked);
+	sq_q_int(&q, 10, k->use);
+	sq_q_int(&q, 11, k->since);
+	sq_q_int(&q, 12, k->ds_seen);
 	if ((rc = sq_q_step(&q, err, errlen)) <= 0) {
 		if (rc == 0)
 			rc = set_err(err, errlen, TERN_ENOTFOUND, "zone %s has no key %" PRId64,
@@ -292,8 +312,12 @@ static int key_row(sqlite3_stmt *s, const struct walk *w, struct store_page *pag
 	k.active = sqlite3_column_int64(s, 10);
 	k.retired = sqlite3_column_int64(s, 11);
 	k.removed = sqlite3_column_int64(s, 12);
-	if (sqlite3_column_type(s, 13) != SQLITE_NULL) {
-		k.pem = (const char *)sq_col_blob(s, 13, &k.pem_len);
+	k.revoked = sqlite3_column_int64(s, 13);
+	k.use = (unsigned)sqlite3_column_int(s, 14);
+	k.since = sqlite3_column_int64(s, 15);
+	k.ds_seen = sqlite3_column_int(s, 16) != 0;
+	if (sqlite3_column_type(s, 17) != SQLITE_NULL) {
+		k.pem = (const char *)sq_col_blob(s, 17, &k.pem_len);
 	}
 	return w->key(&k, w->arg);
 }

@@ -64,13 +64,13 @@ enum stmt {
 #define DNSSEC_COLS                                                                                                    \
 	"policy_name, algorithm, denial, nsec3_opt_out, csk, ksk_lifetime, zsk_lifetime, csk_lifetime, dnskey_ttl, "   \
 	"max_zone_ttl, propagation_delay, rrsig_lifetime, rrsig_refresh, rrsig_jitter, rrsig_inception, cds, "         \
-	"parents, state, updated_at"
+	"parents, state, updated_at, ds_ttl, ds_check_interval, rfc5011, add_holddown, remove_holddown"
 #define KEY_COLS_PUBLIC                                                                                                \
 	"key_tag, algorithm, flags, role, public_key, state, created_at, publish_at, ready_at, active_at, retire_at, " \
-	"remove_at"
+	"remove_at, revoke_at, use_bits, since, ds_seen"
 #define KEY_COLS                                                                                                       \
 	"key_tag, algorithm, flags, role, public_key, state, created_at, publish_at, ready_at, active_at, retire_at, " \
-	"remove_at, private_key"
+	"remove_at, revoke_at, use_bits, since, ds_seen, private_key"
 
 /* One SQLite connection and its prepared statements. A cached statement busy in an outer walk
  * (a callback calling back into the store) is not reused: a one-off copy is prepared instead. */

@@ -128,6 +128,43 @@ static const char *const migrations[] = {
     " to_state TEXT NOT NULL,"
     " reason TEXT NOT NULL);"
     "CREATE INDEX dnssec_key_journal_by_zone ON dnssec_key_journal (zone_id, id);",
+    /* 6: key rollovers (lib/dnssec_roll.h): the policy's DS TTL, DS check interval and RFC 5011
+     * hold-downs; per key its use bits (1 publish, 2 sign, 4 CDS, 8 revoke), when its state or use
+     * last changed, whether its DS was seen at the parents, and the revoked state with its time.
+     * The state's CHECK changes, so dnssec_keys is made anew; keys signed before are published and
+     * signing, an active KSK's DS taken as seen. */
+    "ALTER TABLE dnssec_zones ADD COLUMN ds_ttl INTEGER NOT NULL DEFAULT 86400;"
+    "ALTER TABLE dnssec_zones ADD COLUMN ds_check_interval INTEGER NOT NULL DEFAULT 3600;"
+    "ALTER TABLE dnssec_zones ADD COLUMN rfc5011 INTEGER NOT NULL DEFAULT 0 CHECK (rfc5011 IN (0, 1));"
+    "ALTER TABLE dnssec_zones ADD COLUMN add_holddown INTEGER NOT NULL DEFAULT 2592000;"
+    "ALTER TABLE dnssec_zones ADD COLUMN remove_holddown INTEGER NOT NULL DEFAULT 2592000;"
+    "CREATE TABLE dnssec_keys_new ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " zone_id INTEGER NOT NULL REFERENCES zones (id) ON DELETE CASCADE,"
+    " key_tag INTEGER NOT NULL CHECK (key_tag BETWEEN 0 AND 65535),"
+    " algorithm INTEGER NOT NULL CHECK (algorithm BETWEEN 0 AND 255),"
+    " flags INTEGER NOT NULL CHECK (flags BETWEEN 0 AND 65535),"
+    " role TEXT NOT NULL CHECK (role IN ('ksk', 'zsk', 'csk')),"
+    " public_key BLOB NOT NULL,"
+    " private_key BLOB NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('generated', 'published', 'ready', 'active', 'retired', 'revoked',"
+    " 'removed')),"
+    " created_at INTEGER NOT NULL, publish_at INTEGER NOT NULL, ready_at INTEGER NOT NULL,"
+    " active_at INTEGER NOT NULL, retire_at INTEGER NOT NULL, remove_at INTEGER NOT NULL,"
+    " revoke_at INTEGER NOT NULL DEFAULT 0,"
+    " use_bits INTEGER NOT NULL DEFAULT 0 CHECK (use_bits BETWEEN 0 AND 15),"
+    " since INTEGER NOT NULL DEFAULT 0,"
+    " ds_seen INTEGER NOT NULL DEFAULT 0 CHECK (ds_seen IN (0, 1)));"
+    "INSERT INTO dnssec_keys_new (id, zone_id, key_tag, algorithm, flags, role, public_key, private_key, state,"
+    " created_at, publish_at, ready_at, active_at, retire_at, remove_at, use_bits, since, ds_seen)"
+    " SELECT id, zone_id, key_tag, algorithm, flags, role, public_key, private_key, state, created_at,"
+    " publish_at, ready_at, active_at, retire_at, remove_at,"
+    " CASE WHEN state IN ('retired', 'removed') THEN 0 ELSE 3 END,"
+    " MAX(created_at, publish_at, active_at, retire_at, remove_at),"
+    " role != 'zsk' AND state = 'active' FROM dnssec_keys;"
+    "DROP TABLE dnssec_keys;"
+    "ALTER TABLE dnssec_keys_new RENAME TO dnssec_keys;"
+    "CREATE INDEX dnssec_keys_by_zone ON dnssec_keys (zone_id, id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -63,14 +63,16 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_DNSSEC_GET] = "SELECT " DNSSEC_COLS " FROM dnssec_zones WHERE zone_id = ?1",
     [ST_DNSSEC_PUT] = "INSERT OR REPLACE INTO dnssec_zones (zone_id, " DNSSEC_COLS ")"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-                      " ?19, ?20)",
+                      " ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
     [ST_KEY_INSERT] = "INSERT INTO dnssec_keys (zone_id, " KEY_COLS ")"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) RETURNING id",
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+                      " RETURNING id",
     /* the private key is read only when ?2 is 1 (the signer's listing) */
     [ST_KEY_LIST] = "SELECT id, " KEY_COLS_PUBLIC ", CASE WHEN ?2 THEN private_key END"
                     " FROM dnssec_keys WHERE zone_id = ?1 ORDER BY id",
     [ST_KEY_UPDATE] = "UPDATE dnssec_keys SET state = ?3, publish_at = ?4, ready_at = ?5, active_at = ?6,"
-                      " retire_at = ?7, remove_at = ?8 WHERE zone_id = ?1 AND id = ?2 RETURNING key_tag",
+                      " retire_at = ?7, remove_at = ?8, revoke_at = ?9, use_bits = ?10, since = ?11, ds_seen = ?12"
+                      " WHERE zone_id = ?1 AND id = ?2 RETURNING key_tag",
     [ST_KEY_EVENT_INSERT] = "INSERT INTO dnssec_key_journal (zone_id, changed_at, key_tag, from_state, to_state,"
                             " reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_KEY_EVENTS] = "SELECT id, changed_at, key_tag, from_state, to_state, reason FROM dnssec_key_journal"

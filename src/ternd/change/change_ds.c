@@ -1,0 +1,247 @@
+/* The DS check of a KSK rollover (Knot's ksk-submission): each parent server of a zone whose new
+ * KSK (CSK) waits for its DS is asked for the zone's DS RRset (UDP, TCP when truncated; no
+ * recursion; an authoritative answer), and the key's DS counts as seen once every parent has it.
+ * The asking blocks the signer thread for at most a timeout per parent, without c->lock. */
+#include "ternd/change/change_ds.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/ds_answer.h"
+#include "lib/error.h"
+#include "lib/name.h"
+#include "lib/wire.h"
+#include "ternd/base/log.h"
+#include "ternd/change/change_roll.h"
+
+static int waiting_row(const struct store_key *k, void *arg)
+{
+	struct change_ds_check *chk = arg;
+	if (k->role == STORE_KEY_ZSK || k->state != STORE_KEY_READY || k->ds_seen || chk->nkeys == CHANGE_DS_KEYS_MAX)
+		return 0;
+	memcpy(chk->dnskey[chk->nkeys], k->dnskey, k->dnskey_len);
+	chk->dnskey_len[chk->nkeys] = k->dnskey_len;
+	chk->tag[chk->nkeys++] = k->tag;
+	return 0;
+}
+
+bool change_ds_wanted(struct change *c, const uint8_t *apex, const struct dnssec_policy *p, struct change_ds_check *chk)
+{
+	memset(chk, 0, sizeof(*chk));
+	if (p->nparents == 0)
+		return false;
+	char err[256];
+	if (store_key_foreach(store_latest(c->store), apex, false, waiting_row, chk, err, sizeof(err)) < 0)
+		return false;
+	name_lower_copy(chk->apex, apex, name_len(apex));
+	chk->nparents = p->nparents < DNSSEC_POLICY_PARENTS_MAX ? p->nparents : DNSSEC_POLICY_PARENTS_MAX;
+	memcpy(chk->parents, p->parents, sizeof(chk->parents));
+	return chk->nkeys > 0;
+}
+
+/* "ADDRESS[@PORT]" (checked by dnssec_policy_parent_check) as a socket address. */
+static int parent_addr(const char *text, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	char addr[DNSSEC_POLICY_ADDR_MAX + 1];
+	snprintf(addr, sizeof(addr), "%s", text);
+	unsigned port = 53;
+	char *at = strrchr(addr, '@');
+	if (at) {
+		*at = 0;
+		port = (unsigned)atoi(at + 1);
+	}
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)port);
+		*sl = sizeof(*v4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, addr, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(*v6);
+		return 0;
+	}
+	return TERN_EINVAL;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until fd is ready for events or the deadline passes: 0, or TERN_EIO (timeout). */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return TERN_EIO;
+		struct pollfd p = {.fd = fd, .events = events};
+		int n = poll(&p, 1, (int)left);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return TERN_EIO;
+	}
+}
+
+/* Reads exactly len octets from a stream socket before the deadline. */
+static int read_all(int fd, uint8_t *buf, size_t len, int64_t deadline)
+{
+	size_t got = 0;
+	while (got < len) {
+		if (wait_fd(fd, POLLIN, deadline) < 0)
+			return TERN_EIO;
+		ssize_t n = recv(fd, buf + got, len - got, 0);
+		if (n <= 0 && !(n < 0 && (errno == EINTR || errno == EAGAIN)))
+			return TERN_EIO;
+		got += n > 0 ? (size_t)n : 0;
+	}
+	return 0;
+}
+
+/* One exchange with a parent: the answer into ans. */
+static int ask(const struct change_ds_check *chk, const char *parent, bool tcp, unsigned timeout_ms,
+               struct ds_answer *ans, char *msg, size_t msglen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (parent_addr(parent, &ss, &sl) < 0) {
+		snprintf(msg, msglen, "%s: not an address", parent);
+		return TERN_EINVAL;
+	}
+	uint16_t id = 0;
+	if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
+		id = (uint16_t)now_ms();
+	uint8_t q[2 + DS_QUERY_MAX], *a = NULL;
+	static const size_t cap = WIRE_MAX_MSG;
+	int qlen = ds_query(chk->apex, id, q + 2, DS_QUERY_MAX);
+	if (qlen < 0) {
+		snprintf(msg, msglen, "the DS query does not fit");
+		return qlen;
+	}
+	wire_put16(q, (uint16_t)qlen);
+	int64_t deadline = now_ms() + timeout_ms;
+	int fd = socket(ss.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int rc = TERN_EIO;
+	ssize_t n = -1;
+	if (fd < 0) {
+		snprintf(msg, msglen, "%s: no socket: %s", parent, strerror(errno));
+		return TERN_EIO;
+	}
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+		snprintf(msg, msglen, "%s: %s", parent, strerror(errno));
+		goto out;
+	}
+	if (tcp) {
+		int soerr = 0;
+		socklen_t el = sizeof(soerr);
+		if (wait_fd(fd, POLLOUT, deadline) < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &el) < 0 ||
+		    soerr) {
+			snprintf(msg, msglen, "%s (TCP): %s", parent,
+			         soerr ? strerror(soerr) : "no connection in time");
+			goto out;
+		}
+	}
+	if (send(fd, tcp ? q : q + 2, tcp ? (size_t)qlen + 2 : (size_t)qlen, MSG_NOSIGNAL) < 0) {
+		snprintf(msg, msglen, "%s: %s", parent, strerror(errno));
+		goto out;
+	}
+	if (!(a = malloc(cap))) {
+		snprintf(msg, msglen, "out of memory");
+		rc = TERN_ENOMEM;
+		goto out;
+	}
+	if (tcp) {
+		uint8_t lb[2];
+		if (read_all(fd, lb, 2, deadline) == 0 && read_all(fd, a, wire_get16(lb), deadline) == 0)
+			n = wire_get16(lb);
+	} else {
+		while (n < 0 && wait_fd(fd, POLLIN, deadline) == 0) {
+			n = recv(fd, a, cap, 0);
+			if (n < 0 && errno != EAGAIN && errno != EINTR)
+				break;
+			if (n >= 2 && wire_get16(a) != id)
+				n = -1; /* not ours: keep listening until the deadline */
+		}
+	}
+	if (n < 0) {
+		snprintf(msg, msglen, "%s%s: no answer within %u ms", parent, tcp ? " (TCP)" : "", timeout_ms);
+		goto out;
+	}
+	char why[256];
+	rc = ds_answer_parse(a, (size_t)n, chk->apex, id, ans, why, sizeof(why));
+	if (rc < 0)
+		snprintf(msg, msglen, "%s%s: %s", parent, tcp ? " (TCP)" : "", why);
+out:
+	free(a);
+	close(fd);
+	return rc;
+}
+
+int change_ds_ask(const struct change_ds_check *chk, unsigned timeout_ms, char *msg, size_t msglen)
+{
+	msg[0] = 0;
+	for (unsigned i = 0; i < chk->nparents; i++) {
+		struct ds_answer ans;
+		int rc = ask(chk, chk->parents[i], false, timeout_ms, &ans, msg, msglen);
+		if (rc == 0 && ans.truncated)
+			rc = ask(chk, chk->parents[i], true, timeout_ms, &ans, msg, msglen);
+		if (rc == 0 && ans.truncated) {
+			snprintf(msg, msglen, "%s: truncated over TCP", chk->parents[i]);
+			rc = TERN_EINVAL;
+		}
+		if (rc < 0)
+			return rc;
+		for (size_t k = 0; k < chk->nkeys; k++) {
+			if (!ds_answer_has(&ans, chk->apex, chk->dnskey[k], chk->dnskey_len[k])) {
+				snprintf(msg, msglen, "%s has no DS for key %u yet (%zu DS record%s)", chk->parents[i],
+				         chk->tag[k], ans.total, ans.total == 1 ? "" : "s");
+				return 0;
+			}
+		}
+	}
+	return 1;
+}
+
+void change_ds_checks_run(struct change *c, const struct change_ds_check *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char name[NAME_MAXLEN * 4 + 1], msg[512], err[512];
+		name_to_text(v[i].apex, name, sizeof(name));
+		int rc = change_ds_ask(&v[i], CHANGE_DS_TIMEOUT_MS, msg, sizeof(msg));
+		if (rc < 0) {
+			log_warning("zone %s: DS check: %s (asked again later)", name, msg);
+			continue;
+		}
+		if (rc == 0) {
+			log_info("zone %s: DS check: %s", name, msg);
+			continue;
+		}
+		change_lock(c);
+		rc = change_roll_ds_seen(c, v[i].apex, "seen at every parent", err, sizeof(err));
+		if (rc == 0)
+			change_dnssec_roll_soon(c, v[i].apex);
+		change_unlock(c);
+		if (rc == 0)
+			log_info("zone %s: DS check: the new KSK's DS is at every parent", name);
+		else if (rc != TERN_ENOTFOUND)
+			log_error("zone %s: DS check: %s", name, err);
+	}
+}

@@ -349,19 +349,6 @@ static int node_sigs(struct signer *sg, const struct zone_node *n, bool below_cu
 	return 0;
 }
 
-static int apply(const struct zone *z, const struct zone_change *v, size_t n, struct zone **out, char *err,
-                 size_t errlen)
-{
-	struct zone_apply_error *e = malloc(sizeof(*e));
-	if (!e)
-		return TERN_ENOMEM;
-	int rc = zone_apply(z, v, n, out, e);
-	if (rc < 0)
-		snprintf(err, errlen, "%s", e->code == TERN_ENOMEM ? "out of memory" : e->msg);
-	free(e);
-	return rc;
-}
-
 /* One part of a whole-zone signing: a slice of the zone's names in canonical order, signed with a
  * signer of its own into changes of its own. */
 struct sign_part {
@@ -461,9 +448,9 @@ int dnssec_zone_sign_parts(const struct zone *z, const struct dnssec_zone_key *k
 	                          .count = dk_count,
 	                          .rdata = dk,
 	                          .rdata_size = (uint32_t)dk_size};
-	if ((rc = apply(z, &dkc, 1, &z1, err, errlen)) < 0 ||
+	if ((rc = zone_apply_text(z, &dkc, 1, &z1, err, errlen)) < 0 ||
 	    (rc = nsec_chain_build(z1, &p->nsec, index ? &idx : NULL, &chain, err, errlen)) < 0 ||
-	    (rc = apply(z1, chain.v, chain.n, &z2, err, errlen)) < 0)
+	    (rc = zone_apply_text(z1, chain.v, chain.n, &z2, err, errlen)) < 0)
 		goto done;
 	if ((rc = emit(out, z->apex, RR_DNSKEY, p->dnskey_ttl, dk_count, dk, dk_size, NULL)) < 0 ||
 	    (rc = changes_move(out, &chain)) < 0 || (rc = zone_nodes_sorted(z2, &nodes, &nnodes)) < 0)
@@ -597,11 +584,11 @@ int dnssec_zone_resign(const struct zone *prev, struct nsec_chain **index, const
 	}
 	for (size_t i = 0; i < n; i++)
 		owners[i] = data[i].owner;
-	if ((rc = apply(prev, data, n, &mid, err, errlen)) < 0 ||
+	if ((rc = zone_apply_text(prev, data, n, &mid, err, errlen)) < 0 ||
 	    (rc = nsec_chain_update(*index, mid, owners, n, &chain, err, errlen)) < 0)
 		goto done;
 	late = true; /* the index describes mid's chain now */
-	if ((rc = apply(mid, chain.v, chain.n, &next, err, errlen)) < 0)
+	if ((rc = zone_apply_text(mid, chain.v, chain.n, &next, err, errlen)) < 0)
 		goto done;
 	/* what the batch touched: its RRsets, the chain's, the SOA, and every name under a cut that
 	 * came or went */

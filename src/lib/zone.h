@@ -243,6 +243,10 @@ struct zone_apply_error {
  * away (zone_discard). */
 int zone_apply(const struct zone *prev, const struct zone_change *changes, size_t n, struct zone **out,
                struct zone_apply_error *e);
+/* zone_apply() for callers that want its problems as text: err gets e's message, cut at errlen
+ * ("out of memory" for TERN_ENOMEM). */
+int zone_apply_text(const struct zone *prev, const struct zone_change *changes, size_t n, struct zone **out, char *err,
+                    size_t errlen);
 /* One RRset whose content differs between two versions of a zone, as zone_node_change() gives it:
  * old is every record the earlier one held at (owner, type) (NULL when none), now what the later
  * one holds (NULL when none); owner is lower-cased. For RRSIG that is every signature at the name,

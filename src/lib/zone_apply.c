@@ -625,3 +625,16 @@ int zone_diff(const struct zone *prev, const struct zone *next, const struct zon
 	free(idx);
 	return rc;
 }
+
+int zone_apply_text(const struct zone *z, const struct zone_change *v, size_t n, struct zone **out, char *err,
+                    size_t errlen)
+{
+	struct zone_apply_error *e = malloc(sizeof(*e));
+	if (!e)
+		return TERN_ENOMEM;
+	int rc = zone_apply(z, v, n, out, e);
+	if (rc < 0)
+		snprintf(err, errlen, "%s", e->code == TERN_ENOMEM ? "out of memory" : e->msg);
+	free(e);
+	return rc;
+}

@@ -619,19 +619,6 @@ static int changes_move(struct nsec_changes *out, struct nsec_changes *from)
 	return 0;
 }
 
-static int apply(const struct zone *z, const struct zone_change *v, size_t n, struct zone **out, char *err,
-                 size_t errlen)
-{
-	struct zone_apply_error *e = malloc(sizeof(*e));
-	if (!e)
-		return TERN_ENOMEM;
-	int rc = zone_apply(z, v, n, out, e);
-	if (rc < 0)
-		snprintf(err, errlen, "%s", e->code == TERN_ENOMEM ? "out of memory" : e->msg);
-	free(e);
-	return rc;
-}
-
 bool change_dnssec_live(const struct signed_zone *sz)
 {
 	return sz->active && sz->index;
@@ -655,7 +642,7 @@ int change_dnssec_resign(struct change *c, struct signed_zone *sz, const struct 
 	int rc = dnssec_zone_resign(cur, &sz->index, set, n, sz->active->zkeys, sz->active->nkeys, &zp, time(NULL), out,
 	                            err, sizeof(err));
 	if (rc == 0)
-		rc = apply(cur, out->v, out->n, next, err, sizeof(err));
+		rc = zone_apply_text(cur, out->v, out->n, next, err, sizeof(err));
 	if (rc < 0) {
 		char name[NAME_MAXLEN * 4 + 1];
 		name_to_text(cur->apex, name, sizeof(name));
@@ -768,7 +755,7 @@ static int sign_whole(const struct zone *cur, const struct signing *s, uint32_t 
 	if (rc == 0)
 		rc = cds_changes(cur, s, list, err, errlen);
 	if (rc == 0)
-		rc = apply(cur, list->v, list->n, &mid, err, errlen);
+		rc = zone_apply_text(cur, list->v, list->n, &mid, err, errlen);
 	struct dnssec_zone_runner runner = {sign_threads(), run_parts, NULL};
 	if (rc == 0)
 		rc = dnssec_zone_sign_parts(mid, s->zkeys, s->nkeys, &zp, time(NULL), &runner, index, &signs, err,
@@ -780,7 +767,7 @@ static int sign_whole(const struct zone *cur, const struct signing *s, uint32_t 
 	if (rc == 0)
 		rc = changes_move(list, &signs);
 	if (rc == 0)
-		rc = apply(cur, list->v, list->n, next, err, errlen);
+		rc = zone_apply_text(cur, list->v, list->n, next, err, errlen);
 	if (rc < 0 && *index) {
 		nsec_chain_free(*index);
 		*index = NULL;
@@ -955,7 +942,7 @@ static void refresh_job(struct change *c, struct signed_zone *z)
 	}
 	/* the signatures due, then the SOA with the next serial re-signed over them */
 	if (rc == 0)
-		rc = apply(cur, due.v, due.n, &mid, err, sizeof(err));
+		rc = zone_apply_text(cur, due.v, due.n, &mid, err, sizeof(err));
 	if (rc == 0)
 		rc = change_set_make(mid, NULL, 0, serial, &set);
 	if (rc == 0)
@@ -972,7 +959,7 @@ static void refresh_job(struct change *c, struct signed_zone *z)
 	if (rc == 0)
 		rc = changes_append(&list, resigned.v, resigned.n);
 	if (rc == 0)
-		rc = apply(cur, list.v, list.n, &next, err, sizeof(err));
+		rc = zone_apply_text(cur, list.v, list.n, &next, err, sizeof(err));
 	/* before the publish, which may let cur go (mid was derived from it) */
 	zone_discard(mid);
 	mid = NULL;

@@ -198,6 +198,9 @@ int zone_builder_set_file(struct zone_builder *b, const char *file);
  * found, one per line, as "source:line: message" into err. The builder is consumed either way. */
 int zone_build(struct zone_builder *b, const char *source, struct zone **out, char *err, size_t errlen);
 void zone_builder_free(struct zone_builder *b);
+/* z built anew with its SOA serial set to serial, into *out; z is left as it is. Returns 0,
+ * TERN_ENOMEM, or what zone_build() returns (err filled). */
+int zone_with_serial(const struct zone *z, uint32_t serial, struct zone **out, char *err, size_t errlen);
 
 /* One change for zone_apply(): replace the RRset (owner, type) with rdata (count records in the
  * rrset layout), or delete it when count is 0. For RRSIG the change replaces every signature at

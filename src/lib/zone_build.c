@@ -548,3 +548,44 @@ fail:
 	zone_builder_free(b);
 	return rc;
 }
+
+/* ---- a copy with another serial ---- */
+
+struct reserial {
+	struct zone_builder *b;
+	uint32_t serial;
+};
+
+static int reserial_node(void *arg, const struct zone_node *n)
+{
+	struct reserial *r = arg;
+	uint8_t soa[2 * NAME_MAXLEN + 20];
+	for (uint16_t i = 0; i < n->nrrsets; i++) {
+		const struct rrset *rs = &n->rrsets[i];
+		const uint8_t *rec = rs->rdata;
+		for (uint16_t k = 0; k < rs->count; k++, rec = rdata_next(rec)) {
+			const uint8_t *rd = rdata_bytes(rec);
+			uint16_t len = rdata_len(rec);
+			if (rs->type == RR_SOA && len <= sizeof(soa)) {
+				memcpy(soa, rd, len);
+				wire_put32(soa + rr_soa_serial_offset(soa), r->serial);
+				rd = soa;
+			}
+			if (zone_builder_add(r->b, n->owner, rs->type, rs->ttl, rd, len, 0) < 0)
+				return TERN_ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int zone_with_serial(const struct zone *z, uint32_t serial, struct zone **out, char *err, size_t errlen)
+{
+	struct reserial r = {zone_builder_new(z->apex), serial};
+	int rc = r.b ? zone_foreach(z, reserial_node, &r) : TERN_ENOMEM;
+	if (rc < 0) {
+		zone_builder_free(r.b);
+		snprintf(err, errlen, "out of memory");
+		return rc;
+	}
+	return zone_build(r.b, "zonefile", out, err, errlen);
+}

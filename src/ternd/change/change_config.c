@@ -67,45 +67,12 @@ int change_config_check(struct change *c, const struct config *conf, char *err, 
 	return rc;
 }
 
-struct reserial {
-	struct zone_builder *b;
-	uint32_t serial;
-};
-
-static int reserial_node(void *arg, const struct zone_node *n)
-{
-	struct reserial *r = arg;
-	uint8_t soa[2 * NAME_MAXLEN + 20];
-	for (uint16_t i = 0; i < n->nrrsets; i++) {
-		const struct rrset *rs = &n->rrsets[i];
-		const uint8_t *rec = rs->rdata;
-		for (uint16_t k = 0; k < rs->count; k++, rec = rdata_next(rec)) {
-			const uint8_t *rd = rdata_bytes(rec);
-			uint16_t len = rdata_len(rec);
-			if (rs->type == RR_SOA && len <= sizeof(soa)) {
-				memcpy(soa, rd, len);
-				wire_put32(soa + rr_soa_serial_offset(soa), r->serial);
-				rd = soa;
-			}
-			if (zone_builder_add(r->b, n->owner, rs->type, rs->ttl, rd, len, 0) < 0)
-				return TERN_ENOMEM;
-		}
-	}
-	return 0;
-}
-
 /* *z again with its SOA serial set to serial (the old one freed); 0 or TERN_ENOMEM (*z kept). */
 static int with_serial(struct zone **z, uint32_t serial)
 {
 	char err[256];
-	struct reserial r = {zone_builder_new((*z)->apex), serial};
 	struct zone *out = NULL;
-	int rc = r.b ? zone_foreach(*z, reserial_node, &r) : TERN_ENOMEM;
-	if (rc == 0)
-		rc = zone_build(r.b, "zonefile", &out, err, sizeof(err));
-	else
-		zone_builder_free(r.b);
-	if (rc < 0 || !out)
+	if (zone_with_serial(*z, serial, &out, err, sizeof(err)) < 0 || !out)
 		return TERN_ENOMEM; /* the file built once: only memory can fail */
 	zone_free(*z);
 	*z = out;

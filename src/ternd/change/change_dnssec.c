@@ -34,6 +34,10 @@ struct signing {
 	struct store_key *meta; /* each key's row (id, role, state, times; never its PEM) */
 	size_t nkeys;
 	unsigned refs;
+	/* the wall-clock time of the rollover steps this signing carries out (0: none): their keys'
+	 * times move to its publication, where their waits start (RFC 7583: a retired ZSK's
+	 * signatures stay in caches a maximum zone TTL after the last version that served them) */
+	int64_t step_at;
 };
 
 struct signed_zone {
@@ -819,17 +823,27 @@ static int signed_rows(struct store_txn *t, void *arg, char *err, size_t errlen)
 	int64_t now = time(NULL);
 	char reason[96];
 	snprintf(reason, sizeof(reason), "published and signing from serial %u", sr->serial);
+	int64_t step = sr->s->step_at;
 	for (size_t i = 0; rc == 0 && i < sr->s->nkeys; i++) {
 		struct store_key *k = &sr->now[i];
 		*k = sr->s->meta[i];
-		if (k->state != STORE_KEY_GENERATED || !(k->use & ROLL_USE_PUBLISH))
-			continue; /* the first keys only; the rollover plan moves the others */
-		enum store_key_state from = k->state;
-		k->state = STORE_KEY_ACTIVE;
-		k->published = k->published ? k->published : now;
-		k->active = now;
-		k->ready = now + p->propagation_delay + p->dnskey_ttl;
-		rc = store_key_update(t, sr->apex, k, from, reason, err, errlen);
+		if (k->state == STORE_KEY_GENERATED && (k->use & ROLL_USE_PUBLISH)) { /* the first keys */
+			enum store_key_state from = k->state;
+			k->state = STORE_KEY_ACTIVE;
+			k->published = k->published ? k->published : now;
+			k->active = now;
+			k->since = now;
+			k->ready = now + p->propagation_delay + p->dnskey_ttl;
+			rc = store_key_update(t, sr->apex, k, from, reason, err, errlen);
+		} else if (step && k->since == step && now > step) {
+			/* a key the rollover plan moved for this signing: it took effect now */
+			int64_t *times[] = {&k->published, &k->ready,   &k->active,
+			                    &k->retired,   &k->removed, &k->revoked};
+			for (size_t j = 0; j < sizeof(times) / sizeof(times[0]); j++)
+				*times[j] = *times[j] == step ? now : *times[j];
+			k->since = now;
+			rc = store_key_update(t, sr->apex, k, k->state, reason, err, errlen);
+		}
 	}
 	return rc;
 }
@@ -1023,6 +1037,7 @@ static void roll_job(struct change *c, struct signed_zone *z, int64_t now)
 		return;
 	}
 	if (s) {
+		s->step_at = now;
 		want_signing(z, s);
 		log_info("zone %s: keys changed: signing the zone with them", name);
 	}

@@ -171,18 +171,20 @@ fail:
 	return rc;
 }
 
-static int key_event(struct sq_txn *t, struct conn *c, int64_t zid, uint16_t tag, enum store_key_state from,
-                     enum store_key_state to, const char *reason, char *err, size_t errlen)
+/* The key's move is journaled at its own time (since: when the plan decided it), not the
+ * transaction's, so the journal and the waits the plan counts from agree. */
+static int key_event(struct sq_txn *t, struct conn *c, int64_t zid, const struct store_key *k,
+                     enum store_key_state from, const char *reason, char *err, size_t errlen)
 {
 	struct q q;
 	int rc = sq_q_open(&q, t, c, ST_KEY_EVENT_INSERT, err, errlen);
 	if (rc < 0)
 		return rc;
 	sq_q_int(&q, 1, zid);
-	sq_q_int(&q, 2, t->now);
-	sq_q_int(&q, 3, tag);
+	sq_q_int(&q, 2, k->since ? k->since : t->now);
+	sq_q_int(&q, 3, k->tag);
 	sq_q_text(&q, 4, from ? store_key_state_name(from) : "");
-	sq_q_text(&q, 5, store_key_state_name(to));
+	sq_q_text(&q, 5, store_key_state_name(k->state));
 	sq_q_text(&q, 6, reason);
 	rc = sq_q_step(&q, err, errlen);
 	sq_q_close(&q);
@@ -236,7 +238,7 @@ int sq_key_add(struct store_txn *bt, const uint8_t *apex, struct store_key *k, c
 	}
 	k->id = sqlite3_column_int64(q.s, 0);
 	sq_q_close(&q);
-	rc = key_event(t, c, zid, k->tag, 0, k->state, reason, err, errlen);
+	rc = key_event(t, c, zid, k, 0, reason, err, errlen);
 fail:
 	sq_q_close(&q);
 	sq_conn_give(t, c);
@@ -281,9 +283,10 @@ int sq_key_update(struct store_txn *bt, const uint8_t *apex, const struct store_
 			             sq_name_text(lapex, zn), k->id);
 		goto fail;
 	}
-	uint16_t tag = (uint16_t)sqlite3_column_int(q.s, 0);
+	struct store_key ev = *k;
+	ev.tag = (uint16_t)sqlite3_column_int(q.s, 0);
 	sq_q_close(&q);
-	rc = from == k->state ? 0 : key_event(t, c, zid, tag, from, k->state, reason, err, errlen);
+	rc = from == k->state ? 0 : key_event(t, c, zid, &ev, from, reason, err, errlen);
 fail:
 	sq_q_close(&q);
 	sq_conn_give(t, c);

@@ -458,6 +458,59 @@ static void test_rfc5011(void **state)
 	assert_true(removed >= 1);
 }
 
+/* At production hold-downs RFC 5011's query interval has its 1-hour floor: a KSK published under
+ * a DNSKEY TTL of 600 s is ready after 600 + 60 + 3600 + 30 days + 3600 s, not a second before. */
+static void test_rfc5011_hour(void **state)
+{
+	(void)state;
+	struct roll_policy p;
+	base_policy(&p);
+	p.rfc5011 = true;
+	p.add_holddown = p.remove_holddown = 30 * 86400;
+	p.dnskey_ttl = 600;
+	p.propagation_delay = 60;
+	p.ksk_lifetime = 365 * 86400;
+	p.zsk_lifetime = 0;
+	struct roll_key k[3];
+	memset(k, 0, sizeof(k));
+	k[0] = (struct roll_key){.tag = 1,
+	                         .algorithm = 13,
+	                         .role = ROLL_KSK,
+	                         .state = ROLL_ACTIVE,
+	                         .use = ROLL_USE_PUBLISH | ROLL_USE_SIGN,
+	                         .since = T0,
+	                         .ds_seen = true};
+	k[0].at[ROLL_ACTIVE] = T0;
+	k[1] = (struct roll_key){.tag = 2,
+	                         .algorithm = 13,
+	                         .role = ROLL_ZSK,
+	                         .state = ROLL_ACTIVE,
+	                         .use = ROLL_USE_PUBLISH | ROLL_USE_SIGN,
+	                         .since = T0};
+	k[1].at[ROLL_ACTIVE] = T0;
+	int64_t pub = T0 + 100, wait = 600 + 60 + 3600 + 30 * 86400 + 3600, next;
+	k[2] = (struct roll_key){.tag = 3,
+	                         .algorithm = 13,
+	                         .role = ROLL_KSK,
+	                         .state = ROLL_PUBLISHED,
+	                         .use = ROLL_USE_PUBLISH | ROLL_USE_SIGN,
+	                         .since = pub};
+	k[2].at[ROLL_PUBLISHED] = pub;
+	struct roll_step st;
+	roll_next(&p, k, 3, pub + wait - 1, &st, &next);
+	assert_int_equal(st.kind, ROLL_NONE);
+	assert_int_equal(next, pub + wait);
+	roll_next(&p, k, 3, pub + wait, &st, &next);
+	assert_int_equal(st.kind, ROLL_MOVE);
+	assert_int_equal(st.key, 2);
+	assert_int_equal(st.state, ROLL_READY);
+	/* at test timings the floor goes: 600 + 60 + 300 + 30 + 300 */
+	p.add_holddown = p.remove_holddown = 30;
+	roll_next(&p, k, 3, pub + 1289, &st, &next);
+	assert_int_equal(st.kind, ROLL_NONE);
+	assert_int_equal(next, pub + 1290);
+}
+
 /* The model catches a plan that counts the add hold-down from publication alone. */
 static void test_rfc5011_model(void **state)
 {
@@ -560,9 +613,10 @@ static void test_next(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_zsk_ksk), cmocka_unit_test(test_csk),      cmocka_unit_test(test_algorithm),
-	    cmocka_unit_test(test_kind),    cmocka_unit_test(test_rfc5011),  cmocka_unit_test(test_rfc5011_model),
-	    cmocka_unit_test(test_stall),   cmocka_unit_test(test_sabotage), cmocka_unit_test(test_next),
+	    cmocka_unit_test(test_zsk_ksk),      cmocka_unit_test(test_csk),     cmocka_unit_test(test_algorithm),
+	    cmocka_unit_test(test_kind),         cmocka_unit_test(test_rfc5011), cmocka_unit_test(test_rfc5011_model),
+	    cmocka_unit_test(test_rfc5011_hour), cmocka_unit_test(test_stall),   cmocka_unit_test(test_sabotage),
+	    cmocka_unit_test(test_next),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

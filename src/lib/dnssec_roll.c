@@ -85,13 +85,28 @@ static int64_t ipub(const struct roll_policy *p)
 	return (int64_t)p->dnskey_ttl + p->propagation_delay;
 }
 
-/* A new KSK may have its DS submitted after this; RFC 5011 adds its hold-down. */
+/* RFC 5011 2.3: a validator asks for the DNSKEY RRset every queryInterval, MAX(1 hour, MIN(15
+ * days, TTL / 2, signature validity / 2)); TTL / 2 (rounded up) bounds it from above. The 1-hour
+ * floor is left out at test timings (hold-downs below a day), as Unbound's permit-small-holddown. */
+static int64_t query_interval(const struct roll_policy *p)
+{
+	int64_t q = ((int64_t)p->dnskey_ttl + 1) / 2;
+	if (q > 15 * 86400)
+		q = 15 * 86400;
+	if (p->add_holddown >= 86400 && q < 3600)
+		q = 3600;
+	return q;
+}
+
+/* A new KSK may have its DS submitted (and the old one go) after this. Under RFC 5011 the key must
+ * first be a trust anchor of every validator: its DNSKEY RRset reaches every cache (Ipub), the
+ * validator's next query sees it and starts the add hold-down (2.4.1), and the first query after
+ * the hold-down makes it a trust anchor. */
 static int64_t ksk_wait(const struct roll_policy *p)
 {
-	int64_t w = ipub(p);
-	if (p->rfc5011 && p->add_holddown > w)
-		w = p->add_holddown;
-	return w;
+	if (p->rfc5011)
+		return ipub(p) + query_interval(p) + p->add_holddown + query_interval(p);
+	return ipub(p);
 }
 
 /* Signatures made (or no longer made) by a key are in (out of) every cache after this. */
@@ -259,7 +274,7 @@ static bool ksk_step(struct plan *pl, enum roll_role role)
 				             "its DNSKEY is in every cache (published %lld s ago%s): its DS may go to "
 				             "the parent%s",
 				             (long long)(pl->now - k->at[ROLL_PUBLISHED]),
-				             p->rfc5011 ? ", RFC 5011 add hold-down included" : "",
+				             p->rfc5011 ? "; a trust anchor of every RFC 5011 validator" : "",
 				             cds ? " (CDS and CDNSKEY published)" : "");
 			break;
 		case ROLL_READY:

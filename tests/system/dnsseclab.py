@@ -5,6 +5,9 @@ inside a private network namespace. Tests use it through the fixtures at the end
 - `lab.resolve(resolver, name, type)`: one answer (rcode, AD, records) through one resolver;
 - `lab.poll(names, seconds, interval)`: {resolver: Counter({(rcode, AD): n})}, for long runs;
 - `lab.register(parent_knot, child, child_addr)`: the registrar, the child's DS into its parent;
+- `start_unbound(lab, name, trust, extra)`: one more Unbound (MORE_RESOLVERS) with the test's own
+  trust anchors (an `auto-trust-anchor-file` say) and clauses; `read_autotrust(path)` reads the
+  RFC 5011 states Unbound keeps in such a file;
 - `delv(lab, resolver, name)`, `verify_served_zone(lab, addr, zone, path)` (AXFR, then
   ldns-verify-zone, dnssec-verify and kzonecheck), `tamper(text, owner, type, rdata)`.
 
@@ -88,7 +91,10 @@ CORP_ADDR = "198.18.10.3"      # ternd or knot-corp: corp.lab.
 SEC_ADDR = "198.18.10.4"       # knot-lab: sec.corp.lab., bogus.lab. (signed)
 INSECURE_ADDR = "198.18.10.5"  # knot-lab: insecure.lab., unsec.corp.lab. (unsigned)
 RESOLVERS = {"unbound": "198.18.10.101", "named": "198.18.10.102", "kresd": "198.18.10.103"}
-ADDRS = (ROOT_ADDR, LAB_ADDR, CORP_ADDR, SEC_ADDR, INSECURE_ADDR) + tuple(RESOLVERS.values())
+# Unbounds a test configures itself (start_unbound), asked by name like RESOLVERS.
+MORE_RESOLVERS = {"unbound-5011": "198.18.10.104", "unbound-static": "198.18.10.105"}
+ADDRS = (ROOT_ADDR, LAB_ADDR, CORP_ADDR, SEC_ADDR, INSECURE_ADDR) + tuple(RESOLVERS.values()) + tuple(
+    MORE_RESOLVERS.values())
 
 # Cache caps of the resolvers, in seconds: an answer is never older than this, so a later change
 # (a rollover, a new DS) is seen within it rather than after the zone's TTLs.
@@ -606,7 +612,7 @@ UNBOUND_CONF = """server:
     do-not-query-localhost: no
     access-control: 0.0.0.0/0 allow
     root-hints: "{hints}"
-    trust-anchor-file: "{anchor}"
+    {trust}
     module-config: "validator iterator"
     cache-max-ttl: {ttl}
     cache-max-negative-ttl: {ttl}
@@ -619,7 +625,7 @@ UNBOUND_CONF = """server:
     prefetch: no
 remote-control:
     control-enable: no
-"""
+{extra}"""
 
 NAMED_CONF = """options {{
     directory "{dir}";
@@ -674,7 +680,8 @@ def start_resolvers(lab, tag):
         os.makedirs(d, exist_ok=True)
         log = os.path.join(d, name + ".log")
         fmt = dict(addr=addr, dir=d, hints=hints, anchor=anchor, ttl=CACHE_TTL, root=ROOT_ADDR,
-                   anchors=os.path.join(lab.dir, "anchors.conf"))
+                   anchors=os.path.join(lab.dir, "anchors.conf"), trust='trust-anchor-file: "%s"' % anchor,
+                   extra="")
         conf = os.path.join(d, {"unbound": "unbound.conf", "named": "named.conf", "kresd": "config"}[name])
         with open(conf, "w") as f:
             f.write({"unbound": UNBOUND_CONF, "named": NAMED_CONF, "kresd": KRESD_CONF}[name].format(**fmt))
@@ -687,6 +694,45 @@ def start_resolvers(lab, tag):
     return out
 
 
+def start_unbound(lab, name, trust, extra=""):
+    """One more Unbound (a key of MORE_RESOLVERS) on its address with the lab's root hints and
+    trust, its server: lines on trust anchors (no root anchor unless they name one), extra
+    clauses after the configuration (stub-zone: ...); returns its Proc once it answers."""
+    addr = MORE_RESOLVERS[name]
+    d = os.path.join(lab.dir, name)
+    os.makedirs(d, exist_ok=True)
+    conf = os.path.join(d, "unbound.conf")
+    with open(conf, "w") as f:
+        f.write(UNBOUND_CONF.format(addr=addr, dir=d, hints=os.path.join(lab.dir, "root.hints"), ttl=CACHE_TTL,
+                                    trust="\n    ".join(trust), extra=extra))
+    p = lab.spawn(name, [UNBOUND, "-d", "-c", conf], os.path.join(d, "unbound.log"))
+    lab.wait_soa(addr, ".", p)
+    return p
+
+
+AUTOTRUST_STATES = ("START", "ADDPEND", "VALID", "MISSING", "REVOKED", "REMOVED")
+
+
+def read_autotrust(path):
+    """Unbound's auto-trust-anchor-file: [(DNSKEY flags, public key base64, state name)] of the
+    keys it lists (a DNSKEY line with ";;state=N [ NAME ]" after it); [] while it lists none."""
+    out = []
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return out
+    for line in lines:
+        if line.startswith(";") or ";;state=" not in line:
+            continue
+        f = line.split(";")[0].split()
+        if len(f) < 8 or f[3] != "DNSKEY":
+            continue
+        state = int(line.split(";;state=")[1].split()[0])
+        out.append((int(f[4]), "".join(f[7:]), AUTOTRUST_STATES[state]))
+    return out
+
+
 # --- what the tests call ------------------------------------------------------------------------
 
 def _resolve_in_ns(resolver, name, rdtype="A", timeout=4.0):
@@ -694,7 +740,7 @@ def _resolve_in_ns(resolver, name, rdtype="A", timeout=4.0):
     timeout is retried once, then reported as rcode TIMEOUT."""
     for attempt in range(2):
         try:
-            r = _query(RESOLVERS[resolver], name, rdtype, True, timeout)
+            r = _query(RESOLVERS.get(resolver) or MORE_RESOLVERS[resolver], name, rdtype, True, timeout)
             return Answer(dns.rcode.to_text(r.rcode()), bool(r.flags & dns.flags.AD),
                           sorted(rs.to_text() for rs in r.answer if rs.rdtype != dns.rdatatype.RRSIG))
         except dns.exception.Timeout:

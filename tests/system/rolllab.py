@@ -67,10 +67,12 @@ def rrsets(lab):
 
 
 class Corp:
-    """ternd serving corp.lab. from its API inside the lab; .api(method, path, body) runs there."""
+    """ternd serving corp.lab. from its API inside the lab, signed under policy; add_zone() signs
+    more zones. .call(method, path, body) runs there; the zone arguments default to corp.lab."""
 
     def __init__(self, lab, keys, policy):
         self.lab = lab
+        self.zone = ZONE
         self.dir = os.path.join(lab.dir, "ternd-roll")
         os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
         conf = os.path.join(self.dir, "ternd.yaml")
@@ -89,32 +91,44 @@ class Corp:
                 pass
             assert self.proc.alive() and time.time() < deadline, self.proc.log_text()
             time.sleep(0.1)
-        r = self.call("POST", "/api/v1/zones", {"name": ZONE, "rrsets": rrsets(lab)})
+        self.add_zone(ZONE, rrsets(lab), policy)
+
+    def add_zone(self, zone, records, policy):
+        """Creates zone with records (API rrsets), signs it under policy and waits until it is
+        served signed."""
+        r = self.call("POST", "/api/v1/zones", {"name": zone, "rrsets": records})
         assert r.status == 201, r
-        r = self.call("PUT", "/api/v1/zones/%s/dnssec" % ZONE, policy)
+        r = self.call("PUT", "/api/v1/zones/%s/dnssec" % zone, policy)
         assert r.status == 202, r
-        self.wait_signed()
+        self.wait_signed(zone=zone)
 
     def call(self, method, path, body=None, token=None):
         return self.lab.ns.call(self.client.request, method, path, body, token)
 
-    def dnssec(self):
-        r = self.call("GET", "/api/v1/zones/%s/dnssec" % ZONE)
+    def dnssec(self, zone=None):
+        r = self.call("GET", "/api/v1/zones/%s/dnssec" % (zone or self.zone))
         assert r.status == 200, r
         return r.json
 
-    def wait_signed(self, timeout=30):
-        deadline = time.time() + timeout
-        while self.dnssec()["state"] != "signed":
-            assert time.time() < deadline, self.dnssec()
-            time.sleep(0.2)
-        self.lab.wait_soa(L.CORP_ADDR, ZONE, self.proc)
+    def ksk_submitted(self, zone=None):
+        """The operator's word that the DS of the KSKs waiting is at the parent."""
+        r = self.call("POST", "/api/v1/zones/%s/dnssec/ksk-submitted" % (zone or self.zone))
+        assert r.status == 200, r
 
-    def journal(self):
+    def wait_signed(self, timeout=30, zone=None):
+        zone = zone or self.zone
+        deadline = time.time() + timeout
+        while self.dnssec(zone)["state"] != "signed":
+            assert time.time() < deadline, self.dnssec(zone)
+            time.sleep(0.2)
+        self.lab.wait_soa(L.CORP_ADDR, zone, self.proc)
+
+    def journal(self, zone=None):
         """Every key journal entry, oldest first."""
+        zone = zone or self.zone
         events, cursor = [], None
         while True:
-            r = self.call("GET", "/api/v1/zones/%s/dnssec/journal%s" % (ZONE, "?cursor=%d" % cursor if cursor else ""))
+            r = self.call("GET", "/api/v1/zones/%s/dnssec/journal%s" % (zone, "?cursor=%d" % cursor if cursor else ""))
             assert r.status == 200, r
             events += r.json["events"]
             cursor = r.json["next"]

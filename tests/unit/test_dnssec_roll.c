@@ -381,6 +381,59 @@ static void test_kind(void **state)
 	assert_true(live_keys(&S, ROLL_CSK, 13) >= 1);
 }
 
+/* The latest moment an RFC 5011 validator trusts a key first published at pub (the validator
+ * configured with the zone's first keys and nothing else): the DNSKEY RRset holding it reaches
+ * every cache after the DNSKEY TTL + propagation delay, the validator's next query (every
+ * queryInterval, RFC 5011 2.3: at most the TTL / 2, no 1-hour floor at test timings) sees it, the
+ * add hold-down runs (2.4.1), and the query after that makes it a trust anchor. */
+static int64_t trusted_at(const struct roll_policy *p, int64_t pub)
+{
+	int64_t qi = (p->dnskey_ttl + 1) / 2;
+	return pub + p->dnskey_ttl + p->propagation_delay + qi + p->add_holddown + qi;
+}
+
+/* Every DNSKEY RRset a cache may hold is signed by a key (not revoked) that such a validator
+ * trusts by now: its trust anchors must never all be gone from what it can fetch. */
+static void check_rfc5011(struct sim *s, int64_t now)
+{
+	for (int b = 0; b < s->dnskey.n; b++) {
+		const struct version *v = &s->dnskey.v[b];
+		if (!cached(v, now, s->p.dnskey_ttl + s->p.propagation_delay))
+			continue;
+		bool ok = false;
+		for (int j = 0; j < v->nsigners && !ok; j++) {
+			if (v->signers[j].revoked)
+				continue;
+			/* when the key was first published unrevoked */
+			int64_t pub = INT64_MAX;
+			for (int a = 0; a < s->dnskey.n && pub == INT64_MAX; a++)
+				if (has(s->dnskey.v[a].keys, s->dnskey.v[a].nkeys, v->signers[j]))
+					pub = s->dnskey.v[a].from;
+			ok = pub == T0 || now >= trusted_at(&s->p, pub);
+		}
+		if (!ok && !s->failures++)
+			snprintf(s->first_failure, sizeof(s->first_failure),
+			         "t=%lld: DNSKEY version %d is signed by no key an RFC 5011 validator trusts yet",
+			         (long long)(now - T0), b);
+	}
+}
+
+static void run_rfc5011(struct sim *s, int seconds)
+{
+	s->next_tag = 1000;
+	for (int t = 0; t <= seconds; t++) {
+		int64_t now = T0 + t;
+		parent(s, now);
+		steps(s, now);
+		publish(s, now);
+		parent(s, now);
+		steps(s, now);
+		publish(s, now);
+		check(s, now);
+		check_rfc5011(s, now);
+	}
+}
+
 static void test_rfc5011(void **state)
 {
 	(void)state;
@@ -389,13 +442,96 @@ static void test_rfc5011(void **state)
 	S.p.rfc5011 = true;
 	S.p.add_holddown = 30;
 	S.p.remove_holddown = 30;
-	run(&S, 600, NULL);
+	run_rfc5011(&S, 600);
 	if (S.failures)
 		fail_msg("%d failures; first: %s", S.failures, S.first_failure);
-	int revoked = 0;
-	for (size_t i = 0; i < S.n; i++)
-		revoked += S.k[i].at[ROLL_REVOKED] != 0;
-	assert_true(revoked >= 1);
+	int revoked = 0, removed = 0;
+	for (size_t i = 0; i < S.n; i++) {
+		const struct roll_key *k = &S.k[i];
+		revoked += k->at[ROLL_REVOKED] != 0;
+		removed += k->at[ROLL_REVOKED] && k->at[ROLL_REMOVED];
+		/* a KSK is used (its DS may go up) only once a validator trusts it */
+		if (k->role == ROLL_KSK && k->at[ROLL_READY] && k->at[ROLL_PUBLISHED])
+			assert_true(k->at[ROLL_READY] >= trusted_at(&S.p, k->at[ROLL_PUBLISHED]));
+	}
+	assert_true(revoked >= 2);
+	assert_true(removed >= 1);
+}
+
+/* At production hold-downs RFC 5011's query interval has its 1-hour floor: a KSK published under
+ * a DNSKEY TTL of 600 s is ready after 600 + 60 + 3600 + 30 days + 3600 s, not a second before. */
+static void test_rfc5011_hour(void **state)
+{
+	(void)state;
+	struct roll_policy p;
+	base_policy(&p);
+	p.rfc5011 = true;
+	p.add_holddown = p.remove_holddown = 30 * 86400;
+	p.dnskey_ttl = 600;
+	p.propagation_delay = 60;
+	p.ksk_lifetime = 365 * 86400;
+	p.zsk_lifetime = 0;
+	struct roll_key k[3];
+	memset(k, 0, sizeof(k));
+	k[0] = (struct roll_key){.tag = 1,
+	                         .algorithm = 13,
+	                         .role = ROLL_KSK,
+	                         .state = ROLL_ACTIVE,
+	                         .use = ROLL_USE_PUBLISH | ROLL_USE_SIGN,
+	                         .since = T0,
+	                         .ds_seen = true};
+	k[0].at[ROLL_ACTIVE] = T0;
+	k[1] = (struct roll_key){.tag = 2,
+	                         .algorithm = 13,
+	                         .role = ROLL_ZSK,
+	                         .state = ROLL_ACTIVE,
+	                         .use = ROLL_USE_PUBLISH | ROLL_USE_SIGN,
+	                         .since = T0};
+	k[1].at[ROLL_ACTIVE] = T0;
+	int64_t pub = T0 + 100, wait = 600 + 60 + 3600 + 30 * 86400 + 3600, next;
+	k[2] = (struct roll_key){.tag = 3,
+	                         .algorithm = 13,
+	                         .role = ROLL_KSK,
+	                         .state = ROLL_PUBLISHED,
+	                         .use = ROLL_USE_PUBLISH | ROLL_USE_SIGN,
+	                         .since = pub};
+	k[2].at[ROLL_PUBLISHED] = pub;
+	struct roll_step st;
+	roll_next(&p, k, 3, pub + wait - 1, &st, &next);
+	assert_int_equal(st.kind, ROLL_NONE);
+	assert_int_equal(next, pub + wait);
+	roll_next(&p, k, 3, pub + wait, &st, &next);
+	assert_int_equal(st.kind, ROLL_MOVE);
+	assert_int_equal(st.key, 2);
+	assert_int_equal(st.state, ROLL_READY);
+	/* at test timings the floor goes: 600 + 60 + 300 + 30 + 300 */
+	p.add_holddown = p.remove_holddown = 30;
+	roll_next(&p, k, 3, pub + 1289, &st, &next);
+	assert_int_equal(st.kind, ROLL_NONE);
+	assert_int_equal(next, pub + 1290);
+}
+
+/* The model catches a plan that counts the add hold-down from publication alone. */
+static void test_rfc5011_model(void **state)
+{
+	(void)state;
+	memset(&S, 0, sizeof(S));
+	base_policy(&S.p);
+	S.p.rfc5011 = true;
+	S.p.add_holddown = 30;
+	S.p.remove_holddown = 30;
+	S.p.dnskey_ttl = 40; /* a long TTL: the plan must wait for it as well as the hold-down */
+	S.p.ksk_lifetime = 300;
+	run_rfc5011(&S, 600);
+	if (S.failures)
+		fail_msg("%d failures; first: %s", S.failures, S.first_failure);
+	memset(&S, 0, sizeof(S));
+	base_policy(&S.p);
+	S.p.rfc5011 = false; /* no hold-down: the old KSK goes while no validator trusts the new one */
+	S.p.add_holddown = 30;
+	S.p.remove_holddown = 30;
+	run_rfc5011(&S, 600);
+	assert_true(S.failures > 0);
 }
 
 static void test_stall(void **state)
@@ -477,9 +613,10 @@ static void test_next(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_zsk_ksk),  cmocka_unit_test(test_csk),     cmocka_unit_test(test_algorithm),
-	    cmocka_unit_test(test_kind),     cmocka_unit_test(test_rfc5011), cmocka_unit_test(test_stall),
-	    cmocka_unit_test(test_sabotage), cmocka_unit_test(test_next),
+	    cmocka_unit_test(test_zsk_ksk),      cmocka_unit_test(test_csk),     cmocka_unit_test(test_algorithm),
+	    cmocka_unit_test(test_kind),         cmocka_unit_test(test_rfc5011), cmocka_unit_test(test_rfc5011_model),
+	    cmocka_unit_test(test_rfc5011_hour), cmocka_unit_test(test_stall),   cmocka_unit_test(test_sabotage),
+	    cmocka_unit_test(test_next),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

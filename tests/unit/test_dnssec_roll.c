@@ -472,6 +472,39 @@ static void test_algorithm_stall(void **state)
 	assert_int_equal(live_keys(&S, ROLL_KSK, 15), 1);
 }
 
+/* The server's first KSK is active at once and keeps its CDS (its DS may go up any time, never
+ * confirmed): an algorithm rollover must still end with the old DS gone from the parent. */
+static void test_algorithm_first_ksk_cds(void **state)
+{
+	(void)state;
+	memset(&S, 0, sizeof(S));
+	base_policy(&S.p);
+	S.p.zsk_lifetime = S.p.ksk_lifetime = 0;
+	S.p.zone_max_ttl = 20;
+	S.p.propagation_delay = 2;
+	S.p.ds_ttl = 15;
+	run(&S, 50, NULL);
+	for (size_t i = 0; i < S.n; i++)
+		if (S.k[i].role == ROLL_KSK) {
+			S.k[i].use |= ROLL_USE_CDS;
+			S.k[i].ds_seen = false;
+		}
+	S.p.algorithm = 15;
+	for (int t = 51; t <= 400; t++) {
+		int64_t now = T0 + t;
+		parent(&S, now);
+		steps(&S, now);
+		publish(&S, now);
+		parent(&S, now);
+		check(&S, now);
+	}
+	if (S.failures)
+		fail_msg("%d failures; first: %s", S.failures, S.first_failure);
+	const struct version *ds = &S.ds.v[S.ds.n - 1];
+	assert_int_equal(ds->nkeys, 1);
+	assert_int_equal(ds->keys[0].alg, 15);
+}
+
 static void test_sabotage(void **state)
 {
 	(void)state;
@@ -526,9 +559,11 @@ static void test_next(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_zsk_ksk),  cmocka_unit_test(test_csk),     cmocka_unit_test(test_algorithm),
-	    cmocka_unit_test(test_kind),     cmocka_unit_test(test_rfc5011), cmocka_unit_test(test_stall),
-	    cmocka_unit_test(test_sabotage), cmocka_unit_test(test_next),    cmocka_unit_test(test_algorithm_stall),
+	    cmocka_unit_test(test_zsk_ksk),         cmocka_unit_test(test_csk),
+	    cmocka_unit_test(test_algorithm),       cmocka_unit_test(test_kind),
+	    cmocka_unit_test(test_rfc5011),         cmocka_unit_test(test_stall),
+	    cmocka_unit_test(test_sabotage),        cmocka_unit_test(test_next),
+	    cmocka_unit_test(test_algorithm_stall), cmocka_unit_test(test_algorithm_first_ksk_cds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

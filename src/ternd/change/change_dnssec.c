@@ -1203,7 +1203,7 @@ int change_dnssec_disable(struct change *c, const uint8_t *apex, const char *pri
 	struct store_txn *t = NULL;
 	struct signing *s = NULL;
 	struct store_zone row = {0};
-	struct store_dnssec d;
+	struct store_dnssec d = {0};
 	struct ds_scan ds = {0};
 	/* forced: the parents the policy names are asked first (without the lock: seconds each) */
 	if (force && store_begin_read(c->store, &t, err, sizeof(err)) == 0) {
@@ -1312,7 +1312,7 @@ int change_dnssec_ds_removed(struct change *c, const uint8_t *apex, const char *
 	char name[NAME_MAXLEN * 4 + 1];
 	name_to_text(apex, name, sizeof(name));
 	struct store_txn *t = NULL;
-	struct store_dnssec d;
+	struct store_dnssec d = {0};
 	change_lock(c);
 	int rc = store_begin(c->store, &t, msg, msglen);
 	if (rc == 0)
@@ -1558,7 +1558,7 @@ void change_dnssec_loaded(struct change *c, const struct store_zone *row, const 
 {
 	char name[NAME_MAXLEN * 4 + 1], err[CHANGE_MSG_MAX] = "";
 	name_to_text(row->apex, name, sizeof(name));
-	struct store_dnssec d;
+	struct store_dnssec d = {0};
 	struct store_txn *t = store_latest(c->store);
 	int rc = store_dnssec_get(t, row->apex, &d, err, sizeof(err));
 	if (rc == TERN_ENOTFOUND)

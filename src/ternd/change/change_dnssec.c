@@ -258,7 +258,7 @@ int change_dnssec_status(struct change *c, const uint8_t *apex, struct change_dn
 		out->next_refresh = z->active && z->index ? z->refresh_at : 0;
 		out->retry = z->retry_at;
 		out->keys_unloadable = z->broken;
-		out->next_roll = z->active && z->roll_at != INT64_MAX ? z->roll_at : 0;
+		out->next_roll = z->active && !z->unsigning && z->roll_at != INT64_MAX ? z->roll_at : 0;
 		snprintf(out->next_roll_what, sizeof(out->next_roll_what), "%s", z->roll_what);
 		snprintf(out->error, sizeof(out->error), "%s", z->error);
 		rc = 0;

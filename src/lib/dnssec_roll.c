@@ -415,6 +415,29 @@ static bool algorithm_step(struct plan *pl)
 	return false;
 }
 
+/* A key still publishing its CDS (the first KSK keeps it: its DS may go up any time) gives way to a
+ * successor ready with its own: the CDS RRset then names only the successor, so a registrar
+ * following it (RFC 7344 4.1) replaces the DS rather than adding one that is left dangling once the
+ * old key is gone (strict validators want every DS algorithm to sign). */
+static bool cds_step(struct plan *pl)
+{
+	for (size_t i = 0; i < pl->n; i++) {
+		const struct roll_key *k = &pl->k[i];
+		if (!live(k) || !signs_keys(k->role) || !(k->use & ROLL_USE_CDS) || k->state == ROLL_READY)
+			continue;
+		for (size_t j = 0; j < pl->n; j++) {
+			const struct roll_key *s = &pl->k[j];
+			if (j != i && live(s) && signs_keys(s->role) && s->state == ROLL_READY &&
+			    (s->use & ROLL_USE_CDS))
+				return moved(
+				    pl, i, k->state, k->use & ~ROLL_USE_CDS,
+				    "the CDS of its successor %s %u replaces its own: the parent is to swap the DS",
+				    roll_role_name(s->role), s->tag);
+		}
+	}
+	return false;
+}
+
 void roll_next(const struct roll_policy *p, const struct roll_key *keys, size_t n, int64_t now, struct roll_step *step,
                int64_t *next)
 {
@@ -428,7 +451,9 @@ void roll_next(const struct roll_policy *p, const struct roll_key *keys, size_t 
 	for (size_t i = 0; i < n; i++)
 		any |= live(&keys[i]);
 	bool done;
-	if (old && any)
+	if (cds_step(&pl))
+		done = true;
+	else if (old && any)
 		done = algorithm_step(&pl);
 	else if (p->csk)
 		done = ksk_step(&pl, ROLL_CSK);

@@ -51,7 +51,7 @@ static bool key_signs(const struct signer *sg, const struct dnssec_zone_key *k, 
 		return ksk || !sg->ksk_signs;
 	if (flags & DNSSEC_FLAG_REVOKE)
 		return false; /* a revoked key signs only the DNSKEY RRset (RFC 5011 2.1) */
-	return !ksk || !sg->zsk_signs;
+	return !ksk || !sg->zsk_signs || (k->use & DNSSEC_ZONE_ALL);
 }
 
 static int signer_init(struct signer *sg, const struct dnssec_zone_key *keys, size_t nkeys,
@@ -65,7 +65,8 @@ static int signer_init(struct signer *sg, const struct dnssec_zone_key *keys, si
 	}
 	for (size_t i = 0; i < nkeys; i++) {
 		const struct dnssec_key *k = keys[i].key;
-		if (!k || keys[i].use == 0 || (keys[i].use & ~(DNSSEC_ZONE_PUBLISH | DNSSEC_ZONE_SIGN))) {
+		if (!k || !(keys[i].use & (DNSSEC_ZONE_PUBLISH | DNSSEC_ZONE_SIGN)) ||
+		    (keys[i].use & ~(DNSSEC_ZONE_PUBLISH | DNSSEC_ZONE_SIGN | DNSSEC_ZONE_ALL))) {
 			snprintf(err, errlen, "key %zu: no key or no use (publish, sign) given", i);
 			return TERN_EINVAL;
 		}

@@ -12,13 +12,16 @@
  * sign before it is published: an algorithm rollover puts signatures before keys, RFC 6781). */
 #define DNSSEC_ZONE_PUBLISH 1u
 #define DNSSEC_ZONE_SIGN 2u
+/* With DNSSEC_ZONE_SIGN: a combined key (CSK) signs every RRset even while ZSKs sign too (a rollover
+ * between a CSK and a KSK + ZSK keeps each scheme's signatures whole). */
+#define DNSSEC_ZONE_ALL 4u
 
 /* A key of the zone. Keys with DNSSEC_FLAG_SEP (KSKs) sign the DNSKEY, CDS and CDNSKEY RRsets, the
  * others (ZSKs) everything else; when no ZSK signs, the KSKs sign everything (a CSK), and when no
  * KSK signs, the ZSKs sign the DNSKEY RRset too. Every signing key signs each RRset it covers. */
 struct dnssec_zone_key {
 	const struct dnssec_key *key;
-	unsigned use; /* DNSSEC_ZONE_PUBLISH | DNSSEC_ZONE_SIGN */
+	unsigned use; /* DNSSEC_ZONE_PUBLISH | DNSSEC_ZONE_SIGN | DNSSEC_ZONE_ALL */
 };
 
 struct dnssec_zone_policy {

@@ -1,5 +1,5 @@
-/* tern dnssec ...: what an operator does for a signed zone's key rollovers (ksk-submitted: the
- * new KSK's DS is at the parent). */
+/* tern dnssec ...: what an operator tells the server about the parent's DS (ksk-submitted: a new
+ * KSK's DS is at the parent; ds-removed: the DS of a zone being unsigned is gone). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -24,6 +24,26 @@ static int dnssec_ksk_submitted(struct cli *cli, const struct cli_args *a)
 	return rc;
 }
 
+static int dnssec_ds_removed(struct cli *cli, const struct cli_args *a)
+{
+	struct client_response res;
+	char *path = CLIENT_PATH("zones", a->pos[0], "dnssec", "ds-removed");
+	int rc = cli_call(cli, "POST", path, NULL, NULL, 0, &res);
+	free(path);
+	if (rc != CLI_OK)
+		return rc;
+	if (cli->json) {
+		rc = cli_print_json(&res);
+	} else {
+		printf(
+		    "zone %s: the DS is taken as gone from the parent; the zone is served unsigned once it is out of "
+		    "caches (tern zone dnssec %s shows when)\n",
+		    a->pos[0], a->pos[0]);
+	}
+	client_response_clear(&res);
+	return rc;
+}
+
 static const struct cli_opt no_opts[] = {{NULL, 0, NULL}};
 
 const struct cli_cmd cmd_dnssec[] = {
@@ -32,5 +52,10 @@ const struct cli_cmd cmd_dnssec[] = {
      "DS into the parent zone. The old KSK is retired once this is said (or once the parents' DS is\n"
      "seen by the server's own check). Refused (409) when no KSK waits.\n",
      1, 1, no_opts, dnssec_ksk_submitted},
+    {"dnssec", "ds-removed", "ZONE", "confirm that the DS of a zone being unsigned is gone from the parent",
+     "For a zone whose signing is being turned off (tern zone unsign): the registrar removed the DS\n"
+     "(after the delete CDS, or by hand). The zone is served unsigned after the DS TTL and propagation\n"
+     "delay. Refused (409) when signing is not being turned off.\n",
+     1, 1, no_opts, dnssec_ds_removed},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL},
 };

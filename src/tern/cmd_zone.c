@@ -455,6 +455,43 @@ static int zone_dnssec(struct cli *cli, const struct cli_args *a)
 	return CLI_OK;
 }
 
+static int zone_unsign(struct cli *cli, const struct cli_args *a)
+{
+	bool force = cli_opt_count(a, "force") > 0;
+	char *dnssec = CLIENT_PATH("zones", a->pos[0], "dnssec");
+	char *path = dnssec ? malloc(strlen(dnssec) + sizeof("?force=true")) : NULL;
+	if (!path) {
+		free(dnssec);
+		fprintf(stderr, "tern: out of memory\n");
+		return CLI_EAPI;
+	}
+	sprintf(path, "%s%s", dnssec, force ? "?force=true" : "");
+	free(dnssec);
+	struct client_response res;
+	int rc = cli_call(cli, "DELETE", path, NULL, NULL, 0, &res);
+	free(path);
+	if (rc != CLI_OK)
+		return rc;
+	json_t *d = cli_json(&res);
+	client_response_clear(&res);
+	if (!d)
+		return CLI_EAPI;
+	const char *state = json_string_value(json_object_get(d, "state"));
+	if (cli->json) {
+		output_json(d);
+	} else if (state && strcmp(state, "unsigned") == 0) {
+		printf("zone %s is served unsigned now\n", a->pos[0]);
+	} else {
+		const char *waiting = json_string_value(json_object_get(json_object_get(d, "unsigning"), "waiting"));
+		printf("zone %s: turning DNSSEC off: %s\n(tern zone dnssec %s shows where it stands; tern dnssec "
+		       "ds-removed "
+		       "%s once the registrar removed the DS)\n",
+		       a->pos[0], waiting ? waiting : "", a->pos[0], a->pos[0]);
+	}
+	json_decref(d);
+	return CLI_OK;
+}
+
 static int zone_key_journal(struct cli *cli, const struct cli_args *a)
 {
 	struct client_response res;
@@ -515,6 +552,10 @@ static const struct cli_opt lock_opts[] = {
     {"reason", 1, "--reason TEXT   why the zone is locked (required)"},
     {NULL, 0, NULL},
 };
+static const struct cli_opt unsign_opts[] = {
+    {"force", 0, "--force   at once, without the delete CDS (only when no DS of the zone was ever seen)"},
+    {NULL, 0, NULL},
+};
 static const struct cli_opt no_opts[] = {{NULL, 0, NULL}};
 
 const struct cli_cmd cmd_zone[] = {
@@ -541,6 +582,12 @@ const struct cli_cmd cmd_zone[] = {
      1, 1, sign_opts, zone_sign},
     {"zone", "dnssec", "NAME", "the zone's DNSSEC state, policy, keys and their DNSKEY and DS records", NULL, 1, 1,
      no_opts, zone_dnssec},
+    {"zone", "unsign", "NAME [--force]", "turn DNSSEC signing of a zone off",
+     "RFC 8078: the delete CDS and CDNSKEY are published and the zone stays signed until the DS is gone\n"
+     "from the parent (seen at the policy's parents, or said by tern dnssec ds-removed) and out of caches\n"
+     "(DS TTL + propagation delay); then every DNSSEC record goes. --force unsigns at once, refused once a\n"
+     "DS of the zone was seen or confirmed (the zone would turn bogus).\n",
+     1, 1, unsign_opts, zone_unsign},
     {"zone", "key-journal", "NAME", "the zone's key state changes, newest first", NULL, 1, 1, no_opts,
      zone_key_journal},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL},

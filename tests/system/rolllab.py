@@ -43,6 +43,8 @@ transfer:
   allow: [198.18.10.0/24, 127.0.0.0/8]
 """
 
+DELETE_CDS = "0 0 0 00"
+
 # (name, type, rcode, AD) asked every second through every resolver
 QUESTIONS = [
     ("corp.lab.", "A", "NOERROR", True),
@@ -82,6 +84,7 @@ class Corp:
         self.log = os.path.join(self.dir, "ternd.log")
         self.proc = lab.spawn("ternd", [L.TERND, "-c", conf], self.log)
         self.client = Api(API_PORT, keys.token("corp"))
+        self.lock = threading.Lock()
         deadline = time.time() + 20
         while True:
             try:
@@ -103,7 +106,8 @@ class Corp:
         self.wait_signed(zone=zone)
 
     def call(self, method, path, body=None, token=None):
-        return self.lab.ns.call(self.client.request, method, path, body, token)
+        with self.lock:  # one HTTP connection: the test and its Watcher thread take turns
+            return self.lab.ns.call(self.client.request, method, path, body, token)
 
     def dnssec(self, zone=None):
         r = self.call("GET", "/api/v1/zones/%s/dnssec" % (zone or self.zone))
@@ -144,7 +148,7 @@ class Watcher(threading.Thread):
         super().__init__(daemon=True)
         self.lab, self.corp, self.tmp = lab, corp, str(tmp_path)
         self.halt = threading.Event()
-        self.errors, self.registered, self.roles, self.verified = [], [], {}, []
+        self.errors, self.registered, self.roles, self.verified, self.unsigned = [], [], {}, [], []
         self.last_cds = None
         self.serial = None
 
@@ -157,14 +161,18 @@ class Watcher(threading.Thread):
         cds = lab.rrset(L.CORP_ADDR, ZONE, "CDS")
         cds = sorted(rd.to_text() for rd in cds) if cds is not None else []
         if cds and cds != self.last_cds:
-            lab.set_ds(lab.lab_knot, ZONE, cds, ttl=DS_TTL)
+            # RFC 8078 4: the delete CDS asks for the DS to be removed (an insecure delegation)
+            lab.set_ds(lab.lab_knot, ZONE, [] if cds == [DELETE_CDS] else cds, ttl=DS_TTL)
             self.registered.append((time.time(), cds))
             self.last_cds = cds
-        for k in self.corp.dnssec()["keys"]:
+        for k in self.corp.dnssec()["keys"]:  # (none once unsigned)
             self.roles[k["tag"]] = k["role"]
         soa = lab.rrset(L.CORP_ADDR, ZONE, "SOA")
         serial = soa[0].serial if soa is not None else None
-        if serial is not None and serial != self.serial:
+        if serial is not None and serial != self.serial and lab.rrset(L.CORP_ADDR, ZONE, "DNSKEY") is None:
+            self.unsigned.append(serial)  # turned off: nothing to verify
+            self.serial = serial
+        elif serial is not None and serial != self.serial:
             path = os.path.join(self.tmp, "corp-%d.zone" % serial)
             _, out = L.verify_served_zone(lab, L.CORP_ADDR, ZONE, path)
             bad = {tool: text[-1500:] for tool, (rc, text) in out.items() if rc != 0}
@@ -198,6 +206,25 @@ def poll(lab, seconds):
                 failures.append((start, r, name, rtype, str(a)))
         time.sleep(max(0.0, start + 1.0 - time.time()))
     return answers, failures
+
+
+def record(lab, until):
+    """Every second until until() is true, every question through every resolver: a list of
+    (time, resolver, (name, type, rcode, AD), Answer)."""
+    jobs = [(r, q) for r in L.RESOLVERS for q in QUESTIONS]
+    out = []
+    while not until():
+        start = time.time()
+        got = lab.ns.map(lambda j: L._resolve_in_ns(j[0], j[1][0], j[1][1]), jobs)
+        out += [(start, r, q, a) for (r, q), a in zip(jobs, got)]
+        time.sleep(max(0.0, start + 1.0 - time.time()))
+    return out
+
+
+def answered(q, a):
+    """The answer has the question's rcode, and data where data is due."""
+    name, rtype, rcode, _ = q
+    return a.rcode == rcode and (rcode != "NOERROR" or rtype == "TXT" or bool(a.answer))
 
 
 def run_rollover(lab, keys, tmp_path, variant):

@@ -323,14 +323,32 @@ def test_bad_policies_refused_with_field(primary, body, status, field):
     assert api.serial(ZONE) == serial
 
 
-def test_algorithm_change_of_signed_zone_refused(primary):
+def test_algorithm_change_of_signed_zone_signs_before_keys(primary, tmp_path):
+    """Another algorithm is an algorithm rollover (RFC 6781 4.1.4): the new keys sign every RRset
+    before their DNSKEYs are published (with the default timings, a day of maximum zone TTL)."""
     srv, api = primary
     enable(api)
-    assert_error(api.put("/api/v1/zones/%s/dnssec" % ZONE, {"algorithm": "ed25519"}), 409, "algorithm")
-    assert_error(api.put("/api/v1/zones/%s/dnssec" % ZONE, {"keys": "csk"}), 409, "keys")
+    r = api.put("/api/v1/zones/%s/dnssec" % ZONE, {"algorithm": "ed25519"})
+    assert r.status == 202, r
+    end = time.time() + 20
+    while True:
+        doc = api.get("/api/v1/zones/%s/dnssec" % ZONE).json
+        new = [k for k in doc["keys"] if k["algorithm-number"] == 15]
+        text = axfr_text(srv, ZONE)
+        if doc["state"] == "signed" and len(new) == 2 and " RRSIG A 15 " in text:
+            break
+        assert time.time() < end, (doc, text)
+        time.sleep(0.2)
+    assert all(k["state"] == "generated" and k["use"] == ["sign"] for k in new), new
+    dnskeys = [line.split()[6] for line in text.splitlines() if line.split()[3] == "DNSKEY"]
+    assert dnskeys == ["13", "13"], dnskeys
+    for rtype in ("SOA", "A", "NSEC", "DNSKEY"):  # both algorithms sign everything
+        for alg in ("13", "15"):
+            assert " RRSIG %s %s " % (rtype, alg) in text, (rtype, alg, text)
+    verify(text, ZONE + ".", tmp_path, "algroll")
     # a policy change that keeps the keys (NSEC to NSEC3) signs the zone again
-    doc = enable(api, {"denial": "nsec3"})
-    assert doc["policy"]["denial"] == "nsec3" and len(doc["keys"]) == 2
+    doc = enable(api, {"algorithm": "ed25519", "denial": "nsec3"})
+    assert doc["policy"]["denial"] == "nsec3" and len(doc["keys"]) == 4
     assert " NSEC3 " in axfr_text(srv, ZONE) and " NSEC " not in axfr_text(srv, ZONE)
 
 

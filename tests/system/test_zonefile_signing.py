@@ -185,6 +185,7 @@ def test_served_signed_and_verified(signed, tmp_path, keys):  # noqa: F811
     r = admin.put("/api/v1/zones/%s/rrsets/x/A" % ZONE, {"ttl": 300, "records": ["192.0.2.9"]})
     apilib.assert_error(r, 409, "zone", "zone file")
     apilib.assert_error(admin.delete("/api/v1/zones/%s" % ZONE), 409, "zone", "zone file")
+    apilib.assert_error(admin.delete("/api/v1/zones/%s/dnssec" % ZONE), 409, "zone", "zone file")
     apilib.assert_error(admin.post("/api/v1/zones/%s/import" % ZONE, raw=ZONE_TEXT.encode()), 409, "zone")
     assert srv.api(keys.token("tenant")).get("/api/v1/zones/%s" % ZONE).status == 404
     r = srv.api(keys.token(":config")).get("/api/v1/zones/%s" % ZONE)

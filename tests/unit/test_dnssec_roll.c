@@ -260,6 +260,18 @@ static void steps(struct sim *s, int64_t now)
 				assert_true(now - k->at[ROLL_RETIRED] >= p->ds_ttl + p->propagation_delay);
 			if (st.state == ROLL_REMOVED && k->state == ROLL_REVOKED && k->algorithm == p->algorithm)
 				assert_true(now - k->at[ROLL_REVOKED] >= p->remove_holddown);
+			/* RFC 6781 4.1.4: a key of an algorithm rollover signs a maximum zone TTL before its
+			 * DNSKEY is published; an old key's DNSKEY goes a DNSKEY TTL before its signatures */
+			if (st.state == ROLL_PUBLISHED && k->state == ROLL_GENERATED) {
+				assert_true(k->use == ROLL_USE_SIGN);
+				assert_true(now - k->at[ROLL_GENERATED] >= p->zone_max_ttl + p->propagation_delay);
+			}
+			if ((k->use & ROLL_USE_PUBLISH) && !(st.use & ROLL_USE_PUBLISH) && st.state != ROLL_REMOVED)
+				assert_true(st.use == ROLL_USE_SIGN);
+			if (st.state == ROLL_REMOVED && (k->use & ROLL_USE_SIGN) && k->algorithm != p->algorithm) {
+				assert_true(k->use == ROLL_USE_SIGN);
+				assert_true(now - k->since >= ipub);
+			}
 		}
 		if (k->state != st.state || !k->at[st.state])
 			k->at[st.state] = now;
@@ -355,6 +367,9 @@ static void test_algorithm(void **state)
 	memset(&S, 0, sizeof(S));
 	base_policy(&S.p);
 	S.p.zsk_lifetime = S.p.ksk_lifetime = 0;
+	S.p.zone_max_ttl = 20; /* the waits of RFC 6781 4.1.4 are not zero */
+	S.p.propagation_delay = 2;
+	S.p.ds_ttl = 15;
 	run(&S, 400, to_ed25519);
 	if (S.failures)
 		fail_msg("%d failures; first: %s", S.failures, S.first_failure);
@@ -559,6 +574,73 @@ static void test_stall(void **state)
 	assert_int_equal(ready, 1);
 }
 
+/* An algorithm rollover whose new DS never reaches the parent: the old keys stay in use, the new
+ * ones sign and wait, ready, and every cache keeps validating. */
+static void test_algorithm_stall(void **state)
+{
+	(void)state;
+	memset(&S, 0, sizeof(S));
+	base_policy(&S.p);
+	S.p.zsk_lifetime = S.p.ksk_lifetime = 0;
+	S.p.zone_max_ttl = 20;
+	S.p.propagation_delay = 2;
+	S.p.ds_ttl = 15;
+	run(&S, 50, NULL); /* the first DS goes up */
+	S.parent_frozen = true;
+	S.p.algorithm = 15;
+	for (int t = 51; t <= 600; t++) {
+		int64_t now = T0 + t;
+		parent(&S, now);
+		steps(&S, now);
+		publish(&S, now);
+		check(&S, now);
+	}
+	if (S.failures)
+		fail_msg("%d failures; first: %s", S.failures, S.first_failure);
+	assert_int_equal(live_keys(&S, ROLL_KSK, 13), 1);
+	assert_int_equal(live_keys(&S, ROLL_ZSK, 13), 1);
+	for (size_t i = 0; i < S.n; i++) {
+		if (S.k[i].algorithm == 13)
+			assert_int_equal(S.k[i].state, ROLL_ACTIVE);
+		else if (S.k[i].role == ROLL_KSK)
+			assert_int_equal(S.k[i].state, ROLL_READY);
+	}
+	assert_int_equal(live_keys(&S, ROLL_KSK, 15), 1);
+}
+
+/* The server's first KSK is active at once and keeps its CDS (its DS may go up any time, never
+ * confirmed): an algorithm rollover must still end with the old DS gone from the parent. */
+static void test_algorithm_first_ksk_cds(void **state)
+{
+	(void)state;
+	memset(&S, 0, sizeof(S));
+	base_policy(&S.p);
+	S.p.zsk_lifetime = S.p.ksk_lifetime = 0;
+	S.p.zone_max_ttl = 20;
+	S.p.propagation_delay = 2;
+	S.p.ds_ttl = 15;
+	run(&S, 50, NULL);
+	for (size_t i = 0; i < S.n; i++)
+		if (S.k[i].role == ROLL_KSK) {
+			S.k[i].use |= ROLL_USE_CDS;
+			S.k[i].ds_seen = false;
+		}
+	S.p.algorithm = 15;
+	for (int t = 51; t <= 400; t++) {
+		int64_t now = T0 + t;
+		parent(&S, now);
+		steps(&S, now);
+		publish(&S, now);
+		parent(&S, now);
+		check(&S, now);
+	}
+	if (S.failures)
+		fail_msg("%d failures; first: %s", S.failures, S.first_failure);
+	const struct version *ds = &S.ds.v[S.ds.n - 1];
+	assert_int_equal(ds->nkeys, 1);
+	assert_int_equal(ds->keys[0].alg, 15);
+}
+
 static void test_sabotage(void **state)
 {
 	(void)state;
@@ -613,10 +695,12 @@ static void test_next(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_zsk_ksk),      cmocka_unit_test(test_csk),     cmocka_unit_test(test_algorithm),
-	    cmocka_unit_test(test_kind),         cmocka_unit_test(test_rfc5011), cmocka_unit_test(test_rfc5011_model),
-	    cmocka_unit_test(test_rfc5011_hour), cmocka_unit_test(test_stall),   cmocka_unit_test(test_sabotage),
-	    cmocka_unit_test(test_next),
+	    cmocka_unit_test(test_zsk_ksk),         cmocka_unit_test(test_csk),
+	    cmocka_unit_test(test_algorithm),       cmocka_unit_test(test_kind),
+	    cmocka_unit_test(test_rfc5011),         cmocka_unit_test(test_rfc5011_model),
+	    cmocka_unit_test(test_rfc5011_hour),    cmocka_unit_test(test_stall),
+	    cmocka_unit_test(test_sabotage),        cmocka_unit_test(test_next),
+	    cmocka_unit_test(test_algorithm_stall), cmocka_unit_test(test_algorithm_first_ksk_cds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

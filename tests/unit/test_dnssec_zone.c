@@ -390,6 +390,33 @@ static void test_resign_keeps_others(void **state)
 	keys_free(&ks);
 }
 
+/* A CSK marked DNSSEC_ZONE_ALL signs the data beside a ZSK (a rollover between the schemes); without
+ * the mark a SEP key beside a signing ZSK signs only the DNSKEY RRset. */
+static void test_csk_beside_zsk(void **state)
+{
+	(void)state;
+	char err[256];
+	for (int all = 0; all <= 1; all++) {
+		struct keyset ks;
+		keys_make(&ks, DNSSEC_ALG_ECDSAP256SHA256, false);
+		assert_int_equal(
+		    dnssec_key_generate(DNSSEC_ALG_ECDSAP256SHA256, DNSSEC_KSK, &ks.own[2], err, sizeof(err)), 0);
+		ks.k[2] = (struct dnssec_zone_key){ks.own[2], DNSSEC_ZONE_SIGN | (all ? DNSSEC_ZONE_ALL : 0u)};
+		ks.n = 3;
+		struct dnssec_zone_policy p = policy(false);
+		struct zone *z = signed_zone(load(ZONE), &ks, &p, NULL);
+		uint8_t m[NAME_MAXLEN];
+		name_from_text(m, "mail.example.", NULL);
+		const struct rrset *sigs = zone_node_rrsig(zone_find(z, m, name_len(m)), RR_A);
+		assert_int_equal(sigs->count, all ? 2 : 1);
+		const struct zone_node *apex = zone_find(z, z->apex, name_len(z->apex));
+		assert_int_equal(zone_node_rrsig(apex, RR_DNSKEY)->count, 2);
+		assert_int_equal(zone_node_rrset(apex, RR_DNSKEY)->count, 2); /* the CSK is not published */
+		zone_free(z);
+		keys_free(&ks);
+	}
+}
+
 /* Every RRSIG expiration of z (seconds after NOW, RFC 1982), into v (cap), their number. */
 static size_t expirations(const struct zone *z, int64_t *v, size_t cap)
 {
@@ -713,11 +740,12 @@ static void test_resign_random_nsec3(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sign_nsec_ecdsa),    cmocka_unit_test(test_sign_nsec3_ed25519),
-	    cmocka_unit_test(test_sign_csk),           cmocka_unit_test(test_sign_switch_chain),
-	    cmocka_unit_test(test_sign_refused),       cmocka_unit_test(test_resign_keeps_others),
-	    cmocka_unit_test(test_refresh_and_jitter), cmocka_unit_test(test_sign_in_parts),
-	    cmocka_unit_test(test_resign_random_nsec), cmocka_unit_test(test_resign_random_nsec3),
+	    cmocka_unit_test(test_csk_beside_zsk),      cmocka_unit_test(test_sign_nsec_ecdsa),
+	    cmocka_unit_test(test_sign_nsec3_ed25519),  cmocka_unit_test(test_sign_csk),
+	    cmocka_unit_test(test_sign_switch_chain),   cmocka_unit_test(test_sign_refused),
+	    cmocka_unit_test(test_resign_keeps_others), cmocka_unit_test(test_refresh_and_jitter),
+	    cmocka_unit_test(test_sign_in_parts),       cmocka_unit_test(test_resign_random_nsec),
+	    cmocka_unit_test(test_resign_random_nsec3),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

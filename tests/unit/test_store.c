@@ -155,7 +155,7 @@ static void test_schema_and_reopen(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t a[NAME_MAXLEN], o[NAME_MAXLEN];
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 6);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 7);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
 	                                "('zones', 'rrsets', 'journal', 'proposals', 'past_serials')"),
@@ -170,7 +170,7 @@ static void test_schema_and_reopen(void **state)
 
 	reopen(f);
 	reopen(f); /* migrations do not run twice */
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 6);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 7);
 	struct store_zone z;
 	assert_int_equal(store_zone_get(store_latest(f->st), N(a, "EXAMPLE.com."), &z, f->err, sizeof(f->err)), 0);
 	assert_memory_equal(z.apex, "\7example\3com", 13);
@@ -195,7 +195,7 @@ static void test_schema_and_reopen(void **state)
 	assert_int_equal(store_open_sqlite(f->db, &f->st, f->err, sizeof(f->err)), TERN_ECONFIG);
 	assert_null(f->st);
 	assert_non_null(strstr(f->err, "schema version 99 is newer"));
-	raw_exec(f->db, "UPDATE schema_version SET version = 6");
+	raw_exec(f->db, "UPDATE schema_version SET version = 7");
 	reopen(f);
 }
 
@@ -801,7 +801,7 @@ static void test_migration_from_v1(void **state)
 
 	raw_exec(f->db, "DROP TABLE past_serials; ALTER TABLE rrsets DROP COLUMN ttls;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 6);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 7);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name IN ('journal_by_zone',"
 	                                " 'journal_v2', 'journal_v1')"),
 	                 0);
@@ -896,7 +896,7 @@ static void test_migration_from_v2(void **state)
 	         "DROP TABLE past_serials; ALTER TABLE rrsets DROP COLUMN ttls; UPDATE schema_version SET version = 2;"
 	         "DROP TABLE dnssec_zones; DROP TABLE dnssec_keys; DROP TABLE dnssec_key_journal;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 6);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 7);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM past_serials"), 0);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets"), 1);
 	assert_int_equal(read_from(f, 6, &got), 0);
@@ -936,7 +936,7 @@ static void test_rrset_ttls_and_migration_from_v3(void **state)
 	raw_exec(f->db, "ALTER TABLE rrsets DROP COLUMN ttls; UPDATE schema_version SET version = 3;"
 	                "DROP TABLE dnssec_zones; DROP TABLE dnssec_keys; DROP TABLE dnssec_key_journal;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 6);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 7);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets WHERE ttls IS NULL"), 1);
 	struct store_rrset rs;
 	assert_int_equal(store_rrset_get(store_latest(f->st), N(a, "example.com."), N(o, "www.example.com."), RR_A, &rs,
@@ -1538,6 +1538,21 @@ static void test_dnssec_rows(void **state)
 	commit(f, t);
 	assert_int_equal(store_dnssec_get(store_latest(f->st), a, &got, f->err, sizeof(f->err)), 0);
 	assert_int_equal(got.state, STORE_DNSSEC_SIGNED);
+	assert_true(got.unsigning == 0 && got.ds_gone == 0);
+	/* turning signing off: its times kept, then the row removed (the keys and journal stay) */
+	t = begin(f);
+	d.unsigning = 1000;
+	d.ds_gone = 2000;
+	assert_int_equal(store_dnssec_put(t, a, &d, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_int_equal(store_dnssec_get(store_latest(f->st), a, &got, f->err, sizeof(f->err)), 0);
+	assert_true(got.unsigning == 1000 && got.ds_gone == 2000);
+	t = begin(f);
+	assert_int_equal(store_dnssec_delete(t, a, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_dnssec_delete(t, a, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	commit(f, t);
+	assert_int_equal(store_dnssec_get(store_latest(f->st), a, &got, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_keys"), 2);
 	t = begin(f);
 	assert_int_equal(store_zone_delete(t, a, f->err, sizeof(f->err)), 0);
 	commit(f, t);
@@ -1631,6 +1646,7 @@ static void test_dnssec_roll_rows_and_migration_from_v5(void **state)
 	         "ALTER TABLE dnssec_zones DROP COLUMN ds_ttl; ALTER TABLE dnssec_zones DROP COLUMN ds_check_interval;"
 	         "ALTER TABLE dnssec_zones DROP COLUMN rfc5011; ALTER TABLE dnssec_zones DROP COLUMN add_holddown;"
 	         "ALTER TABLE dnssec_zones DROP COLUMN remove_holddown;"
+	         "ALTER TABLE dnssec_zones DROP COLUMN unsigning_at; ALTER TABLE dnssec_zones DROP COLUMN ds_gone_at;"
 	         "CREATE TABLE k5 (id INTEGER PRIMARY KEY AUTOINCREMENT, zone_id INTEGER NOT NULL REFERENCES zones (id)"
 	         " ON DELETE CASCADE, key_tag INTEGER NOT NULL, algorithm INTEGER NOT NULL, flags INTEGER NOT NULL,"
 	         " role TEXT NOT NULL, public_key BLOB NOT NULL, private_key BLOB NOT NULL, state TEXT NOT NULL"
@@ -1644,7 +1660,7 @@ static void test_dnssec_roll_rows_and_migration_from_v5(void **state)
 	         "CREATE INDEX dnssec_keys_by_zone ON dnssec_keys (zone_id, id);"
 	         "UPDATE schema_version SET version = 5;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 6);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 7);
 	assert_int_equal(store_dnssec_get(store_latest(f->st), a, &got, f->err, sizeof(f->err)), 0);
 	assert_true(got.policy.ds_ttl == 86400 && got.policy.ds_check_interval == 3600 && !got.policy.rfc5011 &&
 	            got.policy.add_holddown == 2592000);

@@ -1,5 +1,6 @@
-/* The DNSSEC routes of a zone: the signing policy (PUT enables signing, GET shows policy, state,
- * keys with their DNSKEY and DS) and the key journal. Private keys never leave the store here. */
+/* The DNSSEC routes of a zone: the signing policy (PUT enables signing or rolls to another
+ * algorithm, DELETE turns it off, GET shows policy, state, keys with their DNSKEY and DS), the key
+ * journal, and the operator's word on the parent's DS. Private keys never leave the store here. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,35 @@ static int key_json(const struct store_key *k, void *arg)
 	return 0;
 }
 
+/* Where turning signing off stands (RFC 8078 4): what it waits for, and when the zone goes unsigned. */
+static json_t *unsigning_json(const struct store_dnssec *d)
+{
+	const struct dnssec_policy *p = &d->policy;
+	char waiting[400];
+	int64_t at = d->ds_gone ? d->ds_gone + (int64_t)p->ds_ttl + p->propagation_delay : 0;
+	if (!d->ds_gone && p->nparents)
+		snprintf(waiting, sizeof(waiting),
+		         "waiting for the DS to go: the delete CDS and CDNSKEY are published; the parents are asked "
+		         "every %u s (or POST .../dnssec/ds-removed once the registrar removed it)",
+		         p->ds_check_interval);
+	else if (!d->ds_gone)
+		snprintf(waiting, sizeof(waiting),
+		         "waiting for the DS to go: the delete CDS and CDNSKEY are published; the policy names no "
+		         "parents, so POST .../dnssec/ds-removed once the registrar removed the DS");
+	else
+		snprintf(
+		    waiting, sizeof(waiting),
+		    "the DS is gone: waiting for it to leave caches (DS TTL %u s + propagation delay %u s), then the "
+		    "zone is served unsigned",
+		    p->ds_ttl, p->propagation_delay);
+	json_t *o = json_object();
+	json_object_set_new(o, "since", json_integer(d->unsigning));
+	json_object_set_new(o, "ds_gone", d->ds_gone ? json_integer(d->ds_gone) : json_null());
+	json_object_set_new(o, "unsigned_at", at ? json_integer(at) : json_null());
+	json_object_set_new(o, "waiting", json_string(waiting));
+	return o;
+}
+
 /* {"zone","state","policy","keys"} of z; NULL (500 written) when the store fails. */
 static json_t *dnssec_json(struct api *a, const struct store_zone *z, struct http_response *res)
 {
@@ -109,10 +139,15 @@ static json_t *dnssec_json(struct api *a, const struct store_zone *z, struct htt
 		struct keys_json kj = {z->apex, json_array()};
 		if (store_key_foreach(t, z->apex, false, key_json, &kj, err, sizeof(err)) == 0)
 			out = json_pack("{s:o,s:s,s:o,s:o,s:I}", "zone", api_name_json(z->apex), "state",
-			                d.state == STORE_DNSSEC_SIGNED ? "signed" : "signing", "policy",
-			                policy_json(&d.policy), "keys", kj.arr, "updated", (json_int_t)d.updated);
+			                d.unsigning                      ? "unsigning"
+			                : d.state == STORE_DNSSEC_SIGNED ? "signed"
+			                                                 : "signing",
+			                "policy", policy_json(&d.policy), "keys", kj.arr, "updated",
+			                (json_int_t)d.updated);
 		else
 			json_decref(kj.arr);
+		if (out && d.unsigning)
+			json_object_set_new(out, "unsigning", unsigning_json(&d));
 	}
 	store_commit(t, NULL, 0);
 	if (!out) {
@@ -170,8 +205,10 @@ void api_dnssec_put(void *ctx, const struct http_request *req, struct http_respo
 			json_t *o = dnssec_json(a, &z, res);
 			if (o)
 				http_json(res, 202, o);
-		} else if (field) { /* the zone's keys (a rollover) or its content conflict with the policy */
-			http_error(res, r.code == TERN_EEXIST ? 409 : 400, field, "%s", r.msg);
+		} else if (r.code == TERN_EEXIST) { /* signing is being turned off */
+			http_error(res, 409, field, "%s", r.msg);
+		} else if (field) { /* the zone's content conflicts with the policy */
+			http_error(res, 400, field, "%s", r.msg);
 		} else if (r.step == CHANGE_STORE) {
 			http_error(res, 503, NULL, "store: %s", r.msg);
 		} else {
@@ -230,6 +267,61 @@ void api_dnssec_ksk_submitted(void *ctx, const struct http_request *req, struct 
 	if (api_whole_zone(&c, &z, true, res)) {
 		char msg[512] = "";
 		int rc = change_dnssec_ds_submitted(a->change, z.apex, c.p.tenant, msg, sizeof(msg));
+		if (rc == 0) {
+			json_t *o = dnssec_json(a, &z, res);
+			if (o)
+				http_json(res, 200, o);
+		} else if (rc == TERN_ENOTFOUND) {
+			http_error(res, 409, NULL, "%s", msg);
+		} else {
+			http_error(res, 503, NULL, "store: %s", msg);
+		}
+	}
+	api_caller_free(&c);
+}
+
+void api_dnssec_delete(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	const char *fs = http_query(req, "force");
+	bool force = fs && strcmp(fs, "true") == 0;
+	if (fs && !force && strcmp(fs, "false") != 0) {
+		http_error(res, 400, "force", "must be true or false");
+		return;
+	}
+	if (!api_open(a, req, res, &c, &z, true, NULL))
+		return;
+	if (api_whole_zone(&c, &z, true, res)) {
+		struct change_result r;
+		bool now = false;
+		if (change_dnssec_disable(a->change, z.apex, c.p.tenant, force, &now, &r) == 0) {
+			json_t *o = dnssec_json(a, &z, res);
+			if (o)
+				http_json(res, now ? 200 : 202, o);
+		} else if (r.step == CHANGE_REFUSED && (r.code == TERN_ENOTFOUND || r.code == TERN_EEXIST)) {
+			http_error(res, 409, r.code == TERN_EEXIST ? "force" : NULL, "%s", r.msg);
+		} else if (r.step == CHANGE_STORE) {
+			http_error(res, 503, NULL, "store: %s", r.msg);
+		} else {
+			api_change_error(res, &r, z.apex, NULL, 0, NULL);
+		}
+	}
+	api_caller_free(&c);
+}
+
+void api_dnssec_ds_removed(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	if (!api_open(a, req, res, &c, &z, true, NULL))
+		return;
+	if (api_whole_zone(&c, &z, true, res)) {
+		char msg[512] = "", who[160];
+		snprintf(who, sizeof(who), "confirmed by %s", c.p.tenant);
+		int rc = change_dnssec_ds_removed(a->change, z.apex, who, msg, sizeof(msg));
 		if (rc == 0) {
 			json_t *o = dnssec_json(a, &z, res);
 			if (o)

@@ -172,3 +172,10 @@ void api_dnssec_put(void *ctx, const struct http_request *req, struct http_respo
 void api_dnssec_journal(void *ctx, const struct http_request *req, struct http_response *res);
 /* POST .../dnssec/ksk-submitted: the DS of the KSK waiting for it is at the parent (409: none waits). */
 void api_dnssec_ksk_submitted(void *ctx, const struct http_request *req, struct http_response *res);
+/* DELETE .../dnssec[?force=true]: turns signing off (202: the delete CDS is published and the zone
+ * stays signed until the DS is gone; 200: forced, unsigned now; 409: not signed, or forced with a
+ * DS seen). */
+void api_dnssec_delete(void *ctx, const struct http_request *req, struct http_response *res);
+/* POST .../dnssec/ds-removed: the DS of a zone being turned off is gone from the parent (409: not
+ * being turned off). */
+void api_dnssec_ds_removed(void *ctx, const struct http_request *req, struct http_response *res);

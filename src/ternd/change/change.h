@@ -141,10 +141,11 @@ int change_lock_zone(struct change *c, const uint8_t *apex, const char *reason, 
 int change_signer_start(struct change *c, char *err, size_t errlen);
 /* Enables (or changes) signing of a zone with policy p (checked by the caller with
  * dnssec_policy_check()): keys made and stored when the zone has none, the policy stored with the
- * state "signing", then the whole zone signed in the background. Refused (CHANGE_REFUSED, *field
- * set): an algorithm or key scheme other than the keys the zone has (TERN_EEXIST, "algorithm" or
- * "keys": that is a rollover); a record of the zone with a TTL above max-zone-ttl (TERN_EINVAL,
- * "max-zone-ttl"). On a signed zone writes with such TTLs are refused too. */
+ * state "signing", then the whole zone signed in the background. Another algorithm or key scheme
+ * than the zone's keys is an algorithm rollover, which the rollover plan then carries out; another
+ * denial (NSEC, NSEC3) is the whole signing itself. Refused (CHANGE_REFUSED): a record of the zone
+ * with a TTL above max-zone-ttl (TERN_EINVAL, *field "max-zone-ttl"); signing being turned off
+ * (TERN_EEXIST, *field NULL). On a signed zone writes with such TTLs are refused too. */
 int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dnssec_policy *p, const char *principal,
                          const char **field, struct change_result *r);
 /* What the signer thread knows of a zone: when its next signatures come due (0: none), when a
@@ -164,6 +165,18 @@ void change_dnssec_roll_soon(struct change *c, const uint8_t *apex);
  * marked so and the rollover goes on. 0, TERN_ENOTFOUND (no key waits; msg says so), or the
  * store's error. */
 int change_dnssec_ds_submitted(struct change *c, const uint8_t *apex, const char *principal, char *msg, size_t msglen);
+/* Turns signing of a zone off. Without force (RFC 8078 4): the delete CDS and CDNSKEY are published
+ * and the zone stays signed until the DS is gone from every parent (the policy's parents asked,
+ * or change_dnssec_ds_removed()) and the DS TTL and propagation delay have passed; then every
+ * DNSSEC record goes (signer thread). With force, at once, only when no DS of the zone was ever
+ * seen or confirmed (else TERN_EEXIST: validators would find the zone bogus). Refused: the zone is
+ * not signed (TERN_ENOTFOUND), locked (TERN_EBUSY). *unsigned_now says force did it now. */
+int change_dnssec_disable(struct change *c, const uint8_t *apex, const char *principal, bool force, bool *unsigned_now,
+                          struct change_result *r);
+/* The DS of a zone being turned off is gone from the parent (the operator's word, or the DS check,
+ * who says which): the wait for caches starts. 0, TERN_ENOTFOUND (signing is not being turned off;
+ * msg says so) or the store's error. */
+int change_dnssec_ds_removed(struct change *c, const uint8_t *apex, const char *who, char *msg, size_t msglen);
 /* For /metrics: zones signed, being signed, failing (a job failed, or keys unloadable); the
  * earliest next refresh (0: none); whole-zone signings, refreshes and failed jobs since start. */
 struct change_dnssec_totals {

@@ -38,6 +38,7 @@ struct signing {
 	 * times move to its publication, where their waits start (RFC 7583: a retired ZSK's
 	 * signatures stay in caches a maximum zone TTL after the last version that served them) */
 	int64_t step_at;
+	bool delete_cds; /* signing is being turned off: the RFC 8078 delete CDS and CDNSKEY at the apex */
 };
 
 struct signed_zone {
@@ -54,6 +55,10 @@ struct signed_zone {
 	int64_t roll_at; /* wall clock: the rollover plan is run (0: at the next round) (change_roll.c) */
 	char roll_what[CHANGE_ROLL_WHAT_MAX]; /* the step due then, for the API */
 	int64_t ds_check_at; /* wall clock: the parents are asked for a waiting KSK's DS (0: none waits) */
+	/* turning signing off (the store's row has them too): when asked (0: not), when the DS was
+	 * gone from the parents (0: not yet), and when the DNSSEC records go (ds_gone + DS TTL +
+	 * propagation delay) */
+	int64_t unsigning, ds_gone, unsign_at;
 	struct signed_zone *next;
 };
 
@@ -253,7 +258,7 @@ int change_dnssec_status(struct change *c, const uint8_t *apex, struct change_dn
 		out->next_refresh = z->active && z->index ? z->refresh_at : 0;
 		out->retry = z->retry_at;
 		out->keys_unloadable = z->broken;
-		out->next_roll = z->active && z->roll_at != INT64_MAX ? z->roll_at : 0;
+		out->next_roll = z->active && !z->unsigning && z->roll_at != INT64_MAX ? z->roll_at : 0;
 		snprintf(out->next_roll_what, sizeof(out->next_roll_what), "%s", z->roll_what);
 		snprintf(out->error, sizeof(out->error), "%s", z->error);
 		rc = 0;
@@ -500,25 +505,28 @@ int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dns
 		r->code = TERN_EINVAL;
 		goto out;
 	}
+	struct store_dnssec old;
+	rc = store_dnssec_get(t, apex, &old, err, sizeof(err));
+	if (rc < 0 && rc != TERN_ENOTFOUND)
+		goto store_fail;
+	if (rc == 0 && old.unsigning) {
+		refuse(
+		    r, CHANGE_REFUSED, TERN_EEXIST,
+		    "signing of zone %s is being turned off (the delete CDS is published): it can be turned on again "
+		    "once the zone is unsigned",
+		    name);
+		goto out;
+	}
+	/* keys of another algorithm or scheme than p's: the rollover plan rolls them away once the
+	 * zone is signed with the new policy (lib/dnssec_roll.c, RFC 6781 4.1.4) */
 	struct key_scan scan = {0};
 	if ((rc = store_key_foreach(t, apex, false, key_scanned, &scan, err, sizeof(err))) < 0)
 		goto store_fail;
-	if (scan.n && scan.alg != p->algorithm) {
-		*field = "algorithm";
-		refuse(
-		    r, CHANGE_REFUSED, TERN_EEXIST,
-		    "the zone's keys are algorithm %u (%s): changing it is an algorithm rollover, which Tern does not "
-		    "do yet",
-		    scan.alg, dnssec_policy_alg_text(scan.alg));
-		goto out;
-	}
-	if (scan.n && scan.csk != p->csk) {
-		*field = "keys";
-		refuse(r, CHANGE_REFUSED, TERN_EEXIST,
-		       "the zone is signed with %s: changing the key scheme is a rollover, which Tern does not do yet",
-		       scan.csk ? "a CSK" : "a KSK and a ZSK");
-		goto out;
-	}
+	if (scan.n && (scan.alg != p->algorithm || scan.csk != p->csk))
+		log_info("zone %s: the policy's keys (%s, %s) are not the zone's (%s, %s): an algorithm rollover "
+		         "follows the signing",
+		         name, dnssec_policy_alg_text(p->algorithm), p->csk ? "CSK" : "KSK+ZSK",
+		         dnssec_policy_alg_text(scan.alg), scan.csk ? "CSK" : "KSK+ZSK");
 	if (scan.n) {
 		rc = signing_load(t, apex, p, &s, err, sizeof(err));
 	} else if (!(s = signing_new(p))) {
@@ -548,6 +556,9 @@ int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dns
 	}
 	want_signing(z, s);
 	job_done(c, z); /* a new policy: no retry pending, no old error */
+	pthread_mutex_lock(&c->signer->status_lock);
+	z->roll_at = 0; /* the rollover plan runs with the new policy once the zone is signed with it */
+	pthread_mutex_unlock(&c->signer->status_lock);
 	z->broken = false; /* its keys loaded now */
 	s = NULL;
 	log_info("zone %s: DNSSEC signing enabled (%s, %s): signing the zone", name,
@@ -670,7 +681,15 @@ static int cds_changes(const struct zone *cur, const struct signing *s, struct n
 	uint8_t cds[8 * (2 + DNSSEC_DS_MAX)], cdnskey[8 * (2 + DNSSEC_DNSKEY_MAX)];
 	size_t cds_len = 0, cdnskey_len = 0;
 	uint16_t count = 0;
-	for (size_t i = 0; s->policy.cds && i < s->nkeys && count < 8; i++) {
+	if (s->delete_cds) { /* RFC 8078 4: "0 0 0 00" and "0 3 0 AA==" (one zero octet of key), each with its length */
+		static const uint8_t del_cds[] = {0, 5, 0, 0, 0, 0, 0}, del_cdnskey[] = {0, 5, 0, 0, 3, 0, 0};
+		memcpy(cds, del_cds, sizeof(del_cds));
+		memcpy(cdnskey, del_cdnskey, sizeof(del_cdnskey));
+		cds_len = sizeof(del_cds);
+		cdnskey_len = sizeof(del_cdnskey);
+		count = 1;
+	}
+	for (size_t i = 0; !s->delete_cds && s->policy.cds && i < s->nkeys && count < 8; i++) {
 		if (!(s->meta[i].use & ROLL_USE_CDS)) /* the rollover plan's choice (change_roll.c) */
 			continue;
 		int dk = dnssec_key_dnskey(s->keys[i], cdnskey + cdnskey_len + 2, DNSSEC_DNSKEY_MAX);
@@ -818,8 +837,13 @@ static int signed_rows(struct store_txn *t, void *arg, char *err, size_t errlen)
 {
 	struct signed_rows *sr = arg;
 	const struct dnssec_policy *p = &sr->s->policy;
-	struct store_dnssec d = {.policy = *p, .state = STORE_DNSSEC_SIGNED};
-	int rc = store_dnssec_put(t, sr->apex, &d, err, errlen);
+	struct store_dnssec d = {.policy = *p, .state = STORE_DNSSEC_SIGNED}, old;
+	int rc = store_dnssec_get(t, sr->apex, &old, err, errlen);
+	if (rc == 0) { /* turning off, asked while this signing ran, stays asked */
+		d.unsigning = old.unsigning;
+		d.ds_gone = old.ds_gone;
+		rc = store_dnssec_put(t, sr->apex, &d, err, errlen);
+	}
 	int64_t now = time(NULL);
 	char reason[96];
 	snprintf(reason, sizeof(reason), "published and signing from serial %u", sr->serial);
@@ -837,8 +861,8 @@ static int signed_rows(struct store_txn *t, void *arg, char *err, size_t errlen)
 			rc = store_key_update(t, sr->apex, k, from, reason, err, errlen);
 		} else if (step && k->since == step && now > step) {
 			/* a key the rollover plan moved for this signing: it took effect now */
-			int64_t *times[] = {&k->published, &k->ready,   &k->active,
-			                    &k->retired,   &k->removed, &k->revoked};
+			int64_t *times[] = {&k->created, &k->published, &k->ready,  &k->active,
+			                    &k->retired, &k->removed,   &k->revoked};
 			for (size_t j = 0; j < sizeof(times) / sizeof(times[0]); j++)
 				*times[j] = *times[j] == step ? now : *times[j];
 			k->since = now;
@@ -1007,6 +1031,344 @@ out:
 	nsec_changes_free(&list);
 }
 
+/* ---- turning signing off (RFC 8078 4: the delete CDS, then the DS gone, then unsigned) ---- */
+
+/* The DNSSEC records of a node as deletions (every RRSIG of a name is one change). */
+struct unsign_scan {
+	struct nsec_changes *out;
+	int rc;
+};
+
+static int node_unsign(void *arg, const struct zone_node *n)
+{
+	struct unsign_scan *u = arg;
+	bool rrsig = false;
+	for (uint16_t k = 0; k < n->nrrsets; k++) {
+		uint16_t type = n->rrsets[k].type;
+		if (!change_dnssec_type(type) || (type == RR_RRSIG && rrsig))
+			continue;
+		rrsig |= type == RR_RRSIG;
+		struct zone_change d = {.owner = n->owner, .type = type};
+		if ((u->rc = changes_append(u->out, &d, 1)) < 0)
+			return 1;
+	}
+	return 0;
+}
+
+struct key_list {
+	struct store_key *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static int key_listed(const struct store_key *k, void *arg)
+{
+	struct key_list *l = arg;
+	if (k->state == STORE_KEY_REMOVED)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct store_key *grown = realloc(l->v, cap * sizeof(*grown));
+		if (!grown) {
+			l->oom = true;
+			return 0;
+		}
+		l->v = grown;
+		l->cap = cap;
+	}
+	l->v[l->n] = *k;
+	l->v[l->n].pem = NULL;
+	l->v[l->n].pem_len = 0;
+	l->n++;
+	return 0;
+}
+
+struct unsigned_rows {
+	const uint8_t *apex;
+	const char *reason;
+};
+
+/* The rows the unsigned version is stored with: no policy row, every key removed (journaled). */
+static int unsigned_rows(struct store_txn *t, void *arg, char *err, size_t errlen)
+{
+	struct unsigned_rows *ur = arg;
+	struct key_list kl = {0};
+	int rc = store_dnssec_delete(t, ur->apex, err, errlen);
+	if (rc == 0)
+		rc = store_key_foreach(t, ur->apex, false, key_listed, &kl, err, errlen);
+	if (rc == 0 && kl.oom) {
+		snprintf(err, errlen, "out of memory");
+		rc = TERN_ENOMEM;
+	}
+	int64_t now = time(NULL);
+	for (size_t i = 0; rc == 0 && i < kl.n; i++) {
+		struct store_key *k = &kl.v[i];
+		enum store_key_state from = k->state;
+		k->state = STORE_KEY_REMOVED;
+		k->use = 0;
+		k->removed = now;
+		k->since = now;
+		rc = store_key_update(t, ur->apex, k, from, ur->reason, err, errlen);
+	}
+	free(kl.v);
+	return rc;
+}
+
+/* Publishes apex without a DNSSEC record (the next serial), its policy row gone and its keys
+ * removed, and forgets its signing state. c->lock held. */
+static int unsign(struct change *c, const uint8_t *apex, const char *principal, const char *reason, char *err,
+                  size_t errlen)
+{
+	const struct zone *cur = zones_get(c->zones, apex);
+	struct store_zone row;
+	if (!cur) {
+		snprintf(err, errlen, "the zone is not served");
+		return TERN_ENOTFOUND;
+	}
+	int rc = store_zone_get(store_latest(c->store), apex, &row, err, errlen);
+	if (rc < 0)
+		return rc;
+	uint32_t serial = change_next_serial(cur->serial, row.serial_policy, time(NULL));
+	struct change_set set = {0};
+	struct nsec_changes list = {0};
+	struct zone *next = NULL;
+	struct unsign_scan u = {&list, 0};
+	rc = change_set_make(cur, NULL, 0, serial, &set);
+	if (rc == 0)
+		rc = changes_append(&list, set.all, set.n);
+	if (rc == 0 && zone_foreach(cur, node_unsign, &u) != 0)
+		rc = u.rc < 0 ? u.rc : TERN_ENOMEM;
+	if (rc == TERN_ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	if (rc == 0)
+		rc = zone_apply_text(cur, list.v, list.n, &next, err, errlen);
+	if (rc == 0) {
+		struct unsigned_rows ur = {apex, reason};
+		struct change_result r = {.index = CHANGE_NO_INDEX};
+		rc =
+		    change_write_version(c, apex, cur, next, list.v, list.n, serial, principal, unsigned_rows, &ur, &r);
+		next = NULL;
+		if (rc < 0)
+			snprintf(err, errlen, "%s", r.msg);
+	}
+	zone_discard(next);
+	nsec_changes_free(&list);
+	change_set_free(&set);
+	if (rc == 0) {
+		change_dnssec_forget(c, apex);
+		char name[NAME_MAXLEN * 4 + 1];
+		name_to_text(apex, name, sizeof(name));
+		log_info("zone %s: DNSSEC signing turned off: served unsigned from serial %u (%s)", name, serial,
+		         reason);
+	}
+	return rc;
+}
+
+/* Sets z's times of turning off (under status_lock, c->lock held). */
+static void set_unsigning(struct change *c, struct signed_zone *z, const struct dnssec_policy *p, int64_t unsigning,
+                          int64_t ds_gone)
+{
+	pthread_mutex_lock(&c->signer->status_lock);
+	z->unsigning = unsigning;
+	z->ds_gone = ds_gone;
+	z->unsign_at = ds_gone ? ds_gone + (int64_t)p->ds_ttl + p->propagation_delay : 0;
+	z->ds_check_at = unsigning && !ds_gone && p->nparents ? time(NULL) : 0;
+	pthread_mutex_unlock(&c->signer->status_lock);
+}
+
+struct ds_scan {
+	bool secure;
+	uint16_t tag;
+};
+
+static int key_secure(const struct store_key *k, void *arg)
+{
+	struct ds_scan *s = arg;
+	if (k->state != STORE_KEY_REMOVED && k->role != STORE_KEY_ZSK && k->ds_seen) {
+		s->secure = true;
+		s->tag = k->tag;
+	}
+	return 0;
+}
+
+int change_dnssec_disable(struct change *c, const uint8_t *apex, const char *principal, bool force, bool *unsigned_now,
+                          struct change_result *r)
+{
+	*r = (struct change_result){.index = CHANGE_NO_INDEX};
+	*unsigned_now = false;
+	char name[NAME_MAXLEN * 4 + 1], err[512] = "", reason[STORE_REASON_MAX + 1];
+	name_to_text(apex, name, sizeof(name));
+	if (!c->signer)
+		return refuse(r, CHANGE_APPLY, TERN_ENOMEM, "DNSSEC signing is unavailable: out of memory");
+	struct store_txn *t = NULL;
+	struct signing *s = NULL;
+	struct store_zone row = {0};
+	struct store_dnssec d = {0};
+	struct ds_scan ds = {0};
+	/* forced: the parents the policy names are asked first (without the lock: seconds each) */
+	if (force && store_begin_read(c->store, &t, err, sizeof(err)) == 0) {
+		struct change_ds_check chk;
+		int got = store_dnssec_get(t, apex, &d, err, sizeof(err));
+		store_commit(t, NULL, 0);
+		t = NULL;
+		if (got == 0 && !d.ds_gone && change_ds_gone_wanted(c, apex, &d.policy, &chk)) {
+			int asked = change_ds_ask(&chk, CHANGE_DS_TIMEOUT_MS, err, sizeof(err));
+			if (asked <= 0)
+				return refuse(
+				    r, CHANGE_REFUSED, TERN_EEXIST,
+				    "%s%s%s: turned off at once, zone %s could be bogus to validators; turn "
+				    "signing off without force: the delete CDS is published and the zone stays "
+				    "signed until the DS is gone",
+				    asked < 0 ? "a parent could not be asked whether it has a DS of the zone (" : "",
+				    err, asked < 0 ? ")" : "", name);
+		}
+	}
+	change_lock(c);
+	int rc = store_begin(c->store, &t, err, sizeof(err));
+	if (rc == 0)
+		rc = store_zone_get(t, apex, &row, err, sizeof(err));
+	if (rc == TERN_ENOTFOUND) {
+		refuse(r, CHANGE_ZONE, rc, "no zone %s", name);
+		goto out;
+	}
+	if (rc < 0)
+		goto store_fail;
+	if (row.locked) {
+		refuse(r, CHANGE_ZONE, TERN_EBUSY, "zone is locked: %s", row.lock_reason);
+		goto out;
+	}
+	rc = store_dnssec_get(t, apex, &d, err, sizeof(err));
+	if (rc == TERN_ENOTFOUND) {
+		refuse(r, CHANGE_REFUSED, TERN_ENOTFOUND,
+		       "zone %s is not signed: there is no DNSSEC signing to turn off", name);
+		goto out;
+	}
+	if (rc < 0 || (rc = store_key_foreach(t, apex, false, key_secure, &ds, err, sizeof(err))) < 0)
+		goto store_fail;
+	if (force) {
+		if (ds.secure && !d.ds_gone) {
+			refuse(r, CHANGE_REFUSED, TERN_EEXIST,
+			       "the DS of key %u was seen at the parent (or confirmed by an operator): turned off at "
+			       "once, "
+			       "zone %s would be bogus to validators while that DS is at the parent or in caches; turn "
+			       "signing off without force: the delete CDS is published and the zone stays signed until "
+			       "the DS is gone",
+			       ds.tag, name);
+			goto out;
+		}
+		store_rollback(t);
+		t = NULL;
+		snprintf(reason, sizeof(reason), "signing turned off at once by %s (forced; %s)", principal,
+		         d.ds_gone ? "the DS was gone from the parent" : "no DS of the zone was ever seen");
+		if ((rc = unsign(c, apex, principal, reason, err, sizeof(err))) < 0)
+			goto store_fail;
+		*unsigned_now = true;
+		goto out;
+	}
+	if (d.unsigning) /* asked before: nothing changes */
+		goto out;
+	struct signed_zone *z = change_dnssec_find(c, apex);
+	if (!z || z->broken) {
+		refuse(r, CHANGE_APPLY, TERN_EINVAL,
+		       "the zone's DNSSEC keys could not be loaded at start (see the log): it cannot publish the "
+		       "delete CDS");
+		goto out;
+	}
+	if ((rc = signing_load(t, apex, &d.policy, &s, err, sizeof(err))) < 0)
+		goto store_fail;
+	s->delete_cds = true;
+	d.unsigning = time(NULL);
+	d.ds_gone = 0;
+	if ((rc = store_dnssec_put(t, apex, &d, err, sizeof(err))) < 0)
+		goto store_fail;
+	rc = store_commit(t, err, sizeof(err));
+	t = NULL;
+	if (rc < 0)
+		goto store_fail;
+	want_signing(z, s);
+	s = NULL;
+	set_unsigning(c, z, &d.policy, d.unsigning, 0);
+	log_info("zone %s: turning DNSSEC signing off (asked by %s): the delete CDS and CDNSKEY are published; the "
+	         "zone stays signed until the DS is gone from %s",
+	         name, principal, d.policy.nparents ? "every parent" : "the parent (POST .../dnssec/ds-removed)");
+	wake(c);
+	goto out;
+store_fail:
+	if (rc == TERN_ENOMEM || rc == TERN_EINVAL)
+		refuse(r, CHANGE_APPLY, rc, "%s", err);
+	else
+		refuse(r, CHANGE_STORE, TERN_EIO, "%s", err);
+	log_error("zone %s: turning DNSSEC off failed: %s", name, err);
+out:
+	if (t)
+		store_rollback(t);
+	signing_put(s);
+	change_unlock(c);
+	return r->code;
+}
+
+int change_dnssec_ds_removed(struct change *c, const uint8_t *apex, const char *who, char *msg, size_t msglen)
+{
+	char name[NAME_MAXLEN * 4 + 1];
+	name_to_text(apex, name, sizeof(name));
+	struct store_txn *t = NULL;
+	struct store_dnssec d = {0};
+	change_lock(c);
+	int rc = store_begin(c->store, &t, msg, msglen);
+	if (rc == 0)
+		rc = store_dnssec_get(t, apex, &d, msg, msglen);
+	if ((rc == 0 && !d.unsigning) || rc == TERN_ENOTFOUND) {
+		snprintf(msg, msglen,
+		         "DNSSEC signing of zone %s is not being turned off (DELETE .../dnssec first): there is no DS "
+		         "removal to wait for",
+		         name);
+		rc = TERN_ENOTFOUND;
+	}
+	if (rc == 0 && !d.ds_gone) {
+		d.ds_gone = time(NULL);
+		if ((rc = store_dnssec_put(t, apex, &d, msg, msglen)) == 0) {
+			rc = store_commit(t, msg, msglen);
+			t = NULL;
+		}
+		struct signed_zone *z = rc == 0 ? change_dnssec_find(c, apex) : NULL;
+		if (z) {
+			set_unsigning(c, z, &d.policy, d.unsigning, d.ds_gone);
+			log_info("zone %s: the DS is gone from the parent (%s): unsigned after the DS TTL %u s and "
+			         "propagation delay %u s",
+			         name, who, d.policy.ds_ttl, d.policy.propagation_delay);
+			wake(c);
+		}
+	}
+	if (t)
+		store_rollback(t);
+	change_unlock(c);
+	return rc;
+}
+
+/* z's DS is gone long enough: its DNSSEC records go. c->lock held; z is gone after a success. */
+static void unsign_job(struct change *c, struct signed_zone *z)
+{
+	char name[NAME_MAXLEN * 4 + 1], err[CHANGE_MSG_MAX] = "", reason[STORE_REASON_MAX + 1];
+	name_to_text(z->apex, name, sizeof(name));
+	uint8_t apex[NAME_MAXLEN];
+	memcpy(apex, z->apex, name_len(z->apex));
+	snprintf(reason, sizeof(reason),
+	         "signing turned off: the DS was gone from the parent at %lld, and out of every cache since %lld",
+	         (long long)z->ds_gone, (long long)z->unsign_at);
+	if (unsign(c, apex, CHANGE_SIGNER_PRINCIPAL, reason, err, sizeof(err)) < 0) {
+		log_error("zone %s: turning DNSSEC off failed: %s", name, err);
+		job_failed(c, z, err);
+	}
+}
+
+/* Whether the stored version of a zone being turned off carries the delete CDS. */
+static bool has_delete_cds(const struct zone *z)
+{
+	const struct zone_node *apex = zone_find(z, z->apex, name_len(z->apex));
+	const struct rrset *cds = apex ? zone_node_rrset(apex, RR_CDS) : NULL;
+	return cds && cds->count == 1 && rdata_len(cds->rdata) == 5 && rdata_bytes(cds->rdata)[2] == 0;
+}
+
 /* ---- rollovers (change_roll.c runs the plan; this hook signs with its result) ---- */
 
 /* Runs z's rollover plan when due: a key set or use changed wants a whole signing with the keys
@@ -1064,7 +1426,12 @@ static void run(struct change_signer *sg)
 	for (struct signed_zone *z = sg->zones; z; z = z->next) {
 		if (z->retry_at && z->retry_at > now)
 			continue;
-		roll_job(c, z, now);
+		if (z->unsign_at && z->unsign_at <= now) {
+			unsign_job(c, z);
+			break; /* z is gone: the list may have changed, the next round sees the rest */
+		}
+		if (!z->unsigning) /* turning off: no rollover starts; the keys stay as they are */
+			roll_job(c, z, now);
 		if (z->wanted) {
 			uint8_t apex[NAME_MAXLEN];
 			memcpy(apex, z->apex, name_len(z->apex));
@@ -1086,7 +1453,9 @@ static void run(struct change_signer *sg)
 		if (!grown)
 			break;
 		checks = grown;
-		bool wanted = change_ds_wanted(c, z->apex, &z->active->policy, &checks[nchecks]);
+		bool wanted = z->unsigning ? !z->ds_gone &&
+		                                 change_ds_gone_wanted(c, z->apex, &z->active->policy, &checks[nchecks])
+		                           : change_ds_wanted(c, z->apex, &z->active->policy, &checks[nchecks]);
 		nchecks += wanted;
 		z->ds_check_at = wanted ? now + z->active->policy.ds_check_interval : 0;
 	}
@@ -1096,8 +1465,10 @@ static void run(struct change_signer *sg)
 		             : z->active && z->index && z->refresh_at ? z->refresh_at
 		                                                      : INT64_MAX;
 		due = at < due ? at : due;
-		if (z->active && z->index && !z->broken && !z->retry_at) /* the rollover plan's next */
+		if (z->active && z->index && !z->broken && !z->retry_at && !z->unsigning) /* the rollover plan's next */
 			due = z->roll_at < due ? (z->roll_at > now ? z->roll_at : now) : due;
+		if (z->unsign_at && !z->retry_at && z->unsign_at < due) /* turning off: the DNSSEC records go */
+			due = z->unsign_at > now ? z->unsign_at : now;
 		if (z->ds_check_at && z->ds_check_at < due)
 			due = z->ds_check_at > now ? z->ds_check_at : now;
 	}
@@ -1187,7 +1558,7 @@ void change_dnssec_loaded(struct change *c, const struct store_zone *row, const 
 {
 	char name[NAME_MAXLEN * 4 + 1], err[CHANGE_MSG_MAX] = "";
 	name_to_text(row->apex, name, sizeof(name));
-	struct store_dnssec d;
+	struct store_dnssec d = {0};
 	struct store_txn *t = store_latest(c->store);
 	int rc = store_dnssec_get(t, row->apex, &d, err, sizeof(err));
 	if (rc == TERN_ENOTFOUND)
@@ -1204,6 +1575,15 @@ void change_dnssec_loaded(struct change *c, const struct store_zone *row, const 
 		log_error("zone %s: DNSSEC state not loaded: out of memory", name);
 		signing_put(s);
 		return;
+	}
+	if (d.unsigning) { /* being turned off: the delete CDS stays published until the DS is gone */
+		s->delete_cds = true;
+		set_unsigning(c, sz, &d.policy, d.unsigning, d.ds_gone);
+		if (d.state == STORE_DNSSEC_SIGNED && !has_delete_cds(z)) {
+			want_signing(sz, s);
+			log_info("zone %s: DNSSEC being turned off: publishing the delete CDS", name);
+			return;
+		}
 	}
 	if (d.state == STORE_DNSSEC_SIGNING) {
 		want_signing(sz, s);

@@ -49,6 +49,20 @@ bool change_ds_wanted(struct change *c, const uint8_t *apex, const struct dnssec
 	return chk->nkeys > 0;
 }
 
+bool change_ds_gone_wanted(struct change *c, const uint8_t *apex, const struct dnssec_policy *p,
+                           struct change_ds_check *chk)
+{
+	(void)c;
+	memset(chk, 0, sizeof(*chk));
+	if (p->nparents == 0)
+		return false;
+	name_lower_copy(chk->apex, apex, name_len(apex));
+	chk->nparents = p->nparents < DNSSEC_POLICY_PARENTS_MAX ? p->nparents : DNSSEC_POLICY_PARENTS_MAX;
+	memcpy(chk->parents, p->parents, sizeof(chk->parents));
+	chk->gone = true;
+	return true;
+}
+
 /* "ADDRESS[@PORT]" (checked by dnssec_policy_parent_check) as a socket address. */
 static int parent_addr(const char *text, struct sockaddr_storage *ss, socklen_t *sl)
 {
@@ -209,6 +223,11 @@ int change_ds_ask(const struct change_ds_check *chk, unsigned timeout_ms, char *
 		}
 		if (rc < 0)
 			return rc;
+		if (chk->gone && ans.total) {
+			snprintf(msg, msglen, "%s still has %zu DS record%s of the zone", chk->parents[i], ans.total,
+			         ans.total == 1 ? "" : "s");
+			return 0;
+		}
 		for (size_t k = 0; k < chk->nkeys; k++) {
 			if (!ds_answer_has(&ans, chk->apex, chk->dnskey[k], chk->dnskey_len[k])) {
 				snprintf(msg, msglen, "%s has no DS for key %u yet (%zu DS record%s)", chk->parents[i],
@@ -232,6 +251,12 @@ void change_ds_checks_run(struct change *c, const struct change_ds_check *v, siz
 		}
 		if (rc == 0) {
 			log_info("zone %s: DS check: %s", name, msg);
+			continue;
+		}
+		if (v[i].gone) {
+			rc = change_dnssec_ds_removed(c, v[i].apex, "seen gone at every parent", err, sizeof(err));
+			if (rc < 0 && rc != TERN_ENOTFOUND)
+				log_error("zone %s: DS check: %s", name, err);
 			continue;
 		}
 		change_lock(c);

@@ -23,16 +23,21 @@ struct change_ds_check {
 	uint8_t dnskey[CHANGE_DS_KEYS_MAX][DNSSEC_DNSKEY_MAX];
 	uint16_t dnskey_len[CHANGE_DS_KEYS_MAX];
 	uint16_t tag[CHANGE_DS_KEYS_MAX];
+	bool gone; /* signing is being turned off: wanted is no DS of the zone at any parent */
 };
 
 /* With c->lock: whether apex has parents and a KSK (CSK) ready whose DS was not seen; fills chk. */
 bool change_ds_wanted(struct change *c, const uint8_t *apex, const struct dnssec_policy *p,
                       struct change_ds_check *chk);
 
+/* With c->lock: whether apex, being turned off, has parents to ask whether its DS is gone; fills chk. */
+bool change_ds_gone_wanted(struct change *c, const uint8_t *apex, const struct dnssec_policy *p,
+                           struct change_ds_check *chk);
+
 /* Without c->lock: asks each parent of chk for the zone's DS RRset (UDP; TCP when truncated),
- * each exchange within timeout_ms. 1: every parent has the DS of every key of chk; 0: one lacks
- * one (msg says which); a negative TERN_E*: a parent did not answer, or not as it should (msg
- * says which and why; the check is made again later). */
+ * each exchange within timeout_ms. 1: every parent has the DS of every key of chk (chk->gone: no
+ * parent has a DS of the zone); 0: one lacks one, or still has one (msg says which); a negative TERN_E*: a parent did
+ * not answer, or not as it should (msg says which and why; the check is made again later). */
 int change_ds_ask(const struct change_ds_check *chk, unsigned timeout_ms, char *msg, size_t msglen);
 
 /* Without c->lock: makes the n checks of v; a zone whose waiting keys' DS is at every parent gets

@@ -293,6 +293,8 @@ unsigned change_roll_zone_use(const struct store_key *row, struct dnssec_key *k)
 {
 	unsigned use = (row->use & ROLL_USE_PUBLISH ? DNSSEC_ZONE_PUBLISH : 0u) |
 	               (row->use & ROLL_USE_SIGN ? DNSSEC_ZONE_SIGN : 0u);
+	if ((use & DNSSEC_ZONE_SIGN) && row->role == STORE_KEY_CSK)
+		use |= DNSSEC_ZONE_ALL; /* beside a KSK + ZSK (a rollover between the schemes) it still signs all */
 	char err[128];
 	if (use && (row->use & ROLL_USE_REVOKE) &&
 	    dnssec_key_set_flags(k, (uint16_t)(row->flags | DNSSEC_FLAG_REVOKE), err, sizeof(err)) < 0)

@@ -119,6 +119,9 @@ struct store_dnssec {
 	struct dnssec_policy policy;
 	enum store_dnssec_state state;
 	int64_t updated; /* seconds since the epoch; set by the store */
+	/* turning signing off (RFC 8078 delete CDS): when it was asked (0: signing stays on), and when
+	 * the DS was seen gone from every parent or the operator said so (0: not yet) */
+	int64_t unsigning, ds_gone;
 };
 
 /* A DNSSEC key of a zone, with the RFC 7583 timeline: the state it is in and when it entered (or
@@ -232,6 +235,7 @@ struct store_ops {
 	int (*dnssec_get)(struct store_txn *t, const uint8_t *apex, struct store_dnssec *out, char *err, size_t errlen);
 	int (*dnssec_put)(struct store_txn *t, const uint8_t *apex, const struct store_dnssec *d, char *err,
 	                  size_t errlen);
+	int (*dnssec_delete)(struct store_txn *t, const uint8_t *apex, char *err, size_t errlen);
 	int (*key_add)(struct store_txn *t, const uint8_t *apex, struct store_key *k, const char *reason, char *err,
 	               size_t errlen);
 	int (*key_foreach)(struct store_txn *t, const uint8_t *apex, bool private_keys, store_key_fn fn, void *arg,
@@ -487,6 +491,12 @@ static inline int store_dnssec_put(struct store_txn *t, const uint8_t *apex, con
                                    size_t errlen)
 {
 	return t->store->ops->dnssec_put(t, apex, d, err, errlen);
+}
+/* Removes the zone's policy row: the zone is no longer signed (its keys and key journal stay).
+ * TERN_ENOTFOUND when it was not signed. */
+static inline int store_dnssec_delete(struct store_txn *t, const uint8_t *apex, char *err, size_t errlen)
+{
+	return t->store->ops->dnssec_delete(t, apex, err, errlen);
 }
 /* Adds a key (k->pem required) and a key journal entry from nothing to k->state with reason;
  * k->id gets its id. */

@@ -293,6 +293,7 @@ static const struct store_ops sqlite_ops = {
     .proposal_set_status = sq_proposal_set_status,
     .dnssec_get = sq_dnssec_get,
     .dnssec_put = sq_dnssec_put,
+    .dnssec_delete = sq_dnssec_delete,
     .key_add = sq_key_add,
     .key_foreach = sq_key_foreach,
     .key_update = sq_key_update,

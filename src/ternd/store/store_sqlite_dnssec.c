@@ -104,6 +104,8 @@ int sq_dnssec_get(struct store_txn *bt, const uint8_t *apex, struct store_dnssec
 	p->rfc5011 = sqlite3_column_int(s, 21) != 0;
 	p->add_holddown = col_u32(s, 22);
 	p->remove_holddown = col_u32(s, 23);
+	out->unsigning = sqlite3_column_int64(s, 24);
+	out->ds_gone = sqlite3_column_int64(s, 25);
 	rc = 0;
 fail:
 	sq_q_close(&q);
@@ -163,8 +165,35 @@ int sq_dnssec_put(struct store_txn *bt, const uint8_t *apex, const struct store_
 	sq_q_int(&q, 23, p->rfc5011);
 	sq_q_int(&q, 24, p->add_holddown);
 	sq_q_int(&q, 25, p->remove_holddown);
+	sq_q_int(&q, 26, d->unsigning);
+	sq_q_int(&q, 27, d->ds_gone);
 	rc = sq_q_step(&q, err, errlen);
 	rc = rc < 0 ? rc : 0;
+fail:
+	sq_q_close(&q);
+	sq_conn_give(t, c);
+	return rc;
+}
+
+int sq_dnssec_delete(struct store_txn *bt, const uint8_t *apex, char *err, size_t errlen)
+{
+	struct sq_txn *t = (struct sq_txn *)bt;
+	uint8_t lapex[NAME_MAXLEN];
+	char zn[NAME_TEXT_MAX];
+	struct conn *c = NULL;
+	struct q q = {0};
+	int64_t zid;
+	int rc = sq_zone_call(t, true, apex, NULL, lapex, NULL, &c, &zid, err, errlen);
+	if (rc < 0)
+		return rc;
+	if ((rc = sq_q_open(&q, t, c, ST_DNSSEC_DELETE, err, errlen)) < 0)
+		goto fail;
+	sq_q_int(&q, 1, zid);
+	if ((rc = sq_q_step(&q, err, errlen)) < 0)
+		goto fail;
+	rc = sqlite3_changes(c->db)
+	         ? 0
+	         : set_err(err, errlen, TERN_ENOTFOUND, "zone %s is not signed", sq_name_text(lapex, zn));
 fail:
 	sq_q_close(&q);
 	sq_conn_give(t, c);

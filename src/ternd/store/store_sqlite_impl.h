@@ -47,6 +47,7 @@ enum stmt {
 	ST_PROPOSAL_APPLY,
 	ST_DNSSEC_GET,
 	ST_DNSSEC_PUT,
+	ST_DNSSEC_DELETE,
 	ST_KEY_INSERT,
 	ST_KEY_LIST,
 	ST_KEY_UPDATE,
@@ -64,7 +65,8 @@ enum stmt {
 #define DNSSEC_COLS                                                                                                    \
 	"policy_name, algorithm, denial, nsec3_opt_out, csk, ksk_lifetime, zsk_lifetime, csk_lifetime, dnskey_ttl, "   \
 	"max_zone_ttl, propagation_delay, rrsig_lifetime, rrsig_refresh, rrsig_jitter, rrsig_inception, cds, "         \
-	"parents, state, updated_at, ds_ttl, ds_check_interval, rfc5011, add_holddown, remove_holddown"
+	"parents, state, updated_at, ds_ttl, ds_check_interval, rfc5011, add_holddown, remove_holddown, "              \
+	"unsigning_at, ds_gone_at"
 #define KEY_COLS_PUBLIC                                                                                                \
 	"key_tag, algorithm, flags, role, public_key, state, created_at, publish_at, ready_at, active_at, retire_at, " \
 	"remove_at, revoke_at, use_bits, since, ds_seen"
@@ -214,6 +216,7 @@ int sq_proposal_set_status(struct store_txn *bt, int64_t id, enum store_proposal
 /* store_sqlite_dnssec.c */
 int sq_dnssec_get(struct store_txn *bt, const uint8_t *apex, struct store_dnssec *out, char *err, size_t errlen);
 int sq_dnssec_put(struct store_txn *bt, const uint8_t *apex, const struct store_dnssec *d, char *err, size_t errlen);
+int sq_dnssec_delete(struct store_txn *bt, const uint8_t *apex, char *err, size_t errlen);
 int sq_key_add(struct store_txn *bt, const uint8_t *apex, struct store_key *k, const char *reason, char *err,
                size_t errlen);
 int sq_key_update(struct store_txn *bt, const uint8_t *apex, const struct store_key *k, enum store_key_state from,

@@ -165,6 +165,9 @@ static const char *const migrations[] = {
     "DROP TABLE dnssec_keys;"
     "ALTER TABLE dnssec_keys_new RENAME TO dnssec_keys;"
     "CREATE INDEX dnssec_keys_by_zone ON dnssec_keys (zone_id, id);",
+    /* 7: turning signing off (RFC 8078): when it was asked, when the DS was gone from the parents */
+    "ALTER TABLE dnssec_zones ADD COLUMN unsigning_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE dnssec_zones ADD COLUMN ds_gone_at INTEGER NOT NULL DEFAULT 0;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

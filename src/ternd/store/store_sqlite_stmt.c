@@ -63,7 +63,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_DNSSEC_GET] = "SELECT " DNSSEC_COLS " FROM dnssec_zones WHERE zone_id = ?1",
     [ST_DNSSEC_PUT] = "INSERT OR REPLACE INTO dnssec_zones (zone_id, " DNSSEC_COLS ")"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-                      " ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+                      " ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
+    [ST_DNSSEC_DELETE] = "DELETE FROM dnssec_zones WHERE zone_id = ?1",
     [ST_KEY_INSERT] = "INSERT INTO dnssec_keys (zone_id, " KEY_COLS ")"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
                       " RETURNING id",

@@ -163,7 +163,8 @@ static void load_signed_zones(struct change *change, const struct config *conf)
 		if (cz->nprimaries) {
 			rcu_thread_online();
 			if (change_config_policy(change, cz, &r) < 0)
-				log_error("zone %s (%s:%u): policy not applied: %s", cz->name, conf->path, cz->line, r.msg);
+				log_error("zone %s (%s:%u): policy not applied: %s", cz->name, conf->path, cz->line,
+				          r.msg);
 			rcu_thread_offline();
 			continue;
 		}

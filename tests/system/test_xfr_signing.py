@@ -13,6 +13,7 @@ import dns.flags
 import dns.message
 import dns.opcode
 import dns.query
+import dns.rcode
 import dns.rdatatype
 import pytest
 
@@ -35,11 +36,11 @@ def _stop_leftovers():
     _started.stop_all()
 
 
-def zone_text(serial, extra=""):
+def zone_text(serial, extra="", timers="3600 1 1209600"):
     """The primary's zone, unsigned; refresh an hour (NOTIFY drives the test), retry 1 s."""
     return """$ORIGIN bump.test.
 $TTL 300
-@       IN SOA ns1 hostmaster %d 3600 1 1209600 300
+@       IN SOA ns1 hostmaster %d %s 300
         IN NS  ns1
 ns1     IN A   192.0.2.53
 mx      IN A   192.0.2.25
@@ -47,15 +48,16 @@ www     IN A   192.0.2.1
 www     IN AAAA 2001:db8::1
 sub     IN NS  ns.sub
 ns.sub  IN A   192.0.2.54
-%s""" % (serial, extra)
+%s""" % (serial, timers, extra)
 
 
 class SigningSecondary(ApiTernd):
     """ternd pulling ZONE from 127.0.0.1@primary with dnssec-policy default, NOTIFY to notify."""
 
-    def __init__(self, keys, workdir, port, primary, notify):  # noqa: F811
+    def __init__(self, keys, workdir, port, primary, notify, policy="default"):  # noqa: F811
         self.primary = primary
         self.notify = notify
+        self.policy = policy
         super().__init__(keys, workdir=workdir, api={"serial-policy": "increment"})
         self.port = port
         self.write_config(["127.0.0.1@%d" % port])
@@ -63,8 +65,9 @@ class SigningSecondary(ApiTernd):
     def write_config(self, listen, extra_server=""):
         lines = ["server:", "  listen:"] + ["    - \"%s\"" % a for a in listen]
         lines += ["zones:", "  - name: \"%s\"" % ZONE, "    primary: [\"127.0.0.1@%d\"]" % self.primary,
-                  "    file: \"%s\"" % os.path.join(self.dir, "bump.copy"), "    dnssec-policy: default",
-                  "transfer:", "  allow: [127.0.0.0/8]", "  notify: [\"127.0.0.1@%d\"]" % self.notify,
+                  "    file: \"%s\"" % os.path.join(self.dir, "bump.copy")]
+        lines += ["    dnssec-policy: %s" % self.policy] if self.policy else []
+        lines += ["transfer:", "  allow: [127.0.0.0/8]", "  notify: [\"127.0.0.1@%d\"]" % self.notify,
                   "api:", "  listen: \"127.0.0.1@%d\"" % self.api_port, "  data-dir: \"%s\"" % self.data_dir,
                   "  jwks: \"%s\"" % self.keys.jwks, "  serial-policy: increment", "  rate-limit: 0"]
         with open(self.config, "w") as f:
@@ -180,3 +183,53 @@ def test_primary_unsigned_ternd_signs_and_sends_deltas_on(keys, tmp_path):  # no
     wait_log(t.log_text, "serving the disk copy, serial 100000")
     time.sleep(0.5)
     assert soa_serial(t.addr, t.port, FQDN) == s3 + 1
+
+
+def start_pair(keys, tmp_path, text, policy="default"):  # noqa: F811
+    """Knot (hidden primary) and ternd pulling from it; no secondary of ternd."""
+    tport, kport = free_port(), free_port()
+    knot = KnotPrimary(tmp_path / "primary", ZONE, text, notify_port=tport, port=kport, journal="changes")
+    _started.add(knot)
+    work = tmp_path / "ternd"
+    os.makedirs(str(work))
+    t = SigningSecondary(keys, str(work), tport, kport, free_port(), policy=policy)
+    _started.add(t)
+    return knot, t
+
+
+def test_expired_zone_stops_serving_and_comes_back_signed(keys, tmp_path):  # noqa: F811
+    """No primary for the SOA expire: the signed zone is no longer served (SERVFAIL); the primary
+    back with a new version: served again, signed, with ternd's next serial."""
+    timers = "1 1 4"
+    knot, t = start_pair(keys, tmp_path, zone_text(1, timers=timers))
+    wait_signed(t, FQDN)
+    s1 = soa_serial(t.addr, t.port, FQDN)
+    knot.stop()
+    wait_log(t.log_text, "zone bump.test.: EXPIRED", timeout=15)
+    wait_log(t.log_text, "zone bump.test.: expired: not served")
+    assert t.query(FQDN, "SOA").rcode() == dns.rcode.SERVFAIL
+    with open(knot.file, "w") as f:
+        f.write(zone_text(2, "new 300 IN A 192.0.2.77\n", timers=timers))
+    _started.add(knot)
+    wait_until("the zone back", lambda: a_of(t, "new." + FQDN) == ["192.0.2.77"], t.log_text)
+    wait_signed(t, FQDN)
+    assert soa_serial(t.addr, t.port, FQDN) == s1 + 1
+
+
+def test_secondary_given_a_policy_at_reload_is_signed(keys, tmp_path):  # noqa: F811
+    """A plain secondary (served as transferred, unsigned) gets dnssec-policy at a reload: from
+    then on served signed; the primary's next change is re-signed as a delta."""
+    knot, t = start_pair(keys, tmp_path, zone_text(1), policy=None)
+    wait_until("the first transfer", lambda: soa_serial(t.addr, t.port, FQDN) == 1, t.log_text)
+    r = t.query(FQDN, "DNSKEY", want_dnssec=True)
+    assert not r.answer, r
+    t.policy = "default"
+    t.write_config(["127.0.0.1@%d" % t.port])
+    t.reload()
+    wait_log(t.log_text, "zone bump.test.: signed by ternd from now on")
+    wait_signed(t, FQDN)
+    s1 = soa_serial(t.addr, t.port, FQDN)
+    knot.commit(("set", "new", "300", "A", "192.0.2.77"))
+    wait_until("the change", lambda: soa_serial(t.addr, t.port, FQDN) == s1 + 1, t.log_text)
+    removed, added = ixfr_diffs(t, FQDN, s1)[0]
+    assert owners(added) == {FQDN, "new." + FQDN, "mx." + FQDN}, added

@@ -225,8 +225,8 @@ static bool unchanged(const struct zone *cur, const struct change_rrset *x)
 
 /* A configuration zone file's import: the RRsets it puts back as they are are dropped (they would
  * only churn the serial, or signatures), and its SOA, when its fields but the serial differ from
- * the served one or its serial is ahead of the served one (unless own_serial), is added as a SOA change. *n is updated; TERN_ENOMEM leaves
- * *ch whole. */
+ * the served one or its serial is ahead of the served one (unless own_serial), is added as a SOA change. *n is updated;
+ * TERN_ENOMEM leaves *ch whole. */
 static int file_changes(const struct zone *cur, const struct zone *imp, bool own_serial, struct change_rrset **ch,
                         size_t *n)
 {
@@ -248,7 +248,8 @@ static int file_changes(const struct zone *cur, const struct zone *imp, bool own
 		return TERN_ENOMEM;
 	memcpy(soa, fs->rdata, size); /* one record: its length, then the RDATA */
 	/* compared without the serial, unless the file's is ahead of the served one (and may be taken) */
-	if (fs->ttl == cs->ttl && size == cs->rdata_size && (own_serial || !rr_serial_newer(imp->serial, cur->serial))) {
+	if (fs->ttl == cs->ttl && size == cs->rdata_size &&
+	    (own_serial || !rr_serial_newer(imp->serial, cur->serial))) {
 		size_t at = 2 + rr_soa_serial_offset(soa + 2);
 		memcpy(soa + at, cs->rdata + at, 4);
 		if (memcmp(soa, cs->rdata, size) == 0) {

@@ -150,8 +150,7 @@ static int create(struct change *c, const struct config_zone *cz, enum store_ser
 }
 
 /* Signing enabled, or its policy changed, when the store's policy for cz's zone is not cz's. */
-static int config_policy(struct change *c, const struct config_zone *cz, const char *principal,
-                         struct change_result *r)
+static int config_policy(struct change *c, const struct config_zone *cz, const char *principal, struct change_result *r)
 {
 	char err[256] = "";
 	struct store_dnssec d;
@@ -176,9 +175,8 @@ static int config_policy(struct change *c, const struct config_zone *cz, const c
 /* The content of cz's zone becomes zn's: a new zone of the store the first time (owned, taken
  * over, or else a copy of zn), after that an import of the RRsets zn changes (with own_serial: the
  * zone's serial policy goes on whatever zn's serial is); then its policy. owned is freed. */
-static int config_apply(struct change *c, const struct config_zone *cz, enum store_serial_policy sp,
-                        struct zone *owned, const struct zone *zn, const char *principal, bool own_serial,
-                        struct change_result *r)
+static int config_apply(struct change *c, const struct config_zone *cz, enum store_serial_policy sp, struct zone *owned,
+                        const struct zone *zn, const char *principal, bool own_serial, struct change_result *r)
 {
 	char err[256] = "";
 	*r = (struct change_result){.index = CHANGE_NO_INDEX};
@@ -192,8 +190,9 @@ static int config_apply(struct change *c, const struct config_zone *cz, enum sto
 	}
 	int rc = store_zone_get(store_latest(c->store), cz->apex, &row, err, sizeof(err));
 	if (rc == TERN_ENOTFOUND) {
-		if (!owned && zone_with_serial(zn, zn->serial, &owned, err, sizeof(err)) < 0) {
-			*r = (struct change_result){.step = CHANGE_APPLY, .code = TERN_ENOMEM, .index = CHANGE_NO_INDEX};
+		if (zn != owned && (zone_with_serial(zn, zn->serial, &owned, err, sizeof(err)) < 0 || !owned)) {
+			*r =
+			    (struct change_result){.step = CHANGE_APPLY, .code = TERN_ENOMEM, .index = CHANGE_NO_INDEX};
 			snprintf(r->msg, sizeof(r->msg), "out of memory");
 			return r->code;
 		}

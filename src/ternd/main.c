@@ -196,8 +196,8 @@ struct signed_secondaries {
 
 /* xfrin's signer update. Called with xfrin's lock held, so a reload, which waits for that lock in
  * xfrin_reload() before it frees the previous configuration, leaves the entry read here alone. */
-static int secondary_update(void *arg, const uint8_t *apex, const struct zone *zn, const char *source, char *err,
-                            size_t errlen)
+static int secondary_update(void *arg, const uint8_t *apex, const struct zone *zn, const struct zone *base,
+                            const char *source, char *err, size_t errlen)
 {
 	struct signed_secondaries *ss = arg;
 	struct change_result r;
@@ -209,7 +209,7 @@ static int secondary_update(void *arg, const uint8_t *apex, const struct zone *z
 	for (size_t i = 0; i < conf->nzones; i++) {
 		const struct config_zone *cz = &conf->zones[i];
 		if (cz->nprimaries && cz->dnssec_policy && name_equal(cz->apex, apex)) {
-			rc = change_config_transfer(ss->change, cz, sp, zn, source, &r);
+			rc = change_config_transfer(ss->change, cz, sp, zn, base, source, &r);
 			if (rc < 0)
 				snprintf(err, errlen, "%s", r.msg);
 			else if (r.changes)

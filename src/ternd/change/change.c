@@ -332,7 +332,8 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 	}
 	/* an import: the changes from the version served when the write starts, under the lock */
 	if (rq->import) {
-		if (change_import(cur, rq->import, &imported, &n) < 0) {
+		if ((rq->import_base ? change_import_delta(rq->import_base, rq->import, &imported, &n)
+		                     : change_import(cur, rq->import, &imported, &n)) < 0) {
 			fail(r, CHANGE_APPLY, TERN_ENOMEM, "import failed: out of memory");
 			goto out;
 		}

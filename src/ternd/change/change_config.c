@@ -172,17 +172,39 @@ static int config_policy(struct change *c, const struct config_zone *cz, const c
 	return rc;
 }
 
+struct each_now {
+	int (*fn)(void *arg, const struct zone_node *n);
+	void *arg;
+};
+
+static int each_now(void *arg, const struct zone_node *old, const struct zone_node *now)
+{
+	(void)old;
+	struct each_now *e = arg;
+	return now ? e->fn(e->arg, now) : 0;
+}
+
+/* fn for every node of zn, or with base (zn derived from it) for every node that differs. */
+static int each_node(const struct zone *base, const struct zone *zn, int (*fn)(void *arg, const struct zone_node *n),
+                     void *arg)
+{
+	struct each_now e = {fn, arg};
+	return base ? zone_changed_nodes(base, zn, each_now, &e) : zone_foreach(zn, fn, arg);
+}
+
 /* The content of cz's zone becomes zn's: a new zone of the store the first time (owned, taken
  * over, or else a copy of zn), after that an import of the RRsets zn changes (with own_serial: the
- * zone's serial policy goes on whatever zn's serial is); then its policy. owned is freed. */
+ * zone's serial policy goes on whatever zn's serial is; with base, the version zn was derived
+ * from and the zone holds, only the names that differ); then its policy. owned is freed. */
 static int config_apply(struct change *c, const struct config_zone *cz, enum store_serial_policy sp, struct zone *owned,
-                        const struct zone *zn, const char *principal, bool own_serial, struct change_result *r)
+                        const struct zone *zn, const struct zone *base, const char *principal, bool own_serial,
+                        struct change_result *r)
 {
 	char err[256] = "";
 	*r = (struct change_result){.index = CHANGE_NO_INDEX};
 	struct store_zone row;
 	struct ttl_limit lim = {cz->policy.max_zone_ttl, r->msg, sizeof(r->msg)};
-	if (lim.max && zone_foreach(zn, ttl_over, &lim) == 1) {
+	if (lim.max && each_node(base, zn, ttl_over, &lim) == 1) {
 		zone_free(owned);
 		r->step = CHANGE_REFUSED;
 		r->code = TERN_EINVAL;
@@ -206,7 +228,8 @@ static int config_apply(struct change *c, const struct config_zone *cz, enum sto
 		rc = r->code;
 	} else {
 		/* listed again after it was retired (or expired): served from the store first, then zn on top */
-		rc = zones_get(c->zones, cz->apex) ? 0 : change_load_zone(c, &row);
+		bool served = zones_get(c->zones, cz->apex) != NULL;
+		rc = served ? 0 : change_load_zone(c, &row);
 		if (rc == 1) {
 			*r = (struct change_result){
 			    .step = CHANGE_UNSERVED, .code = TERN_ENOTFOUND, .index = CHANGE_NO_INDEX};
@@ -220,6 +243,7 @@ static int config_apply(struct change *c, const struct config_zone *cz, enum sto
 			                            .import = zn,
 			                            .zone_file = true,
 			                            .own_serial = own_serial,
+			                            .import_base = served ? base : NULL,
 			                            .principal = principal};
 			rc = change_commit(c, &rq, r);
 		}
@@ -242,7 +266,7 @@ int change_config_zone(struct change *c, const struct config_zone *cz, enum stor
 {
 	char principal[STORE_PRINCIPAL_MAX + 1];
 	snprintf(principal, sizeof(principal), "zone file %s", cz->file);
-	return config_apply(c, cz, sp, z, z, principal, false, r);
+	return config_apply(c, cz, sp, z, z, NULL, principal, false, r);
 }
 
 /* The first record of a signer's type in a transferred version (1), which ternd makes itself. */
@@ -267,17 +291,17 @@ static int signer_record(void *arg, const struct zone_node *n)
 }
 
 int change_config_transfer(struct change *c, const struct config_zone *cz, enum store_serial_policy sp,
-                           const struct zone *zn, const char *primary, struct change_result *r)
+                           const struct zone *zn, const struct zone *base, const char *primary, struct change_result *r)
 {
 	*r = (struct change_result){.index = CHANGE_NO_INDEX};
-	if (zone_foreach(zn, signer_record, r) == 1) {
+	if (each_node(base, zn, signer_record, r) == 1) {
 		r->step = CHANGE_REFUSED;
 		r->code = TERN_EZONE;
 		return r->code;
 	}
 	char principal[STORE_PRINCIPAL_MAX + 1];
 	snprintf(principal, sizeof(principal), "transfer from %s", primary);
-	return config_apply(c, cz, sp, NULL, zn, principal, true, r);
+	return config_apply(c, cz, sp, NULL, zn, base, principal, true, r);
 }
 
 int change_config_policy(struct change *c, const struct config_zone *cz, struct change_result *r)

@@ -43,9 +43,10 @@ struct xfrin_status {
 struct xfrin_signer {
 	/* zn, a new version of apex from source (the caller keeps zn): 0, or a TERN_E* with err
 	 * saying why it is refused (then the zone keeps serving what it served, and the refresh is a
-	 * failure, retried) */
-	int (*update)(void *arg, const uint8_t *apex, const struct zone *zn, const char *source, char *err,
-	              size_t errlen);
+	 * failure, retried). base, when not NULL, is the version update took last, which zn was
+	 * derived from (an IXFR): only the names that differ between the two need a look. */
+	int (*update)(void *arg, const uint8_t *apex, const struct zone *zn, const struct zone *base,
+	              const char *source, char *err, size_t errlen);
 	/* the zone expired: no longer served */
 	void (*unserve)(void *arg, const uint8_t *apex);
 	void *arg;

@@ -79,7 +79,9 @@ static void set_timers(struct xfrin_zone *z, const struct zone *zn)
 static int hand_to_signer(struct xfrin *x, struct xfrin_zone *z, struct zone *zn, char *err, size_t errlen)
 {
 	bool derived = z->served && zn->base == z->served; /* by IXFR from the base */
-	int rc = x->signer.update ? x->signer.update(x->signer.arg, z->apex, zn, z->source, err, errlen) : TERN_EINVAL;
+	int rc = x->signer.update
+	             ? x->signer.update(x->signer.arg, z->apex, zn, derived ? z->served : NULL, z->source, err, errlen)
+	             : TERN_EINVAL;
 	if (!x->signer.update)
 		snprintf(err, errlen, "has a dnssec-policy, but ternd has no store to sign it in");
 	if (rc < 0) {

@@ -207,9 +207,10 @@ int change_config_zone(struct change *c, const struct config_zone *cz, enum stor
  * grows whatever the primary's does, and the caller keeps the primary's for its refreshes. base,
  * when not NULL, is the version this call took last (and the zone serves), which zn was derived
  * from: then only the names that differ between the two are looked at (checks and import). Then
- * cz's policy as change_config_zone(). A version holding a signer's type (RRSIG, NSEC, NSEC3,
- * NSEC3PARAM, DNSKEY, CDS, CDNSKEY) is refused before anything is written (CHANGE_REFUSED,
- * TERN_EZONE, the first owner and type in r->msg). */
+ * cz's policy as change_config_zone(), except that a policy that fails is logged, not returned (the
+ * version is the zone's by then: the caller builds on it; tried again with the next one). A version
+ * holding a signer's type (RRSIG, NSEC, NSEC3, NSEC3PARAM, DNSKEY, CDS, CDNSKEY) is refused before
+ * anything is written (CHANGE_REFUSED, TERN_EZONE, the first owner and type in r->msg). */
 int change_config_transfer(struct change *c, const struct config_zone *cz, enum store_serial_policy sp,
                            const struct zone *zn, const struct zone *base, const char *primary,
                            struct change_result *r);

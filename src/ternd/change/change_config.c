@@ -254,10 +254,15 @@ static int config_apply(struct change *c, const struct config_zone *cz, enum sto
 	uint32_t serial = r->serial;
 	size_t changes = r->changes;
 	rc = config_policy(c, cz, principal, r);
-	if (rc == 0) {
-		r->serial = serial;
-		r->changes = changes;
+	if (rc < 0 && own_serial) {
+		/* a transfer's version is stored and served: the caller must take it as the zone's (its
+		 * next IXFR is applied on top), so only the policy failed; tried again with the next one */
+		log_error("zone %s: stored from %s, but its dnssec-policy is not applied: %s", cz->name, principal,
+		          r->msg);
+		rc = 0;
 	}
+	if (rc == 0)
+		*r = (struct change_result){.index = CHANGE_NO_INDEX, .serial = serial, .changes = changes};
 	return rc;
 }
 

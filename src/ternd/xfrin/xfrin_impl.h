@@ -26,6 +26,10 @@
  * xfrin_reload() returns nothing of a zone it dropped is being touched. x->lock is held across
  * RCU grace periods (xfrin_tables_publish): a thread that takes it must not be an online RCU
  * reader.
+ * A zone with a dnssec-policy hands its versions to x->signer with x->lock held, so the change
+ * module's lock and the store's are taken inside it (x->lock is the outermost lock of ternd, and
+ * no holder of those takes it); the refresh thread is a registered RCU thread (EV_RCU_OFFLINE),
+ * online only inside the signer's calls.
  *
  * Timers. A zone's timer belongs to the refresh thread: only xfrin_loop.c arms or cancels it, from
  * that thread, with x->lock held, and a zone's held flag (under x->lock) says the thread holds the

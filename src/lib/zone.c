@@ -407,6 +407,57 @@ int trie_foreach(uintptr_t p, int (*fn)(void *arg, const struct zone_node *n), v
 	return 0;
 }
 
+/* ---- the names that differ between two snapshots ---- */
+
+struct changed {
+	uintptr_t root_a, root_b;
+	zone_changed_fn fn;
+	void *arg;
+};
+
+static int changed_in_a(void *arg, const struct zone_node *n)
+{
+	struct changed *c = arg;
+	const struct zone_node *m = trie_find(c->root_b, n->hash, n->owner, n->owner_len);
+	return m == n ? 0 : c->fn(c->arg, n, m);
+}
+
+static int changed_in_b(void *arg, const struct zone_node *n)
+{
+	struct changed *c = arg;
+	/* a name in both whose nodes differ was reported from a */
+	return trie_find(c->root_a, n->hash, n->owner, n->owner_len) ? 0 : c->fn(c->arg, NULL, n);
+}
+
+/* Subtrees a (of the first trie) and b (of the second) at one position: the same pointer holds the
+ * same names; two branches go down child by child; anything else (a leaf, a collision set, one
+ * side empty) is small and compared name by name against the other whole trie. */
+static int changed_rec(struct changed *c, uintptr_t a, uintptr_t b)
+{
+	if (a == b)
+		return 0;
+	if (a && b && !(a & (TRIE_LEAF | TRIE_COLL)) && !(b & (TRIE_LEAF | TRIE_COLL))) {
+		const struct trie_branch *ba = (const void *)a, *bb = (const void *)b;
+		for (unsigned ch = 0; ch < 32; ch++) {
+			uint32_t bit = 1u << ch;
+			uintptr_t ca = ba->bitmap & bit ? ba->child[popcount32(ba->bitmap & (bit - 1))] : 0;
+			uintptr_t cb = bb->bitmap & bit ? bb->child[popcount32(bb->bitmap & (bit - 1))] : 0;
+			int rc = changed_rec(c, ca, cb);
+			if (rc)
+				return rc;
+		}
+		return 0;
+	}
+	int rc = trie_foreach(a, changed_in_a, c);
+	return rc ? rc : trie_foreach(b, changed_in_b, c);
+}
+
+int zone_changed_nodes(const struct zone *prev, const struct zone *next, zone_changed_fn fn, void *arg)
+{
+	struct changed c = {prev->root, next->root, fn, arg};
+	return changed_rec(&c, prev->root, next->root);
+}
+
 void trie_free_heap(uintptr_t p)
 {
 	if (p == 0)

@@ -265,6 +265,14 @@ typedef int (*zone_diff_fn)(void *arg, const uint8_t *owner, uint16_t type, cons
  * (or TERN_ESPACE, see zone_node_change()) otherwise. */
 int zone_diff(const struct zone *prev, const struct zone *next, const struct zone_change *changes, size_t n,
               zone_diff_fn fn, void *arg);
+/* Every name whose node differs between two snapshots: fn(arg, old, now) with prev's node (NULL:
+ * the name is new) and next's (NULL: gone). A node copied without a change to its RRsets (an
+ * ancestor whose child count moved) may be reported too; nodes the two share are not. For next
+ * derived from prev (zone_apply, directly or through versions between) the parts of the trie they
+ * share are skipped whole, so the cost follows the changes, not the zone; for unrelated snapshots it
+ * is a walk of both. A nonzero return from fn stops the walk and is returned. */
+typedef int (*zone_changed_fn)(void *arg, const struct zone_node *old, const struct zone_node *now);
+int zone_changed_nodes(const struct zone *prev, const struct zone *next, zone_changed_fn fn, void *arg);
 /* Records that next (derived from prev by zone_apply) replaced prev: prev's zone_free() will
  * then free only what next no longer uses. Call once next is serving. */
 void zone_supersede(struct zone *prev, struct zone *next);

@@ -143,8 +143,9 @@ static void load_zones(struct server *srv, const struct config *conf, const stru
 
 /* Zone files with a dnssec-policy: each file imported into its zone of the store (created the
  * first time; only the differences written, re-signed; nothing when it is unchanged) and signed
- * there; a file that fails to load leaves the zone as served. Zones of the store's configuration
- * tenant no longer listed stop being served. */
+ * there; a file that fails to load leaves the zone as served. Secondary zones with one get their
+ * content from xfrin (secondary_update), here only a changed policy. Zones of the store's
+ * configuration tenant no longer listed stop being served. */
 static void load_signed_zones(struct change *change, const struct config *conf)
 {
 	char *err = malloc(ERRBUF);
@@ -156,15 +157,23 @@ static void load_signed_zones(struct change *change, const struct config *conf)
 	for (size_t i = 0; i < conf->nzones; i++) {
 		const struct config_zone *cz = &conf->zones[i];
 		struct zone *z = NULL;
+		struct change_result r;
 		if (!cz->dnssec_policy)
 			continue;
+		if (cz->nprimaries) {
+			rcu_thread_online();
+			if (change_config_policy(change, cz, &r) < 0)
+				log_error("zone %s (%s:%u): policy not applied: %s", cz->name, conf->path, cz->line,
+				          r.msg);
+			rcu_thread_offline();
+			continue;
+		}
 		int rc = zonefile_load(cz->file, cz->apex, &z, err, ERRBUF);
 		if (rc < 0) {
 			log_error("zone %s not loaded (the version in the store is served, if any):\n%s", cz->name,
 			          err[0] ? err : tern_strerror(rc));
 			continue;
 		}
-		struct change_result r;
 		rcu_thread_online(); /* the change module reads the served version */
 		rc = change_config_zone(change, cz, sp, z, &r);
 		rcu_thread_offline();
@@ -176,6 +185,47 @@ static void load_signed_zones(struct change *change, const struct config *conf)
 	}
 	change_config_retire(change, conf);
 	free(err);
+}
+
+/* Secondary zones with a dnssec-policy: xfrin hands each version it transfers (and the disk copy
+ * at start) to the change module, which imports it into the zone's store zone, re-signed. */
+struct signed_secondaries {
+	struct server *srv;
+	struct change *change;
+};
+
+/* xfrin's signer update. Called with xfrin's lock held, so a reload, which waits for that lock in
+ * xfrin_reload() before it frees the previous configuration, leaves the entry read here alone. */
+static int secondary_update(void *arg, const uint8_t *apex, const struct zone *zn, const struct zone *base,
+                            const char *source, char *err, size_t errlen)
+{
+	struct signed_secondaries *ss = arg;
+	struct change_result r;
+	int rc = TERN_ENOTFOUND;
+	snprintf(err, errlen, "no longer configured with a dnssec-policy");
+	rcu_thread_online(); /* the configuration in force; the change module reads the zone served */
+	const struct config *conf = server_config(ss->srv);
+	enum store_serial_policy sp = conf->api.serial_increment ? STORE_SERIAL_INCREMENT : STORE_SERIAL_DATE;
+	for (size_t i = 0; i < conf->nzones; i++) {
+		const struct config_zone *cz = &conf->zones[i];
+		if (cz->nprimaries && cz->dnssec_policy && name_equal(cz->apex, apex)) {
+			rc = change_config_transfer(ss->change, cz, sp, zn, base, source, &r);
+			if (rc < 0)
+				snprintf(err, errlen, "%s", r.msg);
+			else if (r.changes)
+				log_info("zone %s: %zu RRset change(s) from %s (serial %u), signed serial %u", cz->name,
+				         r.changes, source, zn->serial, r.serial);
+			break;
+		}
+	}
+	rcu_thread_offline();
+	return rc;
+}
+
+static void secondary_unserve(void *arg, const uint8_t *apex)
+{
+	struct signed_secondaries *ss = arg;
+	change_config_unserve(ss->change, apex, "expired");
 }
 
 /* At start: zones signed by ternd for the first time are signed in the background; ternd reports
@@ -330,6 +380,8 @@ int main(int argc, char **argv)
 	struct xfrin *xfrin = NULL;
 	struct catalog *catalog = NULL;
 	struct catalog_in *catalog_in = NULL;
+	struct signed_secondaries ss = {&srv, &stored.change};
+	struct xfrin_signer signer = {secondary_update, secondary_unserve, &ss};
 	int status = 1;
 	if (server_init(&srv, conf) < 0) {
 		log_error("out of memory");
@@ -337,12 +389,6 @@ int main(int argc, char **argv)
 	}
 	zones_subscribe(srv.zones, log_zone_event, NULL);
 	load_zones(&srv, conf, NULL);
-	/* secondary zones: disk copies served now, refreshed from their primaries at once */
-	if (xfrin_start(&srv, conf, &xfrin, err, ERRBUF) < 0) {
-		log_error("%s", err);
-		goto out;
-	}
-	srv.xfrin = xfrin; /* NOTIFY in and the SERVFAIL of zones not served, on the query path */
 	if (notify_start(&srv, conf, &notify, err, ERRBUF) < 0) {
 		log_error("%s", err);
 		goto out;
@@ -357,10 +403,17 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		goto out;
 	}
-	if (stored.store) {
+	if (stored.store)
 		load_signed_zones(&stored.change, conf);
-		wait_signed(&srv, &stored.change, conf);
+	/* secondary zones: disk copies served now (those with a dnssec-policy through the store, signed),
+	 * refreshed from their primaries at once */
+	if (xfrin_start(&srv, conf, stored.store ? &signer : NULL, &xfrin, err, ERRBUF) < 0) {
+		log_error("%s", err);
+		goto out;
 	}
+	srv.xfrin = xfrin; /* NOTIFY in and the SERVFAIL of zones not served, on the query path */
+	if (stored.store)
+		wait_signed(&srv, &stored.change, conf);
 	if (conf->api.enabled &&
 	    api_start(&srv, conf, stored.store, stored.store ? &stored.change : NULL, &api, err, ERRBUF) < 0) {
 		log_error("%s", err);
@@ -445,6 +498,7 @@ out:
 	catalog_stop(catalog);
 	catalog_in_stop(catalog_in);
 	api_stop(api); /* then the store's readers and writers, then the store */
+	xfrin_signer_detach(xfrin); /* the signed secondaries' writer */
 	stored_close(&stored);
 	notify_stop(notify);
 	udp_stop(udp);

@@ -17,7 +17,7 @@ import pytest
 from apilib import ApiTernd, assert_error, keys, zonefile  # noqa: F401 (fixture)
 from knotlib import KnotSecondary, knotd_available
 from ternlib import TERND, free_port
-from xfrlib import api_primary, wait_serial
+from xfrlib import api_primary, ixfr_diffs, wait_serial
 
 ZONE = "signed.test"
 FQDN = ZONE + "."
@@ -182,29 +182,6 @@ def test_keys_shown_without_private_material(primary):
     assert b"BEGIN PRIVATE KEY" in db
 
 
-def ixfr_diffs(srv, serial):
-    """[(removed, added)] of an IXFR from serial, each a set of (owner, type)."""
-    msgs = list(dns.query.xfr(srv.addr, FQDN, rdtype="IXFR", serial=serial, port=srv.port, timeout=10,
-                              relativize=False))
-    recs = [(r.name.to_text().lower(), dns.rdatatype.to_text(r.rdtype)) for m in msgs for r in m.answer for _ in r]
-    assert recs[0][1] == "SOA" and recs[1][1] == "SOA", recs[:4]
-    out, body, i = [], recs[1:-1], 0
-    while i < len(body):
-        assert body[i][1] == "SOA"
-        i += 1
-        removed = set()
-        while body[i][1] != "SOA":
-            removed.add(body[i])
-            i += 1
-        i += 1
-        added = set()
-        while i < len(body) and body[i][1] != "SOA":
-            added.add(body[i])
-            i += 1
-        out.append((removed, added))
-    return out
-
-
 def test_change_is_resigned_and_ixfr_carries_only_the_delta(primary, tmp_path):
     srv, api = primary
     enable(api)
@@ -212,7 +189,7 @@ def test_change_is_resigned_and_ixfr_carries_only_the_delta(primary, tmp_path):
     # a new name: its A, its NSEC, its predecessor's NSEC (mx), their RRSIGs, the SOA and its RRSIG
     r = api.put("/api/v1/zones/%s/rrsets/new/A" % ZONE, {"ttl": 300, "records": ["192.0.2.77"]})
     assert r.status == 200, r
-    diffs = ixfr_diffs(srv, s1)
+    diffs = ixfr_diffs(srv, FQDN, s1)
     assert len(diffs) == 1, diffs
     removed, added = diffs[0]
     apex, new, mx = FQDN, "new." + FQDN, "mx." + FQDN
@@ -221,7 +198,7 @@ def test_change_is_resigned_and_ixfr_carries_only_the_delta(primary, tmp_path):
     # one RRset changed in place: its records, its signatures, the SOA's; no chain record
     s2 = api.serial(ZONE)
     api.put_rrset(ZONE, "www", "A", 300, ["192.0.2.9"])
-    removed, added = ixfr_diffs(srv, s2)[0]
+    removed, added = ixfr_diffs(srv, FQDN, s2)[0]
     www = "www." + FQDN
     assert added == {(www, "A"), (www, "RRSIG"), (apex, "RRSIG")}, added
     # a PATCH and a SOA change are re-signed too; the whole zone still verifies
@@ -279,7 +256,7 @@ def test_import_on_signed_zone_is_resigned(primary, tmp_path):
                            if not re.search(r"\sIN\s+(RRSIG|NSEC3|NSEC3PARAM|DNSKEY|CDS|CDNSKEY)\s", line))
                  + "\nextra.signed.test. 300 IN A 192.0.2.88\n")
     assert r.status == 200, r
-    removed, added = ixfr_diffs(srv, serial)[0]
+    removed, added = ixfr_diffs(srv, FQDN, serial)[0]
     owners = {o for o, _ in added}
     assert ("extra." + FQDN, "A") in added and len(owners) <= 4, sorted(added)
     assert not [t for _, t in added if t not in ("A", "RRSIG", "NSEC3")], sorted(added)
@@ -365,7 +342,7 @@ def test_restart_serves_the_same_signatures(primary, tmp_path):
     # the chain index was rebuilt: a change after the restart is re-signed incrementally
     s = api.serial(ZONE)
     api.put_rrset(ZONE, "after", "A", 300, ["192.0.2.6"])
-    removed, added = ixfr_diffs(srv, s)[0]
+    removed, added = ixfr_diffs(srv, FQDN, s)[0]
     assert ("after." + FQDN, "NSEC") in added and len(added) < 10, added
     verify(axfr_text(srv, ZONE), FQDN, tmp_path)
 
@@ -557,7 +534,7 @@ def test_nsec3_change_carries_only_touched_nsec3(primary, tmp_path):
     enable(api, {"denial": "nsec3"})
     s1 = api.serial(ZONE)
     api.put_rrset(ZONE, "fresh", "A", 300, ["192.0.2.71"])
-    removed, added = ixfr_diffs(srv, s1)[0]
+    removed, added = ixfr_diffs(srv, FQDN, s1)[0]
     apex, fresh = FQDN, "fresh." + FQDN
     hashed = lambda o: re.match(r"^[0-9a-v]{32}\.signed\.test\.$", o) is not None  # noqa: E731
     nsec3_added = {o for o, t in added if t == "NSEC3"}

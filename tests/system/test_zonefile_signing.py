@@ -20,7 +20,7 @@ import apilib
 from apilib import ApiTernd, keys  # noqa: F401 (fixture)
 from knotlib import KnotSecondary, knotd_available
 from ternlib import ROOT, TERND, free_port, terminate, wait_log, wait_udp
-from xfrlib import soa_serial, wait_serial
+from xfrlib import ixfr_diffs, soa_serial, wait_serial
 
 ZONE = "files.test"
 FQDN = ZONE + "."
@@ -131,29 +131,6 @@ def wait_signed(srv, zone, timeout=20.0):
             return
         assert time.time() < end, "%s never served signed:\n%s" % (zone, srv.log_text()[-3000:])
         time.sleep(0.05)
-
-
-def ixfr_diffs(srv, zone, serial):
-    """[(removed, added)] of an IXFR from serial, each a set of (owner, type)."""
-    msgs = list(dns.query.xfr(srv.addr, zone, rdtype="IXFR", serial=serial, port=srv.port, timeout=10,
-                              relativize=False))
-    recs = [(r.name.to_text().lower(), dns.rdatatype.to_text(r.rdtype)) for m in msgs for r in m.answer for _ in r]
-    assert recs[0][1] == "SOA" and recs[1][1] == "SOA", recs[:4]
-    out, body, i = [], recs[1:-1], 0
-    while i < len(body):
-        assert body[i][1] == "SOA"
-        i += 1
-        removed = set()
-        while body[i][1] != "SOA":
-            removed.add(body[i])
-            i += 1
-        i += 1
-        added = set()
-        while i < len(body) and body[i][1] != "SOA":
-            added.add(body[i])
-            i += 1
-        out.append((removed, added))
-    return out
 
 
 @pytest.fixture
@@ -282,8 +259,8 @@ BASE = 'server:\n  listen: ["127.0.0.1@53001"]\nzones:\n  - name: a.test\n    fi
      "ternd.yaml:6: zones[0].dnssec-policy: no policy \"nosuch\" in dnssec-policies"),
     ("    dnssec-policy: default\n",
      "ternd.yaml:6: zones[0].dnssec-policy: a zone signed by ternd keeps its keys and signed versions in the store"),
-    ("    primary: 192.0.2.1@53\n    dnssec-policy: default\napi:\n  listen: 127.0.0.1@53002\n  data-dir: d\n  jwks: j.json\n",
-     "ternd.yaml:7: zones[0].dnssec-policy: a secondary zone is served as its primary signs it"),
+    ("    primary: 192.0.2.1@53\n    catalog: true\n    dnssec-policy: default\napi:\n  listen: 127.0.0.1@53002\n  data-dir: d\n  jwks: j.json\n",
+     "ternd.yaml:8: zones[0].dnssec-policy: a catalog consumed is read, not served to resolvers"),
 ])
 def test_bad_configurations_refused_with_file_and_line(tmp_path, tail, message):
     p = check(tmp_path, BASE + tail)

@@ -64,6 +64,29 @@ def axfr_records(addr, port, zone, keyring=None, keyname=None, source=None):
     return sorted(out[:-1])
 
 
+def ixfr_diffs(srv, zone, serial):
+    """[(removed, added)] of an IXFR of zone (FQDN) from srv since serial, each a set of (owner, type)."""
+    msgs = list(dns.query.xfr(srv.addr, zone, rdtype="IXFR", serial=serial, port=srv.port, timeout=10,
+                              relativize=False))
+    recs = [(r.name.to_text().lower(), dns.rdatatype.to_text(r.rdtype)) for m in msgs for r in m.answer for _ in r]
+    assert recs[0][1] == "SOA" and recs[1][1] == "SOA", recs[:4]
+    out, body, i = [], recs[1:-1], 0
+    while i < len(body):
+        assert body[i][1] == "SOA"
+        i += 1
+        removed = set()
+        while body[i][1] != "SOA":
+            removed.add(body[i])
+            i += 1
+        i += 1
+        added = set()
+        while i < len(body) and body[i][1] != "SOA":
+            added.add(body[i])
+            i += 1
+        out.append((removed, added))
+    return out
+
+
 class Started(list):
     """The servers a test started (appended, or by add()), all stopped by stop_all() when it ends."""
 

@@ -194,10 +194,9 @@ static bool finish_zone(struct parse *p, void *base, const struct field *f, unsi
 	} else if (z->key_ref) {
 		z->key = &p->c->keys[z->key_ref - 1].key; /* keys never move: read whole before zones */
 	}
-	if (f[POLICY].value && f[PRIMARY].value) {
+	if (f[POLICY].value && z->catalog) {
 		cfg_perr(p, f[POLICY].line,
-		         "%s.dnssec-policy: a secondary zone is served as its primary signs it; only a zone file "
-		         "is signed by ternd",
+		         "%s.dnssec-policy: a catalog consumed is read, not served to resolvers: it is not signed",
 		         where);
 		ok = false;
 	}
@@ -251,7 +250,8 @@ static const struct cfg_item zone_items[] = {
      .flags = R,
      .offset = offsetof(struct config_zone, dnssec_policy),
      .max = DNSSEC_POLICY_NAME_MAX,
-     .help = "zone file: signed by ternd with this dnssec-policies entry, or default (needs api.data-dir)"},
+     .help = "signed by ternd (zone file, or secondary: what the primary sends) with this "
+             "dnssec-policies entry, or default (needs api.data-dir)"},
     {0},
 };
 

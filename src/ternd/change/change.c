@@ -225,9 +225,10 @@ static bool unchanged(const struct zone *cur, const struct change_rrset *x)
 
 /* A configuration zone file's import: the RRsets it puts back as they are are dropped (they would
  * only churn the serial, or signatures), and its SOA, when its fields but the serial differ from
- * the served one or its serial is ahead of the served one, is added as a SOA change. *n is updated; TERN_ENOMEM leaves
- * *ch whole. */
-static int file_changes(const struct zone *cur, const struct zone *imp, struct change_rrset **ch, size_t *n)
+ * the served one or its serial is ahead of the served one (unless own_serial), is added as a SOA change. *n is updated;
+ * TERN_ENOMEM leaves *ch whole. */
+static int file_changes(const struct zone *cur, const struct zone *imp, bool own_serial, struct change_rrset **ch,
+                        size_t *n)
 {
 	size_t keep = 0;
 	for (size_t i = 0; i < *n; i++) {
@@ -246,8 +247,9 @@ static int file_changes(const struct zone *cur, const struct zone *imp, struct c
 	if (!soa)
 		return TERN_ENOMEM;
 	memcpy(soa, fs->rdata, size); /* one record: its length, then the RDATA */
-	/* compared without the serial, unless the file's is ahead of the served one */
-	if (fs->ttl == cs->ttl && size == cs->rdata_size && !rr_serial_newer(imp->serial, cur->serial)) {
+	/* compared without the serial, unless the file's is ahead of the served one (and may be taken) */
+	if (fs->ttl == cs->ttl && size == cs->rdata_size &&
+	    (own_serial || !rr_serial_newer(imp->serial, cur->serial))) {
 		size_t at = 2 + rr_soa_serial_offset(soa + 2);
 		memcpy(soa + at, cs->rdata + at, 4);
 		if (memcmp(soa, cs->rdata, size) == 0) {
@@ -330,11 +332,12 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 	}
 	/* an import: the changes from the version served when the write starts, under the lock */
 	if (rq->import) {
-		if (change_import(cur, rq->import, &imported, &n) < 0) {
+		if ((rq->import_base ? change_import_delta(rq->import_base, rq->import, &imported, &n)
+		                     : change_import(cur, rq->import, &imported, &n)) < 0) {
 			fail(r, CHANGE_APPLY, TERN_ENOMEM, "import failed: out of memory");
 			goto out;
 		}
-		if (rq->zone_file && file_changes(cur, rq->import, &imported, &n) < 0) {
+		if (rq->zone_file && file_changes(cur, rq->import, rq->own_serial, &imported, &n) < 0) {
 			r->changes = n;
 			fail(r, CHANGE_APPLY, TERN_ENOMEM, "import failed: out of memory");
 			goto out;
@@ -367,7 +370,7 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 	/* the SOA with the next serial rides along with every change (a SOA change from the
 	 * producer replaces the current one, serial excepted) */
 	uint32_t serial = change_next_serial(cur->serial, zone.serial_policy, time(NULL));
-	if (rq->import && rq->zone_file && rr_serial_newer(rq->import->serial, serial))
+	if (rq->import && rq->zone_file && !rq->own_serial && rr_serial_newer(rq->import->serial, serial))
 		serial = rq->import->serial; /* the file's own serial, when the operator moved it ahead */
 	if (change_set_make(cur, ch, n, serial, &set) < 0) {
 		fail(r, CHANGE_APPLY, TERN_ENOMEM, "out of memory");

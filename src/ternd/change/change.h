@@ -100,6 +100,12 @@ struct change_request {
 	 * (its serial when ahead of the next one), and a file that changes nothing writes nothing
 	 * (r->serial is the served serial, r->changes 0) */
 	bool zone_file;
+	/* with zone_file: the import's serial is never taken (a transfer's serial is its primary's;
+	 * the zone's own serial policy goes on) */
+	bool own_serial;
+	/* with import: the version import was derived from, whose data (all but the signer's types)
+	 * the zone served holds: the changes are change_import_delta()'s, not a walk of both zones */
+	const struct zone *import_base;
 	const char *principal; /* who, for the journal */
 	/* > 0: the pending proposal this write applies; it becomes approved and applied by
 	 * reviewer in the same transaction as the change */
@@ -207,6 +213,26 @@ int change_config_check(struct change *c, const struct config *conf, char *err, 
  * enabled, or its policy changed, when the store's policy is not cz's. r says what failed. */
 int change_config_zone(struct change *c, const struct config_zone *cz, enum store_serial_policy sp, struct zone *z,
                        struct change_result *r);
+/* A secondary zone with dnssec-policy (cz; ternd signs what its primary sends unsigned): zn, a
+ * version transferred from primary (the caller keeps it), becomes its store zone's content as a
+ * zone file's does (the first time a new zone of the store with zn's serial; after, an import of
+ * the RRsets zn changes, re-signed), except that the serial stays the zone's own (policy sp): it
+ * grows whatever the primary's does, and the caller keeps the primary's for its refreshes. base,
+ * when not NULL, is the version this call took last (and the zone serves), which zn was derived
+ * from: then only the names that differ between the two are looked at (checks and import). Then
+ * cz's policy as change_config_zone(), except that a policy that fails is logged, not returned (the
+ * version is the zone's by then: the caller builds on it; tried again with the next one). A version
+ * holding a signer's type (RRSIG, NSEC, NSEC3, NSEC3PARAM, DNSKEY, CDS, CDNSKEY) is refused before
+ * anything is written (CHANGE_REFUSED, TERN_EZONE, the first owner and type in r->msg). */
+int change_config_transfer(struct change *c, const struct config_zone *cz, enum store_serial_policy sp,
+                           const struct zone *zn, const struct zone *base, const char *primary,
+                           struct change_result *r);
+/* cz's policy applied to its zone of the store when it is not the stored one (a reload of a
+ * secondary zone, whose content comes only with transfers); nothing when the zone is not stored. */
+int change_config_policy(struct change *c, const struct config_zone *cz, struct change_result *r);
+/* A zone of the configuration no longer served nor signed (why: for the log): retired, or a
+ * secondary expired. It stays in the store with its keys; its next version serves it again. */
+void change_config_unserve(struct change *c, const uint8_t *apex, const char *why);
 /* Zones the store holds for the configuration that conf does not list (with dnssec-policy): no
  * longer served nor signed; they stay in the store with their keys, served again with them when
  * listed again. */
@@ -235,3 +261,7 @@ void change_set_free(struct change_set *s);
  * lacks, then every RRset of imp; SOAs left out (the server keeps its own). *out is malloc'd
  * (change_rrsets_free); TERN_ENOMEM leaves nothing behind. */
 int change_import(const struct zone *cur, const struct zone *imp, struct change_rrset **out, size_t *n);
+/* The same for imp derived from base (zone_apply), whose data the served version holds: only the
+ * names that differ between base and imp (zone_changed_nodes), so the cost follows the change, not
+ * the zone. Every RRset of such a name is given, deletions for those it lost; SOAs left out. */
+int change_import_delta(const struct zone *base, const struct zone *imp, struct change_rrset **out, size_t *n);

@@ -37,8 +37,6 @@ int change_config_check(struct change *c, const struct config *conf, char *err, 
 		const struct config_zone *cz = &conf->zones[i];
 		struct store_zone sz;
 		char serr[256] = "";
-		if (cz->nprimaries)
-			continue;
 		int grc = store_zone_get(store_latest(c->store), cz->apex, &sz, serr, sizeof(serr));
 		if (grc == TERN_ENOTFOUND)
 			continue;
@@ -151,54 +149,12 @@ static int create(struct change *c, const struct config_zone *cz, enum store_ser
 	return rc;
 }
 
-int change_config_zone(struct change *c, const struct config_zone *cz, enum store_serial_policy sp, struct zone *z,
-                       struct change_result *r)
+/* Signing enabled, or its policy changed, when the store's policy for cz's zone is not cz's. */
+static int config_policy(struct change *c, const struct config_zone *cz, const char *principal, struct change_result *r)
 {
-	char err[256] = "", principal[STORE_PRINCIPAL_MAX + 1];
-	snprintf(principal, sizeof(principal), "zone file %s", cz->file);
-	*r = (struct change_result){.index = CHANGE_NO_INDEX};
-	struct store_zone row;
-	struct ttl_limit lim = {cz->policy.max_zone_ttl, r->msg, sizeof(r->msg)};
-	if (lim.max && zone_foreach(z, ttl_over, &lim) == 1) {
-		zone_free(z);
-		r->step = CHANGE_REFUSED;
-		r->code = TERN_EINVAL;
-		return r->code;
-	}
-	int rc = store_zone_get(store_latest(c->store), cz->apex, &row, err, sizeof(err));
-	if (rc == TERN_ENOTFOUND) {
-		rc = create(c, cz, sp, &z, r);
-	} else if (rc < 0) {
-		*r = (struct change_result){.step = CHANGE_STORE, .code = TERN_EIO, .index = CHANGE_NO_INDEX};
-		snprintf(r->msg, sizeof(r->msg), "%s", err);
-	} else if (strcmp(row.tenant, STORE_TENANT_CONFIG) != 0) {
-		*r = (struct change_result){.step = CHANGE_ZONE, .code = TERN_EEXIST, .index = CHANGE_NO_INDEX};
-		snprintf(r->msg, sizeof(r->msg), "the store holds an API zone of that name (tenant %s)", row.tenant);
-		rc = r->code;
-	} else {
-		/* listed again after it was retired: served from the store first, then the file on top */
-		rc = zones_get(c->zones, cz->apex) ? 0 : change_load_zone(c, &row);
-		if (rc == 1) {
-			*r = (struct change_result){
-			    .step = CHANGE_UNSERVED, .code = TERN_ENOTFOUND, .index = CHANGE_NO_INDEX};
-			snprintf(r->msg, sizeof(r->msg), "its stored version cannot be built (see the log)");
-			rc = r->code;
-		} else if (rc < 0) {
-			*r = (struct change_result){.step = CHANGE_APPLY, .code = rc, .index = CHANGE_NO_INDEX};
-			snprintf(r->msg, sizeof(r->msg), "%s", tern_strerror(rc));
-		} else {
-			struct change_request rq = {
-			    .apex = cz->apex, .import = z, .zone_file = true, .principal = principal};
-			rc = change_commit(c, &rq, r);
-		}
-	}
-	zone_free(z);
-	if (rc < 0)
-		return rc;
-	uint32_t serial = r->serial;
-	size_t changes = r->changes;
+	char err[256] = "";
 	struct store_dnssec d;
-	rc = store_dnssec_get(store_latest(c->store), cz->apex, &d, err, sizeof(err));
+	int rc = store_dnssec_get(store_latest(c->store), cz->apex, &d, err, sizeof(err));
 	if (rc == 0 && policy_same(&d.policy, &cz->policy))
 		return 0;
 	if (rc < 0 && rc != TERN_ENOTFOUND) {
@@ -213,11 +169,175 @@ int change_config_zone(struct change *c, const struct config_zone *cz, enum stor
 		snprintf(msg, sizeof(msg), "%s", r->msg);
 		snprintf(r->msg, sizeof(r->msg), "dnssec-policy %.63s: %s: %.3900s", cz->dnssec_policy, field, msg);
 	}
-	if (rc == 0) {
-		r->serial = serial;
-		r->changes = changes;
-	}
 	return rc;
+}
+
+struct each_now {
+	int (*fn)(void *arg, const struct zone_node *n);
+	void *arg;
+};
+
+static int each_now(void *arg, const struct zone_node *old, const struct zone_node *now)
+{
+	(void)old;
+	struct each_now *e = arg;
+	return now ? e->fn(e->arg, now) : 0;
+}
+
+/* fn for every node of zn, or with base (zn derived from it) for every node that differs. */
+static int each_node(const struct zone *base, const struct zone *zn, int (*fn)(void *arg, const struct zone_node *n),
+                     void *arg)
+{
+	struct each_now e = {fn, arg};
+	return base ? zone_changed_nodes(base, zn, each_now, &e) : zone_foreach(zn, fn, arg);
+}
+
+/* The content of cz's zone becomes zn's: a new zone of the store the first time (owned, taken
+ * over, or else a copy of zn), after that an import of the RRsets zn changes (with own_serial: the
+ * zone's serial policy goes on whatever zn's serial is; with base, the version zn was derived
+ * from and the zone holds, only the names that differ); then its policy. owned is freed. */
+static int config_apply(struct change *c, const struct config_zone *cz, enum store_serial_policy sp, struct zone *owned,
+                        const struct zone *zn, const struct zone *base, const char *principal, bool own_serial,
+                        struct change_result *r)
+{
+	char err[256] = "";
+	*r = (struct change_result){.index = CHANGE_NO_INDEX};
+	struct store_zone row;
+	struct ttl_limit lim = {cz->policy.max_zone_ttl, r->msg, sizeof(r->msg)};
+	if (lim.max && each_node(base, zn, ttl_over, &lim) == 1) {
+		zone_free(owned);
+		r->step = CHANGE_REFUSED;
+		r->code = TERN_EINVAL;
+		return r->code;
+	}
+	int rc = store_zone_get(store_latest(c->store), cz->apex, &row, err, sizeof(err));
+	if (rc == TERN_ENOTFOUND) {
+		if (zn != owned && (zone_with_serial(zn, zn->serial, &owned, err, sizeof(err)) < 0 || !owned)) {
+			*r =
+			    (struct change_result){.step = CHANGE_APPLY, .code = TERN_ENOMEM, .index = CHANGE_NO_INDEX};
+			snprintf(r->msg, sizeof(r->msg), "out of memory");
+			return r->code;
+		}
+		rc = create(c, cz, sp, &owned, r);
+	} else if (rc < 0) {
+		*r = (struct change_result){.step = CHANGE_STORE, .code = TERN_EIO, .index = CHANGE_NO_INDEX};
+		snprintf(r->msg, sizeof(r->msg), "%s", err);
+	} else if (strcmp(row.tenant, STORE_TENANT_CONFIG) != 0) {
+		*r = (struct change_result){.step = CHANGE_ZONE, .code = TERN_EEXIST, .index = CHANGE_NO_INDEX};
+		snprintf(r->msg, sizeof(r->msg), "the store holds an API zone of that name (tenant %s)", row.tenant);
+		rc = r->code;
+	} else {
+		/* listed again after it was retired (or expired): served from the store first, then zn on top */
+		bool served = zones_get(c->zones, cz->apex) != NULL;
+		rc = served ? 0 : change_load_zone(c, &row);
+		if (rc == 1) {
+			*r = (struct change_result){
+			    .step = CHANGE_UNSERVED, .code = TERN_ENOTFOUND, .index = CHANGE_NO_INDEX};
+			snprintf(r->msg, sizeof(r->msg), "its stored version cannot be built (see the log)");
+			rc = r->code;
+		} else if (rc < 0) {
+			*r = (struct change_result){.step = CHANGE_APPLY, .code = rc, .index = CHANGE_NO_INDEX};
+			snprintf(r->msg, sizeof(r->msg), "%s", tern_strerror(rc));
+		} else {
+			struct change_request rq = {.apex = cz->apex,
+			                            .import = zn,
+			                            .zone_file = true,
+			                            .own_serial = own_serial,
+			                            .import_base = served ? base : NULL,
+			                            .principal = principal};
+			rc = change_commit(c, &rq, r);
+		}
+	}
+	zone_free(owned);
+	if (rc < 0)
+		return rc;
+	uint32_t serial = r->serial;
+	size_t changes = r->changes;
+	rc = config_policy(c, cz, principal, r);
+	if (rc < 0 && own_serial) {
+		/* a transfer's version is stored and served: the caller must take it as the zone's (its
+		 * next IXFR is applied on top), so only the policy failed; tried again with the next one */
+		log_error("zone %s: stored from %s, but its dnssec-policy is not applied: %s", cz->name, principal,
+		          r->msg);
+		rc = 0;
+	}
+	if (rc == 0)
+		*r = (struct change_result){.index = CHANGE_NO_INDEX, .serial = serial, .changes = changes};
+	return rc;
+}
+
+int change_config_zone(struct change *c, const struct config_zone *cz, enum store_serial_policy sp, struct zone *z,
+                       struct change_result *r)
+{
+	char principal[STORE_PRINCIPAL_MAX + 1];
+	snprintf(principal, sizeof(principal), "zone file %s", cz->file);
+	return config_apply(c, cz, sp, z, z, NULL, principal, false, r);
+}
+
+/* The first record of a signer's type in a transferred version (1), which ternd makes itself. */
+static int signer_record(void *arg, const struct zone_node *n)
+{
+	struct change_result *r = arg;
+	for (uint16_t k = 0; k < n->nrrsets; k++) {
+		uint16_t type = n->rrsets[k].type;
+		if (!change_dnssec_type(type))
+			continue;
+		char owner[NAME_MAXLEN * 4 + 1], tn[32];
+		name_to_text(n->owner, owner, sizeof(owner));
+		if (rrtext_type_to_text(type, tn, sizeof(tn)) < 0)
+			snprintf(tn, sizeof(tn), "TYPE%u", type);
+		snprintf(r->msg, sizeof(r->msg),
+		         "%s %s: the primary's zone holds DNSSEC records, and ternd signs this zone itself (its %s "
+		         "records are the signer's): send it unsigned",
+		         owner, tn, tn);
+		return 1;
+	}
+	return 0;
+}
+
+int change_config_transfer(struct change *c, const struct config_zone *cz, enum store_serial_policy sp,
+                           const struct zone *zn, const struct zone *base, const char *primary, struct change_result *r)
+{
+	*r = (struct change_result){.index = CHANGE_NO_INDEX};
+	if (each_node(base, zn, signer_record, r) == 1) {
+		r->step = CHANGE_REFUSED;
+		r->code = TERN_EZONE;
+		return r->code;
+	}
+	char principal[STORE_PRINCIPAL_MAX + 1];
+	snprintf(principal, sizeof(principal), "transfer from %s", primary);
+	return config_apply(c, cz, sp, NULL, zn, base, principal, true, r);
+}
+
+int change_config_policy(struct change *c, const struct config_zone *cz, struct change_result *r)
+{
+	*r = (struct change_result){.index = CHANGE_NO_INDEX};
+	char err[256] = "";
+	struct store_zone row;
+	int rc = store_zone_get(store_latest(c->store), cz->apex, &row, err, sizeof(err));
+	if (rc == TERN_ENOTFOUND)
+		return 0; /* not transferred yet: its first version is signed with cz's policy */
+	if (rc < 0) {
+		*r = (struct change_result){.step = CHANGE_STORE, .code = TERN_EIO, .index = CHANGE_NO_INDEX};
+		snprintf(r->msg, sizeof(r->msg), "%s", err);
+		return r->code;
+	}
+	return config_policy(c, cz, "configuration", r);
+}
+
+void change_config_unserve(struct change *c, const uint8_t *apex, const char *why)
+{
+	char name[NAME_MAXLEN * 4 + 1];
+	name_to_text(apex, name, sizeof(name));
+	change_lock(c);
+	change_dnssec_forget(c, apex);
+	int rc = zones_remove(c->zones, apex);
+	change_unlock(c);
+	if (rc == 0)
+		log_info("zone %s: %s: not served (its keys and versions stay in the store, and serve again with it)",
+		         name, why);
+	else if (rc != TERN_ENOTFOUND)
+		log_error("zone %s: %s, but still served until restart: %s", name, why, tern_strerror(rc));
 }
 
 struct retire {
@@ -231,18 +351,7 @@ static int retire_zone(const struct store_zone *sz, void *arg)
 	for (size_t i = 0; i < rt->conf->nzones; i++)
 		if (name_equal(rt->conf->zones[i].apex, sz->apex) && rt->conf->zones[i].dnssec_policy)
 			return 0;
-	char name[NAME_MAXLEN * 4 + 1];
-	name_to_text(sz->apex, name, sizeof(name));
-	change_lock(rt->c);
-	change_dnssec_forget(rt->c, sz->apex);
-	int rc = zones_remove(rt->c->zones, sz->apex);
-	change_unlock(rt->c);
-	if (rc == 0)
-		log_info("zone %s: no longer in the configuration: not served (its keys and versions stay in the "
-		         "store; listed again, it is served with them)",
-		         name);
-	else if (rc != TERN_ENOTFOUND)
-		log_error("zone %s: no longer configured, but still served until restart: %s", name, tern_strerror(rc));
+	change_config_unserve(rt->c, sz->apex, "no longer in the configuration");
 	return 0;
 }
 

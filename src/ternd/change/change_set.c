@@ -156,3 +156,46 @@ int change_import(const struct zone *cur, const struct zone *imp, struct change_
 	*nout = n;
 	return 0;
 }
+
+struct delta {
+	struct change_rrset *ch;
+	size_t n, cap;
+};
+
+/* One name that differs: deletions for the RRsets it lost, then every RRset it holds (those put
+ * back as they were are the caller's to drop); SOA left out, as in change_import(). */
+static int delta_name(void *arg, const struct zone_node *old, const struct zone_node *now)
+{
+	struct delta *d = arg;
+	int rc = 0;
+	for (uint16_t k = 0; old && rc == 0 && k < old->nrrsets; k++) {
+		const struct rrset *rs = &old->rrsets[k];
+		if (k > 0 && rs[-1].type == rs->type)
+			continue; /* RRSIG: every group at the name is one change */
+		if (rs->type != RR_SOA && !(now && zone_node_rrset(now, rs->type)))
+			rc = push(&d->ch, &d->n, &d->cap, old, rs->type, false);
+	}
+	for (uint16_t k = 0; now && rc == 0 && k < now->nrrsets; k++) {
+		const struct rrset *rs = &now->rrsets[k];
+		if (k > 0 && rs[-1].type == rs->type)
+			continue;
+		if (rs->type != RR_SOA)
+			rc = push(&d->ch, &d->n, &d->cap, now, rs->type, true);
+	}
+	return rc;
+}
+
+int change_import_delta(const struct zone *base, const struct zone *imp, struct change_rrset **out, size_t *nout)
+{
+	struct delta d = {0};
+	*out = NULL;
+	*nout = 0;
+	int rc = zone_changed_nodes(base, imp, delta_name, &d);
+	if (rc < 0) {
+		change_rrsets_free(d.ch, d.n);
+		return rc;
+	}
+	*out = d.ch;
+	*nout = d.n;
+	return 0;
+}

@@ -23,13 +23,16 @@ const char *xfrin_state_name(enum xfrin_state s)
 	return "?";
 }
 
-int xfrin_start(struct server *srv, const struct config *conf, struct xfrin **out, char *err, size_t errlen)
+int xfrin_start(struct server *srv, const struct config *conf, const struct xfrin_signer *signer, struct xfrin **out,
+                char *err, size_t errlen)
 {
 	*out = NULL;
 	struct xfrin *x = calloc(1, sizeof(*x));
 	if (!x)
 		return TERN_ENOMEM;
 	x->srv = srv;
+	if (signer)
+		x->signer = *signer;
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_mutex_init(&x->status_lock, NULL);
 	int rc = xfrin_loop_open(x, err, errlen);
@@ -93,6 +96,11 @@ int xfrin_reload(struct xfrin *x, const struct config *conf)
 			xfrin_zone_retire(x, z); /* zones[i] is another zone now */
 			continue;
 		}
+		if (z->signs != (cz->dnssec_policy != NULL)) { /* now signed: a zone anew, below */
+			log_info("zone %s: signed by ternd from now on", z->name);
+			xfrin_zone_retire(x, z);
+			continue;
+		}
 		if (!xfrin_primaries_equal(z->primaries, cz)) {
 			struct primaries *p = xfrin_primaries_new(cz);
 			if (p)
@@ -132,6 +140,15 @@ int xfrin_reload(struct xfrin *x, const struct config *conf)
 	return rc;
 }
 
+void xfrin_signer_detach(struct xfrin *x)
+{
+	if (!x)
+		return;
+	pthread_mutex_lock(&x->lock); /* the signer is called only under it */
+	x->signer = (struct xfrin_signer){0};
+	pthread_mutex_unlock(&x->lock);
+}
+
 void xfrin_stop(struct xfrin *x)
 {
 	if (!x)
@@ -140,7 +157,7 @@ void xfrin_stop(struct xfrin *x)
 	for (size_t i = 0; i < x->nzones; i++) {
 		if (x->zones[i]->copy_at)
 			xfrin_copy_save(x->zones[i]); /* still served: srv->zones outlives this */
-		xfrin_zone_destroy(x->zones[i]); /* the snapshots served belong to srv->zones */
+		xfrin_zone_destroy(x->zones[i]); /* the snapshots served belong to srv->zones (but a base) */
 	}
 	while (x->retired) { /* no reader and no refresh is left */
 		struct xfrin_zone *z = x->retired;

@@ -34,14 +34,37 @@ struct xfrin_status {
 	char last_error[192]; /* why the last refresh failed; empty after a success */
 };
 
+/* Where the versions of a secondary zone with dnssec-policy go instead of being served as
+ * transferred: ternd signs them (main wires the change module's change_config_transfer() here).
+ * xfrin keeps each version unsigned, as its primary sent it (the base of the next IXFR, the serial
+ * of its SOA queries, its disk copy), and hands it to update; update's zone is then served, signed,
+ * by whoever update gave it to. Both are called with the refresh lock held (so a reload waits for
+ * them), from a registered RCU thread that is offline (the refresh thread; main at start). */
+struct xfrin_signer {
+	/* zn, a new version of apex from source (the caller keeps zn): 0, or a TERN_E* with err
+	 * saying why it is refused (then the zone keeps serving what it served, and the refresh is a
+	 * failure, retried). base, when not NULL, is the version update took last, which zn was
+	 * derived from (an IXFR): only the names that differ between the two need a look. */
+	int (*update)(void *arg, const uint8_t *apex, const struct zone *zn, const struct zone *base,
+	              const char *source, char *err, size_t errlen);
+	/* the zone expired: no longer served */
+	void (*unserve)(void *arg, const uint8_t *apex);
+	void *arg;
+};
+
 /* Loads every secondary zone's disk copy and serves it at once, then starts the refresh thread,
- * which refreshes every zone right away. main.c hands it to the query
+ * which refreshes every zone right away. signer (NULL: none) takes the zones with dnssec-policy,
+ * from this call on (their disk copies). main.c hands it to the query
  * path (srv->xfrin) before any query thread starts, and takes it back before xfrin_stop(). */
-int xfrin_start(struct server *srv, const struct config *conf, struct xfrin **out, char *err, size_t errlen);
+int xfrin_start(struct server *srv, const struct config *conf, const struct xfrin_signer *signer, struct xfrin **out,
+                char *err, size_t errlen);
 /* SIGHUP: new secondary zones start (disk copy served, refreshed at once), zones no longer
  * secondary stop being pulled (removing them from service is load_zones' job), changed primaries
  * apply from the next refresh. Call before load_zones publishes the new configuration's zones. */
 int xfrin_reload(struct xfrin *x, const struct config *conf);
+/* No call to the signer from the return on (main, before the change module stops): the zones that
+ * sign refuse their versions from then on. x may be NULL. */
+void xfrin_signer_detach(struct xfrin *x);
 /* Stops and joins the thread and frees everything; no query thread may be running. */
 void xfrin_stop(struct xfrin *x);
 

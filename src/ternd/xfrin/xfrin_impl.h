@@ -26,6 +26,10 @@
  * xfrin_reload() returns nothing of a zone it dropped is being touched. x->lock is held across
  * RCU grace periods (xfrin_tables_publish): a thread that takes it must not be an online RCU
  * reader.
+ * A zone with a dnssec-policy hands its versions to x->signer with x->lock held, so the change
+ * module's lock and the store's are taken inside it (x->lock is the outermost lock of ternd, and
+ * no holder of those takes it); the refresh thread is a registered RCU thread (EV_RCU_OFFLINE),
+ * online only inside the signer's calls.
  *
  * Timers. A zone's timer belongs to the refresh thread: only xfrin_loop.c arms or cancels it, from
  * that thread, with x->lock held, and a zone's held flag (under x->lock) says the thread holds the
@@ -102,10 +106,11 @@ struct xfrin_zone {
 	bool serving; /* our snapshot is in srv->zones */
 	bool held; /* the refresh thread holds it: its timer armed, or its deadline running */
 	bool runtime; /* added by xfrin_secondary_add() (a catalog member), not by the configuration */
+	bool signs; /* dnssec-policy: served is ours alone (unsigned), x->signer serves it signed */
 	bool copy_saved; /* the disk copy holds the served version */
 	uint64_t copy_at; /* CLOCK_MONOTONIC ms when the served version goes to disk; 0: nothing due */
 	uint64_t copy_written; /* CLOCK_MONOTONIC ms of the last copy written */
-	const struct zone *served; /* what we published, while serving */
+	const struct zone *served; /* what we published, while serving (signs: what the signer took) */
 	uint32_t serial;
 	uint32_t refresh, retry, expire; /* seconds, from the served SOA */
 	unsigned backoff; /* seconds to the next try while there is no SOA */
@@ -142,6 +147,7 @@ struct xfrin {
 	struct xfrin_zone **zones; /* the live zones */
 	size_t nzones, capzones;
 	struct xfrin_zone *retired; /* retired zones not yet freed, linked by next_retired */
+	struct xfrin_signer signer; /* update NULL: none */
 };
 
 /* ---- small helpers (xfrin_zone.c) ---- */
@@ -158,8 +164,9 @@ bool xfrin_primaries_equal(const struct primaries *p, const struct config_zone *
 int xfrin_zone_add(struct xfrin *x, const struct config_zone *cz);
 /* The live zone at apex, or NULL. */
 struct xfrin_zone *xfrin_zone_find(struct xfrin *x, const uint8_t *apex);
-/* Serves zn (ours: a disk copy or a transfer). Returns 0, or an error with zn freed. */
-int xfrin_zone_serve(struct xfrin *x, struct xfrin_zone *z, struct zone *zn);
+/* Serves zn (ours: a disk copy or a transfer; a zone that signs hands it to x->signer and keeps it
+ * as its base). Returns 0, or an error (err says why) with zn freed. */
+int xfrin_zone_serve(struct xfrin *x, struct xfrin_zone *z, struct zone *zn, char *err, size_t errlen);
 /* Takes the zone out of service: SERVFAIL from now on. From the zone's timer, which re-arms. */
 void xfrin_zone_expire(struct xfrin *x, struct xfrin_zone *z);
 /* Copies the zone's state where xfrin_status() reads it. */

@@ -80,7 +80,7 @@ static void on_wake(struct ev_loop *loop, struct ev_async *a)
 
 int xfrin_loop_open(struct xfrin *x, char *err, size_t errlen)
 {
-	x->loop = ev_new(0);
+	x->loop = ev_new(EV_RCU_OFFLINE); /* the signer's update reads served zones */
 	x->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (!x->loop || x->stop_fd < 0) {
 		snprintf(err, errlen, "secondary zones: cannot make the refresh loop: %s", strerror(errno));

@@ -152,13 +152,18 @@ static void apply(struct xfrin *x, struct xfrin_zone *z, struct job *j, uint64_t
 		uint32_t old = z->serial;
 		bool was_serving = z->serving;
 		struct zone *zn = j->zone;
+		char source[sizeof(z->source)];
 		j->zone = NULL;
-		if (xfrin_zone_serve(x, z, zn) < 0) {
-			snprintf(j->err, sizeof(j->err), "cannot publish the transferred zone");
+		memcpy(source, z->source, sizeof(source));
+		xfrin_set_text(z->source, sizeof(z->source), j->primary);
+		if (xfrin_zone_serve(x, z, zn, j->err, sizeof(j->err)) < 0) {
+			memcpy(z->source, source, sizeof(source)); /* the version served is still that one's */
 			j->outcome = PULL_FAILED;
+			if (z->signs)
+				log_error("zone %s: serial %u from %s refused: %s", z->name, j->remote, j->primary,
+				          j->err);
 		} else {
 			z->serving = true;
-			xfrin_set_text(z->source, sizeof(z->source), j->primary);
 			char was[32] = "no copy before";
 			if (was_serving)
 				snprintf(was, sizeof(was), "was %u", old);

@@ -8,6 +8,7 @@
  * before the zone expires; after a crash the copy on disk is at most a second behind, and the
  * refresh at start brings the zone up to date. */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -74,11 +75,39 @@ static void set_timers(struct xfrin_zone *z, const struct zone *zn)
 
 /* ---- serving and status ---- */
 
-int xfrin_zone_serve(struct xfrin *x, struct xfrin_zone *z, struct zone *zn)
+/* A zone that signs: zn to the signer, then our base (the previous one freed: no reader sees it). */
+static int hand_to_signer(struct xfrin *x, struct xfrin_zone *z, struct zone *zn, char *err, size_t errlen)
 {
-	int rc = zones_publish(x->srv->zones, zn);
+	bool derived = z->served && zn->base == z->served; /* by IXFR from the base */
+	int rc = x->signer.update
+	             ? x->signer.update(x->signer.arg, z->apex, zn, derived ? z->served : NULL, z->source, err, errlen)
+	             : TERN_EINVAL;
+	if (!x->signer.update)
+		snprintf(err, errlen, "has a dnssec-policy, but ternd has no store to sign it in");
 	if (rc < 0) {
+		if (derived)
+			zone_discard(zn);
+		else
+			zone_free(zn);
+		return rc;
+	}
+	struct zone *old = (struct zone *)z->served;
+	if (derived)
+		zone_supersede(old, zn); /* old then frees only what zn dropped */
+	zone_free(old);
+	return 0;
+}
+
+int xfrin_zone_serve(struct xfrin *x, struct xfrin_zone *z, struct zone *zn, char *err, size_t errlen)
+{
+	int rc;
+	if (z->signs) {
+		rc = hand_to_signer(x, z, zn, err, errlen);
+		if (rc < 0)
+			return rc;
+	} else if ((rc = zones_publish(x->srv->zones, zn)) < 0) {
 		log_error("zone %s: cannot publish: %s", z->name, tern_strerror(rc));
+		snprintf(err, errlen, "cannot publish the transferred zone");
 		zone_free(zn);
 		return rc;
 	}
@@ -116,7 +145,13 @@ void xfrin_zone_expire(struct xfrin *x, struct xfrin_zone *z)
 {
 	if (z->copy_at)
 		xfrin_copy_save(z); /* the last version transferred, with its own age: not served at restart */
-	zones_remove(x->srv->zones, z->apex);
+	if (z->signs) {
+		if (x->signer.unserve)
+			x->signer.unserve(x->signer.arg, z->apex);
+		zone_free((struct zone *)z->served); /* our base: no reader sees it */
+	} else {
+		zones_remove(x->srv->zones, z->apex);
+	}
 	z->serving = false;
 	z->served = NULL;
 	z->state = XFRIN_EXPIRED;
@@ -183,14 +218,21 @@ static void load_copy(struct xfrin *x, struct xfrin_zone *z)
 			            z->name, zn->serial, age, z->expire);
 			zone_free(zn);
 			z->state = XFRIN_EXPIRED;
-		} else if (xfrin_zone_serve(x, z, zn) == 0) {
-			z->serving = true;
-			z->copy_saved = true;
-			z->state = XFRIN_OK;
-			z->expire_at = ev_clock_ms() + ((uint64_t)z->expire - (uint64_t)age) * 1000;
+			if (z->signs && x->signer.unserve) /* the store's signed version is as old */
+				x->signer.unserve(x->signer.arg, z->apex);
+		} else {
 			xfrin_set_text(z->source, sizeof(z->source), "disk copy");
-			log_info("zone %s: serving the disk copy, serial %u (confirmed %" PRId64 " s ago)", z->name,
-			         z->serial, age);
+			if (xfrin_zone_serve(x, z, zn, err, XFRIN_ERRBUF) < 0) {
+				log_error("zone %s: disk copy serial %u not served (transferring anew): %s", z->name,
+				          z->serial, err);
+			} else {
+				z->serving = true;
+				z->copy_saved = true;
+				z->state = XFRIN_OK;
+				z->expire_at = ev_clock_ms() + ((uint64_t)z->expire - (uint64_t)age) * 1000;
+				log_info("zone %s: serving the disk copy, serial %u (confirmed %" PRId64 " s ago)",
+				         z->name, z->serial, age);
+			}
 		}
 	}
 	free(err);
@@ -200,6 +242,8 @@ static void load_copy(struct xfrin *x, struct xfrin_zone *z)
 
 void xfrin_zone_destroy(struct xfrin_zone *z)
 {
+	if (z->signs)
+		zone_free((struct zone *)z->served); /* our base, never published */
 	free(z->primaries);
 	free(z->file);
 	free(z);
@@ -216,6 +260,7 @@ int xfrin_zone_add(struct xfrin *x, const struct config_zone *cz)
 	name_to_text(z->apex, z->name, sizeof(z->name));
 	z->file = strdup(cz->file);
 	z->primaries = xfrin_primaries_new(cz);
+	z->signs = cz->dnssec_policy != NULL;
 	z->state = XFRIN_LOADING;
 	z->life = XFRIN_LIVE;
 	z->backoff = XFRIN_TIMER_MIN;

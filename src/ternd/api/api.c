@@ -32,6 +32,8 @@ static const struct http_route routes[] = {
     {"PUT", "/api/v1/zones/{}/dnssec", api_dnssec_put, 0},
     {"GET", "/api/v1/zones/{}/dnssec/journal", api_dnssec_journal, 0},
     {"POST", "/api/v1/zones/{}/dnssec/ksk-submitted", api_dnssec_ksk_submitted, 0},
+    {"POST", "/api/v1/zones/{}/dnssec/backup", api_dnssec_backup, 0},
+    {"POST", "/api/v1/zones/{}/dnssec/restore", api_dnssec_restore, 0},
     {"GET", "/api/v1/zones/{}/rrsets", api_rrsets_list, 0},
     {"PATCH", "/api/v1/zones/{}/rrsets", api_rrsets_patch, 0},
     {"GET", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_get, 0},

@@ -362,8 +362,8 @@ static bool plain_read(struct api_backup *b, struct http_response *res)
 	return true;
 }
 
-bool api_backup_read(json_t *doc, const uint8_t *apex, const char *pass, size_t passlen, const struct config *conf,
-                     struct api_backup *out, struct http_response *res)
+static bool backup_read(json_t *doc, const uint8_t *apex, const char *pass, size_t passlen, const struct config *conf,
+                        struct api_backup *out, struct http_response *res)
 {
 	static const char *const members[] = {"format", "version", "zone",       "created",
 	                                      "policy", "keys",    "encryption", "private-keys"};
@@ -476,6 +476,14 @@ bool api_backup_read(json_t *doc, const uint8_t *apex, const char *pass, size_t 
 	} else if (plain_read(out, res)) {
 		return true;
 	}
-	api_backup_clear(out);
+	return false;
+}
+
+bool api_backup_read(json_t *doc, const uint8_t *apex, const char *pass, size_t passlen, const struct config *conf,
+                     struct api_backup *out, struct http_response *res)
+{
+	if (backup_read(doc, apex, pass, passlen, conf, out, res))
+		return true;
+	api_backup_clear(out); /* nothing of a refused backup is left, its keys wiped */
 	return false;
 }

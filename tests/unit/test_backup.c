@@ -244,6 +244,31 @@ static void refusals_name_the_problem(void **state)
 	assert_refused(&res, 400, "backup", "keys[0]: dnskey does not have the key's flags, algorithm and tag");
 	json_decref(doc);
 
+	/* base64 only in its one form: the same octets with other unused bits, or a blank, are refused
+	 * (private-keys is outside the additional data: only this keeps its text fixed) */
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	doc = json_deep_copy(f->doc);
+	char *pk = strdup(json_string_value(json_object_get(doc, "private-keys")));
+	size_t pl = strlen(pk);
+	assert_true(pl > 4 && pk[pl - 1] == '='); /* two P-256 PEMs and the tag: 502 octets, padded */
+	char *last = pk + pl - (pk[pl - 2] == '=' ? 3 : 2);
+	*last = alphabet[(strchr(alphabet, *last) - alphabet) ^ 1]; /* an unused bit */
+	json_object_set_new(doc, "private-keys", json_string(pk));
+	assert_false(api_backup_read(doc, f->apex, PASS, strlen(PASS), NULL, &b, &res));
+	assert_refused(&res, 400, "backup", "private-keys");
+	free(pk);
+	pk = strdup(json_string_value(json_object_get(f->doc, "private-keys")));
+	char *spaced = malloc(pl + 2);
+	memcpy(spaced, pk, 8);
+	spaced[8] = ' ';
+	memcpy(spaced + 9, pk + 8, pl - 8 + 1);
+	json_object_set_new(doc, "private-keys", json_string(spaced));
+	assert_false(api_backup_read(doc, f->apex, PASS, strlen(PASS), NULL, &b, &res));
+	assert_refused(&res, 400, "backup", "private-keys");
+	free(spaced);
+	free(pk);
+	json_decref(doc);
+
 	doc = json_deep_copy(f->doc);
 	json_object_set_new(json_object_get(doc, "encryption"), "scrypt-log2-n", json_integer(24));
 	assert_false(api_backup_read(doc, f->apex, PASS, strlen(PASS), NULL, &b, &res));

@@ -21,7 +21,7 @@ static const struct {
     {"zone", cmd_zone, "zones: create, list, show, delete, export, import, lock, history"},
     {"record", cmd_record, "RRsets of a zone: list, get, set, delete"},
     {"change", cmd_change, "changes under review: propose, list, approve"},
-    {"dnssec", cmd_dnssec, "the parent's DS of signed zones: ksk-submitted, ds-removed"},
+    {"dnssec", cmd_dnssec, "signed zones: ksk-submitted, ds-removed, backup, restore"},
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 

@@ -2,6 +2,7 @@
 """Writes the seed corpora of the libFuzzer harnesses (corpus_query/, corpus_name/,
 corpus_zonefile/, corpus_config/, corpus_catalog_in/, corpus_api_import/) next to this script. The output is committed; run this again
 only to change the seeds: /usr/bin/python3 tests/fuzz/gen_corpus.py  (needs python3-dnspython)."""
+import json
 import os
 import re
 import shutil
@@ -605,6 +606,83 @@ def gen_ds_answer():
     ans("tc", dns.flags.TC)
 
 
+BACKUP_PASS = b"correct horse battery staple"  # fuzz_backup.c's passphrase
+
+
+def backup_doc(keys, zone="example.com.", policy=None, log2n=10, passphrase=BACKUP_PASS, when=1700000000):
+    """A key backup as api_backup.c writes it, made here independently (python3-cryptography):
+    keys are (role, private key) pairs; scrypt 2^log2n derives the AES-256-GCM key, which seals each
+    PEM behind its length with the document without "private-keys" (compact, sorted) as AAD."""
+    import base64
+    import struct
+    import dns.dnssec
+    import dns.rdata
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+    if policy is None:
+        policy = {"algorithm": "ecdsap256sha256", "denial": "nsec", "nsec3-opt-out": False,
+                  "nsec3-iterations": 0, "nsec3-salt": "", "keys": "ksk-zsk", "ksk-lifetime": 0,
+                  "zsk-lifetime": 2592000, "csk-lifetime": 0, "dnskey-ttl": 3600, "max-zone-ttl": 86400,
+                  "propagation-delay": 3600, "rrsig-lifetime": 1209600, "rrsig-refresh": 604800,
+                  "rrsig-jitter": 43200, "rrsig-inception-offset": 3600, "cds": True, "parents": [],
+                  "ds-ttl": 86400, "ds-check-interval": 3600, "rfc5011": False, "add-holddown": 2592000,
+                  "remove-holddown": 2592000}
+    metas, plain = [], b""
+    for role, priv in keys:
+        flags = 256 if role == "zsk" else 257
+        if isinstance(priv, ed25519.Ed25519PrivateKey):
+            alg = 15
+            pub = priv.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        else:
+            alg = 13
+            n = priv.public_key().public_numbers()
+            pub = n.x.to_bytes(32, "big") + n.y.to_bytes(32, "big")
+        rd = dns.rdata.from_wire(1, 48, struct.pack("!HBB", flags, 3, alg) + pub, 0, 4 + len(pub))
+        metas.append({"tag": dns.dnssec.key_id(rd), "algorithm": alg, "role": role, "flags": flags,
+                      "state": "active", "dnskey": rd.to_text(), "use": ["publish", "sign"]
+                      + (["cds"] if role != "zsk" else []), "since": when,
+                      "ds-seen": role != "zsk",
+                      "timestamps": {"created": when, "published": when, "ready": when + 7200,
+                                     "active": when, "retired": 0, "removed": 0, "revoked": 0}})
+        pem = priv.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+        plain += struct.pack("!H", len(pem)) + pem
+    salt, nonce = bytes(range(16)), bytes(range(100, 112))
+    doc = {"format": "tern-dnssec-backup", "version": 1, "zone": zone, "created": when, "policy": policy,
+           "keys": metas, "encryption": {"kdf": "scrypt", "scrypt-log2-n": log2n, "scrypt-r": 8, "scrypt-p": 1,
+                                         "salt": base64.b64encode(salt).decode(), "cipher": "aes-256-gcm",
+                                         "nonce": base64.b64encode(nonce).decode()}}
+    aad = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    key = Scrypt(salt=salt, length=32, n=1 << log2n, r=8, p=1).derive(passphrase)
+    doc["private-keys"] = base64.b64encode(AESGCM(key).encrypt(nonce, plain, aad)).decode()
+    return doc
+
+
+def gen_backup():
+    """Inputs for fuzz_backup.c: key backups of example.com. (KSK and ZSK, P-256; a CSK, Ed25519;
+    NSEC3), and a few broken ones (another zone, version, passphrase, a cut document)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+    d = reset("corpus_backup")
+    # fixed keys, so the corpus is the same each time it is made
+    p256 = [ec.derive_private_key(int.from_bytes(bytes([i]) * 32, "big") % (2 ** 255), ec.SECP256R1())
+            for i in (1, 2)]
+    ed = ed25519.Ed25519PrivateKey.from_private_bytes(bytes([3]) * 32)
+    ksk_zsk = backup_doc([("ksk", p256[0]), ("zsk", p256[1])])
+    write(d, "ksk-zsk", json.dumps(ksk_zsk, separators=(",", ":")))
+    write(d, "ksk-zsk-indented", json.dumps(ksk_zsk, indent=1))
+    csk_policy = dict(backup_doc([("ksk", p256[0])])["policy"], algorithm="ed25519", keys="csk",
+                      **{"zsk-lifetime": 0, "denial": "nsec3"})
+    write(d, "csk-ed25519-nsec3", json.dumps(backup_doc([("csk", ed)], policy=csk_policy)))
+    write(d, "other-zone", json.dumps(backup_doc([("ksk", p256[0]), ("zsk", p256[1])], zone="example.org.")))
+    write(d, "wrong-passphrase", json.dumps(backup_doc([("ksk", p256[0]), ("zsk", p256[1])],
+                                                       passphrase=b"another passphrase")))
+    write(d, "version-2", json.dumps(dict(ksk_zsk, version=2)))
+    text = json.dumps(ksk_zsk, separators=(",", ":"))
+    write(d, "cut", text[: len(text) // 2])
+
+
 if __name__ == "__main__":
     msgs = gen_queries()
     gen_names(msgs)
@@ -617,7 +695,8 @@ if __name__ == "__main__":
     gen_imports()
     gen_dnssec()
     gen_ds_answer()
+    gen_backup()
     for sub in ("corpus_query", "corpus_name", "corpus_zonefile", "corpus_config", "corpus_zone_apply",
                 "corpus_rrtext", "corpus_catalog_in", "corpus_http", "corpus_api_import", "corpus_dnssec",
-                "corpus_ds_answer"):
+                "corpus_ds_answer", "corpus_backup"):
         print(sub, len(os.listdir(os.path.join(HERE, sub))))

@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZ=$ROOT/tests/fuzz
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CC=${CC:-clang}
-ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_import xfrin catalog_in token jwks http dnssec ds_answer"
+ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_import xfrin catalog_in token jwks http dnssec ds_answer backup"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -45,6 +45,7 @@ max_len() {
 	jwks) echo 16384 ;;    # a few keys of up to 16384 bits
 	http) echo 20480 ;;    # past the 16 KiB header limit
 	api_import) echo 65536 ;; # zone files of hundreds of RRsets (the import's array grows past 64)
+	backup) echo 8192 ;;   # a backup of a few keys (a 16-key one is about 10 KB)
 	*) echo 4096 ;;
 	esac
 }
@@ -68,6 +69,7 @@ lib_srcs() {
 	for f in "$ROOT"/src/lib/*.c "$ROOT"/src/ternd/*.c "$ROOT"/src/ternd/*/*.c; do
 		case ${f#"$ROOT"/} in
 		src/ternd/api/api_json.c | src/ternd/http/http_response.c) ;; # request bodies: fuzz_api_json
+		src/ternd/api/api_backup.c) ;;                                # key backups: fuzz_backup
 		src/ternd/api/auth_*.c) ;; # the JWKS, bearer tokens and their scope: fuzz_jwks, fuzz_token
 		src/ternd/http/http_parse.c) ;;                               # requests: fuzz_http
 		src/ternd/main.c | src/ternd/net/* | src/ternd/api/* | src/ternd/http/* | src/ternd/store/*) continue ;;

@@ -511,6 +511,8 @@ def zone_routes(zone, name="www", rtype="A", pid="1"):
         ("PUT", "/api/v1/zones/{}/rrsets/{}/{}"): {"ttl": 60, "records": ["192.0.2.66"]},
         ("POST", "/api/v1/zones/{}/proposals"): {"rrsets": [rec]},
         ("PUT", "/api/v1/zones/{}/dnssec"): {"denial": "nsec"},
+        ("POST", "/api/v1/zones/{}/dnssec/backup"): {"passphrase": "twelve chars or more"},
+        ("POST", "/api/v1/zones/{}/dnssec/restore"): {"passphrase": "twelve chars or more", "backup": {}},
     }
     out = []
     for method, pattern in sorted(server_routes()):

@@ -157,7 +157,8 @@ def record_lines(text):
 # --- help and usage ------------------------------------------------------------------------------
 
 COMMANDS = ["zone create", "zone list", "zone show", "zone delete", "zone export", "zone import", "zone lock",
-            "zone unlock", "zone history", "zone sign", "zone dnssec", "zone key-journal", "record get", "record set", "record delete", "change propose",
+            "zone unlock", "zone history", "zone sign", "zone dnssec", "zone key-journal", "dnssec ksk-submitted",
+            "dnssec backup", "dnssec restore", "record get", "record set", "record delete", "change propose",
             "change list", "change approve"]
 
 

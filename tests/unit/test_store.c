@@ -1531,6 +1531,27 @@ static void test_dnssec_rows(void **state)
 	commit(f, t);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_key_journal"), 3); /* no entry for no move */
 
+	/* a restore's replacement: every key goes, each journaled to removed; a rollback keeps them */
+	t = begin(f);
+	assert_int_equal(store_key_delete_all(t, a, "replaced", f->err, sizeof(f->err)), 0);
+	store_rollback(t);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_keys"), 2);
+	t = begin(f);
+	assert_int_equal(store_key_delete_all(t, a, "replaced by a restore", f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_key_delete_all(t, a, "again", f->err, sizeof(f->err)), 0); /* none left: no entry */
+	uint8_t other[NAME_MAXLEN];
+	assert_int_equal(store_key_delete_all(t, N(other, "nowhere.example."), "x", f->err, sizeof(f->err)),
+	                 TERN_ENOTFOUND);
+	commit(f, t);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_keys"), 0);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_key_journal WHERE to_state = 'removed' AND "
+	                                "reason = 'replaced by a restore'"),
+	                 2);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_key_journal WHERE from_state = 'retired' AND "
+	                                "to_state = 'removed' AND key_tag = 1"),
+	                 1);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM dnssec_key_journal"), 5);
+
 	/* the state moves on; deleting the zone takes every row with it */
 	t = begin(f);
 	d.state = STORE_DNSSEC_SIGNED;
@@ -1541,6 +1562,18 @@ static void test_dnssec_rows(void **state)
 	assert_true(got.unsigning == 0 && got.ds_gone == 0);
 	/* turning signing off: its times kept, then the row removed (the keys and journal stay) */
 	t = begin(f);
+	for (uint16_t tag = 4; tag <= 5; tag++) { /* keys again after the restore's delete above */
+		struct store_key k = {.tag = tag,
+		                      .algorithm = 13,
+		                      .flags = 257,
+		                      .role = STORE_KEY_CSK,
+		                      .dnskey = {1, 1, 3, 13},
+		                      .dnskey_len = 4,
+		                      .pem = "PEM-TEXT",
+		                      .pem_len = 8,
+		                      .state = STORE_KEY_ACTIVE};
+		assert_int_equal(store_key_add(t, a, &k, "signing enabled", f->err, sizeof(f->err)), 0);
+	}
 	d.unsigning = 1000;
 	d.ds_gone = 2000;
 	assert_int_equal(store_dnssec_put(t, a, &d, f->err, sizeof(f->err)), 0);

@@ -34,6 +34,8 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/zones/{}/dnssec/journal", api_dnssec_journal, 0},
     {"POST", "/api/v1/zones/{}/dnssec/ksk-submitted", api_dnssec_ksk_submitted, 0},
     {"POST", "/api/v1/zones/{}/dnssec/ds-removed", api_dnssec_ds_removed, 0},
+    {"POST", "/api/v1/zones/{}/dnssec/backup", api_dnssec_backup, 0},
+    {"POST", "/api/v1/zones/{}/dnssec/restore", api_dnssec_restore, 0},
     {"GET", "/api/v1/zones/{}/rrsets", api_rrsets_list, 0},
     {"PATCH", "/api/v1/zones/{}/rrsets", api_rrsets_patch, 0},
     {"GET", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_get, 0},

@@ -1,6 +1,8 @@
 /* The DNSSEC routes of a zone: the signing policy (PUT enables signing or rolls to another
  * algorithm, DELETE turns it off, GET shows policy, state, keys with their DNSKEY and DS), the key
- * journal, and the operator's word on the parent's DS. Private keys never leave the store here. */
+ * journal, the operator's word on the parent's DS, and key backups: private keys leave the store
+ * only sealed under the operator's passphrase (api_backup.c), and come back only through it. */
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +11,9 @@
 #include "lib/dnssec_policy.h"
 #include "lib/rr.h"
 #include "lib/rrtext.h"
+#include "lib/keyseal.h"
 #include "ternd/api/api_impl.h"
+#include "ternd/base/log.h"
 
 /* ---- the policy as JSON ---- */
 
@@ -332,5 +336,198 @@ void api_dnssec_ds_removed(void *ctx, const struct http_request *req, struct htt
 			http_error(res, 503, NULL, "store: %s", msg);
 		}
 	}
+	api_caller_free(&c);
+}
+
+/* ---- key backups ---- */
+
+/* The body's "passphrase" (its length in *len), or NULL. */
+static const char *body_passphrase(json_t *body, size_t *len)
+{
+	json_t *v = json_object_get(body, "passphrase");
+	*len = json_is_string(v) ? json_string_length(v) : 0;
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* Wipes the passphrase from the parsed body before it is freed. */
+static void body_wipe(json_t *body)
+{
+	json_t *v = json_object_get(body, "passphrase");
+	if (json_is_string(v))
+		OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+}
+
+/* The zone's keys read for a backup: copies, their PEMs wiped when freed. */
+struct backup_keys {
+	struct store_key keys[API_BACKUP_KEYS_MAX];
+	size_t n;
+	bool too_many;
+};
+
+static int backup_key(const struct store_key *k, void *arg)
+{
+	struct backup_keys *bk = arg;
+	if (k->state == STORE_KEY_REMOVED)
+		return 0; /* history: not in the zone any more */
+	if (bk->n == API_BACKUP_KEYS_MAX) {
+		bk->too_many = true;
+		return 1;
+	}
+	struct store_key *c = &bk->keys[bk->n];
+	*c = *k;
+	c->pem = NULL;
+	c->pem_len = 0;
+	if (k->pem && k->pem_len) {
+		char *pem = malloc(k->pem_len);
+		if (!pem)
+			return TERN_ENOMEM;
+		memcpy(pem, k->pem, k->pem_len);
+		c->pem = pem;
+		c->pem_len = k->pem_len;
+	}
+	bk->n++;
+	return 0;
+}
+
+static void backup_keys_free(struct backup_keys *bk)
+{
+	for (size_t i = 0; i < bk->n; i++)
+		dnssec_pem_free((char *)bk->keys[i].pem, bk->keys[i].pem_len);
+	bk->n = 0;
+}
+
+void api_dnssec_backup(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	json_t *body = NULL;
+	/* a backup reads (a locked zone too), but holds the private keys: a token that may write the
+	 * whole zone, never a read-only one */
+	if (!api_open(a, req, res, &c, &z, false, &body))
+		return;
+	struct backup_keys bk = {0};
+	struct store_txn *t = NULL;
+	size_t plen = 0;
+	const char *pass = body_passphrase(body, &plen);
+	char err[256] = "", zn[NAME_MAXLEN * 4 + 1];
+	name_to_text(z.apex, zn, sizeof(zn));
+	if (!api_whole_zone(&c, &z, true, res))
+		goto out;
+	const char *key;
+	json_t *v;
+	json_object_foreach(body, key, v)
+	{
+		if (strcmp(key, "passphrase") != 0) {
+			http_error(res, 400, key, "unknown field (a backup takes \"passphrase\")");
+			goto out;
+		}
+	}
+	if (!pass) {
+		http_error(res, 400, "passphrase", "is required: the private keys are sealed with it");
+		goto out;
+	}
+	if (keyseal_pass_check(pass, plen, err, sizeof(err)) < 0) {
+		http_error(res, 400, "passphrase", "%s", err);
+		goto out;
+	}
+	struct store_dnssec d;
+	int rc = store_begin_read(a->store, &t, err, sizeof(err));
+	if (rc < 0) {
+		http_error(res, 503, NULL, "store: %s", err);
+		goto out;
+	}
+	rc = store_dnssec_get(t, z.apex, &d, err, sizeof(err));
+	if (rc == 0)
+		rc = store_key_foreach(t, z.apex, true, backup_key, &bk, err, sizeof(err));
+	store_commit(t, NULL, 0);
+	if (rc == TERN_ENOTFOUND) {
+		http_error(res, 409, "zone", "zone %s is not signed: it has no DNSSEC keys to back up", zn);
+		goto out;
+	}
+	if (bk.too_many) {
+		http_error(res, 409, "zone", "zone %s has more than %d keys: a backup holds at most %d", zn,
+		           API_BACKUP_KEYS_MAX, API_BACKUP_KEYS_MAX);
+		goto out;
+	}
+	if (rc < 0 || bk.n == 0) {
+		http_error(res, 500, NULL, "store: %s", rc < 0 ? err : "the zone is signed but has no keys");
+		goto out;
+	}
+	json_t *policy = policy_json(&d.policy);
+	json_t *doc = policy ? api_backup_make(z.apex, policy, bk.keys, bk.n, pass, plen, KEYSEAL_LOG2N_DEFAULT,
+	                                       (int64_t)time(NULL), err, sizeof(err))
+	                     : NULL;
+	json_decref(policy);
+	if (!doc) {
+		http_error(res, 500, NULL, "the backup could not be made: %s", policy ? err : "out of memory");
+		goto out;
+	}
+	log_info("zone %s: DNSSEC keys backed up by %s (%zu keys, sealed with the caller's passphrase)", zn, c.p.tenant,
+	         bk.n);
+	http_json(res, 200, doc);
+out:
+	backup_keys_free(&bk);
+	body_wipe(body);
+	json_decref(body);
+	api_caller_free(&c);
+}
+
+void api_dnssec_restore(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	json_t *body = NULL;
+	struct api_backup b = {0};
+	if (!api_open(a, req, res, &c, &z, true, &body))
+		return;
+	size_t plen = 0;
+	const char *pass = body_passphrase(body, &plen);
+	json_t *replace = json_object_get(body, "replace");
+	if (!api_whole_zone(&c, &z, true, res)) /* api_open refused a locked zone and the configuration's */
+		goto out;
+	const char *key;
+	json_t *v;
+	json_object_foreach(body, key, v)
+	{
+		if (strcmp(key, "passphrase") != 0 && strcmp(key, "backup") != 0 && strcmp(key, "replace") != 0) {
+			http_error(res, 400, key,
+			           "unknown field (a restore takes \"backup\", \"passphrase\", \"replace\")");
+			goto out;
+		}
+	}
+	if (!pass) {
+		http_error(res, 400, "passphrase", "is required: the backup's private keys are sealed with it");
+		goto out;
+	}
+	if (replace && !json_is_boolean(replace)) {
+		http_error(res, 400, "replace", "must be true or false");
+		goto out;
+	}
+	if (!json_object_get(body, "backup")) {
+		http_error(res, 400, "backup", "is required: the document POST .../dnssec/backup wrote");
+		goto out;
+	}
+	if (!api_backup_read(json_object_get(body, "backup"), z.apex, pass, plen, api_config(a), &b, res))
+		goto out;
+	struct change_result r;
+	const char *field = NULL;
+	if (change_dnssec_restore(a->change, z.apex, &b.policy, b.keys, b.nkeys, json_is_true(replace), c.p.tenant,
+	                          &field, &r) == 0) {
+		json_t *o = dnssec_json(a, &z, res);
+		if (o)
+			http_json(res, 202, o);
+	} else if (field) {
+		http_error(res, r.code == TERN_EEXIST ? 409 : 400, field, "%s", r.msg);
+	} else if (r.step == CHANGE_STORE) {
+		http_error(res, 503, NULL, "store: %s", r.msg);
+	} else {
+		api_change_error(res, &r, z.apex, NULL, 0, NULL);
+	}
+out:
+	api_backup_clear(&b);
+	body_wipe(body);
+	json_decref(body);
 	api_caller_free(&c);
 }

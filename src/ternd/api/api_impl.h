@@ -134,6 +134,37 @@ bool api_changes_distinct(const struct change_rrset *ch, size_t n, struct http_r
 bool api_parse_dnssec_policy(json_t *body, const struct config *conf, struct dnssec_policy *p,
                              struct http_response *res);
 
+/* ---- DNSSEC key backups (api_backup.c) ----
+ * The document: {"format": "tern-dnssec-backup", "version": 1, "zone", "created", "policy" (as GET
+ * .../dnssec shows it), "keys" (each key's metadata and DNSKEY, never its private key),
+ * "encryption" (scrypt's cost and salt, AES-256-GCM's nonce, base64), "private-keys" (base64 of
+ * the sealed PEMs, each behind its 2-octet length, then the GCM tag)}. The seal's additional data is
+ * the document without "private-keys", as compact JSON with sorted keys and ASCII escapes. */
+#define API_BACKUP_FORMAT "tern-dnssec-backup"
+#define API_BACKUP_VERSION 1
+#define API_BACKUP_KEYS_MAX 16
+struct api_backup {
+	uint8_t apex[NAME_MAXLEN];
+	struct dnssec_policy policy;
+	size_t nkeys;
+	struct store_key keys[API_BACKUP_KEYS_MAX]; /* pem points into plain */
+	uint8_t *plain; /* the opened private keys; wiped by api_backup_clear() */
+	size_t plain_len;
+};
+/* The backup of apex's keys (n, each with its pem) and policy (the JSON GET shows; referenced, not
+ * taken) sealed under pass with scrypt cost 2^log2n at time now. NULL with err on failure
+ * (a passphrase too short or long, no private key, out of memory); err never holds key material. */
+json_t *api_backup_make(const uint8_t *apex, json_t *policy, const struct store_key *keys, size_t n, const char *pass,
+                        size_t passlen, uint8_t log2n, int64_t now, char *err, size_t errlen);
+/* Reads the backup doc (untrusted) of zone apex and opens its keys with pass: true with *out
+ * filled (api_backup_clear() it), or false with the answer written: 400 naming "passphrase" (too
+ * short, or wrong: the seal does not open, which a changed document also causes) or "backup"
+ * (another format or version, an unknown or missing member, a bad value, a policy or key that
+ * does not work), 409 for a backup of another zone. Nothing is changed either way. */
+bool api_backup_read(json_t *doc, const uint8_t *apex, const char *pass, size_t passlen, const struct config *conf,
+                     struct api_backup *out, struct http_response *res);
+void api_backup_clear(struct api_backup *b);
+
 /* The HTTP answer of a write the change module refused or failed (r->step): 400 for a broken rule
  * naming field when given (an import: "body"), else the change r->index names ("rrsets[i]" when n
  * > 1; "records" or "name" for one change), 404/409 for the zone or proposal, 500 when it cannot
@@ -170,6 +201,10 @@ void api_proposals_approve(void *ctx, const struct http_request *req, struct htt
 void api_dnssec_get(void *ctx, const struct http_request *req, struct http_response *res);
 void api_dnssec_put(void *ctx, const struct http_request *req, struct http_response *res);
 void api_dnssec_journal(void *ctx, const struct http_request *req, struct http_response *res);
+/* POST .../dnssec/backup and .../dnssec/restore: a key backup made and restored (api_backup.c's
+ * document). */
+void api_dnssec_backup(void *ctx, const struct http_request *req, struct http_response *res);
+void api_dnssec_restore(void *ctx, const struct http_request *req, struct http_response *res);
 /* POST .../dnssec/ksk-submitted: the DS of the KSK waiting for it is at the parent (409: none waits). */
 void api_dnssec_ksk_submitted(void *ctx, const struct http_request *req, struct http_response *res);
 /* DELETE .../dnssec[?force=true]: turns signing off (202: the delete CDS is published and the zone

@@ -154,6 +154,17 @@ int change_signer_start(struct change *c, char *err, size_t errlen);
  * (TERN_EEXIST, *field NULL). On a signed zone writes with such TTLs are refused too. */
 int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dnssec_policy *p, const char *principal,
                          const char **field, struct change_result *r);
+/* Restores a zone's keys and policy from a backup (api_backup.c read and decrypted it): in one
+ * store transaction the zone's keys are replaced by keys (n of them, each with its PEM, state,
+ * times and use bits, as backed up) and its policy by p, with the state "signing"; then the
+ * whole zone is signed with them in the background, so the DNSKEY RRset served is the backup's
+ * and the DS at the parent stays valid. Refused, nothing changed: the zone has keys and replace
+ * is false (CHANGE_REFUSED, TERN_EEXIST, *field "replace"); a key's PEM that does not load or is
+ * not the key its DNSKEY and tag say, or no key that signs (TERN_EINVAL, *field "keys"); a record
+ * above max-zone-ttl (TERN_EINVAL, "max-zone-ttl"); the zone missing or locked (CHANGE_ZONE). */
+int change_dnssec_restore(struct change *c, const uint8_t *apex, const struct dnssec_policy *p,
+                          const struct store_key *keys, size_t n, bool replace, const char *principal,
+                          const char **field, struct change_result *r);
 /* What the signer thread knows of a zone: when its next signatures come due (0: none), when a
  * failed job is tried again (0: none) and why it failed ("" when the last job succeeded).
  * TERN_ENOTFOUND when the zone has no signing state. Never waits for a signing job. */

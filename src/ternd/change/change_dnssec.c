@@ -579,6 +579,137 @@ out:
 	return r->code;
 }
 
+/* ---- restoring a backup ---- */
+
+/* Whether the restored key k's PEM is the key its row says (tag, algorithm, DNSKEY). */
+static int restored_key_check(const struct store_key *k, char *err, size_t errlen)
+{
+	struct dnssec_key *key = NULL;
+	char why[256];
+	if (!k->pem || dnssec_key_from_pem(k->pem, k->pem_len, k->flags, &key, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "key %u: %s", k->tag, k->pem ? why : "no private key");
+		return TERN_EINVAL;
+	}
+	uint8_t dk[DNSSEC_DNSKEY_MAX];
+	int len = dnssec_key_dnskey(key, dk, sizeof(dk));
+	bool same = dnssec_key_tag(key) == k->tag && dnssec_key_alg(key) == k->algorithm && len == k->dnskey_len &&
+	            memcmp(dk, k->dnskey, (size_t)len) == 0;
+	dnssec_key_free(key);
+	if (!same) {
+		snprintf(err, errlen, "key %u: the private key is not the key of its DNSKEY", k->tag);
+		return TERN_EINVAL;
+	}
+	return 0;
+}
+
+int change_dnssec_restore(struct change *c, const uint8_t *apex, const struct dnssec_policy *p,
+                          const struct store_key *keys, size_t n, bool replace, const char *principal,
+                          const char **field, struct change_result *r)
+{
+	*r = (struct change_result){.index = CHANGE_NO_INDEX};
+	*field = NULL;
+	char name[NAME_MAXLEN * 4 + 1], err[512] = "", reason[STORE_REASON_MAX + 1];
+	name_to_text(apex, name, sizeof(name));
+	snprintf(reason, sizeof(reason), "restored from a backup by %s", principal);
+	if (!c->signer)
+		return refuse(r, CHANGE_APPLY, TERN_ENOMEM, "DNSSEC signing is unavailable: out of memory");
+	for (size_t i = 0; i < n; i++) {
+		if (restored_key_check(&keys[i], r->msg, sizeof(r->msg)) < 0) {
+			*field = "keys";
+			r->step = CHANGE_REFUSED;
+			r->code = TERN_EINVAL;
+			return r->code;
+		}
+	}
+	struct store_txn *t = NULL;
+	struct signing *s = NULL;
+	struct store_zone row = {0};
+	change_lock(c);
+	int rc = store_begin(c->store, &t, err, sizeof(err));
+	if (rc == 0)
+		rc = store_zone_get(t, apex, &row, err, sizeof(err));
+	if (rc == TERN_ENOTFOUND) {
+		refuse(r, CHANGE_ZONE, rc, "no zone %s", name);
+		goto out;
+	}
+	if (rc < 0)
+		goto store_fail;
+	if (row.locked) {
+		refuse(r, CHANGE_ZONE, TERN_EBUSY, "zone is locked: %s", row.lock_reason);
+		goto out;
+	}
+	const struct zone *cur = zones_get(c->zones, apex);
+	struct ttl_scan ts = {p->max_zone_ttl, r->msg, sizeof(r->msg)};
+	if (cur && p->max_zone_ttl && zone_foreach(cur, node_ttl, &ts) == 1) {
+		*field = "max-zone-ttl";
+		r->step = CHANGE_REFUSED;
+		r->code = TERN_EINVAL;
+		goto out;
+	}
+	struct key_scan scan = {0};
+	if ((rc = store_key_foreach(t, apex, false, key_scanned, &scan, err, sizeof(err))) < 0)
+		goto store_fail;
+	if (scan.n && !replace) {
+		*field = "replace";
+		refuse(r, CHANGE_REFUSED, TERN_EEXIST,
+		       "zone %s has %zu DNSSEC key%s: restoring replaces them (its DS at the parent must then be the "
+		       "backup's), so say \"replace\": true",
+		       name, scan.n, scan.n == 1 ? "" : "s");
+		goto out;
+	}
+	if ((rc = store_key_delete_all(t, apex, reason, err, sizeof(err))) < 0)
+		goto store_fail;
+	for (size_t i = 0; i < n; i++) {
+		struct store_key k = keys[i];
+		if ((rc = store_key_add(t, apex, &k, reason, err, sizeof(err))) < 0)
+			goto store_fail;
+	}
+	if ((rc = signing_load(t, apex, p, &s, err, sizeof(err))) < 0) {
+		if (rc == TERN_EINVAL) { /* no key that signs */
+			*field = "keys";
+			refuse(r, CHANGE_REFUSED, rc, "%s", err);
+			goto out;
+		}
+		goto store_fail;
+	}
+	struct store_dnssec d = {.policy = *p, .state = STORE_DNSSEC_SIGNING};
+	if ((rc = store_dnssec_put(t, apex, &d, err, sizeof(err))) < 0)
+		goto store_fail;
+	struct signed_zone *z = zone_add(c, apex);
+	if (!z) {
+		rc = TERN_ENOMEM;
+		snprintf(err, sizeof(err), "out of memory");
+		goto store_fail;
+	}
+	rc = store_commit(t, err, sizeof(err));
+	t = NULL;
+	if (rc < 0) {
+		if (!z->active && !z->wanted)
+			change_dnssec_forget(c, apex);
+		goto store_fail;
+	}
+	want_signing(z, s);
+	job_done(c, z);
+	z->broken = false;
+	s = NULL;
+	log_info("zone %s: DNSSEC keys and policy restored from a backup by %s (%zu keys): signing the zone", name,
+	         principal, n);
+	wake(c);
+	goto out;
+store_fail:
+	if (rc == TERN_ENOMEM || rc == TERN_EINVAL)
+		refuse(r, CHANGE_APPLY, rc, "%s", err);
+	else
+		refuse(r, CHANGE_STORE, TERN_EIO, "%s", err);
+	log_error("zone %s: restoring DNSSEC keys failed: %s", name, err);
+out:
+	if (t)
+		store_rollback(t);
+	signing_put(s);
+	change_unlock(c);
+	return r->code;
+}
+
 /* ---- re-signing a write ---- */
 
 /* Appends copies of n changes to out (owners, rdata and ttls in one block each). */

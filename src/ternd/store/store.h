@@ -244,6 +244,7 @@ struct store_ops {
 	                  enum store_key_state from, const char *reason, char *err, size_t errlen);
 	int (*key_journal)(struct store_txn *t, const uint8_t *apex, int64_t before, unsigned limit,
 	                   store_key_event_fn fn, void *arg, struct store_page *page, char *err, size_t errlen);
+	int (*key_delete_all)(struct store_txn *t, const uint8_t *apex, const char *reason, char *err, size_t errlen);
 };
 struct store {
 	const struct store_ops *ops;
@@ -512,7 +513,15 @@ static inline int store_key_update(struct store_txn *t, const uint8_t *apex, con
 {
 	return t->store->ops->key_update(t, apex, k, from, reason, err, errlen);
 }
-/* Every key of the zone, oldest first; pem is read only when private_keys (the signer's). */
+/* Deletes every key of the zone (a restore from a backup replaces them), with a key journal entry
+ * per key from its state to removed with reason; the journal itself stays. */
+static inline int store_key_delete_all(struct store_txn *t, const uint8_t *apex, const char *reason, char *err,
+                                       size_t errlen)
+{
+	return t->store->ops->key_delete_all(t, apex, reason, err, errlen);
+}
+/* Every key of the zone, oldest first; pem is read only when private_keys (the signer's, and a
+ * key backup's: api_backup.c, which encrypts it before it leaves). */
 static inline int store_key_foreach(struct store_txn *t, const uint8_t *apex, bool private_keys, store_key_fn fn,
                                     void *arg, char *err, size_t errlen)
 {

@@ -298,6 +298,7 @@ static const struct store_ops sqlite_ops = {
     .key_foreach = sq_key_foreach,
     .key_update = sq_key_update,
     .key_journal = sq_key_journal,
+    .key_delete_all = sq_key_delete_all,
 };
 
 int store_open_sqlite(const char *path, struct store **out, char *err, size_t errlen)

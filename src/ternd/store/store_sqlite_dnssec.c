@@ -413,3 +413,50 @@ fail:
 	sq_conn_give(t, c);
 	return rc;
 }
+
+int sq_key_delete_all(struct store_txn *bt, const uint8_t *apex, const char *reason, char *err, size_t errlen)
+{
+	struct sq_txn *t = (struct sq_txn *)bt;
+	uint8_t lapex[NAME_MAXLEN];
+	struct conn *c = NULL;
+	struct q q = {0};
+	int64_t zid;
+	struct store_key *gone = NULL;
+	size_t n = 0, cap = 0;
+	int rc = sq_take_text(reason, STORE_REASON_MAX, "reason", err, errlen);
+	if (rc < 0)
+		return rc;
+	if ((rc = sq_zone_call(t, true, apex, NULL, lapex, NULL, &c, &zid, err, errlen)) < 0)
+		return rc;
+	if ((rc = sq_q_open(&q, t, c, ST_KEY_DELETE_ALL, err, errlen)) < 0)
+		goto fail;
+	sq_q_int(&q, 1, zid);
+	/* the rows deleted first, then their journal entries (one statement at a time) */
+	while ((rc = sq_q_step(&q, err, errlen)) > 0) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			struct store_key *g = realloc(gone, ncap * sizeof(*g));
+			if (!g) {
+				rc = set_err(err, errlen, TERN_ENOMEM, "out of memory");
+				goto fail;
+			}
+			gone = g;
+			cap = ncap;
+		}
+		gone[n++] = (struct store_key){.tag = (uint16_t)sqlite3_column_int(q.s, 0),
+		                               .state = key_state(sqlite3_column_text(q.s, 1))};
+	}
+	if (rc < 0)
+		goto fail;
+	sq_q_close(&q);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		enum store_key_state from = gone[i].state;
+		gone[i].state = STORE_KEY_REMOVED;
+		rc = key_event(t, c, zid, &gone[i], from, reason, err, errlen);
+	}
+fail:
+	free(gone);
+	sq_q_close(&q);
+	sq_conn_give(t, c);
+	return rc;
+}

@@ -53,6 +53,7 @@ enum stmt {
 	ST_KEY_UPDATE,
 	ST_KEY_EVENT_INSERT,
 	ST_KEY_EVENTS,
+	ST_KEY_DELETE_ALL,
 	ST_COUNT
 };
 
@@ -223,5 +224,6 @@ int sq_key_update(struct store_txn *bt, const uint8_t *apex, const struct store_
                   const char *reason, char *err, size_t errlen);
 int sq_key_foreach(struct store_txn *bt, const uint8_t *apex, bool private_keys, store_key_fn fn, void *arg, char *err,
                    size_t errlen);
+int sq_key_delete_all(struct store_txn *bt, const uint8_t *apex, const char *reason, char *err, size_t errlen);
 int sq_key_journal(struct store_txn *bt, const uint8_t *apex, int64_t before, unsigned limit, store_key_event_fn fn,
                    void *arg, struct store_page *page, char *err, size_t errlen);

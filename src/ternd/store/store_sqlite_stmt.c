@@ -78,6 +78,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                             " reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_KEY_EVENTS] = "SELECT id, changed_at, key_tag, from_state, to_state, reason FROM dnssec_key_journal"
                       " WHERE zone_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+    /* every key but the journal: what a restore replaces (the journal records each key's end) */
+    [ST_KEY_DELETE_ALL] = "DELETE FROM dnssec_keys WHERE zone_id = ?1 RETURNING key_tag, state",
 };
 
 __attribute__((format(printf, 3, 4))) void sq_errf(char *err, size_t errlen, const char *fmt, ...)

@@ -165,6 +165,10 @@ static const char *const migrations[] = {
     "DROP TABLE dnssec_keys;"
     "ALTER TABLE dnssec_keys_new RENAME TO dnssec_keys;"
     "CREATE INDEX dnssec_keys_by_zone ON dnssec_keys (zone_id, id);",
+    /* 7: signed downstream: the zone's secondaries sign it (Knot at a PoP with its own keys); Tern
+     * does not, and holds no DNSSEC records for it */
+    "ALTER TABLE zones ADD COLUMN signed_downstream INTEGER NOT NULL DEFAULT 0"
+    " CHECK (signed_downstream IN (0, 1));",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

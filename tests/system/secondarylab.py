@@ -123,7 +123,7 @@ class Primary:
         """One batch of RRset changes (PATCH .../rrsets); the new serial."""
         r = self.api("PATCH", "/api/v1/zones/%s/rrsets" % ZONE, {"rrsets": changes})
         assert r.status == 200, r
-        return self.serial()
+        return r.json["serial"]
 
     def serial(self):
         r = self.api("GET", "/api/v1/zones/%s" % ZONE)
@@ -182,8 +182,9 @@ class Secondary:
         return r[0].serial if r is not None else None
 
     def wait_serial(self, serial, timeout=20):
+        """Waits until the secondary serves serial (None: any)."""
         deadline = time.time() + timeout
-        while self.serial() != serial:
+        while self.serial() != serial if serial is not None else self.serial() is None:
             assert self.proc.alive() and time.time() < deadline, "%s serves %s, not %s:\n%s" % (
                 self.kind, self.serial(), serial, self.log_text()[-3000:])
             time.sleep(0.1)

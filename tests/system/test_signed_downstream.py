@@ -7,6 +7,7 @@ by IXFR, signs it, and an Unbound whose way to corp.lab. is Knot validates it (A
 keymgr gives, put into lab.; a change made through Tern's API shows up signed at Knot."""
 import os
 import re
+import subprocess
 import time
 
 import dns.query
@@ -17,6 +18,7 @@ import dnsseclab as L
 from apilib import assert_error, keys  # noqa: F401 (fixture)
 from dnsseclab import lab  # noqa: F401 (fixture)
 from secondarylab import SECONDARIES, STUBS, ZONE, KnotSec, Primary, add_addresses, stub_unbound, wait_validated
+from ternlib import TERND, Ternd, wait_log
 from xfrlib import api_primary
 
 DNSSEC_TYPES = ("DNSKEY", "RRSIG", "NSEC", "NSEC3", "NSEC3PARAM", "CDS", "CDNSKEY")
@@ -114,6 +116,44 @@ def test_flag_set_and_cleared_and_conflicts(primary):
     assert api.put("/api/v1/zones/presigned.test/lock", {"reason": "audit"}).status == 200
     assert_error(api.put("/api/v1/zones/presigned.test/signed-downstream"), 409, "zone", "locked")
     assert api.put("/api/v1/zones/nothere.test/signed-downstream").status == 404
+
+
+FILE_ZONE = """$ORIGIN file.test.
+$TTL 300
+@ SOA ns1 hostmaster 1 3600 600 86400 300
+@ NS ns1
+ns1 A 192.0.2.1
+www A 192.0.2.2
+"""
+
+
+def test_zone_file_signed_downstream(tmp_path):
+    """zones[].signed-downstream: an unsigned file is served; one holding DNSSEC records is not
+    (the log names owner and type), and at a reload the version before stays served; with a
+    dnssec-policy or a primary the configuration is refused naming the key."""
+    path = tmp_path / "file.test.zone"
+    path.write_text(FILE_ZONE)
+    srv = Ternd({"file.test": str(path)}, workdir=str(tmp_path))
+    with open(srv.config, "a") as f:
+        f.write("    signed-downstream: true\n")
+    srv.start()
+    try:
+        assert srv.query("www.file.test.").answer, srv.log_text()
+        path.write_text(FILE_ZONE.replace("www A 192.0.2.2", "www A 192.0.2.3") +
+                        "www RRSIG A 13 3 300 20300101000000 20200101000000 12345 file.test. %s\n" % ("A" * 88))
+        srv.reload()
+        wait_log(srv.log_text, "www.file.test. RRSIG: the zone is signed downstream")
+        assert "(previous version still served)" in srv.log_text()
+        assert srv.query("www.file.test.").answer[0][0].address == "192.0.2.2"
+    finally:
+        assert srv.stop() == 0, srv.log_text()
+    for extra, why in (("    dnssec-policy: default\n", "takes no dnssec-policy"),
+                       ("    primary: [\"127.0.0.1@53\"]\n", "only a zone file")):
+        cfg = tmp_path / "bad.yaml"
+        cfg.write_text('server:\n  listen: ["127.0.0.1@53001"]\nzones:\n  - name: file.test\n'
+                       '    file: "%s"\n    signed-downstream: true\n%s' % (path, extra))
+        p = subprocess.run([TERND, "--check", "-c", str(cfg)], capture_output=True, text=True, timeout=10)
+        assert p.returncode != 0 and "zones[0].signed-downstream" in p.stderr and why in p.stderr, p.stderr
 
 
 @pytest.mark.parametrize("nsec3", [False, True], ids=["nsec", "nsec3"])

@@ -112,9 +112,7 @@ static int dnssec_record(void *arg, const struct zone_node *n)
 		name_to_text(n->owner, owner, sizeof(owner));
 		if (rrtext_type_to_text(n->rrsets[k].type, type, sizeof(type)) < 0)
 			snprintf(type, sizeof(type), "TYPE%u", n->rrsets[k].type);
-		snprintf(arg, ERRBUF,
-		         "%s %s: the zone is signed downstream (its secondaries sign it), so its file holds no %s "
-		         "records",
+		snprintf(arg, ERRBUF, "%s %s: a zone signed downstream holds no %s records (its secondaries sign it)",
 		         owner, type, type);
 		return 1;
 	}

@@ -318,8 +318,8 @@ static int check_downstream_types(const struct change_rrset *ch, size_t n, bool 
 		const char *tn = rrtext_type_to_text(ch[i].type, type, sizeof(type)) < 0 ? "TYPE?" : type;
 		r->index = import ? CHANGE_NO_INDEX : i;
 		return fail(r, CHANGE_REFUSED, TERN_EZONE,
-		            "%s %s: the zone is signed downstream (its secondaries sign it), so it holds no %s records",
-		            owner, tn, tn);
+		            "%s %s: a zone signed downstream holds no %s records (its secondaries sign it)", owner, tn,
+		            tn);
 	}
 	return 0;
 }
@@ -340,8 +340,8 @@ static int node_dnssec(void *arg, const struct zone_node *n)
 		name_to_text(n->owner, owner, sizeof(owner));
 		const char *tn = rrtext_type_to_text(n->rrsets[k].type, type, sizeof(type)) < 0 ? "TYPE?" : type;
 		snprintf(ds->msg, ds->msglen,
-		         "%s %s: the zone is signed downstream (its secondaries sign it), so it holds no %s records",
-		         owner, tn, tn);
+		         "%s %s: a zone signed downstream holds no %s records (its secondaries sign it)", owner, tn,
+		         tn);
 		return 1;
 	}
 	return 0;
@@ -689,9 +689,8 @@ int change_set_downstream(struct change *c, const uint8_t *apex, bool on, struct
 		rc = store_dnssec_get(t, apex, &d, err, sizeof(err));
 		if (rc == 0) {
 			fail(r, CHANGE_ZONE, TERN_EEXIST,
-			     "zone %s is signed by Tern (DNSSEC %s): it cannot be signed downstream as well (Tern does "
-			     "not "
-			     "turn its signing off yet)",
+			     "zone %s is signed by Tern (DNSSEC %s): it cannot be signed downstream as well "
+			     "(Tern does not turn its signing off yet)",
 			     name, d.state == STORE_DNSSEC_SIGNED ? "signed" : "signing");
 			goto refused;
 		}

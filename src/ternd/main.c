@@ -14,6 +14,8 @@
 #include <urcu-qsbr.h>
 
 #include "lib/error.h"
+#include "lib/name.h"
+#include "lib/rrtext.h"
 #include "lib/zonefile.h"
 #include "ternd/api/api.h"
 #include "ternd/base/config.h"
@@ -100,6 +102,23 @@ static void log_zone_event(void *arg, enum zones_event ev, const struct zone *ol
 /* Loads every zone file of conf and publishes the ones that load; a zone that fails keeps its
  * previous version (if any) serving. Zones no longer configured are removed. Secondary zones are
  * xfrin's. */
+/* zone_foreach(): 1 at the first DNSSEC RRset of a zone signed downstream, named in arg (ERRBUF). */
+static int dnssec_record(void *arg, const struct zone_node *n)
+{
+	for (uint16_t k = 0; k < n->nrrsets; k++) {
+		if (!change_dnssec_type(n->rrsets[k].type))
+			continue;
+		char owner[NAME_MAXLEN * 4 + 1], type[16];
+		name_to_text(n->owner, owner, sizeof(owner));
+		if (rrtext_type_to_text(n->rrsets[k].type, type, sizeof(type)) < 0)
+			snprintf(type, sizeof(type), "TYPE%u", n->rrsets[k].type);
+		snprintf(arg, ERRBUF, "%s %s: a zone signed downstream holds no %s records (its secondaries sign it)",
+		         owner, type, type);
+		return 1;
+	}
+	return 0;
+}
+
 static void load_zones(struct server *srv, const struct config *conf, const struct config *previous)
 {
 	char *err = malloc(ERRBUF);
@@ -119,6 +138,15 @@ static void load_zones(struct server *srv, const struct config *conf, const stru
 			rcu_thread_offline();
 			log_error("zone %s not loaded%s:\n%s", cz->name,
 			          served ? " (previous version still served)" : "", err[0] ? err : tern_strerror(rc));
+			continue;
+		}
+		if (cz->signed_downstream && zone_foreach(z, dnssec_record, err) == 1) {
+			rcu_thread_online();
+			bool served = zones_get(srv->zones, cz->apex) != NULL;
+			rcu_thread_offline();
+			log_error("zone %s not loaded%s: %s", cz->name,
+			          served ? " (previous version still served)" : "", err);
+			zone_free(z);
 			continue;
 		}
 		if (zones_publish(srv->zones, z) < 0) {

@@ -155,7 +155,7 @@ static void test_schema_and_reopen(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t a[NAME_MAXLEN], o[NAME_MAXLEN];
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 7);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 8);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
 	                                "('zones', 'rrsets', 'journal', 'proposals', 'past_serials')"),
@@ -170,7 +170,7 @@ static void test_schema_and_reopen(void **state)
 
 	reopen(f);
 	reopen(f); /* migrations do not run twice */
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 7);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 8);
 	struct store_zone z;
 	assert_int_equal(store_zone_get(store_latest(f->st), N(a, "EXAMPLE.com."), &z, f->err, sizeof(f->err)), 0);
 	assert_memory_equal(z.apex, "\7example\3com", 13);
@@ -195,7 +195,7 @@ static void test_schema_and_reopen(void **state)
 	assert_int_equal(store_open_sqlite(f->db, &f->st, f->err, sizeof(f->err)), TERN_ECONFIG);
 	assert_null(f->st);
 	assert_non_null(strstr(f->err, "schema version 99 is newer"));
-	raw_exec(f->db, "UPDATE schema_version SET version = 7");
+	raw_exec(f->db, "UPDATE schema_version SET version = 8");
 	reopen(f);
 }
 
@@ -204,7 +204,7 @@ static void test_schema_and_reopen(void **state)
 static void test_zone_crud(void **state)
 {
 	struct fixture *f = *state;
-	uint8_t a[NAME_MAXLEN];
+	uint8_t a[NAME_MAXLEN], o[NAME_MAXLEN];
 	struct store_zone z;
 	struct store_txn *t = begin(f);
 	create_zone(f, t, "example.com.", "alice", 1);
@@ -247,6 +247,16 @@ static void test_zone_crud(void **state)
 	assert_int_equal(store_zone_get(t, a, &z, f->err, sizeof(f->err)), 0);
 	assert_false(z.locked);
 	assert_string_equal(z.lock_reason, "");
+	/* signed downstream: off when created, set and cleared; a missing zone is not found */
+	assert_false(z.signed_downstream);
+	assert_int_equal(store_zone_set_downstream(t, a, true, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_zone_get(t, a, &z, f->err, sizeof(f->err)), 0);
+	assert_true(z.signed_downstream && !z.locked && z.serial == 2024010101u);
+	assert_int_equal(store_zone_set_downstream(t, a, false, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_zone_get(t, a, &z, f->err, sizeof(f->err)), 0);
+	assert_false(z.signed_downstream);
+	assert_int_equal(store_zone_set_downstream(t, N(o, "nowhere.example."), true, f->err, sizeof(f->err)),
+	                 TERN_ENOTFOUND);
 	commit(f, t);
 
 	/* writes need a write transaction */
@@ -795,13 +805,13 @@ static void test_migration_from_v1(void **state)
 	                "CREATE INDEX journal_by_zone ON journal (zone_id, id);"
 	                "CREATE INDEX journal_by_serial ON journal (zone_id, serial_from);"
 	                "ALTER TABLE zones DROP COLUMN journal_seq;"
-	                "UPDATE schema_version SET version = 1;"
+	                "ALTER TABLE zones DROP COLUMN signed_downstream; UPDATE schema_version SET version = 1;"
 	                "DROP TABLE dnssec_zones; DROP TABLE dnssec_keys; DROP TABLE dnssec_key_journal;");
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM journal WHERE id IN (11, 12, 21)"), 3);
 
 	raw_exec(f->db, "DROP TABLE past_serials; ALTER TABLE rrsets DROP COLUMN ttls;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 7);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 8);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name IN ('journal_by_zone',"
 	                                " 'journal_v2', 'journal_v1')"),
 	                 0);
@@ -892,11 +902,11 @@ static void test_migration_from_v2(void **state)
 	commit(f, t);
 	store_close(f->st);
 	f->st = NULL;
-	raw_exec(f->db,
-	         "DROP TABLE past_serials; ALTER TABLE rrsets DROP COLUMN ttls; UPDATE schema_version SET version = 2;"
-	         "DROP TABLE dnssec_zones; DROP TABLE dnssec_keys; DROP TABLE dnssec_key_journal;");
+	raw_exec(f->db, "DROP TABLE past_serials; ALTER TABLE rrsets DROP COLUMN ttls; ALTER TABLE zones DROP COLUMN "
+	                "signed_downstream; UPDATE schema_version SET version = 2;"
+	                "DROP TABLE dnssec_zones; DROP TABLE dnssec_keys; DROP TABLE dnssec_key_journal;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 7);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 8);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM past_serials"), 0);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets"), 1);
 	assert_int_equal(read_from(f, 6, &got), 0);
@@ -933,10 +943,11 @@ static void test_rrset_ttls_and_migration_from_v3(void **state)
 	commit(f, t);
 	store_close(f->st);
 	f->st = NULL;
-	raw_exec(f->db, "ALTER TABLE rrsets DROP COLUMN ttls; UPDATE schema_version SET version = 3;"
+	raw_exec(f->db, "ALTER TABLE rrsets DROP COLUMN ttls; ALTER TABLE zones DROP COLUMN signed_downstream; UPDATE "
+	                "schema_version SET version = 3;"
 	                "DROP TABLE dnssec_zones; DROP TABLE dnssec_keys; DROP TABLE dnssec_key_journal;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 7);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 8);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets WHERE ttls IS NULL"), 1);
 	struct store_rrset rs;
 	assert_int_equal(store_rrset_get(store_latest(f->st), N(a, "example.com."), N(o, "www.example.com."), RR_A, &rs,
@@ -1691,9 +1702,9 @@ static void test_dnssec_roll_rows_and_migration_from_v5(void **state)
 	         " active_at, retire_at, remove_at FROM dnssec_keys;"
 	         "DROP TABLE dnssec_keys; ALTER TABLE k5 RENAME TO dnssec_keys;"
 	         "CREATE INDEX dnssec_keys_by_zone ON dnssec_keys (zone_id, id);"
-	         "UPDATE schema_version SET version = 5;");
+	         "ALTER TABLE zones DROP COLUMN signed_downstream; UPDATE schema_version SET version = 5;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 7);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 8);
 	assert_int_equal(store_dnssec_get(store_latest(f->st), a, &got, f->err, sizeof(f->err)), 0);
 	assert_true(got.policy.ds_ttl == 86400 && got.policy.ds_check_interval == 3600 && !got.policy.rfc5011 &&
 	            got.policy.add_holddown == 2592000);

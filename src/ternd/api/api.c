@@ -27,6 +27,8 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/zones/{}/changes", api_zones_changes, 0},
     {"PUT", "/api/v1/zones/{}/lock", api_zones_lock, 0},
     {"DELETE", "/api/v1/zones/{}/lock", api_zones_unlock, 0},
+    {"PUT", "/api/v1/zones/{}/signed-downstream", api_zones_downstream_put, 0},
+    {"DELETE", "/api/v1/zones/{}/signed-downstream", api_zones_downstream_delete, 0},
     {"PUT", "/api/v1/zones/{}/soa", api_soa_put, 0},
     {"GET", "/api/v1/zones/{}/dnssec", api_dnssec_get, 0},
     {"PUT", "/api/v1/zones/{}/dnssec", api_dnssec_put, 0},

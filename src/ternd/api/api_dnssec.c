@@ -137,8 +137,8 @@ static json_t *dnssec_json(struct api *a, const struct store_zone *z, struct htt
 	}
 	int rc = store_dnssec_get(t, z->apex, &d, err, sizeof(err));
 	if (rc == TERN_ENOTFOUND) {
-		out = json_pack("{s:o,s:s,s:n,s:[]}", "zone", api_name_json(z->apex), "state", "unsigned", "policy",
-		                "keys");
+		out = json_pack("{s:o,s:s,s:n,s:[]}", "zone", api_name_json(z->apex), "state",
+		                z->signed_downstream ? "signed-downstream" : "unsigned", "policy", "keys");
 	} else if (rc == 0) {
 		struct keys_json kj = {z->apex, json_array()};
 		if (store_key_foreach(t, z->apex, false, key_json, &kj, err, sizeof(err)) == 0)

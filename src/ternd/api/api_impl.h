@@ -188,6 +188,8 @@ void api_zones_import(void *ctx, const struct http_request *req, struct http_res
 void api_zones_changes(void *ctx, const struct http_request *req, struct http_response *res);
 void api_zones_lock(void *ctx, const struct http_request *req, struct http_response *res);
 void api_zones_unlock(void *ctx, const struct http_request *req, struct http_response *res);
+void api_zones_downstream_put(void *ctx, const struct http_request *req, struct http_response *res);
+void api_zones_downstream_delete(void *ctx, const struct http_request *req, struct http_response *res);
 void api_rrsets_list(void *ctx, const struct http_request *req, struct http_response *res);
 void api_rrsets_get(void *ctx, const struct http_request *req, struct http_response *res);
 void api_rrsets_put(void *ctx, const struct http_request *req, struct http_response *res);

@@ -91,11 +91,11 @@ json_t *api_rrset_json(const uint8_t *owner, uint16_t type, uint32_t ttl, uint16
 
 json_t *api_zone_json(const struct store_zone *z)
 {
-	return json_pack("{s:o,s:s,s:I,s:s,s:b,s:o,s:I,s:I}", "name", api_name_json(z->apex), "tenant", z->tenant,
-	                 "serial", (json_int_t)z->serial, "serial_policy",
-	                 z->serial_policy == STORE_SERIAL_DATE ? "date" : "increment", "locked", z->locked,
-	                 "lock_reason", z->locked ? json_string(z->lock_reason) : json_null(), "created",
-	                 (json_int_t)z->created, "updated", (json_int_t)z->updated);
+	return json_pack(
+	    "{s:o,s:s,s:I,s:s,s:b,s:o,s:I,s:I,s:b}", "name", api_name_json(z->apex), "tenant", z->tenant, "serial",
+	    (json_int_t)z->serial, "serial_policy", z->serial_policy == STORE_SERIAL_DATE ? "date" : "increment",
+	    "locked", z->locked, "lock_reason", z->locked ? json_string(z->lock_reason) : json_null(), "created",
+	    (json_int_t)z->created, "updated", (json_int_t)z->updated, "signed_downstream", z->signed_downstream);
 }
 
 static bool field_name(char *buf, size_t cap, const char *where, const char *field)

@@ -287,7 +287,7 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 	json_object_foreach(body, key, v)
 	{
 		if (strcmp(key, "name") && strcmp(key, "nameservers") && strcmp(key, "soa") && strcmp(key, "rrsets") &&
-		    strcmp(key, "zonefile") && strcmp(key, "serial_policy")) {
+		    strcmp(key, "zonefile") && strcmp(key, "serial_policy") && strcmp(key, "signed_downstream")) {
 			http_error(res, 400, key, "unknown field");
 			goto out;
 		}
@@ -311,6 +311,12 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 		}
 		sz.serial_policy = strcmp(json_string_value(jp), "date") ? STORE_SERIAL_INCREMENT : STORE_SERIAL_DATE;
 	}
+	json_t *jd = json_object_get(body, "signed_downstream");
+	if (jd && !json_is_boolean(jd)) {
+		http_error(res, 400, "signed_downstream", "must be true or false");
+		goto out;
+	}
+	sz.signed_downstream = json_is_true(jd);
 	if (zones_get(a->srv->zones, sz.apex)) {
 		http_error(res, 409, "name", "zone %s already exists", text);
 		goto out;
@@ -338,6 +344,8 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 		http_json(res, 201, api_zone_json(&sz));
 	else if (r.step == CHANGE_STORE)
 		http_error(res, 503, NULL, "the zone could not be stored: %s", r.msg);
+	else if (r.step == CHANGE_REFUSED) /* DNSSEC records in a zone signed downstream */
+		http_error(res, 400, json_object_get(body, "zonefile") ? "zonefile" : "rrsets", "%s", r.msg);
 	else
 		api_change_error(res, &r, sz.apex, NULL, 0, NULL);
 out:
@@ -547,4 +555,44 @@ void api_zones_lock(void *ctx, const struct http_request *req, struct http_respo
 void api_zones_unlock(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	set_lock(ctx, req, res, false);
+}
+
+/* PUT and DELETE /zones/{z}/signed-downstream: the zone's secondaries sign it (Knot at a PoP with
+ * its own keys), or no longer; docs/signed-downstream.md. */
+static void set_downstream(void *ctx, const struct http_request *req, struct http_response *res, bool on)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	if (!api_open(a, req, res, &c, NULL, false, NULL))
+		return;
+	if (api_zone_get(a, &c, req->params[0], &z, res)) {
+		char text[NAME_MAXLEN * 4 + 1];
+		name_to_text(z.apex, text, sizeof(text));
+		struct change_result r;
+		if (!auth_allows(&c.p, z.apex, NULL, 0, true)) {
+			http_error(res, 403, "zone", "the token's scope does not allow changing how %s is signed",
+			           text);
+		} else if (api_zone_writable(&z, res)) {
+			if (change_set_downstream(a->change, z.apex, on, &z, &r) == 0)
+				http_json(res, 200, api_zone_json(&z));
+			else if (r.step == CHANGE_STORE)
+				http_error(res, 503, NULL, "store: %s", r.msg);
+			else if (r.step == CHANGE_REFUSED || (r.step == CHANGE_ZONE && r.code == TERN_EEXIST))
+				http_error(res, 409, "signed_downstream", "%s", r.msg);
+			else
+				api_change_error(res, &r, z.apex, NULL, 0, NULL);
+		}
+	}
+	api_caller_free(&c);
+}
+
+void api_zones_downstream_put(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	set_downstream(ctx, req, res, true);
+}
+
+void api_zones_downstream_delete(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	set_downstream(ctx, req, res, false);
 }

@@ -42,6 +42,9 @@ struct config_zone {
 	char *dnssec_policy;
 	unsigned policy_line; /* where dnssec-policy is written */
 	struct dnssec_policy policy; /* resolved when dnssec_policy is set */
+	/* signed-downstream: a zone file its secondaries sign (Knot at a PoP with its own keys): ternd
+	 * does not, and refuses a file holding DNSSEC records (docs/signed-downstream.md) */
+	bool signed_downstream;
 };
 
 /* The catalog zone ternd produces (RFC 9432): every zone served from a file or the API is a

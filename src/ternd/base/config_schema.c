@@ -162,13 +162,13 @@ static const struct cfg_item key_items[] = {
  * a name that makes one (set by finish_root). */
 static bool finish_zone(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
 {
-	enum { NAME, FILE_, PRIMARY, KEY, CATALOG, POLICY };
+	enum { NAME, FILE_, PRIMARY, KEY, CATALOG, POLICY, DOWNSTREAM };
 	struct config_zone *z = base;
 	char q[QUOTE_BUF], t[NAME_MAXLEN * 4 + 8];
 	bool ok = true;
 	z->line = line;
 	z->policy_line = f[POLICY].line;
-	for (size_t i = 0; i <= POLICY; i++)
+	for (size_t i = 0; i <= DOWNSTREAM; i++)
 		ok = ok && (!f[i].value || f[i].ok);
 	if (z->name && name_from_text(z->apex, z->name, NULL) < 0) {
 		cfg_perr(p, cfg_node_line(f[NAME].value), "%s.name: %s is not a valid domain name", where,
@@ -197,6 +197,18 @@ static bool finish_zone(struct parse *p, void *base, const struct field *f, unsi
 	if (f[POLICY].value && z->catalog) {
 		cfg_perr(p, f[POLICY].line,
 		         "%s.dnssec-policy: a catalog consumed is read, not served to resolvers: it is not signed",
+		         where);
+		ok = false;
+	}
+	if (z->signed_downstream && f[POLICY].value) {
+		cfg_perr(p, f[DOWNSTREAM].line,
+		         "%s.signed-downstream: a zone signed downstream is signed by its secondaries, not by ternd: "
+		         "it takes no dnssec-policy",
+		         where);
+		ok = false;
+	} else if (z->signed_downstream && f[PRIMARY].value) {
+		cfg_perr(p, f[DOWNSTREAM].line,
+		         "%s.signed-downstream: only a zone file (one ternd is the primary of) is signed downstream",
 		         where);
 		ok = false;
 	}
@@ -252,6 +264,12 @@ static const struct cfg_item zone_items[] = {
      .max = DNSSEC_POLICY_NAME_MAX,
      .help = "signed by ternd (zone file, or secondary: what the primary sends) with this "
              "dnssec-policies entry, or default (needs api.data-dir)"},
+    {.name = "signed-downstream",
+     .type = CFG_BOOL,
+     .flags = R,
+     .offset = offsetof(struct config_zone, signed_downstream),
+     .def = "false",
+     .help = "zone file: its secondaries sign it (Knot at a PoP); a file holding DNSSEC records is refused"},
     {0},
 };
 

@@ -309,6 +309,46 @@ static int check_signer_types(const struct zone *cur, const struct change_rrset 
 	return 0;
 }
 
+/* A zone signed downstream holds no DNSSEC records: its secondaries sign it. */
+static int check_downstream_types(const struct change_rrset *ch, size_t n, bool import, struct change_result *r)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!change_dnssec_type(ch[i].type))
+			continue;
+		char owner[NAME_MAXLEN * 4 + 1], type[16];
+		name_to_text(ch[i].owner, owner, sizeof(owner));
+		const char *tn = rrtext_type_to_text(ch[i].type, type, sizeof(type)) < 0 ? "TYPE?" : type;
+		r->index = import ? CHANGE_NO_INDEX : i;
+		return fail(r, CHANGE_REFUSED, TERN_EZONE,
+		            "%s %s: a zone signed downstream holds no %s records (its secondaries sign it)", owner, tn,
+		            tn);
+	}
+	return 0;
+}
+
+struct dnssec_scan {
+	char *msg;
+	size_t msglen;
+};
+
+/* zone_foreach(): 1 (message set) at the first DNSSEC RRset of the zone. */
+static int node_dnssec(void *arg, const struct zone_node *n)
+{
+	struct dnssec_scan *ds = arg;
+	for (uint16_t k = 0; k < n->nrrsets; k++) {
+		if (!change_dnssec_type(n->rrsets[k].type))
+			continue;
+		char owner[NAME_MAXLEN * 4 + 1], type[16];
+		name_to_text(n->owner, owner, sizeof(owner));
+		const char *tn = rrtext_type_to_text(n->rrsets[k].type, type, sizeof(type)) < 0 ? "TYPE?" : type;
+		snprintf(ds->msg, ds->msglen,
+		         "%s %s: a zone signed downstream holds no %s records (its secondaries sign it)", owner, tn,
+		         tn);
+		return 1;
+	}
+	return 0;
+}
+
 int change_commit(struct change *c, const struct change_request *rq, struct change_result *r)
 {
 	*r = (struct change_result){.index = CHANGE_NO_INDEX};
@@ -366,6 +406,8 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 		goto out;
 	}
 	if (check_rows(t, rq, name, &zone, r) < 0)
+		goto out;
+	if (zone.signed_downstream && check_downstream_types(ch, n, rq->import != NULL, r) < 0)
 		goto out;
 	/* the SOA with the next serial rides along with every change (a SOA change from the
 	 * producer replaces the current one, serial excepted) */
@@ -544,6 +586,12 @@ static int store_delete(struct change *c, const uint8_t *apex, char *err, size_t
 int change_create(struct change *c, struct store_zone *sz, struct zone *z, struct change_result *r)
 {
 	*r = (struct change_result){.index = CHANGE_NO_INDEX};
+	char why[sizeof(r->msg)] = "";
+	if (sz->signed_downstream && zone_foreach(z, node_dnssec, &(struct dnssec_scan){why, sizeof(why)}) == 1) {
+		fail(r, CHANGE_REFUSED, TERN_EZONE, "%s", why);
+		zone_free(z);
+		return r->code;
+	}
 	char name[NAME_MAXLEN * 4 + 1], err[512] = "";
 	name_to_text(sz->apex, name, sizeof(name));
 	struct store_txn *t = NULL;
@@ -619,6 +667,63 @@ int change_delete(struct change *c, const uint8_t *apex, struct change_result *r
 			     tern_strerror(rc));
 		}
 	}
+	change_unlock(c);
+	return r->code;
+}
+
+int change_set_downstream(struct change *c, const uint8_t *apex, bool on, struct store_zone *out,
+                          struct change_result *r)
+{
+	*r = (struct change_result){.index = CHANGE_NO_INDEX};
+	char name[NAME_MAXLEN * 4 + 1], err[512] = "";
+	name_to_text(apex, name, sizeof(name));
+	struct store_txn *t = NULL;
+	struct store_zone row = {0};
+	struct store_dnssec d;
+	change_lock(c);
+	int rc = store_begin(c->store, &t, err, sizeof(err));
+	if (rc == 0)
+		rc = store_zone_get(t, apex, &row, err, sizeof(err));
+	if (rc == 0 && row.locked) {
+		fail(r, CHANGE_ZONE, TERN_EBUSY, "zone is locked: %s", row.lock_reason);
+		goto refused;
+	}
+	if (rc == 0 && on && !row.signed_downstream) {
+		rc = store_dnssec_get(t, apex, &d, err, sizeof(err));
+		if (rc == 0) {
+			fail(r, CHANGE_ZONE, TERN_EEXIST,
+			     "zone %s is signed by Tern (DNSSEC %s): it cannot be signed downstream as well "
+			     "(Tern does not turn its signing off yet)",
+			     name, d.state == STORE_DNSSEC_SIGNED ? "signed" : "signing");
+			goto refused;
+		}
+		if (rc == TERN_ENOTFOUND)
+			rc = 0;
+		const struct zone *cur = zones_get(c->zones, apex);
+		if (rc == 0 && cur &&
+		    zone_foreach(cur, node_dnssec, &(struct dnssec_scan){r->msg, sizeof(r->msg)}) == 1) {
+			r->step = CHANGE_REFUSED;
+			r->code = TERN_EZONE;
+			goto refused;
+		}
+	}
+	if (rc == 0)
+		rc = store_zone_set_downstream(t, apex, on, err, sizeof(err));
+	if (rc < 0) {
+		store_rollback(t);
+	} else {
+		rc = store_commit(t, err, sizeof(err));
+		if (rc == 0)
+			rc = store_zone_get(store_latest(c->store), apex, out, err, sizeof(err));
+	}
+	if (rc == TERN_ENOTFOUND)
+		fail(r, CHANGE_ZONE, rc, "%s", err);
+	else if (rc < 0)
+		store_failed(r, name, err);
+	change_unlock(c);
+	return r->code;
+refused:
+	store_rollback(t);
 	change_unlock(c);
 	return r->code;
 }

@@ -131,6 +131,12 @@ int change_create(struct change *c, struct store_zone *sz, struct zone *z, struc
 int change_delete(struct change *c, const uint8_t *apex, struct change_result *r);
 
 /* Locks a zone against writes with reason (NULL: unlocks it); out gets the zone's row after. */
+/* Marks a zone signed downstream (on) or not: its secondaries sign it, Tern does not and holds no
+ * DNSSEC records for it (writes of them refused as on a zone Tern signs). Refused (the row
+ * unchanged) for a zone Tern signs (CHANGE_ZONE, TERN_EEXIST), one holding DNSSEC records
+ * (CHANGE_REFUSED naming the first) or locked; out gets the row as stored. */
+int change_set_downstream(struct change *c, const uint8_t *apex, bool on, struct store_zone *out,
+                          struct change_result *r);
 int change_lock_zone(struct change *c, const uint8_t *apex, const char *reason, struct store_zone *out,
                      struct change_result *r);
 

@@ -497,6 +497,14 @@ int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dns
 		refuse(r, CHANGE_ZONE, TERN_EBUSY, "zone is locked: %s", row.lock_reason);
 		goto out;
 	}
+	if (row.signed_downstream) {
+		*field = "signed_downstream";
+		refuse(r, CHANGE_REFUSED, TERN_EEXIST,
+		       "zone %s is signed downstream (its secondaries sign it with their own keys): Tern does not sign "
+		       "it; DELETE /api/v1/zones/%s/signed-downstream first",
+		       name, name);
+		goto out;
+	}
 	const struct zone *cur = zones_get(c->zones, apex);
 	struct ttl_scan ts = {p->max_zone_ttl, r->msg, sizeof(r->msg)};
 	if (cur && p->max_zone_ttl && zone_foreach(cur, node_ttl, &ts) == 1) {

@@ -1,15 +1,20 @@
-/* Zone transfers out over TCP: AXFR (RFC 5936), and IXFR (RFC 1995) answered with the whole
- * zone. The answer is the SOA, every other RRset in canonical order, and the SOA again, in as
- * many messages as it takes; the transfer is built from one snapshot, so it is consistent. */
+/* Zone transfers out over TCP: AXFR (RFC 5936), and IXFR (RFC 1995) from the journal, or the
+ * whole zone when the journal does not reach the client's serial. An AXFR is the SOA, every other
+ * RRset in canonical order, and the SOA again, in as many messages as it takes; the transfer is
+ * built from one snapshot, so it is consistent. Each transfer answered is logged. */
 #include "ternd/ns/xfr.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <urcu-qsbr.h>
 
 #include "lib/error.h"
+#include "lib/name.h"
 #include "lib/rr.h"
 #include "lib/wire.h"
+#include "ternd/base/log.h"
 #include "ternd/ns/ns.h"
 
 #define XFR_MSG_MAX 16384 /* compression pointers reach 16 KiB: longer messages gain little */
@@ -23,6 +28,9 @@ struct xfr {
 	uint16_t ancount;
 	uint8_t header[WIRE_HEADER_LEN];
 	size_t reserve; /* kept free in each message for its TSIG (sign_frames) */
+	/* what put_transfer() answered, for the log line */
+	enum { XFR_SENT_AXFR = 1, XFR_SENT_IXFR, XFR_SENT_CURRENT } sent;
+	uint32_t from; /* the client's serial (IXFR) */
 };
 
 static int grow(struct xfr *x, size_t need)
@@ -290,10 +298,14 @@ static int put_transfer(struct xfr *x, const struct server *srv, const struct zo
 			return rc;
 		if (rc == 1) {
 			msg_end(x);
+			x->sent = rr_serial_newer(z->serial, from) ? XFR_SENT_IXFR : XFR_SENT_CURRENT;
+			x->from = from;
 			return 1;
 		}
 		x->len = 0; /* the journal does not lead here from the client's serial */
+		x->from = from;
 	}
+	x->sent = XFR_SENT_AXFR;
 	return put_axfr(x, z, question, qlen);
 }
 
@@ -346,6 +358,34 @@ static int sign_frames(struct xfr *x, const struct ns_tsig *t)
 	return 0;
 }
 
+/* One line per transfer answered: zone, kind, client, serials and size (as Knot and BIND log theirs;
+ * operators and tests see whether a secondary got IXFR or the whole zone). */
+static void log_transfer(const struct xfr *x, const struct zone *z, const struct query_client *client, bool ixfr)
+{
+	char zone[NAME_MAXLEN * 4 + 1], addr[INET6_ADDRSTRLEN + 8] = "?";
+	name_to_text(z->apex, zone, sizeof(zone));
+	const struct sockaddr *sa = client->addr;
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, addr, sizeof(addr));
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, addr, sizeof(addr));
+	size_t messages = 0;
+	for (size_t pos = 0; pos + 2 <= x->len; pos += 2 + wire_get16(x->buf + pos))
+		messages++;
+	if (x->sent == XFR_SENT_IXFR)
+		log_info("transfer: %s IXFR to %s: serial %u -> %u, %zu messages, %zu bytes", zone, addr, x->from,
+		         z->serial, messages, x->len);
+	else if (x->sent == XFR_SENT_CURRENT)
+		log_info("transfer: %s IXFR to %s: serial %u is current", zone, addr, z->serial);
+	else if (ixfr)
+		log_info("transfer: %s IXFR to %s from serial %u answered by AXFR (the journal does not reach it): "
+		         "serial %u, %zu messages, %zu bytes",
+		         zone, addr, x->from, z->serial, messages, x->len);
+	else
+		log_info("transfer: %s AXFR to %s: serial %u, %zu messages, %zu bytes", zone, addr, z->serial, messages,
+		         x->len);
+}
+
 int xfr_answer(const struct server *srv, const uint8_t *msg, size_t len, const struct query_client *client,
                uint8_t **out, size_t *outlen)
 {
@@ -377,6 +417,8 @@ int xfr_answer(const struct server *srv, const uint8_t *msg, size_t len, const s
 		rc = answer_error(&x, question, qlen, RCODE_REFUSED);
 	} else {
 		rc = put_transfer(&x, srv, z, msg, len, pos + 4, question, qlen);
+		if (rc >= 0 && x.sent)
+			log_transfer(&x, z, client, wire_get16(question + qlen - 4) == RR_IXFR);
 	}
 	if (rc >= 0 && (ts == NS_TSIG_VERIFIED || ts == NS_TSIG_REJECTED))
 		rc = sign_frames(&x, &tsig);

@@ -54,6 +54,9 @@ struct store_zone {
 	bool locked;
 	char lock_reason[STORE_REASON_MAX + 1]; /* "" when unlocked */
 	int64_t created, updated; /* seconds since the epoch */
+	/* signed downstream: the zone's secondaries sign it (Knot at a PoP with its own keys); Tern does
+	 * not, and it holds no DNSSEC records (the change module's rule) */
+	bool signed_downstream;
 };
 
 /* One RRset. rdata holds count records, each a 16-bit big-endian length then the bytes (the
@@ -203,6 +206,7 @@ struct store_ops {
 	int (*zone_set_serial)(struct store_txn *t, const uint8_t *apex, uint32_t serial, char *err, size_t errlen);
 	int (*zone_set_lock)(struct store_txn *t, const uint8_t *apex, bool locked, const char *reason, char *err,
 	                     size_t errlen);
+	int (*zone_set_downstream)(struct store_txn *t, const uint8_t *apex, bool on, char *err, size_t errlen);
 
 	int (*rrset_put)(struct store_txn *t, const uint8_t *apex, const uint8_t *owner, uint16_t type, uint32_t ttl,
 	                 const uint32_t *ttls, const uint8_t *rdata, uint32_t rdata_size, char *err, size_t errlen);
@@ -327,6 +331,11 @@ static inline int store_zone_set_serial(struct store_txn *t, const uint8_t *apex
                                         size_t errlen)
 {
 	return t->store->ops->zone_set_serial(t, apex, serial, err, errlen);
+}
+/* Sets or clears the zone's signed-downstream flag (the caller checks what it means). */
+static inline int store_zone_set_downstream(struct store_txn *t, const uint8_t *apex, bool on, char *err, size_t errlen)
+{
+	return t->store->ops->zone_set_downstream(t, apex, on, err, errlen);
 }
 /* Records the lock and its reason (required, at most STORE_REASON_MAX bytes). The store keeps the
  * flag; refusing changes to a locked zone is the caller's rule, checked inside its write

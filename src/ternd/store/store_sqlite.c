@@ -277,6 +277,7 @@ static const struct store_ops sqlite_ops = {
     .zone_past_serial = sq_zone_past_serial,
     .zone_set_serial = sq_zone_set_serial,
     .zone_set_lock = sq_zone_set_lock,
+    .zone_set_downstream = sq_zone_set_downstream,
     .rrset_put = sq_rrset_put,
     .rrset_get = sq_rrset_get,
     .rrset_delete = sq_rrset_delete,

@@ -25,6 +25,7 @@ enum stmt {
 	ST_PAST_SERIAL,
 	ST_ZONE_SERIAL,
 	ST_ZONE_LOCK,
+	ST_ZONE_DOWNSTREAM,
 	ST_RRSET_PUT,
 	ST_RRSET_GET,
 	ST_RRSET_DELETE,
@@ -57,7 +58,8 @@ enum stmt {
 	ST_COUNT
 };
 
-#define ZONE_COLS "id, apex, tenant, serial, serial_policy, locked, lock_reason, created_at, updated_at"
+#define ZONE_COLS                                                                                                      \
+	"id, apex, tenant, serial, serial_policy, locked, lock_reason, created_at, updated_at, signed_downstream"
 #define JOURNAL_COLS "id, serial_from, serial_to, changed_at, principal, removed, added"
 #define PROPOSAL_COLS                                                                                                  \
 	"p.id, z.apex, p.author, p.body, p.status, p.reviewer, p.applier, p.created_at, p.reviewed_at, p.applied_at "  \
@@ -187,6 +189,7 @@ int sq_zone_past_serial(struct store_txn *bt, const uint8_t *apex, uint32_t *ser
 int sq_zone_set_lock(struct store_txn *bt, const uint8_t *apex, bool locked, const char *reason, char *err,
                      size_t errlen);
 int sq_zone_set_serial(struct store_txn *bt, const uint8_t *apex, uint32_t serial, char *err, size_t errlen);
+int sq_zone_set_downstream(struct store_txn *bt, const uint8_t *apex, bool on, char *err, size_t errlen);
 int sq_rrset_delete(struct store_txn *bt, const uint8_t *apex, const uint8_t *owner, uint16_t type, char *err,
                     size_t errlen);
 int sq_rrset_delete_all(struct store_txn *bt, const uint8_t *apex, char *err, size_t errlen);

@@ -168,6 +168,10 @@ static const char *const migrations[] = {
     /* 7: turning signing off (RFC 8078): when it was asked, when the DS was gone from the parents */
     "ALTER TABLE dnssec_zones ADD COLUMN unsigning_at INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE dnssec_zones ADD COLUMN ds_gone_at INTEGER NOT NULL DEFAULT 0;",
+    /* 8: signed downstream: the zone's secondaries sign it (Knot at a PoP with its own keys); Tern
+     * does not, and holds no DNSSEC records for it */
+    "ALTER TABLE zones ADD COLUMN signed_downstream INTEGER NOT NULL DEFAULT 0"
+    " CHECK (signed_downstream IN (0, 1));",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -14,8 +14,8 @@
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_ZONE_GET] = "SELECT " ZONE_COLS " FROM zones WHERE apex = ?1",
     [ST_ZONE_ID] = "SELECT id, serial FROM zones WHERE apex = ?1",
-    [ST_ZONE_INSERT] = "INSERT INTO zones (apex, sort_key, tenant, serial, serial_policy, created_at, updated_at)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
+    [ST_ZONE_INSERT] = "INSERT INTO zones (apex, sort_key, tenant, serial, serial_policy, created_at, updated_at,"
+                       " signed_downstream) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) RETURNING id",
     /* ?1 is the key just after the cursor (see zone_list), so one statement serves every page */
     [ST_ZONE_LIST] = "SELECT " ZONE_COLS " FROM zones WHERE sort_key >= ?1 ORDER BY sort_key LIMIT ?2",
     [ST_ZONE_LIST_TENANT] = "SELECT " ZONE_COLS " FROM zones WHERE tenant = ?3 AND sort_key >= ?1"
@@ -27,6 +27,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PAST_SERIAL] = "SELECT serial FROM past_serials WHERE apex = ?1",
     [ST_ZONE_SERIAL] = "UPDATE zones SET serial = ?2, updated_at = ?3 WHERE apex = ?1",
     [ST_ZONE_LOCK] = "UPDATE zones SET locked = ?2, lock_reason = ?3, updated_at = ?4 WHERE apex = ?1",
+    [ST_ZONE_DOWNSTREAM] = "UPDATE zones SET signed_downstream = ?2, updated_at = ?3 WHERE apex = ?1",
     [ST_RRSET_PUT] = "INSERT INTO rrsets (zone_id, sort_key, type, owner, ttl, count, rdata, ttls)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (zone_id, sort_key, type)"
                      " DO UPDATE SET ttl = excluded.ttl, count = excluded.count, rdata = excluded.rdata,"

@@ -102,6 +102,7 @@ static void zone_from_row(sqlite3_stmt *s, struct store_zone *z)
 	sq_col_text(s, 6, z->lock_reason, sizeof(z->lock_reason));
 	z->created = sqlite3_column_int64(s, 7);
 	z->updated = sqlite3_column_int64(s, 8);
+	z->signed_downstream = sqlite3_column_int(s, 9) != 0;
 }
 
 /* The serial the lower-cased apex had when last deleted: 1 found, 0 never deleted, or an error. */
@@ -153,6 +154,7 @@ int sq_zone_create(struct store_txn *bt, struct store_zone *z, char *err, size_t
 	sq_q_int(&q, 4, z->serial);
 	sq_q_text(&q, 5, z->serial_policy == STORE_SERIAL_DATE ? "date" : "increment");
 	sq_q_int(&q, 6, t->now);
+	sq_q_int(&q, 7, z->signed_downstream);
 	rc = sq_q_step(&q, err, errlen);
 	if (rc == TERN_EEXIST) {
 		rc = set_err(err, errlen, TERN_EEXIST, "zone %s already exists", sq_name_text(lapex, zn));
@@ -259,7 +261,7 @@ static int zone_row_write(struct sq_txn *t, enum stmt id, const uint8_t *apex, i
 	if ((rc = sq_q_open(&q, t, c, id, err, errlen)) < 0)
 		goto fail;
 	sq_q_blob(&q, 1, lapex, (size_t)n);
-	if (id == ST_ZONE_SERIAL) {
+	if (id == ST_ZONE_SERIAL || id == ST_ZONE_DOWNSTREAM) {
 		sq_q_int(&q, 2, v2);
 		sq_q_int(&q, 3, t->now);
 	} else if (id == ST_ZONE_RETIRE) {
@@ -306,6 +308,11 @@ int sq_zone_past_serial(struct store_txn *bt, const uint8_t *apex, uint32_t *ser
 int sq_zone_set_serial(struct store_txn *bt, const uint8_t *apex, uint32_t serial, char *err, size_t errlen)
 {
 	return zone_row_write((struct sq_txn *)bt, ST_ZONE_SERIAL, apex, serial, NULL, err, errlen);
+}
+
+int sq_zone_set_downstream(struct store_txn *bt, const uint8_t *apex, bool on, char *err, size_t errlen)
+{
+	return zone_row_write((struct sq_txn *)bt, ST_ZONE_DOWNSTREAM, apex, on, NULL, err, errlen);
 }
 
 int sq_zone_set_lock(struct store_txn *bt, const uint8_t *apex, bool locked, const char *reason, char *err,

@@ -386,8 +386,8 @@ def stub_unbound(lab, name, addr, target):
     os.makedirs(d)
     conf = os.path.join(d, "unbound.conf")
     text = L.UNBOUND_CONF.format(addr=addr, dir=d, hints=os.path.join(lab.dir, "root.hints"),
-                                 anchor=os.path.join(lab.dir, "root.ds"), ttl=L.CACHE_TTL)
-    text = text.replace("remote-control:", STUB_UNBOUND.format(target=target) + "remote-control:")
+                                 trust='trust-anchor-file: "%s"' % os.path.join(lab.dir, "root.ds"),
+                                 ttl=L.CACHE_TTL, extra=STUB_UNBOUND.format(target=target))
     with open(conf, "w") as f:
         f.write(text)
     p = lab.spawn("unbound-" + name, [L.UNBOUND, "-d", "-c", conf], os.path.join(d, "unbound.log"))

@@ -439,6 +439,8 @@ void api_zones_import(void *ctx, const struct http_request *req, struct http_res
 		          json_pack("{s:I,s:I}", "serial", (json_int_t)r.serial, "rrsets", (json_int_t)r.changes));
 out:
 	zone_free(imp);
+	if (imp)
+		change_trim_heap(); /* the file's zone, its changes and the old version's copies are free */
 	api_caller_free(&c);
 }
 

@@ -7,6 +7,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +18,13 @@
 #include "lib/rrtext.h"
 #include "ternd/base/log.h"
 #include "ternd/base/rcu.h"
+
+void change_trim_heap(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
 
 void change_init(struct change *c, struct zones *zones, struct store *store, unsigned journal_keep)
 {

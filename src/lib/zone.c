@@ -183,20 +183,46 @@ int trie_build(struct arena *a, const struct zone_node **nodes, size_t n, uintpt
 	return build_level(a, nodes, n, 0, root);
 }
 
-/* A heap object made for the new version. */
-static void *fresh_alloc(struct trie_ctx *c, size_t size, uintptr_t tag)
+int fresh_push(struct trie_ctx *c, void *p, uintptr_t tag, uint32_t *slot)
+{
+	if (garbage_push(c->fresh, (uintptr_t)p | tag) < 0)
+		return TERN_ENOMEM;
+	size_t n = (*c->fresh)->n;
+	*slot = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX; /* past that: never taken for fresh */
+	return 0;
+}
+
+bool fresh_is(const struct trie_ctx *c, const void *p, uint32_t slot)
+{
+	const struct zone_garbage *g = *c->fresh;
+	return slot && g && slot <= g->n && TRIE_PTR(g->items[slot - 1]) == p;
+}
+
+void fresh_drop(struct trie_ctx *c, void *p, uint32_t slot)
+{
+	(*c->fresh)->items[slot - 1] = 0; /* garbage_free_items() frees NULL there */
+	free(p);
+}
+
+/* A heap object made for the new version; *slot as fresh_push(). */
+static void *fresh_alloc(struct trie_ctx *c, size_t size, uintptr_t tag, uint32_t *slot)
 {
 	void *p = malloc(size);
-	if (p && garbage_push(c->fresh, (uintptr_t)p | tag) < 0) {
+	if (p && fresh_push(c, p, tag, slot) < 0) {
 		free(p);
 		return NULL;
 	}
 	return p;
 }
 
-/* An object of the old version the new one does not use. */
-static int retire(struct trie_ctx *c, uintptr_t p, size_t size, bool heap)
+/* An object the new version does not use: one of the old version is freed with it (heap) or
+ * counted dead (arena); one made by this batch is freed now. */
+static int retire(struct trie_ctx *c, uintptr_t p, size_t size, uint32_t heap)
 {
+	if (heap && fresh_is(c, TRIE_PTR(p), heap)) {
+		fresh_drop(c, TRIE_PTR(p), heap);
+		return 0;
+	}
 	if (heap)
 		return garbage_push(c->retired, p);
 	*c->dead += size;
@@ -205,16 +231,20 @@ static int retire(struct trie_ctx *c, uintptr_t p, size_t size, bool heap)
 
 int trie_retire_node(struct trie_ctx *c, const struct zone_node *n)
 {
-	return retire(c, (uintptr_t)n | TRIE_LEAF, zone_node_size(n), n->flags & NODE_HEAP);
+	if (n->flags & NODE_HEAP)
+		return garbage_push(c->retired, (uintptr_t)n | TRIE_LEAF);
+	*c->dead += zone_node_size(n);
+	return 0;
 }
 
 static struct trie_branch *branch_new(struct trie_ctx *c, uint32_t bitmap)
 {
 	int count = popcount32(bitmap);
-	struct trie_branch *b = fresh_alloc(c, sizeof(*b) + (size_t)count * sizeof(b->child[0]), 0);
+	uint32_t slot = 0;
+	struct trie_branch *b = fresh_alloc(c, sizeof(*b) + (size_t)count * sizeof(b->child[0]), 0, &slot);
 	if (b) {
 		b->bitmap = bitmap;
-		b->heap = 1;
+		b->heap = slot;
 	}
 	return b;
 }
@@ -225,16 +255,23 @@ static int retire_branch(struct trie_ctx *c, const struct trie_branch *b)
 	return retire(c, (uintptr_t)b, size, b->heap);
 }
 
+/* Whether b was made by this batch: then it is changed in place. */
+static bool branch_fresh(const struct trie_ctx *c, const struct trie_branch *b)
+{
+	return b->heap && fresh_is(c, b, b->heap);
+}
+
 /* Two leaves that share the hash chunks above shift: branches down to where they differ. */
 static int split(struct trie_ctx *c, uintptr_t a, const struct zone_node *na, uintptr_t b, const struct zone_node *nb,
                  unsigned shift, uintptr_t *out)
 {
 	if (shift > TRIE_LEVEL_MAX) {
-		struct trie_coll *coll = fresh_alloc(c, sizeof(*coll) + 2 * sizeof(coll->node[0]), TRIE_COLL);
+		uint32_t slot = 0;
+		struct trie_coll *coll = fresh_alloc(c, sizeof(*coll) + 2 * sizeof(coll->node[0]), TRIE_COLL, &slot);
 		if (!coll)
 			return TERN_ENOMEM;
 		coll->n = 2;
-		coll->heap = 1;
+		coll->heap = slot;
 		coll->node[0] = na;
 		coll->node[1] = nb;
 		*out = (uintptr_t)coll | TRIE_COLL;
@@ -268,8 +305,6 @@ static int coll_change(struct trie_ctx *c, const struct trie_coll *old, const st
 	}
 	if (replaced && at < old->n)
 		*replaced = old->node[at];
-	if (retire(c, (uintptr_t)old | TRIE_COLL, sizeof(*old) + old->n * sizeof(old->node[0]), old->heap) < 0)
-		return TERN_ENOMEM;
 	uint32_t total = keep + (remove ? 0 : 1);
 	if (total == 1) { /* one name left: a plain leaf */
 		const struct zone_node *only = node;
@@ -277,20 +312,22 @@ static int coll_change(struct trie_ctx *c, const struct trie_coll *old, const st
 			if (i != at)
 				only = old->node[i];
 		*out = (uintptr_t)only | TRIE_LEAF;
-		return 0;
+	} else {
+		uint32_t slot = 0;
+		struct trie_coll *n = fresh_alloc(c, sizeof(*n) + total * sizeof(n->node[0]), TRIE_COLL, &slot);
+		if (!n)
+			return TERN_ENOMEM;
+		n->heap = slot;
+		n->n = 0;
+		for (uint32_t i = 0; i < old->n; i++)
+			if (i != at)
+				n->node[n->n++] = old->node[i];
+		if (!remove)
+			n->node[n->n++] = node;
+		*out = (uintptr_t)n | TRIE_COLL;
 	}
-	struct trie_coll *n = fresh_alloc(c, sizeof(*n) + total * sizeof(n->node[0]), TRIE_COLL);
-	if (!n)
-		return TERN_ENOMEM;
-	n->heap = 1;
-	n->n = 0;
-	for (uint32_t i = 0; i < old->n; i++)
-		if (i != at)
-			n->node[n->n++] = old->node[i];
-	if (!remove)
-		n->node[n->n++] = node;
-	*out = (uintptr_t)n | TRIE_COLL;
-	return 0;
+	/* retired once read (one made by this batch is freed now) */
+	return retire(c, (uintptr_t)old | TRIE_COLL, sizeof(*old) + old->n * sizeof(old->node[0]), old->heap);
 }
 
 static int set_level(struct trie_ctx *c, uintptr_t p, const struct zone_node *node, unsigned shift, uintptr_t *out,
@@ -315,6 +352,13 @@ static int set_level(struct trie_ctx *c, uintptr_t p, const struct zone_node *no
 	const struct trie_branch *b = (const void *)p;
 	uint32_t bit = 1u << chunk(node->hash, shift);
 	int pos = popcount32(b->bitmap & (bit - 1)), count = popcount32(b->bitmap);
+	if ((b->bitmap & bit) && branch_fresh(c, b)) { /* made by this batch: changed in place */
+		struct trie_branch *w = (struct trie_branch *)b;
+		if (set_level(c, b->child[pos], node, shift + 5, &w->child[pos], old) < 0)
+			return TERN_ENOMEM;
+		*out = p;
+		return 0;
+	}
 	struct trie_branch *nb = branch_new(c, b->bitmap | bit);
 	if (!nb)
 		return TERN_ENOMEM;
@@ -354,27 +398,38 @@ static int remove_level(struct trie_ctx *c, uintptr_t p, const struct zone_node 
 	uintptr_t child;
 	if (remove_level(c, b->child[pos], node, shift + 5, &child) < 0)
 		return TERN_ENOMEM;
+	if (child && branch_fresh(c, b)) { /* made by this batch: changed in place */
+		((struct trie_branch *)b)->child[pos] = child;
+		*out = p;
+		return 0;
+	}
+	uintptr_t up; /* what takes b's place; b is retired after it is read */
+	if (child == 0 && count == 1) {
+		up = 0;
+	} else if (child == 0 && count == 2 && (b->child[pos ^ 1] & (TRIE_LEAF | TRIE_COLL))) {
+		up = b->child[pos ^ 1]; /* a lone leaf moves up */
+	} else if (child == 0 && branch_fresh(c, b)) { /* made by this batch: shrunk in place */
+		struct trie_branch *w = (struct trie_branch *)b;
+		memmove(w->child + pos, w->child + pos + 1, (size_t)(count - pos - 1) * sizeof(w->child[0]));
+		w->bitmap &= ~bit;
+		*out = p;
+		return 0;
+	} else {
+		struct trie_branch *nb = branch_new(c, child ? b->bitmap : b->bitmap & ~bit);
+		if (!nb)
+			return TERN_ENOMEM;
+		if (child) {
+			memcpy(nb->child, b->child, (size_t)count * sizeof(b->child[0]));
+			nb->child[pos] = child;
+		} else {
+			memcpy(nb->child, b->child, (size_t)pos * sizeof(b->child[0]));
+			memcpy(nb->child + pos, b->child + pos + 1, (size_t)(count - pos - 1) * sizeof(b->child[0]));
+		}
+		up = (uintptr_t)nb;
+	}
 	if (retire_branch(c, b) < 0)
 		return TERN_ENOMEM;
-	if (child == 0 && count == 1) {
-		*out = 0;
-		return 0;
-	}
-	if (child == 0 && count == 2 && (b->child[pos ^ 1] & (TRIE_LEAF | TRIE_COLL))) {
-		*out = b->child[pos ^ 1]; /* a lone leaf moves up */
-		return 0;
-	}
-	struct trie_branch *nb = branch_new(c, child ? b->bitmap : b->bitmap & ~bit);
-	if (!nb)
-		return TERN_ENOMEM;
-	if (child) {
-		memcpy(nb->child, b->child, (size_t)count * sizeof(b->child[0]));
-		nb->child[pos] = child;
-	} else {
-		memcpy(nb->child, b->child, (size_t)pos * sizeof(b->child[0]));
-		memcpy(nb->child + pos, b->child + pos + 1, (size_t)(count - pos - 1) * sizeof(b->child[0]));
-	}
-	*out = (uintptr_t)nb;
+	*out = up;
 	return 0;
 }
 

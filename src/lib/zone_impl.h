@@ -22,7 +22,14 @@ struct zone_garbage {
 };
 
 /* The trie: a hash array mapped trie on name_hash(), 5 bits a level, path-copied on change.
- * A pointer's low bits say what it points to. */
+ * A pointer's low bits say what it points to.
+ *
+ * Heap objects made by the batch being applied (in the ctx's fresh list) are seen by nothing but
+ * that batch: they are changed in place, and one a later change of the batch replaces is freed at
+ * once (its slot in the fresh list set to 0), so a batch touching every name costs one new path
+ * per object, not one per change (on a whole-zone signing the discarded copies were most of the
+ * peak). An object knows its slot (heap - 1 for trie objects, fresh - 1 for order blocks); it is
+ * fresh when that slot of the ctx's list holds it. */
 #define TRIE_LEAF ((uintptr_t)1) /* a struct zone_node */
 #define TRIE_COLL ((uintptr_t)2) /* a struct trie_coll: names whose 32-bit hashes are equal */
 #define TRIE_PTR(p) ((void *)((p) & ~(uintptr_t)3))
@@ -30,13 +37,13 @@ struct zone_garbage {
 
 struct trie_branch {
 	uint32_t bitmap;
-	uint32_t heap; /* malloc'd (1) or in the arena (0) */
+	uint32_t heap; /* in the arena (0), or malloc'd (its slot in the fresh list that made it, plus 1) */
 	uintptr_t child[];
 };
 
 struct trie_coll {
 	uint32_t n;
-	uint32_t heap;
+	uint32_t heap; /* as a branch's */
 	const struct zone_node *node[];
 };
 
@@ -47,6 +54,12 @@ struct trie_ctx {
 };
 
 int garbage_push(struct zone_garbage **g, uintptr_t item);
+/* Pushes a new heap object p (tag: its trie tag) to c's fresh list; *slot gets its slot plus 1. */
+int fresh_push(struct trie_ctx *c, void *p, uintptr_t tag, uint32_t *slot);
+/* Whether p, whose slot plus 1 is slot, was made by c's batch (and may be changed in place). */
+bool fresh_is(const struct trie_ctx *c, const void *p, uint32_t slot);
+/* Frees p, made by c's batch and now replaced, and empties its slot. */
+void fresh_drop(struct trie_ctx *c, void *p, uint32_t slot);
 void garbage_free_items(struct zone_garbage *g);
 void garbage_free(struct zone_garbage *g);
 size_t zone_node_size(const struct zone_node *n); /* bytes behind a node, for accounting */
@@ -72,6 +85,7 @@ struct zone_order {
 	uint8_t n; /* entries */
 	uint8_t leaf;
 	uint8_t heap; /* malloc'd (1) or in the arena (0) */
+	uint32_t fresh; /* a heap block's slot in the fresh list that made it, plus 1 */
 	const struct zone_node *key[ORDER_FAN]; /* leaf: the members; inner: each child's first */
 	struct zone_order *child[]; /* inner blocks only */
 };

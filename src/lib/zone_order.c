@@ -135,18 +135,31 @@ static struct zone_order *block_new(struct trie_ctx *c, bool leaf)
 {
 	size_t size = sizeof(struct zone_order) + (leaf ? 0 : ORDER_FAN * sizeof(struct zone_order *));
 	struct zone_order *b = malloc(size);
+	uint32_t slot = 0;
 	if (!b)
 		return NULL;
-	if (garbage_push(c->fresh, (uintptr_t)b) < 0) {
+	if (fresh_push(c, b, 0, &slot) < 0) {
 		free(b);
 		return NULL;
 	}
-	*b = (struct zone_order){.leaf = leaf, .heap = 1};
+	*b = (struct zone_order){.leaf = leaf, .heap = 1, .fresh = slot};
 	return b;
 }
 
+/* Whether b was made by this batch (zone_impl.h): then it is rewritten in place. */
+static bool block_fresh(const struct trie_ctx *c, const struct zone_order *b)
+{
+	return b->heap && fresh_is(c, b, b->fresh);
+}
+
+/* A block the new version no longer uses: freed now when this batch made it, else with the old
+ * version (heap) or counted dead (arena). */
 static int block_retire(struct trie_ctx *c, const struct zone_order *b)
 {
+	if (block_fresh(c, b)) {
+		fresh_drop(c, (void *)b, b->fresh);
+		return 0;
+	}
 	if (b->heap)
 		return garbage_push(c->retired, (uintptr_t)b);
 	*c->dead += block_size(b);
@@ -160,9 +173,11 @@ struct entry {
 };
 
 /* A block's entries with at most two changed: entries [0, from) and [to, n) of old kept, put[0..nput)
- * in between; split into two blocks (*out, *extra) when more than ORDER_FAN. */
-static int block_rewrite(struct trie_ctx *c, const struct zone_order *old, int from, int to, const struct entry *put,
-                         int nput, struct zone_order **out, struct zone_order **extra)
+ * in between; split into two blocks (*out, *extra) when more than ORDER_FAN. old is retired (a
+ * block this batch made is written again in place, as *out); pass retire_old false for a block
+ * that is no part of any version. */
+static int block_rewrite(struct trie_ctx *c, const struct zone_order *old, bool retire_old, int from, int to,
+                         const struct entry *put, int nput, struct zone_order **out, struct zone_order **extra)
 {
 	struct entry all[ORDER_FAN + 2];
 	int n = 0;
@@ -173,14 +188,16 @@ static int block_rewrite(struct trie_ctx *c, const struct zone_order *old, int f
 	for (int i = to; i < old->n; i++)
 		all[n++] = (struct entry){old->key[i], old->leaf ? NULL : old->child[i]};
 	*extra = NULL;
-	if (n == 0) {
-		*out = NULL;
+	*out = NULL;
+	bool leaf = old->leaf, in_place = retire_old && n > 0 && block_fresh(c, old);
+	if (retire_old && !in_place && block_retire(c, old) < 0) /* its entries are in all[] */
+		return TERN_ENOMEM;
+	if (n == 0)
 		return 0;
-	}
 	int parts = n > ORDER_FAN ? 2 : 1;
 	for (int p = 0, at = 0; p < parts; p++) {
 		int take = (n - at) / (parts - p);
-		struct zone_order *b = block_new(c, old->leaf);
+		struct zone_order *b = p == 0 && in_place ? (struct zone_order *)old : block_new(c, leaf);
 		if (!b)
 			return TERN_ENOMEM;
 		b->n = (uint8_t)take;
@@ -206,9 +223,7 @@ static int set_rec(struct trie_ctx *c, const struct zone_order *b, const struct 
 			*old = b->key[i];
 		struct entry e = {node, NULL};
 		/* replace entry i, or insert after it */
-		if (block_rewrite(c, b, same ? i : i + 1, i + 1, &e, 1, out, extra) < 0)
-			return TERN_ENOMEM;
-		return block_retire(c, b);
+		return block_rewrite(c, b, true, same ? i : i + 1, i + 1, &e, 1, out, extra);
 	}
 	if (i < 0)
 		i = 0; /* before every member: it goes first in the first child */
@@ -216,9 +231,7 @@ static int set_rec(struct trie_ctx *c, const struct zone_order *b, const struct 
 	if (set_rec(c, b->child[i], node, k, &child, &split, old) < 0)
 		return TERN_ENOMEM;
 	struct entry e[2] = {{child->key[0], child}, {split ? split->key[0] : NULL, split}};
-	if (block_rewrite(c, b, i, i + 1, e, split ? 2 : 1, out, extra) < 0)
-		return TERN_ENOMEM;
-	return block_retire(c, b);
+	return block_rewrite(c, b, true, i, i + 1, e, split ? 2 : 1, out, extra);
 }
 
 int order_set(struct trie_ctx *c, const struct zone_order *root, const struct zone_node *node,
@@ -259,7 +272,9 @@ int order_set(struct trie_ctx *c, const struct zone_order *root, const struct zo
 	return 0;
 }
 
-/* *out is NULL when the block is left empty; b itself when the name is not there. */
+/* 1 when the name was there and is removed (*out: what takes b's place, NULL when the block is
+ * left empty, b itself when this batch made b and it was changed in place), 0 when it is not there
+ * (*out is b), or TERN_ENOMEM. */
 static int remove_rec(struct trie_ctx *c, const struct zone_order *b, const struct order_key *k,
                       const struct zone_order **out)
 {
@@ -271,18 +286,17 @@ static int remove_rec(struct trie_ctx *c, const struct zone_order *b, const stru
 	if (b->leaf) {
 		if (key_cmp(b->key[i], k) != 0)
 			return 0;
-		if (block_rewrite(c, b, i, i + 1, NULL, 0, &nb, &extra) < 0)
+		if (block_rewrite(c, b, true, i, i + 1, NULL, 0, &nb, &extra) < 0)
 			return TERN_ENOMEM;
 		*out = nb;
-		return block_retire(c, b);
+		return 1;
 	}
 	const struct zone_order *child;
-	if (remove_rec(c, b->child[i], k, &child) < 0)
-		return TERN_ENOMEM;
-	if (child == b->child[i])
-		return 0;
+	int rc = remove_rec(c, b->child[i], k, &child);
+	if (rc <= 0)
+		return rc;
 	if (!child) {
-		if (block_rewrite(c, b, i, i + 1, NULL, 0, &nb, &extra) < 0)
+		if (block_rewrite(c, b, true, i, i + 1, NULL, 0, &nb, &extra) < 0)
 			return TERN_ENOMEM;
 	} else {
 		/* a child that fits in one block with a neighbour is merged with it, so every two
@@ -299,20 +313,20 @@ static int remove_rec(struct trie_ctx *c, const struct zone_order *b, const stru
 				e[n++] = (struct entry){hi->key[k], hi->leaf ? NULL : hi->child[k]};
 			struct zone_order *merged, *none;
 			struct zone_order empty = {.leaf = child->leaf};
-			if (block_rewrite(c, &empty, 0, 0, e, n, &merged, &none) < 0 || !merged ||
+			if (block_rewrite(c, &empty, false, 0, 0, e, n, &merged, &none) < 0 || !merged ||
 			    block_retire(c, child) < 0 || block_retire(c, sib) < 0)
 				return TERN_ENOMEM;
 			struct entry m = {merged->key[0], merged};
-			if (block_rewrite(c, b, j < i ? j : i, (j < i ? i : j) + 1, &m, 1, &nb, &extra) < 0)
+			if (block_rewrite(c, b, true, j < i ? j : i, (j < i ? i : j) + 1, &m, 1, &nb, &extra) < 0)
 				return TERN_ENOMEM;
-		} else {
+		} else { /* the child's first key may have gone: b's key for it is written again */
 			struct entry e = {child->key[0], (struct zone_order *)child};
-			if (block_rewrite(c, b, i, i + 1, &e, 1, &nb, &extra) < 0)
+			if (block_rewrite(c, b, true, i, i + 1, &e, 1, &nb, &extra) < 0)
 				return TERN_ENOMEM;
 		}
 	}
 	*out = nb;
-	return block_retire(c, b);
+	return 1;
 }
 
 int order_remove(struct trie_ctx *c, const struct zone_order *root, const struct zone_node *node,
@@ -324,9 +338,10 @@ int order_remove(struct trie_ctx *c, const struct zone_order *root, const struct
 	const struct zone_order *top;
 	struct order_key k;
 	key_init(&k, node->owner, 0);
-	if (remove_rec(c, root, &k, &top) < 0)
-		return TERN_ENOMEM;
-	while (top && top != root && !top->leaf && top->n == 1) { /* a root with one child steps down */
+	int rc = remove_rec(c, root, &k, &top);
+	if (rc <= 0)
+		return rc;
+	while (top && !top->leaf && top->n == 1) { /* a root with one child steps down */
 		const struct zone_order *down = top->child[0];
 		if (block_retire(c, top) < 0)
 			return TERN_ENOMEM;

@@ -8,7 +8,7 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
-from apilib import ApiTernd, finish, keys  # noqa: F401 (fixture)
+from apilib import ApiTernd, finish, keys, zonefile  # noqa: F401 (fixture)
 from knotlib import KnotSecondary, knotd_available
 from ternlib import free_port
 from xfrlib import api_primary, api_transfer_ternd, wait_serial
@@ -217,3 +217,31 @@ def test_long_journal_is_trimmed_in_batches(tmp_path, keys):  # noqa: F811
         assert 80 <= count <= 180, count
     finally:
         finish(s)
+
+
+def test_whole_zone_import_is_journaled_without_its_records(srv):
+    """An import of 12,000 records into an empty zone is a whole-zone replacement: its journal entry
+    holds no records (`"whole": true`; storing them would hold the zone in memory twice over), an
+    IXFR from before it is the whole zone, and the changes after it go out as deltas."""
+    api = srv.api(srv.keys.token("t1"))
+    api.create_zone("ixfr.test")
+    s0 = api.serial("ixfr.test")
+    text = zonefile("ixfr.test", *("h%d 300 IN A 10.%d.%d.%d" % (i, i >> 16 & 255, i >> 8 & 255, i & 255)
+                                   for i in range(12000)))
+    r = api.post("/api/v1/zones/ixfr.test/import", text)
+    assert r.status == 200, r
+    s1 = api.serial("ixfr.test")
+    entry = api.get("/api/v1/zones/ixfr.test/changes?limit=1").json["changes"][0]
+    assert (entry["serial_from"], entry["serial_to"]) == (s0, s1), entry
+    assert entry.get("whole") is True and entry["removed"] == [] and entry["added"] == [], entry
+    whole = axfr_state(srv)
+    assert len([r for r in whole if r[1] == "A"]) == 12000
+    recs = records(transfer(srv.addr, srv.port, "IXFR", s0))
+    assert recs[1][1] != "SOA" and recs[0] == recs[-1]  # AXFR form: SOA, the zone, SOA
+    assert set(recs[:-1]) == whole
+    api.put_rrset("ixfr.test", "h7", "A", 300, ["192.0.2.7"])
+    changes = diffs(records(transfer(srv.addr, srv.port, "IXFR", s1)))
+    assert [(c[0], c[1]) for c in changes] == [(s1, api.serial("ixfr.test"))]
+    assert changes[0][2] == [("h7.ixfr.test.", "A", 300, "10.0.0.7")]
+    assert changes[0][3] == [("h7.ixfr.test.", "A", 300, "192.0.2.7")]
+    assert "whole" not in api.get("/api/v1/zones/ixfr.test/changes?limit=1").json["changes"][0]

@@ -4,10 +4,12 @@ import struct
 import time
 
 import dns.message
+import dns.exception
 import dns.rcode
+import dns.rdatatype
 
-from sysutil import (assert_answer, describe, frame, header, recv_exact, server_fixture, still_answers,
-                     tcp_connect, tcp_read_msg)
+from sysutil import (Ternd, assert_answer, describe, frame, header, recv_exact, server_fixture, still_answers,
+                     tcp_connect, tcp_read_msg, wait_tcp)
 
 srv = server_fixture()  # tcp-idle-timeout: 1
 
@@ -158,3 +160,52 @@ def test_tcp_ready_as_soon_as_udp_answers(tmp_path):
         finally:
             assert s.stop() == 0
     assert refused == 0, "TCP connection refused right after the first UDP answer in %d of 15 starts" % refused
+
+
+def test_big_transfer_read_slowly_is_not_cut(tmp_path):
+    """A zone transfer of about 12 MB that the client reads steadily but slowly, for several times
+    tcp-idle-timeout (1 s), arrives whole: the clock of a connection being written starts again
+    whenever the client takes some of it. A client that takes nothing for the timeout is cut."""
+    zone = tmp_path / "big.test.zone"
+    lines = ["$ORIGIN big.test.", "$TTL 300", "@ SOA ns1 hostmaster 1 7200 900 1209600 300", "@ NS ns1",
+             "ns1 A 192.0.2.1"]
+    lines += ["h%d TXT \"%s\"" % (i, "x" * 250) for i in range(45000)]
+    zone.write_text("\n".join(lines) + "\n")
+    srv = Ternd({"big.test": str(zone)}, extra_server="tcp-idle-timeout: 1", workdir=str(tmp_path))
+    with open(srv.config, "a") as f:
+        f.write("transfer:\n  allow: [127.0.0.0/8]\n")
+    srv.start()
+    try:
+        wait_tcp(srv.addr, srv.port)
+        q = frame(dns.message.make_query("big.test", "AXFR").to_wire())
+
+        def read_all(s, pause):
+            records, soas, t0 = 0, 0, time.time()
+            while soas < 2:
+                hdr = s.recv(2, socket.MSG_WAITALL)
+                if len(hdr) < 2:
+                    return records, time.time() - t0
+                (n,) = struct.unpack("!H", hdr)
+                m = dns.message.from_wire(recv_exact(s, n))
+                for rs in m.answer:
+                    records += len(rs)
+                    soas += len(rs) if rs.rdtype == dns.rdatatype.SOA else 0
+                time.sleep(pause)
+            return records, time.time() - t0
+
+        with tcp_connect(srv.port, timeout=10) as s:
+            s.sendall(q)
+            records, took = read_all(s, 0.006)
+        assert records == 45000 + 4, (records, took)  # SOA, NS, A, the TXTs, SOA
+        assert took > 2.5, "read in %.2f s: not slow enough to cross the 1 s idle timeout" % took
+        # a client that reads nothing is cut at the timeout: what the socket buffers held, then EOF
+        with tcp_connect(srv.port, timeout=10) as s:
+            s.sendall(q)
+            time.sleep(3)
+            try:
+                records, _ = read_all(s, 0)
+            except (ConnectionResetError, EOFError, dns.exception.DNSException):
+                records = -1
+        assert records < 45000 + 4, records
+    finally:
+        srv.stop()

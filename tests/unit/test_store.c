@@ -661,6 +661,31 @@ static int read_from(struct fixture *f, uint32_t serial, struct entries *out)
 	                               sizeof(f->err));
 }
 
+/* An entry with no records is a whole-zone replacement (store.h): no chain crosses it, and the
+ * entries after it chain as usual. */
+static void test_journal_whole_entry(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[NAME_MAXLEN];
+	struct entries got;
+	struct store_txn *t = begin(f);
+	create_zone(f, t, "example.com.", "alice", 1);
+	append(f, t, "example.com.", 1, 2);
+	struct store_journal_entry whole = {.serial_from = 2, .serial_to = 3, .principal = "alice"};
+	assert_int_equal(store_journal_append(t, N(a, "example.com."), &whole, NULL, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_zone_set_serial(t, a, 3, f->err, sizeof(f->err)), 0);
+	append(f, t, "example.com.", 3, 4);
+	commit(f, t);
+	assert_int_equal(read_from(f, 1, &got), TERN_ENOTFOUND);
+	assert_string_equal(f->err, "journal of example.com.: serial 2 to 3 replaced the zone whole, and no IXFR "
+	                            "crosses it");
+	assert_int_equal(got.n, 0);
+	assert_int_equal(read_from(f, 2, &got), TERN_ENOTFOUND);
+	assert_int_equal(read_from(f, 3, &got), 0);
+	assert_int_equal(got.n, 1);
+	assert_int_equal(got.from[0], 3);
+}
+
 static void test_journal(void **state)
 {
 	struct fixture *f = *state;
@@ -1736,6 +1761,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rrset_put_replace_delete_iterate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nested_callbacks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_big_rrset, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_journal_whole_entry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_proposals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),

@@ -867,6 +867,59 @@ static void test_diff_rrsig_whole(void **state)
 	zone_free(z);
 }
 
+/* Heap objects a version holds that are not nodes: trie branches, collision lists, order blocks. */
+static size_t fresh_structure(const struct zone *z)
+{
+	size_t k = 0;
+	for (size_t i = 0; z->fresh && i < z->fresh->n; i++)
+		k += z->fresh->items[i] && (z->fresh->items[i] & 3) != TRIE_LEAF;
+	return k;
+}
+
+/* A batch touching every name (a whole-zone signing, an import into an empty zone) makes each
+ * trie branch and order block once: what the batch made and replaced again is freed at once, not
+ * kept until the old version goes (before, every change copied its whole path: about five objects
+ * a name, most of a whole-zone signing's peak). Then the whole zone again, in one more batch. */
+static void test_big_batch_makes_each_path_once(void **state)
+{
+	(void)state;
+	enum { N = 4000 };
+	static struct chg x[N];
+	struct zone *z = load();
+	struct zone_change c[N];
+	for (int i = 0; i < N; i++) {
+		char owner[32];
+		snprintf(owner, sizeof(owner), "n%d.g%d", i, i % 50);
+		uint8_t rd[64];
+		size_t len = name_len(apex);
+		memcpy(rd, apex, len); /* NSEC to the apex: the order view is built as well */
+		memcpy(rd + len, (const uint8_t[]){0, 1, 0x40}, 3);
+		chg_set(&x[i], owner, RR_NSEC, rd, (uint16_t)(len + 3), 1);
+		c[i] = x[i].c;
+	}
+	struct zone *next = NULL;
+	assert_int_equal(zone_apply(z, c, N, &next, NULL), 0);
+	size_t made = fresh_structure(next);
+	assert_true(made < N / 2); /* branches and blocks of one version, not five a name */
+	for (int i = 0; i < N; i += 97) {
+		char owner[32];
+		snprintf(owner, sizeof(owner), "n%d.g%d", i, i % 50);
+		assert_non_null(zone_node_rrset(find(next, owner), RR_NSEC));
+	}
+	next = publish(z, next);
+	/* every name again, with another bitmap: each node replaced in one batch */
+	for (int i = 0; i < N; i++) {
+		x[i].rdata[2 + name_len(apex) + 2] = 0x60;
+		c[i] = x[i].c;
+	}
+	struct zone *again = NULL;
+	assert_int_equal(zone_apply(next, c, N, &again, NULL), 0);
+	assert_true(fresh_structure(again) < N / 2);
+	zone_supersede(next, again);
+	zone_free(next);
+	zone_free(again);
+}
+
 /* Hash collisions: nodes with equal hashes share a collision list in the trie. */
 static void test_trie_collisions(void **state)
 {
@@ -1040,6 +1093,7 @@ int main(void)
 	    cmocka_unit_test(test_diff_rrsig_whole),
 	    cmocka_unit_test(test_trie_collisions),
 	    cmocka_unit_test(test_changed_nodes),
+	    cmocka_unit_test(test_big_batch_makes_each_path_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

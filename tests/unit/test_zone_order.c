@@ -228,18 +228,19 @@ static struct zone *load(size_t members)
 	return z;
 }
 
-static void test_random_against_reference(void **state)
+enum { BATCH_MAX = 400 };
+
+/* rounds batches of 1..batch random changes (batch <= BATCH_MAX). */
+static void random_rounds(int rounds, size_t batch, unsigned seed)
 {
-	(void)state;
 	struct snap live[LIVE + 1];
 	int nlive = 0;
-	unsigned seed = 4242;
+	static struct chg x[BATCH_MAX];
+	struct zone_change c[BATCH_MAX];
 	live[nlive++] = snap_of(load(NAMES / 2));
 	check_snap(&live[0], &seed);
-	for (int round = 0; round < 1000; round++) {
-		struct chg x[4];
-		struct zone_change c[4];
-		size_t n = 1 + (size_t)(rand_r(&seed) % 4);
+	for (int round = 0; round < rounds; round++) {
+		size_t n = 1 + (size_t)(rand_r(&seed) % batch);
 		for (size_t i = 0; i < n; i++) {
 			random_change(&x[i], &seed);
 			c[i] = x[i].c;
@@ -268,6 +269,20 @@ static void test_random_against_reference(void **state)
 	assert_true(live[nlive - 1].ref[0].n > 0 && live[nlive - 1].ref[1].n > 0);
 	for (int i = 0; i < nlive; i++)
 		snap_free(&live[i]);
+}
+
+static void test_random_against_reference(void **state)
+{
+	(void)state;
+	random_rounds(1000, 4, 4242);
+}
+
+/* Batches of up to BATCH_MAX changes: blocks and trie branches the batch made are changed again
+ * in place and freed when replaced (zone_impl.h), many times within one batch. */
+static void test_random_big_batches(void **state)
+{
+	(void)state;
+	random_rounds(150, BATCH_MAX, 777);
 }
 
 /* Everything deleted and added again: the views go empty (NULL) and come back. */
@@ -322,6 +337,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_random_against_reference),
+	    cmocka_unit_test(test_random_big_batches),
 	    cmocka_unit_test(test_empty_and_back),
 	    cmocka_unit_test(test_unsigned_has_none_and_size),
 	};

@@ -447,6 +447,8 @@ void api_zones_import(void *ctx, const struct http_request *req, struct http_res
 		          json_pack("{s:I,s:I}", "serial", (json_int_t)r.serial, "rrsets", (json_int_t)r.changes));
 out:
 	zone_free(imp);
+	if (imp)
+		change_trim_heap(); /* the file's zone, its changes and the old version's copies are free */
 	api_caller_free(&c);
 }
 
@@ -465,10 +467,13 @@ static int change_json(const struct store_journal_entry *e, void *arg)
 			                      api_rrset_json(rr.owner, rr.type, rr.ttl, 1, rec));
 		}
 	}
-	json_array_append_new(arr, json_pack("{s:I,s:I,s:I,s:I,s:s,s:o,s:o}", "id", (json_int_t)e->id, "serial_from",
-	                                     (json_int_t)e->serial_from, "serial_to", (json_int_t)e->serial_to, "time",
-	                                     (json_int_t)e->time, "by", e->principal ? e->principal : "", "removed",
-	                                     removed, "added", added));
+	json_t *entry =
+	    json_pack("{s:I,s:I,s:I,s:I,s:s,s:o,s:o}", "id", (json_int_t)e->id, "serial_from",
+	              (json_int_t)e->serial_from, "serial_to", (json_int_t)e->serial_to, "time", (json_int_t)e->time,
+	              "by", e->principal ? e->principal : "", "removed", removed, "added", added);
+	if (entry && e->removed_len == 0 && e->added_len == 0) /* a whole-zone replacement (store.h) */
+		json_object_set_new(entry, "whole", json_true());
+	json_array_append_new(arr, entry);
 	return 0;
 }
 

@@ -7,6 +7,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +18,13 @@
 #include "lib/rrtext.h"
 #include "ternd/base/log.h"
 #include "ternd/base/rcu.h"
+
+void change_trim_heap(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
 
 void change_init(struct change *c, struct zones *zones, struct store *store, unsigned journal_keep)
 {
@@ -127,6 +137,36 @@ static int journal_rrset(void *arg, const uint8_t *owner, uint16_t type, const s
 	if (now && list_add(&j->added, &j->alen, &j->acap, now) < 0)
 		return TERN_ENOMEM;
 	return 0;
+}
+
+/* A journal entry of more records than this, and more than half the records of the version it
+ * leads to, is stored as a whole-zone replacement (store.h: no RR lists): an import into an empty
+ * zone or a whole-zone signing. Its lists would be near the size of the zone (about 2M records on a
+ * 1M-RR zone signed), held in memory twice over while stored (the lists, then SQLite's row), and an
+ * IXFR carrying them is no smaller than the AXFR a secondary gets instead (RFC 1995 4). */
+#define JOURNAL_WHOLE_MIN 10000
+
+static int journal_count(void *arg, const uint8_t *owner, uint16_t type, const struct zone_change *old,
+                         const struct zone_change *now)
+{
+	size_t *records = arg;
+	(void)owner;
+	(void)type;
+	*records += (old ? old->count : 0) + (now ? now->count : 0);
+	return 0;
+}
+
+/* The journal entry from cur to next (list: the changes applied), into *j; empty lists when the
+ * change is a whole-zone replacement (JOURNAL_WHOLE_MIN). Counting first costs a walk of the
+ * changed RRsets but no memory. */
+static int journal_make(const struct zone *cur, const struct zone *next, const struct zone_change *list, size_t n,
+                        struct journal_lists *j)
+{
+	size_t records = 0;
+	int rc = zone_diff(cur, next, list, n, journal_count, &records);
+	if (rc < 0 || (records > JOURNAL_WHOLE_MIN && records > next->nrecords / 2))
+		return rc;
+	return zone_diff(cur, next, list, n, journal_rrset, j);
 }
 
 /* A SOA change gives the fields of the zone's one SOA record: one record, at the apex (the
@@ -441,7 +481,7 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 	/* the journal: the RRsets that differ between the served version and the next, as they were
 	 * and as they become (RFC 1995), so the previous version plus the entry is the next one (an
 	 * import journals only the RRsets the file changes) */
-	rc = zone_diff(cur, next, list, nlist, journal_rrset, &jl);
+	rc = journal_make(cur, next, list, nlist, &jl);
 	if (rc < 0) {
 		fail(r, CHANGE_JOURNAL, rc, "%s", tern_strerror(rc));
 		goto out;
@@ -494,7 +534,7 @@ int change_write_version(struct change *c, const uint8_t *apex, const struct zon
 	struct store_txn *t = NULL;
 	struct store_zone zone;
 	struct change_request rq = {.apex = apex, .principal = principal};
-	int rc = zone_diff(cur, next, list, n, journal_rrset, &jl);
+	int rc = journal_make(cur, next, list, n, &jl);
 	if (rc < 0) {
 		fail(r, CHANGE_JOURNAL, rc, "%s", tern_strerror(rc));
 		goto out;

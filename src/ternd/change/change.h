@@ -41,6 +41,11 @@ struct change {
 };
 /* The writer of store's zones into zones. The caller (main, the composition root) owns store and
  * closes it after change_destroy(). */
+/* Hands the heap's free pages back to the system (glibc's malloc_trim: every arena, the free
+ * pages inside them too). After a whole-zone job (an import, a whole-zone signing) the freed
+ * transients would otherwise stay resident in the arenas of the threads that made them: measured at
+ * 200k RRs, 60 MiB kept after a signing. Costs a walk of the free lists (milliseconds). */
+void change_trim_heap(void);
 void change_init(struct change *c, struct zones *zones, struct store *store, unsigned journal_keep);
 /* Takes c->lock. An online RCU reader waits for it offline (and is online again once it has it):
  * a holder may wait for a grace period (a publish that cannot hand its garbage over, out of

@@ -74,6 +74,7 @@ struct change_signer {
 	struct ev_async wake;
 	struct ev_timer timer;
 	bool running;
+	bool trim; /* a whole-zone signing ran this round: the heap is trimmed once the lock is let go */
 };
 
 __attribute__((format(printf, 4, 5))) static int refuse(struct change_result *r, enum change_step step, int code,
@@ -1085,6 +1086,7 @@ static void sign_job(struct change *c, struct signed_zone *z)
 		nsec_chain_free(index);
 		nsec_changes_free(&list);
 		signing_put(s);
+		c->signer->trim = true;
 		if (!z || current || !z->wanted)
 			return;
 		/* the zone changed while it was signed (a write, or another policy): sign it again */
@@ -1613,6 +1615,10 @@ static void run(struct change_signer *sg)
 	}
 	rcu_thread_offline();
 	change_unlock(c);
+	if (sg->trim) { /* the signing's transients, freed in this thread's and its parts' arenas */
+		sg->trim = false;
+		change_trim_heap();
+	}
 	if (due == INT64_MAX)
 		ev_timer_cancel(sg->loop, &sg->timer);
 	else

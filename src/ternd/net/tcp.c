@@ -467,8 +467,15 @@ static int conn_drain(struct tcp *t, struct tcp_conn *c, uint64_t now)
 	if (r < 0)
 		return -1;
 	c->outoff += sent;
-	if (r > 0)
+	if (r > 0) {
+		/* the client reads: its clock starts again, so a big transfer read slowly but steadily
+		 * is not cut at the idle timeout (one not read at all for that long still is) */
+		if (sent > 0) {
+			c->answered = true;
+			conn_place(t, c, CONN_WRITING, now);
+		}
 		return 0;
+	}
 	free(c->out); /* held only while a client is slow to read */
 	c->out = NULL;
 	c->outoff = c->outlen = 0;

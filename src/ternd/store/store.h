@@ -81,7 +81,10 @@ static inline uint32_t store_rrset_ttl(const struct store_rrset *rs, uint16_t i)
 }
 
 /* One change of a zone (RFC 1995): the records removed and added going from serial_from to
- * serial_to. removed and added are RR lists (store_rr_next()). */
+ * serial_to. removed and added are RR lists (store_rr_next()). An entry with both lists empty
+ * (every real change carries the SOA) is a whole-zone replacement: its serials and principal are
+ * history, but it holds no delta, and store_journal_read_from() refuses a chain crossing it
+ * (TERN_ENOTFOUND: the reader sends the whole zone). */
 struct store_journal_entry {
 	int64_t id; /* grows with every append; set by the store */
 	uint32_t serial_from, serial_to;

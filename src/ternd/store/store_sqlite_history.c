@@ -127,6 +127,13 @@ static int journal_chain(struct sq_txn *t, struct conn *c, int64_t zid, const ui
 		first = false;
 		*last = sqlite3_column_int64(q.s, 0);
 		prev_to = (uint32_t)sqlite3_column_int64(q.s, 2);
+		if (sqlite3_column_int64(q.s, 3) == 0) { /* a whole-zone replacement (store.h): no delta */
+			rc = set_err(err, errlen, TERN_ENOTFOUND,
+			             "journal of %s: serial %" PRIu32 " to %" PRIu32
+			             " replaced the zone whole, and no IXFR crosses it",
+			             sq_name_text(lapex, zn), from, prev_to);
+			goto fail;
+		}
 	}
 	if (rc == 0 && prev_to != zone_serial)
 		rc = set_err(err, errlen, TERN_ENOTFOUND,

@@ -42,7 +42,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                           " added) VALUES (?1, ?8, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_JOURNAL_START] = "SELECT id FROM journal WHERE zone_id = ?1 AND serial_from = ?2 ORDER BY id DESC LIMIT 1",
     [ST_JOURNAL_LAST] = "SELECT id, serial_to FROM journal WHERE zone_id = ?1 ORDER BY id DESC LIMIT 1",
-    [ST_JOURNAL_CHAIN] = "SELECT id, serial_from, serial_to FROM journal WHERE zone_id = ?1 AND id >= ?2 ORDER BY id",
+    [ST_JOURNAL_CHAIN] = "SELECT id, serial_from, serial_to, length(removed) + length(added) FROM journal"
+                         " WHERE zone_id = ?1 AND id >= ?2 ORDER BY id",
     [ST_JOURNAL_RANGE] = "SELECT " JOURNAL_COLS " FROM journal WHERE zone_id = ?1 AND id BETWEEN ?2 AND ?3"
                          " ORDER BY id",
     [ST_JOURNAL_HISTORY] = "SELECT " JOURNAL_COLS " FROM journal WHERE zone_id = ?1 AND id < ?2"

@@ -694,6 +694,18 @@ def start_resolvers(lab, tag):
     return out
 
 
+def corp_rrsets(lab):
+    """corp.lab.'s RRsets for the API (CORP_ZONE's data, TTL 10), sec.corp.lab.'s DS included."""
+    def rs(name, rtype, *records):
+        return {"name": name, "type": rtype, "ttl": 10, "records": list(records)}
+    out = [rs("@", "A", "192.0.2.30"), rs("@", "AAAA", "2001:db8::30"), rs("ns1", "A", CORP_ADDR),
+           rs("www", "A", "192.0.2.31"), rs("www", "AAAA", "2001:db8::31"), rs("*.wild", "A", "192.0.2.32"),
+           rs("host.ent", "A", "192.0.2.33"), rs("sec", "NS", "ns.sec.corp.lab."), rs("ns.sec", "A", SEC_ADDR),
+           rs("unsec", "NS", "ns.unsec.corp.lab."), rs("ns.unsec", "A", INSECURE_ADDR)]
+    out.append(rs("sec", "DS", *lab.child_ds(SEC_ADDR, "sec.corp.lab.")))
+    return out
+
+
 def start_unbound(lab, name, trust, extra=""):
     """One more Unbound (a key of MORE_RESOLVERS) on its address with the lab's root hints and
     trust, its server: lines on trust anchors (no root anchor unless they name one), extra

@@ -57,17 +57,6 @@ QUESTIONS = [
 ]
 
 
-def rrsets(lab):
-    def rs(name, rtype, *records):
-        return {"name": name, "type": rtype, "ttl": 10, "records": list(records)}
-    out = [rs("@", "A", "192.0.2.30"), rs("@", "AAAA", "2001:db8::30"), rs("ns1", "A", L.CORP_ADDR),
-           rs("www", "A", "192.0.2.31"), rs("www", "AAAA", "2001:db8::31"), rs("*.wild", "A", "192.0.2.32"),
-           rs("host.ent", "A", "192.0.2.33"), rs("sec", "NS", "ns.sec.corp.lab."), rs("ns.sec", "A", L.SEC_ADDR),
-           rs("unsec", "NS", "ns.unsec.corp.lab."), rs("ns.unsec", "A", L.INSECURE_ADDR)]
-    out.append(rs("sec", "DS", *lab.child_ds(L.SEC_ADDR, "sec.corp.lab.")))
-    return out
-
-
 class Corp:
     """ternd serving corp.lab. from its API inside the lab, signed under policy; add_zone() signs
     more zones. .call(method, path, body) runs there; the zone arguments default to corp.lab."""
@@ -94,7 +83,7 @@ class Corp:
                 pass
             assert self.proc.alive() and time.time() < deadline, self.proc.log_text()
             time.sleep(0.1)
-        self.add_zone(ZONE, rrsets(lab), policy)
+        self.add_zone(ZONE, L.corp_rrsets(lab), policy)
 
     def add_zone(self, zone, records, policy):
         """Creates zone with records (API rrsets), signs it under policy and waits until it is

@@ -78,20 +78,8 @@ def axfr_primary(lab):
     return lab.ns.call(_axfr_from, L.CORP_ADDR, TESTER)
 
 
-def rrsets(lab):
-    """corp.lab.'s RRsets (as dnsseclab's CORP_ZONE, TTL 10), sec.corp.lab.'s DS included."""
-    def rs(name, rtype, *records):
-        return {"name": name, "type": rtype, "ttl": 10, "records": list(records)}
-    out = [rs("@", "A", "192.0.2.30"), rs("@", "AAAA", "2001:db8::30"), rs("ns1", "A", L.CORP_ADDR),
-           rs("www", "A", "192.0.2.31"), rs("www", "AAAA", "2001:db8::31"), rs("*.wild", "A", "192.0.2.32"),
-           rs("host.ent", "A", "192.0.2.33"), rs("sec", "NS", "ns.sec.corp.lab."), rs("ns.sec", "A", L.SEC_ADDR),
-           rs("unsec", "NS", "ns.unsec.corp.lab."), rs("ns.unsec", "A", L.INSECURE_ADDR)]
-    out.append(rs("sec", "DS", *lab.child_ds(L.SEC_ADDR, "sec.corp.lab.")))
-    return out
-
-
 class Primary:
-    """ternd on CORP_ADDR serving corp.lab. from its API (created with rrsets(lab) and `zone`'s
+    """ternd on CORP_ADDR serving corp.lab. from its API (created with L.corp_rrsets(lab) and `zone`'s
     extra fields), NOTIFY to notify (addresses, port 53)."""
 
     def __init__(self, lab, keys, notify, zone=None):
@@ -113,7 +101,7 @@ class Primary:
                 pass
             assert self.proc.alive() and time.time() < deadline, self.proc.log_text()
             time.sleep(0.1)
-        r = self.api("POST", "/api/v1/zones", dict({"name": ZONE, "rrsets": rrsets(lab)}, **(zone or {})))
+        r = self.api("POST", "/api/v1/zones", dict({"name": ZONE, "rrsets": L.corp_rrsets(lab)}, **(zone or {})))
         assert r.status == 201, r
 
     def api(self, method, path, body=None, token=None):

@@ -7,43 +7,36 @@
 
 #include "tern/cli.h"
 
-static int dnssec_ksk_submitted(struct cli *cli, const struct cli_args *a)
+/* POSTs body (may be NULL; wiped and freed by the caller) to the zone's dnssec/<action> and says
+ * what happens next: done, a sentence with two %s for the zone's name. */
+static int dnssec_post(struct cli *cli, const struct cli_args *a, const char *action, json_t *body, const char *done)
 {
 	struct client_response res;
-	char *path = CLIENT_PATH("zones", a->pos[0], "dnssec", "ksk-submitted");
-	int rc = cli_call(cli, "POST", path, NULL, NULL, 0, &res);
+	char *path = CLIENT_PATH("zones", a->pos[0], "dnssec", action);
+	int rc = cli_call(cli, "POST", path, body, NULL, 0, &res);
 	free(path);
 	if (rc != CLI_OK)
 		return rc;
-	if (cli->json) {
+	if (cli->json)
 		rc = cli_print_json(&res);
-	} else {
-		printf("zone %s: the DS of the KSK waiting for it is taken as at the parent; the rollover goes on "
-		       "(tern zone key-journal %s shows it)\n",
-		       a->pos[0], a->pos[0]);
-	}
+	else
+		printf(done, a->pos[0], a->pos[0]);
 	client_response_clear(&res);
 	return rc;
 }
 
+static int dnssec_ksk_submitted(struct cli *cli, const struct cli_args *a)
+{
+	return dnssec_post(cli, a, "ksk-submitted", NULL,
+	                   "zone %s: the DS of the KSK waiting for it is taken as at the parent; the rollover goes on "
+	                   "(tern zone key-journal %s shows it)\n");
+}
+
 static int dnssec_ds_removed(struct cli *cli, const struct cli_args *a)
 {
-	struct client_response res;
-	char *path = CLIENT_PATH("zones", a->pos[0], "dnssec", "ds-removed");
-	int rc = cli_call(cli, "POST", path, NULL, NULL, 0, &res);
-	free(path);
-	if (rc != CLI_OK)
-		return rc;
-	if (cli->json) {
-		rc = cli_print_json(&res);
-	} else {
-		printf(
-		    "zone %s: the DS is taken as gone from the parent; the zone is served unsigned once it is out of "
-		    "caches (tern zone dnssec %s shows when)\n",
-		    a->pos[0], a->pos[0]);
-	}
-	client_response_clear(&res);
-	return rc;
+	return dnssec_post(cli, a, "ds-removed", NULL,
+	                   "zone %s: the DS is taken as gone from the parent; the zone is served unsigned once it is "
+	                   "out of caches (tern zone dnssec %s shows when)\n");
 }
 
 /* The passphrase: the first line of --passphrase-file (its newline dropped), as a JSON string. The
@@ -134,21 +127,10 @@ static int dnssec_restore(struct cli *cli, const struct cli_args *a)
 	}
 	json_t *body =
 	    json_pack("{s:o,s:o,s:b}", "passphrase", pass, "backup", doc, "replace", cli_opt_count(a, "replace") > 0);
-	struct client_response res;
-	char *path = CLIENT_PATH("zones", a->pos[0], "dnssec", "restore");
-	rc = cli_call(cli, "POST", path, body, NULL, 0, &res);
-	free(path);
+	rc = dnssec_post(cli, a, "restore", body,
+	                 "zone %s: DNSSEC keys and policy restored; the zone is being signed with them "
+	                 "(tern zone dnssec %s shows it)\n");
 	body_free(body);
-	if (rc != CLI_OK)
-		return rc;
-	if (cli->json) {
-		rc = cli_print_json(&res);
-	} else {
-		printf("zone %s: DNSSEC keys and policy restored; the zone is being signed with them "
-		       "(tern zone dnssec %s shows it)\n",
-		       a->pos[0], a->pos[0]);
-	}
-	client_response_clear(&res);
 	return rc;
 }
 

@@ -42,6 +42,10 @@ struct config_zone {
 	char *dnssec_policy;
 	unsigned policy_line; /* where dnssec-policy is written */
 	struct dnssec_policy policy; /* resolved when dnssec_policy is set */
+	/* Not read from the file: set by ternd (change_config_mark) before the configuration is applied.
+	 * The zone is a zone of the store (tenant :config) fed by its file or its transfers: it has a
+	 * dnssec-policy, or had one (its signing being turned off, or turned off since). */
+	bool stored;
 };
 
 /* The catalog zone ternd produces (RFC 9432): every zone served from a file or the API is a

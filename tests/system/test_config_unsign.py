@@ -338,6 +338,10 @@ def test_api_zone_whose_keys_did_not_load_can_be_unsigned_or_deleted(keys, tmp_p
         assert r.status == 202 and r.json["state"] == "unsigning", r
         wait_log(srv.log_text, "its keys could not be loaded, so no delete CDS is published")
         assert served(srv, "one.test.", "CDS") != ["0 0 0 00"]
+        srv.stop()  # the state survives a restart, the keys still unloadable
+        srv.start()
+        api = srv.api(keys.token("pop"))
+        assert api.get("/api/v1/zones/one.test/dnssec").json["state"] == "unsigning"
         assert api.post("/api/v1/zones/one.test/dnssec/ds-removed", {}).status == 200
         wait_for("unsigned", lambda: api.get("/api/v1/zones/one.test/dnssec").json["state"] == "unsigned",
                  srv.log_text)

@@ -81,6 +81,35 @@ static int check_zones(const struct config *conf)
 	return failed;
 }
 
+/* --check with a store: what the configuration does to the zones the store holds for it (notes
+ * on stdout), and whether it agrees with the store (problems on stderr). Returns the failures. */
+static int check_store(struct config *conf, char *err)
+{
+	char path[4096];
+	if (!conf->api.enabled || !conf->api.data_dir)
+		return 0;
+	snprintf(path, sizeof(path), "%s/tern.db", conf->api.data_dir);
+	if (access(path, F_OK) != 0)
+		return 0; /* no store yet: every zone with a dnssec-policy is new */
+	struct store *st = NULL;
+	struct change c;
+	if (store_open_sqlite(path, &st, err, ERRBUF) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	change_init(&c, NULL, st, 0);
+	int failed = 0;
+	if (change_config_mark(&c, conf, err, ERRBUF) == 0 && err[0])
+		printf("%s\n", err);
+	if (change_config_check(&c, conf, err, ERRBUF) < 0) {
+		fprintf(stderr, "%s\n", err);
+		failed = 1;
+	}
+	change_destroy(&c);
+	store_close(st);
+	return failed;
+}
+
 /* Zone listener: the log line every published version gets. */
 static void log_zone_event(void *arg, enum zones_event ev, const struct zone *old, const struct zone *next)
 {
@@ -129,7 +158,7 @@ static void load_zones(struct server *srv, const struct config *conf, const stru
 	for (size_t i = 0; i < conf->nzones; i++) {
 		const struct config_zone *cz = &conf->zones[i];
 		struct zone *z = NULL;
-		if (cz->nprimaries || cz->dnssec_policy) /* secondaries are xfrin's, signed ones the store's */
+		if (cz->nprimaries || cz->stored) /* secondaries are xfrin's, signed ones the store's */
 			continue;
 		int rc = zonefile_load(cz->file, cz->apex, &z, err, ERRBUF);
 		if (rc < 0) {
@@ -155,7 +184,7 @@ static void load_zones(struct server *srv, const struct config *conf, const stru
 		}
 	}
 	for (size_t i = 0; previous && i < previous->nzones; i++) {
-		bool kept = previous->zones[i].dnssec_policy != NULL; /* the store's: change_config_retire() */
+		bool kept = previous->zones[i].stored; /* the store's: change_config_retire() */
 		for (size_t j = 0; j < conf->nzones && !kept; j++)
 			kept = name_equal(previous->zones[i].apex, conf->zones[j].apex);
 		if (kept)
@@ -186,7 +215,7 @@ static void load_signed_zones(struct change *change, const struct config *conf)
 		const struct config_zone *cz = &conf->zones[i];
 		struct zone *z = NULL;
 		struct change_result r;
-		if (!cz->dnssec_policy)
+		if (!cz->stored) /* signed, or being (or once) signed */
 			continue;
 		if (cz->nprimaries) {
 			rcu_thread_online();
@@ -236,7 +265,7 @@ static int secondary_update(void *arg, const uint8_t *apex, const struct zone *z
 	enum store_serial_policy sp = conf->api.serial_increment ? STORE_SERIAL_INCREMENT : STORE_SERIAL_DATE;
 	for (size_t i = 0; i < conf->nzones; i++) {
 		const struct config_zone *cz = &conf->zones[i];
-		if (cz->nprimaries && cz->dnssec_policy && name_equal(cz->apex, apex)) {
+		if (cz->nprimaries && cz->stored && name_equal(cz->apex, apex)) {
 			rc = change_config_transfer(ss->change, cz, sp, zn, base, source, &r);
 			if (rc < 0)
 				snprintf(err, errlen, "%s", r.msg);
@@ -292,7 +321,7 @@ struct stored {
 	struct change change; /* set up while store is open */
 };
 
-/* Opens data-dir's store, sets the change module over it and serves every zone the store holds. */
+/* Opens data-dir's store and sets the change module over it (nothing served yet). */
 static int stored_open(struct stored *s, struct server *srv, const struct config *conf, char *err, size_t errlen)
 {
 	char path[4096];
@@ -305,6 +334,15 @@ static int stored_open(struct stored *s, struct server *srv, const struct config
 	if (rc < 0)
 		return rc;
 	change_init(&s->change, srv->zones, s->store, conf->api.journal_keep);
+	return 0;
+}
+
+/* Serves every zone the store holds and starts its signer. */
+static int stored_serve(struct stored *s, const struct config *conf, char *err, size_t errlen)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/tern.db", conf->api.data_dir);
+	int rc;
 	size_t loaded = 0, failed = 0;
 	if ((rc = change_load_all(&s->change, &loaded, &failed, err, errlen)) < 0)
 		return rc;
@@ -378,7 +416,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		int failed = check_zones(conf);
+		int failed = check_zones(conf) + check_store(conf, err);
 		config_free(conf);
 		free(err);
 		return failed ? 1 : 0;
@@ -416,13 +454,20 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	zones_subscribe(srv.zones, log_zone_event, NULL);
+	/* the store first: which zones of the configuration are its (change_config_mark) */
+	if (conf->api.enabled && conf->api.data_dir && stored_open(&stored, &srv, conf, err, ERRBUF) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (stored.store && change_config_mark(&stored.change, conf, err, ERRBUF) == 0 && err[0])
+		log_info("%s", err);
 	load_zones(&srv, conf, NULL);
 	if (notify_start(&srv, conf, &notify, err, ERRBUF) < 0) {
 		log_error("%s", err);
 		goto out;
 	}
 	/* API zones are rebuilt from the store and served before ternd reports ready */
-	if (conf->api.enabled && conf->api.data_dir && stored_open(&stored, &srv, conf, err, ERRBUF) < 0) {
+	if (stored.store && stored_serve(&stored, conf, err, ERRBUF) < 0) {
 		log_error("%s", err);
 		goto out;
 	}
@@ -486,6 +531,8 @@ int main(int argc, char **argv)
 			log_error("configuration not reloaded, previous one kept:\n%s", err);
 			continue;
 		}
+		if (stored.store && change_config_mark(&stored.change, next, err, ERRBUF) == 0 && err[0])
+			log_info("%s", err);
 		if (stored.store && change_config_check(&stored.change, next, err, ERRBUF) < 0) {
 			log_error("configuration not reloaded, previous one kept:\n%s", err);
 			config_free(next);

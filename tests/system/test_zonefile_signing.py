@@ -219,23 +219,10 @@ def test_restart_serves_the_same_signatures(signed):
 def test_policy_removed_or_entry_removed(signed, keys):  # noqa: F811
     srv, path = signed
     serial = soa_serial(srv.addr, srv.port, FQDN)
-    # without its policy the zone would go out unsigned: the reload is refused, the zone stays signed
-    srv.files = {ZONE: (path, None)}
-    srv.write_config(["127.0.0.1@%d" % srv.port])
-    srv.reload()
-    wait_log(srv.log_text, "configuration not reloaded, previous one kept")
-    assert "ternd.yaml:5: zones[0]: files.test is signed by ternd" in srv.log_text(), srv.log_text()[-2000:]
-    wait_signed(srv, FQDN)
-    # so is a start
-    srv.stop()
-    srv.launch()
-    assert srv.proc.wait(timeout=20) != 0
-    srv.logf.close()
-    assert "put dnssec-policy back" in srv.log_text()
     # the entry removed: the zone is no longer served; listed again, it comes back with its keys
-    srv.proc = None
     srv.files = {}
     srv.write_config(["127.0.0.1@%d" % srv.port])
+    srv.stop()
     srv.start()
     assert srv.query(FQDN, "SOA").rcode() == dns.rcode.REFUSED
     srv.files = {ZONE: (path, "default")}
@@ -243,6 +230,27 @@ def test_policy_removed_or_entry_removed(signed, keys):  # noqa: F811
     srv.reload()
     wait_serial(srv.addr, srv.port, FQDN, serial, log=srv.log_text)
     wait_signed(srv, FQDN)
+    # its policy removed: signing goes off through the RFC 8078 delete CDS, the zone signed until the
+    # DS is gone (test_config_unsign.py follows it to the end)
+    srv.files = {ZONE: (path, None)}
+    srv.write_config(["127.0.0.1@%d" % srv.port])
+    srv.reload()
+    wait_log(srv.log_text, "zone files.test: dnssec-policy removed: signing is turned off once the DS is gone")
+    end = time.time() + 15
+    while "0 0 0 00" not in [rd.to_text() for rs in srv.query(FQDN, "CDS", want_dnssec=True).answer for rd in rs]:
+        assert time.time() < end, srv.log_text()[-3000:]
+        time.sleep(0.1)
+    wait_signed(srv, FQDN)
+    # the policy given back meanwhile is refused, at a start too
+    srv.files = {ZONE: (path, "default")}
+    srv.write_config(["127.0.0.1@%d" % srv.port])
+    srv.stop()
+    srv.launch()
+    assert srv.proc.wait(timeout=20) != 0
+    srv.logf.close()
+    srv.proc = None
+    assert "ternd.yaml:7: zones[0]: files.test: its signing is being turned off" in srv.log_text(), \
+        srv.log_text()[-2000:]
 
 
 def check(tmp_path, text):

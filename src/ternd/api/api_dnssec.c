@@ -320,9 +320,12 @@ void api_dnssec_ds_removed(void *ctx, const struct http_request *req, struct htt
 	struct api *a = ctx;
 	struct api_caller c;
 	struct store_zone z;
-	if (!api_open(a, req, res, &c, &z, true, NULL))
+	/* not a write of the zone's content: a zone file's zone (:config) being turned off takes it too */
+	if (!api_open(a, req, res, &c, &z, false, NULL))
 		return;
-	if (api_whole_zone(&c, &z, true, res)) {
+	if (z.locked)
+		http_error(res, 409, "zone", "zone is locked: %s", z.lock_reason);
+	else if (api_whole_zone(&c, &z, true, res)) {
 		char msg[512] = "", who[160];
 		snprintf(who, sizeof(who), "confirmed by %s", c.p.tenant);
 		int rc = change_dnssec_ds_removed(a->change, z.apex, who, msg, sizeof(msg));

@@ -45,6 +45,10 @@ struct config_zone {
 	/* signed-downstream: a zone file its secondaries sign (Knot at a PoP with its own keys): ternd
 	 * does not, and refuses a file holding DNSSEC records (docs/signed-downstream.md) */
 	bool signed_downstream;
+	/* Not read from the file: set by ternd (change_config_mark) before the configuration is applied.
+	 * The zone is a zone of the store (tenant :config) fed by its file or its transfers: it has a
+	 * dnssec-policy, or had one (its signing being turned off, or turned off since). */
+	bool stored;
 };
 
 /* The catalog zone ternd produces (RFC 9432): every zone served from a file or the API is a

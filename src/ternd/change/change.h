@@ -198,7 +198,9 @@ int change_dnssec_ds_submitted(struct change *c, const uint8_t *apex, const char
  * or change_dnssec_ds_removed()) and the DS TTL and propagation delay have passed; then every
  * DNSSEC record goes (signer thread). With force, at once, only when no DS of the zone was ever
  * seen or confirmed (else TERN_EEXIST: validators would find the zone bogus). Refused: the zone is
- * not signed (TERN_ENOTFOUND), locked (TERN_EBUSY). *unsigned_now says force did it now. */
+ * not signed (TERN_ENOTFOUND), locked (TERN_EBUSY). *unsigned_now says force did it now. A zone
+ * whose keys did not load at start publishes no delete CDS (nothing can sign it): it waits for
+ * change_dnssec_ds_removed() (the DS removed at the parent by hand), then goes unsigned as above. */
 int change_dnssec_disable(struct change *c, const uint8_t *apex, const char *principal, bool force, bool *unsigned_now,
                           struct change_result *r);
 /* The DS of a zone being turned off is gone from the parent (the operator's word, or the DS check,
@@ -224,10 +226,15 @@ bool change_dnssec_type(uint16_t type);
  * change_commit() (only the RRsets the file changes, re-signed) and signed like any store zone.
  * The caller is an online RCU reader (main, around these calls). */
 
+/* Sets each zone's config_zone.stored (it has a dnssec-policy, or the store holds it for the
+ * configuration: a zone file's or secondary's zone that had one) before conf is applied, and writes
+ * into notes, one a line, what happens to each stored zone without dnssec-policy (its signing
+ * turned off, RFC 8078). 0, or TERN_EIO when the store failed (change_config_check() names it). */
+int change_config_mark(struct change *c, struct config *conf, char *notes, size_t noteslen);
 /* Whether conf's zones agree with the store before conf is applied: a zone with dnssec-policy may
- * not have an API zone's name, and a zone the store holds for the configuration (signed) may not
- * lose its dnssec-policy (turning DNSSEC off needs the CDS/CDNSKEY delete procedure). 0, or a
- * TERN_E* with every problem in err as "file:line: zones[i]: ...", one a line. */
+ * not have an API zone's name, nor be given one again while its signing is being turned off (as
+ * PUT .../dnssec refuses it then). 0, or a TERN_E* with every problem in err as
+ * "file:line: zones[i]: ...", one a line. */
 int change_config_check(struct change *c, const struct config *conf, char *err, size_t errlen);
 /* The zone file of cz (with dnssec-policy), loaded as z (taken over): the first time a new zone of
  * the store (serial policy sp; its serial above any a deleted zone of that name had); after, an
@@ -250,14 +257,18 @@ int change_config_transfer(struct change *c, const struct config_zone *cz, enum 
                            const struct zone *zn, const struct zone *base, const char *primary,
                            struct change_result *r);
 /* cz's policy applied to its zone of the store when it is not the stored one (a reload of a
- * secondary zone, whose content comes only with transfers); nothing when the zone is not stored. */
+ * secondary zone, whose content comes only with transfers); nothing when the zone is not stored.
+ * For change_config_zone() and change_config_transfer() as here: a stored zone without
+ * dnssec-policy has its signing turned off as change_dnssec_disable() does (the delete CDS; unsigned
+ * once the DS is gone), and stays a zone of the store, served unsigned, its serial going on. */
 int change_config_policy(struct change *c, const struct config_zone *cz, struct change_result *r);
 /* A zone of the configuration no longer served nor signed (why: for the log): retired, or a
  * secondary expired. It stays in the store with its keys; its next version serves it again. */
 void change_config_unserve(struct change *c, const uint8_t *apex, const char *why);
-/* Zones the store holds for the configuration that conf does not list (with dnssec-policy): no
- * longer served nor signed; they stay in the store with their keys, served again with them when
- * listed again. */
+/* Zones the store holds for the configuration that conf does not list (config_zone.stored): no
+ * longer served nor signed; those with signing state stay in the store with their keys, served
+ * again with them when listed again; those without (enabling failed, or signing turned off) are
+ * deleted from the store. */
 void change_config_retire(struct change *c, const struct config *conf);
 
 /* ---- the pieces of a write, without server state (change_set.c; tests/fuzz drive them) ---- */

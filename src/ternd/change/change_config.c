@@ -29,6 +29,47 @@ __attribute__((format(printf, 3, 4))) static void problem(char *err, size_t errl
 	va_end(ap);
 }
 
+int change_config_mark(struct change *c, struct config *conf, char *notes, size_t noteslen)
+{
+	notes[0] = 0;
+	int rc = 0;
+	for (size_t i = 0; i < conf->nzones; i++) {
+		struct config_zone *cz = &conf->zones[i];
+		struct store_zone sz;
+		struct store_dnssec d;
+		char err[256] = "";
+		cz->stored = cz->dnssec_policy != NULL;
+		int grc = store_zone_get(store_latest(c->store), cz->apex, &sz, err, sizeof(err));
+		if (grc < 0 && grc != TERN_ENOTFOUND)
+			rc = TERN_EIO; /* change_config_check() says so */
+		if (grc < 0 || strcmp(sz.tenant, STORE_TENANT_CONFIG) != 0 || cz->dnssec_policy)
+			continue;
+		cz->stored = true;
+		grc = store_dnssec_get(store_latest(c->store), cz->apex, &d, err, sizeof(err));
+		if (grc == 0 && !d.unsigning)
+			problem(
+			    notes, noteslen,
+			    "zone %s: dnssec-policy removed: signing is turned off once the DS is gone at the parents "
+			    "(RFC 8078): the delete CDS and CDNSKEY are published and the zone stays signed until then "
+			    "(%s, or tern dnssec ds-removed %s); it is then served unsigned from the store, its serial "
+			    "going on",
+			    cz->name, d.policy.nparents ? "the parents are asked" : "no parents in its policy",
+			    cz->name);
+		else if (grc == 0)
+			problem(notes, noteslen,
+			        "zone %s: without dnssec-policy: its signing is being turned off (the DS gone at the "
+			        "parents: %s)",
+			        cz->name, d.ds_gone ? "yes" : "not yet");
+		else if (grc == TERN_ENOTFOUND)
+			problem(notes, noteslen,
+			        "zone %s: without dnssec-policy: served unsigned from the store (a :config zone), its "
+			        "serial "
+			        "going on",
+			        cz->name);
+	}
+	return rc;
+}
+
 int change_config_check(struct change *c, const struct config *conf, char *err, size_t errlen)
 {
 	err[0] = 0;
@@ -36,11 +77,16 @@ int change_config_check(struct change *c, const struct config *conf, char *err, 
 	for (size_t i = 0; i < conf->nzones; i++) {
 		const struct config_zone *cz = &conf->zones[i];
 		struct store_zone sz;
+		struct store_dnssec d;
 		char serr[256] = "";
 		int grc = store_zone_get(store_latest(c->store), cz->apex, &sz, serr, sizeof(serr));
 		if (grc == TERN_ENOTFOUND)
 			continue;
-		if (grc < 0) {
+		if (grc == 0 && cz->dnssec_policy && strcmp(sz.tenant, STORE_TENANT_CONFIG) == 0)
+			grc = store_dnssec_get(store_latest(c->store), cz->apex, &d, serr, sizeof(serr));
+		else
+			d.unsigning = 0;
+		if (grc < 0 && grc != TERN_ENOTFOUND) {
 			problem(err, errlen, "%s:%u: zones[%zu]: %s: the store failed: %s", conf->path, cz->line, i,
 			        cz->name, serr);
 			rc = TERN_EIO;
@@ -51,14 +97,16 @@ int change_config_check(struct change *c, const struct config *conf, char *err, 
 			    "(tenant %s): delete the API zone or rename one of them",
 			    conf->path, cz->line, i, cz->name, sz.tenant);
 			rc = TERN_ECONFIG;
-		} else if (!cz->dnssec_policy && strcmp(sz.tenant, STORE_TENANT_CONFIG) == 0) {
+		} else if (grc == 0 && cz->dnssec_policy && d.unsigning) {
+			/* as PUT .../dnssec: the delete CDS may have made a parent drop the DS already, and the
+			 * keys' plan stopped; signing starts again, with new keys, once the zone is unsigned */
 			problem(
 			    err, errlen,
-			    "%s:%u: zones[%zu]: %s is signed by ternd (its keys are in the store) and has no "
-			    "dnssec-policy any more: served unsigned it would fail validation wherever its DS is "
-			    "published; turning DNSSEC off needs the CDS/CDNSKEY delete procedure (RFC 8078), which "
-			    "Tern does not do yet: put dnssec-policy back",
-			    conf->path, cz->line, i, cz->name);
+			    "%s:%u: zones[%zu]: %s: its signing is being turned off (dnssec-policy was removed; the "
+			    "delete CDS is published, the DS %s): dnssec-policy can be given again once the zone "
+			    "is served unsigned (GET /api/v1/zones/%s/dnssec shows when): remove it again for now",
+			    conf->path, cz->policy_line, i, cz->name,
+			    d.ds_gone ? "gone at the parents" : "maybe being removed at the parents", cz->name);
 			rc = TERN_ECONFIG;
 		}
 	}
@@ -149,19 +197,26 @@ static int create(struct change *c, const struct config_zone *cz, enum store_ser
 	return rc;
 }
 
-/* Signing enabled, or its policy changed, when the store's policy for cz's zone is not cz's. */
+/* Signing enabled, or its policy changed, when the store's policy for cz's zone is not cz's; without
+ * dnssec-policy, turned off (RFC 8078 delete CDS, as DELETE .../dnssec) when it is still on. */
 static int config_policy(struct change *c, const struct config_zone *cz, const char *principal, struct change_result *r)
 {
 	char err[256] = "";
 	struct store_dnssec d;
 	int rc = store_dnssec_get(store_latest(c->store), cz->apex, &d, err, sizeof(err));
-	if (rc == 0 && policy_same(&d.policy, &cz->policy))
-		return 0;
 	if (rc < 0 && rc != TERN_ENOTFOUND) {
 		*r = (struct change_result){.step = CHANGE_STORE, .code = TERN_EIO, .index = CHANGE_NO_INDEX};
 		snprintf(r->msg, sizeof(r->msg), "%s", err);
 		return r->code;
 	}
+	if (!cz->dnssec_policy) {
+		bool now = false;
+		if (rc == TERN_ENOTFOUND || d.unsigning) /* unsigned, or being turned off already */
+			return 0;
+		return change_dnssec_disable(c, cz->apex, principal, false, &now, r);
+	}
+	if (rc == 0 && policy_same(&d.policy, &cz->policy))
+		return 0;
 	const char *field = NULL;
 	rc = change_dnssec_enable(c, cz->apex, &cz->policy, principal, &field, r);
 	if (rc < 0 && field) { /* name the key the operator wrote */
@@ -211,7 +266,11 @@ static int config_apply(struct change *c, const struct config_zone *cz, enum sto
 		return r->code;
 	}
 	int rc = store_zone_get(store_latest(c->store), cz->apex, &row, err, sizeof(err));
-	if (rc == TERN_ENOTFOUND) {
+	if (rc == TERN_ENOTFOUND && !cz->dnssec_policy) { /* deleted since the configuration was marked */
+		*r = (struct change_result){.step = CHANGE_ZONE, .code = TERN_ENOTFOUND, .index = CHANGE_NO_INDEX};
+		snprintf(r->msg, sizeof(r->msg), "no longer in the store: reload ternd to serve it from its file");
+		rc = r->code;
+	} else if (rc == TERN_ENOTFOUND) {
 		if (zn != owned && (zone_with_serial(zn, zn->serial, &owned, err, sizeof(err)) < 0 || !owned)) {
 			*r =
 			    (struct change_result){.step = CHANGE_APPLY, .code = TERN_ENOMEM, .index = CHANGE_NO_INDEX};
@@ -343,21 +402,44 @@ void change_config_unserve(struct change *c, const uint8_t *apex, const char *wh
 struct retire {
 	struct change *c;
 	const struct config *conf;
+	uint8_t (*gone)[NAME_MAXLEN]; /* to delete from the store */
+	size_t n, cap;
 };
 
 static int retire_zone(const struct store_zone *sz, void *arg)
 {
 	struct retire *rt = arg;
 	for (size_t i = 0; i < rt->conf->nzones; i++)
-		if (name_equal(rt->conf->zones[i].apex, sz->apex) && rt->conf->zones[i].dnssec_policy)
+		if (name_equal(rt->conf->zones[i].apex, sz->apex) && rt->conf->zones[i].stored)
 			return 0;
-	change_config_unserve(rt->c, sz->apex, "no longer in the configuration");
+	char err[256] = "", name[NAME_MAXLEN * 4 + 1];
+	struct store_dnssec d;
+	int rc = store_dnssec_get(store_latest(rt->c->store), sz->apex, &d, err, sizeof(err));
+	if (rc != TERN_ENOTFOUND) {
+		change_config_unserve(rt->c, sz->apex, "no longer in the configuration");
+		return 0;
+	}
+	/* no signing state (enabling failed, or turned off): no keys to keep, so the zone goes from the
+	 * store too, after the listing (its serial kept as a deleted zone's: a zone of that name starts
+	 * above it) */
+	if (rt->n == rt->cap) {
+		size_t ncap = rt->cap ? rt->cap * 2 : 8;
+		uint8_t(*grown)[NAME_MAXLEN] = realloc(rt->gone, ncap * sizeof(*grown));
+		if (!grown) {
+			name_to_text(sz->apex, name, sizeof(name));
+			log_error("zone %s: no longer in the configuration, but still stored: out of memory", name);
+			return 0;
+		}
+		rt->gone = grown;
+		rt->cap = ncap;
+	}
+	memcpy(rt->gone[rt->n++], sz->apex, name_len(sz->apex));
 	return 0;
 }
 
 void change_config_retire(struct change *c, const struct config *conf)
 {
-	struct retire rt = {c, conf};
+	struct retire rt = {c, conf, NULL, 0, 0};
 	struct store_page page = {0};
 	char err[256] = "";
 	int rc;
@@ -367,4 +449,16 @@ void change_config_retire(struct change *c, const struct config *conf)
 	} while (rc == 0 && page.more);
 	if (rc < 0)
 		log_error("zones of the configuration no longer listed: the store failed: %s", err);
+	for (size_t i = 0; i < rt.n; i++) {
+		char name[NAME_MAXLEN * 4 + 1];
+		struct change_result r;
+		name_to_text(rt.gone[i], name, sizeof(name));
+		if (change_delete(c, rt.gone[i], &r) < 0)
+			log_error("zone %s: no longer in the configuration, but not deleted from the store: %s", name,
+			          r.msg);
+		else
+			log_info("zone %s: no longer in the configuration and not signed: deleted from the store",
+			         name);
+	}
+	free(rt.gone);
 }

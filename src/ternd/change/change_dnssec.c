@@ -1313,7 +1313,8 @@ static void set_unsigning(struct change *c, struct signed_zone *z, const struct 
 	z->unsigning = unsigning;
 	z->ds_gone = ds_gone;
 	z->unsign_at = ds_gone ? ds_gone + (int64_t)p->ds_ttl + p->propagation_delay : 0;
-	z->ds_check_at = unsigning && !ds_gone && p->nparents ? time(NULL) : 0;
+	/* a zone whose keys did not load is not asked about (its DS check needs them): ds-removed is */
+	z->ds_check_at = unsigning && !ds_gone && p->nparents && !z->broken ? time(NULL) : 0;
 	pthread_mutex_unlock(&c->signer->status_lock);
 }
 
@@ -1409,15 +1410,15 @@ int change_dnssec_disable(struct change *c, const uint8_t *apex, const char *pri
 	if (d.unsigning) /* asked before: nothing changes */
 		goto out;
 	struct signed_zone *z = change_dnssec_find(c, apex);
-	if (!z || z->broken) {
-		refuse(r, CHANGE_APPLY, TERN_EINVAL,
-		       "the zone's DNSSEC keys could not be loaded at start (see the log): it cannot publish the "
-		       "delete CDS");
+	if (!z) {
+		refuse(r, CHANGE_APPLY, TERN_EINVAL, "the zone's DNSSEC state is not loaded (see the log)");
 		goto out;
 	}
-	if ((rc = signing_load(t, apex, &d.policy, &s, err, sizeof(err))) < 0)
+	/* keys that did not load at start sign nothing: no delete CDS, the DS is removed by hand */
+	if (!z->broken && (rc = signing_load(t, apex, &d.policy, &s, err, sizeof(err))) < 0)
 		goto store_fail;
-	s->delete_cds = true;
+	if (s)
+		s->delete_cds = true;
 	d.unsigning = time(NULL);
 	d.ds_gone = 0;
 	if ((rc = store_dnssec_put(t, apex, &d, err, sizeof(err))) < 0)
@@ -1426,9 +1427,16 @@ int change_dnssec_disable(struct change *c, const uint8_t *apex, const char *pri
 	t = NULL;
 	if (rc < 0)
 		goto store_fail;
+	set_unsigning(c, z, &d.policy, d.unsigning, 0);
+	if (!s) {
+		log_warning("zone %s: turning DNSSEC signing off (asked by %s): its keys could not be loaded, so no "
+		            "delete CDS is published: remove the DS at the parent, then POST .../dnssec/ds-removed; "
+		            "the zone is served as stored until then",
+		            name, principal);
+		goto out;
+	}
 	want_signing(z, s);
 	s = NULL;
-	set_unsigning(c, z, &d.policy, d.unsigning, 0);
 	log_info("zone %s: turning DNSSEC signing off (asked by %s): the delete CDS and CDNSKEY are published; the "
 	         "zone stays signed until the DS is gone from %s",
 	         name, principal, d.policy.nparents ? "every parent" : "the parent (POST .../dnssec/ds-removed)");
@@ -1712,8 +1720,11 @@ void change_dnssec_loaded(struct change *c, const struct store_zone *row, const 
 	struct signed_zone *sz = NULL;
 	if (rc < 0 || signing_load(t, row->apex, &d.policy, &s, err, sizeof(err)) < 0) {
 		log_error("zone %s: DNSSEC keys not loaded: %s (served as stored; writes are refused)", name, err);
-		if ((sz = zone_add(c, row->apex)))
+		if ((sz = zone_add(c, row->apex))) {
 			sz->broken = true;
+			if (rc == 0 && d.unsigning) /* being turned off: unsigned once the DS is gone */
+				set_unsigning(c, sz, &d.policy, d.unsigning, d.ds_gone);
+		}
 		return;
 	}
 	if (!(sz = zone_add(c, row->apex))) {

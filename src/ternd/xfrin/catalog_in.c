@@ -121,6 +121,7 @@ static int member_pull(struct catalog_in *ci, const struct cat *c, const uint8_t
 	memcpy(t.apex, apex, name_len(apex));
 	t.name = text;
 	t.catalog = false;
+	t.stored = false; /* a member is never a zone of the store's :config tenant */
 	t.file = member_file(c, apex);
 	int rc = t.file ? xfrin_secondary_add(ci->x, &t) : TERN_ENOMEM;
 	free(t.file);

@@ -96,8 +96,9 @@ int xfrin_reload(struct xfrin *x, const struct config *conf)
 			xfrin_zone_retire(x, z); /* zones[i] is another zone now */
 			continue;
 		}
-		if (z->signs != (cz->dnssec_policy != NULL)) { /* now signed: a zone anew, below */
-			log_info("zone %s: signed by ternd from now on", z->name);
+		if (z->signs != cz->stored) { /* now signed (or no longer stored): a zone anew, below */
+			log_info("zone %s: %s from now on", z->name,
+			         cz->stored ? "signed by ternd" : "served as its primaries send it");
 			xfrin_zone_retire(x, z);
 			continue;
 		}

@@ -260,7 +260,7 @@ int xfrin_zone_add(struct xfrin *x, const struct config_zone *cz)
 	name_to_text(z->apex, z->name, sizeof(z->name));
 	z->file = strdup(cz->file);
 	z->primaries = xfrin_primaries_new(cz);
-	z->signs = cz->dnssec_policy != NULL;
+	z->signs = cz->stored;
 	z->state = XFRIN_LOADING;
 	z->life = XFRIN_LIVE;
 	z->backoff = XFRIN_TIMER_MIN;

@@ -93,6 +93,22 @@ static int check_store(struct config *conf, char *err)
 		return 0; /* no store yet: every zone with a dnssec-policy is new */
 	struct store *st = NULL;
 	struct change c;
+	int have, want;
+	if (store_sqlite_schema(path, &have, &want, err, ERRBUF) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (have > want) {
+		fprintf(stderr, "%s: the store's schema is version %d, newer than this ternd's (%d)\n", path, have,
+		        want);
+		return 1;
+	}
+	if (have < want) { /* opening it would migrate it under the running ternd: not for a check */
+		printf("%s: the store's schema is version %d, this ternd's %d: ternd upgrades it when it starts; the "
+		       "zones it holds are not checked against the configuration\n",
+		       path, have, want);
+		return 0;
+	}
 	if (store_open_sqlite(path, &st, err, ERRBUF) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;

@@ -417,3 +417,42 @@ def test_signed_secondary_policy_removed_unsigns(keys, tmp_path):  # noqa: F811
         for x in (ks, t, knot):
             x.stop()
         parent.close()
+
+
+def test_check_does_not_migrate_an_older_store(keys, tmp_path):  # noqa: F811
+    """`ternd --check` reads the store's schema version read-only: a store from an older ternd (a
+    package upgrade checks the new configuration while the old ternd still runs) is left at its
+    version, the check says ternd upgrades it when it starts, and the start does."""
+    work = tmp_path / "ternd"
+    os.makedirs(str(work))
+    path = str(work / "cfgoff.zone")
+    write_zone(path, TEXT)
+    srv = PolicyFileTernd(keys, str(work), {ZONE: (path, "fast")})
+    try:
+        srv.start()
+        wait_signed(srv, FQDN)
+    finally:
+        srv.stop()
+    db = os.path.join(srv.data_dir, "tern.db")
+    with sqlite3.connect(db) as con:
+        now = con.execute("SELECT version FROM schema_version").fetchone()[0]
+        # back to the version before the last migration (8 added zones.signed_downstream)
+        con.execute("ALTER TABLE zones DROP COLUMN signed_downstream")
+        con.execute("UPDATE schema_version SET version = ?", (now - 1,))
+    code, out = check(srv)
+    assert code == 0, out
+    assert "schema is version %d, this ternd's %d: ternd upgrades it when it starts" % (now - 1, now) in out, out
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT version FROM schema_version").fetchone()[0] == now - 1
+        con.execute("UPDATE schema_version SET version = ?", (now + 5,))
+    code, out = check(srv)
+    assert code != 0 and "newer than this ternd's" in out, out
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE schema_version SET version = ?", (now - 1,))
+    srv.start()
+    try:
+        wait_signed(srv, FQDN)
+        with sqlite3.connect(db) as con:
+            assert con.execute("SELECT version FROM schema_version").fetchone()[0] == now
+    finally:
+        srv.stop()

@@ -264,6 +264,11 @@ struct store {
  * a 5 s busy timeout. TERN_ECONFIG when the file's schema is newer than this program's. */
 int store_open_sqlite(const char *path, struct store **out, char *err, size_t errlen);
 
+/* Reads the schema version of the SQLite database at path without writing anything (read-only,
+ * no migration): *have (0 when it has no schema yet) and *want (this program's). For `ternd
+ * --check`, which must not upgrade a store the running ternd still uses. */
+int store_sqlite_schema(const char *path, int *have, int *want, char *err, size_t errlen);
+
 /* Rolls back and frees any transaction still open, then closes. No other thread may be using it. */
 static inline void store_close(struct store *st)
 {

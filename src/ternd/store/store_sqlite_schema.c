@@ -175,6 +175,35 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
+int store_sqlite_schema(const char *path, int *have, int *want, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	*have = 0;
+	*want = SCHEMA_VERSION;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	if (rc == SQLITE_OK)
+		sqlite3_busy_timeout(db, 5000);
+	/* no schema_version table: nothing migrated yet (version 0) */
+	if (rc == SQLITE_OK && sqlite3_prepare_v2(db,
+	                                          "SELECT version FROM schema_version WHERE EXISTS (SELECT 1 FROM "
+	                                          "sqlite_master WHERE name = 'schema_version')",
+	                                          -1, &s, NULL) == SQLITE_OK) {
+		int src = sqlite3_step(s);
+		if (src == SQLITE_ROW)
+			*have = sqlite3_column_int(s, 0);
+		rc = src == SQLITE_ROW || src == SQLITE_DONE ? SQLITE_OK : src;
+	} else if (rc == SQLITE_OK) {
+		rc = sqlite3_errcode(db);
+	}
+	int out = rc == SQLITE_OK
+	              ? 0
+	              : set_err(err, errlen, TERN_EIO, "%s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return out;
+}
+
 int sq_migrate(struct conn *c, const char *path, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;

@@ -471,6 +471,39 @@ __attribute__((format(printf, 4, 5))) static int refuse(struct change_result *r,
 	return code;
 }
 
+/* The tail of enabling and of a restore: stores p as the zone's policy (state signing) in *tp,
+ * commits (*tp NULL after it, whatever the outcome) and queues the whole signing with *sp (taken:
+ * *sp NULL), the rollover plan to run with these keys once the zone is signed with them. */
+static int signing_start(struct change *c, struct store_txn **tp, const uint8_t *apex, const struct dnssec_policy *p,
+                         struct signing **sp, char *err, size_t errlen)
+{
+	struct store_dnssec d = {.policy = *p, .state = STORE_DNSSEC_SIGNING};
+	int rc = store_dnssec_put(*tp, apex, &d, err, errlen);
+	if (rc < 0)
+		return rc;
+	struct signed_zone *z = zone_add(c, apex);
+	if (!z) {
+		snprintf(err, errlen, "out of memory");
+		return TERN_ENOMEM;
+	}
+	rc = store_commit(*tp, err, errlen);
+	*tp = NULL;
+	if (rc < 0) {
+		if (!z->active && !z->wanted)
+			change_dnssec_forget(c, apex);
+		return rc;
+	}
+	want_signing(z, *sp);
+	*sp = NULL;
+	job_done(c, z); /* a new policy or keys: no retry pending, no old error */
+	pthread_mutex_lock(&c->signer->status_lock);
+	z->roll_at = 0;
+	pthread_mutex_unlock(&c->signer->status_lock);
+	z->broken = false; /* its keys loaded now */
+	wake(c);
+	return 0;
+}
+
 int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dnssec_policy *p, const char *principal,
                          const char **field, struct change_result *r)
 {
@@ -547,32 +580,10 @@ int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dns
 	}
 	if (rc < 0)
 		goto store_fail;
-	struct store_dnssec d = {.policy = *p, .state = STORE_DNSSEC_SIGNING};
-	if ((rc = store_dnssec_put(t, apex, &d, err, sizeof(err))) < 0)
+	if ((rc = signing_start(c, &t, apex, p, &s, err, sizeof(err))) < 0)
 		goto store_fail;
-	struct signed_zone *z = zone_add(c, apex);
-	if (!z) {
-		rc = TERN_ENOMEM;
-		snprintf(err, sizeof(err), "out of memory");
-		goto store_fail;
-	}
-	rc = store_commit(t, err, sizeof(err));
-	t = NULL;
-	if (rc < 0) {
-		if (!z->active && !z->wanted)
-			change_dnssec_forget(c, apex);
-		goto store_fail;
-	}
-	want_signing(z, s);
-	job_done(c, z); /* a new policy: no retry pending, no old error */
-	pthread_mutex_lock(&c->signer->status_lock);
-	z->roll_at = 0; /* the rollover plan runs with the new policy once the zone is signed with it */
-	pthread_mutex_unlock(&c->signer->status_lock);
-	z->broken = false; /* its keys loaded now */
-	s = NULL;
 	log_info("zone %s: DNSSEC signing enabled (%s, %s): signing the zone", name,
 	         dnssec_policy_alg_text(p->algorithm), p->nsec.nsec3 ? "NSEC3" : "NSEC");
-	wake(c);
 	goto out;
 store_fail:
 	if (rc == TERN_ENOMEM || rc == TERN_EINVAL)
@@ -681,29 +692,10 @@ int change_dnssec_restore(struct change *c, const uint8_t *apex, const struct dn
 		}
 		goto store_fail;
 	}
-	struct store_dnssec d = {.policy = *p, .state = STORE_DNSSEC_SIGNING};
-	if ((rc = store_dnssec_put(t, apex, &d, err, sizeof(err))) < 0)
+	if ((rc = signing_start(c, &t, apex, p, &s, err, sizeof(err))) < 0)
 		goto store_fail;
-	struct signed_zone *z = zone_add(c, apex);
-	if (!z) {
-		rc = TERN_ENOMEM;
-		snprintf(err, sizeof(err), "out of memory");
-		goto store_fail;
-	}
-	rc = store_commit(t, err, sizeof(err));
-	t = NULL;
-	if (rc < 0) {
-		if (!z->active && !z->wanted)
-			change_dnssec_forget(c, apex);
-		goto store_fail;
-	}
-	want_signing(z, s);
-	job_done(c, z);
-	z->broken = false;
-	s = NULL;
 	log_info("zone %s: DNSSEC keys and policy restored from a backup by %s (%zu keys): signing the zone", name,
 	         principal, n);
-	wake(c);
 	goto out;
 store_fail:
 	if (rc == TERN_ENOMEM || rc == TERN_EINVAL)

@@ -1,0 +1,150 @@
+/* Dynamic answers as zone data: the DYN record type (private use, RFC 6895 3.1), the statements its
+ * records hold, their compiled form, and the one selection function that picks an answer for a
+ * client. Lookup, CNAME, wildcard and negative logic never see any of this: a name holding DYN
+ * records answers A and AAAA through dyn_select() (ternd's answer path and `tern explain` call
+ * the same code).
+ *
+ * A name's DYN RRset is one resource; each record is one statement, its tokens the record's
+ * character-strings (the RDATA has TXT's wire form, RFC 1035 3.3.14). Statements are independent
+ * of each other's order (an RRset is a set), so a change to one pool, weight or map entry is a
+ * one-record change in IXFR and the journal.
+ *
+ *   pool NAME MEMBER...            MEMBER: ADDRESS [weight N] [monitor NAME]
+ *   answer POOL...                 the default pool list, in order (required)
+ *   geo SUBNET POOL...             clients inside SUBNET get these pools, in order (longest
+ *                                  prefix wins; SUBNET has no bits set past its prefix)
+ *   monitor NAME tcp PORT [OPTION...]
+ *   monitor NAME http|https URL [status N] [body TEXT] [OPTION...]
+ *                                  OPTION: interval S | timeout S | up N | down N
+ *
+ * Selection for a client of family F (A: IPv4 members, AAAA: IPv6 members):
+ *   1. The pool list: the geo entry with the longest prefix containing the client's address
+ *      (the Client Subnet's, its source prefix capped at /24 and /56, else the query's source);
+ *      no entry: the `answer` list. A list without members of F stands aside for the `answer`
+ *      list.
+ *   2. Failover: the first pool of the list with a live member of F (a member without a monitor
+ *      is always live; a monitor's unknown state counts as up). When no pool has one, the
+ *      fallback: every member of F of the first pool that has members of F (as gdnsd does).
+ *   3. Within the pool: a weighted pool (any member with `weight`; others weigh 1) gives one live
+ *      member of F, picked by weight; otherwise every live member of F.
+ * The ECS scope is the number of leading address bits the choice depended on: 0 without geo
+ * entries of F; a matched entry's prefix, or longer when a more specific entry lies inside it
+ * that the client is not in; for an unmatched client, the shortest prefix around it that holds
+ * no entry (never 0 when entries of F exist: a resolver would cache the default answer for the
+ * mapped clients too, RFC 7871 7.3.1).
+ *
+ * Bounds: DYN_MAX_MEMBERS members of one family in a pool; names of pools and monitors up to
+ * DYN_NAME_MAX octets. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/zone.h"
+
+#define RR_DYN 65301 /* private use (RFC 6895 3.1); only ternd interprets it */
+#define DYN_MAX_MEMBERS 64
+#define DYN_NAME_MAX 63
+#define DYN_ECS_V4_MAX 24 /* source prefixes are capped here (RFC 7871 11.1) */
+#define DYN_ECS_V6_MAX 56
+
+enum dyn_monitor_kind { DYN_MON_TCP = 1, DYN_MON_HTTP = 2, DYN_MON_HTTPS = 3 };
+
+/* A health check, applied to each member address bound to it. */
+struct dyn_monitor {
+	uint8_t kind; /* enum dyn_monitor_kind */
+	uint8_t up, down; /* consecutive results that turn a member up / down (default 1 / 3) */
+	uint16_t port; /* TCP port (http/https: the URL's, else 80 / 443) */
+	uint16_t status; /* http/https: the expected status (default 200) */
+	uint32_t interval_ms, timeout_ms; /* default 10 s and 2 s; timeout < interval */
+	char host[256]; /* http/https: the URL's host (Host header, TLS SNI); "" for tcp */
+	char path[256]; /* http/https: the URL's path and query, "/" at least */
+	char body[256]; /* http/https: text the body must contain; "" = any */
+};
+
+/* The compiled resource (position independent: it may be copied with its RRset). */
+struct dyn_resource;
+
+/* Where the client is: its address (IPv4 in the first 4 octets) and how many leading bits of it
+ * are known (32/128 for a query's source address, the capped ECS source prefix otherwise). */
+struct dyn_client {
+	uint8_t family; /* 1 = IPv4, 2 = IPv6 (RFC 7871 / IANA address family numbers) */
+	uint8_t prefix;
+	uint8_t addr[16];
+};
+
+/* The health of one member bound to monitor m: true = up (also when not known yet). */
+typedef bool (*dyn_health_fn)(void *ctx, const struct dyn_monitor *m, uint8_t family, const uint8_t *addr);
+
+/* The explanation of one selection (dyn_select with a trace): every step the answer came from. */
+#define DYN_TRACE_POOLS 16
+struct dyn_trace {
+	int entry; /* the geo entry matched, or -1 (the answer list) */
+	char entry_text[64]; /* "198.51.100.0/24", or "" */
+	uint8_t scope;
+	int npools; /* the pool list in order (at most DYN_TRACE_POOLS shown) */
+	struct dyn_trace_pool {
+		char name[DYN_NAME_MAX + 1];
+		uint16_t members, live; /* members of the family, and those live */
+	} pools[DYN_TRACE_POOLS];
+	int chosen; /* index into pools of the pool answering, -1 = none had live members */
+	bool fallback; /* no pool had a live member: every member of the first pool answers */
+	bool weighted; /* the answering pool picks one member by weight */
+};
+
+/* Checks the DYN records of owner (rdata: count records in the rrset layout, lengths included)
+ * and compiles them. On success *out is a malloc'd resource of *size octets. On failure returns
+ * TERN_EINVAL and writes into err the statement and token at fault, e.g.
+ * `pool "br": member "192.0.2.300": not an IPv4 or IPv6 address`. */
+int dyn_compile(const uint8_t *rdata, size_t rdata_size, uint16_t count, struct dyn_resource **out, size_t *size,
+                char *err, size_t errlen);
+
+/* Whether the resource answers type (A or AAAA): its answer list has members of that family. */
+bool dyn_serves(const struct dyn_resource *r, uint16_t type);
+
+/* The size of a compiled resource (it starts with it). */
+size_t dyn_resource_size(const struct dyn_resource *r);
+
+/* The records for a client asking type (A or AAAA). Records go to out (an rrset of that type,
+ * TTL ttl); their RDATA points into the resource, or into scratch (DYN_SCRATCH octets) when only
+ * some of a pool's members are live. rnd is a uniformly random 32-bit number (weighted picks).
+ * health may be NULL (every member up). trace, when not NULL, receives the explanation. Returns
+ * 0, or TERN_ENOTFOUND when the resource has no member of that family (NODATA). */
+#define DYN_SCRATCH (DYN_MAX_MEMBERS * 18)
+int dyn_select(const struct dyn_resource *r, uint16_t type, uint32_t ttl, const struct dyn_client *client,
+               dyn_health_fn health, void *health_ctx, uint32_t rnd, uint8_t *scratch, struct rrset *out,
+               uint8_t *scope, struct dyn_trace *trace);
+
+/* Every (monitor, member address) pair of the resource, for the health checker. Stops at and
+ * returns fn's first non-zero result. */
+int dyn_foreach_monitored(const struct dyn_resource *r,
+                          int (*fn)(void *arg, const struct dyn_monitor *m, uint8_t family, const uint8_t *addr),
+                          void *arg);
+
+/* Pools of the resource and their members, for `explain` (shares) and exports: pool i's name
+ * and its members of type's family, with weights (1 when the pool is not weighted) and monitors
+ * (NULL: none). Returns the number of pools. */
+struct dyn_member_view {
+	uint8_t family;
+	uint8_t addr[16];
+	uint32_t weight;
+	const struct dyn_monitor *monitor;
+	const char *monitor_name;
+};
+int dyn_pool_count(const struct dyn_resource *r);
+const char *dyn_pool_name(const struct dyn_resource *r, int pool);
+bool dyn_pool_weighted(const struct dyn_resource *r, int pool);
+int dyn_pool_members(const struct dyn_resource *r, int pool, uint16_t type, struct dyn_member_view *out, int cap);
+
+/* A compiled resource rides behind its DYN RRset's RDATA in a zone snapshot: rrset.dyn = 1 says
+ * the octets from dyn_trailer_offset(rs) on hold it (zone_build and zone_apply put it there;
+ * node copies carry dyn_rrset_bytes()). */
+static inline size_t dyn_trailer_offset(const struct rrset *rs)
+{
+	return ((size_t)rs->rdata_size + 7u) & ~(size_t)7u;
+}
+static inline const struct dyn_resource *dyn_rrset_resource(const struct rrset *rs)
+{
+	return rs->dyn ? (const struct dyn_resource *)(const void *)(rs->rdata + dyn_trailer_offset(rs)) : NULL;
+}
+size_t dyn_rrset_bytes(const struct rrset *rs);

@@ -85,6 +85,7 @@ struct ns_lookup {
 	const struct zone_node *encloser; /* the deepest existing name at or above the one looked up */
 	const struct rrset *rrset; /* HIT: the type's RRset (NULL for ANY); CNAME, DNAME: that RRset */
 	bool wildcard; /* node is the wildcard that stands for the name (RFC 4592) */
+	struct rrset dyn; /* HIT on a DYN resource: the RRset standing for the type (rrset points here) */
 };
 
 /* edns.c: the EDNS policy. Takes the OPT record of the request (class, TTL and RDATA given);

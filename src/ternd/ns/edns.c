@@ -61,8 +61,13 @@ static uint8_t response_scope(const struct query *q)
 
 int ns_edns_write(struct query *q)
 {
-	struct edns_ecs ecs = q->ecs; /* FAMILY, SOURCE and ADDRESS as sent (RFC 7871 7.2.1) */
-	ecs.scope = response_scope(q);
+	struct edns_ecs ecs;
+	const struct edns_ecs *echo = NULL; /* never to a client that sent none (7.2.1, 7.2.2) */
+	if (q->ecs.family) {
+		ecs = q->ecs; /* FAMILY, SOURCE and ADDRESS as sent (RFC 7871 7.2.1) */
+		ecs.scope = response_scope(q);
+		echo = &ecs;
+	}
 	struct edns_response r = {
 	    .udp_size = q->params->edns_size,
 	    .rcode = q->rcode,
@@ -70,7 +75,7 @@ int ns_edns_write(struct query *q)
 	    .nsid = q->opt.nsid && q->params->nsid_len ? q->params->nsid : NULL,
 	    .nsid_len = q->params->nsid_len,
 	    .ede = q->ede,
-	    .ecs = q->ecs.family ? &ecs : NULL, /* never to a client that sent none (7.2.1, 7.2.2) */
+	    .ecs = echo,
 	};
 	if (edns_write(&q->w, &r) == 0)
 		return 0;

@@ -220,7 +220,7 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	q.client = client;
 	q.edns = false;
 	q.opt.dnssec_ok = false; /* the rest of opt is read only with edns */
-	q.ecs = (struct edns_ecs){0}; /* no Client Subnet */
+	q.ecs.family = 0;
 	q.ecs_scope = 0;
 	q.rcode = RCODE_NOERROR;
 	q.aa = q.tc = q.full = false;

@@ -167,6 +167,15 @@ QUERIES = [
     ("badvers", "www.example.com.", "A", {"edns": 1}),
     ("edns-option", "www.example.com.", "A",
      {"edns": 0, "options": [dns.edns.GenericOption(10, b"\x01\x02\x03\x04\x05\x06\x07\x08")]}),
+    # Client Subnet (RFC 7871): echoed when well-formed, FORMERR when not or with a query SCOPE
+    ("ecs-v4", "www.example.com.", "A", {"edns": 0, "options": [dns.edns.ECSOption("192.0.2.0", 24)]}),
+    ("ecs-v6", "www.example.com.", "AAAA", {"edns": 0, "options": [dns.edns.ECSOption("2001:db8::", 56)]}),
+    ("ecs-source-0", "nx.example.com.", "A", {"edns": 0, "options": [dns.edns.ECSOption("0.0.0.0", 0)]}),
+    ("ecs-bad-family", "www.example.com.", "A", {"edns": 0, "options": [dns.edns.GenericOption(8, b"\x00\x03\x08\x00\x01")]}),
+    ("ecs-bits-past-source", "www.example.com.", "A",
+     {"edns": 0, "options": [dns.edns.GenericOption(8, b"\x00\x01\x16\x00\xc0\x00\x03")]}),
+    ("ecs-query-scope", "www.example.com.", "A",
+     {"edns": 0, "options": [dns.edns.GenericOption(8, b"\x00\x01\x18\x18\xc0\x00\x02")]}),
     ("axfr", "example.com.", "AXFR", {}),
     ("axfr-refused-client", "example.com.", "AXFR", {"qid": 0x1235}),  # odd id: client outside the allow list
     ("axfr-big", "big.test.", "AXFR", {"edns": 0}),

@@ -126,3 +126,20 @@ def test_delete_makes_the_name_static_again(cluster):
     assert ask(control, "gone.dyn.test")[0] == []
     api.put_rrset("dyn.test", "gone", "A", 60, ["192.0.2.97"])
     assert ask(control, "gone.dyn.test")[0] == ["192.0.2.97"]
+
+
+def test_exports(cluster):
+    control, pop, api = cluster
+    r = api.get("/api/v1/zones/dyn.test/export")
+    assert r.status == 200, r
+    text = r.body.decode()
+    assert "www.dyn.test.\t60\tIN\tTYPE65301\t\\# " in text, text
+    r = api.get("/api/v1/zones/dyn.test/export?plain=true")
+    assert r.status == 200, r
+    plain = r.body.decode()
+    assert "TYPE65301" not in plain
+    assert "; www.dyn.test. is a dynamic resource (DYN, 4 statements): its default answer\n" \
+           "www.dyn.test.\t60\tIN\tA\t192.0.2.1\nwww.dyn.test.\t60\tIN\tAAAA\t2001:db8::1\n" in plain, plain
+    assert_error(api.get("/api/v1/zones/dyn.test/export?plain=yes"), 400, field="plain")
+    # a PoP's disk copy is such an export: it is written for a zone with DYN records too
+    assert "disk copy not written" not in pop.log_text(), pop.log_text()[-3000:]

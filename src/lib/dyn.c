@@ -26,6 +26,7 @@ struct dyn_resource {
 	uint32_t pools, members, monitors, entries; /* offsets of the arrays */
 	uint8_t serves[2]; /* members of IPv4 / IPv6 in the answer list */
 	uint8_t entry_families[2]; /* geo entries for IPv4 / IPv6 clients */
+	uint32_t regions[2], nregions[2]; /* each family's address space cut by the entries (struct cregion) */
 };
 
 struct cpool {
@@ -54,6 +55,16 @@ struct centry {
 	uint8_t family, prefix;
 	uint8_t addr[16];
 	uint32_t list; /* offset: uint16 n, then n pool indexes */
+};
+
+/* A stretch of one family's address space where one entry (or none) holds every address: the
+ * entries' prefixes cut the space into such stretches, sorted, so a client's entry is a binary
+ * search away; below/above are the addresses just outside, which bound the ECS scope. */
+struct cregion {
+	uint8_t first[16]; /* the stretch's first address */
+	uint8_t below[16], above[16]; /* the addresses before first and after the last */
+	int32_t entry; /* -1: none */
+	uint8_t has_below, has_above;
 };
 
 /* ---- compiling ---- */
@@ -568,6 +579,150 @@ static int64_t put_list(struct out *o, struct comp *c, const struct tok *list, i
 	return out_put(o, v, (size_t)(1 + n) * 2, 2);
 }
 
+/* ---- address arithmetic on big-endian byte strings of a family's length ---- */
+
+static int addr_cmp(const uint8_t *a, const uint8_t *b, int len)
+{
+	return memcmp(a, b, (size_t)len);
+}
+
+/* a + 1; false when a was the last address. */
+static bool addr_inc(uint8_t *a, int len)
+{
+	for (int i = len - 1; i >= 0; i--)
+		if (++a[i] != 0)
+			return true;
+	return false;
+}
+
+/* a - 1; false when a was the first address. */
+static bool addr_dec(uint8_t *a, int len)
+{
+	for (int i = len - 1; i >= 0; i--)
+		if (a[i]-- != 0)
+			return true;
+	return false;
+}
+
+/* The last address of prefix/len. */
+static void prefix_last(const uint8_t *prefix, int plen, int len, uint8_t *out)
+{
+	memcpy(out, prefix, 16);
+	for (int b = plen; b < len * 8; b++)
+		out[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+}
+
+struct open_entry {
+	int index;
+	uint8_t last[16];
+};
+
+static int entry_order(const void *pa, const void *pb, void *arg)
+{
+	const struct pentry *es = arg;
+	const struct pentry *a = &es[*(const int *)pa], *b = &es[*(const int *)pb];
+	int c = memcmp(a->addr, b->addr, 16);
+	return c ? c : (a->prefix > b->prefix) - (a->prefix < b->prefix); /* the outer first */
+}
+
+struct region_list {
+	struct cregion *v;
+	size_t n, cap;
+};
+
+/* Adds the stretch [first, last] held by entry (-1: none), joined to the one before when the same
+ * entry holds both. */
+static int region_add(struct region_list *l, const uint8_t *first, const uint8_t *last, int entry, int len)
+{
+	if (l->n && l->v[l->n - 1].entry == entry) {
+		struct cregion *prev = &l->v[l->n - 1];
+		memcpy(prev->above, last, 16);
+		prev->has_above = addr_inc(prev->above, len);
+		return 0;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct cregion *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return TERN_ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	struct cregion *r = &l->v[l->n++];
+	memset(r, 0, sizeof(*r));
+	memcpy(r->first, first, 16);
+	memcpy(r->below, first, 16);
+	r->has_below = addr_dec(r->below, len);
+	memcpy(r->above, last, 16);
+	r->has_above = addr_inc(r->above, len);
+	r->entry = entry;
+	return 0;
+}
+
+/* Cuts the family's address space by its entries (sorted, nested or apart as prefixes are) with a
+ * stack of the entries open at the cursor, and writes the stretches into the block. */
+static int put_regions(struct out *o, struct comp *c, uint8_t family, struct dyn_resource *h)
+{
+	int len = family == 1 ? 4 : 16, n = 0;
+	int *idx = malloc((size_t)(c->nentries ? c->nentries : 1) * sizeof(*idx));
+	struct open_entry *stack = malloc((size_t)(len * 8 + 1) * sizeof(*stack));
+	struct region_list l = {0};
+	int rc = TERN_ENOMEM;
+	if (!idx || !stack)
+		goto out;
+	for (int i = 0; i < c->nentries; i++)
+		if (c->entries[i].family == family)
+			idx[n++] = i;
+	rc = 0;
+	if (n == 0)
+		goto out;
+	qsort_r(idx, (size_t)n, sizeof(*idx), entry_order, c->entries);
+	uint8_t cur[16] = {0}, last[16];
+	bool done = false; /* the cursor went past the last address */
+	int depth = 0;
+	for (int k = 0; k <= n && !done; k++) {
+		const struct pentry *e = k < n ? &c->entries[idx[k]] : NULL;
+		/* close the entries that end before e begins (all of them at the end) */
+		while (depth && !done && (!e || addr_cmp(stack[depth - 1].last, e->addr, len) < 0)) {
+			if ((rc = region_add(&l, cur, stack[depth - 1].last, stack[depth - 1].index, len)) < 0)
+				goto out;
+			memcpy(cur, stack[depth - 1].last, 16);
+			done = !addr_inc(cur, len);
+			depth--;
+		}
+		if (!e || done)
+			break;
+		if (addr_cmp(cur, e->addr, len) < 0) { /* a gap before e, held by the enclosing entry */
+			memcpy(last, e->addr, 16);
+			addr_dec(last, len);
+			if ((rc = region_add(&l, cur, last, depth ? stack[depth - 1].index : -1, len)) < 0)
+				goto out;
+			memcpy(cur, e->addr, 16);
+		}
+		stack[depth].index = idx[k];
+		prefix_last(e->addr, e->prefix, len, stack[depth].last);
+		depth++;
+	}
+	if (!done) { /* the rest of the space, held by none */
+		memset(last, 0xff, 16);
+		memset(last + len, 0, (size_t)(16 - len));
+		if ((rc = region_add(&l, cur, last, -1, len)) < 0)
+			goto out;
+	}
+	int64_t at = out_put(o, l.v, l.n * sizeof(*l.v), 8);
+	if (at < 0) {
+		rc = TERN_ENOMEM;
+		goto out;
+	}
+	h->regions[family - 1] = (uint32_t)at;
+	h->nregions[family - 1] = (uint32_t)l.n;
+out:
+	free(idx);
+	free(stack);
+	free(l.v);
+	return rc;
+}
+
 static int build(struct comp *c, struct out *o)
 {
 	struct dyn_resource h = {.npools = (uint16_t)c->npools, .nmonitors = (uint16_t)c->nmons};
@@ -669,6 +824,11 @@ static int build(struct comp *c, struct out *o)
 		memcpy(ce.addr, pe->addr, 16);
 		memcpy(o->b + h.entries + (size_t)i * sizeof(ce), &ce, sizeof(ce));
 		h.entry_families[pe->family - 1] = 1;
+	}
+	for (uint8_t f = 1; f <= 2; f++) {
+		int rc = put_regions(o, c, f, &h);
+		if (rc < 0)
+			return rc;
 	}
 	/* which families the answer list serves */
 	const uint16_t *al = (const uint16_t *)(const void *)(o->b + h.answer_list);
@@ -819,34 +979,38 @@ static int common_bits(const uint8_t *a, const uint8_t *b, int max)
 	return n < max ? n : max;
 }
 
-/* The geo entry for the client (-1: none), and the scope that choice holds for (dyn.h). */
+/* The geo entry for the client (-1: none), and the scope that choice holds for (dyn.h): the
+ * stretch holding the client's address, and the shortest prefix around the address that leaves
+ * out the addresses just outside the stretch. */
 static int64_t geo_match(const struct dyn_resource *r, const struct dyn_client *cl, uint8_t *scope)
 {
 	*scope = 0;
 	if (!cl || (cl->family != 1 && cl->family != 2) || !r->entry_families[cl->family - 1])
 		return -1;
-	int best = -1, best_len = -1, need = 0, bits = bits_of(cl->family);
+	int f = cl->family - 1, bits = bits_of(cl->family), len = bits / 8;
 	uint8_t addr[16] = {0};
 	int known = cl->prefix < bits ? cl->prefix : bits;
 	for (int b = 0; b < known; b++) /* bits past what the client told count as zero (RFC 7871 6) */
 		addr[b / 8] |= (uint8_t)(cl->addr[b / 8] & (0x80 >> (b % 8)));
-	for (uint32_t i = 0; i < r->nentries; i++) {
-		const struct centry *e = entry_at(r, i);
-		if (e->family != cl->family)
-			continue;
-		int c = common_bits(addr, e->addr, e->prefix);
-		if (c >= e->prefix) {
-			if (e->prefix > best_len) {
-				best = (int)i;
-				best_len = e->prefix;
-			}
-		} else if (c + 1 > need) {
-			need = c + 1;
-		}
+	const struct cregion *v = (const struct cregion *)(const void *)((const uint8_t *)r + r->regions[f]);
+	uint32_t lo = 0, hi = r->nregions[f]; /* the last stretch whose first address is <= addr */
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (addr_cmp(v[mid].first, addr, len) <= 0)
+			lo = mid;
+		else
+			hi = mid;
 	}
-	int sc = best_len > need ? best_len : need;
-	*scope = (uint8_t)sc;
-	return best;
+	const struct cregion *g = &v[lo];
+	int sc = 0;
+	if (g->has_below)
+		sc = common_bits(addr, g->below, bits) + 1;
+	if (g->has_above) {
+		int a = common_bits(addr, g->above, bits) + 1;
+		sc = a > sc ? a : sc;
+	}
+	*scope = (uint8_t)(sc < bits ? sc : bits);
+	return g->entry;
 }
 
 struct pick {

@@ -3,6 +3,7 @@
 #include "lib/dyn.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,12 +61,26 @@ struct centry {
 /* A stretch of one family's address space where one entry (or none) holds every address: the
  * entries' prefixes cut the space into such stretches, sorted, so a client's entry is a binary
  * search away; below/above are the addresses just outside, which bound the ECS scope. */
+struct u128 {
+	uint64_t hi, lo; /* an address as a number: IPv4 in the top 32 bits of hi */
+};
+
 struct cregion {
-	uint8_t first[16]; /* the stretch's first address */
-	uint8_t below[16], above[16]; /* the addresses before first and after the last */
+	struct u128 first; /* the stretch's first address */
+	struct u128 below, above; /* the addresses before first and after the last */
 	int32_t entry; /* -1: none */
 	uint8_t has_below, has_above;
 };
+
+static struct u128 u128_of(const uint8_t *a)
+{
+	struct u128 v;
+	memcpy(&v.hi, a, 8);
+	memcpy(&v.lo, a + 8, 8);
+	v.hi = be64toh(v.hi);
+	v.lo = be64toh(v.lo);
+	return v;
+}
 
 /* ---- compiling ---- */
 
@@ -116,7 +131,9 @@ struct comp {
 	int nanswer;
 	char *err;
 	size_t errlen;
-	char where[120]; /* the statement being read, for messages */
+	char where[120]; /* the statement at fault, for messages ("" until one is written) */
+	const struct stmt *cur; /* the statement being read */
+	const struct pentry *cur_entry; /* or the geo entry being written */
 };
 
 /* Token text for a message: printable ASCII as is, the rest as \DDD (RFC 1035 5.1). */
@@ -133,8 +150,12 @@ static void tok_text(const struct tok *t, char *out, size_t cap)
 	out[o] = 0;
 }
 
+static void where_text(struct comp *c);
+
 static int fail(struct comp *c, const char *fmt, ...)
 {
+	if (!c->where[0])
+		where_text(c);
 	int n = snprintf(c->err, c->errlen, "%s: ", c->where);
 	if (n >= 0 && (size_t)n < c->errlen) {
 		va_list ap;
@@ -520,9 +541,21 @@ static int read_stmt(const uint8_t *rd, uint16_t len, struct stmt *s)
 	return 0;
 }
 
+/* The statement being read, named in messages only when one is written. */
 static void set_where(struct comp *c, const struct stmt *s)
 {
+	c->cur = s;
+	c->where[0] = 0;
+}
+
+static void where_text(struct comp *c)
+{
+	const struct stmt *s = c->cur;
 	size_t o = 0;
+	if (!s) {
+		snprintf(c->where, sizeof(c->where), "statement \"geo %s\"", c->cur_entry ? c->cur_entry->text : "");
+		return;
+	}
 	for (int i = 0; i < s->n && o + 8 < sizeof(c->where); i++) {
 		char t[256];
 		tok_text(&s->t[i], t, sizeof(t));
@@ -636,8 +669,10 @@ static int region_add(struct region_list *l, const uint8_t *first, const uint8_t
 {
 	if (l->n && l->v[l->n - 1].entry == entry) {
 		struct cregion *prev = &l->v[l->n - 1];
-		memcpy(prev->above, last, 16);
-		prev->has_above = addr_inc(prev->above, len);
+		uint8_t above[16];
+		memcpy(above, last, 16);
+		prev->has_above = addr_inc(above, len);
+		prev->above = u128_of(above);
 		return 0;
 	}
 	if (l->n == l->cap) {
@@ -649,12 +684,15 @@ static int region_add(struct region_list *l, const uint8_t *first, const uint8_t
 		l->cap = cap;
 	}
 	struct cregion *r = &l->v[l->n++];
+	uint8_t below[16], above[16];
 	memset(r, 0, sizeof(*r));
-	memcpy(r->first, first, 16);
-	memcpy(r->below, first, 16);
-	r->has_below = addr_dec(r->below, len);
-	memcpy(r->above, last, 16);
-	r->has_above = addr_inc(r->above, len);
+	r->first = u128_of(first);
+	memcpy(below, first, 16);
+	r->has_below = addr_dec(below, len);
+	r->below = u128_of(below);
+	memcpy(above, last, 16);
+	r->has_above = addr_inc(above, len);
+	r->above = u128_of(above);
 	r->entry = entry;
 	return 0;
 }
@@ -791,6 +829,7 @@ static int build(struct comp *c, struct out *o)
 					char shown[256], at_text[256];
 					tok_text(&pm->monitor, shown, sizeof(shown));
 					tok_text(&pp->name, at_text, sizeof(at_text));
+					snprintf(c->where, sizeof(c->where), "statement \"pool %.80s ...\"", at_text);
 					return fail(c, "pool \"%s\": monitor \"%s\" is not defined", at_text, shown);
 				}
 				memcpy(o->b + h.members + mi * sizeof(cm), &cm, sizeof(cm));
@@ -816,7 +855,9 @@ static int build(struct comp *c, struct out *o)
 	h.entries = (uint32_t)at;
 	for (int i = 0; i < c->nentries; i++) {
 		const struct pentry *pe = &c->entries[i];
-		snprintf(c->where, sizeof(c->where), "statement \"geo %s\"", pe->text);
+		c->cur = NULL;
+		c->cur_entry = pe;
+		c->where[0] = 0;
 		int64_t l = put_list(o, c, pe->pools, pe->n);
 		if (l < 0)
 			return l == -2 ? TERN_EINVAL : TERN_ENOMEM;
@@ -960,23 +1001,19 @@ bool dyn_serves(const struct dyn_resource *r, uint16_t type)
 	return type == RR_A ? r->serves[0] : type == RR_AAAA ? r->serves[1] : false;
 }
 
-/* Leading bits a and b share, at most max. */
-static int common_bits(const uint8_t *a, const uint8_t *b, int max)
+/* Leading bits two addresses share. */
+static int u128_common(struct u128 a, struct u128 b)
 {
-	int n = 0;
-	for (int i = 0; n < max; i++) {
-		uint8_t x = a[i] ^ b[i];
-		if (x == 0) {
-			n += 8;
-			continue;
-		}
-		while (!(x & 0x80)) {
-			x = (uint8_t)(x << 1);
-			n++;
-		}
-		break;
-	}
-	return n < max ? n : max;
+	uint64_t x = a.hi ^ b.hi;
+	if (x)
+		return __builtin_clzll(x);
+	x = a.lo ^ b.lo;
+	return x ? 64 + __builtin_clzll(x) : 128;
+}
+
+static bool u128_le(struct u128 a, struct u128 b)
+{
+	return a.hi < b.hi || (a.hi == b.hi && a.lo <= b.lo);
 }
 
 /* The geo entry for the client (-1: none), and the scope that choice holds for (dyn.h): the
@@ -987,27 +1024,33 @@ static int64_t geo_match(const struct dyn_resource *r, const struct dyn_client *
 	*scope = 0;
 	if (!cl || (cl->family != 1 && cl->family != 2) || !r->entry_families[cl->family - 1])
 		return -1;
-	int f = cl->family - 1, bits = bits_of(cl->family), len = bits / 8;
-	uint8_t addr[16] = {0};
+	int f = cl->family - 1, bits = bits_of(cl->family);
 	int known = cl->prefix < bits ? cl->prefix : bits;
-	for (int b = 0; b < known; b++) /* bits past what the client told count as zero (RFC 7871 6) */
-		addr[b / 8] |= (uint8_t)(cl->addr[b / 8] & (0x80 >> (b % 8)));
+	/* the address as a number, bits past what the client told zero (RFC 7871 6) */
+	struct u128 a = u128_of(cl->addr);
+	if (f == 0)
+		a.hi &= 0xffffffff00000000ull, a.lo = 0;
+	if (known == 0)
+		a.hi = a.lo = 0;
+	else if (known < 64)
+		a.hi &= ~0ull << (64 - known), a.lo = 0;
+	else if (known < 128)
+		a.lo &= ~0ull << (128 - known);
 	const struct cregion *v = (const struct cregion *)(const void *)((const uint8_t *)r + r->regions[f]);
-	uint32_t lo = 0, hi = r->nregions[f]; /* the last stretch whose first address is <= addr */
-	while (hi - lo > 1) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (addr_cmp(v[mid].first, addr, len) <= 0)
-			lo = mid;
-		else
-			hi = mid;
+	uint32_t n = r->nregions[f]; /* the last stretch whose first address is <= a: it exists, the first
+	                              * stretch starts at the family's first address */
+	while (n > 1) {
+		uint32_t half = n / 2;
+		v = u128_le(v[half].first, a) ? v + half : v;
+		n -= half;
 	}
-	const struct cregion *g = &v[lo];
+	const struct cregion *g = v;
 	int sc = 0;
 	if (g->has_below)
-		sc = common_bits(addr, g->below, bits) + 1;
+		sc = u128_common(a, g->below) + 1;
 	if (g->has_above) {
-		int a = common_bits(addr, g->above, bits) + 1;
-		sc = a > sc ? a : sc;
+		int above = u128_common(a, g->above) + 1;
+		sc = above > sc ? above : sc;
 	}
 	*scope = (uint8_t)(sc < bits ? sc : bits);
 	return g->entry;

@@ -41,8 +41,10 @@ void answer_client_of(const struct sockaddr *addr, socklen_t addrlen, const stru
 		uint8_t cap = ecs->family == 1 ? DYN_ECS_V4_MAX : DYN_ECS_V6_MAX;
 		out->family = (uint8_t)ecs->family;
 		out->prefix = ecs->source < cap ? ecs->source : cap;
-		for (int b = 0; b < out->prefix; b++)
-			out->addr[b / 8] |= (uint8_t)(ecs->addr[b / 8] & (0x80 >> (b % 8)));
+		memcpy(out->addr, ecs->addr, out->prefix / 8u);
+		if (out->prefix % 8)
+			out->addr[out->prefix / 8] =
+			    (uint8_t)(ecs->addr[out->prefix / 8] & (0xff00 >> (out->prefix % 8)));
 		return;
 	}
 	if (addr && addr->sa_family == AF_INET && addrlen >= (socklen_t)sizeof(struct sockaddr_in)) {

@@ -311,6 +311,8 @@ static int render_weighted(struct render *g)
 		w[i] = c[0].w[i / c[1].n] * c[1].w[i % c[1].n];
 		g_all = gcd(g_all, w[i]);
 	}
+	if (g_all == 0) /* cannot be: every choice weighs at least 1 */
+		g_all = 1;
 	for (int i = 0; i < nv; i++) {
 		w[i] /= g_all;
 		max = w[i] > max ? w[i] : max;
@@ -402,10 +404,11 @@ out:
 static int write_file(const char *path, const char *text, size_t len)
 {
 	FILE *f = fopen(path, "w");
-	if (!f || fwrite(text, 1, len, f) != len || fclose(f) != 0) {
+	bool written = f && fwrite(text, 1, len, f) == len;
+	if (f && fclose(f) != 0)
+		written = false;
+	if (!written) {
 		fprintf(stderr, "tern: cannot write %s: %s\n", path, strerror(errno));
-		if (f)
-			fclose(f);
 		return CLI_EUSAGE;
 	}
 	printf("wrote %s\n", path);

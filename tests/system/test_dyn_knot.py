@@ -9,6 +9,7 @@ import os
 import random
 import re
 import socket
+import time
 
 import dns.edns
 import dns.message
@@ -53,6 +54,11 @@ api 60 IN DYN pool east 192.0.2.40 monitor hc
 api 60 IN DYN pool west 192.0.2.41 weight 2 192.0.2.42 weight 1
 api 60 IN DYN answer east west
 api 60 IN DYN geo 100.64.0.0/10 west
+; longer than the /24 ternd reads of a Client Subnet
+fine 60 IN DYN pool a 192.0.2.61
+fine 60 IN DYN pool b 192.0.2.62
+fine 60 IN DYN answer a
+fine 60 IN DYN geo 198.51.100.128/25 b
 ; the same answer for everyone: the zone file's records carry it
 static 60 IN DYN pool s 192.0.2.90
 static 60 IN DYN answer s
@@ -73,6 +79,9 @@ def known(name, rdtype, ecs, t, k):
             ipaddress.ip_address(ecs[0]) in ipaddress.ip_network("100.64.0.0/10") and \
             len(t[1]) == 1 and k[1] == ["192.0.2.41", "192.0.2.42"] and t[1][0] in k[1] and t[2:] == k[2:]:
         return "weighted pool in a geo list"  # ternd picks one by weight, Knot answers all
+    if name == "fine.geo.test" and ecs and ecs[1] > 24 and \
+            ipaddress.ip_address(ecs[0]) in ipaddress.ip_network("198.51.100.128/25"):
+        return "source longer than /24"  # ternd reads 24 bits of it (RFC 7871 11.1), Knot all 32
     return None
 
 
@@ -166,6 +175,8 @@ def test_render_writes_the_files_and_warns(rendered):
         'first pool answering each type is)',
         'tern: warning: api.geo.test.: geo 100.64.0.0/10: weighted pool "west" is rendered with all its '
         "members (Knot's subnet mode has no weights)",
+        "tern: warning: fine.geo.test.: geo 198.51.100.128/25: longer than /24: ternd matches a Client Subnet "
+        "by its first 24 bits at most, Knot by the whole address the resolver sent",
     ]), stderr
 
 
@@ -173,6 +184,7 @@ def test_render_writes_the_files_and_warns(rendered):
     ("www.geo.test", {"source prefix 0"}),
     ("x.apps.geo.test", {"source prefix 0"}),
     ("api.geo.test", {"source prefix 0", "weighted pool in a geo list"}),
+    ("fine.geo.test", {"source prefix 0", "source longer than /24"}),
     ("static.geo.test", set()),
 ])
 def test_knot_answers_as_ternd_for_every_client(rendered, name, differences):
@@ -250,3 +262,22 @@ def test_render_refuses_what_it_cannot_do(rendered):
     assert "nosuch.test" in err or "not found" in err, err
     err = fails(s, 2, "geo", "render-knot", "geo.test", "--dir", str(out / "missing"))
     assert "--dir" in err and "missing" in err, err
+
+
+def test_render_warns_for_a_signed_zone(rendered, tmp_path):
+    s, _, _, _, _ = rendered
+    zf = tmp_path / "signed.in"
+    zf.write_text("$ORIGIN signed.test.\n@ 300 IN SOA ns1 h 1 7200 900 1209600 300\n@ 300 IN NS ns1\n"
+                  "ns1 300 IN A 192.0.2.53\nwww 60 IN DYN pool a 192.0.2.1\nwww 60 IN DYN pool b 192.0.2.2\n"
+                  "www 60 IN DYN answer a\nwww 60 IN DYN geo 198.51.100.0/24 b\n")
+    ok(s, "zone", "create", "signed.test", "--file", str(zf))
+    _, _, err = tern(s, "geo", "render-knot", "signed.test", "--dir", str(tmp_path), expect=0)
+    assert "signed" not in err, err
+    ok(s, "zone", "sign", "signed.test")
+    deadline = time.time() + 15
+    while "DNSKEY" not in ok(s, "zone", "export", "signed.test"):
+        assert time.time() < deadline, "the zone was not signed"
+        time.sleep(0.2)
+    _, _, err = tern(s, "geo", "render-knot", "signed.test", "--dir", str(tmp_path), expect=0)
+    assert "tern: warning: signed.test: the zone is DNSSEC-signed" in err, err
+    assert "manual ZSK rollover" in err, err

@@ -138,8 +138,7 @@ def rendered(tmp_path_factory):
                            "    semantic-checks: off",
                            "include: \"%s\"" % (out / "geo.test.knot.conf")],
                           server=["answer-rotation: off", "udp-max-payload: 1232"])
-        knot.launch(["/usr/sbin/knotd" if not os.environ.get("KNOTD") else os.environ["KNOTD"], "-c", knot.config])
-        knot.wait_soa("geo.test.")
+        knot.start().wait_soa("geo.test.")
         yield s, knot, out, stdout, stderr
     finally:
         if knot is not None:

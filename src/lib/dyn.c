@@ -1284,3 +1284,42 @@ int dyn_pool_members(const struct dyn_resource *r, int pool, uint16_t type, stru
 	}
 	return n;
 }
+
+static int list_copy(const uint16_t *list, int *pools, int cap)
+{
+	for (int i = 0; i < list[0] && i < cap; i++)
+		pools[i] = list[1 + i];
+	return list[0];
+}
+
+int dyn_answer_list(const struct dyn_resource *r, int *pools, int cap)
+{
+	return list_copy(list_at(r, r->answer_list), pools, cap);
+}
+
+int dyn_entry_count(const struct dyn_resource *r)
+{
+	return (int)r->nentries;
+}
+
+void dyn_entry(const struct dyn_resource *r, int i, struct dyn_entry_view *out)
+{
+	const struct centry *e = entry_at(r, (uint32_t)i);
+	*out = (struct dyn_entry_view){.family = e->family, .prefix = e->prefix};
+	memcpy(out->addr, e->addr, 16);
+}
+
+int dyn_entry_list(const struct dyn_resource *r, int i, int *pools, int cap)
+{
+	return list_copy(list_at(r, entry_at(r, (uint32_t)i)->list), pools, cap);
+}
+
+bool dyn_pool_monitored(const struct dyn_resource *r, int pool)
+{
+	const struct cpool *cp = pool_at(r, pool);
+	for (int f = 0; f < 2; f++)
+		for (uint16_t k = 0; k < cp->count[f]; k++)
+			if (member_at(r, cp->first[f] + k)->monitor >= 0)
+				return true;
+	return false;
+}

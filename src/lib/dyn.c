@@ -28,6 +28,7 @@ struct dyn_resource {
 	uint8_t serves[2]; /* members of IPv4 / IPv6 in the answer list */
 	uint8_t entry_families[2]; /* geo entries for IPv4 / IPv6 clients */
 	uint32_t regions[2], nregions[2]; /* each family's address space cut by the entries (struct cregion) */
+	uint8_t weighted; /* some pool is weighted: selections need a random number */
 };
 
 struct cpool {
@@ -37,6 +38,7 @@ struct cpool {
 	uint32_t rdata[2]; /* offset of the family's records (length, address), in member order */
 	uint32_t rdata_size[2];
 	uint8_t weighted;
+	uint8_t always_live[2]; /* no member of the family has a monitor or weighs 0: all are live */
 };
 
 struct cmember {
@@ -55,6 +57,7 @@ struct cmonitor {
 struct centry {
 	uint8_t family, prefix;
 	uint8_t addr[16];
+	uint8_t serves[2]; /* the list has members of IPv4 / IPv6 (else it stands aside for the answer list) */
 	uint32_t list; /* offset: uint16 n, then n pool indexes */
 };
 
@@ -799,7 +802,7 @@ static int build(struct comp *c, struct out *o)
 	size_t mi = 0;
 	for (int i = 0; i < c->npools; i++) {
 		const struct ppool *pp = &c->pools[i];
-		struct cpool cp = {.weighted = pp->weighted};
+		struct cpool cp = {.weighted = pp->weighted, .always_live = {1, 1}};
 		char nm[DYN_NAME_MAX + 1];
 		tok_cstr(&pp->name, nm, sizeof(nm));
 		int64_t name = out_put(o, nm, strlen(nm) + 1, 1);
@@ -835,6 +838,8 @@ static int build(struct comp *c, struct out *o)
 				memcpy(o->b + h.members + mi * sizeof(cm), &cm, sizeof(cm));
 				mi++;
 				cp.count[f]++;
+				if (cm.monitor >= 0 || (pp->weighted && cm.weight == 0))
+					cp.always_live[f] = 0;
 			}
 			cp.rdata_size[f] = (uint32_t)(o->n - cp.rdata[f]);
 		}
@@ -849,6 +854,8 @@ static int build(struct comp *c, struct out *o)
 		return at == -2 ? TERN_EINVAL : TERN_ENOMEM;
 	h.answer_list = (uint32_t)at;
 	h.nentries = (uint32_t)c->nentries;
+	for (int i = 0; i < c->npools; i++)
+		h.weighted |= c->pools[i].weighted;
 	at = out_put(o, NULL, (size_t)c->nentries * sizeof(struct centry), 8);
 	if (at < 0)
 		return TERN_ENOMEM;
@@ -862,6 +869,12 @@ static int build(struct comp *c, struct out *o)
 		if (l < 0)
 			return l == -2 ? TERN_EINVAL : TERN_ENOMEM;
 		struct centry ce = {.family = pe->family, .prefix = pe->prefix, .list = (uint32_t)l};
+		const uint16_t *el = (const uint16_t *)(const void *)(o->b + l);
+		for (uint16_t k = 0; k < el[0]; k++) {
+			const struct cpool *cp = (const struct cpool *)(const void *)(o->b + h.pools) + el[1 + k];
+			ce.serves[0] |= cp->count[0] > 0;
+			ce.serves[1] |= cp->count[1] > 0;
+		}
 		memcpy(ce.addr, pe->addr, 16);
 		memcpy(o->b + h.entries + (size_t)i * sizeof(ce), &ce, sizeof(ce));
 		h.entry_families[pe->family - 1] = 1;
@@ -996,6 +1009,11 @@ size_t dyn_rrset_bytes(const struct rrset *rs)
 	return rs->dyn ? dyn_trailer_offset(rs) + dyn_rrset_resource(rs)->size : rs->rdata_size;
 }
 
+bool dyn_weighted(const struct dyn_resource *r)
+{
+	return r->weighted;
+}
+
 bool dyn_serves(const struct dyn_resource *r, uint16_t type)
 {
 	return type == RR_A ? r->serves[0] : type == RR_AAAA ? r->serves[1] : false;
@@ -1074,6 +1092,8 @@ static bool member_live(const struct pick *p, const struct cpool *cp, const stru
 
 static uint16_t pool_live(const struct pick *p, const struct cpool *cp)
 {
+	if (cp->always_live[p->f])
+		return cp->count[p->f];
 	uint16_t live = 0;
 	for (uint16_t k = 0; k < cp->count[p->f]; k++)
 		live += member_live(p, cp, member_at(p->r, cp->first[p->f] + k));
@@ -1124,14 +1144,8 @@ int dyn_select(const struct dyn_resource *r, uint16_t type, uint32_t ttl, const 
 	struct pick p = {r, type == RR_AAAA, health, health_ctx};
 	int64_t entry = geo_match(r, client, scope);
 	const uint16_t *list = list_at(r, r->answer_list);
-	if (entry >= 0) {
-		const uint16_t *el = list_at(r, entry_at(r, (uint32_t)entry)->list);
-		for (uint16_t i = 0; i < el[0]; i++)
-			if (pool_at(r, el[1 + i])->count[p.f]) {
-				list = el; /* else the list stands aside for the answer list */
-				break;
-			}
-	}
+	if (entry >= 0 && entry_at(r, (uint32_t)entry)->serves[p.f]) /* else the answer list answers */
+		list = list_at(r, entry_at(r, (uint32_t)entry)->list);
 	if (trace) {
 		memset(trace, 0, sizeof(*trace));
 		trace->entry = (int)entry;

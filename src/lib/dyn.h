@@ -103,6 +103,9 @@ int dyn_compile(const uint8_t *rdata, size_t rdata_size, uint16_t count, struct 
 /* Whether the resource answers type (A or AAAA): its answer list has members of that family. */
 bool dyn_serves(const struct dyn_resource *r, uint16_t type);
 
+/* Whether some pool is weighted (only then does dyn_select() use its random number). */
+bool dyn_weighted(const struct dyn_resource *r);
+
 /* The size of a compiled resource (it starts with it). */
 size_t dyn_resource_size(const struct dyn_resource *r);
 

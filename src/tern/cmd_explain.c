@@ -87,7 +87,7 @@ static void print_rrset(json_t *ans)
 static void print_explanation(json_t *ans)
 {
 	json_t *cl = json_object_get(ans, "client");
-	printf("query:   %s %s from %s\n", str(ans, "name"), str(ans, "type"), str(ans, "zone"));
+	printf("query:   %s %s in zone %s\n", str(ans, "name"), str(ans, "type"), str(ans, "zone"));
 	printf("client:  %s/%lld (%s%s)\n", str(cl, "address"), num(cl, "prefix"),
 	       strcmp(str(cl, "from"), "ecs") == 0 ? "Client Subnet" : "source address",
 	       json_is_true(json_object_get(cl, "capped")) ? ", source prefix capped" : "");
@@ -109,8 +109,11 @@ static void print_explanation(json_t *ans)
 	else if (strcmp(outcome, "answer") == 0)
 		printf("static:  the same records for every client\n");
 	print_rrset(ans);
-	printf("scope:   /%lld%s\n", num(ans, "scope"),
-	       num(ans, "scope") ? "" : " (the answer does not depend on the client's address)");
+	if (json_is_null(json_object_get(cl, "ecs_source")))
+		printf("scope:   /%lld (sent only to a query with Client Subnet)\n", num(ans, "scope"));
+	else
+		printf("scope:   /%lld%s\n", num(ans, "scope"),
+		       num(ans, "scope") ? "" : " (the answer does not depend on the client's address)");
 }
 
 static int explain(struct cli *cli, const struct cli_args *a)

@@ -125,7 +125,8 @@ def test_explain_shows_the_chain(geo):
     assert r.status == 200, r
     e = r.json
     assert e["zone"] == "geo.test." and e["outcome"] == "answer" and e["dynamic"] is True
-    assert e["client"] == {"address": "198.51.100.0", "prefix": 24, "from": "ecs", "capped": False}
+    assert e["client"] == {"address": "198.51.100.0", "prefix": 24, "from": "ecs", "capped": False,
+                           "ecs_source": 24}
     assert e["match"] == "198.51.100.0/24" and e["scope"] == 25  # the /25 inside it decides
     assert [p["name"] for p in e["pools"]] == ["br", "world"]
     assert [p["answering"] for p in e["pools"]] == [True, False]
@@ -135,10 +136,12 @@ def test_explain_shows_the_chain(geo):
                           "pick": "all"}
     # a v6 source prefix is capped at /56; without ECS the source address (/128) is the client
     e = explain(geo, "www.geo.test", "A", "2001:db8:1:ff00:1::5", 64).json
-    assert e["client"] == {"address": "2001:db8:1:ff00::", "prefix": 56, "from": "ecs", "capped": True}
+    assert e["client"] == {"address": "2001:db8:1:ff00::", "prefix": 56, "from": "ecs", "capped": True,
+                           "ecs_source": 64}
     assert e["match"] == "2001:db8:1:ff00::/56" and e["answered_by"] == "nl"
     e = explain(geo, "www.geo.test", "AAAA", "2001:db8:1::9").json
-    assert e["client"] == {"address": "2001:db8:1::9", "prefix": 128, "from": "source", "capped": False}
+    assert e["client"] == {"address": "2001:db8:1::9", "prefix": 128, "from": "source", "capped": False,
+                           "ecs_source": None}
     assert e["match"] == "2001:db8:1::/48" and e["rrset"]["records"] == ["2001:db8::30"]
     # ECS with source 0: the source address decides, the scope is 0 (RFC 7871 7.1.2)
     e = explain(geo, "www.geo.test", "A", "203.0.113.5", 0).json
@@ -239,7 +242,7 @@ def test_cli_prints_the_chain(srv, geo, keys):
     p = tern(srv, tok, "explain", "www.geo.test", "A", "--client", "198.51.100.7", "--ecs", "24")
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
-    for want in ("query:   www.geo.test. A from geo.test.",
+    for want in ("query:   www.geo.test. A in zone geo.test.",
                  "client:  198.51.100.0/24 (Client Subnet)",
                  "match:   geo 198.51.100.0/24",
                  "pool 1:  br, 1 of 1 member(s) live  <- answers",

@@ -110,12 +110,14 @@ static json_t *addr_json(uint8_t family, const uint8_t *addr)
 	return json_string(text);
 }
 
-/* The client as the selection uses it: {"address", "prefix", "from": "ecs"|"source", "capped"}. */
+/* The client as the selection uses it: {"address", "prefix", "from": "ecs"|"source", "capped",
+ * "ecs_source": the Client Subnet's source prefix, or null for a query without one}. */
 static json_t *client_json(const struct explain_ask *q, const struct dyn_client *cl)
 {
 	bool from_ecs = q->has_ecs && q->ecs.source > 0;
-	return json_pack("{s:o,s:i,s:s,s:b}", "address", addr_json(cl->family, cl->addr), "prefix", cl->prefix, "from",
-	                 from_ecs ? "ecs" : "source", "capped", from_ecs && cl->prefix < q->ecs.source);
+	return json_pack("{s:o,s:i,s:s,s:b,s:o}", "address", addr_json(cl->family, cl->addr), "prefix", cl->prefix,
+	                 "from", from_ecs ? "ecs" : "source", "capped", from_ecs && cl->prefix < q->ecs.source,
+	                 "ecs_source", q->has_ecs ? json_integer(q->ecs.source) : json_null());
 }
 
 /* One pool of the chain: its members of the type's family, each with weight, monitor and state,

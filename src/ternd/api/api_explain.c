@@ -4,7 +4,6 @@
  * client as used, the geo entry, the pools with their members, the pool answering, the RRset and
  * the ECS scope; a weighted pool's shares rather than one random pick. */
 #include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,69 +16,10 @@
 #include "ternd/dyn/answer.h"
 #include "ternd/ns/lookup.h"
 
-/* What the request asks: the name, the type, the client and its Client Subnet. */
-struct explain_ask {
-	uint8_t name[NAME_MAXLEN];
-	uint16_t type;
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
-	bool has_ecs;
-	struct edns_ecs ecs;
-};
-
-/* Reads the query string into q; a 400 naming the parameter otherwise. */
-static bool parse_ask(const struct http_request *req, struct explain_ask *q, struct http_response *res)
-{
-	memset(q, 0, sizeof(*q));
-	const char *name = http_query(req, "name"), *type = http_query(req, "type");
-	const char *client = http_query(req, "client"), *ecs = http_query(req, "ecs");
-	if (!name || !api_parse_zone_name(name, q->name)) {
-		http_error(res, 400, "name", name ? "\"%.300s\" is not a domain name" : "name is required", name);
-		return false;
-	}
-	if (!type || (strcasecmp(type, "A") != 0 && strcasecmp(type, "AAAA") != 0)) {
-		http_error(res, 400, "type", type ? "\"%.40s\" is not A or AAAA" : "type is required (A or AAAA)",
-		           type);
-		return false;
-	}
-	q->type = strcasecmp(type, "A") == 0 ? RR_A : RR_AAAA;
-	struct sockaddr_in *in = (struct sockaddr_in *)&q->addr;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&q->addr;
-	if (client && inet_pton(AF_INET, client, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
-		q->addrlen = sizeof(*in);
-	} else if (client && inet_pton(AF_INET6, client, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		q->addrlen = sizeof(*in6);
-	} else {
-		http_error(res, 400, "client",
-		           client ? "\"%.60s\" is not an IPv4 or IPv6 address" : "client is required (an IP address)",
-		           client);
-		return false;
-	}
-	if (!ecs)
-		return true;
-	/* the Client Subnet a resolver at client sends: its address cut to the source prefix */
-	unsigned bits = q->addr.ss_family == AF_INET ? 32 : 128;
-	char *end;
-	unsigned long source = strtoul(ecs, &end, 10);
-	if (!*ecs || *end || ecs[0] < '0' || ecs[0] > '9' || source > bits) {
-		http_error(res, 400, "ecs", "\"%.40s\" is not a source prefix length from 0 to %u", ecs, bits);
-		return false;
-	}
-	q->has_ecs = true;
-	q->ecs.family = q->addr.ss_family == AF_INET ? 1 : 2;
-	q->ecs.source = (uint8_t)source;
-	const uint8_t *a = q->ecs.family == 1 ? (const uint8_t *)&in->sin_addr : in6->sin6_addr.s6_addr;
-	for (unsigned b = 0; b < source; b++)
-		q->ecs.addr[b / 8] |= (uint8_t)(a[b / 8] & (0x80 >> (b % 8)));
-	return true;
-}
-
 /* The zone ns_find found, if the caller may explain names in it: a zone of the store that is the
  * caller's (any for an admin), or for an admin a zone of the configuration. 404 otherwise, the
  * same as for a name no zone serves, so other tenants' zones stay unseen. */
-static bool may_explain(struct api *a, const struct api_caller *c, const struct explain_ask *q, const uint8_t *apex,
+static bool may_explain(struct api *a, const struct api_caller *c, const struct api_explain_ask *q, const uint8_t *apex,
                         struct http_response *res)
 {
 	char text[NAME_MAXLEN * 4 + 1], err[256] = "";
@@ -112,7 +52,7 @@ static json_t *addr_json(uint8_t family, const uint8_t *addr)
 
 /* The client as the selection uses it: {"address", "prefix", "from": "ecs"|"source", "capped",
  * "ecs_source": the Client Subnet's source prefix, or null for a query without one}. */
-static json_t *client_json(const struct explain_ask *q, const struct dyn_client *cl)
+static json_t *client_json(const struct api_explain_ask *q, const struct dyn_client *cl)
 {
 	bool from_ecs = q->has_ecs && q->ecs.source > 0;
 	return json_pack("{s:o,s:i,s:s,s:b,s:o}", "address", addr_json(cl->family, cl->addr), "prefix", cl->prefix,
@@ -170,7 +110,7 @@ static json_t *pool_json(const struct dyn_resource *r, const struct dyn_trace_po
 }
 
 /* The explanation of a DYN resource's answer for the client. */
-static int explain_dynamic(const struct explain_ask *q, const struct ns_found *f, json_t *out)
+static int explain_dynamic(const struct api_explain_ask *q, const struct ns_found *f, json_t *out)
 {
 	const struct answer_client client = {(const struct sockaddr *)&q->addr, q->addrlen,
 	                                     q->has_ecs ? &q->ecs : NULL};
@@ -246,11 +186,12 @@ void api_explain(void *ctx, const struct http_request *req, struct http_response
 {
 	struct api *a = ctx;
 	struct api_caller c;
-	struct explain_ask q;
+	struct api_explain_ask q;
 	struct ns_found f;
 	if (!api_open(a, req, res, &c, NULL, false, NULL))
 		return;
-	if (!parse_ask(req, &q, res))
+	if (!api_parse_explain(http_query(req, "name"), http_query(req, "type"), http_query(req, "client"),
+	                       http_query(req, "ecs"), &q, res))
 		goto done;
 	int rc = ns_find(a->srv, q.name, q.type, &f);
 	if (!may_explain(a, &c, &q, rc == 0 ? f.zone->apex : NULL, res))
@@ -258,7 +199,7 @@ void api_explain(void *ctx, const struct http_request *req, struct http_response
 	json_t *out =
 	    json_pack("{s:o,s:s,s:o,s:s}", "name", api_name_json(q.name), "type", q.type == RR_A ? "A" : "AAAA", "zone",
 	              api_name_json(f.zone->apex), "outcome", kind_text(f.kind));
-	if (f.node && (f.kind == NS_FOUND_RRSET || f.kind == NS_FOUND_NODATA || f.kind == NS_FOUND_CNAME))
+	if ((f.kind == NS_FOUND_RRSET || f.kind == NS_FOUND_NODATA || f.kind == NS_FOUND_CNAME))
 		json_object_set_new(out, "wildcard", f.wildcard ? api_name_json(f.node->owner) : json_null());
 	if (f.kind == NS_FOUND_REFERRAL)
 		json_object_set_new(out, "cut", api_name_json(f.node->owner));

@@ -47,6 +47,9 @@ run: deps build
 	@echo "  curl -H \"Authorization: Bearer \$$TERN_TOKEN\" -d '{\"name\":\"shop.test\"}' \$$TERN_API/api/v1/zones"
 	@echo "  curl -X PUT -H \"Authorization: Bearer \$$TERN_TOKEN\" -d '{\"ttl\":300,\"records\":[\"192.0.2.7\"]}' \$$TERN_API/api/v1/zones/shop.test/rrsets/www/A"
 	@echo "  dig @127.0.0.1 -p $(PORT) www.shop.test A"
+	@$(PY) tools/devtoken.py run/keys --tenant operator --admin > run/admin-token
+	@echo "Why a client gets its answer (zones of the configuration need an admin token, run/admin-token):"
+	@echo "  TERN_TOKEN=\$$(cat run/admin-token) $(BUILD)/tern explain geo.example.com A --client 198.51.100.7 --ecs 24"
 	$(BUILD)/ternd -c examples/ternd.yaml
 
 unit: build-asan

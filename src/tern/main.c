@@ -23,8 +23,22 @@ static const struct {
     {"change", cmd_change, "changes under review: propose, list, approve"},
     {"dnssec", cmd_dnssec, "signed zones: ksk-submitted, ds-removed, backup, restore"},
     {"geo", cmd_geo, "dynamic answers for other servers: render-knot"},
+    {"explain", cmd_explain, "why a client gets the answer it gets"},
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
+
+/* A group of one command without a subcommand word (`tern explain ...`): its name is "". */
+static bool single(const struct cli_cmd *cmds)
+{
+	return cmds[0].name && !cmds[0].name[0];
+}
+
+/* "zone create", or "explain" for a command without a subcommand word. */
+static const char *cmd_words(const struct cli_cmd *c, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s%s%s", c->group, c->name[0] ? " " : "", c->name);
+	return buf;
+}
 
 static const char settings_help[] =
     "Settings (before or after the command):\n"
@@ -47,13 +61,13 @@ static void help_all(FILE *f)
 	size_t w = 0;
 	for (size_t g = 0; g < NGROUPS; g++)
 		for (const struct cli_cmd *c = groups[g].cmds; c->name; c++) {
-			size_t n = strlen(c->group) + strlen(c->name) + strlen(c->args) + 2;
+			size_t n = strlen(c->group) + strlen(c->name) + strlen(c->args) + 1 + (c->name[0] != 0);
 			w = n > w ? n : w;
 		}
 	for (size_t g = 0; g < NGROUPS; g++)
 		for (const struct cli_cmd *c = groups[g].cmds; c->name; c++) {
-			char line[256];
-			snprintf(line, sizeof(line), "%s %s %s", c->group, c->name, c->args);
+			char line[256], words[64];
+			snprintf(line, sizeof(line), "%s %s", cmd_words(c, words, sizeof(words)), c->args);
 			if (w > 46)
 				fprintf(f, "  %s\n      %s\n", line, c->summary);
 			else
@@ -72,7 +86,8 @@ static void help_group(FILE *f, size_t g)
 
 static void help_cmd(FILE *f, const struct cli_cmd *c)
 {
-	fprintf(f, "usage: tern %s %s %s\n\n%s\n", c->group, c->name, c->args, c->summary);
+	char words[64];
+	fprintf(f, "usage: tern %s %s\n\n%s\n", cmd_words(c, words, sizeof(words)), c->args, c->summary);
 	if (c->help)
 		fprintf(f, "\n%s", c->help);
 	if (c->opts[0].name) {
@@ -93,9 +108,10 @@ int cli_usage_error(const struct cli *cli, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	char words[64];
 	if (cli && cli->cmd)
-		fprintf(stderr, "usage: tern %s %s %s\n(`tern %s %s --help` for more)\n", cli->cmd->group,
-		        cli->cmd->name, cli->cmd->args, cli->cmd->group, cli->cmd->name);
+		fprintf(stderr, "usage: tern %s %s\n(`tern %s --help` for more)\n",
+		        cmd_words(cli->cmd, words, sizeof(words)), cli->cmd->args, words);
 	else
 		fprintf(stderr, "(`tern --help` lists the commands)\n");
 	return CLI_EUSAGE;
@@ -374,22 +390,28 @@ static int run(int argc, char **argv)
 	long g = find_group(argv[0]);
 	if (g < 0)
 		return cli_usage_error(NULL, "unknown command \"%s\"", argv[0]);
-	bool group_help =
-	    (argc == 1 && help) || (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0));
-	if (argc == 1 || group_help) {
-		help_group(group_help ? stdout : stderr, (size_t)g);
-		if (group_help)
-			return CLI_OK;
-		fprintf(stderr, "\ntern: %s needs a subcommand\n", argv[0]);
-		return CLI_EUSAGE;
+	int skip = 2; /* the words naming the command */
+	if (single(groups[g].cmds)) {
+		cli.cmd = &groups[g].cmds[0];
+		skip = 1;
+	} else {
+		bool group_help =
+		    (argc == 1 && help) || (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0));
+		if (argc == 1 || group_help) {
+			help_group(group_help ? stdout : stderr, (size_t)g);
+			if (group_help)
+				return CLI_OK;
+			fprintf(stderr, "\ntern: %s needs a subcommand\n", argv[0]);
+			return CLI_EUSAGE;
+		}
+		cli.cmd = find_cmd(groups[g].cmds, argv[1]);
+		if (!cli.cmd) {
+			fprintf(stderr, "tern: unknown command \"%s %s\"\n(`tern %s --help` lists its subcommands)\n",
+			        argv[0], argv[1], argv[0]);
+			return CLI_EUSAGE;
+		}
 	}
-	cli.cmd = find_cmd(groups[g].cmds, argv[1]);
-	if (!cli.cmd) {
-		fprintf(stderr, "tern: unknown command \"%s %s\"\n(`tern %s --help` lists its subcommands)\n", argv[0],
-		        argv[1], argv[0]);
-		return CLI_EUSAGE;
-	}
-	rc = parse_cmd_args(&cli, argc - 2, argv + 2, &a, &help);
+	rc = parse_cmd_args(&cli, argc - skip, argv + skip, &a, &help);
 	if (rc != CLI_OK)
 		goto out;
 	if (help) {

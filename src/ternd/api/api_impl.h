@@ -6,8 +6,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <time.h>
 
+#include "lib/edns.h"
 #include "lib/zone.h"
 #include "ternd/api/auth.h"
 #include "ternd/http/http.h"
@@ -177,6 +179,23 @@ void api_health(void *ctx, const struct http_request *req, struct http_response 
 void api_metrics(void *ctx, const struct http_request *req, struct http_response *res);
 void api_openapi(void *ctx, const struct http_request *req, struct http_response *res);
 void api_list_pops(void *ctx, const struct http_request *req, struct http_response *res);
+
+/* GET /api/v1/explain?name&type&client[&ecs] (api_explain.c): the answer a client gets and why. */
+void api_explain(void *ctx, const struct http_request *req, struct http_response *res);
+/* Its question: the name (lower-cased), A or AAAA, the client's address as a query's source, and
+ * with ecs the Client Subnet a resolver at client sends (the address cut to ecs bits). */
+struct api_explain_ask {
+	uint8_t name[NAME_MAXLEN];
+	uint16_t type;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	bool has_ecs;
+	struct edns_ecs ecs;
+};
+/* Reads the query parameters (each NULL when absent; api_explain_ask.c): true, or false with a
+ * 400 naming the parameter ("name", "type", "client", "ecs") written. */
+bool api_parse_explain(const char *name, const char *type, const char *client, const char *ecs,
+                       struct api_explain_ask *q, struct http_response *res);
 
 /* Zone routes (api_zones.c) and RRset routes (api_rrsets.c). */
 void api_zones_list(void *ctx, const struct http_request *req, struct http_response *res);

@@ -67,7 +67,9 @@ void answer_client_of(const struct sockaddr *addr, socklen_t addrlen, const stru
 	}
 }
 
-int answer_resolve(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out)
+/* answer_resolve(), with the explanation when trace is not NULL. */
+static int resolve(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out,
+                   struct dyn_trace *trace)
 {
 	const struct dyn_resource *r = dyn_rrset_resource(rs);
 	if (!r)
@@ -75,7 +77,7 @@ int answer_resolve(const struct answer_client *client, const struct rrset *rs, s
 	struct dyn_client cl;
 	answer_client_of(client->addr, client->addrlen, client->ecs, &cl);
 	int rc = dyn_select(r, rs->type, rs->ttl, &cl, atomic_load(&health_fn), atomic_load(&health_ctx),
-	                    dyn_weighted(r) ? next_random() : 0, out->scratch, &out->chosen, &out->ecs_scope, NULL);
+	                    dyn_weighted(r) ? next_random() : 0, out->scratch, &out->chosen, &out->ecs_scope, trace);
 	if (rc < 0)
 		return rc;
 	if (client->ecs && client->ecs->source == 0)
@@ -83,4 +85,21 @@ int answer_resolve(const struct answer_client *client, const struct rrset *rs, s
 	out->rrset = &out->chosen;
 	out->ttl = rs->ttl;
 	return 0;
+}
+
+int answer_resolve(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out)
+{
+	return resolve(client, rs, out, NULL);
+}
+
+int answer_explain(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out,
+                   struct dyn_trace *trace)
+{
+	return resolve(client, rs, out, trace);
+}
+
+dyn_health_fn answer_health(void **ctx)
+{
+	*ctx = atomic_load(&health_ctx);
+	return atomic_load(&health_fn);
 }

@@ -31,6 +31,12 @@ struct answer_rrs {
  * client. Returns 0, or a negative TERN_E* when it cannot answer. */
 int answer_resolve(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out);
 
+/* answer_resolve() with its explanation in trace (lib/dyn.h), for `tern explain`: the same
+ * client, health, selection and scope; a weighted pool's one pick is random here too (the
+ * explanation's shares come from dyn_pool_members() and answer_health()). */
+int answer_explain(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out,
+                   struct dyn_trace *trace);
+
 /* The client of dyn_select() for a query from addr with Client Subnet ecs (or NULL): the ECS
  * address with its source prefix capped at /24 and /56 when the source prefix is not 0, else the
  * query's source address (an IPv4-mapped IPv6 source counts as IPv4). */
@@ -40,6 +46,8 @@ void answer_client_of(const struct sockaddr *addr, socklen_t addrlen, const stru
 /* The health of monitored members for selections (NULL: every member counts as up); set once by
  * the composition root before queries are answered. */
 void answer_set_health(dyn_health_fn fn, void *ctx);
+/* The health function set (NULL: none) and its context, for explanations. */
+dyn_health_fn answer_health(void **ctx);
 
 /* Chooses the records of rs for the client at addr (with its Client Subnet ecs, or NULL).
  * Returns 0, or a negative TERN_E* when a dynamic resource cannot answer (the query then gets

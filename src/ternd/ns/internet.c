@@ -6,8 +6,10 @@
 #include <string.h>
 #include <urcu-qsbr.h>
 
+#include "lib/error.h"
 #include "lib/rr.h"
 #include "ternd/dyn/answer.h"
+#include "ternd/ns/lookup.h"
 #include "ternd/ns/ns.h"
 
 /* DS lives on the parent side of a cut (RFC 4035 3.1.4.1): for a DS question at a zone's apex,
@@ -286,4 +288,24 @@ void ns_answer_internet(struct query *q)
 	if (q->opt.dnssec_ok) /* DNSSEC records go to DO queries only (RFC 4035 3.1) */
 		ns_put_proofs(q, steps, n);
 	ns_put_extras(q);
+}
+
+int ns_find(const struct server *srv, const uint8_t *lname, uint16_t qtype, struct ns_found *out)
+{
+	static const enum ns_found_kind kinds[] = {
+	    [NS_HIT] = NS_FOUND_RRSET,           [NS_NODATA] = NS_FOUND_NODATA, [NS_NXDOMAIN] = NS_FOUND_NXDOMAIN,
+	    [NS_DELEGATION] = NS_FOUND_REFERRAL, [NS_CNAME] = NS_FOUND_CNAME,   [NS_DNAME] = NS_FOUND_DNAME,
+	};
+	struct query q = {.srv = srv, .qtype = qtype, .qclass = 1};
+	uint32_t hashes[NAME_MAXLABELS + 1];
+	int labels = name_suffix_hashes(lname, hashes);
+	const struct zone *z = find_zone(&q, lname, hashes, labels);
+	if (!z)
+		return TERN_ENOTFOUND;
+	struct ns_lookup lk = {0};
+	lookup(&q, z, lname, hashes, labels, &lk);
+	*out = (struct ns_found){
+	    .kind = kinds[lk.outcome], .zone = z, .node = lk.node, .wildcard = lk.wildcard, .dyn = lk.dyn};
+	out->rrset = lk.rrset == &lk.dyn ? &out->dyn : lk.rrset;
+	return 0;
 }

@@ -1,0 +1,266 @@
+"""`tern explain` and GET /api/v1/explain (issue 17): the explanation of a dynamic answer agrees
+with what ternd serves to the same client over DNS (1,000 random clients, IPv4 and IPv6, inside and
+outside the geo map, with and without EDNS Client Subnet), a weighted pool shows its shares, static
+names give their RRset and scope 0, bad input is a 400 naming the parameter, names no zone of the
+caller serves are 404, and one tenant cannot explain another tenant's names."""
+import ipaddress
+import json
+import os
+import random
+import subprocess
+import tempfile
+import urllib.parse
+
+import dns.edns
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+
+import ternlib
+from apilib import assert_error, keys, server_fixture  # noqa: F401
+
+TERN_CLI = os.environ.get("TERN_CLI", os.path.join(os.path.dirname(ternlib.TERND), "tern"))
+
+# geo.test (tenant "geo"): the issue's map, a weighted pool, a wildcard, static names, a CNAME
+WWW = ["pool br 192.0.2.10", "pool nl 192.0.2.20", "pool us 192.0.2.30 2001:db8::30",
+       "pool world 192.0.2.1 192.0.2.2 2001:db8::1", "answer world",
+       "geo 198.51.100.0/24 br world", "geo 203.0.113.0/24 nl world", "geo 198.51.100.128/25 us world",
+       "geo 2001:db8:1::/48 us world", "geo 2001:db8:1:ff00::/56 nl world"]
+WEIGHTED = ["pool w 192.0.2.7 weight 90 192.0.2.8 weight 10", "answer w"]
+# a zone file of the configuration (not in the store): an admin's only
+CONFIG_ZONE = """$ORIGIN conf.test.
+$TTL 300
+@ IN SOA ns1 hostmaster 1 7200 900 1209600 300
+  IN NS ns1
+ns1 IN A 192.0.2.53
+www 60 IN DYN pool p 192.0.2.77
+www 60 IN DYN answer p
+"""
+
+_zdir = tempfile.mkdtemp(prefix="dyn-explain-")
+with open(os.path.join(_zdir, "conf.test.zone"), "w") as _f:
+    _f.write(CONFIG_ZONE)
+
+srv = server_fixture(zones={"conf.test": os.path.join(_zdir, "conf.test.zone")})
+
+
+@pytest.fixture(scope="module")
+def geo(srv, keys):
+    api = srv.api(keys.token("geo"))
+    api.create_zone("geo.test")
+    api.put_rrset("geo.test", "www", "DYN", 60, WWW)
+    api.put_rrset("geo.test", "w", "DYN", 30, WEIGHTED)
+    api.put_rrset("geo.test", "*.apps", "DYN", 60, ["pool a 192.0.2.81", "answer a"])
+    api.put_rrset("geo.test", "static", "A", 120, ["192.0.2.99", "192.0.2.98"])
+    api.put_rrset("geo.test", "alias", "CNAME", 120, ["www.geo.test."])
+    other = srv.api(keys.token("other"))
+    other.create_zone("other.test")
+    other.put_rrset("other.test", "www", "DYN", 60, ["pool p 192.0.2.200", "answer p"])
+    yield api
+    api.close()
+    other.close()
+
+
+def explain(api, name, rtype, client, ecs=None, token=None):
+    qs = {"name": name, "type": rtype, "client": client}
+    if ecs is not None:
+        qs["ecs"] = str(ecs)
+    return api.get("/api/v1/explain?" + urllib.parse.urlencode(qs), token=token)
+
+
+def served(srv, name, rtype, client, prefix):
+    """What ternd answers a resolver sending ECS client/prefix: (addresses, scope)."""
+    q = dns.message.make_query(name, rtype, use_edns=0, options=[dns.edns.ECSOption(client, prefix)])
+    r = dns.query.udp(q, srv.addr, port=srv.port, timeout=3)
+    assert r.rcode() == dns.rcode.NOERROR, r
+    ecs = [o for o in r.options if o.otype == dns.edns.ECS]
+    assert len(ecs) == 1, r
+    return sorted(rd.address for rrset in r.answer for rd in rrset), ecs[0].scopelen
+
+
+def random_client(rng):
+    """(address, prefix): inside the map (every entry, both families) or anywhere else."""
+    kind = rng.randrange(6)
+    if kind == 0:
+        net = ipaddress.ip_network(rng.choice(["198.51.100.0/24", "203.0.113.0/24", "198.51.100.128/25"]))
+    elif kind == 1:
+        net = ipaddress.ip_network(rng.choice(["2001:db8:1::/48", "2001:db8:1:ff00::/56"]))
+    elif kind in (2, 3):
+        net = ipaddress.ip_network("0.0.0.0/0")
+    else:
+        net = ipaddress.ip_network("::/0" if kind == 4 else "2001:db8::/32")
+    addr = net.network_address + rng.randrange(net.num_addresses)
+    return str(addr), rng.randint(0, addr.max_prefixlen)
+
+
+def test_explain_agrees_with_served_answer_for_1000_clients(srv, geo):
+    rng = random.Random(17)
+    problems, scopes, matches = [], set(), set()
+    for i in range(1000):
+        client, prefix = random_client(rng)
+        rtype = "A" if i % 3 else "AAAA"
+        # ECS with source 0 carries no address: the query's source (the resolver, here the
+        # test's 127.0.0.1) decides, and that is the client explain is asked about
+        r = explain(geo, "www.geo.test", rtype, client if prefix else srv.addr, prefix)
+        assert r.status == 200, r
+        got = r.json
+        want_addrs, want_scope = served(srv, "www.geo.test", rtype, client, prefix)
+        addrs = sorted(got["rrset"]["records"])
+        scopes.add(got["scope"])
+        matches.add(got["match"])
+        if addrs != want_addrs or got["scope"] != want_scope:
+            problems.append("%s/%d %s: explain %s scope %s, served %s scope %s" % (
+                client, prefix, rtype, addrs, got["scope"], want_addrs, want_scope))
+    assert not problems, "%d of 1000 disagree:\n%s" % (len(problems), "\n".join(problems[:20]))
+    # the sample covers the map: every entry ECS can reach (sources are capped at /24, so the /25
+    # only narrows the scope), the answer list, narrow and zero scopes
+    assert {"198.51.100.0/24", "203.0.113.0/24", "2001:db8:1::/48",
+            "2001:db8:1:ff00::/56", "answer list"} <= matches, matches
+    assert {0, 24, 25, 48, 56} <= scopes, scopes
+
+
+def test_explain_shows_the_chain(geo):
+    r = explain(geo, "www.geo.test", "A", "198.51.100.7", 24)
+    assert r.status == 200, r
+    e = r.json
+    assert e["zone"] == "geo.test." and e["outcome"] == "answer" and e["dynamic"] is True
+    assert e["client"] == {"address": "198.51.100.0", "prefix": 24, "from": "ecs", "capped": False,
+                           "ecs_source": 24}
+    assert e["match"] == "198.51.100.0/24" and e["scope"] == 25  # the /25 inside it decides
+    assert [p["name"] for p in e["pools"]] == ["br", "world"]
+    assert [p["answering"] for p in e["pools"]] == [True, False]
+    assert e["pools"][1]["members"][1]["address"] == "192.0.2.2"
+    assert e["answered_by"] == "br" and e["fallback"] is False
+    assert e["rrset"] == {"name": "www.geo.test.", "type": "A", "ttl": 60, "records": ["192.0.2.10"],
+                          "pick": "all"}
+    # a v6 source prefix is capped at /56; without ECS the source address (/128) is the client
+    e = explain(geo, "www.geo.test", "A", "2001:db8:1:ff00:1::5", 64).json
+    assert e["client"] == {"address": "2001:db8:1:ff00::", "prefix": 56, "from": "ecs", "capped": True,
+                           "ecs_source": 64}
+    assert e["match"] == "2001:db8:1:ff00::/56" and e["answered_by"] == "nl"
+    e = explain(geo, "www.geo.test", "AAAA", "2001:db8:1::9").json
+    assert e["client"] == {"address": "2001:db8:1::9", "prefix": 128, "from": "source", "capped": False,
+                           "ecs_source": None}
+    assert e["match"] == "2001:db8:1::/48" and e["rrset"]["records"] == ["2001:db8::30"]
+    # ECS with source 0: the source address decides, the scope is 0 (RFC 7871 7.1.2)
+    e = explain(geo, "www.geo.test", "A", "203.0.113.5", 0).json
+    assert e["client"]["from"] == "source" and e["match"] == "203.0.113.0/24" and e["scope"] == 0
+
+
+def test_weighted_pool_shows_shares_not_a_pick(srv, geo):
+    seen = set()
+    for _ in range(5):
+        e = explain(geo, "w.geo.test", "A", "192.0.2.200", 24).json
+        pool = e["pools"][0]
+        assert pool["weighted"] is True and pool["answering"] is True
+        assert [(m["address"], m["weight"], m["share"]) for m in pool["members"]] == \
+            [("192.0.2.7", 90, 90.0), ("192.0.2.8", 10, 10.0)]
+        rs = e["rrset"]
+        assert rs["pick"] == "one record by weight" and rs["ttl"] == 30
+        assert rs["records"] == ["192.0.2.7", "192.0.2.8"]
+        assert rs["shares"] == [{"address": "192.0.2.7", "share": 90.0}, {"address": "192.0.2.8", "share": 10.0}]
+        assert e["scope"] == 0
+    for _ in range(200):
+        addrs, scope = served(srv, "w.geo.test", "A", "192.0.2.200", 24)
+        assert len(addrs) == 1 and scope == 0
+        seen.add(addrs[0])
+    assert seen == {"192.0.2.7", "192.0.2.8"}  # both candidates explain lists are served
+
+
+def test_static_wildcard_cname_and_negative_names(srv, geo):
+    e = explain(geo, "static.geo.test", "A", "198.51.100.7", 24).json
+    assert e["dynamic"] is False and e["scope"] == 0 and e["outcome"] == "answer"
+    assert sorted(e["rrset"]["records"]) == ["192.0.2.98", "192.0.2.99"] and e["rrset"]["ttl"] == 120
+    assert served(srv, "static.geo.test", "A", "198.51.100.7", 24) == (["192.0.2.98", "192.0.2.99"], 0)
+    e = explain(geo, "x.apps.geo.test", "A", "192.0.2.1").json
+    assert e["wildcard"] == "*.apps.geo.test." and e["rrset"]["records"] == ["192.0.2.81"]
+    assert e["rrset"]["name"] == "x.apps.geo.test."
+    e = explain(geo, "alias.geo.test", "A", "192.0.2.1").json
+    assert e["outcome"] == "cname" and e["target"] == "www.geo.test." and e["rrset"]["type"] == "CNAME"
+    e = explain(geo, "nothing.geo.test", "A", "192.0.2.1").json
+    assert e["outcome"] == "nxdomain" and e["rrset"] is None and e["scope"] == 0
+    e = explain(geo, "static.geo.test", "AAAA", "192.0.2.1").json
+    assert e["outcome"] == "nodata" and e["rrset"] is None
+
+
+BAD = [
+    ({"type": "A", "client": "192.0.2.1"}, "name"),
+    ({"name": "a..b.geo.test", "type": "A", "client": "192.0.2.1"}, "name"),
+    ({"name": "www.geo.test", "client": "192.0.2.1"}, "type"),
+    ({"name": "www.geo.test", "type": "MX", "client": "192.0.2.1"}, "type"),
+    ({"name": "www.geo.test", "type": "DYN", "client": "192.0.2.1"}, "type"),
+    ({"name": "www.geo.test", "type": "A"}, "client"),
+    ({"name": "www.geo.test", "type": "A", "client": "192.0.2.300"}, "client"),
+    ({"name": "www.geo.test", "type": "A", "client": "198.51.100.0/24"}, "client"),
+    ({"name": "www.geo.test", "type": "A", "client": "192.0.2.1", "ecs": "33"}, "ecs"),
+    ({"name": "www.geo.test", "type": "A", "client": "2001:db8::1", "ecs": "129"}, "ecs"),
+    ({"name": "www.geo.test", "type": "A", "client": "192.0.2.1", "ecs": "-1"}, "ecs"),
+    ({"name": "www.geo.test", "type": "A", "client": "192.0.2.1", "ecs": "24x"}, "ecs"),
+    ({"name": "www.geo.test", "type": "A", "client": "192.0.2.1", "ecs": ""}, "ecs"),
+    ({"name": "www.geo.test", "type": "A", "client": "192.0.2.1", "ecs": "+24"}, "ecs"),
+]
+
+
+@pytest.mark.parametrize("qs,field", BAD, ids=[urllib.parse.urlencode(q) for q, _ in BAD])
+def test_bad_input_is_400_naming_the_parameter(geo, qs, field):
+    assert_error(geo.get("/api/v1/explain?" + urllib.parse.urlencode(qs)), 400, field)
+
+
+def test_names_not_served_are_404(geo):
+    assert_error(explain(geo, "www.nowhere.example", "A", "192.0.2.1"), 404, "name")
+    assert_error(explain(geo, "www.geo.test", "A", "192.0.2.1", token=False), 401)
+
+
+def test_tenant_isolation(srv, geo, keys):
+    """A tenant explains only names of its zones: another tenant's zone, and a zone of the
+    configuration, answer exactly as a name nobody serves does; an admin may explain them all."""
+    nobody = explain(geo, "www.nowhere.example", "A", "192.0.2.1").json["error"]["message"]
+    for name in ("www.other.test", "www.conf.test"):
+        e = assert_error(explain(geo, name, "A", "192.0.2.1"), 404, "name")
+        assert e["message"] == nobody.replace("www.nowhere.example.", name + "."), e
+    assert_error(explain(geo, "www.geo.test", "A", "192.0.2.1", token=keys.token("other")), 404, "name")
+    # a token scoped to other names of the tenant's own zone may not read this one
+    scoped = keys.token("geo", scope={"names": ["static.geo.test"]})
+    assert_error(explain(geo, "www.geo.test", "A", "192.0.2.1", token=scoped), 403, "name")
+    assert explain(geo, "static.geo.test", "A", "192.0.2.1", token=scoped).status == 200
+    admin = keys.token("root", admin=True)
+    for name, want in (("www.other.test", "192.0.2.200"), ("www.conf.test", "192.0.2.77"),
+                       ("www.geo.test", "192.0.2.1")):
+        r = explain(geo, name, "A", "192.0.2.1", token=admin)
+        assert r.status == 200, r
+        assert want in r.json["rrset"]["records"], r
+
+
+def tern(srv, token, *args):
+    env = dict(os.environ, TERN_API="http://127.0.0.1:%d" % srv.api_port, TERN_TOKEN=token)
+    return subprocess.run([TERN_CLI, *args], capture_output=True, text=True, env=env, timeout=30)
+
+
+def test_cli_prints_the_chain(srv, geo, keys):
+    tok = keys.token("geo")
+    p = tern(srv, tok, "explain", "www.geo.test", "A", "--client", "198.51.100.7", "--ecs", "24")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    for want in ("query:   www.geo.test. A in zone geo.test.",
+                 "client:  198.51.100.0/24 (Client Subnet)",
+                 "match:   geo 198.51.100.0/24",
+                 "pool 1:  br, 1 of 1 member(s) live  <- answers",
+                 "pool 2:  world, 2 of 2 member(s) live",
+                 "answer:  pool br",
+                 "rrset:   www.geo.test. 60 A 192.0.2.10",
+                 "scope:   /25"):
+        assert want in lines, (want, p.stdout)
+    p = tern(srv, tok, "explain", "w.geo.test", "A", "--client", "192.0.2.1")
+    assert p.returncode == 0, p.stderr
+    assert "    192.0.2.7  weight 90 (90.0%)" in p.stdout.splitlines(), p.stdout
+    assert "    w.geo.test. 30 A 192.0.2.8  ; 10.0% of answers" in p.stdout.splitlines(), p.stdout
+    p = tern(srv, tok, "--json", "explain", "www.geo.test", "AAAA", "--client", "2001:db8:1::1")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["rrset"]["records"] == ["2001:db8::30"]
+    p = tern(srv, tok, "explain", "www.geo.test", "A", "--client", "nope")
+    assert p.returncode == 1 and "client" in p.stderr and p.stdout == "", p
+    p = tern(srv, tok, "explain", "www.geo.test", "A")
+    assert p.returncode == 2 and "--client" in p.stderr, p
+    p = tern(srv, keys.token("other"), "explain", "www.geo.test", "A", "--client", "192.0.2.1")
+    assert p.returncode == 1 and "404" in p.stderr, p

@@ -187,6 +187,17 @@ static uint64_t wait_state(struct monitors *ms, const struct dyn_monitor *m, enu
 	return now_ms() - t0;
 }
 
+/* Waits until the pair's last result is text (checks at least every 5 ms, so well within an
+ * interval of it). */
+static void wait_result(struct monitors *ms, const struct dyn_monitor *m, const char *text)
+{
+	uint64_t t0 = now_ms();
+	while (strcmp(view(ms, m).last_result, text) != 0) {
+		assert_true(now_ms() - t0 < 2000);
+		nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+	}
+}
+
 static void wait_checked(struct monitors *ms, const struct dyn_monitor *m)
 {
 	uint64_t t0 = now_ms();
@@ -231,15 +242,21 @@ static void test_tcp_down_and_up(void **state)
 	assert_string_equal(view(ms, &m).last_result, "ok: connected");
 
 	close(fd);
-	uint64_t took = wait_state(ms, &m, MONITOR_DOWN, INTERVAL * 3 + 1000);
-	assert_true(took >= INTERVAL * 2 - 50); /* three failures, not one */
+	uint64_t t0 = now_ms();
+	wait_result(ms, &m, "connect refused");
+	assert_int_equal(view(ms, &m).state, MONITOR_UP); /* one failure of three */
+	wait_state(ms, &m, MONITOR_DOWN, INTERVAL * 3 + 1000);
+	uint64_t took = now_ms() - t0; /* interval x down + 1 s at most; three failures, not one */
+	assert_true(took >= INTERVAL * 2 - 50 && took <= INTERVAL * 3 + 1000);
 	assert_false(up(ms, &m));
 	assert_string_equal(view(ms, &m).last_result, "connect refused");
 	assert_true(view(ms, &m).last_check > 0);
 
 	fd = listen_on(port, &port);
-	took = wait_state(ms, &m, MONITOR_UP, INTERVAL * 2 + 1000);
-	assert_true(took >= INTERVAL - 50); /* two successes */
+	wait_result(ms, &m, "ok: connected");
+	assert_int_equal(view(ms, &m).state, MONITOR_DOWN); /* one success of two */
+	assert_false(up(ms, &m));
+	wait_state(ms, &m, MONITOR_UP, INTERVAL + 1000);
 	assert_true(up(ms, &m));
 	close(fd);
 	monitor_stop(ms);
@@ -266,7 +283,7 @@ static void test_initial_state_holds_until_down_failures(void **state)
 static void test_http_status_and_body(void **state)
 {
 	(void)state;
-	struct responder r;
+	static struct responder r; /* a failing test leaves it running: not on the stack */
 	responder_start(&r);
 	struct monitors *ms = start();
 	struct dyn_monitor m = http_monitor(r.port, "good");
@@ -297,9 +314,9 @@ static void test_http_status_and_body(void **state)
 static void test_http_timeout_is_a_failure(void **state)
 {
 	(void)state;
-	struct responder r;
+	static struct responder r; /* a failing test leaves it running: not on the stack */
 	responder_start(&r);
-	atomic_store(&r.delay_ms, TIMEOUT + 150);
+	atomic_store(&r.delay_ms, TIMEOUT + 50); /* done before the next interval */
 	struct monitors *ms = start();
 	struct dyn_monitor m = http_monitor(r.port, "");
 	assert_int_equal(monitor_want(ms, &m, 1, LOOPBACK), 0);
@@ -314,7 +331,7 @@ static void test_http_timeout_is_a_failure(void **state)
 static void test_pairs_are_keyed_whole_and_shared(void **state)
 {
 	(void)state;
-	struct responder r;
+	static struct responder r; /* a failing test leaves it running: not on the stack */
 	responder_start(&r);
 	struct monitors *ms = start();
 	struct dyn_monitor good = http_monitor(r.port, "good"), bad = http_monitor(r.port, "absent");
@@ -356,15 +373,16 @@ static void test_batch_keeps_state(void **state)
 	struct monitors *ms = start();
 	uint16_t port;
 	close(listen_on(0, &port));
-	struct dyn_monitor m = tcp_monitor(port, 1, 1);
+	struct dyn_monitor m = tcp_monitor(port, 1, 2);
 	assert_int_equal(monitor_want(ms, &m, 1, LOOPBACK), 0);
-	wait_state(ms, &m, MONITOR_DOWN, INTERVAL + 1000);
+	wait_state(ms, &m, MONITOR_DOWN, INTERVAL * 2 + 1000);
 	monitor_batch_begin(ms);
 	monitor_unwant(ms, &m, 1, LOOPBACK);
 	nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
 	assert_int_equal(monitor_want(ms, &m, 1, LOOPBACK), 0);
 	monitor_batch_end(ms);
 	nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+	assert_int_equal(view(ms, &m).state, MONITOR_DOWN); /* a new pair would be unknown for an interval */
 	assert_false(up(ms, &m));
 	monitor_stop(ms);
 }

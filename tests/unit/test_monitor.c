@@ -160,7 +160,7 @@ static struct monitor_view view(struct monitors *ms, const struct dyn_monitor *m
 	struct monitor_view *v, found = {0};
 	size_t n;
 	bool seen = false;
-	char spec[640];
+	char spec[MONITOR_SPEC_MAX];
 	monitor_spec_text(m, spec, sizeof(spec));
 	assert_int_equal(monitor_list(ms, &v, &n), 0);
 	for (size_t i = 0; i < n; i++) {
@@ -390,11 +390,12 @@ static void test_batch_keeps_state(void **state)
 static void test_spec_text(void **state)
 {
 	(void)state;
-	char text[640];
-	struct dyn_monitor m = http_monitor(8080, "say \"hi\"\n");
+	char text[MONITOR_SPEC_MAX];
+	struct dyn_monitor m = http_monitor(8080, "say \"hi\"\n\xc3\xa9");
 	monitor_spec_text(&m, text, sizeof(text));
-	assert_string_equal(text, "http://www.example.test:8080/health?x=1 status 200 body \"say \\\"hi\\\"\\x0a\" "
-	                          "interval 0.3 s timeout 0.2 s up 2 down 2");
+	assert_string_equal(text,
+	                    "http://www.example.test:8080/health?x=1 status 200 body \"say \\\"hi\\\"\\x0a\\xc3\\xa9\" "
+	                    "interval 0.3 s timeout 0.2 s up 2 down 2");
 	m = tcp_monitor(443, 1, 3);
 	monitor_spec_text(&m, text, 20);
 	assert_string_equal(text, "tcp port 443 interv");

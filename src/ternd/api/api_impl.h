@@ -177,6 +177,7 @@ void api_health(void *ctx, const struct http_request *req, struct http_response 
 void api_metrics(void *ctx, const struct http_request *req, struct http_response *res);
 void api_openapi(void *ctx, const struct http_request *req, struct http_response *res);
 void api_list_pops(void *ctx, const struct http_request *req, struct http_response *res);
+void api_list_monitors(void *ctx, const struct http_request *req, struct http_response *res);
 
 /* Zone routes (api_zones.c) and RRset routes (api_rrsets.c). */
 void api_zones_list(void *ctx, const struct http_request *req, struct http_response *res);

@@ -337,6 +337,9 @@ static void check_done(struct mon_slot *s, bool ok, const char *text)
 	enum monitor_state was = atomic_load(&s->state), is = was;
 	s->last_check = (int64_t)time(NULL);
 	snprintf(s->last_result, sizeof(s->last_result), "%s", text);
+	for (char *c = s->last_result; *c; c++) /* libcurl's words may quote the tenant's URL */
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			*c = '?';
 	if (ok) {
 		s->fails = 0;
 		s->oks++;
@@ -353,7 +356,7 @@ static void check_done(struct mon_slot *s, bool ok, const char *text)
 	pthread_mutex_unlock(&ms->lock);
 	if (is == was)
 		return;
-	char spec[640];
+	char spec[MONITOR_SPEC_MAX];
 	monitor_spec_text(&s->mon, spec, sizeof(spec));
 	if (is == MONITOR_DOWN)
 		log_warning("monitor %s of %s: down after %u failure(s): %s", spec, s->address, n, text);
@@ -826,9 +829,10 @@ int monitor_list(struct monitors *ms, struct monitor_view **out, size_t *n)
 	*n = 0;
 	pthread_mutex_lock(&ms->lock);
 	struct monitor_view *v = ms->count ? calloc(ms->count, sizeof(*v)) : NULL;
-	if (ms->count && !v) {
+	if (!v) {
+		int rc = ms->count ? TERN_ENOMEM : 0;
 		pthread_mutex_unlock(&ms->lock);
-		return TERN_ENOMEM;
+		return rc;
 	}
 	size_t i = 0;
 	for (size_t b = 0; b < ms->nindex; b++) {
@@ -851,14 +855,15 @@ int monitor_list(struct monitors *ms, struct monitor_view **out, size_t *n)
 	return 0;
 }
 
-/* Appends text to out (at *at) with quotes, backslashes and controls escaped. */
+/* Appends text to out (at *at) with quotes, backslashes, controls and octets past ASCII escaped
+ * (so the text is ASCII, for JSON and Prometheus labels alike). */
 static void append_escaped(char *out, size_t len, size_t *at, const char *text)
 {
 	for (const char *c = text; *c && *at + 5 < len; c++) {
 		unsigned char u = (unsigned char)*c;
 		if (u == '"' || u == '\\')
 			*at += (size_t)snprintf(out + *at, len - *at, "\\%c", u);
-		else if (u < 0x20 || u == 0x7f)
+		else if (u < 0x20 || u >= 0x7f)
 			*at += (size_t)snprintf(out + *at, len - *at, "\\x%02x", u);
 		else
 			out[(*at)++] = (char)u;

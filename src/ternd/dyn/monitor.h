@@ -52,9 +52,12 @@ void monitor_unfollow(struct monitors *ms, struct zones *zs);
 
 /* ---- what the API shows ---- */
 
+/* monitor_spec_text()'s longest: every octet of host, path and body escaped (4 each), and the rest */
+#define MONITOR_SPEC_MAX (3 * 255 * 4 + 160)
+
 struct monitor_view {
 	struct dyn_monitor monitor;
-	char spec[640]; /* monitor_spec_text() */
+	char spec[MONITOR_SPEC_MAX]; /* monitor_spec_text(), whole */
 	uint8_t family;
 	uint8_t addr[16];
 	char address[INET6_ADDRSTRLEN];

@@ -457,11 +457,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 /* The GET of the monitor's URL, its host as Host and SNI, connected to the member's address. */
 static int http_setup(struct mon_slot *s)
 {
-	char url[600], to[128];
-	const char *scheme = s->mon.kind == DYN_MON_HTTPS ? "https" : "http";
-	bool v6host = strchr(s->mon.host, ':') != NULL;
-	snprintf(url, sizeof(url), "%s://%s%s%s:%u%s", scheme, v6host ? "[" : "", s->mon.host, v6host ? "]" : "",
-	         s->mon.port, s->mon.path[0] ? s->mon.path : "/");
+	char url[600], to[128], port[8] = "";
+	bool https = s->mon.kind == DYN_MON_HTTPS, v6host = strchr(s->mon.host, ':') != NULL;
+	if (s->mon.port != (https ? 443 : 80)) /* the Host header then names it, as the URL does */
+		snprintf(port, sizeof(port), ":%u", s->mon.port);
+	snprintf(url, sizeof(url), "%s://%s%s%s%s%s", https ? "https" : "http", v6host ? "[" : "", s->mon.host,
+	         v6host ? "]" : "", port, s->mon.path[0] ? s->mon.path : "/");
 	snprintf(to, sizeof(to), "::%s%s%s:%u", s->family == 2 ? "[" : "", s->address, s->family == 2 ? "]" : "",
 	         s->mon.port); /* any host and port of the URL: this address and port */
 	if (!(s->easy = curl_easy_init()) || !(s->connect_to = curl_slist_append(NULL, to)))

@@ -40,9 +40,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/arena.h"
+#include "lib/rr.h"
 #include "lib/zone.h"
 
-#define RR_DYN 65301 /* private use (RFC 6895 3.1); only ternd interprets it */
 #define DYN_MAX_MEMBERS 64
 #define DYN_NAME_MAX 63
 #define DYN_ECS_V4_MAX 24 /* source prefixes are capped here (RFC 7871 11.1) */
@@ -148,3 +149,7 @@ static inline const struct dyn_resource *dyn_rrset_resource(const struct rrset *
 	return rs->dyn ? (const struct dyn_resource *)(const void *)(rs->rdata + dyn_trailer_offset(rs)) : NULL;
 }
 size_t dyn_rrset_bytes(const struct rrset *rs);
+/* Compiles the DYN RRset rs and gives it its trailer: its records and the resource are copied into
+ * one block from the arena a (or malloc'd when a is NULL: *heap is then the caller's to free once
+ * the RRset has been copied), rs->rdata points at it and rs->dyn = 1. Errors as dyn_compile(). */
+int dyn_attach(struct rrset *rs, struct arena *a, uint8_t **heap, char *err, size_t errlen);

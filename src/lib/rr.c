@@ -17,6 +17,7 @@ static const struct {
     {RR_RRSIG, "RRSIG"}, {RR_NSEC, "NSEC"},   {RR_DNSKEY, "DNSKEY"}, {RR_NSEC3, "NSEC3"}, {RR_NSEC3PARAM, "NSEC3PARAM"},
     {RR_TLSA, "TLSA"},   {RR_SVCB, "SVCB"},   {RR_HTTPS, "HTTPS"},   {RR_TSIG, "TSIG"},   {RR_IXFR, "IXFR"},
     {RR_AXFR, "AXFR"},   {RR_MAILB, "MAILB"}, {RR_MAILA, "MAILA"},   {RR_ANY, "ANY"},     {RR_CAA, "CAA"},
+    {RR_DYN, "DYN"},
 };
 
 const char *rr_type_name(uint16_t type, char buf[16])
@@ -161,6 +162,7 @@ static int check_shape(uint16_t type, const uint8_t *rd, size_t len)
 		return check_svc_params(rd, len, pos);
 	case RR_TXT:
 	case RR_SPF:
+	case RR_DYN:
 		if (len == 0)
 			return TERN_EMALF;
 		while (pos < len)

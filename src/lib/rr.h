@@ -52,6 +52,7 @@ enum rr_type {
 	RR_ANY = 255,
 	RR_URI = 256,
 	RR_CAA = 257,
+	RR_DYN = 65301, /* private use (RFC 6895 3.1): a dynamic answer's statements, lib/dyn.h */
 };
 
 #define RR_CLASS_IN 1

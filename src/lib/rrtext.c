@@ -43,6 +43,8 @@ int rrtext_type_from_text(const char *text, uint16_t *type)
 		if (i == 4 || text[i] != 0 || v > UINT16_MAX)
 			return TERN_EINVAL;
 		t = (uint16_t)v;
+	} else if (strcasecmp(text, "DYN") == 0) {
+		t = RR_DYN;
 	} else if (knot_rrtype_from_string(text, &t) != 0) {
 		return TERN_EINVAL;
 	}
@@ -54,6 +56,8 @@ int rrtext_type_from_text(const char *text, uint16_t *type)
 
 int rrtext_type_to_text(uint16_t type, char *out, size_t cap)
 {
+	if (type == RR_DYN)
+		return snprintf(out, cap, "DYN") >= (int)cap ? TERN_ESPACE : 3;
 	int n = knot_rrtype_to_string(type, out, cap);
 	return n < 0 || (size_t)n >= cap ? TERN_ESPACE : n;
 }
@@ -162,7 +166,9 @@ int rrtext_rdata_from_text(const uint8_t *origin, const uint8_t *owner, uint16_t
 		rc = TERN_ENOMEM;
 		goto fail;
 	}
-	int n = snprintf(line, linecap, "%s 3600 IN TYPE%u %s\n", otext, type, text);
+	/* DYN has TXT's text and wire form (lib/dyn.h) */
+	int n =
+	    snprintf(line, linecap, "%s 3600 IN TYPE%u %s\n", otext, (unsigned)(type == RR_DYN ? RR_TXT : type), text);
 	rc = TERN_EINVAL;
 	if (zs_init(s, ortext, KNOT_CLASS_IN, 3600) != 0) {
 		snprintf(err, errlen, "cannot start the zone parser for %s", ortext);
@@ -234,6 +240,8 @@ static size_t tidy_spaces(char *s, size_t n)
  * or the RDATA is malformed for its type; this returns TERN_ESPACE for both. */
 static int dump_rdata(uint16_t type, const uint8_t *rd, uint16_t len, bool generic, char *out, size_t cap)
 {
+	if (type == RR_DYN) /* TXT's text form (lib/dyn.h) */
+		type = RR_TXT;
 	knot_rdata_t *kr = malloc(knot_rdata_size(len));
 	if (!kr)
 		return TERN_ENOMEM;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/dyn.h"
 #include "lib/error.h"
 #include "lib/rr.h"
 #include "lib/wire.h"
@@ -69,7 +70,7 @@ size_t zone_node_size(const struct zone_node *n)
 {
 	size_t size = sizeof(*n) + n->nrrsets * sizeof(struct rrset);
 	for (uint16_t i = 0; i < n->nrrsets; i++)
-		size += n->rrsets[i].rdata_size;
+		size += dyn_rrset_bytes(&n->rrsets[i]);
 	return size;
 }
 

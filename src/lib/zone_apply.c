@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/dyn.h"
 #include "lib/error.h"
 #include "lib/rr.h"
 #include "lib/zone.h"
@@ -48,7 +49,7 @@ static struct zone_node *node_make(struct apply *a, const uint8_t *owner, const 
 {
 	size_t olen = name_len(owner), size = sizeof(struct zone_node) + nsets * sizeof(struct rrset) + olen;
 	for (uint16_t i = 0; i < nsets; i++)
-		size += sets[i].rdata_size;
+		size += sets[i].dyn ? 7 + dyn_rrset_bytes(&sets[i]) : sets[i].rdata_size;
 	struct zone_node *n = malloc(size);
 	if (!n || garbage_push(&a->z->fresh, (uintptr_t)n | TRIE_LEAF) < 0) {
 		free(n);
@@ -57,10 +58,13 @@ static struct zone_node *node_make(struct apply *a, const uint8_t *owner, const 
 	struct rrset *rs = (struct rrset *)(n + 1);
 	uint8_t *p = (uint8_t *)(rs + nsets);
 	for (uint16_t i = 0; i < nsets; i++) {
+		size_t bytes = dyn_rrset_bytes(&sets[i]); /* a DYN RRset's compiled resource comes along */
+		if (sets[i].dyn)
+			p = (uint8_t *)(((uintptr_t)p + 7) & ~(uintptr_t)7);
 		rs[i] = sets[i];
-		memcpy(p, sets[i].rdata, sets[i].rdata_size);
+		memcpy(p, sets[i].rdata, bytes);
 		rs[i].rdata = p;
-		p += sets[i].rdata_size;
+		p += bytes;
 	}
 	memcpy(p, owner, olen);
 	*n = (struct zone_node){.owner = p,
@@ -160,9 +164,11 @@ static void check_node(struct apply *a, size_t change, const uint8_t *owner, con
 	char text[1024];
 	name_to_text(owner, text, sizeof(text));
 	bool apex = name_equal(owner, a->z->apex), cname = false, other = false, soa = false, ns = false;
-	bool dname = false;
+	bool dname = false, dyn = false, addr = false;
 	for (uint16_t i = 0; i < n; i++) {
 		uint16_t t = sets[i].type;
+		dyn |= t == RR_DYN;
+		addr |= t == RR_A || t == RR_AAAA;
 		if (t == RR_CNAME)
 			cname = true;
 		else if (t != RR_RRSIG && t != RR_NSEC)
@@ -181,6 +187,8 @@ static void check_node(struct apply *a, size_t change, const uint8_t *owner, con
 	}
 	if (cname && other)
 		apply_error(a, change, "CNAME beside other data at %s", text);
+	if (dyn && (addr || (ns && !apex)))
+		apply_error(a, change, ZONE_ERR_DYN_BESIDE, text, addr ? "A or AAAA records" : "a delegation (NS)");
 	if (!apex && dname && ns)
 		apply_error(a, change, ZONE_ERR_DNAME_NS, text);
 	if (apex && !soa)
@@ -313,6 +321,7 @@ static int apply_owner(struct apply *a, const struct zone_change *ch, const size
 		room += ch[idx[k]].type == RR_RRSIG ? ch[idx[k]].count : 1; /* RRSIG: a group per record at most */
 		space += ch[idx[k]].type == RR_RRSIG ? ch[idx[k]].rdata_size : 0;
 	}
+	uint8_t *dyn_heap = NULL; /* a DYN RRset compiled by this call */
 	struct rrset *sets = malloc((room ? room : 1) * sizeof(*sets)); /* 0: RRSIGs deleted where none are */
 	uint8_t *regrouped = malloc(space ? space : 1), *at_space = regrouped;
 	int rc = TERN_ENOMEM;
@@ -350,6 +359,20 @@ static int apply_owner(struct apply *a, const struct zone_change *ch, const size
 		sets[at] = (struct rrset){
 		    .type = c->type, .count = c->count, .ttl = ttl, .rdata = c->rdata, .rdata_size = c->rdata_size};
 		nsets += at == nsets;
+		if (c->type == RR_DYN) { /* compiled here; node_make() copies it with the records */
+			char derr[512], text[1024];
+			uint8_t *heap = NULL;
+			int drc = dyn_attach(&sets[at], NULL, &heap, derr, sizeof(derr));
+			if (drc == TERN_ENOMEM)
+				goto out;
+			if (drc < 0) {
+				name_to_text(owner, text, sizeof(text));
+				apply_error(a, idx[k], "DYN at %s: %s", text, derr);
+			} else {
+				free(dyn_heap); /* an earlier change of this DYN RRset in the batch, replaced */
+				dyn_heap = heap;
+			}
+		}
 	}
 	rc = 0;
 	if (nsets > UINT16_MAX) {
@@ -364,6 +387,7 @@ static int apply_owner(struct apply *a, const struct zone_change *ch, const size
 out:
 	free(sets);
 	free(regrouped);
+	free(dyn_heap);
 	return rc;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/dyn.h"
 #include "lib/error.h"
 #include "lib/rr.h"
 #include "lib/wire.h"
@@ -285,7 +286,8 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 		node.labels = (uint8_t)name_labels(node.owner);
 		node.hash = name_hash(node.owner);
 		uint16_t si = 0;
-		bool has_cname = false, has_other = false;
+		bool has_cname = false, has_other = false, has_dyn = false, has_addr = false;
+		size_t dyn_rec = 0;
 		uint32_t cname_line = 0;
 		const char *cname_file = NULL;
 		for (size_t k = i; k < j;) {
@@ -313,6 +315,20 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 			                            .rdata = rd,
 			                            .rdata_size = (uint32_t)size,
 			                            .covered = rec_covered(&b->recs[k])};
+			if (type == RR_DYN) {
+				has_dyn = true;
+				dyn_rec = k;
+				char derr[512];
+				int rc = dyn_attach(&sets[si - 1], &b->mem->arena, NULL, derr, sizeof(derr));
+				if (rc == TERN_ENOMEM)
+					return rc;
+				if (rc < 0) {
+					char owner[1024];
+					name_to_text(node.owner, owner, sizeof(owner));
+					errs_add(e, b->recs[k].file, b->recs[k].line, "DYN at %s: %s", owner, derr);
+				}
+			}
+			has_addr |= type == RR_A || type == RR_AAAA;
 			char owner[1024] = "";
 			/* RRSIG: every group at the name counts as one RRset here, checked at the first
 			 * (ZONE_MSG_MAX in lib/zone.h says why; zone_apply() checks the same union) */
@@ -358,6 +374,12 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 				node.flags |= NODE_DELEG;
 			node.flags |= type == RR_NSEC ? NODE_NSEC : type == RR_NSEC3 ? NODE_NSEC3 : 0;
 			k = m;
+		}
+		if (has_dyn && (has_addr || (node.flags & NODE_DELEG))) {
+			char owner[1024];
+			name_to_text(node.owner, owner, sizeof(owner));
+			errs_add(e, b->recs[dyn_rec].file, b->recs[dyn_rec].line, ZONE_ERR_DYN_BESIDE, owner,
+			         has_addr ? "A or AAAA records" : "a delegation (NS)");
 		}
 		if (has_cname && has_other) {
 			char owner[1024];

@@ -115,4 +115,5 @@ void zone_set_apex(struct zone *z, const struct zone_node *apex);
 	"the RRSIGs at %s are too large: a response to a query for them carries every one at the name and takes %zu "  \
 	"octets (header, question, its records, room for OPT and TSIG), more than the %u a DNS message holds"
 #define ZONE_ERR_DNAME_BELOW "DNAME at %s has data below it, at %s (RFC 6672 2.3: no names below a DNAME)"
+#define ZONE_ERR_DYN_BESIDE "DYN at %s beside %s: a dynamic resource answers A and AAAA in place of fixed records"
 #define ZONE_ERR_DNAME_NS "DNAME beside NS at %s: a delegation point cannot hold a DNAME (RFC 6672 2.3)"

@@ -12,6 +12,7 @@
 
 #include <libzscanner/scanner.h>
 
+#include "lib/dyn.h"
 #include "lib/error.h"
 #include "lib/name.h"
 #include "lib/rr.h"
@@ -25,6 +26,7 @@ struct load_ctx {
 	size_t errlen, used;
 	int errors;
 	int rc;
+	const struct dyn_lines *dyn; /* DYN records' lines, or NULL */
 };
 
 static void ctx_error(struct load_ctx *c, uint64_t line, const char *fmt, ...)
@@ -46,6 +48,125 @@ static void ctx_error(struct load_ctx *c, uint64_t line, const char *fmt, ...)
 	c->used = (n < 0 || (size_t)n >= c->errlen - c->used) ? c->errlen - 1 : c->used + (size_t)n;
 }
 
+/* DYN records (lib/dyn.h) have TXT's text form under a type libzscanner does not know: before
+ * the text goes to it, the type token "DYN" of each record becomes "TXT" (same length, so every
+ * line and column stays where it was), and the lines those records span are remembered, so that
+ * on_record() gives them their type back. */
+struct dyn_lines {
+	uint64_t (*v)[2]; /* first and last line of each DYN record */
+	size_t n, cap;
+};
+
+static bool dyn_line(const struct dyn_lines *d, uint64_t line)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (line >= d->v[i][0] && line <= d->v[i][1])
+			return true;
+	return false;
+}
+
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r';
+}
+
+/* Whether a token is a TTL (digits, with BIND's unit letters) or a class, which may come between
+ * the owner and the type in either order. */
+static bool ttl_or_class(const char *t, size_t n)
+{
+	if (n && t[0] >= '0' && t[0] <= '9')
+		return true;
+	if ((n == 2 && (strncasecmp(t, "IN", 2) == 0 || strncasecmp(t, "CH", 2) == 0 || strncasecmp(t, "HS", 2) == 0 ||
+	                strncasecmp(t, "CS", 2) == 0)) ||
+	    (n > 5 && strncasecmp(t, "CLASS", 5) == 0))
+		return true;
+	return false;
+}
+
+/* A copy of text with every DYN type token turned to TXT, or NULL (and d->n == 0) when there is
+ * none. Quotes, escapes, comments and parentheses are followed as the scanner does. */
+static char *dyn_rewrite(const char *text, size_t len, struct dyn_lines *d, int *rc)
+{
+	char *copy = NULL;
+	uint64_t line = 1;
+	int depth = 0;
+	*rc = 0;
+	for (size_t i = 0; i < len;) {
+		/* the start of a line outside parentheses starts a record (or a directive) */
+		size_t eol = i;
+		while (eol < len && text[eol] != '\n')
+			eol++;
+		if (depth == 0 && i < len && text[i] != '$' && text[i] != ';') {
+			size_t p = i;
+			int tokens = 0;
+			if (!is_blank(text[p])) { /* the owner */
+				while (p < eol && !is_blank(text[p]))
+					p++;
+			}
+			for (;;) {
+				while (p < eol && (is_blank(text[p]) || text[p] == '('))
+					p++;
+				size_t t = p;
+				while (p < eol && !is_blank(text[p]) && text[p] != '(' && text[p] != ';' &&
+				       text[p] != '"')
+					p++;
+				if (p == t || ++tokens > 3 || !ttl_or_class(text + t, p - t)) {
+					if (p - t == 3 && strncasecmp(text + t, "DYN", 3) == 0) {
+						if (!copy && !(copy = malloc(len ? len : 1))) {
+							*rc = TERN_ENOMEM;
+							return NULL;
+						}
+						if (d->n == 0)
+							memcpy(copy, text, len);
+						memcpy(copy + t, "TXT", 3);
+						if (d->n == d->cap) {
+							size_t cap = d->cap ? d->cap * 2 : 16;
+							void *v = realloc(d->v, cap * sizeof(*d->v));
+							if (!v) {
+								*rc = TERN_ENOMEM;
+								free(copy);
+								return NULL;
+							}
+							d->v = v;
+							d->cap = cap;
+						}
+						d->v[d->n][0] = line;
+						d->v[d->n][1] = 0; /* set where its parentheses close */
+						d->n++;
+					}
+					break;
+				}
+			}
+		}
+		/* follow quotes, comments and parentheses to the end of the line */
+		bool quoted = false, escaped = false;
+		for (size_t k = i; k < eol; k++) {
+			char ch = text[k];
+			if (escaped)
+				escaped = false;
+			else if (ch == '\\')
+				escaped = true;
+			else if (quoted)
+				quoted = ch != '"';
+			else if (ch == '"')
+				quoted = true;
+			else if (ch == ';')
+				break;
+			else if (ch == '(')
+				depth++;
+			else if (ch == ')' && depth > 0)
+				depth--;
+		}
+		if (d->n && depth == 0 && d->v[d->n - 1][1] == 0)
+			d->v[d->n - 1][1] = line; /* the record that began here (or above) ends on this line */
+		line++;
+		i = eol + 1;
+	}
+	if (d->n && d->v[d->n - 1][1] == 0)
+		d->v[d->n - 1][1] = line;
+	return copy;
+}
+
 static void on_record(zs_scanner_t *s)
 {
 	struct load_ctx *c = s->process.data;
@@ -56,9 +177,12 @@ static void on_record(zs_scanner_t *s)
 		return;
 	}
 	const char *file = s->file.name && strcmp(s->file.name, c->source) != 0 ? s->file.name : NULL;
+	uint16_t type = s->r_type;
+	if (type == RR_TXT && !file && c->dyn && dyn_line(c->dyn, s->line_counter))
+		type = RR_DYN;
 	int rc = zone_builder_set_file(c->b, file);
 	if (rc == 0)
-		rc = zone_builder_add(c->b, s->r_owner, s->r_type, s->r_ttl, s->r_data, (uint16_t)s->r_data_length,
+		rc = zone_builder_add(c->b, s->r_owner, type, s->r_ttl, s->r_data, (uint16_t)s->r_data_length,
 		                      (uint32_t)s->line_counter);
 	if (rc < 0) {
 		c->rc = rc;
@@ -162,10 +286,11 @@ static void on_error(zs_scanner_t *s)
 		s->state = ZS_STATE_STOP; /* enough to act on; stop before the buffer fills */
 }
 
-static int load(zs_scanner_t *s, const char *source, const char *text, size_t text_len, const uint8_t *apex,
-                struct zone **out, char *err, size_t errlen)
+static int load(zs_scanner_t *s, const char *source, const char *text, size_t text_len, const struct dyn_lines *dyn,
+                const uint8_t *apex, struct zone **out, char *err, size_t errlen)
 {
-	struct load_ctx c = {.source = source, .text = text, .text_len = text_len, .err = err, .errlen = errlen};
+	struct load_ctx c = {
+	    .source = source, .text = text, .text_len = text_len, .err = err, .errlen = errlen, .dyn = dyn};
 	if (err && errlen)
 		err[0] = 0;
 	c.b = zone_builder_new(apex);
@@ -193,21 +318,72 @@ static int init_scanner(zs_scanner_t *s, const uint8_t *apex, char *err, size_t 
 	return 0;
 }
 
+/* Whether the file has a blank-delimited "DYN" anywhere (a cheap test before reading it whole). */
+static bool file_mentions_dyn(FILE *f)
+{
+	char buf[65536 + 4] = "    ";
+	size_t n;
+	while ((n = fread(buf + 4, 1, sizeof(buf) - 4, f)) > 0) {
+		for (size_t i = 1; i + 3 <= n + 4; i++)
+			if ((buf[i] | 0x20) == 'd' && (buf[i + 1] | 0x20) == 'y' && (buf[i + 2] | 0x20) == 'n' &&
+			    (is_blank(buf[i - 1]) || buf[i - 1] == '(') && (i + 3 == n + 4 || is_blank(buf[i + 3])))
+				return true;
+		memmove(buf, buf + n, 4); /* keep the tail for a token split across reads */
+	}
+	return false;
+}
+
+/* The file's text when it holds DYN records (rewritten, dyn_rewrite()), else NULL. */
+static char *read_dyn_file(const char *path, size_t *len, struct dyn_lines *d, int *rc)
+{
+	*rc = 0;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL; /* libzscanner says why */
+	char *text = NULL, *copy = NULL;
+	if (file_mentions_dyn(f) && fseek(f, 0, SEEK_END) == 0) {
+		long size = ftell(f);
+		if (size > 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)size)) &&
+		    fread(text, 1, (size_t)size, f) == (size_t)size) {
+			*len = (size_t)size;
+			copy = dyn_rewrite(text, *len, d, rc);
+		} else if (size > 0) {
+			*rc = TERN_EIO;
+		}
+	}
+	free(text);
+	fclose(f);
+	return copy;
+}
+
 int zonefile_load(const char *path, const uint8_t *apex, struct zone **out, char *err, size_t errlen)
 {
+	struct dyn_lines dyn = {0};
+	size_t len = 0;
+	int rc;
+	char *text = read_dyn_file(path, &len, &dyn, &rc);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: cannot read zone file", path);
+		return rc;
+	}
 	zs_scanner_t *s = malloc(sizeof(*s));
-	if (!s)
+	if (!s) {
+		free(text);
+		free(dyn.v);
 		return TERN_ENOMEM;
-	int rc = init_scanner(s, apex, err, errlen, path);
-	if (rc == 0 && zs_set_input_file(s, path) != 0) {
+	}
+	rc = init_scanner(s, apex, err, errlen, path);
+	if (rc == 0 && (text ? zs_set_input_string(s, text, len) : zs_set_input_file(s, path)) != 0) {
 		char why[128];
 		snprintf(err, errlen, "%s: cannot open zone file: %s", path, unreadable_why(path, why, sizeof(why)));
 		zs_deinit(s);
 		rc = TERN_EIO;
 	}
 	if (rc == 0)
-		rc = load(s, path, NULL, 0, apex, out, err, errlen);
+		rc = load(s, path, text, len, text ? &dyn : NULL, apex, out, err, errlen);
 	free(s);
+	free(text);
+	free(dyn.v);
 	return rc;
 }
 
@@ -230,17 +406,25 @@ int zonefile_load_string(const char *text, size_t len, const char *source, const
 {
 	if (find_include(text, len, source, err, errlen) < 0)
 		return TERN_EZONE;
-	zs_scanner_t *s = malloc(sizeof(*s));
-	if (!s)
+	struct dyn_lines dyn = {0};
+	int rc;
+	char *copy = dyn_rewrite(text, len, &dyn, &rc);
+	zs_scanner_t *s = rc < 0 ? NULL : malloc(sizeof(*s));
+	if (!s) {
+		free(copy);
+		free(dyn.v);
 		return TERN_ENOMEM;
-	int rc = init_scanner(s, apex, err, errlen, source);
-	if (rc == 0 && zs_set_input_string(s, text, len) != 0) {
+	}
+	rc = init_scanner(s, apex, err, errlen, source);
+	if (rc == 0 && zs_set_input_string(s, copy ? copy : text, len) != 0) {
 		snprintf(err, errlen, "%s: cannot read zone text", source);
 		zs_deinit(s);
 		rc = TERN_EINVAL;
 	}
 	if (rc == 0)
-		rc = load(s, source, text, len, apex, out, err, errlen);
+		rc = load(s, source, copy ? copy : text, len, copy ? &dyn : NULL, apex, out, err, errlen);
 	free(s);
+	free(copy);
+	free(dyn.v);
 	return rc;
 }

@@ -211,7 +211,42 @@ struct request {
 	uint16_t qtype, qclass;
 	bool opt; /* an OPT record appears in the additional section */
 	uint16_t opt_udp;
+	const uint8_t *ecs; /* the data of the OPT's first Client Subnet option, or NULL */
+	uint16_t ecs_len;
 };
+
+/* The data of the first option of code `code` in the OPT RDATA at rd (rdlen octets), or NULL. */
+static const uint8_t *opt_find(const uint8_t *rd, uint16_t rdlen, uint16_t code, uint16_t *len)
+{
+	for (size_t p = 0; p + 4 <= rdlen;) {
+		uint16_t c = wire_get16(rd + p), l = wire_get16(rd + p + 2);
+		if (p + 4 + l > rdlen)
+			return NULL;
+		if (c == code) {
+			*len = l;
+			return rd + p + 4;
+		}
+		p += 4u + l;
+	}
+	return NULL;
+}
+
+/* A Client Subnet in our OPT (RFC 7871 7.2.1): only to a client that sent one, FAMILY, SOURCE and
+ * ADDRESS as it sent them, SCOPE within the address. */
+static void check_ecs(const struct request *req, const uint8_t *rd, uint16_t rdlen)
+{
+	uint16_t len;
+	const uint8_t *ecs = opt_find(rd, rdlen, 8, &len);
+	if (!ecs)
+		return;
+	if (!req->ecs)
+		fail("Client Subnet in the response to a query without one");
+	if (len != req->ecs_len || len < 4 || memcmp(ecs, req->ecs, 3) != 0 ||
+	    memcmp(ecs + 4, req->ecs + 4, len - 4u) != 0)
+		fail("Client Subnet echo differs from the query's FAMILY, SOURCE or ADDRESS");
+	if (ecs[3] > (wire_get16(ecs) == 1 ? 32 : 128))
+		fail("Client Subnet SCOPE past the address");
+}
 
 static void parse_request(const uint8_t *msg, size_t len, struct request *r)
 {
@@ -241,6 +276,7 @@ static void parse_request(const uint8_t *msg, size_t len, struct request *r)
 		if (type == RR_OPT) {
 			r->opt = true;
 			r->opt_udp = wire_get16(msg + rdpos - 8);
+			r->ecs = opt_find(msg + rdpos, rdlen, 8, &r->ecs_len);
 			return;
 		}
 	}
@@ -347,6 +383,7 @@ static void check_response(const uint8_t *msg, size_t len, const struct request 
 				fail("more than one OPT");
 			if (!req->opt)
 				fail("OPT in the response to a query without one");
+			check_ecs(req, resp + rdpos, rdlen);
 			continue;
 		}
 		check_rdata(resp, rlen, type, rdpos, rdlen);

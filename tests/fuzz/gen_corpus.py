@@ -167,6 +167,15 @@ QUERIES = [
     ("badvers", "www.example.com.", "A", {"edns": 1}),
     ("edns-option", "www.example.com.", "A",
      {"edns": 0, "options": [dns.edns.GenericOption(10, b"\x01\x02\x03\x04\x05\x06\x07\x08")]}),
+    # Client Subnet (RFC 7871): echoed when well-formed, FORMERR when not or with a query SCOPE
+    ("ecs-v4", "www.example.com.", "A", {"edns": 0, "options": [dns.edns.ECSOption("192.0.2.0", 24)]}),
+    ("ecs-v6", "www.example.com.", "AAAA", {"edns": 0, "options": [dns.edns.ECSOption("2001:db8::", 56)]}),
+    ("ecs-source-0", "nx.example.com.", "A", {"edns": 0, "options": [dns.edns.ECSOption("0.0.0.0", 0)]}),
+    ("ecs-bad-family", "www.example.com.", "A", {"edns": 0, "options": [dns.edns.GenericOption(8, b"\x00\x03\x08\x00\x01")]}),
+    ("ecs-bits-past-source", "www.example.com.", "A",
+     {"edns": 0, "options": [dns.edns.GenericOption(8, b"\x00\x01\x16\x00\xc0\x00\x03")]}),
+    ("ecs-query-scope", "www.example.com.", "A",
+     {"edns": 0, "options": [dns.edns.GenericOption(8, b"\x00\x01\x18\x18\xc0\x00\x02")]}),
     ("axfr", "example.com.", "AXFR", {}),
     ("axfr-refused-client", "example.com.", "AXFR", {"qid": 0x1235}),  # odd id: client outside the allow list
     ("axfr-big", "big.test.", "AXFR", {"edns": 0}),
@@ -683,6 +692,32 @@ def gen_backup():
     write(d, "cut", text[: len(text) // 2])
 
 
+def gen_dyn():
+    """Inputs for fuzz_dyn.c: DYN RRsets (one record per statement, tokens as character-strings),
+    good ones of every statement and a few that are refused."""
+    d = reset("corpus_dyn")
+
+    def rrset(*stmts):
+        out = b""
+        for st in stmts:
+            rd = b"".join(bytes([len(t)]) + t.encode() for t in st.split())
+            out += len(rd).to_bytes(2, "big") + rd
+        return out
+
+    write(d, "geo", rrset("pool br 192.0.2.10", "pool nl 192.0.2.20 2001:db8::20", "pool world 192.0.2.1",
+                          "answer world", "geo 198.51.100.0/24 br world", "geo 203.0.113.0/24 nl",
+                          "geo 203.0.113.128/25 br", "geo 2001:db8:1::/48 nl"))
+    write(d, "weighted", rrset("pool w 192.0.2.7 weight 90 192.0.2.8 weight 10 2001:db8::9 weight 0 2001:db8::a",
+                               "answer w"))
+    write(d, "failover", rrset("monitor m tcp 443 interval 5 timeout 2 up 2 down 3",
+                               "monitor h https https://www.example.com:8443/health status 204 body ok",
+                               "pool a 192.0.2.1 monitor m 192.0.2.2 monitor h 2001:db8::1 monitor m",
+                               "pool b 198.51.100.4 monitor m", "answer a b", "geo 0.0.0.0/0 b a"))
+    write(d, "undefined-pool", rrset("pool a 192.0.2.1", "answer b"))
+    write(d, "zero-weights", rrset("pool a 192.0.2.1 weight 0", "answer a"))
+    write(d, "bad-url", rrset("monitor m http http://h:0/", "pool a 192.0.2.1 monitor m", "answer a"))
+
+
 if __name__ == "__main__":
     msgs = gen_queries()
     gen_names(msgs)
@@ -696,7 +731,8 @@ if __name__ == "__main__":
     gen_dnssec()
     gen_ds_answer()
     gen_backup()
+    gen_dyn()
     for sub in ("corpus_query", "corpus_name", "corpus_zonefile", "corpus_config", "corpus_zone_apply",
                 "corpus_rrtext", "corpus_catalog_in", "corpus_http", "corpus_api_import", "corpus_dnssec",
-                "corpus_ds_answer", "corpus_backup"):
+                "corpus_ds_answer", "corpus_backup", "corpus_dyn"):
         print(sub, len(os.listdir(os.path.join(HERE, sub))))

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import dns.edns
 import dns.query
 import dns.rcode
 import dns.rdatatype
@@ -308,7 +309,7 @@ def test_example_configuration_validates_with_delv(tmp_path):
     delv = tool("delv")
     work = tmp_path / "run"
     os.makedirs(str(work))
-    for f in ("ternd.yaml", "example.com.zone"):
+    for f in ("ternd.yaml", "example.com.zone", "geo.example.com.zone"):
         shutil.copy(os.path.join(ROOT, "examples", f), str(work / f))
     port, api_port = free_port(), free_port()
     sys.path.insert(0, os.path.join(ROOT, "tools"))
@@ -327,6 +328,14 @@ def test_example_configuration_validates_with_delv(tmp_path):
         r = dns.query.udp(q, "127.0.0.1", port=port, timeout=3)  # ready means signed
         assert [rs.rdtype for rs in r.answer] == [dns.rdatatype.A, dns.rdatatype.RRSIG], r
         assert r.answer[1][0].algorithm == 13
+        # the dynamic example: by client subnet, scope 24; the rest get the world pool
+        geo = dns.message.make_query("geo.example.com.", "A", use_edns=0,
+                                     options=[dns.edns.ECSOption("198.51.100.7", 24)])
+        r = dns.query.udp(geo, "127.0.0.1", port=port, timeout=3)
+        assert [rd.address for rd in r.answer[0]] == ["192.0.2.100"], r
+        assert [o.scopelen for o in r.options if o.otype == dns.edns.ECS] == [24]
+        r = dns.query.udp(dns.message.make_query("geo.example.com.", "A"), "127.0.0.1", port=port, timeout=3)
+        assert [rd.address for rd in r.answer[0]] == ["192.0.2.1"], r
         keys_ = dns.query.udp(dns.message.make_query("example.com.", "DNSKEY", want_dnssec=True), "127.0.0.1",
                               port=port, timeout=3)
         assert {k.algorithm for k in keys_.answer[0]} == {13}

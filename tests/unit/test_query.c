@@ -1391,47 +1391,182 @@ static void test_edns_nsid(void **state)
 	free(r);
 }
 
-/* A Client Subnet option from a client: answers from static data are the same for every
- * client, so the response carries none (RFC 7871 7.2.1 leaves it out of an untailored answer
- * from a server that tailors nothing), and a malformed one is ignored, not FORMERR. */
-static void test_edns_ecs_untailored(void **state)
+/* Asks qname/qtype over UDP with opcode and an OPT (version) carrying the options opts. */
+static struct resp *ask_opts(const struct fixture *f, uint16_t opcode, const char *qname, uint16_t qtype,
+                             uint8_t version, const uint8_t *opts, uint16_t optlen)
 {
-	struct fixture *f = *state;
-	static const uint8_t ecs[] = {0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2};
-	static const uint8_t bad_ecs[] = {0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 3}; /* bits past /24 */
-	const uint8_t *opts[] = {ecs, bad_ecs};
-	for (int i = 0; i < 2; i++) {
-		struct msgbuf m;
-		put_header(&m, 9, 0, 1, 0, 0, 1);
-		put_question(&m, "www.example.com.", RR_A, RR_CLASS_IN);
-		put_opt(&m, 1232, 0, false, opts[i], sizeof(ecs));
-		struct resp *r = ask_raw(f, m.b, m.len, PROTO_UDP, 4096);
-		expect(r, RCODE_NOERROR, true, false, 1, 0, 0);
-		assert_int_equal(r->nopt, 1);
-		uint8_t d[64];
-		assert_int_equal(opt_option(r, EDNS_OPT_ECS, d, sizeof(d)), -1);
-		free(r);
-	}
+	struct msgbuf m;
+	put_header(&m, 9, (uint16_t)(opcode << 11), 1, 0, 0, 1);
+	put_question(&m, qname, qtype, RR_CLASS_IN);
+	put_opt(&m, 1232, version, false, opts, optlen);
+	return ask_raw(f, m.b, m.len, PROTO_UDP, 4096);
 }
 
-/* A query state as query_process() sets it up for a UDP client, writing into buf. */
+/* The Client Subnet echoed in r (RFC 7871 7.2.1): the option as sent (header included, sent_len
+ * octets) but for its SCOPE, which must be scope. */
+static void expect_ecs_echo(const struct resp *r, const uint8_t *sent, size_t sent_len, uint8_t scope)
+{
+	uint8_t d[64];
+	int l = opt_option(r, EDNS_OPT_ECS, d, sizeof(d));
+	assert_int_equal(l, (int)sent_len - 4);
+	assert_memory_equal(d, sent + 4, 3); /* FAMILY, SOURCE PREFIX-LENGTH */
+	assert_int_equal(d[3], scope);
+	assert_memory_equal(d + 4, sent + 8, sent_len - 8); /* ADDRESS */
+}
+
+/* A client that sends a Client Subnet gets it back in every answer (RFC 7871 7.2.1, 7.2.2),
+ * FAMILY, SOURCE and ADDRESS as sent; SCOPE 0 when nothing in the answer depended on the client:
+ * static data, negative answers and referrals (7.4), errors. A client that sent none gets none. */
+static void test_edns_ecs_echo(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t v4[] = {0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2};
+	static const uint8_t v4_20[] = {0, 8, 0, 7, 0, 1, 20, 0, 10, 1, 0x20};
+	static const uint8_t v6[] = {0, 8, 0, 11, 0, 2, 56, 0, 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0};
+	static const uint8_t v4_none[] = {0, 8, 0, 4, 0, 1, 0, 0}; /* SOURCE 0 (RFC 7871 7.1.2) */
+	static const uint8_t v6_none[] = {0, 8, 0, 4, 0, 2, 0, 0};
+	static const struct {
+		const uint8_t *opt;
+		size_t len;
+	} sent[] = {{v4, sizeof(v4)},
+	            {v4_20, sizeof(v4_20)},
+	            {v6, sizeof(v6)},
+	            {v4_none, sizeof(v4_none)},
+	            {v6_none, sizeof(v6_none)}};
+	for (size_t i = 0; i < sizeof(sent) / sizeof(sent[0]); i++) {
+		struct resp *r =
+		    ask_opts(f, OPCODE_QUERY, "www.example.com.", RR_A, 0, sent[i].opt, (uint16_t)sent[i].len);
+		expect(r, RCODE_NOERROR, true, false, 1, 0, 0);
+		expect_ecs_echo(r, sent[i].opt, sent[i].len, 0);
+		free(r);
+	}
+	struct resp *r = ask_opts(f, OPCODE_QUERY, "nonexistent.example.com.", RR_A, 0, v4, sizeof(v4));
+	expect(r, RCODE_NXDOMAIN, true, false, 0, 1, 0);
+	expect_ecs_echo(r, v4, sizeof(v4), 0);
+	free(r);
+	r = ask_opts(f, OPCODE_QUERY, "www.example.com.", RR_MX, 0, v4, sizeof(v4)); /* NODATA */
+	expect(r, RCODE_NOERROR, true, false, 0, 1, 0);
+	expect_ecs_echo(r, v4, sizeof(v4), 0);
+	free(r);
+	r = ask_opts(f, OPCODE_QUERY, "www.sub.example.com.", RR_A, 0, v6, sizeof(v6)); /* a referral */
+	assert_int_equal(WIRE_RCODE(r->flags), RCODE_NOERROR);
+	assert_int_equal(r->n[AN], 0);
+	expect_ecs_echo(r, v6, sizeof(v6), 0);
+	free(r);
+	r = ask_opts(f, OPCODE_QUERY, "www.example.org.", RR_A, 0, v4, sizeof(v4)); /* not ours */
+	expect(r, RCODE_REFUSED, false, false, 0, 0, 0);
+	expect_ecs_echo(r, v4, sizeof(v4), 0);
+	free(r);
+	r = ask_opts(f, OPCODE_UPDATE, "www.example.com.", RR_A, 0, v4, sizeof(v4));
+	expect(r, RCODE_NOTIMP, false, false, 0, 0, 0);
+	expect_ecs_echo(r, v4, sizeof(v4), 0);
+	free(r);
+	/* no option sent, none back */
+	r = ask_opts(f, OPCODE_QUERY, "www.example.com.", RR_A, 0, NULL, 0);
+	expect(r, RCODE_NOERROR, true, false, 1, 0, 0);
+	uint8_t d[64];
+	assert_int_equal(opt_option(r, EDNS_OPT_ECS, d, sizeof(d)), -1);
+	free(r);
+}
+
+/* A malformed Client Subnet is FORMERR (RFC 7871 6 and 7.2.1), answered with our OPT but no
+ * Client Subnet; so is one with a non-zero SCOPE, which a query MUST NOT send (6). An OPT of a
+ * version we do not speak is BADVERS whatever its options (RFC 6891 6.1.3). */
+static void test_edns_ecs_malformed(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t family_3[] = {0, 8, 0, 5, 0, 3, 8, 0, 1};
+	static const uint8_t family_0[] = {0, 8, 0, 4, 0, 0, 0, 0};
+	static const uint8_t v4_source_33[] = {0, 8, 0, 9, 0, 1, 33, 0, 1, 2, 3, 4, 0};
+	static const uint8_t v6_source_129[] = {0, 8, 0, 21, 0, 2, 129, 0, 0x20, 0x01, 0x0d, 0xb8, 0,
+	                                        0, 0, 0, 0,  0, 0, 0,   0, 0,    0,    0,    0};
+	static const uint8_t octet_too_many[] = {0, 8, 0, 7, 0, 1, 16, 0, 192, 0, 0};
+	static const uint8_t octet_too_few[] = {0, 8, 0, 6, 0, 1, 24, 0, 192, 0};
+	static const uint8_t source_0_address[] = {0, 8, 0, 5, 0, 1, 0, 0, 0};
+	static const uint8_t bits_past_source[] = {0, 8, 0, 7, 0, 1, 22, 0, 192, 0, 3};
+	static const uint8_t runt[] = {0, 8, 0, 3, 0, 1, 0};
+	static const uint8_t empty[] = {0, 8, 0, 0};
+	static const uint8_t scope_24[] = {0, 8, 0, 7, 0, 1, 24, 24, 192, 0, 2};
+	static const uint8_t scope_8[] = {0, 8, 0, 7, 0, 1, 24, 8, 192, 0, 2};
+	static const struct {
+		const uint8_t *opt;
+		size_t len;
+	} bad[] = {
+	    {family_3, sizeof(family_3)},
+	    {family_0, sizeof(family_0)},
+	    {v4_source_33, sizeof(v4_source_33)},
+	    {v6_source_129, sizeof(v6_source_129)},
+	    {octet_too_many, sizeof(octet_too_many)},
+	    {octet_too_few, sizeof(octet_too_few)},
+	    {source_0_address, sizeof(source_0_address)},
+	    {bits_past_source, sizeof(bits_past_source)},
+	    {runt, sizeof(runt)},
+	    {empty, sizeof(empty)},
+	    {scope_24, sizeof(scope_24)},
+	    {scope_8, sizeof(scope_8)},
+	};
+	uint8_t d[64];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct resp *r =
+		    ask_opts(f, OPCODE_QUERY, "www.example.com.", RR_A, 0, bad[i].opt, (uint16_t)bad[i].len);
+		expect(r, RCODE_FORMERR, false, false, 0, 0, 0);
+		assert_int_equal(r->qdcount, 1); /* the question as asked */
+		assert_int_equal(r->nopt, 1);
+		assert_int_equal(opt_option(r, EDNS_OPT_ECS, d, sizeof(d)), -1);
+		free(r);
+		/* the first Client Subnet is the one judged: a good one after it changes nothing */
+		uint8_t two[64];
+		static const uint8_t good[] = {0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2};
+		memcpy(two, bad[i].opt, bad[i].len);
+		memcpy(two + bad[i].len, good, sizeof(good));
+		r = ask_opts(f, OPCODE_QUERY, "www.example.com.", RR_A, 0, two, (uint16_t)(bad[i].len + sizeof(good)));
+		expect(r, RCODE_FORMERR, false, false, 0, 0, 0);
+		free(r);
+	}
+	struct resp *r = ask_opts(f, OPCODE_QUERY, "www.example.com.", RR_A, 1, family_3, sizeof(family_3));
+	assert_int_equal(r->nopt, 1);
+	assert_int_equal(r->opt_ttl >> 24, RCODE_BADVERS >> 4);
+	assert_int_equal(opt_option(r, EDNS_OPT_ECS, d, sizeof(d)), -1);
+	free(r);
+}
+
+/* A query state as query_process() sets it up for a UDP client that sent the Client Subnet
+ * option data ecs (NULL: none), writing into buf. */
 static void ecs_query(struct query *q, const struct ns_params *params, const struct query_client *client, uint8_t *buf,
-                      size_t cap)
+                      size_t cap, const uint8_t *ecs, size_t ecs_len)
 {
 	memset(q, 0, sizeof(*q));
 	q->params = params;
 	q->client = client;
 	q->edns = true;
 	q->ede = EDE_NONE;
+	if (ecs)
+		assert_int_equal(edns_ecs_parse(ecs, (uint16_t)ecs_len, &q->ecs), 0);
 	wire_writer_init(&q->w, buf, cap);
 	q->w.pos = WIRE_HEADER_LEN;
 	q->opt_reserve = ns_edns_reserve(q);
 	q->w.cap = cap - q->opt_reserve;
 }
 
-/* The ECS scope of an answer is the narrowest of the RRsets written (RFC 7871 7.2.1: the answer
- * holds only where each of its parts does); the first tailored RRset takes the room of the
- * Client Subnet option, which the OPT writer then fills with the client's subnet and that scope. */
+/* Writes q's OPT record at the end of buf (as query_process() gives it the room) and reads back
+ * its Client Subnet; returns false when there is none. */
+static bool written_ecs(struct query *q, size_t cap, struct edns_ecs *back)
+{
+	size_t at = q->w.pos;
+	q->w.cap = cap;
+	assert_int_equal(ns_edns_write(q), 0);
+	const uint8_t *rd = q->w.buf + at + EDNS_FIXED;
+	struct edns_request req;
+	assert_int_equal(edns_parse(1232, 0, rd, wire_get16(rd - 2), &req), 0);
+	if (!req.ecs)
+		return false;
+	assert_int_equal(edns_ecs_parse(req.ecs, req.ecs_len, back), 0);
+	return true;
+}
+
+/* The ECS scope of an answer is the narrowest of the answer section's RRsets (RFC 7871 7.2.1: the
+ * answer holds only where each of its parts does), capped at the address length; 0 with an empty
+ * answer section (7.4) or for SOURCE 0 (7.1.2). The option's room is kept from the start. */
 static void test_edns_ecs_scope(void **state)
 {
 	(void)state;
@@ -1439,49 +1574,69 @@ static void test_edns_ecs_scope(void **state)
 	struct query_client client = {.proto = PROTO_UDP};
 	uint8_t buf[512];
 	struct query q;
+	struct edns_ecs back;
 
-	/* a client that sent no Client Subnet: the scope is kept, no option goes out */
-	ecs_query(&q, &params, &client, buf, sizeof(buf));
-	size_t cap = q.w.cap;
+	/* a client that sent no Client Subnet: no room kept, the scope noted, no option goes out */
+	ecs_query(&q, &params, &client, buf, sizeof(buf), NULL, 0);
+	assert_int_equal(q.opt_reserve, EDNS_FIXED + EDNS_EDE_SIZE);
 	assert_true(ns_edns_scope(&q, 24));
-	assert_int_equal(q.ecs_scope, 24);
-	assert_int_equal(q.w.cap, cap);
-	assert_int_equal(ns_edns_write(&q), 0);
-	assert_int_equal(wire_get16(buf + WIRE_HEADER_LEN + 9), 0); /* RDLENGTH: no option */
+	q.count[SEC_ANSWER] = 1;
+	assert_false(written_ecs(&q, sizeof(buf), &back));
 
-	/* a client at 192.0.2.0/24: scopes 16, 24, 20 and 0 make 24; the room is taken once */
-	ecs_query(&q, &params, &client, buf, sizeof(buf));
+	/* a client at 192.0.2.0/24: room for its option from the start; scopes 16, 24, 20 and 0 make 24 */
 	static const uint8_t sent[] = {0, 1, 24, 0, 192, 0, 2};
-	assert_int_equal(edns_ecs_parse(sent, sizeof(sent), &q.ecs), 0);
-	cap = q.w.cap;
+	ecs_query(&q, &params, &client, buf, sizeof(buf), sent, sizeof(sent));
+	assert_int_equal(q.opt_reserve, EDNS_FIXED + EDNS_EDE_SIZE + edns_ecs_size(&q.ecs));
+	size_t cap = q.w.cap;
 	assert_true(ns_edns_scope(&q, 16));
-	assert_int_equal(q.w.cap, cap - edns_ecs_size(&q.ecs));
 	assert_true(ns_edns_scope(&q, 24));
 	assert_true(ns_edns_scope(&q, 20));
 	assert_true(ns_edns_scope(&q, 0));
-	assert_int_equal(q.ecs_scope, 24);
-	assert_int_equal(q.w.cap, cap - edns_ecs_size(&q.ecs));
-	q.w.cap = sizeof(buf); /* the OPT writer's room, as query_process() gives it */
-	assert_int_equal(ns_edns_write(&q), 0);
-	const uint8_t *rd = buf + WIRE_HEADER_LEN + EDNS_FIXED;
-	uint16_t rdlen = wire_get16(rd - 2);
-	struct edns_request req;
-	assert_int_equal(edns_parse(1232, 0, rd, rdlen, &req), 0);
-	assert_non_null(req.ecs);
-	struct edns_ecs back;
-	assert_int_equal(edns_ecs_parse(req.ecs, req.ecs_len, &back), 0);
-	assert_int_equal(back.family, 1);
-	assert_int_equal(back.source, 24);
-	assert_int_equal(back.scope, 24);
-	static const uint8_t subnet[] = {192, 0, 2};
-	assert_memory_equal(back.addr, subnet, sizeof(subnet));
+	assert_int_equal(q.w.cap, cap);
+	q.count[SEC_ANSWER] = 2;
+	assert_true(written_ecs(&q, sizeof(buf), &back));
+	struct edns_ecs want = q.ecs;
+	want.scope = 24;
+	assert_memory_equal(&back, &want, sizeof(want));
 
-	/* no room left for the option: the tailored RRset does not go, the scope stays */
-	ecs_query(&q, &params, &client, buf, sizeof(buf));
-	assert_int_equal(edns_ecs_parse(sent, sizeof(sent), &q.ecs), 0);
-	q.w.pos = q.w.cap - edns_ecs_size(&q.ecs) + 1;
-	assert_false(ns_edns_scope(&q, 24));
-	assert_int_equal(q.ecs_scope, 0);
+	/* nothing tailored: scope 0 */
+	ecs_query(&q, &params, &client, buf, sizeof(buf), sent, sizeof(sent));
+	q.count[SEC_ANSWER] = 1;
+	assert_true(written_ecs(&q, sizeof(buf), &back));
+	want.scope = 0;
+	assert_memory_equal(&back, &want, sizeof(want));
+
+	/* an empty answer section (NXDOMAIN, NODATA, a referral, an error): scope 0 */
+	ecs_query(&q, &params, &client, buf, sizeof(buf), sent, sizeof(sent));
+	assert_true(ns_edns_scope(&q, 24));
+	q.count[SEC_AUTHORITY] = 1;
+	q.count[SEC_ADDITIONAL] = 1;
+	assert_true(written_ecs(&q, sizeof(buf), &back));
+	assert_memory_equal(&back, &want, sizeof(want));
+
+	/* a scope past the address (an IPv6 network for an IPv4 client): capped at 32 */
+	ecs_query(&q, &params, &client, buf, sizeof(buf), sent, sizeof(sent));
+	assert_true(ns_edns_scope(&q, 48));
+	q.count[SEC_ANSWER] = 1;
+	assert_true(written_ecs(&q, sizeof(buf), &back));
+	assert_int_equal(back.scope, 32);
+
+	/* SOURCE 0: the client's address is not to be used, no network can be named: scope 0 */
+	static const uint8_t none[] = {0, 2, 0, 0};
+	ecs_query(&q, &params, &client, buf, sizeof(buf), none, sizeof(none));
+	assert_true(ns_edns_scope(&q, 24));
+	q.count[SEC_ANSWER] = 1;
+	assert_true(written_ecs(&q, sizeof(buf), &back));
+	assert_int_equal(back.family, 2);
+	assert_int_equal(back.source, 0);
+	assert_int_equal(back.scope, 0);
+
+	/* the room kept is what the option takes: a full message still gets it */
+	ecs_query(&q, &params, &client, buf, sizeof(buf), sent, sizeof(sent));
+	q.w.pos = q.w.cap;
+	q.count[SEC_ANSWER] = 1;
+	assert_true(written_ecs(&q, q.w.pos + q.opt_reserve, &back));
+	assert_int_equal(q.w.pos, sizeof(buf) - EDNS_EDE_SIZE); /* no EDE: its room is left over */
 }
 
 /* ---- truncation ---- */
@@ -1843,7 +1998,8 @@ int main(void)
 	    cmocka_unit_test(test_edns_echo),
 	    cmocka_unit_test(test_edns_badvers),
 	    cmocka_unit_test(test_edns_nsid),
-	    cmocka_unit_test(test_edns_ecs_untailored),
+	    cmocka_unit_test(test_edns_ecs_echo),
+	    cmocka_unit_test(test_edns_ecs_malformed),
 	    cmocka_unit_test(test_edns_ecs_scope),
 	    cmocka_unit_test(test_truncation_no_edns),
 	    cmocka_unit_test(test_truncation_tcp),

@@ -1,13 +1,83 @@
-/* Answer selection: the resolvers of dynamic RRsets, found by rrset.dyn id (static RRsets pass
+/* Answer selection: dynamic RRsets resolved by lib/dyn.c for the client (static RRsets pass
  * through answer_select() in answer.h). */
 #include "ternd/dyn/answer.h"
 
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
 #include "lib/error.h"
+
+static _Atomic(dyn_health_fn) health_fn;
+static void *_Atomic health_ctx;
+
+void answer_set_health(dyn_health_fn fn, void *ctx)
+{
+	atomic_store(&health_ctx, ctx);
+	atomic_store(&health_fn, fn);
+}
+
+/* xorshift64*: weighted picks need fair, not secret, numbers; one seed per thread. */
+static uint32_t next_random(void)
+{
+	static _Thread_local uint64_t s;
+	if (s == 0) {
+		if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s) || s == 0)
+			s = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&s ^ 0x9e3779b97f4a7c15ull;
+	}
+	s ^= s >> 12;
+	s ^= s << 25;
+	s ^= s >> 27;
+	return (uint32_t)((s * 0x2545f4914f6cdd1dull) >> 32);
+}
+
+void answer_client_of(const struct sockaddr *addr, socklen_t addrlen, const struct edns_ecs *ecs,
+                      struct dyn_client *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (ecs && ecs->source > 0 && (ecs->family == 1 || ecs->family == 2)) {
+		uint8_t cap = ecs->family == 1 ? DYN_ECS_V4_MAX : DYN_ECS_V6_MAX;
+		out->family = (uint8_t)ecs->family;
+		out->prefix = ecs->source < cap ? ecs->source : cap;
+		for (int b = 0; b < out->prefix; b++)
+			out->addr[b / 8] |= (uint8_t)(ecs->addr[b / 8] & (0x80 >> (b % 8)));
+		return;
+	}
+	if (addr && addr->sa_family == AF_INET && addrlen >= (socklen_t)sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)addr;
+		out->family = 1;
+		out->prefix = 32;
+		memcpy(out->addr, &in->sin_addr, 4);
+	} else if (addr && addr->sa_family == AF_INET6 && addrlen >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)addr;
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			out->family = 1;
+			out->prefix = 32;
+			memcpy(out->addr, in6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			out->family = 2;
+			out->prefix = 128;
+			memcpy(out->addr, &in6->sin6_addr, 16);
+		}
+	}
+}
 
 int answer_resolve(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out)
 {
-	(void)client;
-	(void)rs;
-	(void)out;
-	return TERN_ENOTFOUND; /* no dynamic resolver is registered under any id yet */
+	const struct dyn_resource *r = dyn_rrset_resource(rs);
+	if (!r)
+		return TERN_ENOTFOUND;
+	struct dyn_client cl;
+	answer_client_of(client->addr, client->addrlen, client->ecs, &cl);
+	int rc = dyn_select(r, rs->type, rs->ttl, &cl, atomic_load(&health_fn), atomic_load(&health_ctx), next_random(),
+	                    out->scratch, &out->chosen, &out->ecs_scope, NULL);
+	if (rc < 0)
+		return rc;
+	if (client->ecs && client->ecs->source == 0)
+		out->ecs_scope = 0; /* RFC 7871 7.1.2: no address given, none depended on */
+	out->rrset = &out->chosen;
+	out->ttl = rs->ttl;
+	return 0;
 }

@@ -1,11 +1,12 @@
 /* Answer selection: the one place that decides which records of an RRset a given client gets.
- * Static RRsets pass through; dynamic ones (rrset.dyn != 0: GeoDNS, weighted, health-checked)
- * are resolved here from the client address or its Client Subnet, so lookup, wildcard and negative
- * logic never change when dynamic answers are added. */
+ * Static RRsets pass through; dynamic ones (rrset.dyn != 0: a name's DYN resource standing for
+ * its A or AAAA RRset, lib/dyn.h) are resolved here from the client address or its Client
+ * Subnet, so lookup, wildcard and negative logic never change for dynamic answers. */
 #pragma once
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "lib/dyn.h"
 #include "lib/edns.h"
 #include "lib/zone.h"
 
@@ -22,11 +23,23 @@ struct answer_rrs {
 	uint8_t ecs_scope; /* ECS scope prefix length (RFC 7871): how much of the address the choice
 	                    * depended on; 0 = valid for all. The writer puts the narrowest of an
 	                    * answer's into the response's Client Subnet option. */
+	struct rrset chosen; /* a dynamic answer's records (rrset points here) */
+	uint8_t scratch[DYN_SCRATCH]; /* their RDATA when only some of a pool answer */
 };
 
-/* The records of a dynamic RRset (rs->dyn != 0) for this client, from the resolver registered
- * under its id. Returns 0, or a negative TERN_E* when it cannot answer. */
+/* The records of a dynamic RRset (rs->dyn != 0; rs->type is the type asked, A or AAAA) for this
+ * client. Returns 0, or a negative TERN_E* when it cannot answer. */
 int answer_resolve(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out);
+
+/* The client of dyn_select() for a query from addr with Client Subnet ecs (or NULL): the ECS
+ * address with its source prefix capped at /24 and /56 when the source prefix is not 0, else the
+ * query's source address (an IPv4-mapped IPv6 source counts as IPv4). */
+void answer_client_of(const struct sockaddr *addr, socklen_t addrlen, const struct edns_ecs *ecs,
+                      struct dyn_client *out);
+
+/* The health of monitored members for selections (NULL: every member counts as up); set once by
+ * the composition root before queries are answered. */
+void answer_set_health(dyn_health_fn fn, void *ctx);
 
 /* Chooses the records of rs for the client at addr (with its Client Subnet ecs, or NULL).
  * Returns 0, or a negative TERN_E* when a dynamic resource cannot answer (the query then gets
@@ -43,4 +56,20 @@ static inline int answer_select(const struct sockaddr *addr, socklen_t addrlen, 
 	out->ttl = rs->ttl;
 	out->ecs_scope = 0;
 	return 0;
+}
+
+/* The node's RRset of type, where a DYN resource answers A and AAAA: for those types at a node
+ * holding one that serves the type, *spare becomes the DYN RRset standing as that type (type set,
+ * dyn kept) and is returned. NULL when the node has neither. */
+static inline const struct rrset *answer_node_rrset(const struct zone_node *n, uint16_t type, struct rrset *spare)
+{
+	const struct rrset *rs = zone_node_rrset(n, type);
+	if (rs || (type != RR_A && type != RR_AAAA))
+		return rs;
+	const struct rrset *d = zone_node_rrset(n, RR_DYN);
+	if (!d || !d->dyn || !dyn_serves(dyn_rrset_resource(d), type))
+		return NULL;
+	*spare = *d;
+	spare->type = type;
+	return spare;
 }

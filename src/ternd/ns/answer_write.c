@@ -42,11 +42,11 @@ bool ns_put_rrset(struct query *q, enum ns_section sec, const uint8_t *owner, co
 				wire_put16(ptr, (uint16_t)(0xc000 | at));
 			have_ptr = w->pos - at == 2 || at < 0x4000;
 		}
-		if (wire_write16(w, rs->type) < 0 || wire_write16(w, RR_CLASS_IN) < 0 || wire_write32(w, sel.ttl) < 0 ||
-		    wire_write16(w, 0) < 0)
+		if (wire_write16(w, sel.rrset->type) < 0 || wire_write16(w, RR_CLASS_IN) < 0 ||
+		    wire_write32(w, sel.ttl) < 0 || wire_write16(w, 0) < 0)
 			goto nospace;
 		size_t start = w->pos;
-		if (rr_write_rdata(w, rs->type, rdata_bytes(rec), rdata_len(rec)) < 0)
+		if (rr_write_rdata(w, sel.rrset->type, rdata_bytes(rec), rdata_len(rec)) < 0)
 			goto nospace;
 		wire_put16(w->buf + start - 2, (uint16_t)(w->pos - start));
 	}
@@ -95,7 +95,9 @@ void ns_put_extras(struct query *q)
 		const struct zone_node *n = zone_find(z, lname, len);
 		if (!n)
 			continue;
-		const struct rrset *a = zone_node_rrset(n, RR_A), *aaaa = zone_node_rrset(n, RR_AAAA);
+		struct rrset dyn_a, dyn_aaaa;
+		const struct rrset *a = answer_node_rrset(n, RR_A, &dyn_a),
+		                   *aaaa = answer_node_rrset(n, RR_AAAA, &dyn_aaaa);
 		bool fit = true;
 		if (a)
 			fit &= ns_put_answer(q, SEC_ADDITIONAL, name, a, z, n);

@@ -11,10 +11,16 @@ int ns_edns_parse(struct query *q, uint16_t rrclass, uint32_t ttl, const uint8_t
 	if (edns_parse(rrclass, ttl, rdata, rdlen, &q->opt) < 0)
 		return RCODE_FORMERR;
 	q->edns = true;
-	/* A Client Subnet that is not well-formed is ignored, as by a server without ECS (RFC 7871
-	 * 7.1.1): no answer depends on one yet. */
-	if (q->opt.ecs && edns_ecs_parse(q->opt.ecs, q->opt.ecs_len, &q->ecs) < 0)
+	/* A Client Subnet that is not well-formed (RFC 7871 6: a family other than IPv4 or IPv6, a
+	 * SOURCE longer than the address, other than the octets SOURCE needs, bits set past it), or
+	 * with a SCOPE other than 0 (which a query MUST send, 6), is FORMERR (7.2.1), answered with our
+	 * OPT record but without the option. A version we do not speak is BADVERS whatever its
+	 * options say (RFC 6891 6.1.3): they are read only for version 0. */
+	if (q->opt.ecs && q->opt.version == 0 &&
+	    (edns_ecs_parse(q->opt.ecs, q->opt.ecs_len, &q->ecs) < 0 || q->ecs.scope != 0)) {
 		q->ecs.family = 0;
+		return RCODE_FORMERR;
+	}
 	return RCODE_NOERROR;
 }
 
@@ -26,34 +32,41 @@ size_t ns_edns_reserve(const struct query *q)
 	 * makes it optional, and the largest RRset a zone may hold (lib/zone.h) fills the message. */
 	if (q->opt.nsid && q->params->nsid_len && q->client->proto == PROTO_UDP)
 		n += EDNS_OPTION_HEADER + q->params->nsid_len;
+	/* The Client Subnet goes back in every answer to a client that sent one (RFC 7871 7.2.1),
+	 * tailored or not: its room is kept before any RRset, so a tailored RRset never goes without
+	 * it (RFC 7871 7.2.1 notes the answer may then be truncated). */
+	if (q->ecs.family)
+		n += edns_ecs_size(&q->ecs);
 	return n;
 }
 
 bool ns_edns_scope(struct query *q, uint8_t scope)
 {
-	if (scope <= q->ecs_scope)
-		return true; /* the answer is already as narrow */
-	if (q->ecs_scope == 0 && q->ecs.family != 0) {
-		/* the first tailored RRset: the Client Subnet option must now go out with the answer
-		 * (a resolver would otherwise cache it for every client) */
-		size_t room = edns_ecs_size(&q->ecs);
-		if (q->w.cap < q->w.pos + room)
-			return false;
-		q->w.cap -= room;
-		q->opt_reserve += room;
-	}
-	q->ecs_scope = scope;
-	return true;
+	if (scope > q->ecs_scope)
+		q->ecs_scope = scope; /* the whole answer holds only where each of its RRsets does */
+	return true; /* the option's room is kept from the start (ns_edns_reserve) */
+}
+
+/* The SCOPE PREFIX-LENGTH we send back (RFC 7871 7.2.1): the narrowest of the RRsets of the
+ * answer section, capped at the family's address length. 0 -- for every client -- when the
+ * answer section is empty (negative answers and referrals, 7.4; errors), or when the client
+ * sent SOURCE 0 (its address is not to be used, 7.1.2 and 11.1: no network can be named). */
+static uint8_t response_scope(const struct query *q)
+{
+	if (q->count[SEC_ANSWER] == 0 || q->ecs.source == 0)
+		return 0;
+	uint8_t max = q->ecs.family == 1 ? 32 : 128;
+	return q->ecs_scope < max ? q->ecs_scope : max;
 }
 
 int ns_edns_write(struct query *q)
 {
 	struct edns_ecs ecs;
-	const struct edns_ecs *tailored = NULL; /* an answer for all clients carries no option */
-	if (q->ecs_scope && q->ecs.family) {
-		ecs = q->ecs;
-		ecs.scope = q->ecs_scope;
-		tailored = &ecs;
+	const struct edns_ecs *echo = NULL; /* never to a client that sent none (7.2.1, 7.2.2) */
+	if (q->ecs.family) {
+		ecs = q->ecs; /* FAMILY, SOURCE and ADDRESS as sent (RFC 7871 7.2.1) */
+		ecs.scope = response_scope(q);
+		echo = &ecs;
 	}
 	struct edns_response r = {
 	    .udp_size = q->params->edns_size,
@@ -62,7 +75,7 @@ int ns_edns_write(struct query *q)
 	    .nsid = q->opt.nsid && q->params->nsid_len ? q->params->nsid : NULL,
 	    .nsid_len = q->params->nsid_len,
 	    .ede = q->ede,
-	    .ecs = tailored,
+	    .ecs = echo,
 	};
 	if (edns_write(&q->w, &r) == 0)
 		return 0;

@@ -7,6 +7,7 @@
 #include <urcu-qsbr.h>
 
 #include "lib/rr.h"
+#include "ternd/dyn/answer.h"
 #include "ternd/ns/ns.h"
 
 /* DS lives on the parent side of a cut (RFC 4035 3.1.4.1): for a DS question at a zone's apex,
@@ -81,7 +82,8 @@ static void lookup(const struct query *q, const struct zone *z, const uint8_t *s
 		lk->outcome = node->nrrsets ? NS_HIT : NS_NODATA;
 		return;
 	}
-	if ((lk->rrset = zone_node_rrset(node, q->qtype))) {
+	/* a DYN resource answers A and AAAA (dyn/answer.h); its own records are never answered */
+	if (q->qtype != RR_DYN && (lk->rrset = answer_node_rrset(node, q->qtype, &lk->dyn))) {
 		lk->outcome = NS_HIT;
 	} else if ((lk->rrset = zone_node_rrset(node, RR_CNAME))) {
 		lk->outcome = NS_CNAME;
@@ -135,11 +137,23 @@ static void answer_any(struct query *q, struct ns_lookup *lk, const uint8_t *own
 {
 	const struct zone_node *node = lk->node;
 	bool dnssec = ns_dnssec_wanted(q, lk->zone);
-	uint16_t want = q->client->proto == PROTO_TCP ? node->nrrsets : 1, written = 0;
+	uint32_t want = q->client->proto == PROTO_TCP ? node->nrrsets + 1u : 1u, written = 0; /* DYN: A and AAAA */
 	for (uint16_t i = 0; i < node->nrrsets && written < want; i++) {
 		uint16_t type = node->rrsets[i].type;
 		if (dnssec ? type == RR_RRSIG : is_dnssec_type(type))
 			continue;
+		if (type == RR_DYN) { /* the resource's answers for this client, not its statements */
+			static const uint16_t addr_types[] = {RR_A, RR_AAAA};
+			for (int k = 0; k < 2 && written < want; k++) {
+				struct rrset spare;
+				const struct rrset *rs = answer_node_rrset(node, addr_types[k], &spare);
+				if (rs) {
+					ns_put_answer(q, SEC_ANSWER, owner, rs, lk->zone, node);
+					written++;
+				}
+			}
+			continue;
+		}
 		ns_put_answer(q, SEC_ANSWER, owner, &node->rrsets[i], lk->zone, node);
 		written++;
 	}

@@ -85,21 +85,25 @@ struct ns_lookup {
 	const struct zone_node *encloser; /* the deepest existing name at or above the one looked up */
 	const struct rrset *rrset; /* HIT: the type's RRset (NULL for ANY); CNAME, DNAME: that RRset */
 	bool wildcard; /* node is the wildcard that stands for the name (RFC 4592) */
+	struct rrset dyn; /* HIT on a DYN resource: the RRset standing for the type (rrset points here) */
 };
 
 /* edns.c: the EDNS policy. Takes the OPT record of the request (class, TTL and RDATA given);
- * returns RCODE_NOERROR or RCODE_FORMERR. */
+ * returns RCODE_NOERROR or RCODE_FORMERR: for a malformed OPT with q->edns left false, for a
+ * malformed Client Subnet (or one with a non-zero SCOPE, RFC 7871 6 and 7.2.1) with q->edns set,
+ * so the FORMERR carries our OPT. A well-formed Client Subnet lands in q->ecs. */
 int ns_edns_parse(struct query *q, uint16_t rrclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
-/* Bytes kept for our OPT record (so sections leave room for it; over TCP not for the NSID). */
+/* Bytes kept for our OPT record (so sections leave room for it; over TCP not for the NSID), the
+ * client's Client Subnet included: it goes back in every answer to a client that sent one. */
 size_t ns_edns_reserve(const struct query *q);
-/* Notes an RRset about to be written with an ECS scope (RFC 7871): the answer's scope becomes the
- * narrowest (longest) of its RRsets', as the whole answer holds only where each of them does.
- * The first tailored RRset takes room for the Client Subnet option of a client that sent one.
- * Returns false when that room is not there (the RRset is then not written). */
+/* Notes an answer-section RRset about to be written with an ECS scope (RFC 7871): the answer's
+ * scope becomes the narrowest (longest) of its RRsets', as the whole answer holds only where each
+ * of them does. Returns true: the option's room is kept from the start (ns_edns_reserve), so a
+ * tailored RRset never goes without it. */
 bool ns_edns_scope(struct query *q, uint8_t scope);
-/* Appends our OPT record: the extended rcode bits, DO, the NSID and EDE when due, the client's
- * Client Subnet with the answer's scope when an RRset written was tailored to it; without the
- * NSID when it does not fit. */
+/* Appends our OPT record: the extended rcode bits, DO, the NSID and EDE when due, and to a client
+ * that sent a Client Subnet its FAMILY, SOURCE and ADDRESS with the answer's scope (0 for an
+ * empty answer section or SOURCE 0, RFC 7871 7.1.2, 7.4); without the NSID when it does not fit. */
 int ns_edns_write(struct query *q);
 
 /* internet.c: answers a class IN question from the zones. */

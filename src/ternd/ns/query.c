@@ -17,7 +17,7 @@ static int parse_records(struct query *q, const uint8_t *msg, size_t len, size_t
  * rcode. A message without a question is still read for its OPT (Knot and NSD answer it with
  * theirs); more than one question is not read at all. An OPT that is not well-formed, or a second
  * one, leaves the answer without EDNS (Knot and NSD: RFC 6891 6.1.1 and 7 say FORMERR, not what
- * it carries). */
+ * it carries); a malformed Client Subnet in a well-formed OPT is FORMERR with our OPT (edns.c). */
 static int parse_request(struct query *q, const uint8_t *msg, size_t len, size_t *question_end)
 {
 	unsigned qdcount = wire_get16(msg + 4);
@@ -59,12 +59,15 @@ static int parse_records(struct query *q, const uint8_t *msg, size_t len, size_t
 			q->tsig_seen |= type == RR_TSIG; /* tsig_verify() checks it is the last record */
 			continue;
 		}
-		if (q->edns || msg[start] != 0 || /* one OPT, owned by the root (RFC 6891 6.1.1) */
-		    ns_edns_parse(q, wire_get16(msg + rdpos - 8), wire_get32(msg + rdpos - 6), msg + rdpos, rdlen) !=
-		        0) {
+		if (q->edns || msg[start] != 0) { /* one OPT, owned by the root (RFC 6891 6.1.1) */
 			q->edns = false;
 			return RCODE_FORMERR;
 		}
+		/* FORMERR: a malformed OPT (answered without EDNS), or a malformed Client Subnet in a
+		 * well-formed one (answered with our OPT, RFC 7871 7.2.1) */
+		int rc = ns_edns_parse(q, wire_get16(msg + rdpos - 8), wire_get32(msg + rdpos - 6), msg + rdpos, rdlen);
+		if (rc != RCODE_NOERROR)
+			return rc;
 	}
 	return RCODE_NOERROR;
 }

@@ -1,0 +1,1068 @@
+/* Dynamic answers: DYN statements compiled into one position-independent block, and the selection
+ * of a client's answer from it (the model is described in dyn.h). */
+#include "lib/dyn.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/arena.h"
+#include "lib/error.h"
+#include "lib/rr.h"
+
+#define MAX_TOKENS 512
+#define MAX_POOLS 1024
+#define WEIGHT_MAX 1000000u
+
+/* The compiled block: this header, then arrays at the offsets it gives (from the block's start). */
+struct dyn_resource {
+	uint32_t size;
+	uint16_t npools, nmonitors;
+	uint32_t nentries, nmembers;
+	uint32_t answer_list; /* offset of the answer list: uint16 n, then n pool indexes */
+	uint32_t pools, members, monitors, entries; /* offsets of the arrays */
+	uint8_t serves[2]; /* members of IPv4 / IPv6 in the answer list */
+	uint8_t entry_families[2]; /* geo entries for IPv4 / IPv6 clients */
+};
+
+struct cpool {
+	uint32_t name; /* offset of a NUL-terminated name */
+	uint32_t first[2]; /* index of the first member of each family (members of a family are adjacent) */
+	uint16_t count[2];
+	uint32_t rdata[2]; /* offset of the family's records (length, address), in member order */
+	uint32_t rdata_size[2];
+	uint8_t weighted;
+};
+
+struct cmember {
+	uint32_t weight;
+	int32_t monitor; /* index into monitors, or -1 */
+	uint32_t rec; /* offset of its record in its pool's RDATA */
+	uint8_t family; /* 1 or 2 */
+	uint8_t addr[16];
+};
+
+struct cmonitor {
+	struct dyn_monitor m;
+	uint32_t name;
+};
+
+struct centry {
+	uint8_t family, prefix;
+	uint8_t addr[16];
+	uint32_t list; /* offset: uint16 n, then n pool indexes */
+};
+
+/* ---- compiling ---- */
+
+struct tok {
+	const uint8_t *p;
+	uint8_t len;
+};
+
+struct stmt {
+	struct tok t[MAX_TOKENS];
+	int n;
+};
+
+struct pmember {
+	uint8_t family, addr[16];
+	uint32_t weight;
+	bool has_weight;
+	struct tok monitor;
+};
+
+struct ppool {
+	struct tok name;
+	struct pmember *m;
+	int n;
+	bool weighted;
+};
+
+struct pmonitor {
+	struct tok name;
+	struct dyn_monitor m;
+};
+
+struct pentry {
+	uint8_t family, prefix, addr[16];
+	struct tok *pools;
+	int n;
+	char text[64];
+};
+
+struct comp {
+	struct ppool *pools;
+	int npools;
+	struct pmonitor *mons;
+	int nmons;
+	struct pentry *entries;
+	int nentries;
+	struct tok *answer;
+	int nanswer;
+	char *err;
+	size_t errlen;
+	char where[120]; /* the statement being read, for messages */
+};
+
+/* Token text for a message: printable ASCII as is, the rest as \DDD (RFC 1035 5.1). */
+static void tok_text(const struct tok *t, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (uint8_t i = 0; i < t->len && o + 5 < cap; i++) {
+		uint8_t c = t->p[i];
+		if (c >= 0x21 && c < 0x7f && c != '"' && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, cap - o, "\\%03u", c);
+	}
+	out[o] = 0;
+}
+
+static int fail(struct comp *c, const char *fmt, ...)
+{
+	int n = snprintf(c->err, c->errlen, "%s: ", c->where);
+	if (n >= 0 && (size_t)n < c->errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return TERN_EINVAL;
+}
+
+static bool tok_is(const struct tok *t, const char *word)
+{
+	size_t n = strlen(word);
+	return t->len == n && strncasecmp((const char *)t->p, word, n) == 0;
+}
+
+static bool tok_eq(const struct tok *a, const struct tok *b)
+{
+	return a->len == b->len && memcmp(a->p, b->p, a->len) == 0;
+}
+
+/* A token as a C string, when it holds no NUL and fits. */
+static bool tok_cstr(const struct tok *t, char *out, size_t cap)
+{
+	if (t->len >= cap || memchr(t->p, 0, t->len))
+		return false;
+	memcpy(out, t->p, t->len);
+	out[t->len] = 0;
+	return true;
+}
+
+static bool tok_uint(const struct tok *t, uint32_t max, uint32_t *out)
+{
+	if (t->len == 0 || t->len > 10)
+		return false;
+	uint64_t v = 0;
+	for (uint8_t i = 0; i < t->len; i++) {
+		if (t->p[i] < '0' || t->p[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(t->p[i] - '0');
+	}
+	if (v > max)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+/* Pool and monitor names: letters, digits, '-' and '_'. */
+static bool name_ok(const struct tok *t)
+{
+	if (t->len == 0 || t->len > DYN_NAME_MAX)
+		return false;
+	for (uint8_t i = 0; i < t->len; i++) {
+		uint8_t ch = t->p[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+		      ch == '_'))
+			return false;
+	}
+	return true;
+}
+
+static bool parse_addr(const struct tok *t, uint8_t *family, uint8_t addr[16])
+{
+	char s[64];
+	if (!tok_cstr(t, s, sizeof(s)))
+		return false;
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, s, addr) == 1) {
+		*family = 1;
+		return true;
+	}
+	if (inet_pton(AF_INET6, s, addr) == 1) {
+		*family = 2;
+		return true;
+	}
+	return false;
+}
+
+static int bits_of(uint8_t family)
+{
+	return family == 1 ? 32 : 128;
+}
+
+static int parse_subnet(struct comp *c, const struct tok *t, struct pentry *e)
+{
+	char s[64], shown[256];
+	tok_text(t, shown, sizeof(shown));
+	if (!tok_cstr(t, s, sizeof(s)))
+		return fail(c, "subnet \"%s\": not an address/prefix", shown);
+	char *slash = strchr(s, '/');
+	struct tok at = {(const uint8_t *)s, (uint8_t)(slash ? (size_t)(slash - s) : strlen(s))};
+	if (!parse_addr(&at, &e->family, e->addr))
+		return fail(c, "subnet \"%s\": not an IPv4 or IPv6 address/prefix", shown);
+	uint32_t prefix = (uint32_t)bits_of(e->family);
+	if (slash) {
+		struct tok pt = {(const uint8_t *)slash + 1, (uint8_t)strlen(slash + 1)};
+		if (!tok_uint(&pt, (uint32_t)bits_of(e->family), &prefix))
+			return fail(c, "subnet \"%s\": prefix length must be 0 to %d", shown, bits_of(e->family));
+	}
+	e->prefix = (uint8_t)prefix;
+	for (int b = (int)prefix; b < bits_of(e->family); b++)
+		if (e->addr[b / 8] & (0x80 >> (b % 8)))
+			return fail(c, "subnet \"%s\": address bits set past the prefix length %u", shown, prefix);
+	snprintf(e->text, sizeof(e->text), "%s", s);
+	return 0;
+}
+
+static struct ppool *find_pool(struct comp *c, const struct tok *name, int *index)
+{
+	for (int i = 0; i < c->npools; i++)
+		if (tok_eq(&c->pools[i].name, name)) {
+			if (index)
+				*index = i;
+			return &c->pools[i];
+		}
+	return NULL;
+}
+
+static int find_monitor(const struct comp *c, const struct tok *name)
+{
+	for (int i = 0; i < c->nmons; i++)
+		if (tok_eq(&c->mons[i].name, name))
+			return i;
+	return -1;
+}
+
+static int stmt_pool(struct comp *c, const struct stmt *s)
+{
+	char shown[256];
+	if (s->n < 3)
+		return fail(c, "expected: pool NAME ADDRESS [weight N] [monitor NAME]...");
+	tok_text(&s->t[1], shown, sizeof(shown));
+	if (!name_ok(&s->t[1]))
+		return fail(c, "pool name \"%s\": 1 to %d letters, digits, '-' or '_'", shown, DYN_NAME_MAX);
+	if (find_pool(c, &s->t[1], NULL))
+		return fail(c, "pool \"%s\" is defined twice", shown);
+	if (c->npools == MAX_POOLS)
+		return fail(c, "more than %d pools", MAX_POOLS);
+	struct ppool *p = &c->pools[c->npools];
+	*p = (struct ppool){.name = s->t[1]};
+	p->m = calloc((size_t)s->n, sizeof(*p->m));
+	if (!p->m)
+		return TERN_ENOMEM;
+	c->npools++;
+	int per_family[3] = {0, 0, 0};
+	for (int i = 2; i < s->n;) {
+		char at[256];
+		tok_text(&s->t[i], at, sizeof(at));
+		struct pmember *m = &p->m[p->n];
+		if (!parse_addr(&s->t[i], &m->family, m->addr))
+			return fail(c, "pool \"%s\": member \"%s\": not an IPv4 or IPv6 address", shown, at);
+		for (int k = 0; k < p->n; k++)
+			if (p->m[k].family == m->family && memcmp(p->m[k].addr, m->addr, 16) == 0)
+				return fail(c, "pool \"%s\": member \"%s\" is listed twice", shown, at);
+		if (++per_family[m->family] > DYN_MAX_MEMBERS)
+			return fail(c, "pool \"%s\": more than %d %s members", shown, DYN_MAX_MEMBERS,
+			            m->family == 1 ? "IPv4" : "IPv6");
+		m->weight = 1;
+		p->n++;
+		i++;
+		while (i < s->n && (tok_is(&s->t[i], "weight") || tok_is(&s->t[i], "monitor"))) {
+			char val[256] = "";
+			if (i + 1 < s->n)
+				tok_text(&s->t[i + 1], val, sizeof(val));
+			if (tok_is(&s->t[i], "weight")) {
+				if (i + 1 == s->n || !tok_uint(&s->t[i + 1], WEIGHT_MAX, &m->weight))
+					return fail(c,
+					            "pool \"%s\": member \"%s\": weight \"%s\": a whole number 0 to %u",
+					            shown, at, val, WEIGHT_MAX);
+				if (m->has_weight)
+					return fail(c, "pool \"%s\": member \"%s\": weight given twice", shown, at);
+				m->has_weight = true;
+				p->weighted = true;
+			} else {
+				if (i + 1 == s->n)
+					return fail(c, "pool \"%s\": member \"%s\": monitor needs a name", shown, at);
+				if (m->monitor.p)
+					return fail(c, "pool \"%s\": member \"%s\": monitor given twice", shown, at);
+				m->monitor = s->t[i + 1];
+			}
+			i += 2;
+		}
+	}
+	if (p->weighted) {
+		uint64_t total = 0;
+		for (int k = 0; k < p->n; k++)
+			total += p->m[k].weight;
+		if (total == 0)
+			return fail(c, "pool \"%s\": every weight is 0 (no member could answer)", shown);
+	}
+	return 0;
+}
+
+static int stmt_list(struct comp *c, const struct stmt *s, int from, struct tok **out, int *n)
+{
+	if (from >= s->n)
+		return fail(c, "needs at least one pool");
+	*out = calloc((size_t)(s->n - from), sizeof(**out));
+	if (!*out)
+		return TERN_ENOMEM;
+	*n = 0;
+	for (int i = from; i < s->n; i++) {
+		for (int k = 0; k < *n; k++)
+			if (tok_eq(&(*out)[k], &s->t[i])) {
+				char shown[256];
+				tok_text(&s->t[i], shown, sizeof(shown));
+				return fail(c, "pool \"%s\" is listed twice", shown);
+			}
+		(*out)[(*n)++] = s->t[i];
+	}
+	return 0;
+}
+
+static int stmt_geo(struct comp *c, const struct stmt *s)
+{
+	if (s->n < 3)
+		return fail(c, "expected: geo SUBNET POOL...");
+	struct pentry e = {0};
+	int rc = parse_subnet(c, &s->t[1], &e);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < c->nentries; i++)
+		if (c->entries[i].family == e.family && c->entries[i].prefix == e.prefix &&
+		    memcmp(c->entries[i].addr, e.addr, 16) == 0)
+			return fail(c, "subnet %s is mapped twice", e.text);
+	struct pentry *grown = realloc(c->entries, (size_t)(c->nentries + 1) * sizeof(*grown));
+	if (!grown)
+		return TERN_ENOMEM;
+	c->entries = grown;
+	c->entries[c->nentries] = e;
+	rc = stmt_list(c, s, 2, &c->entries[c->nentries].pools, &c->entries[c->nentries].n);
+	c->nentries++;
+	return rc;
+}
+
+static int stmt_answer(struct comp *c, const struct stmt *s)
+{
+	if (c->answer)
+		return fail(c, "a second answer statement (one resource has one answer list)");
+	return stmt_list(c, s, 1, &c->answer, &c->nanswer);
+}
+
+/* scheme://host[:port]/path: the host is a DNS name, an IPv4 address or [IPv6]. */
+static int parse_url(struct comp *c, const char *url, const char *shown, bool tls, struct dyn_monitor *m)
+{
+	const char *scheme = tls ? "https://" : "http://";
+	size_t sl = strlen(scheme);
+	if (strncasecmp(url, scheme, sl) != 0)
+		return fail(c, "URL \"%s\" does not start with %s", shown, scheme);
+	const char *h = url + sl, *end = h;
+	if (*h == '[') {
+		end = strchr(h, ']');
+		if (!end)
+			return fail(c, "URL \"%s\": unclosed [ in the host", shown);
+		end++;
+	} else {
+		while (*end && *end != ':' && *end != '/')
+			end++;
+	}
+	size_t hl = (size_t)(end - h);
+	if (hl == 0 || hl >= sizeof(m->host))
+		return fail(c, "URL \"%s\": no host", shown);
+	for (size_t i = 0; i < hl; i++) {
+		char ch = h[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+		      ch == '-' || ch == '_' || ch == ':' || ch == '[' || ch == ']'))
+			return fail(c,
+			            "URL \"%s\": the host holds a character that is not a letter, digit, '.', '-', "
+			            "'_', ':', '[' or ']'",
+			            shown);
+	}
+	memcpy(m->host, h, hl);
+	m->host[hl] = 0;
+	m->port = tls ? 443 : 80;
+	const char *p = end;
+	if (*p == ':') {
+		uint32_t port = 0;
+		const char *d = ++p;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		struct tok pt = {(const uint8_t *)d, (uint8_t)(p - d)};
+		if (p - d > 5 || !tok_uint(&pt, 65535, &port) || port == 0)
+			return fail(c, "URL \"%s\": port must be 1 to 65535", shown);
+		m->port = (uint16_t)port;
+	}
+	if (*p == 0)
+		p = "/";
+	if (*p != '/')
+		return fail(c, "URL \"%s\": the path must start with '/'", shown);
+	if (strlen(p) >= sizeof(m->path))
+		return fail(c, "URL \"%s\": path longer than %zu octets", url, sizeof(m->path) - 1);
+	for (const char *q = p; *q; q++)
+		if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
+			return fail(c, "URL \"%s\": the path holds a space or control character", shown);
+	snprintf(m->path, sizeof(m->path), "%s", p);
+	return 0;
+}
+
+static int stmt_monitor(struct comp *c, const struct stmt *s)
+{
+	char shown[256], val[256] = "";
+	if (s->n < 4)
+		return fail(c, "expected: monitor NAME tcp PORT | monitor NAME http|https URL, then options");
+	tok_text(&s->t[1], shown, sizeof(shown));
+	if (!name_ok(&s->t[1]))
+		return fail(c, "monitor name \"%s\": 1 to %d letters, digits, '-' or '_'", shown, DYN_NAME_MAX);
+	if (find_monitor(c, &s->t[1]) >= 0)
+		return fail(c, "monitor \"%s\" is defined twice", shown);
+	struct pmonitor *pm = &c->mons[c->nmons];
+	memset(pm, 0, sizeof(*pm)); /* the bytes are its identity for the health checker: no stray padding */
+	pm->name = s->t[1];
+	struct dyn_monitor *m = &pm->m;
+	m->up = 1;
+	m->down = 3;
+	m->interval_ms = 10000;
+	m->timeout_ms = 2000;
+	tok_text(&s->t[3], val, sizeof(val));
+	int i = 4;
+	if (tok_is(&s->t[2], "tcp")) {
+		uint32_t port;
+		if (!tok_uint(&s->t[3], 65535, &port) || port == 0)
+			return fail(c, "monitor \"%s\": port \"%s\": 1 to 65535", shown, val);
+		m->kind = DYN_MON_TCP;
+		m->port = (uint16_t)port;
+	} else if (tok_is(&s->t[2], "http") || tok_is(&s->t[2], "https")) {
+		bool tls = tok_is(&s->t[2], "https");
+		char url[600];
+		if (!tok_cstr(&s->t[3], url, sizeof(url)))
+			return fail(c, "monitor \"%s\": URL \"%s\" does not parse", shown, val);
+		m->kind = tls ? DYN_MON_HTTPS : DYN_MON_HTTP;
+		m->status = 200;
+		int rc = parse_url(c, url, val, tls, m);
+		if (rc < 0)
+			return rc;
+	} else {
+		tok_text(&s->t[2], val, sizeof(val));
+		return fail(c, "monitor \"%s\": kind \"%s\": expected tcp, http or https", shown, val);
+	}
+	for (; i < s->n; i += 2) {
+		char opt[256];
+		tok_text(&s->t[i], opt, sizeof(opt));
+		if (i + 1 == s->n)
+			return fail(c, "monitor \"%s\": option \"%s\" needs a value", shown, opt);
+		tok_text(&s->t[i + 1], val, sizeof(val));
+		uint32_t v;
+		bool http = m->kind != DYN_MON_TCP;
+		if (tok_is(&s->t[i], "interval") || tok_is(&s->t[i], "timeout")) {
+			if (!tok_uint(&s->t[i + 1], 3600, &v) || v == 0)
+				return fail(c, "monitor \"%s\": %s \"%s\": 1 to 3600 seconds", shown, opt, val);
+			*(tok_is(&s->t[i], "interval") ? &m->interval_ms : &m->timeout_ms) = v * 1000;
+		} else if (tok_is(&s->t[i], "up") || tok_is(&s->t[i], "down")) {
+			if (!tok_uint(&s->t[i + 1], 100, &v) || v == 0)
+				return fail(c, "monitor \"%s\": %s \"%s\": 1 to 100 results in a row", shown, opt, val);
+			*(tok_is(&s->t[i], "up") ? &m->up : &m->down) = (uint8_t)v;
+		} else if (http && tok_is(&s->t[i], "status")) {
+			if (!tok_uint(&s->t[i + 1], 599, &v) || v < 100)
+				return fail(c, "monitor \"%s\": status \"%s\": 100 to 599", shown, val);
+			m->status = (uint16_t)v;
+		} else if (http && tok_is(&s->t[i], "body")) {
+			if (!tok_cstr(&s->t[i + 1], m->body, sizeof(m->body)))
+				return fail(c, "monitor \"%s\": body \"%s\": text without NUL", shown, val);
+		} else {
+			return fail(c, "monitor \"%s\": unknown option \"%s\"", shown, opt);
+		}
+	}
+	if (m->timeout_ms > m->interval_ms)
+		return fail(c, "monitor \"%s\": timeout %u s is longer than the interval %u s", shown,
+		            m->timeout_ms / 1000, m->interval_ms / 1000);
+	c->nmons++;
+	return 0;
+}
+
+static int read_stmt(const uint8_t *rd, uint16_t len, struct stmt *s)
+{
+	s->n = 0;
+	for (uint16_t o = 0; o < len;) {
+		uint8_t l = rd[o];
+		if (o + 1u + l > len || s->n == MAX_TOKENS)
+			return TERN_EMALF;
+		s->t[s->n++] = (struct tok){rd + o + 1, l};
+		o = (uint16_t)(o + 1 + l);
+	}
+	return 0;
+}
+
+static void set_where(struct comp *c, const struct stmt *s)
+{
+	size_t o = 0;
+	for (int i = 0; i < s->n && o + 8 < sizeof(c->where); i++) {
+		char t[256];
+		tok_text(&s->t[i], t, sizeof(t));
+		int n = snprintf(c->where + o, sizeof(c->where) - o, "%s%s", i ? " " : "statement \"", t);
+		o = n < 0 ? o : o + (size_t)n;
+	}
+	if (o >= sizeof(c->where) - 8)
+		o = sizeof(c->where) - 8, memcpy(c->where + o - 3, "...", 3);
+	snprintf(c->where + o, sizeof(c->where) - o, "\"");
+}
+
+/* ---- writing the block ---- */
+
+struct out {
+	uint8_t *b;
+	size_t n, cap;
+};
+
+static int64_t out_put(struct out *o, const void *p, size_t len, size_t align)
+{
+	size_t at = (o->n + align - 1) & ~(align - 1);
+	if (at + len > o->cap) {
+		size_t cap = o->cap ? o->cap : 1024;
+		while (cap < at + len)
+			cap *= 2;
+		uint8_t *b = realloc(o->b, cap);
+		if (!b)
+			return -1;
+		memset(b + o->cap, 0, cap - o->cap);
+		o->b = b;
+		o->cap = cap;
+	}
+	if (p)
+		memcpy(o->b + at, p, len);
+	o->n = at + len;
+	return (int64_t)at;
+}
+
+static int64_t put_list(struct out *o, struct comp *c, const struct tok *list, int n)
+{
+	uint16_t v[1 + MAX_POOLS];
+	if (n > MAX_POOLS)
+		return fail(c, "more than %d pools in a list", MAX_POOLS), -2;
+	v[0] = (uint16_t)n;
+	for (int i = 0; i < n; i++) {
+		int idx;
+		if (!find_pool(c, &list[i], &idx)) {
+			char shown[256];
+			tok_text(&list[i], shown, sizeof(shown));
+			return fail(c, "pool \"%s\" is not defined", shown), -2;
+		}
+		v[1 + i] = (uint16_t)idx;
+	}
+	return out_put(o, v, (size_t)(1 + n) * 2, 2);
+}
+
+static int build(struct comp *c, struct out *o)
+{
+	struct dyn_resource h = {.npools = (uint16_t)c->npools, .nmonitors = (uint16_t)c->nmons};
+	if (out_put(o, &h, sizeof(h), 8) < 0)
+		return TERN_ENOMEM;
+	/* monitors */
+	int64_t at = out_put(o, NULL, (size_t)c->nmons * sizeof(struct cmonitor), 8);
+	if (at < 0)
+		return TERN_ENOMEM;
+	h.monitors = (uint32_t)at;
+	for (int i = 0; i < c->nmons; i++) {
+		char nm[DYN_NAME_MAX + 1];
+		tok_cstr(&c->mons[i].name, nm, sizeof(nm));
+		int64_t name = out_put(o, nm, strlen(nm) + 1, 1);
+		if (name < 0)
+			return TERN_ENOMEM;
+		struct cmonitor cm;
+		memset(&cm, 0, sizeof(cm));
+		memcpy(&cm.m, &c->mons[i].m, sizeof(cm.m));
+		cm.name = (uint32_t)name;
+		memcpy(o->b + h.monitors + (size_t)i * sizeof(cm), &cm, sizeof(cm));
+	}
+	/* pools, and their members by family */
+	at = out_put(o, NULL, (size_t)c->npools * sizeof(struct cpool), 8);
+	if (at < 0)
+		return TERN_ENOMEM;
+	h.pools = (uint32_t)at;
+	size_t nmembers = 0;
+	for (int i = 0; i < c->npools; i++)
+		nmembers += (size_t)c->pools[i].n;
+	at = out_put(o, NULL, nmembers * sizeof(struct cmember), 8);
+	if (at < 0)
+		return TERN_ENOMEM;
+	h.members = (uint32_t)at;
+	h.nmembers = (uint32_t)nmembers;
+	size_t mi = 0;
+	for (int i = 0; i < c->npools; i++) {
+		const struct ppool *pp = &c->pools[i];
+		struct cpool cp = {.weighted = pp->weighted};
+		char nm[DYN_NAME_MAX + 1];
+		tok_cstr(&pp->name, nm, sizeof(nm));
+		int64_t name = out_put(o, nm, strlen(nm) + 1, 1);
+		if (name < 0)
+			return TERN_ENOMEM;
+		cp.name = (uint32_t)name;
+		for (int f = 0; f < 2; f++) {
+			uint8_t family = (uint8_t)(f + 1), alen = f ? 16 : 4;
+			cp.first[f] = (uint32_t)mi;
+			int64_t rd = out_put(o, NULL, 0, 2);
+			if (rd < 0)
+				return TERN_ENOMEM;
+			cp.rdata[f] = (uint32_t)rd;
+			for (int k = 0; k < pp->n; k++) {
+				const struct pmember *pm = &pp->m[k];
+				if (pm->family != family)
+					continue;
+				uint8_t rec[18] = {0, alen};
+				memcpy(rec + 2, pm->addr, alen);
+				int64_t r = out_put(o, rec, 2u + alen, 1);
+				if (r < 0)
+					return TERN_ENOMEM;
+				struct cmember cm = {
+				    .weight = pm->weight, .monitor = -1, .rec = (uint32_t)r, .family = family};
+				memcpy(cm.addr, pm->addr, 16);
+				if (pm->monitor.p && (cm.monitor = find_monitor(c, &pm->monitor)) < 0) {
+					char shown[256], at_text[256];
+					tok_text(&pm->monitor, shown, sizeof(shown));
+					tok_text(&pp->name, at_text, sizeof(at_text));
+					return fail(c, "pool \"%s\": monitor \"%s\" is not defined", at_text, shown);
+				}
+				memcpy(o->b + h.members + mi * sizeof(cm), &cm, sizeof(cm));
+				mi++;
+				cp.count[f]++;
+			}
+			cp.rdata_size[f] = (uint32_t)(o->n - cp.rdata[f]);
+		}
+		memcpy(o->b + h.pools + (size_t)i * sizeof(cp), &cp, sizeof(cp));
+	}
+	/* lists and entries */
+	snprintf(c->where, sizeof(c->where), "statement \"answer\"");
+	if (!c->answer)
+		return fail(c, "missing (answer POOL... names the default pool list)");
+	at = put_list(o, c, c->answer, c->nanswer);
+	if (at < 0)
+		return at == -2 ? TERN_EINVAL : TERN_ENOMEM;
+	h.answer_list = (uint32_t)at;
+	h.nentries = (uint32_t)c->nentries;
+	at = out_put(o, NULL, (size_t)c->nentries * sizeof(struct centry), 8);
+	if (at < 0)
+		return TERN_ENOMEM;
+	h.entries = (uint32_t)at;
+	for (int i = 0; i < c->nentries; i++) {
+		const struct pentry *pe = &c->entries[i];
+		snprintf(c->where, sizeof(c->where), "statement \"geo %s\"", pe->text);
+		int64_t l = put_list(o, c, pe->pools, pe->n);
+		if (l < 0)
+			return l == -2 ? TERN_EINVAL : TERN_ENOMEM;
+		struct centry ce = {.family = pe->family, .prefix = pe->prefix, .list = (uint32_t)l};
+		memcpy(ce.addr, pe->addr, 16);
+		memcpy(o->b + h.entries + (size_t)i * sizeof(ce), &ce, sizeof(ce));
+		h.entry_families[pe->family - 1] = 1;
+	}
+	/* which families the answer list serves */
+	const uint16_t *al = (const uint16_t *)(const void *)(o->b + h.answer_list);
+	for (uint16_t i = 0; i < al[0]; i++) {
+		const struct cpool *cp = (const struct cpool *)(const void *)(o->b + h.pools) + al[1 + i];
+		h.serves[0] |= cp->count[0] > 0;
+		h.serves[1] |= cp->count[1] > 0;
+	}
+	if (!h.serves[0] && !h.serves[1])
+		return fail(c, "the answer list's pools have no members");
+	if (out_put(o, NULL, 0, 8) < 0)
+		return TERN_ENOMEM;
+	h.size = (uint32_t)o->n;
+	memcpy(o->b, &h, sizeof(h));
+	return 0;
+}
+
+static void comp_free(struct comp *c)
+{
+	for (int i = 0; i < c->npools; i++)
+		free(c->pools[i].m);
+	for (int i = 0; i < c->nentries; i++)
+		free(c->entries[i].pools);
+	free(c->pools);
+	free(c->mons);
+	free(c->entries);
+	free(c->answer);
+}
+
+int dyn_compile(const uint8_t *rdata, size_t rdata_size, uint16_t count, struct dyn_resource **out, size_t *size,
+                char *err, size_t errlen)
+{
+	struct comp c = {.err = err, .errlen = errlen};
+	struct stmt *s = malloc(sizeof(*s));
+	struct out o = {0};
+	int rc = TERN_ENOMEM;
+	c.pools = calloc(count == 0 ? 1 : count < MAX_POOLS ? count : MAX_POOLS, sizeof(*c.pools));
+	c.mons = calloc(count ? count : 1, sizeof(*c.mons));
+	if (!s || !c.pools || !c.mons)
+		goto done;
+	/* monitors first, so pools may name them in any order; then everything else */
+	for (int pass = 0; pass < 2; pass++) {
+		const uint8_t *rec = rdata, *end = rdata + rdata_size;
+		for (uint16_t r = 0; r < count; r++, rec = rdata_next(rec)) {
+			if (rec + 2 > end || rdata_next(rec) > end ||
+			    read_stmt(rdata_bytes(rec), rdata_len(rec), s) < 0) {
+				snprintf(err, errlen, "DYN record %u: not a sequence of character-strings",
+				         (unsigned)r + 1u);
+				rc = TERN_EINVAL;
+				goto done;
+			}
+			if (s->n == 0) {
+				snprintf(err, errlen, "DYN record %u: an empty statement", (unsigned)r + 1u);
+				rc = TERN_EINVAL;
+				goto done;
+			}
+			set_where(&c, s);
+			bool mon = tok_is(&s->t[0], "monitor");
+			if (mon != (pass == 0))
+				continue;
+			if (mon)
+				rc = stmt_monitor(&c, s);
+			else if (tok_is(&s->t[0], "pool"))
+				rc = stmt_pool(&c, s);
+			else if (tok_is(&s->t[0], "answer"))
+				rc = stmt_answer(&c, s);
+			else if (tok_is(&s->t[0], "geo"))
+				rc = stmt_geo(&c, s);
+			else
+				rc = fail(&c, "unknown statement; expected pool, answer, geo or monitor");
+			if (rc < 0)
+				goto done;
+		}
+	}
+	rc = build(&c, &o);
+	if (rc == 0) {
+		*out = (struct dyn_resource *)(void *)o.b;
+		*size = o.n;
+		o.b = NULL;
+	}
+done:
+	if (rc == TERN_ENOMEM)
+		snprintf(err, errlen, "out of memory compiling a DYN resource");
+	free(o.b);
+	free(s);
+	comp_free(&c);
+	return rc;
+}
+
+/* ---- reading the block ---- */
+
+static const struct cpool *pool_at(const struct dyn_resource *r, int i)
+{
+	return (const struct cpool *)(const void *)((const uint8_t *)r + r->pools) + i;
+}
+
+static const struct cmember *member_at(const struct dyn_resource *r, uint32_t i)
+{
+	return (const struct cmember *)(const void *)((const uint8_t *)r + r->members) + i;
+}
+
+static const struct cmonitor *monitor_at(const struct dyn_resource *r, int32_t i)
+{
+	return (const struct cmonitor *)(const void *)((const uint8_t *)r + r->monitors) + i;
+}
+
+static const struct centry *entry_at(const struct dyn_resource *r, uint32_t i)
+{
+	return (const struct centry *)(const void *)((const uint8_t *)r + r->entries) + i;
+}
+
+static const uint16_t *list_at(const struct dyn_resource *r, uint32_t off)
+{
+	return (const uint16_t *)(const void *)((const uint8_t *)r + off);
+}
+
+size_t dyn_resource_size(const struct dyn_resource *r)
+{
+	return r->size;
+}
+
+size_t dyn_rrset_bytes(const struct rrset *rs)
+{
+	return rs->dyn ? dyn_trailer_offset(rs) + dyn_rrset_resource(rs)->size : rs->rdata_size;
+}
+
+bool dyn_serves(const struct dyn_resource *r, uint16_t type)
+{
+	return type == RR_A ? r->serves[0] : type == RR_AAAA ? r->serves[1] : false;
+}
+
+/* Leading bits a and b share, at most max. */
+static int common_bits(const uint8_t *a, const uint8_t *b, int max)
+{
+	int n = 0;
+	for (int i = 0; n < max; i++) {
+		uint8_t x = a[i] ^ b[i];
+		if (x == 0) {
+			n += 8;
+			continue;
+		}
+		while (!(x & 0x80)) {
+			x = (uint8_t)(x << 1);
+			n++;
+		}
+		break;
+	}
+	return n < max ? n : max;
+}
+
+/* The geo entry for the client (-1: none), and the scope that choice holds for (dyn.h). */
+static int64_t geo_match(const struct dyn_resource *r, const struct dyn_client *cl, uint8_t *scope)
+{
+	*scope = 0;
+	if (!cl || (cl->family != 1 && cl->family != 2) || !r->entry_families[cl->family - 1])
+		return -1;
+	int best = -1, best_len = -1, need = 0, bits = bits_of(cl->family);
+	uint8_t addr[16] = {0};
+	int known = cl->prefix < bits ? cl->prefix : bits;
+	for (int b = 0; b < known; b++) /* bits past what the client told count as zero (RFC 7871 6) */
+		addr[b / 8] |= (uint8_t)(cl->addr[b / 8] & (0x80 >> (b % 8)));
+	for (uint32_t i = 0; i < r->nentries; i++) {
+		const struct centry *e = entry_at(r, i);
+		if (e->family != cl->family)
+			continue;
+		int c = common_bits(addr, e->addr, e->prefix);
+		if (c >= e->prefix) {
+			if (e->prefix > best_len) {
+				best = (int)i;
+				best_len = e->prefix;
+			}
+		} else if (c + 1 > need) {
+			need = c + 1;
+		}
+	}
+	int sc = best_len > need ? best_len : need;
+	*scope = (uint8_t)sc;
+	return best;
+}
+
+struct pick {
+	const struct dyn_resource *r;
+	int f; /* 0 = IPv4, 1 = IPv6 */
+	dyn_health_fn health;
+	void *ctx;
+};
+
+static bool member_live(const struct pick *p, const struct cpool *cp, const struct cmember *m)
+{
+	if (cp->weighted && m->weight == 0)
+		return false; /* drained */
+	if (m->monitor < 0 || !p->health)
+		return true;
+	return p->health(p->ctx, &monitor_at(p->r, m->monitor)->m, m->family, m->addr);
+}
+
+static uint16_t pool_live(const struct pick *p, const struct cpool *cp)
+{
+	uint16_t live = 0;
+	for (uint16_t k = 0; k < cp->count[p->f]; k++)
+		live += member_live(p, cp, member_at(p->r, cp->first[p->f] + k));
+	return live;
+}
+
+static void one_record(const struct dyn_resource *r, const struct cmember *m, struct rrset *out)
+{
+	out->count = 1;
+	out->rdata = (const uint8_t *)r + m->rec;
+	out->rdata_size = m->family == 1 ? 6 : 18;
+}
+
+/* One member by weight among those live (all, for the fallback). */
+static void pick_weighted(const struct pick *p, const struct cpool *cp, bool all, uint32_t rnd, struct rrset *out)
+{
+	uint64_t total = 0;
+	const struct cmember *last = NULL;
+	for (uint16_t k = 0; k < cp->count[p->f]; k++) {
+		const struct cmember *m = member_at(p->r, cp->first[p->f] + k);
+		if (m->weight && (all || member_live(p, cp, m)))
+			total += m->weight;
+	}
+	if (total == 0) { /* the fallback over a family whose members all weigh 0: the first member */
+		one_record(p->r, member_at(p->r, cp->first[p->f]), out);
+		return;
+	}
+	uint64_t target = ((uint64_t)rnd * total) >> 32; /* < total: some member takes it */
+	last = member_at(p->r, cp->first[p->f]);
+	for (uint16_t k = 0; k < cp->count[p->f]; k++) {
+		const struct cmember *m = member_at(p->r, cp->first[p->f] + k);
+		if (!m->weight || !(all || member_live(p, cp, m)))
+			continue;
+		last = m;
+		if (target < m->weight)
+			break;
+		target -= m->weight;
+	}
+	one_record(p->r, last, out);
+}
+
+int dyn_select(const struct dyn_resource *r, uint16_t type, uint32_t ttl, const struct dyn_client *client,
+               dyn_health_fn health, void *health_ctx, uint32_t rnd, uint8_t *scratch, struct rrset *out,
+               uint8_t *scope, struct dyn_trace *trace)
+{
+	if (!dyn_serves(r, type))
+		return TERN_ENOTFOUND;
+	struct pick p = {r, type == RR_AAAA, health, health_ctx};
+	int64_t entry = geo_match(r, client, scope);
+	const uint16_t *list = list_at(r, r->answer_list);
+	if (entry >= 0) {
+		const uint16_t *el = list_at(r, entry_at(r, (uint32_t)entry)->list);
+		for (uint16_t i = 0; i < el[0]; i++)
+			if (pool_at(r, el[1 + i])->count[p.f]) {
+				list = el; /* else the list stands aside for the answer list */
+				break;
+			}
+	}
+	if (trace) {
+		memset(trace, 0, sizeof(*trace));
+		trace->entry = (int)entry;
+		trace->scope = *scope;
+		trace->chosen = -1;
+		if (entry >= 0) {
+			const struct centry *e = entry_at(r, (uint32_t)entry);
+			char a[INET6_ADDRSTRLEN];
+			inet_ntop(e->family == 1 ? AF_INET : AF_INET6, e->addr, a, sizeof(a));
+			snprintf(trace->entry_text, sizeof(trace->entry_text), "%s/%u", a, e->prefix);
+		}
+	}
+	*out = (struct rrset){.type = type, .ttl = ttl};
+	const struct cpool *chosen = NULL, *first = NULL;
+	uint16_t live = 0;
+	for (uint16_t i = 0; i < list[0]; i++) {
+		const struct cpool *cp = pool_at(r, list[1 + i]);
+		uint16_t l = cp->count[p.f] ? pool_live(&p, cp) : 0;
+		if (trace && i < DYN_TRACE_POOLS) {
+			struct dyn_trace_pool *tp = &trace->pools[trace->npools++];
+			snprintf(tp->name, sizeof(tp->name), "%s", (const char *)r + cp->name);
+			tp->members = cp->count[p.f];
+			tp->live = l;
+		}
+		if (!first && cp->count[p.f])
+			first = cp;
+		if (l && !chosen) {
+			chosen = cp;
+			live = l;
+			if (trace)
+				trace->chosen = i;
+			if (!trace)
+				break;
+		}
+	}
+	bool fallback = !chosen;
+	if (fallback) {
+		if (!first) /* cannot happen: dyn_serves() saw members of the family in the answer list */
+			return TERN_ENOTFOUND;
+		chosen = first;
+		live = chosen->count[p.f];
+	}
+	if (trace) {
+		trace->fallback = fallback;
+		trace->weighted = chosen->weighted;
+	}
+	if (chosen->weighted) {
+		pick_weighted(&p, chosen, fallback, rnd, out);
+		return 0;
+	}
+	if (fallback || live == chosen->count[p.f]) {
+		out->count = chosen->count[p.f];
+		out->rdata = (const uint8_t *)r + chosen->rdata[p.f];
+		out->rdata_size = chosen->rdata_size[p.f];
+		return 0;
+	}
+	size_t n = 0;
+	for (uint16_t k = 0; k < chosen->count[p.f]; k++) {
+		const struct cmember *m = member_at(r, chosen->first[p.f] + k);
+		if (!member_live(&p, chosen, m))
+			continue;
+		size_t rl = m->family == 1 ? 6 : 18;
+		memcpy(scratch + n, (const uint8_t *)r + m->rec, rl);
+		n += rl;
+		out->count++;
+	}
+	out->rdata = scratch;
+	out->rdata_size = (uint32_t)n;
+	return 0;
+}
+
+int dyn_attach(struct rrset *rs, struct arena *a, uint8_t **heap, char *err, size_t errlen)
+{
+	struct dyn_resource *r;
+	size_t size;
+	int rc = dyn_compile(rs->rdata, rs->rdata_size, rs->count, &r, &size, err, errlen);
+	if (rc < 0)
+		return rc;
+	size_t off = dyn_trailer_offset(rs);
+	uint8_t *p = a ? arena_alloc(a, off + size) : malloc(off + size);
+	if (!p) {
+		free(r);
+		snprintf(err, errlen, "out of memory compiling a DYN resource");
+		return TERN_ENOMEM;
+	}
+	memcpy(p, rs->rdata, rs->rdata_size);
+	memset(p + rs->rdata_size, 0, off - rs->rdata_size);
+	memcpy(p + off, r, size);
+	free(r);
+	rs->rdata = p;
+	rs->dyn = 1;
+	if (heap)
+		*heap = p;
+	return 0;
+}
+
+int dyn_foreach_monitored(const struct dyn_resource *r,
+                          int (*fn)(void *arg, const struct dyn_monitor *m, uint8_t family, const uint8_t *addr),
+                          void *arg)
+{
+	for (uint32_t i = 0; i < r->nmembers; i++) {
+		const struct cmember *m = member_at(r, i);
+		if (m->monitor < 0)
+			continue;
+		int rc = fn(arg, &monitor_at(r, m->monitor)->m, m->family, m->addr);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int dyn_pool_count(const struct dyn_resource *r)
+{
+	return r->npools;
+}
+
+const char *dyn_pool_name(const struct dyn_resource *r, int pool)
+{
+	return (const char *)r + pool_at(r, pool)->name;
+}
+
+bool dyn_pool_weighted(const struct dyn_resource *r, int pool)
+{
+	return pool_at(r, pool)->weighted;
+}
+
+int dyn_pool_members(const struct dyn_resource *r, int pool, uint16_t type, struct dyn_member_view *out, int cap)
+{
+	const struct cpool *cp = pool_at(r, pool);
+	int f = type == RR_AAAA, n = 0;
+	for (uint16_t k = 0; k < cp->count[f] && n < cap; k++, n++) {
+		const struct cmember *m = member_at(r, cp->first[f] + k);
+		out[n] = (struct dyn_member_view){.family = m->family, .weight = cp->weighted ? m->weight : 1};
+		memcpy(out[n].addr, m->addr, 16);
+		if (m->monitor >= 0) {
+			out[n].monitor = &monitor_at(r, m->monitor)->m;
+			out[n].monitor_name = (const char *)r + monitor_at(r, m->monitor)->name;
+		}
+	}
+	return n;
+}

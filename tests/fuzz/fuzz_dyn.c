@@ -1,0 +1,137 @@
+/* libFuzzer harness for DYN resources (lib/dyn.c): the input is a DYN RRset's RDATA in the rrset
+ * layout (16-bit length, then the record), the statements a zone file, the API or a transfer may
+ * bring. A refused resource leaves a message of printable text; an accepted one answers A and
+ * AAAA for clients of both families at every prefix length, under every health pattern of its
+ * first members, with records of the asked type from inside the resource or the scratch space,
+ * one record from a weighted pool, and a scope no longer than the address. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/dyn.h"
+#include "lib/error.h"
+
+static void fail(const char *what)
+{
+	fprintf(stderr, "fuzz_dyn: invariant violated: %s\n", what);
+	abort();
+}
+
+/* Members are down when the bit of their address's last octet (mod 8) is set in the pattern. */
+static bool health(void *ctx, const struct dyn_monitor *m, uint8_t family, const uint8_t *addr)
+{
+	if (m->kind < DYN_MON_TCP || m->kind > DYN_MON_HTTPS || m->timeout_ms > m->interval_ms || !m->up || !m->down)
+		fail("a monitor of the resource is not one the compiler accepts");
+	unsigned pattern = *(const unsigned *)ctx;
+	return !(pattern >> (addr[family == 1 ? 3 : 15] % 8) & 1);
+}
+
+static void check_answer(const struct dyn_resource *r, size_t size, const uint8_t *scratch, uint16_t type,
+                         const struct rrset *rs, uint8_t scope, int bits)
+{
+	const uint8_t *base = (const uint8_t *)r;
+	bool in_r = rs->rdata >= base && rs->rdata + rs->rdata_size <= base + size;
+	bool in_s = rs->rdata >= scratch && rs->rdata + rs->rdata_size <= scratch + DYN_SCRATCH;
+	if (!in_r && !in_s)
+		fail("answer RDATA outside the resource and the scratch space");
+	if (rs->type != type || rs->count == 0 || rs->count > DYN_MAX_MEMBERS)
+		fail("answer type or count");
+	uint16_t want = type == RR_A ? 4 : 16;
+	const uint8_t *rec = rs->rdata;
+	for (uint16_t i = 0; i < rs->count; i++, rec = rdata_next(rec))
+		if (rdata_len(rec) != want)
+			fail("an address of the wrong family");
+	if (rec != rs->rdata + rs->rdata_size)
+		fail("rdata_size does not hold exactly count records");
+	if (scope > bits)
+		fail("scope longer than the address");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint16_t count = 0;
+	for (size_t o = 0; o + 2 <= size; count++) {
+		size_t len = (size_t)(data[o] << 8 | data[o + 1]);
+		if (o + 2 + len > size)
+			return 0; /* not the rrset layout: zone_build and zone_apply never hand such over */
+		o += 2 + len;
+		if (o == size)
+			break;
+	}
+	if (size < 2)
+		return 0;
+	count++;
+	struct dyn_resource *r = NULL;
+	size_t rsize = 0;
+	char err[512];
+	memset(err, 0x55, sizeof(err));
+	int rc = dyn_compile(data, size, count, &r, &rsize, err, sizeof(err));
+	if (rc < 0) {
+		if (r)
+			fail("refused, yet a resource came out");
+		size_t n = strnlen(err, sizeof(err));
+		if (n == 0 || n == sizeof(err))
+			fail("a refusal without a terminated message");
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)err[i] < 0x20 || (unsigned char)err[i] > 0x7e)
+				fail("a message with raw bytes");
+		return 0;
+	}
+	if (!r || rsize != dyn_resource_size(r))
+		fail("accepted without a resource of the size given");
+	if (!dyn_serves(r, RR_A) && !dyn_serves(r, RR_AAAA))
+		fail("a resource that answers nothing");
+	uint8_t scratch[DYN_SCRATCH];
+	static const uint8_t probes[][16] = {
+	    {192, 0, 2, 1},
+	    {198, 51, 100, 7},
+	    {203, 0, 113, 200},
+	    {10, 0, 0, 0},
+	    {255, 255, 255, 255},
+	    {0x20, 0x01, 0x0d, 0xb8, 0, 1},
+	    {0},
+	    {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+	};
+	for (size_t p = 0; p < sizeof(probes) / sizeof(probes[0]); p++) {
+		for (uint8_t family = 1; family <= 2; family++) {
+			int bits = family == 1 ? 32 : 128;
+			for (int prefix = 0; prefix <= bits; prefix += family == 1 ? 4 : 16) {
+				struct dyn_client cl = {.family = family, .prefix = (uint8_t)prefix};
+				memcpy(cl.addr, probes[p], 16);
+				for (unsigned pattern = 0; pattern < 256; pattern += 85) {
+					for (int t = 0; t < 2; t++) {
+						uint16_t type = t ? RR_AAAA : RR_A;
+						struct rrset rs;
+						uint8_t scope = 0;
+						struct dyn_trace trace;
+						rc = dyn_select(r, type, 300, &cl, health, &pattern,
+						                pattern * 0x01010101u, scratch, &rs, &scope,
+						                p % 2 ? &trace : NULL);
+						if (!dyn_serves(r, type)) {
+							if (rc != TERN_ENOTFOUND)
+								fail(
+								    "an answer for a type the resource does not serve");
+							continue;
+						}
+						if (rc != 0)
+							fail("no answer for a type the resource serves");
+						check_answer(r, rsize, scratch, type, &rs, scope, bits);
+						if (p % 2 && (trace.chosen >= trace.npools ||
+						              (trace.chosen < 0) != trace.fallback))
+							fail("the trace does not tell the pool that answered");
+					}
+				}
+			}
+		}
+	}
+	int pools = dyn_pool_count(r);
+	for (int i = 0; i < pools; i++) {
+		struct dyn_member_view v[DYN_MAX_MEMBERS];
+		if (dyn_pool_members(r, i, RR_A, v, DYN_MAX_MEMBERS) < 0 || !dyn_pool_name(r, i)[0])
+			fail("a pool without a name");
+	}
+	free(r);
+	return 0;
+}

@@ -1,0 +1,454 @@
+/* Unit tests for lib/dyn: DYN statements compiled (and refused with the statement and token at
+ * fault), and the selection of a client's answer: geo entries and their ECS scope, failover over
+ * monitored members, the all-down fallback, weighted picks and the explanation trace. */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lib/dyn.h"
+#include "lib/error.h"
+#include "lib/name.h"
+#include "lib/rr.h"
+#include "lib/zone.h"
+#include "lib/zonefile.h"
+
+/* The RDATA of one DYN record per statement, tokens split at spaces. */
+static size_t rdata_of(const char *const *stmts, int n, uint8_t *out)
+{
+	size_t o = 0;
+	for (int i = 0; i < n; i++) {
+		size_t len_at = o;
+		o += 2;
+		const char *p = stmts[i];
+		while (*p) {
+			while (*p == ' ')
+				p++;
+			const char *t = p;
+			while (*p && *p != ' ')
+				p++;
+			if (p > t) {
+				out[o++] = (uint8_t)(p - t);
+				memcpy(out + o, t, (size_t)(p - t));
+				o += (size_t)(p - t);
+			}
+		}
+		out[len_at] = (uint8_t)((o - len_at - 2) >> 8);
+		out[len_at + 1] = (uint8_t)(o - len_at - 2);
+	}
+	return o;
+}
+
+static int compile(const char *const *stmts, int n, struct dyn_resource **r, char *err, size_t errlen)
+{
+	uint8_t rd[8192];
+	size_t len = rdata_of(stmts, n, rd);
+	size_t size;
+	return dyn_compile(rd, len, (uint16_t)n, r, &size, err, errlen);
+}
+
+static struct dyn_resource *must_compile(const char *const *stmts, int n)
+{
+	struct dyn_resource *r = NULL;
+	char err[512] = "";
+	int rc = compile(stmts, n, &r, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("compile: %s", err);
+	return r;
+}
+
+static struct dyn_client client(const char *addr, int prefix)
+{
+	struct dyn_client c = {0};
+	if (inet_pton(AF_INET, addr, c.addr) == 1)
+		c.family = 1;
+	else if (inet_pton(AF_INET6, addr, c.addr) == 1)
+		c.family = 2;
+	c.prefix = (uint8_t)prefix;
+	return c;
+}
+
+/* The answer's addresses as text, space separated. */
+static void answer_text(const struct rrset *rs, char *out, size_t cap)
+{
+	out[0] = 0;
+	const uint8_t *rec = rs->rdata;
+	for (uint16_t i = 0; i < rs->count; i++, rec = rdata_next(rec)) {
+		char a[INET6_ADDRSTRLEN];
+		inet_ntop(rdata_len(rec) == 4 ? AF_INET : AF_INET6, rdata_bytes(rec), a, sizeof(a));
+		size_t n = strlen(out);
+		snprintf(out + n, cap - n, "%s%s", n ? " " : "", a);
+	}
+}
+
+static const char *const geo[] = {
+    "pool br 192.0.2.10",
+    "pool nl 192.0.2.20 2001:db8::20",
+    "pool world 192.0.2.1 192.0.2.2",
+    "answer world",
+    "geo 198.51.100.0/24 br world",
+    "geo 203.0.113.0/24 nl",
+    "geo 203.0.113.128/25 br",
+    "geo 2001:db8:1::/48 nl",
+};
+
+static void select_text(const struct dyn_resource *r, uint16_t type, const struct dyn_client *c, char *out,
+                        uint8_t *scope)
+{
+	uint8_t scratch[DYN_SCRATCH];
+	struct rrset rs;
+	assert_int_equal(dyn_select(r, type, 60, c, NULL, NULL, 0, scratch, &rs, scope, NULL), 0);
+	assert_int_equal(rs.type, type);
+	assert_int_equal(rs.ttl, 60);
+	answer_text(&rs, out, 256);
+}
+
+static void test_geo_and_scope(void **state)
+{
+	(void)state;
+	struct dyn_resource *r = must_compile(geo, 8);
+	char text[256];
+	uint8_t scope;
+	struct dyn_client c = client("198.51.100.7", 24);
+	select_text(r, RR_A, &c, text, &scope);
+	assert_string_equal(text, "192.0.2.10");
+	assert_int_equal(scope, 24);
+	/* inside 203.0.113.0/24 but not its /25 half: the scope says the choice needed 25 bits */
+	c = client("203.0.113.9", 24);
+	select_text(r, RR_A, &c, text, &scope);
+	assert_string_equal(text, "192.0.2.20");
+	assert_int_equal(scope, 25);
+	/* the /24 source prefix leaves the rest zero: 203.0.113.200/24 is 203.0.113.0 */
+	c = client("203.0.113.200", 24);
+	select_text(r, RR_A, &c, text, &scope);
+	assert_string_equal(text, "192.0.2.20");
+	c = client("203.0.113.200", 32);
+	select_text(r, RR_A, &c, text, &scope);
+	assert_string_equal(text, "192.0.2.10");
+	assert_int_equal(scope, 25);
+	/* IPv6 client, IPv4 answer from the entry's pool */
+	c = client("2001:db8:1::", 56);
+	select_text(r, RR_A, &c, text, &scope);
+	assert_string_equal(text, "192.0.2.20");
+	assert_int_equal(scope, 48);
+	/* no entry: the answer list; the scope is the block around the client holding no entry
+	 * (192.0.2.0 and 198.51.100.0 share 5 bits: 6 keep them apart), never 0 */
+	c = client("192.0.2.0", 24);
+	select_text(r, RR_A, &c, text, &scope);
+	assert_string_equal(text, "192.0.2.1 192.0.2.2");
+	assert_int_equal(scope, 6);
+	/* AAAA: the answer list has no IPv6 member, so the resource does not serve AAAA at all */
+	assert_false(dyn_serves(r, RR_AAAA));
+	assert_true(dyn_serves(r, RR_A));
+	struct rrset rs;
+	uint8_t scratch[DYN_SCRATCH];
+	assert_int_equal(dyn_select(r, RR_AAAA, 60, &c, NULL, NULL, 0, scratch, &rs, &scope, NULL), TERN_ENOTFOUND);
+	/* no client at all: the answer list, scope 0 */
+	select_text(r, RR_A, NULL, text, &scope);
+	assert_string_equal(text, "192.0.2.1 192.0.2.2");
+	assert_int_equal(scope, 0);
+	free(r);
+}
+
+static void test_family_stands_aside(void **state)
+{
+	(void)state;
+	static const char *const s[] = {
+	    "pool v4 192.0.2.1",
+	    "pool both 192.0.2.2 2001:db8::2",
+	    "answer both",
+	    "geo 10.0.0.0/8 v4",
+	};
+	struct dyn_resource *r = must_compile(s, 4);
+	char text[256];
+	uint8_t scope;
+	struct dyn_client c = client("10.1.2.0", 24);
+	select_text(r, RR_A, &c, text, &scope);
+	assert_string_equal(text, "192.0.2.1");
+	assert_int_equal(scope, 8);
+	select_text(r, RR_AAAA, &c, text, &scope); /* v4 has no IPv6 member: the answer list answers */
+	assert_string_equal(text, "2001:db8::2");
+	assert_int_equal(scope, 8);
+	free(r);
+}
+
+/* Health: members whose last octet is listed in the context are down. */
+static bool down_list(void *ctx, const struct dyn_monitor *m, uint8_t family, const uint8_t *addr)
+{
+	assert_int_equal(m->kind, DYN_MON_TCP);
+	const char *down = ctx;
+	uint8_t last = family == 1 ? addr[3] : addr[15];
+	return strchr(down, (char)('0' + last)) == NULL;
+}
+
+static void test_failover(void **state)
+{
+	(void)state;
+	static const char *const s[] = {
+	    "monitor m tcp 80 interval 2 timeout 1 up 2 down 2",
+	    "pool a 192.0.2.1 monitor m 192.0.2.2 monitor m 192.0.2.3",
+	    "pool b 198.51.100.4 monitor m",
+	    "answer a b",
+	};
+	struct dyn_resource *r = must_compile(s, 4);
+	uint8_t scratch[DYN_SCRATCH], scope;
+	struct rrset rs;
+	struct dyn_trace t;
+	char text[256];
+	/* one of a's monitored members down: the others (the unmonitored one always live) */
+	assert_int_equal(dyn_select(r, RR_A, 30, NULL, down_list, (void *)"1", 0, scratch, &rs, &scope, &t), 0);
+	answer_text(&rs, text, sizeof(text));
+	assert_string_equal(text, "192.0.2.2 192.0.2.3");
+	assert_ptr_equal(rs.rdata, scratch);
+	assert_int_equal(t.chosen, 0);
+	assert_int_equal(t.pools[0].live, 2);
+	assert_int_equal(t.pools[0].members, 3);
+	assert_false(t.fallback);
+	/* a has an unmonitored member, so it never fails over; drop that by a pool of monitored only */
+	static const char *const s2[] = {
+	    "monitor m tcp 80",
+	    "pool a 192.0.2.1 monitor m 192.0.2.2 monitor m",
+	    "pool b 198.51.100.4 monitor m",
+	    "answer a b",
+	};
+	free(r);
+	r = must_compile(s2, 4);
+	assert_int_equal(dyn_select(r, RR_A, 30, NULL, down_list, (void *)"12", 0, scratch, &rs, &scope, &t), 0);
+	answer_text(&rs, text, sizeof(text));
+	assert_string_equal(text, "198.51.100.4");
+	assert_int_equal(t.chosen, 1);
+	assert_string_equal(t.pools[1].name, "b");
+	/* all down: the first pool whole (gdnsd's fallback) */
+	assert_int_equal(dyn_select(r, RR_A, 30, NULL, down_list, (void *)"124", 0, scratch, &rs, &scope, &t), 0);
+	answer_text(&rs, text, sizeof(text));
+	assert_string_equal(text, "192.0.2.1 192.0.2.2");
+	assert_true(t.fallback);
+	assert_int_equal(t.chosen, -1);
+	/* every member up: the pool's records as compiled, no copy */
+	assert_int_equal(dyn_select(r, RR_A, 30, NULL, down_list, (void *)"", 0, scratch, &rs, &scope, NULL), 0);
+	assert_ptr_not_equal(rs.rdata, scratch);
+	assert_int_equal(rs.count, 2);
+	free(r);
+}
+
+static void test_weighted(void **state)
+{
+	(void)state;
+	static const char *const s[] = {
+	    "pool w 192.0.2.7 weight 90 192.0.2.8 weight 10 192.0.2.9 weight 0",
+	    "answer w",
+	};
+	struct dyn_resource *r = must_compile(s, 2);
+	uint8_t scratch[DYN_SCRATCH], scope;
+	struct rrset rs;
+	char text[256];
+	int seen7 = 0, seen8 = 0;
+	/* rnd spread evenly over 2^32: exactly 90% and 10%, never the drained member */
+	for (uint32_t i = 0; i < 1000; i++) {
+		uint32_t rnd = (uint32_t)((((uint64_t)i << 32) + 999) / 1000); /* ceil: i / 1000 of the range */
+		assert_int_equal(dyn_select(r, RR_A, 30, NULL, NULL, NULL, rnd, scratch, &rs, &scope, NULL), 0);
+		assert_int_equal(rs.count, 1);
+		answer_text(&rs, text, sizeof(text));
+		seen7 += strcmp(text, "192.0.2.7") == 0;
+		seen8 += strcmp(text, "192.0.2.8") == 0;
+		assert_int_equal(scope, 0);
+	}
+	assert_int_equal(seen7, 900);
+	assert_int_equal(seen8, 100);
+	struct dyn_member_view v[4];
+	assert_int_equal(dyn_pool_count(r), 1);
+	assert_true(dyn_pool_weighted(r, 0));
+	assert_int_equal(dyn_pool_members(r, 0, RR_A, v, 4), 3);
+	assert_int_equal(v[0].weight, 90);
+	assert_int_equal(v[2].weight, 0);
+	free(r);
+}
+
+static int count_pair(void *arg, const struct dyn_monitor *m, uint8_t family, const uint8_t *addr)
+{
+	(void)m;
+	(void)addr;
+	int *n = arg;
+	*n += family;
+	return 0;
+}
+
+static void test_monitors_listed(void **state)
+{
+	(void)state;
+	static const char *const s[] = {
+	    "monitor web https https://www.example.com:8443/health?x=1 status 204 body ok interval 5 timeout 2",
+	    "pool p 192.0.2.1 monitor web 2001:db8::1 monitor web 192.0.2.3",
+	    "answer p",
+	};
+	struct dyn_resource *r = must_compile(s, 3);
+	int n = 0;
+	assert_int_equal(dyn_foreach_monitored(r, count_pair, &n), 0);
+	assert_int_equal(n, 1 + 2); /* one IPv4 pair, one IPv6 pair */
+	struct dyn_member_view v[4];
+	assert_int_equal(dyn_pool_members(r, 0, RR_A, v, 4), 2);
+	assert_non_null(v[0].monitor);
+	assert_null(v[1].monitor);
+	assert_string_equal(v[0].monitor_name, "web");
+	assert_int_equal(v[0].monitor->kind, DYN_MON_HTTPS);
+	assert_int_equal(v[0].monitor->port, 8443);
+	assert_int_equal(v[0].monitor->status, 204);
+	assert_string_equal(v[0].monitor->host, "www.example.com");
+	assert_string_equal(v[0].monitor->path, "/health?x=1");
+	assert_string_equal(v[0].monitor->body, "ok");
+	assert_int_equal(v[0].monitor->interval_ms, 5000);
+	free(r);
+}
+
+/* Each bad resource is refused with a message naming what is wrong. */
+static void test_refused(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *stmts[4];
+		const char *says;
+	} cases[] = {
+	    {{"pool a 192.0.2.1", "answer b"}, "pool \"b\" is not defined"},
+	    {{"pool a 192.0.2.1", "answer a", "geo 10.0.0.0/8 zz"}, "pool \"zz\" is not defined"},
+	    {{"pool a 192.0.2.1 monitor nope", "answer a"}, "monitor \"nope\" is not defined"},
+	    {{"pool a 192.0.2.1 weight -5", "answer a"}, "weight \"-5\""},
+	    {{"pool a 192.0.2.1 weight lots", "answer a"}, "weight \"lots\""},
+	    {{"pool a 192.0.2.1 weight 0 192.0.2.2 weight 0", "answer a"}, "every weight is 0"},
+	    {{"pool a 192.0.2.300", "answer a"}, "member \"192.0.2.300\": not an IPv4 or IPv6 address"},
+	    {{"pool a 192.0.2.1 192.0.2.1", "answer a"}, "listed twice"},
+	    {{"pool a 192.0.2.1", "pool a 192.0.2.2", "answer a"}, "pool \"a\" is defined twice"},
+	    {{"pool a 192.0.2.1"}, "missing (answer POOL"},
+	    {{"pool a 192.0.2.1", "answer a", "answer a"}, "a second answer statement"},
+	    {{"pool a 192.0.2.1", "answer a", "geo 10.0.0.1/8 a"}, "address bits set past the prefix length 8"},
+	    {{"pool a 192.0.2.1", "answer a", "geo 10.0.0.0/33 a"}, "prefix length must be 0 to 32"},
+	    {{"pool a 192.0.2.1", "answer a", "geo 10.0.0.0/8 a", "geo 10.0.0.0/8 a"}, "mapped twice"},
+	    {{"pool a 192.0.2.1", "answer a", "monitor m http ftp://x/"}, "does not start with http://"},
+	    {{"pool a 192.0.2.1", "answer a", "monitor m http http:///x"}, "no host"},
+	    {{"pool a 192.0.2.1", "answer a", "monitor m http http://h:99999/"}, "port must be 1 to 65535"},
+	    {{"pool a 192.0.2.1", "answer a", "monitor m tcp 80 interval 0"}, "interval \"0\": 1 to 3600"},
+	    {{"pool a 192.0.2.1", "answer a", "monitor m tcp 80 interval 2 timeout 5"}, "longer than the interval"},
+	    {{"pool a 192.0.2.1", "answer a", "monitor m tcp 0"}, "port \"0\""},
+	    {{"pool a 192.0.2.1", "answer a", "monitor m udp 53"}, "kind \"udp\""},
+	    {{"pool a 192.0.2.1", "answer a", "monitor m tcp 80 bogus 1"}, "unknown option \"bogus\""},
+	    {{"pool a 192.0.2.1", "answer a", "cname x"}, "unknown statement"},
+	    {{"pool a! 192.0.2.1", "answer a"}, "pool name \"a!\""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = 0;
+		while (n < 4 && cases[i].stmts[n])
+			n++;
+		struct dyn_resource *r = NULL;
+		char err[512] = "";
+		assert_int_equal(compile(cases[i].stmts, n, &r, err, sizeof(err)), TERN_EINVAL);
+		assert_null(r);
+		if (!strstr(err, cases[i].says))
+			fail_msg("case %zu: \"%s\" does not say \"%s\"", i, err, cases[i].says);
+	}
+	/* bytes that are not text are shown escaped, never raw */
+	uint8_t rd[] = {0, 9, 4, 'p', 'o', 'o', 'l', 1, 'a', 1, 0x07};
+	struct dyn_resource *r = NULL;
+	char err[512];
+	size_t size;
+	assert_int_equal(dyn_compile(rd, sizeof(rd), 1, &r, &size, err, sizeof(err)), TERN_EINVAL);
+	assert_non_null(strstr(err, "\\007"));
+	/* a record that is not character-strings */
+	uint8_t bad[] = {0, 3, 5, 'a', 'b'};
+	assert_int_equal(dyn_compile(bad, sizeof(bad), 1, &r, &size, err, sizeof(err)), TERN_EINVAL);
+	assert_non_null(strstr(err, "not a sequence of character-strings"));
+}
+
+/* The first address the name's resource answers for a client outside every entry. */
+static void zone_answer(const struct zone *z, const char *owner, char *out)
+{
+	uint8_t name[NAME_MAXLEN];
+	assert_true(name_from_text(name, owner, NULL) > 0);
+	const struct zone_node *n = zone_find(z, name, name_len(name));
+	assert_non_null(n);
+	const struct rrset *rs = zone_node_rrset(n, RR_DYN);
+	assert_non_null(rs);
+	assert_int_equal(rs->dyn, 1);
+	uint8_t scratch[DYN_SCRATCH], scope;
+	struct rrset ans;
+	assert_int_equal(
+	    dyn_select(dyn_rrset_resource(rs), RR_A, rs->ttl, NULL, NULL, NULL, 0, scratch, &ans, &scope, NULL), 0);
+	answer_text(&ans, out, 256);
+}
+
+/* Zone files (a multi-line DYN record, a name called dyn) and changes: the compiled resource rides
+ * with its RRset through zone_apply(), also when another RRset of its name changes. */
+static void test_in_zones(void **state)
+{
+	(void)state;
+	static const char text[] = "$ORIGIN t.\n"
+	                           "@ 300 IN SOA ns h 1 2 3 4 5\n"
+	                           "@ 300 IN NS ns\n"
+	                           "ns 300 IN A 192.0.2.53\n"
+	                           "dyn 300 IN A 192.0.2.54\n"
+	                           "www 60 IN DYN ( pool p 192.0.2.1\n"
+	                           "   192.0.2.2 ) ; a comment with DYN in it\n"
+	                           "    60 in dyn answer p\n"
+	                           "www 60 IN TXT \"DYN\"\n";
+	uint8_t apex[NAME_MAXLEN];
+	assert_true(name_from_text(apex, "t.", NULL) > 0);
+	struct zone *z = NULL;
+	char err[1024] = "";
+	if (zonefile_load_string(text, sizeof(text) - 1, "t.zone", apex, &z, err, sizeof(err)) != 0)
+		fail_msg("load: %s", err);
+	char got[256];
+	zone_answer(z, "www.t.", got);
+	assert_string_equal(got, "192.0.2.1 192.0.2.2");
+	uint8_t dynname[NAME_MAXLEN];
+	name_from_text(dynname, "dyn.t.", NULL);
+	assert_non_null(zone_node_rrset(zone_find(z, dynname, name_len(dynname)), RR_A)); /* an owner, not a type */
+	/* another RRset at the name changes: the node is copied, the resource with it */
+	uint8_t www[NAME_MAXLEN], txt[] = {0, 3, 2, 'h', 'i'};
+	name_from_text(www, "www.t.", NULL);
+	struct zone_change ch = {.owner = www, .type = RR_TXT, .ttl = 60, .count = 1, .rdata = txt, .rdata_size = 5};
+	struct zone *z2 = NULL;
+	assert_int_equal(zone_apply_text(z, &ch, 1, &z2, err, sizeof(err)), 0);
+	zone_answer(z2, "www.t.", got);
+	assert_string_equal(got, "192.0.2.1 192.0.2.2");
+	/* the resource changes */
+	static const char *const now[] = {"pool q 192.0.2.9", "answer q"};
+	uint8_t rd[256];
+	size_t len = rdata_of(now, 2, rd);
+	ch = (struct zone_change){
+	    .owner = www, .type = RR_DYN, .ttl = 60, .count = 2, .rdata = rd, .rdata_size = (uint32_t)len};
+	struct zone *z3 = NULL;
+	assert_int_equal(zone_apply_text(z2, &ch, 1, &z3, err, sizeof(err)), 0);
+	zone_answer(z3, "www.t.", got);
+	assert_string_equal(got, "192.0.2.9");
+	/* a bad one is refused, naming the name and the fault */
+	static const char *const bad[] = {"pool q 192.0.2.9", "answer r"};
+	len = rdata_of(bad, 2, rd);
+	ch.rdata_size = (uint32_t)len;
+	struct zone *z4 = NULL;
+	assert_int_not_equal(zone_apply_text(z3, &ch, 1, &z4, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "DYN at www.t."));
+	assert_non_null(strstr(err, "pool \"r\" is not defined"));
+	/* and a fixed A beside it too */
+	uint8_t a[] = {0, 4, 192, 0, 2, 3};
+	ch = (struct zone_change){.owner = www, .type = RR_A, .ttl = 60, .count = 1, .rdata = a, .rdata_size = 6};
+	assert_int_not_equal(zone_apply_text(z3, &ch, 1, &z4, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "beside A or AAAA"));
+	zone_free(z3);
+	zone_free(z2);
+	zone_free(z);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_geo_and_scope),   cmocka_unit_test(test_family_stands_aside),
+	    cmocka_unit_test(test_failover),        cmocka_unit_test(test_weighted),
+	    cmocka_unit_test(test_monitors_listed), cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_in_zones),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

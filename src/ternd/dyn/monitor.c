@@ -360,8 +360,10 @@ static void check_done(struct mon_slot *s, bool ok, const char *text)
 	monitor_spec_text(&s->mon, spec, sizeof(spec));
 	if (is == MONITOR_DOWN)
 		log_warning("monitor %s of %s: down after %u failure(s): %s", spec, s->address, n, text);
-	else
+	else if (was == MONITOR_DOWN)
 		log_info("monitor %s of %s: up after %u success(es): %s", spec, s->address, n, text);
+	else /* unknown, which answered as up already */
+		log_debug("monitor %s of %s: up: %s", spec, s->address, text);
 }
 
 /* ---- TCP ---- */

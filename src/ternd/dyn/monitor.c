@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <endian.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,7 +23,7 @@
 #include "ternd/base/log.h"
 
 /* kind up down, port status, interval timeout, three length-prefixed texts, family, address */
-#define KEY_MAX (3 + 4 + 8 + 3 * (2 + 256) + 1 + 16)
+#define KEY_MAX (3 + 4 + 8 + 3 * (1 + 255) + 1 + 16)
 #define BODY_MAX (64u * 1024) /* the body text is looked for in this much of the body */
 #define RETRY_MS 1000 /* a table that could not be built is tried again after this */
 
@@ -54,10 +55,14 @@ struct mon_slot {
 	uint8_t key[];
 };
 
-/* What the query workers read: every pair wanted when it was built; at most half full. */
+/* What the query workers read: every pair wanted when it was built, with its hash (a probe reads
+ * no slot but the one it finds); at most half full. */
 struct mon_table {
 	size_t mask;
-	struct mon_slot *slot[];
+	struct mon_entry {
+		uint64_t hash;
+		const struct mon_slot *slot;
+	} e[];
 };
 
 /* A socket libcurl asked to watch. */
@@ -86,49 +91,56 @@ struct monitors {
 
 /* ---- keys ---- */
 
-static uint64_t rotl(uint64_t x, int b)
+static inline uint64_t rotl(uint64_t x, int b)
 {
 	return (x << b) | (x >> (64 - b));
 }
 
-static void sip_round(uint64_t v[4])
+/* n SipRounds over the state in registers (the query path hashes a key per monitored member). */
+static inline void sip_rounds(uint64_t *v0, uint64_t *v1, uint64_t *v2, uint64_t *v3, int n)
 {
-	v[0] += v[1];
-	v[1] = rotl(v[1], 13) ^ v[0];
-	v[0] = rotl(v[0], 32);
-	v[2] += v[3];
-	v[3] = rotl(v[3], 16) ^ v[2];
-	v[0] += v[3];
-	v[3] = rotl(v[3], 21) ^ v[0];
-	v[2] += v[1];
-	v[1] = rotl(v[1], 17) ^ v[2];
-	v[2] = rotl(v[2], 32);
+	uint64_t a = *v0, b = *v1, c = *v2, d = *v3;
+	for (int i = 0; i < n; i++) {
+		a += b;
+		b = rotl(b, 13) ^ a;
+		a = rotl(a, 32);
+		c += d;
+		d = rotl(d, 16) ^ c;
+		a += d;
+		d = rotl(d, 21) ^ a;
+		c += b;
+		b = rotl(b, 17) ^ c;
+		c = rotl(c, 32);
+	}
+	*v0 = a;
+	*v1 = b;
+	*v2 = c;
+	*v3 = d;
 }
 
-/* SipHash-2-4 of len octets. */
+/* SipHash-1-3 of len octets (the rounds Rust's hash tables use: keyed, so no tenant can aim keys
+ * at one bucket, and cheap enough to run per monitored member on the query path). The 8 octets
+ * after p[len - 1] are readable and 0 (key_make() leaves them so). */
 static uint64_t sip_hash(const struct monitors *ms, const uint8_t *p, size_t len)
 {
-	uint64_t v[4] = {ms->k0 ^ 0x736f6d6570736575ULL, ms->k1 ^ 0x646f72616e646f6dULL, ms->k0 ^ 0x6c7967656e657261ULL,
-	                 ms->k1 ^ 0x7465646279746573ULL};
+	uint64_t v0 = ms->k0 ^ 0x736f6d6570736575ULL, v1 = ms->k1 ^ 0x646f72616e646f6dULL,
+	         v2 = ms->k0 ^ 0x6c7967656e657261ULL, v3 = ms->k1 ^ 0x7465646279746573ULL, m;
 	size_t i = 0;
-	for (;; i += 8) {
-		uint64_t m = 0;
-		size_t n = len - i < 8 ? len - i : 8;
-		for (size_t j = 0; j < n; j++)
-			m |= (uint64_t)p[i + j] << (8 * j);
-		if (n < 8)
-			m |= (uint64_t)(len & 0xff) << 56;
-		v[3] ^= m;
-		sip_round(v);
-		sip_round(v);
-		v[0] ^= m;
-		if (n < 8)
-			break;
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&m, p + i, 8);
+		m = le64toh(m);
+		v3 ^= m;
+		sip_rounds(&v0, &v1, &v2, &v3, 1);
+		v0 ^= m;
 	}
-	v[2] ^= 0xff;
-	for (int r = 0; r < 4; r++)
-		sip_round(v);
-	return v[0] ^ v[1] ^ v[2] ^ v[3];
+	memcpy(&m, p + i, 8);
+	m = le64toh(m) | (uint64_t)(len & 0xff) << 56;
+	v3 ^= m;
+	sip_rounds(&v0, &v1, &v2, &v3, 1);
+	v0 ^= m;
+	v2 ^= 0xff;
+	sip_rounds(&v0, &v1, &v2, &v3, 3);
+	return v0 ^ v1 ^ v2 ^ v3;
 }
 
 static size_t put16(uint8_t *k, size_t n, uint16_t v)
@@ -143,16 +155,21 @@ static size_t put32(uint8_t *k, size_t n, uint32_t v)
 	return put16(k, put16(k, n, (uint16_t)(v >> 16)), (uint16_t)v);
 }
 
+/* A text up to its NUL (at most 255 octets: the fields are 256), its length first; 0 when the text
+ * fills its field without a NUL. */
 static size_t put_text(uint8_t *k, size_t n, const char *s, size_t cap)
 {
 	size_t len = strnlen(s, cap);
-	n = put16(k, n, (uint16_t)len);
-	memcpy(k + n, s, len);
-	return n + len;
+	if (len == cap || n == 0)
+		return 0;
+	k[n] = (uint8_t)len;
+	memcpy(k + n + 1, s, len);
+	return n + 1 + len;
 }
 
-/* The pair's key: every field of the monitor (texts up to their NUL), the family, the address. */
-static size_t key_make(uint8_t k[KEY_MAX], const struct dyn_monitor *m, uint8_t family, const uint8_t *addr)
+/* The pair's key: every field of the monitor (texts up to their NUL), the family, the address;
+ * 0 for a monitor with a text without NUL (no pair has it: it is not checkable()). */
+static size_t key_make(uint8_t k[KEY_MAX + 8], const struct dyn_monitor *m, uint8_t family, const uint8_t *addr)
 {
 	size_t n = 0;
 	k[n++] = m->kind;
@@ -165,9 +182,12 @@ static size_t key_make(uint8_t k[KEY_MAX], const struct dyn_monitor *m, uint8_t 
 	n = put_text(k, n, m->host, sizeof(m->host));
 	n = put_text(k, n, m->path, sizeof(m->path));
 	n = put_text(k, n, m->body, sizeof(m->body));
+	if (n == 0)
+		return 0;
 	k[n++] = family;
 	size_t alen = family == 1 ? 4 : 16;
 	memcpy(k + n, addr, alen);
+	memset(k + n + alen, 0, 8); /* sip_hash() reads the last word whole */
 	return n + alen;
 }
 
@@ -176,19 +196,21 @@ static size_t key_make(uint8_t k[KEY_MAX], const struct dyn_monitor *m, uint8_t 
 bool monitor_up(void *ctx, const struct dyn_monitor *m, uint8_t family, const uint8_t *addr)
 {
 	struct monitors *ms = ctx;
-	uint8_t key[KEY_MAX];
+	uint8_t key[KEY_MAX + 8];
 	if (!ms || (family != 1 && family != 2))
 		return true;
 	const struct mon_table *t = rcu_dereference(ms->table);
 	if (!t)
 		return true;
 	size_t len = key_make(key, m, family, addr);
+	if (len == 0)
+		return true;
 	uint64_t h = sip_hash(ms, key, len);
 	for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
-		const struct mon_slot *s = t->slot[i];
+		const struct mon_slot *s = t->e[i].slot;
 		if (!s)
 			return true; /* not known: unknown = up */
-		if (s->hash == h && s->keylen == len && memcmp(s->key, key, len) == 0)
+		if (t->e[i].hash == h && s->keylen == len && memcmp(s->key, key, len) == 0)
 			return atomic_load_explicit(&s->state, memory_order_relaxed) != MONITOR_DOWN;
 	}
 }
@@ -263,7 +285,7 @@ static bool checkable(const struct dyn_monitor *m, uint8_t family)
 
 int monitor_want(struct monitors *ms, const struct dyn_monitor *m, uint8_t family, const uint8_t *addr)
 {
-	uint8_t key[KEY_MAX];
+	uint8_t key[KEY_MAX + 8];
 	if (!checkable(m, family))
 		return TERN_EINVAL;
 	size_t len = key_make(key, m, family, addr);
@@ -293,7 +315,7 @@ int monitor_want(struct monitors *ms, const struct dyn_monitor *m, uint8_t famil
 
 void monitor_unwant(struct monitors *ms, const struct dyn_monitor *m, uint8_t family, const uint8_t *addr)
 {
-	uint8_t key[KEY_MAX];
+	uint8_t key[KEY_MAX + 8];
 	if (!checkable(m, family))
 		return;
 	size_t len = key_make(key, m, family, addr);
@@ -677,16 +699,17 @@ static struct mon_table *table_build(const struct monitors *ms)
 	size_t n = 8;
 	while (n < 2 * ms->count)
 		n *= 2;
-	struct mon_table *t = calloc(1, sizeof(*t) + n * sizeof(t->slot[0]));
+	struct mon_table *t = calloc(1, sizeof(*t) + n * sizeof(t->e[0]));
 	if (!t)
 		return NULL;
 	t->mask = n - 1;
 	for (size_t b = 0; b < ms->nindex; b++) {
 		for (struct mon_slot *s = ms->index[b]; s; s = s->chain) {
 			size_t i = s->hash & t->mask;
-			while (t->slot[i])
+			while (t->e[i].slot)
 				i = (i + 1) & t->mask;
-			t->slot[i] = s;
+			t->e[i].hash = s->hash;
+			t->e[i].slot = s;
 		}
 	}
 	return t;
@@ -730,9 +753,10 @@ static void on_changed(struct ev_loop *loop, struct ev_async *a)
 		return;
 	}
 	ms->dirty = false;
-	for (size_t i = 0; i <= t->mask; i++) {
-		struct mon_slot *s = t->slot[i];
-		if (s && !s->scheduled) {
+	for (size_t b = 0; b < ms->nindex; b++) {
+		for (struct mon_slot *s = ms->index[b]; s; s = s->chain) {
+			if (s->scheduled)
+				continue;
 			s->scheduled = true;
 			s->next = ev_clock_ms();
 			ev_timer_init(&s->tick, on_tick, s);

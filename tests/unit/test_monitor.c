@@ -26,20 +26,31 @@
 #define TIMEOUT 200
 static const uint8_t LOOPBACK[4] = {127, 0, 0, 1};
 
-static int listen_on(uint16_t port, uint16_t *bound)
+static const uint8_t LOOPBACK6[16] = {[15] = 1};
+
+/* A listener on 127.0.0.1 (family 1) or ::1 (2) at port (0: any); *bound gets the port. */
+static int listen_at(uint8_t family, uint16_t port, uint16_t *bound)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = socket(family == 1 ? AF_INET : AF_INET6, SOCK_STREAM, 0);
 	int one = 1;
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-	socklen_t alen = sizeof(a);
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+	struct sockaddr *sa = family == 1 ? (struct sockaddr *)&a : (struct sockaddr *)&a6;
+	socklen_t alen = family == 1 ? sizeof(a) : sizeof(a6);
 	assert_true(fd >= 0);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	memcpy(&a.sin_addr, LOOPBACK, 4);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	memcpy(&a6.sin6_addr, LOOPBACK6, 16);
+	assert_int_equal(bind(fd, sa, alen), 0);
 	assert_int_equal(listen(fd, 64), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-	*bound = ntohs(a.sin_port);
+	assert_int_equal(getsockname(fd, sa, &alen), 0);
+	*bound = ntohs(family == 1 ? a.sin_port : a6.sin6_port);
 	return fd;
+}
+
+static int listen_on(uint16_t port, uint16_t *bound)
+{
+	return listen_at(1, port, bound);
 }
 
 /* ---- the HTTP responder ---- */
@@ -94,14 +105,19 @@ static void *respond(void *arg)
 	return NULL;
 }
 
-static void responder_start(struct responder *r)
+static void responder_start_at(struct responder *r, uint8_t family)
 {
 	memset(r, 0, sizeof(*r));
-	r->fd = listen_on(0, &r->port);
+	r->fd = listen_at(family, 0, &r->port);
 	atomic_store(&r->status, 200);
 	atomic_store(&r->body, "all good here");
 	pthread_mutex_init(&r->lock, NULL);
 	assert_int_equal(pthread_create(&r->tid, NULL, respond, r), 0);
+}
+
+static void responder_start(struct responder *r)
+{
+	responder_start_at(r, 1);
 }
 
 static void responder_stop(struct responder *r)
@@ -154,8 +170,8 @@ static uint64_t now_ms(void)
 	return ev_clock_ms();
 }
 
-/* The pair's view (the only pair of m's spec at 127.0.0.1); fails when absent. */
-static struct monitor_view view(struct monitors *ms, const struct dyn_monitor *m)
+/* The pair's view (the only pair of m's spec in family, 1: 127.0.0.1, 2: ::1); fails when absent. */
+static struct monitor_view view_at(struct monitors *ms, const struct dyn_monitor *m, uint8_t family)
 {
 	struct monitor_view *v, found = {0};
 	size_t n;
@@ -164,7 +180,7 @@ static struct monitor_view view(struct monitors *ms, const struct dyn_monitor *m
 	monitor_spec_text(m, spec, sizeof(spec));
 	assert_int_equal(monitor_list(ms, &v, &n), 0);
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(v[i].spec, spec) == 0 && v[i].family == 1) {
+		if (strcmp(v[i].spec, spec) == 0 && v[i].family == family) {
 			found = v[i];
 			seen = true;
 		}
@@ -172,6 +188,11 @@ static struct monitor_view view(struct monitors *ms, const struct dyn_monitor *m
 	free(v);
 	assert_true(seen);
 	return found;
+}
+
+static struct monitor_view view(struct monitors *ms, const struct dyn_monitor *m)
+{
+	return view_at(ms, m, 1);
 }
 
 /* Waits (at most limit ms) until the pair's state is want; returns the ms waited. */
@@ -387,6 +408,38 @@ static void test_batch_keeps_state(void **state)
 	monitor_stop(ms);
 }
 
+/* IPv6 members: the TCP connect and the HTTP GET reach [::1] (the HTTP one through the monitor's
+ * host name, connected to the member), and a closed listener turns the pair down there too. */
+static void test_ipv6_members(void **state)
+{
+	(void)state;
+	static struct responder r;
+	responder_start_at(&r, 2);
+	struct monitors *ms = start();
+	struct dyn_monitor http = http_monitor(r.port, "good"), tcp = tcp_monitor(r.port, 1, 1);
+	assert_int_equal(monitor_want(ms, &http, 2, LOOPBACK6), 0);
+	assert_int_equal(monitor_want(ms, &tcp, 2, LOOPBACK6), 0);
+	uint64_t t0 = now_ms();
+	while (view_at(ms, &http, 2).state != MONITOR_UP || view_at(ms, &tcp, 2).state != MONITOR_UP) {
+		assert_true(now_ms() - t0 < 2000);
+		nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+	}
+	assert_string_equal(view_at(ms, &http, 2).address, "::1");
+	assert_string_equal(view_at(ms, &http, 2).last_result, "ok: status 200");
+	responder_stop(&r);
+	t0 = now_ms();
+	while (view_at(ms, &tcp, 2).state != MONITOR_DOWN) {
+		assert_true(now_ms() - t0 < INTERVAL + 1000);
+		nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+	}
+	assert_string_equal(view_at(ms, &tcp, 2).last_result, "connect refused");
+	rcu_thread_online();
+	assert_false(monitor_up(ms, &tcp, 2, LOOPBACK6));
+	assert_true(monitor_up(ms, &tcp, 1, LOOPBACK)); /* the same monitor at another address: unknown */
+	rcu_thread_offline();
+	monitor_stop(ms);
+}
+
 static void test_spec_text(void **state)
 {
 	(void)state;
@@ -413,6 +466,7 @@ int main(void)
 	    cmocka_unit_test(test_http_timeout_is_a_failure),
 	    cmocka_unit_test(test_pairs_are_keyed_whole_and_shared),
 	    cmocka_unit_test(test_batch_keeps_state),
+	    cmocka_unit_test(test_ipv6_members),
 	    cmocka_unit_test(test_spec_text),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

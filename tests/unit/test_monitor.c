@@ -61,6 +61,7 @@ struct responder {
 	pthread_t tid;
 	atomic_bool stop;
 	atomic_int status, delay_ms, requests;
+	atomic_int split; /* > 0: the body is written in two parts, the first this long, 30 ms apart */
 	const char *_Atomic body;
 	char request[1024]; /* the last request's head */
 	pthread_mutex_t lock;
@@ -98,8 +99,14 @@ static void *respond(void *arg)
 		int len =
 		    snprintf(out, sizeof(out), "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
 		             atomic_load(&r->status), strlen(body), body);
-		if (write(c, out, (size_t)len) < 0)
-			fprintf(stderr, "responder: write failed\n");
+		size_t first = (size_t)len, split = (size_t)atomic_load(&r->split);
+		if (split && split < strlen(body))
+			first = (size_t)len - strlen(body) + split;
+		/* MSG_NOSIGNAL: a client gone (a timeout) is no SIGPIPE */
+		if (send(c, out, first, MSG_NOSIGNAL) == (ssize_t)first && first < (size_t)len) {
+			nanosleep(&(struct timespec){0, 30 * 1000 * 1000}, NULL);
+			send(c, out + first, (size_t)len - first, MSG_NOSIGNAL);
+		}
 		close(c);
 	}
 	return NULL;
@@ -328,6 +335,10 @@ static void test_http_status_and_body(void **state)
 	atomic_store(&r.body, "bad things happen");
 	wait_state(ms, &m, MONITOR_DOWN, INTERVAL * 2 + 1000);
 	assert_string_equal(view(ms, &m).last_result, "status 200, body without the text");
+
+	atomic_store(&r.body, "it is all good now"); /* "go" in one read, "od" in the next */
+	atomic_store(&r.split, 12);
+	wait_state(ms, &m, MONITOR_UP, INTERVAL * 2 + 1000);
 	monitor_stop(ms);
 	responder_stop(&r);
 }

@@ -47,8 +47,10 @@ struct mon_slot {
 	struct ev_io io; /* TCP: the connect in flight */
 	CURL *easy; /* HTTP, HTTPS */
 	struct curl_slist *connect_to;
-	char *body;
-	size_t len;
+	size_t seen; /* body octets read */
+	bool found; /* the body text was seen */
+	char tail[sizeof(((struct dyn_monitor *)0)->body)]; /* the last octets read, for a text across reads */
+	size_t tail_len;
 	char curl_err[CURL_ERROR_SIZE];
 	struct mon_slot *dead; /* dropped, freed after the grace period */
 	size_t keylen;
@@ -465,16 +467,32 @@ static void tcp_check(struct monitors *ms, struct mon_slot *s)
 
 /* ---- HTTP and HTTPS ---- */
 
+/* Looks for the body text in the first BODY_MAX octets as they stream by, keeping only the last
+ * (text length - 1) octets between reads: no buffer per pair. */
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct mon_slot *s = arg;
-	size_t n = size * nmemb, room = BODY_MAX - s->len;
-	if (!s->mon.body[0] || !room)
-		return n; /* read, not kept */
-	if (!s->body && !(s->body = malloc(BODY_MAX)))
-		return 0; /* libcurl stops with CURLE_WRITE_ERROR */
-	memcpy(s->body + s->len, data, n < room ? n : room);
-	s->len += n < room ? n : room;
+	size_t n = size * nmemb, want = strlen(s->mon.body);
+	size_t use = s->seen < BODY_MAX ? BODY_MAX - s->seen : 0, keep = want ? want - 1 : 0;
+	use = n < use ? n : use;
+	s->seen += n;
+	if (!want || s->found || !use)
+		return n; /* read, not looked at */
+	char joint[2 * sizeof(s->tail)]; /* the previous read's last octets and this one's first */
+	size_t head = use < keep ? use : keep;
+	memcpy(joint, s->tail, s->tail_len);
+	memcpy(joint + s->tail_len, data, head);
+	bool across = memmem(joint, s->tail_len + head, s->mon.body, want) != NULL;
+	s->found = across || memmem(data, use, s->mon.body, want) != NULL;
+	if (use >= keep) {
+		memcpy(s->tail, data + use - keep, keep);
+		s->tail_len = keep;
+	} else {
+		size_t old = s->tail_len + use > keep ? keep - use : s->tail_len;
+		memmove(s->tail, s->tail + s->tail_len - old, old);
+		memcpy(s->tail + old, data, use);
+		s->tail_len = old + use;
+	}
 	return n;
 }
 
@@ -522,7 +540,9 @@ static void http_check(struct monitors *ms, struct mon_slot *s)
 		check_done(s, false, "libcurl refuses the URL, or out of memory");
 		return;
 	}
-	s->len = 0;
+	s->seen = 0;
+	s->found = false;
+	s->tail_len = 0;
 	s->curl_err[0] = 0;
 	if (curl_multi_add_handle(ms->multi, s->easy) != CURLM_OK) {
 		check_done(s, false, "cannot start a request (libcurl)");
@@ -547,7 +567,7 @@ static void http_done(struct mon_slot *s, CURLcode cc)
 		snprintf(text, sizeof(text), "%.120s", s->curl_err[0] ? s->curl_err : curl_easy_strerror(cc));
 	else if (curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK || code != s->mon.status)
 		snprintf(text, sizeof(text), "status %ld", code);
-	else if (s->mon.body[0] && (!s->body || !memmem(s->body, s->len, s->mon.body, strlen(s->mon.body))))
+	else if (s->mon.body[0] && !s->found)
 		snprintf(text, sizeof(text), "status %ld, body without the text", code);
 	else
 		ok = true;
@@ -689,7 +709,6 @@ static void slot_free(struct monitors *ms, struct mon_slot *s)
 	ev_timer_cancel(ms->loop, &s->tick);
 	curl_easy_cleanup(s->easy);
 	curl_slist_free_all(s->connect_to);
-	free(s->body);
 	free(s);
 }
 

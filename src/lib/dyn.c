@@ -1036,6 +1036,17 @@ int dyn_foreach_monitored(const struct dyn_resource *r,
 	return 0;
 }
 
+int dyn_default_pool(const struct dyn_resource *r, uint16_t type)
+{
+	if (!dyn_serves(r, type))
+		return -1;
+	const uint16_t *list = list_at(r, r->answer_list);
+	for (uint16_t i = 0; i < list[0]; i++)
+		if (pool_at(r, list[1 + i])->count[type == RR_AAAA])
+			return list[1 + i];
+	return -1;
+}
+
 int dyn_pool_count(const struct dyn_resource *r)
 {
 	return r->npools;

@@ -133,6 +133,9 @@ struct dyn_member_view {
 	const char *monitor_name;
 };
 int dyn_pool_count(const struct dyn_resource *r);
+/* The pool a client outside every entry gets for type when every member is up: the first of the
+ * answer list with members of the type's family; -1 when the resource does not serve type. */
+int dyn_default_pool(const struct dyn_resource *r, uint16_t type);
 const char *dyn_pool_name(const struct dyn_resource *r, int pool);
 bool dyn_pool_weighted(const struct dyn_resource *r, int pool);
 int dyn_pool_members(const struct dyn_resource *r, int pool, uint16_t type, struct dyn_member_view *out, int cap);

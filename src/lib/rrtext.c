@@ -14,6 +14,7 @@
 #include <libknot/rrset-dump.h>
 #include <libzscanner/scanner.h>
 
+#include "lib/dyn.h"
 #include "lib/error.h"
 #include "lib/name.h"
 #include "lib/rr.h"
@@ -344,6 +345,7 @@ struct export_ctx {
 	size_t cap;
 	char *err;
 	size_t errlen;
+	bool plain; /* DYN resources as their default answers */
 };
 
 /* One record line; grows the line buffer when an RDATA's text does not fit. */
@@ -381,6 +383,34 @@ static int export_record(struct export_ctx *e, const char *owner, uint32_t ttl, 
 	}
 }
 
+/* A plain export (for servers that do not read DYN): a comment naming the resource, then the
+ * answer a client outside every entry gets when every member is up, as fixed records (a weighted
+ * pool: every member). */
+static int export_dyn_plain(struct export_ctx *e, const char *otext, const struct rrset *rs)
+{
+	const struct dyn_resource *r = dyn_rrset_resource(rs);
+	if (!r) {
+		snprintf(e->err, e->errlen, "%s DYN: the resource was not compiled", otext);
+		return TERN_EINVAL;
+	}
+	int n = snprintf(e->buf, e->cap, "; %s is a dynamic resource (DYN, %u statements): its default answer\n", otext,
+	                 (unsigned)rs->count);
+	int rc = n < 0 || (size_t)n >= e->cap ? TERN_ESPACE : e->write(e->wctx, e->buf, (size_t)n);
+	static const uint16_t types[] = {RR_A, RR_AAAA};
+	for (int t = 0; rc == 0 && t < 2; t++) {
+		int pool = dyn_default_pool(r, types[t]);
+		if (pool < 0)
+			continue;
+		struct dyn_member_view v[DYN_MAX_MEMBERS];
+		int m = dyn_pool_members(r, pool, types[t], v, DYN_MAX_MEMBERS);
+		for (int i = 0; rc == 0 && i < m; i++)
+			rc = export_record(e, otext, rs->ttl, types[t], v[i].addr, types[t] == RR_A ? 4 : 16);
+	}
+	if (rc < 0)
+		snprintf(e->err, e->errlen, "cannot write the default answer of %s: %s", otext, tern_strerror(rc));
+	return rc;
+}
+
 static int export_rrset(struct export_ctx *e, const uint8_t *owner, const struct rrset *rs)
 {
 	char otext[NAME_TEXT_MAX], tname[RRTEXT_TYPE_MAXLEN];
@@ -388,11 +418,8 @@ static int export_rrset(struct export_ctx *e, const uint8_t *owner, const struct
 		snprintf(e->err, e->errlen, "cannot write an owner name");
 		return TERN_ENAME;
 	}
-	if (rs->dyn != 0) {
-		rrtext_type_to_text(rs->type, tname, sizeof(tname));
-		snprintf(e->err, e->errlen, "%s %s is a dynamic answer; a zone file cannot hold it", otext, tname);
-		return TERN_EINVAL;
-	}
+	if (rs->type == RR_DYN && e->plain)
+		return export_dyn_plain(e, otext, rs);
 	const uint8_t *rec = rs->rdata;
 	for (uint16_t i = 0; i < rs->count; i++, rec = rdata_next(rec)) {
 		int rc = export_record(e, otext, rs->ttl, rs->type, rdata_bytes(rec), rdata_len(rec));
@@ -407,7 +434,18 @@ static int export_rrset(struct export_ctx *e, const uint8_t *owner, const struct
 
 int rrtext_export_zone(const struct zone *z, rrtext_write_fn write, void *ctx, char *err, size_t errlen)
 {
-	struct export_ctx e = {.write = write, .wctx = ctx, .cap = 65536, .err = err, .errlen = err ? errlen : 0};
+	return rrtext_export_zone_as(z, 0, write, ctx, err, errlen);
+}
+
+int rrtext_export_zone_as(const struct zone *z, unsigned flags, rrtext_write_fn write, void *ctx, char *err,
+                          size_t errlen)
+{
+	struct export_ctx e = {.write = write,
+	                       .wctx = ctx,
+	                       .cap = 65536,
+	                       .err = err,
+	                       .errlen = err ? errlen : 0,
+	                       .plain = flags & RRTEXT_EXPORT_PLAIN};
 	if (err && errlen)
 		err[0] = 0;
 	if (!z->soa || !z->apex_node) {
@@ -475,8 +513,13 @@ static int write_text(void *ctx, const char *buf, size_t len)
 
 int rrtext_export_zone_text(const struct zone *z, char **text, size_t *len, char *err, size_t errlen)
 {
+	return rrtext_export_zone_text_as(z, 0, text, len, err, errlen);
+}
+
+int rrtext_export_zone_text_as(const struct zone *z, unsigned flags, char **text, size_t *len, char *err, size_t errlen)
+{
 	struct text_buf b = {0};
-	int rc = rrtext_export_zone(z, write_text, &b, err, errlen);
+	int rc = rrtext_export_zone_as(z, flags, write_text, &b, err, errlen);
 	if (rc < 0) { /* on success the SOA at least was written, so b.p is set */
 		free(b.p);
 		b.p = NULL;

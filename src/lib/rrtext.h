@@ -37,11 +37,19 @@ typedef int (*rrtext_write_fn)(void *ctx, const char *buf, size_t len);
 /* Writes the zone as a master file: the SOA, then every other RRset in canonical order, one record
  * a line "owner<TAB>ttl<TAB>IN<TAB>TYPE<TAB>rdata", absolute names, no directives. Types every
  * mainstream server knows are written by mnemonic; others as "TYPE<n> \# ..." (RFC 3597).
- * Dynamic RRsets cannot be written as zone-file data and fail the export with TERN_EINVAL.
- * Returns 0 or a negative TERN_E* (a writer's own code passes through) with err filled. */
+ * DYN resources (lib/dyn.h) are written as their records (TYPE65301, RFC 3597: any server keeps
+ * them, ternd reads them back). Returns 0 or a negative TERN_E* (a writer's own code passes
+ * through) with err filled. */
 int rrtext_export_zone(const struct zone *z, rrtext_write_fn write, void *ctx, char *err, size_t errlen);
+/* flags for the _as forms: RRTEXT_EXPORT_PLAIN writes each DYN resource as a comment naming it
+ * and its default answer as fixed A/AAAA records (for servers that do not interpret DYN). */
+#define RRTEXT_EXPORT_PLAIN 1u
+int rrtext_export_zone_as(const struct zone *z, unsigned flags, rrtext_write_fn write, void *ctx, char *err,
+                          size_t errlen);
 /* The same into a stdio stream; TERN_EIO when writing fails. */
 int rrtext_export_zone_file(const struct zone *z, FILE *out, char *err, size_t errlen);
 /* The same into memory: *text (malloc'd, NUL-terminated, the caller frees it) and *len are set
  * on success; on failure *text is NULL. */
 int rrtext_export_zone_text(const struct zone *z, char **text, size_t *len, char *err, size_t errlen);
+int rrtext_export_zone_text_as(const struct zone *z, unsigned flags, char **text, size_t *len, char *err,
+                               size_t errlen);

@@ -242,10 +242,28 @@ static int zone_delete(struct cli *cli, const struct cli_args *a)
 	return zone_action(cli, "DELETE", a->pos[0], NULL, NULL, NULL, 0, "deleted zone %s\n", NULL);
 }
 
+/* path (malloc'd, taken over) with "?query" appended when query is not NULL; NULL (said on stderr)
+ * when out of memory. */
+static char *with_query(char *path, const char *query)
+{
+	char *out = path && query ? malloc(strlen(path) + strlen(query) + 2) : path;
+	if (out && out != path) {
+		sprintf(out, "%s?%s", path, query);
+		free(path);
+	} else if (!out) {
+		free(path);
+		fprintf(stderr, "tern: out of memory\n");
+	}
+	return out;
+}
+
 static int zone_export(struct cli *cli, const struct cli_args *a)
 {
 	struct client_response res;
-	char *path = CLIENT_PATH("zones", a->pos[0], "export");
+	char *path =
+	    with_query(CLIENT_PATH("zones", a->pos[0], "export"), cli_opt_count(a, "plain") ? "plain=true" : NULL);
+	if (!path)
+		return CLI_EAPI;
 	int rc = cli_call(cli, "GET", path, NULL, NULL, 0, &res);
 	free(path);
 	if (rc != CLI_OK)
@@ -457,16 +475,10 @@ static int zone_dnssec(struct cli *cli, const struct cli_args *a)
 
 static int zone_unsign(struct cli *cli, const struct cli_args *a)
 {
-	bool force = cli_opt_count(a, "force") > 0;
-	char *dnssec = CLIENT_PATH("zones", a->pos[0], "dnssec");
-	char *path = dnssec ? malloc(strlen(dnssec) + sizeof("?force=true")) : NULL;
-	if (!path) {
-		free(dnssec);
-		fprintf(stderr, "tern: out of memory\n");
+	char *path =
+	    with_query(CLIENT_PATH("zones", a->pos[0], "dnssec"), cli_opt_count(a, "force") ? "force=true" : NULL);
+	if (!path)
 		return CLI_EAPI;
-	}
-	sprintf(path, "%s%s", dnssec, force ? "?force=true" : "");
-	free(dnssec);
 	struct client_response res;
 	int rc = cli_call(cli, "DELETE", path, NULL, NULL, 0, &res);
 	free(path);
@@ -556,6 +568,10 @@ static const struct cli_opt unsign_opts[] = {
     {"force", 0, "--force   at once, without the delete CDS (only when no DS of the zone was ever seen)"},
     {NULL, 0, NULL},
 };
+static const struct cli_opt export_opts[] = {
+    {"plain", 0, "--plain   dynamic answers (DYN) as their default answer, for servers that do not read DYN"},
+    {NULL, 0, NULL},
+};
 static const struct cli_opt no_opts[] = {{NULL, 0, NULL}};
 
 const struct cli_cmd cmd_zone[] = {
@@ -566,7 +582,7 @@ const struct cli_cmd cmd_zone[] = {
      zone_list},
     {"zone", "show", "NAME", "show a zone and its records", NULL, 1, 1, no_opts, zone_show},
     {"zone", "delete", "NAME", "delete a zone (it stops being served)", NULL, 1, 1, no_opts, zone_delete},
-    {"zone", "export", "NAME", "print the zone as a BIND zone file", NULL, 1, 1, no_opts, zone_export},
+    {"zone", "export", "NAME [--plain]", "print the zone as a BIND zone file", NULL, 1, 1, export_opts, zone_export},
     {"zone", "import", "NAME FILE", "replace the zone's records with those of a zone file",
      "RRsets missing from FILE are deleted; the SOA serial moves on from the current one.\n"
      "FILE \"-\" reads standard input.\n",

@@ -458,6 +458,12 @@ def test_export_import(srv, tmp_path):
     assert z.find_rdataset("www.io.test.", "A")[0].to_text() == "192.0.2.1"
     assert z.find_rdataset("io.test.", "SOA")[0].serial == int(srv.served("io.test", "SOA")[0].split()[2])
     assert ok(srv, "--json", "zone", "export", "io.test") == text  # a zone file either way
+    # a dynamic answer: its DYN records, or with --plain its default answer as fixed records
+    ok(srv, "record", "set", "io.test", "geo", "DYN", "--ttl", "60", "pool a 192.0.2.9", "answer a")
+    assert "geo.io.test.\t60\tIN\tTYPE65301\t" in ok(srv, "zone", "export", "io.test")
+    plain = ok(srv, "zone", "export", "io.test", "--plain")
+    assert "; geo.io.test. is a dynamic resource" in plain and "geo.io.test.\t60\tIN\tA\t192.0.2.9" in plain, plain
+    ok(srv, "record", "delete", "io.test", "geo", "DYN")
 
     edited = "\n".join(l for l in text.splitlines() if "TXT" not in l)
     edited += "\nnew.io.test. 120 IN AAAA 2001:db8::7\nwww.io.test. 300 IN A 192.0.2.2\n"

@@ -685,22 +685,31 @@ static void test_export_file_and_errors(void **state)
 	assert_non_null(strstr(err, "cannot write example.com. NS"));
 	free(out.buf);
 
-	/* Dynamic answers have no zone-file form. */
-	uint8_t ns[NAME_MAXLEN];
-	int nslen = name_from_text(ns, "ns.example.com.", NULL);
-	struct rrset *a = (struct rrset *)zone_node_rrset(zone_find(z, ns, (size_t)nslen), RR_A);
-	assert_non_null(a);
-	a->dyn = 1;
-	out = (struct sink){.fail_after = -1};
-	assert_int_equal(rrtext_export_zone(z, sink_write, &out, err, sizeof(err)), TERN_EINVAL);
-	assert_string_equal(err, "ns.example.com. A is a dynamic answer; a zone file cannot hold it");
-	free(out.buf);
-	text = (char *)"untouched";
-	textlen = 1;
-	assert_int_equal(rrtext_export_zone_text(z, &text, &textlen, err, sizeof(err)), TERN_EINVAL);
-	assert_null(text);
-	assert_int_equal(textlen, 0);
-	assert_string_equal(err, "ns.example.com. A is a dynamic answer; a zone file cannot hold it");
+	zone_free(z);
+
+	/* DYN resources: their records (TYPE65301, read back the same), or in a plain export a comment
+	 * and their default answer as fixed records */
+	z = load("@ 3600 IN SOA ns hm 1 2 3 4 5\n@ 3600 IN NS ns\nns 3600 IN A 192.0.2.1\n"
+	         "www 60 IN DYN pool w 192.0.2.7 weight 9 2001:db8::7\nwww 60 IN DYN pool e 192.0.2.8\n"
+	         "www 60 IN DYN answer w e\nwww 60 IN DYN geo 10.0.0.0/8 e\n");
+	assert_int_equal(rrtext_export_zone_text(z, &text, &textlen, err, sizeof(err)), 0);
+	assert_non_null(strstr(text, "www.example.com.\t60\tIN\tTYPE65301\t\\# "));
+	struct zone *back = load(text);
+	char *again = NULL;
+	size_t againlen = 0;
+	assert_int_equal(rrtext_export_zone_text(back, &again, &againlen, err, sizeof(err)), 0);
+	assert_string_equal(again, text);
+	free(again);
+	free(text);
+	zone_free(back);
+	assert_int_equal(rrtext_export_zone_text_as(z, RRTEXT_EXPORT_PLAIN, &text, &textlen, err, sizeof(err)), 0);
+	assert_null(strstr(text, "TYPE65301"));
+	assert_non_null(strstr(text,
+	                       "; www.example.com. is a dynamic resource (DYN, 4 statements): its default answer\n"
+	                       "www.example.com.\t60\tIN\tA\t192.0.2.7\n"
+	                       "www.example.com.\t60\tIN\tAAAA\t2001:db8::7\n"));
+	assert_null(strstr(text, "192.0.2.8"));
+	free(text);
 	zone_free(z);
 }
 

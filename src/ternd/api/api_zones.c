@@ -403,9 +403,16 @@ void api_zones_export(void *ctx, const struct http_request *req, struct http_res
 	if (api_zone_get(a, &c, req->params[0], &z, res) && api_whole_zone(&c, &z, false, res)) {
 		char err[256] = "", *text = NULL;
 		size_t len = 0;
+		const char *plain = http_query(req, "plain");
+		if (plain && strcmp(plain, "true") != 0 && strcmp(plain, "false") != 0) {
+			http_error(res, 400, "plain", "plain must be true or false");
+			api_caller_free(&c);
+			return;
+		}
+		unsigned flags = plain && strcmp(plain, "true") == 0 ? RRTEXT_EXPORT_PLAIN : 0;
 		change_lock(a->change); /* the snapshot stays while it is written out */
 		const struct zone *cur = zones_get(a->srv->zones, z.apex);
-		int rc = cur ? rrtext_export_zone_text(cur, &text, &len, err, sizeof(err)) : TERN_ENOTFOUND;
+		int rc = cur ? rrtext_export_zone_text_as(cur, flags, &text, &len, err, sizeof(err)) : TERN_ENOTFOUND;
 		change_unlock(a->change);
 		if (rc == 0)
 			http_text(res, 200, "text/dns", text, len);

@@ -18,8 +18,8 @@ bool ns_put_rrset(struct query *q, enum ns_section sec, const uint8_t *owner, co
 	}
 	struct wire_writer *w = &q->w;
 	struct wire_mark mark = wire_mark(w);
-	if (sel.ecs_scope && !ns_edns_scope(q, sel.ecs_scope))
-		goto nospace; /* a tailored answer goes with its Client Subnet option or not at all */
+	if (sel.ecs_scope) /* the option's room is kept from the start: a tailored answer never goes without it */
+		ns_edns_scope(q, sel.ecs_scope);
 	const uint8_t *rec = sel.rrset->rdata;
 	uint8_t ptr[2]; /* the owner as a pointer, once written */
 	bool have_ptr = false;

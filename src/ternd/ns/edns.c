@@ -40,11 +40,10 @@ size_t ns_edns_reserve(const struct query *q)
 	return n;
 }
 
-bool ns_edns_scope(struct query *q, uint8_t scope)
+void ns_edns_scope(struct query *q, uint8_t scope)
 {
-	if (scope > q->ecs_scope)
+	if (scope > q->ecs_scope) /* the option's room is kept from the start (ns_edns_reserve) */
 		q->ecs_scope = scope; /* the whole answer holds only where each of its RRsets does */
-	return true; /* the option's room is kept from the start (ns_edns_reserve) */
 }
 
 /* The SCOPE PREFIX-LENGTH we send back (RFC 7871 7.2.1): the narrowest of the RRsets of the

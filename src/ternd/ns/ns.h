@@ -98,9 +98,9 @@ int ns_edns_parse(struct query *q, uint16_t rrclass, uint32_t ttl, const uint8_t
 size_t ns_edns_reserve(const struct query *q);
 /* Notes an answer-section RRset about to be written with an ECS scope (RFC 7871): the answer's
  * scope becomes the narrowest (longest) of its RRsets', as the whole answer holds only where each
- * of them does. Returns true: the option's room is kept from the start (ns_edns_reserve), so a
- * tailored RRset never goes without it. */
-bool ns_edns_scope(struct query *q, uint8_t scope);
+ * of them does. The option's room is kept from the start (ns_edns_reserve), so a tailored RRset
+ * never goes without it. */
+void ns_edns_scope(struct query *q, uint8_t scope);
 /* Appends our OPT record: the extended rcode bits, DO, the NSID and EDE when due, and to a client
  * that sent a Client Subnet its FAMILY, SOURCE and ADDRESS with the answer's scope (0 for an
  * empty answer section or SOURCE 0, RFC 7871 7.1.2, 7.4); without the NSID when it does not fit. */

@@ -54,9 +54,10 @@ def lab(tmp_path_factory, keys):  # noqa: F811
         f.write(zone("mon.test", port, "127.0.0.1 monitor m 127.0.0.2 monitor m"))
     with open(files["mon2.test"], "w") as f:  # the same monitor on one of the same addresses
         f.write(zone("mon2.test", port, "127.0.0.1 monitor m"))
+    started = int(time.time())
     srv = ApiTernd(keys, workdir=str(d), zones=files).start()
     lab = {"srv": srv, "port": port, "socks": socks, "files": files,
-           "admin": srv.api(keys.token("monitor-admin", admin=True)), "started": time.time()}
+           "admin": srv.api(keys.token("monitor-admin", admin=True)), "started": started}
     lab["first"] = answer(srv)
     try:
         yield lab
@@ -96,7 +97,7 @@ def test_unknown_is_up_then_each_pair_checked_once(lab):
     assert set(ms) == set(ADDRS)  # two pairs, however many zones use them
     assert ms["127.0.0.1"]["users"] == 2 and ms["127.0.0.2"]["users"] == 1
     m = ms["127.0.0.2"]
-    assert m["kind"] == "tcp" and m["last_result"] == "ok: connected" and m["last_check"] >= int(lab["started"])
+    assert m["kind"] == "tcp" and m["last_result"] == "ok: connected" and m["last_check"] >= lab["started"]
     assert m["monitor"] == "tcp port %d interval 1 s timeout 1 s up 1 down 2" % lab["port"]
 
 

@@ -809,6 +809,7 @@ int monitor_start(struct monitors **out, char *err, size_t errlen)
 		return TERN_ENOMEM;
 	}
 	pthread_mutex_init(&ms->lock, NULL);
+	int rc = TERN_EIO;
 	uint64_t k[2];
 	if (getrandom(k, sizeof(k), 0) != (ssize_t)sizeof(k)) {
 		snprintf(err, errlen, "monitors: no random key for the registry: %s", strerror(errno));
@@ -823,6 +824,7 @@ int monitor_start(struct monitors **out, char *err, size_t errlen)
 	ms->curl_ready = true;
 	if (!(ms->multi = curl_multi_init()) || !(ms->loop = ev_new(EV_RCU_OFFLINE))) {
 		snprintf(err, errlen, "monitors: out of memory");
+		rc = TERN_ENOMEM;
 		goto fail;
 	}
 	curl_multi_setopt(ms->multi, CURLMOPT_SOCKETFUNCTION, curl_socket);
@@ -840,7 +842,7 @@ int monitor_start(struct monitors **out, char *err, size_t errlen)
 	return 0;
 fail:
 	monitor_stop(ms);
-	return TERN_EIO;
+	return rc;
 }
 
 void monitor_stop(struct monitors *ms)

@@ -1,9 +1,9 @@
 # Tern: the README's commands. `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec fuzz fuzz-smoke
+.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo fuzz fuzz-smoke
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
 	libcmocka-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev \
-	python3-jwt python3-cryptography libclang-rt-dev knot knot-dnsutils nsd bind9 bind9-utils python3-dnspython python3-pytest dnsutils clang clang-format \
+	python3-jwt python3-cryptography libclang-rt-dev knot knot-module-geoip knot-dnsutils nsd bind9 bind9-utils python3-dnspython python3-pytest dnsutils clang clang-format \
 	clang-tidy cppcheck dnsperf unbound knot-resolver ldnsutils bind9-dnsutils knot-dnssecutils python3-pytest-xdist iproute2
 PY := /usr/bin/python3
 BUILD := build
@@ -102,6 +102,11 @@ bench-dnssec: build
 # Knot -> Knot for reference; writes bench/results/pop.md. BENCH_POP_CHANGES=10 for a quick run.
 bench-pop: build
 	TERND=$(CURDIR)/$(BUILD)/ternd bench/pop/run.sh
+
+# Dynamic answers (bench/README.md): instructions per EDNS Client Subnet query of a geo resource of
+# 1,000 subnets next to a static name; writes bench/results/geo.md. BENCH_GEO_QUICK=1 for a quick run.
+bench-geo: build
+	TERND=$(CURDIR)/$(BUILD)/ternd bench/geo/run.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz

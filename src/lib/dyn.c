@@ -3,6 +3,7 @@
 #include "lib/dyn.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@ struct dyn_resource {
 	uint32_t pools, members, monitors, entries; /* offsets of the arrays */
 	uint8_t serves[2]; /* members of IPv4 / IPv6 in the answer list */
 	uint8_t entry_families[2]; /* geo entries for IPv4 / IPv6 clients */
+	uint32_t regions[2], nregions[2]; /* each family's address space cut by the entries (struct cregion) */
+	uint8_t weighted; /* some pool is weighted: selections need a random number */
 };
 
 struct cpool {
@@ -35,6 +38,7 @@ struct cpool {
 	uint32_t rdata[2]; /* offset of the family's records (length, address), in member order */
 	uint32_t rdata_size[2];
 	uint8_t weighted;
+	uint8_t always_live[2]; /* no member of the family has a monitor or weighs 0: all are live */
 };
 
 struct cmember {
@@ -53,8 +57,33 @@ struct cmonitor {
 struct centry {
 	uint8_t family, prefix;
 	uint8_t addr[16];
+	uint8_t serves[2]; /* the list has members of IPv4 / IPv6 (else it stands aside for the answer list) */
 	uint32_t list; /* offset: uint16 n, then n pool indexes */
 };
+
+/* A stretch of one family's address space where one entry (or none) holds every address: the
+ * entries' prefixes cut the space into such stretches, sorted, so a client's entry is a binary
+ * search away; below/above are the addresses just outside, which bound the ECS scope. */
+struct u128 {
+	uint64_t hi, lo; /* an address as a number: IPv4 in the top 32 bits of hi */
+};
+
+struct cregion {
+	struct u128 first; /* the stretch's first address */
+	struct u128 below, above; /* the addresses before first and after the last */
+	int32_t entry; /* -1: none */
+	uint8_t has_below, has_above;
+};
+
+static struct u128 u128_of(const uint8_t *a)
+{
+	struct u128 v;
+	memcpy(&v.hi, a, 8);
+	memcpy(&v.lo, a + 8, 8);
+	v.hi = be64toh(v.hi);
+	v.lo = be64toh(v.lo);
+	return v;
+}
 
 /* ---- compiling ---- */
 
@@ -105,7 +134,9 @@ struct comp {
 	int nanswer;
 	char *err;
 	size_t errlen;
-	char where[120]; /* the statement being read, for messages */
+	char where[120]; /* the statement at fault, for messages ("" until one is written) */
+	const struct stmt *cur; /* the statement being read */
+	const struct pentry *cur_entry; /* or the geo entry being written */
 };
 
 /* Token text for a message: printable ASCII as is, the rest as \DDD (RFC 1035 5.1). */
@@ -122,8 +153,12 @@ static void tok_text(const struct tok *t, char *out, size_t cap)
 	out[o] = 0;
 }
 
+static void where_text(struct comp *c);
+
 static int fail(struct comp *c, const char *fmt, ...)
 {
+	if (!c->where[0])
+		where_text(c);
 	int n = snprintf(c->err, c->errlen, "%s: ", c->where);
 	if (n >= 0 && (size_t)n < c->errlen) {
 		va_list ap;
@@ -509,9 +544,21 @@ static int read_stmt(const uint8_t *rd, uint16_t len, struct stmt *s)
 	return 0;
 }
 
+/* The statement being read, named in messages only when one is written. */
 static void set_where(struct comp *c, const struct stmt *s)
 {
+	c->cur = s;
+	c->where[0] = 0;
+}
+
+static void where_text(struct comp *c)
+{
+	const struct stmt *s = c->cur;
 	size_t o = 0;
+	if (!s) {
+		snprintf(c->where, sizeof(c->where), "statement \"geo %s\"", c->cur_entry ? c->cur_entry->text : "");
+		return;
+	}
 	for (int i = 0; i < s->n && o + 8 < sizeof(c->where); i++) {
 		char t[256];
 		tok_text(&s->t[i], t, sizeof(t));
@@ -568,6 +615,155 @@ static int64_t put_list(struct out *o, struct comp *c, const struct tok *list, i
 	return out_put(o, v, (size_t)(1 + n) * 2, 2);
 }
 
+/* ---- address arithmetic on big-endian byte strings of a family's length ---- */
+
+static int addr_cmp(const uint8_t *a, const uint8_t *b, int len)
+{
+	return memcmp(a, b, (size_t)len);
+}
+
+/* a + 1; false when a was the last address. */
+static bool addr_inc(uint8_t *a, int len)
+{
+	for (int i = len - 1; i >= 0; i--)
+		if (++a[i] != 0)
+			return true;
+	return false;
+}
+
+/* a - 1; false when a was the first address. */
+static bool addr_dec(uint8_t *a, int len)
+{
+	for (int i = len - 1; i >= 0; i--)
+		if (a[i]-- != 0)
+			return true;
+	return false;
+}
+
+/* The last address of prefix/len. */
+static void prefix_last(const uint8_t *prefix, int plen, int len, uint8_t *out)
+{
+	memcpy(out, prefix, 16);
+	for (int b = plen; b < len * 8; b++)
+		out[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+}
+
+struct open_entry {
+	int index;
+	uint8_t last[16];
+};
+
+static int entry_order(const void *pa, const void *pb, void *arg)
+{
+	const struct pentry *es = arg;
+	const struct pentry *a = &es[*(const int *)pa], *b = &es[*(const int *)pb];
+	int c = memcmp(a->addr, b->addr, 16);
+	return c ? c : (a->prefix > b->prefix) - (a->prefix < b->prefix); /* the outer first */
+}
+
+struct region_list {
+	struct cregion *v;
+	size_t n, cap;
+};
+
+/* Adds the stretch [first, last] held by entry (-1: none), joined to the one before when the same
+ * entry holds both. */
+static int region_add(struct region_list *l, const uint8_t *first, const uint8_t *last, int entry, int len)
+{
+	if (l->n && l->v[l->n - 1].entry == entry) {
+		struct cregion *prev = &l->v[l->n - 1];
+		uint8_t above[16];
+		memcpy(above, last, 16);
+		prev->has_above = addr_inc(above, len);
+		prev->above = u128_of(above);
+		return 0;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct cregion *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return TERN_ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	struct cregion *r = &l->v[l->n++];
+	uint8_t below[16], above[16];
+	memset(r, 0, sizeof(*r));
+	r->first = u128_of(first);
+	memcpy(below, first, 16);
+	r->has_below = addr_dec(below, len);
+	r->below = u128_of(below);
+	memcpy(above, last, 16);
+	r->has_above = addr_inc(above, len);
+	r->above = u128_of(above);
+	r->entry = entry;
+	return 0;
+}
+
+/* Cuts the family's address space by its entries (sorted, nested or apart as prefixes are) with a
+ * stack of the entries open at the cursor, and writes the stretches into the block. */
+static int put_regions(struct out *o, struct comp *c, uint8_t family, struct dyn_resource *h)
+{
+	int len = family == 1 ? 4 : 16, n = 0;
+	int *idx = malloc((size_t)(c->nentries ? c->nentries : 1) * sizeof(*idx));
+	struct open_entry *stack = malloc((size_t)(len * 8 + 1) * sizeof(*stack));
+	struct region_list l = {0};
+	int rc = TERN_ENOMEM;
+	if (!idx || !stack)
+		goto out;
+	for (int i = 0; i < c->nentries; i++)
+		if (c->entries[i].family == family)
+			idx[n++] = i;
+	rc = 0;
+	if (n == 0)
+		goto out;
+	qsort_r(idx, (size_t)n, sizeof(*idx), entry_order, c->entries);
+	uint8_t cur[16] = {0}, last[16];
+	bool done = false; /* the cursor went past the last address */
+	int depth = 0;
+	for (int k = 0; k <= n && !done; k++) {
+		const struct pentry *e = k < n ? &c->entries[idx[k]] : NULL;
+		/* close the entries that end before e begins (all of them at the end) */
+		while (depth && !done && (!e || addr_cmp(stack[depth - 1].last, e->addr, len) < 0)) {
+			if ((rc = region_add(&l, cur, stack[depth - 1].last, stack[depth - 1].index, len)) < 0)
+				goto out;
+			memcpy(cur, stack[depth - 1].last, 16);
+			done = !addr_inc(cur, len);
+			depth--;
+		}
+		if (!e || done)
+			break;
+		if (addr_cmp(cur, e->addr, len) < 0) { /* a gap before e, held by the enclosing entry */
+			memcpy(last, e->addr, 16);
+			addr_dec(last, len);
+			if ((rc = region_add(&l, cur, last, depth ? stack[depth - 1].index : -1, len)) < 0)
+				goto out;
+			memcpy(cur, e->addr, 16);
+		}
+		stack[depth].index = idx[k];
+		prefix_last(e->addr, e->prefix, len, stack[depth].last);
+		depth++;
+	}
+	if (!done) { /* the rest of the space, held by none */
+		memset(last, 0xff, 16);
+		memset(last + len, 0, (size_t)(16 - len));
+		if ((rc = region_add(&l, cur, last, -1, len)) < 0)
+			goto out;
+	}
+	int64_t at = out_put(o, l.v, l.n * sizeof(*l.v), 8);
+	if (at < 0) {
+		rc = TERN_ENOMEM;
+		goto out;
+	}
+	h->regions[family - 1] = (uint32_t)at;
+	h->nregions[family - 1] = (uint32_t)l.n;
+out:
+	free(idx);
+	free(stack);
+	free(l.v);
+	return rc;
+}
+
 static int build(struct comp *c, struct out *o)
 {
 	struct dyn_resource h = {.npools = (uint16_t)c->npools, .nmonitors = (uint16_t)c->nmons};
@@ -606,7 +802,7 @@ static int build(struct comp *c, struct out *o)
 	size_t mi = 0;
 	for (int i = 0; i < c->npools; i++) {
 		const struct ppool *pp = &c->pools[i];
-		struct cpool cp = {.weighted = pp->weighted};
+		struct cpool cp = {.weighted = pp->weighted, .always_live = {1, 1}};
 		char nm[DYN_NAME_MAX + 1];
 		tok_cstr(&pp->name, nm, sizeof(nm));
 		int64_t name = out_put(o, nm, strlen(nm) + 1, 1);
@@ -636,11 +832,14 @@ static int build(struct comp *c, struct out *o)
 					char shown[256], at_text[256];
 					tok_text(&pm->monitor, shown, sizeof(shown));
 					tok_text(&pp->name, at_text, sizeof(at_text));
+					snprintf(c->where, sizeof(c->where), "statement \"pool %.80s ...\"", at_text);
 					return fail(c, "pool \"%s\": monitor \"%s\" is not defined", at_text, shown);
 				}
 				memcpy(o->b + h.members + mi * sizeof(cm), &cm, sizeof(cm));
 				mi++;
 				cp.count[f]++;
+				if (cm.monitor >= 0 || (pp->weighted && cm.weight == 0))
+					cp.always_live[f] = 0;
 			}
 			cp.rdata_size[f] = (uint32_t)(o->n - cp.rdata[f]);
 		}
@@ -655,20 +854,35 @@ static int build(struct comp *c, struct out *o)
 		return at == -2 ? TERN_EINVAL : TERN_ENOMEM;
 	h.answer_list = (uint32_t)at;
 	h.nentries = (uint32_t)c->nentries;
+	for (int i = 0; i < c->npools; i++)
+		h.weighted |= c->pools[i].weighted;
 	at = out_put(o, NULL, (size_t)c->nentries * sizeof(struct centry), 8);
 	if (at < 0)
 		return TERN_ENOMEM;
 	h.entries = (uint32_t)at;
 	for (int i = 0; i < c->nentries; i++) {
 		const struct pentry *pe = &c->entries[i];
-		snprintf(c->where, sizeof(c->where), "statement \"geo %s\"", pe->text);
+		c->cur = NULL;
+		c->cur_entry = pe;
+		c->where[0] = 0;
 		int64_t l = put_list(o, c, pe->pools, pe->n);
 		if (l < 0)
 			return l == -2 ? TERN_EINVAL : TERN_ENOMEM;
 		struct centry ce = {.family = pe->family, .prefix = pe->prefix, .list = (uint32_t)l};
+		const uint16_t *el = (const uint16_t *)(const void *)(o->b + l);
+		for (uint16_t k = 0; k < el[0]; k++) {
+			const struct cpool *cp = (const struct cpool *)(const void *)(o->b + h.pools) + el[1 + k];
+			ce.serves[0] |= cp->count[0] > 0;
+			ce.serves[1] |= cp->count[1] > 0;
+		}
 		memcpy(ce.addr, pe->addr, 16);
 		memcpy(o->b + h.entries + (size_t)i * sizeof(ce), &ce, sizeof(ce));
 		h.entry_families[pe->family - 1] = 1;
+	}
+	for (uint8_t f = 1; f <= 2; f++) {
+		int rc = put_regions(o, c, f, &h);
+		if (rc < 0)
+			return rc;
 	}
 	/* which families the answer list serves */
 	const uint16_t *al = (const uint16_t *)(const void *)(o->b + h.answer_list);
@@ -795,58 +1009,69 @@ size_t dyn_rrset_bytes(const struct rrset *rs)
 	return rs->dyn ? dyn_trailer_offset(rs) + dyn_rrset_resource(rs)->size : rs->rdata_size;
 }
 
+bool dyn_weighted(const struct dyn_resource *r)
+{
+	return r->weighted;
+}
+
 bool dyn_serves(const struct dyn_resource *r, uint16_t type)
 {
 	return type == RR_A ? r->serves[0] : type == RR_AAAA ? r->serves[1] : false;
 }
 
-/* Leading bits a and b share, at most max. */
-static int common_bits(const uint8_t *a, const uint8_t *b, int max)
+/* Leading bits two addresses share. */
+static int u128_common(struct u128 a, struct u128 b)
 {
-	int n = 0;
-	for (int i = 0; n < max; i++) {
-		uint8_t x = a[i] ^ b[i];
-		if (x == 0) {
-			n += 8;
-			continue;
-		}
-		while (!(x & 0x80)) {
-			x = (uint8_t)(x << 1);
-			n++;
-		}
-		break;
-	}
-	return n < max ? n : max;
+	uint64_t x = a.hi ^ b.hi;
+	if (x)
+		return __builtin_clzll(x);
+	x = a.lo ^ b.lo;
+	return x ? 64 + __builtin_clzll(x) : 128;
 }
 
-/* The geo entry for the client (-1: none), and the scope that choice holds for (dyn.h). */
+static bool u128_le(struct u128 a, struct u128 b)
+{
+	return a.hi < b.hi || (a.hi == b.hi && a.lo <= b.lo);
+}
+
+/* The geo entry for the client (-1: none), and the scope that choice holds for (dyn.h): the
+ * stretch holding the client's address, and the shortest prefix around the address that leaves
+ * out the addresses just outside the stretch. */
 static int64_t geo_match(const struct dyn_resource *r, const struct dyn_client *cl, uint8_t *scope)
 {
 	*scope = 0;
 	if (!cl || (cl->family != 1 && cl->family != 2) || !r->entry_families[cl->family - 1])
 		return -1;
-	int best = -1, best_len = -1, need = 0, bits = bits_of(cl->family);
-	uint8_t addr[16] = {0};
+	int f = cl->family - 1, bits = bits_of(cl->family);
 	int known = cl->prefix < bits ? cl->prefix : bits;
-	for (int b = 0; b < known; b++) /* bits past what the client told count as zero (RFC 7871 6) */
-		addr[b / 8] |= (uint8_t)(cl->addr[b / 8] & (0x80 >> (b % 8)));
-	for (uint32_t i = 0; i < r->nentries; i++) {
-		const struct centry *e = entry_at(r, i);
-		if (e->family != cl->family)
-			continue;
-		int c = common_bits(addr, e->addr, e->prefix);
-		if (c >= e->prefix) {
-			if (e->prefix > best_len) {
-				best = (int)i;
-				best_len = e->prefix;
-			}
-		} else if (c + 1 > need) {
-			need = c + 1;
-		}
+	/* the address as a number, bits past what the client told zero (RFC 7871 6) */
+	struct u128 a = u128_of(cl->addr);
+	if (f == 0)
+		a.hi &= 0xffffffff00000000ull, a.lo = 0;
+	if (known == 0)
+		a.hi = a.lo = 0;
+	else if (known < 64)
+		a.hi &= ~0ull << (64 - known), a.lo = 0;
+	else if (known < 128)
+		a.lo &= ~0ull << (128 - known);
+	const struct cregion *v = (const struct cregion *)(const void *)((const uint8_t *)r + r->regions[f]);
+	uint32_t n = r->nregions[f]; /* the last stretch whose first address is <= a: it exists, the first
+	                              * stretch starts at the family's first address */
+	while (n > 1) {
+		uint32_t half = n / 2;
+		v = u128_le(v[half].first, a) ? v + half : v;
+		n -= half;
 	}
-	int sc = best_len > need ? best_len : need;
-	*scope = (uint8_t)sc;
-	return best;
+	const struct cregion *g = v;
+	int sc = 0;
+	if (g->has_below)
+		sc = u128_common(a, g->below) + 1;
+	if (g->has_above) {
+		int above = u128_common(a, g->above) + 1;
+		sc = above > sc ? above : sc;
+	}
+	*scope = (uint8_t)(sc < bits ? sc : bits);
+	return g->entry;
 }
 
 struct pick {
@@ -867,6 +1092,8 @@ static bool member_live(const struct pick *p, const struct cpool *cp, const stru
 
 static uint16_t pool_live(const struct pick *p, const struct cpool *cp)
 {
+	if (cp->always_live[p->f])
+		return cp->count[p->f];
 	uint16_t live = 0;
 	for (uint16_t k = 0; k < cp->count[p->f]; k++)
 		live += member_live(p, cp, member_at(p->r, cp->first[p->f] + k));
@@ -917,14 +1144,8 @@ int dyn_select(const struct dyn_resource *r, uint16_t type, uint32_t ttl, const 
 	struct pick p = {r, type == RR_AAAA, health, health_ctx};
 	int64_t entry = geo_match(r, client, scope);
 	const uint16_t *list = list_at(r, r->answer_list);
-	if (entry >= 0) {
-		const uint16_t *el = list_at(r, entry_at(r, (uint32_t)entry)->list);
-		for (uint16_t i = 0; i < el[0]; i++)
-			if (pool_at(r, el[1 + i])->count[p.f]) {
-				list = el; /* else the list stands aside for the answer list */
-				break;
-			}
-	}
+	if (entry >= 0 && entry_at(r, (uint32_t)entry)->serves[p.f]) /* else the answer list answers */
+		list = list_at(r, entry_at(r, (uint32_t)entry)->list);
 	if (trace) {
 		memset(trace, 0, sizeof(*trace));
 		trace->entry = (int)entry;
@@ -1076,4 +1297,43 @@ int dyn_pool_members(const struct dyn_resource *r, int pool, uint16_t type, stru
 		}
 	}
 	return n;
+}
+
+static int list_copy(const uint16_t *list, int *pools, int cap)
+{
+	for (int i = 0; i < list[0] && i < cap; i++)
+		pools[i] = list[1 + i];
+	return list[0];
+}
+
+int dyn_answer_list(const struct dyn_resource *r, int *pools, int cap)
+{
+	return list_copy(list_at(r, r->answer_list), pools, cap);
+}
+
+int dyn_entry_count(const struct dyn_resource *r)
+{
+	return (int)r->nentries;
+}
+
+void dyn_entry(const struct dyn_resource *r, int i, struct dyn_entry_view *out)
+{
+	const struct centry *e = entry_at(r, (uint32_t)i);
+	*out = (struct dyn_entry_view){.family = e->family, .prefix = e->prefix};
+	memcpy(out->addr, e->addr, 16);
+}
+
+int dyn_entry_list(const struct dyn_resource *r, int i, int *pools, int cap)
+{
+	return list_copy(list_at(r, entry_at(r, (uint32_t)i)->list), pools, cap);
+}
+
+bool dyn_pool_monitored(const struct dyn_resource *r, int pool)
+{
+	const struct cpool *cp = pool_at(r, pool);
+	for (int f = 0; f < 2; f++)
+		for (uint16_t k = 0; k < cp->count[f]; k++)
+			if (member_at(r, cp->first[f] + k)->monitor >= 0)
+				return true;
+	return false;
 }

@@ -103,6 +103,9 @@ int dyn_compile(const uint8_t *rdata, size_t rdata_size, uint16_t count, struct 
 /* Whether the resource answers type (A or AAAA): its answer list has members of that family. */
 bool dyn_serves(const struct dyn_resource *r, uint16_t type);
 
+/* Whether some pool is weighted (only then does dyn_select() use its random number). */
+bool dyn_weighted(const struct dyn_resource *r);
+
 /* The size of a compiled resource (it starts with it). */
 size_t dyn_resource_size(const struct dyn_resource *r);
 
@@ -156,3 +159,19 @@ size_t dyn_rrset_bytes(const struct rrset *rs);
  * one block from the arena a (or malloc'd when a is NULL: *heap is then the caller's to free once
  * the RRset has been copied), rs->rdata points at it and rs->dyn = 1. Errors as dyn_compile(). */
 int dyn_attach(struct rrset *rs, struct arena *a, uint8_t **heap, char *err, size_t errlen);
+
+/* The resource's lists and geo entries, read-only, for renderings of it in other servers' terms
+ * (`tern geo render-knot`): the answer list's pools in order, and each entry's subnet (host bits
+ * clear) and pools in order. The list functions write at most cap pool indexes and return how
+ * many the list holds. */
+struct dyn_entry_view {
+	uint8_t family; /* 1 = IPv4, 2 = IPv6 */
+	uint8_t prefix;
+	uint8_t addr[16];
+};
+int dyn_answer_list(const struct dyn_resource *r, int *pools, int cap);
+int dyn_entry_count(const struct dyn_resource *r);
+void dyn_entry(const struct dyn_resource *r, int i, struct dyn_entry_view *out);
+int dyn_entry_list(const struct dyn_resource *r, int i, int *pools, int cap);
+/* Whether any member of pool i is bound to a monitor. */
+bool dyn_pool_monitored(const struct dyn_resource *r, int pool);

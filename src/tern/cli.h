@@ -91,3 +91,4 @@ extern const struct cli_cmd cmd_zone[];
 extern const struct cli_cmd cmd_record[];
 extern const struct cli_cmd cmd_change[];
 extern const struct cli_cmd cmd_dnssec[];
+extern const struct cli_cmd cmd_geo[];

@@ -22,6 +22,7 @@ static const struct {
     {"record", cmd_record, "RRsets of a zone: list, get, set, delete"},
     {"change", cmd_change, "changes under review: propose, list, approve"},
     {"dnssec", cmd_dnssec, "signed zones: ksk-submitted, ds-removed, backup, restore"},
+    {"geo", cmd_geo, "dynamic answers for other servers: render-knot"},
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 

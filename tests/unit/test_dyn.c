@@ -442,13 +442,108 @@ static void test_in_zones(void **state)
 	zone_free(z);
 }
 
+/* The reference: every entry looked at (what dyn.h says, written the plain way). */
+struct ref_entry {
+	uint8_t family, prefix, addr[16];
+};
+
+static int ref_common(const uint8_t *a, const uint8_t *b, int max)
+{
+	int n = 0;
+	while (n < max && !((a[n / 8] ^ b[n / 8]) & (0x80 >> (n % 8))))
+		n++;
+	return n;
+}
+
+static int ref_match(const struct ref_entry *e, int n, const struct dyn_client *cl, uint8_t *scope)
+{
+	int best = -1, best_len = -1, need = 0;
+	for (int i = 0; i < n; i++) {
+		if (e[i].family != cl->family)
+			continue;
+		int c = ref_common(cl->addr, e[i].addr, e[i].prefix);
+		if (c >= e[i].prefix && e[i].prefix > best_len) {
+			best = i;
+			best_len = e[i].prefix;
+		} else if (c < e[i].prefix && c + 1 > need) {
+			need = c + 1;
+		}
+	}
+	*scope = (uint8_t)(best_len > need ? best_len : need);
+	return best;
+}
+
+/* Random maps of nested and separate subnets: the compiled stretches give every client the entry
+ * and scope the reference gives. */
+static void test_geo_against_reference(void **state)
+{
+	(void)state;
+	srand(7);
+	for (int round = 0; round < 60; round++) {
+		static char text[64][80];
+		const char *stmts[66] = {"pool p 192.0.2.1", "answer p"};
+		struct ref_entry ref[64];
+		int n = 0;
+		int want = 1 + rand() % 40;
+		while (n < want) {
+			struct ref_entry e = {.family = (uint8_t)(1 + rand() % 2)};
+			int bits = e.family == 1 ? 32 : 128;
+			/* few distinct high bits, so entries nest and neighbour each other */
+			e.prefix = (uint8_t)(rand() % (bits == 32 ? 33 : 40));
+			for (int b = 0; b < e.prefix; b++)
+				if (rand() % 3 == 0)
+					e.addr[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+			bool dup = false;
+			for (int k = 0; k < n; k++)
+				dup |= ref[k].family == e.family && ref[k].prefix == e.prefix &&
+				       !memcmp(ref[k].addr, e.addr, 16);
+			if (dup)
+				continue;
+			char a[INET6_ADDRSTRLEN];
+			inet_ntop(e.family == 1 ? AF_INET : AF_INET6, e.addr, a, sizeof(a));
+			snprintf(text[n], sizeof(text[n]), "geo %s/%u p", a, e.prefix);
+			stmts[2 + n] = text[n];
+			ref[n++] = e;
+		}
+		struct dyn_resource *r = must_compile(stmts, 2 + n);
+		for (int q = 0; q < 400; q++) {
+			struct dyn_client cl = {.family = (uint8_t)(1 + rand() % 2)};
+			int bits = cl.family == 1 ? 32 : 128;
+			cl.prefix = (uint8_t)bits;
+			/* near an entry half of the time */
+			if (rand() % 2) {
+				const struct ref_entry *e = &ref[rand() % n];
+				memcpy(cl.addr, e->addr, 16);
+				int flip = rand() % bits;
+				if (e->family == cl.family)
+					cl.addr[flip / 8] ^= (uint8_t)(0x80 >> (flip % 8));
+			} else {
+				for (int b = 0; b < bits / 8; b++)
+					cl.addr[b] = (uint8_t)(rand() % 3 == 0 ? 0xff : 0);
+			}
+			uint8_t want_scope, got_scope, scratch[DYN_SCRATCH];
+			int want_entry = ref_match(ref, n, &cl, &want_scope);
+			struct rrset rs;
+			struct dyn_trace t;
+			assert_int_equal(dyn_select(r, RR_A, 60, &cl, NULL, NULL, 0, scratch, &rs, &got_scope, &t), 0);
+			if (t.entry != want_entry || got_scope != want_scope) {
+				char a[INET6_ADDRSTRLEN];
+				inet_ntop(cl.family == 1 ? AF_INET : AF_INET6, cl.addr, a, sizeof(a));
+				fail_msg("round %d client %s: entry %d scope %u, the reference says %d scope %u", round,
+				         a, t.entry, got_scope, want_entry, want_scope);
+			}
+		}
+		free(r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_geo_and_scope),   cmocka_unit_test(test_family_stands_aside),
 	    cmocka_unit_test(test_failover),        cmocka_unit_test(test_weighted),
 	    cmocka_unit_test(test_monitors_listed), cmocka_unit_test(test_refused),
-	    cmocka_unit_test(test_in_zones),
+	    cmocka_unit_test(test_in_zones),        cmocka_unit_test(test_geo_against_reference),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,15 +36,18 @@ static uint32_t next_random(void)
 void answer_client_of(const struct sockaddr *addr, socklen_t addrlen, const struct edns_ecs *ecs,
                       struct dyn_client *out)
 {
-	memset(out, 0, sizeof(*out));
 	if (ecs && ecs->source > 0 && (ecs->family == 1 || ecs->family == 2)) {
+		/* the option's address has its bits past SOURCE zero (edns_ecs_parse); the caps are
+		 * whole octets */
 		uint8_t cap = ecs->family == 1 ? DYN_ECS_V4_MAX : DYN_ECS_V6_MAX;
 		out->family = (uint8_t)ecs->family;
+		memcpy(out->addr, ecs->addr, sizeof(out->addr));
+		if (ecs->source > cap)
+			memset(out->addr + cap / 8, 0, sizeof(out->addr) - cap / 8);
 		out->prefix = ecs->source < cap ? ecs->source : cap;
-		for (int b = 0; b < out->prefix; b++)
-			out->addr[b / 8] |= (uint8_t)(ecs->addr[b / 8] & (0x80 >> (b % 8)));
 		return;
 	}
+	memset(out, 0, sizeof(*out));
 	if (addr && addr->sa_family == AF_INET && addrlen >= (socklen_t)sizeof(struct sockaddr_in)) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)addr;
 		out->family = 1;
@@ -71,8 +74,8 @@ int answer_resolve(const struct answer_client *client, const struct rrset *rs, s
 		return TERN_ENOTFOUND;
 	struct dyn_client cl;
 	answer_client_of(client->addr, client->addrlen, client->ecs, &cl);
-	int rc = dyn_select(r, rs->type, rs->ttl, &cl, atomic_load(&health_fn), atomic_load(&health_ctx), next_random(),
-	                    out->scratch, &out->chosen, &out->ecs_scope, NULL);
+	int rc = dyn_select(r, rs->type, rs->ttl, &cl, atomic_load(&health_fn), atomic_load(&health_ctx),
+	                    dyn_weighted(r) ? next_random() : 0, out->scratch, &out->chosen, &out->ecs_scope, NULL);
 	if (rc < 0)
 		return rc;
 	if (client->ecs && client->ecs->source == 0)

@@ -264,8 +264,7 @@ static void test_tcp_down_and_up(void **state)
 	int fd = listen_on(0, &port);
 	struct dyn_monitor m = tcp_monitor(port, 2, 3);
 	assert_int_equal(monitor_want(ms, &m, 1, LOOPBACK), 0);
-	assert_true(up(ms, &m));
-	assert_int_equal(view(ms, &m).state, MONITOR_UNKNOWN);
+	assert_true(up(ms, &m)); /* unknown, or up already: the first check runs at once */
 	wait_state(ms, &m, MONITOR_UP, 2000);
 	assert_string_equal(view(ms, &m).last_result, "ok: connected");
 

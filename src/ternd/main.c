@@ -22,6 +22,8 @@
 #include "ternd/base/log.h"
 #include "ternd/catalog/catalog.h"
 #include "ternd/change/change.h"
+#include "ternd/dyn/answer.h"
+#include "ternd/dyn/monitor.h"
 #include "ternd/net/tcp.h"
 #include "ternd/net/udp.h"
 #include "ternd/ns/notify.h"
@@ -462,6 +464,7 @@ int main(int argc, char **argv)
 	struct xfrin *xfrin = NULL;
 	struct catalog *catalog = NULL;
 	struct catalog_in *catalog_in = NULL;
+	struct monitors *monitors = NULL;
 	struct signed_secondaries ss = {&srv, &stored.change};
 	struct xfrin_signer signer = {secondary_update, secondary_unserve, &ss};
 	int status = 1;
@@ -470,6 +473,17 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	zones_subscribe(srv.zones, log_zone_event, NULL);
+	/* health checks of dynamic answers' members: following the zones before the first one comes */
+	if (monitor_start(&monitors, err, ERRBUF) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (monitor_follow(monitors, srv.zones) < 0) {
+		log_error("monitors: out of memory");
+		goto out;
+	}
+	srv.monitors = monitors; /* what the API shows */
+	answer_set_health(monitor_up, monitors); /* what dyn_select() asks */
 	/* the store first: which zones of the configuration are its (change_config_mark) */
 	if (conf->api.enabled && conf->api.data_dir && stored_open(&stored, &srv, conf, err, ERRBUF) < 0) {
 		log_error("%s", err);
@@ -594,6 +608,10 @@ out:
 	notify_stop(notify);
 	udp_stop(udp);
 	srv.xfrin = NULL; /* no query thread is left */
+	srv.monitors = NULL;
+	answer_set_health(NULL, NULL);
+	monitor_unfollow(monitors, srv.zones);
+	monitor_stop(monitors);
 	xfrin_stop(xfrin);
 	server_destroy(&srv);
 	config_free(conf);

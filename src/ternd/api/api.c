@@ -19,6 +19,7 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/openapi.json", api_openapi, 0},
     {"GET", "/api/v1/pops", api_list_pops, 0},
     {"GET", "/api/v1/explain", api_explain, 0},
+    {"GET", "/api/v1/monitors", api_list_monitors, 0},
     {"GET", "/api/v1/zones", api_zones_list, 0},
     {"POST", "/api/v1/zones", api_zones_create, 0},
     {"GET", "/api/v1/zones/{}", api_zones_show, 0},

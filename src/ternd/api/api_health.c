@@ -1,5 +1,5 @@
-/* The routes that report rather than change: /healthz (zones, serials, secondary zones, PoPs),
- * /metrics (Prometheus), the OpenAPI document and the PoP list. */
+/* The routes that report rather than change: /healthz (zones, serials, secondary zones, PoPs,
+ * monitors), /metrics (Prometheus), the OpenAPI document, the PoP list and the monitor list. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +7,7 @@
 #include "ternd/api/api_impl.h"
 #include "ternd/api/pops.h"
 #include "ternd/base/stats.h"
+#include "ternd/dyn/monitor.h"
 #include "ternd/xfrin/xfrin.h"
 
 /* ---- health and metrics ---- */
@@ -56,7 +57,51 @@ void api_health(void *ctx, const struct http_request *req, struct http_response 
 	}
 	if (a->pops)
 		json_object_set_new(o, "pops", pops_summary(a->pops));
+	struct monitor_view *v = NULL;
+	size_t nv = 0;
+	if (a->srv->monitors && monitor_list(a->srv->monitors, &v, &nv) == 0) {
+		size_t count[3] = {0};
+		for (size_t i = 0; i < nv; i++)
+			count[v[i].state]++;
+		json_object_set_new(o, "monitors",
+		                    json_pack("{s:I,s:I,s:I}", "up", (json_int_t)count[MONITOR_UP], "down",
+		                              (json_int_t)count[MONITOR_DOWN], "unknown",
+		                              (json_int_t)count[MONITOR_UNKNOWN]));
+		free(v);
+	}
 	http_json(res, 200, o);
+}
+
+/* Appends a Prometheus label value: backslash, quote and newline escaped. */
+static void prom_label_value(struct text *m, const char *value)
+{
+	for (const char *c = value; *c; c++) {
+		if (*c == '\\' || *c == '"')
+			text_printf(m, "\\%c", *c);
+		else if (*c == '\n')
+			text_printf(m, "\\n");
+		else
+			text_printf(m, "%c", *c);
+	}
+}
+
+/* tern_monitor_up: one sample per monitored member (1: up or not known yet, 0: down). */
+static void monitor_metrics(struct monitors *ms, struct text *m)
+{
+	struct monitor_view *v = NULL;
+	size_t n = 0;
+	if (monitor_list(ms, &v, &n) < 0) {
+		m->nomem = true;
+		return;
+	}
+	prom_family(m, "tern_monitor_up", "gauge",
+	            "Monitored members of dynamic answers: 1 up (or not checked yet: unknown = up), 0 down.");
+	for (size_t i = 0; i < n; i++) {
+		text_printf(m, "tern_monitor_up{address=\"%s\",monitor=\"", v[i].address);
+		prom_label_value(m, v[i].spec);
+		text_printf(m, "\"} %d\n", v[i].state != MONITOR_DOWN);
+	}
+	free(v);
 }
 
 void api_metrics(void *ctx, const struct http_request *req, struct http_response *res)
@@ -112,6 +157,8 @@ void api_metrics(void *ctx, const struct http_request *req, struct http_response
 	}
 	if (a->pops)
 		pops_metrics(a->pops, a->srv->zones, &m);
+	if (a->srv->monitors)
+		monitor_metrics(a->srv->monitors, &m);
 	if (m.nomem)
 		http_error(res, 500, NULL, "out of memory");
 	else
@@ -139,5 +186,40 @@ void api_list_pops(void *ctx, const struct http_request *req, struct http_respon
 	else
 		http_json(res, 200,
 		          json_pack("{s:o}", "pops", a->pops ? pops_json(a->pops, a->srv->zones) : json_array()));
+	api_caller_free(&c);
+}
+
+static const char *const monitor_kinds[] = {"", "tcp", "http", "https"};
+
+/* The monitored members of every zone's dynamic answers and their health: admins only, since the
+ * list holds every tenant's members and URLs. */
+void api_list_monitors(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct monitor_view *v = NULL;
+	size_t n = 0;
+	if (!api_authenticate(a, req, res, &c))
+		return;
+	if (!c.p.admin) {
+		http_error(res, 403, NULL, "only an admin token (\"role\": \"admin\") may see the monitors");
+	} else if (a->srv->monitors && monitor_list(a->srv->monitors, &v, &n) < 0) {
+		http_error(res, 500, NULL, "out of memory");
+	} else {
+		json_t *list = json_array();
+		for (size_t i = 0; i < n; i++) {
+			const struct monitor_view *m = &v[i];
+			json_array_append_new(
+			    list,
+			    json_pack("{s:s,s:s,s:s,s:s,s:I,s:o,s:o}", "monitor", m->spec, "kind",
+			              monitor_kinds[m->monitor.kind <= DYN_MON_HTTPS ? m->monitor.kind : 0], "address",
+			              m->address, "state", monitor_state_name(m->state), "users", (json_int_t)m->users,
+			              "last_check",
+			              m->last_check ? json_integer((json_int_t)m->last_check) : json_null(),
+			              "last_result", m->last_result[0] ? json_string(m->last_result) : json_null()));
+		}
+		http_json(res, 200, json_pack("{s:o}", "monitors", list));
+		free(v);
+	}
 	api_caller_free(&c);
 }

@@ -33,6 +33,8 @@ struct server {
 	struct config *conf;
 	struct stats stats; /* query counters of every worker */
 	struct xfrin *xfrin; /* secondary zones (NOTIFY in, expiry); set before workers start */
+	struct monitors *monitors; /* member health of dynamic answers (dyn/monitor.h), the ctx of
+	                            * monitor_up(); set before workers start; NULL = every member up */
 	const struct xfr_journal *journal; /* zone history for IXFR (the API's store); NULL = none */
 };
 

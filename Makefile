@@ -11,7 +11,9 @@ ASAN := build-asan
 PORT ?= 5300
 # System tests run in parallel (python3-pytest-xdist), one test file per worker: its module
 # fixtures (servers) stay in one process, and the long waits of one file overlap the others.
-PYTEST_WORKERS ?= 2
+# Four workers on two cores: the suite mostly waits on timers (key rollovers, TTLs), and its own
+# processes use under half of two cores; tests/system/conftest.py hands out the longest files first.
+PYTEST_WORKERS ?= 4
 PYTEST := $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 all: build

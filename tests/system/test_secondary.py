@@ -341,8 +341,10 @@ def test_incomplete_transfer_never_replaces_the_copy(tmp_path):
         for mode, text, message in (("truncate", zone_text(21, hosts=200), "connection closed"),
                                     ("badid", zone_text(21, hosts=200), "not an answer to our query"),
                                     ("full", no_ns, "no NS records at the zone apex")):
-            fake.mode = mode
+            # the zone first: a transfer still under way in the last mode (ternd retries a failed
+            # IXFR as AXFR) must not get the last zone in the new mode ("full" after "badid")
             fake.set_zone(text)
+            fake.mode = mode
             send_notify(t.port)
             deadline = time.time() + 5
             while message not in t.log_text():

@@ -7,6 +7,7 @@
 #include <maxminddb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +21,18 @@
 #include "ternd/base/rcu.h"
 
 #define GEO_FILE_MAX ((off_t)1 << 31) /* libmaxminddb's offsets are 32-bit */
-#define CHECKED_SLOTS 4096 /* data records already decoded during the tree walk (by offset) */
+#define CODE_SLOTS 16384 /* data records' codes kept decoded (a Country database has ~250) */
+#define SLOT_EMPTY UINT64_MAX
 
+/* Decoding a record's two codes (two MMDB_aget_value map walks) costs about three times the tree
+ * walk, so the codes of each record are kept by its data offset: one 64-bit slot, offset in the
+ * high half, country and continent octets in the low half, read and written with relaxed atomics
+ * (a slot is whole or another record's; a miss decodes and stores, no lock). The tree walk of the
+ * check fills them; a City database's records that do not fit are decoded when asked. */
 struct geo_db {
 	MMDB_s mmdb;
 	bool v4_in_v6; /* an IPv6 tree: IPv4 netmasks count from its ::/96 */
+	_Atomic uint64_t slots[CODE_SLOTS];
 };
 
 struct geo {
@@ -70,10 +78,40 @@ static int entry_code(MMDB_entry_s *entry, const char *const *path, char out[3])
 	return 1;
 }
 
+static _Atomic uint64_t *slot_of(struct geo_db *db, uint32_t offset)
+{
+	return &db->slots[(offset * 2654435761u) >> 18]; /* Fibonacci hashing into 2^14 slots */
+}
+
+static uint64_t slot_pack(uint32_t offset, const char country[3], const char continent[3])
+{
+	return (uint64_t)offset << 32 | (uint64_t)(uint8_t)country[0] << 24 | (uint64_t)(uint8_t)country[1] << 16 |
+	       (uint64_t)(uint8_t)continent[0] << 8 | (uint64_t)(uint8_t)continent[1];
+}
+
+/* The codes of the record at entry: from its slot, else decoded (and kept). -1 when the record
+ * does not decode or holds a code that is not two letters (then nothing is kept). */
+static int record_codes(struct geo_db *db, MMDB_entry_s *entry, char country[3], char continent[3])
+{
+	_Atomic uint64_t *slot = slot_of(db, entry->offset);
+	uint64_t v = atomic_load_explicit(slot, memory_order_relaxed);
+	if (v != SLOT_EMPTY && (uint32_t)(v >> 32) == entry->offset) {
+		country[0] = (char)(v >> 24), country[1] = (char)(v >> 16), country[2] = 0;
+		continent[0] = (char)(v >> 8), continent[1] = (char)v, continent[2] = 0;
+		return 0;
+	}
+	memset(country, 0, 3);
+	memset(continent, 0, 3);
+	if (entry_code(entry, path_country, country) < 0 || entry_code(entry, path_continent, continent) < 0)
+		return -1;
+	atomic_store_explicit(slot, slot_pack(entry->offset, country, continent), memory_order_relaxed);
+	return 0;
+}
+
 void geo_lookup(void *ctx, uint8_t family, const uint8_t *addr, struct dyn_geo *out)
 {
 	struct geo *g = ctx;
-	const struct geo_db *db = rcu_dereference(g->db);
+	struct geo_db *db = rcu_dereference(g->db);
 	if (!db)
 		return;
 	struct sockaddr_in sin = {.sin_family = AF_INET};
@@ -97,18 +135,17 @@ void geo_lookup(void *ctx, uint8_t family, const uint8_t *addr, struct dyn_geo *
 	if (!res.found_entry)
 		return;
 	out->found = true;
-	if (entry_code(&res.entry, path_country, out->country) < 0)
-		out->country[0] = 0;
-	if (entry_code(&res.entry, path_continent, out->continent) < 0)
-		out->continent[0] = 0;
+	if (record_codes(db, &res.entry, out->country, out->continent) < 0)
+		out->country[0] = out->continent[0] = 0; /* the check decoded it: a read error cannot be */
 }
 
 /* Every search tree node in range, every data record the tree points to decodes, and its
  * country and continent codes are two-letter strings when present. */
-static int db_verify(MMDB_s *m, char *err, size_t errlen)
+static int db_verify(struct geo_db *db, char *err, size_t errlen)
 {
-	static _Thread_local uint32_t checked[CHECKED_SLOTS];
-	memset(checked, 0xff, sizeof(checked));
+	MMDB_s *m = &db->mmdb;
+	for (size_t i = 0; i < CODE_SLOTS; i++)
+		atomic_init(&db->slots[i], SLOT_EMPTY);
 	if (m->metadata.ip_version != 4 && m->metadata.ip_version != 6) {
 		snprintf(err, errlen, "ip_version %u (expected 4 or 6)", m->metadata.ip_version);
 		return TERN_EINVAL;
@@ -129,11 +166,10 @@ static int db_verify(MMDB_s *m, char *err, size_t errlen)
 				snprintf(err, errlen, "search tree node %u: a record points outside the file", i);
 				return TERN_EINVAL;
 			}
-			if (type != MMDB_RECORD_TYPE_DATA || checked[entry.offset % CHECKED_SLOTS] == entry.offset)
+			if (type != MMDB_RECORD_TYPE_DATA)
 				continue;
-			char code[3];
-			if (entry.offset >= m->data_section_size || entry_code(&entry, path_country, code) < 0 ||
-			    entry_code(&entry, path_continent, code) < 0) {
+			char country[3], continent[3];
+			if (entry.offset >= m->data_section_size || record_codes(db, &entry, country, continent) < 0) {
 				snprintf(
 				    err, errlen,
 				    "data record at offset %u: does not decode, or country.iso_code / continent.code "
@@ -141,7 +177,6 @@ static int db_verify(MMDB_s *m, char *err, size_t errlen)
 				    entry.offset);
 				return TERN_EINVAL;
 			}
-			checked[entry.offset % CHECKED_SLOTS] = entry.offset;
 		}
 	}
 	return 0;
@@ -210,7 +245,7 @@ static int db_open(int fd, const struct stat *st, struct geo_db **out, char *err
 		rc = TERN_EINVAL;
 		goto done;
 	}
-	if ((rc = db_verify(&db->mmdb, err, errlen)) < 0) {
+	if ((rc = db_verify(db, err, errlen)) < 0) {
 		MMDB_close(&db->mmdb);
 		free(db);
 		db = NULL;

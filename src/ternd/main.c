@@ -79,6 +79,14 @@ static int check_zones(const struct config *conf)
 			zone_free(z);
 		}
 	}
+	if (conf->geo.database) {
+		if (geo_check_file(conf->geo.database, err, ERRBUF) < 0) {
+			fprintf(stderr, "geo database %s: %s\n", conf->geo.database, err);
+			failed++;
+		} else {
+			printf("geo database %s: ok, %s\n", conf->geo.database, err);
+		}
+	}
 	free(err);
 	return failed;
 }

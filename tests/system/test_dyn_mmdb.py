@@ -17,7 +17,7 @@ import dns.rcode
 import pytest
 
 import mmdblib
-from ternlib import Ternd, wait_log
+from ternlib import TERND, Ternd, wait_log
 
 ZONE = """$ORIGIN geo.test.
 $TTL 300
@@ -234,3 +234,22 @@ def test_dnsperf_during_swaps(lab):
     assert sent > 1000 and done == sent, out
     assert re.search(r"Response codes:\s+NOERROR %d \(100\.00%%\)" % done, out), out
     assert t.log_text().count("geo database %s: GeoLite2-Country" % db) > 5
+
+
+def test_check_names_a_bad_database(lab):
+    """`ternd --check` opens and checks the database as a new version would be."""
+    t, d, db = lab
+    p = subprocess.run([TERND, "-c", t.config, "--check"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "geo database %s: ok, GeoLite2-Country" % db in p.stdout
+    bad = os.path.join(d, "bad.yaml")
+    with open(t.config) as f:
+        cfg = f.read().replace(db, os.path.join(d, "corrupt.mmdb"))
+    with open(os.path.join(d, "corrupt.mmdb"), "wb") as f:
+        f.write(open(db, "rb").read()[:300])
+    with open(bad, "w") as f:
+        f.write(cfg)
+    p = subprocess.run([TERND, "-c", bad, "--check"], capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0
+    assert "geo database %s: The MaxMind DB file contains invalid metadata" % os.path.join(d, "corrupt.mmdb") \
+        in p.stderr, p.stderr

@@ -277,6 +277,27 @@ static void publish(struct geo *g, struct geo_db *next)
 	}
 }
 
+int geo_check_file(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return TERN_EIO;
+	}
+	struct geo_db *db = NULL;
+	int rc = db_open(fd, &st, &db, err, errlen);
+	close(fd);
+	if (rc == 0)
+		snprintf(err, errlen, "%s, IPv%u tree of %u nodes",
+		         db->mmdb.metadata.database_type ? db->mmdb.metadata.database_type : "(no type)",
+		         db->mmdb.metadata.ip_version, db->mmdb.metadata.node_count);
+	db_close(db);
+	return rc;
+}
+
 static bool same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&

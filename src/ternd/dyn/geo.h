@@ -30,6 +30,10 @@ void geo_stop(struct geo *g);
  * 1 = a new version is in force, 0 = nothing changed, negative = refused (logged). */
 int geo_check(struct geo *g);
 
+/* `ternd --check`: opens and checks the database file at path as a new version would be (no
+ * thread, nothing published). 0, or a negative TERN_E* with the reason in err. */
+int geo_check_file(const char *path, char *err, size_t errlen);
+
 /* The dyn_geo_fn of dyn_select_geo(): ctx is the struct geo. The calling thread must be an online
  * RCU reader (ternd/base/rcu.h), as the query threads are. No malloc, no lock, no syscall. */
 void geo_lookup(void *ctx, uint8_t family, const uint8_t *addr, struct dyn_geo *out);

@@ -29,6 +29,7 @@ struct dyn_resource {
 	uint8_t entry_families[2]; /* geo entries for IPv4 / IPv6 clients */
 	uint32_t regions[2], nregions[2]; /* each family's address space cut by the entries (struct cregion) */
 	uint8_t weighted; /* some pool is weighted: selections need a random number */
+	uint32_t ncodes, codes; /* country and continent entries: count, offset of the array */
 };
 
 struct cpool {
@@ -85,6 +86,15 @@ static struct u128 u128_of(const uint8_t *a)
 	return v;
 }
 
+enum { CODE_COUNTRY = 1, CODE_CONTINENT = 2 };
+
+/* A country or continent entry: countries first, then continents (the order they are tried). */
+struct ccode {
+	uint8_t kind; /* CODE_COUNTRY or CODE_CONTINENT */
+	char code[2]; /* upper case */
+	uint32_t list;
+};
+
 /* ---- compiling ---- */
 
 struct tok {
@@ -123,7 +133,16 @@ struct pentry {
 	char text[64];
 };
 
+struct pcode {
+	uint8_t kind;
+	char code[2];
+	struct tok *pools;
+	int n;
+};
+
 struct comp {
+	struct pcode *codes;
+	int ncodes;
 	struct ppool *pools;
 	int npools;
 	struct pmonitor *mons;
@@ -372,10 +391,60 @@ static int stmt_list(struct comp *c, const struct stmt *s, int from, struct tok 
 	return 0;
 }
 
+/* ISO 3166-1 alpha-2 codes assigned (iso-codes 4.15), and XK (user-assigned; MaxMind's Kosovo). */
+static const char countries[] =
+    "ADAEAFAGAIALAMAOAQARASATAUAWAXAZBABBBDBEBFBGBHBIBJBLBMBNBOBQBRBSBTBVBWBYBZCACCCDCFCGCHCICKCLCMCNCOCRCU"
+    "CVCWCXCYCZDEDJDKDMDODZECEEEGEHERESETFIFJFKFMFOFRGAGBGDGEGFGGGHGIGLGMGNGPGQGRGSGTGUGWGYHKHMHNHRHTHUIDIE"
+    "ILIMINIOIQIRISITJEJMJOJPKEKGKHKIKMKNKPKRKWKYKZLALBLCLILKLRLSLTLULVLYMAMCMDMEMFMGMHMKMLMMMNMOMPMQMRMSMT"
+    "MUMVMWMXMYMZNANCNENFNGNINLNONPNRNUNZOMPAPEPFPGPHPKPLPMPNPRPSPTPWPYQARERORSRURWSASBSCSDSESGSHSISJSKSLSM"
+    "SNSOSRSSSTSVSXSYSZTCTDTFTGTHTJTKTLTMTNTOTRTTTVTWTZUAUGUMUSUYUZVAVCVEVGVIVNVUWFWSXKYEYTZAZMZW";
+static const char continents[] = "AFANASEUNAOCSA";
+
+static bool code_listed(const char *list, const char code[2])
+{
+	for (const char *p = list; p[0] && p[1]; p += 2)
+		if (p[0] == code[0] && p[1] == code[1])
+			return true;
+	return false;
+}
+
+/* geo country CC POOL... | geo continent XX POOL... */
+static int stmt_geo_code(struct comp *c, const struct stmt *s)
+{
+	bool country = tok_is(&s->t[1], "country");
+	const char *what = country ? "country" : "continent";
+	char shown[256];
+	if (s->n < 4)
+		return fail(c, "expected: geo %s %s POOL...", what, country ? "CC" : "XX");
+	tok_text(&s->t[2], shown, sizeof(shown));
+	struct pcode pc = {.kind = country ? CODE_COUNTRY : CODE_CONTINENT};
+	const struct tok *t = &s->t[2];
+	for (int i = 0; i < 2 && t->len == 2; i++)
+		pc.code[i] = (char)(t->p[i] >= 'a' && t->p[i] <= 'z' ? t->p[i] - 32 : t->p[i]);
+	if (t->len != 2 || !code_listed(country ? countries : continents, pc.code))
+		return fail(c,
+		            country ? "country \"%s\": not an ISO 3166-1 alpha-2 code (e.g. BR, NL, US)"
+		                    : "continent \"%s\": expected one of AF AN AS EU NA OC SA",
+		            shown);
+	for (int i = 0; i < c->ncodes; i++)
+		if (c->codes[i].kind == pc.kind && memcmp(c->codes[i].code, pc.code, 2) == 0)
+			return fail(c, "%s %.2s is mapped twice", what, pc.code);
+	struct pcode *grown = realloc(c->codes, (size_t)(c->ncodes + 1) * sizeof(*grown));
+	if (!grown)
+		return TERN_ENOMEM;
+	c->codes = grown;
+	c->codes[c->ncodes] = pc;
+	int rc = stmt_list(c, s, 3, &c->codes[c->ncodes].pools, &c->codes[c->ncodes].n);
+	c->ncodes++;
+	return rc;
+}
+
 static int stmt_geo(struct comp *c, const struct stmt *s)
 {
+	if (s->n >= 2 && (tok_is(&s->t[1], "country") || tok_is(&s->t[1], "continent")))
+		return stmt_geo_code(c, s);
 	if (s->n < 3)
-		return fail(c, "expected: geo SUBNET POOL...");
+		return fail(c, "expected: geo SUBNET POOL... | geo country CC POOL... | geo continent XX POOL...");
 	struct pentry e = {0};
 	int rc = parse_subnet(c, &s->t[1], &e);
 	if (rc < 0)
@@ -884,6 +953,26 @@ static int build(struct comp *c, struct out *o)
 		if (rc < 0)
 			return rc;
 	}
+	h.ncodes = (uint32_t)c->ncodes;
+	at = out_put(o, NULL, (size_t)c->ncodes * sizeof(struct ccode), 8);
+	if (at < 0)
+		return TERN_ENOMEM;
+	h.codes = (uint32_t)at;
+	uint32_t ci = 0;
+	for (uint8_t kind = CODE_COUNTRY; kind <= CODE_CONTINENT; kind++) {
+		for (int i = 0; i < c->ncodes; i++) {
+			const struct pcode *pc = &c->codes[i];
+			if (pc->kind != kind)
+				continue;
+			snprintf(c->where, sizeof(c->where), "statement \"geo %s %.2s\"",
+			         kind == CODE_COUNTRY ? "country" : "continent", pc->code);
+			int64_t l = put_list(o, c, pc->pools, pc->n);
+			if (l < 0)
+				return l == -2 ? TERN_EINVAL : TERN_ENOMEM;
+			struct ccode cc = {.kind = kind, .code = {pc->code[0], pc->code[1]}, .list = (uint32_t)l};
+			memcpy(o->b + h.codes + (size_t)ci++ * sizeof(cc), &cc, sizeof(cc));
+		}
+	}
 	/* which families the answer list serves */
 	const uint16_t *al = (const uint16_t *)(const void *)(o->b + h.answer_list);
 	for (uint16_t i = 0; i < al[0]; i++) {
@@ -906,6 +995,9 @@ static void comp_free(struct comp *c)
 		free(c->pools[i].m);
 	for (int i = 0; i < c->nentries; i++)
 		free(c->entries[i].pools);
+	for (int i = 0; i < c->ncodes; i++)
+		free(c->codes[i].pools);
+	free(c->codes);
 	free(c->pools);
 	free(c->mons);
 	free(c->entries);
@@ -994,6 +1086,11 @@ static const struct centry *entry_at(const struct dyn_resource *r, uint32_t i)
 	return (const struct centry *)(const void *)((const uint8_t *)r + r->entries) + i;
 }
 
+static const struct ccode *code_at(const struct dyn_resource *r, uint32_t i)
+{
+	return (const struct ccode *)(const void *)((const uint8_t *)r + r->codes) + i;
+}
+
 static const uint16_t *list_at(const struct dyn_resource *r, uint32_t off)
 {
 	return (const uint16_t *)(const void *)((const uint8_t *)r + off);
@@ -1032,6 +1129,15 @@ static int u128_common(struct u128 a, struct u128 b)
 static bool u128_le(struct u128 a, struct u128 b)
 {
 	return a.hi < b.hi || (a.hi == b.hi && a.lo <= b.lo);
+}
+
+/* The client's address with the bits past what it told as zero (RFC 7871 6). */
+static void client_addr(const struct dyn_client *cl, uint8_t addr[16])
+{
+	int bits = bits_of(cl->family), known = cl->prefix < bits ? cl->prefix : bits;
+	memset(addr, 0, 16);
+	for (int b = 0; b < known; b++)
+		addr[b / 8] |= (uint8_t)(cl->addr[b / 8] & (0x80 >> (b % 8)));
 }
 
 /* The geo entry for the client (-1: none), and the scope that choice holds for (dyn.h): the
@@ -1135,23 +1241,85 @@ static void pick_weighted(const struct pick *p, const struct cpool *cp, bool all
 	one_record(p->r, last, out);
 }
 
+bool dyn_uses_geo(const struct dyn_resource *r)
+{
+	return r->ncodes > 0;
+}
+
+/* Whether a pool list has members of family f (else it stands aside for the next rule). */
+static bool list_serves(const struct dyn_resource *r, const uint16_t *list, int f)
+{
+	for (uint16_t i = 0; i < list[0]; i++)
+		if (pool_at(r, list[1 + i])->count[f])
+			return true;
+	return false;
+}
+
+/* Rules (b) and (c) of dyn.h: the country entry, then the continent entry, the database gives
+ * the client; -1 when none applies. The scope grows to the database network's prefix. */
+static int64_t code_match(const struct dyn_resource *r, const struct dyn_client *cl, int f, dyn_geo_fn geo, void *ctx,
+                          uint8_t *scope, struct dyn_trace *trace)
+{
+	if (!r->ncodes || !geo || !cl || (cl->family != 1 && cl->family != 2))
+		return -1;
+	uint8_t addr[16];
+	struct dyn_geo g;
+	memset(&g, 0, sizeof(g));
+	client_addr(cl, addr);
+	geo(ctx, cl->family, addr, &g);
+	uint8_t max = (uint8_t)bits_of(cl->family);
+	if (g.prefix > max)
+		g.prefix = max;
+	if (g.prefix > *scope)
+		*scope = g.prefix;
+	if (trace) {
+		trace->geo_asked = true;
+		trace->geo = g;
+	}
+	if (!g.found)
+		return -1;
+	for (uint32_t i = 0; i < r->ncodes; i++) {
+		const struct ccode *c = code_at(r, i);
+		const char *want = c->kind == CODE_COUNTRY ? g.country : g.continent;
+		if (want[0] == c->code[0] && want[1] == c->code[1] && want[0] && list_serves(r, list_at(r, c->list), f))
+			return i; /* countries come first in the array */
+	}
+	return -1;
+}
+
 int dyn_select(const struct dyn_resource *r, uint16_t type, uint32_t ttl, const struct dyn_client *client,
                dyn_health_fn health, void *health_ctx, uint32_t rnd, uint8_t *scratch, struct rrset *out,
                uint8_t *scope, struct dyn_trace *trace)
 {
+	return dyn_select_geo(r, type, ttl, client, health, health_ctx, NULL, NULL, rnd, scratch, out, scope, trace);
+}
+
+int dyn_select_geo(const struct dyn_resource *r, uint16_t type, uint32_t ttl, const struct dyn_client *client,
+                   dyn_health_fn health, void *health_ctx, dyn_geo_fn geo, void *geo_ctx, uint32_t rnd,
+                   uint8_t *scratch, struct rrset *out, uint8_t *scope, struct dyn_trace *trace)
+{
 	if (!dyn_serves(r, type))
 		return TERN_ENOTFOUND;
 	struct pick p = {r, type == RR_AAAA, health, health_ctx};
-	int64_t entry = geo_match(r, client, scope);
-	const uint16_t *list = list_at(r, r->answer_list);
-	if (entry >= 0 && entry_at(r, (uint32_t)entry)->serves[p.f]) /* else the answer list answers */
-		list = list_at(r, entry_at(r, (uint32_t)entry)->list);
-	if (trace) {
+	if (trace)
 		memset(trace, 0, sizeof(*trace));
-		trace->entry = (int)entry;
+	int64_t entry = geo_match(r, client, scope), code = -1;
+	const uint16_t *list = NULL;
+	if (entry >= 0 && entry_at(r, (uint32_t)entry)->serves[p.f]) /* else the next rule answers */
+		list = list_at(r, entry_at(r, (uint32_t)entry)->list);
+	else if ((code = code_match(r, client, p.f, geo, geo_ctx, scope, trace)) >= 0)
+		list = list_at(r, code_at(r, (uint32_t)code)->list);
+	else
+		list = list_at(r, r->answer_list);
+	if (trace) {
+		trace->entry = code >= 0 ? (int)(r->nentries + (uint32_t)code) : (int)entry;
 		trace->scope = *scope;
 		trace->chosen = -1;
-		if (entry >= 0) {
+		if (code >= 0) {
+			const struct ccode *c = code_at(r, (uint32_t)code);
+			snprintf(trace->entry_text, sizeof(trace->entry_text), "%s %.2s",
+			         c->kind == CODE_COUNTRY ? "country" : "continent", c->code);
+		} else if (entry >= 0) {
 			const struct centry *e = entry_at(r, (uint32_t)entry);
 			char a[INET6_ADDRSTRLEN];
 			inet_ntop(e->family == 1 ? AF_INET : AF_INET6, e->addr, a, sizeof(a));

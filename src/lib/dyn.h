@@ -13,15 +13,22 @@
  *   answer POOL...                 the default pool list, in order (required)
  *   geo SUBNET POOL...             clients inside SUBNET get these pools, in order (longest
  *                                  prefix wins; SUBNET has no bits set past its prefix)
+ *   geo country CC POOL...         clients the geo database places in country CC (ISO 3166-1
+ *                                  alpha-2, or XK as MaxMind writes Kosovo)
+ *   geo continent XX POOL...       ... in continent XX (MaxMind's codes: AF AN AS EU NA OC SA)
  *   monitor NAME tcp PORT [OPTION...]
  *   monitor NAME http|https URL [status N] [body TEXT] [OPTION...]
  *                                  OPTION: interval S | timeout S | up N | down N
  *
  * Selection for a client of family F (A: IPv4 members, AAAA: IPv6 members):
- *   1. The pool list: the geo entry with the longest prefix containing the client's address
- *      (the Client Subnet's, its source prefix capped at /24 and /56, else the query's source);
- *      no entry: the `answer` list. A list without members of F stands aside for the `answer`
- *      list.
+ *   1. The pool list, from the first rule that gives one: (a) the subnet entry with the longest
+ *      prefix containing the client's address (the Client Subnet's, its source prefix capped at
+ *      /24 and /56, else the query's source); (b) the `geo country` entry of the country the geo
+ *      database gives the address; (c) the `geo continent` entry of its continent; (d) the
+ *      `answer` list. A list without members of F stands aside for the next rule. The database
+ *      is asked only when (a) gave nothing and the resource has country or continent entries; a
+ *      client the database does not hold (or no database) goes on to (d): NOERROR, never
+ *      NXDOMAIN.
  *   2. Failover: the first pool of the list with a live member of F (a member without a monitor
  *      is always live; a monitor's unknown state counts as up). When no pool has one, the
  *      fallback: every member of F of the first pool that has members of F (as gdnsd does).
@@ -31,7 +38,9 @@
  * entries of F; a matched entry's prefix, or longer when a more specific entry lies inside it
  * that the client is not in; for an unmatched client, the shortest prefix around it that holds
  * no entry (never 0 when entries of F exist: a resolver would cache the default answer for the
- * mapped clients too, RFC 7871 7.3.1).
+ * mapped clients too, RFC 7871 7.3.1). When the database was asked, the scope is at least the
+ * prefix length of the database network that held the address (or of the empty block around it,
+ * for an address the database does not hold): the answer holds for that whole network.
  *
  * Bounds: DYN_MAX_MEMBERS members of one family in a pool; names of pools and monitors up to
  * DYN_NAME_MAX octets. */
@@ -77,11 +86,29 @@ struct dyn_client {
 /* The health of one member bound to monitor m: true = up (also when not known yet). */
 typedef bool (*dyn_health_fn)(void *ctx, const struct dyn_monitor *m, uint8_t family, const uint8_t *addr);
 
+/* What a geo database says of one address (ternd's dyn module reads MaxMind DB files). */
+struct dyn_geo {
+	bool found; /* the database holds the address */
+	char country[3]; /* ISO 3166-1 alpha-2, upper case; "" when the record has none */
+	char continent[3]; /* AF AN AS EU NA OC SA; "" when the record has none */
+	uint8_t prefix; /* leading bits of the database network holding the address (for an address
+	                 * not held: of the empty block around it), in the address's family: 0..32
+	                 * for IPv4 (an IPv6 database's IPv4 subtree counted from its ::/96) */
+};
+
+/* Looks up addr (family 1 = IPv4, 4 octets; 2 = IPv6, 16 octets; bits past what the client told
+ * are zero) and fills out (zeroed by the caller). Called on the query path: no malloc, no lock,
+ * no syscall. */
+typedef void (*dyn_geo_fn)(void *ctx, uint8_t family, const uint8_t *addr, struct dyn_geo *out);
+
 /* The explanation of one selection (dyn_select with a trace): every step the answer came from. */
 #define DYN_TRACE_POOLS 16
 struct dyn_trace {
-	int entry; /* the geo entry matched, or -1 (the answer list) */
-	char entry_text[64]; /* "198.51.100.0/24", or "" */
+	int entry; /* the geo entry matched, or -1 (the answer list): subnet entries are numbered
+	            * first, country and continent entries after them */
+	char entry_text[64]; /* "198.51.100.0/24", "country BR", "continent EU", or "" */
+	bool geo_asked; /* the geo database was asked (geo holds what it said) */
+	struct dyn_geo geo;
 	uint8_t scope;
 	int npools; /* the pool list in order (at most DYN_TRACE_POOLS shown) */
 	struct dyn_trace_pool {
@@ -118,6 +145,15 @@ size_t dyn_resource_size(const struct dyn_resource *r);
 int dyn_select(const struct dyn_resource *r, uint16_t type, uint32_t ttl, const struct dyn_client *client,
                dyn_health_fn health, void *health_ctx, uint32_t rnd, uint8_t *scratch, struct rrset *out,
                uint8_t *scope, struct dyn_trace *trace);
+
+/* dyn_select() with a geo database: geo (NULL: none; every client counts as not held) answers
+ * the resource's country and continent entries. */
+int dyn_select_geo(const struct dyn_resource *r, uint16_t type, uint32_t ttl, const struct dyn_client *client,
+                   dyn_health_fn health, void *health_ctx, dyn_geo_fn geo, void *geo_ctx, uint32_t rnd,
+                   uint8_t *scratch, struct rrset *out, uint8_t *scope, struct dyn_trace *trace);
+
+/* Whether the resource has country or continent entries (its answers may need the database). */
+bool dyn_uses_geo(const struct dyn_resource *r);
 
 /* Every (monitor, member address) pair of the resource, for the health checker. Stops at and
  * returns fn's first non-zero result. */

@@ -24,6 +24,7 @@
 #include "ternd/change/change.h"
 #include "ternd/dyn/answer.h"
 #include "ternd/dyn/monitor.h"
+#include "ternd/dyn/geo.h"
 #include "ternd/net/tcp.h"
 #include "ternd/net/udp.h"
 #include "ternd/ns/notify.h"
@@ -77,6 +78,14 @@ static int check_zones(const struct config *conf)
 		} else {
 			printf("%s: ok, serial %u, %zu records\n", conf->zones[i].name, z->serial, z->nrecords);
 			zone_free(z);
+		}
+	}
+	if (conf->geo.database) {
+		if (geo_check_file(conf->geo.database, err, ERRBUF) < 0) {
+			fprintf(stderr, "geo database %s: %s\n", conf->geo.database, err);
+			failed++;
+		} else {
+			printf("geo database %s: ok, %s\n", conf->geo.database, err);
 		}
 	}
 	free(err);
@@ -465,6 +474,7 @@ int main(int argc, char **argv)
 	struct catalog *catalog = NULL;
 	struct catalog_in *catalog_in = NULL;
 	struct monitors *monitors = NULL;
+	struct geo *geo = NULL;
 	struct signed_secondaries ss = {&srv, &stored.change};
 	struct xfrin_signer signer = {secondary_update, secondary_unserve, &ss};
 	int status = 1;
@@ -534,6 +544,12 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		goto out;
 	}
+	/* the geo database, loaded before the first answer that could ask it */
+	if (geo_start(conf, &geo, err, ERRBUF) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	answer_set_geo(geo_lookup, geo);
 	/* TCP listens before UDP answers, so whoever sees a UDP answer can connect over TCP */
 	if (tcp_start(&srv, conf, &tcp, err, ERRBUF) < 0 ||
 	    udp_start(&srv, conf, conf->udp_workers, &udp, err, ERRBUF) < 0) {
@@ -587,6 +603,7 @@ int main(int argc, char **argv)
 		if (stored.store)
 			load_signed_zones(&stored.change, next);
 		catalog_in_reload(catalog_in, next);
+		geo_reload(geo, next);
 		if (stored.store)
 			change_set_journal_keep(&stored.change, next->api.journal_keep);
 		api_reload(api, next);
@@ -607,6 +624,8 @@ out:
 	stored_close(&stored);
 	notify_stop(notify);
 	udp_stop(udp);
+	answer_set_geo(NULL, NULL); /* no query thread is left to ask it */
+	geo_stop(geo);
 	srv.xfrin = NULL; /* no query thread is left */
 	srv.monitors = NULL;
 	answer_set_health(NULL, NULL);

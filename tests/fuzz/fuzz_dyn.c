@@ -3,7 +3,8 @@
  * bring. A refused resource leaves a message of printable text; an accepted one answers A and
  * AAAA for clients of both families at every prefix length, under every health pattern of its
  * first members, with records of the asked type from inside the resource or the scratch space,
- * one record from a weighted pool, and a scope no longer than the address. */
+ * one record from a weighted pool, and a scope no longer than the address (with and without a
+ * made-up geo database for `geo country` and `geo continent`). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +27,21 @@ static bool health(void *ctx, const struct dyn_monitor *m, uint8_t family, const
 		fail("a monitor of the resource is not one the compiler accepts");
 	unsigned pattern = *(const unsigned *)ctx;
 	return !(pattern >> (addr[family == 1 ? 3 : 15] % 8) & 1);
+}
+
+/* A geo database made up from the address: held or not, a country and continent from a short
+ * list, a prefix length that may be out of range (the selection clamps it). */
+static void geo(void *ctx, uint8_t family, const uint8_t *addr, struct dyn_geo *out)
+{
+	static const char *const cc[] = {"BR", "NL", "US", "FR", "", "XK"}, *const cont[] = {"SA", "EU", "NA", ""};
+	(void)ctx;
+	uint8_t x = addr[family == 1 ? 0 : 5] ^ addr[family == 1 ? 2 : 15];
+	out->prefix = (uint8_t)(addr[1] % 140);
+	if (x % 5 == 0)
+		return;
+	out->found = true;
+	snprintf(out->country, sizeof(out->country), "%s", cc[x % 6]);
+	snprintf(out->continent, sizeof(out->continent), "%s", cont[x % 4]);
 }
 
 static void check_answer(const struct dyn_resource *r, size_t size, const uint8_t *scratch, uint16_t type,
@@ -106,9 +122,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						struct rrset rs;
 						uint8_t scope = 0;
 						struct dyn_trace trace;
-						rc = dyn_select(r, type, 300, &cl, health, &pattern,
-						                pattern * 0x01010101u, scratch, &rs, &scope,
-						                p % 2 ? &trace : NULL);
+						rc = dyn_select_geo(
+						    r, type, 300, &cl, health, &pattern, pattern & 1 ? geo : NULL, NULL,
+						    pattern * 0x01010101u, scratch, &rs, &scope, p % 2 ? &trace : NULL);
 						if (!dyn_serves(r, type)) {
 							if (rc != TERN_ENOTFOUND)
 								fail(

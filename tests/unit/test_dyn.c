@@ -178,6 +178,143 @@ static void test_family_stands_aside(void **state)
 	free(r);
 }
 
+/* A fake geo database: 198.51.100.0/24 BR (SA), 203.0.113.0/24 NL (EU), 2001:db8:1::/48 US (NA),
+ * 192.0.2.0/24 FR (EU), 100.64.0.0/10 held with no codes; everything else not held, in an empty
+ * block of 8 (IPv4) or 16 (IPv6) bits. calls counts the lookups. */
+struct fakedb {
+	int calls;
+	uint8_t last[16];
+};
+
+static void fake_geo(void *ctx, uint8_t family, const uint8_t *addr, struct dyn_geo *out)
+{
+	struct fakedb *db = ctx;
+	db->calls++;
+	memcpy(db->last, addr, family == 1 ? 4 : 16);
+	static const struct {
+		uint8_t family, prefix, addr[16];
+		const char *country, *continent;
+	} nets[] = {
+	    {1, 24, {198, 51, 100}, "BR", "SA"},
+	    {1, 24, {203, 0, 113}, "NL", "EU"},
+	    {1, 24, {192, 0, 2}, "FR", "EU"},
+	    {1, 10, {100, 64}, "", ""},
+	    {2, 48, {0x20, 0x01, 0x0d, 0xb8, 0, 1}, "US", "NA"},
+	};
+	for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++) {
+		if (nets[i].family != family)
+			continue;
+		int full = nets[i].prefix / 8, rest = nets[i].prefix % 8;
+		if (memcmp(addr, nets[i].addr, (size_t)full) != 0 ||
+		    (rest && ((addr[full] ^ nets[i].addr[full]) & (0xff00 >> rest))))
+			continue;
+		out->found = true;
+		out->prefix = nets[i].prefix;
+		snprintf(out->country, sizeof(out->country), "%s", nets[i].country);
+		snprintf(out->continent, sizeof(out->continent), "%s", nets[i].continent);
+		return;
+	}
+	out->prefix = family == 1 ? 8 : 16;
+}
+
+static void geo_text(const struct dyn_resource *r, uint16_t type, const char *addr, int prefix, struct fakedb *db,
+                     char *out, uint8_t *scope, struct dyn_trace *trace)
+{
+	uint8_t scratch[DYN_SCRATCH];
+	struct rrset rs;
+	struct dyn_client c = client(addr, prefix);
+	assert_int_equal(
+	    dyn_select_geo(r, type, 60, &c, NULL, NULL, db ? fake_geo : NULL, db, 0, scratch, &rs, scope, trace), 0);
+	answer_text(&rs, out, 256);
+}
+
+static void test_geo_database(void **state)
+{
+	(void)state;
+	static const char *const s[] = {
+	    "pool br 192.0.2.10", "pool nl 192.0.2.20",      "pool us 192.0.2.30 2001:db8::30",
+	    "pool eu 192.0.2.40", "pool sub 192.0.2.50",     "pool world 192.0.2.1 2001:db8::1",
+	    "answer world",       "geo country br br world", "geo COUNTRY NL nl",
+	    "geo country us us",  "geo continent EU eu",     "geo 203.0.113.128/25 sub",
+	};
+	struct dyn_resource *r = must_compile(s, 12);
+	assert_true(dyn_uses_geo(r));
+	struct fakedb db = {0};
+	char text[256];
+	uint8_t scope;
+	struct dyn_trace tr;
+	/* the three clients: country entries, scope = the database network's prefix */
+	geo_text(r, RR_A, "198.51.100.7", 24, &db, text, &scope, &tr);
+	assert_string_equal(text, "192.0.2.10");
+	assert_int_equal(scope, 24);
+	assert_string_equal(tr.entry_text, "country BR");
+	assert_true(tr.geo_asked && tr.geo.found);
+	assert_int_equal(tr.entry, 1); /* subnet entries are numbered first */
+	geo_text(r, RR_A, "2001:db8:1::", 56, &db, text, &scope, NULL);
+	assert_string_equal(text, "192.0.2.30");
+	assert_int_equal(scope, 48);
+	geo_text(r, RR_AAAA, "2001:db8:1:ff00::", 56, &db, text, &scope, NULL);
+	assert_string_equal(text, "2001:db8::30");
+	assert_int_equal(scope, 48);
+	/* bits past the source prefix are zero when the database is asked (RFC 7871 6) */
+	geo_text(r, RR_A, "203.0.113.200", 24, &db, text, &scope, NULL);
+	assert_string_equal(text, "192.0.2.20");
+	assert_int_equal(db.last[3], 0);
+	/* subnet entries come first: inside the /25 the database is not asked */
+	db.calls = 0;
+	geo_text(r, RR_A, "203.0.113.200", 32, &db, text, &scope, &tr);
+	assert_string_equal(text, "192.0.2.50");
+	assert_int_equal(scope, 25);
+	assert_int_equal(db.calls, 0);
+	assert_false(tr.geo_asked);
+	/* outside it, the scope covers both: the /25 needed 25 bits, the database network 24 */
+	geo_text(r, RR_A, "203.0.113.9", 32, &db, text, &scope, NULL);
+	assert_string_equal(text, "192.0.2.20");
+	assert_int_equal(scope, 25);
+	/* country before continent: FR has no entry, its continent EU has */
+	geo_text(r, RR_A, "192.0.2.77", 32, &db, text, &scope, &tr);
+	assert_string_equal(text, "192.0.2.40");
+	assert_int_equal(scope, 24);
+	assert_string_equal(tr.entry_text, "continent EU");
+	/* a family a list lacks stands aside for the next rule: NL has no IPv6 member, continent EU
+	 * neither, so AAAA for an NL client is the answer list's */
+	geo_text(r, RR_AAAA, "203.0.113.9", 32, &db, text, &scope, NULL);
+	assert_string_equal(text, "2001:db8::1");
+	/* held, but no codes: the answer list, scope the network's */
+	geo_text(r, RR_A, "100.100.0.1", 32, &db, text, &scope, NULL);
+	assert_string_equal(text, "192.0.2.1");
+	assert_int_equal(scope, 10);
+	/* not held: the answer list, scope the empty block around it (never 0: it is an answer for
+	 * that block only) */
+	geo_text(r, RR_A, "10.1.2.3", 32, &db, text, &scope, &tr);
+	assert_string_equal(text, "192.0.2.1");
+	assert_int_equal(scope, 8);
+	assert_true(tr.geo_asked && !tr.geo.found);
+	assert_int_equal(tr.entry, -1);
+	/* no database: every client is not held; only subnet entries shape the scope */
+	geo_text(r, RR_A, "198.51.100.7", 24, NULL, text, &scope, NULL);
+	assert_string_equal(text, "192.0.2.1");
+	assert_int_equal(scope, 5); /* 198.51.100.0 and 203.0.113.128 share 4 leading bits */
+	/* dyn_select() is dyn_select_geo() without a database */
+	struct dyn_client c = client("198.51.100.7", 24);
+	uint8_t scratch[DYN_SCRATCH];
+	struct rrset rs;
+	assert_int_equal(dyn_select(r, RR_A, 60, &c, NULL, NULL, 0, scratch, &rs, &scope, NULL), 0);
+	answer_text(&rs, text, sizeof(text));
+	assert_string_equal(text, "192.0.2.1");
+	free(r);
+	/* a resource without country or continent entries never asks */
+	r = must_compile(geo, 8);
+	assert_false(dyn_uses_geo(r));
+	db.calls = 0;
+	geo_text(r, RR_A, "198.51.100.7", 24, &db, text, &scope, NULL);
+	assert_string_equal(text, "192.0.2.10");
+	geo_text(r, RR_A, "192.0.2.0", 24, &db, text, &scope, NULL);
+	assert_int_equal(scope, 6);
+	assert_int_equal(db.calls, 0);
+	free(r);
+}
+
 /* Health: members whose last octet is listed in the context are down. */
 static bool down_list(void *ctx, const struct dyn_monitor *m, uint8_t family, const uint8_t *addr)
 {
@@ -338,6 +475,13 @@ static void test_refused(void **state)
 	    {{"pool a 192.0.2.1", "answer a", "monitor m tcp 80 bogus 1"}, "unknown option \"bogus\""},
 	    {{"pool a 192.0.2.1", "answer a", "cname x"}, "unknown statement"},
 	    {{"pool a! 192.0.2.1", "answer a"}, "pool name \"a!\""},
+	    {{"pool a 192.0.2.1", "answer a", "geo country UK a"}, "country \"UK\": not an ISO 3166-1 alpha-2 code"},
+	    {{"pool a 192.0.2.1", "answer a", "geo country BRA a"}, "country \"BRA\": not an ISO 3166-1"},
+	    {{"pool a 192.0.2.1", "answer a", "geo continent EA a"}, "continent \"EA\": expected one of AF AN"},
+	    {{"pool a 192.0.2.1", "answer a", "geo country BR"}, "expected: geo country CC POOL"},
+	    {{"pool a 192.0.2.1", "answer a", "geo country BR zz"}, "pool \"zz\" is not defined"},
+	    {{"pool a 192.0.2.1", "answer a", "geo country BR a", "geo country br a"}, "country BR is mapped twice"},
+	    {{"pool a 192.0.2.1", "answer a", "geo continent EU a a"}, "pool \"a\" is listed twice"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int n = 0;
@@ -544,6 +688,7 @@ int main(void)
 	    cmocka_unit_test(test_failover),        cmocka_unit_test(test_weighted),
 	    cmocka_unit_test(test_monitors_listed), cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_in_zones),        cmocka_unit_test(test_geo_against_reference),
+	    cmocka_unit_test(test_geo_database),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

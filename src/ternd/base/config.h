@@ -107,6 +107,12 @@ struct config_pops {
 	unsigned down_after; /* default 3 */
 };
 
+/* The geo database dynamic answers' country and continent entries ask (dyn/geo.h). */
+struct config_geo {
+	char *database; /* a MaxMind DB file (GeoLite2/GeoIP2 Country or City layout); NULL: none */
+	unsigned check_interval_ms; /* how often the file is checked for a new version; default 60000 */
+};
+
 /* Zone transfers out (RFC 5936, 1995) and NOTIFY (RFC 1996) for every zone served. */
 struct config_transfer {
 	struct config_prefix *allow; /* who may transfer; nobody when empty */
@@ -141,6 +147,7 @@ struct config {
 	struct config_api api;
 	struct config_transfer transfer;
 	struct config_pops pops; /* PoPs polled (control node); n = 0 when none */
+	struct config_geo geo; /* the geo database, when configured */
 	struct config_key *keys; /* TSIG keys, in the order written */
 	size_t nkeys;
 	bool dnssec_test_timings; /* server.dnssec-test-timings: RFC 5011 hold-downs below a day (tests) */

@@ -638,6 +638,25 @@ static const struct cfg_item catalog_items[] = {
     {0},
 };
 
+#define GEO_AT(member) offsetof(struct config_geo, member)
+static const struct cfg_item geo_items[] = {
+    {.name = "database",
+     .type = CFG_PATH,
+     .flags = CFG_REQUIRED | R,
+     .offset = GEO_AT(database),
+     .help = "MaxMind DB file (country.iso_code, continent.code) for `geo country` and `geo continent`; "
+             "replaced when it changes, a file that does not check is refused and the old one kept"},
+    {.name = "check-interval",
+     .type = CFG_SECONDS,
+     .flags = R,
+     .offset = GEO_AT(check_interval_ms),
+     .min = 100,
+     .max = 86400000,
+     .def = "60",
+     .help = "seconds between checks of the database file for a new version (a reload checks at once)"},
+    {0},
+};
+
 /* zones[i].dnssec-policy: a dnssec-policies entry by name, or "default" (the built-in defaults,
  * unless an entry is named so); the zone's keys and signed versions live in the store, so the
  * api section needs a data-dir. Policies are read after zones, so this is the whole file's check. */
@@ -872,6 +891,7 @@ static const struct cfg_item root_items[] = {
     {.name = "api", .type = CFG_SECTION, .offset = CONFIG_AT(api), .items = api_items, .finish = finish_api},
     {.name = "transfer", .type = CFG_SECTION, .offset = CONFIG_AT(transfer), .items = transfer_items},
     {.name = "pops", .type = CFG_SECTION, .offset = CONFIG_AT(pops), .items = pops_items, .finish = finish_pops},
+    {.name = "geo", .type = CFG_SECTION, .offset = CONFIG_AT(geo), .items = geo_items},
     {.name = "catalog",
      .type = CFG_SECTION,
      .offset = CONFIG_AT(catalog),

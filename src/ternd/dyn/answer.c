@@ -12,6 +12,14 @@
 
 static _Atomic(dyn_health_fn) health_fn;
 static void *_Atomic health_ctx;
+static _Atomic(dyn_geo_fn) geo_fn;
+static void *_Atomic geo_ctx;
+
+void answer_set_geo(dyn_geo_fn fn, void *ctx)
+{
+	atomic_store(&geo_ctx, ctx);
+	atomic_store(&geo_fn, fn);
+}
 
 void answer_set_health(dyn_health_fn fn, void *ctx)
 {
@@ -76,8 +84,9 @@ static int resolve(const struct answer_client *client, const struct rrset *rs, s
 		return TERN_ENOTFOUND;
 	struct dyn_client cl;
 	answer_client_of(client->addr, client->addrlen, client->ecs, &cl);
-	int rc = dyn_select(r, rs->type, rs->ttl, &cl, atomic_load(&health_fn), atomic_load(&health_ctx),
-	                    dyn_weighted(r) ? next_random() : 0, out->scratch, &out->chosen, &out->ecs_scope, trace);
+	int rc = dyn_select_geo(r, rs->type, rs->ttl, &cl, atomic_load(&health_fn), atomic_load(&health_ctx),
+	                        atomic_load(&geo_fn), atomic_load(&geo_ctx), dyn_weighted(r) ? next_random() : 0,
+	                        out->scratch, &out->chosen, &out->ecs_scope, trace);
 	if (rc < 0)
 		return rc;
 	if (client->ecs && client->ecs->source == 0)

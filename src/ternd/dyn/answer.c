@@ -68,15 +68,24 @@ void answer_client_of(const struct sockaddr *addr, socklen_t addrlen, const stru
 
 int answer_resolve(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out)
 {
+	return answer_resolve_signed(client, rs, out, NULL);
+}
+
+int answer_resolve_signed(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out,
+                          int64_t *set)
+{
 	const struct dyn_resource *r = dyn_rrset_resource(rs);
 	if (!r)
 		return TERN_ENOTFOUND;
 	struct dyn_client cl;
 	answer_client_of(client->addr, client->addrlen, client->ecs, &cl);
-	int rc = dyn_select(r, rs->type, rs->ttl, &cl, atomic_load(&health_fn), atomic_load(&health_ctx), next_random(),
+	uint32_t rnd = next_random();
+	int rc = dyn_select(r, rs->type, rs->ttl, &cl, atomic_load(&health_fn), atomic_load(&health_ctx), rnd,
 	                    out->scratch, &out->chosen, &out->ecs_scope, NULL);
 	if (rc < 0)
 		return rc;
+	if (set)
+		*set = dyn_signed_choose(r, &out->chosen, rnd);
 	if (client->ecs && client->ecs->source == 0)
 		out->ecs_scope = 0; /* RFC 7871 7.1.2: no address given, none depended on */
 	out->rrset = &out->chosen;

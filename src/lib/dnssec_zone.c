@@ -188,8 +188,8 @@ static int sign_rrset_at(struct signer *sg, const uint8_t *owner, const struct r
 		if (!key_signs(sg, &sg->keys[i], rs->type))
 			continue;
 		uint8_t sig[DNSSEC_RRSIG_MAX];
-		int len = dnssec_sign(sg->keys[i].key, &set, sg->apex, inception, expiration, &sg->s, sig,
-		                      sizeof(sig), why, sizeof(why));
+		int len = dnssec_sign(sg->keys[i].key, &set, sg->apex, inception, expiration, &sg->s, sig, sizeof(sig),
+		                      why, sizeof(why));
 		if (len < 0) {
 			name_to_text(owner, oname, sizeof(oname));
 			snprintf(sg->err, sg->errlen, "%s %s: %s", oname, rr_type_name(rs->type, tname), why);
@@ -370,9 +370,10 @@ static int node_sigs(struct signer *sg, const struct zone_node *n, bool below_cu
 		if (rs->type == RR_DYN) { /* not itself: the A and AAAA RRsets it answers */
 			for (int k = 0; k < 2; k++) {
 				uint16_t type = k ? RR_AAAA : RR_A;
-				int rc = copy_sigs(sg, prev_node && !touched(t, nt, n->owner, RR_DYN)
-				                           ? zone_node_rrsig(prev_node, type)
-				                           : NULL,
+				int rc = copy_sigs(sg,
+				                   prev_node && !touched(t, nt, n->owner, RR_DYN)
+				                       ? zone_node_rrsig(prev_node, type)
+				                       : NULL,
 				                   rs->ttl);
 				if (rc == 0)
 					rc = sign_dyn(sg, n->owner, rs, type);
@@ -383,10 +384,9 @@ static int node_sigs(struct signer *sg, const struct zone_node *n, bool below_cu
 		}
 		if (!signed_type(rs->type, cut))
 			continue;
-		int rc = copy_sigs(sg,
-		                   prev_node && !touched(t, nt, n->owner, rs->type) ? zone_node_rrsig(prev_node, rs->type)
-		                                                                    : NULL,
-		                   rs->ttl);
+		int rc = copy_sigs(
+		    sg, prev_node && !touched(t, nt, n->owner, rs->type) ? zone_node_rrsig(prev_node, rs->type) : NULL,
+		    rs->ttl);
 		if (rc == 0)
 			rc = sign_rrset(sg, n->owner, rs);
 		if (rc < 0)

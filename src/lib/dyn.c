@@ -1437,9 +1437,11 @@ static int build_signed(struct out *o, struct dyn_resource *h)
 				continue;
 			bool monitored = false;
 			for (uint16_t k = 0; k < cp.count[f]; k++)
-				monitored |= ((const struct cmember *)(const void *)(o->b + h->members))[cp.first[f] + k]
-				                 .monitor >= 0;
-			if (!cp.weighted && (rc = cand_add(o, v, &nv, cp.rdata[f], cp.rdata_size[f], cp.count[f], alen)) < 0)
+				monitored |=
+				    ((const struct cmember *)(const void *)(o->b + h->members))[cp.first[f] + k]
+				        .monitor >= 0;
+			if (!cp.weighted &&
+			    (rc = cand_add(o, v, &nv, cp.rdata[f], cp.rdata_size[f], cp.count[f], alen)) < 0)
 				goto done;
 			if (!cp.weighted && !monitored)
 				continue;

@@ -208,6 +208,7 @@ static inline bool dyn_signed_covers(const uint8_t *rrsig, uint16_t len, uint32_
 {
 	if (len < 16 || n == 0)
 		return false;
-	uint32_t inception = (uint32_t)rrsig[12] << 24 | (uint32_t)rrsig[13] << 16 | (uint32_t)rrsig[14] << 8 | rrsig[15];
+	uint32_t inception =
+	    (uint32_t)rrsig[12] << 24 | (uint32_t)rrsig[13] << 16 | (uint32_t)rrsig[14] << 8 | rrsig[15];
 	return inception % n == i;
 }

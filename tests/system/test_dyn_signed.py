@@ -6,6 +6,7 @@ DNSKEYs; Unbound, named and kresd give AD for the answers, for NODATA AAAA on an
 and for a query of the DYN type itself; delv validates; the AXFR, each DYN name seen as a client
 of one pool sees it, passes ldns-verify-zone, dnssec-verify and kzonecheck; and through a ZSK
 rollover every answer keeps validating."""
+import re
 import time
 
 import dns.dnssec
@@ -20,6 +21,7 @@ import dns.rrset
 
 import dnsseclab as L
 import rolllab as R
+import secondarylab as S
 from apilib import keys  # noqa: F401 (fixture)
 from dnsseclab import lab  # noqa: F401 (fixture)
 
@@ -52,21 +54,21 @@ class DynCorp(R.Corp):
         super().add_zone(zone, records, policy)
 
 
-def ask(name, rdtype, ecs=None):
-    """name/rdtype with DO (and Client Subnet ecs) straight from ternd."""
+def ask(name, rdtype, ecs=None, addr=L.CORP_ADDR):
+    """name/rdtype with DO (and Client Subnet ecs) straight from ternd (or the PoP at addr)."""
     opts = [dns.edns.ECSOption(*ecs)] if ecs and ecs[0] else []
     q = dns.message.make_query(name, rdtype, want_dnssec=True, options=opts)
     q.flags &= ~dns.flags.RD
-    return dns.query.tcp(q, L.CORP_ADDR, port=53, timeout=4)
+    return dns.query.tcp(q, addr, port=53, timeout=4)
 
 
-def check_signed(lab, dnskeys, name, rdtype, ecs, want):
+def check_signed(lab, dnskeys, name, rdtype, ecs, want, addr=L.CORP_ADDR):
     """The answer is want, beside it only RRSIGs covering it, each of which verifies."""
-    r = lab.ns.call(ask, name, rdtype, ecs)
+    r = lab.ns.call(ask, name, rdtype, ecs, addr)
     n = dns.name.from_text(name)
     t = dns.rdatatype.from_text(rdtype)
     rrset = r.get_rrset(r.answer, n, dns.rdataclass.IN, t)
-    assert rrset is not None, (name, rdtype, ecs, r)
+    assert rrset is not None, (name, rdtype, ecs, r.to_text())
     got = {rd.address for rd in rrset}
     weighted = name.startswith("w.")  # one member, by weight
     assert (len(got) == 1 and got <= want) if weighted else got == want, (name, rdtype, ecs, got, want)
@@ -102,7 +104,7 @@ def view(lab, name, ecs):
 
 def test_dyn_signed_validates(lab, keys, tmp_path):  # noqa: F811
     corp = DynCorp(lab, keys, POLICY)
-    resolvers = None
+    resolvers, procs = None, []
     try:
         first = sorted(rd.to_text() for rd in lab.rrset(L.CORP_ADDR, ZONE, "CDS"))
         lab.set_ds(lab.lab_knot, ZONE, first, ttl=R.DS_TTL)
@@ -143,6 +145,8 @@ def test_dyn_signed_validates(lab, keys, tmp_path):  # noqa: F811
 
         # the AXFR, each DYN name as a client of each pool sees it, passes the three verifiers
         text = lab.axfr(L.CORP_ADDR, ZONE)
+        with open(str(tmp_path / "corp-axfr.zone"), "w") as f:
+            f.write(text)
         assert "TYPE65301" in text and "RRSIG\tTYPE65301" not in text and "RRSIG TYPE65301" not in text
         for i, ecs in enumerate(CLIENTS):
             views = {"www.corp.lab.": view(lab, "www.corp.lab.", ecs), "w.corp.lab.": view(lab, "w.corp.lab.", ecs)}
@@ -155,6 +159,8 @@ def test_dyn_signed_validates(lab, keys, tmp_path):  # noqa: F811
         # a ZSK rollover: every answer keeps validating until the answers carry a new ZSK's
         # signatures and the old ZSK has left the DNSKEY RRset
         old_zsks = {k["tag"] for k in corp.dnssec()["keys"] if k["role"] == "zsk"}
+        assert old_zsks and tags <= old_zsks, (corp.dnssec()["keys"], tags)
+        rolled_at = time.time()
         failures, polls, deadline = [], 0, time.time() + 150
         done = False
         while time.time() < deadline and not done:
@@ -178,10 +184,43 @@ def test_dyn_signed_validates(lab, keys, tmp_path):  # noqa: F811
             time.sleep(max(0.0, start + 1.0 - time.time()))
         assert not failures, "%d of %d answers failed, first: %s" % (len(failures), polls, failures[:3])
         assert done, ("no ZSK rollover within the time", old_zsks, tags, corp.dnssec()["keys"])
+        print("ZSK rollover: %.0f s, %d answers through the validators, all AD" % (time.time() - rolled_at, polls))
         for name, rdtype in (("www.corp.lab.", "A"), ("w.corp.lab.", "AAAA")):
             out = L.delv(lab, "unbound", name, rdtype)
             assert "; fully validated" in out or "; negative response, fully validated" in out, (name, out)
+
+        # a ternd PoP: the zone by AXFR, then (restarted) a change of a resource by IXFR from the
+        # file it kept: the answers it gives carry the signatures that cover them
+        S.add_addresses(lab, [S.SECONDARIES["ternd"]])
+        pop = S.TerndPop(lab)
+        procs.append(pop.proc)
+        serial = lab.rrset(L.CORP_ADDR, ZONE, "SOA")[0].serial
+        pop.wait_serial(serial)
+        dnskeys = lab.rrset(L.CORP_ADDR, ZONE, "DNSKEY")
+        for ecs, (a, aaaa) in CLIENTS.items():
+            check_signed(lab, dnskeys, "www.corp.lab.", "A", ecs, a, pop.addr)
+            check_signed(lab, dnskeys, "www.corp.lab.", "AAAA", ecs, aaaa, pop.addr)
+        lab.stop(pop.proc)
+        geo = [x.replace("pool nl 192.0.2.20 192.0.2.21", "pool nl 192.0.2.20 192.0.2.21 192.0.2.22") for x in GEO]
+        r = corp.call("PATCH", "/api/v1/zones/%s/rrsets" % ZONE,
+                      {"rrsets": [{"name": "www", "type": "DYN", "ttl": 10, "records": geo}]})
+        assert r.status == 200, r
+        serial = r.json["serial"]
+        conf = pop.log.replace("ternd.log", "ternd.yaml")
+        pop.proc = lab.spawn("ternd-pop", [L.TERND, "-c", conf], pop.log)
+        procs.append(pop.proc)
+        pop.wait_serial(serial)
+        assert len(re.findall(pop.ixfr_re, pop.log_text())) >= 1, pop.log_text()[-3000:]
+        dnskeys = lab.rrset(L.CORP_ADDR, ZONE, "DNSKEY")
+        nl = ({"192.0.2.20", "192.0.2.21", "192.0.2.22"}, CLIENTS[("203.0.113.0", 24)][1])
+        for ecs, (a, aaaa) in {**CLIENTS, ("203.0.113.0", 24): nl}.items():
+            for addr in (L.CORP_ADDR, pop.addr):
+                check_signed(lab, dnskeys, "www.corp.lab.", "A", ecs, a, addr)
+                check_signed(lab, dnskeys, "www.corp.lab.", "AAAA", ecs, aaaa, addr)
     finally:
+        for p in reversed(procs):
+            if p.alive():
+                lab.stop(p)
         for p in list((resolvers or {}).values()) + [corp.proc]:
             lab.stop(p)
 

@@ -791,10 +791,11 @@ static uint32_t check_dyn_sigs(const struct zone *z, const struct keyset *ks, co
 			struct dnssec_rrsig sig;
 			char err[256];
 			assert_int_equal(dnssec_rrsig_parse(rdata_bytes(rec), rdata_len(rec), &sig), 0);
-			if (dnssec_verify(key_by_tag(ks, sig.key_tag), &ds, rdata_bytes(rec), rdata_len(rec), now, &s, err,
-			                  sizeof(err)) < 0)
+			if (dnssec_verify(key_by_tag(ks, sig.key_tag), &ds, rdata_bytes(rec), rdata_len(rec), now, &s,
+			                  err, sizeof(err)) < 0)
 				fail_msg("%s set %u of %u: %s", name, i, nsets, err);
-			assert_true(sig.inception <= (uint32_t)(now - 3600) && sig.inception > (uint32_t)(now - 3600) - nsets);
+			assert_true(sig.inception <= (uint32_t)(now - 3600) &&
+			            sig.inception > (uint32_t)(now - 3600) - nsets);
 			found++;
 		}
 		assert_int_equal(found, ks->n - 1);
@@ -908,7 +909,8 @@ static void test_sign_dyn(void **state)
 		pos += strlen(ans[i]);
 	}
 	wire_put16(rd + second, (uint16_t)(pos - second - 2));
-	struct zone_change c = {.owner = owner, .type = RR_DYN, .ttl = 60, .count = 2, .rdata = rd, .rdata_size = (uint32_t)pos};
+	struct zone_change c = {
+	    .owner = owner, .type = RR_DYN, .ttl = 60, .count = 2, .rdata = rd, .rdata_size = (uint32_t)pos};
 	struct nsec_changes ch = {0};
 	char err[256];
 	assert_int_equal(dnssec_zone_resign(z, &idx, &c, 1, ks.k, ks.n, &p, NOW + 10, &ch, err, sizeof(err)), 0);

@@ -1041,7 +1041,7 @@ static int64_t geo_match(const struct dyn_resource *r, const struct dyn_client *
 		a.hi &= 0xffffffff00000000ull, a.lo = 0;
 	if (known == 0)
 		a.hi = a.lo = 0;
-	else if (known < 64)
+	else if (known <= 64)
 		a.hi &= ~0ull << (64 - known), a.lo = 0;
 	else if (known < 128)
 		a.lo &= ~0ull << (128 - known);

@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "lib/arena.h"
+#include "lib/dyn.h"
 #include "lib/error.h"
 #include "lib/name.h"
 #include "lib/rr.h"
@@ -165,8 +166,8 @@ static int sig_push(struct signer *sg, const uint8_t *rd, size_t len, uint32_t t
 	return 0;
 }
 
-/* Signs rs at owner with every key that signs its type. */
-static int sign_rrset(struct signer *sg, const uint8_t *owner, const struct rrset *rs)
+/* Signs rs at owner with every key that signs its type, the signatures starting at inception. */
+static int sign_rrset_at(struct signer *sg, const uint8_t *owner, const struct rrset *rs, uint32_t inception)
 {
 	struct dnssec_rrset set = {owner, rs->type, rs->ttl, rs->count, rs->rdata, rs->rdata_size};
 	char tname[16], oname[1024], why[256];
@@ -187,8 +188,8 @@ static int sign_rrset(struct signer *sg, const uint8_t *owner, const struct rrse
 		if (!key_signs(sg, &sg->keys[i], rs->type))
 			continue;
 		uint8_t sig[DNSSEC_RRSIG_MAX];
-		int len = dnssec_sign(sg->keys[i].key, &set, sg->apex, sg->inception, expiration, &sg->s, sig,
-		                      sizeof(sig), why, sizeof(why));
+		int len = dnssec_sign(sg->keys[i].key, &set, sg->apex, inception, expiration, &sg->s, sig, sizeof(sig),
+		                      why, sizeof(why));
 		if (len < 0) {
 			name_to_text(owner, oname, sizeof(oname));
 			snprintf(sg->err, sg->errlen, "%s %s: %s", oname, rr_type_name(rs->type, tname), why);
@@ -203,6 +204,27 @@ static int sign_rrset(struct signer *sg, const uint8_t *owner, const struct rrse
 		name_to_text(owner, oname, sizeof(oname));
 		snprintf(sg->err, sg->errlen, "%s %s: no key signs this type", oname, rr_type_name(rs->type, tname));
 		return TERN_EINVAL;
+	}
+	return 0;
+}
+
+static int sign_rrset(struct signer *sg, const uint8_t *owner, const struct rrset *rs)
+{
+	return sign_rrset_at(sg, owner, rs, sg->inception);
+}
+
+/* The A or AAAA RRsets a DYN resource answers, signed ahead (lib/dyn.h, "Signed zones"): set i of
+ * n starts at an inception that is i modulo n, so the answer path finds its signatures. */
+static int sign_dyn(struct signer *sg, const uint8_t *owner, const struct rrset *dyn, uint16_t type)
+{
+	const struct dyn_resource *r = dyn_rrset_resource(dyn);
+	uint32_t n = r ? dyn_signed_count(r, type) : 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct rrset set;
+		dyn_signed_rrset(r, type, i, dyn->ttl, &set);
+		int rc = sign_rrset_at(sg, owner, &set, dyn_signed_inception(sg->inception, i, n));
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -318,6 +340,21 @@ static bool touched(const struct touch *t, size_t n, const uint8_t *owner, uint1
 	return t && n && bsearch(&key, t, n, sizeof(*t), touch_cmp) != NULL;
 }
 
+/* Copies the signatures of an untouched group old (NULL: none) when made for ttl: 1 when it did
+ * (nothing to sign), 0 when the RRset is to be signed, or an error. */
+static int copy_sigs(struct signer *sg, const struct rrset *old, uint32_t ttl)
+{
+	if (!old || old->ttl != ttl)
+		return 0;
+	const uint8_t *rec = old->rdata;
+	for (uint16_t r = 0; r < old->count; r++, rec = rdata_next(rec)) {
+		int rc = sig_push(sg, rdata_bytes(rec), rdata_len(rec), old->ttl);
+		if (rc < 0)
+			return rc;
+	}
+	return 1;
+}
+
 /* Collects the signatures node n of z should carry. With prev_node (resign), a group of a type
  * the batch did not touch is copied from there when it exists; everything else is signed. */
 static int node_sigs(struct signer *sg, const struct zone_node *n, bool below_cut, const struct zone_node *prev_node,
@@ -330,20 +367,28 @@ static int node_sigs(struct signer *sg, const struct zone_node *n, bool below_cu
 	bool cut = n->flags & NODE_DELEG;
 	for (uint16_t i = 0; i < n->nrrsets; i++) {
 		const struct rrset *rs = &n->rrsets[i];
-		if (!signed_type(rs->type, cut))
-			continue;
-		const struct rrset *old =
-		    prev_node && !touched(t, nt, n->owner, rs->type) ? zone_node_rrsig(prev_node, rs->type) : NULL;
-		if (old && old->ttl == rs->ttl) {
-			const uint8_t *rec = old->rdata;
-			for (uint16_t r = 0; r < old->count; r++, rec = rdata_next(rec)) {
-				int rc = sig_push(sg, rdata_bytes(rec), rdata_len(rec), old->ttl);
+		if (rs->type == RR_DYN) { /* not itself: the A and AAAA RRsets it answers */
+			for (int k = 0; k < 2; k++) {
+				uint16_t type = k ? RR_AAAA : RR_A;
+				int rc = copy_sigs(sg,
+				                   prev_node && !touched(t, nt, n->owner, RR_DYN)
+				                       ? zone_node_rrsig(prev_node, type)
+				                       : NULL,
+				                   rs->ttl);
+				if (rc == 0)
+					rc = sign_dyn(sg, n->owner, rs, type);
 				if (rc < 0)
 					return rc;
 			}
 			continue;
 		}
-		int rc = sign_rrset(sg, n->owner, rs);
+		if (!signed_type(rs->type, cut))
+			continue;
+		int rc = copy_sigs(
+		    sg, prev_node && !touched(t, nt, n->owner, rs->type) ? zone_node_rrsig(prev_node, rs->type) : NULL,
+		    rs->ttl);
+		if (rc == 0)
+			rc = sign_rrset(sg, n->owner, rs);
 		if (rc < 0)
 			return rc;
 	}
@@ -653,16 +698,17 @@ done:
 
 /* The signatures of rs at node n (of the current group old, when any) are kept when each was made
  * by a key that signs rs now, for rs's TTL, and has more than refresh seconds left; the least time
- * left goes to *left. */
+ * left goes to *left. nsets: how many RRsets of the type the group signs (1; a DYN resource's
+ * signed sets, lib/dyn.h). */
 static bool sigs_fresh(const struct signer *sg, const struct rrset *old, const struct rrset *rs, uint32_t refresh,
-                       int64_t *left)
+                       int64_t *left, uint32_t nsets)
 {
 	if (!old || old->ttl != rs->ttl)
 		return false;
 	size_t want = 0;
 	for (size_t k = 0; k < sg->nkeys; k++)
 		want += key_signs(sg, &sg->keys[k], rs->type);
-	if (old->count != want)
+	if (old->count != want * nsets)
 		return false;
 	int64_t least = INT64_MAX;
 	const uint8_t *rec = old->rdata;
@@ -681,6 +727,35 @@ static bool sigs_fresh(const struct signer *sg, const struct rrset *old, const s
 		least = l < least ? l : least;
 	}
 	*left = least;
+	return true;
+}
+
+/* sigs_fresh() for the RRsets a DYN resource at n answers (type A or AAAA): one signature of each
+ * signing key for each set signed ahead, the set read from the inception (lib/dyn.h). */
+static bool dyn_fresh(const struct signer *sg, const struct zone_node *n, const struct rrset *dyn, uint16_t type,
+                      uint32_t refresh, int64_t *left)
+{
+	const struct dyn_resource *r = dyn_rrset_resource(dyn);
+	uint32_t nsets = r ? dyn_signed_count(r, type) : 0;
+	const struct rrset *old = zone_node_rrsig(n, type);
+	*left = INT64_MAX;
+	if (nsets == 0)
+		return old == NULL;
+	struct rrset one = {.type = type, .ttl = dyn->ttl};
+	size_t want = 0;
+	for (size_t k = 0; k < sg->nkeys; k++)
+		want += key_signs(sg, &sg->keys[k], type);
+	if (!old || old->count != want * nsets || !sigs_fresh(sg, old, &one, refresh, left, nsets))
+		return false;
+	/* each set once per signing key: count the signatures per set */
+	for (uint32_t i = 0; i < nsets; i++) {
+		size_t got = 0;
+		const uint8_t *rec = old->rdata;
+		for (uint16_t k = 0; k < old->count; k++, rec = rdata_next(rec))
+			got += dyn_signed_covers(rdata_bytes(rec), rdata_len(rec), i, nsets);
+		if (got != want)
+			return false;
+	}
 	return true;
 }
 
@@ -708,32 +783,44 @@ int dnssec_zone_refresh(const struct zone *z, const struct dnssec_zone_key *keys
 			continue;
 		bool at_cut = n->flags & NODE_DELEG, due = false;
 		/* a first pass decides; only a name with something due is collected and emitted */
+		int64_t node_least = INT64_MAX;
 		for (uint16_t k = 0; k < n->nrrsets && !due; k++) {
 			const struct rrset *rs = &n->rrsets[k];
-			int64_t left;
-			if (signed_type(rs->type, at_cut) &&
-			    !sigs_fresh(&sg, zone_node_rrsig(n, rs->type), rs, refresh, &left))
-				due = true;
+			int64_t left = INT64_MAX, left6 = INT64_MAX;
+			if (rs->type == RR_DYN)
+				due = !dyn_fresh(&sg, n, rs, RR_A, refresh, &left) ||
+				      !dyn_fresh(&sg, n, rs, RR_AAAA, refresh, &left6);
+			else if (signed_type(rs->type, at_cut))
+				due = !sigs_fresh(&sg, zone_node_rrsig(n, rs->type), rs, refresh, &left, 1);
+			left = left6 < left ? left6 : left;
+			node_least = left < node_least ? left : node_least;
 		}
 		if (!due) {
-			for (uint16_t k = 0; k < n->nrrsets; k++) {
-				const struct rrset *rs = &n->rrsets[k];
-				int64_t left;
-				if (signed_type(rs->type, at_cut) &&
-				    sigs_fresh(&sg, zone_node_rrsig(n, rs->type), rs, refresh, &left) && left < least)
-					least = left;
-			}
+			least = node_least < least ? node_least : least;
 			continue;
 		}
 		sg.rd_size = 0;
 		sg.count = 0;
 		for (uint16_t k = 0; k < n->nrrsets && rc == 0; k++) {
 			const struct rrset *rs = &n->rrsets[k];
+			int64_t left;
+			if (rs->type == RR_DYN) { /* each type's sets all kept, or all signed again */
+				for (int f = 0; f < 2 && rc == 0; f++) {
+					uint16_t type = f ? RR_AAAA : RR_A;
+					if (dyn_fresh(&sg, n, rs, type, refresh, &left)) {
+						least = left < least ? left : least;
+						rc = copy_sigs(&sg, zone_node_rrsig(n, type), rs->ttl);
+						rc = rc < 0 ? rc : 0;
+					} else {
+						rc = sign_dyn(&sg, n->owner, rs, type);
+					}
+				}
+				continue;
+			}
 			if (!signed_type(rs->type, at_cut))
 				continue;
 			const struct rrset *old = zone_node_rrsig(n, rs->type);
-			int64_t left;
-			if (sigs_fresh(&sg, old, rs, refresh, &left)) {
+			if (sigs_fresh(&sg, old, rs, refresh, &left, 1)) {
 				least = left < least ? left : least;
 				const uint8_t *rec = old->rdata;
 				for (uint16_t r = 0; r < old->count && rc == 0; r++, rec = rdata_next(rec))

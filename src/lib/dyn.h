@@ -42,6 +42,22 @@
  * prefix length of the database network that held the address (or of the empty block around it,
  * for an address the database does not hold): the answer holds for that whole network.
  *
+ * Signed zones: the RRsets a resource can answer are finite, so each is signed ahead (owner, type
+ * A or AAAA, the DYN RRset's TTL) like any RRset, by the whole signing, the re-signing of a changed
+ * DYN RRset, refreshes and key rollovers: for every pool reachable from a list, an unweighted
+ * pool's whole family, a weighted pool's members each alone, and an unweighted pool's members each
+ * alone when one of them is monitored. In a signed zone an unweighted pool with only some members
+ * live cannot answer that unsigned subset: it answers one live member, picked uniformly by the
+ * random number (load still spreads over the live ones). dyn_signed_choose() makes that choice
+ * and names the RRset. The sets are deduplicated by content and numbered in canonical order
+ * (fewer records first, then the sorted addresses), so set i is the same wherever the records are
+ * compiled, whatever their order: a signature of set i of n carries i as its inception modulo n
+ * (the signer backdates it by less than n seconds), which the answer path reads to put beside an
+ * answer exactly its signatures -- no crypto, no table beside the zone, and it rides in the RRSIG
+ * through the store, the journal, IXFR/AXFR and restarts. The DYN RRset itself is never answered
+ * (NODATA), so it is neither signed nor listed in NSEC/NSEC3 bitmaps, which list the A and AAAA
+ * the resource serves (dyn_serves(): the same for every client).
+ *
  * Bounds: DYN_MAX_MEMBERS members of one family in a pool; names of pools and monitors up to
  * DYN_NAME_MAX octets. */
 #pragma once
@@ -211,3 +227,27 @@ void dyn_entry(const struct dyn_resource *r, int i, struct dyn_entry_view *out);
 int dyn_entry_list(const struct dyn_resource *r, int i, int *pools, int cap);
 /* Whether any member of pool i is bound to a monitor. */
 bool dyn_pool_monitored(const struct dyn_resource *r, int pool);
+
+/* Signed zones (above): the number of RRsets of type (A or AAAA) signed ahead, and set i of them
+ * (its RDATA in the resource, TTL ttl). dyn_signed_rrset() returns TERN_ENOTFOUND past the last. */
+uint32_t dyn_signed_count(const struct dyn_resource *r, uint16_t type);
+int dyn_signed_rrset(const struct dyn_resource *r, uint16_t type, uint32_t i, uint32_t ttl, struct rrset *out);
+/* For a signed zone: the index of the signed RRset that chosen (dyn_select()'s result) is; a
+ * subset of an unweighted pool (only some members live) is first replaced by one of its members,
+ * picked by rnd. -1 when chosen is none of the resource's signed RRsets. No allocation. */
+int64_t dyn_signed_choose(const struct dyn_resource *r, struct rrset *chosen, uint32_t rnd);
+/* The inception a signature of set i of n carries: the latest time at or before inception that is
+ * i modulo n. */
+static inline uint32_t dyn_signed_inception(uint32_t inception, uint32_t i, uint32_t n)
+{
+	return n ? inception - (inception - i) % n : inception;
+}
+/* Whether an RRSIG record (RDATA, len octets) signs set i of n: its inception modulo n. */
+static inline bool dyn_signed_covers(const uint8_t *rrsig, uint16_t len, uint32_t i, uint32_t n)
+{
+	if (len < 16 || n == 0)
+		return false;
+	uint32_t inception =
+	    (uint32_t)rrsig[12] << 24 | (uint32_t)rrsig[13] << 16 | (uint32_t)rrsig[14] << 8 | rrsig[15];
+	return inception % n == i;
+}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/error.h"
+#include "lib/dyn.h"
 #include "lib/rr.h"
 #include "lib/wire.h"
 
@@ -483,9 +484,18 @@ static size_t member_types(struct nsec_chain *c, const struct zone_node *n, bool
 			t[k++] = RR_NSEC;
 		return k;
 	}
-	for (uint16_t i = 0; i < n->nrrsets; i++)
-		if (!chain_type(&n->rrsets[i], apex) && (i == 0 || n->rrsets[i].type != n->rrsets[i - 1].type))
-			t[k++] = n->rrsets[i].type;
+	for (uint16_t i = 0; i < n->nrrsets; i++) {
+		const struct rrset *rs = &n->rrsets[i];
+		if (rs->type == RR_DYN) { /* the types it answers, for every client; never itself (lib/dyn.h) */
+			const struct dyn_resource *r = dyn_rrset_resource(rs);
+			if (r && dyn_serves(r, RR_A))
+				t[k++] = RR_A;
+			if (r && dyn_serves(r, RR_AAAA))
+				t[k++] = RR_AAAA;
+		} else if (!chain_type(rs, apex) && (i == 0 || rs->type != n->rrsets[i - 1].type)) {
+			t[k++] = rs->type;
+		}
+	}
 	t[k++] = RR_RRSIG;
 	if (!nsec3)
 		t[k++] = RR_NSEC;

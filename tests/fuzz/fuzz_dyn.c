@@ -44,6 +44,33 @@ static void geo(void *ctx, uint8_t family, const uint8_t *addr, struct dyn_geo *
 	snprintf(out->continent, sizeof(out->continent), "%s", cont[x % 4]);
 }
 
+/* Signed zones (dyn.h): what a selection answers, made signable, is one of the sets signed ahead,
+ * holding only records the selection held. */
+static void check_signed(const struct dyn_resource *r, uint16_t type, const struct rrset *chosen, uint32_t rnd)
+{
+	struct rrset rs = *chosen, set;
+	int64_t id = dyn_signed_choose(r, &rs, rnd);
+	if (id < 0 || (uint64_t)id >= dyn_signed_count(r, type) ||
+	    dyn_signed_rrset(r, type, (uint32_t)id, 300, &set) != 0)
+		fail("a selection that is none of the sets signed ahead");
+	if (set.count != rs.count || set.rdata_size != rs.rdata_size || rs.count == 0 || rs.count > chosen->count)
+		fail("the set named is not the records answered");
+	const uint8_t *a = rs.rdata;
+	for (uint16_t i = 0; i < rs.count; i++, a = rdata_next(a)) {
+		bool in_set = false, in_chosen = false;
+		const uint8_t *b = set.rdata;
+		for (uint16_t k = 0; k < set.count; k++, b = rdata_next(b))
+			in_set |=
+			    rdata_len(a) == rdata_len(b) && memcmp(rdata_bytes(a), rdata_bytes(b), rdata_len(a)) == 0;
+		b = chosen->rdata;
+		for (uint16_t k = 0; k < chosen->count; k++, b = rdata_next(b))
+			in_chosen |=
+			    rdata_len(a) == rdata_len(b) && memcmp(rdata_bytes(a), rdata_bytes(b), rdata_len(a)) == 0;
+		if (!in_set || !in_chosen)
+			fail("a signed answer's record is not in its set or not among those selected");
+	}
+}
+
 static void check_answer(const struct dyn_resource *r, size_t size, const uint8_t *scratch, uint16_t type,
                          const struct rrset *rs, uint8_t scope, int bits)
 {
@@ -134,6 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						if (rc != 0)
 							fail("no answer for a type the resource serves");
 						check_answer(r, rsize, scratch, type, &rs, scope, bits);
+						check_signed(r, type, &rs, pattern * 0x9e3779b9u);
 						if (p % 2 && (trace.chosen >= trace.npools ||
 						              (trace.chosen < 0) != trace.fallback))
 							fail("the trace does not tell the pool that answered");

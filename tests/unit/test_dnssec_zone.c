@@ -13,6 +13,7 @@
 
 #include "lib/dnssec.h"
 #include "lib/dnssec_zone.h"
+#include "lib/dyn.h"
 #include "lib/error.h"
 #include "lib/name.h"
 #include "lib/nsec.h"
@@ -737,6 +738,208 @@ static void test_resign_random_nsec3(void **state)
 	random_resign(DNSSEC_ALG_ECDSAP256SHA256, &oo, false, 4, 80);
 }
 
+/* ---- DYN resources (lib/dyn.h, "Signed zones") ---- */
+
+static const char *DYN_ZONE = "www 60 IN DYN monitor m tcp 80\n"
+                              "www 60 IN DYN pool a 192.0.2.1 monitor m 192.0.2.2 monitor m 192.0.2.5 2001:db8::1\n"
+                              "www 60 IN DYN pool b 192.0.2.3 weight 3 192.0.2.4 weight 1\n"
+                              "www 60 IN DYN pool unused 192.0.2.77 192.0.2.78\n"
+                              "www 60 IN DYN answer a b\n"
+                              "www 60 IN DYN geo 198.51.100.0/24 b\n"
+                              "v4 60 IN DYN pool x 192.0.2.9 192.0.2.10\n"
+                              "v4 60 IN DYN answer x\n";
+
+static const struct zone_node *node_at(const struct zone *z, const char *name)
+{
+	uint8_t o[NAME_MAXLEN];
+	assert_true(name_from_text(o, name, NULL) > 0);
+	const struct zone_node *n = zone_find(z, o, name_len(o));
+	assert_non_null(n);
+	return n;
+}
+
+/* Each set of type the DYN resource at name answers has exactly one signature per signing key
+ * (ZSK), found by its index, and it verifies; no signature covers DYN. Returns the sets. */
+static uint32_t check_dyn_sigs(const struct zone *z, const struct keyset *ks, const char *name, uint16_t type,
+                               int64_t now)
+{
+	const struct zone_node *n = node_at(z, name);
+	const struct rrset *dyn = zone_node_rrset(n, RR_DYN);
+	assert_non_null(dyn);
+	assert_null(zone_node_rrsig(n, RR_DYN));
+	const struct dyn_resource *r = dyn_rrset_resource(dyn);
+	uint32_t nsets = dyn_signed_count(r, type);
+	const struct rrset *g = zone_node_rrsig(n, type);
+	if (nsets == 0) {
+		assert_null(g);
+		return 0;
+	}
+	assert_non_null(g);
+	assert_int_equal(g->count, nsets * (ks->n - 1));
+	assert_int_equal(g->ttl, dyn->ttl);
+	struct dnssec_scratch s;
+	dnssec_scratch_init(&s);
+	for (uint32_t i = 0; i < nsets; i++) {
+		struct rrset set;
+		assert_int_equal(dyn_signed_rrset(r, type, i, dyn->ttl, &set), 0);
+		struct dnssec_rrset ds = {n->owner, type, dyn->ttl, set.count, set.rdata, set.rdata_size};
+		const uint8_t *rec = g->rdata;
+		int found = 0;
+		for (uint16_t k = 0; k < g->count; k++, rec = rdata_next(rec)) {
+			if (!dyn_signed_covers(rdata_bytes(rec), rdata_len(rec), i, nsets))
+				continue;
+			struct dnssec_rrsig sig;
+			char err[256];
+			assert_int_equal(dnssec_rrsig_parse(rdata_bytes(rec), rdata_len(rec), &sig), 0);
+			if (dnssec_verify(key_by_tag(ks, sig.key_tag), &ds, rdata_bytes(rec), rdata_len(rec), now, &s,
+			                  err, sizeof(err)) < 0)
+				fail_msg("%s set %u of %u: %s", name, i, nsets, err);
+			assert_true(sig.inception <= (uint32_t)(now - 3600) &&
+			            sig.inception > (uint32_t)(now - 3600) - nsets);
+			found++;
+		}
+		assert_int_equal(found, ks->n - 1);
+	}
+	assert_int_equal(dyn_signed_rrset(r, type, nsets, dyn->ttl, &(struct rrset){0}), TERN_ENOTFOUND);
+	dnssec_scratch_free(&s);
+	return nsets;
+}
+
+static bool down_2(void *ctx, const struct dyn_monitor *m, uint8_t family, const uint8_t *addr)
+{
+	(void)ctx, (void)m;
+	return !(family == 1 && addr[3] == 2);
+}
+
+/* The bitmap of the NSEC at name holds type. */
+static bool nsec_lists(const struct zone *z, const char *name, uint16_t type)
+{
+	const struct rrset *nsec = zone_node_rrset(node_at(z, name), RR_NSEC);
+	assert_non_null(nsec);
+	const uint8_t *rd = rdata_bytes(nsec->rdata);
+	size_t nl = name_len(rd);
+	return nsec_bitmap_has(rd + nl, rdata_len(nsec->rdata) - nl, type);
+}
+
+/* A zone with DYN resources signed whole: every RRset they can answer signed ahead (an unweighted
+ * pool whole and, as one member is monitored, each member; a weighted pool each member; an
+ * unreachable pool nothing), the DYN RRset itself not, the bitmaps listing A/AAAA as served; the
+ * answer path's choice names a set whose signatures verify; a subset of live members becomes one
+ * of them, picked by the random number; re-signing a changed resource signs it anew and keeps
+ * the others; a refresh with nothing due changes nothing, with other keys re-signs them. */
+static void test_sign_dyn(void **state)
+{
+	(void)state;
+	struct keyset ks;
+	keys_make(&ks, DNSSEC_ALG_ECDSAP256SHA256, false);
+	struct dnssec_zone_policy p = policy(false);
+	size_t zl = strlen(ZONE) + strlen(DYN_ZONE) + 1;
+	char *text = malloc(zl);
+	snprintf(text, zl, "%s%s", ZONE, DYN_ZONE);
+	struct nsec_chain *idx = NULL;
+	struct zone *z = signed_zone(load(text), &ks, &p, &idx);
+	free(text);
+	/* A: {1,2,5}, {1}, {2}, {5} of a; {3}, {4} of b; AAAA: {2001:db8::1} */
+	assert_int_equal(check_dyn_sigs(z, &ks, "www.example.", RR_A, NOW), 6);
+	assert_int_equal(check_dyn_sigs(z, &ks, "www.example.", RR_AAAA, NOW), 1);
+	assert_int_equal(check_dyn_sigs(z, &ks, "v4.example.", RR_A, NOW), 1);
+	assert_int_equal(check_dyn_sigs(z, &ks, "v4.example.", RR_AAAA, NOW), 0);
+	assert_true(nsec_lists(z, "www.example.", RR_A) && nsec_lists(z, "www.example.", RR_AAAA));
+	assert_true(nsec_lists(z, "v4.example.", RR_A) && !nsec_lists(z, "v4.example.", RR_AAAA));
+	assert_false(nsec_lists(z, "www.example.", RR_DYN) || nsec_lists(z, "v4.example.", RR_DYN));
+
+	/* the answer path's choices: the whole pool; one live member when some are down */
+	const struct rrset *dyn = zone_node_rrset(node_at(z, "www.example."), RR_DYN);
+	const struct dyn_resource *r = dyn_rrset_resource(dyn);
+	struct dyn_client cl = {.family = 1, .prefix = 32, .addr = {192, 0, 2, 200}};
+	uint8_t scratch[DYN_SCRATCH], scope;
+	struct rrset out, set;
+	assert_int_equal(dyn_select(r, RR_A, 60, &cl, NULL, NULL, 7, scratch, &out, &scope, NULL), 0);
+	assert_int_equal(out.count, 3);
+	int64_t id = dyn_signed_choose(r, &out, 7);
+	assert_true(id >= 0);
+	dyn_signed_rrset(r, RR_A, (uint32_t)id, 60, &set);
+	assert_int_equal(set.count, 3);
+	bool picked[2] = {false, false};
+	for (uint32_t rnd = 0; rnd < 64; rnd++) {
+		uint32_t rn = rnd * 0x9e3779b9u;
+		assert_int_equal(dyn_select(r, RR_A, 60, &cl, down_2, NULL, rn, scratch, &out, &scope, NULL), 0);
+		assert_int_equal(out.count, 2); /* what an unsigned zone answers */
+		id = dyn_signed_choose(r, &out, rn);
+		assert_true(id >= 0);
+		assert_int_equal(out.count, 1);
+		const uint8_t *a = rdata_bytes(out.rdata);
+		assert_true(a[3] == 1 || a[3] == 5);
+		picked[a[3] == 5] = true;
+		dyn_signed_rrset(r, RR_A, (uint32_t)id, 60, &set);
+		assert_int_equal(set.count, 1);
+		assert_memory_equal(rdata_bytes(set.rdata), a, 4);
+	}
+	assert_true(picked[0] && picked[1]); /* the load spreads over the live ones */
+	/* a weighted pick (client in 198.51.100.0/24) is a set of one */
+	struct dyn_client br = {.family = 1, .prefix = 24, .addr = {198, 51, 100, 0}};
+	assert_int_equal(dyn_select(r, RR_A, 60, &br, NULL, NULL, 3, scratch, &out, &scope, NULL), 0);
+	id = dyn_signed_choose(r, &out, 3);
+	assert_true(id >= 0);
+	dyn_signed_rrset(r, RR_A, (uint32_t)id, 60, &set);
+	assert_int_equal(set.count, 1);
+	assert_ptr_equal(set.rdata, out.rdata);
+
+	/* a changed resource is signed anew; the other keeps its signatures byte for byte */
+	const struct rrset *kept = zone_node_rrsig(node_at(z, "www.example."), RR_A);
+	uint8_t *keep = malloc(kept->rdata_size);
+	uint32_t keep_size = kept->rdata_size;
+	memcpy(keep, kept->rdata, keep_size);
+	uint8_t owner[NAME_MAXLEN], rd[64];
+	name_from_text(owner, "v4.example.", NULL);
+	const char *stmts[] = {"pool", "x", "192.0.2.9", "192.0.2.10", "192.0.2.11"};
+	size_t pos = 2, start = 0;
+	for (size_t i = 0; i < 5; i++) {
+		rd[pos++] = (uint8_t)strlen(stmts[i]);
+		memcpy(rd + pos, stmts[i], strlen(stmts[i]));
+		pos += strlen(stmts[i]);
+	}
+	wire_put16(rd + start, (uint16_t)(pos - 2));
+	size_t second = pos;
+	const char *ans[] = {"answer", "x"};
+	pos += 2;
+	for (size_t i = 0; i < 2; i++) {
+		rd[pos++] = (uint8_t)strlen(ans[i]);
+		memcpy(rd + pos, ans[i], strlen(ans[i]));
+		pos += strlen(ans[i]);
+	}
+	wire_put16(rd + second, (uint16_t)(pos - second - 2));
+	struct zone_change c = {
+	    .owner = owner, .type = RR_DYN, .ttl = 60, .count = 2, .rdata = rd, .rdata_size = (uint32_t)pos};
+	struct nsec_changes ch = {0};
+	char err[256];
+	assert_int_equal(dnssec_zone_resign(z, &idx, &c, 1, ks.k, ks.n, &p, NOW + 10, &ch, err, sizeof(err)), 0);
+	z = advance(z, ch.v, ch.n);
+	nsec_changes_free(&ch);
+	assert_int_equal(check_dyn_sigs(z, &ks, "v4.example.", RR_A, NOW + 10), 1);
+	kept = zone_node_rrsig(node_at(z, "www.example."), RR_A);
+	assert_int_equal(kept->rdata_size, keep_size);
+	assert_memory_equal(kept->rdata, keep, keep_size);
+	free(keep);
+
+	/* refresh: nothing due, nothing changes; other keys re-sign every set */
+	int64_t next = 0;
+	assert_int_equal(dnssec_zone_refresh(z, ks.k, ks.n, &p, NOW + 20, 3600, &ch, &next, err, sizeof(err)), 0);
+	assert_int_equal(ch.n, 0);
+	struct keyset other;
+	keys_make(&other, DNSSEC_ALG_ECDSAP256SHA256, false);
+	assert_int_equal(dnssec_zone_refresh(z, other.k, other.n, &p, NOW + 20, 3600, &ch, &next, err, sizeof(err)), 0);
+	z = advance(z, ch.v, ch.n);
+	nsec_changes_free(&ch);
+	assert_int_equal(check_dyn_sigs(z, &other, "www.example.", RR_A, NOW + 20), 6);
+	assert_int_equal(check_dyn_sigs(z, &other, "www.example.", RR_AAAA, NOW + 20), 1);
+	assert_int_equal(check_dyn_sigs(z, &other, "v4.example.", RR_A, NOW + 20), 1);
+	keys_free(&other);
+	nsec_chain_free(idx);
+	zone_free(z);
+	keys_free(&ks);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -745,7 +948,7 @@ int main(void)
 	    cmocka_unit_test(test_sign_switch_chain),   cmocka_unit_test(test_sign_refused),
 	    cmocka_unit_test(test_resign_keeps_others), cmocka_unit_test(test_refresh_and_jitter),
 	    cmocka_unit_test(test_sign_in_parts),       cmocka_unit_test(test_resign_random_nsec),
-	    cmocka_unit_test(test_resign_random_nsec3),
+	    cmocka_unit_test(test_resign_random_nsec3), cmocka_unit_test(test_sign_dyn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,20 +75,24 @@ void answer_client_of(const struct sockaddr *addr, socklen_t addrlen, const stru
 	}
 }
 
-/* answer_resolve(), with the explanation when trace is not NULL. */
+/* The selection for a client: with its explanation when trace is not NULL, and the number of the
+ * set signed ahead it answers (dyn.h, "Signed zones") when set is not NULL. */
 static int resolve(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out,
-                   struct dyn_trace *trace)
+                   struct dyn_trace *trace, int64_t *set)
 {
 	const struct dyn_resource *r = dyn_rrset_resource(rs);
 	if (!r)
 		return TERN_ENOTFOUND;
 	struct dyn_client cl;
 	answer_client_of(client->addr, client->addrlen, client->ecs, &cl);
+	uint32_t rnd = next_random();
 	int rc = dyn_select_geo(r, rs->type, rs->ttl, &cl, atomic_load(&health_fn), atomic_load(&health_ctx),
-	                        atomic_load(&geo_fn), atomic_load(&geo_ctx), dyn_weighted(r) ? next_random() : 0,
-	                        out->scratch, &out->chosen, &out->ecs_scope, trace);
+	                        atomic_load(&geo_fn), atomic_load(&geo_ctx), rnd, out->scratch, &out->chosen,
+	                        &out->ecs_scope, trace);
 	if (rc < 0)
 		return rc;
+	if (set)
+		*set = dyn_signed_choose(r, &out->chosen, rnd);
 	if (client->ecs && client->ecs->source == 0)
 		out->ecs_scope = 0; /* RFC 7871 7.1.2: no address given, none depended on */
 	out->rrset = &out->chosen;
@@ -96,15 +100,21 @@ static int resolve(const struct answer_client *client, const struct rrset *rs, s
 	return 0;
 }
 
+int answer_resolve_signed(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out,
+                          int64_t *set)
+{
+	return resolve(client, rs, out, NULL, set);
+}
+
 int answer_resolve(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out)
 {
-	return resolve(client, rs, out, NULL);
+	return resolve(client, rs, out, NULL, NULL);
 }
 
 int answer_explain(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out,
                    struct dyn_trace *trace)
 {
-	return resolve(client, rs, out, trace);
+	return resolve(client, rs, out, trace, NULL);
 }
 
 dyn_health_fn answer_health(void **ctx)

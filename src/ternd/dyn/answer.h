@@ -30,6 +30,11 @@ struct answer_rrs {
 /* The records of a dynamic RRset (rs->dyn != 0; rs->type is the type asked, A or AAAA) for this
  * client. Returns 0, or a negative TERN_E* when it cannot answer. */
 int answer_resolve(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out);
+/* answer_resolve() for a signed zone: the records are one of the RRsets signed ahead (lib/dyn.h,
+ * "Signed zones": a subset of a pool becomes one live member of it), and *set its index (-1 when
+ * none is: the resource and its signatures disagree). */
+int answer_resolve_signed(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out,
+                          int64_t *set);
 
 /* answer_resolve() with its explanation in trace (lib/dyn.h), for `tern explain`: the same
  * client, health, selection and scope; a weighted pool's one pick is random here too (the

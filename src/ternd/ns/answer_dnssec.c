@@ -9,6 +9,7 @@
 #include "lib/nsec.h"
 #include "lib/rr.h"
 #include "lib/wire.h"
+#include "ternd/dyn/answer.h"
 #include "ternd/ns/ns.h"
 
 bool ns_dnssec_wanted(const struct query *q, const struct zone *z)
@@ -16,11 +17,53 @@ bool ns_dnssec_wanted(const struct query *q, const struct zone *z)
 	return q->opt.dnssec_ok && zone_signed(z);
 }
 
+/* A DYN resource's answer in a signed zone: one of the RRsets signed ahead for this client, and
+ * the signatures of that set (its index is each one's inception modulo the number of sets,
+ * lib/dyn.h): a pass over the name's signatures of the type, no crypto, nothing allocated. */
+static bool put_signed_dyn(struct query *q, enum ns_section sec, const uint8_t *owner, const struct rrset *rs,
+                           const struct zone_node *node)
+{
+	struct answer_rrs sel;
+	int64_t set = -1;
+	const struct answer_client client = {q->client->addr, q->client->addrlen, q->ecs.family ? &q->ecs : NULL};
+	if (answer_resolve_signed(&client, rs, &sel, &set) < 0) {
+		q->rcode = RCODE_SERVFAIL;
+		return false;
+	}
+	struct wire_mark mark = wire_mark(&q->w);
+	uint16_t count = q->count[sec];
+	int nextra = q->nextra;
+	if (!ns_put_selected(q, sec, owner, rs, &sel))
+		return false;
+	const struct rrset *sigs = zone_node_rrsig(node, rs->type);
+	uint32_t nsets = dyn_signed_count(dyn_rrset_resource(rs), rs->type);
+	const uint8_t *rec = sigs ? sigs->rdata : NULL;
+	for (uint16_t i = 0; set >= 0 && sigs && i < sigs->count; i++, rec = rdata_next(rec)) {
+		if (!dyn_signed_covers(rdata_bytes(rec), rdata_len(rec), (uint32_t)set, nsets))
+			continue;
+		struct rrset one = {.type = RR_RRSIG,
+		                    .count = 1,
+		                    .ttl = sigs->ttl < sel.ttl ? sigs->ttl : sel.ttl,
+		                    .rdata = rec,
+		                    .rdata_size = 2u + rdata_len(rec),
+		                    .covered = rs->type};
+		if (ns_put_rrset(q, sec, owner, &one) || sec == SEC_ADDITIONAL)
+			continue;
+		wire_rollback(&q->w, mark);
+		q->count[sec] = count;
+		q->nextra = nextra;
+		return false;
+	}
+	return true;
+}
+
 bool ns_put_signed(struct query *q, enum ns_section sec, const uint8_t *owner, const struct rrset *rs,
                    const struct zone *z, const struct zone_node *node)
 {
 	if (!zone_signed(z))
 		return ns_put_rrset(q, sec, owner, rs);
+	if (rs->dyn)
+		return put_signed_dyn(q, sec, owner, rs, node);
 	struct wire_mark mark = wire_mark(&q->w);
 	uint16_t count = q->count[sec];
 	int nextra = q->nextra;

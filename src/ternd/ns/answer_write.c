@@ -16,18 +16,26 @@ bool ns_put_rrset(struct query *q, enum ns_section sec, const uint8_t *owner, co
 		q->rcode = RCODE_SERVFAIL;
 		return false;
 	}
+	return ns_put_selected(q, sec, owner, rs, &sel);
+}
+
+bool ns_put_selected(struct query *q, enum ns_section sec, const uint8_t *owner, const struct rrset *rs,
+                     const struct answer_rrs *sel)
+{
+	if (q->full)
+		return false;
 	struct wire_writer *w = &q->w;
 	struct wire_mark mark = wire_mark(w);
-	if (sel.ecs_scope) /* the option's room is kept from the start: a tailored answer never goes without it */
-		ns_edns_scope(q, sel.ecs_scope);
-	const uint8_t *rec = sel.rrset->rdata;
+	if (sel->ecs_scope) /* the option's room is kept from the start: a tailored answer never goes without it */
+		ns_edns_scope(q, sel->ecs_scope);
+	const uint8_t *rec = sel->rrset->rdata;
 	uint8_t ptr[2]; /* the owner as a pointer, once written */
 	bool have_ptr = false;
 	if (owner == q->qname) { /* the question holds it at offset 12, case as asked */
 		wire_put16(ptr, 0xc000 | WIRE_HEADER_LEN);
 		have_ptr = true;
 	}
-	for (uint16_t i = 0; i < sel.rrset->count; i++, rec = rdata_next(rec)) {
+	for (uint16_t i = 0; i < sel->rrset->count; i++, rec = rdata_next(rec)) {
 		if (have_ptr) {
 			if (wire_write(w, ptr, 2) < 0)
 				goto nospace;
@@ -42,18 +50,18 @@ bool ns_put_rrset(struct query *q, enum ns_section sec, const uint8_t *owner, co
 				wire_put16(ptr, (uint16_t)(0xc000 | at));
 			have_ptr = w->pos - at == 2 || at < 0x4000;
 		}
-		if (wire_write16(w, sel.rrset->type) < 0 || wire_write16(w, RR_CLASS_IN) < 0 ||
-		    wire_write32(w, sel.ttl) < 0 || wire_write16(w, 0) < 0)
+		if (wire_write16(w, sel->rrset->type) < 0 || wire_write16(w, RR_CLASS_IN) < 0 ||
+		    wire_write32(w, sel->ttl) < 0 || wire_write16(w, 0) < 0)
 			goto nospace;
 		size_t start = w->pos;
-		if (rr_write_rdata(w, sel.rrset->type, rdata_bytes(rec), rdata_len(rec)) < 0)
+		if (rr_write_rdata(w, sel->rrset->type, rdata_bytes(rec), rdata_len(rec)) < 0)
 			goto nospace;
 		wire_put16(w->buf + start - 2, (uint16_t)(w->pos - start));
 	}
-	q->count[sec] += sel.rrset->count;
+	q->count[sec] += sel->rrset->count;
 	if (sec != SEC_ADDITIONAL && rr_has_additional(rs->type)) {
-		rec = sel.rrset->rdata;
-		for (uint16_t i = 0; i < sel.rrset->count; i++, rec = rdata_next(rec)) {
+		rec = sel->rrset->rdata;
+		for (uint16_t i = 0; i < sel->rrset->count; i++, rec = rdata_next(rec)) {
 			const uint8_t *target = rr_additional_target(rs->type, rdata_bytes(rec), rdata_len(rec));
 			if (target)
 				ns_want_extra(q, target);

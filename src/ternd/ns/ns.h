@@ -14,6 +14,8 @@
 #include "ternd/ns/tsig_query.h"
 #include "ternd/zones/server.h"
 
+struct answer_rrs; /* ternd/dyn/answer.h */
+
 /* Names that still want their addresses in the additional section. */
 #define NS_MAX_EXTRA 32
 /* Lookups of one question: the name asked, then the names of a CNAME/DNAME chain. */
@@ -113,6 +115,9 @@ void ns_answer_internet(struct query *q);
  * into a section; on lack of room sets TC (answer and authority) or silently skips (additional).
  * Returns false when it did not fit. */
 bool ns_put_rrset(struct query *q, enum ns_section sec, const uint8_t *owner, const struct rrset *rs);
+/* ns_put_rrset() of records already chosen for this client (sel) from the zone's RRset rs. */
+bool ns_put_selected(struct query *q, enum ns_section sec, const uint8_t *owner, const struct rrset *rs,
+                     const struct answer_rrs *sel);
 /* Remembers a target name for additional-section addresses, looked up in the current zone. */
 void ns_want_extra(struct query *q, const uint8_t *name);
 /* Writes the addresses of the remembered names into the additional section. */

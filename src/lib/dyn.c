@@ -1586,7 +1586,7 @@ static int cand_add(struct out *o, struct cand *v, size_t *n, uint32_t rdata, ui
 	return 0;
 }
 
-/* The RRsets a reachable pool (in the answer list or a geo entry's) can answer: an unweighted
+/* The RRsets a reachable pool (in the answer list, a subnet, country or continent entry) can answer: an unweighted
  * pool its whole family, and each member alone when one of them is monitored (some may go down:
  * a signed zone then answers one live member); a weighted pool each member alone. Deduplicated
  * by content and put in canonical order, so the index of each is the same wherever the records
@@ -1607,6 +1607,12 @@ static int build_signed(struct out *o, struct dyn_resource *h)
 	for (uint32_t e = 0; e < h->nentries; e++) {
 		const struct centry *ce = (const struct centry *)(const void *)(o->b + h->entries) + e;
 		const uint16_t *el = (const uint16_t *)(const void *)(o->b + ce->list);
+		for (uint16_t i = 0; i < el[0]; i++)
+			reach[el[1 + i]] = 1;
+	}
+	for (uint32_t e = 0; e < h->ncodes; e++) { /* country and continent entries name pools too */
+		const struct ccode *cc = (const struct ccode *)(const void *)(o->b + h->codes) + e;
+		const uint16_t *el = (const uint16_t *)(const void *)(o->b + cc->list);
 		for (uint16_t i = 0; i < el[0]; i++)
 			reach[el[1 + i]] = 1;
 	}

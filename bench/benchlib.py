@@ -1,5 +1,6 @@
 """What bench/api/bench_api.py and bench/pop/bench_pop.py share: ports, percentiles, stopping
 processes and describing the machine and the ternd under test."""
+import glob
 import math
 import os
 import platform
@@ -124,3 +125,15 @@ def cpu_idle_policy():
     if poll != "?":
         out += ", guest_halt_poll_ns %s" % poll
     return out
+
+
+def callgrind_ir(d):
+    """Instructions (Ir) summed over the callgrind.out.* files in d (one per process traced)."""
+    total = 0
+    for path in glob.glob(os.path.join(d, "callgrind.out.*")):
+        with open(path) as f:
+            for line in f:
+                if line.startswith("summary:") or line.startswith("totals:"):
+                    total += int(line.split()[1])
+                    break
+    return total

@@ -17,7 +17,6 @@ script started if it dies); see bench/README.md. Three figures, each as a ratio 
             Ir(start and stop) over REPLAY
 """
 import argparse
-import glob
 import http.client
 import json
 import os
@@ -41,7 +40,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 sys.path.insert(0, os.path.join(ROOT, "bench", "pop"))
 import devtoken  # noqa: E402
-from benchlib import free_port, loadavg, machine, pct, stop, ternd_version  # noqa: E402
+from benchlib import callgrind_ir, free_port, loadavg, machine, pct, stop, ternd_version  # noqa: E402
 import dnspoll  # noqa: E402
 
 BIG = "big.test"
@@ -366,17 +365,6 @@ def phase_change(args, servers):
         log("%s: change -> signed answer median %.2f ms, p99 %.2f ms" % (name, res[name]["median_ms"],
                                                                           res[name]["p99_ms"]))
     return res
-
-
-def callgrind_ir(d):
-    total = 0
-    for path in glob.glob(os.path.join(d, "callgrind.out.*")):
-        with open(path) as f:
-            for line in f:
-                if line.startswith("summary:") or line.startswith("totals:"):
-                    total += int(line.split()[1])
-                    break
-    return total
 
 
 def phase_callgrind(args, work, data):

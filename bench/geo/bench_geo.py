@@ -4,7 +4,6 @@ Client Subnet queries from 1,000 subnets, answered by a geo resource of 1,000 su
 to the same queries for a static name of the same zone (the cost of a geo answer over a static
 one), and the same rules served by the peers in the same run. Writes bench/results/geo.md."""
 import argparse
-import glob
 import json
 import os
 import random
@@ -19,7 +18,7 @@ import dns.message
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from benchlib import free_port, loadavg, machine, stop, ternd_version  # noqa: E402
+from benchlib import callgrind_ir, free_port, loadavg, machine, stop, ternd_version  # noqa: E402
 
 ZONE = "geo.bench"
 POOLS = ["192.0.2.%d" % (10 + i) for i in range(4)]
@@ -94,17 +93,6 @@ def wait_ready(port, proc, timeout=120):
         finally:
             s.close()
     raise RuntimeError("server not ready on port %d" % port)
-
-
-def callgrind_ir(d):
-    total = 0
-    for path in glob.glob(os.path.join(d, "callgrind.out.*")):
-        with open(path) as f:
-            for line in f:
-                if line.startswith("summary:") or line.startswith("totals:"):
-                    total += int(line.split()[1])
-                    break
-    return total
 
 
 def start_ternd(binary, d, port, wrap):

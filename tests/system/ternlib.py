@@ -36,8 +36,9 @@ def free_port():
     raise RuntimeError("no free port")
 
 
-def terminate(proc, timeout=10.0):
-    """SIGTERM, SIGKILL after timeout seconds if it is still running; returns the exit code."""
+def terminate(proc, timeout=30.0):
+    """SIGTERM, SIGKILL after timeout seconds if it is still running; returns the exit code. The
+    default is generous: an ASan ternd freeing a 200,000-RRset zone on a loaded machine takes a while."""
     if proc.poll() is None:
         proc.terminate()
         try:

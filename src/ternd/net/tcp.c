@@ -27,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -75,6 +77,7 @@ struct tcp_conn {
 	size_t inlen, incap;
 	uint8_t *out; /* responses the socket did not take yet */
 	size_t outoff, outlen;
+	int unacked; /* while writing: bytes the client had not acknowledged when its clock started */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 };
@@ -189,6 +192,13 @@ static void conn_detach(struct tcp *t, struct tcp_conn *c)
 	c->where = CONN_NOWHERE;
 }
 
+/* Bytes written to c's socket that the client has not acknowledged yet (sent or not), or -1. */
+static int conn_unacked(const struct tcp_conn *c)
+{
+	int n;
+	return ioctl(c->io.fd, SIOCOUTQ, &n) == 0 ? n : -1;
+}
+
 /* Moves c to where; its clock starts again when it moves or answered a message. Every list stays
  * ordered by since, for it is appended with now. */
 static void conn_place(struct tcp *t, struct tcp_conn *c, enum conn_where where, uint64_t now)
@@ -204,6 +214,7 @@ static void conn_place(struct tcp *t, struct tcp_conn *c, enum conn_where where,
 		client_idle_append(c->client, c);
 	} else if (where == CONN_WRITING) {
 		list_append(&t->writing, c);
+		c->unacked = conn_unacked(c);
 	}
 }
 
@@ -690,8 +701,20 @@ static void tcp_expire(struct tcp *t, uint64_t now)
 {
 	while (t->idle.head && t->idle.head->since + tcp_idle_ms(t) <= now)
 		conn_close(t, t->idle.head);
-	while (t->writing.head && t->writing.head->since + t->idle_ms <= now)
-		conn_close(t, t->writing.head);
+	while (t->writing.head && t->writing.head->since + t->idle_ms <= now) {
+		/* The socket may not have become writable for a whole timeout while the client reads
+		 * steadily: the kernel wakes a writer only once half its queue is free, which a big
+		 * queue read slowly takes long to reach. What the client acknowledged meanwhile is its
+		 * progress; one that took nothing is cut. */
+		struct tcp_conn *c = t->writing.head;
+		int unacked = conn_unacked(c);
+		if (unacked >= 0 && unacked < c->unacked) {
+			c->answered = true;
+			conn_place(t, c, CONN_WRITING, now);
+			continue;
+		}
+		conn_close(t, c);
+	}
 	if (t->accept_resume && now >= t->accept_resume) {
 		t->accept_resume = 0;
 		tcp_listen_all(t, true);

@@ -32,6 +32,7 @@ NETS = {
     "2001:db8:2::/48": ("CA", "NA"),
     "2001:db8:3::/48": ("FR", "EU"),
     "2001:db8:4::/48": ("BR", "SA"),
+    "100.68.0.128/25": ("NL", "EU"),  # longer than the 24 bits of a Client Subnet ternd reads
 }
 
 ZONE = """$ORIGIN geo.test.
@@ -78,9 +79,19 @@ OUTSIDE_V4 = ["0.0.0.0", "10.9.8.0", "100.63.255.0", "100.67.16.0", "192.0.2.0",
 OUTSIDE_V6 = ["::", "2001:db8::", "2001:db8:5::", "2001:db8:0:ff00::", "fe80::"]
 
 
-def in_db(addr):
-    a = ipaddress.ip_address(addr)
+def in_db(ecs):
+    """The database network holding the Client Subnet's address (its bits past the source zero)."""
+    a = ipaddress.ip_network("%s/%d" % ecs, strict=False).network_address
     return next((n for n in NETS if a in ipaddress.ip_network(n)), None)
+
+
+def read_past_cap(name, ecs):
+    """Whether the source is longer than the 24 / 56 bits ternd reads (RFC 7871 11.1) and the bits
+    past them choose: a subnet entry or a database network longer than that holds the address."""
+    cap = 24 if ":" not in ecs[0] else 56
+    nets = [n for n in NETS if ipaddress.ip_network(n).prefixlen > cap]
+    nets += ["198.51.100.128/25"] if name == "mix" else []
+    return ecs[1] > cap and any(ipaddress.ip_address(ecs[0]) in ipaddress.ip_network(n) for n in nets)
 
 
 def clients():
@@ -112,13 +123,12 @@ def known(name, ecs, t, k):
     """Why ternd's answer t and Knot's k may differ for this query, or None: they must not."""
     if ecs and ecs[1] == 0:
         return "source prefix 0"  # ternd goes by the query's source, Knot by the option's 0.0.0.0 or ::
+    if ecs and read_past_cap(name, ecs):
+        return "source longer than /24"  # ternd reads 24 bits of it, Knot all 32
     same_answer = t[:3] == k[:3] and t[3] and k[3]
     if not (ecs and same_answer and k[3][0] < t[3][0]):
-        if name == "mix" and ecs and ecs[1] > 24 and \
-                ipaddress.ip_address(ecs[0]) in ipaddress.ip_network("198.51.100.128/25"):
-            return "source longer than /24"  # ternd reads 24 bits of it (RFC 7871 11.1), Knot all 32
         return None
-    net = in_db(ecs[0])
+    net = in_db(ecs)
     if net is None:
         # outside the database: ternd's scope covers the database's empty block around the client,
         # Knot's is 0 (the zone's records), or the subnet block's for a resource with subnet entries
@@ -172,6 +182,7 @@ def test_the_database_is_as_built(rendered):
         n = ipaddress.ip_network(net)
         assert mmdblib.lookup(db, str(n.network_address)) == (cc, cont, n.prefixlen), net
     assert mmdblib.lookup(db, "192.0.2.0") is None
+    assert mmdblib.lookup(db, "100.68.0.0") is None
 
 
 def test_render_writes_the_chain(rendered):
@@ -223,8 +234,8 @@ def test_render_writes_the_chain(rendered):
 
 
 @pytest.mark.parametrize("name,differences", [
-    ("www", {"outside the database"}),
-    ("x.apps", {"outside the database"}),
+    ("www", {"outside the database", "source longer than /24"}),
+    ("x.apps", {"outside the database", "source longer than /24"}),
     ("mix", {"source prefix 0", "outside the database", "database scope without the subnet entries",
              "source longer than /24"}),
     ("sub", {"source prefix 0"}),
@@ -270,6 +281,9 @@ def test_geodb_answers_are_the_rules(rendered):
     # the documented difference: BR's network holds mix's /25, which ternd's scope covers and Knot's not
     assert ask(s.dns_port, "mix.geo.test", "A", ("198.51.100.0", 24))[1:] == (["192.0.2.10"], [60], [25])
     assert ask(knot.port, "mix.geo.test", "A", ("198.51.100.0", 24))[1:] == (["192.0.2.10"], [60], [24])
+    # and a /32 source in a database network longer than /24: ternd looks 100.68.0.0 up, Knot the address
+    assert ask(s.dns_port, "www.geo.test", "A", ("100.68.0.200", 32))[1:] == (["192.0.2.1", "192.0.2.2"], [60], [25])
+    assert ask(knot.port, "www.geo.test", "A", ("100.68.0.200", 32))[1:] == (["192.0.2.20"], [60], [25])
 
 
 def test_render_needs_the_database_path(rendered, tmp_path):

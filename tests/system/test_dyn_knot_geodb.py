@@ -295,3 +295,24 @@ def test_render_needs_the_database_path(rendered, tmp_path):
     err = fails(s, 2, "geo", "render-knot", "geo.test", "--dir", str(tmp_path), "--geodb", '/tmp/a"b')
     assert "expected a full path without quotes" in err, err
     assert os.listdir(tmp_path) == []  # nothing written
+
+
+def test_render_warns_for_weights_in_geodb_lists(rendered, tmp_path):
+    """Knot's geodb mode has no weights: a weighted pool in a country or continent list, or in the
+    answer list its "*" view renders, is written with all its members, and said so."""
+    s, _, _, db, _, _ = rendered
+    zf = tmp_path / "w.in"
+    zf.write_text("$ORIGIN w.test.\n@ 300 IN SOA ns1 h 1 7200 900 1209600 300\n@ 300 IN NS ns1\n"
+                  "ns1 300 IN A 192.0.2.53\nwww 60 IN DYN pool w 192.0.2.1 weight 3 192.0.2.2 weight 1\n"
+                  "www 60 IN DYN pool a 192.0.2.3\nwww 60 IN DYN answer w\nwww 60 IN DYN geo country BR a\n"
+                  "www 60 IN DYN geo continent EU w\n")
+    ok(s, "zone", "create", "w.test", "--file", str(zf))
+    _, _, err = tern(s, "geo", "render-knot", "w.test", "--dir", str(tmp_path), "--geodb", db, expect=0)
+    assert sorted(l for l in err.splitlines() if "weighted" in l) == [
+        "tern: warning: www.w.test.: answer: weighted pool \"w\" is rendered with all its members (Knot's geodb "
+        "mode has no weights)",
+        "tern: warning: www.w.test.: geo continent EU: weighted pool \"w\" is rendered with all its members "
+        "(Knot's geodb mode has no weights)",
+    ], err
+    continent = (tmp_path / "w.test.continent-60.geoip").read_text()
+    assert continent.count("A: [ 192.0.2.1, 192.0.2.2 ]") == 2 and "weight" not in continent, continent

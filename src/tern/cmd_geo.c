@@ -692,8 +692,8 @@ out:
 }
 
 static const struct cli_opt render_opts[] = {
-    {"dir", 1, "--dir DIR   where the files go (default: the current directory)"},
-    {"geodb", 1, "--geodb PATH   the MaxMind DB file Knot reads for country and continent entries"},
+    {"dir", 1, "--dir DIR      where the files go (default: the current directory)"},
+    {"geodb", 1, "--geodb PATH   the MaxMind DB file Knot reads (full path) for country and continent entries"},
     {NULL, 0, NULL},
 };
 
@@ -702,11 +702,11 @@ const struct cli_cmd cmd_geo[] = {
      "write the zone's dynamic answers as Knot mod-geoip configuration",
      "Writes into DIR: ZONE.zone (each dynamic resource as its default answer), one mod-geoip file per kind\n"
      "and TTL (subnet: subnet entries; country and continent: geodb mode on the --geodb file, needed when\n"
-     "a resource has country or continent entries; default: the answer list for clients the database does\n"
-     "not hold; weighted: weighted resources) and ZONE.knot.conf (edns-client-subnet: on, the mod-geoip\n"
-     "instances, the zone using them in that order). What Knot cannot do (monitors, failover to later\n"
-     "pools, weights inside geo lists, some ECS scopes, signed zones) is said on stderr;\n"
-     "docs/dynamic-answers.md lists it.",
+     "a resource has country or continent entries; default: for resources with both kinds of entries, the\n"
+     "subnet blocks for clients the database does not hold; weighted: weighted resources) and\n"
+     "ZONE.knot.conf (edns-client-subnet: on, the mod-geoip instances, the zone using them in that\n"
+     "order). What Knot cannot do (monitors, failover to later pools, weights inside geo lists, some ECS\n"
+     "scopes, signed zones) is said on stderr; docs/dynamic-answers.md lists it.",
      1, 1, render_opts, geo_render_knot},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL},
 };

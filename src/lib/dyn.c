@@ -1505,6 +1505,22 @@ int dyn_entry_list(const struct dyn_resource *r, int i, int *pools, int cap)
 	return list_copy(list_at(r, entry_at(r, (uint32_t)i)->list), pools, cap);
 }
 
+int dyn_code_count(const struct dyn_resource *r)
+{
+	return (int)r->ncodes;
+}
+
+void dyn_code(const struct dyn_resource *r, int i, struct dyn_code_view *out)
+{
+	const struct ccode *c = code_at(r, (uint32_t)i);
+	*out = (struct dyn_code_view){.continent = c->kind == CODE_CONTINENT, .code = {c->code[0], c->code[1], 0}};
+}
+
+int dyn_code_list(const struct dyn_resource *r, int i, int *pools, int cap)
+{
+	return list_copy(list_at(r, code_at(r, (uint32_t)i)->list), pools, cap);
+}
+
 bool dyn_pool_monitored(const struct dyn_resource *r, int pool)
 {
 	const struct cpool *cp = pool_at(r, pool);

@@ -213,8 +213,8 @@ size_t dyn_rrset_bytes(const struct rrset *rs);
 int dyn_attach(struct rrset *rs, struct arena *a, uint8_t **heap, char *err, size_t errlen);
 
 /* The resource's lists and geo entries, read-only, for renderings of it in other servers' terms
- * (`tern geo render-knot`): the answer list's pools in order, and each entry's subnet (host bits
- * clear) and pools in order. The list functions write at most cap pool indexes and return how
+ * (`tern geo render-knot`): the answer list's pools in order, and each subnet entry's subnet (host
+ * bits clear) and pools in order. The list functions write at most cap pool indexes and return how
  * many the list holds. */
 struct dyn_entry_view {
 	uint8_t family; /* 1 = IPv4, 2 = IPv6 */
@@ -225,6 +225,16 @@ int dyn_answer_list(const struct dyn_resource *r, int *pools, int cap);
 int dyn_entry_count(const struct dyn_resource *r);
 void dyn_entry(const struct dyn_resource *r, int i, struct dyn_entry_view *out);
 int dyn_entry_list(const struct dyn_resource *r, int i, int *pools, int cap);
+/* The country and continent entries, in the order dyn_select() tries them (every country entry,
+ * then every continent entry): entry i's kind, its code (two upper-case letters and a NUL) and its
+ * pools in order (at most cap written; returns how many the list holds). */
+struct dyn_code_view {
+	bool continent; /* false: `geo country`, true: `geo continent` */
+	char code[3];
+};
+int dyn_code_count(const struct dyn_resource *r);
+void dyn_code(const struct dyn_resource *r, int i, struct dyn_code_view *out);
+int dyn_code_list(const struct dyn_resource *r, int i, int *pools, int cap);
 /* Whether any member of pool i is bound to a monitor. */
 bool dyn_pool_monitored(const struct dyn_resource *r, int pool);
 

@@ -1,6 +1,10 @@
 /* tern geo render-knot: a zone's dynamic answers (lib/dyn.h) as Knot DNS 3.2 mod-geoip configuration
- * for Knot PoPs: the zone file with each resource's default answer, one mod-geoip instance per mode
- * and TTL (subnet for geo resources, weighted for weighted ones) and the knot.conf lines using them. */
+ * for Knot PoPs: the zone file with each resource's default answer, one mod-geoip instance per kind
+ * and TTL and the knot.conf lines using them. The kinds, in the order the zone's module chain runs
+ * them: subnet (subnet entries), country and continent (geodb mode, one key each), default (subnet
+ * mode: the answer list for clients the database does not hold), weighted. A mod-geoip instance
+ * that finds no view for the client, or a view without the type asked, leaves the query to the
+ * next one and finally to the zone's records, which is how dyn_select()'s rule order is kept. */
 #include <errno.h>
 #include <stdarg.h>
 #include <limits.h>
@@ -19,17 +23,21 @@
 #include "lib/zonefile.h"
 #include "tern/cli.h"
 
-#define MAX_INSTANCES 32 /* distinct (mode, TTL) pairs in one zone */
+#define MAX_INSTANCES 80 /* distinct (kind, TTL) pairs in one zone */
 #define MAX_LIST 1024 /* pools in one list (dyn.c's MAX_POOLS) */
 #define KNOT_WEIGHT_MAX 255u /* Knot reads a view's weight as 8 bits */
 #define KNOT_TOTAL_MAX 65535u /* and a name's total as 16 */
 
-enum { MODE_SUBNET, MODE_WEIGHTED };
-static const char *const mode_name[] = {"subnet", "weighted"};
+/* Instance kinds, in chain order (dyn_select()'s rules: subnet entries, countries, continents,
+ * the answer list); weighted resources have no entries, so their place does not matter. */
+enum { KIND_SUBNET, KIND_COUNTRY, KIND_CONTINENT, KIND_DEFAULT, KIND_WEIGHTED, KINDS };
+static const char *const kind_name[KINDS] = {"subnet", "country", "continent", "default", "weighted"};
+static const char *const kind_mode[KINDS] = {"subnet", "geodb", "geodb", "subnet", "weighted"};
+static const char *const kind_key[KINDS] = {NULL, "country/iso_code", "continent/code", NULL, NULL};
 
 /* One mod-geoip instance: its file, written as resources come. */
 struct instance {
-	int mode;
+	int kind;
 	uint32_t ttl;
 	char id[1200], path[PATH_MAX];
 	FILE *f;
@@ -37,6 +45,7 @@ struct instance {
 
 struct render {
 	const char *zone, *dir; /* the zone as given; dir made absolute */
+	const char *geodb; /* --geodb: the MaxMind DB file Knot reads (NULL: none given) */
 	struct instance inst[MAX_INSTANCES];
 	int ninst;
 	int warnings;
@@ -58,21 +67,20 @@ static void warn(struct render *g, const char *fmt, ...)
 	g->warnings++;
 }
 
-/* The instance file for (mode, ttl), opened on first use; NULL (said why) when it cannot be. */
-static struct instance *instance(struct render *g, int mode, uint32_t ttl)
+/* The instance file for (kind, ttl), opened on first use; NULL (said why) when it cannot be. */
+static struct instance *instance(struct render *g, int kind, uint32_t ttl)
 {
 	for (int i = 0; i < g->ninst; i++)
-		if (g->inst[i].mode == mode && g->inst[i].ttl == ttl)
+		if (g->inst[i].kind == kind && g->inst[i].ttl == ttl)
 			return &g->inst[i];
 	if (g->ninst == MAX_INSTANCES) {
-		fprintf(stderr, "tern: more than %d distinct TTLs of dynamic resources in one mode\n",
-		        MAX_INSTANCES / 2);
+		fprintf(stderr, "tern: more than %d mod-geoip instances (one per kind and TTL)\n", MAX_INSTANCES);
 		return NULL;
 	}
 	struct instance *in = &g->inst[g->ninst];
-	*in = (struct instance){.mode = mode, .ttl = ttl};
-	snprintf(in->id, sizeof(in->id), "%s-%s-%u", g->zone, mode_name[mode], (unsigned)ttl);
-	if (snprintf(in->path, sizeof(in->path), "%s/%s.%s-%u.geoip", g->dir, g->zone, mode_name[mode],
+	*in = (struct instance){.kind = kind, .ttl = ttl};
+	snprintf(in->id, sizeof(in->id), "%s-%s-%u", g->zone, kind_name[kind], (unsigned)ttl);
+	if (snprintf(in->path, sizeof(in->path), "%s/%s.%s-%u.geoip", g->dir, g->zone, kind_name[kind],
 	             (unsigned)ttl) >= (int)sizeof(in->path)) {
 		fprintf(stderr, "tern: --dir %s: the path is too long\n", g->dir);
 		return NULL;
@@ -82,8 +90,8 @@ static struct instance *instance(struct render *g, int mode, uint32_t ttl)
 		fprintf(stderr, "tern: cannot write %s: %s\n", in->path, strerror(errno));
 		return NULL;
 	}
-	fprintf(in->f, "# mod-geoip %s mode, ttl %u: written by tern geo render-knot %s\n", mode_name[mode],
-	        (unsigned)ttl, g->zone);
+	fprintf(in->f, "# mod-geoip %s mode%s%s, ttl %u: written by tern geo render-knot %s\n", kind_mode[kind],
+	        kind_key[kind] ? ", key " : "", kind_key[kind] ? kind_key[kind] : "", (unsigned)ttl, g->zone);
 	g->ninst++;
 	return in;
 }
@@ -120,19 +128,38 @@ static int list_answer(const struct dyn_resource *r, const int *list, int n, uin
 	return -1;
 }
 
-/* The pool a client matched by entry (-1: none) gets for type: the entry's list unless it has no
- * member of the type (then the answer list, dyn.h step 1). */
+/* Which list a view renders: the answer list, subnet entry i or country/continent entry i. */
+enum { LIST_ANSWER, LIST_SUBNET, LIST_CODE };
+
+static int list_of(const struct dyn_resource *r, int which, int i, int *list)
+{
+	int n = which == LIST_SUBNET ? dyn_entry_list(r, i, list, MAX_LIST)
+	        : which == LIST_CODE ? dyn_code_list(r, i, list, MAX_LIST)
+	                             : dyn_answer_list(r, list, MAX_LIST);
+	return n < MAX_LIST ? n : MAX_LIST;
+}
+
+/* The pool a client given list (which, i) gets for type, -1 for NODATA: the list's, unless it has no
+ * member of the type, then (own false) the answer list's, dyn.h step 1; with own true, -1 then
+ * (the view leaves the type to the next instance of the chain). */
+static int view_answer(const struct dyn_resource *r, int which, int i, uint16_t type, bool own)
+{
+	if (!dyn_serves(r, type))
+		return -1;
+	int list[MAX_LIST], n = list_of(r, which, i, list);
+	int p = list_answer(r, list, n, type);
+	if (p >= 0 || own || which == LIST_ANSWER)
+		return p;
+	n = list_of(r, LIST_ANSWER, 0, list);
+	return list_answer(r, list, n, type);
+}
+
+/* The pool a client matched by subnet entry (-1: none) gets for type (the answer list's when the
+ * entry has no member of the type). */
 static int entry_answer(const struct dyn_resource *r, int entry, uint16_t type)
 {
-	int list[MAX_LIST], n = 0;
-	if (entry >= 0) {
-		n = dyn_entry_list(r, entry, list, MAX_LIST);
-		int p = list_answer(r, list, n < MAX_LIST ? n : MAX_LIST, type);
-		if (p >= 0)
-			return p;
-	}
-	n = dyn_answer_list(r, list, MAX_LIST);
-	return dyn_serves(r, type) ? list_answer(r, list, n < MAX_LIST ? n : MAX_LIST, type) : -1;
+	return entry >= 0 ? view_answer(r, LIST_SUBNET, entry, type, false)
+	                  : view_answer(r, LIST_ANSWER, 0, type, false);
 }
 
 static void addr_text(uint8_t family, const uint8_t *addr, char *out, size_t cap)
@@ -172,7 +199,10 @@ static bool prefix_has(const uint8_t *net, int len, const uint8_t *addr)
 	return true;
 }
 
-static int cover(struct render *g, uint8_t family, uint8_t *addr, int len, int owner)
+/* Writes the blocks under addr/len (owner: the entry holding it, -1 none). entries_only: only the
+ * blocks an entry holds, each with the types the entry's own list has members of (what the entry
+ * leaves goes on down the chain); otherwise every block, as dyn_select() answers it. */
+static int cover(struct render *g, uint8_t family, uint8_t *addr, int len, int owner, bool entries_only)
 {
 	const struct dyn_resource *r = g->r;
 	bool inside = false;
@@ -187,28 +217,35 @@ static int cover(struct render *g, uint8_t family, uint8_t *addr, int len, int o
 			inside = true;
 	}
 	if (inside) {
-		int rc = cover(g, family, addr, len + 1, owner);
+		int rc = cover(g, family, addr, len + 1, owner, entries_only);
 		addr[len / 8] |= (uint8_t)(0x80 >> (len % 8));
 		if (rc == 0)
-			rc = cover(g, family, addr, len + 1, owner);
+			rc = cover(g, family, addr, len + 1, owner, entries_only);
 		addr[len / 8] &= (uint8_t) ~(0x80 >> (len % 8));
 		return rc;
 	}
+	if (entries_only && owner < 0)
+		return 0;
+	int pools[2];
+	for (int f = 0; f < 2; f++)
+		pools[f] = entries_only ? view_answer(r, LIST_SUBNET, owner, type_of(f), true)
+		                        : entry_answer(r, owner, type_of(f));
+	if (pools[0] < 0 && pools[1] < 0)
+		return 0; /* nothing of its own: the next instance answers */
 	char a[INET6_ADDRSTRLEN];
 	addr_text(family, addr, a, sizeof(a));
 	fprintf(g->f, "  - net: %s/%d\n", a, len);
-	for (int f = 0; f < 2; f++) {
-		int pool = entry_answer(r, owner, type_of(f));
-		if (pool >= 0)
-			write_rrs(g->f, r, pool, type_of(f), -1);
-	}
+	for (int f = 0; f < 2; f++)
+		if (pools[f] >= 0)
+			write_rrs(g->f, r, pools[f], type_of(f), -1);
 	return 0;
 }
 
 /* Warnings for what a rendering leaves out of one list: the pools after those answering when
  * every member is up, which ternd fails over to when monitors take the answering pool's members
- * down (Knot has no health), and weights in a subnet mode view. */
-static void check_list(struct render *g, const char *what, const int *list, int n, bool subnet)
+ * down (Knot has no health), and weights in a view of a mode without them (mode: "subnet",
+ * "geodb"; NULL for weighted mode). */
+static void check_list(struct render *g, const char *what, const int *list, int n, const char *mode)
 {
 	const struct dyn_resource *r = g->r;
 	int used[2] = {list_answer(r, list, n, RR_A), list_answer(r, list, n, RR_AAAA)};
@@ -221,20 +258,21 @@ static void check_list(struct render *g, const char *what, const int *list, int 
 				     "%s: pool \"%s\" is not rendered (Knot has no failover: only the first pool "
 				     "answering each type is)",
 				     what, dyn_pool_name(r, list[i]));
-		} else if (subnet && dyn_pool_weighted(r, list[i])) {
-			warn(g,
-			     "%s: weighted pool \"%s\" is rendered with all its members (Knot's subnet mode has no "
-			     "weights)",
-			     what, dyn_pool_name(r, list[i]));
+		} else if (mode && dyn_pool_weighted(r, list[i])) {
+			warn(
+			    g,
+			    "%s: weighted pool \"%s\" is rendered with all its members (Knot's %s mode has no weights)",
+			    what, dyn_pool_name(r, list[i]), mode);
 		}
 	}
 }
 
-static int render_subnet(struct render *g)
+/* The warnings for the subnet entries' lists, and for the answer list (rendered in mode). */
+static void check_subnet_lists(struct render *g, const char *answer_mode)
 {
 	const struct dyn_resource *r = g->r;
 	int list[MAX_LIST], n = dyn_answer_list(r, list, MAX_LIST);
-	check_list(g, "answer", list, n < MAX_LIST ? n : MAX_LIST, true);
+	check_list(g, "answer", list, n < MAX_LIST ? n : MAX_LIST, answer_mode);
 	for (int i = 0; i < dyn_entry_count(r); i++) {
 		struct dyn_entry_view e;
 		char what[80], a[INET6_ADDRSTRLEN];
@@ -242,7 +280,7 @@ static int render_subnet(struct render *g)
 		addr_text(e.family, e.addr, a, sizeof(a));
 		snprintf(what, sizeof(what), "geo %s/%u", a, e.prefix);
 		n = dyn_entry_list(r, i, list, MAX_LIST);
-		check_list(g, what, list, n < MAX_LIST ? n : MAX_LIST, true);
+		check_list(g, what, list, n < MAX_LIST ? n : MAX_LIST, "subnet");
 		if (e.prefix > (e.family == 1 ? DYN_ECS_V4_MAX : DYN_ECS_V6_MAX))
 			warn(g,
 			     "%s: longer than /%d: ternd matches a Client Subnet by its first %d bits at most, Knot by "
@@ -250,12 +288,76 @@ static int render_subnet(struct render *g)
 			     what, e.family == 1 ? DYN_ECS_V4_MAX : DYN_ECS_V6_MAX,
 			     e.family == 1 ? DYN_ECS_V4_MAX : DYN_ECS_V6_MAX);
 	}
+}
+
+/* The resource's subnet views into the instance file f (see cover()). */
+static int render_subnet(struct render *g, FILE *f, bool entries_only)
+{
+	g->f = f;
 	fprintf(g->f, "%s:\n", g->owner);
 	for (uint8_t family = 1; family <= 2; family++) {
 		uint8_t addr[16] = {0};
-		int rc = cover(g, family, addr, 0, -1);
+		int rc = cover(g, family, addr, 0, -1, entries_only);
 		if (rc < 0)
 			return rc;
+	}
+	return 0;
+}
+
+/* ---- geodb mode: a country instance, then a continent instance ----
+ * Knot's geodb views match a key's value exactly or, written "*", any record the database holds;
+ * a view of several keys with "*" before a value is never found by its lookup, so countries and
+ * continents get an instance each, one key each, in dyn_select()'s order. A country view without
+ * the type asked leaves the query to the next instance, as a list without members of the type
+ * stands aside in ternd. The continent instance ends with "*": the answer list for every client
+ * the database holds, with the database network's prefix as scope as ternd gives it. */
+
+/* own: a type the list has no member of is left out (the next instance answers it); otherwise the
+ * answer list's. */
+static void write_code_view(FILE *f, const struct dyn_resource *r, const char *value, int which, int i, bool own)
+{
+	int pools[2];
+	for (int t = 0; t < 2; t++)
+		pools[t] = view_answer(r, which, i, type_of(t), own);
+	if (pools[0] < 0 && pools[1] < 0)
+		return;
+	fprintf(f, "  - geo: \"%s\"\n", value);
+	for (int t = 0; t < 2; t++)
+		if (pools[t] >= 0)
+			write_rrs(f, r, pools[t], type_of(t), -1);
+}
+
+static int render_geodb(struct render *g, uint32_t ttl)
+{
+	const struct dyn_resource *r = g->r;
+	for (int kind = KIND_COUNTRY; kind <= KIND_CONTINENT; kind++) {
+		bool any = kind == KIND_CONTINENT; /* the continent instance holds the "*" view */
+		for (int i = 0; i < dyn_code_count(r) && !any; i++) {
+			struct dyn_code_view v;
+			dyn_code(r, i, &v);
+			any = v.continent == (kind == KIND_CONTINENT);
+		}
+		if (!any)
+			continue;
+		struct instance *in = instance(g, kind, ttl);
+		if (!in)
+			return TERN_EIO;
+		fprintf(in->f, "%s:\n", g->owner);
+		for (int i = 0; i < dyn_code_count(r); i++) {
+			struct dyn_code_view v;
+			dyn_code(r, i, &v);
+			if (v.continent != (kind == KIND_CONTINENT))
+				continue;
+			char what[32];
+			int list[MAX_LIST], n = list_of(r, LIST_CODE, i, list);
+			snprintf(what, sizeof(what), "geo %s %s", v.continent ? "continent" : "country", v.code);
+			check_list(g, what, list, n, "geodb");
+			/* a continent's list without the type: the answer list's, the next rule (with
+			 * the scope of the database network, where the zone's records have none) */
+			write_code_view(in->f, r, v.code, LIST_CODE, i, kind == KIND_COUNTRY);
+		}
+		if (kind == KIND_CONTINENT)
+			write_code_view(in->f, r, "*", LIST_ANSWER, 0, true);
 	}
 	return 0;
 }
@@ -303,7 +405,7 @@ static int render_weighted(struct render *g)
 	family_choices(r, RR_A, &c[0]);
 	family_choices(r, RR_AAAA, &c[1]);
 	int list[MAX_LIST], n = dyn_answer_list(r, list, MAX_LIST);
-	check_list(g, "answer", list, n < MAX_LIST ? n : MAX_LIST, false);
+	check_list(g, "answer", list, n < MAX_LIST ? n : MAX_LIST, NULL);
 	/* the views' weights: products, reduced, then scaled into Knot's 8-bit view and 16-bit total */
 	uint64_t w[DYN_MAX_MEMBERS * DYN_MAX_MEMBERS], g_all = 0, max = 0, sum = 0;
 	int nv = c[0].n * c[1].n;
@@ -376,26 +478,56 @@ static int render_node(struct render *g, const struct zone_node *node)
 			     "pool \"%s\": monitors are not rendered (Knot answers every member whatever its health)",
 			     dyn_pool_name(r, p));
 		}
-	int mode = -1;
-	if (dyn_entry_count(r) > 0)
-		mode = MODE_SUBNET;
-	for (int f = 0; f < 2 && mode < 0; f++) {
-		int pool = entry_answer(r, -1, type_of(f));
-		if (pool >= 0 && dyn_pool_weighted(r, pool))
-			mode = MODE_WEIGHTED;
-	}
-	if (mode < 0) { /* the same answer for every client: the zone file's records are it */
-		int list[MAX_LIST], n = dyn_answer_list(r, list, MAX_LIST);
-		check_list(g, "answer", list, n < MAX_LIST ? n : MAX_LIST, false);
+	bool subnets = dyn_entry_count(r) > 0, codes = dyn_code_count(r) > 0;
+	if (codes) {
+		/* subnet entries (only the blocks they answer), countries, continents and "*", then for
+		 * clients the database does not hold the answer list by subnet block */
+		check_subnet_lists(g, subnets ? "subnet" : "geodb");
+		if (subnets)
+			warn(g,
+			     "subnet and country/continent entries: for a client no subnet entry answers, Knot's ECS "
+			     "scope is the database network's prefix alone, ternd's also covers the subnet entries "
+			     "(longer when one lies inside that network)");
+		warn(g,
+		     "clients the database does not hold: Knot's ECS scope is %s, ternd's covers the database's "
+		     "empty block around the client (render-knot does not read the database)",
+		     subnets ? "the subnet block's around the client" : "0 (the zone's records)");
+		struct instance *in = NULL;
+		if (subnets && !(in = instance(g, KIND_SUBNET, rs->ttl)))
+			rc = TERN_EIO;
+		if (rc == 0 && in)
+			rc = render_subnet(g, in->f, true);
+		if (rc == 0)
+			rc = render_geodb(g, rs->ttl);
+		if (rc == 0 && subnets && !(in = instance(g, KIND_DEFAULT, rs->ttl)))
+			rc = TERN_EIO;
+		if (rc == 0 && subnets)
+			rc = render_subnet(g, in->f, false);
 		goto out;
 	}
-	struct instance *in = instance(g, mode, rs->ttl);
+	if (subnets) {
+		check_subnet_lists(g, "subnet");
+		struct instance *in = instance(g, KIND_SUBNET, rs->ttl);
+		rc = in ? render_subnet(g, in->f, false) : TERN_EIO;
+		goto out;
+	}
+	bool weighted = false;
+	for (int f = 0; f < 2; f++) {
+		int pool = entry_answer(r, -1, type_of(f));
+		weighted |= pool >= 0 && dyn_pool_weighted(r, pool);
+	}
+	if (!weighted) { /* the same answer for every client: the zone file's records are it */
+		int list[MAX_LIST], n = dyn_answer_list(r, list, MAX_LIST);
+		check_list(g, "answer", list, n < MAX_LIST ? n : MAX_LIST, NULL);
+		goto out;
+	}
+	struct instance *in = instance(g, KIND_WEIGHTED, rs->ttl);
 	if (!in) {
 		rc = TERN_EIO;
 		goto out;
 	}
 	g->f = in->f;
-	rc = mode == MODE_SUBNET ? render_subnet(g) : render_weighted(g);
+	rc = render_weighted(g);
 out:
 	g->owner = NULL;
 	return rc;
@@ -433,15 +565,21 @@ static int write_conf(struct render *g, const char *zonefile)
 	fprintf(f, "server:\n    edns-client-subnet: on # without it Knot ignores the Client Subnet\n");
 	if (g->ninst) {
 		fprintf(f, "mod-geoip:\n");
-		for (int i = 0; i < g->ninst; i++)
-			fprintf(f, "  - id: %s\n    config-file: \"%s\"\n    mode: %s\n    ttl: %u\n", g->inst[i].id,
-			        g->inst[i].path, mode_name[g->inst[i].mode], (unsigned)g->inst[i].ttl);
+		for (int i = 0; i < g->ninst; i++) {
+			const struct instance *in = &g->inst[i];
+			fprintf(f, "  - id: %s\n    config-file: \"%s\"\n    mode: %s\n    ttl: %u\n", in->id, in->path,
+			        kind_mode[in->kind], (unsigned)in->ttl);
+			if (kind_key[in->kind])
+				fprintf(f, "    geodb-file: \"%s\"\n    geodb-key: %s\n", g->geodb, kind_key[in->kind]);
+		}
 	}
 	fprintf(f, "zone:\n  - domain: %s.\n    file: \"%s\"\n", g->zone, zonefile);
-	if (g->ninst) {
+	if (g->ninst) { /* the chain: kinds in order (a resource's instances share its TTL) */
 		fprintf(f, "    module: [");
-		for (int i = 0; i < g->ninst; i++)
-			fprintf(f, "%s mod-geoip/%s", i ? "," : "", g->inst[i].id);
+		for (int kind = 0, k = 0; kind < KINDS; kind++)
+			for (int i = 0; i < g->ninst; i++)
+				if (g->inst[i].kind == kind)
+					fprintf(f, "%s mod-geoip/%s", k++ ? "," : "", g->inst[i].id);
 		fprintf(f, " ]\n");
 	}
 	if (fclose(f) != 0) {
@@ -463,6 +601,18 @@ static int geo_render_knot(struct cli *cli, const struct cli_args *a)
 	name_to_text(apex, zname, sizeof(zname));
 	if (strlen(zname) > 1)
 		zname[strlen(zname) - 1] = 0; /* files and ids without the root's dot */
+	char **geodb = cli_opt_last(a, "geodb");
+	if (geodb) { /* written into knot.conf as a quoted string: Knot wants a full path */
+		bool plain = geodb[0][0] == '/';
+		for (const char *c = geodb[0]; *c && plain; c++)
+			plain = *c != '"' && *c != '\\' && (unsigned char)*c >= 0x20 && *c != 0x7f;
+		if (!plain)
+			return cli_usage_error(
+			    cli,
+			    "--geodb %s: expected a full path without quotes, backslashes or control "
+			    "characters",
+			    geodb[0]);
+	}
 	if (!realpath(dir ? dir[0] : ".", absdir)) {
 		fprintf(stderr, "tern: --dir %s: %s\n", dir ? dir[0] : ".", strerror(errno));
 		return CLI_EUSAGE;
@@ -481,7 +631,7 @@ static int geo_render_knot(struct cli *cli, const struct cli_args *a)
 		rc = CLI_EAPI;
 		goto out;
 	}
-	struct render g = {.zone = zname, .dir = absdir};
+	struct render g = {.zone = zname, .dir = absdir, .geodb = geodb ? geodb[0] : NULL};
 	if (zone_signed(z))
 		warn(&g, "the zone is DNSSEC-signed: Knot signs module answers only with keys it holds (the module's "
 		         "`dnssec` and `policy`) and advises manual ZSK rollover with mod-geoip; ternd's automatic "
@@ -492,6 +642,18 @@ static int geo_render_knot(struct cli *cli, const struct cli_args *a)
 		fprintf(stderr, "tern: out of memory\n");
 		rc = CLI_EAPI;
 		goto out;
+	}
+	for (size_t i = 0; i < nn && rc == CLI_OK && !g.geodb; i++) {
+		const struct rrset *rs = zone_node_rrset(nodes[i], RR_DYN);
+		const struct dyn_resource *r = rs ? dyn_rrset_resource(rs) : NULL;
+		char owner[1100];
+		if (r && dyn_code_count(r) > 0 && name_to_text(nodes[i]->owner, owner, sizeof(owner)) >= 0) {
+			fprintf(stderr,
+			        "tern: %s: country and continent entries need --geodb PATH (the MaxMind DB file Knot's "
+			        "mod-geoip reads)\n",
+			        owner);
+			rc = CLI_EUSAGE;
+		}
 	}
 	for (size_t i = 0; i < nn && rc == CLI_OK; i++)
 		if (render_node(&g, nodes[i]) < 0)
@@ -530,16 +692,21 @@ out:
 }
 
 static const struct cli_opt render_opts[] = {
-    {"dir", 1, "--dir DIR   where the files go (default: the current directory)"},
+    {"dir", 1, "--dir DIR      where the files go (default: the current directory)"},
+    {"geodb", 1, "--geodb PATH   the MaxMind DB file Knot reads (full path) for country and continent entries"},
     {NULL, 0, NULL},
 };
 
 const struct cli_cmd cmd_geo[] = {
-    {"geo", "render-knot", "ZONE [--dir DIR]", "write the zone's dynamic answers as Knot mod-geoip configuration",
-     "Writes into DIR: ZONE.zone (each dynamic resource as its default answer), one mod-geoip file per mode\n"
-     "and TTL (subnet: geo resources, weighted: weighted ones) and ZONE.knot.conf (edns-client-subnet: on,\n"
-     "the mod-geoip instances, the zone using them). What Knot cannot do (monitors, failover to later pools,\n"
-     "weights inside geo lists, signed zones) is said on stderr; docs/dynamic-answers.md lists it.",
+    {"geo", "render-knot", "ZONE [--dir DIR] [--geodb PATH]",
+     "write the zone's dynamic answers as Knot mod-geoip configuration",
+     "Writes into DIR: ZONE.zone (each dynamic resource as its default answer), one mod-geoip file per kind\n"
+     "and TTL (subnet: subnet entries; country and continent: geodb mode on the --geodb file, needed when\n"
+     "a resource has country or continent entries; default: for resources with both kinds of entries, the\n"
+     "subnet blocks for clients the database does not hold; weighted: weighted resources) and\n"
+     "ZONE.knot.conf (edns-client-subnet: on, the mod-geoip instances, the zone using them in that\n"
+     "order). What Knot cannot do (monitors, failover to later pools, weights inside geo lists, some ECS\n"
+     "scopes, signed zones) is said on stderr; docs/dynamic-answers.md lists it.",
      1, 1, render_opts, geo_render_knot},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL},
 };

@@ -20,8 +20,10 @@ my $tree = MaxMind::DB::Writer::Tree->new(
 );
 for my $n (@nets) {
     my ($net, $cc, $cont) = split /[=,]/, $n;
-    $tree->insert_network($net, { country => { iso_code => $cc, names => { en => $cc } },
-                                  continent => { code => $cont, names => { en => $cont } } });
+    # "-" for the country: a record with a continent only (as GeoLite2 has for some networks)
+    my %rec = (continent => { code => $cont, names => { en => $cont } });
+    $rec{country} = { iso_code => $cc, names => { en => $cc } } if $cc ne '-';
+    $tree->insert_network($net, \%rec);
 }
 open my $fh, '>:raw', "$out.tmp" or die "$out.tmp: $!";
 $tree->write_tree($fh);
@@ -36,17 +38,18 @@ SWAPPED = {"198.51.100.0/24": ("NL", "EU"), "203.0.113.0/24": ("BR", "SA"), "200
 
 
 def build(path, nets):
-    """Writes the database (atomically: a temporary file renamed over path)."""
+    """Writes the database of nets {network: (country or None, continent)} (atomically: a temporary
+    file renamed over path)."""
     script = os.path.join(os.path.dirname(path) or ".", "mmdb-writer.pl")
     with open(script, "w") as f:
         f.write(WRITER)
-    args = ["%s=%s,%s" % (net, cc, cont) for net, (cc, cont) in nets.items()]
+    args = ["%s=%s,%s" % (net, cc or "-", cont) for net, (cc, cont) in nets.items()]
     subprocess.run(["perl", script, path] + args, check=True, capture_output=True, timeout=120)
     return path
 
 
 def lookup(path, ip):
-    """(country, continent, prefix length in the address's family) as mmdblookup reads them, or
+    """(country or None, continent, prefix length in the address's family) as mmdblookup reads them, or
     None when the database does not hold ip."""
     p = subprocess.run(["mmdblookup", "-v", "-f", path, "-i", ip], capture_output=True, text=True, timeout=30)
     if "Could not find an entry" in p.stdout + p.stderr:
@@ -55,6 +58,7 @@ def lookup(path, ip):
     prefix = int(re.search(r"Record prefix length: (\d+)", p.stdout).group(1))
     if ":" not in ip:
         prefix -= 96  # an IPv6 tree: IPv4 lives under ::/96
-    cc = re.search(r'"iso_code":\s*"(\w\w)"', p.stdout).group(1)
+    cc = re.search(r'"iso_code":\s*"(\w\w)"', p.stdout)
+    cc = cc.group(1) if cc else None
     cont = re.search(r'"code":\s*"(\w\w)"', p.stdout).group(1)
     return cc, cont, prefix

@@ -315,6 +315,42 @@ static void test_geo_database(void **state)
 	free(r);
 }
 
+/* The renderers' view of country and continent entries: countries first, in the order given,
+ * codes upper case, each with its pools in order; subnet entries apart. */
+static void test_code_entries_listed(void **state)
+{
+	(void)state;
+	static const char *const s[] = {
+	    "pool br 192.0.2.10",        "pool eu 192.0.2.40",      "pool world 192.0.2.1", "answer world",
+	    "geo continent eu eu world", "geo country br br world", "geo country NL eu",    "geo 10.0.0.0/8 br",
+	};
+	struct dyn_resource *r = must_compile(s, 8);
+	assert_int_equal(dyn_entry_count(r), 1);
+	assert_int_equal(dyn_code_count(r), 3);
+	static const struct {
+		bool continent;
+		const char *code;
+		int n, pools[2];
+	} want[] = {{false, "BR", 2, {0, 2}}, {false, "NL", 1, {1}}, {true, "EU", 2, {1, 2}}};
+	for (int i = 0; i < 3; i++) {
+		struct dyn_code_view v;
+		int pools[4] = {-1, -1, -1, -1};
+		dyn_code(r, i, &v);
+		assert_int_equal(v.continent, want[i].continent);
+		assert_string_equal(v.code, want[i].code);
+		assert_int_equal(dyn_code_list(r, i, pools, 1), want[i].n); /* the length, whatever cap */
+		assert_int_equal(pools[0], want[i].pools[0]);
+		assert_int_equal(pools[1], -1);
+		assert_int_equal(dyn_code_list(r, i, pools, 4), want[i].n);
+		for (int k = 0; k < want[i].n; k++)
+			assert_int_equal(pools[k], want[i].pools[k]);
+	}
+	free(r);
+	r = must_compile(geo, 8);
+	assert_int_equal(dyn_code_count(r), 0);
+	free(r);
+}
+
 /* Health: members whose last octet is listed in the context are down. */
 static bool down_list(void *ctx, const struct dyn_monitor *m, uint8_t family, const uint8_t *addr)
 {
@@ -688,7 +724,7 @@ int main(void)
 	    cmocka_unit_test(test_failover),        cmocka_unit_test(test_weighted),
 	    cmocka_unit_test(test_monitors_listed), cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_in_zones),        cmocka_unit_test(test_geo_against_reference),
-	    cmocka_unit_test(test_geo_database),
+	    cmocka_unit_test(test_geo_database),    cmocka_unit_test(test_code_entries_listed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -161,6 +161,7 @@ class Api:
     def __init__(self, port, token=None, addr="127.0.0.1"):
         self.addr, self.port, self.token = addr, port, token
         self.conn = None
+        self.timeout = 30  # seconds a request may take (a test of a big body may allow more)
 
     def with_token(self, token):
         return Api(self.port, token, self.addr)
@@ -184,7 +185,7 @@ class Api:
         hdrs.update(headers or {})
         for attempt in range(2):
             if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.addr, self.port, timeout=30)
+                self.conn = http.client.HTTPConnection(self.addr, self.port, timeout=self.timeout)
             try:
                 self.conn.request(method, path, body=data, headers=hdrs)
                 r = self.conn.getresponse()

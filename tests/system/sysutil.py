@@ -102,9 +102,12 @@ def tcp_read_msg(s):
     return recv_exact(s, n)
 
 
-def tcp_connect(port, addr="127.0.0.1", timeout=3.0):
+def tcp_connect(port, addr="127.0.0.1", timeout=3.0, rcvbuf=None):
+    """A TCP connection; rcvbuf fixes the receive buffer's size (no autotuning)."""
     fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.settimeout(timeout)
     s.connect((addr, port))
     return s

@@ -119,6 +119,7 @@ def test_import_export_round_trip_200k(srv, keys):
     zone = "big.test"
     api = srv.api(keys.token("importer"))
     api.conn = None
+    api.timeout = 120  # the times are asserted below, with their figures
     api.create_zone(zone)
     recs = records(200000)
     text = body(zone, recs)

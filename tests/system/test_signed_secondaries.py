@@ -64,7 +64,7 @@ def soa_serial(text):
     return int(next(line for line in text.splitlines() if " IN SOA " in line).split()[6])
 
 
-def check_served(lab, primary, secs, tmp_path, tag, questions, timeout=40):
+def check_served(lab, primary, secs, tmp_path, tag, questions, timeout=120):
     """Once every secondary serves the primary's serial (the signer may move it on meanwhile: then
     again at the next), each secondary's AXFR equals ternd's and verifies; then every question
     validates through each secondary's Unbound. Returns the serial compared."""

@@ -33,6 +33,12 @@ www 300 IN DYN pool world 192.0.2.1 192.0.2.2
 www 300 IN DYN answer world
 www 300 IN DYN geo 198.51.100.0/24 br world
 www 300 IN DYN geo 203.0.113.0/24 nl world
+late 300 IN DYN pool br 192.0.2.10
+late 300 IN DYN pool nl 192.0.2.20
+late 300 IN DYN pool world 192.0.2.1 192.0.2.2
+late 300 IN DYN answer world
+late 300 IN DYN geo 198.51.100.0/24 br world
+late 300 IN DYN geo 203.0.113.0/24 nl world
 """
 
 # module-config and the three subnet options as the issue gives them; test. is a static local zone
@@ -101,9 +107,9 @@ def ternd_queries(srv):
     return sum(int(c) for c in counts)
 
 
-def resolve(port, client, prefix):
-    """www.geo.test A through Unbound for a client sending ECS client/prefix."""
-    q = dns.message.make_query("www.geo.test", "A", use_edns=0, options=[dns.edns.ECSOption(client, prefix)])
+def resolve(port, client, prefix, name="www.geo.test"):
+    """name A through Unbound for a client sending ECS client/prefix."""
+    q = dns.message.make_query(name, "A", use_edns=0, options=[dns.edns.ECSOption(client, prefix)])
     r = dns.query.udp(q, "127.0.0.1", port=port, timeout=5)
     assert r.rcode() == dns.rcode.NOERROR, r
     return sorted(rd.address for rrset in r.answer for rd in rrset)
@@ -136,3 +142,18 @@ def test_clients_get_their_answers_and_repeats_come_from_unbound_cache(srv, keys
     # a client of neither subnet is a new question for ternd, and gets the answer list
     assert resolve(unbound, "192.0.2.200", 24) == ["192.0.2.1", "192.0.2.2"]
     assert ternd_queries(srv) == before + 1
+
+
+def test_unmapped_client_first_does_not_hide_the_map(srv, unbound):
+    """The answer to a client no entry maps is the resource's default, but its ECS scope covers
+    only the block around the client that no entry touches (docs/dynamic-answers.md: not 0, the
+    issue's wording). With scope 0, Unbound would keep that default for every client of the name,
+    and the mapped subnets asking after it would get it from its cache."""
+    before = ternd_queries(srv)
+    assert resolve(unbound, "192.0.2.200", 24, "late.geo.test") == ["192.0.2.1", "192.0.2.2"]
+    assert resolve(unbound, "198.51.100.7", 24, "late.geo.test") == ["192.0.2.10"]
+    assert resolve(unbound, "203.0.113.5", 24, "late.geo.test") == ["192.0.2.20"]
+    assert ternd_queries(srv) == before + 3, "a mapped client was answered from the unmapped one's cache entry"
+    assert resolve(unbound, "192.0.2.201", 24, "late.geo.test") == ["192.0.2.1", "192.0.2.2"]
+    time.sleep(0.2)
+    assert ternd_queries(srv) == before + 3, "the unmapped block's answer was not cached"

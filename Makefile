@@ -12,10 +12,9 @@ ASAN := build-asan
 PORT ?= 5300
 # System tests run in parallel (python3-pytest-xdist), one test file per worker: its module
 # fixtures (servers) stay in one process, and the long waits of one file overlap the others.
-# tests/system/conftest.py hands out the longest files first. PYTEST_WORKERS=4 takes about half
-# the time (the suite mostly waits on timers), but test_api_import's 200k round trip and
-# test_tcp's slow reader still fail beside CPU-heavy files (test_modules' build): not yet default.
-PYTEST_WORKERS ?= 2
+# tests/system/conftest.py hands out the longest files first. Three at a time on two cores: the
+# two six-minute rollover files mostly wait on timers, and run beside everything else.
+PYTEST_WORKERS ?= 3
 PYTEST := $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 all: build

@@ -1187,9 +1187,10 @@ static inline __attribute__((always_inline)) int64_t geo_match(const struct dyn_
                                                                const struct dyn_client *cl, uint8_t *scope)
 {
 	*scope = 0;
-	if (!cl || (cl->family != 1 && cl->family != 2) || !r->entry_families[cl->family - 1])
+	unsigned fam = cl ? cl->family - 1u : 2; /* 0 = IPv4, 1 = IPv6, else none */
+	if (fam > 1 || !r->entry_families[fam])
 		return -1;
-	int f = cl->family - 1, bits = bits_of(cl->family);
+	int f = (int)fam, bits = bits_of(cl->family);
 	int known = cl->prefix < bits ? cl->prefix : bits;
 	/* the address as a number, bits past what the client told zero (RFC 7871 6) */
 	struct u128 a = u128_of(cl->addr);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Installs the benchmark's Debian packages when any is missing (idempotent; quiet when all are there).
 set -euo pipefail
-PACKAGES="dnsperf knot knot-dnsutils nsd valgrind python3-dnspython build-essential time util-linux bc bind9-utils"
+PACKAGES="dnsperf knot knot-dnsutils knot-module-geoip gdnsd nsd valgrind python3-dnspython build-essential time util-linux bc bind9-utils"
 missing=$(for p in $PACKAGES; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' || echo "$p"
 done | tr '\n' ' ')

@@ -153,6 +153,48 @@ def start_knot(nets, d, port, wrap, geo=True):
                             stdout=open(os.path.join(d, "out.log"), "w"), stderr=subprocess.STDOUT)
 
 
+GDNSD_CONF = """options => {{
+  listen => [ 127.0.0.1 ]
+  dns_port => {port}
+  udp_threads => 1
+  tcp_threads => 1
+  edns_client_subnet => true
+  run_dir => {dir}/run
+  state_dir => {dir}/state
+}}
+"""
+
+
+def gdnsd_files(d, nets, port, geo):
+    """The same rules for gdnsd's geoip plugin: a map of nets alone (no database), each subnet's
+    datacenter list its pool then the default (ternd's failover order), and www a DYNA of it; the
+    baseline (geo false) the zone with www's fixed A record and no plugin."""
+    conf = GDNSD_CONF.format(dir=d, port=port)
+    www = "www 60 A %s" % DEFAULT
+    if geo:
+        dcs = ["p%d" % i for i in range(len(POOLS))]
+        conf += "plugins => { geoip => {\n  maps => { m => {\n    datacenters => [ %s, world ]\n    nets => {\n" % (
+            ", ".join(dcs))
+        conf += "".join("      %s/%d => [ p%d, world ]\n" % n for n in nets)
+        conf += "    }\n  } }\n  resources => { www => {\n    map => m\n    dcmap => { %s, world => %s }\n" % (
+            ", ".join("p%d => %s" % (i, a) for i, a in enumerate(POOLS)), DEFAULT)
+        conf += "  } }\n} }\n"
+        www = "www 60 DYNA geoip!www"
+    os.makedirs(os.path.join(d, "zones"), exist_ok=True)
+    with open(os.path.join(d, "config"), "w") as f:
+        f.write(conf)
+    lines = ["$TTL 300", "@ SOA ns1 hostmaster 1 7200 900 1209600 300", "@ NS ns1", "ns1 A 192.0.2.53",
+             "static 60 A %s" % DEFAULT, www]
+    with open(os.path.join(d, "zones", ZONE), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def start_gdnsd(nets, d, port, wrap, geo=True):
+    gdnsd_files(d, nets, port, geo)
+    return subprocess.Popen(wrap + ["gdnsd", "-c", d, "start"], cwd=d,
+                            stdout=open(os.path.join(d, "out.log"), "w"), stderr=subprocess.STDOUT)
+
+
 def measure(name, start, work, text, msgs):
     """Instructions per query: a run that only starts and stops, and one that also answers msgs."""
     ir = {}
@@ -178,6 +220,14 @@ def measure(name, start, work, text, msgs):
     return (ir["replay"] - ir["idle"]) / len(msgs)
 
 
+def gdnsd_version():
+    """gdnsd prints its version with the usage of an unknown option."""
+    out = subprocess.run(["gdnsd", "-V"], capture_output=True, text=True)
+    for word in (out.stdout + out.stderr).split("version ", 1)[1:]:
+        return word.split()[0]
+    return "?"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ternd", required=True)
@@ -192,38 +242,49 @@ def main():
     geo_q = queries(nets, args.queries, "www", 1)
     static_q = queries(nets, args.queries, "www", 1, static=True)  # the same messages
     res = {"machine": machine(args.work), "load_before": loadavg(), "ternd": ternd_version(),
-           "knot_version": subprocess.run(["knotd", "-V"], capture_output=True, text=True).stdout.split()[-1]}
-    start = lambda d, port, wrap: start_ternd(args.ternd, d, port, wrap)  # noqa: E731
-    res["ternd_static"] = measure("ternd-static", start, args.work, zone_text(nets, static=True), static_q)
-    log("ternd static: %.0f instructions per query" % res["ternd_static"])
-    res["ternd_geo"] = measure("ternd-geo", start, args.work, text, geo_q)
-    log("ternd geo: %.0f instructions per query" % res["ternd_geo"])
-    start = lambda d, port, wrap: start_knot(nets, d, port, wrap, geo=False)  # noqa: E731
-    res["knot_static"] = measure("knot-static", start, args.work, "", static_q)
-    start = lambda d, port, wrap: start_knot(nets, d, port, wrap)  # noqa: E731
-    log("knot static: %.0f instructions per query" % res["knot_static"])
-    res["knot_geo"] = measure("knot-geo", start, args.work, "", geo_q)
-    log("knot geo: %.0f instructions per query" % res["knot_geo"])
+           "knot_version": subprocess.run(["knotd", "-V"], capture_output=True, text=True).stdout.split()[-1],
+           "gdnsd_version": gdnsd_version()}
+    runs = [  # key, zone text for ternd ("" for the peers, which write their own files), start, queries
+        ("ternd_static", zone_text(nets, static=True), lambda d, port, wrap: start_ternd(args.ternd, d, port, wrap),
+         static_q),
+        ("ternd_geo", text, lambda d, port, wrap: start_ternd(args.ternd, d, port, wrap), geo_q),
+        ("knot_static", "", lambda d, port, wrap: start_knot(nets, d, port, wrap, geo=False), static_q),
+        ("knot_geo", "", lambda d, port, wrap: start_knot(nets, d, port, wrap), geo_q),
+        ("gdnsd_static", "", lambda d, port, wrap: start_gdnsd(nets, d, port, wrap, geo=False), static_q),
+        ("gdnsd_geo", "", lambda d, port, wrap: start_gdnsd(nets, d, port, wrap), geo_q),
+    ]
+    for key, zone, start, msgs in runs:
+        res[key] = measure(key.replace("_", "-"), start, args.work, zone, msgs)
+        log("%s: %.0f instructions per query" % (key.replace("_", " "), res[key]))
     res["load_after"] = loadavg()
     with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
         json.dump(res, f, indent=1)
-    ratio = res["ternd_geo"] / res["ternd_static"]
+    base = res["ternd_static"]
+    peer = min(("knot_geo", "gdnsd_geo"), key=lambda k: res[k])
+    peer_name = {"knot_geo": "Knot mod-geoip", "gdnsd_geo": "gdnsd geoip"}[peer]
+    ratio, vs_peer = res["ternd_geo"] / base, res["ternd_geo"] / res[peer]
+    row = "| %s | %s | %.0f | %.2f | %s |"
     md = ["# Dynamic answers benchmark (`make bench-geo`)", "",
           "Callgrind instructions per query (the server process, start-up and shutdown subtracted), %d UDP "
           "queries with EDNS Client Subnet from %d /24 subnets; the geo name's resource maps each subnet "
-          "to one of %d pools (%d geo entries); \"static\" is the same queries for the same name holding one "
-          "A record instead." % (
+          "to one of %d pools, then a default pool (%d geo entries; Knot's mod-geoip in subnet mode and "
+          "gdnsd's geoip plugin with a nets map hold the same entries); \"static\" is the same queries "
+          "for the same name holding one A record instead. Ratios are to ternd's static answer." % (
               args.queries, args.subnets, len(POOLS), args.subnets), "",
           "| server | answer | instructions/query | ratio | target |", "|---|---|---|---|---|",
-          "| ternd | static | %.0f | 1.00 | |" % res["ternd_static"],
-          "| ternd | geo | %.0f | %.2f | <= 1.15 |" % (res["ternd_geo"], ratio),
-          "| Knot %s (no module) | static | %.0f | %.2f | |" % (
-              res["knot_version"], res["knot_static"], res["knot_static"] / res["ternd_static"]),
-          "| Knot %s mod-geoip (subnet mode) | geo | %.0f | %.2f | |" % (
-              res["knot_version"], res["knot_geo"], res["knot_geo"] / res["ternd_static"]), "",
-          "ternd geo / Knot geo: **%.2f** (target <= 0.8 of the better peer)." % (res["ternd_geo"] / res["knot_geo"]),
-          "",
-          "Machine: %s; load average before %s, after %s." % (res["machine"], res["load_before"], res["load_after"]),
+          row % ("ternd", "static", base, 1.0, ""),
+          row % ("ternd", "geo", res["ternd_geo"], ratio, "<= 1.15 %s" % ("met" if ratio <= 1.15 else "**not met**")),
+          row % ("Knot %s (no module)" % res["knot_version"], "static", res["knot_static"], res["knot_static"] / base,
+                 ""),
+          row % ("Knot %s mod-geoip (subnet mode)" % res["knot_version"], "geo", res["knot_geo"],
+                 res["knot_geo"] / base, ""),
+          row % ("gdnsd %s" % res["gdnsd_version"], "static", res["gdnsd_static"], res["gdnsd_static"] / base, ""),
+          row % ("gdnsd %s geoip (nets map)" % res["gdnsd_version"], "geo", res["gdnsd_geo"],
+                 res["gdnsd_geo"] / base, ""),
+          "| **ternd geo / %s geo** (the better peer) | | | **%.2f** | <= 0.8 %s |" % (
+              peer_name, vs_peer, "met" if vs_peer <= 0.8 else "**not met**"), "",
+          "Machine: %s; load average before %s, after %s. ternd %s." % (
+              res["machine"], res["load_before"], res["load_after"], res["ternd"]),
           ""]
     with open(args.out, "w") as f:
         f.write("\n".join(md))

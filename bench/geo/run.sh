@@ -1,6 +1,7 @@
 #!/bin/bash
 # Dynamic answers benchmark (`make bench-geo`): instructions per query of ternd's geo answers, next
-# to its static answers and to Knot's mod-geoip on the same rules (bench/README.md). Writes bench/results/geo.md.
+# to its static answers and to Knot's mod-geoip and gdnsd's geoip plugin on the same rules
+# (bench/README.md). Writes bench/results/geo.md.
 #   BENCH_GEO_QUICK=1   100 subnets, 1,000 queries (a smoke run)
 set -euo pipefail
 
@@ -14,7 +15,7 @@ BENCH=geo BENCH_KEEP=${BENCH_GEO_KEEP:-0}
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 
-for p in valgrind cc knotd; do
+for p in valgrind cc knotd gdnsd; do
 	command -v "$p" >/dev/null || { log "$p is missing: run bench/deps.sh"; exit 1; }
 done
 bench_binaries

@@ -20,15 +20,19 @@
 
 /* The compiled block: this header, then arrays at the offsets it gives (from the block's start). */
 struct dyn_resource {
-	uint32_t size;
+	struct dyn_head head; /* size, serves, weighted (dyn.h) */
 	uint16_t npools, nmonitors;
 	uint32_t nentries, nmembers;
 	uint32_t answer_list; /* offset of the answer list: uint16 n, then n pool indexes */
 	uint32_t pools, members, monitors, entries; /* offsets of the arrays */
-	uint8_t serves[2]; /* members of IPv4 / IPv6 in the answer list */
 	uint8_t entry_families[2]; /* geo entries for IPv4 / IPv6 clients */
 	uint32_t regions[2], nregions[2]; /* each family's address space cut by the entries (struct cregion) */
-	uint8_t weighted; /* some pool is weighted: selections need a random number */
+	/* IPv4 stretches, found in two steps: index4_n + 1 buckets (uint32_t at index4) of 2^index4_shift
+	 * addresses each from index4_base (the second stretch's first address), each the number of the
+	 * last stretch starting at or before the bucket's first address; then the stretches between a
+	 * bucket's and the next's, by a binary search over their first addresses (uint32_t at keys4) */
+	uint32_t keys4, index4, index4_n, index4_base;
+	uint8_t index4_shift;
 	uint32_t ncodes, codes; /* country and continent entries: count, offset of the array */
 	/* the RRsets signed ahead (dyn.h, "Signed zones"), per family: nsigned[f] struct cset at
 	 * signed_sets[f], in canonical order; and nchoices struct cchoice at choices, sorted */
@@ -773,6 +777,41 @@ static int region_add(struct region_list *l, const uint8_t *first, const uint8_t
 	return 0;
 }
 
+/* The IPv4 stretches' keys and their index (struct dyn_resource): as many buckets as stretches or
+ * up to twice that (a power of two), as wide as spreads the stretches' first addresses over them. */
+static int put_index4(struct out *o, const struct region_list *l, struct dyn_resource *h)
+{
+	uint32_t n = (uint32_t)l->n, nb = 1, shift = 0, *k = malloc(n * sizeof(*k));
+	if (!k)
+		return TERN_ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		k[i] = (uint32_t)(l->v[i].first.hi >> 32);
+	uint32_t base = n > 1 ? k[1] : 0, span = n > 1 ? k[n - 1] - base : 0;
+	while (nb < n)
+		nb <<= 1;
+	while (shift < 32 && ((uint64_t)span >> shift) >= nb)
+		shift++;
+	int64_t keys = out_put(o, k, n * sizeof(*k), 4), index = out_put(o, NULL, ((size_t)nb + 1) * 4, 4);
+	if (keys < 0 || index < 0) {
+		free(k);
+		return TERN_ENOMEM;
+	}
+	uint32_t i = 0;
+	for (uint32_t b = 0; b <= nb; b++) {
+		uint64_t first = (uint64_t)base + ((uint64_t)b << shift);
+		while (i + 1 < n && k[i + 1] <= first)
+			i++;
+		memcpy(o->b + index + (size_t)b * 4, &i, 4);
+	}
+	free(k);
+	h->keys4 = (uint32_t)keys;
+	h->index4 = (uint32_t)index;
+	h->index4_n = nb;
+	h->index4_base = base;
+	h->index4_shift = (uint8_t)shift;
+	return 0;
+}
+
 /* Cuts the family's address space by its entries (sorted, nested or apart as prefixes are) with a
  * stack of the entries open at the cursor, and writes the stretches into the block. */
 static int put_regions(struct out *o, struct comp *c, uint8_t family, struct dyn_resource *h)
@@ -830,6 +869,8 @@ static int put_regions(struct out *o, struct comp *c, uint8_t family, struct dyn
 	}
 	h->regions[family - 1] = (uint32_t)at;
 	h->nregions[family - 1] = (uint32_t)l.n;
+	if (family == 1 && (rc = put_index4(o, &l, h)) < 0)
+		goto out;
 out:
 	free(idx);
 	free(stack);
@@ -930,7 +971,7 @@ static int build(struct comp *c, struct out *o)
 	h.answer_list = (uint32_t)at;
 	h.nentries = (uint32_t)c->nentries;
 	for (int i = 0; i < c->npools; i++)
-		h.weighted |= c->pools[i].weighted;
+		h.head.weighted |= c->pools[i].weighted;
 	at = out_put(o, NULL, (size_t)c->nentries * sizeof(struct centry), 8);
 	if (at < 0)
 		return TERN_ENOMEM;
@@ -983,17 +1024,17 @@ static int build(struct comp *c, struct out *o)
 	const uint16_t *al = (const uint16_t *)(const void *)(o->b + h.answer_list);
 	for (uint16_t i = 0; i < al[0]; i++) {
 		const struct cpool *cp = (const struct cpool *)(const void *)(o->b + h.pools) + al[1 + i];
-		h.serves[0] |= cp->count[0] > 0;
-		h.serves[1] |= cp->count[1] > 0;
+		h.head.serves[0] |= cp->count[0] > 0;
+		h.head.serves[1] |= cp->count[1] > 0;
 	}
-	if (!h.serves[0] && !h.serves[1])
+	if (!h.head.serves[0] && !h.head.serves[1])
 		return fail(c, "the answer list's pools have no members");
 	int src = build_signed(o, &h);
 	if (src < 0)
 		return src;
 	if (out_put(o, NULL, 0, 8) < 0)
 		return TERN_ENOMEM;
-	h.size = (uint32_t)o->n;
+	h.head.size = (uint32_t)o->n;
 	memcpy(o->b, &h, sizeof(h));
 	return 0;
 }
@@ -1107,22 +1148,12 @@ static const uint16_t *list_at(const struct dyn_resource *r, uint32_t off)
 
 size_t dyn_resource_size(const struct dyn_resource *r)
 {
-	return r->size;
+	return r->head.size;
 }
 
 size_t dyn_rrset_bytes(const struct rrset *rs)
 {
-	return rs->dyn ? dyn_trailer_offset(rs) + dyn_rrset_resource(rs)->size : rs->rdata_size;
-}
-
-bool dyn_weighted(const struct dyn_resource *r)
-{
-	return r->weighted;
-}
-
-bool dyn_serves(const struct dyn_resource *r, uint16_t type)
-{
-	return type == RR_A ? r->serves[0] : type == RR_AAAA ? r->serves[1] : false;
+	return rs->dyn ? dyn_trailer_offset(rs) + dyn_rrset_resource(rs)->head.size : rs->rdata_size;
 }
 
 /* Leading bits two addresses share. */
@@ -1152,12 +1183,14 @@ static void client_addr(const struct dyn_client *cl, uint8_t addr[16])
 /* The geo entry for the client (-1: none), and the scope that choice holds for (dyn.h): the
  * stretch holding the client's address, and the shortest prefix around the address that leaves
  * out the addresses just outside the stretch. */
-static int64_t geo_match(const struct dyn_resource *r, const struct dyn_client *cl, uint8_t *scope)
+static inline __attribute__((always_inline)) int64_t geo_match(const struct dyn_resource *r,
+                                                               const struct dyn_client *cl, uint8_t *scope)
 {
 	*scope = 0;
-	if (!cl || (cl->family != 1 && cl->family != 2) || !r->entry_families[cl->family - 1])
+	unsigned fam = cl ? cl->family - 1u : 2; /* 0 = IPv4, 1 = IPv6, else none */
+	if (fam > 1 || !r->entry_families[fam])
 		return -1;
-	int f = cl->family - 1, bits = bits_of(cl->family);
+	int f = (int)fam, bits = bits_of(cl->family);
 	int known = cl->prefix < bits ? cl->prefix : bits;
 	/* the address as a number, bits past what the client told zero (RFC 7871 6) */
 	struct u128 a = u128_of(cl->addr);
@@ -1172,10 +1205,35 @@ static int64_t geo_match(const struct dyn_resource *r, const struct dyn_client *
 	const struct cregion *v = (const struct cregion *)(const void *)((const uint8_t *)r + r->regions[f]);
 	uint32_t n = r->nregions[f]; /* the last stretch whose first address is <= a: it exists, the first
 	                              * stretch starts at the family's first address */
-	while (n > 1) {
-		uint32_t half = n / 2;
-		v = u128_le(v[half].first, a) ? v + half : v;
-		n -= half;
+	if (f == 0) { /* the bucket, then the stretches it spans (struct dyn_resource) */
+		const uint32_t *keys = (const uint32_t *)(const void *)((const uint8_t *)r + r->keys4);
+		const uint32_t *index = (const uint32_t *)(const void *)((const uint8_t *)r + r->index4);
+		uint32_t a4 = (uint32_t)(a.hi >> 32), lo = 0;
+		if (a4 < r->index4_base) { /* the first stretch */
+			n = 1;
+		} else {
+			uint64_t b = (uint64_t)(a4 - r->index4_base) >> r->index4_shift;
+			if (b < r->index4_n) { /* between the bucket's stretch and the next bucket's */
+				lo = index[b];
+				n = index[b + 1] - lo + 1;
+			} else { /* past the last bucket: the last stretch */
+				lo = n - 1;
+				n = 1;
+			}
+		}
+		const uint32_t *k = keys + lo;
+		while (n > 1) {
+			uint32_t half = n / 2;
+			k = k[half] <= a4 ? k + half : k;
+			n -= half;
+		}
+		v += k - keys;
+	} else {
+		while (n > 1) {
+			uint32_t half = n / 2;
+			v = u128_le(v[half].first, a) ? v + half : v;
+			n -= half;
+		}
 	}
 	const struct cregion *g = v;
 	int sc = 0;
@@ -1205,14 +1263,18 @@ static bool member_live(const struct pick *p, const struct cpool *cp, const stru
 	return p->health(p->ctx, &monitor_at(p->r, m->monitor)->m, m->family, m->addr);
 }
 
-static uint16_t pool_live(const struct pick *p, const struct cpool *cp)
+/* Members of the family live in a pool (pool_live() tests always_live inline first). */
+static uint16_t pool_count_live(const struct pick *p, const struct cpool *cp)
 {
-	if (cp->always_live[p->f])
-		return cp->count[p->f];
 	uint16_t live = 0;
 	for (uint16_t k = 0; k < cp->count[p->f]; k++)
 		live += member_live(p, cp, member_at(p->r, cp->first[p->f] + k));
 	return live;
+}
+
+static inline uint16_t pool_live(const struct pick *p, const struct cpool *cp)
+{
+	return cp->always_live[p->f] ? cp->count[p->f] : pool_count_live(p, cp);
 }
 
 static void one_record(const struct dyn_resource *r, const struct cmember *m, struct rrset *out)
@@ -1303,9 +1365,13 @@ int dyn_select(const struct dyn_resource *r, uint16_t type, uint32_t ttl, const 
 	return dyn_select_geo(r, type, ttl, client, health, health_ctx, NULL, NULL, rnd, scratch, out, scope, trace);
 }
 
-int dyn_select_geo(const struct dyn_resource *r, uint16_t type, uint32_t ttl, const struct dyn_client *client,
-                   dyn_health_fn health, void *health_ctx, dyn_geo_fn geo, void *geo_ctx, uint32_t rnd,
-                   uint8_t *scratch, struct rrset *out, uint8_t *scope, struct dyn_trace *trace)
+/* dyn_select_geo(), inlined twice: into dyn_choose() (the answer path, where every test of trace
+ * folds away) and into dyn_select_geo() itself (explanations, tools). */
+static inline __attribute__((always_inline)) int select_in(const struct dyn_resource *r, uint16_t type, uint32_t ttl,
+                                                           const struct dyn_client *client, dyn_health_fn health,
+                                                           void *health_ctx, dyn_geo_fn geo, void *geo_ctx,
+                                                           uint32_t rnd, uint8_t *scratch, struct rrset *out,
+                                                           uint8_t *scope, struct dyn_trace *trace)
 {
 	if (!dyn_serves(r, type))
 		return TERN_ENOTFOUND;
@@ -1392,6 +1458,20 @@ int dyn_select_geo(const struct dyn_resource *r, uint16_t type, uint32_t ttl, co
 	out->rdata = scratch;
 	out->rdata_size = (uint32_t)n;
 	return 0;
+}
+
+int dyn_select_geo(const struct dyn_resource *r, uint16_t type, uint32_t ttl, const struct dyn_client *client,
+                   dyn_health_fn health, void *health_ctx, dyn_geo_fn geo, void *geo_ctx, uint32_t rnd,
+                   uint8_t *scratch, struct rrset *out, uint8_t *scope, struct dyn_trace *trace)
+{
+	return select_in(r, type, ttl, client, health, health_ctx, geo, geo_ctx, rnd, scratch, out, scope, trace);
+}
+
+int dyn_choose(const struct rrset *rs, const struct dyn_client *client, const struct dyn_env *env, uint32_t rnd,
+               struct dyn_choice *out)
+{
+	return select_in(dyn_rrset_resource(rs), rs->type, rs->ttl, client, env->health, env->health_ctx, env->geo,
+	                 env->geo_ctx, rnd, out->scratch, &out->rrset, &out->scope, NULL);
 }
 
 int dyn_attach(struct rrset *rs, struct arena *a, uint8_t **heap, char *err, size_t errlen)
@@ -1637,7 +1717,7 @@ static int build_signed(struct out *o, struct dyn_resource *h)
 		uint8_t alen = f ? 16 : 4;
 		for (uint16_t p = 0; p < h->npools; p++) {
 			const struct cpool cp = ((const struct cpool *)(const void *)(o->b + h->pools))[p];
-			if (!reach[p] || !cp.count[f] || !h->serves[f])
+			if (!reach[p] || !cp.count[f] || !h->head.serves[f])
 				continue;
 			bool monitored = false;
 			for (uint16_t k = 0; k < cp.count[f]; k++)
@@ -1740,7 +1820,7 @@ int64_t dyn_signed_choose(const struct dyn_resource *r, struct rrset *chosen, ui
 {
 	int f = chosen->type == RR_AAAA;
 	const uint8_t *base = (const uint8_t *)r;
-	if (chosen->count == 0 || chosen->rdata < base || chosen->rdata >= base + r->size) {
+	if (chosen->count == 0 || chosen->rdata < base || chosen->rdata >= base + r->head.size) {
 		/* some members of an unweighted pool are live: one of them, picked by rnd */
 		if (chosen->count == 0)
 			return -1;

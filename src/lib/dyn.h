@@ -88,8 +88,15 @@ struct dyn_monitor {
 	char body[256]; /* http/https: text the body must contain; "" = any */
 };
 
-/* The compiled resource (position independent: it may be copied with its RRset). */
+/* The compiled resource (position independent: it may be copied with its RRset). It starts with
+ * its head, which the answer path's tests below read inline; the rest is dyn.c's. */
 struct dyn_resource;
+struct dyn_head {
+	uint32_t size; /* of the whole block */
+	uint8_t serves[2]; /* the answer list has members of IPv4 / IPv6 */
+	uint8_t weighted; /* some pool is weighted: selections need a random number */
+	uint8_t reserved;
+};
 
 /* Where the client is: its address (IPv4 in the first 4 octets) and how many leading bits of it
  * are known (32/128 for a query's source address, the capped ECS source prefix otherwise). */
@@ -144,10 +151,17 @@ int dyn_compile(const uint8_t *rdata, size_t rdata_size, uint16_t count, struct 
                 char *err, size_t errlen);
 
 /* Whether the resource answers type (A or AAAA): its answer list has members of that family. */
-bool dyn_serves(const struct dyn_resource *r, uint16_t type);
+static inline bool dyn_serves(const struct dyn_resource *r, uint16_t type)
+{
+	const struct dyn_head *h = (const struct dyn_head *)(const void *)r;
+	return type == RR_A ? h->serves[0] : type == RR_AAAA ? h->serves[1] : false;
+}
 
 /* Whether some pool is weighted (only then does dyn_select() use its random number). */
-bool dyn_weighted(const struct dyn_resource *r);
+static inline bool dyn_weighted(const struct dyn_resource *r)
+{
+	return ((const struct dyn_head *)(const void *)r)->weighted;
+}
 
 /* The size of a compiled resource (it starts with it). */
 size_t dyn_resource_size(const struct dyn_resource *r);
@@ -161,6 +175,29 @@ size_t dyn_resource_size(const struct dyn_resource *r);
 int dyn_select(const struct dyn_resource *r, uint16_t type, uint32_t ttl, const struct dyn_client *client,
                dyn_health_fn health, void *health_ctx, uint32_t rnd, uint8_t *scratch, struct rrset *out,
                uint8_t *scope, struct dyn_trace *trace);
+
+/* What a selection asks besides the client: the health of monitored members (NULL: every member
+ * up) and the geo database (NULL: none; every client counts as not held). */
+struct dyn_env {
+	dyn_health_fn health;
+	void *health_ctx;
+	dyn_geo_fn geo;
+	void *geo_ctx;
+};
+
+/* A selection's records (an rrset of the type asked: RDATA in the resource, or in scratch when
+ * only some of a pool's members are live) and their ECS scope. */
+struct dyn_choice {
+	struct rrset rrset;
+	uint8_t scope;
+	uint8_t scratch[DYN_SCRATCH];
+};
+
+/* dyn_select_geo() for the answer path, without a trace: rs is the DYN RRset standing as the type
+ * asked (its type A or AAAA, its TTL the records'; dyn_rrset_resource(rs) the resource). Returns
+ * as dyn_select(). Five arguments, all in registers. */
+int dyn_choose(const struct rrset *rs, const struct dyn_client *client, const struct dyn_env *env, uint32_t rnd,
+               struct dyn_choice *out);
 
 /* dyn_select() with a geo database: geo (NULL: none; every client counts as not held) answers
  * the resource's country and continent entries. */

@@ -4,7 +4,8 @@
  * AAAA for clients of both families at every prefix length, under every health pattern of its
  * first members, with records of the asked type from inside the resource or the scratch space,
  * one record from a weighted pool, and a scope no longer than the address (with and without a
- * made-up geo database for `geo country` and `geo continent`). */
+ * made-up geo database for `geo country` and `geo continent`); the answer path's dyn_choose()
+ * gives the records and scope dyn_select_geo() gives. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -161,6 +162,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						if (rc != 0)
 							fail("no answer for a type the resource serves");
 						check_answer(r, rsize, scratch, type, &rs, scope, bits);
+						/* the answer path's selection: the same records and scope */
+						struct rrset dyn = {
+						    .type = type, .ttl = 300, .rdata = (const uint8_t *)r, .dyn = 1};
+						struct dyn_env env = {health, &pattern, pattern & 1 ? geo : NULL, NULL};
+						static struct dyn_choice ch;
+						if (dyn_choose(&dyn, &cl, &env, pattern * 0x01010101u, &ch) != 0 ||
+						    ch.scope != scope || ch.rrset.type != type || ch.rrset.ttl != 300 ||
+						    ch.rrset.count != rs.count ||
+						    ch.rrset.rdata_size != rs.rdata_size ||
+						    memcmp(ch.rrset.rdata, rs.rdata, rs.rdata_size) != 0)
+							fail("dyn_choose() and dyn_select_geo() disagree");
 						check_signed(r, type, &rs, pattern * 0x9e3779b9u);
 						if (p % 2 && (trace.chosen >= trace.npools ||
 						              (trace.chosen < 0) != trace.fallback))

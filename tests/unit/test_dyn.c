@@ -717,14 +717,111 @@ static void test_geo_against_reference(void **state)
 	}
 }
 
+/* The answer path's selection (dyn_choose()) of an A record for an IPv4 client, as text. */
+static void choose_text(const struct rrset *dyn, const char *addr, uint8_t *scope, char *out)
+{
+	struct rrset rs = *dyn;
+	rs.type = RR_A;
+	struct dyn_client cl = client(addr, 32);
+	const struct dyn_env env = {0};
+	static struct dyn_choice ch;
+	assert_int_equal(dyn_choose(&rs, &cl, &env, 0, &ch), 0);
+	assert_int_equal(ch.rrset.type, RR_A);
+	assert_int_equal(ch.rrset.ttl, 60);
+	*scope = ch.scope;
+	answer_text(&ch.rrset, out, 256);
+}
+
+/* 600 IPv4 entries, a run of adjacent /24s (as bench-geo's) and scattered nested prefixes below
+ * 64.0.0.0, each with one of 64 pools: the answer path (dyn_choose(): its bucket index, then a binary search)
+ * gives every client the pool and scope of the reference, at each entry's first and last
+ * address and just outside them, below the first entry and past the last too. */
+static void test_choose_against_reference(void **state)
+{
+	(void)state;
+	enum { N = 600, POOLS = 64, HEAD = POOLS + 2 };
+	static struct ref_entry ref[N];
+	static char text[HEAD + N][64];
+	static const char *stmts[HEAD + N];
+	srand(11);
+	for (int i = 0; i < POOLS; i++)
+		snprintf(text[i], sizeof(text[i]), "pool p%d 198.51.%d.%d", i, i / 8, i % 8 + 1);
+	snprintf(text[POOLS], sizeof(text[POOLS]), "pool world 192.0.2.1");
+	snprintf(text[POOLS + 1], sizeof(text[POOLS + 1]), "answer world");
+	int n = 0;
+	while (n < N) {
+		struct ref_entry e = {.family = 1};
+		if (n < N / 2) { /* 10.0.0.0/24, 10.0.1.0/24, ... */
+			e.prefix = 24;
+			e.addr[0] = 10;
+			e.addr[1] = (uint8_t)(n / 256);
+			e.addr[2] = (uint8_t)n;
+		} else { /* inside 0.0.0.0/2, so that the index's buckets end well before 255.255.255.255 */
+			e.prefix = (uint8_t)(2 + rand() % 31);
+			for (int b = 2; b < e.prefix; b++)
+				if (rand() % 2)
+					e.addr[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+		}
+		bool dup = false;
+		for (int k = 0; k < n; k++)
+			dup |= ref[k].prefix == e.prefix && !memcmp(ref[k].addr, e.addr, 4);
+		if (dup)
+			continue;
+		snprintf(text[HEAD + n], sizeof(text[HEAD + n]), "geo %u.%u.%u.%u/%u p%d", e.addr[0], e.addr[1],
+		         e.addr[2], e.addr[3], e.prefix, n % POOLS);
+		ref[n++] = e;
+	}
+	for (int i = 0; i < HEAD + N; i++)
+		stmts[i] = text[i];
+	uint8_t *rd = malloc(64 * (HEAD + N));
+	assert_non_null(rd);
+	struct rrset dyn = {.type = RR_DYN, .ttl = 60, .count = HEAD + N, .rdata = rd};
+	dyn.rdata_size = (uint32_t)rdata_of(stmts, HEAD + N, rd);
+	uint8_t *heap = NULL;
+	char err[512] = "";
+	if (dyn_attach(&dyn, NULL, &heap, err, sizeof(err)) != 0)
+		fail_msg("attach: %s", err);
+	for (int q = 0; q < 4 * N + 2000; q++) {
+		uint32_t a; /* host order */
+		if (q < 4 * N) { /* an entry's first or last address, or the one before or after */
+			const struct ref_entry *e = &ref[q / 4];
+			uint32_t first = (uint32_t)e->addr[0] << 24 | (uint32_t)e->addr[1] << 16 |
+			                 (uint32_t)e->addr[2] << 8 | e->addr[3];
+			uint32_t last = first | (e->prefix == 0 ? 0xffffffffu : (uint32_t)(0xffffffffull >> e->prefix));
+			a = (uint32_t[]){first, last, first - 1, last + 1}[q % 4];
+		} else {
+			a = q == 4 * N ? 0 : q == 4 * N + 1 ? 0xffffffffu : (uint32_t)rand() << 16 ^ (uint32_t)rand();
+		}
+		char addr[16], got[256], want[256] = "192.0.2.1";
+		snprintf(addr, sizeof(addr), "%u.%u.%u.%u", a >> 24, a >> 16 & 0xff, a >> 8 & 0xff, a & 0xff);
+		struct dyn_client cl = client(addr, 32);
+		uint8_t want_scope, got_scope;
+		int i = ref_match(ref, n, &cl, &want_scope);
+		if (i >= 0)
+			snprintf(want, sizeof(want), "198.51.%d.%d", i % POOLS / 8, i % POOLS % 8 + 1);
+		choose_text(&dyn, addr, &got_scope, got);
+		if (strcmp(got, want) != 0 || got_scope != want_scope)
+			fail_msg("client %s: %s scope %u, the reference says %s scope %u", addr, got, got_scope, want,
+			         want_scope);
+	}
+	free(heap);
+	free(rd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_geo_and_scope),   cmocka_unit_test(test_family_stands_aside),
-	    cmocka_unit_test(test_failover),        cmocka_unit_test(test_weighted),
-	    cmocka_unit_test(test_monitors_listed), cmocka_unit_test(test_refused),
-	    cmocka_unit_test(test_in_zones),        cmocka_unit_test(test_geo_against_reference),
-	    cmocka_unit_test(test_geo_database),    cmocka_unit_test(test_code_entries_listed),
+	    cmocka_unit_test(test_geo_and_scope),
+	    cmocka_unit_test(test_family_stands_aside),
+	    cmocka_unit_test(test_failover),
+	    cmocka_unit_test(test_weighted),
+	    cmocka_unit_test(test_monitors_listed),
+	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_in_zones),
+	    cmocka_unit_test(test_geo_against_reference),
+	    cmocka_unit_test(test_geo_database),
+	    cmocka_unit_test(test_code_entries_listed),
+	    cmocka_unit_test(test_choose_against_reference),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,8 +41,8 @@ static uint32_t next_random(void)
 	return (uint32_t)((s * 0x2545f4914f6cdd1dull) >> 32);
 }
 
-void answer_client_of(const struct sockaddr *addr, socklen_t addrlen, const struct edns_ecs *ecs,
-                      struct dyn_client *out)
+static inline __attribute__((always_inline)) void client_of(const struct sockaddr *addr, socklen_t addrlen,
+                                                            const struct edns_ecs *ecs, struct dyn_client *out)
 {
 	if (ecs && ecs->source > 0 && (ecs->family == 1 || ecs->family == 2)) {
 		/* the option's address has its bits past SOURCE zero (edns_ecs_parse); the caps are
@@ -75,27 +75,38 @@ void answer_client_of(const struct sockaddr *addr, socklen_t addrlen, const stru
 	}
 }
 
+void answer_client_of(const struct sockaddr *addr, socklen_t addrlen, const struct edns_ecs *ecs,
+                      struct dyn_client *out)
+{
+	client_of(addr, addrlen, ecs, out);
+}
+
 /* The selection for a client: with its explanation when trace is not NULL, and the number of the
- * set signed ahead it answers (dyn.h, "Signed zones") when set is not NULL. */
-static int resolve(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out,
-                   struct dyn_trace *trace, int64_t *set)
+ * set signed ahead it answers (dyn.h, "Signed zones") when set is not NULL. Inlined into each
+ * caller, so answer_resolve() (every dynamic answer) folds away the tests of trace and set. */
+static inline __attribute__((always_inline)) int resolve(const struct answer_client *client, const struct rrset *rs,
+                                                         struct answer_rrs *out, struct dyn_trace *trace, int64_t *set)
 {
 	const struct dyn_resource *r = dyn_rrset_resource(rs);
 	if (!r)
 		return TERN_ENOTFOUND;
 	struct dyn_client cl;
-	answer_client_of(client->addr, client->addrlen, client->ecs, &cl);
-	uint32_t rnd = next_random();
-	int rc = dyn_select_geo(r, rs->type, rs->ttl, &cl, atomic_load(&health_fn), atomic_load(&health_ctx),
-	                        atomic_load(&geo_fn), atomic_load(&geo_ctx), rnd, out->scratch, &out->chosen,
-	                        &out->ecs_scope, trace);
+	client_of(client->addr, client->addrlen, client->ecs, &cl);
+	/* only a weighted pick, or a signed zone's one live member of a pool, draws */
+	uint32_t rnd = set || dyn_weighted(r) ? next_random() : 0;
+	const struct dyn_env env = {atomic_load(&health_fn), atomic_load(&health_ctx), atomic_load(&geo_fn),
+	                            atomic_load(&geo_ctx)};
+	int rc = trace ? dyn_select_geo(r, rs->type, rs->ttl, &cl, env.health, env.health_ctx, env.geo, env.geo_ctx,
+	                                rnd, out->dyn.scratch, &out->dyn.rrset, &out->dyn.scope, trace)
+	               : dyn_choose(rs, &cl, &env, rnd, &out->dyn);
 	if (rc < 0)
 		return rc;
 	if (set)
-		*set = dyn_signed_choose(r, &out->chosen, rnd);
+		*set = dyn_signed_choose(r, &out->dyn.rrset, rnd);
+	out->ecs_scope = out->dyn.scope;
 	if (client->ecs && client->ecs->source == 0)
 		out->ecs_scope = 0; /* RFC 7871 7.1.2: no address given, none depended on */
-	out->rrset = &out->chosen;
+	out->rrset = &out->dyn.rrset;
 	out->ttl = rs->ttl;
 	return 0;
 }

@@ -23,8 +23,7 @@ struct answer_rrs {
 	uint8_t ecs_scope; /* ECS scope prefix length (RFC 7871): how much of the address the choice
 	                    * depended on; 0 = valid for all. The writer puts the narrowest of an
 	                    * answer's into the response's Client Subnet option. */
-	struct rrset chosen; /* a dynamic answer's records (rrset points here) */
-	uint8_t scratch[DYN_SCRATCH]; /* their RDATA when only some of a pool answer */
+	struct dyn_choice dyn; /* a dynamic answer's records (rrset points at dyn.rrset) and scope */
 };
 
 /* The records of a dynamic RRset (rs->dyn != 0; rs->type is the type asked, A or AAAA) for this
@@ -83,8 +82,11 @@ static inline const struct rrset *answer_node_rrset(const struct zone_node *n, u
 	const struct rrset *rs = zone_node_rrset(n, type);
 	if (rs || (type != RR_A && type != RR_AAAA))
 		return rs;
-	const struct rrset *d = zone_node_rrset(n, RR_DYN);
-	if (!d || !d->dyn || !dyn_serves(dyn_rrset_resource(d), type))
+	/* the RRsets are sorted by type, and DYN's lies past A's and AAAA's: from the end */
+	const struct rrset *d = n->rrsets + n->nrrsets;
+	while (d > n->rrsets && d[-1].type > RR_DYN)
+		d--;
+	if (d == n->rrsets || (--d)->type != RR_DYN || !d->dyn || !dyn_serves(dyn_rrset_resource(d), type))
 		return NULL;
 	*spare = *d;
 	spare->type = type;

@@ -40,12 +40,6 @@ size_t ns_edns_reserve(const struct query *q)
 	return n;
 }
 
-void ns_edns_scope(struct query *q, uint8_t scope)
-{
-	if (scope > q->ecs_scope) /* the option's room is kept from the start (ns_edns_reserve) */
-		q->ecs_scope = scope; /* the whole answer holds only where each of its RRsets does */
-}
-
 /* The SCOPE PREFIX-LENGTH we send back (RFC 7871 7.2.1): the narrowest of the RRsets of the
  * answer section, capped at the family's address length. 0 -- for every client -- when the
  * answer section is empty (negative answers and referrals, 7.4; errors), or when the client

@@ -101,8 +101,12 @@ size_t ns_edns_reserve(const struct query *q);
 /* Notes an answer-section RRset about to be written with an ECS scope (RFC 7871): the answer's
  * scope becomes the narrowest (longest) of its RRsets', as the whole answer holds only where each
  * of them does. The option's room is kept from the start (ns_edns_reserve), so a tailored RRset
- * never goes without it. */
-void ns_edns_scope(struct query *q, uint8_t scope);
+ * never goes without it. Inline: every dynamic answer comes through here. */
+static inline void ns_edns_scope(struct query *q, uint8_t scope)
+{
+	if (scope > q->ecs_scope)
+		q->ecs_scope = scope;
+}
 /* Appends our OPT record: the extended rcode bits, DO, the NSID and EDE when due, and to a client
  * that sent a Client Subnet its FAMILY, SOURCE and ADDRESS with the answer's scope (0 for an
  * empty answer section or SOURCE 0, RFC 7871 7.1.2, 7.4); without the NSID when it does not fit. */

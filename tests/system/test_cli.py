@@ -30,7 +30,8 @@ SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
 class Server:
     """ternd with the API on loopback, an empty store, and tokens for a few tenants."""
 
-    def __init__(self):
+    def __init__(self, extra=""):
+        """extra: YAML appended to the configuration (top-level sections)."""
         self.dir = tempfile.mkdtemp(prefix="ternd-cli-")
         self.dns_port = free_port()
         self.api_port = free_port()
@@ -45,7 +46,7 @@ class Server:
             f.write('server:\n  listen:\n    - "127.0.0.1@%d"\n'
                     'api:\n  listen: "127.0.0.1@%d"\n  data-dir: "%s"\n  jwks: "%s"\n'
                     '  nameservers: [ns1.tern.test.]\n  rate-limit: 0\n'
-                    % (self.dns_port, self.api_port, os.path.join(self.dir, "data"), jwks))
+                    % (self.dns_port, self.api_port, os.path.join(self.dir, "data"), jwks) + extra)
         self.log = os.path.join(self.dir, "ternd.log")
         self.logf = open(self.log, "w")
         self.proc = subprocess.Popen([TERND, "-c", self.config], stdout=self.logf, stderr=subprocess.STDOUT)

@@ -51,12 +51,11 @@ static json_t *monitors_health(struct monitor_view *v, size_t n)
 			members = json_array();
 			json_array_append_new(list, json_pack("{s:s,s:o}", "monitor", v[i].spec, "members", members));
 		}
-		json_array_append_new(members,
-		                      json_pack("{s:s,s:s,s:o,s:o}", "address", v[i].address, "state",
-		                                monitor_state_name(v[i].state), "last_check",
-		                                v[i].last_check ? json_integer((json_int_t)v[i].last_check) : json_null(),
-		                                "last_result",
-		                                v[i].last_result[0] ? json_string(v[i].last_result) : json_null()));
+		json_array_append_new(
+		    members,
+		    json_pack("{s:s,s:s,s:o,s:o}", "address", v[i].address, "state", monitor_state_name(v[i].state),
+		              "last_check", v[i].last_check ? json_integer((json_int_t)v[i].last_check) : json_null(),
+		              "last_result", v[i].last_result[0] ? json_string(v[i].last_result) : json_null()));
 	}
 	return json_pack("{s:I,s:I,s:I,s:o}", "up", (json_int_t)count[MONITOR_UP], "down",
 	                 (json_int_t)count[MONITOR_DOWN], "unknown", (json_int_t)count[MONITOR_UNKNOWN], "list", list);

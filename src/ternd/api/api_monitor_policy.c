@@ -26,17 +26,18 @@ static bool first_refused(const struct config_monitors *conf, const uint8_t *own
 		for (int t = 0; t < 2; t++) {
 			int n = dyn_pool_members(r, p, types[t], m, DYN_MAX_MEMBERS);
 			for (int i = 0; i < n; i++) {
-				if (!m[i].monitor ||
-				    monitor_address_allowed(conf->allow, conf->nallow, m[i].family, m[i].addr, why, sizeof(why)))
+				if (!m[i].monitor || monitor_address_allowed(conf->allow, conf->nallow, m[i].family,
+				                                             m[i].addr, why, sizeof(why)))
 					continue;
 				inet_ntop(m[i].family == 1 ? AF_INET : AF_INET6, m[i].addr, addr, sizeof(addr));
 				name_to_text(owner, name, sizeof(name));
-				snprintf(msg, len,
-				         "DYN at %s: pool \"%s\" member %s (monitor \"%s\"): %s may not be probed: the "
-				         "server's monitors policy allows public unicast addresses and monitors.allow (%zu "
-				         "network(s)) only",
-				         name, dyn_pool_name(r, p), addr, m[i].monitor_name ? m[i].monitor_name : "?", why,
-				         conf->nallow);
+				snprintf(
+				    msg, len,
+				    "DYN at %s: pool \"%s\" member %s (monitor \"%s\"): %s may not be probed: the "
+				    "server's monitors policy allows public unicast addresses and monitors.allow (%zu "
+				    "network(s)) only",
+				    name, dyn_pool_name(r, p), addr, m[i].monitor_name ? m[i].monitor_name : "?", why,
+				    conf->nallow);
 				return true;
 			}
 		}
@@ -44,8 +45,7 @@ static bool first_refused(const struct config_monitors *conf, const uint8_t *own
 	return false;
 }
 
-bool api_monitors_allowed(struct api *a, const struct change_rrset *ch, size_t n, bool batch,
-                          struct http_response *res)
+bool api_monitors_allowed(struct api *a, const struct change_rrset *ch, size_t n, bool batch, struct http_response *res)
 {
 	const struct config_monitors *conf = &api_config(a)->monitors;
 	char msg[512], err[256], field[48];
@@ -79,7 +79,8 @@ static int node_refused(void *arg, const struct zone_node *node)
 {
 	struct zone_check *c = arg;
 	for (uint16_t k = 0; k < node->nrrsets; k++) {
-		const struct dyn_resource *r = node->rrsets[k].type == RR_DYN ? dyn_rrset_resource(&node->rrsets[k]) : NULL;
+		const struct dyn_resource *r =
+		    node->rrsets[k].type == RR_DYN ? dyn_rrset_resource(&node->rrsets[k]) : NULL;
 		if (r && first_refused(c->conf, node->owner, r, c->msg, sizeof(c->msg)))
 			return 1;
 	}

@@ -119,6 +119,8 @@ static void describe_failure(const struct pops *p, struct pops_pop *pop, CURLcod
 /* Applies a poll's outcome (err NULL: rep is the new report, taken over) and logs state changes. */
 static void record(struct pops *p, struct pops_pop *pop, const char *err, struct pops_report *rep)
 {
+	if (!err && !rep)
+		err = "no report"; /* not reached: a good poll has one */
 	int64_t now = (int64_t)time(NULL);
 	struct pops_report old = {0};
 	size_t nzones = rep ? rep->nzones : 0;
@@ -126,7 +128,7 @@ static void record(struct pops *p, struct pops_pop *pop, const char *err, struct
 	enum pops_state was = pop->state;
 	unsigned missed = pop->misses;
 	pop->last_poll = now;
-	if (!err) {
+	if (!err && rep) {
 		old = pop->report;
 		pop->report = *rep;
 		memset(rep, 0, sizeof(*rep));
@@ -430,11 +432,10 @@ static json_t *monitors_json(const struct pops_report *r)
 	json_t *members = r->members_listed ? json_array() : json_null();
 	for (size_t i = 0; i < r->nmembers; i++) {
 		const struct pops_member *m = &r->members[i];
-		json_array_append_new(members,
-		                      json_pack("{s:s,s:s,s:s,s:o,s:o}", "monitor", m->monitor, "address", m->address,
-		                                "state", pops_monitor_state_name(m->state), "last_check",
-		                                time_json(m->last_check), "last_result",
-		                                m->last_result[0] ? json_string(m->last_result) : json_null()));
+		json_array_append_new(
+		    members, json_pack("{s:s,s:s,s:s,s:o,s:o}", "monitor", m->monitor, "address", m->address, "state",
+		                       pops_monitor_state_name(m->state), "last_check", time_json(m->last_check),
+		                       "last_result", m->last_result[0] ? json_string(m->last_result) : json_null()));
 	}
 	return json_pack("{s:I,s:I,s:I,s:o}", "up", (json_int_t)r->counts[POPS_MON_UP], "down",
 	                 (json_int_t)r->counts[POPS_MON_DOWN], "unknown", (json_int_t)r->counts[POPS_MON_UNKNOWN],
@@ -507,7 +508,8 @@ void pops_metrics(struct pops *p, const struct zones *zs, struct text *out)
 		const struct pops_report *r = &p->pop[i].report;
 		for (int st = 0; r->monitors && st < 3; st++)
 			text_printf(out, "tern_pop_monitors{pop=\"%s\",state=\"%s\"} %llu\n", p->pop[i].name,
-			            pops_monitor_state_name((enum pops_monitor_state)st), (unsigned long long)r->counts[st]);
+			            pops_monitor_state_name((enum pops_monitor_state)st),
+			            (unsigned long long)r->counts[st]);
 	}
 	pthread_mutex_unlock(&p->lock);
 }

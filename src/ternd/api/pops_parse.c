@@ -124,7 +124,8 @@ static int parse_member(json_t *m, const char *where, const char *spec, struct p
 		return TERN_EINVAL;
 	}
 	/* cut to fit, anything but printable ASCII as '?' (libcurl's words may quote a URL) */
-	snprintf(out->last_result, sizeof(out->last_result), "%s", json_is_string(result) ? json_string_value(result) : "");
+	snprintf(out->last_result, sizeof(out->last_result), "%s",
+	         json_is_string(result) ? json_string_value(result) : "");
 	for (char *c = out->last_result; *c; c++)
 		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
 			*c = '?';
@@ -164,10 +165,11 @@ static int parse_monitors(json_t *mon, struct pops_report *r, char *err, size_t 
 		json_t *members = json_object_get(g, "members"), *spec = json_object_get(g, "monitor");
 		snprintf(where, sizeof(where), "monitors.list[%zu]", i);
 		if (!json_is_object(g) || !json_is_string(spec) || json_string_length(spec) == 0 ||
-		    json_string_length(spec) > POPS_MAX_SPEC || strlen(json_string_value(spec)) != json_string_length(spec) ||
+		    json_string_length(spec) > POPS_MAX_SPEC ||
+		    strlen(json_string_value(spec)) != json_string_length(spec) ||
 		    !printable(json_string_value(spec))) {
-			snprintf(err, errlen, "%s.monitor: not a monitor's spec (printable ASCII, 1 to %d octets)", where,
-			         POPS_MAX_SPEC);
+			snprintf(err, errlen, "%s.monitor: not a monitor's spec (printable ASCII, 1 to %d octets)",
+			         where, POPS_MAX_SPEC);
 			return TERN_EINVAL;
 		}
 		if (!json_is_array(members) || json_array_size(members) > POPS_MAX_MEMBERS - total) {

@@ -101,8 +101,8 @@ bool monitor_address_allowed(const struct config_prefix *allow, size_t nallow, u
 		return false;
 	}
 	if ((addr[0] & 0xe0) != 0x20) {
-		const char *what = addr[0] == 0xff                     ? "ff00::/8 (multicast)"
-		                   : (addr[0] & 0xfe) == 0xfc          ? "fc00::/7 (unique local)"
+		const char *what = addr[0] == 0xff                      ? "ff00::/8 (multicast)"
+		                   : (addr[0] & 0xfe) == 0xfc           ? "fc00::/7 (unique local)"
 		                   : addr[0] == 0xfe && addr[1] >= 0x80 ? "fe80::/9 (link-local, site-local)"
 		                   : addr[0] == 0                       ? "::/8 (unspecified, loopback, reserved)"
 		                                                        : "outside 2000::/3 (not global unicast)";

@@ -33,7 +33,8 @@ static bool first_refused(const struct config_monitors *conf, const uint8_t *own
 				name_to_text(owner, name, sizeof(name));
 				snprintf(
 				    msg, len,
-				    "DYN at %s: pool \"%s\" member %s (monitor \"%s\"): %s may not be probed: the "
+				    "DYN at %.300s: pool \"%.63s\" member %s (monitor \"%.63s\"): %.100s may not be "
+				    "probed: the "
 				    "server's monitors policy allows public unicast addresses and monitors.allow (%zu "
 				    "network(s)) only",
 				    name, dyn_pool_name(r, p), addr, m[i].monitor_name ? m[i].monitor_name : "?", why,
@@ -48,7 +49,7 @@ static bool first_refused(const struct config_monitors *conf, const uint8_t *own
 bool api_monitors_allowed(struct api *a, const struct change_rrset *ch, size_t n, bool batch, struct http_response *res)
 {
 	const struct config_monitors *conf = &api_config(a)->monitors;
-	char msg[512], err[256], field[48];
+	char msg[1024], err[256], field[48];
 	for (size_t i = 0; i < n; i++) {
 		struct dyn_resource *r = NULL;
 		size_t size;
@@ -72,7 +73,7 @@ bool api_monitors_allowed(struct api *a, const struct change_rrset *ch, size_t n
 
 struct zone_check {
 	const struct config_monitors *conf;
-	char msg[512];
+	char msg[1024];
 };
 
 static int node_refused(void *arg, const struct zone_node *node)

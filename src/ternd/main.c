@@ -488,7 +488,7 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		goto out;
 	}
-	if (monitor_follow(monitors, srv.zones) < 0) {
+	if (monitor_set_policy(monitors, &conf->monitors) < 0 || monitor_follow(monitors, srv.zones) < 0) {
 		log_error("monitors: out of memory");
 		goto out;
 	}
@@ -604,6 +604,8 @@ int main(int argc, char **argv)
 			load_signed_zones(&stored.change, next);
 		catalog_in_reload(catalog_in, next);
 		geo_reload(geo, next);
+		if (monitor_set_policy(monitors, &next->monitors) < 0)
+			log_error("monitors: out of memory applying monitors.allow; the previous one stays");
 		if (stored.store)
 			change_set_journal_keep(&stored.change, next->api.journal_keep);
 		api_reload(api, next);

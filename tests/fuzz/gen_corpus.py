@@ -718,6 +718,36 @@ def gen_dyn():
     write(d, "bad-url", rrset("monitor m http http://h:0/", "pool a 192.0.2.1 monitor m", "answer a"))
 
 
+def gen_pops():
+    """Inputs for fuzz_pops.c: PoP /healthz bodies as ternd writes them (zones, secondaries, the
+    monitors' counts and list), an older PoP's (counts only, no monitors), and refused ones."""
+    d = reset("corpus_pops")
+    mon = {"up": 1, "down": 1, "unknown": 1, "list": [
+        {"monitor": "tcp port 443 interval 10 s timeout 2 s up 1 down 3", "members": [
+            {"address": "192.0.2.1", "state": "up", "last_check": 1764892800, "last_result": "ok: connected"},
+            {"address": "2001:db8::1", "state": "down", "last_check": 1764892801, "last_result": "connect refused"}]},
+        {"monitor": "https://www.example.com/health status 200 body \"ok\" interval 5 s timeout 2 s up 1 down 3",
+         "members": [{"address": "198.51.100.4", "state": "unknown", "last_check": None, "last_result": None}]}]}
+    base = {"status": "ok", "uptime": 12, "zones": 2, "serials": {"example.com.": 7, "a.test.": 2024010101},
+            "secondaries": {"example.com.": {"state": "ok", "serving": True, "serial": 7, "last_transfer": 1764892700,
+                                             "last_refresh": 1764892700, "expires": 1765497500, "last_error": ""},
+                            "gone.test.": {"state": "expired", "serving": False, "serial": 3, "last_transfer": 0}}}
+    write(d, "full", json.dumps(dict(base, monitors=mon)))
+    write(d, "counts-only", json.dumps(dict(base, monitors={"up": 0, "down": 2, "unknown": 0})))
+    write(d, "no-monitors", json.dumps(base))
+    write(d, "empty-list", json.dumps({"status": "ok", "serials": {}, "monitors": {"up": 0, "down": 0, "unknown": 0,
+                                                                                    "list": []}}))
+    bad = json.loads(json.dumps(mon))
+    bad["list"][0]["members"][1]["state"] = "sideways"
+    write(d, "bad-state", json.dumps(dict(base, monitors=bad)))
+    bad = json.loads(json.dumps(mon))
+    bad["list"][1]["members"][0]["address"] = "::ffff:127.0.0.1"
+    write(d, "mapped", json.dumps(dict(base, monitors=bad)))
+    write(d, "not-ok", json.dumps({"status": "starting", "serials": {}}))
+    text = json.dumps(dict(base, monitors=mon), separators=(",", ":"))
+    write(d, "cut", text[: len(text) // 2])
+
+
 if __name__ == "__main__":
     msgs = gen_queries()
     gen_names(msgs)
@@ -732,6 +762,7 @@ if __name__ == "__main__":
     gen_ds_answer()
     gen_backup()
     gen_dyn()
+    gen_pops()
     for sub in ("corpus_query", "corpus_name", "corpus_zonefile", "corpus_config", "corpus_zone_apply",
                 "corpus_rrtext", "corpus_catalog_in", "corpus_http", "corpus_api_import", "corpus_dnssec",
                 "corpus_ds_answer", "corpus_backup", "corpus_dyn"):

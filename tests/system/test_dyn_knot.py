@@ -125,7 +125,7 @@ def rendered(tmp_path_factory):
     base = tmp_path_factory.mktemp("dynknot")
     zf = base / "geo.test.in"
     zf.write_text(ZONE)
-    s = Server()
+    s = Server(extra_config="monitors:\n  allow: [192.0.2.0/24]\n")  # the monitored member, a documentation address
     knot = None
     try:
         ok(s, "zone", "create", "geo.test", "--file", str(zf))

@@ -14,6 +14,15 @@ INTERVAL, DOWN, UP = 1, 2, 1
 ADDRS = ("127.0.0.1", "127.0.0.2")
 
 
+class MonTernd(ApiTernd):
+    """ApiTernd whose monitors may probe loopback (monitors.allow: public unicast only by default)."""
+
+    def write_config(self, listen, extra_server=""):
+        super().write_config(listen, extra_server)
+        with open(self.config, "a") as f:
+            f.write("monitors:\n  allow: [127.0.0.0/8]\n")
+
+
 def listener(addr, port):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -55,7 +64,7 @@ def lab(tmp_path_factory, keys):  # noqa: F811
     with open(files["mon2.test"], "w") as f:  # the same monitor on one of the same addresses
         f.write(zone("mon2.test", port, "127.0.0.1 monitor m"))
     started = int(time.time())
-    srv = ApiTernd(keys, workdir=str(d), zones=files).start()
+    srv = MonTernd(keys, workdir=str(d), zones=files).start()
     lab = {"srv": srv, "port": port, "socks": socks, "files": files,
            "admin": srv.api(keys.token("monitor-admin", admin=True)), "started": started}
     lab["first"] = answer(srv)

@@ -137,11 +137,28 @@ static void responder_stop(struct responder *r)
 
 /* ---- helpers ---- */
 
+/* A prefix of monitors.allow from its text. */
+static struct config_prefix prefix(const char *text)
+{
+	struct config_prefix p = {0};
+	char host[64];
+	const char *slash = strchr(text, '/');
+	snprintf(host, sizeof(host), "%.*s", slash ? (int)(slash - text) : (int)strlen(text), text);
+	p.family = strchr(host, ':') ? AF_INET6 : AF_INET;
+	assert_int_equal(inet_pton(p.family, host, p.addr), 1);
+	p.len = slash ? (unsigned)atoi(slash + 1) : p.family == AF_INET ? 32 : 128;
+	return p;
+}
+
+/* A registry whose policy allows the loopback addresses the tests listen on. */
 static struct monitors *start(void)
 {
 	struct monitors *ms = NULL;
 	char err[256];
 	assert_int_equal(monitor_start(&ms, err, sizeof(err)), 0);
+	struct config_prefix allow[2] = {prefix("127.0.0.0/8"), prefix("::1")};
+	struct config_monitors conf = {allow, 2};
+	assert_int_equal(monitor_set_policy(ms, &conf), 0);
 	return ms;
 }
 
@@ -464,6 +481,130 @@ static void test_spec_text(void **state)
 	assert_string_equal(text, "tcp port 443 interv");
 }
 
+/* Whether addr (text) may be probed under allow (n prefixes); why must then start with block. */
+static void expect(const struct config_prefix *allow, size_t n, const char *addr, const char *block)
+{
+	uint8_t a[16];
+	char why[128];
+	uint8_t family = strchr(addr, ':') ? 2 : 1;
+	assert_int_equal(inet_pton(family == 1 ? AF_INET : AF_INET6, addr, a), 1);
+	bool ok = monitor_address_allowed(allow, n, family, a, why, sizeof(why));
+	if (!block) {
+		if (!ok)
+			fail_msg("%s refused: %s", addr, why);
+		return;
+	}
+	if (ok)
+		fail_msg("%s allowed, expected refused by %s", addr, block);
+	if (strncmp(why, block, strlen(block)) != 0)
+		fail_msg("%s refused by %s, expected %s", addr, why, block);
+}
+
+static void test_address_policy(void **state)
+{
+	(void)state;
+	/* the default: public unicast only */
+	static const char *const refused[][2] = {
+	    {"0.0.0.0", "0.0.0.0/8"},
+	    {"10.1.2.3", "10.0.0.0/8"},
+	    {"100.64.0.1", "100.64.0.0/10"},
+	    {"100.127.255.255", "100.64.0.0/10"},
+	    {"127.0.0.1", "127.0.0.0/8"},
+	    {"127.255.255.254", "127.0.0.0/8"},
+	    {"169.254.169.254", "169.254.0.0/16"},
+	    {"172.16.0.1", "172.16.0.0/12"},
+	    {"172.31.255.255", "172.16.0.0/12"},
+	    {"192.168.1.1", "192.168.0.0/16"},
+	    {"192.0.2.1", "192.0.2.0/24"},
+	    {"198.51.100.7", "198.51.100.0/24"},
+	    {"203.0.113.9", "203.0.113.0/24"},
+	    {"198.19.0.1", "198.18.0.0/15"},
+	    {"224.0.0.1", "224.0.0.0/4"},
+	    {"239.255.255.250", "224.0.0.0/4"},
+	    {"255.255.255.255", "240.0.0.0/4"},
+	    {"192.0.0.9", "192.0.0.0/24"},
+	    {"::", "::/8"},
+	    {"::1", "::/8"},
+	    {"::ffff:127.0.0.1", "::ffff:0:0/96 embedding 127.0.0.0/8"},
+	    {"::ffff:169.254.169.254", "::ffff:0:0/96 embedding 169.254.0.0/16"},
+	    {"64:ff9b::a00:1", "64:ff9b::/96 embedding 10.0.0.0/8"},
+	    {"fd00::1", "fc00::/7"},
+	    {"fc00::1", "fc00::/7"},
+	    {"fe80::1", "fe80::/9"},
+	    {"fec0::1", "fe80::/9"},
+	    {"ff02::1", "ff00::/8"},
+	    {"2001:db8::1", "2001:db8::/32"},
+	    {"2001::1", "2001::/23"},
+	    {"2002:7f00:1::1", "2002::/16"},
+	    {"3fff::1", "3fff::/20"},
+	    {"100::1", "outside 2000::/3"},
+	    {"4000::1", "outside 2000::/3"},
+	    {"64:ff9b:1::1", "::/8"},
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		expect(NULL, 0, refused[i][0], refused[i][1]);
+	static const char *const public[] = {
+	    "1.1.1.1",          "9.255.255.255", "11.0.0.0",        "100.63.255.255", "100.128.0.0",
+	    "126.255.255.255",  "128.0.0.0",     "169.253.255.255", "172.15.255.255", "172.32.0.0",
+	    "192.167.255.255",  "192.169.0.0",   "192.0.3.1",       "198.17.255.255", "198.20.0.0",
+	    "223.255.255.255",  "2a00:1450::1",  "2001:200::1",     "2400:cb00::1",   "::ffff:8.8.8.8",
+	    "64:ff9b::808:808", "2600::1"};
+	for (size_t i = 0; i < sizeof(public) / sizeof(public[0]); i++)
+		expect(NULL, 0, public[i], NULL);
+	/* monitors.allow adds networks, bit-exact at the prefix's edge; IPv4 prefixes cover mapped forms */
+	struct config_prefix allow[] = {prefix("127.0.0.0/8"), prefix("10.1.0.0/17"), prefix("fd00:1::/32"),
+	                                prefix("192.0.2.7")};
+	size_t n = sizeof(allow) / sizeof(allow[0]);
+	expect(allow, n, "127.9.9.9", NULL);
+	expect(allow, n, "::ffff:127.0.0.1", NULL);
+	expect(allow, n, "10.1.127.255", NULL);
+	expect(allow, n, "10.1.128.0", "10.0.0.0/8");
+	expect(allow, n, "fd00:1:ffff::1", NULL);
+	expect(allow, n, "fd00:2::1", "fc00::/7");
+	expect(allow, n, "192.0.2.7", NULL);
+	expect(allow, n, "192.0.2.8", "192.0.2.0/24");
+	expect(allow, n, "::1", "::/8");
+	expect(allow, n, "169.254.169.254", "169.254.0.0/16");
+	struct config_prefix all[] = {prefix("0.0.0.0/0"), prefix("::/0")};
+	expect(all, 2, "169.254.169.254", NULL);
+	expect(all, 2, "ff02::1", NULL);
+}
+
+/* A pair the policy does not allow is never connected to and is down at once, with the reason;
+ * a reload's policy that allows it starts it as a new pair, one that no longer does stops it. */
+static void test_denied_pair_never_probed(void **state)
+{
+	(void)state;
+	struct monitors *ms = NULL;
+	char err[256];
+	assert_int_equal(monitor_start(&ms, err, sizeof(err)), 0); /* no policy set: public only */
+	uint16_t port;
+	int fd = listen_on(0, &port);
+	struct dyn_monitor m = tcp_monitor(port, 1, 3);
+	assert_int_equal(monitor_want(ms, &m, 1, LOOPBACK), 0);
+	wait_state(ms, &m, MONITOR_DOWN, 1000); /* at once, not after 3 failures */
+	assert_string_equal(view(ms, &m).last_result, MONITOR_NOT_ALLOWED ": 127.0.0.0/8 (loopback)");
+	assert_false(up(ms, &m));
+	nanosleep(&(struct timespec){0, (INTERVAL * 3) * 1000 * 1000}, NULL);
+	struct pollfd p = {fd, POLLIN, 0};
+	assert_int_equal(poll(&p, 1, 0), 0); /* nobody connected */
+	assert_int_equal(view(ms, &m).state, MONITOR_DOWN);
+
+	struct config_prefix allow[1] = {prefix("127.0.0.1")};
+	struct config_monitors conf = {allow, 1};
+	assert_int_equal(monitor_set_policy(ms, &conf), 0);
+	wait_state(ms, &m, MONITOR_UP, 1000);
+	assert_string_equal(view(ms, &m).last_result, "ok: connected");
+	assert_true(up(ms, &m));
+
+	conf.nallow = 0;
+	assert_int_equal(monitor_set_policy(ms, &conf), 0);
+	wait_state(ms, &m, MONITOR_DOWN, 1000);
+	assert_false(up(ms, &m));
+	close(fd);
+	monitor_stop(ms);
+}
+
 int main(void)
 {
 	rcu_register_thread();
@@ -478,6 +619,8 @@ int main(void)
 	    cmocka_unit_test(test_batch_keeps_state),
 	    cmocka_unit_test(test_ipv6_members),
 	    cmocka_unit_test(test_spec_text),
+	    cmocka_unit_test(test_address_policy),
+	    cmocka_unit_test(test_denied_pair_never_probed),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rcu_thread_online();

@@ -29,6 +29,38 @@ static int zone_total(void *arg, const struct zone *z)
 	return 0;
 }
 
+static int by_spec(const void *x, const void *y)
+{
+	const struct monitor_view *a = x, *b = y;
+	int c = strcmp(a->spec, b->spec);
+	return c ? c : strcmp(a->address, b->address);
+}
+
+/* This node's monitors for /healthz, which the control node shows per PoP: counts, and each
+ * monitor's spec once with its members' states: {"up", "down", "unknown", "list": [{"monitor",
+ * "members": [{"address", "state", "last_check", "last_result"}]}]}. v is sorted here. */
+static json_t *monitors_health(struct monitor_view *v, size_t n)
+{
+	size_t count[3] = {0};
+	json_t *list = json_array(), *members = NULL;
+	if (n)
+		qsort(v, n, sizeof(*v), by_spec);
+	for (size_t i = 0; i < n; i++) {
+		count[v[i].state]++;
+		if (i == 0 || strcmp(v[i].spec, v[i - 1].spec) != 0) {
+			members = json_array();
+			json_array_append_new(list, json_pack("{s:s,s:o}", "monitor", v[i].spec, "members", members));
+		}
+		json_array_append_new(
+		    members,
+		    json_pack("{s:s,s:s,s:o,s:o}", "address", v[i].address, "state", monitor_state_name(v[i].state),
+		              "last_check", v[i].last_check ? json_integer((json_int_t)v[i].last_check) : json_null(),
+		              "last_result", v[i].last_result[0] ? json_string(v[i].last_result) : json_null()));
+	}
+	return json_pack("{s:I,s:I,s:I,s:o}", "up", (json_int_t)count[MONITOR_UP], "down",
+	                 (json_int_t)count[MONITOR_DOWN], "unknown", (json_int_t)count[MONITOR_UNKNOWN], "list", list);
+}
+
 void api_health(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	(void)req;
@@ -60,13 +92,7 @@ void api_health(void *ctx, const struct http_request *req, struct http_response 
 	struct monitor_view *v = NULL;
 	size_t nv = 0;
 	if (a->srv->monitors && monitor_list(a->srv->monitors, &v, &nv) == 0) {
-		size_t count[3] = {0};
-		for (size_t i = 0; i < nv; i++)
-			count[v[i].state]++;
-		json_object_set_new(o, "monitors",
-		                    json_pack("{s:I,s:I,s:I}", "up", (json_int_t)count[MONITOR_UP], "down",
-		                              (json_int_t)count[MONITOR_DOWN], "unknown",
-		                              (json_int_t)count[MONITOR_UNKNOWN]));
+		json_object_set_new(o, "monitors", monitors_health(v, nv));
 		free(v);
 	}
 	http_json(res, 200, o);

@@ -236,3 +236,11 @@ void api_dnssec_delete(void *ctx, const struct http_request *req, struct http_re
 /* POST .../dnssec/ds-removed: the DS of a zone being turned off is gone from the parent (409: not
  * being turned off). */
 void api_dnssec_ds_removed(void *ctx, const struct http_request *req, struct http_response *res);
+
+/* monitors.allow on API writes (api_monitor_policy.c): false, with a 400 naming the member, its
+ * pool and monitor and the policy, when a DYN RRset of ch (field "rrsets[i]" when batch, else
+ * "records") or of zone z (field) binds a monitor to an address the policy does not allow. The
+ * caller is a request (an RCU reader). */
+bool api_monitors_allowed(struct api *a, const struct change_rrset *ch, size_t n, bool batch,
+                          struct http_response *res);
+bool api_zone_monitors_allowed(struct api *a, const struct zone *z, const char *field, struct http_response *res);

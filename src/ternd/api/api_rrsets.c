@@ -183,7 +183,7 @@ void api_rrsets_put(void *ctx, const struct http_request *req, struct http_respo
 	           allowed(&c, &z, ch->owner, ch->type, true, res)) {
 		if (json_object_get(body, "delete"))
 			http_error(res, 400, "delete", "use DELETE on this URL to remove the RRset");
-		else if (commit(a, &z, ch, 1, c.p.tenant, &serial, res))
+		else if (api_monitors_allowed(a, ch, 1, false, res) && commit(a, &z, ch, 1, c.p.tenant, &serial, res))
 			respond_committed(res, ch, serial);
 	}
 	json_decref(body);
@@ -285,7 +285,7 @@ void api_rrsets_patch(void *ctx, const struct http_request *req, struct http_res
 	if (!batch_shape(body, res))
 		;
 	else if ((ch = parse_batch(&z, &c, json_object_get(body, "rrsets"), &n, res)) != NULL &&
-	         commit(a, &z, ch, n, c.p.tenant, &serial, res))
+	         api_monitors_allowed(a, ch, n, true, res) && commit(a, &z, ch, n, c.p.tenant, &serial, res))
 		http_json(res, 200, json_pack("{s:I,s:I}", "serial", (json_int_t)serial, "changes", (json_int_t)n));
 	json_decref(body);
 	change_rrsets_free(ch, n);
@@ -412,7 +412,8 @@ void api_proposals_create(void *ctx, const struct http_request *req, struct http
 	int64_t id;
 	if (!batch_shape(body, res)) {
 		/* answered */
-	} else if ((ch = parse_batch(&z, &c, json_object_get(body, "rrsets"), &n, res)) != NULL) {
+	} else if ((ch = parse_batch(&z, &c, json_object_get(body, "rrsets"), &n, res)) != NULL &&
+	           api_monitors_allowed(a, ch, n, true, res)) {
 		char *text = json_dumps(body, JSON_COMPACT);
 		if (text && store_begin(a->store, &t, err, sizeof(err)) == 0 &&
 		    store_proposal_create(t, z.apex, c.p.tenant, text, time(NULL), &id, err, sizeof(err)) == 0 &&
@@ -492,6 +493,8 @@ void api_proposals_approve(void *ctx, const struct http_request *req, struct htt
 	           !(ch = parse_batch(&z, &c, json_object_get(body, "rrsets"), &n, res))) {
 		if (!res->body)
 			http_error(res, 500, NULL, "stored proposal %lld is unreadable", id);
+	} else if (!api_monitors_allowed(a, ch, n, true, res)) {
+		/* the policy may have changed since it was proposed: it stays pending */
 	} else {
 		/* the change and the proposal's status in one transaction: applied and approved, or
 		 * neither (a refused change leaves it pending) */

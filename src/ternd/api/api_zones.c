@@ -333,7 +333,8 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 		http_error(res, 500, NULL, "store: %s", err);
 		goto out;
 	}
-	if (!(z = zone_from_request(a, sz.apex, body, sz.serial_policy, prc == 0 ? &past : NULL, res)))
+	if (!(z = zone_from_request(a, sz.apex, body, sz.serial_policy, prc == 0 ? &past : NULL, res)) ||
+	    !api_zone_monitors_allowed(a, z, json_object_get(body, "zonefile") ? "zonefile" : "rrsets", res))
 		goto out;
 	snprintf(sz.tenant, sizeof(sz.tenant), "%s", c.p.tenant);
 	sz.serial = z->serial;
@@ -445,6 +446,8 @@ void api_zones_import(void *ctx, const struct http_request *req, struct http_res
 		http_error(res, 400, "body", "%s", err);
 		goto out;
 	}
+	if (!api_zone_monitors_allowed(a, imp, "body", res))
+		goto out;
 	struct change_request rq = {.apex = z.apex, .import = imp, .principal = c.p.tenant};
 	struct change_result r;
 	if (change_commit(a->change, &rq, &r) < 0)

@@ -1,5 +1,6 @@
 /* PoP health on the control node: one thread (an ev_ loop driving libcurl's multi socket
- * interface) polls every PoP's /healthz each interval, keeps each PoP's state and reported zones, and renders them. */
+ * interface) polls every PoP's /healthz each interval, keeps each PoP's state and what it reported
+ * (zones, monitor states: pops_parse.c reads them), and renders them. */
 #include "ternd/api/pops.h"
 
 #include <curl/curl.h>
@@ -14,21 +15,13 @@
 
 #include "lib/error.h"
 #include "lib/name.h"
+#include "ternd/api/pops_parse.h"
 #include "ternd/base/event.h"
 #include "ternd/base/log.h"
 
 #define POPS_MAX_BODY (16u << 20) /* a /healthz larger than this is not one */
 
 enum pops_state { POPS_UNKNOWN, POPS_UP, POPS_DOWN };
-
-/* One zone as a PoP's /healthz reports it. */
-struct pops_zone {
-	uint8_t apex[NAME_MAXLEN]; /* lower-cased */
-	uint32_t serial;
-	bool serving;
-	char state[16]; /* the PoP's word: ok, retrying, loading, expired; primary for zones it does not pull */
-	int64_t last_transfer; /* Unix seconds; 0 = not reported */
-};
 
 struct pops_pop {
 	char *name, *healthz; /* copied from the configuration */
@@ -37,8 +30,7 @@ struct pops_pop {
 	unsigned misses; /* consecutive failed polls */
 	int64_t last_ok, last_poll; /* Unix seconds; 0 = never */
 	char last_error[256];
-	struct pops_zone *zones; /* from the last good poll */
-	size_t nzones;
+	struct pops_report report; /* from the last good poll */
 	/* the poll in flight: the poller thread's alone */
 	CURL *easy;
 	bool busy;
@@ -108,94 +100,6 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Copies what the PoP says of one zone into z. */
-static int zone_from_json(const char *name, json_t *serial, json_t *detail, bool serving, struct pops_zone *z,
-                          char *err, size_t errlen)
-{
-	if (name_from_text(z->apex, name, NULL) < 0) {
-		snprintf(err, errlen, "zone \"%.100s\" is not a domain name", name);
-		return TERN_EINVAL;
-	}
-	name_lower(z->apex);
-	z->serving = serving;
-	snprintf(z->state, sizeof(z->state), "primary");
-	if (detail) {
-		json_t *st = json_object_get(detail, "state"), *lt = json_object_get(detail, "last_transfer");
-		if (!json_is_object(detail) || !json_is_string(st) || json_string_length(st) >= sizeof(z->state)) {
-			snprintf(err, errlen, "secondaries.%.100s has no state", name);
-			return TERN_EINVAL;
-		}
-		snprintf(z->state, sizeof(z->state), "%s", json_string_value(st));
-		for (char *c = z->state; *c; c++)
-			if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
-				*c = '?';
-		z->last_transfer = json_is_integer(lt) ? (int64_t)json_integer_value(lt) : 0;
-		if (!serial)
-			serial = json_object_get(detail, "serial");
-	}
-	if (!json_is_integer(serial) || json_integer_value(serial) < 0 || json_integer_value(serial) > UINT32_MAX) {
-		snprintf(err, errlen, "the serial of %.100s is not a number from 0 to 4294967295", name);
-		return TERN_EINVAL;
-	}
-	z->serial = (uint32_t)json_integer_value(serial);
-	return 0;
-}
-
-/* Reads a Tern /healthz body: {"status": "ok", "serials": {zone: serial}, "secondaries": {zone:
- * {state, serial, last_transfer, ...}}}. Zones served are in serials; secondaries adds the state
- * of pulled zones, including those not served (loading, expired). */
-static int parse_healthz(const char *body, size_t len, struct pops_zone **out, size_t *nout, char *err, size_t errlen)
-{
-	json_error_t je;
-	struct pops_zone *zones = NULL;
-	size_t n = 0;
-	int rc = TERN_EINVAL;
-	json_t *doc = json_loadb(body, len, 0, &je);
-	if (!doc) {
-		snprintf(err, errlen, "unparseable body: %s (line %d)", je.text, je.line);
-		return TERN_EINVAL;
-	}
-	json_t *status = json_object_get(doc, "status"), *serials = json_object_get(doc, "serials"),
-	       *secondaries = json_object_get(doc, "secondaries");
-	if (!json_is_object(doc) || !json_is_string(status) || !json_is_object(serials) ||
-	    (secondaries && !json_is_object(secondaries))) {
-		snprintf(err, errlen, "unparseable body: not a Tern /healthz (no \"status\" and \"serials\")");
-		goto fail;
-	}
-	if (strcmp(json_string_value(status), "ok") != 0) {
-		snprintf(err, errlen, "status is \"%.40s\", not \"ok\"", json_string_value(status));
-		goto fail;
-	}
-	size_t cap = json_object_size(serials) + (secondaries ? json_object_size(secondaries) : 0);
-	if (!(zones = calloc(cap + 1, sizeof(*zones)))) { /* + 1: a PoP serving no zone is fine too */
-		snprintf(err, errlen, "out of memory");
-		rc = TERN_ENOMEM;
-		goto fail;
-	}
-	const char *name;
-	json_t *v;
-	json_object_foreach(serials, name, v)
-	{
-		json_t *detail = secondaries ? json_object_get(secondaries, name) : NULL;
-		if (zone_from_json(name, v, detail, true, &zones[n++], err, errlen) < 0)
-			goto fail;
-	}
-	json_object_foreach(secondaries, name, v)
-	{
-		if (!json_object_get(serials, name) &&
-		    zone_from_json(name, NULL, v, false, &zones[n++], err, errlen) < 0)
-			goto fail;
-	}
-	json_decref(doc);
-	*out = zones;
-	*nout = n;
-	return 0;
-fail:
-	json_decref(doc);
-	free(zones);
-	return rc;
-}
-
 /* Why a transfer failed, in words that name the cause (connection refused, timeout ...). */
 static void describe_failure(const struct pops *p, struct pops_pop *pop, CURLcode cc, char *err, size_t errlen)
 {
@@ -212,20 +116,22 @@ static void describe_failure(const struct pops *p, struct pops_pop *pop, CURLcod
 		snprintf(err, errlen, "%.250s", detail);
 }
 
-/* Applies a poll's outcome (err NULL: zones is the new report, owned from here) and logs state
- * changes. */
-static void record(struct pops *p, struct pops_pop *pop, const char *err, struct pops_zone *zones, size_t nzones)
+/* Applies a poll's outcome (err NULL: rep is the new report, taken over) and logs state changes. */
+static void record(struct pops *p, struct pops_pop *pop, const char *err, struct pops_report *rep)
 {
+	if (!err && !rep)
+		err = "no report"; /* not reached: a good poll has one */
 	int64_t now = (int64_t)time(NULL);
-	struct pops_zone *old = zones;
+	struct pops_report old = {0};
+	size_t nzones = rep ? rep->nzones : 0;
 	pthread_mutex_lock(&p->lock);
 	enum pops_state was = pop->state;
 	unsigned missed = pop->misses;
 	pop->last_poll = now;
-	if (!err) {
-		old = pop->zones;
-		pop->zones = zones;
-		pop->nzones = nzones;
+	if (!err && rep) {
+		old = pop->report;
+		pop->report = *rep;
+		memset(rep, 0, sizeof(*rep));
 		pop->misses = 0;
 		pop->last_ok = now;
 		pop->last_error[0] = 0;
@@ -240,7 +146,7 @@ static void record(struct pops *p, struct pops_pop *pop, const char *err, struct
 	enum pops_state is = pop->state;
 	unsigned misses = pop->misses;
 	pthread_mutex_unlock(&p->lock);
-	free(old);
+	pops_report_free(&old);
 	const char *name = pop->name;
 	if (is == POPS_UP && was != POPS_UP)
 		log_info("PoP %s: up, %zu zone(s) reported%s", name, nzones, was == POPS_DOWN ? " (was down)" : "");
@@ -257,8 +163,7 @@ static void record(struct pops *p, struct pops_pop *pop, const char *err, struct
 static void poll_done(struct pops *p, struct pops_pop *pop, CURLcode cc)
 {
 	char err[256] = "";
-	struct pops_zone *zones = NULL;
-	size_t nzones = 0;
+	struct pops_report rep = {0};
 	long code = 0;
 	pop->busy = false;
 	if (cc != CURLE_OK)
@@ -266,8 +171,9 @@ static void poll_done(struct pops *p, struct pops_pop *pop, CURLcode cc)
 	else if (curl_easy_getinfo(pop->easy, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK || code != 200)
 		snprintf(err, sizeof(err), "HTTP status %ld from %s", code, pop->healthz);
 	else
-		parse_healthz(pop->body ? pop->body : "", pop->len, &zones, &nzones, err, sizeof(err));
-	record(p, pop, err[0] ? err : NULL, zones, nzones);
+		pops_parse_healthz(pop->body ? pop->body : "", pop->len, &rep, err, sizeof(err));
+	record(p, pop, err[0] ? err : NULL, &rep);
+	pops_report_free(&rep); /* what record() did not take */
 }
 
 /* Starts a poll of pop; a poll still running has overrun the interval and counts as missed. */
@@ -278,13 +184,13 @@ static void poll_start(struct pops *p, struct pops_pop *pop)
 		pop->busy = false;
 		char err[96];
 		snprintf(err, sizeof(err), "no answer within %u ms", p->timeout_ms);
-		record(p, pop, err, NULL, 0);
+		record(p, pop, err, NULL);
 	}
 	pop->len = 0;
 	pop->too_large = false;
 	pop->curl_err[0] = 0;
 	if (curl_multi_add_handle(p->multi, pop->easy) != CURLM_OK) {
-		record(p, pop, "cannot start a poll (libcurl)", NULL, 0);
+		record(p, pop, "cannot start a poll (libcurl)", NULL);
 		return;
 	}
 	pop->busy = true;
@@ -477,7 +383,7 @@ void pops_stop(struct pops *p)
 		free(pop->name);
 		free(pop->healthz);
 		free(pop->body);
-		free(pop->zones);
+		pops_report_free(&pop->report);
 	}
 	free(p->pop);
 	curl_multi_cleanup(p->multi);
@@ -511,17 +417,37 @@ static size_t pop_behind(const struct pops_pop *pop, const struct zones *zs)
 {
 	size_t n = 0;
 	const struct zone *ours;
-	for (size_t i = 0; i < pop->nzones; i++)
-		n += zone_behind(zs, &pop->zones[i], &ours);
+	for (size_t i = 0; i < pop->report.nzones; i++)
+		n += zone_behind(zs, &pop->report.zones[i], &ours);
 	return n;
+}
+
+/* The PoP's monitors as of its last good poll: counts and members, as GET /api/v1/monitors names
+ * them; null for a PoP that reports none (older than monitors), members null for one that gives
+ * counts only. */
+static json_t *monitors_json(const struct pops_report *r)
+{
+	if (!r->monitors)
+		return json_null();
+	json_t *members = r->members_listed ? json_array() : json_null();
+	for (size_t i = 0; i < r->nmembers; i++) {
+		const struct pops_member *m = &r->members[i];
+		json_array_append_new(
+		    members, json_pack("{s:s,s:s,s:s,s:o,s:o}", "monitor", m->monitor, "address", m->address, "state",
+		                       pops_monitor_state_name(m->state), "last_check", time_json(m->last_check),
+		                       "last_result", m->last_result[0] ? json_string(m->last_result) : json_null()));
+	}
+	return json_pack("{s:I,s:I,s:I,s:o}", "up", (json_int_t)r->counts[POPS_MON_UP], "down",
+	                 (json_int_t)r->counts[POPS_MON_DOWN], "unknown", (json_int_t)r->counts[POPS_MON_UNKNOWN],
+	                 "members", members);
 }
 
 static json_t *pop_json(const struct pops_pop *pop, const struct zones *zs)
 {
 	json_t *zones = json_array();
 	size_t behind = 0;
-	for (size_t i = 0; i < pop->nzones; i++) {
-		const struct pops_zone *z = &pop->zones[i];
+	for (size_t i = 0; i < pop->report.nzones; i++) {
+		const struct pops_zone *z = &pop->report.zones[i];
 		const struct zone *ours;
 		char name[NAME_MAXLEN * 4 + 1];
 		name_to_text(z->apex, name, sizeof(name));
@@ -532,11 +458,11 @@ static json_t *pop_json(const struct pops_pop *pop, const struct zones *zs)
 		                                       "last_transfer", time_json(z->last_transfer), "control_serial",
 		                                       ours ? json_integer(ours->serial) : json_null(), "behind", b));
 	}
-	return json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:o,s:I,s:o}", "name", pop->name, "healthz", pop->healthz, "state",
-	                 state_name(pop->state), "misses", (json_int_t)pop->misses, "last_ok", time_json(pop->last_ok),
-	                 "last_poll", time_json(pop->last_poll), "last_error",
+	return json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:o,s:I,s:o,s:o}", "name", pop->name, "healthz", pop->healthz,
+	                 "state", state_name(pop->state), "misses", (json_int_t)pop->misses, "last_ok",
+	                 time_json(pop->last_ok), "last_poll", time_json(pop->last_poll), "last_error",
 	                 pop->last_error[0] ? json_string(pop->last_error) : json_null(), "zones_behind",
-	                 (json_int_t)behind, "zones", zones);
+	                 (json_int_t)behind, "zones", zones, "monitors", monitors_json(&pop->report));
 }
 
 json_t *pops_json(struct pops *p, const struct zones *zs)
@@ -574,5 +500,16 @@ void pops_metrics(struct pops *p, const struct zones *zs, struct text *out)
 	            "Zones the PoP last reported at an older serial than this node's.");
 	for (size_t i = 0; i < p->n; i++)
 		text_printf(out, "tern_pop_zones_behind{pop=\"%s\"} %zu\n", p->pop[i].name, pop_behind(&p->pop[i], zs));
+	/* counts per PoP and state, not a sample per member: the PoP's own /metrics has those
+	 * (tern_monitor_up), and PoPs x members would be too many series here */
+	prom_family(out, "tern_pop_monitors", "gauge",
+	            "Monitored members of dynamic answers the PoP last reported, by the state its own checks found.");
+	for (size_t i = 0; i < p->n; i++) {
+		const struct pops_report *r = &p->pop[i].report;
+		for (int st = 0; r->monitors && st < 3; st++)
+			text_printf(out, "tern_pop_monitors{pop=\"%s\",state=\"%s\"} %llu\n", p->pop[i].name,
+			            pops_monitor_state_name((enum pops_monitor_state)st),
+			            (unsigned long long)r->counts[st]);
+	}
 	pthread_mutex_unlock(&p->lock);
 }

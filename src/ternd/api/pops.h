@@ -17,12 +17,14 @@ int pops_start(const struct config_pops *conf, struct pops **out, char *err, siz
 void pops_stop(struct pops *p);
 
 /* Every PoP as [{name, healthz, state, misses, last_ok, last_poll, last_error, zones_behind,
- * zones: [{zone, serial, state, serving, last_transfer, control_serial, behind}]}]. A zone is
+ * zones: [{zone, serial, state, serving, last_transfer, control_serial, behind}], monitors: {up,
+ * down, unknown, members: [{monitor, address, state, last_check, last_result}]} or null}]. A zone is
  * behind when zs serves it at a newer serial than the PoP (RFC 1982 order) or the PoP does not
  * serve it. The caller is an RCU reader (zs is read). */
 json_t *pops_json(struct pops *p, const struct zones *zs);
 /* {"up": n, "down": n, "unknown": n} for the control node's /healthz. */
 json_t *pops_summary(struct pops *p);
 /* Appends to out the families tern_pop_up, tern_pop_misses and tern_pop_zones_behind, one sample
- * per PoP. The caller is an RCU reader. */
+ * per PoP, and tern_pop_monitors{pop, state}: the counts each PoP reports. The caller is an RCU
+ * reader. */
 void pops_metrics(struct pops *p, const struct zones *zs, struct text *out);

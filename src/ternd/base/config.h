@@ -113,6 +113,14 @@ struct config_geo {
 	unsigned check_interval_ms; /* how often the file is checked for a new version; default 60000 */
 };
 
+/* Health checks of dynamic answers' members (dyn/monitor.h): the addresses the checker may
+ * connect to. Public unicast addresses always; allow adds networks beyond them (loopback, RFC 1918,
+ * link-local ...: none by default), so no tenant's DYN record makes ternd probe its own network. */
+struct config_monitors {
+	struct config_prefix *allow;
+	size_t nallow;
+};
+
 /* Zone transfers out (RFC 5936, 1995) and NOTIFY (RFC 1996) for every zone served. */
 struct config_transfer {
 	struct config_prefix *allow; /* who may transfer; nobody when empty */
@@ -148,6 +156,7 @@ struct config {
 	struct config_transfer transfer;
 	struct config_pops pops; /* PoPs polled (control node); n = 0 when none */
 	struct config_geo geo; /* the geo database, when configured */
+	struct config_monitors monitors; /* what the monitors may probe */
 	struct config_key *keys; /* TSIG keys, in the order written */
 	size_t nkeys;
 	bool dnssec_test_timings; /* server.dnssec-test-timings: RFC 5011 hold-downs below a day (tests) */

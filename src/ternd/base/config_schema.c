@@ -506,6 +506,30 @@ static const struct cfg_item transfer_items[] = {
     {0},
 };
 
+static const struct cfg_item monitor_allow_items[] = {
+    {.name = "address",
+     .type = CFG_PREFIX,
+     .flags = CFG_REQUIRED | R,
+     .offset = 0,
+     .help = "a network the monitors may probe besides public unicast addresses: \"PREFIX\" or an address"},
+    {0},
+};
+
+static const struct cfg_item monitors_items[] = {
+    {.name = "allow",
+     .type = CFG_LIST,
+     .flags = CFG_SHORTHAND | R,
+     .offset = offsetof(struct config_monitors, allow),
+     .size = sizeof(struct config_prefix),
+     .count = offsetof(struct config_monitors, nallow),
+     .items = monitor_allow_items,
+     .unit = "prefix",
+     .help = "networks beyond public unicast that DYN members' monitors may connect to (loopback, RFC 1918, "
+             "link-local, documentation ...: none by default); a member outside is never probed and counts "
+             "as down, and an API write adding one is refused"},
+    {0},
+};
+
 /* pops.list[i]: names unique. */
 static bool finish_pop(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
 {
@@ -892,6 +916,7 @@ static const struct cfg_item root_items[] = {
     {.name = "transfer", .type = CFG_SECTION, .offset = CONFIG_AT(transfer), .items = transfer_items},
     {.name = "pops", .type = CFG_SECTION, .offset = CONFIG_AT(pops), .items = pops_items, .finish = finish_pops},
     {.name = "geo", .type = CFG_SECTION, .offset = CONFIG_AT(geo), .items = geo_items},
+    {.name = "monitors", .type = CFG_SECTION, .offset = CONFIG_AT(monitors), .items = monitors_items},
     {.name = "catalog",
      .type = CFG_SECTION,
      .offset = CONFIG_AT(catalog),

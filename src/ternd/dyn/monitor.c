@@ -41,7 +41,8 @@ struct mon_slot {
 	struct mon_slot *chain; /* the writers' index */
 	/* the checker thread's */
 	struct monitors *ms;
-	bool scheduled, busy;
+	bool scheduled, busy; /* scheduled: its timers are set up */
+	bool denied; /* its address is not allowed (monitors.allow): never probed, down */
 	uint64_t next;
 	struct ev_timer tick, deadline;
 	struct ev_io io; /* TCP: the connect in flight */
@@ -89,6 +90,8 @@ struct monitors {
 	CURLM *multi;
 	bool curl_ready;
 	struct mon_sock *socks;
+	struct config_prefix *allow; /* monitors.allow, a copy (under lock) */
+	size_t nallow;
 };
 
 /* ---- keys ---- */
@@ -734,6 +737,44 @@ static struct mon_table *table_build(const struct monitors *ms)
 	return t;
 }
 
+/* Schedules a new pair (its first check at once), or stops a pair whose address the policy does
+ * not allow (down, never probed), or starts again one it allows again (unknown). ms->lock held;
+ * returns 1 when the pair is newly denied (its address and why then in first, if empty). */
+static int apply_policy(struct monitors *ms, struct mon_slot *s, char *first, size_t len)
+{
+	char why[96];
+	bool fresh = !s->scheduled,
+	     ok = monitor_address_allowed(ms->allow, ms->nallow, s->family, s->addr, why, sizeof(why));
+	if (fresh) {
+		s->scheduled = true;
+		ev_timer_init(&s->tick, on_tick, s);
+		ev_timer_init(&s->deadline, on_deadline, s);
+	}
+	if (!ok && !s->denied) {
+		check_abort(ms, s);
+		ev_timer_cancel(ms->loop, &s->tick);
+		s->denied = true;
+		s->oks = s->fails = 0;
+		s->last_check = (int64_t)time(NULL);
+		snprintf(s->last_result, sizeof(s->last_result), MONITOR_NOT_ALLOWED ": %.80s", why);
+		atomic_store_explicit(&s->state, (uint8_t)MONITOR_DOWN, memory_order_relaxed);
+		if (!first[0])
+			snprintf(first, len, "%s: %s", s->address, why);
+		return 1;
+	}
+	if (ok && (fresh || s->denied)) {
+		if (s->denied) {
+			s->denied = false;
+			s->last_check = 0;
+			s->last_result[0] = 0;
+			atomic_store_explicit(&s->state, (uint8_t)MONITOR_UNKNOWN, memory_order_relaxed);
+		}
+		s->next = ev_clock_ms();
+		ev_timer_at(ms->loop, &s->tick, s->next);
+	}
+	return 0;
+}
+
 /* The set changed: pairs without users leave the index, new ones are scheduled (at once), the
  * table is rebuilt and published; what left is freed once no reader can hold it. */
 static void on_changed(struct ev_loop *loop, struct ev_async *a)
@@ -772,18 +813,16 @@ static void on_changed(struct ev_loop *loop, struct ev_async *a)
 		return;
 	}
 	ms->dirty = false;
-	for (size_t b = 0; b < ms->nindex; b++) {
-		for (struct mon_slot *s = ms->index[b]; s; s = s->chain) {
-			if (s->scheduled)
-				continue;
-			s->scheduled = true;
-			s->next = ev_clock_ms();
-			ev_timer_init(&s->tick, on_tick, s);
-			ev_timer_init(&s->deadline, on_deadline, s);
-			ev_timer_at(loop, &s->tick, s->next);
-		}
-	}
+	size_t denied = 0;
+	char first[INET6_ADDRSTRLEN + 128] = "";
+	for (size_t b = 0; b < ms->nindex; b++)
+		for (struct mon_slot *s = ms->index[b]; s; s = s->chain)
+			denied += apply_policy(ms, s, first, sizeof(first));
 	pthread_mutex_unlock(&ms->lock);
+	if (denied)
+		log_warning("monitors: %zu monitored address(es) newly outside monitors.allow: never probed, counted "
+		            "down (%s)",
+		            denied, first);
 	struct mon_table *old = rcu_xchg_pointer(&ms->table, t);
 	synchronize_rcu();
 	free(old);
@@ -858,6 +897,7 @@ void monitor_stop(struct monitors *ms)
 	}
 	free(ms->index);
 	free(ms->table);
+	free(ms->allow);
 	curl_multi_cleanup(ms->multi);
 	while (ms->socks) { /* those libcurl did not say were gone */
 		struct mon_sock *ps = ms->socks;
@@ -869,6 +909,26 @@ void monitor_stop(struct monitors *ms)
 		curl_global_cleanup();
 	pthread_mutex_destroy(&ms->lock);
 	free(ms);
+}
+
+int monitor_set_policy(struct monitors *ms, const struct config_monitors *conf)
+{
+	struct config_prefix *allow = NULL;
+	if (conf->nallow && !(allow = malloc(conf->nallow * sizeof(*allow))))
+		return TERN_ENOMEM;
+	if (conf->nallow)
+		memcpy(allow, conf->allow, conf->nallow * sizeof(*allow));
+	pthread_mutex_lock(&ms->lock);
+	struct config_prefix *old = ms->allow;
+	ms->allow = allow;
+	ms->nallow = conf->nallow;
+	ms->dirty = true; /* every pair is judged again */
+	bool wake = !ms->batches;
+	pthread_mutex_unlock(&ms->lock);
+	free(old);
+	if (wake)
+		ev_async_send(&ms->changed);
+	return 0;
 }
 
 int monitor_list(struct monitors *ms, struct monitor_view **out, size_t *n)

@@ -7,7 +7,8 @@
  * zones share a pair's state only when their monitors are identical, never by a hash collision
  * (the hash is SipHash under a random key). A pair wanted by several zones is checked once; a
  * pair no one wants any more stops being checked. The initial state is unknown, which answers as
- * up, as does a pair the registry does not know. */
+ * up, as does a pair the registry does not know. A pair whose address the operator's policy
+ * (monitors.allow) does not allow is never checked and is down. */
 #pragma once
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -15,6 +16,7 @@
 #include <stdint.h>
 
 #include "lib/dyn.h"
+#include "ternd/base/config.h"
 #include "ternd/zones/zones.h"
 
 struct monitors;
@@ -42,6 +44,22 @@ void monitor_batch_end(struct monitors *ms);
  * known pair whose state is down. The caller is an online RCU reader; no allocation, lock or
  * system call. */
 bool monitor_up(void *ctx, const struct dyn_monitor *m, uint8_t family, const uint8_t *addr);
+
+/* ---- what may be probed (monitor_policy.c) ---- */
+
+/* The last result of a pair whose address the policy does not allow, before ": <why>". */
+#define MONITOR_NOT_ALLOWED "address not allowed by monitors.allow"
+
+/* Whether the checker may connect to addr (family 1: 4 octets, 2: 16): an address in one of the
+ * allow networks, or a public unicast one. IPv4-mapped IPv6 addresses and the NAT64 well-known
+ * prefix are judged by the IPv4 address they reach; IPv6 outside 2000::/3 is not public. When
+ * not, why gets the block at fault, e.g. "169.254.0.0/16 (link-local, cloud metadata)". */
+bool monitor_address_allowed(const struct config_prefix *allow, size_t nallow, uint8_t family, const uint8_t *addr,
+                             char *why, size_t whylen);
+/* The policy of conf (copied) from now on: pairs it does not allow stop being checked and turn
+ * down (last result MONITOR_NOT_ALLOWED), pairs it allows again start over as unknown. Call
+ * before the first zone is published, and on every reload. 0 or TERN_ENOMEM (the old one stays). */
+int monitor_set_policy(struct monitors *ms, const struct config_monitors *conf);
 
 /* ---- following the served zones (monitor_zones.c) ---- */
 

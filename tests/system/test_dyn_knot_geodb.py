@@ -9,15 +9,11 @@ import os
 import random
 import re
 
-import dns.edns
-import dns.message
-import dns.query
-import dns.rcode
 import pytest
 
 import mmdblib
-from knotlib import Knot, knotd_available
-from test_cli import SANITIZER_MARKERS, Server, fails, ok, tern  # noqa: F401
+from knotgeolib import ask, rendered_pair
+from test_cli import fails, ok, tern
 from ternlib import wait_log
 
 # the database: countries with and without entries, a record without a country, a /20, both families
@@ -109,14 +105,6 @@ def clients():
     return out
 
 
-def ask(port, name, rdtype, ecs=None):
-    opts = [dns.edns.ECSOption(*ecs)] if ecs else []
-    q = dns.message.make_query(name, rdtype, use_edns=0, options=opts)
-    r = dns.query.udp(q, "127.0.0.1", port=port, timeout=3)
-    got = sorted(rd.address for rrset in r.answer for rd in rrset if rrset.rdtype in (1, 28))
-    ttls = sorted({rrset.ttl for rrset in r.answer})
-    scope = [o.scopelen for o in r.options if o.otype == dns.edns.ECS]
-    return dns.rcode.to_text(r.rcode()), got, ttls, scope
 
 
 def known(name, ecs, t, k):
@@ -144,36 +132,13 @@ def known(name, ecs, t, k):
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    if not knotd_available():
-        pytest.skip("no knotd")
-    if not os.path.exists("/usr/lib/x86_64-linux-gnu/knot/modules-3.2/geoip.so"):
-        pytest.fail("knot-module-geoip is not installed (make deps installs it)")
     base = tmp_path_factory.mktemp("dynknotgeodb")
     db = mmdblib.build(str(base / "geo.mmdb"), NETS)
-    zf = base / "geo.test.in"
-    zf.write_text(ZONE)
-    s = Server(extra_config='geo:\n  database: "%s"\n  check-interval: 60\n' % db)
-    knot = None
-    try:
-        wait_log(lambda: open(s.log).read(), "geo database %s: GeoLite2-Country" % db)
-        ok(s, "zone", "create", "geo.test", "--file", str(zf))
-        out = base / "knot"
-        out.mkdir()
-        code, stdout, stderr = tern(s, "geo", "render-knot", "geo.test", "--dir", str(out), "--geodb", db, expect=0)
-        knot = Knot(workdir=str(base / "knotd"))
-        knot.write_config(["template:", "  - id: default", "    storage: \"%s\"" % knot.storage,
-                           "    zonefile-sync: -1", "    zonefile-load: whole", "    journal-content: none",
-                           "    semantic-checks: off",
-                           "include: \"%s\"" % (out / "geo.test.knot.conf")],
-                          server=["answer-rotation: off", "udp-max-payload: 1232"])
-        knot.start().wait_soa("geo.test.")
+    with rendered_pair(base, ZONE, extra_config='geo:\n  database: "%s"\n  check-interval: 60\n' % db,
+                       render_args=("--geodb", db),
+                       ready=lambda s: wait_log(lambda: open(s.log).read(), "geo database %s: GeoLite2-Country" % db)) \
+            as (s, knot, out, stdout, stderr):
         yield s, knot, out, db, stdout, stderr
-    finally:
-        if knot is not None:
-            knot.stop()
-        log = s.stop()
-        for m in SANITIZER_MARKERS:
-            assert m not in log, log
 
 
 def test_the_database_is_as_built(rendered):

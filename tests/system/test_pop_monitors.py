@@ -4,7 +4,6 @@ it serves itself and lists their states in /healthz; the control node shows them
 TCP-monitored member from the control (NOTIFY, IXFR); a listener on 127.0.0.1 is killed (both
 PoPs report it down) and restarted (up); a third PoP serves no zone and lists no member. Fake PoPs
 (a Python HTTP server) stand for a PoP older than the list and for hostile bodies."""
-import http.client
 import http.server
 import json
 import os
@@ -16,55 +15,21 @@ import time
 import pytest
 
 import ternlib
-from apilib import ApiTernd, finish, keys, wait_api  # noqa: F401
-from ternlib import Ternd, free_port
+from apilib import finish, keys  # noqa: F401
+from poplib import Control, Pop
+from ternlib import free_port
 
 INTERVAL = 0.2  # pops.interval
 CHECK = 1  # the monitor's interval (seconds); down after 2 failures, up after 1 success
 
 
-class Control(ApiTernd):
-    def __init__(self, keys, extra, **kw):  # noqa: F811
-        self.extra = extra
-        super().__init__(keys, **kw)
-
-    def write_config(self, listen, extra_server=""):
-        super().write_config(listen, extra_server)
-        with open(self.config, "a") as f:
-            f.write(self.extra)
+MONITORS_ALLOW = ["monitors:", "  allow: [127.0.0.0/8]"]  # the monitored listeners are on loopback
 
 
-class Pop(Ternd):
-    """A PoP: secondary zones pulled from primary, /healthz on health_port, monitors of loopback
-    allowed (monitors.allow)."""
-
-    def __init__(self, zones, primary, health_port, **kw):
-        self.secondaries, self.primary, self.health_port = zones, primary, health_port
-        super().__init__({}, **kw)
-
-    def write_config(self, listen, extra_server=""):
-        super().write_config(listen, extra_server)
-        lines = []
-        for z in self.secondaries:
-            lines += ["  - name: \"%s\"" % z, "    primary: [\"%s\"]" % self.primary]
-        lines += ["api:", "  listen: \"127.0.0.1@%d\"" % self.health_port,
-                  "monitors:", "  allow: [127.0.0.0/8]"]
-        with open(self.config, "a") as f:
-            f.write("\n".join(lines) + "\n")
-
-    def start(self):
-        super().start()
-        wait_api(self.health_port, self.proc)
-        return self
-
-    def healthz(self):
-        c = http.client.HTTPConnection("127.0.0.1", self.health_port, timeout=5)
-        c.request("GET", "/healthz")
-        r = c.getresponse()
-        body = r.read()
-        c.close()
-        assert r.status == 200, (r.status, body)
-        return json.loads(body)
+def healthz(pop):
+    status, body = pop.healthz()
+    assert status == 200, (status, body)
+    return json.loads(body)
 
 
 class FakePop(http.server.ThreadingHTTPServer):
@@ -133,7 +98,7 @@ def lab(tmp_path_factory, keys):  # noqa: F811
         for name, dport, hport, zones in (("pop1", dns1, h1, ["mon.test"]), ("pop2", dns2, h2, ["mon.test"]),
                                           ("bare", dns3, h3, [])):
             (base / name).mkdir()
-            pops[name] = Pop(zones, primary, hport, port=dport, workdir=str(base / name)).start()
+            pops[name] = Pop(zones, primary, hport, extra=MONITORS_ALLOW, port=dport, workdir=str(base / name)).start()
         admin = control.api(keys.token("ops", admin=True))
         yield {"control": control, "pops": pops, "admin": admin, "port": port, "sock": sock,
                "old": old, "bad": bad}
@@ -190,7 +155,7 @@ def pop_metric(lab, pop, state):
 def test_healthz_lists_each_monitored_member(lab):
     deadline = time.time() + 10
     while True:
-        h = lab["pops"]["pop1"].healthz()
+        h = healthz(lab["pops"]["pop1"])
         if h.get("monitors", {}).get("up") == 1:
             break
         assert time.time() < deadline, h
@@ -201,7 +166,7 @@ def test_healthz_lists_each_monitored_member(lab):
     (member,) = m["list"][0]["members"]
     assert member["address"] == "127.0.0.1" and member["state"] == "up", member
     assert member["last_result"] == "ok: connected" and member["last_check"] >= int(time.time()) - 5, member
-    bare = lab["pops"]["bare"].healthz()["monitors"]
+    bare = healthz(lab["pops"]["bare"])["monitors"]
     assert bare == {"up": 0, "down": 0, "unknown": 0, "list": []}, bare
 
 

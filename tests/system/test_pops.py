@@ -3,7 +3,6 @@ polls the /healthz of two ternd PoPs (secondaries of the control, each with an `
 `listen` only) every 0.2 s; a PoP is down after three missed polls and up again on the first good
 one, visible in GET /api/v1/pops (admin only), /metrics and /healthz. Also PoP URLs that refuse,
 answer 404 or answer something that is not a /healthz, and the configuration's errors."""
-import http.client
 import json
 import os
 import re
@@ -14,8 +13,9 @@ import time
 import pytest
 
 import ternlib
-from apilib import ApiTernd, assert_error, finish, keys, wait_api  # noqa: F401
-from ternlib import Ternd, free_port
+from apilib import assert_error, finish, keys  # noqa: F401
+from poplib import Control, Pop
+from ternlib import free_port
 
 INTERVAL = 0.2
 DOWN_AFTER = 3
@@ -27,48 +27,6 @@ ns1 A 127.0.0.1
 www A 192.0.2.80
 """
 
-
-class Control(ApiTernd):
-    """The control node: ApiTernd plus transfer and pops sections (extra YAML)."""
-
-    def __init__(self, keys, extra, **kw):
-        self.extra = extra
-        super().__init__(keys, **kw)
-
-    def write_config(self, listen, extra_server=""):
-        super().write_config(listen, extra_server)
-        with open(self.config, "a") as f:
-            f.write(self.extra)
-
-
-class Pop(Ternd):
-    """A PoP: secondary zones pulled from primary, and an api section with only listen (/healthz)."""
-
-    def __init__(self, zones, primary, health_port, **kw):
-        self.secondaries, self.primary, self.health_port = zones, primary, health_port
-        super().__init__({}, **kw)
-
-    def write_config(self, listen, extra_server=""):
-        super().write_config(listen, extra_server)
-        lines = []
-        for z in self.secondaries:
-            lines += ["  - name: \"%s\"" % z, "    primary: [\"%s\"]" % self.primary]
-        lines += ["api:", "  listen: \"127.0.0.1@%d\"" % self.health_port]
-        with open(self.config, "a") as f:
-            f.write("\n".join(lines) + "\n")
-
-    def start(self):
-        super().start()
-        wait_api(self.health_port, self.proc)
-        return self
-
-    def healthz(self, path="/healthz"):
-        c = http.client.HTTPConnection("127.0.0.1", self.health_port, timeout=5)
-        c.request("GET", path)
-        r = c.getresponse()
-        body = r.read()
-        c.close()
-        return r.status, body
 
 
 class Cluster:

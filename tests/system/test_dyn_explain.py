@@ -1,24 +1,35 @@
 """`tern explain` and GET /api/v1/explain (issue 17): the explanation of a dynamic answer agrees
 with what ternd serves to the same client over DNS (1,000 random clients, IPv4 and IPv6, inside and
-outside the geo map, with and without EDNS Client Subnet), a weighted pool shows its shares, static
-names give their RRset and scope 0, bad input is a 400 naming the parameter, names no zone of the
-caller serves are 404, and one tenant cannot explain another tenant's names."""
+outside the geo map and the geo database, with and without EDNS Client Subnet), what the geo
+database says of the client is what mmdblookup says (network, prefix, country, continent, also
+when no entry matched), each monitored member shows the checker's state and last check (a killed
+listener), a signed zone's partly-down pool shows the one live member a DO query gets with the
+set whose signature goes with it (checked against 200 random DO queries), a weighted pool shows
+its shares, static names give their RRset and scope 0, bad input is a 400 naming the parameter,
+names no zone of the caller serves are 404, and one tenant cannot explain another tenant's names."""
 import ipaddress
 import json
 import os
 import random
+import socket
 import subprocess
 import tempfile
+import time
 import urllib.parse
 
 import dns.edns
+import dns.flags
 import dns.message
+import dns.name
 import dns.query
 import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
 import pytest
 
+import mmdblib
 import ternlib
-from apilib import assert_error, keys, server_fixture  # noqa: F401
+from apilib import ApiTernd, assert_error, finish, keys  # noqa: F401
 
 TERN_CLI = os.environ.get("TERN_CLI", os.path.join(os.path.dirname(ternlib.TERND), "tern"))
 
@@ -28,6 +39,12 @@ WWW = ["pool br 192.0.2.10", "pool nl 192.0.2.20", "pool us 192.0.2.30 2001:db8:
        "geo 198.51.100.0/24 br world", "geo 203.0.113.0/24 nl world", "geo 198.51.100.128/25 us world",
        "geo 2001:db8:1::/48 us world", "geo 2001:db8:1:ff00::/56 nl world"]
 WEIGHTED = ["pool w 192.0.2.7 weight 90 192.0.2.8 weight 10", "answer w"]
+# cc.geo.test: entries the geo database answers (BR by country, EU by continent: NL and DE), and a
+# subnet entry inside BR's network that comes first
+CC = ["pool br 192.0.2.10", "pool eu 192.0.2.20 2001:db8::20", "pool world 192.0.2.1 2001:db8::1",
+      "answer world", "geo country BR br world", "geo continent EU eu world", "geo 198.51.100.128/25 world"]
+# the geo database: mmdblib's map and an IPv6 network in Europe
+GEO_NETS = dict(mmdblib.NETS, **{"2001:db8:2::/48": ("DE", "EU")})
 # a zone file of the configuration (not in the store): an admin's only
 CONFIG_ZONE = """$ORIGIN conf.test.
 $TTL 300
@@ -42,7 +59,29 @@ _zdir = tempfile.mkdtemp(prefix="dyn-explain-")
 with open(os.path.join(_zdir, "conf.test.zone"), "w") as _f:
     _f.write(CONFIG_ZONE)
 
-srv = server_fixture(zones={"conf.test": os.path.join(_zdir, "conf.test.zone")})
+
+
+def geo_config(path, db):
+    with open(path, "a") as f:
+        f.write('geo:\n  database: "%s"\n  check-interval: 60\n' % db)
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory, keys):  # noqa: F811
+    """ternd with the API and a geo database built for the test (srv.geo_db)."""
+    if not os.access(ternlib.TERND, os.X_OK):
+        pytest.skip("no ternd binary at %s (make build)" % ternlib.TERND)
+    d = tmp_path_factory.mktemp("ternd-explain")
+    db = mmdblib.build(str(d / "geo.mmdb"), GEO_NETS)
+    s = ApiTernd(keys, workdir=str(d), zones={"conf.test": os.path.join(_zdir, "conf.test.zone")})
+    geo_config(s.config, db)
+    s.start()
+    s.geo_db = db
+    try:
+        ternlib.wait_log(s.log_text, "geo database %s: GeoLite2-Country" % db)
+        yield s
+    finally:
+        finish(s)
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +90,7 @@ def geo(srv, keys):
     api.create_zone("geo.test")
     api.put_rrset("geo.test", "www", "DYN", 60, WWW)
     api.put_rrset("geo.test", "w", "DYN", 30, WEIGHTED)
+    api.put_rrset("geo.test", "cc", "DYN", 60, CC)
     api.put_rrset("geo.test", "*.apps", "DYN", 60, ["pool a 192.0.2.81", "answer a"])
     api.put_rrset("geo.test", "static", "A", 120, ["192.0.2.99", "192.0.2.98"])
     api.put_rrset("geo.test", "alias", "CNAME", 120, ["www.geo.test."])
@@ -85,7 +125,7 @@ def random_client(rng):
     if kind == 0:
         net = ipaddress.ip_network(rng.choice(["198.51.100.0/24", "203.0.113.0/24", "198.51.100.128/25"]))
     elif kind == 1:
-        net = ipaddress.ip_network(rng.choice(["2001:db8:1::/48", "2001:db8:1:ff00::/56"]))
+        net = ipaddress.ip_network(rng.choice(["2001:db8:1::/48", "2001:db8:1:ff00::/56", "2001:db8:2::/48"]))
     elif kind in (2, 3):
         net = ipaddress.ip_network("0.0.0.0/0")
     else:
@@ -94,30 +134,97 @@ def random_client(rng):
     return str(addr), rng.randint(0, addr.max_prefixlen)
 
 
+def geo_truth(address):
+    """(country, continent) of the GEO_NETS network holding address, or None: what the database
+    was built from."""
+    a = ipaddress.ip_address(address)
+    for net, codes in GEO_NETS.items():
+        if a.version == ipaddress.ip_network(net).version and a in ipaddress.ip_network(net):
+            return codes
+    return None
+
+
+def check_geo(got):
+    """The explanation's geo database answer agrees with the map the database was built from: the
+    client's address is inside the network shown, which lies inside the built network holding it
+    (or holds none of them, for an address not in the database)."""
+    g, address = got["geo"], got["client"]["address"]
+    assert g["database"] == "loaded" and g["type"] == "GeoLite2-Country", g
+    net = ipaddress.ip_network(g["network"])
+    assert ipaddress.ip_address(address) in net and net.prefixlen == g["prefix"], (address, g)
+    truth = geo_truth(address)
+    if truth is None:
+        assert not g["found"] and g["country"] is None and g["continent"] is None, (address, g)
+        assert not any(net.overlaps(ipaddress.ip_network(n)) for n in GEO_NETS
+                       if ipaddress.ip_network(n).version == net.version), (address, g)
+    else:
+        assert g["found"] and (g["country"], g["continent"]) == truth, (address, g)
+        assert any(net.subnet_of(ipaddress.ip_network(n)) for n in GEO_NETS
+                   if ipaddress.ip_network(n).version == net.version), (address, g)
+
+
 def test_explain_agrees_with_served_answer_for_1000_clients(srv, geo):
     rng = random.Random(17)
     problems, scopes, matches = [], set(), set()
     for i in range(1000):
         client, prefix = random_client(rng)
         rtype = "A" if i % 3 else "AAAA"
+        name = "cc.geo.test" if i % 4 == 3 else "www.geo.test"
         # ECS with source 0 carries no address: the query's source (the resolver, here the
         # test's 127.0.0.1) decides, and that is the client explain is asked about
-        r = explain(geo, "www.geo.test", rtype, client if prefix else srv.addr, prefix)
+        r = explain(geo, name, rtype, client if prefix else srv.addr, prefix)
         assert r.status == 200, r
         got = r.json
-        want_addrs, want_scope = served(srv, "www.geo.test", rtype, client, prefix)
+        want_addrs, want_scope = served(srv, name, rtype, client, prefix)
         addrs = sorted(got["rrset"]["records"])
         scopes.add(got["scope"])
         matches.add(got["match"])
+        check_geo(got)
+        assert got["signed"] is None
         if addrs != want_addrs or got["scope"] != want_scope:
-            problems.append("%s/%d %s: explain %s scope %s, served %s scope %s" % (
-                client, prefix, rtype, addrs, got["scope"], want_addrs, want_scope))
+            problems.append("%s/%d %s %s: explain %s scope %s, served %s scope %s" % (
+                client, prefix, name, rtype, addrs, got["scope"], want_addrs, want_scope))
     assert not problems, "%d of 1000 disagree:\n%s" % (len(problems), "\n".join(problems[:20]))
     # the sample covers the map: every entry ECS can reach (sources are capped at /24, so the /25
-    # only narrows the scope), the answer list, narrow and zero scopes
-    assert {"198.51.100.0/24", "203.0.113.0/24", "2001:db8:1::/48",
-            "2001:db8:1:ff00::/56", "answer list"} <= matches, matches
+    # only narrows the scope), the database's country and continent, the answer list, narrow and
+    # zero scopes
+    assert {"198.51.100.0/24", "203.0.113.0/24", "2001:db8:1::/48", "2001:db8:1:ff00::/56", "answer list",
+            "country BR", "continent EU"} <= matches, matches
     assert {0, 24, 25, 48, 56} <= scopes, scopes
+
+
+# (name, type, client, ECS source or None, the entry matched, whether the selection asks the database)
+GEO_CASES = [
+    ("cc.geo.test", "A", "198.51.100.7", None, "country BR", True),
+    ("cc.geo.test", "A", "203.0.113.9", 24, "continent EU", True),  # NL: no country entry
+    ("cc.geo.test", "AAAA", "2001:db8:2::5", 48, "continent EU", True),
+    ("cc.geo.test", "AAAA", "2001:db8:1::5", None, "answer list", True),  # US, NA: no entry
+    ("cc.geo.test", "AAAA", "198.51.100.7", None, "country BR", True),  # br has no IPv6: world answers
+    ("cc.geo.test", "A", "198.51.100.200", None, "198.51.100.128/25", False),  # the subnet first
+    ("cc.geo.test", "A", "192.0.2.1", None, "answer list", True),  # not in the database
+    ("cc.geo.test", "A", "10.1.2.3", 8, "answer list", True),
+    ("cc.geo.test", "AAAA", "2001:db8:99::1", None, "answer list", True),
+    ("www.geo.test", "A", "198.51.100.7", 24, "198.51.100.0/24", False),  # no country entries
+    ("www.geo.test", "A", "192.0.2.1", None, "answer list", False),
+]
+
+
+@pytest.mark.parametrize("name,rtype,client,ecs,match,asked", GEO_CASES)
+def test_geo_database_answer_is_mmdblookups(srv, geo, name, rtype, client, ecs, match, asked):
+    """The network, its prefix, the country and the continent explain shows are what mmdblookup
+    reads from the same file for the address the selection asks (the client cut to its source
+    prefix), found or not, and whether or not an entry uses them."""
+    e = explain(geo, name, rtype, client, ecs).json
+    g = e["geo"]
+    address = e["client"]["address"]
+    prefix, cc, cont = mmdblib.record(srv.geo_db, address)
+    net = ipaddress.ip_network("%s/%d" % (address, prefix), strict=False)
+    assert (e["match"], g["asked"]) == (match, asked), e
+    assert g == {"database": "loaded", "type": "GeoLite2-Country", "build_epoch": mmdblib.build_epoch(srv.geo_db),
+                 "asked": asked, "found": cc is not None, "network": str(net), "prefix": prefix, "country": cc,
+                 "continent": cont}, (address, g)
+    if ecs is not None:  # what the selection did with it is what a resolver sending ECS gets
+        assert sorted(e["rrset"]["records"]) == served(srv, name, rtype, client, ecs)[0]
 
 
 def test_explain_shows_the_chain(geo):

@@ -122,3 +122,10 @@ dyn_health_fn answer_health(void **ctx)
 	*ctx = atomic_load(&health_ctx);
 	return atomic_load(&health_fn);
 }
+
+dyn_geo_fn answer_geo(void **ctx)
+{
+	dyn_geo_fn fn = atomic_load(&geo_fn); /* first: answer_set_geo() stores the context before it */
+	*ctx = atomic_load(&geo_ctx);
+	return *ctx ? fn : NULL;
+}

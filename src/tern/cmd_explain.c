@@ -54,7 +54,7 @@ static void print_member(json_t *m, bool weighted)
 	printf("\n");
 }
 
-/* "geo db:  GeoLite2-Country: 198.51.100.0/24, country BR, continent SA (asked by the selection)" */
+/* "geo db:  GeoLite2-Country says 198.51.100.0/24: country BR, continent SA (asked by the selection)" */
 static void print_geo(json_t *g)
 {
 	if (!json_is_object(g))
@@ -71,11 +71,10 @@ static void print_geo(json_t *g)
 	const char *asked = json_is_true(json_object_get(g, "asked")) ? "asked by the selection"
 	                                                              : "not asked by the selection";
 	if (!json_is_true(json_object_get(g, "found"))) {
-		printf("geo db:  %s: not in the database (the empty block %s) (%s)\n", str(g, "type"), str(g, "network"),
-		       asked);
+		printf("geo db:  %s says %s: not in the database (%s)\n", str(g, "type"), str(g, "network"), asked);
 		return;
 	}
-	printf("geo db:  %s: %s, country %s, continent %s (%s)\n", str(g, "type"), str(g, "network"),
+	printf("geo db:  %s says %s: country %s, continent %s (%s)\n", str(g, "type"), str(g, "network"),
 	       str(g, "country"), str(g, "continent"), asked);
 }
 

@@ -255,6 +255,186 @@ def test_explain_shows_the_chain(geo):
     assert e["client"]["from"] == "source" and e["match"] == "203.0.113.0/24" and e["scope"] == 0
 
 
+def test_geo_database_missing_then_none_configured(tmp_path, keys):  # noqa: F811
+    """A database configured but not loaded (no file) and none configured at all: explain says
+    which, and the client counts as not held (the answer list)."""
+    zone = tmp_path / "cc.test.zone"
+    zone.write_text(CONFIG_ZONE.replace("conf.test.", "cc.test.").split("www 60")[0] +
+                    "".join("www 60 IN DYN %s\n" % r for r in CC))
+    s = ApiTernd(keys, workdir=str(tmp_path), zones={"cc.test": str(zone)})
+    geo_config(s.config, str(tmp_path / "missing.mmdb"))
+    s.start()
+    try:
+        admin = s.api(keys.token("explain-admin", admin=True))
+        e = explain(admin, "www.cc.test", "A", "198.51.100.7").json
+        assert e["match"] == "answer list" and e["rrset"]["records"] == ["192.0.2.1"], e
+        assert e["geo"] == {"database": "not loaded", "type": None, "build_epoch": None, "asked": True,
+                            "found": False, "network": None, "prefix": None, "country": None,
+                            "continent": None}, e["geo"]
+        p = tern(s, keys.token("explain-admin", admin=True), "explain", "www.cc.test", "A", "--client", "192.0.2.1")
+        assert "geo db:  configured, none loaded: every client counts as not held" in p.stdout.splitlines(), p
+        with open(s.config) as f:
+            text = f.read()
+        with open(s.config, "w") as f:
+            f.write(text[:text.index("geo:")])
+        s.reload()
+        poll("none configured",
+             lambda: explain(admin, "www.cc.test", "A", "198.51.100.7").json["geo"]["database"] == "none configured")
+        e = explain(admin, "www.cc.test", "A", "198.51.100.7").json
+        assert e["geo"]["found"] is False and e["geo"]["network"] is None and e["match"] == "answer list", e
+        p = tern(s, keys.token("explain-admin", admin=True), "explain", "www.cc.test", "A", "--client", "192.0.2.1")
+        assert "geo db:  no database configured" in p.stdout.splitlines(), p
+        admin.close()
+    finally:
+        finish(s)
+
+
+MON_ADDRS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
+
+
+def tcp_listener(addr, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    s.listen(128)
+    return s
+
+
+def listen_all():
+    """A listener on each of MON_ADDRS, on one port free on all of them."""
+    for _ in range(20):
+        socks = {}
+        try:
+            socks[MON_ADDRS[0]] = tcp_listener(MON_ADDRS[0], 0)
+            port = socks[MON_ADDRS[0]].getsockname()[1]
+            for a in MON_ADDRS[1:]:
+                socks[a] = tcp_listener(a, port)
+            return port, socks
+        except OSError:
+            for x in socks.values():
+                x.close()
+    raise RuntimeError("no port free on every loopback address")
+
+
+def monitored(port):
+    return ["pool web %s" % " ".join("%s monitor m" % a for a in MON_ADDRS), "pool br 192.0.2.10", "answer web",
+            "geo 198.51.100.0/24 br web", "monitor m tcp %d interval 1 timeout 1 down 1 up 1" % port]
+
+
+def served_do(srv, name, client, prefix):
+    """A DO query with ECS client/prefix: (addresses, scope, inceptions of the RRSIGs over A)."""
+    opts = [dns.edns.ECSOption(client, prefix)]
+    q = dns.message.make_query(name, "A", use_edns=0, want_dnssec=True, options=opts)
+    r = dns.query.udp(q, srv.addr, port=srv.port, timeout=3)
+    assert r.rcode() == dns.rcode.NOERROR and not r.flags & dns.flags.TC, r
+    n = dns.name.from_text(name)
+    a = r.get_rrset(r.answer, n, dns.rdataclass.IN, dns.rdatatype.A)
+    sigs = r.get_rrset(r.answer, n, dns.rdataclass.IN, dns.rdatatype.RRSIG, dns.rdatatype.A)
+    ecs = [o for o in r.options if o.otype == dns.edns.ECS]
+    return sorted(rd.address for rd in a), ecs[0].scopelen, [sig.inception for sig in sigs or []]
+
+
+def poll(what, fn, limit=6.0):
+    t0 = time.time()
+    while True:
+        value = fn()
+        if value:
+            return value
+        assert time.time() - t0 < limit, "%s not within %.1f s" % (what, limit)
+        time.sleep(0.1)
+
+
+def members_of(e):
+    return {m["address"]: m for m in e["pools"][0]["members"]}
+
+
+def test_monitor_state_and_signed_zone_pick(srv, geo, keys):
+    """Each monitored member shows the checker's state, last check and result (the same as GET
+    /api/v1/monitors says), a killed listener's member goes down with its error; in a signed zone
+    the whole pool is one signed set, and with one member down a DO query gets one live member,
+    each as likely, with the signature of the set explain names (200 random clients)."""
+    port, socks = listen_all()
+    admin = srv.api(keys.token("explain-admin", admin=True))
+    try:
+        t0 = int(time.time())
+        for zone in ("mon.test", "sig.test"):
+            geo.create_zone(zone)
+            geo.put_rrset(zone, "www", "DYN", 60, monitored(port))
+        assert geo.put("/api/v1/zones/sig.test/dnssec", {}).status in (200, 202)
+        poll("sig.test signed", lambda: geo.get("/api/v1/zones/sig.test/dnssec").json["state"] == "signed", 20)
+
+        def states(name):
+            return {a: m["state"] for a, m in members_of(explain(geo, name, "A", "192.0.2.99").json).items()}
+        poll("every member up", lambda: set(states("www.mon.test").values()) == {"up"})
+        e = explain(geo, "www.mon.test", "A", "192.0.2.99").json
+        listed = {m["address"]: m for m in admin.get("/api/v1/monitors").json["monitors"]}
+        for a, m in members_of(e).items():
+            assert m["monitor"] == "m" and m["live"] is True and m["last_error"] is None, m
+            assert m["last_result"] == listed[a]["last_result"] == "ok: connected", (m, listed[a])
+            assert t0 <= m["last_check"] <= time.time() and abs(m["last_check"] - listed[a]["last_check"]) <= 1
+        assert e["signed"] is None
+        # the signed zone, every member up: the whole pool, one set signed ahead
+        e = explain(geo, "www.sig.test", "A", "192.0.2.99").json
+        sg = e["signed"]
+        assert sg["pick"] == "all" and len(sg["answers"]) == 1, sg
+        assert sorted(sg["answers"][0]["records"]) == list(MON_ADDRS) and sg["answers"][0]["share"] == 100.0
+        addrs, _, inceptions = served_do(srv, "www.sig.test", "192.0.2.99", 32)
+        assert addrs == list(MON_ADDRS) and inceptions, inceptions
+        assert all(i % sg["sets"] == sg["answers"][0]["set"] for i in inceptions), (inceptions, sg)
+
+        killed = time.time()
+        socks.pop("127.0.0.3").close()
+        poll("127.0.0.3 down", lambda: states("www.mon.test")["127.0.0.3"] == "down")
+        e = explain(geo, "www.mon.test", "A", "192.0.2.99").json
+        m = members_of(e)["127.0.0.3"]
+        assert m["live"] is False and m["last_error"] == m["last_result"] == "connect refused", m
+        assert killed - 1 <= m["last_check"] <= time.time(), (killed, m)
+        assert admin.get("/api/v1/monitors").json["monitors"] and e["pools"][0]["live"] == 2
+        assert sorted(e["rrset"]["records"]) == ["127.0.0.1", "127.0.0.2"]
+
+        # signed: a DO query gets one live member; without DO the live members as before
+        e = explain(geo, "www.sig.test", "A", "192.0.2.99").json
+        sg = e["signed"]
+        assert sg["pick"] == "one live member" and sorted(e["rrset"]["records"]) == ["127.0.0.1", "127.0.0.2"]
+        assert [(x["records"], x["share"]) for x in sg["answers"]] == [(["127.0.0.1"], 50.0), (["127.0.0.2"], 50.0)]
+        sets = {x["records"][0]: x["set"] for x in sg["answers"]}
+        assert len(set(sets.values())) == 2 and all(0 <= v < sg["sets"] for v in sets.values()), sg
+        assert served(srv, "www.sig.test", "A", "192.0.2.99", 32)[0] == ["127.0.0.1", "127.0.0.2"]
+
+        p = tern(srv, keys.token("geo"), "explain", "www.sig.test", "A", "--client", "192.0.2.99")
+        assert p.returncode == 0, p.stderr
+        lines = p.stdout.splitlines()
+        assert "dnssec:  signed zone: a DO query gets one live member, each as likely (%d set(s) signed ahead; " \
+               "queries without DO get the rrset above):" % sg["sets"] in lines, p.stdout
+        for a in ("127.0.0.1", "127.0.0.2"):
+            assert "    www.sig.test. 60 A %s  ; 50.0%% of DO answers, signed set %d" % (a, sets[a]) in lines, p.stdout
+        assert any(l.startswith("    127.0.0.3  monitor m: down (checked ") and l.endswith(": connect refused)  not live")
+                   for l in lines), p.stdout
+
+        # 200 random clients with DO: each answer one of the candidates explain lists, under the
+        # signature of the set explain names for it, with the same scope
+        rng, picks, problems = random.Random(7), {}, []
+        for _ in range(200):
+            client, prefix = random_client(rng)
+            if ":" in client:
+                client, prefix = str(ipaddress.ip_address(rng.getrandbits(32))), rng.randint(0, 32)
+            if rng.randrange(3) == 0:
+                client = "198.51.100.%d" % rng.randrange(256)
+            e = explain(geo, "www.sig.test", "A", client if prefix else srv.addr, prefix).json
+            cands = {x["records"][0]: x["set"] for x in e["signed"]["answers"] if len(x["records"]) == 1}
+            addrs, scope, inceptions = served_do(srv, "www.sig.test", client, prefix)
+            picks[addrs[0]] = picks.get(addrs[0], 0) + 1
+            if len(addrs) != 1 or addrs[0] not in cands or scope != e["scope"] or not inceptions or \
+                    any(i % e["signed"]["sets"] != cands[addrs[0]] for i in inceptions):
+                problems.append((client, prefix, addrs, scope, inceptions, e["signed"], e["scope"]))
+        assert not problems, problems[:5]
+        assert {"127.0.0.1", "127.0.0.2", "192.0.2.10"} == set(picks), picks
+    finally:
+        for x in socks.values():
+            x.close()
+        admin.close()
+
+
 def test_weighted_pool_shows_shares_not_a_pick(srv, geo):
     seen = set()
     for _ in range(5):
@@ -358,6 +538,15 @@ def test_cli_prints_the_chain(srv, geo, keys):
                  "rrset:   www.geo.test. 60 A 192.0.2.10",
                  "scope:   /25"):
         assert want in lines, (want, p.stdout)
+    assert "geo db:  GeoLite2-Country says 198.51.100.0/24: country BR, continent SA (not asked by the selection)" \
+        in lines, p.stdout
+    p = tern(srv, tok, "explain", "cc.geo.test", "A", "--client", "198.51.100.7")
+    assert "geo db:  GeoLite2-Country says 198.51.100.0/24: country BR, continent SA (asked by the selection)" \
+        in p.stdout.splitlines() and "match:   geo country BR" in p.stdout.splitlines(), p.stdout
+    p = tern(srv, tok, "explain", "cc.geo.test", "A", "--client", "192.0.2.1")
+    assert "geo db:  GeoLite2-Country says 192.0.0.0/6: not in the database (asked by the selection)" \
+        in p.stdout.splitlines(), p.stdout
+    assert mmdblib.record(srv.geo_db, "192.0.2.1")[0] == 6
     p = tern(srv, tok, "explain", "w.geo.test", "A", "--client", "192.0.2.1")
     assert p.returncode == 0, p.stderr
     assert "    192.0.2.7  weight 90 (90.0%)" in p.stdout.splitlines(), p.stdout

@@ -68,8 +68,8 @@ static void print_geo(json_t *g)
 		printf("geo db:  configured, none loaded: every client counts as not held\n");
 		return;
 	}
-	const char *asked = json_is_true(json_object_get(g, "asked")) ? "asked by the selection"
-	                                                              : "not asked by the selection";
+	const char *asked =
+	    json_is_true(json_object_get(g, "asked")) ? "asked by the selection" : "not asked by the selection";
 	if (!json_is_true(json_object_get(g, "found"))) {
 		printf("geo db:  %s says %s: not in the database (%s)\n", str(g, "type"), str(g, "network"), asked);
 		return;

@@ -155,8 +155,10 @@ static json_t *geo_json(const struct dyn_trace *tr, const struct dyn_client *cl)
 		g.prefix = g.prefix < bits ? g.prefix : (uint8_t)bits;
 	}
 	json_t *o = json_pack("{s:s,s:b,s:b}", "database",
-	                      v.loaded ? "loaded" : v.configured ? "not loaded" : "none configured", "asked",
-	                      tr->geo_asked, "found", v.loaded && g.found);
+	                      v.loaded       ? "loaded"
+	                      : v.configured ? "not loaded"
+	                                     : "none configured",
+	                      "asked", tr->geo_asked, "found", v.loaded && g.found);
 	json_object_set_new(o, "type", v.loaded ? json_string(v.type) : json_null());
 	json_object_set_new(o, "build_epoch", v.loaded ? json_integer((json_int_t)v.build_epoch) : json_null());
 	if (v.loaded) {
@@ -220,8 +222,8 @@ static json_t *signed_json(const struct dyn_resource *r, const struct rrset *cho
 			if (!text || inet_pton(chosen->type == RR_A ? AF_INET : AF_INET6, text, addr) != 1)
 				continue;
 			struct rrset one = one_record(chosen->type, addr, buf, chosen->ttl);
-			json_array_append_new(answers,
-			                      signed_answer_json(r, &one, json_real_value(json_object_get(sh, "share"))));
+			json_array_append_new(
+			    answers, signed_answer_json(r, &one, json_real_value(json_object_get(sh, "share"))));
 		}
 	} else if (dyn_signed_subset(r, chosen)) {
 		pick = "one live member";

@@ -187,7 +187,7 @@ static json_t *signed_answer_json(const struct dyn_resource *r, struct rrset *rs
 	const uint8_t *rec = rs->rdata;
 	for (uint16_t i = 0; i < rs->count; i++, rec = rdata_next(rec))
 		json_array_append_new(records, addr_json(rs->type == RR_A ? 1 : 2, rdata_bytes(rec)));
-	int64_t set = dyn_signed_choose(r, rs, 0); /* one signed RRset: rnd is not read */
+	int64_t set = dyn_signed_choose(r, rs, 0); /* one record, or a set of the block: rnd changes nothing */
 	return json_pack("{s:o,s:o,s:f}", "records", records, "set", set >= 0 ? json_integer(set) : json_null(),
 	                 "share", share);
 }

@@ -1816,12 +1816,19 @@ static int64_t signed_single(const struct dyn_resource *r, int f, const uint8_t 
 	return -1;
 }
 
+bool dyn_signed_subset(const struct dyn_resource *r, const struct rrset *chosen)
+{
+	const uint8_t *base = (const uint8_t *)r;
+	return chosen->count > 1 && (chosen->rdata < base || chosen->rdata >= base + r->head.size);
+}
+
 int64_t dyn_signed_choose(const struct dyn_resource *r, struct rrset *chosen, uint32_t rnd)
 {
 	int f = chosen->type == RR_AAAA;
 	const uint8_t *base = (const uint8_t *)r;
 	if (chosen->count == 0 || chosen->rdata < base || chosen->rdata >= base + r->head.size) {
-		/* some members of an unweighted pool are live: one of them, picked by rnd */
+		/* some members of an unweighted pool are live: one of them, picked by rnd (record
+		 * floor(rnd * count / 2^32): each with the same chance, dyn_signed_subset()) */
 		if (chosen->count == 0)
 			return -1;
 		uint32_t pick = (uint32_t)(((uint64_t)rnd * chosen->count) >> 32);

@@ -283,6 +283,11 @@ int dyn_signed_rrset(const struct dyn_resource *r, uint16_t type, uint32_t i, ui
  * subset of an unweighted pool (only some members live) is first replaced by one of its members,
  * picked by rnd. -1 when chosen is none of the resource's signed RRsets. No allocation. */
 int64_t dyn_signed_choose(const struct dyn_resource *r, struct rrset *chosen, uint32_t rnd);
+/* Whether dyn_signed_choose() replaces chosen (dyn_select()'s result) by one of its records: a
+ * subset of more than one member of an unweighted pool. Each record is then picked with the same
+ * chance (1/count, to within 2^-32), and the set it answers is dyn_signed_choose() of that record
+ * alone: the shares `explain` shows. */
+bool dyn_signed_subset(const struct dyn_resource *r, const struct rrset *chosen);
 /* The inception a signature of set i of n carries: the latest time at or before inception that is
  * i modulo n. */
 static inline uint32_t dyn_signed_inception(uint32_t inception, uint32_t i, uint32_t n)

@@ -62,3 +62,26 @@ def lookup(path, ip):
     cc = cc.group(1) if cc else None
     cont = re.search(r'"code":\s*"(\w\w)"', p.stdout).group(1)
     return cc, cont, prefix
+
+
+def record(path, ip):
+    """What the database says of ip, found or not: (prefix length in the address's family of the
+    network holding it, or of the empty block around it; country or None; continent or None)."""
+    p = subprocess.run(["mmdblookup", "-v", "-f", path, "-i", ip], capture_output=True, text=True, timeout=30)
+    m = re.search(r"Record prefix length: (\d+)", p.stdout)
+    assert m, p.stdout + p.stderr
+    prefix = int(m.group(1))
+    if ":" not in ip:
+        prefix -= 96  # an IPv6 tree: IPv4 lives under ::/96
+    if "Could not find an entry" in p.stdout + p.stderr:
+        return prefix, None, None
+    assert p.returncode == 0, p.stdout + p.stderr
+    cc = re.search(r'"iso_code":\s*"(\w\w)"', p.stdout).group(1)
+    cont = re.search(r'"code":\s*"(\w\w)"', p.stdout).group(1)
+    return prefix, cc, cont
+
+
+def build_epoch(path):
+    """The database's build time (Unix seconds) as mmdblookup reads its metadata."""
+    p = subprocess.run(["mmdblookup", "-v", "-f", path, "-i", "::"], capture_output=True, text=True, timeout=30)
+    return int(re.search(r"Build epoch:\s+(\d+)", p.stdout).group(1))

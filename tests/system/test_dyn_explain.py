@@ -1,24 +1,35 @@
 """`tern explain` and GET /api/v1/explain (issue 17): the explanation of a dynamic answer agrees
 with what ternd serves to the same client over DNS (1,000 random clients, IPv4 and IPv6, inside and
-outside the geo map, with and without EDNS Client Subnet), a weighted pool shows its shares, static
-names give their RRset and scope 0, bad input is a 400 naming the parameter, names no zone of the
-caller serves are 404, and one tenant cannot explain another tenant's names."""
+outside the geo map and the geo database, with and without EDNS Client Subnet), what the geo
+database says of the client is what mmdblookup says (network, prefix, country, continent, also
+when no entry matched), each monitored member shows the checker's state and last check (a killed
+listener), a signed zone's partly-down pool shows the one live member a DO query gets with the
+set whose signature goes with it (checked against 200 random DO queries), a weighted pool shows
+its shares, static names give their RRset and scope 0, bad input is a 400 naming the parameter,
+names no zone of the caller serves are 404, and one tenant cannot explain another tenant's names."""
 import ipaddress
 import json
 import os
 import random
+import socket
 import subprocess
 import tempfile
+import time
 import urllib.parse
 
 import dns.edns
+import dns.flags
 import dns.message
+import dns.name
 import dns.query
 import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
 import pytest
 
+import mmdblib
 import ternlib
-from apilib import assert_error, keys, server_fixture  # noqa: F401
+from apilib import ApiTernd, assert_error, finish, keys  # noqa: F401
 
 TERN_CLI = os.environ.get("TERN_CLI", os.path.join(os.path.dirname(ternlib.TERND), "tern"))
 
@@ -28,6 +39,12 @@ WWW = ["pool br 192.0.2.10", "pool nl 192.0.2.20", "pool us 192.0.2.30 2001:db8:
        "geo 198.51.100.0/24 br world", "geo 203.0.113.0/24 nl world", "geo 198.51.100.128/25 us world",
        "geo 2001:db8:1::/48 us world", "geo 2001:db8:1:ff00::/56 nl world"]
 WEIGHTED = ["pool w 192.0.2.7 weight 90 192.0.2.8 weight 10", "answer w"]
+# cc.geo.test: entries the geo database answers (BR by country, EU by continent: NL and DE), and a
+# subnet entry inside BR's network that comes first
+CC = ["pool br 192.0.2.10", "pool eu 192.0.2.20 2001:db8::20", "pool world 192.0.2.1 2001:db8::1",
+      "answer world", "geo country BR br world", "geo continent EU eu world", "geo 198.51.100.128/25 world"]
+# the geo database: mmdblib's map and an IPv6 network in Europe
+GEO_NETS = dict(mmdblib.NETS, **{"2001:db8:2::/48": ("DE", "EU")})
 # a zone file of the configuration (not in the store): an admin's only
 CONFIG_ZONE = """$ORIGIN conf.test.
 $TTL 300
@@ -42,7 +59,31 @@ _zdir = tempfile.mkdtemp(prefix="dyn-explain-")
 with open(os.path.join(_zdir, "conf.test.zone"), "w") as _f:
     _f.write(CONFIG_ZONE)
 
-srv = server_fixture(zones={"conf.test": os.path.join(_zdir, "conf.test.zone")})
+
+
+def geo_config(path, db):
+    with open(path, "a") as f:
+        f.write('geo:\n  database: "%s"\n  check-interval: 60\n' % db)
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory, keys):  # noqa: F811
+    """ternd with the API and a geo database built for the test (srv.geo_db)."""
+    if not os.access(ternlib.TERND, os.X_OK):
+        pytest.skip("no ternd binary at %s (make build)" % ternlib.TERND)
+    d = tmp_path_factory.mktemp("ternd-explain")
+    db = mmdblib.build(str(d / "geo.mmdb"), GEO_NETS)
+    s = ApiTernd(keys, workdir=str(d), zones={"conf.test": os.path.join(_zdir, "conf.test.zone")})
+    geo_config(s.config, db)
+    with open(s.config, "a") as f:
+        f.write("monitors:\n  allow: [127.0.0.0/8]\n")  # the monitored listeners are on loopback
+    s.start()
+    s.geo_db = db
+    try:
+        ternlib.wait_log(s.log_text, "geo database %s: GeoLite2-Country" % db)
+        yield s
+    finally:
+        finish(s)
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +92,7 @@ def geo(srv, keys):
     api.create_zone("geo.test")
     api.put_rrset("geo.test", "www", "DYN", 60, WWW)
     api.put_rrset("geo.test", "w", "DYN", 30, WEIGHTED)
+    api.put_rrset("geo.test", "cc", "DYN", 60, CC)
     api.put_rrset("geo.test", "*.apps", "DYN", 60, ["pool a 192.0.2.81", "answer a"])
     api.put_rrset("geo.test", "static", "A", 120, ["192.0.2.99", "192.0.2.98"])
     api.put_rrset("geo.test", "alias", "CNAME", 120, ["www.geo.test."])
@@ -85,7 +127,7 @@ def random_client(rng):
     if kind == 0:
         net = ipaddress.ip_network(rng.choice(["198.51.100.0/24", "203.0.113.0/24", "198.51.100.128/25"]))
     elif kind == 1:
-        net = ipaddress.ip_network(rng.choice(["2001:db8:1::/48", "2001:db8:1:ff00::/56"]))
+        net = ipaddress.ip_network(rng.choice(["2001:db8:1::/48", "2001:db8:1:ff00::/56", "2001:db8:2::/48"]))
     elif kind in (2, 3):
         net = ipaddress.ip_network("0.0.0.0/0")
     else:
@@ -94,30 +136,97 @@ def random_client(rng):
     return str(addr), rng.randint(0, addr.max_prefixlen)
 
 
+def geo_truth(address):
+    """(country, continent) of the GEO_NETS network holding address, or None: what the database
+    was built from."""
+    a = ipaddress.ip_address(address)
+    for net, codes in GEO_NETS.items():
+        if a.version == ipaddress.ip_network(net).version and a in ipaddress.ip_network(net):
+            return codes
+    return None
+
+
+def check_geo(got):
+    """The explanation's geo database answer agrees with the map the database was built from: the
+    client's address is inside the network shown, which lies inside the built network holding it
+    (or holds none of them, for an address not in the database)."""
+    g, address = got["geo"], got["client"]["address"]
+    assert g["database"] == "loaded" and g["type"] == "GeoLite2-Country", g
+    net = ipaddress.ip_network(g["network"])
+    assert ipaddress.ip_address(address) in net and net.prefixlen == g["prefix"], (address, g)
+    truth = geo_truth(address)
+    if truth is None:
+        assert not g["found"] and g["country"] is None and g["continent"] is None, (address, g)
+        assert not any(net.overlaps(ipaddress.ip_network(n)) for n in GEO_NETS
+                       if ipaddress.ip_network(n).version == net.version), (address, g)
+    else:
+        assert g["found"] and (g["country"], g["continent"]) == truth, (address, g)
+        assert any(net.subnet_of(ipaddress.ip_network(n)) for n in GEO_NETS
+                   if ipaddress.ip_network(n).version == net.version), (address, g)
+
+
 def test_explain_agrees_with_served_answer_for_1000_clients(srv, geo):
     rng = random.Random(17)
     problems, scopes, matches = [], set(), set()
     for i in range(1000):
         client, prefix = random_client(rng)
         rtype = "A" if i % 3 else "AAAA"
+        name = "cc.geo.test" if i % 4 == 3 else "www.geo.test"
         # ECS with source 0 carries no address: the query's source (the resolver, here the
         # test's 127.0.0.1) decides, and that is the client explain is asked about
-        r = explain(geo, "www.geo.test", rtype, client if prefix else srv.addr, prefix)
+        r = explain(geo, name, rtype, client if prefix else srv.addr, prefix)
         assert r.status == 200, r
         got = r.json
-        want_addrs, want_scope = served(srv, "www.geo.test", rtype, client, prefix)
+        want_addrs, want_scope = served(srv, name, rtype, client, prefix)
         addrs = sorted(got["rrset"]["records"])
         scopes.add(got["scope"])
         matches.add(got["match"])
+        check_geo(got)
+        assert got["signed"] is None
         if addrs != want_addrs or got["scope"] != want_scope:
-            problems.append("%s/%d %s: explain %s scope %s, served %s scope %s" % (
-                client, prefix, rtype, addrs, got["scope"], want_addrs, want_scope))
+            problems.append("%s/%d %s %s: explain %s scope %s, served %s scope %s" % (
+                client, prefix, name, rtype, addrs, got["scope"], want_addrs, want_scope))
     assert not problems, "%d of 1000 disagree:\n%s" % (len(problems), "\n".join(problems[:20]))
     # the sample covers the map: every entry ECS can reach (sources are capped at /24, so the /25
-    # only narrows the scope), the answer list, narrow and zero scopes
-    assert {"198.51.100.0/24", "203.0.113.0/24", "2001:db8:1::/48",
-            "2001:db8:1:ff00::/56", "answer list"} <= matches, matches
+    # only narrows the scope), the database's country and continent, the answer list, narrow and
+    # zero scopes
+    assert {"198.51.100.0/24", "203.0.113.0/24", "2001:db8:1::/48", "2001:db8:1:ff00::/56", "answer list",
+            "country BR", "continent EU"} <= matches, matches
     assert {0, 24, 25, 48, 56} <= scopes, scopes
+
+
+# (name, type, client, ECS source or None, the entry matched, whether the selection asks the database)
+GEO_CASES = [
+    ("cc.geo.test", "A", "198.51.100.7", None, "country BR", True),
+    ("cc.geo.test", "A", "203.0.113.9", 24, "continent EU", True),  # NL: no country entry
+    ("cc.geo.test", "AAAA", "2001:db8:2::5", 48, "continent EU", True),
+    ("cc.geo.test", "AAAA", "2001:db8:1::5", None, "answer list", True),  # US, NA: no entry
+    ("cc.geo.test", "AAAA", "198.51.100.7", None, "country BR", True),  # br has no IPv6: world answers
+    ("cc.geo.test", "A", "198.51.100.200", None, "198.51.100.128/25", False),  # the subnet first
+    ("cc.geo.test", "A", "192.0.2.1", None, "answer list", True),  # not in the database
+    ("cc.geo.test", "A", "10.1.2.3", 8, "answer list", True),
+    ("cc.geo.test", "AAAA", "2001:db8:99::1", None, "answer list", True),
+    ("www.geo.test", "A", "198.51.100.7", 24, "198.51.100.0/24", False),  # no country entries
+    ("www.geo.test", "A", "192.0.2.1", None, "answer list", False),
+]
+
+
+@pytest.mark.parametrize("name,rtype,client,ecs,match,asked", GEO_CASES)
+def test_geo_database_answer_is_mmdblookups(srv, geo, name, rtype, client, ecs, match, asked):
+    """The network, its prefix, the country and the continent explain shows are what mmdblookup
+    reads from the same file for the address the selection asks (the client cut to its source
+    prefix), found or not, and whether or not an entry uses them."""
+    e = explain(geo, name, rtype, client, ecs).json
+    g = e["geo"]
+    address = e["client"]["address"]
+    prefix, cc, cont = mmdblib.record(srv.geo_db, address)
+    net = ipaddress.ip_network("%s/%d" % (address, prefix), strict=False)
+    assert (e["match"], g["asked"]) == (match, asked), e
+    assert g == {"database": "loaded", "type": "GeoLite2-Country", "build_epoch": mmdblib.build_epoch(srv.geo_db),
+                 "asked": asked, "found": cc is not None, "network": str(net), "prefix": prefix, "country": cc,
+                 "continent": cont}, (address, g)
+    if ecs is not None:  # what the selection did with it is what a resolver sending ECS gets
+        assert sorted(e["rrset"]["records"]) == served(srv, name, rtype, client, ecs)[0]
 
 
 def test_explain_shows_the_chain(geo):
@@ -146,6 +255,186 @@ def test_explain_shows_the_chain(geo):
     # ECS with source 0: the source address decides, the scope is 0 (RFC 7871 7.1.2)
     e = explain(geo, "www.geo.test", "A", "203.0.113.5", 0).json
     assert e["client"]["from"] == "source" and e["match"] == "203.0.113.0/24" and e["scope"] == 0
+
+
+def test_geo_database_missing_then_none_configured(tmp_path, keys):  # noqa: F811
+    """A database configured but not loaded (no file) and none configured at all: explain says
+    which, and the client counts as not held (the answer list)."""
+    zone = tmp_path / "cc.test.zone"
+    zone.write_text(CONFIG_ZONE.replace("conf.test.", "cc.test.").split("www 60")[0] +
+                    "".join("www 60 IN DYN %s\n" % r for r in CC))
+    s = ApiTernd(keys, workdir=str(tmp_path), zones={"cc.test": str(zone)})
+    geo_config(s.config, str(tmp_path / "missing.mmdb"))
+    s.start()
+    try:
+        admin = s.api(keys.token("explain-admin", admin=True))
+        e = explain(admin, "www.cc.test", "A", "198.51.100.7").json
+        assert e["match"] == "answer list" and e["rrset"]["records"] == ["192.0.2.1"], e
+        assert e["geo"] == {"database": "not loaded", "type": None, "build_epoch": None, "asked": True,
+                            "found": False, "network": None, "prefix": None, "country": None,
+                            "continent": None}, e["geo"]
+        p = tern(s, keys.token("explain-admin", admin=True), "explain", "www.cc.test", "A", "--client", "192.0.2.1")
+        assert "geo db:  configured, none loaded: every client counts as not held" in p.stdout.splitlines(), p
+        with open(s.config) as f:
+            text = f.read()
+        with open(s.config, "w") as f:
+            f.write(text[:text.index("geo:")])
+        s.reload()
+        poll("none configured",
+             lambda: explain(admin, "www.cc.test", "A", "198.51.100.7").json["geo"]["database"] == "none configured")
+        e = explain(admin, "www.cc.test", "A", "198.51.100.7").json
+        assert e["geo"]["found"] is False and e["geo"]["network"] is None and e["match"] == "answer list", e
+        p = tern(s, keys.token("explain-admin", admin=True), "explain", "www.cc.test", "A", "--client", "192.0.2.1")
+        assert "geo db:  no database configured" in p.stdout.splitlines(), p
+        admin.close()
+    finally:
+        finish(s)
+
+
+MON_ADDRS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
+
+
+def tcp_listener(addr, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    s.listen(128)
+    return s
+
+
+def listen_all():
+    """A listener on each of MON_ADDRS, on one port free on all of them."""
+    for _ in range(20):
+        socks = {}
+        try:
+            socks[MON_ADDRS[0]] = tcp_listener(MON_ADDRS[0], 0)
+            port = socks[MON_ADDRS[0]].getsockname()[1]
+            for a in MON_ADDRS[1:]:
+                socks[a] = tcp_listener(a, port)
+            return port, socks
+        except OSError:
+            for x in socks.values():
+                x.close()
+    raise RuntimeError("no port free on every loopback address")
+
+
+def monitored(port):
+    return ["pool web %s" % " ".join("%s monitor m" % a for a in MON_ADDRS), "pool br 192.0.2.10", "answer web",
+            "geo 198.51.100.0/24 br web", "monitor m tcp %d interval 1 timeout 1 down 1 up 1" % port]
+
+
+def served_do(srv, name, client, prefix):
+    """A DO query with ECS client/prefix: (addresses, scope, inceptions of the RRSIGs over A)."""
+    opts = [dns.edns.ECSOption(client, prefix)]
+    q = dns.message.make_query(name, "A", use_edns=0, want_dnssec=True, options=opts)
+    r = dns.query.udp(q, srv.addr, port=srv.port, timeout=3)
+    assert r.rcode() == dns.rcode.NOERROR and not r.flags & dns.flags.TC, r
+    n = dns.name.from_text(name)
+    a = r.get_rrset(r.answer, n, dns.rdataclass.IN, dns.rdatatype.A)
+    sigs = r.get_rrset(r.answer, n, dns.rdataclass.IN, dns.rdatatype.RRSIG, dns.rdatatype.A)
+    ecs = [o for o in r.options if o.otype == dns.edns.ECS]
+    return sorted(rd.address for rd in a), ecs[0].scopelen, [sig.inception for sig in sigs or []]
+
+
+def poll(what, fn, limit=6.0):
+    t0 = time.time()
+    while True:
+        value = fn()
+        if value:
+            return value
+        assert time.time() - t0 < limit, "%s not within %.1f s" % (what, limit)
+        time.sleep(0.1)
+
+
+def members_of(e):
+    return {m["address"]: m for m in e["pools"][0]["members"]}
+
+
+def test_monitor_state_and_signed_zone_pick(srv, geo, keys):
+    """Each monitored member shows the checker's state, last check and result (the same as GET
+    /api/v1/monitors says), a killed listener's member goes down with its error; in a signed zone
+    the whole pool is one signed set, and with one member down a DO query gets one live member,
+    each as likely, with the signature of the set explain names (200 random clients)."""
+    port, socks = listen_all()
+    admin = srv.api(keys.token("explain-admin", admin=True))
+    try:
+        t0 = int(time.time())
+        for zone in ("mon.test", "sig.test"):
+            geo.create_zone(zone)
+            geo.put_rrset(zone, "www", "DYN", 60, monitored(port))
+        assert geo.put("/api/v1/zones/sig.test/dnssec", {}).status in (200, 202)
+        poll("sig.test signed", lambda: geo.get("/api/v1/zones/sig.test/dnssec").json["state"] == "signed", 20)
+
+        def states(name):
+            return {a: m["state"] for a, m in members_of(explain(geo, name, "A", "192.0.2.99").json).items()}
+        poll("every member up", lambda: set(states("www.mon.test").values()) == {"up"})
+        e = explain(geo, "www.mon.test", "A", "192.0.2.99").json
+        listed = {m["address"]: m for m in admin.get("/api/v1/monitors").json["monitors"]}
+        for a, m in members_of(e).items():
+            assert m["monitor"] == "m" and m["live"] is True and m["last_error"] is None, m
+            assert m["last_result"] == listed[a]["last_result"] == "ok: connected", (m, listed[a])
+            assert t0 <= m["last_check"] <= time.time() and abs(m["last_check"] - listed[a]["last_check"]) <= 1
+        assert e["signed"] is None
+        # the signed zone, every member up: the whole pool, one set signed ahead
+        e = explain(geo, "www.sig.test", "A", "192.0.2.99").json
+        sg = e["signed"]
+        assert sg["pick"] == "all" and len(sg["answers"]) == 1, sg
+        assert sorted(sg["answers"][0]["records"]) == list(MON_ADDRS) and sg["answers"][0]["share"] == 100.0
+        addrs, _, inceptions = served_do(srv, "www.sig.test", "192.0.2.99", 32)
+        assert addrs == list(MON_ADDRS) and inceptions, inceptions
+        assert all(i % sg["sets"] == sg["answers"][0]["set"] for i in inceptions), (inceptions, sg)
+
+        killed = time.time()
+        socks.pop("127.0.0.3").close()
+        poll("127.0.0.3 down", lambda: states("www.mon.test")["127.0.0.3"] == "down")
+        e = explain(geo, "www.mon.test", "A", "192.0.2.99").json
+        m = members_of(e)["127.0.0.3"]
+        assert m["live"] is False and m["last_error"] == m["last_result"] == "connect refused", m
+        assert killed - 1 <= m["last_check"] <= time.time(), (killed, m)
+        assert admin.get("/api/v1/monitors").json["monitors"] and e["pools"][0]["live"] == 2
+        assert sorted(e["rrset"]["records"]) == ["127.0.0.1", "127.0.0.2"]
+
+        # signed: a DO query gets one live member; without DO the live members as before
+        e = explain(geo, "www.sig.test", "A", "192.0.2.99").json
+        sg = e["signed"]
+        assert sg["pick"] == "one live member" and sorted(e["rrset"]["records"]) == ["127.0.0.1", "127.0.0.2"]
+        assert [(x["records"], x["share"]) for x in sg["answers"]] == [(["127.0.0.1"], 50.0), (["127.0.0.2"], 50.0)]
+        sets = {x["records"][0]: x["set"] for x in sg["answers"]}
+        assert len(set(sets.values())) == 2 and all(0 <= v < sg["sets"] for v in sets.values()), sg
+        assert served(srv, "www.sig.test", "A", "192.0.2.99", 32)[0] == ["127.0.0.1", "127.0.0.2"]
+
+        p = tern(srv, keys.token("geo"), "explain", "www.sig.test", "A", "--client", "192.0.2.99")
+        assert p.returncode == 0, p.stderr
+        lines = p.stdout.splitlines()
+        assert "dnssec:  signed zone: a DO query gets one live member, each as likely (%d set(s) signed ahead; " \
+               "queries without DO get the rrset above):" % sg["sets"] in lines, p.stdout
+        for a in ("127.0.0.1", "127.0.0.2"):
+            assert "    www.sig.test. 60 A %s  ; 50.0%% of DO answers, signed set %d" % (a, sets[a]) in lines, p.stdout
+        assert any(l.startswith("    127.0.0.3  monitor m: down (checked ") and l.endswith(": connect refused)  not live")
+                   for l in lines), p.stdout
+
+        # 200 random clients with DO: each answer one of the candidates explain lists, under the
+        # signature of the set explain names for it, with the same scope
+        rng, picks, problems = random.Random(7), {}, []
+        for _ in range(200):
+            client, prefix = random_client(rng)
+            if ":" in client:
+                client, prefix = str(ipaddress.ip_address(rng.getrandbits(32))), rng.randint(0, 32)
+            if rng.randrange(3) == 0:
+                client = "198.51.100.%d" % rng.randrange(256)
+            e = explain(geo, "www.sig.test", "A", client if prefix else srv.addr, prefix).json
+            cands = {x["records"][0]: x["set"] for x in e["signed"]["answers"] if len(x["records"]) == 1}
+            addrs, scope, inceptions = served_do(srv, "www.sig.test", client, prefix)
+            picks[addrs[0]] = picks.get(addrs[0], 0) + 1
+            if len(addrs) != 1 or addrs[0] not in cands or scope != e["scope"] or not inceptions or \
+                    any(i % e["signed"]["sets"] != cands[addrs[0]] for i in inceptions):
+                problems.append((client, prefix, addrs, scope, inceptions, e["signed"], e["scope"]))
+        assert not problems, problems[:5]
+        assert {"127.0.0.1", "127.0.0.2", "192.0.2.10"} == set(picks), picks
+    finally:
+        for x in socks.values():
+            x.close()
+        admin.close()
 
 
 def test_weighted_pool_shows_shares_not_a_pick(srv, geo):
@@ -251,6 +540,15 @@ def test_cli_prints_the_chain(srv, geo, keys):
                  "rrset:   www.geo.test. 60 A 192.0.2.10",
                  "scope:   /25"):
         assert want in lines, (want, p.stdout)
+    assert "geo db:  GeoLite2-Country says 198.51.100.0/24: country BR, continent SA (not asked by the selection)" \
+        in lines, p.stdout
+    p = tern(srv, tok, "explain", "cc.geo.test", "A", "--client", "198.51.100.7")
+    assert "geo db:  GeoLite2-Country says 198.51.100.0/24: country BR, continent SA (asked by the selection)" \
+        in p.stdout.splitlines() and "match:   geo country BR" in p.stdout.splitlines(), p.stdout
+    p = tern(srv, tok, "explain", "cc.geo.test", "A", "--client", "192.0.2.1")
+    assert "geo db:  GeoLite2-Country says 192.0.0.0/6: not in the database (asked by the selection)" \
+        in p.stdout.splitlines(), p.stdout
+    assert mmdblib.record(srv.geo_db, "192.0.2.1")[0] == 6
     p = tern(srv, tok, "explain", "w.geo.test", "A", "--client", "192.0.2.1")
     assert p.returncode == 0, p.stderr
     assert "    192.0.2.7  weight 90 (90.0%)" in p.stdout.splitlines(), p.stdout

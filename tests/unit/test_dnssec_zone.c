@@ -856,6 +856,7 @@ static void test_sign_dyn(void **state)
 	struct rrset out, set;
 	assert_int_equal(dyn_select(r, RR_A, 60, &cl, NULL, NULL, 7, scratch, &out, &scope, NULL), 0);
 	assert_int_equal(out.count, 3);
+	assert_false(dyn_signed_subset(r, &out)); /* the whole pool is a set signed ahead */
 	int64_t id = dyn_signed_choose(r, &out, 7);
 	assert_true(id >= 0);
 	dyn_signed_rrset(r, RR_A, (uint32_t)id, 60, &set);
@@ -865,6 +866,7 @@ static void test_sign_dyn(void **state)
 		uint32_t rn = rnd * 0x9e3779b9u;
 		assert_int_equal(dyn_select(r, RR_A, 60, &cl, down_2, NULL, rn, scratch, &out, &scope, NULL), 0);
 		assert_int_equal(out.count, 2); /* what an unsigned zone answers */
+		assert_true(dyn_signed_subset(r, &out)); /* explain lists each record alone */
 		id = dyn_signed_choose(r, &out, rn);
 		assert_true(id >= 0);
 		assert_int_equal(out.count, 1);
@@ -879,6 +881,7 @@ static void test_sign_dyn(void **state)
 	/* a weighted pick (client in 198.51.100.0/24) is a set of one */
 	struct dyn_client br = {.family = 1, .prefix = 24, .addr = {198, 51, 100, 0}};
 	assert_int_equal(dyn_select(r, RR_A, 60, &br, NULL, NULL, 3, scratch, &out, &scope, NULL), 0);
+	assert_false(dyn_signed_subset(r, &out));
 	id = dyn_signed_choose(r, &out, 3);
 	assert_true(id >= 0);
 	dyn_signed_rrset(r, RR_A, (uint32_t)id, 60, &set);

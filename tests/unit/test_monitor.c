@@ -323,6 +323,37 @@ static void test_initial_state_holds_until_down_failures(void **state)
 	monitor_stop(ms);
 }
 
+/* One pair as explain reads it: the registry's state, last check and result, whether it failed;
+ * a pair no zone wants is not found. */
+static void test_pair_state(void **state)
+{
+	(void)state;
+	struct monitors *ms = start();
+	uint16_t port;
+	close(listen_on(0, &port)); /* nothing listens there */
+	struct dyn_monitor m = tcp_monitor(port, 1, 1);
+	struct monitor_pair p;
+	assert_int_equal(monitor_pair_state(ms, &m, 1, LOOPBACK, &p), TERN_ENOTFOUND);
+	assert_int_equal(monitor_want(ms, &m, 1, LOOPBACK), 0);
+	wait_state(ms, &m, MONITOR_DOWN, INTERVAL + 1000);
+	assert_int_equal(monitor_pair_state(ms, &m, 1, LOOPBACK, &p), 0);
+	struct monitor_view v = view(ms, &m);
+	assert_int_equal(p.state, MONITOR_DOWN);
+	assert_false(p.last_ok);
+	assert_string_equal(p.last_result, "connect refused");
+	assert_true(p.last_check > 0 && p.last_check <= v.last_check);
+	uint8_t other[4] = {127, 0, 0, 2};
+	assert_int_equal(monitor_pair_state(ms, &m, 1, other, &p), TERN_ENOTFOUND);
+	assert_int_equal(monitor_pair_state(NULL, &m, 1, LOOPBACK, &p), TERN_ENOTFOUND);
+	int fd = listen_on(port, &port);
+	wait_state(ms, &m, MONITOR_UP, INTERVAL + 1000);
+	assert_int_equal(monitor_pair_state(ms, &m, 1, LOOPBACK, &p), 0);
+	assert_true(p.last_ok && p.state == MONITOR_UP);
+	assert_string_equal(p.last_result, "ok: connected");
+	close(fd);
+	monitor_stop(ms);
+}
+
 /* HTTP: the monitor's host goes as Host to the member's address; status and body decide. */
 static void test_http_status_and_body(void **state)
 {
@@ -613,6 +644,7 @@ int main(void)
 	    cmocka_unit_test(test_unknown_pair_is_up),
 	    cmocka_unit_test(test_tcp_down_and_up),
 	    cmocka_unit_test(test_initial_state_holds_until_down_failures),
+	    cmocka_unit_test(test_pair_state),
 	    cmocka_unit_test(test_http_status_and_body),
 	    cmocka_unit_test(test_http_timeout_is_a_failure),
 	    cmocka_unit_test(test_pairs_are_keyed_whole_and_shared),

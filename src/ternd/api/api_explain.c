@@ -1,8 +1,10 @@
 /* GET /api/v1/explain: why a client gets the answer it gets. The name is looked up as a query
  * would look it up (ns_find), a dynamic resource is resolved by the server's own selection
  * (answer_explain: client, health, pools, scope), and the chain is written out as JSON: the
- * client as used, the geo entry, the pools with their members, the pool answering, the RRset and
- * the ECS scope; a weighted pool's shares rather than one random pick. */
+ * client as used, what the geo database says of it, the geo entry, the pools with their members
+ * and their monitors' last checks, the pool answering, the RRset and the ECS scope; a weighted
+ * pool's shares rather than one random pick; in a signed zone, the sets signed ahead a DO query
+ * gets (dyn_signed_choose) and their shares. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,8 @@
 #include "lib/rrtext.h"
 #include "ternd/api/api_impl.h"
 #include "ternd/dyn/answer.h"
+#include "ternd/dyn/geo.h"
+#include "ternd/dyn/monitor.h"
 #include "ternd/ns/lookup.h"
 
 /* The zone ns_find found, if the caller may explain names in it: a zone of the store that is the
@@ -60,11 +64,24 @@ static json_t *client_json(const struct api_explain_ask *q, const struct dyn_cli
 	                 "ecs_source", q->has_ecs ? json_integer(q->ecs.source) : json_null());
 }
 
-/* One pool of the chain: its members of the type's family, each with weight, monitor and state,
- * whether it counts, and its share in percent for a weighted pool (among the members that count:
- * live ones, or all of them when the pool answers as the fallback). */
-static json_t *pool_json(const struct dyn_resource *r, const struct dyn_trace_pool *tp, uint16_t type, bool answering,
-                         bool fallback)
+/* The member's monitor as the registry has it: state, last check, last result (the error when
+ * it failed). A pair the registry does not know (yet) answers as up: "unknown". */
+static void monitor_json(struct monitors *ms, const struct dyn_member_view *m, json_t *mj)
+{
+	struct monitor_pair st;
+	bool known = ms && monitor_pair_state(ms, m->monitor, m->family, m->addr, &st) == 0;
+	bool checked = known && st.last_check > 0;
+	json_object_set_new(mj, "state", json_string(known ? monitor_state_name(st.state) : "unknown"));
+	json_object_set_new(mj, "last_check", checked ? json_integer(st.last_check) : json_null());
+	json_object_set_new(mj, "last_result", checked ? json_string(st.last_result) : json_null());
+	json_object_set_new(mj, "last_error", checked && !st.last_ok ? json_string(st.last_result) : json_null());
+}
+
+/* One pool of the chain: its members of the type's family, each with weight, monitor and its
+ * state, whether it counts, and its share in percent for a weighted pool (among the members that
+ * count: live ones, or all of them when the pool answers as the fallback). */
+static json_t *pool_json(struct monitors *ms, const struct dyn_resource *r, const struct dyn_trace_pool *tp,
+                         uint16_t type, bool answering, bool fallback)
 {
 	int pool = -1, npools = dyn_pool_count(r);
 	for (int i = 0; i < npools && pool < 0; i++)
@@ -90,11 +107,10 @@ static json_t *pool_json(const struct dyn_resource *r, const struct dyn_trace_po
 		json_t *mj = json_pack("{s:o,s:I,s:b}", "address", addr_json(m[i].family, m[i].addr), "weight",
 		                       (json_int_t)m[i].weight, "live", live);
 		json_object_set_new(mj, "monitor", m[i].monitor_name ? json_string(m[i].monitor_name) : json_null());
-		json_object_set_new(mj, "state",
-		                    !m[i].monitor ? json_null()
-		                                  : json_string(!health ? "unknown"
-		                                                : up    ? "up"
-		                                                        : "down"));
+		if (m[i].monitor)
+			monitor_json(health ? ms : NULL, &m[i], mj);
+		else
+			json_object_set_new(mj, "state", json_null());
 		json_array_append_new(members, mj);
 	}
 	if (weighted)
@@ -109,8 +125,123 @@ static json_t *pool_json(const struct dyn_resource *r, const struct dyn_trace_po
 	return o;
 }
 
+/* addr with the bits past prefix zero (of a family of bits bits). */
+static void addr_cut(const uint8_t *addr, unsigned prefix, unsigned bits, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	for (unsigned b = 0; b < prefix && b < bits; b++)
+		out[b / 8] |= (uint8_t)(addr[b / 8] & (0x80 >> (b % 8)));
+}
+
+/* What the geo database says of the client: the version in force, the database network holding
+ * the address (or the empty block around an address it does not hold) with its prefix, country
+ * and continent. "asked": the selection asked it (the resource has country or continent entries
+ * and no subnet entry answered); else it is asked here the same way, for the explanation only. */
+static json_t *geo_json(const struct dyn_trace *tr, const struct dyn_client *cl)
+{
+	void *ctx;
+	dyn_geo_fn fn = answer_geo(&ctx);
+	struct geo_version v;
+	memset(&v, 0, sizeof(v));
+	if (fn == geo_lookup) /* ctx is the struct geo only then */
+		geo_version(ctx, &v);
+	unsigned bits = cl->family == 1 ? 32 : 128;
+	struct dyn_geo g = tr->geo;
+	if (!tr->geo_asked && fn && v.loaded && (cl->family == 1 || cl->family == 2)) {
+		uint8_t addr[16];
+		addr_cut(cl->addr, cl->prefix, bits, addr);
+		memset(&g, 0, sizeof(g));
+		fn(ctx, cl->family, addr, &g);
+		g.prefix = g.prefix < bits ? g.prefix : (uint8_t)bits;
+	}
+	json_t *o = json_pack("{s:s,s:b,s:b}", "database",
+	                      v.loaded       ? "loaded"
+	                      : v.configured ? "not loaded"
+	                                     : "none configured",
+	                      "asked", tr->geo_asked, "found", v.loaded && g.found);
+	json_object_set_new(o, "type", v.loaded ? json_string(v.type) : json_null());
+	json_object_set_new(o, "build_epoch", v.loaded ? json_integer((json_int_t)v.build_epoch) : json_null());
+	if (v.loaded) {
+		uint8_t net[16];
+		char text[INET6_ADDRSTRLEN + 4];
+		addr_cut(cl->addr, g.prefix, bits, net);
+		inet_ntop(cl->family == 1 ? AF_INET : AF_INET6, net, text, INET6_ADDRSTRLEN);
+		snprintf(text + strlen(text), 5, "/%u", g.prefix);
+		json_object_set_new(o, "network", json_string(text));
+		json_object_set_new(o, "prefix", json_integer(g.prefix));
+	} else {
+		json_object_set_new(o, "network", json_null());
+		json_object_set_new(o, "prefix", json_null());
+	}
+	json_object_set_new(o, "country", v.loaded && g.country[0] ? json_string(g.country) : json_null());
+	json_object_set_new(o, "continent", v.loaded && g.continent[0] ? json_string(g.continent) : json_null());
+	return o;
+}
+
+/* One answer a DO query can get in a signed zone: its records, the number of the set signed
+ * ahead it is (dyn_signed_choose(), as put_signed_dyn asks; null when none is: the answer then
+ * goes unsigned) and its share of the answers. */
+static json_t *signed_answer_json(const struct dyn_resource *r, struct rrset *rs, double share)
+{
+	json_t *records = json_array();
+	const uint8_t *rec = rs->rdata;
+	for (uint16_t i = 0; i < rs->count; i++, rec = rdata_next(rec))
+		json_array_append_new(records, addr_json(rs->type == RR_A ? 1 : 2, rdata_bytes(rec)));
+	int64_t set = dyn_signed_choose(r, rs, 0); /* one record, or a set of the block: rnd changes nothing */
+	return json_pack("{s:o,s:o,s:f}", "records", records, "set", set >= 0 ? json_integer(set) : json_null(),
+	                 "share", share);
+}
+
+/* A one-record RRset of type holding address addr, in buf (18 octets). */
+static struct rrset one_record(uint16_t type, const uint8_t *addr, uint8_t *buf, uint32_t ttl)
+{
+	uint16_t alen = type == RR_A ? 4 : 16;
+	buf[0] = 0;
+	buf[1] = (uint8_t)alen;
+	memcpy(buf + 2, addr, alen);
+	return (struct rrset){.type = type, .ttl = ttl, .count = 1, .rdata = buf, .rdata_size = 2u + alen};
+}
+
+/* The answers of a signed zone to a DO query (answer_resolve_signed): a subset of an unweighted
+ * pool is one of its records, each as likely; a weighted pick each candidate with its share (from
+ * the rrset's shares); else the RRset itself. Queries without DO get the rrset as it is. */
+static json_t *signed_json(const struct dyn_resource *r, const struct rrset *chosen, json_t *rrset)
+{
+	json_t *answers = json_array();
+	const char *pick = "all";
+	uint8_t buf[18];
+	json_t *shares = json_object_get(rrset, "shares");
+	if (json_is_array(shares)) {
+		pick = "one record by weight";
+		size_t i;
+		json_t *sh;
+		json_array_foreach(shares, i, sh)
+		{
+			uint8_t addr[16];
+			const char *text = json_string_value(json_object_get(sh, "address"));
+			if (!text || inet_pton(chosen->type == RR_A ? AF_INET : AF_INET6, text, addr) != 1)
+				continue;
+			struct rrset one = one_record(chosen->type, addr, buf, chosen->ttl);
+			json_array_append_new(
+			    answers, signed_answer_json(r, &one, json_real_value(json_object_get(sh, "share"))));
+		}
+	} else if (dyn_signed_subset(r, chosen)) {
+		pick = "one live member";
+		const uint8_t *rec = chosen->rdata;
+		for (uint16_t i = 0; i < chosen->count; i++, rec = rdata_next(rec)) {
+			struct rrset one = one_record(chosen->type, rdata_bytes(rec), buf, chosen->ttl);
+			json_array_append_new(answers, signed_answer_json(r, &one, 100.0 / chosen->count));
+		}
+	} else {
+		struct rrset whole = *chosen;
+		json_array_append_new(answers, signed_answer_json(r, &whole, 100.0));
+	}
+	return json_pack("{s:I,s:s,s:o}", "sets", (json_int_t)dyn_signed_count(r, chosen->type), "pick", pick,
+	                 "answers", answers);
+}
+
 /* The explanation of a DYN resource's answer for the client. */
-static int explain_dynamic(const struct api_explain_ask *q, const struct ns_found *f, json_t *out)
+static int explain_dynamic(struct api *a, const struct api_explain_ask *q, const struct ns_found *f, json_t *out)
 {
 	const struct answer_client client = {(const struct sockaddr *)&q->addr, q->addrlen,
 	                                     q->has_ecs ? &q->ecs : NULL};
@@ -128,6 +259,7 @@ static int explain_dynamic(const struct api_explain_ask *q, const struct ns_foun
 	answer_client_of(client.addr, client.addrlen, client.ecs, &cl);
 	json_object_set_new(out, "client", client_json(q, &cl));
 	json_object_set_new(out, "dynamic", json_true());
+	json_object_set_new(out, "geo", geo_json(&tr, &cl));
 	json_object_set_new(out, "match", json_string(tr.entry >= 0 ? tr.entry_text : "answer list"));
 	/* the pool answering: the first with a live member, else (the fallback) the first with members */
 	int chosen = tr.chosen;
@@ -137,7 +269,8 @@ static int explain_dynamic(const struct api_explain_ask *q, const struct ns_foun
 	const char *answering = chosen >= 0 ? tr.pools[chosen].name : NULL;
 	json_t *pools = json_array();
 	for (int i = 0; i < tr.npools; i++)
-		json_array_append_new(pools, pool_json(r, &tr.pools[i], q->type, i == chosen, tr.fallback));
+		json_array_append_new(pools,
+		                      pool_json(a->srv->monitors, r, &tr.pools[i], q->type, i == chosen, tr.fallback));
 	json_object_set_new(out, "pools", pools);
 	json_object_set_new(out, "answered_by", answering ? json_string(answering) : json_null());
 	json_object_set_new(out, "fallback", json_boolean(tr.fallback));
@@ -165,6 +298,7 @@ static int explain_dynamic(const struct api_explain_ask *q, const struct ns_foun
 		json_object_set_new(rrset, "pick", json_string("all"));
 	}
 	json_object_set_new(out, "rrset", rrset);
+	json_object_set_new(out, "signed", zone_signed(f->zone) ? signed_json(r, &ans->dyn.rrset, rrset) : json_null());
 	free(ans);
 	return 0;
 }
@@ -206,7 +340,7 @@ void api_explain(void *ctx, const struct http_request *req, struct http_response
 	if (f.kind == NS_FOUND_CNAME || f.kind == NS_FOUND_DNAME) /* not followed: the target is another question */
 		json_object_set_new(out, "target", api_name_json(rdata_bytes(f.rrset->rdata)));
 	if (f.kind == NS_FOUND_RRSET && f.rrset->dyn) {
-		if ((rc = explain_dynamic(&q, &f, out)) < 0) {
+		if ((rc = explain_dynamic(a, &q, &f, out)) < 0) {
 			json_decref(out);
 			http_error(res, rc == TERN_ENOMEM ? 500 : 503, NULL, "the resource cannot answer: %s",
 			           tern_strerror(rc));

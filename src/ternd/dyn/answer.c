@@ -130,6 +130,14 @@ int answer_explain(const struct answer_client *client, const struct rrset *rs, s
 
 dyn_health_fn answer_health(void **ctx)
 {
+	dyn_health_fn fn = atomic_load(&health_fn); /* first: answer_set_health() stores the context before it */
 	*ctx = atomic_load(&health_ctx);
-	return atomic_load(&health_fn);
+	return fn;
+}
+
+dyn_geo_fn answer_geo(void **ctx)
+{
+	dyn_geo_fn fn = atomic_load(&geo_fn); /* first: answer_set_geo() stores the context before it */
+	*ctx = atomic_load(&geo_ctx);
+	return *ctx ? fn : NULL;
 }

@@ -56,6 +56,8 @@ dyn_health_fn answer_health(void **ctx);
 /* The geo database `geo country` and `geo continent` entries ask (NULL: none; dyn/geo.h's
  * geo_lookup); set once by the composition root before queries are answered. */
 void answer_set_geo(dyn_geo_fn fn, void *ctx);
+/* The geo function set (NULL: none) and its context, for explanations. */
+dyn_geo_fn answer_geo(void **ctx);
 
 /* Chooses the records of rs for the client at addr (with its Client Subnet ecs, or NULL).
  * Returns 0, or a negative TERN_E* when a dynamic resource cannot answer (the query then gets

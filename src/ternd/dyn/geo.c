@@ -139,6 +139,24 @@ void geo_lookup(void *ctx, uint8_t family, const uint8_t *addr, struct dyn_geo *
 		out->country[0] = out->continent[0] = 0; /* the check decoded it: a read error cannot be */
 }
 
+void geo_version(void *ctx, struct geo_version *out)
+{
+	struct geo *g = ctx;
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&g->lock);
+	out->configured = g->path != NULL;
+	pthread_mutex_unlock(&g->lock);
+	const struct geo_db *db = rcu_dereference(g->db);
+	if (!db)
+		return;
+	out->loaded = true;
+	const char *type = db->mmdb.metadata.database_type ? db->mmdb.metadata.database_type : "";
+	for (size_t i = 0; type[i] && i + 1 < sizeof(out->type); i++) /* the file's text: ASCII shown */
+		out->type[i] = type[i] >= 0x20 && type[i] < 0x7f ? type[i] : '?';
+	out->ip_version = db->mmdb.metadata.ip_version;
+	out->build_epoch = db->mmdb.metadata.build_epoch;
+}
+
 /* Every search tree node in range, every data record the tree points to decodes, and its
  * country and continent codes are two-letter strings when present. */
 static int db_verify(struct geo_db *db, char *err, size_t errlen)

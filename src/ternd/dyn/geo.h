@@ -37,3 +37,14 @@ int geo_check_file(const char *path, char *err, size_t errlen);
 /* The dyn_geo_fn of dyn_select_geo(): ctx is the struct geo. The calling thread must be an online
  * RCU reader (ternd/base/rcu.h), as the query threads are. No malloc, no lock, no syscall. */
 void geo_lookup(void *ctx, uint8_t family, const uint8_t *addr, struct dyn_geo *out);
+
+/* The database in force, for explanations (ctx as geo_lookup's): whether a file is configured and
+ * which version answers. The caller is an online RCU reader; not for the query path (a lock). */
+struct geo_version {
+	bool configured; /* geo.database names a file */
+	bool loaded; /* a version is in force (none: every client counts as not held) */
+	char type[64]; /* its metadata's database_type ("" when it has none) */
+	unsigned ip_version; /* 4 or 6 */
+	uint64_t build_epoch; /* its metadata's build time, Unix seconds */
+};
+void geo_version(void *ctx, struct geo_version *out);

@@ -963,6 +963,27 @@ int monitor_list(struct monitors *ms, struct monitor_view **out, size_t *n)
 	return 0;
 }
 
+int monitor_pair_state(struct monitors *ms, const struct dyn_monitor *m, uint8_t family, const uint8_t *addr,
+                       struct monitor_pair *out)
+{
+	uint8_t key[KEY_MAX + 8];
+	memset(out, 0, sizeof(*out));
+	size_t len = ms && (family == 1 || family == 2) ? key_make(key, m, family, addr) : 0;
+	if (len == 0)
+		return TERN_ENOTFOUND;
+	uint64_t h = sip_hash(ms, key, len);
+	pthread_mutex_lock(&ms->lock);
+	const struct mon_slot *s = index_find(ms, key, len, h);
+	if (s) {
+		out->state = atomic_load(&s->state);
+		out->last_check = s->last_check;
+		out->last_ok = s->last_check && s->fails == 0;
+		memcpy(out->last_result, s->last_result, sizeof(out->last_result));
+	}
+	pthread_mutex_unlock(&ms->lock);
+	return s ? 0 : TERN_ENOTFOUND;
+}
+
 /* Appends text to out (at *at) with quotes, backslashes, controls and octets past ASCII escaped
  * (so the text is ASCII, for JSON and Prometheus labels alike). */
 static void append_escaped(char *out, size_t len, size_t *at, const char *text)

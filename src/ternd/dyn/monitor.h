@@ -85,6 +85,18 @@ struct monitor_view {
 	char last_result[128]; /* "ok: connected", "connect refused", "status 503", "timeout after 2000 ms" */
 };
 
+/* One pair as an explanation shows it (GET /api/v1/explain): its state and its last result. */
+struct monitor_pair {
+	enum monitor_state state;
+	int64_t last_check; /* Unix seconds of the last result; 0 = none yet */
+	bool last_ok; /* that result was a success */
+	char last_result[128]; /* as in struct monitor_view */
+};
+/* The pair (m, family, addr): 0, or TERN_ENOTFOUND when no zone wants it (it answers as up).
+ * Any thread (takes the registry's lock: not for the query path). */
+int monitor_pair_state(struct monitors *ms, const struct dyn_monitor *m, uint8_t family, const uint8_t *addr,
+                       struct monitor_pair *out);
+
 /* A copy of every pair (malloc'd array of *n, the caller frees it; NULL when there is none).
  * Any thread. 0 or TERN_ENOMEM. */
 int monitor_list(struct monitors *ms, struct monitor_view **out, size_t *n);

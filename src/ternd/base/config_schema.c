@@ -178,12 +178,11 @@ static bool finish_zone(struct parse *p, void *base, const struct field *f, unsi
 	if (!z->name)
 		return false;
 	name_lower(z->apex);
-	for (size_t i = 0; i < p->c->nzones; i++) {
-		if (name_equal(p->c->zones[i].apex, z->apex)) {
-			cfg_apex_text(z->apex, t, sizeof(t));
-			cfg_perr(p, line, "%s: duplicate zone %s (first at line %u)", where, t, p->c->zones[i].line);
-			return false;
-		}
+	const struct config_zone *first = config_zone_find(p->c, z->apex);
+	if (first) {
+		cfg_apex_text(z->apex, t, sizeof(t));
+		cfg_perr(p, line, "%s: duplicate zone %s (first at line %u)", where, t, first->line);
+		return false;
 	}
 	if (f[KEY].value && !f[PRIMARY].value) {
 		cfg_perr(p, f[KEY].line,
@@ -224,6 +223,9 @@ static bool finish_zone(struct parse *p, void *base, const struct field *f, unsi
 		cfg_perr(p, line, "%s.file: required: the zone name cannot make a file name", where);
 		ok = false;
 	}
+	/* kept: zones[nzones] is this element (read_list counts it next) */
+	if (ok && !cfg_zone_index_add(p->c, p->c->nzones))
+		p->nomem = true;
 	return ok;
 }
 
@@ -612,13 +614,12 @@ static bool finish_catalog(struct parse *p, void *base, const struct field *f, u
 		         t);
 		return true;
 	}
-	for (size_t i = 0; i < p->c->nzones; i++) {
-		if (name_equal(p->c->zones[i].apex, c->apex)) {
-			cfg_perr(p, cfg_node_line(f[0].value),
-			         "catalog.zone: %s is also zones[%zu] (line %u): the catalog must be a zone of its own",
-			         t, i, p->c->zones[i].line);
-			return true;
-		}
+	const struct config_zone *also = config_zone_find(p->c, c->apex);
+	if (also) {
+		cfg_perr(p, cfg_node_line(f[0].value),
+		         "catalog.zone: %s is also zones[%zu] (line %u): the catalog must be a zone of its own", t,
+		         (size_t)(also - p->c->zones), also->line);
+		return true;
 	}
 	if (cfg_copy_file_name(c->apex, file, sizeof(file) - 8)) /* "<zone>.zone" -> "<zone>.serial" */
 		strcpy(file + strlen(file) - 4, "serial");
@@ -674,12 +675,13 @@ static bool resolve_zone_policy(struct parse *p, struct config_zone *z, size_t i
 	}
 	for (size_t j = 0; j < p->c->ndnssec_policies; j++) {
 		if (strcmp(p->c->dnssec_policies[j].policy.name, z->dnssec_policy) == 0) {
-			z->policy = p->c->dnssec_policies[j].policy;
+			z->policy = &p->c->dnssec_policies[j].policy;
 			return true;
 		}
 	}
 	if (strcmp(z->dnssec_policy, "default") == 0) {
-		dnssec_policy_default(&z->policy);
+		dnssec_policy_default(&p->c->default_policy);
+		z->policy = &p->c->default_policy;
 		return true;
 	}
 	cfg_perr(p, z->policy_line, "zones[%zu].dnssec-policy: no policy %s in dnssec-policies (nor \"default\")", i,

@@ -2,6 +2,7 @@
  * composition root, the one place that wires the modules together. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -62,8 +63,11 @@ static int check_zones(const struct config *conf)
 {
 	int failed = 0;
 	char *err = malloc(ERRBUF);
-	if (!err)
+	struct zonefile_reader *reader = zonefile_reader_new(); /* NULL: a scanner per file */
+	if (!err) {
+		zonefile_reader_free(reader);
 		return 1;
+	}
 	for (size_t i = 0; i < conf->nzones; i++) {
 		struct zone *z = NULL;
 		if (conf->zones[i].nprimaries && access(conf->zones[i].file, F_OK) != 0) {
@@ -71,7 +75,7 @@ static int check_zones(const struct config *conf)
 			       conf->zones[i].primaries[0].text);
 			continue;
 		}
-		int rc = zonefile_load(conf->zones[i].file, conf->zones[i].apex, &z, err, ERRBUF);
+		int rc = zonefile_read(reader, conf->zones[i].file, conf->zones[i].apex, &z, err, ERRBUF);
 		if (rc < 0) {
 			fprintf(stderr, "%s\n", err[0] ? err : tern_strerror(rc));
 			failed++;
@@ -88,6 +92,7 @@ static int check_zones(const struct config *conf)
 			printf("geo database %s: ok, %s\n", conf->geo.database, err);
 		}
 	}
+	zonefile_reader_free(reader);
 	free(err);
 	return failed;
 }
@@ -155,9 +160,6 @@ static void log_zone_event(void *arg, enum zones_event ev, const struct zone *ol
 	}
 }
 
-/* Loads every zone file of conf and publishes the ones that load; a zone that fails keeps its
- * previous version (if any) serving. Zones no longer configured are removed. Secondary zones are
- * xfrin's. */
 /* zone_foreach(): 1 at the first DNSSEC RRset of a zone signed downstream, named in arg (ERRBUF). */
 static int dnssec_record(void *arg, const struct zone_node *n)
 {
@@ -175,19 +177,80 @@ static int dnssec_record(void *arg, const struct zone_node *n)
 	return 0;
 }
 
-static void load_zones(struct server *srv, const struct config *conf, const struct config *previous)
+/* A file changed within this many seconds of being read is read again at the next reload even if
+ * its stamp is unchanged: a second write in the same clock tick as the first may leave size and
+ * times as they were (file systems keep times to a tick, some to 1 or 2 s). */
+#define STAMP_SETTLE_S 2
+
+/* The stamp of the file at path now (stat: no open, no read); not set when stat fails or the file
+ * changed less than STAMP_SETTLE_S ago. */
+static void file_stamp(const char *path, struct config_file_stamp *st)
+{
+	struct stat sb;
+	struct timespec now;
+	memset(st, 0, sizeof(*st));
+	if (stat(path, &sb) < 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
+		return;
+	st->dev = sb.st_dev;
+	st->ino = sb.st_ino;
+	st->size = sb.st_size;
+	st->mtime = sb.st_mtim;
+	st->ctime = sb.st_ctim;
+	st->set = now.tv_sec - sb.st_mtim.tv_sec >= STAMP_SETTLE_S && now.tv_sec - sb.st_ctim.tv_sec >= STAMP_SETTLE_S;
+}
+
+static bool same_stamp(const struct config_file_stamp *a, const struct config_file_stamp *b)
+{
+	return a->set && b->set && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+/* Whether the version served of cz is still what previous read from the same file, which has not
+ * changed since (same device, inode, size, modification and change times): then it is not read
+ * again. Recognising a file by its stamp rather than a hash of its content costs one stat, with
+ * no read; a rewrite keeping all five is what STAMP_SETTLE_S leaves out. */
+static bool zone_file_unchanged(struct server *srv, const struct config_zone *cz, const struct config *previous,
+                                const struct config_file_stamp *now)
+{
+	const struct config_zone *was = previous ? config_zone_find(previous, cz->apex) : NULL;
+	if (!was || was->nprimaries || was->stored || was->signed_downstream != cz->signed_downstream ||
+	    !same_stamp(&was->loaded, now) || strcmp(was->file, cz->file) != 0)
+		return false;
+	rcu_thread_online();
+	bool served = zones_get(srv->zones, cz->apex) != NULL;
+	rcu_thread_offline();
+	return served;
+}
+
+/* Loads the zone files of conf and publishes the ones that load; a zone that fails keeps its
+ * previous version (if any) serving. On a reload (previous set) a file whose stamp is unchanged is
+ * not read again. Zones no longer configured are removed. Secondary zones are xfrin's. Each zone
+ * read gets its stamp in conf (config_zone.loaded). */
+static void load_zones(struct server *srv, struct config *conf, const struct config *previous)
 {
 	char *err = malloc(ERRBUF);
+	struct zonefile_reader *reader = zonefile_reader_new(); /* NULL: a scanner per file */
+	size_t read = 0, unchanged = 0;
 	if (!err) {
 		log_error("out of memory loading zones");
+		zonefile_reader_free(reader);
 		return;
 	}
 	for (size_t i = 0; i < conf->nzones; i++) {
-		const struct config_zone *cz = &conf->zones[i];
+		struct config_zone *cz = &conf->zones[i];
+		struct config_file_stamp stamp;
 		struct zone *z = NULL;
 		if (cz->nprimaries || cz->stored) /* secondaries are xfrin's, signed ones the store's */
 			continue;
-		int rc = zonefile_load(cz->file, cz->apex, &z, err, ERRBUF);
+		file_stamp(cz->file, &stamp); /* before the read: a change during it is seen next time */
+		if (zone_file_unchanged(srv, cz, previous, &stamp)) {
+			cz->loaded = config_zone_find(previous, cz->apex)->loaded;
+			unchanged++;
+			continue;
+		}
+		read++;
+		int rc = zonefile_read(reader, cz->file, cz->apex, &z, err, ERRBUF);
 		if (rc < 0) {
 			rcu_thread_online();
 			bool served = zones_get(srv->zones, cz->apex) != NULL;
@@ -208,12 +271,15 @@ static void load_zones(struct server *srv, const struct config *conf, const stru
 		if (zones_publish(srv->zones, z) < 0) {
 			log_error("zone %s: cannot publish: out of memory", cz->name);
 			zone_free(z);
+			continue;
 		}
+		cz->loaded = stamp;
 	}
+	log_info("zone files: %zu read, %zu unchanged", read, unchanged);
+	zonefile_reader_free(reader);
 	for (size_t i = 0; previous && i < previous->nzones; i++) {
-		bool kept = previous->zones[i].stored; /* the store's: change_config_retire() */
-		for (size_t j = 0; j < conf->nzones && !kept; j++)
-			kept = name_equal(previous->zones[i].apex, conf->zones[j].apex);
+		/* the store's (change_config_retire()), or still configured */
+		bool kept = previous->zones[i].stored || config_zone_find(conf, previous->zones[i].apex);
 		if (kept)
 			continue;
 		/* not found: it failed to load, so was never served */
@@ -435,8 +501,10 @@ int main(int argc, char **argv)
 	}
 	char *err = malloc(ERRBUF);
 	struct config *conf = NULL;
+	struct config_file_stamp conf_stamp; /* the configuration file as read */
 	if (!err)
 		return 1;
+	file_stamp(path, &conf_stamp); /* before the read, as for zone files */
 	if (config_load(path, &conf, err, ERRBUF) < 0) {
 		fprintf(stderr, "%s\n", err);
 		free(err);
@@ -559,6 +627,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < conf->nlisten; i++)
 		log_info("listening on %s (UDP, TCP)", conf->listen[i].text);
 	log_info("ready: %zu zone(s) served", zones_count(srv.zones));
+	malloc_trim(0); /* the parse's and the loads' scratch (the YAML tree, zone builders) back to the system */
 
 	/* A reload reads the file, warns of each key it cannot apply, hands the new configuration to
 	 * each module (each copies what it keeps, or reads the one in force), publishes it whole, then
@@ -572,25 +641,34 @@ int main(int argc, char **argv)
 			break;
 		}
 		log_info("SIGHUP: reloading %s", path);
-		struct config *next = NULL;
-		if (config_load(path, &next, err, ERRBUF) < 0) {
+		/* A configuration file whose stamp is unchanged is not read again (100,000 zones are
+		 * seconds of YAML): the one in force is handed to every module again, so zone files,
+		 * JWKS and the rest are looked at as on any reload. */
+		struct config_file_stamp stamp;
+		file_stamp(path, &stamp);
+		struct config *next = conf, *previous = conf;
+		if (same_stamp(&conf_stamp, &stamp)) {
+			log_info("configuration file unchanged: the configuration in force is kept");
+		} else if (config_load(path, &next, err, ERRBUF) < 0) {
 			log_error("configuration not reloaded, previous one kept:\n%s", err);
 			continue;
-		}
-		if (stored.store && change_config_mark(&stored.change, next, err, ERRBUF) == 0 && err[0])
-			log_info("%s", err);
-		if (stored.store && change_config_check(&stored.change, next, err, ERRBUF) < 0) {
-			log_error("configuration not reloaded, previous one kept:\n%s", err);
-			config_free(next);
-			continue;
-		}
-		config_restart_keys(conf, next, warn_restart, NULL);
-		/* published first: the answering parameters (keys, ACLs, NSID, EDNS) and what requests read */
-		struct config *previous = server_set_config(&srv, next);
-		if (!previous) {
-			log_error("configuration not reloaded (out of memory), previous one kept");
-			config_free(next);
-			continue;
+		} else {
+			if (stored.store && change_config_mark(&stored.change, next, err, ERRBUF) == 0 && err[0])
+				log_info("%s", err);
+			if (stored.store && change_config_check(&stored.change, next, err, ERRBUF) < 0) {
+				log_error("configuration not reloaded, previous one kept:\n%s", err);
+				config_free(next);
+				continue;
+			}
+			config_restart_keys(conf, next, warn_restart, NULL);
+			/* published first: the answering parameters (keys, ACLs, NSID, EDNS), what requests read */
+			previous = server_set_config(&srv, next);
+			if (!previous) {
+				log_error("configuration not reloaded (out of memory), previous one kept");
+				config_free(next);
+				continue;
+			}
+			conf_stamp = stamp;
 		}
 		log_set_level((enum log_level)next->log_level);
 		tcp_reload(tcp, next);
@@ -609,7 +687,8 @@ int main(int argc, char **argv)
 		api_reload(api, next);
 		if (catalog_reload(&catalog, &srv, next, xfrin, err, ERRBUF) < 0)
 			log_error("%s", err);
-		config_free(previous);
+		if (previous != next)
+			config_free(previous);
 		conf = next;
 		log_info("reload done: %zu zone(s) served", zones_count(srv.zones));
 	}

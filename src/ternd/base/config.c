@@ -845,6 +845,8 @@ void config_free(struct config *c)
 {
 	if (!c)
 		return;
+	for (size_t i = 0; c->zones && i < c->nzones; i++)
+		free(c->zones[i].apex);
 	free_items(cfg_schema[0].items, c);
 	free(c->zone_index);
 	free(c->catalog.state_file);

@@ -38,7 +38,7 @@ struct config_file_stamp {
 /* A zone file, or a secondary zone (primaries set): then file is where its last good copy is
  * kept, by default <api.data-dir, else the config file's directory>/<zone>.zone. */
 struct config_zone {
-	uint8_t apex[NAME_MAXLEN]; /* wire form, lower-cased */
+	uint8_t *apex; /* wire form, lower-cased; malloc'd, as long as the name (not NAME_MAXLEN) */
 	char *name; /* as written, e.g. "example.com" */
 	char *file; /* path, resolved against the config file's directory */
 	struct config_listen *primaries; /* pulled from these, in order; NULL for a zone file */

@@ -165,22 +165,23 @@ static bool finish_zone(struct parse *p, void *base, const struct field *f, unsi
 	enum { NAME, FILE_, PRIMARY, KEY, CATALOG, POLICY, DOWNSTREAM };
 	struct config_zone *z = base;
 	char q[QUOTE_BUF], t[NAME_MAXLEN * 4 + 8];
+	uint8_t apex[NAME_MAXLEN];
 	bool ok = true;
 	z->line = line;
 	z->policy_line = f[POLICY].line;
 	for (size_t i = 0; i <= DOWNSTREAM; i++)
 		ok = ok && (!f[i].value || f[i].ok);
-	if (z->name && name_from_text(z->apex, z->name, NULL) < 0) {
+	if (z->name && name_from_text(apex, z->name, NULL) < 0) {
 		cfg_perr(p, cfg_node_line(f[NAME].value), "%s.name: %s is not a valid domain name", where,
 		         cfg_quote(z->name, q, sizeof(q)));
 		return false;
 	}
 	if (!z->name)
 		return false;
-	name_lower(z->apex);
-	const struct config_zone *first = config_zone_find(p->c, z->apex);
+	name_lower(apex);
+	const struct config_zone *first = config_zone_find(p->c, apex);
 	if (first) {
-		cfg_apex_text(z->apex, t, sizeof(t));
+		cfg_apex_text(apex, t, sizeof(t));
 		cfg_perr(p, line, "%s: duplicate zone %s (first at line %u)", where, t, first->line);
 		return false;
 	}
@@ -219,14 +220,21 @@ static bool finish_zone(struct parse *p, void *base, const struct field *f, unsi
 	if (!f[FILE_].value && !f[PRIMARY].value) {
 		cfg_perr(p, line, "%s.file: missing required key", where);
 		ok = false;
-	} else if (!f[FILE_].value && ok && !cfg_copy_file_name(z->apex, t, sizeof(t))) {
+	} else if (!f[FILE_].value && ok && !cfg_copy_file_name(apex, t, sizeof(t))) {
 		cfg_perr(p, line, "%s.file: required: the zone name cannot make a file name", where);
 		ok = false;
 	}
-	/* kept: zones[nzones] is this element (read_list counts it next) */
-	if (ok && !cfg_zone_index_add(p->c, p->c->nzones))
+	if (!ok)
+		return false;
+	/* kept: zones[nzones] is this element (read_list counts it next); its apex as long as the name */
+	if ((z->apex = malloc(name_len(apex))) != NULL)
+		memcpy(z->apex, apex, name_len(apex));
+	if (!z->apex || !cfg_zone_index_add(p->c, p->c->nzones)) {
+		free(z->apex); /* dropped with the element (read_list) */
+		z->apex = NULL;
 		p->nomem = true;
-	return ok;
+	}
+	return true;
 }
 
 static const struct cfg_item zone_items[] = {

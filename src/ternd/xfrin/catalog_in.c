@@ -117,7 +117,9 @@ static const char *collision(struct catalog_in *ci, const struct cat *c, const u
 static int member_pull(struct catalog_in *ci, const struct cat *c, const uint8_t *apex, char text[NAME_TEXT])
 {
 	struct config_zone t = *c->cz; /* primaries and key */
-	memcpy(t.apex, apex, name_len(apex));
+	uint8_t name[NAME_MAXLEN];
+	memcpy(name, apex, name_len(apex));
+	t.apex = name;
 	t.name = text;
 	t.catalog = false;
 	t.stored = false; /* a member is never a zone of the store's :config tenant */

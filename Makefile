@@ -1,5 +1,5 @@
 # Tern: the README's commands. `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo fuzz fuzz-smoke
+.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo bench-scale fuzz fuzz-smoke
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
 	libcmocka-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev \
@@ -113,6 +113,12 @@ bench-pop: build
 # 1,000 subnets next to a static name; writes bench/results/geo.md. BENCH_GEO_QUICK=1 for a quick run.
 bench-geo: build
 	TERND=$(CURDIR)/$(BUILD)/ternd bench/geo/run.sh
+
+# Many small zones (bench/README.md): 100,000 zone files served by ternd, Knot and NSD: start to
+# every zone served, CPU, PSS, `ternd --check`, SIGHUP after one file changed; writes
+# bench/results/scale.md. BENCH_SCALE_ZONES=10000 for a quick run.
+bench-scale: build
+	TERND=$(CURDIR)/$(BUILD)/ternd bench/scale/run.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz

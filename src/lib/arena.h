@@ -1,4 +1,5 @@
-/* A bump allocator made of large chunks, freed all at once: holds one zone snapshot's data. */
+/* A bump allocator made of chunks (1 KiB doubling to 64 KiB), freed all at once: holds one zone
+ * snapshot's data. */
 #pragma once
 #include <stddef.h>
 

@@ -356,17 +356,99 @@ static char *read_dyn_file(const char *path, size_t *len, struct dyn_lines *d, i
 	return copy;
 }
 
+#define ZONEFILE_READ_WHOLE (1 << 20) /* files up to this size are read whole, then scanned from memory */
+
+/* Whether text has a blank-delimited "DYN" (file_mentions_dyn() on memory). */
+static bool text_mentions_dyn(const char *t, size_t n)
+{
+	for (size_t i = 0; i + 3 <= n; i++)
+		if ((t[i] | 0x20) == 'd' && (t[i + 1] | 0x20) == 'y' && (t[i + 2] | 0x20) == 'n' &&
+		    (i == 0 || is_blank(t[i - 1]) || t[i - 1] == '(') && (i + 3 == n || is_blank(t[i + 3])))
+			return true;
+	return false;
+}
+
+static bool text_mentions_include(const char *t, size_t n)
+{
+	for (const char *p = t; (p = memchr(p, '$', n - (size_t)(p - t))) != NULL; p++)
+		if ((size_t)(t + n - p) >= 8 && strncasecmp(p, "$INCLUDE", 8) == 0)
+			return true;
+	return false;
+}
+
+/* The text libzscanner is to scan from memory, or NULL to let it read the file itself. A small
+ * file is read whole with one open and one read: libzscanner's own reading resolves the path
+ * (realpath: a readlink per component) and maps the file, and the unmapping flushes the TLB of
+ * every CPU the process runs on, which made up most of the start-up time of many small zones. A
+ * file with $INCLUDE is left to libzscanner (it resolves an included name against the file's
+ * directory), and so are large files (no copy beside the mapping) and files it cannot open (it
+ * says why). DYN types are rewritten in either case (dyn_rewrite()). */
+static char *read_zone_text(const char *path, size_t *len, struct dyn_lines *d, int *rc)
+{
+	*rc = 0;
+	struct stat st;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0 || st.st_size > ZONEFILE_READ_WHOLE) {
+		fclose(f);
+		return read_dyn_file(path, len, d, rc);
+	}
+	size_t size = (size_t)st.st_size;
+	char *text = malloc(size);
+	if (!text || fread(text, 1, size, f) != size) {
+		*rc = text ? TERN_EIO : TERN_ENOMEM;
+		free(text);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	*len = size;
+	if (text_mentions_dyn(text, size)) {
+		char *copy = dyn_rewrite(text, size, d, rc);
+		if (copy || *rc < 0) {
+			free(text);
+			return copy;
+		}
+	}
+	if (text_mentions_include(text, size)) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+struct zonefile_reader {
+	zs_scanner_t scanner;
+};
+
+struct zonefile_reader *zonefile_reader_new(void)
+{
+	return malloc(sizeof(struct zonefile_reader));
+}
+
+void zonefile_reader_free(struct zonefile_reader *r)
+{
+	free(r);
+}
+
 int zonefile_load(const char *path, const uint8_t *apex, struct zone **out, char *err, size_t errlen)
+{
+	return zonefile_read(NULL, path, apex, out, err, errlen);
+}
+
+int zonefile_read(struct zonefile_reader *r, const char *path, const uint8_t *apex, struct zone **out, char *err,
+                  size_t errlen)
 {
 	struct dyn_lines dyn = {0};
 	size_t len = 0;
 	int rc;
-	char *text = read_dyn_file(path, &len, &dyn, &rc);
+	char *text = read_zone_text(path, &len, &dyn, &rc);
 	if (rc < 0) {
-		snprintf(err, errlen, "%s: cannot read zone file", path);
+		snprintf(err, errlen, "%s: %s", path, rc == TERN_ENOMEM ? "out of memory" : "cannot read zone file");
 		return rc;
 	}
-	zs_scanner_t *s = malloc(sizeof(*s));
+	zs_scanner_t *s = r ? &r->scanner : malloc(sizeof(*s));
 	if (!s) {
 		free(text);
 		free(dyn.v);
@@ -380,8 +462,9 @@ int zonefile_load(const char *path, const uint8_t *apex, struct zone **out, char
 		rc = TERN_EIO;
 	}
 	if (rc == 0)
-		rc = load(s, path, text, len, text ? &dyn : NULL, apex, out, err, errlen);
-	free(s);
+		rc = load(s, path, text, len, dyn.n ? &dyn : NULL, apex, out, err, errlen);
+	if (!r)
+		free(s);
 	free(text);
 	free(dyn.v);
 	return rc;

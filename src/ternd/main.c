@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "lib/zonefile.h"
 #include "ternd/api/api.h"
 #include "ternd/base/config.h"
+#include "ternd/base/event.h"
 #include "ternd/base/log.h"
 #include "ternd/catalog/catalog.h"
 #include "ternd/change/change.h"
@@ -57,29 +59,122 @@ static int print_reference(void)
 	return 0;
 }
 
+/* Zone files are read on up to one thread per CPU (at most ZONE_THREADS), each thread taking the
+ * next zone not yet taken: 100,000 small zones are mostly system calls and parsing, which spread
+ * over the CPUs. At least ZONES_PER_THREAD zones a thread, so a few zones stay on one. */
+#define ZONE_THREADS 8
+#define ZONES_PER_THREAD 64
+
+struct zone_jobs {
+	size_t n;
+	_Atomic size_t next;
+	bool rcu; /* the helper threads register as (offline) RCU threads: fn reads served zones */
+	void (*fn)(void *arg, size_t i, struct zonefile_reader *r, char *err);
+	void *arg;
+};
+
+static void zone_jobs_run(struct zone_jobs *j)
+{
+	struct zonefile_reader *r = zonefile_reader_new(); /* NULL: a scanner per file */
+	char *err = malloc(ERRBUF);
+	for (size_t i; err && (i = atomic_fetch_add(&j->next, 1)) < j->n;)
+		j->fn(j->arg, i, r, err);
+	free(err);
+	zonefile_reader_free(r);
+}
+
+static void zone_jobs_thread(void *arg)
+{
+	struct zone_jobs *j = arg;
+	if (j->rcu) {
+		rcu_register_thread();
+		rcu_thread_offline();
+	}
+	zone_jobs_run(j);
+	if (j->rcu) {
+		rcu_thread_online();
+		rcu_unregister_thread();
+	}
+}
+
+/* fn(arg, i, reader, err) for every i < n, on the calling thread and up to ZONE_THREADS - 1 more;
+ * returns when all are done. With rcu, the caller is a registered RCU thread (offline). A zone
+ * fn cannot run (no memory for its message buffer) is skipped: only out of memory. */
+static void each_zone(size_t n, bool rcu, void (*fn)(void *arg, size_t i, struct zonefile_reader *r, char *err),
+                      void *arg)
+{
+	struct zone_jobs j = {.n = n, .rcu = rcu, .fn = fn, .arg = arg};
+	struct ev_thread t[ZONE_THREADS] = {0};
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = cpus < 1 ? 1 : cpus > ZONE_THREADS ? ZONE_THREADS : (size_t)cpus, started = 0;
+	if (want > n / ZONES_PER_THREAD + 1)
+		want = n / ZONES_PER_THREAD + 1;
+	atomic_init(&j.next, 0);
+	while (started + 1 < want && ev_thread_start_fn(&t[started], zone_jobs_thread, &j, "ternd-load") == 0)
+		started++;
+	zone_jobs_run(&j);
+	for (size_t k = 0; k < started; k++)
+		ev_thread_stop(&t[k]);
+}
+
+/* --check of one zone: its line of output, kept until every zone is checked, then printed in order. */
+struct checked {
+	const struct config *conf;
+	char **line; /* per zone: what to print, malloc'd ("" when nothing) */
+	bool *bad; /* per zone: to stderr, and counted as a failure */
+};
+
+static void check_zone(void *arg, size_t i, struct zonefile_reader *r, char *err)
+{
+	struct checked *c = arg;
+	const struct config_zone *cz = &c->conf->zones[i];
+	struct zone *z = NULL;
+	char *line = NULL;
+	if (cz->nprimaries && access(cz->file, F_OK) != 0) {
+		if (asprintf(&line, "%s: secondary, no copy yet (pulled from %s)", cz->name, cz->primaries[0].text) < 0)
+			line = NULL;
+	} else {
+		int rc = zonefile_read(r, cz->file, cz->apex, &z, err, ERRBUF);
+		c->bad[i] = rc < 0;
+		if (rc < 0) {
+			line = strdup(err[0] ? err : tern_strerror(rc));
+		} else {
+			if (asprintf(&line, "%s: ok, serial %u, %zu records", cz->name, z->serial, z->nrecords) < 0)
+				line = NULL;
+			zone_free(z);
+		}
+	}
+	c->line[i] = line;
+}
+
 /* Checks every zone of conf; prints each problem as file:line: message. Returns the failures. */
 static int check_zones(const struct config *conf)
 {
 	int failed = 0;
 	char *err = malloc(ERRBUF);
-	if (!err)
+	struct checked c = {conf, calloc(conf->nzones + 1, sizeof(char *)), calloc(conf->nzones + 1, sizeof(bool))};
+	if (!err || !c.line || !c.bad) {
+		fprintf(stderr, "out of memory\n");
+		free(err);
+		free(c.line);
+		free(c.bad);
 		return 1;
+	}
+	each_zone(conf->nzones, false, check_zone, &c);
 	for (size_t i = 0; i < conf->nzones; i++) {
-		struct zone *z = NULL;
-		if (conf->zones[i].nprimaries && access(conf->zones[i].file, F_OK) != 0) {
-			printf("%s: secondary, no copy yet (pulled from %s)\n", conf->zones[i].name,
-			       conf->zones[i].primaries[0].text);
-			continue;
-		}
-		int rc = zonefile_load(conf->zones[i].file, conf->zones[i].apex, &z, err, ERRBUF);
-		if (rc < 0) {
-			fprintf(stderr, "%s\n", err[0] ? err : tern_strerror(rc));
+		if (!c.line[i]) {
+			fprintf(stderr, "%s: out of memory\n", conf->zones[i].name);
+			failed++;
+		} else if (c.bad[i]) {
+			fprintf(stderr, "%s\n", c.line[i]);
 			failed++;
 		} else {
-			printf("%s: ok, serial %u, %zu records\n", conf->zones[i].name, z->serial, z->nrecords);
-			zone_free(z);
+			printf("%s\n", c.line[i]);
 		}
+		free(c.line[i]);
 	}
+	free(c.line);
+	free(c.bad);
 	if (conf->geo.database) {
 		if (geo_check_file(conf->geo.database, err, ERRBUF) < 0) {
 			fprintf(stderr, "geo database %s: %s\n", conf->geo.database, err);
@@ -155,9 +250,6 @@ static void log_zone_event(void *arg, enum zones_event ev, const struct zone *ol
 	}
 }
 
-/* Loads every zone file of conf and publishes the ones that load; a zone that fails keeps its
- * previous version (if any) serving. Zones no longer configured are removed. Secondary zones are
- * xfrin's. */
 /* zone_foreach(): 1 at the first DNSSEC RRset of a zone signed downstream, named in arg (ERRBUF). */
 static int dnssec_record(void *arg, const struct zone_node *n)
 {
@@ -175,45 +267,121 @@ static int dnssec_record(void *arg, const struct zone_node *n)
 	return 0;
 }
 
-static void load_zones(struct server *srv, const struct config *conf, const struct config *previous)
+/* A file changed within this many seconds of being read is read again at the next reload even if
+ * its stamp is unchanged: a second write in the same clock tick as the first may leave size and
+ * times as they were (file systems keep times to a tick, some to 1 or 2 s). */
+#define STAMP_SETTLE_S 2
+
+/* The stamp of the file at path now (stat: no open, no read); not set when stat fails or the file
+ * changed less than STAMP_SETTLE_S ago. */
+static void file_stamp(const char *path, struct config_file_stamp *st)
+{
+	struct stat sb;
+	struct timespec now;
+	memset(st, 0, sizeof(*st));
+	if (stat(path, &sb) < 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
+		return;
+	st->dev = sb.st_dev;
+	st->ino = sb.st_ino;
+	st->size = sb.st_size;
+	st->mtime = sb.st_mtim;
+	st->ctime = sb.st_ctim;
+	st->set = now.tv_sec - sb.st_mtim.tv_sec >= STAMP_SETTLE_S && now.tv_sec - sb.st_ctim.tv_sec >= STAMP_SETTLE_S;
+}
+
+static bool same_stamp(const struct config_file_stamp *a, const struct config_file_stamp *b)
+{
+	return a->set && b->set && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+/* Whether the version served of cz is still what previous read from the same file, which has not
+ * changed since (same device, inode, size, modification and change times): then it is not read
+ * again. Recognising a file by its stamp rather than a hash of its content costs one stat, with
+ * no read; a rewrite keeping all five is what STAMP_SETTLE_S leaves out. */
+static bool zone_file_unchanged(struct server *srv, const struct config_zone *cz, const struct config *previous,
+                                bool same_config, const struct config_file_stamp *now)
+{
+	/* the configuration in force handed again (its file unchanged): the zone is its own previous */
+	const struct config_zone *was = same_config ? cz : previous ? config_zone_find(previous, cz->apex) : NULL;
+	if (!was || was->nprimaries || was->stored || was->signed_downstream != cz->signed_downstream ||
+	    !same_stamp(&was->loaded, now) || strcmp(was->file, cz->file) != 0)
+		return false;
+	rcu_thread_online();
+	bool served = zones_get(srv->zones, cz->apex) != NULL;
+	rcu_thread_offline();
+	return served;
+}
+
+/* One zone of load_zones, on any of each_zone's threads. */
+struct loading {
+	struct server *srv;
+	struct config *conf;
+	const struct config *previous;
+	_Atomic size_t read, unchanged;
+};
+
+static void load_zone(void *arg, size_t i, struct zonefile_reader *r, char *err)
+{
+	struct loading *l = arg;
+	struct config_zone *cz = &l->conf->zones[i];
+	struct config_file_stamp stamp;
+	struct zone *z = NULL;
+	if (cz->nprimaries || cz->stored) /* secondaries are xfrin's, signed ones the store's */
+		return;
+	file_stamp(cz->file, &stamp); /* before the read: a change during it is seen next time */
+	if (zone_file_unchanged(l->srv, cz, l->previous, l->previous == l->conf, &stamp)) {
+		if (l->previous != l->conf)
+			cz->loaded = config_zone_find(l->previous, cz->apex)->loaded;
+		atomic_fetch_add(&l->unchanged, 1);
+		return;
+	}
+	atomic_fetch_add(&l->read, 1);
+	int rc = zonefile_read(r, cz->file, cz->apex, &z, err, ERRBUF);
+	if (rc < 0) {
+		rcu_thread_online();
+		bool served = zones_get(l->srv->zones, cz->apex) != NULL;
+		rcu_thread_offline();
+		log_error("zone %s not loaded%s:\n%s", cz->name, served ? " (previous version still served)" : "",
+		          err[0] ? err : tern_strerror(rc));
+		return;
+	}
+	if (cz->signed_downstream && zone_foreach(z, dnssec_record, err) == 1) {
+		rcu_thread_online();
+		bool served = zones_get(l->srv->zones, cz->apex) != NULL;
+		rcu_thread_offline();
+		log_error("zone %s not loaded%s: %s", cz->name, served ? " (previous version still served)" : "", err);
+		zone_free(z);
+		return;
+	}
+	if (zones_publish(l->srv->zones, z) < 0) {
+		log_error("zone %s: cannot publish: out of memory", cz->name);
+		zone_free(z);
+		return;
+	}
+	cz->loaded = stamp;
+}
+
+/* Loads the zone files of conf (each_zone: on one thread per CPU) and publishes the ones that load;
+ * a zone that fails keeps its previous version (if any) serving. On a reload (previous set) a file
+ * whose stamp is unchanged is not read again. Zones no longer configured are removed. Secondary
+ * zones are xfrin's. Each zone read gets its stamp in conf (config_zone.loaded). */
+static void load_zones(struct server *srv, struct config *conf, const struct config *previous)
 {
 	char *err = malloc(ERRBUF);
+	struct loading l = {.srv = srv, .conf = conf, .previous = previous};
 	if (!err) {
 		log_error("out of memory loading zones");
 		return;
 	}
-	for (size_t i = 0; i < conf->nzones; i++) {
-		const struct config_zone *cz = &conf->zones[i];
-		struct zone *z = NULL;
-		if (cz->nprimaries || cz->stored) /* secondaries are xfrin's, signed ones the store's */
-			continue;
-		int rc = zonefile_load(cz->file, cz->apex, &z, err, ERRBUF);
-		if (rc < 0) {
-			rcu_thread_online();
-			bool served = zones_get(srv->zones, cz->apex) != NULL;
-			rcu_thread_offline();
-			log_error("zone %s not loaded%s:\n%s", cz->name,
-			          served ? " (previous version still served)" : "", err[0] ? err : tern_strerror(rc));
-			continue;
-		}
-		if (cz->signed_downstream && zone_foreach(z, dnssec_record, err) == 1) {
-			rcu_thread_online();
-			bool served = zones_get(srv->zones, cz->apex) != NULL;
-			rcu_thread_offline();
-			log_error("zone %s not loaded%s: %s", cz->name,
-			          served ? " (previous version still served)" : "", err);
-			zone_free(z);
-			continue;
-		}
-		if (zones_publish(srv->zones, z) < 0) {
-			log_error("zone %s: cannot publish: out of memory", cz->name);
-			zone_free(z);
-		}
-	}
+	atomic_init(&l.read, 0);
+	atomic_init(&l.unchanged, 0);
+	each_zone(conf->nzones, true, load_zone, &l);
+	log_info("zone files: %zu read, %zu unchanged", atomic_load(&l.read), atomic_load(&l.unchanged));
 	for (size_t i = 0; previous && i < previous->nzones; i++) {
-		bool kept = previous->zones[i].stored; /* the store's: change_config_retire() */
-		for (size_t j = 0; j < conf->nzones && !kept; j++)
-			kept = name_equal(previous->zones[i].apex, conf->zones[j].apex);
+		/* the store's (change_config_retire()), or still configured */
+		bool kept = previous->zones[i].stored || config_zone_find(conf, previous->zones[i].apex);
 		if (kept)
 			continue;
 		/* not found: it failed to load, so was never served */
@@ -435,8 +603,10 @@ int main(int argc, char **argv)
 	}
 	char *err = malloc(ERRBUF);
 	struct config *conf = NULL;
+	struct config_file_stamp conf_stamp; /* the configuration file as read */
 	if (!err)
 		return 1;
+	file_stamp(path, &conf_stamp); /* before the read, as for zone files */
 	if (config_load(path, &conf, err, ERRBUF) < 0) {
 		fprintf(stderr, "%s\n", err);
 		free(err);
@@ -572,25 +742,34 @@ int main(int argc, char **argv)
 			break;
 		}
 		log_info("SIGHUP: reloading %s", path);
-		struct config *next = NULL;
-		if (config_load(path, &next, err, ERRBUF) < 0) {
+		/* A configuration file whose stamp is unchanged is not read again (100,000 zones are
+		 * seconds of YAML): the one in force is handed to every module again, so zone files,
+		 * JWKS and the rest are looked at as on any reload. */
+		struct config_file_stamp stamp;
+		file_stamp(path, &stamp);
+		struct config *next = conf, *previous = conf;
+		if (same_stamp(&conf_stamp, &stamp)) {
+			log_info("configuration file unchanged: the configuration in force is kept");
+		} else if (config_load(path, &next, err, ERRBUF) < 0) {
 			log_error("configuration not reloaded, previous one kept:\n%s", err);
 			continue;
-		}
-		if (stored.store && change_config_mark(&stored.change, next, err, ERRBUF) == 0 && err[0])
-			log_info("%s", err);
-		if (stored.store && change_config_check(&stored.change, next, err, ERRBUF) < 0) {
-			log_error("configuration not reloaded, previous one kept:\n%s", err);
-			config_free(next);
-			continue;
-		}
-		config_restart_keys(conf, next, warn_restart, NULL);
-		/* published first: the answering parameters (keys, ACLs, NSID, EDNS) and what requests read */
-		struct config *previous = server_set_config(&srv, next);
-		if (!previous) {
-			log_error("configuration not reloaded (out of memory), previous one kept");
-			config_free(next);
-			continue;
+		} else {
+			if (stored.store && change_config_mark(&stored.change, next, err, ERRBUF) == 0 && err[0])
+				log_info("%s", err);
+			if (stored.store && change_config_check(&stored.change, next, err, ERRBUF) < 0) {
+				log_error("configuration not reloaded, previous one kept:\n%s", err);
+				config_free(next);
+				continue;
+			}
+			config_restart_keys(conf, next, warn_restart, NULL);
+			/* published first: the answering parameters (keys, ACLs, NSID, EDNS), what requests read */
+			previous = server_set_config(&srv, next);
+			if (!previous) {
+				log_error("configuration not reloaded (out of memory), previous one kept");
+				config_free(next);
+				continue;
+			}
+			conf_stamp = stamp;
 		}
 		log_set_level((enum log_level)next->log_level);
 		tcp_reload(tcp, next);
@@ -611,7 +790,8 @@ int main(int argc, char **argv)
 		api_reload(api, next);
 		if (catalog_reload(&catalog, &srv, next, xfrin, err, ERRBUF) < 0)
 			log_error("%s", err);
-		config_free(previous);
+		if (previous != next)
+			config_free(previous);
 		conf = next;
 		log_info("reload done: %zu zone(s) served", zones_count(srv.zones));
 	}

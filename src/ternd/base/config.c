@@ -800,11 +800,55 @@ fail:
 	return rc;
 }
 
+/* ---- the zones by apex ---- */
+
+static size_t zone_slot(const struct config *c, const uint8_t *apex)
+{
+	size_t h = name_hash(apex) & c->zone_index_mask;
+	while (c->zone_index[h] && !name_equal(c->zones[c->zone_index[h] - 1].apex, apex))
+		h = (h + 1) & c->zone_index_mask;
+	return h;
+}
+
+const struct config_zone *config_zone_find(const struct config *c, const uint8_t *apex)
+{
+	if (!c->zone_index)
+		return NULL;
+	uint32_t i = c->zone_index[zone_slot(c, apex)];
+	return i ? &c->zones[i - 1] : NULL;
+}
+
+bool cfg_zone_index_add(struct config *c, size_t index)
+{
+	size_t used = index; /* zones[0..index) are in the index */
+	if (index >= UINT32_MAX - 1)
+		return false;
+	if (!c->zone_index || (used + 1) * 2 > c->zone_index_mask + 1) {
+		size_t size = c->zone_index ? (c->zone_index_mask + 1) * 2 : 64;
+		uint32_t *old = c->zone_index;
+		size_t old_size = old ? c->zone_index_mask + 1 : 0;
+		if (!(c->zone_index = calloc(size, sizeof(*c->zone_index)))) {
+			c->zone_index = old;
+			return false;
+		}
+		c->zone_index_mask = size - 1;
+		for (size_t k = 0; k < old_size; k++)
+			if (old[k])
+				c->zone_index[zone_slot(c, c->zones[old[k] - 1].apex)] = old[k];
+		free(old);
+	}
+	c->zone_index[zone_slot(c, c->zones[index].apex)] = (uint32_t)index + 1;
+	return true;
+}
+
 void config_free(struct config *c)
 {
 	if (!c)
 		return;
+	for (size_t i = 0; c->zones && i < c->nzones; i++)
+		free(c->zones[i].apex);
 	free_items(cfg_schema[0].items, c);
+	free(c->zone_index);
 	free(c->catalog.state_file);
 	free(c->path);
 	free(c);

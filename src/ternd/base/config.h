@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "lib/name.h"
 #include "lib/dnssec_policy.h"
@@ -23,10 +25,20 @@ struct config_key {
 	unsigned line; /* where it is declared */
 };
 
+/* What a zone file was when it was read (stat): device, inode, size, modification and change
+ * times. set is false when there is nothing to compare: never read, failed, or too fresh. */
+struct config_file_stamp {
+	bool set;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
 /* A zone file, or a secondary zone (primaries set): then file is where its last good copy is
  * kept, by default <api.data-dir, else the config file's directory>/<zone>.zone. */
 struct config_zone {
-	uint8_t apex[NAME_MAXLEN]; /* wire form, lower-cased */
+	uint8_t *apex; /* wire form, lower-cased; malloc'd, as long as the name (not NAME_MAXLEN) */
 	char *name; /* as written, e.g. "example.com" */
 	char *file; /* path, resolved against the config file's directory */
 	struct config_listen *primaries; /* pulled from these, in order; NULL for a zone file */
@@ -41,7 +53,9 @@ struct config_zone {
 	 * kept in the store and signed by ternd with policy; NULL: served as the file has it */
 	char *dnssec_policy;
 	unsigned policy_line; /* where dnssec-policy is written */
-	struct dnssec_policy policy; /* resolved when dnssec_policy is set */
+	/* resolved when dnssec_policy is set (NULL otherwise): an entry of config.dnssec_policies, or
+	 * config.default_policy; a pointer, not a copy, for a zone takes about 900 bytes less */
+	const struct dnssec_policy *policy;
 	/* signed-downstream: a zone file its secondaries sign (Knot at a PoP with its own keys): ternd
 	 * does not, and refuses a file holding DNSSEC records (docs/signed-downstream.md) */
 	bool signed_downstream;
@@ -49,6 +63,9 @@ struct config_zone {
 	 * The zone is a zone of the store (tenant :config) fed by its file or its transfers: it has a
 	 * dnssec-policy, or had one (its signing being turned off, or turned off since). */
 	bool stored;
+	/* Not read from the file: set by main.c's load_zones. The file as read into the version served,
+	 * so that a reload reads again only the zone files that changed. */
+	struct config_file_stamp loaded;
 };
 
 /* The catalog zone ternd produces (RFC 9432): every zone served from a file or the API is a
@@ -144,6 +161,10 @@ struct config {
 	size_t nlisten;
 	struct config_zone *zones;
 	size_t nzones;
+	/* zones by apex: open addressing on name_hash(), each entry 1 + an index into zones (0 = empty);
+	 * mask + 1 entries, at most half used. Made as the file is read; config_zone_find() reads it. */
+	uint32_t *zone_index;
+	size_t zone_index_mask;
 	struct config_catalog catalog; /* the catalog zone produced */
 	char *nsid; /* server identity for NSID (RFC 5001); NULL = not sent */
 	uint16_t edns_size; /* advertised and maximum UDP payload; default 1232 */
@@ -162,6 +183,7 @@ struct config {
 	bool dnssec_test_timings; /* server.dnssec-test-timings: RFC 5011 hold-downs below a day (tests) */
 	struct config_dnssec_policy *dnssec_policies; /* named DNSSEC policies for API zones */
 	size_t ndnssec_policies;
+	struct dnssec_policy default_policy; /* the built-in "default", which zones may point to */
 };
 
 /* Whether addr falls in one of the prefixes. */
@@ -175,6 +197,8 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
 int config_load_string(const char *text, size_t len, const char *source, const char *basedir, struct config **out,
                        char *err, size_t errlen);
 void config_free(struct config *c);
+/* The zone of c with this (lower-cased) apex, or NULL: one hash lookup. */
+const struct config_zone *config_zone_find(const struct config *c, const uint8_t *apex);
 
 /* Calls changed(key, arg) with the name of each key ("server.listen") that differs between old
  * and next but that a reload cannot apply: those need a restart. */

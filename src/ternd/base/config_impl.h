@@ -120,6 +120,9 @@ bool cfg_check_pop_name(const char *s, char *why, size_t cap);
 bool cfg_check_url(const char *s, char *why, size_t cap);
 bool cfg_check_tsig_alg(const char *s, char *why, size_t cap);
 
+/* Adds zones[index] to the index of zones by apex (config_zone_find); false out of memory. */
+bool cfg_zone_index_add(struct config *c, size_t index);
+
 /* Zone names as text, and the default file name of a secondary's copy. */
 void cfg_apex_text(const uint8_t *apex, char *buf, size_t cap);
 bool cfg_copy_file_name(const uint8_t *apex, char *text, size_t cap);

@@ -165,25 +165,25 @@ static bool finish_zone(struct parse *p, void *base, const struct field *f, unsi
 	enum { NAME, FILE_, PRIMARY, KEY, CATALOG, POLICY, DOWNSTREAM };
 	struct config_zone *z = base;
 	char q[QUOTE_BUF], t[NAME_MAXLEN * 4 + 8];
+	uint8_t apex[NAME_MAXLEN];
 	bool ok = true;
 	z->line = line;
 	z->policy_line = f[POLICY].line;
 	for (size_t i = 0; i <= DOWNSTREAM; i++)
 		ok = ok && (!f[i].value || f[i].ok);
-	if (z->name && name_from_text(z->apex, z->name, NULL) < 0) {
+	if (z->name && name_from_text(apex, z->name, NULL) < 0) {
 		cfg_perr(p, cfg_node_line(f[NAME].value), "%s.name: %s is not a valid domain name", where,
 		         cfg_quote(z->name, q, sizeof(q)));
 		return false;
 	}
 	if (!z->name)
 		return false;
-	name_lower(z->apex);
-	for (size_t i = 0; i < p->c->nzones; i++) {
-		if (name_equal(p->c->zones[i].apex, z->apex)) {
-			cfg_apex_text(z->apex, t, sizeof(t));
-			cfg_perr(p, line, "%s: duplicate zone %s (first at line %u)", where, t, p->c->zones[i].line);
-			return false;
-		}
+	name_lower(apex);
+	const struct config_zone *first = config_zone_find(p->c, apex);
+	if (first) {
+		cfg_apex_text(apex, t, sizeof(t));
+		cfg_perr(p, line, "%s: duplicate zone %s (first at line %u)", where, t, first->line);
+		return false;
 	}
 	if (f[KEY].value && !f[PRIMARY].value) {
 		cfg_perr(p, f[KEY].line,
@@ -220,11 +220,21 @@ static bool finish_zone(struct parse *p, void *base, const struct field *f, unsi
 	if (!f[FILE_].value && !f[PRIMARY].value) {
 		cfg_perr(p, line, "%s.file: missing required key", where);
 		ok = false;
-	} else if (!f[FILE_].value && ok && !cfg_copy_file_name(z->apex, t, sizeof(t))) {
+	} else if (!f[FILE_].value && ok && !cfg_copy_file_name(apex, t, sizeof(t))) {
 		cfg_perr(p, line, "%s.file: required: the zone name cannot make a file name", where);
 		ok = false;
 	}
-	return ok;
+	if (!ok)
+		return false;
+	/* kept: zones[nzones] is this element (read_list counts it next); its apex as long as the name */
+	if ((z->apex = malloc(name_len(apex))) != NULL)
+		memcpy(z->apex, apex, name_len(apex));
+	if (!z->apex || !cfg_zone_index_add(p->c, p->c->nzones)) {
+		free(z->apex); /* dropped with the element (read_list) */
+		z->apex = NULL;
+		p->nomem = true;
+	}
+	return true;
 }
 
 static const struct cfg_item zone_items[] = {
@@ -636,13 +646,12 @@ static bool finish_catalog(struct parse *p, void *base, const struct field *f, u
 		         t);
 		return true;
 	}
-	for (size_t i = 0; i < p->c->nzones; i++) {
-		if (name_equal(p->c->zones[i].apex, c->apex)) {
-			cfg_perr(p, cfg_node_line(f[0].value),
-			         "catalog.zone: %s is also zones[%zu] (line %u): the catalog must be a zone of its own",
-			         t, i, p->c->zones[i].line);
-			return true;
-		}
+	const struct config_zone *also = config_zone_find(p->c, c->apex);
+	if (also) {
+		cfg_perr(p, cfg_node_line(f[0].value),
+		         "catalog.zone: %s is also zones[%zu] (line %u): the catalog must be a zone of its own", t,
+		         (size_t)(also - p->c->zones), also->line);
+		return true;
 	}
 	if (cfg_copy_file_name(c->apex, file, sizeof(file) - 8)) /* "<zone>.zone" -> "<zone>.serial" */
 		strcpy(file + strlen(file) - 4, "serial");
@@ -698,12 +707,13 @@ static bool resolve_zone_policy(struct parse *p, struct config_zone *z, size_t i
 	}
 	for (size_t j = 0; j < p->c->ndnssec_policies; j++) {
 		if (strcmp(p->c->dnssec_policies[j].policy.name, z->dnssec_policy) == 0) {
-			z->policy = p->c->dnssec_policies[j].policy;
+			z->policy = &p->c->dnssec_policies[j].policy;
 			return true;
 		}
 	}
 	if (strcmp(z->dnssec_policy, "default") == 0) {
-		dnssec_policy_default(&z->policy);
+		dnssec_policy_default(&p->c->default_policy);
+		z->policy = &p->c->default_policy;
 		return true;
 	}
 	cfg_perr(p, z->policy_line, "zones[%zu].dnssec-policy: no policy %s in dnssec-policies (nor \"default\")", i,

@@ -418,8 +418,7 @@ int catalog_reload(struct catalog **cp, struct server *srv, const struct config 
 		catalog_stop(c);
 		*cp = NULL;
 		/* unless the configuration now serves a zone of that name itself */
-		for (size_t i = 0; i < conf->nzones && served; i++)
-			served = !name_equal(conf->zones[i].apex, apex);
+		served = served && !config_zone_find(conf, apex);
 	}
 	int rc = start(srv, conf, x, served ? apex : NULL, cp, err, errlen);
 	if (served) {

@@ -215,10 +215,10 @@ static int config_policy(struct change *c, const struct config_zone *cz, const c
 			return 0;
 		return change_dnssec_disable(c, cz->apex, principal, false, &now, r);
 	}
-	if (rc == 0 && policy_same(&d.policy, &cz->policy))
+	if (rc == 0 && policy_same(&d.policy, cz->policy))
 		return 0;
 	const char *field = NULL;
-	rc = change_dnssec_enable(c, cz->apex, &cz->policy, principal, &field, r);
+	rc = change_dnssec_enable(c, cz->apex, cz->policy, principal, &field, r);
 	if (rc < 0 && field) { /* name the key the operator wrote */
 		char msg[CHANGE_MSG_MAX];
 		snprintf(msg, sizeof(msg), "%s", r->msg);
@@ -258,7 +258,7 @@ static int config_apply(struct change *c, const struct config_zone *cz, enum sto
 	char err[256] = "";
 	*r = (struct change_result){.index = CHANGE_NO_INDEX};
 	struct store_zone row;
-	struct ttl_limit lim = {cz->policy.max_zone_ttl, r->msg, sizeof(r->msg)};
+	struct ttl_limit lim = {cz->policy ? cz->policy->max_zone_ttl : 0, r->msg, sizeof(r->msg)};
 	if (lim.max && each_node(base, zn, ttl_over, &lim) == 1) {
 		zone_free(owned);
 		r->step = CHANGE_REFUSED;
@@ -409,9 +409,9 @@ struct retire {
 static int retire_zone(const struct store_zone *sz, void *arg)
 {
 	struct retire *rt = arg;
-	for (size_t i = 0; i < rt->conf->nzones; i++)
-		if (name_equal(rt->conf->zones[i].apex, sz->apex) && rt->conf->zones[i].stored)
-			return 0;
+	const struct config_zone *cz = config_zone_find(rt->conf, sz->apex);
+	if (cz && cz->stored)
+		return 0;
 	char err[256] = "", name[NAME_MAXLEN * 4 + 1];
 	struct store_dnssec d;
 	int rc = store_dnssec_get(store_latest(rt->c->store), sz->apex, &d, err, sizeof(err));

@@ -99,9 +99,8 @@ static char *member_file(const struct cat *c, const uint8_t *apex)
  * it, or some other part of ternd (the API) serves it. */
 static const char *collision(struct catalog_in *ci, const struct cat *c, const uint8_t *apex)
 {
-	for (size_t i = 0; i < ci->conf->nzones; i++)
-		if (name_equal(ci->conf->zones[i].apex, apex))
-			return "the configuration names it";
+	if (config_zone_find(ci->conf, apex))
+		return "the configuration names it";
 	for (size_t i = 0; i < ci->ncats; i++) {
 		const struct cat *o = &ci->cats[i];
 		if (o != c && bsearch(apex, o->members, o->n, sizeof(*o->members), catalog_member_cmp))
@@ -118,7 +117,9 @@ static const char *collision(struct catalog_in *ci, const struct cat *c, const u
 static int member_pull(struct catalog_in *ci, const struct cat *c, const uint8_t *apex, char text[NAME_TEXT])
 {
 	struct config_zone t = *c->cz; /* primaries and key */
-	memcpy(t.apex, apex, name_len(apex));
+	uint8_t name[NAME_MAXLEN];
+	memcpy(name, apex, name_len(apex));
+	t.apex = name;
 	t.name = text;
 	t.catalog = false;
 	t.stored = false; /* a member is never a zone of the store's :config tenant */
@@ -281,9 +282,7 @@ static void apply_config(struct catalog_in *ci, const struct config *conf)
 		size_t kept = 0;
 		for (size_t k = 0; k < c->n; k++) {
 			const uint8_t *apex = c->members[k].apex;
-			bool configured = false;
-			for (size_t z = 0; z < conf->nzones && !configured; z++)
-				configured = name_equal(conf->zones[z].apex, apex);
+			bool configured = config_zone_find(conf, apex) != NULL;
 			if (configured) /* before load_zones serves the configuration's version */
 				member_remove(ci, c, apex, "the configuration names it now");
 			else if (member_keep(ci, c, apex))

@@ -61,10 +61,8 @@ fail:
 
 static const struct config_zone *config_find(const struct config *conf, const uint8_t *apex)
 {
-	for (size_t i = 0; i < conf->nzones; i++)
-		if (conf->zones[i].nprimaries && name_equal(conf->zones[i].apex, apex))
-			return &conf->zones[i];
-	return NULL;
+	const struct config_zone *cz = config_zone_find(conf, apex);
+	return cz && cz->nprimaries ? cz : NULL;
 }
 
 int xfrin_reload(struct xfrin *x, const struct config *conf)
@@ -83,9 +81,8 @@ int xfrin_reload(struct xfrin *x, const struct config *conf)
 	for (size_t i = 0; i < x->nzones;) {
 		struct xfrin_zone *z = x->zones[i];
 		const struct config_zone *cz = config_find(conf, z->apex);
-		bool file = false; /* a catalog member the configuration now serves from a file */
-		for (size_t k = 0; k < conf->nzones && !cz && z->runtime && !file; k++)
-			file = name_equal(conf->zones[k].apex, z->apex);
+		/* a catalog member the configuration now serves from a file */
+		bool file = !cz && z->runtime && config_zone_find(conf, z->apex);
 		if (!cz && z->runtime && !file) { /* a catalog member: the catalog's to keep or drop */
 			i++;
 			continue;

@@ -24,8 +24,8 @@ struct zone_slot {
 	struct zone *current; /* RCU pointer */
 	uint32_t hash; /* of the apex */
 	int labels;
-	uint8_t apex[NAME_MAXLEN];
 	uint8_t apex_len;
+	uint8_t apex[]; /* apex_len octets: a slot is as long as its name, not NAME_MAXLEN */
 };
 
 /* Published by RCU. A new zone is added in place while there is room (one bucket pointer and
@@ -264,7 +264,7 @@ int zones_publish(struct zones *zs, struct zone *next)
 	if (s) {
 		old = rcu_xchg_pointer(&s->current, next);
 	} else {
-		s = calloc(1, sizeof(*s));
+		s = calloc(1, sizeof(*s) + next->apex_len);
 		if (s && !table_has_room(t))
 			grown = table_new(t->cap * 2);
 		if (!s || (!table_has_room(t) && !grown)) {

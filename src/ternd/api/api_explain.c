@@ -87,8 +87,9 @@ static json_t *pool_json(const struct dyn_resource *r, const struct dyn_trace_po
 		bool live = up && !(weighted && m[i].weight == 0);
 		counts[i] = weighted && m[i].weight > 0 && (live || (answering && fallback));
 		total += counts[i] ? m[i].weight : 0;
-		json_t *mj = json_pack("{s:o,s:I,s:b}", "address", addr_json(m[i].family, m[i].addr), "weight",
-		                       (json_int_t)m[i].weight, "live", live);
+		json_t *mj = json_pack("{s:o,s:I,s:b}", m[i].name ? "target" : "address",
+		                       m[i].name ? api_name_json(m[i].name) : addr_json(m[i].family, m[i].addr),
+		                       "weight", (json_int_t)m[i].weight, "live", live);
 		json_object_set_new(mj, "monitor", m[i].monitor_name ? json_string(m[i].monitor_name) : json_null());
 		json_object_set_new(mj, "state",
 		                    !m[i].monitor ? json_null()
@@ -136,8 +137,10 @@ static int explain_dynamic(const struct api_explain_ask *q, const struct ns_foun
 			chosen = i;
 	const char *answering = chosen >= 0 ? tr.pools[chosen].name : NULL;
 	json_t *pools = json_array();
+	uint16_t type = f->rrset->type; /* the type asked, or CNAME for a CNAME resource */
+	const char *key = type == RR_CNAME ? "target" : "address";
 	for (int i = 0; i < tr.npools; i++)
-		json_array_append_new(pools, pool_json(r, &tr.pools[i], q->type, i == chosen, tr.fallback));
+		json_array_append_new(pools, pool_json(r, &tr.pools[i], type, i == chosen, tr.fallback));
 	json_object_set_new(out, "pools", pools);
 	json_object_set_new(out, "answered_by", answering ? json_string(answering) : json_null());
 	json_object_set_new(out, "fallback", json_boolean(tr.fallback));
@@ -153,18 +156,23 @@ static int explain_dynamic(const struct api_explain_ask *q, const struct ns_foun
 		{
 			if (json_real_value(json_object_get(m, "share")) <= 0)
 				continue;
-			json_array_append(records, json_object_get(m, "address"));
-			json_array_append_new(shares, json_pack("{s:O,s:O}", "address", json_object_get(m, "address"),
-			                                        "share", json_object_get(m, "share")));
+			json_array_append(records, json_object_get(m, key));
+			json_array_append_new(shares, json_pack("{s:O,s:O}", key, json_object_get(m, key), "share",
+			                                        json_object_get(m, "share")));
 		}
 		rrset = json_pack("{s:o,s:s,s:I,s:o,s:s,s:o}", "name", api_name_json(q->name), "type",
-		                  q->type == RR_A ? "A" : "AAAA", "ttl", (json_int_t)ans->ttl, "records", records,
-		                  "pick", "one record by weight", "shares", shares);
+		                  type == RR_CNAME ? "CNAME"
+		                  : type == RR_A   ? "A"
+		                                   : "AAAA",
+		                  "ttl", (json_int_t)ans->ttl, "records", records, "pick", "one record by weight",
+		                  "shares", shares);
 	} else {
-		rrset = api_rrset_json(q->name, q->type, ans->ttl, ans->rrset->count, ans->rrset->rdata);
+		rrset = api_rrset_json(q->name, type, ans->ttl, ans->rrset->count, ans->rrset->rdata);
 		json_object_set_new(rrset, "pick", json_string("all"));
 	}
 	json_object_set_new(out, "rrset", rrset);
+	if (type == RR_CNAME && ans->rrset->count) /* the CNAME chosen for this client (not followed) */
+		json_object_set_new(out, "target", api_name_json(rdata_bytes(ans->rrset->rdata)));
 	free(ans);
 	return 0;
 }
@@ -203,9 +211,10 @@ void api_explain(void *ctx, const struct http_request *req, struct http_response
 		json_object_set_new(out, "wildcard", f.wildcard ? api_name_json(f.node->owner) : json_null());
 	if (f.kind == NS_FOUND_REFERRAL)
 		json_object_set_new(out, "cut", api_name_json(f.node->owner));
-	if (f.kind == NS_FOUND_CNAME || f.kind == NS_FOUND_DNAME) /* not followed: the target is another question */
+	if ((f.kind == NS_FOUND_CNAME && !f.rrset->dyn) ||
+	    f.kind == NS_FOUND_DNAME) /* not followed: the target is another question */
 		json_object_set_new(out, "target", api_name_json(rdata_bytes(f.rrset->rdata)));
-	if (f.kind == NS_FOUND_RRSET && f.rrset->dyn) {
+	if ((f.kind == NS_FOUND_RRSET || f.kind == NS_FOUND_CNAME) && f.rrset->dyn) { /* CNAME: a CNAME resource */
 		if ((rc = explain_dynamic(&q, &f, out)) < 0) {
 			json_decref(out);
 			http_error(res, rc == TERN_ENOMEM ? 500 : 503, NULL, "the resource cannot answer: %s",

@@ -282,3 +282,85 @@ def _types(window):
         for b in range(8):
             if octet & (0x80 >> b):
                 yield number * 256 + i * 8 + b
+
+
+# ---- Knot PoPs: tern geo render-knot writes name pools as CNAME views ----
+
+KNOT_ZONE = """$ORIGIN knc.test.
+$TTL 300
+@ IN SOA ns1 hostmaster 1 7200 900 1209600 300
+  IN NS ns1
+ns1 IN A 192.0.2.53
+br IN A 192.0.2.10
+world IN A 192.0.2.1
+a IN A 192.0.2.7
+b IN A 192.0.2.8
+www 60 IN DYN pool br br.knc.test.
+www 60 IN DYN pool world world.knc.test.
+www 60 IN DYN answer world
+www 60 IN DYN geo 198.51.100.0/24 br world
+w 30 IN DYN pool w a.knc.test. weight 90 b.knc.test. weight 10
+w 30 IN DYN answer w
+multi 60 IN DYN pool m a.knc.test. weight 3 b.knc.test.
+multi 60 IN DYN pool d world.knc.test.
+multi 60 IN DYN answer d
+multi 60 IN DYN geo 203.0.113.0/24 m
+"""
+
+
+def test_render_knot_cname_views(tmp_path):
+    from knotlib import Knot, knotd_available
+    from test_cli import SANITIZER_MARKERS, Server, ok, tern
+    if not knotd_available():
+        pytest.skip("no knotd")
+    zf = tmp_path / "knc.test.in"
+    zf.write_text(KNOT_ZONE)
+    s = Server()
+    knot = None
+    try:
+        ok(s, "zone", "create", "knc.test", "--file", str(zf))
+        out = tmp_path / "knot"
+        out.mkdir()
+        _, stdout, stderr = tern(s, "geo", "render-knot", "knc.test", "--dir", str(out), expect=0)
+        assert sorted(os.listdir(out)) == ["knc.test.knot.conf", "knc.test.subnet-60.geoip",
+                                           "knc.test.weighted-30.geoip", "knc.test.zone"], stdout
+        subnet = (out / "knc.test.subnet-60.geoip").read_text()
+        assert "CNAME: br.knc.test." in subnet and "CNAME: a.knc.test." in subnet, subnet
+        assert "www.knc.test.\t60\tIN\tCNAME\tworld.knc.test." in (out / "knc.test.zone").read_text()
+        warnings = [l for l in stderr.splitlines() if l.startswith("tern: warning: ")]
+        assert warnings == ['tern: warning: multi.knc.test.: geo 203.0.113.0/24: name pool "m" is rendered as its '
+                            "heaviest target (Knot's subnet mode has no weights, and a view holds one CNAME)"], \
+            stderr
+        knot = Knot(workdir=str(tmp_path / "knotd"))
+        knot.write_config(["template:", "  - id: default", "    storage: \"%s\"" % knot.storage,
+                           "    zonefile-sync: -1", "    zonefile-load: whole", "    journal-content: none",
+                           "    semantic-checks: off", "include: \"%s\"" % (out / "knc.test.knot.conf")],
+                          server=["answer-rotation: off", "udp-max-payload: 1232"])
+        knot.start().wait_soa("knc.test.")
+        ternd = type("T", (), {"addr": "127.0.0.1", "port": s.dns_port})
+        kn = type("K", (), {"addr": "127.0.0.1", "port": knot.port})
+        for ecs in (("198.51.100.0", 24), ("198.51.100.255", 24), ("192.0.2.0", 24), ("10.0.0.0", 8), None):
+            for name in ("www.knc.test", "multi.knc.test"):
+                t, k = ask(ternd, name, "A", ecs=ecs), ask(kn, name, "A", ecs=ecs)
+                assert (t.rcode(), chain(t), scope(t)) == (k.rcode(), chain(k), scope(k)), (name, ecs, t, k)
+        # the name pool in a geo list: Knot always the heaviest target, ternd one by weight
+        k = ask(kn, "multi.knc.test", "A", ecs=("203.0.113.0", 24))
+        assert chain(k)[0] == ("multi.knc.test.", "CNAME", "a.knc.test.") and scope(k) == 24
+        assert chain(ask(ternd, "multi.knc.test", "A", ecs=("203.0.113.0", 24)))[0][2] in ("a.knc.test.",
+                                                                                          "b.knc.test.")
+        # the weighted name pool: the same shares from both
+        n = 2000
+        for srv in (ternd, kn):
+            seen = {"a.knc.test.": 0, "b.knc.test.": 0}
+            for _ in range(n):
+                c = chain(ask(srv, "w.knc.test", "A"))
+                assert len(c) == 2 and c[0][1] == "CNAME", c
+                seen[c[0][2]] += 1
+            for name, p in (("a.knc.test.", 0.9), ("b.knc.test.", 0.1)):
+                assert abs(seen[name] - n * p) <= 3 * math.sqrt(n * p * (1 - p)), (srv, seen)
+    finally:
+        if knot is not None:
+            knot.stop()
+        log = s.stop()
+        for m in SANITIZER_MARKERS:
+            assert m not in log, log

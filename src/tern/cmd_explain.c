@@ -21,7 +21,8 @@ static long long num(json_t *o, const char *key)
 /* "  192.0.2.7  weight 90 (90.0%)  monitor web: up" */
 static void print_member(json_t *m, bool weighted)
 {
-	printf("    %s", str(m, "address"));
+	printf("    %s",
+	       str(m, json_is_string(json_object_get(m, "target")) ? "target" : "address")); /* a name pool's */
 	if (weighted) {
 		printf("  weight %lld", num(m, "weight"));
 		json_t *share = json_object_get(m, "share");

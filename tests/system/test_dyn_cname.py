@@ -265,6 +265,8 @@ def test_signed_answers_validate(keys, tmp_path):  # noqa: F811
         assert seen == {"a.cdn.test.", "b.cdn.test."}
         r = validated("x.apps.cdn.test.", "A")
         assert chain(r)[0] == ("x.apps.cdn.test.", "CNAME", "br.cdn.test.")
+        # a wildcard expansion: the NSEC proving no closer name, with its signature (RFC 4035 3.1.3.3)
+        assert any(rs.rdtype == dns.rdatatype.NSEC for rs in r.authority), r
         # NODATA for the DYN type: the NSEC lists CNAME, RRSIG and NSEC, never TYPE65301
         r = ask(srv, "www.cdn.test.", 65301, tcp=True, dnssec=True)
         assert r.rcode() == dns.rcode.NOERROR and not r.answer, r
@@ -331,6 +333,10 @@ def test_render_knot_cname_views(tmp_path):
         assert warnings == ['tern: warning: multi.knc.test.: geo 203.0.113.0/24: name pool "m" is rendered as its '
                             "heaviest target (Knot's subnet mode has no weights, and a view holds one CNAME)"], \
             stderr
+        # tern explain prints the chain and the CNAME chosen for the client
+        _, text, _ = tern(s, "explain", "www.knc.test", "A", "--client", "198.51.100.7", "--ecs", "24", expect=0)
+        assert "name:    CNAME to br.knc.test. (not followed: explain that name)" in text, text
+        assert "\n    br.knc.test.  weight 1 (100.0%)\n" in text and "answer:  pool br" in text, text
         knot = Knot(workdir=str(tmp_path / "knotd"))
         knot.write_config(["template:", "  - id: default", "    storage: \"%s\"" % knot.storage,
                            "    zonefile-sync: -1", "    zonefile-load: whole", "    journal-content: none",

@@ -215,6 +215,8 @@ static int sign_rrset(struct signer *sg, const uint8_t *owner, const struct rrse
 
 /* The A or AAAA RRsets a DYN resource answers, signed ahead (lib/dyn.h, "Signed zones"): set i of
  * n starts at an inception that is i modulo n, so the answer path finds its signatures. */
+static const uint16_t dyn_types[] = {RR_A, RR_AAAA, RR_CNAME}; /* what a DYN resource may answer */
+
 static int sign_dyn(struct signer *sg, const uint8_t *owner, const struct rrset *dyn, uint16_t type)
 {
 	const struct dyn_resource *r = dyn_rrset_resource(dyn);
@@ -367,9 +369,9 @@ static int node_sigs(struct signer *sg, const struct zone_node *n, bool below_cu
 	bool cut = n->flags & NODE_DELEG;
 	for (uint16_t i = 0; i < n->nrrsets; i++) {
 		const struct rrset *rs = &n->rrsets[i];
-		if (rs->type == RR_DYN) { /* not itself: the A and AAAA RRsets it answers */
-			for (int k = 0; k < 2; k++) {
-				uint16_t type = k ? RR_AAAA : RR_A;
+		if (rs->type == RR_DYN) { /* not itself: the A and AAAA (or CNAME) RRsets it answers */
+			for (int k = 0; k < 3; k++) {
+				uint16_t type = dyn_types[k];
 				int rc = copy_sigs(sg,
 				                   prev_node && !touched(t, nt, n->owner, RR_DYN)
 				                       ? zone_node_rrsig(prev_node, type)
@@ -730,7 +732,7 @@ static bool sigs_fresh(const struct signer *sg, const struct rrset *old, const s
 	return true;
 }
 
-/* sigs_fresh() for the RRsets a DYN resource at n answers (type A or AAAA): one signature of each
+/* sigs_fresh() for the RRsets a DYN resource at n answers (type A, AAAA or CNAME): one signature of each
  * signing key for each set signed ahead, the set read from the inception (lib/dyn.h). */
 static bool dyn_fresh(const struct signer *sg, const struct zone_node *n, const struct rrset *dyn, uint16_t type,
                       uint32_t refresh, int64_t *left)
@@ -786,13 +788,15 @@ int dnssec_zone_refresh(const struct zone *z, const struct dnssec_zone_key *keys
 		int64_t node_least = INT64_MAX;
 		for (uint16_t k = 0; k < n->nrrsets && !due; k++) {
 			const struct rrset *rs = &n->rrsets[k];
-			int64_t left = INT64_MAX, left6 = INT64_MAX;
+			int64_t left = INT64_MAX, left6 = INT64_MAX, leftc = INT64_MAX;
 			if (rs->type == RR_DYN)
 				due = !dyn_fresh(&sg, n, rs, RR_A, refresh, &left) ||
-				      !dyn_fresh(&sg, n, rs, RR_AAAA, refresh, &left6);
+				      !dyn_fresh(&sg, n, rs, RR_AAAA, refresh, &left6) ||
+				      !dyn_fresh(&sg, n, rs, RR_CNAME, refresh, &leftc);
 			else if (signed_type(rs->type, at_cut))
 				due = !sigs_fresh(&sg, zone_node_rrsig(n, rs->type), rs, refresh, &left, 1);
 			left = left6 < left ? left6 : left;
+			left = leftc < left ? leftc : left;
 			node_least = left < node_least ? left : node_least;
 		}
 		if (!due) {
@@ -805,8 +809,8 @@ int dnssec_zone_refresh(const struct zone *z, const struct dnssec_zone_key *keys
 			const struct rrset *rs = &n->rrsets[k];
 			int64_t left;
 			if (rs->type == RR_DYN) { /* each type's sets all kept, or all signed again */
-				for (int f = 0; f < 2 && rc == 0; f++) {
-					uint16_t type = f ? RR_AAAA : RR_A;
+				for (int f = 0; f < 3 && rc == 0; f++) {
+					uint16_t type = dyn_types[f];
 					if (dyn_fresh(&sg, n, rs, type, refresh, &left)) {
 						least = left < least ? left : least;
 						rc = copy_sigs(&sg, zone_node_rrsig(n, type), rs->ttl);

@@ -12,11 +12,13 @@
 
 #include "lib/arena.h"
 #include "lib/error.h"
+#include "lib/name.h"
 #include "lib/rr.h"
 
 #define MAX_TOKENS 512
 #define MAX_POOLS 1024
 #define WEIGHT_MAX 1000000u
+#define FAMILY_NAME 3 /* a name pool's member: a CNAME target, kept in the IPv4 slot of a CNAME resource */
 
 /* The compiled block: this header, then arrays at the offsets it gives (from the block's start). */
 struct dyn_resource {
@@ -54,7 +56,7 @@ struct cmember {
 	uint32_t weight;
 	int32_t monitor; /* index into monitors, or -1 */
 	uint32_t rec; /* offset of its record in its pool's RDATA */
-	uint8_t family; /* 1 or 2 */
+	uint8_t family; /* 1, 2 or FAMILY_NAME */
 	uint8_t addr[16];
 };
 
@@ -117,6 +119,7 @@ struct stmt {
 
 struct pmember {
 	uint8_t family, addr[16];
+	uint8_t name[NAME_MAXLEN]; /* FAMILY_NAME: the target in wire form */
 	uint32_t weight;
 	bool has_weight;
 	struct tok monitor;
@@ -293,6 +296,18 @@ static int parse_subnet(struct comp *c, const struct tok *t, struct pentry *e)
 	return 0;
 }
 
+/* A name pool's member: an absolute domain name (presentation form, ending in '.'). */
+static bool parse_target(const struct tok *t, struct pmember *m)
+{
+	char s[1024];
+	if (t->len == 0 || t->p[t->len - 1] != '.' || !tok_cstr(t, s, sizeof(s)))
+		return false;
+	if (name_from_text(m->name, s, NULL) < 0)
+		return false;
+	m->family = FAMILY_NAME;
+	return true;
+}
+
 static struct ppool *find_pool(struct comp *c, const struct tok *name, int *index)
 {
 	for (int i = 0; i < c->npools; i++)
@@ -330,19 +345,29 @@ static int stmt_pool(struct comp *c, const struct stmt *s)
 	if (!p->m)
 		return TERN_ENOMEM;
 	c->npools++;
-	int per_family[3] = {0, 0, 0};
+	int per_family[4] = {0, 0, 0, 0};
 	for (int i = 2; i < s->n;) {
 		char at[256];
 		tok_text(&s->t[i], at, sizeof(at));
 		struct pmember *m = &p->m[p->n];
-		if (!parse_addr(&s->t[i], &m->family, m->addr))
-			return fail(c, "pool \"%s\": member \"%s\": not an IPv4 or IPv6 address", shown, at);
+		if (!parse_addr(&s->t[i], &m->family, m->addr) && !parse_target(&s->t[i], m))
+			return fail(c,
+			            "pool \"%s\": member \"%s\": not an IPv4 or IPv6 address, nor an absolute "
+			            "domain name (ending in '.')",
+			            shown, at);
+		if (p->n && (m->family == FAMILY_NAME) != (p->m[0].family == FAMILY_NAME))
+			return fail(c, "pool \"%s\": member \"%s\": a pool holds addresses or names, not both", shown,
+			            at);
 		for (int k = 0; k < p->n; k++)
-			if (p->m[k].family == m->family && memcmp(p->m[k].addr, m->addr, 16) == 0)
+			if (p->m[k].family == m->family &&
+			    (m->family == FAMILY_NAME ? name_equal(p->m[k].name, m->name)
+			                              : memcmp(p->m[k].addr, m->addr, 16) == 0))
 				return fail(c, "pool \"%s\": member \"%s\" is listed twice", shown, at);
 		if (++per_family[m->family] > DYN_MAX_MEMBERS)
 			return fail(c, "pool \"%s\": more than %d %s members", shown, DYN_MAX_MEMBERS,
-			            m->family == 1 ? "IPv4" : "IPv6");
+			            m->family == 1   ? "IPv4"
+			            : m->family == 2 ? "IPv6"
+			                             : "name");
 		m->weight = 1;
 		p->n++;
 		i++;
@@ -364,11 +389,18 @@ static int stmt_pool(struct comp *c, const struct stmt *s)
 					return fail(c, "pool \"%s\": member \"%s\": monitor needs a name", shown, at);
 				if (m->monitor.p)
 					return fail(c, "pool \"%s\": member \"%s\": monitor given twice", shown, at);
+				if (m->family == FAMILY_NAME)
+					return fail(c,
+					            "pool \"%s\": member \"%s\": a name cannot be monitored (monitors "
+					            "check addresses, and ternd does not resolve names)",
+					            shown, at);
 				m->monitor = s->t[i + 1];
 			}
 			i += 2;
 		}
 	}
+	if (p->n && p->m[0].family == FAMILY_NAME)
+		p->weighted = true; /* a name pool answers one CNAME record: one member, by weight */
 	if (p->weighted) {
 		uint64_t total = 0;
 		for (int k = 0; k < p->n; k++)
@@ -880,6 +912,28 @@ out:
 
 static int build_signed(struct out *o, struct dyn_resource *h);
 
+/* A resource answers CNAME (every pool holds names) or addresses (none does), never both. */
+static int check_kinds(struct comp *c, struct dyn_resource *h)
+{
+	int names = -1, addrs = -1;
+	for (int i = 0; i < c->npools; i++) {
+		if (c->pools[i].n && c->pools[i].m[0].family == FAMILY_NAME)
+			names = names < 0 ? i : names;
+		else
+			addrs = addrs < 0 ? i : addrs;
+	}
+	if (names >= 0 && addrs >= 0) {
+		char a[256], b[256];
+		tok_text(&c->pools[names].name, a, sizeof(a));
+		tok_text(&c->pools[addrs].name, b, sizeof(b));
+		snprintf(c->where, sizeof(c->where), "statement \"pool %.80s ...\"", a);
+		return fail(c, "pool \"%s\" holds names, pool \"%s\" addresses: a resource answers CNAME or addresses",
+		            a, b);
+	}
+	h->head.cname = names >= 0;
+	return 0;
+}
+
 static int build(struct comp *c, struct out *o)
 {
 	struct dyn_resource h = {.npools = (uint16_t)c->npools, .nmonitors = (uint16_t)c->nmons};
@@ -915,6 +969,9 @@ static int build(struct comp *c, struct out *o)
 		return TERN_ENOMEM;
 	h.members = (uint32_t)at;
 	h.nmembers = (uint32_t)nmembers;
+	int rc = check_kinds(c, &h);
+	if (rc < 0)
+		return rc;
 	size_t mi = 0;
 	for (int i = 0; i < c->npools; i++) {
 		const struct ppool *pp = &c->pools[i];
@@ -934,15 +991,22 @@ static int build(struct comp *c, struct out *o)
 			cp.rdata[f] = (uint32_t)rd;
 			for (int k = 0; k < pp->n; k++) {
 				const struct pmember *pm = &pp->m[k];
-				if (pm->family != family)
+				if (pm->family != family && !(f == 0 && pm->family == FAMILY_NAME))
 					continue;
-				uint8_t rec[18] = {0, alen};
-				memcpy(rec + 2, pm->addr, alen);
-				int64_t r = out_put(o, rec, 2u + alen, 1);
+				uint8_t rec[2 + NAME_MAXLEN] = {0, alen};
+				size_t rlen = alen;
+				if (pm->family == FAMILY_NAME) { /* a CNAME record: the target */
+					rlen = name_len(pm->name);
+					rec[1] = (uint8_t)rlen;
+					memcpy(rec + 2, pm->name, rlen);
+				} else {
+					memcpy(rec + 2, pm->addr, alen);
+				}
+				int64_t r = out_put(o, rec, 2u + rlen, 1);
 				if (r < 0)
 					return TERN_ENOMEM;
 				struct cmember cm = {
-				    .weight = pm->weight, .monitor = -1, .rec = (uint32_t)r, .family = family};
+				    .weight = pm->weight, .monitor = -1, .rec = (uint32_t)r, .family = pm->family};
 				memcpy(cm.addr, pm->addr, 16);
 				if (pm->monitor.p && (cm.monitor = find_monitor(c, &pm->monitor)) < 0) {
 					char shown[256], at_text[256];
@@ -1281,7 +1345,7 @@ static void one_record(const struct dyn_resource *r, const struct cmember *m, st
 {
 	out->count = 1;
 	out->rdata = (const uint8_t *)r + m->rec;
-	out->rdata_size = m->family == 1 ? 6 : 18;
+	out->rdata_size = 2u + rdata_len(out->rdata); /* an address, or a CNAME resource's target */
 }
 
 /* One member by weight among those live (all, for the fallback). */
@@ -1544,10 +1608,14 @@ int dyn_pool_members(const struct dyn_resource *r, int pool, uint16_t type, stru
 {
 	const struct cpool *cp = pool_at(r, pool);
 	int f = type == RR_AAAA, n = 0;
+	if ((type == RR_CNAME) != (r->head.cname != 0))
+		return 0; /* a CNAME resource has no address members, an address resource no names */
 	for (uint16_t k = 0; k < cp->count[f] && n < cap; k++, n++) {
 		const struct cmember *m = member_at(r, cp->first[f] + k);
 		out[n] = (struct dyn_member_view){.family = m->family, .weight = cp->weighted ? m->weight : 1};
 		memcpy(out[n].addr, m->addr, 16);
+		if (m->family == FAMILY_NAME)
+			out[n].name = rdata_bytes((const uint8_t *)r + m->rec);
 		if (m->monitor >= 0) {
 			out[n].monitor = &monitor_at(r, m->monitor)->m;
 			out[n].monitor_name = (const char *)r + monitor_at(r, m->monitor)->name;
@@ -1632,6 +1700,7 @@ struct cand {
 	uint32_t rdata, rdata_size, count;
 	uint8_t alen;
 	uint8_t *key;
+	size_t keylen; /* count * alen; a CNAME target's record (length and name) */
 	uint32_t id;
 };
 
@@ -1656,7 +1725,8 @@ static int cand_cmp(const void *pa, const void *pb)
 	const struct cand *a = *(const struct cand *const *)pa, *b = *(const struct cand *const *)pb;
 	if (a->count != b->count)
 		return a->count < b->count ? -1 : 1;
-	return memcmp(a->key, b->key, (size_t)a->count * a->alen);
+	int c = memcmp(a->key, b->key, a->keylen < b->keylen ? a->keylen : b->keylen);
+	return c ? c : (a->keylen > b->keylen) - (a->keylen < b->keylen);
 }
 
 static int choice_cmp(const void *pa, const void *pb)
@@ -1667,18 +1737,23 @@ static int choice_cmp(const void *pa, const void *pb)
 	return (a->count > b->count) - (a->count < b->count);
 }
 
-/* Adds the candidate of count records from rdata (offset in the block) with its sorted key. */
+/* Adds the candidate of count records from rdata (offset in the block) with its sorted key; alen
+ * 0: one CNAME record, its key the record itself. */
 static int cand_add(struct out *o, struct cand *v, size_t *n, uint32_t rdata, uint32_t rdata_size, uint32_t count,
                     uint8_t alen)
 {
-	uint8_t *key = malloc((size_t)count * alen);
+	size_t keylen = alen ? (size_t)count * alen : rdata_size;
+	uint8_t *key = malloc(keylen);
 	if (!key)
 		return TERN_ENOMEM;
 	const uint8_t *rec = o->b + rdata;
-	for (uint32_t i = 0; i < count; i++, rec += 2 + alen)
+	if (!alen)
+		memcpy(key, rec, keylen);
+	for (uint32_t i = 0; alen && i < count; i++, rec += 2 + alen)
 		memcpy(key + (size_t)i * alen, rec + 2, alen);
-	qsort(key, count, alen, alen == 4 ? addr4_cmp : addr16_cmp);
-	v[(*n)++] = (struct cand){rdata, rdata_size, count, alen, key, 0};
+	if (alen)
+		qsort(key, count, alen, alen == 4 ? addr4_cmp : addr16_cmp);
+	v[(*n)++] = (struct cand){rdata, rdata_size, count, alen, key, keylen, 0};
 	return 0;
 }
 
@@ -1714,7 +1789,7 @@ static int build_signed(struct out *o, struct dyn_resource *h)
 	}
 	for (int f = 0; f < 2; f++) {
 		size_t first = nv;
-		uint8_t alen = f ? 16 : 4;
+		uint8_t alen = f ? 16 : h->head.cname ? 0 : 4; /* 0: CNAME targets (name pools are weighted) */
 		for (uint16_t p = 0; p < h->npools; p++) {
 			const struct cpool cp = ((const struct cpool *)(const void *)(o->b + h->pools))[p];
 			if (!reach[p] || !cp.count[f] || !h->head.serves[f])
@@ -1732,7 +1807,7 @@ static int build_signed(struct out *o, struct dyn_resource *h)
 			for (uint16_t k = 0; k < cp.count[f]; k++) {
 				const struct cmember *m =
 				    (const struct cmember *)(const void *)(o->b + h->members) + cp.first[f] + k;
-				if ((rc = cand_add(o, v, &nv, m->rec, 2u + alen, 1, alen)) < 0)
+				if ((rc = cand_add(o, v, &nv, m->rec, 2u + rdata_len(o->b + m->rec), 1, alen)) < 0)
 					goto done;
 			}
 		}
@@ -1780,6 +1855,8 @@ done:
 
 uint32_t dyn_signed_count(const struct dyn_resource *r, uint16_t type)
 {
+	if (r->head.cname)
+		return type == RR_CNAME ? r->nsigned[0] : 0;
 	return type == RR_A ? r->nsigned[0] : type == RR_AAAA ? r->nsigned[1] : 0;
 }
 

@@ -10,6 +10,7 @@
  * one-record change in IXFR and the journal.
  *
  *   pool NAME MEMBER...            MEMBER: ADDRESS [weight N] [monitor NAME]
+ *                                  or TARGET [weight N] (an absolute domain name, ending in '.')
  *   answer POOL...                 the default pool list, in order (required)
  *   geo SUBNET POOL...             clients inside SUBNET get these pools, in order (longest
  *                                  prefix wins; SUBNET has no bits set past its prefix)
@@ -19,6 +20,14 @@
  *   monitor NAME tcp PORT [OPTION...]
  *   monitor NAME http|https URL [status N] [body TEXT] [OPTION...]
  *                                  OPTION: interval S | timeout S | up N | down N
+ *
+ * Name pools and CNAME resources: a pool's members are all addresses or all names. A resource
+ * whose pools hold names is a CNAME resource (mixing name and address pools is refused): it
+ * answers CNAME, for every client, never A or AAAA, so its node is a CNAME node (the zone rules of
+ * a CNAME apply: nothing beside it but DNSSEC records, not at the apex). A name pool answers one
+ * CNAME record, picked by weight (equal weights when none is given): a name pool is weighted. Its
+ * members cannot be monitored (ternd does not resolve names): failover among name pools goes by
+ * geo entries only. Names live in the IPv4 slot of the compiled form (F below is "CNAME" then).
  *
  * Selection for a client of family F (A: IPv4 members, AAAA: IPv6 members):
  *   1. The pool list, from the first rule that gives one: (a) the subnet entry with the longest
@@ -95,7 +104,7 @@ struct dyn_head {
 	uint32_t size; /* of the whole block */
 	uint8_t serves[2]; /* the answer list has members of IPv4 / IPv6 */
 	uint8_t weighted; /* some pool is weighted: selections need a random number */
-	uint8_t reserved;
+	uint8_t cname; /* the pools hold names: the resource answers CNAME (slot 0), never A or AAAA */
 };
 
 /* Where the client is: its address (IPv4 in the first 4 octets) and how many leading bits of it
@@ -150,10 +159,13 @@ struct dyn_trace {
 int dyn_compile(const uint8_t *rdata, size_t rdata_size, uint16_t count, struct dyn_resource **out, size_t *size,
                 char *err, size_t errlen);
 
-/* Whether the resource answers type (A or AAAA): its answer list has members of that family. */
+/* Whether the resource answers type: A or AAAA when its answer list has members of that family; a
+ * CNAME resource answers CNAME only. */
 static inline bool dyn_serves(const struct dyn_resource *r, uint16_t type)
 {
 	const struct dyn_head *h = (const struct dyn_head *)(const void *)r;
+	if (h->cname)
+		return type == RR_CNAME && h->serves[0];
 	return type == RR_A ? h->serves[0] : type == RR_AAAA ? h->serves[1] : false;
 }
 
@@ -166,11 +178,11 @@ static inline bool dyn_weighted(const struct dyn_resource *r)
 /* The size of a compiled resource (it starts with it). */
 size_t dyn_resource_size(const struct dyn_resource *r);
 
-/* The records for a client asking type (A or AAAA). Records go to out (an rrset of that type,
- * TTL ttl); their RDATA points into the resource, or into scratch (DYN_SCRATCH octets) when only
- * some of a pool's members are live. rnd is a uniformly random 32-bit number (weighted picks).
- * health may be NULL (every member up). trace, when not NULL, receives the explanation. Returns
- * 0, or TERN_ENOTFOUND when the resource has no member of that family (NODATA). */
+/* The records for a client asking type (A or AAAA; CNAME of a CNAME resource). Records go to out (an rrset of that
+ * type, TTL ttl); their RDATA points into the resource, or into scratch (DYN_SCRATCH octets) when only some of a pool's
+ * members are live. rnd is a uniformly random 32-bit number (weighted picks). health may be NULL (every member up).
+ * trace, when not NULL, receives the explanation. Returns 0, or TERN_ENOTFOUND when the resource has no member of that
+ * family (NODATA). */
 #define DYN_SCRATCH (DYN_MAX_MEMBERS * 18)
 int dyn_select(const struct dyn_resource *r, uint16_t type, uint32_t ttl, const struct dyn_client *client,
                dyn_health_fn health, void *health_ctx, uint32_t rnd, uint8_t *scratch, struct rrset *out,
@@ -218,8 +230,9 @@ int dyn_foreach_monitored(const struct dyn_resource *r,
  * and its members of type's family, with weights (1 when the pool is not weighted) and monitors
  * (NULL: none). Returns the number of pools. */
 struct dyn_member_view {
-	uint8_t family;
+	uint8_t family; /* 1, 2, or 3 for a name pool's member (name set) */
 	uint8_t addr[16];
+	const uint8_t *name; /* a CNAME resource's member: the target in wire form; else NULL */
 	uint32_t weight;
 	const struct dyn_monitor *monitor;
 	const char *monitor_name;
@@ -275,8 +288,8 @@ int dyn_code_list(const struct dyn_resource *r, int i, int *pools, int cap);
 /* Whether any member of pool i is bound to a monitor. */
 bool dyn_pool_monitored(const struct dyn_resource *r, int pool);
 
-/* Signed zones (above): the number of RRsets of type (A or AAAA) signed ahead, and set i of them
- * (its RDATA in the resource, TTL ttl). dyn_signed_rrset() returns TERN_ENOTFOUND past the last. */
+/* Signed zones (above): the number of RRsets of type (A or AAAA; CNAME for a CNAME resource) signed ahead, and set i of
+ * them (its RDATA in the resource, TTL ttl). dyn_signed_rrset() returns TERN_ENOTFOUND past the last. */
 uint32_t dyn_signed_count(const struct dyn_resource *r, uint16_t type);
 int dyn_signed_rrset(const struct dyn_resource *r, uint16_t type, uint32_t i, uint32_t ttl, struct rrset *out);
 /* For a signed zone: the index of the signed RRset that chosen (dyn_select()'s result) is; a

@@ -492,6 +492,8 @@ static size_t member_types(struct nsec_chain *c, const struct zone_node *n, bool
 				t[k++] = RR_A;
 			if (r && dyn_serves(r, RR_AAAA))
 				t[k++] = RR_AAAA;
+			if (r && dyn_serves(r, RR_CNAME)) /* a CNAME resource */
+				t[k++] = RR_CNAME;
 		} else if (!chain_type(rs, apex) && (i == 0 || rs->type != n->rrsets[i - 1].type)) {
 			t[k++] = rs->type;
 		}

@@ -385,7 +385,7 @@ static int export_record(struct export_ctx *e, const char *owner, uint32_t ttl, 
 
 /* A plain export (for servers that do not read DYN): a comment naming the resource, then the
  * answer a client outside every entry gets when every member is up, as fixed records (a weighted
- * pool: every member). */
+ * pool: every member; a CNAME resource: one CNAME, to its default pool's heaviest target). */
 static int export_dyn_plain(struct export_ctx *e, const char *otext, const struct rrset *rs)
 {
 	const struct dyn_resource *r = dyn_rrset_resource(rs);
@@ -396,13 +396,20 @@ static int export_dyn_plain(struct export_ctx *e, const char *otext, const struc
 	int n = snprintf(e->buf, e->cap, "; %s is a dynamic resource (DYN, %u statements): its default answer\n", otext,
 	                 (unsigned)rs->count);
 	int rc = n < 0 || (size_t)n >= e->cap ? TERN_ESPACE : e->write(e->wctx, e->buf, (size_t)n);
-	static const uint16_t types[] = {RR_A, RR_AAAA};
-	for (int t = 0; rc == 0 && t < 2; t++) {
+	static const uint16_t types[] = {RR_A, RR_AAAA, RR_CNAME};
+	for (int t = 0; rc == 0 && t < 3; t++) {
 		int pool = dyn_default_pool(r, types[t]);
 		if (pool < 0)
 			continue;
 		struct dyn_member_view v[DYN_MAX_MEMBERS];
 		int m = dyn_pool_members(r, pool, types[t], v, DYN_MAX_MEMBERS);
+		if (types[t] == RR_CNAME && m > 0) { /* one CNAME record: the heaviest target, the first of equals */
+			int best = 0;
+			for (int i = 1; i < m; i++)
+				best = v[i].weight > v[best].weight ? i : best;
+			rc = export_record(e, otext, rs->ttl, RR_CNAME, v[best].name, (uint16_t)name_len(v[best].name));
+			continue;
+		}
 		for (int i = 0; rc == 0 && i < m; i++)
 			rc = export_record(e, otext, rs->ttl, types[t], v[i].addr, types[t] == RR_A ? 4 : 16);
 	}

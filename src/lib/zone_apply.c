@@ -187,7 +187,11 @@ static void check_node(struct apply *a, size_t change, const uint8_t *owner, con
 	}
 	if (cname && other)
 		apply_error(a, change, "CNAME beside other data at %s", text);
-	if (dyn && (addr || (ns && !apex)))
+	char fb[64];
+	const char *fault = zone_dyn_cname_fault(sets, n, apex, fb);
+	if (fault)
+		apply_error(a, change, ZONE_ERR_DYN_CNAME, text, fault);
+	else if (dyn && (addr || (ns && !apex)))
 		apply_error(a, change, ZONE_ERR_DYN_BESIDE, text, addr ? "A or AAAA records" : "a delegation (NS)");
 	if (!apex && dname && ns)
 		apply_error(a, change, ZONE_ERR_DNAME_NS, text);

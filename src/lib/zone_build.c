@@ -375,7 +375,14 @@ static int build_nodes(struct zone_builder *b, struct nodeset *ns, struct errs *
 			node.flags |= type == RR_NSEC ? NODE_NSEC : type == RR_NSEC3 ? NODE_NSEC3 : 0;
 			k = m;
 		}
-		if (has_dyn && (has_addr || (node.flags & NODE_DELEG))) {
+		char fb[64];
+		const char *fault =
+		    has_dyn ? zone_dyn_cname_fault(sets, si, name_equal(node.owner, b->apex), fb) : NULL;
+		if (fault) {
+			char owner[1024];
+			name_to_text(node.owner, owner, sizeof(owner));
+			errs_add(e, b->recs[dyn_rec].file, b->recs[dyn_rec].line, ZONE_ERR_DYN_CNAME, owner, fault);
+		} else if (has_dyn && (has_addr || (node.flags & NODE_DELEG))) {
 			char owner[1024];
 			name_to_text(node.owner, owner, sizeof(owner));
 			errs_add(e, b->recs[dyn_rec].file, b->recs[dyn_rec].line, ZONE_ERR_DYN_BESIDE, owner,

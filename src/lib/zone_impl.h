@@ -2,10 +2,14 @@
  * libtern's interface. */
 #pragma once
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lib/arena.h"
+#include "lib/dyn.h"
+#include "lib/rr.h"
 #include "lib/zone.h"
 
 /* The arena a zone file's snapshot is built in; snapshots derived from it share it. */
@@ -107,6 +111,28 @@ void zone_mem_unref(struct zone_mem *m);
 /* Fills the snapshot fields derived from the apex node (apex, soa, serial). */
 void zone_set_apex(struct zone *z, const struct zone_node *apex);
 
+/* Where a name's CNAME resource (a DYN RRset answering CNAME) breaks a CNAME's rules: "at the zone
+ * apex", "beside TYPE records" (into buf), or NULL when it does not (or there is none). */
+static inline const char *zone_dyn_cname_fault(const struct rrset *sets, uint16_t n, bool apex, char buf[64])
+{
+	const struct rrset *d = NULL;
+	for (uint16_t i = 0; i < n; i++)
+		d = sets[i].type == RR_DYN && sets[i].dyn ? &sets[i] : d;
+	if (!d || !dyn_serves(dyn_rrset_resource(d), RR_CNAME))
+		return NULL;
+	if (apex)
+		return "at the zone apex";
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t t = sets[i].type;
+		if (t != RR_DYN && t != RR_RRSIG && t != RR_NSEC) {
+			char tb[16];
+			snprintf(buf, 64, "beside %s records", rr_type_name(t, tb));
+			return buf;
+		}
+	}
+	return NULL;
+}
+
 /* The zone's rules that zone_build() and zone_apply() both check, worded the same. */
 #define ZONE_ERR_TOO_LARGE                                                                                             \
 	"the %s RRset at %s is too large: a response carrying it takes %zu octets (header, question, its records, "    \
@@ -116,4 +142,7 @@ void zone_set_apex(struct zone *z, const struct zone_node *apex);
 	"octets (header, question, its records, room for OPT and TSIG), more than the %u a DNS message holds"
 #define ZONE_ERR_DNAME_BELOW "DNAME at %s has data below it, at %s (RFC 6672 2.3: no names below a DNAME)"
 #define ZONE_ERR_DYN_BESIDE "DYN at %s beside %s: a dynamic resource answers A and AAAA in place of fixed records"
+#define ZONE_ERR_DYN_CNAME                                                                                             \
+	"DYN at %s: a CNAME resource (its pools hold names) cannot stand %s: the name answers CNAME for every "        \
+	"client, and a CNAME has nothing beside it but DNSSEC records (RFC 1034 3.6.2, RFC 2181 10.1)"
 #define ZONE_ERR_DNAME_NS "DNAME beside NS at %s: a delegation point cannot hold a DNAME (RFC 6672 2.3)"

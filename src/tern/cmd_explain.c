@@ -33,7 +33,8 @@ static const char *utc_text(long long t, char *buf, size_t len)
  * refused)  not live" */
 static void print_member(json_t *m, bool weighted)
 {
-	printf("    %s", str(m, "address"));
+	printf("    %s",
+	       str(m, json_is_string(json_object_get(m, "target")) ? "target" : "address")); /* a name pool's */
 	if (weighted) {
 		printf("  weight %lld", num(m, "weight"));
 		json_t *share = json_object_get(m, "share");

@@ -98,9 +98,23 @@ static struct instance *instance(struct render *g, int kind, uint32_t ttl)
 
 /* ---- what the resource answers when every member is up ---- */
 
-static uint16_t type_of(int f)
+/* The types a resource answers, by slot: A and AAAA, or for a CNAME resource CNAME and none (0,
+ * which no resource serves: its views are left out). */
+static uint16_t type_of(const struct dyn_resource *r, int f)
 {
+	if (dyn_serves(r, RR_CNAME))
+		return f ? 0 : RR_CNAME;
 	return f ? RR_AAAA : RR_A;
+}
+
+/* The target a view of a name pool holds: a mod-geoip view holds one CNAME (Knot refuses a second
+ * record beside it), so the heaviest name, the first of equals (as the plain export writes it). */
+static int heaviest(const struct dyn_member_view *v, int n)
+{
+	int best = 0;
+	for (int i = 1; i < n; i++)
+		best = v[i].weight > v[best].weight ? i : best;
+	return best;
 }
 
 /* Members of pool for type that answer when all are up (weight 0 drains a weighted member). */
@@ -174,6 +188,12 @@ static void write_rrs(FILE *f, const struct dyn_resource *r, int pool, uint16_t 
 	int n = pool_answering(r, pool, type, v);
 	if (n == 0)
 		n = dyn_pool_members(r, pool, type, v, DYN_MAX_MEMBERS);
+	if (type == RR_CNAME) { /* Knot follows a view's CNAME in the zone (KNOTD_IN_STATE_FOLLOW) */
+		char t[1100];
+		if (n > 0 && name_to_text(v[only >= 0 && only < n ? only : heaviest(v, n)].name, t, sizeof(t)) > 0)
+			fprintf(f, "    CNAME: %s\n", t);
+		return;
+	}
 	fprintf(f, "    %s: [", type == RR_A ? "A" : "AAAA");
 	for (int i = 0, k = 0; i < n; i++) {
 		if (only >= 0 && i != only)
@@ -228,8 +248,8 @@ static int cover(struct render *g, uint8_t family, uint8_t *addr, int len, int o
 		return 0;
 	int pools[2];
 	for (int f = 0; f < 2; f++)
-		pools[f] = entries_only ? view_answer(r, LIST_SUBNET, owner, type_of(f), true)
-		                        : entry_answer(r, owner, type_of(f));
+		pools[f] = entries_only ? view_answer(r, LIST_SUBNET, owner, type_of(r, f), true)
+		                        : entry_answer(r, owner, type_of(r, f));
 	if (pools[0] < 0 && pools[1] < 0)
 		return 0; /* nothing of its own: the next instance answers */
 	char a[INET6_ADDRSTRLEN];
@@ -237,7 +257,7 @@ static int cover(struct render *g, uint8_t family, uint8_t *addr, int len, int o
 	fprintf(g->f, "  - net: %s/%d\n", a, len);
 	for (int f = 0; f < 2; f++)
 		if (pools[f] >= 0)
-			write_rrs(g->f, r, pools[f], type_of(f), -1);
+			write_rrs(g->f, r, pools[f], type_of(r, f), -1);
 	return 0;
 }
 
@@ -248,7 +268,7 @@ static int cover(struct render *g, uint8_t family, uint8_t *addr, int len, int o
 static void check_list(struct render *g, const char *what, const int *list, int n, const char *mode)
 {
 	const struct dyn_resource *r = g->r;
-	int used[2] = {list_answer(r, list, n, RR_A), list_answer(r, list, n, RR_AAAA)};
+	int used[2] = {list_answer(r, list, n, type_of(r, 0)), list_answer(r, list, n, type_of(r, 1))};
 	bool monitored =
 	    (used[0] >= 0 && dyn_pool_monitored(r, used[0])) || (used[1] >= 0 && dyn_pool_monitored(r, used[1]));
 	for (int i = 0; i < n; i++) {
@@ -258,6 +278,13 @@ static void check_list(struct render *g, const char *what, const int *list, int 
 				     "%s: pool \"%s\" is not rendered (Knot has no failover: only the first pool "
 				     "answering each type is)",
 				     what, dyn_pool_name(r, list[i]));
+		} else if (mode && type_of(r, 0) == RR_CNAME) {
+			struct dyn_member_view v[DYN_MAX_MEMBERS];
+			if (pool_answering(r, list[i], RR_CNAME, v) > 1)
+				warn(g,
+				     "%s: name pool \"%s\" is rendered as its heaviest target (Knot's %s mode has no "
+				     "weights, and a view holds one CNAME)",
+				     what, dyn_pool_name(r, list[i]), mode);
 		} else if (mode && dyn_pool_weighted(r, list[i])) {
 			warn(
 			    g,
@@ -318,13 +345,13 @@ static void write_code_view(FILE *f, const struct dyn_resource *r, const char *v
 {
 	int pools[2];
 	for (int t = 0; t < 2; t++)
-		pools[t] = view_answer(r, which, i, type_of(t), own);
+		pools[t] = view_answer(r, which, i, type_of(r, t), own);
 	if (pools[0] < 0 && pools[1] < 0)
 		return;
 	fprintf(f, "  - geo: \"%s\"\n", value);
 	for (int t = 0; t < 2; t++)
 		if (pools[t] >= 0)
-			write_rrs(f, r, pools[t], type_of(t), -1);
+			write_rrs(f, r, pools[t], type_of(r, t), -1);
 }
 
 static int render_geodb(struct render *g, uint32_t ttl)
@@ -402,8 +429,8 @@ static int render_weighted(struct render *g)
 {
 	const struct dyn_resource *r = g->r;
 	struct choices c[2];
-	family_choices(r, RR_A, &c[0]);
-	family_choices(r, RR_AAAA, &c[1]);
+	family_choices(r, type_of(r, 0), &c[0]);
+	family_choices(r, type_of(r, 1), &c[1]);
 	int list[MAX_LIST], n = dyn_answer_list(r, list, MAX_LIST);
 	check_list(g, "answer", list, n < MAX_LIST ? n : MAX_LIST, NULL);
 	/* the views' weights: products, reduced, then scaled into Knot's 8-bit view and 16-bit total */
@@ -438,7 +465,7 @@ static int render_weighted(struct render *g)
 			if (c[f].pool < 0)
 				continue;
 			int pick = f ? i % c[1].n : i / c[1].n;
-			write_rrs(g->f, r, c[f].pool, type_of(f), dyn_pool_weighted(r, c[f].pool) ? pick : -1);
+			write_rrs(g->f, r, c[f].pool, type_of(r, f), dyn_pool_weighted(r, c[f].pool) ? pick : -1);
 		}
 	}
 	return 0;
@@ -513,7 +540,7 @@ static int render_node(struct render *g, const struct zone_node *node)
 	}
 	bool weighted = false;
 	for (int f = 0; f < 2; f++) {
-		int pool = entry_answer(r, -1, type_of(f));
+		int pool = entry_answer(r, -1, type_of(r, f));
 		weighted |= pool >= 0 && dyn_pool_weighted(r, pool);
 	}
 	if (!weighted) { /* the same answer for every client: the zone file's records are it */

@@ -5,7 +5,8 @@
  * first members, with records of the asked type from inside the resource or the scratch space,
  * one record from a weighted pool, and a scope no longer than the address (with and without a
  * made-up geo database for `geo country` and `geo continent`); the answer path's dyn_choose()
- * gives the records and scope dyn_select_geo() gives. */
+ * gives the records and scope dyn_select_geo() gives; a CNAME resource (name pools) answers CNAME
+ * only, one whole name a time. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 
 #include "lib/dyn.h"
 #include "lib/error.h"
+#include "lib/name.h"
 
 static void fail(const char *what)
 {
@@ -84,9 +86,13 @@ static void check_answer(const struct dyn_resource *r, size_t size, const uint8_
 		fail("answer type or count");
 	uint16_t want = type == RR_A ? 4 : 16;
 	const uint8_t *rec = rs->rdata;
+	if (type == RR_CNAME && rs->count != 1)
+		fail("a CNAME answer of more than one record");
 	for (uint16_t i = 0; i < rs->count; i++, rec = rdata_next(rec))
-		if (rdata_len(rec) != want)
-			fail("an address of the wrong family");
+		if (type == RR_CNAME ? name_check(rdata_bytes(rec), rdata_len(rec)) != (int)rdata_len(rec)
+		                     : rdata_len(rec) != want)
+			fail(type == RR_CNAME ? "a CNAME target that is not one whole name"
+			                      : "an address of the wrong family");
 	if (rec != rs->rdata + rs->rdata_size)
 		fail("rdata_size does not hold exactly count records");
 	if (scope > bits)
@@ -125,8 +131,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (!r || rsize != dyn_resource_size(r))
 		fail("accepted without a resource of the size given");
-	if (!dyn_serves(r, RR_A) && !dyn_serves(r, RR_AAAA))
+	bool cname = dyn_serves(r, RR_CNAME);
+	if (!dyn_serves(r, RR_A) && !dyn_serves(r, RR_AAAA) && !cname)
 		fail("a resource that answers nothing");
+	if (cname && (dyn_serves(r, RR_A) || dyn_serves(r, RR_AAAA) || dyn_signed_count(r, RR_A) ||
+	              dyn_signed_count(r, RR_AAAA)))
+		fail("a CNAME resource that answers addresses too");
 	uint8_t scratch[DYN_SCRATCH];
 	static const uint8_t probes[][16] = {
 	    {192, 0, 2, 1},
@@ -145,8 +155,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				struct dyn_client cl = {.family = family, .prefix = (uint8_t)prefix};
 				memcpy(cl.addr, probes[p], 16);
 				for (unsigned pattern = 0; pattern < 256; pattern += 85) {
-					for (int t = 0; t < 2; t++) {
-						uint16_t type = t ? RR_AAAA : RR_A;
+					for (int t = 0; t < 3; t++) {
+						static const uint16_t types[] = {RR_A, RR_AAAA, RR_CNAME};
+						uint16_t type = types[t];
 						struct rrset rs;
 						uint8_t scope = 0;
 						struct dyn_trace trace;
@@ -187,6 +198,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct dyn_member_view v[DYN_MAX_MEMBERS];
 		if (dyn_pool_members(r, i, RR_A, v, DYN_MAX_MEMBERS) < 0 || !dyn_pool_name(r, i)[0])
 			fail("a pool without a name");
+		int n = dyn_pool_members(r, i, RR_CNAME, v, DYN_MAX_MEMBERS);
+		if (n > 0 && !cname)
+			fail("name members in an address resource");
+		for (int k = 0; k < n; k++)
+			if (!v[k].name || name_check(v[k].name, NAME_MAXLEN) < 0)
+				fail("a name member without a whole name");
 	}
 	free(r);
 	return 0;

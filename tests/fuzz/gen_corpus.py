@@ -716,6 +716,11 @@ def gen_dyn():
     write(d, "undefined-pool", rrset("pool a 192.0.2.1", "answer b"))
     write(d, "zero-weights", rrset("pool a 192.0.2.1 weight 0", "answer a"))
     write(d, "bad-url", rrset("monitor m http http://h:0/", "pool a 192.0.2.1 monitor m", "answer a"))
+    write(d, "cname", rrset("pool br br.cdn.example.net.", "pool eu eu1.cdn.example.net. weight 90 "
+                            "EU2.cdn.example.net. weight 10", "pool w a.example. b.example. c.example.",
+                            "answer w", "geo 198.51.100.0/24 br w", "geo 2001:db8::/32 eu",
+                            "geo country NL eu", "geo continent SA br"))
+    write(d, "cname-mixed", rrset("pool eu eu.cdn.example.net.", "pool us 192.0.2.1", "answer eu us"))
 
 
 def gen_pops():

@@ -47,6 +47,7 @@ LONG = {
     "test_tcp_abuse.py": 14,
     "test_catalog.py": 12,
     "test_denial.py": 12,
+    "test_dyn_cname.py": 12,
     "test_dyn_explain.py": 12,
     "test_dyn_knot.py": 12,
     "test_dyn_knot_geodb.py": 12,

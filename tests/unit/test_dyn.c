@@ -808,6 +808,189 @@ static void test_choose_against_reference(void **state)
 	free(rd);
 }
 
+/* The target of a one-record CNAME answer, as text. */
+static void target_text(const struct rrset *rs, char *out, size_t cap)
+{
+	assert_int_equal(rs->type, RR_CNAME);
+	assert_int_equal(rs->count, 1);
+	assert_int_equal(rs->rdata_size, 2u + rdata_len(rs->rdata));
+	assert_int_equal(rdata_len(rs->rdata), name_len(rdata_bytes(rs->rdata)));
+	assert_true(name_to_text(rdata_bytes(rs->rdata), out, cap) > 0);
+}
+
+/* Name pools: a CNAME resource answers CNAME (never A or AAAA) for every client, the target by
+ * the geo entry (with its scope, as for addresses) and within a pool by weight. */
+static void test_cname_resource(void **state)
+{
+	(void)state;
+	static const char *const s[] = {
+	    "pool br br.cdn.test.",
+	    "pool world w1.cdn.test. weight 90 W2.cdn.test. weight 10",
+	    "pool eq a.cdn.test. b.cdn.test.",
+	    "answer world",
+	    "geo 198.51.100.0/24 br world",
+	    "geo 203.0.113.0/24 eq",
+	};
+	struct dyn_resource *r = must_compile(s, 6);
+	assert_true(dyn_serves(r, RR_CNAME));
+	assert_false(dyn_serves(r, RR_A));
+	assert_false(dyn_serves(r, RR_AAAA));
+	uint8_t scratch[DYN_SCRATCH], scope;
+	struct rrset rs;
+	char text[1024];
+	assert_int_equal(dyn_select(r, RR_A, 60, NULL, NULL, NULL, 0, scratch, &rs, &scope, NULL), TERN_ENOTFOUND);
+	struct dyn_client c = client("198.51.100.7", 24);
+	assert_int_equal(dyn_select(r, RR_CNAME, 60, &c, NULL, NULL, 0, scratch, &rs, &scope, NULL), 0);
+	target_text(&rs, text, sizeof(text));
+	assert_string_equal(text, "br.cdn.test.");
+	assert_int_equal(scope, 24);
+	assert_int_equal(rs.ttl, 60);
+	/* outside every entry: the answer list by weight, 90/10 of the random range, scope not 0 */
+	c = client("192.0.2.0", 24);
+	int w1 = 0, w2 = 0;
+	for (uint32_t i = 0; i < 1000; i++) {
+		uint32_t rnd = (uint32_t)((((uint64_t)i << 32) + 999) / 1000);
+		assert_int_equal(dyn_select(r, RR_CNAME, 60, &c, NULL, NULL, rnd, scratch, &rs, &scope, NULL), 0);
+		target_text(&rs, text, sizeof(text));
+		w1 += strcmp(text, "w1.cdn.test.") == 0;
+		w2 += strcmp(text, "W2.cdn.test.") == 0; /* the case as written */
+		assert_int_equal(scope, 6);
+	}
+	assert_int_equal(w1, 900);
+	assert_int_equal(w2, 100);
+	/* a pool without weights: one name, equal shares */
+	c = client("203.0.113.1", 24);
+	int a = 0;
+	for (uint32_t i = 0; i < 1000; i++) {
+		uint32_t rnd = (uint32_t)((((uint64_t)i << 32) + 999) / 1000);
+		assert_int_equal(dyn_select(r, RR_CNAME, 60, &c, NULL, NULL, rnd, scratch, &rs, &scope, NULL), 0);
+		target_text(&rs, text, sizeof(text));
+		a += strcmp(text, "a.cdn.test.") == 0;
+		assert_int_equal(scope, 24);
+	}
+	assert_int_equal(a, 500);
+	/* readers: a name pool is weighted, its members are names; no address members */
+	struct dyn_member_view v[4];
+	assert_int_equal(dyn_default_pool(r, RR_CNAME), 1);
+	assert_int_equal(dyn_default_pool(r, RR_A), -1);
+	assert_true(dyn_pool_weighted(r, 2));
+	assert_int_equal(dyn_pool_members(r, 1, RR_A, v, 4), 0);
+	assert_int_equal(dyn_pool_members(r, 1, RR_CNAME, v, 4), 2);
+	assert_non_null(v[0].name);
+	assert_int_equal(v[0].weight, 90);
+	assert_true(name_to_text(v[1].name, text, sizeof(text)) > 0);
+	assert_string_equal(text, "W2.cdn.test.");
+	/* signed ahead: one CNAME RRset per name, none of A or AAAA; each answer is one of them */
+	assert_int_equal(dyn_signed_count(r, RR_CNAME), 5);
+	assert_int_equal(dyn_signed_count(r, RR_A), 0);
+	assert_int_equal(dyn_signed_count(r, RR_AAAA), 0);
+	c = client("198.51.100.7", 24);
+	assert_int_equal(dyn_select(r, RR_CNAME, 60, &c, NULL, NULL, 0, scratch, &rs, &scope, NULL), 0);
+	int64_t set = dyn_signed_choose(r, &rs, 0);
+	assert_true(set >= 0);
+	struct rrset signed_set;
+	assert_int_equal(dyn_signed_rrset(r, RR_CNAME, (uint32_t)set, 60, &signed_set), 0);
+	assert_int_equal(signed_set.rdata_size, rs.rdata_size);
+	assert_memory_equal(signed_set.rdata, rs.rdata, rs.rdata_size);
+	free(r);
+	/* the sets' numbering does not depend on the records' order */
+	static const char *const t[] = {
+	    "geo 203.0.113.0/24 eq",
+	    "geo 198.51.100.0/24 br world",
+	    "answer world",
+	    "pool eq a.cdn.test. b.cdn.test.",
+	    "pool world w1.cdn.test. weight 90 W2.cdn.test. weight 10",
+	    "pool br br.cdn.test.",
+	};
+	struct dyn_resource *r1 = must_compile(s, 6), *r2 = must_compile(t, 6);
+	for (uint32_t i = 0; i < 5; i++) {
+		struct rrset x, y;
+		assert_int_equal(dyn_signed_rrset(r1, RR_CNAME, i, 60, &x), 0);
+		assert_int_equal(dyn_signed_rrset(r2, RR_CNAME, i, 60, &y), 0);
+		assert_int_equal(x.rdata_size, y.rdata_size);
+		assert_memory_equal(x.rdata, y.rdata, x.rdata_size);
+	}
+	free(r1);
+	free(r2);
+}
+
+/* Name pools refused: mixed with address pools, a name beside an address in a pool, monitors on
+ * names, names that are not absolute; and a CNAME resource beside other data or at the apex. */
+static void test_cname_refused(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *stmts[4];
+		const char *says;
+	} cases[] = {
+	    {{"pool eu eu.cdn.test.", "pool us 192.0.2.1", "answer eu us"},
+	     "pool \"eu\" holds names, pool \"us\" addresses: a resource answers CNAME or addresses"},
+	    {{"pool eu eu.cdn.test. 192.0.2.1", "answer eu"}, "a pool holds addresses or names, not both"},
+	    {{"monitor m tcp 80", "pool eu eu.cdn.test. monitor m", "answer eu"},
+	     "member \"eu.cdn.test.\": a name cannot be monitored (monitors check addresses, and ternd does "
+	     "not "
+	     "resolve names)"},
+	    {{"pool eu eu.cdn.test", "answer eu"},
+	     "member \"eu.cdn.test\": not an IPv4 or IPv6 address, nor an absolute domain name (ending in "
+	     "'.')"},
+	    {{"pool eu eu..test.", "answer eu"}, "member \"eu..test.\": not an IPv4"},
+	    {{"pool eu eu.cdn.test. EU.cdn.test.", "answer eu"}, "listed twice"},
+	    {{"pool eu eu.cdn.test. weight 0", "answer eu"}, "every weight is 0"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = 0;
+		while (n < 4 && cases[i].stmts[n])
+			n++;
+		struct dyn_resource *r = NULL;
+		char err[512] = "";
+		assert_int_equal(compile(cases[i].stmts, n, &r, err, sizeof(err)), TERN_EINVAL);
+		if (!strstr(err, cases[i].says))
+			fail_msg("case %zu: \"%s\" does not say \"%s\"", i, err, cases[i].says);
+		assert_null(r);
+	}
+	/* zone rules: a CNAME resource stands alone (but for DNSSEC records), not at the apex */
+	static const struct {
+		const char *text;
+		const char *says;
+	} zones[] = {
+	    {"www 60 IN DYN pool p x.t.\nwww 60 IN DYN answer p\nwww 60 IN A 192.0.2.1\n",
+	     "DYN at www.t.: a CNAME resource (its pools hold names) cannot stand beside A records"},
+	    {"www 60 IN DYN pool p x.t.\nwww 60 IN DYN answer p\nwww 60 IN MX 10 mx\n",
+	     "cannot stand beside MX records"},
+	    {"@ 60 IN DYN pool p x.t.\n@ 60 IN DYN answer p\n", "DYN at t.: a CNAME resource (its pools hold names) "
+	                                                        "cannot stand at the zone apex"},
+	    {"www 60 IN DYN pool p x.t.\nwww 60 IN DYN answer p\nwww 60 IN CNAME x.t.\n", "beside CNAME records"},
+	};
+	uint8_t apex[NAME_MAXLEN];
+	assert_true(name_from_text(apex, "t.", NULL) > 0);
+	for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+		char text[1024];
+		snprintf(text, sizeof(text),
+		         "$ORIGIN t.\n@ 300 IN SOA ns h 1 2 3 4 5\n@ 300 IN NS ns\nns 300 IN A "
+		         "192.0.2.53\n%s",
+		         zones[i].text);
+		struct zone *z = NULL;
+		char err[2048] = "";
+		assert_true(zonefile_load_string(text, strlen(text), "t.zone", apex, &z, err, sizeof(err)) < 0);
+		if (!strstr(err, zones[i].says))
+			fail_msg("zone %zu: \"%s\" does not say \"%s\"", i, err, zones[i].says);
+	}
+	/* alone it loads; a change putting an A beside it is refused, and one beside a fixed A too */
+	static const char ok[] = "$ORIGIN t.\n@ 300 IN SOA ns h 1 2 3 4 5\n@ 300 IN NS ns\nns 300 IN A 192.0.2.53\n"
+	                         "www 60 IN DYN pool p x.t.\nwww 60 IN DYN answer p\n";
+	struct zone *z = NULL, *z2 = NULL;
+	char err[2048] = "";
+	if (zonefile_load_string(ok, sizeof(ok) - 1, "t.zone", apex, &z, err, sizeof(err)) != 0)
+		fail_msg("load: %s", err);
+	uint8_t www[NAME_MAXLEN], a[] = {0, 4, 192, 0, 2, 1};
+	name_from_text(www, "www.t.", NULL);
+	struct zone_change ch = {.owner = www, .type = RR_A, .ttl = 60, .count = 1, .rdata = a, .rdata_size = 6};
+	assert_true(zone_apply_text(z, &ch, 1, &z2, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "cannot stand beside A records"));
+	assert_null(z2);
+	zone_free(z);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -822,6 +1005,8 @@ int main(void)
 	    cmocka_unit_test(test_geo_database),
 	    cmocka_unit_test(test_code_entries_listed),
 	    cmocka_unit_test(test_choose_against_reference),
+	    cmocka_unit_test(test_cname_resource),
+	    cmocka_unit_test(test_cname_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 
 #include "lib/dyn.h"
 #include "lib/error.h"
+#include "lib/name.h"
 #include "lib/rr.h"
 #include "lib/rrtext.h"
 #include "ternd/api/api_impl.h"
@@ -104,8 +105,9 @@ static json_t *pool_json(struct monitors *ms, const struct dyn_resource *r, cons
 		bool live = up && !(weighted && m[i].weight == 0);
 		counts[i] = weighted && m[i].weight > 0 && (live || (answering && fallback));
 		total += counts[i] ? m[i].weight : 0;
-		json_t *mj = json_pack("{s:o,s:I,s:b}", "address", addr_json(m[i].family, m[i].addr), "weight",
-		                       (json_int_t)m[i].weight, "live", live);
+		json_t *mj = json_pack("{s:o,s:I,s:b}", m[i].name ? "target" : "address",
+		                       m[i].name ? api_name_json(m[i].name) : addr_json(m[i].family, m[i].addr),
+		                       "weight", (json_int_t)m[i].weight, "live", live);
 		json_object_set_new(mj, "monitor", m[i].monitor_name ? json_string(m[i].monitor_name) : json_null());
 		if (m[i].monitor)
 			monitor_json(health ? ms : NULL, &m[i], mj);
@@ -186,20 +188,22 @@ static json_t *signed_answer_json(const struct dyn_resource *r, struct rrset *rs
 	json_t *records = json_array();
 	const uint8_t *rec = rs->rdata;
 	for (uint16_t i = 0; i < rs->count; i++, rec = rdata_next(rec))
-		json_array_append_new(records, addr_json(rs->type == RR_A ? 1 : 2, rdata_bytes(rec)));
+		json_array_append_new(records, rs->type == RR_CNAME
+		                                   ? api_name_json(rdata_bytes(rec))
+		                                   : addr_json(rs->type == RR_A ? 1 : 2, rdata_bytes(rec)));
 	int64_t set = dyn_signed_choose(r, rs, 0); /* one record, or a set of the block: rnd changes nothing */
 	return json_pack("{s:o,s:o,s:f}", "records", records, "set", set >= 0 ? json_integer(set) : json_null(),
 	                 "share", share);
 }
 
-/* A one-record RRset of type holding address addr, in buf (18 octets). */
-static struct rrset one_record(uint16_t type, const uint8_t *addr, uint8_t *buf, uint32_t ttl)
+/* A one-record RRset of type holding the len octets of data (an address, a CNAME target), in buf
+ * (2 + len octets). */
+static struct rrset one_record(uint16_t type, const uint8_t *data, uint16_t len, uint8_t *buf, uint32_t ttl)
 {
-	uint16_t alen = type == RR_A ? 4 : 16;
-	buf[0] = 0;
-	buf[1] = (uint8_t)alen;
-	memcpy(buf + 2, addr, alen);
-	return (struct rrset){.type = type, .ttl = ttl, .count = 1, .rdata = buf, .rdata_size = 2u + alen};
+	buf[0] = (uint8_t)(len >> 8);
+	buf[1] = (uint8_t)len;
+	memcpy(buf + 2, data, len);
+	return (struct rrset){.type = type, .ttl = ttl, .count = 1, .rdata = buf, .rdata_size = 2u + len};
 }
 
 /* The answers of a signed zone to a DO query (answer_resolve_signed): a subset of an unweighted
@@ -209,7 +213,7 @@ static json_t *signed_json(const struct dyn_resource *r, const struct rrset *cho
 {
 	json_t *answers = json_array();
 	const char *pick = "all";
-	uint8_t buf[18];
+	uint8_t buf[2 + NAME_MAXLEN];
 	json_t *shares = json_object_get(rrset, "shares");
 	if (json_is_array(shares)) {
 		pick = "one record by weight";
@@ -217,11 +221,17 @@ static json_t *signed_json(const struct dyn_resource *r, const struct rrset *cho
 		json_t *sh;
 		json_array_foreach(shares, i, sh)
 		{
-			uint8_t addr[16];
-			const char *text = json_string_value(json_object_get(sh, "address"));
-			if (!text || inet_pton(chosen->type == RR_A ? AF_INET : AF_INET6, text, addr) != 1)
+			uint8_t data[NAME_MAXLEN];
+			int len = -1;
+			const char *text =
+			    json_string_value(json_object_get(sh, chosen->type == RR_CNAME ? "target" : "address"));
+			if (text && chosen->type == RR_CNAME)
+				len = name_from_text(data, text, NULL);
+			else if (text && inet_pton(chosen->type == RR_A ? AF_INET : AF_INET6, text, data) == 1)
+				len = chosen->type == RR_A ? 4 : 16;
+			if (len < 0)
 				continue;
-			struct rrset one = one_record(chosen->type, addr, buf, chosen->ttl);
+			struct rrset one = one_record(chosen->type, data, (uint16_t)len, buf, chosen->ttl);
 			json_array_append_new(
 			    answers, signed_answer_json(r, &one, json_real_value(json_object_get(sh, "share"))));
 		}
@@ -229,7 +239,7 @@ static json_t *signed_json(const struct dyn_resource *r, const struct rrset *cho
 		pick = "one live member";
 		const uint8_t *rec = chosen->rdata;
 		for (uint16_t i = 0; i < chosen->count; i++, rec = rdata_next(rec)) {
-			struct rrset one = one_record(chosen->type, rdata_bytes(rec), buf, chosen->ttl);
+			struct rrset one = one_record(chosen->type, rdata_bytes(rec), rdata_len(rec), buf, chosen->ttl);
 			json_array_append_new(answers, signed_answer_json(r, &one, 100.0 / chosen->count));
 		}
 	} else {
@@ -268,9 +278,11 @@ static int explain_dynamic(struct api *a, const struct api_explain_ask *q, const
 			chosen = i;
 	const char *answering = chosen >= 0 ? tr.pools[chosen].name : NULL;
 	json_t *pools = json_array();
+	uint16_t type = f->rrset->type; /* the type asked, or CNAME for a CNAME resource */
+	const char *key = type == RR_CNAME ? "target" : "address";
 	for (int i = 0; i < tr.npools; i++)
 		json_array_append_new(pools,
-		                      pool_json(a->srv->monitors, r, &tr.pools[i], q->type, i == chosen, tr.fallback));
+		                      pool_json(a->srv->monitors, r, &tr.pools[i], type, i == chosen, tr.fallback));
 	json_object_set_new(out, "pools", pools);
 	json_object_set_new(out, "answered_by", answering ? json_string(answering) : json_null());
 	json_object_set_new(out, "fallback", json_boolean(tr.fallback));
@@ -286,18 +298,23 @@ static int explain_dynamic(struct api *a, const struct api_explain_ask *q, const
 		{
 			if (json_real_value(json_object_get(m, "share")) <= 0)
 				continue;
-			json_array_append(records, json_object_get(m, "address"));
-			json_array_append_new(shares, json_pack("{s:O,s:O}", "address", json_object_get(m, "address"),
-			                                        "share", json_object_get(m, "share")));
+			json_array_append(records, json_object_get(m, key));
+			json_array_append_new(shares, json_pack("{s:O,s:O}", key, json_object_get(m, key), "share",
+			                                        json_object_get(m, "share")));
 		}
 		rrset = json_pack("{s:o,s:s,s:I,s:o,s:s,s:o}", "name", api_name_json(q->name), "type",
-		                  q->type == RR_A ? "A" : "AAAA", "ttl", (json_int_t)ans->ttl, "records", records,
-		                  "pick", "one record by weight", "shares", shares);
+		                  type == RR_CNAME ? "CNAME"
+		                  : type == RR_A   ? "A"
+		                                   : "AAAA",
+		                  "ttl", (json_int_t)ans->ttl, "records", records, "pick", "one record by weight",
+		                  "shares", shares);
 	} else {
-		rrset = api_rrset_json(q->name, q->type, ans->ttl, ans->rrset->count, ans->rrset->rdata);
+		rrset = api_rrset_json(q->name, type, ans->ttl, ans->rrset->count, ans->rrset->rdata);
 		json_object_set_new(rrset, "pick", json_string("all"));
 	}
 	json_object_set_new(out, "rrset", rrset);
+	if (type == RR_CNAME && ans->rrset->count) /* the CNAME chosen for this client (not followed) */
+		json_object_set_new(out, "target", api_name_json(rdata_bytes(ans->rrset->rdata)));
 	json_object_set_new(out, "signed", zone_signed(f->zone) ? signed_json(r, &ans->dyn.rrset, rrset) : json_null());
 	free(ans);
 	return 0;
@@ -337,9 +354,10 @@ void api_explain(void *ctx, const struct http_request *req, struct http_response
 		json_object_set_new(out, "wildcard", f.wildcard ? api_name_json(f.node->owner) : json_null());
 	if (f.kind == NS_FOUND_REFERRAL)
 		json_object_set_new(out, "cut", api_name_json(f.node->owner));
-	if (f.kind == NS_FOUND_CNAME || f.kind == NS_FOUND_DNAME) /* not followed: the target is another question */
+	if ((f.kind == NS_FOUND_CNAME && !f.rrset->dyn) ||
+	    f.kind == NS_FOUND_DNAME) /* not followed: the target is another question */
 		json_object_set_new(out, "target", api_name_json(rdata_bytes(f.rrset->rdata)));
-	if (f.kind == NS_FOUND_RRSET && f.rrset->dyn) {
+	if ((f.kind == NS_FOUND_RRSET || f.kind == NS_FOUND_CNAME) && f.rrset->dyn) { /* CNAME: a CNAME resource */
 		if ((rc = explain_dynamic(a, &q, &f, out)) < 0) {
 			json_decref(out);
 			http_error(res, rc == TERN_ENOMEM ? 500 : 503, NULL, "the resource cannot answer: %s",

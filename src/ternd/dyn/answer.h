@@ -26,7 +26,7 @@ struct answer_rrs {
 	struct dyn_choice dyn; /* a dynamic answer's records (rrset points at dyn.rrset) and scope */
 };
 
-/* The records of a dynamic RRset (rs->dyn != 0; rs->type is the type asked, A or AAAA) for this
+/* The records of a dynamic RRset (rs->dyn != 0; rs->type is the type asked, A, AAAA or CNAME) for this
  * client. Returns 0, or a negative TERN_E* when it cannot answer. */
 int answer_resolve(const struct answer_client *client, const struct rrset *rs, struct answer_rrs *out);
 /* answer_resolve() for a signed zone: the records are one of the RRsets signed ahead (lib/dyn.h,
@@ -76,13 +76,13 @@ static inline int answer_select(const struct sockaddr *addr, socklen_t addrlen, 
 	return 0;
 }
 
-/* The node's RRset of type, where a DYN resource answers A and AAAA: for those types at a node
- * holding one that serves the type, *spare becomes the DYN RRset standing as that type (type set,
- * dyn kept) and is returned. NULL when the node has neither. */
+/* The node's RRset of type, where a DYN resource answers A and AAAA (or CNAME, a CNAME resource):
+ * for those types at a node holding one that serves the type, *spare becomes the DYN RRset
+ * standing as that type (type set, dyn kept) and is returned. NULL when the node has neither. */
 static inline const struct rrset *answer_node_rrset(const struct zone_node *n, uint16_t type, struct rrset *spare)
 {
 	const struct rrset *rs = zone_node_rrset(n, type);
-	if (rs || (type != RR_A && type != RR_AAAA))
+	if (rs || (type != RR_A && type != RR_AAAA && type != RR_CNAME))
 		return rs;
 	/* the RRsets are sorted by type, and DYN's lies past A's and AAAA's: from the end */
 	const struct rrset *d = n->rrsets + n->nrrsets;

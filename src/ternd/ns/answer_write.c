@@ -59,6 +59,8 @@ bool ns_put_selected(struct query *q, enum ns_section sec, const uint8_t *owner,
 		wire_put16(w->buf + start - 2, (uint16_t)(w->pos - start));
 	}
 	q->count[sec] += sel->rrset->count;
+	if (rs->dyn && rs->type == RR_CNAME && sel->rrset->count) /* a CNAME resource's choice */
+		q->dyn_target = rdata_bytes(sel->rrset->rdata);
 	if (sec != SEC_ADDITIONAL && rr_has_additional(rs->type)) {
 		rec = sel->rrset->rdata;
 		for (uint16_t i = 0; i < sel->rrset->count; i++, rec = rdata_next(rec)) {

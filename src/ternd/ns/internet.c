@@ -87,8 +87,9 @@ static void lookup(const struct query *q, const struct zone *z, const uint8_t *s
 	/* a DYN resource answers A and AAAA (dyn/answer.h); its own records are never answered */
 	if (q->qtype != RR_DYN && (lk->rrset = answer_node_rrset(node, q->qtype, &lk->dyn))) {
 		lk->outcome = NS_HIT;
-	} else if ((lk->rrset = zone_node_rrset(node, RR_CNAME))) {
-		lk->outcome = NS_CNAME;
+	} else if ((lk->rrset = q->qtype == RR_DYN ? zone_node_rrset(node, RR_CNAME)
+	                                           : answer_node_rrset(node, RR_CNAME, &lk->dyn))) {
+		lk->outcome = NS_CNAME; /* a CNAME resource's too (its DYN records are never answered) */
 	} else {
 		lk->outcome = NS_NODATA;
 	}
@@ -145,8 +146,8 @@ static void answer_any(struct query *q, struct ns_lookup *lk, const uint8_t *own
 		if (dnssec ? type == RR_RRSIG : is_dnssec_type(type))
 			continue;
 		if (type == RR_DYN) { /* the resource's answers for this client, not its statements */
-			static const uint16_t addr_types[] = {RR_A, RR_AAAA};
-			for (int k = 0; k < 2 && written < want; k++) {
+			static const uint16_t addr_types[] = {RR_A, RR_AAAA, RR_CNAME}; /* CNAME: a CNAME resource */
+			for (int k = 0; k < 3 && written < want; k++) {
 				struct rrset spare;
 				const struct rrset *rs = answer_node_rrset(node, addr_types[k], &spare);
 				if (rs) {
@@ -184,11 +185,14 @@ static void answer_hit(struct query *q, struct ns_lookup *lk, const uint8_t *own
 		ns_put_rrset(q, SEC_ANSWER, owner, rs);
 }
 
-/* RFC 1034 4.3.2 step 3a: the CNAME, then its target (returned to be followed). */
+/* RFC 1034 4.3.2 step 3a: the CNAME, then its target (returned to be followed): for a CNAME
+ * resource, the one chosen for this client. */
 static const uint8_t *answer_cname(struct query *q, const struct ns_lookup *lk, const uint8_t *owner)
 {
-	return ns_put_answer(q, SEC_ANSWER, owner, lk->rrset, lk->zone, lk->node) ? rdata_bytes(lk->rrset->rdata)
-	                                                                          : NULL;
+	q->dyn_target = NULL;
+	if (!ns_put_answer(q, SEC_ANSWER, owner, lk->rrset, lk->zone, lk->node))
+		return NULL;
+	return lk->rrset->dyn ? q->dyn_target : rdata_bytes(lk->rrset->rdata);
 }
 
 /* RFC 6672 section 2: the DNAME (with its RRSIGs for DO), a CNAME synthesized from it (owner as

@@ -61,6 +61,8 @@ struct query {
 	int nextra;
 	const struct zone_node *dnames[4]; /* DNAMEs already in the answer: written once */
 	int ndnames;
+	const uint8_t *dyn_target; /* the target of the last CNAME a DYN resource chose for this client
+	                            * (ns_put_selected), in the zone snapshot: the chain follows it */
 };
 
 enum ns_section { SEC_ANSWER = 0, SEC_AUTHORITY = 1, SEC_ADDITIONAL = 2 };

@@ -169,10 +169,18 @@ class Secondary:
             return None
         return r[0].serial if r is not None else None
 
-    def wait_serial(self, serial, timeout=20):
-        """Waits until the secondary serves serial (None: any)."""
+    def wait_serial(self, serial, timeout=20, at_least=False):
+        """Waits until the secondary serves serial (None: any; at_least: serial or a later one, RFC
+        1982, for a signer that may have moved on meanwhile)."""
         deadline = time.time() + timeout
-        while self.serial() != serial if serial is not None else self.serial() is None:
+
+        def waiting():
+            got = self.serial()
+            if serial is None or got is None:
+                return got is None
+            return (got - serial) % 2**32 >= 2**31 if at_least else got != serial
+
+        while waiting():
             assert self.proc.alive() and time.time() < deadline, "%s serves %s, not %s:\n%s" % (
                 self.kind, self.serial(), serial, self.log_text()[-3000:])
             time.sleep(0.1)

@@ -197,7 +197,7 @@ def test_dyn_signed_validates(lab, keys, tmp_path):  # noqa: F811
         pop = S.TerndPop(lab)
         procs.append(pop.proc)
         serial = lab.rrset(L.CORP_ADDR, ZONE, "SOA")[0].serial
-        pop.wait_serial(serial)
+        pop.wait_serial(serial, at_least=True)  # the signer may have moved on
         dnskeys = lab.rrset(L.CORP_ADDR, ZONE, "DNSKEY")
         for ecs, (a, aaaa) in CLIENTS.items():
             check_signed(lab, dnskeys, "www.corp.lab.", "A", ecs, a, pop.addr)
@@ -211,7 +211,7 @@ def test_dyn_signed_validates(lab, keys, tmp_path):  # noqa: F811
         conf = pop.log.replace("ternd.log", "ternd.yaml")
         pop.proc = lab.spawn("ternd-pop", [L.TERND, "-c", conf], pop.log)
         procs.append(pop.proc)
-        pop.wait_serial(serial)
+        pop.wait_serial(serial, at_least=True)  # the signer may have moved on
         assert len(re.findall(pop.ixfr_re, pop.log_text())) >= 1, pop.log_text()[-3000:]
         dnskeys = lab.rrset(L.CORP_ADDR, ZONE, "DNSKEY")
         nl = ({"192.0.2.20", "192.0.2.21", "192.0.2.22"}, CLIENTS[("203.0.113.0", 24)][1])

@@ -31,6 +31,8 @@ struct query {
 	uint8_t qname[NAME_MAXLEN]; /* as received: case kept */
 	uint8_t lname[NAME_MAXLEN]; /* lower-cased */
 	size_t qname_len;
+	uint32_t qhashes[NAME_MAXLABELS + 1]; /* name_suffix_hashes() of lname, qlabels of them */
+	int qlabels;
 
 	/* EDNS of the request (edns.c): opt is read only when edns is set, but for dnssec_ok */
 	bool edns;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
@@ -47,6 +48,18 @@ struct udp {
 	size_t nworkers;
 	struct udp_worker *workers[];
 };
+
+/* The kernel's calls themselves: glibc's recvmmsg and sendmmsg also turn thread cancellation on
+ * and off around each call, which these threads never use (udp_stop wakes them with shutdown()). */
+static int sys_recvmmsg(int fd, struct mmsghdr *msgs, unsigned n, int flags)
+{
+	return (int)syscall(SYS_recvmmsg, fd, msgs, n, flags, NULL);
+}
+
+static int sys_sendmmsg(int fd, struct mmsghdr *msgs, unsigned n, int flags)
+{
+	return (int)syscall(SYS_sendmmsg, fd, msgs, n, flags);
+}
 
 static void worker_prepare(struct udp_worker *w)
 {
@@ -121,7 +134,7 @@ static void worker_answer(struct udp_worker *w, int n)
 		m++;
 	}
 	for (int sent = 0; sent < m;) {
-		int r = sendmmsg(w->fd, w->msg_out + sent, (unsigned)(m - sent), 0);
+		int r = sys_sendmmsg(w->fd, w->msg_out + sent, (unsigned)(m - sent), 0);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -139,7 +152,7 @@ static void worker_run(void *arg)
 	worker_prepare(w);
 	while (!atomic_load_explicit(&w->u->stop, memory_order_relaxed)) {
 		rcu_thread_offline(); /* blocked in the kernel: publishers need not wait for us */
-		int n = recvmmsg(w->fd, w->msg_in, UDP_BATCH, MSG_WAITFORONE, NULL);
+		int n = sys_recvmmsg(w->fd, w->msg_in, UDP_BATCH, MSG_WAITFORONE);
 		rcu_thread_online();
 		if (atomic_load(&w->u->stop))
 			break;

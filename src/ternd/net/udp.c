@@ -73,6 +73,10 @@ static void worker_prepare(struct udp_worker *w)
 			w->msg_in[i].msg_hdr.msg_control = w->ctl_in[i];
 			w->msg_in[i].msg_hdr.msg_controllen = UDP_CTL_SIZE;
 		}
+		/* reply i: its peer and buffer are fixed, its lengths and control set per answer */
+		w->iov_out[i] = (struct iovec){w->out[i], 0};
+		w->msg_out[i].msg_hdr =
+		    (struct msghdr){.msg_name = &w->peers[i], .msg_iov = &w->iov_out[i], .msg_iovlen = 1};
 	}
 }
 
@@ -121,11 +125,8 @@ static void worker_answer(struct udp_worker *w, int n)
 			continue;
 		if (m != i)
 			memcpy(&w->peers[m], &w->peers[i], h->msg_namelen);
-		w->iov_out[m] = (struct iovec){w->out[m], len};
-		w->msg_out[m].msg_hdr = (struct msghdr){.msg_name = &w->peers[m],
-		                                        .msg_namelen = h->msg_namelen,
-		                                        .msg_iov = &w->iov_out[m],
-		                                        .msg_iovlen = 1};
+		w->iov_out[m].iov_len = len;
+		w->msg_out[m].msg_hdr.msg_namelen = h->msg_namelen;
 		if (w->pktinfo) {
 			size_t ctl = reply_source(w, i, m);
 			w->msg_out[m].msg_hdr.msg_control = ctl ? w->ctl_out[m] : NULL;

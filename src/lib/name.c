@@ -162,8 +162,8 @@ int name_suffix_hashes(const uint8_t *lname, uint32_t out[NAME_MAXLABELS + 1])
 	return n;
 }
 
-int name_scan(const uint8_t *src, size_t avail, uint8_t out[NAME_MAXLEN], uint8_t lout[NAME_MAXLEN],
-              uint32_t hashes[NAME_MAXLABELS + 1], int *labels)
+int name_scan(const uint8_t *src, size_t avail, uint8_t lout[NAME_MAXLEN], uint32_t hashes[NAME_MAXLABELS + 1],
+              int *labels)
 {
 	uint32_t lh[NAME_MAXLABELS];
 	size_t p = 0;
@@ -177,17 +177,16 @@ int name_scan(const uint8_t *src, size_t avail, uint8_t out[NAME_MAXLEN], uint8_
 		if (l > NAME_MAXLABEL || p + 1 + l >= NAME_MAXLEN || p + 1 + l >= avail)
 			return -1; /* a pointer, an obsolete label type, too long, or cut short */
 		uint32_t h = (0x811c9dc5u ^ l) * HASH_MUL;
-		out[p] = lout[p] = l;
+		lout[p] = l;
 		for (size_t i = p + 1, end = p + 1 + l; i < end; i++) {
-			uint8_t c = src[i], lc = lower(c);
-			out[i] = c;
+			uint8_t lc = lower(src[i]);
 			lout[i] = lc;
 			h = (h ^ lc) * HASH_MUL;
 		}
 		lh[n++] = h;
 		p += (size_t)l + 1;
 	}
-	out[p] = lout[p] = 0;
+	lout[p] = 0;
 	uint32_t h = HASH_SEED;
 	hashes[n] = h;
 	for (int i = n - 1; i >= 0; i--)

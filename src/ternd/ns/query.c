@@ -27,13 +27,15 @@ static int parse_request(struct query *q, const uint8_t *msg, size_t len, size_t
 	if (qdcount == 1) {
 		/* one pass for the usual uncompressed name; a pointer (into the header: it must point
 		 * backwards) or a malformed name is left to the general reader */
-		int n = name_scan(msg + pos, len - pos, q->qname, q->lname, q->qhashes, &q->qlabels);
+		int n = name_scan(msg + pos, len - pos, q->lname, q->qhashes, &q->qlabels);
 		if (n > 0) {
+			q->qname = msg + pos;
 			pos += (size_t)n;
 		} else {
-			n = wire_read_name(msg, len, &pos, q->qname);
+			n = wire_read_name(msg, len, &pos, q->qbuf);
 			if (n < 0)
 				return RCODE_FORMERR;
+			q->qname = q->qbuf;
 			name_lower_copy(q->lname, q->qname, (size_t)n);
 			q->qlabels = name_suffix_hashes(q->lname, q->qhashes);
 		}
@@ -240,6 +242,7 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	q.ndnames = 0;
 	q.zone = NULL;
 	q.qname_len = 0;
+	q.qname = q.qbuf;
 	q.tsig_seen = false;
 	q.tsig.state = NS_TSIG_NONE;
 	wire_writer_init(&q.w, out, cap);

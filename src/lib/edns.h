@@ -53,7 +53,10 @@ int edns_parse(uint16_t rrclass, uint32_t ttl, const uint8_t *rdata, uint16_t rd
 int edns_ecs_parse(const uint8_t *data, uint16_t len, struct edns_ecs *out);
 
 /* Octets of a Client Subnet option (header included) carrying ecs. */
-size_t edns_ecs_size(const struct edns_ecs *ecs);
+static inline size_t edns_ecs_size(const struct edns_ecs *ecs)
+{
+	return EDNS_OPTION_HEADER + 4 + (ecs->source + 7u) / 8u;
+}
 
 /* Our OPT record. */
 struct edns_response {
@@ -67,7 +70,17 @@ struct edns_response {
 };
 
 /* Octets of the OPT record for r. */
-size_t edns_size(const struct edns_response *r);
+static inline size_t edns_size(const struct edns_response *r)
+{
+	size_t n = EDNS_FIXED;
+	if (r->nsid)
+		n += EDNS_OPTION_HEADER + r->nsid_len;
+	if (r->ede != EDE_NONE)
+		n += EDNS_EDE_SIZE;
+	if (r->ecs)
+		n += edns_ecs_size(r->ecs);
+	return n;
+}
 
 /* Appends the OPT record for r (version 0). Returns 0, or TERN_ESPACE with nothing written. */
 int edns_write(struct wire_writer *w, const struct edns_response *r);

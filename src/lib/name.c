@@ -113,17 +113,27 @@ int name_cmp(const uint8_t *a, const uint8_t *b)
 	return na - nb;
 }
 
-/* Hashes are built label by label from the root, so the hashes of all suffixes of a name come
- * out of one pass (name_suffix_hashes) and equal name_hash() of each suffix. */
+/* Hashes are built label by label from the root: each label is hashed on its own (its length
+ * and octets, FNV-1a style), and a name's hash mixes its first label's hash into its parent's. So
+ * the hashes of all suffixes of a name come out of one pass (name_suffix_hashes, name_scan) and
+ * equal name_hash() of each suffix, and a label's own hash can be taken as it is read. */
 #define HASH_SEED 0x9e3779b9u
 #define HASH_MUL 0x01000193u
 
+static inline uint32_t hash_mix(uint32_t parent, uint32_t label)
+{
+	uint32_t h = (parent * 0x9e3779b1u) ^ label;
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	return h ^ (h >> 13);
+}
+
 static inline uint32_t hash_label(uint32_t h, const uint8_t *label, bool fold)
 {
-	h = (h ^ label[0]) * HASH_MUL;
+	uint32_t l = (0x811c9dc5u ^ label[0]) * HASH_MUL;
 	for (int i = 1; i <= label[0]; i++)
-		h = (h ^ (fold ? lower(label[i]) : label[i])) * HASH_MUL;
-	return h ^ (h >> 15);
+		l = (l ^ (fold ? lower(label[i]) : label[i])) * HASH_MUL;
+	return hash_mix(h, l);
 }
 
 uint32_t name_hash(const uint8_t *name)
@@ -150,6 +160,39 @@ int name_suffix_hashes(const uint8_t *lname, uint32_t out[NAME_MAXLABELS + 1])
 	for (int i = n - 1; i >= 0; i--)
 		out[i] = h = hash_label(h, lname + offs[i], false);
 	return n;
+}
+
+int name_scan(const uint8_t *src, size_t avail, uint8_t lout[NAME_MAXLEN], uint32_t hashes[NAME_MAXLABELS + 1],
+              int *labels)
+{
+	uint32_t lh[NAME_MAXLABELS];
+	size_t p = 0;
+	int n = 0;
+	for (;;) {
+		if (p >= avail)
+			return -1;
+		uint8_t l = src[p];
+		if (l == 0)
+			break;
+		if (l > NAME_MAXLABEL || p + 1 + l >= NAME_MAXLEN || p + 1 + l >= avail)
+			return -1; /* a pointer, an obsolete label type, too long, or cut short */
+		uint32_t h = (0x811c9dc5u ^ l) * HASH_MUL;
+		lout[p] = l;
+		for (size_t i = p + 1, end = p + 1 + l; i < end; i++) {
+			uint8_t lc = lower(src[i]);
+			lout[i] = lc;
+			h = (h ^ lc) * HASH_MUL;
+		}
+		lh[n++] = h;
+		p += (size_t)l + 1;
+	}
+	lout[p] = 0;
+	uint32_t h = HASH_SEED;
+	hashes[n] = h;
+	for (int i = n - 1; i >= 0; i--)
+		hashes[i] = h = hash_mix(h, lh[i]);
+	*labels = n;
+	return (int)p + 1;
 }
 
 bool name_is_wildcard(const uint8_t *name)

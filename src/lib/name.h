@@ -33,6 +33,13 @@ uint32_t name_hash(const uint8_t *name);
 int name_suffix_hashes(const uint8_t *lname, uint32_t out[NAME_MAXLABELS + 1]);
 /* name_hash() of label.<name> from name_hash(name): one label's work. */
 uint32_t name_hash_prepend(uint32_t hash, const uint8_t *label);
+/* Reads an uncompressed name from the first avail octets of src in one pass: lower-cased to lout,
+ * with the suffix hashes of the lower-cased name (as name_suffix_hashes()) and its number of
+ * labels. Returns its length, or -1 when src does not
+ * start with a whole uncompressed name of at most NAME_MAXLEN octets (a compression pointer, an
+ * obsolete label type, too long, cut short): the caller then reads it the general way. */
+int name_scan(const uint8_t *src, size_t avail, uint8_t lout[NAME_MAXLEN], uint32_t hashes[NAME_MAXLABELS + 1],
+              int *labels);
 /* True when the first label is '*'. */
 bool name_is_wildcard(const uint8_t *name);
 /* Parses presentation form ("www.example.com." or relative to origin when origin is non-NULL;

@@ -48,7 +48,9 @@ int wire_skip_rr(const uint8_t *msg, size_t len, size_t *pos, uint16_t *type, si
 {
 	uint8_t name[NAME_MAXLEN];
 	size_t p = *pos;
-	if (wire_read_name(msg, len, &p, name) < 0)
+	if (p < len && msg[p] == 0) /* the root (an OPT record's owner): nothing to read */
+		p++;
+	else if (wire_read_name(msg, len, &p, name) < 0)
 		return TERN_EMALF;
 	if (p + 10 > len)
 		return TERN_EMALF;
@@ -115,6 +117,21 @@ static void remember(struct wire_writer *w, size_t off, size_t len)
 		len -= (size_t)w->buf[off] + 1;
 		off += (size_t)w->buf[off] + 1;
 	}
+}
+
+void wire_remember_plain(struct wire_writer *w, size_t off, size_t len)
+{
+	const uint8_t *p = w->buf + off;
+	int n = w->ncomp;
+	for (; *p && off < 0x4000 && n < WIRE_COMP_MAX; n++) {
+		w->comp[n].off = (uint16_t)off;
+		w->comp[n].len = (uint8_t)len;
+		size_t step = (size_t)*p + 1;
+		len -= step;
+		off += step;
+		p += step;
+	}
+	w->ncomp = n;
 }
 
 void wire_remember_name(struct wire_writer *w, size_t off)

@@ -93,6 +93,8 @@ static inline void wire_rollback(struct wire_writer *w, struct wire_mark m)
 }
 /* Remembers a name already in the buffer at offset off (e.g. the question) for compression. */
 void wire_remember_name(struct wire_writer *w, size_t off);
+/* The same for an uncompressed name of len octets there. */
+void wire_remember_plain(struct wire_writer *w, size_t off, size_t len);
 /* Small writers, inline: they run for every record of every answer. 0 or TERN_ESPACE (-3). */
 static inline int wire_write(struct wire_writer *w, const void *data, size_t len)
 {

@@ -551,10 +551,9 @@ const struct zone_node *zone_find(const struct zone *z, const uint8_t *lname, si
 	return trie_find(z->root, name_hash(lname), lname, len);
 }
 
-const struct zone_node *zone_find_encloser_hashed(const struct zone *z, const uint8_t *lname, const uint32_t *hashes,
-                                                  int labels, bool *exact)
+const struct zone_node *zone_find_encloser_hashed(const struct zone *z, const uint8_t *lname, size_t len,
+                                                  const uint32_t *hashes, int labels, bool *exact)
 {
-	size_t len = name_len(lname);
 	*exact = true;
 	for (int i = 0; i < labels - z->apex_labels; i++) {
 		const struct zone_node *n = trie_find(z->root, hashes[i], lname, len);
@@ -571,7 +570,7 @@ const struct zone_node *zone_find_encloser(const struct zone *z, const uint8_t *
 {
 	uint32_t hashes[NAME_MAXLABELS + 1];
 	int labels = name_suffix_hashes(lname, hashes);
-	return zone_find_encloser_hashed(z, lname, hashes, labels, exact);
+	return zone_find_encloser_hashed(z, lname, name_len(lname), hashes, labels, exact);
 }
 
 const struct rrset *zone_node_rrset(const struct zone_node *n, uint16_t type)

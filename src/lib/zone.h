@@ -131,9 +131,9 @@ const struct zone_node *zone_find_hashed(const struct zone *z, const uint8_t *ln
 /* The deepest existing node at or above the lower-cased name (the apex at worst; the name must
  * be inside the zone). *exact tells whether it is the name itself. */
 const struct zone_node *zone_find_encloser(const struct zone *z, const uint8_t *lname, bool *exact);
-/* The same with the name's suffix hashes already computed (name_suffix_hashes()). */
-const struct zone_node *zone_find_encloser_hashed(const struct zone *z, const uint8_t *lname, const uint32_t *hashes,
-                                                  int labels, bool *exact);
+/* The same with the name's length (len) and suffix hashes already computed (name_suffix_hashes()). */
+const struct zone_node *zone_find_encloser_hashed(const struct zone *z, const uint8_t *lname, size_t len,
+                                                  const uint32_t *hashes, int labels, bool *exact);
 /* The node's RRset of type, or NULL; for RRSIG the first group (see struct rrset). */
 const struct rrset *zone_node_rrset(const struct zone_node *n, uint16_t type);
 /* Every RRset of type at the node: the first, and *count of them side by side (RRSIG: one per

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/error.h"
 #include "lib/name.h"
 #include "lib/wire.h"
 
@@ -117,8 +118,28 @@ static void text_round_trip(const uint8_t *data, size_t size)
 	free(text);
 }
 
+/* name_scan() (the question's one-pass reader) agrees with wire_read_name() where nothing before
+ * can be pointed at: the same name or the same refusal, the lower-cased copy and its hashes. */
+static void scan_name(const uint8_t *msg, size_t len)
+{
+	uint8_t name[NAME_MAXLEN], lout[NAME_MAXLEN];
+	uint32_t hashes[NAME_MAXLABELS + 1], want[NAME_MAXLABELS + 1];
+	int labels = -1;
+	size_t pos = 0;
+	int n = wire_read_name(msg, len, &pos, name), s = name_scan(msg, len, lout, hashes, &labels);
+	if (n != (s < 0 ? TERN_EMALF : s) || (s > 0 && memcmp(msg, name, (size_t)s) != 0))
+		fail("name_scan differs from wire_read_name");
+	if (s < 0)
+		return;
+	name_lower(name);
+	if (memcmp(lout, name, (size_t)s) != 0 || labels != name_suffix_hashes(name, want) ||
+	    memcmp(hashes, want, sizeof(hashes[0]) * (size_t)(labels + 1)) != 0)
+		fail("name_scan's lower-cased name or hashes");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	scan_name(data, size);
 	read_names(data, size, 0);
 	read_names(data, size, WIRE_HEADER_LEN);
 	/* walk as a message: question names then records, as far as they parse */

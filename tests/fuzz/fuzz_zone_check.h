@@ -87,7 +87,7 @@ static inline void fuzz_check_encloser(const struct zone *z, const struct zone_n
 		int labels = name_suffix_hashes(name, hashes);
 		bool e1, e2;
 		const struct zone_node *a = zone_find_encloser(z, name, &e1);
-		const struct zone_node *b = zone_find_encloser_hashed(z, name, hashes, labels, &e2);
+		const struct zone_node *b = zone_find_encloser_hashed(z, name, name_len(name), hashes, labels, &e2);
 		if (a != b || e1 != e2)
 			fail("zone_find_encloser_hashed differs from zone_find_encloser");
 		if (!a || !name_in(name, a->owner) || (e1 && !name_equal(a->owner, name)))

@@ -415,6 +415,53 @@ static void test_suffix_hashes(void **state)
 	assert_int_equal(h[126], name_hash((const uint8_t *)"\1a"));
 }
 
+/* name_scan(): the name wire_read_name() reads, lower-cased with name_suffix_hashes(), in one
+ * pass; and nothing for what it leaves to the general reader. */
+static void test_scan(void **state)
+{
+	(void)state;
+	const char *names[] = {"WwW.Geo.BENCH.",
+	                       ".",
+	                       "a.",
+	                       "*.X.y.Z.",
+	                       "\\200\\255Q.\\000.q.",
+	                       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.x."};
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+		uint8_t msg[NAME_MAXLEN + 4], lout[NAME_MAXLEN], low[NAME_MAXLEN];
+		int len = parse(msg, names[k], NULL);
+		memcpy(msg + len, "\0\1\0\1", 4);
+		uint32_t h[NAME_MAXLABELS + 1], want[NAME_MAXLABELS + 1];
+		int labels = -1;
+		for (size_t avail = (size_t)len; avail <= (size_t)len + 4; avail += 4) {
+			assert_int_equal(name_scan(msg, avail, lout, h, &labels), len);
+			memcpy(low, msg, (size_t)len);
+			name_lower(low);
+			assert_memory_equal(lout, low, (size_t)len);
+			assert_int_equal(labels, name_suffix_hashes(low, want));
+			for (int i = 0; i <= labels; i++)
+				assert_int_equal(h[i], want[i]);
+			assert_int_equal(h[0], name_hash(msg)); /* the case as sent hashes the same */
+		}
+		assert_int_equal(name_scan(msg, (size_t)len - 1, lout, h, &labels), -1); /* cut short */
+	}
+	/* a pointer, the obsolete label types, a name longer than 255 octets */
+	const uint8_t ptr[] = {3, 'w', 'w', 'w', 0xc0, 0}, obs[] = {0x40, 0}, ext[] = {0x80, 0};
+	uint8_t lout[NAME_MAXLEN], longer[300];
+	uint32_t h[NAME_MAXLABELS + 1];
+	int labels;
+	assert_int_equal(name_scan(ptr, sizeof(ptr), lout, h, &labels), -1);
+	assert_int_equal(name_scan(obs, sizeof(obs), lout, h, &labels), -1);
+	assert_int_equal(name_scan(ext, sizeof(ext), lout, h, &labels), -1);
+	memset(longer, 0, sizeof(longer));
+	for (size_t p = 0; p + 64 < sizeof(longer); p += 64)
+		longer[p] = 63; /* four 63-octet labels: 257 octets with the root */
+	assert_int_equal(name_scan(longer, sizeof(longer), lout, h, &labels), -1);
+	longer[192] = 61; /* 255 octets: the longest name */
+	longer[254] = 0;
+	assert_int_equal(name_scan(longer, sizeof(longer), lout, h, &labels), 255);
+	assert_int_equal(labels, 4);
+}
+
 static void test_lower_copy(void **state)
 {
 	(void)state;
@@ -566,6 +613,7 @@ int main(void)
 	    cmocka_unit_test(test_labels_parent),
 	    cmocka_unit_test(test_wildcard),
 	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_scan),
 	    cmocka_unit_test(test_check_overlong),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

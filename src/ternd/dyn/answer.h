@@ -82,7 +82,8 @@ static inline int answer_select(const struct sockaddr *addr, socklen_t addrlen, 
 static inline const struct rrset *answer_node_rrset(const struct zone_node *n, uint16_t type, struct rrset *spare)
 {
 	const struct rrset *rs = zone_node_rrset(n, type);
-	if (rs || (type != RR_A && type != RR_AAAA && type != RR_CNAME))
+	if (rs || (type != RR_A && type != RR_AAAA && type != RR_CNAME) ||
+	    n->nrrsets == 0) /* an empty non-terminal has no RRsets at all */
 		return rs;
 	/* the RRsets are sorted by type, and DYN's lies past A's and AAAA's: from the end */
 	const struct rrset *d = n->rrsets + n->nrrsets;

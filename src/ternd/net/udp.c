@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
@@ -48,6 +49,18 @@ struct udp {
 	struct udp_worker *workers[];
 };
 
+/* The kernel's calls themselves: glibc's recvmmsg and sendmmsg also turn thread cancellation on
+ * and off around each call, which these threads never use (udp_stop wakes them with shutdown()). */
+static int sys_recvmmsg(int fd, struct mmsghdr *msgs, unsigned n, int flags)
+{
+	return (int)syscall(SYS_recvmmsg, fd, msgs, n, flags, NULL);
+}
+
+static int sys_sendmmsg(int fd, struct mmsghdr *msgs, unsigned n, int flags)
+{
+	return (int)syscall(SYS_sendmmsg, fd, msgs, n, flags);
+}
+
 static void worker_prepare(struct udp_worker *w)
 {
 	for (int i = 0; i < UDP_BATCH; i++) {
@@ -60,6 +73,10 @@ static void worker_prepare(struct udp_worker *w)
 			w->msg_in[i].msg_hdr.msg_control = w->ctl_in[i];
 			w->msg_in[i].msg_hdr.msg_controllen = UDP_CTL_SIZE;
 		}
+		/* reply i: its peer and buffer are fixed, its lengths and control set per answer */
+		w->iov_out[i] = (struct iovec){w->out[i], 0};
+		w->msg_out[i].msg_hdr =
+		    (struct msghdr){.msg_name = &w->peers[i], .msg_iov = &w->iov_out[i], .msg_iovlen = 1};
 	}
 }
 
@@ -108,11 +125,8 @@ static void worker_answer(struct udp_worker *w, int n)
 			continue;
 		if (m != i)
 			memcpy(&w->peers[m], &w->peers[i], h->msg_namelen);
-		w->iov_out[m] = (struct iovec){w->out[m], len};
-		w->msg_out[m].msg_hdr = (struct msghdr){.msg_name = &w->peers[m],
-		                                        .msg_namelen = h->msg_namelen,
-		                                        .msg_iov = &w->iov_out[m],
-		                                        .msg_iovlen = 1};
+		w->iov_out[m].iov_len = len;
+		w->msg_out[m].msg_hdr.msg_namelen = h->msg_namelen;
 		if (w->pktinfo) {
 			size_t ctl = reply_source(w, i, m);
 			w->msg_out[m].msg_hdr.msg_control = ctl ? w->ctl_out[m] : NULL;
@@ -121,7 +135,7 @@ static void worker_answer(struct udp_worker *w, int n)
 		m++;
 	}
 	for (int sent = 0; sent < m;) {
-		int r = sendmmsg(w->fd, w->msg_out + sent, (unsigned)(m - sent), 0);
+		int r = sys_sendmmsg(w->fd, w->msg_out + sent, (unsigned)(m - sent), 0);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -139,7 +153,7 @@ static void worker_run(void *arg)
 	worker_prepare(w);
 	while (!atomic_load_explicit(&w->u->stop, memory_order_relaxed)) {
 		rcu_thread_offline(); /* blocked in the kernel: publishers need not wait for us */
-		int n = recvmmsg(w->fd, w->msg_in, UDP_BATCH, MSG_WAITFORONE, NULL);
+		int n = sys_recvmmsg(w->fd, w->msg_in, UDP_BATCH, MSG_WAITFORONE);
 		rcu_thread_online();
 		if (atomic_load(&w->u->stop))
 			break;

@@ -50,12 +50,21 @@ bool ns_put_selected(struct query *q, enum ns_section sec, const uint8_t *owner,
 				wire_put16(ptr, (uint16_t)(0xc000 | at));
 			have_ptr = w->pos - at == 2 || at < 0x4000;
 		}
-		if (wire_write16(w, sel->rrset->type) < 0 || wire_write16(w, RR_CLASS_IN) < 0 ||
-		    wire_write32(w, sel->ttl) < 0 || wire_write16(w, 0) < 0)
+		uint16_t type = sel->rrset->type, rdlen = rdata_len(rec);
+		if (w->pos + 10 > w->cap)
 			goto nospace;
+		uint8_t *fixed = w->buf + w->pos; /* TYPE, CLASS, TTL, RDLENGTH */
+		wire_put16(fixed, type);
+		wire_put16(fixed + 2, RR_CLASS_IN);
+		wire_put32(fixed + 4, sel->ttl);
+		w->pos += 10;
 		size_t start = w->pos;
-		if (rr_write_rdata(w, sel->rrset->type, rdata_bytes(rec), rdata_len(rec)) < 0)
+		if (type == RR_A || type == RR_AAAA) { /* no names inside: the RDATA as stored */
+			if (wire_write(w, rdata_bytes(rec), rdlen) < 0)
+				goto nospace;
+		} else if (rr_write_rdata(w, type, rdata_bytes(rec), rdlen) < 0) {
 			goto nospace;
+		}
 		wire_put16(w->buf + start - 2, (uint16_t)(w->pos - start));
 	}
 	q->count[sec] += sel->rrset->count;

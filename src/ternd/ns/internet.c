@@ -14,24 +14,25 @@
 
 /* DS lives on the parent side of a cut (RFC 4035 3.1.4.1): for a DS question at a zone's apex,
  * answer from the parent zone when we serve it. */
-static const struct zone *find_zone(const struct query *q, const uint8_t *lname, const uint32_t *hashes, int labels)
+static const struct zone *find_zone(const struct query *q, const uint8_t *lname, size_t len, const uint32_t *hashes,
+                                    int labels)
 {
-	const struct zone *z = zones_find_hashed(q->srv->zones, lname, hashes, labels, 0);
+	const struct zone *z = zones_find_hashed(q->srv->zones, lname, len, hashes, labels, 0);
 	if (z && q->qtype == RR_DS && labels == z->apex_labels) {
-		const struct zone *parent = zones_find_hashed(q->srv->zones, lname, hashes, labels, 1);
+		const struct zone *parent = zones_find_hashed(q->srv->zones, lname, len, hashes, labels, 1);
 		if (parent)
 			z = parent;
 	}
 	return z;
 }
 
-/* One lookup of sname (lower-cased, its suffix hashes given) in z: what answers it, written
- * nowhere. */
-static void lookup(const struct query *q, const struct zone *z, const uint8_t *sname, const uint32_t *hashes,
-                   int labels, struct ns_lookup *lk)
+/* One lookup of sname (lower-cased, its length and suffix hashes given) in z: what answers it,
+ * written nowhere. */
+static void lookup(const struct query *q, const struct zone *z, const uint8_t *sname, size_t len,
+                   const uint32_t *hashes, int labels, struct ns_lookup *lk)
 {
 	bool exact;
-	const struct zone_node *node = zone_find_encloser_hashed(z, sname, hashes, labels, &exact);
+	const struct zone_node *node = zone_find_encloser_hashed(z, sname, len, hashes, labels, &exact);
 	lk->zone = z;
 	lk->name = sname;
 	lk->encloser = node;
@@ -251,9 +252,12 @@ static const uint8_t *answer_outcome(struct query *q, struct ns_lookup *lk, cons
 
 void ns_answer_internet(struct query *q)
 {
-	uint32_t hashes[NAME_MAXLABELS + 1]; /* of the name being looked up, shared by both lookups */
-	int labels = name_suffix_hashes(q->lname, hashes);
-	const struct zone *z = find_zone(q, q->lname, hashes, labels);
+	/* the suffix hashes of the name being looked up, shared by both lookups: the question's
+	 * from its reading (query.c), then those of each name of a chain */
+	uint32_t chain_hashes[NAME_MAXLABELS + 1];
+	const uint32_t *hashes = q->qhashes;
+	int labels = q->qlabels;
+	const struct zone *z = find_zone(q, q->lname, q->qname_len, hashes, labels);
 	if (!z) {
 		q->rcode = RCODE_REFUSED;
 		q->ede = EDE_NOT_AUTHORITATIVE;
@@ -262,29 +266,32 @@ void ns_answer_internet(struct query *q)
 	q->aa = true;
 	const uint8_t *owner = q->qname;
 	uint8_t synth[2][NAME_MAXLEN];
-	uint8_t chain[NS_MAX_CHAIN][NAME_MAXLEN]; /* names looked up so far (lower-cased): loops stop */
+	uint8_t chain[NS_MAX_CHAIN][NAME_MAXLEN]; /* names followed so far (lower-cased) */
+	const uint8_t *names[NS_MAX_CHAIN]; /* names looked up so far (the question's, then chain's): loops stop */
 	size_t lens[NS_MAX_CHAIN];
 	struct ns_lookup steps[NS_MAX_CHAIN]; /* what each lookup found, for the proofs */
 	int n = 0;
 	size_t len = q->qname_len;
-	memcpy(chain[0], q->lname, len);
+	names[0] = q->lname;
 	lens[0] = len;
 	for (;;) {
 		q->zone = z;
-		lookup(q, z, chain[n], hashes, labels, &steps[n]);
+		lookup(q, z, names[n], lens[n], hashes, labels, &steps[n]);
 		const uint8_t *next = answer_outcome(q, &steps[n], owner, synth[n & 1]);
 		n++;
 		if (!next || q->full || n == NS_MAX_CHAIN)
 			break;
 		len = lens[n] = name_len(next);
 		name_lower_copy(chain[n], next, len);
+		names[n] = chain[n];
 		bool loop = false;
 		for (int i = 0; i < n && !loop; i++)
-			loop = lens[i] == len && memcmp(chain[i], chain[n], len) == 0;
+			loop = lens[i] == len && memcmp(names[i], chain[n], len) == 0;
 		if (loop)
 			break;
-		labels = name_suffix_hashes(chain[n], hashes);
-		z = find_zone(q, chain[n], hashes, labels);
+		labels = name_suffix_hashes(chain[n], chain_hashes);
+		hashes = chain_hashes;
+		z = find_zone(q, chain[n], len, hashes, labels);
 		if (!z)
 			break; /* the chain leaves our zones: the resolver takes it from here */
 		owner = next;
@@ -303,11 +310,12 @@ int ns_find(const struct server *srv, const uint8_t *lname, uint16_t qtype, stru
 	struct query q = {.srv = srv, .qtype = qtype, .qclass = 1};
 	uint32_t hashes[NAME_MAXLABELS + 1];
 	int labels = name_suffix_hashes(lname, hashes);
-	const struct zone *z = find_zone(&q, lname, hashes, labels);
+	size_t len = name_len(lname);
+	const struct zone *z = find_zone(&q, lname, len, hashes, labels);
 	if (!z)
 		return TERN_ENOTFOUND;
 	struct ns_lookup lk = {0};
-	lookup(&q, z, lname, hashes, labels, &lk);
+	lookup(&q, z, lname, len, hashes, labels, &lk);
 	*out = (struct ns_found){
 	    .kind = kinds[lk.outcome], .zone = z, .node = lk.node, .wildcard = lk.wildcard, .dyn = lk.dyn};
 	out->rrset = lk.rrset == &lk.dyn ? &out->dyn : lk.rrset;

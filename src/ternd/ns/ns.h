@@ -28,9 +28,12 @@ struct query {
 
 	/* request */
 	uint16_t qtype, qclass;
-	uint8_t qname[NAME_MAXLEN]; /* as received: case kept */
+	const uint8_t *qname; /* as received, case kept: in the request when not compressed, else qbuf */
+	uint8_t qbuf[NAME_MAXLEN];
 	uint8_t lname[NAME_MAXLEN]; /* lower-cased */
 	size_t qname_len;
+	uint32_t qhashes[NAME_MAXLABELS + 1]; /* name_suffix_hashes() of lname, qlabels of them */
+	int qlabels;
 
 	/* EDNS of the request (edns.c): opt is read only when edns is set, but for dnssec_ok */
 	bool edns;

@@ -25,11 +25,23 @@ static int parse_request(struct query *q, const uint8_t *msg, size_t len, size_t
 		return RCODE_FORMERR;
 	size_t pos = WIRE_HEADER_LEN;
 	if (qdcount == 1) {
-		int n = wire_read_name(msg, len, &pos, q->qname);
-		if (n < 0 || pos + 4 > len)
+		/* one pass for the usual uncompressed name; a pointer (into the header: it must point
+		 * backwards) or a malformed name is left to the general reader */
+		int n = name_scan(msg + pos, len - pos, q->lname, q->qhashes, &q->qlabels);
+		if (n > 0) {
+			q->qname = msg + pos;
+			pos += (size_t)n;
+		} else {
+			n = wire_read_name(msg, len, &pos, q->qbuf);
+			if (n < 0)
+				return RCODE_FORMERR;
+			q->qname = q->qbuf;
+			name_lower_copy(q->lname, q->qname, (size_t)n);
+			q->qlabels = name_suffix_hashes(q->lname, q->qhashes);
+		}
+		if (pos + 4 > len)
 			return RCODE_FORMERR;
 		q->qname_len = (size_t)n;
-		name_lower_copy(q->lname, q->qname, q->qname_len);
 		q->qtype = wire_get16(msg + pos);
 		q->qclass = wire_get16(msg + pos + 2);
 		pos += 4;
@@ -230,6 +242,7 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	q.ndnames = 0;
 	q.zone = NULL;
 	q.qname_len = 0;
+	q.qname = q.qbuf;
 	q.tsig_seen = false;
 	q.tsig.state = NS_TSIG_NONE;
 	wire_writer_init(&q.w, out, cap);
@@ -245,7 +258,7 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 		wire_write(&q.w, q.qname, q.qname_len);
 		wire_write16(&q.w, q.qtype);
 		wire_write16(&q.w, q.qclass);
-		wire_remember_name(&q.w, WIRE_HEADER_LEN);
+		wire_remember_plain(&q.w, WIRE_HEADER_LEN, q.qname_len);
 	}
 	size_t limit = response_limit(&q, cap);
 	q.opt_reserve = q.edns ? ns_edns_reserve(&q) : 0;

@@ -139,11 +139,11 @@ enum xfrin_notify_result xfrin_notify(struct xfrin *x, const uint8_t *lname, con
 	return XFRIN_NOTIFY_ACCEPTED;
 }
 
-bool xfrin_unavailable(const struct xfrin *x, const uint8_t *lname, size_t *apex_len, uint16_t *ede)
+/* xfrin_unavailable() once there is a table of them: apart, so that the usual call (no such zone)
+ * does not pay for this one's frame. */
+__attribute__((noinline)) static bool unavailable_in(const struct xfrin_table *t, const uint8_t *lname,
+                                                     size_t *apex_len, uint16_t *ede)
 {
-	const struct xfrin_table *t = x ? rcu_dereference(x->gone) : NULL;
-	if (!t)
-		return false;
 	uint32_t hashes[NAME_MAXLABELS + 1];
 	int labels = name_suffix_hashes(lname, hashes);
 	size_t len = name_len(lname);
@@ -158,4 +158,10 @@ bool xfrin_unavailable(const struct xfrin *x, const uint8_t *lname, size_t *apex
 		lname += lname[0] + 1;
 	}
 	return false;
+}
+
+bool xfrin_unavailable(const struct xfrin *x, const uint8_t *lname, size_t *apex_len, uint16_t *ede)
+{
+	const struct xfrin_table *t = x ? rcu_dereference(x->gone) : NULL;
+	return t ? unavailable_in(t, lname, apex_len, ede) : false;
 }

@@ -351,18 +351,17 @@ const struct zone *zones_find(const struct zones *zs, const uint8_t *lname, int 
 	RCU_READER_CHECK();
 	uint32_t hashes[NAME_MAXLABELS + 1];
 	int labels = name_suffix_hashes(lname, hashes);
-	return zones_find_hashed(zs, lname, hashes, labels, below);
+	return zones_find_hashed(zs, lname, name_len(lname), hashes, labels, below);
 }
 
-const struct zone *zones_find_hashed(const struct zones *zs, const uint8_t *lname, const uint32_t *hashes, int labels,
-                                     int below)
+const struct zone *zones_find_hashed(const struct zones *zs, const uint8_t *lname, size_t len, const uint32_t *hashes,
+                                     int labels, int below)
 {
 	const struct zone_table *t = rcu_dereference(zs->table);
 	if (atomic_load_explicit(&t->n, memory_order_acquire) == 0)
 		return NULL;
 	int min_labels = atomic_load_explicit(&t->min_labels, memory_order_relaxed);
 	int max_labels = atomic_load_explicit(&t->max_labels, memory_order_relaxed);
-	size_t len = name_len(lname);
 	/* longest suffix first, trying only depths where some apex lives */
 	for (int i = 0; i <= labels; i++) {
 		int depth = labels - i;

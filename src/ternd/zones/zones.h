@@ -27,9 +27,9 @@ void zones_unsubscribe(struct zones *zs, zones_listener fn, void *arg);
 /* Read side (RCU reader): the zone with the longest apex that contains the lower-cased name, or
  * NULL. With below set, only zones strictly above the name qualify (DS is answered by the parent). */
 const struct zone *zones_find(const struct zones *zs, const uint8_t *lname, int below);
-/* The same with the name's suffix hashes already computed (name_suffix_hashes()). */
-const struct zone *zones_find_hashed(const struct zones *zs, const uint8_t *lname, const uint32_t *hashes, int labels,
-                                     int below);
+/* The same with the name's length (len) and suffix hashes already computed (name_suffix_hashes()). */
+const struct zone *zones_find_hashed(const struct zones *zs, const uint8_t *lname, size_t len, const uint32_t *hashes,
+                                     int labels, int below);
 /* The serving version of the zone with exactly this apex, or NULL (read side). */
 const struct zone *zones_get(const struct zones *zs, const uint8_t *apex);
 /* Calls fn for every zone served (read side: the caller is an RCU reader); stops on non-zero. */

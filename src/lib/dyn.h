@@ -98,7 +98,7 @@ struct dyn_monitor {
 };
 
 /* The compiled resource (position independent: it may be copied with its RRset). It starts with
- * its head, which the answer path's tests below read inline; the rest is dyn.c's. */
+ * its head, which the answer path's tests below read inline; the rest is lib/dyn_impl.h's. */
 struct dyn_resource;
 struct dyn_head {
 	uint32_t size; /* of the whole block */

@@ -1,5 +1,6 @@
 /* Zones through the API: create (defaults from the configuration, or a zone file body), list,
  * show, delete, export as a BIND zone file, import, history, and locking. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +220,34 @@ static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t
 	return z;
 }
 
+/* The limits a new zone must stay within (docs: server.max-zones, api.max-zones-per-tenant); a
+ * 403 naming the limit when it would go over one. */
+static bool zone_limits_allow(struct api *a, const struct api_caller *c, struct http_response *res)
+{
+	const struct config *conf = api_config(a);
+	size_t served = zones_count(a->srv->zones);
+	if (served >= conf->max_zones) {
+		http_error(res, 403, "name",
+		           "server.max-zones is %u and this server serves %zu zones: no more can be made",
+		           conf->max_zones, served);
+		return false;
+	}
+	if (c->p.admin)
+		return true;
+	uint64_t held = 0;
+	char err[256];
+	if (store_zone_count(store_latest(a->store), c->p.tenant, &held, err, sizeof(err)) < 0) {
+		http_error(res, 500, NULL, "store: %s", err);
+		return false;
+	}
+	if (held >= conf->api.max_zones_per_tenant) {
+		http_error(res, 403, "name", "api.max-zones-per-tenant is %u and tenant %s holds %" PRIu64 " zones",
+		           conf->api.max_zones_per_tenant, c->p.tenant, held);
+		return false;
+	}
+	return true;
+}
+
 /* Whether the zone at apex is someone else's: another tenant's, or a zone file's. */
 static bool foreign(struct api *a, const struct api_caller *c, const uint8_t *apex)
 {
@@ -321,6 +350,8 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 		http_error(res, 409, "name", "zone %s already exists", text);
 		goto out;
 	}
+	if (!zone_limits_allow(a, &c, res))
+		goto out;
 	if (!c.p.admin && name_labels(sz.apex) < 2) {
 		http_error(res, 403, "name", "%s is a top-level name: only an admin may serve it", text);
 		goto out;

@@ -95,6 +95,7 @@ struct config_api {
 	unsigned journal_keep; /* changes kept per zone for IXFR and history (oldest dropped) */
 	unsigned max_clients; /* HTTP connections open at once */
 	unsigned max_clients_per_address; /* from one IPv4 address or IPv6 /64 */
+	unsigned max_zones_per_tenant; /* API zones one tenant may hold (admins are not held to it) */
 	unsigned request_timeout_ms; /* a request's header and body, from its first byte; 408 after */
 	unsigned idle_timeout_ms; /* a kept-alive connection between requests */
 };
@@ -172,6 +173,7 @@ struct config {
 	unsigned tcp_idle_timeout_ms; /* default 10000 */
 	unsigned tcp_max_clients; /* default 1024 */
 	unsigned tcp_max_clients_per_address; /* per IPv4 address or IPv6 /64; default 32 */
+	unsigned max_zones; /* zones this server may serve: configured, API and catalog members together */
 	int log_level; /* enum log_level; default LOG_INFO */
 	struct config_api api;
 	struct config_transfer transfer;

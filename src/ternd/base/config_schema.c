@@ -65,6 +65,15 @@ static const struct cfg_item server_items[] = {
      .def = "10",
      .unit = "seconds",
      .help = "how long a TCP connection may stay idle (RFC 7766)"},
+    {.name = "max-zones",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = CONFIG_AT(max_zones),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 100000000,
+     .def = "2000000",
+     .help = "zones this server serves at most: listed, made through the API and catalog members together"},
     {.name = "tcp-max-clients",
      .type = CFG_UINT,
      .offset = CONFIG_AT(tcp_max_clients),
@@ -464,6 +473,15 @@ static const struct cfg_item api_items[] = {
      .def = "30",
      .unit = "seconds",
      .help = "how long a kept-alive connection may wait for its next request"},
+    {.name = "max-zones-per-tenant",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = API_AT(max_zones_per_tenant),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 100000000,
+     .def = "100000",
+     .help = "API zones one tenant may hold (admin tokens are not held to it)"},
     {0},
 };
 
@@ -737,6 +755,12 @@ static bool finish_root(struct parse *p, void *base, const struct field *f, unsi
 	bool ok = true;
 	for (size_t i = 0; i < p->c->nzones; i++)
 		ok = resolve_zone_policy(p, &p->c->zones[i], i) && ok;
+	if (p->c->nzones > p->c->max_zones) {
+		cfg_perr(p, p->c->zones[p->c->max_zones].line,
+		         "zones: %zu zones listed, more than server.max-zones (%u): this one is the first over it",
+		         p->c->nzones, p->c->max_zones);
+		ok = false;
+	}
 	return ok;
 }
 

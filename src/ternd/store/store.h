@@ -204,6 +204,7 @@ struct store_ops {
 	int (*zone_get)(struct store_txn *t, const uint8_t *apex, struct store_zone *out, char *err, size_t errlen);
 	int (*zone_list)(struct store_txn *t, const char *tenant, const uint8_t *after, unsigned limit,
 	                 store_zone_fn fn, void *arg, struct store_page *page, char *err, size_t errlen);
+	int (*zone_count)(struct store_txn *t, const char *tenant, uint64_t *n, char *err, size_t errlen);
 	int (*zone_delete)(struct store_txn *t, const uint8_t *apex, char *err, size_t errlen);
 	int (*zone_past_serial)(struct store_txn *t, const uint8_t *apex, uint32_t *serial, char *err, size_t errlen);
 	int (*zone_set_serial)(struct store_txn *t, const uint8_t *apex, uint32_t serial, char *err, size_t errlen);
@@ -321,6 +322,11 @@ static inline int store_zone_list(struct store_txn *t, const char *tenant, const
                                   store_zone_fn fn, void *arg, struct store_page *page, char *err, size_t errlen)
 {
 	return t->store->ops->zone_list(t, tenant, after, limit, fn, arg, page, err, errlen);
+}
+/* How many zones tenant holds (by an index: the time grows with the count, not the store). */
+static inline int store_zone_count(struct store_txn *t, const char *tenant, uint64_t *n, char *err, size_t errlen)
+{
+	return t->store->ops->zone_count(t, tenant, n, err, errlen);
 }
 /* Deletes the zone with its RRsets, journal and proposals; its serial is remembered for the name. */
 static inline int store_zone_delete(struct store_txn *t, const uint8_t *apex, char *err, size_t errlen)

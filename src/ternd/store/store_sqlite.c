@@ -273,6 +273,7 @@ static const struct store_ops sqlite_ops = {
     .zone_create = sq_zone_create,
     .zone_get = sq_zone_get,
     .zone_list = sq_zone_list,
+    .zone_count = sq_zone_count,
     .zone_delete = sq_zone_delete,
     .zone_past_serial = sq_zone_past_serial,
     .zone_set_serial = sq_zone_set_serial,

@@ -20,6 +20,7 @@ enum stmt {
 	ST_ZONE_INSERT,
 	ST_ZONE_LIST,
 	ST_ZONE_LIST_TENANT,
+	ST_ZONE_COUNT_TENANT,
 	ST_ZONE_DELETE,
 	ST_ZONE_RETIRE,
 	ST_PAST_SERIAL,
@@ -183,6 +184,7 @@ int sq_zone_id_write(struct sq_txn *t, enum stmt id, const uint8_t *apex, int64_
 int sq_zone_create(struct store_txn *bt, struct store_zone *z, char *err, size_t errlen);
 int sq_zone_delete(struct store_txn *bt, const uint8_t *apex, char *err, size_t errlen);
 int sq_zone_get(struct store_txn *bt, const uint8_t *apex, struct store_zone *out, char *err, size_t errlen);
+int sq_zone_count(struct store_txn *bt, const char *tenant, uint64_t *n, char *err, size_t errlen);
 int sq_zone_list(struct store_txn *bt, const char *tenant, const uint8_t *after, unsigned limit, store_zone_fn fn,
                  void *arg, struct store_page *page, char *err, size_t errlen);
 int sq_zone_past_serial(struct store_txn *bt, const uint8_t *apex, uint32_t *serial, char *err, size_t errlen);

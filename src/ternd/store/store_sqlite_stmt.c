@@ -20,6 +20,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ZONE_LIST] = "SELECT " ZONE_COLS " FROM zones WHERE sort_key >= ?1 ORDER BY sort_key LIMIT ?2",
     [ST_ZONE_LIST_TENANT] = "SELECT " ZONE_COLS " FROM zones WHERE tenant = ?3 AND sort_key >= ?1"
                             " ORDER BY sort_key LIMIT ?2",
+    [ST_ZONE_COUNT_TENANT] = "SELECT count(*) FROM zones WHERE tenant = ?1",
     [ST_ZONE_DELETE] = "DELETE FROM zones WHERE apex = ?1",
     [ST_ZONE_RETIRE] = "INSERT INTO past_serials (apex, serial, deleted_at) SELECT apex, serial, ?2 FROM zones"
                        " WHERE apex = ?1 ON CONFLICT (apex) DO UPDATE SET serial = excluded.serial,"

@@ -245,6 +245,31 @@ fail:
 	return rc;
 }
 
+int sq_zone_count(struct store_txn *bt, const char *tenant, uint64_t *n, char *err, size_t errlen)
+{
+	struct sq_txn *t = (struct sq_txn *)bt;
+	struct conn *c = NULL;
+	struct q q = {0};
+	int rc = sq_take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen);
+	if (rc < 0)
+		return rc;
+	if ((rc = sq_conn_take(t, false, &c, err, errlen)) < 0)
+		return rc;
+	if ((rc = sq_q_open(&q, t, c, ST_ZONE_COUNT_TENANT, err, errlen)) < 0)
+		goto fail;
+	sq_q_text(&q, 1, tenant);
+	if ((rc = sq_q_step(&q, err, errlen)) == 1) {
+		*n = (uint64_t)sqlite3_column_int64(q.s, 0);
+		rc = 0;
+	} else if (rc == 0) {
+		rc = set_err(err, errlen, TERN_EIO, "counting the zones of a tenant gave no row");
+	}
+fail:
+	sq_q_close(&q);
+	sq_conn_give(t, c);
+	return rc;
+}
+
 /* One UPDATE or DELETE of the zone row keyed by apex; TERN_ENOTFOUND when it matched nothing. */
 static int zone_row_write(struct sq_txn *t, enum stmt id, const uint8_t *apex, int64_t v2, const char *v3, char *err,
                           size_t errlen)

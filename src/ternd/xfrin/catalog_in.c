@@ -202,13 +202,18 @@ static void sync_cat(struct catalog_in *ci, struct cat *c)
 		goto out;
 	}
 	/* both lists are sorted: one merge finds members gone and members new */
-	size_t i = 0, j = 0;
+	size_t i = 0, j = 0, others = ci->conf->nzones, over = 0; /* zones served besides this catalog's members */
+	for (size_t k = 0; k < ci->ncats; k++)
+		others += &ci->cats[k] == c ? 0 : ci->cats[k].n;
 	while (i < c->n || j < n) {
 		int d = i == c->n ? 1 : j == n ? -1 : name_cmp(c->members[i].apex, now[j].apex);
 		if (d < 0) {
 			member_remove(ci, c, c->members[i++].apex, "no longer listed");
 		} else if (d > 0) {
-			if (member_add(ci, c, now[j].apex))
+			/* server.max-zones: the members over it wait for room (kept ones and removals first) */
+			if (others + nkept + (c->n - i) >= ci->conf->max_zones)
+				over++;
+			else if (member_add(ci, c, now[j].apex))
 				kept[nkept++] = now[j];
 			j++;
 		} else {
@@ -216,6 +221,9 @@ static void sync_cat(struct catalog_in *ci, struct cat *c)
 			j++;
 		}
 	}
+	if (over)
+		log_warning("catalog %s serial %u: %zu member(s) not added: server.max-zones is %u", c->name, serial,
+		            over, ci->conf->max_zones);
 	log_info("catalog %s serial %u: %zu member(s) served", c->name, serial, nkept);
 	free(c->members);
 	c->members = kept;

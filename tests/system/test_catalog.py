@@ -578,3 +578,28 @@ def test_pop_consumes_a_catalog_knot_generates(tmp_path):
         ternlib.wait_log(pop.log_text, "catalog catalog.tern. serial")
     finally:
         knot.stop()
+
+
+def test_members_over_max_zones_wait(keys, tmp_path):
+    """A PoP whose server.max-zones leaves room for two members of three serves two, says why the
+    third is not added, and adds it at the next catalog version once a reload gave room."""
+    pport = free_port()
+    p = api_ternd(keys, tmp_path / "p", notify=pport, zones={"example.com": EXAMPLE_COM, "example.net": EXAMPLE_NET})
+    p.start()
+    api = p.api(keys.token("t1"))
+    api.create_zone("shop.test", rrsets=[{"name": "www", "type": "A", "ttl": 300, "records": ["192.0.2.1"]}])
+    # the catalog is the one zone listed: room for two members, taken in the catalog's order
+    pop = Pop(tmp_path / "pop", {CAT: (p.port, True)}, port=pport, extra_server="max-zones: 3").start()
+    ternlib.wait_log(pop.log_text, "1 member(s) not added: server.max-zones is 3")
+    for m in ("example.com.", "example.net."):
+        wait_served(pport, m, dns.rcode.NOERROR, 10, rdtype="SOA")
+    time.sleep(0.5)
+    assert rcode_and_rdatas(pport, "shop.test.", "SOA")[0] == dns.rcode.REFUSED
+    # room (the default limit) at a reload; the next catalog version brings the waiting member
+    pop.rewrite()
+    pop.reload()
+    time.sleep(0.5)
+    api.create_zone("new.test", rrsets=[{"name": "www", "type": "A", "ttl": 300, "records": ["192.0.2.9"]}])
+    for m in ("shop.test.", "new.test.", "example.com.", "example.net."):
+        wait_served(pport, m, dns.rcode.NOERROR, 10, rdtype="SOA")
+    api.close()

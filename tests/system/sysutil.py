@@ -278,3 +278,28 @@ def server_fixture(**kw):
             "stopped" if alive else "died", rc, s.log_text()[-4000:])
 
     return srv
+
+
+def tcp_listener(addr, port):
+    """A listening IPv4 TCP socket on addr@port (0: any free port)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    s.listen(128)
+    return s
+
+
+def tcp_listeners(addrs):
+    """A listener on each of addrs, on one port free on all of them: (port, {addr: socket})."""
+    for _ in range(20):
+        socks = {}
+        try:
+            socks[addrs[0]] = tcp_listener(addrs[0], 0)
+            port = socks[addrs[0]].getsockname()[1]
+            for a in addrs[1:]:
+                socks[a] = tcp_listener(a, port)
+            return port, socks
+        except OSError:
+            for x in socks.values():
+                x.close()
+    raise RuntimeError("no port free on every one of %s" % (addrs,))

@@ -11,7 +11,6 @@ import ipaddress
 import json
 import os
 import random
-import socket
 import subprocess
 import tempfile
 import time
@@ -30,6 +29,7 @@ import pytest
 import mmdblib
 import ternlib
 from apilib import ApiTernd, assert_error, finish, keys  # noqa: F401
+from sysutil import tcp_listeners
 
 TERN_CLI = os.environ.get("TERN_CLI", os.path.join(os.path.dirname(ternlib.TERND), "tern"))
 
@@ -294,30 +294,6 @@ def test_geo_database_missing_then_none_configured(tmp_path, keys):  # noqa: F81
 MON_ADDRS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
 
 
-def tcp_listener(addr, port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((addr, port))
-    s.listen(128)
-    return s
-
-
-def listen_all():
-    """A listener on each of MON_ADDRS, on one port free on all of them."""
-    for _ in range(20):
-        socks = {}
-        try:
-            socks[MON_ADDRS[0]] = tcp_listener(MON_ADDRS[0], 0)
-            port = socks[MON_ADDRS[0]].getsockname()[1]
-            for a in MON_ADDRS[1:]:
-                socks[a] = tcp_listener(a, port)
-            return port, socks
-        except OSError:
-            for x in socks.values():
-                x.close()
-    raise RuntimeError("no port free on every loopback address")
-
-
 def monitored(port):
     return ["pool web %s" % " ".join("%s monitor m" % a for a in MON_ADDRS), "pool br 192.0.2.10", "answer web",
             "geo 198.51.100.0/24 br web", "monitor m tcp %d interval 1 timeout 1 down 1 up 1" % port]
@@ -355,7 +331,7 @@ def test_monitor_state_and_signed_zone_pick(srv, geo, keys):
     /api/v1/monitors says), a killed listener's member goes down with its error; in a signed zone
     the whole pool is one signed set, and with one member down a DO query gets one live member,
     each as likely, with the signature of the set explain names (200 random clients)."""
-    port, socks = listen_all()
+    port, socks = tcp_listeners(MON_ADDRS)
     admin = srv.api(keys.token("explain-admin", admin=True))
     try:
         t0 = int(time.time())

@@ -2,13 +2,13 @@
 real listeners on 127.0.0.1 and 127.0.0.2 killed and restarted, the A answer followed over DNS
 and the checker's state over GET /api/v1/monitors and /metrics."""
 import os
-import socket
 import time
 
 import pytest
 
 from apilib import ApiTernd, finish, keys  # noqa: F401
 import ternlib
+from sysutil import tcp_listener, tcp_listeners
 
 INTERVAL, DOWN, UP = 1, 2, 1
 ADDRS = ("127.0.0.1", "127.0.0.2")
@@ -21,26 +21,6 @@ class MonTernd(ApiTernd):
         super().write_config(listen, extra_server)
         with open(self.config, "a") as f:
             f.write("monitors:\n  allow: [127.0.0.0/8]\n")
-
-
-def listener(addr, port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((addr, port))
-    s.listen(128)
-    return s
-
-
-def listeners():
-    """One listener on each address, on one port free on both."""
-    for _ in range(20):
-        first = listener(ADDRS[0], 0)
-        port = first.getsockname()[1]
-        try:
-            return port, {ADDRS[0]: first, ADDRS[1]: listener(ADDRS[1], port)}
-        except OSError:
-            first.close()
-    raise RuntimeError("no port free on both loopback addresses")
 
 
 def zone(apex, port, members):
@@ -57,7 +37,7 @@ def lab(tmp_path_factory, keys):  # noqa: F811
     if not os.access(ternlib.TERND, os.X_OK):
         pytest.skip("no ternd binary at %s (make build)" % ternlib.TERND)
     d = tmp_path_factory.mktemp("dyn-monitor")
-    port, socks = listeners()
+    port, socks = tcp_listeners(ADDRS)
     files = {"mon.test": str(d / "mon.test.zone"), "mon2.test": str(d / "mon2.test.zone")}
     with open(files["mon.test"], "w") as f:
         f.write(zone("mon.test", port, "127.0.0.1 monitor m 127.0.0.2 monitor m"))
@@ -123,7 +103,7 @@ def test_killed_listener_leaves_the_answer_and_comes_back(lab):
     assert answer(srv, "www.mon2.test") == {"127.0.0.1"}  # the other zone's pair is its own
     assert "127.0.0.2: down after 2 failure(s): connect refused" in srv.log_text()
 
-    lab["socks"]["127.0.0.2"] = listener("127.0.0.2", lab["port"])
+    lab["socks"]["127.0.0.2"] = tcp_listener("127.0.0.2", lab["port"])
     wait("127.0.0.2 back", lambda: answer(srv) == set(ADDRS), INTERVAL * UP + 1)
     assert monitors(lab)["127.0.0.2"]["state"] == "up"
 
@@ -136,7 +116,7 @@ def test_every_member_down_answers_all_of_them(lab):
          INTERVAL * DOWN + 1)
     assert answer(srv) == set(ADDRS)  # the fallback: the whole first pool
     for a in ADDRS:
-        lab["socks"][a] = listener(a, lab["port"])
+        lab["socks"][a] = tcp_listener(a, lab["port"])
     wait("both up", lambda: all(m["state"] == "up" for m in monitors(lab).values()), INTERVAL * UP + 1)
 
 

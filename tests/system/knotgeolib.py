@@ -16,32 +16,32 @@ GEOIP_MODULE = "/usr/lib/x86_64-linux-gnu/knot/modules-3.2/geoip.so"
 
 
 @contextlib.contextmanager
-def rendered_pair(base, zone_text, extra_config="", render_args=(), ready=None):
-    """A ternd (test_cli.Server with extra_config) holding geo.test from zone_text, and Knot serving
-    what `tern geo render-knot geo.test --dir D *render_args` wrote: yields (server, knot, D, the
-    command's stdout, stderr). ready(server) runs before the zone is made."""
+def rendered_pair(base, zone_text, extra_config="", render_args=(), ready=None, zone="geo.test"):
+    """A ternd (test_cli.Server with extra_config) holding zone from zone_text, and Knot serving what
+    `tern geo render-knot ZONE --dir D *render_args` wrote: yields (server, knot, D, the command's
+    stdout, stderr). ready(server) runs before the zone is made."""
     if not knotd_available():
         pytest.skip("no knotd")
     if not os.path.exists(GEOIP_MODULE):
         pytest.fail("knot-module-geoip is not installed (make deps installs it)")
-    zf = base / "geo.test.in"
+    zf = base / ("%s.in" % zone)
     zf.write_text(zone_text)
     s = Server(extra_config=extra_config)
     knot = None
     try:
         if ready:
             ready(s)
-        ok(s, "zone", "create", "geo.test", "--file", str(zf))
+        ok(s, "zone", "create", zone, "--file", str(zf))
         out = base / "knot"
         out.mkdir()
-        code, stdout, stderr = tern(s, "geo", "render-knot", "geo.test", "--dir", str(out), *render_args, expect=0)
+        code, stdout, stderr = tern(s, "geo", "render-knot", zone, "--dir", str(out), *render_args, expect=0)
         knot = Knot(workdir=str(base / "knotd"))
         knot.write_config(["template:", "  - id: default", "    storage: \"%s\"" % knot.storage,
                            "    zonefile-sync: -1", "    zonefile-load: whole", "    journal-content: none",
                            "    semantic-checks: off",
-                           "include: \"%s\"" % (out / "geo.test.knot.conf")],
+                           "include: \"%s\"" % (out / ("%s.knot.conf" % zone))],
                           server=["answer-rotation: off", "udp-max-payload: 1232"])
-        knot.start().wait_soa("geo.test.")
+        knot.start().wait_soa(zone + ".")
         yield s, knot, out, stdout, stderr
     finally:
         if knot is not None:

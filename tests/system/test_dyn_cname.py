@@ -311,19 +311,9 @@ multi 60 IN DYN geo 203.0.113.0/24 m
 
 
 def test_render_knot_cname_views(tmp_path):
-    from knotlib import Knot, knotd_available
-    from test_cli import SANITIZER_MARKERS, Server, ok, tern
-    if not knotd_available():
-        pytest.skip("no knotd")
-    zf = tmp_path / "knc.test.in"
-    zf.write_text(KNOT_ZONE)
-    s = Server()
-    knot = None
-    try:
-        ok(s, "zone", "create", "knc.test", "--file", str(zf))
-        out = tmp_path / "knot"
-        out.mkdir()
-        _, stdout, stderr = tern(s, "geo", "render-knot", "knc.test", "--dir", str(out), expect=0)
+    from knotgeolib import rendered_pair
+    from test_cli import tern
+    with rendered_pair(tmp_path, KNOT_ZONE, zone="knc.test") as (s, knot, out, stdout, stderr):
         assert sorted(os.listdir(out)) == ["knc.test.knot.conf", "knc.test.subnet-60.geoip",
                                            "knc.test.weighted-30.geoip", "knc.test.zone"], stdout
         subnet = (out / "knc.test.subnet-60.geoip").read_text()
@@ -337,12 +327,6 @@ def test_render_knot_cname_views(tmp_path):
         _, text, _ = tern(s, "explain", "www.knc.test", "A", "--client", "198.51.100.7", "--ecs", "24", expect=0)
         assert "name:    CNAME to br.knc.test. (not followed: explain that name)" in text, text
         assert "\n    br.knc.test.  weight 1 (100.0%)\n" in text and "answer:  pool br" in text, text
-        knot = Knot(workdir=str(tmp_path / "knotd"))
-        knot.write_config(["template:", "  - id: default", "    storage: \"%s\"" % knot.storage,
-                           "    zonefile-sync: -1", "    zonefile-load: whole", "    journal-content: none",
-                           "    semantic-checks: off", "include: \"%s\"" % (out / "knc.test.knot.conf")],
-                          server=["answer-rotation: off", "udp-max-payload: 1232"])
-        knot.start().wait_soa("knc.test.")
         ternd = type("T", (), {"addr": "127.0.0.1", "port": s.dns_port})
         kn = type("K", (), {"addr": "127.0.0.1", "port": knot.port})
         for ecs in (("198.51.100.0", 24), ("198.51.100.255", 24), ("192.0.2.0", 24), ("10.0.0.0", 8), None):
@@ -364,9 +348,3 @@ def test_render_knot_cname_views(tmp_path):
                 seen[c[0][2]] += 1
             for name, p in (("a.knc.test.", 0.9), ("b.knc.test.", 0.1)):
                 assert abs(seen[name] - n * p) <= 3 * math.sqrt(n * p * (1 - p)), (srv, seen)
-    finally:
-        if knot is not None:
-            knot.stop()
-        log = s.stop()
-        for m in SANITIZER_MARKERS:
-            assert m not in log, log

@@ -134,7 +134,7 @@ static void check_zone(void *arg, size_t i, struct zonefile_reader *r, char *err
 		if (asprintf(&line, "%s: secondary, no copy yet (pulled from %s)", cz->name, cz->primaries[0].text) < 0)
 			line = NULL;
 	} else {
-		int rc = zonefile_read(r, cz->file, cz->apex, &z, err, ERRBUF);
+		int rc = zonefile_read(r, cz->file, cz->apex, &z, NULL, err, ERRBUF);
 		c->bad[i] = rc < 0;
 		if (rc < 0) {
 			line = strdup(err[0] ? err : tern_strerror(rc));
@@ -272,21 +272,32 @@ static int dnssec_record(void *arg, const struct zone_node *n)
  * times as they were (file systems keep times to a tick, some to 1 or 2 s). */
 #define STAMP_SETTLE_S 2
 
-/* The stamp of the file at path now (stat: no open, no read); not set when stat fails or the file
- * changed less than STAMP_SETTLE_S ago. */
-static void file_stamp(const char *path, struct config_file_stamp *st)
+/* The stamp of a file whose status is sb; not set when the file changed less than STAMP_SETTLE_S
+ * ago, or sb is empty (zonefile_read() could not open it). */
+static void stamp_of(const struct stat *sb, struct config_file_stamp *st)
 {
-	struct stat sb;
 	struct timespec now;
 	memset(st, 0, sizeof(*st));
-	if (stat(path, &sb) < 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
+	if (sb->st_mode == 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
 		return;
-	st->dev = sb.st_dev;
-	st->ino = sb.st_ino;
-	st->size = sb.st_size;
-	st->mtime = sb.st_mtim;
-	st->ctime = sb.st_ctim;
-	st->set = now.tv_sec - sb.st_mtim.tv_sec >= STAMP_SETTLE_S && now.tv_sec - sb.st_ctim.tv_sec >= STAMP_SETTLE_S;
+	st->dev = sb->st_dev;
+	st->ino = sb->st_ino;
+	st->size = sb->st_size;
+	st->mtime = sb->st_mtim;
+	st->ctime = sb->st_ctim;
+	st->set =
+	    now.tv_sec - sb->st_mtim.tv_sec >= STAMP_SETTLE_S && now.tv_sec - sb->st_ctim.tv_sec >= STAMP_SETTLE_S;
+}
+
+/* The stamp of the file at path now (stat through r's directory: no open, no read); not set when
+ * stat fails. */
+static void file_stamp(struct zonefile_reader *r, const char *path, struct config_file_stamp *st)
+{
+	struct stat sb;
+	if (zonefile_stat(r, path, &sb) < 0)
+		memset(st, 0, sizeof(*st));
+	else
+		stamp_of(&sb, st);
 }
 
 static bool same_stamp(const struct config_file_stamp *a, const struct config_file_stamp *b)
@@ -327,18 +338,23 @@ static void load_zone(void *arg, size_t i, struct zonefile_reader *r, char *err)
 	struct loading *l = arg;
 	struct config_zone *cz = &l->conf->zones[i];
 	struct config_file_stamp stamp;
+	struct stat sb;
 	struct zone *z = NULL;
 	if (cz->nprimaries || cz->stored) /* secondaries are xfrin's, signed ones the store's */
 		return;
-	file_stamp(cz->file, &stamp); /* before the read: a change during it is seen next time */
-	if (zone_file_unchanged(l->srv, cz, l->previous, l->previous == l->conf, &stamp)) {
+	/* at start-up nothing is served to compare with: the file is only read */
+	if (l->previous)
+		file_stamp(r, cz->file, &stamp);
+	if (l->previous && zone_file_unchanged(l->srv, cz, l->previous, l->previous == l->conf, &stamp)) {
 		if (l->previous != l->conf)
 			cz->loaded = config_zone_find(l->previous, cz->apex)->loaded;
 		atomic_fetch_add(&l->unchanged, 1);
 		return;
 	}
 	atomic_fetch_add(&l->read, 1);
-	int rc = zonefile_read(r, cz->file, cz->apex, &z, err, ERRBUF);
+	/* the stamp of the file as opened, before its first byte is read: a change during the read
+	 * is seen next time */
+	int rc = zonefile_read(r, cz->file, cz->apex, &z, &sb, err, ERRBUF);
 	if (rc < 0) {
 		rcu_thread_online();
 		bool served = zones_get(l->srv->zones, cz->apex) != NULL;
@@ -360,7 +376,7 @@ static void load_zone(void *arg, size_t i, struct zonefile_reader *r, char *err)
 		zone_free(z);
 		return;
 	}
-	cz->loaded = stamp;
+	stamp_of(&sb, &cz->loaded);
 }
 
 /* Loads the zone files of conf (each_zone: on one thread per CPU) and publishes the ones that load;
@@ -606,7 +622,7 @@ int main(int argc, char **argv)
 	struct config_file_stamp conf_stamp; /* the configuration file as read */
 	if (!err)
 		return 1;
-	file_stamp(path, &conf_stamp); /* before the read, as for zone files */
+	file_stamp(NULL, path, &conf_stamp); /* before the read, as for zone files */
 	if (config_load(path, &conf, err, ERRBUF) < 0) {
 		fprintf(stderr, "%s\n", err);
 		free(err);
@@ -746,7 +762,7 @@ int main(int argc, char **argv)
 		 * seconds of YAML): the one in force is handed to every module again, so zone files,
 		 * JWKS and the rest are looked at as on any reload. */
 		struct config_file_stamp stamp;
-		file_stamp(path, &stamp);
+		file_stamp(NULL, path, &stamp);
 		struct config *next = conf, *previous = conf;
 		if (same_stamp(&conf_stamp, &stamp)) {
 			log_info("configuration file unchanged: the configuration in force is kept");

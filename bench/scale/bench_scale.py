@@ -122,7 +122,7 @@ def all_answer(port, names, serial=1, tries=3):
 
 def wait_served(port, proc, names, t0, rng, timeout):
     """Polls the last zone, then the last plus a random sample of SAMPLE, until all answer their SOA;
-    returns the seconds from t0."""
+    returns the seconds from t0, or None when that did not happen within timeout."""
     last = names[-1]
     while time.monotonic() - t0 < timeout:
         if proc.poll() is not None:
@@ -133,7 +133,7 @@ def wait_served(port, proc, names, t0, rng, timeout):
             if all(got.get(i) == 1 for i in range(len(sample))):
                 return time.monotonic() - t0
         time.sleep(0.01)
-    raise RuntimeError("not every zone served after %d s" % timeout)
+    return None  # the caller counts how many are served
 
 
 def cpu_seconds(pid):
@@ -234,6 +234,10 @@ def measure(server, args, zones, pids_file):
         res["missing"] = len(missing)
         if missing:
             log("%s: %d zone(s) not served, e.g. %s" % (server, len(missing), missing[:3]))
+        if res["served_s"] is None:  # how far it got is in the table; no reload on top of that
+            log("%s: not every zone served within %d s (%d unserved)" % (server, args.timeout, len(missing)))
+            res["reload_s"] = None
+            return res
         # one zone file changed, then the server told: until its new serial is served
         name, path = zones[len(zones) // 2]
         time.sleep(1.1)  # a new mtime second, for servers that compare mtimes in seconds
@@ -276,14 +280,22 @@ def report(args, n, res, meta):
     label = {"ternd": "ternd %s" % meta["ternd"], "knot": "Knot %s" % meta.get("knot_version", ""),
              "nsd": "NSD %s" % meta.get("nsd_version", "")}
     for s, r in res.items():
-        rows.append("| %s | %.2f s | %.2f s | %.0f MiB | %.0f B | %s | %s | %d |" % (
-            label[s], r["served_s"], r["cpu_s"], r["pss_kb"] / 1024, kb_zone[s], fmt(r.get("check_s"), "%.2f s"),
+        served = ("%.2f s" % r["served_s"] if r["served_s"] is not None else
+                  "not all after %d s (%d of %d)" % (args.timeout, n - r["missing"], n))
+        rows.append("| %s | %s | %.2f s | %.0f MiB | %.0f B | %s | %s | %d |" % (
+            label[s], served, r["cpu_s"], r["pss_kb"] / 1024, kb_zone[s], fmt(r.get("check_s"), "%.2f s"),
             fmt(r["reload_s"] * 1000 if r.get("reload_s") is not None else None, "%.0f ms"), r["missing"]))
     targets = []
-    if t and nsd:
-        targets.append("| start to every zone served, ternd / NSD | %.2f | <= 0.5 |" % (t["served_s"] / nsd["served_s"]))
+    done = lambda r: r and r["served_s"] is not None
+    if done(t) and nsd:
+        targets.append("| start to every zone served, ternd / NSD | %s | <= 0.5 |" % (
+            "%.2f" % (t["served_s"] / nsd["served_s"]) if done(nsd) else "< %.2f (NSD did not finish)" % (
+                t["served_s"] / args.timeout)))
     if t and k:
         targets.append("| PSS per zone, ternd / Knot | %.2f | <= 0.5 |" % (kb_zone["ternd"] / kb_zone["knot"]))
+    if t and n >= 1000000:
+        targets.append("| 1,000,000 zones: start to every zone served | %s | <= 60 s |" % fmt(t["served_s"], "%.1f s"))
+        targets.append("| 1,000,000 zones: PSS | %.2f GiB | <= 2 GiB |" % (t["pss_kb"] / 1024 / 1024))
     if t:
         targets.append("| `ternd --check` | %.2f s | <= 2 s (at 100,000 zones) |" % t["check_s"])
         targets.append("| SIGHUP, one of the files changed -> served | %s | <= 100 ms |" %
@@ -326,8 +338,8 @@ def main():
         log("%s: starting with %d zones" % (server, args.zones))
         res[server] = measure(server, args, zones, os.path.join(args.work, "pids"))
         r = res[server]
-        log("%s: all served %.2f s, CPU %.2f s, PSS %.0f MiB, --check %s, SIGHUP %s, unserved %d" % (
-            server, r["served_s"], r["cpu_s"], r["pss_kb"] / 1024, fmt(r.get("check_s"), "%.2f s"),
+        log("%s: all served %s, CPU %.2f s, PSS %.0f MiB, --check %s, SIGHUP %s, unserved %d" % (
+            server, fmt(r["served_s"], "%.2f s"), r["cpu_s"], r["pss_kb"] / 1024, fmt(r.get("check_s"), "%.2f s"),
             fmt(r.get("reload_s"), "%.3f s"), r["missing"]))
     meta["load_after"] = loadavg()
     md = report(args, args.zones, res, meta)

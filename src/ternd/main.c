@@ -21,6 +21,7 @@
 #include "ternd/api/api.h"
 #include "ternd/base/config.h"
 #include "ternd/base/event.h"
+#include "ternd/base/filewatch.h"
 #include "ternd/base/log.h"
 #include "ternd/catalog/catalog.h"
 #include "ternd/change/change.h"
@@ -330,6 +331,8 @@ struct loading {
 	struct server *srv;
 	struct config *conf;
 	const struct config *previous;
+	const size_t *first; /* zones read before the rest are looked at (the files inotify named) */
+	bool *done; /* per zone: read in the first round, not looked at again */
 	_Atomic size_t read, unchanged;
 };
 
@@ -340,7 +343,8 @@ static void load_zone(void *arg, size_t i, struct zonefile_reader *r, char *err)
 	struct config_file_stamp stamp;
 	struct stat sb;
 	struct zone *z = NULL;
-	if (cz->nprimaries || cz->stored) /* secondaries are xfrin's, signed ones the store's */
+	if (cz->nprimaries || cz->stored ||
+	    (l->done && l->done[i])) /* secondaries are xfrin's, signed ones the store's */
 		return;
 	/* at start-up nothing is served to compare with: the file is only read */
 	if (l->previous)
@@ -379,11 +383,99 @@ static void load_zone(void *arg, size_t i, struct zonefile_reader *r, char *err)
 	stamp_of(&sb, &cz->loaded);
 }
 
+/* The files inotify named since the last reload (filewatch_drain()). */
+struct changed_files {
+	char **v;
+	size_t n, cap;
+	bool incomplete; /* out of memory: some are missing (the full round finds them) */
+};
+
+static void note_changed(void *arg, const char *path)
+{
+	struct changed_files *c = arg;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		char **v = realloc(c->v, cap * sizeof(*v));
+		if (!v) {
+			c->incomplete = true;
+			return;
+		}
+		c->v = v;
+		c->cap = cap;
+	}
+	if ((c->v[c->n] = strdup(path)) != NULL)
+		c->n++;
+	else
+		c->incomplete = true;
+}
+
+static void changed_files_free(struct changed_files *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i]);
+	free(c->v);
+}
+
+/* The directories of conf's zone files watched (those load_zones reads: not secondaries, not signed). */
+static void watch_zone_files(struct filewatch *watch, const struct config *conf)
+{
+	size_t missed = 0;
+	for (size_t i = 0; watch && i < conf->nzones; i++) {
+		const struct config_zone *cz = &conf->zones[i];
+		if (!cz->nprimaries && !cz->stored && cz->file && !filewatch_add(watch, cz->file))
+			missed++;
+	}
+	if (missed)
+		log_warning("inotify: the directories of %zu zone file(s) cannot be watched: a reload finds their "
+		            "changes by stat alone",
+		            missed);
+}
+
+static void load_first_zone(void *arg, size_t k, struct zonefile_reader *r, char *err)
+{
+	struct loading *l = arg;
+	load_zone(l, l->first[k], r, err);
+	l->done[l->first[k]] = true;
+}
+
+static int path_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The zones of conf whose file is one of the paths (sorted here), at most n; NULL when none. */
+static size_t *zones_of_files(const struct config *conf, char **paths, size_t npaths, size_t *n)
+{
+	*n = 0;
+	if (!npaths)
+		return NULL;
+	qsort(paths, npaths, sizeof(*paths), path_cmp);
+	size_t *out = NULL, cap = 0;
+	for (size_t i = 0; i < conf->nzones; i++) {
+		const char *file = conf->zones[i].file;
+		if (!file || !bsearch(&file, paths, npaths, sizeof(*paths), path_cmp))
+			continue;
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			size_t *no = realloc(out, ncap * sizeof(*no));
+			if (!no)
+				break; /* the rest are found by the full round */
+			out = no;
+			cap = ncap;
+		}
+		out[(*n)++] = i;
+	}
+	return out;
+}
+
 /* Loads the zone files of conf (each_zone: on one thread per CPU) and publishes the ones that load;
  * a zone that fails keeps its previous version (if any) serving. On a reload (previous set) a file
- * whose stamp is unchanged is not read again. Zones no longer configured are removed. Secondary
- * zones are xfrin's. Each zone read gets its stamp in conf (config_zone.loaded). */
-static void load_zones(struct server *srv, struct config *conf, const struct config *previous)
+ * whose stamp is unchanged is not read again, and the files inotify named (changed, npaths of
+ * them; NULL when it cannot tell) are looked at first, so that a changed zone is served without
+ * waiting for every other file's stat. Zones no longer configured are removed. Secondary zones
+ * are xfrin's. Each zone read gets its stamp in conf (config_zone.loaded). */
+static void load_zones(struct server *srv, struct config *conf, const struct config *previous, char **changed,
+                       size_t nchanged)
 {
 	char *err = malloc(ERRBUF);
 	struct loading l = {.srv = srv, .conf = conf, .previous = previous};
@@ -393,8 +485,18 @@ static void load_zones(struct server *srv, struct config *conf, const struct con
 	}
 	atomic_init(&l.read, 0);
 	atomic_init(&l.unchanged, 0);
+	size_t nfirst = 0;
+	size_t *first = previous ? zones_of_files(conf, changed, nchanged, &nfirst) : NULL;
+	if (first && (l.done = calloc(conf->nzones, sizeof(*l.done))) != NULL) {
+		l.first = first;
+		each_zone(nfirst, true, load_first_zone, &l);
+	}
+	size_t early = atomic_load(&l.read);
 	each_zone(conf->nzones, true, load_zone, &l);
-	log_info("zone files: %zu read, %zu unchanged", atomic_load(&l.read), atomic_load(&l.unchanged));
+	log_info("zone files: %zu read, %zu unchanged (%zu named by inotify, read first)", atomic_load(&l.read),
+	         atomic_load(&l.unchanged), early);
+	free(l.done);
+	free(first);
 	for (size_t i = 0; previous && i < previous->nzones; i++) {
 		/* the store's (change_config_retire()), or still configured */
 		bool kept = previous->zones[i].stored || config_zone_find(conf, previous->zones[i].apex);
@@ -661,6 +763,7 @@ int main(int argc, char **argv)
 	struct catalog_in *catalog_in = NULL;
 	struct monitors *monitors = NULL;
 	struct geo *geo = NULL;
+	struct filewatch *watch = NULL;
 	struct signed_secondaries ss = {&srv, &stored.change};
 	struct xfrin_signer signer = {secondary_update, secondary_unserve, &ss};
 	int status = 1;
@@ -687,7 +790,14 @@ int main(int argc, char **argv)
 	}
 	if (stored.store && change_config_mark(&stored.change, conf, err, ERRBUF) == 0 && err[0])
 		log_info("%s", err);
-	load_zones(&srv, conf, NULL);
+	/* zone files' directories watched before the files are read: a change from now on is named at
+	 * the next reload */
+	watch = filewatch_new();
+	if (!watch)
+		log_warning("inotify unavailable (%s): a reload finds changed zone files by stat alone",
+		            strerror(errno));
+	watch_zone_files(watch, conf);
+	load_zones(&srv, conf, NULL, NULL, 0);
 	if (notify_start(&srv, conf, &notify, err, ERRBUF) < 0) {
 		log_error("%s", err);
 		goto out;
@@ -794,7 +904,12 @@ int main(int argc, char **argv)
 			log_error("%s", err);
 		if (xfrin_reload(xfrin, next) < 0)
 			log_error("secondary zones: out of memory applying the new configuration");
-		load_zones(&srv, next, previous);
+		if (next != previous)
+			watch_zone_files(watch, next);
+		struct changed_files changed = {0};
+		bool told = filewatch_drain(watch, note_changed, &changed);
+		load_zones(&srv, next, previous, told ? changed.v : NULL, told ? changed.n : 0);
+		changed_files_free(&changed);
 		if (stored.store)
 			load_signed_zones(&stored.change, next);
 		catalog_in_reload(catalog_in, next);
@@ -831,6 +946,7 @@ out:
 	monitor_stop(monitors);
 	xfrin_stop(xfrin);
 	server_destroy(&srv);
+	filewatch_free(watch);
 	config_free(conf);
 	free(err);
 	rcu_thread_online();

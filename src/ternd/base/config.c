@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "lib/error.h"
@@ -17,7 +18,9 @@
 #include "ternd/base/config_impl.h"
 #include "ternd/base/text.h"
 
-#define CONFIG_MAX_FILE (16u << 20) /* a configuration larger than this is surely a mistake */
+/* A configuration larger than this is surely a mistake: 2,000,000 zones (server.max-zones) listed
+ * one a line take about 150 MB. */
+#define CONFIG_MAX_FILE ((size_t)1 << 30)
 
 /* Appends "source:line: message" to the error buffer, newline separated, truncating silently. */
 __attribute__((format(printf, 3, 4))) void cfg_perr(struct parse *p, unsigned line, const char *fmt, ...)
@@ -750,9 +753,16 @@ static char *read_file(const char *path, size_t *len, bool *open_failed)
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
 	size_t cap = 0, n = 0;
+	struct stat st;
 	*open_failed = !f;
 	if (!f)
 		return NULL;
+	/* a regular file's buffer made once, at its size (a 60 MB configuration is not copied as it grows) */
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size < CONFIG_MAX_FILE) {
+		cap = (size_t)st.st_size + 2;
+		if (!(buf = malloc(cap)))
+			goto fail;
+	}
 	for (;;) {
 		if (n + 1 >= cap) {
 			if (cap > CONFIG_MAX_FILE) {
@@ -799,7 +809,10 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
 	text = read_file(path, &len, &open_failed);
 	if (!text) {
 		rc = errno == ENOMEM ? TERN_ENOMEM : TERN_EIO;
-		if (errlen)
+		if (errlen && errno == EFBIG)
+			snprintf(err, errlen, "%s: cannot read: larger than %zu MiB, the limit of a configuration file",
+			         path, CONFIG_MAX_FILE >> 20);
+		else if (errlen)
 			snprintf(err, errlen, "%s: cannot %s: %s", path, open_failed ? "open" : "read",
 			         strerror(errno));
 		goto fail;

@@ -594,6 +594,14 @@ static void test_load_file(void **state)
 	snprintf(want, sizeof(want), "%s:3: server.edns-buffer-size: 99999", path);
 	assert_contains(err, want);
 
+	/* a file over the limit (1 GiB; sparse here) is refused before it is read, saying so */
+	assert_int_equal(truncate(path, ((off_t)1 << 30) + 1), 0);
+	rc = config_load(path, &c, err, sizeof(err));
+	assert_int_equal(rc, TERN_EIO);
+	assert_ptr_equal(c, &untouched);
+	snprintf(want, sizeof(want), "%s: cannot read: larger than 1024 MiB, the limit of a configuration file", path);
+	assert_string_equal(err, want);
+
 	assert_int_equal(unlink(path), 0);
 	rc = config_load(path, &c, err, sizeof(err));
 	assert_true(rc < 0);

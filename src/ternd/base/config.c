@@ -758,7 +758,11 @@ static char *read_file(const char *path, size_t *len, bool *open_failed)
 	if (!f)
 		return NULL;
 	/* a regular file's buffer made once, at its size (a 60 MB configuration is not copied as it grows) */
-	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size < CONFIG_MAX_FILE) {
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size >= CONFIG_MAX_FILE) {
+		errno = EFBIG;
+		goto fail;
+	}
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
 		cap = (size_t)st.st_size + 2;
 		if (!(buf = malloc(cap)))
 			goto fail;

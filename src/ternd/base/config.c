@@ -757,12 +757,12 @@ static char *read_file(const char *path, size_t *len, bool *open_failed)
 	*open_failed = !f;
 	if (!f)
 		return NULL;
-	/* a regular file's buffer made once, at its size (a 60 MB configuration is not copied as it grows) */
-	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size >= CONFIG_MAX_FILE) {
+	bool regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+	if (regular && (size_t)st.st_size >= CONFIG_MAX_FILE) { /* refused before it is read */
 		errno = EFBIG;
 		goto fail;
 	}
-	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+	if (regular) { /* the buffer made once, at its size: 60 MB are not copied as they grow */
 		cap = (size_t)st.st_size + 2;
 		if (!(buf = malloc(cap)))
 			goto fail;

@@ -37,16 +37,22 @@ def zone_text(name, serial=1, www="192.0.2.3"):
             "ns1 A 192.0.2.1\nns2 A 192.0.2.2\nwww A %s\n" % (name, serial, www))
 
 
-def generate(work, n):
-    """The zone files (work/zones/NAME.zone); returns [(name, path)] in configuration order."""
-    d = os.path.join(work, "zones")
+def generate(work, n, reuse=None):
+    """The zone files (work/zones/NAME.zone, or those already in reuse, checked); returns
+    [(name, path)] in configuration order."""
+    d = reuse or os.path.join(work, "zones")
     os.makedirs(d, exist_ok=True)
     out = []
     for i in range(n):
         name = zone_name(i)
         path = os.path.join(d, name + ".zone")
-        with open(path, "w") as f:
-            f.write(zone_text(name))
+        if reuse:
+            with open(path) as f:
+                if f.read() != zone_text(name):
+                    raise RuntimeError("%s is not the generated zone file" % path)
+        else:
+            with open(path, "w") as f:
+                f.write(zone_text(name))
         out.append((name, path))
     return out
 
@@ -323,11 +329,12 @@ def main():
     ap.add_argument("--zones", type=int, default=100000)
     ap.add_argument("--servers", default="ternd knot nsd")
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--reuse", help="a directory of zone files an earlier run generated (checked, not written)")
     ap.add_argument("--sched", default="none", help="how bench_drive scheduled the run (reported)")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    log("generating %d zone files" % args.zones)
-    zones = generate(args.work, args.zones)
+    log("%s %d zone files" % ("checking" if args.reuse else "generating", args.zones))
+    zones = generate(args.work, args.zones, args.reuse)
     os.sync()  # the files written back now, not while the first server reads them
     time.sleep(2.1)  # files older than ternd's STAMP_SETTLE_S: a reload takes an unchanged stamp at its word
     meta = {"machine": machine(args.work), "load_before": loadavg(), "ternd": ternd_version()}

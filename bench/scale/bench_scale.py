@@ -245,7 +245,7 @@ def measure(server, args, zones, pids_file):
             served = sum(1 for i in range(len(sample)) if got.get(i) == 1)
             res["missing"] = len(names) - round(served * len(names) / len(sample))
             res["missing_sampled"] = len(sample)
-            log("%s: not every zone served within %d s (about %d unserved, from %d asked)" % (
+            log("%s: not every zone served within %g s (about %d unserved, from %d asked)" % (
                 server, args.timeout, res["missing"], len(sample)))
             res["reload_s"] = None
             return res
@@ -296,7 +296,7 @@ def report(args, n, res, meta):
              "nsd": "NSD %s" % meta.get("nsd_version", "")}
     for s, r in res.items():
         served = ("%.2f s" % r["served_s"] if r["served_s"] is not None else
-                  "not all after %d s (about %d of %d, from %d asked)" % (
+                  "not all after %g s (about %d of %d, from %d asked)" % (
                       args.timeout, n - r["missing"], n, r.get("missing_sampled", n)))
         rows.append("| %s | %s | %.2f s | %.0f MiB | %.0f B | %s | %s | %d |" % (
             label[s], served, r["cpu_s"], r["pss_kb"] / 1024, kb_zone[s], fmt(r.get("check_s"), "%.2f s"),

@@ -4,6 +4,7 @@
 # (bench/README.md). Writes bench/results/scale.md.
 #   BENCH_SCALE_ZONES=10000   the number of zones (default 100,000)
 #   BENCH_SCALE_SERVERS="ternd"  a subset of "ternd knot nsd"
+#   BENCH_SCALE_REUSE=DIR      zone files an earlier run generated (kept with BENCH_SCALE_KEEP=1)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,4 +24,5 @@ bench_binaries
 
 args=(--work "$WORK" --ternd "$WORK/bin/ternd" --out "$OUT" --zones "${BENCH_SCALE_ZONES:-100000}")
 [ -n "${BENCH_SCALE_SERVERS:-}" ] && args+=(--servers "$BENCH_SCALE_SERVERS")
+[ -n "${BENCH_SCALE_REUSE:-}" ] && args+=(--reuse "$BENCH_SCALE_REUSE")
 bench_drive "${BENCH_SCALE_SCHED:-none}" "$PY" "$HERE/bench_scale.py" "${args[@]}"

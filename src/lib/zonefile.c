@@ -2,6 +2,8 @@
 #include "lib/zonefile.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -376,33 +378,107 @@ static bool text_mentions_include(const char *t, size_t n)
 	return false;
 }
 
+struct zonefile_reader {
+	zs_scanner_t scanner;
+	int dirfd; /* the directory of the last absolute path opened (O_PATH), or -1 */
+	size_t dirlen;
+	char dir[PATH_MAX]; /* its path, with the trailing '/' */
+};
+
+struct zonefile_reader *zonefile_reader_new(void)
+{
+	struct zonefile_reader *r = malloc(sizeof(*r));
+	if (r) {
+		r->dirfd = -1;
+		r->dirlen = 0;
+	}
+	return r;
+}
+
+void zonefile_reader_free(struct zonefile_reader *r)
+{
+	if (r && r->dirfd >= 0)
+		close(r->dirfd);
+	free(r);
+}
+
+/* Where path is to be opened from: r's directory and path's last component when path is absolute
+ * (the directory opened now if it is another one), else the working directory and path whole. */
+static int reader_at(struct zonefile_reader *r, const char *path, const char **base)
+{
+	*base = path;
+	const char *slash = r && path[0] == '/' ? strrchr(path, '/') : NULL;
+	if (!slash || !slash[1])
+		return AT_FDCWD;
+	size_t len = (size_t)(slash - path) + 1;
+	if (r->dirfd < 0 || r->dirlen != len || memcmp(r->dir, path, len) != 0) {
+		if (r->dirfd >= 0)
+			close(r->dirfd);
+		r->dirfd = -1;
+		r->dirlen = 0;
+		if (len >= sizeof(r->dir))
+			return AT_FDCWD;
+		memcpy(r->dir, path, len);
+		r->dir[len] = 0;
+		r->dirfd = open(r->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (r->dirfd < 0)
+			return AT_FDCWD;
+		r->dirlen = len;
+	}
+	*base = slash + 1;
+	return r->dirfd;
+}
+
+int zonefile_stat(struct zonefile_reader *r, const char *path, struct stat *st)
+{
+	const char *base;
+	int at = reader_at(r, path, &base);
+	return fstatat(at, base, st, 0);
+}
+
 /* The text libzscanner is to scan from memory, or NULL to let it read the file itself. A small
- * file is read whole with one open and one read: libzscanner's own reading resolves the path
- * (realpath: a readlink per component) and maps the file, and the unmapping flushes the TLB of
- * every CPU the process runs on, which made up most of the start-up time of many small zones. A
- * file with $INCLUDE is left to libzscanner (it resolves an included name against the file's
- * directory), and so are large files (no copy beside the mapping) and files it cannot open (it
- * says why). DYN types are rewritten in either case (dyn_rewrite()). */
-static char *read_zone_text(const char *path, size_t *len, struct dyn_lines *d, int *rc)
+ * file is read whole with one open, one fstat and one read: libzscanner's own reading resolves
+ * the path (realpath: a readlink per component) and maps the file, and the unmapping flushes the
+ * TLB of every CPU the process runs on, which made up most of the start-up time of many small
+ * zones. A file with $INCLUDE is left to libzscanner (it resolves an included name against the
+ * file's directory), and so are large files (no copy beside the mapping) and files it cannot open
+ * (it says why). DYN types are rewritten in either case (dyn_rewrite()). st gets the file's status
+ * as opened (zeroed when it could not be). */
+static char *read_zone_text(struct zonefile_reader *r, const char *path, size_t *len, struct dyn_lines *d, int *rc,
+                            struct stat *st)
 {
 	*rc = 0;
-	struct stat st;
-	FILE *f = fopen(path, "rb");
-	if (!f)
+	memset(st, 0, sizeof(*st));
+	const char *base;
+	int at = reader_at(r, path, &base);
+	int fd = openat(at, base, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return NULL;
-	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0 || st.st_size > ZONEFILE_READ_WHOLE) {
-		fclose(f);
+	if (fstat(fd, st) < 0) {
+		memset(st, 0, sizeof(*st));
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st->st_mode) || st->st_size == 0 || st->st_size > ZONEFILE_READ_WHOLE) {
+		close(fd);
 		return read_dyn_file(path, len, d, rc);
 	}
-	size_t size = (size_t)st.st_size;
+	size_t size = (size_t)st->st_size, got = 0;
 	char *text = malloc(size);
-	if (!text || fread(text, 1, size, f) != size) {
+	while (text && got < size) {
+		ssize_t n = read(fd, text + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (!text || got != size) {
 		*rc = text ? TERN_EIO : TERN_ENOMEM;
 		free(text);
-		fclose(f);
 		return NULL;
 	}
-	fclose(f);
 	*len = size;
 	if (text_mentions_dyn(text, size)) {
 		char *copy = dyn_rewrite(text, size, d, rc);
@@ -418,32 +494,19 @@ static char *read_zone_text(const char *path, size_t *len, struct dyn_lines *d, 
 	return text;
 }
 
-struct zonefile_reader {
-	zs_scanner_t scanner;
-};
-
-struct zonefile_reader *zonefile_reader_new(void)
-{
-	return malloc(sizeof(struct zonefile_reader));
-}
-
-void zonefile_reader_free(struct zonefile_reader *r)
-{
-	free(r);
-}
-
 int zonefile_load(const char *path, const uint8_t *apex, struct zone **out, char *err, size_t errlen)
 {
-	return zonefile_read(NULL, path, apex, out, err, errlen);
+	return zonefile_read(NULL, path, apex, out, NULL, err, errlen);
 }
 
-int zonefile_read(struct zonefile_reader *r, const char *path, const uint8_t *apex, struct zone **out, char *err,
-                  size_t errlen)
+int zonefile_read(struct zonefile_reader *r, const char *path, const uint8_t *apex, struct zone **out, struct stat *st,
+                  char *err, size_t errlen)
 {
 	struct dyn_lines dyn = {0};
+	struct stat own;
 	size_t len = 0;
 	int rc;
-	char *text = read_zone_text(path, &len, &dyn, &rc);
+	char *text = read_zone_text(r, path, &len, &dyn, &rc, st ? st : &own);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: %s", path, rc == TERN_ENOMEM ? "out of memory" : "cannot read zone file");
 		return rc;

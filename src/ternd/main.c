@@ -21,6 +21,7 @@
 #include "ternd/api/api.h"
 #include "ternd/base/config.h"
 #include "ternd/base/event.h"
+#include "ternd/base/filewatch.h"
 #include "ternd/base/log.h"
 #include "ternd/catalog/catalog.h"
 #include "ternd/change/change.h"
@@ -134,7 +135,7 @@ static void check_zone(void *arg, size_t i, struct zonefile_reader *r, char *err
 		if (asprintf(&line, "%s: secondary, no copy yet (pulled from %s)", cz->name, cz->primaries[0].text) < 0)
 			line = NULL;
 	} else {
-		int rc = zonefile_read(r, cz->file, cz->apex, &z, err, ERRBUF);
+		int rc = zonefile_read(r, cz->file, cz->apex, &z, NULL, err, ERRBUF);
 		c->bad[i] = rc < 0;
 		if (rc < 0) {
 			line = strdup(err[0] ? err : tern_strerror(rc));
@@ -272,21 +273,32 @@ static int dnssec_record(void *arg, const struct zone_node *n)
  * times as they were (file systems keep times to a tick, some to 1 or 2 s). */
 #define STAMP_SETTLE_S 2
 
-/* The stamp of the file at path now (stat: no open, no read); not set when stat fails or the file
- * changed less than STAMP_SETTLE_S ago. */
-static void file_stamp(const char *path, struct config_file_stamp *st)
+/* The stamp of a file whose status is sb; not set when the file changed less than STAMP_SETTLE_S
+ * ago, or sb is empty (zonefile_read() could not open it). */
+static void stamp_of(const struct stat *sb, struct config_file_stamp *st)
 {
-	struct stat sb;
 	struct timespec now;
 	memset(st, 0, sizeof(*st));
-	if (stat(path, &sb) < 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
+	if (sb->st_mode == 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
 		return;
-	st->dev = sb.st_dev;
-	st->ino = sb.st_ino;
-	st->size = sb.st_size;
-	st->mtime = sb.st_mtim;
-	st->ctime = sb.st_ctim;
-	st->set = now.tv_sec - sb.st_mtim.tv_sec >= STAMP_SETTLE_S && now.tv_sec - sb.st_ctim.tv_sec >= STAMP_SETTLE_S;
+	st->dev = sb->st_dev;
+	st->ino = sb->st_ino;
+	st->size = sb->st_size;
+	st->mtime = sb->st_mtim;
+	st->ctime = sb->st_ctim;
+	st->set =
+	    now.tv_sec - sb->st_mtim.tv_sec >= STAMP_SETTLE_S && now.tv_sec - sb->st_ctim.tv_sec >= STAMP_SETTLE_S;
+}
+
+/* The stamp of the file at path now (stat through r's directory: no open, no read); not set when
+ * stat fails. */
+static void file_stamp(struct zonefile_reader *r, const char *path, struct config_file_stamp *st)
+{
+	struct stat sb;
+	if (zonefile_stat(r, path, &sb) < 0)
+		memset(st, 0, sizeof(*st));
+	else
+		stamp_of(&sb, st);
 }
 
 static bool same_stamp(const struct config_file_stamp *a, const struct config_file_stamp *b)
@@ -319,6 +331,8 @@ struct loading {
 	struct server *srv;
 	struct config *conf;
 	const struct config *previous;
+	const size_t *first; /* zones read before the rest are looked at (the files inotify named) */
+	bool *done; /* per zone: read in the first round, not looked at again */
 	_Atomic size_t read, unchanged;
 };
 
@@ -327,18 +341,24 @@ static void load_zone(void *arg, size_t i, struct zonefile_reader *r, char *err)
 	struct loading *l = arg;
 	struct config_zone *cz = &l->conf->zones[i];
 	struct config_file_stamp stamp;
+	struct stat sb;
 	struct zone *z = NULL;
-	if (cz->nprimaries || cz->stored) /* secondaries are xfrin's, signed ones the store's */
+	if (cz->nprimaries || cz->stored ||
+	    (l->done && l->done[i])) /* secondaries are xfrin's, signed ones the store's */
 		return;
-	file_stamp(cz->file, &stamp); /* before the read: a change during it is seen next time */
-	if (zone_file_unchanged(l->srv, cz, l->previous, l->previous == l->conf, &stamp)) {
+	/* at start-up nothing is served to compare with: the file is only read */
+	if (l->previous)
+		file_stamp(r, cz->file, &stamp);
+	if (l->previous && zone_file_unchanged(l->srv, cz, l->previous, l->previous == l->conf, &stamp)) {
 		if (l->previous != l->conf)
 			cz->loaded = config_zone_find(l->previous, cz->apex)->loaded;
 		atomic_fetch_add(&l->unchanged, 1);
 		return;
 	}
 	atomic_fetch_add(&l->read, 1);
-	int rc = zonefile_read(r, cz->file, cz->apex, &z, err, ERRBUF);
+	/* the stamp of the file as opened, before its first byte is read: a change during the read
+	 * is seen next time */
+	int rc = zonefile_read(r, cz->file, cz->apex, &z, &sb, err, ERRBUF);
 	if (rc < 0) {
 		rcu_thread_online();
 		bool served = zones_get(l->srv->zones, cz->apex) != NULL;
@@ -360,14 +380,102 @@ static void load_zone(void *arg, size_t i, struct zonefile_reader *r, char *err)
 		zone_free(z);
 		return;
 	}
-	cz->loaded = stamp;
+	stamp_of(&sb, &cz->loaded);
+}
+
+/* The files inotify named since the last reload (filewatch_drain()). */
+struct changed_files {
+	char **v;
+	size_t n, cap;
+	bool incomplete; /* out of memory: some are missing (the full round finds them) */
+};
+
+static void note_changed(void *arg, const char *path)
+{
+	struct changed_files *c = arg;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		char **v = realloc(c->v, cap * sizeof(*v));
+		if (!v) {
+			c->incomplete = true;
+			return;
+		}
+		c->v = v;
+		c->cap = cap;
+	}
+	if ((c->v[c->n] = strdup(path)) != NULL)
+		c->n++;
+	else
+		c->incomplete = true;
+}
+
+static void changed_files_free(struct changed_files *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i]);
+	free(c->v);
+}
+
+/* The directories of conf's zone files watched (those load_zones reads: not secondaries, not signed). */
+static void watch_zone_files(struct filewatch *watch, const struct config *conf)
+{
+	size_t missed = 0;
+	for (size_t i = 0; watch && i < conf->nzones; i++) {
+		const struct config_zone *cz = &conf->zones[i];
+		if (!cz->nprimaries && !cz->stored && cz->file && !filewatch_add(watch, cz->file))
+			missed++;
+	}
+	if (missed)
+		log_warning("inotify: the directories of %zu zone file(s) cannot be watched: a reload finds their "
+		            "changes by stat alone",
+		            missed);
+}
+
+static void load_first_zone(void *arg, size_t k, struct zonefile_reader *r, char *err)
+{
+	struct loading *l = arg;
+	load_zone(l, l->first[k], r, err);
+	l->done[l->first[k]] = true;
+}
+
+static int path_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The zones of conf whose file is one of the paths (sorted here), at most n; NULL when none. */
+static size_t *zones_of_files(const struct config *conf, char **paths, size_t npaths, size_t *n)
+{
+	*n = 0;
+	if (!npaths)
+		return NULL;
+	qsort(paths, npaths, sizeof(*paths), path_cmp);
+	size_t *out = NULL, cap = 0;
+	for (size_t i = 0; i < conf->nzones; i++) {
+		const char *file = conf->zones[i].file;
+		if (!file || !bsearch(&file, paths, npaths, sizeof(*paths), path_cmp))
+			continue;
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			size_t *no = realloc(out, ncap * sizeof(*no));
+			if (!no)
+				break; /* the rest are found by the full round */
+			out = no;
+			cap = ncap;
+		}
+		out[(*n)++] = i;
+	}
+	return out;
 }
 
 /* Loads the zone files of conf (each_zone: on one thread per CPU) and publishes the ones that load;
  * a zone that fails keeps its previous version (if any) serving. On a reload (previous set) a file
- * whose stamp is unchanged is not read again. Zones no longer configured are removed. Secondary
- * zones are xfrin's. Each zone read gets its stamp in conf (config_zone.loaded). */
-static void load_zones(struct server *srv, struct config *conf, const struct config *previous)
+ * whose stamp is unchanged is not read again, and the files inotify named (changed, npaths of
+ * them; NULL when it cannot tell) are looked at first, so that a changed zone is served without
+ * waiting for every other file's stat. Zones no longer configured are removed. Secondary zones
+ * are xfrin's. Each zone read gets its stamp in conf (config_zone.loaded). */
+static void load_zones(struct server *srv, struct config *conf, const struct config *previous, char **changed,
+                       size_t nchanged)
 {
 	char *err = malloc(ERRBUF);
 	struct loading l = {.srv = srv, .conf = conf, .previous = previous};
@@ -377,8 +485,18 @@ static void load_zones(struct server *srv, struct config *conf, const struct con
 	}
 	atomic_init(&l.read, 0);
 	atomic_init(&l.unchanged, 0);
+	size_t nfirst = 0;
+	size_t *first = previous ? zones_of_files(conf, changed, nchanged, &nfirst) : NULL;
+	if (first && (l.done = calloc(conf->nzones, sizeof(*l.done))) != NULL) {
+		l.first = first;
+		each_zone(nfirst, true, load_first_zone, &l);
+	}
+	size_t early = atomic_load(&l.read);
 	each_zone(conf->nzones, true, load_zone, &l);
-	log_info("zone files: %zu read, %zu unchanged", atomic_load(&l.read), atomic_load(&l.unchanged));
+	log_info("zone files: %zu read, %zu unchanged (%zu named by inotify, read first)", atomic_load(&l.read),
+	         atomic_load(&l.unchanged), early);
+	free(l.done);
+	free(first);
 	for (size_t i = 0; previous && i < previous->nzones; i++) {
 		/* the store's (change_config_retire()), or still configured */
 		bool kept = previous->zones[i].stored || config_zone_find(conf, previous->zones[i].apex);
@@ -606,7 +724,7 @@ int main(int argc, char **argv)
 	struct config_file_stamp conf_stamp; /* the configuration file as read */
 	if (!err)
 		return 1;
-	file_stamp(path, &conf_stamp); /* before the read, as for zone files */
+	file_stamp(NULL, path, &conf_stamp); /* before the read, as for zone files */
 	if (config_load(path, &conf, err, ERRBUF) < 0) {
 		fprintf(stderr, "%s\n", err);
 		free(err);
@@ -645,6 +763,7 @@ int main(int argc, char **argv)
 	struct catalog_in *catalog_in = NULL;
 	struct monitors *monitors = NULL;
 	struct geo *geo = NULL;
+	struct filewatch *watch = NULL;
 	struct signed_secondaries ss = {&srv, &stored.change};
 	struct xfrin_signer signer = {secondary_update, secondary_unserve, &ss};
 	int status = 1;
@@ -671,7 +790,14 @@ int main(int argc, char **argv)
 	}
 	if (stored.store && change_config_mark(&stored.change, conf, err, ERRBUF) == 0 && err[0])
 		log_info("%s", err);
-	load_zones(&srv, conf, NULL);
+	/* zone files' directories watched before the files are read: a change from now on is named at
+	 * the next reload */
+	watch = filewatch_new();
+	if (!watch)
+		log_warning("inotify unavailable (%s): a reload finds changed zone files by stat alone",
+		            strerror(errno));
+	watch_zone_files(watch, conf);
+	load_zones(&srv, conf, NULL, NULL, 0);
 	if (notify_start(&srv, conf, &notify, err, ERRBUF) < 0) {
 		log_error("%s", err);
 		goto out;
@@ -746,7 +872,7 @@ int main(int argc, char **argv)
 		 * seconds of YAML): the one in force is handed to every module again, so zone files,
 		 * JWKS and the rest are looked at as on any reload. */
 		struct config_file_stamp stamp;
-		file_stamp(path, &stamp);
+		file_stamp(NULL, path, &stamp);
 		struct config *next = conf, *previous = conf;
 		if (same_stamp(&conf_stamp, &stamp)) {
 			log_info("configuration file unchanged: the configuration in force is kept");
@@ -778,7 +904,12 @@ int main(int argc, char **argv)
 			log_error("%s", err);
 		if (xfrin_reload(xfrin, next) < 0)
 			log_error("secondary zones: out of memory applying the new configuration");
-		load_zones(&srv, next, previous);
+		if (next != previous)
+			watch_zone_files(watch, next);
+		struct changed_files changed = {0};
+		bool told = filewatch_drain(watch, note_changed, &changed);
+		load_zones(&srv, next, previous, told ? changed.v : NULL, told ? changed.n : 0);
+		changed_files_free(&changed);
 		if (stored.store)
 			load_signed_zones(&stored.change, next);
 		catalog_in_reload(catalog_in, next);
@@ -815,6 +946,7 @@ out:
 	monitor_stop(monitors);
 	xfrin_stop(xfrin);
 	server_destroy(&srv);
+	filewatch_free(watch);
 	config_free(conf);
 	free(err);
 	rcu_thread_online();

@@ -422,6 +422,27 @@ static void test_yaml_syntax(void **state)
 	             "ternd.yaml:3: YAML syntax error: invalid ");
 	expect_error("server:\n  listen: [127.0.0.1]\n---\nserver:\n  listen: [127.0.0.2]\n",
 	             "ternd.yaml:4: only one YAML document is allowed");
+	/* an alias inside the collection it names would make the tree a loop: refused */
+	expect_error("server:\n  listen: &l [127.0.0.1, *l]\n",
+	             "ternd.yaml:2: YAML syntax error: found undefined alias");
+	expect_error("server: &s\n  listen: [127.0.0.1]\n  x: *s\n",
+	             "ternd.yaml:3: YAML syntax error: found undefined alias");
+}
+
+/* Anchors and aliases stand for the anchored value, scalars and collections alike. */
+static void test_yaml_aliases(void **state)
+{
+	(void)state;
+	struct result r;
+	load(&r, "server:\n  listen: &addrs [127.0.0.1@5300, \"::1@5300\"]\nzones:\n  - name: a.example\n"
+	         "    file: &f one.zone\n  - {name: b.example, file: *f, primary: *addrs}\n");
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.c->nzones, 2);
+	assert_string_equal(r.c->zones[0].file, "/etc/tern/one.zone");
+	assert_string_equal(r.c->zones[1].file, "/etc/tern/one.zone");
+	assert_int_equal(r.c->zones[1].nprimaries, 2);
+	assert_int_equal(r.c->nlisten, 2);
+	config_free(r.c);
 }
 
 static void test_zone_names(void **state)
@@ -573,6 +594,14 @@ static void test_load_file(void **state)
 	snprintf(want, sizeof(want), "%s:3: server.edns-buffer-size: 99999", path);
 	assert_contains(err, want);
 
+	/* a file over the limit (1 GiB; sparse here) is refused before it is read, saying so */
+	assert_int_equal(truncate(path, ((off_t)1 << 30) + 1), 0);
+	rc = config_load(path, &c, err, sizeof(err));
+	assert_int_equal(rc, TERN_EIO);
+	assert_ptr_equal(c, &untouched);
+	snprintf(want, sizeof(want), "%s: cannot read: larger than 1024 MiB, the limit of a configuration file", path);
+	assert_string_equal(err, want);
+
 	assert_int_equal(unlink(path), 0);
 	rc = config_load(path, &c, err, sizeof(err));
 	assert_true(rc < 0);
@@ -684,17 +713,29 @@ static void test_free_null(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full),           cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_log_levels),     cmocka_unit_test(test_ranges),
-	    cmocka_unit_test(test_not_numbers),    cmocka_unit_test(test_listen_errors),
-	    cmocka_unit_test(test_ipv6_listen),    cmocka_unit_test(test_identity),
-	    cmocka_unit_test(test_missing_keys),   cmocka_unit_test(test_wrong_kinds),
-	    cmocka_unit_test(test_unknown_keys),   cmocka_unit_test(test_yaml_syntax),
-	    cmocka_unit_test(test_zone_names),     cmocka_unit_test(test_duplicate_zone),
-	    cmocka_unit_test(test_many_errors),    cmocka_unit_test(test_small_error_buffer),
-	    cmocka_unit_test(test_relative_paths), cmocka_unit_test(test_load_file),
-	    cmocka_unit_test(test_free_null),      cmocka_unit_test(test_restart_keys),
-	    cmocka_unit_test(test_pop_urls),       cmocka_unit_test(test_reference),
+	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_log_levels),
+	    cmocka_unit_test(test_ranges),
+	    cmocka_unit_test(test_not_numbers),
+	    cmocka_unit_test(test_listen_errors),
+	    cmocka_unit_test(test_ipv6_listen),
+	    cmocka_unit_test(test_identity),
+	    cmocka_unit_test(test_missing_keys),
+	    cmocka_unit_test(test_wrong_kinds),
+	    cmocka_unit_test(test_unknown_keys),
+	    cmocka_unit_test(test_yaml_syntax),
+	    cmocka_unit_test(test_yaml_aliases),
+	    cmocka_unit_test(test_zone_names),
+	    cmocka_unit_test(test_duplicate_zone),
+	    cmocka_unit_test(test_many_errors),
+	    cmocka_unit_test(test_small_error_buffer),
+	    cmocka_unit_test(test_relative_paths),
+	    cmocka_unit_test(test_load_file),
+	    cmocka_unit_test(test_free_null),
+	    cmocka_unit_test(test_restart_keys),
+	    cmocka_unit_test(test_pop_urls),
+	    cmocka_unit_test(test_reference),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "lib/error.h"
@@ -17,7 +18,9 @@
 #include "ternd/base/config_impl.h"
 #include "ternd/base/text.h"
 
-#define CONFIG_MAX_FILE (16u << 20) /* a configuration larger than this is surely a mistake */
+/* A configuration larger than this is surely a mistake: 2,000,000 zones (server.max-zones) listed
+ * one a line take about 150 MB. */
+#define CONFIG_MAX_FILE ((size_t)1 << 30)
 
 /* Appends "source:line: message" to the error buffer, newline separated, truncating silently. */
 __attribute__((format(printf, 3, 4))) void cfg_perr(struct parse *p, unsigned line, const char *fmt, ...)
@@ -40,30 +43,30 @@ __attribute__((format(printf, 3, 4))) void cfg_perr(struct parse *p, unsigned li
 		p->errused = p->errlen - 1;
 }
 
-unsigned cfg_node_line(const yaml_node_t *n)
+unsigned cfg_node_line(const struct cfg_node *n)
 {
-	return (unsigned)n->start_mark.line + 1;
+	return n->line;
 }
 
-const char *cfg_kind_name(const yaml_node_t *n)
+const char *cfg_kind_name(const struct cfg_node *n)
 {
-	switch (n->type) {
-	case YAML_SCALAR_NODE: return "a scalar";
-	case YAML_SEQUENCE_NODE: return "a list";
-	case YAML_MAPPING_NODE: return "a mapping";
+	switch (n->kind) {
+	case CFG_KIND_SCALAR: return "a scalar";
+	case CFG_KIND_LIST: return "a list";
+	case CFG_KIND_MAP: return "a mapping";
 	default: return "nothing";
 	}
 }
 
-const char *cfg_scalar_text(const yaml_node_t *n)
+const char *cfg_scalar_text(const struct cfg_node *n)
 {
-	return (const char *)n->data.scalar.value;
+	return n->text;
 }
 
 /* An unquoted "", "~" or "null": YAML's null, e.g. a key with nothing after the colon. */
-bool cfg_is_null(const yaml_node_t *n)
+bool cfg_is_null(const struct cfg_node *n)
 {
-	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+	if (n->kind != CFG_KIND_SCALAR || !n->plain)
 		return false;
 	const char *s = cfg_scalar_text(n);
 	return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
@@ -95,18 +98,16 @@ const char *cfg_quote(const char *s, char *buf, size_t cap)
 
 /* Matches the pairs of a mapping against fields; reports unknown, duplicate and non-scalar keys.
  * where names the mapping in messages ("server", "zones[0]"; NULL for the top level). */
-static void walk_mapping(struct parse *p, yaml_node_t *map, const char *where, struct field *fields, size_t nfields)
+static void walk_mapping(struct parse *p, struct cfg_node *map, const char *where, struct field *fields, size_t nfields)
 {
 	for (size_t i = 0; i < nfields; i++)
 		fields[i].value = NULL;
 	if (cfg_is_null(map))
 		return;
-	for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
-		yaml_node_t *k = yaml_document_get_node(p->doc, pair->key);
-		yaml_node_t *v = yaml_document_get_node(p->doc, pair->value);
-		if (!k || !v)
-			continue;
-		if (k->type != YAML_SCALAR_NODE) {
+	for (size_t pair = 0; pair < map->n; pair++) {
+		struct cfg_node *k = cfg_doc_kid(p->doc, map, 2 * pair);
+		struct cfg_node *v = cfg_doc_kid(p->doc, map, 2 * pair + 1);
+		if (k->kind != CFG_KIND_SCALAR) {
 			cfg_perr(p, cfg_node_line(k), "%s%skeys must be scalars, got %s", where ? where : "",
 			         where ? ": " : "", cfg_kind_name(k));
 			continue;
@@ -132,19 +133,19 @@ static void walk_mapping(struct parse *p, yaml_node_t *map, const char *where, s
 }
 
 /* Checks that a section is a mapping (a null counts as an empty one). */
-static bool want_mapping(struct parse *p, yaml_node_t *n, const char *where)
+static bool want_mapping(struct parse *p, struct cfg_node *n, const char *where)
 {
-	if (n->type == YAML_MAPPING_NODE || cfg_is_null(n))
+	if (n->kind == CFG_KIND_MAP || cfg_is_null(n))
 		return true;
 	cfg_perr(p, cfg_node_line(n), "%s: expected a mapping, got %s", where, cfg_kind_name(n));
 	return false;
 }
 
 /* Checks that a value is a list (a null counts as an empty one); returns its length or -1. */
-static long cfg_want_list(struct parse *p, yaml_node_t *n, const char *where)
+static long cfg_want_list(struct parse *p, struct cfg_node *n, const char *where)
 {
-	if (n->type == YAML_SEQUENCE_NODE)
-		return (long)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (n->kind == CFG_KIND_LIST)
+		return (long)n->n;
 	if (cfg_is_null(n))
 		return 0;
 	cfg_perr(p, cfg_node_line(n), "%s: expected a list, got %s", where, cfg_kind_name(n));
@@ -152,9 +153,9 @@ static long cfg_want_list(struct parse *p, yaml_node_t *n, const char *where)
 }
 
 /* The text of a scalar value, or NULL after reporting a wrong kind or an empty value. */
-const char *cfg_want_scalar(struct parse *p, yaml_node_t *n, const char *where)
+const char *cfg_want_scalar(struct parse *p, struct cfg_node *n, const char *where)
 {
-	if (n->type != YAML_SCALAR_NODE) {
+	if (n->kind != CFG_KIND_SCALAR) {
 		cfg_perr(p, cfg_node_line(n), "%s: expected a scalar, got %s", where, cfg_kind_name(n));
 		return NULL;
 	}
@@ -258,17 +259,17 @@ static void read_scalar(struct parse *p, const struct cfg_item *it, void *base, 
 }
 
 /* ADDRS: a list of addresses, none twice (or one address alone, with CFG_SCALAR_OK). */
-static void read_addrs(struct parse *p, const struct cfg_item *it, void *base, yaml_node_t *n, const char *path)
+static void read_addrs(struct parse *p, const struct cfg_item *it, void *base, struct cfg_node *n, const char *path)
 {
-	bool list = n->type == YAML_SEQUENCE_NODE;
+	bool list = n->kind == CFG_KIND_LIST;
 	size_t count;
 	if (it->flags & CFG_SCALAR_OK) {
-		if (!list && (n->type != YAML_SCALAR_NODE || cfg_is_null(n))) {
+		if (!list && (n->kind != CFG_KIND_SCALAR || cfg_is_null(n))) {
 			cfg_perr(p, cfg_node_line(n), "%s: expected an address or a list of addresses, got %s", path,
 			         cfg_is_null(n) ? "nothing" : cfg_kind_name(n));
 			return;
 		}
-		count = list ? (size_t)(n->data.sequence.items.top - n->data.sequence.items.start) : 1;
+		count = list ? n->n : 1;
 	} else {
 		long len = cfg_want_list(p, n, path);
 		if (len < 0)
@@ -289,8 +290,8 @@ static void read_addrs(struct parse *p, const struct cfg_item *it, void *base, y
 	}
 	*(struct config_listen **)at(base, it->offset) = arr;
 	for (size_t k = 0; k < count; k++) {
-		yaml_node_t *item = list ? yaml_document_get_node(p->doc, n->data.sequence.items.start[k]) : n;
-		const char *s = item ? cfg_want_scalar(p, item, path) : NULL;
+		struct cfg_node *item = list ? cfg_doc_kid(p->doc, n, k) : n;
+		const char *s = cfg_want_scalar(p, item, path);
 		struct config_listen a;
 		if (!s || !cfg_read_addr(p, s, cfg_node_line(item), path, &a))
 			continue;
@@ -309,7 +310,7 @@ static void read_addrs(struct parse *p, const struct cfg_item *it, void *base, y
 }
 
 /* NAMES: a list of domain names. */
-static void read_names(struct parse *p, const struct cfg_item *it, void *base, yaml_node_t *n, const char *path)
+static void read_names(struct parse *p, const struct cfg_item *it, void *base, struct cfg_node *n, const char *path)
 {
 	long len = cfg_want_list(p, n, path);
 	if (len <= 0)
@@ -321,9 +322,9 @@ static void read_names(struct parse *p, const struct cfg_item *it, void *base, y
 		return;
 	}
 	*(uint8_t(**)[NAME_MAXLEN])at(base, it->offset) = arr;
-	for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
-		yaml_node_t *item = yaml_document_get_node(p->doc, *i);
-		const char *s = item ? cfg_want_scalar(p, item, path) : NULL;
+	for (size_t k = 0; k < n->n; k++) {
+		struct cfg_node *item = cfg_doc_kid(p->doc, n, k);
+		const char *s = cfg_want_scalar(p, item, path);
 		if (s && cfg_read_name(p, s, cfg_node_line(item), path, arr[*used]))
 			(*used)++;
 	}
@@ -331,13 +332,13 @@ static void read_names(struct parse *p, const struct cfg_item *it, void *base, y
 
 static void apply_defaults(struct parse *p, const struct cfg_item *items, void *base);
 static void free_items(const struct cfg_item *items, void *base);
-static void read_value(struct parse *p, const struct cfg_item *it, void *base, yaml_node_t *n, unsigned line,
+static void read_value(struct parse *p, const struct cfg_item *it, void *base, struct cfg_node *n, unsigned line,
                        const char *path);
 
 /* The keys of a mapping (a section, or one element of a list) into base: each found is read, each
  * required one missing is reported at line (the section's key, or the element), then owner's
  * finish checks across them. Returns what the finish returns, else whether nothing was wrong. */
-static bool read_mapping(struct parse *p, const struct cfg_item *owner, void *base, yaml_node_t *map, unsigned line,
+static bool read_mapping(struct parse *p, const struct cfg_item *owner, void *base, struct cfg_node *map, unsigned line,
                          const char *where)
 {
 	struct field f[CFG_MAX_ITEMS];
@@ -350,10 +351,11 @@ static bool read_mapping(struct parse *p, const struct cfg_item *owner, void *ba
 		walk_mapping(p, map, where, f, n);
 	for (size_t i = 0; i < n; i++) {
 		char path[128];
+		if (!f[i].value && !(items[i].flags & CFG_REQUIRED))
+			continue;
 		snprintf(path, sizeof(path), "%s%s%s", where ? where : "", where ? "." : "", items[i].name);
 		if (!f[i].value) {
-			if (items[i].flags & CFG_REQUIRED)
-				cfg_perr(p, line, "%s: missing required key", path);
+			cfg_perr(p, line, "%s: missing required key", path);
 			continue;
 		}
 		unsigned errors = p->nerr;
@@ -365,9 +367,23 @@ static bool read_mapping(struct parse *p, const struct cfg_item *owner, void *ba
 	return p->nerr == before;
 }
 
+/* Whether the defaults of items (and of the sections inside) are plain values, none allocated:
+ * then one element's defaults can be copied to the next. */
+static bool defaults_plain(const struct cfg_item *items)
+{
+	for (const struct cfg_item *it = items; it->name; it++) {
+		if (it->type == CFG_SECTION && !defaults_plain(it->items))
+			return false;
+		if (it->def && (it->type == CFG_STRING || it->type == CFG_PATH || it->type == CFG_LIST ||
+		                it->type == CFG_ADDRS || it->type == CFG_NAMES))
+			return false;
+	}
+	return true;
+}
+
 /* LIST: each element (a mapping, or with CFG_SHORTHAND a scalar for the first key) into a new
  * array; an element the finish refuses is freed and left out. */
-static void read_list(struct parse *p, const struct cfg_item *it, void *base, yaml_node_t *n, const char *path)
+static void read_list(struct parse *p, const struct cfg_item *it, void *base, struct cfg_node *n, const char *path)
 {
 	long len = cfg_want_list(p, n, path);
 	if (len < 0)
@@ -390,18 +406,23 @@ static void read_list(struct parse *p, const struct cfg_item *it, void *base, ya
 		return;
 	}
 	*(char **)at(base, it->offset) = arr;
+	/* the element's defaults read once when none of them is allocated, then copied */
+	char *defaults = defaults_plain(it->items) ? calloc(1, it->size) : NULL;
+	if (defaults)
+		apply_defaults(p, it->items, defaults);
 	size_t index = 0;
-	for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++, index++) {
-		yaml_node_t *item = yaml_document_get_node(p->doc, *i);
+	for (; index < n->n; index++) {
+		struct cfg_node *item = cfg_doc_kid(p->doc, n, index);
 		void *elem = arr + *used * it->size;
 		char where[160];
 		bool keep;
 		unsigned before = p->nerr;
-		if (!item)
-			continue;
 		snprintf(where, sizeof(where), "%s[%zu]", path, index);
-		apply_defaults(p, it->items, elem);
-		if (item->type == YAML_MAPPING_NODE) {
+		if (defaults)
+			memcpy(elem, defaults, it->size);
+		else
+			apply_defaults(p, it->items, elem);
+		if (item->kind == CFG_KIND_MAP) {
 			keep = read_mapping(p, it, elem, item, cfg_node_line(item), where);
 		} else if (it->flags & CFG_SHORTHAND) {
 			read_value(p, &it->items[0], elem, item, cfg_node_line(item), path);
@@ -417,9 +438,10 @@ static void read_list(struct parse *p, const struct cfg_item *it, void *base, ya
 			memset(elem, 0, it->size);
 		}
 	}
+	free(defaults);
 }
 
-static void read_value(struct parse *p, const struct cfg_item *it, void *base, yaml_node_t *n, unsigned line,
+static void read_value(struct parse *p, const struct cfg_item *it, void *base, struct cfg_node *n, unsigned line,
                        const char *path)
 {
 	const char *s;
@@ -450,9 +472,9 @@ static void apply_defaults(struct parse *p, const struct cfg_item *items, void *
 }
 
 /* The top level: the document's root, a mapping (or nothing at all). */
-static void read_root(struct parse *p, yaml_node_t *root)
+static void read_root(struct parse *p, struct cfg_node *root)
 {
-	if (root && root->type != YAML_MAPPING_NODE && !cfg_is_null(root)) {
+	if (root && root->kind != CFG_KIND_MAP && !cfg_is_null(root)) {
 		cfg_perr(p, cfg_node_line(root), "top level: expected a mapping, got %s", cfg_kind_name(root));
 		return;
 	}
@@ -659,8 +681,8 @@ int config_load_string(const char *text, size_t len, const char *source, const c
                        char *err, size_t errlen)
 {
 	yaml_parser_t parser;
-	yaml_document_t doc, extra;
-	bool have_parser = false, have_doc = false, have_extra = false;
+	struct cfg_doc doc;
+	bool have_parser = false, have_doc = false;
 	struct parse p = {
 	    .doc = &doc,
 	    .source = source ? source : "<config>",
@@ -687,39 +709,38 @@ int config_load_string(const char *text, size_t len, const char *source, const c
 	}
 	have_parser = true;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		rc = yaml_failure(&p, &parser, text, len);
+	bool yaml_error;
+	const char *why = NULL;
+	unsigned why_line = 0;
+	rc = cfg_doc_load(&doc, &parser, &yaml_error, &why, &why_line);
+	if (rc < 0) {
+		if (yaml_error)
+			rc = yaml_failure(&p, &parser, text, len);
+		else if (rc == TERN_ECONFIG)
+			cfg_perr(&p, why_line, "YAML syntax error: %s", why);
 		goto fail;
 	}
 	have_doc = true;
-	/* A second document would be silently ignored; say so instead. */
-	if (!yaml_parser_load(&parser, &extra)) {
-		rc = yaml_failure(&p, &parser, text, len);
-		goto fail;
-	}
-	have_extra = true;
-	yaml_node_t *second = yaml_document_get_root_node(&extra);
-	if (second)
-		cfg_perr(&p, cfg_node_line(second), "only one YAML document is allowed");
-	read_root(&p, yaml_document_get_root_node(&doc));
+	if (doc.second_line) /* it would be silently ignored; say so instead */
+		cfg_perr(&p, doc.second_line, "only one YAML document is allowed");
+	read_root(&p, doc.root);
 	if (p.nomem) {
 		rc = TERN_ENOMEM;
 		goto fail;
 	}
-	if (p.nerr)
+	if (p.nerr) {
+		rc = TERN_ECONFIG;
 		goto fail;
-	yaml_document_delete(&extra);
-	yaml_document_delete(&doc);
+	}
+	cfg_doc_free(&doc);
 	yaml_parser_delete(&parser);
 	*out = p.c;
 	return TERN_OK;
 fail:
 	if (rc == TERN_ENOMEM && errlen)
 		snprintf(err, errlen, "%s: out of memory", p.source);
-	if (have_extra)
-		yaml_document_delete(&extra);
 	if (have_doc)
-		yaml_document_delete(&doc);
+		cfg_doc_free(&doc);
 	if (have_parser)
 		yaml_parser_delete(&parser);
 	config_free(p.c);
@@ -732,9 +753,20 @@ static char *read_file(const char *path, size_t *len, bool *open_failed)
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
 	size_t cap = 0, n = 0;
+	struct stat st;
 	*open_failed = !f;
 	if (!f)
 		return NULL;
+	bool regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+	if (regular && (size_t)st.st_size >= CONFIG_MAX_FILE) { /* refused before it is read */
+		errno = EFBIG;
+		goto fail;
+	}
+	if (regular) { /* the buffer made once, at its size: 60 MB are not copied as they grow */
+		cap = (size_t)st.st_size + 2;
+		if (!(buf = malloc(cap)))
+			goto fail;
+	}
 	for (;;) {
 		if (n + 1 >= cap) {
 			if (cap > CONFIG_MAX_FILE) {
@@ -781,7 +813,10 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
 	text = read_file(path, &len, &open_failed);
 	if (!text) {
 		rc = errno == ENOMEM ? TERN_ENOMEM : TERN_EIO;
-		if (errlen)
+		if (errlen && errno == EFBIG)
+			snprintf(err, errlen, "%s: cannot read: larger than %zu MiB, the limit of a configuration file",
+			         path, CONFIG_MAX_FILE >> 20);
+		else if (errlen)
 			snprintf(err, errlen, "%s: cannot %s: %s", path, open_failed ? "open" : "read",
 			         strerror(errno));
 		goto fail;
@@ -802,10 +837,11 @@ fail:
 
 /* ---- the zones by apex ---- */
 
-static size_t zone_slot(const struct config *c, const uint8_t *apex)
+static size_t zone_slot(const struct config *c, const uint8_t *apex, uint32_t hash)
 {
-	size_t h = name_hash(apex) & c->zone_index_mask;
-	while (c->zone_index[h] && !name_equal(c->zones[c->zone_index[h] - 1].apex, apex))
+	size_t h = hash & c->zone_index_mask;
+	while (c->zone_index[h].index &&
+	       (c->zone_index[h].hash != hash || !name_equal(c->zones[c->zone_index[h].index - 1].apex, apex)))
 		h = (h + 1) & c->zone_index_mask;
 	return h;
 }
@@ -814,7 +850,7 @@ const struct config_zone *config_zone_find(const struct config *c, const uint8_t
 {
 	if (!c->zone_index)
 		return NULL;
-	uint32_t i = c->zone_index[zone_slot(c, apex)];
+	uint32_t i = c->zone_index[zone_slot(c, apex, name_hash(apex))].index;
 	return i ? &c->zones[i - 1] : NULL;
 }
 
@@ -825,19 +861,25 @@ bool cfg_zone_index_add(struct config *c, size_t index)
 		return false;
 	if (!c->zone_index || (used + 1) * 2 > c->zone_index_mask + 1) {
 		size_t size = c->zone_index ? (c->zone_index_mask + 1) * 2 : 64;
-		uint32_t *old = c->zone_index;
+		struct config_zone_slot *old = c->zone_index;
 		size_t old_size = old ? c->zone_index_mask + 1 : 0;
 		if (!(c->zone_index = calloc(size, sizeof(*c->zone_index)))) {
 			c->zone_index = old;
 			return false;
 		}
 		c->zone_index_mask = size - 1;
-		for (size_t k = 0; k < old_size; k++)
-			if (old[k])
-				c->zone_index[zone_slot(c, c->zones[old[k] - 1].apex)] = old[k];
+		for (size_t k = 0; k < old_size; k++) {
+			if (!old[k].index)
+				continue;
+			size_t h = old[k].hash & c->zone_index_mask; /* all different: the first free slot */
+			while (c->zone_index[h].index)
+				h = (h + 1) & c->zone_index_mask;
+			c->zone_index[h] = old[k];
+		}
 		free(old);
 	}
-	c->zone_index[zone_slot(c, c->zones[index].apex)] = (uint32_t)index + 1;
+	uint32_t hash = name_hash(c->zones[index].apex);
+	c->zone_index[zone_slot(c, c->zones[index].apex, hash)] = (struct config_zone_slot){(uint32_t)index + 1, hash};
 	return true;
 }
 

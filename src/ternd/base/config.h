@@ -162,9 +162,12 @@ struct config {
 	size_t nlisten;
 	struct config_zone *zones;
 	size_t nzones;
-	/* zones by apex: open addressing on name_hash(), each entry 1 + an index into zones (0 = empty);
-	 * mask + 1 entries, at most half used. Made as the file is read; config_zone_find() reads it. */
-	uint32_t *zone_index;
+	/* zones by apex: open addressing on name_hash(), each entry 1 + an index into zones (0 = empty)
+	 * and the apex's hash, compared before the names are; mask + 1 entries, at most half used.
+	 * Made as the file is read; config_zone_find() reads it. */
+	struct config_zone_slot {
+		uint32_t index, hash;
+	} * zone_index;
 	size_t zone_index_mask;
 	struct config_catalog catalog; /* the catalog zone produced */
 	char *nsid; /* server identity for NSID (RFC 5001); NULL = not sent */

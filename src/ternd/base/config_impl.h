@@ -14,6 +14,35 @@
 #define CFG_MAX_ITEMS 32 /* keys one mapping of the schema may hold */
 #define CFG_NONE ((size_t)-1) /* an item's offset when its value is checked, not stored (the finish reads it) */
 
+/* The YAML as read (config_doc.c): a tree of scalars, lists and mappings, each with its line. */
+enum cfg_kind { CFG_KIND_SCALAR, CFG_KIND_LIST, CFG_KIND_MAP };
+struct cfg_node {
+	enum cfg_kind kind;
+	bool plain; /* a scalar written without quotes (YAML's plain style) */
+	unsigned line;
+	const char *text; /* a scalar's value, NUL-terminated ("" for a collection) */
+	size_t first, n; /* a list's n items at kids[first...], a mapping's n pairs (key, value) there */
+};
+struct cfg_doc {
+	struct cfg_node *nodes;
+	size_t nnodes, capnodes;
+	size_t *kids; /* indexes into nodes */
+	size_t nkids, capkids;
+	char *text;
+	size_t ntext, captext;
+	struct cfg_node *root; /* NULL: an empty document */
+	unsigned second_line; /* where a second document starts (not read), or 0 */
+};
+/* Reads the first document of parser's input into d. On a libyaml failure *yaml_error is set (the
+ * parser says what); else TERN_ECONFIG comes with *why at *why_line (an undefined alias, too
+ * many anchors). */
+int cfg_doc_load(struct cfg_doc *d, yaml_parser_t *parser, bool *yaml_error, const char **why, unsigned *why_line);
+void cfg_doc_free(struct cfg_doc *d);
+static inline struct cfg_node *cfg_doc_kid(const struct cfg_doc *d, const struct cfg_node *n, size_t k)
+{
+	return &d->nodes[d->kids[n->first + k]];
+}
+
 /* What a key holds. Each type has one reader (config_types.c) and one way to print, compare and
  * free its value (config.c). */
 enum cfg_type {
@@ -72,7 +101,7 @@ extern const struct cfg_item cfg_schema[];
 
 /* State of one load: the document being checked, the configuration being built, the messages. */
 struct parse {
-	yaml_document_t *doc;
+	const struct cfg_doc *doc;
 	const char *source;
 	const char *basedir;
 	char *err;
@@ -86,19 +115,19 @@ struct parse {
 /* What was found in a mapping for one item. */
 struct field {
 	const char *key;
-	yaml_node_t *value; /* NULL when absent */
+	struct cfg_node *value; /* NULL when absent */
 	unsigned line; /* of the key */
 	bool ok; /* read without a problem */
 };
 
 /* Messages and nodes: a problem at line; a node's line, kind and text; a value quoted safely. */
 __attribute__((format(printf, 3, 4))) void cfg_perr(struct parse *p, unsigned line, const char *fmt, ...);
-unsigned cfg_node_line(const yaml_node_t *n);
-const char *cfg_kind_name(const yaml_node_t *n);
-const char *cfg_scalar_text(const yaml_node_t *n);
-bool cfg_is_null(const yaml_node_t *n);
+unsigned cfg_node_line(const struct cfg_node *n);
+const char *cfg_kind_name(const struct cfg_node *n);
+const char *cfg_scalar_text(const struct cfg_node *n);
+bool cfg_is_null(const struct cfg_node *n);
 const char *cfg_quote(const char *s, char *buf, size_t cap);
-const char *cfg_want_scalar(struct parse *p, yaml_node_t *n, const char *where);
+const char *cfg_want_scalar(struct parse *p, struct cfg_node *n, const char *where);
 char *cfg_dup_or_flag(struct parse *p, const char *s);
 char *cfg_path_join(struct parse *p, const char *base, const char *file);
 

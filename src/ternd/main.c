@@ -416,13 +416,22 @@ static void changed_files_free(struct changed_files *c)
 	free(c->v);
 }
 
-/* The directories of conf's zone files watched (those load_zones reads: not secondaries, not signed). */
-static void watch_zone_files(struct filewatch *watch, const struct config *conf)
+/* The directories of conf's zone files watched (those load_zones reads: not secondaries, not
+ * signed), *watch made at the first such file: a server without zone files takes no inotify
+ * instance (a user has 128). */
+static void watch_zone_files(struct filewatch **watch, const struct config *conf)
 {
 	size_t missed = 0;
-	for (size_t i = 0; watch && i < conf->nzones; i++) {
+	for (size_t i = 0; i < conf->nzones; i++) {
 		const struct config_zone *cz = &conf->zones[i];
-		if (!cz->nprimaries && !cz->stored && cz->file && !filewatch_add(watch, cz->file))
+		if (cz->nprimaries || cz->stored || !cz->file)
+			continue;
+		if (!*watch && !(*watch = filewatch_new())) {
+			log_warning("inotify unavailable (%s): a reload finds changed zone files by stat alone",
+			            strerror(errno));
+			return;
+		}
+		if (!filewatch_add(*watch, cz->file))
 			missed++;
 	}
 	if (missed)
@@ -792,11 +801,7 @@ int main(int argc, char **argv)
 		log_info("%s", err);
 	/* zone files' directories watched before the files are read: a change from now on is named at
 	 * the next reload */
-	watch = filewatch_new();
-	if (!watch)
-		log_warning("inotify unavailable (%s): a reload finds changed zone files by stat alone",
-		            strerror(errno));
-	watch_zone_files(watch, conf);
+	watch_zone_files(&watch, conf);
 	load_zones(&srv, conf, NULL, NULL, 0);
 	if (notify_start(&srv, conf, &notify, err, ERRBUF) < 0) {
 		log_error("%s", err);
@@ -905,7 +910,7 @@ int main(int argc, char **argv)
 		if (xfrin_reload(xfrin, next) < 0)
 			log_error("secondary zones: out of memory applying the new configuration");
 		if (next != previous)
-			watch_zone_files(watch, next);
+			watch_zone_files(&watch, next);
 		struct changed_files changed = {0};
 		bool told = filewatch_drain(watch, note_changed, &changed);
 		load_zones(&srv, next, previous, told ? changed.v : NULL, told ? changed.n : 0);

@@ -54,6 +54,10 @@ static uint8_t response_scope(const struct query *q)
 
 int ns_edns_write(struct query *q)
 {
+	bool nsid = q->opt.nsid && q->params->nsid_len;
+	if (!nsid && q->ede == EDE_NONE) /* the usual OPT: at most the Client Subnet echoed */
+		return edns_write_ecs(&q->w, q->params->edns_size, q->rcode, q->opt.dnssec_ok,
+		                      q->ecs.family ? &q->ecs : NULL, q->ecs.family ? response_scope(q) : 0);
 	struct edns_ecs ecs;
 	const struct edns_ecs *echo = NULL; /* never to a client that sent none (7.2.1, 7.2.2) */
 	if (q->ecs.family) {
@@ -65,7 +69,7 @@ int ns_edns_write(struct query *q)
 	    .udp_size = q->params->edns_size,
 	    .rcode = q->rcode,
 	    .dnssec_ok = q->opt.dnssec_ok,
-	    .nsid = q->opt.nsid && q->params->nsid_len ? q->params->nsid : NULL,
+	    .nsid = nsid ? q->params->nsid : NULL,
 	    .nsid_len = q->params->nsid_len,
 	    .ede = q->ede,
 	    .ecs = echo,

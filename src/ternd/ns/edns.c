@@ -8,8 +8,17 @@
 
 int ns_edns_parse(struct query *q, uint16_t rrclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
 {
-	if (edns_parse(rrclass, ttl, rdata, rdlen, &q->opt) < 0)
+	if (rdlen == 0 || (rdlen >= EDNS_OPTION_HEADER && wire_get16(rdata) == EDNS_OPT_ECS &&
+	                   wire_get16(rdata + 2) == rdlen - EDNS_OPTION_HEADER)) {
+		/* the usual options, read as edns_parse() reads them: none, or a Client Subnet alone */
+		q->opt = (struct edns_request){.udp_size = rrclass < 512 ? 512 : rrclass,
+		                               .version = (uint8_t)(ttl >> 16),
+		                               .dnssec_ok = (ttl & 0x8000) != 0,
+		                               .ecs = rdlen ? rdata + EDNS_OPTION_HEADER : NULL,
+		                               .ecs_len = rdlen ? (uint16_t)(rdlen - EDNS_OPTION_HEADER) : 0};
+	} else if (edns_parse(rrclass, ttl, rdata, rdlen, &q->opt) < 0) {
 		return RCODE_FORMERR;
+	}
 	q->edns = true;
 	/* A Client Subnet that is not well-formed (RFC 7871 6: a family other than IPv4 or IPv6, a
 	 * SOURCE longer than the address, other than the octets SOURCE needs, bits set past it), or

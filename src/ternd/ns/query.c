@@ -267,7 +267,7 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 		wire_write(&q.w, q.qname, q.qname_len);
 		wire_write16(&q.w, q.qtype);
 		wire_write16(&q.w, q.qclass);
-		wire_remember_plain(&q.w, WIRE_HEADER_LEN, q.qname_len);
+		wire_remember_plain(&q.w, WIRE_HEADER_LEN, q.qname_len, q.qlabels);
 	}
 	size_t limit = response_limit(&q, cap);
 	q.opt_reserve = q.edns ? ns_edns_reserve(&q) : 0;

@@ -237,20 +237,16 @@ int dyn_select(const struct dyn_resource *r, uint16_t type, uint32_t ttl, const 
 	return dyn_select_geo(r, type, ttl, client, health, health_ctx, NULL, NULL, rnd, scratch, out, scope, trace);
 }
 
-/* dyn_select_geo(), inlined twice: into dyn_choose() (the answer path, where every test of trace
- * folds away) and into dyn_select_geo() itself (explanations, tools). */
-static inline __attribute__((always_inline)) int select_in(const struct dyn_resource *r, uint16_t type, uint32_t ttl,
-                                                           const struct dyn_client *client, dyn_health_fn health,
-                                                           void *health_ctx, dyn_geo_fn geo, void *geo_ctx,
-                                                           uint32_t rnd, uint8_t *scratch, struct rrset *out,
-                                                           uint8_t *scope, struct dyn_trace *trace)
+/* dyn_select_geo() past the geo entry's match (entry, with *scope set): inlined into
+ * dyn_select_geo() (explanations, tools) and into choose_listed() (the answer path, where every
+ * test of trace folds away). */
+static inline __attribute__((always_inline)) int
+select_listed(const struct dyn_resource *r, uint16_t type, uint32_t ttl, const struct dyn_client *client,
+              dyn_health_fn health, void *health_ctx, dyn_geo_fn geo, void *geo_ctx, uint32_t rnd, uint8_t *scratch,
+              struct rrset *out, uint8_t *scope, struct dyn_trace *trace, int64_t entry)
 {
-	if (!dyn_serves(r, type))
-		return TERN_ENOTFOUND;
 	struct pick p = {r, type == RR_AAAA, health, health_ctx};
-	if (trace)
-		memset(trace, 0, sizeof(*trace));
-	int64_t entry = geo_match(r, client, scope), code = -1;
+	int64_t code = -1;
 	const uint16_t *list = NULL;
 	if (entry >= 0 && entry_at(r, (uint32_t)entry)->serves[p.f]) /* else the next rule answers */
 		list = list_at(r, entry_at(r, (uint32_t)entry)->list);
@@ -336,14 +332,43 @@ int dyn_select_geo(const struct dyn_resource *r, uint16_t type, uint32_t ttl, co
                    dyn_health_fn health, void *health_ctx, dyn_geo_fn geo, void *geo_ctx, uint32_t rnd,
                    uint8_t *scratch, struct rrset *out, uint8_t *scope, struct dyn_trace *trace)
 {
-	return select_in(r, type, ttl, client, health, health_ctx, geo, geo_ctx, rnd, scratch, out, scope, trace);
+	if (!dyn_serves(r, type))
+		return TERN_ENOTFOUND;
+	if (trace)
+		memset(trace, 0, sizeof(*trace));
+	int64_t entry = geo_match(r, client, scope);
+	return select_listed(r, type, ttl, client, health, health_ctx, geo, geo_ctx, rnd, scratch, out, scope, trace,
+	                     entry);
+}
+
+/* dyn_choose() when the entry has no fixed pool for the family: the lists, the monitors, the
+ * database, the weights (out of line, so the usual answer stays short). */
+static __attribute__((noinline)) int choose_listed(const struct rrset *rs, const struct dyn_client *client,
+                                                   const struct dyn_env *env, uint32_t rnd, struct dyn_choice *out,
+                                                   int64_t entry)
+{
+	return select_listed(dyn_rrset_resource(rs), rs->type, rs->ttl, client, env->health, env->health_ctx, env->geo,
+	                     env->geo_ctx, rnd, out->scratch, &out->rrset, &out->scope, NULL, entry);
 }
 
 int dyn_choose(const struct rrset *rs, const struct dyn_client *client, const struct dyn_env *env, uint32_t rnd,
                struct dyn_choice *out)
 {
-	return select_in(dyn_rrset_resource(rs), rs->type, rs->ttl, client, env->health, env->health_ctx, env->geo,
-	                 env->geo_ctx, rnd, out->scratch, &out->rrset, &out->scope, NULL);
+	const struct dyn_resource *r = dyn_rrset_resource(rs);
+	if (!dyn_serves(r, rs->type))
+		return TERN_ENOTFOUND;
+	int64_t entry = geo_match(r, client, &out->scope);
+	int f = rs->type == RR_AAAA;
+	if (entry < 0 || entry_at(r, (uint32_t)entry)->fixed[f] < 0)
+		return choose_listed(rs, client, env, rnd, out, entry);
+	/* the entry's first pool of the family, all of it live: what select_listed() would find */
+	const struct cpool *cp = pool_at(r, entry_at(r, (uint32_t)entry)->fixed[f]);
+	out->rrset = (struct rrset){.type = rs->type,
+	                            .ttl = rs->ttl,
+	                            .count = cp->count[f],
+	                            .rdata = (const uint8_t *)r + cp->rdata[f],
+	                            .rdata_size = cp->rdata_size[f]};
+	return 0;
 }
 
 int dyn_attach(struct rrset *rs, struct arena *a, uint8_t **heap, char *err, size_t errlen)

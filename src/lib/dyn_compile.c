@@ -927,12 +927,15 @@ static int build(struct comp *c, struct out *o)
 		int64_t l = put_list(o, c, pe->pools, pe->n);
 		if (l < 0)
 			return l == -2 ? TERN_EINVAL : TERN_ENOMEM;
-		struct centry ce = {.family = pe->family, .prefix = pe->prefix, .list = (uint32_t)l};
+		struct centry ce = {.family = pe->family, .prefix = pe->prefix, .list = (uint32_t)l, .fixed = {-1, -1}};
 		const uint16_t *el = (const uint16_t *)(const void *)(o->b + l);
 		for (uint16_t k = 0; k < el[0]; k++) {
 			const struct cpool *cp = (const struct cpool *)(const void *)(o->b + h.pools) + el[1 + k];
-			ce.serves[0] |= cp->count[0] > 0;
-			ce.serves[1] |= cp->count[1] > 0;
+			for (int f = 0; f < 2; f++) {
+				if (cp->count[f] && !ce.serves[f] && cp->always_live[f] && !cp->weighted)
+					ce.fixed[f] = el[1 + k];
+				ce.serves[f] |= cp->count[f] > 0;
+			}
 		}
 		memcpy(ce.addr, pe->addr, 16);
 		memcpy(o->b + h.entries + (size_t)i * sizeof(ce), &ce, sizeof(ce));

@@ -62,6 +62,9 @@ struct centry {
 	uint8_t addr[16];
 	uint8_t serves[2]; /* the list has members of IPv4 / IPv6 (else it stands aside for the answer list) */
 	uint32_t list; /* offset: uint16 n, then n pool indexes */
+	/* per family, the pool that answers whatever the monitors say, or -1: the list's first pool
+	 * with members of the family, when all of them are always live and it is not weighted */
+	int32_t fixed[2];
 };
 
 /* A stretch of one family's address space where one entry (or none) holds every address: the

@@ -28,16 +28,6 @@ size_t dyn_rrset_bytes(const struct rrset *rs)
 	return rs->dyn ? dyn_trailer_offset(rs) + dyn_rrset_resource(rs)->head.size : rs->rdata_size;
 }
 
-/* Leading bits two addresses share. */
-static int u128_common(struct u128 a, struct u128 b)
-{
-	uint64_t x = a.hi ^ b.hi;
-	if (x)
-		return __builtin_clzll(x);
-	x = a.lo ^ b.lo;
-	return x ? 64 + __builtin_clzll(x) : 128;
-}
-
 static bool u128_le(struct u128 a, struct u128 b)
 {
 	return a.hi < b.hi || (a.hi == b.hi && a.lo <= b.lo);
@@ -53,12 +43,13 @@ static void client_addr(const struct dyn_client *cl, uint8_t addr[16])
 }
 
 /* The geo entry for the client (-1: none), and the scope that choice holds for (dyn.h): the
- * stretch holding the client's address, and the shortest prefix around the address that leaves
- * out the addresses just outside the stretch. */
-static inline __attribute__((always_inline)) int64_t geo_match(const struct dyn_resource *r,
-                                                               const struct dyn_client *cl, uint8_t *scope)
+ * stretch holding the client's address (*region, NULL when the family has no entries), and the
+ * shortest prefix around the address that leaves out the addresses just outside the stretch. */
+static inline __attribute__((always_inline)) int64_t
+geo_match(const struct dyn_resource *r, const struct dyn_client *cl, uint8_t *scope, const struct cregion **region)
 {
 	*scope = 0;
+	*region = NULL;
 	unsigned fam = cl ? cl->family - 1u : 2; /* 0 = IPv4, 1 = IPv6, else none */
 	if (fam > 1 || !r->entry_families[fam])
 		return -1;
@@ -108,6 +99,11 @@ static inline __attribute__((always_inline)) int64_t geo_match(const struct dyn_
 		}
 	}
 	const struct cregion *g = v;
+	*region = g;
+	if (g->fixed_scope) {
+		*scope = (uint8_t)(g->fixed_scope - 1);
+		return g->entry;
+	}
 	int sc = 0;
 	if (g->has_below)
 		sc = u128_common(a, g->below) + 1;
@@ -336,7 +332,8 @@ int dyn_select_geo(const struct dyn_resource *r, uint16_t type, uint32_t ttl, co
 		return TERN_ENOTFOUND;
 	if (trace)
 		memset(trace, 0, sizeof(*trace));
-	int64_t entry = geo_match(r, client, scope);
+	const struct cregion *g;
+	int64_t entry = geo_match(r, client, scope, &g);
 	return select_listed(r, type, ttl, client, health, health_ctx, geo, geo_ctx, rnd, scratch, out, scope, trace,
 	                     entry);
 }
@@ -357,12 +354,13 @@ int dyn_choose(const struct rrset *rs, const struct dyn_client *client, const st
 	const struct dyn_resource *r = dyn_rrset_resource(rs);
 	if (!dyn_serves(r, rs->type))
 		return TERN_ENOTFOUND;
-	int64_t entry = geo_match(r, client, &out->scope);
+	const struct cregion *g;
+	int64_t entry = geo_match(r, client, &out->scope, &g);
 	int f = rs->type == RR_AAAA;
-	if (entry < 0 || entry_at(r, (uint32_t)entry)->fixed[f] < 0)
+	if (!g || g->fixed[f] < 0)
 		return choose_listed(rs, client, env, rnd, out, entry);
 	/* the entry's first pool of the family, all of it live: what select_listed() would find */
-	const struct cpool *cp = pool_at(r, entry_at(r, (uint32_t)entry)->fixed[f]);
+	const struct cpool *cp = pool_at(r, g->fixed[f]);
 	out->rrset = (struct rrset){.type = rs->type,
 	                            .ttl = rs->ttl,
 	                            .count = cp->count[f],

@@ -79,7 +79,21 @@ struct cregion {
 	struct u128 below, above; /* the addresses before first and after the last */
 	int32_t entry; /* -1: none */
 	uint8_t has_below, has_above;
+	/* the scope plus one when every address of the stretch has the same (the stretch is one
+	 * aligned prefix, as a geo entry's /24 is); 0: it depends on the address */
+	uint8_t fixed_scope;
+	int32_t fixed[2]; /* the entry's fixed pools (struct centry); -1 for a stretch of no entry */
 };
+
+/* Leading bits two addresses share. */
+static inline int u128_common(struct u128 a, struct u128 b)
+{
+	uint64_t x = a.hi ^ b.hi;
+	if (x)
+		return __builtin_clzll(x);
+	x = a.lo ^ b.lo;
+	return x ? 64 + __builtin_clzll(x) : 128;
+}
 
 static inline struct u128 u128_of(const uint8_t *a)
 {

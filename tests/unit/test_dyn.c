@@ -876,6 +876,29 @@ static void test_choose_fixed_pools(void **state)
 	free(heap);
 }
 
+/* A resource whose selections may ask the health or geo functions says so; the answer path
+ * hands the others no functions at all. */
+static void test_external(void **state)
+{
+	(void)state;
+	static const char *const plain[] = {"pool a 192.0.2.1", "answer a", "geo 10.0.0.0/8 a"};
+	static const char *const monitored[] = {"monitor m tcp 80", "pool a 192.0.2.1 monitor m", "answer a"};
+	static const char *const unused[] = {"monitor m tcp 80", "pool a 192.0.2.1", "answer a"};
+	static const char *const country[] = {"pool a 192.0.2.1", "answer a", "geo country br a"};
+	struct dyn_resource *r = must_compile(plain, 3);
+	assert_false(dyn_external(r));
+	free(r);
+	r = must_compile(monitored, 3);
+	assert_true(dyn_external(r));
+	free(r);
+	r = must_compile(unused, 3);
+	assert_true(dyn_external(r));
+	free(r);
+	r = must_compile(country, 3);
+	assert_true(dyn_external(r));
+	free(r);
+}
+
 /* The target of a one-record CNAME answer, as text. */
 static void target_text(const struct rrset *rs, char *out, size_t cap)
 {
@@ -1074,6 +1097,7 @@ int main(void)
 	    cmocka_unit_test(test_code_entries_listed),
 	    cmocka_unit_test(test_choose_against_reference),
 	    cmocka_unit_test(test_choose_fixed_pools),
+	    cmocka_unit_test(test_external),
 	    cmocka_unit_test(test_cname_resource),
 	    cmocka_unit_test(test_cname_refused),
 	};

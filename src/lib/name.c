@@ -134,18 +134,28 @@ static inline uint32_t hash_fold(uint64_t h)
 	return (uint32_t)(h >> 32) ^ (uint32_t)h;
 }
 
-/* The hash of label.<the name hashing to h>, an octet at a time (lower-cased when fold). */
+/* Eight octets lower-cased at once: 0x20 added to each of 'A'..'Z' (no carry crosses an octet). */
+static inline uint64_t lower8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t low7 = x & (0x7f * ones);
+	uint64_t upper = (low7 + (0x80 - 'A') * ones) & ~(low7 + (0x80 - 'Z' - 1) * ones) & ~x & (0x80 * ones);
+	return x | upper >> 2;
+}
+
+/* The hash of label.<the name hashing to parent> (lower-cased when fold): its words copied out
+ * (nothing past the label is read), the last one padded with zeros. */
 static inline uint32_t hash_label(uint32_t parent, const uint8_t *label, bool fold)
 {
-	uint64_t h = parent, word = label[0];
-	for (int i = 1; i <= label[0]; i++) {
-		if (i % 8 == 0) {
-			h = hash_word(h, word);
-			word = 0;
-		}
-		word |= (uint64_t)(fold ? lower(label[i]) : label[i]) << (8 * (i % 8));
+	uint64_t h = parent;
+	size_t total = (size_t)label[0] + 1;
+	for (size_t i = 0; i < total; i += 8) {
+		uint64_t word = 0;
+		memcpy(&word, label + i, total - i < 8 ? total - i : 8);
+		word = le64toh(word);
+		h = hash_word(h, fold ? lower8(word) : word);
 	}
-	return hash_fold(hash_word(h, word));
+	return hash_fold(h);
 }
 
 uint32_t name_hash(const uint8_t *name)
@@ -172,15 +182,6 @@ int name_suffix_hashes(const uint8_t *lname, uint32_t out[NAME_MAXLABELS + 1])
 	for (int i = n - 1; i >= 0; i--)
 		out[i] = h = hash_label(h, lname + offs[i], false);
 	return n;
-}
-
-/* Eight octets lower-cased at once: 0x20 added to each of 'A'..'Z' (no carry crosses an octet). */
-static inline uint64_t lower8(uint64_t x)
-{
-	const uint64_t ones = 0x0101010101010101ull;
-	uint64_t low7 = x & (0x7f * ones);
-	uint64_t upper = (low7 + (0x80 - 'A') * ones) & ~(low7 + (0x80 - 'Z' - 1) * ones) & ~x & (0x80 * ones);
-	return x | upper >> 2;
 }
 
 static inline uint64_t load64(const uint8_t *p)

@@ -3,6 +3,8 @@
 # to its static answers and to Knot's mod-geoip and gdnsd's geoip plugin on the same rules
 # (bench/README.md). Writes bench/results/geo.md.
 #   BENCH_GEO_QUICK=1   100 subnets, 1,000 queries (a smoke run)
+#   BENCH_GEO_SERVERS=ternd   measure only these (comma-separated of ternd,knot,gdnsd; while
+#                       tuning): logs the figures and writes no report
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -21,6 +23,9 @@ done
 bench_binaries
 
 args=(--work "$WORK" --ternd "$WORK/bin/ternd" --out "$OUT")
+if [ -n "${BENCH_GEO_SERVERS:-}" ]; then
+	args+=(--servers "$BENCH_GEO_SERVERS")
+fi
 if [ "${BENCH_GEO_QUICK:-0}" = 1 ]; then
 	args+=(--subnets 100 --queries 1000)
 fi

@@ -28,16 +28,6 @@ size_t dyn_rrset_bytes(const struct rrset *rs)
 	return rs->dyn ? dyn_trailer_offset(rs) + dyn_rrset_resource(rs)->head.size : rs->rdata_size;
 }
 
-/* Leading bits two addresses share. */
-static int u128_common(struct u128 a, struct u128 b)
-{
-	uint64_t x = a.hi ^ b.hi;
-	if (x)
-		return __builtin_clzll(x);
-	x = a.lo ^ b.lo;
-	return x ? 64 + __builtin_clzll(x) : 128;
-}
-
 static bool u128_le(struct u128 a, struct u128 b)
 {
 	return a.hi < b.hi || (a.hi == b.hi && a.lo <= b.lo);
@@ -53,12 +43,13 @@ static void client_addr(const struct dyn_client *cl, uint8_t addr[16])
 }
 
 /* The geo entry for the client (-1: none), and the scope that choice holds for (dyn.h): the
- * stretch holding the client's address, and the shortest prefix around the address that leaves
- * out the addresses just outside the stretch. */
-static inline __attribute__((always_inline)) int64_t geo_match(const struct dyn_resource *r,
-                                                               const struct dyn_client *cl, uint8_t *scope)
+ * stretch holding the client's address (*region, NULL when the family has no entries), and the
+ * shortest prefix around the address that leaves out the addresses just outside the stretch. */
+static inline __attribute__((always_inline)) int64_t
+geo_match(const struct dyn_resource *r, const struct dyn_client *cl, uint8_t *scope, const struct cregion **region)
 {
 	*scope = 0;
+	*region = NULL;
 	unsigned fam = cl ? cl->family - 1u : 2; /* 0 = IPv4, 1 = IPv6, else none */
 	if (fam > 1 || !r->entry_families[fam])
 		return -1;
@@ -108,6 +99,11 @@ static inline __attribute__((always_inline)) int64_t geo_match(const struct dyn_
 		}
 	}
 	const struct cregion *g = v;
+	*region = g;
+	if (g->fixed_scope) {
+		*scope = (uint8_t)(g->fixed_scope - 1);
+		return g->entry;
+	}
 	int sc = 0;
 	if (g->has_below)
 		sc = u128_common(a, g->below) + 1;
@@ -237,20 +233,16 @@ int dyn_select(const struct dyn_resource *r, uint16_t type, uint32_t ttl, const 
 	return dyn_select_geo(r, type, ttl, client, health, health_ctx, NULL, NULL, rnd, scratch, out, scope, trace);
 }
 
-/* dyn_select_geo(), inlined twice: into dyn_choose() (the answer path, where every test of trace
- * folds away) and into dyn_select_geo() itself (explanations, tools). */
-static inline __attribute__((always_inline)) int select_in(const struct dyn_resource *r, uint16_t type, uint32_t ttl,
-                                                           const struct dyn_client *client, dyn_health_fn health,
-                                                           void *health_ctx, dyn_geo_fn geo, void *geo_ctx,
-                                                           uint32_t rnd, uint8_t *scratch, struct rrset *out,
-                                                           uint8_t *scope, struct dyn_trace *trace)
+/* dyn_select_geo() past the geo entry's match (entry, with *scope set): inlined into
+ * dyn_select_geo() (explanations, tools) and into choose_listed() (the answer path, where every
+ * test of trace folds away). */
+static inline __attribute__((always_inline)) int
+select_listed(const struct dyn_resource *r, uint16_t type, uint32_t ttl, const struct dyn_client *client,
+              dyn_health_fn health, void *health_ctx, dyn_geo_fn geo, void *geo_ctx, uint32_t rnd, uint8_t *scratch,
+              struct rrset *out, uint8_t *scope, struct dyn_trace *trace, int64_t entry)
 {
-	if (!dyn_serves(r, type))
-		return TERN_ENOTFOUND;
 	struct pick p = {r, type == RR_AAAA, health, health_ctx};
-	if (trace)
-		memset(trace, 0, sizeof(*trace));
-	int64_t entry = geo_match(r, client, scope), code = -1;
+	int64_t code = -1;
 	const uint16_t *list = NULL;
 	if (entry >= 0 && entry_at(r, (uint32_t)entry)->serves[p.f]) /* else the next rule answers */
 		list = list_at(r, entry_at(r, (uint32_t)entry)->list);
@@ -336,14 +328,45 @@ int dyn_select_geo(const struct dyn_resource *r, uint16_t type, uint32_t ttl, co
                    dyn_health_fn health, void *health_ctx, dyn_geo_fn geo, void *geo_ctx, uint32_t rnd,
                    uint8_t *scratch, struct rrset *out, uint8_t *scope, struct dyn_trace *trace)
 {
-	return select_in(r, type, ttl, client, health, health_ctx, geo, geo_ctx, rnd, scratch, out, scope, trace);
+	if (!dyn_serves(r, type))
+		return TERN_ENOTFOUND;
+	if (trace)
+		memset(trace, 0, sizeof(*trace));
+	const struct cregion *g;
+	int64_t entry = geo_match(r, client, scope, &g);
+	return select_listed(r, type, ttl, client, health, health_ctx, geo, geo_ctx, rnd, scratch, out, scope, trace,
+	                     entry);
+}
+
+/* dyn_choose() when the entry has no fixed pool for the family: the lists, the monitors, the
+ * database, the weights (out of line, so the usual answer stays short). */
+static __attribute__((noinline)) int choose_listed(const struct rrset *rs, const struct dyn_client *client,
+                                                   const struct dyn_env *env, uint32_t rnd, struct dyn_choice *out,
+                                                   int64_t entry)
+{
+	return select_listed(dyn_rrset_resource(rs), rs->type, rs->ttl, client, env->health, env->health_ctx, env->geo,
+	                     env->geo_ctx, rnd, out->scratch, &out->rrset, &out->scope, NULL, entry);
 }
 
 int dyn_choose(const struct rrset *rs, const struct dyn_client *client, const struct dyn_env *env, uint32_t rnd,
                struct dyn_choice *out)
 {
-	return select_in(dyn_rrset_resource(rs), rs->type, rs->ttl, client, env->health, env->health_ctx, env->geo,
-	                 env->geo_ctx, rnd, out->scratch, &out->rrset, &out->scope, NULL);
+	const struct dyn_resource *r = dyn_rrset_resource(rs);
+	if (!dyn_serves(r, rs->type))
+		return TERN_ENOTFOUND;
+	const struct cregion *g;
+	int64_t entry = geo_match(r, client, &out->scope, &g);
+	int f = rs->type == RR_AAAA;
+	if (!g || g->fixed[f] < 0)
+		return choose_listed(rs, client, env, rnd, out, entry);
+	/* the entry's first pool of the family, all of it live: what select_listed() would find */
+	const struct cpool *cp = pool_at(r, g->fixed[f]);
+	out->rrset = (struct rrset){.type = rs->type,
+	                            .ttl = rs->ttl,
+	                            .count = cp->count[f],
+	                            .rdata = (const uint8_t *)r + cp->rdata[f],
+	                            .rdata_size = cp->rdata_size[f]};
+	return 0;
 }
 
 int dyn_attach(struct rrset *rs, struct arena *a, uint8_t **heap, char *err, size_t errlen)

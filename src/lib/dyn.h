@@ -105,6 +105,8 @@ struct dyn_head {
 	uint8_t serves[2]; /* the answer list has members of IPv4 / IPv6 */
 	uint8_t weighted; /* some pool is weighted: selections need a random number */
 	uint8_t cname; /* the pools hold names: the resource answers CNAME (slot 0), never A or AAAA */
+	uint8_t external; /* monitors or country/continent entries: selections may ask the health or
+	                   * geo functions (struct dyn_env); else they never do */
 };
 
 /* Where the client is: its address (IPv4 in the first 4 octets) and how many leading bits of it
@@ -173,6 +175,12 @@ static inline bool dyn_serves(const struct dyn_resource *r, uint16_t type)
 static inline bool dyn_weighted(const struct dyn_resource *r)
 {
 	return ((const struct dyn_head *)(const void *)r)->weighted;
+}
+
+/* Whether a selection may ask the health or geo functions (else any struct dyn_env will do). */
+static inline bool dyn_external(const struct dyn_resource *r)
+{
+	return ((const struct dyn_head *)(const void *)r)->external;
 }
 
 /* The size of a compiled resource (it starts with it). */

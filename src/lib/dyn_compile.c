@@ -690,6 +690,36 @@ static int region_add(struct region_list *l, const uint8_t *first, const uint8_t
 	return 0;
 }
 
+/* The scope geo_match() gives every address of stretch r (of a family of len octets) when the
+ * stretch is one aligned prefix: all its addresses share their prefix with first, and the
+ * addresses just outside differ from first within it. Stored plus one; 0 otherwise. */
+static void region_fixed_scope(struct cregion *r, int len)
+{
+	int bits = len * 8, drop = 128 - bits;
+	struct u128 last = {~0ull, ~0ull};
+	if (r->has_above)
+		last =
+		    r->above.lo ? (struct u128){r->above.hi, r->above.lo - 1} : (struct u128){r->above.hi - 1, ~0ull};
+	/* the stretch's first and last addresses as numbers of the family's width */
+	struct u128 f = r->first, d = {r->first.hi ^ last.hi, r->first.lo ^ last.lo};
+	if (drop >= 64) {
+		d = (struct u128){0, d.hi >> (drop - 64)};
+		f = (struct u128){0, f.hi >> (drop - 64)};
+	}
+	/* d must be all ones from some bit down (d & (d + 1) == 0), and first zero there */
+	struct u128 d1 = {d.hi + (d.lo == ~0ull), d.lo + 1};
+	if ((d.hi & d1.hi) || (d.lo & d1.lo) || (f.hi & d.hi) || (f.lo & d.lo))
+		return;
+	int sc = 0;
+	if (r->has_below)
+		sc = u128_common(r->first, r->below) + 1;
+	if (r->has_above) {
+		int above = u128_common(r->first, r->above) + 1;
+		sc = above > sc ? above : sc;
+	}
+	r->fixed_scope = (uint8_t)((sc < bits ? sc : bits) + 1);
+}
+
 /* The IPv4 stretches' keys and their index (struct dyn_resource): as many buckets as stretches or
  * up to twice that (a power of two), as wide as spreads the stretches' first addresses over them. */
 static int put_index4(struct out *o, const struct region_list *l, struct dyn_resource *h)
@@ -774,6 +804,16 @@ static int put_regions(struct out *o, struct comp *c, uint8_t family, struct dyn
 		memset(last + len, 0, (size_t)(16 - len));
 		if ((rc = region_add(&l, cur, last, -1, len)) < 0)
 			goto out;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		struct cregion *g = &l.v[i];
+		region_fixed_scope(g, len);
+		g->fixed[0] = g->fixed[1] = -1;
+		if (g->entry >= 0) { /* the entries are in the block already */
+			const struct centry *e =
+			    (const struct centry *)(const void *)(o->b + h->entries) + (size_t)g->entry;
+			memcpy(g->fixed, e->fixed, sizeof(g->fixed));
+		}
 	}
 	int64_t at = dyn_out_put(o, l.v, l.n * sizeof(*l.v), 8);
 	if (at < 0) {
@@ -927,12 +967,15 @@ static int build(struct comp *c, struct out *o)
 		int64_t l = put_list(o, c, pe->pools, pe->n);
 		if (l < 0)
 			return l == -2 ? TERN_EINVAL : TERN_ENOMEM;
-		struct centry ce = {.family = pe->family, .prefix = pe->prefix, .list = (uint32_t)l};
+		struct centry ce = {.family = pe->family, .prefix = pe->prefix, .list = (uint32_t)l, .fixed = {-1, -1}};
 		const uint16_t *el = (const uint16_t *)(const void *)(o->b + l);
 		for (uint16_t k = 0; k < el[0]; k++) {
 			const struct cpool *cp = (const struct cpool *)(const void *)(o->b + h.pools) + el[1 + k];
-			ce.serves[0] |= cp->count[0] > 0;
-			ce.serves[1] |= cp->count[1] > 0;
+			for (int f = 0; f < 2; f++) {
+				if (cp->count[f] && !ce.serves[f] && cp->always_live[f] && !cp->weighted)
+					ce.fixed[f] = el[1 + k];
+				ce.serves[f] |= cp->count[f] > 0;
+			}
 		}
 		memcpy(ce.addr, pe->addr, 16);
 		memcpy(o->b + h.entries + (size_t)i * sizeof(ce), &ce, sizeof(ce));
@@ -944,6 +987,7 @@ static int build(struct comp *c, struct out *o)
 			return rc;
 	}
 	h.ncodes = (uint32_t)c->ncodes;
+	h.head.external = c->nmons > 0 || c->ncodes > 0;
 	at = dyn_out_put(o, NULL, (size_t)c->ncodes * sizeof(struct ccode), 8);
 	if (at < 0)
 		return TERN_ENOMEM;

@@ -62,6 +62,9 @@ struct centry {
 	uint8_t addr[16];
 	uint8_t serves[2]; /* the list has members of IPv4 / IPv6 (else it stands aside for the answer list) */
 	uint32_t list; /* offset: uint16 n, then n pool indexes */
+	/* per family, the pool that answers whatever the monitors say, or -1: the list's first pool
+	 * with members of the family, when all of them are always live and it is not weighted */
+	int32_t fixed[2];
 };
 
 /* A stretch of one family's address space where one entry (or none) holds every address: the
@@ -76,7 +79,21 @@ struct cregion {
 	struct u128 below, above; /* the addresses before first and after the last */
 	int32_t entry; /* -1: none */
 	uint8_t has_below, has_above;
+	/* the scope plus one when every address of the stretch has the same (the stretch is one
+	 * aligned prefix, as a geo entry's /24 is); 0: it depends on the address */
+	uint8_t fixed_scope;
+	int32_t fixed[2]; /* the entry's fixed pools (struct centry); -1 for a stretch of no entry */
 };
+
+/* Leading bits two addresses share. */
+static inline int u128_common(struct u128 a, struct u128 b)
+{
+	uint64_t x = a.hi ^ b.hi;
+	if (x)
+		return __builtin_clzll(x);
+	x = a.lo ^ b.lo;
+	return x ? 64 + __builtin_clzll(x) : 128;
+}
 
 static inline struct u128 u128_of(const uint8_t *a)
 {

@@ -103,3 +103,29 @@ int edns_write(struct wire_writer *w, const struct edns_response *r)
 	w->pos += size;
 	return 0;
 }
+
+int edns_write_ecs(struct wire_writer *w, uint16_t udp_size, uint16_t rcode, bool dnssec_ok, const struct edns_ecs *ecs,
+                   uint8_t scope)
+{
+	unsigned octets = ecs ? (ecs->source + 7u) / 8u : 0;
+	size_t size = EDNS_FIXED + (ecs ? EDNS_OPTION_HEADER + 4 + octets : 0);
+	if (w->pos + size > w->cap)
+		return TERN_ESPACE;
+	uint8_t *p = w->buf + w->pos;
+	p[0] = 0; /* the root */
+	wire_put16(p + 1, RR_OPT);
+	wire_put16(p + 3, udp_size);
+	wire_put32(p + 5, (uint32_t)(rcode >> 4) << 24 | (dnssec_ok ? 0x8000u : 0));
+	wire_put16(p + 9, (uint16_t)(size - EDNS_FIXED));
+	if (ecs) {
+		wire_put16(p + 11, EDNS_OPT_ECS);
+		wire_put16(p + 13, (uint16_t)(4 + octets));
+		wire_put16(p + 15, ecs->family);
+		p[17] = ecs->source;
+		p[18] = scope;
+		for (unsigned i = 0; i < octets; i++) /* a few octets: no call */
+			p[19 + i] = ecs->addr[i];
+	}
+	w->pos += size;
+	return 0;
+}

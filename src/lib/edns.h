@@ -84,3 +84,9 @@ static inline size_t edns_size(const struct edns_response *r)
 
 /* Appends the OPT record for r (version 0). Returns 0, or TERN_ESPACE with nothing written. */
 int edns_write(struct wire_writer *w, const struct edns_response *r);
+
+/* The usual OPT record, written as edns_write() writes it for a response without NSID and EDE:
+ * udp_size, the extended rcode bits and the DO bit, and the client's Client Subnet (ecs, NULL for
+ * none) with scope as its SCOPE. Returns 0, or TERN_ESPACE with nothing written. */
+int edns_write_ecs(struct wire_writer *w, uint16_t udp_size, uint16_t rcode, bool dnssec_ok, const struct edns_ecs *ecs,
+                   uint8_t scope);

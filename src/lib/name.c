@@ -1,6 +1,7 @@
 /* Domain names in uncompressed wire form: comparison, case folding, hashing and text conversion. */
 #include "lib/name.h"
 
+#include <endian.h>
 #include <string.h>
 
 #include "lib/error.h"
@@ -113,27 +114,48 @@ int name_cmp(const uint8_t *a, const uint8_t *b)
 	return na - nb;
 }
 
-/* Hashes are built label by label from the root: each label is hashed on its own (its length
- * and octets, FNV-1a style), and a name's hash mixes its first label's hash into its parent's. So
- * the hashes of all suffixes of a name come out of one pass (name_suffix_hashes, name_scan) and
- * equal name_hash() of each suffix, and a label's own hash can be taken as it is read. */
+/* Hashes are built label by label from the root: a name's hash is its parent's, taken on by
+ * its first label -- the label's length octet and octets, lower-cased, eight at a time as
+ * little-endian words, the last one padded with zeros. So the hashes of all suffixes of a name
+ * come out of one pass (name_suffix_hashes, name_scan) and equal name_hash() of each suffix, and
+ * a child's hash is one label's work from its parent's. name_scan() lower-cases and hashes a word
+ * at a time, the others gather the same words an octet at a time. */
 #define HASH_SEED 0x9e3779b9u
-#define HASH_MUL 0x01000193u
+#define HASH_WORD_MUL 0x9fb21c651e98df25ull
 
-static inline uint32_t hash_mix(uint32_t parent, uint32_t label)
+static inline uint64_t hash_word(uint64_t h, uint64_t word)
 {
-	uint32_t h = (parent * 0x9e3779b1u) ^ label;
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	return h ^ (h >> 13);
+	h = (h ^ word) * HASH_WORD_MUL;
+	return h ^ (h >> 29);
 }
 
-static inline uint32_t hash_label(uint32_t h, const uint8_t *label, bool fold)
+static inline uint32_t hash_fold(uint64_t h)
 {
-	uint32_t l = (0x811c9dc5u ^ label[0]) * HASH_MUL;
-	for (int i = 1; i <= label[0]; i++)
-		l = (l ^ (fold ? lower(label[i]) : label[i])) * HASH_MUL;
-	return hash_mix(h, l);
+	return (uint32_t)(h >> 32) ^ (uint32_t)h;
+}
+
+/* Eight octets lower-cased at once: 0x20 added to each of 'A'..'Z' (no carry crosses an octet). */
+static inline uint64_t lower8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t low7 = x & (0x7f * ones);
+	uint64_t upper = (low7 + (0x80 - 'A') * ones) & ~(low7 + (0x80 - 'Z' - 1) * ones) & ~x & (0x80 * ones);
+	return x | upper >> 2;
+}
+
+/* The hash of label.<the name hashing to parent> (lower-cased when fold): its words copied out
+ * (nothing past the label is read), the last one padded with zeros. */
+static inline uint32_t hash_label(uint32_t parent, const uint8_t *label, bool fold)
+{
+	uint64_t h = parent;
+	size_t total = (size_t)label[0] + 1;
+	for (size_t i = 0; i < total; i += 8) {
+		uint64_t word = 0;
+		memcpy(&word, label + i, total - i < 8 ? total - i : 8);
+		word = le64toh(word);
+		h = hash_word(h, fold ? lower8(word) : word);
+	}
+	return hash_fold(h);
 }
 
 uint32_t name_hash(const uint8_t *name)
@@ -162,13 +184,30 @@ int name_suffix_hashes(const uint8_t *lname, uint32_t out[NAME_MAXLABELS + 1])
 	return n;
 }
 
+static inline uint64_t load64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return le64toh(v);
+}
+
+static inline void store64(uint8_t *p, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(p, &v, 8);
+}
+
+/* Whole names up to this length are lower-cased a word at a time with room behind them in lout
+ * (NAME_MAXLEN octets) for the words a label's hashing reads past the name. */
+#define SCAN_WORDS_MAX 240
+
 int name_scan(const uint8_t *src, size_t avail, uint8_t lout[NAME_MAXLEN], uint32_t hashes[NAME_MAXLABELS + 1],
               int *labels)
 {
-	uint32_t lh[NAME_MAXLABELS];
+	uint8_t offs[NAME_MAXLABELS];
 	size_t p = 0;
 	int n = 0;
-	for (;;) {
+	for (;;) { /* the labels' offsets, and the name whole and uncompressed */
 		if (p >= avail)
 			return -1;
 		uint8_t l = src[p];
@@ -176,23 +215,36 @@ int name_scan(const uint8_t *src, size_t avail, uint8_t lout[NAME_MAXLEN], uint3
 			break;
 		if (l > NAME_MAXLABEL || p + 1 + l >= NAME_MAXLEN || p + 1 + l >= avail)
 			return -1; /* a pointer, an obsolete label type, too long, or cut short */
-		uint32_t h = (0x811c9dc5u ^ l) * HASH_MUL;
-		lout[p] = l;
-		for (size_t i = p + 1, end = p + 1 + l; i < end; i++) {
-			uint8_t lc = lower(src[i]);
-			lout[i] = lc;
-			h = (h ^ lc) * HASH_MUL;
-		}
-		lh[n++] = h;
+		offs[n++] = (uint8_t)p;
 		p += (size_t)l + 1;
 	}
-	lout[p] = 0;
+	size_t len = p + 1, words = (len + 7) & ~(size_t)7;
 	uint32_t h = HASH_SEED;
 	hashes[n] = h;
-	for (int i = n - 1; i >= 0; i--)
-		hashes[i] = h = hash_mix(h, lh[i]);
+	if (len > SCAN_WORDS_MAX || words > avail) { /* near the end of the message: an octet at a time */
+		for (size_t i = 0; i < len; i++)
+			lout[i] = lower(src[i]);
+		for (int i = n - 1; i >= 0; i--)
+			hashes[i] = h = hash_label(h, lout + offs[i], false);
+		*labels = n;
+		return (int)len;
+	}
+	/* the name's words lower-cased (octets past it too, in words, then one of zeros), then each
+	 * label's words from the root, the octets past the label masked off */
+	for (size_t i = 0; i < words; i += 8)
+		store64(lout + i, lower8(load64(src + i)));
+	store64(lout + words, 0);
+	lout[p] = 0;
+	for (int i = n - 1; i >= 0; i--) {
+		const uint8_t *label = lout + offs[i];
+		unsigned left = label[0] + 1u; /* octets of the label's words still to hash */
+		uint64_t hw = h;
+		for (; left > 8; left -= 8, label += 8)
+			hw = hash_word(hw, load64(label));
+		hashes[i] = h = hash_fold(hash_word(hw, load64(label) & (~0ull >> (64 - 8 * left))));
+	}
 	*labels = n;
-	return (int)p + 1;
+	return (int)len;
 }
 
 bool name_is_wildcard(const uint8_t *name)

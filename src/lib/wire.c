@@ -73,6 +73,7 @@ void wire_writer_init(struct wire_writer *w, uint8_t *buf, size_t cap)
 	w->cap = cap;
 	w->pos = 0;
 	w->ncomp = 0;
+	w->lazy_at = w->lazy_n = 0;
 }
 
 static inline uint8_t lower(uint8_t c)
@@ -119,11 +120,12 @@ static void remember(struct wire_writer *w, size_t off, size_t len)
 	}
 }
 
-void wire_remember_plain(struct wire_writer *w, size_t off, size_t len)
+/* Every label start of the plain name at off (len octets) into comp[n, end); the entries it has
+ * no labels for match nothing. */
+static void remember_plain(struct wire_writer *w, size_t off, size_t len, int n, int end)
 {
 	const uint8_t *p = w->buf + off;
-	int n = w->ncomp;
-	for (; *p && off < 0x4000 && n < WIRE_COMP_MAX; n++) {
+	for (; *p && off < 0x4000 && n < end; n++) {
 		w->comp[n].off = (uint16_t)off;
 		w->comp[n].len = (uint8_t)len;
 		size_t step = (size_t)*p + 1;
@@ -131,7 +133,24 @@ void wire_remember_plain(struct wire_writer *w, size_t off, size_t len)
 		off += step;
 		p += step;
 	}
-	w->ncomp = n;
+	for (; n < end; n++)
+		w->comp[n].len = 0; /* no name is that short */
+}
+
+/* Fills in the entries kept by wire_remember_plain(). */
+static void remember_lazy(struct wire_writer *w)
+{
+	remember_plain(w, w->lazy_off, w->lazy_len, w->lazy_at, w->lazy_at + w->lazy_n);
+	w->lazy_n = 0;
+}
+
+void wire_remember_plain_now(struct wire_writer *w, size_t off, size_t len, int labels)
+{
+	int room = WIRE_COMP_MAX - w->ncomp, n = labels < room ? labels : room;
+	if (w->lazy_n)
+		remember_lazy(w);
+	remember_plain(w, off, len, w->ncomp, w->ncomp + n);
+	w->ncomp += n;
 }
 
 void wire_remember_name(struct wire_writer *w, size_t off)
@@ -146,6 +165,8 @@ int wire_write_name(struct wire_writer *w, const uint8_t *name, bool compress)
 {
 	size_t start = w->pos, total = name_len(name);
 	if (compress) {
+		if (w->lazy_n)
+			remember_lazy(w);
 		for (size_t skip = 0; name[skip]; skip += (size_t)name[skip] + 1) {
 			uint8_t rest = (uint8_t)(total - skip);
 			for (int i = 0; i < w->ncomp; i++) {

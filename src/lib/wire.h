@@ -73,6 +73,11 @@ struct wire_writer {
 		uint8_t len; /* its uncompressed length: only equal lengths can match */
 	} comp[WIRE_COMP_MAX];
 	int ncomp;
+	/* comp[lazy_at, lazy_at + lazy_n) are kept for the labels of the plain name at lazy_off
+	 * (lazy_len octets), filled in when a name is first compressed (wire_remember_plain) */
+	int lazy_at, lazy_n;
+	uint16_t lazy_off;
+	uint8_t lazy_len;
 };
 
 /* A position to roll back to when an RRset does not fit. */
@@ -90,11 +95,27 @@ static inline void wire_rollback(struct wire_writer *w, struct wire_mark m)
 {
 	w->pos = m.pos;
 	w->ncomp = m.ncomp;
+	if (m.ncomp < w->lazy_at + w->lazy_n) /* the name went too */
+		w->lazy_n = 0;
 }
 /* Remembers a name already in the buffer at offset off (e.g. the question) for compression. */
 void wire_remember_name(struct wire_writer *w, size_t off);
-/* The same for an uncompressed name of len octets there. */
-void wire_remember_plain(struct wire_writer *w, size_t off, size_t len);
+/* The same for an uncompressed name of len octets and labels labels there (the question): its
+ * table entries are kept at once, and filled in only when a name is written compressed. */
+void wire_remember_plain_now(struct wire_writer *w, size_t off, size_t len, int labels);
+static inline void wire_remember_plain(struct wire_writer *w, size_t off, size_t len, int labels)
+{
+	if (w->lazy_n || off + len > 0x4000 || len > 255) { /* not all of it can be pointed at: now */
+		wire_remember_plain_now(w, off, len, labels);
+		return;
+	}
+	int room = WIRE_COMP_MAX - w->ncomp, n = labels < room ? labels : room;
+	w->lazy_at = w->ncomp;
+	w->lazy_n = n;
+	w->lazy_off = (uint16_t)off;
+	w->lazy_len = (uint8_t)len;
+	w->ncomp += n;
+}
 /* Small writers, inline: they run for every record of every answer. 0 or TERN_ESPACE (-3). */
 static inline int wire_write(struct wire_writer *w, const void *data, size_t len)
 {

@@ -808,6 +808,97 @@ static void test_choose_against_reference(void **state)
 	free(rd);
 }
 
+/* The answer path's short cut (an entry whose first pool of the family is always live and not
+ * weighted answers with that pool's records) gives what the full selection gives, for A and
+ * AAAA, with monitored members up or down, weighted pools and pools without the family first. */
+static void test_choose_fixed_pools(void **state)
+{
+	(void)state;
+	static const char *const s[] = {
+	    "monitor m tcp 80",
+	    "pool plain 192.0.2.1 192.0.2.2 2001:db8::1",
+	    "pool mon 192.0.2.3 monitor m 192.0.2.4",
+	    "pool allmon 192.0.2.5 monitor m",
+	    "pool w 192.0.2.6 weight 3 192.0.2.7 weight 1",
+	    "pool v6 2001:db8::8",
+	    "answer plain",
+	    "geo 10.0.1.0/24 plain mon",
+	    "geo 10.0.2.0/24 mon plain",
+	    "geo 10.0.3.0/24 allmon plain",
+	    "geo 10.0.4.0/24 w plain",
+	    "geo 10.0.5.0/24 v6 plain",
+	    "geo 10.0.6.0/24 v6",
+	    "geo 2001:db8:1::/48 v6 plain",
+	    "geo 2001:db8:2::/48 mon v6",
+	};
+	enum { N = sizeof(s) / sizeof(s[0]) };
+	uint8_t rd[4096];
+	struct rrset dyn = {.type = RR_DYN, .ttl = 60, .count = N, .rdata = rd};
+	dyn.rdata_size = (uint32_t)rdata_of(s, N, rd);
+	uint8_t *heap = NULL;
+	char err[512] = "";
+	if (dyn_attach(&dyn, NULL, &heap, err, sizeof(err)) != 0)
+		fail_msg("attach: %s", err);
+	const char *clients[] = {"10.0.1.9", "10.0.2.9", "10.0.3.9",      "10.0.4.9",      "10.0.5.9",
+	                         "10.0.6.9", "10.0.7.9", "2001:db8:1::9", "2001:db8:2::9", "2001:db8:3::9"};
+	const char *downs[] = {"", "3", "5", "35"};
+	const uint16_t types[] = {RR_A, RR_AAAA};
+	for (size_t c = 0; c < sizeof(clients) / sizeof(clients[0]); c++) {
+		for (size_t d = 0; d < 4; d++) {
+			for (size_t t = 0; t < 2; t++) {
+				for (uint32_t rnd = 0; rnd < 4; rnd++) {
+					struct rrset rs = dyn;
+					rs.type = types[t];
+					struct dyn_client cl = client(clients[c], 24);
+					const struct dyn_env env = {down_list, (void *)downs[d], NULL, NULL};
+					struct dyn_choice ch;
+					uint8_t scratch[DYN_SCRATCH], scope;
+					struct rrset want;
+					int rc = dyn_select_geo(dyn_rrset_resource(&dyn), types[t], 60, &cl, down_list,
+					                        (void *)downs[d], NULL, NULL, rnd << 30, scratch, &want,
+					                        &scope, NULL);
+					assert_int_equal(dyn_choose(&rs, &cl, &env, rnd << 30, &ch), rc);
+					if (rc != 0)
+						continue;
+					char got_text[256], want_text[256];
+					answer_text(&ch.rrset, got_text, sizeof(got_text));
+					answer_text(&want, want_text, sizeof(want_text));
+					if (strcmp(got_text, want_text) != 0 || ch.scope != scope ||
+					    ch.rrset.ttl != want.ttl || ch.rrset.type != want.type)
+						fail_msg("%s type %u down \"%s\": %s scope %u, the full selection %s "
+						         "scope %u",
+						         clients[c], types[t], downs[d], got_text, ch.scope, want_text,
+						         scope);
+				}
+			}
+		}
+	}
+	free(heap);
+}
+
+/* A resource whose selections may ask the health or geo functions says so; the answer path
+ * hands the others no functions at all. */
+static void test_external(void **state)
+{
+	(void)state;
+	static const char *const plain[] = {"pool a 192.0.2.1", "answer a", "geo 10.0.0.0/8 a"};
+	static const char *const monitored[] = {"monitor m tcp 80", "pool a 192.0.2.1 monitor m", "answer a"};
+	static const char *const unused[] = {"monitor m tcp 80", "pool a 192.0.2.1", "answer a"};
+	static const char *const country[] = {"pool a 192.0.2.1", "answer a", "geo country br a"};
+	struct dyn_resource *r = must_compile(plain, 3);
+	assert_false(dyn_external(r));
+	free(r);
+	r = must_compile(monitored, 3);
+	assert_true(dyn_external(r));
+	free(r);
+	r = must_compile(unused, 3);
+	assert_true(dyn_external(r));
+	free(r);
+	r = must_compile(country, 3);
+	assert_true(dyn_external(r));
+	free(r);
+}
+
 /* The target of a one-record CNAME answer, as text. */
 static void target_text(const struct rrset *rs, char *out, size_t cap)
 {
@@ -1005,6 +1096,8 @@ int main(void)
 	    cmocka_unit_test(test_geo_database),
 	    cmocka_unit_test(test_code_entries_listed),
 	    cmocka_unit_test(test_choose_against_reference),
+	    cmocka_unit_test(test_choose_fixed_pools),
+	    cmocka_unit_test(test_external),
 	    cmocka_unit_test(test_cname_resource),
 	    cmocka_unit_test(test_cname_refused),
 	};

@@ -169,13 +169,53 @@ static void test_write_no_room(void **state)
 	assert_int_equal(w.pos, w.cap);
 }
 
+/* The usual OPT writer writes what edns_write() writes for the same response, and nothing when
+ * one octet is missing. */
+static void test_write_ecs_same(void **state)
+{
+	(void)state;
+	struct edns_ecs v4 = {.family = 1, .source = 24, .scope = 0, .addr = {192, 0, 2}};
+	struct edns_ecs v6 = {.family = 2, .source = 56, .scope = 0, .addr = {0x20, 1, 0xd, 0xb8, 1, 2, 3}};
+	struct edns_ecs none = {.family = 1, .source = 0};
+	const struct edns_ecs *cases[] = {NULL, &v4, &v6, &none};
+	const uint16_t rcodes[] = {RCODE_NOERROR, RCODE_NXDOMAIN, RCODE_BADVERS};
+	for (size_t c = 0; c < 4; c++) {
+		for (size_t k = 0; k < 3; k++) {
+			uint8_t a[64], b[64];
+			memset(a, 0xaa, sizeof(a));
+			memset(b, 0x55, sizeof(b));
+			struct wire_writer wa, wb;
+			wire_writer_init(&wa, a, sizeof(a));
+			wire_writer_init(&wb, b, sizeof(b));
+			wa.pos = wb.pos = 3;
+			struct edns_ecs echo = cases[c] ? *cases[c] : v4;
+			echo.scope = (uint8_t)(c * 7);
+			struct edns_response r = {.udp_size = (uint16_t)(1232 + c),
+			                          .rcode = rcodes[k],
+			                          .dnssec_ok = k == 1,
+			                          .ede = EDE_NONE,
+			                          .ecs = cases[c] ? &echo : NULL};
+			assert_int_equal(edns_write(&wa, &r), 0);
+			assert_int_equal(edns_write_ecs(&wb, r.udp_size, r.rcode, r.dnssec_ok, cases[c], echo.scope),
+			                 0);
+			assert_int_equal(wa.pos, wb.pos);
+			assert_memory_equal(a + 3, b + 3, wa.pos - 3);
+			wb.pos = 3;
+			wb.cap = 3 + edns_size(&r) - 1;
+			assert_int_equal(edns_write_ecs(&wb, r.udp_size, r.rcode, r.dnssec_ok, cases[c], echo.scope),
+			                 TERN_ESPACE);
+			assert_int_equal(wb.pos, 3);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_fields),    cmocka_unit_test(test_parse_options),
-	    cmocka_unit_test(test_parse_malformed), cmocka_unit_test(test_ecs_parse),
-	    cmocka_unit_test(test_write_plain),     cmocka_unit_test(test_write_options),
-	    cmocka_unit_test(test_write_no_room),
+	    cmocka_unit_test(test_write_ecs_same), cmocka_unit_test(test_parse_fields),
+	    cmocka_unit_test(test_parse_options),  cmocka_unit_test(test_parse_malformed),
+	    cmocka_unit_test(test_ecs_parse),      cmocka_unit_test(test_write_plain),
+	    cmocka_unit_test(test_write_options),  cmocka_unit_test(test_write_no_room),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -551,6 +551,62 @@ static void test_remember_name(void **state)
 	assert_memory_equal(buf + at, "\3ftp\xc0\x10", 6);
 }
 
+/* The question remembered as a plain name: its entries are filled in by the first name written
+ * compressed, also one written after a rollback to a mark taken after it; a rollback to before
+ * it forgets it, and a second plain name fills the first in. */
+static void test_remember_plain(void **state)
+{
+	(void)state;
+	uint8_t buf[160];
+	struct wire_writer w;
+	wire_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(wire_write(&w, "\0\0\0\0\0\0\0\0\0\0\0\0", 12), 0);
+	struct wire_mark before = wire_mark(&w);
+	assert_int_equal(wire_write(&w, "\3WWW\7example\3com\0\0\1\0\1", 21), 0);
+	wire_remember_plain(&w, 12, 17, 3);
+	assert_int_equal(w.ncomp, 3);
+	struct wire_mark after = wire_mark(&w);
+	uint8_t name[NAME_MAXLEN];
+	to_name(name, "ftp.example.com.");
+	assert_int_equal(wire_write_name(&w, name, false), 0); /* not compressed: nothing looked up */
+	wire_rollback(&w, after);
+	size_t at = w.pos;
+	assert_int_equal(wire_write_name(&w, name, true), 0);
+	assert_memory_equal(buf + at, "\3ftp\xc0\x10", 6);
+	to_name(name, "www.example.com.");
+	at = w.pos;
+	assert_int_equal(wire_write_name(&w, name, true), 0);
+	assert_memory_equal(buf + at, "\xc0\x0c", 2);
+	to_name(name, "com.");
+	at = w.pos;
+	assert_int_equal(wire_write_name(&w, name, true), 0);
+	assert_memory_equal(buf + at, "\xc0\x18", 2);
+
+	/* forgotten with the name */
+	wire_rollback(&w, before);
+	assert_int_equal(w.ncomp, 0);
+	assert_int_equal(wire_write(&w, "\3www\3org\0", 9), 0);
+	to_name(name, "www.example.com.");
+	at = w.pos;
+	assert_int_equal(wire_write_name(&w, name, true), 0);
+	assert_memory_equal(buf + at, "\3www\7example\3com\0", 17);
+
+	/* two plain names: both found */
+	wire_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(wire_write(&w, "\0\0\0\0\0\0\0\0\0\0\0\0\3www\3org\0\3net\0", 26), 0);
+	wire_remember_plain(&w, 12, 9, 2);
+	wire_remember_plain(&w, 21, 5, 1);
+	assert_int_equal(w.ncomp, 3);
+	to_name(name, "a.org.");
+	at = w.pos;
+	assert_int_equal(wire_write_name(&w, name, true), 0);
+	assert_memory_equal(buf + at, "\1a\xc0\x10", 4);
+	to_name(name, "b.net.");
+	at = w.pos;
+	assert_int_equal(wire_write_name(&w, name, true), 0);
+	assert_memory_equal(buf + at, "\1b\xc0\x15", 4);
+}
+
 static void test_rollback(void **state)
 {
 	(void)state;
@@ -717,6 +773,7 @@ int main(void)
 	    cmocka_unit_test(test_compression_bytes),
 	    cmocka_unit_test(test_compression_case),
 	    cmocka_unit_test(test_remember_name),
+	    cmocka_unit_test(test_remember_plain),
 	    cmocka_unit_test(test_rollback),
 	    cmocka_unit_test(test_name_espace),
 	    cmocka_unit_test(test_many_names),

@@ -94,11 +94,18 @@ static inline __attribute__((always_inline)) int resolve(const struct answer_cli
 	client_of(client->addr, client->addrlen, client->ecs, &cl);
 	/* only a weighted pick, or a signed zone's one live member of a pool, draws */
 	uint32_t rnd = set || dyn_weighted(r) ? next_random() : 0;
-	const struct dyn_env env = {atomic_load(&health_fn), atomic_load(&health_ctx), atomic_load(&geo_fn),
-	                            atomic_load(&geo_ctx)};
-	int rc = trace ? dyn_select_geo(r, rs->type, rs->ttl, &cl, env.health, env.health_ctx, env.geo, env.geo_ctx,
-	                                rnd, out->dyn.scratch, &out->dyn.rrset, &out->dyn.scope, trace)
-	               : dyn_choose(rs, &cl, &env, rnd, &out->dyn);
+	/* the registered functions, for a resource that may ask them */
+	static const struct dyn_env none;
+	struct dyn_env env;
+	const struct dyn_env *e = &none;
+	if (trace || dyn_external(r)) {
+		env = (struct dyn_env){atomic_load(&health_fn), atomic_load(&health_ctx), atomic_load(&geo_fn),
+		                       atomic_load(&geo_ctx)};
+		e = &env;
+	}
+	int rc = trace ? dyn_select_geo(r, rs->type, rs->ttl, &cl, e->health, e->health_ctx, e->geo, e->geo_ctx, rnd,
+	                                out->dyn.scratch, &out->dyn.rrset, &out->dyn.scope, trace)
+	               : dyn_choose(rs, &cl, e, rnd, &out->dyn);
 	if (rc < 0)
 		return rc;
 	if (set)

@@ -8,8 +8,17 @@
 
 int ns_edns_parse(struct query *q, uint16_t rrclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
 {
-	if (edns_parse(rrclass, ttl, rdata, rdlen, &q->opt) < 0)
+	if (rdlen == 0 || (rdlen >= EDNS_OPTION_HEADER && wire_get16(rdata) == EDNS_OPT_ECS &&
+	                   wire_get16(rdata + 2) == rdlen - EDNS_OPTION_HEADER)) {
+		/* the usual options, read as edns_parse() reads them: none, or a Client Subnet alone */
+		q->opt = (struct edns_request){.udp_size = rrclass < 512 ? 512 : rrclass,
+		                               .version = (uint8_t)(ttl >> 16),
+		                               .dnssec_ok = (ttl & 0x8000) != 0,
+		                               .ecs = rdlen ? rdata + EDNS_OPTION_HEADER : NULL,
+		                               .ecs_len = rdlen ? (uint16_t)(rdlen - EDNS_OPTION_HEADER) : 0};
+	} else if (edns_parse(rrclass, ttl, rdata, rdlen, &q->opt) < 0) {
 		return RCODE_FORMERR;
+	}
 	q->edns = true;
 	/* A Client Subnet that is not well-formed (RFC 7871 6: a family other than IPv4 or IPv6, a
 	 * SOURCE longer than the address, other than the octets SOURCE needs, bits set past it), or
@@ -54,6 +63,10 @@ static uint8_t response_scope(const struct query *q)
 
 int ns_edns_write(struct query *q)
 {
+	bool nsid = q->opt.nsid && q->params->nsid_len;
+	if (!nsid && q->ede == EDE_NONE) /* the usual OPT: at most the Client Subnet echoed */
+		return edns_write_ecs(&q->w, q->params->edns_size, q->rcode, q->opt.dnssec_ok,
+		                      q->ecs.family ? &q->ecs : NULL, q->ecs.family ? response_scope(q) : 0);
 	struct edns_ecs ecs;
 	const struct edns_ecs *echo = NULL; /* never to a client that sent none (7.2.1, 7.2.2) */
 	if (q->ecs.family) {
@@ -65,7 +78,7 @@ int ns_edns_write(struct query *q)
 	    .udp_size = q->params->edns_size,
 	    .rcode = q->rcode,
 	    .dnssec_ok = q->opt.dnssec_ok,
-	    .nsid = q->opt.nsid && q->params->nsid_len ? q->params->nsid : NULL,
+	    .nsid = nsid ? q->params->nsid : NULL,
 	    .nsid_len = q->params->nsid_len,
 	    .ede = q->ede,
 	    .ecs = echo,

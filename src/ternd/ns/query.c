@@ -62,6 +62,15 @@ static int parse_records(struct query *q, const uint8_t *msg, size_t len, size_t
 		if (wire_skip_rr(msg, len, &pos, NULL, NULL, NULL) < 0)
 			return RCODE_FORMERR;
 	unsigned arcount = wire_get16(msg + 10);
+	/* the usual additional section: the root's OPT record alone, read in place (the loop below
+	 * reads it the same way) */
+	if (arcount == 1 && len - pos >= EDNS_FIXED && msg[pos] == 0 && wire_get16(msg + pos + 1) == RR_OPT) {
+		uint16_t rdlen = wire_get16(msg + pos + 9);
+		if (len - pos - EDNS_FIXED < rdlen)
+			return RCODE_FORMERR;
+		return ns_edns_parse(q, wire_get16(msg + pos + 3), wire_get32(msg + pos + 5), msg + pos + EDNS_FIXED,
+		                     rdlen);
+	}
 	for (unsigned i = 0; i < arcount; i++) {
 		size_t start = pos, rdpos;
 		uint16_t type, rdlen;
@@ -258,7 +267,7 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 		wire_write(&q.w, q.qname, q.qname_len);
 		wire_write16(&q.w, q.qtype);
 		wire_write16(&q.w, q.qclass);
-		wire_remember_plain(&q.w, WIRE_HEADER_LEN, q.qname_len);
+		wire_remember_plain(&q.w, WIRE_HEADER_LEN, q.qname_len, q.qlabels);
 	}
 	size_t limit = response_limit(&q, cap);
 	q.opt_reserve = q.edns ? ns_edns_reserve(&q) : 0;

@@ -54,6 +54,14 @@ int xfrin_secondary_remove(struct xfrin *x, const uint8_t *apex)
 	return 0;
 }
 
+bool xfrin_is_secondary(struct xfrin *x, const uint8_t *apex)
+{
+	pthread_mutex_lock(&x->lock);
+	bool is = xfrin_zone_find(x, apex) != NULL;
+	pthread_mutex_unlock(&x->lock);
+	return is;
+}
+
 int xfrin_apexes(struct xfrin *x, uint8_t (**out)[NAME_MAXLEN], size_t *n)
 {
 	*out = NULL;

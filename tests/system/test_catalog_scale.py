@@ -286,6 +286,11 @@ def test_catalog_of_5000_members_changes_by_ixfr(keys, tmp_path):
         wait_log(pop.log_text, "zone %s: IXFR from 127.0.0.1@%d: serial %d -> %d" % (CAT, p.port, s1, s2))
         assert not re.search(r"zone %s: transferred serial (%d|%d) from" % (re.escape(CAT), s1, s2),
                              pop.log_text()), "the PoP took a version whole"
+        # and read only the entries the IXFR changed, not the 5,000 members
+        for serial, counts in ((s1, "5001 member(s) served (1 added, 0 removed"),
+                               (s2, "5000 member(s) served (0 added, 1 removed")):
+            assert "catalog %s serial %d: %s: the entries that changed read)" % (CAT, serial, counts) in \
+                pop.log_text(), "the PoP read the catalog whole for serial %d" % serial
         kinds = [k for k, _rest in knot_transfers(knot)]
         assert kinds[0] == "AXFR" and kinds[1:] and set(kinds[1:]) == {"IXFR"}, knot_transfers(knot)
         api.close()

@@ -87,7 +87,7 @@ def wait_all_served(port, names, who, timeout):
         time.sleep(0.2)
 
 
-def wait_rcode(port, name, rcode, who, timeout=10.0):
+def wait_rcode(port, name, rcode, who, timeout=20.0):
     deadline = time.time() + timeout
     while rcodes(port, [name])[name] != rcode:
         assert time.time() < deadline, "%s: %s never answered %s" % (who, name, dns.rcode.to_text(rcode))
@@ -107,7 +107,7 @@ def knot_catalog_serial(knot):
     return int(found[-1]) if found else None
 
 
-def wait_catalog_serial(port, pred, who, timeout=10.0):
+def wait_catalog_serial(port, pred, who, timeout=20.0):
     """Polls the catalog's serial at port (a Knot: from its log) until pred holds."""
     deadline = time.time() + timeout
     while True:
@@ -232,12 +232,12 @@ def test_catalog_of_5000_members_changes_by_ixfr(keys, tmp_path):
         started = time.time()
         pop.start()
         knot.start()
-        wait_all_served(pport, names, "the ternd PoP", 40)
-        wait_all_served(kport, names, "Knot", 40)
+        wait_all_served(pport, names, "the ternd PoP", 90)
+        wait_all_served(kport, names, "Knot", 90)
         print("both consumers serve %d members after %.1f s" % (N, time.time() - started))
         # the PoP's refresh thread writes each member's disk copy (fsync'd) before it takes the
         # next NOTIFY: the change below is timed from a settled PoP
-        deadline = time.time() + 40
+        deadline = time.time() + 60
         while len([f for f in os.listdir(pop.dir) if f.endswith(".zone")]) < N + 1:
             assert time.time() < deadline, "the PoP never wrote its disk copies"
             time.sleep(0.2)
@@ -245,6 +245,7 @@ def test_catalog_of_5000_members_changes_by_ixfr(keys, tmp_path):
         for at, who in ((pport, "the PoP"), (knot, "Knot")):
             assert wait_catalog_serial(at, lambda s: s == s0, who) == s0
         before = open(p.log).read().count("transfer: %s" % CAT)
+        knot_before = len(knot_transfers(knot))
 
         # one member added
         api.create_zone("joining.test", rrsets=[{"name": "www", "type": "A", "ttl": 300, "records": ["192.0.2.8"]}])
@@ -291,8 +292,8 @@ def test_catalog_of_5000_members_changes_by_ixfr(keys, tmp_path):
                                (s2, "5000 member(s) served (0 added, 1 removed")):
             assert "catalog %s serial %d: %s: the entries that changed read)" % (CAT, serial, counts) in \
                 pop.log_text(), "the PoP read the catalog whole for serial %d" % serial
-        kinds = [k for k, _rest in knot_transfers(knot)]
-        assert kinds[0] == "AXFR" and kinds[1:] and set(kinds[1:]) == {"IXFR"}, knot_transfers(knot)
+        kinds = [k for k, _rest in knot_transfers(knot)[knot_before:]]
+        assert kinds and set(kinds) == {"IXFR"}, knot_transfers(knot)
         api.close()
     finally:
         for srv in (knot, pop):

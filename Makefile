@@ -1,5 +1,5 @@
 # Tern: the README's commands. `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo bench-scale fuzz fuzz-smoke
+.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo bench-scale bench-catalog fuzz fuzz-smoke
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
 	libcmocka-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev \
@@ -121,6 +121,13 @@ bench-geo: build
 # bench/results/scale.md. BENCH_SCALE_ZONES=10000 for a quick run.
 bench-scale: build
 	TERND=$(CURDIR)/$(BUILD)/ternd bench/scale/run.sh
+
+# A catalog of BENCH_CATALOG_MEMBERS (100,000) followed by a ternd PoP and Knot: one member added
+# and removed, by IXFR; times, bytes and CPU (bench/README.md). Writes bench/results/catalog.md.
+BENCH_CATALOG_MEMBERS ?= 100000
+bench-catalog: build
+	$(PY) bench/scale/bench_catalog.py --ternd $(CURDIR)/$(BUILD)/ternd --members $(BENCH_CATALOG_MEMBERS) \
+		--label "$$(git rev-parse --short HEAD)" --out bench/results/catalog.md
 
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz

@@ -55,8 +55,7 @@ static bool prepend(uint8_t out[NAME_MAXLEN], const uint8_t *label, const uint8_
 	return true;
 }
 
-/* <id>.zones.<apex>: where a member's PTR lives. */
-static bool entry_owner(const uint8_t *apex, const uint8_t *member, uint8_t out[NAME_MAXLEN])
+bool catalog_entry_owner(const uint8_t *apex, const uint8_t *member, uint8_t out[NAME_MAXLEN])
 {
 	uint8_t label[2 + CATALOG_ID_LEN]; /* length, id, and the NUL catalog_member_id() ends it with */
 	label[0] = CATALOG_ID_LEN;
@@ -100,7 +99,7 @@ int catalog_build(const uint8_t *apex, uint32_t serial, const uint8_t *const *me
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
 		rc = TERN_ENAME;
-		if (!entry_owner(apex, members[i], owner))
+		if (!catalog_entry_owner(apex, members[i], owner))
 			goto fail;
 		if ((rc = zone_builder_add(b, owner, RR_PTR, 0, members[i], (uint16_t)name_len(members[i]), 0)) < 0)
 			goto fail;
@@ -133,7 +132,7 @@ int catalog_derive(const struct zone *prev, const uint8_t *const *added, size_t 
 	rc = TERN_ENAME;
 	for (size_t i = 0; i < nadd + nrem; i++) {
 		const uint8_t *m = i < nadd ? added[i] : removed[i - nadd];
-		if (!entry_owner(prev->apex, m, e[i].owner))
+		if (!catalog_entry_owner(prev->apex, m, e[i].owner))
 			goto fail;
 		ch[i].owner = e[i].owner;
 		ch[i].type = RR_PTR;

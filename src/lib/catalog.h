@@ -1,5 +1,6 @@
 /* Catalog zones (RFC 9432 version 2) as data: member ids, serials, building and reading catalogs. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,9 @@ void catalog_member_id(const uint8_t *member, char out[CATALOG_ID_LEN + 1]);
 /* The serial that follows prev: max(prev + 1, now) in serial number arithmetic (RFC 1982), so it
  * never goes backwards and tracks the clock when changes are rare. */
 uint32_t catalog_next_serial(uint32_t prev, uint32_t now);
+/* <id>.zones.<apex>, where a member's PTR lives, into out; false when that name would be longer
+ * than 255 octets. */
+bool catalog_entry_owner(const uint8_t *apex, const uint8_t *member, uint8_t out[NAME_MAXLEN]);
 /* Builds a catalog snapshot: SOA and NS (invalid.) at the apex, version TXT "2" and one PTR per
  * member at <id>.zones.<apex>. members are lower-cased wire names. */
 int catalog_build(const uint8_t *apex, uint32_t serial, const uint8_t *const *members, size_t n, struct zone **out,

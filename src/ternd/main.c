@@ -31,6 +31,7 @@
 #include "ternd/net/tcp.h"
 #include "ternd/net/udp.h"
 #include "ternd/ns/notify.h"
+#include "ternd/ns/xfr_history.h"
 #include "ternd/store/store.h"
 #include "ternd/zones/server.h"
 #include "ternd/xfrin/catalog_in.h"
@@ -769,6 +770,7 @@ int main(int argc, char **argv)
 	struct notify *notify = NULL;
 	struct xfrin *xfrin = NULL;
 	struct catalog *catalog = NULL;
+	struct xfr_history *history = NULL;
 	struct catalog_in *catalog_in = NULL;
 	struct monitors *monitors = NULL;
 	struct geo *geo = NULL;
@@ -833,15 +835,20 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		goto out;
 	}
-	/* IXFR out reads the store's journal: set before the TCP workers start */
-	srv.journal = api_journal(api);
+	/* IXFR out reads the catalog's history, then the store's journal: set before the TCP workers
+	 * start */
+	if (!(history = xfr_history_new(api_journal(api)))) {
+		log_error("out of memory");
+		goto out;
+	}
+	srv.journal = xfr_history_journal(history);
 	/* members of consumed catalogs, after the API's zones so a member cannot hide one */
 	if (catalog_in_start(&srv, conf, xfrin, &catalog_in, err, ERRBUF) < 0) {
 		log_error("%s", err);
 		goto out;
 	}
 	/* the catalog lists every zone loaded above, and follows them from here on */
-	if (catalog_start(&srv, conf, xfrin, &catalog, err, ERRBUF) < 0) {
+	if (catalog_start(&srv, conf, xfrin, history, &catalog, err, ERRBUF) < 0) {
 		log_error("%s", err);
 		goto out;
 	}
@@ -924,7 +931,7 @@ int main(int argc, char **argv)
 		if (stored.store)
 			change_set_journal_keep(&stored.change, next->api.journal_keep);
 		api_reload(api, next);
-		if (catalog_reload(&catalog, &srv, next, xfrin, err, ERRBUF) < 0)
+		if (catalog_reload(&catalog, &srv, next, xfrin, history, err, ERRBUF) < 0)
 			log_error("%s", err);
 		if (previous != next)
 			config_free(previous);
@@ -936,6 +943,7 @@ out:
 	tcp_stop(tcp); /* first: a transfer may be reading the store's journal */
 	srv.journal = NULL;
 	catalog_stop(catalog);
+	xfr_history_free(history);
 	catalog_in_stop(catalog_in);
 	api_stop(api); /* then the store's readers and writers, then the store */
 	xfrin_signer_detach(xfrin); /* the signed secondaries' writer */

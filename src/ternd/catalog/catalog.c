@@ -1,6 +1,8 @@
-/* The catalog zone producer (RFC 9432 version 2). A zones listener marks the catalog stale when a
- * zone appears or goes; a thread of its own lists the zones served, derives the next version with
- * zone_apply() (only the PTRs that changed and the SOA) and hands it to zones_publish(). The
+/* The catalog zone producer (RFC 9432 version 2). A zones listener notes each zone that appears
+ * or goes; a thread of its own looks at those names only (the members are a hash set, so a change
+ * costs what changed, not the number of zones), derives the next version with zone_apply() (only
+ * the PTRs that changed and the SOA), records the change in the IXFR history and hands the
+ * version to zones_publish(). The first version and each reload list every zone served. The
  * listener never publishes: it runs inside the publisher, which holds the zones lock. */
 #include "ternd/catalog/catalog.h"
 
@@ -18,6 +20,7 @@
 #include "lib/wire.h"
 #include "ternd/base/event.h"
 #include "ternd/base/log.h"
+#include "ternd/ns/xfr_history.h"
 #include "ternd/xfrin/xfrin.h"
 
 /* Versions are at least this far apart: a burst of new zones makes one version, and the zones
@@ -27,18 +30,25 @@
 #define NAME_TEXT (NAME_MAXLEN * 4 + 2)
 #define ERRBUF 2048
 
-/* Names in one growing buffer; offsets while collecting (the buffer moves), pointers once sorted. */
+/* Names in one growing buffer, each at its offset (the buffer moves as it grows). */
 struct names {
 	uint8_t *buf;
 	size_t used, cap;
 	size_t *off;
-	const uint8_t **v; /* sorted by name_cmp() once names_finish() ran */
 	size_t n, capn;
+};
+
+/* A set of names (lower-cased wire form, each its own allocation): open addressing by
+ * name_hash(), linear probing, deletion by backward shift. */
+struct nameset {
+	uint8_t **slot;
+	size_t mask, n;
 };
 
 struct catalog {
 	struct server *srv;
 	struct xfrin *x;
+	struct xfr_history *hist; /* IXFR's view of the catalog's changes */
 	uint8_t apex[NAME_MAXLEN];
 	char name[NAME_TEXT];
 	char *state_file; /* the last serial, so it never goes backwards across restarts */
@@ -55,11 +65,13 @@ struct catalog {
 	uint8_t retiring[NAME_MAXLEN];
 	int first_rc;
 	char first_err[NAME_TEXT + ERRBUF + 16];
+	struct names pending; /* zones that came or went since the last version (the listener's) */
+	bool full; /* list every zone served for the next version (a reload, a name the listener lost) */
 	/* the thread's own */
 	uint32_t serial; /* of the version served (or of the state file before the first) */
 	bool served; /* a version of ours is in srv->zones */
 	bool warned; /* the state file could not be written (said once) */
-	struct names members; /* those of the version served */
+	struct nameset members; /* those of the version served */
 	uint64_t last_ms;
 };
 
@@ -97,24 +109,85 @@ static int cmp_names(const void *a, const void *b)
 	return name_cmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b);
 }
 
-static int names_finish(struct names *l)
-{
-	if (!l->n)
-		return 0;
-	if (!(l->v = malloc(l->n * sizeof(*l->v))))
-		return TERN_ENOMEM;
-	for (size_t i = 0; i < l->n; i++)
-		l->v[i] = l->buf + l->off[i];
-	qsort(l->v, l->n, sizeof(*l->v), cmp_names);
-	return 0;
-}
-
 static void names_free(struct names *l)
 {
 	free(l->buf);
 	free(l->off);
-	free(l->v);
 	memset(l, 0, sizeof(*l));
+}
+
+static void nameset_free(struct nameset *s)
+{
+	for (size_t i = 0; s->slot && i <= s->mask; i++)
+		free(s->slot[i]);
+	free(s->slot);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The slot holding name, or the empty one it would go to. */
+static size_t nameset_pos(const struct nameset *s, const uint8_t *name)
+{
+	size_t i = name_hash(name) & s->mask;
+	while (s->slot[i] && !name_equal(s->slot[i], name))
+		i = (i + 1) & s->mask;
+	return i;
+}
+
+static bool nameset_has(const struct nameset *s, const uint8_t *name)
+{
+	return s->n && s->slot[nameset_pos(s, name)];
+}
+
+static int nameset_grow(struct nameset *s)
+{
+	size_t size = s->slot ? (s->mask + 1) * 2 : 64;
+	struct nameset t = {calloc(size, sizeof(*t.slot)), size - 1, 0};
+	if (!t.slot)
+		return TERN_ENOMEM;
+	for (size_t i = 0; s->slot && i <= s->mask; i++)
+		if (s->slot[i]) {
+			t.slot[nameset_pos(&t, s->slot[i])] = s->slot[i];
+			t.n++;
+		}
+	free(s->slot);
+	*s = t;
+	return 0;
+}
+
+/* Adds a copy of name (nothing when it is in already). */
+static int nameset_add(struct nameset *s, const uint8_t *name)
+{
+	if ((!s->slot || (s->n + 1) * 4 > (s->mask + 1) * 3) && nameset_grow(s) < 0)
+		return TERN_ENOMEM;
+	size_t i = nameset_pos(s, name), len = name_len(name);
+	if (s->slot[i])
+		return 0;
+	if (!(s->slot[i] = malloc(len)))
+		return TERN_ENOMEM;
+	memcpy(s->slot[i], name, len);
+	s->n++;
+	return 0;
+}
+
+static void nameset_remove(struct nameset *s, const uint8_t *name)
+{
+	if (!s->n)
+		return;
+	size_t i = nameset_pos(s, name);
+	if (!s->slot[i])
+		return;
+	free(s->slot[i]);
+	s->slot[i] = NULL;
+	s->n--;
+	/* backward shift: each name after the gap that may sit there moves into it */
+	for (size_t j = (i + 1) & s->mask; s->slot[j]; j = (j + 1) & s->mask) {
+		size_t home = name_hash(s->slot[j]) & s->mask;
+		if (((j - home) & s->mask) >= ((j - i) & s->mask)) {
+			s->slot[i] = s->slot[j];
+			s->slot[j] = NULL;
+			i = j;
+		}
+	}
 }
 
 /* ---- the serial kept on disk ---- */
@@ -177,16 +250,13 @@ static int cmp_apex(const void *a, const void *b)
 	return name_cmp(a, b);
 }
 
-/* The zones served that are members: all but the catalog and the zones xfrin pulls. */
-static int list_members(struct catalog *c, struct names *out)
+/* The zones served that are members (all but the catalog and the zones xfrin pulls), listed
+ * whole: for the first version and a reload. */
+static int list_members(struct catalog *c, const uint8_t *retiring, struct nameset *out)
 {
 	struct names all = {0};
 	uint8_t(*sec)[NAME_MAXLEN] = NULL;
 	size_t nsec = 0;
-	uint8_t retiring[NAME_MAXLEN];
-	pthread_mutex_lock(&c->lock);
-	memcpy(retiring, c->retiring, name_len(c->retiring));
-	pthread_mutex_unlock(&c->lock);
 	struct collect k = {&all, c->apex, retiring};
 	rcu_thread_online();
 	int rc = zones_foreach(c->srv->zones, collect, &k);
@@ -203,53 +273,163 @@ static int list_members(struct catalog *c, struct names *out)
 		const uint8_t *apex = all.buf + all.off[i];
 		if (nsec && bsearch(apex, sec, nsec, sizeof(*sec), cmp_apex))
 			continue; /* a secondary zone */
-		if ((rc = names_add(out, apex)) < 0)
+		if ((rc = nameset_add(out, apex)) < 0)
 			goto fail;
 	}
-	rc = names_finish(out);
 fail:
 	names_free(&all);
 	free(sec);
 	return rc;
 }
 
-/* Members in a and not in b (both sorted). */
-static size_t diff(const struct names *a, const struct names *b, const uint8_t **out)
+/* Whether one zone is a member now: served, not the catalog (nor the one retiring), not pulled. */
+static bool is_member(struct catalog *c, const uint8_t *retiring, const uint8_t *apex)
 {
-	size_t i = 0, j = 0, n = 0;
-	while (i < a->n) {
-		int d = j < b->n ? name_cmp(a->v[i], b->v[j]) : -1;
-		if (d < 0)
-			out[n++] = a->v[i++];
-		else if (d > 0)
-			j++;
-		else
-			i++, j++;
-	}
-	return n;
+	if (name_equal(apex, c->apex) || (retiring[0] && name_equal(apex, retiring)))
+		return false;
+	rcu_thread_online();
+	bool served = zones_get(c->srv->zones, apex) != NULL;
+	rcu_thread_offline();
+	return served && !(c->x && xfrin_is_secondary(c->x, apex));
 }
 
-/* Lists the members and, when they changed (or nothing was served yet), publishes the next
- * version. The caller is a registered RCU thread, offline. */
+/* The members that change: added and removed get pointers to names that stay valid until
+ * names_free(touched) and nameset_free(now). */
+struct delta {
+	const uint8_t **added, **removed;
+	size_t nadd, nrem;
+};
+
+static int delta_alloc(struct delta *d, size_t maxadd, size_t maxrem)
+{
+	d->added = malloc((maxadd + 1) * sizeof(*d->added));
+	d->removed = malloc((maxrem + 1) * sizeof(*d->removed));
+	return d->added && d->removed ? 0 : TERN_ENOMEM;
+}
+
+/* Whole: every zone listed into now, compared with the members. */
+static int delta_whole(struct catalog *c, const uint8_t *retiring, struct nameset *now, struct delta *d)
+{
+	int rc = list_members(c, retiring, now);
+	if (rc == 0)
+		rc = delta_alloc(d, now->n, c->members.n);
+	for (size_t i = 0; rc == 0 && now->slot && i <= now->mask; i++)
+		if (now->slot[i] && !nameset_has(&c->members, now->slot[i]))
+			d->added[d->nadd++] = now->slot[i];
+	for (size_t i = 0; rc == 0 && c->members.slot && i <= c->members.mask; i++)
+		if (c->members.slot[i] && !nameset_has(now, c->members.slot[i]))
+			d->removed[d->nrem++] = c->members.slot[i];
+	return rc;
+}
+
+/* From the names that came or went only: each looked at once. */
+static int delta_touched(struct catalog *c, const uint8_t *retiring, const struct names *touched, struct delta *d)
+{
+	struct nameset seen = {0};
+	int rc = delta_alloc(d, touched->n, touched->n);
+	for (size_t i = 0; rc == 0 && i < touched->n; i++) {
+		const uint8_t *apex = touched->buf + touched->off[i];
+		if (nameset_has(&seen, apex))
+			continue;
+		if ((rc = nameset_add(&seen, apex)) < 0)
+			break;
+		bool want = is_member(c, retiring, apex), have = nameset_has(&c->members, apex);
+		if (want && !have)
+			d->added[d->nadd++] = apex;
+		else if (!want && have)
+			d->removed[d->nrem++] = apex;
+	}
+	nameset_free(&seen);
+	return rc;
+}
+
+/* Every member of the next version, sorted: for a version built whole. */
+static int next_members(const struct catalog *c, const struct nameset *now, const struct delta *d, const uint8_t ***out,
+                        size_t *n)
+{
+	const struct nameset *base = now->slot ? now : &c->members;
+	const uint8_t **v = malloc((base->n + d->nadd + 1) * sizeof(*v));
+	size_t k = 0;
+	if (!v)
+		return TERN_ENOMEM;
+	for (size_t i = 0; base->slot && i <= base->mask; i++) {
+		if (!base->slot[i])
+			continue;
+		bool gone = false;
+		for (size_t j = 0; base == &c->members && j < d->nrem && !gone; j++)
+			gone = name_equal(base->slot[i], d->removed[j]);
+		if (!gone)
+			v[k++] = base->slot[i];
+	}
+	for (size_t j = 0; base == &c->members && j < d->nadd; j++)
+		v[k++] = d->added[j];
+	qsort(v, k, sizeof(*v), cmp_names);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+/* The change from prev to next for IXFR: the SOAs and the PTRs of the members added and removed
+ * (TTL 0, as catalog_build() makes them). */
+static int record_change(struct catalog *c, const struct zone *prev, const struct zone *next, const struct delta *d)
+{
+	size_t n = d->nadd + d->nrem + 2;
+	struct xfr_rr *rr = calloc(n, sizeof(*rr));
+	uint8_t(*owners)[NAME_MAXLEN] = malloc(n * sizeof(*owners));
+	int rc = rr && owners ? 0 : TERN_ENOMEM;
+	struct xfr_rr *removed = rr, *added = rr + d->nrem + 1;
+	for (size_t i = 0; rc == 0 && i < d->nadd + d->nrem; i++) {
+		bool add = i < d->nadd;
+		const uint8_t *m = add ? d->added[i] : d->removed[i - d->nadd];
+		struct xfr_rr *r = add ? &added[1 + i] : &removed[1 + i - d->nadd];
+		if (!catalog_entry_owner(c->apex, m, owners[i]))
+			rc = TERN_ENAME; /* cannot happen: catalog_derive() made the entry */
+		*r = (struct xfr_rr){.owner = owners[i], .type = RR_PTR, .rdlen = (uint16_t)name_len(m), .rdata = m};
+	}
+	if (rc == 0) {
+		removed[0] = (struct xfr_rr){.owner = c->apex,
+		                             .type = RR_SOA,
+		                             .rdlen = rdata_len(prev->soa->rdata),
+		                             .rdata = rdata_bytes(prev->soa->rdata)};
+		added[0] = (struct xfr_rr){.owner = c->apex,
+		                           .type = RR_SOA,
+		                           .rdlen = rdata_len(next->soa->rdata),
+		                           .rdata = rdata_bytes(next->soa->rdata)};
+		struct xfr_diff diff = {prev->serial, next->serial, removed, added, d->nrem + 1, d->nadd + 1};
+		rc = xfr_history_add(c->hist, c->apex, &diff);
+	}
+	if (rc < 0)
+		xfr_history_reset(c->hist, c->apex);
+	free(rr);
+	free(owners);
+	return rc;
+}
+
+/* Looks at the zones that came or went (all of them for the first version or after a reload)
+ * and, when the members changed (or nothing was served yet), publishes the next version. The
+ * caller is a registered RCU thread, offline. */
 static int rebuild(struct catalog *c, char *err, size_t errlen)
 {
-	struct names now = {0};
-	const uint8_t **added = NULL, **removed = NULL;
+	struct names touched = {0};
+	struct nameset now = {0}; /* every member, when listed whole */
+	struct delta d = {0};
+	const uint8_t **all = NULL;
+	size_t nall = 0;
 	struct zone *next = NULL;
-	int rc = list_members(c, &now);
+	uint8_t retiring[NAME_MAXLEN];
+	pthread_mutex_lock(&c->lock);
+	memcpy(retiring, c->retiring, name_len(c->retiring));
+	bool whole = c->full || !c->served;
+	touched = c->pending;
+	memset(&c->pending, 0, sizeof(c->pending));
+	c->full = false;
+	pthread_mutex_unlock(&c->lock);
+	int rc = whole ? delta_whole(c, retiring, &now, &d) : delta_touched(c, retiring, &touched, &d);
 	if (rc < 0) {
 		snprintf(err, errlen, "out of memory listing the zones");
 		goto fail;
 	}
-	added = malloc((now.n + 1) * sizeof(*added));
-	removed = malloc((c->members.n + 1) * sizeof(*removed));
-	if (!added || !removed) {
-		rc = TERN_ENOMEM;
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	size_t nadd = diff(&now, &c->members, added), nrem = diff(&c->members, &now, removed);
-	if (c->served && nadd == 0 && nrem == 0)
+	if (c->served && d.nadd == 0 && d.nrem == 0)
 		goto fail; /* nothing changed (a secondary zone came or went): rc is 0 */
 	uint32_t serial = catalog_next_serial(c->serial, (uint32_t)time(NULL));
 	rcu_thread_online();
@@ -263,15 +443,22 @@ static int rebuild(struct catalog *c, char *err, size_t errlen)
 	}
 	bool ours = prev && c->served && prev->serial == c->serial, derived = false;
 	if (ours) /* copy only what changed */
-		derived = catalog_derive(prev, added, nadd, removed, nrem, serial, &next, err, errlen) == 0;
+		derived = catalog_derive(prev, d.added, d.nadd, d.removed, d.nrem, serial, &next, err, errlen) == 0;
 	if (ours && !derived)
 		log_warning("catalog %s: the next version could not be derived (%s): built whole", c->name, err);
-	rc = derived ? 0 : catalog_build(c->apex, serial, now.v, now.n, &next, err, errlen);
+	if (!derived && (rc = next_members(c, &now, &d, &all, &nall)) < 0)
+		snprintf(err, errlen, "out of memory");
+	if (!derived && rc == 0)
+		rc = catalog_build(c->apex, serial, all, nall, &next, err, errlen);
 	if (rc == 0) {
+		/* the change is in IXFR's history before any consumer can see the version it leads to */
+		if (!ours || record_change(c, prev, next, &d) < 0)
+			xfr_history_reset(c->hist, c->apex);
 		save_serial(c, serial);
 		rc = zones_publish(c->srv->zones, next);
 		if (rc < 0) {
 			snprintf(err, errlen, "cannot publish: %s", tern_strerror(rc));
+			xfr_history_reset(c->hist, c->apex);
 			if (derived)
 				zone_discard(next);
 			else
@@ -281,29 +468,51 @@ static int rebuild(struct catalog *c, char *err, size_t errlen)
 	rcu_thread_offline();
 	if (rc < 0)
 		goto fail;
-	log_info("catalog %s: serial %u, %zu member(s) (%zu added, %zu removed)", c->name, serial, now.n, nadd, nrem);
-	names_free(&c->members);
-	c->members = now;
-	memset(&now, 0, sizeof(now));
+	if (whole) {
+		nameset_free(&c->members);
+		c->members = now;
+		memset(&now, 0, sizeof(now));
+	} else {
+		for (size_t i = 0; i < d.nrem; i++)
+			nameset_remove(&c->members, d.removed[i]);
+		for (size_t i = 0; i < d.nadd && rc == 0; i++)
+			rc = nameset_add(&c->members, d.added[i]);
+		if (rc < 0) { /* the set lost a member: list them whole next time */
+			log_error("catalog %s: out of memory: every zone is listed again", c->name);
+			pthread_mutex_lock(&c->lock);
+			c->full = true;
+			pthread_mutex_unlock(&c->lock);
+			ev_async_send(&c->changed);
+			rc = 0;
+		}
+	}
+	log_info("catalog %s: serial %u, %zu member(s) (%zu added, %zu removed)", c->name, serial, c->members.n, d.nadd,
+	         d.nrem);
 	c->serial = serial;
 	c->served = true;
 fail:
-	names_free(&now);
-	free(added);
-	free(removed);
+	names_free(&touched);
+	nameset_free(&now);
+	free(d.added);
+	free(d.removed);
+	free(all);
 	return rc;
 }
 
 /* ---- the thread and the listener ---- */
 
-/* Runs in the publisher's thread, inside its lock: only marks the catalog stale. A new version of
- * a zone already listed changes nothing; the catalog's own versions are ignored. */
+/* Runs in the publisher's thread, inside its lock: only notes the zone that came or went. A new
+ * version of a zone already listed changes nothing; the catalog's own versions are ignored. */
 static void on_zones(void *arg, enum zones_event ev, const struct zone *old, const struct zone *next)
 {
 	struct catalog *c = arg;
 	const struct zone *z = next ? next : old;
 	if (!z || (ev == ZONES_PUBLISHED && old) || name_equal(z->apex, c->apex))
 		return;
+	pthread_mutex_lock(&c->lock);
+	if (!c->full && names_add(&c->pending, z->apex) < 0)
+		c->full = true; /* out of memory: the next version lists every zone */
+	pthread_mutex_unlock(&c->lock);
 	ev_async_send(&c->changed);
 }
 
@@ -338,8 +547,8 @@ static void on_due(struct ev_loop *loop, struct ev_timer *t)
 }
 
 /* Starts the producer; returns once its first version is served. retiring: see struct catalog. */
-static int start(struct server *srv, const struct config *conf, struct xfrin *x, const uint8_t *retiring,
-                 struct catalog **out, char *err, size_t errlen)
+static int start(struct server *srv, const struct config *conf, struct xfrin *x, struct xfr_history *hist,
+                 const uint8_t *retiring, struct catalog **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	if (!conf->catalog.enabled)
@@ -349,6 +558,7 @@ static int start(struct server *srv, const struct config *conf, struct xfrin *x,
 		goto nomem;
 	c->srv = srv;
 	c->x = x;
+	c->hist = hist;
 	memcpy(c->apex, conf->catalog.apex, name_len(conf->catalog.apex));
 	if (retiring)
 		memcpy(c->retiring, retiring, name_len(retiring));
@@ -394,17 +604,20 @@ nomem:
 	return TERN_ENOMEM;
 }
 
-int catalog_start(struct server *srv, const struct config *conf, struct xfrin *x, struct catalog **out, char *err,
-                  size_t errlen)
+int catalog_start(struct server *srv, const struct config *conf, struct xfrin *x, struct xfr_history *hist,
+                  struct catalog **out, char *err, size_t errlen)
 {
-	return start(srv, conf, x, NULL, out, err, errlen);
+	return start(srv, conf, x, hist, NULL, out, err, errlen);
 }
 
-int catalog_reload(struct catalog **cp, struct server *srv, const struct config *conf, struct xfrin *x, char *err,
-                   size_t errlen)
+int catalog_reload(struct catalog **cp, struct server *srv, const struct config *conf, struct xfrin *x,
+                   struct xfr_history *hist, char *err, size_t errlen)
 {
 	struct catalog *c = *cp;
 	if (c && conf->catalog.enabled && name_equal(c->apex, conf->catalog.apex)) {
+		pthread_mutex_lock(&c->lock);
+		c->full = true; /* zones may have turned secondary or back */
+		pthread_mutex_unlock(&c->lock);
 		ev_async_send(&c->changed);
 		return 0;
 	}
@@ -420,7 +633,7 @@ int catalog_reload(struct catalog **cp, struct server *srv, const struct config 
 		/* unless the configuration now serves a zone of that name itself */
 		served = served && !config_zone_find(conf, apex);
 	}
-	int rc = start(srv, conf, x, served ? apex : NULL, cp, err, errlen);
+	int rc = start(srv, conf, x, hist, served ? apex : NULL, cp, err, errlen);
 	if (served) {
 		int removed = zones_remove(srv->zones, apex);
 		if (removed < 0 && removed != TERN_ENOTFOUND) {
@@ -429,9 +642,11 @@ int catalog_reload(struct catalog **cp, struct server *srv, const struct config 
 			log_error("catalog %s: no longer produced, but still served until restart: %s", name,
 			          tern_strerror(removed));
 		}
+		xfr_history_drop(hist, apex);
 		if ((c = *cp) != NULL) { /* a zone of that name may be a member from now on */
 			pthread_mutex_lock(&c->lock);
 			c->retiring[0] = 0;
+			c->full = true;
 			pthread_mutex_unlock(&c->lock);
 			ev_async_send(&c->changed);
 		}
@@ -449,7 +664,8 @@ void catalog_stop(struct catalog *c)
 	ev_free(c->loop);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->ready);
-	names_free(&c->members);
+	nameset_free(&c->members);
+	names_free(&c->pending);
 	free(c->state_file);
 	free(c);
 }

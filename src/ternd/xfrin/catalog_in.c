@@ -1,7 +1,10 @@
 /* Catalog zones consumed (RFC 9432 version 2). A zones listener notes each new version of a
- * consumed catalog; a thread reads the members from it and adds or removes secondary zones
- * through xfrin (xfrin_secondary_add/remove), never from inside the listener, which runs in the
- * publisher -- often xfrin's own thread, holding the lock those calls take. */
+ * consumed catalog, and which member entries changed from the version before (zone_changed_nodes:
+ * what an IXFR touched, not the catalog); a thread looks at those entries only, or reads every
+ * member when it must (the first version, an AXFR, many changes, a catalog with entries it had to
+ * skip), and adds or removes secondary zones through xfrin (xfrin_secondary_add/remove), never
+ * from inside the listener, which runs in the publisher -- often xfrin's own thread, holding the
+ * lock those calls take. */
 #include "ternd/xfrin/catalog_in.h"
 
 #include <pthread.h>
@@ -21,6 +24,25 @@
 
 #define NAME_TEXT (NAME_MAXLEN * 4 + 2)
 #define MSGBUF 4096
+/* Entries changed since the thread last looked beyond which it reads every member instead. */
+#define MAX_ENTRY_CHANGES 1024
+
+/* A member entry (<id>.zones.<catalog>) that changed: its owner, and the member it listed before
+ * (was[0] == 0: none, or an entry that was not one PTR). */
+struct entry_change {
+	uint8_t owner[NAME_MAXLEN];
+	uint8_t was[NAME_MAXLEN];
+};
+
+/* One consumed catalog's versions since the thread last looked (the listener's, under ci->lock). */
+struct cat_changes {
+	uint8_t zones[NAME_MAXLEN], version[NAME_MAXLEN]; /* zones.<catalog>, version.<catalog> */
+	bool any; /* from and to are set */
+	bool whole; /* read every member: the changes are not known */
+	uint32_t from, to;
+	struct entry_change *v;
+	size_t n;
+};
 
 /* ---- the consumer ---- */
 
@@ -30,6 +52,7 @@ struct cat {
 	char name[NAME_TEXT];
 	const struct config_zone *cz; /* in the configuration applied */
 	bool processed; /* serial below is the version members were last taken from */
+	bool unsure; /* that version had entries skipped (a member listed twice?): read it whole */
 	uint32_t serial;
 	struct catalog_member *members; /* added through xfrin, sorted */
 	size_t n;
@@ -48,6 +71,7 @@ struct catalog_in {
 	const struct config *next_conf; /* a reload to apply */
 	unsigned long conf_asked, conf_done; /* reloads handed over, applied */
 	uint8_t (*watch)[NAME_MAXLEN]; /* the catalogs' apexes, for the listener */
+	struct cat_changes *changes; /* one per watch */
 	size_t nwatch;
 	/* the thread's own */
 	const struct config *conf;
@@ -55,21 +79,81 @@ struct catalog_in {
 	size_t ncats;
 };
 
-/* Runs in the publisher's thread, inside its lock: only notes that a catalog changed. */
+/* Called for each node that differs between two versions of a catalog: notes a member entry
+ * that changed; 1 (stop) when the changes are too many to note or the version property changed. */
+static int note_entry(void *arg, const struct zone_node *old, const struct zone_node *now)
+{
+	struct cat_changes *ch = arg;
+	const uint8_t *owner = old ? old->owner : now->owner;
+	if (name_equal(owner, ch->version)) {
+		ch->whole = true;
+		return 1;
+	}
+	const uint8_t *parent = name_parent(owner);
+	if (!parent || !name_equal(parent, ch->zones))
+		return 0; /* the apex, properties: not entries */
+	if (ch->n == MAX_ENTRY_CHANGES) {
+		ch->whole = true;
+		return 1;
+	}
+	struct entry_change *e = &ch->v[ch->n++];
+	memcpy(e->owner, owner, name_len(owner));
+	e->was[0] = 0;
+	const struct rrset *ptr = old ? zone_node_rrset(old, RR_PTR) : NULL;
+	if (ptr && ptr->count == 1) {
+		const uint8_t *rec = ptr->rdata;
+		name_lower_copy(e->was, rdata_bytes(rec), rdata_len(rec));
+	}
+	return 0;
+}
+
+/* Runs in the publisher's thread, inside its lock: notes that a catalog changed, and which of its
+ * entries (a walk that costs what changed when next was derived from old by an IXFR; an unrelated
+ * version stops it at MAX_ENTRY_CHANGES). */
 static void on_zones(void *arg, enum zones_event ev, const struct zone *old, const struct zone *next)
 {
-	(void)ev;
 	struct catalog_in *ci = arg;
 	const struct zone *z = next ? next : old;
 	if (!z)
 		return;
 	bool watched = false;
 	pthread_mutex_lock(&ci->lock);
-	for (size_t i = 0; i < ci->nwatch && !watched; i++)
-		watched = name_equal(ci->watch[i], z->apex);
+	for (size_t i = 0; i < ci->nwatch && !watched; i++) {
+		if (!(watched = name_equal(ci->watch[i], z->apex)))
+			continue;
+		struct cat_changes *ch = &ci->changes[i];
+		if (ch->whole)
+			break;
+		if (ev != ZONES_PUBLISHED || !old || !next || (ch->any && ch->to != old->serial)) {
+			ch->whole = true;
+			break;
+		}
+		if (!ch->v && !(ch->v = malloc(MAX_ENTRY_CHANGES * sizeof(*ch->v)))) {
+			ch->whole = true;
+			break;
+		}
+		if (!ch->any)
+			ch->from = old->serial;
+		ch->any = true;
+		ch->to = next->serial;
+		if (zone_changed_nodes(old, next, note_entry, ch) < 0)
+			ch->whole = true;
+	}
 	pthread_mutex_unlock(&ci->lock);
 	if (watched)
 		ev_async_send(&ci->wake);
+}
+
+/* The member the entry at owner lists in z: one PTR, not the catalog or inside it; else NULL. */
+static bool entry_member(const struct zone *z, const uint8_t *owner, uint8_t out[NAME_MAXLEN])
+{
+	const struct zone_node *node = zone_find(z, owner, name_len(owner));
+	const struct rrset *ptr = node ? zone_node_rrset(node, RR_PTR) : NULL;
+	if (!ptr || ptr->count != 1)
+		return false;
+	const uint8_t *rec = ptr->rdata;
+	name_lower_copy(out, rdata_bytes(rec), rdata_len(rec));
+	return !name_in(out, z->apex);
 }
 
 /* Where a member's disk copy goes: beside the catalog's, named after the zone when its name makes
@@ -170,26 +254,153 @@ static void member_remove(struct catalog_in *ci, struct cat *c, const uint8_t *a
 		log_info("catalog %s: member %s removed (%s)", c->name, text, why);
 }
 
-/* Takes a catalog's members from its version served, if that is one not processed yet. */
-static void sync_cat(struct catalog_in *ci, struct cat *c)
+/* The members whose entries changed (ch, from the version c->serial to z): those now listed and
+ * not yet members in add, those members no longer listed in rem (malloc'd, sorted). Only the
+ * entries that changed are read, and for each member touched its usual entry (its SHA-1 id), so
+ * a member listed by an entry that did not change is seen only when the version c->serial read
+ * whole had no skipped entry (c->unsure). The caller is an online RCU reader holding z. */
+static int changed_members(struct cat *c, const struct zone *z, const struct cat_changes *ch,
+                           struct catalog_member **add, size_t *nadd, struct catalog_member **rem, size_t *nrem)
 {
-	struct catalog_member *now = NULL, *kept = NULL;
-	size_t n = 0, nkept = 0;
+	struct catalog_member *touched = calloc(2 * ch->n + 1, sizeof(*touched));
+	struct catalog_member *now = calloc(ch->n + 1, sizeof(*now)); /* what each entry lists now */
+	bool *listed = calloc(ch->n + 1, sizeof(*listed));
+	*add = calloc(2 * ch->n + 1, sizeof(**add));
+	*rem = calloc(2 * ch->n + 1, sizeof(**rem));
+	*nadd = *nrem = 0;
+	int rc = touched && now && listed && *add && *rem ? 0 : TERN_ENOMEM;
+	size_t nt = 0;
+	for (size_t i = 0; rc == 0 && i < ch->n; i++) {
+		if (ch->v[i].was[0]) /* the root is never a member: was[0] 0 is none */
+			memcpy(touched[nt++].apex, ch->v[i].was, name_len(ch->v[i].was));
+		if ((listed[i] = entry_member(z, ch->v[i].owner, now[i].apex)))
+			touched[nt++] = now[i];
+	}
+	if (rc == 0)
+		qsort(touched, nt, sizeof(*touched), catalog_member_cmp);
+	for (size_t k = 0; rc == 0 && k < nt; k++) {
+		const uint8_t *t = touched[k].apex;
+		if (k && name_equal(touched[k - 1].apex, t))
+			continue;
+		bool present = false, was = false;
+		for (size_t i = 0; i < ch->n; i++) {
+			present = present || (listed[i] && name_equal(now[i].apex, t));
+			was = was || name_equal(ch->v[i].was, t);
+		}
+		uint8_t owner[NAME_MAXLEN], m[NAME_MAXLEN];
+		if (!present && catalog_entry_owner(z->apex, t, owner) && entry_member(z, owner, m))
+			present = name_equal(m, t);
+		bool have = bsearch(t, c->members, c->n, sizeof(*c->members), catalog_member_cmp) != NULL;
+		if (present && !have)
+			(*add)[(*nadd)++] = touched[k];
+		else if (!present && have)
+			(*rem)[(*nrem)++] = touched[k];
+		else if (present && have && !was)
+			c->unsure = true; /* a second entry lists a member: a later removal reads it whole */
+	}
+	free(touched);
+	free(now);
+	free(listed);
+	return rc;
+}
+
+/* c->members with m inserted in order (not there yet); false when out of memory. */
+static bool members_insert(struct cat *c, const struct catalog_member *m)
+{
+	struct catalog_member *v = realloc(c->members, (c->n + 1) * sizeof(*v));
+	if (!v)
+		return false;
+	c->members = v;
+	size_t lo = 0, hi = c->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (catalog_member_cmp(&v[mid], m) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(&v[lo + 1], &v[lo], (c->n - lo) * sizeof(*v));
+	v[lo] = *m;
+	c->n++;
+	return true;
+}
+
+static void members_delete(struct cat *c, const struct catalog_member *m)
+{
+	struct catalog_member *at = bsearch(m, c->members, c->n, sizeof(*c->members), catalog_member_cmp);
+	if (!at)
+		return;
+	size_t i = (size_t)(at - c->members);
+	memmove(&c->members[i], &c->members[i + 1], (c->n - i - 1) * sizeof(*c->members));
+	c->n--;
+}
+
+/* Zones served besides c's members, for server.max-zones. */
+static size_t others(const struct catalog_in *ci, const struct cat *c)
+{
+	size_t n = ci->conf->nzones;
+	for (size_t k = 0; k < ci->ncats; k++)
+		n += &ci->cats[k] == c ? 0 : ci->cats[k].n;
+	return n;
+}
+
+/* Applies the members added and removed that changed_members() found. */
+static void apply_changes(struct catalog_in *ci, struct cat *c, uint32_t serial, const struct catalog_member *add,
+                          size_t nadd, const struct catalog_member *rem, size_t nrem)
+{
+	for (size_t i = 0; i < nrem; i++) {
+		member_remove(ci, c, rem[i].apex, "no longer listed");
+		members_delete(c, &rem[i]);
+	}
+	size_t over = 0, base = others(ci, c);
+	for (size_t i = 0; i < nadd; i++) {
+		if (base + c->n >= ci->conf->max_zones)
+			over++;
+		else if (member_add(ci, c, add[i].apex) && !members_insert(c, &add[i])) {
+			log_error("catalog %s: out of memory: member list read whole at the next version", c->name);
+			c->unsure = true;
+		}
+	}
+	if (over)
+		log_warning("catalog %s serial %u: %zu member(s) not added: server.max-zones is %u", c->name, serial,
+		            over, ci->conf->max_zones);
+	log_info("catalog %s serial %u: %zu member(s) served (%zu added, %zu removed: the entries that changed read)",
+	         c->name, serial, c->n, nadd, nrem);
+}
+
+/* Takes a catalog's members from its version served, if that is one not processed yet: from the
+ * entries that changed (ch) when they lead from the version processed last to it, else whole. */
+static void sync_cat(struct catalog_in *ci, struct cat *c, const struct cat_changes *ch)
+{
+	struct catalog_member *now = NULL, *kept = NULL, *add = NULL, *rem = NULL;
+	size_t n = 0, nkept = 0, nadd = 0, nrem = 0;
 	char *msg = malloc(MSGBUF);
 	if (!msg) {
 		log_error("catalog %s: out of memory", c->name);
 		return;
 	}
+	msg[0] = 0;
 	rcu_thread_online();
 	const struct zone *z = zones_get(ci->srv->zones, c->apex);
 	uint32_t serial = z ? z->serial : 0;
 	bool fresh = z && !(c->processed && serial == c->serial);
-	int rc = fresh ? catalog_members(z, &now, &n, msg, MSGBUF) : 0;
+	bool delta =
+	    fresh && c->processed && !c->unsure && ch->any && !ch->whole && ch->from == c->serial && ch->to == serial;
+	int rc = 0;
+	if (delta)
+		delta = changed_members(c, z, ch, &add, &nadd, &rem, &nrem) == 0;
+	if (fresh && !delta)
+		rc = catalog_members(z, &now, &n, msg, MSGBUF);
 	rcu_thread_offline();
 	if (!fresh) /* not served (not transferred yet, or expired: members keep their own timers) */
 		goto out;
 	c->processed = true;
 	c->serial = serial;
+	if (delta) {
+		apply_changes(ci, c, serial, add, nadd, rem, nrem);
+		goto out;
+	}
+	c->unsure = rc < 0 || msg[0] != 0;
 	if (rc < 0) {
 		log_error("catalog %s serial %u: %s", c->name, serial, msg);
 		goto out;
@@ -202,16 +413,14 @@ static void sync_cat(struct catalog_in *ci, struct cat *c)
 		goto out;
 	}
 	/* both lists are sorted: one merge finds members gone and members new */
-	size_t i = 0, j = 0, others = ci->conf->nzones, over = 0; /* zones served besides this catalog's members */
-	for (size_t k = 0; k < ci->ncats; k++)
-		others += &ci->cats[k] == c ? 0 : ci->cats[k].n;
+	size_t i = 0, j = 0, other = others(ci, c), over = 0; /* zones served besides this catalog's members */
 	while (i < c->n || j < n) {
 		int d = i == c->n ? 1 : j == n ? -1 : name_cmp(c->members[i].apex, now[j].apex);
 		if (d < 0) {
 			member_remove(ci, c, c->members[i++].apex, "no longer listed");
 		} else if (d > 0) {
 			/* server.max-zones: the members over it wait for room (kept ones and removals first) */
-			if (others + nkept + (c->n - i) >= ci->conf->max_zones)
+			if (other + nkept + (c->n - i) >= ci->conf->max_zones)
 				over++;
 			else if (member_add(ci, c, now[j].apex))
 				kept[nkept++] = now[j];
@@ -230,7 +439,16 @@ static void sync_cat(struct catalog_in *ci, struct cat *c)
 	c->n = nkept;
 out:
 	free(now);
+	free(add);
+	free(rem);
 	free(msg);
+}
+
+static void changes_free(struct cat_changes *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].v);
+	free(v);
 }
 
 static struct cat *cat_find(struct cat *cats, size_t n, const uint8_t *apex)
@@ -250,10 +468,12 @@ static void apply_config(struct catalog_in *ci, const struct config *conf)
 		n += conf->zones[i].catalog && conf->zones[i].nprimaries;
 	struct cat *cats = calloc(n + 1, sizeof(*cats));
 	uint8_t(*watch)[NAME_MAXLEN] = calloc(n + 1, sizeof(*watch));
-	if (!cats || !watch) {
+	struct cat_changes *changes = calloc(n + 1, sizeof(*changes));
+	if (!cats || !watch || !changes) {
 		log_error("catalogs: out of memory applying the configuration");
 		free(cats);
 		free(watch);
+		free(changes);
 		return;
 	}
 	n = 0;
@@ -273,6 +493,10 @@ static void apply_config(struct catalog_in *ci, const struct config *conf)
 		c->cz = cz;
 		c->processed = false; /* members skipped before may be free now */
 		memcpy(watch[n], c->apex, name_len(c->apex));
+		changes[n].whole = true; /* read whole first */
+		if (name_from_text(changes[n].zones, "zones", c->apex) < 0 ||
+		    name_from_text(changes[n].version, "version", c->apex) < 0)
+			changes[n].zones[0] = changes[n].version[0] = 0; /* catalog_members() says why */
 		n++;
 	}
 	for (size_t i = 0; i < ci->ncats; i++) {
@@ -299,8 +523,10 @@ static void apply_config(struct catalog_in *ci, const struct config *conf)
 		c->n = kept;
 	}
 	pthread_mutex_lock(&ci->lock);
+	changes_free(ci->changes, ci->nwatch);
 	free(ci->watch);
 	ci->watch = watch;
+	ci->changes = changes;
 	ci->nwatch = n;
 	pthread_mutex_unlock(&ci->lock);
 }
@@ -317,8 +543,19 @@ static void on_wake(struct ev_loop *loop, struct ev_async *a)
 	pthread_mutex_unlock(&ci->lock);
 	if (conf)
 		apply_config(ci, conf);
-	for (size_t i = 0; i < ci->ncats; i++)
-		sync_cat(ci, &ci->cats[i]);
+	for (size_t i = 0; i < ci->ncats; i++) {
+		struct cat_changes ch = {.whole = true};
+		pthread_mutex_lock(&ci->lock);
+		if (i < ci->nwatch) { /* taken: the listener notes the next versions afresh */
+			ch = ci->changes[i];
+			ci->changes[i].v = NULL;
+			ci->changes[i].n = 0;
+			ci->changes[i].any = ci->changes[i].whole = false;
+		}
+		pthread_mutex_unlock(&ci->lock);
+		sync_cat(ci, &ci->cats[i], &ch);
+		free(ch.v);
+	}
 	if (conf) {
 		pthread_mutex_lock(&ci->lock);
 		ci->conf_done = asked;
@@ -397,6 +634,7 @@ void catalog_in_stop(struct catalog_in *ci)
 		free(ci->cats[i].members);
 	free(ci->cats);
 	free(ci->watch);
+	changes_free(ci->changes, ci->nwatch);
 	pthread_mutex_destroy(&ci->lock);
 	pthread_cond_destroy(&ci->done);
 	free(ci);

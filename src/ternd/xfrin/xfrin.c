@@ -163,6 +163,7 @@ void xfrin_stop(struct xfrin *x)
 		xfrin_zone_destroy(z);
 	}
 	free(x->zones);
+	free(x->index);
 	free(x->all);
 	free(x->gone);
 	pthread_mutex_destroy(&x->lock);

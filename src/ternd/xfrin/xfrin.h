@@ -86,6 +86,8 @@ int xfrin_secondary_remove(struct xfrin *x, const uint8_t *apex);
 /* The apex of every secondary zone, configured or added at run time, in a malloc'd array. A zone
  * being added (and perhaps served from its disk copy already) is listed once the adding is done. */
 int xfrin_apexes(struct xfrin *x, uint8_t (**out)[NAME_MAXLEN], size_t *n);
+/* Whether apex is a secondary zone (as xfrin_apexes() would list it). */
+bool xfrin_is_secondary(struct xfrin *x, const uint8_t *apex);
 
 /* ---- query path: RCU readers, no lock, no allocation ---- */
 

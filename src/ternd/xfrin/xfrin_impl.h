@@ -99,6 +99,7 @@ struct xfrin_zone {
 	_Atomic bool notified; /* a primary sent NOTIFY: refresh now */
 	/* the rest under x->lock */
 	char name[XFRIN_NAME_TEXT];
+	size_t at; /* its place in x->zones while live */
 	char *file; /* where the copy is kept */
 	enum xfrin_state state;
 	enum xfrin_life life;
@@ -146,6 +147,9 @@ struct xfrin {
 	struct xfrin_table *gone; /* RCU pointer: configured but not served; NULL when none */
 	struct xfrin_zone **zones; /* the live zones */
 	size_t nzones, capzones;
+	struct xfrin_zone **index; /* the live zones by apex: open addressing on their hash */
+	size_t index_mask;
+	bool tables_stale; /* zones came, went or started being served since the tables were made */
 	struct xfrin_zone *retired; /* retired zones not yet freed, linked by next_retired */
 	struct xfrin_signer signer; /* update NULL: none */
 };
@@ -189,6 +193,9 @@ void xfrin_copy_save_later(struct xfrin_zone *z, uint64_t now);
  * returns after a grace period, then frees the retired zones no reader can see. Out of memory, the
  * old tables stay (TERN_ENOMEM) and the retired zones wait for the next call that succeeds. */
 int xfrin_tables_publish(struct xfrin *x);
+/* The same, left to the refresh thread's next wake-up, so that many changes (a catalog's members
+ * added, their first transfers) make one pair of tables and one grace period, not one each. */
+void xfrin_tables_later(struct xfrin *x);
 
 /* ---- the refresh thread (xfrin_loop.c) ---- */
 /* Makes the thread's loop, its wake-up and stop_fd (before anything may wake it). */

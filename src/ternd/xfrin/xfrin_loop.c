@@ -51,12 +51,15 @@ static void on_due(struct ev_loop *loop, struct ev_timer *t)
 	pthread_mutex_unlock(&x->lock);
 }
 
-/* The wake-up: zones retired are let go (their timers cancelled), NOTIFY flags set by the query
- * path become refreshes due now, zones added get their timers. */
+/* The wake-up: the query tables made again when they are stale, zones retired are let go (their
+ * timers cancelled), NOTIFY flags set by the query path become refreshes due now, zones added get
+ * their timers. */
 static void on_wake(struct ev_loop *loop, struct ev_async *a)
 {
 	struct xfrin *x = a->arg;
 	pthread_mutex_lock(&x->lock);
+	if (x->tables_stale)
+		xfrin_tables_publish(x); /* out of memory: tried again at the next change */
 	for (struct xfrin_zone *z = x->retired; z; z = z->next_retired) {
 		if (z->held) {
 			ev_timer_cancel(loop, &z->timer);

@@ -28,7 +28,7 @@ int xfrin_secondary_add(struct xfrin *x, const struct config_zone *cz)
 		}
 	} else if (!z && (rc = xfrin_zone_add(x, cz)) == 0) {
 		x->zones[x->nzones - 1]->runtime = true;
-		rc = xfrin_tables_publish(x);
+		xfrin_tables_later(x);
 	}
 	pthread_mutex_unlock(&x->lock);
 	return rc;
@@ -49,9 +49,18 @@ int xfrin_secondary_remove(struct xfrin *x, const uint8_t *apex)
 	if (unlink(z->file) < 0 && errno != ENOENT)
 		log_warning("zone %s: cannot delete its disk copy %s: %s", z->name, z->file, strerror(errno));
 	log_info("zone %s: no longer a secondary zone: not served any more", z->name);
-	xfrin_tables_publish(x); /* frees z, unless a refresh holds it (then freed when it returns) */
+	/* the next tables free z, unless a refresh holds it (then freed when it returns) */
+	xfrin_tables_later(x);
 	pthread_mutex_unlock(&x->lock);
 	return 0;
+}
+
+bool xfrin_is_secondary(struct xfrin *x, const uint8_t *apex)
+{
+	pthread_mutex_lock(&x->lock);
+	bool is = xfrin_zone_find(x, apex) != NULL;
+	pthread_mutex_unlock(&x->lock);
+	return is;
 }
 
 int xfrin_apexes(struct xfrin *x, uint8_t (**out)[NAME_MAXLEN], size_t *n)

@@ -181,7 +181,7 @@ static void apply(struct xfrin *x, struct xfrin_zone *z, struct job *j, uint64_t
 				    j->stats.bytes, now - started);
 			z->last_transfer = wall;
 			if (!was_serving)
-				xfrin_tables_publish(x); /* no longer unavailable */
+				xfrin_tables_later(x); /* no longer unavailable */
 			xfrin_copy_save_later(z, now);
 		}
 	} else if (j->outcome == PULL_LOWER) {

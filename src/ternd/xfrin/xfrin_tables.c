@@ -70,6 +70,7 @@ int xfrin_tables_publish(struct xfrin *x)
 		free(gone);
 		return TERN_ENOMEM;
 	}
+	x->tables_stale = false;
 	struct xfrin_table *old_all = rcu_xchg_pointer(&x->all, all);
 	struct xfrin_table *old_gone = rcu_xchg_pointer(&x->gone, gone);
 	synchronize_rcu();
@@ -80,6 +81,12 @@ int xfrin_tables_publish(struct xfrin *x)
 		z->life = XFRIN_UNSEEN;
 	xfrin_zone_reap(x);
 	return 0;
+}
+
+void xfrin_tables_later(struct xfrin *x)
+{
+	x->tables_stale = true;
+	xfrin_loop_wake(x);
 }
 
 static bool same_host(const struct sockaddr_storage *a, const struct sockaddr *b)

@@ -249,6 +249,49 @@ void xfrin_zone_destroy(struct xfrin_zone *z)
 	free(z);
 }
 
+/* ---- the live zones by apex (x->index; x->lock held) ---- */
+
+/* The slot of the live zone at apex, or the empty slot it would take. */
+static size_t index_pos(const struct xfrin *x, const uint8_t *apex, uint32_t hash)
+{
+	size_t i = hash & x->index_mask;
+	while (x->index[i] && !name_equal(x->index[i]->apex, apex))
+		i = (i + 1) & x->index_mask;
+	return i;
+}
+
+/* Doubles the index (at least 64 slots): room for the next zone at under 3/4 full. */
+static int index_grow(struct xfrin *x)
+{
+	size_t size = x->index ? (x->index_mask + 1) * 2 : 64;
+	struct xfrin_zone **v = calloc(size, sizeof(*v));
+	if (!v)
+		return TERN_ENOMEM;
+	free(x->index);
+	x->index = v;
+	x->index_mask = size - 1;
+	for (size_t i = 0; i < x->nzones; i++)
+		x->index[index_pos(x, x->zones[i]->apex, x->zones[i]->hash)] = x->zones[i];
+	return 0;
+}
+
+/* Takes z out of the index; the zones after it in its run move back over the gap. */
+static void index_remove(struct xfrin *x, struct xfrin_zone *z)
+{
+	size_t i = index_pos(x, z->apex, z->hash);
+	if (x->index[i] != z)
+		return;
+	x->index[i] = NULL;
+	for (size_t j = (i + 1) & x->index_mask; x->index[j]; j = (j + 1) & x->index_mask) {
+		size_t home = x->index[j]->hash & x->index_mask;
+		if (((j - home) & x->index_mask) >= ((j - i) & x->index_mask)) {
+			x->index[i] = x->index[j];
+			x->index[j] = NULL;
+			i = j;
+		}
+	}
+}
+
 int xfrin_zone_add(struct xfrin *x, const struct config_zone *cz)
 {
 	struct xfrin_zone *z = calloc(1, sizeof(*z));
@@ -267,6 +310,8 @@ int xfrin_zone_add(struct xfrin *x, const struct config_zone *cz)
 	xfrin_loop_timer_init(x, z);
 	if (!z->file || !z->primaries)
 		goto fail;
+	if ((x->nzones + 1) * 4 > (x->index ? x->index_mask + 1 : 0) * 3 && index_grow(x) < 0)
+		goto fail;
 	if (x->nzones == x->capzones) {
 		/* under status_lock: xfrin_status() (the API thread) walks zones[] holding it alone, and
 		 * realloc() may free the array it walks */
@@ -284,8 +329,10 @@ int xfrin_zone_add(struct xfrin *x, const struct config_zone *cz)
 	load_copy(x, z);
 	z->refresh_at = ev_clock_ms();
 	pthread_mutex_lock(&x->status_lock);
+	z->at = x->nzones;
 	x->zones[x->nzones++] = z;
 	pthread_mutex_unlock(&x->status_lock);
+	x->index[index_pos(x, z->apex, z->hash)] = z;
 	xfrin_zone_status(x, z);
 	xfrin_loop_wake(x); /* arms its timer */
 	return 0;
@@ -296,22 +343,16 @@ fail:
 
 struct xfrin_zone *xfrin_zone_find(struct xfrin *x, const uint8_t *apex)
 {
-	for (size_t i = 0; i < x->nzones; i++)
-		if (name_equal(x->zones[i]->apex, apex))
-			return x->zones[i];
-	return NULL;
+	return x->index ? x->index[index_pos(x, apex, name_hash(apex))] : NULL;
 }
 
 void xfrin_zone_retire(struct xfrin *x, struct xfrin_zone *z)
 {
 	pthread_mutex_lock(&x->status_lock);
-	for (size_t i = 0; i < x->nzones; i++) {
-		if (x->zones[i] == z) {
-			x->zones[i] = x->zones[--x->nzones];
-			break;
-		}
-	}
+	x->zones[z->at] = x->zones[--x->nzones];
+	x->zones[z->at]->at = z->at;
 	pthread_mutex_unlock(&x->status_lock);
+	index_remove(x, z);
 	z->life = XFRIN_RETIRED;
 	z->next_retired = x->retired;
 	x->retired = z;

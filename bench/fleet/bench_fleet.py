@@ -167,6 +167,21 @@ class Primary:
                 time.sleep(0.05)
 
     def request(self, method, path, body=None):
+        """One API request on this thread's keep-alive connection, opened again once when the
+        server closed it while idle (between phases)."""
+        for attempt in range(2):
+            try:
+                return self._request(method, path, body)
+            except (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine):
+                conn = getattr(self.local, "conn", None)
+                if conn is not None:
+                    conn.close()
+                self.local.conn = None
+                if attempt:
+                    raise
+        return None
+
+    def _request(self, method, path, body=None):
         conn = getattr(self.local, "conn", None)
         if conn is None:
             conn = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=60)

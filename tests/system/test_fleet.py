@@ -242,3 +242,4 @@ def test_fleet_converges_and_a_frozen_pop_holds_no_one(keys, tmp_path):
     want = {(frozen.port, zone): serial for zone, serial, _at in sent}
     wait_all(want, 30)
     api.close()
+

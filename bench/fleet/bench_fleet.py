@@ -414,8 +414,9 @@ def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
                 latest[zone] = serial
             fkeys = [(kind, "thaw", z) for z in latest]
             waiter.want([(k, net.addrs[frozen], net.port, k[2], latest[k[2]]) for k in fkeys])
-            fgot, fmissing = waiter.wait(fkeys, args.timeout)
+            fgot, fmissing = waiter.wait(fkeys, args.thaw_timeout, progress="%s thaw" % kind)
             r["thaw_s"] = (max(fgot.values()) - t) / 1e9 if fgot and not fmissing else None
+            r["thaw_missing"] = len(fmissing)
         res[label] = r
         log("%s %s: %d changes sent in %.2f s; per change median %.0f ms, p99 %.0f ms, max %.0f ms; "
             "last %.2f s after the first write; primary %.2f ms CPU per change%s" % (
@@ -483,6 +484,15 @@ def fmt(v, spec="%.2f", unit=" s"):
     return "–" if v is None else (spec % v) + unit
 
 
+def thaw(r, args):
+    if not r:
+        return "–"
+    f = r["frozen"]
+    if f.get("thaw_s") is not None:
+        return fmt(f["thaw_s"])
+    return "not within %.0f s (%d of its zones still behind)" % (args.thaw_timeout, f.get("thaw_missing", 0))
+
+
 def report(args, net, res, meta):
     t, k, nsd = res["ternd"], res.get("knot"), res.get("nsd")
     zones = args.zones
@@ -532,7 +542,7 @@ def report(args, net, res, meta):
            "| burst, 1 frozen: last change served on the other %d | %s | %s |" % (
                args.pops - 1, fmt(t["frozen"]["last_after_start_s"]), fmt(k and k["frozen"]["last_after_start_s"])),
            "| the frozen PoP serves every change, after SIGCONT | %s | %s |" % (
-               fmt(t["frozen"].get("thaw_s")), fmt(k and k["frozen"].get("thaw_s"))), "",
+               thaw(t, args), thaw(k, args)), "",
            "## Memory per secondary zone (PSS)", "",
            "| server | PSS with %d secondary zones | per zone |" % zones, "|---|---|---|"]
     for label, kb in (("ternd PoP (catalog member zones; median of the PoPs)", statistics.median(t["pss_kb"])),
@@ -566,10 +576,25 @@ def main():
     ap.add_argument("--changes", type=int, default=1000)
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--settle", type=float, default=3)
+    ap.add_argument("--thaw-timeout", type=float, default=60)
     ap.add_argument("--no-knot", action="store_true")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--sched", default="none")
+    ap.add_argument("--report", help="only write the table again from this JSON of an earlier run")
     args = ap.parse_args()
+    if args.report:
+        with open(args.report) as f:
+            old = json.load(f)
+        for k, v in old["args"].items():
+            if k not in ("report", "out"):
+                setattr(args, k, v)
+        args.thaw_timeout = old["args"].get("thaw_timeout", args.timeout)
+        net = argparse.Namespace(mode=old["net"])
+        md = report(args, net, old["results"], old["meta"])
+        with open(args.out, "w") as f:
+            f.write(md)
+        print(md)
+        return
     PIDFILE = os.path.join(args.work, "pids")
     signal.signal(signal.SIGTERM, on_signal)
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

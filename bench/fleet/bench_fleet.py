@@ -84,12 +84,12 @@ class Net:
     """P places for PoPs: network namespaces on a bridge (10.18.0.1 the primary's side, 10.18.1.i
     the PoPs), or 127.0.1.i in this namespace when namespaces cannot be made."""
 
-    def __init__(self, pops, tag):
-        self.tag, self.n, self.netns = tag, pops, []
+    def __init__(self, pops, tag, net="10.18"):
+        self.tag, self.n, self.netns, self.net = tag, pops, [], net
         self.bridge = "tf%sbr" % tag
         try:
             self._run("ip", "link", "add", self.bridge, "type", "bridge")
-            self._run("ip", "addr", "add", "10.18.0.1/16", "dev", self.bridge)
+            self._run("ip", "addr", "add", "%s.0.1/16" % net, "dev", self.bridge)
             self._run("ip", "link", "set", self.bridge, "up")
             for i in range(pops):
                 ns, host, peer = "tf%s-%d" % (tag, i), "tf%sv%d" % (tag, i), "tf%sp%d" % (tag, i)
@@ -99,12 +99,12 @@ class Net:
                 self._run("ip", "link", "set", peer, "netns", ns)
                 self._run("ip", "link", "set", host, "master", self.bridge)
                 self._run("ip", "link", "set", host, "up")
-                self._run("ip", "netns", "exec", ns, "ip", "addr", "add", "10.18.1.%d/16" % (i + 1), "dev", peer)
+                self._run("ip", "netns", "exec", ns, "ip", "addr", "add", "%s.1.%d/16" % (net, i + 1), "dev", peer)
                 self._run("ip", "netns", "exec", ns, "ip", "link", "set", peer, "up")
                 self._run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
             self.mode = "netns"
-            self.primary_addr = "10.18.0.1"
-            self.addrs = ["10.18.1.%d" % (i + 1) for i in range(pops)]
+            self.primary_addr = "%s.0.1" % net
+            self.addrs = ["%s.1.%d" % (net, i + 1) for i in range(pops)]
             self.port = 53
         except (subprocess.CalledProcessError, OSError) as e:
             log("network namespaces cannot be made (%s): PoPs on 127.0.1.x instead" % e)
@@ -151,8 +151,8 @@ class Primary:
                     "ns2.fleet.test.], rate-limit: 0, serial-policy: increment}\n" % (
                         self.api_port, os.path.join(self.dir, "data"), jwks))
             f.write("catalog: {zone: %s}\n" % CAT)
-            f.write("transfer:\n  allow: [127.0.0.0/8, 10.18.0.0/16]\n  notify: [%s]\n" % ", ".join(
-                '"%s@%d"' % (a, net.port) for a in net.addrs))
+            f.write("transfer:\n  allow: [127.0.0.0/8, %s.0.0/16]\n  notify: [%s]\n" % (net.net, ", ".join(
+                '"%s@%d"' % (a, net.port) for a in net.addrs)))
         self.proc = spawn([binary, "-c", conf], self.dir, "ternd")
         self.local = threading.local()
         end = time.time() + 30
@@ -577,6 +577,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--settle", type=float, default=3)
     ap.add_argument("--thaw-timeout", type=float, default=60)
+    ap.add_argument("--net", default="10.18", help="the /16 of the namespaces' bridge (A.B)")
     ap.add_argument("--no-knot", action="store_true")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--sched", default="none")
@@ -600,7 +601,7 @@ def main():
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": machine(args.work), "load": loadavg(), "ternd": ternd_version(),
             "knot": version(["knotd", "--version"]), "nsd": version(["nsd", "-v"])}
-    net = Net(args.pops, "%03x" % (os.getpid() % 4096))
+    net = Net(args.pops, "%03x" % (os.getpid() % 4096), args.net)
     waiter = Waiter(args.soawait)
     res = {}
     try:

@@ -33,5 +33,6 @@ fi
 [ -n "${BENCH_FLEET_POPS:-}" ] && args+=(--pops "$BENCH_FLEET_POPS")
 [ -n "${BENCH_FLEET_CHANGES:-}" ] && args+=(--changes "$BENCH_FLEET_CHANGES")
 [ "${BENCH_FLEET_KNOT:-1}" = 0 ] && args+=(--no-knot)
+[ -n "${BENCH_FLEET_NET:-}" ] && args+=(--net "$BENCH_FLEET_NET")
 # BENCH_FLEET_SCHED: none, nice or fifo (bench/lib.sh, bench_drive)
 bench_drive "${BENCH_FLEET_SCHED:-none}" "$PY" "$HERE/bench_fleet.py" "${args[@]}"

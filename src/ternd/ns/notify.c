@@ -74,9 +74,9 @@ static uint32_t key_hash(const uint8_t *apex, size_t target)
 	return (name_hash(apex) ^ (uint32_t)target * 0x9E3779B1u) * 0x85EBCA6Bu;
 }
 
-static void plist_remove(struct pending *p)
+/* Takes p off l, the list it is on (p->on). */
+static void plist_remove(struct plist *l, struct pending *p)
 {
-	struct plist *l = p->on;
 	if (p->prev)
 		p->prev->next = p->next;
 	else
@@ -137,15 +137,15 @@ static bool table_insert(struct notify *n, struct pending *p)
 	return true;
 }
 
-/* Takes p off its list and out of the table, and frees it. */
-static void drop(struct notify *n, struct pending *p)
+/* Takes p off l (its list) and out of the table, and frees it. */
+static void drop(struct notify *n, struct plist *l, struct pending *p)
 {
 	struct pending **at = &n->table[p->hash & (n->tsize - 1)];
 	while (*at != p)
 		at = &(*at)->hnext;
 	*at = p->hnext;
 	n->count--;
-	plist_remove(p);
+	plist_remove(l, p);
 	free(p);
 }
 
@@ -161,7 +161,7 @@ static void on_publish(void *arg, enum zones_event ev, const struct zone *old, c
 		uint32_t hash = key_hash(next->apex, t);
 		struct pending *p = find(n, t, next->apex, hash);
 		if (p) {
-			plist_remove(p); /* a newer serial: sent at once, tried afresh */
+			plist_remove(p->on, p); /* a newer serial: sent at once, tried afresh */
 		} else {
 			p = calloc(1, sizeof(*p));
 			if (p) {
@@ -294,7 +294,7 @@ static void receive(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 				else
 					log_warning("NOTIFY: %s serial %u answered with rcode %d by %s", zone,
 					            p->serial, WIRE_RCODE(flags), t->text);
-				drop(n, p);
+				drop(n, p->on, p);
 			} /* else sent again on the next round */
 		}
 		pthread_mutex_unlock(&n->lock);
@@ -325,7 +325,7 @@ static int sign(struct notify *n, struct pending *p, uint8_t *buf, size_t *len, 
 
 /* Sends what is due (new NOTIFYs, and retries of those not answered within NOTIFY_INTERVAL_MS),
  * drops what ran out of tries, and sets the timer for the next retry. */
-static void send_one(struct notify *n, struct pending *p, uint64_t now)
+static void send_one(struct notify *n, struct plist *l, struct pending *p, uint64_t now)
 {
 	uint8_t buf[2048]; /* the largest NOTIFY (two names, a SOA) and its TSIG */
 	const struct config_listen *t = &n->targets[p->target];
@@ -340,7 +340,7 @@ static void send_one(struct notify *n, struct pending *p, uint64_t now)
 		log_debug("NOTIFY: %s to %s: %s", zone, t->text, strerror(errno));
 	p->tries++;
 	p->next_ms = now + NOTIFY_INTERVAL_MS;
-	plist_remove(p);
+	plist_remove(l, p);
 	plist_append(&n->waiting, p); /* its retry time is the latest: the list stays in order */
 }
 
@@ -353,20 +353,19 @@ static void send_due(struct notify *n)
 			pthread_mutex_unlock(&n->lock);
 			pthread_mutex_lock(&n->lock);
 		}
-		struct pending *p = n->fresh.head;
-		if (!p && n->waiting.head && n->waiting.head->next_ms <= now)
-			p = n->waiting.head;
-		if (!p)
+		struct plist *l = n->fresh.head ? &n->fresh : &n->waiting;
+		struct pending *p = l->head;
+		if (!p || p->next_ms > now) /* new ones are due at once (next_ms 0) */
 			break;
 		if (p->tries == NOTIFY_TRIES) {
 			char zone[NAME_MAXLEN * 4 + 1];
 			name_to_text(p->apex, zone, sizeof(zone));
 			log_warning("NOTIFY: %s serial %u: no answer from %s after %d tries", zone, p->serial,
 			            n->targets[p->target].text, NOTIFY_TRIES);
-			drop(n, p);
+			drop(n, l, p);
 			continue;
 		}
-		send_one(n, p, now);
+		send_one(n, l, p, now);
 	}
 	if (n->waiting.head)
 		wake = n->waiting.head->next_ms;
@@ -487,7 +486,7 @@ int notify_reload(struct notify **np, struct server *srv, const struct config *c
 			while (t < nt && !is_target(&targets[t], &was->addr, was->addrlen))
 				t++;
 			if (t == nt) {
-				plist_remove(p);
+				plist_remove(l, p);
 				free(p);
 				continue;
 			}
@@ -526,12 +525,12 @@ void notify_stop(struct notify *n)
 	if (n->keys) /* secrets */
 		explicit_bzero(n->keys, n->ntargets * sizeof(*n->keys));
 	free(n->keys);
-	for (struct plist *l = &n->waiting; l; l = l == &n->waiting ? &n->fresh : NULL)
-		while (l->head) {
-			struct pending *p = l->head;
-			plist_remove(p);
+	for (struct plist *l = &n->waiting; l; l = l == &n->waiting ? &n->fresh : NULL) {
+		for (struct pending *p = l->head, *next; p; p = next) {
+			next = p->next;
 			free(p);
 		}
+	}
 	free(n->table);
 	free(n);
 }

@@ -1,5 +1,5 @@
 # Tern: the README's commands. `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo bench-scale bench-catalog fuzz fuzz-smoke
+.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo bench-scale bench-catalog bench-fleet fuzz fuzz-smoke
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
 	libcmocka-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev \
@@ -128,6 +128,12 @@ BENCH_CATALOG_MEMBERS ?= 100000
 bench-catalog: build
 	$(PY) bench/scale/bench_catalog.py --ternd $(CURDIR)/$(BUILD)/ternd --members $(BENCH_CATALOG_MEMBERS) \
 		--label "$$(git rev-parse --short HEAD)" --out bench/results/catalog.md
+
+# A fleet of PoPs (bench/README.md): a 10,000-zone catalog consumed by 20 ternd PoPs, then 20 Knot
+# PoPs, each in a network namespace: empty -> all served, a burst of 1,000 API changes, a frozen PoP,
+# memory per secondary zone beside NSD; writes bench/results/fleet.md. BENCH_FLEET_QUICK=1: quick.
+bench-fleet: build
+	TERND=$(CURDIR)/$(BUILD)/ternd bench/fleet/run.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz

@@ -1,6 +1,10 @@
 /* NOTIFY out (RFC 1996): a zones listener queues (zone, serial, secondary) on every publish; a
  * thread sends each NOTIFY over UDP and retries every second until the secondary answers, up to
  * NOTIFY_TRIES times. A newer serial replaces a queued older one for the same zone and target.
+ * Every step is O(1) per NOTIFY whatever the queue holds (thousands of zones times tens of
+ * secondaries, some silent): a hash table finds a (target, zone) on publish and on an answer, new
+ * NOTIFYs wait on one list and sent ones on another in order of their retry time, and the sender
+ * lets the lock go every SEND_CHUNK sends so a publish never waits behind a long round.
  * A target with a TSIG key (RFC 8945) gets signed NOTIFYs, and only a signed answer that verifies
  * counts as its acknowledgement. */
 #include "ternd/ns/notify.h"
@@ -25,8 +29,13 @@
 
 #define NOTIFY_TRIES 10
 #define NOTIFY_INTERVAL_MS 1000
+#define SEND_CHUNK 256
 
 struct pending {
+	struct pending *hnext; /* hash chain of (target, apex) */
+	struct pending *prev, *next; /* on n->fresh (not sent yet) or n->waiting (sent; by next_ms) */
+	struct plist *on;
+	uint32_t hash;
 	uint8_t apex[NAME_MAXLEN];
 	uint8_t soa[2 + 2 * NAME_MAXLEN + 20]; /* the SOA record's RDATA, length first */
 	uint32_t ttl, serial;
@@ -36,6 +45,10 @@ struct pending {
 	uint64_t next_ms; /* when to (re)send */
 	uint16_t mac_len; /* the MAC of the last NOTIFY sent, which a signed answer covers */
 	uint8_t mac[TSIG_MAX_MAC];
+};
+
+struct plist {
+	struct pending *head, *tail;
 };
 
 struct notify {
@@ -51,9 +64,90 @@ struct notify {
 	struct ev_timer resend;
 	bool subscribed;
 	pthread_mutex_t lock; /* the queue and the targets */
-	struct pending *q;
-	size_t nq, capq;
+	struct pending **table; /* by (target, apex); tsize a power of 2 */
+	size_t tsize, count;
+	struct plist fresh, waiting;
 };
+
+static uint32_t key_hash(const uint8_t *apex, size_t target)
+{
+	return (name_hash(apex) ^ (uint32_t)target * 0x9E3779B1u) * 0x85EBCA6Bu;
+}
+
+/* Takes p off l, the list it is on (p->on). */
+static void plist_remove(struct plist *l, struct pending *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		l->head = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	else
+		l->tail = p->prev;
+	p->prev = p->next = NULL;
+	p->on = NULL;
+}
+
+static void plist_append(struct plist *l, struct pending *p)
+{
+	p->on = l;
+	p->next = NULL;
+	p->prev = l->tail;
+	if (l->tail)
+		l->tail->next = p;
+	else
+		l->head = p;
+	l->tail = p;
+}
+
+static struct pending *find(const struct notify *n, size_t target, const uint8_t *apex, uint32_t hash)
+{
+	if (!n->tsize)
+		return NULL;
+	for (struct pending *p = n->table[hash & (n->tsize - 1)]; p; p = p->hnext)
+		if (p->hash == hash && p->target == target && name_equal(p->apex, apex))
+			return p;
+	return NULL;
+}
+
+/* Puts p in the table (growing it at one entry per bucket); false when out of memory. */
+static bool table_insert(struct notify *n, struct pending *p)
+{
+	if (n->count + 1 > n->tsize) {
+		size_t nsize = n->tsize ? n->tsize * 2 : 64;
+		struct pending **nt = calloc(nsize, sizeof(*nt));
+		if (!nt)
+			return false;
+		for (size_t i = 0; i < n->tsize; i++) {
+			while (n->table[i]) {
+				struct pending *q = n->table[i];
+				n->table[i] = q->hnext;
+				q->hnext = nt[q->hash & (nsize - 1)];
+				nt[q->hash & (nsize - 1)] = q;
+			}
+		}
+		free(n->table);
+		n->table = nt;
+		n->tsize = nsize;
+	}
+	p->hnext = n->table[p->hash & (n->tsize - 1)];
+	n->table[p->hash & (n->tsize - 1)] = p;
+	n->count++;
+	return true;
+}
+
+/* Takes p off l (its list) and out of the table, and frees it. */
+static void drop(struct notify *n, struct plist *l, struct pending *p)
+{
+	struct pending **at = &n->table[p->hash & (n->tsize - 1)];
+	while (*at != p)
+		at = &(*at)->hnext;
+	*at = p->hnext;
+	n->count--;
+	plist_remove(l, p);
+	free(p);
+}
 
 /* The listener: runs in the publisher's thread; only queues. */
 static void on_publish(void *arg, enum zones_event ev, const struct zone *old, const struct zone *next)
@@ -64,32 +158,32 @@ static void on_publish(void *arg, enum zones_event ev, const struct zone *old, c
 		return;
 	pthread_mutex_lock(&n->lock);
 	for (size_t t = 0; t < n->ntargets; t++) {
-		struct pending *p = NULL;
-		for (size_t i = 0; i < n->nq && !p; i++)
-			if (n->q[i].target == t && name_equal(n->q[i].apex, next->apex))
-				p = &n->q[i];
-		if (!p) {
-			if (n->nq == n->capq) {
-				size_t ncap = n->capq ? n->capq * 2 : 16;
-				struct pending *nq = realloc(n->q, ncap * sizeof(*nq));
-				if (!nq) {
-					log_error("NOTIFY: out of memory, secondaries not told");
-					break;
-				}
-				n->q = nq;
-				n->capq = ncap;
+		uint32_t hash = key_hash(next->apex, t);
+		struct pending *p = find(n, t, next->apex, hash);
+		if (p) {
+			plist_remove(p->on, p); /* a newer serial: sent at once, tried afresh */
+		} else {
+			p = calloc(1, sizeof(*p));
+			if (p) {
+				p->hash = hash;
+				p->target = t;
+				memcpy(p->apex, next->apex, next->apex_len);
 			}
-			p = &n->q[n->nq++];
+			if (!p || !table_insert(n, p)) {
+				free(p);
+				log_error("NOTIFY: out of memory, secondaries not told");
+				break;
+			}
 		}
 		memcpy(p->apex, next->apex, next->apex_len);
 		size_t soalen = 2u + rdata_len(next->soa->rdata);
 		memcpy(p->soa, next->soa->rdata, soalen < sizeof(p->soa) ? soalen : sizeof(p->soa));
 		p->ttl = next->soa->ttl;
 		p->serial = next->serial;
-		p->target = t;
 		p->tries = 0;
 		p->next_ms = 0; /* at once */
 		getrandom(&p->id, sizeof(p->id), 0);
+		plist_append(&n->fresh, p);
 	}
 	pthread_mutex_unlock(&n->lock);
 	ev_async_send(&n->queued);
@@ -149,6 +243,30 @@ static bool is_target(const struct config_listen *t, const struct sockaddr_stora
 	return t->addrlen == len && memcmp(&t->addr, addr, len) == 0;
 }
 
+/* The pending NOTIFY an answer from `from` with this id acknowledges, or NULL: found by the zone
+ * in its question (RFC 1996 answers repeat it), else by a walk of what was sent. Lock held. */
+static struct pending *answered(const struct notify *n, const uint8_t *msg, size_t len, uint16_t id,
+                                const struct sockaddr_storage *from, socklen_t fl)
+{
+	uint8_t apex[NAME_MAXLEN];
+	size_t pos = WIRE_HEADER_LEN;
+	if (wire_get16(msg + 4) >= 1 && wire_read_name(msg, len, &pos, apex) > 0) {
+		for (size_t t = 0; t < n->ntargets; t++) {
+			if (!is_target(&n->targets[t], from, fl))
+				continue;
+			struct pending *p = find(n, t, apex, key_hash(apex, t));
+			if (p && p->id == id)
+				return p;
+		}
+		return NULL;
+	}
+	for (const struct plist *l = &n->waiting; l; l = l == &n->waiting ? &n->fresh : NULL)
+		for (struct pending *p = l->head; p; p = p->next)
+			if (p->id == id && is_target(&n->targets[p->target], from, fl))
+				return p;
+	return NULL;
+}
+
 /* Takes an acknowledgement off the queue. */
 static void receive(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
@@ -165,21 +283,19 @@ static void receive(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 		if (!(flags & WIRE_QR) || WIRE_OPCODE(flags) != OPCODE_NOTIFY)
 			continue;
 		pthread_mutex_lock(&n->lock);
-		for (size_t i = 0; i < n->nq; i++) {
-			const struct config_listen *t = &n->targets[n->q[i].target];
-			if (n->q[i].id != id || !is_target(t, &from, fl))
-				continue;
+		struct pending *p = answered(n, buf, (size_t)len, id, &from, fl);
+		if (p) {
+			const struct config_listen *t = &n->targets[p->target];
 			char zone[NAME_MAXLEN * 4 + 1];
-			name_to_text(n->q[i].apex, zone, sizeof(zone));
-			if (!answer_verifies(n, &n->q[i], buf, (size_t)len, zone))
-				break; /* sent again on the next round */
-			if (WIRE_RCODE(flags) == RCODE_NOERROR)
-				log_info("NOTIFY: %s serial %u acknowledged by %s", zone, n->q[i].serial, t->text);
-			else
-				log_warning("NOTIFY: %s serial %u answered with rcode %d by %s", zone, n->q[i].serial,
-				            WIRE_RCODE(flags), t->text);
-			n->q[i] = n->q[--n->nq];
-			break;
+			name_to_text(p->apex, zone, sizeof(zone));
+			if (answer_verifies(n, p, buf, (size_t)len, zone)) {
+				if (WIRE_RCODE(flags) == RCODE_NOERROR)
+					log_info("NOTIFY: %s serial %u acknowledged by %s", zone, p->serial, t->text);
+				else
+					log_warning("NOTIFY: %s serial %u answered with rcode %d by %s", zone,
+					            p->serial, WIRE_RCODE(flags), t->text);
+				drop(n, p->on, p);
+			} /* else sent again on the next round */
 		}
 		pthread_mutex_unlock(&n->lock);
 		fl = sizeof(from);
@@ -209,39 +325,50 @@ static int sign(struct notify *n, struct pending *p, uint8_t *buf, size_t *len, 
 
 /* Sends what is due (new NOTIFYs, and retries of those not answered within NOTIFY_INTERVAL_MS),
  * drops what ran out of tries, and sets the timer for the next retry. */
-static void send_due(struct notify *n)
+static void send_one(struct notify *n, struct plist *l, struct pending *p, uint64_t now)
 {
 	uint8_t buf[2048]; /* the largest NOTIFY (two names, a SOA) and its TSIG */
+	const struct config_listen *t = &n->targets[p->target];
+	char zone[NAME_MAXLEN * 4 + 1];
+	name_to_text(p->apex, zone, sizeof(zone));
+	size_t len = build(p, buf, sizeof(buf));
+	int fd = t->addr.ss_family == AF_INET6 ? n->fd6 : n->fd4;
+	if (fd < 0)
+		log_debug("NOTIFY: %s to %s: no socket", zone, t->text);
+	else if (sign(n, p, buf, &len, sizeof(buf), zone) == 0 &&
+	         sendto(fd, buf, len, 0, (const struct sockaddr *)&t->addr, t->addrlen) < 0)
+		log_debug("NOTIFY: %s to %s: %s", zone, t->text, strerror(errno));
+	p->tries++;
+	p->next_ms = now + NOTIFY_INTERVAL_MS;
+	plist_remove(l, p);
+	plist_append(&n->waiting, p); /* its retry time is the latest: the list stays in order */
+}
+
+static void send_due(struct notify *n)
+{
 	uint64_t now = ev_clock_ms(), wake = UINT64_MAX;
 	pthread_mutex_lock(&n->lock);
-	for (size_t i = 0; i < n->nq;) {
-		struct pending *p = &n->q[i];
-		if (p->next_ms > now) {
-			wake = p->next_ms < wake ? p->next_ms : wake;
-			i++;
-			continue;
+	for (size_t done = 0;; done++) {
+		if (done && done % SEND_CHUNK == 0) { /* a publish waiting for the lock gets it */
+			pthread_mutex_unlock(&n->lock);
+			pthread_mutex_lock(&n->lock);
 		}
-		const struct config_listen *t = &n->targets[p->target];
-		char zone[NAME_MAXLEN * 4 + 1];
-		name_to_text(p->apex, zone, sizeof(zone));
+		struct plist *l = n->fresh.head ? &n->fresh : &n->waiting;
+		struct pending *p = l->head;
+		if (!p || p->next_ms > now) /* new ones are due at once (next_ms 0) */
+			break;
 		if (p->tries == NOTIFY_TRIES) {
-			log_warning("NOTIFY: %s serial %u: no answer from %s after %d tries", zone, p->serial, t->text,
-			            NOTIFY_TRIES);
-			*p = n->q[--n->nq];
+			char zone[NAME_MAXLEN * 4 + 1];
+			name_to_text(p->apex, zone, sizeof(zone));
+			log_warning("NOTIFY: %s serial %u: no answer from %s after %d tries", zone, p->serial,
+			            n->targets[p->target].text, NOTIFY_TRIES);
+			drop(n, l, p);
 			continue;
 		}
-		size_t len = build(p, buf, sizeof(buf));
-		int fd = t->addr.ss_family == AF_INET6 ? n->fd6 : n->fd4;
-		if (fd < 0)
-			log_debug("NOTIFY: %s to %s: no socket", zone, t->text);
-		else if (sign(n, p, buf, &len, sizeof(buf), zone) == 0 &&
-		         sendto(fd, buf, len, 0, (const struct sockaddr *)&t->addr, t->addrlen) < 0)
-			log_debug("NOTIFY: %s to %s: %s", zone, t->text, strerror(errno));
-		p->tries++;
-		p->next_ms = now + NOTIFY_INTERVAL_MS;
-		wake = p->next_ms < wake ? p->next_ms : wake;
-		i++;
+		send_one(n, l, p, now);
 	}
+	if (n->waiting.head)
+		wake = n->waiting.head->next_ms;
 	pthread_mutex_unlock(&n->lock);
 	if (wake == UINT64_MAX)
 		ev_timer_cancel(n->loop, &n->resend);
@@ -347,17 +474,26 @@ int notify_reload(struct notify **np, struct server *srv, const struct config *c
 		if (targets[i].key && targets[i].key <= conf->nkeys)
 			keys[i] = conf->keys[targets[i].key - 1].key;
 	pthread_mutex_lock(&n->lock);
-	/* queued NOTIFYs follow their target to its new place; those of dropped targets go */
-	for (size_t i = 0; i < n->nq;) {
-		const struct config_listen *was = &n->targets[n->q[i].target];
-		size_t t = 0;
-		while (t < nt && !is_target(&targets[t], &was->addr, was->addrlen))
-			t++;
-		if (t == nt) {
-			n->q[i] = n->q[--n->nq];
-			continue;
+	/* queued NOTIFYs follow their target to its new place (hashed anew); those of dropped targets go */
+	for (size_t b = 0; b < n->tsize; b++)
+		n->table[b] = NULL;
+	n->count = 0;
+	for (struct plist *l = &n->waiting; l; l = l == &n->waiting ? &n->fresh : NULL) {
+		for (struct pending *p = l->head, *next; p; p = next) {
+			next = p->next;
+			const struct config_listen *was = &n->targets[p->target];
+			size_t t = 0;
+			while (t < nt && !is_target(&targets[t], &was->addr, was->addrlen))
+				t++;
+			if (t == nt) {
+				plist_remove(l, p);
+				free(p);
+				continue;
+			}
+			p->target = t;
+			p->hash = key_hash(p->apex, t);
+			table_insert(n, p); /* never grows: at most as many as before */
 		}
-		n->q[i++].target = t;
 	}
 	struct config_listen *old_targets = n->targets;
 	struct tsig_key *old_keys = n->keys;
@@ -389,6 +525,12 @@ void notify_stop(struct notify *n)
 	if (n->keys) /* secrets */
 		explicit_bzero(n->keys, n->ntargets * sizeof(*n->keys));
 	free(n->keys);
-	free(n->q);
+	for (struct plist *l = &n->waiting; l; l = l == &n->waiting ? &n->fresh : NULL) {
+		for (struct pending *p = l->head, *next; p; p = next) {
+			next = p->next;
+			free(p);
+		}
+	}
+	free(n->table);
 	free(n);
 }

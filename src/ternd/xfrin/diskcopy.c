@@ -1,5 +1,6 @@
-/* A secondary zone's copy on disk: atomic replace (temporary file, fsync, rename, fsync of the
- * directory), loading through zonefile_load(), and the modification time as "last confirmed". */
+/* A secondary zone's copy on disk: its text, the steps of an atomic replace (temporary file; the
+ * caller syncs; rename; fsync of the directory), loading through zonefile_load(), and the
+ * modification time as "last confirmed". */
 #include "ternd/xfrin/diskcopy.h"
 
 #include <errno.h>
@@ -30,7 +31,7 @@ static char *dir_of(const char *path)
 	return dir;
 }
 
-static int sync_dir(const char *path)
+int diskcopy_sync_dir(const char *path)
 {
 	char *dir = dir_of(path);
 	if (!dir)
@@ -44,19 +45,46 @@ static int sync_dir(const char *path)
 	return rc;
 }
 
-int diskcopy_save(const struct zone *z, const char *path, const char *primary, int64_t transferred, char *err,
-                  size_t errlen)
+int diskcopy_render(const struct zone *z, const char *primary, int64_t transferred, char **text, size_t *len, char *err,
+                    size_t errlen)
 {
+	*text = NULL;
+	*len = 0;
+	FILE *f = open_memstream(text, len);
+	if (!f) {
+		snprintf(err, errlen, "out of memory");
+		return TERN_ENOMEM;
+	}
+	char apex[NAME_MAXLEN * 4 + 2];
+	name_to_text(z->apex, apex, sizeof(apex));
+	fprintf(f,
+	        "; secondary copy of %s serial %" PRIu32 " from %s, written by ternd\n" HEADER_TRANSFERRED "%" PRId64
+	        "\n",
+	        apex, z->serial, primary, transferred);
+	int rc = rrtext_export_zone_file(z, f, err, errlen);
+	if (fclose(f) != 0 && rc == 0) {
+		snprintf(err, errlen, "out of memory");
+		rc = TERN_ENOMEM;
+	}
+	if (rc < 0) {
+		free(*text);
+		*text = NULL;
+		*len = 0;
+	}
+	return rc;
+}
+
+int diskcopy_write_tmp(const char *path, const char *text, size_t len, char **tmp_out, char *err, size_t errlen)
+{
+	*tmp_out = NULL;
 	size_t plen = strlen(path);
 	char *tmp = malloc(plen + 16);
-	FILE *f = NULL;
-	int fd = -1, rc = TERN_EIO;
 	if (!tmp) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return TERN_ENOMEM;
 	}
 	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-	fd = mkstemp(tmp);
+	int fd = mkstemp(tmp);
 	if (fd < 0 && errno == ENOENT) { /* a data directory not made yet: make its last level */
 		char *dir = dir_of(path);
 		if (dir && mkdir(dir, 0755) == 0) {
@@ -72,43 +100,30 @@ int diskcopy_save(const struct zone *z, const char *path, const char *primary, i
 		free(tmp);
 		return TERN_EIO;
 	}
-	if (fchmod(fd, 0644) != 0 || !(f = fdopen(fd, "w"))) { /* zone data is public: readable like a zone file */
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		close(fd);
-		goto fail;
+	size_t done = 0;
+	int rc = fchmod(fd, 0644) == 0 ? 0 : TERN_EIO; /* zone data is public: readable like a zone file */
+	while (rc == 0 && done < len) {
+		ssize_t n = write(fd, text + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			rc = TERN_EIO;
+		else
+			done += (size_t)n;
 	}
-	char apex[NAME_MAXLEN * 4 + 2];
-	name_to_text(z->apex, apex, sizeof(apex));
-	fprintf(f,
-	        "; secondary copy of %s serial %" PRIu32 " from %s, written by ternd\n" HEADER_TRANSFERRED "%" PRId64
-	        "\n",
-	        apex, z->serial, primary, transferred);
-	if ((rc = rrtext_export_zone_file(z, f, err, errlen)) < 0)
-		goto fail;
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+	if (rc < 0)
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+	if (close(fd) != 0 && rc == 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		rc = TERN_EIO;
-		goto fail;
 	}
-	int closed = fclose(f);
-	f = NULL;
-	if (closed != 0 || rename(tmp, path) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		rc = TERN_EIO;
-		goto fail;
+	if (rc < 0) {
+		unlink(tmp);
+		free(tmp);
+		return rc;
 	}
-	free(tmp);
-	if (sync_dir(path) < 0) {
-		snprintf(err, errlen, "%s: cannot sync its directory: %s", path, strerror(errno));
-		return TERN_EIO;
-	}
+	*tmp_out = tmp;
 	return 0;
-fail:
-	if (f)
-		fclose(f);
-	unlink(tmp);
-	free(tmp);
-	return rc;
 }
 
 /* The transfer time from the header's first lines, 0 when absent. */

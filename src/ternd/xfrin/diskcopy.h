@@ -8,11 +8,16 @@
 
 #include "lib/zone.h"
 
-/* Writes z to path: a temporary file in the same directory, fsync, rename over path, fsync of the
- * directory; a crash leaves the old copy or the new one, never a mix. The header comment names
- * the primary and the transfer time (Unix seconds). Returns 0 or a negative TERN_E* with err. */
-int diskcopy_save(const struct zone *z, const char *path, const char *primary, int64_t transferred, char *err,
-                  size_t errlen);
+/* The copy of z as text (*text malloc'd, *len bytes): a header comment naming the primary and
+ * the transfer time (Unix seconds), then the zone file. Returns 0 or a negative TERN_E* with err. */
+int diskcopy_render(const struct zone *z, const char *primary, int64_t transferred, char **text, size_t *len, char *err,
+                    size_t errlen);
+/* An atomic replace of path is: text written to a new temporary file beside it (this; *tmp gets
+ * its malloc'd name), the file synced (fsync or syncfs: the caller's), rename(tmp, path), then
+ * diskcopy_sync_dir(path); a crash leaves the old copy or the new one, never a mix. */
+int diskcopy_write_tmp(const char *path, const char *text, size_t len, char **tmp, char *err, size_t errlen);
+/* fsync of the directory holding path. */
+int diskcopy_sync_dir(const char *path);
 /* Loads the copy at path. *transferred gets the time in its header (0 when absent), *confirmed
  * its modification time. Returns TERN_ENOTFOUND when there is no copy, other errors with err. */
 int diskcopy_load(const char *path, const uint8_t *apex, struct zone **out, int64_t *transferred, int64_t *confirmed,

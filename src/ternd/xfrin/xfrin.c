@@ -36,6 +36,8 @@ int xfrin_start(struct server *srv, const struct config *conf, const struct xfri
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_mutex_init(&x->status_lock, NULL);
 	int rc = xfrin_loop_open(x, err, errlen);
+	if (rc == 0)
+		rc = xfrin_copies_start(&x->copies, err, errlen);
 	if (rc < 0)
 		goto fail;
 	pthread_mutex_lock(&x->lock);
@@ -155,8 +157,10 @@ void xfrin_stop(struct xfrin *x)
 	for (size_t i = 0; i < x->nzones; i++) {
 		if (x->zones[i]->copy_at)
 			xfrin_copy_save(x->zones[i]); /* still served: srv->zones outlives this */
-		xfrin_zone_destroy(x->zones[i]); /* the snapshots served belong to srv->zones (but a base) */
 	}
+	xfrin_copies_stop(x->copies); /* what was queued is on disk now */
+	for (size_t i = 0; i < x->nzones; i++)
+		xfrin_zone_destroy(x->zones[i]); /* the snapshots served belong to srv->zones (but a base) */
 	while (x->retired) { /* no reader and no refresh is left */
 		struct xfrin_zone *z = x->retired;
 		x->retired = z->next_retired;

@@ -152,7 +152,19 @@ struct xfrin {
 	bool tables_stale; /* zones came, went or started being served since the tables were made */
 	struct xfrin_zone *retired; /* retired zones not yet freed, linked by next_retired */
 	struct xfrin_signer signer; /* update NULL: none */
+	struct xfrin_copies *copies; /* the disk copy thread (xfrin_copies.c) */
 };
+
+/* ---- disk copies (xfrin_copies.c): written by their own thread, never by the refresh loop ---- */
+struct xfrin_copies;
+int xfrin_copies_start(struct xfrin_copies **out, char *err, size_t errlen);
+/* Renders zn's copy now (the caller holds it) and queues it for path; 0 or an error with err. */
+int xfrin_copies_queue(struct xfrin_copies *c, const struct zone *zn, const char *zone, const char *path,
+                       const char *primary, int64_t transferred, char *err, size_t errlen);
+/* Deletes path, and cancels its copies still queued or being written; 0 or TERN_EIO (errno set). */
+int xfrin_copies_remove(struct xfrin_copies *c, const char *path);
+/* Writes what is queued, then ends the thread and frees c (NULL: nothing). */
+void xfrin_copies_stop(struct xfrin_copies *c);
 
 /* ---- small helpers (xfrin_zone.c) ---- */
 /* Copies text, cut to fit. */

@@ -46,7 +46,7 @@ int xfrin_secondary_remove(struct xfrin *x, const uint8_t *apex)
 	if (z->serving)
 		zones_remove(x->srv->zones, z->apex);
 	z->serving = false;
-	if (unlink(z->file) < 0 && errno != ENOENT)
+	if (xfrin_copies_remove(x->copies, z->file) < 0)
 		log_warning("zone %s: cannot delete its disk copy %s: %s", z->name, z->file, strerror(errno));
 	log_info("zone %s: no longer a secondary zone: not served any more", z->name);
 	/* the next tables free z, unless a refresh holds it (then freed when it returns) */

@@ -88,7 +88,8 @@ static int pull_by_ixfr(struct xfrin *x, struct xfrin_zone *z, struct job *j, co
 	return 1;
 }
 
-/* One primary: its SOA serial, then IXFR when we have a copy (AXFR when that does not settle it).
+/* One primary: its SOA serial, then IXFR when we have a copy (AXFR when that does not settle it);
+ * AXFR at once without a copy.
  * Returns true when the refresh is settled (j->outcome set), false to try the next primary. */
 static bool pull_from(struct xfrin *x, struct xfrin_zone *z, struct job *j, const struct config_listen *a)
 {
@@ -97,7 +98,9 @@ static bool pull_from(struct xfrin *x, struct xfrin_zone *z, struct job *j, cons
 	struct pull_peer peer = {.addr = a, .tsig = xfrin_sig_init(&sig, j->primaries, a->text), .stop_fd = j->stop_fd};
 	bool settled = false;
 	xfrin_set_text(j->primary, sizeof(j->primary), a->text);
-	if (pull_soa_serial(&peer, j->apex, &j->remote, j->err, sizeof(j->err)) < 0)
+	/* with no copy there is nothing to compare: straight to AXFR (a catalog's new members, each
+	 * one round trip and one query to the primary fewer) */
+	if (j->have_copy && pull_soa_serial(&peer, j->apex, &j->remote, j->err, sizeof(j->err)) < 0)
 		goto out;
 	if (j->have_copy && !rr_serial_newer(j->remote, j->serial)) {
 		j->outcome = j->remote == j->serial ? PULL_CURRENT : PULL_LOWER;
@@ -118,6 +121,7 @@ static bool pull_from(struct xfrin *x, struct xfrin_zone *z, struct job *j, cons
 		zone_free(zn);
 		goto out;
 	}
+	j->remote = zn->serial;
 	j->zone = zn;
 	j->method = "AXFR";
 	j->outcome = PULL_TRANSFERRED;

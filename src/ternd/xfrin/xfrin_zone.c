@@ -1,10 +1,11 @@
 /* One secondary zone's life: added (its disk copy loaded and served at once), served, saved to
  * disk, expired, retired and freed; plus the status copy /healthz reads.
  *
- * Disk copies: written by the refresh thread as a deadline of its own (the zone's timer), COPY_DELAY_MS
- * after a transfer and at most once per COPY_INTERVAL_MS, so changes that arrive in bursts cost one
- * copy (the whole zone as text, fsync'd) per interval instead of one per transfer, and the write
- * never sits between a NOTIFY and the next transfer. A copy still due is written at stop and
+ * Disk copies: due as a deadline of the zone's own (its timer), COPY_DELAY_MS after a transfer and
+ * at most once per COPY_INTERVAL_MS, so changes that arrive in bursts cost one copy (the whole zone
+ * as text) per interval instead of one per transfer; the refresh thread only renders the text and
+ * queues it, the copy thread (xfrin_copies.c) writes and syncs it, so the disk never sits between
+ * a NOTIFY and the next transfer. A copy still due is written at stop and
  * before the zone expires; after a crash the copy on disk is at most a second behind, and the
  * refresh at start brings the zone up to date. */
 #include <inttypes.h>
@@ -168,15 +169,14 @@ void xfrin_copy_save(struct xfrin_zone *z)
 {
 	char err[512];
 	z->copy_at = 0;
-	if (!z->serving || !z->served)
+	if (!z->serving || !z->served || !z->x->copies)
 		return;
-	int rc = diskcopy_save(z->served, z->file, z->source, z->last_transfer, err, sizeof(err));
-	z->copy_saved = rc == 0;
+	int rc = xfrin_copies_queue(z->x->copies, z->served, z->name, z->file, z->source, z->last_transfer, err,
+	                            sizeof(err));
+	z->copy_saved = rc == 0; /* queued: the copy thread logs a write that fails */
 	z->copy_written = ev_clock_ms();
 	if (rc < 0)
 		log_error("zone %s: disk copy not written (still served from memory): %s", z->name, err);
-	else
-		log_debug("zone %s: disk copy of serial %u written to %s", z->name, z->served->serial, z->file);
 }
 
 void xfrin_copy_save_later(struct xfrin_zone *z, uint64_t now)

@@ -1,0 +1,639 @@
+#!/usr/bin/python3
+"""A fleet of PoPs (`make bench-fleet`, issue 18): a ternd primary with N API zones in its catalog
+and P PoPs consuming the catalog, each in its own network namespace joined to the primary's by a
+veth on one bridge (or, where namespaces cannot be made, each on its own 127.0.1.x address).
+
+  phase 1  P empty PoPs started together: time until every PoP serves every zone;
+  phase 2  a burst of C API changes (PUT www A) to random zones, sent back to back: per change, the
+           time from the write until every PoP serves it (median, p99, the last), and the primary's
+           CPU per change served to P PoPs;
+  frozen   the same burst with one PoP stopped (SIGSTOP): the others' times beside phase 2's, and
+           the frozen one's catch-up after SIGCONT.
+
+The same with Knot PoPs (catalog-role interpret) in the same namespaces, from the same primary; then
+memory (PSS) per secondary zone: a ternd PoP, a Knot PoP, and NSD (4.6 cannot consume a catalog:
+its zones are listed in its configuration as plain secondaries). Started by bench/fleet/run.sh,
+which makes the work directory, builds the poller (soawait.c) and cleans up if this dies.
+"""
+import argparse
+import datetime
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import devtoken  # noqa: E402
+import procs  # noqa: E402
+from benchlib import free_port, loadavg, machine, pct, stop, ternd_version  # noqa: E402
+
+CAT = "catalog.fleet."
+now_ns = time.monotonic_ns
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def log(msg):
+    print("[bench-fleet %s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
+
+
+STARTED = []
+PIDFILE = None
+
+
+def spawn(argv, directory, name, netns=None):
+    if netns:
+        argv = ["ip", "netns", "exec", netns] + argv  # ip execs the server: the pid is the server's
+    logf = open(os.path.join(directory, name + ".log"), "w")
+    p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+    STARTED.append(p)
+    with open(PIDFILE, "a") as f:
+        f.write("%d\n" % p.pid)
+    return p
+
+
+def on_signal(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+def zone_name(i):
+    return "z%05d.fleet.test" % i
+
+
+def cpu_s(proc):
+    return procs.cpu(proc.pid) / TICK
+
+
+def pss_kb(proc):
+    return procs.mem(proc.pid)["pss_kb"]
+
+
+# ------------------------------------------------------------------ the network
+
+class Net:
+    """P places for PoPs: network namespaces on a bridge (10.18.0.1 the primary's side, 10.18.1.i
+    the PoPs), or 127.0.1.i in this namespace when namespaces cannot be made."""
+
+    def __init__(self, pops, tag, net="10.18"):
+        self.tag, self.n, self.netns, self.net = tag, pops, [], net
+        self.bridge = "tf%sbr" % tag
+        try:
+            self._run("ip", "link", "add", self.bridge, "type", "bridge")
+            self._run("ip", "addr", "add", "%s.0.1/16" % net, "dev", self.bridge)
+            self._run("ip", "link", "set", self.bridge, "up")
+            for i in range(pops):
+                ns, host, peer = "tf%s-%d" % (tag, i), "tf%sv%d" % (tag, i), "tf%sp%d" % (tag, i)
+                self._run("ip", "netns", "add", ns)
+                self.netns.append(ns)
+                self._run("ip", "link", "add", host, "type", "veth", "peer", "name", peer)
+                self._run("ip", "link", "set", peer, "netns", ns)
+                self._run("ip", "link", "set", host, "master", self.bridge)
+                self._run("ip", "link", "set", host, "up")
+                self._run("ip", "netns", "exec", ns, "ip", "addr", "add", "%s.1.%d/16" % (net, i + 1), "dev", peer)
+                self._run("ip", "netns", "exec", ns, "ip", "link", "set", peer, "up")
+                self._run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
+            self.mode = "netns"
+            self.primary_addr = "%s.0.1" % net
+            self.addrs = ["%s.1.%d" % (net, i + 1) for i in range(pops)]
+            self.port = 53
+        except (subprocess.CalledProcessError, OSError) as e:
+            log("network namespaces cannot be made (%s): PoPs on 127.0.1.x instead" % e)
+            self.close()
+            self.netns = []
+            self.mode = "loopback"
+            self.primary_addr = "127.0.0.1"
+            self.addrs = ["127.0.1.%d" % (i + 1) for i in range(pops)]
+            self.port = free_port()
+
+    @staticmethod
+    def _run(*argv):
+        subprocess.run(argv, check=True, capture_output=True, timeout=30)
+
+    def ns(self, i):
+        return self.netns[i] if self.netns else None
+
+    def close(self):
+        for ns in self.netns:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+
+
+# ------------------------------------------------------------------ the primary
+
+class Primary:
+    """ternd with the API (serial-policy increment), a catalog, transfers to the PoPs' network and
+    NOTIFY to every PoP address."""
+
+    def __init__(self, binary, work, net):
+        self.dir = os.path.join(work, "primary")
+        os.makedirs(os.path.join(self.dir, "data"))
+        key, jwks = devtoken.ensure_keys(os.path.join(self.dir, "keys"))
+        self.token = devtoken.token(key, "bench", hours=48)
+        self.port, self.api_port = free_port(), free_port()
+        self.addr = net.primary_addr
+        listen = ['"127.0.0.1@%d"' % self.port]
+        if self.addr != "127.0.0.1":
+            listen.append('"%s@%d"' % (self.addr, self.port))
+        conf = os.path.join(self.dir, "ternd.yaml")
+        with open(conf, "w") as f:
+            f.write('server: {listen: [%s]}\nlog: {level: warning}\n' % ", ".join(listen))
+            f.write("api: {listen: 127.0.0.1@%d, data-dir: %s, jwks: %s, nameservers: [ns1.fleet.test., "
+                    "ns2.fleet.test.], rate-limit: 0, serial-policy: increment}\n" % (
+                        self.api_port, os.path.join(self.dir, "data"), jwks))
+            f.write("catalog: {zone: %s}\n" % CAT)
+            f.write("transfer:\n  allow: [127.0.0.0/8, %s.0.0/16]\n  notify: [%s]\n" % (net.net, ", ".join(
+                '"%s@%d"' % (a, net.port) for a in net.addrs)))
+        self.proc = spawn([binary, "-c", conf], self.dir, "ternd")
+        self.local = threading.local()
+        end = time.time() + 30
+        while True:
+            try:
+                self.request("GET", "/healthz")
+                break
+            except OSError:
+                self.local.conn = None
+                if time.time() > end or self.proc.poll() is not None:
+                    raise RuntimeError("the primary's API did not come up (see %s)" % self.dir)
+                time.sleep(0.05)
+
+    def request(self, method, path, body=None):
+        """One API request on this thread's keep-alive connection, opened again once when the
+        server closed it while idle (between phases)."""
+        for attempt in range(2):
+            try:
+                return self._request(method, path, body)
+            except (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine):
+                conn = getattr(self.local, "conn", None)
+                if conn is not None:
+                    conn.close()
+                self.local.conn = None
+                if attempt:
+                    raise
+        return None
+
+    def _request(self, method, path, body=None):
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=60)
+            conn.connect()
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.local.conn = conn
+        conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                     headers={"Authorization": "Bearer " + self.token, "Content-Type": "application/json"})
+        r = conn.getresponse()
+        data = r.read()
+        if r.will_close:
+            conn.close()
+            self.local.conn = None
+        if r.status >= 300:
+            raise RuntimeError("%s %s answered %d: %s" % (method, path, r.status, data[:300]))
+        return json.loads(data) if data else None
+
+    def create(self, names, threads=3):
+        """Every zone through the API (a few connections at once); returns {name: serial}."""
+        serials = {}
+        todo = list(names)
+        lock = threading.Lock()
+
+        def work():
+            self.local.conn = None
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    name = todo.pop()
+                r = self.request("POST", "/api/v1/zones", {"name": name, "rrsets": [
+                    {"name": "www", "type": "A", "ttl": 300, "records": ["192.0.2.1"]},
+                    {"name": "@", "type": "A", "ttl": 300, "records": ["192.0.2.2"]},
+                    {"name": "mail", "type": "A", "ttl": 300, "records": ["192.0.2.3"]}]})
+                with lock:
+                    serials[name] = r["serial"]
+
+        ts = [threading.Thread(target=work) for _ in range(threads)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        if len(serials) != len(names):
+            raise RuntimeError("only %d of %d zones were created" % (len(serials), len(names)))
+        return serials
+
+    def change(self, zone, value):
+        """PUT www A; returns (ns before the request, serial)."""
+        t0 = now_ns()
+        r = self.request("PUT", "/api/v1/zones/%s/rrsets/www/A" % zone, {"ttl": 300, "records": [value]})
+        return t0, r["serial"]
+
+
+# ------------------------------------------------------------------ PoPs
+
+def ternd_pop(binary, work, net, i, primary):
+    d = os.path.join(work, "ternd-pop%d" % i)
+    os.makedirs(d, exist_ok=True)
+    conf = os.path.join(d, "ternd.yaml")
+    with open(conf, "w") as f:
+        f.write('server: {listen: ["%s@%d"], udp-workers: 1}\nlog: {level: warning}\n' % (net.addrs[i], net.port))
+        f.write('zones:\n  - name: "%s"\n    primary: ["%s@%d"]\n    catalog: true\n' % (
+            CAT, primary.addr, primary.port))
+    return spawn([binary, "-c", conf], d, "ternd", net.ns(i))
+
+
+KNOT_CONF = """server:
+    rundir: "{dir}/run"
+    listen: {addr}@{port}
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 2
+database:
+    storage: "{dir}/storage"
+    journal-db-max-size: 4G
+    catalog-db-max-size: 1G
+control:
+    listen: "{dir}/run/knot.sock"
+log:
+  - target: stderr
+    any: warning
+remote:
+  - id: primary
+    address: {paddr}@{pport}
+acl:
+  - id: from_primary
+    address: {paddr}
+    action: notify
+template:
+  - id: default
+    storage: "{dir}/storage"
+    zonefile-sync: -1
+    journal-content: changes
+  - id: member
+    master: primary
+    acl: from_primary
+    storage: "{dir}/storage"
+    zonefile-sync: -1
+    journal-content: changes
+zone:
+  - domain: {cat}
+    master: primary
+    acl: from_primary
+    catalog-role: interpret
+    catalog-template: member
+"""
+
+
+def knot_pop(work, net, i, primary):
+    d = os.path.join(work, "knot-pop%d" % i)
+    for sub in ("run", "storage"):
+        os.makedirs(os.path.join(d, sub), exist_ok=True)
+    conf = os.path.join(d, "knot.conf")
+    with open(conf, "w") as f:
+        f.write(KNOT_CONF.format(dir=d, addr=net.addrs[i], port=net.port, paddr=primary.addr,
+                                 pport=primary.port, cat=CAT))
+    return spawn([shutil.which("knotd") or "/usr/sbin/knotd", "-c", conf], d, "knotd", net.ns(i))
+
+
+# ------------------------------------------------------------------ waiting for answers
+
+class Waiter:
+    """soawait (soawait.c) in this namespace: want() pairs, collect() their times."""
+
+    def __init__(self, binary):
+        self.p = subprocess.Popen([binary, "-w", "1024", "-r", "5"], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.times, self.lock = {}, threading.Lock()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.next_id = 0
+        self.keys = {}
+
+    def _read(self):
+        for line in self.p.stdout:
+            f = line.split()
+            if f and f[0] == "served":
+                with self.lock:
+                    self.times[self.keys[int(f[1])]] = int(f[2])
+
+    def want(self, pairs):
+        """pairs: [(key, addr, port, zone, serial)]."""
+        lines = []
+        with self.lock:
+            for key, addr, port, zone, serial in pairs:
+                self.keys[self.next_id] = key
+                lines.append("want %d %s %d %s %d\n" % (self.next_id, addr, port, zone, serial))
+                self.next_id += 1
+        self.p.stdin.write("".join(lines))
+        self.p.stdin.flush()
+
+    def wait(self, keys, timeout, progress=None):
+        """{key: ns} once every key is served, or what there is after timeout (seconds)."""
+        keys = list(keys)
+        end = time.time() + timeout
+        last_log = time.time()
+        while True:
+            with self.lock:
+                missing = [k for k in keys if k not in self.times]
+                got = {k: self.times[k] for k in keys if k in self.times}
+            if not missing or time.time() > end:
+                return got, missing
+            if progress and time.time() - last_log > 10:
+                log("%s: %d of %d served" % (progress, len(got), len(keys)))
+                last_log = time.time()
+            time.sleep(0.05)
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.kill()
+        self.p.wait()
+
+
+# ------------------------------------------------------------------ one fleet
+
+def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
+    """Phase 1, the burst and the frozen burst for one kind of PoP; returns the figures."""
+    res = {"kind": kind, "pops": args.pops}
+    n = args.pops
+    t0 = now_ns()
+    cpu0 = cpu_s(primary.proc)
+    pops = [start_pop(i) for i in range(n)]
+    keys = [(kind, "p1", i, z) for i in range(n) for z in names]
+    waiter.want([(k, net.addrs[k[2]], net.port, k[3], 1) for k in keys])
+    got, missing = waiter.wait(keys, args.timeout, progress="%s phase 1" % kind)
+    per_pop = [max(got.get((kind, "p1", i, z), 0) for z in names) - t0 for i in range(n)]
+    res["phase1_s"] = max(per_pop) / 1e9 if not missing else None
+    res["phase1_pop_median_s"] = statistics.median(per_pop) / 1e9
+    res["phase1_served"] = len(got)
+    res["phase1_missing"] = len(missing)
+    res["phase1_primary_cpu_s"] = cpu_s(primary.proc) - cpu0
+    time.sleep(1.0)
+    res["pss_kb"] = [pss_kb(p) for p in pops]
+    res["cpu_s"] = [cpu_s(p) for p in pops]
+    log("%s: phase 1: %s s (%d of %d pairs), primary CPU %.1f s; PoP PSS median %.0f MiB" % (
+        kind, res["phase1_s"], len(got), len(keys), res["phase1_primary_cpu_s"],
+        statistics.median(res["pss_kb"]) / 1024))
+    if missing:
+        log("%s: %d pairs never served, e.g. %s" % (kind, len(missing), missing[:3]))
+    time.sleep(args.settle)  # disk copies and catalogs settle before the burst
+    for label, frozen in (("burst", None), ("frozen", n - 1)):
+        rng = random.Random(18 if label == "burst" else 19)
+        if frozen is not None:
+            os.kill(pops[frozen].pid, signal.SIGSTOP)
+        running = [i for i in range(n) if i != frozen]
+        cpu0 = cpu_s(primary.proc)
+        sent = []
+        for c in range(args.changes):
+            zone = names[rng.randrange(len(names))]
+            at, serial = primary.change(zone, "198.51.%d.%d" % (c // 250 % 250, c % 250 + 1))
+            sent.append((c, zone, serial, at))
+            waiter.want([((kind, label, c, i), net.addrs[i], net.port, zone, serial) for i in running])
+        burst_end = now_ns()
+        keys = [(kind, label, c, i) for c, _z, _s, _a in sent for i in running]
+        got, missing = waiter.wait(keys, args.timeout, progress="%s %s" % (kind, label))
+        cpu = cpu_s(primary.proc) - cpu0
+        per_change = [(max(got.get((kind, label, c, i), 1 << 62) for i in running) - at) / 1e9
+                      for c, _z, _s, at in sent]
+        last = max(got.values()) if got else burst_end
+        r = {"changes": args.changes, "send_s": (burst_end - sent[0][3]) / 1e9, "missing": len(missing),
+             "median_s": statistics.median(per_change), "p99_s": pct(per_change, 99),
+             "max_s": max(per_change), "last_after_start_s": (last - sent[0][3]) / 1e9,
+             "last_after_burst_s": (last - burst_end) / 1e9, "primary_cpu_s": cpu,
+             "primary_cpu_ms_per_change": cpu / args.changes * 1000}
+        if frozen is not None:
+            t = now_ns()
+            os.kill(pops[frozen].pid, signal.SIGCONT)
+            latest = {}
+            for c, zone, serial, _at in sent:
+                latest[zone] = serial
+            fkeys = [(kind, "thaw", z) for z in latest]
+            waiter.want([(k, net.addrs[frozen], net.port, k[2], latest[k[2]]) for k in fkeys])
+            fgot, fmissing = waiter.wait(fkeys, args.thaw_timeout, progress="%s thaw" % kind)
+            r["thaw_s"] = (max(fgot.values()) - t) / 1e9 if fgot and not fmissing else None
+            r["thaw_missing"] = len(fmissing)
+        res[label] = r
+        log("%s %s: %d changes sent in %.2f s; per change median %.0f ms, p99 %.0f ms, max %.0f ms; "
+            "last %.2f s after the first write; primary %.2f ms CPU per change%s" % (
+                kind, label, args.changes, r["send_s"], r["median_s"] * 1000, r["p99_s"] * 1000,
+                r["max_s"] * 1000, r["last_after_start_s"], r["primary_cpu_ms_per_change"],
+                "" if frozen is None else "; frozen PoP caught up %.2f s after SIGCONT" % (r["thaw_s"] or -1)))
+        time.sleep(args.settle)
+    for p in pops:
+        stop(p)
+    return res
+
+
+# ------------------------------------------------------------------ NSD
+
+NSD_CONF = """server:
+    ip-address: 127.0.0.1@{port}
+    zonesdir: "{dir}"
+    zonelistfile: "{dir}/zone.list"
+    xfrdfile: "{dir}/xfrd.state"
+    pidfile: "{dir}/nsd.pid"
+    database: ""
+    username: ""
+    chroot: ""
+    verbosity: 0
+    rrl-ratelimit: 0
+    server-count: 1
+    xfrd-reload-timeout: 0
+remote-control:
+    control-enable: no
+pattern:
+    name: sec
+    request-xfr: AXFR 127.0.0.1@{pport} NOKEY
+    allow-notify: 127.0.0.1 NOKEY
+"""
+
+
+def nsd_memory(args, work, primary, names, waiter):
+    d = os.path.join(work, "nsd")
+    os.makedirs(d)
+    port = free_port()
+    conf = os.path.join(d, "nsd.conf")
+    with open(conf, "w") as f:
+        f.write(NSD_CONF.format(port=port, dir=d, pport=primary.port))
+        for z in names:
+            f.write("zone:\n    name: %s\n    include-pattern: sec\n" % z)
+    t0 = now_ns()
+    p = spawn([shutil.which("nsd") or "/usr/sbin/nsd", "-d", "-c", conf], d, "nsd")
+    keys = [("nsd", z) for z in names]
+    waiter.want([(k, "127.0.0.1", port, k[1], 1) for k in keys])
+    got, missing = waiter.wait(keys, args.timeout, progress="nsd")
+    res = {"all_served_s": (max(got.values()) - t0) / 1e9 if got and not missing else None,
+           "missing": len(missing)}
+    time.sleep(2)
+    res["pss_kb"] = pss_kb(p)
+    res["cpu_s"] = cpu_s(p)
+    stop(p)
+    log("nsd: %d secondary zones served after %s s, PSS %.0f MiB" % (
+        len(got), res["all_served_s"], res["pss_kb"] / 1024))
+    return res
+
+
+# ------------------------------------------------------------------ report
+
+def fmt(v, spec="%.2f", unit=" s"):
+    return "–" if v is None else (spec % v) + unit
+
+
+def thaw(r, args):
+    if not r:
+        return "–"
+    f = r["frozen"]
+    if f.get("thaw_s") is not None:
+        return fmt(f["thaw_s"])
+    return "not within %.0f s (%d of its zones still behind)" % (args.thaw_timeout, f.get("thaw_missing", 0))
+
+
+def report(args, net, res, meta):
+    t, k, nsd = res["ternd"], res.get("knot"), res.get("nsd")
+    zones = args.zones
+
+    def ratio(a, b):
+        return "%.2fx" % (a / b) if a is not None and b else "–"
+
+    md = ["# A fleet of PoPs (`make bench-fleet`)", "",
+          "%s. %d zones (SOA, 2 NS, 3 A each) made through the primary's API, listed in its catalog;"
+          " %d PoPs %s consume the catalog. Primary: ternd (release build). Generated by "
+          "bench/fleet/bench_fleet.py; see bench/README.md." % (
+              meta["date"], zones, args.pops,
+              "each in its own network namespace, joined to the primary's by a veth on one bridge"
+              if net.mode == "netns" else "each on its own 127.0.1.x address (no network namespaces)"), "",
+          "Machine: %s. Load before: %s. ternd %s, %s, %s." % (meta["machine"], meta["load"], meta["ternd"],
+                                                              meta["knot"], meta["nsd"]), ""]
+    if args.quick:
+        md += ["**Quick run** (BENCH_FLEET_QUICK=1): smaller than the issue's sizes.", ""]
+    md += ["## Convergence", "",
+           "| | ternd PoPs | Knot PoPs | ternd / Knot | target |", "|---|---|---|---|---|"]
+    row = lambda label, a, b, target: md.append("| %s | %s | %s | %s | %s |" % (  # noqa: E731
+        label, fmt(a), fmt(b), ratio(a, b), target))
+    row("phase 1: empty -> every PoP serves every zone", t["phase1_s"], k and k["phase1_s"], "<= 0.2x")
+    row("phase 1: the median PoP done", t["phase1_pop_median_s"], k and k["phase1_pop_median_s"], "")
+    for label, title in (("burst", "burst of %d changes" % args.changes),
+                         ("frozen", "the same with 1 PoP frozen (SIGSTOP), the other %d" % (args.pops - 1))):
+        a, b = t[label], k and k[label]
+        row("%s: per change, median" % title, a["median_s"], b and b["median_s"], "<= 0.2x" if label == "burst" else "")
+        row("%s: per change, p99" % title, a["p99_s"], b and b["p99_s"], "")
+        row("%s: the last change served (from the first write)" % title, a["last_after_start_s"],
+            b and b["last_after_start_s"], "<= 0.2x" if label == "burst" else "")
+    md += ["", "A change's time runs from just before its API request until the last of the (running) PoPs "
+           "answers the zone's SOA with the change's serial or a later one (bench/fleet/soawait.c, every "
+           "5 ms). The burst's changes are sent back to back on one API connection (%.2f s for ternd's "
+           "%d)." % (t["burst"]["send_s"], args.changes), "",
+           "## The primary", "",
+           "| | with ternd PoPs | with Knot PoPs |", "|---|---|---|",
+           "| CPU, phase 1 (every zone to %d PoPs) | %s | %s |" % (
+               args.pops, fmt(t["phase1_primary_cpu_s"]), fmt(k and k["phase1_primary_cpu_s"])),
+           "| CPU per change served to %d PoPs (burst: API write, NOTIFYs, IXFRs) | %s | %s |" % (
+               args.pops, fmt(t["burst"]["primary_cpu_ms_per_change"], "%.2f", " ms"),
+               fmt(k and k["burst"]["primary_cpu_ms_per_change"], "%.2f", " ms")), "",
+           "## A frozen PoP", "",
+           "| | ternd | Knot |", "|---|---|---|",
+           "| burst, all %d running: last change served | %s | %s |" % (
+               args.pops, fmt(t["burst"]["last_after_start_s"]), fmt(k and k["burst"]["last_after_start_s"])),
+           "| burst, 1 frozen: last change served on the other %d | %s | %s |" % (
+               args.pops - 1, fmt(t["frozen"]["last_after_start_s"]), fmt(k and k["frozen"]["last_after_start_s"])),
+           "| the frozen PoP serves every change, after SIGCONT | %s | %s |" % (
+               thaw(t, args), thaw(k, args)), "",
+           "## Memory per secondary zone (PSS)", "",
+           "| server | PSS with %d secondary zones | per zone |" % zones, "|---|---|---|"]
+    for label, kb in (("ternd PoP (catalog member zones; median of the PoPs)", statistics.median(t["pss_kb"])),
+                      ("Knot PoP (catalog member zones; median of the PoPs)",
+                       k and statistics.median(k["pss_kb"])),
+                      ("NSD (plain secondaries listed in nsd.conf: NSD 4.6 cannot consume a catalog)",
+                       nsd and nsd["pss_kb"])):
+        md.append("| %s | %s | %s |" % (label, fmt(kb and kb / 1024, "%.1f", " MiB"),
+                                          fmt(kb and kb * 1024 / zones, "%.0f", " bytes")))
+    md += ["", "PSS of the whole process after every zone is served (its empty start-up size included)."]
+    return "\n".join(md) + "\n"
+
+
+def version(cmd):
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        return (out.stdout + out.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def main():
+    global PIDFILE
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--ternd", required=True)
+    ap.add_argument("--soawait", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--zones", type=int, default=10000)
+    ap.add_argument("--pops", type=int, default=20)
+    ap.add_argument("--changes", type=int, default=1000)
+    ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--settle", type=float, default=3)
+    ap.add_argument("--thaw-timeout", type=float, default=60)
+    ap.add_argument("--net", default="10.18", help="the /16 of the namespaces' bridge (A.B)")
+    ap.add_argument("--no-knot", action="store_true")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--sched", default="none")
+    ap.add_argument("--report", help="only write the table again from this JSON of an earlier run")
+    args = ap.parse_args()
+    if args.report:
+        with open(args.report) as f:
+            old = json.load(f)
+        for k, v in old["args"].items():
+            if k not in ("report", "out"):
+                setattr(args, k, v)
+        args.thaw_timeout = old["args"].get("thaw_timeout", args.timeout)
+        net = argparse.Namespace(mode=old["net"])
+        md = report(args, net, old["results"], old["meta"])
+        with open(args.out, "w") as f:
+            f.write(md)
+        print(md)
+        return
+    PIDFILE = os.path.join(args.work, "pids")
+    signal.signal(signal.SIGTERM, on_signal)
+    meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": machine(args.work), "load": loadavg(), "ternd": ternd_version(),
+            "knot": version(["knotd", "--version"]), "nsd": version(["nsd", "-v"])}
+    net = Net(args.pops, "%03x" % (os.getpid() % 4096), args.net)
+    waiter = Waiter(args.soawait)
+    res = {}
+    try:
+        log("network: %s; primary at %s" % (net.mode, net.primary_addr))
+        primary = Primary(args.ternd, args.work, net)
+        names = [zone_name(i) for i in range(args.zones)]
+        t = time.time()
+        serials = primary.create(names)
+        log("%d zones made through the API in %.1f s" % (args.zones, time.time() - t))
+        res["ternd"] = run_fleet("ternd", args, net, primary, names, serials, waiter,
+                                 lambda i: ternd_pop(args.ternd, args.work, net, i, primary))
+        if not args.no_knot:
+            res["knot"] = run_fleet("knot", args, net, primary, names, serials, waiter,
+                                    lambda i: knot_pop(args.work, net, i, primary))
+        res["nsd"] = nsd_memory(args, args.work, primary, names, waiter)
+    finally:
+        waiter.close()
+        for p in reversed(STARTED):
+            if p.poll() is None:
+                try:
+                    os.kill(p.pid, signal.SIGCONT)
+                except OSError:
+                    pass
+            stop(p)
+        net.close()
+    md = report(args, net, res, meta)
+    with open(args.out, "w") as f:
+        f.write(md)
+    with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
+        json.dump({"args": vars(args), "net": net.mode, "meta": meta, "results": res}, f, indent=1)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()

@@ -22,6 +22,7 @@
 #define API_MAX_BODY (1024 * 1024)
 #define API_MAX_IMPORT_BODY (64 * 1024 * 1024) /* a zone file: about 1.5 million short RRsets */
 #define API_MAX_CHANGES 1000
+#define API_MAX_BATCH_ZONES 1000 /* zones in one POST /zones/batch */
 #define API_MAX_RECORDS 1000
 #define API_PAGE_DEFAULT 50
 #define API_PAGE_MAX 1000
@@ -201,6 +202,7 @@ bool api_parse_explain(const char *name, const char *type, const char *client, c
 /* Zone routes (api_zones.c) and RRset routes (api_rrsets.c). */
 void api_zones_list(void *ctx, const struct http_request *req, struct http_response *res);
 void api_zones_create(void *ctx, const struct http_request *req, struct http_response *res);
+void api_zones_batch(void *ctx, const struct http_request *req, struct http_response *res);
 void api_zones_show(void *ctx, const struct http_request *req, struct http_response *res);
 void api_zones_delete(void *ctx, const struct http_request *req, struct http_response *res);
 void api_zones_export(void *ctx, const struct http_request *req, struct http_response *res);

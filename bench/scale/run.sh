@@ -24,3 +24,11 @@ bench_binaries
 args=(--work "$WORK" --ternd "$WORK/bin/ternd" --out "$OUT" --zones "${BENCH_SCALE_ZONES:-100000}")
 [ -n "${BENCH_SCALE_SERVERS:-}" ] && args+=(--servers "$BENCH_SCALE_SERVERS")
 bench_drive "${BENCH_SCALE_SCHED:-none}" "$PY" "$HERE/bench_scale.py" "${args[@]}"
+
+# The API's zones in the store (bench_scale_api.py, bench/results/scale-api.md): 1,000 and then
+# BENCH_SCALE_API_ZONES zones (default 1,000,000; 0 skips it).
+if [ "${BENCH_SCALE_API_ZONES:-1000000}" != 0 ]; then
+	OUT=${BENCH_SCALE_API_OUT:-$ROOT/bench/results/scale-api.md}
+	bench_drive "${BENCH_SCALE_SCHED:-none}" "$PY" "$HERE/bench_scale_api.py" --work "$WORK" --ternd "$WORK/bin/ternd" \
+		--out "$OUT" --zones "${BENCH_SCALE_API_ZONES:-1000000}"
+fi

@@ -97,7 +97,7 @@ def test_api_zones_at_scale(tmp_path, keys):  # noqa: F811
         assert "zones[1]: zone %s. already exists" % names[5] in e["message"], e
         e = assert_error(batch(alpha, ["new1.scale.test", "new2.scale.test", "new1.scale.test"]), 409,
                          "zones[2].name")
-        assert "in the list twice (zones[0])" in e["message"], e
+        assert "zones[2]: zone new1.scale.test. already exists" in e["message"], e
         r = alpha.post("/api/v1/zones/batch", {"zones": [body("new1.scale.test"), dict(body("new2.scale.test"),
                                                                                         ttl=5)]})
         assert_error(r, 400, "zones[1].ttl")

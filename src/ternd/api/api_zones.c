@@ -468,18 +468,10 @@ void api_zones_batch(void *ctx, const struct http_request *req, struct http_resp
 			batch_error_at(res, made);
 			goto out;
 		}
-		for (size_t k = 0; k < made; k++)
-			if (name_equal(sz[k].apex, sz[made].apex)) {
-				char text[NAME_MAXLEN * 4 + 1];
-				name_to_text(sz[made].apex, text, sizeof(text));
-				http_error(res, 409, "name", "zone %s is in the list twice (zones[%zu])", text, k);
-				batch_error_at(res, made);
-				goto out;
-			}
-	}
+	} /* a name given twice: the store's second insert is refused, as for a zone that exists */
 	struct change_result r;
 	int rc = change_create_many(a->change, sz, zs, n, &r); /* every one served before the 201 */
-	made = 0; /* taken over */
+	memset(zs, 0, n * sizeof(*zs)); /* taken over */
 	if (rc == 0) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++)
@@ -496,7 +488,7 @@ void api_zones_batch(void *ctx, const struct http_request *req, struct http_resp
 			batch_error_at(res, r.index);
 	}
 out:
-	for (size_t i = 0; i < made && zs; i++)
+	for (size_t i = 0; zs && i < n; i++) /* those prepared before a refusal (NULL past them) */
 		zone_free(zs[i]);
 	free(zs);
 	free(sz);

@@ -38,6 +38,7 @@ SUFFIX = "api.scale.test"
 SAMPLES = 200  # timed operations of each kind at each size
 SAMPLE = 100  # zones asked (with the last) when ready is logged
 TENANT = "bench"
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 def log(msg):
@@ -246,6 +247,7 @@ def restart(t, port, n, rng, timeout):
     at_ready = {}
 
     def asked():
+        at_ready["cpu_s"] = procs.cpu(t.proc.pid) / TICK
         got = bench_scale.ask(port, sample, timeout=0.5)
         at_ready["missing"] = [sample[i] for i in range(len(sample)) if got.get(i) != 1 and got.get(i) is None]
         at_ready["t"] = time.monotonic() - t.t0
@@ -258,7 +260,7 @@ def restart(t, port, n, rng, timeout):
     while left and time.monotonic() - t1 < 60:
         got = bench_scale.ask(port, left, timeout=0.5)
         left = [left[i] for i in range(len(left)) if got.get(i) is None]
-    return ready_s, served_s, at_ready["missing"], left
+    return ready_s, served_s, at_ready["missing"], left, at_ready["cpu_s"]
 
 
 def report(args, res, meta):
@@ -287,7 +289,7 @@ def report(args, res, meta):
           "| at %s zones | measured | target |" % format(n, ","), "|---|---|---|",
           "| filling the store through the API | %.0f zones/s | |" % big["fill_rate"],
           "| PSS after the fill | %.0f MiB | |" % (big["pss_fill_kb"] / 1024),
-          "| restart: exec to `ready` logged | %.2f s | |" % r["ready_s"],
+          "| restart: exec to `ready` logged | %.2f s (CPU %.2f s) | |" % (r["ready_s"], r["cpu_s"]),
           "| restart: exec to every zone served | %s | <= 60 s |" % (
               "%.2f s (all asked at ready answered)" % r["served_s"] if r["served_s"] is not None else "-"),
           "| zones missing when ready was logged (last + %d random) | %d | 0 |" % (SAMPLE, len(r["missing_at_ready"])),
@@ -342,12 +344,12 @@ def main():
         log("%d zones: timing" % args.zones)
         big["ops"] = measure_ops(api_port, token, args.zones, SAMPLES, rng)
         log("restart")
-        ready_s, served_s, missing, left = restart(t, port, args.zones, rng, args.timeout)
+        ready_s, served_s, missing, left, cpu_s = restart(t, port, args.zones, rng, args.timeout)
         big["restart"] = {"ready_s": ready_s, "served_s": served_s, "missing_at_ready": missing,
-                          "missing_after": len(left)}
+                          "missing_after": len(left), "cpu_s": cpu_s}
         big["restart"]["pss_kb"], big["restart"]["rss_kb"] = pss(t.proc)
-        log("ready %.2f s, served %s, missing at ready %d, after %d, PSS %.0f MiB" % (
-            ready_s, served_s, len(missing), len(left), big["restart"]["pss_kb"] / 1024))
+        log("ready %.2f s (CPU %.2f s), served %s, missing at ready %d, after %d, PSS %.0f MiB" % (
+            ready_s, cpu_s, served_s, len(missing), len(left), big["restart"]["pss_kb"] / 1024))
     finally:
         t.stop()
     meta["load_after"] = loadavg()

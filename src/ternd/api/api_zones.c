@@ -406,23 +406,6 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 	api_caller_free(&c);
 }
 
-/* The error response of zones[i] made the batch's: its field and message name the zone. */
-static void batch_error_at(struct http_response *res, size_t i)
-{
-	json_error_t je;
-	json_t *doc = res->body ? json_loadb(res->body, res->body_len, 0, &je) : NULL;
-	json_t *e = json_object_get(doc, "error");
-	const char *field = json_string_value(json_object_get(e, "field"));
-	const char *msg = json_string_value(json_object_get(e, "message"));
-	char f[160];
-	if (field)
-		snprintf(f, sizeof(f), "zones[%zu].%s", i, field);
-	else
-		snprintf(f, sizeof(f), "zones[%zu]", i);
-	http_error(res, res->status, f, "zones[%zu]: %s", i, msg ? msg : "refused");
-	json_decref(doc);
-}
-
 /* POST /zones/batch {"zones": [create bodies]}: up to API_MAX_BATCH_ZONES zones, each checked as
  * POST /zones checks it, created together through the one write path (one durable transaction),
  * all or none (docs/api.md). For filling a server (a migration, a new PoP's primary): a zone per
@@ -434,27 +417,12 @@ void api_zones_batch(void *ctx, const struct http_request *req, struct http_resp
 	json_t *body;
 	if (!api_open(a, req, res, &c, NULL, false, &body))
 		return;
-	json_t *list = json_object_get(body, "zones");
-	const char *key;
-	json_t *v;
 	struct store_zone *sz = NULL;
 	struct zone **zs = NULL;
-	size_t n = json_array_size(list), made = 0;
-	if (!json_is_object(body)) {
-		http_error(res, 400, NULL, "body must be a JSON object {\"zones\": [zones]}");
+	size_t n = 0, made = 0;
+	json_t *list = api_parse_batch(body, &n, res);
+	if (!list)
 		goto out;
-	}
-	json_object_foreach(body, key, v)
-	{
-		if (strcmp(key, "zones")) {
-			http_error(res, 400, key, "unknown field");
-			goto out;
-		}
-	}
-	if (!json_is_array(list) || n == 0 || n > API_MAX_BATCH_ZONES) {
-		http_error(res, 400, "zones", "must be a list of 1 to %d zones", API_MAX_BATCH_ZONES);
-		goto out;
-	}
 	if (!zone_limits_allow(a, &c, n, res))
 		goto out;
 	sz = calloc(n, sizeof(*sz));
@@ -465,7 +433,7 @@ void api_zones_batch(void *ctx, const struct http_request *req, struct http_resp
 	}
 	for (; made < n; made++) {
 		if (!zone_prepare(a, &c, json_array_get(list, made), false, &sz[made], &zs[made], res)) {
-			batch_error_at(res, made);
+			api_batch_error_at(res, made);
 			goto out;
 		}
 	} /* a name given twice: the store's second insert is refused, as for a zone that exists */
@@ -485,7 +453,7 @@ void api_zones_batch(void *ctx, const struct http_request *req, struct http_resp
 		else
 			api_change_error(res, &r, sz[r.index < n ? r.index : 0].apex, NULL, 0, NULL);
 		if (r.index < n)
-			batch_error_at(res, r.index);
+			api_batch_error_at(res, r.index);
 	}
 out:
 	for (size_t i = 0; zs && i < n; i++) /* those prepared before a refusal (NULL past them) */

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""API-managed zones at scale (`make bench-scale`, BENCH_SCALE_API_ZONES): one ternd whose store holds
-first 1,000 and then N zones (default 1,000,000), each made through the API (POST /api/v1/zones with
-two extra RRsets: SOA + 2 NS from the configuration, www A, mail A). At each size, median and p90 of:
-creating a zone, a PATCH of one RRset in a random zone, and GET /api/v1/zones?limit=100 for the first
-page, a middle page and the last page (by cursor). At N: PSS, then a restart: the time from exec until
+"""API-managed zones at scale (`make bench-scale`, BENCH_SCALE_API_ZONES): two ternd side by side,
+whose stores hold 1,000 and N zones (default 1,000,000), each zone made through the API (SOA + 2 NS
+from the configuration, www A, mail A). On each, taking turns one operation at a time, median and
+p90 of: creating a zone, a PATCH of one RRset in a random zone, and GET /api/v1/zones?limit=100 for
+the first page, a middle page and the last page (by cursor). At N: PSS, then a restart: the time from exec until
 ternd logs "ready" and until every zone answers its SOA; the last zone and a random sample are asked
 the moment "ready" is logged (none may be missing), and every zone is asked once afterwards.
 Writes bench/results/scale-api.md and .json.
@@ -138,48 +138,53 @@ def stats(xs):
     return {"median_ms": pct(xs, 50) * 1000, "p90_ms": pct(xs, 90) * 1000, "n": len(xs)}
 
 
-def measure_ops(port, token, n, extra, rng):
-    """The timed operations with n zones in the store; extra: the index of the next zone to create
-    (created zones are deleted again, so the store holds n after). Returns {op: stats}."""
-    h = Http(port, token)
-    out = {}
-    made = []
-    times = []
+def measure_ops(servers, token, rng):
+    """The timed operations on each server of servers ({label: (api port, zones stored)}), taking
+    turns one operation at a time (the order alternating), so every server sees the same neighbours.
+    Zones created are deleted again afterwards. Returns {label: {op: stats}}."""
+    labels = list(servers)
+    h = {lb: Http(servers[lb][0], token) for lb in labels}
+    times = {lb: {} for lb in labels}
+
+    def turns(k):
+        return labels if k % 2 == 0 else labels[::-1]
+
     for k in range(SAMPLES):
-        name = "x%08d.%s" % (extra + k, SUFFIX)
-        dt, _ = h.timed("POST", "/api/v1/zones", create_body(name), want=201)
-        times.append(dt)
-        made.append(name)
-    out["create"] = stats(times)
-    for name in made:
-        status, data = h.call("DELETE", "/api/v1/zones/" + name)
-        if status != 204:
-            raise RuntimeError("DELETE %s: %d %s" % (name, status, data[:200]))
-    times = []
+        for lb in turns(k):
+            dt, _ = h[lb].timed("POST", "/api/v1/zones", create_body("x%08d.%s" % (k, SUFFIX)), want=201)
+            times[lb].setdefault("create", []).append(dt)
+    for lb in labels:
+        for k in range(SAMPLES):
+            status, data = h[lb].call("DELETE", "/api/v1/zones/x%08d.%s" % (k, SUFFIX))
+            if status != 204:
+                raise RuntimeError("DELETE: %d %s" % (status, data[:200]))
     for k in range(SAMPLES):
-        name = zone_name(rng.randrange(n))
-        body = {"rrsets": [{"name": "www." + name + ".", "type": "A", "ttl": 300,
-                            "records": ["192.0.2.%d" % (k % 250 + 1)]}]}
-        dt, _ = h.timed("PATCH", "/api/v1/zones/%s/rrsets" % name, body)
-        times.append(dt)
-    out["patch"] = stats(times)
+        for lb in turns(k):
+            name = zone_name(rng.randrange(servers[lb][1]))
+            body = {"rrsets": [{"name": "www." + name + ".", "type": "A", "ttl": 300,
+                                "records": ["192.0.2.%d" % (k % 250 + 1)]}]}
+            dt, _ = h[lb].timed("PATCH", "/api/v1/zones/%s/rrsets" % name, body)
+            times[lb].setdefault("patch", []).append(dt)
     # the pages: the first; one in the middle (the cursor is the zone before it); the last (holds the
-    # last 50 zones and says no page follows).
-    pages = {"list_first": None, "list_middle": zone_name(n // 2 - 1), "list_last": zone_name(n - 51)}
-    for op, cursor in pages.items():
-        times = []
-        for _ in range(SAMPLES // 2):
-            path = "/api/v1/zones?limit=100" + ("&cursor=" + cursor if cursor else "")
-            dt, data = h.timed("GET", path)
-            times.append(dt)
-        page = json.loads(data)
-        want_first = zone_name(0) if cursor is None else zone_name(int(cursor[1:9]) + 1)
-        if page["zones"][0]["name"].rstrip(".") != want_first:
-            raise RuntimeError("%s: first zone %s, not %s" % (op, page["zones"][0]["name"], want_first))
-        if op == "list_last" and (len(page["zones"]) != 50 or page["next"] is not None):
-            raise RuntimeError("last page: %d zones, next %s" % (len(page["zones"]), page["next"]))
-        out[op] = stats(times)
-    return out
+    # last 50 zones and says no page follows)
+    for op in ("list_first", "list_middle", "list_last"):
+        for k in range(SAMPLES // 2):
+            for lb in turns(k):
+                n = servers[lb][1]
+                cursor = {"list_first": None, "list_middle": zone_name(n // 2 - 1),
+                          "list_last": zone_name(n - 51)}[op]
+                path = "/api/v1/zones?limit=100" + ("&cursor=" + cursor if cursor else "")
+                dt, data = h[lb].timed("GET", path)
+                times[lb].setdefault(op, []).append(dt)
+                if k:
+                    continue
+                page = json.loads(data)
+                want_first = zone_name(0) if cursor is None else zone_name(int(cursor[1:9]) + 1)
+                if page["zones"][0]["name"].rstrip(".") != want_first:
+                    raise RuntimeError("%s: first zone %s, not %s" % (op, page["zones"][0]["name"], want_first))
+                if op == "list_last" and (len(page["zones"]) != 50 or page["next"] is not None):
+                    raise RuntimeError("last page: %d zones, next %s" % (len(page["zones"]), page["next"]))
+    return {lb: {op: stats(xs) for op, xs in times[lb].items()} for lb in labels}
 
 
 def write_conf(d, port, api_port, jwks, max_tenant):
@@ -278,13 +283,16 @@ def report(args, res, meta):
                                                                       b["median_ms"] / a["median_ms"]))
     r = big["restart"]
     md = ["# API-managed zones at scale (`make bench-scale`, bench/scale/bench_scale_api.py)", "",
-          "One ternd (`udp-workers: 1`, `log.level: info`), its store filled through %s "
+          "ternd (`udp-workers: 1`, `log.level: info`), its store filled through %s "
           "(%d keep-alive clients; each zone SOA + 2 NS from the configuration, www A, mail A), by a tenant "
-          "token (`api.max-zones-per-tenant` raised to fit). %d timed operations of each kind at each size "
-          "(%d of each page), one client, keep-alive: creations of new zones (deleted again afterwards), "
-          "PATCHes of `www` in random zones, and listing pages." % (
+          "token (`api.max-zones-per-tenant` raised to fit). Two such ternd run side by side, one with %s "
+          "zones and one with %s; %d timed operations of each kind on each (%d of each page), one "
+          "keep-alive client per server, the two servers taking turns one operation at a time (the order "
+          "alternating): creations of new zones (deleted again afterwards), PATCHes of `www` in random "
+          "zones, and listing pages." % (
               "`POST /api/v1/zones/batch` (%d zones a request)" % args.batch if args.batch > 1 else
-              "`POST /api/v1/zones`", args.clients, SAMPLES, SAMPLES // 2), "",
+              "`POST /api/v1/zones`", args.clients, format(args.small, ","), format(n, ","), SAMPLES,
+              SAMPLES // 2), "",
           ] + rows + ["",
           "| at %s zones | measured | target |" % format(n, ","), "|---|---|---|",
           "| filling the store through the API | %.0f zones/s | |" % big["fill_rate"],
@@ -318,40 +326,46 @@ def main():
     if args.zones < args.small or args.small < 200:
         sys.exit("--zones must be at least --small, which must be at least 200")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    d = os.path.join(args.work, "ternd-api")
-    os.makedirs(d, exist_ok=True)
-    key, jwks = devtoken.ensure_keys(os.path.join(d, "keys"))
+    keys_dir = os.path.join(args.work, "keys")
+    key, jwks = devtoken.ensure_keys(keys_dir)
     token = devtoken.token(key, TENANT, hours=48)
-    port, api_port = free_port(), free_port()
-    conf = write_conf(d, port, api_port, jwks, max(100000, args.zones + 10 * SAMPLES))
     meta = {"machine": machine(args.work), "load_before": loadavg(), "ternd": ternd_version()}
     rng = random.Random(7)
-    t = Ternd(args.ternd, conf, d, os.path.join(args.work, "pids"))
-    t.start()
-    res = {}
+    servers = {}
+    for label, n in (("small", args.small), ("big", args.zones)):
+        d = os.path.join(args.work, "ternd-api-" + label)
+        os.makedirs(d, exist_ok=True)
+        port, api_port = free_port(), free_port()
+        conf = write_conf(d, port, api_port, jwks, max(100000, n + 10 * SAMPLES))
+        servers[label] = (Ternd(args.ternd, conf, d, os.path.join(args.work, "pids")), port, api_port, n)
+    res = {"small": {}, "big": {}}
     try:
-        t.wait_ready(args.timeout)
-        log("filling the store to %d zones" % args.small)
-        fill(api_port, token, 0, args.small, args.clients, args.batch)
-        log("%d zones: timing" % args.small)
-        res["small"] = {"ops": measure_ops(api_port, token, args.small, 0, rng)}
-        log("filling the store to %d zones" % args.zones)
-        t1 = time.monotonic()
-        rate = fill(api_port, token, args.small, args.zones, args.clients, args.batch)
-        log("filled in %.0f s (%.0f zones/s)" % (time.monotonic() - t1, rate))
-        big = res["big"] = {"fill_rate": rate}
+        for label, (t, port, api_port, n) in servers.items():
+            t.start()
+            t.wait_ready(args.timeout)
+            log("%s: filling the store to %d zones" % (label, n))
+            t1 = time.monotonic()
+            rate = fill(api_port, token, 0, n, args.clients, args.batch)
+            log("%s: filled in %.0f s (%.0f zones/s)" % (label, time.monotonic() - t1, rate))
+            res[label]["fill_rate"] = rate
+        big, t = res["big"], servers["big"][0]
         big["pss_fill_kb"], _ = pss(t.proc)
-        log("%d zones: timing" % args.zones)
-        big["ops"] = measure_ops(api_port, token, args.zones, SAMPLES, rng)
+        log("timing, %d and %d zones taking turns" % (args.small, args.zones))
+        ops = measure_ops({lb: (v[2], v[3]) for lb, v in servers.items()}, token, rng)
+        for lb in ops:
+            res[lb]["ops"] = ops[lb]
+        servers["small"][0].stop()
         log("restart")
-        ready_s, served_s, missing, left, cpu_s = restart(t, port, args.zones, rng, args.timeout)
+        ready_s, served_s, missing, left, cpu_s = restart(t, servers["big"][1], args.zones, rng, args.timeout)
         big["restart"] = {"ready_s": ready_s, "served_s": served_s, "missing_at_ready": missing,
                           "missing_after": len(left), "cpu_s": cpu_s}
         big["restart"]["pss_kb"], big["restart"]["rss_kb"] = pss(t.proc)
         log("ready %.2f s (CPU %.2f s), served %s, missing at ready %d, after %d, PSS %.0f MiB" % (
             ready_s, cpu_s, served_s, len(missing), len(left), big["restart"]["pss_kb"] / 1024))
     finally:
-        t.stop()
+        for t, *_ in servers.values():
+            if t.proc is not None and t.proc.poll() is None:
+                t.stop()
     meta["load_after"] = loadavg()
     md = report(args, res, meta)
     with open(os.path.splitext(args.out)[0] + ".json", "w") as f:

@@ -35,6 +35,25 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* The error in res made zones[i]'s: same status, field "zones[i]" or "zones[i].F", a message. */
+static void check_batch_error(struct http_response *res, size_t i)
+{
+	int status = res->status;
+	char want[48];
+	snprintf(want, sizeof(want), "zones[%zu]", i);
+	api_batch_error_at(res, i);
+	json_t *e = res->body ? json_loads(res->body, 0, NULL) : NULL;
+	json_t *err = json_object_get(e, "error");
+	const char *field = json_string_value(json_object_get(err, "field"));
+	if (res->status != status)
+		fail("a batch item's error changed its status");
+	if (!field || strncmp(field, want, strlen(want)) != 0 || (field[strlen(want)] && field[strlen(want)] != '.'))
+		fail("a batch item's error does not name zones[i]");
+	if (!json_is_string(json_object_get(err, "message")))
+		fail("a batch item's error has no message");
+	json_decref(e);
+}
+
 static void check_change(json_t *obj, const char *url_name, const char *url_type)
 {
 	struct change_rrset ch;
@@ -69,25 +88,6 @@ static void check_change(json_t *obj, const char *url_name, const char *url_type
 	json_decref(e);
 	check_batch_error(&res, 7);
 	free(res.body);
-}
-
-/* The error in res made zones[i]'s: same status, field "zones[i]" or "zones[i].F", a message. */
-static void check_batch_error(struct http_response *res, size_t i)
-{
-	int status = res->status;
-	char want[48];
-	snprintf(want, sizeof(want), "zones[%zu]", i);
-	api_batch_error_at(res, i);
-	json_t *e = res->body ? json_loads(res->body, 0, NULL) : NULL;
-	json_t *err = json_object_get(e, "error");
-	const char *field = json_string_value(json_object_get(err, "field"));
-	if (res->status != status)
-		fail("a batch item's error changed its status");
-	if (!field || strncmp(field, want, strlen(want)) != 0 || (field[strlen(want)] && field[strlen(want)] != '.'))
-		fail("a batch item's error does not name zones[i]");
-	if (!json_is_string(json_object_get(err, "message")))
-		fail("a batch item's error has no message");
-	json_decref(e);
 }
 
 static void check_batch(json_t *body)

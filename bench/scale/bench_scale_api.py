@@ -261,10 +261,11 @@ def restart(t, port, n, rng, timeout):
     # a zone's serial is a date serial: any SOA answer counts (soa_serial None = no answer)
     served_s = at_ready["t"] if not at_ready["missing"] else None
     left = names
-    t1 = time.monotonic()
-    while left and time.monotonic() - t1 < 60:
+    for _ in range(3):  # a UDP answer lost under load is asked again, as bench_scale.all_answer does
         got = bench_scale.ask(port, left, timeout=0.5)
         left = [left[i] for i in range(len(left)) if got.get(i) is None]
+        if not left:
+            break
     return ready_s, served_s, at_ready["missing"], left, at_ready["cpu_s"]
 
 
@@ -301,7 +302,7 @@ def report(args, res, meta):
           "| restart: exec to every zone served | %s | <= 60 s |" % (
               "%.2f s (all asked at ready answered)" % r["served_s"] if r["served_s"] is not None else "-"),
           "| zones missing when ready was logged (last + %d random) | %d | 0 |" % (SAMPLE, len(r["missing_at_ready"])),
-          "| zones not answering afterwards (each asked) | %d | 0 |" % r["missing_after"],
+          "| zones not answering afterwards (each asked, up to 3 times) | %d | 0 |" % r["missing_after"],
           "| PSS after the restart | %.0f MiB (%.0f B/zone) | <= 2048 MiB |" % (
               r["pss_kb"] / 1024, r["pss_kb"] * 1024 / n),
           "", "Machine: %s; load average before %s, after %s. ternd %s." % (

@@ -26,3 +26,11 @@ args=(--work "$WORK" --ternd "$WORK/bin/ternd" --out "$OUT" --zones "${BENCH_SCA
 [ -n "${BENCH_SCALE_SERVERS:-}" ] && args+=(--servers "$BENCH_SCALE_SERVERS")
 [ -n "${BENCH_SCALE_REUSE:-}" ] && args+=(--reuse "$BENCH_SCALE_REUSE")
 bench_drive "${BENCH_SCALE_SCHED:-none}" "$PY" "$HERE/bench_scale.py" "${args[@]}"
+
+# The API's zones in the store (bench_scale_api.py, bench/results/scale-api.md): 1,000 and then
+# BENCH_SCALE_API_ZONES zones (default 1,000,000; 0 skips it).
+if [ "${BENCH_SCALE_API_ZONES:-1000000}" != 0 ]; then
+	OUT=${BENCH_SCALE_API_OUT:-$ROOT/bench/results/scale-api.md}
+	bench_drive "${BENCH_SCALE_SCHED:-none}" "$PY" "$HERE/bench_scale_api.py" --work "$WORK" --ternd "$WORK/bin/ternd" \
+		--out "$OUT" --zones "${BENCH_SCALE_API_ZONES:-1000000}"
+fi

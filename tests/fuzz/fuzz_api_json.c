@@ -1,8 +1,10 @@
 /* libFuzzer harness for the API's request bodies: the input is a JSON body as a tenant would send
  * it; each element of a PATCH-style list (or the object itself, as PUT sends it) goes through
- * api_parse_change(), and the body through api_parse_dnssec_policy() (PUT .../dnssec). A change
- * accepted must be well formed; a policy accepted must pass dnssec_policy_check(); one refused must
- * leave a 400 JSON error naming its field, and nothing allocated behind. */
+ * api_parse_change(), the body through api_parse_dnssec_policy() (PUT .../dnssec) and
+ * api_parse_batch() (POST /zones/batch). A change accepted must be well formed; a policy accepted
+ * must pass dnssec_policy_check(); a batch accepted holds 1 to API_MAX_BATCH_ZONES items; one
+ * refused must leave a 4xx JSON error naming its field, and nothing allocated behind. A refused
+ * change's error made a batch item's (api_batch_error_at) keeps its status and names zones[i]. */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,6 +33,25 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (name_from_text(apex, "example.com.", NULL) < 0)
 		abort();
 	return 0;
+}
+
+/* The error in res made zones[i]'s: same status, field "zones[i]" or "zones[i].F", a message. */
+static void check_batch_error(struct http_response *res, size_t i)
+{
+	int status = res->status;
+	char want[48];
+	snprintf(want, sizeof(want), "zones[%zu]", i);
+	api_batch_error_at(res, i);
+	json_t *e = res->body ? json_loads(res->body, 0, NULL) : NULL;
+	json_t *err = json_object_get(e, "error");
+	const char *field = json_string_value(json_object_get(err, "field"));
+	if (res->status != status)
+		fail("a batch item's error changed its status");
+	if (!field || strncmp(field, want, strlen(want)) != 0 || (field[strlen(want)] && field[strlen(want)] != '.'))
+		fail("a batch item's error does not name zones[i]");
+	if (!json_is_string(json_object_get(err, "message")))
+		fail("a batch item's error has no message");
+	json_decref(e);
 }
 
 static void check_change(json_t *obj, const char *url_name, const char *url_type)
@@ -64,6 +85,26 @@ static void check_change(json_t *obj, const char *url_name, const char *url_type
 	json_t *msg = e ? json_object_get(json_object_get(e, "error"), "message") : NULL;
 	if (!json_is_string(msg) || json_string_length(msg) == 0)
 		fail("a refused change has no JSON error message");
+	json_decref(e);
+	check_batch_error(&res, 7);
+	free(res.body);
+}
+
+static void check_batch(json_t *body)
+{
+	struct http_response res = {0};
+	size_t n = 0;
+	json_t *list = api_parse_batch(body, &n, &res);
+	if (list) {
+		if (res.body)
+			fail("an accepted batch left a response body");
+		if (!json_is_array(list) || n != json_array_size(list) || n == 0 || n > API_MAX_BATCH_ZONES)
+			fail("an accepted batch is not a list of 1 to API_MAX_BATCH_ZONES items");
+		return;
+	}
+	json_t *e = res.body ? json_loads(res.body, 0, NULL) : NULL;
+	if (res.status != 400 || !json_is_string(json_object_get(json_object_get(e, "error"), "message")))
+		fail("a refused batch is not a 400 with a JSON error message");
 	json_decref(e);
 	free(res.body);
 }
@@ -111,6 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_change(body, "www", "A"); /* as a PUT to /rrsets/www/A sends it */
 	}
 	check_policy(body);
+	check_batch(body);
 	json_decref(body);
 	return 0;
 }

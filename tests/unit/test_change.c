@@ -374,6 +374,114 @@ static void test_load_all(void **state)
 	rcu_thread_online();
 }
 
+/* n zones zNNNN.many.example. (from first) with ZONE's records, made by change_create_many. */
+static int create_many(struct fixture *f, size_t first, size_t n, struct change_result *r)
+{
+	char err[512], text[64];
+	struct store_zone *sz = calloc(n, sizeof(*sz));
+	struct zone **zs = calloc(n, sizeof(*zs));
+	assert_non_null(sz);
+	assert_non_null(zs);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(text, sizeof(text), "z%04zu.many.example.", first + i);
+		assert_true(name_from_text(sz[i].apex, text, NULL) > 0);
+		assert_int_equal(zonefile_load_string(ZONE, strlen(ZONE), "t", sz[i].apex, &zs[i], err, sizeof(err)),
+		                 0);
+		sz[i].serial = zs[i]->serial;
+		snprintf(sz[i].tenant, sizeof(sz[i].tenant), "t1");
+	}
+	int rc = change_create_many(&f->c, sz, zs, n, r);
+	free(sz);
+	free(zs);
+	return rc;
+}
+
+static bool served_many(struct zones *zs, size_t i)
+{
+	uint8_t apex[NAME_MAXLEN];
+	char text[64];
+	snprintf(text, sizeof(text), "z%04zu.many.example.", i);
+	assert_true(name_from_text(apex, text, NULL) > 0);
+	return zones_get(zs, apex) != NULL;
+}
+
+/* A batch is one transaction: all created and served, or (a name taken, at any index) none, the
+ * index naming the zone refused. Start-up then reads them back over several pages of zones, a
+ * zone without RRsets and one with a broken row failing alone. */
+static void test_create_many_and_load_pages(void **state)
+{
+	struct fixture *f = *state;
+	char err[512];
+	struct change_result r;
+	assert_int_equal(create_many(f, 0, 1000, &r), 0);
+	assert_int_equal(create_many(f, 1000, 1000, &r), 0);
+	assert_int_equal(create_many(f, 2000, 345, &r), 0);
+	assert_true(served_many(f->zs, 0) && served_many(f->zs, 1999) && served_many(f->zs, 2344));
+	assert_int_equal(create_many(f, 2340, 10, &r), TERN_EEXIST); /* z2340..z2344 exist */
+	assert_int_equal(r.step, CHANGE_ZONE);
+	assert_int_equal(r.index, 0);
+	assert_int_equal(create_many(f, 2342, 3, &r), TERN_EEXIST);
+	assert_int_equal(r.index, 0);
+	assert_int_equal(create_many(f, 2345, 3, &r), 0);
+	assert_int_equal(create_many(f, 2348, 5, &r), 0);
+	assert_int_equal(create_many(f, 2353, 4, &r), 0);
+	assert_int_equal(create_many(f, 2357, 3, &r), 0);
+	assert_int_equal(create_many(f, 2360, 5, &r), 0);
+	/* a name taken in the middle: nothing of the batch is stored or served */
+	assert_int_equal(create_many(f, 2362, 2, &r), TERN_EEXIST);
+	assert_int_equal(create_many(f, 2365, 1, &r), 0);
+	assert_int_equal(create_many(f, 2366, 4, &r), 0);
+	struct store_zone *sz = calloc(4, sizeof(*sz));
+	struct zone **zs = calloc(4, sizeof(*zs));
+	static const char *const names[] = {"new1.many.example.", "new2.many.example.", "z0007.many.example.",
+	                                    "new3.many.example."};
+	for (size_t i = 0; i < 4; i++) {
+		assert_true(name_from_text(sz[i].apex, names[i], NULL) > 0);
+		assert_int_equal(zonefile_load_string(ZONE, strlen(ZONE), "t", sz[i].apex, &zs[i], err, sizeof(err)),
+		                 0);
+		sz[i].serial = zs[i]->serial;
+		snprintf(sz[i].tenant, sizeof(sz[i].tenant), "t2");
+	}
+	assert_int_equal(change_create_many(&f->c, sz, zs, 4, &r), TERN_EEXIST);
+	assert_int_equal(r.step, CHANGE_ZONE);
+	assert_int_equal(r.index, 2);
+	assert_non_null(strstr(r.msg, "zone z0007.many.example. already exists"));
+	for (size_t i = 0; i < 4; i++) {
+		struct store_zone got;
+		if (i != 2) {
+			assert_null(zones_get(f->zs, sz[i].apex));
+			assert_int_equal(store_zone_get(store_latest(f->st), sz[i].apex, &got, err, sizeof(err)),
+			                 TERN_ENOTFOUND);
+		}
+	}
+	uint64_t held = 0;
+	assert_int_equal(store_zone_count(store_latest(f->st), "t2", &held, err, sizeof(err)), 0);
+	assert_int_equal(held, 0);
+	free(sz);
+	free(zs);
+
+	/* z0500 loses every RRset, z1500's A RRset gets a broken TTL list: those two fail alone */
+	sql(f, "DELETE FROM rrsets WHERE zone_id = (SELECT id FROM zones WHERE apex ="
+	       " X'057a30353030046d616e79076578616d706c6500')");
+	sql(f, "UPDATE rrsets SET ttls = X'00' WHERE type = 1 AND zone_id = (SELECT id FROM zones WHERE apex ="
+	       " X'057a31353030046d616e79076578616d706c6500')");
+	struct zones *fresh = zones_new();
+	assert_non_null(fresh);
+	struct change c;
+	change_init(&c, fresh, f->st, 1000);
+	size_t loaded = 99, failed = 99;
+	assert_int_equal(change_load_all(&c, &loaded, &failed, err, sizeof(err)), 0);
+	assert_int_equal(failed, 2);
+	assert_int_equal(loaded, 2370 + 1 - 2); /* and example.com */
+	for (size_t i = 0; i < 2370; i++)
+		assert_int_equal(served_many(fresh, i), i != 500 && i != 1500);
+	assert_non_null(zones_get(fresh, f->apex));
+	change_destroy(&c);
+	rcu_thread_offline();
+	zones_free(fresh);
+	rcu_thread_online();
+}
+
 int main(void)
 {
 	rcu_register_thread();
@@ -385,6 +493,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_locked_zone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_create_and_delete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_load_all, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_create_many_and_load_pages, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rcu_unregister_thread();

@@ -151,11 +151,16 @@ static void raw_exec(const char *db, const char *sql)
 
 /* ---- Schema ---- */
 
+/* Takes a file back from version 9 (the per-tenant zone counts) for the migration tests. */
+#define DROP_V9                                                                                                        \
+	" DROP TRIGGER tenant_zones_insert; DROP TRIGGER tenant_zones_delete; DROP TRIGGER tenant_zones_move;"         \
+	" DROP TABLE tenant_zones;"
+
 static void test_schema_and_reopen(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t a[NAME_MAXLEN], o[NAME_MAXLEN];
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 8);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 9);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
 	                                "('zones', 'rrsets', 'journal', 'proposals', 'past_serials')"),
@@ -170,7 +175,7 @@ static void test_schema_and_reopen(void **state)
 
 	reopen(f);
 	reopen(f); /* migrations do not run twice */
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 8);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 9);
 	struct store_zone z;
 	assert_int_equal(store_zone_get(store_latest(f->st), N(a, "EXAMPLE.com."), &z, f->err, sizeof(f->err)), 0);
 	assert_memory_equal(z.apex, "\7example\3com", 13);
@@ -195,7 +200,7 @@ static void test_schema_and_reopen(void **state)
 	assert_int_equal(store_open_sqlite(f->db, &f->st, f->err, sizeof(f->err)), TERN_ECONFIG);
 	assert_null(f->st);
 	assert_non_null(strstr(f->err, "schema version 99 is newer"));
-	raw_exec(f->db, "UPDATE schema_version SET version = 8");
+	raw_exec(f->db, "UPDATE schema_version SET version = 9");
 	reopen(f);
 }
 
@@ -819,24 +824,25 @@ static void test_migration_from_v1(void **state)
 	commit(f, t);
 	store_close(f->st);
 	f->st = NULL;
-	raw_exec(f->db, "CREATE TABLE journal_v1 (id INTEGER PRIMARY KEY AUTOINCREMENT, zone_id INTEGER NOT NULL"
-	                " REFERENCES zones (id) ON DELETE CASCADE, serial_from INTEGER NOT NULL,"
-	                " serial_to INTEGER NOT NULL, changed_at INTEGER NOT NULL, principal TEXT NOT NULL,"
-	                " removed BLOB NOT NULL, added BLOB NOT NULL);"
-	                "INSERT INTO journal_v1 SELECT id * 10 + zone_id, zone_id, serial_from, serial_to, changed_at,"
-	                " principal, removed, added FROM journal;"
-	                "DROP TABLE journal;"
-	                "ALTER TABLE journal_v1 RENAME TO journal;"
-	                "CREATE INDEX journal_by_zone ON journal (zone_id, id);"
-	                "CREATE INDEX journal_by_serial ON journal (zone_id, serial_from);"
-	                "ALTER TABLE zones DROP COLUMN journal_seq;"
-	                "ALTER TABLE zones DROP COLUMN signed_downstream; UPDATE schema_version SET version = 1;"
-	                "DROP TABLE dnssec_zones; DROP TABLE dnssec_keys; DROP TABLE dnssec_key_journal;");
+	raw_exec(f->db,
+	         "CREATE TABLE journal_v1 (id INTEGER PRIMARY KEY AUTOINCREMENT, zone_id INTEGER NOT NULL"
+	         " REFERENCES zones (id) ON DELETE CASCADE, serial_from INTEGER NOT NULL,"
+	         " serial_to INTEGER NOT NULL, changed_at INTEGER NOT NULL, principal TEXT NOT NULL,"
+	         " removed BLOB NOT NULL, added BLOB NOT NULL);"
+	         "INSERT INTO journal_v1 SELECT id * 10 + zone_id, zone_id, serial_from, serial_to, changed_at,"
+	         " principal, removed, added FROM journal;"
+	         "DROP TABLE journal;"
+	         "ALTER TABLE journal_v1 RENAME TO journal;"
+	         "CREATE INDEX journal_by_zone ON journal (zone_id, id);"
+	         "CREATE INDEX journal_by_serial ON journal (zone_id, serial_from);"
+	         "ALTER TABLE zones DROP COLUMN journal_seq;"
+	         "ALTER TABLE zones DROP COLUMN signed_downstream; UPDATE schema_version SET version = 1;" DROP_V9
+	         "DROP TABLE dnssec_zones; DROP TABLE dnssec_keys; DROP TABLE dnssec_key_journal;");
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM journal WHERE id IN (11, 12, 21)"), 3);
 
 	raw_exec(f->db, "DROP TABLE past_serials; ALTER TABLE rrsets DROP COLUMN ttls;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 8);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 9);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name IN ('journal_by_zone',"
 	                                " 'journal_v2', 'journal_v1')"),
 	                 0);
@@ -860,6 +866,61 @@ static void test_migration_from_v1(void **state)
 /* A deleted zone's serial is remembered for its name, on disk: the zone created again must start
  * above it (RFC 1982, across the wrap), each deletion replaces the memory, and a zone of another
  * name is not held back. */
+/* The per-tenant zone counts (version 9) follow creations, deletions and rollbacks, and a version
+ * 8 file gets them counted by the migration. */
+static uint64_t held(struct fixture *f, const char *tenant)
+{
+	uint64_t n = 99;
+	if (store_zone_count(store_latest(f->st), tenant, &n, f->err, sizeof(f->err)) < 0)
+		fail_msg("count %s: %s", tenant, f->err);
+	return n;
+}
+
+static void test_tenant_counts(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[NAME_MAXLEN];
+	assert_int_equal(held(f, "alice"), 0);
+	create_zone_committed(f, "a1.example.", "alice", 1);
+	create_zone_committed(f, "a2.example.", "alice", 1);
+	create_zone_committed(f, "b1.example.", "bob", 1);
+	assert_int_equal(held(f, "alice"), 2);
+	assert_int_equal(held(f, "bob"), 1);
+	struct store_txn *t = begin(f);
+	create_zone(f, t, "a3.example.", "alice", 1);
+	assert_int_equal(store_zone_delete(t, N(a, "b1.example."), f->err, sizeof(f->err)), 0);
+	store_rollback(t); /* neither counts */
+	assert_int_equal(held(f, "alice"), 2);
+	assert_int_equal(held(f, "bob"), 1);
+	t = begin(f);
+	assert_int_equal(store_zone_delete(t, N(a, "b1.example."), f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_zone_delete(t, N(a, "a1.example."), f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_int_equal(held(f, "alice"), 1);
+	assert_int_equal(held(f, "bob"), 0);
+	/* a zone name taken by another tenant counts for neither twice */
+	struct store_zone z = {.serial = 5, .serial_policy = STORE_SERIAL_INCREMENT};
+	N(z.apex, "a2.example.");
+	snprintf(z.tenant, sizeof(z.tenant), "bob");
+	t = begin(f);
+	assert_int_equal(store_zone_create(t, &z, f->err, sizeof(f->err)), TERN_EEXIST);
+	store_rollback(t);
+	assert_int_equal(held(f, "bob"), 0);
+
+	create_zone_committed(f, "b2.example.", "bob", 1);
+	create_zone_committed(f, "b3.example.", "bob", 1);
+	store_close(f->st);
+	f->st = NULL;
+	raw_exec(f->db, "UPDATE schema_version SET version = 8;" DROP_V9);
+	reopen(f);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 9);
+	assert_int_equal(held(f, "alice"), 1);
+	assert_int_equal(held(f, "bob"), 2);
+	assert_int_equal(held(f, "carol"), 0);
+	create_zone_committed(f, "b4.example.", "bob", 1);
+	assert_int_equal(held(f, "bob"), 3);
+}
+
 static void test_past_serials(void **state)
 {
 	struct fixture *f = *state;
@@ -928,10 +989,10 @@ static void test_migration_from_v2(void **state)
 	store_close(f->st);
 	f->st = NULL;
 	raw_exec(f->db, "DROP TABLE past_serials; ALTER TABLE rrsets DROP COLUMN ttls; ALTER TABLE zones DROP COLUMN "
-	                "signed_downstream; UPDATE schema_version SET version = 2;"
+	                "signed_downstream; UPDATE schema_version SET version = 2;" DROP_V9
 	                "DROP TABLE dnssec_zones; DROP TABLE dnssec_keys; DROP TABLE dnssec_key_journal;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 8);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 9);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM past_serials"), 0);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets"), 1);
 	assert_int_equal(read_from(f, 6, &got), 0);
@@ -969,10 +1030,10 @@ static void test_rrset_ttls_and_migration_from_v3(void **state)
 	store_close(f->st);
 	f->st = NULL;
 	raw_exec(f->db, "ALTER TABLE rrsets DROP COLUMN ttls; ALTER TABLE zones DROP COLUMN signed_downstream; UPDATE "
-	                "schema_version SET version = 3;"
+	                "schema_version SET version = 3;" DROP_V9
 	                "DROP TABLE dnssec_zones; DROP TABLE dnssec_keys; DROP TABLE dnssec_key_journal;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 8);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 9);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets WHERE ttls IS NULL"), 1);
 	struct store_rrset rs;
 	assert_int_equal(store_rrset_get(store_latest(f->st), N(a, "example.com."), N(o, "www.example.com."), RR_A, &rs,
@@ -1727,9 +1788,9 @@ static void test_dnssec_roll_rows_and_migration_from_v5(void **state)
 	         " active_at, retire_at, remove_at FROM dnssec_keys;"
 	         "DROP TABLE dnssec_keys; ALTER TABLE k5 RENAME TO dnssec_keys;"
 	         "CREATE INDEX dnssec_keys_by_zone ON dnssec_keys (zone_id, id);"
-	         "ALTER TABLE zones DROP COLUMN signed_downstream; UPDATE schema_version SET version = 5;");
+	         "ALTER TABLE zones DROP COLUMN signed_downstream; UPDATE schema_version SET version = 5;" DROP_V9);
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 8);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 9);
 	assert_int_equal(store_dnssec_get(store_latest(f->st), a, &got, f->err, sizeof(f->err)), 0);
 	assert_true(got.policy.ds_ttl == 86400 && got.policy.ds_check_interval == 3600 && !got.policy.rfc5011 &&
 	            got.policy.add_holddown == 2592000);
@@ -1753,6 +1814,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_schema_and_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_past_serials, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tenant_counts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dnssec_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_from_v2, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rrset_ttls_and_migration_from_v3, setup, teardown),

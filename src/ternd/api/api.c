@@ -22,6 +22,7 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/monitors", api_list_monitors, 0},
     {"GET", "/api/v1/zones", api_zones_list, 0},
     {"POST", "/api/v1/zones", api_zones_create, 0},
+    {"POST", "/api/v1/zones/batch", api_zones_batch, API_MAX_IMPORT_BODY},
     {"GET", "/api/v1/zones/{}", api_zones_show, 0},
     {"DELETE", "/api/v1/zones/{}", api_zones_delete, 0},
     {"GET", "/api/v1/zones/{}/export", api_zones_export, 0},

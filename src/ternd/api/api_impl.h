@@ -22,6 +22,7 @@
 #define API_MAX_BODY (1024 * 1024)
 #define API_MAX_IMPORT_BODY (64 * 1024 * 1024) /* a zone file: about 1.5 million short RRsets */
 #define API_MAX_CHANGES 1000
+#define API_MAX_BATCH_ZONES 1000 /* zones in one POST /zones/batch */
 #define API_MAX_RECORDS 1000
 #define API_PAGE_DEFAULT 50
 #define API_PAGE_MAX 1000
@@ -133,6 +134,12 @@ bool api_changes_distinct(const struct change_rrset *ch, size_t n, struct http_r
 /* The policy a PUT .../dnssec body gives: the defaults (or conf's named policy "policy" names),
  * then each field it sets, checked with dnssec_policy_check(). On failure writes a 400 naming the
  * field and returns false. conf may be NULL (no named policies). */
+/* The list of a POST /zones/batch body {"zones": [1 to API_MAX_BATCH_ZONES items]} (borrowed from
+ * body; the items are checked as create bodies by the route), its length in *n; NULL after a 400. */
+json_t *api_parse_batch(json_t *body, size_t *n, struct http_response *res);
+/* The error response res holds, about zones[i] of a batch, made the batch's: field "zones[i].F"
+ * (or "zones[i]"), message "zones[i]: ...", status kept. */
+void api_batch_error_at(struct http_response *res, size_t i);
 bool api_parse_dnssec_policy(json_t *body, const struct config *conf, struct dnssec_policy *p,
                              struct http_response *res);
 
@@ -201,6 +208,7 @@ bool api_parse_explain(const char *name, const char *type, const char *client, c
 /* Zone routes (api_zones.c) and RRset routes (api_rrsets.c). */
 void api_zones_list(void *ctx, const struct http_request *req, struct http_response *res);
 void api_zones_create(void *ctx, const struct http_request *req, struct http_response *res);
+void api_zones_batch(void *ctx, const struct http_request *req, struct http_response *res);
 void api_zones_show(void *ctx, const struct http_request *req, struct http_response *res);
 void api_zones_delete(void *ctx, const struct http_request *req, struct http_response *res);
 void api_zones_export(void *ctx, const struct http_request *req, struct http_response *res);

@@ -447,3 +447,42 @@ bool api_parse_dnssec_policy(json_t *body, const struct config *conf, struct dns
 	}
 	return true;
 }
+
+json_t *api_parse_batch(json_t *body, size_t *n, struct http_response *res)
+{
+	const char *key;
+	json_t *v, *list = json_object_get(body, "zones");
+	if (!json_is_object(body)) {
+		http_error(res, 400, NULL, "body must be a JSON object {\"zones\": [zones]}");
+		return NULL;
+	}
+	json_object_foreach(body, key, v)
+	{
+		if (strcmp(key, "zones")) {
+			http_error(res, 400, key, "unknown field");
+			return NULL;
+		}
+	}
+	*n = json_array_size(list);
+	if (!json_is_array(list) || *n == 0 || *n > API_MAX_BATCH_ZONES) {
+		http_error(res, 400, "zones", "must be a list of 1 to %d zones", API_MAX_BATCH_ZONES);
+		return NULL;
+	}
+	return list;
+}
+
+void api_batch_error_at(struct http_response *res, size_t i)
+{
+	json_error_t je;
+	json_t *doc = res->body ? json_loadb(res->body, res->body_len, 0, &je) : NULL;
+	json_t *e = json_object_get(doc, "error");
+	const char *field = json_string_value(json_object_get(e, "field"));
+	const char *msg = json_string_value(json_object_get(e, "message"));
+	char f[160];
+	if (field)
+		snprintf(f, sizeof(f), "zones[%zu].%s", i, field);
+	else
+		snprintf(f, sizeof(f), "zones[%zu]", i);
+	http_error(res, res->status, f, "zones[%zu]: %s", i, msg ? msg : "refused");
+	json_decref(doc);
+}

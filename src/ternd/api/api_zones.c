@@ -220,16 +220,21 @@ static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t
 	return z;
 }
 
-/* The limits a new zone must stay within (docs: server.max-zones, api.max-zones-per-tenant); a
- * 403 naming the limit when it would go over one. */
-static bool zone_limits_allow(struct api *a, const struct api_caller *c, struct http_response *res)
+/* The limits n new zones must stay within (docs: server.max-zones, api.max-zones-per-tenant); a
+ * 403 naming the limit when they would go over one. */
+static bool zone_limits_allow(struct api *a, const struct api_caller *c, size_t n, struct http_response *res)
 {
 	const struct config *conf = api_config(a);
 	size_t served = zones_count(a->srv->zones);
-	if (served >= conf->max_zones) {
-		http_error(res, 403, "name",
-		           "server.max-zones is %u and this server serves %zu zones: no more can be made",
-		           conf->max_zones, served);
+	if (served + n > conf->max_zones) {
+		if (n == 1)
+			http_error(res, 403, "name",
+			           "server.max-zones is %u and this server serves %zu zones: no more can be made",
+			           conf->max_zones, served);
+		else
+			http_error(res, 403, "zones",
+			           "server.max-zones is %u and this server serves %zu zones: %zu more do not fit",
+			           conf->max_zones, served, n);
 		return false;
 	}
 	if (c->p.admin)
@@ -240,9 +245,10 @@ static bool zone_limits_allow(struct api *a, const struct api_caller *c, struct 
 		http_error(res, 500, NULL, "store: %s", err);
 		return false;
 	}
-	if (held >= conf->api.max_zones_per_tenant) {
-		http_error(res, 403, "name", "api.max-zones-per-tenant is %u and tenant %s holds %" PRIu64 " zones",
-		           conf->api.max_zones_per_tenant, c->p.tenant, held);
+	if (held + n > conf->api.max_zones_per_tenant) {
+		http_error(res, 403, n == 1 ? "name" : "zones",
+		           "api.max-zones-per-tenant is %u and tenant %s holds %" PRIu64 " zones%s",
+		           conf->api.max_zones_per_tenant, c->p.tenant, held, n == 1 ? "" : ": the batch does not fit");
 		return false;
 	}
 	return true;
@@ -298,90 +304,162 @@ static bool namespace_free(struct api *a, const struct api_caller *c, const uint
 	return false;
 }
 
-void api_zones_create(void *ctx, const struct http_request *req, struct http_response *res)
+/* The zone one create body describes, checked as a create route checks it: *out (the caller's)
+ * and sz filled; false after an error response. limits: also check the zone limits for one more
+ * zone (a batch checks them once for all its zones). */
+static bool zone_prepare(struct api *a, const struct api_caller *c, json_t *body, bool limits, struct store_zone *sz,
+                         struct zone **out, struct http_response *res)
 {
-	struct api *a = ctx;
-	struct api_caller c;
-	json_t *body, *v;
-	if (!api_open(a, req, res, &c, NULL, false, &body))
-		return;
 	const char *key;
-	struct zone *z = NULL;
+	json_t *v;
 	char err[512] = "", text[NAME_MAXLEN * 4 + 1];
-	struct store_zone sz = {0};
+	*sz = (struct store_zone){0};
+	*out = NULL;
 	if (!json_is_object(body)) {
 		http_error(res, 400, NULL, "body must be a JSON object");
-		goto out;
+		return false;
 	}
 	json_object_foreach(body, key, v)
 	{
 		if (strcmp(key, "name") && strcmp(key, "nameservers") && strcmp(key, "soa") && strcmp(key, "rrsets") &&
 		    strcmp(key, "zonefile") && strcmp(key, "serial_policy") && strcmp(key, "signed_downstream")) {
 			http_error(res, 400, key, "unknown field");
-			goto out;
+			return false;
 		}
 	}
 	json_t *jn = json_object_get(body, "name"), *jp = json_object_get(body, "serial_policy");
-	if (!json_is_string(jn) || !api_parse_zone_name(json_string_value(jn), sz.apex)) {
+	if (!json_is_string(jn) || !api_parse_zone_name(json_string_value(jn), sz->apex)) {
 		http_error(res, 400, "name", "must be a domain name");
-		goto out;
+		return false;
 	}
-	name_to_text(sz.apex, text, sizeof(text));
-	if (!auth_allows(&c.p, sz.apex, NULL, 0, true)) {
+	name_to_text(sz->apex, text, sizeof(text));
+	if (!auth_allows(&c->p, sz->apex, NULL, 0, true)) {
 		http_error(res, 403, "name", "the token's scope does not allow creating %s", text);
-		goto out;
+		return false;
 	}
-	sz.serial_policy = api_config(a)->api.serial_increment ? STORE_SERIAL_INCREMENT : STORE_SERIAL_DATE;
+	sz->serial_policy = api_config(a)->api.serial_increment ? STORE_SERIAL_INCREMENT : STORE_SERIAL_DATE;
 	if (jp) {
 		if (!json_is_string(jp) ||
 		    (strcmp(json_string_value(jp), "date") && strcmp(json_string_value(jp), "increment"))) {
 			http_error(res, 400, "serial_policy", "must be \"date\" or \"increment\"");
-			goto out;
+			return false;
 		}
-		sz.serial_policy = strcmp(json_string_value(jp), "date") ? STORE_SERIAL_INCREMENT : STORE_SERIAL_DATE;
+		sz->serial_policy = strcmp(json_string_value(jp), "date") ? STORE_SERIAL_INCREMENT : STORE_SERIAL_DATE;
 	}
 	json_t *jd = json_object_get(body, "signed_downstream");
 	if (jd && !json_is_boolean(jd)) {
 		http_error(res, 400, "signed_downstream", "must be true or false");
-		goto out;
+		return false;
 	}
-	sz.signed_downstream = json_is_true(jd);
-	if (zones_get(a->srv->zones, sz.apex)) {
+	sz->signed_downstream = json_is_true(jd);
+	if (zones_get(a->srv->zones, sz->apex)) {
 		http_error(res, 409, "name", "zone %s already exists", text);
-		goto out;
+		return false;
 	}
-	if (!zone_limits_allow(a, &c, res))
-		goto out;
-	if (!c.p.admin && name_labels(sz.apex) < 2) {
+	if (limits && !zone_limits_allow(a, c, 1, res))
+		return false;
+	if (!c->p.admin && name_labels(sz->apex) < 2) {
 		http_error(res, 403, "name", "%s is a top-level name: only an admin may serve it", text);
-		goto out;
+		return false;
 	}
-	if (!c.p.admin && !namespace_free(a, &c, sz.apex, res))
-		goto out;
+	if (!c->p.admin && !namespace_free(a, c, sz->apex, res))
+		return false;
 	uint32_t past;
-	int prc = store_zone_past_serial(store_latest(a->store), sz.apex, &past, err, sizeof(err));
+	int prc = store_zone_past_serial(store_latest(a->store), sz->apex, &past, err, sizeof(err));
 	if (prc < 0 && prc != TERN_ENOTFOUND) {
 		http_error(res, 500, NULL, "store: %s", err);
+		return false;
+	}
+	struct zone *z = zone_from_request(a, sz->apex, body, sz->serial_policy, prc == 0 ? &past : NULL, res);
+	if (!z || !api_zone_monitors_allowed(a, z, json_object_get(body, "zonefile") ? "zonefile" : "rrsets", res)) {
+		zone_free(z);
+		return false;
+	}
+	snprintf(sz->tenant, sizeof(sz->tenant), "%s", c->p.tenant);
+	sz->serial = z->serial;
+	*out = z;
+	return true;
+}
+
+void api_zones_create(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	json_t *body;
+	if (!api_open(a, req, res, &c, NULL, false, &body))
+		return;
+	struct zone *z = NULL;
+	struct store_zone sz;
+	if (zone_prepare(a, &c, body, true, &sz, &z, res)) {
+		struct change_result r;
+		int rc = change_create(a->change, &sz, z, &r); /* served before the 201 */
+		if (rc == 0)
+			http_json(res, 201, api_zone_json(&sz));
+		else if (r.step == CHANGE_STORE)
+			http_error(res, 503, NULL, "the zone could not be stored: %s", r.msg);
+		else if (r.step == CHANGE_REFUSED) /* DNSSEC records in a zone signed downstream */
+			http_error(res, 400, json_object_get(body, "zonefile") ? "zonefile" : "rrsets", "%s", r.msg);
+		else
+			api_change_error(res, &r, sz.apex, NULL, 0, NULL);
+	}
+	json_decref(body);
+	api_caller_free(&c);
+}
+
+/* POST /zones/batch {"zones": [create bodies]}: up to API_MAX_BATCH_ZONES zones, each checked as
+ * POST /zones checks it, created together through the one write path (one durable transaction),
+ * all or none (docs/api.md). For filling a server (a migration, a new PoP's primary): a zone per
+ * request costs a flush to disk each. */
+void api_zones_batch(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	json_t *body;
+	if (!api_open(a, req, res, &c, NULL, false, &body))
+		return;
+	struct store_zone *sz = NULL;
+	struct zone **zs = NULL;
+	size_t n = 0, made = 0;
+	json_t *list = api_parse_batch(body, &n, res);
+	if (!list)
+		goto out;
+	if (!zone_limits_allow(a, &c, n, res))
+		goto out;
+	sz = calloc(n, sizeof(*sz));
+	zs = calloc(n, sizeof(*zs));
+	if (!sz || !zs) {
+		http_error(res, 500, NULL, "out of memory");
 		goto out;
 	}
-	if (!(z = zone_from_request(a, sz.apex, body, sz.serial_policy, prc == 0 ? &past : NULL, res)) ||
-	    !api_zone_monitors_allowed(a, z, json_object_get(body, "zonefile") ? "zonefile" : "rrsets", res))
-		goto out;
-	snprintf(sz.tenant, sizeof(sz.tenant), "%s", c.p.tenant);
-	sz.serial = z->serial;
+	for (; made < n; made++) {
+		if (!zone_prepare(a, &c, json_array_get(list, made), false, &sz[made], &zs[made], res)) {
+			api_batch_error_at(res, made);
+			goto out;
+		}
+	} /* a name given twice: the store's second insert is refused, as for a zone that exists */
 	struct change_result r;
-	int rc = change_create(a->change, &sz, z, &r); /* served before the 201 */
-	z = NULL;
-	if (rc == 0)
-		http_json(res, 201, api_zone_json(&sz));
-	else if (r.step == CHANGE_STORE)
-		http_error(res, 503, NULL, "the zone could not be stored: %s", r.msg);
-	else if (r.step == CHANGE_REFUSED) /* DNSSEC records in a zone signed downstream */
-		http_error(res, 400, json_object_get(body, "zonefile") ? "zonefile" : "rrsets", "%s", r.msg);
-	else
-		api_change_error(res, &r, sz.apex, NULL, 0, NULL);
+	int rc = change_create_many(a->change, sz, zs, n, &r); /* every one served before the 201 */
+	memset(zs, 0, n * sizeof(*zs)); /* taken over */
+	if (rc == 0) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, api_zone_json(&sz[i]));
+		http_json(res, 201, json_pack("{s:o}", "zones", arr));
+	} else {
+		if (r.step == CHANGE_STORE)
+			http_error(res, 503, NULL, "the zones could not be stored: %s", r.msg);
+		else if (r.step == CHANGE_REFUSED) /* DNSSEC records in a zone signed downstream */
+			http_error(res, 400, "rrsets", "%s", r.msg);
+		else
+			api_change_error(res, &r, sz[r.index < n ? r.index : 0].apex, NULL, 0, NULL);
+		if (r.index < n)
+			api_batch_error_at(res, r.index);
+	}
 out:
-	zone_free(z);
+	for (size_t i = 0; zs && i < n; i++) /* those prepared before a refusal (NULL past them) */
+		zone_free(zs[i]);
+	free(zs);
+	free(sz);
 	json_decref(body);
 	api_caller_free(&c);
 }

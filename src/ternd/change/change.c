@@ -625,62 +625,95 @@ static int store_delete(struct change *c, const uint8_t *apex, char *err, size_t
 
 int change_create(struct change *c, struct store_zone *sz, struct zone *z, struct change_result *r)
 {
+	return change_create_many(c, sz, &z, 1, r);
+}
+
+/* Frees zs[from..n) (what was not handed to zones_publish()). */
+static void free_zones(struct zone **zs, size_t from, size_t n)
+{
+	for (size_t i = from; i < n; i++) {
+		zone_free(zs[i]);
+		zs[i] = NULL;
+	}
+}
+
+int change_create_many(struct change *c, struct store_zone *sz, struct zone **zs, size_t n, struct change_result *r)
+{
 	*r = (struct change_result){.index = CHANGE_NO_INDEX};
 	char why[sizeof(r->msg)] = "";
-	if (sz->signed_downstream && zone_foreach(z, node_dnssec, &(struct dnssec_scan){why, sizeof(why)}) == 1) {
-		fail(r, CHANGE_REFUSED, TERN_EZONE, "%s", why);
-		zone_free(z);
-		return r->code;
+	for (size_t i = 0; i < n; i++) {
+		if (sz[i].signed_downstream &&
+		    zone_foreach(zs[i], node_dnssec, &(struct dnssec_scan){why, sizeof(why)}) == 1) {
+			fail(r, CHANGE_REFUSED, TERN_EZONE, "%s", why);
+			r->index = i;
+			free_zones(zs, 0, n);
+			return r->code;
+		}
 	}
 	char name[NAME_MAXLEN * 4 + 1], err[512] = "";
-	name_to_text(sz->apex, name, sizeof(name));
 	struct store_txn *t = NULL;
+	size_t i = 0;
+	name_to_text(sz[0].apex, name, sizeof(name));
 	change_lock(c);
-	struct store_all all = {NULL, sz->apex, err, sizeof(err)};
 	int rc = store_begin(c->store, &t, err, sizeof(err));
-	if (rc == 0)
-		rc = store_zone_create(t, sz, err, sizeof(err));
-	if (rc == TERN_EEXIST) {
-		fail(r, CHANGE_ZONE, rc, "zone %s already exists", name);
-		goto out;
+	for (; rc == 0 && i < n; i++) {
+		name_to_text(sz[i].apex, name, sizeof(name));
+		rc = store_zone_create(t, &sz[i], err, sizeof(err));
+		if (rc == TERN_EEXIST) {
+			fail(r, CHANGE_ZONE, rc, "zone %s already exists", name);
+			goto refused;
+		}
+		if (rc == TERN_EINVAL) { /* deleted again since its past serial was read */
+			fail(r, CHANGE_ZONE, rc, "%s", err);
+			goto refused;
+		}
+		if (rc == 0)
+			rc = zone_foreach(zs[i], store_node, &(struct store_all){t, sz[i].apex, err, sizeof(err)});
 	}
-	if (rc == TERN_EINVAL) { /* deleted again since its past serial was read */
-		fail(r, CHANGE_ZONE, rc, "%s", err);
-		goto out;
-	}
-	all.t = t;
-	if (rc == 0)
-		rc = zone_foreach(z, store_node, &all);
 	if (rc == 0) {
 		rc = store_commit(t, err, sizeof(err));
 		t = NULL;
 	}
 	if (rc < 0) {
+		if (n > 1) /* the zone it stopped at (the last for the commit) */
+			r->index = i ? i - 1 : 0;
 		store_failed(r, name, err);
 		goto out;
 	}
-	r->serial = z->serial;
-	/* durable now: serve it before the producer hears it is done */
-	rc = zones_publish(c->zones, z);
-	if (rc < 0) { /* not served: it must not stay stored either, or it could not be created again */
+	r->serial = zs[n - 1]->serial;
+	/* durable now: serve them before the producer hears it is done */
+	for (i = 0; i < n; i++) {
+		rc = zones_publish(c->zones, zs[i]);
+		if (rc < 0)
+			break;
+		zs[i] = NULL;
+	}
+	if (i < n) { /* not served: they must not stay stored either, or they could not be created again */
+		name_to_text(sz[i].apex, name, sizeof(name));
+		r->index = n > 1 ? i : CHANGE_NO_INDEX;
 		char derr[512] = "";
-		if (store_delete(c, sz->apex, derr, sizeof(derr)) == 0) {
-			fail(r, CHANGE_PUBLISH, rc, "zone %s could not be served (%s): it was not created", name,
-			     tern_strerror(rc));
+		size_t undeleted = 0;
+		for (size_t k = i; k < n; k++)
+			if (store_delete(c, sz[k].apex, derr, sizeof(derr)) < 0)
+				undeleted++;
+		if (undeleted == 0) {
+			fail(r, CHANGE_PUBLISH, rc, "zone %s could not be served (%s): it was not created%s", name,
+			     tern_strerror(rc), n - i > 1 ? ", nor were those after it" : "");
 		} else {
-			log_error("zone %s: stored but not served (%s), and not deleted again: %s", name,
-			          tern_strerror(rc), derr);
+			log_error("zone %s: stored but not served (%s), and %zu zone(s) not deleted again: %s", name,
+			          tern_strerror(rc), undeleted, derr);
 			fail(r, CHANGE_PUBLISH, rc,
 			     "zone %s is stored but could not be served (%s) nor deleted again: %s", name,
 			     tern_strerror(rc), derr);
 		}
-		goto out;
 	}
-	z = NULL;
+	goto out;
+refused:
+	r->index = n > 1 ? i : CHANGE_NO_INDEX;
 out:
 	if (t)
 		store_rollback(t);
-	zone_free(z);
+	free_zones(zs, 0, n);
 	change_unlock(c);
 	return r->code;
 }

@@ -130,6 +130,13 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
  * zone cannot be served (out of memory), the zone is deleted from the store again
  * (CHANGE_PUBLISH): nothing is left that is stored and not served. */
 int change_create(struct change *c, struct store_zone *sz, struct zone *z, struct change_result *r);
+/* n new zones at once (a batch of the API): zs[i] (all taken over) with rows sz[i], every row and
+ * RRset in one transaction (one durable commit for all), then each published. All or none: a
+ * refusal (a zone that exists, DNSSEC records in a zone signed downstream) or a store failure
+ * leaves nothing created, r->index naming the zone it is about (CHANGE_NO_INDEX when n is 1). A
+ * zone that cannot be served is deleted again with every one after it (CHANGE_PUBLISH, r->index
+ * the first of them); those before it stay created and served. */
+int change_create_many(struct change *c, struct store_zone *sz, struct zone **zs, size_t n, struct change_result *r);
 
 /* Deletes a zone from the store, then stops serving it. CHANGE_PUBLISH when it is deleted from the
  * store but could not be taken out of the served set (out of memory: it is served until restart). */

@@ -57,6 +57,8 @@ struct store_zone {
 	/* signed downstream: the zone's secondaries sign it (Knot at a PoP with its own keys); Tern does
 	 * not, and it holds no DNSSEC records (the change module's rule) */
 	bool signed_downstream;
+	/* a DNSSEC policy row exists (store_dnssec_get finds one): Tern signs it, or is turning that off */
+	bool dnssec;
 };
 
 /* One RRset. rdata holds count records, each a 16-bit big-endian length then the bytes (the
@@ -221,6 +223,8 @@ struct store_ops {
 	int (*rrset_delete_all)(struct store_txn *t, const uint8_t *apex, char *err, size_t errlen);
 	int (*rrset_foreach)(struct store_txn *t, const uint8_t *apex, store_rrset_fn fn, void *arg, char *err,
 	                     size_t errlen);
+	int (*zone_load)(struct store_txn *t, const uint8_t *after, unsigned limit, store_zone_fn zone_fn,
+	                 store_rrset_fn rrset_fn, void *arg, struct store_page *page, char *err, size_t errlen);
 
 	int (*journal_append)(struct store_txn *t, const uint8_t *apex, const struct store_journal_entry *e,
 	                      int64_t *id, char *err, size_t errlen);
@@ -323,7 +327,7 @@ static inline int store_zone_list(struct store_txn *t, const char *tenant, const
 {
 	return t->store->ops->zone_list(t, tenant, after, limit, fn, arg, page, err, errlen);
 }
-/* How many zones tenant holds (by an index: the time grows with the count, not the store). */
+/* How many zones tenant holds: a count kept with the zones (one row read, whatever the count). */
 static inline int store_zone_count(struct store_txn *t, const char *tenant, uint64_t *n, char *err, size_t errlen)
 {
 	return t->store->ops->zone_count(t, tenant, n, err, errlen);
@@ -405,6 +409,15 @@ static inline int store_rrset_foreach(struct store_txn *t, const uint8_t *apex, 
                                       size_t errlen)
 {
 	return t->store->ops->rrset_foreach(t, apex, fn, arg, err, errlen);
+}
+/* Up to limit zones after the apex after (NULL: from the first) in canonical order, each with its
+ * RRsets, in one statement: zone_fn(zone) then rrset_fn(rrset) for each of its RRsets in canonical
+ * order (none for a zone without any). What start-up reads: one walk over the store, not a query
+ * per zone (store_rrset_foreach). page as store_zone_list's. */
+static inline int store_zone_load(struct store_txn *t, const uint8_t *after, unsigned limit, store_zone_fn zone_fn,
+                                  store_rrset_fn rrset_fn, void *arg, struct store_page *page, char *err, size_t errlen)
+{
+	return t->store->ops->zone_load(t, after, limit, zone_fn, rrset_fn, arg, page, err, errlen);
 }
 static inline void store_rrset_clear(struct store_rrset *rs)
 {

@@ -284,6 +284,7 @@ static const struct store_ops sqlite_ops = {
     .rrset_delete = sq_rrset_delete,
     .rrset_delete_all = sq_rrset_delete_all,
     .rrset_foreach = sq_rrset_foreach,
+    .zone_load = sq_zone_load,
     .journal_append = sq_journal_append,
     .journal_read_from = sq_journal_read_from,
     .journal_history = sq_journal_history,

@@ -32,6 +32,7 @@ enum stmt {
 	ST_RRSET_DELETE,
 	ST_RRSET_DELETE_ALL,
 	ST_RRSET_ALL,
+	ST_ZONE_LOAD,
 	ST_JOURNAL_NEXT_ID,
 	ST_JOURNAL_APPEND,
 	ST_JOURNAL_START,
@@ -60,7 +61,9 @@ enum stmt {
 };
 
 #define ZONE_COLS                                                                                                      \
-	"id, apex, tenant, serial, serial_policy, locked, lock_reason, created_at, updated_at, signed_downstream"
+	"id, apex, tenant, serial, serial_policy, locked, lock_reason, created_at, updated_at, signed_downstream, "    \
+	"EXISTS (SELECT 1 FROM dnssec_zones d WHERE d.zone_id = zones.id)"
+#define ZONE_NCOLS 11
 #define JOURNAL_COLS "id, serial_from, serial_to, changed_at, principal, removed, added"
 #define PROPOSAL_COLS                                                                                                  \
 	"p.id, z.apex, p.author, p.body, p.status, p.reviewer, p.applier, p.created_at, p.reviewed_at, p.applied_at "  \
@@ -196,6 +199,8 @@ int sq_rrset_delete(struct store_txn *bt, const uint8_t *apex, const uint8_t *ow
                     size_t errlen);
 int sq_rrset_delete_all(struct store_txn *bt, const uint8_t *apex, char *err, size_t errlen);
 int sq_rrset_foreach(struct store_txn *bt, const uint8_t *apex, store_rrset_fn fn, void *arg, char *err, size_t errlen);
+int sq_zone_load(struct store_txn *bt, const uint8_t *after, unsigned limit, store_zone_fn zone_fn,
+                 store_rrset_fn rrset_fn, void *arg, struct store_page *page, char *err, size_t errlen);
 int sq_rrset_get(struct store_txn *bt, const uint8_t *apex, const uint8_t *owner, uint16_t type,
                  struct store_rrset *out, char *err, size_t errlen);
 int sq_rrset_put(struct store_txn *bt, const uint8_t *apex, const uint8_t *owner, uint16_t type, uint32_t ttl,

@@ -20,7 +20,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ZONE_LIST] = "SELECT " ZONE_COLS " FROM zones WHERE sort_key >= ?1 ORDER BY sort_key LIMIT ?2",
     [ST_ZONE_LIST_TENANT] = "SELECT " ZONE_COLS " FROM zones WHERE tenant = ?3 AND sort_key >= ?1"
                             " ORDER BY sort_key LIMIT ?2",
-    [ST_ZONE_COUNT_TENANT] = "SELECT count(*) FROM zones WHERE tenant = ?1",
+    /* the count the triggers keep (schema version 9): one row, however many zones */
+    [ST_ZONE_COUNT_TENANT] = "SELECT coalesce((SELECT zones FROM tenant_zones WHERE tenant = ?1), 0)",
     [ST_ZONE_DELETE] = "DELETE FROM zones WHERE apex = ?1",
     [ST_ZONE_RETIRE] = "INSERT INTO past_serials (apex, serial, deleted_at) SELECT apex, serial, ?2 FROM zones"
                        " WHERE apex = ?1 ON CONFLICT (apex) DO UPDATE SET serial = excluded.serial,"
@@ -38,6 +39,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_RRSET_DELETE_ALL] = "DELETE FROM rrsets WHERE zone_id = ?1",
     [ST_RRSET_ALL] = "SELECT owner, type, ttl, count, rdata, ttls FROM rrsets WHERE zone_id = ?1"
                      " ORDER BY sort_key, type",
+    /* ?2 zones after the cursor, each with its RRsets (LEFT JOIN: a zone without any still comes) */
+    [ST_ZONE_LOAD] = "SELECT " ZONE_COLS ", r.owner, r.type, r.ttl, r.count, r.rdata, r.ttls FROM (SELECT * FROM zones"
+                     " WHERE sort_key >= ?1 ORDER BY sort_key LIMIT ?2) AS zones LEFT JOIN rrsets r"
+                     " ON r.zone_id = zones.id ORDER BY zones.sort_key, r.sort_key, r.type",
     [ST_JOURNAL_NEXT_ID] = "UPDATE zones SET journal_seq = journal_seq + 1 WHERE id = ?1 RETURNING journal_seq",
     [ST_JOURNAL_APPEND] = "INSERT INTO journal (zone_id, id, serial_from, serial_to, changed_at, principal, removed,"
                           " added) VALUES (?1, ?8, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -103,6 +103,7 @@ static void zone_from_row(sqlite3_stmt *s, struct store_zone *z)
 	z->created = sqlite3_column_int64(s, 7);
 	z->updated = sqlite3_column_int64(s, 8);
 	z->signed_downstream = sqlite3_column_int(s, 9) != 0;
+	z->dnssec = sqlite3_column_int(s, 10) != 0;
 }
 
 /* The serial the lower-cased apex had when last deleted: 1 found, 0 never deleted, or an error. */
@@ -592,6 +593,89 @@ int sq_rrset_foreach(struct store_txn *bt, const uint8_t *apex, store_rrset_fn f
 	sq_q_int(&q, 1, zid);
 	rc = sq_walk_rows(&q, 0, rrset_row, &(struct walk){.rrset = fn, .arg = arg, .err = err, .errlen = errlen}, NULL,
 	                  err, errlen);
+fail:
+	sq_q_close(&q);
+	sq_conn_give(t, c);
+	return rc;
+}
+
+/* One row of ST_ZONE_LOAD: a zone's columns then one of its RRsets (NULLs for a zone without any).
+ * A new zone id starts the next zone. */
+struct load_walk {
+	const struct walk *w;
+	store_zone_fn zone_fn;
+	int64_t zone_id;
+	unsigned zones;
+};
+
+static int load_row(sqlite3_stmt *s, const struct walk *w, struct store_page *page)
+{
+	struct load_walk *l = w->arg;
+	int64_t id = sqlite3_column_int64(s, 0);
+	int rc;
+	if (id != l->zone_id) {
+		struct store_zone z;
+		zone_from_row(s, &z);
+		memcpy(page->next_apex, z.apex, name_len(z.apex));
+		l->zone_id = id;
+		l->zones++;
+		if ((rc = l->zone_fn(&z, l->w->arg)) != 0)
+			return rc;
+	}
+	if (sqlite3_column_type(s, ZONE_NCOLS) == SQLITE_NULL)
+		return 0;
+	struct store_rrset rs;
+	size_t len;
+	sq_col_name(s, ZONE_NCOLS, rs.owner);
+	rs.type = (uint16_t)sqlite3_column_int(s, ZONE_NCOLS + 1);
+	rs.ttl = (uint32_t)sqlite3_column_int64(s, ZONE_NCOLS + 2);
+	rs.count = (uint16_t)sqlite3_column_int(s, ZONE_NCOLS + 3);
+	rs.rdata = sq_col_blob(s, ZONE_NCOLS + 4, &len);
+	rs.rdata_size = (uint32_t)len;
+	if ((rc = ttls_col(s, ZONE_NCOLS + 5, rs.count, &rs.ttls, &len, l->w->err, l->w->errlen)) < 0)
+		return rc;
+	return l->w->rrset(&rs, l->w->arg);
+}
+
+int sq_zone_load(struct store_txn *bt, const uint8_t *after, unsigned limit, store_zone_fn zone_fn,
+                 store_rrset_fn rrset_fn, void *arg, struct store_page *page, char *err, size_t errlen)
+{
+	struct sq_txn *t = (struct sq_txn *)bt;
+	uint8_t lafter[NAME_MAXLEN], key[SORT_KEY_MAX + 1];
+	struct conn *c = NULL;
+	struct q q = {0};
+	size_t klen = 0;
+	int rc;
+	if (limit == 0)
+		return set_err(err, errlen, TERN_EINVAL, "limit must be at least 1");
+	if (after) {
+		if ((rc = sq_take_name(after, lafter, "cursor", err, errlen)) < 0)
+			return rc;
+		klen = (size_t)sort_key(lafter, key);
+		key[klen++] = 0; /* as in zone_list: the smallest key above the cursor */
+	}
+	if ((rc = sq_conn_take(t, false, &c, err, errlen)) < 0)
+		return rc;
+	if ((rc = sq_q_open(&q, t, c, ST_ZONE_LOAD, err, errlen)) < 0)
+		goto fail;
+	sq_q_blob(&q, 1, key, klen);
+	sq_q_int(&q, 2, (int64_t)limit + 1);
+	struct walk w = {.rrset = rrset_fn, .arg = arg, .err = err, .errlen = errlen};
+	struct load_walk l = {.w = &w, .zone_fn = zone_fn, .zone_id = -1};
+	struct store_page scratch = {0};
+	page = page ? page : &scratch;
+	*page = (struct store_page){0};
+	/* the rows of limit + 1 zones come: the first row of the one past the limit says more follow
+	 * (next_apex stays the last zone handed on) */
+	while ((rc = sq_q_step(&q, err, errlen)) == 1) {
+		if (l.zones == limit && sqlite3_column_int64(q.s, 0) != l.zone_id) {
+			page->more = true;
+			rc = 0;
+			break;
+		}
+		if ((rc = load_row(q.s, &(struct walk){.arg = &l}, page)) != 0)
+			break;
+	}
 fail:
 	sq_q_close(&q);
 	sq_conn_give(t, c);

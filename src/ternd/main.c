@@ -235,11 +235,28 @@ static int check_store(struct config *conf, char *err)
 }
 
 /* Zone listener: the log line every published version gets. */
+/* Zones loaded before ternd is ready: the first STARTUP_ZONE_LINES are logged one a line at info,
+ * the rest at debug (a million lines of start-up log are seconds of CPU and no help to read); the
+ * ready line counts them all. */
+#define STARTUP_ZONE_LINES 100
+static _Atomic bool started;
+static _Atomic size_t startup_lines;
+
 static void log_zone_event(void *arg, enum zones_event ev, const struct zone *old, const struct zone *next)
 {
 	(void)arg;
 	char name[1024];
 	if (ev == ZONES_PUBLISHED) {
+		size_t k = !old && !atomic_load(&started) ? atomic_fetch_add(&startup_lines, 1) : 0;
+		if (k >= STARTUP_ZONE_LINES) {
+			if (k == STARTUP_ZONE_LINES)
+				log_info("more zones loaded: logged at debug level until ternd is ready");
+			if (log_enabled(LOG_DEBUG)) {
+				name_to_text(next->apex, name, sizeof(name));
+				log_debug("zone %s: serial %u loaded, %zu records", name, next->serial, next->nrecords);
+			}
+			return;
+		}
 		name_to_text(next->apex, name, sizeof(name));
 		if (old)
 			log_info("zone %s: serial %u -> %u, %zu records", name, old->serial, next->serial,
@@ -866,6 +883,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < conf->nlisten; i++)
 		log_info("listening on %s (UDP, TCP)", conf->listen[i].text);
+	atomic_store(&started, true);
 	log_info("ready: %zu zone(s) served", zones_count(srv.zones));
 
 	/* A reload reads the file, warns of each key it cannot apply, hands the new configuration to

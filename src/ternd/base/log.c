@@ -13,6 +13,11 @@ void log_set_level(enum log_level level)
 	atomic_store_explicit(&max_level, (int)level, memory_order_relaxed);
 }
 
+bool log_enabled(enum log_level level)
+{
+	return (int)level <= atomic_load_explicit(&max_level, memory_order_relaxed);
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const char *names[] = {"error", "warning", "info", "debug"};

@@ -144,9 +144,10 @@ def test_import_export_round_trip_200k(srv, keys):
     assert soa1.split()[:6] == soa2.split()[:6] and soa1.split()[7:] == soa2.split()[7:]
     assert serial_gt(soa_serial(srv, zone), serial)
     assert_served(srv, "h99999.big.test", "MX", ["99 mx199999.example.net."])
-    # generous for ASan on a loaded 2-core machine; quadratic behaviour takes minutes
+    # generous for ASan on a loaded 2-core machine (47 s seen beside a 40-PoP benchmark); quadratic
+    # behaviour takes many minutes (200,000^2 steps)
     print("200k: import %.1f s, re-import %.1f s" % (t_import, t_reimport))
-    assert t_import < 45 and t_reimport < 45, (t_import, t_reimport)
+    assert t_import < 100 and t_reimport < 100, (t_import, t_reimport)
     api.close()
 
 

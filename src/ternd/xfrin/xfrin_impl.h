@@ -48,16 +48,18 @@
  * (query threads, online QSBR) follow them without a lock: table lookups, the primaries of a
  * NOTIFY. Writers hold x->lock, swap the pointer (rcu_xchg_pointer), wait for a grace period
  * (synchronize_rcu) and only then free the old object. The one thing a reader writes is a zone's
- * atomic notified flag, then ev_async_send(&x->wake) (lock-free, no allocation); the refresh
- * thread's wake-up turns the flag into a refresh due now.
+ * atomic notified flag and, when it set it, the zone's link on x->notified (a compare-and-swap
+ * push), then ev_async_send(&x->wake) (lock-free, no allocation); the refresh thread's wake-up
+ * takes the list whole and turns each flag into a refresh due now.
  *
  * A zone's life (xfrin_zone.c). LIVE: in zones[] (its timer armed once the thread has seen it).
  * xfrin_zone_retire() makes it RETIRED: out of zones[], on x->retired, though tables a reader
  * holds may still show it and the refresh thread may still hold it. The next
  * xfrin_tables_publish() that succeeds makes every retired zone UNSEEN (new tables without it,
- * then a grace period). A zone is freed, in one place (xfrin_zone_reap), when it is UNSEEN and not
- * held: by xfrin_tables_publish(), or by the refresh thread when it lets the zone go (its wake-up,
- * or the zone's deadline returning), whichever comes last. */
+ * then a grace period). A zone is freed, in one place (xfrin_zone_reap), when it is UNSEEN, not
+ * held and off x->notified (a reader may push it there before that grace period): by
+ * xfrin_tables_publish(), or by the refresh thread when it lets the zone go (its wake-up, or the
+ * zone's deadline returning), whichever comes last. */
 #pragma once
 #include <pthread.h>
 #include <stdatomic.h>
@@ -96,7 +98,8 @@ struct xfrin_zone {
 	uint8_t apex_len;
 	uint32_t hash;
 	struct primaries *primaries; /* RCU pointer */
-	_Atomic bool notified; /* a primary sent NOTIFY: refresh now */
+	_Atomic bool notified; /* a primary sent NOTIFY: refresh now; set while on x->notified */
+	struct xfrin_zone *notified_next; /* on x->notified, pushed by the reader that set the flag */
 	/* the rest under x->lock */
 	char name[XFRIN_NAME_TEXT];
 	size_t at; /* its place in x->zones while live */
@@ -151,6 +154,11 @@ struct xfrin {
 	size_t index_mask;
 	bool tables_stale; /* zones came, went or started being served since the tables were made */
 	struct xfrin_zone *retired; /* retired zones not yet freed, linked by next_retired */
+	/* zones whose notified flag a reader set, pushed lock-free (a zone at most once: only by the
+	 * reader that set the flag), taken whole by the wake-up: a NOTIFY costs the refresh thread
+	 * that zone, not a walk of every zone */
+	_Atomic(struct xfrin_zone *) notified;
+	bool unarmed; /* zones were added whose timers the wake-up has not armed yet */
 	struct xfrin_signer signer; /* update NULL: none */
 	struct xfrin_copies *copies; /* the disk copy thread (xfrin_copies.c) */
 };

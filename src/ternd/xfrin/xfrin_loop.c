@@ -51,13 +51,24 @@ static void on_due(struct ev_loop *loop, struct ev_timer *t)
 	pthread_mutex_unlock(&x->lock);
 }
 
-/* The wake-up: the query tables made again when they are stale, zones retired are let go (their
- * timers cancelled), NOTIFY flags set by the query path become refreshes due now, zones added get
- * their timers. */
+/* The wake-up: the zones a NOTIFY flagged become refreshes due now (only those: a burst of
+ * NOTIFYs costs their zones, not a walk of every zone each), the query tables are made again when
+ * they are stale, zones retired are let go (their timers cancelled), zones added get their
+ * timers. */
 static void on_wake(struct ev_loop *loop, struct ev_async *a)
 {
 	struct xfrin *x = a->arg;
 	pthread_mutex_lock(&x->lock);
+	for (struct xfrin_zone *z = atomic_exchange(&x->notified, NULL), *next; z; z = next) {
+		next = z->notified_next;
+		atomic_store(&z->notified, false); /* from here a NOTIFY pushes it again */
+		if (z->life != XFRIN_LIVE)
+			continue; /* retired: freed below or by the next tables */
+		log_info("zone %s: NOTIFY from a primary: refreshing", z->name);
+		z->refresh_at = ev_now(loop); /* due this round's time: fires in the next round */
+		arm(x, z);
+		xfrin_zone_status(x, z);
+	}
 	if (x->tables_stale)
 		xfrin_tables_publish(x); /* out of memory: tried again at the next change */
 	for (struct xfrin_zone *z = x->retired; z; z = z->next_retired) {
@@ -67,16 +78,11 @@ static void on_wake(struct ev_loop *loop, struct ev_async *a)
 		}
 	}
 	xfrin_zone_reap(x);
-	for (size_t i = 0; i < x->nzones; i++) {
-		struct xfrin_zone *z = x->zones[i];
-		if (atomic_load_explicit(&z->notified, memory_order_relaxed) && atomic_exchange(&z->notified, false)) {
-			log_info("zone %s: NOTIFY from a primary: refreshing", z->name);
-			z->refresh_at = ev_now(loop); /* due this round's time: fires in the next round */
-			arm(x, z);
-			xfrin_zone_status(x, z);
-		} else if (!z->held) {
-			arm(x, z);
-		}
+	if (x->unarmed) {
+		x->unarmed = false;
+		for (size_t i = 0; i < x->nzones; i++)
+			if (!x->zones[i]->held)
+				arm(x, x->zones[i]);
 	}
 	pthread_mutex_unlock(&x->lock);
 }

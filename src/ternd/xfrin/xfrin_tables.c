@@ -8,9 +8,9 @@
  * the query path pays one pointer load.
  *
  * NOTIFY: the query path finds the zone in the RCU table, checks the sender is a primary, sets
- * the zone's atomic flag and, when the flag was clear, sends the refresh thread's wake-up
- * (ev_async_send: one eventfd write at most); the thread turns flags into refreshes due now. No
- * lock, no allocation on the query side. */
+ * the zone's atomic flag and, when the flag was clear, pushes the zone on x->notified and sends
+ * the refresh thread's wake-up (ev_async_send: one eventfd write at most); the thread takes that
+ * list and turns its zones into refreshes due now. No lock, no allocation on the query side. */
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,8 +141,13 @@ enum xfrin_notify_result xfrin_notify(struct xfrin *x, const uint8_t *lname, con
 		return XFRIN_NOTIFY_NOT_PRIMARY;
 	if (p->has_key && !xfrin_same_key(&p->key, key))
 		return XFRIN_NOTIFY_BADKEY;
-	if (!atomic_exchange(&z->notified, true))
+	if (!atomic_exchange(&z->notified, true)) { /* only the reader that set it pushes z */
+		struct xfrin_zone *head = atomic_load(&x->notified);
+		do
+			z->notified_next = head;
+		while (!atomic_compare_exchange_weak(&x->notified, &head, z));
 		ev_async_send(&x->wake);
+	}
 	return XFRIN_NOTIFY_ACCEPTED;
 }
 

@@ -334,6 +334,7 @@ int xfrin_zone_add(struct xfrin *x, const struct config_zone *cz)
 	pthread_mutex_unlock(&x->status_lock);
 	x->index[index_pos(x, z->apex, z->hash)] = z;
 	xfrin_zone_status(x, z);
+	x->unarmed = true;
 	xfrin_loop_wake(x); /* arms its timer */
 	return 0;
 fail:
@@ -363,7 +364,9 @@ void xfrin_zone_reap(struct xfrin *x)
 {
 	for (struct xfrin_zone **p = &x->retired; *p;) {
 		struct xfrin_zone *z = *p;
-		if (z->life == XFRIN_UNSEEN && !z->held) {
+		/* on x->notified until the next wake-up takes it (a reader pushed it before the grace
+		 * period that made it unseen; none can since) */
+		if (z->life == XFRIN_UNSEEN && !z->held && !atomic_load(&z->notified)) {
 			*p = z->next_retired;
 			xfrin_zone_destroy(z);
 		} else {

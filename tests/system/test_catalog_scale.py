@@ -23,6 +23,7 @@ import pytest
 
 from apilib import ApiTernd, finish, keys  # noqa: F401 (keys is a fixture)
 from knotlib import KnotSecondary, knotd_available
+from sysutil import ask_soa_many
 from ternlib import Ternd, free_port, wait_log
 
 N = 5000
@@ -42,36 +43,9 @@ def zone_text(name):
             "ns1 A 192.0.2.1\nwww A 192.0.2.3\n" % name)
 
 
-def soa_query(qid, name):
-    wire = b"".join(bytes([len(lab)]) + lab.encode() for lab in name.rstrip(".").split(".")) + b"\0"
-    return struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 0) + wire + struct.pack("!HH", 6, 1)
-
-
-def rcodes(port, names, window=200):
-    """{name: rcode of its SOA query (None: no answer)}, up to window queries in flight, 3 tries."""
-    got = {}
-    todo = list(names)
-    for _ in range(3):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.settimeout(0.5)
-        for start in range(0, len(todo), window):
-            batch = todo[start:start + window]
-            for i, name in enumerate(batch):
-                s.sendto(soa_query(i, name), ("127.0.0.1", port))
-            want = dict(enumerate(batch))
-            while want:
-                try:
-                    resp = s.recv(4096)
-                except socket.timeout:
-                    break
-                qid, flags = struct.unpack("!HH", resp[:4])
-                if qid in want:
-                    got[want.pop(qid)] = flags & 0xF
-        s.close()
-        todo = [n for n in names if n not in got]
-        if not todo:
-            break
-    return {n: got.get(n) for n in names}
+def rcodes(port, names):
+    """{name: rcode of its SOA query (None: no answer)}, each name asked up to 3 times."""
+    return ask_soa_many(port, names, lambda resp: struct.unpack("!H", resp[2:4])[0] & 0xF)
 
 
 def wait_all_served(port, names, who, timeout):

@@ -6,13 +6,13 @@ hard link elsewhere) still found by its stamp; a zone named twice is refused by 
 the memory per zone stays under a bound set from the benchmark."""
 import os
 import re
-import socket
 import struct
 import subprocess
 import time
 
 import pytest
 
+from sysutil import ask_soa_many
 from ternlib import TERND, free_port, terminate, wait_log
 
 N = 20000
@@ -35,11 +35,6 @@ def zone_text(name, serial=1, www="192.0.2.3"):
 def config_text(port, zones):
     return ('server: {listen: ["127.0.0.1@%d"], udp-workers: 1}\nlog: {level: info}\nzones:\n' % port +
             "".join("  - {name: %s, file: %s}\n" % z for z in zones))
-
-
-def soa_query(qid, name):
-    wire = b"".join(bytes([len(lab)]) + lab.encode() for lab in name.split(".")) + b"\0"
-    return struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 0) + wire + struct.pack("!HH", 6, 1)
 
 
 def skip_name(m, at):
@@ -65,31 +60,9 @@ def soa_serial(resp):
         return None
 
 
-def serials(port, names, window=200):
-    """{name: SOA serial or None}, up to window queries in flight, each name asked up to 3 times."""
-    got = {}
-    todo = list(names)
-    for _ in range(3):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.settimeout(1.0)
-        for start in range(0, len(todo), window):
-            batch = todo[start:start + window]
-            for i, name in enumerate(batch):
-                s.sendto(soa_query(i, name), ("127.0.0.1", port))
-            want = dict(enumerate(batch))
-            while want:
-                try:
-                    resp = s.recv(4096)
-                except socket.timeout:
-                    break
-                name = want.pop(struct.unpack("!H", resp[:2])[0], None)
-                if name is not None:
-                    got[name] = soa_serial(resp)
-        s.close()
-        todo = [n for n in todo if got.get(n) is None]
-        if not todo:
-            break
-    return got
+def serials(port, names):
+    """{name: SOA serial or None}, each name asked up to 3 times."""
+    return ask_soa_many(port, names, soa_serial, timeout=1.0)
 
 
 def pss_kb(pid):

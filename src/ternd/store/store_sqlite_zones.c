@@ -211,11 +211,27 @@ static int zone_row(sqlite3_stmt *s, const struct walk *w, struct store_page *pa
 	return w->zone(&z, w->arg);
 }
 
+/* The key a page after the zone `after` starts from (none: the first page, klen 0): key || 00 is
+ * the smallest key above after's, so ">= it" is "> the cursor". */
+static int cursor_key(const uint8_t *after, uint8_t key[SORT_KEY_MAX + 1], size_t *klen, char *err, size_t errlen)
+{
+	uint8_t lafter[NAME_MAXLEN];
+	int rc;
+	*klen = 0;
+	if (!after)
+		return 0;
+	if ((rc = sq_take_name(after, lafter, "cursor", err, errlen)) < 0)
+		return rc;
+	*klen = (size_t)sort_key(lafter, key);
+	key[(*klen)++] = 0;
+	return 0;
+}
+
 int sq_zone_list(struct store_txn *bt, const char *tenant, const uint8_t *after, unsigned limit, store_zone_fn fn,
                  void *arg, struct store_page *page, char *err, size_t errlen)
 {
 	struct sq_txn *t = (struct sq_txn *)bt;
-	uint8_t lafter[NAME_MAXLEN], key[SORT_KEY_MAX + 1];
+	uint8_t key[SORT_KEY_MAX + 1];
 	struct conn *c = NULL;
 	struct q q = {0};
 	size_t klen = 0;
@@ -224,13 +240,8 @@ int sq_zone_list(struct store_txn *bt, const char *tenant, const uint8_t *after,
 		return set_err(err, errlen, TERN_EINVAL, "limit must be at least 1");
 	if (tenant && (rc = sq_take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen)) < 0)
 		return rc;
-	if (after) {
-		if ((rc = sq_take_name(after, lafter, "cursor", err, errlen)) < 0)
-			return rc;
-		/* key || 00 is the smallest key above key: ">= it" is "> the cursor" */
-		klen = (size_t)sort_key(lafter, key);
-		key[klen++] = 0;
-	}
+	if ((rc = cursor_key(after, key, &klen, err, errlen)) < 0)
+		return rc;
 	if ((rc = sq_conn_take(t, false, &c, err, errlen)) < 0)
 		return rc;
 	if ((rc = sq_q_open(&q, t, c, tenant ? ST_ZONE_LIST_TENANT : ST_ZONE_LIST, err, errlen)) < 0)
@@ -641,19 +652,15 @@ int sq_zone_load(struct store_txn *bt, const uint8_t *after, unsigned limit, sto
                  store_rrset_fn rrset_fn, void *arg, struct store_page *page, char *err, size_t errlen)
 {
 	struct sq_txn *t = (struct sq_txn *)bt;
-	uint8_t lafter[NAME_MAXLEN], key[SORT_KEY_MAX + 1];
+	uint8_t key[SORT_KEY_MAX + 1];
 	struct conn *c = NULL;
 	struct q q = {0};
 	size_t klen = 0;
 	int rc;
 	if (limit == 0)
 		return set_err(err, errlen, TERN_EINVAL, "limit must be at least 1");
-	if (after) {
-		if ((rc = sq_take_name(after, lafter, "cursor", err, errlen)) < 0)
-			return rc;
-		klen = (size_t)sort_key(lafter, key);
-		key[klen++] = 0; /* as in zone_list: the smallest key above the cursor */
-	}
+	if ((rc = cursor_key(after, key, &klen, err, errlen)) < 0)
+		return rc;
 	if ((rc = sq_conn_take(t, false, &c, err, errlen)) < 0)
 		return rc;
 	if ((rc = sq_q_open(&q, t, c, ST_ZONE_LOAD, err, errlen)) < 0)

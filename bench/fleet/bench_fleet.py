@@ -306,10 +306,12 @@ def knot_pop(work, net, i, primary):
 class Waiter:
     """soawait (soawait.c) in this namespace: want() pairs, collect() their times."""
 
-    def __init__(self, binary):
-        self.p = subprocess.Popen([binary, "-w", "1024", "-r", "5"], stdin=subprocess.PIPE,
+    def __init__(self, binary, qps):
+        self.p = subprocess.Popen([binary, "-w", "1024", "-r", "5", "-q", str(qps)], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True, bufsize=1)
         self.times, self.lock = {}, threading.Lock()
+        self.order = []  # keys in the order served: wait() reads only what is new since its last look
+        self.counts, self.counted = None, threading.Event()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
         self.next_id = 0
@@ -320,7 +322,21 @@ class Waiter:
             f = line.split()
             if f and f[0] == "served":
                 with self.lock:
-                    self.times[self.keys[int(f[1])]] = int(f[2])
+                    key = self.keys[int(f[1])]
+                    self.times[key] = int(f[2])
+                    self.order.append(key)
+            elif f and f[0] == "stats":
+                self.counts = dict(kv.split("=") for kv in f[1:])
+                self.counted.set()
+
+    def sent(self):
+        """Queries sent so far."""
+        self.counted.clear()
+        self.p.stdin.write("stats\n")
+        self.p.stdin.flush()
+        if not self.counted.wait(10):
+            raise RuntimeError("soawait does not answer")
+        return int(self.counts["sent"])
 
     def want(self, pairs):
         """pairs: [(key, addr, port, zone, serial)]."""
@@ -336,18 +352,21 @@ class Waiter:
     def wait(self, keys, timeout, progress=None):
         """{key: ns} once every key is served, or what there is after timeout (seconds)."""
         keys = list(keys)
+        pending, seen = set(keys), 0
         end = time.time() + timeout
         last_log = time.time()
         while True:
             with self.lock:
-                missing = [k for k in keys if k not in self.times]
-                got = {k: self.times[k] for k in keys if k in self.times}
-            if not missing or time.time() > end:
-                return got, missing
+                new, seen = self.order[seen:], len(self.order)
+            pending.difference_update(new)  # cheap: only what was served since the last look
+            if not pending or time.time() > end:
+                with self.lock:
+                    got = {k: self.times[k] for k in keys if k in self.times}
+                return got, [k for k in keys if k not in got]
             if progress and time.time() - last_log > 10:
-                log("%s: %d of %d served" % (progress, len(got), len(keys)))
+                log("%s: %d of %d served" % (progress, len(keys) - len(pending), len(keys)))
                 last_log = time.time()
-            time.sleep(0.05)
+            time.sleep(0.005)
 
     def close(self):
         self.p.stdin.close()
@@ -357,12 +376,24 @@ class Waiter:
 
 # ------------------------------------------------------------------ one fleet
 
+def machine_cpu(primary, pops, waiter):
+    """CPU seconds so far of the primary, all PoPs, the poller, and the poller's queries."""
+    return {"primary": cpu_s(primary.proc), "pops": sum(cpu_s(p) for p in pops if p.poll() is None),
+            "poller": cpu_s(waiter.p), "polls": waiter.sent(), "t": now_ns() / 1e9}
+
+
+def cpu_since(before, primary, pops, waiter):
+    after = machine_cpu(primary, pops, waiter)
+    return {k: after[k] - before[k] for k in after}
+
+
 def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
     """Phase 1, the burst and the frozen burst for one kind of PoP; returns the figures."""
-    res = {"kind": kind, "pops": args.pops}
+    res = {"kind": kind, "pops": args.pops, "machine": {}}
     n = args.pops
     t0 = now_ns()
     cpu0 = cpu_s(primary.proc)
+    m0 = machine_cpu(primary, [], waiter)
     pops = [start_pop(i) for i in range(n)]
     keys = [(kind, "p1", i, z) for i in range(n) for z in names]
     waiter.want([(k, net.addrs[k[2]], net.port, k[3], 1) for k in keys])
@@ -373,6 +404,7 @@ def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
     res["phase1_served"] = len(got)
     res["phase1_missing"] = len(missing)
     res["phase1_primary_cpu_s"] = cpu_s(primary.proc) - cpu0
+    res["machine"]["phase1"] = cpu_since(m0, primary, pops, waiter)  # PoPs from 0: started here
     time.sleep(1.0)
     res["pss_kb"] = [pss_kb(p) for p in pops]
     res["cpu_s"] = [cpu_s(p) for p in pops]
@@ -388,6 +420,7 @@ def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
             os.kill(pops[frozen].pid, signal.SIGSTOP)
         running = [i for i in range(n) if i != frozen]
         cpu0 = cpu_s(primary.proc)
+        m0 = machine_cpu(primary, pops, waiter)
         sent = []
         for c in range(args.changes):
             zone = names[rng.randrange(len(names))]
@@ -398,6 +431,7 @@ def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
         keys = [(kind, label, c, i) for c, _z, _s, _a in sent for i in running]
         got, missing = waiter.wait(keys, args.timeout, progress="%s %s" % (kind, label))
         cpu = cpu_s(primary.proc) - cpu0
+        res["machine"][label] = cpu_since(m0, primary, pops, waiter)
         per_change = [(max(got.get((kind, label, c, i), 1 << 62) for i in running) - at) / 1e9
                       for c, _z, _s, at in sent]
         last = max(got.values()) if got else burst_end
@@ -524,10 +558,31 @@ def report(args, net, res, meta):
         row("%s: per change, p99" % title, a["p99_s"], b and b["p99_s"], "")
         row("%s: the last change served (from the first write)" % title, a["last_after_start_s"],
             b and b["last_after_start_s"], "<= 0.2x" if label == "burst" else "")
+        row("%s: the last change served (from the last write)" % title, a["last_after_burst_s"],
+            b and b["last_after_burst_s"], "")
+    qps = getattr(args, "poll_qps", 0)
     md += ["", "A change's time runs from just before its API request until the last of the (running) PoPs "
-           "answers the zone's SOA with the change's serial or a later one (bench/fleet/soawait.c, every "
-           "5 ms). The burst's changes are sent back to back on one API connection (%.2f s for ternd's "
-           "%d)." % (t["burst"]["send_s"], args.changes), "",
+           "answers the zone's SOA with the change's serial or a later one (bench/fleet/soawait.c: each "
+           "waiting pair asked again 5 ms after its last answer, %s). The burst's changes are sent back "
+           "to back on one API connection (%.2f s for ternd's %d; %.2f s with Knot PoPs)." % (
+               "at most %d queries a second in all, so the poller cannot load the PoPs it measures: with "
+               "many pairs waiting each waits its turn (the poll interval below)" % qps if qps else
+               "with no bound on the queries a second", t["burst"]["send_s"], args.changes,
+               k["burst"]["send_s"] if k else 0), ""]
+    if t.get("machine"):
+        md += ["## Where the machine's CPU went (2 cores)", "",
+               "| phase | PoPs | wall | primary CPU | PoPs' CPU (all) | poller CPU | poller queries "
+               "(mean a second) |", "|---|---|---|---|---|---|---|"]
+        for who, r in (("ternd", t), ("Knot", k)):
+            for ph in ("phase1", "burst", "frozen"):
+                m = r and r.get("machine", {}).get(ph)
+                if m:
+                    md.append("| %s | %s | %.1f s | %.1f s | %.1f s | %.1f s | %d (%.0f) |" % (
+                        ph, who, m["t"], m["primary"], m["pops"], m["poller"], m["polls"],
+                        m["polls"] / m["t"] if m["t"] else 0))
+        md += ["", "CPU from /proc (user + system) over each phase, phase 1 from the PoPs' start, a burst "
+               "from its first write until its last change was served.", ""]
+    md += [
            "## The primary", "",
            "| | with ternd PoPs | with Knot PoPs |", "|---|---|---|",
            "| CPU, phase 1 (every zone to %d PoPs) | %s | %s |" % (
@@ -577,6 +632,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--settle", type=float, default=3)
     ap.add_argument("--thaw-timeout", type=float, default=60)
+    ap.add_argument("--poll-qps", type=int, default=20000,
+                    help="SOA queries a second the poller sends at most (0: no bound)")
     ap.add_argument("--net", default="10.18", help="the /16 of the namespaces' bridge (A.B)")
     ap.add_argument("--no-knot", action="store_true")
     ap.add_argument("--quick", action="store_true")
@@ -602,7 +659,7 @@ def main():
             "machine": machine(args.work), "load": loadavg(), "ternd": ternd_version(),
             "knot": version(["knotd", "--version"]), "nsd": version(["nsd", "-v"])}
     net = Net(args.pops, "%03x" % (os.getpid() % 4096), args.net)
-    waiter = Waiter(args.soawait)
+    waiter = Waiter(args.soawait, args.poll_qps)
     res = {}
     try:
         log("network: %s; primary at %s" % (net.mode, net.primary_addr))

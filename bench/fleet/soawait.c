@@ -21,13 +21,16 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: soawait [-w WINDOW] [-r RETRY_MS]\n"
+    "usage: soawait [-w WINDOW] [-r RETRY_MS] [-q QPS]\n"
     "  Commands on stdin, one a line:\n"
     "    want ID ADDR PORT ZONE SERIAL  wait until ADDR@PORT serves ZONE's SOA at SERIAL or later\n"
+    "    stats                          prints \"stats sent=N answers=N\" (totals so far)\n"
     "    quit                           (or end of input) ends once nothing is wanted\n"
     "  Prints \"served ID T\" (T: CLOCK_MONOTONIC ns of the answer) for each, and \"stats sent=N\n"
     "  answers=N\" at the end. WINDOW: queries in flight (default 512); an unanswered one is sent\n"
-    "  again after 300 ms.\n";
+    "  again after 300 ms. QPS: queries sent a second at most (0: no bound), so that polling many\n"
+    "  pairs cannot load the servers it measures; a pair is asked again RETRY_MS after its last\n"
+    "  answer, or later when the bound makes every waiting pair wait its turn.\n";
 
 #define NAMEMAX 255
 #define TIMEOUT_NS 300000000ull
@@ -53,6 +56,9 @@ static struct {
 } slot[65536];
 static size_t inflight, window = 512, open_targets;
 static uint64_t retry_ns = 10000000ull, sent, answers;
+static uint64_t qps; /* 0: no bound */
+static double tokens; /* queries that may be sent now, under the bound */
+static uint64_t tokens_at; /* ns: when tokens was last filled */
 
 static uint64_t now_ns(void)
 {
@@ -173,7 +179,13 @@ static uint16_t next_slot;
 
 static void send_due(int fd, uint64_t now)
 {
-	while (rlen && inflight < window) {
+	if (qps) {
+		tokens += (double)(now - tokens_at) * (double)qps / 1e9;
+		if (tokens > (double)qps / 100) /* at most 10 ms of queries at once */
+			tokens = (double)qps / 100;
+		tokens_at = now;
+	}
+	while (rlen && inflight < window && (!qps || tokens >= 1)) {
 		size_t ti = ring[rhead];
 		struct target *t = &targets[ti];
 		if (t->next > now)
@@ -193,6 +205,8 @@ static void send_due(int fd, uint64_t now)
 		slot[id].used = true;
 		inflight++;
 		sent++;
+		if (qps)
+			tokens -= 1;
 	}
 }
 
@@ -242,8 +256,10 @@ static void expire(uint64_t now)
 int main(int argc, char **argv)
 {
 	int opt;
-	while ((opt = getopt(argc, argv, "w:r:")) != -1) {
-		if (opt == 'w')
+	while ((opt = getopt(argc, argv, "w:r:q:")) != -1) {
+		if (opt == 'q')
+			qps = strtoull(optarg, NULL, 10);
+		else if (opt == 'w')
 			window = strtoul(optarg, NULL, 10);
 		else if (opt == 'r')
 			retry_ns = strtoull(optarg, NULL, 10) * 1000000ull;
@@ -266,6 +282,7 @@ int main(int argc, char **argv)
 	char line[1024];
 	size_t linelen = 0;
 	uint64_t last_expire = now_ns();
+	tokens_at = last_expire;
 	while (input || open_targets) {
 		struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
 		int n = poll(p, input ? 2 : 1, 1);
@@ -288,6 +305,9 @@ int main(int argc, char **argv)
 				linelen = 0;
 				if (!strcmp(line, "quit"))
 					input = false;
+				else if (!strcmp(line, "stats"))
+					printf("stats sent=%llu answers=%llu\n", (unsigned long long)sent,
+					       (unsigned long long)answers);
 				else if (add(line) < 0)
 					fprintf(stderr, "soawait: bad line: %s\n", line);
 			}

@@ -31,6 +31,7 @@ BURST = 100
 CONVERGE_S = 75.0  # every PoP serves every zone from empty (ASan build, 2 shared cores: generous)
 BURST_LAST_S = 8.0  # the last change of the burst served by the 4 running PoPs, after the last write
 CHANGE_MEDIAN_S = 0.5  # API write -> served by the 4 running PoPs, median
+COPY_GATHER_S = 0.5  # xfrin_copies.c COPIES_GATHER_MS
 SERIALISED_S = BURST * 1.0  # what a fan-out waiting one NOTIFY retry on the frozen PoP would take
 
 _started = []
@@ -216,6 +217,8 @@ def test_fleet_converges_and_a_frozen_pop_holds_no_one(keys, tmp_path):
 
     # phase 2: a burst of changes to random zones with the last PoP frozen, watched as it goes
     frozen, running = pops[-1], pops[:-1]
+    time.sleep(COPY_GATHER_S * 2)  # phase 1's disk copies written: the burst's batches counted alone
+    logged = [len(pop.log_text()) for pop in running]
     frozen.proc.send_signal(signal.SIGSTOP)
     rng = random.Random(18)
     watch = Watcher()
@@ -237,6 +240,15 @@ def test_fleet_converges_and_a_frozen_pop_holds_no_one(keys, tmp_path):
     assert last < BURST_LAST_S, "the running PoPs took %.1f s after the burst (serialised: >= %.0f s)" % (
         last, SERIALISED_S)
     assert median < CHANGE_MEDIAN_S, "a change took %.2f s (median) to reach the running PoPs" % median
+    # the burst's disk copies share syncs: batches at least COPY_GATHER_S apart, not one sync (of
+    # the whole file system, which the primary's journal waits behind) per change
+    time.sleep(COPY_GATHER_S * 2 + 1.2)  # a copy is due up to a second after its transfer
+    span = time.monotonic() - sent[0][2]
+    for pop, at in zip(running, logged):
+        batches = [int(line.split("disk copies: ")[1].split()[0]) for line in pop.log_text()[at:].splitlines()
+                   if "disk copies: " in line]
+        assert sum(batches) >= len({zone for zone, _s, _a in sent}) - 1, batches  # every zone changed
+        assert len(batches) <= span / COPY_GATHER_S + 2, "%d batches in %.1f s: %s" % (len(batches), span, batches)
     # the frozen PoP served none of it meanwhile, and catches up once it runs again
     frozen.proc.send_signal(signal.SIGCONT)
     want = {(frozen.port, zone): serial for zone, serial, _at in sent}

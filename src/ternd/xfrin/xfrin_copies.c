@@ -1,7 +1,10 @@
 /* Disk copies written off the refresh thread: the refresh loop renders a zone's copy to text and
  * queues it here; the copy thread writes what is queued as one batch (temporary files, one syncfs
  * of their file system, renames, an fsync of each directory), so a refresh never waits on the disk
- * and a thousand copies due together cost one sync instead of two fsyncs each. A zone removed
+ * and a thousand copies due together cost one sync instead of two fsyncs each. Batches are at
+ * least COPIES_GATHER_MS apart: copies due at different moments (a burst of changes to different
+ * zones) still share one sync, instead of a sync of the whole file system per change, which the
+ * disk of a busy machine (the primary's journal, the other servers on it) pays for. A zone removed
  * cancels its copies still queued or being written and deletes its file under the same lock as
  * the renames, so a copy queued before the removal never comes back. */
 #include <errno.h>
@@ -10,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/error.h"
@@ -17,6 +21,8 @@
 #include "ternd/base/log.h"
 #include "ternd/xfrin/diskcopy.h"
 #include "ternd/xfrin/xfrin_impl.h"
+
+#define COPIES_GATHER_MS 500 /* between the starts of two batches, at least */
 
 struct copy_job {
 	struct copy_job *next;
@@ -33,6 +39,7 @@ struct xfrin_copies {
 	struct copy_job *head, **tail; /* queued */
 	struct copy_job *batch; /* being written */
 	bool stop; /* write what is queued, then end */
+	uint64_t last_batch; /* CLOCK_MONOTONIC ms when the last batch began */
 	struct ev_thread thread;
 };
 
@@ -62,6 +69,7 @@ static void write_batch(struct xfrin_copies *c, struct copy_job *batch)
 	if (synced_fd >= 0)
 		close(synced_fd);
 	const char *last_dir_synced = NULL;
+	size_t written = 0;
 	for (struct copy_job *j = batch; j; j = j->next) {
 		if (!j->tmp)
 			continue;
@@ -89,7 +97,10 @@ static void write_batch(struct xfrin_copies *c, struct copy_job *batch)
 			last_dir_synced = j->path;
 		}
 		log_debug("zone %s: disk copy of serial %u written to %s", j->zone, j->serial, j->path);
+		written++;
 	}
+	if (written)
+		log_info("disk copies: %zu written with one sync", written);
 }
 
 static void run(void *arg)
@@ -101,6 +112,13 @@ static void run(void *arg)
 			pthread_cond_wait(&c->more, &c->lock);
 		if (!c->head)
 			break; /* stopped, and nothing is left to write */
+		/* gather what else comes until COPIES_GATHER_MS after the last batch began */
+		for (uint64_t now; !c->stop && (now = ev_clock_ms()) < c->last_batch + COPIES_GATHER_MS;) {
+			uint64_t until = c->last_batch + COPIES_GATHER_MS;
+			struct timespec ts = {.tv_sec = (time_t)(until / 1000), .tv_nsec = (long)(until % 1000) * 1000000};
+			pthread_cond_timedwait(&c->more, &c->lock, &ts);
+		}
+		c->last_batch = ev_clock_ms();
 		struct copy_job *batch = c->head;
 		c->head = NULL;
 		c->tail = &c->head;
@@ -129,7 +147,11 @@ int xfrin_copies_start(struct xfrin_copies **out, char *err, size_t errlen)
 		return TERN_ENOMEM;
 	}
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->more, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the timed wait above is on ev_clock_ms()'s clock */
+	pthread_cond_init(&c->more, &ca);
+	pthread_condattr_destroy(&ca);
 	c->tail = &c->head;
 	if (ev_thread_start_fn(&c->thread, run, c, "ternd-copies") < 0) {
 		snprintf(err, errlen, "secondary zones: cannot start the disk copy thread");

@@ -6,7 +6,8 @@
  * as text) per interval instead of one per transfer; the refresh thread only renders the text and
  * queues it, the copy thread (xfrin_copies.c) writes and syncs it, so the disk never sits between
  * a NOTIFY and the next transfer. A copy still due is written at stop and
- * before the zone expires; after a crash the copy on disk is at most a second behind, and the
+ * before the zone expires; after a crash the copy on disk is at most a second and a half behind
+ * (the copy thread gathers copies into batches half a second apart), and the
  * refresh at start brings the zone up to date. */
 #include <inttypes.h>
 #include <stdio.h>

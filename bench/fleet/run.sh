@@ -4,7 +4,7 @@
 # Writes bench/results/fleet.md (and .json). See bench/README.md. Needs root for the namespaces
 # (else the PoPs go on 127.0.1.x addresses).
 # BENCH_FLEET_QUICK=1: 1,000 zones, 5 PoPs, 100 changes. BENCH_FLEET_ZONES, _POPS, _CHANGES set each;
-# BENCH_FLEET_KNOT=0 leaves the Knot fleet out.
+# BENCH_FLEET_KNOT=0 leaves the Knot fleet out, BENCH_FLEET_NSD=0 NSD's memory per zone.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,6 +33,7 @@ fi
 [ -n "${BENCH_FLEET_POPS:-}" ] && args+=(--pops "$BENCH_FLEET_POPS")
 [ -n "${BENCH_FLEET_CHANGES:-}" ] && args+=(--changes "$BENCH_FLEET_CHANGES")
 [ "${BENCH_FLEET_KNOT:-1}" = 0 ] && args+=(--no-knot)
+[ "${BENCH_FLEET_NSD:-1}" = 0 ] && args+=(--no-nsd)
 [ -n "${BENCH_FLEET_NET:-}" ] && args+=(--net "$BENCH_FLEET_NET")
 # BENCH_FLEET_SCHED: none, nice or fifo (bench/lib.sh, bench_drive)
 bench_drive "${BENCH_FLEET_SCHED:-none}" "$PY" "$HERE/bench_fleet.py" "${args[@]}"

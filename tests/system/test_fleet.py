@@ -181,6 +181,17 @@ class Watcher:
             self.thread.join()
 
 
+def thread_nice(pid, name):
+    """The nice value of pid's thread called name (/proc: comm, and field 19 of stat)."""
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            if f.read().strip() != name:
+                continue
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[16])
+    raise AssertionError("no thread %s in %d" % (name, pid))
+
+
 def primary_serial(port, zone):
     return serials([(port, zone)], timeout=2)[0]
 
@@ -214,6 +225,10 @@ def test_fleet_converges_and_a_frozen_pop_holds_no_one(keys, tmp_path):
     done = wait_all(want, CONVERGE_S)
     took = max(done.values()) - t0
     print("fleet of %d PoPs: %d zones served by every one in %.2f s" % (POPS, ZONES, took))
+
+    # the disk copies yield the CPU to answering and pulling (xfrin_copies.c COPIES_NICE)
+    assert thread_nice(pops[0].proc.pid, "ternd-copies") == 19
+    assert thread_nice(pops[0].proc.pid, "ternd-xfrin") == 0
 
     # phase 2: a burst of changes to random zones with the last PoP frozen, watched as it goes
     frozen, running = pops[-1], pops[:-1]

@@ -4,7 +4,9 @@
  * and a thousand copies due together cost one sync instead of two fsyncs each. Batches are at
  * least COPIES_GATHER_MS apart: copies due at different moments (a burst of changes to different
  * zones) still share one sync, instead of a sync of the whole file system per change, which the
- * disk of a busy machine (the primary's journal, the other servers on it) pays for. A zone removed
+ * disk of a busy machine (the primary's journal, the other servers on it) pays for. The thread runs
+ * at the lowest priority (nice COPIES_NICE): on a busy machine answering queries and pulling changes
+ * come first, and the copies, which only matter after a restart, follow. A zone removed
  * cancels its copies still queued or being written and deletes its file under the same lock as
  * the renames, so a copy queued before the removal never comes back. */
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +26,7 @@
 #include "ternd/xfrin/xfrin_impl.h"
 
 #define COPIES_GATHER_MS 500 /* between the starts of two batches, at least */
+#define COPIES_NICE 19 /* the copy thread's: the least CPU share, never none (SCHED_IDLE could starve) */
 
 struct copy_job {
 	struct copy_job *next;
@@ -106,6 +110,9 @@ static void write_batch(struct xfrin_copies *c, struct copy_job *batch)
 static void run(void *arg)
 {
 	struct xfrin_copies *c = arg;
+	/* this thread only: on Linux a thread's nice value is its own (setpriority on its TID) */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), COPIES_NICE) < 0)
+		log_debug("secondary zones: the disk copy thread keeps its priority: %s", strerror(errno));
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		while (!c->head && !c->stop)

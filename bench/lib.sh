@@ -26,6 +26,8 @@ bench_cleanup() {
 			[ $sig = TERM ] && sleep 0.5
 		done
 	fi
+	# files a bench put in memory (BENCH_TMPFS) go whatever happened: they hold RAM
+	[ -n "${BENCH_TMPFS:-}" ] && rm -rf "$BENCH_TMPFS"
 	if [ "${BENCH_KEEP:-0}" = 1 ] || [ $rc -ne 0 ]; then
 		log "work directory kept: $WORK"
 	else

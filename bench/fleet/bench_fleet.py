@@ -543,6 +543,12 @@ def report(args, net, res, meta):
               if net.mode == "netns" else "each on its own 127.0.1.x address (no network namespaces)"), "",
           "Machine: %s. Load before: %s. ternd %s, %s, %s." % (meta["machine"], meta["load"], meta["ternd"],
                                                               meta["knot"], meta["nsd"]), ""]
+    pops_in = os.path.realpath(getattr(args, "pop_root", None) or args.work)
+    md += ["The PoPs' files (ternd's disk copies, Knot's journal and catalog database) are %s; the "
+           "primary's store is on disk." % (
+               "in memory (under /dev/shm): each PoP stands for a machine of its own, so their writes "
+               "do not queue on one disk with each other and with the primary's fsyncs"
+               if pops_in.startswith("/dev/shm/") else "on the same disk as the primary's store"), ""]
     if args.quick:
         md += ["**Quick run** (BENCH_FLEET_QUICK=1): smaller than the issue's sizes.", ""]
     md += ["## Convergence", "",
@@ -632,9 +638,10 @@ def main():
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--settle", type=float, default=3)
     ap.add_argument("--thaw-timeout", type=float, default=60)
-    ap.add_argument("--poll-qps", type=int, default=20000,
+    ap.add_argument("--poll-qps", type=int, default=10000,
                     help="SOA queries a second the poller sends at most (0: no bound)")
     ap.add_argument("--net", default="10.18", help="the /16 of the namespaces' bridge (A.B)")
+    ap.add_argument("--pop-root", help="where the PoPs keep their files (default: --work)")
     ap.add_argument("--no-knot", action="store_true")
     ap.add_argument("--no-nsd", action="store_true", help="leave NSD's memory per zone out")
     ap.add_argument("--quick", action="store_true")
@@ -655,6 +662,7 @@ def main():
         print(md)
         return
     PIDFILE = os.path.join(args.work, "pids")
+    args.pop_root = args.pop_root or args.work
     signal.signal(signal.SIGTERM, on_signal)
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": machine(args.work), "load": loadavg(), "ternd": ternd_version(),
@@ -675,10 +683,10 @@ def main():
         # PoPs do not have yet.
         time.sleep(11)
         res["ternd"] = run_fleet("ternd", args, net, primary, names, serials, waiter,
-                                 lambda i: ternd_pop(args.ternd, args.work, net, i, primary))
+                                 lambda i: ternd_pop(args.ternd, args.pop_root, net, i, primary))
         if not args.no_knot:
             res["knot"] = run_fleet("knot", args, net, primary, names, serials, waiter,
-                                    lambda i: knot_pop(args.work, net, i, primary))
+                                    lambda i: knot_pop(args.pop_root, net, i, primary))
         if not args.no_nsd:
             res["nsd"] = nsd_memory(args, args.work, primary, names, waiter)
     finally:

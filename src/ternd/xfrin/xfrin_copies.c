@@ -122,7 +122,8 @@ static void run(void *arg)
 		/* gather what else comes until COPIES_GATHER_MS after the last batch began */
 		for (uint64_t now; !c->stop && (now = ev_clock_ms()) < c->last_batch + COPIES_GATHER_MS;) {
 			uint64_t until = c->last_batch + COPIES_GATHER_MS;
-			struct timespec ts = {.tv_sec = (time_t)(until / 1000), .tv_nsec = (long)(until % 1000) * 1000000};
+			struct timespec ts = {.tv_sec = (time_t)(until / 1000),
+			                      .tv_nsec = (long)(until % 1000) * 1000000};
 			pthread_cond_timedwait(&c->more, &c->lock, &ts);
 		}
 		c->last_batch = ev_clock_ms();

@@ -23,7 +23,7 @@
 #define PULL_UDP_TRIES 3
 #define PULL_UDP_WAIT_MS 1000
 /* Deadlines, never reset by a byte arriving, so a primary that trickles its answer cannot hold
- * the refresh thread (every secondary zone waits on it): */
+ * a transfer worker for long (the other zones wait for the workers): */
 #define PULL_TCP_WAIT_MS 10000 /* connecting and sending the query; then each whole message */
 #define PULL_XFR_TOTAL_MS 600000 /* a whole transfer */
 #define PULL_MAX_BYTES ((size_t)1 << 30) /* a transfer larger than this is refused */

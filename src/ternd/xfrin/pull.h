@@ -1,6 +1,6 @@
 /* The wire side of a secondary: a primary's SOA serial over UDP, a whole zone by AXFR (RFC 5936)
  * and the changes since our version by IXFR (RFC 1995) over TCP; xfr_parse.c checks the answers.
- * Blocking calls for the refresh thread, bounded by deadlines that arriving bytes never extend
+ * Blocking calls for the transfer workers, bounded by deadlines that arriving bytes never extend
  * (connect and query 10 s, each message of an answer 10 s, a whole transfer 10 min), so a primary
  * that trickles cannot hold it; every wait also watches stop_fd, which turns readable when ternd
  * stops. */

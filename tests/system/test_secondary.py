@@ -304,7 +304,8 @@ def test_expiry_servfail_with_ede_then_recovery(tmp_path):
 
 
 def test_lower_serial_is_refused(tmp_path):
-    """A primary whose serial goes backwards (in its SOA answer, or in the transfer itself) never
+    """A primary whose serial goes backwards (in its answer to the IXFR a NOTIFY asks, a lone SOA;
+    or in the transfer itself, after a SOA query that says newer) never
     replaces the newer copy served."""
     fake = FakePrimary(zone_text(10, www="192.0.2.10"))
     t = Secondary({ZONE: ["127.0.0.1@%d" % fake.port]}, workdir=str(tmp_path / "pop"))

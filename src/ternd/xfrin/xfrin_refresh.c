@@ -71,8 +71,8 @@ static int pull_by_ixfr(struct xfrin *x, struct xfrin_job *j, const struct pull_
 
 /* One primary: its SOA serial, then IXFR when we have a copy (AXFR when that does not settle it);
  * AXFR at once without a copy. A refresh a NOTIFY asked for goes to IXFR at once (a lone SOA in
- * the answer says current or lower: one round trip fewer per change), and asks the SOA only when
- * the IXFR does not settle it.
+ * the answer says current or lower: one round trip fewer per change); when that IXFR does not
+ * settle it, the SOA query and what follows as for a timer's refresh.
  * Returns true when the refresh is settled (j->outcome set), false to try the next primary. */
 static bool pull_from(struct xfrin *x, struct xfrin_job *j, const struct config_listen *a, struct pull_conns *conns)
 {
@@ -83,11 +83,12 @@ static bool pull_from(struct xfrin *x, struct xfrin_job *j, const struct config_
 	bool settled = false;
 	int by_ixfr = 0;
 	xfrin_set_text(j->primary, sizeof(j->primary), a->text);
-	if (j->have_copy && j->by_notify && (by_ixfr = pull_by_ixfr(x, j, &peer)) != 0) {
-		settled = by_ixfr > 0;
+	if (j->have_copy && j->by_notify && pull_by_ixfr(x, j, &peer) > 0) {
+		settled = true;
 		goto out;
 	}
-	/* with no copy there is nothing to compare: straight to AXFR (a catalog's new members, each
+	/* not settled by that IXFR (refused, no use, or not newer): as a timer's refresh from here.
+	 * With no copy there is nothing to compare: straight to AXFR (a catalog's new members, each
 	 * one round trip and one query to the primary fewer) */
 	if (j->have_copy && pull_soa_serial(&peer, j->apex, &j->remote, j->err, sizeof(j->err)) < 0)
 		goto out;

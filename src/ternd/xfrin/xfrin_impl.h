@@ -39,7 +39,8 @@
  * Timers. A zone's timer belongs to the refresh thread: only xfrin_loop.c arms or cancels it, from
  * that thread, with x->lock held, and a zone's held flag (under x->lock) says the thread holds the
  * zone: its timer is armed, or its deadline is running, or its refresh is in flight (z->refreshing:
- * a job copied under the lock, queued to the workers, no timer armed). Other threads never touch
+ * a job copied under the lock, queued to the workers, no timer armed; or, while 2 jobs per worker
+ * are out, the zone waits on x->waiting for its job to be made). Other threads never touch
  * a timer: a zone added is armed, and a zone retired is let go, by the thread's wake-up (x->wake,
  * an ev_async), which xfrin_zone_add and xfrin_zone_retire send. A finished job comes back through
  * x->done_wake: the refresh thread applies it, then re-arms the zone or lets a retired one go. A
@@ -122,7 +123,9 @@ struct xfrin_zone {
 	struct xfrin_zone *next_retired; /* on x->retired */
 	bool serving; /* our snapshot is in srv->zones */
 	bool held; /* the refresh thread holds it: its timer armed, its deadline running, or refreshing */
-	bool refreshing; /* its job is with the workers (no timer armed) */
+	bool refreshing; /* its refresh is due and not applied yet (no timer armed): waiting or in flight */
+	bool waiting; /* refreshing, on x->waiting: its job is not made yet */
+	struct xfrin_zone *wait_next; /* on x->waiting */
 	bool renotified; /* a NOTIFY came while refreshing: refresh again once the job is back */
 	bool by_notify; /* the next refresh answers a NOTIFY: IXFR at once, no SOA query first */
 	bool runtime; /* added by xfrin_secondary_add() (a catalog member), not by the configuration */
@@ -186,6 +189,11 @@ struct xfrin {
 	struct ev_async done_wake;
 	struct xfrin_worker *workers;
 	unsigned nworkers; /* started */
+	/* the refresh thread's, under lock: jobs made and not applied yet, at most 2 per worker (a job
+	 * is made when a worker may take it soon, so 10,000 zones due at once are not 10,000 jobs),
+	 * and the zones due beyond that, oldest first */
+	unsigned inflight;
+	struct xfrin_zone *waiting, *waiting_tail;
 };
 
 /* ---- one refresh, handed from the refresh thread to a worker and back ---- */

@@ -38,6 +38,37 @@ static void rearm(struct xfrin *x, struct xfrin_zone *z)
 	}
 }
 
+/* Makes z's job and queues it for the workers. Lock held; z refreshing. When out of memory
+ * (refresh put off a second) z is re-armed. */
+static void start_job(struct xfrin *x, struct xfrin_zone *z)
+{
+	struct xfrin_job *j = xfrin_job_new(x, z);
+	if (!j) {
+		z->refreshing = false;
+		rearm(x, z);
+		return;
+	}
+	x->inflight++;
+	xfrin_workers_queue(x, j);
+}
+
+/* z's refresh is due: a job now when fewer than 2 per worker are out, else z waits its turn. */
+static void refresh_due(struct xfrin *x, struct xfrin_zone *z)
+{
+	z->refreshing = true;
+	if (x->inflight < 2 * x->nworkers) {
+		start_job(x, z);
+		return;
+	}
+	z->waiting = true;
+	z->wait_next = NULL;
+	if (x->waiting_tail)
+		x->waiting_tail->wait_next = z;
+	else
+		x->waiting = z;
+	x->waiting_tail = z;
+}
+
 /* A zone's deadline: write its disk copy, expire it, or hand its refresh to the workers (it stays
  * held, with no timer, until the job is back); then re-arm it, or let it go when it was retired
  * meanwhile. */
@@ -54,13 +85,9 @@ static void on_due(struct ev_loop *loop, struct ev_timer *t)
 		} else if (z->serving && z->expire_at <= now) {
 			xfrin_zone_expire(x, z);
 		} else if (z->refresh_at <= now) {
-			struct xfrin_job *j = xfrin_job_new(x, z);
-			if (j) {
-				z->refreshing = true;
-				xfrin_workers_queue(x, j);
-				pthread_mutex_unlock(&x->lock);
-				return;
-			}
+			refresh_due(x, z);
+			pthread_mutex_unlock(&x->lock);
+			return;
 		}
 	}
 	rearm(x, z);
@@ -88,6 +115,20 @@ static void on_done(struct ev_loop *loop, struct ev_async *a)
 		}
 		z->renotified = false;
 		rearm(x, z);
+		x->inflight--;
+	}
+	while (x->waiting && x->inflight < 2 * x->nworkers) { /* the zones waiting, in turn */
+		struct xfrin_zone *z = x->waiting;
+		x->waiting = z->wait_next;
+		if (!x->waiting)
+			x->waiting_tail = NULL;
+		z->waiting = false;
+		if (z->life == XFRIN_LIVE) {
+			start_job(x, z);
+		} else {
+			z->refreshing = false;
+			rearm(x, z); /* retired while it waited: let go */
+		}
 	}
 	pthread_mutex_unlock(&x->lock);
 }
@@ -105,6 +146,10 @@ static void on_wake(struct ev_loop *loop, struct ev_async *a)
 		atomic_store(&z->notified, false); /* from here a NOTIFY pushes it again */
 		if (z->life != XFRIN_LIVE)
 			continue; /* retired: freed below or by the next tables */
+		if (z->waiting) { /* its job is not made yet: it will answer this NOTIFY */
+			z->by_notify = true;
+			continue;
+		}
 		if (z->refreshing) { /* arming now would start a second refresh: once this one is back */
 			log_info("zone %s: NOTIFY from a primary: refreshing again after the refresh in flight",
 			         z->name);

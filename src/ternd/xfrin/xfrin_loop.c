@@ -14,6 +14,11 @@
 #include "ternd/base/log.h"
 #include "ternd/xfrin/xfrin_impl.h"
 
+/* Stale query tables are made again at most this often: each time is a walk of every zone and a
+ * grace period, and with the workers a catalog's members come back one by one (10,000 of them
+ * made 10,000 pairs of tables) where a blocked loop used to see them in one round. */
+#define TABLES_GAP_MS 100
+
 uint64_t xfrin_due(const struct xfrin_zone *z)
 {
 	uint64_t d = z->serving && z->expire_at < z->refresh_at ? z->expire_at : z->refresh_at;
@@ -133,6 +138,29 @@ static void on_done(struct ev_loop *loop, struct ev_async *a)
 	pthread_mutex_unlock(&x->lock);
 }
 
+/* The query tables are stale: made now, or at x->tables_at + TABLES_GAP_MS when only zones served
+ * or retired made them so (a zone added must take NOTIFY at once). Lock held. */
+static void tables_remake(struct xfrin *x)
+{
+	if (!x->tables_now && ev_clock_ms() < x->tables_at + TABLES_GAP_MS) {
+		ev_timer_at(x->loop, &x->tables_timer, x->tables_at + TABLES_GAP_MS);
+		return;
+	}
+	if (xfrin_tables_publish(x) == 0) /* out of memory: tried again at the next change */
+		x->tables_now = false;
+	x->tables_at = ev_clock_ms();
+}
+
+static void on_tables(struct ev_loop *loop, struct ev_timer *t)
+{
+	(void)loop;
+	struct xfrin *x = t->arg;
+	pthread_mutex_lock(&x->lock);
+	if (x->tables_stale)
+		tables_remake(x);
+	pthread_mutex_unlock(&x->lock);
+}
+
 /* The wake-up: the zones a NOTIFY flagged become refreshes due now (only those: a burst of
  * NOTIFYs costs their zones, not a walk of every zone each), the query tables are made again when
  * they are stale, zones retired are let go (their timers cancelled), zones added get their
@@ -163,7 +191,7 @@ static void on_wake(struct ev_loop *loop, struct ev_async *a)
 		xfrin_zone_status(x, z);
 	}
 	if (x->tables_stale)
-		xfrin_tables_publish(x); /* out of memory: tried again at the next change */
+		tables_remake(x);
 	for (struct xfrin_zone *z = x->retired; z; z = z->next_retired) {
 		if (z->held && !z->refreshing) { /* in flight: let go when its job is back */
 			ev_timer_cancel(loop, &z->timer);
@@ -190,6 +218,7 @@ int xfrin_loop_open(struct xfrin *x, char *err, size_t errlen)
 	}
 	ev_async_start(x->loop, &x->wake, on_wake, x);
 	ev_async_start(x->loop, &x->done_wake, on_done, x);
+	ev_timer_init(&x->tables_timer, on_tables, x);
 	return 0;
 }
 

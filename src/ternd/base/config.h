@@ -145,6 +145,7 @@ struct config_transfer {
 	size_t nallow;
 	struct config_listen *notify; /* secondaries told of every new version at once */
 	size_t nnotify;
+	unsigned refresh_workers; /* secondary zones refreshed at once (xfrin's transfer threads) */
 };
 
 /* A named DNSSEC policy of the dnssec-policies section, which API zones refer to by name. */

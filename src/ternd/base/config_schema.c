@@ -531,6 +531,15 @@ static const struct cfg_item transfer_items[] = {
      .count = TRANSFER_AT(nnotify),
      .items = notify_items,
      .help = "secondaries sent NOTIFY (RFC 1996): \"ADDRESS@PORT\" or {address, key}"},
+    {.name = "refresh-workers",
+     .type = CFG_UINT,
+     .offset = TRANSFER_AT(refresh_workers),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 64,
+     .def = "4",
+     .help = "secondary zones refreshed at once (threads asking the primaries, each keeping a TCP "
+             "connection per primary)"},
     {0},
 };
 

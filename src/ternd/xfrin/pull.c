@@ -23,7 +23,7 @@
 #define PULL_UDP_TRIES 3
 #define PULL_UDP_WAIT_MS 1000
 /* Deadlines, never reset by a byte arriving, so a primary that trickles its answer cannot hold
- * the refresh thread (every secondary zone waits on it): */
+ * a transfer worker for long (the other zones wait for the workers): */
 #define PULL_TCP_WAIT_MS 10000 /* connecting and sending the query; then each whole message */
 #define PULL_XFR_TOTAL_MS 600000 /* a whole transfer */
 #define PULL_MAX_BYTES ((size_t)1 << 30) /* a transfer larger than this is refused */
@@ -214,10 +214,12 @@ static int tcp_write_all(const struct pull_peer *peer, int fd, const uint8_t *bu
 	return 0;
 }
 
-/* Reads exactly len bytes by d; a clean end of stream gives TERN_EIO with "closed". */
+/* Reads exactly len bytes by d; a clean end of stream gives TERN_EIO with "closed". dropped (NULL:
+ * not asked) is set when the connection ended or failed before the first byte of buf came. */
 static int tcp_read_all(const struct pull_peer *peer, const struct xfrp *p, int fd, uint8_t *buf, size_t len,
-                        const struct pull_deadline *d, char *err, size_t errlen)
+                        const struct pull_deadline *d, char *err, size_t errlen, bool *dropped)
 {
+	size_t want = len;
 	while (len > 0) {
 		ssize_t n = recv(fd, buf, len, 0);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
@@ -225,6 +227,8 @@ static int tcp_read_all(const struct pull_peer *peer, const struct xfrp *p, int 
 				return TERN_EIO;
 			continue;
 		}
+		if (n <= 0 && dropped)
+			*dropped = len == want;
 		if (n <= 0 && !p) {
 			snprintf(err, errlen, "%s: %s before the answer", peer->addr->text,
 			         n == 0 ? "connection closed" : strerror(errno));
@@ -259,8 +263,8 @@ static int soa_over_tcp(const struct pull_peer *peer, const uint8_t *apex, uint3
 	struct pull_deadline d = deadline_in(PULL_TCP_WAIT_MS, "the SOA query over TCP");
 	if ((rc = tcp_connect(peer, &fd, &d, err, errlen)) < 0 ||
 	    (rc = tcp_write_all(peer, fd, query, qlen + 2, &d, err, errlen)) < 0 ||
-	    (rc = tcp_read_all(peer, NULL, fd, lenbuf, 2, &d, err, errlen)) < 0 ||
-	    (rc = tcp_read_all(peer, NULL, fd, answer, wire_get16(lenbuf), &d, err, errlen)) < 0)
+	    (rc = tcp_read_all(peer, NULL, fd, lenbuf, 2, &d, err, errlen, NULL)) < 0 ||
+	    (rc = tcp_read_all(peer, NULL, fd, answer, wire_get16(lenbuf), &d, err, errlen, NULL)) < 0)
 		goto fail;
 	struct xfrp_query q = {.apex = apex, .qtype = RR_SOA, .id = id, .tsig = peer->tsig, .from = peer->addr->text};
 	rc = xfrp_soa_answer(&q, answer, wire_get16(lenbuf), serial, err, errlen);
@@ -275,8 +279,88 @@ fail:
 	return rc;
 }
 
+/* ---- connections kept open (pull.h) ---- */
+
+void pull_conns_init(struct pull_conns *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+size_t pull_conns_expire(struct pull_conns *c, uint64_t now)
+{
+	size_t open = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct pull_conn *s = &c->slot[i];
+		if (s->fd >= 0 && now - s->used >= PULL_CONN_IDLE_MS) {
+			close(s->fd);
+			s->fd = -1;
+		}
+		open += s->fd >= 0;
+	}
+	return open;
+}
+
+void pull_conns_close(struct pull_conns *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->slot[i].fd >= 0)
+			close(c->slot[i].fd);
+		c->slot[i].fd = -1;
+	}
+	c->n = 0;
+}
+
+/* The slot for a's connection: its own, a new one, or the one unused longest (closed). */
+static struct pull_conn *conn_slot(struct pull_conns *c, const struct config_listen *a)
+{
+	struct pull_conn *lru = NULL;
+	for (size_t i = 0; i < c->n; i++) {
+		struct pull_conn *s = &c->slot[i];
+		if (s->addrlen == a->addrlen && memcmp(&s->addr, &a->addr, a->addrlen) == 0)
+			return s;
+		if (!lru || s->used < lru->used)
+			lru = s;
+	}
+	if (c->n < PULL_CONNS_MAX)
+		lru = &c->slot[c->n++];
+	else if (lru->fd >= 0)
+		close(lru->fd);
+	memset(lru, 0, sizeof(*lru));
+	memcpy(&lru->addr, &a->addr, a->addrlen);
+	lru->addrlen = a->addrlen;
+	lru->fd = -1;
+	return lru;
+}
+
+/* Takes the open connection out of its slot when it may carry another query: idle less than
+ * PULL_CONN_IDLE_MS, and not closed by the primary (nothing to read, no error, no end of stream);
+ * otherwise closes it. Returns the descriptor or -1. */
+static int conn_take(struct pull_conn *s)
+{
+	int fd = s->fd;
+	s->fd = -1;
+	if (fd < 0)
+		return -1;
+	uint8_t b;
+	ssize_t n = ev_clock_ms() - s->used < PULL_CONN_IDLE_MS ? recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) : 0;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return fd;
+	close(fd); /* closed, reset, idle too long, or bytes nobody asked for */
+	return -1;
+}
+
+/* Whether stop_fd says to give up. */
+static bool stopped(const struct pull_peer *peer)
+{
+	struct pollfd p = {peer->stop_fd, POLLIN, 0};
+	return peer->stop_fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
 /* Sends the transfer query (qtype AXFR, or IXFR with our soa) and feeds every message of the answer
- * to a parser, until it says the answer is complete. Returns 0 with *out holding that parser. */
+ * to a parser, until it says the answer is complete. Returns 0 with *out holding that parser. With
+ * peer->conns the connection to the primary open from the last transfer is used (one that fails
+ * before the first byte of the answer is replaced once by a new one: the query is idempotent), and
+ * kept open after a complete answer. */
 static int tcp_transfer(const struct pull_peer *peer, const uint8_t *apex, uint16_t qtype, const struct pull_soa *soa,
                         struct xfrp **out, struct pull_stats *stats, char *err, size_t errlen)
 {
@@ -301,21 +385,49 @@ static int tcp_transfer(const struct pull_peer *peer, const uint8_t *apex, uint1
 		goto fail;
 	}
 	wire_put16(query, (uint16_t)qlen);
+	struct pull_conn *conn = peer->conns ? conn_slot(peer->conns, peer->addr) : NULL;
+	fd = conn ? conn_take(conn) : -1;
+	bool reused = fd >= 0;
 	struct pull_deadline total = deadline_in(PULL_XFR_TOTAL_MS, "the whole transfer");
 	struct pull_deadline d = deadline_in(PULL_TCP_WAIT_MS, "connecting and sending the query");
-	if ((rc = tcp_connect(peer, &fd, &d, err, errlen)) < 0 ||
-	    (rc = tcp_write_all(peer, fd, query, qlen + 2, &d, err, errlen)) < 0)
-		goto fail;
-	for (rc = 0; rc == 0;) {
+	for (;;) {
+		bool dropped = false;
+		if (fd < 0) {
+			if ((rc = tcp_connect(peer, &fd, &d, err, errlen)) < 0)
+				goto fail;
+			if (peer->conns)
+				peer->conns->opened++;
+		}
+		rc = tcp_write_all(peer, fd, query, qlen + 2, &d, err, errlen);
+		if (rc == 0) {
+			d = deadline_in(PULL_TCP_WAIT_MS, "one message of the answer");
+			rc = tcp_read_all(peer, p, fd, msg, 2, &d, err, errlen, &dropped);
+		} else {
+			dropped = !stopped(peer);
+		}
+		if (rc == 0)
+			break;
+		if (!reused || !dropped)
+			goto fail;
+		/* the primary closed the connection we kept (its idle timeout) as we asked: a new one */
+		close(fd);
+		fd = -1;
+		reused = false;
+		d = deadline_in(PULL_TCP_WAIT_MS, "connecting and sending the query");
+	}
+	for (bool first = true; rc == 0; first = false) {
 		uint8_t lenbuf[2];
 		/* each message whole within PULL_TCP_WAIT_MS, all of them within PULL_XFR_TOTAL_MS */
-		d = deadline_in(PULL_TCP_WAIT_MS, "one message of the answer");
+		if (!first)
+			d = deadline_in(PULL_TCP_WAIT_MS, "one message of the answer");
 		if (d.at > total.at)
 			d = total;
-		if ((rc = tcp_read_all(peer, p, fd, lenbuf, 2, &d, err, errlen)) < 0)
+		if (first)
+			memcpy(lenbuf, msg, 2); /* read above */
+		else if ((rc = tcp_read_all(peer, p, fd, lenbuf, 2, &d, err, errlen, NULL)) < 0)
 			goto fail;
 		size_t len = wire_get16(lenbuf);
-		if ((rc = tcp_read_all(peer, p, fd, msg, len, &d, err, errlen)) < 0)
+		if ((rc = tcp_read_all(peer, p, fd, msg, len, &d, err, errlen, NULL)) < 0)
 			goto fail;
 		st.bytes += len + 2;
 		if (st.bytes > PULL_MAX_BYTES) {
@@ -333,6 +445,11 @@ static int tcp_transfer(const struct pull_peer *peer, const uint8_t *apex, uint1
 	*out = p;
 	p = NULL;
 	rc = 0;
+	if (conn) { /* the answer is complete: the connection may carry the next query */
+		conn->fd = fd;
+		conn->used = ev_clock_ms();
+		fd = -1;
+	}
 fail:
 	if (fd >= 0)
 		close(fd);

@@ -1,12 +1,13 @@
 /* The wire side of a secondary: a primary's SOA serial over UDP, a whole zone by AXFR (RFC 5936)
  * and the changes since our version by IXFR (RFC 1995) over TCP; xfr_parse.c checks the answers.
- * Blocking calls for the refresh thread, bounded by deadlines that arriving bytes never extend
+ * Blocking calls for the transfer workers, bounded by deadlines that arriving bytes never extend
  * (connect and query 10 s, each message of an answer 10 s, a whole transfer 10 min), so a primary
  * that trickles cannot hold it; every wait also watches stop_fd, which turns readable when ternd
  * stops. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "lib/zone.h"
 #include "ternd/base/config.h"
@@ -14,10 +15,35 @@
 
 /* struct pull_tsig (the TSIG hook of a peer) lives in xfr_parse.h, which checks the answers. */
 
+/* TCP connections to primaries kept open between transfers (RFC 7766 6.2.1, RFC 5936 4.1: several
+ * queries on one connection, answered in order), one per primary address, owned by one thread.
+ * Before reuse a connection the primary closed is noticed (and replaced); one idle longer than
+ * PULL_CONN_IDLE_MS, one whose transfer failed, and all at pull_conns_close() are closed. */
+#define PULL_CONNS_MAX 16 /* primaries kept at once; the one unused longest makes room */
+#define PULL_CONN_IDLE_MS 3000 /* below the usual 10 s server idle timeout */
+struct pull_conn {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	int fd; /* -1: none */
+	uint64_t used; /* ev_clock_ms() when its last answer ended */
+};
+struct pull_conns {
+	size_t n;
+	struct pull_conn slot[PULL_CONNS_MAX];
+	size_t opened; /* connections made, for tests and logs */
+};
+/* Empty: no connection open. */
+void pull_conns_init(struct pull_conns *c);
+/* Closes the connections idle since before now - PULL_CONN_IDLE_MS; returns how many stay open. */
+size_t pull_conns_expire(struct pull_conns *c, uint64_t now);
+/* Closes every connection. */
+void pull_conns_close(struct pull_conns *c);
+
 struct pull_peer {
 	const struct config_listen *addr; /* the primary */
 	const struct pull_tsig *tsig; /* NULL = no TSIG */
 	int stop_fd; /* readable = give up now; -1 = none */
+	struct pull_conns *conns; /* where AXFR and IXFR keep their connection; NULL: one each */
 };
 
 /* What a transfer took, for the log. */

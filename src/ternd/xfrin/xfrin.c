@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <urcu-qsbr.h>
 
 #include "lib/error.h"
@@ -35,6 +36,12 @@ int xfrin_start(struct server *srv, const struct config *conf, const struct xfri
 		x->signer = *signer;
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_mutex_init(&x->status_lock, NULL);
+	pthread_mutex_init(&x->jobs_lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the workers' idle checks */
+	pthread_cond_init(&x->jobs_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	int rc = xfrin_loop_open(x, err, errlen);
 	if (rc == 0)
 		rc = xfrin_copies_start(&x->copies, err, errlen);
@@ -51,7 +58,7 @@ int xfrin_start(struct server *srv, const struct config *conf, const struct xfri
 		snprintf(err, errlen, "secondary zones: out of memory");
 		goto fail;
 	}
-	rc = xfrin_loop_start(x, err, errlen);
+	rc = xfrin_loop_start(x, conf->transfer.refresh_workers ? conf->transfer.refresh_workers : 1, err, errlen);
 	if (rc < 0)
 		goto fail;
 	*out = x;
@@ -172,6 +179,8 @@ void xfrin_stop(struct xfrin *x)
 	free(x->gone);
 	pthread_mutex_destroy(&x->lock);
 	pthread_mutex_destroy(&x->status_lock);
+	pthread_mutex_destroy(&x->jobs_lock);
+	pthread_cond_destroy(&x->jobs_cond);
 	free(x);
 }
 

@@ -1,7 +1,8 @@
 /* Secondary zones (ternd as a PoP): pulled from their primaries by IXFR (RFC 1995) or AXFR
  * (RFC 5936), refreshed on the SOA timers and at once on NOTIFY (RFC 1996), kept on disk, taken
  * out of service on expiry.
- * One thread does the pulling; the query path only reads two RCU tables and sets a flag. */
+ * One thread decides the refreshes, a few workers pull; the query path only reads two RCU tables
+ * and sets a flag. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

@@ -7,22 +7,27 @@
  *                    retired and freed
  *   xfrin_tables.c   the query path's view: two immutable RCU tables, NOTIFY and unavailable checks
  *   xfrin_loop.c     the refresh thread: an ev_ loop, one timer per zone, one wake-up
+ *   xfrin_workers.c  the transfer workers: refreshes handed over by the refresh thread, run at once
  *   xfrin_refresh.c  one refresh: ask the primaries (SOA, IXFR, AXFR) unlocked, then apply
  *   xfrin_tsig.c     TSIG with the primaries: pull.h's hooks over one tsig_ctx per exchange
  *   xfrin_members.c  secondary zones added and removed at run time (catalog members)
  *
  * ---- The locking rule (the one place it is written) ----
  *
- * Threads. The refresh thread (xfrin_loop.c, an ev_ loop) does every transfer, disk copy and
- * expiry. Control threads call start, reload and stop (the main thread), the member calls (the
- * catalog consumer) and xfrin_status() (the API thread). Query threads only call xfrin_notify()
- * and xfrin_unavailable().
+ * Threads. The refresh thread (xfrin_loop.c, an ev_ loop) decides every refresh, disk copy and
+ * expiry, and applies every refresh's result. The transfer workers (xfrin_workers.c,
+ * transfer.refresh-workers threads) only talk to the primaries: each takes a job the refresh
+ * thread queued, runs its wire part (xfrin_job_run) and hands the job back on x->done. Control
+ * threads call start, reload and stop (the main thread), the member calls (the catalog consumer)
+ * and xfrin_status() (the API thread). Query threads only call xfrin_notify() and
+ * xfrin_unavailable().
  *
  * x->lock guards everything of every zone not marked otherwise below, zones[], the retired list
  * and x->stop. Whoever holds it may change a zone, publish its snapshot (zones_publish /
  * zones_remove) and write its disk copy. The refresh thread holds it in its callbacks (a zone's
- * timer, the wake-up) except while it talks to a primary (xfrin_refresh); it does not hold it
- * while it waits in epoll_wait. Snapshots are published with the lock held, so once
+ * timer, the wake-ups); it does not hold it while it waits in epoll_wait. A worker holds it only
+ * to apply an IXFR's diffs to the zone's served snapshot. Snapshots are published with the lock
+ * held, so once
  * xfrin_reload() returns nothing of a zone it dropped is being touched. x->lock is held across
  * RCU grace periods (xfrin_tables_publish): a thread that takes it must not be an online RCU
  * reader.
@@ -33,11 +38,20 @@
  *
  * Timers. A zone's timer belongs to the refresh thread: only xfrin_loop.c arms or cancels it, from
  * that thread, with x->lock held, and a zone's held flag (under x->lock) says the thread holds the
- * zone: its timer is armed, or its deadline is running (perhaps with the lock released, talking to
- * a primary). Other threads never touch a timer: a zone added is armed, and a zone retired is let
- * go, by the thread's wake-up (x->wake, an ev_async), which xfrin_zone_add and xfrin_zone_retire
- * send. Stop: x->stop under the lock, then x->stop_fd (pulls in progress poll it and give up),
- * then the loop is stopped and joined.
+ * zone: its timer is armed, or its deadline is running, or its refresh is in flight (z->refreshing:
+ * a job copied under the lock, queued to the workers, no timer armed; or, while 2 jobs per worker
+ * are out, the zone waits on x->waiting for its job to be made). Other threads never touch
+ * a timer: a zone added is armed, and a zone retired is let go, by the thread's wake-up (x->wake,
+ * an ev_async), which xfrin_zone_add and xfrin_zone_retire send. A finished job comes back through
+ * x->done_wake: the refresh thread applies it, then re-arms the zone or lets a retired one go. A
+ * NOTIFY for a zone in flight arms nothing (that would start a second refresh): it sets
+ * z->renotified, and the zone is refreshed again as soon as its job is back.
+ *
+ * x->jobs_lock is an inner lock (taken alone or inside x->lock, never held while taking another):
+ * it guards the queue of jobs for the workers, x->done and x->jobs_stop. Stop: x->stop under the
+ * lock, then x->stop_fd (pulls in progress poll it and give up), then the refresh thread is
+ * stopped and joined (it queues nothing more), then the workers are told and joined, then the jobs
+ * left queued or done are freed, then the loop; the zones last.
  *
  * x->status_lock is an inner lock (taken inside x->lock or alone, never held across a grace
  * period): it guards zones[]'s membership (array and count, so every change to them takes both
@@ -108,7 +122,12 @@ struct xfrin_zone {
 	enum xfrin_life life;
 	struct xfrin_zone *next_retired; /* on x->retired */
 	bool serving; /* our snapshot is in srv->zones */
-	bool held; /* the refresh thread holds it: its timer armed, or its deadline running */
+	bool held; /* the refresh thread holds it: its timer armed, its deadline running, or refreshing */
+	bool refreshing; /* its refresh is due and not applied yet (no timer armed): waiting or in flight */
+	bool waiting; /* refreshing, on x->waiting: its job is not made yet */
+	struct xfrin_zone *wait_next; /* on x->waiting */
+	bool renotified; /* a NOTIFY came while refreshing: refresh again once the job is back */
+	bool by_notify; /* the next refresh answers a NOTIFY: IXFR at once, no SOA query first */
 	bool runtime; /* added by xfrin_secondary_add() (a catalog member), not by the configuration */
 	bool signs; /* dnssec-policy: served is ours alone (unsigned), x->signer serves it signed */
 	bool copy_saved; /* the disk copy holds the served version */
@@ -153,6 +172,9 @@ struct xfrin {
 	struct xfrin_zone **index; /* the live zones by apex: open addressing on their hash */
 	size_t index_mask;
 	bool tables_stale; /* zones came, went or started being served since the tables were made */
+	uint64_t tables_at; /* ev_clock_ms() when the refresh thread last made them */
+	bool tables_now; /* zones were added: the next wake-up makes the tables, gap or not */
+	struct ev_timer tables_timer; /* the refresh thread's: stale tables made TABLES_GAP_MS apart */
 	struct xfrin_zone *retired; /* retired zones not yet freed, linked by next_retired */
 	/* zones whose notified flag a reader set, pushed lock-free (a zone at most once: only by the
 	 * reader that set the flag), taken whole by the wake-up: a NOTIFY costs the refresh thread
@@ -161,6 +183,45 @@ struct xfrin {
 	bool unarmed; /* zones were added whose timers the wake-up has not armed yet */
 	struct xfrin_signer signer; /* update NULL: none */
 	struct xfrin_copies *copies; /* the disk copy thread (xfrin_copies.c) */
+	/* the transfer workers (xfrin_workers.c); the three below under jobs_lock */
+	pthread_mutex_t jobs_lock;
+	pthread_cond_t jobs_cond; /* a job queued, or stop */
+	struct xfrin_job *queue, *queue_tail; /* jobs waiting for a worker, oldest first */
+	struct xfrin_job *done; /* jobs finished, for the refresh thread (x->done_wake) */
+	bool jobs_stop;
+	struct ev_async done_wake;
+	struct xfrin_worker *workers;
+	unsigned nworkers; /* started */
+	/* the refresh thread's, under lock: jobs made and not applied yet, at most 2 per worker (a job
+	 * is made when a worker may take it soon, so 10,000 zones due at once are not 10,000 jobs),
+	 * and the zones due beyond that, oldest first */
+	unsigned inflight;
+	struct xfrin_zone *waiting, *waiting_tail;
+};
+
+/* ---- one refresh, handed from the refresh thread to a worker and back ---- */
+enum xfrin_outcome { PULL_FAILED, PULL_CURRENT, PULL_LOWER, PULL_TRANSFERRED };
+
+struct xfrin_job {
+	struct xfrin_job *next; /* in x->queue or x->done */
+	struct xfrin_zone *z; /* held by the refresh thread until the job is back */
+	uint8_t apex[NAME_MAXLEN];
+	struct primaries *primaries; /* a private copy */
+	bool have_copy;
+	bool by_notify; /* IXFR first, no SOA query */
+	uint32_t serial; /* served */
+	int stop_fd;
+	uint64_t started; /* ev_clock_ms() when queued */
+	enum xfrin_outcome outcome;
+	uint32_t remote; /* the primary's serial */
+	struct zone *zone;
+	bool derived; /* zone came from the served snapshot by IXFR diffs: zone_discard() if unused */
+	const char *method; /* how zone came: "AXFR", "IXFR", "IXFR (whole zone)" */
+	size_t ndiffs;
+	struct pull_soa soa; /* the served version's, for IXFR */
+	struct pull_stats stats;
+	char primary[sizeof(((struct config_listen *)0)->text)];
+	char err[XFRIN_ERRBUF];
 };
 
 /* ---- disk copies (xfrin_copies.c): written by their own thread, never by the refresh loop ---- */
@@ -220,9 +281,10 @@ void xfrin_tables_later(struct xfrin *x);
 /* ---- the refresh thread (xfrin_loop.c) ---- */
 /* Makes the thread's loop, its wake-up and stop_fd (before anything may wake it). */
 int xfrin_loop_open(struct xfrin *x, char *err, size_t errlen);
-/* Starts the thread; its first wake-up arms the zones added so far. */
-int xfrin_loop_start(struct xfrin *x, char *err, size_t errlen);
-/* Stops the pulls in progress, stops and joins the thread (when started), frees its loop. */
+/* Starts the transfer workers and the thread; its first wake-up arms the zones added so far. */
+int xfrin_loop_start(struct xfrin *x, unsigned workers, char *err, size_t errlen);
+/* Stops the pulls in progress, stops and joins the thread (when started) and the workers, frees
+ * the jobs left and the loop. */
 void xfrin_loop_stop(struct xfrin *x);
 /* From any thread: the refresh thread looks at NOTIFY flags, zones added and zones retired. */
 void xfrin_loop_wake(struct xfrin *x);
@@ -232,9 +294,27 @@ void xfrin_loop_timer_init(struct xfrin *x, struct xfrin_zone *z);
 uint64_t xfrin_due(const struct xfrin_zone *z);
 
 /* ---- one refresh (xfrin_refresh.c) ---- */
-/* Refreshes z, from its timer (which re-arms). Called with x->lock held; drops it while talking to
- * primaries: z may be retired meanwhile (then nothing is applied). */
-void xfrin_refresh(struct xfrin *x, struct xfrin_zone *z);
+/* A refresh of z, copied from it (x->lock held): NULL when out of memory (logged, z's refresh put
+ * off a second). */
+struct xfrin_job *xfrin_job_new(struct xfrin *x, struct xfrin_zone *z);
+/* Asks j's primaries (a worker, without x->lock; conns: the worker's open connections). */
+void xfrin_job_run(struct xfrin *x, struct xfrin_job *j, struct pull_conns *conns);
+/* Applies a job that is back to its zone when the zone is still live (x->lock held), then frees
+ * the job. */
+void xfrin_job_apply(struct xfrin *x, struct xfrin_job *j);
+/* Frees a job and what it brought (NULL: nothing). */
+void xfrin_job_free(struct xfrin_job *j);
+
+/* ---- the transfer workers (xfrin_workers.c) ---- */
+/* Starts n workers; 0, or TERN_EIO with err (the ones started are stopped by xfrin_workers_stop). */
+int xfrin_workers_start(struct xfrin *x, unsigned n, char *err, size_t errlen);
+/* Queues j for a worker (x->lock held). */
+void xfrin_workers_queue(struct xfrin *x, struct xfrin_job *j);
+/* Takes the jobs finished, oldest first (the refresh thread). */
+struct xfrin_job *xfrin_workers_done(struct xfrin *x);
+/* Tells the workers to end (after stop_fd was written) and joins them; then frees every job left
+ * queued or done. The refresh thread must be stopped already or never started. */
+void xfrin_workers_stop(struct xfrin *x);
 
 /* ---- TSIG with the primaries (xfrin_tsig.c) ---- */
 struct xfrin_sig {

@@ -1,6 +1,8 @@
 /* The refresh thread: an event loop (base/event.h) with one timer per zone, due at the zone's
- * earliest deadline (refresh or retry, expiry while served, disk copy), and one wake-up that turns
- * NOTIFY flags into refreshes due now, arms the timers of zones added and lets go of zones retired.
+ * earliest deadline (refresh or retry, expiry while served, disk copy), one wake-up that turns
+ * NOTIFY flags into refreshes due now, arms the timers of zones added and lets go of zones retired,
+ * and one that applies the refreshes the transfer workers finished. A refresh due is handed to the
+ * workers (the zone stays held, no timer armed) and re-armed when it is back.
  * Only this file arms or cancels a zone's timer, and only from the refresh thread. */
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +13,11 @@
 #include "lib/error.h"
 #include "ternd/base/log.h"
 #include "ternd/xfrin/xfrin_impl.h"
+
+/* Stale query tables are made again at most this often: each time is a walk of every zone and a
+ * grace period, and with the workers a catalog's members come back one by one (10,000 of them
+ * made 10,000 pairs of tables) where a blocked loop used to see them in one round. */
+#define TABLES_GAP_MS 100
 
 uint64_t xfrin_due(const struct xfrin_zone *z)
 {
@@ -25,8 +32,51 @@ static void arm(struct xfrin *x, struct xfrin_zone *z)
 	z->held = true;
 }
 
-/* A zone's deadline: write its disk copy, expire it, or refresh it (which drops the lock while it
- * talks to the primaries); then re-arm it, or let it go when it was retired meanwhile. */
+/* Re-arms z after its deadline or its refresh, or lets it go when it was retired meanwhile. */
+static void rearm(struct xfrin *x, struct xfrin_zone *z)
+{
+	if (z->life == XFRIN_LIVE) {
+		arm(x, z);
+	} else {
+		z->held = false;
+		xfrin_zone_reap(x); /* retired meanwhile: freed here once no reader can see it */
+	}
+}
+
+/* Makes z's job and queues it for the workers. Lock held; z refreshing. When out of memory
+ * (refresh put off a second) z is re-armed. */
+static void start_job(struct xfrin *x, struct xfrin_zone *z)
+{
+	struct xfrin_job *j = xfrin_job_new(x, z);
+	if (!j) {
+		z->refreshing = false;
+		rearm(x, z);
+		return;
+	}
+	x->inflight++;
+	xfrin_workers_queue(x, j);
+}
+
+/* z's refresh is due: a job now when fewer than 2 per worker are out, else z waits its turn. */
+static void refresh_due(struct xfrin *x, struct xfrin_zone *z)
+{
+	z->refreshing = true;
+	if (x->inflight < 2 * x->nworkers) {
+		start_job(x, z);
+		return;
+	}
+	z->waiting = true;
+	z->wait_next = NULL;
+	if (x->waiting_tail)
+		x->waiting_tail->wait_next = z;
+	else
+		x->waiting = z;
+	x->waiting_tail = z;
+}
+
+/* A zone's deadline: write its disk copy, expire it, or hand its refresh to the workers (it stays
+ * held, with no timer, until the job is back); then re-arm it, or let it go when it was retired
+ * meanwhile. */
 static void on_due(struct ev_loop *loop, struct ev_timer *t)
 {
 	(void)loop;
@@ -35,19 +85,79 @@ static void on_due(struct ev_loop *loop, struct ev_timer *t)
 	pthread_mutex_lock(&x->lock);
 	uint64_t now = ev_clock_ms();
 	if (z->life == XFRIN_LIVE) {
-		if (z->copy_at && z->copy_at <= now)
+		if (z->copy_at && z->copy_at <= now) {
 			xfrin_copy_save(z);
-		else if (z->serving && z->expire_at <= now)
+		} else if (z->serving && z->expire_at <= now) {
 			xfrin_zone_expire(x, z);
-		else if (z->refresh_at <= now)
-			xfrin_refresh(x, z);
+		} else if (z->refresh_at <= now) {
+			refresh_due(x, z);
+			pthread_mutex_unlock(&x->lock);
+			return;
+		}
 	}
-	if (z->life == XFRIN_LIVE) {
-		arm(x, z);
-	} else {
-		z->held = false;
-		xfrin_zone_reap(x); /* retired meanwhile: freed here once no reader can see it */
+	rearm(x, z);
+	pthread_mutex_unlock(&x->lock);
+}
+
+/* The workers' wake-up: each refresh finished is applied, and its zone re-armed (at once when a
+ * NOTIFY came meanwhile) or let go. */
+static void on_done(struct ev_loop *loop, struct ev_async *a)
+{
+	struct xfrin *x = a->arg;
+	struct xfrin_job *j = xfrin_workers_done(x);
+	if (!j)
+		return;
+	pthread_mutex_lock(&x->lock);
+	for (struct xfrin_job *next; j; j = next) {
+		next = j->next;
+		struct xfrin_zone *z = j->z;
+		xfrin_job_apply(x, j);
+		z->refreshing = false;
+		if (z->renotified && z->life == XFRIN_LIVE) {
+			z->refresh_at = ev_now(loop); /* the NOTIFY that came in flight: again, at once */
+			z->by_notify = true;
+			xfrin_zone_status(x, z);
+		}
+		z->renotified = false;
+		rearm(x, z);
+		x->inflight--;
 	}
+	while (x->waiting && x->inflight < 2 * x->nworkers) { /* the zones waiting, in turn */
+		struct xfrin_zone *z = x->waiting;
+		x->waiting = z->wait_next;
+		if (!x->waiting)
+			x->waiting_tail = NULL;
+		z->waiting = false;
+		if (z->life == XFRIN_LIVE) {
+			start_job(x, z);
+		} else {
+			z->refreshing = false;
+			rearm(x, z); /* retired while it waited: let go */
+		}
+	}
+	pthread_mutex_unlock(&x->lock);
+}
+
+/* The query tables are stale: made now, or at x->tables_at + TABLES_GAP_MS when only zones served
+ * or retired made them so (a zone added must take NOTIFY at once). Lock held. */
+static void tables_remake(struct xfrin *x)
+{
+	if (!x->tables_now && ev_clock_ms() < x->tables_at + TABLES_GAP_MS) {
+		ev_timer_at(x->loop, &x->tables_timer, x->tables_at + TABLES_GAP_MS);
+		return;
+	}
+	if (xfrin_tables_publish(x) == 0) /* out of memory: tried again at the next change */
+		x->tables_now = false;
+	x->tables_at = ev_clock_ms();
+}
+
+static void on_tables(struct ev_loop *loop, struct ev_timer *t)
+{
+	(void)loop;
+	struct xfrin *x = t->arg;
+	pthread_mutex_lock(&x->lock);
+	if (x->tables_stale)
+		tables_remake(x);
 	pthread_mutex_unlock(&x->lock);
 }
 
@@ -64,15 +174,26 @@ static void on_wake(struct ev_loop *loop, struct ev_async *a)
 		atomic_store(&z->notified, false); /* from here a NOTIFY pushes it again */
 		if (z->life != XFRIN_LIVE)
 			continue; /* retired: freed below or by the next tables */
+		if (z->waiting) { /* its job is not made yet: it will answer this NOTIFY */
+			z->by_notify = true;
+			continue;
+		}
+		if (z->refreshing) { /* arming now would start a second refresh: once this one is back */
+			log_info("zone %s: NOTIFY from a primary: refreshing again after the refresh in flight",
+			         z->name);
+			z->renotified = true;
+			continue;
+		}
 		log_info("zone %s: NOTIFY from a primary: refreshing", z->name);
 		z->refresh_at = ev_now(loop); /* due this round's time: fires in the next round */
+		z->by_notify = true;
 		arm(x, z);
 		xfrin_zone_status(x, z);
 	}
 	if (x->tables_stale)
-		xfrin_tables_publish(x); /* out of memory: tried again at the next change */
+		tables_remake(x);
 	for (struct xfrin_zone *z = x->retired; z; z = z->next_retired) {
-		if (z->held) {
+		if (z->held && !z->refreshing) { /* in flight: let go when its job is back */
 			ev_timer_cancel(loop, &z->timer);
 			z->held = false;
 		}
@@ -96,6 +217,8 @@ int xfrin_loop_open(struct xfrin *x, char *err, size_t errlen)
 		return TERN_EIO;
 	}
 	ev_async_start(x->loop, &x->wake, on_wake, x);
+	ev_async_start(x->loop, &x->done_wake, on_done, x);
+	ev_timer_init(&x->tables_timer, on_tables, x);
 	return 0;
 }
 
@@ -105,8 +228,11 @@ void xfrin_loop_timer_init(struct xfrin *x, struct xfrin_zone *z)
 	ev_timer_init(&z->timer, on_due, z);
 }
 
-int xfrin_loop_start(struct xfrin *x, char *err, size_t errlen)
+int xfrin_loop_start(struct xfrin *x, unsigned workers, char *err, size_t errlen)
 {
+	int rc = xfrin_workers_start(x, workers, err, errlen);
+	if (rc < 0)
+		return rc;
 	if (ev_thread_start(&x->thread, x->loop, "ternd-xfrin") < 0) {
 		snprintf(err, errlen, "secondary zones: cannot start the refresh thread");
 		return TERN_EIO;
@@ -129,8 +255,10 @@ void xfrin_loop_stop(struct xfrin *x)
 		if (write(x->stop_fd, &one, sizeof(one)) < 0)
 			log_debug("secondary zones: cannot stop the pulls: %s", strerror(errno));
 	}
-	ev_thread_stop(&x->thread);
+	ev_thread_stop(&x->thread); /* queues nothing more */
+	xfrin_workers_stop(x); /* quick: stop_fd ends their pulls; the jobs left are freed */
 	if (x->loop) {
+		ev_async_stop(x->loop, &x->done_wake);
 		ev_async_stop(x->loop, &x->wake);
 		ev_free(x->loop); /* the zones' timers go with it: the zones are freed next, untouched */
 	}

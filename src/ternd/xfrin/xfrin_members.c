@@ -28,6 +28,7 @@ int xfrin_secondary_add(struct xfrin *x, const struct config_zone *cz)
 		}
 	} else if (!z && (rc = xfrin_zone_add(x, cz)) == 0) {
 		x->zones[x->nzones - 1]->runtime = true;
+		x->tables_now = true; /* a NOTIFY for it may come at once: no TABLES_GAP_MS wait */
 		xfrin_tables_later(x);
 	}
 	pthread_mutex_unlock(&x->lock);

@@ -1,6 +1,7 @@
-/* One refresh of one zone: copy what it needs under the lock, ask each primary in turn without it
- * (SOA serial, then IXFR when we hold a copy, AXFR when that does not settle it), then apply the
- * result under the lock: serve a transfer, confirm the copy, or schedule the retry. */
+/* One refresh of one zone, a job: copied from the zone under the lock (the refresh thread), run
+ * without it by a transfer worker, asking each primary in turn (SOA serial, then IXFR when we hold
+ * a copy, AXFR when that does not settle it; IXFR at once when a NOTIFY asked), then applied under
+ * the lock (the refresh thread): serve a transfer, confirm the copy, or schedule the retry. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,33 +16,13 @@
 
 #define BACKOFF_MAX 60u /* seconds between tries while a zone has no SOA yet */
 
-enum outcome { PULL_FAILED, PULL_CURRENT, PULL_LOWER, PULL_TRANSFERRED };
-
-/* One refresh's inputs and results, filled without the lock. */
-struct job {
-	uint8_t apex[NAME_MAXLEN];
-	struct primaries *primaries; /* a private copy */
-	bool have_copy;
-	uint32_t serial; /* served */
-	int stop_fd;
-	enum outcome outcome;
-	uint32_t remote; /* the primary's serial */
-	struct zone *zone;
-	bool derived; /* zone came from the served snapshot by IXFR diffs: zone_discard() if unused */
-	const char *method; /* how zone came: "AXFR", "IXFR", "IXFR (whole zone)" */
-	size_t ndiffs;
-	struct pull_soa soa; /* the served version's, for IXFR */
-	struct pull_stats stats;
-	char primary[sizeof(((struct config_listen *)0)->text)];
-	char err[XFRIN_ERRBUF];
-};
-
 /* IXFR from the primary of peer (RFC 1995). Diffs are applied to the served snapshot with the
  * lock held: a reload may drop the zone, and load_zones() free that snapshot, while the lock is
  * released. Returns 1 when the refresh is settled (j->outcome set), 0 when an AXFR from the same
  * primary must follow (logged), -1 when this primary failed and the next one may be tried. */
-static int pull_by_ixfr(struct xfrin *x, struct xfrin_zone *z, struct job *j, const struct pull_peer *peer)
+static int pull_by_ixfr(struct xfrin *x, struct xfrin_job *j, const struct pull_peer *peer)
 {
+	struct xfrin_zone *z = j->z; /* held: not freed, but read only under the lock */
 	struct pull_ixfr_result r;
 	const char *from = peer->addr->text;
 	if (pull_ixfr(peer, j->apex, &j->soa, &r, &j->stats, j->err, sizeof(j->err)) < 0) {
@@ -89,16 +70,25 @@ static int pull_by_ixfr(struct xfrin *x, struct xfrin_zone *z, struct job *j, co
 }
 
 /* One primary: its SOA serial, then IXFR when we have a copy (AXFR when that does not settle it);
- * AXFR at once without a copy.
+ * AXFR at once without a copy. A refresh a NOTIFY asked for goes to IXFR at once (a lone SOA in
+ * the answer says current or lower: one round trip fewer per change); when that IXFR does not
+ * settle it, the SOA query and what follows as for a timer's refresh.
  * Returns true when the refresh is settled (j->outcome set), false to try the next primary. */
-static bool pull_from(struct xfrin *x, struct xfrin_zone *z, struct job *j, const struct config_listen *a)
+static bool pull_from(struct xfrin *x, struct xfrin_job *j, const struct config_listen *a, struct pull_conns *conns)
 {
 	/* the zone's TSIG key signs what we ask and must sign what the primary answers */
 	struct xfrin_sig sig;
-	struct pull_peer peer = {.addr = a, .tsig = xfrin_sig_init(&sig, j->primaries, a->text), .stop_fd = j->stop_fd};
+	struct pull_peer peer = {
+	    .addr = a, .tsig = xfrin_sig_init(&sig, j->primaries, a->text), .stop_fd = j->stop_fd, .conns = conns};
 	bool settled = false;
+	int by_ixfr = 0;
 	xfrin_set_text(j->primary, sizeof(j->primary), a->text);
-	/* with no copy there is nothing to compare: straight to AXFR (a catalog's new members, each
+	if (j->have_copy && j->by_notify && pull_by_ixfr(x, j, &peer) > 0) {
+		settled = true;
+		goto out;
+	}
+	/* not settled by that IXFR (refused, no use, or not newer): as a timer's refresh from here.
+	 * With no copy there is nothing to compare: straight to AXFR (a catalog's new members, each
 	 * one round trip and one query to the primary fewer) */
 	if (j->have_copy && pull_soa_serial(&peer, j->apex, &j->remote, j->err, sizeof(j->err)) < 0)
 		goto out;
@@ -107,7 +97,7 @@ static bool pull_from(struct xfrin *x, struct xfrin_zone *z, struct job *j, cons
 		settled = true;
 		goto out;
 	}
-	int by_ixfr = j->have_copy ? pull_by_ixfr(x, z, j, &peer) : 0;
+	by_ixfr = j->have_copy && !j->by_notify ? pull_by_ixfr(x, j, &peer) : 0;
 	if (by_ixfr != 0) {
 		settled = by_ixfr > 0;
 		goto out;
@@ -132,12 +122,12 @@ out:
 }
 
 /* Each primary in turn until one settles the refresh. Called without the lock. */
-static void pull(struct xfrin *x, struct xfrin_zone *z, struct job *j)
+void xfrin_job_run(struct xfrin *x, struct xfrin_job *j, struct pull_conns *conns)
 {
 	j->outcome = PULL_FAILED;
 	snprintf(j->err, sizeof(j->err), "no primary");
 	for (size_t i = 0; i < j->primaries->n; i++)
-		if (pull_from(x, z, j, &j->primaries->addr[i]))
+		if (pull_from(x, j, &j->primaries->addr[i], conns))
 			return;
 }
 
@@ -148,7 +138,7 @@ static void log_failure(const struct xfrin_zone *z, unsigned next)
 }
 
 /* Applies a refresh's result to the zone. Lock held. */
-static void apply(struct xfrin *x, struct xfrin_zone *z, struct job *j, uint64_t started)
+static void apply(struct xfrin *x, struct xfrin_zone *z, struct xfrin_job *j, uint64_t started)
 {
 	uint64_t now = ev_clock_ms();
 	int64_t wall = (int64_t)time(NULL);
@@ -223,33 +213,45 @@ static void apply(struct xfrin *x, struct xfrin_zone *z, struct job *j, uint64_t
 	xfrin_zone_status(x, z);
 }
 
-void xfrin_refresh(struct xfrin *x, struct xfrin_zone *z)
+struct xfrin_job *xfrin_job_new(struct xfrin *x, struct xfrin_zone *z)
 {
-	struct job *j = calloc(1, sizeof(*j));
+	struct xfrin_job *j = calloc(1, sizeof(*j));
 	size_t psize = sizeof(*z->primaries) + z->primaries->n * sizeof(z->primaries->addr[0]);
 	if (!j || !(j->primaries = malloc(psize))) {
 		free(j);
 		z->refresh_at = ev_clock_ms() + 1000;
 		log_error("zone %s: out of memory for a refresh", z->name);
-		return;
+		return NULL;
 	}
+	j->z = z;
 	memcpy(j->apex, z->apex, z->apex_len);
 	memcpy(j->primaries, z->primaries, psize);
 	j->have_copy = z->serving;
+	j->by_notify = z->by_notify;
+	z->by_notify = false;
 	j->serial = z->serial;
 	if (z->serving)
 		pull_soa_of(z->served, &j->soa);
 	j->stop_fd = x->stop_fd;
-	uint64_t started = ev_clock_ms();
-	pthread_mutex_unlock(&x->lock); /* z stays: the refresh thread holds it (z->held) */
-	pull(x, z, j);
-	pthread_mutex_lock(&x->lock);
-	if (z->life == XFRIN_LIVE) /* else retired meanwhile: the caller lets it go */
-		apply(x, z, j, started);
+	j->started = ev_clock_ms();
+	return j;
+}
+
+void xfrin_job_free(struct xfrin_job *j)
+{
+	if (!j)
+		return;
 	if (j->zone && j->derived)
 		zone_discard(j->zone); /* derived from a snapshot, never served */
 	else if (j->zone)
 		zone_free(j->zone);
 	free(j->primaries);
 	free(j);
+}
+
+void xfrin_job_apply(struct xfrin *x, struct xfrin_job *j)
+{
+	if (j->z->life == XFRIN_LIVE) /* else retired meanwhile: the caller lets it go */
+		apply(x, j->z, j, j->started);
+	xfrin_job_free(j);
 }

@@ -38,13 +38,8 @@ static int conn_open(const char *path, bool reader, struct conn **out, char *err
 	}
 	sqlite3_extended_result_codes(c->db, 1);
 	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
-	/* the database file read through a memory map (up to STORE_MMAP_BYTES): a page read is a
-	 * memory access, not a pread() into the connection's own page cache, which holds 2 MiB; with a
-	 * million zones a listed page touched pages that cache had lost, 0.2 ms more than with 1,000 */
-	const char *pragmas =
-	    reader ? "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA query_only = ON; "
-	             "PRAGMA mmap_size = " STORE_MMAP_BYTES ";"
-	           : "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA mmap_size = " STORE_MMAP_BYTES ";";
+	const char *pragmas = reader ? "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA query_only = ON;"
+	                             : "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;";
 	if (sqlite3_exec(c->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
 		rc = set_err(err, errlen, TERN_EIO, "%s: %s", path, sqlite3_errmsg(c->db));
 		goto fail;

@@ -9,7 +9,6 @@
 #include "ternd/store/store.h"
 
 #define BUSY_TIMEOUT_MS 5000
-#define STORE_MMAP_BYTES "2147418112" /* SQLite's largest (SQLITE_MAX_MMAP_SIZE): address space, not memory */
 #define POOL_IDLE_MAX 8
 #define SORT_KEY_MAX (2 * NAME_MAXLEN)
 #define NAME_TEXT_MAX 1024 /* presentation form, escapes included */

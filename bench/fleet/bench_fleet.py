@@ -48,6 +48,7 @@ def log(msg):
 
 
 STARTED = []
+WORKERS = None  # the ternd PoPs' transfer.refresh-workers (None: ternd's default)
 PIDFILE = None
 
 
@@ -245,6 +246,8 @@ def ternd_pop(binary, work, net, i, primary):
         f.write('server: {listen: ["%s@%d"], udp-workers: 1}\nlog: {level: warning}\n' % (net.addrs[i], net.port))
         f.write('zones:\n  - name: "%s"\n    primary: ["%s@%d"]\n    catalog: true\n' % (
             CAT, primary.addr, primary.port))
+        if WORKERS:
+            f.write("transfer: {refresh-workers: %d}\n" % WORKERS)
     return spawn([binary, "-c", conf], d, "ternd", net.ns(i))
 
 
@@ -549,6 +552,8 @@ def report(args, net, res, meta):
                "in memory (under /dev/shm): each PoP stands for a machine of its own, so their writes "
                "do not queue on one disk with each other and with the primary's fsyncs"
                if pops_in.startswith("/dev/shm/") else "on the same disk as the primary's store"), ""]
+    md += ["ternd PoPs: `transfer.refresh-workers` %s." % (
+        getattr(args, "pop_workers", None) or "as ternd's default (4)"), ""]
     if args.quick:
         md += ["**Quick run** (BENCH_FLEET_QUICK=1): smaller than the issue's sizes.", ""]
     md += ["## Convergence", "",
@@ -626,7 +631,7 @@ def version(cmd):
 
 
 def main():
-    global PIDFILE
+    global PIDFILE, WORKERS
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
     ap.add_argument("--ternd", required=True)
@@ -641,6 +646,7 @@ def main():
     ap.add_argument("--poll-qps", type=int, default=10000,
                     help="SOA queries a second the poller sends at most (0: no bound)")
     ap.add_argument("--net", default="10.18", help="the /16 of the namespaces' bridge (A.B)")
+    ap.add_argument("--pop-workers", type=int, help="the ternd PoPs' transfer.refresh-workers")
     ap.add_argument("--pop-root", help="where the PoPs keep their files (default: --work)")
     ap.add_argument("--no-knot", action="store_true")
     ap.add_argument("--no-nsd", action="store_true", help="leave NSD's memory per zone out")
@@ -663,6 +669,7 @@ def main():
         return
     PIDFILE = os.path.join(args.work, "pids")
     args.pop_root = args.pop_root or args.work
+    WORKERS = args.pop_workers
     signal.signal(signal.SIGTERM, on_signal)
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": machine(args.work), "load": loadavg(), "ternd": ternd_version(),

@@ -43,6 +43,7 @@ fi
 [ -n "${BENCH_FLEET_CHANGES:-}" ] && args+=(--changes "$BENCH_FLEET_CHANGES")
 [ "${BENCH_FLEET_KNOT:-1}" = 0 ] && args+=(--no-knot)
 [ "${BENCH_FLEET_NSD:-1}" = 0 ] && args+=(--no-nsd)
+[ -n "${BENCH_FLEET_WORKERS:-}" ] && args+=(--pop-workers "$BENCH_FLEET_WORKERS")
 [ -n "${BENCH_FLEET_NET:-}" ] && args+=(--net "$BENCH_FLEET_NET")
 # BENCH_FLEET_SCHED: none, nice or fifo (bench/lib.sh, bench_drive)
 bench_drive "${BENCH_FLEET_SCHED:-none}" "$PY" "$HERE/bench_fleet.py" "${args[@]}"

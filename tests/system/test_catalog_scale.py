@@ -168,6 +168,7 @@ class Pop(Ternd):
         with open(self.config, "a") as f:
             f.write("  - name: \"%s\"\n    primary: [\"127.0.0.1@%d\"]\n    catalog: true\n" % (
                 CAT, self.primary_port))
+            f.write("log:\n  level: debug\n")  # the query tables' makings are counted
 
 
 @pytest.mark.skipif(not knotd_available(), reason="knotd not installed")
@@ -209,6 +210,12 @@ def test_catalog_of_5000_members_changes_by_ixfr(keys, tmp_path):
         wait_all_served(pport, names, "the ternd PoP", 90)
         wait_all_served(kport, names, "Knot", 90)
         print("both consumers serve %d members after %.1f s" % (N, time.time() - started))
+        # once every member is known, the PoP's query tables (each O(members)) are made at most
+        # once per 500 ms (xfrin_loop.c TABLES_GAP_MS) as members start being served, not once
+        # per member's first transfer (while members are added they are made at each wake-up)
+        made = pop.log_text().count("query tables made (%d zones," % (N + 1))
+        print("the PoP made its query tables of every member %d times" % made)
+        assert made <= (time.time() - started) / 0.5 + 5, made
         # the PoP's refresh thread writes each member's disk copy (fsync'd) before it takes the
         # next NOTIFY: the change below is timed from a settled PoP
         deadline = time.time() + 60

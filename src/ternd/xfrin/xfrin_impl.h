@@ -173,8 +173,9 @@ struct xfrin {
 	size_t index_mask;
 	bool tables_stale; /* zones came, went or started being served since the tables were made */
 	uint64_t tables_at; /* ev_clock_ms() when the refresh thread last made them */
+	uint64_t tables_gap; /* ms until stale tables are made again: TABLES_GAP_MS, or longer (xfrin_loop.c) */
 	bool tables_now; /* zones were added: the next wake-up makes the tables, gap or not */
-	struct ev_timer tables_timer; /* the refresh thread's: stale tables made TABLES_GAP_MS apart */
+	struct ev_timer tables_timer; /* the refresh thread's: stale tables made tables_gap apart */
 	struct xfrin_zone *retired; /* retired zones not yet freed, linked by next_retired */
 	/* zones whose notified flag a reader set, pushed lock-free (a zone at most once: only by the
 	 * reader that set the flag), taken whole by the wake-up: a NOTIFY costs the refresh thread

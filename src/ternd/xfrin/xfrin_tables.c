@@ -71,6 +71,7 @@ int xfrin_tables_publish(struct xfrin *x)
 		return TERN_ENOMEM;
 	}
 	x->tables_stale = false;
+	log_debug("secondary zones: query tables made (%zu zones, %zu not served)", all->n, gone ? gone->n : 0);
 	struct xfrin_table *old_all = rcu_xchg_pointer(&x->all, all);
 	struct xfrin_table *old_gone = rcu_xchg_pointer(&x->gone, gone);
 	synchronize_rcu();

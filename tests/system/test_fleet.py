@@ -89,8 +89,10 @@ def soa_serial(wire):
     return None
 
 
-def serials(asks, timeout=0.5, window=200):
-    """{index: serial or None} for each (port, zone) of asks, over one UDP socket, window in flight."""
+def serials(asks, timeout=0.2, window=200):
+    """{index: (serial or None, monotonic time the answer came)} for each (port, zone) of asks
+    answered within timeout, over one UDP socket, window in flight. The time is the answer's own,
+    not the round's end: a round waiting for one lost answer must not make the others look late."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     got = {}
     try:
@@ -108,7 +110,7 @@ def serials(asks, timeout=0.5, window=200):
                 wire = s.recv(65535)
                 i = want.pop(struct.unpack("!H", wire[:2])[0], None)
                 if i is not None:
-                    got[i] = soa_serial(wire)
+                    got[i] = (soa_serial(wire), time.monotonic())
     finally:
         s.close()
     return got
@@ -126,9 +128,9 @@ def wait_all(pending, timeout):
         got = serials(todo)
         now = time.monotonic()
         for i, k in enumerate(todo):
-            s = got.get(i)
+            s, at = got.get(i, (None, None))
             if s is not None and (s - pending[k]) % 2**32 < 2**31:
-                done[k] = now
+                done[k] = at
         if len(done) == len(pending):
             return done
         missing = [k for k in pending if k not in done]
@@ -157,12 +159,11 @@ class Watcher:
             with self.lock:
                 todo = [k for k in self.pending if k not in self.done]
             got = serials([(port, zone) for port, zone, _s in todo]) if todo else {}
-            now = time.monotonic()
             with self.lock:
                 for i, k in enumerate(todo):
-                    s = got.get(i)
+                    s, at = got.get(i, (None, None))
                     if s is not None and (s - k[2]) % 2**32 < 2**31:
-                        self.done[k] = now
+                        self.done[k] = at
             time.sleep(0.005)
 
     def wait(self, timeout):
@@ -193,7 +194,7 @@ def thread_nice(pid, name):
 
 
 def primary_serial(port, zone):
-    return serials([(port, zone)], timeout=2)[0]
+    return serials([(port, zone)], timeout=2)[0][0]
 
 
 def test_fleet_converges_and_a_frozen_pop_holds_no_one(keys, tmp_path):

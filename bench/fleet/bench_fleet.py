@@ -395,7 +395,6 @@ def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
     res = {"kind": kind, "pops": args.pops, "machine": {}}
     n = args.pops
     t0 = now_ns()
-    cpu0 = cpu_s(primary.proc)
     m0 = machine_cpu(primary, [], waiter)
     pops = [start_pop(i) for i in range(n)]
     keys = [(kind, "p1", i, z) for i in range(n) for z in names]
@@ -406,8 +405,8 @@ def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
     res["phase1_pop_median_s"] = statistics.median(per_pop) / 1e9
     res["phase1_served"] = len(got)
     res["phase1_missing"] = len(missing)
-    res["phase1_primary_cpu_s"] = cpu_s(primary.proc) - cpu0
     res["machine"]["phase1"] = cpu_since(m0, primary, pops, waiter)  # PoPs from 0: started here
+    res["phase1_primary_cpu_s"] = res["machine"]["phase1"]["primary"]
     time.sleep(1.0)
     res["pss_kb"] = [pss_kb(p) for p in pops]
     res["cpu_s"] = [cpu_s(p) for p in pops]
@@ -422,7 +421,6 @@ def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
         if frozen is not None:
             os.kill(pops[frozen].pid, signal.SIGSTOP)
         running = [i for i in range(n) if i != frozen]
-        cpu0 = cpu_s(primary.proc)
         m0 = machine_cpu(primary, pops, waiter)
         sent = []
         for c in range(args.changes):
@@ -433,8 +431,8 @@ def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
         burst_end = now_ns()
         keys = [(kind, label, c, i) for c, _z, _s, _a in sent for i in running]
         got, missing = waiter.wait(keys, args.timeout, progress="%s %s" % (kind, label))
-        cpu = cpu_s(primary.proc) - cpu0
         res["machine"][label] = cpu_since(m0, primary, pops, waiter)
+        cpu = res["machine"][label]["primary"]
         per_change = [(max(got.get((kind, label, c, i), 1 << 62) for i in running) - at) / 1e9
                       for c, _z, _s, at in sent]
         last = max(got.values()) if got else burst_end

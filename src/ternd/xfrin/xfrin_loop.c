@@ -14,16 +14,15 @@
 #include "ternd/base/log.h"
 #include "ternd/xfrin/xfrin_impl.h"
 
-/* Stale query tables are made again at most this often: each time is a walk of every zone and a
- * grace period, and with the workers a catalog's members come back one by one (10,000 of them
- * made 10,000 pairs of tables) where a blocked loop used to see them in one round. */
 /* Stale query tables (only zones started being served, or retired) are made again at least
  * TABLES_GAP_MS apart, and TABLES_GAP_SHARE times as long as the last making took when that is
- * longer: each making is O(zones), and 20 PoPs of 10,000 zones making them every 100 ms in
- * bench-fleet's phase 1 were 8% of the machine; a million zones keep the thread's share at a
- * tenth. */
+ * longer: each making is a walk of every zone and a grace period, and with the workers a catalog's
+ * members come back one by one (10,000 of them made 10,000 pairs of tables) where a blocked loop
+ * used to see them in one round; 20 PoPs of 10,000 zones making them every 100 ms in bench-fleet's
+ * phase 1 were still 8% of the machine, and a million zones keep the thread's share at a tenth. */
 #define TABLES_GAP_MS 500
 #define TABLES_GAP_SHARE 10
+#define JOBS_PER_WORKER 2 /* refresh jobs out at once per worker; zones due beyond wait in turn */
 
 uint64_t xfrin_due(const struct xfrin_zone *z)
 {
@@ -67,7 +66,7 @@ static void start_job(struct xfrin *x, struct xfrin_zone *z)
 static void refresh_due(struct xfrin *x, struct xfrin_zone *z)
 {
 	z->refreshing = true;
-	if (x->inflight < 2 * x->nworkers) {
+	if (x->inflight < JOBS_PER_WORKER * x->nworkers) {
 		start_job(x, z);
 		return;
 	}
@@ -128,7 +127,7 @@ static void on_done(struct ev_loop *loop, struct ev_async *a)
 		rearm(x, z);
 		x->inflight--;
 	}
-	while (x->waiting && x->inflight < 2 * x->nworkers) { /* the zones waiting, in turn */
+	while (x->waiting && x->inflight < JOBS_PER_WORKER * x->nworkers) { /* the zones waiting, in turn */
 		struct xfrin_zone *z = x->waiting;
 		x->waiting = z->wait_next;
 		if (!x->waiting)

@@ -15,6 +15,7 @@
 #include "ternd/http/http.h"
 #include "ternd/store/store.h"
 #include "ternd/base/config.h"
+#include "ternd/base/text.h"
 #include "ternd/change/change.h"
 #include "ternd/ns/xfr.h"
 #include "ternd/zones/server.h"
@@ -121,6 +122,10 @@ bool api_parse_owner(const uint8_t *apex, const char *text, const char *field, u
 json_t *api_name_json(const uint8_t *name);
 /* {"name","type","ttl","records"} of one RRset. */
 json_t *api_rrset_json(const uint8_t *owner, uint16_t type, uint32_t ttl, uint16_t count, const uint8_t *rdata);
+/* A zone's row as a JSON object, written as text into t (a listing's page, without a tree of
+ * some twenty allocations a zone: on a heap fragmented by a million creations, a third of a
+ * page's time went to malloc) or as a jansson object read from that text (one definition). */
+void api_zone_text(struct text *t, const struct store_zone *z);
 json_t *api_zone_json(const struct store_zone *z);
 
 /* Parses {"name","type","ttl","records"} or {"name","type","delete":true}; name and type may be

@@ -1,6 +1,7 @@
 /* The API's JSON and names: zone and owner names from URLs and bodies, RRsets and zones as JSON,
  * and one RRset change parsed and checked from a JSON object. Untrusted input all of it: no
  * server state is touched here (tests/fuzz/fuzz_api_json.c drives it alone). */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,13 +90,33 @@ json_t *api_rrset_json(const uint8_t *owner, uint16_t type, uint32_t ttl, uint16
 	                 "records", records);
 }
 
+void api_zone_text(struct text *t, const struct store_zone *z)
+{
+	char name[NAME_MAXLEN * 4 + 1];
+	text_printf(t, "{\"name\":");
+	if (name_to_text(z->apex, name, sizeof(name)) < 0)
+		text_printf(t, "null");
+	else
+		text_json_string(t, name);
+	text_printf(t, ",\"tenant\":");
+	text_json_string(t, z->tenant);
+	text_printf(t, ",\"serial\":%" PRIu32 ",\"serial_policy\":\"%s\",\"locked\":%s,\"lock_reason\":", z->serial,
+	            z->serial_policy == STORE_SERIAL_DATE ? "date" : "increment", z->locked ? "true" : "false");
+	if (z->locked)
+		text_json_string(t, z->lock_reason);
+	else
+		text_printf(t, "null");
+	text_printf(t, ",\"created\":%" PRId64 ",\"updated\":%" PRId64 ",\"signed_downstream\":%s}", z->created,
+	            z->updated, z->signed_downstream ? "true" : "false");
+}
+
 json_t *api_zone_json(const struct store_zone *z)
 {
-	return json_pack(
-	    "{s:o,s:s,s:I,s:s,s:b,s:o,s:I,s:I,s:b}", "name", api_name_json(z->apex), "tenant", z->tenant, "serial",
-	    (json_int_t)z->serial, "serial_policy", z->serial_policy == STORE_SERIAL_DATE ? "date" : "increment",
-	    "locked", z->locked, "lock_reason", z->locked ? json_string(z->lock_reason) : json_null(), "created",
-	    (json_int_t)z->created, "updated", (json_int_t)z->updated, "signed_downstream", z->signed_downstream);
+	struct text t = {0};
+	api_zone_text(&t, z);
+	json_t *out = t.nomem ? NULL : json_loadb(t.s, t.len, 0, NULL);
+	text_free(&t);
+	return out;
 }
 
 static bool field_name(char *buf, size_t cap, const char *where, const char *field)

@@ -13,15 +13,20 @@
 #include "ternd/base/log.h"
 
 struct zlist {
-	json_t *arr;
+	struct text t; /* the page's JSON: {"zones":[ and the zones so far */
+	bool first;
 	const struct api_caller *c;
 };
 
 static int list_zone(const struct store_zone *z, void *arg)
 {
 	struct zlist *l = arg;
-	if (auth_allows(&l->c->p, z->apex, NULL, 0, false))
-		json_array_append_new(l->arr, api_zone_json(z));
+	if (auth_allows(&l->c->p, z->apex, NULL, 0, false)) {
+		if (!l->first)
+			text_append(&l->t, ",", 1);
+		l->first = false;
+		api_zone_text(&l->t, z);
+	}
 	return 0;
 }
 
@@ -54,17 +59,26 @@ void api_zones_list(void *ctx, const struct http_request *req, struct http_respo
 	} else if (cursor && !api_parse_zone_name(cursor, after)) {
 		http_error(res, 400, "cursor", "\"%.300s\" is not a zone name", cursor);
 	} else {
-		struct zlist l = {json_array(), &c};
+		struct zlist l = {.first = true, .c = &c};
 		struct store_page page = {0};
+		text_printf(&l.t, "{\"zones\":[");
 		if (store_zone_list(store_latest(a->store), c.p.admin ? NULL : c.p.tenant, cursor ? after : NULL, limit,
 		                    list_zone, &l, &page, err, sizeof(err)) < 0) {
-			json_decref(l.arr);
 			http_error(res, 500, NULL, "store: %s", err);
 		} else {
-			http_json(res, 200,
-			          json_pack("{s:o,s:o}", "zones", l.arr, "next",
-			                    page.more ? api_name_json(page.next_apex) : json_null()));
+			char next[NAME_MAXLEN * 4 + 1];
+			text_printf(&l.t, "],\"next\":");
+			if (page.more && name_to_text(page.next_apex, next, sizeof(next)) >= 0)
+				text_json_string(&l.t, next);
+			else
+				text_printf(&l.t, "null");
+			text_printf(&l.t, "}");
+			if (l.t.nomem)
+				http_error(res, 500, NULL, "out of memory writing a page of zones");
+			else
+				http_json_text(res, 200, &l.t.s, l.t.len);
 		}
+		text_free(&l.t);
 	}
 	api_caller_free(&c);
 }

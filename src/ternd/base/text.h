@@ -1,5 +1,6 @@
 /* Text that grows as it is written, printf-style: nothing is cut, and running out of memory marks
- * it incomplete instead (the caller then drops it). For /metrics and the configuration reference. */
+ * it incomplete instead (the caller then drops it). For /metrics, the configuration reference
+ * and JSON written without a tree (a page of zones). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,4 +13,10 @@ struct text {
 
 /* Appends the formatted text; does nothing once nomem is set. */
 __attribute__((format(printf, 2, 3))) void text_printf(struct text *t, const char *fmt, ...);
+/* Appends n bytes of s as they are. */
+void text_append(struct text *t, const char *s, size_t n);
+/* Appends str (NUL-terminated UTF-8) as a JSON string, quoted and escaped as jansson's json_dumps
+ * does with JSON_ENSURE_ASCII: ", \ and control characters escaped, everything past ASCII as \uXXXX
+ * (a surrogate pair above U+FFFF); a byte that is not well-formed UTF-8 becomes \ufffd. */
+void text_json_string(struct text *t, const char *str);
 void text_free(struct text *t);

@@ -85,6 +85,8 @@ const char *http_query(const struct http_request *r, const char *name);
 
 /* A JSON body (the reference is stolen). */
 void http_json(struct http_response *res, int status, json_t *body);
+/* A JSON body already written as text (*text, malloc'd and NUL-terminated, is taken: NULL after). */
+void http_json_text(struct http_response *res, int status, char **text, size_t len);
 /* A plain body in a given content type (copied). */
 void http_text(struct http_response *res, int status, const char *type, const char *text, size_t len);
 /* {"error": {"status": N, "field": F, "message": M}}; field may be NULL. */

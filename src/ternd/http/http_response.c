@@ -17,6 +17,16 @@ void http_json(struct http_response *res, int status, json_t *body)
 	json_decref(body);
 }
 
+void http_json_text(struct http_response *res, int status, char **text, size_t len)
+{
+	res->status = status;
+	res->content_type = "application/json";
+	free(res->body);
+	res->body = *text;
+	res->body_len = len;
+	*text = NULL;
+}
+
 void http_text(struct http_response *res, int status, const char *type, const char *text, size_t len)
 {
 	res->status = status;

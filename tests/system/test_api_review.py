@@ -203,3 +203,24 @@ def test_approval_is_one_transaction(srv, keys):
     assert_served(srv, "www.atomic.test", "A", ["192.0.2.5"])
     author.close()
     admin.close()
+
+
+def test_listing_row_equals_the_zone(srv, keys):
+    """A page of zones is written as text, one zone through jansson: the same row either way, with
+    a lock reason that needs escaping (quotes, a backslash, a tab, past ASCII)."""
+    api = srv.api(keys.token("lister"))
+    api.create_zone("row.test")
+    api.create_zone("plain.row.test")
+    reason = 'say "no" \\ then\twait: caf\u00e9 \u2014 \U0001f6a7 \x7f'
+    r = api.put("/api/v1/zones/row.test/lock", {"reason": reason})
+    assert r.status == 200 and r.json["lock_reason"] == reason, r
+    r = api.get("/api/v1/zones?limit=1")
+    assert r.status == 200 and r.json["next"] == "row.test.", r
+    page = r.json["zones"] + api.get("/api/v1/zones?limit=1&cursor=row.test.").json["zones"]
+    assert [z["name"] for z in page] == ["row.test.", "plain.row.test."], page  # the parent first
+    for z in page:
+        assert z == api.zone(z["name"]), z
+    assert page[0]["lock_reason"] == reason and page[0]["locked"] is True
+    assert page[1]["lock_reason"] is None and page[1]["locked"] is False
+    assert r.body.isascii(), r.body
+    api.close()

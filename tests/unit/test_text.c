@@ -1,6 +1,6 @@
 /* Unit tests for growing text (src/ternd/base/text.c): text_json_string writes what jansson's
  * json_dumps writes with JSON_ENSURE_ASCII for every well-formed string (the API's page of zones is
- * written with it, one zone read back with jansson), and \ufffd for bytes that are not UTF-8. */
+ * written with it, one zone read back with jansson), and \uFFFD for bytes that are not UTF-8. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,20 +70,20 @@ static void test_every_code_point(void **state)
 	}
 }
 
-/* Bytes that start no well-formed sequence: each becomes \ufffd, and what follows is kept. */
+/* Bytes that start no well-formed sequence: each becomes \uFFFD, and what follows is kept. */
 static void test_not_utf8(void **state)
 {
 	(void)state;
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-	    {"\xff", "\"\\ufffd\""},
-	    {"a\x80z", "\"a\\ufffdz\""},
-	    {"\xc0\xaf", "\"\\ufffd\\ufffd\""},             /* overlong "/" */
-	    {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""}, /* a surrogate */
-	    {"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* past U+10FFFF */
-	    {"\xe2\x82", "\"\\ufffd\\ufffd\""},             /* cut short */
-	    {"\xc3", "\"\\ufffd\""},
+	    {"\xff", "\"\\uFFFD\""},
+	    {"a\x80z", "\"a\\uFFFDz\""},
+	    {"\xc0\xaf", "\"\\uFFFD\\uFFFD\""},             /* overlong "/" */
+	    {"\xed\xa0\x80", "\"\\uFFFD\\uFFFD\\uFFFD\""}, /* a surrogate */
+	    {"\xf4\x90\x80\x80", "\"\\uFFFD\\uFFFD\\uFFFD\\uFFFD\""}, /* past U+10FFFF */
+	    {"\xe2\x82", "\"\\uFFFD\\uFFFD\""},             /* cut short */
+	    {"\xc3", "\"\\uFFFD\""},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *ours, *theirs;

@@ -93,14 +93,14 @@ void text_json_string(struct text *t, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t n = strlen(str);
-	/* at most 6 characters a byte: \u0001 or \ufffd for one byte, 12 for a 4-byte sequence */
+	/* at most 6 characters a byte: \u0001 or \uFFFD for one byte, 12 for a 4-byte sequence */
 	if (!text_room(t, n * 6 + 2))
 		return;
 	char *o = t->s + t->len;
 	*o++ = '"';
 	for (size_t i = 0; i < n;) {
 		unsigned char c = s[i];
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
 			*o++ = (char)c;
 			i++;
 			continue;
@@ -112,7 +112,7 @@ void text_json_string(struct text *t, const char *str)
 				*o++ = '\\';
 				*o++ = short_esc[c];
 			} else {
-				o += sprintf(o, "\\u%04x", c);
+				o += sprintf(o, "\\u%04X", c);
 			}
 			i++;
 			continue;
@@ -120,9 +120,9 @@ void text_json_string(struct text *t, const char *str)
 		size_t len;
 		uint32_t cp = utf8_next(s + i, n - i, &len);
 		if (cp >= 0x10000) /* a surrogate pair */
-			o += sprintf(o, "\\u%04x\\u%04x", 0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
+			o += sprintf(o, "\\u%04X\\u%04X", 0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
 		else
-			o += sprintf(o, "\\u%04x", cp);
+			o += sprintf(o, "\\u%04X", cp);
 		i += len;
 	}
 	*o++ = '"';

@@ -17,6 +17,6 @@ __attribute__((format(printf, 2, 3))) void text_printf(struct text *t, const cha
 void text_append(struct text *t, const char *s, size_t n);
 /* Appends str (NUL-terminated UTF-8) as a JSON string, quoted and escaped as jansson's json_dumps
  * does with JSON_ENSURE_ASCII: ", \ and control characters escaped, everything past ASCII as \uXXXX
- * (a surrogate pair above U+FFFF); a byte that is not well-formed UTF-8 becomes \ufffd. */
+ * (a surrogate pair above U+FFFF); a byte that is not well-formed UTF-8 becomes \uFFFD. */
 void text_json_string(struct text *t, const char *str);
 void text_free(struct text *t);

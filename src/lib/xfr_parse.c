@@ -2,6 +2,7 @@
  * and IXFR record state machines, and the application of IXFR diffs to a snapshot. */
 #include "lib/xfr_parse.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,9 +206,12 @@ bool xfrp_rdata_equal(uint16_t type, const uint8_t *a, size_t alen, const uint8_
 
 int xfrp_new(const struct xfrp_query *q, struct xfrp **out)
 {
-	struct xfrp *p = calloc(1, sizeof(*p));
+	/* all but the record buffer zeroed: it is 64 KiB, written before it is read, and clearing it
+	 * was 2% of a fleet's machine pulling 200,000 small zones */
+	struct xfrp *p = malloc(sizeof(*p));
 	if (!p)
 		return TERN_ENOMEM;
+	memset(p, 0, offsetof(struct xfrp, rdata));
 	p->q = *q;
 	memcpy(p->apex, q->apex, name_len(q->apex));
 	p->q.apex = p->apex;

@@ -2,8 +2,10 @@
  * composition root, the one place that wires the modules together. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 #include "ternd/base/event.h"
 #include "ternd/base/filewatch.h"
 #include "ternd/base/log.h"
+#include "ternd/base/sdnotify.h"
 #include "ternd/catalog/catalog.h"
 #include "ternd/change/change.h"
 #include "ternd/dyn/answer.h"
@@ -722,6 +725,64 @@ static void warn_restart(const char *key, void *arg)
 	log_warning("%s changed: restart ternd to apply it", key);
 }
 
+/* Readiness (systemd's READY=1, sdnotify.h): every zone ternd should serve is served. Zone files
+ * and the store's zones are before "ready" is logged; secondary zones, and the members of consumed
+ * catalogs, when their first transfer (or a disk copy) is in. main asks until then, every
+ * READY_POLL_MS or twenty times as long as the last look took (it walks every secondary zone). */
+#define READY_POLL_MS 100
+
+struct readiness {
+	bool ready; /* READY=1 sent (or all served, outside systemd) */
+	size_t waiting; /* zones not served at the last look, as STATUS= said it */
+	uint64_t poll_ms; /* until the next look */
+	bool warned; /* a failed notification was logged */
+};
+
+__attribute__((format(printf, 2, 3))) static void notify_systemd(struct readiness *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = sdnotify_v(fmt, ap);
+	va_end(ap);
+	if (rc < 0 && !r->warned) {
+		r->warned = true;
+		log_warning("systemd notification to %s failed: %s", getenv("NOTIFY_SOCKET"), strerror(errno));
+	}
+}
+
+/* Looks once; true (READY=1 sent) when every zone is served. The catalogs are asked between two
+ * looks at the secondary zones: a catalog served at the first has its members added by the time
+ * it is settled, and the second look sees whether they are served. */
+static bool ready_look(struct readiness *r, struct server *srv, struct xfrin *x, struct catalog_in *ci)
+{
+	uint8_t first[NAME_MAXLEN] = {0};
+	char text[NAME_MAXLEN * 4 + 2] = "";
+	uint64_t t0 = ev_clock_ms();
+	size_t n = xfrin_unserved(x, first);
+	bool settled = n == 0 && catalog_in_settled(ci);
+	if (settled)
+		n = xfrin_unserved(x, first);
+	uint64_t took = ev_clock_ms() - t0;
+	r->poll_ms = took * 20 > READY_POLL_MS ? took * 20 : READY_POLL_MS;
+	if (settled && n == 0) {
+		r->ready = true;
+		notify_systemd(r, "READY=1\nSTATUS=%zu zone(s) served", zones_count(srv->zones));
+		log_info("all zones served: %zu zone(s)%s", zones_count(srv->zones),
+		         getenv("NOTIFY_SOCKET") ? "; READY=1 sent to systemd" : "");
+		return true;
+	}
+	if (n != r->waiting || n == 0) {
+		r->waiting = n;
+		if (n > 0) {
+			name_to_text(first, text, sizeof(text));
+			notify_systemd(r, "STATUS=waiting for %s and %zu more secondary zone(s) to be served", text, n - 1);
+		} else {
+			notify_systemd(r, "STATUS=waiting for the members of consumed catalogs");
+		}
+	}
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -885,19 +946,34 @@ int main(int argc, char **argv)
 		log_info("listening on %s (UDP, TCP)", conf->listen[i].text);
 	atomic_store(&started, true);
 	log_info("ready: %zu zone(s) served", zones_count(srv.zones));
+	struct readiness ready = {0};
+	ready_look(&ready, &srv, xfrin, catalog_in);
 
 	/* A reload reads the file, warns of each key it cannot apply, hands the new configuration to
 	 * each module (each copies what it keeps, or reads the one in force), publishes it whole, then
 	 * frees the previous one: by then no module and no reader holds it. */
 	for (;;) {
 		int sig = 0;
-		if (sigwait(&sigs, &sig) != 0)
+		if (!ready.ready) { /* not every zone served yet: look again after a while */
+			struct timespec wait = {(time_t)(ready.poll_ms / 1000), (long)(ready.poll_ms % 1000) * 1000000L};
+			if ((sig = sigtimedwait(&sigs, NULL, &wait)) < 0) {
+				ready_look(&ready, &srv, xfrin, catalog_in);
+				continue;
+			}
+		} else if (sigwait(&sigs, &sig) != 0) {
 			continue;
+		}
 		if (sig != SIGHUP) {
 			log_info("signal %d: stopping", sig);
+			notify_systemd(&ready, "STOPPING=1\nSTATUS=stopping on signal %d", sig);
 			break;
 		}
 		log_info("SIGHUP: reloading %s", path);
+		struct timespec mono;
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		/* MONOTONIC_USEC: what systemd 253 and later want with RELOADING=1 (Type=notify-reload) */
+		notify_systemd(&ready, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
+		               (uint64_t)mono.tv_sec * 1000000u + (uint64_t)mono.tv_nsec / 1000u);
 		/* A configuration file whose stamp is unchanged is not read again (100,000 zones are
 		 * seconds of YAML): the one in force is handed to every module again, so zone files,
 		 * JWKS and the rest are looked at as on any reload. */
@@ -955,6 +1031,8 @@ int main(int argc, char **argv)
 			config_free(previous);
 		conf = next;
 		log_info("reload done: %zu zone(s) served", zones_count(srv.zones));
+		if (ready.ready) /* the reload is done; before the first READY=1, that comes when all are served */
+			notify_systemd(&ready, "READY=1\nSTATUS=%zu zone(s) served", zones_count(srv.zones));
 	}
 	status = 0;
 out:

@@ -73,6 +73,10 @@ struct catalog_in {
 	uint8_t (*watch)[NAME_MAXLEN]; /* the catalogs' apexes, for the listener */
 	struct cat_changes *changes; /* one per watch */
 	size_t nwatch;
+	/* versions of a watched catalog the listener noted, and how many of those the thread had
+	 * noted when it last began a round that it has finished: equal when nothing waits
+	 * (catalog_in_settled) */
+	unsigned long noted, synced;
 	/* the thread's own */
 	const struct config *conf;
 	struct cat *cats;
@@ -139,6 +143,7 @@ static void on_zones(void *arg, enum zones_event ev, const struct zone *old, con
 		if (zone_changed_nodes(old, next, note_entry, ch) < 0)
 			ch->whole = true;
 	}
+	ci->noted += watched;
 	pthread_mutex_unlock(&ci->lock);
 	if (watched)
 		ev_async_send(&ci->wake);
@@ -538,7 +543,7 @@ static void on_wake(struct ev_loop *loop, struct ev_async *a)
 	struct catalog_in *ci = a->arg;
 	pthread_mutex_lock(&ci->lock);
 	const struct config *conf = ci->next_conf;
-	unsigned long asked = ci->conf_asked;
+	unsigned long asked = ci->conf_asked, noted = ci->noted;
 	ci->next_conf = NULL;
 	pthread_mutex_unlock(&ci->lock);
 	if (conf)
@@ -556,6 +561,9 @@ static void on_wake(struct ev_loop *loop, struct ev_async *a)
 		sync_cat(ci, &ci->cats[i], &ch);
 		free(ch.v);
 	}
+	pthread_mutex_lock(&ci->lock);
+	ci->synced = noted; /* every version noted before this round is taken: members added */
+	pthread_mutex_unlock(&ci->lock);
 	if (conf) {
 		pthread_mutex_lock(&ci->lock);
 		ci->conf_done = asked;
@@ -638,4 +646,14 @@ void catalog_in_stop(struct catalog_in *ci)
 	pthread_mutex_destroy(&ci->lock);
 	pthread_cond_destroy(&ci->done);
 	free(ci);
+}
+
+bool catalog_in_settled(struct catalog_in *ci)
+{
+	if (!ci)
+		return true;
+	pthread_mutex_lock(&ci->lock);
+	bool settled = ci->synced == ci->noted;
+	pthread_mutex_unlock(&ci->lock);
+	return settled;
 }

@@ -1,6 +1,7 @@
 /* Catalog zones consumed (RFC 9432 version 2): each secondary zone configured with catalog: true
  * makes the zones it lists secondary zones of their own, pulled from the catalog's primaries. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,3 +23,8 @@ int catalog_in_start(struct server *srv, const struct config *conf, struct xfrin
 void catalog_in_reload(struct catalog_in *ci, const struct config *conf);
 /* Stops the thread; members stay secondary zones until xfrin_stop(). */
 void catalog_in_stop(struct catalog_in *ci);
+/* Whether every version of a consumed catalog published so far has been read, its members added
+ * to (or removed from) the secondary zones; true without catalogs. Readiness asks it after
+ * xfrin_unserved() found every zone served, then asks that again (catalog_in_start's thread may
+ * have added members in between). */
+bool catalog_in_settled(struct catalog_in *ci);

@@ -203,3 +203,18 @@ int xfrin_status(struct xfrin *x, struct xfrin_status **out, size_t *n)
 	*out = s;
 	return 0;
 }
+
+size_t xfrin_unserved(struct xfrin *x, uint8_t first[NAME_MAXLEN])
+{
+	size_t n = 0;
+	if (!x)
+		return 0;
+	pthread_mutex_lock(&x->status_lock);
+	for (size_t i = 0; i < x->nzones; i++) {
+		const struct xfrin_zone *z = x->zones[i];
+		if (!z->st.serving && n++ == 0 && first) /* st: a new zone's is zero (not serving) at first */
+			memcpy(first, z->apex, z->apex_len);
+	}
+	pthread_mutex_unlock(&x->status_lock);
+	return n;
+}

@@ -73,6 +73,9 @@ void xfrin_stop(struct xfrin *x);
  * for a transfer or an RCU grace period: safe from an RCU reader such as the API thread. */
 int xfrin_status(struct xfrin *x, struct xfrin_status **out, size_t *n);
 const char *xfrin_state_name(enum xfrin_state s);
+/* How many secondary zones are not served (never loaded, or expired), and the first of them in
+ * first (when not NULL and there is one): readiness waits for 0. O(zones), under the status lock. */
+size_t xfrin_unserved(struct xfrin *x, uint8_t first[NAME_MAXLEN]);
 
 /* ---- run time (catalog members): these wait for the refresh lock, which is held across RCU
  * grace periods, so the caller must not be an online RCU reader ---- */

@@ -3,6 +3,9 @@
 # scheduling choice, and running the driver. Before sourcing set BENCH (the name: "api", "pop"),
 # ROOT, and WORK (the work directory, removed at exit unless BENCH_KEEP=1 or the run failed).
 
+# The benches run every server as root: ternd is told that this is meant (server.user, privdrop.h)
+export TERND_ALLOW_ROOT=${TERND_ALLOW_ROOT:-1}
+
 log() { printf '[bench-%s %(%H:%M:%S)T] %s\n' "$BENCH" -1 "$*" >&2; }
 
 # Every process the driver starts is listed in $WORK/pids; whatever is still running at exit (the

@@ -25,6 +25,7 @@
 #include "ternd/base/event.h"
 #include "ternd/base/filewatch.h"
 #include "ternd/base/log.h"
+#include "ternd/base/privdrop.h"
 #include "ternd/base/sdnotify.h"
 #include "ternd/catalog/catalog.h"
 #include "ternd/change/change.h"
@@ -194,6 +195,45 @@ static int check_zones(const struct config *conf)
 
 /* --check with a store: what the configuration does to the zones the store holds for it (notes
  * on stdout), and whether it agrees with the store (problems on stderr). Returns the failures. */
+/* server.user (privdrop.h): who ternd is to run as, becoming that user when apply says so, and
+ * whether that user can make the files ternd writes (the store, the secondary zones' copies).
+ * Each problem goes to stderr, or the log when apply (a start); returns how many there were. */
+static int run_as(const struct config *conf, bool apply, char *err)
+{
+	struct privdrop pd;
+	if (privdrop_plan(conf->user, conf->group, geteuid(), &pd, err, ERRBUF) < 0 ||
+	    (apply && privdrop_apply(&pd, err, ERRBUF) < 0)) {
+		fprintf(stderr, "%s: %s\n", conf->path, err);
+		return 1;
+	}
+	if (apply && pd.drop)
+		log_info("running as user %s (uid %u), group %s (gid %u), keeping only CAP_NET_BIND_SERVICE", pd.user,
+		         (unsigned)pd.uid, pd.group, (unsigned)pd.gid);
+	int problems = 0;
+	if (conf->api.data_dir && privdrop_writable(&pd, conf->api.data_dir, err, ERRBUF) < 0) {
+		fprintf(stderr, "%s: api.data-dir %s\n", conf->path, err);
+		problems++;
+	}
+	char dir[4096], last[4096] = "";
+	for (size_t i = 0; i < conf->nzones; i++) { /* secondary zones: their copies' directories, each once */
+		const struct config_zone *cz = &conf->zones[i];
+		if (!cz->nprimaries || !cz->file)
+			continue;
+		snprintf(dir, sizeof(dir), "%s", cz->file);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = 0;
+		if (!slash || strcmp(dir, last) == 0)
+			continue;
+		memcpy(last, dir, sizeof(last));
+		if (privdrop_writable(&pd, dir, err, ERRBUF) < 0) {
+			fprintf(stderr, "%s: zone %s: its copy's directory %s\n", conf->path, cz->name, err);
+			problems++;
+		}
+	}
+	return problems;
+}
+
 static int check_store(struct config *conf, char *err)
 {
 	char path[4096];
@@ -819,13 +859,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		int failed = check_zones(conf) + check_store(conf, err);
+		int failed = run_as(conf, false, err) + check_zones(conf) + check_store(conf, err);
 		config_free(conf);
 		free(err);
 		return failed ? 1 : 0;
 	}
 	log_set_level((enum log_level)conf->log_level);
 	raise_fd_limit(conf);
+	/* server.user: no zone, store or socket is opened before this */
+	if (run_as(conf, true, err) > 0) {
+		config_free(conf);
+		free(err);
+		return 1;
+	}
 
 	/* Signals go to this thread only, through sigwait; workers inherit the mask. */
 	sigset_t sigs;

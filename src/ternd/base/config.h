@@ -172,6 +172,7 @@ struct config {
 	size_t zone_index_mask;
 	struct config_catalog catalog; /* the catalog zone produced */
 	char *nsid; /* server identity for NSID (RFC 5001); NULL = not sent */
+	char *user, *group; /* server.user, server.group: who ternd becomes when started as root (privdrop.h) */
 	uint16_t edns_size; /* advertised and maximum UDP payload; default 1232 */
 	unsigned udp_workers; /* 0 = one per online CPU */
 	unsigned tcp_idle_timeout_ms; /* default 10000 */

@@ -98,6 +98,18 @@ static const struct cfg_item server_items[] = {
      .size = sizeof(bool),
      .def = "false",
      .help = "for tests only: allows RFC 5011 hold-downs below a day and DS checks below a minute"},
+    {.name = "user",
+     .type = CFG_STRING,
+     .offset = CONFIG_AT(user),
+     .max = 32,
+     .help = "started as root, ternd becomes this user (keeping only the right to bind ports below 1024) "
+             "before it opens a zone, the store or a socket; root keeps root, which ternd refuses without it "
+             "(or TERND_ALLOW_ROOT=1)"},
+    {.name = "group",
+     .type = CFG_STRING,
+     .offset = CONFIG_AT(group),
+     .max = 32,
+     .help = "the group it becomes with server.user (default: that user's own group)"},
     {0},
 };
 

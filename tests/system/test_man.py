@@ -1,7 +1,8 @@
 """The man pages (issue 19): ternd(8), ternd.yaml(5) and tern(1), built from docs/man/*.scd by
 `make`, render without a warning, and name everything the programs have: every configuration key
 of `ternd --keys`, every option of `ternd --help`, every signal ternd waits for (its sigaddset
-calls), every command of `tern --help` with each of its options. The example configuration of
+calls) and every environment variable it reads (its getenv calls), every command of `tern --help`
+with each of its options. The example configuration of
 ternd.yaml(5) passes `ternd --check`. Each check is shown to fail on a page with a line taken out."""
 import os
 import re
@@ -69,10 +70,28 @@ def missing_keys(text):
     return [k for k in config_keys() if not re.search(r"^\s+%s \(" % re.escape(k), text, re.M)]
 
 
+def ternd_environment():
+    """Every environment variable ternd reads (getenv in src/ternd and src/lib)."""
+    names = set()
+    for top in ("src/ternd", "src/lib"):
+        for d, _dirs, files in os.walk(os.path.join(ROOT, top)):
+            for f in files:
+                if f.endswith(".c"):
+                    with open(os.path.join(d, f), encoding="utf-8") as fh:
+                        names |= set(re.findall(r'getenv\("([A-Z_]+)"\)', fh.read()))
+    assert "NOTIFY_SOCKET" in names, names
+    return sorted(names)
+
+
+def section_of(text, title):
+    m = re.search(r"^%s\n(.*?)(?=^[A-Z][A-Z ]+\n)" % re.escape(title), text, re.M | re.S)
+    return m.group(1) if m else ""
+
+
 def missing_ternd(text):
-    section = text.split("\nSIGNALS")[1].split("\nFILES")[0] if "\nSIGNALS" in text else ""
     lost = [o for o in ternd_options() if not re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(o), text)]
-    return lost + [s for s in ternd_signals() if s not in section]
+    lost += [s for s in ternd_signals() if s not in section_of(text, "SIGNALS")]
+    return lost + [e for e in ternd_environment() if e not in section_of(text, "ENVIRONMENT")]
 
 
 def missing_commands(text):
@@ -112,6 +131,7 @@ def test_ternd_8_names_every_option_and_signal():
     assert missing_ternd(text) == []
     assert missing_ternd(without_line(text.replace("SIGTERM, SIGINT", "SIGTERM\n SIGINT"), "SIGINT")) == ["SIGINT"]
     assert "--keys" in missing_ternd(text.replace("--keys", "--k"))
+    assert "TERND_ALLOW_ROOT" in missing_ternd(without_line(text, "TERND_ALLOW_ROOT"))
 
 
 def test_tern_1_names_every_command_and_option():

@@ -864,7 +864,9 @@ int main(int argc, char **argv)
 		free(err);
 		return failed ? 1 : 0;
 	}
+	log_detect_journal();
 	log_set_level((enum log_level)conf->log_level);
+	log_set_format((enum log_format)conf->log_format);
 	raise_fd_limit(conf);
 	/* server.user: no zone, store or socket is opened before this */
 	if (run_as(conf, true, err) > 0) {
@@ -1050,6 +1052,7 @@ int main(int argc, char **argv)
 			conf_stamp = stamp;
 		}
 		log_set_level((enum log_level)next->log_level);
+		log_set_format((enum log_format)next->log_format);
 		tcp_reload(tcp, next);
 		/* NOTIFY targets before the zones, so this reload's new versions go to the new targets */
 		if (notify_reload(&notify, &srv, next, err, ERRBUF) < 0)

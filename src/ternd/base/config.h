@@ -180,6 +180,7 @@ struct config {
 	unsigned tcp_max_clients_per_address; /* per IPv4 address or IPv6 /64; default 32 */
 	unsigned max_zones; /* zones this server may serve: configured, API and catalog members together */
 	int log_level; /* enum log_level; default LOG_INFO */
+	int log_format; /* enum log_format; default LOG_TEXT */
 	struct config_api api;
 	struct config_transfer transfer;
 	struct config_pops pops; /* PoPs polled (control node); n = 0 when none */

@@ -17,6 +17,7 @@
 #define SECONDS_MAX 2147483647ul
 
 static const char *const log_levels[] = {"error", "warning", "info", "debug", NULL};
+static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const serial_policies[] = {"date", "increment", NULL};
 static const char *const denials[] = {"nsec", "nsec3", NULL};
 static const char *const key_schemes[] = {"ksk-zsk", "csk", NULL};
@@ -122,6 +123,15 @@ static const struct cfg_item log_items[] = {
      .names = log_levels,
      .def = "info",
      .help = "the least severe message logged"},
+    {.name = "format",
+     .type = CFG_ENUM,
+     .flags = R,
+     .offset = CONFIG_AT(log_format),
+     .size = sizeof(int),
+     .names = log_formats,
+     .def = "text",
+     .help = "text: \"TIME LEVEL: message\" lines; json: one object a line (time, level, message) for log "
+             "pipelines; under journald each line starts with its syslog priority (<3> for errors)"},
     {0},
 };
 

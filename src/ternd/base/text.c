@@ -89,14 +89,11 @@ static uint32_t utf8_next(const unsigned char *s, size_t n, size_t *len)
 	return cp;
 }
 
-void text_json_string(struct text *t, const char *str)
+/* str (n bytes) as a quoted JSON string at o, which has room for n * 6 + 3 bytes; returns the
+ * end (a NUL is written there). At most 6 characters a byte: \u0001 or \uFFFD for one byte, 12
+ * for a 4-byte sequence. */
+static char *json_quote(char *o, const unsigned char *s, size_t n)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str);
-	/* at most 6 characters a byte: \u0001 or \uFFFD for one byte, 12 for a 4-byte sequence */
-	if (!text_room(t, n * 6 + 2))
-		return;
-	char *o = t->s + t->len;
 	*o++ = '"';
 	for (size_t i = 0; i < n;) {
 		unsigned char c = s[i];
@@ -127,5 +124,26 @@ void text_json_string(struct text *t, const char *str)
 	}
 	*o++ = '"';
 	*o = 0;
-	t->len = (size_t)(o - t->s);
+	return o;
+}
+
+void text_json_string(struct text *t, const char *str)
+{
+	size_t n = strlen(str);
+	if (!text_room(t, n * 6 + 2))
+		return;
+	t->len = (size_t)(json_quote(t->s + t->len, (const unsigned char *)str, n) - t->s);
+}
+
+void text_json_escape(const char *str, char *out, size_t cap)
+{
+	size_t n = strlen(str);
+	if (cap < 3) {
+		if (cap)
+			*out = 0;
+		return;
+	}
+	if (n * 6 + 3 > cap) /* only whole characters go in: cut the input to what surely fits */
+		n = (cap - 3) / 6;
+	json_quote(out, (const unsigned char *)str, n);
 }

@@ -19,4 +19,7 @@ void text_append(struct text *t, const char *s, size_t n);
  * does with JSON_ENSURE_ASCII: ", \ and control characters escaped, everything past ASCII as \uXXXX
  * (a surrogate pair above U+FFFF); a byte that is not well-formed UTF-8 becomes \uFFFD. */
 void text_json_string(struct text *t, const char *str);
+/* The same into out (cap bytes, NUL-terminated): a str too long for it is cut to what fits for
+ * certain (cap / 6 bytes), never mid-escape. */
+void text_json_escape(const char *str, char *out, size_t cap);
 void text_free(struct text *t);

@@ -24,6 +24,7 @@ static const struct {
     {"dnssec", cmd_dnssec, "signed zones: ksk-submitted, ds-removed, backup, restore"},
     {"geo", cmd_geo, "dynamic answers for other servers: render-knot"},
     {"explain", cmd_explain, "why a client gets the answer it gets"},
+    {"store", cmd_store, "the store on this machine: backup"},
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
@@ -435,12 +436,14 @@ static int run(int argc, char **argv)
 		cli.api = getenv("TERN_API");
 	if (!cli.token)
 		cli.token = getenv("TERN_TOKEN");
-	if (!cli.api || !*cli.api) {
+	/* the store commands read the store on this machine: no API to reach */
+	bool local = strcmp(cli.cmd->group, "store") == 0;
+	if (!local && (!cli.api || !*cli.api)) {
 		rc = cli_usage_error(NULL,
 		                     "no API address: set TERN_API or pass --api URL (e.g. http://127.0.0.1:8053)");
 		goto out;
 	}
-	if (!cli.token || !*cli.token) {
+	if (!local && (!cli.token || !*cli.token)) {
 		rc = cli_usage_error(NULL, "no token: set TERN_TOKEN or pass --token TOKEN");
 		goto out;
 	}

@@ -46,9 +46,12 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ternd -c FILE [--check]\n"
+	           "       ternd -c FILE --restore BACKUP\n"
 	           "       ternd --keys\n"
 	           "  -c, --config FILE  configuration file (YAML)\n"
 	           "      --check        validate the configuration and every zone, then exit\n"
+	           "      --restore BACKUP  put a store backup (tern store backup) in place of api.data-dir's\n"
+	           "                     store, on a stopped ternd, then exit\n"
 	           "      --keys         print the reference of every configuration key (as README.md has it)\n"
 	           "  -h, --help         this text\n");
 }
@@ -700,6 +703,7 @@ static void wait_signed(struct server *srv, struct change *change, const struct 
 /* The tenants' store and the one writer of its zones: opened before the API and the transports
  * (which read the zones it serves and the journal it keeps), closed after them. */
 struct stored {
+	int lock; /* store_dir_lock()'s on data-dir while open; -1 none */
 	struct store *store; /* NULL: no tenant API (the api section has no data-dir) */
 	struct change change; /* set up while store is open */
 };
@@ -713,10 +717,39 @@ static int stored_open(struct stored *s, struct server *srv, const struct config
 		return TERN_EIO;
 	}
 	snprintf(path, sizeof(path), "%s/tern.db", conf->api.data_dir);
-	int rc = store_open_sqlite(path, &s->store, err, errlen);
-	if (rc < 0)
+	int rc = store_dir_lock(conf->api.data_dir, &s->lock, err, errlen); /* one ternd per store */
+	if (rc < 0 || (rc = store_open_sqlite(path, &s->store, err, errlen)) < 0)
 		return rc;
 	change_init(&s->change, srv->zones, s->store, conf->api.journal_keep);
+	return 0;
+}
+
+/* ternd --restore: as the user ternd runs as, under the data directory's lock (not while a ternd
+ * runs on it), the backup checked and put in place of the store. */
+static int restore(const struct config *conf, const char *file, char *err)
+{
+	char info[8192];
+	int lock = -1;
+	if (!conf->api.data_dir) {
+		fprintf(stderr, "%s: --restore: the configuration has no api.data-dir (no store to restore)\n", conf->path);
+		return 1;
+	}
+	if (run_as(conf, true, err) > 0)
+		return 1;
+	if (mkdir(conf->api.data_dir, 0750) < 0 && errno != EEXIST) {
+		fprintf(stderr, "api.data-dir %s: %s\n", conf->api.data_dir, strerror(errno));
+		return 1;
+	}
+	int rc = store_dir_lock(conf->api.data_dir, &lock, err, ERRBUF);
+	if (rc == 0)
+		rc = store_sqlite_restore(file, conf->api.data_dir, info, sizeof(info), err, ERRBUF);
+	if (lock >= 0)
+		close(lock);
+	if (rc < 0) {
+		fprintf(stderr, "--restore: %s (nothing was changed)\n", err);
+		return 1;
+	}
+	printf("%s\n", info);
 	return 0;
 }
 
@@ -741,6 +774,9 @@ static void stored_close(struct stored *s)
 	change_destroy(&s->change);
 	store_close(s->store);
 	s->store = NULL;
+	if (s->lock >= 0)
+		close(s->lock);
+	s->lock = -1;
 }
 
 /* Many TCP clients need many descriptors: take everything the hard limit allows. */
@@ -829,16 +865,18 @@ int main(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"check", no_argument, NULL, 'k'},
 	    {"keys", no_argument, NULL, 'K'},
+	    {"restore", required_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *path = NULL;
+	const char *path = NULL, *restore_from = NULL;
 	bool check = false;
 	for (int c; (c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1;) {
 		switch (c) {
 		case 'c': path = optarg; break;
 		case 'k': check = true; break;
 		case 'K': return print_reference();
+		case 'R': restore_from = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -857,6 +895,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		free(err);
 		return 1;
+	}
+	if (restore_from) {
+		int failed = check ? 1 : restore(conf, restore_from, err);
+		if (check)
+			fprintf(stderr, "--check and --restore: one at a time\n");
+		config_free(conf);
+		free(err);
+		return failed;
 	}
 	if (check) {
 		int failed = run_as(conf, false, err) + check_zones(conf) + check_store(conf, err);
@@ -889,7 +935,7 @@ int main(int argc, char **argv)
 	rcu_thread_offline();
 
 	struct server srv;
-	struct stored stored = {0};
+	struct stored stored = {.lock = -1};
 	struct udp *udp = NULL;
 	struct tcp *tcp = NULL;
 	struct api *api = NULL;

@@ -274,6 +274,19 @@ int store_open_sqlite(const char *path, struct store **out, char *err, size_t er
  * --check`, which must not upgrade a store the running ternd still uses. */
 int store_sqlite_schema(const char *path, int *have, int *want, char *err, size_t errlen);
 
+/* The data directory as one ternd's: an exclusive flock on dir/ternd.lock (made if missing, our
+ * pid written in it), held on *fd until it is closed. TERN_EBUSY with err naming the pid when
+ * another process holds it (a running ternd). */
+int store_dir_lock(const char *dir, int *fd, char *err, size_t errlen);
+
+/* Puts the store backup at file (made by `tern store backup`) in place of dir/tern.db, on a
+ * stopped ternd (the caller holds store_dir_lock): the file is checked first (an SQLite database
+ * that is a Tern store, of a schema no newer than this program's, passing integrity_check) and
+ * refused otherwise, nothing written; then copied beside the store, synced, and renamed over it,
+ * the store it replaces kept as dir/tern.db.before-restore (its write-ahead log checkpointed into
+ * it first). info says what was restored. */
+int store_sqlite_restore(const char *file, const char *dir, char *info, size_t infolen, char *err, size_t errlen);
+
 /* Rolls back and frees any transaction still open, then closes. No other thread may be using it. */
 static inline void store_close(struct store *st)
 {

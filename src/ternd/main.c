@@ -731,7 +731,8 @@ static int restore(const struct config *conf, const char *file, char *err)
 	char info[8192];
 	int lock = -1;
 	if (!conf->api.data_dir) {
-		fprintf(stderr, "%s: --restore: the configuration has no api.data-dir (no store to restore)\n", conf->path);
+		fprintf(stderr, "%s: --restore: the configuration has no api.data-dir (no store to restore)\n",
+		        conf->path);
 		return 1;
 	}
 	if (run_as(conf, true, err) > 0)
@@ -851,7 +852,8 @@ static bool ready_look(struct readiness *r, struct server *srv, struct xfrin *x,
 		r->waiting = n;
 		if (n > 0) {
 			name_to_text(first, text, sizeof(text));
-			notify_systemd(r, "STATUS=waiting for %s and %zu more secondary zone(s) to be served", text, n - 1);
+			notify_systemd(r, "STATUS=waiting for %s and %zu more secondary zone(s) to be served", text,
+			               n - 1);
 		} else {
 			notify_systemd(r, "STATUS=waiting for the members of consumed catalogs");
 		}
@@ -862,12 +864,9 @@ static bool ready_look(struct readiness *r, struct server *srv, struct xfrin *x,
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"check", no_argument, NULL, 'k'},
-	    {"keys", no_argument, NULL, 'K'},
-	    {"restore", required_argument, NULL, 'R'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
+	    {"keys", no_argument, NULL, 'K'},         {"restore", required_argument, NULL, 'R'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	const char *path = NULL, *restore_from = NULL;
 	bool check = false;
@@ -1049,7 +1048,8 @@ int main(int argc, char **argv)
 	for (;;) {
 		int sig = 0;
 		if (!ready.ready) { /* not every zone served yet: look again after a while */
-			struct timespec wait = {(time_t)(ready.poll_ms / 1000), (long)(ready.poll_ms % 1000) * 1000000L};
+			struct timespec wait = {(time_t)(ready.poll_ms / 1000),
+			                        (long)(ready.poll_ms % 1000) * 1000000L};
 			if ((sig = sigtimedwait(&sigs, NULL, &wait)) < 0) {
 				ready_look(&ready, &srv, xfrin, catalog_in);
 				continue;

@@ -40,8 +40,18 @@ static void test_escapes(void **state)
 {
 	(void)state;
 	static const char *const cases[] = {
-	    "", "example.com.", "a\"b", "back\\slash", "x\\.y.example.", "\b\f\n\r\t", "\x01\x1f\x7f /",
-	    "caf\xc3\xa9", "\xe2\x82\xac 5", "\xf0\x9f\x98\x80 grin", "\xef\xbf\xbf", "\xf4\x8f\xbf\xbf",
+	    "",
+	    "example.com.",
+	    "a\"b",
+	    "back\\slash",
+	    "x\\.y.example.",
+	    "\b\f\n\r\t",
+	    "\x01\x1f\x7f /",
+	    "caf\xc3\xa9",
+	    "\xe2\x82\xac 5",
+	    "\xf0\x9f\x98\x80 grin",
+	    "\xef\xbf\xbf",
+	    "\xf4\x8f\xbf\xbf",
 	    "locked: \"migration\" \xe2\x80\x94 ask ops\\team",
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -61,7 +71,8 @@ static void test_every_code_point(void **state)
 		} else if (cp < 0x800) {
 			s[0] = (char)(0xc0 | cp >> 6), s[1] = (char)(0x80 | (cp & 0x3f));
 		} else if (cp < 0x10000) {
-			s[0] = (char)(0xe0 | cp >> 12), s[1] = (char)(0x80 | (cp >> 6 & 0x3f)), s[2] = (char)(0x80 | (cp & 0x3f));
+			s[0] = (char)(0xe0 | cp >> 12), s[1] = (char)(0x80 | (cp >> 6 & 0x3f)),
+			s[2] = (char)(0x80 | (cp & 0x3f));
 		} else {
 			s[0] = (char)(0xf0 | cp >> 18), s[1] = (char)(0x80 | (cp >> 12 & 0x3f));
 			s[2] = (char)(0x80 | (cp >> 6 & 0x3f)), s[3] = (char)(0x80 | (cp & 0x3f));
@@ -79,10 +90,10 @@ static void test_not_utf8(void **state)
 	} cases[] = {
 	    {"\xff", "\"\\uFFFD\""},
 	    {"a\x80z", "\"a\\uFFFDz\""},
-	    {"\xc0\xaf", "\"\\uFFFD\\uFFFD\""},             /* overlong "/" */
+	    {"\xc0\xaf", "\"\\uFFFD\\uFFFD\""}, /* overlong "/" */
 	    {"\xed\xa0\x80", "\"\\uFFFD\\uFFFD\\uFFFD\""}, /* a surrogate */
 	    {"\xf4\x90\x80\x80", "\"\\uFFFD\\uFFFD\\uFFFD\\uFFFD\""}, /* past U+10FFFF */
-	    {"\xe2\x82", "\"\\uFFFD\\uFFFD\""},             /* cut short */
+	    {"\xe2\x82", "\"\\uFFFD\\uFFFD\""}, /* cut short */
 	    {"\xc3", "\"\\uFFFD\""},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

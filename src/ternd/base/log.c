@@ -68,8 +68,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (atomic_load_explicit(&format, memory_order_relaxed) == LOG_JSON) {
 		char esc[LINE_MAX_BYTES * 6 + 3];
 		text_json_escape(msg, esc, sizeof(esc));
-		len = (size_t)snprintf(out, sizeof(out), "%s{\"time\":\"%s\",\"level\":\"%s\",\"message\":%s}\n", prio, ts,
-		                       names[level], esc);
+		len = (size_t)snprintf(out, sizeof(out), "%s{\"time\":\"%s\",\"level\":\"%s\",\"message\":%s}\n", prio,
+		                       ts, names[level], esc);
 	} else if (journal) {
 		/* journald takes every line as an entry of its own: each carries the priority */
 		for (const char *line = msg; line && len < sizeof(out);) {

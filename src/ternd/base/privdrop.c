@@ -27,7 +27,8 @@ int privdrop_plan(const char *user, const char *group, uid_t euid, struct privdr
 		}
 		if (euid == 0 && !(allow && strcmp(allow, "1") == 0)) {
 			snprintf(err, errlen,
-			         "ternd was started as root: set server.user to the user it should become (e.g. tern: it keeps "
+			         "ternd was started as root: set server.user to the user it should become (e.g. tern: "
+			         "it keeps "
 			         "only the right to bind ports below 1024), or server.user: root to run as root "
 			         "(TERND_ALLOW_ROOT=1 in the environment allows it too)");
 			return TERN_EINVAL;
@@ -51,8 +52,10 @@ int privdrop_plan(const char *user, const char *group, uid_t euid, struct privdr
 	if (pw->pw_uid == 0)
 		return 0; /* root asked for by name: stays root */
 	if (euid != 0 && euid != pw->pw_uid) {
-		snprintf(err, errlen, "server.user is \"%s\", but ternd was started as uid %u, neither root nor %s: it "
-		         "cannot become that user", user, (unsigned)euid, user);
+		snprintf(err, errlen,
+		         "server.user is \"%s\", but ternd was started as uid %u, neither root nor %s: it "
+		         "cannot become that user",
+		         user, (unsigned)euid, user);
 		return TERN_EINVAL;
 	}
 	out->drop = euid == 0;
@@ -107,8 +110,8 @@ int privdrop_apply(const struct privdrop *p, char *err, size_t errlen)
 	gid_t rgid, eg, sg;
 	if (getresuid(&ruid, &eu, &su) < 0 || getresgid(&rgid, &eg, &sg) < 0 || ruid != p->uid || eu != p->uid ||
 	    su != p->uid || rgid != p->gid || eg != p->gid || sg != p->gid) {
-		snprintf(err, errlen, "becoming user %s (uid %u): the process is not that user and group afterwards", p->user,
-		         (unsigned)p->uid);
+		snprintf(err, errlen, "becoming user %s (uid %u): the process is not that user and group afterwards",
+		         p->user, (unsigned)p->uid);
 		return TERN_EIO;
 	}
 	if (setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0) {
@@ -150,8 +153,8 @@ int privdrop_writable(const struct privdrop *p, const char *dir, char *err, size
 	if (ok && S_ISDIR(st.st_mode))
 		return 0;
 	const char *who = p->user[0] ? p->user : "ternd's user";
-	snprintf(err, errlen, "%s: %s cannot make files in %s (a %s owned by uid %u, gid %u, mode %03o)", dir, who, path,
-	         S_ISDIR(st.st_mode) ? "directory" : "file, not a directory", (unsigned)st.st_uid, (unsigned)st.st_gid,
-	         (unsigned)(st.st_mode & 07777));
+	snprintf(err, errlen, "%s: %s cannot make files in %s (a %s owned by uid %u, gid %u, mode %03o)", dir, who,
+	         path, S_ISDIR(st.st_mode) ? "directory" : "file, not a directory", (unsigned)st.st_uid,
+	         (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
 	return TERN_EIO;
 }

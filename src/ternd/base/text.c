@@ -73,7 +73,10 @@ void text_append(struct text *t, const char *s, size_t n)
 static uint32_t utf8_next(const unsigned char *s, size_t n, size_t *len)
 {
 	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-	size_t want = s[0] >= 0xf0 && s[0] < 0xf5 ? 4 : s[0] >= 0xe0 && s[0] < 0xf0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+	size_t want = s[0] >= 0xf0 && s[0] < 0xf5   ? 4
+	              : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
+	              : s[0] >= 0xc2 && s[0] < 0xe0 ? 2
+	                                            : 0;
 	*len = 1;
 	if (want == 0 || want > n)
 		return 0xfffd;
@@ -103,8 +106,8 @@ static char *json_quote(char *o, const unsigned char *s, size_t n)
 			continue;
 		}
 		if (c < 0x80) {
-			static const char short_esc[] = {['"'] = '"', ['\\'] = '\\', ['\b'] = 'b', ['\f'] = 'f',
-			                                 ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
+			static const char short_esc[] = {['"'] = '"',  ['\\'] = '\\', ['\b'] = 'b', ['\f'] = 'f',
+			                                 ['\n'] = 'n', ['\r'] = 'r',  ['\t'] = 't'};
 			if (c < sizeof(short_esc) && short_esc[c]) {
 				*o++ = '\\';
 				*o++ = short_esc[c];
@@ -117,7 +120,8 @@ static char *json_quote(char *o, const unsigned char *s, size_t n)
 		size_t len;
 		uint32_t cp = utf8_next(s + i, n - i, &len);
 		if (cp >= 0x10000) /* a surrogate pair */
-			o += sprintf(o, "\\u%04X\\u%04X", 0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
+			o += sprintf(o, "\\u%04X\\u%04X", 0xd800 + ((cp - 0x10000) >> 10),
+			             0xdc00 + ((cp - 0x10000) & 0x3ff));
 		else
 			o += sprintf(o, "\\u%04X", cp);
 		i += len;

@@ -55,12 +55,12 @@ static int check_backup(const char *file, int *version, long long *zones, char *
 	if (store_sqlite_schema(file, &have, &want, why, sizeof(why)) < 0)
 		return set_err(err, errlen, TERN_EINVAL, "%s is not a Tern store: %s", file, why);
 	if (have == 0)
-		return set_err(err, errlen, TERN_EINVAL, "%s is not a Tern store (an SQLite database without its schema)",
-		               file);
+		return set_err(err, errlen, TERN_EINVAL,
+		               "%s is not a Tern store (an SQLite database without its schema)", file);
 	if (have > want)
 		return set_err(err, errlen, TERN_ECONFIG,
-		               "%s is a store of a newer ternd (schema version %d; this one knows up to %d): refused", file,
-		               have, want);
+		               "%s is a store of a newer ternd (schema version %d; this one knows up to %d): refused",
+		               file, have, want);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *s = NULL;
 	int rc = TERN_EINVAL;
@@ -160,7 +160,8 @@ int store_sqlite_restore(const char *file, const char *dir, char *info, size_t i
 	if (had && ((rc = checkpoint(db, err, errlen)) < 0 || (unlink(before) < 0 && errno != ENOENT) ||
 	            link(db, before) < 0)) {
 		if (rc == 0)
-			rc = set_err(err, errlen, TERN_EIO, "%s: keeping the store being replaced: %s", before, strerror(errno));
+			rc = set_err(err, errlen, TERN_EIO, "%s: keeping the store being replaced: %s", before,
+			             strerror(errno));
 		unlink(tmp);
 		return rc;
 	}

@@ -1,12 +1,12 @@
 # Tern: the README's commands. `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo bench-scale bench-catalog bench-fleet fuzz fuzz-smoke
+.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo bench-scale bench-catalog bench-fleet fuzz fuzz-smoke deb
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
 	libcmocka-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev \
 	python3-jwt python3-cryptography libclang-rt-dev knot knot-dnsutils nsd bind9 bind9-utils python3-dnspython python3-pytest dnsutils clang clang-format \
 	clang-tidy cppcheck dnsperf unbound knot-resolver ldnsutils bind9-dnsutils knot-dnssecutils python3-pytest-xdist iproute2 \
 	libmaxminddb-dev libmaxmind-db-writer-perl mmdb-bin gdnsd knot-module-geoip pdns-server pdns-backend-geoip \
-	scdoc man-db groff-base systemd
+	scdoc man-db groff-base systemd debhelper lintian
 PY := /usr/bin/python3
 # ternd refuses to run as root unless told (server.user, privdrop.h): the tests, the benches and
 # `make run` run everything as root on a fresh machine, so they say so here
@@ -89,6 +89,15 @@ lint:
 		-I src --suppress=missingIncludeSystem src
 	clang-tidy -p $(BUILD) --quiet $$(git ls-files 'src/*.c') 2>/dev/null
 
+# Debian packages (debian/): ternd (daemon, unit, man pages, default /etc/tern/ternd.yaml, user
+# tern) and tern (CLI), built from a copy of the tracked files (no build directory of the checkout
+# goes in) into deb/, then checked by lintian. tests/system/test_deb.py builds, installs and purges.
+deb: deps
+	rm -rf deb && mkdir -p deb/src
+	git ls-files -z | tar --null -T - -cf - | tar -x -C deb/src
+	cd deb/src && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error --info deb/*.changes
+
 # Soak: ternd under dnsperf load for SOAK_SECONDS (default 600) while its zone changes every second.
 SOAK_SECONDS ?= 600
 soak: deps build
@@ -140,4 +149,4 @@ bench-fleet: build
 	TERND=$(CURDIR)/$(BUILD)/ternd bench/fleet/run.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN) build-fuzz
+	rm -rf $(BUILD) $(ASAN) build-fuzz deb

@@ -2,6 +2,8 @@
  * composition root, the one place that wires the modules together. */
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -198,6 +200,13 @@ static int check_zones(const struct config *conf)
 
 /* --check with a store: what the configuration does to the zones the store holds for it (notes
  * on stdout), and whether it agrees with the store (problems on stderr). Returns the failures. */
+static unsigned port_of(const struct config_listen *l)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&l->addr;
+	return ntohs(sa->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port
+	                                       : ((const struct sockaddr_in *)sa)->sin_port);
+}
+
 /* server.user (privdrop.h): who ternd is to run as, becoming that user when apply says so, and
  * whether that user can make the files ternd writes (the store, the secondary zones' copies).
  * Each problem goes to stderr, or the log when apply (a start); returns how many there were. */
@@ -213,6 +222,19 @@ static int run_as(const struct config *conf, bool apply, char *err)
 		log_info("running as user %s (uid %u), group %s (gid %u), keeping only CAP_NET_BIND_SERVICE", pd.user,
 		         (unsigned)pd.uid, pd.group, (unsigned)pd.gid);
 	int problems = 0;
+	const struct config_listen *low = NULL; /* a port below 1024 to bind, when ternd may not */
+	for (size_t i = 0; i < conf->nlisten && !low; i++)
+		if (port_of(&conf->listen[i]) < 1024)
+			low = &conf->listen[i];
+	if (!low && conf->api.enabled && port_of(&conf->api.listen) < 1024)
+		low = &conf->api.listen;
+	if (low && !privdrop_binds_low_ports(&pd)) {
+		fprintf(stderr,
+		        "%s: %s: ports below 1024 need root or CAP_NET_BIND_SERVICE, which ternd (uid %u) does not have "
+		        "(under systemd: AmbientCapabilities=CAP_NET_BIND_SERVICE, as dist/ternd.service.in has it)\n",
+		        conf->path, low->text, (unsigned)geteuid());
+		problems++;
+	}
 	if (conf->api.data_dir && privdrop_writable(&pd, conf->api.data_dir, err, ERRBUF) < 0) {
 		fprintf(stderr, "%s: api.data-dir %s\n", conf->path, err);
 		problems++;

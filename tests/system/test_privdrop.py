@@ -178,3 +178,37 @@ def test_a_data_directory_the_user_cannot_write_is_named(world):
     # nothing answers either: the start stopped before any socket
     with pytest.raises(Exception):
         dns.query.udp(dns.message.make_query("priv.test.", "SOA"), "127.0.0.1", port=port, timeout=0.5)
+
+
+def test_a_start_without_the_capability_is_named(world):
+    """As systemd starts it (not root, user nobody): without CAP_NET_BIND_SERVICE port 53 is named
+    by --check and the start, which serves nothing; with it (AmbientCapabilities, here setpriv's
+    --ambient-caps) ternd binds port 53 and answers."""
+    tmp_path = pathlib.Path(world[0])
+    addr = port53_address()
+    conf = config(tmp_path, "%s@53" % addr)
+    as_nobody = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOGROUP, "--clear-groups"]
+    for argv in ([TERND, "--check", "-c", conf], [TERND, "-c", conf]):
+        r = run(as_nobody + argv, env_without_allow())
+        assert r.returncode == 1, (argv, r)
+        assert "%s@53: ports below 1024 need root or CAP_NET_BIND_SERVICE, which ternd (uid %d) does not have" % (
+            addr, NOBODY) in r.stderr, r.stderr
+    with_cap = as_nobody + ["--inh-caps", "+net_bind_service", "--ambient-caps", "+net_bind_service"]
+    r = run(with_cap + [TERND, "--check", "-c", conf], env_without_allow())
+    assert r.returncode == 0, r.stderr
+    proc = subprocess.Popen(with_cap + [TERND, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=env_without_allow())
+    try:
+        deadline = time.time() + 20
+        while True:
+            assert proc.poll() is None, proc.stderr.read()
+            try:
+                r = dns.query.udp(dns.message.make_query("priv.test.", "SOA"), addr, port=53, timeout=0.5)
+                break
+            except Exception:
+                assert time.time() < deadline
+                time.sleep(0.1)
+        assert r.answer
+        assert status(proc.pid)["Uid"].split() == [str(NOBODY)] * 4
+    finally:
+        terminate(proc)

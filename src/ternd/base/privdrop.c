@@ -82,6 +82,17 @@ static int keep_bind_capability(void)
 	return (int)syscall(SYS_capset, &h, d);
 }
 
+bool privdrop_binds_low_ports(const struct privdrop *p)
+{
+	if (p->drop || geteuid() == 0)
+		return true;
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	memset(d, 0, sizeof(d));
+	return syscall(SYS_capget, &h, d) == 0 &&
+	       (d[CAP_TO_INDEX(CAP_NET_BIND_SERVICE)].effective & CAP_TO_MASK(CAP_NET_BIND_SERVICE));
+}
+
 int privdrop_apply(const struct privdrop *p, char *err, size_t errlen)
 {
 	if (!p->drop)

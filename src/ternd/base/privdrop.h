@@ -22,6 +22,10 @@ struct privdrop {
 int privdrop_plan(const char *user, const char *group, uid_t euid, struct privdrop *out, char *err, size_t errlen);
 /* Becomes the user and group of p (nothing when !p->drop) and checks it: 0, or TERN_EIO with err. */
 int privdrop_apply(const struct privdrop *p, char *err, size_t errlen);
+/* Whether ternd, once p is applied, may bind ports below 1024: root, a drop (which keeps the
+ * capability), or CAP_NET_BIND_SERVICE in this process's effective set (systemd's
+ * AmbientCapabilities). */
+bool privdrop_binds_low_ports(const struct privdrop *p);
 /* Whether the user p runs as (after privdrop_apply, or about to) may make files in dir, or in the
  * nearest directory above it that exists when dir does not yet: 0, or TERN_EIO with err saying
  * why not (owner and mode). */

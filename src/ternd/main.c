@@ -229,10 +229,11 @@ static int run_as(const struct config *conf, bool apply, char *err)
 	if (!low && conf->api.enabled && port_of(&conf->api.listen) < 1024)
 		low = &conf->api.listen;
 	if (low && !privdrop_binds_low_ports(&pd)) {
-		fprintf(stderr,
-		        "%s: %s: ports below 1024 need root or CAP_NET_BIND_SERVICE, which ternd (uid %u) does not have "
-		        "(under systemd: AmbientCapabilities=CAP_NET_BIND_SERVICE, as dist/ternd.service.in has it)\n",
-		        conf->path, low->text, (unsigned)geteuid());
+		fprintf(
+		    stderr,
+		    "%s: %s: ports below 1024 need root or CAP_NET_BIND_SERVICE, which ternd (uid %u) does not have "
+		    "(under systemd: AmbientCapabilities=CAP_NET_BIND_SERVICE, as dist/ternd.service.in has it)\n",
+		    conf->path, low->text, (unsigned)geteuid());
 		problems++;
 	}
 	if (conf->api.data_dir && privdrop_writable(&pd, conf->api.data_dir, err, ERRBUF) < 0) {
@@ -746,6 +747,50 @@ static int stored_open(struct stored *s, struct server *srv, const struct config
 	return 0;
 }
 
+/* After a restore: both stores loaded (the restored one, and the one it replaced when there was
+ * one), and change_restore_follow() between them. */
+static int restore_follow(const char *dir, unsigned journal_keep, size_t *rolled, char *err)
+{
+	char path[4096], before[4096];
+	snprintf(path, sizeof(path), "%s/tern.db", dir);
+	snprintf(before, sizeof(before), "%s/tern.db.before-restore", dir);
+	if (access(before, F_OK) != 0)
+		return 0;
+	struct store *st = NULL, *old = NULL;
+	struct zones *zs = zones_new(), *zold = zones_new();
+	struct change c, co;
+	size_t loaded, failed;
+	bool inited = false;
+	rcu_register_thread();
+	rcu_thread_offline();
+	int rc = zs && zold ? 0 : TERN_ENOMEM;
+	if (rc < 0)
+		snprintf(err, ERRBUF, "out of memory");
+	if (rc == 0 && (rc = store_open_sqlite(path, &st, err, ERRBUF)) == 0 &&
+	    (rc = store_open_sqlite(before, &old, err, ERRBUF)) == 0) {
+		change_init(&c, zs, st, journal_keep); /* 0 would trim the journal: the configuration's */
+		change_init(&co, zold, old, journal_keep);
+		inited = true;
+		if ((rc = change_load_all(&c, &loaded, &failed, err, ERRBUF)) == 0 &&
+		    (rc = change_load_all(&co, &loaded, &failed, err, ERRBUF)) == 0) {
+			rcu_thread_online(); /* a writer, as the API's thread is */
+			rc = change_restore_follow(&c, &co, rolled, err, ERRBUF);
+			rcu_thread_offline();
+		}
+	}
+	if (inited) {
+		change_destroy(&c);
+		change_destroy(&co);
+	}
+	store_close(st);
+	store_close(old);
+	rcu_barrier(); /* the versions the writes replaced, freed before the sets */
+	zones_free(zs);
+	zones_free(zold);
+	rcu_unregister_thread();
+	return rc;
+}
+
 /* ternd --restore: as the user ternd runs as, under the data directory's lock (not while a ternd
  * runs on it), the backup checked and put in place of the store. */
 static int restore(const struct config *conf, const char *file, char *err)
@@ -766,13 +811,28 @@ static int restore(const struct config *conf, const char *file, char *err)
 	int rc = store_dir_lock(conf->api.data_dir, &lock, err, ERRBUF);
 	if (rc == 0)
 		rc = store_sqlite_restore(file, conf->api.data_dir, info, sizeof(info), err, ERRBUF);
-	if (lock >= 0)
-		close(lock);
 	if (rc < 0) {
+		if (lock >= 0)
+			close(lock);
 		fprintf(stderr, "--restore: %s (nothing was changed)\n", err);
 		return 1;
 	}
 	printf("%s\n", info);
+	size_t rolled = 0;
+	rc = restore_follow(conf->api.data_dir, conf->api.journal_keep, &rolled, err);
+	close(lock);
+	if (rc < 0) {
+		fprintf(stderr,
+		        "--restore: the backup is in place, but the zones the replaced store held at later "
+		        "serials were not rolled forward for their secondaries: %s\n",
+		        err);
+		return 1;
+	}
+	if (rolled)
+		printf(
+		    "%zu zone(s) the replaced store held at later serials: written again at the next serial with the "
+		    "backup's content (secondaries holding the later versions roll back by IXFR)\n",
+		    rolled);
 	return 0;
 }
 

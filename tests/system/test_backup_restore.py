@@ -12,10 +12,12 @@ import subprocess
 import threading
 import time
 
+import dns.message
+import dns.query
 import dns.rcode
 
 from apilib import ApiTernd, keys  # noqa: F401 (keys is a fixture)
-from ternlib import TERND
+from ternlib import TERND, free_port, terminate, wait_udp
 
 TERN_CLI = os.environ.get("TERN_CLI", os.path.join(os.path.dirname(TERND), "tern"))
 
@@ -195,3 +197,78 @@ def test_backup_of_no_store_is_a_clear_error(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "is not a Tern store" in r.stderr, r.stderr
     assert not os.path.exists(tmp_path / "x") and [p for p in os.listdir(tmp_path) if ".tmp." in p] == []
+
+
+def test_restore_rolls_a_secondary_back_by_ixfr(keys, tmp_path):
+    """A ternd secondary took versions written after the backup: the restore writes the zone again
+    (the replaced store's version at its serial, then the backup's content at the next one), and
+    the secondary gets the backup's content by IXFR, the later writes gone from it too."""
+    sport = free_port()
+    (tmp_path / "srv").mkdir()
+    t = ApiTernd(keys, workdir=str(tmp_path / "srv"), api={"soa-refresh": 1, "soa-retry": 1})
+    with open(t.config, "a") as f:
+        f.write('transfer:\n  allow: [127.0.0.0/8]\n  notify: ["127.0.0.1@%d"]\n' % sport)
+    t.start()
+    api = t.api(keys.token("backup"))
+    api.create_zone("roll.backup.test")
+    for i in range(5):
+        api.put_rrset("roll.backup.test", "w%d" % i, "A", 300, ["192.0.2.%d" % (i + 1)])
+    sec_dir = tmp_path / "sec"
+    sec_dir.mkdir()
+    conf = sec_dir / "ternd.yaml"
+    conf.write_text('server:\n  listen: ["127.0.0.1@%d"]\nzones:\n  - name: roll.backup.test\n'
+                    '    primary: ["127.0.0.1@%d"]\n' % (sport, t.port))
+    log = open(sec_dir / "ternd.log", "w")
+    sec = subprocess.Popen([TERND, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+
+    def sec_serial():
+        r = dns.query.udp(dns.message.make_query("roll.backup.test.", "SOA"), "127.0.0.1", port=sport, timeout=2)
+        return r.answer[0][0].serial if r.answer else None
+
+    def sec_has(owner):
+        r = dns.query.udp(dns.message.make_query(owner + ".roll.backup.test.", "A"), "127.0.0.1", port=sport,
+                          timeout=2)
+        return bool(r.answer)
+
+    def wait(pred, what, timeout=30):
+        deadline = time.time() + timeout
+        while not pred():
+            assert time.time() < deadline, "%s never came:\n%s" % (what, open(sec_dir / "ternd.log").read()[-3000:])
+            time.sleep(0.05)
+
+    try:
+        wait_udp("127.0.0.1", sport, proc=sec)
+        primary_serial = lambda: t.query("roll.backup.test.", "SOA").answer[0][0].serial  # noqa: E731
+        s1 = primary_serial()
+        wait(lambda: sec_serial() == s1, "the secondary at serial %d" % s1)
+        backup = tmp_path / "roll.backup"
+        r = subprocess.run([TERN_CLI, "store", "backup", str(backup), "--data-dir", t.data_dir],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        for i in range(5, 10):  # after the backup: the secondary takes them
+            api.put_rrset("roll.backup.test", "w%d" % i, "A", 300, ["192.0.2.%d" % (i + 1)])
+        s_old = primary_serial()
+        wait(lambda: sec_serial() == s_old and sec_has("w9"), "the secondary at serial %d" % s_old)
+        t.stop()
+        r = restore(t, backup)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "1 zone(s) the replaced store held at later serials" in r.stdout, r.stdout
+        t.start()
+        s_new = primary_serial()
+        assert s_new == s_old + 1, (s1, s_old, s_new)
+        assert not t.query("w9.roll.backup.test.", "A").answer and t.query("w4.roll.backup.test.", "A").answer
+        mark = len(open(sec_dir / "ternd.log").read())
+        wait(lambda: sec_serial() == s_new, "the secondary at the restored serial %d" % s_new)
+        assert not sec_has("w9") and not sec_has("w5") and sec_has("w4")
+        tail = open(sec_dir / "ternd.log").read()[mark:]
+        assert "IXFR from 127.0.0.1@%d: serial %d -> %d" % (t.port, s_old, s_new) in tail, tail
+        # and the journal goes on: one more change reaches it by IXFR too
+        api = t.api(keys.token("backup"))
+        api.put_rrset("roll.backup.test", "later", "A", 300, ["198.51.100.1"])
+        wait(lambda: sec_has("later"), "the change after the restore")
+        assert "IXFR from 127.0.0.1@%d: serial %d -> %d" % (t.port, s_new, s_new + 1) in \
+            open(sec_dir / "ternd.log").read()
+    finally:
+        terminate(sec)
+        log.close()
+        t.stop()

@@ -152,6 +152,13 @@ int change_set_downstream(struct change *c, const uint8_t *apex, bool on, struct
 int change_lock_zone(struct change *c, const uint8_t *apex, const char *reason, struct store_zone *out,
                      struct change_result *r);
 
+/* After ternd --restore (change_restore.c): c writes the restored store, old the store it
+ * replaced, both loaded (change_load_all). Each zone old held at a newer serial than the backup
+ * gets two versions: old's content at old's serial, then the backup's content at the next serial,
+ * so that a secondary holding the later version rolls back by IXFR. *rolled counts those zones.
+ * The caller is an online RCU reader, as the API's thread is when it writes. */
+int change_restore_follow(struct change *c, struct change *old, size_t *rolled, char *err, size_t errlen);
+
 /* ---- DNSSEC: online signing of the store's zones (change_dnssec.c) ----
  *
  * A signed zone's every version is signed: change_commit() re-signs what a write changes

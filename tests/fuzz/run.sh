@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZ=$ROOT/tests/fuzz
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CC=${CC:-clang}
-ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_explain api_import xfrin catalog_in token jwks http dnssec ds_answer backup dyn pops"
+ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_explain api_import xfrin xfrin_pipeline catalog_in token jwks http dnssec ds_answer backup dyn pops"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -40,6 +40,7 @@ max_len() {
 	zone_apply) echo 1024 ;;
 	rrtext) echo 4096 ;;
 	xfrin) echo 16384 ;;   # several messages of an AXFR or IXFR answer
+	xfrin_pipeline) echo 16384 ;; # the answers to a batch of them, interleaved
 	catalog_in) echo 16384 ;; # zone text, as for zonefile
 	token) echo 10240 ;;   # past AUTH_TOKEN_MAX (8192), so the length limit is crossed too
 	jwks) echo 16384 ;;    # a few keys of up to 16384 bits

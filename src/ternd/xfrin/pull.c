@@ -1,5 +1,6 @@
 /* The wire side of a secondary: SOA serial queries over UDP, AXFR (RFC 5936) and IXFR (RFC 1995)
- * over TCP. Only sockets and queries live here; every answer goes through xfr_parse.c. Nothing is
+ * over TCP, one at a time or pipelined (several queries written at once, the answers routed by
+ * message ID). Only sockets and queries live here; every answer goes through xfr_parse.c. Nothing is
  * published from here: the caller gets a snapshot or diffs. */
 #include "ternd/xfrin/pull.h"
 
@@ -29,16 +30,23 @@
 #define PULL_MAX_BYTES ((size_t)1 << 30) /* a transfer larger than this is refused */
 #define PULL_QUERY_MAX 2048 /* an IXFR query holds our SOA (up to 530 bytes of RDATA), then TSIG */
 
-/* A query for (apex, qtype): random ID, no RD; an IXFR query carries our SOA as its authority
- * (RFC 1995 3). */
-static int build_query(const struct pull_peer *peer, uint8_t *buf, size_t cap, size_t *len, uint16_t *id,
+/* A random message ID. */
+static uint16_t query_id(void)
+{
+	uint16_t id;
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+		id = (uint16_t)ev_clock_ms();
+	return id;
+}
+
+/* A query for (apex, qtype) with message ID id, no RD; an IXFR query carries our SOA as its
+ * authority (RFC 1995 3). */
+static int build_query(const struct pull_peer *peer, uint8_t *buf, size_t cap, size_t *len, uint16_t id,
                        const uint8_t *apex, uint16_t qtype, const struct pull_soa *soa, char *err, size_t errlen)
 {
 	struct wire_writer w;
 	uint8_t header[WIRE_HEADER_LEN] = {0};
-	if (getrandom(id, sizeof(*id), 0) != sizeof(*id))
-		*id = (uint16_t)ev_clock_ms();
-	wire_put16(header, *id);
+	wire_put16(header, id);
 	wire_put16(header + 4, 1);
 	wire_put16(header + 8, soa ? 1 : 0);
 	wire_writer_init(&w, buf, cap);
@@ -121,7 +129,8 @@ int pull_soa_serial(const struct pull_peer *peer, const uint8_t *apex, uint32_t 
 		goto fail;
 	}
 	for (int attempt = 0; attempt < PULL_UDP_TRIES; attempt++) {
-		if ((rc = build_query(peer, query, sizeof(query), &qlen, &id, apex, RR_SOA, NULL, err, errlen)) < 0)
+		id = query_id();
+		if ((rc = build_query(peer, query, sizeof(query), &qlen, id, apex, RR_SOA, NULL, err, errlen)) < 0)
 			goto fail;
 		if (send(fd, query, qlen, 0) < 0) {
 			snprintf(err, errlen, "%s: %s", a->text, strerror(errno));
@@ -251,13 +260,13 @@ static int soa_over_tcp(const struct pull_peer *peer, const uint8_t *apex, uint3
 {
 	uint8_t query[2 + PULL_QUERY_MAX], lenbuf[2], *answer = malloc(65535);
 	size_t qlen;
-	uint16_t id;
 	int fd = -1, rc = TERN_ENOMEM;
 	if (!answer) {
 		snprintf(err, errlen, "out of memory");
 		return rc;
 	}
-	if ((rc = build_query(peer, query + 2, sizeof(query) - 2, &qlen, &id, apex, RR_SOA, NULL, err, errlen)) < 0)
+	uint16_t id = query_id();
+	if ((rc = build_query(peer, query + 2, sizeof(query) - 2, &qlen, id, apex, RR_SOA, NULL, err, errlen)) < 0)
 		goto fail;
 	wire_put16(query, (uint16_t)qlen);
 	struct pull_deadline d = deadline_in(PULL_TCP_WAIT_MS, "the SOA query over TCP");
@@ -369,6 +378,7 @@ static int tcp_transfer(const struct pull_peer *peer, const uint8_t *apex, uint1
 	struct pull_stats st = {0};
 	struct xfrp_query q = {.apex = apex,
 	                       .qtype = qtype,
+	                       .id = query_id(),
 	                       .serial = soa ? wire_get32(soa->rdata + rr_soa_serial_offset(soa->rdata)) : 0,
 	                       .tsig = peer->tsig,
 	                       .from = peer->addr->text};
@@ -378,7 +388,7 @@ static int tcp_transfer(const struct pull_peer *peer, const uint8_t *apex, uint1
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if ((rc = build_query(peer, query + 2, sizeof(query) - 2, &qlen, &q.id, apex, qtype, soa, err, errlen)) < 0)
+	if ((rc = build_query(peer, query + 2, sizeof(query) - 2, &qlen, q.id, apex, qtype, soa, err, errlen)) < 0)
 		goto fail;
 	if ((rc = xfrp_new(&q, &p)) < 0) {
 		snprintf(err, errlen, "out of memory");
@@ -490,4 +500,325 @@ int pull_ixfr(const struct pull_peer *peer, const uint8_t *apex, const struct pu
 		rc = xfrp_finish(p, &out->outcome, &out->serial, &out->zone, &out->diffs, err, errlen);
 	xfrp_free(p);
 	return rc;
+}
+
+/* ---- transfers pipelined on one connection (pull.h) ---- */
+
+/* The read buffer: a whole message (up to 2 + 65535 bytes) always fits once what was taken is
+ * moved out, and one recv() brings several messages of a busy stream. */
+#define PIPE_READ_CAP ((size_t)4 * 65536)
+#define PIPE_FRAME_MAX (2 + 65535)
+
+enum pipe_state {
+	PIPE_TODO, /* its query is not written on the connection in use */
+	PIPE_SENT, /* asked, nothing of its answer came */
+	PIPE_BEGUN, /* its answer is coming */
+	PIPE_OVER, /* answered, or failed (items[i].rc) */
+};
+
+struct pipe_item {
+	enum pipe_state state;
+	bool swallow; /* failed while its answer may go on: its later messages are dropped */
+	size_t qoff, qlen; /* its query in pipe.queries, length prefix included */
+	struct xfrp_query q;
+	struct xfrp *p; /* BEGUN: its parser */
+	struct pull_deadline total; /* BEGUN: the whole transfer's */
+};
+
+struct pipe {
+	const struct pull_peer *peer;
+	struct pull_item *items;
+	struct pipe_item *it;
+	size_t n;
+	uint8_t *queries; /* each item's, one after the other */
+	uint8_t *out; /* the queries this round writes */
+	size_t outlen, outpos;
+	uint8_t *in; /* what came and was not taken yet: in[instart, inend) */
+	size_t instart, inend;
+	size_t outstanding; /* items SENT or BEGUN */
+	bool progress; /* an answer ended on the connection in use */
+	bool tainted; /* an answer failed before its end, or a failed one went on: not kept */
+};
+
+/* Item i is over with rc (its err filled when rc < 0). */
+static void pipe_end(struct pipe *pp, size_t i, int rc)
+{
+	struct pipe_item *s = &pp->it[i];
+	if (s->state == PIPE_SENT || s->state == PIPE_BEGUN) {
+		pp->outstanding--;
+		s->swallow = rc < 0; /* asked: more of its answer may come */
+	}
+	s->state = PIPE_OVER;
+	pp->items[i].rc = rc;
+	xfrp_free(s->p);
+	s->p = NULL;
+}
+
+/* One whole message of the stream, to the transfer whose query has its ID. Returns 0, or
+ * TERN_EMALF with err when it answers no query outstanding. */
+static int pipe_message(struct pipe *pp, const uint8_t *msg, size_t len, char *err, size_t errlen)
+{
+	size_t i = 0;
+	for (; len >= 2 && i < pp->n; i++) {
+		const struct pipe_item *s = &pp->it[i];
+		bool asked = s->state == PIPE_SENT || s->state == PIPE_BEGUN || (s->state == PIPE_OVER && s->swallow);
+		if (asked && s->q.id == wire_get16(msg))
+			break;
+	}
+	if (len < 2 || i == pp->n) {
+		snprintf(err, errlen, "%s: a message (ID %u, %zu bytes) answers no query outstanding",
+		         pp->peer->addr->text, len >= 2 ? wire_get16(msg) : 0u, len);
+		return TERN_EMALF;
+	}
+	struct pipe_item *s = &pp->it[i];
+	struct pull_item *it = &pp->items[i];
+	if (s->state == PIPE_OVER) { /* more of an answer that failed: dropped, and so is the connection */
+		pp->tainted = true;
+		return 0;
+	}
+	if (s->state == PIPE_SENT) {
+		if (xfrp_new(&s->q, &s->p) < 0) {
+			snprintf(it->err, it->errlen, "out of memory");
+			pp->tainted = true;
+			pipe_end(pp, i, TERN_ENOMEM);
+			return 0;
+		}
+		s->state = PIPE_BEGUN;
+		s->total = deadline_in(PULL_XFR_TOTAL_MS, "the whole transfer");
+	}
+	it->stats.bytes += len + 2;
+	if (it->stats.bytes > PULL_MAX_BYTES) {
+		snprintf(it->err, it->errlen, "%s: the transfer exceeds %zu bytes", pp->peer->addr->text,
+		         PULL_MAX_BYTES);
+		pp->tainted = true;
+		pipe_end(pp, i, TERN_EIO);
+		return 0;
+	}
+	bool first = xfrp_messages(s->p) == 0;
+	int rc = xfrp_feed(s->p, msg, len, it->err, it->errlen);
+	if (rc == 0)
+		return 0;
+	if (rc < 0) {
+		if (!(rc == TERN_EIO && first)) /* a refusal is one whole answer; anything else may go on */
+			pp->tainted = true;
+		pipe_end(pp, i, rc);
+		return 0;
+	}
+	it->stats.messages = xfrp_messages(s->p);
+	it->stats.records = xfrp_records(s->p);
+	rc = xfrp_finish(s->p, &it->res.outcome, &it->res.serial, &it->res.zone, &it->res.diffs, it->err, it->errlen);
+	if (rc < 0)
+		it->res = (struct pull_ixfr_result){0};
+	pp->progress = true;
+	pipe_end(pp, i, rc);
+	return 0;
+}
+
+/* The whole messages in the read buffer, taken in order; then what is left moved to the front when
+ * a whole message might not fit behind it. Returns 0 or pipe_message()'s error. */
+static int pipe_take(struct pipe *pp, struct pull_deadline *d, char *err, size_t errlen)
+{
+	while (pp->outstanding > 0 && pp->inend - pp->instart >= 2) {
+		size_t len = wire_get16(pp->in + pp->instart);
+		if (pp->inend - pp->instart < 2 + len)
+			break;
+		int rc = pipe_message(pp, pp->in + pp->instart + 2, len, err, errlen);
+		if (rc < 0)
+			return rc;
+		pp->instart += 2 + len;
+		*d = deadline_in(PULL_TCP_WAIT_MS, "one message of the answers");
+	}
+	if (pp->instart == pp->inend) {
+		pp->instart = pp->inend = 0;
+	} else if (PIPE_READ_CAP - pp->inend < PIPE_FRAME_MAX) {
+		memmove(pp->in, pp->in + pp->instart, pp->inend - pp->instart);
+		pp->inend -= pp->instart;
+		pp->instart = 0;
+	}
+	return 0;
+}
+
+/* One connection's turn: writes the queries of the items TODO, and reads until every item asked
+ * is over. Returns 0, or TERN_EIO / TERN_EMALF with err when the connection failed (*dropped: the
+ * primary closed or reset it). */
+static int pipe_round(struct pipe *pp, int fd, bool *dropped, char *err, size_t errlen)
+{
+	const struct pull_peer *peer = pp->peer;
+	pp->outlen = pp->outpos = 0;
+	pp->instart = pp->inend = 0;
+	for (size_t i = 0; i < pp->n; i++) {
+		struct pipe_item *s = &pp->it[i];
+		if (s->state != PIPE_TODO)
+			continue;
+		memcpy(pp->out + pp->outlen, pp->queries + s->qoff, s->qlen);
+		pp->outlen += s->qlen;
+		s->state = PIPE_SENT;
+		pp->outstanding++;
+	}
+	/* the queries written and the first message come within PULL_TCP_WAIT_MS, then each next
+	 * message; a transfer begun ends within PULL_XFR_TOTAL_MS */
+	struct pull_deadline d = deadline_in(PULL_TCP_WAIT_MS, "sending the queries and the first answer");
+	while (pp->outstanding > 0) {
+		struct pull_deadline by = d;
+		for (size_t i = 0; i < pp->n; i++)
+			if (pp->it[i].state == PIPE_BEGUN && pp->it[i].total.at < by.at)
+				by = pp->it[i].total;
+		short events = POLLIN | (pp->outpos < pp->outlen ? POLLOUT : 0);
+		if (wait_until(peer, fd, events, &by, err, errlen) < 0)
+			return TERN_EIO;
+		if (pp->outpos < pp->outlen) { /* written as the primary reads: it may answer meanwhile */
+			ssize_t n = send(fd, pp->out + pp->outpos, pp->outlen - pp->outpos, MSG_NOSIGNAL);
+			if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				*dropped = true;
+				snprintf(err, errlen, "%s: %s", peer->addr->text, strerror(errno));
+				return TERN_EIO;
+			}
+			if (n > 0)
+				pp->outpos += (size_t)n;
+		}
+		ssize_t n = recv(fd, pp->in + pp->inend, PIPE_READ_CAP - pp->inend, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0) {
+			*dropped = true;
+			snprintf(err, errlen, "%s: %s", peer->addr->text,
+			         n == 0 ? "connection closed" : strerror(errno));
+			return TERN_EIO;
+		}
+		pp->inend += (size_t)n;
+		int rc = pipe_take(pp, &d, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	if (pp->instart != pp->inend)
+		pp->tainted = true; /* more than was asked for */
+	return 0;
+}
+
+/* The connection failed with err: what was asked on it is asked again (again) or fails. */
+static void pipe_failed(struct pipe *pp, bool again, const char *err)
+{
+	for (size_t i = 0; i < pp->n; i++) {
+		struct pipe_item *s = &pp->it[i];
+		struct pull_item *it = &pp->items[i];
+		if (s->state == PIPE_SENT && again) {
+			s->state = PIPE_TODO;
+			pp->outstanding--;
+		} else if (s->state == PIPE_SENT || s->state == PIPE_TODO) {
+			snprintf(it->err, it->errlen, "%s before the answer", err);
+			pipe_end(pp, i, TERN_EIO);
+		} else if (s->state == PIPE_BEGUN) {
+			snprintf(it->err, it->errlen, "%s after %zu messages, %zu records: transfer incomplete", err,
+			         xfrp_messages(s->p), xfrp_records(s->p));
+			pipe_end(pp, i, TERN_EIO);
+		}
+	}
+}
+
+/* Builds each item's query with an ID no other item of the batch has. */
+static void pipe_queries(struct pipe *pp)
+{
+	size_t at = 0;
+	for (size_t i = 0; i < pp->n; i++) {
+		struct pipe_item *s = &pp->it[i];
+		struct pull_item *it = &pp->items[i];
+		struct pull_peer signer = *pp->peer;
+		signer.tsig = it->tsig;
+		s->q = (struct xfrp_query){
+		    .apex = it->apex,
+		    .qtype = it->soa ? RR_IXFR : RR_AXFR,
+		    .serial = it->soa ? wire_get32(it->soa->rdata + rr_soa_serial_offset(it->soa->rdata)) : 0,
+		    .tsig = it->tsig,
+		    .from = pp->peer->addr->text};
+		for (bool taken = true; taken;) {
+			s->q.id = query_id();
+			taken = false;
+			for (size_t k = 0; k < i; k++)
+				taken |= pp->it[k].q.id == s->q.id;
+		}
+		int rc = build_query(&signer, pp->queries + at + 2, PULL_QUERY_MAX, &s->qlen, s->q.id, it->apex,
+		                     s->q.qtype, it->soa, it->err, it->errlen);
+		if (rc < 0) {
+			pipe_end(pp, i, rc);
+			continue;
+		}
+		wire_put16(pp->queries + at, (uint16_t)s->qlen);
+		s->qoff = at;
+		s->qlen += 2;
+		at += s->qlen;
+	}
+}
+
+void pull_pipeline(const struct pull_peer *peer, struct pull_item *items, size_t n)
+{
+	struct pipe pp = {.peer = peer, .items = items, .n = n};
+	char err[256];
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		items[i].rc = TERN_EIO;
+		items[i].res = (struct pull_ixfr_result){0};
+		items[i].stats = (struct pull_stats){0};
+	}
+	pp.it = calloc(n, sizeof(*pp.it));
+	pp.queries = malloc(n * (2 + PULL_QUERY_MAX));
+	pp.out = malloc(n * (2 + PULL_QUERY_MAX));
+	pp.in = malloc(PIPE_READ_CAP);
+	if (!pp.it || !pp.queries || !pp.out || !pp.in) {
+		for (size_t i = 0; i < n; i++) {
+			items[i].rc = TERN_ENOMEM;
+			snprintf(items[i].err, items[i].errlen, "out of memory");
+		}
+		goto out;
+	}
+	peer->conns->batches++;
+	peer->conns->pipelined += n;
+	pipe_queries(&pp);
+	struct pull_conn *conn = conn_slot(peer->conns, peer->addr);
+	int fd = conn_take(conn);
+	bool reused = fd >= 0;
+	for (;;) {
+		bool todo = false;
+		for (size_t i = 0; i < n; i++)
+			todo |= pp.it[i].state == PIPE_TODO;
+		if (!todo)
+			break;
+		if (fd < 0) {
+			struct pull_deadline d = deadline_in(PULL_TCP_WAIT_MS, "connecting");
+			int rc = tcp_connect(peer, &fd, &d, err, sizeof(err));
+			if (rc < 0) {
+				pipe_failed(&pp, false, err);
+				break;
+			}
+			peer->conns->opened++;
+		}
+		bool dropped = false;
+		pp.progress = false;
+		pp.tainted = false;
+		if (pipe_round(&pp, fd, &dropped, err, sizeof(err)) == 0) {
+			if (!pp.tainted) { /* every answer ended cleanly: the connection may carry the next */
+				conn->fd = fd;
+				conn->used = ev_clock_ms();
+				fd = -1;
+			}
+			break;
+		}
+		close(fd);
+		fd = -1;
+		/* closed by the primary: what it did not begin to answer is asked again on a new connection,
+		 * once when this one was kept from before and brought nothing (its idle timeout), and as
+		 * long as each connection brings answers (a primary that takes so many queries a connection) */
+		pipe_failed(&pp, dropped && (reused || pp.progress) && !stopped(peer), err);
+		reused = false;
+	}
+	if (fd >= 0)
+		close(fd);
+out:
+	if (pp.it)
+		for (size_t i = 0; i < n; i++)
+			xfrp_free(pp.it[i].p);
+	free(pp.it);
+	free(pp.queries);
+	free(pp.out);
+	free(pp.in);
 }

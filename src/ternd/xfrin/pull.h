@@ -1,5 +1,6 @@
 /* The wire side of a secondary: a primary's SOA serial over UDP, a whole zone by AXFR (RFC 5936)
- * and the changes since our version by IXFR (RFC 1995) over TCP; xfr_parse.c checks the answers.
+ * and the changes since our version by IXFR (RFC 1995) over TCP, one at a time or several
+ * pipelined on one connection (pull_pipeline); xfr_parse.c checks the answers.
  * Blocking calls for the transfer workers, bounded by deadlines that arriving bytes never extend
  * (connect and query 10 s, each message of an answer 10 s, a whole transfer 10 min), so a primary
  * that trickles cannot hold it; every wait also watches stop_fd, which turns readable when ternd
@@ -16,7 +17,8 @@
 /* struct pull_tsig (the TSIG hook of a peer) lives in xfr_parse.h, which checks the answers. */
 
 /* TCP connections to primaries kept open between transfers (RFC 7766 6.2.1, RFC 5936 4.1: several
- * queries on one connection, answered in order), one per primary address, owned by one thread.
+ * queries on one connection, one after the other or pipelined: pull_pipeline), one per primary
+ * address, owned by one thread.
  * Before reuse a connection the primary closed is noticed (and replaced); one idle longer than
  * PULL_CONN_IDLE_MS, one whose transfer failed, and all at pull_conns_close() are closed. */
 #define PULL_CONNS_MAX 16 /* primaries kept at once; the one unused longest makes room */
@@ -31,6 +33,7 @@ struct pull_conns {
 	size_t n;
 	struct pull_conn slot[PULL_CONNS_MAX];
 	size_t opened; /* connections made, for tests and logs */
+	size_t batches, pipelined; /* pull_pipeline() calls, and the transfers they asked for */
 };
 /* Empty: no connection open. */
 void pull_conns_init(struct pull_conns *c);
@@ -85,3 +88,32 @@ void pull_soa_of(const struct zone *z, struct pull_soa *soa);
  * TERN_EZONE or TERN_ENOMEM with err filled and nothing to free. */
 int pull_ixfr(const struct pull_peer *peer, const uint8_t *apex, const struct pull_soa *soa,
               struct pull_ixfr_result *out, struct pull_stats *stats, char *err, size_t errlen);
+
+/* ---- several transfers pipelined on one connection ---- */
+
+/* One transfer of a pipelined batch: AXFR (soa NULL) or IXFR from our version soa, each with its
+ * own TSIG chain. */
+struct pull_item {
+	const uint8_t *apex;
+	const struct pull_soa *soa; /* IXFR; NULL: AXFR */
+	const struct pull_tsig *tsig; /* NULL = unsigned */
+	/* what came: rc 0 with res filled (an AXFR gives XFRP_ZONE; the caller frees its zone or
+	 * diffs), or a negative TERN_E* with err filled and nothing to free */
+	int rc;
+	struct pull_ixfr_result res;
+	struct pull_stats stats;
+	char *err;
+	size_t errlen;
+};
+#define PULL_PIPELINE_MAX 32 /* transfers asked for at once on one connection */
+
+/* Asks the primary for n (<= PULL_PIPELINE_MAX) transfers at once on its kept connection (a new
+ * one when there is none; peer->conns must be set, peer->tsig is unused): every query written,
+ * then the answers read through one buffer, each message routed to its transfer by message ID
+ * (RFC 7766 6.2.1.1: answers to different queries may interleave, the messages of one come in
+ * order). Each transfer has the deadlines of one (a message within 10 s, a whole transfer within
+ * 10 min) and fails alone (a refusal, bad TSIG, a broken answer or zone). A message for no query
+ * of ours, a deadline passed or stop ends the connection and fails what is outstanding; when the
+ * primary closes it, the transfers not begun are asked again on a new connection (once when no
+ * answer came on it). The connection is kept when every answer ended cleanly. */
+void pull_pipeline(const struct pull_peer *peer, struct pull_item *items, size_t n);

@@ -8,6 +8,7 @@
  *   xfrin_tables.c   the query path's view: two immutable RCU tables, NOTIFY and unavailable checks
  *   xfrin_loop.c     the refresh thread: an ev_ loop, one timer per zone, one wake-up
  *   xfrin_workers.c  the transfer workers: refreshes handed over by the refresh thread, run at once
+ *                    (those that start with a transfer, to one primary, pipelined together)
  *   xfrin_refresh.c  one refresh: ask the primaries (SOA, IXFR, AXFR) unlocked, then apply
  *   xfrin_tsig.c     TSIG with the primaries: pull.h's hooks over one tsig_ctx per exchange
  *   xfrin_members.c  secondary zones added and removed at run time (catalog members)
@@ -39,12 +40,12 @@
  * Timers. A zone's timer belongs to the refresh thread: only xfrin_loop.c arms or cancels it, from
  * that thread, with x->lock held, and a zone's held flag (under x->lock) says the thread holds the
  * zone: its timer is armed, or its deadline is running, or its refresh is in flight (z->refreshing:
- * a job copied under the lock, queued to the workers, no timer armed; or, while 2 jobs per worker
- * are out, the zone waits on x->waiting for its job to be made). Other threads never touch
+ * a job copied under the lock, queued to the workers, no timer armed; or, while as many jobs as
+ * the workers take are out, the zone waits on x->waiting for its job to be made). Other threads never touch
  * a timer: a zone added is armed, and a zone retired is let go, by the thread's wake-up (x->wake,
  * an ev_async), which xfrin_zone_add and xfrin_zone_retire send. A finished job comes back through
- * x->done_wake: the refresh thread applies it, then re-arms the zone or lets a retired one go. A
- * NOTIFY for a zone in flight arms nothing (that would start a second refresh): it sets
+ * x->done_wake (a worker hands back its batch at once): the refresh thread applies it, then re-arms the zone or lets a
+ * retired one go. A NOTIFY for a zone in flight arms nothing (that would start a second refresh): it sets
  * z->renotified, and the zone is refreshed again as soon as its job is back.
  *
  * x->jobs_lock is an inner lock (taken alone or inside x->lock, never held while taking another):
@@ -193,11 +194,15 @@ struct xfrin {
 	struct ev_async done_wake;
 	struct xfrin_worker *workers;
 	unsigned nworkers; /* started */
-	/* the refresh thread's, under lock: jobs made and not applied yet, at most 2 per worker (a job
-	 * is made when a worker may take it soon, so 10,000 zones due at once are not 10,000 jobs),
-	 * and the zones due beyond that, oldest first */
+	/* the refresh thread's, under lock: jobs made and not applied yet, at most 2 per worker for
+	 * refreshes that start with a SOA query and PULL_PIPELINE_MAX per worker for those that start
+	 * with a transfer (pipelined: xfrin_workers.c); a job is made when a worker may take it soon,
+	 * so 10,000 zones due at once are not 10,000 jobs; the zones due beyond that, oldest first */
 	unsigned inflight;
 	struct xfrin_zone *waiting, *waiting_tail;
+	/* the refresh thread's alone (no lock): the jobs made this round, queued for the workers
+	 * together before the loop waits */
+	struct xfrin_job *made, *made_tail;
 };
 
 /* ---- one refresh, handed from the refresh thread to a worker and back ---- */
@@ -300,6 +305,15 @@ uint64_t xfrin_due(const struct xfrin_zone *z);
 struct xfrin_job *xfrin_job_new(struct xfrin *x, struct xfrin_zone *z);
 /* Asks j's primaries (a worker, without x->lock; conns: the worker's open connections). */
 void xfrin_job_run(struct xfrin *x, struct xfrin_job *j, struct pull_conns *conns);
+/* Whether j starts with a transfer over TCP (AXFR with no copy, IXFR a NOTIFY asked for), which
+ * can be pipelined with others to the same primary; a timer's refresh starts with a SOA query. */
+bool xfrin_job_pipelines(const struct xfrin_job *j);
+/* Whether a and b ask the same first primary with the same TSIG key. */
+bool xfrin_job_same_primary(const struct xfrin_job *a, const struct xfrin_job *b);
+/* Runs n (<= PULL_PIPELINE_MAX) jobs that pipeline, all to the same primary (a worker, without
+ * x->lock): their first transfers asked at once on one connection (pull_pipeline), then each job
+ * goes on alone where that did not settle it (the SOA query, AXFR, the next primaries). */
+void xfrin_jobs_run(struct xfrin *x, struct xfrin_job **jobs, size_t n, struct pull_conns *conns);
 /* Applies a job that is back to its zone when the zone is still live (x->lock held), then frees
  * the job. */
 void xfrin_job_apply(struct xfrin *x, struct xfrin_job *j);
@@ -309,8 +323,8 @@ void xfrin_job_free(struct xfrin_job *j);
 /* ---- the transfer workers (xfrin_workers.c) ---- */
 /* Starts n workers; 0, or TERN_EIO with err (the ones started are stopped by xfrin_workers_stop). */
 int xfrin_workers_start(struct xfrin *x, unsigned n, char *err, size_t errlen);
-/* Queues j for a worker (x->lock held). */
-void xfrin_workers_queue(struct xfrin *x, struct xfrin_job *j);
+/* Queues the jobs linked from jobs (NULL: none) for the workers, at once. */
+void xfrin_workers_queue(struct xfrin *x, struct xfrin_job *jobs);
 /* Takes the jobs finished, oldest first (the refresh thread). */
 struct xfrin_job *xfrin_workers_done(struct xfrin *x);
 /* Tells the workers to end (after stop_fd was written) and joins them; then frees every job left

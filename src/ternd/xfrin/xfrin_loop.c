@@ -2,7 +2,8 @@
  * earliest deadline (refresh or retry, expiry while served, disk copy), one wake-up that turns
  * NOTIFY flags into refreshes due now, arms the timers of zones added and lets go of zones retired,
  * and one that applies the refreshes the transfer workers finished. A refresh due is handed to the
- * workers (the zone stays held, no timer armed) and re-armed when it is back.
+ * workers (the zone stays held, no timer armed) and re-armed when it is back; the jobs made in
+ * one round go to them together before the loop waits (a batch a worker can pipeline).
  * Only this file arms or cancels a zone's timer, and only from the refresh thread. */
 #include <errno.h>
 #include <stdio.h>
@@ -22,7 +23,11 @@
  * phase 1 were still 8% of the machine, and a million zones keep the thread's share at a tenth. */
 #define TABLES_GAP_MS 500
 #define TABLES_GAP_SHARE 10
-#define JOBS_PER_WORKER 2 /* refresh jobs out at once per worker; zones due beyond wait in turn */
+/* Refresh jobs out at once per worker (zones due beyond wait in turn): 2 that start with a SOA
+ * query (one asked, one queued behind it), PULL_PIPELINE_MAX that start with a transfer (a
+ * worker takes those to one primary together and pipelines them: xfrin_workers.c). */
+#define JOBS_PER_WORKER 2
+#define TRANSFERS_PER_WORKER PULL_PIPELINE_MAX
 
 uint64_t xfrin_due(const struct xfrin_zone *z)
 {
@@ -48,7 +53,8 @@ static void rearm(struct xfrin *x, struct xfrin_zone *z)
 	}
 }
 
-/* Makes z's job and queues it for the workers. Lock held; z refreshing. When out of memory
+/* Makes z's job; it goes to the workers with the others made this round (before the loop waits:
+ * queue_made), so a worker finds a batch to pipeline. Lock held; z refreshing. When out of memory
  * (refresh put off a second) z is re-armed. */
 static void start_job(struct xfrin *x, struct xfrin_zone *z)
 {
@@ -59,14 +65,36 @@ static void start_job(struct xfrin *x, struct xfrin_zone *z)
 		return;
 	}
 	x->inflight++;
-	xfrin_workers_queue(x, j);
+	if (x->made_tail)
+		x->made_tail->next = j;
+	else
+		x->made = j;
+	x->made_tail = j;
 }
 
-/* z's refresh is due: a job now when fewer than 2 per worker are out, else z waits its turn. */
+/* Whether z's job may be made now: fewer jobs out than the workers take of its kind (a refresh
+ * with no copy, or one a NOTIFY asked for, starts with a transfer: xfrin_job_pipelines). */
+static bool job_fits(const struct xfrin *x, const struct xfrin_zone *z)
+{
+	unsigned per = !z->serving || z->by_notify ? TRANSFERS_PER_WORKER : JOBS_PER_WORKER;
+	return x->inflight < per * x->nworkers;
+}
+
+/* Before the loop waits: the jobs made this round go to the workers at once. */
+static void queue_made(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	struct xfrin *x = arg;
+	struct xfrin_job *jobs = x->made; /* this thread's alone: no lock */
+	x->made = x->made_tail = NULL;
+	xfrin_workers_queue(x, jobs);
+}
+
+/* z's refresh is due: a job now when it fits (job_fits), else z waits its turn. */
 static void refresh_due(struct xfrin *x, struct xfrin_zone *z)
 {
 	z->refreshing = true;
-	if (x->inflight < JOBS_PER_WORKER * x->nworkers) {
+	if (job_fits(x, z)) {
 		start_job(x, z);
 		return;
 	}
@@ -127,7 +155,7 @@ static void on_done(struct ev_loop *loop, struct ev_async *a)
 		rearm(x, z);
 		x->inflight--;
 	}
-	while (x->waiting && x->inflight < JOBS_PER_WORKER * x->nworkers) { /* the zones waiting, in turn */
+	while (x->waiting && job_fits(x, x->waiting)) { /* the zones waiting, in turn */
 		struct xfrin_zone *z = x->waiting;
 		x->waiting = z->wait_next;
 		if (!x->waiting)
@@ -227,6 +255,7 @@ int xfrin_loop_open(struct xfrin *x, char *err, size_t errlen)
 	ev_async_start(x->loop, &x->wake, on_wake, x);
 	ev_async_start(x->loop, &x->done_wake, on_done, x);
 	ev_timer_init(&x->tables_timer, on_tables, x);
+	ev_before_wait(x->loop, queue_made, x);
 	return 0;
 }
 
@@ -265,6 +294,11 @@ void xfrin_loop_stop(struct xfrin *x)
 	}
 	ev_thread_stop(&x->thread); /* queues nothing more */
 	xfrin_workers_stop(x); /* quick: stop_fd ends their pulls; the jobs left are freed */
+	for (struct xfrin_job *j = x->made, *next; j; j = next) { /* made in the last round */
+		next = j->next;
+		xfrin_job_free(j);
+	}
+	x->made = x->made_tail = NULL;
 	if (x->loop) {
 		ev_async_stop(x->loop, &x->done_wake);
 		ev_async_stop(x->loop, &x->wake);

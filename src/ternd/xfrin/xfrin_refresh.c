@@ -16,16 +16,18 @@
 
 #define BACKOFF_MAX 60u /* seconds between tries while a zone has no SOA yet */
 
-/* IXFR from the primary of peer (RFC 1995). Diffs are applied to the served snapshot with the
+/* IXFR from the primary of peer (RFC 1995), or its answer to a pipelined batch (asked; NULL: ask
+ * now). Diffs are applied to the served snapshot with the
  * lock held: a reload may drop the zone, and load_zones() free that snapshot, while the lock is
  * released. Returns 1 when the refresh is settled (j->outcome set), 0 when an AXFR from the same
  * primary must follow (logged), -1 when this primary failed and the next one may be tried. */
-static int pull_by_ixfr(struct xfrin *x, struct xfrin_job *j, const struct pull_peer *peer)
+static int pull_by_ixfr(struct xfrin *x, struct xfrin_job *j, const struct pull_peer *peer,
+                        const struct pull_item *asked)
 {
 	struct xfrin_zone *z = j->z; /* held: not freed, but read only under the lock */
-	struct pull_ixfr_result r;
+	struct pull_ixfr_result r = asked ? asked->res : (struct pull_ixfr_result){0};
 	const char *from = peer->addr->text;
-	if (pull_ixfr(peer, j->apex, &j->soa, &r, &j->stats, j->err, sizeof(j->err)) < 0) {
+	if (asked ? asked->rc < 0 : pull_ixfr(peer, j->apex, &j->soa, &r, &j->stats, j->err, sizeof(j->err)) < 0) {
 		log_info("zone %s: IXFR from %s failed (%s): trying AXFR", z->name, from, j->err);
 		return 0;
 	}
@@ -72,9 +74,11 @@ static int pull_by_ixfr(struct xfrin *x, struct xfrin_job *j, const struct pull_
 /* One primary: its SOA serial, then IXFR when we have a copy (AXFR when that does not settle it);
  * AXFR at once without a copy. A refresh a NOTIFY asked for goes to IXFR at once (a lone SOA in
  * the answer says current or lower: one round trip fewer per change); when that IXFR does not
- * settle it, the SOA query and what follows as for a timer's refresh.
+ * settle it, the SOA query and what follows as for a timer's refresh. asked (NULL: none) is the
+ * answer to that first transfer (AXFR or IXFR) when it was pipelined (xfrin_jobs_run).
  * Returns true when the refresh is settled (j->outcome set), false to try the next primary. */
-static bool pull_from(struct xfrin *x, struct xfrin_job *j, const struct config_listen *a, struct pull_conns *conns)
+static bool pull_from(struct xfrin *x, struct xfrin_job *j, const struct config_listen *a, struct pull_conns *conns,
+                      const struct pull_item *asked)
 {
 	/* the zone's TSIG key signs what we ask and must sign what the primary answers */
 	struct xfrin_sig sig;
@@ -83,7 +87,7 @@ static bool pull_from(struct xfrin *x, struct xfrin_job *j, const struct config_
 	bool settled = false;
 	int by_ixfr = 0;
 	xfrin_set_text(j->primary, sizeof(j->primary), a->text);
-	if (j->have_copy && j->by_notify && pull_by_ixfr(x, j, &peer) > 0) {
+	if (j->have_copy && j->by_notify && pull_by_ixfr(x, j, &peer, asked) > 0) {
 		settled = true;
 		goto out;
 	}
@@ -97,14 +101,19 @@ static bool pull_from(struct xfrin *x, struct xfrin_job *j, const struct config_
 		settled = true;
 		goto out;
 	}
-	by_ixfr = j->have_copy && !j->by_notify ? pull_by_ixfr(x, j, &peer) : 0;
+	by_ixfr = j->have_copy && !j->by_notify ? pull_by_ixfr(x, j, &peer, NULL) : 0;
 	if (by_ixfr != 0) {
 		settled = by_ixfr > 0;
 		goto out;
 	}
 	struct zone *zn = NULL;
-	if (pull_axfr(&peer, j->apex, &zn, &j->stats, j->err, sizeof(j->err)) < 0)
+	if (asked && !j->have_copy) { /* the pipelined AXFR */
+		if (asked->rc < 0)
+			goto out;
+		zn = asked->res.zone;
+	} else if (pull_axfr(&peer, j->apex, &zn, &j->stats, j->err, sizeof(j->err)) < 0) {
 		goto out;
+	}
 	if (j->have_copy && !rr_serial_newer(zn->serial, j->serial)) {
 		snprintf(j->err, sizeof(j->err), "%s: the transfer holds serial %u, not newer than the %u served",
 		         a->text, zn->serial, j->serial);
@@ -121,14 +130,61 @@ out:
 	return settled;
 }
 
-/* Each primary in turn until one settles the refresh. Called without the lock. */
-void xfrin_job_run(struct xfrin *x, struct xfrin_job *j, struct pull_conns *conns)
+/* Each primary in turn until one settles the refresh (the first with asked, the pipelined answer
+ * to its first transfer, or NULL). Called without the lock. */
+static void job_run(struct xfrin *x, struct xfrin_job *j, struct pull_conns *conns, const struct pull_item *asked)
 {
 	j->outcome = PULL_FAILED;
-	snprintf(j->err, sizeof(j->err), "no primary");
+	if (!asked) /* else j->err holds what its answer did */
+		snprintf(j->err, sizeof(j->err), "no primary");
 	for (size_t i = 0; i < j->primaries->n; i++)
-		if (pull_from(x, j, &j->primaries->addr[i], conns))
+		if (pull_from(x, j, &j->primaries->addr[i], conns, i == 0 ? asked : NULL))
 			return;
+}
+
+void xfrin_job_run(struct xfrin *x, struct xfrin_job *j, struct pull_conns *conns)
+{
+	job_run(x, j, conns, NULL);
+}
+
+bool xfrin_job_pipelines(const struct xfrin_job *j)
+{
+	return j->primaries->n > 0 && (!j->have_copy || j->by_notify);
+}
+
+bool xfrin_job_same_primary(const struct xfrin_job *a, const struct xfrin_job *b)
+{
+	const struct primaries *p = a->primaries, *q = b->primaries;
+	return p->n > 0 && q->n > 0 && p->addr[0].addrlen == q->addr[0].addrlen &&
+	       memcmp(&p->addr[0].addr, &q->addr[0].addr, p->addr[0].addrlen) == 0 && p->has_key == q->has_key &&
+	       (!p->has_key || xfrin_same_key(&p->key, &q->key));
+}
+
+void xfrin_jobs_run(struct xfrin *x, struct xfrin_job **jobs, size_t n, struct pull_conns *conns)
+{
+	if (n == 1) {
+		job_run(x, jobs[0], conns, NULL);
+		return;
+	}
+	/* each transfer its own TSIG chain; the first transfer of each from the first primary, at once */
+	struct xfrin_sig sig[PULL_PIPELINE_MAX];
+	struct pull_item items[PULL_PIPELINE_MAX];
+	const struct config_listen *a = &jobs[0]->primaries->addr[0];
+	for (size_t i = 0; i < n; i++) {
+		struct xfrin_job *j = jobs[i];
+		items[i] = (struct pull_item){.apex = j->apex,
+		                              .soa = j->have_copy ? &j->soa : NULL,
+		                              .tsig = xfrin_sig_init(&sig[i], j->primaries, a->text),
+		                              .err = j->err,
+		                              .errlen = sizeof(j->err)};
+	}
+	struct pull_peer peer = {.addr = a, .stop_fd = jobs[0]->stop_fd, .conns = conns};
+	pull_pipeline(&peer, items, n);
+	for (size_t i = 0; i < n; i++) {
+		xfrin_sig_clear(&sig[i]);
+		jobs[i]->stats = items[i].stats;
+		job_run(x, jobs[i], conns, &items[i]); /* settled by its answer, or on as one refresh */
+	}
 }
 
 static void log_failure(const struct xfrin_zone *z, unsigned next)

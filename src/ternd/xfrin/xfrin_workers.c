@@ -1,7 +1,10 @@
 /* The transfer workers: transfer.refresh-workers threads that run the refreshes the refresh thread
  * queues (xfrin_job_run), several at once, so a slow or silent primary holds one worker, not every
  * zone; each keeps its TCP connections to the primaries open between transfers (pull_conns).
- * A finished job goes back on x->done and wakes the refresh thread (x->done_wake). */
+ * A worker takes the oldest job and, when it starts with a transfer (a new zone's AXFR, a
+ * NOTIFY's IXFR), the others queued that start with one from the same primary, up to
+ * PULL_PIPELINE_MAX: their queries go out at once on one connection (xfrin_jobs_run). The jobs
+ * finished go back on x->done together and wake the refresh thread once (x->done_wake). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +22,10 @@ struct xfrin_worker {
 	struct pull_conns conns; /* this worker's alone */
 };
 
-/* Waits for a job or stop, closing connections idle too long meanwhile. jobs_lock held. */
-static struct xfrin_job *next_job(struct xfrin_worker *w)
+/* Waits for a job or stop, closing connections idle too long meanwhile; then takes the oldest job
+ * and, when it starts with a transfer, up to PULL_PIPELINE_MAX - 1 more queued that start with one
+ * from the same primary, to be pipelined. jobs_lock held. Returns how many (0: stop). */
+static size_t next_jobs(struct xfrin_worker *w, struct xfrin_job **out)
 {
 	struct xfrin *x = w->x;
 	while (!x->jobs_stop && !x->queue) {
@@ -34,26 +39,48 @@ static struct xfrin_job *next_job(struct xfrin_worker *w)
 		pthread_cond_timedwait(&x->jobs_cond, &x->jobs_lock, &ts);
 	}
 	if (x->jobs_stop)
-		return NULL;
+		return 0;
 	struct xfrin_job *j = x->queue;
+	size_t n = 0;
 	x->queue = j->next;
-	if (!x->queue)
-		x->queue_tail = NULL;
-	j->next = NULL;
-	return j;
+	out[n++] = j;
+	if (xfrin_job_pipelines(j)) {
+		for (struct xfrin_job **link = &x->queue, *c; n < PULL_PIPELINE_MAX && (c = *link);) {
+			if (xfrin_job_pipelines(c) && xfrin_job_same_primary(j, c)) {
+				*link = c->next;
+				out[n++] = c;
+			} else {
+				link = &c->next;
+			}
+		}
+	}
+	x->queue_tail = x->queue;
+	while (x->queue_tail && x->queue_tail->next)
+		x->queue_tail = x->queue_tail->next;
+	for (size_t i = 0; i < n; i++)
+		out[i]->next = NULL;
+	return n;
 }
 
 static void worker_main(void *arg)
 {
 	struct xfrin_worker *w = arg;
 	struct xfrin *x = w->x;
+	struct xfrin_job *batch[PULL_PIPELINE_MAX];
 	pthread_mutex_lock(&x->jobs_lock);
-	for (struct xfrin_job *j; (j = next_job(w));) {
+	for (size_t n; (n = next_jobs(w, batch)) > 0;) {
 		pthread_mutex_unlock(&x->jobs_lock);
-		xfrin_job_run(x, j, &w->conns); /* a connection that failed is closed there */
+		xfrin_jobs_run(x, batch, n, &w->conns); /* a connection that failed is closed there */
+		if (n > 1)
+			log_info("transfer worker %u: %zu transfers pipelined to %s; in all %zu batches, %zu transfers "
+			         "pipelined, %zu connections opened",
+			         (unsigned)(w - x->workers) + 1, n, batch[0]->primaries->addr[0].text, w->conns.batches,
+			         w->conns.pipelined, w->conns.opened);
 		pthread_mutex_lock(&x->jobs_lock);
-		j->next = x->done;
-		x->done = j;
+		for (size_t i = 0; i < n; i++) { /* the batch back at once: one wake-up */
+			batch[i]->next = x->done;
+			x->done = batch[i];
+		}
 		ev_async_send(&x->done_wake); /* lock-free */
 	}
 	pthread_mutex_unlock(&x->jobs_lock);
@@ -80,16 +107,24 @@ int xfrin_workers_start(struct xfrin *x, unsigned n, char *err, size_t errlen)
 	return 0;
 }
 
-void xfrin_workers_queue(struct xfrin *x, struct xfrin_job *j)
+void xfrin_workers_queue(struct xfrin *x, struct xfrin_job *jobs)
 {
+	if (!jobs)
+		return;
+	size_t n = 1;
+	struct xfrin_job *last = jobs;
+	for (; last->next; last = last->next)
+		n++;
 	pthread_mutex_lock(&x->jobs_lock);
-	j->next = NULL;
 	if (x->queue_tail)
-		x->queue_tail->next = j;
+		x->queue_tail->next = jobs;
 	else
-		x->queue = j;
-	x->queue_tail = j;
-	pthread_cond_signal(&x->jobs_cond);
+		x->queue = jobs;
+	x->queue_tail = last;
+	if (n > 1) /* several workers may take a share */
+		pthread_cond_broadcast(&x->jobs_cond);
+	else
+		pthread_cond_signal(&x->jobs_cond);
 	pthread_mutex_unlock(&x->jobs_lock);
 }
 

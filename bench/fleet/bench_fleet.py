@@ -25,6 +25,7 @@ import shutil
 import signal
 import socket
 import statistics
+import select
 import subprocess
 import sys
 import threading
@@ -52,11 +53,12 @@ WORKERS = None  # the ternd PoPs' transfer.refresh-workers (None: ternd's defaul
 PIDFILE = None
 
 
-def spawn(argv, directory, name, netns=None):
+def spawn(argv, directory, name, netns=None, env=None):
     if netns:
         argv = ["ip", "netns", "exec", netns] + argv  # ip execs the server: the pid is the server's
     logf = open(os.path.join(directory, name + ".log"), "w")
-    p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+    p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
+                         env=dict(os.environ, **env) if env else None)
     STARTED.append(p)
     with open(PIDFILE, "a") as f:
         f.write("%d\n" % p.pid)
@@ -248,7 +250,53 @@ def ternd_pop(binary, work, net, i, primary):
             CAT, primary.addr, primary.port))
         if WORKERS:
             f.write("transfer: {refresh-workers: %d}\n" % WORKERS)
-    return spawn([binary, "-c", conf], d, "ternd", net.ns(i))
+    # the PoP's own word: READY=1 on a socket of ours (systemd's protocol) once it serves every
+    # member of the catalog; a path, since an abstract name is per network namespace
+    env = {"NOTIFY_SOCKET": READY.socket_for(i, d)} if READY else None
+    return spawn([binary, "-c", conf], d, "ternd", net.ns(i), env)
+
+
+class ReadyWatch:
+    """One datagram socket per ternd PoP standing for systemd's: the CLOCK_MONOTONIC ns at which
+    READY=1 came from each (a thread reads them all)."""
+
+    def __init__(self):
+        self.socks, self.ready, self.lock = {}, {}, threading.Lock()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.stop = False
+
+    def socket_for(self, i, d):
+        path = os.path.join(d, "notify.sock")
+        if os.path.exists(path):
+            os.unlink(path)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind(path)
+        with self.lock:
+            self.socks[i] = s
+            self.ready.pop(i, None)
+        if not self.thread.is_alive():
+            self.thread.start()
+        return path
+
+    def run(self):
+        while not self.stop:
+            with self.lock:
+                socks = dict(self.socks)
+            r, _w, _x = select.select(list(socks.values()), [], [], 0.05) if socks else ([], [], [])
+            for s in r:
+                data = s.recv(4096)
+                t = now_ns()
+                i = [k for k, v in socks.items() if v is s][0]
+                if b"READY=1" in data.split(b"\n"):
+                    with self.lock:
+                        self.ready.setdefault(i, t)
+
+    def times(self):
+        with self.lock:
+            return dict(self.ready)
+
+
+READY = None
 
 
 KNOT_CONF = """server:
@@ -403,6 +451,12 @@ def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
     per_pop = [max(got.get((kind, "p1", i, z), 0) for z in names) - t0 for i in range(n)]
     res["phase1_s"] = max(per_pop) / 1e9 if not missing else None
     res["phase1_pop_median_s"] = statistics.median(per_pop) / 1e9
+    if kind == "ternd" and READY:  # finer than the poller: each PoP's READY=1
+        said = READY.times()
+        if len(said) == n:
+            per = sorted((said[i] - t0) / 1e9 for i in range(n))
+            res["phase1_ready_s"] = per[-1]
+            res["phase1_ready_median_s"] = statistics.median(per)
     res["phase1_served"] = len(got)
     res["phase1_missing"] = len(missing)
     res["machine"]["phase1"] = cpu_since(m0, primary, pops, waiter)  # PoPs from 0: started here
@@ -560,6 +614,10 @@ def report(args, net, res, meta):
         label, fmt(a), fmt(b), ratio(a, b), target))
     row("phase 1: empty -> every PoP serves every zone", t["phase1_s"], k and k["phase1_s"], "<= 0.2x")
     row("phase 1: the median PoP done", t["phase1_pop_median_s"], k and k["phase1_pop_median_s"], "")
+    if t.get("phase1_ready_s"):
+        md.append("| phase 1, by each ternd PoP's own word (READY=1, systemd's notification, once it serves "
+                  "every member): the last PoP / the median | %s / %s | (Knot has no such signal) | | |" % (
+                      fmt(t["phase1_ready_s"]), fmt(t["phase1_ready_median_s"])))
     for label, title in (("burst", "burst of %d changes" % args.changes),
                          ("frozen", "the same with 1 PoP frozen (SIGSTOP), the other %d" % (args.pops - 1))):
         a, b = t[label], k and k[label]
@@ -629,7 +687,7 @@ def version(cmd):
 
 
 def main():
-    global PIDFILE, WORKERS
+    global PIDFILE, WORKERS, READY
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
     ap.add_argument("--ternd", required=True)
@@ -668,6 +726,7 @@ def main():
     PIDFILE = os.path.join(args.work, "pids")
     args.pop_root = args.pop_root or args.work
     WORKERS = args.pop_workers
+    READY = ReadyWatch()
     signal.signal(signal.SIGTERM, on_signal)
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": machine(args.work), "load": loadavg(), "ternd": ternd_version(),

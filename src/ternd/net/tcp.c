@@ -492,6 +492,24 @@ static int conn_next(struct tcp *t, struct tcp_conn *c, uint64_t now)
 	return conn_watch(t, c, EPOLLIN);
 }
 
+/* Reads what the socket holds into the room left in c's input. Returns 1 when something came (or
+ * the end of the stream), 0 when nothing did, -1 when the connection is broken. */
+static int conn_recv(struct tcp_conn *c)
+{
+	if (c->inlen == c->incap)
+		return 0;
+	ssize_t n = recv(c->io.fd, c->in + c->inlen, c->incap - c->inlen, 0);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		return -1;
+	}
+	if (n == 0)
+		c->eof = true; /* a partial message left in the buffer is dropped */
+	c->inlen += (size_t)n;
+	return 1;
+}
+
 static int conn_read(struct tcp *t, struct tcp_conn *c, uint64_t now)
 {
 	if (!c->in) {
@@ -511,15 +529,9 @@ static int conn_read(struct tcp *t, struct tcp_conn *c, uint64_t now)
 	}
 	if (c->inlen == c->incap) /* cannot happen: complete messages were answered before */
 		return -1;
-	ssize_t n = recv(c->io.fd, c->in + c->inlen, c->incap - c->inlen, 0);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			return 0;
-		return -1;
-	}
-	if (n == 0)
-		c->eof = true; /* a partial message left in the buffer is dropped */
-	c->inlen += (size_t)n;
+	int r = conn_recv(c);
+	if (r <= 0)
+		return r;
 	if (conn_answer(t, c) < 0)
 		return -1;
 	return conn_next(t, c, now);
@@ -544,7 +556,10 @@ static int conn_drain(struct tcp *t, struct tcp_conn *c, uint64_t now)
 	free(c->out); /* held only while a client is slow to read */
 	c->out = NULL;
 	c->outoff = c->outlen = 0;
-	/* messages that arrived while the output waited */
+	/* messages that arrived while the output waited, and from a client with more in flight what
+	 * the socket holds of it */
+	if (c->inlen && !c->eof && !c->closing && conn_recv(c) < 0)
+		return -1;
 	if (conn_answer(t, c) < 0)
 		return -1;
 	return conn_next(t, c, now);
@@ -574,14 +589,18 @@ static void xfr_built(struct ev_loop *loop, struct ev_async *a)
 		int r = -1;
 		size_t sent;
 		int sr = conn_send(c, o.buf, o.len, &sent);
-		if (sr == 0) { /* all sent: its buffer serves the next batch, then the messages after it */
+		if (sr == 0) { /* all sent: its buffer serves the next batch */
 			if (o.cap <= TCP_XFR_KEEP && o.cap > t->xfr_spare.cap) {
 				free(t->xfr_spare.buf);
 				t->xfr_spare = o;
 			} else {
 				free(o.buf);
 			}
-			r = conn_answer(t, c) < 0 ? -1 : conn_next(t, c, now);
+			/* then the messages after the batch; from a client with more in flight (a message
+			 * or part of one waits) with what came meanwhile, so its next batch is as full as
+			 * the input buffer allows */
+			if ((!c->inlen || c->eof || c->closing || conn_recv(c) >= 0) && conn_answer(t, c) >= 0)
+				r = conn_next(t, c, now);
 		} else if (sr > 0) {
 			c->out = o.buf;
 			c->outoff = sent;

@@ -456,20 +456,29 @@ static unsigned check_xfr_message(const uint8_t *msg, size_t len, const uint8_t 
 }
 
 /* TCP as net/tcp.c does it: a transfer question goes to xfr_answer(), anything else to
- * query_process(). */
+ * query_process(). The answer is appended after bytes already there (as in a batch of pipelined
+ * questions), which it must leave alone. */
 static void run_tcp(const uint8_t *data, size_t size, const struct request *req)
 {
 	struct query_client client = {
 	    .addr = client_addr(data, size), .addrlen = sizeof(struct sockaddr_in), .proto = PROTO_TCP, .stats = NULL};
-	uint8_t *xfr = NULL;
-	size_t xlen = 0;
-	int r = xfr_answer(&srv, data, size, &client, &xfr, &xlen);
+	static const uint8_t before[3] = {0xab, 0xcd, 0xef};
+	struct xfr_out out = {.buf = malloc(sizeof(before)), .len = sizeof(before), .cap = sizeof(before)};
+	if (!out.buf)
+		fail("out of memory");
+	memcpy(out.buf, before, sizeof(before));
+	int r = xfr_answer(&srv, data, size, &client, &out);
 	if (r == 0) {
+		free(out.buf);
 		run(data, size, req, WIRE_MAX_MSG, PROTO_TCP);
 		return;
 	}
 	if (r < 0)
 		fail("xfr_answer failed");
+	if (memcmp(out.buf, before, sizeof(before)) != 0)
+		fail("xfr_answer changed what was in its output before");
+	const uint8_t *xfr = out.buf + sizeof(before);
+	size_t xlen = out.len - sizeof(before);
 	if (!xfr_is_transfer(data, size))
 		fail("xfr_answer answered what xfr_is_transfer does not call a transfer");
 	/* frames: a 16-bit length, then the message; SOA first and last across a successful transfer */
@@ -496,7 +505,7 @@ static void run_tcp(const uint8_t *data, size_t size, const struct request *req)
 		fail("xfr_answer returned 1 with no message");
 	if (rcode == RCODE_NOERROR && (!first_soa || !last_soa))
 		fail("a transfer that does not begin and end with the SOA");
-	free(xfr);
+	free(out.buf);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

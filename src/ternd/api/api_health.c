@@ -137,8 +137,9 @@ void api_metrics(void *ctx, const struct http_request *req, struct http_response
 	                                     "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE", "DSOTYPENI",
 	                                     "RCODE12",  "RCODE13", "RCODE14",  "RCODE15",  "BADVERS"};
 	struct api *a = ctx;
-	uint64_t rc[STATS_RCODES], qt[STATS_TYPES], dropped, http[6];
+	uint64_t rc[STATS_RCODES], qt[STATS_TYPES], dropped, http[6], batches, batched;
 	stats_sum(&a->srv->stats, rc, qt, &dropped);
+	stats_sum_xfr(&a->srv->stats, &batches, &batched);
 	http_counts(a->http, http);
 	struct zone_totals t = {NULL, 0, 0};
 	zones_foreach(a->srv->zones, zone_total, &t);
@@ -154,6 +155,12 @@ void api_metrics(void *ctx, const struct http_request *req, struct http_response
 		            (unsigned long long)qt[i]);
 	prom_family(&m, "tern_dns_dropped_total", "counter", "Messages not answered (responses, too short).");
 	text_printf(&m, "tern_dns_dropped_total %llu\n", (unsigned long long)dropped);
+	prom_family(&m, "tern_dns_transfer_batches_total", "counter",
+	            "Batches of pipelined TCP messages the transfer thread built, each one hand-over and back.");
+	text_printf(&m, "tern_dns_transfer_batches_total %llu\n", (unsigned long long)batches);
+	prom_family(&m, "tern_dns_transfer_batched_total", "counter",
+	            "Messages those batches answered: zone transfers and the queries among them.");
+	text_printf(&m, "tern_dns_transfer_batched_total %llu\n", (unsigned long long)batched);
 	prom_family(&m, "tern_api_requests_total", "counter", "API requests answered, by status class.");
 	for (int i = 1; i < 6; i++)
 		text_printf(&m, "tern_api_requests_total{code=\"%dxx\"} %llu\n", i, (unsigned long long)http[i]);

@@ -25,6 +25,8 @@ struct stats_block *stats_block_new(struct stats *s)
 	for (int k = 0; k < STATS_TYPES; k++)
 		atomic_init(&b->qtype[k], 0);
 	atomic_init(&b->dropped, 0);
+	atomic_init(&b->xfr_batches, 0);
+	atomic_init(&b->xfr_batched, 0);
 	s->blocks[i] = b;
 	return b;
 }
@@ -67,5 +69,18 @@ void stats_sum(const struct stats *s, uint64_t rcode[STATS_RCODES], uint64_t qty
 		for (int k = 0; k < STATS_TYPES; k++)
 			qtype[k] += atomic_load_explicit(&b->qtype[k], memory_order_relaxed);
 		*dropped += atomic_load_explicit(&b->dropped, memory_order_relaxed);
+	}
+}
+
+void stats_sum_xfr(const struct stats *s, uint64_t *batches, uint64_t *batched)
+{
+	*batches = *batched = 0;
+	size_t n = atomic_load(&s->n);
+	for (size_t i = 0; i < n && i < STATS_MAX_BLOCKS; i++) {
+		const struct stats_block *b = s->blocks[i];
+		if (!b)
+			continue; /* being created */
+		*batches += atomic_load_explicit(&b->xfr_batches, memory_order_relaxed);
+		*batched += atomic_load_explicit(&b->xfr_batched, memory_order_relaxed);
 	}
 }

@@ -11,6 +11,9 @@ struct stats_block {
 	_Alignas(64) _Atomic uint64_t rcode[STATS_RCODES]; /* by response rcode (12-bit values above 23 count as 23) */
 	_Atomic uint64_t qtype[STATS_TYPES]; /* by question type, see stats_type_name() */
 	_Atomic uint64_t dropped; /* messages not answered */
+	/* TCP's transfer thread: batches of pipelined messages built (each one hand-over from the
+	 * TCP thread and back), and the messages they answered (transfers and the queries among them) */
+	_Atomic uint64_t xfr_batches, xfr_batched;
 };
 
 #define STATS_MAX_BLOCKS 512
@@ -34,3 +37,5 @@ int stats_type_index(uint16_t type);
 const char *stats_type_name(int index);
 /* Sums of every block. */
 void stats_sum(const struct stats *s, uint64_t rcode[STATS_RCODES], uint64_t qtype[STATS_TYPES], uint64_t *dropped);
+/* Sums of every block's transfer batch counters. */
+void stats_sum_xfr(const struct stats *s, uint64_t *batches, uint64_t *batched);

@@ -3,10 +3,14 @@
  *
  * Zone transfers are built by a thread of their own: building one reads the whole zone (or the
  * store's journal) and may take long for a big zone, and meanwhile every other client of the
- * epoll thread would wait. The connection asking is taken out of the epoll set and out of the
- * idle list while its transfer is built (nothing else is read from it, it cannot time out), and
- * comes back when the transfer thread hands the answer over (an ev_async); the TCP thread sends
- * it as any other output.
+ * epoll thread would wait. A connection's input from its first transfer question on goes to that
+ * thread as one batch: up to TCP_XFR_BATCH_MSGS complete messages (transfers, and the queries
+ * among them, in order), until the answers pass TCP_XFR_BATCH_BYTES, so a secondary pipelining
+ * dozens of transfers costs one hand-over each way, not one per transfer. The connection is taken
+ * out of the epoll set and out of the idle list while its batch is built (nothing else is read
+ * from it, it cannot time out; the transfer thread reads its input in place), and comes back when
+ * the transfer thread hands the answers over (an ev_async), concatenated frames the TCP thread
+ * sends as any other output. Until the client has read them, nothing more is read or answered.
  *
  * Resources run short (RFC 7766 6.2): a client (an IPv4 address or an IPv6 /64, see clients.c)
  * holds at most tcp-max-clients-per-address connections, and a new one beyond that replaces its
@@ -46,6 +50,9 @@
 #define TCP_FRAME_MAX (2 + TCP_MSG_MAX)
 #define TCP_IN_INITIAL 4096 /* first read buffer of a connection; grows once to a frame */
 #define TCP_BATCH_CAP (3 * TCP_FRAME_MAX) /* responses handed to one send() */
+#define TCP_XFR_BATCH_MSGS 64 /* messages in one batch for the transfer thread */
+#define TCP_XFR_BATCH_BYTES (4u << 20) /* no message joins a batch whose answers are this big */
+#define TCP_XFR_KEEP (1u << 20) /* a batch's output buffer up to this size is kept for the next */
 #define TCP_ACCEPT_BURST 64 /* accepts per wakeup, so connected clients keep their turn */
 #define TCP_ACCEPT_PAUSE_MS 100 /* after EMFILE and the like, instead of spinning */
 #define TCP_LOG_INTERVAL_MS 10000 /* at most one line per interval about refused clients */
@@ -55,7 +62,7 @@
 
 /* Where a connection is: its clock and whether it may be closed to make room follow from it. */
 enum conn_where {
-	CONN_NOWHERE, /* its transfer is being built: no timeout, never closed to make room */
+	CONN_NOWHERE, /* its batch is being built: no timeout, never closed to make room */
 	CONN_IDLE, /* nothing to send: times out, and may be closed to make room */
 	CONN_WRITING, /* an answer waits for the client to read it: times out, never closed to make room */
 	CONN_DEAD, /* closed in this round of events; freed at its end */
@@ -71,7 +78,7 @@ struct tcp_conn {
 	bool answered; /* a message was answered since it was last placed: its clock starts again */
 	struct client *client;
 	bool eof; /* the client sent everything: answer what is complete, then close */
-	bool xfr_busy; /* its transfer is being built: not watched, and out of the idle list */
+	bool xfr_busy; /* its batch is being built: not watched, and out of the idle list */
 	bool closing; /* answer nothing more: close once the output is sent */
 	uint8_t *in; /* received bytes not answered yet, from a frame's start */
 	size_t inlen, incap;
@@ -80,17 +87,12 @@ struct tcp_conn {
 	int unacked; /* while writing: bytes the client had not acknowledged when its clock started */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-};
-
-/* A zone transfer handed to the transfer thread, and back. */
-struct tcp_xfr {
-	struct tcp_xfr *next;
-	struct tcp_conn *c;
-	uint8_t *msg; /* the question, copied */
-	size_t len;
-	uint8_t *out; /* the answer as TCP frames */
-	size_t outlen;
-	int rc; /* xfr_answer()'s */
+	/* its batch, while xfr_busy: the transfer thread answers messages from in's start (written by
+	 * no one else meanwhile), the TCP thread takes the answers */
+	struct tcp_conn *xnext; /* in t->xfr_todo or t->xfr_done */
+	size_t xused; /* bytes of in the batch answered */
+	bool xclose; /* a message of the batch cannot be answered: close after the answers */
+	struct xfr_out xout; /* the answers, as frames */
 };
 
 struct tcp_list {
@@ -114,7 +116,7 @@ struct tcp {
 	struct ev_thread xfr_thread;
 	struct ev_async xfr_job; /* a job was queued */
 	pthread_mutex_t xfr_lock;
-	struct tcp_xfr *xfr_todo, **xfr_todo_tail, *xfr_done;
+	struct tcp_conn *xfr_todo, **xfr_todo_tail, *xfr_done;
 	struct stats_block *xfr_stats;
 	/* below: used by the thread only while it runs */
 	struct tcp_list idle, writing; /* by since: oldest first */
@@ -129,6 +131,7 @@ struct tcp {
 	uint64_t replaced_any; /* idle connections closed for a new one at tcp-max-clients */
 	uint64_t limit_log_at; /* next time the above may be logged */
 	uint8_t *batch; /* TCP_BATCH_CAP bytes of responses being written */
+	struct xfr_out xfr_spare; /* a batch's output buffer, sent, for the next batch */
 };
 
 /* ---- where connections are: the idle list, the writing list, each client's idle list ---- */
@@ -226,7 +229,8 @@ static void conn_close(struct tcp *t, struct tcp_conn *c)
 	ev_io_close(t->loop, &c->io);
 	free(c->in);
 	free(c->out);
-	c->in = c->out = NULL;
+	free(c->xout.buf);
+	c->in = c->out = c->xout.buf = NULL;
 	c->client->conns--;
 	clients_put(t->clients, c->client);
 	c->client = NULL;
@@ -273,61 +277,111 @@ static int conn_watch(struct tcp *t, struct tcp_conn *c, uint32_t events)
 	return ev_io_modify(t->loop, &c->io, events) < 0 ? -1 : 0;
 }
 
-/* Hands a transfer question to the transfer thread; c waits, out of the idle list. */
-static int xfr_submit(struct tcp *t, struct tcp_conn *c, const uint8_t *msg, size_t len)
+/* Hands c's input, a transfer question first, to the transfer thread as one batch; c waits, out
+ * of the idle list. */
+static void xfr_submit(struct tcp *t, struct tcp_conn *c)
 {
-	struct tcp_xfr *j = calloc(1, sizeof(*j));
-	if (!j || !(j->msg = malloc(len))) {
-		free(j);
-		return -1;
-	}
-	memcpy(j->msg, msg, len);
-	j->len = len;
-	j->c = c;
+	c->xused = 0;
+	c->xclose = false;
+	c->xout = t->xfr_spare;
+	t->xfr_spare = (struct xfr_out){0};
+	c->xout.len = 0;
 	c->xfr_busy = true;
 	conn_detach(t, c); /* no timeout, and not closed to make room, while it is built */
+	c->xnext = NULL;
 	pthread_mutex_lock(&t->xfr_lock);
-	*t->xfr_todo_tail = j;
-	t->xfr_todo_tail = &j->next;
+	*t->xfr_todo_tail = c;
+	t->xfr_todo_tail = &c->xnext;
 	pthread_mutex_unlock(&t->xfr_lock);
 	ev_async_send(&t->xfr_job);
-	return 0;
 }
 
-static void xfr_free(struct tcp_xfr *j)
+/* Answers one message that is not a transfer (a query among pipelined transfers) into c->xout, as
+ * the TCP thread would. Returns 1, or 0 when it must not be answered (the stream cannot be
+ * trusted), or a negative TERN_E*. */
+static int xfr_query(struct tcp *t, struct tcp_conn *c, const uint8_t *msg, size_t len,
+                     const struct query_client *client)
 {
-	free(j->msg);
-	free(j->out);
-	free(j);
+	struct xfr_out *o = &c->xout;
+	if (o->cap - o->len < TCP_FRAME_MAX) {
+		size_t ncap = o->cap ? o->cap * 2 : 65536;
+		while (ncap - o->len < TCP_FRAME_MAX)
+			ncap *= 2;
+		uint8_t *nb = realloc(o->buf, ncap);
+		if (!nb)
+			return TERN_ENOMEM;
+		o->buf = nb;
+		o->cap = ncap;
+	}
+	size_t rlen = query_process(t->srv, msg, len, o->buf + o->len + 2, TCP_MSG_MAX, client);
+	if (rlen == 0)
+		return 0;
+	o->buf[o->len] = (uint8_t)(rlen >> 8);
+	o->buf[o->len + 1] = (uint8_t)rlen;
+	o->len += 2 + rlen;
+	return 1;
 }
 
-/* The transfer thread (an RCU reader only while it builds): one job per wake-up, and a wake-up of
- * its own while more wait, so a stop waits for one transfer at most. */
+/* Builds c's batch: its complete messages in order, each answered as it would be alone, until
+ * TCP_XFR_BATCH_MSGS of them or TCP_XFR_BATCH_BYTES of answers. */
+static void xfr_build(struct tcp *t, struct tcp_conn *c)
+{
+	struct query_client client = {.addr = (const struct sockaddr *)&c->addr,
+	                              .addrlen = c->addrlen,
+	                              .proto = PROTO_TCP,
+	                              .stats = t->xfr_stats};
+	size_t pos = 0, n = 0;
+	while (n < TCP_XFR_BATCH_MSGS && c->xout.len < TCP_XFR_BATCH_BYTES && c->inlen - pos >= 2) {
+		size_t len = (size_t)c->in[pos] << 8 | c->in[pos + 1];
+		if (len == 0) { /* nothing to answer: a broken client */
+			c->xclose = true;
+			break;
+		}
+		if (c->inlen - pos - 2 < len)
+			break;
+		const uint8_t *msg = c->in + pos + 2;
+		int r = xfr_answer(t->srv, msg, len, &client, &c->xout);
+		if (r == 0)
+			r = xfr_query(t, c, msg, len, &client);
+		pos += 2 + len;
+		n++;
+		if (r <= 0) { /* out of memory, or a message not to answer */
+			c->xclose = true;
+			break;
+		}
+	}
+	c->xused = pos;
+	if (t->xfr_stats) {
+		stats_bump(&t->xfr_stats->xfr_batches);
+		atomic_store_explicit(&t->xfr_stats->xfr_batched,
+		                      atomic_load_explicit(&t->xfr_stats->xfr_batched, memory_order_relaxed) + n,
+		                      memory_order_relaxed);
+	}
+}
+
+/* The transfer thread (an RCU reader only while it builds): one batch per wake-up, and a wake-up
+ * of its own while more wait, so a stop waits for one batch at most. */
 static void xfr_build_next(struct ev_loop *loop, struct ev_async *a)
 {
 	(void)loop;
 	struct tcp *t = a->arg;
 	pthread_mutex_lock(&t->xfr_lock);
-	struct tcp_xfr *j = t->xfr_todo;
-	if (j) {
-		t->xfr_todo = j->next;
+	struct tcp_conn *c = t->xfr_todo;
+	if (c) {
+		t->xfr_todo = c->xnext;
 		if (!t->xfr_todo)
 			t->xfr_todo_tail = &t->xfr_todo;
 	}
 	bool more = t->xfr_todo != NULL;
 	pthread_mutex_unlock(&t->xfr_lock);
-	if (!j)
+	if (!c)
 		return;
-	struct query_client client = {.addr = (const struct sockaddr *)&j->c->addr,
-	                              .addrlen = j->c->addrlen,
-	                              .proto = PROTO_TCP,
-	                              .stats = t->xfr_stats};
 	rcu_thread_online();
-	j->rc = xfr_answer(t->srv, j->msg, j->len, &client, &j->out, &j->outlen);
+	xfr_build(t, c);
 	rcu_thread_offline();
 	pthread_mutex_lock(&t->xfr_lock);
-	j->next = t->xfr_done;
-	t->xfr_done = j;
+	c->xnext = t->xfr_done;
+	t->xfr_done = c;
 	pthread_mutex_unlock(&t->xfr_lock);
 	ev_async_send(&t->xfr_built);
 	if (more)
@@ -361,7 +415,8 @@ static int conn_answer(struct tcp *t, struct tcp_conn *c)
 	struct query_client client = {
 	    .addr = (const struct sockaddr *)&c->addr, .addrlen = c->addrlen, .proto = PROTO_TCP, .stats = t->stats};
 	size_t pos = 0;
-	int rc = 0, r;
+	int rc = 0;
+	bool xfr = false;
 	while (!c->closing && c->outlen == 0) {
 		size_t used = 0;
 		while (TCP_BATCH_CAP - used >= TCP_FRAME_MAX && c->inlen - pos >= 2) {
@@ -374,12 +429,9 @@ static int conn_answer(struct tcp *t, struct tcp_conn *c)
 				break;
 			if (xfr_is_transfer(c->in + pos + 2, len)) {
 				if (used > 0)
-					break; /* send what is answered first; the transfer goes alone */
-				/* a zone transfer: built by the transfer thread (xfr_built() goes on) */
-				r = xfr_submit(t, c, c->in + pos + 2, len);
-				pos += 2 + len;
-				if (r < 0)
-					c->closing = true;
+					break; /* send what is answered first */
+				/* a zone transfer: the rest goes to the transfer thread (xfr_built() goes on) */
+				xfr = true;
 				goto done;
 			}
 			size_t rlen =
@@ -418,6 +470,8 @@ done:
 		memmove(c->in, c->in + pos, c->inlen - pos);
 		c->inlen -= pos;
 	}
+	if (xfr)
+		xfr_submit(t, c);
 	return rc;
 }
 
@@ -436,6 +490,24 @@ static int conn_next(struct tcp *t, struct tcp_conn *c, uint64_t now)
 		return -1;
 	conn_place(t, c, CONN_IDLE, now);
 	return conn_watch(t, c, EPOLLIN);
+}
+
+/* Reads what the socket holds into the room left in c's input. Returns 1 when something came (or
+ * the end of the stream), 0 when nothing did, -1 when the connection is broken. */
+static int conn_recv(struct tcp_conn *c)
+{
+	if (c->inlen == c->incap)
+		return 0;
+	ssize_t n = recv(c->io.fd, c->in + c->inlen, c->incap - c->inlen, 0);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		return -1;
+	}
+	if (n == 0)
+		c->eof = true; /* a partial message left in the buffer is dropped */
+	c->inlen += (size_t)n;
+	return 1;
 }
 
 static int conn_read(struct tcp *t, struct tcp_conn *c, uint64_t now)
@@ -457,15 +529,9 @@ static int conn_read(struct tcp *t, struct tcp_conn *c, uint64_t now)
 	}
 	if (c->inlen == c->incap) /* cannot happen: complete messages were answered before */
 		return -1;
-	ssize_t n = recv(c->io.fd, c->in + c->inlen, c->incap - c->inlen, 0);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			return 0;
-		return -1;
-	}
-	if (n == 0)
-		c->eof = true; /* a partial message left in the buffer is dropped */
-	c->inlen += (size_t)n;
+	int r = conn_recv(c);
+	if (r <= 0)
+		return r;
 	if (conn_answer(t, c) < 0)
 		return -1;
 	return conn_next(t, c, now);
@@ -490,43 +556,62 @@ static int conn_drain(struct tcp *t, struct tcp_conn *c, uint64_t now)
 	free(c->out); /* held only while a client is slow to read */
 	c->out = NULL;
 	c->outoff = c->outlen = 0;
-	/* messages that arrived while the output waited */
+	/* messages that arrived while the output waited, and from a client with more in flight what
+	 * the socket holds of it */
+	if (c->inlen && !c->eof && !c->closing && conn_recv(c) < 0)
+		return -1;
 	if (conn_answer(t, c) < 0)
 		return -1;
 	return conn_next(t, c, now);
 }
 
-/* Transfers built: each connection gets its answer (what the socket does not take waits in
- * c->out) and is watched again, back in the idle list. */
+/* Batches built: each connection gets its answers (what the socket does not take waits in
+ * c->out), then the messages after the batch are answered, and it is watched again. */
 static void xfr_built(struct ev_loop *loop, struct ev_async *a)
 {
 	struct tcp *t = a->arg;
 	uint64_t now = ev_now(loop);
 	pthread_mutex_lock(&t->xfr_lock);
-	struct tcp_xfr *j = t->xfr_done;
+	struct tcp_conn *c = t->xfr_done;
 	t->xfr_done = NULL;
 	pthread_mutex_unlock(&t->xfr_lock);
-	while (j) {
-		struct tcp_xfr *next = j->next;
-		struct tcp_conn *c = j->c;
+	while (c) {
+		struct tcp_conn *next = c->xnext;
+		c->xnext = NULL;
 		c->xfr_busy = false;
 		c->answered = true; /* conn_next() puts it back with a fresh clock */
+		memmove(c->in, c->in + c->xused, c->inlen - c->xused);
+		c->inlen -= c->xused;
+		if (c->xclose)
+			c->closing = true;
+		struct xfr_out o = c->xout;
+		c->xout = (struct xfr_out){0};
 		int r = -1;
 		size_t sent;
-		int sr = j->rc == 1 ? conn_send(c, j->out, j->outlen, &sent) : -1;
-		if (sr == 0) { /* all sent: the messages that came after the transfer question */
-			r = conn_answer(t, c) < 0 ? -1 : conn_next(t, c, now);
+		int sr = conn_send(c, o.buf, o.len, &sent);
+		if (sr == 0) { /* all sent: its buffer serves the next batch */
+			if (o.cap <= TCP_XFR_KEEP && o.cap > t->xfr_spare.cap) {
+				free(t->xfr_spare.buf);
+				t->xfr_spare = o;
+			} else {
+				free(o.buf);
+			}
+			/* then the messages after the batch; from a client with more in flight (a message
+			 * or part of one waits) with what came meanwhile, so its next batch is as full as
+			 * the input buffer allows */
+			if ((!c->inlen || c->eof || c->closing || conn_recv(c) >= 0) && conn_answer(t, c) >= 0)
+				r = conn_next(t, c, now);
 		} else if (sr > 0) {
-			c->out = j->out;
-			j->out = NULL;
+			c->out = o.buf;
 			c->outoff = sent;
-			c->outlen = j->outlen;
+			c->outlen = o.len;
 			r = conn_next(t, c, now);
+		} else {
+			free(o.buf);
 		}
 		if (r < 0)
 			conn_close(t, c);
-		xfr_free(j);
-		j = next;
+		c = next;
 	}
 }
 
@@ -791,13 +876,12 @@ static void tcp_free(struct tcp *t)
 		conn_close(t, t->idle.head);
 	while (t->writing.head)
 		conn_close(t, t->writing.head);
-	/* connections whose transfer was asked for, built or not: in no list but these */
-	struct tcp_xfr *lists[2] = {t->xfr_todo, t->xfr_done};
+	/* connections whose batch was handed over, built or not: in no list but these */
+	struct tcp_conn *lists[2] = {t->xfr_todo, t->xfr_done};
 	for (int i = 0; i < 2; i++)
-		for (struct tcp_xfr *j = lists[i], *next; j; j = next) {
-			next = j->next;
-			conn_close(t, j->c);
-			xfr_free(j);
+		for (struct tcp_conn *c = lists[i], *next; c; c = next) {
+			next = c->xnext;
+			conn_close(t, c);
 		}
 	conn_free_dead(t);
 	clients_free(t->clients);
@@ -808,6 +892,7 @@ static void tcp_free(struct tcp *t)
 	ev_free(t->xfr_loop);
 	free(t->listeners);
 	free(t->batch);
+	free(t->xfr_spare.buf);
 	free(t);
 }
 

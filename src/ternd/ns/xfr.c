@@ -21,8 +21,8 @@
 #define XFR_MSG_BIG 65535 /* a record larger than XFR_MSG_MAX gets a message of up to 64 KiB */
 
 struct xfr {
-	uint8_t *buf; /* frames */
-	size_t len, cap;
+	uint8_t *buf; /* frames: the caller's (struct xfr_out), this answer's from start */
+	size_t start, len, cap;
 	size_t frame; /* where the current message's length prefix sits */
 	struct wire_writer w;
 	uint16_t ancount;
@@ -302,7 +302,7 @@ static int put_transfer(struct xfr *x, const struct server *srv, const struct zo
 			x->from = from;
 			return 1;
 		}
-		x->len = 0; /* the journal does not lead here from the client's serial */
+		x->len = x->start; /* the journal does not lead here from the client's serial */
 		x->from = from;
 	}
 	x->sent = XFR_SENT_AXFR;
@@ -324,37 +324,35 @@ bool xfr_is_transfer(const uint8_t *msg, size_t len)
 
 /* Signs every message of a finished answer to a signed request in one chain (RFC 8945 5.3.1: each
  * message signed, the first over the request's MAC), or the one message of a TSIG error answer.
- * A pass over the final frames, so messages of an answer started over never enter the chain. */
+ * A pass over the final frames, so messages of an answer started over never enter the chain: the
+ * signed frames are written after the unsigned ones, then moved over them. */
 static int sign_frames(struct xfr *x, const struct ns_tsig *t)
 {
 	size_t nframes = 0;
-	for (size_t pos = 0; pos + 2 <= x->len; pos += 2 + wire_get16(x->buf + pos))
+	for (size_t pos = x->start; pos + 2 <= x->len; pos += 2 + wire_get16(x->buf + pos))
 		nframes++;
-	size_t cap = x->len + nframes * ns_tsig_reserve(t), o = 0;
-	uint8_t *signed_buf = malloc(cap ? cap : 1);
-	if (!signed_buf)
+	size_t end = x->len, need = end - x->start + nframes * ns_tsig_reserve(t);
+	if (grow(x, need) < 0)
 		return TERN_ENOMEM;
+	uint8_t *signed_buf = x->buf + end;
 	struct tsig_ctx ctx;
 	ns_tsig_chain(t, &ctx);
 	int rc = 0;
-	for (size_t pos = 0; rc == 0 && pos + 2 <= x->len;) {
+	size_t o = 0;
+	for (size_t pos = x->start; rc == 0 && pos + 2 <= end;) {
 		size_t mlen = wire_get16(x->buf + pos);
 		memcpy(signed_buf + o + 2, x->buf + pos + 2, mlen);
 		pos += 2 + mlen;
-		size_t room = cap - o - 2 < 65535 ? cap - o - 2 : 65535;
+		size_t room = need - o - 2 < 65535 ? need - o - 2 : 65535;
 		rc = ns_tsig_sign(t, &ctx, signed_buf + o + 2, &mlen, room);
 		wire_put16(signed_buf + o, (uint16_t)mlen);
 		o += 2 + mlen;
 	}
 	tsig_ctx_clear(&ctx);
-	if (rc < 0) {
-		free(signed_buf);
+	if (rc < 0)
 		return rc;
-	}
-	free(x->buf);
-	x->buf = signed_buf;
-	x->len = o;
-	x->cap = cap;
+	memmove(x->buf + x->start, signed_buf, o);
+	x->len = x->start + o;
 	return 0;
 }
 
@@ -369,25 +367,25 @@ static void log_transfer(const struct xfr *x, const struct zone *z, const struct
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, addr, sizeof(addr));
 	else if (sa && sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, addr, sizeof(addr));
-	size_t messages = 0;
-	for (size_t pos = 0; pos + 2 <= x->len; pos += 2 + wire_get16(x->buf + pos))
+	size_t messages = 0, bytes = x->len - x->start;
+	for (size_t pos = x->start; pos + 2 <= x->len; pos += 2 + wire_get16(x->buf + pos))
 		messages++;
 	if (x->sent == XFR_SENT_IXFR)
 		log_info("transfer: %s IXFR to %s: serial %u -> %u, %zu messages, %zu bytes", zone, addr, x->from,
-		         z->serial, messages, x->len);
+		         z->serial, messages, bytes);
 	else if (x->sent == XFR_SENT_CURRENT)
 		log_info("transfer: %s IXFR to %s: serial %u is current", zone, addr, z->serial);
 	else if (ixfr)
 		log_info("transfer: %s IXFR to %s from serial %u answered by AXFR (the journal does not reach it): "
 		         "serial %u, %zu messages, %zu bytes",
-		         zone, addr, x->from, z->serial, messages, x->len);
+		         zone, addr, x->from, z->serial, messages, bytes);
 	else
 		log_info("transfer: %s AXFR to %s: serial %u, %zu messages, %zu bytes", zone, addr, z->serial, messages,
-		         x->len);
+		         bytes);
 }
 
 int xfr_answer(const struct server *srv, const uint8_t *msg, size_t len, const struct query_client *client,
-               uint8_t **out, size_t *outlen)
+               struct xfr_out *out)
 {
 	if (!xfr_is_transfer(msg, len))
 		return 0;
@@ -397,7 +395,7 @@ int xfr_answer(const struct server *srv, const uint8_t *msg, size_t len, const s
 	memcpy(question, qname, (size_t)n);
 	memcpy(question + n, msg + pos, 4);
 	size_t qlen = (size_t)n + 4;
-	struct xfr x = {0};
+	struct xfr x = {.buf = out->buf, .start = out->len, .len = out->len, .cap = out->cap};
 	memcpy(x.header, msg, 2);
 	wire_put16(x.header + 2, (uint16_t)(WIRE_QR | WIRE_AA | (wire_get16(msg + 2) & WIRE_RD)));
 	name_lower_copy(lname, qname, (size_t)n);
@@ -422,11 +420,10 @@ int xfr_answer(const struct server *srv, const uint8_t *msg, size_t len, const s
 	}
 	if (rc >= 0 && (ts == NS_TSIG_VERIFIED || ts == NS_TSIG_REJECTED))
 		rc = sign_frames(&x, &tsig);
-	if (rc < 0) {
-		free(x.buf);
+	out->buf = x.buf; /* grown, maybe moved */
+	out->cap = x.cap;
+	if (rc < 0)
 		return rc;
-	}
-	*out = x.buf;
-	*outlen = x.len;
+	out->len = x.len;
 	return 1;
 }

@@ -40,9 +40,17 @@ struct xfr_journal {
 /* Whether msg asks for a zone transfer: a class IN AXFR or IXFR query (header and question
  * only); xfr_answer() answers exactly these. */
 bool xfr_is_transfer(const uint8_t *msg, size_t len);
-/* When msg is an AXFR or IXFR question, answers it: *out gets the whole answer as TCP frames (a
- * 16-bit length before each message; malloc'd), and 1 is returned. Returns 0 for any other
- * message (answer it with query_process), or a negative TERN_E* when out of memory. The caller
- * is an online RCU reader. */
+/* Where answers go as TCP frames (a 16-bit length before each message): buf (malloc'd, grown
+ * with realloc; free it when done) holds len bytes of cap. Several answers may follow each other
+ * in one (a batch of pipelined questions). */
+struct xfr_out {
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+/* When msg is an AXFR or IXFR question, answers it: the whole answer is appended to out as TCP
+ * frames, and 1 is returned. Returns 0 for any other message (answer it with query_process), or
+ * a negative TERN_E* when out of memory (out->len as it was; out->buf may have grown). The
+ * caller is an online RCU reader. */
 int xfr_answer(const struct server *srv, const uint8_t *msg, size_t len, const struct query_client *client,
-               uint8_t **out, size_t *outlen);
+               struct xfr_out *out);

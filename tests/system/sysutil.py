@@ -2,6 +2,7 @@
 import os
 import socket
 import struct
+import threading
 import time
 
 import dns.flags
@@ -338,3 +339,38 @@ def ask_soa_many(port, names, parse, window=200, timeout=0.5, tries=3):
         if not todo:
             break
     return {n: got.get(n) for n in names}
+
+
+class TcpStandIn:
+    """The frame of a stand-in TCP server of a test (not a DNS server: a subclass says what it
+    does with each connection in _serve(c), its own thread). Listens on 127.0.0.1 at a free port,
+    counts and keeps the connections, and stop() closes them all."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.connections = 0
+        self.running = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while self.running:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self.conns.append(c)
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        raise NotImplementedError
+
+    def stop(self):
+        self.running = False
+        self.sock.close()
+        for c in self.conns:
+            c.close()

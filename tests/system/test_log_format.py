@@ -51,15 +51,20 @@ def lines_of(log, until, timeout=10):
         time.sleep(0.05)
 
 
-def test_journald_lines_carry_priorities(tmp_path):
-    conf, port = configure(tmp_path)
+def start_lines(tmp_path, fmt=None, journal_of=None):
+    """A ternd started on tmp_path's configuration, its log's lines once every zone is served."""
+    conf, port = configure(tmp_path, fmt)
     log = tmp_path / "ternd.log"
-    proc, f = start(conf, port, log, journal_of="self")
+    proc, f = start(conf, port, log, journal_of=journal_of)
     try:
-        lines = lines_of(log, "all zones served")
+        return lines_of(log, "all zones served")
     finally:
         terminate(proc)
         f.close()
+
+
+def test_journald_lines_carry_priorities(tmp_path):
+    lines = start_lines(tmp_path, journal_of="self")
     assert lines, lines
     bad = [line for line in lines if not re.match(r"^<[3467]>(error|warning|info|debug): ", line)]
     assert bad == [], bad  # every line, those of multi-line messages too
@@ -72,16 +77,9 @@ def test_journald_lines_carry_priorities(tmp_path):
 
 
 def test_a_journal_stream_of_another_file_changes_nothing(tmp_path):
-    conf, port = configure(tmp_path)
-    log = tmp_path / "ternd.log"
     other = tmp_path / "other"
     other.write_text("")
-    proc, f = start(conf, port, log, journal_of=str(other))
-    try:
-        lines = lines_of(log, "all zones served")
-    finally:
-        terminate(proc)
-        f.close()
+    lines = start_lines(tmp_path, journal_of=str(other))
     assert any(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info: ready: ", line) for line in lines), lines
     assert not any(line.startswith("<") for line in lines)
 
@@ -116,14 +114,7 @@ def test_json_lines(tmp_path):
 
 
 def test_json_lines_under_journald(tmp_path):
-    conf, port = configure(tmp_path, "json")
-    log = tmp_path / "ternd.log"
-    proc, f = start(conf, port, log, journal_of="self")
-    try:
-        lines = lines_of(log, "all zones served")
-    finally:
-        terminate(proc)
-        f.close()
+    lines = start_lines(tmp_path, "json", journal_of="self")
     for line in lines:
         m = re.match(r"^<(\d)>(\{.*\})$", line)
         assert m, line

@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+import sysutil
+
 import test_secondary
 from ternlib import Ternd
 from test_secondary import Secondary, send_notify, wait_serial, zone_text
@@ -31,31 +33,16 @@ def _stop_leftovers():
     test_secondary._started.stop_all()
 
 
-class SilentPrimary:
+class SilentPrimary(sysutil.TcpStandIn):
     """A stand-in primary (a socket server of this test): accepts TCP connections, reads each
     query, and never answers. `asked` is set at each query read."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.asked = threading.Event()
-        self.conns = []
-        self.running = True
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
         _started.append(self)
 
-    def _accept(self):
-        while self.running:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(c)
-            threading.Thread(target=self._read, args=(c,), daemon=True).start()
-
-    def _read(self, c):
+    def _serve(self, c):
         try:
             while self.running:
                 head = c.recv(2)
@@ -67,12 +54,6 @@ class SilentPrimary:
                 self.asked.set()
         except OSError:
             return
-
-    def stop(self):
-        self.running = False
-        self.sock.close()
-        for c in self.conns:
-            c.close()
 
 
 class CountingProxy:

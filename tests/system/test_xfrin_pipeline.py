@@ -20,7 +20,6 @@ import os
 import re
 import socket
 import struct
-import threading
 import time
 
 import dns.exception
@@ -33,6 +32,8 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 import pytest
+
+import sysutil
 
 import test_secondary
 from bindlib import NAMED, named_available
@@ -292,7 +293,7 @@ def frame(msg):
     return struct.pack("!H", len(msg)) + msg
 
 
-class PipelinedPrimary:
+class PipelinedPrimary(sysutil.TcpStandIn):
     """A stand-in primary (a socket server of this test, not a DNS server): over TCP only, it
     reads queries until none comes for `quiet` seconds, then answers that batch in reverse order
     with the messages of the transfers interleaved (RFC 7766 allows any order between answers).
@@ -307,25 +308,8 @@ class PipelinedPrimary:
         self.drop_reused = False  # once: a connection that answered before is closed at its next batch
         # of several queries
         self.dropped = 0
-        self.connections = 0
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.conns = []
-        self.running = True
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
         _started.append(self)
-
-    def _accept(self):
-        while self.running:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            self.conns.append(c)
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
 
     def _serve(self, c):
         buf = b""
@@ -366,12 +350,6 @@ class PipelinedPrimary:
                 c.sendall(out)
         except OSError:
             return
-
-    def stop(self):
-        self.running = False
-        self.sock.close()
-        for c in self.conns:
-            c.close()
 
 
 def good_answer(name, i, version=None):

@@ -1119,6 +1119,11 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < conf->nlisten; i++)
 		log_info("listening on %s (UDP, TCP)", conf->listen[i].text);
+	/* every socket bound (listen addresses are restart keys): the capability kept for binding goes */
+	if (privdrop_shed(err, ERRBUF) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
 	atomic_store(&started, true);
 	log_info("ready: %zu zone(s) served", zones_count(srv.zones));
 	struct readiness ready = {0};

@@ -82,6 +82,25 @@ static int keep_bind_capability(void)
 	return (int)syscall(SYS_capset, &h, d);
 }
 
+int privdrop_shed(char *err, size_t errlen)
+{
+	if (geteuid() == 0)
+		return 0;
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	memset(d, 0, sizeof(d));
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 || syscall(SYS_capset, &h, d) < 0) {
+		snprintf(err, errlen, "giving up the capabilities left after binding: %s", strerror(errno));
+		return TERN_EIO;
+	}
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d) < 0 || d[0].effective || d[1].effective || d[0].permitted || d[1].permitted) {
+		snprintf(err, errlen, "giving up the capabilities left after binding: some are still held");
+		return TERN_EIO;
+	}
+	return 0;
+}
+
 bool privdrop_binds_low_ports(const struct privdrop *p)
 {
 	if (p->drop || geteuid() == 0)

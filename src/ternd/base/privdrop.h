@@ -2,7 +2,8 @@
  * user's own group) right after it has read its configuration, before it opens a zone file, the
  * store or a socket: setgroups, setgid and setuid, each checked, keeping CAP_NET_BIND_SERVICE
  * alone so that it can still bind port 53, with no way back (setuid(0) is tried and must fail)
- * and no_new_privs set. Root is refused unless asked for: server.user: root, or
+ * and no_new_privs set; once its sockets are bound that last capability goes too (privdrop_shed),
+ * before any DNS or API request is read. Root is refused unless asked for: server.user: root, or
  * TERND_ALLOW_ROOT=1 in the environment (test suites and containers that run all as root). */
 #pragma once
 #include <stdbool.h>
@@ -22,6 +23,11 @@ struct privdrop {
 int privdrop_plan(const char *user, const char *group, uid_t euid, struct privdrop *out, char *err, size_t errlen);
 /* Becomes the user and group of p (nothing when !p->drop) and checks it: 0, or TERN_EIO with err. */
 int privdrop_apply(const struct privdrop *p, char *err, size_t errlen);
+/* Once every socket is bound (listen addresses are restart keys, never bound again): a process
+ * not running as root gives up every capability left (CAP_NET_BIND_SERVICE, kept by the drop or
+ * given by systemd), ambient ones too, and checks that none is left. Root stays root (asked for).
+ * 0, or TERN_EIO with err. */
+int privdrop_shed(char *err, size_t errlen);
 /* Whether ternd, once p is applied, may bind ports below 1024: root, a drop (which keeps the
  * capability), or CAP_NET_BIND_SERVICE in this process's effective set (systemd's
  * AmbientCapabilities). */

@@ -15,6 +15,7 @@ import time
 import dns.message
 import dns.query
 import dns.rcode
+import pytest
 
 from apilib import ApiTernd, keys  # noqa: F401 (keys is a fixture)
 from ternlib import TERND, free_port, terminate, wait_udp
@@ -56,9 +57,19 @@ class Writer(threading.Thread):
             self.error = e
 
 
-def test_backup_under_writes_restores_every_acknowledged_write(keys, tmp_path):
+@pytest.fixture
+def servers():
+    """ternd servers a test starts, stopped at its end whatever happened."""
+    started = []
+    yield started
+    for t in started:
+        t.stop()
+
+
+def test_backup_under_writes_restores_every_acknowledged_write(keys, tmp_path, servers):
     (tmp_path / "srv").mkdir()
     t = ApiTernd(keys, workdir=str(tmp_path / "srv"))
+    servers.append(t)
     t.start()
     api = t.api(keys.token("backup"))
     for z in ("a.backup.test", "b.backup.test"):
@@ -120,9 +131,10 @@ def test_backup_under_writes_restores_every_acknowledged_write(keys, tmp_path):
         t.stop()
 
 
-def test_restore_refuses_what_is_not_a_store_it_can_take(keys, tmp_path):
+def test_restore_refuses_what_is_not_a_store_it_can_take(keys, tmp_path, servers):
     (tmp_path / "srv").mkdir()
     t = ApiTernd(keys, workdir=str(tmp_path / "srv"))
+    servers.append(t)
     t.start()
     t.api(keys.token("backup")).create_zone("kept.backup.test")
     backup = tmp_path / "good.backup"

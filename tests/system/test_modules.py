@@ -13,7 +13,7 @@ def tree_copy(tmp_path):
     """The sources a build needs, in a fresh folder (no build directory of the checkout)."""
     dst = tmp_path / "tree"
     dst.mkdir()
-    for entry in ("meson.build", "Makefile", "src", "tools", "docs", "bench", "tests/unit", "tests/fuzz"):
+    for entry in ("meson.build", "Makefile", "src", "tools", "docs", "dist", "bench", "tests/unit", "tests/fuzz"):
         src = os.path.join(ROOT, entry)
         if os.path.isdir(src):
             shutil.copytree(src, dst / entry, ignore=shutil.ignore_patterns("corpus_*", "regress", "crashes"))

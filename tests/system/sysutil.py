@@ -374,3 +374,24 @@ class TcpStandIn:
         self.sock.close()
         for c in self.conns:
             c.close()
+
+
+def bind_udp_tcp(addr="127.0.0.1", tries=50):
+    """A UDP and a TCP socket bound to one free port of addr (the TCP one listening): (udp, tcp,
+    port). A port the kernel hands out for one protocol may be in use in the other (an outgoing
+    connection's ephemeral port): another is tried then."""
+    for _ in range(tries):
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind((addr, 0))
+        port = udp.getsockname()[1]
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            tcp.bind((addr, port))
+        except OSError:
+            udp.close()
+            tcp.close()
+            continue
+        tcp.listen(16)
+        return udp, tcp, port
+    raise RuntimeError("no port free for both UDP and TCP on %s" % addr)

@@ -162,16 +162,11 @@ class Parent:
     (so the TCP path is taken); .silent drops every query (an unreachable parent)."""
 
     def __init__(self):
-        import socket
         import threading
+
+        import sysutil
         self.ds, self.tc_udp, self.silent, self.asked = [], False, False, []
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", 0))
-        self.port = self.udp.getsockname()[1]
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(("127.0.0.1", self.port))
-        self.tcp.listen(8)
+        self.udp, self.tcp, self.port = sysutil.bind_udp_tcp()
         self.stopped = False
         for fn in (self._serve_udp, self._serve_tcp):
             threading.Thread(target=fn, daemon=True).start()

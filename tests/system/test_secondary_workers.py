@@ -64,12 +64,7 @@ class CountingProxy:
 
     def __init__(self, upstream_port):
         self.upstream = ("127.0.0.1", upstream_port)
-        self.tcp = socket.socket()
-        self.tcp.bind(("127.0.0.1", 0))
-        self.tcp.listen(16)
-        self.port = self.tcp.getsockname()[1]
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", self.port))
+        self.udp, self.tcp, self.port = sysutil.bind_udp_tcp()
         self.accepted = 0
         self.datagrams = 0
         self.dropped = 0

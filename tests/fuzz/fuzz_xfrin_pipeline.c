@@ -179,8 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!it->soa || it->res.zone || it->res.diffs)
 				fail("current for an AXFR, or with a result");
 			break;
-		default:
-			fail("an unknown outcome");
+		default: fail("an unknown outcome");
 		}
 	}
 	return 0;

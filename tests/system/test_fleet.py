@@ -30,7 +30,11 @@ POPS = 5
 BURST = 100
 CONVERGE_S = 75.0  # every PoP serves every zone from empty (ASan build, 2 shared cores: generous)
 BURST_LAST_S = 8.0  # the last change of the burst served by the 4 running PoPs, after the last write
-CHANGE_MEDIAN_S = 0.5  # API write -> served by the 4 running PoPs, median
+# API write -> served by the 4 running PoPs, median: far below a fan-out serialised on the frozen
+# PoP (SERIALISED_S / BURST = 1 s a change, each after the one before). Not a speed target (those
+# live in bench-fleet: median 0.03 s there); under a loaded CI (ASan, three test files at once,
+# this test's watcher sharing the interpreter with its writer) runs saw 0.65 and 2.06 s
+CHANGE_MEDIAN_S = 3.0
 COPY_GATHER_S = 0.5  # xfrin_copies.c COPIES_GATHER_MS
 SERIALISED_S = BURST * 1.0  # what a fan-out waiting one NOTIFY retry on the frozen PoP would take
 

@@ -34,6 +34,8 @@
 #include "ternd/dyn/answer.h"
 #include "ternd/dyn/monitor.h"
 #include "ternd/dyn/geo.h"
+#include "ternd/http/http.h"
+#include "ternd/net/socket.h"
 #include "ternd/net/tcp.h"
 #include "ternd/net/udp.h"
 #include "ternd/ns/notify.h"
@@ -198,15 +200,6 @@ static int check_zones(const struct config *conf)
 	return failed;
 }
 
-/* --check with a store: what the configuration does to the zones the store holds for it (notes
- * on stdout), and whether it agrees with the store (problems on stderr). Returns the failures. */
-static unsigned port_of(const struct config_listen *l)
-{
-	const struct sockaddr *sa = (const struct sockaddr *)&l->addr;
-	return ntohs(sa->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port
-	                                       : ((const struct sockaddr_in *)sa)->sin_port);
-}
-
 /* server.user (privdrop.h): who ternd is to run as, becoming that user when apply says so, and
  * whether that user can make the files ternd writes (the store, the secondary zones' copies).
  * Each problem goes to stderr, or the log when apply (a start); returns how many there were. */
@@ -224,9 +217,9 @@ static int run_as(const struct config *conf, bool apply, char *err)
 	int problems = 0;
 	const struct config_listen *low = NULL; /* a port below 1024 to bind, when ternd may not */
 	for (size_t i = 0; i < conf->nlisten && !low; i++)
-		if (port_of(&conf->listen[i]) < 1024)
+		if (config_listen_port(&conf->listen[i]) < 1024)
 			low = &conf->listen[i];
-	if (!low && conf->api.enabled && port_of(&conf->api.listen) < 1024)
+	if (!low && conf->api.enabled && config_listen_port(&conf->api.listen) < 1024)
 		low = &conf->api.listen;
 	if (low && !privdrop_binds_low_ports(&pd)) {
 		fprintf(
@@ -260,6 +253,8 @@ static int run_as(const struct config *conf, bool apply, char *err)
 	return problems;
 }
 
+/* --check with a store: what the configuration does to the zones the store holds for it (notes
+ * on stdout), and whether it agrees with the store (problems on stderr). Returns the failures. */
 static int check_store(struct config *conf, char *err)
 {
 	char path[4096];
@@ -1001,6 +996,25 @@ int main(int argc, char **argv)
 		free(err);
 		return 1;
 	}
+	struct dns_sockets socks = {0};
+	int api_fd = -1;
+	/* Every listening socket is bound before anything reads the network (monitors, transfers,
+	 * NOTIFY) or starts a thread (capabilities are per thread): with server.user the capability
+	 * kept to bind a low port goes right after. What arrives meanwhile waits in the sockets' queues
+	 * until the workers start. */
+	if (dns_sockets_bind(conf, &socks, err, ERRBUF) < 0 ||
+	    (conf->api.enabled && (api_fd = http_listen((const struct sockaddr *)&conf->api.listen.addr,
+	                                                conf->api.listen.addrlen, err, ERRBUF)) < 0) ||
+	    privdrop_shed(err, ERRBUF) < 0) {
+		log_error("%s", err);
+		dns_sockets_close(&socks);
+		if (api_fd >= 0)
+			close(api_fd);
+		config_free(conf);
+		free(err);
+		return 1;
+	}
+	log_info("sockets bound: %zu DNS address(es)%s", conf->nlisten, api_fd >= 0 ? " and the API's" : "");
 
 	/* Signals go to this thread only, through sigwait; workers inherit the mask. */
 	sigset_t sigs;
@@ -1083,10 +1097,14 @@ int main(int argc, char **argv)
 	srv.xfrin = xfrin; /* NOTIFY in and the SERVFAIL of zones not served, on the query path */
 	if (stored.store)
 		wait_signed(&srv, &stored.change, conf);
-	if (conf->api.enabled &&
-	    api_start(&srv, conf, stored.store, stored.store ? &stored.change : NULL, &api, err, ERRBUF) < 0) {
-		log_error("%s", err);
-		goto out;
+	if (conf->api.enabled) {
+		int rc = api_start(&srv, conf, stored.store, stored.store ? &stored.change : NULL, api_fd, &api, err,
+		                   ERRBUF);
+		api_fd = -1; /* taken over (closed on failure) */
+		if (rc < 0) {
+			log_error("%s", err);
+			goto out;
+		}
 	}
 	/* IXFR out reads the catalog's history, then the store's journal: set before the TCP workers
 	 * start */
@@ -1111,19 +1129,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	answer_set_geo(geo_lookup, geo);
-	/* TCP listens before UDP answers, so whoever sees a UDP answer can connect over TCP */
-	if (tcp_start(&srv, conf, &tcp, err, ERRBUF) < 0 ||
-	    udp_start(&srv, conf, conf->udp_workers, &udp, err, ERRBUF) < 0) {
+	/* TCP accepts before UDP answers, so whoever sees a UDP answer can connect over TCP */
+	if (tcp_start(&srv, conf, &socks, &tcp, err, ERRBUF) < 0 || udp_start(&srv, &socks, &udp, err, ERRBUF) < 0) {
 		log_error("%s", err);
 		goto out;
 	}
 	for (size_t i = 0; i < conf->nlisten; i++)
 		log_info("listening on %s (UDP, TCP)", conf->listen[i].text);
-	/* every socket bound (listen addresses are restart keys): the capability kept for binding goes */
-	if (privdrop_shed(err, ERRBUF) < 0) {
-		log_error("%s", err);
-		goto out;
-	}
 	atomic_store(&started, true);
 	log_info("ready: %zu zone(s) served", zones_count(srv.zones));
 	struct readiness ready = {0};
@@ -1218,6 +1230,9 @@ int main(int argc, char **argv)
 	}
 	status = 0;
 out:
+	dns_sockets_close(&socks); /* those not taken over */
+	if (api_fd >= 0)
+		close(api_fd);
 	tcp_stop(tcp); /* first: a transfer may be reading the store's journal */
 	srv.journal = NULL;
 	catalog_stop(catalog);

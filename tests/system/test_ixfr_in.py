@@ -16,24 +16,15 @@ import dns.rrset
 import dns.zone
 import pytest
 
-import test_secondary
 from bindlib import NamedPrimary, named_available
 from knotlib import KnotPrimary, KnotSecondary, knotd_available
 from ternlib import free_port
 from test_secondary import (ZONE, Secondary, a_record, copy_serial, records, send_notify, soa_serial, wait_serial,
                             zone_text)
-from xfrlib import ScriptedServer, Started, TsigKey, axfr_records, stop_ok
+from xfrlib import ScriptedServer, TsigKey, axfr_records, stop_ok, stop_started  # noqa: F401 (an autouse fixture)
+from xfrlib import started as _started
 
 ALLOW = "transfer:\n  allow: [127.0.0.0/8]\n"
-_started = Started()
-
-
-@pytest.fixture(autouse=True)
-def _stop_leftovers():
-    """A failing test still stops what it started (Secondary registers in test_secondary)."""
-    yield
-    _started.stop_all()
-    test_secondary._started.stop_all()
 
 
 def wait_log(get, text, timeout=8.0):

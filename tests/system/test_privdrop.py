@@ -8,10 +8,12 @@ a user or group that does not exist, or a data directory the user cannot write, 
 import os
 import pathlib
 import random
+import select
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import dns.message
@@ -20,6 +22,7 @@ import dns.rcode
 import pytest
 
 from apilib import Keys
+from sysutil import bind_udp_tcp
 from ternlib import TERND, free_port, terminate
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
@@ -81,6 +84,18 @@ def status(pid):
         return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
 
 
+def thread_status(pid):
+    """/proc status of each thread of pid, by thread id (threads that end meanwhile left out)."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                out[tid] = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+        except FileNotFoundError:
+            pass
+    return out
+
+
 def run(argv, env=None):
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
 
@@ -134,11 +149,11 @@ def test_becomes_the_user_and_still_binds_port_53(world):
             assert int(st[cap], 16) == 0, (cap, st)
         assert dns.query.udp(q, addr, port=53, timeout=2).answer
         assert st["NoNewPrivs"].strip() == "1", st
-        # every thread too (credentials are per thread on Linux)
-        for tid in os.listdir("/proc/%d/task" % proc.pid):
-            with open("/proc/%d/task/%s/status" % (proc.pid, tid)) as f:
-                uid_line = [line for line in f if line.startswith("Uid:")][0]
-            assert uid_line.split()[1:] == [str(NOBODY)] * 4, (tid, uid_line)
+        # every thread too (credentials, capabilities above all, are per thread on Linux)
+        for tid, st in thread_status(proc.pid).items():
+            assert st["Uid"].split() == [str(NOBODY)] * 4, (tid, st["Uid"])
+            for cap in ("CapEff", "CapPrm", "CapInh", "CapAmb"):
+                assert int(st[cap], 16) == 0, (tid, cap, st)
         # the store was made by the user
         deadline = time.time() + 10
         while not (data / "tern.db").exists():
@@ -217,3 +232,43 @@ def test_a_start_without_the_capability_is_named(world):
         assert int(st["CapEff"], 16) == 0 and int(st["CapAmb"], 16) == 0, st  # given up after binding
     finally:
         terminate(proc)
+
+
+def test_no_capability_is_held_when_the_first_packet_is_read(world):
+    """Sockets first, then nothing: ternd (as nobody, port 53) refreshes a secondary zone from a
+    primary that is this test. When ternd's first question reaches it, no thread of ternd holds
+    a capability any more (before, the transfer threads were started, and read their answers,
+    while CAP_NET_BIND_SERVICE was still held); the log says the sockets were bound first."""
+    tmp_path = pathlib.Path(world[0])
+    addr = port53_address()
+    udp, tcp, port = bind_udp_tcp()
+    seen = []
+
+    def watch():  # the first question, over UDP (SOA) or TCP (a transfer)
+        if select.select([udp, tcp], [], [], 20)[0]:
+            seen.append(thread_status(proc.pid))
+
+    conf = config(tmp_path, "%s@53" % addr, extra="  user: nobody\n  group: nogroup\n")
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    os.chown(copies, NOBODY, NOGROUP)
+    with open(conf, "a") as f:
+        f.write("  - name: sec.test\n    primary: [\"127.0.0.1@%d\"]\n    file: %s/sec.test.zone\n" % (port, copies))
+    log = open(tmp_path / "ternd.log", "w")
+    proc = subprocess.Popen([TERND, "-c", conf], stdout=log, stderr=subprocess.STDOUT,
+                            env=env_without_allow())
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    try:
+        t.join(25)
+        text = open(tmp_path / "ternd.log").read()
+        assert seen, "no question from ternd reached its primary:\n" + text
+        for tid, st in seen[0].items():
+            for cap in ("CapEff", "CapPrm", "CapAmb"):
+                assert int(st[cap], 16) == 0, (tid, cap, st)
+        assert text.index("sockets bound") < text.index("sec.test"), text
+    finally:
+        terminate(proc)
+        log.close()
+        udp.close()
+        tcp.close()

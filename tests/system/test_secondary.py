@@ -23,19 +23,10 @@ import xfrlib
 from bindlib import NamedPrimary, named_available
 from knotlib import KnotPrimary, knotd_available
 from ternlib import TERND, Ternd, free_port
-from xfrlib import ScriptedServer, Started, stop_ok
+from xfrlib import ScriptedServer, stop_ok, stop_started  # noqa: F401 (an autouse fixture)
+from xfrlib import started as _started
 
 ZONE = "pop.test"
-_started = Started()  # every ternd, knotd and scripted primary a test started: stopped when it ends
-
-
-@pytest.fixture(autouse=True)
-def _stop_leftovers():
-    """A failing test still stops what it started."""
-    yield
-    _started.stop_all()
-
-
 def zone_text(serial, www="192.0.2.1", refresh=3600, retry=600, expire=1209600, hosts=20, origin=ZONE):
     lines = ["$ORIGIN %s." % origin, "$TTL 300",
              "@ SOA ns1 hostmaster %d %d %d %d 60" % (serial, refresh, retry, expire),

@@ -12,25 +12,15 @@ import struct
 import threading
 import time
 
-import pytest
 
 import sysutil
 
-import test_secondary
 from ternlib import Ternd
 from test_secondary import Secondary, send_notify, wait_serial, zone_text
-from xfrlib import stop_ok
+from xfrlib import started as _started
+from xfrlib import stop_ok, stop_started  # noqa: F401 (an autouse fixture)
 
 ALLOW = "transfer:\n  allow: [127.0.0.0/8]\n"
-_started = []
-
-
-@pytest.fixture(autouse=True)
-def _stop_leftovers():
-    yield
-    while _started:
-        _started.pop().stop()
-    test_secondary._started.stop_all()
 
 
 class SilentPrimary(sysutil.TcpStandIn):

@@ -28,7 +28,8 @@ from bindlib import NamedPrimary, named_available
 from knotlib import KnotPrimary, KnotSecondary, knotd_available
 from sysutil import frame, raw_records, tcp_read_msg, udp_raw
 from ternlib import TERND, Ternd, free_port
-from xfrlib import Started, TsigKey, stop_ok
+from xfrlib import TsigKey, stop_ok, stop_started  # noqa: F401 (an autouse fixture)
+from xfrlib import started as _started
 
 KDIG = shutil.which("kdig") or "/usr/bin/kdig"
 DIG = shutil.which("dig") or "/usr/bin/dig"
@@ -42,13 +43,6 @@ OTHER_SECRET = base64.b64encode(b"the secret of the other key 1234").decode()
 PEER_KEY = TsigKey(KEY, "hmac-sha256", SECRET)  # the key as Knot and BIND have it
 
 needs_knot = pytest.mark.skipif(not knotd_available(), reason="knotd not installed")
-_started = Started()  # every process a test started: stopped when it ends, even when it fails
-
-
-@pytest.fixture(autouse=True)
-def _stop_leftovers():
-    yield
-    _started.stop_all()
 
 
 def ring(name=KEY, secret=SECRET):

@@ -21,19 +21,13 @@ from apilib import ApiTernd, keys  # noqa: F401 (fixture)
 from knotlib import KnotPrimary, KnotSecondary, knotd_available
 from ternlib import free_port, wait_log
 from test_zonefile_signing import assert_verifies, axfr_text, judge, wait_signed
-from xfrlib import Started, ixfr_diffs, soa_serial
+from xfrlib import ixfr_diffs, soa_serial, stop_started  # noqa: F401 (an autouse fixture)
+from xfrlib import started as _started
 
 ZONE = "bump.test"
 FQDN = ZONE + "."
-_started = Started()
 
 pytestmark = pytest.mark.skipif(not knotd_available(), reason="knotd not installed")
-
-
-@pytest.fixture(autouse=True)
-def _stop_leftovers():
-    yield
-    _started.stop_all()
 
 
 def zone_text(serial, extra="", timers="3600 1 1209600"):

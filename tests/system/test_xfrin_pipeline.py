@@ -35,14 +35,14 @@ import pytest
 
 import sysutil
 
-import test_secondary
 from bindlib import NAMED, named_available
 from knotlib import Knotd, knotd_available
 from nsdlib import NsdZones, nsd_available
 from sysutil import ask_soa_many
 from ternlib import Ternd, free_port
 from test_secondary import Secondary
-from xfrlib import Peer, stop_ok
+from xfrlib import Peer, stop_ok, stop_started  # noqa: F401 (an autouse fixture)
+from xfrlib import started as _started
 
 CAT = "catalog.tern."
 ALLOW = "transfer:\n  allow: [127.0.0.0/8]\n"
@@ -50,15 +50,6 @@ KEY_NAME = "pipe.key"
 KEYS_YAML = "keys:\n  - name: %s\n    algorithm: hmac-sha256\n    secret: \"%%s\"\n" % KEY_NAME
 PIPELINE_LINE = re.compile(r"transfer worker (\d+): (\d+) transfers pipelined to \S+; in all (\d+) batches, "
                            r"(\d+) transfers pipelined, (\d+) connections opened")
-_started = []
-
-
-@pytest.fixture(autouse=True)
-def _stop_leftovers():
-    yield
-    while _started:
-        _started.pop().stop()
-    test_secondary._started.stop_all()
 
 
 def member(i):
@@ -420,7 +411,7 @@ def test_one_refused_and_one_broken_in_a_pipelined_batch(tmp_path):
     order = names[:4] + ["refused.fault.test"] + names[4:7] + ["broken.fault.test"] + names[7:]
     primary = PipelinedPrimary(answers)
     pop = Secondary({n: ["127.0.0.1@%d" % primary.port] for n in order}, workdir=str(tmp_path / "pop"))
-    test_secondary._started.add(pop)
+    _started.add(pop)
     wait_txt(pop.port, names, 20, pop.log_text)
     log = pop.log_text()
     print("batches the primary answered: %s, connections: %d" % (primary.batches, primary.connections))
@@ -456,7 +447,7 @@ def test_a_message_for_no_query_drops_the_connection(tmp_path):
     answers[names[2]] = stray(names[2], 2)
     primary = PipelinedPrimary(answers)
     pop = Secondary({n: ["127.0.0.1@%d" % primary.port] for n in names}, workdir=str(tmp_path / "pop"))
-    test_secondary._started.add(pop)
+    _started.add(pop)
     wait_txt(pop.port, names, 30, pop.log_text)
     log = pop.log_text()
     print("batches: %s, connections: %d" % (primary.batches, primary.connections))
@@ -475,7 +466,7 @@ def test_notified_zones_pulled_pipelined_and_a_dropped_connection_asked_again(tm
     primary = PipelinedPrimary({n: good_answer(n, i, version) for i, n in enumerate(names)})
     pop = Secondary({n: ["127.0.0.1@%d" % primary.port] for n in names}, workdir=str(tmp_path / "pop"),
                     extra="transfer:\n  refresh-workers: 1\n")
-    test_secondary._started.add(pop)
+    _started.add(pop)
     wait_txt(pop.port, names, 20, pop.log_text)
     assert primary.connections == 1 and max(primary.batches) >= 8, (primary.connections, primary.batches)
     version["bump"] = 100

@@ -14,6 +14,7 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 import dns.tsigkeyring
+import pytest
 
 from apilib import ApiTernd
 from ternlib import free_port, terminate
@@ -99,6 +100,16 @@ class Started(list):
         """Stops every server registered, the last first (stop() is idempotent)."""
         while self:
             self.pop().stop()
+
+
+started = Started()  # every server a test started (the modules that share it): stopped when it ends
+
+
+@pytest.fixture(autouse=True)
+def stop_started():
+    """Imported by a test module, autouse there: a failing test still stops what it started."""
+    yield
+    started.stop_all()
 
 
 def stop_ok(t):

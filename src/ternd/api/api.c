@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <urcu-qsbr.h>
 
 #include "lib/error.h"
@@ -107,12 +108,14 @@ static struct http_limits http_limits(const struct config *conf)
 	return lim;
 }
 
-int api_start(struct server *srv, const struct config *conf, struct store *store, struct change *change,
+int api_start(struct server *srv, const struct config *conf, struct store *store, struct change *change, int lfd,
               struct api **out, char *err, size_t errlen)
 {
 	struct api *a = calloc(1, sizeof(*a));
-	if (!a)
+	if (!a) {
+		close(lfd);
 		return TERN_ENOMEM;
+	}
 	a->srv = srv;
 	a->store = store;
 	a->change = change;
@@ -121,22 +124,21 @@ int api_start(struct server *srv, const struct config *conf, struct store *store
 	int rc;
 	struct http_limits lim = http_limits(conf);
 	if (!store) {
-		rc = http_start((const struct sockaddr *)&conf->api.listen.addr, conf->api.listen.addrlen,
-		                health_routes, sizeof(health_routes) / sizeof(health_routes[0]), a, &hooks, &lim,
-		                &a->http, err, errlen);
+		rc = http_start_fd(lfd, health_routes, sizeof(health_routes) / sizeof(health_routes[0]), a, &hooks,
+		                   &lim, &a->http, err, errlen);
 		if (rc < 0)
 			goto fail;
 		log_info("API: /healthz and /metrics only on %s (port %u)", conf->api.listen.text, http_port(a->http));
 		*out = a;
 		return 0;
 	}
-	if ((rc = auth_keys_load(conf->api.jwks, &a->keys, err, errlen)) < 0)
-		goto fail;
 	/* before the HTTP thread starts, so handlers see a->pops set once and for all */
-	if (conf->pops.n && (rc = pops_start(&conf->pops, &a->pops, err, errlen)) < 0)
+	if ((rc = auth_keys_load(conf->api.jwks, &a->keys, err, errlen)) < 0 ||
+	    (conf->pops.n && (rc = pops_start(&conf->pops, &a->pops, err, errlen)) < 0)) {
+		close(lfd);
 		goto fail;
-	rc = http_start((const struct sockaddr *)&conf->api.listen.addr, conf->api.listen.addrlen, routes,
-	                sizeof(routes) / sizeof(routes[0]), a, &hooks, &lim, &a->http, err, errlen);
+	}
+	rc = http_start_fd(lfd, routes, sizeof(routes) / sizeof(routes[0]), a, &hooks, &lim, &a->http, err, errlen);
 	if (rc < 0)
 		goto fail;
 	log_info("API: listening on %s (port %u)", conf->api.listen.text, http_port(a->http));

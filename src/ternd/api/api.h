@@ -15,8 +15,9 @@ struct xfr_journal;
  * then answers the tenant API over HTTP, reading store and writing through change; both are the
  * caller's, opened (and the store's zones published, change_load_all()) before, closed after
  * api_stop(). Without (store and change NULL): /healthz and /metrics only. Zone names configured
- * as zone files cannot be created through the API. */
-int api_start(struct server *srv, const struct config *conf, struct store *store, struct change *change,
+ * as zone files cannot be created through the API. lfd is the listening socket of api.listen
+ * (http_listen, bound before ternd read any network input), taken over. */
+int api_start(struct server *srv, const struct config *conf, struct store *store, struct change *change, int lfd,
               struct api **out, char *err, size_t errlen);
 void api_stop(struct api *a);
 /* The store's change journal as IXFR reads it (srv->journal), or NULL without a store. It lives

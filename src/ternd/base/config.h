@@ -194,6 +194,8 @@ struct config {
 	struct dnssec_policy default_policy; /* the built-in "default", which zones may point to */
 };
 
+/* The port of a listen address (IPv4 or IPv6), in host order. */
+unsigned config_listen_port(const struct config_listen *l);
 /* Whether addr falls in one of the prefixes. */
 bool config_prefix_match(const struct config_prefix *list, size_t n, const struct sockaddr *addr);
 

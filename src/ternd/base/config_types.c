@@ -169,6 +169,13 @@ bool cfg_read_addr(struct parse *p, const char *s, unsigned line, const char *wh
 	return true;
 }
 
+unsigned config_listen_port(const struct config_listen *l)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&l->addr;
+	return ntohs(sa->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port
+	                                       : ((const struct sockaddr_in *)sa)->sin_port);
+}
+
 /* "10.0.0.0/8", "::1/128" or an address alone (a host). */
 bool cfg_read_prefix(struct parse *p, const char *s, unsigned line, const char *where, struct config_prefix *out)
 {

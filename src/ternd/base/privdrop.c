@@ -71,30 +71,68 @@ int privdrop_plan(const char *user, const char *group, uid_t euid, struct privdr
 	return 0;
 }
 
-/* Leaves CAP_NET_BIND_SERVICE alone in the effective and permitted sets (inheritable: none). */
-static int keep_bind_capability(void)
+/* Capabilities are per thread: these read and write the calling thread's sets, which threads
+ * started afterwards inherit. */
+typedef struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
+
+static int caps_get(caps d)
 {
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	memset(d, 0, sizeof(caps));
+	return (int)syscall(SYS_capget, &h, d);
+}
+
+/* CAP_NET_BIND_SERVICE alone in the effective and permitted sets when bind, else nothing;
+ * inheritable: nothing. */
+static int caps_set(bool bind)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	caps d;
 	memset(d, 0, sizeof(d));
-	d[CAP_TO_INDEX(CAP_NET_BIND_SERVICE)].permitted = CAP_TO_MASK(CAP_NET_BIND_SERVICE);
-	d[CAP_TO_INDEX(CAP_NET_BIND_SERVICE)].effective = CAP_TO_MASK(CAP_NET_BIND_SERVICE);
+	if (bind) {
+		d[CAP_TO_INDEX(CAP_NET_BIND_SERVICE)].permitted = CAP_TO_MASK(CAP_NET_BIND_SERVICE);
+		d[CAP_TO_INDEX(CAP_NET_BIND_SERVICE)].effective = CAP_TO_MASK(CAP_NET_BIND_SERVICE);
+	}
 	return (int)syscall(SYS_capset, &h, d);
+}
+
+/* The process's thread count from /proc/self/status, or 0 when it cannot be read. */
+static long thread_count(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	if (!f)
+		return 0;
+	char line[256];
+	long n = 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Threads:", 8) == 0) {
+			n = strtol(line + 8, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return n;
 }
 
 int privdrop_shed(char *err, size_t errlen)
 {
 	if (geteuid() == 0)
 		return 0;
-	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
-	memset(d, 0, sizeof(d));
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 || syscall(SYS_capset, &h, d) < 0) {
+	caps d;
+	if (caps_get(d) == 0 && !d[0].permitted && !d[1].permitted && !d[0].inheritable && !d[1].inheritable &&
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_BIND_SERVICE, 0, 0) <= 0)
+		return 0; /* nothing held */
+	/* a thread started before would keep what this one gives up */
+	long threads = thread_count();
+	if (threads > 1) {
+		snprintf(err, errlen, "giving up the capabilities left after binding: %ld threads already run",
+		         threads);
+		return TERN_EIO;
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 || caps_set(false) < 0) {
 		snprintf(err, errlen, "giving up the capabilities left after binding: %s", strerror(errno));
 		return TERN_EIO;
 	}
-	memset(d, 0, sizeof(d));
-	if (syscall(SYS_capget, &h, d) < 0 || d[0].effective || d[1].effective || d[0].permitted || d[1].permitted) {
+	if (caps_get(d) < 0 || d[0].effective || d[1].effective || d[0].permitted || d[1].permitted) {
 		snprintf(err, errlen, "giving up the capabilities left after binding: some are still held");
 		return TERN_EIO;
 	}
@@ -105,10 +143,8 @@ bool privdrop_binds_low_ports(const struct privdrop *p)
 {
 	if (p->drop || geteuid() == 0)
 		return true;
-	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
-	memset(d, 0, sizeof(d));
-	return syscall(SYS_capget, &h, d) == 0 &&
+	caps d;
+	return caps_get(d) == 0 &&
 	       (d[CAP_TO_INDEX(CAP_NET_BIND_SERVICE)].effective & CAP_TO_MASK(CAP_NET_BIND_SERVICE));
 }
 
@@ -125,7 +161,7 @@ int privdrop_apply(const struct privdrop *p, char *err, size_t errlen)
 		step = "setgid";
 	else if (setuid(p->uid) < 0)
 		step = "setuid";
-	else if (keep_bind_capability() < 0)
+	else if (caps_set(true) < 0)
 		step = "capset (keeping CAP_NET_BIND_SERVICE)";
 	else if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		step = "prctl(PR_SET_NO_NEW_PRIVS)";

@@ -2,9 +2,9 @@
  * user's own group) right after it has read its configuration, before it opens a zone file, the
  * store or a socket: setgroups, setgid and setuid, each checked, keeping CAP_NET_BIND_SERVICE
  * alone so that it can still bind port 53, with no way back (setuid(0) is tried and must fail)
- * and no_new_privs set; once its sockets are bound that last capability goes too (privdrop_shed),
- * before any DNS or API request is read. Root is refused unless asked for: server.user: root, or
- * TERND_ALLOW_ROOT=1 in the environment (test suites and containers that run all as root). */
+ * and no_new_privs set; once its listening sockets are bound that last capability goes too
+ * (privdrop_shed), before ternd reads any network input or starts a thread. Root is refused unless asked for:
+ * server.user: root, or TERND_ALLOW_ROOT=1 in the environment (test suites and containers that run all as root). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,8 +25,9 @@ int privdrop_plan(const char *user, const char *group, uid_t euid, struct privdr
 int privdrop_apply(const struct privdrop *p, char *err, size_t errlen);
 /* Once every socket is bound (listen addresses are restart keys, never bound again): a process
  * not running as root gives up every capability left (CAP_NET_BIND_SERVICE, kept by the drop or
- * given by systemd), ambient ones too, and checks that none is left. Root stays root (asked for).
- * 0, or TERN_EIO with err. */
+ * given by systemd), ambient ones too, and checks that none is left. Capabilities are per thread,
+ * so this refuses when a capability is held and another thread already runs (it would keep it).
+ * Root stays root (asked for). 0, or TERN_EIO with err. */
 int privdrop_shed(char *err, size_t errlen);
 /* Whether ternd, once p is applied, may bind ports below 1024: root, a drop (which keeps the
  * capability), or CAP_NET_BIND_SERVICE in this process's effective set (systemd's

@@ -8,38 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void text_printf(struct text *t, const char *fmt, ...)
-{
-	for (int pass = 0; pass < 2 && !t->nomem; pass++) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			t->nomem = true;
-			return;
-		}
-		if (t->s && t->len + (size_t)n < t->cap) {
-			t->len += (size_t)n;
-			return;
-		}
-		size_t ncap = (t->len + (size_t)n + 1) * 2;
-		char *grown = realloc(t->s, ncap);
-		if (!grown) {
-			t->nomem = true;
-			return;
-		}
-		t->s = grown;
-		t->cap = ncap;
-	}
-}
-
-void text_free(struct text *t)
-{
-	free(t->s);
-	*t = (struct text){0};
-}
-
 /* Room for n more bytes and a NUL; false (nomem set) when there is none. */
 static bool text_room(struct text *t, size_t n)
 {
@@ -56,6 +24,32 @@ static bool text_room(struct text *t, size_t n)
 	t->s = grown;
 	t->cap = ncap;
 	return true;
+}
+
+void text_printf(struct text *t, const char *fmt, ...)
+{
+	for (int pass = 0; pass < 2 && !t->nomem; pass++) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->nomem = true;
+			return;
+		}
+		if (t->s && t->len + (size_t)n < t->cap) {
+			t->len += (size_t)n;
+			return;
+		}
+		if (!text_room(t, (size_t)n)) /* then written again */
+			return;
+	}
+}
+
+void text_free(struct text *t)
+{
+	free(t->s);
+	*t = (struct text){0};
 }
 
 void text_append(struct text *t, const char *s, size_t n)

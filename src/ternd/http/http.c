@@ -789,14 +789,45 @@ static void after_round(struct ev_loop *loop, void *arg)
 
 /* ---- start and stop ---- */
 
+int http_listen(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen)
+{
+	char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?", ebuf[128];
+	int one = 1;
+	int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (addr->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, addr, len) < 0 || listen(fd, SOMAXCONN) < 0) {
+		int e = errno;
+		getnameinfo(addr, len, host, sizeof(host), serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV);
+		snprintf(err, errlen, "cannot listen for HTTP on %s port %s: %s", host, serv,
+		         strerror_r(e, ebuf, sizeof(ebuf)));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int http_start(const struct sockaddr *addr, socklen_t len, const struct http_route *routes, size_t nroutes, void *ctx,
                const struct http_hooks *hooks, const struct http_limits *limits, struct http **out, char *err,
                size_t errlen)
 {
+	int fd = http_listen(addr, len, err, errlen);
+	if (fd < 0)
+		return TERN_EIO;
+	return http_start_fd(fd, routes, nroutes, ctx, hooks, limits, out, err, errlen);
+}
+
+int http_start_fd(int lfd, const struct http_route *routes, size_t nroutes, void *ctx, const struct http_hooks *hooks,
+                  const struct http_limits *limits, struct http **out, char *err, size_t errlen)
+{
 	struct http *h = calloc(1, sizeof(*h));
-	if (!h)
+	if (!h) {
+		close(lfd);
+		snprintf(err, errlen, "out of memory for the HTTP server");
 		return TERN_ENOMEM;
-	h->lfd = -1;
+	}
+	h->lfd = lfd;
 	h->routes = routes;
 	h->nroutes = nroutes;
 	h->ctx = ctx;
@@ -819,16 +850,6 @@ int http_start(const struct sockaddr *addr, socklen_t len, const struct http_rou
 	if (!h->lim.idle_ms)
 		h->lim.idle_ms = 30000;
 	h->next_deadline = UINT64_MAX;
-	char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?";
-	getnameinfo(addr, len, host, sizeof(host), serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV);
-	int one = 1;
-	h->lfd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (h->lfd < 0 || setsockopt(h->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    (addr->sa_family == AF_INET6 && setsockopt(h->lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
-	    bind(h->lfd, addr, len) < 0 || listen(h->lfd, SOMAXCONN) < 0) {
-		snprintf(err, errlen, "cannot start the HTTP API on %s port %s: %s", host, serv, strerror(errno));
-		goto fail;
-	}
 	if (!(h->loop = ev_new(0)) || ev_io_start(h->loop, &h->listen_io, h->lfd, EPOLLIN, on_listen, h) < 0) {
 		snprintf(err, errlen, "cannot start the HTTP API: %s", strerror(errno));
 		goto fail;

@@ -68,6 +68,12 @@ struct http_limits {
 int http_start(const struct sockaddr *addr, socklen_t len, const struct http_route *routes, size_t nroutes, void *ctx,
                const struct http_hooks *hooks, const struct http_limits *limits, struct http **out, char *err,
                size_t errlen);
+/* The listening socket alone (non-blocking, SO_REUSEADDR, v6-only for IPv6): bound early, before the
+ * process reads any network input, then handed to http_start_fd. Returns the fd or -1 with a message. */
+int http_listen(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen);
+/* http_start on a socket from http_listen, taken over (closed on failure too). */
+int http_start_fd(int lfd, const struct http_route *routes, size_t nroutes, void *ctx, const struct http_hooks *hooks,
+                  const struct http_limits *limits, struct http **out, char *err, size_t errlen);
 void http_stop(struct http *h);
 /* A reload's limits: connections from one address (at most max_clients), a request's time, a kept-alive
  * connection's wait; each applies from the server's next event on (0 leaves one as it is). Any thread. */

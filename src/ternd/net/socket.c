@@ -7,7 +7,11 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <unistd.h>
+
+#include "lib/error.h"
+#include "ternd/base/config.h"
 
 #define SOCKET_BUFSIZE (4 * 1024 * 1024) /* asked for; the kernel caps it at [rw]mem_max */
 #define SOCKET_BACKLOG 1024
@@ -128,4 +132,55 @@ int socket_tcp(const struct sockaddr *addr, socklen_t len, char *err, size_t err
 fail:
 	close(fd);
 	return -1;
+}
+
+int dns_sockets_bind(const struct config *conf, struct dns_sockets *out, char *err, size_t errlen)
+{
+	unsigned workers = conf->udp_workers;
+	if (workers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		workers = n > 0 ? (unsigned)n : 1;
+	}
+	*out = (struct dns_sockets){.naddr = conf->nlisten, .udp_workers = workers};
+	size_t nudp = conf->nlisten * workers;
+	out->udp = malloc((nudp ? nudp : 1) * sizeof(int));
+	out->tcp = malloc((conf->nlisten ? conf->nlisten : 1) * sizeof(int));
+	if (!out->udp || !out->tcp) {
+		dns_sockets_close(out);
+		snprintf(err, errlen, "out of memory for the listening sockets");
+		return TERN_ENOMEM;
+	}
+	for (size_t i = 0; i < nudp; i++)
+		out->udp[i] = -1;
+	for (size_t i = 0; i < conf->nlisten; i++)
+		out->tcp[i] = -1;
+	/* TCP first, as before: whoever sees a UDP answer can connect over TCP */
+	for (size_t l = 0; l < conf->nlisten; l++) {
+		const struct sockaddr *addr = (const struct sockaddr *)&conf->listen[l].addr;
+		if ((out->tcp[l] = socket_tcp(addr, conf->listen[l].addrlen, err, errlen)) < 0)
+			goto fail;
+		for (unsigned w = 0; w < workers; w++)
+			if ((out->udp[l * workers + w] = socket_udp(addr, conf->listen[l].addrlen, true, err, errlen)) <
+			    0)
+				goto fail;
+	}
+	return 0;
+fail:
+	dns_sockets_close(out);
+	return TERN_EIO;
+}
+
+void dns_sockets_close(struct dns_sockets *s)
+{
+	if (s->udp)
+		for (size_t i = 0; i < s->naddr * s->udp_workers; i++)
+			if (s->udp[i] >= 0)
+				close(s->udp[i]);
+	if (s->tcp)
+		for (size_t i = 0; i < s->naddr; i++)
+			if (s->tcp[i] >= 0)
+				close(s->tcp[i]);
+	free(s->udp);
+	free(s->tcp);
+	*s = (struct dns_sockets){0};
 }

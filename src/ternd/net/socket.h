@@ -14,3 +14,19 @@ int socket_udp(const struct sockaddr *addr, socklen_t len, bool reuseport, char 
 int socket_tcp(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen);
 /* "127.0.0.1@5300" or "::1@5300": the text of an address as the configuration writes it. */
 void socket_addr_text(const struct sockaddr *addr, char *out, size_t cap);
+
+struct config;
+
+/* The DNS sockets of every listen address: udp_workers UDP sockets (SO_REUSEPORT, one per worker)
+ * and one TCP listener each. main binds them before ternd reads any network input, so that with
+ * server.user the capability to bind a low port goes before the first packet is read; udp_start and
+ * tcp_start then take them over (an fd taken is set to -1 here). */
+struct dns_sockets {
+	size_t naddr;
+	unsigned udp_workers; /* per address; conf's udp_workers, or one per online CPU */
+	int *udp; /* naddr * udp_workers, address by address */
+	int *tcp; /* naddr */
+};
+int dns_sockets_bind(const struct config *conf, struct dns_sockets *out, char *err, size_t errlen);
+/* Closes every fd not taken over and frees the arrays. */
+void dns_sockets_close(struct dns_sockets *s);

@@ -896,7 +896,8 @@ static void tcp_free(struct tcp *t)
 	free(t);
 }
 
-int tcp_start(struct server *srv, const struct config *conf, struct tcp **out, char *err, size_t errlen)
+int tcp_start(struct server *srv, const struct config *conf, struct dns_sockets *socks, struct tcp **out, char *err,
+              size_t errlen)
 {
 	char ebuf[128];
 	int rc = TERN_ENOMEM;
@@ -914,7 +915,7 @@ int tcp_start(struct server *srv, const struct config *conf, struct tcp **out, c
 	t->max_clients = tcp_fd_cap(conf->tcp_max_clients);
 	t->max_per_client = conf->tcp_max_clients_per_address;
 	t->batch = malloc(TCP_BATCH_CAP);
-	t->listeners = calloc(conf->nlisten ? conf->nlisten : 1, sizeof(*t->listeners));
+	t->listeners = calloc(socks->naddr ? socks->naddr : 1, sizeof(*t->listeners));
 	t->clients = clients_new(t->max_clients);
 	t->loop = ev_new(EV_RCU_ONLINE);
 	t->xfr_loop = ev_new(EV_RCU_OFFLINE);
@@ -922,15 +923,9 @@ int tcp_start(struct server *srv, const struct config *conf, struct tcp **out, c
 		snprintf(err, errlen, "tcp: out of memory");
 		goto fail;
 	}
-	for (size_t i = 0; i < conf->nlisten; i++) {
-		const struct config_listen *l = &conf->listen[i];
-		int fd = socket_tcp((const struct sockaddr *)&l->addr, l->addrlen, err, errlen);
-		if (fd < 0) {
-			rc = TERN_EIO;
-			goto fail;
-		}
-		t->listeners[t->nlisteners].fd = fd;
-		t->nlisteners++;
+	for (size_t i = 0; i < socks->naddr; i++) { /* taken over */
+		t->listeners[t->nlisteners++].fd = socks->tcp[i];
+		socks->tcp[i] = -1;
 	}
 	rc = TERN_EIO;
 	for (size_t i = 0; i < t->nlisteners; i++) {

@@ -4,12 +4,15 @@
 #include <stddef.h>
 
 #include "ternd/base/config.h"
+#include "ternd/net/socket.h"
 #include "ternd/zones/server.h"
 
 struct tcp;
 
-/* Binds every TCP listener in conf and starts the TCP thread. */
-int tcp_start(struct server *srv, const struct config *conf, struct tcp **out, char *err, size_t errlen);
+/* Starts the TCP thread on the listeners of socks (bound by dns_sockets_bind), taking them over;
+ * conf gives the limits. */
+int tcp_start(struct server *srv, const struct config *conf, struct dns_sockets *socks, struct tcp **out, char *err,
+              size_t errlen);
 /* A reload: conf's tcp-idle-timeout and tcp-max-clients-per-address, from the TCP thread's next
  * event on (listen addresses and tcp-max-clients need a restart). Any thread. */
 void tcp_reload(struct tcp *t, const struct config *conf);

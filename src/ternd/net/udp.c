@@ -168,33 +168,28 @@ static void worker_run(void *arg)
 	rcu_unregister_thread();
 }
 
-int udp_start(struct server *srv, const struct config *conf, unsigned workers, struct udp **out, char *err,
-              size_t errlen)
+int udp_start(struct server *srv, struct dns_sockets *socks, struct udp **out, char *err, size_t errlen)
 {
-	if (workers == 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		workers = n > 0 ? (unsigned)n : 1;
-	}
-	size_t total = workers * conf->nlisten;
+	unsigned workers = socks->udp_workers;
+	size_t total = workers * socks->naddr;
 	struct udp *u = calloc(1, sizeof(*u) + total * sizeof(u->workers[0]));
 	if (!u)
 		return TERN_ENOMEM;
 	u->srv = srv;
 	atomic_init(&u->stop, false);
-	for (size_t l = 0; l < conf->nlisten; l++) {
-		for (unsigned i = 0; i < workers; i++) {
-			struct udp_worker *w = calloc(1, sizeof(*w));
-			if (!w)
-				goto nomem;
-			w->u = u;
-			w->stats = stats_block_new(&srv->stats);
-			u->workers[u->nworkers++] = w;
-			const struct sockaddr *addr = (const struct sockaddr *)&conf->listen[l].addr;
-			w->pktinfo = socket_is_wildcard(addr);
-			w->fd = socket_udp(addr, conf->listen[l].addrlen, true, err, errlen);
-			if (w->fd < 0)
-				goto fail;
-		}
+	for (size_t i = 0; i < total; i++) {
+		struct udp_worker *w = calloc(1, sizeof(*w));
+		if (!w)
+			goto nomem;
+		w->u = u;
+		w->stats = stats_block_new(&srv->stats);
+		u->workers[u->nworkers++] = w;
+		w->fd = socks->udp[i]; /* taken over */
+		socks->udp[i] = -1;
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		w->pktinfo = getsockname(w->fd, (struct sockaddr *)&ss, &sl) == 0 &&
+		             socket_is_wildcard((const struct sockaddr *)&ss);
 	}
 	for (size_t i = 0; i < u->nworkers; i++) {
 		if (ev_thread_start_fn(&u->workers[i]->thread, worker_run, u->workers[i], "ternd-udp") < 0) {
@@ -202,7 +197,7 @@ int udp_start(struct server *srv, const struct config *conf, unsigned workers, s
 			goto fail;
 		}
 	}
-	log_info("UDP: %zu listener(s), %u worker(s) each", conf->nlisten, workers);
+	log_info("UDP: %zu listener(s), %u worker(s) each", socks->naddr, workers);
 	*out = u;
 	return 0;
 nomem:

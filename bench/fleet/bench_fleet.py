@@ -77,6 +77,19 @@ def cpu_s(proc):
     return procs.cpu(proc.pid) / TICK
 
 
+def pops_threads(pops):
+    """CPU ticks by thread name, summed over the PoPs still running."""
+    out = {}
+    for p in pops:
+        if p.poll() is None:
+            try:
+                for name, ticks in procs.threads(p.pid).items():
+                    out[name] = out.get(name, 0) + ticks
+            except OSError:
+                pass
+    return out
+
+
 def pss_kb(proc):
     return procs.mem(proc.pid)["pss_kb"]
 
@@ -476,6 +489,7 @@ def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
             os.kill(pops[frozen].pid, signal.SIGSTOP)
         running = [i for i in range(n) if i != frozen]
         m0 = machine_cpu(primary, pops, waiter)
+        th0 = pops_threads(pops)
         sent = []
         for c in range(args.changes):
             zone = names[rng.randrange(len(names))]
@@ -486,6 +500,8 @@ def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
         keys = [(kind, label, c, i) for c, _z, _s, _a in sent for i in running]
         got, missing = waiter.wait(keys, args.timeout, progress="%s %s" % (kind, label))
         res["machine"][label] = cpu_since(m0, primary, pops, waiter)
+        th1 = pops_threads(pops)
+        res.setdefault("threads", {})[label] = {k: (th1[k] - th0.get(k, 0)) / TICK for k in th1}
         cpu = res["machine"][label]["primary"]
         per_change = [(max(got.get((kind, label, c, i), 1 << 62) for i in running) - at) / 1e9
                       for c, _z, _s, at in sent]
@@ -649,6 +665,17 @@ def report(args, net, res, meta):
                         m["polls"] / m["t"] if m["t"] else 0))
         md += ["", "CPU from /proc (user + system) over each phase, phase 1 from the PoPs' start, a burst "
                "from its first write until its last change was served.", ""]
+        for who, r in (("ternd", t), ("Knot", k)):
+            th = r and r.get("threads", {}).get("burst")
+            if not th:
+                continue
+            md += ["The %s PoPs' CPU in the burst by thread (all PoPs summed; per change and PoP: divided by "
+                   "%d changes and %d PoPs):" % (who, args.changes, args.pops), "",
+                   "| thread | CPU | per change and PoP |", "|---|---|---|"]
+            for name, sec in sorted(th.items(), key=lambda kv: -kv[1]):
+                if sec > 0:
+                    md.append("| %s | %.2f s | %.0f µs |" % (name, sec, sec / args.changes / args.pops * 1e6))
+            md.append("")
     md += [
            "## The primary", "",
            "| | with ternd PoPs | with Knot PoPs |", "|---|---|---|",

@@ -46,9 +46,20 @@ def debs():
     return found
 
 
-def test_install_run_purge(debs):
+def test_install_run_purge(debs, tmp_path):
     r = run(["lintian", "--fail-on", "error", debs["ternd"], debs["tern"]])
     assert r.returncode == 0, r.stdout + r.stderr
+    # the maintainer scripts start and stop ternd.service alone, and only through deb-systemd-invoke,
+    # which asks policy-rc.d first (a chroot's or an image build's 101 keeps it stopped)
+    assert run(["dpkg-deb", "-e", debs["ternd"], str(tmp_path / "control")]).returncode == 0
+    for script in ("postinst", "prerm", "postrm"):
+        text = (tmp_path / "control" / script).read_text()
+        invoked = re.findall(r"deb-systemd-invoke \S+ (\S+)", text)
+        assert all(unit.strip("'\"") == "ternd.service" for unit in invoked), (script, invoked)
+        assert not re.search(r"systemctl(\s+--\S+)*\s+(start|restart|reload|try-restart)\b", text), (script, text)
+        assert "invoke-rc.d" not in text and "service ternd" not in text, (script, text)
+    postinst = (tmp_path / "control" / "postinst").read_text()
+    assert "deb-systemd-invoke $_dh_action 'ternd.service'" in postinst, postinst
     r = run(["dpkg", "-i", debs["ternd"], debs["tern"]], timeout=300)
     try:
         assert r.returncode == 0, r.stdout + r.stderr

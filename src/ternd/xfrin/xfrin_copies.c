@@ -189,9 +189,13 @@ int xfrin_copies_queue(struct xfrin_copies *c, const struct zone *zn, const char
 	j->serial = zn->serial;
 	xfrin_set_text(j->zone, sizeof(j->zone), zone);
 	pthread_mutex_lock(&c->lock);
+	/* only the first job wakes the thread: it gathers the rest until the batch's time without a
+	 * wake-up per copy (a burst of changes would be a context switch each) */
+	bool first = !c->head;
 	*c->tail = j;
 	c->tail = &j->next;
-	pthread_cond_signal(&c->more);
+	if (first)
+		pthread_cond_signal(&c->more);
 	pthread_mutex_unlock(&c->lock);
 	return 0;
 }

@@ -887,7 +887,8 @@ static void warn_restart(const char *key, void *arg)
 
 struct readiness {
 	bool ready; /* READY=1 sent (or all served, outside systemd) */
-	size_t waiting; /* zones not served at the last look, as STATUS= said it */
+	size_t cursor; /* where the next scan of the secondary zones begins */
+	size_t waiting; /* 1 + the index of the zone STATUS= named as waited for, or 0 */
 	uint64_t poll_ms; /* until the next look */
 	bool warned; /* a failed notification was logged */
 };
@@ -904,33 +905,38 @@ __attribute__((format(printf, 2, 3))) static void notify_systemd(struct readines
 	}
 }
 
-/* Looks once; true (READY=1 sent) when every zone is served. The catalogs are asked between two
- * looks at the secondary zones: a catalog served at the first has its members added by the time
- * it is settled, and the second look sees whether they are served. */
+/* Looks once; true (READY=1 sent) when every zone is served. The secondary zones are scanned on
+ * from where the last look stopped (each served zone passed once, not at every look: at a million
+ * zones a full walk under the status lock every look would contend with the refresh thread); at
+ * the end the catalogs are asked, and once they are settled (their members added) a last scan from
+ * the start confirms that every zone is served (one served before may have expired since). */
 static bool ready_look(struct readiness *r, struct server *srv, struct xfrin *x, struct catalog_in *ci)
 {
 	uint8_t first[NAME_MAXLEN] = {0};
 	char text[NAME_MAXLEN * 4 + 2] = "";
 	uint64_t t0 = ev_clock_ms();
-	size_t n = xfrin_unserved(x, first);
-	bool settled = n == 0 && catalog_in_settled(ci);
-	if (settled)
-		n = xfrin_unserved(x, first);
+	size_t total = 0;
+	bool waiting = xfrin_unserved_next(x, &r->cursor, first, &total), settled = false;
+	if (!waiting && (settled = catalog_in_settled(ci))) {
+		r->cursor = 0;
+		waiting = xfrin_unserved_next(x, &r->cursor, first, &total);
+	}
 	uint64_t took = ev_clock_ms() - t0;
 	r->poll_ms = took * 20 > READY_POLL_MS ? took * 20 : READY_POLL_MS;
-	if (settled && n == 0) {
+	if (settled && !waiting) {
 		r->ready = true;
 		notify_systemd(r, "READY=1\nSTATUS=%zu zone(s) served", zones_count(srv->zones));
 		log_info("all zones served: %zu zone(s)%s", zones_count(srv->zones),
 		         getenv("NOTIFY_SOCKET") ? "; READY=1 sent to systemd" : "");
 		return true;
 	}
-	if (n != r->waiting || n == 0) {
-		r->waiting = n;
-		if (n > 0) {
+	size_t at = waiting ? r->cursor + 1 : 0; /* what STATUS= said last: the zone waited for, or 0 */
+	if (at != r->waiting || !waiting) {
+		r->waiting = at;
+		if (waiting) {
 			name_to_text(first, text, sizeof(text));
-			notify_systemd(r, "STATUS=waiting for %s and %zu more secondary zone(s) to be served", text,
-			               n - 1);
+			notify_systemd(r, "STATUS=waiting for %s to be served (secondary zone %zu of %zu)", text, at,
+			               total);
 		} else {
 			notify_systemd(r, "STATUS=waiting for the members of consumed catalogs");
 		}

@@ -25,6 +25,6 @@ void catalog_in_reload(struct catalog_in *ci, const struct config *conf);
 void catalog_in_stop(struct catalog_in *ci);
 /* Whether every version of a consumed catalog published so far has been read, its members added
  * to (or removed from) the secondary zones; true without catalogs. Readiness asks it after
- * xfrin_unserved() found every zone served, then asks that again (catalog_in_start's thread may
+ * xfrin_unserved_next() found every zone served, then scans them again (catalog_in_start's thread may
  * have added members in between). */
 bool catalog_in_settled(struct catalog_in *ci);

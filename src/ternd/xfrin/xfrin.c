@@ -204,17 +204,27 @@ int xfrin_status(struct xfrin *x, struct xfrin_status **out, size_t *n)
 	return 0;
 }
 
-size_t xfrin_unserved(struct xfrin *x, uint8_t first[NAME_MAXLEN])
+bool xfrin_unserved_next(struct xfrin *x, size_t *cursor, uint8_t first[NAME_MAXLEN], size_t *total)
 {
-	size_t n = 0;
-	if (!x)
-		return 0;
-	pthread_mutex_lock(&x->status_lock);
-	for (size_t i = 0; i < x->nzones; i++) {
-		const struct xfrin_zone *z = x->zones[i];
-		if (!z->st.serving && n++ == 0 && first) /* st: a new zone's is zero (not serving) at first */
-			memcpy(first, z->apex, z->apex_len);
+	if (!x) {
+		if (total)
+			*total = 0;
+		return false;
 	}
+	bool found = false;
+	pthread_mutex_lock(&x->status_lock);
+	size_t i = *cursor;
+	for (; i < x->nzones; i++) {
+		const struct xfrin_zone *z = x->zones[i];
+		if (!z->st.serving) { /* st: a new zone's is zero (not serving) at first */
+			memcpy(first, z->apex, z->apex_len);
+			found = true;
+			break;
+		}
+	}
+	*cursor = i;
+	if (total)
+		*total = x->nzones;
 	pthread_mutex_unlock(&x->status_lock);
-	return n;
+	return found;
 }

@@ -73,9 +73,12 @@ void xfrin_stop(struct xfrin *x);
  * for a transfer or an RCU grace period: safe from an RCU reader such as the API thread. */
 int xfrin_status(struct xfrin *x, struct xfrin_status **out, size_t *n);
 const char *xfrin_state_name(enum xfrin_state s);
-/* How many secondary zones are not served (never loaded, or expired), and the first of them in
- * first (when not NULL and there is one): readiness waits for 0. O(zones), under the status lock. */
-size_t xfrin_unserved(struct xfrin *x, uint8_t first[NAME_MAXLEN]);
+/* The first secondary zone not served (never loaded, or expired) at or after index *cursor of the
+ * zone table: true with its apex in first and its index in *cursor, or false when every zone from
+ * *cursor on is served (*cursor then the table's size). Readiness scans on from where it stopped,
+ * so each served zone is passed once rather than at every look, and confirms from 0 at the end;
+ * under the status lock for as far as it scans. *total (when not NULL): the table's size. */
+bool xfrin_unserved_next(struct xfrin *x, size_t *cursor, uint8_t first[NAME_MAXLEN], size_t *total);
 
 /* ---- run time (catalog members): these wait for the refresh lock, which is held across RCU
  * grace periods, so the caller must not be an online RCU reader ---- */

@@ -37,6 +37,7 @@
 #include "ternd/http/http.h"
 #include "ternd/net/socket.h"
 #include "ternd/net/tcp.h"
+#include "ternd/signals/signals.h"
 #include "ternd/net/udp.h"
 #include "ternd/ns/notify.h"
 #include "ternd/ns/xfr_history.h"
@@ -887,6 +888,7 @@ static void warn_restart(const char *key, void *arg)
 
 struct readiness {
 	bool ready; /* READY=1 sent (or all served, outside systemd) */
+	struct signals *signals; /* all-zones-ready set when ready */
 	size_t cursor; /* where the next scan of the secondary zones begins */
 	size_t waiting; /* 1 + the index of the zone STATUS= named as waited for, or 0 */
 	uint64_t poll_ms; /* until the next look */
@@ -925,6 +927,10 @@ static bool ready_look(struct readiness *r, struct server *srv, struct xfrin *x,
 	r->poll_ms = took * 20 > READY_POLL_MS ? took * 20 : READY_POLL_MS;
 	if (settled && !waiting) {
 		r->ready = true;
+		char count[24];
+		snprintf(count, sizeof(count), "%zu", zones_count(srv->zones));
+		struct signal_arg args[] = {{"zones", count}};
+		signals_raise(r->signals, SIGNAL_ALL_ZONES_READY, SIGNAL_SET, NULL, args, 1);
 		notify_systemd(r, "READY=1\nSTATUS=%zu zone(s) served", zones_count(srv->zones));
 		log_info("all zones served: %zu zone(s)%s", zones_count(srv->zones),
 		         getenv("NOTIFY_SOCKET") ? "; READY=1 sent to systemd" : "");
@@ -1047,6 +1053,7 @@ int main(int argc, char **argv)
 	struct catalog_in *catalog_in = NULL;
 	struct monitors *monitors = NULL;
 	struct geo *geo = NULL;
+	struct signals *signals = NULL;
 	struct filewatch *watch = NULL;
 	struct signed_secondaries ss = {&srv, &stored.change};
 	struct xfrin_signer signer = {secondary_update, secondary_unserve, &ss};
@@ -1056,6 +1063,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	zones_subscribe(srv.zones, log_zone_event, NULL);
+	/* the conditions signalled (zone-ready from the first zone on) and their hooks */
+	if (signals_start(conf, &signals, err, ERRBUF) < 0 || signals_follow(signals, srv.zones) < 0) {
+		log_error("%s", err[0] ? err : "signals: out of memory");
+		goto out;
+	}
+	srv.signals = signals;
 	/* health checks of dynamic answers' members: following the zones before the first one comes */
 	if (monitor_start(&monitors, err, ERRBUF) < 0) {
 		log_error("%s", err);
@@ -1144,7 +1157,8 @@ int main(int argc, char **argv)
 		log_info("listening on %s (UDP, TCP)", conf->listen[i].text);
 	atomic_store(&started, true);
 	log_info("ready: %zu zone(s) served", zones_count(srv.zones));
-	struct readiness ready = {0};
+	signals_raise(signals, SIGNAL_RUNNING, SIGNAL_SET, NULL, NULL, 0);
+	struct readiness ready = {.signals = signals};
 	ready_look(&ready, &srv, xfrin, catalog_in);
 
 	/* A reload reads the file, warns of each key it cannot apply, hands the new configuration to
@@ -1159,12 +1173,31 @@ int main(int argc, char **argv)
 				ready_look(&ready, &srv, xfrin, catalog_in);
 				continue;
 			}
-		} else if (sigwait(&sigs, &sig) != 0) {
-			continue;
+		} else {
+			/* every zone served: a second's wait, then whether that still holds (an expired
+			 * zone clears all-zones-ready, and the looks begin again) */
+			struct timespec wait = {1, 0};
+			if ((sig = sigtimedwait(&sigs, NULL, &wait)) < 0) {
+				if (!signals_is_set(signals, SIGNAL_ALL_ZONES_READY, NULL)) {
+					ready.ready = false;
+					ready.cursor = 0;
+				}
+				continue;
+			}
 		}
 		if (sig != SIGHUP) {
 			log_info("signal %d: stopping", sig);
 			notify_systemd(&ready, "STOPPING=1\nSTATUS=stopping on signal %d", sig);
+			signals_raise(signals, SIGNAL_SHUTTING_DOWN, SIGNAL_SET, NULL, NULL, 0);
+			if (conf->signals.drain_ms) { /* still answering: routes go first */
+				log_info("answering for %u ms more (signals.drain-delay)", conf->signals.drain_ms);
+				struct timespec drain = {(time_t)(conf->signals.drain_ms / 1000),
+				                         (long)(conf->signals.drain_ms % 1000) * 1000000L};
+				while (nanosleep(&drain, &drain) < 0 && errno == EINTR)
+					;
+			}
+			signals_raise(signals, SIGNAL_ALL_ZONES_READY, SIGNAL_CLEAR, NULL, NULL, 0);
+			signals_raise(signals, SIGNAL_RUNNING, SIGNAL_CLEAR, NULL, NULL, 0);
 			break;
 		}
 		log_info("SIGHUP: reloading %s", path);
@@ -1205,6 +1238,8 @@ int main(int argc, char **argv)
 		log_set_level((enum log_level)next->log_level);
 		log_set_format((enum log_format)next->log_format);
 		tcp_reload(tcp, next);
+		if (signals_reload(signals, next) < 0)
+			log_error("signals: out of memory applying the new hooks");
 		/* NOTIFY targets before the zones, so this reload's new versions go to the new targets */
 		if (notify_reload(&notify, &srv, next, err, ERRBUF) < 0)
 			log_error("%s", err);
@@ -1256,6 +1291,9 @@ out:
 	answer_set_health(NULL, NULL);
 	monitor_unfollow(monitors, srv.zones);
 	monitor_stop(monitors);
+	srv.signals = NULL; /* every thread that raised one has stopped */
+	signals_unfollow(signals, srv.zones);
+	signals_stop(signals); /* the hooks still queued run first */
 	xfrin_stop(xfrin);
 	server_destroy(&srv);
 	filewatch_free(watch);

@@ -21,6 +21,7 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/pops", api_list_pops, 0},
     {"GET", "/api/v1/explain", api_explain, 0},
     {"GET", "/api/v1/monitors", api_list_monitors, 0},
+    {"GET", "/api/v1/signals", api_signals, 0},
     {"GET", "/api/v1/zones", api_zones_list, 0},
     {"POST", "/api/v1/zones", api_zones_create, 0},
     {"POST", "/api/v1/zones/batch", api_zones_batch, API_MAX_IMPORT_BODY},

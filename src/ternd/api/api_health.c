@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "ternd/api/api_impl.h"
+#include "ternd/base/text.h"
+#include "ternd/signals/signals.h"
 #include "ternd/api/pops.h"
 #include "ternd/base/stats.h"
 #include "ternd/dyn/monitor.h"
@@ -254,5 +256,25 @@ void api_list_monitors(void *ctx, const struct http_request *req, struct http_re
 		http_json(res, 200, json_pack("{s:o}", "monitors", list));
 		free(v);
 	}
+	api_caller_free(&c);
+}
+
+void api_signals(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	if (!api_authenticate(a, req, res, &c))
+		return;
+	struct text t = {0};
+	if (!c.p.admin) {
+		http_error(res, 403, NULL, "only an admin token (\"role\": \"admin\") may see the signals");
+	} else if (!a->srv->signals) {
+		http_error(res, 503, NULL, "signals are not running");
+	} else if (!signals_json(a->srv->signals, &t)) {
+		http_error(res, 500, NULL, "out of memory");
+	} else {
+		http_json_text(res, 200, &t.s, t.len);
+	}
+	text_free(&t);
 	api_caller_free(&c);
 }

@@ -192,6 +192,7 @@ void api_metrics(void *ctx, const struct http_request *req, struct http_response
 void api_openapi(void *ctx, const struct http_request *req, struct http_response *res);
 void api_list_pops(void *ctx, const struct http_request *req, struct http_response *res);
 void api_list_monitors(void *ctx, const struct http_request *req, struct http_response *res);
+void api_signals(void *ctx, const struct http_request *req, struct http_response *res);
 
 /* GET /api/v1/explain?name&type&client[&ecs] (api_explain.c): the answer a client gets and why. */
 void api_explain(void *ctx, const struct http_request *req, struct http_response *res);

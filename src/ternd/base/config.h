@@ -139,6 +139,22 @@ struct config_monitors {
 	size_t nallow;
 };
 
+/* Out-of-protocol signalling (signals/signals.h): a hook is a program run for each change of a
+ * condition's state, in order, with a timeout. */
+struct config_signal_hook {
+	char *condition; /* a condition's name, or "*" for every one */
+	int cond; /* its index (enum signal_cond), -1 for "*" */
+	char *exec; /* an executable file, run without a shell */
+	unsigned timeout_ms;
+	unsigned line;
+};
+
+struct config_signals {
+	unsigned drain_ms; /* between shutting-down and closing the sockets */
+	struct config_signal_hook *hooks;
+	size_t nhooks;
+};
+
 /* Zone transfers out (RFC 5936, 1995) and NOTIFY (RFC 1996) for every zone served. */
 struct config_transfer {
 	struct config_prefix *allow; /* who may transfer; nobody when empty */
@@ -186,6 +202,7 @@ struct config {
 	struct config_pops pops; /* PoPs polled (control node); n = 0 when none */
 	struct config_geo geo; /* the geo database, when configured */
 	struct config_monitors monitors; /* what the monitors may probe */
+	struct config_signals signals; /* out-of-protocol signalling */
 	struct config_key *keys; /* TSIG keys, in the order written */
 	size_t nkeys;
 	bool dnssec_test_timings; /* server.dnssec-test-timings: RFC 5011 hold-downs below a day (tests) */

@@ -5,11 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/dnssec.h"
 #include "lib/dnssec_policy.h"
 #include "lib/name.h"
 #include "lib/tsig.h"
+#include "ternd/base/conditions.h"
 #include "ternd/base/config_impl.h"
 
 #define CONFIG_AT(member) offsetof(struct config, member)
@@ -589,6 +592,87 @@ static const struct cfg_item monitors_items[] = {
     {0},
 };
 
+/* signals.hooks[].condition: a condition's name or "*". */
+static bool check_condition(const char *s, char *why, size_t cap)
+{
+	if (!strcmp(s, "*") || signal_cond_find(s) >= 0)
+		return true;
+	char list[256] = "";
+	size_t used = 0;
+	for (int i = 0; i < SIGNAL_NCOND && used < sizeof(list); i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
+		                         signal_cond_name((enum signal_cond)i));
+	char q[QUOTE_BUF];
+	snprintf(why, cap, "%s is not a condition (%s, or * for every one)", cfg_quote(s, q, sizeof(q)), list);
+	return false;
+}
+
+/* signals.hooks[i]: the condition's index; the program a regular file ternd may execute. */
+static bool finish_hook(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
+{
+	struct config_signal_hook *h = base;
+	h->line = line;
+	if (!h->condition || !h->exec)
+		return false;
+	h->cond = signal_cond_find(h->condition);
+	struct stat st;
+	char q[QUOTE_BUF];
+	unsigned at = f[1].value ? cfg_node_line(f[1].value) : line;
+	if (stat(h->exec, &st) < 0 || !S_ISREG(st.st_mode) || access(h->exec, X_OK) < 0) {
+		cfg_perr(p, at, "%s.exec: %s is not an executable file", where, cfg_quote(h->exec, q, sizeof(q)));
+		return false;
+	}
+	return true;
+}
+
+static const struct cfg_item hook_items[] = {
+    {.name = "condition",
+     .type = CFG_STRING,
+     .flags = CFG_REQUIRED | R,
+     .offset = offsetof(struct config_signal_hook, condition),
+     .check = check_condition,
+     .help = "the condition whose changes run it (running, shutting-down, zone-ready, all-zones-ready, "
+             "zone-updated, refresh-failed), or * for every one"},
+    {.name = "exec",
+     .type = CFG_PATH,
+     .flags = CFG_REQUIRED | R,
+     .offset = offsetof(struct config_signal_hook, exec),
+     .help = "the program run (no shell): argv CONDITION STATE [NAME=VALUE...], environment TERN_CONDITION, "
+             "TERN_STATE, TERN_TIME, TERN_ZONE and TERN_<ARGUMENT>"},
+    {.name = "timeout",
+     .type = CFG_SECONDS,
+     .flags = R,
+     .offset = offsetof(struct config_signal_hook, timeout_ms),
+     .min = 1,
+     .max = 3600000,
+     .def = "10",
+     .help = "killed (SIGKILL) when it runs longer; the next hook runs then"},
+    {0},
+};
+
+static const struct cfg_item signals_items[] = {
+    {.name = "drain-delay",
+     .type = CFG_SECONDS,
+     .flags = R,
+     .offset = offsetof(struct config_signals, drain_ms),
+     .min = 0,
+     .max = 3600000,
+     .def = "0",
+     .help = "on SIGTERM, how long ternd keeps answering after it signals shutting-down (so routes are "
+             "withdrawn before the sockets close)"},
+    {.name = "hooks",
+     .type = CFG_LIST,
+     .flags = R,
+     .offset = offsetof(struct config_signals, hooks),
+     .size = sizeof(struct config_signal_hook),
+     .count = offsetof(struct config_signals, nhooks),
+     .items = hook_items,
+     .finish = finish_hook,
+     .unit = "hook",
+     .help = "programs run, in this order, for each change of a condition's state"},
+    {0},
+};
+
 /* pops.list[i]: names unique. */
 static bool finish_pop(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
 {
@@ -982,6 +1066,7 @@ static const struct cfg_item root_items[] = {
     {.name = "pops", .type = CFG_SECTION, .offset = CONFIG_AT(pops), .items = pops_items, .finish = finish_pops},
     {.name = "geo", .type = CFG_SECTION, .offset = CONFIG_AT(geo), .items = geo_items},
     {.name = "monitors", .type = CFG_SECTION, .offset = CONFIG_AT(monitors), .items = monitors_items},
+    {.name = "signals", .type = CFG_SECTION, .offset = CONFIG_AT(signals), .items = signals_items},
     {.name = "catalog",
      .type = CFG_SECTION,
      .offset = CONFIG_AT(catalog),

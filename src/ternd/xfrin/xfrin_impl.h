@@ -138,6 +138,7 @@ struct xfrin_zone {
 	uint32_t serial;
 	uint32_t refresh, retry, expire; /* seconds, from the served SOA */
 	unsigned backoff; /* seconds to the next try while there is no SOA */
+	unsigned failures; /* refreshes failed in a row (refresh-failed's attempts) */
 	uint64_t refresh_at, expire_at; /* CLOCK_MONOTONIC ms */
 	int64_t last_transfer, last_refresh; /* Unix seconds */
 	char source[96]; /* the primary the served version came from */

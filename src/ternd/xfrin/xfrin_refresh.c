@@ -12,6 +12,7 @@
 #include "lib/rr.h"
 #include "ternd/base/log.h"
 #include "ternd/xfrin/diskcopy.h"
+#include "ternd/signals/signals.h"
 #include "ternd/xfrin/xfrin_impl.h"
 
 #define BACKOFF_MAX 60u /* seconds between tries while a zone has no SOA yet */
@@ -193,6 +194,21 @@ static void log_failure(const struct xfrin_zone *z, unsigned next)
 	            z->last_error, next);
 }
 
+/* refresh-failed set (zone, primary, error, attempts) after each failure, cleared by a success. */
+static void signal_refresh(struct xfrin *x, struct xfrin_zone *z, const char *primary, bool failed)
+{
+	if (!failed) {
+		if (z->failures)
+			signals_raise(x->srv->signals, SIGNAL_REFRESH_FAILED, SIGNAL_CLEAR, z->name, NULL, 0);
+		z->failures = 0;
+		return;
+	}
+	char attempts[16];
+	snprintf(attempts, sizeof(attempts), "%u", ++z->failures);
+	struct signal_arg args[] = {{"primary", primary}, {"error", z->last_error}, {"attempts", attempts}};
+	signals_raise(x->srv->signals, SIGNAL_REFRESH_FAILED, SIGNAL_SET, z->name, args, 3);
+}
+
 /* Applies a refresh's result to the zone. Lock held. */
 static void apply(struct xfrin *x, struct xfrin_zone *z, struct xfrin_job *j, uint64_t started)
 {
@@ -251,9 +267,12 @@ static void apply(struct xfrin *x, struct xfrin_zone *z, struct xfrin_job *j, ui
 			z->backoff = z->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : z->backoff * 2;
 		}
 		z->refresh_at = now + (uint64_t)next * 1000;
-		if (!x->stop)
+		if (!x->stop) {
 			log_failure(z, next);
+			signal_refresh(x, z, j->primary, true);
+		}
 	} else {
+		signal_refresh(x, z, j->primary, false);
 		/* the copy on disk says when a primary last confirmed it; rewritten if it is missing */
 		if (j->outcome != PULL_TRANSFERRED && !z->copy_at && (!z->copy_saved || diskcopy_touch(z->file) < 0))
 			xfrin_copy_save(z);

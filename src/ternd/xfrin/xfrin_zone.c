@@ -19,6 +19,7 @@
 #include "lib/rr.h"
 #include "ternd/base/log.h"
 #include "ternd/xfrin/diskcopy.h"
+#include "ternd/signals/signals.h"
 #include "ternd/xfrin/xfrin_impl.h"
 
 #define COPY_DELAY_MS 100u /* after a transfer, before its disk copy is written */
@@ -157,6 +158,7 @@ void xfrin_zone_expire(struct xfrin *x, struct xfrin_zone *z)
 	z->serving = false;
 	z->served = NULL;
 	z->state = XFRIN_EXPIRED;
+	signals_raise(x->srv->signals, SIGNAL_ALL_ZONES_READY, SIGNAL_CLEAR, NULL, NULL, 0);
 	log_error("zone %s: EXPIRED: no primary confirmed serial %u within its SOA expire of %u s (%s); answering "
 	          "SERVFAIL until a transfer succeeds",
 	          z->name, z->serial, z->expire, z->last_error[0] ? z->last_error : "no answer");

@@ -22,6 +22,7 @@ struct ns_params {
 	struct config_prefix xfr_allow[]; /* who may transfer zones */
 };
 
+struct signals;
 struct xfrin;
 struct xfr_journal;
 
@@ -33,6 +34,7 @@ struct server {
 	struct config *conf;
 	struct stats stats; /* query counters of every worker */
 	struct xfrin *xfrin; /* secondary zones (NOTIFY in, expiry); set before workers start */
+	struct signals *signals; /* conditions signalled (signals/signals.h); NULL = none */
 	struct monitors *monitors; /* member health of dynamic answers (dyn/monitor.h), the ctx of
 	                            * monitor_up(); set before workers start; NULL = every member up */
 	const struct xfr_journal *journal; /* zone history for IXFR (the API's store); NULL = none */

@@ -1,0 +1,23 @@
+/* The condition names (conditions.h). */
+#include "ternd/base/conditions.h"
+
+#include <string.h>
+
+static const char *const names[SIGNAL_NCOND] = {
+    [SIGNAL_RUNNING] = "running",           [SIGNAL_SHUTTING_DOWN] = "shutting-down",
+    [SIGNAL_ZONE_READY] = "zone-ready",     [SIGNAL_ALL_ZONES_READY] = "all-zones-ready",
+    [SIGNAL_ZONE_UPDATED] = "zone-updated", [SIGNAL_REFRESH_FAILED] = "refresh-failed",
+};
+
+const char *signal_cond_name(enum signal_cond c)
+{
+	return (unsigned)c < SIGNAL_NCOND ? names[c] : "?";
+}
+
+int signal_cond_find(const char *name)
+{
+	for (int i = 0; i < SIGNAL_NCOND; i++)
+		if (!strcmp(names[i], name))
+			return i;
+	return -1;
+}

@@ -1,0 +1,18 @@
+/* The names of the conditions ternd signals about itself (signals/signals.h), shared with the
+ * configuration, which names them in signals.hooks. Stable: channels and scripts key on them. */
+#pragma once
+
+enum signal_cond {
+	SIGNAL_RUNNING, /* sockets bound and answering; cleared on stop */
+	SIGNAL_SHUTTING_DOWN, /* on SIGTERM, before the sockets close (then the drain delay) */
+	SIGNAL_ZONE_READY, /* zone, serial: served; cleared when it no longer is */
+	SIGNAL_ALL_ZONES_READY, /* every configured zone served */
+	SIGNAL_ZONE_UPDATED, /* zone, serial: a new version served (an event: no clear) */
+	SIGNAL_REFRESH_FAILED, /* zone, primary, error, attempts; cleared by the next success */
+	SIGNAL_NCOND,
+};
+
+/* "running", "all-zones-ready", ... */
+const char *signal_cond_name(enum signal_cond c);
+/* The condition named, or -1. */
+int signal_cond_find(const char *name);

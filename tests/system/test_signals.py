@@ -1,0 +1,180 @@
+"""Out-of-protocol signalling (issue 21), the exec-hook channel and GET /api/v1/signals: ternd with a
+zone file and a secondary zone whose primary is down signals running, zone-ready for the file,
+refresh-failed (zone, primary, error, attempts) for the secondary and no all-zones-ready; once the
+primary is up, refresh-failed is cleared, the secondary is zone-ready and all-zones-ready is set; a
+new serial after SIGHUP is a zone-updated event; on SIGTERM shutting-down comes while the DNS port
+still answers (signals.drain-delay), then running is cleared. Each hook gets the documented argv
+and environment; the state reads back through the API (admin tokens only). Bad hooks are named by
+--check."""
+import os
+import stat
+import subprocess
+import time
+
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+
+from apilib import ApiTernd, keys  # noqa: F401 (a fixture)
+from ternlib import TERND, Ternd, free_port, terminate
+
+
+def zone_text(name, serial=1):
+    return ("$ORIGIN %s.\n$TTL 300\n@ SOA ns1 hostmaster %d 3600 600 86400 300\n@ NS ns1\n"
+            "ns1 A 192.0.2.1\nwww A 192.0.2.3\n" % (name, serial))
+
+
+HOOK = """#!/bin/sh
+printf '%%s|%%s|%%s|%%s|%%s\\n' "$*" "$TERN_CONDITION" "$TERN_STATE" "$TERN_ZONE" "$TERN_SERIAL$TERN_ATTEMPTS" >> %s
+"""
+
+
+class HookLog:
+    def __init__(self, path):
+        self.path = path
+
+    def lines(self):
+        try:
+            with open(self.path) as f:
+                return [line.rstrip("\n").split("|") for line in f]
+        except FileNotFoundError:
+            return []
+
+    def wait(self, pred, what, timeout=20):
+        end = time.time() + timeout
+        while True:
+            for line in self.lines():
+                if pred(line):
+                    return line
+            assert time.time() < end, "no %s in the hook's log:\n%s" % (what, "\n".join(map(str, self.lines())))
+            time.sleep(0.05)
+
+    def has(self, argv_prefix):
+        return any(line[0].startswith(argv_prefix) for line in self.lines())
+
+
+def soa(port, name):
+    return dns.query.udp(dns.message.make_query(name, "SOA"), "127.0.0.1", port=port, timeout=2)
+
+
+def test_conditions_reach_the_hook_and_the_api(tmp_path, keys):  # noqa: F811
+    log = tmp_path / "hook.log"
+    hook = tmp_path / "hook.sh"
+    hook.write_text(HOOK % log)
+    hook.chmod(0o755)
+    (tmp_path / "file.test.zone").write_text(zone_text("file.test"))
+    (tmp_path / "slow.test.zone").write_text(zone_text("slow.test", 7))
+    primary_port = free_port()
+    (tmp_path / "ternd").mkdir()
+    t = ApiTernd(keys, workdir=str(tmp_path / "ternd"), zones={"file.test": str(tmp_path / "file.test.zone")},
+                 extra_server="")
+    with open(t.config) as f:
+        text = f.read()
+    assert "\nzones:\n" in text, text
+    text = text.replace("\nzones:\n", "\nzones:\n  - name: slow.test\n    primary: [\"127.0.0.1@%d\"]\n    file: %s\n" % (
+        primary_port, tmp_path / "copy" / "slow.test.zone"), 1)
+    text += "signals:\n  drain-delay: 1.5\n  hooks:\n    - condition: \"*\"\n      exec: %s\n" % hook
+    with open(t.config, "w") as f:
+        f.write(text)
+    t.start()
+    h = HookLog(log)
+    primary = None
+    try:
+        h.wait(lambda l: l[0] == "running set", "running set")
+        h.wait(lambda l: l[0] == "zone-ready set serial=1" and l[3] == "file.test.", "file.test zone-ready")
+        line = h.wait(lambda l: l[0].startswith("refresh-failed set primary=127.0.0.1@%d" % primary_port),
+                      "refresh-failed")
+        assert line[1:4] == ["refresh-failed", "set", "slow.test."] and "attempts=1" in line[0], line
+        assert line[4] == "1", line  # TERN_ATTEMPTS
+        assert not h.has("all-zones-ready"), h.lines()
+        api = t.api(keys.token("ops", admin=True))
+        r = api.get("/api/v1/signals")
+        assert r.status == 200, r
+        conds = {(c["condition"], c.get("zone")): c for c in r.json["conditions"]}
+        assert conds[("running", None)]["state"] == "set"
+        assert conds[("refresh-failed", "slow.test.")]["arguments"]["attempts"] >= "1"
+        assert ("all-zones-ready", None) not in conds or conds[("all-zones-ready", None)]["state"] == "clear"
+        assert r.json["zones-ready"] >= 1
+        assert api.get("/api/v1/signals", token="").status == 401
+        assert api.get("/api/v1/signals", token=keys.token("tenant1")).status == 403
+        # the primary comes up: the secondary is transferred, refresh-failed cleared, all ready
+        primary = Ternd({"slow.test": str(tmp_path / "slow.test.zone")}, port=primary_port)
+        with open(primary.config, "a") as f:
+            f.write("transfer:\n  allow: [127.0.0.0/8]\n  notify: [\"127.0.0.1@%d\"]\n" % t.port)
+        primary.start()
+        h.wait(lambda l: l[0] == "refresh-failed clear" and l[3] == "slow.test.", "refresh-failed clear")
+        h.wait(lambda l: l[0] == "zone-ready set serial=7" and l[3] == "slow.test.", "slow.test zone-ready")
+        line = h.wait(lambda l: l[0].startswith("all-zones-ready set"), "all-zones-ready")
+        assert line[0] == "all-zones-ready set zones=2", line
+        order = [l[0].split()[0] for l in h.lines()]
+        assert order.index("all-zones-ready") > max(i for i, c in enumerate(order) if c == "zone-ready"), order
+        r = api.get("/api/v1/signals")
+        conds = {(c["condition"], c.get("zone")): c for c in r.json["conditions"]}
+        assert conds[("all-zones-ready", None)]["state"] == "set" and ("refresh-failed", "slow.test.") not in conds
+        # a new version: zone-updated, an event
+        (tmp_path / "file.test.zone").write_text(zone_text("file.test", 2))
+        t.proc.send_signal(1)
+        h.wait(lambda l: l[0] == "zone-updated event serial=2" and l[3] == "file.test.", "zone-updated")
+        # SIGTERM: shutting-down while the DNS port still answers, then running cleared
+        t.proc.terminate()
+        h.wait(lambda l: l[0] == "shutting-down set", "shutting-down", timeout=5)
+        assert t.proc.poll() is None
+        assert soa(t.port, "file.test.").rcode() == dns.rcode.NOERROR  # still answering (drain-delay)
+        t.proc.wait(10)
+        assert t.proc.returncode == 0
+        lines = [l[0] for l in h.lines()]
+        assert lines.index("shutting-down set") < lines.index("running clear"), lines
+    finally:
+        if primary:
+            primary.stop()
+        t.stop()
+
+
+@pytest.mark.parametrize("hook, message", [
+    ('    - condition: zone-redy\n      exec: /bin/true\n', 'signals.hooks[0].condition: "zone-redy" is not a condition'),
+    ('    - condition: running\n      exec: %(dir)s/not-executable\n',
+     'signals.hooks[0].exec: "%(dir)s'),
+    ('    - condition: running\n      exec: %(dir)s/missing\n', 'is not an executable file'),
+    ('    - condition: running\n      exec: /bin/true\n      timeout: -1\n', 'signals.hooks[0].timeout'),
+    ('    - exec: /bin/true\n', 'signals.hooks[0].condition: missing required key'),
+])
+def test_bad_hooks_are_named_by_check(tmp_path, hook, message):
+    (tmp_path / "not-executable").write_text("#!/bin/sh\n")
+    os.chmod(tmp_path / "not-executable", stat.S_IRUSR | stat.S_IWUSR)
+    conf = tmp_path / "ternd.yaml"
+    conf.write_text('server:\n  listen: ["127.0.0.1@%d"]\nsignals:\n  hooks:\n%s' % (
+        free_port(), hook % {"dir": tmp_path}))
+    r = subprocess.run([TERND, "--check", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    message = message % {"dir": str(tmp_path)[:40]}
+    assert r.returncode == 1 and message in r.stderr, r.stderr
+    if "%(dir)s" in hook:
+        assert "is not an executable file" in r.stderr, r.stderr
+
+
+def test_a_hook_that_hangs_is_killed_and_the_next_runs(tmp_path):
+    log = tmp_path / "hook.log"
+    slow = tmp_path / "slow.sh"
+    slow.write_text("#!/bin/sh\nsleep 30\n")
+    slow.chmod(0o755)
+    fast = tmp_path / "fast.sh"
+    fast.write_text(HOOK % log)
+    fast.chmod(0o755)
+    (tmp_path / "a.test.zone").write_text(zone_text("a.test"))
+    port = free_port()
+    conf = tmp_path / "ternd.yaml"
+    conf.write_text('server:\n  listen: ["127.0.0.1@%d"]\nzones:\n  - name: a.test\n    file: a.test.zone\n'
+                    'signals:\n  hooks:\n    - condition: running\n      exec: %s\n      timeout: 0.3\n'
+                    '    - condition: running\n      exec: %s\n' % (port, slow, fast))
+    out = open(tmp_path / "ternd.log", "w")
+    proc = subprocess.Popen([TERND, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        t0 = time.time()
+        HookLog(log).wait(lambda l: l[0] == "running set", "running set after the killed hook", timeout=10)
+        assert time.time() - t0 < 8
+        assert soa(port, "a.test.").rcode() == dns.rcode.NOERROR  # answering all along
+        text = open(tmp_path / "ternd.log").read()
+        assert "signals: hook %s (running set) killed after 300 ms" % slow in text, text
+    finally:
+        terminate(proc)
+        out.close()

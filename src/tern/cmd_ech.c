@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,27 @@ static int write_file(const char *dir, const char *name, const void *data, size_
 	return rc;
 }
 
+/* mkdir -p: dir and the directories above it that are missing (mode 0755). */
+static int mkdir_p(const char *dir)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *p = path + 1;; p++) {
+		if (*p && *p != '/')
+			continue;
+		char c = *p;
+		*p = 0;
+		if (mkdir(path, 0755) != 0 && errno != EEXIST)
+			return -1;
+		if (!c)
+			return 0;
+		*p = c;
+	}
+}
+
 /* A number 0..255 from an option's text; -1 when it is not one. */
 static int parse_u8(const char *text)
 {
@@ -63,6 +85,15 @@ static int parse_u8(const char *text)
 	if (errno || end == text || *end || v < 0 || v > 255)
 		return -1;
 	return (int)v;
+}
+
+/* The path of the i-th --keep (from 1). */
+static const char *keep_path(const struct cli_args *a, size_t i)
+{
+	for (int o = 0; o < a->nocc; o++)
+		if (strcmp(a->occ[o].opt->name, "keep") == 0 && --i == 0)
+			return a->occ[o].vals[0];
+	return "?";
 }
 
 static int ech_generate(struct cli *cli, const struct cli_args *a)
@@ -80,7 +111,7 @@ static int ech_generate(struct cli *cli, const struct cli_args *a)
 	if (ech_public_name_check(name[0], pname, sizeof(pname), err, sizeof(err)) < 0)
 		return cli_usage_error(cli, "--public-name: %s", err);
 	struct stat st;
-	if (mkdir(out[0], 0755) != 0 && errno != EEXIST) {
+	if (mkdir_p(out[0]) != 0) {
 		fprintf(stderr, "tern: --out %s: %s\n", out[0], strerror(errno));
 		return CLI_EUSAGE;
 	}
@@ -88,31 +119,74 @@ static int ech_generate(struct cli *cli, const struct cli_args *a)
 		fprintf(stderr, "tern: --out %s: not a directory\n", out[0]);
 		return CLI_EUSAGE;
 	}
-	struct ech_key key;
-	uint8_t config[ECH_CONFIG_MAX], list[ECH_CONFIG_MAX + 2];
+	/* the configs kept beside the new one (a rotation), read whole */
+	int nkeep = cli_opt_count(a, "keep");
+	struct ech_blob *blobs = calloc((size_t)nkeep + 1, sizeof(*blobs));
+	char **kept = calloc((size_t)nkeep + 1, sizeof(*kept));
+	uint8_t *list = malloc(ECH_LIST_MAX), config[ECH_CONFIG_MAX];
+	char *b64 = malloc(4 * ((ECH_LIST_MAX + 2) / 3) + 2), *text = malloc(4 * ((ECH_LIST_MAX + 2) / 3) + 600);
+	bool used[256] = {false};
+	int rc = CLI_EUSAGE, k = 0;
+	struct ech_key key = {0};
 	size_t config_len = 0, list_len = 0;
-	char b64[4 * ((sizeof(list) + 2) / 3) + 2], text[sizeof(b64) + 600];
-	int rc;
+	if (!blobs || !kept || !list || !b64 || !text) {
+		fprintf(stderr, "tern: out of memory\n");
+		goto out;
+	}
+	for (int i = 0; i < a->nocc; i++) {
+		if (strcmp(a->occ[i].opt->name, "keep") != 0)
+			continue;
+		size_t len = 0;
+		if (!(kept[k] = cli_read_file(a->occ[i].vals[0], &len)))
+			goto out;
+		blobs[1 + k] = (struct ech_blob){(const uint8_t *)kept[k], len};
+		if (len > 4)
+			used[(uint8_t)kept[k][4]] = true; /* its config_id, if it is a config (checked below) */
+		k++;
+	}
+	if (!id)
+		while (config_id < 255 && used[config_id])
+			config_id++;
 	if (ech_key_generate(&key, err, sizeof(err)) < 0 ||
 	    ech_config_build(&key, (uint8_t)config_id, pname, (uint8_t)max_len, config, sizeof(config), &config_len,
-	                     err, sizeof(err)) < 0 ||
-	    ech_list_build(&(struct ech_blob){config, config_len}, 1, list, sizeof(list), &list_len, err, sizeof(err)) <
-	        0 ||
-	    ech_https_text(NULL, list, list_len, text, sizeof(text), err, sizeof(err)) < 0) {
+	                     err, sizeof(err)) < 0) {
 		fprintf(stderr, "tern: %s\n", err);
-		return CLI_EUSAGE;
+		goto out;
 	}
-	int n = ech_base64(list, list_len, b64, sizeof(b64) - 1);
+	blobs[0] = (struct ech_blob){config, config_len};
+	if (ech_list_build(blobs, (size_t)k + 1, list, ECH_LIST_MAX, &list_len, err, sizeof(err)) < 0) {
+		/* "configs[i]: why": configs[0] is the new one, configs[i] the i-th --keep */
+		size_t i = 0;
+		int at = 0;
+		if (sscanf(err, "configs[%zu]: %n", &i, &at) == 1 && at > 0 && i >= 1 && i <= (size_t)k)
+			fprintf(stderr, "tern: --keep %s: %s\n", keep_path(a, i), err + at);
+		else
+			fprintf(stderr, "tern: %s\n", err);
+		goto out;
+	}
+	if (ech_https_text(NULL, list, list_len, text, 4 * ((ECH_LIST_MAX + 2) / 3) + 600, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tern: %s\n", err);
+		goto out;
+	}
+	int n = ech_base64(list, list_len, b64, 4 * ((ECH_LIST_MAX + 2) / 3) + 1);
 	b64[n] = '\n';
-	rc = write_file(out[0], "ech.key", key.priv, sizeof(key.priv), 0600) < 0 ||
-	     write_file(out[0], "ech.config", config, config_len, 0644) < 0 ||
-	     write_file(out[0], "ech.list", list, list_len, 0644) < 0 ||
-	     write_file(out[0], "ech.list.b64", b64, (size_t)n + 1, 0644) < 0;
-	memset(&key, 0, sizeof(key));
-	if (rc)
-		return CLI_EUSAGE;
+	if (write_file(out[0], "ech.key", key.priv, sizeof(key.priv), 0600) < 0 ||
+	    write_file(out[0], "ech.config", config, config_len, 0644) < 0 ||
+	    write_file(out[0], "ech.list", list, list_len, 0644) < 0 ||
+	    write_file(out[0], "ech.list.b64", b64, (size_t)n + 1, 0644) < 0)
+		goto out;
 	printf("%s\n", text);
-	return CLI_OK;
+	rc = CLI_OK;
+out:
+	memset(&key, 0, sizeof(key));
+	for (int i = 0; kept && i < k; i++)
+		free(kept[i]);
+	free(kept);
+	free(blobs);
+	free(list);
+	free(b64);
+	free(text);
+	return rc;
 }
 
 static const char *suite_name(uint16_t kdf, uint16_t aead, char *buf, size_t cap)
@@ -195,7 +269,8 @@ static const struct cli_opt generate_opts[] = {
     {"public-name", 1, "--public-name NAME    the name in the outer ClientHello (DNS name; required)"},
     {"config-id", 1, "--config-id N         the config's id, 0 to 255 (default 0; a rotation takes a new one)"},
     {"max-name-length", 1, "--max-name-length N   the longest name behind it, 0 to 255 (default 0: unknown)"},
-    {"out", 1, "--out DIR             the directory for the files (required)"},
+    {"out", 1, "--out DIR             the directory for the files (made if missing; required)"},
+    {"keep", 1, "--keep CONFIG         an ECHConfig file listed after the new one (a rotation; repeatable)"},
     {NULL, 0, NULL},
 };
 
@@ -204,13 +279,16 @@ static const struct cli_opt no_opts[] = {
 };
 
 const struct cli_cmd cmd_ech[] = {
-    {"ech", "generate", "--public-name NAME [--config-id N] [--max-name-length N] --out DIR",
+    {"ech", "generate", "--public-name NAME [--config-id N] [--max-name-length N] [--keep CONFIG]... --out DIR",
      "a new Encrypted ClientHello key and configuration",
      "Makes an X25519 key pair and an ECHConfig (version 0xfe0d, KEM X25519, HKDF-SHA256 with\n"
      "AES-128-GCM and ChaCha20-Poly1305) and writes into DIR: ech.key (the raw 32-octet private key,\n"
      "mode 0600, as `bssl server -ech-key` reads it), ech.config (the ECHConfig, for `-ech-config`),\n"
      "ech.list (the ECHConfigList of that one config) and ech.list.b64 (its base64). Prints the\n"
      "HTTPS record's RDATA that publishes it: 1 . alpn=h2,h3 ech=...\n"
+     "A rotation: --keep the previous ech.config; the list is the new config, then the kept ones\n"
+     "(clients take the first), and --config-id defaults to the lowest id none of them has. Publish\n"
+     "it while the ingress holds both keys, for at least the old record's TTL, then drop the old.\n"
      "Runs on this machine; no API.\n",
      0, 0, generate_opts, ech_generate},
     {"ech", "show", "LIST", "decodes an ECHConfigList",

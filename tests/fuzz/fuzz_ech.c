@@ -69,6 +69,50 @@ static void publish(const uint8_t *list, size_t len)
 	}
 }
 
+static size_t u16(const uint8_t *p)
+{
+	return (size_t)(p[0] << 8 | p[1]);
+}
+
+/* The known config c, walked here again field by field (a second reading of the draft's
+ * structures): each length inside the config, the fields what the parser said, the extensions
+ * ending exactly at the config's end. */
+static void recheck(const uint8_t *data, const struct ech_config_info *c)
+{
+	const uint8_t *p = data + c->offset + 4, *end = p + c->length;
+	if (end - p < 5 || p[0] != c->config_id || u16(p + 1) != c->kem)
+		fail("config_id or kem differs from the octets");
+	size_t klen = u16(p + 3);
+	p += 5;
+	if ((size_t)(end - p) < klen + 2 || p != c->public_key || klen != c->public_key_len)
+		fail("public_key differs from the octets");
+	p += klen;
+	size_t slen = u16(p);
+	p += 2;
+	if ((size_t)(end - p) < slen + 2 || slen / 4 != c->nsuites || slen % 4)
+		fail("cipher_suites differ from the octets");
+	for (size_t i = 0; i < c->nsuites && i < ECH_SUITES_MAX; i++)
+		if (u16(p + 4 * i) != c->suites[i].kdf || u16(p + 4 * i + 2) != c->suites[i].aead)
+			fail("a suite differs from the octets");
+	p += slen;
+	size_t nlen = p[1];
+	if (p[0] != c->max_name_length || nlen == 0 || nlen != strlen(c->public_name) ||
+	    (size_t)(end - p) < 2 + nlen + 2)
+		fail("maximum_name_length or public_name differs from the octets");
+	p += 2 + nlen;
+	size_t elen = u16(p), n = 0;
+	p += 2;
+	if ((size_t)(end - p) != elen)
+		fail("the extensions do not end where the config does");
+	for (const uint8_t *e = p; e < end; n++) {
+		if (end - e < 4 || (size_t)(end - e - 4) < u16(e + 2))
+			fail("an extension runs past the config");
+		e += 4 + u16(e + 2);
+	}
+	if (n != c->nextensions)
+		fail("extension count");
+}
+
 static void as_list(const uint8_t *data, size_t size)
 {
 	char err[512];
@@ -98,6 +142,7 @@ static void as_list(const uint8_t *data, size_t size)
 		if (!c->known)
 			continue;
 		known++;
+		recheck(data, c);
 		if (c->public_key < data + c->offset || c->public_key + c->public_key_len > data + at ||
 		    c->public_key_len == 0)
 			fail("public_key outside its config");

@@ -4,8 +4,8 @@ X25519 key and ECHConfig; `bssl-tool client` and NSS's `tstclnt` (libnss3-tools)
 ECHConfigList and must say "Encrypted ClientHello: yes" (BoringSSL's line; the server's -www page
 says it for NSS). A list of another key is rejected (ECH_REJECTED; NSS: retry_configs offered), and
 a rotated list (new config beside the old) works with the new key directly and with the old key
-through ECH's retry. The HTTPS record text is read back with dnspython, the key pair checked with
-python3-cryptography."""
+through ECH's retry. The HTTPS record text is read back with dnspython, served by ternd from a zone
+file (ServiceMode and alias target), and the key pair checked with python3-cryptography."""
 import base64
 import os
 import shutil
@@ -22,7 +22,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from ternlib import TERND, free_port
+from ternlib import TERND, Ternd, free_port
 
 TERN_CLI = os.environ.get("TERN_CLI", os.path.join(os.path.dirname(TERND), "tern"))
 BSSL = shutil.which("bssl-tool") or shutil.which("bssl")
@@ -32,7 +32,9 @@ SECRET = "secret.example"  # the inner name, encrypted
 
 
 def tern(*args, check=True):
-    r = subprocess.run([TERN_CLI] + list(args), capture_output=True, text=True, timeout=60, check=False)
+    """tern with no API address or token: the ech commands run on this machine."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TERN_API", "TERN_TOKEN")}
+    r = subprocess.run([TERN_CLI] + list(args), capture_output=True, text=True, timeout=60, check=False, env=env)
     assert "Sanitizer" not in r.stderr and "runtime error:" not in r.stderr, r.stderr
     if check:
         assert r.returncode == 0, r.stdout + r.stderr
@@ -176,9 +178,9 @@ def test_generate_writes_key_config_list_and_record(tmp_path):
     assert g["record"] == "1 . alpn=h2,h3 ech=" + g["ech.list.b64"].decode().strip()
     rd = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.HTTPS, g["record"])
     assert rd.priority == 1 and rd.target.to_text() == "."
-    params = {k.name if hasattr(k, "name") else k: v for k, v in rd.params.items()}
-    assert [a.decode() for a in params["ALPN"].ids] == ["h2", "h3"]
-    assert params["ECH"].ech == g["ech.list"]
+    params = {int(k): v for k, v in rd.params.items()}  # keys: 1 alpn, 5 ech
+    assert [a.decode() for a in params[1].ids] == ["h2", "h3"]
+    assert params[5].ech == g["ech.list"]
     # tern ech show, from the base64 and from the file
     for arg in (g["ech.list.b64"].decode().strip(), str(g["dir"] / "ech.list")):
         out = tern("ech", "show", arg).stdout
@@ -186,6 +188,26 @@ def test_generate_writes_key_config_list_and_record(tmp_path):
         assert "config_id 200\n" in out and "kem 0x0020 (X25519)" in out and "public_name public.example\n" in out
         assert "suite HKDF-SHA256/AES-128-GCM\n  suite HKDF-SHA256/ChaCha20-Poly1305\n" in out
         assert "maximum_name_length 64\n" in out
+
+
+def test_https_record_served(tmp_path):
+    """The printed record, and its alias-target form, in a zone file ternd serves: the answer
+    carries the list, octet for octet."""
+    g = generate(tmp_path / "k")
+    rdata = g["record"]
+    alias = rdata.replace("1 . ", "1 svc.app.example. ", 1)
+    zone = tmp_path / "app.example.zone"
+    zone.write_text("$ORIGIN app.example.\n$TTL 3600\n@ SOA ns hostmaster 1 3600 600 86400 300\n@ NS ns\n"
+                    "ns A 192.0.2.53\nsvc HTTPS %s\nsvc A 192.0.2.80\nalias HTTPS %s\n" % (rdata, alias))
+    with Ternd({"app.example": str(zone)}, workdir=str(tmp_path)) as srv:
+        for owner, target in (("svc.app.example.", "."), ("alias.app.example.", "svc.app.example.")):
+            r = srv.query(owner, "HTTPS")
+            [rrset] = r.answer
+            [rd] = list(rrset)
+            assert rd.priority == 1 and rd.target.to_text() == target, rd
+            params = {int(k): v for k, v in rd.params.items()}  # keys: 1 alpn, 5 ech
+            assert [a.decode() for a in params[1].ids] == ["h2", "h3"]
+            assert params[5].ech == g["ech.list"]
 
 
 def test_refusals(tmp_path):

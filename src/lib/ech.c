@@ -243,12 +243,16 @@ static int parse_contents(struct rd r, struct ech_config_info *ci, const char *w
 	ci->config_id = *at;
 	if (!take16(&r, &ci->kem))
 		return fail(TERN_EMALF, err, errlen, "%s: cut short at kem_id", what);
-	if (!take16(&r, &n) || n == 0 || !take(&r, n, &at))
+	if (!take16(&r, &n))
+		return fail(TERN_EMALF, err, errlen, "%s: cut short at the public_key length", what);
+	if (n == 0 || !take(&r, n, &at))
 		return fail(TERN_EMALF, err, errlen, "%s: public_key length %u %s", what, n,
 		            n == 0 ? "is zero" : "runs past the config");
 	ci->public_key = at;
 	ci->public_key_len = n;
-	if (!take16(&r, &n) || n < 4 || n % 4 != 0 || !take(&r, n, &at))
+	if (!take16(&r, &n))
+		return fail(TERN_EMALF, err, errlen, "%s: cut short at the cipher_suites length", what);
+	if (n < 4 || n % 4 != 0 || !take(&r, n, &at))
 		return fail(TERN_EMALF, err, errlen, "%s: cipher_suites length %u %s", what, n,
 		            n < 4 || n % 4 ? "is not a positive multiple of 4" : "runs past the config");
 	ci->nsuites = n / 4;
@@ -257,8 +261,10 @@ static int parse_contents(struct rd r, struct ech_config_info *ci, const char *w
 	if (!take(&r, 1, &at))
 		return fail(TERN_EMALF, err, errlen, "%s: cut short at maximum_name_length", what);
 	ci->max_name_length = *at;
-	if (!take(&r, 1, &at) || *at == 0)
-		return fail(TERN_EMALF, err, errlen, "%s: public_name length %s", what, r.left ? "is zero" : "missing");
+	if (!take(&r, 1, &at))
+		return fail(TERN_EMALF, err, errlen, "%s: cut short at the public_name length", what);
+	if (*at == 0)
+		return fail(TERN_EMALF, err, errlen, "%s: public_name length is zero", what);
 	const uint8_t *name;
 	size_t name_len = *at;
 	if (!take(&r, name_len, &name))
@@ -266,9 +272,10 @@ static int parse_contents(struct rd r, struct ech_config_info *ci, const char *w
 	for (size_t i = 0; i < name_len; i++)
 		ci->public_name[i] = name[i] >= 0x21 && name[i] < 0x7f ? (char)name[i] : '?';
 	ci->public_name[name_len] = 0;
-	if (!take16(&r, &n) || !take(&r, n, &at))
-		return fail(TERN_EMALF, err, errlen, "%s: extensions length %s", what,
-		            r.left < 2 ? "missing" : "runs past the config");
+	if (!take16(&r, &n))
+		return fail(TERN_EMALF, err, errlen, "%s: cut short at the extensions length", what);
+	if (!take(&r, n, &at))
+		return fail(TERN_EMALF, err, errlen, "%s: extensions length %u runs past the config", what, n);
 	if (r.left)
 		return fail(TERN_EMALF, err, errlen, "%s: %zu octets after the extensions, inside the config's length",
 		            what, r.left);

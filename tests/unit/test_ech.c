@@ -319,16 +319,32 @@ static void list_parse_edges(void **state)
 	len = list_of(list, body, n + 1);
 	assert_int_equal(parse(list, len, &pl), TERN_EMALF);
 	assert_string_equal(err, "ECHConfig 0 (offset 2): 1 octets after the extensions, inside the config's length");
-	/* every cut of the config's length short of its contents is refused */
+	/* every cut of the config's length short of its contents is refused, saying where */
+	static const char *where[56] = {
+	    [0] = "cut short at config_id",
+	    [3] = "cut short at the public_key length",
+	    [5] = "public_key length 32 runs past the config",
+	    [37] = "cut short at the cipher_suites length",
+	    [39] = "cipher_suites length 4 runs past the config",
+	    [43] = "cut short at maximum_name_length",
+	    [44] = "cut short at the public_name length",
+	    [45] = "public_name length 9 runs past the config",
+	    [54] = "cut short at the extensions length",
+	};
 	body[3]--;
+	assert_int_equal(n - 4, 56);
 	for (size_t cut = 0; cut < n - 4; cut++) {
 		body[2] = (uint8_t)(cut >> 8);
 		body[3] = (uint8_t)cut;
 		len = list_of(list, body, cut + 4);
 		if (parse(list, len, &pl) != TERN_EMALF)
 			fail_msg("contents cut to %zu accepted", cut);
-		assert_non_null(strstr(err, "ECHConfig 0"));
+		assert_non_null(strstr(err, "ECHConfig 0 (offset 2): "));
+		if (where[cut])
+			assert_string_equal(err + strlen("ECHConfig 0 (offset 2): "), where[cut]);
 	}
+	body[2] = 0;
+	body[3] = 56;
 	/* an unknown version is skipped, by its length, whatever it holds */
 	static const uint8_t odd[] = {0xfe, 0x0a, 0x00, 0x03, 0xff, 0xff, 0xff};
 	memcpy(body, odd, sizeof(odd));

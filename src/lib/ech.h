@@ -34,7 +34,7 @@ int ech_key_from_private(struct ech_key *key, const uint8_t priv[ECH_KEY_LEN], c
 /* Checks a public_name (RFC 5890 LDH labels of 1 to 63 characters, no hyphen at either end of a
  * label, 1 to 255 characters, not an IPv4 address: the last label neither all digits nor "0x"
  * hex) and writes it lower-cased to out (cap >= 256); one trailing dot is dropped. Returns its
- * length or TERN_ENAME with err naming the fault. */
+ * length, TERN_ENAME with err naming the fault and the name, or TERN_ESPACE (cap too small). */
 int ech_public_name_check(const char *name, char *out, size_t cap, char *err, size_t errlen);
 
 /* One ECHConfig (version 0xfe0d; KEM X25519; suites HKDF-SHA256 with AES-128-GCM, then with

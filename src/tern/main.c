@@ -25,6 +25,7 @@ static const struct {
     {"geo", cmd_geo, "dynamic answers for other servers: render-knot"},
     {"explain", cmd_explain, "why a client gets the answer it gets"},
     {"store", cmd_store, "the store on this machine: backup"},
+    {"ech", cmd_ech, "Encrypted ClientHello keys and configurations, on this machine: generate, show"},
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
@@ -436,8 +437,9 @@ static int run(int argc, char **argv)
 		cli.api = getenv("TERN_API");
 	if (!cli.token)
 		cli.token = getenv("TERN_TOKEN");
-	/* the store commands read the store on this machine: no API to reach */
-	bool local = strcmp(cli.cmd->group, "store") == 0;
+	/* the store commands read the store on this machine, the ech ones make and read ECH
+	 * configurations here: no API to reach */
+	bool local = strcmp(cli.cmd->group, "store") == 0 || strcmp(cli.cmd->group, "ech") == 0;
 	if (!local && (!cli.api || !*cli.api)) {
 		rc = cli_usage_error(NULL,
 		                     "no API address: set TERN_API or pass --api URL (e.g. http://127.0.0.1:8053)");

@@ -753,6 +753,44 @@ def gen_pops():
     write(d, "cut", text[: len(text) // 2])
 
 
+def ech_config(cid=1, kem=0x20, key=bytes(range(32)), suites=((1, 1), (1, 3)), max_len=0, name=b"public.example",
+               ext=b"", version=0xFE0D):
+    """One ECHConfig (draft-ietf-tls-esni section 4), written field by field."""
+    s = b"".join(struct.pack(">HH", k, a) for k, a in suites)
+    c = (struct.pack(">BHH", cid, kem, len(key)) + key + struct.pack(">H", len(s)) + s +
+         struct.pack(">BB", max_len, len(name)) + name + struct.pack(">H", len(ext)) + ext)
+    return struct.pack(">HH", version, len(c)) + c
+
+
+def ech_list(*configs):
+    body = b"".join(configs)
+    return struct.pack(">H", len(body)) + body
+
+
+def gen_ech():
+    """Inputs for fuzz_ech.c: ECHConfigLists (one config, a rotation of two, unknown versions,
+    mandatory extensions, other KEMs, a duplicate config_id, cut and overlong ones) and HTTPS
+    RDATA carrying one."""
+    d = reset("corpus_ech")
+    one = ech_list(ech_config())
+    write(d, "one", one)
+    write(d, "rotation", ech_list(ech_config(2, key=bytes(32)), ech_config(1)))
+    write(d, "unknown-version", ech_list(ech_config(version=0xFE0A), b"\xfe\x0b\x00\x00", ech_config(7)))
+    write(d, "mandatory-ext", ech_list(ech_config(ext=struct.pack(">HH", 0xFA00, 1) + b"x")))
+    write(d, "optional-ext", ech_list(ech_config(ext=struct.pack(">HH", 0x0001, 0) + struct.pack(">HH", 2, 1) + b"y")))
+    write(d, "p256", ech_list(ech_config(kem=0x10, key=b"\x04" + bytes(64), suites=((1, 1), (2, 2), (3, 3)))))
+    write(d, "duplicate-id", ech_list(ech_config(5), ech_config(5, name=b"other.example")))
+    write(d, "ipv4-name", ech_list(ech_config(name=b"192.0.2.1")))
+    write(d, "max-name", ech_list(ech_config(max_len=255, name=b"a" * 63 + b"." + b"b" * 63 + b"." + b"c" * 63)))
+    write(d, "cut", one[:-3])
+    write(d, "overlong", one + b"\0")
+    write(d, "empty", b"\0\0")
+    alpn = struct.pack(">HH", 1, 6) + b"\x02h2\x02h3"
+    write(d, "https-service", struct.pack(">H", 1) + b"\0" + alpn + struct.pack(">HH", 5, len(one)) + one)
+    write(d, "https-target", struct.pack(">H", 1) + b"\x03svc\x07example\0" + alpn + struct.pack(">HH", 5, len(one)) + one)
+    write(d, "https-alias", struct.pack(">H", 0) + b"\x03svc\x07example\0")
+
+
 if __name__ == "__main__":
     msgs = gen_queries()
     gen_names(msgs)
@@ -768,7 +806,8 @@ if __name__ == "__main__":
     gen_backup()
     gen_dyn()
     gen_pops()
+    gen_ech()
     for sub in ("corpus_query", "corpus_name", "corpus_zonefile", "corpus_config", "corpus_zone_apply",
                 "corpus_rrtext", "corpus_catalog_in", "corpus_http", "corpus_api_import", "corpus_dnssec",
-                "corpus_ds_answer", "corpus_backup", "corpus_dyn"):
+                "corpus_ds_answer", "corpus_backup", "corpus_dyn", "corpus_ech"):
         print(sub, len(os.listdir(os.path.join(HERE, sub))))

@@ -50,6 +50,13 @@ class HookLog:
             assert time.time() < end, "no %s in the hook's log:\n%s" % (what, "\n".join(map(str, self.lines())))
             time.sleep(0.05)
 
+    def wait_count(self, argv, n, timeout=10):
+        """Until argv has come n times."""
+        end = time.time() + timeout
+        while [line[0] for line in self.lines()].count(argv) < n:
+            assert time.time() < end, "%s not %d times in the hook's log:\n%s" % (argv, n, self.lines())
+            time.sleep(0.05)
+
     def has(self, argv_prefix):
         return any(line[0].startswith(argv_prefix) for line in self.lines())
 
@@ -178,3 +185,49 @@ def test_a_hook_that_hangs_is_killed_and_the_next_runs(tmp_path):
     finally:
         terminate(proc)
         out.close()
+
+
+def test_zone_expiring_then_expired_then_back(tmp_path):
+    """A secondary zone (SOA refresh 1, retry 1, expire 6) whose primary stops: zone-expiring set
+    signals.zone-expiring-lead (3 s) before the expiry, then at the expiry zone-ready and
+    all-zones-ready cleared; the primary back: zone-expiring cleared, the zone ready again and
+    all-zones-ready set again."""
+    log = tmp_path / "hook.log"
+    hook = tmp_path / "hook.sh"
+    hook.write_text(HOOK % log)
+    hook.chmod(0o755)
+    (tmp_path / "exp.test.zone").write_text(
+        "$ORIGIN exp.test.\n$TTL 300\n@ SOA ns1 hostmaster 5 1 1 6 300\n@ NS ns1\nns1 A 192.0.2.1\n")
+    primary_port, port = free_port(), free_port()
+    primary = Ternd({"exp.test": str(tmp_path / "exp.test.zone")}, port=primary_port)
+    with open(primary.config, "a") as f:
+        f.write("transfer:\n  allow: [127.0.0.0/8]\n")
+    primary.start()
+    conf = tmp_path / "ternd.yaml"
+    conf.write_text('server:\n  listen: ["127.0.0.1@%d"]\nzones:\n  - name: exp.test\n    primary: ["127.0.0.1@%d"]\n'
+                    '    file: %s\nsignals:\n  zone-expiring-lead: 3\n  hooks:\n    - condition: "*"\n      exec: %s\n'
+                    % (port, primary_port, tmp_path / "copy" / "exp.test.zone", hook))
+    out = open(tmp_path / "ternd.log", "w")
+    proc = subprocess.Popen([TERND, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
+    h = HookLog(log)
+    try:
+        h.wait(lambda l: l[0] == "all-zones-ready set zones=1", "all-zones-ready")
+        primary.stop()
+        t0 = time.time()
+        line = h.wait(lambda l: l[0].startswith("zone-expiring set"), "zone-expiring", timeout=15)
+        assert line[3] == "exp.test." and "lead=3" in line[0], line
+        lines = [l[0] for l in h.lines()]
+        assert "zone-ready clear serial=5" not in lines, lines  # before the expiry
+        assert soa(port, "exp.test.").rcode() == dns.rcode.NOERROR  # still served
+        h.wait(lambda l: l[0] == "zone-ready clear serial=5", "zone-ready cleared at the expiry", timeout=15)
+        h.wait(lambda l: l[0] == "all-zones-ready clear", "all-zones-ready cleared", timeout=5)
+        assert time.time() - t0 < 12
+        assert soa(port, "exp.test.").rcode() == dns.rcode.SERVFAIL
+        primary.start()
+        h.wait(lambda l: l[0] == "zone-expiring clear", "zone-expiring cleared", timeout=15)
+        h.wait_count("zone-ready set serial=5", 2)
+        h.wait_count("all-zones-ready set zones=1", 2)
+    finally:
+        terminate(proc)
+        out.close()
+        primary.stop()

@@ -4,9 +4,13 @@
 #include <string.h>
 
 static const char *const names[SIGNAL_NCOND] = {
-    [SIGNAL_RUNNING] = "running",           [SIGNAL_SHUTTING_DOWN] = "shutting-down",
-    [SIGNAL_ZONE_READY] = "zone-ready",     [SIGNAL_ALL_ZONES_READY] = "all-zones-ready",
-    [SIGNAL_ZONE_UPDATED] = "zone-updated", [SIGNAL_REFRESH_FAILED] = "refresh-failed",
+    [SIGNAL_RUNNING] = "running",
+    [SIGNAL_SHUTTING_DOWN] = "shutting-down",
+    [SIGNAL_ZONE_READY] = "zone-ready",
+    [SIGNAL_ALL_ZONES_READY] = "all-zones-ready",
+    [SIGNAL_ZONE_UPDATED] = "zone-updated",
+    [SIGNAL_REFRESH_FAILED] = "refresh-failed",
+    [SIGNAL_ZONE_EXPIRING] = "zone-expiring",
 };
 
 const char *signal_cond_name(enum signal_cond c)

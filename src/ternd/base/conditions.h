@@ -9,6 +9,8 @@ enum signal_cond {
 	SIGNAL_ALL_ZONES_READY, /* every configured zone served */
 	SIGNAL_ZONE_UPDATED, /* zone, serial: a new version served (an event: no clear) */
 	SIGNAL_REFRESH_FAILED, /* zone, primary, error, attempts; cleared by the next success */
+	SIGNAL_ZONE_EXPIRING, /* zone, expires, lead: within signals.zone-expiring-lead of its expiry
+	                       * (at it when 0); cleared by a successful refresh */
 	SIGNAL_NCOND,
 };
 

@@ -151,6 +151,7 @@ struct config_signal_hook {
 
 struct config_signals {
 	unsigned drain_ms; /* between shutting-down and closing the sockets */
+	unsigned expiring_lead_ms; /* zone-expiring this long before a secondary zone expires */
 	struct config_signal_hook *hooks;
 	size_t nhooks;
 };

@@ -632,7 +632,7 @@ static const struct cfg_item hook_items[] = {
      .offset = offsetof(struct config_signal_hook, condition),
      .check = check_condition,
      .help = "the condition whose changes run it (running, shutting-down, zone-ready, all-zones-ready, "
-             "zone-updated, refresh-failed), or * for every one"},
+             "zone-updated, refresh-failed, zone-expiring), or * for every one"},
     {.name = "exec",
      .type = CFG_PATH,
      .flags = CFG_REQUIRED | R,
@@ -660,6 +660,15 @@ static const struct cfg_item signals_items[] = {
      .def = "0",
      .help = "on SIGTERM, how long ternd keeps answering after it signals shutting-down (so routes are "
              "withdrawn before the sockets close)"},
+    {.name = "zone-expiring-lead",
+     .type = CFG_SECONDS,
+     .flags = R,
+     .offset = offsetof(struct config_signals, expiring_lead_ms),
+     .min = 0,
+     .max = 2147483000,
+     .def = "0",
+     .help = "zone-expiring is set this long before a secondary zone's copy expires (0: when it expires), "
+             "and cleared by the next successful refresh"},
     {.name = "hooks",
      .type = CFG_LIST,
      .flags = R,

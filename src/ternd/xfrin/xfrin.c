@@ -32,6 +32,7 @@ int xfrin_start(struct server *srv, const struct config *conf, const struct xfri
 	if (!x)
 		return TERN_ENOMEM;
 	x->srv = srv;
+	x->expiring_lead = conf->signals.expiring_lead_ms;
 	if (signer)
 		x->signer = *signer;
 	pthread_mutex_init(&x->lock, NULL);
@@ -80,6 +81,7 @@ int xfrin_reload(struct xfrin *x, const struct config *conf)
 		return 0;
 	int rc = 0;
 	pthread_mutex_lock(&x->lock);
+	x->expiring_lead = conf->signals.expiring_lead_ms; /* from each zone's next deadline on */
 	size_t nold = 0;
 	struct primaries **old = calloc(x->nzones + 1, sizeof(*old));
 	if (!old) {

@@ -139,6 +139,7 @@ struct xfrin_zone {
 	uint32_t refresh, retry, expire; /* seconds, from the served SOA */
 	unsigned backoff; /* seconds to the next try while there is no SOA */
 	unsigned failures; /* refreshes failed in a row (refresh-failed's attempts) */
+	bool expiring; /* zone-expiring set (cleared by a successful refresh) */
 	uint64_t refresh_at, expire_at; /* CLOCK_MONOTONIC ms */
 	int64_t last_transfer, last_refresh; /* Unix seconds */
 	char source[96]; /* the primary the served version came from */
@@ -185,6 +186,7 @@ struct xfrin {
 	_Atomic(struct xfrin_zone *) notified;
 	bool unarmed; /* zones were added whose timers the wake-up has not armed yet */
 	struct xfrin_signer signer; /* update NULL: none */
+	uint64_t expiring_lead; /* ms: signals.zone-expiring-lead (under lock) */
 	struct xfrin_copies *copies; /* the disk copy thread (xfrin_copies.c) */
 	/* the transfer workers (xfrin_workers.c); the three below under jobs_lock */
 	pthread_mutex_t jobs_lock;

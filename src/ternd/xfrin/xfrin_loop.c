@@ -6,13 +6,16 @@
  * one round go to them together before the loop waits (a batch a worker can pipeline).
  * Only this file arms or cancels a zone's timer, and only from the refresh thread. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "lib/error.h"
 #include "ternd/base/log.h"
+#include "ternd/signals/signals.h"
 #include "ternd/xfrin/xfrin_impl.h"
 
 /* Stale query tables (only zones started being served, or retired) are made again at least
@@ -29,10 +32,31 @@
 #define JOBS_PER_WORKER 2
 #define TRANSFERS_PER_WORKER PULL_PIPELINE_MAX
 
+/* When zone-expiring is due for z: its expiry less the lead. */
+static uint64_t expiring_at(const struct xfrin_zone *z)
+{
+	uint64_t lead = z->x->expiring_lead;
+	return z->expire_at > lead ? z->expire_at - lead : 0;
+}
+
 uint64_t xfrin_due(const struct xfrin_zone *z)
 {
 	uint64_t d = z->serving && z->expire_at < z->refresh_at ? z->expire_at : z->refresh_at;
+	if (z->serving && !z->expiring && z->x->expiring_lead && expiring_at(z) < d)
+		d = expiring_at(z);
 	return z->copy_at && z->copy_at < d ? z->copy_at : d;
+}
+
+/* zone-expiring set: zone, expires (Unix seconds), lead (seconds). */
+static void signal_expiring(struct xfrin *x, struct xfrin_zone *z, uint64_t now)
+{
+	char expires[24], lead[24];
+	snprintf(expires, sizeof(expires), "%lld",
+	         (long long)(time(NULL) + ((int64_t)z->expire_at - (int64_t)now) / 1000));
+	snprintf(lead, sizeof(lead), "%llu", (unsigned long long)(x->expiring_lead / 1000));
+	struct signal_arg args[] = {{"expires", expires}, {"lead", lead}};
+	signals_raise(x->srv->signals, SIGNAL_ZONE_EXPIRING, SIGNAL_SET, z->name, args, 2);
+	z->expiring = true;
 }
 
 /* (Re)arms z's timer at its next deadline: the loop holds z from now on. Lock held. */
@@ -121,7 +145,13 @@ static void on_due(struct ev_loop *loop, struct ev_timer *t)
 		if (z->copy_at && z->copy_at <= now) {
 			xfrin_copy_save(z);
 		} else if (z->serving && z->expire_at <= now) {
+			if (!z->expiring)
+				signal_expiring(x, z, now);
 			xfrin_zone_expire(x, z);
+		} else if (z->serving && !z->expiring && x->expiring_lead && expiring_at(z) <= now) {
+			log_warning("zone %s: expires in %" PRIu64 " s (signals.zone-expiring-lead); last refresh: %s",
+			            z->name, (z->expire_at - now) / 1000, z->last_error[0] ? z->last_error : "ok");
+			signal_expiring(x, z, now);
 		} else if (z->refresh_at <= now) {
 			refresh_due(x, z);
 			pthread_mutex_unlock(&x->lock);

@@ -273,6 +273,10 @@ static void apply(struct xfrin *x, struct xfrin_zone *z, struct xfrin_job *j, ui
 		}
 	} else {
 		signal_refresh(x, z, j->primary, false);
+		if (z->expiring) { /* confirmed: the expiry moves on */
+			signals_raise(x->srv->signals, SIGNAL_ZONE_EXPIRING, SIGNAL_CLEAR, z->name, NULL, 0);
+			z->expiring = false;
+		}
 		/* the copy on disk says when a primary last confirmed it; rewritten if it is missing */
 		if (j->outcome != PULL_TRANSFERRED && !z->copy_at && (!z->copy_saved || diskcopy_touch(z->file) < 0))
 			xfrin_copy_save(z);

@@ -1069,6 +1069,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	srv.signals = signals;
+	if (signals_watch_rates(signals, &srv.stats, conf) < 0) {
+		log_error("signals: cannot start the query-rate sampler");
+		goto out;
+	}
 	/* health checks of dynamic answers' members: following the zones before the first one comes */
 	if (monitor_start(&monitors, err, ERRBUF) < 0) {
 		log_error("%s", err);

@@ -11,6 +11,8 @@ static const char *const names[SIGNAL_NCOND] = {
     [SIGNAL_ZONE_UPDATED] = "zone-updated",
     [SIGNAL_REFRESH_FAILED] = "refresh-failed",
     [SIGNAL_ZONE_EXPIRING] = "zone-expiring",
+    [SIGNAL_QUERY_RATE_HIGH] = "query-rate-high",
+    [SIGNAL_QUERY_RATE_RISING] = "query-rate-rising",
 };
 
 const char *signal_cond_name(enum signal_cond c)

@@ -11,6 +11,10 @@ enum signal_cond {
 	SIGNAL_REFRESH_FAILED, /* zone, primary, error, attempts; cleared by the next success */
 	SIGNAL_ZONE_EXPIRING, /* zone, expires, lead: within signals.zone-expiring-lead of its expiry
 	                       * (at it when 0); cleared by a successful refresh */
+	SIGNAL_QUERY_RATE_HIGH, /* rate, threshold: queries a second over signals.query-rate-window at or
+	                         * above signals.query-rate-high; cleared below 80% of it */
+	SIGNAL_QUERY_RATE_RISING, /* increase, threshold: the rate grew by signals.query-rate-rising a
+	                           * second or more from one window to the next; cleared below half */
 	SIGNAL_NCOND,
 };
 

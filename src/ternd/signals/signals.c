@@ -46,6 +46,7 @@ struct signals {
 	bool stop;
 	struct signal_hooks hooks;
 	struct ev_thread thread;
+	struct signal_rates *rates; /* NULL until signals_watch_rates */
 };
 
 const char *signal_state_name(enum signal_state s)
@@ -273,10 +274,16 @@ int signals_start(const struct config *conf, struct signals **out, char *err, si
 	return 0;
 }
 
+int signals_watch_rates(struct signals *s, const struct stats *stats, const struct config *conf)
+{
+	return s ? signal_rates_start(s, stats, conf, &s->rates) : 0;
+}
+
 int signals_reload(struct signals *s, const struct config *conf)
 {
 	if (!s)
 		return 0;
+	signal_rates_reload(s->rates, conf);
 	struct signal_hooks next;
 	if (signal_hooks_make(&conf->signals, &next) < 0)
 		return TERN_ENOMEM;
@@ -292,6 +299,7 @@ void signals_stop(struct signals *s)
 {
 	if (!s)
 		return;
+	signal_rates_stop(s->rates); /* raises no more */
 	pthread_mutex_lock(&s->lock);
 	s->stop = true;
 	pthread_cond_signal(&s->more);

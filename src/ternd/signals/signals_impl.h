@@ -6,6 +6,7 @@
 
 #include "ternd/signals/signals.h"
 
+struct config;
 struct config_signals;
 
 /* A change of state as the channels get it (a copy: the table may change meanwhile). */
@@ -37,6 +38,14 @@ struct signal_hooks {
 	struct signal_hook_set *set; /* NULL: none */
 	size_t n;
 };
+
+struct stats;
+struct signal_rates;
+/* The query-rate sampler (rates.c), its thresholds from conf (again at each reload). */
+int signal_rates_start(struct signals *s, const struct stats *stats, const struct config *conf,
+                       struct signal_rates **out);
+void signal_rates_reload(struct signal_rates *r, const struct config *conf);
+void signal_rates_stop(struct signal_rates *r);
 
 /* The hooks of conf (copied). 0 or TERN_ENOMEM. */
 int signal_hooks_make(const struct config_signals *conf, struct signal_hooks *out);

@@ -1,0 +1,155 @@
+/* query-rate-high and query-rate-rising (signals.h): a thread samples the workers' query counters
+ * (base/stats.h: per worker, no lock on the query path; read here as relaxed atomics) once a
+ * second into a ring of the last two windows, and sets or clears the two conditions with
+ * hysteresis, so a rate hovering at a threshold does not flap. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "lib/error.h"
+#include "ternd/base/config.h"
+#include "ternd/base/event.h"
+#include "ternd/base/stats.h"
+#include "ternd/signals/signals_impl.h"
+
+#define RATES_MAX_WINDOW 3600
+
+struct signal_rates {
+	struct signals *s;
+	const struct stats *stats;
+	pthread_mutex_t lock; /* the thresholds, stop */
+	pthread_cond_t wake;
+	unsigned high, rising, window;
+	bool stop;
+	uint64_t ring[2 * RATES_MAX_WINDOW + 1]; /* totals, one a second */
+	size_t nsamples;
+	bool high_set, rising_set;
+	struct ev_thread thread;
+};
+
+static uint64_t total(const struct stats *st)
+{
+	uint64_t rcode[STATS_RCODES], qtype[STATS_TYPES], dropped = 0, n = 0;
+	stats_sum(st, rcode, qtype, &dropped);
+	for (size_t i = 0; i < STATS_RCODES; i++)
+		n += rcode[i];
+	return n;
+}
+
+/* The total sampled ago seconds before the last sample. */
+static uint64_t sample(const struct signal_rates *r, size_t ago)
+{
+	size_t cap = sizeof(r->ring) / sizeof(r->ring[0]);
+	return r->ring[(r->nsamples - 1 - ago) % cap];
+}
+
+static void judge(struct signal_rates *r, unsigned high, unsigned rising, unsigned window)
+{
+	if (r->nsamples <= window)
+		return; /* not one window yet */
+	double rate = (double)(sample(r, 0) - sample(r, window)) / window;
+	char a[32], b[32];
+	if (high) {
+		bool on = r->high_set ? rate >= 0.8 * high : rate >= high;
+		if (on != r->high_set || on) {
+			snprintf(a, sizeof(a), "%.0f", rate);
+			snprintf(b, sizeof(b), "%u", high);
+			struct signal_arg args[] = {{"rate", a}, {"threshold", b}};
+			if (on != r->high_set) /* only changes reach the channels (arguments rounded move too often) */
+				signals_raise(r->s, SIGNAL_QUERY_RATE_HIGH, on ? SIGNAL_SET : SIGNAL_CLEAR, NULL, args,
+				              on ? 2 : 0);
+			r->high_set = on;
+		}
+	} else if (r->high_set) {
+		signals_raise(r->s, SIGNAL_QUERY_RATE_HIGH, SIGNAL_CLEAR, NULL, NULL, 0);
+		r->high_set = false;
+	}
+	if (rising && r->nsamples > 2 * (size_t)window) {
+		double before = (double)(sample(r, window) - sample(r, 2 * (size_t)window)) / window;
+		double inc = (rate - before) / window;
+		bool on = r->rising_set ? inc >= 0.5 * rising : inc >= rising;
+		if (on != r->rising_set) {
+			snprintf(a, sizeof(a), "%.0f", inc);
+			snprintf(b, sizeof(b), "%u", rising);
+			struct signal_arg args[] = {{"increase", a}, {"threshold", b}};
+			signals_raise(r->s, SIGNAL_QUERY_RATE_RISING, on ? SIGNAL_SET : SIGNAL_CLEAR, NULL, args,
+			              on ? 2 : 0);
+			r->rising_set = on;
+		}
+	} else if (!rising && r->rising_set) {
+		signals_raise(r->s, SIGNAL_QUERY_RATE_RISING, SIGNAL_CLEAR, NULL, NULL, 0);
+		r->rising_set = false;
+	}
+}
+
+static void run(void *arg)
+{
+	struct signal_rates *r = arg;
+	size_t cap = sizeof(r->ring) / sizeof(r->ring[0]);
+	struct timespec next;
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	pthread_mutex_lock(&r->lock);
+	while (!r->stop) {
+		unsigned high = r->high, rising = r->rising, window = r->window;
+		pthread_mutex_unlock(&r->lock);
+		r->ring[r->nsamples % cap] = total(r->stats);
+		r->nsamples++;
+		judge(r, high, rising, window);
+		next.tv_sec += 1;
+		pthread_mutex_lock(&r->lock);
+		while (!r->stop && pthread_cond_timedwait(&r->wake, &r->lock, &next) == 0)
+			;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+int signal_rates_start(struct signals *s, const struct stats *stats, const struct config *conf,
+                       struct signal_rates **out)
+{
+	struct signal_rates *r = calloc(1, sizeof(*r));
+	if (!r)
+		return TERN_ENOMEM;
+	r->s = s;
+	r->stats = stats;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	signal_rates_reload(r, conf);
+	if (ev_thread_start_fn(&r->thread, run, r, "ternd-rates") < 0) {
+		pthread_cond_destroy(&r->wake);
+		pthread_mutex_destroy(&r->lock);
+		free(r);
+		return TERN_EIO;
+	}
+	*out = r;
+	return 0;
+}
+
+void signal_rates_reload(struct signal_rates *r, const struct config *conf)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->high = conf->signals.rate_high;
+	r->rising = conf->signals.rate_rising;
+	r->window = conf->signals.rate_window ? conf->signals.rate_window : 10;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void signal_rates_stop(struct signal_rates *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->stop = true;
+	pthread_cond_signal(&r->wake);
+	pthread_mutex_unlock(&r->lock);
+	ev_thread_stop(&r->thread);
+	pthread_cond_destroy(&r->wake);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}

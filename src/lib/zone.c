@@ -508,6 +508,11 @@ static int changed_rec(struct changed *c, uintptr_t a, uintptr_t b)
 	return rc ? rc : trie_foreach(b, changed_in_b, c);
 }
 
+int zone_each_node(const struct zone *z, int (*fn)(void *arg, const struct zone_node *n), void *arg)
+{
+	return trie_foreach(z->root, fn, arg);
+}
+
 int zone_changed_nodes(const struct zone *prev, const struct zone *next, zone_changed_fn fn, void *arg)
 {
 	struct changed c = {prev->root, next->root, fn, arg};

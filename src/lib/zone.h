@@ -273,6 +273,9 @@ int zone_diff(const struct zone *prev, const struct zone *next, const struct zon
  * is a walk of both. A nonzero return from fn stops the walk and is returned. */
 typedef int (*zone_changed_fn)(void *arg, const struct zone_node *old, const struct zone_node *now);
 int zone_changed_nodes(const struct zone *prev, const struct zone *next, zone_changed_fn fn, void *arg);
+/* Every name of z (empty non-terminals included), in no particular order: a nonzero return from
+ * fn stops the walk and is returned. A walk of the whole zone. */
+int zone_each_node(const struct zone *z, int (*fn)(void *arg, const struct zone_node *n), void *arg);
 /* Records that next (derived from prev by zone_apply) replaced prev: prev's zone_free() will
  * then free only what next no longer uses. Call once next is serving. */
 void zone_supersede(struct zone *prev, struct zone *next);

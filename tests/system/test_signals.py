@@ -7,6 +7,7 @@ still answers (signals.drain-delay), then running is cleared. Each hook gets the
 and environment; the state reads back through the API (admin tokens only). Bad hooks are named by
 --check."""
 import os
+import shutil
 import stat
 import subprocess
 import time
@@ -272,6 +273,64 @@ def test_query_rates(tmp_path):
         h.wait(lambda l: l[0] == "query-rate-rising clear", "query-rate-rising cleared", timeout=5)
         h.wait(lambda l: l[0] == "query-rate-high clear", "query-rate-high cleared after the load", timeout=8)
         assert [x[0] for x in h.lines()].count("query-rate-high set rate=%d threshold=100" % rate) == 1
+    finally:
+        terminate(proc)
+        out.close()
+
+
+def sign(tmp_path, expire_in):
+    """sig.test signed by dnssec-signzone, its signatures expiring expire_in seconds from now."""
+    d = tmp_path / "sign"
+    d.mkdir(exist_ok=True)
+    if not list(d.glob("K*.private")):
+        subprocess.run(["dnssec-keygen", "-q", "-a", "ECDSAP256SHA256", "-f", "KSK", "-K", str(d), "sig.test"],
+                       check=True, capture_output=True)
+    key = next(d.glob("K*.key")).read_text()
+    (d / "z").write_text(zone_text("sig.test") + key)
+    r = subprocess.run(["dnssec-signzone", "-P", "-z", "-s", "now-60", "-e", "now+%d" % expire_in, "-o", "sig.test",
+                        "-f", str(tmp_path / "sig.test.zone"), str(d / "z"), str(next(d.glob("K*.private")))],
+                       capture_output=True, text=True, cwd=str(d))
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.skipif(not shutil.which("dnssec-signzone"), reason="bind9-utils not installed")
+def test_signatures_expiring(tmp_path):
+    """A pre-signed zone file whose RRSIGs expire in 2 minutes, with signals.signatures-expiring-lead
+    of an hour: signatures-expiring set at load (zone, owner, type, expires); signed again to expire
+    in a day and reloaded: cleared; signed to expire in an hour and 6 s: set by the clock a few
+    seconds after the reload."""
+    log = tmp_path / "hook.log"
+    hook = tmp_path / "hook.sh"
+    hook.write_text(HOOK % log)
+    hook.chmod(0o755)
+    sign(tmp_path, 120)
+    port = free_port()
+    conf = tmp_path / "ternd.yaml"
+    conf.write_text('server:\n  listen: ["127.0.0.1@%d"]\nzones:\n  - name: sig.test\n    file: sig.test.zone\n'
+                    'signals:\n  signatures-expiring-lead: 3600\n  hooks:\n    - condition: signatures-expiring\n'
+                    '      exec: %s\n' % (port, hook))
+    out = open(tmp_path / "ternd.log", "w")
+    proc = subprocess.Popen([TERND, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
+    h = HookLog(log)
+    try:
+        line = h.wait(lambda l: l[0].startswith("signatures-expiring set"), "signatures-expiring set")
+        assert line[3] == "sig.test." and "owner=" in line[0] and "type=" in line[0], line
+        expires = int(line[0].split("expires=")[1].split()[0])
+        assert 60 < expires - time.time() < 180, (expires, time.time())
+        sign(tmp_path, 86400)
+        proc.send_signal(1)
+        h.wait(lambda l: l[0] == "signatures-expiring clear" and l[3] == "sig.test.", "signatures-expiring clear")
+        # signatures that come within the lead later: set by the clock, not by a new version
+        sign(tmp_path, 3600 + 6)
+        proc.send_signal(1)
+        time.sleep(2)
+        assert [x[0] for x in h.lines()].count("signatures-expiring clear") == 1
+        assert len([x for x in h.lines() if x[0].startswith("signatures-expiring set")]) == 1, h.lines()
+        h.wait_count(h.lines()[0][0], 1)
+        end = time.time() + 15
+        while len([x for x in h.lines() if x[0].startswith("signatures-expiring set")]) < 2:
+            assert time.time() < end, h.lines()
+            time.sleep(0.1)
     finally:
         terminate(proc)
         out.close()

@@ -13,6 +13,7 @@ static const char *const names[SIGNAL_NCOND] = {
     [SIGNAL_ZONE_EXPIRING] = "zone-expiring",
     [SIGNAL_QUERY_RATE_HIGH] = "query-rate-high",
     [SIGNAL_QUERY_RATE_RISING] = "query-rate-rising",
+    [SIGNAL_SIGNATURES_EXPIRING] = "signatures-expiring",
 };
 
 const char *signal_cond_name(enum signal_cond c)

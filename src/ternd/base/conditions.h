@@ -15,6 +15,8 @@ enum signal_cond {
 	                         * above signals.query-rate-high; cleared below 80% of it */
 	SIGNAL_QUERY_RATE_RISING, /* increase, threshold: the rate grew by signals.query-rate-rising a
 	                           * second or more from one window to the next; cleared below half */
+	SIGNAL_SIGNATURES_EXPIRING, /* zone, owner, type, expires: the zone's earliest RRSIG expires within
+	                             * signals.signatures-expiring-lead; cleared when re-signed */
 	SIGNAL_NCOND,
 };
 

@@ -152,6 +152,7 @@ struct config_signal_hook {
 struct config_signals {
 	unsigned drain_ms; /* between shutting-down and closing the sockets */
 	unsigned expiring_lead_ms; /* zone-expiring this long before a secondary zone expires */
+	unsigned sig_lead_ms; /* signatures-expiring this long before a zone's earliest RRSIG expires; 0: off */
 	unsigned rate_high; /* query-rate-high at this many queries a second (0: never) */
 	unsigned rate_rising; /* query-rate-rising at this increase a second (0: never) */
 	unsigned rate_window; /* seconds the rates are measured over */

@@ -632,8 +632,8 @@ static const struct cfg_item hook_items[] = {
      .offset = offsetof(struct config_signal_hook, condition),
      .check = check_condition,
      .help = "the condition whose changes run it (running, shutting-down, zone-ready, all-zones-ready, "
-             "zone-updated, refresh-failed, zone-expiring, query-rate-high, query-rate-rising), or * for every "
-             "one"},
+             "zone-updated, refresh-failed, zone-expiring, query-rate-high, query-rate-rising, "
+             "signatures-expiring), or * for every one"},
     {.name = "exec",
      .type = CFG_PATH,
      .flags = CFG_REQUIRED | R,
@@ -670,6 +670,15 @@ static const struct cfg_item signals_items[] = {
      .def = "0",
      .help = "zone-expiring is set this long before a secondary zone's copy expires (0: when it expires), "
              "and cleared by the next successful refresh"},
+    {.name = "signatures-expiring-lead",
+     .type = CFG_SECONDS,
+     .flags = R,
+     .offset = offsetof(struct config_signals, sig_lead_ms),
+     .min = 0,
+     .max = 2147483000,
+     .def = "0",
+     .help = "signatures-expiring is set this long before a zone's earliest RRSIG expires, cleared when it "
+             "is re-signed (0: signatures not watched; each version of a signed zone is walked once)"},
     {.name = "query-rate-high",
      .type = CFG_UINT,
      .flags = R,

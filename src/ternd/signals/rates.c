@@ -96,6 +96,7 @@ static void run(void *arg)
 		r->ring[r->nsamples % cap] = total(r->stats);
 		r->nsamples++;
 		judge(r, high, rising, window);
+		signals_tick(r->s);
 		next.tv_sec += 1;
 		pthread_mutex_lock(&r->lock);
 		while (!r->stop && pthread_cond_timedwait(&r->wake, &r->lock, &next) == 0)

@@ -12,6 +12,7 @@
 
 #include "lib/error.h"
 #include "lib/name.h"
+#include "lib/rr.h"
 #include "lib/zone.h"
 #include "ternd/base/config.h"
 #include "ternd/base/event.h"
@@ -47,6 +48,19 @@ struct signals {
 	struct signal_hooks hooks;
 	struct ev_thread thread;
 	struct signal_rates *rates; /* NULL until signals_watch_rates */
+	/* signatures-expiring: each signed zone's earliest RRSIG expiry (when a lead is set) */
+	uint64_t sig_lead; /* seconds; 0: not watched */
+	struct sigzone **sigzones;
+	size_t nsigzones, capsigzones;
+};
+
+/* A signed zone's earliest signature: when it expires, and what it signs. */
+struct sigzone {
+	char *zone;
+	int64_t expires; /* Unix seconds */
+	char owner[NAME_MAXLEN * 4 + 2];
+	char type[16];
+	bool set; /* signatures-expiring set */
 };
 
 const char *signal_state_name(enum signal_state s)
@@ -260,6 +274,7 @@ int signals_start(const struct config *conf, struct signals **out, char *err, si
 		return TERN_ENOMEM;
 	}
 	s->nbuckets = 64;
+	s->sig_lead = conf->signals.sig_lead_ms / 1000;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->more, NULL);
 	if (signal_hooks_make(&conf->signals, &s->hooks) < 0 ||
@@ -284,6 +299,9 @@ int signals_reload(struct signals *s, const struct config *conf)
 	if (!s)
 		return 0;
 	signal_rates_reload(s->rates, conf);
+	pthread_mutex_lock(&s->lock);
+	s->sig_lead = conf->signals.sig_lead_ms / 1000; /* zones published from now on */
+	pthread_mutex_unlock(&s->lock);
 	struct signal_hooks next;
 	if (signal_hooks_make(&conf->signals, &next) < 0)
 		return TERN_ENOMEM;
@@ -313,10 +331,151 @@ void signals_stop(struct signals *s)
 			free(e);
 		}
 	free(s->buckets);
+	for (size_t i = 0; i < s->nsigzones; i++) {
+		free(s->sigzones[i]->zone);
+		free(s->sigzones[i]);
+	}
+	free(s->sigzones);
 	signal_hooks_release(&s->hooks);
 	pthread_cond_destroy(&s->more);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+/* ---- signatures-expiring ---- */
+
+struct earliest {
+	int64_t now, expires;
+	const struct zone_node *node;
+	uint16_t type;
+};
+
+/* The RRSIG expiring first at n (RFC 4034 3.1.5: serial arithmetic around now). */
+static int earliest_at(void *arg, const struct zone_node *n)
+{
+	struct earliest *e = arg;
+	uint16_t count;
+	const struct rrset *sets = zone_node_rrsets(n, RR_RRSIG, &count);
+	for (uint16_t i = 0; sets && i < count; i++) {
+		const uint8_t *rec = sets[i].rdata;
+		for (uint16_t k = 0; k < sets[i].count; k++, rec = rdata_next(rec)) {
+			if (rdata_len(rec) < 18)
+				continue;
+			const uint8_t *d = rdata_bytes(rec);
+			uint32_t exp = (uint32_t)d[8] << 24 | (uint32_t)d[9] << 16 | (uint32_t)d[10] << 8 | d[11];
+			int64_t at = e->now + (int32_t)(exp - (uint32_t)e->now);
+			if (!e->node || at < e->expires) {
+				e->expires = at;
+				e->node = n;
+				e->type = (uint16_t)(d[0] << 8 | d[1]);
+			}
+		}
+	}
+	return 0;
+}
+
+static struct sigzone **sigzone_find(struct signals *s, const char *zone)
+{
+	for (size_t i = 0; i < s->nsigzones; i++)
+		if (!strcmp(s->sigzones[i]->zone, zone))
+			return &s->sigzones[i];
+	return NULL;
+}
+
+/* Sets or clears signatures-expiring for w as the time now says. Lock held. */
+static void sigzone_judge(struct signals *s, struct sigzone *w, int64_t now, bool *raise_set, bool *raise_clear)
+{
+	bool due = w->expires - (int64_t)s->sig_lead <= now;
+	*raise_set = due && !w->set;
+	*raise_clear = !due && w->set;
+	w->set = due;
+}
+
+/* w: a copy (its zone pointer unused), zone the name. */
+static void sigzone_raise(struct signals *s, const char *zone, const struct sigzone *w, bool set, bool clear)
+{
+	if (set) {
+		char expires[24];
+		snprintf(expires, sizeof(expires), "%lld", (long long)w->expires);
+		struct signal_arg args[] = {{"owner", w->owner}, {"type", w->type}, {"expires", expires}};
+		signals_raise(s, SIGNAL_SIGNATURES_EXPIRING, SIGNAL_SET, zone, args, 3);
+	} else if (clear) {
+		signals_raise(s, SIGNAL_SIGNATURES_EXPIRING, SIGNAL_CLEAR, zone, NULL, 0);
+	}
+}
+
+/* A version of z published (or removed: z NULL): its earliest signature found (a walk of the
+ * zone, outside the lock), then judged. */
+static void sigzone_update(struct signals *s, const struct zone *z, const char *name)
+{
+	pthread_mutex_lock(&s->lock);
+	uint64_t lead = s->sig_lead;
+	pthread_mutex_unlock(&s->lock);
+	if (!lead)
+		return;
+	struct earliest e = {.now = (int64_t)time(NULL)};
+	if (z)
+		zone_each_node(z, earliest_at, &e);
+	struct sigzone copy = {0};
+	bool set = false, clear = false;
+	pthread_mutex_lock(&s->lock);
+	struct sigzone **at = sigzone_find(s, name);
+	if (!e.node) { /* unsigned now, or removed */
+		if (at) {
+			struct sigzone *w = *at;
+			clear = w->set;
+			*at = s->sigzones[--s->nsigzones];
+			free(w->zone);
+			free(w);
+		}
+	} else {
+		if (!at && s->nsigzones == s->capsigzones) {
+			size_t cap = s->capsigzones ? s->capsigzones * 2 : 16;
+			struct sigzone **grown = realloc(s->sigzones, cap * sizeof(*grown));
+			if (grown) {
+				s->sigzones = grown;
+				s->capsigzones = cap;
+			}
+		}
+		struct sigzone *w = at ? *at : NULL;
+		if (!w && s->nsigzones < s->capsigzones && (w = calloc(1, sizeof(*w))) && !(w->zone = strdup(name))) {
+			free(w);
+			w = NULL;
+		}
+		if (w) {
+			if (!at)
+				s->sigzones[s->nsigzones++] = w;
+			w->expires = e.expires;
+			name_to_text(e.node->owner, w->owner, sizeof(w->owner));
+			char tb[16];
+			snprintf(w->type, sizeof(w->type), "%s", rr_type_name(e.type, tb));
+			sigzone_judge(s, w, e.now, &set, &clear);
+			copy = *w;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	sigzone_raise(s, name, &copy, set, clear);
+}
+
+void signals_tick(struct signals *s)
+{
+	int64_t now = (int64_t)time(NULL);
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->nsigzones; i++) {
+		struct sigzone *w = s->sigzones[i];
+		bool set, clear;
+		sigzone_judge(s, w, now, &set, &clear);
+		if (set || clear) {
+			struct sigzone copy = *w;
+			char *zone = strdup(w->zone);
+			pthread_mutex_unlock(&s->lock);
+			if (zone)
+				sigzone_raise(s, zone, &copy, set, clear);
+			free(zone);
+			pthread_mutex_lock(&s->lock);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* ---- zone-ready and zone-updated from the zones' publications ---- */
@@ -329,6 +488,7 @@ static void on_zone(void *arg, enum zones_event ev, const struct zone *old, cons
 	name_to_text(z->apex, name, sizeof(name));
 	snprintf(serial, sizeof(serial), "%u", z->serial);
 	struct signal_arg args[] = {{"serial", serial}};
+	sigzone_update(s, ev == ZONES_PUBLISHED ? next : NULL, name);
 	if (ev == ZONES_REMOVED)
 		signals_raise(s, SIGNAL_ZONE_READY, SIGNAL_CLEAR, name, args, 1);
 	else if (!old)

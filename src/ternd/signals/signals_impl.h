@@ -41,6 +41,8 @@ struct signal_hooks {
 
 struct stats;
 struct signal_rates;
+/* Once a second, from the rate sampler's thread: signatures-expiring judged against the time. */
+void signals_tick(struct signals *s);
 /* The query-rate sampler (rates.c), its thresholds from conf (again at each reload). */
 int signal_rates_start(struct signals *s, const struct stats *stats, const struct config *conf,
                        struct signal_rates **out);

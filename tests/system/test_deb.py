@@ -23,7 +23,7 @@ pytestmark = [
                        reason="debhelper and lintian are not installed (make deps)"),
 ]
 
-FILES = ["/usr/sbin/ternd", "/usr/bin/tern", "/lib/systemd/system/ternd.service", "/etc/tern/ternd.yaml",
+FILES = ["/usr/sbin/ternd", "/usr/sbin/tern-anycast-hook", "/usr/bin/tern", "/lib/systemd/system/ternd.service", "/etc/tern/ternd.yaml",
          "/usr/share/man/man8/ternd.8.gz", "/usr/share/man/man5/ternd.yaml.5.gz", "/usr/share/man/man1/tern.1.gz"]
 
 

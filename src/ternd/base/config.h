@@ -141,8 +141,14 @@ struct config_monitors {
 
 /* Out-of-protocol signalling (signals/signals.h): a hook is a program run for each change of a
  * condition's state, in order, with a timeout. */
+struct config_hook_env {
+	char *value; /* NAME=VALUE */
+};
+
 struct config_signal_hook {
 	char *condition; /* a condition's name, or "*" for every one */
+	struct config_hook_env *env; /* added to its environment */
+	size_t nenv;
 	int cond; /* its index (enum signal_cond), -1 for "*" */
 	char *exec; /* an executable file, run without a shell */
 	unsigned timeout_ms;

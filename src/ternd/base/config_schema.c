@@ -625,6 +625,31 @@ static bool finish_hook(struct parse *p, void *base, const struct field *f, unsi
 	return true;
 }
 
+/* signals.hooks[].env[]: NAME=VALUE, NAME of letters, digits and '_', not starting with a digit. */
+static bool check_env(const char *s, char *why, size_t cap)
+{
+	const char *eq = strchr(s, '=');
+	bool ok = eq && eq > s && !(s[0] >= '0' && s[0] <= '9');
+	for (const char *p = s; ok && p < eq; p++)
+		ok = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+	if (!ok) {
+		char q[QUOTE_BUF];
+		snprintf(why, cap, "%s is not NAME=VALUE (NAME: letters, digits and _)", cfg_quote(s, q, sizeof(q)));
+	}
+	return ok;
+}
+
+static const struct cfg_item hook_env_items[] = {
+    {.name = "value",
+     .type = CFG_STRING,
+     .flags = CFG_REQUIRED | R,
+     .offset = offsetof(struct config_hook_env, value),
+     .max = 4096,
+     .check = check_env,
+     .help = "NAME=VALUE"},
+    {0},
+};
+
 static const struct cfg_item hook_items[] = {
     {.name = "condition",
      .type = CFG_STRING,
@@ -648,6 +673,16 @@ static const struct cfg_item hook_items[] = {
      .max = 3600000,
      .def = "10",
      .help = "killed (SIGKILL) when it runs longer; the next hook runs then"},
+    {.name = "env",
+     .type = CFG_LIST,
+     .flags = CFG_SHORTHAND | R,
+     .offset = offsetof(struct config_signal_hook, env),
+     .size = sizeof(struct config_hook_env),
+     .count = offsetof(struct config_signal_hook, nenv),
+     .max = 32,
+     .items = hook_env_items,
+     .unit = "NAME=VALUE",
+     .help = "added to the program's environment (e.g. the BIRD protocol tern-anycast-hook switches)"},
     {0},
 };
 

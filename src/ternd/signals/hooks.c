@@ -17,6 +17,7 @@
 #include "ternd/signals/signals_impl.h"
 
 #define HOOK_ARGS_MAX 16 /* arguments of a signal passed on */
+#define HOOK_ENV_MAX 32 /* signals.hooks[].env entries (the configuration's bound) */
 
 int signal_hooks_make(const struct config_signals *conf, struct signal_hooks *out)
 {
@@ -31,7 +32,15 @@ int signal_hooks_make(const struct config_signals *conf, struct signal_hooks *ou
 		set->hooks[i].cond = conf->hooks[i].cond;
 		set->hooks[i].timeout_ms = conf->hooks[i].timeout_ms;
 		set->n = i + 1;
-		if (!(set->hooks[i].exec = strdup(conf->hooks[i].exec))) {
+		bool ok = (set->hooks[i].exec = strdup(conf->hooks[i].exec)) != NULL;
+		if (ok && conf->hooks[i].nenv) {
+			ok = (set->hooks[i].env = calloc(conf->hooks[i].nenv, sizeof(char *))) != NULL;
+			for (size_t k = 0; ok && k < conf->hooks[i].nenv; k++) {
+				ok = (set->hooks[i].env[k] = strdup(conf->hooks[i].env[k].value)) != NULL;
+				set->hooks[i].nenv += ok;
+			}
+		}
+		if (!ok) {
 			out->set = set;
 			signal_hooks_release(out);
 			return TERN_ENOMEM;
@@ -51,8 +60,12 @@ void signal_hooks_hold(struct signal_hooks *h)
 void signal_hooks_release(struct signal_hooks *h)
 {
 	if (h->set && atomic_fetch_sub(&h->set->refs, 1) == 1) {
-		for (size_t i = 0; i < h->set->n; i++)
+		for (size_t i = 0; i < h->set->n; i++) {
 			free(h->set->hooks[i].exec);
+			for (size_t k = 0; k < h->set->hooks[i].nenv; k++)
+				free(h->set->hooks[i].env[k]);
+			free(h->set->hooks[i].env);
+		}
 		free(h->set);
 	}
 	*h = (struct signal_hooks){0};
@@ -72,7 +85,7 @@ static void env_name(const char *arg, size_t len, char *out, size_t cap)
 static void run_one(const struct signal_hook *hook, const struct signal_note *note)
 {
 	char when[32], zone_env[1100], cond_env[64], state_env[32], time_env[48];
-	char *argv[4 + HOOK_ARGS_MAX + 1], *envp[6 + HOOK_ARGS_MAX + 1];
+	char *argv[4 + HOOK_ARGS_MAX + 1], *envp[6 + HOOK_ARGS_MAX + HOOK_ENV_MAX + 1];
 	char envbuf[HOOK_ARGS_MAX][1100];
 	size_t na = 0, ne = 0;
 	struct tm tm;
@@ -105,6 +118,8 @@ static void run_one(const struct signal_hook *hook, const struct signal_note *no
 		envp[ne++] = envbuf[k];
 		at += plen + 1;
 	}
+	for (size_t i = 0; i < hook->nenv && i < HOOK_ENV_MAX; i++)
+		envp[ne++] = hook->env[i];
 	argv[na] = NULL;
 	envp[ne] = NULL;
 	pid_t pid;

@@ -24,6 +24,8 @@ struct signal_hook {
 	int cond; /* -1: every condition */
 	char *exec;
 	unsigned timeout_ms;
+	char **env; /* NAME=VALUE, nenv of them */
+	size_t nenv;
 };
 
 /* The hooks of one configuration, shared by the dispatcher while it runs them and the reload

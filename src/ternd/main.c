@@ -22,6 +22,7 @@
 #include "lib/name.h"
 #include "lib/rrtext.h"
 #include "lib/zonefile.h"
+#include "ternd/acme/acme_responder.h"
 #include "ternd/api/api.h"
 #include "ternd/base/config.h"
 #include "ternd/base/event.h"
@@ -1028,6 +1029,7 @@ int main(int argc, char **argv)
 	struct monitors *monitors = NULL;
 	struct geo *geo = NULL;
 	struct filewatch *watch = NULL;
+	struct acme_listener *acme = NULL;
 	struct signed_secondaries ss = {&srv, &stored.change};
 	struct xfrin_signer signer = {secondary_update, secondary_unserve, &ss};
 	int status = 1;
@@ -1119,6 +1121,13 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < conf->nlisten; i++)
 		log_info("listening on %s (UDP, TCP)", conf->listen[i].text);
+	/* the ACME http-01 responder (acme.responder), on its own thread; port 80 before privileges go */
+	if (acme_listen_start_config(&conf->acme.responder, &acme, err, ERRBUF) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	for (size_t i = 0; acme && i < conf->acme.responder.nlisten; i++)
+		log_info("ACME http-01 responder on %s (TCP)", conf->acme.responder.listen[i].text);
 	/* every socket bound (listen addresses are restart keys): the capability kept for binding goes */
 	if (privdrop_shed(err, ERRBUF) < 0) {
 		log_error("%s", err);
@@ -1228,6 +1237,7 @@ out:
 	stored_close(&stored);
 	notify_stop(notify);
 	udp_stop(udp);
+	acme_listen_stop(acme);
 	answer_set_geo(NULL, NULL); /* no query thread is left to ask it */
 	geo_stop(geo);
 	srv.xfrin = NULL; /* no query thread is left */

@@ -303,3 +303,54 @@ def test_unknown_name_gives_problem_document(lab):
     assert r.returncode == 1, r.stdout + r.stderr
     assert r.stdout.startswith("error step=validation ") and " problem=1 type=urn:ietf:params:acme:error:" in \
         r.stdout, r.stdout
+
+
+def http_raw(addr, request, timeout=5):
+    """Sends request bytes to addr:80 (inside the namespace); the whole reply until the server closes."""
+    import socket
+    with socket.create_connection((addr, 80), timeout=timeout) as s:
+        s.sendall(request)
+        out = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                return out
+            out += b
+
+
+TOKEN = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"
+
+
+@pytest.mark.parametrize("where", [RESPONDER, TERND_RESPONDER])
+def test_responder_over_tcp(lab, where):
+    def get(target, method="GET", extra=b""):
+        req = b"%s %s HTTP/1.1\r\nHost: a.acme.test\r\n%s\r\n" % (method.encode(), target.encode(), extra)
+        return lab.ns.call(http_raw, where, req)
+
+    ok = get("/.well-known/acme-challenge/" + TOKEN)
+    head, _, body = ok.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 "), ok
+    assert b"\r\nContent-Type: text/plain\r\n" in head
+    assert body == ("%s.%s" % (TOKEN, lab.thumbprint)).encode()
+    h = get("/.well-known/acme-challenge/" + TOKEN, "HEAD")
+    assert h.startswith(b"HTTP/1.1 200 ") and h.endswith(b"\r\n\r\n"), h
+    for bad in ("<script>alert(1)</script>AAAAAAAAAAAA", "..", "../" + TOKEN, TOKEN + "/", "%2e%2e" + TOKEN,
+                TOKEN + "=", "A" * 21, "A" * 129, TOKEN + "?x=<b>"):
+        r = get("/.well-known/acme-challenge/" + bad)
+        assert r.startswith(b"HTTP/1.1 404 "), (bad, r)
+        assert b"script" not in r and b"%2e" not in r and TOKEN.encode() not in r, r
+    r = get("/.well-known/acme-challenge/" + TOKEN, "POST", b"Content-Length: 0\r\n")
+    assert r.startswith(b"HTTP/1.1 405 ") and b"\r\nAllow: GET, HEAD\r\n" in r, r
+    r = get("/.well-known/acme-challenge/" + "A" * 2000)
+    assert r.startswith(b"HTTP/1.1 414 "), r
+    r = get("/", extra=b"X-Pad: " + b"x" * 9000 + b"\r\n")
+    assert r.startswith(b"HTTP/1.1 431 "), r
+    # the request line arriving a byte at a time is answered all the same
+    import socket
+
+    def slow():
+        with socket.create_connection((where, 80), timeout=5) as s:
+            for c in ("GET /.well-known/acme-challenge/%s HTTP/1.1\r\n\r\n" % TOKEN).encode():
+                s.sendall(bytes([c]))
+            return s.recv(4096)
+    assert lab.ns.call(slow).startswith(b"HTTP/1.1 200 ")

@@ -7,7 +7,7 @@ RESPONDER:80 (pebble's httpPort) with the account's thumbprint, and another on W
 foreign one. Two pebbles: one rejecting no nonces, one rejecting half of the good ones
 (PEBBLE_WFE_NONCEREJECT=50). Their listeners' certificate comes from a CA made here with openssl
 (Debian ships pebble without one); the roots they issue under are read from /roots/0. The client
-is driven by tests/acme/acme_issue.c (build dir, beside ternd).
+is driven by tests/unit/acme_issue.c (build dir, beside ternd).
 """
 import json
 import os

@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!key_path || (!thumb && (!o.directory || !chain_path || !cert_key_path || i == argc))) {
-		fprintf(stderr, "usage: see tests/acme/acme_issue.c\n");
+		fprintf(stderr, "usage: see tests/unit/acme_issue.c\n");
 		return 2;
 	}
 	if (acme_global_init() < 0)

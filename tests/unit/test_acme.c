@@ -38,7 +38,7 @@ static void test_b64url(void **state)
 	(void)state;
 	static const struct {
 		const char *in, *out;
-	} v[] = {{"", ""},         {"f", "Zg"},           {"fo", "Zm8"},          {"foo", "Zm9v"},
+	} v[] = {{"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
 	         {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}, {"\xfb\xff", "-_8"}};
 	char out[32];
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
@@ -57,11 +57,13 @@ static void test_b64url(void **state)
 static void test_thumbprint_rfc7638(void **state)
 {
 	(void)state;
-	const char *jwk =
-	    "{\"e\":\"AQAB\",\"kty\":\"RSA\",\"n\":\"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFF"
-	    "xuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2Qvzq"
-	    "Y368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksI"
-	    "NHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw\"}";
+	const char *jwk = "{\"e\":\"AQAB\",\"kty\":\"RSA\",\"n\":"
+	                  "\"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFF"
+	                  "xuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-"
+	                  "65YGjQR0_FDW2Qvzq"
+	                  "Y368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-"
+	                  "bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksI"
+	                  "NHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw\"}";
 	char t[ACME_THUMBPRINT_LEN + 1];
 	acme_thumbprint_of_jwk(jwk, strlen(jwk), t);
 	assert_string_equal(t, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
@@ -117,10 +119,12 @@ static void test_key_authorization(void **state)
 	char out[ACME_KEYAUTH_MAX + 1];
 	const char *tok = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"; /* RFC 8555 section 8.3 */
 	assert_int_equal(acme_key_authorization(tok, vec_thumb, out, sizeof(out)), 0);
-	assert_string_equal(out, "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.ET8BG5wpIIzycvBJaiMwIcrZZYw-KoVQqH60m-s44CA");
+	assert_string_equal(out,
+	                    "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.ET8BG5wpIIzycvBJaiMwIcrZZYw-KoVQqH60m-s44CA");
 	assert_int_equal(acme_key_authorization("short", vec_thumb, out, sizeof(out)), TERN_EINVAL);
-	assert_int_equal(acme_key_authorization("evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ+PCt92wr/oA", vec_thumb, out, sizeof(out)),
-	                 TERN_EINVAL);
+	assert_int_equal(
+	    acme_key_authorization("evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ+PCt92wr/oA", vec_thumb, out, sizeof(out)),
+	    TERN_EINVAL);
 	assert_int_equal(acme_key_authorization(tok, "not-a-thumbprint", out, sizeof(out)), TERN_EINVAL);
 }
 
@@ -315,10 +319,39 @@ static void test_responder_table(void **state)
 	memcpy(line + ACME_RESPONDER_LINE_MAX - 9, "A HTTP/1.1", 11);
 	assert_int_equal(strlen(line), ACME_RESPONDER_LINE_MAX + 1);
 	answer(line, 414, false);
-	/* a line with a NUL inside is not a token */
+	/* a target with a control character (a NUL, a tab) is malformed */
 	char nul[] = "GET /.well-known/acme-challenge/AAAAAAAAAAA\0AAAAAAAAAA HTTP/1.1";
 	acme_responder_answer(vec_thumb, nul, sizeof(nul) - 1, &r);
+	assert_int_equal(r.status, 400);
+	answer("GET http://a\tb/.well-known/acme-challenge/AAAAAAAAAAAAAAAAAAAAAA HTTP/1.1", 400, false);
+}
+
+/* A head as it arrives: nothing decided until its empty line, its line's end past the limit, or
+ * the head's bound. */
+static void test_responder_request(void **state)
+{
+	(void)state;
+	struct acme_reply r;
+	const char *req = "GET /.well-known/acme-challenge/AAAAAAAAAAAAAAAAAAAAAA HTTP/1.1\r\nHost: a\r\n\r\n";
+	size_t n = strlen(req);
+	for (size_t i = 0; i < n; i++)
+		assert_false(acme_responder_request(vec_thumb, req, i, &r));
+	assert_true(acme_responder_request(vec_thumb, req, n, &r));
+	assert_int_equal(r.status, 200);
+	assert_true(acme_responder_request(vec_thumb, "GET / HTTP/1.0\n\n", 16, &r));
 	assert_int_equal(r.status, 404);
+	char *big = malloc(ACME_RESPONDER_HEAD_MAX);
+	memset(big, 'A', ACME_RESPONDER_HEAD_MAX);
+	memcpy(big, "GET /", 5);
+	assert_false(acme_responder_request(vec_thumb, big, ACME_RESPONDER_LINE_MAX + 1, &r));
+	assert_true(acme_responder_request(vec_thumb, big, ACME_RESPONDER_LINE_MAX + 2, &r));
+	assert_int_equal(r.status, 414);
+	memcpy(big, "GET / HTTP/1.1\r\n", 16);
+	assert_false(acme_responder_request(vec_thumb, big, ACME_RESPONDER_HEAD_MAX - 1, &r));
+	assert_true(acme_responder_request(vec_thumb, big, ACME_RESPONDER_HEAD_MAX, &r));
+	assert_int_equal(r.status, 431);
+	assert_null(strchr(r.body, 'A'));
+	free(big);
 }
 
 static void test_parse_directory(void **state)
@@ -330,7 +363,8 @@ static void test_parse_directory(void **state)
 	                   "\"https://ca/order\",\"meta\":{\"termsOfService\":\"x\"}}";
 	assert_int_equal(acme_parse_directory(good, strlen(good), &d, err, sizeof(err)), 0);
 	assert_string_equal(d.new_order, "https://ca/order");
-	const char *nohttps = "{\"newNonce\":\"http://ca/nonce\",\"newAccount\":\"https://ca/a\",\"newOrder\":\"https://ca/o\"}";
+	const char *nohttps =
+	    "{\"newNonce\":\"http://ca/nonce\",\"newAccount\":\"https://ca/a\",\"newOrder\":\"https://ca/o\"}";
 	assert_int_equal(acme_parse_directory(nohttps, strlen(nohttps), &d, err, sizeof(err)), TERN_EINVAL);
 	assert_string_equal(err, "directory.newNonce: not an https URL of printable characters up to 1024 long");
 	const char *missing = "{\"newNonce\":\"https://ca/nonce\",\"newOrder\":\"https://ca/o\"}";
@@ -339,7 +373,8 @@ static void test_parse_directory(void **state)
 	const char *notstr = "{\"newNonce\":1,\"newAccount\":\"https://ca/a\",\"newOrder\":\"https://ca/o\"}";
 	assert_int_equal(acme_parse_directory(notstr, strlen(notstr), &d, err, sizeof(err)), TERN_EINVAL);
 	assert_string_equal(err, "directory.newNonce: not a string");
-	const char *blank = "{\"newNonce\":\"https://ca/ x\",\"newAccount\":\"https://ca/a\",\"newOrder\":\"https://ca/o\"}";
+	const char *blank =
+	    "{\"newNonce\":\"https://ca/ x\",\"newAccount\":\"https://ca/a\",\"newOrder\":\"https://ca/o\"}";
 	assert_int_equal(acme_parse_directory(blank, strlen(blank), &d, err, sizeof(err)), TERN_EINVAL);
 	assert_int_equal(acme_parse_directory("[]", 2, &d, err, sizeof(err)), TERN_EINVAL);
 	assert_string_equal(err, "directory: not a JSON object");
@@ -369,18 +404,21 @@ static void test_parse_problem_and_order(void **state)
 	assert_int_equal(acme_parse_problem(badst, strlen(badst), &p, err, sizeof(err)), TERN_EINVAL);
 	assert_string_equal(err, "problem.status: not an HTTP status");
 
-	const char *order = "{\"status\":\"pending\",\"authorizations\":[\"https://ca/authz/1\",\"https://ca/authz/2\"],"
-	                    "\"finalize\":\"https://ca/finalize/1\"}";
+	const char *order =
+	    "{\"status\":\"pending\",\"authorizations\":[\"https://ca/authz/1\",\"https://ca/authz/2\"],"
+	    "\"finalize\":\"https://ca/finalize/1\"}";
 	assert_int_equal(acme_parse_order(order, strlen(order), &o, err, sizeof(err)), 0);
 	assert_int_equal(o.status, ACME_ST_PENDING);
 	assert_int_equal(o.nauthz, 2);
 	assert_string_equal(o.authorizations[1], "https://ca/authz/2");
 	acme_order_free(&o);
-	const char *valid_nocert = "{\"status\":\"valid\",\"authorizations\":[\"https://ca/a\"],\"finalize\":\"https://ca/f\"}";
+	const char *valid_nocert =
+	    "{\"status\":\"valid\",\"authorizations\":[\"https://ca/a\"],\"finalize\":\"https://ca/f\"}";
 	assert_int_equal(acme_parse_order(valid_nocert, strlen(valid_nocert), &o, err, sizeof(err)), TERN_EINVAL);
 	assert_string_equal(err, "order.certificate: missing");
-	const char *invalid = "{\"status\":\"invalid\",\"authorizations\":[\"https://ca/a\"],\"finalize\":\"https://ca/f\","
-	                      "\"error\":{\"type\":\"urn:ietf:params:acme:error:unauthorized\",\"detail\":\"no\",\"status\":403}}";
+	const char *invalid =
+	    "{\"status\":\"invalid\",\"authorizations\":[\"https://ca/a\"],\"finalize\":\"https://ca/f\","
+	    "\"error\":{\"type\":\"urn:ietf:params:acme:error:unauthorized\",\"detail\":\"no\",\"status\":403}}";
 	assert_int_equal(acme_parse_order(invalid, strlen(invalid), &o, err, sizeof(err)), 0);
 	assert_true(o.has_error);
 	assert_int_equal(o.error.status, 403);
@@ -388,12 +426,14 @@ static void test_parse_problem_and_order(void **state)
 	const char *noauthz = "{\"status\":\"pending\",\"authorizations\":[],\"finalize\":\"https://ca/f\"}";
 	assert_int_equal(acme_parse_order(noauthz, strlen(noauthz), &o, err, sizeof(err)), TERN_EINVAL);
 	assert_string_equal(err, "order.authorizations: not 1 to 100 URLs");
-	const char *badauthz = "{\"status\":\"pending\",\"authorizations\":[\"https://ca/a\",\"javascript:x\"],\"finalize\":"
-	                       "\"https://ca/f\"}";
+	const char *badauthz =
+	    "{\"status\":\"pending\",\"authorizations\":[\"https://ca/a\",\"javascript:x\"],\"finalize\":"
+	    "\"https://ca/f\"}";
 	assert_int_equal(acme_parse_order(badauthz, strlen(badauthz), &o, err, sizeof(err)), TERN_EINVAL);
 	assert_string_equal(err, "order.authorizations[1]: not an https URL of printable characters up to 1024 long");
 	assert_null(o.authorizations);
-	const char *badstatus = "{\"status\":\"done\",\"authorizations\":[\"https://ca/a\"],\"finalize\":\"https://ca/f\"}";
+	const char *badstatus =
+	    "{\"status\":\"done\",\"authorizations\":[\"https://ca/a\"],\"finalize\":\"https://ca/f\"}";
 	assert_int_equal(acme_parse_order(badstatus, strlen(badstatus), &o, err, sizeof(err)), TERN_EINVAL);
 	assert_string_equal(err, "order.status: not a status RFC 8555 knows");
 	const char *dup = "{\"status\":\"pending\",\"status\":\"valid\"}";
@@ -405,33 +445,40 @@ static void test_parse_authz(void **state)
 	(void)state;
 	struct acme_authz a;
 	char err[256];
-	const char *good = "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"a.example\"},\"challenges\":["
-	                   "{\"type\":\"dns-01\",\"url\":\"https://ca/c/0\",\"token\":\"x\",\"status\":\"pending\"},"
-	                   "{\"type\":\"http-01\",\"url\":\"https://ca/c/1\",\"token\":\"evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA\","
-	                   "\"status\":\"pending\"}]}";
+	const char *good =
+	    "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"a.example\"},\"challenges\":["
+	    "{\"type\":\"dns-01\",\"url\":\"https://ca/c/0\",\"token\":\"x\",\"status\":\"pending\"},"
+	    "{\"type\":\"http-01\",\"url\":\"https://ca/c/"
+	    "1\",\"token\":\"evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA\","
+	    "\"status\":\"pending\"}]}";
 	assert_int_equal(acme_parse_authz(good, strlen(good), &a, err, sizeof(err)), 0);
 	assert_true(a.found);
 	assert_string_equal(a.identifier, "a.example");
 	assert_string_equal(a.challenge_url, "https://ca/c/1");
 	assert_string_equal(a.token, "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA");
-	const char *none = "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"a.example\"},\"challenges\":[]}";
+	const char *none =
+	    "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"a.example\"},\"challenges\":[]}";
 	assert_int_equal(acme_parse_authz(none, strlen(none), &a, err, sizeof(err)), 0);
 	assert_false(a.found);
-	const char *badtoken = "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"a.example\"},\"challenges\":["
-	                       "{\"type\":\"http-01\",\"url\":\"https://ca/c/1\",\"token\":\"<script>alert(1)</script>xxxxx\","
-	                       "\"status\":\"pending\"}]}";
+	const char *badtoken =
+	    "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"a.example\"},\"challenges\":["
+	    "{\"type\":\"http-01\",\"url\":\"https://ca/c/1\",\"token\":\"<script>alert(1)</script>xxxxx\","
+	    "\"status\":\"pending\"}]}";
 	assert_int_equal(acme_parse_authz(badtoken, strlen(badtoken), &a, err, sizeof(err)), TERN_EINVAL);
 	assert_string_equal(err, "authorization.challenges[0].token: not 22 to 128 base64url characters");
-	const char *ip = "{\"status\":\"pending\",\"identifier\":{\"type\":\"ip\",\"value\":\"192.0.2.1\"},\"challenges\":[]}";
+	const char *ip =
+	    "{\"status\":\"pending\",\"identifier\":{\"type\":\"ip\",\"value\":\"192.0.2.1\"},\"challenges\":[]}";
 	assert_int_equal(acme_parse_authz(ip, strlen(ip), &a, err, sizeof(err)), TERN_EINVAL);
 	assert_string_equal(err, "authorization.identifier.type: not \"dns\"");
-	const char *name = "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"a b\"},\"challenges\":[]}";
+	const char *name =
+	    "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"a b\"},\"challenges\":[]}";
 	assert_int_equal(acme_parse_authz(name, strlen(name), &a, err, sizeof(err)), TERN_EINVAL);
 	assert_string_equal(err, "authorization.identifier.value: not a host name");
-	const char *invalid = "{\"status\":\"invalid\",\"identifier\":{\"type\":\"dns\",\"value\":\"a.example\"},\"challenges\":["
-	                      "{\"type\":\"http-01\",\"url\":\"https://ca/c/1\",\"token\":\"AAAAAAAAAAAAAAAAAAAAAA\","
-	                      "\"status\":\"invalid\",\"error\":{\"type\":\"urn:ietf:params:acme:error:connection\","
-	                      "\"detail\":\"refused\",\"status\":400}}]}";
+	const char *invalid =
+	    "{\"status\":\"invalid\",\"identifier\":{\"type\":\"dns\",\"value\":\"a.example\"},\"challenges\":["
+	    "{\"type\":\"http-01\",\"url\":\"https://ca/c/1\",\"token\":\"AAAAAAAAAAAAAAAAAAAAAA\","
+	    "\"status\":\"invalid\",\"error\":{\"type\":\"urn:ietf:params:acme:error:connection\","
+	    "\"detail\":\"refused\",\"status\":400}}]}";
 	assert_int_equal(acme_parse_authz(invalid, strlen(invalid), &a, err, sizeof(err)), 0);
 	assert_true(a.has_error);
 	assert_string_equal(a.error.type, "urn:ietf:params:acme:error:connection");
@@ -470,12 +517,19 @@ static void test_issue_refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_b64url),          cmocka_unit_test(test_thumbprint_rfc7638),
-	    cmocka_unit_test(test_p256_jwk_and_thumbprint), cmocka_unit_test(test_key_refusals),
-	    cmocka_unit_test(test_key_authorization), cmocka_unit_test(test_es256),
-	    cmocka_unit_test(test_csr),             cmocka_unit_test(test_responder_table),
-	    cmocka_unit_test(test_parse_directory), cmocka_unit_test(test_parse_problem_and_order),
-	    cmocka_unit_test(test_parse_authz),     cmocka_unit_test(test_issue_refusals),
+	    cmocka_unit_test(test_b64url),
+	    cmocka_unit_test(test_thumbprint_rfc7638),
+	    cmocka_unit_test(test_p256_jwk_and_thumbprint),
+	    cmocka_unit_test(test_key_refusals),
+	    cmocka_unit_test(test_key_authorization),
+	    cmocka_unit_test(test_es256),
+	    cmocka_unit_test(test_csr),
+	    cmocka_unit_test(test_responder_table),
+	    cmocka_unit_test(test_responder_request),
+	    cmocka_unit_test(test_parse_directory),
+	    cmocka_unit_test(test_parse_problem_and_order),
+	    cmocka_unit_test(test_parse_authz),
+	    cmocka_unit_test(test_issue_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,9 +25,9 @@
 #define CHAIN_MAX (256 * 1024)
 #define RETRY_AFTER_MAX 86400
 
-static const char *const step_names[] = {"setup",         "directory", "nonce",      "account",
-                                         "order",         "authorization", "challenge", "validation",
-                                         "finalize",      "issuance",  "certificate"};
+static const char *const step_names[] = {"setup",    "directory",     "nonce",      "account",
+                                         "order",    "authorization", "challenge",  "validation",
+                                         "finalize", "issuance",      "certificate"};
 
 const char *acme_step_name(enum acme_step s)
 {
@@ -82,8 +82,8 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-__attribute__((format(printf, 4, 5))) static int fail(struct session *s, enum acme_step step, int code,
-                                                      const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int fail(struct session *s, enum acme_step step, int code, const char *fmt,
+                                                      ...)
 {
 	va_list ap;
 	s->err->step = step;
@@ -170,7 +170,9 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 			time_t t = curl_getdate(v, NULL);
 			time_t now = time(NULL);
 			if (t > 0)
-				r->retry_after = t <= now ? 0 : t - now > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : (long)(t - now);
+				r->retry_after = t <= now                    ? 0
+				                 : t - now > RETRY_AFTER_MAX ? RETRY_AFTER_MAX
+				                                             : (long)(t - now);
 		}
 	}
 	return len;
@@ -179,8 +181,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 static bool content_type_is(const struct response *r, const char *type)
 {
 	size_t n = strlen(type);
-	return strncasecmp(r->content_type, type, n) == 0 && (r->content_type[n] == '\0' || r->content_type[n] == ';' ||
-	                                                      r->content_type[n] == ' ');
+	return strncasecmp(r->content_type, type, n) == 0 &&
+	       (r->content_type[n] == '\0' || r->content_type[n] == ';' || r->content_type[n] == ' ');
 }
 
 /* One HTTP exchange: GET (body NULL, head false), HEAD (head true) or POST of a JWS. */
@@ -190,7 +192,10 @@ static int exchange(struct session *s, enum acme_step step, const char *url, boo
 	struct response *r = &s->res;
 	uint64_t now = now_ms();
 	if (now >= s->deadline_ms)
-		return fail(s, step, TERN_EIO, "the deadline passed before %s %s", body ? "POST" : head ? "HEAD" : "GET",
+		return fail(s, step, TERN_EIO, "the deadline passed before %s %s",
+		            body   ? "POST"
+		            : head ? "HEAD"
+		                   : "GET",
 		            url);
 	uint64_t left = s->deadline_ms - now;
 	r->len = 0;
@@ -343,8 +348,8 @@ done:
 /* A signed POST (payload NULL: POST-as-GET); 0 when the CA answered with one of the two statuses
  * wanted (ok2 0: only ok). A badNonce is sent again with the nonce it came with, at most
  * BAD_NONCE_RETRIES times; any other error carries the CA's problem document. */
-static int post(struct session *s, enum acme_step step, const char *url, const char *payload, bool use_jwk,
-                long ok, long ok2, const char *accept, size_t max)
+static int post(struct session *s, enum acme_step step, const char *url, const char *payload, bool use_jwk, long ok,
+                long ok2, const char *accept, size_t max)
 {
 	for (int attempt = 0;; attempt++) {
 		if (!s->nonce[0]) {
@@ -439,8 +444,7 @@ static int new_account(struct session *s)
 	return 0;
 }
 
-static int new_order(struct session *s, const char *const *names, size_t n, struct acme_order *order,
-                     char *order_url)
+static int new_order(struct session *s, const char *const *names, size_t n, struct acme_order *order, char *order_url)
 {
 	char perr[256];
 	json_t *ids = json_array();
@@ -463,7 +467,8 @@ static int new_order(struct session *s, const char *const *names, size_t n, stru
 	if (rc < 0)
 		return fail(s, ACME_STEP_ORDER, rc, "%s: %s", s->dir.new_order, perr);
 	if (order->nauthz > n)
-		return fail(s, ACME_STEP_ORDER, TERN_EINVAL, "order.authorizations: %zu for %zu names", order->nauthz, n);
+		return fail(s, ACME_STEP_ORDER, TERN_EINVAL, "order.authorizations: %zu for %zu names", order->nauthz,
+		            n);
 	return 0;
 }
 
@@ -502,8 +507,8 @@ static int authorize(struct session *s, const struct acme_order *order)
 			return fail(s, ACME_STEP_AUTHORIZATION, TERN_EINVAL, "authorization of %s is %s", a.identifier,
 			            acme_status_name(a.status));
 		if (!a.found)
-			return fail(s, ACME_STEP_AUTHORIZATION, TERN_EINVAL, "the CA offers no http-01 challenge for %s",
-			            a.identifier);
+			return fail(s, ACME_STEP_AUTHORIZATION, TERN_EINVAL,
+			            "the CA offers no http-01 challenge for %s", a.identifier);
 		if (a.challenge_status != ACME_ST_PENDING)
 			continue; /* already being validated */
 		rc = post(s, ACME_STEP_CHALLENGE, a.challenge_url, "{}", false, 200, 0, NULL, ACME_BODY_MAX);
@@ -523,8 +528,9 @@ static int authorize(struct session *s, const struct acme_order *order)
 					s->err->has_problem = true;
 					s->err->problem = a.error;
 				}
-				return fail(s, ACME_STEP_VALIDATION, TERN_EINVAL, "authorization of %s is %s%s%s", a.identifier,
-				            acme_status_name(a.status), a.has_error ? ": " : "", a.has_error ? a.error.detail : "");
+				return fail(s, ACME_STEP_VALIDATION, TERN_EINVAL, "authorization of %s is %s%s%s",
+				            a.identifier, acme_status_name(a.status), a.has_error ? ": " : "",
+				            a.has_error ? a.error.detail : "");
 			}
 			rc = wait_for(s, ACME_STEP_VALIDATION, &delay, a.identifier);
 			if (rc < 0)
@@ -547,8 +553,9 @@ static int poll_order(struct session *s, enum acme_step step, const char *url, s
 				s->err->has_problem = true;
 				s->err->problem = o->error;
 			}
-			return fail(s, step, TERN_EINVAL, "order %s is %s, not %s%s%s", url, acme_status_name(o->status),
-			            acme_status_name(want), o->has_error ? ": " : "", o->has_error ? o->error.detail : "");
+			return fail(s, step, TERN_EINVAL, "order %s is %s, not %s%s%s", url,
+			            acme_status_name(o->status), acme_status_name(want), o->has_error ? ": " : "",
+			            o->has_error ? o->error.detail : "");
 		}
 		int rc = wait_for(s, step, &delay, "the order");
 		if (rc == 0)
@@ -563,8 +570,9 @@ static int check_chain(struct session *s, EVP_PKEY *key)
 {
 	struct response *r = &s->res;
 	if (!content_type_is(r, "application/pem-certificate-chain"))
-		return fail(s, ACME_STEP_CERTIFICATE, TERN_EINVAL, "certificate: Content-Type is not "
-		                                                   "application/pem-certificate-chain");
+		return fail(s, ACME_STEP_CERTIFICATE, TERN_EINVAL,
+		            "certificate: Content-Type is not "
+		            "application/pem-certificate-chain");
 	BIO *b = BIO_new_mem_buf(r->body, (int)r->len);
 	X509 *leaf = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
 	int n = leaf ? 1 : 0;

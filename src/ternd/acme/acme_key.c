@@ -56,7 +56,8 @@ bool acme_b64url_alphabet(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+		      c == '_'))
 			return false;
 	}
 	return true;
@@ -184,7 +185,8 @@ bool acme_thumbprint_ok(const char *t)
 int acme_key_authorization(const char *token, const char *thumbprint, char *out, size_t cap)
 {
 	size_t n = strnlen(token, ACME_TOKEN_MAX + 1);
-	if (n < ACME_TOKEN_MIN || n > ACME_TOKEN_MAX || !acme_b64url_alphabet(token, n) || !acme_thumbprint_ok(thumbprint))
+	if (n < ACME_TOKEN_MIN || n > ACME_TOKEN_MAX || !acme_b64url_alphabet(token, n) ||
+	    !acme_thumbprint_ok(thumbprint))
 		return TERN_EINVAL;
 	if (n + 1 + ACME_THUMBPRINT_LEN + 1 > cap)
 		return TERN_ESPACE;
@@ -262,7 +264,8 @@ char *acme_csr(EVP_PKEY *key, const char *const *names, size_t nnames, char *err
 			goto done;
 		}
 	}
-	if (!X509_REQ_set_version(req, 0) || !X509_REQ_set_subject_name(req, subject) || !X509_REQ_set_pubkey(req, key) ||
+	if (!X509_REQ_set_version(req, 0) || !X509_REQ_set_subject_name(req, subject) ||
+	    !X509_REQ_set_pubkey(req, key) ||
 	    !X509V3_add1_i2d(&exts, NID_subject_alt_name, sans, 0, X509V3_ADD_DEFAULT) ||
 	    !X509_REQ_add_extensions(req, exts) || !X509_REQ_sign(req, key, EVP_sha256())) {
 		set_err(err, errlen, "CSR: cannot make or sign the request");

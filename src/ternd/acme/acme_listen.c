@@ -79,32 +79,11 @@ static void reply(struct acme_listener *l, struct conn *c, const struct acme_rep
 	c->deadline = now_ms() + LINGER_MS;
 }
 
-/* The request line ends at the first LF; the head at the first empty line. */
 static void step(struct acme_listener *l, struct conn *c)
 {
-	const char *lf = memchr(c->in, '\n', c->len);
 	struct acme_reply r;
-	if (!lf) {
-		if (c->len > ACME_RESPONDER_LINE_MAX + 1) {
-			acme_responder_answer(l->thumbprint, c->in, c->len, &r); /* 414 by its length */
-			reply(l, c, &r);
-		}
-		return;
-	}
-	size_t line = (size_t)(lf - c->in);
-	if (line > 0 && c->in[line - 1] == '\r')
-		line--;
-	bool done = memmem(c->in, c->len, "\n\r\n", 3) || memmem(c->in, c->len, "\n\n", 2);
-	if (done || line > ACME_RESPONDER_LINE_MAX) {
-		acme_responder_answer(l->thumbprint, c->in, line, &r);
+	if (acme_responder_request(l->thumbprint, c->in, c->len, &r))
 		reply(l, c, &r);
-	} else if (c->len == sizeof(c->in)) {
-		memset(&r, 0, sizeof(r));
-		r.status = 431;
-		r.body_len = strlen("request head too large\n");
-		memcpy(r.body, "request head too large\n", r.body_len + 1);
-		reply(l, c, &r);
-	}
 }
 
 static void on_readable(struct acme_listener *l, struct conn *c)

@@ -30,6 +30,15 @@ bool acme_url_ok(const char *s)
 	return true;
 }
 
+/* Printable text, cut to its buffer. */
+static void copy_text(char *out, size_t cap, const char *s)
+{
+	size_t i = 0;
+	for (; s[i] && i + 1 < cap; i++)
+		out[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
+	out[i] = '\0';
+}
+
 static int load(const char *text, size_t len, const char *what, json_t **out, char *err, size_t errlen)
 {
 	json_error_t je;
@@ -39,7 +48,9 @@ static int load(const char *text, size_t len, const char *what, json_t **out, ch
 	}
 	json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!j) {
-		snprintf(err, errlen, "%s: not JSON (%s at line %d)", what, je.text, je.line);
+		char why[sizeof(je.text)];
+		copy_text(why, sizeof(why), je.text); /* jansson quotes the input: kept printable */
+		snprintf(err, errlen, "%s: not JSON (%s at line %d)", what, why, je.line);
 		return TERN_EINVAL;
 	}
 	if (!json_is_object(j)) {
@@ -91,8 +102,7 @@ static int get_url(json_t *o, const char *what, const char *key, bool required, 
 	return 0;
 }
 
-static int get_status(json_t *o, const char *what, const char *key, enum acme_status *out, char *err,
-                      size_t errlen)
+static int get_status(json_t *o, const char *what, const char *key, enum acme_status *out, char *err, size_t errlen)
 {
 	const char *s;
 	int rc = get_string(o, what, key, true, &s, err, errlen);
@@ -106,15 +116,6 @@ static int get_status(json_t *o, const char *what, const char *key, enum acme_st
 	}
 	snprintf(err, errlen, "%s.%s: not a status RFC 8555 knows", what, key);
 	return TERN_EINVAL;
-}
-
-/* Printable text, cut to its buffer. */
-static void copy_text(char *out, size_t cap, const char *s)
-{
-	size_t i = 0;
-	for (; s[i] && i + 1 < cap; i++)
-		out[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
-	out[i] = '\0';
 }
 
 static int problem_of(json_t *j, const char *what, struct acme_problem *out, char *err, size_t errlen)
@@ -214,7 +215,9 @@ int acme_parse_order(const char *text, size_t len, struct acme_order *out, char 
 	json_t *a = json_object_get(j, "authorizations");
 	if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > ACME_MAX_NAMES) {
 		snprintf(err, errlen, "order.authorizations: %s",
-		         !a ? "missing" : !json_is_array(a) ? "not an array" : "not 1 to 100 URLs");
+		         !a                  ? "missing"
+		         : !json_is_array(a) ? "not an array"
+		                             : "not 1 to 100 URLs");
 		rc = TERN_EINVAL;
 		goto done;
 	}
@@ -228,8 +231,9 @@ int acme_parse_order(const char *text, size_t len, struct acme_order *out, char 
 		json_t *u = json_array_get(a, i);
 		if (!json_is_string(u) || strlen(json_string_value(u)) != json_string_length(u) ||
 		    !acme_url_ok(json_string_value(u))) {
-			snprintf(err, errlen, "order.authorizations[%zu]: not an https URL of printable characters up to %u long",
-			         i, ACME_URL_MAX);
+			snprintf(err, errlen,
+			         "order.authorizations[%zu]: not an https URL of printable characters up to %u long", i,
+			         ACME_URL_MAX);
 			rc = TERN_EINVAL;
 			goto done;
 		}
@@ -335,8 +339,8 @@ int acme_parse_authz(const char *text, size_t len, struct acme_authz *out, char 
 	}
 	for (size_t i = 0; i < vn; i++) {
 		unsigned char c = (unsigned char)value[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-		      c == '_' || c == '*')) {
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+		      c == '.' || c == '_' || c == '*')) {
 			snprintf(err, errlen, "authorization.identifier.value: not a host name");
 			rc = TERN_EINVAL;
 			goto done;

@@ -5,9 +5,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define ACME_BODY_MAX (64 * 1024) /* a JSON response from the CA; bigger is refused */
-#define ACME_URL_MAX 1024 /* a URL the CA hands out */
-#define ACME_MAX_NAMES 100 /* names of one order (Let's Encrypt's limit) */
+#define ACME_BODY_MAX (64u * 1024u) /* a JSON response from the CA; bigger is refused */
+#define ACME_URL_MAX 1024u /* a URL the CA hands out */
+#define ACME_MAX_NAMES 100u /* names of one order (Let's Encrypt's limit) */
 
 enum acme_status {
 	ACME_ST_PENDING,

@@ -38,6 +38,12 @@ void acme_responder_answer(const char *thumbprint, const char *line, size_t len,
 			return;
 		}
 	}
+	for (const char *c = sp1 + 1; c < sp2; c++) { /* a target has no controls (RFC 9112 section 3.2) */
+		if ((unsigned char)*c < 0x21 || (unsigned char)*c == 0x7f) {
+			fixed(out, 400, "bad request\n");
+			return;
+		}
+	}
 	size_t mlen = (size_t)(sp1 - line);
 	bool get = mlen == 3 && memcmp(line, "GET", 3) == 0, head = mlen == 4 && memcmp(line, "HEAD", 4) == 0;
 	if (!get && !head) {
@@ -74,6 +80,29 @@ void acme_responder_answer(const char *thumbprint, const char *line, size_t len,
 	memcpy(out->body + n + 1, thumbprint, ACME_THUMBPRINT_LEN);
 	out->body_len = n + 1 + ACME_THUMBPRINT_LEN;
 	out->body[out->body_len] = '\0';
+}
+
+bool acme_responder_request(const char *thumbprint, const char *buf, size_t len, struct acme_reply *out)
+{
+	const char *lf = memchr(buf, '\n', len);
+	if (!lf) {
+		if (len <= ACME_RESPONDER_LINE_MAX + 1) /* the line may still end with CR LF */
+			return false;
+		acme_responder_answer(thumbprint, buf, len, out); /* 414 by its length */
+		return true;
+	}
+	size_t line = (size_t)(lf - buf);
+	if (line > 0 && buf[line - 1] == '\r')
+		line--;
+	if (line > ACME_RESPONDER_LINE_MAX || memmem(buf, len, "\n\r\n", 3) || memmem(buf, len, "\n\n", 2)) {
+		acme_responder_answer(thumbprint, buf, line, out);
+		return true;
+	}
+	if (len < ACME_RESPONDER_HEAD_MAX)
+		return false;
+	memset(out, 0, sizeof(*out));
+	fixed(out, 431, "request head too large\n");
+	return true;
 }
 
 static const char *reason(int status)

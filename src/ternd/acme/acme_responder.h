@@ -27,6 +27,11 @@ struct acme_reply {
  * characters (origin form, or absolute form "http://host/...") gets 200; another path 404; another
  * method 405; a line longer than ACME_RESPONDER_LINE_MAX 414; a malformed line 400. */
 void acme_responder_answer(const char *thumbprint, const char *line, size_t len, struct acme_reply *out);
+/* A request head as it arrives, buf[0..len) with len <= ACME_RESPONDER_HEAD_MAX: false while more
+ * is needed; true once *out is the reply: the request line's answer when the head is complete (an
+ * empty line) or the line is over ACME_RESPONDER_LINE_MAX, 431 when the head fills
+ * ACME_RESPONDER_HEAD_MAX without ending. A line ends at LF (a CR before it is dropped). */
+bool acme_responder_request(const char *thumbprint, const char *buf, size_t len, struct acme_reply *out);
 /* The reply as HTTP/1.1 (Connection: close) into buf; the bytes written (cap >= 512 always holds
  * it). */
 size_t acme_reply_format(const struct acme_reply *r, char *buf, size_t cap);

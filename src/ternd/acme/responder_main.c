@@ -13,10 +13,11 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tern-acme-responder --listen ADDRESS:PORT [--listen ...] (--thumbprint T | --account-key FILE)\n"
-	           "  --listen ADDRESS:PORT  where to answer http-01 challenges (IPv6 as [ADDRESS]:PORT); repeatable\n"
-	           "  --thumbprint T         the ACME account key's RFC 7638 thumbprint (43 base64url characters)\n"
-	           "  --account-key FILE     or the account key itself (PEM, EC P-256) to compute it from\n");
+	fprintf(
+	    f, "usage: tern-acme-responder --listen ADDRESS:PORT [--listen ...] (--thumbprint T | --account-key FILE)\n"
+	       "  --listen ADDRESS:PORT  where to answer http-01 challenges (IPv6 as [ADDRESS]:PORT); repeatable\n"
+	       "  --thumbprint T         the ACME account key's RFC 7638 thumbprint (43 base64url characters)\n"
+	       "  --account-key FILE     or the account key itself (PEM, EC P-256) to compute it from\n");
 }
 
 static int parse_addr(const char *s, struct acme_listen_addr *out)

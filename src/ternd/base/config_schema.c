@@ -740,8 +740,7 @@ static const struct cfg_item geo_items[] = {
 };
 
 /* acme.responder: a thumbprint or the key to compute it from, not both. */
-static bool finish_acme_responder(struct parse *p, void *base, const struct field *f, unsigned line,
-                                  const char *where)
+static bool finish_acme_responder(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
 {
 	enum { LISTEN, THUMBPRINT, ACCOUNT_KEY };
 	(void)where;

@@ -111,8 +111,14 @@ static void on_accept(struct acme_listener *l, int lfd)
 	struct sockaddr_storage peer;
 	socklen_t plen = sizeof(peer);
 	int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			/* the connection stays queued and the socket readable: not a busy loop while it lasts */
+			struct timespec ts = {0, 10 * 1000000};
+			nanosleep(&ts, NULL);
+		}
 		return;
+	}
 	struct conn *slot = NULL, *oldest = NULL;
 	for (size_t i = 0; i < MAX_CONNS && !slot; i++) {
 		struct conn *c = &l->conns[i];

@@ -246,6 +246,16 @@ def check_issued(lab, pebble, r, chain, key, names, tag):
     sans = sorted(re.findall(r"DNS:([^,\s]+)", text))
     assert sans == sorted(names), text
     # the key handed back is the certificate's
+    # the validity the client reports is the leaf's
+    dates = run([OPENSSL, "x509", "-in", certs[0], "-noout", "-startdate", "-enddate"]).stdout
+    import calendar
+    def when(key):
+        t = re.search(r"^%s=(.*)$" % key, dates, re.M).group(1)
+        return calendar.timegm(time.strptime(t, "%b %d %H:%M:%S %Y GMT"))
+    assert " not_before=%d not_after=%d" % (when("notBefore"), when("notAfter")) in r.stdout, (r.stdout, dates)
+    # the chain handed back holds certificates only
+    with open(chain) as f:
+        assert re.sub(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n", "", f.read(), flags=re.S) == ""
     pub_cert = run([OPENSSL, "x509", "-in", certs[0], "-noout", "-pubkey"]).stdout
     pub_key = run([OPENSSL, "pkey", "-in", key, "-pubout"]).stdout
     assert pub_cert == pub_key

@@ -109,8 +109,9 @@ int main(int argc, char **argv)
 	} else {
 		if (write_file(chain_path, res.chain) == 0 && write_file(cert_key_path, res.key) == 0)
 			status = 0;
-		printf("ok account=%s order=%s bad_nonces=%u polls=%u\n", res.account_url, res.order_url,
-		       res.bad_nonces, res.polls);
+		printf("ok account=%s order=%s bad_nonces=%u polls=%u not_before=%lld not_after=%lld\n",
+		       res.account_url, res.order_url, res.bad_nonces, res.polls, (long long)res.not_before,
+		       (long long)res.not_after);
 		acme_result_free(&res);
 	}
 	EVP_PKEY_free(o.account_key);

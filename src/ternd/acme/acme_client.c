@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -565,31 +566,78 @@ static int poll_order(struct session *s, enum acme_step step, const char *url, s
 	}
 }
 
-/* The chain as the CA sent it: PEM certificates only, the first for our key. */
-static int check_chain(struct session *s, EVP_PKEY *key)
+#define CHAIN_CERTS_MAX 10
+
+static bool cert_time(const ASN1_TIME *t, time_t *out)
+{
+	struct tm tm;
+	if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+		return false;
+	*out = timegm(&tm);
+	return true;
+}
+
+/* The chain the CA sent, made again from the certificates it holds (at most CHAIN_CERTS_MAX; any
+ * other text is dropped): the first for our key, naming every name, its validity into out. */
+static int check_chain(struct session *s, EVP_PKEY *key, const char *const *names, size_t nnames,
+                       struct acme_result *out)
 {
 	struct response *r = &s->res;
 	if (!content_type_is(r, "application/pem-certificate-chain"))
 		return fail(s, ACME_STEP_CERTIFICATE, TERN_EINVAL,
-		            "certificate: Content-Type is not "
-		            "application/pem-certificate-chain");
-	BIO *b = BIO_new_mem_buf(r->body, (int)r->len);
-	X509 *leaf = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-	int n = leaf ? 1 : 0;
-	X509 *more;
-	while (b && (more = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
+		            "certificate: Content-Type is not application/pem-certificate-chain");
+	BIO *in = BIO_new_mem_buf(r->body, (int)r->len), *pem = BIO_new(BIO_s_mem());
+	X509 *leaf = in ? PEM_read_bio_X509(in, NULL, NULL, NULL) : NULL, *more = NULL;
+	int rc = 0, n = leaf ? 1 : 0;
+	if (!pem || (leaf && !PEM_write_bio_X509(pem, leaf))) {
+		rc = fail(s, ACME_STEP_CERTIFICATE, TERN_ENOMEM, "out of memory");
+		goto done;
+	}
+	while (in && (more = PEM_read_bio_X509(in, NULL, NULL, NULL))) {
+		if (++n > CHAIN_CERTS_MAX || !PEM_write_bio_X509(pem, more)) {
+			rc = fail(s, ACME_STEP_CERTIFICATE, TERN_EINVAL, "certificate: more than %d certificates",
+			          CHAIN_CERTS_MAX);
+			goto done;
+		}
 		X509_free(more);
-		n++;
+		more = NULL;
 	}
 	ERR_clear_error();
-	bool ok = leaf && X509_check_private_key(leaf, key) == 1;
+	if (!leaf) {
+		rc = fail(s, ACME_STEP_CERTIFICATE, TERN_EINVAL, "certificate: no PEM certificate in the answer");
+		goto done;
+	}
+	if (X509_check_private_key(leaf, key) != 1) {
+		ERR_clear_error();
+		rc = fail(s, ACME_STEP_CERTIFICATE, TERN_EINVAL,
+		          "certificate: the first certificate is not for the key of the CSR");
+		goto done;
+	}
+	for (size_t i = 0; i < nnames; i++) {
+		if (X509_check_host(leaf, names[i], strlen(names[i]), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) !=
+		    1) {
+			rc = fail(s, ACME_STEP_CERTIFICATE, TERN_EINVAL,
+			          "certificate: the first certificate does not name %s", names[i]);
+			goto done;
+		}
+	}
+	if (!cert_time(X509_get0_notBefore(leaf), &out->not_before) ||
+	    !cert_time(X509_get0_notAfter(leaf), &out->not_after) || out->not_after <= out->not_before) {
+		rc = fail(s, ACME_STEP_CERTIFICATE, TERN_EINVAL,
+		          "certificate: the first certificate's validity is unreadable");
+		goto done;
+	}
+	char *data;
+	long len = BIO_get_mem_data(pem, &data);
+	out->chain = len > 0 ? strndup(data, (size_t)len) : NULL;
+	if (!out->chain)
+		rc = fail(s, ACME_STEP_CERTIFICATE, TERN_ENOMEM, "out of memory");
+done:
+	X509_free(more);
 	X509_free(leaf);
-	BIO_free(b);
-	if (!ok)
-		return fail(s, ACME_STEP_CERTIFICATE, TERN_EINVAL,
-		            n ? "certificate: the first certificate is not for the key of the CSR"
-		              : "certificate: no PEM certificate in the answer");
-	return 0;
+	BIO_free(in);
+	BIO_free(pem);
+	return rc;
 }
 
 static bool name_ok(const char *n)
@@ -685,9 +733,8 @@ int acme_issue(const struct acme_options *o, const char *const *names, size_t nn
 		goto done;
 	if ((rc = post(&s, ACME_STEP_CERTIFICATE, order.certificate, NULL, false, 200, 0,
 	               "application/pem-certificate-chain", CHAIN_MAX)) < 0 ||
-	    (rc = check_chain(&s, cert_key)) < 0)
+	    (rc = check_chain(&s, cert_key, names, nnames, out)) < 0)
 		goto done;
-	out->chain = strdup(s.res.body);
 	out->key = acme_key_pem(cert_key, kerr, sizeof(kerr));
 	if (!out->chain || !out->key) {
 		acme_result_free(out);

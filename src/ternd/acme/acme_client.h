@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "ternd/acme/acme_parse.h"
 
@@ -48,10 +49,11 @@ struct acme_error {
 };
 
 struct acme_result {
-	char *chain; /* the certificate chain, PEM (leaf first), malloc'd */
+	char *chain; /* the certificate chain, PEM (leaf first; the certificates only, made again), malloc'd */
 	char *key; /* the certificate's new P-256 private key, PKCS#8 PEM, malloc'd */
 	char account_url[ACME_URL_MAX + 1];
 	char order_url[ACME_URL_MAX + 1];
+	time_t not_before, not_after; /* the leaf's validity (renew at two thirds of it) */
 	unsigned bad_nonces; /* requests sent again after a badNonce */
 	unsigned polls; /* authorization and order polls after a wait */
 };

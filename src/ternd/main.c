@@ -22,6 +22,7 @@
 #include "lib/name.h"
 #include "lib/rrtext.h"
 #include "lib/zonefile.h"
+#include "ternd/acme/acme_responder.h"
 #include "ternd/api/api.h"
 #include "ternd/base/config.h"
 #include "ternd/base/event.h"
@@ -1010,6 +1011,7 @@ int main(int argc, char **argv)
 	}
 	struct dns_sockets socks = {0};
 	int api_fd = -1;
+	struct acme_listener *acme = NULL; /* acme.responder: bound here, started with the DNS workers */
 	/* Every listening socket is bound before anything reads the network (monitors, transfers,
 	 * NOTIFY) or starts a thread (capabilities are per thread): with server.user the capability
 	 * kept to bind a low port goes right after. What arrives meanwhile waits in the sockets' queues
@@ -1017,16 +1019,18 @@ int main(int argc, char **argv)
 	if (dns_sockets_bind(conf, &socks, err, ERRBUF) < 0 ||
 	    (conf->api.enabled && (api_fd = http_listen((const struct sockaddr *)&conf->api.listen.addr,
 	                                                conf->api.listen.addrlen, err, ERRBUF)) < 0) ||
-	    privdrop_shed(err, ERRBUF) < 0) {
+	    acme_listen_open_config(&conf->acme.responder, &acme, err, ERRBUF) < 0 || privdrop_shed(err, ERRBUF) < 0) {
 		log_error("%s", err);
 		dns_sockets_close(&socks);
 		if (api_fd >= 0)
 			close(api_fd);
+		acme_listen_stop(acme);
 		config_free(conf);
 		free(err);
 		return 1;
 	}
-	log_info("sockets bound: %zu DNS address(es)%s", conf->nlisten, api_fd >= 0 ? " and the API's" : "");
+	log_info("sockets bound: %zu DNS address(es)%s%s", conf->nlisten, api_fd >= 0 ? ", the API's" : "",
+	         acme ? ", the ACME responder's" : "");
 
 	/* Signals go to this thread only, through sigwait; workers inherit the mask. */
 	sigset_t sigs;
@@ -1159,6 +1163,13 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < conf->nlisten; i++)
 		log_info("listening on %s (UDP, TCP)", conf->listen[i].text);
+	/* the ACME http-01 responder (acme.responder), bound with the other sockets: on its own thread */
+	if (acme_listen_run(acme, err, ERRBUF) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	for (size_t i = 0; acme && i < conf->acme.responder.nlisten; i++)
+		log_info("ACME http-01 responder on %s (TCP)", conf->acme.responder.listen[i].text);
 	atomic_store(&started, true);
 	log_info("ready: %zu zone(s) served", zones_count(srv.zones));
 	signals_raise(signals, SIGNAL_RUNNING, SIGNAL_SET, NULL, NULL, 0);
@@ -1288,6 +1299,7 @@ out:
 	stored_close(&stored);
 	notify_stop(notify);
 	udp_stop(udp);
+	acme_listen_stop(acme);
 	answer_set_geo(NULL, NULL); /* no query thread is left to ask it */
 	geo_stop(geo);
 	srv.xfrin = NULL; /* no query thread is left */

@@ -789,6 +789,68 @@ def gen_ech():
     write(d, "https-service", struct.pack(">H", 1) + b"\0" + alpn + struct.pack(">HH", 5, len(one)) + one)
     write(d, "https-target", struct.pack(">H", 1) + b"\x03svc\x07example\0" + alpn + struct.pack(">HH", 5, len(one)) + one)
     write(d, "https-alias", struct.pack(">H", 0) + b"\x03svc\x07example\0")
+def gen_acme():
+    """Inputs for fuzz_acme_responder.c (a piece-size byte, then what a client sends: challenge
+    requests good and bad, other methods, long lines and heads) and fuzz_acme_json.c (a selector
+    byte, then a CA's JSON as pebble and Let's Encrypt send it, and broken variants)."""
+    d = reset("corpus_acme_responder")
+    tok = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"
+    reqs = {
+        "get": "GET /.well-known/acme-challenge/%s HTTP/1.1\r\nHost: a.example\r\nAccept: */*\r\n\r\n" % tok,
+        "head": "HEAD /.well-known/acme-challenge/%s HTTP/1.0\r\n\r\n" % tok,
+        "absolute": "GET http://a.example/.well-known/acme-challenge/%s HTTP/1.1\r\n\r\n" % tok,
+        "lf-only": "GET /.well-known/acme-challenge/%s HTTP/1.1\nHost: a\n\n" % ("A" * 22),
+        "script": "GET /.well-known/acme-challenge/<script>alert(1)</script> HTTP/1.1\r\n\r\n",
+        "dotdot": "GET /.well-known/acme-challenge/../../etc/passwd HTTP/1.1\r\n\r\n",
+        "pct": "GET /.well-known/acme-challenge/%%2e%%2e%s HTTP/1.1\r\n\r\n" % tok,
+        "pad": "GET /.well-known/acme-challenge/%s= HTTP/1.1\r\n\r\n" % tok,
+        "long-token": "GET /.well-known/acme-challenge/%s HTTP/1.1\r\n\r\n" % ("A" * 129),
+        "post": "POST /.well-known/acme-challenge/%s HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}" % tok,
+        "long-line": "GET /%s HTTP/1.1\r\n\r\n" % ("a" * 1100),
+        "long-head": "GET / HTTP/1.1\r\nX: %s\r\n\r\n" % ("b" * 8300),
+        "http2": "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    }
+    for i, (name, text) in enumerate(sorted(reqs.items())):
+        write(d, name, bytes([i % 16]) + text.encode())
+    d = reset("corpus_acme_json")
+    url = "https://127.0.0.1:14000"
+    docs = [
+        (0, "directory", {"keyChange": url + "/rollover-account-key", "meta": {"externalAccountRequired": False,
+                          "termsOfService": "data:text/plain,Do%20what%20thou%20wilt"}, "newAccount": url + "/sign-me-up",
+                          "newNonce": url + "/nonce-plz", "newOrder": url + "/order-plz", "revokeCert": url + "/revoke-cert"}),
+        (0, "directory-http", {"newAccount": "http://x/a", "newNonce": url + "/n", "newOrder": url + "/o"}),
+        (1, "problem", {"type": "urn:ietf:params:acme:error:badNonce", "detail": "JWS has an invalid anti-replay nonce",
+                        "status": 400}),
+        (1, "problem-sub", {"type": "urn:ietf:params:acme:error:rejectedIdentifier", "detail": "x", "status": 400,
+                            "subproblems": [{"type": "urn:ietf:params:acme:error:caa", "identifier":
+                                             {"type": "dns", "value": "a.example"}}]}),
+        (2, "account", {"status": "valid", "contact": ["mailto:a@example.com"], "orders": url + "/list-orderz/1"}),
+        (3, "order-pending", {"status": "pending", "expires": "2026-12-07T06:24:22Z", "identifiers": [
+            {"type": "dns", "value": "a.acme.test"}, {"type": "dns", "value": "b.acme.test"}],
+            "finalize": url + "/finalize-order/T0TR", "authorizations": [url + "/authZ/1", url + "/authZ/2"]}),
+        (3, "order-valid", {"status": "valid", "finalize": url + "/finalize-order/T0TR", "authorizations":
+                            [url + "/authZ/1"], "certificate": url + "/certZ/7373"}),
+        (3, "order-invalid", {"status": "invalid", "finalize": url + "/f", "authorizations": [url + "/a"],
+                              "error": {"type": "urn:ietf:params:acme:error:unauthorized", "detail": "no", "status": 403}}),
+        (3, "order-100", {"status": "pending", "finalize": url + "/f",
+                          "authorizations": [url + "/authZ/%d" % i for i in range(100)]}),
+        (4, "authz", {"status": "pending", "identifier": {"type": "dns", "value": "a.acme.test"}, "challenges": [
+            {"type": "dns-01", "url": url + "/chalZ/1", "token": tok, "status": "pending"},
+            {"type": "http-01", "url": url + "/chalZ/2", "token": tok, "status": "pending"},
+            {"type": "tls-alpn-01", "url": url + "/chalZ/3", "token": tok, "status": "pending"}],
+            "expires": "2026-12-06T07:24:22Z"}),
+        (4, "authz-invalid", {"status": "invalid", "identifier": {"type": "dns", "value": "wrong.acme.test"},
+                              "challenges": [{"type": "http-01", "url": url + "/chalZ/2", "token": tok,
+                                              "status": "invalid", "error": {
+                                                  "type": "urn:ietf:params:acme:error:unauthorized",
+                                                  "detail": "The key authorization file from the server did not match",
+                                                  "status": 403}}]}),
+        (4, "authz-wildcard", {"status": "pending", "wildcard": True, "identifier": {"type": "dns", "value": "acme.test"},
+                               "challenges": [{"type": "dns-01", "url": url + "/c", "token": tok, "status": "pending"}]}),
+    ]
+    for sel, name, doc in docs:
+        write(d, name, bytes([sel]) + json.dumps(doc).encode())
+    write(d, "cut-order", bytes([3]) + json.dumps(docs[5][2]).encode()[:90])
 
 
 if __name__ == "__main__":
@@ -807,6 +869,7 @@ if __name__ == "__main__":
     gen_dyn()
     gen_pops()
     gen_ech()
+    gen_acme()
     for sub in ("corpus_query", "corpus_name", "corpus_zonefile", "corpus_config", "corpus_zone_apply",
                 "corpus_rrtext", "corpus_catalog_in", "corpus_http", "corpus_api_import", "corpus_dnssec",
                 "corpus_ds_answer", "corpus_backup", "corpus_dyn", "corpus_ech"):

@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZ=$ROOT/tests/fuzz
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CC=${CC:-clang}
-ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_explain api_import xfrin xfrin_pipeline catalog_in token jwks http dnssec ds_answer backup dyn pops ech"
+ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_explain api_import xfrin xfrin_pipeline catalog_in token jwks http dnssec ds_answer backup dyn pops ech acme_responder acme_json"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -47,6 +47,8 @@ max_len() {
 	http) echo 20480 ;;    # past the 16 KiB header limit
 	api_import) echo 65536 ;; # zone files of hundreds of RRsets (the import's array grows past 64)
 	backup) echo 8192 ;;   # a backup of a few keys (a 16-key one is about 10 KB)
+	acme_responder) echo 10240 ;; # past the 8 KiB head bound
+	acme_json) echo 8192 ;; # an order of 100 authorizations is about 6 KB
 	*) echo 4096 ;;
 	esac
 }
@@ -75,6 +77,7 @@ lib_srcs() {
 		src/ternd/api/pops_parse.c) ;;                                # PoPs' /healthz: fuzz_pops
 		src/ternd/api/auth_*.c) ;; # the JWKS, bearer tokens and their scope: fuzz_jwks, fuzz_token
 		src/ternd/http/http_parse.c) ;;                               # requests: fuzz_http
+		src/ternd/acme/responder_main.c) continue ;;                  # a program (its own main)
 		src/ternd/main.c | src/ternd/net/* | src/ternd/api/* | src/ternd/http/* | src/ternd/store/*) continue ;;
 		esac
 		[ -f "$f" ] && echo "${f#"$ROOT"/}"

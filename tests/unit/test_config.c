@@ -710,6 +710,42 @@ static void test_free_null(void **state)
 	config_free(NULL);
 }
 
+/* acme.responder: listen addresses and exactly one of thumbprint and account-key. */
+static void test_acme_responder(void **state)
+{
+	(void)state;
+	struct result r;
+	expect_ok(&r, "server: {listen: [\"127.0.0.1@53\"]}\n"
+	              "acme: {responder: {listen: [\"127.0.0.1@80\", \"::1@80\"], "
+	              "thumbprint: ET8BG5wpIIzycvBJaiMwIcrZZYw-KoVQqH60m-s44CA}}\n");
+	assert_true(r.c->acme.responder.enabled);
+	assert_int_equal(r.c->acme.responder.nlisten, 2);
+	assert_string_equal(r.c->acme.responder.thumbprint, "ET8BG5wpIIzycvBJaiMwIcrZZYw-KoVQqH60m-s44CA");
+	assert_null(r.c->acme.responder.account_key);
+	config_free(r.c);
+	expect_ok(&r, "server: {listen: [\"127.0.0.1@53\"]}\nacme: {responder: {listen: \"127.0.0.1@80\", "
+	              "account-key: acme.key}}\n");
+	assert_string_equal(r.c->acme.responder.account_key, "/etc/tern/acme.key");
+	config_free(r.c);
+	expect_ok(&r, "server: {listen: [\"127.0.0.1@53\"]}\n");
+	assert_false(r.c->acme.responder.enabled);
+	config_free(r.c);
+	expect_error("server: {listen: [\"127.0.0.1@53\"]}\nacme: {responder: {listen: \"127.0.0.1@80\"}}\n",
+	             "acme.responder: needs thumbprint or account-key (one of them)");
+	expect_error("server: {listen: [\"127.0.0.1@53\"]}\nacme: {responder: {listen: \"127.0.0.1@80\", "
+	             "account-key: k, thumbprint: ET8BG5wpIIzycvBJaiMwIcrZZYw-KoVQqH60m-s44CA}}\n",
+	             "acme.responder: needs thumbprint or account-key (one of them)");
+	expect_error("server: {listen: [\"127.0.0.1@53\"]}\nacme: {responder: {listen: \"127.0.0.1@80\", "
+	             "thumbprint: ET8BG5wpIIzycvBJaiMwIcrZZYw+KoVQqH60m/s44CA}}\n",
+	             "is not an RFC 7638 thumbprint (43 base64url characters)");
+	expect_error("server: {listen: [\"127.0.0.1@53\"]}\nacme: {responder: {thumbprint: "
+	             "ET8BG5wpIIzycvBJaiMwIcrZZYw-KoVQqH60m-s44CA}}\n",
+	             "acme.responder.listen: missing required key");
+	expect_error("server: {listen: [\"127.0.0.1@53\"]}\nacme: {responder: {listen: \"127.0.0.1@80\", "
+	             "thumbprint: abc}}\n",
+	             "thumbprint");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -736,6 +772,7 @@ int main(void)
 	    cmocka_unit_test(test_restart_keys),
 	    cmocka_unit_test(test_pop_urls),
 	    cmocka_unit_test(test_reference),
+	    cmocka_unit_test(test_acme_responder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

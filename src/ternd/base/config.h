@@ -166,6 +166,21 @@ struct config_signals {
 	size_t nhooks;
 };
 
+/* The stateless ACME http-01 responder (acme/acme_responder.h) ternd runs beside DNS on an ingress
+ * node: enabled when the file has acme.responder. It knows the account's thumbprint, given or
+ * computed at start from the account key's file; exactly one of the two is set. */
+struct config_acme_responder {
+	bool enabled;
+	struct config_listen *listen; /* TCP addresses answering GET /.well-known/acme-challenge/<token> */
+	size_t nlisten;
+	char *thumbprint; /* 43 base64url characters */
+	char *account_key; /* PEM file of the ACME account's EC P-256 key */
+};
+
+struct config_acme {
+	struct config_acme_responder responder;
+};
+
 /* Zone transfers out (RFC 5936, 1995) and NOTIFY (RFC 1996) for every zone served. */
 struct config_transfer {
 	struct config_prefix *allow; /* who may transfer; nobody when empty */
@@ -214,6 +229,7 @@ struct config {
 	struct config_geo geo; /* the geo database, when configured */
 	struct config_monitors monitors; /* what the monitors may probe */
 	struct config_signals signals; /* out-of-protocol signalling */
+	struct config_acme acme; /* the ACME http-01 responder, when configured */
 	struct config_key *keys; /* TSIG keys, in the order written */
 	size_t nkeys;
 	bool dnssec_test_timings; /* server.dnssec-test-timings: RFC 5011 hold-downs below a day (tests) */

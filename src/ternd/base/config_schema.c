@@ -909,6 +909,63 @@ static const struct cfg_item geo_items[] = {
     {0},
 };
 
+/* acme.responder: a thumbprint or the key to compute it from, not both. */
+static bool finish_acme_responder(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
+{
+	enum { LISTEN, THUMBPRINT, ACCOUNT_KEY };
+	(void)where;
+	struct config_acme_responder *r = base;
+	r->enabled = true;
+	if (!f[THUMBPRINT].value == !f[ACCOUNT_KEY].value)
+		cfg_perr(p, line, "acme.responder: needs thumbprint or account-key (one of them)");
+	return true;
+}
+
+static bool check_thumbprint(const char *s, char *why, size_t cap)
+{
+	size_t n = strlen(s), i = 0;
+	for (; i < n; i++)
+		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", s[i]))
+			break;
+	if (n == 43 && i == n)
+		return true;
+	snprintf(why, cap, "is not an RFC 7638 thumbprint (43 base64url characters)");
+	return false;
+}
+
+#define ACME_RESPONDER_AT(member) offsetof(struct config_acme_responder, member)
+static const struct cfg_item acme_responder_items[] = {
+    {.name = "listen",
+     .type = CFG_ADDRS,
+     .flags = CFG_REQUIRED | CFG_SCALAR_OK,
+     .offset = ACME_RESPONDER_AT(listen),
+     .count = ACME_RESPONDER_AT(nlisten),
+     .min = 1,
+     .unit = "address",
+     .help = "TCP addresses, \"ADDRESS@PORT\" (the CA asks port 80), answering "
+             "GET /.well-known/acme-challenge/TOKEN with TOKEN.THUMBPRINT"},
+    {.name = "thumbprint",
+     .type = CFG_STRING,
+     .offset = ACME_RESPONDER_AT(thumbprint),
+     .max = 43,
+     .check = check_thumbprint,
+     .help = "the ACME account key's RFC 7638 thumbprint (base64url); or account-key"},
+    {.name = "account-key",
+     .type = CFG_PATH,
+     .offset = ACME_RESPONDER_AT(account_key),
+     .help = "the ACME account key (PEM, EC P-256) the thumbprint is computed from at start; or thumbprint"},
+    {0},
+};
+
+static const struct cfg_item acme_items[] = {
+    {.name = "responder",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct config_acme, responder),
+     .items = acme_responder_items,
+     .finish = finish_acme_responder},
+    {0},
+};
+
 /* zones[i].dnssec-policy: a dnssec-policies entry by name, or "default" (the built-in defaults,
  * unless an entry is named so); the zone's keys and signed versions live in the store, so the
  * api section needs a data-dir. Policies are read after zones, so this is the whole file's check. */
@@ -1153,6 +1210,7 @@ static const struct cfg_item root_items[] = {
     {.name = "geo", .type = CFG_SECTION, .offset = CONFIG_AT(geo), .items = geo_items},
     {.name = "monitors", .type = CFG_SECTION, .offset = CONFIG_AT(monitors), .items = monitors_items},
     {.name = "signals", .type = CFG_SECTION, .offset = CONFIG_AT(signals), .items = signals_items},
+    {.name = "acme", .type = CFG_SECTION, .offset = CONFIG_AT(acme), .items = acme_items},
     {.name = "catalog",
      .type = CFG_SECTION,
      .offset = CONFIG_AT(catalog),

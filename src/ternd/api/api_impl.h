@@ -297,6 +297,10 @@ void api_deployment_statements(const struct api_deployment *d, const struct conf
  * owner and frees rdata). TERN_ENOMEM. */
 int api_deployment_dyn(const struct api_deployment *d, const struct config_services *sv, struct change_rrset *out);
 
+/* Whether name is the canonical name of a service of the caller's tenant, and the caller's token
+ * may read services (a scope not narrowed to zones, names or types). */
+bool api_service_owned(struct api *a, const struct api_caller *c, const uint8_t *name);
+
 void api_services_create(void *ctx, const struct http_request *req, struct http_response *res);
 void api_services_list(void *ctx, const struct http_request *req, struct http_response *res);
 void api_services_show(void *ctx, const struct http_request *req, struct http_response *res);

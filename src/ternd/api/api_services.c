@@ -307,6 +307,23 @@ void api_services_show(void *ctx, const struct http_request *req, struct http_re
 	api_caller_free(&c);
 }
 
+bool api_service_owned(struct api *a, const struct api_caller *c, const uint8_t *name)
+{
+	const struct auth_scope *sc = &c->p.scope;
+	if (sc->has_zones || sc->has_names || sc->has_types || name[0] != STORE_SERVICE_ID_LEN)
+		return false;
+	char id[STORE_SERVICE_ID_LEN + 1], err[256];
+	memcpy(id, name + 1, STORE_SERVICE_ID_LEN);
+	id[STORE_SERVICE_ID_LEN] = 0;
+	struct store_service s;
+	memset(&s, 0, sizeof(s));
+	if (store_service_get(store_latest(a->store), id, &s, err, sizeof(err)) < 0)
+		return false;
+	bool owned = strcmp(s.tenant, c->p.tenant) == 0 && name_equal(s.canonical, name);
+	store_service_clear(&s);
+	return owned;
+}
+
 /* The zone a canonical name is made in: its parent (the services.zone of its creation). */
 static const uint8_t *canonical_zone(const uint8_t *canonical)
 {

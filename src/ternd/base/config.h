@@ -140,7 +140,7 @@ struct config_monitors {
 };
 
 /* Service domains (api_services.c): the platform's ingress regions, and the API zone under which
- * each service's canonical name <uuid>.<zone> is made (a DYN resource: docs/services.md). Enabled
+ * each service's canonical name <uuid>.<zone> is made (a DYN resource: docs/architecture.md, "Services"). Enabled
  * when the file has a "services" section; needs the tenant API. */
 struct config_region_code {
 	char *code; /* two upper-case letters: a continent (AF AN AS EU NA OC SA) or ISO 3166-1 country */

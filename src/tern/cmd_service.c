@@ -42,7 +42,8 @@ static void print_deployment(json_t *d)
 				if (json_is_string(m))
 					printf(" %s", json_string_value(m));
 				else
-					printf(" %s*%" JSON_INTEGER_FORMAT, json_string_value(json_object_get(m, "address")),
+					printf(" %s*%" JSON_INTEGER_FORMAT,
+					       json_string_value(json_object_get(m, "address")),
 					       json_integer_value(json_object_get(m, "weight")));
 			}
 		}
@@ -207,7 +208,6 @@ const struct cli_cmd cmd_service[] = {
     {"service", "show", "ID", "show a service and its deployment", NULL, 1, 1, no_opts, service_show},
     {"service", "deploy", "ID --deployment FILE", "replace a service's deployment (served when this returns)", NULL, 1,
      1, deploy_opts, service_deploy},
-    {"service", "delete", "ID", "delete a service (its names stop being served)", NULL, 1, 1, no_opts,
-     service_delete},
+    {"service", "delete", "ID", "delete a service (its names stop being served)", NULL, 1, 1, no_opts, service_delete},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL},
 };

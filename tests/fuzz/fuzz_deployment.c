@@ -90,7 +90,8 @@ static void check_accepted(const struct api_deployment *d, const struct config_s
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct config *c = conf();
-	json_t *doc = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	json_t *doc =
+	    json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 	if (!doc)
 		return 0;
 	struct api_deployment *d = calloc(1, sizeof(*d));

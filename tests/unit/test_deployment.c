@@ -82,8 +82,9 @@ static void test_statements(void **state)
 	text_free(&t);
 	json_t *norm = api_deployment_json(d, &c->services);
 	char *s = json_dumps(norm, JSON_COMPACT | JSON_SORT_KEYS);
-	assert_string_equal(s, "{\"regions\":{\"eu\":{\"ipv4\":[{\"address\":\"192.0.2.1\",\"weight\":3},\"192.0.2.3\"],"
-	                       "\"ipv6\":[\"2001:db8::1\"]},\"na\":{\"ipv4\":[\"192.0.2.2\"]}}}");
+	assert_string_equal(s,
+	                    "{\"regions\":{\"eu\":{\"ipv4\":[{\"address\":\"192.0.2.1\",\"weight\":3},\"192.0.2.3\"],"
+	                    "\"ipv6\":[\"2001:db8::1\"]},\"na\":{\"ipv4\":[\"192.0.2.2\"]}}}");
 	free(s);
 	json_decref(norm);
 	free(d);
@@ -127,8 +128,9 @@ static void test_dyn_selects_the_region(void **state)
 	(void)state;
 	struct config *c = load();
 	struct api_deployment *d = calloc(1, sizeof(*d));
-	parse(c, "{\"regions\": {\"eu\": {\"ipv4\": [\"192.0.2.1\"]}, \"na\": {\"ipv4\": [\"192.0.2.2\"]}}, \"ttl\": 30}", d,
-	      NULL);
+	parse(c,
+	      "{\"regions\": {\"eu\": {\"ipv4\": [\"192.0.2.1\"]}, \"na\": {\"ipv4\": [\"192.0.2.2\"]}}, \"ttl\": 30}",
+	      d, NULL);
 	struct change_rrset ch = {0};
 	assert_int_equal(api_deployment_dyn(d, &c->services, &ch), 0);
 	assert_int_equal(ch.type, RR_DYN);

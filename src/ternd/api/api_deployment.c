@@ -29,7 +29,8 @@ static bool parse_member(json_t *m, bool v6, const char *field, struct api_membe
 		{
 			if (strcmp(key, "address") != 0 && strcmp(key, "weight") != 0) {
 				snprintf(f, sizeof(f), "%s.%s", field, shown(key, b));
-				http_error(res, 400, f, "unknown field \"%s\" (a member is \"ADDRESS\" or {address, weight})",
+				http_error(res, 400, f,
+				           "unknown field \"%s\" (a member is \"ADDRESS\" or {address, weight})",
 				           shown(key, b));
 				return false;
 			}
@@ -41,8 +42,8 @@ static bool parse_member(json_t *m, bool v6, const char *field, struct api_membe
 			json_int_t n = json_is_integer(w) ? json_integer_value(w) : 0;
 			if (n < 1 || n > API_WEIGHT_MAX) {
 				char *text = json_dumps(w, JSON_ENCODE_ANY | JSON_COMPACT);
-				http_error(res, 400, f, "weight %s: a whole number 1 to %d", text ? shown(text, b) : "?",
-				           API_WEIGHT_MAX);
+				http_error(res, 400, f, "weight %s: a whole number 1 to %d",
+				           text ? shown(text, b) : "?", API_WEIGHT_MAX);
 				free(text);
 				return false;
 			}
@@ -57,7 +58,9 @@ static bool parse_member(json_t *m, bool v6, const char *field, struct api_membe
 		field = f;
 	} else if (!json_is_string(m)) {
 		http_error(res, 400, field, "expected an address (a string) or {address, weight}, got %s",
-		           json_is_array(m) ? "a list" : json_is_null(m) ? "null" : "another JSON value");
+		           json_is_array(m)  ? "a list"
+		           : json_is_null(m) ? "null"
+		                             : "another JSON value");
 		return false;
 	}
 	const char *text = json_string_value(addr);
@@ -169,7 +172,8 @@ bool api_deployment_parse(json_t *doc, const struct config_services *sv, struct 
 	{
 		if (strcmp(key, "regions") != 0 && strcmp(key, "ttl") != 0) {
 			snprintf(f, sizeof(f), "deployment.%s", shown(key, b));
-			http_error(res, 400, f, "unknown field \"%s\" (a deployment holds regions and ttl)", shown(key, b));
+			http_error(res, 400, f, "unknown field \"%s\" (a deployment holds regions and ttl)",
+			           shown(key, b));
 			return false;
 		}
 	}
@@ -228,8 +232,9 @@ static json_t *members_json(const struct api_member *m, size_t n, bool v6)
 	for (size_t i = 0; i < n; i++) {
 		char text[INET6_ADDRSTRLEN];
 		inet_ntop(v6 ? AF_INET6 : AF_INET, m[i].addr, text, sizeof(text));
-		json_array_append_new(list, m[i].weight ? json_pack("{s:s,s:i}", "address", text, "weight", (int)m[i].weight)
-		                                        : json_string(text));
+		json_array_append_new(list, m[i].weight
+		                                ? json_pack("{s:s,s:i}", "address", text, "weight", (int)m[i].weight)
+		                                : json_string(text));
 	}
 	return list;
 }
@@ -264,7 +269,8 @@ static void pool_members(struct text *t, const struct api_member *m, size_t n, b
 }
 
 /* region first, then every other region deployed, in configuration order */
-static void fallback_list(struct text *t, const struct api_deployment *d, const struct config_services *sv, size_t first)
+static void fallback_list(struct text *t, const struct api_deployment *d, const struct config_services *sv,
+                          size_t first)
 {
 	text_printf(t, " %s", sv->regions[d->regions[first].region].name);
 	for (size_t k = 0; k < d->n; k++)

@@ -52,8 +52,8 @@ static bool zone_ready(struct api *a, const uint8_t *apex, struct http_response 
 	name_to_text(apex, text, sizeof(text));
 	int rc = store_zone_get(store_latest(a->store), apex, &z, err, sizeof(err));
 	if (rc == TERN_ENOTFOUND || (rc == 0 && strcmp(z.tenant, STORE_TENANT_CONFIG) == 0)) {
-		http_error(res, 503, "services.zone", "services.zone %s is not a zone of the API: create it through the API",
-		           text);
+		http_error(res, 503, "services.zone",
+		           "services.zone %s is not a zone of the API: create it through the API", text);
 		return false;
 	}
 	if (rc < 0) {
@@ -75,9 +75,8 @@ static bool make_id(char out[STORE_SERVICE_ID_LEN + 1])
 		return false;
 	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
 	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-	snprintf(out, STORE_SERVICE_ID_LEN + 1,
-	         "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4],
-	         b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	snprintf(out, STORE_SERVICE_ID_LEN + 1, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	         b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 	return true;
 }
 
@@ -125,7 +124,8 @@ static bool commit(struct api *a, const uint8_t *apex, const struct change_rrset
 {
 	char who[STORE_PRINCIPAL_MAX + 1];
 	snprintf(who, sizeof(who), "%s (service %s)", c->p.tenant, w->row->id);
-	struct change_request rq = {.apex = apex, .rrsets = ch, .n = n, .principal = who, .also = write_row, .also_arg = w};
+	struct change_request rq = {
+	    .apex = apex, .rrsets = ch, .n = n, .principal = who, .also = write_row, .also_arg = w};
 	struct change_result r;
 	if (change_commit(a->change, &rq, &r) == 0) {
 		*serial = r.serial;
@@ -245,7 +245,8 @@ void api_services_create(void *ctx, const struct http_request *req, struct http_
 	}
 	if (held >= max) {
 		http_error(res, 403, "services.max-per-tenant",
-		           "services.max-per-tenant is %u and tenant %s holds %" PRIu64 " services", max, c.p.tenant, held);
+		           "services.max-per-tenant is %u and tenant %s holds %" PRIu64 " services", max, c.p.tenant,
+		           held);
 		goto out;
 	}
 	if (!zone_ready(a, apex, res))
@@ -356,7 +357,7 @@ void api_services_deploy(void *ctx, const struct http_request *req, struct http_
 	s.created = s.updated = 0;
 	http_json(res, 200, service_json(&s, serial));
 out:
-	if (old)
+	if (s.deployment == text) /* text is freed below: the row's own copy goes back */
 		s.deployment = old;
 	store_service_clear(&s);
 	free((void *)ch.rdata);

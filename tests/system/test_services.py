@@ -349,3 +349,20 @@ def test_cli(srv, alice, tmp_path):
     p = tern("service", "delete", s["id"])
     assert p.returncode == 0, p.stderr
     assert ask(srv, s["canonical"], "A")[0] == dns.rcode.NXDOMAIN
+
+
+def test_zone_deleted_under_its_services(srv, alice, op):
+    """Last: the operator deletes the services zone; a service made in it can still be deleted
+    (its row alone, serial null), and a new one is refused naming services.zone."""
+    s = create(alice, DEPLOY)
+    r = op.delete("/api/v1/zones/app.test")
+    assert r.status in (200, 204), r
+    assert_error(alice.put("/api/v1/services/%s/deployment" % s["id"], {"deployment": DEPLOY}), 503,
+                 "services.zone")
+    r = alice.delete("/api/v1/services/" + s["id"])
+    assert r.status == 200 and r.json == {"id": s["id"], "serial": None}, r
+    for other in alice.get("/api/v1/services").json["services"]:  # test_create_answers_by_client's
+        assert other["id"] != s["id"]
+        assert alice.delete("/api/v1/services/" + other["id"]).status == 200
+    assert alice.get("/api/v1/services").json == {"services": []}
+    assert_error(alice.post("/api/v1/services", {"deployment": DEPLOY}), 503, "services.zone")

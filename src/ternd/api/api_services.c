@@ -389,6 +389,33 @@ static size_t deletions(struct api *a, const uint8_t *canonical, struct change_r
 	return n;
 }
 
+/* Whether the zone a service was made in is no longer in the store (deleted by its owner): then
+ * its names went with it. */
+static bool zone_gone(struct api *a, const uint8_t *apex)
+{
+	struct store_zone z;
+	char err[256];
+	return store_zone_get(store_latest(a->store), apex, &z, err, sizeof(err)) == TERN_ENOTFOUND;
+}
+
+/* A service whose zone is gone: its row alone, in a transaction of its own (no zone to change). */
+static void delete_row_alone(struct api *a, const struct store_service *s, struct http_response *res)
+{
+	struct store_txn *t = NULL;
+	char err[256] = "";
+	int rc = store_begin(a->store, &t, err, sizeof(err));
+	if (rc == 0 && (rc = store_service_delete(t, s->id, err, sizeof(err))) < 0)
+		store_rollback(t);
+	else if (rc == 0)
+		rc = store_commit(t, err, sizeof(err));
+	if (rc == TERN_ENOTFOUND)
+		http_error(res, 404, "id", "no service %s", s->id);
+	else if (rc < 0)
+		http_error(res, 503, NULL, "the store: %s", err);
+	else
+		http_json(res, 200, json_pack("{s:s,s:n}", "id", s->id, "serial"));
+}
+
 void api_services_delete(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	struct api *a = ctx;
@@ -402,7 +429,9 @@ void api_services_delete(void *ctx, const struct http_request *req, struct http_
 		size_t n = deletions(a, s.canonical, ch, 16);
 		uint32_t serial = 0;
 		struct row_write w = {&s, ROW_DELETE};
-		if (zone_ready(a, canonical_zone(s.canonical), res) &&
+		if (zone_gone(a, canonical_zone(s.canonical))) {
+			delete_row_alone(a, &s, res);
+		} else if (zone_ready(a, canonical_zone(s.canonical), res) &&
 		    commit(a, canonical_zone(s.canonical), ch, n, &c, &w, &serial, res)) {
 			http_json(res, 200, json_pack("{s:s,s:I}", "id", s.id, "serial", (json_int_t)serial));
 			log_info("API: service %s deleted, serial %u", s.id, serial);

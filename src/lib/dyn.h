@@ -225,6 +225,10 @@ int dyn_select_geo(const struct dyn_resource *r, uint16_t type, uint32_t ttl, co
                    dyn_health_fn health, void *health_ctx, dyn_geo_fn geo, void *geo_ctx, uint32_t rnd,
                    uint8_t *scratch, struct rrset *out, uint8_t *scope, struct dyn_trace *trace);
 
+/* Whether code (a NUL-terminated string) is a code `geo continent` (continent true: AF AN AS EU NA
+ * OC SA) or `geo country` (ISO 3166-1 alpha-2 assigned, or XK) takes: upper case, two letters. */
+bool dyn_code_known(bool continent, const char *code);
+
 /* Whether the resource has country or continent entries (its answers may need the database). */
 bool dyn_uses_geo(const struct dyn_resource *r);
 

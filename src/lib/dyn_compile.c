@@ -354,6 +354,11 @@ static bool code_listed(const char *list, const char code[2])
 	return false;
 }
 
+bool dyn_code_known(bool continent, const char *code)
+{
+	return code && code[0] && code[1] && !code[2] && code_listed(continent ? continents : countries, code);
+}
+
 /* geo country CC POOL... | geo continent XX POOL... */
 static int stmt_geo_code(struct comp *c, const struct stmt *s)
 {

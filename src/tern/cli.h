@@ -92,6 +92,7 @@ extern const struct cli_cmd cmd_record[];
 extern const struct cli_cmd cmd_change[];
 extern const struct cli_cmd cmd_dnssec[];
 extern const struct cli_cmd cmd_geo[];
+extern const struct cli_cmd cmd_service[];
 extern const struct cli_cmd cmd_store[];
 extern const struct cli_cmd cmd_ech[];
 extern const struct cli_cmd cmd_explain[]; /* one command, no subcommand word: its name is "" */

@@ -8,9 +8,22 @@ import re
 import pytest
 
 import ternlib
-from apilib import assert_error, keys, server_fixture, server_routes, shape, zonefile  # noqa: F401
+from apilib import ApiTernd, assert_error, finish, keys, server_routes, shape, zonefile  # noqa: F401
 
-srv = server_fixture()
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory, keys):  # noqa: F811
+    """ternd with the API and services under oa-app.test (the service routes are called too)."""
+    if not os.access(ternlib.TERND, os.X_OK):
+        pytest.skip("no ternd binary at %s (make build)" % ternlib.TERND)
+    s = ApiTernd(keys, workdir=str(tmp_path_factory.mktemp("ternd-api")))
+    with open(s.config, "a") as f:
+        f.write("services:\n  zone: oa-app.test\n  regions: [{name: eu, continents: [EU]}]\n")
+    s.start()
+    try:
+        yield s
+    finally:
+        finish(s)
 
 DOC = os.path.join(ternlib.ROOT, "docs", "openapi.json")
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -56,7 +69,10 @@ def test_every_documented_route_is_served(srv, keys):
     owner.put_rrset("oa.test", "gone", "A", 60, ["192.0.2.2"])
     pid = owner.post("/api/v1/zones/oa.test/proposals",
                      {"rrsets": [{"name": "p", "type": "A", "ttl": 60, "records": ["192.0.2.3"]}]}).json["id"]
-    params = {"zone": "oa.test", "name": "www", "type": "A", "id": str(pid)}
+    owner.create_zone("oa-app.test")
+    deployment = {"deployment": {"regions": {"eu": {"ipv4": ["192.0.2.1"]}}}}
+    sid = owner.post("/api/v1/services", deployment).json["id"]
+    params = {"zone": "oa.test", "name": "www", "type": "A", "id": str(pid), "service": sid}
     bodies = {
         ("POST", "/api/v1/zones"): {"name": "oa-new.test"},
         ("POST", "/api/v1/zones/{}/import"): zonefile("oa.test", "www 60 IN A 192.0.2.1", "gone 60 IN A 192.0.2.2"),
@@ -67,6 +83,8 @@ def test_every_documented_route_is_served(srv, keys):
         ("PUT", "/api/v1/zones/{}/rrsets/{}/{}"): {"ttl": 60, "records": ["192.0.2.1"]},
         ("POST", "/api/v1/zones/{}/proposals"): {"rrsets": [{"name": "q", "type": "A", "ttl": 60,
                                                              "records": ["192.0.2.5"]}]},
+        ("POST", "/api/v1/services"): deployment,
+        ("PUT", "/api/v1/services/{}/deployment"): deployment,
     }
     # order: the lock comes off before writes, deletions last
     order = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}

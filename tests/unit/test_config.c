@@ -153,6 +153,62 @@ static void test_full(void **state)
 	config_free(c);
 }
 
+/* services: the regions in the order written with their codes; each refusal names the key. */
+static void test_services(void **state)
+{
+	(void)state;
+#define API "api:\n  listen: 127.0.0.1@8053\n  data-dir: /var/lib/tern\n  jwks: /etc/tern/jwks.json\n"
+#define SERVER "server:\n  listen: [127.0.0.1]\n"
+	struct result r;
+	expect_ok(&r, SERVER API "services:\n  zone: App.Example.NET\n  regions:\n"
+	                         "    - {name: eu, continents: [EU, AF], countries: [TR]}\n    - name: na\n");
+	const struct config_services *sv = &r.c->services;
+	assert_true(sv->enabled);
+	assert_memory_equal(sv->zone, "\3app\7example\3net", 17);
+	assert_int_equal(sv->ttl, 300);
+	assert_int_equal(sv->max_per_tenant, 1000);
+	assert_int_equal(sv->nregions, 2);
+	assert_string_equal(sv->regions[0].name, "eu");
+	assert_int_equal(sv->regions[0].ncontinents, 2);
+	assert_string_equal(sv->regions[0].continents[1].code, "AF");
+	assert_string_equal(sv->regions[0].countries[0].code, "TR");
+	assert_int_equal(sv->regions[1].ncontinents + sv->regions[1].ncountries, 0);
+	assert_ptr_equal(config_region_find(sv, "na"), &sv->regions[1]);
+	assert_null(config_region_find(sv, "ap"));
+	config_free(r.c);
+	expect_ok(&r, SERVER);
+	assert_false(r.c->services.enabled);
+	config_free(r.c);
+	expect_error(SERVER "services:\n  zone: app.test\n  regions: [{name: eu}]\n", "services: needs the tenant API");
+	expect_error(SERVER API "services:\n  regions: [{name: eu}]\n", "services.zone: missing required key");
+	expect_error(SERVER API "services:\n  zone: app.test\n", "services.regions: missing required key");
+	expect_error(SERVER API "services:\n  zone: app.test\n  regions: [{name: EU}]\n",
+	             "\"EU\" is not a region name");
+	expect_error(SERVER API "services:\n  zone: app.test\n  regions: [{name: eu}, {name: eu}]\n",
+	             "services.regions[1].name: duplicate region \"eu\"");
+	expect_error(SERVER API "services:\n  zone: app.test\n  regions: [{name: eu, continents: [EUR]}]\n",
+	             "\"EUR\" is not a continent code");
+	expect_error(SERVER API "services:\n  zone: app.test\n  regions: [{name: eu, countries: [de]}]\n",
+	             "\"de\" is not an ISO 3166-1 alpha-2 country code");
+	expect_error(SERVER API "services:\n  zone: app.test\n  regions: [{name: eu, countries: [QQ]}]\n",
+	             "\"QQ\" is not an ISO 3166-1 alpha-2 country code");
+	expect_error(SERVER API "services:\n  zone: app.test\n  regions: [{name: a, continents: [EU]}, "
+	                        "{name: b, continents: [NA, EU]}]\n",
+	             "services.regions[1].continents: EU is region a's already");
+	expect_error(SERVER API "services:\n  zone: app.test\n  regions: [{name: a, countries: [DE, DE]}]\n",
+	             "services.regions[0].countries: DE is listed twice");
+	expect_error(SERVER API "services:\n  zone: app.test\n  ttl: 0\n  regions: [{name: a}]\n", "services.ttl");
+	/* 3 labels of 63 and one of 30: 224 octets, no room for a 36-character label */
+	expect_error(SERVER API "services:\n  zone: "
+	                        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+	                        "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb."
+	                        "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc."
+	                        "dddddddddddddddddddddddddddddd\n  regions: [{name: a}]\n",
+	             "services.zone: too long");
+#undef API
+#undef SERVER
+}
+
 static void test_defaults(void **state)
 {
 	(void)state;
@@ -751,6 +807,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_full),
 	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_services),
 	    cmocka_unit_test(test_log_levels),
 	    cmocka_unit_test(test_ranges),
 	    cmocka_unit_test(test_not_numbers),

@@ -151,16 +151,17 @@ static void raw_exec(const char *db, const char *sql)
 
 /* ---- Schema ---- */
 
-/* Takes a file back from version 9 (the per-tenant zone counts) for the migration tests. */
+/* Takes a file back from version 10 to 8 (the per-tenant zone counts, the services) for the migration
+ * tests. */
 #define DROP_V9                                                                                                        \
 	" DROP TRIGGER tenant_zones_insert; DROP TRIGGER tenant_zones_delete; DROP TRIGGER tenant_zones_move;"         \
-	" DROP TABLE tenant_zones;"
+	" DROP TABLE tenant_zones; DROP TABLE services;"
 
 static void test_schema_and_reopen(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t a[NAME_MAXLEN], o[NAME_MAXLEN];
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 9);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 10);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
 	                                "('zones', 'rrsets', 'journal', 'proposals', 'past_serials')"),
@@ -175,7 +176,7 @@ static void test_schema_and_reopen(void **state)
 
 	reopen(f);
 	reopen(f); /* migrations do not run twice */
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 9);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 10);
 	struct store_zone z;
 	assert_int_equal(store_zone_get(store_latest(f->st), N(a, "EXAMPLE.com."), &z, f->err, sizeof(f->err)), 0);
 	assert_memory_equal(z.apex, "\7example\3com", 13);
@@ -200,7 +201,7 @@ static void test_schema_and_reopen(void **state)
 	assert_int_equal(store_open_sqlite(f->db, &f->st, f->err, sizeof(f->err)), TERN_ECONFIG);
 	assert_null(f->st);
 	assert_non_null(strstr(f->err, "schema version 99 is newer"));
-	raw_exec(f->db, "UPDATE schema_version SET version = 9");
+	raw_exec(f->db, "UPDATE schema_version SET version = 10");
 	reopen(f);
 }
 
@@ -842,7 +843,7 @@ static void test_migration_from_v1(void **state)
 
 	raw_exec(f->db, "DROP TABLE past_serials; ALTER TABLE rrsets DROP COLUMN ttls;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 9);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 10);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name IN ('journal_by_zone',"
 	                                " 'journal_v2', 'journal_v1')"),
 	                 0);
@@ -913,12 +914,70 @@ static void test_tenant_counts(void **state)
 	f->st = NULL;
 	raw_exec(f->db, "UPDATE schema_version SET version = 8;" DROP_V9);
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 9);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 10);
 	assert_int_equal(held(f, "alice"), 1);
 	assert_int_equal(held(f, "bob"), 2);
 	assert_int_equal(held(f, "carol"), 0);
 	create_zone_committed(f, "b4.example.", "bob", 1);
 	assert_int_equal(held(f, "bob"), 3);
+}
+
+static int count_service(const struct store_service *s, void *arg)
+{
+	(void)s;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Services: created once (id and canonical name unique), read back, deployment replaced, listed
+ * and counted per tenant, deleted; writes need a write transaction. */
+static void test_services(void **state)
+{
+	struct fixture *f = *state;
+	const char *id = "0b9c3f1e-2a4d-4e6f-8a1b-3c5d7e9f0a12";
+	struct store_service s = {.deployment = "{\"regions\":{}}"};
+	snprintf(s.id, sizeof(s.id), "%s", id);
+	snprintf(s.tenant, sizeof(s.tenant), "alice");
+	N(s.canonical, "0B9C3F1E-2a4d-4e6f-8a1b-3c5d7e9f0a12.App.example.");
+	assert_int_equal(store_service_put(store_latest(f->st), &s, true, f->err, sizeof(f->err)), TERN_EINVAL);
+	struct store_txn *t = begin(f);
+	assert_int_equal(store_service_put(t, &s, true, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_service_put(t, &s, true, f->err, sizeof(f->err)), TERN_EEXIST);
+	struct store_service other = s;
+	other.id[0] = '1'; /* another id, the same canonical name */
+	assert_int_equal(store_service_put(t, &other, true, f->err, sizeof(f->err)), TERN_EEXIST);
+	snprintf(other.id, sizeof(other.id), "%s", "NOT-A-UUID");
+	assert_int_equal(store_service_put(t, &other, true, f->err, sizeof(f->err)), TERN_EINVAL);
+	commit(f, t);
+	struct store_service got = {0};
+	assert_int_equal(store_service_get(store_latest(f->st), id, &got, f->err, sizeof(f->err)), 0);
+	assert_string_equal(got.tenant, "alice");
+	assert_string_equal(got.deployment, "{\"regions\":{}}");
+	assert_memory_equal(got.canonical, "\0440b9c3f1e-2a4d-4e6f-8a1b-3c5d7e9f0a12\3app\7example", 50);
+	assert_true(got.created > 0 && got.updated == got.created);
+	store_service_clear(&got);
+	t = begin(f);
+	s.deployment = "{\"ttl\":60}";
+	assert_int_equal(store_service_put(t, &s, false, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_int_equal(store_service_get(store_latest(f->st), id, &got, f->err, sizeof(f->err)), 0);
+	assert_string_equal(got.deployment, "{\"ttl\":60}");
+	store_service_clear(&got);
+	uint64_t n = 9;
+	int listed = 0;
+	assert_int_equal(store_service_count(store_latest(f->st), "alice", &n, f->err, sizeof(f->err)), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_service_count(store_latest(f->st), "bob", &n, f->err, sizeof(f->err)), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(
+	    store_service_list(store_latest(f->st), "alice", count_service, &listed, f->err, sizeof(f->err)), 0);
+	assert_int_equal(listed, 1);
+	t = begin(f);
+	assert_int_equal(store_service_delete(t, id, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_service_delete(t, id, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	assert_int_equal(store_service_put(t, &s, false, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	commit(f, t);
+	assert_int_equal(store_service_get(store_latest(f->st), id, &got, f->err, sizeof(f->err)), TERN_ENOTFOUND);
 }
 
 static void test_past_serials(void **state)
@@ -992,7 +1051,7 @@ static void test_migration_from_v2(void **state)
 	                "signed_downstream; UPDATE schema_version SET version = 2;" DROP_V9
 	                "DROP TABLE dnssec_zones; DROP TABLE dnssec_keys; DROP TABLE dnssec_key_journal;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 9);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 10);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM past_serials"), 0);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets"), 1);
 	assert_int_equal(read_from(f, 6, &got), 0);
@@ -1033,7 +1092,7 @@ static void test_rrset_ttls_and_migration_from_v3(void **state)
 	                "schema_version SET version = 3;" DROP_V9
 	                "DROP TABLE dnssec_zones; DROP TABLE dnssec_keys; DROP TABLE dnssec_key_journal;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 9);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 10);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets WHERE ttls IS NULL"), 1);
 	struct store_rrset rs;
 	assert_int_equal(store_rrset_get(store_latest(f->st), N(a, "example.com."), N(o, "www.example.com."), RR_A, &rs,
@@ -1790,7 +1849,7 @@ static void test_dnssec_roll_rows_and_migration_from_v5(void **state)
 	         "CREATE INDEX dnssec_keys_by_zone ON dnssec_keys (zone_id, id);"
 	         "ALTER TABLE zones DROP COLUMN signed_downstream; UPDATE schema_version SET version = 5;" DROP_V9);
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 9);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 10);
 	assert_int_equal(store_dnssec_get(store_latest(f->st), a, &got, f->err, sizeof(f->err)), 0);
 	assert_true(got.policy.ds_ttl == 86400 && got.policy.ds_check_interval == 3600 && !got.policy.rfc5011 &&
 	            got.policy.add_holddown == 2592000);
@@ -1814,6 +1873,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_schema_and_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_past_serials, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_services, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tenant_counts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dnssec_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_from_v2, setup, teardown),

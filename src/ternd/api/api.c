@@ -51,6 +51,11 @@ static const struct http_route routes[] = {
     {"POST", "/api/v1/zones/{}/proposals", api_proposals_create, 0},
     {"GET", "/api/v1/zones/{}/proposals", api_proposals_list, 0},
     {"POST", "/api/v1/zones/{}/proposals/{}/approve", api_proposals_approve, 0},
+    {"GET", "/api/v1/services", api_services_list, 0},
+    {"POST", "/api/v1/services", api_services_create, 0},
+    {"GET", "/api/v1/services/{}", api_services_show, 0},
+    {"DELETE", "/api/v1/services/{}", api_services_delete, 0},
+    {"PUT", "/api/v1/services/{}/deployment", api_services_deploy, 0},
 };
 
 /* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants. */

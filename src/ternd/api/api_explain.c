@@ -22,7 +22,8 @@
 #include "ternd/ns/lookup.h"
 
 /* The zone ns_find found, if the caller may explain names in it: a zone of the store that is the
- * caller's (any for an admin), or for an admin a zone of the configuration. 404 otherwise, the
+ * caller's (any for an admin), or for an admin a zone of the configuration; or the name is the
+ * canonical name of one of the caller's services (api_service_owned, with a whole-tenant token). 404 otherwise, the
  * same as for a name no zone serves, so other tenants' zones stay unseen. */
 static bool may_explain(struct api *a, const struct api_caller *c, const struct api_explain_ask *q, const uint8_t *apex,
                         struct http_response *res)
@@ -36,6 +37,8 @@ static bool may_explain(struct api *a, const struct api_caller *c, const struct 
 		return false;
 	}
 	bool mine = rc == 0 ? c->p.admin || strcmp(z.tenant, c->p.tenant) == 0 : apex && c->p.admin;
+	if (!mine && rc == 0 && api_service_owned(a, c, q->name))
+		return true; /* the caller's service: its canonical name, in the operator's zone */
 	if (!mine || !auth_allows(&c->p, apex, NULL, 0, false)) {
 		http_error(res, 404, "name", "no zone served for you holds %s", text);
 		return false;

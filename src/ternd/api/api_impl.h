@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "lib/dyn.h"
 #include "lib/edns.h"
 #include "lib/zone.h"
 #include "ternd/api/auth.h"
@@ -258,3 +259,51 @@ void api_dnssec_ds_removed(void *ctx, const struct http_request *req, struct htt
 bool api_monitors_allowed(struct api *a, const struct change_rrset *ch, size_t n, bool batch,
                           struct http_response *res);
 bool api_zone_monitors_allowed(struct api *a, const struct zone *z, const char *field, struct http_response *res);
+
+/* ---- Services (api_services.c: routes; api_deployment.c: the deployment) ----
+ * A deployment as read: the regions deployed, in configuration order, each with its IPv4 and IPv6
+ * members (weight 0: none given), and the TTL it gives (0: services.ttl). */
+#define API_WEIGHT_MAX 65535
+#define API_SERVICE_TTL_MAX 86400
+struct api_member {
+	uint8_t addr[16];
+	uint32_t weight;
+};
+struct api_region_deploy {
+	size_t region; /* index in services.regions */
+	size_t n4, n6;
+	struct api_member v4[DYN_MAX_MEMBERS], v6[DYN_MAX_MEMBERS];
+};
+struct api_deployment {
+	size_t n;
+	struct api_region_deploy regions[CONFIG_REGIONS_MAX];
+	uint32_t ttl;
+};
+/* Reads doc (untrusted: the body's "deployment") against sv's regions into *out (about 1 MB: the
+ * caller allocates it). Every region a configured one, at least one address in each region
+ * deployed, each in its family's list, none twice, weights 1 to API_WEIGHT_MAX, at most
+ * DYN_MAX_MEMBERS of a family in a region, no other field. On failure writes a 400 whose field
+ * is the path ("deployment.regions.eu.ipv4[1]") and whose message shows the value, and returns
+ * false. */
+bool api_deployment_parse(json_t *doc, const struct config_services *sv, struct api_deployment *out,
+                          struct http_response *res);
+/* The deployment in its normal form (addresses as inet_ntop writes them, regions in configuration
+ * order), as the store keeps it and the API shows it. */
+json_t *api_deployment_json(const struct api_deployment *d, const struct config_services *sv);
+/* Its DYN statements, one a line: a pool per region deployed (IPv4 then IPv6 members, with their
+ * weights), the answer list (the regions deployed, in configuration order), then per region its
+ * `geo country` and `geo continent` entries: that region first, then the other regions deployed. */
+void api_deployment_statements(const struct api_deployment *d, const struct config_services *sv, struct text *t);
+/* Those statements as the DYN RRset of out (type, count, TTL, malloc'd rdata; the caller sets the
+ * owner and frees rdata). TERN_ENOMEM. */
+int api_deployment_dyn(const struct api_deployment *d, const struct config_services *sv, struct change_rrset *out);
+
+/* Whether name is the canonical name of a service of the caller's tenant, and the caller's token
+ * may read services (a scope not narrowed to zones, names or types). */
+bool api_service_owned(struct api *a, const struct api_caller *c, const uint8_t *name);
+
+void api_services_create(void *ctx, const struct http_request *req, struct http_response *res);
+void api_services_list(void *ctx, const struct http_request *req, struct http_response *res);
+void api_services_show(void *ctx, const struct http_request *req, struct http_response *res);
+void api_services_deploy(void *ctx, const struct http_request *req, struct http_response *res);
+void api_services_delete(void *ctx, const struct http_request *req, struct http_response *res);

@@ -846,6 +846,14 @@ static size_t zone_slot(const struct config *c, const uint8_t *apex, uint32_t ha
 	return h;
 }
 
+const struct config_region *config_region_find(const struct config_services *s, const char *name)
+{
+	for (size_t i = 0; name && i < s->nregions; i++)
+		if (strcmp(s->regions[i].name, name) == 0)
+			return &s->regions[i];
+	return NULL;
+}
+
 const struct config_zone *config_zone_find(const struct config *c, const uint8_t *apex)
 {
 	if (!c->zone_index)

@@ -181,6 +181,30 @@ struct config_acme {
 	struct config_acme_responder responder;
 };
 
+/* Service domains (api_services.c): the platform's ingress regions, and the API zone under which
+ * each service's canonical name <uuid>.<zone> is made (a DYN resource: docs/architecture.md, "Services"). Enabled
+ * when the file has a "services" section; needs the tenant API. */
+struct config_region_code {
+	char *code; /* two upper-case letters: a continent (AF AN AS EU NA OC SA) or ISO 3166-1 country */
+};
+struct config_region {
+	char *name; /* 1 to 63 lower-case letters, digits, '-', '_': the DYN pool's name */
+	struct config_region_code *continents;
+	size_t ncontinents;
+	struct config_region_code *countries;
+	size_t ncountries;
+	unsigned line;
+};
+#define CONFIG_REGIONS_MAX 64
+struct config_services {
+	bool enabled;
+	uint8_t zone[NAME_MAXLEN]; /* wire form, lower-cased */
+	uint32_t ttl; /* of the A and AAAA answers (the DYN RRset's TTL) unless a deployment gives one */
+	unsigned max_per_tenant; /* services one tenant may hold */
+	struct config_region *regions; /* in the order written: the answer list's order */
+	size_t nregions;
+};
+
 /* Zone transfers out (RFC 5936, 1995) and NOTIFY (RFC 1996) for every zone served. */
 struct config_transfer {
 	struct config_prefix *allow; /* who may transfer; nobody when empty */
@@ -230,6 +254,7 @@ struct config {
 	struct config_monitors monitors; /* what the monitors may probe */
 	struct config_signals signals; /* out-of-protocol signalling */
 	struct config_acme acme; /* the ACME http-01 responder, when configured */
+	struct config_services services; /* service domains (regions, zone), when configured */
 	struct config_key *keys; /* TSIG keys, in the order written */
 	size_t nkeys;
 	bool dnssec_test_timings; /* server.dnssec-test-timings: RFC 5011 hold-downs below a day (tests) */
@@ -237,6 +262,9 @@ struct config {
 	size_t ndnssec_policies;
 	struct dnssec_policy default_policy; /* the built-in "default", which zones may point to */
 };
+
+/* The region of c's services named name, or NULL. */
+const struct config_region *config_region_find(const struct config_services *s, const char *name);
 
 /* The port of a listen address (IPv4 or IPv6), in host order. */
 unsigned config_listen_port(const struct config_listen *l);

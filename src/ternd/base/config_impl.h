@@ -148,6 +148,10 @@ uint16_t cfg_read_keyref(struct parse *p, const char *s, unsigned line, const ch
 bool cfg_check_pop_name(const char *s, char *why, size_t cap);
 bool cfg_check_url(const char *s, char *why, size_t cap);
 bool cfg_check_tsig_alg(const char *s, char *why, size_t cap);
+/* services.regions: a region's name (a DYN pool name), a continent code, a country code. */
+bool cfg_check_region_name(const char *s, char *why, size_t cap);
+bool cfg_check_continent(const char *s, char *why, size_t cap);
+bool cfg_check_country(const char *s, char *why, size_t cap);
 
 /* Adds zones[index] to the index of zones by apex (config_zone_find); false out of memory. */
 bool cfg_zone_index_add(struct config *c, size_t index);

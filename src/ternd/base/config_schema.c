@@ -966,6 +966,168 @@ static const struct cfg_item acme_items[] = {
     {0},
 };
 
+static const struct cfg_item continent_items[] = {
+    {.name = "code",
+     .type = CFG_STRING,
+     .flags = CFG_REQUIRED | R,
+     .offset = offsetof(struct config_region_code, code),
+     .check = cfg_check_continent,
+     .help = "AF AN AS EU NA OC SA (as the geo database's continent.code)"},
+    {0},
+};
+
+static const struct cfg_item country_items[] = {
+    {.name = "code",
+     .type = CFG_STRING,
+     .flags = CFG_REQUIRED | R,
+     .offset = offsetof(struct config_region_code, code),
+     .check = cfg_check_country,
+     .help = "ISO 3166-1 alpha-2, upper case (as the geo database's country.iso_code)"},
+    {0},
+};
+
+/* services.regions[i]: a unique name; no continent or country claimed by an earlier region (a
+ * client's region must be one). */
+static bool finish_region(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
+{
+	enum { NAME, CONTINENTS, COUNTRIES };
+	struct config_region *r = base;
+	struct config_services *sv = &p->c->services;
+	char q[QUOTE_BUF];
+	r->line = line;
+	if (!r->name || !f[NAME].ok)
+		return false;
+	bool ok = true;
+	for (size_t i = 0; i < sv->nregions; i++) {
+		const struct config_region *o = &sv->regions[i];
+		if (!strcmp(o->name, r->name)) {
+			cfg_perr(p, cfg_node_line(f[NAME].value), "%s.name: duplicate region %s (first at line %u)",
+			         where, cfg_quote(r->name, q, sizeof(q)), o->line);
+			return false;
+		}
+		for (size_t j = 0; j < r->ncontinents; j++)
+			for (size_t k = 0; k < o->ncontinents; k++)
+				if (!strcmp(r->continents[j].code, o->continents[k].code)) {
+					cfg_perr(p, f[CONTINENTS].line,
+					         "%s.continents: %s is region %s's already (line %u)", where,
+					         r->continents[j].code, o->name, o->line);
+					ok = false;
+				}
+		for (size_t j = 0; j < r->ncountries; j++)
+			for (size_t k = 0; k < o->ncountries; k++)
+				if (!strcmp(r->countries[j].code, o->countries[k].code)) {
+					cfg_perr(p, f[COUNTRIES].line,
+					         "%s.countries: %s is region %s's already (line %u)", where,
+					         r->countries[j].code, o->name, o->line);
+					ok = false;
+				}
+	}
+	for (size_t j = 0; j < r->ncontinents; j++)
+		for (size_t k = 0; k < j; k++)
+			if (!strcmp(r->continents[j].code, r->continents[k].code)) {
+				cfg_perr(p, f[CONTINENTS].line, "%s.continents: %s is listed twice", where,
+				         r->continents[j].code);
+				ok = false;
+			}
+	for (size_t j = 0; j < r->ncountries; j++)
+		for (size_t k = 0; k < j; k++)
+			if (!strcmp(r->countries[j].code, r->countries[k].code)) {
+				cfg_perr(p, f[COUNTRIES].line, "%s.countries: %s is listed twice", where,
+				         r->countries[j].code);
+				ok = false;
+			}
+	return ok;
+}
+
+#define REGION_AT(member) offsetof(struct config_region, member)
+static const struct cfg_item region_items[] = {
+    {.name = "name",
+     .type = CFG_STRING,
+     .flags = CFG_REQUIRED | R,
+     .offset = REGION_AT(name),
+     .check = cfg_check_region_name,
+     .help = "the region's name, as deployments name it (1 to 63 lower-case letters, digits, '-', '_')"},
+    {.name = "continents",
+     .type = CFG_LIST,
+     .flags = CFG_SHORTHAND | R,
+     .offset = REGION_AT(continents),
+     .size = sizeof(struct config_region_code),
+     .count = REGION_AT(ncontinents),
+     .items = continent_items,
+     .unit = "continent",
+     .help = "clients the geo database places in these continents get this region first"},
+    {.name = "countries",
+     .type = CFG_LIST,
+     .flags = CFG_SHORTHAND | R,
+     .offset = REGION_AT(countries),
+     .size = sizeof(struct config_region_code),
+     .count = REGION_AT(ncountries),
+     .items = country_items,
+     .unit = "country",
+     .help = "clients the geo database places in these countries get this region first (before continents)"},
+    {0},
+};
+
+/* services: needs the tenant API (read before it); the zone leaves room for a UUID label. */
+static bool finish_services(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
+{
+	enum { ZONE };
+	(void)where;
+	struct config_services *sv = base;
+	sv->enabled = true;
+	if (!p->c->api.enabled || !p->c->api.data_dir)
+		cfg_perr(p, line,
+		         "services: needs the tenant API (an api section with data-dir and jwks): services are "
+		         "made through it");
+	if (f[ZONE].value && f[ZONE].ok && name_len(sv->zone) + 37 > NAME_MAXLEN)
+		cfg_perr(p, cfg_node_line(f[ZONE].value),
+		         "services.zone: too long: canonical names <36-character UUID>.<zone> would pass 255 octets");
+	return true;
+}
+
+#define SERVICES_AT(member) offsetof(struct config_services, member)
+static const struct cfg_item services_items[] = {
+    {.name = "zone",
+     .type = CFG_NAME,
+     .flags = CFG_REQUIRED | R,
+     .offset = SERVICES_AT(zone),
+     .help = "an API zone (made through the API first) under which each service's canonical name "
+             "<uuid>.<zone> is made; existing services keep theirs when it changes"},
+    {.name = "ttl",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = SERVICES_AT(ttl),
+     .size = 4,
+     .min = 1,
+     .max = 86400,
+     .def = "300",
+     .unit = "seconds",
+     .help = "TTL of a service's A and AAAA answers unless its deployment gives one"},
+    {.name = "max-per-tenant",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = SERVICES_AT(max_per_tenant),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 10000000,
+     .def = "1000",
+     .help = "services one tenant may hold (a creation past it is refused, 403)"},
+    {.name = "regions",
+     .type = CFG_LIST,
+     .flags = CFG_REQUIRED | R,
+     .offset = SERVICES_AT(regions),
+     .size = sizeof(struct config_region),
+     .count = SERVICES_AT(nregions),
+     .min = 1,
+     .max = CONFIG_REGIONS_MAX,
+     .items = region_items,
+     .finish = finish_region,
+     .unit = "region",
+     .help = "the platform's ingress regions {name, continents, countries}, in the order answers fall back "
+             "through; a change applies to deployments made after it"},
+    {0},
+};
+
 /* zones[i].dnssec-policy: a dnssec-policies entry by name, or "default" (the built-in defaults,
  * unless an entry is named so); the zone's keys and signed versions live in the store, so the
  * api section needs a data-dir. Policies are read after zones, so this is the whole file's check. */
@@ -1211,6 +1373,11 @@ static const struct cfg_item root_items[] = {
     {.name = "monitors", .type = CFG_SECTION, .offset = CONFIG_AT(monitors), .items = monitors_items},
     {.name = "signals", .type = CFG_SECTION, .offset = CONFIG_AT(signals), .items = signals_items},
     {.name = "acme", .type = CFG_SECTION, .offset = CONFIG_AT(acme), .items = acme_items},
+    {.name = "services",
+     .type = CFG_SECTION,
+     .offset = CONFIG_AT(services),
+     .items = services_items,
+     .finish = finish_services},
     {.name = "catalog",
      .type = CFG_SECTION,
      .offset = CONFIG_AT(catalog),

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/dyn.h"
 #include "lib/name.h"
 #include "lib/tsig.h"
 #include "ternd/base/config_impl.h"
@@ -250,6 +251,36 @@ bool cfg_check_pop_name(const char *s, char *why, size_t cap)
 		return true;
 	char q[QUOTE_BUF];
 	snprintf(why, cap, "%s is not a PoP name (1 to 63 letters, digits, '.', '_', '-')", cfg_quote(s, q, sizeof(q)));
+	return false;
+}
+
+bool cfg_check_region_name(const char *s, char *why, size_t cap)
+{
+	size_t n = strlen(s);
+	if (n && n <= 63 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n)
+		return true;
+	char q[QUOTE_BUF];
+	snprintf(why, cap, "%s is not a region name (1 to 63 lower-case letters, digits, '-', '_')",
+	         cfg_quote(s, q, sizeof(q)));
+	return false;
+}
+
+bool cfg_check_continent(const char *s, char *why, size_t cap)
+{
+	if (dyn_code_known(true, s))
+		return true;
+	char q[QUOTE_BUF];
+	snprintf(why, cap, "%s is not a continent code (AF AN AS EU NA OC SA)", cfg_quote(s, q, sizeof(q)));
+	return false;
+}
+
+bool cfg_check_country(const char *s, char *why, size_t cap)
+{
+	if (dyn_code_known(false, s))
+		return true;
+	char q[QUOTE_BUF];
+	snprintf(why, cap, "%s is not an ISO 3166-1 alpha-2 country code in upper case (e.g. DE, US)",
+	         cfg_quote(s, q, sizeof(q)));
 	return false;
 }
 

@@ -246,6 +246,11 @@ static int store_write(struct change *c, struct store_txn *t, const struct chang
 		if (rc < 0) /* its state was checked in this transaction: the store failed */
 			return store_failed(r, name, err);
 	}
+	if (rq->also) {
+		int rc = rq->also(t, rq->also_arg, err, sizeof(err));
+		if (rc < 0)
+			return fail(r, CHANGE_STORE, rc, "%s", err);
+	}
 	return 0;
 }
 

@@ -116,6 +116,11 @@ struct change_request {
 	 * reviewer in the same transaction as the change */
 	int64_t proposal;
 	const char *reviewer;
+	/* The producer's own rows, written by also(t, also_arg, ...) in the write's transaction after the
+	 * zone's (a service's row, api_services.c): they are stored with the change or not at all. A
+	 * negative return rolls everything back: CHANGE_STORE with that code and also's message. */
+	int (*also)(struct store_txn *t, void *arg, char *err, size_t errlen);
+	void *also_arg;
 };
 
 /* The write path: under c->lock, in one store transaction (the zone checked not locked, its

@@ -117,6 +117,17 @@ struct store_proposal {
 	int64_t created, reviewed, applied; /* seconds since the epoch; 0 = not yet */
 };
 
+/* A service (api_services.c): a tenant's canonical name <id>.<services zone> whose A and AAAA
+ * answers its deployment (JSON text, checked by the caller) makes. */
+#define STORE_SERVICE_ID_LEN 36 /* a UUID in text form, lower case */
+struct store_service {
+	char id[STORE_SERVICE_ID_LEN + 1];
+	char tenant[STORE_TENANT_MAX + 1];
+	uint8_t canonical[NAME_MAXLEN]; /* wire form, lower-cased */
+	const char *deployment; /* JSON text */
+	int64_t created, updated; /* seconds since the epoch; set by the store */
+};
+
 /* A zone's DNSSEC signing: its policy (values, checked by the caller) and where signing is. A zone
  * without a row is not signed. */
 enum store_dnssec_state {
@@ -186,6 +197,7 @@ typedef int (*store_zone_fn)(const struct store_zone *z, void *arg);
 typedef int (*store_rrset_fn)(const struct store_rrset *rs, void *arg);
 typedef int (*store_journal_fn)(const struct store_journal_entry *e, void *arg);
 typedef int (*store_proposal_fn)(const struct store_proposal *p, void *arg);
+typedef int (*store_service_fn)(const struct store_service *s, void *arg);
 typedef int (*store_key_fn)(const struct store_key *k, void *arg);
 typedef int (*store_key_event_fn)(const struct store_key_event *e, void *arg);
 
@@ -257,6 +269,13 @@ struct store_ops {
 	int (*key_journal)(struct store_txn *t, const uint8_t *apex, int64_t before, unsigned limit,
 	                   store_key_event_fn fn, void *arg, struct store_page *page, char *err, size_t errlen);
 	int (*key_delete_all)(struct store_txn *t, const uint8_t *apex, const char *reason, char *err, size_t errlen);
+
+	int (*service_put)(struct store_txn *t, const struct store_service *s, bool create, char *err, size_t errlen);
+	int (*service_get)(struct store_txn *t, const char *id, struct store_service *out, char *err, size_t errlen);
+	int (*service_list)(struct store_txn *t, const char *tenant, store_service_fn fn, void *arg, char *err,
+	                    size_t errlen);
+	int (*service_count)(struct store_txn *t, const char *tenant, uint64_t *n, char *err, size_t errlen);
+	int (*service_delete)(struct store_txn *t, const char *id, char *err, size_t errlen);
 };
 struct store {
 	const struct store_ops *ops;
@@ -651,4 +670,42 @@ static inline int store_rr_put(uint8_t *buf, size_t cap, size_t *pos, const stru
 		memcpy(p + nlen + 8, rr->rdata, rr->rdlen);
 	*pos += store_rr_size(rr);
 	return 0;
+}
+
+/* ---- Services (api_services.c): one row per service, written in the transaction of the change
+ * that serves its answers (change_request.also). */
+
+/* create: a new row (TERN_EEXIST when the id or the canonical name is taken); else the row's
+ * deployment and update time (TERN_ENOTFOUND: "no service ID"). id, tenant and deployment
+ * (at most STORE_BODY_MAX bytes) are checked; the times are the store's. */
+static inline int store_service_put(struct store_txn *t, const struct store_service *s, bool create, char *err,
+                                    size_t errlen)
+{
+	return t->store->ops->service_put(t, s, create, err, errlen);
+}
+/* out->deployment is malloc'd: store_service_clear(). TERN_ENOTFOUND: "no service ID". */
+static inline int store_service_get(struct store_txn *t, const char *id, struct store_service *out, char *err,
+                                    size_t errlen)
+{
+	return t->store->ops->service_get(t, id, out, err, errlen);
+}
+/* Every service of tenant, oldest first (the deployment points into the row: copy it to keep it). */
+static inline int store_service_list(struct store_txn *t, const char *tenant, store_service_fn fn, void *arg, char *err,
+                                     size_t errlen)
+{
+	return t->store->ops->service_list(t, tenant, fn, arg, err, errlen);
+}
+static inline int store_service_count(struct store_txn *t, const char *tenant, uint64_t *n, char *err, size_t errlen)
+{
+	return t->store->ops->service_count(t, tenant, n, err, errlen);
+}
+/* TERN_ENOTFOUND: "no service ID". */
+static inline int store_service_delete(struct store_txn *t, const char *id, char *err, size_t errlen)
+{
+	return t->store->ops->service_delete(t, id, err, errlen);
+}
+static inline void store_service_clear(struct store_service *s)
+{
+	free((void *)s->deployment);
+	s->deployment = NULL;
 }

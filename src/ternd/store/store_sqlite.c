@@ -302,6 +302,11 @@ static const struct store_ops sqlite_ops = {
     .key_update = sq_key_update,
     .key_journal = sq_key_journal,
     .key_delete_all = sq_key_delete_all,
+    .service_put = sq_service_put,
+    .service_get = sq_service_get,
+    .service_list = sq_service_list,
+    .service_count = sq_service_count,
+    .service_delete = sq_service_delete,
 };
 
 int store_open_sqlite(const char *path, struct store **out, char *err, size_t errlen)

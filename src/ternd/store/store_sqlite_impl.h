@@ -57,6 +57,12 @@ enum stmt {
 	ST_KEY_EVENT_INSERT,
 	ST_KEY_EVENTS,
 	ST_KEY_DELETE_ALL,
+	ST_SERVICE_INSERT,
+	ST_SERVICE_UPDATE,
+	ST_SERVICE_GET,
+	ST_SERVICE_LIST,
+	ST_SERVICE_COUNT,
+	ST_SERVICE_DELETE,
 	ST_COUNT
 };
 
@@ -68,6 +74,8 @@ enum stmt {
 #define PROPOSAL_COLS                                                                                                  \
 	"p.id, z.apex, p.author, p.body, p.status, p.reviewer, p.applier, p.created_at, p.reviewed_at, p.applied_at "  \
 	"FROM proposals p JOIN zones z ON z.id = p.zone_id"
+
+#define SERVICE_COLS "id, tenant, canonical, deployment, created_at, updated_at"
 
 #define DNSSEC_COLS                                                                                                    \
 	"policy_name, algorithm, denial, nsec3_opt_out, csk, ksk_lifetime, zsk_lifetime, csk_lifetime, dnskey_ttl, "   \
@@ -141,6 +149,7 @@ struct walk {
 	store_proposal_fn proposal;
 	store_key_fn key;
 	store_key_event_fn key_event;
+	store_service_fn service;
 	void *arg;
 	char *err; /* where a row found broken is named (RRsets) */
 	size_t errlen;
@@ -237,3 +246,10 @@ int sq_key_foreach(struct store_txn *bt, const uint8_t *apex, bool private_keys,
 int sq_key_delete_all(struct store_txn *bt, const uint8_t *apex, const char *reason, char *err, size_t errlen);
 int sq_key_journal(struct store_txn *bt, const uint8_t *apex, int64_t before, unsigned limit, store_key_event_fn fn,
                    void *arg, struct store_page *page, char *err, size_t errlen);
+
+/* store_sqlite_services.c */
+int sq_service_put(struct store_txn *bt, const struct store_service *s, bool create, char *err, size_t errlen);
+int sq_service_get(struct store_txn *bt, const char *id, struct store_service *out, char *err, size_t errlen);
+int sq_service_list(struct store_txn *bt, const char *tenant, store_service_fn fn, void *arg, char *err, size_t errlen);
+int sq_service_count(struct store_txn *bt, const char *tenant, uint64_t *n, char *err, size_t errlen);
+int sq_service_delete(struct store_txn *bt, const char *id, char *err, size_t errlen);

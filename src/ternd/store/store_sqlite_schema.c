@@ -188,6 +188,16 @@ static const char *const migrations[] = {
     " UPDATE tenant_zones SET zones = zones - 1 WHERE tenant = old.tenant;"
     " INSERT INTO tenant_zones (tenant, zones) VALUES (new.tenant, 1)"
     " ON CONFLICT (tenant) DO UPDATE SET zones = zones + 1; END;",
+    /* 10: services (api_services.c): a tenant's canonical name and the deployment its answers are
+     * made from; written in the transaction of the zone change that serves them */
+    "CREATE TABLE services ("
+    " id TEXT PRIMARY KEY CHECK (length(id) = 36),"
+    " tenant TEXT NOT NULL CHECK (length(tenant) BETWEEN 1 AND 128),"
+    " canonical BLOB NOT NULL UNIQUE,"
+    " deployment TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX services_by_tenant ON services (tenant, created_at, id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

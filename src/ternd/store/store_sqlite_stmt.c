@@ -88,6 +88,12 @@ static const char *const stmt_sql[ST_COUNT] = {
                       " WHERE zone_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
     /* every key but the journal: what a restore replaces (the journal records each key's end) */
     [ST_KEY_DELETE_ALL] = "DELETE FROM dnssec_keys WHERE zone_id = ?1 RETURNING key_tag, state",
+    [ST_SERVICE_INSERT] = "INSERT INTO services (" SERVICE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    [ST_SERVICE_UPDATE] = "UPDATE services SET deployment = ?2, updated_at = ?3 WHERE id = ?1",
+    [ST_SERVICE_GET] = "SELECT " SERVICE_COLS " FROM services WHERE id = ?1",
+    [ST_SERVICE_LIST] = "SELECT " SERVICE_COLS " FROM services WHERE tenant = ?1 ORDER BY created_at, id",
+    [ST_SERVICE_COUNT] = "SELECT count(*) FROM services WHERE tenant = ?1",
+    [ST_SERVICE_DELETE] = "DELETE FROM services WHERE id = ?1",
 };
 
 __attribute__((format(printf, 3, 4))) void sq_errf(char *err, size_t errlen, const char *fmt, ...)

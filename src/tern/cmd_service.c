@@ -1,0 +1,213 @@
+/* tern service ...: create, list, show, deploy, delete (services: canonical names whose A and AAAA
+ * answers a deployment makes). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tern/cli.h"
+#include "tern/output.h"
+
+/* {"deployment": <the file's JSON>}; NULL after a message (exit CLI_EUSAGE). */
+static json_t *deployment_body(const char *file)
+{
+	size_t len;
+	char *text = cli_read_file(file, &len);
+	if (!text)
+		return NULL;
+	json_error_t je;
+	json_t *d = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	free(text);
+	if (!d) {
+		fprintf(stderr, "tern: %s is not JSON: %s (line %d)\n", strcmp(file, "-") ? file : "standard input",
+		        je.text, je.line);
+		return NULL;
+	}
+	return json_pack("{s:o}", "deployment", d);
+}
+
+/* One region's addresses as "eu: 192.0.2.1 192.0.2.2*3" (weights after '*'). */
+static void print_deployment(json_t *d)
+{
+	const char *region;
+	json_t *r;
+	json_object_foreach(json_object_get(d, "regions"), region, r)
+	{
+		printf("  %s:", region);
+		const char *fam[] = {"ipv4", "ipv6"};
+		for (int f = 0; f < 2; f++) {
+			size_t i;
+			json_t *m;
+			json_array_foreach(json_object_get(r, fam[f]), i, m)
+			{
+				if (json_is_string(m))
+					printf(" %s", json_string_value(m));
+				else
+					printf(" %s*%" JSON_INTEGER_FORMAT,
+					       json_string_value(json_object_get(m, "address")),
+					       json_integer_value(json_object_get(m, "weight")));
+			}
+		}
+		printf("\n");
+	}
+	if (json_object_get(d, "ttl"))
+		printf("  ttl: %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(d, "ttl")));
+}
+
+static int show_answer(struct cli *cli, struct client_response *res, const char *verb)
+{
+	if (cli->json)
+		return cli_print_json(res);
+	json_t *s = cli_json(res);
+	if (!s)
+		return CLI_EAPI;
+	if (verb)
+		printf("%s service %s\n", verb, json_string_value(json_object_get(s, "id")));
+	else
+		printf("service %s\n", json_string_value(json_object_get(s, "id")));
+	printf("canonical %s\n", json_string_value(json_object_get(s, "canonical")));
+	if (json_object_get(s, "serial"))
+		printf("serial %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(s, "serial")));
+	printf("deployment:\n");
+	print_deployment(json_object_get(s, "deployment"));
+	json_decref(s);
+	return CLI_OK;
+}
+
+/* A request with the body of --deployment FILE (or none), its answer shown. */
+static int send(struct cli *cli, const char *method, const char *path, const char *file, const char *verb)
+{
+	json_t *body = NULL;
+	if (file && !(body = deployment_body(file)))
+		return CLI_EUSAGE;
+	struct client_response res;
+	int rc = cli_call(cli, method, path, body, NULL, 0, &res);
+	if (rc == CLI_OK) {
+		rc = show_answer(cli, &res, verb);
+		client_response_clear(&res);
+	}
+	json_decref(body);
+	return rc;
+}
+
+static int service_create(struct cli *cli, const struct cli_args *a)
+{
+	char **file = cli_opt_last(a, "deployment");
+	if (!file)
+		return cli_usage_error(cli, "--deployment FILE is required (\"-\" reads standard input)");
+	char *path = CLIENT_PATH("services");
+	int rc = send(cli, "POST", path, file[0], "created");
+	free(path);
+	return rc;
+}
+
+static int service_deploy(struct cli *cli, const struct cli_args *a)
+{
+	char **file = cli_opt_last(a, "deployment");
+	if (!file)
+		return cli_usage_error(cli, "--deployment FILE is required (\"-\" reads standard input)");
+	char *path = CLIENT_PATH("services", a->pos[0], "deployment");
+	int rc = send(cli, "PUT", path, file[0], "deployed");
+	free(path);
+	return rc;
+}
+
+static int service_show(struct cli *cli, const struct cli_args *a)
+{
+	char *path = CLIENT_PATH("services", a->pos[0]);
+	int rc = send(cli, "GET", path, NULL, NULL);
+	free(path);
+	return rc;
+}
+
+static int service_delete(struct cli *cli, const struct cli_args *a)
+{
+	char *path = CLIENT_PATH("services", a->pos[0]);
+	struct client_response res;
+	int rc = cli_call(cli, "DELETE", path, NULL, NULL, 0, &res);
+	free(path);
+	if (rc != CLI_OK)
+		return rc;
+	if (cli->json) {
+		rc = cli_print_json(&res);
+	} else {
+		json_t *o = cli_json(&res);
+		if (o)
+			printf("deleted service %s (serial %" JSON_INTEGER_FORMAT ")\n", a->pos[0],
+			       json_integer_value(json_object_get(o, "serial")));
+		rc = o ? CLI_OK : CLI_EAPI;
+		json_decref(o);
+	}
+	client_response_clear(&res);
+	return rc;
+}
+
+static int service_list(struct cli *cli, const struct cli_args *a)
+{
+	(void)a;
+	char *path = CLIENT_PATH("services");
+	struct client_response res;
+	int rc = cli_call(cli, "GET", path, NULL, NULL, 0, &res);
+	free(path);
+	if (rc != CLI_OK)
+		return rc;
+	if (cli->json) {
+		rc = cli_print_json(&res);
+		client_response_clear(&res);
+		return rc;
+	}
+	json_t *doc = cli_json(&res);
+	client_response_clear(&res);
+	json_t *list = json_object_get(doc, "services");
+	if (!json_is_array(list)) {
+		if (doc)
+			fprintf(stderr, "tern: the API's service list has no \"services\" array\n");
+		json_decref(doc);
+		return CLI_EAPI;
+	}
+	static const char *const head[] = {"ID", "CANONICAL", "REGIONS", "UPDATED"};
+	struct table *t = table_new(4, head, 0);
+	size_t i;
+	json_t *s;
+	json_array_foreach(list, i, s)
+	{
+		char regions[512] = "", when[32];
+		const char *name;
+		json_t *r;
+		json_object_foreach(json_object_get(json_object_get(s, "deployment"), "regions"), name, r)
+		{
+			(void)r;
+			if (strlen(regions) + strlen(name) + 2 < sizeof(regions))
+				snprintf(regions + strlen(regions), sizeof(regions) - strlen(regions), "%s%s",
+				         regions[0] ? "," : "", name);
+		}
+		const char *cells[] = {json_string_value(json_object_get(s, "id")),
+		                       json_string_value(json_object_get(s, "canonical")), regions,
+		                       output_time(json_object_get(s, "updated"), when, sizeof(when))};
+		if (t)
+			table_add(t, cells);
+	}
+	if (t)
+		table_print(t, stdout);
+	table_free(t);
+	json_decref(doc);
+	return t ? CLI_OK : CLI_EAPI;
+}
+
+static const struct cli_opt deploy_opts[] = {
+    {"deployment", 1, "--deployment FILE   the deployment, JSON ({\"regions\": {...}, \"ttl\": N}); \"-\" reads stdin"},
+    {NULL, 0, NULL},
+};
+static const struct cli_opt no_opts[] = {{NULL, 0, NULL}};
+
+const struct cli_cmd cmd_service[] = {
+    {"service", "create", "--deployment FILE", "create a service: a random UUID and its canonical name",
+     "The deployment: {\"regions\": {\"eu\": {\"ipv4\": [\"192.0.2.1\", {\"address\": \"192.0.2.2\", \"weight\": 3}],\n"
+     "\"ipv6\": [...]}}, \"ttl\": 300}; each region one of the server's services.regions.\n",
+     0, 0, deploy_opts, service_create},
+    {"service", "list", "", "list your services: ID CANONICAL REGIONS UPDATED", NULL, 0, 0, no_opts, service_list},
+    {"service", "show", "ID", "show a service and its deployment", NULL, 1, 1, no_opts, service_show},
+    {"service", "deploy", "ID --deployment FILE", "replace a service's deployment (served when this returns)", NULL, 1,
+     1, deploy_opts, service_deploy},
+    {"service", "delete", "ID", "delete a service (its names stop being served)", NULL, 1, 1, no_opts, service_delete},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL},
+};

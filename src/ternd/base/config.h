@@ -149,10 +149,17 @@ struct config_signal_hook {
 	unsigned line;
 };
 
+/* The D-Bus channel (signals/dbus.c): a signal per change on the bus named. */
+struct config_signals_dbus {
+	bool enabled;
+	char *bus; /* "system", "session" or a D-Bus address ("unix:path=...") */
+};
+
 struct config_signals {
 	unsigned drain_ms; /* between shutting-down and closing the sockets */
 	struct config_signal_hook *hooks;
 	size_t nhooks;
+	struct config_signals_dbus dbus;
 };
 
 /* Zone transfers out (RFC 5936, 1995) and NOTIFY (RFC 1996) for every zone served. */

@@ -17,6 +17,7 @@
 #include "ternd/base/event.h"
 #include "ternd/base/log.h"
 #include "ternd/base/text.h"
+#include "ternd/signals/signals_dbus.h"
 #include "ternd/signals/signals_impl.h"
 #include "ternd/zones/zones.h"
 
@@ -45,6 +46,10 @@ struct signals {
 	size_t zones_ready;
 	bool stop;
 	struct signal_hooks hooks;
+	bool dbus_on; /* signals.dbus.enabled */
+	char *dbus_next; /* signals.dbus.bus of the last start or reload, until the dispatcher takes it */
+	bool dbus_changed;
+	struct signal_dbus *dbus; /* the dispatcher's */
 	struct ev_thread thread;
 };
 
@@ -110,7 +115,7 @@ static size_t pack_args(const struct signal_arg *args, size_t nargs, char *buf)
 static void enqueue(struct signals *s, enum signal_cond c, enum signal_state st, const char *zone, int64_t when,
                     const char *args, size_t args_len)
 {
-	if (!s->hooks.n)
+	if (!s->hooks.n && !s->dbus_on)
 		return; /* no channel listens */
 	for (struct signal_note *q = s->head; q; q = q->next)
 		if (q->cond == c && same_zone(q->zone, zone) && q->state != SIGNAL_EVENT && st != SIGNAL_EVENT) {
@@ -226,6 +231,7 @@ bool signals_is_set(struct signals *s, enum signal_cond c, const char *zone)
 static void run(void *arg)
 {
 	struct signals *s = arg;
+	char *bus = NULL; /* the D-Bus channel's, NULL when off */
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		while (!s->head && !s->stop)
@@ -239,7 +245,14 @@ static void run(void *arg)
 		s->queued--;
 		struct signal_hooks hooks = s->hooks; /* the reload in force when it is run */
 		signal_hooks_hold(&hooks);
+		if (s->dbus_changed) {
+			free(bus);
+			bus = s->dbus_next;
+			s->dbus_next = NULL;
+			s->dbus_changed = false;
+		}
 		pthread_mutex_unlock(&s->lock);
+		signal_dbus_send(s->dbus, bus, q);
 		signal_hooks_run(&hooks, q);
 		signal_hooks_release(&hooks);
 		free(q->zone);
@@ -248,6 +261,21 @@ static void run(void *arg)
 		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
+	free(bus);
+}
+
+/* The D-Bus channel's bus from conf, for the dispatcher to take (under the lock). */
+static int dbus_config(struct signals *s, const struct config *conf)
+{
+	const struct config_signals_dbus *c = &conf->signals.dbus;
+	char *bus = c->enabled ? strdup(c->bus ? c->bus : "system") : NULL;
+	if (c->enabled && !bus)
+		return TERN_ENOMEM;
+	free(s->dbus_next);
+	s->dbus_next = bus;
+	s->dbus_on = c->enabled;
+	s->dbus_changed = true;
+	return 0;
 }
 
 int signals_start(const struct config *conf, struct signals **out, char *err, size_t errlen)
@@ -261,10 +289,13 @@ int signals_start(const struct config *conf, struct signals **out, char *err, si
 	s->nbuckets = 64;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->more, NULL);
-	if (signal_hooks_make(&conf->signals, &s->hooks) < 0 ||
+	if (!(s->dbus = signal_dbus_new()) || dbus_config(s, conf) < 0 ||
+	    signal_hooks_make(&conf->signals, &s->hooks) < 0 ||
 	    ev_thread_start_fn(&s->thread, run, s, "ternd-signals") < 0) {
 		snprintf(err, errlen, "signals: cannot start the dispatcher");
 		signal_hooks_release(&s->hooks);
+		signal_dbus_free(s->dbus);
+		free(s->dbus_next);
 		free(s->buckets);
 		free(s);
 		return TERN_EIO;
@@ -283,9 +314,10 @@ int signals_reload(struct signals *s, const struct config *conf)
 	pthread_mutex_lock(&s->lock);
 	struct signal_hooks old = s->hooks;
 	s->hooks = next;
+	int r = dbus_config(s, conf);
 	pthread_mutex_unlock(&s->lock);
 	signal_hooks_release(&old);
-	return 0;
+	return r;
 }
 
 void signals_stop(struct signals *s)
@@ -306,6 +338,8 @@ void signals_stop(struct signals *s)
 		}
 	free(s->buckets);
 	signal_hooks_release(&s->hooks);
+	signal_dbus_free(s->dbus);
+	free(s->dbus_next);
 	pthread_cond_destroy(&s->more);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -396,8 +430,13 @@ bool signals_json(struct signals *s, struct text *out)
 					text_append(out, "}", 1);
 					first = false;
 				}
-	text_printf(out, "], \"zones-ready\": %zu, \"queued\": %zu, \"dropped\": %llu}", s->zones_ready, s->queued,
+	text_printf(out, "], \"zones-ready\": %zu, \"queued\": %zu, \"dropped\": %llu", s->zones_ready, s->queued,
 	            (unsigned long long)s->dropped);
+	if (s->dbus_on)
+		text_printf(out, ", \"dbus\": {\"connected\": %s, \"unsent\": %llu}",
+		            signal_dbus_connected(s->dbus) ? "true" : "false",
+		            (unsigned long long)signal_dbus_unsent(s->dbus));
+	text_append(out, "}", 1);
 	pthread_mutex_unlock(&s->lock);
 	return !out->nomem;
 }

@@ -332,3 +332,21 @@ def test_no_bus_at_start_then_one(tmp_path, keys):  # noqa: F811
         t.stop()
         if bus:
             bus.stop()
+
+
+@pytest.mark.parametrize("value, message", [
+    ('"sytem"', 'signals.dbus.bus: "sytem" is not system, session or a D-Bus address'),
+    ('"unix:path"', 'signals.dbus.bus: "unix:path" is not system, session or a D-Bus address'),
+    ('"unix:path=/x,"', 'is not system, session or a D-Bus address'),
+    ('""', 'signals.dbus.bus'),
+])
+def test_bad_bus_is_named_by_check(tmp_path, value, message):
+    conf = tmp_path / "ternd.yaml"
+    conf.write_text('server:\n  listen: ["127.0.0.1@%d"]\nsignals:\n  dbus:\n    enabled: true\n    bus: %s\n' % (
+        free_port(), value))
+    r = subprocess.run([TERND, "--check", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and message in r.stderr, r.stderr
+    conf.write_text('server:\n  listen: ["127.0.0.1@%d"]\nsignals:\n  dbus:\n    enabled: true\n'
+                    '    bus: "unix:path=/run/x;tcp:host=127.0.0.1,port=5"\n' % free_port())
+    r = subprocess.run([TERND, "--check", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr

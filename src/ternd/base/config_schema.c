@@ -668,6 +668,8 @@ static bool check_dbus_bus(const char *s, char *why, size_t cap)
 			if (!k || p[k] != '=' || !v)
 				goto bad;
 			p += k + 1 + v;
+			if (*p == ',' && (!p[1] || p[1] == ';' || p[1] == ','))
+				goto bad; /* a pair must follow */
 			if (*p == ',')
 				p++;
 		}

@@ -350,3 +350,39 @@ def test_bad_bus_is_named_by_check(tmp_path, value, message):
                     '    bus: "unix:path=/run/x;tcp:host=127.0.0.1,port=5"\n' % free_port())
     r = subprocess.run([TERND, "--check", "-c", str(conf)], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
+
+
+def test_a_bus_that_never_answers_costs_a_deadline(tmp_path):
+    """A socket that accepts and says nothing (a stuck bus): the dispatcher gives up within its 1 s
+    deadline, logs it, and the hooks after it still run."""
+    import socket as socketlib
+    sock = str(tmp_path / "stuck.sock")
+    stuck = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM)
+    stuck.bind(sock)
+    stuck.listen(16)
+    hook_log = tmp_path / "hook.log"
+    hook = tmp_path / "hook.sh"
+    hook.write_text("#!/bin/sh\necho \"$*\" >> %s\n" % hook_log)
+    hook.chmod(0o755)
+    (tmp_path / "a.test.zone").write_text(zone_text("a.test"))
+    port = free_port()
+    conf = write_config(tmp_path, port, "unix:path=%s" % sock, ["a.test"])
+    with open(conf, "a") as f:
+        f.write("  hooks:\n    - condition: running\n      exec: %s\n" % hook)
+    t0 = time.time()
+    proc = subprocess.Popen([TERND, "-c", str(conf)], stdout=open(tmp_path / "ternd.log", "w"),
+                            stderr=subprocess.STDOUT, cwd=str(tmp_path))
+    try:
+        end = time.time() + 15
+        while not hook_log.exists() or "running set" not in hook_log.read_text():
+            assert time.time() < end, (tmp_path / "ternd.log").read_text()
+            time.sleep(0.02)
+        took = time.time() - t0
+        log = (tmp_path / "ternd.log").read_text()
+        assert "signals: D-Bus" in log and "no authentication within the deadline" in log, log
+        assert soa(port, "a.test.").rcode() == dns.rcode.NOERROR
+        print("running hook %.2f s after start behind a stuck bus" % took)
+        assert took < 6, took
+    finally:
+        terminate(proc)
+        stuck.close()

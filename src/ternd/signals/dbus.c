@@ -106,6 +106,7 @@ static int open_bus(struct signal_dbus *d, char *err, size_t errlen)
 		snprintf(err, errlen, "DBUS_SESSION_BUS_ADDRESS is not set");
 		return TERN_EINVAL;
 	}
+	const char *via = strcmp(addr, d->bus) ? addr : "", *sep = *via ? ": " : ""; /* system: its address */
 	DBusError e;
 	dbus_error_init(&e);
 	DBusMessage *r = NULL;
@@ -115,6 +116,16 @@ static int open_bus(struct signal_dbus *d, char *err, size_t errlen)
 	if (!c)
 		goto fail;
 	dbus_connection_set_exit_on_disconnect(c, FALSE);
+	/* authenticated first, within the deadline: a blocking call waits for that without one */
+	for (uint64_t deadline = ev_clock_ms() + SIGNAL_DBUS_TIMEOUT_MS, now; !dbus_connection_get_is_authenticated(c);
+	     dbus_connection_read_write(c, (int)(deadline - now))) {
+		if (!dbus_connection_get_is_connected(c) || (now = ev_clock_ms()) >= deadline) {
+			snprintf(err, errlen, "%s%s%s", via, sep,
+			         dbus_connection_get_is_connected(c) ? "no authentication within the deadline"
+			                                             : "the bus closed the connection");
+			goto fail_set;
+		}
+	}
 	if (!(r = call_bus(c, &e, "Hello", DBUS_TYPE_INVALID)) ||
 	    !dbus_message_get_args(r, &e, DBUS_TYPE_STRING, &unique, DBUS_TYPE_INVALID) ||
 	    !dbus_bus_set_unique_name(c, unique))
@@ -127,14 +138,14 @@ static int open_bus(struct signal_dbus *d, char *err, size_t errlen)
 	dbus_message_unref(r);
 	r = NULL;
 	if (got != DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER && got != DBUS_REQUEST_NAME_REPLY_ALREADY_OWNER) {
-		snprintf(err, errlen, "%s: the name is owned by another connection", addr);
+		snprintf(err, errlen, "%s%sthe name is owned by another connection", via, sep);
 		goto fail_set;
 	}
 	d->conn = c;
 	atomic_store(&d->connected, true);
 	return 0;
 fail:
-	snprintf(err, errlen, "%s: %s", addr, dbus_error_is_set(&e) ? e.message : "out of memory");
+	snprintf(err, errlen, "%s%s%s", via, sep, dbus_error_is_set(&e) ? e.message : "out of memory");
 fail_set:
 	dbus_error_free(&e);
 	if (r)

@@ -386,3 +386,38 @@ def test_a_bus_that_never_answers_costs_a_deadline(tmp_path):
     finally:
         terminate(proc)
         stuck.close()
+
+
+def test_reload_turns_the_channel_on_and_off(tmp_path):
+    bus = Bus(tmp_path)
+    (tmp_path / "a.test.zone").write_text(zone_text("a.test"))
+    port = free_port()
+    conf = write_config(tmp_path, port, bus.address, ["a.test"])
+    off = conf.read_text().replace("enabled: true", "enabled: false")
+    on = conf.read_text()
+    conf.write_text(off)
+    proc = subprocess.Popen([TERND, "-c", str(conf)], stdout=open(tmp_path / "ternd.log", "w"),
+                            stderr=subprocess.STDOUT, cwd=str(tmp_path))
+    try:
+        end = time.time() + 10
+        while "ready:" not in (tmp_path / "ternd.log").read_text():
+            assert time.time() < end
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert bus.owner("org.tern.ternd") is None and not bus.messages()[2:]  # NameAcquired/Lost only
+        # on: the next change is on the bus
+        conf.write_text(on)
+        (tmp_path / "a.test.zone").write_text(zone_text("a.test", 2))
+        proc.send_signal(signal.SIGHUP)
+        upd = bus.wait(lambda m: condition(m, "zone-updated", "event", "a.test."), "zone-updated after the reload")
+        assert bus.owner("org.tern.ternd") == upd["sender"]
+        # off: the name is given back at the reload, with no signal to wait for
+        conf.write_text(off)
+        proc.send_signal(signal.SIGHUP)
+        end = time.time() + 10
+        while bus.owner("org.tern.ternd") is not None:
+            assert time.time() < end, (tmp_path / "ternd.log").read_text()
+            time.sleep(0.1)
+    finally:
+        terminate(proc)
+        bus.stop()

@@ -328,7 +328,7 @@ void signal_dbus_send(struct signal_dbus *d, const char *bus, const struct signa
 		d->backoff_ms = 0;
 		d->retry_at = 0;
 	}
-	if (!bus)
+	if (!bus || !note)
 		return;
 	char err[512];
 	if (!d->bus && !(d->bus = strdup(bus))) {

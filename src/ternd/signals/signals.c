@@ -234,8 +234,18 @@ static void run(void *arg)
 	char *bus = NULL; /* the D-Bus channel's, NULL when off */
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		while (!s->head && !s->stop)
+		while (!s->head && !s->stop && !s->dbus_changed)
 			pthread_cond_wait(&s->more, &s->lock);
+		if (s->dbus_changed) { /* a start's or reload's signals.dbus: off or moved, closed now */
+			free(bus);
+			bus = s->dbus_next;
+			s->dbus_next = NULL;
+			s->dbus_changed = false;
+			pthread_mutex_unlock(&s->lock);
+			signal_dbus_send(s->dbus, bus, NULL);
+			pthread_mutex_lock(&s->lock);
+			continue;
+		}
 		if (!s->head)
 			break;
 		struct signal_note *q = s->head;
@@ -245,12 +255,6 @@ static void run(void *arg)
 		s->queued--;
 		struct signal_hooks hooks = s->hooks; /* the reload in force when it is run */
 		signal_hooks_hold(&hooks);
-		if (s->dbus_changed) {
-			free(bus);
-			bus = s->dbus_next;
-			s->dbus_next = NULL;
-			s->dbus_changed = false;
-		}
 		pthread_mutex_unlock(&s->lock);
 		signal_dbus_send(s->dbus, bus, q);
 		signal_hooks_run(&hooks, q);
@@ -275,6 +279,7 @@ static int dbus_config(struct signals *s, const struct config *conf)
 	s->dbus_next = bus;
 	s->dbus_on = c->enabled;
 	s->dbus_changed = true;
+	pthread_cond_signal(&s->more);
 	return 0;
 }
 

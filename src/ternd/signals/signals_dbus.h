@@ -21,7 +21,7 @@ void signal_dbus_free(struct signal_dbus *d);
 /* Emits note on bus ("system", "session" or an address; NULL: the channel is off and closes),
  * connecting first when it is not (at most once per backoff, 1 s doubling to 60 s). Every call
  * to the bus has a deadline (SIGNAL_DBUS_TIMEOUT_MS); a signal that cannot be sent is counted,
- * and the first failure after a success is logged. */
+ * and the first failure after a success is logged. note NULL: only the bus changes (a reload). */
 void signal_dbus_send(struct signal_dbus *d, const char *bus, const struct signal_note *note);
 /* Whether connected (owning the name), and the signals not sent. */
 bool signal_dbus_connected(const struct signal_dbus *d);

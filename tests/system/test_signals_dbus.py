@@ -34,16 +34,20 @@ def zone_text(name, serial=1):
 
 
 def bus_config(tmp_path, socket, policy=True):
-    """A bus like the system one (nobody owns a name unless a policy says so), with the shipped
-    policy included; the monitor (the same user) may watch everything."""
+    """A bus with the system bus's default policy (Debian's system.conf: nobody owns a name or is
+    called unless a policy says so, signals pass), the shipped policy included; the monitor (the
+    bus's own user) may watch everything."""
     inc = "  <include>%s</include>\n" % POLICY if policy else ""
     path = tmp_path / ("bus%s.conf" % ("" if policy else "-bare"))
     path.write_text(
         '<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"\n'
         ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n'
         "<busconfig>\n  <type>custom</type>\n  <listen>unix:path=%s</listen>\n  <auth>EXTERNAL</auth>\n"
-        '  <policy context="default">\n    <deny own="*"/>\n    <allow send_destination="*"/>\n'
-        '    <allow receive_sender="*"/>\n  </policy>\n%s</busconfig>\n' % (socket, inc))
+        '  <policy context="default">\n    <deny own="*"/>\n    <deny send_type="method_call"/>\n'
+        '    <allow send_type="signal"/>\n    <allow send_requested_reply="true" send_type="method_return"/>\n'
+        '    <allow send_requested_reply="true" send_type="error"/>\n    <allow receive_type="signal"/>\n'
+        '    <allow receive_type="method_return"/>\n    <allow receive_type="error"/>\n'
+        '    <allow send_destination="org.freedesktop.DBus"/>\n  </policy>\n%s</busconfig>\n' % (socket, inc))
     return path
 
 

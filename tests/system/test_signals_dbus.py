@@ -331,6 +331,11 @@ def test_no_bus_at_start_then_one(tmp_path, keys):  # noqa: F811
             got = next((m for m in bus.messages() if condition(m, "zone-updated", "event", "a.test.")), None)
             serial += 1
         assert api.get("/api/v1/signals").json["dbus"]["connected"] is True
+        # what the bus missed comes first: the conditions set now (running, all-zones-ready)
+        msgs = [m for m in bus.messages() if m["interface"] == "org.tern.ternd.conditions"]
+        first = [tuple(v for _, v in m["args"][:3]) for m in msgs]
+        assert first[:2] == [("running", "set", ""), ("all-zones-ready", "set", "")], first
+        assert arguments(msgs[1]) == {"zones": "1"}
         assert "org.tern.ternd emits on" in t.log_text()
     finally:
         t.stop()

@@ -26,15 +26,20 @@ struct signal_dbus {
 	uint64_t retry_at; /* ev_clock_ms: no attempt to connect before */
 	unsigned backoff_ms;
 	bool failing; /* the failure is logged; the next is only counted, until a success */
+	uint64_t unsent_seen; /* unsent when last connected: more now, and a connection catches up */
+	void (*catch_up)(void *arg, const struct signal_note *now);
+	void *catch_up_arg;
 	atomic_bool connected;
 	atomic_uint_fast64_t unsent;
 };
 
-struct signal_dbus *signal_dbus_new(void)
+struct signal_dbus *signal_dbus_new(void (*catch_up)(void *arg, const struct signal_note *now), void *arg)
 {
 	struct signal_dbus *d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
+	d->catch_up = catch_up;
+	d->catch_up_arg = arg;
 	atomic_init(&d->connected, false);
 	atomic_init(&d->unsent, 0);
 	return d;
@@ -348,6 +353,14 @@ void signal_dbus_send(struct signal_dbus *d, const char *bus, const struct signa
 		log_info("signals: D-Bus (%s): %s emits on %s", d->bus, SIGNAL_DBUS_NAME, SIGNAL_DBUS_PATH);
 		d->failing = false;
 		d->backoff_ms = 0;
+		if (atomic_load(&d->unsent) != d->unsent_seen && d->catch_up) {
+			d->catch_up(d->catch_up_arg, note); /* through this function: connected now */
+			if (!d->conn) { /* it failed (and said so) */
+				atomic_fetch_add(&d->unsent, 1);
+				return;
+			}
+		}
+		d->unsent_seen = atomic_load(&d->unsent);
 	}
 	bool oom;
 	DBusMessage *m = condition_message(note), *k = knot_message(note, &oom);

@@ -50,6 +50,7 @@ struct signals {
 	char *dbus_next; /* signals.dbus.bus of the last start or reload, until the dispatcher takes it */
 	bool dbus_changed;
 	struct signal_dbus *dbus; /* the dispatcher's */
+	char *dbus_bus; /* the dispatcher's: the bus it sends to, NULL when off */
 	struct ev_thread thread;
 };
 
@@ -231,18 +232,17 @@ bool signals_is_set(struct signals *s, enum signal_cond c, const char *zone)
 static void run(void *arg)
 {
 	struct signals *s = arg;
-	char *bus = NULL; /* the D-Bus channel's, NULL when off */
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		while (!s->head && !s->stop && !s->dbus_changed)
 			pthread_cond_wait(&s->more, &s->lock);
 		if (s->dbus_changed) { /* a start's or reload's signals.dbus: off or moved, closed now */
-			free(bus);
-			bus = s->dbus_next;
+			free(s->dbus_bus);
+			s->dbus_bus = s->dbus_next;
 			s->dbus_next = NULL;
 			s->dbus_changed = false;
 			pthread_mutex_unlock(&s->lock);
-			signal_dbus_send(s->dbus, bus, NULL);
+			signal_dbus_send(s->dbus, s->dbus_bus, NULL);
 			pthread_mutex_lock(&s->lock);
 			continue;
 		}
@@ -256,7 +256,7 @@ static void run(void *arg)
 		struct signal_hooks hooks = s->hooks; /* the reload in force when it is run */
 		signal_hooks_hold(&hooks);
 		pthread_mutex_unlock(&s->lock);
-		signal_dbus_send(s->dbus, bus, q);
+		signal_dbus_send(s->dbus, s->dbus_bus, q);
 		signal_hooks_run(&hooks, q);
 		signal_hooks_release(&hooks);
 		free(q->zone);
@@ -265,7 +265,51 @@ static void run(void *arg)
 		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
-	free(bus);
+}
+
+/* A set condition as the channels get it (a copy); NULL when out of memory. */
+static struct signal_note *note_of(const struct entry *e)
+{
+	struct signal_note *n = calloc(1, sizeof(*n));
+	if (!n || !(n->args = malloc(e->args_len ? e->args_len : 1)) || (e->zone && !(n->zone = strdup(e->zone)))) {
+		if (n)
+			free(n->args);
+		free(n);
+		return NULL;
+	}
+	memcpy(n->args, e->args, e->args_len);
+	n->args_len = e->args_len;
+	n->cond = e->cond;
+	n->state = e->state;
+	n->time = e->since;
+	return n;
+}
+
+/* The D-Bus channel connected after signals went unsent: every condition set now (in the table;
+ * zone-ready is not kept there) goes out first, but the one about to be sent. Dispatcher thread. */
+static void dbus_catch_up(void *arg, const struct signal_note *now)
+{
+	struct signals *s = arg;
+	struct signal_note *list = NULL, **tail = &list;
+	pthread_mutex_lock(&s->lock);
+	/* server-wide first, each in the conditions' order, then the zones' (as signals_json) */
+	for (int pass = 0; pass < 2; pass++)
+		for (int c = 0; c < SIGNAL_NCOND; c++)
+			for (size_t i = 0; i < s->nbuckets; i++)
+				for (const struct entry *e = s->buckets[i]; e; e = e->next)
+					if (e->cond == (enum signal_cond)c && (pass == 0) == !e->zone &&
+					    e->state == SIGNAL_SET &&
+					    !(e->cond == now->cond && same_zone(e->zone, now->zone)) &&
+					    (*tail = note_of(e)))
+						tail = &(*tail)->next;
+	pthread_mutex_unlock(&s->lock);
+	for (struct signal_note *n = list, *next; n; n = next) {
+		next = n->next;
+		signal_dbus_send(s->dbus, s->dbus_bus, n);
+		free(n->zone);
+		free(n->args);
+		free(n);
+	}
 }
 
 /* The D-Bus channel's bus from conf, for the dispatcher to take (under the lock). */
@@ -294,7 +338,7 @@ int signals_start(const struct config *conf, struct signals **out, char *err, si
 	s->nbuckets = 64;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->more, NULL);
-	if (!(s->dbus = signal_dbus_new()) || dbus_config(s, conf) < 0 ||
+	if (!(s->dbus = signal_dbus_new(dbus_catch_up, s)) || dbus_config(s, conf) < 0 ||
 	    signal_hooks_make(&conf->signals, &s->hooks) < 0 ||
 	    ev_thread_start_fn(&s->thread, run, s, "ternd-signals") < 0) {
 		snprintf(err, errlen, "signals: cannot start the dispatcher");
@@ -345,6 +389,7 @@ void signals_stop(struct signals *s)
 	signal_hooks_release(&s->hooks);
 	signal_dbus_free(s->dbus);
 	free(s->dbus_next);
+	free(s->dbus_bus);
 	pthread_cond_destroy(&s->more);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

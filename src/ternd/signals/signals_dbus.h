@@ -14,8 +14,10 @@
 
 struct signal_dbus;
 
-/* A channel not yet connected (it connects on its first signal). NULL when out of memory. */
-struct signal_dbus *signal_dbus_new(void);
+/* A channel not yet connected (it connects on its first signal). A connection made after signals
+ * went unsent first calls catch_up (which sends, through signal_dbus_send, the state the bus
+ * missed; now is the signal about to be sent). NULL when out of memory. */
+struct signal_dbus *signal_dbus_new(void (*catch_up)(void *arg, const struct signal_note *now), void *arg);
 /* Closes the connection (the name is released with it). */
 void signal_dbus_free(struct signal_dbus *d);
 /* Emits note on bus ("system", "session" or an address; NULL: the channel is off and closes),

@@ -44,6 +44,7 @@ LONG = {
     "test_secondary.py": 26,
     "test_dnssec_backup.py": 25,
     "test_signed_downstream.py": 25,
+    "test_signals_dbus.py": 22,
     "test_ixfr_in.py": 21,
     "test_mutation.py": 21,
     "test_tcp.py": 19,

@@ -155,6 +155,12 @@ struct config_signal_hook {
 	unsigned line;
 };
 
+/* The D-Bus channel (signals/dbus.c): a signal per change on the bus named. */
+struct config_signals_dbus {
+	bool enabled;
+	char *bus; /* "system", "session" or a D-Bus address ("unix:path=...") */
+};
+
 struct config_signals {
 	unsigned drain_ms; /* between shutting-down and closing the sockets */
 	unsigned expiring_lead_ms; /* zone-expiring this long before a secondary zone expires */
@@ -164,6 +170,7 @@ struct config_signals {
 	unsigned rate_window; /* seconds the rates are measured over */
 	struct config_signal_hook *hooks;
 	size_t nhooks;
+	struct config_signals_dbus dbus;
 };
 
 /* The stateless ACME http-01 responder (acme/acme_responder.h) ternd runs beside DNS on an ingress

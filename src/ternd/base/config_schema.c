@@ -686,6 +686,60 @@ static const struct cfg_item hook_items[] = {
     {0},
 };
 
+/* signals.dbus.bus: system, session, or an address "transport:key=value,..." (';' between
+ * alternatives), as libdbus takes it; whether the bus is there is seen at run time. */
+static bool check_dbus_bus(const char *s, char *why, size_t cap)
+{
+	if (!strcmp(s, "system") || !strcmp(s, "session"))
+		return true;
+	const char *p = s;
+	do {
+		size_t t = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789-");
+		if (!t || p[t] != ':')
+			break;
+		p += t + 1;
+		while (*p && *p != ';') { /* key=value pairs */
+			size_t k = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+			size_t v = k && p[k] == '=' ? strcspn(p + k + 1, ",;") : 0;
+			if (!k || p[k] != '=' || !v)
+				goto bad;
+			p += k + 1 + v;
+			if (*p == ',' && (!p[1] || p[1] == ';' || p[1] == ','))
+				goto bad; /* a pair must follow */
+			if (*p == ',')
+				p++;
+		}
+		if (!*p)
+			return true;
+	} while (*p++ == ';' && *p);
+bad:;
+	char q[QUOTE_BUF];
+	snprintf(why, cap, "%s is not system, session or a D-Bus address (unix:path=/run/dbus/system_bus_socket)",
+	         cfg_quote(s, q, sizeof(q)));
+	return false;
+}
+
+static const struct cfg_item signals_dbus_items[] = {
+    {.name = "enabled",
+     .type = CFG_BOOL,
+     .flags = R,
+     .offset = offsetof(struct config_signals_dbus, enabled),
+     .size = sizeof(bool),
+     .def = "false",
+     .help = "emits a D-Bus signal per change of a condition, as org.tern.ternd (the name the policy file "
+             "dist/org.tern.ternd.conf lets user tern own)"},
+    {.name = "bus",
+     .type = CFG_STRING,
+     .flags = R,
+     .offset = offsetof(struct config_signals_dbus, bus),
+     .max = 1024,
+     .def = "system",
+     .check = check_dbus_bus,
+     .help = "system (DBUS_SYSTEM_BUS_ADDRESS when set, else unix:path=/run/dbus/system_bus_socket), session "
+             "(DBUS_SESSION_BUS_ADDRESS) or a D-Bus address"},
+    {0},
+};
+
 static const struct cfg_item signals_items[] = {
     {.name = "drain-delay",
      .type = CFG_SECONDS,
@@ -756,6 +810,7 @@ static const struct cfg_item signals_items[] = {
      .finish = finish_hook,
      .unit = "hook",
      .help = "programs run, in this order, for each change of a condition's state"},
+    {.name = "dbus", .type = CFG_SECTION, .offset = offsetof(struct config_signals, dbus), .items = signals_dbus_items},
     {0},
 };
 

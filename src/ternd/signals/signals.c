@@ -18,6 +18,7 @@
 #include "ternd/base/event.h"
 #include "ternd/base/log.h"
 #include "ternd/base/text.h"
+#include "ternd/signals/signals_dbus.h"
 #include "ternd/signals/signals_impl.h"
 #include "ternd/zones/zones.h"
 
@@ -46,6 +47,11 @@ struct signals {
 	size_t zones_ready;
 	bool stop;
 	struct signal_hooks hooks;
+	bool dbus_on; /* signals.dbus.enabled */
+	char *dbus_next; /* signals.dbus.bus of the last start or reload, until the dispatcher takes it */
+	bool dbus_changed;
+	struct signal_dbus *dbus; /* the dispatcher's */
+	char *dbus_bus; /* the dispatcher's: the bus it sends to, NULL when off */
 	struct ev_thread thread;
 	struct signal_rates *rates; /* NULL until signals_watch_rates */
 	/* signatures-expiring: each signed zone's earliest RRSIG expiry (when a lead is set) */
@@ -125,7 +131,7 @@ static size_t pack_args(const struct signal_arg *args, size_t nargs, char *buf)
 static void enqueue(struct signals *s, enum signal_cond c, enum signal_state st, const char *zone, int64_t when,
                     const char *args, size_t args_len)
 {
-	if (!s->hooks.n)
+	if (!s->hooks.n && !s->dbus_on)
 		return; /* no channel listens */
 	for (struct signal_note *q = s->head; q; q = q->next)
 		if (q->cond == c && same_zone(q->zone, zone) && q->state != SIGNAL_EVENT && st != SIGNAL_EVENT) {
@@ -243,8 +249,18 @@ static void run(void *arg)
 	struct signals *s = arg;
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		while (!s->head && !s->stop)
+		while (!s->head && !s->stop && !s->dbus_changed)
 			pthread_cond_wait(&s->more, &s->lock);
+		if (s->dbus_changed) { /* a start's or reload's signals.dbus: off or moved, closed now */
+			free(s->dbus_bus);
+			s->dbus_bus = s->dbus_next;
+			s->dbus_next = NULL;
+			s->dbus_changed = false;
+			pthread_mutex_unlock(&s->lock);
+			signal_dbus_send(s->dbus, s->dbus_bus, NULL);
+			pthread_mutex_lock(&s->lock);
+			continue;
+		}
 		if (!s->head)
 			break;
 		struct signal_note *q = s->head;
@@ -255,6 +271,7 @@ static void run(void *arg)
 		struct signal_hooks hooks = s->hooks; /* the reload in force when it is run */
 		signal_hooks_hold(&hooks);
 		pthread_mutex_unlock(&s->lock);
+		signal_dbus_send(s->dbus, s->dbus_bus, q);
 		signal_hooks_run(&hooks, q);
 		signal_hooks_release(&hooks);
 		free(q->zone);
@@ -263,6 +280,66 @@ static void run(void *arg)
 		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* A set condition as the channels get it (a copy); NULL when out of memory. */
+static struct signal_note *note_of(const struct entry *e)
+{
+	struct signal_note *n = calloc(1, sizeof(*n));
+	if (!n || !(n->args = malloc(e->args_len ? e->args_len : 1)) || (e->zone && !(n->zone = strdup(e->zone)))) {
+		if (n)
+			free(n->args);
+		free(n);
+		return NULL;
+	}
+	memcpy(n->args, e->args, e->args_len);
+	n->args_len = e->args_len;
+	n->cond = e->cond;
+	n->state = e->state;
+	n->time = e->since;
+	return n;
+}
+
+/* The D-Bus channel connected after signals went unsent: every condition set now (in the table;
+ * zone-ready is not kept there) goes out first, but the one about to be sent. Dispatcher thread. */
+static void dbus_catch_up(void *arg, const struct signal_note *now)
+{
+	struct signals *s = arg;
+	struct signal_note *list = NULL, **tail = &list;
+	pthread_mutex_lock(&s->lock);
+	/* server-wide first, each in the conditions' order, then the zones' (as signals_json) */
+	for (int pass = 0; pass < 2; pass++)
+		for (int c = 0; c < SIGNAL_NCOND; c++)
+			for (size_t i = 0; i < s->nbuckets; i++)
+				for (const struct entry *e = s->buckets[i]; e; e = e->next)
+					if (e->cond == (enum signal_cond)c && (pass == 0) == !e->zone &&
+					    e->state == SIGNAL_SET &&
+					    !(e->cond == now->cond && same_zone(e->zone, now->zone)) &&
+					    (*tail = note_of(e)))
+						tail = &(*tail)->next;
+	pthread_mutex_unlock(&s->lock);
+	for (struct signal_note *n = list, *next; n; n = next) {
+		next = n->next;
+		signal_dbus_send(s->dbus, s->dbus_bus, n);
+		free(n->zone);
+		free(n->args);
+		free(n);
+	}
+}
+
+/* The D-Bus channel's bus from conf, for the dispatcher to take (under the lock). */
+static int dbus_config(struct signals *s, const struct config *conf)
+{
+	const struct config_signals_dbus *c = &conf->signals.dbus;
+	char *bus = c->enabled ? strdup(c->bus ? c->bus : "system") : NULL;
+	if (c->enabled && !bus)
+		return TERN_ENOMEM;
+	free(s->dbus_next);
+	s->dbus_next = bus;
+	s->dbus_on = c->enabled;
+	s->dbus_changed = true;
+	pthread_cond_signal(&s->more);
+	return 0;
 }
 
 int signals_start(const struct config *conf, struct signals **out, char *err, size_t errlen)
@@ -277,10 +354,13 @@ int signals_start(const struct config *conf, struct signals **out, char *err, si
 	s->sig_lead = conf->signals.sig_lead_ms / 1000;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->more, NULL);
-	if (signal_hooks_make(&conf->signals, &s->hooks) < 0 ||
+	if (!(s->dbus = signal_dbus_new(dbus_catch_up, s)) || dbus_config(s, conf) < 0 ||
+	    signal_hooks_make(&conf->signals, &s->hooks) < 0 ||
 	    ev_thread_start_fn(&s->thread, run, s, "ternd-signals") < 0) {
 		snprintf(err, errlen, "signals: cannot start the dispatcher");
 		signal_hooks_release(&s->hooks);
+		signal_dbus_free(s->dbus);
+		free(s->dbus_next);
 		free(s->buckets);
 		free(s);
 		return TERN_EIO;
@@ -308,9 +388,10 @@ int signals_reload(struct signals *s, const struct config *conf)
 	pthread_mutex_lock(&s->lock);
 	struct signal_hooks old = s->hooks;
 	s->hooks = next;
+	int r = dbus_config(s, conf);
 	pthread_mutex_unlock(&s->lock);
 	signal_hooks_release(&old);
-	return 0;
+	return r;
 }
 
 void signals_stop(struct signals *s)
@@ -337,6 +418,9 @@ void signals_stop(struct signals *s)
 	}
 	free(s->sigzones);
 	signal_hooks_release(&s->hooks);
+	signal_dbus_free(s->dbus);
+	free(s->dbus_next);
+	free(s->dbus_bus);
 	pthread_cond_destroy(&s->more);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -564,8 +648,13 @@ bool signals_json(struct signals *s, struct text *out)
 					text_append(out, "}", 1);
 					first = false;
 				}
-	text_printf(out, "], \"zones-ready\": %zu, \"queued\": %zu, \"dropped\": %llu}", s->zones_ready, s->queued,
+	text_printf(out, "], \"zones-ready\": %zu, \"queued\": %zu, \"dropped\": %llu", s->zones_ready, s->queued,
 	            (unsigned long long)s->dropped);
+	if (s->dbus_on)
+		text_printf(out, ", \"dbus\": {\"connected\": %s, \"unsent\": %llu}",
+		            signal_dbus_connected(s->dbus) ? "true" : "false",
+		            (unsigned long long)signal_dbus_unsent(s->dbus));
+	text_append(out, "}", 1);
 	pthread_mutex_unlock(&s->lock);
 	return !out->nomem;
 }

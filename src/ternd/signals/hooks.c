@@ -123,7 +123,22 @@ static void run_one(const struct signal_hook *hook, const struct signal_note *no
 	argv[na] = NULL;
 	envp[ne] = NULL;
 	pid_t pid;
-	int e = posix_spawn(&pid, hook->exec, NULL, NULL, argv, envp);
+	/* the program starts with no signal blocked and every handler at its default (ternd's threads
+	 * block SIGTERM, SIGHUP and SIGINT for sigwait: a hook must not inherit that) */
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	int e = posix_spawnattr_init(&attr);
+	if (!e)
+		e = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	if (!e)
+		e = posix_spawnattr_setsigmask(&attr, &none);
+	if (!e)
+		e = posix_spawnattr_setsigdefault(&attr, &all);
+	if (!e)
+		e = posix_spawn(&pid, hook->exec, NULL, &attr, argv, envp);
+	posix_spawnattr_destroy(&attr);
 	if (e) {
 		log_warning("signals: hook %s (%s %s): cannot run: %s", hook->exec, argv[1], argv[2], strerror(e));
 		return;

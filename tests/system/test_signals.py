@@ -32,8 +32,18 @@ printf '%%s|%%s|%%s|%%s|%%s\\n' "$*" "$TERN_CONDITION" "$TERN_STATE" "$TERN_ZONE
 
 
 class HookLog:
+    """The lines a hook program (HOOK, made in tmp_path/hook.sh by in_dir) appended, split on |."""
+
     def __init__(self, path):
         self.path = path
+
+    @classmethod
+    def in_dir(cls, tmp_path):
+        """(HookLog, the hook's path)."""
+        hook = tmp_path / "hook.sh"
+        hook.write_text(HOOK % (tmp_path / "hook.log"))
+        hook.chmod(0o755)
+        return cls(tmp_path / "hook.log"), hook
 
     def lines(self):
         try:
@@ -67,10 +77,7 @@ def soa(port, name):
 
 
 def test_conditions_reach_the_hook_and_the_api(tmp_path, keys):  # noqa: F811
-    log = tmp_path / "hook.log"
-    hook = tmp_path / "hook.sh"
-    hook.write_text(HOOK % log)
-    hook.chmod(0o755)
+    h, hook = HookLog.in_dir(tmp_path)
     (tmp_path / "file.test.zone").write_text(zone_text("file.test"))
     (tmp_path / "slow.test.zone").write_text(zone_text("slow.test", 7))
     primary_port = free_port()
@@ -86,7 +93,6 @@ def test_conditions_reach_the_hook_and_the_api(tmp_path, keys):  # noqa: F811
     with open(t.config, "w") as f:
         f.write(text)
     t.start()
-    h = HookLog(log)
     primary = None
     try:
         h.wait(lambda l: l[0] == "running set", "running set")
@@ -193,10 +199,7 @@ def test_zone_expiring_then_expired_then_back(tmp_path):
     signals.zone-expiring-lead (3 s) before the expiry, then at the expiry zone-ready and
     all-zones-ready cleared; the primary back: zone-expiring cleared, the zone ready again and
     all-zones-ready set again."""
-    log = tmp_path / "hook.log"
-    hook = tmp_path / "hook.sh"
-    hook.write_text(HOOK % log)
-    hook.chmod(0o755)
+    h, hook = HookLog.in_dir(tmp_path)
     (tmp_path / "exp.test.zone").write_text(
         "$ORIGIN exp.test.\n$TTL 300\n@ SOA ns1 hostmaster 5 1 1 6 300\n@ NS ns1\nns1 A 192.0.2.1\n")
     primary_port, port = free_port(), free_port()
@@ -210,7 +213,6 @@ def test_zone_expiring_then_expired_then_back(tmp_path):
                     % (port, primary_port, tmp_path / "copy" / "exp.test.zone", hook))
     out = open(tmp_path / "ternd.log", "w")
     proc = subprocess.Popen([TERND, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
-    h = HookLog(log)
     try:
         h.wait(lambda l: l[0] == "all-zones-ready set zones=1", "all-zones-ready")
         primary.stop()
@@ -238,10 +240,7 @@ def test_query_rates(tmp_path):
     """query-rate-high (threshold 50/s over a 2 s window) set under ~400 queries a second and
     cleared after the load stops; query-rate-rising (15/s per s) set on the step from nothing to
     that load, cleared once the rate holds steady."""
-    log = tmp_path / "hook.log"
-    hook = tmp_path / "hook.sh"
-    hook.write_text(HOOK % log)
-    hook.chmod(0o755)
+    h, hook = HookLog.in_dir(tmp_path)
     (tmp_path / "a.test.zone").write_text(zone_text("a.test"))
     port = free_port()
     conf = tmp_path / "ternd.yaml"
@@ -250,7 +249,6 @@ def test_query_rates(tmp_path):
                     '  hooks:\n    - condition: "*"\n      exec: %s\n' % (port, hook))
     out = open(tmp_path / "ternd.log", "w")
     proc = subprocess.Popen([TERND, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
-    h = HookLog(log)
     try:
         h.wait(lambda l: l[0] == "running set", "running")
         time.sleep(3)  # a quiet window first
@@ -299,10 +297,7 @@ def test_signatures_expiring(tmp_path):
     of an hour: signatures-expiring set at load (zone, owner, type, expires); signed again to expire
     in a day and reloaded: cleared; signed to expire in an hour and 6 s: set by the clock a few
     seconds after the reload."""
-    log = tmp_path / "hook.log"
-    hook = tmp_path / "hook.sh"
-    hook.write_text(HOOK % log)
-    hook.chmod(0o755)
+    h, hook = HookLog.in_dir(tmp_path)
     sign(tmp_path, 120)
     port = free_port()
     conf = tmp_path / "ternd.yaml"
@@ -311,7 +306,6 @@ def test_signatures_expiring(tmp_path):
                     '      exec: %s\n' % (port, hook))
     out = open(tmp_path / "ternd.log", "w")
     proc = subprocess.Popen([TERND, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
-    h = HookLog(log)
     try:
         line = h.wait(lambda l: l[0].startswith("signatures-expiring set"), "signatures-expiring set")
         assert line[3] == "sig.test." and "owner=" in line[0] and "type=" in line[0], line

@@ -149,8 +149,25 @@ struct config_signal_hook {
 	unsigned line;
 };
 
+/* The MQTT channel (signals/mqtt.c): retained topics tern/<pop>/<condition>[/<zone>] on one broker,
+ * authenticated (a username and password, or a TLS client certificate; never anonymous). */
+struct config_signals_mqtt {
+	bool enabled; /* the section is there */
+	char *broker; /* the URL as written: mqtt://HOST[:PORT] or mqtts://HOST[:PORT] */
+	char host[256]; /* from broker (an IPv6 address without its brackets) */
+	unsigned port;
+	bool tls; /* mqtts */
+	char *pop; /* NULL: the host name */
+	char *username;
+	char *password_file; /* holds the password (its first line) */
+	char *ca_file, *cert_file, *key_file;
+	unsigned keepalive; /* seconds */
+	bool insecure; /* mqtt:// to a broker not on loopback */
+};
+
 struct config_signals {
 	unsigned drain_ms; /* between shutting-down and closing the sockets */
+	struct config_signals_mqtt mqtt;
 	struct config_signal_hook *hooks;
 	size_t nhooks;
 };

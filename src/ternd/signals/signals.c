@@ -45,6 +45,7 @@ struct signals {
 	size_t zones_ready;
 	bool stop;
 	struct signal_hooks hooks;
+	struct signal_mqtt *mqtt; /* NULL: no broker */
 	struct ev_thread thread;
 };
 
@@ -110,7 +111,7 @@ static size_t pack_args(const struct signal_arg *args, size_t nargs, char *buf)
 static void enqueue(struct signals *s, enum signal_cond c, enum signal_state st, const char *zone, int64_t when,
                     const char *args, size_t args_len)
 {
-	if (!s->hooks.n)
+	if (!s->hooks.n && !s->mqtt)
 		return; /* no channel listens */
 	for (struct signal_note *q = s->head; q; q = q->next)
 		if (q->cond == c && same_zone(q->zone, zone) && q->state != SIGNAL_EVENT && st != SIGNAL_EVENT) {
@@ -242,6 +243,7 @@ static void run(void *arg)
 		pthread_mutex_unlock(&s->lock);
 		signal_hooks_run(&hooks, q);
 		signal_hooks_release(&hooks);
+		signal_mqtt_note(s->mqtt, q);
 		free(q->zone);
 		free(q->args);
 		free(q);
@@ -261,13 +263,16 @@ int signals_start(const struct config *conf, struct signals **out, char *err, si
 	s->nbuckets = 64;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->more, NULL);
-	if (signal_hooks_make(&conf->signals, &s->hooks) < 0 ||
+	int rc = conf->signals.mqtt.enabled ? signal_mqtt_start(&conf->signals.mqtt, s, &s->mqtt, err, errlen) : 0;
+	if (rc < 0 || signal_hooks_make(&conf->signals, &s->hooks) < 0 ||
 	    ev_thread_start_fn(&s->thread, run, s, "ternd-signals") < 0) {
-		snprintf(err, errlen, "signals: cannot start the dispatcher");
+		if (rc >= 0)
+			snprintf(err, errlen, "signals: cannot start the dispatcher");
+		signal_mqtt_stop(s->mqtt);
 		signal_hooks_release(&s->hooks);
 		free(s->buckets);
 		free(s);
-		return TERN_EIO;
+		return rc < 0 ? rc : TERN_EIO;
 	}
 	*out = s;
 	return 0;
@@ -297,6 +302,7 @@ void signals_stop(struct signals *s)
 	pthread_cond_signal(&s->more);
 	pthread_mutex_unlock(&s->lock);
 	ev_thread_stop(&s->thread);
+	signal_mqtt_stop(s->mqtt); /* after the dispatcher: what it handed over goes first */
 	for (size_t i = 0; i < s->nbuckets; i++)
 		for (struct entry *e = s->buckets[i], *next; e; e = next) {
 			next = e->next;
@@ -350,7 +356,7 @@ static void rfc3339(int64_t t, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void json_args(struct text *out, const char *args, size_t len)
+void signals_json_args(struct text *out, const char *args, size_t len)
 {
 	text_append(out, "{", 1);
 	for (size_t at = 0, k = 0; at < len; k++) {
@@ -392,7 +398,7 @@ bool signals_json(struct signals *s, struct text *out)
 					}
 					text_printf(out, "\"state\": \"%s\", \"since\": \"%s\", \"arguments\": ",
 					            signal_state_name(e->state), when);
-					json_args(out, e->args, e->args_len);
+					signals_json_args(out, e->args, e->args_len);
 					text_append(out, "}", 1);
 					first = false;
 				}
@@ -402,10 +408,26 @@ bool signals_json(struct signals *s, struct text *out)
 	return !out->nomem;
 }
 
+void signals_each(struct signals *s, void (*fn)(void *arg, const struct signal_note *n), void *arg)
+{
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->nbuckets; i++)
+		for (struct entry *e = s->buckets[i]; e; e = e->next) {
+			struct signal_note n = {.cond = e->cond,
+			                        .state = e->state,
+			                        .time = e->since,
+			                        .zone = e->zone,
+			                        .args = e->args,
+			                        .args_len = e->args ? e->args_len : 0};
+			fn(arg, &n);
+		}
+	pthread_mutex_unlock(&s->lock);
+}
+
 uint64_t signals_dropped(struct signals *s)
 {
 	pthread_mutex_lock(&s->lock);
 	uint64_t n = s->dropped;
 	pthread_mutex_unlock(&s->lock);
-	return n;
+	return n + signal_mqtt_dropped(s->mqtt);
 }

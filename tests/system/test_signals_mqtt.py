@@ -399,3 +399,34 @@ def test_insecure_allows_plain_mqtt_off_loopback(tmp_path):
     r = subprocess.run([TERND, "--check", "-c", str(tmp_path / "ternd.yaml")], capture_output=True, text=True,
                        timeout=30)
     assert r.returncode == 0, r.stderr
+
+
+def test_a_broker_down_drops_the_oldest_beyond_the_bound_and_counts(tmp_path):
+    """5,000 zones ready while the broker is down: 4,096 messages wait, the rest are counted in
+    tern_signals_dropped_total, and ternd answers all along."""
+    import urllib.request
+    (tmp_path / "z.zone").write_text("$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 300\n@ NS ns1\nns1 A 192.0.2.1\n")
+    (tmp_path / "ternd.pw").write_text("x\n")
+    port, api = free_port(), free_port()
+    zones = "".join("  - name: z%d.test\n    file: z.zone\n" % i for i in range(5000))
+    (tmp_path / "ternd.yaml").write_text(
+        'server:\n  listen: ["127.0.0.1@%d"]\napi:\n  listen: "127.0.0.1@%d"\nzones:\n%s'
+        'signals:\n  mqtt:\n    broker: "mqtt://127.0.0.1:%d"\n    username: ternd\n    password-file: ternd.pw\n' % (
+            port, api, zones, free_port()))
+    out = open(tmp_path / "ternd.log", "w")
+    proc = subprocess.Popen([TERND, "-c", str(tmp_path / "ternd.yaml")], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_log(lambda: open(tmp_path / "ternd.log").read(), "all zones served", timeout=120)
+        end = time.time() + 20
+        while True:
+            text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % api, timeout=5).read().decode()
+            dropped = [int(l.split()[1]) for l in text.splitlines() if l.startswith("tern_signals_dropped_total ")]
+            assert dropped, text
+            if dropped[0] >= 5000 + 2 - 4096:  # zone-ready of each zone, running, all-zones-ready
+                break
+            assert time.time() < end, dropped
+            time.sleep(0.2)
+        assert "# TYPE tern_signals_dropped_total counter" in text
+    finally:
+        terminate(proc)
+        out.close()

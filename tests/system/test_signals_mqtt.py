@@ -71,6 +71,7 @@ class Broker:
         self.log = d / "mosquitto.log"
         (d / "mosquitto.conf").write_text(
             "user root\npersistence false\nper_listener_settings false\nallow_anonymous false\n"
+            "max_queued_messages 100000\n"
             "password_file %s\nacl_file %s\nlog_dest file %s\nlog_type all\n"
             "listener %d 127.0.0.1\n"
             "listener %d 127.0.0.1\ncafile %s/ca.crt\ncertfile %s/broker.crt\nkeyfile %s/broker.key\n"
@@ -430,3 +431,23 @@ def test_a_broker_down_drops_the_oldest_beyond_the_bound_and_counts(tmp_path):
     finally:
         terminate(proc)
         out.close()
+
+
+def test_thousands_of_zones_reach_the_broker(tmp_path, broker):
+    """3,000 zones ready at start: every zone-ready reaches the broker (ternd hands the library at
+    most 64 unacknowledged messages at a time, the rest wait in its bounded list)."""
+    (tmp_path / "z.zone").write_text("$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 300\n@ NS ns1\nns1 A 192.0.2.1\n")
+    sub = Sub(broker, "reader", PASSWORDS["reader"])
+    assert sub.wait_connected() == 0
+    t = mqtt_ternd(tmp_path, broker, password_conf(tmp_path, broker, pop="pop6"),
+                   zones={"z%d.test" % i: str(tmp_path / "z.zone") for i in range(3000)})
+    t.start()
+    try:
+        sub.wait("tern/pop6/all-zones-ready", "set", timeout=60)
+        end = time.time() + 30
+        while len({m[0] for m in sub.messages() if m[0].startswith("tern/pop6/zone-ready/")}) < 3000:
+            assert time.time() < end, len(sub.messages())
+            time.sleep(0.1)
+    finally:
+        sub.close()
+        assert t.stop() == 0

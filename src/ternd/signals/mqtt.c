@@ -25,6 +25,7 @@
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 30000
 #define STOP_WAIT_MS 3000 /* on a clean stop, for the broker to take what is left */
+#define INFLIGHT_MAX 64 /* handed to the library, not acknowledged: beyond, messages wait here (bounded) */
 
 struct pending {
 	struct pending *next;
@@ -291,10 +292,11 @@ static void republish(struct signal_mqtt *mq)
 	signals_each(mq->signals, republish_one, mq);
 }
 
-/* Hands what is pending to the library (which sends it as the socket takes it). */
+/* Hands what is pending to the library (which sends it as the socket takes it), as long as the
+ * broker keeps up: the library's own queue has no bound, ours has one. */
 static void publish_pending(struct signal_mqtt *mq)
 {
-	for (;;) {
+	while (mq->unacked < INFLIGHT_MAX) {
 		pthread_mutex_lock(&mq->lock);
 		struct pending *p = mq->head;
 		if (p) {

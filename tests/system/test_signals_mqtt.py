@@ -348,6 +348,9 @@ def test_tls_client_certificate_and_broker_up_late(tmp_path, pki):
         p = sub.wait("tern/pop5/zone-ready/file.test", "set")
         assert p["arguments"] == {"serial": "1"}, p
         sub.wait("tern/pop5/all-zones-ready", "set")
+        # a reload (the configuration read before is freed: ternd keeps its own copy of the broker)
+        t.reload()
+        time.sleep(1)
         # the broker restarts (no persistence): the state is republished
         broker.stop()
         sub.close()
@@ -368,6 +371,8 @@ def test_tls_client_certificate_and_broker_up_late(tmp_path, pki):
     ({"broker": "\"mqtt://127.0.0.1:99999\""}, "signals.mqtt.broker: \"mqtt://127.0.0.1:99999\" has a bad port"),
     ({"broker": "\"mqtt://127.0.0.1/x\""}, "has something after HOST:PORT"),
     ({"broker": "\"mqtt://192.0.2.1\""}, "is MQTT without TLS to a broker not on loopback"),
+    ({"broker": "\"mqtt://[::1\""}, "has a bad IPv6 address"),
+    ({"broker": "\"mqtt://:1883\""}, "has no host"),
     ({"broker": "\"mqtts://192.0.2.1\"", "ca-file": "%(dir)s/missing.crt"},
      "signals.mqtt.ca-file: \"%(dir)s"),
     ({"broker": "\"mqtts://192.0.2.1\"", "cert-file": "%(dir)s/ternd.pw", "username": None,

@@ -37,8 +37,8 @@ enum link { LINK_DOWN, LINK_CONNECTING, LINK_UP };
 
 struct signal_mqtt {
 	struct signals *signals; /* the state table, republished on each connection */
-	const struct config_signals_mqtt *conf; /* a copy owned here */
-	struct config_signals_mqtt own;
+	char broker[320], host[256]; /* copies: a reload frees the configuration (the broker is not reloaded) */
+	unsigned port, keepalive;
 	char pop[256];
 	char password[512];
 	struct mosquitto *m;
@@ -211,12 +211,11 @@ static void on_connect(struct mosquitto *m, void *arg, int rc)
 	(void)m;
 	struct signal_mqtt *mq = arg;
 	if (rc) {
-		log_error("signals: mqtt: %s refused the connection: %s", mq->conf->broker,
-		          mosquitto_connack_string(rc));
+		log_error("signals: mqtt: %s refused the connection: %s", mq->broker, mosquitto_connack_string(rc));
 		mq->refused = true;
 		return;
 	}
-	log_info("signals: mqtt: connected to %s as %s", mq->conf->broker, mq->pop);
+	log_info("signals: mqtt: connected to %s as %s", mq->broker, mq->pop);
 	mq->link = LINK_UP;
 	mq->republish = true;
 	mq->backoff_ms = 0;
@@ -236,7 +235,7 @@ static void on_publish(struct mosquitto *m, void *arg, int mid)
 static void problem(struct signal_mqtt *mq, const char *what)
 {
 	if (strcmp(mq->last_problem, what)) {
-		log_warning("signals: mqtt: %s: %s (signals wait, newest per topic)", mq->conf->broker, what);
+		log_warning("signals: mqtt: %s: %s (signals wait, newest per topic)", mq->broker, what);
 		snprintf(mq->last_problem, sizeof(mq->last_problem), "%s", what);
 	}
 }
@@ -267,7 +266,7 @@ static void try_connect(struct signal_mqtt *mq)
 		return;
 	}
 	free(will);
-	int rc = mosquitto_connect_async(mq->m, mq->conf->host, (int)mq->conf->port, (int)mq->conf->keepalive);
+	int rc = mosquitto_connect_async(mq->m, mq->host, (int)mq->port, (int)mq->keepalive);
 	if (rc) {
 		char why[256];
 		snprintf(why, sizeof(why), "cannot connect: %s",
@@ -374,7 +373,7 @@ static void turn(struct signal_mqtt *mq, int timeout_ms)
 		snprintf(why, sizeof(why), "connection lost: %s", reason);
 		link_lost(mq, why);
 	} else if (mq->link == LINK_CONNECTING &&
-	           now_ms() - mq->connect_began > 1000 * (int64_t)(mq->conf->keepalive > 5 ? mq->conf->keepalive : 5)) {
+	           now_ms() - mq->connect_began > 1000 * (int64_t)(mq->keepalive > 5 ? mq->keepalive : 5)) {
 		link_lost(mq, "cannot connect: no answer to CONNECT");
 	}
 }
@@ -489,8 +488,10 @@ int signal_mqtt_start(const struct config_signals_mqtt *conf, struct signals *s,
 	pthread_mutex_init(&mq->lock, NULL);
 	mq->wake = -1;
 	mq->signals = s;
-	mq->own = *conf; /* the strings stay the configuration's: the broker is not reloaded */
-	mq->conf = &mq->own;
+	snprintf(mq->broker, sizeof(mq->broker), "%s", conf->broker);
+	snprintf(mq->host, sizeof(mq->host), "%s", conf->host);
+	mq->port = conf->port;
+	mq->keepalive = conf->keepalive;
 	if (conf->pop)
 		snprintf(mq->pop, sizeof(mq->pop), "%s", conf->pop);
 	else if (gethostname(mq->pop, sizeof(mq->pop) - 1) < 0 || !mq->pop[0])

@@ -3,15 +3,15 @@ cleared, retained at QoS 1 on tern/<pop>/<condition>[/<zone>] with a JSON payloa
 mosquitto that refuses anonymous clients and wrong passwords, gives each identity what its ACL
 allows, and on a TLS listener takes only clients with a certificate. kill -9 makes the broker
 publish ternd's last will (crashed set); SIGTERM clears crashed and disconnects cleanly (no will).
-A broker down when ternd starts gets the state once it is up. Bad signals.mqtt keys are named by
---check."""
+A broker down when ternd starts gets the state once it is up; while it is down, messages beyond the
+bound are counted in /metrics. Bad signals.mqtt keys are named by --check."""
 import json
-import os
 import signal
 import ssl
 import subprocess
 import threading
 import time
+import urllib.request
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -410,7 +410,6 @@ def test_insecure_allows_plain_mqtt_off_loopback(tmp_path):
 def test_a_broker_down_drops_the_oldest_beyond_the_bound_and_counts(tmp_path):
     """5,000 zones ready while the broker is down: 4,096 messages wait, the rest are counted in
     tern_signals_dropped_total, and ternd answers all along."""
-    import urllib.request
     (tmp_path / "z.zone").write_text("$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 300\n@ NS ns1\nns1 A 192.0.2.1\n")
     (tmp_path / "ternd.pw").write_text("x\n")
     port, api = free_port(), free_port()

@@ -13,6 +13,9 @@ import threading
 import time
 import urllib.request
 
+import dns.message
+import dns.query
+import dns.rcode
 import paho.mqtt.client as mqtt
 import pytest
 
@@ -432,6 +435,8 @@ def test_a_broker_down_drops_the_oldest_beyond_the_bound_and_counts(tmp_path):
             assert time.time() < end, dropped
             time.sleep(0.2)
         assert "# TYPE tern_signals_dropped_total counter" in text
+        q = dns.query.udp(dns.message.make_query("z4999.test.", "SOA"), "127.0.0.1", port=port, timeout=3)
+        assert q.rcode() == dns.rcode.NOERROR and q.answer, q
     finally:
         terminate(proc)
         out.close()

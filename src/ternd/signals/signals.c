@@ -324,6 +324,8 @@ static void on_zone(void *arg, enum zones_event ev, const struct zone *old, cons
 	struct signals *s = arg;
 	char name[NAME_MAXLEN * 4 + 2], serial[16];
 	const struct zone *z = ev == ZONES_PUBLISHED ? next : old;
+	if (!z)
+		return; /* never: a publication has next, a removal old */
 	name_to_text(z->apex, name, sizeof(name));
 	snprintf(serial, sizeof(serial), "%u", z->serial);
 	struct signal_arg args[] = {{"serial", serial}};

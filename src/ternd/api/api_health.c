@@ -163,6 +163,12 @@ void api_metrics(void *ctx, const struct http_request *req, struct http_response
 	prom_family(&m, "tern_dns_transfer_batched_total", "counter",
 	            "Messages those batches answered: zone transfers and the queries among them.");
 	text_printf(&m, "tern_dns_transfer_batched_total %llu\n", (unsigned long long)batched);
+	struct signals *sig = a->srv->signals;
+	if (sig) {
+		prom_family(&m, "tern_signals_dropped_total", "counter",
+		            "Signals not handed to a channel (exec hooks, MQTT) because too many waited.");
+		text_printf(&m, "tern_signals_dropped_total %llu\n", (unsigned long long)signals_dropped(sig));
+	}
 	prom_family(&m, "tern_api_requests_total", "counter", "API requests answered, by status class.");
 	for (int i = 1; i < 6; i++)
 		text_printf(&m, "tern_api_requests_total{code=\"%dxx\"} %llu\n", i, (unsigned long long)http[i]);

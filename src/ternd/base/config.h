@@ -161,6 +161,22 @@ struct config_signals_dbus {
 	char *bus; /* "system", "session" or a D-Bus address ("unix:path=...") */
 };
 
+/* The MQTT channel (signals/mqtt.c): retained topics tern/<pop>/<condition>[/<zone>] on one broker,
+ * authenticated (a username and password, or a TLS client certificate; never anonymous). */
+struct config_signals_mqtt {
+	bool enabled; /* the section is there */
+	char *broker; /* the URL as written: mqtt://HOST[:PORT] or mqtts://HOST[:PORT] */
+	char host[256]; /* from broker (an IPv6 address without its brackets) */
+	unsigned port;
+	bool tls; /* mqtts */
+	char *pop; /* NULL: the host name */
+	char *username;
+	char *password_file; /* holds the password (its first line) */
+	char *ca_file, *cert_file, *key_file;
+	unsigned keepalive; /* seconds */
+	bool insecure; /* mqtt:// to a broker not on loopback */
+};
+
 struct config_signals {
 	unsigned drain_ms; /* between shutting-down and closing the sockets */
 	unsigned expiring_lead_ms; /* zone-expiring this long before a secondary zone expires */
@@ -168,6 +184,7 @@ struct config_signals {
 	unsigned rate_high; /* query-rate-high at this many queries a second (0: never) */
 	unsigned rate_rising; /* query-rate-rising at this increase a second (0: never) */
 	unsigned rate_window; /* seconds the rates are measured over */
+	struct config_signals_mqtt mqtt;
 	struct config_signal_hook *hooks;
 	size_t nhooks;
 	struct config_signals_dbus dbus;

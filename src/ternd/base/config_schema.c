@@ -740,6 +740,173 @@ static const struct cfg_item signals_dbus_items[] = {
     {0},
 };
 
+/* signals.mqtt.broker: mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (1883, 8883 by default), HOST a name
+ * or an address ([...] for IPv6), nothing after. What is wrong, or NULL with host, port and tls. */
+static const char *mqtt_url_problem(const char *s, char *host, size_t cap, unsigned *port, bool *tls)
+{
+	const char *at;
+	if (!strncmp(s, "mqtt://", 7))
+		*tls = false, at = s + 7;
+	else if (!strncmp(s, "mqtts://", 8))
+		*tls = true, at = s + 8;
+	else
+		return "is not an MQTT URL (mqtt://HOST[:PORT] or mqtts://HOST[:PORT])";
+	*port = *tls ? 8883 : 1883;
+	const char *end;
+	if (*at == '[') {
+		end = strchr(at, ']');
+		if (!end || end == at + 1 || strspn(at + 1, "0123456789abcdefABCDEF:.") != (size_t)(end - at - 1))
+			return "has a bad IPv6 address (mqtt://[ADDRESS]:PORT)";
+		at++;
+	} else {
+		end = at + strspn(at, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_");
+		if (end == at)
+			return "has no host";
+	}
+	if ((size_t)(end - at) >= cap)
+		return "has a host name that is too long";
+	memcpy(host, at, (size_t)(end - at));
+	host[end - at] = 0;
+	const char *rest = *end == ']' ? end + 1 : end;
+	if (*rest == ':') {
+		char *stop;
+		unsigned long v = rest[1] >= '0' && rest[1] <= '9' ? strtoul(rest + 1, &stop, 10) : 0;
+		if (!v || v > 65535 || *stop)
+			return "has a bad port (1 to 65535)";
+		*port = (unsigned)v;
+		rest = stop;
+	}
+	if (*rest == '/' && !rest[1])
+		rest++;
+	if (*rest)
+		return "has something after HOST:PORT (no path, user or query)";
+	return NULL;
+}
+
+static bool mqtt_loopback(const char *host)
+{
+	return !strcmp(host, "localhost") || !strcmp(host, "::1") ||
+	       (!strncmp(host, "127.", 4) && strspn(host, "0123456789.") == strlen(host));
+}
+
+/* A file ternd must read: what is wrong with it, or NULL. */
+static const char *unreadable(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return "does not exist";
+	if (!S_ISREG(st.st_mode))
+		return "is not a regular file";
+	if (access(path, R_OK) < 0)
+		return "cannot be read";
+	return NULL;
+}
+
+/* signals.mqtt: the broker's URL parsed; never anonymous (a username and its password file, or a
+ * TLS client certificate and its key); plain MQTT only on loopback unless insecure; each file
+ * readable. Each problem names its key. */
+static bool finish_mqtt(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
+{
+	enum { BROKER, POP, USER, PASSWORD, CA, CERT, KEY, KEEPALIVE, INSECURE };
+	struct config_signals_mqtt *m = base;
+	(void)where;
+	char q[QUOTE_BUF];
+	unsigned before = p->nerr;
+	m->enabled = true;
+	if (m->broker && f[BROKER].ok) {
+		const char *why = mqtt_url_problem(m->broker, m->host, sizeof(m->host), &m->port, &m->tls);
+		if (why)
+			cfg_perr(p, f[BROKER].line, "signals.mqtt.broker: %s %s", cfg_quote(m->broker, q, sizeof(q)),
+			         why);
+		else if (!m->tls && !m->insecure && !mqtt_loopback(m->host))
+			cfg_perr(
+			    p, f[BROKER].line,
+			    "signals.mqtt.broker: %s is MQTT without TLS to a broker not on loopback (mqtts://, or "
+			    "signals.mqtt.insecure: true)",
+			    cfg_quote(m->broker, q, sizeof(q)));
+		else if (!m->tls && (m->ca_file || m->cert_file))
+			cfg_perr(p, f[CA].value ? f[CA].line : f[CERT].line,
+			         "signals.mqtt.%s: a TLS file for a broker without TLS (mqtts://)",
+			         f[CA].value ? "ca-file" : "cert-file");
+	}
+	if (!m->username && !m->cert_file)
+		cfg_perr(
+		    p, line,
+		    "signals.mqtt.username: missing (an anonymous broker is refused: username and password-file, or "
+		    "cert-file and key-file)");
+	if (m->username && !m->password_file)
+		cfg_perr(p, f[USER].line, "signals.mqtt.password-file: missing (the username's password)");
+	if (m->password_file && !m->username)
+		cfg_perr(p, f[PASSWORD].line, "signals.mqtt.username: missing (whose password is password-file)");
+	if (m->cert_file && !m->key_file)
+		cfg_perr(p, f[CERT].line, "signals.mqtt.key-file: missing (the key of cert-file)");
+	if (m->key_file && !m->cert_file)
+		cfg_perr(p, f[KEY].line, "signals.mqtt.cert-file: missing (the certificate of key-file)");
+	static const char *const names[] = {"password-file", "ca-file", "cert-file", "key-file"};
+	const char *files[] = {m->password_file, m->ca_file, m->cert_file, m->key_file};
+	const int at[] = {PASSWORD, CA, CERT, KEY};
+	for (int i = 0; i < 4; i++) {
+		const char *why = files[i] ? unreadable(files[i]) : NULL;
+		if (why)
+			cfg_perr(p, f[at[i]].line, "signals.mqtt.%s: %s %s", names[i],
+			         cfg_quote(files[i], q, sizeof(q)), why);
+	}
+	return p->nerr == before;
+}
+
+#define MQTT_AT(member) offsetof(struct config_signals_mqtt, member)
+static const struct cfg_item mqtt_items[] = {
+    {.name = "broker",
+     .type = CFG_STRING,
+     .flags = CFG_REQUIRED,
+     .offset = MQTT_AT(broker),
+     .max = 300,
+     .help = "the MQTT broker signals are published to, mqtt://HOST[:PORT] (loopback only, unless insecure) or "
+             "mqtts://HOST[:PORT]; retained topics tern/POP/CONDITION[/ZONE], QoS 1, last will tern/POP/crashed"},
+    {.name = "pop",
+     .type = CFG_STRING,
+     .offset = MQTT_AT(pop),
+     .check = cfg_check_pop_name,
+     .help = "this server's name in the topics (default: the host name)"},
+    {.name = "username",
+     .type = CFG_STRING,
+     .offset = MQTT_AT(username),
+     .max = 256,
+     .help = "the broker's user, with password-file (or a client certificate: one of them is required)"},
+    {.name = "password-file",
+     .type = CFG_PATH,
+     .offset = MQTT_AT(password_file),
+     .help = "a file whose first line is username's password (read at the start, as server.user)"},
+    {.name = "ca-file",
+     .type = CFG_PATH,
+     .offset = MQTT_AT(ca_file),
+     .help = "the CA certificates (PEM) an mqtts:// broker is verified with (default: the system's)"},
+    {.name = "cert-file",
+     .type = CFG_PATH,
+     .offset = MQTT_AT(cert_file),
+     .help = "a TLS client certificate (PEM) ternd authenticates with, with key-file"},
+    {.name = "key-file",
+     .type = CFG_PATH,
+     .offset = MQTT_AT(key_file),
+     .help = "the private key (PEM, not encrypted) of cert-file; TLS files are read at each connection, as "
+             "server.user"},
+    {.name = "keepalive",
+     .type = CFG_UINT,
+     .offset = MQTT_AT(keepalive),
+     .size = sizeof(unsigned),
+     .min = 5,
+     .max = 65535,
+     .def = "10",
+     .help = "seconds between pings (libmosquitto takes 5 or more); the broker publishes the last will "
+             "after 1.5 times this without news from a lost host (at once when ternd's connection closes)"},
+    {.name = "insecure",
+     .type = CFG_BOOL,
+     .offset = MQTT_AT(insecure),
+     .def = "false",
+     .help = "allows mqtt:// (no TLS) to a broker not on loopback"},
+    {0},
+};
+
 static const struct cfg_item signals_items[] = {
     {.name = "drain-delay",
      .type = CFG_SECONDS,
@@ -811,6 +978,12 @@ static const struct cfg_item signals_items[] = {
      .unit = "hook",
      .help = "programs run, in this order, for each change of a condition's state"},
     {.name = "dbus", .type = CFG_SECTION, .offset = offsetof(struct config_signals, dbus), .items = signals_dbus_items},
+    {.name = "mqtt",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct config_signals, mqtt),
+     .items = mqtt_items,
+     .finish = finish_mqtt,
+     .help = "publishes every condition to an MQTT broker (signals/mqtt.c)"},
     {0},
 };
 

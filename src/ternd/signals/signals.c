@@ -52,6 +52,7 @@ struct signals {
 	bool dbus_changed;
 	struct signal_dbus *dbus; /* the dispatcher's */
 	char *dbus_bus; /* the dispatcher's: the bus it sends to, NULL when off */
+	struct signal_mqtt *mqtt; /* NULL: no broker */
 	struct ev_thread thread;
 	struct signal_rates *rates; /* NULL until signals_watch_rates */
 	/* signatures-expiring: each signed zone's earliest RRSIG expiry (when a lead is set) */
@@ -131,7 +132,7 @@ static size_t pack_args(const struct signal_arg *args, size_t nargs, char *buf)
 static void enqueue(struct signals *s, enum signal_cond c, enum signal_state st, const char *zone, int64_t when,
                     const char *args, size_t args_len)
 {
-	if (!s->hooks.n && !s->dbus_on)
+	if (!s->hooks.n && !s->dbus_on && !s->mqtt)
 		return; /* no channel listens */
 	for (struct signal_note *q = s->head; q; q = q->next)
 		if (q->cond == c && same_zone(q->zone, zone) && q->state != SIGNAL_EVENT && st != SIGNAL_EVENT) {
@@ -274,6 +275,7 @@ static void run(void *arg)
 		signal_dbus_send(s->dbus, s->dbus_bus, q);
 		signal_hooks_run(&hooks, q);
 		signal_hooks_release(&hooks);
+		signal_mqtt_note(s->mqtt, q);
 		free(q->zone);
 		free(q->args);
 		free(q);
@@ -354,16 +356,19 @@ int signals_start(const struct config *conf, struct signals **out, char *err, si
 	s->sig_lead = conf->signals.sig_lead_ms / 1000;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->more, NULL);
-	if (!(s->dbus = signal_dbus_new(dbus_catch_up, s)) || dbus_config(s, conf) < 0 ||
+	int rc = conf->signals.mqtt.enabled ? signal_mqtt_start(&conf->signals.mqtt, s, &s->mqtt, err, errlen) : 0;
+	if (rc < 0 || !(s->dbus = signal_dbus_new(dbus_catch_up, s)) || dbus_config(s, conf) < 0 ||
 	    signal_hooks_make(&conf->signals, &s->hooks) < 0 ||
 	    ev_thread_start_fn(&s->thread, run, s, "ternd-signals") < 0) {
-		snprintf(err, errlen, "signals: cannot start the dispatcher");
+		if (rc >= 0)
+			snprintf(err, errlen, "signals: cannot start the dispatcher");
+		signal_mqtt_stop(s->mqtt);
 		signal_hooks_release(&s->hooks);
 		signal_dbus_free(s->dbus);
 		free(s->dbus_next);
 		free(s->buckets);
 		free(s);
-		return TERN_EIO;
+		return rc < 0 ? rc : TERN_EIO;
 	}
 	*out = s;
 	return 0;
@@ -404,6 +409,7 @@ void signals_stop(struct signals *s)
 	pthread_cond_signal(&s->more);
 	pthread_mutex_unlock(&s->lock);
 	ev_thread_stop(&s->thread);
+	signal_mqtt_stop(s->mqtt); /* after the dispatcher: what it handed over goes first */
 	for (size_t i = 0; i < s->nbuckets; i++)
 		for (struct entry *e = s->buckets[i], *next; e; e = next) {
 			next = e->next;
@@ -569,6 +575,8 @@ static void on_zone(void *arg, enum zones_event ev, const struct zone *old, cons
 	struct signals *s = arg;
 	char name[NAME_MAXLEN * 4 + 2], serial[16];
 	const struct zone *z = ev == ZONES_PUBLISHED ? next : old;
+	if (!z)
+		return; /* never: a publication has next, a removal old */
 	name_to_text(z->apex, name, sizeof(name));
 	snprintf(serial, sizeof(serial), "%u", z->serial);
 	struct signal_arg args[] = {{"serial", serial}};
@@ -602,7 +610,7 @@ static void rfc3339(int64_t t, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void json_args(struct text *out, const char *args, size_t len)
+void signals_json_args(struct text *out, const char *args, size_t len)
 {
 	text_append(out, "{", 1);
 	for (size_t at = 0, k = 0; at < len; k++) {
@@ -644,7 +652,7 @@ bool signals_json(struct signals *s, struct text *out)
 					}
 					text_printf(out, "\"state\": \"%s\", \"since\": \"%s\", \"arguments\": ",
 					            signal_state_name(e->state), when);
-					json_args(out, e->args, e->args_len);
+					signals_json_args(out, e->args, e->args_len);
 					text_append(out, "}", 1);
 					first = false;
 				}
@@ -659,10 +667,26 @@ bool signals_json(struct signals *s, struct text *out)
 	return !out->nomem;
 }
 
+void signals_each(struct signals *s, void (*fn)(void *arg, const struct signal_note *n), void *arg)
+{
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->nbuckets; i++)
+		for (struct entry *e = s->buckets[i]; e; e = e->next) {
+			struct signal_note n = {.cond = e->cond,
+			                        .state = e->state,
+			                        .time = e->since,
+			                        .zone = e->zone,
+			                        .args = e->args,
+			                        .args_len = e->args ? e->args_len : 0};
+			fn(arg, &n);
+		}
+	pthread_mutex_unlock(&s->lock);
+}
+
 uint64_t signals_dropped(struct signals *s)
 {
 	pthread_mutex_lock(&s->lock);
 	uint64_t n = s->dropped;
 	pthread_mutex_unlock(&s->lock);
-	return n;
+	return n + signal_mqtt_dropped(s->mqtt);
 }

@@ -8,6 +8,8 @@
 
 struct config;
 struct config_signals;
+struct config_signals_mqtt;
+struct text;
 
 /* A change of state as the channels get it (a copy: the table may change meanwhile). */
 struct signal_note {
@@ -57,3 +59,22 @@ void signal_hooks_hold(struct signal_hooks *h);
 void signal_hooks_release(struct signal_hooks *h);
 /* Runs each hook of note's condition in order, each within its timeout; failures are logged. */
 void signal_hooks_run(const struct signal_hooks *h, const struct signal_note *note);
+
+/* A signal's arguments ("name=value\0" pairs) as a JSON object into out. */
+void signals_json_args(struct text *out, const char *args, size_t len);
+/* Calls fn, with the table's lock held, for each (condition, zone) the table keeps (zone-ready is
+ * not kept), as a note (its time: since when). fn must not call back into s. */
+void signals_each(struct signals *s, void (*fn)(void *arg, const struct signal_note *n), void *arg);
+
+/* The MQTT channel (mqtt.c): a thread of its own connects to conf's broker (and reconnects, with
+ * backoff, republishing signals_each and clearing crashed); notes wait for it, bounded, the newest
+ * per topic. 0, or a negative TERN_E* with err. */
+struct signal_mqtt;
+int signal_mqtt_start(const struct config_signals_mqtt *conf, struct signals *s, struct signal_mqtt **out, char *err,
+                      size_t errlen);
+/* Queues note's message for the broker; never blocks on it. mq may be NULL. */
+void signal_mqtt_note(struct signal_mqtt *mq, const struct signal_note *n);
+/* Messages dropped because too many waited. */
+uint64_t signal_mqtt_dropped(struct signal_mqtt *mq);
+/* Sends what waits and crashed cleared (within 3 s), disconnects cleanly, frees mq. */
+void signal_mqtt_stop(struct signal_mqtt *mq);

@@ -293,8 +293,7 @@ void acme_listen_stop(struct acme_listener *l)
 	free(l);
 }
 
-int acme_listen_open_config(const struct config_acme_responder *c, struct acme_listener **out, char *err,
-                            size_t errlen)
+int acme_listen_open_config(const struct config_acme_responder *c, struct acme_listener **out, char *err, size_t errlen)
 {
 	struct acme_listen_addr addrs[MAX_LISTEN];
 	char thumb[ACME_THUMBPRINT_LEN + 1], kerr[200];

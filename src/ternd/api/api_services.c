@@ -432,7 +432,7 @@ void api_services_delete(void *ctx, const struct http_request *req, struct http_
 		if (zone_gone(a, canonical_zone(s.canonical))) {
 			delete_row_alone(a, &s, res);
 		} else if (zone_ready(a, canonical_zone(s.canonical), res) &&
-		    commit(a, canonical_zone(s.canonical), ch, n, &c, &w, &serial, res)) {
+		           commit(a, canonical_zone(s.canonical), ch, n, &c, &w, &serial, res)) {
 			http_json(res, 200, json_pack("{s:s,s:I}", "id", s.id, "serial", (json_int_t)serial));
 			log_info("API: service %s deleted, serial %u", s.id, serial);
 		}

@@ -84,7 +84,7 @@ lib_srcs() {
 		[ -f "$f" ] && echo "${f#"$ROOT"/}"
 	done
 }
-PKGS="libzscanner libknot liburcu-qsbr yaml-0.1 jansson libcurl libmosquitto" # libcurl: the configuration's URL check; libmosquitto: signals/mqtt.c, linked with signals.c
+PKGS="libzscanner libknot liburcu-qsbr yaml-0.1 jansson libcurl libmosquitto dbus-1" # libcurl: the configuration's URL check; libmosquitto and dbus-1: signals/mqtt.c and dbus.c, linked with signals.c
 pkg-config --exists libcrypto 2>/dev/null && PKGS="$PKGS libcrypto" # TSIG and DNSSEC code, when present
 
 build() {

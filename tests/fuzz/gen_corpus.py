@@ -853,6 +853,31 @@ def gen_acme():
     write(d, "cut-order", bytes([3]) + json.dumps(docs[5][2]).encode()[:90])
 
 
+def gen_alias():
+    """Inputs for fuzz_alias.c: a resolver's responses about a user's name: a CNAME to the
+    canonical domain, a chain, an AliasMode HTTPS record, a ServiceMode SVCB one, NXDOMAIN and a
+    CNAME loop."""
+    import dns.rrset
+    d = reset("corpus_alias")
+    canonical = "0b6f0a52-6e0c-4a55-9d3e-1b2c3d4e5f60.app.tern.test."
+
+    def response(name, qname, qtype, rrs, rcode=0):
+        r = dns.message.make_response(dns.message.make_query(qname, qtype))
+        r.set_rcode(rcode)
+        for owner, rtype, text in rrs:
+            r.answer.append(dns.rrset.from_text(owner, 3600, "IN", rtype, text))
+        write(d, name, r.to_wire())
+
+    response("cname", "www.example.test.", "HTTPS", [("www.example.test.", "CNAME", canonical)])
+    response("chain", "www.example.test.", "HTTPS",
+             [("www.example.test.", "CNAME", "e.example.test."), ("e.example.test.", "CNAME", canonical)])
+    response("https-alias", "example.test.", "HTTPS", [("example.test.", "HTTPS", "0 " + canonical)])
+    response("svcb-service", "example.test.", "SVCB", [("example.test.", "SVCB", "1 . alpn=h2")])
+    response("nxdomain", "www.example.test.", "HTTPS", [], 3)
+    response("loop", "a.example.test.", "HTTPS",
+             [("a.example.test.", "CNAME", "b.example.test."), ("b.example.test.", "CNAME", "a.example.test.")])
+
+
 if __name__ == "__main__":
     msgs = gen_queries()
     gen_names(msgs)
@@ -870,6 +895,7 @@ if __name__ == "__main__":
     gen_pops()
     gen_ech()
     gen_acme()
+    gen_alias()
     for sub in ("corpus_query", "corpus_name", "corpus_zonefile", "corpus_config", "corpus_zone_apply",
                 "corpus_rrtext", "corpus_catalog_in", "corpus_http", "corpus_api_import", "corpus_dnssec",
                 "corpus_ds_answer", "corpus_backup", "corpus_dyn", "corpus_ech"):

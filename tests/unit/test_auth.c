@@ -299,7 +299,8 @@ static void expect_fail_at(struct fixture *f, char *tok, time_t now, const char 
 		auth_principal_free(&p);
 		fail_msg("token accepted; expected \"%s\"", message);
 	}
-	assert_int_equal(rc, TERN_EINVAL);
+	/* an unknown kid has its own code: a set fetched from a URL is fetched again for it */
+	assert_int_equal(rc, strstr(message, "unknown key id") ? TERN_ENOTFOUND : TERN_EINVAL);
 	assert_contains(err, message);
 	assert_string_equal(p.tenant, "");
 	assert_null(p.scope.zones);
@@ -1115,6 +1116,65 @@ static void jwks_fails(char *json, const char *message)
 	assert_contains(err, message);
 }
 
+/* What a lenient load (a fetched set) left out, in order. */
+struct skips {
+	unsigned n;
+	char why[4][256];
+};
+
+static void note_skip(void *arg, const char *why)
+{
+	struct skips *s = arg;
+	if (s->n < 4)
+		snprintf(s->why[s->n], sizeof(s->why[0]), "%s", why);
+	s->n++;
+}
+
+/* A fetched set: keys that cannot be used are left out with their reason, the rest verify tokens;
+ * a set with none left, or that is no JWKS, is refused. */
+static void test_jwks_lenient(void **state)
+{
+	struct fixture *f = *state;
+	struct skips sk = {0};
+	struct auth_keys *k = NULL;
+	char err[512] = "";
+	char *json = jwks_of(jwk_ec(f->ec, "enc1", "P-256", 32, ",\"use\":\"enc\""), jwk_rsa(f->rsa, "rsa1", ""),
+	                     jwk_rsa(f->rsa, "rsa1", ""));
+	assert_int_equal(
+	    auth_keys_load_lenient(json, strlen(json), "https://idp/jwks", note_skip, &sk, &k, err, sizeof(err)), 0);
+	free(json);
+	assert_int_equal(auth_keys_count(k), 1);
+	assert_true(auth_keys_has(k, "rsa1"));
+	assert_false(auth_keys_has(k, "enc1"));
+	assert_int_equal(sk.n, 2);
+	assert_contains(sk.why[0], "https://idp/jwks: keys[0]: use:");
+	assert_contains(sk.why[1], "keys[2]: kid: duplicate key id \"rsa1\"");
+	char *tok = token_claims("RS256", "rsa1", f->rsa, "");
+	struct auth_principal p;
+	assert_int_equal(auth_verify(k, tok, NOW, &p, err, sizeof(err)), 0);
+	auth_principal_free(&p);
+	free(tok);
+	auth_keys_free(k);
+
+	/* nothing usable left */
+	k = NULL;
+	sk.n = 0;
+	json = jwks_of(jwk_ec(f->ec, "k1", "P-256", 32, ",\"d\":\"AQAB\""), NULL, NULL);
+	assert_int_equal(auth_keys_load_lenient(json, strlen(json), "idp", note_skip, &sk, &k, err, sizeof(err)),
+	                 TERN_ECONFIG);
+	free(json);
+	assert_null(k);
+	assert_int_equal(sk.n, 1);
+	assert_contains(err, "idp: keys: no key that can verify a token");
+	/* not a key set at all: refused whole, nothing skipped */
+	sk.n = 0;
+	static const char html[] = "<html>sign in</html>";
+	assert_int_equal(auth_keys_load_lenient(html, strlen(html), "idp", note_skip, &sk, &k, err, sizeof(err)),
+	                 TERN_ECONFIG);
+	assert_int_equal(sk.n, 0);
+	assert_contains(err, "not valid JSON");
+}
+
 static void test_jwks_errors(void **state)
 {
 	struct fixture *f = *state;
@@ -1199,13 +1259,13 @@ static void test_jwks_file(void **state)
 	assert_int_equal(auth_keys_count(NULL), 0);
 	/* No keys at all: every token is refused. */
 	tok = token_claims("RS256", "rsa1", f->rsa, "");
-	assert_int_equal(auth_verify(NULL, tok, NOW, &p, err, sizeof(err)), TERN_EINVAL);
+	assert_int_equal(auth_verify(NULL, tok, NOW, &p, err, sizeof(err)), TERN_ENOTFOUND);
 	assert_contains(err, "unknown key id");
 	free(tok);
 	/* A NULL or empty error buffer is fine. */
 	tok = token_claims("RS256", "k9", f->rsa, "");
-	assert_int_equal(auth_verify(f->keys, tok, NOW, &p, NULL, 0), TERN_EINVAL);
-	assert_int_equal(auth_verify(f->keys, tok, NOW, &p, err, 0), TERN_EINVAL);
+	assert_int_equal(auth_verify(f->keys, tok, NOW, &p, NULL, 0), TERN_ENOTFOUND);
+	assert_int_equal(auth_verify(f->keys, tok, NOW, &p, err, 0), TERN_ENOTFOUND);
 	free(tok);
 }
 
@@ -1223,7 +1283,8 @@ int main(void)
 	    cmocka_unit_test(test_allows_zones),  cmocka_unit_test(test_allows_names),
 	    cmocka_unit_test(test_allows_types),  cmocka_unit_test(test_allows_acme),
 	    cmocka_unit_test(test_allows_wire),   cmocka_unit_test(test_scope_names_wire),
-	    cmocka_unit_test(test_jwks_errors),   cmocka_unit_test(test_jwks_file),
+	    cmocka_unit_test(test_jwks_errors),   cmocka_unit_test(test_jwks_lenient),
+	    cmocka_unit_test(test_jwks_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -51,7 +51,8 @@ struct api {
 	struct server *srv; /* its configuration in force is the API's: api_config() */
 	struct store *store; /* main's: the tenants' zones, read here, written only through change */
 	struct change *change; /* main's: the write path (one write at a time, store transaction + publish) */
-	struct auth_keys *keys;
+	struct auth_keys *keys; /* NULL until a fetched set arrives (api.jwks-url) */
+	struct jwks_fetch *jwks; /* api.jwks-url's fetcher; NULL with a file (api.jwks) */
 	struct http *http;
 	time_t started;
 	struct api_bucket *buckets;

@@ -8,6 +8,7 @@
 
 #include "lib/error.h"
 #include "ternd/api/api_impl.h"
+#include "ternd/api/jwks_fetch.h"
 
 /* ---- who is asking ---- */
 
@@ -112,6 +113,7 @@ bool api_authenticate(struct api *a, const struct http_request *req, struct http
 	time_t now = time(NULL);
 	uint8_t digest[32];
 	struct api_token *hit = NULL;
+	int rc;
 	pthread_mutex_lock(&a->auth_lock);
 	if (EVP_Digest(tok, strlen(tok), digest, NULL, EVP_sha256(), NULL) == 1) {
 		for (size_t i = 0; i < API_TOKEN_CACHE && !hit; i++)
@@ -125,8 +127,15 @@ bool api_authenticate(struct api *a, const struct http_request *req, struct http
 			http_error(res, 500, NULL, "out of memory");
 			ok = false;
 		}
-	} else if (auth_verify(a->keys, tok, now, &c->p, err, sizeof(err)) < 0) {
-		http_error(res, 401, "Authorization", "%s", err);
+	} else if ((rc = auth_verify(a->keys, tok, now, &c->p, err, sizeof(err))) < 0) {
+		/* a kid the fetched set does not hold may be the provider's new key */
+		if (rc == TERN_ENOTFOUND && a->jwks)
+			http_error(res, 401, "Authorization", "%s%s", err,
+			           jwks_fetch_unknown_kid(a->jwks)
+			               ? " (the key set is being fetched again: retry in a few seconds)"
+			               : " (the key set was fetched less than a minute ago)");
+		else
+			http_error(res, 401, "Authorization", "%s", err);
 		ok = false;
 	} else {
 		struct api_token *slot = hit ? hit : &a->tokens[a->next_token++ % API_TOKEN_CACHE];

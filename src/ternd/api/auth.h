@@ -57,13 +57,22 @@ int auth_keys_load(const char *path, struct auth_keys **out, char *err, size_t e
 /* The same for a JWKS held in memory; source names it in messages. */
 int auth_keys_load_string(const char *json, size_t len, const char *source, struct auth_keys **out, char *err,
                           size_t errlen);
+/* A key set fetched from an identity provider: a key that cannot be used (a bad field, private
+ * material, "use" other than "sig", a kid seen before) is passed to skip with its reason and left
+ * out; the set is refused only when it is not a JWKS or no key is left. */
+typedef void (*auth_skip_fn)(void *arg, const char *why);
+int auth_keys_load_lenient(const char *json, size_t len, const char *source, auth_skip_fn skip, void *arg,
+                           struct auth_keys **out, char *err, size_t errlen);
+/* Whether keys hold a key with this id. */
+bool auth_keys_has(const struct auth_keys *keys, const char *kid);
 void auth_keys_free(struct auth_keys *keys);
 /* Number of keys loaded. */
 size_t auth_keys_count(const struct auth_keys *keys);
 
 /* Verifies a compact JWS (the bearer token, without "Bearer ") at time now: RS256 or ES256 only,
  * signed by the key its kid names, exp/nbf/iat within AUTH_LEEWAY, a string sub, a well formed
- * scope. Returns 0 and fills *out, or TERN_EINVAL with the reason in err (answer 401) or
+ * scope. Returns 0 and fills *out, or TERN_EINVAL with the reason in err (answer 401),
+ * TERN_ENOTFOUND when the kid is not among keys (401 too; a fetched set may be fetched again) or
  * TERN_ENOMEM (answer 500); on failure *out is zeroed. */
 int auth_verify(const struct auth_keys *keys, const char *token, time_t now, struct auth_principal *out, char *err,
                 size_t errlen);

@@ -81,9 +81,13 @@ struct config_api {
 	bool enabled;
 	struct config_listen listen;
 	char *data_dir; /* holds tern.db (SQLite) */
-	char *jwks; /* public keys tokens are verified against */
-	/* data_dir and jwks are both set for the tenant API, or both NULL: then the API serves /healthz
-	 * and /metrics only, which is all a PoP needs to report its health */
+	char *jwks; /* public keys tokens are verified against (a file) */
+	char *jwks_url; /* or the identity provider's key set, fetched (https only) */
+	char *jwks_ca_file; /* the trust anchor for jwks_url (NULL: the system's) */
+	unsigned jwks_max_age_ms; /* a fetched set is fetched again after this, or Cache-Control's max-age */
+	unsigned jwks_timeout_ms; /* one fetch of jwks_url, start to end */
+	/* data_dir and one of jwks, jwks_url are set for the tenant API, or none: then the API serves
+	 * /healthz and /metrics only, which is all a PoP needs to report its health */
 	bool legacy_tenant_header;
 	unsigned rate, burst; /* per-tenant token bucket: requests a second, bucket size; rate 0 = off */
 	bool serial_increment; /* SOA serials +1 instead of YYYYMMDDnn */

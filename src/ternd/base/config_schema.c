@@ -326,11 +326,18 @@ static bool finish_api(struct parse *p, void *base, const struct field *f, unsig
 	(void)where;
 	struct config_api *a = base;
 	a->enabled = true;
-	bool tenants = f[DATA].value || f[JWKS].value;
+	enum { JWKS_URL = 20, JWKS_CA = 21 };
+	bool tenants = f[DATA].value || f[JWKS].value || f[JWKS_URL].value;
 	if (!f[DATA].value && tenants)
 		cfg_perr(p, line, "api.data-dir: missing required key (the tenant API needs data-dir and jwks)");
-	if (!f[JWKS].value && tenants)
-		cfg_perr(p, line, "api.jwks: missing required key (the tenant API needs data-dir and jwks)");
+	if (!f[JWKS].value && !f[JWKS_URL].value && tenants)
+		cfg_perr(p, line,
+		         "api.jwks: missing required key (the tenant API needs data-dir and jwks or jwks-url)");
+	if (f[JWKS].value && f[JWKS_URL].value)
+		cfg_perr(p, cfg_node_line(f[JWKS_URL].value),
+		         "api.jwks-url: api.jwks is set too: the keys come from a file or from a URL, not both");
+	if (f[JWKS_CA].value && !f[JWKS_URL].value)
+		cfg_perr(p, cfg_node_line(f[JWKS_CA].value), "api.jwks-ca-file: needs api.jwks-url");
 	a->has_hostmaster = f[HOSTMASTER].value && f[HOSTMASTER].ok;
 	if (a->max_clients_per_address > a->max_clients && f[PERADDR].value)
 		cfg_perr(p, cfg_node_line(f[PERADDR].value),
@@ -507,6 +514,34 @@ static const struct cfg_item api_items[] = {
      .max = 100000000,
      .def = "100000",
      .help = "API zones one tenant may hold (admin tokens are not held to it)"},
+    {.name = "jwks-url",
+     .type = CFG_STRING,
+     .offset = API_AT(jwks_url),
+     .max = 2000,
+     .check = cfg_check_https_url,
+     .help = "instead of jwks: the identity provider's key set, fetched at start and kept in the store (a "
+             "restart with the provider down verifies tokens); a token with an unknown kid fetches it again "
+             "(at most once a minute)"},
+    {.name = "jwks-ca-file",
+     .type = CFG_PATH,
+     .offset = API_AT(jwks_ca_file),
+     .help = "PEM certificates that authenticate jwks-url's server (default: the system's)"},
+    {.name = "jwks-max-age",
+     .type = CFG_SECONDS,
+     .offset = API_AT(jwks_max_age_ms),
+     .min = 1000,
+     .max = 604800000,
+     .def = "86400",
+     .unit = "seconds",
+     .help = "a fetched key set is fetched again after this, or sooner when its Cache-Control max-age says so"},
+    {.name = "jwks-timeout",
+     .type = CFG_SECONDS,
+     .offset = API_AT(jwks_timeout_ms),
+     .min = 100,
+     .max = 120000,
+     .def = "10",
+     .unit = "seconds",
+     .help = "one fetch of jwks-url, connection to last byte; the set in use stays when it runs out"},
     {0},
 };
 

@@ -276,6 +276,11 @@ struct store_ops {
 	                    size_t errlen);
 	int (*service_count)(struct store_txn *t, const char *tenant, uint64_t *n, char *err, size_t errlen);
 	int (*service_delete)(struct store_txn *t, const char *id, char *err, size_t errlen);
+
+	int (*setting_put)(struct store_txn *t, const char *name, const void *value, size_t len, char *err,
+	                   size_t errlen);
+	int (*setting_get)(struct store_txn *t, const char *name, void **value, size_t *len, int64_t *updated,
+	                   char *err, size_t errlen);
 };
 struct store {
 	const struct store_ops *ops;
@@ -708,4 +713,21 @@ static inline void store_service_clear(struct store_service *s)
 {
 	free((void *)s->deployment);
 	s->deployment = NULL;
+}
+
+/* ---- Settings: small values ternd keeps for itself by name (at most STORE_SETTING_MAX bytes) ---- */
+
+#define STORE_SETTING_MAX (2u << 20)
+/* Sets name (1 to 256 bytes of text) to value, replacing what it held. */
+static inline int store_setting_put(struct store_txn *t, const char *name, const void *value, size_t len, char *err,
+                                    size_t errlen)
+{
+	return t->store->ops->setting_put(t, name, value, len, err, errlen);
+}
+/* *value is malloc'd (len bytes and a NUL after them), *updated the time it was set; TERN_ENOTFOUND
+ * when name holds nothing ("no setting NAME"). */
+static inline int store_setting_get(struct store_txn *t, const char *name, void **value, size_t *len, int64_t *updated,
+                                    char *err, size_t errlen)
+{
+	return t->store->ops->setting_get(t, name, value, len, updated, err, errlen);
 }

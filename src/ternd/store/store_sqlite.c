@@ -307,6 +307,8 @@ static const struct store_ops sqlite_ops = {
     .service_list = sq_service_list,
     .service_count = sq_service_count,
     .service_delete = sq_service_delete,
+    .setting_put = sq_setting_put,
+    .setting_get = sq_setting_get,
 };
 
 int store_open_sqlite(const char *path, struct store **out, char *err, size_t errlen)

@@ -63,6 +63,8 @@ enum stmt {
 	ST_SERVICE_LIST,
 	ST_SERVICE_COUNT,
 	ST_SERVICE_DELETE,
+	ST_SETTING_PUT,
+	ST_SETTING_GET,
 	ST_COUNT
 };
 
@@ -253,3 +255,6 @@ int sq_service_get(struct store_txn *bt, const char *id, struct store_service *o
 int sq_service_list(struct store_txn *bt, const char *tenant, store_service_fn fn, void *arg, char *err, size_t errlen);
 int sq_service_count(struct store_txn *bt, const char *tenant, uint64_t *n, char *err, size_t errlen);
 int sq_service_delete(struct store_txn *bt, const char *id, char *err, size_t errlen);
+int sq_setting_put(struct store_txn *bt, const char *name, const void *value, size_t len, char *err, size_t errlen);
+int sq_setting_get(struct store_txn *bt, const char *name, void **value, size_t *len, int64_t *updated, char *err,
+                   size_t errlen);

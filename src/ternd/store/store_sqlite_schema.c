@@ -198,6 +198,12 @@ static const char *const migrations[] = {
     " created_at INTEGER NOT NULL,"
     " updated_at INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX services_by_tenant ON services (tenant, created_at, id);",
+    /* 11: settings: small values ternd keeps for itself, by name (the JWKS fetched from api.jwks-url,
+     * so a restart with the provider down still verifies tokens) */
+    "CREATE TABLE settings ("
+    " name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 256),"
+    " value BLOB NOT NULL,"
+    " updated_at INTEGER NOT NULL) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -94,6 +94,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SERVICE_LIST] = "SELECT " SERVICE_COLS " FROM services WHERE tenant = ?1 ORDER BY created_at, id",
     [ST_SERVICE_COUNT] = "SELECT count(*) FROM services WHERE tenant = ?1",
     [ST_SERVICE_DELETE] = "DELETE FROM services WHERE id = ?1",
+    [ST_SETTING_PUT] = "INSERT INTO settings (name, value, updated_at) VALUES (?1, ?2, ?3)"
+                       " ON CONFLICT (name) DO UPDATE SET value = ?2, updated_at = ?3",
+    [ST_SETTING_GET] = "SELECT value, updated_at FROM settings WHERE name = ?1",
 };
 
 __attribute__((format(printf, 3, 4))) void sq_errf(char *err, size_t errlen, const char *fmt, ...)

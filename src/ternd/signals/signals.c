@@ -54,7 +54,7 @@ struct signals {
 	char *dbus_bus; /* the dispatcher's: the bus it sends to, NULL when off */
 	struct signal_mqtt *mqtt; /* NULL: no broker */
 	struct ev_thread thread;
-	struct signal_rates *rates; /* NULL until signals_watch_rates */
+	struct signal_tick *tick; /* NULL until signals_watch_stats */
 	/* signatures-expiring: each signed zone's earliest RRSIG expiry (when a lead is set) */
 	uint64_t sig_lead; /* seconds; 0: not watched */
 	struct sigzone **sigzones;
@@ -374,16 +374,16 @@ int signals_start(const struct config *conf, struct signals **out, char *err, si
 	return 0;
 }
 
-int signals_watch_rates(struct signals *s, const struct stats *stats, const struct config *conf)
+int signals_watch_stats(struct signals *s, const struct stats *stats, const struct config *conf)
 {
-	return s ? signal_rates_start(s, stats, conf, &s->rates) : 0;
+	return s ? signal_tick_start(s, stats, conf, &s->tick) : 0;
 }
 
 int signals_reload(struct signals *s, const struct config *conf)
 {
 	if (!s)
 		return 0;
-	signal_rates_reload(s->rates, conf);
+	signal_tick_reload(s->tick, conf);
 	pthread_mutex_lock(&s->lock);
 	s->sig_lead = conf->signals.sig_lead_ms / 1000; /* zones published from now on */
 	pthread_mutex_unlock(&s->lock);
@@ -403,7 +403,7 @@ void signals_stop(struct signals *s)
 {
 	if (!s)
 		return;
-	signal_rates_stop(s->rates); /* raises no more */
+	signal_tick_stop(s->tick); /* raises no more */
 	pthread_mutex_lock(&s->lock);
 	s->stop = true;
 	pthread_cond_signal(&s->more);

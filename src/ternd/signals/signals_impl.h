@@ -44,14 +44,29 @@ struct signal_hooks {
 };
 
 struct stats;
-struct signal_rates;
-/* Once a second, from the rate sampler's thread: signatures-expiring judged against the time. */
+struct signal_tick;
+/* Once a second, from the tick's thread: signatures-expiring judged against the time. */
 void signals_tick(struct signals *s);
-/* The query-rate sampler (rates.c), its thresholds from conf (again at each reload). */
-int signal_rates_start(struct signals *s, const struct stats *stats, const struct config *conf,
-                       struct signal_rates **out);
-void signal_rates_reload(struct signal_rates *r, const struct config *conf);
-void signal_rates_stop(struct signal_rates *r);
+/* The signals' clock (tick.c): a thread that once a second samples the workers' counters for
+ * query-rate-high, query-rate-rising and ede, and calls signals_tick; its parameters from conf
+ * (again at each reload). */
+int signal_tick_start(struct signals *s, const struct stats *stats, const struct config *conf,
+                      struct signal_tick **out);
+void signal_tick_reload(struct signal_tick *r, const struct config *conf);
+void signal_tick_stop(struct signal_tick *r);
+
+/* The ede condition (ede.c): its parameters, copied by the tick at each reload. */
+struct signal_ede_conf {
+	uint64_t codes; /* bit c: code c signalled */
+	unsigned interval, threshold, quiet, max_zones;
+};
+struct signal_ede;
+int signal_ede_new(struct signals *s, struct signal_ede **out);
+void signal_ede_free(struct signal_ede *e);
+void signal_ede_conf(struct signal_ede_conf *out, const struct config *conf);
+/* Once a second, on the tick's thread: the workers' EDE hits of the last second read, each
+ * (zone, code) counted, ede set, set again or cleared as the interval and quiet say. */
+void signal_ede_sample(struct signal_ede *e, const struct stats *stats, const struct signal_ede_conf *conf);
 
 /* The hooks of conf (copied). 0 or TERN_ENOMEM. */
 int signal_hooks_make(const struct config_signals *conf, struct signal_hooks *out);

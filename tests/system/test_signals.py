@@ -18,12 +18,7 @@ import dns.rcode
 import pytest
 
 from apilib import ApiTernd, keys  # noqa: F401 (a fixture)
-from ternlib import TERND, Ternd, free_port, terminate
-
-
-def zone_text(name, serial=1):
-    return ("$ORIGIN %s.\n$TTL 300\n@ SOA ns1 hostmaster %d 3600 600 86400 300\n@ NS ns1\n"
-            "ns1 A 192.0.2.1\nwww A 192.0.2.3\n" % (name, serial))
+from ternlib import TERND, Ternd, free_port, terminate, zone_text
 
 
 HOOK = """#!/bin/sh

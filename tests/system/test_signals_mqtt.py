@@ -19,7 +19,7 @@ import dns.rcode
 import paho.mqtt.client as mqtt
 import pytest
 
-from ternlib import TERND, Ternd, free_port, terminate, wait_log
+from ternlib import TERND, Ternd, free_port, terminate, wait_log, zone_text
 
 PASSWORDS = {"ternd": "ternd-secret", "reader": "reader-secret", "nobody": "nobody-secret"}
 ACL = """user ternd
@@ -30,11 +30,6 @@ user reader
 topic read tern/#
 user nobody
 """
-
-
-def zone_text(name, serial=1):
-    return ("$ORIGIN %s.\n$TTL 300\n@ SOA ns1 hostmaster %d 3600 600 86400 300\n@ NS ns1\n"
-            "ns1 A 192.0.2.1\nwww A 192.0.2.3\n" % (name, serial))
 
 
 def openssl(*args, cwd):

@@ -17,6 +17,7 @@
 #include "ternd/base/config.h"
 #include "ternd/base/event.h"
 #include "ternd/base/log.h"
+#include "ternd/base/rcu.h"
 #include "ternd/base/text.h"
 #include "ternd/signals/signals_dbus.h"
 #include "ternd/signals/signals_impl.h"
@@ -55,6 +56,7 @@ struct signals {
 	struct signal_mqtt *mqtt; /* NULL: no broker */
 	struct ev_thread thread;
 	struct signal_tick *tick; /* NULL until signals_watch_stats */
+	struct zones *zones; /* followed (signals_follow), for signals_each_ready */
 	/* signatures-expiring: each signed zone's earliest RRSIG expiry (when a lead is set) */
 	uint64_t sig_lead; /* seconds; 0: not watched */
 	struct sigzone **sz_buckets; /* by zone name, sz_nbuckets (a power of two) chains */
@@ -732,13 +734,60 @@ static void on_zone(void *arg, enum zones_event ev, const struct zone *old, cons
 
 int signals_follow(struct signals *s, struct zones *zones)
 {
-	return s ? zones_subscribe(zones, on_zone, s) : 0;
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	s->zones = zones;
+	pthread_mutex_unlock(&s->lock);
+	return zones_subscribe(zones, on_zone, s);
 }
 
 void signals_unfollow(struct signals *s, struct zones *zones)
 {
-	if (s)
-		zones_unsubscribe(zones, on_zone, s);
+	if (!s)
+		return;
+	zones_unsubscribe(zones, on_zone, s);
+	pthread_mutex_lock(&s->lock);
+	s->zones = NULL;
+	pthread_mutex_unlock(&s->lock);
+}
+
+struct ready_walk {
+	void (*fn)(void *arg, const struct signal_note *n);
+	void *arg;
+	size_t left;
+	int64_t now;
+};
+
+static int ready_one(void *arg, const struct zone *z)
+{
+	struct ready_walk *w = arg;
+	char name[NAME_MAXLEN * 4 + 2], args[32];
+	name_to_text(z->apex, name, sizeof(name));
+	int len = snprintf(args, sizeof(args), "serial=%u", z->serial);
+	struct signal_note n = {.cond = SIGNAL_ZONE_READY,
+	                        .state = SIGNAL_SET,
+	                        .time = w->now,
+	                        .zone = name,
+	                        .args = args,
+	                        .args_len = (size_t)len + 1};
+	w->fn(w->arg, &n);
+	return --w->left == 0;
+}
+
+bool signals_each_ready(struct signals *s, size_t *cursor, size_t max,
+                        void (*fn)(void *arg, const struct signal_note *n), void *arg)
+{
+	struct ready_walk w = {fn, arg, max ? max : 1, (int64_t)time(NULL)};
+	pthread_mutex_lock(&s->lock); /* s->zones stays while the step runs */
+	bool more = false;
+	if (s->zones) {
+		rcu_thread_online();
+		more = zones_foreach_from(s->zones, cursor, ready_one, &w) != 0;
+		rcu_thread_offline();
+	}
+	pthread_mutex_unlock(&s->lock);
+	return more;
 }
 
 /* ---- the state as JSON ---- */

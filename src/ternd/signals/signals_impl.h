@@ -81,6 +81,13 @@ void signals_json_args(struct text *out, const char *args, size_t len);
  * not kept), as a note (its time: since when). fn must not call back into s. */
 void signals_each(struct signals *s, void (*fn)(void *arg, const struct signal_note *n), void *arg);
 
+/* zone-ready of the zones served (not kept in the table: there may be a million), as set notes,
+ * from the zone at *cursor (0: the first), at most max of them; *cursor is left where the next
+ * step begins. Returns false when the walk is done. The caller is a registered RCU thread, offline
+ * (it is brought online for the step). */
+bool signals_each_ready(struct signals *s, size_t *cursor, size_t max,
+                        void (*fn)(void *arg, const struct signal_note *n), void *arg);
+
 /* The MQTT channel (mqtt.c): a thread of its own connects to conf's broker (and reconnects, with
  * backoff, republishing signals_each and clearing crashed); notes wait for it, bounded, the newest
  * per topic. 0, or a negative TERN_E* with err. */

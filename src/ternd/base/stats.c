@@ -100,7 +100,7 @@ void stats_ede(struct stats_block *b, uint16_t code, const uint8_t *zone, size_t
 	h |= 1;
 	uint32_t epoch = atomic_load_explicit(&b->ede_epoch, RELAXED);
 	for (unsigned p = 0; p < STATS_EDE_PROBES; p++) {
-		struct stats_ede_slot *sl = &b->ede_zones[(h + p) % STATS_EDE_SLOTS];
+		struct stats_ede_slot *sl = &b->ede_zones[epoch & 1][(h + p) % STATS_EDE_SLOTS];
 		uint32_t se = atomic_load_explicit(&sl->epoch, RELAXED);
 		if (se == epoch && atomic_load_explicit(&sl->hash, RELAXED) == h) {
 			stats_bump(&sl->count);
@@ -142,7 +142,7 @@ void stats_ede_take(const struct stats *s, uint64_t codes[STATS_EDE_CODES],
 		uint32_t epoch = atomic_load_explicit(&b->ede_epoch, RELAXED);
 		atomic_store_explicit(&b->ede_epoch, epoch + 1, RELAXED); /* the sampler alone writes it */
 		for (size_t k = 0; k < STATS_EDE_SLOTS; k++) {
-			struct stats_ede_slot *sl = &b->ede_zones[k];
+			struct stats_ede_slot *sl = &b->ede_zones[epoch & 1][k];
 			uint32_t seq = atomic_load_explicit(&sl->seq, memory_order_acquire);
 			if ((seq & 1) || atomic_load_explicit(&sl->epoch, RELAXED) != epoch)
 				continue;

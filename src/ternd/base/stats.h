@@ -11,8 +11,9 @@ enum { STATS_RCODES = 24, STATS_TYPES = 17 };
 enum { STATS_EDE_CODES = 64, STATS_EDE_SLOTS = 32, STATS_EDE_PROBES = 4, STATS_EDE_WORDS = 32 };
 
 /* One (zone, code) of an epoch: the sampler advances the block's epoch once a second and reads the
- * slots of the epoch before; the worker takes over a slot of an older epoch. seq is odd while the
- * worker writes the slot (a seqlock: the sampler drops a read it overlapped). */
+ * slots of the epoch before; the worker writes the table of the epoch's parity, so the one being
+ * read is not taken over before the epoch after next, and takes over a slot of an older epoch. seq
+ * is odd while the worker writes the slot (a seqlock: the sampler drops a read it overlapped). */
 struct stats_ede_slot {
 	_Atomic uint32_t seq, epoch;
 	_Atomic uint64_t hash; /* of code and name; never 0 */
@@ -30,7 +31,7 @@ struct stats_block {
 	_Atomic uint64_t xfr_batches, xfr_batched;
 	_Atomic uint64_t ede[STATS_EDE_CODES]; /* answers with each Extended DNS Error code */
 	_Atomic uint32_t ede_epoch; /* advanced by the sampler (stats_ede_take) */
-	struct stats_ede_slot ede_zones[STATS_EDE_SLOTS];
+	struct stats_ede_slot ede_zones[2][STATS_EDE_SLOTS]; /* by the epoch's parity */
 };
 
 #define STATS_MAX_BLOCKS 512

@@ -325,6 +325,38 @@ def test_signatures_expiring(tmp_path):
         out.close()
 
 
+@pytest.mark.skipif(not shutil.which("dnssec-signzone"), reason="bind9-utils not installed")
+def test_a_reloads_lead_judges_the_signed_zones_again(tmp_path):
+    """sig.test's signatures expire in 2 hours: with signals.signatures-expiring-lead of an hour
+    nothing is set; a reload to 3 hours sets signatures-expiring, with no new version of the zone;
+    back to an hour clears it."""
+    h, hook = HookLog.in_dir(tmp_path)
+    sign(tmp_path, 7200)
+    port = free_port()
+    conf = tmp_path / "ternd.yaml"
+    text = ('server:\n  listen: ["127.0.0.1@%d"]\nzones:\n  - name: sig.test\n    file: sig.test.zone\n'
+            'signals:\n  signatures-expiring-lead: %%d\n  hooks:\n    - condition: "*"\n      exec: %s\n'
+            % (port, hook))
+    conf.write_text(text % 3600)
+    out = open(tmp_path / "ternd.log", "w")
+    proc = subprocess.Popen([TERND, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        h.wait(lambda l: l[0] == "all-zones-ready set zones=1", "all-zones-ready")
+        time.sleep(1.5)  # a tick or so
+        assert not h.has("signatures-expiring"), h.lines()
+        conf.write_text(text % 10800)
+        proc.send_signal(1)
+        line = h.wait(lambda l: l[0].startswith("signatures-expiring set"), "set by the reload", timeout=10)
+        assert line[3] == "sig.test.", line
+        conf.write_text(text % 3600)
+        proc.send_signal(1)
+        h.wait(lambda l: l[0] == "signatures-expiring clear", "cleared by the reload", timeout=10)
+        assert not any(l[0].startswith("zone-updated") for l in h.lines()), h.lines()
+    finally:
+        terminate(proc)
+        out.close()
+
+
 def ede_query(port, name):
     """A query with EDNS; the response's (rcode, EDE codes)."""
     r = dns.query.udp(dns.message.make_query(name, "SOA", use_edns=0), "127.0.0.1", port=port, timeout=2)

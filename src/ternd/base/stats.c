@@ -156,7 +156,7 @@ void stats_ede_take(const struct stats *s, uint64_t codes[STATS_EDE_CODES],
 					hit.name[w * 8 + c] = (uint8_t)(v >> (8 * c));
 			}
 			atomic_thread_fence(memory_order_acquire);
-			if (atomic_load_explicit(&sl->seq, RELAXED) != seq || !hit.count || len > sizeof(hit.name))
+			if (atomic_load_explicit(&sl->seq, RELAXED) != seq || !hit.count || len >= sizeof(hit.name))
 				continue; /* rewritten meanwhile */
 			hit.len = (uint8_t)len;
 			fn(arg, &hit);

@@ -135,11 +135,20 @@ static struct ede_zone *zone_of(struct signal_ede *e, const uint8_t *name, size_
 	return z;
 }
 
+/* Whether name is a wire-form name of exactly len octets (its labels end at its last octet). */
+static bool well_formed(const uint8_t *name, size_t len)
+{
+	for (size_t i = 0; i < len; i += (size_t)name[i] + 1)
+		if (!name[i])
+			return i == len - 1;
+	return false;
+}
+
 static void on_hit(void *arg, const struct stats_ede_hit *h)
 {
 	struct signal_ede *e = arg;
-	if (h->code >= STATS_EDE_CODES || !(e->conf.codes >> h->code & 1) || !h->len)
-		return; /* not signalled */
+	if (h->code >= STATS_EDE_CODES || !(e->conf.codes >> h->code & 1) || !well_formed(h->name, h->len))
+		return; /* not signalled, or not a name (never: one writer a block): the code's counter has it */
 	struct ede_zone *z = zone_of(e, h->name, h->len);
 	if (!z)
 		return;

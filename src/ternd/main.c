@@ -1091,8 +1091,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	srv.signals = signals;
-	if (signals_watch_rates(signals, &srv.stats, conf) < 0) {
-		log_error("signals: cannot start the query-rate sampler");
+	if (signals_watch_stats(signals, &srv.stats, conf) < 0) {
+		log_error("signals: cannot start the signals' tick (query rates, ede, signatures)");
 		goto out;
 	}
 	/* health checks of dynamic answers' members: following the zones before the first one comes */

@@ -13,6 +13,12 @@ TERND = os.environ.get("TERND", os.path.join(ROOT, "build", "ternd"))
 ZONES = os.path.join(os.path.dirname(__file__), "zones")
 
 
+def zone_text(name, serial=1):
+    """A small zone file's text: SOA (refresh an hour), NS, ns1 and www."""
+    return ("$ORIGIN %s.\n$TTL 300\n@ SOA ns1 hostmaster %d 3600 600 86400 300\n@ NS ns1\n"
+            "ns1 A 192.0.2.1\nwww A 192.0.2.3\n" % (name, serial))
+
+
 _GIVEN = set()  # ports free_port() handed out: the kernel may offer a released one again at once
 
 

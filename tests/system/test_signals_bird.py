@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from ternlib import ROOT, TERND, terminate
+from ternlib import ROOT, TERND, terminate, zone_text
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)"),
@@ -23,11 +23,6 @@ pytestmark = [
 
 HOOK = os.path.join(ROOT, "dist", "tern-anycast-hook")
 ROUTE = "198.51.100.53/32"
-
-
-def zone_text(name, serial=1):
-    return ("$ORIGIN %s.\n$TTL 300\n@ SOA ns1 hostmaster %d 3600 600 86400 300\n@ NS ns1\n"
-            "ns1 A 192.0.2.1\nwww A 192.0.2.3\n" % (name, serial))
 
 
 class Ns:

@@ -19,18 +19,13 @@ import dns.rcode
 import pytest
 
 from apilib import ApiTernd, keys  # noqa: F401 (a fixture)
-from ternlib import TERND, Ternd, free_port, terminate
+from ternlib import TERND, Ternd, free_port, terminate, zone_text
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 POLICY = os.path.join(ROOT, "dist", "org.tern.ternd.conf")
 
 pytestmark = pytest.mark.skipif(not shutil.which("dbus-daemon") or not shutil.which("dbus-monitor"),
                                 reason="dbus-daemon and dbus-monitor (make deps) are needed")
-
-
-def zone_text(name, serial=1):
-    return ("$ORIGIN %s.\n$TTL 300\n@ SOA ns1 hostmaster %d 3600 600 86400 300\n@ NS ns1\n"
-            "ns1 A 192.0.2.1\nwww A 192.0.2.3\n" % (name, serial))
 
 
 def bus_config(tmp_path, socket, policy=True):

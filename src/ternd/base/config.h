@@ -181,6 +181,20 @@ struct config_signals_mqtt {
 	bool insecure; /* mqtt:// to a broker not on loopback */
 };
 
+/* signals.ede (signals/ede.c): which Extended DNS Error codes are signalled and how they are
+ * aggregated. */
+struct config_ede_code {
+	unsigned code; /* 0..63 */
+};
+struct config_signals_ede {
+	struct config_ede_code *codes; /* none: ede never set */
+	size_t ncodes;
+	unsigned interval; /* seconds the answers are counted over; at most one set per zone in each */
+	unsigned threshold; /* answers of a code in an interval that set ede */
+	unsigned quiet; /* seconds without one that clear it */
+	unsigned max_zones; /* zones tracked at once; the rest share the entry without a zone */
+};
+
 struct config_signals {
 	unsigned drain_ms; /* between shutting-down and closing the sockets */
 	unsigned expiring_lead_ms; /* zone-expiring this long before a secondary zone expires */
@@ -192,6 +206,7 @@ struct config_signals {
 	struct config_signal_hook *hooks;
 	size_t nhooks;
 	struct config_signals_dbus dbus;
+	struct config_signals_ede ede;
 };
 
 /* The stateless ACME http-01 responder (acme/acme_responder.h) ternd runs beside DNS on an ingress

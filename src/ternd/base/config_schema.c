@@ -693,7 +693,7 @@ static const struct cfg_item hook_items[] = {
      .check = check_condition,
      .help = "the condition whose changes run it (running, shutting-down, zone-ready, all-zones-ready, "
              "zone-updated, refresh-failed, zone-expiring, query-rate-high, query-rate-rising, "
-             "signatures-expiring), or * for every one"},
+             "signatures-expiring, ede), or * for every one"},
     {.name = "exec",
      .type = CFG_PATH,
      .flags = CFG_REQUIRED | R,
@@ -942,6 +942,75 @@ static const struct cfg_item mqtt_items[] = {
     {0},
 };
 
+static const struct cfg_item ede_code_items[] = {
+    {.name = "code",
+     .type = CFG_UINT,
+     .flags = CFG_REQUIRED | R,
+     .offset = offsetof(struct config_ede_code, code),
+     .size = sizeof(unsigned),
+     .min = 0,
+     .max = 63,
+     .help = "an Extended DNS Error info code (RFC 8914 4; ternd answers 14, 18, 20, 21 and 24)"},
+    {0},
+};
+
+#define EDE_AT(member) offsetof(struct config_signals_ede, member)
+static const struct cfg_item signals_ede_items[] = {
+    {.name = "codes",
+     .type = CFG_LIST,
+     .flags = CFG_SHORTHAND | R,
+     .offset = EDE_AT(codes),
+     .size = sizeof(struct config_ede_code),
+     .count = EDE_AT(ncodes),
+     .max = 64,
+     .items = ede_code_items,
+     .unit = "code",
+     .help = "the Extended DNS Error codes (0 to 63) whose answers set ede (none: never set), e.g. [14, 24]"},
+    {.name = "interval",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = EDE_AT(interval),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 3600,
+     .def = "10",
+     .unit = "seconds",
+     .help = "answers are counted over this; ede of a zone is set (again, with the new count) at most once "
+             "an interval"},
+    {.name = "threshold",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = EDE_AT(threshold),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 1000000000,
+     .def = "1",
+     .unit = "answers",
+     .help = "answers with one code in an interval that set ede of their zone"},
+    {.name = "quiet",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = EDE_AT(quiet),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 86400,
+     .def = "60",
+     .unit = "seconds",
+     .help = "ede of a zone is cleared after this long without such an answer"},
+    {.name = "max-zones",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = EDE_AT(max_zones),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 10000,
+     .def = "100",
+     .unit = "zones",
+     .help = "zones whose ede is tracked at once; the answers of any other zone (and those of no zone of "
+             "ours) count in the one ede without a zone"},
+    {0},
+};
+
 static const struct cfg_item signals_items[] = {
     {.name = "drain-delay",
      .type = CFG_SECONDS,
@@ -1019,6 +1088,11 @@ static const struct cfg_item signals_items[] = {
      .items = mqtt_items,
      .finish = finish_mqtt,
      .help = "publishes every condition to an MQTT broker (signals/mqtt.c)"},
+    {.name = "ede",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct config_signals, ede),
+     .items = signals_ede_items,
+     .help = "the ede condition: answers with an Extended DNS Error, counted per zone (signals/ede.c)"},
     {0},
 };
 

@@ -51,6 +51,8 @@ struct query {
 	bool aa, tc;
 	uint16_t count[3]; /* answer, authority, additional */
 	uint16_t ede; /* Extended DNS Error code or EDE_NONE */
+	const uint8_t *ede_zone; /* the apex (lower case) of the zone of ours the EDE is about, or NULL */
+	size_t ede_zone_len;
 	bool full; /* a section ran out of room: add nothing more */
 	uint8_t ecs_scope; /* the narrowest ECS scope of the RRsets written (RFC 7871 7.2.1); 0: for all */
 

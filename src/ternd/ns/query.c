@@ -130,9 +130,11 @@ static void answer_notify(struct query *q)
 			ns_tsig_reject(&q->tsig, TSIG_BADKEY);
 		else
 			q->ede = EDE_PROHIBITED;
+		q->ede_zone = q->lname, q->ede_zone_len = q->qname_len;
 	} else if (r == XFRIN_NOTIFY_NOT_PRIMARY || zones_get(q->srv->zones, q->lname)) {
 		q->rcode = RCODE_REFUSED; /* not from a primary, or a zone of ours not pulled from anyone */
 		q->ede = EDE_PROHIBITED;
+		q->ede_zone = q->lname, q->ede_zone_len = q->qname_len;
 	} else {
 		q->rcode = RCODE_NOTAUTH;
 		q->ede = EDE_NOT_AUTHORITATIVE;
@@ -154,6 +156,8 @@ static bool zone_unavailable(struct query *q)
 		return false;
 	q->rcode = RCODE_SERVFAIL;
 	q->ede = ede;
+	q->ede_zone = q->lname + (q->qname_len - apex_len);
+	q->ede_zone_len = apex_len;
 	return true;
 }
 
@@ -247,6 +251,7 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	q.aa = q.tc = q.full = false;
 	q.count[0] = q.count[1] = q.count[2] = 0;
 	q.ede = EDE_NONE;
+	q.ede_zone = NULL;
 	q.nextra = 0;
 	q.ndnames = 0;
 	q.zone = NULL;
@@ -303,6 +308,8 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 		stats_bump(&client->stats->rcode[q.rcode < STATS_RCODES ? q.rcode : STATS_RCODES - 1]);
 		if (q.qname_len)
 			stats_bump(&client->stats->qtype[stats_type_index(q.qtype)]);
+		if (q.ede != EDE_NONE) /* the ede condition (signals/ede.c), whether the client reads EDE or not */
+			stats_ede(client->stats, q.ede, q.ede_zone, q.ede_zone_len);
 	}
 	return rlen;
 }

@@ -24,6 +24,7 @@ import glob
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -49,7 +50,8 @@ HOOK = os.path.join(ROOT, "dist", "tern-anycast-hook")
 POLICY = os.path.join(ROOT, "dist", "org.tern.ternd.conf")
 TERND_CHANNELS = ["hook", "mqtt", "dbus", "poll"]
 CHANNELS = TERND_CHANNELS + ["knot"]
-WORKER_FN = "worker_run"  # the UDP worker thread's function (src/ternd/net/udp.c)
+# what only the UDP worker thread runs (src/ternd/net/udp.c), the first found naming its profile
+WORKER_FNS = ("worker_run", "recvmmsg")
 LABEL = {"hook": "ternd exec hook", "mqtt": "ternd MQTT (subscriber calls birdc)",
          "dbus": "ternd D-Bus (listener calls birdc)", "poll": "1 s DNS poller (ExaBGP healthcheck pattern)",
          "knot": "Knot D-Bus started/stopped (listener calls birdc)"}
@@ -308,7 +310,7 @@ def readiness(args):
         for i in range(args.knot_runs):
             raw["knot"].append(lab.cycle("knot", "term"))
         log("knot: %d cycles" % args.knot_runs)
-        knot_log = (d / "knotd.log").read_text()
+        knot_log = (d / "knotd.log").read_text() if args.knot_runs else ""
         knot_dbus = [line for line in knot_log.splitlines() if "d-bus" in line.lower() or "dbus" in line.lower()]
     finally:
         lab.close()
@@ -393,11 +395,12 @@ def wait_answer(port, proc, timeout=180):
 def worker_ir(d):
     """Ir of the UDP worker thread (callgrind --separate-threads: one file a thread; the worker's
     is the one that runs udp.c's worker_run): the query path without the background threads."""
-    files = [f for f in glob.glob(os.path.join(d, "callgrind.out.*"))
-             if WORKER_FN.encode() in open(f, "rb").read()]
-    if len(files) != 1:
-        raise RuntimeError("%s: %d thread profiles run %s, not 1" % (d, len(files), WORKER_FN))
-    return callgrind_ir_file(files[0])
+    texts = {f: open(f, "rb").read() for f in glob.glob(os.path.join(d, "callgrind.out.*"))}
+    for fn in WORKER_FNS:
+        files = [f for f, text in texts.items() if re.search(rb"^c?fn=\(\d+\) %s\b" % fn.encode(), text, re.M)]
+        if len(files) == 1:
+            return callgrind_ir_file(files[0])
+    raise RuntimeError("%s: no one thread profile runs any of %s" % (d, ", ".join(WORKER_FNS)))
 
 
 def callgrind_ir_file(path):
@@ -558,12 +561,12 @@ def render(res):
         verdict = "met" if q["ratio"] <= 1.02 else "**not met**"
         md += ["## Instructions per query, signalling on vs off", "",
                "Callgrind (`--separate-threads=yes`, `--trace-children=no`: hook programs are not counted), "
-               "%d UDP queries (a 1,000-name zone, 90%% existing names, 10%% NXDOMAIN, each answer checked) "
+               "%s UDP queries (a 1,000-name zone, 90%% existing names, 10%% NXDOMAIN, each answer checked) "
                "sent one at a time %g s after ternd answers, minus a run that only starts, waits as long and "
                "stops. The UDP worker thread is the query path (the target); the whole process adds what the "
                "background threads did meanwhile (the rates sampler's tick each second, MQTT keepalives, "
                "D-Bus), which under callgrind's slowdown (the replay takes seconds) weighs tens of times "
-               "more per query than at full speed." % (q["queries"], q.get("settle", 3)), "",
+               "more per query than at full speed." % ("{:,}".format(q["queries"]), q.get("settle", 3)), "",
                "| signalling | UDP worker: instructions/query | ratio | whole process | ratio |",
                "|---|---|---|---|---|",
                "| off (no signals keys) | %.1f | 1.000 | %.1f | 1.000 |" % (q["off"], q["off_process"]),
@@ -579,11 +582,12 @@ def render(res):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--ternd", required=True)
-    ap.add_argument("--birdclog", required=True)
-    ap.add_argument("--work", required=True)
+    ap.add_argument("--ternd")
+    ap.add_argument("--birdclog")
+    ap.add_argument("--work")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--only", choices=["all", "ready", "ipq"], default="all")
+    ap.add_argument("--only", choices=["all", "ready", "ipq", "report"], default="all",
+                    help="report: write the table again from the JSON beside --out, measuring nothing")
     ap.add_argument("--runs", type=int, default=50, help="ternd cycles per stop signal")
     ap.add_argument("--knot-runs", type=int, default=20)
     ap.add_argument("--slow-names", type=int, default=20000)
@@ -594,6 +598,8 @@ def main():
     ap.add_argument("--keep-lab", action="store_true")
     ap.add_argument("--sched", default="none")
     args = ap.parse_args()
+    if args.only != "report" and not (args.ternd and args.birdclog and args.work):
+        ap.error("--ternd, --birdclog and --work are needed to measure")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     js = os.path.splitext(args.out)[0] + ".json"
     res = {}
@@ -602,7 +608,8 @@ def main():
             res = json.load(f)
     for k in ("load_before", "load_after", "ternd", "when"):  # per part since the first revision
         res.pop(k, None)
-    res.update({"machine": machine(args.work), "sched": args.sched})
+    if args.only != "report":
+        res.update({"machine": machine(args.work), "sched": args.sched})
     if args.only in ("all", "ready"):
         res["ready"] = readiness(args)
     if args.only in ("all", "ipq"):

@@ -3,7 +3,8 @@
 # and D-Bus against a 1 s DNS poller and Knot's D-Bus started, each calling birdc in a BIRD/BGP lab
 # of two network namespaces) and instructions per query with signalling on vs off. Writes
 # bench/results/signal.md and .json (bench/README.md). Needs root (network namespaces).
-#   BENCH_SIGNAL_ONLY=ipq|ready   measure one part, keep the other's figures from signal.json
+#   BENCH_SIGNAL_ONLY=ipq|ready   measure one part, keep the other's figures from signal.json (report:
+#                                 only write signal.md again from signal.json)
 #   BENCH_SIGNAL_RUNS=N           ternd starts per stop signal (default 50); BENCH_SIGNAL_KNOT_RUNS (20)
 #   BENCH_SIGNAL_EXTRA='...'      YAML lines added under signals: for the "on" run (e.g. an ede condition)
 #   BENCH_SIGNAL_QUERIES=N        queries replayed under callgrind (default 10000)

@@ -495,7 +495,8 @@ def render(res):
                "birdc wrapper the channel calls, CLOCK_MONOTONIC), over %d ternd starts, %d stopped by SIGTERM "
                "and %d by SIGKILL, then %d Knot starts stopped by SIGTERM. Last zone ready: the first answer of "
                "the secondary zone's SOA (a %d-name zone transferred from a ternd primary at each start, its "
-               "disk copy removed before), asked every millisecond; SIGTERM/SIGKILL: the moment the signal is "
+               "disk copy removed before), asked every millisecond (agents.py finepoll, Python: on a loaded machine "
+               "it may read an answer late, which shortens the ready figures by as much); SIGTERM/SIGKILL: the moment the signal is "
                "sent. ternd: `signals.drain-delay: %g`, MQTT keepalive 5 s." % (
                    2 * r["runs"], r["runs"], r["runs"], r["knot_runs"], r["slow_names"], r["drain"]), "",
                "| event | channel | n | median ms | p99 ms | min | max | p99 / poller's p99 |",

@@ -1,0 +1,290 @@
+"""Service certificates (issue 20, "Certificates" and "HTTPS record and ECH"; src/ternd/svc) against
+Debian's pebble in a network namespace (acmelab.py, shared with test_acme).
+
+ternd on TERND_ADDR serves the services zone app.svc.test (DNS :53, API :8080) and issues each
+service's certificate from pebble (services.acme); unbound, pebble's -dnsserver, stubs
+app.svc.test to it. A service's ingress is INGRESS, where tern-acme-responder answers with the
+thumbprint of the account key ternd made and keeps in its store (ternd logs it at start). Checked:
+the state ends valid, the chain verifies against pebble's root, the SAN is the canonical name, the
+HTTPS record (alpn h2,h3, ech = the stored list) is served, the ingress endpoint hands chain, key
+and ECH keys to an ingress token naming the service and to nothing else, a CA that is down is a
+failure stored with its step and retried with backoff until it succeeds, ECH rotation lists both
+configs then the new one alone, and deletion removes certificate, keys and record."""
+import base64
+import os
+import re
+import time
+
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+
+from acmelab import OPENSSL, PebbleLab
+from apilib import Api, keys  # noqa: F401
+from dnsseclab import run
+from ternlib import TERND
+
+BUILD = os.path.dirname(os.path.abspath(TERND))
+RESPONDER_BIN = os.path.join(BUILD, "tern-acme-responder")
+
+PEBBLE_ADDR = "127.10.1.10"
+TERND_ADDR = "127.10.1.20"
+INGRESS = "127.10.1.30"
+RESOLVER_ADDR = "127.10.1.53"
+ADDRS = (PEBBLE_ADDR, TERND_ADDR, INGRESS, RESOLVER_ADDR)
+API_PORT = 8080
+HTTPS_TTL, ROTATE = 3, 10
+
+TERND_CONF = """server:
+  listen: ["{addr}@53"]
+api:
+  listen: "{addr}@{port}"
+  data-dir: "{data}"
+  jwks: "{jwks}"
+  rate-limit: 0
+  nameservers: ["ns1.svc.test.", "ns2.svc.test."]
+services:
+  zone: app.svc.test
+  https-ttl: {ttl}
+  regions:
+    - name: eu
+      continents: [EU]
+  acme:
+    directory: "https://{pebble}:14000/dir"
+    ca-file: "{ca}"
+    contact: "mailto:ops@svc.test"
+    deadline: 60
+    retry-min: 2
+    retry-max: 4
+  ech:
+    rotate: {rotate}
+    public-name: ech.svc.test
+    max-name-length: 64
+"""
+
+
+class Lab(PebbleLab):
+    def __init__(self, workdir, keys):  # noqa: F811
+        super().__init__(workdir, ADDRS, (PEBBLE_ADDR,), tools=(RESPONDER_BIN, TERND))
+        self.keys = keys
+        self.start_unbound(RESOLVER_ADDR, {"app.svc.test": TERND_ADDR})
+        self.pebble = self.start_pebble("pebble", PEBBLE_ADDR)
+        conf = os.path.join(self.dir, "ternd.yaml")
+        with open(conf, "w") as f:
+            f.write(TERND_CONF.format(addr=TERND_ADDR, port=API_PORT, data=os.path.join(self.dir, "data"),
+                                      jwks=keys.jwks, ttl=HTTPS_TTL, pebble=PEBBLE_ADDR, ca=self.ca,
+                                      rotate=ROTATE))
+        self.ternd = self.spawn("ternd", [TERND, "-c", conf])
+        self.wait_log(self.ternd, "ACME account key thumbprint ")
+        self.thumbprint = re.search(r"ACME account key thumbprint (\S+)", self.ternd.log_text(10 ** 7)).group(1)
+        self.responder = self.spawn("responder", [RESPONDER_BIN, "--listen", INGRESS + ":80", "--thumbprint",
+                                                  self.thumbprint])
+        self.wait_log(self.responder, "listening on")
+        self.wait_log(self.ternd, "API: listening on")
+        op = self.api("platform")
+        r = op("POST", "/api/v1/zones", {"name": "app.svc.test"})
+        assert r.status == 201, r
+
+    def api(self, tenant, scope=None):
+        """A request function for tenant's token, run inside the namespace."""
+        api = Api(API_PORT, self.keys.token(tenant, scope=scope), TERND_ADDR)
+        return lambda method, path, body=None: self.ns.call(api.request, method, path, body)
+
+    def query(self, name, rdtype):
+        q = dns.message.make_query(name, rdtype)
+        return self.ns.call(dns.query.udp, q, TERND_ADDR, port=53, timeout=3)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, keys):  # noqa: F811
+    lab = Lab(tmp_path_factory.mktemp("certs"), keys)
+    yield lab
+    lab.close()
+
+
+@pytest.fixture(scope="module")
+def alice(lab):
+    return lab.api("alice")
+
+
+def create(alice):
+    r = alice("POST", "/api/v1/services", {"deployment": {"regions": {"eu": {"ipv4": [INGRESS]}}}})
+    assert r.status == 201, r
+    return r.json["id"], r.json["canonical"]
+
+
+def wait_cert(alice, sid, pred, timeout=90):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        r = alice("GET", "/api/v1/services/%s/certificate" % sid)
+        assert r.status == 200, r
+        last = r.json
+        if pred(last):
+            return last
+        time.sleep(0.3)
+    raise AssertionError("certificate never got there: %r" % last)
+
+
+def https_list(lab, name):
+    """(alpn ids, ech list bytes) of the HTTPS record served at name, or None."""
+    r = lab.query(name, "HTTPS")
+    if r.rcode() != dns.rcode.NOERROR or not r.answer:
+        return None
+    rd = r.answer[0][0]
+    assert rd.priority == 1 and str(rd.target) == "."
+    params = {int(k): v for k, v in rd.params.items()}  # 1 alpn, 5 ech
+    return [i.decode() for i in params[1].ids], params[5].ech, r.answer[0].ttl
+
+
+def ech_configs(data):
+    """The config_ids of an ECHConfigList, in order, with version and KEM of each."""
+    assert int.from_bytes(data[:2], "big") == len(data) - 2
+    out, p = [], 2
+    while p < len(data):
+        version, length = int.from_bytes(data[p:p + 2], "big"), int.from_bytes(data[p + 2:p + 4], "big")
+        body = data[p + 4:p + 4 + length]
+        out.append((version, body[0], int.from_bytes(body[1:3], "big")))
+        p += 4 + length
+    return out
+
+
+def split_chain(text, d, tag):
+    certs = re.findall(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?", text, re.S)
+    paths = []
+    for i, c in enumerate(certs):
+        p = os.path.join(d, "%s-%d.pem" % (tag, i))
+        with open(p, "w") as f:
+            f.write(c)
+        paths.append(p)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def issued(lab, alice):
+    sid, canonical = create(alice)
+    cert = wait_cert(alice, sid, lambda c: c["state"] == "valid")
+    return sid, canonical, cert
+
+
+def test_certificate_issued_and_record_published(lab, alice, issued):
+    sid, canonical, cert = issued
+    assert cert["names"] == [canonical]
+    assert cert["order"].startswith("https://%s:14000/" % PEBBLE_ADDR)
+    assert cert["not_before"] < time.time() < cert["not_after"]
+    assert "chain" not in cert and "key" not in cert
+    # the A answer is the ingress, and pebble validated against it through unbound
+    r = lab.query(canonical, "A")
+    assert [rd.address for rs in r.answer for rd in rs] == [INGRESS]
+    assert re.search(r"^reply 200 to ", lab.responder.log_text(10 ** 7), re.M)
+    # the HTTPS record: alpn h2,h3 and the stored list (version 0xfe0d, KEM X25519)
+    deadline = time.time() + 10
+    while True:
+        cert = alice("GET", "/api/v1/services/%s/certificate" % sid).json
+        got = https_list(lab, canonical)
+        if got and got[1] == base64.b64decode(cert["ech"]["config_list"]) or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    alpn, ech, ttl = got
+    assert alpn == ["h2", "h3"] and ttl == HTTPS_TTL
+    assert ech == base64.b64decode(cert["ech"]["config_list"])
+    assert all(v == 0xfe0d and kem == 0x20 for v, _, kem in ech_configs(ech))
+
+
+def test_ingress_endpoint(lab, alice, issued):
+    sid, canonical, _ = issued
+    ingress = lab.api("alice", scope={"ingress": [sid]})
+    r = ingress("GET", "/api/v1/services/%s/ingress" % sid)
+    assert r.status == 200, r
+    m = r.json
+    assert m["acme_thumbprint"] == lab.thumbprint and m["names"] == [canonical]
+    certs = split_chain(m["chain"], lab.dir, "ingress")
+    assert len(certs) >= 2
+    inter = os.path.join(lab.dir, "ingress-inter.pem")
+    with open(inter, "w") as f:
+        f.write("".join(open(c).read() for c in certs[1:]))
+    v = run([OPENSSL, "verify", "-CAfile", lab.pebble.root, "-untrusted", inter, certs[0]], check=False)
+    assert v.returncode == 0 and ": OK" in v.stdout, v.stdout + v.stderr
+    san = run([OPENSSL, "x509", "-in", certs[0], "-noout", "-ext", "subjectAltName"]).stdout
+    assert re.findall(r"DNS:([^,\s]+)", san) == [canonical]
+    keyfile = os.path.join(lab.dir, "ingress-key.pem")
+    with open(keyfile, "w") as f:
+        f.write(m["key"])
+    assert run([OPENSSL, "pkey", "-in", keyfile, "-pubout"]).stdout == \
+        run([OPENSSL, "x509", "-in", certs[0], "-noout", "-pubkey"]).stdout
+    # ECH: one private key per config listed, current first, 32 raw octets each
+    ids = [i for _, i, _ in ech_configs(base64.b64decode(m["ech"]["config_list"]))]
+    assert [k["config_id"] for k in m["ech"]["keys"]] == ids
+    assert all(len(base64.b64decode(k["private_key"])) == 32 for k in m["ech"]["keys"])
+    # the tenant's own token, a token of another tenant naming it, an ingress token elsewhere
+    r = alice("GET", "/api/v1/services/%s/ingress" % sid)
+    assert r.status == 403 and r.json["error"]["field"] == "scope", r
+    r = lab.api("bob", scope={"ingress": [sid]})("GET", "/api/v1/services/%s/ingress" % sid)
+    assert r.status == 404, r
+    r = lab.api("alice", scope={"ingress": ["00000000-0000-4000-8000-000000000000"]})(
+        "GET", "/api/v1/services/%s/ingress" % sid)
+    assert r.status == 404, r
+    for method, path in (("GET", "/api/v1/services"), ("GET", "/api/v1/services/%s/certificate" % sid),
+                         ("DELETE", "/api/v1/services/%s" % sid), ("GET", "/api/v1/zones")):
+        r = ingress(method, path)
+        assert r.status == 403 and r.json["error"]["field"] == "scope", (method, path, r)
+    r = lab.api("alice", scope={"ingress": [sid], "zones": ["app.svc.test"]})("GET", "/api/v1/services")
+    assert r.status == 401, r
+    # the certificate route shows no key to anyone; another tenant gets 404
+    r = lab.api("bob")("GET", "/api/v1/services/%s/certificate" % sid)
+    assert r.status == 404, r
+
+
+def test_ech_rotation(lab, alice, issued):
+    sid, canonical, _ = issued
+
+    def served():
+        got = https_list(lab, canonical)
+        return [i for _, i, _ in ech_configs(got[1])] if got else None
+
+    # a rotation: a config alone, then a new one first beside it, then the new one alone
+    deadline, seen = time.time() + 3 * ROTATE, []
+    while time.time() < deadline:
+        ids = served()
+        if ids and (not seen or seen[-1] != ids):
+            seen.append(ids)
+        if len(seen) >= 3 and len(seen[-3]) == 1 and seen[-2] == [seen[-1][0], seen[-3][0]] and \
+                len(seen[-1]) == 1:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("no rotation seen: %r" % seen)
+    # the API's list is what is served, and the ingress holds the key of each config listed
+    c = alice("GET", "/api/v1/services/%s/certificate" % sid).json
+    assert [i for _, i, _ in ech_configs(base64.b64decode(c["ech"]["config_list"]))] in seen[-3:]
+    m = lab.api("alice", scope={"ingress": [sid]})("GET", "/api/v1/services/%s/ingress" % sid).json
+    assert [i for _, i, _ in ech_configs(base64.b64decode(m["ech"]["config_list"]))] == \
+        [k["config_id"] for k in m["ech"]["keys"]]
+
+
+def test_ca_down_failure_stored_and_retried(lab, alice):
+    lab.stop(lab.pebble)
+    try:
+        sid, _ = create(alice)
+        c = wait_cert(alice, sid, lambda c: c["state"] == "failed", timeout=30)
+        f = c["last_failure"]
+        assert f["step"] == "directory" and f["message"], c
+        first = c["attempts"]
+        c = wait_cert(alice, sid, lambda c: c["attempts"] > first, timeout=15)
+        assert c["state"] == "failed" and c["next_attempt"] > c["last_failure"]["at"]
+    finally:
+        lab.pebble = lab.start_pebble("pebble-again", PEBBLE_ADDR)
+    c = wait_cert(alice, sid, lambda c: c["state"] == "valid", timeout=60)
+    assert c["attempts"] == 0 and c["last_failure"]["step"] == "directory"
+
+
+def test_delete_removes_certificate_and_record(lab, alice):
+    sid, canonical = create(alice)
+    wait_cert(alice, sid, lambda c: c["state"] == "valid")
+    r = alice("DELETE", "/api/v1/services/%s" % sid)
+    assert r.status == 200, r
+    assert alice("GET", "/api/v1/services/%s/certificate" % sid).status == 404
+    r = lab.api("alice", scope={"ingress": [sid]})("GET", "/api/v1/services/%s/ingress" % sid)
+    assert r.status == 404, r
+    assert lab.query(canonical, "HTTPS").rcode() == dns.rcode.NXDOMAIN

@@ -27,6 +27,7 @@ from ternlib import TERND
 
 BUILD = os.path.dirname(os.path.abspath(TERND))
 RESPONDER_BIN = os.path.join(BUILD, "tern-acme-responder")
+TERN_CLI = os.environ.get("TERN_CLI", os.path.join(BUILD, "tern"))
 
 PEBBLE_ADDR = "127.10.1.10"
 TERND_ADDR = "127.10.1.20"
@@ -90,6 +91,11 @@ class Lab(PebbleLab):
         """A request function for tenant's token, run inside the namespace."""
         api = Api(API_PORT, self.keys.token(tenant, scope=scope), TERND_ADDR)
         return lambda method, path, body=None: self.ns.call(api.request, method, path, body)
+
+    def tern(self, tenant, *args):
+        """The tern CLI inside the namespace with tenant's token."""
+        return self.ns.run([TERN_CLI, "--api", "http://%s:%d" % (TERND_ADDR, API_PORT), "--token",
+                            self.keys.token(tenant)] + list(args), check=False)
 
     def query(self, name, rdtype):
         q = dns.message.make_query(name, rdtype)
@@ -190,6 +196,10 @@ def test_certificate_issued_and_record_published(lab, alice, issued):
     assert alpn == ["h2", "h3"] and ttl == HTTPS_TTL
     assert ech == base64.b64decode(cert["ech"]["config_list"])
     assert all(v == 0xfe0d and kem == 0x20 for v, _, kem in ech_configs(ech))
+    # tern service show prints the certificate's state
+    p = lab.tern("alice", "service", "show", sid)
+    assert p.returncode == 0, p.stderr
+    assert re.search(r"^certificate: valid, valid \S+ to \S+, next attempt ", p.stdout, re.M), p.stdout
 
 
 def test_ingress_endpoint(lab, alice, issued):
@@ -273,6 +283,9 @@ def test_ca_down_failure_stored_and_retried(lab, alice):
         first = c["attempts"]
         c = wait_cert(alice, sid, lambda c: c["attempts"] > first, timeout=15)
         assert c["state"] == "failed" and c["next_attempt"] > c["last_failure"]["at"]
+        p = lab.tern("alice", "service", "show", sid)
+        assert re.search(r"^certificate: failed, next attempt .*\n  last failure \S+ at step directory: ", p.stdout,
+                         re.M), p.stdout
     finally:
         lab.pebble = lab.start_pebble("pebble-again", PEBBLE_ADDR)
     c = wait_cert(alice, sid, lambda c: c["state"] == "valid", timeout=60)

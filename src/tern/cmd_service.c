@@ -135,6 +135,9 @@ static void print_certificate(struct cli *cli, const char *id)
 		printf("certificate: none (%s)\n", json_string_value(json_object_get(e, "message"))
 		                                       ? json_string_value(json_object_get(e, "message"))
 		                                       : "no answer");
+	} else if (c && json_is_string(json_object_get(c, "state")) &&
+	           strcmp(json_string_value(json_object_get(c, "state")), "off") == 0) {
+		printf("certificate: off (services.acme.directory is not configured)\n");
 	} else if (c) {
 		printf("certificate: %s", json_string_value(json_object_get(c, "state")));
 		if (json_object_get(c, "not_after"))

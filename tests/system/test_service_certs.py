@@ -179,6 +179,10 @@ def test_certificate_issued_and_record_published(lab, alice, issued):
     assert cert["names"] == [canonical]
     assert cert["order"].startswith("https://%s:14000/" % PEBBLE_ADDR)
     assert cert["not_before"] < time.time() < cert["not_after"]
+    # renewal at two thirds of the lifetime
+    life = cert["not_after"] - cert["not_before"]
+    assert abs(cert["next_attempt"] - (cert["not_before"] + life * 2 // 3)) <= 1, cert
+    assert cert["attempts"] == 0 and cert["last_failure"] is None
     assert "chain" not in cert and "key" not in cert
     # the A answer is the ingress, and pebble validated against it through unbound
     r = lab.query(canonical, "A")
@@ -301,3 +305,52 @@ def test_delete_removes_certificate_and_record(lab, alice):
     r = lab.api("alice", scope={"ingress": [sid]})("GET", "/api/v1/services/%s/ingress" % sid)
     assert r.status == 404, r
     assert lab.query(canonical, "HTTPS").rcode() == dns.rcode.NXDOMAIN
+
+
+def test_validation_failure_keeps_the_problem_document(lab, alice):
+    """An ingress where nothing answers port 80: pebble refuses the challenge, and its problem
+    document is stored with the step."""
+    r = alice("POST", "/api/v1/services", {"deployment": {"regions": {"eu": {"ipv4": [RESOLVER_ADDR]}}}})
+    assert r.status == 201, r
+    sid = r.json["id"]
+    c = wait_cert(alice, sid, lambda c: c["state"] == "failed", timeout=60)
+    f = c["last_failure"]
+    assert f["step"] in ("validation", "challenge"), c
+    assert f["problem"]["type"].startswith("urn:ietf:params:acme:error:"), c
+    assert f["problem"]["detail"], c
+    assert c["next_attempt"] >= f["at"] + 2, c
+    assert alice("DELETE", "/api/v1/services/%s" % sid).status == 200
+
+
+CHECK_CONF = """server:
+  listen: ["127.0.0.1@53"]
+api:
+  listen: "127.0.0.1@8080"
+  data-dir: "{data}"
+  jwks: "{jwks}"
+services:
+  zone: app.svc.test
+  https-ttl: 60
+  regions: [{{name: eu, continents: [EU]}}]
+  acme:
+    directory: "http://ca.test/dir"
+    contact: "ops@svc.test"
+    retry-min: 100
+    retry-max: 10
+  ech:
+    rotate: 30
+    public-name: "192.0.2.1"
+"""
+
+
+def test_check_names_bad_values(tmp_path, keys):  # noqa: F811
+    conf = tmp_path / "ternd.yaml"
+    conf.write_text(CHECK_CONF.format(data=tmp_path / "data", jwks=keys.jwks))
+    r = run([TERND, "--check", "-c", str(conf)], check=False)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0, out
+    for what in ("services.acme.directory: ", "is not an https:// URL", "services.acme.contact: ", "mailto:",
+                 "services.acme.retry-max: 10 s is below retry-min (100 s)",
+                 "services.ech.rotate: 30 s is not longer than services.https-ttl (60 s)",
+                 "services.ech.public-name: "):
+        assert what in out, (what, out)

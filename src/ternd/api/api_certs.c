@@ -112,17 +112,16 @@ void api_services_certificate(void *ctx, const struct http_request *req, struct 
 		           "whole tenant");
 	} else if (own_service(a, &c, req->params[0], &s, res)) {
 		int rc = store_cert_get(store_latest(a->store), s.id, false, &cert, err, sizeof(err));
-		if (rc == TERN_ENOTFOUND && !atomic_load(&a->svc)) {
-			http_error(res, 503, "services.acme.directory",
-			           "certificates are not issued: the configuration has no services.acme.directory");
-		} else if (rc == TERN_ENOTFOUND) {
-			/* made a moment ago: the certificate thread has not written its row yet */
+		if (rc == TERN_ENOTFOUND) {
+			/* issuance off (no services.acme.directory), or made a moment ago: the certificate
+			 * thread has not written its row yet */
 			char name[NAME_MAXLEN * 4 + 1];
 			if (name_to_text(s.canonical, name, sizeof(name)) > 1 && name[strlen(name) - 1] == '.')
 				name[strlen(name) - 1] = 0;
 			http_json(res, 200,
-			          json_pack("{s:s,s:s,s:[s],s:n,s:n}", "service", s.id, "state", "pending", "names",
-			                    name, "order", "last_failure"));
+			          json_pack("{s:s,s:s,s:[s],s:n,s:n}", "service", s.id, "state",
+			                    atomic_load(&a->svc) ? "pending" : "off", "names", name, "order",
+			                    "last_failure"));
 		} else if (rc < 0) {
 			http_error(res, 500, NULL, "store: %s", err);
 		} else {

@@ -354,3 +354,25 @@ def test_check_names_bad_values(tmp_path, keys):  # noqa: F811
                  "services.ech.rotate: 30 s is not longer than services.https-ttl (60 s)",
                  "services.ech.public-name: "):
         assert what in out, (what, out)
+
+
+def test_restart_keeps_account_and_certificates(lab, alice, issued):
+    """Last: ternd restarts; the account key and the certificates come back from the store."""
+    sid, _, _ = issued
+    before = alice("GET", "/api/v1/services/%s/certificate" % sid).json
+    lab.stop(lab.ternd)
+    lab.ternd = lab.spawn("ternd", [TERND, "-c", os.path.join(lab.dir, "ternd.yaml")])
+    deadline = time.time() + 30
+    while len(re.findall(r"ACME account key thumbprint (\S+)", lab.ternd.log_text(10 ** 7))) < 2:
+        assert time.time() < deadline and lab.ternd.alive(), lab.ternd.log_text()
+        time.sleep(0.1)
+    log = lab.ternd.log_text(10 ** 7)
+    assert set(re.findall(r"ACME account key thumbprint (\S+)", log)) == {lab.thumbprint}
+    assert log.count("a new ACME account key is stored") == 1
+    lab.wait_log(lab.ternd, "API: listening on")
+    after = alice("GET", "/api/v1/services/%s/certificate" % sid).json
+    assert after["state"] == "valid" and after["order"] == before["order"], (before, after)
+    assert after["not_after"] == before["not_after"]
+    # and issuance goes on with that account
+    sid2, _ = create(alice)
+    assert wait_cert(alice, sid2, lambda c: c["state"] == "valid")["order"] != after["order"]

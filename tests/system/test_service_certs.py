@@ -257,18 +257,24 @@ def test_ech_rotation(lab, alice, issued):
         got = https_list(lab, canonical)
         return [i for _, i, _ in ech_configs(got[1])] if got else None
 
-    # a rotation: a config alone, then a new one first beside it, then the new one alone
-    deadline, seen = time.time() + 3 * ROTATE, []
+    ingress = lab.api("alice", scope={"ingress": [sid]})
+    # a rotation: a config alone, then a new one first beside it, then the new one alone; the
+    # ingress holds both keys while both are listed
+    deadline, seen, overlap_keys = time.time() + 3 * ROTATE, [], []
     while time.time() < deadline:
         ids = served()
         if ids and (not seen or seen[-1] != ids):
             seen.append(ids)
+            if len(ids) == 2:
+                m = ingress("GET", "/api/v1/services/%s/ingress" % sid).json
+                overlap_keys.append((ids, [k["config_id"] for k in m["ech"]["keys"]]))
         if len(seen) >= 3 and len(seen[-3]) == 1 and seen[-2] == [seen[-1][0], seen[-3][0]] and \
                 len(seen[-1]) == 1:
             break
         time.sleep(0.2)
     else:
         raise AssertionError("no rotation seen: %r" % seen)
+    assert overlap_keys and all(ids == keys for ids, keys in overlap_keys), overlap_keys
     # the API's list is what is served, and the ingress holds the key of each config listed
     c = alice("GET", "/api/v1/services/%s/certificate" % sid).json
     assert [i for _, i, _ in ech_configs(base64.b64decode(c["ech"]["config_list"]))] in seen[-3:]

@@ -24,6 +24,7 @@ from acmelab import OPENSSL, PebbleLab
 from apilib import Api, keys  # noqa: F401
 from dnsseclab import run
 from ternlib import TERND
+from test_ech import BSSL, Bssl, bssl_client
 
 BUILD = os.path.dirname(os.path.abspath(TERND))
 RESPONDER_BIN = os.path.join(BUILD, "tern-acme-responder")
@@ -248,6 +249,28 @@ def test_ingress_endpoint(lab, alice, issued):
     # the certificate route shows no key to anyone; another tenant gets 404
     r = lab.api("bob")("GET", "/api/v1/services/%s/certificate" % sid)
     assert r.status == 404, r
+
+
+def test_ingress_terminates_ech_with_the_service_keys(lab, issued, tmp_path):
+    """BoringSSL as the ingress: the service's certificate and key, its current ECH key and config
+    from the ingress route; a client with the list of the HTTPS record gets ECH."""
+    if not BSSL:
+        pytest.fail("bssl-tool is not installed (make deps installs android-boringssl)")
+    sid, canonical, _ = issued
+    m = lab.api("alice", scope={"ingress": [sid]})("GET", "/api/v1/services/%s/ingress" % sid).json
+    (tmp_path / "tls.key").write_text(m["key"])
+    (tmp_path / "tls.crt").write_text(m["chain"])
+    current = m["ech"]["keys"][0]
+    (tmp_path / "ech.key").write_bytes(base64.b64decode(current["private_key"]))
+    (tmp_path / "ech.config").write_bytes(base64.b64decode(current["config"]))
+    served = https_list(lab, canonical)[1]
+    (tmp_path / "ech.list").write_bytes(served)
+    assert base64.b64decode(current["config"]) in served
+    with Bssl(tmp_path, {"dir": tmp_path}) as srv:
+        rc, out = bssl_client(srv.port, tmp_path / "ech.list", name=canonical)
+        seen = srv.stop()
+    assert rc == 0 and "  Encrypted ClientHello: yes\n" in out, out
+    assert "Client sent SNI: %s\n" % canonical in seen and "Encrypted ClientHello: yes\n" in seen, seen
 
 
 def test_ech_rotation(lab, alice, issued):

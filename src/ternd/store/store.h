@@ -787,10 +787,15 @@ static inline int store_cert_next(struct store_txn *t, int64_t *at, char *err, s
 {
 	return t->store->ops->cert_next(t, at, err, errlen);
 }
+/* Frees the texts; the private keys are wiped first. */
 static inline void store_cert_clear(struct store_cert *c)
 {
 	free(c->chain);
+	if (c->key)
+		explicit_bzero(c->key, strlen(c->key));
 	free(c->key);
+	explicit_bzero(c->ech_key, sizeof(c->ech_key));
+	explicit_bzero(c->ech_old_key, sizeof(c->ech_old_key));
 	free(c->fail_problem);
 	c->chain = c->key = c->fail_problem = NULL;
 }

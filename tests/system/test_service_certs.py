@@ -306,6 +306,28 @@ def test_ech_rotation(lab, alice, issued):
         [k["config_id"] for k in m["ech"]["keys"]]
 
 
+def test_timings(lab, alice):
+    """Creation to (a) the A answer served, (b) a valid certificate with its HTTPS record served:
+    printed (pytest -s) and bounded."""
+    t0 = time.monotonic()
+    sid, canonical = create(alice)
+    created = time.monotonic() - t0
+    while not lab.query(canonical, "A").answer:
+        assert time.monotonic() - t0 < 5
+    a_served = time.monotonic() - t0
+    while True:
+        got = https_list(lab, canonical)
+        if got:
+            break
+        assert time.monotonic() - t0 < 60, "no HTTPS record"
+        time.sleep(0.02)
+    https_served = time.monotonic() - t0
+    assert alice("GET", "/api/v1/services/%s/certificate" % sid).json["state"] == "valid"
+    print("\nservice %s: created (201) %.3f s, A served %.3f s, certificate valid and HTTPS served %.3f s"
+          % (sid, created, a_served, https_served))
+    assert a_served <= created + 0.5 and https_served < 30
+
+
 def test_ca_down_failure_stored_and_retried(lab, alice):
     lab.stop(lab.pebble)
     try:

@@ -306,6 +306,28 @@ def test_ech_rotation(lab, alice, issued):
         [k["config_id"] for k in m["ech"]["keys"]]
 
 
+def test_publish_failure_kept_and_retried(lab, alice, issued):
+    """The services zone locked by its operator: the next rotation's record cannot be written; the
+    failure (step publish) is kept with the certificate and the record written once unlocked."""
+    sid, canonical, _ = issued
+    op = lab.api("platform")
+    r = op("PUT", "/api/v1/zones/app.svc.test/lock", {"reason": "test_service_certs"})
+    assert r.status == 200, r
+    try:
+        c = wait_cert(alice, sid, lambda c: (c["last_failure"] or {}).get("step") == "publish",
+                      timeout=ROTATE + 10)
+        assert "locked" in c["last_failure"]["message"] and c["state"] == "valid", c
+        assert c["attempts"] >= 1
+    finally:
+        assert op("DELETE", "/api/v1/zones/app.svc.test/lock").status in (200, 204)
+    c = wait_cert(alice, sid, lambda c: c["attempts"] == 0, timeout=15)
+    deadline = time.time() + 10
+    while https_list(lab, canonical)[1] != base64.b64decode(c["ech"]["config_list"]):
+        assert time.time() < deadline, "the record served is not the stored list"
+        time.sleep(0.2)
+        c = alice("GET", "/api/v1/services/%s/certificate" % sid).json
+
+
 def test_timings(lab, alice):
     """Creation to (a) the A answer served, (b) a valid certificate with its HTTPS record served:
     printed (pytest -s) and bounded."""

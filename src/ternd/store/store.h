@@ -155,6 +155,7 @@ struct store_cert {
 	uint8_t ech_config[STORE_ECH_CONFIG_MAX], ech_old_config[STORE_ECH_CONFIG_MAX];
 	size_t ech_config_len, ech_old_config_len;
 	int64_t ech_rotate_at, ech_drop_at; /* the next rotation; the old config's end (0: none) */
+	int64_t publish_at; /* the HTTPS record is written again then (a failed publish; 0: none) */
 };
 
 /* A zone's DNSSEC signing: its policy (values, checked by the caller) and where signing is. A zone
@@ -775,14 +776,15 @@ static inline int store_cert_put(struct store_txn *t, const struct store_cert *c
 {
 	return t->store->ops->cert_put(t, c, err, errlen);
 }
-/* Services (at most limit) whose certificate has no row yet or whose next_at, ech_rotate_at or
- * ech_drop_at is at or before now. */
+/* Services (at most limit) whose certificate has no row yet or whose next_at, ech_rotate_at,
+ * ech_drop_at or publish_at is at or before now (0 is never due). */
 static inline int store_cert_due(struct store_txn *t, int64_t now, unsigned limit, store_cert_due_fn fn, void *arg,
                                  char *err, size_t errlen)
 {
 	return t->store->ops->cert_due(t, now, limit, fn, arg, err, errlen);
 }
-/* The earliest of every row's next_at, ech_rotate_at and ech_drop_at (INT64_MAX when none). */
+/* The earliest of every row's next_at, ech_rotate_at, ech_drop_at and publish_at (INT64_MAX when
+ * none). */
 static inline int store_cert_next(struct store_txn *t, int64_t *at, char *err, size_t errlen)
 {
 	return t->store->ops->cert_next(t, at, err, errlen);

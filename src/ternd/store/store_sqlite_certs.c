@@ -105,6 +105,7 @@ static int cert_from_row(sqlite3_stmt *s, struct store_cert *out)
 	col_fixed(s, 19, out->ech_old_config, sizeof(out->ech_old_config), &out->ech_old_config_len);
 	out->ech_rotate_at = sqlite3_column_int64(s, 20);
 	out->ech_drop_at = sqlite3_column_int64(s, 21);
+	out->publish_at = sqlite3_column_int64(s, 22);
 	if (!ok)
 		store_cert_clear(out);
 	return ok ? 0 : TERN_ENOMEM;
@@ -192,7 +193,8 @@ int sq_cert_put(struct store_txn *bt, const struct store_cert *cr, char *err, si
 	bind_blob_or_null(&q, 20, cr->ech_old_config, cr->ech_old_config_len);
 	sq_q_int(&q, 21, cr->ech_rotate_at);
 	sq_q_int(&q, 22, cr->ech_drop_at);
-	sq_q_int(&q, 23, t->now);
+	sq_q_int(&q, 23, cr->publish_at);
+	sq_q_int(&q, 24, t->now);
 	if ((rc = sq_q_step(&q, err, errlen)) >= 0)
 		rc = sqlite3_changes(c->db) ? 0 : set_err(err, errlen, TERN_ENOTFOUND, "no service %s", cr->service);
 fail:

@@ -85,7 +85,7 @@ enum stmt {
 #define CERT_COLS                                                                                                      \
 	"service_id, names, state, chain, private_key, not_before, not_after, issued_at, order_url, attempts,"         \
 	" fail_step, fail_status, fail_message, fail_problem, fail_at, next_at, ech_key, ech_config, ech_old_key,"     \
-	" ech_old_config, ech_rotate_at, ech_drop_at, updated_at"
+	" ech_old_config, ech_rotate_at, ech_drop_at, publish_at, updated_at"
 
 #define DNSSEC_COLS                                                                                                    \
 	"policy_name, algorithm, denial, nsec3_opt_out, csk, ksk_lifetime, zsk_lifetime, csk_lifetime, dnskey_ttl, "   \

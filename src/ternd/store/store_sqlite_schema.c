@@ -227,6 +227,7 @@ static const char *const migrations[] = {
     " ech_old_config BLOB,"
     " ech_rotate_at INTEGER NOT NULL,"
     " ech_drop_at INTEGER NOT NULL,"
+    " publish_at INTEGER NOT NULL,"
     " updated_at INTEGER NOT NULL) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -72,6 +72,10 @@ static bool work(struct svc *s, const char *id, const uint8_t *canonical)
 		return false;
 	}
 	bool ok = true, publish = false;
+	if (c.chain && c.publish_at > 0 && c.publish_at <= now) {
+		c.publish_at = 0; /* a publish that failed, again */
+		publish = true;
+	}
 	if (c.chain && c.ech_drop_at > 0 && c.ech_drop_at <= now) {
 		c.ech_old_config_len = 0; /* listed for the record's TTL: clients have the new one */
 		c.ech_drop_at = 0;

@@ -43,6 +43,6 @@ bool svc_issue(struct svc *s, struct store_cert *c, int64_t now);
 int svc_ech_rotate(struct svc *s, struct store_cert *c, const char *id, int64_t now);
 /* Publishes c's HTTPS record (the current config first, the old one after it while kept) at the
  * canonical name, with c's row in the same transaction (change_request.also). On a failure of the
- * zone change, the row alone is written with the failure (step "publish") and a republish due
+ * zone change, the row alone is written with the failure (step "publish") and publish_at set
  * after the backoff. 0 or TERN_E*. */
 int svc_publish(struct svc *s, struct store_cert *c, const uint8_t *canonical, int64_t now);

@@ -94,6 +94,7 @@ int svc_publish(struct svc *s, struct store_cert *c, const uint8_t *canonical, i
 	int rc = https_rrset(s, c, canonical, &ch, err, sizeof(err));
 	if (rc < 0) {
 		log_error("services: service %s: the HTTPS record: %s", c->service, err);
+		c->publish_at = now + svc_backoff(s, c->attempts + 1);
 		return svc_row_write(s, c);
 	}
 	snprintf(who, sizeof(who), "services (service %s)", c->service);
@@ -103,6 +104,10 @@ int svc_publish(struct svc *s, struct store_cert *c, const uint8_t *canonical, i
 	                            .principal = who,
 	                            .also = write_row,
 	                            .also_arg = c};
+	/* failures counted by earlier publishes end with this one's success */
+	int64_t attempts = c->attempts;
+	if (strcmp(c->fail_step, "publish") == 0)
+		c->attempts = 0;
 	struct change_result r;
 	rcu_thread_online(); /* the change module reads the version served */
 	rc = change_commit(s->change, &rq, &r);
@@ -117,17 +122,16 @@ int svc_publish(struct svc *s, struct store_cert *c, const uint8_t *canonical, i
 		log_info("services: service %s was deleted meanwhile: its certificate goes with it", c->service);
 		return 0;
 	}
-	/* the certificate is kept; the record is published again after the backoff (a drop due then
-	 * publishes the list as it stands) */
-	c->attempts++;
+	/* the certificate is kept; the record is published again after the backoff */
+	c->attempts = attempts + 1;
 	snprintf(c->fail_step, sizeof(c->fail_step), "publish");
 	c->fail_status = 0;
 	snprintf(c->fail_message, sizeof(c->fail_message), "the HTTPS record in the services zone: %.400s", r.msg);
 	free(c->fail_problem);
 	c->fail_problem = NULL;
 	c->fail_at = now;
-	c->ech_drop_at = now + svc_backoff(s, c->attempts);
+	c->publish_at = now + svc_backoff(s, c->attempts);
 	log_warning("services: service %s: %s; again in %lld s", c->service, c->fail_message,
-	            (long long)(c->ech_drop_at - now));
+	            (long long)(c->publish_at - now));
 	return svc_row_write(s, c);
 }

@@ -9,10 +9,13 @@ the state ends valid, the chain verifies against pebble's root, the SAN is the c
 HTTPS record (alpn h2,h3, ech = the stored list) is served, the ingress endpoint hands chain, key
 and ECH keys to an ingress token naming the service and to nothing else, a CA that is down is a
 failure stored with its step and retried with backoff until it succeeds, ECH rotation lists both
-configs then the new one alone, and deletion removes certificate, keys and record."""
+configs then the new one alone, and deletion removes certificate, keys and record. The issue's benchmark times issuance against
+lego (Debian's, `--http`) from the same pebble."""
 import base64
 import os
 import re
+import shutil
+import subprocess
 import time
 
 import dns.message
@@ -33,8 +36,10 @@ TERN_CLI = os.environ.get("TERN_CLI", os.path.join(BUILD, "tern"))
 PEBBLE_ADDR = "127.10.1.10"
 TERND_ADDR = "127.10.1.20"
 INGRESS = "127.10.1.30"
+LEGO_ADDR = "127.10.1.31"  # lego's own http-01 listener, for the benchmark
 RESOLVER_ADDR = "127.10.1.53"
-ADDRS = (PEBBLE_ADDR, TERND_ADDR, INGRESS, RESOLVER_ADDR)
+ADDRS = (PEBBLE_ADDR, TERND_ADDR, INGRESS, LEGO_ADDR, RESOLVER_ADDR)
+LEGO = shutil.which("lego") or "/usr/bin/lego"
 API_PORT = 8080
 HTTPS_TTL, ROTATE = 3, 10
 
@@ -328,26 +333,52 @@ def test_publish_failure_kept_and_retried(lab, alice, issued):
         c = alice("GET", "/api/v1/services/%s/certificate" % sid).json
 
 
-def test_timings(lab, alice):
-    """Creation to (a) the A answer served, (b) a valid certificate with its HTTPS record served:
-    printed (pytest -s) and bounded."""
+def tern_issue_time(lab, alice):
+    """Creation to (a) the A answer served, (b) a valid certificate with its HTTPS record served."""
     t0 = time.monotonic()
     sid, canonical = create(alice)
-    created = time.monotonic() - t0
     while not lab.query(canonical, "A").answer:
         assert time.monotonic() - t0 < 5
     a_served = time.monotonic() - t0
-    while True:
-        got = https_list(lab, canonical)
-        if got:
-            break
+    while not https_list(lab, canonical):
         assert time.monotonic() - t0 < 60, "no HTTPS record"
         time.sleep(0.02)
     https_served = time.monotonic() - t0
     assert alice("GET", "/api/v1/services/%s/certificate" % sid).json["state"] == "valid"
-    print("\nservice %s: created (201) %.3f s, A served %.3f s, certificate valid and HTTPS served %.3f s"
-          % (sid, created, a_served, https_served))
-    assert a_served <= created + 0.5 and https_served < 30
+    return a_served, https_served
+
+
+def lego_issue_time(lab, name, run_dir):
+    """lego --http for name (its own listener on LEGO_ADDR:80, a new account each run), timed."""
+    env = dict(os.environ, LEGO_CA_CERTIFICATES=lab.ca)
+    t0 = time.monotonic()
+    r = lab.ns.call(lambda: subprocess.run(
+        [LEGO, "--server", lab.pebble.directory, "--email", "bench@svc.test", "--accept-tos", "--path", run_dir,
+         "--domains", name, "--http", "--http.port", LEGO_ADDR + ":80", "run"],
+        capture_output=True, text=True, timeout=120, env=env))
+    took = time.monotonic() - t0
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert os.path.exists(os.path.join(run_dir, "certificates", name + ".crt"))
+    return took
+
+
+def test_timings_against_lego(lab, alice, tmp_path):
+    """The issue's benchmark, one name: creation to the A answer and to a valid certificate with the
+    HTTPS record served, against lego issuing a name of the same zone from the same pebble; printed
+    (pytest -s), Tern's issuance no slower than lego's (best of three each)."""
+    if not os.access(LEGO, os.X_OK):
+        pytest.fail("lego is not installed (make deps installs it)")
+    op = lab.api("platform")
+    r = op("PUT", "/api/v1/zones/app.svc.test/rrsets/lego/A", {"ttl": 60, "records": [LEGO_ADDR]})
+    assert r.status == 200, r
+    terns = [tern_issue_time(lab, alice) for _ in range(3)]
+    legos = [lego_issue_time(lab, "lego.app.svc.test", str(tmp_path / ("lego%d" % i))) for i in range(3)]
+    a_best, tern_best, lego_best = min(t[0] for t in terns), min(t[1] for t in terns), min(legos)
+    print("\ntimings (best of 3): A served %.3f s; Tern certificate + HTTPS served %.3f s; lego %.3f s "
+          "(all: %s; %s)" % (a_best, tern_best, lego_best, ["%.2f" % t[1] for t in terns],
+                             ["%.2f" % t for t in legos]))
+    assert a_best < 0.5
+    assert tern_best <= lego_best, (terns, legos)
 
 
 def test_ca_down_failure_stored_and_retried(lab, alice):

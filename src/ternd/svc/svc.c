@@ -137,6 +137,9 @@ static void round_run(struct svc *s)
 	} else if (d->n < ROUND_MAX && store_cert_next(store_latest(s->store), &next, err, sizeof(err)) == 0) {
 		now = time(NULL);
 		wait_ms = next == INT64_MAX ? RECHECK_MS : next <= now ? 1000 : (uint64_t)(next - now) * 1000;
+	} else if (d->n < ROUND_MAX) {
+		log_error("services: the next certificate due: %s", err);
+		wait_ms = (uint64_t)s->retry_min * 1000;
 	}
 	if (wait_ms > RECHECK_MS)
 		wait_ms = RECHECK_MS;

@@ -43,6 +43,7 @@
 #include "ternd/ns/notify.h"
 #include "ternd/ns/xfr_history.h"
 #include "ternd/store/store.h"
+#include "ternd/svc/svc.h"
 #include "ternd/zones/server.h"
 #include "ternd/xfrin/catalog_in.h"
 #include "ternd/xfrin/xfrin.h"
@@ -1067,6 +1068,7 @@ int main(int argc, char **argv)
 	struct udp *udp = NULL;
 	struct tcp *tcp = NULL;
 	struct api *api = NULL;
+	struct svc *svc = NULL; /* service certificates (services.acme) */
 	struct notify *notify = NULL;
 	struct xfrin *xfrin = NULL;
 	struct catalog *catalog = NULL;
@@ -1151,6 +1153,12 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* service certificates: after the API (whose creations kick it), on their own thread */
+	if (stored.store && svc_start(conf, stored.store, &stored.change, &svc, err, ERRBUF) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	api_set_svc(api, svc);
 	/* IXFR out reads the catalog's history, then the store's journal: set before the TCP workers
 	 * start */
 	if (!(history = xfr_history_new(api_journal(api)))) {
@@ -1318,6 +1326,7 @@ out:
 	xfr_history_free(history);
 	catalog_in_stop(catalog_in);
 	api_stop(api); /* then the store's readers and writers, then the store */
+	svc_stop(svc); /* an issuance under way is cancelled at its next wait */
 	xfrin_signer_detach(xfrin); /* the signed secondaries' writer */
 	stored_close(&stored);
 	notify_stop(notify);

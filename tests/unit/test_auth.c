@@ -1099,6 +1099,47 @@ static void test_allows_acme(void **state)
 	TABLE(f, "{\"read_only\":true,\"names\":[\"_acme-challenge.example.com\"],\"types\":[\"TXT\"]}", ro);
 }
 
+/* An ingress token: the service ids it names, nothing else allowed, copied whole; refused when
+ * combined with other lists, when an id is not a lower-case UUID, when too many are listed. */
+static void test_scope_ingress(void **state)
+{
+	struct fixture *f = *state;
+	struct auth_principal p, c;
+	static const char *const id1 = "0f8b5a52-2c1e-4c3b-9d7e-1a2b3c4d5e6f",
+	                         *id2 = "9e1a6b33-7d2f-4e8a-a1b2-c3d4e5f60718";
+	char scope[512];
+	snprintf(scope, sizeof(scope), "{\"ingress\":[\"%s\",\"%s\"]}", id1, id2);
+	scoped(f, scope, &p);
+	assert_true(p.scope.has_ingress);
+	assert_int_equal(p.scope.ningress, 2);
+	assert_string_equal(p.scope.ingress[0], id1);
+	assert_true(auth_ingress_allows(&p, id1) && auth_ingress_allows(&p, id2));
+	assert_false(auth_ingress_allows(&p, "00000000-0000-4000-8000-000000000000"));
+	/* no zone operation at all, read or write */
+	assert_false(auth_allows(&p, NULL, NULL, 0, false));
+	assert_false(allows(&p, "example.com", NULL, 0, false));
+	assert_false(allows(&p, "example.com", "www.example.com", 1, false));
+	assert_int_equal(auth_principal_copy(&c, &p), 0);
+	assert_true(c.scope.has_ingress && c.scope.ningress == 2 && c.scope.ingress != p.scope.ingress);
+	assert_true(auth_ingress_allows(&c, id2));
+	auth_principal_free(&c);
+	auth_principal_free(&p);
+	/* an ordinary token names no service */
+	scoped(f, "{\"read_only\":true}", &p);
+	assert_false(auth_ingress_allows(&p, id1));
+	auth_principal_free(&p);
+	scope_fails(f, "{\"zones\":[\"example.com\"],\"ingress\":[]}", "cannot be combined");
+	scope_fails(f, "{\"ingress\":\"x\"}", "scope.ingress is not an array");
+	scope_fails(f, "{\"ingress\":[\"0F8B5A52-2C1E-4C3B-9D7E-1A2B3C4D5E6F\"]}", "scope.ingress[0]");
+	scope_fails(f, "{\"ingress\":[\"../zones\"]}", "is not a service id");
+	scope_fails(f, "{\"ingress\":[7]}", "not a string");
+	char many[1536] = "{\"ingress\":[";
+	for (int i = 0; i <= AUTH_INGRESS_MAX; i++)
+		strcat(many, i ? ",\"a\"" : "\"a\"");
+	strcat(many, "]}");
+	scope_fails(f, many, "at most 64");
+}
+
 /* ---- JWKS errors ---- */
 
 static void jwks_fails(char *json, const char *message)
@@ -1283,7 +1324,7 @@ int main(void)
 	    cmocka_unit_test(test_allows_zones),  cmocka_unit_test(test_allows_names),
 	    cmocka_unit_test(test_allows_types),  cmocka_unit_test(test_allows_acme),
 	    cmocka_unit_test(test_allows_wire),   cmocka_unit_test(test_scope_names_wire),
-	    cmocka_unit_test(test_jwks_errors),   cmocka_unit_test(test_jwks_lenient),
+	    cmocka_unit_test(test_scope_ingress), cmocka_unit_test(test_jwks_errors), cmocka_unit_test(test_jwks_lenient),
 	    cmocka_unit_test(test_jwks_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -152,14 +152,15 @@ static void raw_exec(const char *db, const char *sql)
 /* ---- Schema ---- */
 
 /* The schema version this store writes (store_sqlite_schema.c's migrations), as a number and as text. */
-#define SCHEMA_NOW 11
-#define SCHEMA_NOW_TEXT "11"
+#define SCHEMA_NOW 12
+#define SCHEMA_NOW_TEXT "12"
 
 /* Takes a file back from the version now to 8 (the per-tenant zone counts, the services, the
- * settings) for the migration tests. */
+ * settings, the services' certificates) for the migration tests. */
 #define DROP_V9                                                                                                        \
 	" DROP TRIGGER tenant_zones_insert; DROP TRIGGER tenant_zones_delete; DROP TRIGGER tenant_zones_move;"         \
-	" DROP TABLE tenant_zones; DROP TABLE services; DROP TABLE settings;"
+	" DROP TABLE tenant_zones; DROP TABLE service_certs; DROP TABLE acme_account; DROP TABLE services;"            \
+	" DROP TABLE settings;"
 
 static void test_schema_and_reopen(void **state)
 {
@@ -1029,6 +1030,89 @@ static void test_services(void **state)
 	assert_int_equal(store_service_put(t, &s, false, f->err, sizeof(f->err)), TERN_ENOTFOUND);
 	commit(f, t);
 	assert_int_equal(store_service_get(store_latest(f->st), id, &got, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+}
+
+static int due_count(const char *service, const uint8_t *canonical, void *arg)
+{
+	(void)canonical;
+	assert_int_equal(strlen(service), STORE_SERVICE_ID_LEN);
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Service certificates: due without a row, written whole, read with and without the private
+ * columns, due again at next_at, refused for a service that is gone, deleted with the service;
+ * the account key stored once. */
+static void test_service_certs(void **state)
+{
+	struct fixture *f = *state;
+	const char *id = "0b9c3f1e-2a4d-4e6f-8a1b-3c5d7e9f0a12";
+	struct store_service s = {.deployment = "{}"};
+	snprintf(s.id, sizeof(s.id), "%s", id);
+	snprintf(s.tenant, sizeof(s.tenant), "alice");
+	N(s.canonical, "0b9c3f1e-2a4d-4e6f-8a1b-3c5d7e9f0a12.app.example.");
+	struct store_cert c = {0}, got;
+	snprintf(c.service, sizeof(c.service), "%s", id);
+	snprintf(c.names, sizeof(c.names), "0b9c3f1e-2a4d-4e6f-8a1b-3c5d7e9f0a12.app.example");
+	snprintf(c.state, sizeof(c.state), "valid");
+	c.chain = "-----BEGIN CERTIFICATE-----\n";
+	c.key = "-----BEGIN PRIVATE KEY-----\n";
+	c.not_before = 1000, c.not_after = 4000, c.next_at = 3000, c.ech_rotate_at = 5000;
+	memset(c.ech_key, 7, sizeof(c.ech_key));
+	memset(c.ech_config, 9, 70);
+	c.ech_config_len = 70;
+	int due = 0;
+	int64_t next = 0;
+	struct store_txn *t = begin(f);
+	/* no service: nothing written */
+	assert_int_equal(store_cert_put(t, &c, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	assert_int_equal(store_service_put(t, &s, true, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_int_equal(store_cert_due(store_latest(f->st), 0, 10, due_count, &due, f->err, sizeof(f->err)), 0);
+	assert_int_equal(due, 1); /* no row yet */
+	assert_int_equal(store_cert_next(store_latest(f->st), &next, f->err, sizeof(f->err)), 0);
+	assert_true(next == INT64_MAX);
+	assert_int_equal(store_cert_get(store_latest(f->st), id, true, &got, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	t = begin(f);
+	assert_int_equal(store_cert_put(t, &c, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_cert_put(t, &c, f->err, sizeof(f->err)), 0); /* replaced */
+	commit(f, t);
+	due = 0;
+	assert_int_equal(store_cert_due(store_latest(f->st), 2999, 10, due_count, &due, f->err, sizeof(f->err)), 0);
+	assert_int_equal(due, 0);
+	assert_int_equal(store_cert_due(store_latest(f->st), 3000, 10, due_count, &due, f->err, sizeof(f->err)), 0);
+	assert_int_equal(due, 1);
+	assert_int_equal(store_cert_next(store_latest(f->st), &next, f->err, sizeof(f->err)), 0);
+	assert_int_equal(next, 3000);
+	assert_int_equal(store_cert_get(store_latest(f->st), id, false, &got, f->err, sizeof(f->err)), 0);
+	assert_null(got.key);
+	assert_string_equal(got.chain, c.chain);
+	assert_int_equal(got.ech_config_len, 70);
+	assert_int_equal(got.ech_key[0], 0); /* not asked for */
+	assert_int_equal(got.not_after, 4000);
+	store_cert_clear(&got);
+	assert_int_equal(store_cert_get(store_latest(f->st), id, true, &got, f->err, sizeof(f->err)), 0);
+	assert_string_equal(got.key, c.key);
+	assert_memory_equal(got.ech_key, c.ech_key, sizeof(c.ech_key));
+	assert_int_equal(got.ech_old_config_len, 0);
+	store_cert_clear(&got);
+	/* the account key, once */
+	char *pem = NULL;
+	assert_int_equal(store_acme_account_get(store_latest(f->st), &pem, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	t = begin(f);
+	assert_int_equal(store_acme_account_put(t, "-----BEGIN PRIVATE KEY-----\n", f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_acme_account_put(t, "other", f->err, sizeof(f->err)), TERN_EEXIST);
+	commit(f, t);
+	assert_int_equal(store_acme_account_get(store_latest(f->st), &pem, f->err, sizeof(f->err)), 0);
+	assert_string_equal(pem, "-----BEGIN PRIVATE KEY-----\n");
+	free(pem);
+	/* the service goes, its certificate with it */
+	t = begin(f);
+	assert_int_equal(store_service_delete(t, id, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_cert_put(t, &c, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	commit(f, t);
+	assert_int_equal(store_cert_get(store_latest(f->st), id, true, &got, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM service_certs"), 0);
 }
 
 static void test_past_serials(void **state)
@@ -1926,6 +2010,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_past_serials, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_services, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_service_certs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tenant_counts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dnssec_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_from_v2, setup, teardown),

@@ -2,6 +2,7 @@
  * and its route table. */
 #include "ternd/api/api.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,8 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/services/{}", api_services_show, 0},
     {"DELETE", "/api/v1/services/{}", api_services_delete, 0},
     {"PUT", "/api/v1/services/{}/deployment", api_services_deploy, 0},
+    {"GET", "/api/v1/services/{}/certificate", api_services_certificate, 0},
+    {"GET", "/api/v1/services/{}/ingress", api_services_ingress, 0},
 };
 
 /* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants. */
@@ -188,6 +191,12 @@ static void forget_tokens(struct api *a)
 			auth_principal_free(&a->tokens[i].p);
 			a->tokens[i].used = false;
 		}
+}
+
+void api_set_svc(struct api *a, struct svc *svc)
+{
+	if (a)
+		atomic_store(&a->svc, svc);
 }
 
 void api_stop(struct api *a)

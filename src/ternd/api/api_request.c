@@ -77,7 +77,8 @@ static bool rate_ok(struct api *a, const char *tenant, struct http_response *res
 	return false;
 }
 
-bool api_authenticate(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c)
+/* The caller's identity and rate limit, whatever the token's scope. */
+static bool authenticate(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c)
 {
 	memset(c, 0, sizeof(*c));
 	/* Two of a header would let a proxy that reads one and ternd, which reads another, disagree
@@ -152,6 +153,29 @@ bool api_authenticate(struct api *a, const struct http_request *req, struct http
 		return false;
 	}
 	return true;
+}
+
+bool api_authenticate(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c)
+{
+	if (!authenticate(a, req, res, c))
+		return false;
+	if (!c->p.scope.has_ingress)
+		return true;
+	http_error(res, 403, "scope", "an ingress token reads only GET /api/v1/services/{id}/ingress");
+	auth_principal_free(&c->p);
+	return false;
+}
+
+bool api_authenticate_ingress(struct api *a, const struct http_request *req, struct http_response *res,
+                              struct api_caller *c)
+{
+	if (!authenticate(a, req, res, c))
+		return false;
+	if (c->p.scope.has_ingress)
+		return true;
+	http_error(res, 403, "scope", "this route needs an ingress token (scope.ingress naming the service)");
+	auth_principal_free(&c->p);
+	return false;
 }
 
 void api_caller_free(struct api_caller *c)

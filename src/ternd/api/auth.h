@@ -29,15 +29,21 @@ struct auth_scope_name {
 	uint8_t *name; /* malloc'd, name_len() octets */
 };
 
+#define AUTH_SERVICE_ID_LEN 36 /* a service id: a UUID in lower-case text */
+#define AUTH_INGRESS_MAX 64 /* services one ingress token may name */
+
 /* The scope claim. A list that is absent (has_* false) does not limit; a present list permits
- * exactly its entries (an empty one permits nothing). */
+ * exactly its entries (an empty one permits nothing). An ingress list makes an ingress token: it
+ * reads only GET /api/v1/services/{id}/ingress of the services listed (its tenant's), and nothing
+ * else (auth_allows() refuses it everything; api_authenticate() refuses it on every other route). */
 struct auth_scope {
 	bool read_only;
-	bool has_zones, has_names, has_types;
-	size_t nzones, nnames, ntypes;
+	bool has_zones, has_names, has_types, has_ingress;
+	size_t nzones, nnames, ntypes, ningress;
 	struct auth_scope_name *zones;
 	struct auth_scope_name *names;
 	struct auth_scope_type *types;
+	char (*ingress)[AUTH_SERVICE_ID_LEN + 1];
 };
 
 /* Who a verified token speaks for. auth_verify() allocates the scope lists: release them with
@@ -90,3 +96,5 @@ int auth_principal_copy(struct auth_principal *dst, const struct auth_principal 
  * wider operation may be read when the scope covers it only in part (the caller then filters item
  * by item with further calls) but never written. A read_only scope never writes. */
 bool auth_allows(const struct auth_principal *p, const uint8_t *zone, const uint8_t *name, uint16_t type, bool write);
+/* Whether an ingress token (scope.ingress) names service (its id); false for any other token. */
+bool auth_ingress_allows(const struct auth_principal *p, const char *service);

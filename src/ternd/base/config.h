@@ -239,6 +239,21 @@ struct config_region {
 	unsigned line;
 };
 #define CONFIG_REGIONS_MAX 64
+/* services.acme: the CA each service's certificate comes from (the svc module); off without a
+ * directory. */
+struct config_services_acme {
+	char *directory; /* the CA's directory URL (https), or NULL: no issuance */
+	char *ca_file; /* the CA's trust anchor (PEM), or NULL: the system's */
+	char *contact; /* "mailto:..." for the account, or NULL */
+	uint32_t deadline; /* seconds one issuance may take */
+	uint32_t retry_min, retry_max; /* seconds: the first wait after a failure, doubling to the last */
+};
+/* services.ech: each service's ECH key pair and its rotation. */
+struct config_services_ech {
+	uint32_t rotate; /* seconds between rotations */
+	char *public_name; /* the configs' public_name, or NULL: services.zone */
+	uint32_t max_name_length;
+};
 struct config_services {
 	bool enabled;
 	uint8_t zone[NAME_MAXLEN]; /* wire form, lower-cased */
@@ -246,6 +261,9 @@ struct config_services {
 	unsigned max_per_tenant; /* services one tenant may hold */
 	struct config_region *regions; /* in the order written: the answer list's order */
 	size_t nregions;
+	uint32_t https_ttl; /* of a service's HTTPS record; the old ECH config stays listed this long */
+	struct config_services_acme acme;
+	struct config_services_ech ech;
 };
 
 /* Zone transfers out (RFC 5936, 1995) and NOTIFY (RFC 1996) for every zone served. */

@@ -10,6 +10,7 @@
 
 #include "lib/dnssec.h"
 #include "lib/dnssec_policy.h"
+#include "lib/ech.h"
 #include "lib/name.h"
 #include "lib/tsig.h"
 #include "ternd/base/conditions.h"
@@ -1405,6 +1406,116 @@ static const struct cfg_item region_items[] = {
     {0},
 };
 
+/* services.acme.directory: an https URL (the client follows nothing else). */
+static bool check_acme_directory(const char *s, char *why, size_t cap)
+{
+	if (!cfg_check_url(s, why, cap))
+		return false;
+	if (strncmp(s, "https://", 8) == 0)
+		return true;
+	char q[QUOTE_BUF];
+	snprintf(why, cap, "%s is not an https:// URL (the ACME client speaks https only)", cfg_quote(s, q, sizeof(q)));
+	return false;
+}
+
+/* services.acme.contact: "mailto:" an address, printable ASCII. */
+static bool check_acme_contact(const char *s, char *why, size_t cap)
+{
+	const char *at = strchr(s, '@');
+	bool printable = true;
+	for (const char *c = s; *c; c++)
+		printable = printable && (unsigned char)*c > 0x20 && (unsigned char)*c < 0x7f;
+	if (strncmp(s, "mailto:", 7) == 0 && printable && at && at > s + 7 && at[1])
+		return true;
+	char q[QUOTE_BUF];
+	snprintf(why, cap, "%s is not \"mailto:ADDRESS\" (printable ASCII, no space)", cfg_quote(s, q, sizeof(q)));
+	return false;
+}
+
+/* services.ech.public-name: as clients check it (lib/ech.c). */
+static bool check_ech_public_name(const char *s, char *why, size_t cap)
+{
+	char out[256];
+	return ech_public_name_check(s, out, sizeof(out), why, cap) >= 0;
+}
+
+#define SV_ACME_AT(member) offsetof(struct config_services_acme, member)
+static const struct cfg_item services_acme_items[] = {
+    {.name = "directory",
+     .type = CFG_STRING,
+     .offset = SV_ACME_AT(directory),
+     .max = 1024,
+     .check = check_acme_directory,
+     .help = "the ACME CA's directory URL (https): each service's certificate is issued by it (none: no "
+             "certificates)"},
+    {.name = "ca-file",
+     .type = CFG_PATH,
+     .offset = SV_ACME_AT(ca_file),
+     .help = "the CA's trust anchor (PEM) for its https URLs (none: the system's)"},
+    {.name = "contact",
+     .type = CFG_STRING,
+     .offset = SV_ACME_AT(contact),
+     .max = 256,
+     .check = check_acme_contact,
+     .help = "\"mailto:ADDRESS\" given to the CA when the account is made"},
+    {.name = "deadline",
+     .type = CFG_UINT,
+     .offset = SV_ACME_AT(deadline),
+     .size = 4,
+     .min = 10,
+     .max = 3600,
+     .def = "300",
+     .unit = "seconds",
+     .help = "one issuance at most (then it fails at the step it reached, and is retried)"},
+    {.name = "retry-min",
+     .type = CFG_UINT,
+     .offset = SV_ACME_AT(retry_min),
+     .size = 4,
+     .min = 1,
+     .max = 86400,
+     .def = "60",
+     .unit = "seconds",
+     .help = "the wait after a failed issuance; it doubles with each failure up to retry-max"},
+    {.name = "retry-max",
+     .type = CFG_UINT,
+     .offset = SV_ACME_AT(retry_max),
+     .size = 4,
+     .min = 1,
+     .max = 604800,
+     .def = "21600",
+     .unit = "seconds",
+     .help = "the longest wait between attempts of a failing issuance"},
+    {0},
+};
+
+#define SV_ECH_AT(member) offsetof(struct config_services_ech, member)
+static const struct cfg_item services_ech_items[] = {
+    {.name = "rotate",
+     .type = CFG_UINT,
+     .offset = SV_ECH_AT(rotate),
+     .size = 4,
+     .min = 2,
+     .max = 31536000,
+     .def = "2592000",
+     .unit = "seconds",
+     .help = "a service's ECH key pair is replaced this often (the old config stays listed for services.https-ttl)"},
+    {.name = "public-name",
+     .type = CFG_STRING,
+     .offset = SV_ECH_AT(public_name),
+     .max = 255,
+     .check = check_ech_public_name,
+     .help = "the ECH configs' public_name, the outer SNI (none: services.zone)"},
+    {.name = "max-name-length",
+     .type = CFG_UINT,
+     .offset = SV_ECH_AT(max_name_length),
+     .size = 4,
+     .min = 0,
+     .max = 255,
+     .def = "0",
+     .help = "the ECH configs' maximum_name_length (0: unknown, clients pad as they see fit)"},
+    {0},
+};
+
 /* services: needs the tenant API (read before it); the zone leaves room for a UUID label. */
 static bool finish_services(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
 {
@@ -1412,6 +1523,14 @@ static bool finish_services(struct parse *p, void *base, const struct field *f, 
 	(void)where;
 	struct config_services *sv = base;
 	sv->enabled = true;
+	if (sv->ech.rotate <= sv->https_ttl)
+		cfg_perr(p, line,
+		         "services.ech.rotate: %u s is not longer than services.https-ttl (%u s): each new ECH config "
+		         "must be listed alone for a while",
+		         sv->ech.rotate, sv->https_ttl);
+	if (sv->acme.retry_max < sv->acme.retry_min)
+		cfg_perr(p, line, "services.acme.retry-max: %u s is below retry-min (%u s)", sv->acme.retry_max,
+		         sv->acme.retry_min);
 	if (!p->c->api.enabled || !p->c->api.data_dir)
 		cfg_perr(p, line,
 		         "services: needs the tenant API (an api section with data-dir and jwks): services are "
@@ -1449,6 +1568,25 @@ static const struct cfg_item services_items[] = {
      .max = 10000000,
      .def = "1000",
      .help = "services one tenant may hold (a creation past it is refused, 403)"},
+    {.name = "https-ttl",
+     .type = CFG_UINT,
+     .offset = SERVICES_AT(https_ttl),
+     .size = 4,
+     .min = 1,
+     .max = 86400,
+     .def = "3600",
+     .unit = "seconds",
+     .help = "TTL of a service's HTTPS record; a rotated ECH config stays listed this long"},
+    {.name = "acme",
+     .type = CFG_SECTION,
+     .offset = SERVICES_AT(acme),
+     .items = services_acme_items,
+     .help = "certificates for each service's names (ACME http-01)"},
+    {.name = "ech",
+     .type = CFG_SECTION,
+     .offset = SERVICES_AT(ech),
+     .items = services_ech_items,
+     .help = "each service's Encrypted ClientHello key pair"},
     {.name = "regions",
      .type = CFG_LIST,
      .flags = CFG_REQUIRED | R,

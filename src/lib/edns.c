@@ -85,10 +85,13 @@ int edns_write(struct wire_writer *w, const struct edns_response *r)
 		p += EDNS_OPTION_HEADER + r->nsid_len;
 	}
 	if (r->ede != EDE_NONE) {
+		uint16_t text = r->ede_text ? r->ede_text_len : 0;
 		wire_put16(p, EDNS_OPT_EDE);
-		wire_put16(p + 2, 2);
+		wire_put16(p + 2, (uint16_t)(2 + text));
 		wire_put16(p + 4, r->ede);
-		p += EDNS_EDE_SIZE;
+		if (text)
+			memcpy(p + EDNS_EDE_SIZE, r->ede_text, text);
+		p += EDNS_EDE_SIZE + text;
 	}
 	if (r->ecs) {
 		unsigned octets = (r->ecs->source + 7u) / 8u;

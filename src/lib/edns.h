@@ -66,6 +66,8 @@ struct edns_response {
 	const uint8_t *nsid; /* NULL: no NSID option */
 	uint16_t nsid_len;
 	uint16_t ede; /* EDE_NONE: no EDE option */
+	const char *ede_text; /* the EDE's EXTRA-TEXT (RFC 8914 2: UTF-8, no NUL), ede_text_len octets */
+	uint16_t ede_text_len;
 	const struct edns_ecs *ecs; /* NULL: no Client Subnet option; else the client's, with its scope */
 };
 
@@ -76,7 +78,7 @@ static inline size_t edns_size(const struct edns_response *r)
 	if (r->nsid)
 		n += EDNS_OPTION_HEADER + r->nsid_len;
 	if (r->ede != EDE_NONE)
-		n += EDNS_EDE_SIZE;
+		n += EDNS_EDE_SIZE + (r->ede_text ? r->ede_text_len : 0);
 	if (r->ecs)
 		n += edns_ecs_size(r->ecs);
 	return n;

@@ -39,6 +39,7 @@
 #include "ternd/net/socket.h"
 #include "ternd/net/tcp.h"
 #include "ternd/signals/signals.h"
+#include "ternd/update/update.h"
 #include "ternd/net/udp.h"
 #include "ternd/ns/notify.h"
 #include "ternd/ns/xfr_history.h"
@@ -1066,6 +1067,7 @@ int main(int argc, char **argv)
 	struct ready_wake wake = {.main = pthread_self()};
 	struct stored stored = {.lock = -1};
 	struct udp *udp = NULL;
+	struct update_server *update = NULL;
 	struct tcp *tcp = NULL;
 	struct api *api = NULL;
 	struct svc *svc = NULL; /* service certificates (services.acme) */
@@ -1159,6 +1161,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	api_set_svc(api, svc);
+	/* dynamic updates (RFC 2136) of the API's zones, through the change module */
+	if (stored.store && update_start(&srv, &stored.change, stored.store, &update) < 0) {
+		log_error("out of memory");
+		goto out;
+	}
 	/* IXFR out reads the catalog's history, then the store's journal: set before the TCP workers
 	 * start */
 	if (!(history = xfr_history_new(api_journal(api)))) {
@@ -1327,6 +1334,7 @@ out:
 	catalog_in_stop(catalog_in);
 	api_stop(api); /* then the store's readers and writers, then the store */
 	svc_stop(svc); /* an issuance under way is cancelled at its next wait */
+	update_stop(&srv, update); /* the updates under way end before the writer closes */
 	xfrin_signer_detach(xfrin); /* the signed secondaries' writer */
 	stored_close(&stored);
 	notify_stop(notify);

@@ -284,6 +284,37 @@ struct config_dnssec_policy {
 	unsigned line;
 };
 
+/* Dynamic updates (RFC 2136, update/): what a TSIG key may change. An update record is allowed
+ * when a rule of its key lists its zone, its name and its type (an empty list: any) and the
+ * action (add: a record of the zone's class; delete: class ANY or NONE). */
+struct config_update_type {
+	char *name; /* a mnemonic or TYPEn */
+	uint16_t type;
+};
+struct config_update_action {
+	unsigned action; /* CONFIG_UPDATE_ADD or CONFIG_UPDATE_DELETE */
+};
+enum { CONFIG_UPDATE_ADD, CONFIG_UPDATE_DELETE };
+struct config_update_rule {
+	uint16_t key_ref; /* 1 + the index of its key in keys */
+	uint8_t (*zones)[NAME_MAXLEN]; /* apexes, wire form */
+	size_t nzones;
+	/* a name exactly; "*.NAME" the names below NAME; "LABEL.*" a first label LABEL anywhere
+	 * (_acme-challenge.*), as wire names whose wildcard label says which */
+	uint8_t (*names)[NAME_MAXLEN];
+	size_t nnames;
+	struct config_update_type *types;
+	size_t ntypes;
+	struct config_update_action *actions; /* none: add and delete */
+	size_t nactions;
+	unsigned line;
+};
+struct config_update {
+	unsigned max_records; /* prerequisites and updates in one message */
+	struct config_update_rule *acl;
+	size_t nacl;
+};
+
 struct config {
 	char *path;
 	struct config_listen *listen;
@@ -314,6 +345,7 @@ struct config {
 	struct config_geo geo; /* the geo database, when configured */
 	struct config_monitors monitors; /* what the monitors may probe */
 	struct config_signals signals; /* out-of-protocol signalling */
+	struct config_update update; /* dynamic updates (RFC 2136) */
 	struct config_acme acme; /* the ACME http-01 responder, when configured */
 	struct config_services services; /* service domains (regions, zone), when configured */
 	struct config_key *keys; /* TSIG keys, in the order written */

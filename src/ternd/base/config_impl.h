@@ -98,6 +98,8 @@ struct cfg_item {
 
 /* The schema: the top-level keys of a configuration file (config_schema.c). */
 extern const struct cfg_item cfg_schema[];
+/* The update section (config_schema_update.c). */
+extern const struct cfg_item cfg_update_items[];
 
 /* State of one load: the document being checked, the configuration being built, the messages. */
 struct parse {

@@ -1847,6 +1847,7 @@ static const struct cfg_item root_items[] = {
     {.name = "geo", .type = CFG_SECTION, .offset = CONFIG_AT(geo), .items = geo_items},
     {.name = "monitors", .type = CFG_SECTION, .offset = CONFIG_AT(monitors), .items = monitors_items},
     {.name = "signals", .type = CFG_SECTION, .offset = CONFIG_AT(signals), .items = signals_items},
+    {.name = "update", .type = CFG_SECTION, .offset = CONFIG_AT(update), .items = cfg_update_items},
     {.name = "acme", .type = CFG_SECTION, .offset = CONFIG_AT(acme), .items = acme_items},
     {.name = "services",
      .type = CFG_SECTION,

@@ -1,6 +1,8 @@
 /* EDNS(0) policy (RFC 6891): what the client's OPT record changes about the answer, and what our
  * OPT record carries -- NSID (RFC 5001), Extended DNS Errors (RFC 8914), Client Subnet (RFC 7871).
  * The codec is lib/edns.c. */
+#include <string.h>
+
 #include "lib/edns.h"
 
 #include "lib/rr.h"
@@ -81,6 +83,8 @@ int ns_edns_write(struct query *q)
 	    .nsid = nsid ? q->params->nsid : NULL,
 	    .nsid_len = q->params->nsid_len,
 	    .ede = q->ede,
+	    .ede_text = q->ede_text,
+	    .ede_text_len = q->ede_text ? (uint16_t)strlen(q->ede_text) : 0,
 	    .ecs = echo,
 	};
 	if (edns_write(&q->w, &r) == 0)

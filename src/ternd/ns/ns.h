@@ -27,6 +27,8 @@ struct query {
 	const struct query_client *client;
 
 	/* request */
+	const uint8_t *msg; /* the request as received (len octets) */
+	size_t len;
 	uint16_t qtype, qclass;
 	const uint8_t *qname; /* as received, case kept: in the request when not compressed, else qbuf */
 	uint8_t qbuf[NAME_MAXLEN];
@@ -51,6 +53,8 @@ struct query {
 	bool aa, tc;
 	uint16_t count[3]; /* answer, authority, additional */
 	uint16_t ede; /* Extended DNS Error code or EDE_NONE */
+	const char *ede_text; /* its EXTRA-TEXT (UTF-8), or NULL (an UPDATE's refusal: in ede_text_buf) */
+	char ede_text_buf[160];
 	const uint8_t *ede_zone; /* the apex (lower case) of the zone of ours the EDE is about, or NULL */
 	size_t ede_zone_len;
 	bool full; /* a section ran out of room: add nothing more */

@@ -25,6 +25,32 @@ struct ns_params {
 struct signals;
 struct xfrin;
 struct xfr_journal;
+struct tsig_key;
+
+/* RFC 2136 UPDATE, judged and written by the update module (update/update.h), wired by main. The
+ * query path verifies the request's TSIG and writes the answer (header, zone section, OPT, TSIG)
+ * around the rcode answer() gives. answer() runs on the receiving thread, an online RCU reader
+ * (as the API's handlers, it writes through change_commit() as one). */
+struct server_update_request {
+	const uint8_t *msg;
+	size_t len;
+	const struct tsig_key *key; /* the key the request was verified with; NULL: unsigned */
+	const struct sockaddr *from;
+	bool tcp;
+	/* the request's TSIG failed (BADKEY, BADSIG, BADTIME...) with key_name: answer() only logs it,
+	 * the query path answers NOTAUTH with the TSIG error (RFC 8945 5.2) */
+	uint16_t tsig_error;
+	const uint8_t *key_name;
+};
+struct server_update_result {
+	uint16_t rcode;
+	uint16_t ede; /* Extended DNS Error, EDE_NONE for none */
+	char text[160]; /* its EXTRA-TEXT ("" for none) */
+};
+struct server_update {
+	void (*answer)(void *arg, const struct server_update_request *rq, struct server_update_result *rs);
+	void *arg;
+};
 
 struct server {
 	struct zones *zones;
@@ -38,6 +64,7 @@ struct server {
 	struct monitors *monitors; /* member health of dynamic answers (dyn/monitor.h), the ctx of
 	                            * monitor_up(); set before workers start; NULL = every member up */
 	const struct xfr_journal *journal; /* zone history for IXFR (the API's store); NULL = none */
+	struct server_update *update; /* dynamic updates (RCU pointer); NULL: UPDATE is answered NOTIMP */
 };
 
 /* conf is published as the configuration in force; the caller keeps owning it. */

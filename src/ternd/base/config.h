@@ -269,10 +269,13 @@ struct config_rrl {
 /* DNS cookies (RFC 7873, RFC 9018 server cookies). */
 struct config_cookies {
 	bool enabled; /* default true */
-	bool secret_set; /* secret was given; else ternd makes one at start */
+	bool secret_set; /* secret was given: the SipHash key itself; else ternd makes one at start */
 	char *secret_text; /* 32 hex digits as written; NULL: a random one */
 	uint8_t secret[16];
-	unsigned rotation_ms; /* the secret of each period is derived from secret; default a day */
+	bool previous_set; /* previous-secret was given: its cookies are still accepted */
+	char *previous_text;
+	uint8_t previous[16];
+	unsigned rotation_ms; /* without a secret: each period's key, derived from the random one; default a day */
 	unsigned require_size; /* UDP answers above this need a valid server cookie; 0 = never */
 };
 

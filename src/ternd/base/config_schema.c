@@ -1568,9 +1568,11 @@ static bool check_cookie_secret(const char *s, char *why, size_t cap)
 		return true;
 	char q[QUOTE_BUF];
 	if (i < n)
-		snprintf(why, cap, "%s is not hexadecimal (32 hex digits: a 16-octet SipHash key)", cfg_quote(s, q, sizeof(q)));
+		snprintf(why, cap, "%s is not hexadecimal (32 hex digits: a 16-octet SipHash key)",
+		         cfg_quote(s, q, sizeof(q)));
 	else
-		snprintf(why, cap, "%s has %zu hex digits, not 32 (a 16-octet SipHash key)", cfg_quote(s, q, sizeof(q)), n);
+		snprintf(why, cap, "%s has %zu hex digits, not 32 (a 16-octet SipHash key)", cfg_quote(s, q, sizeof(q)),
+		         n);
 	return false;
 }
 
@@ -1579,19 +1581,26 @@ static unsigned hex_value(char c)
 	return c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
 }
 
-/* cookies: the secret decoded (check_cookie_secret judged its form). */
+/* 32 hex digits (check_cookie_secret judged them) into 16 octets; false when text is not that. */
+static bool cookie_secret(const char *text, uint8_t out[16])
+{
+	if (!text || strlen(text) != 32)
+		return false;
+	for (int i = 0; i < 16; i++)
+		out[i] = (uint8_t)(hex_value(text[2 * i]) << 4 | hex_value(text[2 * i + 1]));
+	return true;
+}
+
+/* cookies: the secrets decoded; a previous secret needs a secret. */
 static bool finish_cookies(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
 {
-	(void)p;
-	(void)f;
-	(void)line;
 	(void)where;
+	(void)line;
 	struct config_cookies *c = base;
-	if (!c->secret_text || strlen(c->secret_text) != 32)
-		return true;
-	for (int i = 0; i < 16; i++)
-		c->secret[i] = (uint8_t)(hex_value(c->secret_text[2 * i]) << 4 | hex_value(c->secret_text[2 * i + 1]));
-	c->secret_set = true;
+	c->secret_set = cookie_secret(c->secret_text, c->secret);
+	c->previous_set = cookie_secret(c->previous_text, c->previous);
+	if (f[2].value && f[2].ok && !f[1].value)
+		cfg_perr(p, f[2].line, "cookies.previous-secret: needs cookies.secret (the one that replaced it)");
 	return true;
 }
 
@@ -1611,17 +1620,24 @@ static const struct cfg_item cookies_items[] = {
      .offset = COOKIES_AT(secret_text),
      .max = 64,
      .check = check_cookie_secret,
-     .help = "32 hex digits: the SipHash-2-4 key each period's key is derived from (the same on every "
-             "server of an anycast address, RFC 9018); absent: random at start"},
+     .help = "32 hex digits: the SipHash-2-4 key of server cookies (RFC 9018: the same on every server of "
+             "an anycast address, Knot's and BIND's too); absent: a random one, rotated every rotation"},
+    {.name = "previous-secret",
+     .type = CFG_STRING,
+     .flags = R,
+     .offset = COOKIES_AT(previous_text),
+     .max = 64,
+     .check = check_cookie_secret,
+     .help = "the secret before cookies.secret: cookies it made are still accepted (a rotation by hand)"},
     {.name = "rotation",
      .type = CFG_SECONDS,
      .flags = R,
      .offset = COOKIES_AT(rotation_ms),
      .min = 1000,
-     .max = 2592000000ul,
+     .max = 604800000,
      .def = "86400",
-     .help = "seconds each period's key is used for new server cookies; a cookie of the period before is "
-             "still accepted"},
+     .help = "without cookies.secret: seconds each period's key (derived from the random secret) makes new "
+             "server cookies; those of the period before are still accepted"},
     {.name = "require-size",
      .type = CFG_UINT,
      .flags = R,

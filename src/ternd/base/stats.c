@@ -84,3 +84,17 @@ void stats_sum_xfr(const struct stats *s, uint64_t *batches, uint64_t *batched)
 		*batched += atomic_load_explicit(&b->xfr_batched, memory_order_relaxed);
 	}
 }
+
+void stats_sum_rrl(const struct stats *s, uint64_t *limited, uint64_t *slipped, uint64_t *dropped)
+{
+	*limited = *slipped = *dropped = 0;
+	size_t n = atomic_load(&s->n);
+	for (size_t i = 0; i < n && i < STATS_MAX_BLOCKS; i++) {
+		const struct stats_block *b = s->blocks[i];
+		if (!b)
+			continue; /* being created */
+		*limited += atomic_load_explicit(&b->rrl_limited, memory_order_relaxed);
+		*slipped += atomic_load_explicit(&b->rrl_slipped, memory_order_relaxed);
+		*dropped += atomic_load_explicit(&b->rrl_dropped, memory_order_relaxed);
+	}
+}

@@ -14,6 +14,9 @@ struct stats_block {
 	/* TCP's transfer thread: batches of pipelined messages built (each one hand-over from the
 	 * TCP thread and back), and the messages they answered (transfers and the queries among them) */
 	_Atomic uint64_t xfr_batches, xfr_batched;
+	/* response rate limiting (ns/limit.c): responses over the limit (in log-only mode too), of
+	 * those the ones sent truncated and the ones dropped */
+	_Atomic uint64_t rrl_limited, rrl_slipped, rrl_dropped;
 };
 
 #define STATS_MAX_BLOCKS 512
@@ -39,3 +42,5 @@ const char *stats_type_name(int index);
 void stats_sum(const struct stats *s, uint64_t rcode[STATS_RCODES], uint64_t qtype[STATS_TYPES], uint64_t *dropped);
 /* Sums of every block's transfer batch counters. */
 void stats_sum_xfr(const struct stats *s, uint64_t *batches, uint64_t *batched);
+/* Sums of every block's rate limiting counters. */
+void stats_sum_rrl(const struct stats *s, uint64_t *limited, uint64_t *slipped, uint64_t *dropped);

@@ -53,8 +53,8 @@ bool rrl_take(struct rrl_table *t, uint64_t key, uint32_t now_ms, uint32_t rate,
 			break;
 		}
 		/* the empty one, else the one refilled longest ago */
-		if (set[i].stamp == 0 || (oldest->stamp != 0 && (uint32_t)(stamp - set[i].stamp) >
-		                                                     (uint32_t)(stamp - oldest->stamp)))
+		if (set[i].stamp == 0 ||
+		    (oldest->stamp != 0 && (uint32_t)(stamp - set[i].stamp) > (uint32_t)(stamp - oldest->stamp)))
 			oldest = &set[i];
 	}
 	if (!b) {

@@ -27,6 +27,9 @@ struct stats_block *stats_block_new(struct stats *s)
 	atomic_init(&b->dropped, 0);
 	atomic_init(&b->xfr_batches, 0);
 	atomic_init(&b->xfr_batched, 0);
+	atomic_init(&b->rrl_limited, 0);
+	atomic_init(&b->rrl_slipped, 0);
+	atomic_init(&b->rrl_dropped, 0);
 	s->blocks[i] = b;
 	return b;
 }

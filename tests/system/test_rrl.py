@@ -15,6 +15,7 @@ import urllib.request
 import dns.edns
 import dns.flags
 import dns.message
+import dns.opcode
 import dns.rcode
 import pytest
 
@@ -175,6 +176,15 @@ def test_kinds_have_their_own_buckets(srv):
     full, slipped = tally(drain(socks)[socks[0]])
     assert abs(full - RATE * WINDOW) <= 3, full
     assert slipped > 0
+    # NOTIFY (here refused: no secondary zone) is never limited: a primary may send hundreds at once
+    for i in range(120):
+        n = dns.message.make_query("example.com", "SOA")
+        n.set_opcode(dns.opcode.NOTIFY)
+        n.id = i
+        socks[0].sendto(n.to_wire(), (srv.addr, srv.port))
+        time.sleep(1 / 400)
+    got = drain(socks)[socks[0]]
+    assert len(got) == 120 and not any(m.flags & dns.flags.TC for m in got), len(got)
     socks[0].close()
 
 

@@ -138,7 +138,7 @@ static void strip_answer(struct query *q, size_t question_end)
 	q->aa = false;
 }
 
-bool ns_limit(struct query *q, size_t question_end)
+bool ns_limit(struct query *q, unsigned opcode, size_t question_end)
 {
 	const struct ns_params *pa = q->params;
 	if (q->client->proto != PROTO_UDP)
@@ -153,8 +153,10 @@ bool ns_limit(struct query *q, size_t question_end)
 		else
 			q->tc = true;
 	}
+	/* Not limited: a valid server cookie or a verified TSIG (the address is not spoofed), and
+	 * other opcodes than QUERY (a primary's NOTIFYs for many zones must not be dropped) */
 	struct rrl_table *t = q->client->guard->rrl;
-	if (!pa->rrl || !t || q->cookie_valid) /* a valid server cookie: the address is not spoofed */
+	if (!pa->rrl || !t || q->cookie_valid || opcode != OPCODE_QUERY || q->tsig.state == NS_TSIG_VERIFIED)
 		return true;
 	uint64_t hi, lo;
 	if (!client_prefix(q, &hi, &lo))

@@ -124,10 +124,11 @@ static inline void ns_edns_scope(struct query *q, uint8_t scope)
 int ns_edns_write(struct query *q);
 
 /* limit.c: who gets the answer written so far (UDP): a client without a valid server cookie gets
- * BADCOOKIE or TC=1 for an answer over cookies.require-size; then response rate limiting, which
- * may leave the header and question alone with TC=1 (slipped). Returns false when the response is
- * to be dropped. question_end: where the echoed question ends in q->w. */
-bool ns_limit(struct query *q, size_t question_end);
+ * BADCOOKIE or TC=1 for an answer over cookies.require-size; then response rate limiting of
+ * answers to queries (opcode QUERY), which may leave the header and question alone with TC=1
+ * (slipped). Returns false when the response is to be dropped. question_end: where the echoed
+ * question ends in q->w. */
+bool ns_limit(struct query *q, unsigned opcode, size_t question_end);
 
 /* internet.c: answers a class IN question from the zones. */
 void ns_answer_internet(struct query *q);

@@ -282,7 +282,7 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 		q.rcode = (uint16_t)rc;
 	else
 		dispatch(&q, opcode);
-	if (client->guard && !ns_limit(&q, WIRE_HEADER_LEN + (q.qname_len ? q.qname_len + 4 : 0)))
+	if (client->guard && !ns_limit(&q, opcode, WIRE_HEADER_LEN + (q.qname_len ? q.qname_len + 4 : 0)))
 		return 0; /* dropped by rate limiting (counted there) */
 
 	uint16_t rflags = (uint16_t)(WIRE_QR | (flags & (0x7800 | WIRE_RD | WIRE_CD)) | (q.rcode & 0xf));

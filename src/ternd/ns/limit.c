@@ -65,46 +65,35 @@ static enum rrl_kind response_kind(const struct query *q)
 	return q->aa ? RRL_NODATA : RRL_REFERRAL;
 }
 
+static inline uint64_t load_be64(const uint8_t *a)
+{
+	uint64_t v;
+	memcpy(&v, a, 8);
+	return __builtin_bswap64(v);
+}
+
 /* The client's prefix (ipv4-prefix or ipv6-prefix bits; an IPv4-mapped IPv6 address counts as
- * IPv4) in two words. Returns false for another family. */
+ * IPv4) in two words, IPv4 and IPv6 apart. Returns false for another family. */
 static bool client_prefix(const struct query *q, uint64_t *hi, uint64_t *lo)
 {
 	const struct sockaddr *sa = q->client->addr;
-	const uint8_t *a;
-	unsigned bits;
-	if (!sa)
-		return false;
+	const struct ns_params *pa = q->params;
 	if (sa->sa_family == AF_INET) {
-		a = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
-		bits = q->params->rrl_v4_prefix;
-		*hi = (uint64_t)a[0] << 24 | (uint64_t)a[1] << 16 | (uint64_t)a[2] << 8 | a[3];
-		*hi &= bits >= 32 ? 0xffffffffull : (0xffffffffull << (32 - bits)) & 0xffffffffull;
+		*hi = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) & pa->rrl_v4_mask;
 		*lo = 4;
 		return true;
 	}
 	if (sa->sa_family != AF_INET6)
 		return false;
-	a = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	if (memcmp(a, mapped, 12) == 0) {
-		bits = q->params->rrl_v4_prefix;
-		*hi = (uint64_t)a[12] << 24 | (uint64_t)a[13] << 16 | (uint64_t)a[14] << 8 | a[15];
-		*hi &= bits >= 32 ? 0xffffffffull : (0xffffffffull << (32 - bits)) & 0xffffffffull;
+	const uint8_t *a = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+	uint64_t w0 = load_be64(a), w1 = load_be64(a + 8);
+	if (w0 == 0 && w1 >> 32 == 0xffff) { /* ::ffff:a.b.c.d */
+		*hi = (w1 & 0xffffffffu) & pa->rrl_v4_mask;
 		*lo = 4;
 		return true;
 	}
-	bits = q->params->rrl_v6_prefix;
-	uint64_t w[2] = {0, 0};
-	for (int i = 0; i < 16; i++)
-		w[i / 8] = w[i / 8] << 8 | a[i];
-	if (bits < 64) {
-		w[0] &= bits ? ~0ull << (64 - bits) : 0;
-		w[1] = 0;
-	} else if (bits < 128) {
-		w[1] &= bits > 64 ? ~0ull << (128 - bits) : 0;
-	}
-	*hi = w[0];
-	*lo = w[1] ^ 6; /* apart from every IPv4 prefix */
+	*hi = w0 & pa->rrl_v6_mask[0];
+	*lo = (w1 & pa->rrl_v6_mask[1]) ^ 6; /* apart from every IPv4 prefix */
 	return true;
 }
 
@@ -159,7 +148,7 @@ bool ns_limit(struct query *q, unsigned opcode, size_t question_end)
 	if (!pa->rrl || !t || q->cookie_valid || opcode != OPCODE_QUERY || q->tsig.state == NS_TSIG_VERIFIED)
 		return true;
 	uint64_t hi, lo;
-	if (!client_prefix(q, &hi, &lo))
+	if (!q->client->addr || !client_prefix(q, &hi, &lo))
 		return true;
 	enum rrl_kind kind = response_kind(q);
 	uint64_t name = 0;
@@ -168,10 +157,8 @@ bool ns_limit(struct query *q, unsigned opcode, size_t question_end)
 	else if (kind != RRL_ERROR)
 		name = zone_hash(q);
 	/* one 64-bit key of prefix, kind and name (rrl_take mixes it again with the table's seed) */
-	uint64_t key = hi * 0x9e3779b97f4a7c15ull;
-	key = (key ^ lo) * 0xc2b2ae3d27d4eb4full;
-	key = (key ^ (name << 3 | kind)) * 0x165667b19e3779f9ull;
-	key ^= key >> 29;
+	uint64_t key = (hi * 0xc2b2ae3d27d4eb4full ^ lo) * 0x165667b19e3779f9ull ^ (name << 3 | kind);
+	key ^= key >> 31;
 	if (key == 0)
 		key = 1;
 	uint32_t window = pa->rrl_window;

@@ -20,6 +20,10 @@ struct rrl_table {
 	unsigned share; /* workers a client's traffic spreads over: each takes rate / share */
 	uint64_t seed; /* hashes keys to sets, so a client cannot aim at one */
 	unsigned slip_count; /* limited responses since the last slipped one */
+	/* the last rate and window asked, and what they make for this worker in milli-tokens: a
+	 * second's worth (at least 1) and a full bucket */
+	uint32_t rate, window;
+	int64_t per_s, cap;
 	struct rrl_bucket b[];
 };
 

@@ -41,8 +41,11 @@ static struct ns_params *params_new(const struct config *conf, const uint8_t ran
 	}
 	p->rrl = rrl->enabled;
 	p->rrl_log_only = rrl->log_only;
-	p->rrl_v4_prefix = (uint8_t)rrl->ipv4_prefix;
-	p->rrl_v6_prefix = (uint8_t)rrl->ipv6_prefix;
+	unsigned v4 = rrl->ipv4_prefix > 32 ? 32 : rrl->ipv4_prefix,
+	         v6 = rrl->ipv6_prefix > 128 ? 128 : rrl->ipv6_prefix;
+	p->rrl_v4_mask = v4 ? (uint32_t)(0xffffffffull << (32 - v4)) : 0;
+	p->rrl_v6_mask[0] = v6 >= 64 ? ~0ull : v6 ? ~0ull << (64 - v6) : 0;
+	p->rrl_v6_mask[1] = v6 >= 128 ? ~0ull : v6 > 64 ? ~0ull << (128 - v6) : 0;
 	p->rrl_rate = rrl->rate;
 	p->rrl_window = rrl->window;
 	p->rrl_slip = rrl->slip;

@@ -340,6 +340,25 @@ static void check_rdata(const uint8_t *msg, size_t len, uint16_t type, size_t rd
 		fail("RDATA length does not match its contents");
 }
 
+/* A COOKIE option only to a query with a well-formed one (8, or 16 to 40 octets): its client
+ * cookie and one of our server cookies (RFC 9018: version 1, reserved 0, the fixed clock). */
+static void check_cookie(const struct request *req, const uint8_t *rd, uint16_t rdlen)
+{
+	uint16_t len;
+	const uint8_t *c = opt_find(rd, rdlen, 10, &len);
+	bool wellformed = req->cookie && (req->cookie_len == 8 || (req->cookie_len >= 16 && req->cookie_len <= 40));
+	if (req->cookie && !wellformed && c)
+		fail("a cookie back to a malformed COOKIE option");
+	if (!c)
+		return;
+	if (!wellformed)
+		fail("COOKIE in the response to a query without a well-formed one");
+	if (len != 24 || memcmp(c, req->cookie, 8) != 0)
+		fail("the client cookie is not echoed, or the server cookie is not 16 octets");
+	if (c[8] != 1 || c[9] || c[10] || c[11] || wire_get32(c + 12) != guard->now)
+		fail("a server cookie not RFC 9018's version 1 with our time");
+}
+
 static void check_response(const uint8_t *msg, size_t len, const struct request *req, const uint8_t *resp, size_t rlen,
                            size_t cap, enum query_proto proto)
 {
@@ -406,33 +425,13 @@ static void check_response(const uint8_t *msg, size_t len, const struct request 
 			if (!req->opt)
 				fail("OPT in the response to a query without one");
 			check_ecs(req, resp + rdpos, rdlen);
-			check_cookie(req, resp, resp + rdpos, rdlen);
+			check_cookie(req, resp + rdpos, rdlen);
 			continue;
 		}
 		check_rdata(resp, rlen, type, rdpos, rdlen);
 	}
 	if (pos != rlen)
 		fail("bytes after the last record the header counts");
-}
-
-/* A COOKIE option only to a query with a well-formed one (8, or 16 to 40 octets): its client
- * cookie and one of our server cookies (RFC 9018: version 1, reserved 0, the fixed clock). */
-static void check_cookie(const struct request *req, const uint8_t *resp, const uint8_t *rd, uint16_t rdlen)
-{
-	uint16_t len;
-	const uint8_t *c = opt_find(rd, rdlen, 10, &len);
-	bool wellformed = req->cookie && (req->cookie_len == 8 || (req->cookie_len >= 16 && req->cookie_len <= 40));
-	if (req->cookie && !wellformed && c)
-		fail("a cookie back to a malformed COOKIE option");
-	if (!c)
-		return;
-	if (!wellformed)
-		fail("COOKIE in the response to a query without a well-formed one");
-	if (len != 24 || memcmp(c, req->cookie, 8) != 0)
-		fail("the client cookie is not echoed, or the server cookie is not 16 octets");
-	if (c[8] != 1 || c[9] || c[10] || c[11] || wire_get32(c + 12) != guard->now)
-		fail("a server cookie not RFC 9018's version 1 with our time");
-	(void)resp;
 }
 
 static const struct sockaddr *client_addr(const uint8_t *data, size_t size)

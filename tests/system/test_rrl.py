@@ -61,7 +61,7 @@ def metrics(srv):
 
 
 def bound(addr):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((addr, 0))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     return s
@@ -97,11 +97,11 @@ def tally(msgs):
     return full, slipped
 
 
-def flood(addr, port, name="www.example.com", others=(), n=FLOOD, pace=PACE):
+def flood(addr, port, name="www.example.com", others=(), n=FLOOD, pace=PACE, sources=FLOOD_SOURCES):
     """n queries for name from the FLOOD_SOURCES in turn at pace a second; every tenth, one query from
     each of others ([(socket, wire or callable)]). Returns the flood's (sent, full, slipped) and the
     others' responses."""
-    socks = [bound(a) for a in FLOOD_SOURCES]
+    socks = [bound(a) for a in sources]
     t0 = time.time()
     sent_bytes = 0
     for i in range(n):
@@ -280,3 +280,36 @@ def test_same_decisions_as_knot(srv, tmp_path):
     # Knot's, so at most Knot's amplification but for the spread of its coin (printed, not held)
     assert tres["full_size"] <= kres["full_size"] and tres["slipped_size"] <= kres["slipped_size"], (tres, kres)
     assert tres["amplification"] < 1, tres
+
+
+V6_SERVER = "2001:db8:53::1"
+V6_FLOOD = ["2001:db8:1:0:aa::1", "2001:db8:1:7:bb::2", "2001:db8:1:ff:cc::3"]  # one /56
+V6_OTHER = "2001:db8:1:100::1"  # the next /56
+
+
+def test_ipv6_prefix_56(tmp_path):
+    """IPv6 clients are counted per /56 (rrl.ipv6-prefix): inside a private network namespace, a
+    flood from three addresses of 2001:db8:1::/56 is limited as one client, while 2001:db8:1:100::1
+    next door is answered in full."""
+    from dnsseclab import Netns
+    from ternlib import wait_udp
+    ns = Netns(addrs=[V6_SERVER] + V6_FLOOD + [V6_OTHER])
+    proc = None
+    try:
+        cfg = tmp_path / "ternd.yaml"
+        cfg.write_text("server:\n  listen: [\"%s@53\"]\n  udp-workers: 1\nzones:\n  - name: example.com\n"
+                       "    file: \"%s\"\n%s" % (V6_SERVER, ZONE_FILES["example.com"], rrl_section()))
+        proc = ns.popen([TERND, "-c", cfg], str(tmp_path / "ternd.log"))
+        ns.call(wait_udp, V6_SERVER, 53, proc=proc)
+        other = ns.call(bound, V6_OTHER)
+        res, got = ns.call(flood, V6_SERVER, 53, others=[(other, query(9000))], sources=V6_FLOOD)
+        assert abs(res["full"] - expected_full(res["elapsed"])) <= 3, res
+        assert res["slipped"] == (FLOOD - res["full"]) // 2, res
+        full, slipped = tally(got[other])
+        assert (full, slipped) == ((FLOOD + 9) // 10, 0), (full, slipped)
+        other.close()
+    finally:
+        if proc:
+            from ternlib import terminate
+            assert terminate(proc) == 0, open(tmp_path / "ternd.log").read()[-3000:]
+        ns.close()

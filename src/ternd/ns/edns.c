@@ -81,7 +81,7 @@ static void cookie_judge(struct query *q)
 	if (!g || !alen)
 		return;
 	const struct ns_params *pa = q->params;
-	uint32_t stamp;
+	uint32_t stamp = 0;
 	bool stamped = edns_cookie_stamp(&q->cookie, &stamp);
 	const uint8_t *make, *check = NULL;
 	uint8_t spare[16];

@@ -193,6 +193,13 @@ QUERIES = [
     ("notify", "example.com.", "SOA", {"opcode": dns.opcode.NOTIFY}),
     ("update", "example.com.", "SOA", {"opcode": dns.opcode.UPDATE}),
     ("status", "example.com.", "SOA", {"opcode": dns.opcode.STATUS}),
+    # DNS cookies (RFC 7873): a client cookie alone, with a server cookie, and malformed lengths
+    ("cookie-client", "www.example.com.", "A", {"edns": 0, "options": [dns.edns.GenericOption(10, bytes(range(8)))]}),
+    ("cookie-server", "www.example.com.", "A",
+     {"edns": 0, "options": [dns.edns.GenericOption(10, bytes(range(8)) + bytes.fromhex("01000000") +
+                                                    bytes(range(100, 112)))]}),
+    ("cookie-short", "www.example.com.", "A", {"edns": 0, "options": [dns.edns.GenericOption(10, bytes(5))]}),
+    ("cookie-long", "rr.example.com.", "ANY", {"edns": 0, "options": [dns.edns.GenericOption(10, bytes(41))]}),
 ]
 
 

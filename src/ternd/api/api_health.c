@@ -199,6 +199,15 @@ void api_metrics(void *ctx, const struct http_request *req, struct http_response
 	prom_family(&m, "tern_dns_transfer_batched_total", "counter",
 	            "Messages those batches answered: zone transfers and the queries among them.");
 	text_printf(&m, "tern_dns_transfer_batched_total %llu\n", (unsigned long long)batched);
+	uint64_t rrl_limited, rrl_slipped, rrl_dropped;
+	stats_sum_rrl(&a->srv->stats, &rrl_limited, &rrl_slipped, &rrl_dropped);
+	prom_family(&m, "tern_dns_rrl_limited_total", "counter",
+	            "UDP responses over the rate limit (rrl), counted in log-only mode too.");
+	text_printf(&m, "tern_dns_rrl_limited_total %llu\n", (unsigned long long)rrl_limited);
+	prom_family(&m, "tern_dns_rrl_slipped_total", "counter", "Of those, sent truncated (TC=1, no records).");
+	text_printf(&m, "tern_dns_rrl_slipped_total %llu\n", (unsigned long long)rrl_slipped);
+	prom_family(&m, "tern_dns_rrl_dropped_total", "counter", "Of those, not sent.");
+	text_printf(&m, "tern_dns_rrl_dropped_total %llu\n", (unsigned long long)rrl_dropped);
 	struct signals *sig = a->srv->signals;
 	if (sig) {
 		prom_family(&m, "tern_signals_dropped_total", "counter",

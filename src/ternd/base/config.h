@@ -315,6 +315,38 @@ struct config_update {
 	size_t nacl;
 };
 
+/* Response rate limiting (ns/rrl.h): UDP responses per second per client prefix and kind. */
+struct config_rrl_zone {
+	uint8_t apex[NAME_MAXLEN]; /* wire form, lower-cased */
+	unsigned rate; /* responses per second for answers from this zone */
+};
+struct config_rrl {
+	bool enabled; /* default false */
+	bool log_only; /* count what would be limited, limit nothing */
+	unsigned rate; /* responses per second per prefix and kind; default 20 */
+	unsigned window; /* seconds of responses a bucket may save up (its burst); default 4 */
+	unsigned slip; /* every slip-th limited response goes truncated (TC=1); 0 = none; default 2 */
+	unsigned ipv4_prefix, ipv6_prefix; /* default 24, 56 */
+	unsigned table_size; /* entries per UDP worker; default 65536 */
+	struct config_prefix *whitelist;
+	size_t nwhitelist;
+	struct config_rrl_zone *zones;
+	size_t nzones;
+};
+
+/* DNS cookies (RFC 7873, RFC 9018 server cookies). */
+struct config_cookies {
+	bool enabled; /* default true */
+	bool secret_set; /* secret was given: the SipHash key itself; else ternd makes one at start */
+	char *secret_text; /* 32 hex digits as written; NULL: a random one */
+	uint8_t secret[16];
+	bool previous_set; /* previous-secret was given: its cookies are still accepted */
+	char *previous_text;
+	uint8_t previous[16];
+	unsigned rotation_ms; /* without a secret: each period's key, derived from the random one; default a day */
+	unsigned require_size; /* UDP answers above this need a valid server cookie; 0 = never */
+};
+
 struct config {
 	char *path;
 	struct config_listen *listen;
@@ -354,6 +386,8 @@ struct config {
 	struct config_dnssec_policy *dnssec_policies; /* named DNSSEC policies for API zones */
 	size_t ndnssec_policies;
 	struct dnssec_policy default_policy; /* the built-in "default", which zones may point to */
+	struct config_rrl rrl; /* response rate limiting */
+	struct config_cookies cookies; /* DNS cookies */
 };
 
 /* The region of c's services named name, or NULL. */

@@ -1805,6 +1805,220 @@ static const struct cfg_item dnssec_policy_items[] = {
     {0},
 };
 
+/* cookies.secret: 16 octets as 32 hex digits (RFC 9018 4.4: a SipHash-2-4 key). */
+static bool check_cookie_secret(const char *s, char *why, size_t cap)
+{
+	size_t n = strlen(s), i = 0;
+	while (i < n && ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F')))
+		i++;
+	if (n == 32 && i == n)
+		return true;
+	char q[QUOTE_BUF];
+	if (i < n)
+		snprintf(why, cap, "%s is not hexadecimal (32 hex digits: a 16-octet SipHash key)",
+		         cfg_quote(s, q, sizeof(q)));
+	else
+		snprintf(why, cap, "%s has %zu hex digits, not 32 (a 16-octet SipHash key)", cfg_quote(s, q, sizeof(q)),
+		         n);
+	return false;
+}
+
+static unsigned hex_value(char c)
+{
+	return c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
+}
+
+/* 32 hex digits (check_cookie_secret judged them) into 16 octets; false when text is not that. */
+static bool cookie_secret(const char *text, uint8_t out[16])
+{
+	if (!text || strlen(text) != 32)
+		return false;
+	for (int i = 0; i < 16; i++)
+		out[i] = (uint8_t)(hex_value(text[2 * i]) << 4 | hex_value(text[2 * i + 1]));
+	return true;
+}
+
+/* cookies: the secrets decoded; a previous secret needs a secret. */
+static bool finish_cookies(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
+{
+	(void)where;
+	(void)line;
+	struct config_cookies *c = base;
+	c->secret_set = cookie_secret(c->secret_text, c->secret);
+	c->previous_set = cookie_secret(c->previous_text, c->previous);
+	if (f[2].value && f[2].ok && !f[1].value)
+		cfg_perr(p, f[2].line, "cookies.previous-secret: needs cookies.secret (the one that replaced it)");
+	return true;
+}
+
+#define COOKIES_AT(member) offsetof(struct config_cookies, member)
+static const struct cfg_item cookies_items[] = {
+    {.name = "enabled",
+     .type = CFG_BOOL,
+     .flags = R,
+     .offset = COOKIES_AT(enabled),
+     .size = sizeof(bool),
+     .def = "true",
+     .help = "DNS cookies (RFC 7873): a client's cookie gets a server cookie (RFC 9018) back; a valid one "
+             "exempts it from rrl"},
+    {.name = "secret",
+     .type = CFG_STRING,
+     .flags = R,
+     .offset = COOKIES_AT(secret_text),
+     .max = 64,
+     .check = check_cookie_secret,
+     .help = "32 hex digits: the SipHash-2-4 key of server cookies (RFC 9018: the same on every server of "
+             "an anycast address, Knot's and BIND's too); absent: a random one, rotated every rotation"},
+    {.name = "previous-secret",
+     .type = CFG_STRING,
+     .flags = R,
+     .offset = COOKIES_AT(previous_text),
+     .max = 64,
+     .check = check_cookie_secret,
+     .help = "the secret before cookies.secret: cookies it made are still accepted (a rotation by hand)"},
+    {.name = "rotation",
+     .type = CFG_SECONDS,
+     .flags = R,
+     .offset = COOKIES_AT(rotation_ms),
+     .min = 1000,
+     .max = 604800000,
+     .def = "86400",
+     .help = "without cookies.secret: seconds each period's key (derived from the random secret) makes new "
+             "server cookies; those of the period before are still accepted"},
+    {.name = "require-size",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = COOKIES_AT(require_size),
+     .size = sizeof(unsigned),
+     .min = 0,
+     .max = 65535,
+     .def = "0",
+     .unit = "bytes",
+     .help = "UDP answers longer than this go only to a valid server cookie: BADCOOKIE to a client that sent "
+             "a cookie, TC=1 to one that sent none (RFC 7873 5.2.3); 0 = never"},
+    {0},
+};
+
+static const struct cfg_item rrl_whitelist_items[] = {
+    {.name = "address",
+     .type = CFG_PREFIX,
+     .flags = CFG_REQUIRED | R,
+     .offset = 0,
+     .help = "a network never rate-limited: \"PREFIX\" or an address"},
+    {0},
+};
+
+static const struct cfg_item rrl_zone_items[] = {
+    {.name = "zone",
+     .type = CFG_NAME,
+     .flags = CFG_REQUIRED | R,
+     .offset = offsetof(struct config_rrl_zone, apex),
+     .help = "a zone with its own limit"},
+    {.name = "responses-per-second",
+     .type = CFG_UINT,
+     .flags = CFG_REQUIRED | R,
+     .offset = offsetof(struct config_rrl_zone, rate),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 1000000,
+     .help = "its responses per second per client prefix and kind"},
+    {0},
+};
+
+#define RRL_AT(member) offsetof(struct config_rrl, member)
+static const struct cfg_item rrl_items[] = {
+    {.name = "enabled",
+     .type = CFG_BOOL,
+     .flags = R,
+     .offset = RRL_AT(enabled),
+     .size = sizeof(bool),
+     .def = "false",
+     .help = "response rate limiting of UDP answers (the BIND/Knot model) per client prefix and kind"},
+    {.name = "responses-per-second",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = RRL_AT(rate),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 1000000,
+     .def = "20",
+     .help = "responses per second to one client prefix of one kind (answers by name and type; NXDOMAIN, "
+             "no data and referrals by zone; errors)"},
+    {.name = "window",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = RRL_AT(window),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 60,
+     .def = "4",
+     .unit = "seconds",
+     .help = "seconds of responses a quiet prefix may save up and send at once (Knot's is 4)"},
+    {.name = "slip",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = RRL_AT(slip),
+     .size = sizeof(unsigned),
+     .min = 0,
+     .max = 10,
+     .def = "2",
+     .help = "every slip-th limited response is sent truncated (TC=1, no records) so a real client asks "
+             "over TCP, the others are dropped; 0 = drop all, 1 = truncate all"},
+    {.name = "ipv4-prefix",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = RRL_AT(ipv4_prefix),
+     .size = sizeof(unsigned),
+     .min = 8,
+     .max = 32,
+     .def = "24",
+     .help = "IPv4 clients are counted per prefix of this length"},
+    {.name = "ipv6-prefix",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = RRL_AT(ipv6_prefix),
+     .size = sizeof(unsigned),
+     .min = 16,
+     .max = 128,
+     .def = "56",
+     .help = "IPv6 clients are counted per prefix of this length"},
+    {.name = "table-size",
+     .type = CFG_UINT,
+     .offset = RRL_AT(table_size),
+     .size = sizeof(unsigned),
+     .min = 64,
+     .max = 16777216,
+     .def = "65536",
+     .help = "buckets per UDP worker (16 bytes each; when full the least recently used of 4 is reused)"},
+    {.name = "log-only",
+     .type = CFG_BOOL,
+     .flags = R,
+     .offset = RRL_AT(log_only),
+     .size = sizeof(bool),
+     .def = "false",
+     .help = "count what would be limited (tern_dns_rrl_limited_total) and answer everything"},
+    {.name = "whitelist",
+     .type = CFG_LIST,
+     .flags = CFG_SHORTHAND | R,
+     .offset = RRL_AT(whitelist),
+     .size = sizeof(struct config_prefix),
+     .count = RRL_AT(nwhitelist),
+     .items = rrl_whitelist_items,
+     .unit = "prefix",
+     .help = "networks never limited"},
+    {.name = "zones",
+     .type = CFG_LIST,
+     .flags = R,
+     .offset = RRL_AT(zones),
+     .size = sizeof(struct config_rrl_zone),
+     .count = RRL_AT(nzones),
+     .max = 64,
+     .items = rrl_zone_items,
+     .unit = "zone",
+     .help = "zones with their own responses-per-second, {zone, responses-per-second} (at most 64)"},
+    {0},
+};
+
 /* The top level, in the order sections are read: keys before zones and transfer (which name
  * keys), api before pops and catalog (which need it), zones before catalog. */
 static const struct cfg_item root_items[] = {
@@ -1859,6 +2073,12 @@ static const struct cfg_item root_items[] = {
      .offset = CONFIG_AT(catalog),
      .items = catalog_items,
      .finish = finish_catalog},
+    {.name = "rrl", .type = CFG_SECTION, .offset = CONFIG_AT(rrl), .items = rrl_items},
+    {.name = "cookies",
+     .type = CFG_SECTION,
+     .offset = CONFIG_AT(cookies),
+     .items = cookies_items,
+     .finish = finish_cookies},
     {0},
 };
 

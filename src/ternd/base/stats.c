@@ -29,6 +29,9 @@ struct stats_block *stats_block_new(struct stats *s)
 	atomic_init(&b->dropped, 0);
 	atomic_init(&b->xfr_batches, 0);
 	atomic_init(&b->xfr_batched, 0);
+	atomic_init(&b->rrl_limited, 0);
+	atomic_init(&b->rrl_slipped, 0);
+	atomic_init(&b->rrl_dropped, 0);
 	s->blocks[i] = b;
 	return b;
 }
@@ -161,5 +164,19 @@ void stats_ede_take(const struct stats *s, uint64_t codes[STATS_EDE_CODES],
 			hit.len = (uint8_t)len;
 			fn(arg, &hit);
 		}
+	}
+}
+
+void stats_sum_rrl(const struct stats *s, uint64_t *limited, uint64_t *slipped, uint64_t *dropped)
+{
+	*limited = *slipped = *dropped = 0;
+	size_t n = atomic_load(&s->n);
+	for (size_t i = 0; i < n && i < STATS_MAX_BLOCKS; i++) {
+		const struct stats_block *b = s->blocks[i];
+		if (!b)
+			continue; /* being created */
+		*limited += atomic_load_explicit(&b->rrl_limited, memory_order_relaxed);
+		*slipped += atomic_load_explicit(&b->rrl_slipped, memory_order_relaxed);
+		*dropped += atomic_load_explicit(&b->rrl_dropped, memory_order_relaxed);
 	}
 }

@@ -32,6 +32,9 @@ struct stats_block {
 	_Atomic uint64_t ede[STATS_EDE_CODES]; /* answers with each Extended DNS Error code */
 	_Atomic uint32_t ede_epoch; /* advanced by the sampler (stats_ede_take) */
 	struct stats_ede_slot ede_zones[2][STATS_EDE_SLOTS]; /* by the epoch's parity */
+	/* response rate limiting (ns/limit.c): responses over the limit (in log-only mode too), of
+	 * those the ones sent truncated and the ones dropped */
+	_Atomic uint64_t rrl_limited, rrl_slipped, rrl_dropped;
 };
 
 #define STATS_MAX_BLOCKS 512
@@ -76,3 +79,5 @@ struct stats_ede_hit {
  * was read: those count for the code only). One sampler thread at a time. */
 void stats_ede_take(const struct stats *s, uint64_t codes[STATS_EDE_CODES],
                     void (*fn)(void *arg, const struct stats_ede_hit *h), void *arg);
+/* Sums of every block's rate limiting counters. */
+void stats_sum_rrl(const struct stats *s, uint64_t *limited, uint64_t *slipped, uint64_t *dropped);

@@ -41,6 +41,12 @@ struct query {
 	bool edns;
 	struct edns_request opt;
 	struct edns_ecs ecs; /* the client's Client Subnet when well-formed; family 0 when none */
+	/* DNS cookies (edns.c): the client's COOKIE option when well-formed (client NULL when none),
+	 * whether its server cookie is one of ours and fresh, and the option we send back (client
+	 * cookie | a new server cookie; cookie_back false: none) */
+	struct edns_cookie cookie;
+	bool cookie_valid, cookie_back;
+	uint8_t cookie_out[EDNS_COOKIE_CLIENT + EDNS_COOKIE_SERVER];
 
 	/* TSIG of the request (tsig_query.c): only looked at when the additional section ends with one */
 	bool tsig_seen;
@@ -122,6 +128,13 @@ static inline void ns_edns_scope(struct query *q, uint8_t scope)
  * that sent a Client Subnet its FAMILY, SOURCE and ADDRESS with the answer's scope (0 for an
  * empty answer section or SOURCE 0, RFC 7871 7.1.2, 7.4); without the NSID when it does not fit. */
 int ns_edns_write(struct query *q);
+
+/* limit.c: who gets the answer written so far (UDP): a client without a valid server cookie gets
+ * BADCOOKIE or TC=1 for an answer over cookies.require-size; then response rate limiting of
+ * answers to queries (opcode QUERY), which may leave the header and question alone with TC=1
+ * (slipped). Returns false when the response is to be dropped. question_end: where the echoed
+ * question ends in q->w. */
+bool ns_limit(struct query *q, unsigned opcode, size_t question_end);
 
 /* internet.c: answers a class IN question from the zones. */
 void ns_answer_internet(struct query *q);

@@ -290,6 +290,8 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	q.opt.dnssec_ok = false; /* the rest of opt is read only with edns */
 	q.ecs.family = 0;
 	q.ecs_scope = 0;
+	q.cookie.client = NULL;
+	q.cookie_valid = q.cookie_back = false;
 	q.rcode = RCODE_NOERROR;
 	q.aa = q.tc = q.full = false;
 	q.count[0] = q.count[1] = q.count[2] = 0;
@@ -334,6 +336,8 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 		dispatch(&q, opcode);
 	if (rc == RCODE_NOTAUTH && opcode == OPCODE_UPDATE && q.tsig.state == NS_TSIG_REJECTED)
 		update_rejected(&q);
+	if (client->guard && !ns_limit(&q, opcode, WIRE_HEADER_LEN + (q.qname_len ? q.qname_len + 4 : 0)))
+		return 0; /* dropped by rate limiting (counted there) */
 
 	uint16_t rflags = (uint16_t)(WIRE_QR | (flags & (0x7800 | WIRE_RD | WIRE_CD)) | (q.rcode & 0xf));
 	if (q.aa)

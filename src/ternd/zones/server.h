@@ -18,6 +18,20 @@ struct ns_params {
 	/* TSIG keys (RFC 8945) requests may be signed with, in config.keys' order, so the key index
 	 * of an xfr_allow entry (1-based, 0 = none) points into keyring.keys */
 	struct tsig_keyring keyring;
+	/* DNS cookies (ns/edns.c): cookie_secret is the key (and cookie_previous, when set, is
+	 * accepted), or with cookie_derive each period's key is derived from it */
+	bool cookies, cookie_derive, cookie_has_previous;
+	uint8_t cookie_secret[16], cookie_previous[16];
+	uint32_t cookie_period; /* seconds */
+	uint16_t cookie_require; /* UDP answers longer need a valid server cookie; 0 = never */
+	/* response rate limiting (ns/rrl.h, query.c) */
+	bool rrl, rrl_log_only;
+	uint32_t rrl_v4_mask; /* rrl.ipv4-prefix as a mask, host order */
+	uint64_t rrl_v6_mask[2]; /* rrl.ipv6-prefix as a mask of the address's two halves */
+	uint32_t rrl_rate, rrl_window, rrl_slip;
+	size_t nrrl_zones;
+	const struct config_rrl_zone *rrl_zones; /* their own rates (a copy) */
+	size_t nrrl_whitelist; /* in xfr_allow[], after the nxfr_allow entries */
 	size_t nxfr_allow;
 	struct config_prefix xfr_allow[]; /* who may transfer zones */
 };
@@ -65,6 +79,7 @@ struct server {
 	                            * monitor_up(); set before workers start; NULL = every member up */
 	const struct xfr_journal *journal; /* zone history for IXFR (the API's store); NULL = none */
 	struct server_update *update; /* dynamic updates (RCU pointer); NULL: UPDATE is answered NOTIMP */
+	uint8_t cookie_random[16]; /* the cookie secret when the configuration gives none (made at start) */
 };
 
 /* conf is published as the configuration in force; the caller keeps owning it. */

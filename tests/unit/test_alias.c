@@ -17,64 +17,27 @@
 #include "lib/name.h"
 #include "lib/rr.h"
 #include "lib/wire.h"
+#include "msgbuild.h"
 
 #define CANON "0b6f0a52-6e0c-4a55-9d3e-1b2c3d4e5f60.app.tern.test."
 
-/* A response being written: header, question, then answer records. */
-struct msg {
-	uint8_t b[4096];
-	size_t n;
-	unsigned an;
-};
-
-static void put(struct msg *m, const void *p, size_t len)
-{
-	assert_true(m->n + len <= sizeof(m->b));
-	memcpy(m->b + m->n, p, len);
-	m->n += len;
-}
-
-static void put16(struct msg *m, uint16_t v)
-{
-	uint8_t b[2];
-	wire_put16(b, v);
-	put(m, b, 2);
-}
-
-static void put_name(struct msg *m, const char *text)
-{
-	uint8_t n[NAME_MAXLEN];
-	assert_true(name_from_text(n, text, NULL) > 0);
-	put(m, n, name_len(n));
-}
-
 static void start(struct msg *m, const char *qname, uint16_t qtype, unsigned rcode)
 {
-	memset(m, 0, sizeof(*m));
-	uint8_t h[12] = {0x12, 0x34, 0x81, 0x80 | (uint8_t)rcode, 0, 1};
-	put(m, h, sizeof(h));
-	put_name(m, qname);
-	put16(m, qtype);
-	put16(m, RR_CLASS_IN);
+	msg_start(m, (uint16_t)(0x8180 | rcode), qname, qtype, RR_CLASS_IN);
 }
 
 /* An answer record: CNAME target, or an SVCB-form priority and target (no parameters). */
 static void answer(struct msg *m, const char *owner, uint16_t type, int prio, const char *target)
 {
-	put_name(m, owner);
-	put16(m, type);
-	put16(m, RR_CLASS_IN);
-	uint8_t ttl[4] = {0, 0, 0x0e, 0x10};
-	put(m, ttl, 4);
-	uint8_t t[NAME_MAXLEN];
-	assert_true(name_from_text(t, target, NULL) > 0);
-	size_t tl = name_len(t);
-	put16(m, (uint16_t)(tl + (type == RR_CNAME ? 0 : 2)));
-	if (type != RR_CNAME)
-		put16(m, (uint16_t)prio);
-	put(m, t, tl);
-	m->an++;
-	wire_put16(m->b + 6, (uint16_t)m->an);
+	uint8_t rd[NAME_MAXLEN + 2];
+	size_t o = 0;
+	if (type != RR_CNAME) {
+		wire_put16(rd, (uint16_t)prio);
+		o = 2;
+	}
+	assert_true(name_from_text(rd + o, target, NULL) > 0);
+	o += name_len(rd + o);
+	msg_rr(m, 6, owner, type, RR_CLASS_IN, 3600, rd, (uint16_t)o);
 }
 
 static int judge(struct msg *m, const char *name, uint16_t qtype, struct alias_verdict *v)

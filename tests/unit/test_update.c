@@ -18,6 +18,7 @@
 #include "lib/update.h"
 #include "lib/wire.h"
 #include "lib/zonefile.h"
+#include "msgbuild.h"
 
 #define NONE 254
 
@@ -51,42 +52,10 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* An UPDATE being written: header, zone section, then records counted into section sec. */
-struct msg {
-	uint8_t b[8192];
-	size_t n;
-};
-
-static void put(struct msg *m, const void *p, size_t len)
-{
-	assert_true(m->n + len <= sizeof(m->b));
-	if (len)
-		memcpy(m->b + m->n, p, len);
-	m->n += len;
-}
-
-static void put16(struct msg *m, uint16_t v)
-{
-	uint8_t b[2];
-	wire_put16(b, v);
-	put(m, b, 2);
-}
-
-static void put_name(struct msg *m, const char *text)
-{
-	uint8_t n[NAME_MAXLEN];
-	assert_true(name_from_text(n, text, NULL) > 0);
-	put(m, n, name_len(n));
-}
-
 static void start(struct msg *m, const char *zone_name)
 {
-	memset(m, 0, sizeof(*m));
-	uint8_t h[12] = {0xab, 0xcd, UPDATE_OPCODE << 3, 0, 0, 1};
-	put(m, h, sizeof(h));
-	put_name(m, zone_name);
-	put16(m, RR_SOA);
-	put16(m, RR_CLASS_IN);
+	msg_start(m, UPDATE_OPCODE << 11, zone_name, RR_SOA, RR_CLASS_IN);
+	m->b[0] = 0xab, m->b[1] = 0xcd;
 }
 
 enum { PRE = 6, UPD = 8, ADD = 10 };
@@ -94,15 +63,7 @@ enum { PRE = 6, UPD = 8, ADD = 10 };
 static void rr(struct msg *m, int sec, const char *owner, uint16_t type, uint16_t cls, uint32_t ttl, const void *rd,
                uint16_t rdlen)
 {
-	put_name(m, owner);
-	put16(m, type);
-	put16(m, cls);
-	uint8_t t[4];
-	wire_put32(t, ttl);
-	put(m, t, 4);
-	put16(m, rdlen);
-	put(m, rd, rdlen);
-	wire_put16(m->b + sec, (uint16_t)(wire_get16(m->b + sec) + 1));
+	msg_rr(m, sec, owner, type, cls, ttl, rd, rdlen);
 }
 
 static void rr_a(struct msg *m, int sec, const char *owner, uint16_t cls, uint32_t ttl, uint8_t last)
@@ -206,7 +167,7 @@ static void refuses(void **state)
 			rr(&m, ADD, "key.", RR_TSIG, RR_CLASS_ANY, 0, NULL, 0);
 			rr(&m, ADD, ".", RR_OPT, 1232, 0, NULL, 0);
 			break;
-		case 11: put16(&m, 0); break;
+		case 11: msg_put16(&m, 0); break;
 		case 12: rr(&m, UPD, "www.example.test.", RR_DYN, RR_CLASS_IN, 300, "x", 1); break;
 		case 13: rr_a(&m, UPD, "www.example.test.", NONE, 5, 10); break;
 		}

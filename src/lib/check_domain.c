@@ -55,10 +55,11 @@ static void ask_server(struct check_ctx *c, struct check_report *r, const char *
 		s.ok = a->aa && a->rcode == 0 && s.have_serial;
 		if (!s.ok)
 			check_find(r, "lame_ns", "%s (%s) does not answer authoritatively for %s (rcode %d%s%s)", ns,
-			           addr->text, r->zone, a->rcode, a->aa ? "" : ", no AA flag", s.have_serial ? "" : ", no SOA");
+			           addr->text, r->zone, a->rcode, a->aa ? "" : ", no AA flag",
+			           s.have_serial ? "" : ", no SOA");
 		else if (a->ms > c->slow_ms)
-			check_find(r, "slow_ns", "%s (%s) took %.0f ms to answer (more than %d ms)", ns, addr->text, a->ms,
-			           c->slow_ms);
+			check_find(r, "slow_ns", "%s (%s) took %.0f ms to answer (more than %d ms)", ns, addr->text,
+			           a->ms, c->slow_ms);
 	}
 	check_report_server(r, &s);
 }
@@ -128,7 +129,8 @@ static void glue_rule(struct check_ctx *c, struct check_report *r, const struct 
 				match |= a->rr[k].section == CHECK_ANSWER && a->rr[k].type == RR_A &&
 				         strcmp(a->rr[k].data, r->glue[h].addr) == 0;
 			if (!match)
-				check_find(r, "glue_mismatch", "the parent's glue says %s is %s; the zone does not give it that address",
+				check_find(r, "glue_mismatch",
+				           "the parent's glue says %s is %s; the zone does not give it that address",
 				           r->glue[h].name, r->glue[h].addr);
 		}
 	}
@@ -166,8 +168,9 @@ static void serial_rule(struct check_report *r)
 		}
 	for (int i = 0; i < r->nservers; i++)
 		if (r->servers[i].have_serial && r->servers[i].serial != newest)
-			check_find(r, "serial_lag", "%s (%s) serves serial %u of %s; the newest is %u", r->servers[i].ns,
-			           r->servers[i].addr, r->servers[i].serial, r->servers[i].zone, newest);
+			check_find(r, "serial_lag", "%s (%s) serves serial %u of %s; the newest is %u",
+			           r->servers[i].ns, r->servers[i].addr, r->servers[i].serial, r->servers[i].zone,
+			           newest);
 }
 
 int check_domain(struct check_ctx *c, struct check_report *r)
@@ -214,12 +217,12 @@ int check_domain(struct check_ctx *c, struct check_report *r)
 		char only_parent[512] = "", only_child[512] = "";
 		for (int i = 0; i < r->nparent_ns; i++)
 			if (!listed(r->child_ns, r->nchild_ns, r->parent_ns[i]))
-				snprintf(only_parent + strlen(only_parent), sizeof(only_parent) - strlen(only_parent), " %s",
-				         r->parent_ns[i]);
+				snprintf(only_parent + strlen(only_parent), sizeof(only_parent) - strlen(only_parent),
+				         " %s", r->parent_ns[i]);
 		for (int i = 0; i < r->nchild_ns; i++)
 			if (!listed(r->parent_ns, r->nparent_ns, r->child_ns[i]))
-				snprintf(only_child + strlen(only_child), sizeof(only_child) - strlen(only_child), " %s",
-				         r->child_ns[i]);
+				snprintf(only_child + strlen(only_child), sizeof(only_child) - strlen(only_child),
+				         " %s", r->child_ns[i]);
 		if (only_parent[0] || only_child[0])
 			check_find(r, "ns_mismatch", "NS only at the parent (%s):%s; NS only in the zone:%s", r->parent,
 			           only_parent[0] ? only_parent : " none", only_child[0] ? only_child : " none");

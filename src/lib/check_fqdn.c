@@ -11,8 +11,8 @@
 #include "lib/rrtext.h"
 
 /* The records of type qtype in an answer section: their values and the smallest TTL. */
-static int take_values(const struct check_answer *a, const char *owner, uint16_t type,
-                       char (*values)[CHECK_RDATA_TEXT], uint32_t *ttl)
+static int take_values(const struct check_answer *a, const char *owner, uint16_t type, char (*values)[CHECK_RDATA_TEXT],
+                       uint32_t *ttl)
 {
 	int n = 0;
 	for (int i = 0; i < a->nrr && n < CHECK_MAXVALUES; i++) {
@@ -70,7 +70,8 @@ static void ask_servers(struct check_ctx *c, struct check_report *r, const struc
 			check_copy(step->servers[step->nservers++], CHECK_NAME_TEXT, s.ns);
 		if (check_ask(c, &w->servers[i].addr, step->name, qtype, false, a) < 0) {
 			check_copy(s.error, sizeof(s.error), a->error);
-			check_find(r, "lame_ns", "%s (%s) gave no answer for %s: %s", s.ns, s.addr, step->name, a->error);
+			check_find(r, "lame_ns", "%s (%s) gave no answer for %s: %s", s.ns, s.addr, step->name,
+			           a->error);
 			check_report_server(r, &s);
 			continue;
 		}
@@ -79,8 +80,8 @@ static void ask_servers(struct check_ctx *c, struct check_report *r, const struc
 		s.ok = a->aa && (a->rcode == 0 || a->rcode == 3);
 		s.nanswer = take_values(a, step->name, step->target[0] ? RR_CNAME : qtype, s.answer, &s.ttl);
 		if (!s.ok)
-			check_find(r, "lame_ns", "%s (%s) does not answer authoritatively for %s (rcode %d%s)", s.ns, s.addr,
-			           step->name, a->rcode, a->aa ? "" : ", no AA flag");
+			check_find(r, "lame_ns", "%s (%s) does not answer authoritatively for %s (rcode %d%s)", s.ns,
+			           s.addr, step->name, a->rcode, a->aa ? "" : ", no AA flag");
 		if (serials && s.ok && check_ask(c, &w->servers[i].addr, w->zone, RR_SOA, false, a) == 0) {
 			const struct check_rr *soa = check_answer_find(a, CHECK_ANSWER, w->zone, RR_SOA);
 			struct check_soa parsed;
@@ -121,7 +122,8 @@ static void beside_rule(struct check_ctx *c, struct check_report *r, const struc
 	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
 		if (check_ask(c, &server, name, types[t], false, a) < 0 || !a->aa)
 			continue;
-		if (check_answer_find(a, CHECK_ANSWER, name, types[t]) && !check_answer_find(a, CHECK_ANSWER, name, RR_CNAME)) {
+		if (check_answer_find(a, CHECK_ANSWER, name, types[t]) &&
+		    !check_answer_find(a, CHECK_ANSWER, name, RR_CNAME)) {
 			char type[RRTEXT_TYPE_MAXLEN];
 			rrtext_type_to_text(types[t], type, sizeof(type));
 			check_find(r, "cname_beside_data", "%s has a CNAME and %s records too", name, type);
@@ -142,7 +144,8 @@ static void resolvers(struct check_ctx *c, struct check_report *r, uint16_t qtyp
 		check_copy(s.addr, sizeof(s.addr), c->resolvers[i].text);
 		if (check_ask(c, &c->resolvers[i], r->target, qtype, true, a) < 0) {
 			check_copy(s.error, sizeof(s.error), a->error);
-			check_find(r, "resolver_failed", "resolver %s gave no answer for %s: %s", s.addr, r->target, a->error);
+			check_find(r, "resolver_failed", "resolver %s gave no answer for %s: %s", s.addr, r->target,
+			           a->error);
 			check_report_server(r, &s);
 			continue;
 		}
@@ -152,16 +155,21 @@ static void resolvers(struct check_ctx *c, struct check_report *r, uint16_t qtyp
 		s.nanswer = take_values(a, NULL, qtype, s.answer, &s.ttl);
 		struct check_server *kept = check_report_server(r, &s);
 		if (!s.ok) {
-			check_find(r, "resolver_failed", "resolver %s answers rcode %d for %s", s.addr, a->rcode, r->target);
+			check_find(r, "resolver_failed", "resolver %s answers rcode %d for %s", s.addr, a->rcode,
+			           r->target);
 			continue;
 		}
 		char want[CHECK_MAXVALUES][CHECK_RDATA_TEXT];
 		memcpy(want, end->values, sizeof(want));
 		if (kept && (a->rcode != end->rcode || !same_values(kept->answer, kept->nanswer, want, end->nvalues)))
-			check_find(r, "resolver_disagrees", "resolver %s answers %s%s%s for %s; the authoritative servers answer %s%s",
-			           s.addr, a->rcode == 3 ? "NXDOMAIN" : "", kept->nanswer ? kept->answer[0] : "",
-			           kept->nanswer > 1 ? " ..." : (a->rcode == 0 && !kept->nanswer ? "no data" : ""), r->target,
-			           end->rcode == 3 ? "NXDOMAIN" : end->nvalues ? end->values[0] : "no data",
+			check_find(r, "resolver_disagrees",
+			           "resolver %s answers %s%s%s for %s; the authoritative servers answer %s%s", s.addr,
+			           a->rcode == 3 ? "NXDOMAIN" : "", kept->nanswer ? kept->answer[0] : "",
+			           kept->nanswer > 1 ? " ..." : (a->rcode == 0 && !kept->nanswer ? "no data" : ""),
+			           r->target,
+			           end->rcode == 3 ? "NXDOMAIN"
+			           : end->nvalues  ? end->values[0]
+			                           : "no data",
 			           end->nvalues > 1 ? " ..." : "");
 	}
 }
@@ -207,7 +215,8 @@ int check_fqdn(struct check_ctx *c, struct check_report *r, uint16_t qtype)
 		if (!cn || qtype == RR_CNAME) {
 			if (step->nvalues == 0)
 				check_find(r, "name_missing", "%s: %s", name,
-				           step->rcode == 3 ? "the name does not exist (NXDOMAIN)" : "no records of the type asked");
+				           step->rcode == 3 ? "the name does not exist (NXDOMAIN)"
+				                            : "no records of the type asked");
 			break;
 		}
 		if (check_name_eq(name, w->zone))

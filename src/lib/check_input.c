@@ -53,7 +53,8 @@ int check_input_name(const char *in, char out[CHECK_NAME_TEXT], char *unicode, s
 		char *alabel = NULL;
 		int rc = idn2_to_ascii_8z(in, &alabel, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
 		if (rc != IDN2_OK) {
-			snprintf(err, errlen, "\"%.200s\" is not a valid internationalized name: %s", in, idn2_strerror(rc));
+			snprintf(err, errlen, "\"%.200s\" is not a valid internationalized name: %s", in,
+			         idn2_strerror(rc));
 			return TERN_ENAME;
 		}
 		check_copy(name, sizeof(name), alabel);
@@ -76,10 +77,11 @@ int check_input_name(const char *in, char out[CHECK_NAME_TEXT], char *unicode, s
 			label = 0;
 			continue;
 		}
-		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-		          ch == '_' || ch == '*';
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		          ch == '-' || ch == '_' || ch == '*';
 		if (!ok) {
-			snprintf(err, errlen, "\"%.200s\" holds '%c' (0x%02x): a host name has only letters, digits, '-' and '_'",
+			snprintf(err, errlen,
+			         "\"%.200s\" holds '%c' (0x%02x): a host name has only letters, digits, '-' and '_'",
 			         in, ch >= 0x20 && ch < 0x7f ? ch : '?', (unsigned char)ch);
 			return TERN_ENAME;
 		}

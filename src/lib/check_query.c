@@ -133,18 +133,25 @@ static int copy_raw(const uint8_t *msg, size_t end, size_t *pos, size_t n, uint8
 }
 
 /* RDATA with the names compression may have touched (RFC 3597 section 4) written out whole. */
-static int rdata_uncompressed(const uint8_t *msg, uint16_t type, size_t rdpos, uint16_t rdlen,
-                              uint8_t *out, size_t cap, size_t *olen)
+static int rdata_uncompressed(const uint8_t *msg, uint16_t type, size_t rdpos, uint16_t rdlen, uint8_t *out, size_t cap,
+                              size_t *olen)
 {
 	size_t pos = rdpos, end = rdpos + rdlen, o = 0;
 	int names = 0, before = 0, after = 0;
 	switch (type) {
-	case RR_NS: case RR_CNAME: case RR_PTR: case RR_DNAME: names = 1; break;
+	case RR_NS:
+	case RR_CNAME:
+	case RR_PTR:
+	case RR_DNAME: names = 1; break;
 	case RR_SOA: names = 2, after = 20; break;
-	case RR_MX: case RR_AFSDB: case RR_RT: case RR_KX: before = 2, names = 1; break;
+	case RR_MX:
+	case RR_AFSDB:
+	case RR_RT:
+	case RR_KX: before = 2, names = 1; break;
 	case RR_SRV: before = 6, names = 1; break;
-	case RR_RP: case RR_MINFO: names = 2; break;
-	default: return copy_raw(msg, end, &pos, rdlen, out, cap, olen);
+	case RR_RP:
+	case RR_MINFO: names = 2; break;
+	default: *olen = 0; return copy_raw(msg, end, &pos, rdlen, out, cap, olen);
 	}
 	if (copy_raw(msg, end, &pos, (size_t)before, out, cap, &o) < 0)
 		return TERN_EMALF;
@@ -173,9 +180,8 @@ int check_answer_parse(const uint8_t *msg, size_t len, uint16_t id, const char *
 	size_t pos = WIRE_HEADER_LEN;
 	uint8_t name[NAME_MAXLEN];
 	char text[CHECK_NAME_TEXT];
-	if (wire_read_name(msg, len, &pos, name) < 0 || pos + 4 > len ||
-	    name_to_text(name, text, sizeof(text)) < 0 || !check_name_eq(text, qname) ||
-	    wire_get16(msg + pos) != qtype) {
+	if (wire_read_name(msg, len, &pos, name) < 0 || pos + 4 > len || name_to_text(name, text, sizeof(text)) < 0 ||
+	    !check_name_eq(text, qname) || wire_get16(msg + pos) != qtype) {
 		snprintf(out->error, sizeof(out->error), "answer is for another question");
 		return TERN_EMALF;
 	}
@@ -202,7 +208,7 @@ int check_answer_parse(const uint8_t *msg, size_t len, uint16_t id, const char *
 				continue;
 			}
 			struct check_rr *rr = &out->rr[out->nrr];
-			size_t rlen;
+			size_t rlen = 0;
 			if (rdata_uncompressed(msg, type, rdpos, rdlen, rdata, sizeof(rdata), &rlen) < 0 ||
 			    name_to_text(name, rr->owner, sizeof(rr->owner)) < 0)
 				goto malformed;
@@ -220,8 +226,7 @@ malformed:
 	return TERN_EMALF;
 }
 
-const struct check_rr *check_answer_find(const struct check_answer *a, int section, const char *owner,
-                                         uint16_t type)
+const struct check_rr *check_answer_find(const struct check_answer *a, int section, const char *owner, uint16_t type)
 {
 	for (int i = 0; i < a->nrr; i++)
 		if (a->rr[i].section == section && a->rr[i].type == type && check_name_eq(a->rr[i].owner, owner))
@@ -229,8 +234,7 @@ const struct check_rr *check_answer_find(const struct check_answer *a, int secti
 	return NULL;
 }
 
-static int build_query(uint8_t *buf, size_t cap, uint16_t id, const char *qname, uint16_t qtype, bool rd,
-                       size_t *len)
+static int build_query(uint8_t *buf, size_t cap, uint16_t id, const char *qname, uint16_t qtype, bool rd, size_t *len)
 {
 	uint8_t name[NAME_MAXLEN];
 	if (name_from_text(name, qname, NULL) < 0)

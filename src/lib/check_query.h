@@ -65,8 +65,7 @@ int check_answer_parse(const uint8_t *msg, size_t len, uint16_t id, const char *
                        struct check_answer *out);
 
 /* The first record of a section with this owner (case-insensitive) and type, or NULL. */
-const struct check_rr *check_answer_find(const struct check_answer *a, int section, const char *owner,
-                                         uint16_t type);
+const struct check_rr *check_answer_find(const struct check_answer *a, int section, const char *owner, uint16_t type);
 
 /* Presentation names compared as DNS names: case-insensitive, trailing dot optional. */
 bool check_name_eq(const char *a, const char *b);

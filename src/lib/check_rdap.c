@@ -52,13 +52,14 @@ int check_rdap_parse(const char *body, size_t len, struct check_registration *ou
 	if (json_object_get(o, "errorCode")) {
 		char title[128];
 		copy_printable(title, sizeof(title), json_string_value(json_object_get(o, "title")));
-		snprintf(err, errlen, "RDAP error %lld%s%s", (long long)json_integer_value(json_object_get(o, "errorCode")),
-		         title[0] ? ": " : "", title);
+		snprintf(err, errlen, "RDAP error %lld%s%s",
+		         (long long)json_integer_value(json_object_get(o, "errorCode")), title[0] ? ": " : "", title);
 		goto done;
 	}
 	const char *cls = json_string_value(json_object_get(o, "objectClassName"));
 	if (!cls || strcmp(cls, "domain") != 0) {
-		snprintf(err, errlen, "RDAP answer is not a domain object (objectClassName %s)", cls ? "is not \"domain\"" : "missing");
+		snprintf(err, errlen, "RDAP answer is not a domain object (objectClassName %s)",
+		         cls ? "is not \"domain\"" : "missing");
 		goto done;
 	}
 	size_t i;
@@ -68,8 +69,8 @@ int check_rdap_parse(const char *body, size_t len, struct check_registration *ou
 		bool registrar = false;
 		size_t k;
 		json_t *role;
-		json_array_foreach(json_object_get(v, "roles"), k, role)
-		registrar |= json_is_string(role) && strcmp(json_string_value(role), "registrar") == 0;
+		json_array_foreach(json_object_get(v, "roles"), k, role) registrar |=
+		    json_is_string(role) && strcmp(json_string_value(role), "registrar") == 0;
 		const char *fn = registrar ? vcard_fn(json_object_get(v, "vcardArray")) : NULL;
 		if (fn && !out->registrar[0])
 			copy_printable(out->registrar, sizeof(out->registrar), fn);
@@ -171,7 +172,8 @@ static void whois_lookup(struct check_ctx *c, struct check_report *r, const char
 	for (int hop = 0; hop < 2; hop++) {
 		char *text = NULL;
 		size_t len = 0;
-		int rc = check_whois_fetch(server, name, c->whois_cap, c->whois_timeout_ms, &text, &len, err, sizeof(err));
+		int rc =
+		    check_whois_fetch(server, name, c->whois_cap, c->whois_timeout_ms, &text, &len, err, sizeof(err));
 		if (rc < 0)
 			check_report_fail(r, "WHOIS %s", err);
 		struct check_registration g = {0};

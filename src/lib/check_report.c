@@ -46,11 +46,14 @@ struct check_server *check_report_server(struct check_report *r, const struct ch
 
 void check_negative_explanation(uint32_t seconds, char *out, size_t cap)
 {
+	char span[48] = "";
+	if (seconds >= 60)
+		snprintf(span, sizeof(span), " (%u min %u s)", seconds / 60, seconds % 60);
 	snprintf(out, cap,
 	         "A name looked up before it exists is cached as missing: resolvers that asked keep answering "
-	         "\"does not exist\" for up to %u s (%s) after you add it. Add records before anyone looks them up, "
+	         "\"does not exist\" for up to %u s%s after you add it. Add records before anyone looks them up, "
 	         "or wait this long after adding them.",
-	         seconds, seconds >= 3600 ? "over an hour" : seconds >= 60 ? "minutes" : "seconds");
+	         seconds, span);
 }
 
 static const char *severity_text(enum check_severity s)
@@ -100,8 +103,8 @@ static json_t *registration_json(const struct check_registration *g)
 
 static json_t *server_json(const struct check_server *s)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:f}", "role", s->role, "zone", s->zone, "ns", s->ns,
-	                      "addr", s->addr, "ok", s->ok, "ms", s->ms);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:f}", "role", s->role, "zone", s->zone, "ns", s->ns, "addr",
+	                      s->addr, "ok", s->ok, "ms", s->ms);
 	if (!o)
 		return NULL;
 	if (s->error[0])
@@ -130,7 +133,8 @@ json_t *check_report_json(const struct check_report *r)
 		json_object_set_new(o, "whois", registration_json(&r->whois));
 		json_t *glue = json_array();
 		for (int i = 0; i < r->nglue; i++)
-			json_array_append_new(glue, json_pack("{s:s, s:s}", "name", r->glue[i].name, "addr", r->glue[i].addr));
+			json_array_append_new(
+			    glue, json_pack("{s:s, s:s}", "name", r->glue[i].name, "addr", r->glue[i].addr));
 		json_object_set_new(o, "delegation",
 		                    json_pack("{s:o, s:o, s:o}", "parent_ns", names_json(r->parent_ns, r->nparent_ns),
 		                              "glue", glue, "child_ns", names_json(r->child_ns, r->nchild_ns)));
@@ -139,13 +143,14 @@ json_t *check_report_json(const struct check_report *r)
 		char why[512];
 		check_negative_explanation(r->soa.negative_ttl, why, sizeof(why));
 		json_object_set_new(o, "soa",
-		                    json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "mname", r->soa.mname, "rname",
-		                              r->soa.rname, "serial", (json_int_t)r->soa.serial, "refresh",
+		                    json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "mname", r->soa.mname,
+		                              "rname", r->soa.rname, "serial", (json_int_t)r->soa.serial, "refresh",
 		                              (json_int_t)r->soa.refresh, "retry", (json_int_t)r->soa.retry, "expire",
 		                              (json_int_t)r->soa.expire, "minimum", (json_int_t)r->soa.minimum, "ttl",
 		                              (json_int_t)r->soa.ttl));
-		json_object_set_new(o, "negative_ttl",
-		                    json_pack("{s:I, s:s}", "seconds", (json_int_t)r->soa.negative_ttl, "explanation", why));
+		json_object_set_new(
+		    o, "negative_ttl",
+		    json_pack("{s:I, s:s}", "seconds", (json_int_t)r->soa.negative_ttl, "explanation", why));
 	}
 	if (strcmp(r->kind, "fqdn") == 0) {
 		json_t *steps = json_array();

@@ -15,10 +15,9 @@
 #define MAX_DEPTH 4
 #define MAX_REFERRALS 24
 
-static const char *const iana_roots[] = {"198.41.0.4",    "170.247.170.2", "192.33.4.12",   "199.7.91.13",
-                                         "192.203.230.10", "192.5.5.241",   "192.112.36.4",  "198.97.190.53",
-                                         "192.36.148.17",  "192.58.128.30", "193.0.14.129",  "199.7.83.42",
-                                         "202.12.27.33"};
+static const char *const iana_roots[] = {
+    "198.41.0.4",    "170.247.170.2", "192.33.4.12",   "199.7.91.13",  "192.203.230.10", "192.5.5.241", "192.112.36.4",
+    "198.97.190.53", "192.36.148.17", "192.58.128.30", "193.0.14.129", "199.7.83.42",    "202.12.27.33"};
 
 void check_ctx_init(struct check_ctx *c, struct check_report *report)
 {
@@ -140,7 +139,8 @@ static void take_referral(struct check_ctx *c, struct check_walk *w, const char 
 	const struct check_answer *a = &w->answer;
 	w->nns = w->nglue = w->nservers = 0;
 	for (int i = 0; i < a->nrr && w->nns < CHECK_MAXNS; i++)
-		if (a->rr[i].section == CHECK_AUTHORITY && a->rr[i].type == RR_NS && check_name_eq(a->rr[i].owner, child))
+		if (a->rr[i].section == CHECK_AUTHORITY && a->rr[i].type == RR_NS &&
+		    check_name_eq(a->rr[i].owner, child))
 			check_copy(w->ns[w->nns++], CHECK_NAME_TEXT, a->rr[i].data);
 	for (int i = 0; i < a->nrr; i++) {
 		const struct check_rr *rr = &a->rr[i];
@@ -151,7 +151,8 @@ static void take_referral(struct check_ctx *c, struct check_walk *w, const char 
 			listed |= check_name_eq(w->ns[k], rr->owner);
 		char err[160];
 		struct check_addr addr;
-		if (!listed || w->nglue == CHECK_MAXNS * 2 || check_addr_parse(rr->data, 53, &addr, err, sizeof(err)) < 0)
+		if (!listed || w->nglue == CHECK_MAXNS * 2 ||
+		    check_addr_parse(rr->data, 53, &addr, err, sizeof(err)) < 0)
 			continue;
 		check_copy(w->glue[w->nglue].name, CHECK_NAME_TEXT, rr->owner);
 		w->glue[w->nglue++].addr = addr;
@@ -183,7 +184,8 @@ int check_walk(struct check_ctx *c, const char *qname, uint16_t qtype, int depth
 {
 	memset(w, 0, offsetof(struct check_walk, answer));
 	if (depth > MAX_DEPTH) {
-		check_report_fail(c->report, "%s: name servers nested more than %d deep, not followed", qname, MAX_DEPTH);
+		check_report_fail(c->report, "%s: name servers nested more than %d deep, not followed", qname,
+		                  MAX_DEPTH);
 		return TERN_EIO;
 	}
 	snprintf(w->zone, sizeof(w->zone), ".");
@@ -197,8 +199,8 @@ int check_walk(struct check_ctx *c, const char *qname, uint16_t qtype, int depth
 		for (int s = 0; s < w->nservers && !moved; s++) {
 			const struct check_ns *srv = &w->servers[s];
 			if (check_ask(c, &srv->addr, qname, qtype, false, &w->answer) < 0) {
-				check_report_fail(c->report, "%s (%s), a server of %s, asked %s: %s", srv->name, srv->addr.text,
-				                  w->zone, qname, w->answer.error);
+				check_report_fail(c->report, "%s (%s), a server of %s, asked %s: %s", srv->name,
+				                  srv->addr.text, w->zone, qname, w->answer.error);
 				continue;
 			}
 			const struct check_answer *a = &w->answer;

@@ -91,12 +91,13 @@ int check_whois_fetch(const char *server, const char *name, size_t cap, int time
 		int left = (int)(deadline - now_ms());
 		p.events = POLLIN;
 		if (left <= 0 || poll(&p, 1, left) <= 0) {
-			snprintf(err, errlen, "WHOIS server %s still sending after %d ms (%zu octets read): stopped", server,
-			         timeout_ms, n);
+			snprintf(err, errlen, "WHOIS server %s still sending after %d ms (%zu octets read): stopped",
+			         server, timeout_ms, n);
 			goto done;
 		}
 		if (n == cap) {
-			snprintf(err, errlen, "WHOIS server %s sent more than %zu octets: stopped reading", server, cap);
+			snprintf(err, errlen, "WHOIS server %s sent more than %zu octets: stopped reading", server,
+			         cap);
 			goto done;
 		}
 		ssize_t k = recv(fd, buf + n, cap - n, 0);
@@ -152,9 +153,15 @@ static const char *value_of(const char *line, size_t len, const char *const *key
 
 int check_whois_parse(const char *text, size_t len, struct check_registration *out, char *refer, size_t refercap)
 {
-	static const char *const registrar_keys[] = {"Registrar", "Registrar Name", "registrar name", "Sponsoring Registrar", NULL};
-	static const char *const expiry_keys[] = {"Registry Expiry Date", "Registrar Registration Expiration Date",
-	                                          "Expiration Date", "Expiry Date", "paid-till", "expires", NULL};
+	static const char *const registrar_keys[] = {"Registrar", "Registrar Name", "registrar name",
+	                                             "Sponsoring Registrar", NULL};
+	static const char *const expiry_keys[] = {"Registry Expiry Date",
+	                                          "Registrar Registration Expiration Date",
+	                                          "Expiration Date",
+	                                          "Expiry Date",
+	                                          "paid-till",
+	                                          "expires",
+	                                          NULL};
 	static const char *const ns_keys[] = {"Name Server", "nserver", "Nameserver", NULL};
 	static const char *const refer_keys[] = {"refer", "whois", NULL};
 	int found = 0;

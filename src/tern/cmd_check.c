@@ -130,9 +130,9 @@ static int check_fqdn_cmd(struct cli *cli, const struct cli_args *a)
 	return run(cli, a, true);
 }
 
-#define CHECK_EXIT                                                                                                    \
-	"Runs on this machine (no API): a walk from the root hints that uses no cache, as dig +trace.\n"              \
-	"Exit status here: 0 no error findings, 1 error findings, 2 usage error, 3 nothing could be asked.\n"        \
+#define CHECK_EXIT                                                                                                     \
+	"Runs on this machine (no API): a walk from the root hints that uses no cache, as dig +trace.\n"               \
+	"Exit status here: 0 no error findings, 1 error findings, 2 usage error, 3 nothing could be asked.\n"          \
 	"A server that fails makes the report partial (its \"failures\"), not the command.\n"
 
 const struct cli_cmd cmd_check[] = {
@@ -141,8 +141,7 @@ const struct cli_cmd cmd_check[] = {
      "Asks RDAP (--rdap) and WHOIS for the registrar, expiry and name servers; the parent's servers for\n"
      "the delegation; every name server (parent's and zone's) for the SOA, with its response time.\n"
      "Findings (each with its fix): not_delegated, lame_ns, slow_ns, ns_mismatch, glue_mismatch,\n"
-     "serial_lag, cname_at_apex, ttl_high, expiry_soon.\n" CHECK_EXIT
-     "  tern check domain example.com\n"
+     "serial_lag, cname_at_apex, ttl_high, expiry_soon.\n" CHECK_EXIT "  tern check domain example.com\n"
      "  tern check domain corp.lab --hints lab.hints --whois 198.18.10.5 --rdap http://198.18.10.5:8080/rdap\n",
      1, 1, check_opts, check_domain_cmd},
     {"check", "fqdn", "NAME [--type TYPE] [--resolver ADDR[:PORT]]... [--hints FILE]",

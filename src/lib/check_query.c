@@ -209,9 +209,13 @@ int check_answer_parse(const uint8_t *msg, size_t len, uint16_t id, const char *
 			}
 			struct check_rr *rr = &out->rr[out->nrr];
 			size_t rlen = 0;
-			if (rdata_uncompressed(msg, type, rdpos, rdlen, rdata, sizeof(rdata), &rlen) < 0 ||
-			    name_to_text(name, rr->owner, sizeof(rr->owner)) < 0)
+			if (rdata_uncompressed(msg, type, rdpos, rdlen, rdata, sizeof(rdata), &rlen) < 0)
 				goto malformed;
+			if (name_to_text(name, rr->owner, sizeof(rr->owner)) < 0) {
+				check_copy(out->error, sizeof(out->error),
+				           "answer holds an owner name too long to show (escaped characters): refused");
+				return TERN_EMALF;
+			}
 			if (rrtext_rdata_to_text(type, rdata, (uint16_t)rlen, rr->data, sizeof(rr->data)) < 0)
 				snprintf(rr->data, sizeof(rr->data), "(%zu octets, too long to show)", rlen);
 			rr->section = (uint8_t)(s + 1);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "lib/check_find.h"
+#include "lib/check_input.h"
 #include "lib/check_registry.h"
 #include "lib/error.h"
 
@@ -87,11 +88,9 @@ int check_rdap_parse(const char *body, size_t len, struct check_registration *ou
 		const char *ldh = json_string_value(json_object_get(v, "ldhName"));
 		if (!ldh || !ldh[0] || out->nns == CHECK_MAXNS)
 			continue;
-		char name[CHECK_NAME_TEXT];
-		copy_printable(name, sizeof(name) - 1, ldh);
-		for (char *c = name; *c; c++)
-			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
-		snprintf(out->ns[out->nns++], CHECK_NAME_TEXT, "%s%s", name, name[strlen(name) - 1] == '.' ? "" : ".");
+		char nserr[160];
+		if (check_input_name(ldh, out->ns[out->nns], NULL, 0, nserr, sizeof(nserr)) == 0)
+			out->nns++; /* a name server that is no host name is left out */
 	}
 	out->have = true;
 	rc = 0;

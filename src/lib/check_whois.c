@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/check_input.h"
 #include "lib/check_registry.h"
 #include "lib/error.h"
 
@@ -180,12 +181,13 @@ int check_whois_parse(const char *text, size_t len, struct check_registration *o
 			found = 1;
 		} else if (out->nns < CHECK_MAXNS && value_of(p, l, ns_keys, v, sizeof(v))) {
 			char *sp = strpbrk(v, " \t"); /* "ns1.example.com 192.0.2.1" in some registries */
+			char err[160];
 			if (sp)
 				*sp = 0;
-			for (char *c = v; *c; c++)
-				*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
-			snprintf(out->ns[out->nns++], CHECK_NAME_TEXT, "%s%s", v, v[strlen(v) - 1] == '.' ? "" : ".");
-			found = 1;
+			if (check_input_name(v, out->ns[out->nns], NULL, 0, err, sizeof(err)) == 0) {
+				out->nns++;
+				found = 1;
+			}
 		} else if (refer && refercap && !refer[0] && value_of(p, l, refer_keys, v, sizeof(v))) {
 			check_copy(refer, refercap, v);
 		}

@@ -7,7 +7,8 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu
 	clang-tidy cppcheck dnsperf unbound knot-resolver ldnsutils bind9-dnsutils knot-dnssecutils python3-pytest-xdist iproute2 \
 	libmaxminddb-dev libmaxmind-db-writer-perl mmdb-bin gdnsd knot-module-geoip pdns-server pdns-backend-geoip \
 	scdoc man-db groff-base systemd debhelper lintian android-boringssl libnss3-tools pebble openssl \
-	bird2 libdbus-1-dev dbus-daemon dbus-bin libmosquitto-dev mosquitto mosquitto-clients python3-paho-mqtt
+	bird2 libdbus-1-dev dbus-daemon dbus-bin libmosquitto-dev mosquitto mosquitto-clients python3-paho-mqtt \
+	libidn2-dev
 PY := /usr/bin/python3
 # ternd refuses to run as root unless told (server.user, privdrop.h): the tests, the benches and
 # `make run` run everything as root on a fresh machine, so they say so here

@@ -45,6 +45,7 @@ static void ask_server(struct check_ctx *c, struct check_report *r, const char *
 		check_find(r, "lame_ns", "%s (%s) gave no answer for %s: %s", ns, addr->text, r->zone, a->error);
 	} else {
 		s.ms = a->ms;
+		s.tcp = a->tcp;
 		s.rcode = a->rcode;
 		const struct check_rr *soa = check_answer_find(a, CHECK_ANSWER, r->zone, RR_SOA);
 		struct check_soa parsed;

@@ -10,18 +10,23 @@
 #include "lib/rr.h"
 #include "lib/rrtext.h"
 
-/* The records of type qtype in an answer section: their values and the smallest TTL. */
+/* The records of type qtype in an answer section: their values (the first CHECK_MAXVALUES; *more
+ * counts the others) and the smallest TTL. */
 static int take_values(const struct check_answer *a, const char *owner, uint16_t type, char (*values)[CHECK_RDATA_TEXT],
-                       uint32_t *ttl)
+                       uint32_t *ttl, int *more)
 {
 	int n = 0;
-	for (int i = 0; i < a->nrr && n < CHECK_MAXVALUES; i++) {
+	*more = a->dropped;
+	for (int i = 0; i < a->nrr; i++) {
 		const struct check_rr *rr = &a->rr[i];
 		if (rr->section != CHECK_ANSWER || rr->type != type || (owner && !check_name_eq(rr->owner, owner)))
 			continue;
-		check_copy(values[n++], CHECK_RDATA_TEXT, rr->data);
-		if (n == 1 || rr->ttl < *ttl)
+		if (n == 0 || rr->ttl < *ttl)
 			*ttl = rr->ttl;
+		if (n == CHECK_MAXVALUES)
+			(*more)++;
+		else
+			check_copy(values[n++], CHECK_RDATA_TEXT, rr->data);
 	}
 	return n;
 }
@@ -76,9 +81,10 @@ static void ask_servers(struct check_ctx *c, struct check_report *r, const struc
 			continue;
 		}
 		s.ms = a->ms;
+		s.tcp = a->tcp;
 		s.rcode = a->rcode;
 		s.ok = a->aa && (a->rcode == 0 || a->rcode == 3);
-		s.nanswer = take_values(a, step->name, step->target[0] ? RR_CNAME : qtype, s.answer, &s.ttl);
+		s.nanswer = take_values(a, step->name, step->target[0] ? RR_CNAME : qtype, s.answer, &s.ttl, &s.more);
 		if (!s.ok)
 			check_find(r, "lame_ns", "%s (%s) does not answer authoritatively for %s (rcode %d%s)", s.ns,
 			           s.addr, step->name, a->rcode, a->aa ? "" : ", no AA flag");
@@ -151,8 +157,9 @@ static void resolvers(struct check_ctx *c, struct check_report *r, uint16_t qtyp
 		}
 		s.ok = a->rcode == 0 || a->rcode == 3;
 		s.ms = a->ms;
+		s.tcp = a->tcp;
 		s.rcode = a->rcode;
-		s.nanswer = take_values(a, NULL, qtype, s.answer, &s.ttl);
+		s.nanswer = take_values(a, NULL, qtype, s.answer, &s.ttl, &s.more);
 		struct check_server *kept = check_report_server(r, &s);
 		if (!s.ok) {
 			check_find(r, "resolver_failed", "resolver %s answers rcode %d for %s", s.addr, a->rcode,
@@ -161,7 +168,8 @@ static void resolvers(struct check_ctx *c, struct check_report *r, uint16_t qtyp
 		}
 		char want[CHECK_MAXVALUES][CHECK_RDATA_TEXT];
 		memcpy(want, end->values, sizeof(want));
-		if (kept && (a->rcode != end->rcode || !same_values(kept->answer, kept->nanswer, want, end->nvalues)))
+		if (kept && (a->rcode != end->rcode || kept->more != end->more ||
+		             !same_values(kept->answer, kept->nanswer, want, end->nvalues)))
 			check_find(r, "resolver_disagrees",
 			           "resolver %s answers %s%s%s for %s; the authoritative servers answer %s%s", s.addr,
 			           a->rcode == 3 ? "NXDOMAIN" : "", kept->nanswer ? kept->answer[0] : "",
@@ -206,7 +214,7 @@ int check_fqdn(struct check_ctx *c, struct check_report *r, uint16_t qtype)
 			step->ttl = cn->ttl;
 		} else {
 			step->rcode = w->answer.rcode;
-			step->nvalues = take_values(&w->answer, name, qtype, step->values, &step->ttl);
+			step->nvalues = take_values(&w->answer, name, qtype, step->values, &step->ttl, &step->more);
 		}
 		if (step->ttl > CHECK_TTL_HIGH)
 			check_find(r, "ttl_high", "%s %s has TTL %u s (more than %d s)", name, cn ? "CNAME" : "answer",

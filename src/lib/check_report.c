@@ -113,9 +113,13 @@ static json_t *server_json(const struct check_server *s)
 		json_object_set_new(o, "rcode", json_string(rcode_text(s->rcode)));
 	if (s->have_serial)
 		json_object_set_new(o, "serial", json_integer(s->serial));
+	if (s->tcp)
+		json_object_set_new(o, "tcp", json_true());
 	if (s->nanswer || (!s->error[0] && strcmp(s->role, "resolver") == 0)) {
 		json_object_set_new(o, "answer", values_json(s->answer, s->nanswer));
 		json_object_set_new(o, "ttl", json_integer(s->ttl));
+		if (s->more)
+			json_object_set_new(o, "more", json_integer(s->more));
 	}
 	return o;
 }
@@ -163,6 +167,8 @@ json_t *check_report_json(const struct check_report *r)
 			else {
 				json_object_set_new(j, "rcode", json_string(rcode_text(s->rcode)));
 				json_object_set_new(j, "answer", values_json(s->values, s->nvalues));
+				if (s->more)
+					json_object_set_new(j, "more", json_integer(s->more));
 			}
 			json_array_append_new(steps, j);
 		}
@@ -203,13 +209,15 @@ static void server_text(const struct check_server *s, FILE *out)
 		fprintf(out, " FAILED %s\n", s->error);
 		return;
 	}
-	fprintf(out, " %7.1f ms %-8s", s->ms, rcode_text(s->rcode));
+	fprintf(out, " %7.1f ms %-8s%s", s->ms, rcode_text(s->rcode), s->tcp ? " (TCP)" : "");
 	if (s->have_serial)
 		fprintf(out, " serial %u", s->serial);
 	if (s->nanswer) {
 		fprintf(out, " ttl %u:", s->ttl);
 		for (int i = 0; i < s->nanswer; i++)
 			fprintf(out, " %s", s->answer[i]);
+		if (s->more)
+			fprintf(out, " (+%d more)", s->more);
 	}
 	fprintf(out, "%s\n", s->ok ? "" : " (not authoritative)");
 }
@@ -251,6 +259,8 @@ void check_report_text(const struct check_report *r, FILE *out)
 				fprintf(out, "  %s %s", s->name, s->rcode == 0 ? "NODATA" : rcode_text(s->rcode));
 			for (int k = 0; !s->target[0] && k < s->nvalues; k++)
 				fprintf(out, " %s", s->values[k]);
+			if (!s->target[0] && s->more)
+				fprintf(out, " (+%d more)", s->more);
 			fprintf(out, "\n      zone %s, served by", s->zone);
 			for (int k = 0; k < s->nservers; k++)
 				fprintf(out, " %s", s->servers[k]);

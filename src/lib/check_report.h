@@ -32,12 +32,14 @@ struct check_server {
 	char ns[CHECK_NAME_TEXT]; /* its name ("" for a resolver given by address) */
 	char addr[CHECK_ADDR_TEXT];
 	bool ok; /* answered authoritatively (a resolver: answered) */
+	bool tcp; /* the answer came over TCP (the UDP one was truncated) */
 	double ms;
 	int rcode;
 	bool have_serial;
 	uint32_t serial;
 	char answer[CHECK_MAXVALUES][CHECK_RDATA_TEXT]; /* the answer to the name checked, by value */
 	int nanswer;
+	int more; /* values of the answer past CHECK_MAXVALUES, counted only */
 	uint32_t ttl;
 	char error[160];
 };
@@ -51,6 +53,7 @@ struct check_step {
 	int rcode; /* of the end: NOERROR with values, NODATA (NOERROR, none), NXDOMAIN */
 	char values[CHECK_MAXVALUES][CHECK_RDATA_TEXT];
 	int nvalues;
+	int more; /* values past CHECK_MAXVALUES, counted only */
 	char servers[CHECK_MAXNS][CHECK_NAME_TEXT]; /* the servers that serve it */
 	int nservers;
 };

@@ -3,8 +3,11 @@ a registry's WHOIS server (port 43, RFC 3912) and RDAP server (RFC 9083), and an
 that serves zones real servers refuse to load (a CNAME at the apex, a CNAME beside other data: Knot,
 NSD, BIND and ternd all reject those zones, and the checks must see them served).
 
-    check_standins.py dns ADDR ZONES.json      zones {apex: [[owner, ttl, type, rdata], ...]}; other
-                                               names get REFUSED (a lame server for them)
+    check_standins.py dns ADDR ZONES.json [DELAY]
+                                               zones {apex: [[owner, ttl, type, rdata], ...]}; other
+                                               names get REFUSED (a lame server for them); answers
+                                               over 1232 octets go truncated (TC) over UDP, whole over
+                                               TCP; DELAY seconds before each answer (a slow server)
     check_standins.py whois ADDR PORT REG.json {domain: {registrar, expires, ns: [...]}}
     check_standins.py whois-flood ADDR PORT    answers every question with text that never ends
     check_standins.py rdap ADDR PORT REG.json  GET /rdap/domain/NAME as application/rdap+json
@@ -16,6 +19,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 
 import dns.message
 import dns.name
@@ -63,7 +67,7 @@ def answer(zones, wire):
     return r
 
 
-def serve_dns(addr, path):
+def serve_dns(addr, path, delay):
     zones = load_zones(path)
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.bind((addr, 53))
@@ -84,7 +88,7 @@ def serve_dns(addr, path):
                     if not chunk:
                         break
                     wire += chunk
-                out = answer(zones, wire).to_wire()
+                out = answer(zones, wire).to_wire(max_size=65535)
                 c.sendall(len(out).to_bytes(2, "big") + out)
             except Exception:
                 pass
@@ -95,7 +99,16 @@ def serve_dns(addr, path):
     while True:
         wire, peer = udp.recvfrom(65535)
         try:
-            udp.sendto(answer(zones, wire).to_wire(), peer)
+            r = answer(zones, wire)
+            out = r.to_wire(max_size=65535)
+            if len(out) > 1232:
+                r.answer.clear()
+                r.authority.clear()
+                r.additional.clear()
+                r.flags |= dns.flags.TC
+                out = r.to_wire(max_size=65535)
+            time.sleep(delay)
+            udp.sendto(out, peer)
         except Exception:
             pass
 
@@ -181,7 +194,7 @@ def serve_rdap(addr, port, path, html):
 def main(argv):
     mode = argv[1]
     if mode == "dns":
-        serve_dns(argv[2], argv[3])
+        serve_dns(argv[2], argv[3], float(argv[4]) if len(argv) > 4 else 0.0)
     elif mode in ("whois", "whois-flood"):
         serve_whois(argv[2], int(argv[3]), argv[4] if len(argv) > 4 else None, mode == "whois-flood")
     elif mode in ("rdap", "rdap-html"):

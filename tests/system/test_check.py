@@ -22,6 +22,7 @@ STANDINS = os.path.join(os.path.dirname(__file__), "check_standins.py")
 KNOT2_ADDR = SEC_ADDR  # the Knot of corp.lab.'s secondary and of the fixture zones
 STANDIN_ADDR = INSECURE_ADDR  # the stand-ins: broken zones' server, WHOIS, RDAP
 RESOLVER = MORE_RESOLVERS["unbound-static"]
+CHECK_MAXVALUES_SHOWN = 8  # values of one answer a report keeps (CHECK_MAXVALUES)
 WHOIS_PORT, WHOIS_FLOOD_PORT, RDAP_PORT, RDAP_HTML_PORT = 43, 4343, 8080, 8081
 
 ROOT_ZONE = """. 86400 SOA ns.root. hostmaster.root. 1 1800 900 604800 60
@@ -55,6 +56,14 @@ apexcname NS ns.apexcname
 ns.apexcname A {standin}
 beside NS ns.beside
 ns.beside A {standin}
+loop NS ns.loop
+ns.loop A {standin}
+big NS ns.big
+ns.big A {standin}
+slow NS ns.slow
+ns.slow A {slow}
+badglue NS ns.badglue
+ns.badglue A {knot2}
 """
 
 # corp.lab. as ternd serves it; the secondary transfers serial 1, then ternd moves to 2 unnotified.
@@ -84,6 +93,8 @@ FIXTURES = {
     "highttl.lab.": child("highttl.lab.", ["ns"], "{knot2}", "@ 86400 A 192.0.2.50\n"),
     "lame.lab.": child("lame.lab.", ["ns"], "{knot2}", "@ NS ns2\nns2 A {standin}\n"),
     "mismatch.lab.": child("mismatch.lab.", ["ns", "ns2"], "{knot2}"),
+    # the zone gives its server another address than the parent's glue (which still reaches it)
+    "badglue.lab.": child("badglue.lab.", ["ns"], "192.0.2.99"),
 }
 
 # Served by the stand-in: zones no real server loads.
@@ -97,10 +108,27 @@ BROKEN = {
                     ["ns.beside.lab.", 300, "A", STANDIN_ADDR],
                     ["www.beside.lab.", 300, "CNAME", "web.lab."],
                     ["www.beside.lab.", 300, "TXT", "\"verification=1234\""]],
+    "loop.lab.": [["loop.lab.", 300, "SOA", "ns.loop.lab. h.loop.lab. 1 1800 900 604800 60"],
+                  ["loop.lab.", 300, "NS", "ns.loop.lab."],
+                  ["ns.loop.lab.", 300, "A", STANDIN_ADDR],
+                  ["a.loop.lab.", 300, "CNAME", "b.loop.lab."],
+                  ["b.loop.lab.", 300, "CNAME", "a.loop.lab."]],
+    "big.lab.": [["big.lab.", 300, "SOA", "ns.big.lab. h.big.lab. 1 1800 900 604800 60"],
+                 ["big.lab.", 300, "NS", "ns.big.lab."],
+                 ["ns.big.lab.", 300, "A", STANDIN_ADDR]]
+    + [["txt.big.lab.", 300, "TXT", "\"%02d %s\"" % (i, "x" * 100)] for i in range(20)],
 }
 
+# Served by a stand-in that waits before each answer.
+SLOW_ADDR = "198.18.10.102"  # on lo in every lab namespace (dnsseclab.ADDRS), unused by this lab
+SLOW = {"slow.lab.": [["slow.lab.", 300, "SOA", "ns.slow.lab. h.slow.lab. 1 1800 900 604800 60"],
+                      ["slow.lab.", 300, "NS", "ns.slow.lab."],
+                      ["ns.slow.lab.", 300, "A", SLOW_ADDR]]}
+
 REGISTRY = {"corp.lab": {"registrar": "Lab Registrar Inc.", "expires": "2030-01-01T00:00:00Z",
-                         "ns": ["ns1.corp.lab", "ns2.corp.lab"]}}
+                         "ns": ["ns1.corp.lab", "ns2.corp.lab"]},
+            # clean.lab. expires in 10 days (written when the lab starts)
+            "clean.lab": {"registrar": "Lab Registrar Inc.", "expires": None, "ns": ["ns.clean.lab"]}}
 
 TERND_CONF = """server:
   listen:
@@ -142,7 +170,8 @@ zone:
 
 
 def fmt(text):
-    return text.format(root=ROOT_ADDR, lab=LAB_ADDR, corp=CORP_ADDR, knot2=KNOT2_ADDR, standin=STANDIN_ADDR)
+    return text.format(root=ROOT_ADDR, lab=LAB_ADDR, corp=CORP_ADDR, knot2=KNOT2_ADDR, standin=STANDIN_ADDR,
+                       slow=SLOW_ADDR)
 
 
 def soa_serial(lab, addr, zone):
@@ -160,6 +189,12 @@ def wait_for(fn, what, timeout=20.0):
             pass
         time.sleep(0.1)
     raise AssertionError("timed out waiting for %s" % what)
+
+
+def tcp_soa(addr, zone):
+    import dns.message
+    import dns.query
+    return bool(dns.query.tcp(dns.message.make_query(zone, "SOA"), addr, port=53, timeout=1).answer)
 
 
 def tcp_open(addr, port):
@@ -210,8 +245,13 @@ def lab(tmp_path_factory):
         with open(broken, "w") as f:
             json.dump(BROKEN, f)
         reg = os.path.join(d, "registry.json")
+        registry = json.loads(json.dumps(REGISTRY))
+        registry["clean.lab"]["expires"] = time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime(time.time() + 10 * 86400))
         with open(reg, "w") as f:
-            json.dump(REGISTRY, f)
+            json.dump(registry, f)
+        slow = os.path.join(d, "slow.json")
+        with open(slow, "w") as f:
+            json.dump(SLOW, f)
         log = os.path.join(d, "standins.log")
         lab.spawn("standin-dns", [PY, STANDINS, "dns", STANDIN_ADDR, broken], log)
         lab.spawn("whois", [PY, STANDINS, "whois", STANDIN_ADDR, WHOIS_PORT, reg], log)
@@ -220,6 +260,8 @@ def lab(tmp_path_factory):
         lab.spawn("rdap-html", [PY, STANDINS, "rdap-html", STANDIN_ADDR, RDAP_HTML_PORT], log)
         for zone in BROKEN:
             lab.wait_soa(STANDIN_ADDR, zone, lab.procs[-5])
+        lab.spawn("standin-slow", [PY, STANDINS, "dns", SLOW_ADDR, slow, "0.7"], log)
+        wait_for(lambda: lab.ns.call(tcp_soa, SLOW_ADDR, "slow.lab."), "the slow stand-in")  # TCP: not delayed
         for port in (WHOIS_PORT, WHOIS_FLOOD_PORT, RDAP_PORT, RDAP_HTML_PORT):
             wait_for(lambda: lab.ns.call(tcp_open, STANDIN_ADDR, port), "a stand-in on port %d" % port)
         start_unbound(lab, "unbound-static", [])
@@ -312,13 +354,18 @@ BROKEN_CASES = {
     "lame_ns": ("domain", "lame.lab"),
     "ns_mismatch": ("domain", "mismatch.lab"),
     "ttl_high": ("domain", "highttl.lab"),
+    "glue_mismatch": ("domain", "badglue.lab"),
+    "slow_ns": ("domain", "slow.lab"),
+    "not_delegated": ("domain", "nothere.lab"),
+    "name_missing": ("fqdn", "missing.clean.lab"),
+    "cname_loop": ("fqdn", "a.loop.lab"),
 }
 
 
 @pytest.mark.parametrize("finding", sorted(BROKEN_CASES))
 def test_broken_zone(lab, finding):
     cmd, name = BROKEN_CASES[finding]
-    args = [cmd, name] + (["--no-whois"] if cmd == "domain" else [])
+    args = [cmd, name] + (["--no-whois", "--slow", "500"] if cmd == "domain" else [])
     rc, r = check(lab, *args)
     assert codes(r) == [finding], r["findings"]
     f = r["findings"][0]
@@ -331,6 +378,40 @@ def test_clean_zone(lab, cmd, name):
     rc, r = check(lab, cmd, name, *(["--no-whois"] if cmd == "domain" else ["--resolver", RESOLVER]))
     assert r["findings"] == [] and r["failures"] == [], r
     assert rc == 0
+
+
+def test_expiry_soon(lab):
+    rc, r = check(lab, "domain", "clean.lab", *REGISTRY_ARGS)
+    assert codes(r) == ["expiry_soon"], r["findings"]
+    assert "in 9 days" in r["findings"][0]["what"] or "in 10 days" in r["findings"][0]["what"], r["findings"]
+    assert r["rdap"]["registrar"] == r["whois"]["registrar"] == "Lab Registrar Inc." and rc == 1
+
+
+def test_resolver_failed(lab):
+    """A vantage resolver that does not answer (nothing listens there): its own finding and error."""
+    rc, r = check(lab, "fqdn", "www.clean.lab", "--resolver", "198.18.10.103", "--query-timeout", "500")
+    assert codes(r) == ["resolver_failed"], r["findings"]
+    res = [s for s in r["servers"] if s["role"] == "resolver"]
+    assert res[0]["addr"] == "198.18.10.103" and res[0]["ok"] is False and res[0]["error"]
+
+
+def test_tcp_after_truncation(lab):
+    """An answer larger than 1232 octets comes truncated over UDP; tern check asks again over TCP."""
+    rc, r = check(lab, "fqdn", "txt.big.lab", "--type", "TXT")
+    assert r["findings"] == [] and r["failures"] == [], r
+    assert len(r["chain"][0]["answer"]) == CHECK_MAXVALUES_SHOWN
+    assert r["chain"][0]["more"] == 20 - CHECK_MAXVALUES_SHOWN
+    auth = [s for s in r["servers"] if s["role"] == "auth"]
+    assert auth and all(s.get("tcp") is True for s in auth), auth
+
+
+def test_idn(lab):
+    """An IDN is converted to its A-label form (libidn2) and shown in both forms."""
+    rc, r = check(lab, "domain", "b\u00fccher.lab", "--no-whois")
+    assert r["target"] == "xn--bcher-kva.lab." and r["unicode"] == "b\u00fccher.lab"
+    assert codes(r) == ["not_delegated"]
+    rc, text = check(lab, "domain", "b\u00fccher.lab", "--no-whois", json_out=False)
+    assert "(b\u00fccher.lab is xn--bcher-kva.lab.)" in text
 
 
 def test_registry_caps(lab):

@@ -240,6 +240,12 @@ int check_fqdn(struct check_ctx *c, struct check_report *r, uint16_t qtype)
 		}
 		check_copy(name, sizeof(name), step->target);
 	}
+	for (int i = 0; i < r->nsteps; i++)
+		if (r->steps[i].target[0] || r->steps[i].nvalues) {
+			r->change_ttl =
+			    r->have_change_ttl && r->change_ttl > r->steps[i].ttl ? r->change_ttl : r->steps[i].ttl;
+			r->have_change_ttl = true;
+		}
 	resolvers(c, r, qtype, a);
 	rc = r->nsteps ? 0 : TERN_EIO;
 done:

@@ -56,6 +56,15 @@ void check_negative_explanation(uint32_t seconds, char *out, size_t cap)
 	         seconds, span);
 }
 
+void check_ttl_advice(uint32_t seconds, char *out, size_t cap)
+{
+	snprintf(out, cap,
+	         "Resolvers that cached this name keep the old answer for up to %u s after a change. To change it: "
+	         "lower the TTL of the records to change (to 300 s), wait %u s (one old TTL), make the change, check "
+	         "it, then raise the TTL again.",
+	         seconds, seconds);
+}
+
 static const char *severity_text(enum check_severity s)
 {
 	return s == CHECK_ERROR ? "error" : s == CHECK_WARNING ? "warning" : "info";
@@ -173,6 +182,13 @@ json_t *check_report_json(const struct check_report *r)
 			json_array_append_new(steps, j);
 		}
 		json_object_set_new(o, "chain", steps);
+		if (r->have_change_ttl) {
+			char advice[512];
+			check_ttl_advice(r->change_ttl, advice, sizeof(advice));
+			json_object_set_new(
+			    o, "ttl_advice",
+			    json_pack("{s:I, s:s}", "seconds", (json_int_t)r->change_ttl, "advice", advice));
+		}
 	}
 	json_t *servers = json_array(), *findings = json_array(), *failures = json_array();
 	for (int i = 0; i < r->nservers; i++)
@@ -266,6 +282,11 @@ void check_report_text(const struct check_report *r, FILE *out)
 				fprintf(out, " %s", s->servers[k]);
 			fprintf(out, "\n");
 		}
+	}
+	if (r->have_change_ttl) {
+		char advice[512];
+		check_ttl_advice(r->change_ttl, advice, sizeof(advice));
+		fprintf(out, "TTL: %u s at most along the chain\n  %s\n", r->change_ttl, advice);
 	}
 	if (r->nservers) {
 		fprintf(out, "Servers:\n");

@@ -95,6 +95,8 @@ struct check_report {
 	int nservers;
 	struct check_step steps[CHECK_MAXSTEPS];
 	int nsteps;
+	bool have_change_ttl;
+	uint32_t change_ttl; /* fqdn: the longest TTL along the chain: how long a change takes to be seen */
 	struct check_finding findings[CHECK_MAXFINDINGS];
 	int nfindings;
 	char failures[CHECK_MAXFAILURES][256]; /* what could not be asked or read: the report is partial */
@@ -114,6 +116,9 @@ struct check_server *check_report_server(struct check_report *r, const struct ch
 
 /* The plain explanation of the negative-cache TTL (seed 000). */
 void check_negative_explanation(uint32_t seconds, char *out, size_t cap);
+
+/* The TTL advice for a change of a name whose chain holds records for up to seconds (seed 000). */
+void check_ttl_advice(uint32_t seconds, char *out, size_t cap);
 
 /* The report as JSON (the one shape of --json and the API); NULL when out of memory. */
 json_t *check_report_json(const struct check_report *r);

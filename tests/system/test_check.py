@@ -338,6 +338,7 @@ def test_fqdn_app(lab):
                      ("web.lab.", None, 300, "lab.")], steps
     assert sorted(r["chain"][0]["servers"]) == ["ns1.corp.lab.", "ns2.corp.lab."]
     assert r["chain"][2]["answer"] == ["192.0.2.10"] and r["chain"][2]["servers"] == ["ns1.lab."]
+    assert r["ttl_advice"]["seconds"] == 300 and "wait 300 s (one old TTL)" in r["ttl_advice"]["advice"]
     auth = [s for s in r["servers"] if s["role"] == "auth" and s["zone"] == "corp.lab."]
     serials = {s["addr"]: s.get("serial") for s in auth if "serial" in s}
     assert serials == {CORP_ADDR: 2, KNOT2_ADDR: 1}

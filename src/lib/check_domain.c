@@ -38,6 +38,7 @@ static void ask_server(struct check_ctx *c, struct check_report *r, const char *
 	struct check_server s = {0};
 	check_copy(s.role, sizeof(s.role), role);
 	check_copy(s.zone, sizeof(s.zone), r->zone);
+	check_copy(s.qname, sizeof(s.qname), r->zone);
 	check_copy(s.ns, sizeof(s.ns), ns);
 	check_copy(s.addr, sizeof(s.addr), addr->text);
 	if (check_ask(c, addr, r->zone, RR_SOA, false, a) < 0) {
@@ -79,6 +80,7 @@ static void ask_ns(struct check_ctx *c, struct check_report *r, const struct che
 		struct check_server s = {0};
 		check_copy(s.role, sizeof(s.role), role);
 		check_copy(s.zone, sizeof(s.zone), r->zone);
+		check_copy(s.qname, sizeof(s.qname), r->zone);
 		check_copy(s.ns, sizeof(s.ns), ns);
 		snprintf(s.error, sizeof(s.error), "no address found for the name server");
 		check_report_server(r, &s);

@@ -66,6 +66,7 @@ static void ask_servers(struct check_ctx *c, struct check_report *r, const struc
 		struct check_server s = {0};
 		snprintf(s.role, sizeof(s.role), "auth");
 		check_copy(s.zone, sizeof(s.zone), w->zone);
+		check_copy(s.qname, sizeof(s.qname), step->name);
 		check_copy(s.ns, sizeof(s.ns), w->servers[i].name);
 		check_copy(s.addr, sizeof(s.addr), w->servers[i].addr.text);
 		bool known = false;
@@ -146,7 +147,7 @@ static void resolvers(struct check_ctx *c, struct check_report *r, uint16_t qtyp
 	for (int i = 0; i < c->nresolvers; i++) {
 		struct check_server s = {0};
 		snprintf(s.role, sizeof(s.role), "resolver");
-		check_copy(s.zone, sizeof(s.zone), r->target);
+		check_copy(s.qname, sizeof(s.qname), r->target);
 		check_copy(s.addr, sizeof(s.addr), c->resolvers[i].text);
 		if (check_ask(c, &c->resolvers[i], r->target, qtype, true, a) < 0) {
 			check_copy(s.error, sizeof(s.error), a->error);

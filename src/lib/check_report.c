@@ -112,8 +112,8 @@ static json_t *registration_json(const struct check_registration *g)
 
 static json_t *server_json(const struct check_server *s)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:f}", "role", s->role, "zone", s->zone, "ns", s->ns, "addr",
-	                      s->addr, "ok", s->ok, "ms", s->ms);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:f}", "role", s->role, "zone", s->zone, "name", s->qname,
+	                      "ns", s->ns, "addr", s->addr, "ok", s->ok, "ms", s->ms);
 	if (!o)
 		return NULL;
 	if (s->error[0])
@@ -220,7 +220,7 @@ static void registration_text(const struct check_registration *g, FILE *out)
 
 static void server_text(const struct check_server *s, FILE *out)
 {
-	fprintf(out, "  %-8s %-24s %-18s", s->role, s->ns[0] ? s->ns : "-", s->addr);
+	fprintf(out, "  %-8s %-24s %-18s %-24s", s->role, s->ns[0] ? s->ns : "-", s->addr, s->qname);
 	if (s->error[0]) {
 		fprintf(out, " FAILED %s\n", s->error);
 		return;

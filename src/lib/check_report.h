@@ -28,7 +28,8 @@ struct check_finding {
 /* One server asked: an authoritative server of a zone, or a vantage resolver. */
 struct check_server {
 	char role[16]; /* "parent", "child", "both" (NS at parent and child), "resolver" */
-	char zone[CHECK_NAME_TEXT]; /* the zone it was asked about */
+	char zone[CHECK_NAME_TEXT]; /* the zone it serves */
+	char qname[CHECK_NAME_TEXT]; /* the name it was asked for */
 	char ns[CHECK_NAME_TEXT]; /* its name ("" for a resolver given by address) */
 	char addr[CHECK_ADDR_TEXT];
 	bool ok; /* answered authoritatively (a resolver: answered) */

@@ -206,10 +206,24 @@ int check_domain(struct check_ctx *c, struct check_report *r)
 	}
 	for (int i = 0; i < w->nns; i++)
 		ask_ns(c, r, w, w->ns[i], "parent", a);
+	if (w->nns == 0) { /* the parent's servers serve the zone too: start from the one that answered */
+		check_report_fail(r,
+		                  "the servers of %s serve %s too: its delegation (NS at the parent) cannot be told "
+		                  "apart from the zone's own NS, and is not compared",
+		                  w->parent, r->zone);
+		struct check_server s = {0};
+		check_copy(s.addr, sizeof(s.addr), w->answered_by);
+		s.ok = true;
+		check_report_server(r, &s);
+	}
 	struct check_addr g;
-	if (child_ns(c, r, &g, a)) {
+	bool seeded = w->nns == 0;
+	bool have_ns = child_ns(c, r, &g, a);
+	if (seeded)
+		r->nservers--; /* the seed: the zone's servers are asked by name below */
+	if (have_ns) {
 		for (int i = 0; i < r->nchild_ns; i++) {
-			if (listed(r->parent_ns, r->nparent_ns, r->child_ns[i])) {
+			if (!seeded && listed(r->parent_ns, r->nparent_ns, r->child_ns[i])) {
 				for (int s = 0; s < r->nservers; s++)
 					if (check_name_eq(r->servers[s].ns, r->child_ns[i]))
 						snprintf(r->servers[s].role, sizeof(r->servers[s].role), "both");
@@ -226,7 +240,7 @@ int check_domain(struct check_ctx *c, struct check_report *r)
 			if (!listed(r->parent_ns, r->nparent_ns, r->child_ns[i]))
 				snprintf(only_child + strlen(only_child), sizeof(only_child) - strlen(only_child),
 				         " %s", r->child_ns[i]);
-		if (only_parent[0] || only_child[0])
+		if (!seeded && (only_parent[0] || only_child[0]))
 			check_find(r, "ns_mismatch", "NS only at the parent (%s):%s; NS only in the zone:%s", r->parent,
 			           only_parent[0] ? only_parent : " none", only_child[0] ? only_child : " none");
 		if (check_ask(c, &g, r->zone, RR_SOA, false, a) == 0) {

@@ -180,6 +180,34 @@ static void take_referral(struct check_ctx *c, struct check_walk *w, const char 
 	}
 }
 
+/* A server of the zone may also serve a zone below it (the same provider for parent and child):
+ * it then answers from the child at once, with no referral. The SOA it gives (in the answer or the
+ * authority section; when the answer has none, asked for: a SOA query names the zone in either)
+ * tells which zone answered; the delegation between them is not seen (nns 0). */
+static void served_below(struct check_ctx *c, struct check_walk *w, const struct check_addr *srv, const char *qname)
+{
+	const struct check_answer *a = &w->answer;
+	struct check_answer *soa_answer = NULL;
+	const char *zone = NULL;
+	for (int pass = 0; pass < 2 && !zone; pass++) {
+		for (int i = 0; i < a->nrr && !zone; i++)
+			if (a->rr[i].type == RR_SOA && a->rr[i].section != CHECK_ADDITIONAL &&
+			    check_name_in(qname, a->rr[i].owner))
+				zone = a->rr[i].owner;
+		if (zone || pass == 1 || !(soa_answer = malloc(sizeof(*soa_answer))))
+			break;
+		if (check_ask(c, srv, qname, RR_SOA, false, soa_answer) < 0 || !soa_answer->aa)
+			break;
+		a = soa_answer;
+	}
+	if (zone && check_name_in(zone, w->zone) && !check_name_eq(zone, w->zone)) {
+		check_copy(w->parent, sizeof(w->parent), w->zone);
+		check_copy(w->zone, sizeof(w->zone), zone);
+		w->nns = w->nglue = 0;
+	}
+	free(soa_answer);
+}
+
 int check_walk(struct check_ctx *c, const char *qname, uint16_t qtype, int depth, struct check_walk *w)
 {
 	memset(w, 0, offsetof(struct check_walk, answer));
@@ -214,6 +242,7 @@ int check_walk(struct check_ctx *c, const char *qname, uint16_t qtype, int depth
 			}
 			if (a->aa && (a->rcode == 0 || a->rcode == 3)) {
 				check_copy(w->answered_by, sizeof(w->answered_by), srv->addr.text);
+				served_below(c, w, &srv->addr, qname);
 				return 0;
 			}
 			check_report_fail(c->report, "%s (%s), a server of %s, asked %s: rcode %d%s", srv->name,

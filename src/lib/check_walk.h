@@ -50,7 +50,8 @@ struct check_ns {
 struct check_walk {
 	char zone[CHECK_NAME_TEXT]; /* the zone whose servers answered */
 	char parent[CHECK_NAME_TEXT]; /* the zone that delegated it ("" when the hints answered) */
-	char ns[CHECK_MAXNS][CHECK_NAME_TEXT]; /* NS names of the delegation (the parent's view) */
+	char ns[CHECK_MAXNS][CHECK_NAME_TEXT]; /* NS names of the delegation (the parent's view; none
+	                                        * when the parent's servers answered from the zone itself) */
 	int nns;
 	struct {
 		char name[CHECK_NAME_TEXT];

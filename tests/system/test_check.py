@@ -64,6 +64,8 @@ slow NS ns.slow
 ns.slow A {slow}
 badglue NS ns.badglue
 ns.badglue A {knot2}
+inparent NS ns.inparent
+ns.inparent A {lab}
 """
 
 # corp.lab. as ternd serves it; the secondary transfers serial 1, then ternd moves to 2 unnotified.
@@ -208,7 +210,9 @@ def lab(tmp_path_factory):
     d = lab.dir
     try:
         Knot(lab, "knot-root", [ROOT_ADDR], {".": (fmt(ROOT_ZONE), "default")})
-        Knot(lab, "knot-lab", [LAB_ADDR], {"lab.": (fmt(LAB_ZONE), "default")})
+        # knot-lab serves inparent.lab. too: the parent's server answers from the child at once
+        Knot(lab, "knot-lab", [LAB_ADDR], {"lab.": (fmt(LAB_ZONE), "default"),
+                                           "inparent.lab.": (fmt(child("inparent.lab.", ["ns"], "{lab}")), "default")})
         with open(os.path.join(d, "root.hints"), "w") as f:
             f.write(". 3600000 NS ns.root.\nns.root. 3600000 A %s\n" % ROOT_ADDR)
         # ternd: corp.lab. serial 1
@@ -379,6 +383,20 @@ def test_clean_zone(lab, cmd, name):
     rc, r = check(lab, cmd, name, *(["--no-whois"] if cmd == "domain" else ["--resolver", RESOLVER]))
     assert r["findings"] == [] and r["failures"] == [], r
     assert rc == 0
+
+
+def test_parent_serves_child(lab):
+    """lab.'s server also serves inparent.lab.: no referral is seen, the zone is still found (its NS
+    asked by name), the delegation is said not to be comparable, and nothing is flagged."""
+    rc, r = check(lab, "domain", "inparent.lab", "--no-whois")
+    assert r["zone"] == "inparent.lab." and r["parent"] == "lab." and r["findings"] == [], r
+    assert r["delegation"]["child_ns"] == ["ns.inparent.lab."] and r["delegation"]["parent_ns"] == []
+    assert any("cannot be told apart" in f for f in r["failures"]), r["failures"]
+    assert [(s["ns"], s["role"], s["ok"]) for s in r["servers"]] == [("ns.inparent.lab.", "child", True)]
+    assert r["soa"]["serial"] == 1 and rc == 0
+    rc, r = check(lab, "fqdn", "www.inparent.lab")
+    assert r["chain"][0]["zone"] == "inparent.lab." and r["chain"][0]["answer"] == ["192.0.2.20"]
+    assert r["findings"] == [] and rc == 0
 
 
 def test_expiry_soon(lab):

@@ -19,6 +19,7 @@ static const struct cli_opt check_opts[] = {
     {"slow", 1, "--slow MS              a name server slower than this is reported (default 500)"},
     {"whois", 1, "--whois HOST[:PORT]    the WHOIS server (default whois.iana.org, its referral followed)"},
     {"rdap", 1, "--rdap URL             the RDAP base URL of the registry (default: RDAP not asked)"},
+    {"registry-timeout", 1, "--registry-timeout MS  for each WHOIS and RDAP exchange (default 10000)"},
     {"no-whois", 0, "--no-whois             do not ask WHOIS"},
     {"type", 1, "--type TYPE            the type to resolve (fqdn; default A)"},
     {NULL, 0, NULL},
@@ -51,7 +52,9 @@ static int setup(struct cli *cli, const struct cli_args *a, struct check_ctx *c,
 		if (check_addr_parse(a->occ[i].vals[0], 53, &c->resolvers[c->nresolvers++], err, sizeof(err)) < 0)
 			return cli_usage_error(cli, "--resolver: %s", err);
 	}
-	if (number(cli, a, "query-timeout", 10, 60000, &c->timeout_ms) || number(cli, a, "slow", 1, 60000, &c->slow_ms))
+	if (number(cli, a, "query-timeout", 10, 60000, &c->timeout_ms) ||
+	    number(cli, a, "slow", 1, 60000, &c->slow_ms) ||
+	    number(cli, a, "registry-timeout", 10, 120000, &c->whois_timeout_ms))
 		return CLI_EUSAGE;
 	if (cli_opt_last(a, "whois"))
 		check_copy(c->whois, sizeof(c->whois), cli_opt_last(a, "whois")[0]);
@@ -85,8 +88,9 @@ static int run(struct cli *cli, const struct cli_args *a, bool fqdn)
 		goto done;
 	}
 	check_ctx_init(c, r);
-	if (fqdn && cli_opt_count(a, "whois") + cli_opt_count(a, "rdap") + cli_opt_count(a, "no-whois")) {
-		rc = cli_usage_error(cli, "--whois, --rdap and --no-whois are for check domain");
+	if (fqdn && cli_opt_count(a, "whois") + cli_opt_count(a, "rdap") + cli_opt_count(a, "no-whois") +
+	                cli_opt_count(a, "registry-timeout")) {
+		rc = cli_usage_error(cli, "--whois, --rdap, --no-whois and --registry-timeout are for check domain");
 		goto done;
 	}
 	if (!fqdn && cli_opt_count(a, "type") + cli_opt_count(a, "resolver")) {

@@ -10,6 +10,7 @@ NSD, BIND and ternd all reject those zones, and the checks must see them served)
                                                TCP; DELAY seconds before each answer (a slow server)
     check_standins.py whois ADDR PORT REG.json {domain: {registrar, expires, ns: [...]}}
     check_standins.py whois-flood ADDR PORT    answers every question with text that never ends
+    check_standins.py whois-slow ADDR PORT     answers with a line every 0.2 s, never closing
     check_standins.py rdap ADDR PORT REG.json  GET /rdap/domain/NAME as application/rdap+json
     check_standins.py rdap-html ADDR PORT      answers every request with an HTML page
 Run with /usr/bin/python3; each prints nothing and serves until killed."""
@@ -118,7 +119,7 @@ class Whois(socketserver.ThreadingMixIn, socketserver.TCPServer):
     daemon_threads = True
 
 
-def serve_whois(addr, port, path, flood):
+def serve_whois(addr, port, path, flood, slow=False):
     reg = {}
     if path:
         with open(path) as f:
@@ -127,6 +128,14 @@ def serve_whois(addr, port, path, flood):
     class Handler(socketserver.StreamRequestHandler):
         def handle(self):
             name = self.rfile.readline(512).decode("ascii", "replace").strip().lower().rstrip(".")
+            if slow:
+                try:
+                    while True:
+                        self.wfile.write(b"% please wait\r\n")
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                except OSError:
+                    return
             if flood:
                 line = b"% this registry has a lot to say " + b"x" * 200 + b"\r\n"
                 try:
@@ -195,8 +204,9 @@ def main(argv):
     mode = argv[1]
     if mode == "dns":
         serve_dns(argv[2], argv[3], float(argv[4]) if len(argv) > 4 else 0.0)
-    elif mode in ("whois", "whois-flood"):
-        serve_whois(argv[2], int(argv[3]), argv[4] if len(argv) > 4 else None, mode == "whois-flood")
+    elif mode in ("whois", "whois-flood", "whois-slow"):
+        serve_whois(argv[2], int(argv[3]), argv[4] if len(argv) > 4 else None, mode == "whois-flood",
+                    mode == "whois-slow")
     elif mode in ("rdap", "rdap-html"):
         serve_rdap(argv[2], int(argv[3]), argv[4] if len(argv) > 4 else None, mode == "rdap-html")
     else:

@@ -23,7 +23,7 @@ KNOT2_ADDR = SEC_ADDR  # the Knot of corp.lab.'s secondary and of the fixture zo
 STANDIN_ADDR = INSECURE_ADDR  # the stand-ins: broken zones' server, WHOIS, RDAP
 RESOLVER = MORE_RESOLVERS["unbound-static"]
 CHECK_MAXVALUES_SHOWN = 8  # values of one answer a report keeps (CHECK_MAXVALUES)
-WHOIS_PORT, WHOIS_FLOOD_PORT, RDAP_PORT, RDAP_HTML_PORT = 43, 4343, 8080, 8081
+WHOIS_PORT, WHOIS_FLOOD_PORT, WHOIS_SLOW_PORT, RDAP_PORT, RDAP_HTML_PORT = 43, 4343, 4344, 8080, 8081
 
 ROOT_ZONE = """. 86400 SOA ns.root. hostmaster.root. 1 1800 900 604800 60
 . 86400 NS ns.root.
@@ -260,13 +260,14 @@ def lab(tmp_path_factory):
         lab.spawn("standin-dns", [PY, STANDINS, "dns", STANDIN_ADDR, broken], log)
         lab.spawn("whois", [PY, STANDINS, "whois", STANDIN_ADDR, WHOIS_PORT, reg], log)
         lab.spawn("whois-flood", [PY, STANDINS, "whois-flood", STANDIN_ADDR, WHOIS_FLOOD_PORT], log)
+        lab.spawn("whois-slow", [PY, STANDINS, "whois-slow", STANDIN_ADDR, WHOIS_SLOW_PORT], log)
         lab.spawn("rdap", [PY, STANDINS, "rdap", STANDIN_ADDR, RDAP_PORT, reg], log)
         lab.spawn("rdap-html", [PY, STANDINS, "rdap-html", STANDIN_ADDR, RDAP_HTML_PORT], log)
         for zone in BROKEN:
-            lab.wait_soa(STANDIN_ADDR, zone, lab.procs[-5])
+            lab.wait_soa(STANDIN_ADDR, zone, lab.procs[-6])
         lab.spawn("standin-slow", [PY, STANDINS, "dns", SLOW_ADDR, slow, "0.7"], log)
         wait_for(lambda: lab.ns.call(tcp_soa, SLOW_ADDR, "slow.lab."), "the slow stand-in")  # TCP: not delayed
-        for port in (WHOIS_PORT, WHOIS_FLOOD_PORT, RDAP_PORT, RDAP_HTML_PORT):
+        for port in (WHOIS_PORT, WHOIS_FLOOD_PORT, WHOIS_SLOW_PORT, RDAP_PORT, RDAP_HTML_PORT):
             wait_for(lambda: lab.ns.call(tcp_open, STANDIN_ADDR, port), "a stand-in on port %d" % port)
         start_unbound(lab, "unbound-static", [])
         yield lab
@@ -444,6 +445,31 @@ def test_registry_caps(lab):
     assert "text/html, not JSON" in text, text
     assert r["rdap"] is None and r["whois"] is None
     assert r["soa"]["serial"] == 2 and codes(r) == ["serial_lag"]
+
+
+def test_registry_time_cap(lab):
+    """A WHOIS server that trickles and never closes is cut at the time cap, and said so."""
+    t0 = time.time()
+    rc, r = check(lab, "domain", "clean.lab", "--whois", "%s:%d" % (STANDIN_ADDR, WHOIS_SLOW_PORT),
+                  "--registry-timeout", "1000")
+    assert time.time() - t0 < 10
+    assert any("still sending after 1000 ms" in f for f in r["failures"]), r["failures"]
+    assert r["whois"] is None and r["findings"] == [] and rc == 0
+
+
+def test_nothing_answers(lab):
+    """Hints where nothing answers in time (the slow stand-in, 700 ms, against a 200 ms timeout) or at
+    all (no route): exit 3, a report that says what failed."""
+    hints = os.path.join(lab.dir, "hints-none")
+    with open(hints, "w") as f:
+        f.write(". 3600000 NS a.\n. 3600000 NS b.\na. 3600000 A %s\nb. 3600000 A 198.18.10.250\n" % SLOW_ADDR)
+    r = lab.ns.run([TERN, "check", "fqdn", "www.clean.lab", "--hints", hints, "--query-timeout", "200", "--json"],
+                   check=False)
+    rep = json.loads(r.stdout)
+    assert r.returncode == 3 and rep["partial"] is True and rep["chain"] == []
+    failures = "\n".join(rep["failures"])
+    assert "(%s), a server of ., asked www.clean.lab.: no answer within 200 ms" % SLOW_ADDR in failures, failures
+    assert "(198.18.10.250), a server of ., asked www.clean.lab.: UDP: Network is unreachable" in failures
 
 
 def test_unreachable_server_partial(lab):

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "lib/error.h"
 #include "lib/rr.h"
@@ -29,6 +30,7 @@ void check_ctx_init(struct check_ctx *c, struct check_report *report)
 	c->timeout_ms = 2000;
 	c->slow_ms = 500;
 	c->budget = 300;
+	c->deadline_ms = 60000;
 	snprintf(c->whois, sizeof(c->whois), "whois.iana.org");
 	c->whois_timeout_ms = 10000;
 	c->whois_cap = 1 << 20;
@@ -87,14 +89,37 @@ done:
 int check_ask(struct check_ctx *c, const struct check_addr *server, const char *qname, uint16_t qtype, bool rd,
               struct check_answer *a)
 {
-	if (c->budget <= 0) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	double now = (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+	if (c->started_ms == 0)
+		c->started_ms = now;
+	int timeout = c->timeout_ms;
+	if (c->deadline_ms > 0) {
+		double left = c->started_ms + c->deadline_ms - now;
+		timeout = left < timeout ? (int)left : timeout;
+	}
+	if (c->budget <= 0 || timeout <= 0) {
 		memset(a, 0, offsetof(struct check_answer, rr));
-		snprintf(a->error, sizeof(a->error), "query budget spent: not asked");
-		return TERN_EIO;
+		snprintf(a->error, sizeof(a->error), "not asked: the check's %s",
+		         c->budget <= 0 ? "query budget is spent" : "deadline passed");
+		if (!c->stopped)
+			check_report_fail(c->report, "the check's %s: what was left is not asked",
+			                  c->budget <= 0 ? "query budget is spent" : "deadline passed");
+		c->stopped = true;
+		return TERN_EBUSY;
 	}
 	c->budget--;
 	c->report->queries++;
-	return check_query(server, qname, qtype, rd, c->timeout_ms, a);
+	int rc = check_query(server, qname, qtype, rd, timeout, a);
+	if (rc < 0 && timeout < c->timeout_ms && a->ms >= timeout) { /* cut short by the deadline */
+		snprintf(a->error, sizeof(a->error), "not answered when the check's deadline passed");
+		if (!c->stopped)
+			check_report_fail(c->report, "the check's deadline passed: what was left is not asked");
+		c->stopped = true;
+		return TERN_EBUSY;
+	}
+	return rc;
 }
 
 /* The zone a referral hands over: the owner of its NS records in the authority section, when it
@@ -226,7 +251,10 @@ int check_walk(struct check_ctx *c, const char *qname, uint16_t qtype, int depth
 		bool moved = false;
 		for (int s = 0; s < w->nservers && !moved; s++) {
 			const struct check_ns *srv = &w->servers[s];
-			if (check_ask(c, &srv->addr, qname, qtype, false, &w->answer) < 0) {
+			int rc = check_ask(c, &srv->addr, qname, qtype, false, &w->answer);
+			if (rc == TERN_EBUSY)
+				return TERN_EIO; /* the budget or deadline: noted once by check_ask */
+			if (rc < 0) {
 				check_report_fail(c->report, "%s (%s), a server of %s, asked %s: %s", srv->name,
 				                  srv->addr.text, w->zone, qname, w->answer.error);
 				continue;

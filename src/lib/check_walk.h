@@ -19,6 +19,9 @@ struct check_ctx {
 	int timeout_ms; /* per query, both transports */
 	int slow_ms; /* an authoritative server slower than this is slow_ns */
 	int budget; /* queries left for this check: a bound on what a hostile zone can make us send */
+	int deadline_ms; /* the whole check's DNS queries end this long after the first (0: none) */
+	double started_ms; /* monotonic time of the first query (set by check_ask) */
+	bool stopped; /* the budget or the deadline ended the check's queries (noted once) */
 	char whois[256]; /* WHOIS server host[:port]; "" skips WHOIS */
 	char rdap[512]; /* RDAP base URL (".../rdap"); "" skips RDAP */
 	int whois_timeout_ms;
@@ -33,7 +36,7 @@ struct check_ctx {
 };
 
 /* Defaults: the IANA root servers' IPv4 addresses as hints, 2000 ms per query, slow at 500 ms,
- * 300 queries, WHOIS whois.iana.org (following its referral), 1 MiB and 10 s caps. */
+ * 300 queries within 60 s, WHOIS whois.iana.org (following its referral), 1 MiB and 10 s caps. */
 void check_ctx_init(struct check_ctx *c, struct check_report *report);
 
 /* Replaces the hints with the A/AAAA records of a root hints file (named.root's format: "NAME TTL
@@ -74,7 +77,8 @@ int check_walk(struct check_ctx *c, const char *qname, uint16_t qtype, int depth
  * it has none or cannot be resolved, noted in the report). */
 int check_ns_addrs(struct check_ctx *c, const char *name, int depth, struct check_addr *out, int max);
 
-/* One query counted against the budget and the report's query count; TERN_EIO (with a.error)
- * once the budget is spent. */
+/* One query counted against the budget and the report's query count, its timeout cut to what is
+ * left of the deadline. 0, TERN_EIO (the server failed: a.error), or TERN_EBUSY once the budget or
+ * the deadline is spent (not the server's fault: no finding may come of it; noted once). */
 int check_ask(struct check_ctx *c, const struct check_addr *server, const char *qname, uint16_t qtype, bool rd,
               struct check_answer *a);

@@ -19,6 +19,7 @@ static const struct cli_opt check_opts[] = {
     {"slow", 1, "--slow MS              a name server slower than this is reported (default 500)"},
     {"whois", 1, "--whois HOST[:PORT]    the WHOIS server (default whois.iana.org, its referral followed)"},
     {"rdap", 1, "--rdap URL             the RDAP base URL of the registry (default: RDAP not asked)"},
+    {"deadline", 1, "--deadline MS           all DNS queries of the check end by then (default 60000)"},
     {"registry-timeout", 1, "--registry-timeout MS  for each WHOIS and RDAP exchange (default 10000)"},
     {"no-whois", 0, "--no-whois             do not ask WHOIS"},
     {"type", 1, "--type TYPE            the type to resolve (fqdn; default A)"},
@@ -54,7 +55,8 @@ static int setup(struct cli *cli, const struct cli_args *a, struct check_ctx *c,
 	}
 	if (number(cli, a, "query-timeout", 10, 60000, &c->timeout_ms) ||
 	    number(cli, a, "slow", 1, 60000, &c->slow_ms) ||
-	    number(cli, a, "registry-timeout", 10, 120000, &c->whois_timeout_ms))
+	    number(cli, a, "registry-timeout", 10, 120000, &c->whois_timeout_ms) ||
+	    number(cli, a, "deadline", 10, 3600000, &c->deadline_ms))
 		return CLI_EUSAGE;
 	if (cli_opt_last(a, "whois"))
 		check_copy(c->whois, sizeof(c->whois), cli_opt_last(a, "whois")[0]);

@@ -472,6 +472,14 @@ def test_nothing_answers(lab):
     assert "(198.18.10.250), a server of ., asked www.clean.lab.: UDP: Network is unreachable" in failures
 
 
+def test_deadline(lab):
+    """The whole check's deadline: queries past it are not sent, and the report says so."""
+    rc, r = check(lab, "domain", "slow.lab", "--no-whois", "--deadline", "1500")
+    assert "the check's deadline passed: what was left is not asked" in r["failures"], r["failures"]
+    assert r["ms"] < 2500, r["ms"]
+    assert "lame_ns" not in codes(r)  # not the server's fault
+
+
 def test_unreachable_server_partial(lab):
     """A hint that never answers: the per-server timeout, a partial report naming it, the next hint used."""
     hints = os.path.join(lab.dir, "hints-dead")

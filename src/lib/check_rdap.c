@@ -166,7 +166,7 @@ done:
 
 static void whois_lookup(struct check_ctx *c, struct check_report *r, const char *name)
 {
-	char server[256], refer[256], err[300];
+	char server[256], refer[256] = "", err[300];
 	check_copy(server, sizeof(server), c->whois);
 	for (int hop = 0; hop < 2; hop++) {
 		char *text = NULL;
@@ -176,6 +176,7 @@ static void whois_lookup(struct check_ctx *c, struct check_report *r, const char
 		if (rc < 0)
 			check_report_fail(r, "WHOIS %s", err);
 		struct check_registration g = {0};
+		refer[0] = 0;
 		int found = text ? check_whois_parse(text, len, &g, refer, sizeof(refer)) : 0;
 		free(text);
 		if (found) {

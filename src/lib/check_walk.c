@@ -176,7 +176,8 @@ static void take_referral(struct check_ctx *c, struct check_walk *w, const char 
 			listed |= check_name_eq(w->ns[k], rr->owner);
 		char err[160];
 		struct check_addr addr;
-		if (!listed || w->nglue == CHECK_MAXNS * 2 ||
+		/* glue outside the parent's zone is not the parent's to give: resolvers drop it, so do we */
+		if (!listed || !check_name_in(rr->owner, w->zone) || w->nglue == CHECK_MAXNS * 2 ||
 		    check_addr_parse(rr->data, 53, &addr, err, sizeof(err)) < 0)
 			continue;
 		check_copy(w->glue[w->nglue].name, CHECK_NAME_TEXT, rr->owner);

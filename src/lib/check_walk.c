@@ -112,7 +112,7 @@ int check_ask(struct check_ctx *c, const struct check_addr *server, const char *
 	c->budget--;
 	c->report->queries++;
 	int rc = check_query(server, qname, qtype, rd, timeout, a);
-	if (rc < 0 && timeout < c->timeout_ms && a->ms >= timeout) { /* cut short by the deadline */
+	if (rc < 0 && timeout < c->timeout_ms && a->ms + 1 >= timeout) { /* cut short by the deadline */
 		snprintf(a->error, sizeof(a->error), "not answered when the check's deadline passed");
 		if (!c->stopped)
 			check_report_fail(c->report, "the check's deadline passed: what was left is not asked");

@@ -20,3 +20,8 @@ int check_fqdn(struct check_ctx *c, struct check_report *r, uint16_t qtype);
 
 /* A SOA record's fields and negative-cache TTL (min of its TTL and MINIMUM). 0 or TERN_EMALF. */
 int check_soa_parse(const struct check_rr *rr, struct check_soa *soa);
+
+/* The DNSSEC delegation of r->zone: its parent's DS (a walk) against its DNSKEYs (asked of good):
+ * ds_mismatch, ds_missing; r->dnssec filled. a is scratch. */
+void check_dnssec_delegation(struct check_ctx *c, struct check_report *r, const struct check_addr *good,
+                             struct check_answer *a);

@@ -259,6 +259,8 @@ int check_domain(struct check_ctx *c, struct check_report *r)
 		}
 		glue_rule(c, r, &g, a);
 		apex_rules(c, r, &g, a);
+		if (!seeded)
+			check_dnssec_delegation(c, r, &g, a);
 	}
 	serial_rule(r);
 	rc = 0;

@@ -47,6 +47,12 @@ static const struct {
     {"resolver_failed", CHECK_WARNING,
      "This resolver could not resolve the name: check that every authoritative server answers over UDP and "
      "TCP and that the delegation is right."},
+    {"ds_mismatch", CHECK_ERROR,
+     "Publish at the registrar the DS of the zone's current key-signing key (or remove the DS to go unsigned): "
+     "validating resolvers answer SERVFAIL for every name of the zone until a DS matches a DNSKEY."},
+    {"ds_missing", CHECK_WARNING,
+     "The zone is signed but its parent holds no DS: validators treat it as unsigned. Publish the DS of its "
+     "key-signing key at the registrar (its CDS record, when it publishes one, says which)."},
     {"expiry_soon", CHECK_ERROR, "Renew the domain at the registrar before it expires."},
     {"unknown_rule", CHECK_ERROR, "(a rule without an entry in check_find.c: report this as a bug)"},
 };

@@ -152,6 +152,17 @@ json_t *check_report_json(const struct check_report *r)
 		                    json_pack("{s:o, s:o, s:o}", "parent_ns", names_json(r->parent_ns, r->nparent_ns),
 		                              "glue", glue, "child_ns", names_json(r->child_ns, r->nchild_ns)));
 	}
+	if (r->dnssec.have) {
+		json_t *keys = json_array();
+		for (int i = 0; i < r->dnssec.nkeys; i++)
+			json_array_append_new(keys, json_pack("{s:i, s:i, s:i, s:b}", "tag", r->dnssec.keys[i].tag,
+			                                      "flags", (int)r->dnssec.keys[i].flags, "algorithm",
+			                                      (int)r->dnssec.keys[i].algorithm, "ds_matches",
+			                                      r->dnssec.keys[i].matched));
+		json_object_set_new(o, "dnssec",
+		                    json_pack("{s:s, s:o, s:o}", "status", r->dnssec.status, "ds",
+		                              values_json(r->dnssec.ds, r->dnssec.nds), "dnskeys", keys));
+	}
 	if (r->soa.have) {
 		char why[512];
 		check_negative_explanation(r->soa.negative_ttl, why, sizeof(why));
@@ -262,6 +273,15 @@ void check_report_text(const struct check_report *r, FILE *out)
 		        "minimum %u\nNegative-cache TTL: %u s = min(SOA TTL %u, MINIMUM %u)\n  %s\n",
 		        r->zone, r->soa.ttl, r->soa.mname, r->soa.rname, r->soa.serial, r->soa.refresh, r->soa.retry,
 		        r->soa.expire, r->soa.minimum, r->soa.negative_ttl, r->soa.ttl, r->soa.minimum, why);
+	}
+	if (r->dnssec.have) {
+		fprintf(out, "DNSSEC: %s\n", r->dnssec.status);
+		for (int i = 0; i < r->dnssec.nds; i++)
+			fprintf(out, "  DS at the parent: %s\n", r->dnssec.ds[i]);
+		for (int i = 0; i < r->dnssec.nkeys; i++)
+			fprintf(out, "  DNSKEY tag %d flags %u algorithm %u%s\n", r->dnssec.keys[i].tag,
+			        r->dnssec.keys[i].flags, r->dnssec.keys[i].algorithm,
+			        r->dnssec.keys[i].matched ? " (the parent's DS names it)" : "");
 	}
 	if (r->nsteps) {
 		fprintf(out, "Resolution of %s:\n", r->target);

@@ -77,6 +77,21 @@ struct check_soa {
 	uint32_t negative_ttl; /* min(ttl, minimum), RFC 2308 section 5 */
 };
 
+/* The DNSSEC delegation: the parent's DS against the zone's DNSKEYs. */
+struct check_dnssec {
+	bool have; /* both asked */
+	char ds[CHECK_MAXVALUES][CHECK_RDATA_TEXT];
+	int nds;
+	struct {
+		int tag;
+		uint16_t flags;
+		uint8_t algorithm;
+		bool matched; /* a DS of the parent names this key with its digest */
+	} keys[CHECK_MAXVALUES];
+	int nkeys;
+	const char *status; /* "unsigned", "secure", "signed without DS", "DS matches no key" */
+};
+
 struct check_report {
 	char kind[8]; /* "domain", "fqdn" */
 	char target[CHECK_NAME_TEXT]; /* as asked, absolute */
@@ -92,6 +107,7 @@ struct check_report {
 	char child_ns[CHECK_MAXNS][CHECK_NAME_TEXT];
 	int nchild_ns;
 	struct check_soa soa;
+	struct check_dnssec dnssec;
 	struct check_server servers[CHECK_MAXSERVERS];
 	int nservers;
 	struct check_step steps[CHECK_MAXSTEPS];

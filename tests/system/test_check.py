@@ -13,7 +13,7 @@ import time
 import pytest
 
 from dnsseclab import (CORP_ADDR, INSECURE_ADDR, KNOTD, LAB_ADDR, ROOT_ADDR, SEC_ADDR, Knot, Lab, MORE_RESOLVERS,
-                       start_unbound)
+                       start_unbound, wrong_digest)
 from ternlib import TERND
 
 TERN = os.path.join(os.path.dirname(TERND), "tern")
@@ -66,6 +66,12 @@ badglue NS ns.badglue
 ns.badglue A {knot2}
 inparent NS ns.inparent
 ns.inparent A {lab}
+signed NS ns.signed
+ns.signed A {knot2}
+badds NS ns.badds
+ns.badds A {knot2}
+nods NS ns.nods
+ns.nods A {knot2}
 """
 
 # corp.lab. as ternd serves it; the secondary transfers serial 1, then ternd moves to 2 unnotified.
@@ -142,6 +148,10 @@ zones:
     file: "{file}"
 """
 
+# Signed by the second Knot (ECDSA P-256, NSEC): signed.lab. gets its DS in lab., badds.lab. a DS
+# with a wrong digest, nods.lab. none.
+SIGNED = {z: child(z, ["ns"], "{knot2}") for z in ("signed.lab.", "badds.lab.", "nods.lab.")}
+
 KNOT2_CONF = """server:
     rundir: "{dir}"
     listen: [{addr}@53]
@@ -158,12 +168,25 @@ log:
 remote:
   - id: ternd
     address: {corp}@53
+policy:
+  - id: lab
+    algorithm: ecdsap256sha256
+    nsec3: off
+    ksk-lifetime: 0
+    zsk-lifetime: 0
 template:
   - id: default
     storage: "{dir}"
     zonefile-sync: -1
     zonefile-load: whole
     journal-content: none
+  - id: signed
+    storage: "{dir}"
+    zonefile-sync: -1
+    zonefile-load: difference-no-serial
+    journal-content: all
+    dnssec-signing: on
+    dnssec-policy: lab
 zone:
   - domain: corp.lab.
     master: ternd
@@ -211,7 +234,7 @@ def lab(tmp_path_factory):
     try:
         Knot(lab, "knot-root", [ROOT_ADDR], {".": (fmt(ROOT_ZONE), "default")})
         # knot-lab serves inparent.lab. too: the parent's server answers from the child at once
-        Knot(lab, "knot-lab", [LAB_ADDR], {"lab.": (fmt(LAB_ZONE), "default"),
+        lab.lab_knot = Knot(lab, "knot-lab", [LAB_ADDR], {"lab.": (fmt(LAB_ZONE), "default"),
                                            "inparent.lab.": (fmt(child("inparent.lab.", ["ns"], "{lab}")), "default")})
         with open(os.path.join(d, "root.hints"), "w") as f:
             f.write(". 3600000 NS ns.root.\nns.root. 3600000 A %s\n" % ROOT_ADDR)
@@ -233,11 +256,19 @@ def lab(tmp_path_factory):
             with open(path, "w") as f:
                 f.write(fmt(text))
             fixtures += "  - domain: %s\n    file: \"%s\"\n" % (zone, path)
+        for zone, text in SIGNED.items():
+            path = os.path.join(k2, zone + "zone")
+            with open(path, "w") as f:
+                f.write(fmt(text))
+            fixtures += "  - domain: %s\n    file: \"%s\"\n    template: signed\n" % (zone, path)
         with open(os.path.join(k2, "knot.conf"), "w") as f:
             f.write(KNOT2_CONF.format(dir=k2, addr=KNOT2_ADDR, corp=CORP_ADDR, fixtures=fixtures))
         lab.knot2 = lab.spawn("knot2", [KNOTD, "-c", os.path.join(k2, "knot.conf")], os.path.join(k2, "knot.log"))
-        for zone in FIXTURES:
+        for zone in list(FIXTURES) + list(SIGNED):
             lab.wait_soa(KNOT2_ADDR, zone, lab.knot2)
+        wait_for(lambda: all(lab.rrset(KNOT2_ADDR, z, "DNSKEY") is not None for z in SIGNED), "signed zones")
+        lab.set_ds(lab.lab_knot, "signed.lab.", lab.child_ds(KNOT2_ADDR, "signed.lab."))
+        lab.set_ds(lab.lab_knot, "badds.lab.", [wrong_digest(ds) for ds in lab.child_ds(KNOT2_ADDR, "badds.lab.")])
         wait_for(lambda: soa_serial(lab, KNOT2_ADDR, "corp.lab.") == 1, "the secondary's first transfer")
         # the primary moves on: serial 2; the secondary is not told and refreshes only in 1800 s
         with open(corp_file, "w") as f:
@@ -365,6 +396,8 @@ BROKEN_CASES = {
     "not_delegated": ("domain", "nothere.lab"),
     "name_missing": ("fqdn", "missing.clean.lab"),
     "cname_loop": ("fqdn", "a.loop.lab"),
+    "ds_mismatch": ("domain", "badds.lab"),
+    "ds_missing": ("domain", "nods.lab"),
 }
 
 
@@ -384,6 +417,18 @@ def test_clean_zone(lab, cmd, name):
     rc, r = check(lab, cmd, name, *(["--no-whois"] if cmd == "domain" else ["--resolver", RESOLVER]))
     assert r["findings"] == [] and r["failures"] == [], r
     assert rc == 0
+
+
+def test_dnssec_secure(lab):
+    """A signed zone whose DS in lab. names its key: secure, no finding; an unsigned one: unsigned."""
+    rc, r = check(lab, "domain", "signed.lab", "--no-whois")
+    d = r["dnssec"]
+    assert r["findings"] == [] and d["status"].startswith("secure"), r
+    ds_tags = {int(ds.split()[0]) for ds in d["ds"]}
+    assert ds_tags and all(k["ds_matches"] == (k["tag"] in ds_tags) for k in d["dnskeys"])
+    assert any(k["flags"] == 257 and k["algorithm"] == 13 and k["ds_matches"] for k in d["dnskeys"])
+    rc, r = check(lab, "domain", "clean.lab", "--no-whois")
+    assert r["dnssec"] == {"status": "unsigned", "ds": [], "dnskeys": []}
 
 
 def test_parent_serves_child(lab):

@@ -1,0 +1,107 @@
+/* tern check: the DNSSEC delegation: the parent's DS records against the zone's DNSKEYs (key tag,
+ * algorithm and digest recomputed with lib/dnssec.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/check.h"
+#include "lib/check_find.h"
+#include "lib/dnssec.h"
+#include "lib/error.h"
+#include "lib/name.h"
+#include "lib/rr.h"
+#include "lib/rrtext.h"
+
+/* The parent's DS RRset for the zone (a walk for DS ends at the parent's servers). */
+static int parent_ds(struct check_ctx *c, struct check_report *r, struct check_walk *w)
+{
+	if (check_walk(c, r->zone, RR_DS, 0, w) < 0)
+		return TERN_EIO;
+	if (check_name_eq(w->zone, r->zone)) { /* the zone's own servers answered: no parent view */
+		check_report_fail(r, "DS of %s not read: the parent's servers serve the zone too", r->zone);
+		return TERN_EIO;
+	}
+	for (int i = 0; i < w->answer.nrr && r->dnssec.nds < CHECK_MAXVALUES; i++) {
+		const struct check_rr *rr = &w->answer.rr[i];
+		if (rr->section == CHECK_ANSWER && rr->type == RR_DS && check_name_eq(rr->owner, r->zone))
+			check_copy(r->dnssec.ds[r->dnssec.nds++], CHECK_RDATA_TEXT, rr->data);
+	}
+	return 0;
+}
+
+/* True when the DS text names this DNSKEY (tag, algorithm) and carries its digest. */
+static bool ds_matches(struct check_report *r, const uint8_t *owner, const char *ds_text, const uint8_t *key,
+                       size_t keylen)
+{
+	uint8_t ds[128], want[128];
+	size_t dslen;
+	char err[256];
+	if (rrtext_rdata_from_text(owner, owner, RR_DS, ds_text, ds, sizeof(ds), &dslen, err, sizeof(err)) < 0 ||
+	    dslen < 4)
+		return false;
+	if ((int)(ds[0] << 8 | ds[1]) != dnssec_keytag(key, keylen) || ds[2] != key[3])
+		return false;
+	int n = dnssec_ds(owner, key, keylen, ds[3], want, sizeof(want), err, sizeof(err));
+	if (n < 0) {
+		check_report_fail(r, "DS \"%.60s\" not compared: %s", ds_text, err);
+		return false;
+	}
+	return (size_t)n == dslen && memcmp(want, ds, dslen) == 0;
+}
+
+void check_dnssec_delegation(struct check_ctx *c, struct check_report *r, const struct check_addr *good,
+                             struct check_answer *a)
+{
+	uint8_t owner[NAME_MAXLEN];
+	struct check_walk *w = malloc(sizeof(*w));
+	if (!w || name_from_text(owner, r->zone, NULL) < 0) {
+		check_report_fail(r, "DNSSEC not checked: out of memory");
+		free(w);
+		return;
+	}
+	if (parent_ds(c, r, w) < 0)
+		goto done;
+	if (check_ask(c, good, r->zone, RR_DNSKEY, false, a) < 0) {
+		check_report_fail(r, "DNSKEY of %s not read: %s", r->zone, a->error);
+		goto done;
+	}
+	r->dnssec.have = true;
+	for (int i = 0; i < a->nrr && r->dnssec.nkeys < CHECK_MAXVALUES; i++) {
+		const struct check_rr *rr = &a->rr[i];
+		uint8_t key[4096];
+		size_t keylen;
+		char err[256];
+		if (rr->section != CHECK_ANSWER || rr->type != RR_DNSKEY || !check_name_eq(rr->owner, r->zone))
+			continue;
+		if (rrtext_rdata_from_text(owner, owner, RR_DNSKEY, rr->data, key, sizeof(key), &keylen, err,
+		                           sizeof(err)) < 0 ||
+		    keylen < 4) {
+			check_report_fail(r, "a DNSKEY of %s not read: %s", r->zone, err);
+			continue;
+		}
+		int k = r->dnssec.nkeys++;
+		r->dnssec.keys[k].tag = dnssec_keytag(key, keylen);
+		r->dnssec.keys[k].flags = (uint16_t)(key[0] << 8 | key[1]);
+		r->dnssec.keys[k].algorithm = key[3];
+		for (int d = 0; d < r->dnssec.nds && !r->dnssec.keys[k].matched; d++)
+			r->dnssec.keys[k].matched = ds_matches(r, owner, r->dnssec.ds[d], key, keylen);
+	}
+	bool matched = false;
+	for (int k = 0; k < r->dnssec.nkeys; k++)
+		matched |= r->dnssec.keys[k].matched;
+	if (r->dnssec.nds == 0) {
+		r->dnssec.status = r->dnssec.nkeys ? "signed without DS (validators see it unsigned)" : "unsigned";
+		if (r->dnssec.nkeys)
+			check_find(r, "ds_missing", "%s publishes %d DNSKEY record(s) but %s holds no DS for it",
+			           r->zone, r->dnssec.nkeys, r->parent);
+	} else if (!matched) {
+		r->dnssec.status = "DS matches no key (validation fails)";
+		check_find(r, "ds_mismatch",
+		           "%s's DS for %s (%d record(s)) names none of the zone's %d DNSKEY record(s)", r->parent,
+		           r->zone, r->dnssec.nds, r->dnssec.nkeys);
+	} else {
+		r->dnssec.status = "secure (a DS matches a DNSKEY)";
+	}
+done:
+	free(w);
+}

@@ -21,7 +21,12 @@ int check_fqdn(struct check_ctx *c, struct check_report *r, uint16_t qtype);
 /* A SOA record's fields and negative-cache TTL (min of its TTL and MINIMUM). 0 or TERN_EMALF. */
 int check_soa_parse(const struct check_rr *rr, struct check_soa *soa);
 
+/* An RRSIG over the apex that expires sooner than this is flagged (rrsig_expiring): signers
+ * re-sign days ahead, so one this close means re-signing has stopped. */
+#define CHECK_RRSIG_WARN (3 * 86400)
+
 /* The DNSSEC delegation of r->zone: its parent's DS (a walk) against its DNSKEYs (asked of good):
- * ds_mismatch, ds_missing; r->dnssec filled. a is scratch. */
+ * ds_mismatch, ds_missing; and the validity of the RRSIGs over its SOA and DNSKEY RRsets:
+ * rrsig_invalid, rrsig_expiring; r->dnssec filled. a is scratch. */
 void check_dnssec_delegation(struct check_ctx *c, struct check_report *r, const struct check_addr *good,
                              struct check_answer *a);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/check.h"
 #include "lib/check_find.h"
@@ -49,6 +50,63 @@ static bool ds_matches(struct check_report *r, const uint8_t *owner, const char 
 	return (size_t)n == dslen && memcmp(want, ds, dslen) == 0;
 }
 
+/* YYYYMMDDHHmmSS (RRSIG times in presentation form) as seconds since the epoch; -1 when not. */
+static long long rrsig_time(const char *t)
+{
+	struct tm tm = {0};
+	if (strlen(t) != 14 || sscanf(t, "%4d%2d%2d%2d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+	                              &tm.tm_min, &tm.tm_sec) != 6)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (long long)timegm(&tm);
+}
+
+/* The validity of the RRSIGs over the zone's SOA and DNSKEY RRsets: expired or not yet valid
+ * (validation fails), expiring within CHECK_RRSIG_WARN (the signer has stopped re-signing). */
+static void rrsig_rules(struct check_ctx *c, struct check_report *r, const struct check_addr *good,
+                        struct check_answer *a)
+{
+	static const uint16_t types[] = {RR_SOA, RR_DNSKEY};
+	long long now = (long long)time(NULL), soonest = -1;
+	char soonest_type[16] = "", bad[CHECK_RDATA_TEXT] = "";
+	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+		if (check_ask(c, good, r->zone, types[t], CHECK_DO, a) < 0) {
+			check_report_fail(r, "signatures of %s not read: %s", r->zone, a->error);
+			return;
+		}
+		for (int i = 0; i < a->nrr; i++) {
+			const struct check_rr *rr = &a->rr[i];
+			char covered[16], exp[32], inc[32];
+			if (rr->section != CHECK_ANSWER || rr->type != RR_RRSIG || !check_name_eq(rr->owner, r->zone) ||
+			    sscanf(rr->data, "%15s %*s %*s %*s %31s %31s", covered, exp, inc) != 3)
+				continue;
+			long long e = rrsig_time(exp), b = rrsig_time(inc);
+			if (e < 0 || b < 0)
+				continue;
+			r->dnssec.nsigs++;
+			if ((now < b || now > e) && !bad[0])
+				snprintf(bad, sizeof(bad), "the RRSIG over %s %s is valid from %s to %s", r->zone,
+				         covered, inc, exp);
+			if (soonest < 0 || e < soonest) {
+				soonest = e;
+				check_copy(soonest_type, sizeof(soonest_type), covered);
+			}
+		}
+	}
+	if (soonest >= 0) {
+		time_t st = (time_t)soonest;
+		struct tm tm;
+		gmtime_r(&st, &tm);
+		strftime(r->dnssec.sig_expires, sizeof(r->dnssec.sig_expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	if (bad[0])
+		check_find(r, "rrsig_invalid", "%s (now %lld)", bad, now);
+	else if (soonest >= 0 && soonest - now < CHECK_RRSIG_WARN)
+		check_find(r, "rrsig_expiring", "the RRSIG over %s %s expires %s, in %lld h", r->zone, soonest_type,
+		           r->dnssec.sig_expires, (soonest - now) / 3600);
+}
+
 void check_dnssec_delegation(struct check_ctx *c, struct check_report *r, const struct check_addr *good,
                              struct check_answer *a)
 {
@@ -86,6 +144,8 @@ void check_dnssec_delegation(struct check_ctx *c, struct check_report *r, const 
 		for (int d = 0; d < r->dnssec.nds && !r->dnssec.keys[k].matched; d++)
 			r->dnssec.keys[k].matched = ds_matches(r, owner, r->dnssec.ds[d], key, keylen);
 	}
+	if (r->dnssec.nkeys)
+		rrsig_rules(c, r, good, a);
 	bool matched = false;
 	for (int k = 0; k < r->dnssec.nkeys; k++)
 		matched |= r->dnssec.keys[k].matched;

@@ -53,6 +53,12 @@ static const struct {
     {"ds_missing", CHECK_WARNING,
      "The zone is signed but its parent holds no DS: validators treat it as unsigned. Publish the DS of its "
      "key-signing key at the registrar (its CDS record, when it publishes one, says which)."},
+    {"rrsig_invalid", CHECK_ERROR,
+     "Re-sign the zone now (and check the signer's clock): outside its validity period a signature fails "
+     "validation, and validating resolvers answer SERVFAIL."},
+    {"rrsig_expiring", CHECK_WARNING,
+     "Check the signer: signatures are normally renewed days before they expire; if nothing re-signs the zone "
+     "it fails validation when they do."},
     {"expiry_soon", CHECK_ERROR, "Renew the domain at the registrar before it expires."},
     {"unknown_rule", CHECK_ERROR, "(a rule without an entry in check_find.c: report this as a bug)"},
 };

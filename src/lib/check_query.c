@@ -238,7 +238,8 @@ const struct check_rr *check_answer_find(const struct check_answer *a, int secti
 	return NULL;
 }
 
-static int build_query(uint8_t *buf, size_t cap, uint16_t id, const char *qname, uint16_t qtype, bool rd, size_t *len)
+static int build_query(uint8_t *buf, size_t cap, uint16_t id, const char *qname, uint16_t qtype, unsigned flags,
+                       size_t *len)
 {
 	uint8_t name[NAME_MAXLEN];
 	if (name_from_text(name, qname, NULL) < 0)
@@ -247,10 +248,11 @@ static int build_query(uint8_t *buf, size_t cap, uint16_t id, const char *qname,
 	wire_writer_init(&w, buf, cap);
 	uint8_t hdr[WIRE_HEADER_LEN] = {0};
 	wire_put16(hdr, id);
-	wire_put16(hdr + 2, rd ? WIRE_RD : 0);
+	wire_put16(hdr + 2, flags & CHECK_RD ? WIRE_RD : 0);
 	wire_put16(hdr + 4, 1);
 	wire_put16(hdr + 10, 1); /* OPT */
-	uint8_t opt[11] = {0, 0, RR_OPT, EDNS_BUFSIZE >> 8, EDNS_BUFSIZE & 0xff, 0, 0, 0, 0, 0, 0};
+	uint8_t opt[11] = {0, 0, RR_OPT, EDNS_BUFSIZE >> 8, EDNS_BUFSIZE & 0xff, 0, 0, flags & CHECK_DO ? 0x80 : 0,
+	                   0, 0, 0};
 	if (wire_write(&w, hdr, sizeof(hdr)) || wire_write_name(&w, name, false) || wire_write16(&w, qtype) ||
 	    wire_write16(&w, RR_CLASS_IN) || wire_write(&w, opt, sizeof(opt)))
 		return TERN_ESPACE;
@@ -357,7 +359,7 @@ done:
 	return rc;
 }
 
-int check_query(const struct check_addr *server, const char *qname, uint16_t qtype, bool rd, int timeout_ms,
+int check_query(const struct check_addr *server, const char *qname, uint16_t qtype, unsigned flags, int timeout_ms,
                 struct check_answer *out)
 {
 	memset(out, 0, offsetof(struct check_answer, rr));
@@ -367,7 +369,7 @@ int check_query(const struct check_addr *server, const char *qname, uint16_t qty
 	uint16_t id;
 	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
 		id = (uint16_t)(now_ms() * 1000.0);
-	if (build_query(q, sizeof(q), id, qname, qtype, rd, &qlen) < 0) {
+	if (build_query(q, sizeof(q), id, qname, qtype, flags, &qlen) < 0) {
 		snprintf(out->error, sizeof(out->error), "cannot ask for \"%.100s\": not a domain name", qname);
 		return TERN_EIO;
 	}

@@ -52,11 +52,15 @@ struct check_answer {
 /* Parses an address with an optional port (default_port when none). 0 or TERN_EINVAL with err. */
 int check_addr_parse(const char *text, uint16_t default_port, struct check_addr *out, char *err, size_t errlen);
 
-/* Asks server for qname (presentation form) / qtype, RD set when rd, with EDNS(0) (1232 octets);
- * over TCP when the UDP answer has TC. timeout_ms bounds the whole exchange. Fills *out (always:
- * ok false with error on timeout, refusal, mismatched or malformed answers). Returns 0 when an
- * answer arrived, TERN_EIO otherwise. */
-int check_query(const struct check_addr *server, const char *qname, uint16_t qtype, bool rd, int timeout_ms,
+/* Query flags: RD set (a resolver), DO set (RRSIGs wanted). */
+#define CHECK_RD 1u
+#define CHECK_DO 2u
+
+/* Asks server for qname (presentation form) / qtype with flags (CHECK_RD, CHECK_DO; true is
+ * CHECK_RD), with EDNS(0) (1232 octets); over TCP when the UDP answer has TC. timeout_ms bounds
+ * the whole exchange. Fills *out (always: ok false with error on timeout, refusal, mismatched or
+ * malformed answers). Returns 0 when an answer arrived, TERN_EIO otherwise. */
+int check_query(const struct check_addr *server, const char *qname, uint16_t qtype, unsigned flags, int timeout_ms,
                 struct check_answer *out);
 
 /* Decodes a response message (the question must be qname/qtype and the id id) into *out: the

@@ -159,9 +159,12 @@ json_t *check_report_json(const struct check_report *r)
 			                                      "flags", (int)r->dnssec.keys[i].flags, "algorithm",
 			                                      (int)r->dnssec.keys[i].algorithm, "ds_matches",
 			                                      r->dnssec.keys[i].matched));
-		json_object_set_new(o, "dnssec",
-		                    json_pack("{s:s, s:o, s:o}", "status", r->dnssec.status, "ds",
-		                              values_json(r->dnssec.ds, r->dnssec.nds), "dnskeys", keys));
+		json_t *d =
+		    json_pack("{s:s, s:o, s:o, s:i}", "status", r->dnssec.status, "ds",
+		              values_json(r->dnssec.ds, r->dnssec.nds), "dnskeys", keys, "signatures", r->dnssec.nsigs);
+		if (r->dnssec.sig_expires[0])
+			json_object_set_new(d, "signatures_expire", json_string(r->dnssec.sig_expires));
+		json_object_set_new(o, "dnssec", d);
 	}
 	if (r->soa.have) {
 		char why[512];
@@ -276,6 +279,9 @@ void check_report_text(const struct check_report *r, FILE *out)
 	}
 	if (r->dnssec.have) {
 		fprintf(out, "DNSSEC: %s\n", r->dnssec.status);
+		if (r->dnssec.sig_expires[0])
+			fprintf(out, "  %d signatures over the SOA and DNSKEY, the first to expire at %s\n",
+			        r->dnssec.nsigs, r->dnssec.sig_expires);
 		for (int i = 0; i < r->dnssec.nds; i++)
 			fprintf(out, "  DS at the parent: %s\n", r->dnssec.ds[i]);
 		for (int i = 0; i < r->dnssec.nkeys; i++)

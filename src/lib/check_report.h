@@ -90,6 +90,8 @@ struct check_dnssec {
 	} keys[CHECK_MAXVALUES];
 	int nkeys;
 	const char *status; /* "unsigned", "secure", "signed without DS", "DS matches no key" */
+	int nsigs; /* RRSIGs over the SOA and DNSKEY RRsets read */
+	char sig_expires[32]; /* the soonest of their expirations, "" when none */
 };
 
 struct check_report {

@@ -86,7 +86,7 @@ done:
 	return rc;
 }
 
-int check_ask(struct check_ctx *c, const struct check_addr *server, const char *qname, uint16_t qtype, bool rd,
+int check_ask(struct check_ctx *c, const struct check_addr *server, const char *qname, uint16_t qtype, unsigned flags,
               struct check_answer *a)
 {
 	struct timespec ts;
@@ -111,7 +111,7 @@ int check_ask(struct check_ctx *c, const struct check_addr *server, const char *
 	}
 	c->budget--;
 	c->report->queries++;
-	int rc = check_query(server, qname, qtype, rd, timeout, a);
+	int rc = check_query(server, qname, qtype, flags, timeout, a);
 	if (rc < 0 && timeout < c->timeout_ms && a->ms + 1 >= timeout) { /* cut short by the deadline */
 		snprintf(a->error, sizeof(a->error), "not answered when the check's deadline passed");
 		if (!c->stopped)

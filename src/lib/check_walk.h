@@ -80,5 +80,5 @@ int check_ns_addrs(struct check_ctx *c, const char *name, int depth, struct chec
 /* One query counted against the budget and the report's query count, its timeout cut to what is
  * left of the deadline. 0, TERN_EIO (the server failed: a.error), or TERN_EBUSY once the budget or
  * the deadline is spent (not the server's fault: no finding may come of it; noted once). */
-int check_ask(struct check_ctx *c, const struct check_addr *server, const char *qname, uint16_t qtype, bool rd,
+int check_ask(struct check_ctx *c, const struct check_addr *server, const char *qname, uint16_t qtype, unsigned flags,
               struct check_answer *a);

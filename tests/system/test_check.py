@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from dnsseclab import (CORP_ADDR, INSECURE_ADDR, KNOTD, LAB_ADDR, ROOT_ADDR, SEC_ADDR, Knot, Lab, MORE_RESOLVERS,
-                       start_unbound, wrong_digest)
+from dnsseclab import (CORP_ADDR, INSECURE_ADDR, KEYGEN, KNOTD, LAB_ADDR, ROOT_ADDR, SEC_ADDR, SIGNZONE, Knot, Lab,
+                       MORE_RESOLVERS, run, start_unbound, wrong_digest)
 from ternlib import TERND
 
 TERN = os.path.join(os.path.dirname(TERND), "tern")
@@ -68,6 +68,10 @@ inparent NS ns.inparent
 ns.inparent A {lab}
 signed NS ns.signed
 ns.signed A {knot2}
+expiring NS ns.expiring
+ns.expiring A {knot2}
+expired NS ns.expired
+ns.expired A {knot2}
 badds NS ns.badds
 ns.badds A {knot2}
 nods NS ns.nods
@@ -151,6 +155,31 @@ zones:
 # Signed by the second Knot (ECDSA P-256, NSEC): signed.lab. gets its DS in lab., badds.lab. a DS
 # with a wrong digest, nods.lab. none.
 SIGNED = {z: child(z, ["ns"], "{knot2}") for z in ("signed.lab.", "badds.lab.", "nods.lab.")}
+
+# Signed here by dnssec-signzone with signatures valid (from, to) seconds from now, served as they are
+# by the second Knot, their DS in lab.: expiring.lab. (a day left), expired.lab. (ended yesterday).
+PRESIGNED = {"expiring.lab.": (-3600, 86400), "expired.lab.": (-2 * 86400, -86400)}
+
+
+def presign(workdir, zone, text, valid):
+    """zone's text signed by dnssec-signzone (ECDSA P-256 KSK and ZSK, NSEC) with signatures valid from
+    valid[0] to valid[1] seconds from now; the signed text."""
+    d = os.path.join(workdir, "presign-" + zone.rstrip("."))
+    os.makedirs(d)
+    keys = [run([KEYGEN, "-q", "-a", "ECDSAP256SHA256", "-K", d] + flags + [zone]).stdout.strip()
+            for flags in (["-f", "KSK"], [])]
+    for k in keys:
+        with open(os.path.join(d, k + ".key")) as f:
+            text += "".join(line for line in f if not line.startswith(";"))
+    unsigned, signed = os.path.join(d, "unsigned"), os.path.join(d, "signed")
+    with open(unsigned, "w") as f:
+        f.write(text)
+    when = [time.strftime("%Y%m%d%H%M%S", time.gmtime(time.time() + v)) for v in valid]
+    run([SIGNZONE, "-q", "-P", "-o", zone, "-K", d, "-d", d, "-f", signed, "-s", when[0], "-e", when[1], unsigned]
+        + [os.path.join(d, k) for k in keys])
+    with open(signed) as f:
+        return f.read()
+
 
 KNOT2_CONF = """server:
     rundir: "{dir}"
@@ -256,6 +285,11 @@ def lab(tmp_path_factory):
             with open(path, "w") as f:
                 f.write(fmt(text))
             fixtures += "  - domain: %s\n    file: \"%s\"\n" % (zone, path)
+        for zone, valid in PRESIGNED.items():
+            path = os.path.join(k2, zone + "zone")
+            with open(path, "w") as f:
+                f.write(presign(d, zone, fmt(child(zone, ["ns"], "{knot2}")), valid))
+            fixtures += "  - domain: %s\n    file: \"%s\"\n" % (zone, path)
         for zone, text in SIGNED.items():
             path = os.path.join(k2, zone + "zone")
             with open(path, "w") as f:
@@ -264,10 +298,12 @@ def lab(tmp_path_factory):
         with open(os.path.join(k2, "knot.conf"), "w") as f:
             f.write(KNOT2_CONF.format(dir=k2, addr=KNOT2_ADDR, corp=CORP_ADDR, fixtures=fixtures))
         lab.knot2 = lab.spawn("knot2", [KNOTD, "-c", os.path.join(k2, "knot.conf")], os.path.join(k2, "knot.log"))
-        for zone in list(FIXTURES) + list(SIGNED):
+        for zone in list(FIXTURES) + list(SIGNED) + list(PRESIGNED):
             lab.wait_soa(KNOT2_ADDR, zone, lab.knot2)
         wait_for(lambda: all(lab.rrset(KNOT2_ADDR, z, "DNSKEY") is not None for z in SIGNED), "signed zones")
         lab.set_ds(lab.lab_knot, "signed.lab.", lab.child_ds(KNOT2_ADDR, "signed.lab."))
+        for zone in PRESIGNED:
+            lab.set_ds(lab.lab_knot, zone, lab.child_ds(KNOT2_ADDR, zone))
         lab.set_ds(lab.lab_knot, "badds.lab.", [wrong_digest(ds) for ds in lab.child_ds(KNOT2_ADDR, "badds.lab.")])
         wait_for(lambda: soa_serial(lab, KNOT2_ADDR, "corp.lab.") == 1, "the secondary's first transfer")
         # the primary moves on: serial 2; the secondary is not told and refreshes only in 1800 s
@@ -398,6 +434,8 @@ BROKEN_CASES = {
     "cname_loop": ("fqdn", "a.loop.lab"),
     "ds_mismatch": ("domain", "badds.lab"),
     "ds_missing": ("domain", "nods.lab"),
+    "rrsig_expiring": ("domain", "expiring.lab"),
+    "rrsig_invalid": ("domain", "expired.lab"),
 }
 
 
@@ -427,8 +465,10 @@ def test_dnssec_secure(lab):
     ds_tags = {int(ds.split()[0]) for ds in d["ds"]}
     assert ds_tags and all(k["ds_matches"] == (k["tag"] in ds_tags) for k in d["dnskeys"])
     assert any(k["flags"] == 257 and k["algorithm"] == 13 and k["ds_matches"] for k in d["dnskeys"])
+    assert d["signatures"] >= 2 and d["signatures_expire"] > time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(
+        time.time() + 3 * 86400))  # Knot signs for two weeks
     rc, r = check(lab, "domain", "clean.lab", "--no-whois")
-    assert r["dnssec"] == {"status": "unsigned", "ds": [], "dnskeys": []}
+    assert r["dnssec"] == {"status": "unsigned", "ds": [], "dnskeys": [], "signatures": 0}
 
 
 def test_parent_serves_child(lab):

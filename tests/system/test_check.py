@@ -13,7 +13,7 @@ import time
 import pytest
 
 from dnsseclab import (CORP_ADDR, INSECURE_ADDR, KEYGEN, KNOTD, LAB_ADDR, ROOT_ADDR, SEC_ADDR, SIGNZONE, Knot, Lab,
-                       MORE_RESOLVERS, run, start_unbound, wrong_digest)
+                       MORE_RESOLVERS, run, start_unbound, tamper, wrong_digest)
 from ternlib import TERND
 
 TERN = os.path.join(os.path.dirname(TERND), "tern")
@@ -72,6 +72,8 @@ expiring NS ns.expiring
 ns.expiring A {knot2}
 expired NS ns.expired
 ns.expired A {knot2}
+tampered NS ns.tampered
+ns.tampered A {knot2}
 badds NS ns.badds
 ns.badds A {knot2}
 nods NS ns.nods
@@ -158,7 +160,9 @@ SIGNED = {z: child(z, ["ns"], "{knot2}") for z in ("signed.lab.", "badds.lab.", 
 
 # Signed here by dnssec-signzone with signatures valid (from, to) seconds from now, served as they are
 # by the second Knot, their DS in lab.: expiring.lab. (a day left), expired.lab. (ended yesterday).
-PRESIGNED = {"expiring.lab.": (-3600, 86400), "expired.lab.": (-2 * 86400, -86400)}
+# tampered.lab. is signed for a week, then its SOA is changed behind the signature.
+PRESIGNED = {"expiring.lab.": (-3600, 86400), "expired.lab.": (-2 * 86400, -86400),
+             "tampered.lab.": (-3600, 7 * 86400)}
 
 
 def presign(workdir, zone, text, valid):
@@ -175,8 +179,8 @@ def presign(workdir, zone, text, valid):
     with open(unsigned, "w") as f:
         f.write(text)
     when = [time.strftime("%Y%m%d%H%M%S", time.gmtime(time.time() + v)) for v in valid]
-    run([SIGNZONE, "-q", "-P", "-o", zone, "-K", d, "-d", d, "-f", signed, "-s", when[0], "-e", when[1], unsigned]
-        + [os.path.join(d, k) for k in keys])
+    run([SIGNZONE, "-q", "-P", "-O", "full", "-o", zone, "-K", d, "-d", d, "-f", signed, "-s", when[0], "-e",
+         when[1], unsigned] + [os.path.join(d, k) for k in keys])
     with open(signed) as f:
         return f.read()
 
@@ -288,7 +292,10 @@ def lab(tmp_path_factory):
         for zone, valid in PRESIGNED.items():
             path = os.path.join(k2, zone + "zone")
             with open(path, "w") as f:
-                f.write(presign(d, zone, fmt(child(zone, ["ns"], "{knot2}")), valid))
+                text = presign(d, zone, fmt(child(zone, ["ns"], "{knot2}")), valid)
+                if zone == "tampered.lab.":
+                    text = tamper(text, zone, "SOA", "ns.tampered.lab. hostmaster.tampered.lab. 99 1800 900 604800 60")
+                f.write(text)
             fixtures += "  - domain: %s\n    file: \"%s\"\n" % (zone, path)
         for zone, text in SIGNED.items():
             path = os.path.join(k2, zone + "zone")
@@ -436,17 +443,21 @@ BROKEN_CASES = {
     "ds_missing": ("domain", "nods.lab"),
     "rrsig_expiring": ("domain", "expiring.lab"),
     "rrsig_invalid": ("domain", "expired.lab"),
+    "rrsig_invalid-bogus": ("domain", "tampered.lab"),
 }
 
 
 @pytest.mark.parametrize("finding", sorted(BROKEN_CASES))
 def test_broken_zone(lab, finding):
     cmd, name = BROKEN_CASES[finding]
+    finding = finding.split("-")[0]  # one finding, more than one fixture
     args = [cmd, name] + (["--no-whois", "--slow", "500"] if cmd == "domain" else [])
     rc, r = check(lab, *args)
     assert codes(r) == [finding], r["findings"]
     f = r["findings"][0]
     assert f["fix"] and f["what"]
+    if name == "tampered.lab":  # valid in time, but not the key's signature over this SOA
+        assert "SOA does not verify with key" in f["what"], f
     assert rc == (1 if f["severity"] == "error" else 0)
 
 

@@ -88,6 +88,9 @@ static void ask_servers(struct check_ctx *c, struct check_report *r, const struc
 		s.rcode = a->rcode;
 		s.ok = a->aa && (a->rcode == 0 || a->rcode == 3);
 		s.nanswer = take_values(a, step->name, step->target[0] ? RR_CNAME : qtype, s.answer, &s.ttl, &s.more);
+		if (s.ok && a->ms > c->slow_ms)
+			check_find(r, "slow_ns", "%s (%s) took %.0f ms to answer for %s (more than %d ms)", s.ns,
+			           s.addr, a->ms, step->name, c->slow_ms);
 		if (!s.ok)
 			check_find(r, "lame_ns", "%s (%s) does not answer authoritatively for %s (rcode %d%s)", s.ns,
 			           s.addr, step->name, a->rcode, a->aa ? "" : ", no AA flag");

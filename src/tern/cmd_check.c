@@ -156,7 +156,7 @@ const struct cli_cmd cmd_check[] = {
      "a name's CNAME chain step by step, every authoritative server's answer and serial, each resolver's answer",
      "Follows the CNAME chain from NAME, each step from the root; asks every server of each zone for\n"
      "the step and for its SOA serial; asks each --resolver (recursion on) and compares.\n"
-     "Findings: lame_ns, serial_lag, cname_at_apex, cname_beside_data, ttl_high, cname_loop,\n"
+     "Findings: lame_ns, slow_ns, serial_lag, cname_at_apex, cname_beside_data, ttl_high, cname_loop,\n"
      "chain_too_long, name_missing, resolver_disagrees, resolver_failed.\n" CHECK_EXIT
      "  tern check fqdn www.example.com --resolver 192.0.2.53\n",
      1, 1, check_opts, check_fqdn_cmd},

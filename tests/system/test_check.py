@@ -137,7 +137,8 @@ BROKEN = {
 SLOW_ADDR = "198.18.10.102"  # on lo in every lab namespace (dnsseclab.ADDRS), unused by this lab
 SLOW = {"slow.lab.": [["slow.lab.", 300, "SOA", "ns.slow.lab. h.slow.lab. 1 1800 900 604800 60"],
                       ["slow.lab.", 300, "NS", "ns.slow.lab."],
-                      ["ns.slow.lab.", 300, "A", SLOW_ADDR]]}
+                      ["ns.slow.lab.", 300, "A", SLOW_ADDR],
+                      ["slow.lab.", 300, "A", "192.0.2.60"]]}
 
 REGISTRY = {"corp.lab": {"registrar": "Lab Registrar Inc.", "expires": "2030-01-01T00:00:00Z",
                          "ns": ["ns1.corp.lab", "ns2.corp.lab"]},
@@ -436,6 +437,7 @@ BROKEN_CASES = {
     "ttl_high": ("domain", "highttl.lab"),
     "glue_mismatch": ("domain", "badglue.lab"),
     "slow_ns": ("domain", "slow.lab"),
+    "slow_ns-fqdn": ("fqdn", "slow.lab"),
     "not_delegated": ("domain", "nothere.lab"),
     "name_missing": ("fqdn", "missing.clean.lab"),
     "cname_loop": ("fqdn", "a.loop.lab"),
@@ -451,7 +453,7 @@ BROKEN_CASES = {
 def test_broken_zone(lab, finding):
     cmd, name = BROKEN_CASES[finding]
     finding = finding.split("-")[0]  # one finding, more than one fixture
-    args = [cmd, name] + (["--no-whois", "--slow", "500"] if cmd == "domain" else [])
+    args = [cmd, name] + (["--no-whois"] if cmd == "domain" else []) + ["--slow", "500"]
     rc, r = check(lab, *args)
     assert codes(r) == [finding], r["findings"]
     f = r["findings"][0]

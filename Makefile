@@ -1,5 +1,5 @@
 # Tern: the README's commands. `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo bench-scale bench-catalog bench-fleet fuzz fuzz-smoke deb
+.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo bench-scale bench-catalog bench-fleet bench-signal fuzz fuzz-smoke deb
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
 	libcmocka-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev \
@@ -8,6 +8,7 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu
 	libmaxminddb-dev libmaxmind-db-writer-perl mmdb-bin gdnsd knot-module-geoip pdns-server pdns-backend-geoip \
 	scdoc man-db groff-base systemd debhelper lintian android-boringssl libnss3-tools pebble openssl \
 	bird2 libdbus-1-dev dbus-daemon dbus-bin libmosquitto-dev mosquitto mosquitto-clients python3-paho-mqtt \
+	lego \
 	libidn2-dev
 PY := /usr/bin/python3
 # ternd refuses to run as root unless told (server.user, privdrop.h): the tests, the benches and
@@ -149,6 +150,13 @@ bench-catalog: build
 # memory per secondary zone beside NSD; writes bench/results/fleet.md. BENCH_FLEET_QUICK=1: quick.
 bench-fleet: build
 	TERND=$(CURDIR)/$(BUILD)/ternd bench/fleet/run.sh
+
+# Signals (bench/README.md): readiness, SIGTERM and SIGKILL to the birdc call for ternd's hook, MQTT
+# and D-Bus against a 1 s DNS poller and Knot's D-Bus, and instructions per query with signalling on
+# vs off; writes bench/results/signal.md. BENCH_SIGNAL_ONLY=ipq (or ready) reruns one part.
+bench-signal: build
+	bash bench/signal/deps.sh
+	TERND=$(CURDIR)/$(BUILD)/ternd bench/signal/run.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz deb

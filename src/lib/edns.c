@@ -1,18 +1,20 @@
 /* EDNS(0) OPT codec (RFC 6891): a request's OPT record read, ours written, with NSID (RFC 5001),
- * Client Subnet (RFC 7871) and Extended DNS Errors (RFC 8914). Nothing here decides what to answer. */
+ * Client Subnet (RFC 7871), Extended DNS Errors (RFC 8914) and cookies (RFC 7873, RFC 9018).
+ * Nothing here decides what to answer. */
 #include "lib/edns.h"
 
 #include <string.h>
 
 #include "lib/error.h"
 #include "lib/rr.h"
+#include "lib/siphash.h"
 
 int edns_parse(uint16_t rrclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, struct edns_request *out)
 {
 	size_t pos = 0;
 	bool nsid = false;
-	const uint8_t *ecs = NULL;
-	uint16_t ecs_len = 0;
+	const uint8_t *ecs = NULL, *cookie = NULL;
+	uint16_t ecs_len = 0, cookie_len = 0;
 	while (pos < rdlen) {
 		if (pos + EDNS_OPTION_HEADER > rdlen)
 			return TERN_EMALF;
@@ -25,6 +27,9 @@ int edns_parse(uint16_t rrclass, uint32_t ttl, const uint8_t *rdata, uint16_t rd
 		} else if (code == EDNS_OPT_ECS && !ecs) {
 			ecs = rdata + pos;
 			ecs_len = len;
+		} else if (code == EDNS_OPT_COOKIE && !cookie) {
+			cookie = rdata + pos;
+			cookie_len = len;
 		}
 		pos += len;
 	}
@@ -34,7 +39,66 @@ int edns_parse(uint16_t rrclass, uint32_t ttl, const uint8_t *rdata, uint16_t rd
 	out->nsid = nsid;
 	out->ecs = ecs;
 	out->ecs_len = ecs_len;
+	out->cookie = cookie;
+	out->cookie_len = cookie_len;
 	return 0;
+}
+
+int edns_cookie_parse(const uint8_t *data, uint16_t len, struct edns_cookie *out)
+{
+	if (len != EDNS_COOKIE_CLIENT && (len < EDNS_COOKIE_CLIENT + 8 || len > EDNS_COOKIE_MAX))
+		return TERN_EMALF;
+	out->client = data;
+	out->server = len > EDNS_COOKIE_CLIENT ? data + EDNS_COOKIE_CLIENT : NULL;
+	out->server_len = (uint8_t)(len - EDNS_COOKIE_CLIENT);
+	return 0;
+}
+
+/* The hash of a server cookie: SipHash-2-4 of client cookie | version | reserved | timestamp |
+ * address (RFC 9018 4.4), head being the 8 octets version | reserved | timestamp. */
+static void cookie_hash(const uint8_t secret[EDNS_COOKIE_SECRET], const uint8_t *client, const uint8_t *head,
+                        const uint8_t *addr, size_t addr_len, uint8_t out[8])
+{
+	uint8_t in[EDNS_COOKIE_CLIENT + 8 + 16];
+	memcpy(in, client, EDNS_COOKIE_CLIENT);
+	memcpy(in + EDNS_COOKIE_CLIENT, head, 8);
+	memcpy(in + EDNS_COOKIE_CLIENT + 8, addr, addr_len);
+	siphash24_bytes(secret, in, EDNS_COOKIE_CLIENT + 8 + addr_len, out);
+}
+
+void edns_cookie_make(const uint8_t secret[EDNS_COOKIE_SECRET], const uint8_t client[EDNS_COOKIE_CLIENT], uint32_t now,
+                      const uint8_t *addr, size_t addr_len, uint8_t out[EDNS_COOKIE_SERVER])
+{
+	out[0] = EDNS_COOKIE_VERSION;
+	out[1] = out[2] = out[3] = 0;
+	wire_put32(out + 4, now);
+	cookie_hash(secret, client, out, addr, addr_len, out + 8);
+}
+
+bool edns_cookie_stamp(const struct edns_cookie *c, uint32_t *stamp)
+{
+	if (!c->server || c->server_len != EDNS_COOKIE_SERVER || c->server[0] != EDNS_COOKIE_VERSION)
+		return false;
+	*stamp = wire_get32(c->server + 4);
+	return true;
+}
+
+bool edns_cookie_valid(const uint8_t secret[EDNS_COOKIE_SECRET], const struct edns_cookie *c, uint32_t now,
+                       const uint8_t *addr, size_t addr_len)
+{
+	uint32_t stamp;
+	if (!edns_cookie_stamp(c, &stamp))
+		return false;
+	/* serial number arithmetic (RFC 1982): stamp within [now - 3600, now + 300] */
+	int32_t age = (int32_t)(now - stamp);
+	if (age > EDNS_COOKIE_PAST || age < -EDNS_COOKIE_FUTURE)
+		return false;
+	uint8_t h[8];
+	cookie_hash(secret, c->client, c->server, addr, addr_len, h);
+	uint8_t diff = 0; /* compared in constant time */
+	for (int i = 0; i < 8; i++)
+		diff |= (uint8_t)(h[i] ^ c->server[8 + i]);
+	return diff == 0;
 }
 
 /* Address octets of a family (RFC 7871 6: IANA address family numbers); 0 for another family. */
@@ -85,10 +149,13 @@ int edns_write(struct wire_writer *w, const struct edns_response *r)
 		p += EDNS_OPTION_HEADER + r->nsid_len;
 	}
 	if (r->ede != EDE_NONE) {
+		uint16_t text = r->ede_text ? r->ede_text_len : 0;
 		wire_put16(p, EDNS_OPT_EDE);
-		wire_put16(p + 2, 2);
+		wire_put16(p + 2, (uint16_t)(2 + text));
 		wire_put16(p + 4, r->ede);
-		p += EDNS_EDE_SIZE;
+		if (text)
+			memcpy(p + EDNS_EDE_SIZE, r->ede_text, text);
+		p += EDNS_EDE_SIZE + text;
 	}
 	if (r->ecs) {
 		unsigned octets = (r->ecs->source + 7u) / 8u;
@@ -99,6 +166,12 @@ int edns_write(struct wire_writer *w, const struct edns_response *r)
 		p[7] = r->ecs->scope;
 		for (unsigned i = 0; i < octets; i++) /* a few octets: no call */
 			p[8 + i] = r->ecs->addr[i];
+		p += edns_ecs_size(r->ecs);
+	}
+	if (r->cookie) {
+		wire_put16(p, EDNS_OPT_COOKIE);
+		wire_put16(p + 2, r->cookie_len);
+		memcpy(p + 4, r->cookie, r->cookie_len);
 	}
 	w->pos += size;
 	return 0;

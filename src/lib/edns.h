@@ -1,5 +1,6 @@
 /* EDNS(0) OPT codec (RFC 6891): the options of a request's OPT record read, a response's OPT
- * record written, with NSID (RFC 5001), Client Subnet (RFC 7871) and Extended DNS Errors (RFC 8914). */
+ * record written, with NSID (RFC 5001), Client Subnet (RFC 7871), Extended DNS Errors (RFC 8914)
+ * and DNS cookies (RFC 7873, server cookies as RFC 9018 makes them). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 
 #define EDNS_OPT_NSID 3 /* RFC 5001 */
 #define EDNS_OPT_ECS 8 /* RFC 7871 */
+#define EDNS_OPT_COOKIE 10 /* RFC 7873 */
 #define EDNS_OPT_EDE 15 /* RFC 8914 */
 
 #define EDNS_FIXED 11 /* an OPT record without options: root owner, type, class, TTL, RDLENGTH */
@@ -40,6 +42,8 @@ struct edns_request {
 	bool nsid; /* an NSID option is present (its payload is ignored, RFC 5001 2.3) */
 	const uint8_t *ecs; /* the first Client Subnet option's data, or NULL; edns_ecs_parse() reads it */
 	uint16_t ecs_len;
+	const uint8_t *cookie; /* the first COOKIE option's data, or NULL; edns_cookie_parse() reads it */
+	uint16_t cookie_len;
 };
 
 /* Reads an OPT record's CLASS, TTL and RDATA (rdlen octets at rdata). Every option must lie
@@ -51,6 +55,42 @@ int edns_parse(uint16_t rrclass, uint32_t ttl, const uint8_t *rdata, uint16_t rd
  * address length, exactly the octets SOURCE needs, no bits set past SOURCE (RFC 7871 6). Returns 0,
  * or TERN_EMALF and out untouched. */
 int edns_ecs_parse(const uint8_t *data, uint16_t len, struct edns_ecs *out);
+
+/* DNS cookies (RFC 7873 4): a client cookie of 8 octets, alone or followed by a server cookie of
+ * 8 to 32. Ours (RFC 9018 4.2) is 16: version 1, 3 reserved octets, a 32-bit timestamp (Unix
+ * seconds) and the SipHash-2-4 of client cookie | version | reserved | timestamp | client address. */
+#define EDNS_COOKIE_CLIENT 8
+#define EDNS_COOKIE_SERVER 16
+#define EDNS_COOKIE_MAX 40
+#define EDNS_COOKIE_VERSION 1
+#define EDNS_COOKIE_SECRET 16
+/* RFC 9018 4.3: a server cookie made more than an hour ago, or more than 5 minutes ahead, is stale */
+#define EDNS_COOKIE_PAST 3600
+#define EDNS_COOKIE_FUTURE 300
+
+struct edns_cookie {
+	const uint8_t *client; /* 8 octets */
+	const uint8_t *server; /* server_len octets, NULL when the client sent none */
+	uint8_t server_len;
+};
+
+/* Reads a COOKIE option's data (len octets): 8 (a client cookie alone) or 16 to 40 (RFC 7873
+ * 5.2.2: other lengths are FORMERR). Returns 0, or TERN_EMALF and out untouched. */
+int edns_cookie_parse(const uint8_t *data, uint16_t len, struct edns_cookie *out);
+
+/* Our server cookie for client (8 octets) from address addr (4 or 16 octets, addr_len) at time
+ * now, under secret: version 1, reserved 0 (RFC 9018 4.2). */
+void edns_cookie_make(const uint8_t secret[EDNS_COOKIE_SECRET], const uint8_t client[EDNS_COOKIE_CLIENT], uint32_t now,
+                      const uint8_t *addr, size_t addr_len, uint8_t out[EDNS_COOKIE_SERVER]);
+
+/* The timestamp of a server cookie of ours (16 octets, version 1), or false when c holds none. */
+bool edns_cookie_stamp(const struct edns_cookie *c, uint32_t *stamp);
+
+/* Whether c's server cookie is one secret made for c's client cookie and addr, and fresh at now
+ * (RFC 9018 4.3: at most an hour old, at most 5 minutes ahead, in serial number arithmetic). The
+ * reserved octets are hashed as received (RFC 9018 4.2). */
+bool edns_cookie_valid(const uint8_t secret[EDNS_COOKIE_SECRET], const struct edns_cookie *c, uint32_t now,
+                       const uint8_t *addr, size_t addr_len);
 
 /* Octets of a Client Subnet option (header included) carrying ecs. */
 static inline size_t edns_ecs_size(const struct edns_ecs *ecs)
@@ -66,7 +106,11 @@ struct edns_response {
 	const uint8_t *nsid; /* NULL: no NSID option */
 	uint16_t nsid_len;
 	uint16_t ede; /* EDE_NONE: no EDE option */
+	const char *ede_text; /* the EDE's EXTRA-TEXT (RFC 8914 2: UTF-8, no NUL), ede_text_len octets */
+	uint16_t ede_text_len;
 	const struct edns_ecs *ecs; /* NULL: no Client Subnet option; else the client's, with its scope */
+	const uint8_t *cookie; /* NULL: no COOKIE option; else client cookie | server cookie */
+	uint8_t cookie_len;
 };
 
 /* Octets of the OPT record for r. */
@@ -76,9 +120,11 @@ static inline size_t edns_size(const struct edns_response *r)
 	if (r->nsid)
 		n += EDNS_OPTION_HEADER + r->nsid_len;
 	if (r->ede != EDE_NONE)
-		n += EDNS_EDE_SIZE;
+		n += EDNS_EDE_SIZE + (r->ede_text ? r->ede_text_len : 0);
 	if (r->ecs)
 		n += edns_ecs_size(r->ecs);
+	if (r->cookie)
+		n += EDNS_OPTION_HEADER + r->cookie_len;
 	return n;
 }
 

@@ -30,6 +30,7 @@ enum wire_rcode {
 	RCODE_YXDOMAIN = 6,
 	RCODE_NOTAUTH = 9,
 	RCODE_BADVERS = 16, /* extended: needs OPT */
+	RCODE_BADCOOKIE = 23, /* extended: needs OPT (RFC 7873 8) */
 };
 
 static inline uint16_t wire_get16(const uint8_t *p)

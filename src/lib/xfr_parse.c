@@ -147,9 +147,7 @@ static const char *rdata_layout(uint16_t type)
 	}
 }
 
-/* Copies the RDATA at msg[rd..rd+rdlen) into out with its names expanded. Returns the length or
- * TERN_EMALF. */
-static int rdata_expand(uint16_t type, const uint8_t *msg, size_t len, size_t rd, uint16_t rdlen, uint8_t *out,
+int xfrp_rdata_expand(uint16_t type, const uint8_t *msg, size_t len, size_t rd, uint16_t rdlen, uint8_t *out,
                         size_t cap)
 {
 	size_t end = rd + rdlen, o = 0, pos = rd;
@@ -388,7 +386,7 @@ static int take_record(struct xfrp *p, const uint8_t *msg, size_t len, size_t *p
 		snprintf(err, errlen, "%s: record %zu has class %u, not IN", from, p->records + 1, cls);
 		return TERN_EMALF;
 	}
-	int rn = rdata_expand(type, msg, len, rd, rdlen, p->rdata, sizeof(p->rdata) - NAME_MAXLEN);
+	int rn = xfrp_rdata_expand(type, msg, len, rd, rdlen, p->rdata, sizeof(p->rdata) - NAME_MAXLEN);
 	if (rn < 0)
 		goto malformed;
 	uint16_t n = (uint16_t)rn;

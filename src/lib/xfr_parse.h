@@ -96,5 +96,9 @@ void xfrp_free(struct xfrp *p);
 int xfrp_apply(const struct zone *cur, const struct xfrp_diffs *d, struct zone **out, char *err, size_t errlen);
 void xfrp_diffs_free(struct xfrp_diffs *d);
 
+/* Copies the RDATA at msg[rd..rd+rdlen) into out (cap octets, and NAME_MAXLEN spare after them)
+ * with the names RFC 3597 lets a sender compress expanded. Returns the length or TERN_EMALF. */
+int xfrp_rdata_expand(uint16_t type, const uint8_t *msg, size_t len, size_t rd, uint16_t rdlen, uint8_t *out,
+                      size_t cap);
 /* Whether two RDATA of type are the same record: bytes equal, names inside compared without case. */
 bool xfrp_rdata_equal(uint16_t type, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tern/cli.h"
 #include "tern/output.h"
@@ -111,11 +112,60 @@ static int service_deploy(struct cli *cli, const struct cli_args *a)
 	return rc;
 }
 
+/* Seconds since the epoch as UTC text. */
+static const char *utc(json_t *v, char *buf, size_t cap)
+{
+	time_t t = (time_t)json_integer_value(v);
+	struct tm tm;
+	if (!json_is_integer(v) || !gmtime_r(&t, &tm) || !strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, cap, "?");
+	return buf;
+}
+
+/* The certificate's state (GET .../certificate) under the service, or why there is none. */
+static void print_certificate(struct cli *cli, const char *id)
+{
+	char *path = CLIENT_PATH("services", id, "certificate"), err[256] = "", t1[32], t2[32];
+	struct client_response res = {0};
+	int rc = path ? client_request(cli->http, "GET", path, NULL, NULL, 0, &res, err, sizeof(err)) : -1;
+	free(path);
+	json_t *c = rc == 0 ? json_loadb(res.body ? res.body : "", res.len, 0, NULL) : NULL;
+	if (rc == 0 && res.status != 200) {
+		json_t *e = json_object_get(c, "error");
+		printf("certificate: none (%s)\n", json_string_value(json_object_get(e, "message"))
+		                                       ? json_string_value(json_object_get(e, "message"))
+		                                       : "no answer");
+	} else if (c && json_is_string(json_object_get(c, "state")) &&
+	           strcmp(json_string_value(json_object_get(c, "state")), "off") == 0) {
+		printf("certificate: off (services.acme.directory is not configured)\n");
+	} else if (c) {
+		printf("certificate: %s", json_string_value(json_object_get(c, "state")));
+		if (json_object_get(c, "not_after"))
+			printf(", valid %s to %s", utc(json_object_get(c, "not_before"), t1, sizeof(t1)),
+			       utc(json_object_get(c, "not_after"), t2, sizeof(t2)));
+		printf(", next attempt %s\n", utc(json_object_get(c, "next_attempt"), t1, sizeof(t1)));
+		json_t *f = json_object_get(c, "last_failure");
+		if (json_is_object(f))
+			printf("  last failure %s at step %s: %s\n", utc(json_object_get(f, "at"), t1, sizeof(t1)),
+			       json_string_value(json_object_get(f, "step")),
+			       json_string_value(json_object_get(f, "message")));
+		json_t *ech = json_object_get(json_object_get(c, "ech"), "configs");
+		if (json_integer_value(ech))
+			printf("  ECH configs published: %" JSON_INTEGER_FORMAT "\n", json_integer_value(ech));
+	} else {
+		printf("certificate: unknown (%s)\n", err[0] ? err : "the answer is not JSON");
+	}
+	json_decref(c);
+	client_response_clear(&res);
+}
+
 static int service_show(struct cli *cli, const struct cli_args *a)
 {
 	char *path = CLIENT_PATH("services", a->pos[0]);
 	int rc = send(cli, "GET", path, NULL, NULL);
 	free(path);
+	if (rc == CLI_OK && !cli->json)
+		print_certificate(cli, a->pos[0]);
 	return rc;
 }
 
@@ -205,7 +255,8 @@ const struct cli_cmd cmd_service[] = {
      "\"ipv6\": [...]}}, \"ttl\": 300}; each region one of the server's services.regions.\n",
      0, 0, deploy_opts, service_create},
     {"service", "list", "", "list your services: ID CANONICAL REGIONS UPDATED", NULL, 0, 0, no_opts, service_list},
-    {"service", "show", "ID", "show a service and its deployment", NULL, 1, 1, no_opts, service_show},
+    {"service", "show", "ID", "show a service, its deployment and its certificate's state", NULL, 1, 1, no_opts,
+     service_show},
     {"service", "deploy", "ID --deployment FILE", "replace a service's deployment (served when this returns)", NULL, 1,
      1, deploy_opts, service_deploy},
     {"service", "delete", "ID", "delete a service (its names stop being served)", NULL, 1, 1, no_opts, service_delete},

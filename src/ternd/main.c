@@ -39,10 +39,12 @@
 #include "ternd/net/socket.h"
 #include "ternd/net/tcp.h"
 #include "ternd/signals/signals.h"
+#include "ternd/update/update.h"
 #include "ternd/net/udp.h"
 #include "ternd/ns/notify.h"
 #include "ternd/ns/xfr_history.h"
 #include "ternd/store/store.h"
+#include "ternd/svc/svc.h"
 #include "ternd/zones/server.h"
 #include "ternd/xfrin/catalog_in.h"
 #include "ternd/xfrin/xfrin.h"
@@ -883,9 +885,24 @@ static void warn_restart(const char *key, void *arg)
 
 /* Readiness (systemd's READY=1, sdnotify.h): every zone ternd should serve is served. Zone files
  * and the store's zones are before "ready" is logged; secondary zones, and the members of consumed
- * catalogs, when their first transfer (or a disk copy) is in. main asks until then, every
+ * catalogs, when their first transfer (or a disk copy) is in. main looks as each new zone is
+ * published (READY_WAKE: the publisher wakes it, one wake-up pending at most), and besides every
  * READY_POLL_MS or twenty times as long as the last look took (it walks every secondary zone). */
 #define READY_POLL_MS 100
+#define READY_WAKE SIGUSR2
+
+struct ready_wake {
+	pthread_t main;
+	_Atomic bool armed; /* main waits for zones: the next new zone sends READY_WAKE (and disarms) */
+};
+
+static void ready_on_zone(void *arg, enum zones_event ev, const struct zone *old, const struct zone *next)
+{
+	(void)next;
+	struct ready_wake *w = arg;
+	if (ev == ZONES_PUBLISHED && !old && atomic_exchange(&w->armed, false))
+		pthread_kill(w->main, READY_WAKE);
+}
 
 struct readiness {
 	bool ready; /* READY=1 sent (or all served, outside systemd) */
@@ -1038,6 +1055,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, READY_WAKE);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* main follows published pointers now and then (an RCU reader only around those reads), and
@@ -1046,10 +1064,13 @@ int main(int argc, char **argv)
 	rcu_thread_offline();
 
 	struct server srv;
+	struct ready_wake wake = {.main = pthread_self()};
 	struct stored stored = {.lock = -1};
 	struct udp *udp = NULL;
+	struct update_server *update = NULL;
 	struct tcp *tcp = NULL;
 	struct api *api = NULL;
+	struct svc *svc = NULL; /* service certificates (services.acme) */
 	struct notify *notify = NULL;
 	struct xfrin *xfrin = NULL;
 	struct catalog *catalog = NULL;
@@ -1067,14 +1088,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	zones_subscribe(srv.zones, log_zone_event, NULL);
+	zones_subscribe(srv.zones, ready_on_zone, &wake);
 	/* the conditions signalled (zone-ready from the first zone on) and their hooks */
 	if (signals_start(conf, &signals, err, ERRBUF) < 0 || signals_follow(signals, srv.zones) < 0) {
 		log_error("%s", err[0] ? err : "signals: out of memory");
 		goto out;
 	}
 	srv.signals = signals;
-	if (signals_watch_rates(signals, &srv.stats, conf) < 0) {
-		log_error("signals: cannot start the query-rate sampler");
+	if (signals_watch_stats(signals, &srv.stats, conf) < 0) {
+		log_error("signals: cannot start the signals' tick (query rates, ede, signatures)");
 		goto out;
 	}
 	/* health checks of dynamic answers' members: following the zones before the first one comes */
@@ -1133,6 +1155,17 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* service certificates: after the API (whose creations kick it), on their own thread */
+	if (stored.store && svc_start(conf, stored.store, &stored.change, &svc, err, ERRBUF) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	api_set_svc(api, svc);
+	/* dynamic updates (RFC 2136) of the API's zones, through the change module */
+	if (stored.store && update_start(&srv, &stored.change, stored.store, &update) < 0) {
+		log_error("out of memory");
+		goto out;
+	}
 	/* IXFR out reads the catalog's history, then the store's journal: set before the TCP workers
 	 * start */
 	if (!(history = xfr_history_new(api_journal(api)))) {
@@ -1174,7 +1207,9 @@ int main(int argc, char **argv)
 	log_info("ready: %zu zone(s) served", zones_count(srv.zones));
 	signals_raise(signals, SIGNAL_RUNNING, SIGNAL_SET, NULL, NULL, 0);
 	struct readiness ready = {.signals = signals};
-	ready_look(&ready, &srv, xfrin, catalog_in);
+	atomic_store(&wake.armed, true);
+	if (ready_look(&ready, &srv, xfrin, catalog_in))
+		atomic_store(&wake.armed, false);
 
 	/* A reload reads the file, warns of each key it cannot apply, hands the new configuration to
 	 * each module (each copies what it keeps, or reads the one in force), publishes it whole, then
@@ -1184,15 +1219,18 @@ int main(int argc, char **argv)
 		if (!ready.ready) { /* not every zone served yet: look again after a while */
 			struct timespec wait = {(time_t)(ready.poll_ms / 1000),
 			                        (long)(ready.poll_ms % 1000) * 1000000L};
-			if ((sig = sigtimedwait(&sigs, NULL, &wait)) < 0) {
-				ready_look(&ready, &srv, xfrin, catalog_in);
+			if ((sig = sigtimedwait(&sigs, NULL, &wait)) < 0 || sig == READY_WAKE) {
+				/* armed before the look: a zone published during it wakes main again */
+				atomic_store(&wake.armed, true);
+				if (ready_look(&ready, &srv, xfrin, catalog_in))
+					atomic_store(&wake.armed, false);
 				continue;
 			}
 		} else {
 			/* every zone served: a second's wait, then whether that still holds (an expired
 			 * zone clears all-zones-ready, and the looks begin again) */
 			struct timespec wait = {1, 0};
-			if ((sig = sigtimedwait(&sigs, NULL, &wait)) < 0) {
+			if ((sig = sigtimedwait(&sigs, NULL, &wait)) < 0 || sig == READY_WAKE) {
 				if (!signals_is_set(signals, SIGNAL_ALL_ZONES_READY, NULL)) {
 					ready.ready = false;
 					ready.cursor = 0;
@@ -1295,6 +1333,8 @@ out:
 	xfr_history_free(history);
 	catalog_in_stop(catalog_in);
 	api_stop(api); /* then the store's readers and writers, then the store */
+	svc_stop(svc); /* an issuance under way is cancelled at its next wait */
+	update_stop(&srv, update); /* the updates under way end before the writer closes */
 	xfrin_signer_detach(xfrin); /* the signed secondaries' writer */
 	stored_close(&stored);
 	notify_stop(notify);

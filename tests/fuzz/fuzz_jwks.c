@@ -1,6 +1,8 @@
 /* libFuzzer harness for the JWKS (the key set file): auth_keys_load_string() on the input. A set
  * loaded holds one key per entry and verifies a token of the fuzz key set exactly when the entry
- * its kid names is that key; a set refused leaves *out untouched and says where and why. */
+ * its kid names is that key; a set refused leaves *out untouched and says where and why. The same
+ * input through auth_keys_load_lenient() (a fetched set): what the strict load takes it takes
+ * whole; what it takes holds one key per entry not skipped, at least one. */
 #include <jansson.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -112,6 +114,37 @@ static void check_token(const struct auth_keys *keys, json_t *root, const char *
 		             : "a token of a key the set holds does not verify");
 }
 
+static void count_skip(void *arg, const char *why)
+{
+	if (!why[0])
+		fail("a key left out without a reason");
+	(*(size_t *)arg)++;
+}
+
+/* The lenient load of the input; strict_n: the keys the strict load took (0: it refused). */
+static void check_lenient(const uint8_t *data, size_t size, size_t strict_n)
+{
+	char err[ERRLEN];
+	size_t skipped = 0;
+	struct auth_keys *untouched = (struct auth_keys *)&err, *keys = untouched;
+	int rc = auth_keys_load_lenient((const char *)data, size, "fuzz.jwks", count_skip, &skipped, &keys, err,
+	                                sizeof(err));
+	if (rc != 0) {
+		if (rc == TERN_ENOMEM)
+			return;
+		if (rc != TERN_ECONFIG || keys != untouched || strict_n)
+			fail("a lenient refusal of a set the strict load takes, or one that changed *out");
+		return;
+	}
+	json_t *root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
+	size_t entries = json_array_size(json_object_get(root, "keys"));
+	if (auth_keys_count(keys) == 0 || auth_keys_count(keys) + skipped != entries ||
+	    (strict_n && (skipped || auth_keys_count(keys) != strict_n)))
+		fail("a lenient load whose keys and skips do not add up to the entries");
+	json_decref(root);
+	auth_keys_free(keys);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[ERRLEN];
@@ -125,8 +158,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fail("a refused set changed *out");
 		if (!memchr(err, 0, sizeof(err)) || strncmp(err, "fuzz.jwks", 9) != 0)
 			fail("a refusal does not start with the source's name");
+		check_lenient(data, size, 0);
 		return 0;
 	}
+	check_lenient(data, size, auth_keys_count(keys));
 	json_t *root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
 	if (!root)
 		fail("a set loaded from text that is not JSON");

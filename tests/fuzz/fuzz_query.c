@@ -1,7 +1,8 @@
 /* libFuzzer harness for the query path: query_process() on arbitrary messages against fixed
  * zones, over UDP (4096 and 512 byte buffers) and TCP, checking the response invariants; over TCP
  * the message first goes to xfr_answer() as the transport does, and zone transfers are checked
- * message by message (IXFR reads a small fixed history). */
+ * message by message (IXFR reads a small fixed history). DNS cookies are on (with a required
+ * size) and rate limiting too (slip 1: a limited answer goes truncated, none is dropped). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #define SERVER_EDNS 1232
 
 static struct server srv;
+static struct query_guard *guard; /* the worker's: a fixed clock, a small RRL table */
 /* clients: one inside the transfer allow list, one outside; the query id's low bit picks */
 static struct sockaddr_in client_ok = {.sin_family = AF_INET, .sin_port = 0xd2c3};
 static struct sockaddr_in client_other = {.sin_family = AF_INET, .sin_port = 0x3930};
@@ -189,6 +191,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	conf.nsid = nsid;
 	conf.transfer.allow = &allow;
 	conf.transfer.nallow = 1;
+	/* cookies with a fixed secret and a required size; rate limiting with slip 1 (never a drop) */
+	conf.cookies.enabled = true;
+	conf.cookies.secret_set = true;
+	memcpy(conf.cookies.secret, "fuzz-cookie-key!", 16);
+	conf.cookies.rotation_ms = 3600000;
+	conf.cookies.require_size = 600;
+	conf.rrl.enabled = true;
+	conf.rrl.rate = 50;
+	conf.rrl.window = 1;
+	conf.rrl.slip = 1;
+	conf.rrl.ipv4_prefix = 24;
+	conf.rrl.ipv6_prefix = 56;
+	guard = query_guard_new(64, 1);
+	if (!guard)
+		fail("query_guard_new");
+	guard->now = 1800000000u;
+	guard->now_ms = 1;
 	inet_pton(AF_INET, "192.0.2.53", &client_ok.sin_addr);
 	inet_pton(AF_INET, "203.0.113.9", &client_other.sin_addr);
 	if (server_init(&srv, &conf) != 0)
@@ -213,6 +232,8 @@ struct request {
 	uint16_t opt_udp;
 	const uint8_t *ecs; /* the data of the OPT's first Client Subnet option, or NULL */
 	uint16_t ecs_len;
+	const uint8_t *cookie; /* the data of the OPT's first COOKIE option, or NULL */
+	uint16_t cookie_len;
 };
 
 /* The data of the first option of code `code` in the OPT RDATA at rd (rdlen octets), or NULL. */
@@ -277,6 +298,7 @@ static void parse_request(const uint8_t *msg, size_t len, struct request *r)
 			r->opt = true;
 			r->opt_udp = wire_get16(msg + rdpos - 8);
 			r->ecs = opt_find(msg + rdpos, rdlen, 8, &r->ecs_len);
+			r->cookie = opt_find(msg + rdpos, rdlen, 10, &r->cookie_len);
 			return;
 		}
 	}
@@ -316,6 +338,25 @@ static void check_rdata(const uint8_t *msg, size_t len, uint16_t type, size_t rd
 	}
 	if (pos != end)
 		fail("RDATA length does not match its contents");
+}
+
+/* A COOKIE option only to a query with a well-formed one (8, or 16 to 40 octets): its client
+ * cookie and one of our server cookies (RFC 9018: version 1, reserved 0, the fixed clock). */
+static void check_cookie(const struct request *req, const uint8_t *rd, uint16_t rdlen)
+{
+	uint16_t len;
+	const uint8_t *c = opt_find(rd, rdlen, 10, &len);
+	bool wellformed = req->cookie && (req->cookie_len == 8 || (req->cookie_len >= 16 && req->cookie_len <= 40));
+	if (req->cookie && !wellformed && c)
+		fail("a cookie back to a malformed COOKIE option");
+	if (!c)
+		return;
+	if (!wellformed)
+		fail("COOKIE in the response to a query without a well-formed one");
+	if (len != 24 || memcmp(c, req->cookie, 8) != 0)
+		fail("the client cookie is not echoed, or the server cookie is not 16 octets");
+	if (c[8] != 1 || c[9] || c[10] || c[11] || wire_get32(c + 12) != guard->now)
+		fail("a server cookie not RFC 9018's version 1 with our time");
 }
 
 static void check_response(const uint8_t *msg, size_t len, const struct request *req, const uint8_t *resp, size_t rlen,
@@ -384,6 +425,7 @@ static void check_response(const uint8_t *msg, size_t len, const struct request 
 			if (!req->opt)
 				fail("OPT in the response to a query without one");
 			check_ecs(req, resp + rdpos, rdlen);
+			check_cookie(req, resp + rdpos, rdlen);
 			continue;
 		}
 		check_rdata(resp, rlen, type, rdpos, rdlen);
@@ -399,8 +441,12 @@ static const struct sockaddr *client_addr(const uint8_t *data, size_t size)
 
 static void run(const uint8_t *data, size_t size, const struct request *req, size_t cap, enum query_proto proto)
 {
-	struct query_client client = {
-	    .addr = client_addr(data, size), .addrlen = sizeof(struct sockaddr_in), .proto = proto, .stats = NULL};
+	struct query_client client = {.addr = client_addr(data, size),
+	                              .addrlen = sizeof(struct sockaddr_in),
+	                              .proto = proto,
+	                              .stats = NULL,
+	                              .guard = guard};
+	guard->now_ms += 7; /* the clock moves on: buckets refill */
 	/* exactly cap bytes, so ASan sees any write past the caller's buffer */
 	uint8_t *out = malloc(cap);
 	if (!out)
@@ -460,8 +506,11 @@ static unsigned check_xfr_message(const uint8_t *msg, size_t len, const uint8_t 
  * questions), which it must leave alone. */
 static void run_tcp(const uint8_t *data, size_t size, const struct request *req)
 {
-	struct query_client client = {
-	    .addr = client_addr(data, size), .addrlen = sizeof(struct sockaddr_in), .proto = PROTO_TCP, .stats = NULL};
+	struct query_client client = {.addr = client_addr(data, size),
+	                              .addrlen = sizeof(struct sockaddr_in),
+	                              .proto = PROTO_TCP,
+	                              .stats = NULL,
+	                              .guard = guard};
 	static const uint8_t before[3] = {0xab, 0xcd, 0xef};
 	struct xfr_out out = {.buf = malloc(sizeof(before)), .len = sizeof(before), .cap = sizeof(before)};
 	if (!out.buf)

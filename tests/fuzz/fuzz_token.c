@@ -198,13 +198,23 @@ static void check_accepted(const char *tok, const struct auth_principal *p, bool
 		check_decisions(&s->names[i]);
 	if (s->read_only && auth_allows(p, NULL, NULL, 0, true))
 		fail("a read-only scope writes");
+	if (s->has_ingress != (s->ingress != NULL) || s->ningress > AUTH_INGRESS_MAX)
+		fail("has_ingress disagrees with the list");
+	if (s->has_ingress && (s->has_zones || s->has_names || s->has_types || auth_allows(p, NULL, NULL, 0, false)))
+		fail("an ingress token is allowed more than its route");
+	for (size_t i = 0; i < s->ningress; i++)
+		if (strlen(s->ingress[i]) != AUTH_SERVICE_ID_LEN || !auth_ingress_allows(p, s->ingress[i]))
+			fail("an ingress entry is not a service id it allows");
 
 	struct auth_principal c;
 	if (auth_principal_copy(&c, p) != 0)
 		return; /* out of memory */
 	bool same = strcmp(c.tenant, p->tenant) == 0 && strcmp(c.kid, p->kid) == 0 && c.admin == p->admin &&
 	            c.expires == p->expires && c.scope.nzones == s->nzones && c.scope.nnames == s->nnames &&
-	            c.scope.ntypes == s->ntypes && c.scope.read_only == s->read_only;
+	            c.scope.ntypes == s->ntypes && c.scope.read_only == s->read_only &&
+	            c.scope.ningress == s->ningress && c.scope.has_ingress == s->has_ingress;
+	for (size_t i = 0; same && i < s->ningress; i++)
+		same = strcmp(c.scope.ingress[i], s->ingress[i]) == 0;
 	for (size_t i = 0; same && i < s->nnames; i++)
 		same = c.scope.names[i].wild == s->names[i].wild && c.scope.names[i].name != s->names[i].name &&
 		       name_len(c.scope.names[i].name) == name_len(s->names[i].name) &&

@@ -193,6 +193,13 @@ QUERIES = [
     ("notify", "example.com.", "SOA", {"opcode": dns.opcode.NOTIFY}),
     ("update", "example.com.", "SOA", {"opcode": dns.opcode.UPDATE}),
     ("status", "example.com.", "SOA", {"opcode": dns.opcode.STATUS}),
+    # DNS cookies (RFC 7873): a client cookie alone, with a server cookie, and malformed lengths
+    ("cookie-client", "www.example.com.", "A", {"edns": 0, "options": [dns.edns.GenericOption(10, bytes(range(8)))]}),
+    ("cookie-server", "www.example.com.", "A",
+     {"edns": 0, "options": [dns.edns.GenericOption(10, bytes(range(8)) + bytes.fromhex("01000000") +
+                                                    bytes(range(100, 112)))]}),
+    ("cookie-short", "www.example.com.", "A", {"edns": 0, "options": [dns.edns.GenericOption(10, bytes(5))]}),
+    ("cookie-long", "rr.example.com.", "ANY", {"edns": 0, "options": [dns.edns.GenericOption(10, bytes(41))]}),
 ]
 
 
@@ -853,6 +860,61 @@ def gen_acme():
     write(d, "cut-order", bytes([3]) + json.dumps(docs[5][2]).encode()[:90])
 
 
+def gen_alias():
+    """Inputs for fuzz_alias.c: a resolver's responses about a user's name: a CNAME to the
+    canonical domain, a chain, an AliasMode HTTPS record, a ServiceMode SVCB one, NXDOMAIN and a
+    CNAME loop."""
+    import dns.rrset
+    d = reset("corpus_alias")
+    canonical = "0b6f0a52-6e0c-4a55-9d3e-1b2c3d4e5f60.app.tern.test."
+
+    def response(name, qname, qtype, rrs, rcode=0):
+        r = dns.message.make_response(dns.message.make_query(qname, qtype))
+        r.set_rcode(rcode)
+        for owner, rtype, text in rrs:
+            r.answer.append(dns.rrset.from_text(owner, 3600, "IN", rtype, text))
+        write(d, name, r.to_wire())
+
+    response("cname", "www.example.test.", "HTTPS", [("www.example.test.", "CNAME", canonical)])
+    response("chain", "www.example.test.", "HTTPS",
+             [("www.example.test.", "CNAME", "e.example.test."), ("e.example.test.", "CNAME", canonical)])
+    response("https-alias", "example.test.", "HTTPS", [("example.test.", "HTTPS", "0 " + canonical)])
+    response("svcb-service", "example.test.", "SVCB", [("example.test.", "SVCB", "1 . alpn=h2")])
+    response("nxdomain", "www.example.test.", "HTTPS", [], 3)
+    response("loop", "a.example.test.", "HTTPS",
+             [("a.example.test.", "CNAME", "b.example.test."), ("b.example.test.", "CNAME", "a.example.test.")])
+
+
+def gen_update():
+    """Inputs for fuzz_update.c: RFC 2136 UPDATE messages to example.test. of every prerequisite
+    kind and every update kind (add, delete an RRset, a name, one record; SOA, CNAME, NS at the
+    apex), one signed with TSIG, and one for another zone."""
+    import dns.tsigkeyring
+    import dns.update
+    d = reset("corpus_update")
+
+    def msg(name, build, zone="example.test.", **kw):
+        u = dns.update.UpdateMessage(zone, **kw)
+        build(u)
+        write(d, name, u.to_wire())
+
+    msg("add", lambda u: u.add("new", 300, "A", "192.0.2.5"))
+    msg("replace", lambda u: u.replace("www", 600, "A", "192.0.2.12"))
+    msg("delete-rrset", lambda u: u.delete("www", "A"))
+    msg("delete-name", lambda u: u.delete("txt"))
+    msg("delete-record", lambda u: u.delete("www", "A", "192.0.2.10"))
+    msg("apex-ns", lambda u: (u.delete("@", "NS", "ns1.example.test."), u.delete("@", "NS", "ns2.example.test.")))
+    msg("soa", lambda u: u.add("@", 3600, "SOA", "ns1 hostmaster 101 7200 900 1209600 300"))
+    msg("cname", lambda u: (u.add("alias", 300, "CNAME", "other"), u.add("www", 300, "CNAME", "x")))
+    msg("prereqs", lambda u: (u.present("www"), u.present("www", "A"), u.absent("nope"), u.absent("www", "AAAA"),
+                              u.present("www", "A", "192.0.2.10"), u.present("www", "A", "192.0.2.11"),
+                              u.add("www", 300, "TXT", "hello")))
+    msg("delegation", lambda u: u.add("ns.sub", 300, "A", "192.0.2.54"))
+    keyring = dns.tsigkeyring.from_text({"ddns.": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"})
+    msg("tsig", lambda u: u.add("t", 60, "TXT", "signed"), keyring=keyring, keyalgorithm="hmac-sha256.")
+    msg("other-zone", lambda u: u.add("a", 60, "A", "192.0.2.1"), zone="example.net.")
+
+
 if __name__ == "__main__":
     msgs = gen_queries()
     gen_names(msgs)
@@ -870,6 +932,8 @@ if __name__ == "__main__":
     gen_pops()
     gen_ech()
     gen_acme()
+    gen_alias()
+    gen_update()
     for sub in ("corpus_query", "corpus_name", "corpus_zonefile", "corpus_config", "corpus_zone_apply",
                 "corpus_rrtext", "corpus_catalog_in", "corpus_http", "corpus_api_import", "corpus_dnssec",
                 "corpus_ds_answer", "corpus_backup", "corpus_dyn", "corpus_ech"):

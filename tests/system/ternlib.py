@@ -13,6 +13,12 @@ TERND = os.environ.get("TERND", os.path.join(ROOT, "build", "ternd"))
 ZONES = os.path.join(os.path.dirname(__file__), "zones")
 
 
+def zone_text(name, serial=1):
+    """A small zone file's text: SOA (refresh an hour), NS, ns1 and www."""
+    return ("$ORIGIN %s.\n$TTL 300\n@ SOA ns1 hostmaster %d 3600 600 86400 300\n@ NS ns1\n"
+            "ns1 A 192.0.2.1\nwww A 192.0.2.3\n" % (name, serial))
+
+
 _GIVEN = set()  # ports free_port() handed out: the kernel may offer a released one again at once
 
 
@@ -76,13 +82,14 @@ def wait_log(get_text, text, timeout=8.0):
 class Ternd:
     """A ternd process on loopback serving the given zones: {name: zone file path}."""
 
-    def __init__(self, zones, extra_server="", port=None, listen_v6=False, workdir=None):
+    def __init__(self, zones, extra_server="", port=None, listen_v6=False, workdir=None, extra_top=""):
         self.port = port or free_port()
         self.addr = "127.0.0.1"
         self.dir = workdir or tempfile.mkdtemp(prefix="ternd-")
         self.config = os.path.join(self.dir, "ternd.yaml")
         self.log = os.path.join(self.dir, "ternd.log")
         self.zones = dict(zones)
+        self.extra_top = extra_top  # top-level sections after zones (rrl:, cookies: ...)
         listen = ["127.0.0.1@%d" % self.port]
         if listen_v6:
             listen.append("::1@%d" % self.port)
@@ -96,6 +103,7 @@ class Ternd:
         lines.append("zones:")
         for name, path in self.zones.items():
             lines += ["  - name: \"%s\"" % name, "    file: \"%s\"" % path]
+        lines += [l for l in getattr(self, "extra_top", "").splitlines() if l.strip()]
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
 

@@ -9,26 +9,19 @@ foreign one. Two pebbles: one rejecting no nonces, one rejecting half of the goo
 (Debian ships pebble without one); the roots they issue under are read from /roots/0. The client
 is driven by tests/unit/acme_issue.c (build dir, beside ternd).
 """
-import json
 import os
 import re
-import shutil
-import ssl
-import subprocess
 import time
-import urllib.request
 
 import pytest
 
-from dnsseclab import Netns, Proc, run
-from ternlib import TERND, terminate
+from acmelab import OPENSSL, PebbleLab
+from dnsseclab import run
+from ternlib import TERND
 
 BUILD = os.path.dirname(os.path.abspath(TERND))
 ACME_ISSUE = os.path.join(BUILD, "tests", "unit", "acme_issue")
 RESPONDER_BIN = os.path.join(BUILD, "tern-acme-responder")
-PEBBLE = shutil.which("pebble") or "/usr/bin/pebble"
-UNBOUND = shutil.which("unbound") or "/usr/sbin/unbound"
-OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 
 PEBBLE_ADDR = "127.10.0.10"  # nonce rejection off
 PEBBLE50_ADDR = "127.10.0.11"  # PEBBLE_WFE_NONCEREJECT=50
@@ -62,58 +55,9 @@ acme:
     account-key: {key}
 """
 
-UNBOUND_CONF = """server:
-    interface: {addr}
-    port: 53
-    do-daemonize: no
-    username: ""
-    chroot: ""
-    directory: "{dir}"
-    pidfile: "{dir}/unbound.pid"
-    use-syslog: no
-    logfile: ""
-    verbosity: 1
-    num-threads: 1
-    do-ip6: no
-    do-not-query-localhost: no
-    access-control: 0.0.0.0/0 allow
-    module-config: "iterator"
-    local-zone: "test." nodefault
-    cache-max-ttl: 5
-    cache-max-negative-ttl: 1
-remote-control:
-    control-enable: no
-stub-zone:
-    name: "acme.test."
-    stub-addr: {zone}@53
-"""
-
-
-def openssl(*args, cwd):
-    run([OPENSSL] + list(args), cwd=cwd)
-
-
-def make_listener_certs(d):
-    """A CA and a certificate for the pebbles' listeners (IP SANs), as Debian ships none."""
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-            "-subj", "/CN=pebble listener CA", "-keyout", "ca.key", "-out", "ca.pem", cwd=d)
-    with open(os.path.join(d, "ext.cnf"), "w") as f:
-        f.write("subjectAltName=IP:%s,IP:%s,DNS:localhost\n" % (PEBBLE_ADDR, PEBBLE50_ADDR))
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=pebble",
-            "-keyout", "listener.key", "-out", "listener.csr", cwd=d)
-    openssl("x509", "-req", "-in", "listener.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", "2", "-extfile", "ext.cnf", "-out", "listener.pem", cwd=d)
-
-
-class AcmeLab:
+class AcmeLab(PebbleLab):
     def __init__(self, workdir):
-        for tool in (PEBBLE, UNBOUND, OPENSSL, ACME_ISSUE, RESPONDER_BIN, TERND):
-            if not os.access(tool, os.X_OK):
-                raise RuntimeError("%s missing (make deps; make build-asan)" % tool)
-        self.dir = str(workdir)
-        self.procs = []
-        self.ns = Netns(ADDRS)
-        make_listener_certs(self.dir)
+        super().__init__(workdir, ADDRS, (PEBBLE_ADDR, PEBBLE50_ADDR), tools=(ACME_ISSUE, RESPONDER_BIN, TERND))
         self.account_key = os.path.join(self.dir, "account.key")
         self.thumbprint = run([ACME_ISSUE, "--account-key", self.account_key, "--thumbprint"]).stdout.strip()
         other_key = os.path.join(self.dir, "other.key")
@@ -128,11 +72,7 @@ class AcmeLab:
                                       key=self.account_key))
         self.ternd = self.spawn("ternd", [TERND, "-c", conf])
         self.wait_log(self.ternd, "ACME http-01 responder on")
-        ud = os.path.join(self.dir, "unbound")
-        os.makedirs(ud)
-        with open(os.path.join(ud, "unbound.conf"), "w") as f:
-            f.write(UNBOUND_CONF.format(addr=RESOLVER_ADDR, dir=ud, zone=ZONE_ADDR))
-        self.unbound = self.spawn("unbound", [UNBOUND, "-d", "-c", os.path.join(ud, "unbound.conf")])
+        self.start_unbound(RESOLVER_ADDR, {"acme.test": ZONE_ADDR})
         self.responder = self.spawn("responder", [RESPONDER_BIN, "--listen", RESPONDER + ":80",
                                                   "--account-key", self.account_key])
         self.wrong = self.spawn("wrong", [RESPONDER_BIN, "--listen", WRONG_RESPONDER + ":80",
@@ -141,74 +81,14 @@ class AcmeLab:
         self.wait_log(self.wrong, "listening on")
         self.pebble = self.start_pebble("pebble", PEBBLE_ADDR, 0)
         self.pebble50 = self.start_pebble("pebble50", PEBBLE50_ADDR, 50)
-        self.wait_resolver()
-
-    def spawn(self, name, args):
-        log = os.path.join(self.dir, name + ".log")
-        p = Proc(name, self.ns.popen(args, log), log)
-        self.procs.append(p)
-        return p
-
-    def wait_log(self, p, text, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if text in p.log_text(100000):
-                return
-            if not p.alive():
-                raise RuntimeError("%s exited:\n%s" % (p.name, p.log_text()))
-            time.sleep(0.05)
-        raise RuntimeError("%s did not log %r:\n%s" % (p.name, text, p.log_text()))
-
-    def wait_resolver(self, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            r = self.ns.run(["dig", "+short", "+time=1", "+tries=1", "@" + RESOLVER_ADDR, "a.acme.test", "A"],
-                            check=False)
-            if r.stdout.strip() == RESPONDER:
-                return
-            time.sleep(0.2)
-        raise RuntimeError("unbound does not resolve a.acme.test:\n%s" % self.unbound.log_text())
-
-    def start_pebble(self, name, addr, reject):
-        conf = os.path.join(self.dir, name + ".json")
-        with open(conf, "w") as f:
-            json.dump({"pebble": {"listenAddress": addr + ":14000", "managementListenAddress": addr + ":15000",
-                                  "certificate": os.path.join(self.dir, "listener.pem"),
-                                  "privateKey": os.path.join(self.dir, "listener.key"),
-                                  "httpPort": 80, "tlsPort": 5001, "ocspResponderURL": "",
-                                  "externalAccountBindingRequired": False}}, f)
-        env = dict(os.environ, PEBBLE_VA_NOSLEEP="1", PEBBLE_AUTHZREUSE="0", PEBBLE_WFE_NONCEREJECT=str(reject))
-        log = os.path.join(self.dir, name + ".log")
-        logf = open(log, "a")
-        try:
-            popen = subprocess.Popen(self.ns.argv([PEBBLE, "-config", conf, "-dnsserver", RESOLVER_ADDR + ":53"]),
-                                     stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                     preexec_fn=self.ns._preexec())
-        finally:
-            logf.close()
-        p = Proc(name, popen, log)
-        self.procs.append(p)
-        self.wait_log(p, "Listening on: " + addr + ":14000")
-        p.directory = "https://%s:14000/dir" % addr
-        p.root = os.path.join(self.dir, name + "-root.pem")
-        ctx = ssl.create_default_context(cafile=os.path.join(self.dir, "ca.pem"))
-        pem = self.ns.call(lambda: urllib.request.urlopen("https://%s:15000/roots/0" % addr, context=ctx,
-                                                          timeout=10).read())
-        with open(p.root, "wb") as f:
-            f.write(pem)
-        return p
+        self.wait_resolver("a.acme.test", RESPONDER)
 
     def issue(self, pebble, names, tag, deadline=120):
         chain, key = os.path.join(self.dir, tag + ".chain.pem"), os.path.join(self.dir, tag + ".key.pem")
-        r = self.ns.run([ACME_ISSUE, "--directory", pebble.directory, "--ca", os.path.join(self.dir, "ca.pem"),
+        r = self.ns.run([ACME_ISSUE, "--directory", pebble.directory, "--ca", self.ca,
                          "--account-key", self.account_key, "--chain", chain, "--key", key,
                          "--deadline", str(deadline)] + list(names), check=False, timeout=deadline + 30)
         return r, chain, key
-
-    def close(self):
-        while self.procs:
-            terminate(self.procs.pop().proc, timeout=5)
-        self.ns.close()
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,9 @@ import dns.query
 import dns.rcode
 import pytest
 
-from ternlib import TERND, Ternd, free_port, terminate, wait_udp
+from ternlib import TERND, Ternd, free_port, terminate, wait_udp, zone_text
 
 CAT = "catalog.tern."
-
-
-def zone_text(name, serial=1):
-    return ("$ORIGIN %s.\n$TTL 300\n@ SOA ns1 hostmaster %d 3600 600 86400 300\n@ NS ns1\n"
-            "ns1 A 192.0.2.1\nwww A 192.0.2.3\n" % (name, serial))
 
 
 class NotifySocket:

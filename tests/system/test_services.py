@@ -340,6 +340,10 @@ def test_cli(srv, alice, tmp_path):
     assert p.returncode == 0 and s["id"] in p.stdout, p.stdout + p.stderr
     p = tern("service", "show", s["id"])
     assert p.returncode == 0 and s["canonical"] in p.stdout, p.stdout + p.stderr
+    # no services.acme here: no certificate, and the route says so (state off)
+    assert "certificate: off (services.acme.directory is not configured)" in p.stdout, p.stdout
+    r = alice.get("/api/v1/services/%s/certificate" % s["id"])
+    assert r.status == 200 and r.json["state"] == "off" and r.json["names"] == [s["canonical"]], r
     p = tern("service", "deploy", s["id"], "--deployment", "-",
              stdin=json.dumps({"regions": {"na": {"ipv4": ["192.0.2.55"]}}}))
     assert p.returncode == 0, p.stderr

@@ -18,12 +18,7 @@ import dns.rcode
 import pytest
 
 from apilib import ApiTernd, keys  # noqa: F401 (a fixture)
-from ternlib import TERND, Ternd, free_port, terminate
-
-
-def zone_text(name, serial=1):
-    return ("$ORIGIN %s.\n$TTL 300\n@ SOA ns1 hostmaster %d 3600 600 86400 300\n@ NS ns1\n"
-            "ns1 A 192.0.2.1\nwww A 192.0.2.3\n" % (name, serial))
+from ternlib import TERND, Ternd, free_port, terminate, zone_text
 
 
 HOOK = """#!/bin/sh
@@ -328,3 +323,140 @@ def test_signatures_expiring(tmp_path):
     finally:
         terminate(proc)
         out.close()
+
+
+@pytest.mark.skipif(not shutil.which("dnssec-signzone"), reason="bind9-utils not installed")
+def test_a_reloads_lead_judges_the_signed_zones_again(tmp_path):
+    """sig.test's signatures expire in 2 hours: with signals.signatures-expiring-lead of an hour
+    nothing is set; a reload to 3 hours sets signatures-expiring, with no new version of the zone;
+    back to an hour clears it."""
+    h, hook = HookLog.in_dir(tmp_path)
+    sign(tmp_path, 7200)
+    port = free_port()
+    conf = tmp_path / "ternd.yaml"
+    text = ('server:\n  listen: ["127.0.0.1@%d"]\nzones:\n  - name: sig.test\n    file: sig.test.zone\n'
+            'signals:\n  signatures-expiring-lead: %%d\n  hooks:\n    - condition: "*"\n      exec: %s\n'
+            % (port, hook))
+    conf.write_text(text % 3600)
+    out = open(tmp_path / "ternd.log", "w")
+    proc = subprocess.Popen([TERND, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        h.wait(lambda l: l[0] == "all-zones-ready set zones=1", "all-zones-ready")
+        time.sleep(1.5)  # a tick or so
+        assert not h.has("signatures-expiring"), h.lines()
+        conf.write_text(text % 10800)
+        proc.send_signal(1)
+        line = h.wait(lambda l: l[0].startswith("signatures-expiring set"), "set by the reload", timeout=10)
+        assert line[3] == "sig.test.", line
+        conf.write_text(text % 3600)
+        proc.send_signal(1)
+        h.wait(lambda l: l[0] == "signatures-expiring clear", "cleared by the reload", timeout=10)
+        assert not any(l[0].startswith("zone-updated") for l in h.lines()), h.lines()
+    finally:
+        terminate(proc)
+        out.close()
+
+
+def ede_query(port, name):
+    """A query with EDNS; the response's (rcode, EDE codes)."""
+    r = dns.query.udp(dns.message.make_query(name, "SOA", use_edns=0), "127.0.0.1", port=port, timeout=2)
+    return r.rcode(), [o.code for o in r.options if o.otype == 15]
+
+
+def test_ede_of_an_expired_zone_set_then_cleared(tmp_path):
+    """A secondary zone whose primary stops expires; its SERVFAILs carry EDE 24 (invalid data): ede
+    set with the zone, code and the count of the 2 s interval, set at most once an interval under
+    a flood, and cleared 3 s (signals.ede.quiet) after the last. Names of no zone of ours (REFUSED,
+    EDE 20) set the ede without a zone; a code not listed (none here) sets nothing."""
+    h, hook = HookLog.in_dir(tmp_path)
+    (tmp_path / "exp.test.zone").write_text(
+        "$ORIGIN exp.test.\n$TTL 300\n@ SOA ns1 hostmaster 5 1 1 4 300\n@ NS ns1\nns1 A 192.0.2.1\n")
+    primary_port, port = free_port(), free_port()
+    primary = Ternd({"exp.test": str(tmp_path / "exp.test.zone")}, port=primary_port)
+    with open(primary.config, "a") as f:
+        f.write("transfer:\n  allow: [127.0.0.0/8]\n")
+    primary.start()
+    conf = tmp_path / "ternd.yaml"
+    conf.write_text('server:\n  listen: ["127.0.0.1@%d"]\nzones:\n  - name: exp.test\n    primary: ["127.0.0.1@%d"]\n'
+                    '    file: %s\nsignals:\n  ede:\n    codes: [24, 20]\n    interval: 2\n    quiet: 3\n'
+                    '  hooks:\n    - condition: ede\n      exec: %s\n    - condition: all-zones-ready\n      exec: %s\n'
+                    % (port, primary_port, tmp_path / "copy" / "exp.test.zone", hook, hook))
+    out = open(tmp_path / "ternd.log", "w")
+    proc = subprocess.Popen([TERND, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        h.wait(lambda l: l[0] == "all-zones-ready set zones=1", "all-zones-ready")
+        primary.stop()
+        h.wait(lambda l: l[0] == "all-zones-ready clear", "the expiry", timeout=15)
+        assert not h.has("ede"), h.lines()
+        for _ in range(5):
+            assert ede_query(port, "www.exp.test.") == (dns.rcode.SERVFAIL, [24])
+        line = h.wait(lambda l: l[0].startswith("ede set"), "ede set", timeout=5)
+        assert line[0] == "ede set code=24 count=5 interval=2" and line[1:4] == ["ede", "set", "exp.test."], line
+        # a flood over 5 s: a set at most once an interval (2 s), each with that interval's count
+        end = time.time() + 5
+        while time.time() < end:
+            ede_query(port, "exp.test.")
+        sets = [l for l in h.lines() if l[0].startswith("ede set") and l[3] == "exp.test."]
+        assert 2 <= len(sets) <= 5, sets
+        assert all(int(l[0].split("count=")[1].split()[0]) > 0 for l in sets), sets
+        t0 = time.time()
+        h.wait(lambda l: l[0] == "ede clear" and l[3] == "exp.test.", "ede cleared after quiet", timeout=8)
+        assert 2 <= time.time() - t0 <= 6.5
+        for _ in range(3):
+            assert ede_query(port, "not.ours.example.") == (dns.rcode.REFUSED, [20])
+        line = h.wait(lambda l: l[0].startswith("ede set code=20"), "ede without a zone", timeout=5)
+        assert line[0] == "ede set code=20 count=3 interval=2" and line[3] == "", line
+        h.wait(lambda l: l[0] == "ede clear" and l[3] == "", "the zoneless ede cleared", timeout=8)
+    finally:
+        terminate(proc)
+        out.close()
+        primary.stop()
+
+
+def test_ede_tracks_max_zones_and_counts_the_rest_together(tmp_path):
+    """Two secondary zones never loaded (their primary is down: SERVFAIL, EDE 14) with
+    signals.ede.max-zones 1: the first zone asked has its own ede (tracked while it is set), the
+    other's answers then count in the ede without a zone; a code not in signals.ede.codes (20) sets nothing."""
+    h, hook = HookLog.in_dir(tmp_path)
+    port, dead = free_port(), free_port()
+    conf = tmp_path / "ternd.yaml"
+    conf.write_text('server:\n  listen: ["127.0.0.1@%d"]\nzones:\n'
+                    '  - name: a.test\n    primary: ["127.0.0.1@%d"]\n    file: %s/a.zone\n'
+                    '  - name: b.test\n    primary: ["127.0.0.1@%d"]\n    file: %s/b.zone\n'
+                    'signals:\n  ede:\n    codes: [14]\n    interval: 1\n    max-zones: 1\n'
+                    '  hooks:\n    - condition: "*"\n      exec: %s\n' % (port, dead, tmp_path, dead, tmp_path, hook))
+    out = open(tmp_path / "ternd.log", "w")
+    proc = subprocess.Popen([TERND, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        h.wait(lambda l: l[0] == "running set", "running")
+        time.sleep(1.2)  # an interval with nothing
+        assert ede_query(port, "a.test.") == (dns.rcode.SERVFAIL, [14])
+        a = h.wait(lambda l: l[0].startswith("ede set") and l[3] == "a.test.", "a.test's ede", timeout=5)
+        for _ in range(4):
+            assert ede_query(port, "x.b.test.") == (dns.rcode.SERVFAIL, [14])
+            assert ede_query(port, "not.ours.example.") == (dns.rcode.REFUSED, [20])
+        rest = h.wait(lambda l: l[0].startswith("ede set") and l[3] == "", "the rest's ede")
+        assert a[0] == "ede set code=14 count=1 interval=1", a
+        assert rest[0] == "ede set code=14 count=4 interval=1", rest
+        assert not any(l[3] == "b.test." for l in h.lines() if l[1] == "ede"), h.lines()
+        assert not any("code=20" in l[0] for l in h.lines()), h.lines()
+    finally:
+        terminate(proc)
+        out.close()
+
+
+@pytest.mark.parametrize("ede,message", [
+    ("codes: [14, 64]", "signals.ede.codes: 64 is out of range 0..63"),
+    ("codes: [-1]", 'signals.ede.codes: "-1" is not a number'),
+    ("codes: [x]", 'signals.ede.codes: "x" is not a number'),
+    ("interval: 0", "signals.ede.interval: 0 is out of range"),
+    ("threshold: 0", "signals.ede.threshold: 0 is out of range"),
+    ("quiet: -3", "signals.ede.quiet"),
+    ("max-zones: 0", "signals.ede.max-zones: 0 is out of range"),
+    ("codez: [1]", 'unknown key "codez" in signals.ede'),
+])
+def test_bad_ede_keys_are_named_by_check(tmp_path, ede, message):
+    conf = tmp_path / "ternd.yaml"
+    conf.write_text('server:\n  listen: ["127.0.0.1@%d"]\nsignals:\n  ede:\n    %s\n' % (free_port(), ede))
+    r = subprocess.run([TERND, "--check", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and message in r.stderr, r.stderr

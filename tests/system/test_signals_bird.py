@@ -9,11 +9,11 @@ import os
 import random
 import shutil
 import signal
-import subprocess
 import time
 
 import pytest
 
+from signallab import Ns, bgp_lab, birdc, has_route, wait, zone_text
 from ternlib import ROOT, TERND, terminate
 
 pytestmark = [
@@ -22,68 +22,6 @@ pytestmark = [
 ]
 
 HOOK = os.path.join(ROOT, "dist", "tern-anycast-hook")
-ROUTE = "198.51.100.53/32"
-
-
-def zone_text(name, serial=1):
-    return ("$ORIGIN %s.\n$TTL 300\n@ SOA ns1 hostmaster %d 3600 600 86400 300\n@ NS ns1\n"
-            "ns1 A 192.0.2.1\nwww A 192.0.2.3\n" % (name, serial))
-
-
-class Ns:
-    """A network namespace held by a sleeping process, lo up."""
-
-    def __init__(self):
-        self.holder = subprocess.Popen(["unshare", "-n", "sh", "-c", "ip link set lo up && exec sleep infinity"])
-        self.path = "/proc/%d/ns/net" % self.holder.pid
-        deadline = time.time() + 5
-        while self.run(["ip", "link", "show", "lo"], check=False).stdout.find("UP") < 0:
-            assert time.time() < deadline, "lo not up"
-            time.sleep(0.02)
-
-    def argv(self, args):
-        return ["nsenter", "--net=" + self.path, "--"] + list(args)
-
-    def run(self, args, check=True):
-        r = subprocess.run(self.argv(args), capture_output=True, text=True, timeout=30)
-        assert not check or r.returncode == 0, (args, r.stdout, r.stderr)
-        return r
-
-    def popen(self, args, log):
-        return subprocess.Popen(self.argv(args), stdout=log, stderr=subprocess.STDOUT)
-
-    def close(self):
-        self.holder.kill()
-        self.holder.wait()
-
-
-def bird(ns, tmp_path, name, conf):
-    (tmp_path / ("%s.conf" % name)).write_text(conf)
-    sock = str(tmp_path / ("%s.ctl" % name))
-    log = open(tmp_path / ("%s.log" % name), "w")
-    proc = ns.popen(["bird", "-f", "-c", str(tmp_path / ("%s.conf" % name)), "-s", sock,
-                     "-P", str(tmp_path / ("%s.pid" % name))], log)
-    deadline = time.time() + 10
-    while subprocess.run(["birdc", "-s", sock, "show", "status"], capture_output=True).returncode != 0:
-        assert proc.poll() is None and time.time() < deadline, open(tmp_path / ("%s.log" % name)).read()
-        time.sleep(0.05)
-    return proc, sock
-
-
-def birdc(sock, *args):
-    return subprocess.run(["birdc", "-s", sock] + list(args), capture_output=True, text=True, timeout=10).stdout
-
-
-def has_route(sock):
-    return ROUTE in birdc(sock, "show", "route", ROUTE)
-
-
-def wait(pred, what, timeout):
-    end = time.time() + timeout
-    while not pred():
-        assert time.time() < end, what
-        time.sleep(0.02)
-    return time.time()
 
 
 def log_time(path, text, timeout=30):
@@ -104,29 +42,8 @@ def test_the_route_follows_readiness(tmp_path):
     procs = []
     suffix = "%04x" % random.randrange(1 << 16)
     try:
-        # the veth between them
-        subprocess.run(["ip", "link", "add", "tas" + suffix, "type", "veth", "peer", "name", "tbp" + suffix],
-                       check=True)
-        subprocess.run(["ip", "link", "set", "tas" + suffix, "netns", str(a.holder.pid)], check=True)
-        subprocess.run(["ip", "link", "set", "tbp" + suffix, "netns", str(b.holder.pid)], check=True)
-        a.run(["ip", "addr", "add", "10.53.0.1/30", "dev", "tas" + suffix])
-        a.run(["ip", "link", "set", "tas" + suffix, "up"])
-        b.run(["ip", "addr", "add", "10.53.0.2/30", "dev", "tbp" + suffix])
-        b.run(["ip", "link", "set", "tbp" + suffix, "up"])
-        speaker, ssock = bird(a, tmp_path, "speaker", """router id 10.53.0.1;
-protocol device {}
-protocol static anycast { disabled yes; ipv4; route 198.51.100.53/32 blackhole; }
-protocol bgp peer { local 10.53.0.1 as 65001; neighbor 10.53.0.2 as 65002; hold time 3; connect retry time 1;
-  ipv4 { import none; export all; }; }
-""")
-        procs.append(speaker)
-        peer, psock = bird(b, tmp_path, "peer", """router id 10.53.0.2;
-protocol device {}
-protocol bgp speaker { local 10.53.0.2 as 65002; neighbor 10.53.0.1 as 65001; hold time 3; connect retry time 1;
-  ipv4 { import all; export none; }; }
-""")
-        procs.append(peer)
-        wait(lambda: "Established" in birdc(psock, "show", "protocols", "speaker"), "BGP up", 30)
+        speaker, ssock, peer, psock = bgp_lab(a, b, tmp_path, ["anycast"], suffix)
+        procs += [speaker, peer]
         # ternd beside the speaker: a zone file and a secondary zone whose primary is not up yet
         (tmp_path / "file.test.zone").write_text(zone_text("file.test"))
         (tmp_path / "slow.test.zone").write_text(zone_text("slow.test", 3))

@@ -19,6 +19,7 @@ import dns.rcode
 import pytest
 
 from apilib import ApiTernd, keys  # noqa: F401 (a fixture)
+from signallab import bus_config, zone_text
 from ternlib import TERND, Ternd, free_port, terminate
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -28,36 +29,13 @@ pytestmark = pytest.mark.skipif(not shutil.which("dbus-daemon") or not shutil.wh
                                 reason="dbus-daemon and dbus-monitor (make deps) are needed")
 
 
-def zone_text(name, serial=1):
-    return ("$ORIGIN %s.\n$TTL 300\n@ SOA ns1 hostmaster %d 3600 600 86400 300\n@ NS ns1\n"
-            "ns1 A 192.0.2.1\nwww A 192.0.2.3\n" % (name, serial))
-
-
-def bus_config(tmp_path, socket, policy=True):
-    """A bus with the system bus's default policy (Debian's system.conf: nobody owns a name or is
-    called unless a policy says so, signals pass), the shipped policy included; the monitor (the
-    bus's own user) may watch everything."""
-    inc = "  <include>%s</include>\n" % POLICY if policy else ""
-    path = tmp_path / ("bus%s.conf" % ("" if policy else "-bare"))
-    path.write_text(
-        '<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"\n'
-        ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n'
-        "<busconfig>\n  <type>custom</type>\n  <listen>unix:path=%s</listen>\n  <auth>EXTERNAL</auth>\n"
-        '  <policy context="default">\n    <deny own="*"/>\n    <deny send_type="method_call"/>\n'
-        '    <allow send_type="signal"/>\n    <allow send_requested_reply="true" send_type="method_return"/>\n'
-        '    <allow send_requested_reply="true" send_type="error"/>\n    <allow receive_type="signal"/>\n'
-        '    <allow receive_type="method_return"/>\n    <allow receive_type="error"/>\n'
-        '    <allow send_destination="org.freedesktop.DBus"/>\n  </policy>\n%s</busconfig>\n' % (socket, inc))
-    return path
-
-
 class Bus:
     """A private dbus-daemon and a dbus-monitor on it, the monitor's output parsed into messages."""
 
     def __init__(self, tmp_path, policy=True, socket=None):
         self.socket = socket or str(tmp_path / "bus.sock")
         self.address = "unix:path=%s" % self.socket
-        conf = bus_config(tmp_path, self.socket, policy)
+        conf = bus_config(tmp_path, self.socket, POLICY if policy else None)
         self.daemon = subprocess.Popen(["dbus-daemon", "--nofork", "--nopidfile", "--config-file=%s" % conf],
                                        stdout=subprocess.DEVNULL, stderr=open(tmp_path / "bus.log", "a"))
         end = time.time() + 10

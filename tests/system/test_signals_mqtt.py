@@ -19,89 +19,8 @@ import dns.rcode
 import paho.mqtt.client as mqtt
 import pytest
 
+from signallab import PASSWORDS, Broker, make_pki, zone_text
 from ternlib import TERND, Ternd, free_port, terminate, wait_log
-
-PASSWORDS = {"ternd": "ternd-secret", "reader": "reader-secret", "nobody": "nobody-secret"}
-ACL = """user ternd
-topic write tern/#
-user ternd-tls
-topic write tern/#
-user reader
-topic read tern/#
-user nobody
-"""
-
-
-def zone_text(name, serial=1):
-    return ("$ORIGIN %s.\n$TTL 300\n@ SOA ns1 hostmaster %d 3600 600 86400 300\n@ NS ns1\n"
-            "ns1 A 192.0.2.1\nwww A 192.0.2.3\n" % (name, serial))
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-def make_pki(d):
-    """A CA, the broker's certificate for 127.0.0.1, client certificates for ternd-tls and reader,
-    and one from another CA (a client the broker must not know)."""
-    d.mkdir()
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=tern test CA",
-            cwd=d)
-    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    for name, ext in [("broker", ["-extfile", "san.ext"]), ("ternd-tls", []), ("reader", [])]:
-        openssl("req", *ec, "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + name, cwd=d)
-        openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                "-out", name + ".crt", "-days", "2", *ext, cwd=d)
-    return d
-
-
-class Broker:
-    """mosquitto on two loopback ports: plain (password file, ACL) and TLS (client certificate
-    required, its CN the user name). Runs as root (`user root`), so it can write its log."""
-
-    def __init__(self, d, pki, port=None, tls_port=None):
-        self.dir = d
-        d.mkdir(exist_ok=True)
-        self.pki = pki
-        self.port = port or free_port()
-        self.tls_port = tls_port or free_port()
-        pw = d / "passwords"
-        pw.write_text("")
-        for user, password in PASSWORDS.items():
-            subprocess.run(["mosquitto_passwd", "-b", str(pw), user, password], check=True, capture_output=True)
-        (d / "acl").write_text(ACL)
-        self.log = d / "mosquitto.log"
-        (d / "mosquitto.conf").write_text(
-            "user root\npersistence false\nper_listener_settings false\nallow_anonymous false\n"
-            "max_queued_messages 100000\n"
-            "password_file %s\nacl_file %s\nlog_dest file %s\nlog_type all\n"
-            "listener %d 127.0.0.1\n"
-            "listener %d 127.0.0.1\ncafile %s/ca.crt\ncertfile %s/broker.crt\nkeyfile %s/broker.key\n"
-            "require_certificate true\nuse_identity_as_username true\n" % (
-                pw, d / "acl", self.log, self.port, self.tls_port, pki, pki, pki))
-        self.proc = None
-
-    def start(self):
-        seen = len(self.log_text())  # a restart appends to the log
-        self.proc = subprocess.Popen(["mosquitto", "-c", str(self.dir / "mosquitto.conf")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        end = time.time() + 10
-        while "Opening ipv4 listen socket on port %d" % self.tls_port not in self.log_text()[seen:]:
-            assert self.proc.poll() is None and time.time() < end, self.log_text()
-            time.sleep(0.05)
-        return self
-
-    def log_text(self):
-        try:
-            return self.log.read_text()
-        except FileNotFoundError:
-            return ""
-
-    def stop(self):
-        if self.proc:
-            terminate(self.proc, 10)
-
 
 class Sub:
     """A subscriber to tern/# (paho): what it got, in order, as (topic, payload, retained)."""
@@ -444,7 +363,8 @@ def test_a_broker_down_drops_the_oldest_beyond_the_bound_and_counts(tmp_path):
 
 def test_thousands_of_zones_reach_the_broker(tmp_path, broker):
     """3,000 zones ready at start: every zone-ready reaches the broker (ternd hands the library at
-    most 64 unacknowledged messages at a time, the rest wait in its bounded list)."""
+    most 64 unacknowledged messages at a time, the rest wait in its bounded list); after the broker
+    restarts empty, every zone-ready reaches it again (a walk of the zones in steps)."""
     (tmp_path / "z.zone").write_text("$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 300\n@ NS ns1\nns1 A 192.0.2.1\n")
     sub = Sub(broker, "reader", PASSWORDS["reader"])
     assert sub.wait_connected() == 0
@@ -457,6 +377,23 @@ def test_thousands_of_zones_reach_the_broker(tmp_path, broker):
         while len({m[0] for m in sub.messages() if m[0].startswith("tern/pop6/zone-ready/")}) < 3000:
             assert time.time() < end, len(sub.messages())
             time.sleep(0.1)
+        # the broker restarts and forgets what was retained (persistence false): once ternd is back,
+        # zone-ready of each zone is there again (walked from the zones, not kept in the table)
+        sub.close()
+        broker.stop()
+        broker.start()
+        sub = Sub(broker, "reader", PASSWORDS["reader"])
+        assert sub.wait_connected() == 0
+        sub.wait("tern/pop6/crashed", "clear", timeout=30)
+        end = time.time() + 60
+        while len({m[0] for m in sub.messages() if m[0].startswith("tern/pop6/zone-ready/")}) < 3000:
+            assert time.time() < end, len(sub.messages())
+            time.sleep(0.1)
+        late = Sub(broker, "reader", PASSWORDS["reader"])
+        assert late.wait_connected() == 0
+        late.wait("tern/pop6/zone-ready/z2999.test", "set", retained=True)
+        late.wait("tern/pop6/all-zones-ready", "set", retained=True)
+        late.close()
     finally:
         sub.close()
         assert t.stop() == 0

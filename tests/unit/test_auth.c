@@ -299,7 +299,8 @@ static void expect_fail_at(struct fixture *f, char *tok, time_t now, const char 
 		auth_principal_free(&p);
 		fail_msg("token accepted; expected \"%s\"", message);
 	}
-	assert_int_equal(rc, TERN_EINVAL);
+	/* an unknown kid has its own code: a set fetched from a URL is fetched again for it */
+	assert_int_equal(rc, strstr(message, "unknown key id") ? TERN_ENOTFOUND : TERN_EINVAL);
 	assert_contains(err, message);
 	assert_string_equal(p.tenant, "");
 	assert_null(p.scope.zones);
@@ -1098,6 +1099,47 @@ static void test_allows_acme(void **state)
 	TABLE(f, "{\"read_only\":true,\"names\":[\"_acme-challenge.example.com\"],\"types\":[\"TXT\"]}", ro);
 }
 
+/* An ingress token: the service ids it names, nothing else allowed, copied whole; refused when
+ * combined with other lists, when an id is not a lower-case UUID, when too many are listed. */
+static void test_scope_ingress(void **state)
+{
+	struct fixture *f = *state;
+	struct auth_principal p, c;
+	static const char *const id1 = "0f8b5a52-2c1e-4c3b-9d7e-1a2b3c4d5e6f",
+	                         *id2 = "9e1a6b33-7d2f-4e8a-a1b2-c3d4e5f60718";
+	char scope[512];
+	snprintf(scope, sizeof(scope), "{\"ingress\":[\"%s\",\"%s\"]}", id1, id2);
+	scoped(f, scope, &p);
+	assert_true(p.scope.has_ingress);
+	assert_int_equal(p.scope.ningress, 2);
+	assert_string_equal(p.scope.ingress[0], id1);
+	assert_true(auth_ingress_allows(&p, id1) && auth_ingress_allows(&p, id2));
+	assert_false(auth_ingress_allows(&p, "00000000-0000-4000-8000-000000000000"));
+	/* no zone operation at all, read or write */
+	assert_false(auth_allows(&p, NULL, NULL, 0, false));
+	assert_false(allows(&p, "example.com", NULL, 0, false));
+	assert_false(allows(&p, "example.com", "www.example.com", 1, false));
+	assert_int_equal(auth_principal_copy(&c, &p), 0);
+	assert_true(c.scope.has_ingress && c.scope.ningress == 2 && c.scope.ingress != p.scope.ingress);
+	assert_true(auth_ingress_allows(&c, id2));
+	auth_principal_free(&c);
+	auth_principal_free(&p);
+	/* an ordinary token names no service */
+	scoped(f, "{\"read_only\":true}", &p);
+	assert_false(auth_ingress_allows(&p, id1));
+	auth_principal_free(&p);
+	scope_fails(f, "{\"zones\":[\"example.com\"],\"ingress\":[]}", "cannot be combined");
+	scope_fails(f, "{\"ingress\":\"x\"}", "scope.ingress is not an array");
+	scope_fails(f, "{\"ingress\":[\"0F8B5A52-2C1E-4C3B-9D7E-1A2B3C4D5E6F\"]}", "scope.ingress[0]");
+	scope_fails(f, "{\"ingress\":[\"../zones\"]}", "is not a service id");
+	scope_fails(f, "{\"ingress\":[7]}", "not a string");
+	char many[1536] = "{\"ingress\":[";
+	for (int i = 0; i <= AUTH_INGRESS_MAX; i++)
+		strcat(many, i ? ",\"a\"" : "\"a\"");
+	strcat(many, "]}");
+	scope_fails(f, many, "at most 64");
+}
+
 /* ---- JWKS errors ---- */
 
 static void jwks_fails(char *json, const char *message)
@@ -1113,6 +1155,65 @@ static void jwks_fails(char *json, const char *message)
 	assert_int_equal(rc, TERN_ECONFIG);
 	assert_ptr_equal(k, untouched);
 	assert_contains(err, message);
+}
+
+/* What a lenient load (a fetched set) left out, in order. */
+struct skips {
+	unsigned n;
+	char why[4][256];
+};
+
+static void note_skip(void *arg, const char *why)
+{
+	struct skips *s = arg;
+	if (s->n < 4)
+		snprintf(s->why[s->n], sizeof(s->why[0]), "%s", why);
+	s->n++;
+}
+
+/* A fetched set: keys that cannot be used are left out with their reason, the rest verify tokens;
+ * a set with none left, or that is no JWKS, is refused. */
+static void test_jwks_lenient(void **state)
+{
+	struct fixture *f = *state;
+	struct skips sk = {0};
+	struct auth_keys *k = NULL;
+	char err[512] = "";
+	char *json = jwks_of(jwk_ec(f->ec, "enc1", "P-256", 32, ",\"use\":\"enc\""), jwk_rsa(f->rsa, "rsa1", ""),
+	                     jwk_rsa(f->rsa, "rsa1", ""));
+	assert_int_equal(
+	    auth_keys_load_lenient(json, strlen(json), "https://idp/jwks", note_skip, &sk, &k, err, sizeof(err)), 0);
+	free(json);
+	assert_int_equal(auth_keys_count(k), 1);
+	assert_true(auth_keys_has(k, "rsa1"));
+	assert_false(auth_keys_has(k, "enc1"));
+	assert_int_equal(sk.n, 2);
+	assert_contains(sk.why[0], "https://idp/jwks: keys[0]: use:");
+	assert_contains(sk.why[1], "keys[2]: kid: duplicate key id \"rsa1\"");
+	char *tok = token_claims("RS256", "rsa1", f->rsa, "");
+	struct auth_principal p;
+	assert_int_equal(auth_verify(k, tok, NOW, &p, err, sizeof(err)), 0);
+	auth_principal_free(&p);
+	free(tok);
+	auth_keys_free(k);
+
+	/* nothing usable left */
+	k = NULL;
+	sk.n = 0;
+	json = jwks_of(jwk_ec(f->ec, "k1", "P-256", 32, ",\"d\":\"AQAB\""), NULL, NULL);
+	assert_int_equal(auth_keys_load_lenient(json, strlen(json), "idp", note_skip, &sk, &k, err, sizeof(err)),
+	                 TERN_ECONFIG);
+	free(json);
+	assert_null(k);
+	assert_int_equal(sk.n, 1);
+	assert_contains(err, "idp: keys: no key that can verify a token");
+	/* not a key set at all: refused whole, nothing skipped */
+	sk.n = 0;
+	static const char html[] = "<html>sign in</html>";
+	assert_int_equal(auth_keys_load_lenient(html, strlen(html), "idp", note_skip, &sk, &k, err, sizeof(err)),
+	                 TERN_ECONFIG);
+	assert_int_equal(sk.n, 0);
+	assert_contains(err, "not valid JSON");
 }
 
 static void test_jwks_errors(void **state)
@@ -1199,13 +1300,13 @@ static void test_jwks_file(void **state)
 	assert_int_equal(auth_keys_count(NULL), 0);
 	/* No keys at all: every token is refused. */
 	tok = token_claims("RS256", "rsa1", f->rsa, "");
-	assert_int_equal(auth_verify(NULL, tok, NOW, &p, err, sizeof(err)), TERN_EINVAL);
+	assert_int_equal(auth_verify(NULL, tok, NOW, &p, err, sizeof(err)), TERN_ENOTFOUND);
 	assert_contains(err, "unknown key id");
 	free(tok);
 	/* A NULL or empty error buffer is fine. */
 	tok = token_claims("RS256", "k9", f->rsa, "");
-	assert_int_equal(auth_verify(f->keys, tok, NOW, &p, NULL, 0), TERN_EINVAL);
-	assert_int_equal(auth_verify(f->keys, tok, NOW, &p, err, 0), TERN_EINVAL);
+	assert_int_equal(auth_verify(f->keys, tok, NOW, &p, NULL, 0), TERN_ENOTFOUND);
+	assert_int_equal(auth_verify(f->keys, tok, NOW, &p, err, 0), TERN_ENOTFOUND);
 	free(tok);
 }
 
@@ -1223,7 +1324,8 @@ int main(void)
 	    cmocka_unit_test(test_allows_zones),  cmocka_unit_test(test_allows_names),
 	    cmocka_unit_test(test_allows_types),  cmocka_unit_test(test_allows_acme),
 	    cmocka_unit_test(test_allows_wire),   cmocka_unit_test(test_scope_names_wire),
-	    cmocka_unit_test(test_jwks_errors),   cmocka_unit_test(test_jwks_file),
+	    cmocka_unit_test(test_scope_ingress), cmocka_unit_test(test_jwks_errors), cmocka_unit_test(test_jwks_lenient),
+	    cmocka_unit_test(test_jwks_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

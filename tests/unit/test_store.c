@@ -151,17 +151,22 @@ static void raw_exec(const char *db, const char *sql)
 
 /* ---- Schema ---- */
 
-/* Takes a file back from version 10 to 8 (the per-tenant zone counts, the services) for the migration
- * tests. */
+/* The schema version this store writes (store_sqlite_schema.c's migrations), as a number and as text. */
+#define SCHEMA_NOW 12
+#define SCHEMA_NOW_TEXT "12"
+
+/* Takes a file back from the version now to 8 (the per-tenant zone counts, the services, the
+ * settings, the services' certificates) for the migration tests. */
 #define DROP_V9                                                                                                        \
 	" DROP TRIGGER tenant_zones_insert; DROP TRIGGER tenant_zones_delete; DROP TRIGGER tenant_zones_move;"         \
-	" DROP TABLE tenant_zones; DROP TABLE services;"
+	" DROP TABLE tenant_zones; DROP TABLE service_certs; DROP TABLE acme_account; DROP TABLE services;"            \
+	" DROP TABLE settings;"
 
 static void test_schema_and_reopen(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t a[NAME_MAXLEN], o[NAME_MAXLEN];
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 10);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), SCHEMA_NOW);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
 	                                "('zones', 'rrsets', 'journal', 'proposals', 'past_serials')"),
@@ -176,7 +181,7 @@ static void test_schema_and_reopen(void **state)
 
 	reopen(f);
 	reopen(f); /* migrations do not run twice */
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 10);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), SCHEMA_NOW);
 	struct store_zone z;
 	assert_int_equal(store_zone_get(store_latest(f->st), N(a, "EXAMPLE.com."), &z, f->err, sizeof(f->err)), 0);
 	assert_memory_equal(z.apex, "\7example\3com", 13);
@@ -201,8 +206,55 @@ static void test_schema_and_reopen(void **state)
 	assert_int_equal(store_open_sqlite(f->db, &f->st, f->err, sizeof(f->err)), TERN_ECONFIG);
 	assert_null(f->st);
 	assert_non_null(strstr(f->err, "schema version 99 is newer"));
-	raw_exec(f->db, "UPDATE schema_version SET version = 10");
+	raw_exec(f->db, "UPDATE schema_version SET version = " SCHEMA_NOW_TEXT);
 	reopen(f);
+}
+
+/* ---- Settings ---- */
+
+static void test_settings(void **state)
+{
+	struct fixture *f = *state;
+	void *v = NULL;
+	size_t len = 0;
+	int64_t when = 0;
+	assert_int_equal(
+	    store_setting_get(store_latest(f->st), "jwks https://idp/", &v, &len, &when, f->err, sizeof(f->err)),
+	    TERN_ENOTFOUND);
+	assert_null(v);
+	assert_string_equal(f->err, "no setting jwks https://idp/");
+	struct store_txn *t = begin(f);
+	static const char bytes[] = "a\0b";
+	assert_int_equal(store_setting_put(t, "jwks https://idp/", bytes, 3, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_int_equal(
+	    store_setting_get(store_latest(f->st), "jwks https://idp/", &v, &len, &when, f->err, sizeof(f->err)), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(v, bytes, 3);
+	assert_int_equal(((char *)v)[3], 0);
+	assert_true(when > 0);
+	free(v);
+	/* replaced whole, kept across a reopen */
+	t = begin(f);
+	assert_int_equal(store_setting_put(t, "jwks https://idp/", "{}", 2, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	reopen(f);
+	assert_int_equal(
+	    store_setting_get(store_latest(f->st), "jwks https://idp/", &v, &len, NULL, f->err, sizeof(f->err)), 0);
+	assert_int_equal(len, 2);
+	assert_string_equal(v, "{}");
+	free(v);
+	/* a rolled-back put leaves nothing; bad names and sizes are refused */
+	t = begin(f);
+	assert_int_equal(store_setting_put(t, "other", "x", 1, f->err, sizeof(f->err)), 0);
+	store_rollback(t);
+	assert_int_equal(store_setting_get(store_latest(f->st), "other", &v, &len, NULL, f->err, sizeof(f->err)),
+	                 TERN_ENOTFOUND);
+	t = begin(f);
+	assert_true(store_setting_put(t, "", "x", 1, f->err, sizeof(f->err)) < 0);
+	assert_true(store_setting_put(t, "big", "x", STORE_SETTING_MAX + 1, f->err, sizeof(f->err)) == TERN_EINVAL);
+	assert_non_null(strstr(f->err, "is more than"));
+	store_rollback(t);
 }
 
 /* ---- Zones ---- */
@@ -843,7 +895,7 @@ static void test_migration_from_v1(void **state)
 
 	raw_exec(f->db, "DROP TABLE past_serials; ALTER TABLE rrsets DROP COLUMN ttls;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 10);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), SCHEMA_NOW);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name IN ('journal_by_zone',"
 	                                " 'journal_v2', 'journal_v1')"),
 	                 0);
@@ -914,7 +966,7 @@ static void test_tenant_counts(void **state)
 	f->st = NULL;
 	raw_exec(f->db, "UPDATE schema_version SET version = 8;" DROP_V9);
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 10);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), SCHEMA_NOW);
 	assert_int_equal(held(f, "alice"), 1);
 	assert_int_equal(held(f, "bob"), 2);
 	assert_int_equal(held(f, "carol"), 0);
@@ -978,6 +1030,89 @@ static void test_services(void **state)
 	assert_int_equal(store_service_put(t, &s, false, f->err, sizeof(f->err)), TERN_ENOTFOUND);
 	commit(f, t);
 	assert_int_equal(store_service_get(store_latest(f->st), id, &got, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+}
+
+static int due_count(const char *service, const uint8_t *canonical, void *arg)
+{
+	(void)canonical;
+	assert_int_equal(strlen(service), STORE_SERVICE_ID_LEN);
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Service certificates: due without a row, written whole, read with and without the private
+ * columns, due again at next_at, refused for a service that is gone, deleted with the service;
+ * the account key stored once. */
+static void test_service_certs(void **state)
+{
+	struct fixture *f = *state;
+	const char *id = "0b9c3f1e-2a4d-4e6f-8a1b-3c5d7e9f0a12";
+	struct store_service s = {.deployment = "{}"};
+	snprintf(s.id, sizeof(s.id), "%s", id);
+	snprintf(s.tenant, sizeof(s.tenant), "alice");
+	N(s.canonical, "0b9c3f1e-2a4d-4e6f-8a1b-3c5d7e9f0a12.app.example.");
+	struct store_cert c = {0}, got;
+	snprintf(c.service, sizeof(c.service), "%s", id);
+	snprintf(c.names, sizeof(c.names), "0b9c3f1e-2a4d-4e6f-8a1b-3c5d7e9f0a12.app.example");
+	snprintf(c.state, sizeof(c.state), "valid");
+	c.chain = "-----BEGIN CERTIFICATE-----\n";
+	c.key = "-----BEGIN PRIVATE KEY-----\n";
+	c.not_before = 1000, c.not_after = 4000, c.next_at = 3000, c.ech_rotate_at = 5000;
+	memset(c.ech_key, 7, sizeof(c.ech_key));
+	memset(c.ech_config, 9, 70);
+	c.ech_config_len = 70;
+	int due = 0;
+	int64_t next = 0;
+	struct store_txn *t = begin(f);
+	/* no service: nothing written */
+	assert_int_equal(store_cert_put(t, &c, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	assert_int_equal(store_service_put(t, &s, true, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_int_equal(store_cert_due(store_latest(f->st), 0, 10, due_count, &due, f->err, sizeof(f->err)), 0);
+	assert_int_equal(due, 1); /* no row yet */
+	assert_int_equal(store_cert_next(store_latest(f->st), &next, f->err, sizeof(f->err)), 0);
+	assert_true(next == INT64_MAX);
+	assert_int_equal(store_cert_get(store_latest(f->st), id, true, &got, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	t = begin(f);
+	assert_int_equal(store_cert_put(t, &c, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_cert_put(t, &c, f->err, sizeof(f->err)), 0); /* replaced */
+	commit(f, t);
+	due = 0;
+	assert_int_equal(store_cert_due(store_latest(f->st), 2999, 10, due_count, &due, f->err, sizeof(f->err)), 0);
+	assert_int_equal(due, 0);
+	assert_int_equal(store_cert_due(store_latest(f->st), 3000, 10, due_count, &due, f->err, sizeof(f->err)), 0);
+	assert_int_equal(due, 1);
+	assert_int_equal(store_cert_next(store_latest(f->st), &next, f->err, sizeof(f->err)), 0);
+	assert_int_equal(next, 3000);
+	assert_int_equal(store_cert_get(store_latest(f->st), id, false, &got, f->err, sizeof(f->err)), 0);
+	assert_null(got.key);
+	assert_string_equal(got.chain, c.chain);
+	assert_int_equal(got.ech_config_len, 70);
+	assert_int_equal(got.ech_key[0], 0); /* not asked for */
+	assert_int_equal(got.not_after, 4000);
+	store_cert_clear(&got);
+	assert_int_equal(store_cert_get(store_latest(f->st), id, true, &got, f->err, sizeof(f->err)), 0);
+	assert_string_equal(got.key, c.key);
+	assert_memory_equal(got.ech_key, c.ech_key, sizeof(c.ech_key));
+	assert_int_equal(got.ech_old_config_len, 0);
+	store_cert_clear(&got);
+	/* the account key, once */
+	char *pem = NULL;
+	assert_int_equal(store_acme_account_get(store_latest(f->st), &pem, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	t = begin(f);
+	assert_int_equal(store_acme_account_put(t, "-----BEGIN PRIVATE KEY-----\n", f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_acme_account_put(t, "other", f->err, sizeof(f->err)), TERN_EEXIST);
+	commit(f, t);
+	assert_int_equal(store_acme_account_get(store_latest(f->st), &pem, f->err, sizeof(f->err)), 0);
+	assert_string_equal(pem, "-----BEGIN PRIVATE KEY-----\n");
+	free(pem);
+	/* the service goes, its certificate with it */
+	t = begin(f);
+	assert_int_equal(store_service_delete(t, id, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_cert_put(t, &c, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	commit(f, t);
+	assert_int_equal(store_cert_get(store_latest(f->st), id, true, &got, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM service_certs"), 0);
 }
 
 static void test_past_serials(void **state)
@@ -1051,7 +1186,7 @@ static void test_migration_from_v2(void **state)
 	                "signed_downstream; UPDATE schema_version SET version = 2;" DROP_V9
 	                "DROP TABLE dnssec_zones; DROP TABLE dnssec_keys; DROP TABLE dnssec_key_journal;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 10);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), SCHEMA_NOW);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM past_serials"), 0);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets"), 1);
 	assert_int_equal(read_from(f, 6, &got), 0);
@@ -1092,7 +1227,7 @@ static void test_rrset_ttls_and_migration_from_v3(void **state)
 	                "schema_version SET version = 3;" DROP_V9
 	                "DROP TABLE dnssec_zones; DROP TABLE dnssec_keys; DROP TABLE dnssec_key_journal;");
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 10);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), SCHEMA_NOW);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM rrsets WHERE ttls IS NULL"), 1);
 	struct store_rrset rs;
 	assert_int_equal(store_rrset_get(store_latest(f->st), N(a, "example.com."), N(o, "www.example.com."), RR_A, &rs,
@@ -1849,7 +1984,7 @@ static void test_dnssec_roll_rows_and_migration_from_v5(void **state)
 	         "CREATE INDEX dnssec_keys_by_zone ON dnssec_keys (zone_id, id);"
 	         "ALTER TABLE zones DROP COLUMN signed_downstream; UPDATE schema_version SET version = 5;" DROP_V9);
 	reopen(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 10);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), SCHEMA_NOW);
 	assert_int_equal(store_dnssec_get(store_latest(f->st), a, &got, f->err, sizeof(f->err)), 0);
 	assert_true(got.policy.ds_ttl == 86400 && got.policy.ds_check_interval == 3600 && !got.policy.rfc5011 &&
 	            got.policy.add_holddown == 2592000);
@@ -1871,9 +2006,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_dnssec_roll_rows_and_migration_from_v5, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_and_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_past_serials, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_services, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_service_certs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tenant_counts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dnssec_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_from_v2, setup, teardown),

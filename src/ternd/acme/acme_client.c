@@ -186,6 +186,18 @@ static bool content_type_is(const struct response *r, const char *type)
 	       (r->content_type[n] == '\0' || r->content_type[n] == ';' || r->content_type[n] == ' ');
 }
 
+/* libcurl's progress callback (at least once a second): a cancel ends the request under way, so
+ * a stop does not wait for a CA that stalls (REQUEST_TIMEOUT_MS). */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	const struct session *s = arg;
+	return s->o->cancel && atomic_load(s->o->cancel);
+}
+
 /* One HTTP exchange: GET (body NULL, head false), HEAD (head true) or POST of a JWS. */
 static int exchange(struct session *s, enum acme_step step, const char *url, bool head, const char *body,
                     const char *accept, size_t max)
@@ -229,6 +241,9 @@ static int exchange(struct session *s, enum acme_step step, const char *url, boo
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(left < REQUEST_TIMEOUT_MS ? left : REQUEST_TIMEOUT_MS));
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "tern-acme/1");
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);

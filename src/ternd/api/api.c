@@ -2,6 +2,7 @@
  * and its route table. */
 #include "ternd/api/api.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "lib/error.h"
 #include "ternd/api/api_impl.h"
+#include "ternd/api/jwks_fetch.h"
 #include "ternd/api/pops.h"
 #include "ternd/base/log.h"
 
@@ -56,6 +58,8 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/services/{}", api_services_show, 0},
     {"DELETE", "/api/v1/services/{}", api_services_delete, 0},
     {"PUT", "/api/v1/services/{}/deployment", api_services_deploy, 0},
+    {"GET", "/api/v1/services/{}/certificate", api_services_certificate, 0},
+    {"GET", "/api/v1/services/{}/ingress", api_services_ingress, 0},
 };
 
 /* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants. */
@@ -114,6 +118,21 @@ static struct http_limits http_limits(const struct config *conf)
 	return lim;
 }
 
+static void forget_tokens(struct api *a);
+
+/* A key set fetched (api.jwks-url) comes into force: tokens verified under the old one are
+ * verified again. */
+static void publish_keys(void *arg, struct auth_keys *keys)
+{
+	struct api *a = arg;
+	pthread_mutex_lock(&a->auth_lock);
+	struct auth_keys *old = a->keys;
+	a->keys = keys;
+	forget_tokens(a);
+	pthread_mutex_unlock(&a->auth_lock);
+	auth_keys_free(old);
+}
+
 int api_start(struct server *srv, const struct config *conf, struct store *store, struct change *change, int lfd,
               struct api **out, char *err, size_t errlen)
 {
@@ -138,8 +157,11 @@ int api_start(struct server *srv, const struct config *conf, struct store *store
 		*out = a;
 		return 0;
 	}
-	/* before the HTTP thread starts, so handlers see a->pops set once and for all */
-	if ((rc = auth_keys_load(conf->api.jwks, &a->keys, err, errlen)) < 0 ||
+	/* before the HTTP thread starts, so handlers see a->pops and a->jwks set once and for all */
+	struct jwks_fetch_options jo = {conf->api.jwks_url, conf->api.jwks_ca_file, conf->api.jwks_max_age_ms,
+	                                conf->api.jwks_timeout_ms};
+	if ((conf->api.jwks_url ? (rc = jwks_fetch_start(&jo, store, publish_keys, a, &a->jwks, err, errlen))
+	                        : (rc = auth_keys_load(conf->api.jwks, &a->keys, err, errlen))) < 0 ||
 	    (conf->pops.n && (rc = pops_start(&conf->pops, &a->pops, err, errlen)) < 0)) {
 		close(lfd);
 		goto fail;
@@ -171,11 +193,18 @@ static void forget_tokens(struct api *a)
 		}
 }
 
+void api_set_svc(struct api *a, struct svc *svc)
+{
+	if (a)
+		atomic_store(&a->svc, svc);
+}
+
 void api_stop(struct api *a)
 {
 	if (!a)
 		return;
 	http_stop(a->http);
+	jwks_fetch_stop(a->jwks);
 	pops_stop(a->pops);
 	auth_keys_free(a->keys);
 	free(a->buckets);

@@ -1,6 +1,8 @@
 /* The HTTP/JSON control plane: zones and RRsets of tenants, read from the store and written
  * through the change module (served at once). */
 #pragma once
+
+struct svc;
 #include <stddef.h>
 
 #include "ternd/base/config.h"
@@ -20,6 +22,8 @@ struct xfr_journal;
 int api_start(struct server *srv, const struct config *conf, struct store *store, struct change *change, int lfd,
               struct api **out, char *err, size_t errlen);
 void api_stop(struct api *a);
+/* The service-certificate owner that service creations wake (NULL: issuance off). */
+void api_set_svc(struct api *a, struct svc *svc);
 /* The store's change journal as IXFR reads it (srv->journal), or NULL without a store. It lives
  * until api_stop(): the TCP workers that read it must stop before. */
 const struct xfr_journal *api_journal(const struct api *a);

@@ -7,6 +7,7 @@
 #include "ternd/api/api_impl.h"
 #include "ternd/base/text.h"
 #include "ternd/signals/signals.h"
+#include "ternd/api/jwks_fetch.h"
 #include "ternd/api/pops.h"
 #include "ternd/base/stats.h"
 #include "ternd/dyn/monitor.h"
@@ -63,6 +64,39 @@ static json_t *monitors_health(struct monitor_view *v, size_t n)
 	                 (json_int_t)count[MONITOR_DOWN], "unknown", (json_int_t)count[MONITOR_UNKNOWN], "list", list);
 }
 
+/* api.jwks-url's fetches: the set in force, when it came, what failed last. */
+static json_t *jwks_health(struct jwks_fetch *f)
+{
+	struct jwks_fetch_state st;
+	jwks_fetch_state(f, &st);
+	return json_pack("{s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "keys", (json_int_t)st.keys, "source",
+	                 st.keys == 0    ? "none"
+	                 : st.from_store ? "store"
+	                                 : "fetched",
+	                 "last_attempt", (json_int_t)st.last_attempt, "last_success", (json_int_t)st.last_success,
+	                 "next_fetch", (json_int_t)st.next_fetch, "fetches", (json_int_t)st.fetches, "failures",
+	                 (json_int_t)st.failures, "skipped_keys", (json_int_t)st.skipped_keys, "refetches",
+	                 (json_int_t)st.refetches, "refetches_refused", (json_int_t)st.refetches_refused, "last_error",
+	                 st.last_error[0] ? json_string(st.last_error) : json_null());
+}
+
+static void jwks_metrics(struct jwks_fetch *f, struct text *m)
+{
+	struct jwks_fetch_state st;
+	jwks_fetch_state(f, &st);
+	prom_family(m, "tern_jwks_fetches_total", "counter", "Fetches of api.jwks-url, by outcome.");
+	text_printf(m, "tern_jwks_fetches_total{result=\"ok\"} %llu\n", (unsigned long long)(st.fetches - st.failures));
+	text_printf(m, "tern_jwks_fetches_total{result=\"failed\"} %llu\n", (unsigned long long)st.failures);
+	prom_family(m, "tern_jwks_refetches_total", "counter",
+	            "Fetches asked for by tokens with an unknown kid, by whether one was made (at most one a minute).");
+	text_printf(m, "tern_jwks_refetches_total{made=\"yes\"} %llu\n", (unsigned long long)st.refetches);
+	text_printf(m, "tern_jwks_refetches_total{made=\"no\"} %llu\n", (unsigned long long)st.refetches_refused);
+	prom_family(m, "tern_jwks_keys", "gauge", "Token signing keys in force.");
+	text_printf(m, "tern_jwks_keys %zu\n", st.keys);
+	prom_family(m, "tern_jwks_last_success_seconds", "gauge", "When a fetch last succeeded (Unix time; 0: never).");
+	text_printf(m, "tern_jwks_last_success_seconds %lld\n", (long long)st.last_success);
+}
+
 void api_health(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	(void)req;
@@ -91,6 +125,8 @@ void api_health(void *ctx, const struct http_request *req, struct http_response 
 	}
 	if (a->pops)
 		json_object_set_new(o, "pops", pops_summary(a->pops));
+	if (a->jwks)
+		json_object_set_new(o, "jwks", jwks_health(a->jwks));
 	struct monitor_view *v = NULL;
 	size_t nv = 0;
 	if (a->srv->monitors && monitor_list(a->srv->monitors, &v, &nv) == 0) {
@@ -163,6 +199,15 @@ void api_metrics(void *ctx, const struct http_request *req, struct http_response
 	prom_family(&m, "tern_dns_transfer_batched_total", "counter",
 	            "Messages those batches answered: zone transfers and the queries among them.");
 	text_printf(&m, "tern_dns_transfer_batched_total %llu\n", (unsigned long long)batched);
+	uint64_t rrl_limited, rrl_slipped, rrl_dropped;
+	stats_sum_rrl(&a->srv->stats, &rrl_limited, &rrl_slipped, &rrl_dropped);
+	prom_family(&m, "tern_dns_rrl_limited_total", "counter",
+	            "UDP responses over the rate limit (rrl), counted in log-only mode too.");
+	text_printf(&m, "tern_dns_rrl_limited_total %llu\n", (unsigned long long)rrl_limited);
+	prom_family(&m, "tern_dns_rrl_slipped_total", "counter", "Of those, sent truncated (TC=1, no records).");
+	text_printf(&m, "tern_dns_rrl_slipped_total %llu\n", (unsigned long long)rrl_slipped);
+	prom_family(&m, "tern_dns_rrl_dropped_total", "counter", "Of those, not sent.");
+	text_printf(&m, "tern_dns_rrl_dropped_total %llu\n", (unsigned long long)rrl_dropped);
 	struct signals *sig = a->srv->signals;
 	if (sig) {
 		prom_family(&m, "tern_signals_dropped_total", "counter",
@@ -196,6 +241,8 @@ void api_metrics(void *ctx, const struct http_request *req, struct http_response
 		            (unsigned long long)d.refreshed_total);
 		text_printf(&m, "tern_dnssec_jobs_total{job=\"failed\"} %llu\n", (unsigned long long)d.failed_total);
 	}
+	if (a->jwks)
+		jwks_metrics(a->jwks, &m);
 	if (a->pops)
 		pops_metrics(a->pops, a->srv->zones, &m);
 	if (a->srv->monitors)

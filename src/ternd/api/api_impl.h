@@ -15,6 +15,7 @@
 #include "ternd/api/auth.h"
 #include "ternd/http/http.h"
 #include "ternd/store/store.h"
+#include "ternd/svc/svc.h"
 #include "ternd/base/config.h"
 #include "ternd/base/text.h"
 #include "ternd/change/change.h"
@@ -51,7 +52,8 @@ struct api {
 	struct server *srv; /* its configuration in force is the API's: api_config() */
 	struct store *store; /* main's: the tenants' zones, read here, written only through change */
 	struct change *change; /* main's: the write path (one write at a time, store transaction + publish) */
-	struct auth_keys *keys;
+	struct auth_keys *keys; /* NULL until a fetched set arrives (api.jwks-url) */
+	struct jwks_fetch *jwks; /* api.jwks-url's fetcher; NULL with a file (api.jwks) */
 	struct http *http;
 	time_t started;
 	struct api_bucket *buckets;
@@ -61,6 +63,7 @@ struct api {
 	unsigned next_token; /* round-robin replacement */
 	struct pops *pops; /* the PoPs polled (pops: in the configuration); NULL when none */
 	struct xfr_journal journal; /* the store's journal as IXFR reads it (api_journal()) */
+	_Atomic(struct svc *) svc; /* service certificates (api_set_svc), NULL when issuance is off */
 };
 
 /* The configuration in force (published whole by a reload): read it again after anything that may
@@ -94,6 +97,10 @@ struct api_caller {
 /* Authenticates (bearer JWT, or X-Tenant-ID when allowed) and applies the tenant's rate limit;
  * on failure the response is written (401/429) and false returned. */
 bool api_authenticate(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c);
+/* The same for the ingress route: only a token with scope.ingress (403 "scope" otherwise); every
+ * other route refuses such a token (api_authenticate: 403 "scope"). */
+bool api_authenticate_ingress(struct api *a, const struct http_request *req, struct http_response *res,
+                              struct api_caller *c);
 void api_caller_free(struct api_caller *c);
 /* The opening routes share: authenticates the caller (401/429); when z is given, finds the zone
  * the URL's first segment names (400/404; 409 when write and the zone is locked); when body is
@@ -307,3 +314,8 @@ void api_services_list(void *ctx, const struct http_request *req, struct http_re
 void api_services_show(void *ctx, const struct http_request *req, struct http_response *res);
 void api_services_deploy(void *ctx, const struct http_request *req, struct http_response *res);
 void api_services_delete(void *ctx, const struct http_request *req, struct http_response *res);
+/* api_certs.c: GET /api/v1/services/{id}/certificate (the tenant's: state, names, validity,
+ * order, the last failure; never a key) and GET /api/v1/services/{id}/ingress (an ingress token
+ * naming the service: chain, key, ECH keys). */
+void api_services_certificate(void *ctx, const struct http_request *req, struct http_response *res);
+void api_services_ingress(void *ctx, const struct http_request *req, struct http_response *res);

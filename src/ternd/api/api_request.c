@@ -8,6 +8,7 @@
 
 #include "lib/error.h"
 #include "ternd/api/api_impl.h"
+#include "ternd/api/jwks_fetch.h"
 
 /* ---- who is asking ---- */
 
@@ -76,7 +77,8 @@ static bool rate_ok(struct api *a, const char *tenant, struct http_response *res
 	return false;
 }
 
-bool api_authenticate(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c)
+/* The caller's identity and rate limit, whatever the token's scope. */
+static bool authenticate(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c)
 {
 	memset(c, 0, sizeof(*c));
 	/* Two of a header would let a proxy that reads one and ternd, which reads another, disagree
@@ -112,6 +114,7 @@ bool api_authenticate(struct api *a, const struct http_request *req, struct http
 	time_t now = time(NULL);
 	uint8_t digest[32];
 	struct api_token *hit = NULL;
+	int rc;
 	pthread_mutex_lock(&a->auth_lock);
 	if (EVP_Digest(tok, strlen(tok), digest, NULL, EVP_sha256(), NULL) == 1) {
 		for (size_t i = 0; i < API_TOKEN_CACHE && !hit; i++)
@@ -125,8 +128,15 @@ bool api_authenticate(struct api *a, const struct http_request *req, struct http
 			http_error(res, 500, NULL, "out of memory");
 			ok = false;
 		}
-	} else if (auth_verify(a->keys, tok, now, &c->p, err, sizeof(err)) < 0) {
-		http_error(res, 401, "Authorization", "%s", err);
+	} else if ((rc = auth_verify(a->keys, tok, now, &c->p, err, sizeof(err))) < 0) {
+		/* a kid the fetched set does not hold may be the provider's new key */
+		if (rc == TERN_ENOTFOUND && a->jwks)
+			http_error(res, 401, "Authorization", "%s%s", err,
+			           jwks_fetch_unknown_kid(a->jwks)
+			               ? " (the key set is being fetched again: retry in a few seconds)"
+			               : " (the key set was fetched less than a minute ago)");
+		else
+			http_error(res, 401, "Authorization", "%s", err);
 		ok = false;
 	} else {
 		struct api_token *slot = hit ? hit : &a->tokens[a->next_token++ % API_TOKEN_CACHE];
@@ -143,6 +153,29 @@ bool api_authenticate(struct api *a, const struct http_request *req, struct http
 		return false;
 	}
 	return true;
+}
+
+bool api_authenticate(struct api *a, const struct http_request *req, struct http_response *res, struct api_caller *c)
+{
+	if (!authenticate(a, req, res, c))
+		return false;
+	if (!c->p.scope.has_ingress)
+		return true;
+	http_error(res, 403, "scope", "an ingress token reads only GET /api/v1/services/{id}/ingress");
+	auth_principal_free(&c->p);
+	return false;
+}
+
+bool api_authenticate_ingress(struct api *a, const struct http_request *req, struct http_response *res,
+                              struct api_caller *c)
+{
+	if (!authenticate(a, req, res, c))
+		return false;
+	if (c->p.scope.has_ingress)
+		return true;
+	http_error(res, 403, "scope", "this route needs an ingress token (scope.ingress naming the service)");
+	auth_principal_free(&c->p);
+	return false;
 }
 
 void api_caller_free(struct api_caller *c)

@@ -53,6 +53,7 @@ void api_change_error(struct http_response *res, const struct change_result *r, 
 	case CHANGE_APPLY: http_error(res, 500, NULL, "cannot apply the change: %s", r->msg); break;
 	case CHANGE_JOURNAL: http_error(res, 500, NULL, "cannot write the journal entry: %s", r->msg); break;
 	case CHANGE_STORE: http_error(res, 503, NULL, "the change could not be stored: %s", r->msg); break;
+	case CHANGE_STALE: http_error(res, 409, "zone", "%s", r->msg); break;
 	case CHANGE_PUBLISH:
 	case CHANGE_DONE: http_error(res, 503, NULL, "%s", r->msg); break;
 	}

@@ -2,6 +2,7 @@
  * answers its deployment makes (a DYN resource, api_deployment.c), created, deployed again and
  * deleted through the one write path with the service's row in the same transaction. */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,6 +259,7 @@ void api_services_create(void *ctx, const struct http_request *req, struct http_
 		goto out;
 	http_json(res, 201, service_json(&row, serial));
 	log_info("API: service %s created for tenant %s, serial %u", row.id, c.p.tenant, serial);
+	svc_kick(atomic_load(&a->svc)); /* its certificate */
 out:
 	free((void *)ch.rdata);
 	free(text);

@@ -29,15 +29,21 @@ struct auth_scope_name {
 	uint8_t *name; /* malloc'd, name_len() octets */
 };
 
+#define AUTH_SERVICE_ID_LEN 36 /* a service id: a UUID in lower-case text */
+#define AUTH_INGRESS_MAX 64 /* services one ingress token may name */
+
 /* The scope claim. A list that is absent (has_* false) does not limit; a present list permits
- * exactly its entries (an empty one permits nothing). */
+ * exactly its entries (an empty one permits nothing). An ingress list makes an ingress token: it
+ * reads only GET /api/v1/services/{id}/ingress of the services listed (its tenant's), and nothing
+ * else (auth_allows() refuses it everything; api_authenticate() refuses it on every other route). */
 struct auth_scope {
 	bool read_only;
-	bool has_zones, has_names, has_types;
-	size_t nzones, nnames, ntypes;
+	bool has_zones, has_names, has_types, has_ingress;
+	size_t nzones, nnames, ntypes, ningress;
 	struct auth_scope_name *zones;
 	struct auth_scope_name *names;
 	struct auth_scope_type *types;
+	char (*ingress)[AUTH_SERVICE_ID_LEN + 1];
 };
 
 /* Who a verified token speaks for. auth_verify() allocates the scope lists: release them with
@@ -57,13 +63,22 @@ int auth_keys_load(const char *path, struct auth_keys **out, char *err, size_t e
 /* The same for a JWKS held in memory; source names it in messages. */
 int auth_keys_load_string(const char *json, size_t len, const char *source, struct auth_keys **out, char *err,
                           size_t errlen);
+/* A key set fetched from an identity provider: a key that cannot be used (a bad field, private
+ * material, "use" other than "sig", a kid seen before) is passed to skip with its reason and left
+ * out; the set is refused only when it is not a JWKS or no key is left. */
+typedef void (*auth_skip_fn)(void *arg, const char *why);
+int auth_keys_load_lenient(const char *json, size_t len, const char *source, auth_skip_fn skip, void *arg,
+                           struct auth_keys **out, char *err, size_t errlen);
+/* Whether keys hold a key with this id. */
+bool auth_keys_has(const struct auth_keys *keys, const char *kid);
 void auth_keys_free(struct auth_keys *keys);
 /* Number of keys loaded. */
 size_t auth_keys_count(const struct auth_keys *keys);
 
 /* Verifies a compact JWS (the bearer token, without "Bearer ") at time now: RS256 or ES256 only,
  * signed by the key its kid names, exp/nbf/iat within AUTH_LEEWAY, a string sub, a well formed
- * scope. Returns 0 and fills *out, or TERN_EINVAL with the reason in err (answer 401) or
+ * scope. Returns 0 and fills *out, or TERN_EINVAL with the reason in err (answer 401),
+ * TERN_ENOTFOUND when the kid is not among keys (401 too; a fetched set may be fetched again) or
  * TERN_ENOMEM (answer 500); on failure *out is zeroed. */
 int auth_verify(const struct auth_keys *keys, const char *token, time_t now, struct auth_principal *out, char *err,
                 size_t errlen);
@@ -81,3 +96,5 @@ int auth_principal_copy(struct auth_principal *dst, const struct auth_principal 
  * wider operation may be read when the scope covers it only in part (the caller then filters item
  * by item with further calls) but never written. A read_only scope never writes. */
 bool auth_allows(const struct auth_principal *p, const uint8_t *zone, const uint8_t *name, uint16_t type, bool write);
+/* Whether an ingress token (scope.ingress) names service (its id); false for any other token. */
+bool auth_ingress_allows(const struct auth_principal *p, const char *service);

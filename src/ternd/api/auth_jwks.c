@@ -232,8 +232,10 @@ static int key_parse(const struct key_ctx *c, json_t *jk, struct auth_keys *keys
 	return 0;
 }
 
-int auth_keys_load_string(const char *json, size_t len, const char *source, struct auth_keys **out, char *err,
-                          size_t errlen)
+/* The set in json; with skip, a key that cannot be used is reported to skip and left out (the rest
+ * are used), else it refuses the set. */
+static int keys_parse(const char *json, size_t len, const char *source, auth_skip_fn skip, void *arg,
+                      struct auth_keys **out, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	struct auth_keys *keys = NULL;
@@ -266,8 +268,17 @@ int auth_keys_load_string(const char *json, size_t len, const char *source, stru
 	}
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		struct key_ctx c = {source, i, err, errlen};
-		if ((rc = key_parse(&c, json_array_get(list, i), keys)) < 0)
+		if ((rc = key_parse(&c, json_array_get(list, i), keys)) == TERN_ECONFIG && skip) {
+			skip(arg, err);
+			continue;
+		}
+		if (rc < 0)
 			goto fail;
+	}
+	if (keys->n == 0) {
+		rc = TERN_ECONFIG;
+		auth_seterr(err, errlen, "%s: keys: no key that can verify a token", source);
+		goto fail;
 	}
 	json_decref(root);
 	*out = keys;
@@ -276,6 +287,18 @@ fail:
 	json_decref(root);
 	auth_keys_free(keys);
 	return rc;
+}
+
+int auth_keys_load_string(const char *json, size_t len, const char *source, struct auth_keys **out, char *err,
+                          size_t errlen)
+{
+	return keys_parse(json, len, source, NULL, NULL, out, err, errlen);
+}
+
+int auth_keys_load_lenient(const char *json, size_t len, const char *source, auth_skip_fn skip, void *arg,
+                           struct auth_keys **out, char *err, size_t errlen)
+{
+	return keys_parse(json, len, source, skip, arg, out, err, errlen);
 }
 
 int auth_keys_load(const char *path, struct auth_keys **out, char *err, size_t errlen)
@@ -321,4 +344,12 @@ void auth_keys_free(struct auth_keys *keys)
 size_t auth_keys_count(const struct auth_keys *keys)
 {
 	return keys ? keys->n : 0;
+}
+
+bool auth_keys_has(const struct auth_keys *keys, const char *kid)
+{
+	for (size_t i = 0; keys && i < keys->n; i++)
+		if (strcmp(keys->keys[i].kid, kid) == 0)
+			return true;
+	return false;
 }

@@ -172,6 +172,54 @@ static int scope_list(json_t *scope, const char *field, struct auth_scope *sc, c
 	return 0;
 }
 
+/* scope.ingress: service ids (UUIDs in lower-case text), alone (no zones, names or types). */
+static int scope_ingress(json_t *scope, struct auth_scope *sc, char *err, size_t errlen)
+{
+	char q[AUTH_QUOTE_MAX + 4];
+	json_t *list = json_object_get(scope, "ingress");
+	if (!list)
+		return 0;
+	if (!json_is_array(list)) {
+		auth_seterr(err, errlen, "scope.ingress is not an array");
+		return TERN_EINVAL;
+	}
+	if (sc->has_zones || sc->has_names || sc->has_types) {
+		auth_seterr(err, errlen, "scope.ingress cannot be combined with zones, names or types");
+		return TERN_EINVAL;
+	}
+	size_t n = json_array_size(list);
+	if (n > AUTH_INGRESS_MAX) {
+		auth_seterr(err, errlen, "scope.ingress lists %zu services, at most %d", n, AUTH_INGRESS_MAX);
+		return TERN_EINVAL;
+	}
+	if (!(sc->ingress = calloc(n ? n : 1, sizeof(*sc->ingress)))) {
+		auth_seterr(err, errlen, "out of memory");
+		return TERN_ENOMEM;
+	}
+	sc->has_ingress = true;
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = json_array_get(list, i);
+		const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+		if (!s || strlen(s) != AUTH_SERVICE_ID_LEN || strspn(s, "0123456789abcdef-") != AUTH_SERVICE_ID_LEN) {
+			auth_seterr(err, errlen,
+			            "scope.ingress[%zu]: %s%s%s is not a service id (a UUID in lower case)", i,
+			            s ? "\"" : "", s ? auth_quote(s, q) : "not a string", s ? "\"" : "");
+			return TERN_EINVAL;
+		}
+		memcpy(sc->ingress[i], s, AUTH_SERVICE_ID_LEN + 1);
+		sc->ningress++;
+	}
+	return 0;
+}
+
+bool auth_ingress_allows(const struct auth_principal *p, const char *service)
+{
+	for (size_t i = 0; p->scope.has_ingress && i < p->scope.ningress; i++)
+		if (strcmp(p->scope.ingress[i], service) == 0)
+			return true;
+	return false;
+}
+
 int auth_scope_read(json_t *payload, struct auth_principal *out, char *err, size_t errlen)
 {
 	char q[AUTH_QUOTE_MAX + 4];
@@ -187,7 +235,8 @@ int auth_scope_read(json_t *payload, struct auth_principal *out, char *err, size
 	/* An ignored restriction would widen the token: refuse what is not understood. */
 	json_object_foreach(scope, key, v)
 	{
-		if (strcmp(key, "read_only") && strcmp(key, "zones") && strcmp(key, "names") && strcmp(key, "types")) {
+		if (strcmp(key, "read_only") && strcmp(key, "zones") && strcmp(key, "names") && strcmp(key, "types") &&
+		    strcmp(key, "ingress")) {
 			auth_seterr(err, errlen, "scope has unknown field \"%s\"", auth_quote(key, q));
 			return TERN_EINVAL;
 		}
@@ -201,7 +250,8 @@ int auth_scope_read(json_t *payload, struct auth_principal *out, char *err, size
 	int rc;
 	if ((rc = scope_list(scope, "zones", &out->scope, err, errlen)) < 0 ||
 	    (rc = scope_list(scope, "names", &out->scope, err, errlen)) < 0 ||
-	    (rc = scope_list(scope, "types", &out->scope, err, errlen)) < 0)
+	    (rc = scope_list(scope, "types", &out->scope, err, errlen)) < 0 ||
+	    (rc = scope_ingress(scope, &out->scope, err, errlen)) < 0)
 		return rc;
 	return 0;
 }
@@ -219,6 +269,7 @@ void auth_principal_free(struct auth_principal *p)
 	scope_names_free(p->scope.zones, p->scope.nzones);
 	scope_names_free(p->scope.names, p->scope.nnames);
 	free(p->scope.types);
+	free(p->scope.ingress);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -254,6 +305,14 @@ int auth_principal_copy(struct auth_principal *dst, const struct auth_principal 
 		size_t size = (src->scope.ntypes ? src->scope.ntypes : 1) * sizeof(*src->scope.types);
 		if ((dst->scope.types = malloc(size)) != NULL)
 			memcpy(dst->scope.types, src->scope.types, size);
+		else
+			ok = false;
+	}
+	dst->scope.ingress = NULL;
+	if (src->scope.ingress) {
+		size_t size = (src->scope.ningress ? src->scope.ningress : 1) * sizeof(*src->scope.ingress);
+		if ((dst->scope.ingress = malloc(size)) != NULL)
+			memcpy(dst->scope.ingress, src->scope.ingress, size);
 		else
 			ok = false;
 	}
@@ -299,7 +358,7 @@ bool auth_allows(const struct auth_principal *p, const uint8_t *zone, const uint
 	/* Wider than one zone, one name or one type: allowed to read only where the scope does not
 	 * bound that dimension; the caller filters item by item. */
 	bool partial = false;
-	if (write && s->read_only)
+	if (s->has_ingress || (write && s->read_only))
 		return false;
 	if (zone) {
 		if (s->has_zones && !listed(s->zones, s->nzones, zone))

@@ -233,7 +233,7 @@ static int check_header(const struct auth_keys *keys, json_t *header, const stru
 			*key = &keys->keys[i];
 	if (!*key) {
 		auth_seterr(err, errlen, "unknown key id \"%s\"", auth_quote(kids, q));
-		return TERN_EINVAL;
+		return TERN_ENOTFOUND;
 	}
 	enum auth_key_type want = algs[0] == 'R' ? AUTH_KEY_RSA : AUTH_KEY_EC;
 	if ((*key)->type != want) {

@@ -14,6 +14,7 @@ static const char *const names[SIGNAL_NCOND] = {
     [SIGNAL_QUERY_RATE_HIGH] = "query-rate-high",
     [SIGNAL_QUERY_RATE_RISING] = "query-rate-rising",
     [SIGNAL_SIGNATURES_EXPIRING] = "signatures-expiring",
+    [SIGNAL_EDE] = "ede",
 };
 
 const char *signal_cond_name(enum signal_cond c)

@@ -17,6 +17,10 @@ enum signal_cond {
 	                           * second or more from one window to the next; cleared below half */
 	SIGNAL_SIGNATURES_EXPIRING, /* zone, owner, type, expires: the zone's earliest RRSIG expires within
 	                             * signals.signatures-expiring-lead; cleared when re-signed */
+	SIGNAL_EDE, /* code, count, interval (codes when several): a zone's answers carried one of
+	             * signals.ede.codes, threshold or more in an interval (at most one set an interval);
+	             * no zone: those of no zone of ours and of zones beyond max-zones; cleared after
+	             * signals.ede.quiet without one */
 	SIGNAL_NCOND,
 };
 

@@ -427,6 +427,11 @@ static void read_list(struct parse *p, const struct cfg_item *it, void *base, st
 		} else if (it->flags & CFG_SHORTHAND) {
 			read_value(p, &it->items[0], elem, item, cfg_node_line(item), path);
 			keep = p->nerr == before;
+			/* the element's finish runs as for a mapping holding only that key */
+			struct field f = {
+			    .key = it->items[0].name, .value = item, .line = cfg_node_line(item), .ok = keep};
+			if (keep && it->finish)
+				keep = it->finish(p, elem, &f, cfg_node_line(item), where);
 		} else {
 			cfg_perr(p, cfg_node_line(item), "%s: expected a mapping, got %s", where, cfg_kind_name(item));
 			keep = false;

@@ -81,9 +81,13 @@ struct config_api {
 	bool enabled;
 	struct config_listen listen;
 	char *data_dir; /* holds tern.db (SQLite) */
-	char *jwks; /* public keys tokens are verified against */
-	/* data_dir and jwks are both set for the tenant API, or both NULL: then the API serves /healthz
-	 * and /metrics only, which is all a PoP needs to report its health */
+	char *jwks; /* public keys tokens are verified against (a file) */
+	char *jwks_url; /* or the identity provider's key set, fetched (https only) */
+	char *jwks_ca_file; /* the trust anchor for jwks_url (NULL: the system's) */
+	unsigned jwks_max_age_ms; /* a fetched set is fetched again after this, or Cache-Control's max-age */
+	unsigned jwks_timeout_ms; /* one fetch of jwks_url, start to end */
+	/* data_dir and one of jwks, jwks_url are set for the tenant API, or none: then the API serves
+	 * /healthz and /metrics only, which is all a PoP needs to report its health */
 	bool legacy_tenant_header;
 	unsigned rate, burst; /* per-tenant token bucket: requests a second, bucket size; rate 0 = off */
 	bool serial_increment; /* SOA serials +1 instead of YYYYMMDDnn */
@@ -177,6 +181,20 @@ struct config_signals_mqtt {
 	bool insecure; /* mqtt:// to a broker not on loopback */
 };
 
+/* signals.ede (signals/ede.c): which Extended DNS Error codes are signalled and how they are
+ * aggregated. */
+struct config_ede_code {
+	unsigned code; /* 0..63 */
+};
+struct config_signals_ede {
+	struct config_ede_code *codes; /* none: ede never set */
+	size_t ncodes;
+	unsigned interval; /* seconds the answers are counted over; at most one set per zone in each */
+	unsigned threshold; /* answers of a code in an interval that set ede */
+	unsigned quiet; /* seconds without one that clear it */
+	unsigned max_zones; /* zones tracked at once; the rest share the entry without a zone */
+};
+
 struct config_signals {
 	unsigned drain_ms; /* between shutting-down and closing the sockets */
 	unsigned expiring_lead_ms; /* zone-expiring this long before a secondary zone expires */
@@ -188,6 +206,7 @@ struct config_signals {
 	struct config_signal_hook *hooks;
 	size_t nhooks;
 	struct config_signals_dbus dbus;
+	struct config_signals_ede ede;
 };
 
 /* The stateless ACME http-01 responder (acme/acme_responder.h) ternd runs beside DNS on an ingress
@@ -220,6 +239,21 @@ struct config_region {
 	unsigned line;
 };
 #define CONFIG_REGIONS_MAX 64
+/* services.acme: the CA each service's certificate comes from (the svc module); off without a
+ * directory. */
+struct config_services_acme {
+	char *directory; /* the CA's directory URL (https), or NULL: no issuance */
+	char *ca_file; /* the CA's trust anchor (PEM), or NULL: the system's */
+	char *contact; /* "mailto:..." for the account, or NULL */
+	uint32_t deadline; /* seconds one issuance may take */
+	uint32_t retry_min, retry_max; /* seconds: the first wait after a failure, doubling to the last */
+};
+/* services.ech: each service's ECH key pair and its rotation. */
+struct config_services_ech {
+	uint32_t rotate; /* seconds between rotations */
+	char *public_name; /* the configs' public_name, or NULL: services.zone */
+	uint32_t max_name_length;
+};
 struct config_services {
 	bool enabled;
 	uint8_t zone[NAME_MAXLEN]; /* wire form, lower-cased */
@@ -227,6 +261,9 @@ struct config_services {
 	unsigned max_per_tenant; /* services one tenant may hold */
 	struct config_region *regions; /* in the order written: the answer list's order */
 	size_t nregions;
+	uint32_t https_ttl; /* of a service's HTTPS record; the old ECH config stays listed this long */
+	struct config_services_acme acme;
+	struct config_services_ech ech;
 };
 
 /* Zone transfers out (RFC 5936, 1995) and NOTIFY (RFC 1996) for every zone served. */
@@ -245,6 +282,69 @@ struct config_dnssec_policy {
 	struct config_listen *parents; /* read as addresses, copied into policy as text */
 	size_t nparents;
 	unsigned line;
+};
+
+/* Dynamic updates (RFC 2136, update/): what a TSIG key may change. An update record is allowed
+ * when a rule of its key lists its zone, its name and its type (an empty list: any) and the
+ * action (add: a record of the zone's class; delete: class ANY or NONE). */
+struct config_update_type {
+	char *name; /* a mnemonic or TYPEn */
+	uint16_t type;
+};
+struct config_update_action {
+	unsigned action; /* CONFIG_UPDATE_ADD or CONFIG_UPDATE_DELETE */
+};
+enum { CONFIG_UPDATE_ADD, CONFIG_UPDATE_DELETE };
+struct config_update_rule {
+	uint16_t key_ref; /* 1 + the index of its key in keys */
+	uint8_t (*zones)[NAME_MAXLEN]; /* apexes, wire form */
+	size_t nzones;
+	/* a name exactly; "*.NAME" the names below NAME; "LABEL.*" a first label LABEL anywhere
+	 * (_acme-challenge.*), as wire names whose wildcard label says which */
+	uint8_t (*names)[NAME_MAXLEN];
+	size_t nnames;
+	struct config_update_type *types;
+	size_t ntypes;
+	struct config_update_action *actions; /* none: add and delete */
+	size_t nactions;
+	unsigned line;
+};
+struct config_update {
+	unsigned max_records; /* prerequisites and updates in one message */
+	struct config_update_rule *acl;
+	size_t nacl;
+};
+
+/* Response rate limiting (ns/rrl.h): UDP responses per second per client prefix and kind. */
+struct config_rrl_zone {
+	uint8_t apex[NAME_MAXLEN]; /* wire form, lower-cased */
+	unsigned rate; /* responses per second for answers from this zone */
+};
+struct config_rrl {
+	bool enabled; /* default false */
+	bool log_only; /* count what would be limited, limit nothing */
+	unsigned rate; /* responses per second per prefix and kind; default 20 */
+	unsigned window; /* seconds of responses a bucket may save up (its burst); default 4 */
+	unsigned slip; /* every slip-th limited response goes truncated (TC=1); 0 = none; default 2 */
+	unsigned ipv4_prefix, ipv6_prefix; /* default 24, 56 */
+	unsigned table_size; /* entries per UDP worker; default 65536 */
+	struct config_prefix *whitelist;
+	size_t nwhitelist;
+	struct config_rrl_zone *zones;
+	size_t nzones;
+};
+
+/* DNS cookies (RFC 7873, RFC 9018 server cookies). */
+struct config_cookies {
+	bool enabled; /* default true */
+	bool secret_set; /* secret was given: the SipHash key itself; else ternd makes one at start */
+	char *secret_text; /* 32 hex digits as written; NULL: a random one */
+	uint8_t secret[16];
+	bool previous_set; /* previous-secret was given: its cookies are still accepted */
+	char *previous_text;
+	uint8_t previous[16];
+	unsigned rotation_ms; /* without a secret: each period's key, derived from the random one; default a day */
+	unsigned require_size; /* UDP answers above this need a valid server cookie; 0 = never */
 };
 
 struct config {
@@ -277,6 +377,7 @@ struct config {
 	struct config_geo geo; /* the geo database, when configured */
 	struct config_monitors monitors; /* what the monitors may probe */
 	struct config_signals signals; /* out-of-protocol signalling */
+	struct config_update update; /* dynamic updates (RFC 2136) */
 	struct config_acme acme; /* the ACME http-01 responder, when configured */
 	struct config_services services; /* service domains (regions, zone), when configured */
 	struct config_key *keys; /* TSIG keys, in the order written */
@@ -285,6 +386,8 @@ struct config {
 	struct config_dnssec_policy *dnssec_policies; /* named DNSSEC policies for API zones */
 	size_t ndnssec_policies;
 	struct dnssec_policy default_policy; /* the built-in "default", which zones may point to */
+	struct config_rrl rrl; /* response rate limiting */
+	struct config_cookies cookies; /* DNS cookies */
 };
 
 /* The region of c's services named name, or NULL. */

@@ -98,6 +98,8 @@ struct cfg_item {
 
 /* The schema: the top-level keys of a configuration file (config_schema.c). */
 extern const struct cfg_item cfg_schema[];
+/* The update section (config_schema_update.c). */
+extern const struct cfg_item cfg_update_items[];
 
 /* State of one load: the document being checked, the configuration being built, the messages. */
 struct parse {
@@ -147,6 +149,7 @@ uint16_t cfg_read_keyref(struct parse *p, const char *s, unsigned line, const ch
 /* STRING checks: a PoP's name, a PoP's /healthz URL (libcurl's URL parser), a TSIG algorithm. */
 bool cfg_check_pop_name(const char *s, char *why, size_t cap);
 bool cfg_check_url(const char *s, char *why, size_t cap);
+bool cfg_check_https_url(const char *s, char *why, size_t cap);
 bool cfg_check_tsig_alg(const char *s, char *why, size_t cap);
 /* services.regions: a region's name (a DYN pool name), a continent code, a country code. */
 bool cfg_check_region_name(const char *s, char *why, size_t cap);

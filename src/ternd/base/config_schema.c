@@ -10,6 +10,7 @@
 
 #include "lib/dnssec.h"
 #include "lib/dnssec_policy.h"
+#include "lib/ech.h"
 #include "lib/name.h"
 #include "lib/tsig.h"
 #include "ternd/base/conditions.h"
@@ -326,11 +327,18 @@ static bool finish_api(struct parse *p, void *base, const struct field *f, unsig
 	(void)where;
 	struct config_api *a = base;
 	a->enabled = true;
-	bool tenants = f[DATA].value || f[JWKS].value;
+	enum { JWKS_URL = 20, JWKS_CA = 21 };
+	bool tenants = f[DATA].value || f[JWKS].value || f[JWKS_URL].value;
 	if (!f[DATA].value && tenants)
 		cfg_perr(p, line, "api.data-dir: missing required key (the tenant API needs data-dir and jwks)");
-	if (!f[JWKS].value && tenants)
-		cfg_perr(p, line, "api.jwks: missing required key (the tenant API needs data-dir and jwks)");
+	if (!f[JWKS].value && !f[JWKS_URL].value && tenants)
+		cfg_perr(p, line,
+		         "api.jwks: missing required key (the tenant API needs data-dir and jwks or jwks-url)");
+	if (f[JWKS].value && f[JWKS_URL].value)
+		cfg_perr(p, cfg_node_line(f[JWKS_URL].value),
+		         "api.jwks-url: api.jwks is set too: the keys come from a file or from a URL, not both");
+	if (f[JWKS_CA].value && !f[JWKS_URL].value)
+		cfg_perr(p, cfg_node_line(f[JWKS_CA].value), "api.jwks-ca-file: needs api.jwks-url");
 	a->has_hostmaster = f[HOSTMASTER].value && f[HOSTMASTER].ok;
 	if (a->max_clients_per_address > a->max_clients && f[PERADDR].value)
 		cfg_perr(p, cfg_node_line(f[PERADDR].value),
@@ -507,6 +515,34 @@ static const struct cfg_item api_items[] = {
      .max = 100000000,
      .def = "100000",
      .help = "API zones one tenant may hold (admin tokens are not held to it)"},
+    {.name = "jwks-url",
+     .type = CFG_STRING,
+     .offset = API_AT(jwks_url),
+     .max = 2000,
+     .check = cfg_check_https_url,
+     .help = "instead of jwks: the identity provider's key set, fetched at start and kept in the store (a "
+             "restart with the provider down verifies tokens); a token with an unknown kid fetches it again "
+             "(at most once a minute)"},
+    {.name = "jwks-ca-file",
+     .type = CFG_PATH,
+     .offset = API_AT(jwks_ca_file),
+     .help = "PEM certificates that authenticate jwks-url's server (default: the system's)"},
+    {.name = "jwks-max-age",
+     .type = CFG_SECONDS,
+     .offset = API_AT(jwks_max_age_ms),
+     .min = 1000,
+     .max = 604800000,
+     .def = "86400",
+     .unit = "seconds",
+     .help = "a fetched key set is fetched again after this, or sooner when its Cache-Control max-age says so"},
+    {.name = "jwks-timeout",
+     .type = CFG_SECONDS,
+     .offset = API_AT(jwks_timeout_ms),
+     .min = 100,
+     .max = 120000,
+     .def = "10",
+     .unit = "seconds",
+     .help = "one fetch of jwks-url, connection to last byte; the set in use stays when it runs out"},
     {0},
 };
 
@@ -658,7 +694,7 @@ static const struct cfg_item hook_items[] = {
      .check = check_condition,
      .help = "the condition whose changes run it (running, shutting-down, zone-ready, all-zones-ready, "
              "zone-updated, refresh-failed, zone-expiring, query-rate-high, query-rate-rising, "
-             "signatures-expiring), or * for every one"},
+             "signatures-expiring, ede), or * for every one"},
     {.name = "exec",
      .type = CFG_PATH,
      .flags = CFG_REQUIRED | R,
@@ -907,6 +943,75 @@ static const struct cfg_item mqtt_items[] = {
     {0},
 };
 
+static const struct cfg_item ede_code_items[] = {
+    {.name = "code",
+     .type = CFG_UINT,
+     .flags = CFG_REQUIRED | R,
+     .offset = offsetof(struct config_ede_code, code),
+     .size = sizeof(unsigned),
+     .min = 0,
+     .max = 63,
+     .help = "an Extended DNS Error info code (RFC 8914 4; ternd answers 14, 18, 20, 21 and 24)"},
+    {0},
+};
+
+#define EDE_AT(member) offsetof(struct config_signals_ede, member)
+static const struct cfg_item signals_ede_items[] = {
+    {.name = "codes",
+     .type = CFG_LIST,
+     .flags = CFG_SHORTHAND | R,
+     .offset = EDE_AT(codes),
+     .size = sizeof(struct config_ede_code),
+     .count = EDE_AT(ncodes),
+     .max = 64,
+     .items = ede_code_items,
+     .unit = "code",
+     .help = "the Extended DNS Error codes (0 to 63) whose answers set ede (none: never set), e.g. [14, 24]"},
+    {.name = "interval",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = EDE_AT(interval),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 3600,
+     .def = "10",
+     .unit = "seconds",
+     .help = "answers are counted over this; ede of a zone is set (again, with the new count) at most once "
+             "an interval"},
+    {.name = "threshold",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = EDE_AT(threshold),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 1000000000,
+     .def = "1",
+     .unit = "answers",
+     .help = "answers with one code in an interval that set ede of their zone"},
+    {.name = "quiet",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = EDE_AT(quiet),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 86400,
+     .def = "60",
+     .unit = "seconds",
+     .help = "ede of a zone is cleared after this long without such an answer"},
+    {.name = "max-zones",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = EDE_AT(max_zones),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 10000,
+     .def = "100",
+     .unit = "zones",
+     .help = "zones whose ede is tracked at once; the answers of any other zone (and those of no zone of "
+             "ours) count in the one ede without a zone"},
+    {0},
+};
+
 static const struct cfg_item signals_items[] = {
     {.name = "drain-delay",
      .type = CFG_SECONDS,
@@ -984,6 +1089,11 @@ static const struct cfg_item signals_items[] = {
      .items = mqtt_items,
      .finish = finish_mqtt,
      .help = "publishes every condition to an MQTT broker (signals/mqtt.c)"},
+    {.name = "ede",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct config_signals, ede),
+     .items = signals_ede_items,
+     .help = "the ede condition: answers with an Extended DNS Error, counted per zone (signals/ede.c)"},
     {0},
 };
 
@@ -1296,6 +1406,116 @@ static const struct cfg_item region_items[] = {
     {0},
 };
 
+/* services.acme.directory: an https URL (the client follows nothing else). */
+static bool check_acme_directory(const char *s, char *why, size_t cap)
+{
+	if (!cfg_check_url(s, why, cap))
+		return false;
+	if (strncmp(s, "https://", 8) == 0)
+		return true;
+	char q[QUOTE_BUF];
+	snprintf(why, cap, "%s is not an https:// URL (the ACME client speaks https only)", cfg_quote(s, q, sizeof(q)));
+	return false;
+}
+
+/* services.acme.contact: "mailto:" an address, printable ASCII. */
+static bool check_acme_contact(const char *s, char *why, size_t cap)
+{
+	const char *at = strchr(s, '@');
+	bool printable = true;
+	for (const char *c = s; *c; c++)
+		printable = printable && (unsigned char)*c > 0x20 && (unsigned char)*c < 0x7f;
+	if (strncmp(s, "mailto:", 7) == 0 && printable && at && at > s + 7 && at[1])
+		return true;
+	char q[QUOTE_BUF];
+	snprintf(why, cap, "%s is not \"mailto:ADDRESS\" (printable ASCII, no space)", cfg_quote(s, q, sizeof(q)));
+	return false;
+}
+
+/* services.ech.public-name: as clients check it (lib/ech.c). */
+static bool check_ech_public_name(const char *s, char *why, size_t cap)
+{
+	char out[256];
+	return ech_public_name_check(s, out, sizeof(out), why, cap) >= 0;
+}
+
+#define SV_ACME_AT(member) offsetof(struct config_services_acme, member)
+static const struct cfg_item services_acme_items[] = {
+    {.name = "directory",
+     .type = CFG_STRING,
+     .offset = SV_ACME_AT(directory),
+     .max = 1024,
+     .check = check_acme_directory,
+     .help = "the ACME CA's directory URL (https): each service's certificate is issued by it (none: no "
+             "certificates)"},
+    {.name = "ca-file",
+     .type = CFG_PATH,
+     .offset = SV_ACME_AT(ca_file),
+     .help = "the CA's trust anchor (PEM) for its https URLs (none: the system's)"},
+    {.name = "contact",
+     .type = CFG_STRING,
+     .offset = SV_ACME_AT(contact),
+     .max = 256,
+     .check = check_acme_contact,
+     .help = "\"mailto:ADDRESS\" given to the CA when the account is made"},
+    {.name = "deadline",
+     .type = CFG_UINT,
+     .offset = SV_ACME_AT(deadline),
+     .size = 4,
+     .min = 10,
+     .max = 3600,
+     .def = "300",
+     .unit = "seconds",
+     .help = "one issuance at most (then it fails at the step it reached, and is retried)"},
+    {.name = "retry-min",
+     .type = CFG_UINT,
+     .offset = SV_ACME_AT(retry_min),
+     .size = 4,
+     .min = 1,
+     .max = 86400,
+     .def = "60",
+     .unit = "seconds",
+     .help = "the wait after a failed issuance; it doubles with each failure up to retry-max"},
+    {.name = "retry-max",
+     .type = CFG_UINT,
+     .offset = SV_ACME_AT(retry_max),
+     .size = 4,
+     .min = 1,
+     .max = 604800,
+     .def = "21600",
+     .unit = "seconds",
+     .help = "the longest wait between attempts of a failing issuance"},
+    {0},
+};
+
+#define SV_ECH_AT(member) offsetof(struct config_services_ech, member)
+static const struct cfg_item services_ech_items[] = {
+    {.name = "rotate",
+     .type = CFG_UINT,
+     .offset = SV_ECH_AT(rotate),
+     .size = 4,
+     .min = 2,
+     .max = 31536000,
+     .def = "2592000",
+     .unit = "seconds",
+     .help = "a service's ECH key pair is replaced this often (the old config stays listed for services.https-ttl)"},
+    {.name = "public-name",
+     .type = CFG_STRING,
+     .offset = SV_ECH_AT(public_name),
+     .max = 255,
+     .check = check_ech_public_name,
+     .help = "the ECH configs' public_name, the outer SNI (none: services.zone)"},
+    {.name = "max-name-length",
+     .type = CFG_UINT,
+     .offset = SV_ECH_AT(max_name_length),
+     .size = 4,
+     .min = 0,
+     .max = 255,
+     .def = "0",
+     .help = "the ECH configs' maximum_name_length (0: unknown, clients pad as they see fit)"},
+    {0},
+};
+
 /* services: needs the tenant API (read before it); the zone leaves room for a UUID label. */
 static bool finish_services(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
 {
@@ -1303,6 +1523,14 @@ static bool finish_services(struct parse *p, void *base, const struct field *f, 
 	(void)where;
 	struct config_services *sv = base;
 	sv->enabled = true;
+	if (sv->ech.rotate <= sv->https_ttl)
+		cfg_perr(p, line,
+		         "services.ech.rotate: %u s is not longer than services.https-ttl (%u s): each new ECH config "
+		         "must be listed alone for a while",
+		         sv->ech.rotate, sv->https_ttl);
+	if (sv->acme.retry_max < sv->acme.retry_min)
+		cfg_perr(p, line, "services.acme.retry-max: %u s is below retry-min (%u s)", sv->acme.retry_max,
+		         sv->acme.retry_min);
 	if (!p->c->api.enabled || !p->c->api.data_dir)
 		cfg_perr(p, line,
 		         "services: needs the tenant API (an api section with data-dir and jwks): services are "
@@ -1340,6 +1568,25 @@ static const struct cfg_item services_items[] = {
      .max = 10000000,
      .def = "1000",
      .help = "services one tenant may hold (a creation past it is refused, 403)"},
+    {.name = "https-ttl",
+     .type = CFG_UINT,
+     .offset = SERVICES_AT(https_ttl),
+     .size = 4,
+     .min = 1,
+     .max = 86400,
+     .def = "3600",
+     .unit = "seconds",
+     .help = "TTL of a service's HTTPS record; a rotated ECH config stays listed this long"},
+    {.name = "acme",
+     .type = CFG_SECTION,
+     .offset = SERVICES_AT(acme),
+     .items = services_acme_items,
+     .help = "certificates for each service's names (ACME http-01)"},
+    {.name = "ech",
+     .type = CFG_SECTION,
+     .offset = SERVICES_AT(ech),
+     .items = services_ech_items,
+     .help = "each service's Encrypted ClientHello key pair"},
     {.name = "regions",
      .type = CFG_LIST,
      .flags = CFG_REQUIRED | R,
@@ -1558,6 +1805,220 @@ static const struct cfg_item dnssec_policy_items[] = {
     {0},
 };
 
+/* cookies.secret: 16 octets as 32 hex digits (RFC 9018 4.4: a SipHash-2-4 key). */
+static bool check_cookie_secret(const char *s, char *why, size_t cap)
+{
+	size_t n = strlen(s), i = 0;
+	while (i < n && ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F')))
+		i++;
+	if (n == 32 && i == n)
+		return true;
+	char q[QUOTE_BUF];
+	if (i < n)
+		snprintf(why, cap, "%s is not hexadecimal (32 hex digits: a 16-octet SipHash key)",
+		         cfg_quote(s, q, sizeof(q)));
+	else
+		snprintf(why, cap, "%s has %zu hex digits, not 32 (a 16-octet SipHash key)", cfg_quote(s, q, sizeof(q)),
+		         n);
+	return false;
+}
+
+static unsigned hex_value(char c)
+{
+	return c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
+}
+
+/* 32 hex digits (check_cookie_secret judged them) into 16 octets; false when text is not that. */
+static bool cookie_secret(const char *text, uint8_t out[16])
+{
+	if (!text || strlen(text) != 32)
+		return false;
+	for (int i = 0; i < 16; i++)
+		out[i] = (uint8_t)(hex_value(text[2 * i]) << 4 | hex_value(text[2 * i + 1]));
+	return true;
+}
+
+/* cookies: the secrets decoded; a previous secret needs a secret. */
+static bool finish_cookies(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
+{
+	(void)where;
+	(void)line;
+	struct config_cookies *c = base;
+	c->secret_set = cookie_secret(c->secret_text, c->secret);
+	c->previous_set = cookie_secret(c->previous_text, c->previous);
+	if (f[2].value && f[2].ok && !f[1].value)
+		cfg_perr(p, f[2].line, "cookies.previous-secret: needs cookies.secret (the one that replaced it)");
+	return true;
+}
+
+#define COOKIES_AT(member) offsetof(struct config_cookies, member)
+static const struct cfg_item cookies_items[] = {
+    {.name = "enabled",
+     .type = CFG_BOOL,
+     .flags = R,
+     .offset = COOKIES_AT(enabled),
+     .size = sizeof(bool),
+     .def = "true",
+     .help = "DNS cookies (RFC 7873): a client's cookie gets a server cookie (RFC 9018) back; a valid one "
+             "exempts it from rrl"},
+    {.name = "secret",
+     .type = CFG_STRING,
+     .flags = R,
+     .offset = COOKIES_AT(secret_text),
+     .max = 64,
+     .check = check_cookie_secret,
+     .help = "32 hex digits: the SipHash-2-4 key of server cookies (RFC 9018: the same on every server of "
+             "an anycast address, Knot's and BIND's too); absent: a random one, rotated every rotation"},
+    {.name = "previous-secret",
+     .type = CFG_STRING,
+     .flags = R,
+     .offset = COOKIES_AT(previous_text),
+     .max = 64,
+     .check = check_cookie_secret,
+     .help = "the secret before cookies.secret: cookies it made are still accepted (a rotation by hand)"},
+    {.name = "rotation",
+     .type = CFG_SECONDS,
+     .flags = R,
+     .offset = COOKIES_AT(rotation_ms),
+     .min = 1000,
+     .max = 604800000,
+     .def = "86400",
+     .help = "without cookies.secret: seconds each period's key (derived from the random secret) makes new "
+             "server cookies; those of the period before are still accepted"},
+    {.name = "require-size",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = COOKIES_AT(require_size),
+     .size = sizeof(unsigned),
+     .min = 0,
+     .max = 65535,
+     .def = "0",
+     .unit = "bytes",
+     .help = "UDP answers longer than this go only to a valid server cookie: BADCOOKIE to a client that sent "
+             "a cookie, TC=1 to one that sent none (RFC 7873 5.2.3); 0 = never"},
+    {0},
+};
+
+static const struct cfg_item rrl_whitelist_items[] = {
+    {.name = "address",
+     .type = CFG_PREFIX,
+     .flags = CFG_REQUIRED | R,
+     .offset = 0,
+     .help = "a network never rate-limited: \"PREFIX\" or an address"},
+    {0},
+};
+
+static const struct cfg_item rrl_zone_items[] = {
+    {.name = "zone",
+     .type = CFG_NAME,
+     .flags = CFG_REQUIRED | R,
+     .offset = offsetof(struct config_rrl_zone, apex),
+     .help = "a zone with its own limit"},
+    {.name = "responses-per-second",
+     .type = CFG_UINT,
+     .flags = CFG_REQUIRED | R,
+     .offset = offsetof(struct config_rrl_zone, rate),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 1000000,
+     .help = "its responses per second per client prefix and kind"},
+    {0},
+};
+
+#define RRL_AT(member) offsetof(struct config_rrl, member)
+static const struct cfg_item rrl_items[] = {
+    {.name = "enabled",
+     .type = CFG_BOOL,
+     .flags = R,
+     .offset = RRL_AT(enabled),
+     .size = sizeof(bool),
+     .def = "false",
+     .help = "response rate limiting of UDP answers (the BIND/Knot model) per client prefix and kind"},
+    {.name = "responses-per-second",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = RRL_AT(rate),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 1000000,
+     .def = "20",
+     .help = "responses per second to one client prefix of one kind (answers by name and type; NXDOMAIN, "
+             "no data and referrals by zone; errors)"},
+    {.name = "window",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = RRL_AT(window),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 60,
+     .def = "4",
+     .unit = "seconds",
+     .help = "seconds of responses a quiet prefix may save up and send at once (Knot's is 4)"},
+    {.name = "slip",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = RRL_AT(slip),
+     .size = sizeof(unsigned),
+     .min = 0,
+     .max = 10,
+     .def = "2",
+     .help = "every slip-th limited response is sent truncated (TC=1, no records) so a real client asks "
+             "over TCP, the others are dropped; 0 = drop all, 1 = truncate all"},
+    {.name = "ipv4-prefix",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = RRL_AT(ipv4_prefix),
+     .size = sizeof(unsigned),
+     .min = 8,
+     .max = 32,
+     .def = "24",
+     .help = "IPv4 clients are counted per prefix of this length"},
+    {.name = "ipv6-prefix",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = RRL_AT(ipv6_prefix),
+     .size = sizeof(unsigned),
+     .min = 16,
+     .max = 128,
+     .def = "56",
+     .help = "IPv6 clients are counted per prefix of this length"},
+    {.name = "table-size",
+     .type = CFG_UINT,
+     .offset = RRL_AT(table_size),
+     .size = sizeof(unsigned),
+     .min = 64,
+     .max = 16777216,
+     .def = "65536",
+     .help = "buckets per UDP worker (16 bytes each; when full the least recently used of 4 is reused)"},
+    {.name = "log-only",
+     .type = CFG_BOOL,
+     .flags = R,
+     .offset = RRL_AT(log_only),
+     .size = sizeof(bool),
+     .def = "false",
+     .help = "count what would be limited (tern_dns_rrl_limited_total) and answer everything"},
+    {.name = "whitelist",
+     .type = CFG_LIST,
+     .flags = CFG_SHORTHAND | R,
+     .offset = RRL_AT(whitelist),
+     .size = sizeof(struct config_prefix),
+     .count = RRL_AT(nwhitelist),
+     .items = rrl_whitelist_items,
+     .unit = "prefix",
+     .help = "networks never limited"},
+    {.name = "zones",
+     .type = CFG_LIST,
+     .flags = R,
+     .offset = RRL_AT(zones),
+     .size = sizeof(struct config_rrl_zone),
+     .count = RRL_AT(nzones),
+     .max = 64,
+     .items = rrl_zone_items,
+     .unit = "zone",
+     .help = "zones with their own responses-per-second, {zone, responses-per-second} (at most 64)"},
+    {0},
+};
+
 /* The top level, in the order sections are read: keys before zones and transfer (which name
  * keys), api before pops and catalog (which need it), zones before catalog. */
 static const struct cfg_item root_items[] = {
@@ -1600,6 +2061,7 @@ static const struct cfg_item root_items[] = {
     {.name = "geo", .type = CFG_SECTION, .offset = CONFIG_AT(geo), .items = geo_items},
     {.name = "monitors", .type = CFG_SECTION, .offset = CONFIG_AT(monitors), .items = monitors_items},
     {.name = "signals", .type = CFG_SECTION, .offset = CONFIG_AT(signals), .items = signals_items},
+    {.name = "update", .type = CFG_SECTION, .offset = CONFIG_AT(update), .items = cfg_update_items},
     {.name = "acme", .type = CFG_SECTION, .offset = CONFIG_AT(acme), .items = acme_items},
     {.name = "services",
      .type = CFG_SECTION,
@@ -1611,6 +2073,12 @@ static const struct cfg_item root_items[] = {
      .offset = CONFIG_AT(catalog),
      .items = catalog_items,
      .finish = finish_catalog},
+    {.name = "rrl", .type = CFG_SECTION, .offset = CONFIG_AT(rrl), .items = rrl_items},
+    {.name = "cookies",
+     .type = CFG_SECTION,
+     .offset = CONFIG_AT(cookies),
+     .items = cookies_items,
+     .finish = finish_cookies},
     {0},
 };
 

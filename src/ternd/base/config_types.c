@@ -361,6 +361,19 @@ bool cfg_check_url(const char *s, char *why, size_t cap)
 	return false;
 }
 
+/* An https:// URL only (the JWKS: keys that verify tokens never travel in clear). */
+bool cfg_check_https_url(const char *s, char *why, size_t cap)
+{
+	const char *problem = url_problem(s);
+	char q[QUOTE_BUF];
+	if (!problem && strncasecmp(s, "https://", 8) != 0)
+		problem = "is not an https:// URL";
+	if (!problem)
+		return true;
+	snprintf(why, cap, "%s %s", cfg_quote(s, q, sizeof(q)), problem);
+	return false;
+}
+
 /* A zone's apex for messages: lower case, escaped, without the final dot (the root stays "."). */
 void cfg_apex_text(const uint8_t *apex, char *buf, size_t cap)
 {

@@ -2,6 +2,7 @@
 #include "ternd/base/stats.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "lib/rr.h"
 
@@ -20,6 +21,7 @@ struct stats_block *stats_block_new(struct stats *s)
 	struct stats_block *b = aligned_alloc(64, sizeof(*b));
 	if (!b)
 		return NULL;
+	memset(b, 0, sizeof(*b)); /* the EDE table among the rest: not yet seen by any other thread */
 	for (int k = 0; k < STATS_RCODES; k++)
 		atomic_init(&b->rcode[k], 0);
 	for (int k = 0; k < STATS_TYPES; k++)
@@ -27,6 +29,9 @@ struct stats_block *stats_block_new(struct stats *s)
 	atomic_init(&b->dropped, 0);
 	atomic_init(&b->xfr_batches, 0);
 	atomic_init(&b->xfr_batched, 0);
+	atomic_init(&b->rrl_limited, 0);
+	atomic_init(&b->rrl_slipped, 0);
+	atomic_init(&b->rrl_dropped, 0);
 	s->blocks[i] = b;
 	return b;
 }
@@ -82,5 +87,96 @@ void stats_sum_xfr(const struct stats *s, uint64_t *batches, uint64_t *batched)
 			continue; /* being created */
 		*batches += atomic_load_explicit(&b->xfr_batches, memory_order_relaxed);
 		*batched += atomic_load_explicit(&b->xfr_batched, memory_order_relaxed);
+	}
+}
+
+#define RELAXED memory_order_relaxed
+
+void stats_ede(struct stats_block *b, uint16_t code, const uint8_t *zone, size_t len)
+{
+	stats_bump(&b->ede[code < STATS_EDE_CODES ? code : STATS_EDE_CODES - 1]);
+	if (!zone || len > STATS_EDE_WORDS * 8)
+		return;
+	uint64_t h = 1469598103934665603ull ^ code;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ zone[i]) * 1099511628211ull;
+	h |= 1;
+	uint32_t epoch = atomic_load_explicit(&b->ede_epoch, RELAXED);
+	for (unsigned p = 0; p < STATS_EDE_PROBES; p++) {
+		struct stats_ede_slot *sl = &b->ede_zones[epoch & 1][(h + p) % STATS_EDE_SLOTS];
+		uint32_t se = atomic_load_explicit(&sl->epoch, RELAXED);
+		if (se == epoch && atomic_load_explicit(&sl->hash, RELAXED) == h) {
+			stats_bump(&sl->count);
+			return;
+		}
+		if (se == epoch && atomic_load_explicit(&sl->count, RELAXED))
+			continue; /* another (zone, code) of this second */
+		uint32_t seq = atomic_load_explicit(&sl->seq, RELAXED);
+		atomic_store_explicit(&sl->seq, seq + 1, RELAXED);
+		atomic_thread_fence(memory_order_release);
+		atomic_store_explicit(&sl->hash, h, RELAXED);
+		atomic_store_explicit(&sl->code, code, RELAXED);
+		atomic_store_explicit(&sl->len, (uint32_t)len, RELAXED);
+		for (size_t w = 0; w * 8 < len; w++) {
+			uint64_t v = 0;
+			for (size_t k = 0; k < 8 && w * 8 + k < len; k++)
+				v |= (uint64_t)zone[w * 8 + k] << (8 * k);
+			atomic_store_explicit(&sl->name[w], v, RELAXED);
+		}
+		atomic_store_explicit(&sl->count, 1, RELAXED);
+		atomic_store_explicit(&sl->epoch, epoch, RELAXED);
+		atomic_store_explicit(&sl->seq, seq + 2, memory_order_release);
+		return;
+	}
+}
+
+void stats_ede_take(const struct stats *s, uint64_t codes[STATS_EDE_CODES],
+                    void (*fn)(void *arg, const struct stats_ede_hit *h), void *arg)
+{
+	for (int k = 0; k < STATS_EDE_CODES; k++)
+		codes[k] = 0;
+	size_t n = atomic_load(&s->n);
+	for (size_t i = 0; i < n && i < STATS_MAX_BLOCKS; i++) {
+		struct stats_block *b = s->blocks[i];
+		if (!b)
+			continue; /* being created */
+		for (int k = 0; k < STATS_EDE_CODES; k++)
+			codes[k] += atomic_load_explicit(&b->ede[k], RELAXED);
+		uint32_t epoch = atomic_load_explicit(&b->ede_epoch, RELAXED);
+		atomic_store_explicit(&b->ede_epoch, epoch + 1, RELAXED); /* the sampler alone writes it */
+		for (size_t k = 0; k < STATS_EDE_SLOTS; k++) {
+			struct stats_ede_slot *sl = &b->ede_zones[epoch & 1][k];
+			uint32_t seq = atomic_load_explicit(&sl->seq, memory_order_acquire);
+			if ((seq & 1) || atomic_load_explicit(&sl->epoch, RELAXED) != epoch)
+				continue;
+			struct stats_ede_hit hit;
+			hit.code = (uint16_t)atomic_load_explicit(&sl->code, RELAXED);
+			uint32_t len = atomic_load_explicit(&sl->len, RELAXED);
+			hit.count = atomic_load_explicit(&sl->count, RELAXED);
+			for (size_t w = 0; w < STATS_EDE_WORDS; w++) {
+				uint64_t v = atomic_load_explicit(&sl->name[w], RELAXED);
+				for (size_t c = 0; c < 8; c++)
+					hit.name[w * 8 + c] = (uint8_t)(v >> (8 * c));
+			}
+			atomic_thread_fence(memory_order_acquire);
+			if (atomic_load_explicit(&sl->seq, RELAXED) != seq || !hit.count || len >= sizeof(hit.name))
+				continue; /* rewritten meanwhile */
+			hit.len = (uint8_t)len;
+			fn(arg, &hit);
+		}
+	}
+}
+
+void stats_sum_rrl(const struct stats *s, uint64_t *limited, uint64_t *slipped, uint64_t *dropped)
+{
+	*limited = *slipped = *dropped = 0;
+	size_t n = atomic_load(&s->n);
+	for (size_t i = 0; i < n && i < STATS_MAX_BLOCKS; i++) {
+		const struct stats_block *b = s->blocks[i];
+		if (!b)
+			continue; /* being created */
+		*limited += atomic_load_explicit(&b->rrl_limited, memory_order_relaxed);
+		*slipped += atomic_load_explicit(&b->rrl_slipped, memory_order_relaxed);
+		*dropped += atomic_load_explicit(&b->rrl_dropped, memory_order_relaxed);
 	}
 }

@@ -6,6 +6,21 @@
 #include <stdint.h>
 
 enum { STATS_RCODES = 24, STATS_TYPES = 17 };
+/* Extended DNS Error counters (the ede condition, signals/ede.c): per code (0..63; a larger code
+ * counts as 63), and a small table of (zone, code) hits, both written by the worker only. */
+enum { STATS_EDE_CODES = 64, STATS_EDE_SLOTS = 32, STATS_EDE_PROBES = 4, STATS_EDE_WORDS = 32 };
+
+/* One (zone, code) of an epoch: the sampler advances the block's epoch once a second and reads the
+ * slots of the epoch before; the worker writes the table of the epoch's parity, so the one being
+ * read is not taken over before the epoch after next, and takes over a slot of an older epoch. seq
+ * is odd while the worker writes the slot (a seqlock: the sampler drops a read it overlapped). */
+struct stats_ede_slot {
+	_Atomic uint32_t seq, epoch;
+	_Atomic uint64_t hash; /* of code and name; never 0 */
+	_Atomic uint64_t count; /* hits in the epoch */
+	_Atomic uint32_t code, len;
+	_Atomic uint64_t name[STATS_EDE_WORDS]; /* the zone's apex, wire form, lower case */
+};
 
 struct stats_block {
 	_Alignas(64) _Atomic uint64_t rcode[STATS_RCODES]; /* by response rcode (12-bit values above 23 count as 23) */
@@ -14,6 +29,12 @@ struct stats_block {
 	/* TCP's transfer thread: batches of pipelined messages built (each one hand-over from the
 	 * TCP thread and back), and the messages they answered (transfers and the queries among them) */
 	_Atomic uint64_t xfr_batches, xfr_batched;
+	_Atomic uint64_t ede[STATS_EDE_CODES]; /* answers with each Extended DNS Error code */
+	_Atomic uint32_t ede_epoch; /* advanced by the sampler (stats_ede_take) */
+	struct stats_ede_slot ede_zones[2][STATS_EDE_SLOTS]; /* by the epoch's parity */
+	/* response rate limiting (ns/limit.c): responses over the limit (in log-only mode too), of
+	 * those the ones sent truncated and the ones dropped */
+	_Atomic uint64_t rrl_limited, rrl_slipped, rrl_dropped;
 };
 
 #define STATS_MAX_BLOCKS 512
@@ -39,3 +60,24 @@ const char *stats_type_name(int index);
 void stats_sum(const struct stats *s, uint64_t rcode[STATS_RCODES], uint64_t qtype[STATS_TYPES], uint64_t *dropped);
 /* Sums of every block's transfer batch counters. */
 void stats_sum_xfr(const struct stats *s, uint64_t *batches, uint64_t *batched);
+
+/* An answer with Extended DNS Error code, about the zone whose apex is zone (wire form, lower case,
+ * len octets; NULL: no zone of ours). The worker owning b only; no lock, no allocation: a counter
+ * and, for a zone, a slot of b's table of this second (a full table leaves the hit to the code's
+ * counter alone). */
+void stats_ede(struct stats_block *b, uint16_t code, const uint8_t *zone, size_t len);
+
+/* The sampler's view of one (zone, code) of the last second. */
+struct stats_ede_hit {
+	uint16_t code;
+	uint8_t len;
+	uint8_t name[STATS_EDE_WORDS * 8];
+	uint64_t count;
+};
+/* Sums every block's per-code counters into codes, then advances each block's epoch and calls fn
+ * for each (zone, code) slot of the epoch that ended (a worker may add a hit or two to it after it
+ * was read: those count for the code only). One sampler thread at a time. */
+void stats_ede_take(const struct stats *s, uint64_t codes[STATS_EDE_CODES],
+                    void (*fn)(void *arg, const struct stats_ede_hit *h), void *arg);
+/* Sums of every block's rate limiting counters. */
+void stats_sum_rrl(const struct stats *s, uint64_t *limited, uint64_t *slipped, uint64_t *dropped);

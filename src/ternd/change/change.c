@@ -415,6 +415,11 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 		     "zone %s is not being served (it failed to load at start: see the log)", name);
 		goto out;
 	}
+	if (rq->if_serial && cur->serial != rq->serial) {
+		fail(r, CHANGE_STALE, TERN_EBUSY, "zone %s changed (serial %u, not %u) since the changes were made",
+		     name, cur->serial, rq->serial);
+		goto out;
+	}
 	/* an import: the changes from the version served when the write starts, under the lock */
 	if (rq->import) {
 		if ((rq->import_base ? change_import_delta(rq->import_base, rq->import, &imported, &n)

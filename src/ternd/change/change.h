@@ -74,6 +74,7 @@ enum change_step {
 	CHANGE_JOURNAL, /* the journal entry could not be made (TERN_ENOMEM) */
 	CHANGE_STORE, /* the store failed: the transaction is rolled back */
 	CHANGE_PUBLISH, /* the new version could not be served (TERN_ENOMEM); see each function */
+	CHANGE_STALE, /* if_serial: the zone served has another serial now (TERN_EBUSY): make the changes again */
 };
 
 #define CHANGE_NO_INDEX SIZE_MAX
@@ -121,6 +122,10 @@ struct change_request {
 	 * negative return rolls everything back: CHANGE_STORE with that code and also's message. */
 	int (*also)(struct store_txn *t, void *arg, char *err, size_t errlen);
 	void *also_arg;
+	/* The changes were made from the version of serial serial (a dynamic update, update/): with
+	 * if_serial, the write is refused (CHANGE_STALE) when the version served has another. */
+	bool if_serial;
+	uint32_t serial;
 };
 
 /* The write path: under c->lock, in one store transaction (the zone checked not locked, its

@@ -118,6 +118,7 @@ struct tcp {
 	pthread_mutex_t xfr_lock;
 	struct tcp_conn *xfr_todo, **xfr_todo_tail, *xfr_done;
 	struct stats_block *xfr_stats;
+	struct query_guard *guard, *xfr_guard; /* the clock and cookie keys of each thread (no RRL on TCP) */
 	/* below: used by the thread only while it runs */
 	struct tcp_list idle, writing; /* by since: oldest first */
 	struct tcp_conn *dead; /* closed in this round of events, through next */
@@ -329,7 +330,9 @@ static void xfr_build(struct tcp *t, struct tcp_conn *c)
 	struct query_client client = {.addr = (const struct sockaddr *)&c->addr,
 	                              .addrlen = c->addrlen,
 	                              .proto = PROTO_TCP,
-	                              .stats = t->xfr_stats};
+	                              .stats = t->xfr_stats,
+	                              .guard = t->xfr_guard};
+	query_guard_tick(t->xfr_guard);
 	size_t pos = 0, n = 0;
 	while (n < TCP_XFR_BATCH_MSGS && c->xout.len < TCP_XFR_BATCH_BYTES && c->inlen - pos >= 2) {
 		size_t len = (size_t)c->in[pos] << 8 | c->in[pos + 1];
@@ -412,8 +415,12 @@ static int conn_send(struct tcp_conn *c, const uint8_t *buf, size_t len, size_t 
  * -1 when the connection must be closed now. */
 static int conn_answer(struct tcp *t, struct tcp_conn *c)
 {
-	struct query_client client = {
-	    .addr = (const struct sockaddr *)&c->addr, .addrlen = c->addrlen, .proto = PROTO_TCP, .stats = t->stats};
+	struct query_client client = {.addr = (const struct sockaddr *)&c->addr,
+	                              .addrlen = c->addrlen,
+	                              .proto = PROTO_TCP,
+	                              .stats = t->stats,
+	                              .guard = t->guard};
+	query_guard_tick(t->guard);
 	size_t pos = 0;
 	int rc = 0;
 	bool xfr = false;
@@ -893,6 +900,8 @@ static void tcp_free(struct tcp *t)
 	free(t->listeners);
 	free(t->batch);
 	free(t->xfr_spare.buf);
+	query_guard_free(t->guard);
+	query_guard_free(t->xfr_guard);
 	free(t);
 }
 
@@ -919,7 +928,9 @@ int tcp_start(struct server *srv, const struct config *conf, struct dns_sockets 
 	t->clients = clients_new(t->max_clients);
 	t->loop = ev_new(EV_RCU_ONLINE);
 	t->xfr_loop = ev_new(EV_RCU_OFFLINE);
-	if (!t->batch || !t->listeners || !t->clients || !t->loop || !t->xfr_loop) {
+	t->guard = query_guard_new(0, 1);
+	t->xfr_guard = query_guard_new(0, 1);
+	if (!t->batch || !t->listeners || !t->clients || !t->loop || !t->xfr_loop || !t->guard || !t->xfr_guard) {
 		snprintf(err, errlen, "tcp: out of memory");
 		goto fail;
 	}

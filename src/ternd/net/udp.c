@@ -33,6 +33,7 @@ struct udp_worker {
 	struct ev_thread thread; /* runs worker_run: a blocking recvmmsg loop, not an ev_ loop */
 	bool pktinfo; /* wildcard socket: reply from the address each query was sent to */
 	struct stats_block *stats;
+	struct query_guard *guard; /* its clock (read once a batch), RRL table and cookie keys */
 	_Alignas(struct cmsghdr) uint8_t ctl_in[UDP_BATCH][UDP_CTL_SIZE];
 	_Alignas(struct cmsghdr) uint8_t ctl_out[UDP_BATCH][UDP_CTL_SIZE];
 	uint8_t in[UDP_BATCH][UDP_IN_MAX];
@@ -119,7 +120,8 @@ static void worker_answer(struct udp_worker *w, int n)
 		struct msghdr *h = &w->msg_in[i].msg_hdr;
 		if (h->msg_flags & MSG_TRUNC)
 			continue;
-		struct query_client client = {(struct sockaddr *)&w->peers[i], h->msg_namelen, PROTO_UDP, w->stats};
+		struct query_client client = {(struct sockaddr *)&w->peers[i], h->msg_namelen, PROTO_UDP, w->stats,
+		                              w->guard};
 		size_t len = query_process(w->u->srv, w->in[i], w->msg_in[i].msg_len, w->out[m], UDP_OUT_MAX, &client);
 		if (len == 0)
 			continue;
@@ -159,6 +161,7 @@ static void worker_run(void *arg)
 			break;
 		if (n <= 0)
 			continue;
+		query_guard_tick(w->guard); /* the batch's clock: vDSO, no system call */
 		worker_answer(w, n); /* going offline again marks the quiescent state */
 		for (int i = 0; i < n; i++) { /* the kernel shortened the lengths it filled */
 			w->msg_in[i].msg_hdr.msg_namelen = sizeof(w->peers[i]);
@@ -177,12 +180,20 @@ int udp_start(struct server *srv, struct dns_sockets *socks, struct udp **out, c
 		return TERN_ENOMEM;
 	u->srv = srv;
 	atomic_init(&u->stop, false);
+	/* rrl.table-size buckets per worker; a client's traffic spreads over the workers of an address
+	 * (SO_REUSEPORT hashes its ports), so each takes 1/workers of the rate (docs/architecture.md) */
+	size_t rrl_entries = server_config(srv)->rrl.table_size;
 	for (size_t i = 0; i < total; i++) {
 		struct udp_worker *w = calloc(1, sizeof(*w));
 		if (!w)
 			goto nomem;
 		w->u = u;
 		w->stats = stats_block_new(&srv->stats);
+		w->guard = query_guard_new(rrl_entries, workers);
+		if (!w->guard) {
+			free(w);
+			goto nomem;
+		}
 		u->workers[u->nworkers++] = w;
 		w->fd = socks->udp[i]; /* taken over */
 		socks->udp[i] = -1;
@@ -220,6 +231,7 @@ void udp_stop(struct udp *u)
 		ev_thread_stop(&w->thread); /* joins: recvmmsg returned, the flag is seen */
 		if (w->fd >= 0)
 			close(w->fd);
+		query_guard_free(w->guard);
 		free(w);
 	}
 	free(u);

@@ -1,10 +1,105 @@
 /* EDNS(0) policy (RFC 6891): what the client's OPT record changes about the answer, and what our
- * OPT record carries -- NSID (RFC 5001), Extended DNS Errors (RFC 8914), Client Subnet (RFC 7871).
- * The codec is lib/edns.c. */
+ * OPT record carries -- NSID (RFC 5001), Extended DNS Errors (RFC 8914), Client Subnet (RFC 7871),
+ * DNS cookies (RFC 7873, RFC 9018). The codec is lib/edns.c. */
+#include <string.h>
+
 #include "lib/edns.h"
 
+#include <netinet/in.h>
+#include <string.h>
+
 #include "lib/rr.h"
+#include "lib/siphash.h"
 #include "ternd/ns/ns.h"
+
+/* The key of cookie period p (p = Unix time / cookies.rotation) when no secret is configured:
+ * SipHash-2-4 under the random secret of p's four octets and an index, for each half. The rotation
+ * needs no thread: each worker derives the keys again when the period turns. */
+static void cookie_key(const uint8_t secret[16], uint32_t p, uint8_t out[16])
+{
+	uint8_t in[5];
+	wire_put32(in, p);
+	in[4] = 0;
+	siphash24_bytes(secret, in, sizeof(in), out);
+	in[4] = 1;
+	siphash24_bytes(secret, in, sizeof(in), out + 8);
+}
+
+/* The client's address as a server cookie hashes it (RFC 9018 4.4: 4 or 16 octets); 0 when none. */
+static size_t cookie_address(const struct query_client *c, const uint8_t **addr)
+{
+	if (!c->addr)
+		return 0;
+	if (c->addr->sa_family == AF_INET) {
+		*addr = (const uint8_t *)&((const struct sockaddr_in *)c->addr)->sin_addr;
+		return 4;
+	}
+	if (c->addr->sa_family == AF_INET6) {
+		*addr = (const uint8_t *)&((const struct sockaddr_in6 *)c->addr)->sin6_addr;
+		return 16;
+	}
+	return 0;
+}
+
+/* The key of the current period (guard's cache, made again when the period or the secret changes),
+ * and the key a server cookie stamped at stamp was made with: its period's, which must be this
+ * one or the one before (or the next, for a clock ahead by less than 5 minutes); NULL for another. */
+static const uint8_t *period_keys(struct query_guard *g, const struct ns_params *pa, bool stamped, uint32_t stamp,
+                                  uint8_t spare[16], const uint8_t **check)
+{
+	uint32_t span = pa->cookie_period, period = g->now / span;
+	if (g->keys_period != period || g->keys_span != span || memcmp(g->keys_secret, pa->cookie_secret, 16) != 0) {
+		cookie_key(pa->cookie_secret, period, g->key[0]);
+		cookie_key(pa->cookie_secret, period - 1, g->key[1]);
+		memcpy(g->keys_secret, pa->cookie_secret, 16);
+		g->keys_period = period;
+		g->keys_span = span;
+	}
+	*check = NULL;
+	if (stamped) {
+		uint32_t made = stamp / span;
+		if (made == period)
+			*check = g->key[0];
+		else if (made + 1 == period)
+			*check = g->key[1];
+		else if (made == period + 1) {
+			cookie_key(pa->cookie_secret, made, spare);
+			*check = spare;
+		}
+	}
+	return g->key[0];
+}
+
+/* A well-formed COOKIE option (q->cookie): whether its server cookie is ours and fresh, and the
+ * server cookie we send back, new each time (RFC 9018 4.3). A configured secret is the key itself,
+ * as Knot's and BIND's (RFC 9018 4.4: servers of one anycast address share it), with the previous
+ * one still accepted; without one, the keys of this period and the one before. Without the
+ * thread's guard (its clock) nothing is judged and nothing sent back. */
+static void cookie_judge(struct query *q)
+{
+	struct query_guard *g = q->client->guard;
+	const uint8_t *addr = NULL;
+	size_t alen = cookie_address(q->client, &addr);
+	if (!g || !alen)
+		return;
+	const struct ns_params *pa = q->params;
+	uint32_t stamp = 0;
+	bool stamped = edns_cookie_stamp(&q->cookie, &stamp);
+	const uint8_t *make, *check = NULL;
+	uint8_t spare[16];
+	if (pa->cookie_derive) {
+		make = period_keys(g, pa, stamped, stamp, spare, &check);
+		q->cookie_valid = check && edns_cookie_valid(check, &q->cookie, g->now, addr, alen);
+	} else {
+		make = pa->cookie_secret;
+		q->cookie_valid = stamped && (edns_cookie_valid(make, &q->cookie, g->now, addr, alen) ||
+		                              (pa->cookie_has_previous &&
+		                               edns_cookie_valid(pa->cookie_previous, &q->cookie, g->now, addr, alen)));
+	}
+	memcpy(q->cookie_out, q->cookie.client, EDNS_COOKIE_CLIENT);
+	edns_cookie_make(make, q->cookie.client, g->now, addr, alen, q->cookie_out + EDNS_COOKIE_CLIENT);
+	q->cookie_back = true;
+}
 
 int ns_edns_parse(struct query *q, uint16_t rrclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
 {
@@ -30,6 +125,16 @@ int ns_edns_parse(struct query *q, uint16_t rrclass, uint32_t ttl, const uint8_t
 		q->ecs.family = 0;
 		return RCODE_FORMERR;
 	}
+	/* DNS cookies (RFC 7873), when enabled: a COOKIE option of a length other than 8 or 16 to 40
+	 * octets is FORMERR, without a cookie back (5.2.2; as Knot and BIND answer it); a well-formed
+	 * one gets a new server cookie, and one of ours still fresh marks the client valid. */
+	if (q->opt.cookie && q->opt.version == 0 && q->params->cookies) {
+		if (edns_cookie_parse(q->opt.cookie, q->opt.cookie_len, &q->cookie) < 0) {
+			q->cookie.client = NULL;
+			return RCODE_FORMERR;
+		}
+		cookie_judge(q);
+	}
 	return RCODE_NOERROR;
 }
 
@@ -46,6 +151,8 @@ size_t ns_edns_reserve(const struct query *q)
 	 * it (RFC 7871 7.2.1 notes the answer may then be truncated). */
 	if (q->ecs.family)
 		n += edns_ecs_size(&q->ecs);
+	if (q->cookie_back)
+		n += EDNS_OPTION_HEADER + sizeof(q->cookie_out);
 	return n;
 }
 
@@ -64,7 +171,7 @@ static uint8_t response_scope(const struct query *q)
 int ns_edns_write(struct query *q)
 {
 	bool nsid = q->opt.nsid && q->params->nsid_len;
-	if (!nsid && q->ede == EDE_NONE) /* the usual OPT: at most the Client Subnet echoed */
+	if (!nsid && q->ede == EDE_NONE && !q->cookie_back) /* the usual OPT: at most the Client Subnet echoed */
 		return edns_write_ecs(&q->w, q->params->edns_size, q->rcode, q->opt.dnssec_ok,
 		                      q->ecs.family ? &q->ecs : NULL, q->ecs.family ? response_scope(q) : 0);
 	struct edns_ecs ecs;
@@ -81,7 +188,11 @@ int ns_edns_write(struct query *q)
 	    .nsid = nsid ? q->params->nsid : NULL,
 	    .nsid_len = q->params->nsid_len,
 	    .ede = q->ede,
+	    .ede_text = q->ede_text,
+	    .ede_text_len = q->ede_text ? (uint16_t)strlen(q->ede_text) : 0,
 	    .ecs = echo,
+	    .cookie = q->cookie_back ? q->cookie_out : NULL,
+	    .cookie_len = sizeof(q->cookie_out),
 	};
 	if (edns_write(&q->w, &r) == 0)
 		return 0;

@@ -27,6 +27,8 @@ struct query {
 	const struct query_client *client;
 
 	/* request */
+	const uint8_t *msg; /* the request as received (len octets) */
+	size_t len;
 	uint16_t qtype, qclass;
 	const uint8_t *qname; /* as received, case kept: in the request when not compressed, else qbuf */
 	uint8_t qbuf[NAME_MAXLEN];
@@ -39,6 +41,12 @@ struct query {
 	bool edns;
 	struct edns_request opt;
 	struct edns_ecs ecs; /* the client's Client Subnet when well-formed; family 0 when none */
+	/* DNS cookies (edns.c): the client's COOKIE option when well-formed (client NULL when none),
+	 * whether its server cookie is one of ours and fresh, and the option we send back (client
+	 * cookie | a new server cookie; cookie_back false: none) */
+	struct edns_cookie cookie;
+	bool cookie_valid, cookie_back;
+	uint8_t cookie_out[EDNS_COOKIE_CLIENT + EDNS_COOKIE_SERVER];
 
 	/* TSIG of the request (tsig_query.c): only looked at when the additional section ends with one */
 	bool tsig_seen;
@@ -51,6 +59,10 @@ struct query {
 	bool aa, tc;
 	uint16_t count[3]; /* answer, authority, additional */
 	uint16_t ede; /* Extended DNS Error code or EDE_NONE */
+	const char *ede_text; /* its EXTRA-TEXT (UTF-8), or NULL (an UPDATE's refusal: in ede_text_buf) */
+	char ede_text_buf[160];
+	const uint8_t *ede_zone; /* the apex (lower case) of the zone of ours the EDE is about, or NULL */
+	size_t ede_zone_len;
 	bool full; /* a section ran out of room: add nothing more */
 	uint8_t ecs_scope; /* the narrowest ECS scope of the RRsets written (RFC 7871 7.2.1); 0: for all */
 
@@ -116,6 +128,13 @@ static inline void ns_edns_scope(struct query *q, uint8_t scope)
  * that sent a Client Subnet its FAMILY, SOURCE and ADDRESS with the answer's scope (0 for an
  * empty answer section or SOURCE 0, RFC 7871 7.1.2, 7.4); without the NSID when it does not fit. */
 int ns_edns_write(struct query *q);
+
+/* limit.c: who gets the answer written so far (UDP): a client without a valid server cookie gets
+ * BADCOOKIE or TC=1 for an answer over cookies.require-size; then response rate limiting of
+ * answers to queries (opcode QUERY), which may leave the header and question alone with TC=1
+ * (slipped). Returns false when the response is to be dropped. question_end: where the echoed
+ * question ends in q->w. */
+bool ns_limit(struct query *q, unsigned opcode, size_t question_end);
 
 /* internet.c: answers a class IN question from the zones. */
 void ns_answer_internet(struct query *q);

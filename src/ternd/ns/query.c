@@ -130,13 +130,51 @@ static void answer_notify(struct query *q)
 			ns_tsig_reject(&q->tsig, TSIG_BADKEY);
 		else
 			q->ede = EDE_PROHIBITED;
+		q->ede_zone = q->lname, q->ede_zone_len = q->qname_len;
 	} else if (r == XFRIN_NOTIFY_NOT_PRIMARY || zones_get(q->srv->zones, q->lname)) {
 		q->rcode = RCODE_REFUSED; /* not from a primary, or a zone of ours not pulled from anyone */
 		q->ede = EDE_PROHIBITED;
+		q->ede_zone = q->lname, q->ede_zone_len = q->qname_len;
 	} else {
 		q->rcode = RCODE_NOTAUTH;
 		q->ede = EDE_NOT_AUTHORITATIVE;
 	}
+}
+
+/* UPDATE (RFC 2136): judged and written by the update module; the answer is the header and the
+ * zone section (as the question), signed as the request was. */
+static void answer_update(struct query *q, const struct server_update *up)
+{
+	const struct tsig_key *key = q->tsig.state == NS_TSIG_VERIFIED ? q->tsig.res.key : NULL;
+	struct server_update_request rq = {q->msg, q->len, key, q->client->addr, q->client->proto == PROTO_TCP,
+	                                   0,      NULL};
+	struct server_update_result rs = {.rcode = RCODE_SERVFAIL, .ede = EDE_NONE};
+	up->answer(up->arg, &rq, &rs);
+	q->rcode = rs.rcode;
+	q->ede = rs.ede;
+	if (rs.text[0]) {
+		memcpy(q->ede_text_buf, rs.text, sizeof(q->ede_text_buf));
+		q->ede_text_buf[sizeof(q->ede_text_buf) - 1] = 0;
+		q->ede_text = q->ede_text_buf;
+	}
+}
+
+/* An UPDATE whose TSIG failed: answered NOTAUTH with the TSIG error here, logged by the update
+ * module (every refusal of an update is). */
+static void update_rejected(struct query *q)
+{
+	struct server_update *up = rcu_dereference(((struct server *)q->srv)->update);
+	if (!up)
+		return;
+	struct server_update_request rq = {q->msg,
+	                                   q->len,
+	                                   NULL,
+	                                   q->client->addr,
+	                                   q->client->proto == PROTO_TCP,
+	                                   q->tsig.res.error,
+	                                   q->tsig.res.key_name};
+	struct server_update_result rs;
+	up->answer(up->arg, &rq, &rs);
 }
 
 /* A secondary zone configured but not served (never loaded, or expired) answers SERVFAIL with an
@@ -154,6 +192,8 @@ static bool zone_unavailable(struct query *q)
 		return false;
 	q->rcode = RCODE_SERVFAIL;
 	q->ede = ede;
+	q->ede_zone = q->lname + (q->qname_len - apex_len);
+	q->ede_zone_len = apex_len;
 	return true;
 }
 
@@ -167,6 +207,13 @@ static void dispatch(struct query *q, uint16_t opcode)
 	if (opcode == OPCODE_NOTIFY) {
 		answer_notify(q);
 		return;
+	}
+	if (opcode == OPCODE_UPDATE) {
+		struct server_update *up = rcu_dereference(((struct server *)q->srv)->update);
+		if (up) {
+			answer_update(q, up);
+			return;
+		}
 	}
 	if (opcode != OPCODE_QUERY) {
 		q->rcode = RCODE_NOTIMP;
@@ -243,10 +290,16 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	q.opt.dnssec_ok = false; /* the rest of opt is read only with edns */
 	q.ecs.family = 0;
 	q.ecs_scope = 0;
+	q.cookie.client = NULL;
+	q.cookie_valid = q.cookie_back = false;
 	q.rcode = RCODE_NOERROR;
 	q.aa = q.tc = q.full = false;
 	q.count[0] = q.count[1] = q.count[2] = 0;
 	q.ede = EDE_NONE;
+	q.ede_text = NULL;
+	q.ede_zone = NULL;
+	q.msg = msg;
+	q.len = len;
 	q.nextra = 0;
 	q.ndnames = 0;
 	q.zone = NULL;
@@ -274,12 +327,17 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	/* room for a TSIG (only a request with one gets one) */
 	size_t keep = q.opt_reserve + (q.tsig.state != NS_TSIG_NONE ? ns_tsig_reserve(&q.tsig) : 0);
 	q.w.cap = limit >= q.w.pos + keep ? limit - keep : q.w.pos; /* long key names: nothing else fits */
-	if (rc != RCODE_NOERROR && opcode != OPCODE_QUERY && opcode != OPCODE_NOTIFY)
+	if (rc != RCODE_NOERROR && opcode != OPCODE_QUERY && opcode != OPCODE_NOTIFY &&
+	    !(opcode == OPCODE_UPDATE && rcu_dereference(((struct server *)srv)->update)))
 		rc = RCODE_NOTIMP; /* the opcode decides before the question does (Knot and NSD) */
 	if (rc != RCODE_NOERROR)
 		q.rcode = (uint16_t)rc;
 	else
 		dispatch(&q, opcode);
+	if (rc == RCODE_NOTAUTH && opcode == OPCODE_UPDATE && q.tsig.state == NS_TSIG_REJECTED)
+		update_rejected(&q);
+	if (client->guard && !ns_limit(&q, opcode, WIRE_HEADER_LEN + (q.qname_len ? q.qname_len + 4 : 0)))
+		return 0; /* dropped by rate limiting (counted there) */
 
 	uint16_t rflags = (uint16_t)(WIRE_QR | (flags & (0x7800 | WIRE_RD | WIRE_CD)) | (q.rcode & 0xf));
 	if (q.aa)
@@ -303,6 +361,8 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 		stats_bump(&client->stats->rcode[q.rcode < STATS_RCODES ? q.rcode : STATS_RCODES - 1]);
 		if (q.qname_len)
 			stats_bump(&client->stats->qtype[stats_type_index(q.qtype)]);
+		if (q.ede != EDE_NONE) /* the ede condition (signals/ede.c), whether the client reads EDE or not */
+			stats_ede(client->stats, q.ede, q.ede_zone, q.ede_zone_len);
 	}
 	return rlen;
 }

@@ -18,6 +18,7 @@
 #include "ternd/base/config.h"
 #include "ternd/base/event.h"
 #include "ternd/base/log.h"
+#include "ternd/base/rcu.h"
 #include "ternd/base/text.h"
 #include "ternd/signals/signals_impl.h"
 
@@ -25,6 +26,7 @@
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 30000
 #define STOP_WAIT_MS 3000 /* on a clean stop, for the broker to take what is left */
+#define READY_STEP 256 /* zones a step of the republication of zone-ready walks */
 #define INFLIGHT_MAX 64 /* handed to the library, not acknowledged: beyond, messages wait here (bounded) */
 
 struct pending {
@@ -51,6 +53,8 @@ struct signal_mqtt {
 	/* the thread's own */
 	enum link link;
 	bool refused, republish;
+	bool ready_walk; /* zone-ready of each zone served still to be republished, from ready_cursor */
+	size_t ready_cursor;
 	int64_t connect_began, next_try; /* ms */
 	unsigned backoff_ms;
 	unsigned unacked; /* QoS 1 messages the broker has not acknowledged */
@@ -289,6 +293,22 @@ static void republish(struct signal_mqtt *mq)
 {
 	put_crashed_clear(mq);
 	signals_each(mq->signals, republish_one, mq);
+	mq->ready_walk = true; /* then zone-ready of each zone, in steps (republish_ready) */
+	mq->ready_cursor = 0;
+}
+
+/* A step of the walk of the zones for their zone-ready, as long as the list has room: a million
+ * zones go out as the broker takes them, never more than READY_STEP at once in the list. */
+static bool republish_ready(struct signal_mqtt *mq)
+{
+	if (!mq->ready_walk)
+		return false;
+	pthread_mutex_lock(&mq->lock);
+	bool room = mq->npending + READY_STEP <= PENDING_MAX / 2;
+	pthread_mutex_unlock(&mq->lock);
+	if (room)
+		mq->ready_walk = signals_each_ready(mq->signals, &mq->ready_cursor, READY_STEP, republish_one, mq);
+	return room;
 }
 
 /* Hands what is pending to the library (which sends it as the socket takes it), as long as the
@@ -409,6 +429,8 @@ static void finish(struct signal_mqtt *mq)
 static void run(void *arg)
 {
 	struct signal_mqtt *mq = arg;
+	rcu_register_thread(); /* for the walks of the zones (signals_each_ready), offline between */
+	rcu_thread_offline();
 	mq->next_try = now_ms();
 	for (;;) {
 		pthread_mutex_lock(&mq->lock);
@@ -418,17 +440,21 @@ static void run(void *arg)
 			break;
 		if (mq->link == LINK_DOWN && now_ms() >= mq->next_try)
 			try_connect(mq);
+		bool stepped = false;
 		if (mq->link == LINK_UP) {
 			if (mq->republish) {
 				mq->republish = false;
 				republish(mq);
 			}
+			stepped = republish_ready(mq);
 			publish_pending(mq);
 		}
-		int64_t wait = mq->link == LINK_DOWN ? mq->next_try - now_ms() : 1000;
+		/* a step taken: the next at once; the list full: when the broker has acknowledged some */
+		int64_t wait = mq->link == LINK_DOWN ? mq->next_try - now_ms() : stepped && mq->ready_walk ? 0 : 1000;
 		turn(mq, wait < 0 ? 0 : wait > 1000 ? 1000 : (int)wait);
 	}
 	finish(mq);
+	rcu_unregister_thread();
 }
 
 /* The password: the first line of password-file. */

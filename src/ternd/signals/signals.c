@@ -17,6 +17,7 @@
 #include "ternd/base/config.h"
 #include "ternd/base/event.h"
 #include "ternd/base/log.h"
+#include "ternd/base/rcu.h"
 #include "ternd/base/text.h"
 #include "ternd/signals/signals_dbus.h"
 #include "ternd/signals/signals_impl.h"
@@ -54,21 +55,28 @@ struct signals {
 	char *dbus_bus; /* the dispatcher's: the bus it sends to, NULL when off */
 	struct signal_mqtt *mqtt; /* NULL: no broker */
 	struct ev_thread thread;
-	struct signal_rates *rates; /* NULL until signals_watch_rates */
+	struct signal_tick *tick; /* NULL until signals_watch_stats */
+	struct zones *zones; /* followed (signals_follow), for signals_each_ready */
 	/* signatures-expiring: each signed zone's earliest RRSIG expiry (when a lead is set) */
 	uint64_t sig_lead; /* seconds; 0: not watched */
-	struct sigzone **sigzones;
-	size_t nsigzones, capsigzones;
+	struct sigzone **sz_buckets; /* by zone name, sz_nbuckets (a power of two) chains */
+	size_t sz_nbuckets, nsigzones;
+	struct sigzone **heap; /* the zones not set, a min-heap by expiry */
+	size_t nheap, capheap;
 };
 
 /* A signed zone's earliest signature: when it expires, and what it signs. */
 struct sigzone {
+	struct sigzone *next; /* in its bucket */
+	size_t heap_at; /* its index in the heap; SIZE_MAX: not there (set) */
 	char *zone;
 	int64_t expires; /* Unix seconds */
 	char owner[NAME_MAXLEN * 4 + 2];
 	char type[16];
 	bool set; /* signatures-expiring set */
 };
+
+static void sigzone_relead(struct signals *s, uint64_t lead);
 
 const char *signal_state_name(enum signal_state s)
 {
@@ -374,19 +382,17 @@ int signals_start(const struct config *conf, struct signals **out, char *err, si
 	return 0;
 }
 
-int signals_watch_rates(struct signals *s, const struct stats *stats, const struct config *conf)
+int signals_watch_stats(struct signals *s, const struct stats *stats, const struct config *conf)
 {
-	return s ? signal_rates_start(s, stats, conf, &s->rates) : 0;
+	return s ? signal_tick_start(s, stats, conf, &s->tick) : 0;
 }
 
 int signals_reload(struct signals *s, const struct config *conf)
 {
 	if (!s)
 		return 0;
-	signal_rates_reload(s->rates, conf);
-	pthread_mutex_lock(&s->lock);
-	s->sig_lead = conf->signals.sig_lead_ms / 1000; /* zones published from now on */
-	pthread_mutex_unlock(&s->lock);
+	signal_tick_reload(s->tick, conf);
+	sigzone_relead(s, conf->signals.sig_lead_ms / 1000);
 	struct signal_hooks next;
 	if (signal_hooks_make(&conf->signals, &next) < 0)
 		return TERN_ENOMEM;
@@ -403,7 +409,7 @@ void signals_stop(struct signals *s)
 {
 	if (!s)
 		return;
-	signal_rates_stop(s->rates); /* raises no more */
+	signal_tick_stop(s->tick); /* raises no more */
 	pthread_mutex_lock(&s->lock);
 	s->stop = true;
 	pthread_cond_signal(&s->more);
@@ -418,11 +424,14 @@ void signals_stop(struct signals *s)
 			free(e);
 		}
 	free(s->buckets);
-	for (size_t i = 0; i < s->nsigzones; i++) {
-		free(s->sigzones[i]->zone);
-		free(s->sigzones[i]);
-	}
-	free(s->sigzones);
+	for (size_t i = 0; i < s->sz_nbuckets; i++)
+		for (struct sigzone *w = s->sz_buckets[i], *next; w; w = next) {
+			next = w->next;
+			free(w->zone);
+			free(w);
+		}
+	free(s->sz_buckets);
+	free(s->heap);
 	signal_hooks_release(&s->hooks);
 	signal_dbus_free(s->dbus);
 	free(s->dbus_next);
@@ -464,21 +473,122 @@ static int earliest_at(void *arg, const struct zone_node *n)
 	return 0;
 }
 
-static struct sigzone **sigzone_find(struct signals *s, const char *zone)
+static uint64_t sigzone_hash(const char *zone)
 {
-	for (size_t i = 0; i < s->nsigzones; i++)
-		if (!strcmp(s->sigzones[i]->zone, zone))
-			return &s->sigzones[i];
-	return NULL;
+	uint64_t h = 1469598103934665603ull;
+	for (const unsigned char *p = (const unsigned char *)zone; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return h;
 }
 
-/* Sets or clears signatures-expiring for w as the time now says. Lock held. */
+/* The zone's place in the hash by name (where it is, or where it would go). Lock held. */
+static struct sigzone **sigzone_slot(struct signals *s, const char *zone)
+{
+	struct sigzone **w = &s->sz_buckets[sigzone_hash(zone) & (s->sz_nbuckets - 1)];
+	while (*w && strcmp((*w)->zone, zone))
+		w = &(*w)->next;
+	return w;
+}
+
+static bool sigzone_grow(struct signals *s)
+{
+	size_t n = s->sz_nbuckets ? s->sz_nbuckets * 2 : 64;
+	struct sigzone **b = calloc(n, sizeof(*b));
+	if (!b)
+		return s->sz_nbuckets != 0; /* longer chains, still correct */
+	for (size_t i = 0; i < s->sz_nbuckets; i++)
+		for (struct sigzone *w = s->sz_buckets[i], *next; w; w = next) {
+			next = w->next;
+			struct sigzone **to = &b[sigzone_hash(w->zone) & (n - 1)];
+			w->next = *to;
+			*to = w;
+		}
+	free(s->sz_buckets);
+	s->sz_buckets = b;
+	s->sz_nbuckets = n;
+	return true;
+}
+
+/* The min-heap of the zones whose signatures-expiring is not set, by expiry (the lead is the same
+ * for all): the tick looks at its top only. Lock held. */
+static void heap_place(struct signals *s, size_t i, struct sigzone *w)
+{
+	s->heap[i] = w;
+	w->heap_at = i;
+}
+
+static void heap_up(struct signals *s, size_t i)
+{
+	struct sigzone *w = s->heap[i];
+	while (i && s->heap[(i - 1) / 2]->expires > w->expires) {
+		heap_place(s, i, s->heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	heap_place(s, i, w);
+}
+
+static void heap_down(struct signals *s, size_t i)
+{
+	struct sigzone *w = s->heap[i];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= s->nheap)
+			break;
+		if (c + 1 < s->nheap && s->heap[c + 1]->expires < s->heap[c]->expires)
+			c++;
+		if (s->heap[c]->expires >= w->expires)
+			break;
+		heap_place(s, i, s->heap[c]);
+		i = c;
+	}
+	heap_place(s, i, w);
+}
+
+static bool heap_push(struct signals *s, struct sigzone *w)
+{
+	if (s->nheap == s->capheap) {
+		size_t cap = s->capheap ? s->capheap * 2 : 16;
+		struct sigzone **h = realloc(s->heap, cap * sizeof(*h));
+		if (!h)
+			return false;
+		s->heap = h;
+		s->capheap = cap;
+	}
+	s->heap[s->nheap] = w;
+	heap_up(s, s->nheap++);
+	return true;
+}
+
+static void heap_remove(struct signals *s, struct sigzone *w)
+{
+	size_t i = w->heap_at;
+	w->heap_at = SIZE_MAX;
+	if (i >= s->nheap)
+		return;
+	struct sigzone *last = s->heap[--s->nheap];
+	if (i == s->nheap)
+		return;
+	heap_place(s, i, last);
+	heap_up(s, i);
+	heap_down(s, last->heap_at);
+}
+
+/* w's state from its expiry, the lead and now: set (out of the heap) or waiting (in it). What
+ * changed is said through raise_set and raise_clear. Lock held. */
 static void sigzone_judge(struct signals *s, struct sigzone *w, int64_t now, bool *raise_set, bool *raise_clear)
 {
 	bool due = w->expires - (int64_t)s->sig_lead <= now;
 	*raise_set = due && !w->set;
 	*raise_clear = !due && w->set;
 	w->set = due;
+	if (due && w->heap_at != SIZE_MAX) {
+		heap_remove(s, w);
+	} else if (!due && w->heap_at == SIZE_MAX) {
+		heap_push(s, w); /* out of memory: judged again at the zone's next version */
+	} else if (!due) {
+		heap_up(s, w->heap_at);
+		heap_down(s, w->heap_at);
+	}
 }
 
 /* w: a copy (its zone pointer unused), zone the name. */
@@ -509,32 +619,31 @@ static void sigzone_update(struct signals *s, const struct zone *z, const char *
 	struct sigzone copy = {0};
 	bool set = false, clear = false;
 	pthread_mutex_lock(&s->lock);
-	struct sigzone **at = sigzone_find(s, name);
+	struct sigzone **at = s->sz_nbuckets ? sigzone_slot(s, name) : NULL;
 	if (!e.node) { /* unsigned now, or removed */
-		if (at) {
+		if (at && *at) {
 			struct sigzone *w = *at;
+			*at = w->next;
+			s->nsigzones--;
 			clear = w->set;
-			*at = s->sigzones[--s->nsigzones];
+			heap_remove(s, w);
 			free(w->zone);
 			free(w);
 		}
 	} else {
-		if (!at && s->nsigzones == s->capsigzones) {
-			size_t cap = s->capsigzones ? s->capsigzones * 2 : 16;
-			struct sigzone **grown = realloc(s->sigzones, cap * sizeof(*grown));
-			if (grown) {
-				s->sigzones = grown;
-				s->capsigzones = cap;
+		struct sigzone *w = at ? *at : NULL;
+		if (!w && (s->nsigzones < s->sz_nbuckets || sigzone_grow(s)) && (w = calloc(1, sizeof(*w)))) {
+			if (!(w->zone = strdup(name))) {
+				free(w);
+				w = NULL;
+			} else {
+				at = sigzone_slot(s, name);
+				*at = w;
+				w->heap_at = SIZE_MAX;
+				s->nsigzones++;
 			}
 		}
-		struct sigzone *w = at ? *at : NULL;
-		if (!w && s->nsigzones < s->capsigzones && (w = calloc(1, sizeof(*w))) && !(w->zone = strdup(name))) {
-			free(w);
-			w = NULL;
-		}
 		if (w) {
-			if (!at)
-				s->sigzones[s->nsigzones++] = w;
 			w->expires = e.expires;
 			name_to_text(e.node->owner, w->owner, sizeof(w->owner));
 			char tb[16];
@@ -551,21 +660,55 @@ void signals_tick(struct signals *s)
 {
 	int64_t now = (int64_t)time(NULL);
 	pthread_mutex_lock(&s->lock);
-	for (size_t i = 0; i < s->nsigzones; i++) {
-		struct sigzone *w = s->sigzones[i];
+	while (s->nheap && s->heap[0]->expires - (int64_t)s->sig_lead <= now) { /* O(log n) each */
+		struct sigzone *w = s->heap[0];
 		bool set, clear;
 		sigzone_judge(s, w, now, &set, &clear);
-		if (set || clear) {
-			struct sigzone copy = *w;
-			char *zone = strdup(w->zone);
-			pthread_mutex_unlock(&s->lock);
-			if (zone)
-				sigzone_raise(s, zone, &copy, set, clear);
-			free(zone);
-			pthread_mutex_lock(&s->lock);
-		}
+		struct sigzone copy = *w;
+		char *zone = strdup(w->zone);
+		pthread_mutex_unlock(&s->lock);
+		if (zone)
+			sigzone_raise(s, zone, &copy, set, clear);
+		free(zone);
+		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* A reload's new lead: every signed zone judged again (once, at the reload), those that changed
+ * raised outside the lock. */
+static void sigzone_relead(struct signals *s, uint64_t lead)
+{
+	int64_t now = (int64_t)time(NULL);
+	struct change {
+		struct change *next;
+		struct sigzone copy;
+		bool set, clear;
+		char zone[];
+	} *list = NULL;
+	pthread_mutex_lock(&s->lock);
+	bool changed = s->sig_lead != lead;
+	s->sig_lead = lead;
+	for (size_t i = 0; changed && i < s->sz_nbuckets; i++)
+		for (struct sigzone *w = s->sz_buckets[i]; w; w = w->next) {
+			bool set, clear;
+			sigzone_judge(s, w, now, &set, &clear);
+			struct change *c = (set || clear) ? malloc(sizeof(*c) + strlen(w->zone) + 1) : NULL;
+			if (c) {
+				c->copy = *w;
+				c->set = set;
+				c->clear = clear;
+				strcpy(c->zone, w->zone);
+				c->next = list;
+				list = c;
+			}
+		}
+	pthread_mutex_unlock(&s->lock);
+	for (struct change *c = list, *next; c; c = next) {
+		next = c->next;
+		sigzone_raise(s, c->zone, &c->copy, c->set, c->clear);
+		free(c);
+	}
 }
 
 /* ---- zone-ready and zone-updated from the zones' publications ---- */
@@ -591,13 +734,60 @@ static void on_zone(void *arg, enum zones_event ev, const struct zone *old, cons
 
 int signals_follow(struct signals *s, struct zones *zones)
 {
-	return s ? zones_subscribe(zones, on_zone, s) : 0;
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	s->zones = zones;
+	pthread_mutex_unlock(&s->lock);
+	return zones_subscribe(zones, on_zone, s);
 }
 
 void signals_unfollow(struct signals *s, struct zones *zones)
 {
-	if (s)
-		zones_unsubscribe(zones, on_zone, s);
+	if (!s)
+		return;
+	zones_unsubscribe(zones, on_zone, s);
+	pthread_mutex_lock(&s->lock);
+	s->zones = NULL;
+	pthread_mutex_unlock(&s->lock);
+}
+
+struct ready_walk {
+	void (*fn)(void *arg, const struct signal_note *n);
+	void *arg;
+	size_t left;
+	int64_t now;
+};
+
+static int ready_one(void *arg, const struct zone *z)
+{
+	struct ready_walk *w = arg;
+	char name[NAME_MAXLEN * 4 + 2], args[32];
+	name_to_text(z->apex, name, sizeof(name));
+	int len = snprintf(args, sizeof(args), "serial=%u", z->serial);
+	struct signal_note n = {.cond = SIGNAL_ZONE_READY,
+	                        .state = SIGNAL_SET,
+	                        .time = w->now,
+	                        .zone = name,
+	                        .args = args,
+	                        .args_len = (size_t)len + 1};
+	w->fn(w->arg, &n);
+	return --w->left == 0;
+}
+
+bool signals_each_ready(struct signals *s, size_t *cursor, size_t max,
+                        void (*fn)(void *arg, const struct signal_note *n), void *arg)
+{
+	struct ready_walk w = {fn, arg, max ? max : 1, (int64_t)time(NULL)};
+	pthread_mutex_lock(&s->lock); /* s->zones stays while the step runs */
+	bool more = false;
+	if (s->zones) {
+		rcu_thread_online();
+		more = zones_foreach_from(s->zones, cursor, ready_one, &w) != 0;
+		rcu_thread_offline();
+	}
+	pthread_mutex_unlock(&s->lock);
+	return more;
 }
 
 /* ---- the state as JSON ---- */

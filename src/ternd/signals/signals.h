@@ -40,10 +40,11 @@ int signals_reload(struct signals *s, const struct config *conf);
 void signals_raise(struct signals *s, enum signal_cond c, enum signal_state st, const char *zone,
                    const struct signal_arg *args, size_t nargs);
 
-/* query-rate-high and query-rate-rising from the workers' counters (stats, read once a second),
- * with the thresholds of the configuration given to signals_start and each reload. */
+/* query-rate-high, query-rate-rising and ede from the workers' counters (stats, read once a second
+ * by the signals' tick thread, which also judges signatures-expiring), with the parameters of the
+ * configuration given to signals_start and each reload. */
 struct stats;
-int signals_watch_rates(struct signals *s, const struct stats *stats, const struct config *conf);
+int signals_watch_stats(struct signals *s, const struct stats *stats, const struct config *conf);
 
 /* Whether a server-wide condition (zone NULL) or a zone's is set now. */
 bool signals_is_set(struct signals *s, enum signal_cond c, const char *zone);

@@ -44,14 +44,29 @@ struct signal_hooks {
 };
 
 struct stats;
-struct signal_rates;
-/* Once a second, from the rate sampler's thread: signatures-expiring judged against the time. */
+struct signal_tick;
+/* Once a second, from the tick's thread: signatures-expiring judged against the time. */
 void signals_tick(struct signals *s);
-/* The query-rate sampler (rates.c), its thresholds from conf (again at each reload). */
-int signal_rates_start(struct signals *s, const struct stats *stats, const struct config *conf,
-                       struct signal_rates **out);
-void signal_rates_reload(struct signal_rates *r, const struct config *conf);
-void signal_rates_stop(struct signal_rates *r);
+/* The signals' clock (tick.c): a thread that once a second samples the workers' counters for
+ * query-rate-high, query-rate-rising and ede, and calls signals_tick; its parameters from conf
+ * (again at each reload). */
+int signal_tick_start(struct signals *s, const struct stats *stats, const struct config *conf,
+                      struct signal_tick **out);
+void signal_tick_reload(struct signal_tick *r, const struct config *conf);
+void signal_tick_stop(struct signal_tick *r);
+
+/* The ede condition (ede.c): its parameters, copied by the tick at each reload. */
+struct signal_ede_conf {
+	uint64_t codes; /* bit c: code c signalled */
+	unsigned interval, threshold, quiet, max_zones;
+};
+struct signal_ede;
+int signal_ede_new(struct signals *s, struct signal_ede **out);
+void signal_ede_free(struct signal_ede *e);
+void signal_ede_conf(struct signal_ede_conf *out, const struct config *conf);
+/* Once a second, on the tick's thread: the workers' EDE hits of the last second read, each
+ * (zone, code) counted, ede set, set again or cleared as the interval and quiet say. */
+void signal_ede_sample(struct signal_ede *e, const struct stats *stats, const struct signal_ede_conf *conf);
 
 /* The hooks of conf (copied). 0 or TERN_ENOMEM. */
 int signal_hooks_make(const struct config_signals *conf, struct signal_hooks *out);
@@ -65,6 +80,13 @@ void signals_json_args(struct text *out, const char *args, size_t len);
 /* Calls fn, with the table's lock held, for each (condition, zone) the table keeps (zone-ready is
  * not kept), as a note (its time: since when). fn must not call back into s. */
 void signals_each(struct signals *s, void (*fn)(void *arg, const struct signal_note *n), void *arg);
+
+/* zone-ready of the zones served (not kept in the table: there may be a million), as set notes,
+ * from the zone at *cursor (0: the first), at most max of them; *cursor is left where the next
+ * step begins. Returns false when the walk is done. The caller is a registered RCU thread, offline
+ * (it is brought online for the step). */
+bool signals_each_ready(struct signals *s, size_t *cursor, size_t max,
+                        void (*fn)(void *arg, const struct signal_note *n), void *arg);
 
 /* The MQTT channel (mqtt.c): a thread of its own connects to conf's broker (and reconnects, with
  * backoff, republishing signals_each and clearing crashed); notes wait for it, bounded, the newest

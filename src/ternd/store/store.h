@@ -128,6 +128,36 @@ struct store_service {
 	int64_t created, updated; /* seconds since the epoch; set by the store */
 };
 
+/* A service's certificate and ECH keys (the svc module): one row per service, removed with it.
+ * Written only by the svc thread; the API reads it (the keys only for the ingress route). */
+#define STORE_CERT_TEXT_MAX 1024 /* names, the order URL */
+#define STORE_ECH_KEY_LEN 32 /* X25519, raw */
+#define STORE_ECH_CONFIG_MAX 320 /* one ECHConfig (lib/ech.h's ECH_CONFIG_MAX is 310) */
+struct store_cert {
+	char service[STORE_SERVICE_ID_LEN + 1];
+	char names[STORE_CERT_TEXT_MAX + 1]; /* host names, one space between, the canonical first */
+	char state[16]; /* pending, valid, failed, expired */
+	char *chain; /* PEM, leaf first (malloc'd), or NULL */
+	char *key; /* the certificate's private key, PKCS#8 PEM (malloc'd; read only when asked), or NULL */
+	int64_t not_before, not_after, issued_at; /* seconds since the epoch; 0: none */
+	char order_url[STORE_CERT_TEXT_MAX + 1];
+	int64_t attempts; /* failed attempts since the last success */
+	/* the last failure (kept after a later success, fail_at tells when) */
+	char fail_step[32];
+	int fail_status; /* the CA's HTTP status, 0 when none */
+	char fail_message[512];
+	char *fail_problem; /* the CA's problem document, JSON text (malloc'd), or NULL */
+	int64_t fail_at;
+	int64_t next_at; /* when the certificate is worked on next (issue, retry, renew) */
+	/* ECH: the current key pair's private half and its ECHConfig; during a rotation the previous
+	 * (old_len > 0) until drop_at. The private halves are read only when asked. */
+	uint8_t ech_key[STORE_ECH_KEY_LEN], ech_old_key[STORE_ECH_KEY_LEN];
+	uint8_t ech_config[STORE_ECH_CONFIG_MAX], ech_old_config[STORE_ECH_CONFIG_MAX];
+	size_t ech_config_len, ech_old_config_len;
+	int64_t ech_rotate_at, ech_drop_at; /* the next rotation; the old config's end (0: none) */
+	int64_t publish_at; /* the HTTPS record is written again then (a failed publish; 0: none) */
+};
+
 /* A zone's DNSSEC signing: its policy (values, checked by the caller) and where signing is. A zone
  * without a row is not signed. */
 enum store_dnssec_state {
@@ -198,6 +228,8 @@ typedef int (*store_rrset_fn)(const struct store_rrset *rs, void *arg);
 typedef int (*store_journal_fn)(const struct store_journal_entry *e, void *arg);
 typedef int (*store_proposal_fn)(const struct store_proposal *p, void *arg);
 typedef int (*store_service_fn)(const struct store_service *s, void *arg);
+/* A service whose certificate work is due (store_cert_due): id and canonical name. */
+typedef int (*store_cert_due_fn)(const char *service, const uint8_t *canonical, void *arg);
 typedef int (*store_key_fn)(const struct store_key *k, void *arg);
 typedef int (*store_key_event_fn)(const struct store_key_event *e, void *arg);
 
@@ -276,6 +308,19 @@ struct store_ops {
 	                    size_t errlen);
 	int (*service_count)(struct store_txn *t, const char *tenant, uint64_t *n, char *err, size_t errlen);
 	int (*service_delete)(struct store_txn *t, const char *id, char *err, size_t errlen);
+
+	int (*setting_put)(struct store_txn *t, const char *name, const void *value, size_t len, char *err,
+	                   size_t errlen);
+	int (*setting_get)(struct store_txn *t, const char *name, void **value, size_t *len, int64_t *updated,
+	                   char *err, size_t errlen);
+	int (*acme_account_get)(struct store_txn *t, char **pem, char *err, size_t errlen);
+	int (*acme_account_put)(struct store_txn *t, const char *pem, char *err, size_t errlen);
+	int (*cert_get)(struct store_txn *t, const char *service, bool keys, struct store_cert *out, char *err,
+	                size_t errlen);
+	int (*cert_put)(struct store_txn *t, const struct store_cert *c, char *err, size_t errlen);
+	int (*cert_due)(struct store_txn *t, int64_t now, unsigned limit, store_cert_due_fn fn, void *arg, char *err,
+	                size_t errlen);
+	int (*cert_next)(struct store_txn *t, int64_t *at, char *err, size_t errlen);
 };
 struct store {
 	const struct store_ops *ops;
@@ -708,4 +753,72 @@ static inline void store_service_clear(struct store_service *s)
 {
 	free((void *)s->deployment);
 	s->deployment = NULL;
+}
+
+/* ---- Settings: small values ternd keeps for itself by name (at most STORE_SETTING_MAX bytes) ---- */
+
+#define STORE_SETTING_MAX (2u << 20)
+/* Sets name (1 to 256 bytes of text) to value, replacing what it held. */
+static inline int store_setting_put(struct store_txn *t, const char *name, const void *value, size_t len, char *err,
+                                    size_t errlen)
+{
+	return t->store->ops->setting_put(t, name, value, len, err, errlen);
+}
+/* *value is malloc'd (len bytes and a NUL after them), *updated the time it was set; TERN_ENOTFOUND
+ * when name holds nothing ("no setting NAME"). */
+static inline int store_setting_get(struct store_txn *t, const char *name, void **value, size_t *len, int64_t *updated,
+                                    char *err, size_t errlen)
+{
+	return t->store->ops->setting_get(t, name, value, len, updated, err, errlen);
+}
+
+/* ---- ACME and service certificates (the svc module) ---- */
+
+/* The ACME account key, PEM (malloc'd). TERN_ENOTFOUND when none was stored yet. */
+static inline int store_acme_account_get(struct store_txn *t, char **pem, char *err, size_t errlen)
+{
+	return t->store->ops->acme_account_get(t, pem, err, errlen);
+}
+/* Stores the account key once: TERN_EEXIST when one is stored. */
+static inline int store_acme_account_put(struct store_txn *t, const char *pem, char *err, size_t errlen)
+{
+	return t->store->ops->acme_account_put(t, pem, err, errlen);
+}
+/* A service's certificate row; keys: the private keys too (the ingress, the svc thread). Release
+ * with store_cert_clear(). TERN_ENOTFOUND when the service has none yet. */
+static inline int store_cert_get(struct store_txn *t, const char *service, bool keys, struct store_cert *out, char *err,
+                                 size_t errlen)
+{
+	return t->store->ops->cert_get(t, service, keys, out, err, errlen);
+}
+/* Writes the whole row (made or replaced), only while the service exists: TERN_ENOTFOUND when it
+ * was deleted meanwhile (its certificate goes with it). */
+static inline int store_cert_put(struct store_txn *t, const struct store_cert *c, char *err, size_t errlen)
+{
+	return t->store->ops->cert_put(t, c, err, errlen);
+}
+/* Services (at most limit) whose certificate has no row yet or whose next_at, ech_rotate_at,
+ * ech_drop_at or publish_at is at or before now (0 is never due). */
+static inline int store_cert_due(struct store_txn *t, int64_t now, unsigned limit, store_cert_due_fn fn, void *arg,
+                                 char *err, size_t errlen)
+{
+	return t->store->ops->cert_due(t, now, limit, fn, arg, err, errlen);
+}
+/* The earliest of every row's next_at, ech_rotate_at, ech_drop_at and publish_at (INT64_MAX when
+ * none). */
+static inline int store_cert_next(struct store_txn *t, int64_t *at, char *err, size_t errlen)
+{
+	return t->store->ops->cert_next(t, at, err, errlen);
+}
+/* Frees the texts; the private keys are wiped first. */
+static inline void store_cert_clear(struct store_cert *c)
+{
+	free(c->chain);
+	if (c->key)
+		explicit_bzero(c->key, strlen(c->key));
+	free(c->key);
+	explicit_bzero(c->ech_key, sizeof(c->ech_key));
+	explicit_bzero(c->ech_old_key, sizeof(c->ech_old_key));
+	free(c->fail_problem);
+	c->chain = c->key = c->fail_problem = NULL;
 }

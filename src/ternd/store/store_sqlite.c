@@ -307,6 +307,14 @@ static const struct store_ops sqlite_ops = {
     .service_list = sq_service_list,
     .service_count = sq_service_count,
     .service_delete = sq_service_delete,
+    .setting_put = sq_setting_put,
+    .setting_get = sq_setting_get,
+    .acme_account_get = sq_acme_account_get,
+    .acme_account_put = sq_acme_account_put,
+    .cert_get = sq_cert_get,
+    .cert_put = sq_cert_put,
+    .cert_due = sq_cert_due,
+    .cert_next = sq_cert_next,
 };
 
 int store_open_sqlite(const char *path, struct store **out, char *err, size_t errlen)

@@ -63,6 +63,14 @@ enum stmt {
 	ST_SERVICE_LIST,
 	ST_SERVICE_COUNT,
 	ST_SERVICE_DELETE,
+	ST_SETTING_PUT,
+	ST_SETTING_GET,
+	ST_ACME_ACCOUNT_GET,
+	ST_ACME_ACCOUNT_PUT,
+	ST_CERT_GET,
+	ST_CERT_PUT,
+	ST_CERT_DUE,
+	ST_CERT_NEXT,
 	ST_COUNT
 };
 
@@ -76,6 +84,10 @@ enum stmt {
 	"FROM proposals p JOIN zones z ON z.id = p.zone_id"
 
 #define SERVICE_COLS "id, tenant, canonical, deployment, created_at, updated_at"
+#define CERT_COLS                                                                                                      \
+	"service_id, names, state, chain, private_key, not_before, not_after, issued_at, order_url, attempts,"         \
+	" fail_step, fail_status, fail_message, fail_problem, fail_at, next_at, ech_key, ech_config, ech_old_key,"     \
+	" ech_old_config, ech_rotate_at, ech_drop_at, publish_at, updated_at"
 
 #define DNSSEC_COLS                                                                                                    \
 	"policy_name, algorithm, denial, nsec3_opt_out, csk, ksk_lifetime, zsk_lifetime, csk_lifetime, dnskey_ttl, "   \
@@ -150,6 +162,7 @@ struct walk {
 	store_key_fn key;
 	store_key_event_fn key_event;
 	store_service_fn service;
+	store_cert_due_fn cert_due;
 	void *arg;
 	char *err; /* where a row found broken is named (RRsets) */
 	size_t errlen;
@@ -253,3 +266,15 @@ int sq_service_get(struct store_txn *bt, const char *id, struct store_service *o
 int sq_service_list(struct store_txn *bt, const char *tenant, store_service_fn fn, void *arg, char *err, size_t errlen);
 int sq_service_count(struct store_txn *bt, const char *tenant, uint64_t *n, char *err, size_t errlen);
 int sq_service_delete(struct store_txn *bt, const char *id, char *err, size_t errlen);
+int sq_setting_put(struct store_txn *bt, const char *name, const void *value, size_t len, char *err, size_t errlen);
+int sq_setting_get(struct store_txn *bt, const char *name, void **value, size_t *len, int64_t *updated, char *err,
+                   size_t errlen);
+
+/* store_sqlite_certs.c */
+int sq_acme_account_get(struct store_txn *bt, char **pem, char *err, size_t errlen);
+int sq_acme_account_put(struct store_txn *bt, const char *pem, char *err, size_t errlen);
+int sq_cert_get(struct store_txn *bt, const char *service, bool keys, struct store_cert *out, char *err, size_t errlen);
+int sq_cert_put(struct store_txn *bt, const struct store_cert *c, char *err, size_t errlen);
+int sq_cert_due(struct store_txn *bt, int64_t now, unsigned limit, store_cert_due_fn fn, void *arg, char *err,
+                size_t errlen);
+int sq_cert_next(struct store_txn *bt, int64_t *at, char *err, size_t errlen);

@@ -198,6 +198,43 @@ static const char *const migrations[] = {
     " created_at INTEGER NOT NULL,"
     " updated_at INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX services_by_tenant ON services (tenant, created_at, id);",
+    /* 11: settings: small values ternd keeps for itself, by name (the JWKS fetched from api.jwks-url,
+     * so a restart with the provider down still verifies tokens) */
+    "CREATE TABLE settings ("
+    " name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 256),"
+    " value BLOB NOT NULL,"
+    " updated_at INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 12: the ACME account key (one) and each service's certificate and ECH keys (the svc
+     * module); a service's row goes with it */
+    "CREATE TABLE acme_account ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " key_pem TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE TABLE service_certs ("
+    " service_id TEXT PRIMARY KEY REFERENCES services (id) ON DELETE CASCADE,"
+    " names TEXT NOT NULL,"
+    " state TEXT NOT NULL,"
+    " chain TEXT,"
+    " private_key TEXT,"
+    " not_before INTEGER NOT NULL,"
+    " not_after INTEGER NOT NULL,"
+    " issued_at INTEGER NOT NULL,"
+    " order_url TEXT,"
+    " attempts INTEGER NOT NULL,"
+    " fail_step TEXT,"
+    " fail_status INTEGER NOT NULL,"
+    " fail_message TEXT,"
+    " fail_problem TEXT,"
+    " fail_at INTEGER NOT NULL,"
+    " next_at INTEGER NOT NULL,"
+    " ech_key BLOB,"
+    " ech_config BLOB,"
+    " ech_old_key BLOB,"
+    " ech_old_config BLOB,"
+    " ech_rotate_at INTEGER NOT NULL,"
+    " ech_drop_at INTEGER NOT NULL,"
+    " publish_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

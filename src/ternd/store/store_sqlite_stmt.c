@@ -94,6 +94,37 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SERVICE_LIST] = "SELECT " SERVICE_COLS " FROM services WHERE tenant = ?1 ORDER BY created_at, id",
     [ST_SERVICE_COUNT] = "SELECT count(*) FROM services WHERE tenant = ?1",
     [ST_SERVICE_DELETE] = "DELETE FROM services WHERE id = ?1",
+    [ST_SETTING_PUT] = "INSERT INTO settings (name, value, updated_at) VALUES (?1, ?2, ?3)"
+                       " ON CONFLICT (name) DO UPDATE SET value = ?2, updated_at = ?3",
+    [ST_SETTING_GET] = "SELECT value, updated_at FROM settings WHERE name = ?1",
+    [ST_ACME_ACCOUNT_GET] = "SELECT key_pem FROM acme_account WHERE id = 1",
+    [ST_ACME_ACCOUNT_PUT] = "INSERT INTO acme_account (id, key_pem, created_at) VALUES (1, ?1, ?2)",
+    /* the private keys only when ?2 is 1 (the ingress, the svc thread) */
+    [ST_CERT_GET] = "SELECT service_id, names, state, chain, CASE WHEN ?2 THEN private_key END, not_before,"
+                    " not_after, issued_at, order_url, attempts, fail_step, fail_status, fail_message, fail_problem,"
+                    " fail_at, next_at, CASE WHEN ?2 THEN ech_key END, ech_config, CASE WHEN ?2 THEN ech_old_key END,"
+                    " ech_old_config, ech_rotate_at, ech_drop_at, publish_at, updated_at FROM service_certs"
+                    " WHERE service_id = ?1",
+    /* only while the service exists: a service deleted meanwhile leaves no row behind */
+    [ST_CERT_PUT] =
+        "INSERT INTO service_certs (" CERT_COLS ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+        " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24 WHERE EXISTS (SELECT 1 FROM services"
+        " WHERE id = ?1) ON CONFLICT (service_id) DO UPDATE SET names = excluded.names,"
+        " state = excluded.state, chain = excluded.chain, private_key = excluded.private_key,"
+        " not_before = excluded.not_before, not_after = excluded.not_after, issued_at = excluded.issued_at,"
+        " order_url = excluded.order_url, attempts = excluded.attempts, fail_step = excluded.fail_step,"
+        " fail_status = excluded.fail_status, fail_message = excluded.fail_message,"
+        " fail_problem = excluded.fail_problem, fail_at = excluded.fail_at, next_at = excluded.next_at,"
+        " ech_key = excluded.ech_key, ech_config = excluded.ech_config, ech_old_key = excluded.ech_old_key,"
+        " ech_old_config = excluded.ech_old_config, ech_rotate_at = excluded.ech_rotate_at,"
+        " ech_drop_at = excluded.ech_drop_at, publish_at = excluded.publish_at, updated_at = excluded.updated_at",
+    [ST_CERT_DUE] =
+        "SELECT s.id, s.canonical FROM services s LEFT JOIN service_certs c ON c.service_id = s.id"
+        " WHERE c.service_id IS NULL OR c.next_at <= ?1 OR (c.ech_rotate_at > 0 AND c.ech_rotate_at <= ?1)"
+        " OR (c.ech_drop_at > 0 AND c.ech_drop_at <= ?1) OR (c.publish_at > 0 AND c.publish_at <= ?1) LIMIT ?2",
+    [ST_CERT_NEXT] = "SELECT min(min(next_at, CASE WHEN ech_rotate_at > 0 THEN ech_rotate_at ELSE next_at END,"
+                     " CASE WHEN ech_drop_at > 0 THEN ech_drop_at ELSE next_at END,"
+                     " CASE WHEN publish_at > 0 THEN publish_at ELSE next_at END)) FROM service_certs",
 };
 
 __attribute__((format(printf, 3, 4))) void sq_errf(char *err, size_t errlen, const char *fmt, ...)

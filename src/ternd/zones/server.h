@@ -18,6 +18,20 @@ struct ns_params {
 	/* TSIG keys (RFC 8945) requests may be signed with, in config.keys' order, so the key index
 	 * of an xfr_allow entry (1-based, 0 = none) points into keyring.keys */
 	struct tsig_keyring keyring;
+	/* DNS cookies (ns/edns.c): cookie_secret is the key (and cookie_previous, when set, is
+	 * accepted), or with cookie_derive each period's key is derived from it */
+	bool cookies, cookie_derive, cookie_has_previous;
+	uint8_t cookie_secret[16], cookie_previous[16];
+	uint32_t cookie_period; /* seconds */
+	uint16_t cookie_require; /* UDP answers longer need a valid server cookie; 0 = never */
+	/* response rate limiting (ns/rrl.h, query.c) */
+	bool rrl, rrl_log_only;
+	uint32_t rrl_v4_mask; /* rrl.ipv4-prefix as a mask, host order */
+	uint64_t rrl_v6_mask[2]; /* rrl.ipv6-prefix as a mask of the address's two halves */
+	uint32_t rrl_rate, rrl_window, rrl_slip;
+	size_t nrrl_zones;
+	const struct config_rrl_zone *rrl_zones; /* their own rates (a copy) */
+	size_t nrrl_whitelist; /* in xfr_allow[], after the nxfr_allow entries */
 	size_t nxfr_allow;
 	struct config_prefix xfr_allow[]; /* who may transfer zones */
 };
@@ -25,6 +39,32 @@ struct ns_params {
 struct signals;
 struct xfrin;
 struct xfr_journal;
+struct tsig_key;
+
+/* RFC 2136 UPDATE, judged and written by the update module (update/update.h), wired by main. The
+ * query path verifies the request's TSIG and writes the answer (header, zone section, OPT, TSIG)
+ * around the rcode answer() gives. answer() runs on the receiving thread, an online RCU reader
+ * (as the API's handlers, it writes through change_commit() as one). */
+struct server_update_request {
+	const uint8_t *msg;
+	size_t len;
+	const struct tsig_key *key; /* the key the request was verified with; NULL: unsigned */
+	const struct sockaddr *from;
+	bool tcp;
+	/* the request's TSIG failed (BADKEY, BADSIG, BADTIME...) with key_name: answer() only logs it,
+	 * the query path answers NOTAUTH with the TSIG error (RFC 8945 5.2) */
+	uint16_t tsig_error;
+	const uint8_t *key_name;
+};
+struct server_update_result {
+	uint16_t rcode;
+	uint16_t ede; /* Extended DNS Error, EDE_NONE for none */
+	char text[160]; /* its EXTRA-TEXT ("" for none) */
+};
+struct server_update {
+	void (*answer)(void *arg, const struct server_update_request *rq, struct server_update_result *rs);
+	void *arg;
+};
 
 struct server {
 	struct zones *zones;
@@ -38,6 +78,8 @@ struct server {
 	struct monitors *monitors; /* member health of dynamic answers (dyn/monitor.h), the ctx of
 	                            * monitor_up(); set before workers start; NULL = every member up */
 	const struct xfr_journal *journal; /* zone history for IXFR (the API's store); NULL = none */
+	struct server_update *update; /* dynamic updates (RCU pointer); NULL: UPDATE is answered NOTIMP */
+	uint8_t cookie_random[16]; /* the cookie secret when the configuration gives none (made at start) */
 };
 
 /* conf is published as the configuration in force; the caller keeps owning it. */

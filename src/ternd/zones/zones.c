@@ -399,6 +399,23 @@ int zones_foreach(const struct zones *zs, int (*fn)(void *arg, const struct zone
 	return 0;
 }
 
+int zones_foreach_from(const struct zones *zs, size_t *from, int (*fn)(void *arg, const struct zone *z), void *arg)
+{
+	RCU_READER_CHECK();
+	const struct zone_table *t = rcu_dereference(zs->table);
+	size_t n = atomic_load_explicit(&t->n, memory_order_acquire);
+	for (size_t i = *from; i < n; i++) {
+		const struct zone *z = rcu_dereference(t->slots[i]->current);
+		int rc = z ? fn(arg, z) : 0;
+		if (rc) {
+			*from = i + 1;
+			return rc;
+		}
+	}
+	*from = n;
+	return 0;
+}
+
 size_t zones_count(const struct zones *zs)
 {
 	return atomic_load_explicit(&zs->count, memory_order_relaxed);

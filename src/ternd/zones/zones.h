@@ -34,5 +34,9 @@ const struct zone *zones_find_hashed(const struct zones *zs, const uint8_t *lnam
 const struct zone *zones_get(const struct zones *zs, const uint8_t *apex);
 /* Calls fn for every zone served (read side: the caller is an RCU reader); stops on non-zero. */
 int zones_foreach(const struct zones *zs, int (*fn)(void *arg, const struct zone *z), void *arg);
+/* The same from the zone at *from (0: the first) on; where it stopped (fn returned non-zero:
+ * after that zone) or ended is left in *from. A walk in steps may miss or repeat a zone added or
+ * removed between two steps. */
+int zones_foreach_from(const struct zones *zs, size_t *from, int (*fn)(void *arg, const struct zone *z), void *arg);
 /* Number of zones served; any thread may ask (no RCU pointer is followed). */
 size_t zones_count(const struct zones *zs);

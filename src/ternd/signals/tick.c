@@ -1,7 +1,8 @@
-/* query-rate-high and query-rate-rising (signals.h): a thread samples the workers' query counters
- * (base/stats.h: per worker, no lock on the query path; read here as relaxed atomics) once a
- * second into a ring of the last two windows, and sets or clears the two conditions with
- * hysteresis, so a rate hovering at a threshold does not flap. */
+/* The signals' clock (signals_impl.h): one thread, ternd-tick, that once a second judges what the
+ * time and the workers' counters (base/stats.h: per worker, no lock on the query path; read here as
+ * relaxed atomics) say: query-rate-high and query-rate-rising (a ring of the last two windows of
+ * query totals, with hysteresis, so a rate hovering at a threshold does not flap), ede (ede.c) and
+ * signatures-expiring (signals_tick). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +16,14 @@
 
 #define RATES_MAX_WINDOW 3600
 
-struct signal_rates {
+struct signal_tick {
 	struct signals *s;
 	const struct stats *stats;
-	pthread_mutex_t lock; /* the thresholds, stop */
+	pthread_mutex_t lock; /* the thresholds, ede_conf, stop */
 	pthread_cond_t wake;
 	unsigned high, rising, window;
+	struct signal_ede_conf ede_conf;
+	struct signal_ede *ede;
 	bool stop;
 	uint64_t ring[2 * RATES_MAX_WINDOW + 1]; /* totals, one a second */
 	size_t nsamples;
@@ -38,13 +41,13 @@ static uint64_t total(const struct stats *st)
 }
 
 /* The total sampled ago seconds before the last sample. */
-static uint64_t sample(const struct signal_rates *r, size_t ago)
+static uint64_t sample(const struct signal_tick *r, size_t ago)
 {
 	size_t cap = sizeof(r->ring) / sizeof(r->ring[0]);
 	return r->ring[(r->nsamples - 1 - ago) % cap];
 }
 
-static void judge(struct signal_rates *r, unsigned high, unsigned rising, unsigned window)
+static void judge(struct signal_tick *r, unsigned high, unsigned rising, unsigned window)
 {
 	if (r->nsamples <= window)
 		return; /* not one window yet */
@@ -85,17 +88,19 @@ static void judge(struct signal_rates *r, unsigned high, unsigned rising, unsign
 
 static void run(void *arg)
 {
-	struct signal_rates *r = arg;
+	struct signal_tick *r = arg;
 	size_t cap = sizeof(r->ring) / sizeof(r->ring[0]);
 	struct timespec next;
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	pthread_mutex_lock(&r->lock);
 	while (!r->stop) {
 		unsigned high = r->high, rising = r->rising, window = r->window;
+		struct signal_ede_conf ede = r->ede_conf;
 		pthread_mutex_unlock(&r->lock);
 		r->ring[r->nsamples % cap] = total(r->stats);
 		r->nsamples++;
 		judge(r, high, rising, window);
+		signal_ede_sample(r->ede, r->stats, &ede);
 		signals_tick(r->s);
 		next.tv_sec += 1;
 		pthread_mutex_lock(&r->lock);
@@ -105,12 +110,13 @@ static void run(void *arg)
 	pthread_mutex_unlock(&r->lock);
 }
 
-int signal_rates_start(struct signals *s, const struct stats *stats, const struct config *conf,
-                       struct signal_rates **out)
+int signal_tick_start(struct signals *s, const struct stats *stats, const struct config *conf, struct signal_tick **out)
 {
-	struct signal_rates *r = calloc(1, sizeof(*r));
-	if (!r)
+	struct signal_tick *r = calloc(1, sizeof(*r));
+	if (!r || signal_ede_new(s, &r->ede) < 0) {
+		free(r);
 		return TERN_ENOMEM;
+	}
 	r->s = s;
 	r->stats = stats;
 	pthread_mutex_init(&r->lock, NULL);
@@ -119,10 +125,11 @@ int signal_rates_start(struct signals *s, const struct stats *stats, const struc
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&r->wake, &ca);
 	pthread_condattr_destroy(&ca);
-	signal_rates_reload(r, conf);
-	if (ev_thread_start_fn(&r->thread, run, r, "ternd-rates") < 0) {
+	signal_tick_reload(r, conf);
+	if (ev_thread_start_fn(&r->thread, run, r, "ternd-tick") < 0) {
 		pthread_cond_destroy(&r->wake);
 		pthread_mutex_destroy(&r->lock);
+		signal_ede_free(r->ede);
 		free(r);
 		return TERN_EIO;
 	}
@@ -130,7 +137,7 @@ int signal_rates_start(struct signals *s, const struct stats *stats, const struc
 	return 0;
 }
 
-void signal_rates_reload(struct signal_rates *r, const struct config *conf)
+void signal_tick_reload(struct signal_tick *r, const struct config *conf)
 {
 	if (!r)
 		return;
@@ -138,10 +145,11 @@ void signal_rates_reload(struct signal_rates *r, const struct config *conf)
 	r->high = conf->signals.rate_high;
 	r->rising = conf->signals.rate_rising;
 	r->window = conf->signals.rate_window ? conf->signals.rate_window : 10;
+	signal_ede_conf(&r->ede_conf, conf);
 	pthread_mutex_unlock(&r->lock);
 }
 
-void signal_rates_stop(struct signal_rates *r)
+void signal_tick_stop(struct signal_tick *r)
 {
 	if (!r)
 		return;
@@ -152,5 +160,6 @@ void signal_rates_stop(struct signal_rates *r)
 	ev_thread_stop(&r->thread);
 	pthread_cond_destroy(&r->wake);
 	pthread_mutex_destroy(&r->lock);
+	signal_ede_free(r->ede);
 	free(r);
 }

@@ -8,7 +8,8 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu
 	libmaxminddb-dev libmaxmind-db-writer-perl mmdb-bin gdnsd knot-module-geoip pdns-server pdns-backend-geoip \
 	scdoc man-db groff-base systemd debhelper lintian android-boringssl libnss3-tools pebble openssl \
 	bird2 libdbus-1-dev dbus-daemon dbus-bin libmosquitto-dev mosquitto mosquitto-clients python3-paho-mqtt \
-	lego
+	lego \
+	libidn2-dev
 PY := /usr/bin/python3
 # ternd refuses to run as root unless told (server.user, privdrop.h): the tests, the benches and
 # `make run` run everything as root on a fresh machine, so they say so here

@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZ=$ROOT/tests/fuzz
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CC=${CC:-clang}
-ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_explain api_import xfrin xfrin_pipeline catalog_in token jwks http dnssec ds_answer backup dyn pops ech acme_responder acme_json deployment alias update"
+ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_explain api_import xfrin xfrin_pipeline catalog_in token jwks http dnssec ds_answer backup dyn pops ech acme_responder acme_json deployment alias update check_answer check_registry"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -33,7 +33,9 @@ die() {
 
 max_len() {
 	case $1 in
-	query) echo 4096 ;;    # UDP-sized messages; TCP caps are exercised by the output side
+	query) echo 4096 ;;
+	check_answer) echo 8192 ;; # a DNS answer as tern check receives it (UDP 1232, TCP larger)
+	check_registry) echo 16384 ;; # WHOIS text and RDAP JSON (the reader's cap is 1 MiB; the rules do not grow with size)    # UDP-sized messages; TCP caps are exercised by the output side
 	zonefile) echo 16384 ;;
 	config) echo 8192 ;;
 	name) echo 2048 ;;
@@ -84,7 +86,7 @@ lib_srcs() {
 		[ -f "$f" ] && echo "${f#"$ROOT"/}"
 	done
 }
-PKGS="libzscanner libknot liburcu-qsbr yaml-0.1 jansson libcurl libmosquitto dbus-1" # libcurl: the configuration's URL check; libmosquitto and dbus-1: signals/mqtt.c and dbus.c, linked with signals.c
+PKGS="libzscanner libknot liburcu-qsbr yaml-0.1 jansson libcurl libmosquitto dbus-1 libidn2" # libcurl: the configuration's URL check; libmosquitto and dbus-1: signals/mqtt.c and dbus.c, linked with signals.c
 pkg-config --exists libcrypto 2>/dev/null && PKGS="$PKGS libcrypto" # TSIG and DNSSEC code, when present
 
 build() {

@@ -1,0 +1,32 @@
+/* tern check: the checks themselves, each filling a report (lib/check_report.h) from the walk
+ * (lib/check_walk.h), the rules (lib/check_find.h) and the registries (lib/check_registry.h). */
+#pragma once
+#include <stdint.h>
+
+#include "lib/check_report.h"
+#include "lib/check_walk.h"
+
+/* `tern check domain D`: registration (RDAP, WHOIS), the delegation (parent NS and glue) against
+ * the zone's NS, every server's SOA with its response time, the SOA fields and negative-cache
+ * TTL, and the apex rules (CNAME at the apex, TTL over an hour). r->target must be an absolute
+ * name (check_input_name). Returns 0 (the report may be partial: r->failures), or TERN_EIO when
+ * not even the delegation could be found (noted in r->failures). */
+int check_domain(struct check_ctx *c, struct check_report *r);
+
+/* `tern check fqdn NAME`: each CNAME step with its TTL and the servers of its zone, the answer
+ * (of qtype) and SOA serial from every authoritative server, and every vantage resolver's answer
+ * against the authoritative one. */
+int check_fqdn(struct check_ctx *c, struct check_report *r, uint16_t qtype);
+
+/* A SOA record's fields and negative-cache TTL (min of its TTL and MINIMUM). 0 or TERN_EMALF. */
+int check_soa_parse(const struct check_rr *rr, struct check_soa *soa);
+
+/* An RRSIG over the apex that expires sooner than this is flagged (rrsig_expiring): signers
+ * re-sign days ahead, so one this close means re-signing has stopped. */
+#define CHECK_RRSIG_WARN (3 * 86400)
+
+/* The DNSSEC delegation of r->zone: its parent's DS (a walk) against its DNSKEYs (asked of good):
+ * ds_mismatch, ds_missing; and the validity of the RRSIGs over its SOA and DNSKEY RRsets:
+ * rrsig_invalid, rrsig_expiring; r->dnssec filled. a is scratch. */
+void check_dnssec_delegation(struct check_ctx *c, struct check_report *r, const struct check_addr *good,
+                             struct check_answer *a);

@@ -1,0 +1,164 @@
+/* tern check domain|fqdn: diagnostics of a domain or a name from a walk that uses no cache; the
+ * engine is libtern's (lib/check.h), this file only reads the options and prints the report. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/check.h"
+#include "lib/check_input.h"
+#include "lib/rrtext.h"
+#include "tern/cli.h"
+#include "tern/output.h"
+
+static const struct cli_opt check_opts[] = {
+    {"resolver", 1, "--resolver ADDR[:PORT]  a vantage resolver to compare (repeatable; fqdn)"},
+    {"hints", 1, "--hints FILE           root hints (named.root format) instead of the IANA root servers"},
+    {"query-timeout", 1, "--query-timeout MS     per query and server (default 2000)"},
+    {"slow", 1, "--slow MS              a name server slower than this is reported (default 500)"},
+    {"whois", 1, "--whois HOST[:PORT]    the WHOIS server (default whois.iana.org, its referral followed)"},
+    {"rdap", 1, "--rdap URL             the RDAP base URL of the registry (default: RDAP not asked)"},
+    {"deadline", 1, "--deadline MS           all DNS queries of the check end by then (default 60000)"},
+    {"registry-timeout", 1, "--registry-timeout MS  for each WHOIS and RDAP exchange (default 10000)"},
+    {"no-whois", 0, "--no-whois             do not ask WHOIS"},
+    {"type", 1, "--type TYPE            the type to resolve (fqdn; default A)"},
+    {NULL, 0, NULL},
+};
+
+static int number(struct cli *cli, const struct cli_args *a, const char *opt, int lo, int hi, int *out)
+{
+	char **v = cli_opt_last(a, opt);
+	if (!v)
+		return 0;
+	char *end;
+	errno = 0;
+	long n = strtol(v[0], &end, 10);
+	if (!*v[0] || *end || errno || n < lo || n > hi)
+		return cli_usage_error(cli, "--%s %s: expected a number from %d to %d", opt, v[0], lo, hi);
+	*out = (int)n;
+	return 0;
+}
+
+static int setup(struct cli *cli, const struct cli_args *a, struct check_ctx *c, uint16_t *qtype)
+{
+	char err[300];
+	if (cli_opt_last(a, "hints") && check_ctx_load_hints(c, cli_opt_last(a, "hints")[0], err, sizeof(err)) < 0)
+		return cli_usage_error(cli, "--hints: %s", err);
+	for (int i = 0; i < a->nocc; i++) {
+		if (strcmp(a->occ[i].opt->name, "resolver") != 0)
+			continue;
+		if (c->nresolvers == CHECK_MAXNS)
+			return cli_usage_error(cli, "--resolver: at most %d resolvers", CHECK_MAXNS);
+		if (check_addr_parse(a->occ[i].vals[0], 53, &c->resolvers[c->nresolvers++], err, sizeof(err)) < 0)
+			return cli_usage_error(cli, "--resolver: %s", err);
+	}
+	if (number(cli, a, "query-timeout", 10, 60000, &c->timeout_ms) ||
+	    number(cli, a, "slow", 1, 60000, &c->slow_ms) ||
+	    number(cli, a, "registry-timeout", 10, 120000, &c->whois_timeout_ms) ||
+	    number(cli, a, "deadline", 10, 3600000, &c->deadline_ms))
+		return CLI_EUSAGE;
+	if (cli_opt_last(a, "whois"))
+		check_copy(c->whois, sizeof(c->whois), cli_opt_last(a, "whois")[0]);
+	if (cli_opt_count(a, "no-whois"))
+		c->whois[0] = 0;
+	if (cli_opt_last(a, "rdap")) {
+		const char *url = cli_opt_last(a, "rdap")[0];
+		if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+			return cli_usage_error(cli, "--rdap %s: expected an http:// or https:// URL", url);
+		check_copy(c->rdap, sizeof(c->rdap), url);
+	}
+	if (qtype && cli_opt_last(a, "type") && rrtext_type_from_text(cli_opt_last(a, "type")[0], qtype) < 0)
+		return cli_usage_error(cli, "--type %s: not a record type", cli_opt_last(a, "type")[0]);
+	return 0;
+}
+
+static int run(struct cli *cli, const struct cli_args *a, bool fqdn)
+{
+	char name[CHECK_NAME_TEXT], unicode[1024], err[300];
+	if (check_input_name(a->pos[0], name, unicode, sizeof(unicode), err, sizeof(err)) < 0)
+		return cli_usage_error(cli, "%s", err);
+	struct check_report *r = check_report_new(fqdn ? "fqdn" : "domain", name);
+	struct check_ctx *c = malloc(sizeof(*c));
+	int rc = CLI_EUSAGE;
+	uint16_t qtype = 1;
+	bool idn = false; /* shown in both forms */
+	for (const unsigned char *p = (const unsigned char *)unicode; *p; p++)
+		idn |= *p >= 0x80;
+	if (!r || !c) {
+		fprintf(stderr, "tern: out of memory\n");
+		goto done;
+	}
+	check_ctx_init(c, r);
+	if (fqdn && cli_opt_count(a, "whois") + cli_opt_count(a, "rdap") + cli_opt_count(a, "no-whois") +
+	                cli_opt_count(a, "registry-timeout")) {
+		rc = cli_usage_error(cli, "--whois, --rdap, --no-whois and --registry-timeout are for check domain");
+		goto done;
+	}
+	if (!fqdn && cli_opt_count(a, "type") + cli_opt_count(a, "resolver")) {
+		rc = cli_usage_error(cli, "--type and --resolver are for check fqdn");
+		goto done;
+	}
+	if (fqdn)
+		c->whois[0] = 0;
+	if ((rc = setup(cli, a, c, fqdn ? &qtype : NULL)) != 0)
+		goto done;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int ran = fqdn ? check_fqdn(c, r, qtype) : check_domain(c, r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	r->ms = (double)(t1.tv_sec - t0.tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	if (cli->json) {
+		json_t *j = check_report_json(r);
+		if (j && idn)
+			json_object_set_new(j, "unicode", json_string(unicode));
+		output_json(j);
+		json_decref(j);
+	} else {
+		if (idn)
+			printf("(%s is %s)\n", unicode, name);
+		check_report_text(r, stdout);
+	}
+	rc = ran < 0 ? CLI_ECONNECT : check_report_worst(r) == CHECK_ERROR ? CLI_EAPI : CLI_OK;
+done:
+	free(c);
+	check_report_free(r);
+	return rc;
+}
+
+static int check_domain_cmd(struct cli *cli, const struct cli_args *a)
+{
+	return run(cli, a, false);
+}
+
+static int check_fqdn_cmd(struct cli *cli, const struct cli_args *a)
+{
+	return run(cli, a, true);
+}
+
+#define CHECK_EXIT                                                                                                     \
+	"Runs on this machine (no API): a walk from the root hints that uses no cache, as dig +trace.\n"               \
+	"Exit status here: 0 no error findings, 1 error findings, 2 usage error, 3 nothing could be asked.\n"          \
+	"A server that fails makes the report partial (its \"failures\"), not the command.\n"
+
+const struct cli_cmd cmd_check[] = {
+    {"check", "domain", "DOMAIN [--hints FILE] [--whois HOST[:PORT] | --no-whois] [--rdap URL]",
+     "a domain's registration, delegation (parent NS and glue vs the zone's NS), SOA, negative-cache TTL, servers",
+     "Asks RDAP (--rdap) and WHOIS for the registrar, expiry and name servers; the parent's servers for\n"
+     "the delegation; every name server (parent's and zone's) for the SOA, with its response time;\n"
+     "the parent's DS against the zone's DNSKEYs, and the validity of the apex's signatures.\n"
+     "Findings (each with its fix): not_delegated, lame_ns, slow_ns, ns_mismatch, glue_mismatch,\n"
+     "serial_lag, cname_at_apex, ttl_high, ds_mismatch, ds_missing, rrsig_invalid, rrsig_expiring,\n"
+     "expiry_soon.\n" CHECK_EXIT "  tern check domain example.com\n"
+     "  tern check domain corp.lab --hints lab.hints --whois 198.18.10.5 --rdap http://198.18.10.5:8080/rdap\n",
+     1, 1, check_opts, check_domain_cmd},
+    {"check", "fqdn", "NAME [--type TYPE] [--resolver ADDR[:PORT]]... [--hints FILE]",
+     "a name's CNAME chain step by step, every authoritative server's answer and serial, each resolver's answer",
+     "Follows the CNAME chain from NAME, each step from the root; asks every server of each zone for\n"
+     "the step and for its SOA serial; asks each --resolver (recursion on) and compares.\n"
+     "Findings: lame_ns, slow_ns, serial_lag, cname_at_apex, cname_beside_data, ttl_high, cname_loop,\n"
+     "chain_too_long, name_missing, resolver_disagrees, resolver_failed.\n" CHECK_EXIT
+     "  tern check fqdn www.example.com --resolver 192.0.2.53\n",
+     1, 1, check_opts, check_fqdn_cmd},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL},
+};

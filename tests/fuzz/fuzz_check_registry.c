@@ -1,0 +1,78 @@
+/* libFuzzer harness for tern check's registry readers: the input as a WHOIS answer
+ * (check_whois_parse()) and as an RDAP body (check_rdap_parse()); and as a name a user typed
+ * (check_input_name()). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/check_input.h"
+#include "lib/check_registry.h"
+#include "lib/name.h"
+
+static void fail(const char *what)
+{
+	fprintf(stderr, "fuzz_check_registry: invariant violated: %s\n", what);
+	abort();
+}
+
+static void printable(const char *s, size_t cap, const char *what)
+{
+	const char *end = memchr(s, 0, cap);
+	if (!end)
+		fail(what);
+	for (; s < end; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			fail(what);
+}
+
+static void check_reg(const struct check_registration *g)
+{
+	printable(g->registrar, sizeof(g->registrar), "registrar not printable or not terminated");
+	printable(g->expires, sizeof(g->expires), "expiry not printable or not terminated");
+	if (g->nns < 0 || g->nns > CHECK_MAXNS)
+		fail("name server count out of range");
+	for (int i = 0; i < g->nns; i++) {
+		printable(g->ns[i], sizeof(g->ns[i]), "name server not printable");
+		size_t n = strlen(g->ns[i]);
+		if (n == 0 || g->ns[i][n - 1] != '.')
+			fail("name server not absolute");
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct check_registration g;
+	char refer[256], err[256];
+	memset(&g, 0, sizeof(g));
+	check_whois_parse((const char *)data, size, &g, refer, sizeof(refer));
+	check_reg(&g);
+	printable(refer, sizeof(refer), "referral not printable");
+
+	memset(&g, 0, sizeof(g));
+	err[0] = 0;
+	if (check_rdap_parse((const char *)data, size, &g, err, sizeof(err)) == 0) {
+		if (!g.have)
+			fail("accepted without data");
+		check_reg(&g);
+	} else if (!err[0] || !memchr(err, 0, sizeof(err)) || g.have) {
+		fail("an RDAP refusal without a message, or with data");
+	}
+
+	char text[2048], name[CHECK_NAME_TEXT], unicode[1024];
+	size_t n = size < sizeof(text) - 1 ? size : sizeof(text) - 1;
+	memcpy(text, data, n);
+	text[n] = 0;
+	if (check_input_name(text, name, unicode, sizeof(unicode), err, sizeof(err)) == 0) {
+		uint8_t wire[NAME_MAXLEN];
+		size_t l = strlen(name);
+		if (l < 2 || name[l - 1] != '.' || name_from_text(wire, name, NULL) < 0)
+			fail("an accepted name that is not an absolute domain name");
+		for (const char *p = name; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				fail("an accepted name not lower-cased");
+	} else if (!err[0]) {
+		fail("a refused name without a message");
+	}
+	return 0;
+}

@@ -152,15 +152,15 @@ static void raw_exec(const char *db, const char *sql)
 /* ---- Schema ---- */
 
 /* The schema version this store writes (store_sqlite_schema.c's migrations), as a number and as text. */
-#define SCHEMA_NOW 12
-#define SCHEMA_NOW_TEXT "12"
+#define SCHEMA_NOW 13
+#define SCHEMA_NOW_TEXT "13"
 
 /* Takes a file back from the version now to 8 (the per-tenant zone counts, the services, the
- * settings, the services' certificates) for the migration tests. */
+ * settings, the services' certificates and aliases) for the migration tests. */
 #define DROP_V9                                                                                                        \
 	" DROP TRIGGER tenant_zones_insert; DROP TRIGGER tenant_zones_delete; DROP TRIGGER tenant_zones_move;"         \
-	" DROP TABLE tenant_zones; DROP TABLE service_certs; DROP TABLE acme_account; DROP TABLE services;"            \
-	" DROP TABLE settings;"
+	" DROP TABLE tenant_zones; DROP TABLE service_aliases; DROP TABLE service_certs; DROP TABLE acme_account;"     \
+	" DROP TABLE services; DROP TABLE settings;"
 
 static void test_schema_and_reopen(void **state)
 {

@@ -170,13 +170,12 @@ static int judge(const struct svc *s, const uint8_t *name, const uint8_t *canoni
 	char why[256] = "";
 	int rc = a ? look(s, name, RR_HTTPS, canonical, a, &v1, why, sizeof(why)) : TERN_ENOMEM;
 	if (rc == 0 && v1.points) {
-		snprintf(reason, cap, "HTTPS: %s", v1.found);
+		snprintf(reason, cap, "%s: %s", v1.via == ALIAS_VIA_CNAME ? "CNAME" : "HTTPS", v1.found);
 		rc = 1;
 	} else if (rc == 0 && (rc = look(s, name, RR_SVCB, canonical, a, &v2, why, sizeof(why))) == 0) {
-		snprintf(reason, cap, "%s: HTTPS: %.480s; SVCB: %.480s", v2.points ? "SVCB" : "refused", v1.found,
-		         v2.found);
+		snprintf(reason, cap, "HTTPS: %.480s; SVCB: %.480s", v1.found, v2.found);
 		if (v2.points)
-			snprintf(reason, cap, "SVCB: %s", v2.found);
+			snprintf(reason, cap, "%s: %s", v2.via == ALIAS_VIA_CNAME ? "CNAME" : "SVCB", v2.found);
 		rc = v2.points ? 1 : 0;
 	}
 	if (rc < 0)
@@ -223,6 +222,22 @@ static void alias_write(struct svc *s, const struct store_alias *al)
 		log_error("services: service %s: storing an alias's verdict: %s", al->service, err);
 }
 
+/* The store zone of tenant NAME lies in (its closest enclosing apex), into apex: false when none. */
+static bool alias_zone(struct svc *s, const uint8_t *name, const char *tenant, uint8_t apex[NAME_MAXLEN])
+{
+	char err[256];
+	for (const uint8_t *p = name; p[0]; p += 1 + p[0]) {
+		struct store_zone z;
+		if (store_zone_get(store_latest(s->store), p, &z, err, sizeof(err)) == 0) {
+			if (strcmp(z.tenant, tenant) != 0)
+				return false;
+			memcpy(apex, p, name_len(p));
+			return true;
+		}
+	}
+	return false;
+}
+
 bool svc_aliases_check(struct svc *s, struct store_cert *c, const uint8_t *canonical, bool renewing, int64_t now)
 {
 	struct alias_list l;
@@ -233,8 +248,12 @@ bool svc_aliases_check(struct svc *s, struct store_cert *c, const uint8_t *canon
 		return false;
 	}
 	size_t count = 1;
+	struct store_service sv = {0};
+	char err[256] = "";
+	bool tenant = store_service_get(store_latest(s->store), c->service, &sv, err, sizeof(err)) == 0;
 	for (size_t i = 0; i < l.n; i++) {
 		struct store_alias *al = &l.v[i];
+		uint8_t apex[NAME_MAXLEN];
 		bool pending = strcmp(al->state, "pending") == 0, verified = strcmp(al->state, "verified") == 0;
 		svc_name_text(al->name, text, sizeof(text));
 		if (!s->resolver.addrlen && pending) {
@@ -242,6 +261,11 @@ bool svc_aliases_check(struct svc *s, struct store_cert *c, const uint8_t *canon
 			snprintf(al->state, sizeof(al->state), "refused");
 			snprintf(al->reason, sizeof(al->reason),
 			         "services.resolver is not configured: aliases cannot be looked up");
+			al->checked = now;
+			alias_write(s, al);
+		} else if (renewing && verified && tenant && alias_zone(s, al->name, sv.tenant, apex)) {
+			/* its zone is served here, with the HTTPS record published for it: what the
+			 * resolver shows is that record (ServiceMode), not the user's alias */
 			al->checked = now;
 			alias_write(s, al);
 		} else if (s->resolver.addrlen && (pending || (renewing && verified))) {
@@ -271,27 +295,12 @@ bool svc_aliases_check(struct svc *s, struct store_cert *c, const uint8_t *canon
 			strcat(names, text);
 		}
 	}
+	store_service_clear(&sv);
 	free(l.v);
 	bool changed = strcmp(names, c->names) != 0;
 	if (changed)
 		snprintf(c->names, sizeof(c->names), "%s", names);
 	return changed;
-}
-
-/* The store zone of tenant NAME lies in (its closest enclosing apex), into apex: false when none. */
-static bool alias_zone(struct svc *s, const uint8_t *name, const char *tenant, uint8_t apex[NAME_MAXLEN])
-{
-	char err[256];
-	for (const uint8_t *p = name; p[0]; p += 1 + p[0]) {
-		struct store_zone z;
-		if (store_zone_get(store_latest(s->store), p, &z, err, sizeof(err)) == 0) {
-			if (strcmp(z.tenant, tenant) != 0)
-				return false;
-			memcpy(apex, p, name_len(p));
-			return true;
-		}
-	}
-	return false;
 }
 
 void svc_aliases_publish(struct svc *s, const struct store_cert *c, const uint8_t *canonical)

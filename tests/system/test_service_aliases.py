@@ -361,3 +361,36 @@ def test_lost_alias_left_out_of_the_renewal(lab, alice, service):
     assert d["https.example.test"]["state"] == "verified" and "https.example.test" in c["names"]
     names = san(lab, sid, "renewed")
     assert "cname.example.test" not in names and "https.example.test" in names and canonical in names
+
+
+CHECK_CONF = """server:
+  listen: ["127.0.0.1@53"]
+api:
+  listen: "127.0.0.1@8080"
+  data-dir: "{data}"
+  jwks: "{jwks}"
+services:
+  zone: app.svc.test
+  regions: [{{name: eu, continents: [EU]}}]
+  resolver: "{resolver}"
+  resolver-timeout: {timeout}
+  max-aliases: {max}
+"""
+
+
+@pytest.mark.parametrize("resolver,timeout,max_aliases,what", [
+    ("resolver.example@53", 2, 5, "services.resolver: "),
+    ("192.0.2.1@99999", 2, 5, "services.resolver: "),
+    ("192.0.2.1@53", 0, 5, "services.resolver-timeout: "),
+    ("192.0.2.1@53", 2, 100, "services.max-aliases: "),
+])
+def test_check_names_bad_values(tmp_path, keys, resolver, timeout, max_aliases, what):  # noqa: F811
+    conf = tmp_path / "ternd.yaml"
+    conf.write_text(CHECK_CONF.format(data=tmp_path / "data", jwks=keys.jwks, resolver=resolver, timeout=timeout,
+                                      max=max_aliases))
+    r = run([TERND, "--check", "-c", str(conf)], check=False)
+    assert r.returncode != 0 and what in r.stdout + r.stderr, r.stdout + r.stderr
+    conf.write_text(CHECK_CONF.format(data=tmp_path / "data", jwks=keys.jwks, resolver="192.0.2.1@53", timeout=2,
+                                      max=5))
+    r = run([TERND, "--check", "-c", str(conf)], check=False)
+    assert r.returncode == 0, r.stdout + r.stderr

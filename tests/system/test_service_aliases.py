@@ -291,6 +291,23 @@ def test_hosted_alias_zone_gets_the_https_record(lab, alice):
     assert params[5].ech == base64.b64decode(c["ech"]["config_list"])
     r = lab.query("www.hosted.test", "CNAME")
     assert not [rs for rs in r.answer if rs.rdtype == dns.rdatatype.CNAME], r
+    # the alias removed: its record goes with it (the zone's journal names the service)
+    p = lab.tern("alice", "service", "remove-domain", sid, "www.hosted.test")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert not lab.query("www.hosted.test", "HTTPS").answer
+    # added again (now through an HTTPS AliasMode record), then the service deleted: the record too
+    r = alice("PUT", "/api/v1/zones/hosted.test/rrsets/api/HTTPS", {"ttl": 1, "records": ["0 %s." % canonical]})
+    assert r.status == 200, r
+    r = alice("PUT", "/api/v1/zones/hosted.test/rrsets/api/A", {"ttl": 1, "records": [INGRESS]})
+    assert r.status == 200, r  # the CA validates the name by its address
+    p, _ = add_domain(lab, sid, "api.hosted.test")
+    assert p.returncode == 0, p.stdout + p.stderr
+    deadline = time.time() + 30
+    while not [rd for rs in lab.query("api.hosted.test", "HTTPS").answer for rd in rs if rd.priority == 1]:
+        assert time.time() < deadline, "no ServiceMode record at api.hosted.test"
+        time.sleep(0.2)
+    assert alice("DELETE", "/api/v1/services/%s" % sid).status == 200
+    assert not lab.query("api.hosted.test", "HTTPS").answer
 
 
 def test_bad_input(lab, alice, service):

@@ -3,11 +3,13 @@
  * what GET shows). The request never waits for DNS: the HTTP thread only writes the row. */
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "lib/error.h"
 #include "lib/name.h"
+#include "lib/rr.h"
 #include "ternd/api/api_impl.h"
 #include "ternd/base/log.h"
 
@@ -204,6 +206,106 @@ void api_aliases_list(void *ctx, const struct http_request *req, struct http_res
 	api_caller_free(&c);
 }
 
+/* The store zone of the caller's tenant NAME lies in (its closest enclosing apex) when the served
+ * version has an HTTPS RRset at NAME: the record the svc thread published for the alias. */
+static bool hosted_record(struct api *a, const char *tenant, const uint8_t *name, uint8_t apex[NAME_MAXLEN])
+{
+	char err[256];
+	for (const uint8_t *p = name; p[0]; p += 1 + p[0]) {
+		struct store_zone z;
+		if (store_zone_get(store_latest(a->store), p, &z, err, sizeof(err)) != 0)
+			continue;
+		const struct zone *zone = zones_get(a->srv->zones, p);
+		const struct zone_node *node = zone ? zone_find(zone, name, name_len(name)) : NULL;
+		bool https = false;
+		for (uint16_t i = 0; node && i < node->nrrsets; i++)
+			https = https || node->rrsets[i].type == RR_HTTPS;
+		memcpy(apex, p, name_len(p));
+		return strcmp(z.tenant, tenant) == 0 && https;
+	}
+	return false;
+}
+
+struct alias_gone {
+	const char *service;
+	const uint8_t *name;
+};
+
+static int delete_row(struct store_txn *t, void *arg, char *err, size_t errlen)
+{
+	const struct alias_gone *g = arg;
+	return store_alias_delete(t, g->service, g->name, err, errlen);
+}
+
+/* Removes the alias row; where the alias's zone is the tenant's and holds the HTTPS record
+ * published for it, that RRset goes in the same transaction (the one write path). */
+static int alias_remove(struct api *a, const struct api_caller *c, const char *service, const uint8_t *name, char *err,
+                        size_t errlen)
+{
+	uint8_t apex[NAME_MAXLEN];
+	struct alias_gone g = {service, name};
+	if (hosted_record(a, c->p.tenant, name, apex)) {
+		char who[STORE_PRINCIPAL_MAX + 1];
+		struct change_rrset ch = {0};
+		memcpy(ch.owner, name, name_len(name));
+		ch.type = RR_HTTPS;
+		snprintf(who, sizeof(who), "%s (service %s)", c->p.tenant, service);
+		struct change_request rq = {
+		    .apex = apex, .rrsets = &ch, .n = 1, .principal = who, .also = delete_row, .also_arg = &g};
+		struct change_result r;
+		if (change_commit(a->change, &rq, &r) == 0)
+			return 0;
+		snprintf(err, errlen, "%s", r.msg);
+		return r.step == CHANGE_STORE ? r.code : TERN_EBUSY;
+	}
+	struct store_txn *t = NULL;
+	int rc = store_begin(a->store, &t, err, errlen);
+	if (rc == 0 && (rc = delete_row(t, &g, err, errlen)) < 0)
+		store_rollback(t);
+	else if (rc == 0)
+		rc = store_commit(t, err, errlen);
+	return rc;
+}
+
+/* The verified aliases' names (at most cap). */
+struct verified_names {
+	uint8_t (*names)[NAME_MAXLEN];
+	size_t n, cap;
+};
+
+static int unpublish_one(const struct store_alias *al, void *arg)
+{
+	struct verified_names *l = arg;
+	if (strcmp(al->state, "verified") == 0 && l->n < l->cap)
+		memcpy(l->names[l->n++], al->name, name_len(al->name));
+	return 0;
+}
+
+void api_aliases_unpublish(struct api *a, const struct api_caller *c, const char *service)
+{
+	enum { CAP = 100 };
+	uint8_t(*names)[NAME_MAXLEN] = calloc(CAP, NAME_MAXLEN);
+	struct verified_names l = {names, 0, CAP};
+	char err[256] = "";
+	if (!names || store_alias_list(store_latest(a->store), service, unpublish_one, &l, err, sizeof(err)) < 0)
+		l.n = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		uint8_t apex[NAME_MAXLEN];
+		if (!hosted_record(a, c->p.tenant, names[i], apex))
+			continue;
+		char who[STORE_PRINCIPAL_MAX + 1];
+		struct change_rrset ch = {0};
+		memcpy(ch.owner, names[i], name_len(names[i]));
+		ch.type = RR_HTTPS;
+		snprintf(who, sizeof(who), "%s (service %s)", c->p.tenant, service);
+		struct change_request rq = {.apex = apex, .rrsets = &ch, .n = 1, .principal = who};
+		struct change_result r;
+		if (change_commit(a->change, &rq, &r) < 0)
+			log_warning("API: service %s: the HTTPS record of an alias stays: %s", service, r.msg);
+	}
+	free(names);
+}
+
 void api_aliases_delete(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	struct api *a = ctx;
@@ -214,17 +316,13 @@ void api_aliases_delete(void *ctx, const struct http_request *req, struct http_r
 	if (alias_service(a, &c, req->params[0], true, &s, res)) {
 		uint8_t name[NAME_MAXLEN];
 		char err[256] = "", why[160] = "";
-		struct store_txn *t = NULL;
 		int rc = TERN_ENOTFOUND;
-		if (alias_name(req->params[1], name, why, sizeof(why)) &&
-		    (rc = store_begin(a->store, &t, err, sizeof(err))) == 0) {
-			if ((rc = store_alias_delete(t, s.id, name, err, sizeof(err))) < 0)
-				store_rollback(t);
-			else
-				rc = store_commit(t, err, sizeof(err));
-		}
+		if (alias_name(req->params[1], name, why, sizeof(why)))
+			rc = alias_remove(a, &c, s.id, name, err, sizeof(err));
 		if (rc == TERN_ENOTFOUND) {
 			http_error(res, 404, "name", "%.80s is not an alias of service %s", req->params[1], s.id);
+		} else if (rc == TERN_EBUSY) {
+			http_error(res, 409, "name", "the alias's zone: %s", err);
 		} else if (rc < 0) {
 			http_error(res, 503, NULL, "the store: %s", err);
 		} else {

@@ -380,6 +380,20 @@ def test_lost_alias_left_out_of_the_renewal(lab, alice, service):
     assert "cname.example.test" not in names and "https.example.test" in names and canonical in names
 
 
+
+def test_resolver_failure_is_no_proof_an_alias_moved(lab, alice, service):
+    """example.test's server gone: the resolver answers SERVFAIL; before the next renewal the
+    verified aliases stay verified (logged), and a new alias is refused saying so."""
+    sid, canonical = service
+    lab.stop(lab.knot)
+    p, _ = add_domain(lab, sid, "new.example.test")
+    # unbound gives up on the dead server later than services.resolver-timeout, or says SERVFAIL
+    assert p.returncode == 1 and re.search(r"SERVFAIL|gave no answer within 2 s", p.stderr), p.stdout + p.stderr
+    lab.wait_log(lab.ternd, "alias https.example.test not checked again: ", timeout=PEBBLE_VALIDITY + 30)
+    d = domains(alice, sid)
+    assert d["https.example.test"]["state"] == "verified" and d["svcb.example.test"]["state"] == "verified", d
+
+
 CHECK_CONF = """server:
   listen: ["127.0.0.1@53"]
 api:

@@ -159,6 +159,11 @@ static int look(const struct svc *s, const uint8_t *name, uint16_t qtype, const 
 		snprintf(why, cap, "the resolver's response is not one to the question: %s", v->found);
 		return TERN_EIO;
 	}
+	unsigned rcode = a[3] & 0x0f;
+	if (rcode == 2 || rcode == 5) { /* SERVFAIL, REFUSED: the resolver could not tell */
+		snprintf(why, cap, "%s", v->found);
+		return TERN_EIO;
+	}
 	return 0;
 }
 

@@ -195,7 +195,10 @@ static int service_show(struct cli *cli, const struct cli_args *a)
 		json_t *list = aliases_get(cli, a->pos[0], true), *al;
 		size_t i;
 		printf("domains: %zu\n", json_array_size(list));
-		json_array_foreach(list, i, al) print_alias(al);
+		json_array_foreach(list, i, al)
+		{
+			print_alias(al);
+		}
 		json_decref(list);
 	}
 	return rc;

@@ -1,8 +1,9 @@
 /* tern service ...: create, list, show, deploy, delete (services: canonical names whose A and AAAA
- * answers a deployment makes). */
+ * answers a deployment makes); add-domain, remove-domain (a service's aliases). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "tern/cli.h"
@@ -159,13 +160,133 @@ static void print_certificate(struct cli *cli, const char *id)
 	client_response_clear(&res);
 }
 
+/* The service's aliases (GET .../domains): the array, or NULL after a message. */
+static json_t *aliases_get(struct cli *cli, const char *id, bool quiet)
+{
+	char *path = CLIENT_PATH("services", id, "domains"), err[256] = "";
+	struct client_response res = {0};
+	int rc = path ? client_request(cli->http, "GET", path, NULL, NULL, 0, &res, err, sizeof(err)) : -1;
+	free(path);
+	json_t *doc = rc == 0 && res.status == 200 ? json_loadb(res.body ? res.body : "", res.len, 0, NULL) : NULL;
+	json_t *list = json_incref(json_object_get(doc, "domains"));
+	if (!json_is_array(list) && !quiet)
+		fprintf(stderr, "tern: the service's domains: %s\n", err[0] ? err : "no readable answer");
+	json_decref(doc);
+	client_response_clear(&res);
+	return list;
+}
+
+/* One alias as "name  state  (reason)". */
+static void print_alias(json_t *al)
+{
+	const char *reason = json_string_value(json_object_get(al, "reason"));
+	printf("  %s  %s%s%s%s\n", json_string_value(json_object_get(al, "name")),
+	       json_string_value(json_object_get(al, "state")), reason ? " (" : "", reason ? reason : "",
+	       reason ? ")" : "");
+}
+
 static int service_show(struct cli *cli, const struct cli_args *a)
 {
 	char *path = CLIENT_PATH("services", a->pos[0]);
 	int rc = send(cli, "GET", path, NULL, NULL);
 	free(path);
-	if (rc == CLI_OK && !cli->json)
+	if (rc == CLI_OK && !cli->json) {
 		print_certificate(cli, a->pos[0]);
+		json_t *list = aliases_get(cli, a->pos[0], true), *al;
+		size_t i;
+		printf("domains: %zu\n", json_array_size(list));
+		json_array_foreach(list, i, al)
+		{
+			print_alias(al);
+		}
+		json_decref(list);
+	}
+	return rc;
+}
+
+/* The alias named in list, or NULL. */
+static json_t *alias_find(json_t *list, const char *name)
+{
+	size_t i, n = strlen(name);
+	json_t *al;
+	if (n && name[n - 1] == '.')
+		n--;
+	json_array_foreach(list, i, al)
+	{
+		const char *have = json_string_value(json_object_get(al, "name"));
+		if (have && strlen(have) == n && strncasecmp(have, name, n) == 0)
+			return al;
+	}
+	return NULL;
+}
+
+static int service_add_domain(struct cli *cli, const struct cli_args *a)
+{
+	char **wait = cli_opt_last(a, "wait");
+	long seconds = wait ? strtol(wait[0], NULL, 10) : 120;
+	if (seconds < 0 || seconds > 3600)
+		return cli_usage_error(cli, "--wait SECONDS: 0 to 3600");
+	char *path = CLIENT_PATH("services", a->pos[0], "domains");
+	json_t *body = json_pack("{s:s}", "name", a->pos[1]);
+	struct client_response res;
+	int rc = cli_call(cli, "POST", path, body, NULL, 0, &res);
+	free(path);
+	json_decref(body);
+	if (rc != CLI_OK)
+		return rc;
+	client_response_clear(&res);
+	/* the verdict: the svc thread looks the name up and writes its state */
+	struct timespec start, now, tick = {0, 200 * 1000 * 1000};
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	const char *state = "pending";
+	json_t *list = NULL, *al = NULL;
+	for (;;) {
+		json_decref(list);
+		list = aliases_get(cli, a->pos[0], false);
+		al = alias_find(list, a->pos[1]);
+		state = al ? json_string_value(json_object_get(al, "state")) : NULL;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!state || strcmp(state, "pending") != 0 || now.tv_sec - start.tv_sec >= seconds)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	if (cli->json && al) {
+		char *text = json_dumps(al, JSON_COMPACT);
+		printf("%s\n", text ? text : "{}");
+		free(text);
+	}
+	const char *reason = json_string_value(json_object_get(al, "reason"));
+	if (!state) {
+		fprintf(stderr, "tern: %s is no longer an alias of service %s\n", a->pos[1], a->pos[0]);
+		rc = CLI_EAPI;
+	} else if (strcmp(state, "verified") == 0) {
+		if (!cli->json)
+			printf("verified %s: %s\n", a->pos[1], reason ? reason : "points at the service");
+	} else if (strcmp(state, "pending") == 0) {
+		fprintf(stderr, "tern: %s is still pending after %ld s (is services.resolver set?)\n", a->pos[1],
+		        seconds);
+		rc = CLI_EAPI;
+	} else {
+		fprintf(stderr, "tern: %s %s: %s\n", a->pos[1], state, reason ? reason : "no reason given");
+		rc = CLI_EAPI;
+	}
+	json_decref(list);
+	return rc;
+}
+
+static int service_remove_domain(struct cli *cli, const struct cli_args *a)
+{
+	char *path = CLIENT_PATH("services", a->pos[0], "domains", a->pos[1]);
+	struct client_response res;
+	int rc = cli_call(cli, "DELETE", path, NULL, NULL, 0, &res);
+	free(path);
+	if (rc != CLI_OK)
+		return rc;
+	if (cli->json)
+		rc = cli_print_json(&res);
+	else
+		printf("removed %s from service %s\n", a->pos[1], a->pos[0]);
+	client_response_clear(&res);
 	return rc;
 }
 
@@ -248,6 +369,10 @@ static const struct cli_opt deploy_opts[] = {
     {NULL, 0, NULL},
 };
 static const struct cli_opt no_opts[] = {{NULL, 0, NULL}};
+static const struct cli_opt wait_opts[] = {
+    {"wait", 1, "--wait SECONDS      how long to wait for the verdict (default 120)"},
+    {NULL, 0, NULL},
+};
 
 const struct cli_cmd cmd_service[] = {
     {"service", "create", "--deployment FILE", "create a service: a random UUID and its canonical name",
@@ -260,5 +385,11 @@ const struct cli_cmd cmd_service[] = {
     {"service", "deploy", "ID --deployment FILE", "replace a service's deployment (served when this returns)", NULL, 1,
      1, deploy_opts, service_deploy},
     {"service", "delete", "ID", "delete a service (its names stop being served)", NULL, 1, 1, no_opts, service_delete},
+    {"service", "add-domain", "ID NAME [--wait SECONDS]",
+     "add an alias: NAME must point at the canonical domain (CNAME, or HTTPS/SVCB AliasMode)",
+     "ternd looks NAME up through its resolver; verified, the certificate is issued again with NAME.\n"
+     "Waits for the verdict: exits 1 with the reason when NAME is refused.\n",
+     2, 2, wait_opts, service_add_domain},
+    {"service", "remove-domain", "ID NAME", "remove an alias of a service", NULL, 2, 2, no_opts, service_remove_domain},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL},
 };

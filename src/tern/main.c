@@ -23,7 +23,9 @@ static const struct {
     {"change", cmd_change, "changes under review: propose, list, approve"},
     {"dnssec", cmd_dnssec, "signed zones: ksk-submitted, ds-removed, backup, restore"},
     {"geo", cmd_geo, "dynamic answers for other servers: render-knot"},
-    {"service", cmd_service, "services (canonical names answered by deployment): create, list, show, deploy, delete"},
+    {"service", cmd_service,
+     "services (canonical names answered by deployment): create, list, show, deploy, delete, add-domain, "
+     "remove-domain"},
     {"explain", cmd_explain, "why a client gets the answer it gets"},
     {"store", cmd_store, "the store on this machine: backup"},
     {"ech", cmd_ech, "Encrypted ClientHello keys and configurations, on this machine: generate, show"},

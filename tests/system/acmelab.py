@@ -111,12 +111,14 @@ class PebbleLab:
             time.sleep(0.2)
         raise RuntimeError("unbound does not resolve %s:\n%s" % (name, self.unbound.log_text()))
 
-    def start_pebble(self, name, addr, reject=0):
+    def start_pebble(self, name, addr, reject=0, validity=None):
         """A pebble on addr:14000 (management :15000), validating http-01 on port 80 through the
-        resolver; .directory is its URL, .root the root it issues under (PEM file)."""
+        resolver; .directory is its URL, .root the root it issues under (PEM file). validity: the
+        certificates' lifetime in seconds (None: pebble's default, five years)."""
         conf = os.path.join(self.dir, name + ".json")
+        extra = {"certificateValidityPeriod": validity} if validity else {}
         with open(conf, "w") as f:
-            json.dump({"pebble": {"listenAddress": addr + ":14000", "managementListenAddress": addr + ":15000",
+            json.dump({"pebble": {**extra, "listenAddress": addr + ":14000", "managementListenAddress": addr + ":15000",
                                   "certificate": os.path.join(self.dir, "listener.pem"),
                                   "privateKey": os.path.join(self.dir, "listener.key"),
                                   "httpPort": 80, "tlsPort": 5001, "ocspResponderURL": "",

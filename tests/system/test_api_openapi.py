@@ -72,6 +72,10 @@ def test_every_documented_route_is_served(srv, keys):
     owner.create_zone("oa-app.test")
     deployment = {"deployment": {"regions": {"eu": {"ipv4": ["192.0.2.1"]}}}}
     sid = owner.post("/api/v1/services", deployment).json["id"]
+    # an alias of a second service, removed by the DELETE of .../domains/{name} (the first service
+    # is deleted before it, DELETE routes running in path order)
+    sid2 = owner.post("/api/v1/services", deployment).json["id"]
+    assert owner.post("/api/v1/services/%s/domains" % sid2, {"name": "www.oa-alias.test"}).status == 202
     params = {"zone": "oa.test", "name": "www", "type": "A", "id": str(pid), "service": sid}
     bodies = {
         ("POST", "/api/v1/zones"): {"name": "oa-new.test"},
@@ -85,6 +89,7 @@ def test_every_documented_route_is_served(srv, keys):
                                                              "records": ["192.0.2.5"]}]},
         ("POST", "/api/v1/services"): deployment,
         ("PUT", "/api/v1/services/{}/deployment"): deployment,
+        ("POST", "/api/v1/services/{}/domains"): {"name": "oa-alias.test"},
     }
     # order: the lock comes off before writes, deletions last
     order = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
@@ -99,6 +104,8 @@ def test_every_documented_route_is_served(srv, keys):
             url = "/api/v1/zones/oa-delete.test"
         if method == "DELETE" and shape(path) == "/api/v1/zones/{}/rrsets/{}/{}":
             url = "/api/v1/zones/oa.test/rrsets/gone/A"
+        if method == "DELETE" and shape(path) == "/api/v1/services/{}/domains/{}":
+            url = "/api/v1/services/%s/domains/www.oa-alias.test" % sid2
         client = admin if "approve" in path else owner
         r = client.request(method, url, bodies.get(key))
         if r.status in (404, 405) or r.status >= 500:

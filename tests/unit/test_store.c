@@ -152,15 +152,15 @@ static void raw_exec(const char *db, const char *sql)
 /* ---- Schema ---- */
 
 /* The schema version this store writes (store_sqlite_schema.c's migrations), as a number and as text. */
-#define SCHEMA_NOW 12
-#define SCHEMA_NOW_TEXT "12"
+#define SCHEMA_NOW 13
+#define SCHEMA_NOW_TEXT "13"
 
 /* Takes a file back from the version now to 8 (the per-tenant zone counts, the services, the
- * settings, the services' certificates) for the migration tests. */
+ * settings, the services' certificates and aliases) for the migration tests. */
 #define DROP_V9                                                                                                        \
 	" DROP TRIGGER tenant_zones_insert; DROP TRIGGER tenant_zones_delete; DROP TRIGGER tenant_zones_move;"         \
-	" DROP TABLE tenant_zones; DROP TABLE service_certs; DROP TABLE acme_account; DROP TABLE services;"            \
-	" DROP TABLE settings;"
+	" DROP TABLE tenant_zones; DROP TABLE service_aliases; DROP TABLE service_certs; DROP TABLE acme_account;"     \
+	" DROP TABLE services; DROP TABLE settings;"
 
 static void test_schema_and_reopen(void **state)
 {
@@ -1115,6 +1115,105 @@ static void test_service_certs(void **state)
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM service_certs"), 0);
 }
 
+static int alias_collect(const struct store_alias *a, void *arg)
+{
+	struct store_alias *out = arg;
+	size_t i = 0;
+	while (out[i].state[0])
+		i++;
+	out[i] = *a;
+	return 0;
+}
+
+/* Service aliases: one service's at most (EEXIST whoever holds it), the limit (EBUSY), a service
+ * that is gone (ENOTFOUND), listed in order, a verdict set, removed, gone with the service; a
+ * pending alias makes its service due at once. */
+static void test_service_aliases(void **state)
+{
+	struct fixture *f = *state;
+	const char *id = "0b9c3f1e-2a4d-4e6f-8a1b-3c5d7e9f0a12", *id2 = "1b9c3f1e-2a4d-4e6f-8a1b-3c5d7e9f0a12";
+	struct store_service s = {.deployment = "{}"}, s2 = {.deployment = "{}"};
+	snprintf(s.id, sizeof(s.id), "%s", id);
+	snprintf(s.tenant, sizeof(s.tenant), "alice");
+	N(s.canonical, "0b9c3f1e-2a4d-4e6f-8a1b-3c5d7e9f0a12.app.example.");
+	snprintf(s2.id, sizeof(s2.id), "%s", id2);
+	snprintf(s2.tenant, sizeof(s2.tenant), "bob");
+	N(s2.canonical, "1b9c3f1e-2a4d-4e6f-8a1b-3c5d7e9f0a12.app.example.");
+	struct store_alias a = {0}, list[4];
+	snprintf(a.service, sizeof(a.service), "%s", id);
+	snprintf(a.state, sizeof(a.state), "pending");
+	N(a.name, "WWW.Shop.example.");
+	struct store_txn *t = begin(f);
+	assert_int_equal(store_alias_add(t, &a, 2, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	assert_int_equal(store_service_put(t, &s, true, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_service_put(t, &s2, true, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_alias_add(t, &a, 2, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_alias_add(t, &a, 2, f->err, sizeof(f->err)), TERN_EEXIST);
+	struct store_alias b = a;
+	snprintf(b.service, sizeof(b.service), "%s", id2);
+	N(b.name, "www.shop.example."); /* bob's service: the name is taken, whatever its case */
+	assert_int_equal(store_alias_add(t, &b, 2, f->err, sizeof(f->err)), TERN_EEXIST);
+	assert_null(strstr(f->err, id));
+	N(a.name, "api.shop.example.");
+	assert_int_equal(store_alias_add(t, &a, 2, f->err, sizeof(f->err)), 0);
+	N(a.name, "third.shop.example.");
+	assert_int_equal(store_alias_add(t, &a, 2, f->err, sizeof(f->err)), TERN_EBUSY);
+	snprintf(a.state, sizeof(a.state), "maybe");
+	assert_int_equal(store_alias_add(t, &a, 5, f->err, sizeof(f->err)), TERN_EINVAL);
+	commit(f, t);
+	int due = 0;
+	int64_t next = 99;
+	assert_int_equal(store_cert_due(store_latest(f->st), 0, 10, due_count, &due, f->err, sizeof(f->err)), 0);
+	assert_int_equal(due, 2); /* no rows yet */
+	memset(list, 0, sizeof(list));
+	assert_int_equal(store_alias_list(store_latest(f->st), id, alias_collect, list, f->err, sizeof(f->err)), 0);
+	assert_string_equal(list[0].state, "pending");
+	assert_string_equal(list[1].state, "pending");
+	assert_null(list[2].state[0] ? "a third" : NULL);
+	assert_int_equal(list[0].checked, 0);
+	/* a verdict */
+	struct store_alias v = list[0];
+	snprintf(v.state, sizeof(v.state), "verified");
+	snprintf(v.reason, sizeof(v.reason), "CNAME: here");
+	v.checked = 1234;
+	t = begin(f);
+	assert_int_equal(store_alias_set(t, &v, f->err, sizeof(f->err)), 0);
+	snprintf(v.service, sizeof(v.service), "%s", id2);
+	assert_int_equal(store_alias_set(t, &v, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	commit(f, t);
+	memset(list, 0, sizeof(list));
+	assert_int_equal(store_alias_list(store_latest(f->st), id, alias_collect, list, f->err, sizeof(f->err)), 0);
+	int verified = strcmp(list[0].state, "verified") == 0 ? 0 : 1;
+	assert_string_equal(list[verified].state, "verified");
+	assert_string_equal(list[verified].reason, "CNAME: here");
+	assert_int_equal(list[verified].checked, 1234);
+	/* a certificate row not due: the pending alias makes it due, and next is now */
+	struct store_cert c = {0};
+	snprintf(c.service, sizeof(c.service), "%s", id);
+	snprintf(c.names, sizeof(c.names), "x");
+	snprintf(c.state, sizeof(c.state), "valid");
+	c.next_at = 5000;
+	t = begin(f);
+	assert_int_equal(store_cert_put(t, &c, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	due = 0;
+	assert_int_equal(store_cert_due(store_latest(f->st), 10, 10, due_count, &due, f->err, sizeof(f->err)), 0);
+	assert_int_equal(due, 2); /* bob's has no row; alice's has a pending alias */
+	assert_int_equal(store_cert_next(store_latest(f->st), &next, f->err, sizeof(f->err)), 0);
+	assert_int_equal(next, 0);
+	/* removed; then the service goes with the other */
+	t = begin(f);
+	assert_int_equal(store_alias_delete(t, id, list[1 - verified].name, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_alias_delete(t, id, list[1 - verified].name, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	commit(f, t);
+	assert_int_equal(store_cert_next(store_latest(f->st), &next, f->err, sizeof(f->err)), 0);
+	assert_int_equal(next, 5000);
+	t = begin(f);
+	assert_int_equal(store_service_delete(t, id, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM service_aliases"), 0);
+}
+
 static void test_past_serials(void **state)
 {
 	struct fixture *f = *state;
@@ -2011,6 +2110,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_past_serials, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_services, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_service_certs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_service_aliases, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tenant_counts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dnssec_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_from_v2, setup, teardown),

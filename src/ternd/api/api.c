@@ -60,6 +60,9 @@ static const struct http_route routes[] = {
     {"PUT", "/api/v1/services/{}/deployment", api_services_deploy, 0},
     {"GET", "/api/v1/services/{}/certificate", api_services_certificate, 0},
     {"GET", "/api/v1/services/{}/ingress", api_services_ingress, 0},
+    {"POST", "/api/v1/services/{}/domains", api_aliases_add, 0},
+    {"GET", "/api/v1/services/{}/domains", api_aliases_list, 0},
+    {"DELETE", "/api/v1/services/{}/domains/{}", api_aliases_delete, 0},
 };
 
 /* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants. */

@@ -319,3 +319,12 @@ void api_services_delete(void *ctx, const struct http_request *req, struct http_
  * naming the service: chain, key, ECH keys). */
 void api_services_certificate(void *ctx, const struct http_request *req, struct http_response *res);
 void api_services_ingress(void *ctx, const struct http_request *req, struct http_response *res);
+/* api_aliases.c: POST /api/v1/services/{id}/domains {"name": NAME} (202, pending: the svc thread
+ * verifies it), GET /api/v1/services/{id}/domains (each alias, its state and reason) and DELETE
+ * /api/v1/services/{id}/domains/{name}. */
+void api_aliases_add(void *ctx, const struct http_request *req, struct http_response *res);
+void api_aliases_list(void *ctx, const struct http_request *req, struct http_response *res);
+void api_aliases_delete(void *ctx, const struct http_request *req, struct http_response *res);
+/* Before a service's deletion: the HTTPS records published for its verified aliases in zones of
+ * the caller's tenant are deleted (each zone's own write; a failure is logged). */
+void api_aliases_unpublish(struct api *a, const struct api_caller *c, const char *service);

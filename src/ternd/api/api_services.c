@@ -431,6 +431,7 @@ void api_services_delete(void *ctx, const struct http_request *req, struct http_
 		size_t n = deletions(a, s.canonical, ch, 16);
 		uint32_t serial = 0;
 		struct row_write w = {&s, ROW_DELETE};
+		api_aliases_unpublish(a, &c, s.id); /* the aliases' records in the tenant's zones */
 		if (zone_gone(a, canonical_zone(s.canonical))) {
 			delete_row_alone(a, &s, res);
 		} else if (zone_ready(a, canonical_zone(s.canonical), res) &&

@@ -264,6 +264,9 @@ struct config_services {
 	uint32_t https_ttl; /* of a service's HTTPS record; the old ECH config stays listed this long */
 	struct config_services_acme acme;
 	struct config_services_ech ech;
+	struct config_listen resolver; /* the recursive resolver aliases are looked up through (addrlen 0: none) */
+	uint32_t resolver_timeout; /* seconds for one query (UDP, then TCP on TC) */
+	unsigned max_aliases; /* aliases one service may hold */
 };
 
 /* Zone transfers out (RFC 5936, 1995) and NOTIFY (RFC 1996) for every zone served. */

@@ -158,6 +158,19 @@ struct store_cert {
 	int64_t publish_at; /* the HTTPS record is written again then (a failed publish; 0: none) */
 };
 
+/* A user's name pointing at a service's canonical domain (issue 20's aliases): one row per name
+ * (a name is the alias of one service at most), verified by the svc thread, removed with the
+ * service. state: pending (not looked at yet), verified, refused (never pointed here), lost
+ * (pointed here once, no longer: left out of the certificate). */
+#define STORE_ALIAS_REASON_MAX 1023
+struct store_alias {
+	char service[STORE_SERVICE_ID_LEN + 1];
+	uint8_t name[NAME_MAXLEN]; /* wire form, lower-cased */
+	char state[16];
+	char reason[STORE_ALIAS_REASON_MAX + 1]; /* what the resolver showed, in words ("" while pending) */
+	int64_t created, checked; /* seconds since the epoch; checked 0: not yet */
+};
+
 /* A zone's DNSSEC signing: its policy (values, checked by the caller) and where signing is. A zone
  * without a row is not signed. */
 enum store_dnssec_state {
@@ -229,6 +242,7 @@ typedef int (*store_journal_fn)(const struct store_journal_entry *e, void *arg);
 typedef int (*store_proposal_fn)(const struct store_proposal *p, void *arg);
 typedef int (*store_service_fn)(const struct store_service *s, void *arg);
 /* A service whose certificate work is due (store_cert_due): id and canonical name. */
+typedef int (*store_alias_fn)(const struct store_alias *a, void *arg);
 typedef int (*store_cert_due_fn)(const char *service, const uint8_t *canonical, void *arg);
 typedef int (*store_key_fn)(const struct store_key *k, void *arg);
 typedef int (*store_key_event_fn)(const struct store_key_event *e, void *arg);
@@ -321,6 +335,11 @@ struct store_ops {
 	int (*cert_due)(struct store_txn *t, int64_t now, unsigned limit, store_cert_due_fn fn, void *arg, char *err,
 	                size_t errlen);
 	int (*cert_next)(struct store_txn *t, int64_t *at, char *err, size_t errlen);
+	int (*alias_add)(struct store_txn *t, const struct store_alias *a, unsigned limit, char *err, size_t errlen);
+	int (*alias_list)(struct store_txn *t, const char *service, store_alias_fn fn, void *arg, char *err,
+	                  size_t errlen);
+	int (*alias_set)(struct store_txn *t, const struct store_alias *a, char *err, size_t errlen);
+	int (*alias_delete)(struct store_txn *t, const char *service, const uint8_t *name, char *err, size_t errlen);
 };
 struct store {
 	const struct store_ops *ops;
@@ -810,6 +829,34 @@ static inline int store_cert_next(struct store_txn *t, int64_t *at, char *err, s
 {
 	return t->store->ops->cert_next(t, at, err, errlen);
 }
+/* ---- Service aliases (api_services_alias.c adds and removes, the svc thread judges) ---- */
+
+/* A new alias, pending, of a's service (which must exist: TERN_ENOTFOUND). TERN_EEXIST when the
+ * name is an alias already (of this service or any other: the message does not say whose);
+ * TERN_EBUSY when the service has limit aliases already. */
+static inline int store_alias_add(struct store_txn *t, const struct store_alias *a, unsigned limit, char *err,
+                                  size_t errlen)
+{
+	return t->store->ops->alias_add(t, a, limit, err, errlen);
+}
+/* The aliases of a service, oldest first. */
+static inline int store_alias_list(struct store_txn *t, const char *service, store_alias_fn fn, void *arg, char *err,
+                                   size_t errlen)
+{
+	return t->store->ops->alias_list(t, service, fn, arg, err, errlen);
+}
+/* Sets a's state, reason and checked time (TERN_ENOTFOUND when removed meanwhile). */
+static inline int store_alias_set(struct store_txn *t, const struct store_alias *a, char *err, size_t errlen)
+{
+	return t->store->ops->alias_set(t, a, err, errlen);
+}
+/* TERN_ENOTFOUND: "no alias NAME". */
+static inline int store_alias_delete(struct store_txn *t, const char *service, const uint8_t *name, char *err,
+                                     size_t errlen)
+{
+	return t->store->ops->alias_delete(t, service, name, err, errlen);
+}
+
 /* Frees the texts; the private keys are wiped first. */
 static inline void store_cert_clear(struct store_cert *c)
 {

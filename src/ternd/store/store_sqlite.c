@@ -315,6 +315,10 @@ static const struct store_ops sqlite_ops = {
     .cert_put = sq_cert_put,
     .cert_due = sq_cert_due,
     .cert_next = sq_cert_next,
+    .alias_add = sq_alias_add,
+    .alias_list = sq_alias_list,
+    .alias_set = sq_alias_set,
+    .alias_delete = sq_alias_delete,
 };
 
 int store_open_sqlite(const char *path, struct store **out, char *err, size_t errlen)

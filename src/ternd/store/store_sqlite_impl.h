@@ -71,6 +71,10 @@ enum stmt {
 	ST_CERT_PUT,
 	ST_CERT_DUE,
 	ST_CERT_NEXT,
+	ST_ALIAS_ADD,
+	ST_ALIAS_LIST,
+	ST_ALIAS_SET,
+	ST_ALIAS_DELETE,
 	ST_COUNT
 };
 
@@ -163,6 +167,7 @@ struct walk {
 	store_key_event_fn key_event;
 	store_service_fn service;
 	store_cert_due_fn cert_due;
+	store_alias_fn alias;
 	void *arg;
 	char *err; /* where a row found broken is named (RRsets) */
 	size_t errlen;
@@ -278,3 +283,8 @@ int sq_cert_put(struct store_txn *bt, const struct store_cert *c, char *err, siz
 int sq_cert_due(struct store_txn *bt, int64_t now, unsigned limit, store_cert_due_fn fn, void *arg, char *err,
                 size_t errlen);
 int sq_cert_next(struct store_txn *bt, int64_t *at, char *err, size_t errlen);
+/* store_sqlite_aliases.c */
+int sq_alias_add(struct store_txn *bt, const struct store_alias *a, unsigned limit, char *err, size_t errlen);
+int sq_alias_list(struct store_txn *bt, const char *service, store_alias_fn fn, void *arg, char *err, size_t errlen);
+int sq_alias_set(struct store_txn *bt, const struct store_alias *a, char *err, size_t errlen);
+int sq_alias_delete(struct store_txn *bt, const char *service, const uint8_t *name, char *err, size_t errlen);

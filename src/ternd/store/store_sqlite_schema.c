@@ -235,6 +235,16 @@ static const char *const migrations[] = {
     " ech_drop_at INTEGER NOT NULL,"
     " publish_at INTEGER NOT NULL,"
     " updated_at INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 13: services' aliases (a user's name pointing at the canonical domain), one service's at
+     * most, judged by the svc thread; gone with the service */
+    "CREATE TABLE service_aliases ("
+    " name BLOB PRIMARY KEY,"
+    " service_id TEXT NOT NULL REFERENCES services (id) ON DELETE CASCADE,"
+    " state TEXT NOT NULL CHECK (state IN ('pending', 'verified', 'refused', 'lost')),"
+    " reason TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " checked_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX service_aliases_by_service ON service_aliases (service_id, created_at);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -121,10 +121,22 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_CERT_DUE] =
         "SELECT s.id, s.canonical FROM services s LEFT JOIN service_certs c ON c.service_id = s.id"
         " WHERE c.service_id IS NULL OR c.next_at <= ?1 OR (c.ech_rotate_at > 0 AND c.ech_rotate_at <= ?1)"
-        " OR (c.ech_drop_at > 0 AND c.ech_drop_at <= ?1) OR (c.publish_at > 0 AND c.publish_at <= ?1) LIMIT ?2",
+        " OR (c.ech_drop_at > 0 AND c.ech_drop_at <= ?1) OR (c.publish_at > 0 AND c.publish_at <= ?1)"
+        " OR EXISTS (SELECT 1 FROM service_aliases a WHERE a.service_id = s.id AND a.state = 'pending') LIMIT ?2",
     [ST_CERT_NEXT] = "SELECT min(min(next_at, CASE WHEN ech_rotate_at > 0 THEN ech_rotate_at ELSE next_at END,"
                      " CASE WHEN ech_drop_at > 0 THEN ech_drop_at ELSE next_at END,"
-                     " CASE WHEN publish_at > 0 THEN publish_at ELSE next_at END)) FROM service_certs",
+                     " CASE WHEN publish_at > 0 THEN publish_at ELSE next_at END,"
+                     " CASE WHEN EXISTS (SELECT 1 FROM service_aliases a WHERE a.service_id = service_certs.service_id"
+                     " AND a.state = 'pending') THEN 0 ELSE next_at END)) FROM service_certs",
+    /* an alias only while its service exists and has fewer than ?6 */
+    [ST_ALIAS_ADD] = "INSERT INTO service_aliases (service_id, name, state, reason, created_at, checked_at)"
+                     " SELECT ?1, ?2, ?3, ?4, ?5, 0 WHERE EXISTS (SELECT 1 FROM services WHERE id = ?1) AND"
+                     " (SELECT count(*) FROM service_aliases WHERE service_id = ?1) < ?6",
+    [ST_ALIAS_LIST] = "SELECT service_id, name, state, reason, created_at, checked_at FROM service_aliases"
+                      " WHERE service_id = ?1 ORDER BY created_at, name",
+    [ST_ALIAS_SET] = "UPDATE service_aliases SET state = ?3, reason = ?4, checked_at = ?5"
+                     " WHERE service_id = ?1 AND name = ?2",
+    [ST_ALIAS_DELETE] = "DELETE FROM service_aliases WHERE service_id = ?1 AND name = ?2",
 };
 
 __attribute__((format(printf, 3, 4))) void sq_errf(char *err, size_t errlen, const char *fmt, ...)

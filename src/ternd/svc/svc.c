@@ -72,6 +72,10 @@ static bool work(struct svc *s, const char *id, const uint8_t *canonical)
 		return false;
 	}
 	bool ok = true, publish = false;
+	/* aliases: the pending ones judged, the verified ones again before a renewal; a change of
+	 * names (one verified, one lost) issues the certificate again now */
+	if (svc_aliases_check(s, &c, canonical, c.chain && c.next_at <= now, now) && c.next_at > now)
+		c.next_at = now;
 	if (c.chain && c.publish_at > 0 && c.publish_at <= now) {
 		c.publish_at = 0; /* a publish that failed, again */
 		publish = true;
@@ -94,8 +98,8 @@ static bool work(struct svc *s, const char *id, const uint8_t *canonical)
 			ok = svc_row_write(s, &c) != TERN_EIO;
 		}
 	}
-	if (ok && publish)
-		ok = svc_publish(s, &c, canonical, now) != TERN_EIO;
+	if (ok && publish && (ok = svc_publish(s, &c, canonical, now) != TERN_EIO))
+		svc_aliases_publish(s, &c, canonical);
 	else if (!ok && c.chain && c.next_at > now) /* a certificate issued but not published */
 		ok = svc_row_write(s, &c) != TERN_EIO;
 	store_cert_clear(&c);
@@ -218,6 +222,8 @@ int svc_start(const struct config *conf, struct store *store, struct change *cha
 	s->https_ttl = sv->https_ttl;
 	s->rotate = sv->ech.rotate;
 	s->max_name_length = sv->ech.max_name_length;
+	s->resolver = sv->resolver;
+	s->resolver_timeout = sv->resolver_timeout;
 	int rc = ok ? 0 : TERN_ENOMEM;
 	if (rc == 0 && (rc = acme_global_init()) < 0)
 		snprintf(err, errlen, "services: libcurl cannot start");

@@ -17,6 +17,8 @@ struct svc {
 	/* the configuration's values, copied at start (restart keys) */
 	char *directory, *ca_file, *contact, *public_name;
 	uint32_t deadline, retry_min, retry_max, https_ttl, rotate, max_name_length;
+	struct config_listen resolver; /* services.resolver (addrlen 0: aliases are not looked up) */
+	uint32_t resolver_timeout; /* seconds */
 	EVP_PKEY *account; /* the ES256 account key */
 	char thumbprint[ACME_THUMBPRINT_LEN + 1];
 	struct ev_loop *loop;
@@ -37,7 +39,18 @@ int svc_row_write(struct svc *s, const struct store_cert *c);
  * attempt). Returns true when a certificate was issued. */
 bool svc_issue(struct svc *s, struct store_cert *c, int64_t now);
 
+/* svc_alias.c: the service's aliases looked up and judged: the pending ones (and, when renewing,
+ * the verified ones again: one no longer pointing here is lost), each verdict stored; c->names set
+ * to the canonical name and every verified alias. Returns true when c->names changed. */
+bool svc_aliases_check(struct svc *s, struct store_cert *c, const uint8_t *canonical, bool renewing, int64_t now);
+/* Publishes `NAME HTTPS 1 <canonical> alpn=h2,h3 ech=...` for each verified alias whose zone is a
+ * store zone of the service's tenant, deleting a CNAME there. Logged; never fails the caller. */
+void svc_aliases_publish(struct svc *s, const struct store_cert *c, const uint8_t *canonical);
+
 /* svc_publish.c */
+/* The HTTPS RRset `1 <target> alpn=h2,h3 ech=<c's configs>` at owner (target NULL: "."). */
+int svc_https_rrset(const struct svc *s, const struct store_cert *c, const uint8_t *owner, const char *target,
+                    struct change_rrset *ch, char *err, size_t errlen);
 /* A new current ECH key pair and config for c (the old kept beside it when c had one, until
  * now + https_ttl); the next rotation at now + rotate. 0 or TERN_E* (logged). */
 int svc_ech_rotate(struct svc *s, struct store_cert *c, const char *id, int64_t now);

@@ -50,8 +50,8 @@ int svc_ech_rotate(struct svc *s, struct store_cert *c, const char *id, int64_t 
 }
 
 /* The HTTPS RRset (one record, in the rrset layout: a 16-bit length, then the RDATA) into ch. */
-static int https_rrset(const struct svc *s, const struct store_cert *c, const uint8_t *canonical,
-                       struct change_rrset *ch, char *err, size_t errlen)
+int svc_https_rrset(const struct svc *s, const struct store_cert *c, const uint8_t *canonical, const char *target,
+                    struct change_rrset *ch, char *err, size_t errlen)
 {
 	struct ech_blob configs[2] = {{c->ech_config, c->ech_config_len}, {c->ech_old_config, c->ech_old_config_len}};
 	size_t nconfigs = c->ech_old_config_len ? 2 : 1, list_len = 0, rdlen = 0;
@@ -59,7 +59,7 @@ static int https_rrset(const struct svc *s, const struct store_cert *c, const ui
 	uint8_t *rd = malloc(2 + 2 * NAME_MAXLEN + sizeof(list) + 32);
 	int rc = rd ? ech_list_build(configs, nconfigs, list, sizeof(list), &list_len, err, errlen) : TERN_ENOMEM;
 	if (rc == 0)
-		rc = ech_https_rdata(NULL, list, list_len, rd + 2, 2 * NAME_MAXLEN + sizeof(list) + 32, &rdlen, err,
+		rc = ech_https_rdata(target, list, list_len, rd + 2, 2 * NAME_MAXLEN + sizeof(list) + 32, &rdlen, err,
 		                     errlen);
 	if (rc < 0) {
 		free(rd);
@@ -91,7 +91,7 @@ int svc_publish(struct svc *s, struct store_cert *c, const uint8_t *canonical, i
 {
 	struct change_rrset ch = {0};
 	char err[256] = "", who[STORE_PRINCIPAL_MAX + 1];
-	int rc = https_rrset(s, c, canonical, &ch, err, sizeof(err));
+	int rc = svc_https_rrset(s, c, canonical, NULL, &ch, err, sizeof(err));
 	if (rc < 0) {
 		log_error("services: service %s: the HTTPS record: %s", c->service, err);
 		c->publish_at = now + svc_backoff(s, c->attempts + 1);

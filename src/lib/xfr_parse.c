@@ -148,7 +148,7 @@ static const char *rdata_layout(uint16_t type)
 }
 
 int xfrp_rdata_expand(uint16_t type, const uint8_t *msg, size_t len, size_t rd, uint16_t rdlen, uint8_t *out,
-                        size_t cap)
+                      size_t cap)
 {
 	size_t end = rd + rdlen, o = 0, pos = rd;
 	for (const char *f = rdata_layout(type); *f; f++) {

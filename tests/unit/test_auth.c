@@ -1324,8 +1324,8 @@ int main(void)
 	    cmocka_unit_test(test_allows_zones),  cmocka_unit_test(test_allows_names),
 	    cmocka_unit_test(test_allows_types),  cmocka_unit_test(test_allows_acme),
 	    cmocka_unit_test(test_allows_wire),   cmocka_unit_test(test_scope_names_wire),
-	    cmocka_unit_test(test_scope_ingress), cmocka_unit_test(test_jwks_errors), cmocka_unit_test(test_jwks_lenient),
-	    cmocka_unit_test(test_jwks_file),
+	    cmocka_unit_test(test_scope_ingress), cmocka_unit_test(test_jwks_errors),
+	    cmocka_unit_test(test_jwks_lenient),  cmocka_unit_test(test_jwks_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -90,6 +90,25 @@ def pops_threads(pops):
     return out
 
 
+def procs_thread_stats(ps):
+    """{thread name: [CPU ns, context switches]} summed over the processes still running."""
+    out = {}
+    for p in ps:
+        if p.poll() is None:
+            try:
+                for name, (ns, sw) in procs.thread_stats(p.pid).items():
+                    v = out.setdefault(name, [0, 0])
+                    v[0] += ns
+                    v[1] += sw
+            except OSError:
+                pass
+    return out
+
+
+def stats_delta(a, b):
+    return {k: [b[k][0] - a.get(k, [0, 0])[0], b[k][1] - a.get(k, [0, 0])[1]] for k in b}
+
+
 def pss_kb(proc):
     return procs.mem(proc.pid)["pss_kb"]
 
@@ -527,6 +546,8 @@ def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
         running = [i for i in range(n) if i != frozen]
         m0 = machine_cpu(primary, pops, waiter)
         th0 = pops_threads(pops)
+        pt0 = pops_threads([primary.proc])
+        ts0, tp0 = procs_thread_stats(pops), procs_thread_stats([primary.proc])
         sent = send_burst(primary, [names[rng.randrange(len(names))] for _ in range(args.changes)],
                           args.senders,
                           lambda c, zone, serial: waiter.want(
@@ -537,6 +558,11 @@ def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
         res["machine"][label] = cpu_since(m0, primary, pops, waiter)
         th1 = pops_threads(pops)
         res.setdefault("threads", {})[label] = {k: (th1[k] - th0.get(k, 0)) / TICK for k in th1}
+        pt1 = pops_threads([primary.proc])
+        res.setdefault("thread_stats", {})[label] = {
+            "pops": stats_delta(ts0, procs_thread_stats(pops)),
+            "primary": stats_delta(tp0, procs_thread_stats([primary.proc]))}
+        res.setdefault("primary_threads", {})[label] = {k: (pt1[k] - pt0.get(k, 0)) / TICK for k in pt1}
         cpu = res["machine"][label]["primary"]
         per_change = [(max(got.get((kind, label, c, i), 1 << 62) for i in running) - at) / 1e9
                       for c, _z, _s, at in sent]
@@ -705,6 +731,23 @@ def report(args, net, res, meta):
         md += ["", "CPU from /proc (user + system) over each phase, phase 1 from the PoPs' start, a burst "
                "from its first write until its last change was served.", ""]
         for who, r in (("ternd", t), ("Knot", k)):
+            st = r and r.get("thread_stats", {}).get("burst")
+            if st:
+                md += ["The %s PoPs' CPU and context switches in the burst by thread (all PoPs summed, from "
+                       "/proc/PID/task/TID/schedstat and status; per change and PoP: divided by %d changes and "
+                       "%d PoPs), and the primary's beside them (per change):" % (who, args.changes, args.pops), "",
+                       "| | thread | CPU | per change (and PoP) | switches | per change (and PoP) |",
+                       "|---|---|---|---|---|---|"]
+                for side, div in (("pops", args.changes * args.pops), ("primary", args.changes)):
+                    rows = sorted(st[side].items(), key=lambda kv: -kv[1][0])
+                    tot = [sum(v[0] for _n, v in rows), sum(v[1] for _n, v in rows)]
+                    for name, (ns, sw) in rows + [("all", tot)]:
+                        if ns > 0 or sw > 0:
+                            md.append("| %s | %s | %.2f s | %.1f µs | %d | %.2f |" % (
+                                "PoPs" if side == "pops" else "primary", name, ns / 1e9, ns / div / 1e3, sw,
+                                sw / div))
+                md.append("")
+                continue
             th = r and r.get("threads", {}).get("burst")
             if not th:
                 continue
@@ -715,6 +758,14 @@ def report(args, net, res, meta):
                 if sec > 0:
                     md.append("| %s | %.2f s | %.0f µs |" % (name, sec, sec / args.changes / args.pops * 1e6))
             md.append("")
+            th = r and r.get("primary_threads", {}).get("burst")
+            if th:
+                md += ["The primary's CPU in the burst beside the %s PoPs, by thread:" % who, "",
+                       "| thread | CPU | per change |", "|---|---|---|"]
+                for name, sec in sorted(th.items(), key=lambda kv: -kv[1]):
+                    if sec > 0:
+                        md.append("| %s | %.2f s | %.0f µs |" % (name, sec, sec / args.changes * 1e6))
+                md.append("")
     md += [
            "## The primary", "",
            "| | with ternd PoPs | with Knot PoPs |", "|---|---|---|",

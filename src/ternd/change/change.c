@@ -34,7 +34,6 @@ void change_init(struct change *c, struct zones *zones, struct store *store, uns
 	c->signer = NULL;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->group_lock, NULL);
-	pthread_cond_init(&c->group_done, NULL);
 	c->queue = NULL;
 	c->queue_tail = &c->queue;
 	c->leading = false;
@@ -70,7 +69,6 @@ void change_destroy(struct change *c)
 {
 	change_dnssec_destroy(c);
 	pthread_mutex_destroy(&c->lock);
-	pthread_cond_destroy(&c->group_done);
 	pthread_mutex_destroy(&c->group_lock);
 }
 
@@ -409,6 +407,8 @@ struct change_waiter {
 	struct change_result *r;
 	struct change_waiter *next;
 	bool done; /* under c->group_lock: r holds the answer */
+	bool lead; /* under c->group_lock: this producer writes the next group */
+	pthread_cond_t wake; /* signalled when done or lead is set */
 	/* the leader's, while it writes the group */
 	struct zone *version; /* to serve once the group is durable; NULL: nothing to serve */
 	uint32_t serial;
@@ -635,14 +635,14 @@ static void group_write(struct change *c, struct change_waiter *list)
 	change_unlock(c);
 }
 
-/* Waits on c->group_done (under c->group_lock); an online RCU reader waits offline, as in
- * change_lock: the leader may wait for a grace period. */
-static void group_wait(struct change *c)
+/* Waits on w's own condition variable (under c->group_lock); an online RCU reader waits offline,
+ * as in change_lock: the leader may wait for a grace period. */
+static void group_wait(struct change *c, struct change_waiter *w)
 {
 	bool online = rcu_read_ongoing();
 	if (online)
 		rcu_thread_offline();
-	pthread_cond_wait(&c->group_done, &c->group_lock);
+	pthread_cond_wait(&w->wake, &c->group_lock);
 	if (online)
 		rcu_thread_online(); /* does not block: fine under group_lock */
 }
@@ -652,16 +652,19 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 	*r = (struct change_result){.index = CHANGE_NO_INDEX};
 	struct change_waiter me = {.rq = rq, .r = r};
 	name_to_text(rq->apex, me.name, sizeof(me.name));
+	pthread_cond_init(&me.wake, NULL);
 	pthread_mutex_lock(&c->group_lock);
 	*c->queue_tail = &me;
 	c->queue_tail = &me.next;
+	if (!c->leading) /* no group running: the queue is this request alone */
+		c->leading = me.lead = true;
 	while (!me.done) {
-		if (c->leading) {
-			group_wait(c);
+		if (!me.lead) {
+			group_wait(c, &me);
 			continue;
 		}
-		/* lead the next group: up to CHANGE_GROUP_MAX of the queue, oldest first */
-		c->leading = true;
+		/* lead the next group: up to CHANGE_GROUP_MAX of the queue, oldest first (this request,
+		 * at its head, among them) */
 		struct change_waiter *list = c->queue, *last = list;
 		for (unsigned k = 1; k < CHANGE_GROUP_MAX && last->next; k++)
 			last = last->next;
@@ -672,14 +675,23 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 		pthread_mutex_unlock(&c->group_lock);
 		group_write(c, list);
 		pthread_mutex_lock(&c->group_lock);
+		/* each producer woken alone (its own condition variable: no herd waking to wait again) */
 		for (struct change_waiter *x = list, *nx; x; x = nx) {
-			nx = x->next; /* x's owner may return as soon as done is seen */
+			nx = x->next; /* x's owner may return as soon as it sees done */
 			x->done = true;
+			if (x != &me)
+				pthread_cond_signal(&x->wake);
 		}
-		c->leading = false;
-		pthread_cond_broadcast(&c->group_done);
+		me.lead = false;
+		if (c->queue) { /* the oldest waiting leads the next group */
+			c->queue->lead = true;
+			pthread_cond_signal(&c->queue->wake);
+		} else {
+			c->leading = false;
+		}
 	}
 	pthread_mutex_unlock(&c->group_lock);
+	pthread_cond_destroy(&me.wake);
 	return r->code;
 }
 

@@ -40,7 +40,6 @@ struct change {
 	struct change_signer *signer; /* the signed zones and the signing thread (change_dnssec.c) */
 	/* group commit (change_commit): requests queued while a group is written, taken by the next leader */
 	pthread_mutex_t group_lock;
-	pthread_cond_t group_done;
 	struct change_waiter *queue, **queue_tail;
 	bool leading; /* a producer's thread writes a group now */
 	_Atomic uint64_t groups, grouped; /* groups committed, requests in them (the log's and tests' count) */

@@ -4,7 +4,7 @@ and P PoPs consuming the catalog, each in its own network namespace joined to th
 veth on one bridge (or, where namespaces cannot be made, each on its own 127.0.1.x address).
 
   phase 1  P empty PoPs started together: time until every PoP serves every zone;
-  phase 2  a burst of C API changes (PUT www A) to random zones, sent back to back: per change, the
+  phase 2  a burst of C API changes (PUT www A) to random zones, from --senders API clients: per change, the
            time from the write until every PoP serves it (median, p99, the last), and the primary's
            CPU per change served to P PoPs;
   frozen   the same burst with one PoP stopped (SIGSTOP): the others' times beside phase 2's, and

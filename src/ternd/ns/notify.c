@@ -41,7 +41,7 @@
 /* New NOTIFYs go out in rounds at least SEND_GATHER_MS apart: the publishes of a burst (a group
  * commit publishes several zones at once, hundreds a second) are one wake-up of the thread and a
  * sendmmsg or two, not one each; a NOTIFY waits that much at most. */
-#define SEND_GATHER_MS 5
+#define SEND_GATHER_MS 20
 #define SEND_BATCH 64 /* NOTIFYs sent by one sendmmsg */
 
 struct pending {

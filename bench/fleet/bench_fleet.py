@@ -390,9 +390,7 @@ class Waiter:
     """soawait (soawait.c) in this namespace: want() pairs, collect() their times."""
 
     def __init__(self, binary, qps):
-        # 4,096 in flight: with 1,024 the poller fell below its own bound (6,600 queries a second
-        # in a ternd burst on a loaded machine: answers took ~150 ms) and measured its queue
-        self.p = subprocess.Popen([binary, "-w", "4096", "-r", "5", "-q", str(qps)], stdin=subprocess.PIPE,
+        self.p = subprocess.Popen([binary, "-w", "1024", "-r", "5", "-q", str(qps)], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True, bufsize=1)
         self.times, self.lock = {}, threading.Lock()
         self.order = []  # keys in the order served: wait() reads only what is new since its last look
@@ -710,7 +708,7 @@ def report(args, net, res, meta):
     qps = getattr(args, "poll_qps", 0)
     md += ["", "A change's time runs from just before its API request until the last of the (running) PoPs "
            "answers the zone's SOA with the change's serial or a later one (bench/fleet/soawait.c: each "
-           "waiting pair asked again 5 ms after its last answer, up to 4096 queries in flight, %s). The burst's changes are sent by %s "
+           "waiting pair asked again 5 ms after its last answer, %s). The burst's changes are sent by %s "
            "(%.2f s for ternd's %d; %.2f s with Knot PoPs, the same sender)." % (
                "at most %d queries a second in all, so the poller cannot load the PoPs it measures: with "
                "many pairs waiting each waits its turn (the poll interval below)" % qps if qps else

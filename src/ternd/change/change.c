@@ -654,7 +654,9 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 	name_to_text(rq->apex, me.name, sizeof(me.name));
 	pthread_cond_init(&me.wake, NULL);
 	pthread_mutex_lock(&c->group_lock);
+	/* me stays queued only while this call waits: the leader takes it off before it is done */
 	*c->queue_tail = &me;
+	// cppcheck-suppress autoVariables
 	c->queue_tail = &me.next;
 	if (!c->leading) /* no group running: the queue is this request alone */
 		c->leading = me.lead = true;

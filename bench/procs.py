@@ -130,3 +130,26 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+def thread_stats(pid):
+    """{thread name: [CPU ns (schedstat: exact, not in clock ticks), context switches (voluntary and
+    not)]} summed over the threads of that name of pid."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                ns = int(f.read().split()[0])
+            switches = 0
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                        switches += int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        v = out.setdefault(name, [0, 0])
+        v[0] += ns
+        v[1] += switches
+    return out

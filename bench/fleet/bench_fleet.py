@@ -4,7 +4,7 @@ and P PoPs consuming the catalog, each in its own network namespace joined to th
 veth on one bridge (or, where namespaces cannot be made, each on its own 127.0.1.x address).
 
   phase 1  P empty PoPs started together: time until every PoP serves every zone;
-  phase 2  a burst of C API changes (PUT www A) to random zones, sent back to back: per change, the
+  phase 2  a burst of C API changes (PUT www A) to random zones, from --senders API clients: per change, the
            time from the write until every PoP serves it (median, p99, the last), and the primary's
            CPU per change served to P PoPs;
   frozen   the same burst with one PoP stopped (SIGSTOP): the others' times beside phase 2's, and
@@ -88,6 +88,25 @@ def pops_threads(pops):
             except OSError:
                 pass
     return out
+
+
+def procs_thread_stats(ps):
+    """{thread name: [CPU ns, context switches]} summed over the processes still running."""
+    out = {}
+    for p in ps:
+        if p.poll() is None:
+            try:
+                for name, (ns, sw) in procs.thread_stats(p.pid).items():
+                    v = out.setdefault(name, [0, 0])
+                    v[0] += ns
+                    v[1] += sw
+            except OSError:
+                pass
+    return out
+
+
+def stats_delta(a, b):
+    return {k: [b[k][0] - a.get(k, [0, 0])[0], b[k][1] - a.get(k, [0, 0])[1]] for k in b}
 
 
 def pss_kb(proc):
@@ -451,6 +470,43 @@ def cpu_since(before, primary, pops, waiter):
     return {k: after[k] - before[k] for k in after}
 
 
+def send_burst(primary, zones, senders, on_sent):
+    """Change c is PUT www A to zones[c], taken in order by `senders` concurrent API clients (each
+    its own keep-alive connection); on_sent(c, zone, serial) as each is answered. Returns [(c, zone,
+    serial, ns before its request)] in the order of c."""
+    lock = threading.Lock()
+    todo = list(enumerate(zones))
+    todo.reverse()
+    sent = []
+    errors = []
+
+    def work():
+        primary.local.conn = None
+        while True:
+            with lock:
+                if not todo or errors:
+                    return
+                c, zone = todo.pop()
+            try:
+                at, serial = primary.change(zone, "198.51.%d.%d" % (c // 250 % 250, c % 250 + 1))
+            except Exception as e:  # noqa: BLE001 (reported after the join)
+                with lock:
+                    errors.append(e)
+                return
+            with lock:
+                sent.append((c, zone, serial, at))
+            on_sent(c, zone, serial)
+
+    ts = [threading.Thread(target=work) for _ in range(max(1, senders))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errors:
+        raise errors[0]
+    return sorted(sent)
+
+
 def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
     """Phase 1, the burst and the frozen burst for one kind of PoP; returns the figures."""
     res = {"kind": kind, "pops": args.pops, "machine": {}}
@@ -490,25 +546,31 @@ def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
         running = [i for i in range(n) if i != frozen]
         m0 = machine_cpu(primary, pops, waiter)
         th0 = pops_threads(pops)
-        sent = []
-        for c in range(args.changes):
-            zone = names[rng.randrange(len(names))]
-            at, serial = primary.change(zone, "198.51.%d.%d" % (c // 250 % 250, c % 250 + 1))
-            sent.append((c, zone, serial, at))
-            waiter.want([((kind, label, c, i), net.addrs[i], net.port, zone, serial) for i in running])
+        pt0 = pops_threads([primary.proc])
+        ts0, tp0 = procs_thread_stats(pops), procs_thread_stats([primary.proc])
+        sent = send_burst(primary, [names[rng.randrange(len(names))] for _ in range(args.changes)],
+                          args.senders,
+                          lambda c, zone, serial: waiter.want(
+                              [((kind, label, c, i), net.addrs[i], net.port, zone, serial) for i in running]))
         burst_end = now_ns()
         keys = [(kind, label, c, i) for c, _z, _s, _a in sent for i in running]
         got, missing = waiter.wait(keys, args.timeout, progress="%s %s" % (kind, label))
         res["machine"][label] = cpu_since(m0, primary, pops, waiter)
         th1 = pops_threads(pops)
         res.setdefault("threads", {})[label] = {k: (th1[k] - th0.get(k, 0)) / TICK for k in th1}
+        pt1 = pops_threads([primary.proc])
+        res.setdefault("thread_stats", {})[label] = {
+            "pops": stats_delta(ts0, procs_thread_stats(pops)),
+            "primary": stats_delta(tp0, procs_thread_stats([primary.proc]))}
+        res.setdefault("primary_threads", {})[label] = {k: (pt1[k] - pt0.get(k, 0)) / TICK for k in pt1}
         cpu = res["machine"][label]["primary"]
         per_change = [(max(got.get((kind, label, c, i), 1 << 62) for i in running) - at) / 1e9
                       for c, _z, _s, at in sent]
         last = max(got.values()) if got else burst_end
-        r = {"changes": args.changes, "send_s": (burst_end - sent[0][3]) / 1e9, "missing": len(missing),
+        first = min(at for _c, _z, _s, at in sent)
+        r = {"changes": args.changes, "send_s": (burst_end - first) / 1e9, "missing": len(missing),
              "median_s": statistics.median(per_change), "p99_s": pct(per_change, 99),
-             "max_s": max(per_change), "last_after_start_s": (last - sent[0][3]) / 1e9,
+             "max_s": max(per_change), "last_after_start_s": (last - first) / 1e9, "senders": args.senders,
              "last_after_burst_s": (last - burst_end) / 1e9, "primary_cpu_s": cpu,
              "primary_cpu_ms_per_change": cpu / args.changes * 1000}
         if frozen is not None:
@@ -646,12 +708,15 @@ def report(args, net, res, meta):
     qps = getattr(args, "poll_qps", 0)
     md += ["", "A change's time runs from just before its API request until the last of the (running) PoPs "
            "answers the zone's SOA with the change's serial or a later one (bench/fleet/soawait.c: each "
-           "waiting pair asked again 5 ms after its last answer, %s). The burst's changes are sent back "
-           "to back on one API connection (%.2f s for ternd's %d; %.2f s with Knot PoPs)." % (
+           "waiting pair asked again 5 ms after its last answer, %s). The burst's changes are sent by %s "
+           "(%.2f s for ternd's %d; %.2f s with Knot PoPs, the same sender)." % (
                "at most %d queries a second in all, so the poller cannot load the PoPs it measures: with "
                "many pairs waiting each waits its turn (the poll interval below)" % qps if qps else
-               "with no bound on the queries a second", t["burst"]["send_s"], args.changes,
-               k["burst"]["send_s"] if k else 0), ""]
+               "with no bound on the queries a second",
+               "%d concurrent API clients, each its own keep-alive connection, taking the changes in order"
+               % getattr(args, "senders", 1) if getattr(args, "senders", 1) > 1
+               else "one API client back to back on one connection",
+               t["burst"]["send_s"], args.changes, k["burst"]["send_s"] if k else 0), ""]
     if t.get("machine"):
         md += ["## Where the machine's CPU went (2 cores)", "",
                "| phase | PoPs | wall | primary CPU | PoPs' CPU (all) | poller CPU | poller queries "
@@ -666,6 +731,23 @@ def report(args, net, res, meta):
         md += ["", "CPU from /proc (user + system) over each phase, phase 1 from the PoPs' start, a burst "
                "from its first write until its last change was served.", ""]
         for who, r in (("ternd", t), ("Knot", k)):
+            st = r and r.get("thread_stats", {}).get("burst")
+            if st:
+                md += ["The %s PoPs' CPU and context switches in the burst by thread (all PoPs summed, from "
+                       "/proc/PID/task/TID/schedstat and status; per change and PoP: divided by %d changes and "
+                       "%d PoPs), and the primary's beside them (per change):" % (who, args.changes, args.pops), "",
+                       "| | thread | CPU | per change (and PoP) | switches | per change (and PoP) |",
+                       "|---|---|---|---|---|---|"]
+                for side, div in (("pops", args.changes * args.pops), ("primary", args.changes)):
+                    rows = sorted(st[side].items(), key=lambda kv: -kv[1][0])
+                    tot = [sum(v[0] for _n, v in rows), sum(v[1] for _n, v in rows)]
+                    for name, (ns, sw) in rows + [("all", tot)]:
+                        if ns > 0 or sw > 0:
+                            md.append("| %s | %s | %.2f s | %.1f µs | %d | %.2f |" % (
+                                "PoPs" if side == "pops" else "primary", name, ns / 1e9, ns / div / 1e3, sw,
+                                sw / div))
+                md.append("")
+                continue
             th = r and r.get("threads", {}).get("burst")
             if not th:
                 continue
@@ -676,6 +758,14 @@ def report(args, net, res, meta):
                 if sec > 0:
                     md.append("| %s | %.2f s | %.0f µs |" % (name, sec, sec / args.changes / args.pops * 1e6))
             md.append("")
+            th = r and r.get("primary_threads", {}).get("burst")
+            if th:
+                md += ["The primary's CPU in the burst beside the %s PoPs, by thread:" % who, "",
+                       "| thread | CPU | per change |", "|---|---|---|"]
+                for name, sec in sorted(th.items(), key=lambda kv: -kv[1]):
+                    if sec > 0:
+                        md.append("| %s | %.2f s | %.0f µs |" % (name, sec, sec / args.changes * 1e6))
+                md.append("")
     md += [
            "## The primary", "",
            "| | with ternd PoPs | with Knot PoPs |", "|---|---|---|",
@@ -723,6 +813,8 @@ def main():
     ap.add_argument("--zones", type=int, default=10000)
     ap.add_argument("--pops", type=int, default=20)
     ap.add_argument("--changes", type=int, default=1000)
+    ap.add_argument("--senders", type=int, default=8,
+                    help="concurrent API clients sending the burst (each its own connection)")
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--settle", type=float, default=3)
     ap.add_argument("--thaw-timeout", type=float, default=60)
@@ -743,6 +835,8 @@ def main():
         for k, v in old["args"].items():
             if k not in ("report", "out"):
                 setattr(args, k, v)
+        if "senders" not in old["args"]:
+            args.senders = 1  # runs before --senders sent the burst on one connection
         args.thaw_timeout = old["args"].get("thaw_timeout", args.timeout)
         net = argparse.Namespace(mode=old["net"])
         md = report(args, net, old["results"], old["meta"])

@@ -1545,6 +1545,39 @@ static void test_rollback_leaves_nothing(void **state)
 	store_rollback(t);
 }
 
+/* Savepoints (the change module's group commit): a request's writes undone alone, the others kept
+ * and committed together; a read transaction has none. */
+static void test_savepoints(void **state)
+{
+	struct fixture *f = *state;
+	struct store_txn *t = begin(f);
+	assert_int_equal(store_mark(t, STORE_MARK_SET, f->err, sizeof(f->err)), 0);
+	create_zone(f, t, "kept1.example.", "alice", 1);
+	assert_int_equal(store_mark(t, STORE_MARK_KEEP, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_mark(t, STORE_MARK_SET, f->err, sizeof(f->err)), 0);
+	create_zone(f, t, "undone.example.", "alice", 1);
+	assert_int_equal(store_mark(t, STORE_MARK_UNDO, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_mark(t, STORE_MARK_SET, f->err, sizeof(f->err)), 0);
+	create_zone(f, t, "kept2.example.", "alice", 1);
+	assert_int_equal(store_mark(t, STORE_MARK_KEEP, f->err, sizeof(f->err)), 0);
+	/* the name undone is free again in the same transaction */
+	assert_int_equal(store_mark(t, STORE_MARK_SET, f->err, sizeof(f->err)), 0);
+	create_zone(f, t, "undone2.example.", "alice", 1);
+	assert_int_equal(store_mark(t, STORE_MARK_UNDO, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	assert_true(zone_exists(f->st, "kept1.example."));
+	assert_true(zone_exists(f->st, "kept2.example."));
+	assert_false(zone_exists(f->st, "undone.example."));
+	assert_false(zone_exists(f->st, "undone2.example."));
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM zones"), 2);
+
+	struct store_txn *r = NULL;
+	assert_int_equal(store_begin_read(f->st, &r, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_mark(r, STORE_MARK_SET, f->err, sizeof(f->err)), TERN_EINVAL);
+	assert_non_null(strstr(f->err, "write transaction"));
+	store_rollback(r);
+}
+
 static void test_failed_commit_applies_nothing(void **state)
 {
 	struct fixture *f = *state;
@@ -2123,6 +2156,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_journal_whole_entry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_proposals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_savepoints, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_commit_applies_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_delete_cascades, setup, teardown),

@@ -17,58 +17,58 @@
 #include "ternd/base/log.h"
 
 static const struct http_route routes[] = {
-    {"GET", "/healthz", api_health, 0},
-    {"GET", "/metrics", api_metrics, 0},
-    {"GET", "/api/v1/openapi.json", api_openapi, 0},
-    {"GET", "/api/v1/pops", api_list_pops, 0},
-    {"GET", "/api/v1/explain", api_explain, 0},
-    {"GET", "/api/v1/monitors", api_list_monitors, 0},
-    {"GET", "/api/v1/signals", api_signals, 0},
-    {"GET", "/api/v1/zones", api_zones_list, 0},
-    {"POST", "/api/v1/zones", api_zones_create, 0},
-    {"POST", "/api/v1/zones/batch", api_zones_batch, API_MAX_IMPORT_BODY},
-    {"GET", "/api/v1/zones/{}", api_zones_show, 0},
-    {"DELETE", "/api/v1/zones/{}", api_zones_delete, 0},
-    {"GET", "/api/v1/zones/{}/export", api_zones_export, 0},
-    {"POST", "/api/v1/zones/{}/import", api_zones_import, API_MAX_IMPORT_BODY},
-    {"GET", "/api/v1/zones/{}/changes", api_zones_changes, 0},
-    {"PUT", "/api/v1/zones/{}/lock", api_zones_lock, 0},
-    {"DELETE", "/api/v1/zones/{}/lock", api_zones_unlock, 0},
-    {"PUT", "/api/v1/zones/{}/signed-downstream", api_zones_downstream_put, 0},
-    {"DELETE", "/api/v1/zones/{}/signed-downstream", api_zones_downstream_delete, 0},
-    {"PUT", "/api/v1/zones/{}/soa", api_soa_put, 0},
-    {"GET", "/api/v1/zones/{}/dnssec", api_dnssec_get, 0},
-    {"PUT", "/api/v1/zones/{}/dnssec", api_dnssec_put, 0},
-    {"DELETE", "/api/v1/zones/{}/dnssec", api_dnssec_delete, 0},
-    {"GET", "/api/v1/zones/{}/dnssec/journal", api_dnssec_journal, 0},
-    {"POST", "/api/v1/zones/{}/dnssec/ksk-submitted", api_dnssec_ksk_submitted, 0},
-    {"POST", "/api/v1/zones/{}/dnssec/ds-removed", api_dnssec_ds_removed, 0},
-    {"POST", "/api/v1/zones/{}/dnssec/backup", api_dnssec_backup, 0},
-    {"POST", "/api/v1/zones/{}/dnssec/restore", api_dnssec_restore, 0},
-    {"GET", "/api/v1/zones/{}/rrsets", api_rrsets_list, 0},
-    {"PATCH", "/api/v1/zones/{}/rrsets", api_rrsets_patch, 0},
-    {"GET", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_get, 0},
-    {"PUT", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_put, 0},
-    {"DELETE", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_delete, 0},
-    {"POST", "/api/v1/zones/{}/proposals", api_proposals_create, 0},
-    {"GET", "/api/v1/zones/{}/proposals", api_proposals_list, 0},
-    {"POST", "/api/v1/zones/{}/proposals/{}/approve", api_proposals_approve, 0},
-    {"GET", "/api/v1/services", api_services_list, 0},
-    {"POST", "/api/v1/services", api_services_create, 0},
-    {"GET", "/api/v1/services/{}", api_services_show, 0},
-    {"DELETE", "/api/v1/services/{}", api_services_delete, 0},
-    {"PUT", "/api/v1/services/{}/deployment", api_services_deploy, 0},
-    {"GET", "/api/v1/services/{}/certificate", api_services_certificate, 0},
-    {"GET", "/api/v1/services/{}/ingress", api_services_ingress, 0},
-    {"POST", "/api/v1/services/{}/domains", api_aliases_add, 0},
-    {"GET", "/api/v1/services/{}/domains", api_aliases_list, 0},
-    {"DELETE", "/api/v1/services/{}/domains/{}", api_aliases_delete, 0},
+    {"GET", "/healthz", api_health, 0, false},
+    {"GET", "/metrics", api_metrics, 0, false},
+    {"GET", "/api/v1/openapi.json", api_openapi, 0, false},
+    {"GET", "/api/v1/pops", api_list_pops, 0, false},
+    {"GET", "/api/v1/explain", api_explain, 0, false},
+    {"GET", "/api/v1/monitors", api_list_monitors, 0, false},
+    {"GET", "/api/v1/signals", api_signals, 0, false},
+    {"GET", "/api/v1/zones", api_zones_list, 0, false},
+    {"POST", "/api/v1/zones", api_zones_create, 0, false},
+    {"POST", "/api/v1/zones/batch", api_zones_batch, API_MAX_IMPORT_BODY, false},
+    {"GET", "/api/v1/zones/{}", api_zones_show, 0, false},
+    {"DELETE", "/api/v1/zones/{}", api_zones_delete, 0, false},
+    {"GET", "/api/v1/zones/{}/export", api_zones_export, 0, false},
+    {"POST", "/api/v1/zones/{}/import", api_zones_import, API_MAX_IMPORT_BODY, false},
+    {"GET", "/api/v1/zones/{}/changes", api_zones_changes, 0, false},
+    {"PUT", "/api/v1/zones/{}/lock", api_zones_lock, 0, false},
+    {"DELETE", "/api/v1/zones/{}/lock", api_zones_unlock, 0, false},
+    {"PUT", "/api/v1/zones/{}/signed-downstream", api_zones_downstream_put, 0, false},
+    {"DELETE", "/api/v1/zones/{}/signed-downstream", api_zones_downstream_delete, 0, false},
+    {"PUT", "/api/v1/zones/{}/soa", api_soa_put, 0, true},
+    {"GET", "/api/v1/zones/{}/dnssec", api_dnssec_get, 0, false},
+    {"PUT", "/api/v1/zones/{}/dnssec", api_dnssec_put, 0, false},
+    {"DELETE", "/api/v1/zones/{}/dnssec", api_dnssec_delete, 0, false},
+    {"GET", "/api/v1/zones/{}/dnssec/journal", api_dnssec_journal, 0, false},
+    {"POST", "/api/v1/zones/{}/dnssec/ksk-submitted", api_dnssec_ksk_submitted, 0, false},
+    {"POST", "/api/v1/zones/{}/dnssec/ds-removed", api_dnssec_ds_removed, 0, false},
+    {"POST", "/api/v1/zones/{}/dnssec/backup", api_dnssec_backup, 0, false},
+    {"POST", "/api/v1/zones/{}/dnssec/restore", api_dnssec_restore, 0, false},
+    {"GET", "/api/v1/zones/{}/rrsets", api_rrsets_list, 0, false},
+    {"PATCH", "/api/v1/zones/{}/rrsets", api_rrsets_patch, 0, true},
+    {"GET", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_get, 0, false},
+    {"PUT", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_put, 0, true},
+    {"DELETE", "/api/v1/zones/{}/rrsets/{}/{}", api_rrsets_delete, 0, true},
+    {"POST", "/api/v1/zones/{}/proposals", api_proposals_create, 0, false},
+    {"GET", "/api/v1/zones/{}/proposals", api_proposals_list, 0, false},
+    {"POST", "/api/v1/zones/{}/proposals/{}/approve", api_proposals_approve, 0, false},
+    {"GET", "/api/v1/services", api_services_list, 0, false},
+    {"POST", "/api/v1/services", api_services_create, 0, false},
+    {"GET", "/api/v1/services/{}", api_services_show, 0, false},
+    {"DELETE", "/api/v1/services/{}", api_services_delete, 0, false},
+    {"PUT", "/api/v1/services/{}/deployment", api_services_deploy, 0, false},
+    {"GET", "/api/v1/services/{}/certificate", api_services_certificate, 0, false},
+    {"GET", "/api/v1/services/{}/ingress", api_services_ingress, 0, false},
+    {"POST", "/api/v1/services/{}/domains", api_aliases_add, 0, false},
+    {"GET", "/api/v1/services/{}/domains", api_aliases_list, 0, false},
+    {"DELETE", "/api/v1/services/{}/domains/{}", api_aliases_delete, 0, false},
 };
 
 /* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants. */
 static const struct http_route health_routes[] = {
-    {"GET", "/healthz", api_health, 0},
-    {"GET", "/metrics", api_metrics, 0},
+    {"GET", "/healthz", api_health, 0, false},
+    {"GET", "/metrics", api_metrics, 0, false},
 };
 
 /* Handlers read zones (RCU): the HTTP thread is a reader for the length of each request only,
@@ -149,6 +149,7 @@ int api_start(struct server *srv, const struct config *conf, struct store *store
 	a->change = change;
 	a->started = time(NULL);
 	pthread_mutex_init(&a->auth_lock, NULL);
+	pthread_mutex_init(&a->rate_lock, NULL);
 	int rc;
 	struct http_limits lim = http_limits(conf);
 	if (!store) {
@@ -213,6 +214,7 @@ void api_stop(struct api *a)
 	free(a->buckets);
 	forget_tokens(a);
 	pthread_mutex_destroy(&a->auth_lock);
+	pthread_mutex_destroy(&a->rate_lock);
 	free(a);
 }
 

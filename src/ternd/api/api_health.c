@@ -226,6 +226,14 @@ void api_metrics(void *ctx, const struct http_request *req, struct http_response
 	prom_family(&m, "tern_records", "gauge", "Records served.");
 	text_printf(&m, "tern_records %zu\n", t.records);
 	if (a->change) {
+		prom_family(&m, "tern_api_write_groups_total", "counter",
+		            "Group commits of the write path: store transactions, each one flush to disk.");
+		text_printf(&m, "tern_api_write_groups_total %llu\n",
+		            (unsigned long long)atomic_load(&a->change->groups));
+		prom_family(&m, "tern_api_write_grouped_total", "counter",
+		            "Writes (RRsets, SOA, imports, approvals) those groups carried, refused ones included.");
+		text_printf(&m, "tern_api_write_grouped_total %llu\n",
+		            (unsigned long long)atomic_load(&a->change->grouped));
 		struct change_dnssec_totals d;
 		change_dnssec_totals(a->change, &d);
 		prom_family(&m, "tern_dnssec_zones", "gauge", "API zones with DNSSEC signing, by state.");

@@ -64,6 +64,7 @@ struct api {
 	struct pops *pops; /* the PoPs polled (pops: in the configuration); NULL when none */
 	struct xfr_journal journal; /* the store's journal as IXFR reads it (api_journal()) */
 	_Atomic(struct svc *) svc; /* service certificates (api_set_svc), NULL when issuance is off */
+	pthread_mutex_t rate_lock; /* buckets: the parallel routes' workers authenticate at once */
 };
 
 /* The configuration in force (published whole by a reload): read it again after anything that may

@@ -59,18 +59,24 @@ static bool rate_ok(struct api *a, const char *tenant, struct http_response *res
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	struct api_bucket *b = NULL;
+	pthread_mutex_lock(&a->rate_lock);
 	for (size_t i = 0; i < a->nbuckets && !b; i++)
 		if (strcmp(a->buckets[i].tenant, tenant) == 0)
 			b = &a->buckets[i];
-	if (!b && !(b = rate_bucket_new(a, tenant, &now)))
+	if (!b && !(b = rate_bucket_new(a, tenant, &now))) {
+		pthread_mutex_unlock(&a->rate_lock);
 		return true; /* no memory for a bucket: do not punish the client */
+	}
 	b->tokens = rate_tokens(a, b, &now);
 	b->last = now;
 	if (b->tokens >= 1) {
 		b->tokens -= 1;
+		pthread_mutex_unlock(&a->rate_lock);
 		return true;
 	}
-	unsigned wait = (unsigned)((1 - b->tokens) / api_config(a)->api.rate) + 1;
+	double tokens = b->tokens;
+	pthread_mutex_unlock(&a->rate_lock);
+	unsigned wait = (unsigned)((1 - tokens) / api_config(a)->api.rate) + 1;
 	snprintf(res->retry_after, sizeof(res->retry_after), "%u", wait);
 	http_error(res, 429, NULL, "rate limit of %u requests a second for tenant %s exceeded", api_config(a)->api.rate,
 	           tenant);

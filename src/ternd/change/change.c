@@ -33,6 +33,12 @@ void change_init(struct change *c, struct zones *zones, struct store *store, uns
 	c->journal_keep = journal_keep;
 	c->signer = NULL;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->group_lock, NULL);
+	c->queue = NULL;
+	c->queue_tail = &c->queue;
+	c->leading = false;
+	atomic_init(&c->groups, 0);
+	atomic_init(&c->grouped, 0);
 	if (change_dnssec_init(c) < 0)
 		log_error("DNSSEC signing is unavailable: out of memory");
 }
@@ -63,6 +69,7 @@ void change_destroy(struct change *c)
 {
 	change_dnssec_destroy(c);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->group_lock);
 }
 
 /* Records where the write stopped and why; returns code. */
@@ -394,21 +401,38 @@ static int node_dnssec(void *arg, const struct zone_node *n)
 	return 0;
 }
 
-int change_commit(struct change *c, const struct change_request *rq, struct change_result *r)
+/* One request of a group (change_commit): the producer's, on its stack while it waits. */
+struct change_waiter {
+	const struct change_request *rq;
+	struct change_result *r;
+	struct change_waiter *next;
+	bool done; /* under c->group_lock: r holds the answer */
+	bool lead; /* under c->group_lock: this producer writes the next group */
+	pthread_cond_t wake; /* signalled when done or lead is set */
+	/* the leader's, while it writes the group */
+	struct zone *version; /* to serve once the group is durable; NULL: nothing to serve */
+	uint32_t serial;
+	bool ok; /* its writes are in the group's transaction (or it had nothing to write) */
+	char name[NAME_MAXLEN * 4 + 1];
+};
+
+/* Steps 1-9 of one request in the group's open transaction t (behind the caller's savepoint):
+ * on success w->version is the version to serve once t is committed, w->serial its serial (an
+ * import that changes nothing: no version, r->serial the served one); on failure w->r says why
+ * and the caller undoes the savepoint. Under c->lock. */
+static int commit_prepare(struct change *c, struct store_txn *t, struct change_waiter *w)
 {
-	*r = (struct change_result){.index = CHANGE_NO_INDEX};
-	char name[NAME_MAXLEN * 4 + 1], err[512] = "";
-	name_to_text(rq->apex, name, sizeof(name));
+	const struct change_request *rq = w->rq;
+	struct change_result *r = w->r;
+	const char *name = w->name;
 	struct change_rrset *imported = NULL;
 	const struct change_rrset *ch = rq->rrsets;
 	size_t n = rq->n;
 	struct change_set set = {0};
 	struct journal_lists jl = {0};
 	struct zone *next = NULL;
-	struct store_txn *t = NULL;
 	struct store_zone zone;
 	struct nsec_changes signed_out = {0};
-	change_lock(c);
 	const struct zone *cur = zones_get(c->zones, rq->apex);
 	if (!cur) {
 		fail(r, CHANGE_UNSERVED, TERN_ENOTFOUND,
@@ -449,10 +473,7 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 	}
 	if (rq->import && rq->zone_file && n == 0) { /* the file as served: nothing to write */
 		r->serial = cur->serial;
-		goto out;
-	}
-	if (store_begin(c->store, &t, err, sizeof(err)) < 0) {
-		store_failed(r, name, err);
+		w->ok = true;
 		goto out;
 	}
 	if (check_rows(t, rq, name, &zone, r) < 0)
@@ -505,32 +526,179 @@ int change_commit(struct change *c, const struct change_request *rq, struct chan
 	                                .added_len = jl.alen};
 	if (store_write(c, t, rq, list, nlist, &e, name, r) < 0)
 		goto out;
-	rc = store_commit(t, err, sizeof(err));
-	t = NULL; /* freed by the commit, done or not */
-	if (rc < 0) {
-		store_failed(r, name, err);
-		goto out;
-	}
-	/* durable now: serve it, then answer (a version of a zone served replaces it in place) */
-	rc = zones_publish(c->zones, next);
-	if (rc < 0) {
-		log_error("zone %s: serial %u stored but not served: %s", name, serial, tern_strerror(rc));
-		fail(r, CHANGE_PUBLISH, rc, "serial %u is stored but could not be served: %s", serial,
-		     tern_strerror(rc));
-		goto out;
-	}
+	w->version = next;
 	next = NULL;
-	r->serial = serial;
+	w->serial = serial;
+	w->ok = true;
 out:
-	if (t)
-		store_rollback(t);
 	zone_discard(next);
 	change_set_free(&set);
 	nsec_changes_free(&signed_out);
 	free(jl.removed);
 	free(jl.added);
 	change_rrsets_free(imported, r->changes);
+	return r->code;
+}
+
+/* Whether a request before w in the group [first, w) writes w's zone. */
+static bool group_has_zone(const struct change_waiter *first, const struct change_waiter *w)
+{
+	for (; first != w; first = first->next)
+		if (name_equal(first->rq->apex, w->rq->apex))
+			return true;
+	return false;
+}
+
+/* The group [first, end) could not be made durable (err): none of it is served. */
+static void group_failed(struct change_waiter *first, struct change_waiter *end, const char *err)
+{
+	for (struct change_waiter *w = first; w != end; w = w->next) {
+		if (!w->ok)
+			continue;
+		zone_discard(w->version);
+		w->version = NULL;
+		w->ok = false;
+		store_failed(w->r, w->name, err);
+	}
+}
+
+/* The leader writes the requests of list, a group (one transaction) after another. */
+static void group_write(struct change *c, struct change_waiter *list)
+{
+	change_lock(c);
+	struct change_waiter *w = list;
+	while (w) {
+		char err[512] = "";
+		struct store_txn *t = NULL;
+		struct change_waiter *first = w, *end = w;
+		if (store_begin(c->store, &t, err, sizeof(err)) < 0) {
+			for (; w; w = w->next)
+				store_failed(w->r, w->name, err);
+			break;
+		}
+		bool broken = false; /* the transaction is unusable: the group fails whole */
+		for (; end; end = end->next) {
+			bool signed_zone = change_dnssec_find(c, end->rq->apex) != NULL;
+			if (end != first && (signed_zone || group_has_zone(first, end)))
+				break;
+			if (store_mark(t, STORE_MARK_SET, err, sizeof(err)) < 0) {
+				if (end == first) { /* no group to retry it in: it fails */
+					store_failed(end->r, end->name, err);
+					end = end->next;
+				}
+				broken = true;
+				break;
+			}
+			if (commit_prepare(c, t, end) < 0) {
+				if (store_mark(t, STORE_MARK_UNDO, err, sizeof(err)) < 0) {
+					end = end->next; /* it has its answer already */
+					broken = true;
+					break;
+				}
+			} else if (store_mark(t, STORE_MARK_KEEP, err, sizeof(err)) < 0) {
+				end = end->next;
+				broken = true;
+				break;
+			}
+			if (signed_zone) {
+				end = end->next;
+				break;
+			}
+		}
+		int rc = 0;
+		if (broken) {
+			store_rollback(t);
+			rc = -1;
+		} else {
+			rc = store_commit(t, err, sizeof(err)); /* frees t, done or not */
+		}
+		if (rc < 0)
+			group_failed(first, end, err);
+		else {
+			uint64_t n = 0;
+			/* durable now: serve each, then answer (a version of a zone served replaces it in place) */
+			for (struct change_waiter *x = first; x != end; x = x->next, n++) {
+				if (!x->ok || !x->version)
+					continue;
+				rc = zones_publish(c->zones, x->version);
+				x->version = NULL; /* taken over either way */
+				if (rc < 0) {
+					log_error("zone %s: serial %u stored but not served: %s", x->name, x->serial,
+					          tern_strerror(rc));
+					fail(x->r, CHANGE_PUBLISH, rc,
+					     "serial %u is stored but could not be served: %s", x->serial,
+					     tern_strerror(rc));
+					continue;
+				}
+				x->r->serial = x->serial;
+			}
+			atomic_fetch_add(&c->groups, 1);
+			atomic_fetch_add(&c->grouped, n);
+		}
+		w = end;
+	}
 	change_unlock(c);
+}
+
+/* Waits on w's own condition variable (under c->group_lock); an online RCU reader waits offline,
+ * as in change_lock: the leader may wait for a grace period. */
+static void group_wait(struct change *c, struct change_waiter *w)
+{
+	bool online = rcu_read_ongoing();
+	if (online)
+		rcu_thread_offline();
+	pthread_cond_wait(&w->wake, &c->group_lock);
+	if (online)
+		rcu_thread_online(); /* does not block: fine under group_lock */
+}
+
+int change_commit(struct change *c, const struct change_request *rq, struct change_result *r)
+{
+	*r = (struct change_result){.index = CHANGE_NO_INDEX};
+	struct change_waiter me = {.rq = rq, .r = r};
+	name_to_text(rq->apex, me.name, sizeof(me.name));
+	pthread_cond_init(&me.wake, NULL);
+	pthread_mutex_lock(&c->group_lock);
+	/* me stays queued only while this call waits: the leader takes it off before it is done */
+	*c->queue_tail = &me;
+	// cppcheck-suppress autoVariables
+	c->queue_tail = &me.next;
+	if (!c->leading) /* no group running: the queue is this request alone */
+		c->leading = me.lead = true;
+	while (!me.done) {
+		if (!me.lead) {
+			group_wait(c, &me);
+			continue;
+		}
+		/* lead the next group: up to CHANGE_GROUP_MAX of the queue, oldest first (this request,
+		 * at its head, among them) */
+		struct change_waiter *list = c->queue, *last = list;
+		for (unsigned k = 1; k < CHANGE_GROUP_MAX && last->next; k++)
+			last = last->next;
+		c->queue = last->next;
+		if (!c->queue)
+			c->queue_tail = &c->queue;
+		last->next = NULL;
+		pthread_mutex_unlock(&c->group_lock);
+		group_write(c, list);
+		pthread_mutex_lock(&c->group_lock);
+		/* each producer woken alone (its own condition variable: no herd waking to wait again) */
+		for (struct change_waiter *x = list, *nx; x; x = nx) {
+			nx = x->next; /* x's owner may return as soon as it sees done */
+			x->done = true;
+			if (x != &me)
+				pthread_cond_signal(&x->wake);
+		}
+		me.lead = false;
+		if (c->queue) { /* the oldest waiting leads the next group */
+			c->queue->lead = true;
+			pthread_cond_signal(&c->queue->wake);
+		} else {
+			c->leading = false;
+		}
+	}
+	pthread_mutex_unlock(&c->group_lock);
+	pthread_cond_destroy(&me.wake);
 	return r->code;
 }
 

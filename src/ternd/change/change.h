@@ -38,6 +38,11 @@ struct change {
 	_Atomic unsigned journal_keep; /* journal entries kept per zone (older ones are trimmed) */
 	pthread_mutex_t lock;
 	struct change_signer *signer; /* the signed zones and the signing thread (change_dnssec.c) */
+	/* group commit (change_commit): requests queued while a group is written, taken by the next leader */
+	pthread_mutex_t group_lock;
+	struct change_waiter *queue, **queue_tail;
+	bool leading; /* a producer's thread writes a group now */
+	_Atomic uint64_t groups, grouped; /* groups committed, requests in them (the log's and tests' count) */
 };
 /* The writer of store's zones into zones. The caller (main, the composition root) owns store and
  * closes it after change_destroy(). */
@@ -134,6 +139,13 @@ struct change_request {
  * (zones_publish). Returns 0, or r->code with r->step saying where it stopped. A new version of a
  * served zone always publishes (zones_publish() fails only when adding a zone). */
 int change_commit(struct change *c, const struct change_request *rq, struct change_result *r);
+/* Group commit: requests of several threads arriving while a group is being written wait in a
+ * queue; the first of them to find no group running leads the next: it writes up to
+ * CHANGE_GROUP_MAX of them in one store transaction, each behind a savepoint (a request refused or
+ * failing is undone alone, the others go on), commits once (one flush to disk), then publishes
+ * each and wakes its producer. A group ends before a second request to a zone already in it (that
+ * one builds on the version the group serves) and around a request to a signed zone (alone). */
+#define CHANGE_GROUP_MAX 64
 
 /* A new zone: z (taken over) with the store's zone row sz (sz->apex, tenant, serial, policy;
  * filled in by the store) and every RRset of z, in one transaction, then published. When the

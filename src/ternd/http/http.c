@@ -1,6 +1,6 @@
-/* The API's HTTP/1.1 server: one thread running an ev_ loop; connections bounded in number (per address and in
- * all, evicting the least advanced), in time (a deadline per request) and in body size (per route,
- * HTTP_BIG_BODIES above the server's bound at a time); routing to handlers. */
+/* The API's HTTP/1.1 server: one thread running an ev_ loop (and HTTP_WORKERS for the parallel routes' handlers);
+ * connections bounded in number (per address and in all, evicting the least advanced), in time (a deadline per request)
+ * and in body size (per route, HTTP_BIG_BODIES above the server's bound at a time); routing to handlers. */
 #include "ternd/http/http.h"
 
 #include <errno.h>
@@ -28,6 +28,7 @@
 enum phase {
 	PH_HEAD, /* receiving a request head (or idle between requests) */
 	PH_BODY, /* receiving its body */
+	PH_HANDLER, /* a worker runs its handler: the loop neither reads nor times it out */
 	PH_WRITE, /* sending the response */
 	PH_LINGER, /* response sent, write side shut: draining input until EOF */
 	PH_DEAD, /* closed; freed after the current batch of events */
@@ -53,6 +54,8 @@ struct conn {
 	bool big; /* holds one of the HTTP_BIG_BODIES slots: its body may pass lim.max_body */
 	char *out;
 	size_t out_len, out_off;
+	struct http_response res; /* PH_HANDLER: the worker's answer */
+	struct conn *job_next; /* on the workers' queue, then on the done list */
 	struct conn *prev, *next;
 };
 
@@ -78,6 +81,13 @@ struct http {
 	uint64_t counts[6]; /* responses by status class */
 	char date[40];
 	time_t date_at;
+	/* the workers of parallel routes: jobs queued by the loop, answers handed back */
+	struct ev_thread workers[HTTP_WORKERS];
+	pthread_mutex_t jobs_lock;
+	pthread_cond_t jobs_cond;
+	struct conn *jobs, **jobs_tail, *done;
+	bool jobs_stop;
+	struct ev_async done_wake;
 };
 
 const char *http_header(const struct http_request *r, const char *name)
@@ -134,6 +144,20 @@ static size_t route_body_limit(const struct http *h, const char *method, const c
 			return rt->max_body;
 	}
 	return h->lim.max_body;
+}
+
+/* The route of method on path and whether it runs on a worker (0: none, 1: the loop, 2: a worker). */
+static int route_kind(const struct http *h, const char *method, const char *path)
+{
+	char scratch[1024];
+	struct http_request req = {0};
+	if (!strcmp(method, "HEAD"))
+		method = "GET";
+	for (size_t i = 0; i < h->nroutes; i++)
+		if (!strcmp(h->routes[i].method, method) &&
+		    match(h->routes[i].pattern, path, &req, scratch, sizeof(scratch)))
+			return h->routes[i].parallel ? 2 : 1;
+	return 0;
 }
 
 static void dispatch(struct http *h, struct http_request *req, struct http_response *res)
@@ -321,6 +345,7 @@ static void conn_free(struct conn *c)
 	http_body_free(&c->body);
 	free(c->in);
 	free(c->out);
+	free(c->res.body);
 	free(c);
 }
 
@@ -378,18 +403,94 @@ static void send_refusal(struct http *h, int fd, const char *msg)
 	free(out);
 }
 
-/* The body is complete: the handler answers. */
-static void run_handler(struct conn *c)
+static void request_of(struct conn *c, struct http_request *req)
+{
+	*req = (struct http_request){.method = c->head.method,
+	                             .path = c->head.path,
+	                             .body = c->body.data ? c->body.data : "",
+	                             .body_len = c->body.len,
+	                             .conn = &c->head};
+}
+
+/* The body is complete: the handler answers, here or (a parallel route) on a worker, which hands
+ * the connection back through done_wake; meanwhile the loop leaves it alone (not read, no deadline,
+ * not evictable). Returns whether the answer is ready. */
+static bool run_handler(struct conn *c)
 {
 	struct http *h = c->h;
-	struct http_request req = {.method = c->head.method,
-	                           .path = c->head.path,
-	                           .body = c->body.data ? c->body.data : "",
-	                           .body_len = c->body.len,
-	                           .conn = &c->head};
+	struct http_request req;
+	if (route_kind(h, c->head.method, c->head.path) == 2) {
+		ev_io_stop(h->loop, &c->io);
+		c->phase = PH_HANDLER;
+		c->deadline = UINT64_MAX;
+		c->res = (struct http_response){.status = 500};
+		c->job_next = NULL;
+		pthread_mutex_lock(&h->jobs_lock);
+		*h->jobs_tail = c;
+		h->jobs_tail = &c->job_next;
+		pthread_cond_signal(&h->jobs_cond);
+		pthread_mutex_unlock(&h->jobs_lock);
+		return false;
+	}
+	request_of(c, &req);
 	struct http_response res = {.status = 500};
 	dispatch(h, &req, &res);
 	respond(c, &res, !c->head.keep_alive);
+	return true;
+}
+
+static void worker_main(void *arg)
+{
+	struct http *h = arg;
+	pthread_mutex_lock(&h->jobs_lock);
+	for (;;) {
+		while (!h->jobs && !h->jobs_stop)
+			pthread_cond_wait(&h->jobs_cond, &h->jobs_lock);
+		if (h->jobs_stop)
+			break;
+		struct conn *c = h->jobs;
+		h->jobs = c->job_next;
+		if (!h->jobs)
+			h->jobs_tail = &h->jobs;
+		pthread_mutex_unlock(&h->jobs_lock);
+		struct http_request req;
+		request_of(c, &req);
+		dispatch(h, &req, &c->res);
+		pthread_mutex_lock(&h->jobs_lock);
+		c->job_next = h->done;
+		h->done = c;
+		ev_async_send(&h->done_wake);
+	}
+	pthread_mutex_unlock(&h->jobs_lock);
+}
+
+static void drive(struct conn *c);
+static void on_conn(struct ev_loop *loop, struct ev_io *io, uint32_t events);
+
+/* Workers' answers: each connection is watched again and its response sent. */
+static void on_done(struct ev_loop *loop, struct ev_async *as)
+{
+	struct http *h = as->arg;
+	h->now = ev_now(loop);
+	pthread_mutex_lock(&h->jobs_lock);
+	struct conn *list = h->done;
+	h->done = NULL;
+	pthread_mutex_unlock(&h->jobs_lock);
+	for (struct conn *c = list, *next; c; c = next) {
+		next = c->job_next;
+		c->job_next = NULL;
+		c->phase = PH_BODY;
+		if (ev_io_start(h->loop, &c->io, c->fd, EPOLLIN, on_conn, c) < 0) {
+			free(c->res.body);
+			c->res.body = NULL;
+			conn_close(c);
+			continue;
+		}
+		struct http_response res = c->res;
+		c->res = (struct http_response){0};
+		respond(c, &res, !c->head.keep_alive);
+		drive(c);
+	}
 }
 
 static void consume(struct conn *c, size_t n)
@@ -471,8 +572,7 @@ static bool step_body(struct conn *c)
 	}
 	if (!c->body.done)
 		return capped && n > 0 && c->in_len > 0; /* input held back by the cap */
-	run_handler(c);
-	return true;
+	return run_handler(c);
 }
 
 static bool step_write(struct conn *c)
@@ -828,6 +928,9 @@ int http_start_fd(int lfd, const struct http_route *routes, size_t nroutes, void
 		return TERN_ENOMEM;
 	}
 	h->lfd = lfd;
+	pthread_mutex_init(&h->jobs_lock, NULL);
+	pthread_cond_init(&h->jobs_cond, NULL);
+	h->jobs_tail = &h->jobs;
 	h->routes = routes;
 	h->nroutes = nroutes;
 	h->ctx = ctx;
@@ -857,6 +960,15 @@ int http_start_fd(int lfd, const struct http_route *routes, size_t nroutes, void
 	ev_timer_init(&h->deadline, on_deadline, h);
 	ev_before_wait(h->loop, after_round, h);
 	ev_async_start(h->loop, &h->limits, take_limits, h);
+	ev_async_start(h->loop, &h->done_wake, on_done, h);
+	bool parallel = false;
+	for (size_t i = 0; i < nroutes; i++)
+		parallel |= routes[i].parallel;
+	for (size_t i = 0; parallel && i < HTTP_WORKERS; i++)
+		if (ev_thread_start_fn(&h->workers[i], worker_main, h, "ternd-api") < 0) {
+			snprintf(err, errlen, "cannot start the HTTP API's workers");
+			goto fail;
+		}
 	if (ev_thread_start(&h->thread, h->loop, "ternd-http") < 0) {
 		snprintf(err, errlen, "cannot start the HTTP API's thread");
 		goto fail;
@@ -891,6 +1003,13 @@ void http_stop(struct http *h)
 	if (!h)
 		return;
 	ev_thread_stop(&h->thread);
+	/* the workers finish the handler they run (their answers are dropped with the connections) */
+	pthread_mutex_lock(&h->jobs_lock);
+	h->jobs_stop = true;
+	pthread_cond_broadcast(&h->jobs_cond);
+	pthread_mutex_unlock(&h->jobs_lock);
+	for (size_t i = 0; i < HTTP_WORKERS; i++)
+		ev_thread_stop(&h->workers[i]);
 	while (h->first) {
 		struct conn *c = h->first;
 		h->first = c->next;
@@ -904,5 +1023,7 @@ void http_stop(struct http *h)
 	ev_free(h->loop);
 	if (h->lfd >= 0)
 		close(h->lfd);
+	pthread_cond_destroy(&h->jobs_cond);
+	pthread_mutex_destroy(&h->jobs_lock);
 	free(h);
 }

@@ -36,7 +36,14 @@ struct http_route {
 	const char *pattern;
 	http_handler fn;
 	size_t max_body; /* larger than the server's bound for this route (0: the server's) */
+	/* run on one of HTTP_WORKERS threads, beside other such requests, instead of on the server's
+	 * thread (where the others run one at a time): routes whose handler is safe to run alongside
+	 * any other (the RRset writes: the change module groups concurrent writes into one commit) */
+	bool parallel;
 };
+/* Threads running the parallel routes' handlers: while one waits for its write to reach the disk
+ * the others' writes join the same group commit. */
+#define HTTP_WORKERS 8
 
 /* Bodies above the server's bound (up to a route's max_body) being received at once: one more
  * gets a 503 with Retry-After, so big uploads cannot take the memory of every connection. A body

@@ -249,6 +249,9 @@ typedef int (*store_key_event_fn)(const struct store_key_event *e, void *arg);
 
 /* Backends only: what a backend provides, and the head every backend's handles start with. */
 enum store_txn_kind { STORE_TXN_WRITE, STORE_TXN_READ, STORE_TXN_LATEST };
+/* A savepoint in a write transaction (store_mark): set one, keep what was written since (release
+ * it), or undo what was written since (roll back to it, then release it). One at a time. */
+enum store_mark { STORE_MARK_SET, STORE_MARK_KEEP, STORE_MARK_UNDO };
 struct store_txn {
 	struct store *store;
 	enum store_txn_kind kind;
@@ -340,6 +343,7 @@ struct store_ops {
 	                  size_t errlen);
 	int (*alias_set)(struct store_txn *t, const struct store_alias *a, char *err, size_t errlen);
 	int (*alias_delete)(struct store_txn *t, const char *service, const uint8_t *name, char *err, size_t errlen);
+	int (*mark)(struct store_txn *t, enum store_mark op, char *err, size_t errlen);
 };
 struct store {
 	const struct store_ops *ops;
@@ -393,6 +397,13 @@ static inline struct store_txn *store_latest(struct store *st)
 static inline int store_commit(struct store_txn *t, char *err, size_t errlen)
 {
 	return t->store->ops->commit(t, err, errlen);
+}
+/* A savepoint in write transaction t (enum store_mark): the group commit of the change module
+ * undoes one request's writes and keeps the others'. 0 or TERN_E* with err; after a failed UNDO the
+ * transaction is to be rolled back whole. */
+static inline int store_mark(struct store_txn *t, enum store_mark op, char *err, size_t errlen)
+{
+	return t->store->ops->mark(t, op, err, errlen);
 }
 /* Discards the transaction's writes and frees it (a no-op for store_latest()). */
 static inline void store_rollback(struct store_txn *t)

@@ -264,6 +264,22 @@ static int sq_commit(struct store_txn *bt, char *err, size_t errlen)
 	return rc;
 }
 
+static int sq_mark(struct store_txn *bt, enum store_mark op, char *err, size_t errlen)
+{
+	struct sq_txn *t = (struct sq_txn *)bt;
+	if (bt->kind != STORE_TXN_WRITE)
+		return set_err(err, errlen, TERN_EINVAL, "savepoints need a write transaction (store_begin)");
+	if (t->aborted)
+		return set_err(err, errlen, TERN_EIO, "the transaction was aborted by an earlier error: roll it back");
+	const char *sql = op == STORE_MARK_SET    ? "SAVEPOINT tern_mark"
+	                  : op == STORE_MARK_KEEP ? "RELEASE tern_mark"
+	                                          : "ROLLBACK TO tern_mark; RELEASE tern_mark";
+	int rc = sq_exec_sql(t->conn, sql, err, errlen);
+	if (rc < 0 && sqlite3_get_autocommit(t->conn->db))
+		t->aborted = true;
+	return rc;
+}
+
 static const struct store_ops sqlite_ops = {
     .close = sq_close,
     .begin = sq_begin,
@@ -319,6 +335,7 @@ static const struct store_ops sqlite_ops = {
     .alias_list = sq_alias_list,
     .alias_set = sq_alias_set,
     .alias_delete = sq_alias_delete,
+    .mark = sq_mark,
 };
 
 int store_open_sqlite(const char *path, struct store **out, char *err, size_t errlen)

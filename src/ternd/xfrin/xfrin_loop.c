@@ -251,10 +251,15 @@ static void on_wake(struct ev_loop *loop, struct ev_async *a)
 			continue;
 		}
 		log_info("zone %s: NOTIFY from a primary: refreshing", z->name);
-		z->refresh_at = ev_now(loop); /* due this round's time: fires in the next round */
+		z->refresh_at = ev_now(loop);
 		z->by_notify = true;
-		arm(x, z);
 		xfrin_zone_status(x, z);
+		if (z->held) { /* its timer runs: the refresh starts now, its job goes with this round's */
+			ev_timer_cancel(loop, &z->timer);
+			refresh_due(x, z);
+		} else {
+			arm(x, z); /* due this round's time: fires in the next round */
+		}
 	}
 	if (x->tables_stale)
 		tables_remake(x);

@@ -107,24 +107,54 @@ int xfrin_workers_start(struct xfrin *x, unsigned n, char *err, size_t errlen)
 	return 0;
 }
 
+/* How many workers jobs keep busy: one per job that starts with a SOA query, one per
+ * PULL_PIPELINE_MAX transfers to one primary (a worker takes those together: next_jobs), counted
+ * up to the workers there are. */
+static unsigned workers_wanted(const struct xfrin *x, const struct xfrin_job *jobs)
+{
+	const struct xfrin_job *lead[64]; /* one transfer job per primary seen, and its count */
+	unsigned count[64], nlead = 0, wanted = 0;
+	for (const struct xfrin_job *j = jobs; j && wanted < x->nworkers; j = j->next) {
+		if (!xfrin_job_pipelines(j)) {
+			wanted++;
+			continue;
+		}
+		unsigned k = 0;
+		while (k < nlead && !xfrin_job_same_primary(lead[k], j))
+			k++;
+		if (k == nlead) {
+			if (nlead == 64)
+				return x->nworkers;
+			lead[nlead] = j;
+			count[nlead++] = 0;
+		}
+		if (count[k]++ % PULL_PIPELINE_MAX == 0)
+			wanted++;
+	}
+	return wanted < x->nworkers ? wanted : x->nworkers;
+}
+
 void xfrin_workers_queue(struct xfrin *x, struct xfrin_job *jobs)
 {
 	if (!jobs)
 		return;
-	size_t n = 1;
 	struct xfrin_job *last = jobs;
 	for (; last->next; last = last->next)
-		n++;
+		;
+	/* wake the workers the jobs keep busy, not every one: a burst of NOTIFYs from one primary is a
+	 * pipelined batch for one worker, and the others woken would find nothing to take */
+	unsigned wake = workers_wanted(x, jobs);
 	pthread_mutex_lock(&x->jobs_lock);
 	if (x->queue_tail)
 		x->queue_tail->next = jobs;
 	else
 		x->queue = jobs;
 	x->queue_tail = last;
-	if (n > 1) /* several workers may take a share */
+	if (wake >= x->nworkers)
 		pthread_cond_broadcast(&x->jobs_cond);
 	else
-		pthread_cond_signal(&x->jobs_cond);
+		for (unsigned i = 0; i < (wake ? wake : 1); i++)
+			pthread_cond_signal(&x->jobs_cond);
 	pthread_mutex_unlock(&x->jobs_lock);
 }
 

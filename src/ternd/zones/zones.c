@@ -56,6 +56,8 @@ struct zones {
 	struct ev_loop *reclaim_loop;
 	struct ev_thread reclaimer;
 	struct ev_async reclaim;
+	struct ev_timer reclaim_later; /* RECLAIM_GATHER_MS after the last batch began */
+	uint64_t reclaim_at; /* ms: when the last batch began (the reclaim thread's) */
 	pthread_mutex_t reclaim_lock;
 	struct retired *retired, **retired_tail;
 	struct zone_table *table; /* RCU pointer */
@@ -183,10 +185,35 @@ static void reclaim_batch(struct zones *zs)
 	}
 }
 
+/* Batches begin at least RECLAIM_GATHER_MS apart: in a burst of publishes (a PoP pulling
+ * hundreds of changes a second) what is retired meanwhile waits for the next batch, one wake-up of
+ * this thread and one grace period for many versions instead of one each (a context switch is
+ * dear on a virtual machine: bench-fleet). Old versions live at most that much longer. */
+#define RECLAIM_GATHER_MS 20
+
+static void reclaim_now(struct zones *zs)
+{
+	zs->reclaim_at = ev_clock_ms();
+	reclaim_batch(zs);
+}
+
 static void on_reclaim(struct ev_loop *loop, struct ev_async *a)
 {
+	struct zones *zs = a->arg;
+	uint64_t now = ev_clock_ms();
+	if (now < zs->reclaim_at + RECLAIM_GATHER_MS) {
+		if (!zs->reclaim_later.armed)
+			ev_timer_at(loop, &zs->reclaim_later, zs->reclaim_at + RECLAIM_GATHER_MS);
+		return;
+	}
+	ev_timer_cancel(loop, &zs->reclaim_later);
+	reclaim_now(zs);
+}
+
+static void on_reclaim_later(struct ev_loop *loop, struct ev_timer *t)
+{
 	(void)loop;
-	reclaim_batch(a->arg);
+	reclaim_now(t->arg);
 }
 
 /* Hands a replaced version, a removed slot or a replaced table to the reclaim thread. Without
@@ -204,10 +231,12 @@ static void retire(struct zones *zs, struct zone *z, struct zone_slot *slot, str
 	}
 	*r = what;
 	pthread_mutex_lock(&zs->reclaim_lock);
+	bool first = !zs->retired; /* the thread takes the whole list: one wake-up for it */
 	*zs->retired_tail = r;
 	zs->retired_tail = &r->next;
 	pthread_mutex_unlock(&zs->reclaim_lock);
-	ev_async_send(&zs->reclaim);
+	if (first)
+		ev_async_send(&zs->reclaim);
 }
 
 struct zones *zones_new(void)
@@ -226,6 +255,7 @@ struct zones *zones_new(void)
 	/* without the thread, writers wait for grace periods themselves (retire()) */
 	if ((zs->reclaim_loop = ev_new(EV_RCU_OFFLINE)) != NULL) {
 		ev_async_start(zs->reclaim_loop, &zs->reclaim, on_reclaim, zs);
+		ev_timer_init(&zs->reclaim_later, on_reclaim_later, zs);
 		ev_thread_start(&zs->reclaimer, zs->reclaim_loop, "ternd-reclaim");
 	}
 	return zs;

@@ -20,33 +20,7 @@
 static bool alias_service(struct api *a, const struct api_caller *c, const char *id, bool write,
                           struct store_service *s, struct http_response *res)
 {
-	const struct auth_scope *sc = &c->p.scope;
-	char err[256] = "";
-	if (sc->has_zones || sc->has_names || sc->has_types) {
-		http_error(res, 403, "scope",
-		           "the token's scope is narrowed to some zones, names or types: services need a token for the "
-		           "whole tenant");
-		return false;
-	}
-	if (write && sc->read_only) {
-		http_error(res, 403, "scope", "the token is read-only");
-		return false;
-	}
-	memset(s, 0, sizeof(*s));
-	int rc = store_service_get(store_latest(a->store), id, s, err, sizeof(err));
-	if (rc == 0 && strcmp(s->tenant, c->p.tenant) != 0) {
-		store_service_clear(s);
-		rc = TERN_ENOTFOUND;
-	}
-	if (rc == TERN_ENOTFOUND || rc == TERN_EINVAL) {
-		http_error(res, 404, "id", "no service %.40s", id);
-		return false;
-	}
-	if (rc < 0) {
-		http_error(res, 500, NULL, "store: %s", err);
-		return false;
-	}
-	return true;
+	return api_service_scope_ok(c, write, res) && api_service_find(a, c, id, s, res);
 }
 
 /* A host name a certificate can hold: letters, digits and '-' in labels of 1-63 (no '-' first or

@@ -74,28 +74,6 @@ static json_t *cert_json(const struct store_cert *c)
 	return o;
 }
 
-/* The service of the URL, the caller's (tenant match), or a 404. */
-static bool own_service(struct api *a, const struct api_caller *c, const char *id, struct store_service *s,
-                        struct http_response *res)
-{
-	char err[256] = "";
-	memset(s, 0, sizeof(*s));
-	int rc = store_service_get(store_latest(a->store), id, s, err, sizeof(err));
-	if (rc == 0 && strcmp(s->tenant, c->p.tenant) != 0) {
-		store_service_clear(s);
-		rc = TERN_ENOTFOUND;
-	}
-	if (rc == TERN_ENOTFOUND || rc == TERN_EINVAL) {
-		http_error(res, 404, "id", "no service %.40s", id);
-		return false;
-	}
-	if (rc < 0) {
-		http_error(res, 500, NULL, "store: %s", err);
-		return false;
-	}
-	return true;
-}
-
 void api_services_certificate(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	struct api *a = ctx;
@@ -105,12 +83,7 @@ void api_services_certificate(void *ctx, const struct http_request *req, struct 
 	char err[256] = "";
 	if (!api_open(a, req, res, &c, NULL, false, NULL))
 		return;
-	const struct auth_scope *sc = &c.p.scope;
-	if (sc->has_zones || sc->has_names || sc->has_types) {
-		http_error(res, 403, "scope",
-		           "the token's scope is narrowed to some zones, names or types: services need a token for the "
-		           "whole tenant");
-	} else if (own_service(a, &c, req->params[0], &s, res)) {
+	if (api_service_scope_ok(&c, false, res) && api_service_find(a, &c, req->params[0], &s, res)) {
 		int rc = store_cert_get(store_latest(a->store), s.id, false, &cert, err, sizeof(err));
 		if (rc == TERN_ENOTFOUND) {
 			/* issuance off (no services.acme.directory), or made a moment ago: the certificate
@@ -167,7 +140,7 @@ void api_services_ingress(void *ctx, const struct http_request *req, struct http
 	/* another tenant's service, or one the token does not name: 404 alike */
 	if (!auth_ingress_allows(&c.p, id)) {
 		http_error(res, 404, "id", "no service %.40s for this ingress token", id);
-	} else if (own_service(a, &c, id, &s, res)) {
+	} else if (api_service_find(a, &c, id, &s, res)) {
 		struct svc *svc = atomic_load(&a->svc);
 		int rc = store_cert_get(store_latest(a->store), s.id, true, &cert, err, sizeof(err));
 		if (rc == 0 && !cert.chain)

@@ -309,6 +309,13 @@ int api_deployment_dyn(const struct api_deployment *d, const struct config_servi
 /* Whether name is the canonical name of a service of the caller's tenant, and the caller's token
  * may read services (a scope not narrowed to zones, names or types). */
 bool api_service_owned(struct api *a, const struct api_caller *c, const uint8_t *name);
+/* A service route's token: the whole tenant (403 scope for one narrowed to zones, names or types),
+ * and not read-only for a write. False after the answer is written. */
+bool api_service_scope_ok(const struct api_caller *c, bool write, struct http_response *res);
+/* The caller's service named by the URL (*s filled: store_service_clear()): 404 for an id that is
+ * not one, or another tenant's. False after the answer is written. */
+bool api_service_find(struct api *a, const struct api_caller *c, const char *id, struct store_service *s,
+                      struct http_response *res);
 
 void api_services_create(void *ctx, const struct http_request *req, struct http_response *res);
 void api_services_list(void *ctx, const struct http_request *req, struct http_response *res);

@@ -17,7 +17,7 @@
  * some zones, names or types (it speaks for part of the tenant's DNS) may not touch services; a
  * read-only token may list and show them. Services are the token's tenant's: an admin token acts
  * for its own tenant here too. */
-static bool scope_ok(const struct api_caller *c, bool write, struct http_response *res)
+bool api_service_scope_ok(const struct api_caller *c, bool write, struct http_response *res)
 {
 	const struct auth_scope *s = &c->p.scope;
 	if (s->has_zones || s->has_names || s->has_types) {
@@ -164,8 +164,8 @@ static json_t *service_json(const struct store_service *s, uint32_t serial)
 }
 
 /* The caller's service named by the URL: 404 for an id that is not one, or another tenant's. */
-static bool find_service(struct api *a, const struct api_caller *c, const char *id, struct store_service *s,
-                         struct http_response *res)
+bool api_service_find(struct api *a, const struct api_caller *c, const char *id, struct store_service *s,
+                      struct http_response *res)
 {
 	char err[256] = "";
 	memset(s, 0, sizeof(*s));
@@ -226,7 +226,7 @@ void api_services_create(void *ctx, const struct http_request *req, struct http_
 	uint64_t held = 0;
 	uint32_t serial = 0;
 	const struct config_services *sv;
-	if (!scope_ok(&c, true, res) || !(sv = services_conf(a, res)))
+	if (!api_service_scope_ok(&c, true, res) || !(sv = services_conf(a, res)))
 		goto out;
 	memcpy(apex, sv->zone, name_len(sv->zone));
 	unsigned max = sv->max_per_tenant;
@@ -283,7 +283,7 @@ void api_services_list(void *ctx, const struct http_request *req, struct http_re
 	struct api_caller c;
 	if (!api_open(a, req, res, &c, NULL, false, NULL))
 		return;
-	if (scope_ok(&c, false, res)) {
+	if (api_service_scope_ok(&c, false, res)) {
 		struct list_ctx l = {json_array()};
 		char err[256] = "";
 		if (store_service_list(store_latest(a->store), c.p.tenant, list_one, &l, err, sizeof(err)) < 0) {
@@ -303,7 +303,7 @@ void api_services_show(void *ctx, const struct http_request *req, struct http_re
 	struct store_service s;
 	if (!api_open(a, req, res, &c, NULL, false, NULL))
 		return;
-	if (scope_ok(&c, false, res) && find_service(a, &c, req->params[0], &s, res)) {
+	if (api_service_scope_ok(&c, false, res) && api_service_find(a, &c, req->params[0], &s, res)) {
 		http_json(res, 200, service_json(&s, 0));
 		store_service_clear(&s);
 	}
@@ -346,7 +346,8 @@ void api_services_deploy(void *ctx, const struct http_request *req, struct http_
 	char *text = NULL;
 	uint32_t serial = 0;
 	const struct config_services *sv;
-	if (!scope_ok(&c, true, res) || !(sv = services_conf(a, res)) || !find_service(a, &c, req->params[0], &s, res))
+	if (!api_service_scope_ok(&c, true, res) || !(sv = services_conf(a, res)) ||
+	    !api_service_find(a, &c, req->params[0], &s, res))
 		goto out;
 	old = s.deployment;
 	if (!deployment_change(a, sv, body, s.canonical, &ch, &text, res) ||
@@ -425,7 +426,7 @@ void api_services_delete(void *ctx, const struct http_request *req, struct http_
 	struct store_service s;
 	if (!api_open(a, req, res, &c, NULL, true, NULL))
 		return;
-	if (scope_ok(&c, true, res) && find_service(a, &c, req->params[0], &s, res)) {
+	if (api_service_scope_ok(&c, true, res) && api_service_find(a, &c, req->params[0], &s, res)) {
 		struct change_rrset ch[16];
 		memset(ch, 0, sizeof(ch));
 		size_t n = deletions(a, s.canonical, ch, 16);

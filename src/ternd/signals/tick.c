@@ -25,7 +25,11 @@ struct signal_tick {
 	struct signal_ede_conf ede_conf;
 	struct signal_ede *ede;
 	bool stop;
-	uint64_t ring[2 * RATES_MAX_WINDOW + 1]; /* totals, one a second */
+	/* query totals, one a tick (a second apart, or more when the thread was held up: never less),
+	 * each with the monotonic ms it was taken at, so a late tick does not skew a rate */
+	struct {
+		uint64_t total, ms;
+	} ring[2 * RATES_MAX_WINDOW + 1];
 	size_t nsamples;
 	bool high_set, rising_set;
 	struct ev_thread thread;
@@ -40,18 +44,30 @@ static uint64_t total(const struct stats *st)
 	return n;
 }
 
-/* The total sampled ago seconds before the last sample. */
-static uint64_t sample(const struct signal_tick *r, size_t ago)
+/* The total sampled ago ticks before the last sample, and when (ms). */
+static uint64_t sample(const struct signal_tick *r, size_t ago, uint64_t *ms)
 {
 	size_t cap = sizeof(r->ring) / sizeof(r->ring[0]);
-	return r->ring[(r->nsamples - 1 - ago) % cap];
+	size_t i = (r->nsamples - 1 - ago) % cap;
+	*ms = r->ring[i].ms;
+	return r->ring[i].total;
+}
+
+/* Queries a second between the samples from and to ticks ago (from < to), by the time between. */
+static double rate_between(const struct signal_tick *r, size_t from, size_t to, double *secs)
+{
+	uint64_t ms_from, ms_to;
+	uint64_t n = sample(r, from, &ms_from) - sample(r, to, &ms_to);
+	*secs = ms_from > ms_to ? (double)(ms_from - ms_to) / 1000.0 : 1.0;
+	return (double)n / *secs;
 }
 
 static void judge(struct signal_tick *r, unsigned high, unsigned rising, unsigned window)
 {
 	if (r->nsamples <= window)
 		return; /* not one window yet */
-	double rate = (double)(sample(r, 0) - sample(r, window)) / window;
+	double secs, before_secs;
+	double rate = rate_between(r, 0, window, &secs);
 	char a[32], b[32];
 	if (high) {
 		bool on = r->high_set ? rate >= 0.8 * high : rate >= high;
@@ -69,8 +85,8 @@ static void judge(struct signal_tick *r, unsigned high, unsigned rising, unsigne
 		r->high_set = false;
 	}
 	if (rising && r->nsamples > 2 * (size_t)window) {
-		double before = (double)(sample(r, window) - sample(r, 2 * (size_t)window)) / window;
-		double inc = (rate - before) / window;
+		double before = rate_between(r, window, 2 * (size_t)window, &before_secs);
+		double inc = (rate - before) / secs;
 		bool on = r->rising_set ? inc >= 0.5 * rising : inc >= rising;
 		if (on != r->rising_set) {
 			snprintf(a, sizeof(a), "%.0f", inc);
@@ -97,12 +113,19 @@ static void run(void *arg)
 		unsigned high = r->high, rising = r->rising, window = r->window;
 		struct signal_ede_conf ede = r->ede_conf;
 		pthread_mutex_unlock(&r->lock);
-		r->ring[r->nsamples % cap] = total(r->stats);
+		r->ring[r->nsamples % cap].total = total(r->stats);
+		r->ring[r->nsamples % cap].ms = ev_clock_ms();
 		r->nsamples++;
 		judge(r, high, rising, window);
 		signal_ede_sample(r->ede, r->stats, &ede);
 		signals_tick(r->s);
 		next.tv_sec += 1;
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > next.tv_sec) { /* held up past a tick: the next a second on, no burst */
+			next = now;
+			next.tv_sec += 1;
+		}
 		pthread_mutex_lock(&r->lock);
 		while (!r->stop && pthread_cond_timedwait(&r->wake, &r->lock, &next) == 0)
 			;
@@ -126,6 +149,15 @@ int signal_tick_start(struct signals *s, const struct stats *stats, const struct
 	pthread_cond_init(&r->wake, &ca);
 	pthread_condattr_destroy(&ca);
 	signal_tick_reload(r, conf);
+	/* before the start nothing was answered: two windows of zero totals, a second apart, so a
+	 * load that comes with the start is judged (rising from zero) from the first tick on */
+	uint64_t now = ev_clock_ms(), span = 2 * (uint64_t)r->window * 1000;
+	uint64_t first = now > span ? now - span : 0; /* a machine up for less than the span: from boot */
+	for (size_t i = 0; i <= 2 * (size_t)r->window; i++) {
+		r->ring[i].total = 0;
+		r->ring[i].ms = first + (uint64_t)i * 1000 < now ? first + (uint64_t)i * 1000 : now;
+	}
+	r->nsamples = 2 * (size_t)r->window + 1;
 	if (ev_thread_start_fn(&r->thread, run, r, "ternd-tick") < 0) {
 		pthread_cond_destroy(&r->wake);
 		pthread_mutex_destroy(&r->lock);

@@ -288,10 +288,17 @@ static void republish_one(void *arg, const struct signal_note *n)
 	put_note(arg, n);
 }
 
-/* On a new connection: crashed cleared, then the state of every condition in the table. */
+/* On a new connection: crashed cleared, shutting-down cleared, then the state of every condition
+ * in the table. The broker may keep a shutting-down set retained by an earlier process, which a new
+ * one's table does not have; the clear goes first, so the table's set (or the dispatcher's, raised
+ * meanwhile) replaces it in the list rather than the other way round. */
 static void republish(struct signal_mqtt *mq)
 {
 	put_crashed_clear(mq);
+	char empty[1] = "";
+	put_note(mq,
+	         &(struct signal_note){
+	             .cond = SIGNAL_SHUTTING_DOWN, .state = SIGNAL_CLEAR, .time = (int64_t)time(NULL), .args = empty});
 	signals_each(mq->signals, republish_one, mq);
 	mq->ready_walk = true; /* then zone-ready of each zone, in steps (republish_ready) */
 	mq->ready_cursor = 0;

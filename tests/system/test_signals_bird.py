@@ -233,29 +233,39 @@ def test_signatures_expiring_withdraws(lab):
 
 def test_kill_9_withdraws(lab):
     """ternd killed: the broker publishes its will (crashed) at once, the agent withdraws within
-    2 s of the kill; ternd started again: announced. Then SIGTERM and at once a new ternd: the
-    shutting-down set the first left retained on the broker is cleared by the second (a subscriber
-    coming later sees it clear), and the route comes back."""
+    2 s of the kill. A new ternd not ready yet (a secondary zone without its primary): its
+    connection clears what the dead one left retained (all-zones-ready, running) before crashed,
+    so the route stays withdrawn. It stopped by SIGTERM and at once another: the shutting-down the
+    second left retained is cleared by the third (a subscriber coming later sees it clear), and
+    the route comes back."""
     d = lab.d
     port = free_port()
     (d / "kill.test.zone").write_text(zone_text("kill.test"))
     lab.agent("kill", "ac_kill")
-    conf = 'server:\n  listen: ["127.0.0.1@%d"]\nzones:\n  - name: kill.test\n    file: kill.test.zone\nsignals:\n%s' % (
+    conf = 'server:\n  listen: ["127.0.0.1@%d"]\nzones:\n  - name: kill.test\n    file: kill.test.zone\n%%ssignals:\n%s' % (
         port, lab.mqtt_conf("kill"))
-    ternd = lab.ternd("kill", conf)
+    ternd = lab.ternd("kill", conf % "")
     wait(lambda: lab.has("ac_kill"), "the route announced", 15)
     t0 = time.time()
     ternd.kill()
     gone = wait(lambda: not lab.has("ac_kill"), "the route withdrawn", 5)
     assert gone - t0 < 2.0, gone - t0
     ternd.wait(5)
-    assert "crashed set" in (d / "agent-kill.log").read_text(), (d / "agent-kill.log").read_text()
-    ternd = lab.ternd("kill2", conf)
-    wait(lambda: lab.has("ac_kill"), "the route announced again", 15)
+    agent_log = (d / "agent-kill.log").read_text()
+    assert agent_log.rstrip().endswith("(crashed set)"), agent_log
+    w = Watch(lab, "kill")
+    w.when("crashed", "set")  # retained
+    slow = '  - name: slow.test\n    primary: ["127.0.0.1@%d"]\n    file: copy-kill/slow.test.zone\n' % free_port()
+    ternd = lab.ternd("kill2", conf % slow)
+    w.when("crashed", "clear")  # the new connection
+    time.sleep(1)
+    assert not lab.has("ac_kill"), (d / "agent-kill.log").read_text()
+    assert (d / "agent-kill.log").read_text() == agent_log  # no enable in between
+    assert [line.split()[2] for line in w.log.read_text().splitlines() if " tern/kill/all-zones-ready " in line][-1] \
+        == "clear"
     ternd.send_signal(signal.SIGTERM)
-    wait(lambda: not lab.has("ac_kill"), "the route withdrawn on SIGTERM", 5)
     assert ternd.wait(15) == 0
-    lab.ternd("kill3", conf)
+    lab.ternd("kill3", conf % "")
     wait(lambda: lab.has("ac_kill"), "the route announced after the restart", 15)
     w = Watch(lab, "kill")
     w.when("running", "set")

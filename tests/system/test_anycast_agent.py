@@ -1,6 +1,7 @@
 """dist/tern-anycast-agent's judgement (issue 21), without a broker: what it makes of a sequence of
 ternd's MQTT messages (State.reasons), including what an earlier ternd process left retained;
-and its refusals of bad arguments (anonymous, plain MQTT off loopback, a missing file).
+and its refusals of bad arguments (anonymous, plain MQTT off loopback, a missing file); and
+dist/tern-anycast-hook with its state directory, driven as ternd runs it.
 test_signals_bird.py runs it against a real broker and BIRD."""
 import importlib.machinery
 import importlib.util
@@ -85,3 +86,52 @@ def test_bad_arguments_are_named(args, message):
     r = subprocess.run(["/usr/bin/python3", AGENT, "--pop", "p", "--protocol", "anycast"] + args,
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and message in r.stderr, r.stderr
+
+
+HOOK = os.path.join(ROOT, "dist", "tern-anycast-hook")
+
+
+def test_hook_with_state_withdraws_on_the_expiring_conditions(tmp_path):
+    """tern-anycast-hook with TERN_BIRD_STATE: each change as ternd runs it (argv, TERN_* env), a
+    birdc that writes down its arguments; the route follows all-zones-ready and every zone's
+    zone-expiring and signatures-expiring. Its parent (this process) is the ternd: a new parent
+    starts afresh. Without the directory an expiring condition fails with a message."""
+    calls = tmp_path / "calls"
+    birdc = tmp_path / "birdc"
+    birdc.write_text("#!/bin/sh\necho \"$*\" >>%s\n" % calls)
+    birdc.chmod(0o755)
+    base = {"PATH": os.environ["PATH"], "TERN_BIRD_PROTOCOL": "anycast", "TERN_BIRDC": str(birdc),
+            "TERN_BIRD_STATE": str(tmp_path / "state")}
+
+    def hook(cond, state, zone=None, env=base):
+        e = dict(env, TERN_CONDITION=cond, TERN_STATE=state)
+        if zone:
+            e["TERN_ZONE"] = zone
+        r = subprocess.run([HOOK, cond, state], env=e, capture_output=True, text=True, timeout=10)
+        last = calls.read_text().splitlines()[-1] if calls.exists() else None
+        return r.returncode, last, r.stderr
+
+    assert hook("all-zones-ready", "set")[:2] == (0, "enable anycast")
+    assert hook("zone-expiring", "set", "a.test.")[:2] == (0, "disable anycast")
+    assert hook("signatures-expiring", "set", "b/x.test.")[:2] == (0, "disable anycast")
+    assert hook("zone-expiring", "clear", "a.test.")[:2] == (0, "disable anycast")  # b still expiring
+    assert hook("signatures-expiring", "clear", "b/x.test.")[:2] == (0, "enable anycast")
+    n = len(calls.read_text().splitlines())
+    assert hook("query-rate-high", "set")[0] == 0 and len(calls.read_text().splitlines()) == n  # not used
+    assert hook("zone-expiring", "set", "a.test.")[1] == "disable anycast"
+    assert hook("all-zones-ready", "clear")[1] == "disable anycast"
+    assert hook("zone-expiring", "clear", "a.test.")[1] == "disable anycast"  # not every zone served
+    assert hook("all-zones-ready", "set")[1] == "enable anycast"
+    assert hook("shutting-down", "set")[1] == "disable anycast"
+    # another ternd (the recorded parent differs): what the previous one said is forgotten
+    (tmp_path / "state" / "pid").write_text("1\n")
+    assert hook("all-zones-ready", "set")[1] == "enable anycast"
+    # TERN_BIRD_WITHDRAW names the conditions
+    env = dict(base, TERN_BIRD_WITHDRAW="query-rate-high")
+    assert hook("query-rate-high", "set", env=env)[1] == "disable anycast"
+    assert hook("query-rate-high", "clear", env=env)[1] == "enable anycast"
+    # without the state directory: the readiness mapping, and a message for the rest
+    env = {k: v for k, v in base.items() if k != "TERN_BIRD_STATE"}
+    assert hook("shutting-down", "set", env=env)[:2] == (0, "disable anycast")
+    rc, _, err = hook("zone-expiring", "set", "a.test.", env=env)
+    assert rc == 2 and "zone-expiring needs TERN_BIRD_STATE" in err, err

@@ -548,10 +548,10 @@ def render(res):
                "bench does not raise); the D-Bus listener (dbus-monitor) the same from "
                "org.tern.ternd.conditions, and org.tern.ternd losing its owner (NameOwnerChanged) for a "
                "killed process; the poller asks once a second (0.5 s timeout) and acts on the first changed "
-               "answer. ternd's all-zones-ready comes from main's looks for unserved secondary zones: one when "
-               "the sockets answer, then every 100 ms (READY_POLL_MS in main.c). Here the transfer is in a "
-               "few tens of milliseconds after the start, so the second look, not the channels, is most of "
-               "ternd's ready figure (the SIGTERM and SIGKILL figures are the channels' own).",
+               "answer. ternd's all-zones-ready comes from main's look for unserved secondary zones, woken by "
+               "the publication of each new zone (SIGUSR2 from ready_on_zone in main.c; the 100 ms "
+               "READY_POLL_MS look is only the fallback), so the ready figure is the look, the dispatcher "
+               "and the channel; the SIGTERM and SIGKILL figures are the channels' own.",
                ""]
         if r.get("knot_dbus_log") is not None:
             md += ["Knot: `dbus-event: running` on the same private bus (DBUS_SYSTEM_BUS_ADDRESS, sd-bus), "

@@ -7,17 +7,15 @@ which logs the moment of each call): one subcommand each.
             100 ms of silence after answers (T: CLOCK_MONOTONIC ns of the answer or the error)
   poll1s    the ExaBGP healthcheck pattern: asks NAME SOA once a second (0.5 s timeout) and calls
             birdc enable/disable when the answer changes from good to bad or back (rise = fall = 1)
-  mqtt      subscribes to tern/POP/# and calls birdc as dist/tern-anycast-hook does: enable on
-            all-zones-ready set; disable on all-zones-ready clear, shutting-down set, running
-            clear and crashed set (the broker's will)
-  dbus      reads dbus-monitor: ternd's org.tern.ternd.conditions.condition (as mqtt) and the
+  dbus      reads dbus-monitor: ternd's org.tern.ternd.conditions.condition (enable on
+            all-zones-ready set; disable on all-zones-ready clear, shutting-down set and running
+            clear) and the
             name org.tern.ternd losing its owner (the process gone), Knot's cz.nic.knotd.events
             started and stopped
 Each agent calls birdc only when the action differs from its last one (the protocol starts
-disabled), and never waits for it."""
+disabled), and never waits for it. The MQTT row's agent is dist/tern-anycast-agent itself."""
 import argparse
 import errno
-import json
 import os
 import re
 import select
@@ -133,37 +131,6 @@ def poll1s(a):
         time.sleep(max(0.0, tick - time.monotonic()))
 
 
-def mqtt(a):
-    import paho.mqtt.client as paho
-    b = Birdc(a.birdclog, a.bird_socket, a.proto, a.channel, a.log)
-    prefix = "tern/%s/" % a.pop
-    rules = {("all-zones-ready", "set"): "enable", ("all-zones-ready", "clear"): "disable",
-             ("shutting-down", "set"): "disable", ("running", "clear"): "disable", ("crashed", "set"): "disable"}
-
-    def on_message(c, userdata, msg):
-        if msg.retain:  # a state from before this agent, not a change
-            return
-        cond = msg.topic[len(prefix):]
-        try:
-            state = json.loads(msg.payload).get("state")
-        except ValueError:
-            return
-        action = rules.get((cond, state))
-        if action:
-            b.act(action)
-
-    def on_connect(c, userdata, flags, rc):
-        if rc == 0:
-            c.subscribe(prefix + "#", qos=1)
-            print("subscribed", flush=True)
-
-    c = paho.Client(client_id="bench-agent-%d" % os.getpid(), clean_session=True)
-    c.username_pw_set(a.user, open(a.password_file).read().strip())
-    c.on_connect, c.on_message = on_connect, on_message
-    c.connect("127.0.0.1", a.broker_port, keepalive=30)
-    c.loop_forever()
-
-
 HEADER = re.compile(r"^signal time=\S+ sender=\S+ -> destination=.*? path=([^;]+); interface=([^;]+); member=(\S+)")
 
 
@@ -213,7 +180,7 @@ def main():
     p.add_argument("--name", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--interval-us", type=int, default=1000)
-    for name in ("poll1s", "mqtt", "dbus"):
+    for name in ("poll1s", "dbus"):
         p = sub.add_parser(name)
         p.add_argument("--birdclog", required=True)
         p.add_argument("--bird-socket", required=True)
@@ -224,17 +191,12 @@ def main():
             p.add_argument("--port", type=int, required=True)
             p.add_argument("--name", required=True)
             p.add_argument("--interval", type=float, default=1.0)
-        elif name == "mqtt":
-            p.add_argument("--broker-port", type=int, required=True)
-            p.add_argument("--pop", required=True)
-            p.add_argument("--user", required=True)
-            p.add_argument("--password-file", required=True)
         else:
             p.add_argument("--address", required=True)
             p.add_argument("--knot-proto", required=True)
             p.add_argument("--knot-channel", required=True)
     a = ap.parse_args()
-    {"finepoll": finepoll, "poll1s": poll1s, "mqtt": mqtt, "dbus": dbus}[a.cmd](a)
+    {"finepoll": finepoll, "poll1s": poll1s, "dbus": dbus}[a.cmd](a)
 
 
 if __name__ == "__main__":

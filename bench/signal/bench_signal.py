@@ -7,8 +7,8 @@ one network namespace, its BGP peer in another. ternd serves a small zone file a
 zone (--slow-names names) transferred from a ternd primary at each start, its disk copy removed
 first, so the secondary is the last zone ready. Every channel switches its own static protocol
 of the speaker through birdclog, which logs the moment birdc is called: the exec hook
-(dist/tern-anycast-hook), an MQTT subscriber (agents.py mqtt, mosquitto with passwords and an
-ACL), a D-Bus listener (agents.py dbus: ternd's conditions, and org.tern.ternd losing its owner),
+(dist/tern-anycast-hook), an MQTT subscriber (dist/tern-anycast-agent, mosquitto with passwords
+and an ACL), a D-Bus listener (agents.py dbus: ternd's conditions, and org.tern.ternd losing its owner),
 and a 1 s DNS poller (agents.py poll1s, the ExaBGP healthcheck pattern) asking the secondary's
 SOA. The reference moments: the first answer of the secondary zone's SOA (agents.py finepoll,
 asking every millisecond), and the moment SIGTERM or SIGKILL is sent. Then Knot (dbus-event:
@@ -47,6 +47,7 @@ from ternlib import free_port  # noqa: E402
 PY = "/usr/bin/python3"
 AGENTS = os.path.join(HERE, "agents.py")
 HOOK = os.path.join(ROOT, "dist", "tern-anycast-hook")
+AGENT = os.path.join(ROOT, "dist", "tern-anycast-agent")
 POLICY = os.path.join(ROOT, "dist", "org.tern.ternd.conf")
 TERND_CHANNELS = ["hook", "mqtt", "dbus", "poll"]
 CHANNELS = TERND_CHANNELS + ["knot"]
@@ -206,9 +207,10 @@ class Lab:
                      "finepoll")
         self.spawn_a([PY, AGENTS, "poll1s", "--port", "53", "--name", "slow.bench.", "--proto", proto("poll"),
                       "--channel", "poll"] + common, "poll1s")
-        self.spawn_a([PY, AGENTS, "mqtt", "--broker-port", str(self.broker.port), "--pop", "bench", "--user",
-                      "reader", "--password-file", str(d / "reader.pw"), "--proto", proto("mqtt"),
-                      "--channel", "mqtt"] + common, "mqtt-agent")
+        self.spawn_a([PY, AGENT, "--broker", "mqtt://127.0.0.1:%d" % self.broker.port, "--pop", "bench",
+                      "--username", "reader", "--password-file", str(d / "reader.pw"), "--protocol", proto("mqtt"),
+                      "--bird-socket", self.ssock, "--birdc", a.birdclog], "mqtt-agent",
+                     env=dict(os.environ, BENCH_SIGNAL_CHANNEL="mqtt", BENCH_SIGNAL_LOG=self.actions.path))
         self.procs.append(subprocess.Popen(
             [PY, AGENTS, "dbus", "--address", self.bus_addr, "--proto", proto("dbus"), "--channel", "dbus",
              "--knot-proto", proto("knot"), "--knot-channel", "knot"] + common,
@@ -540,15 +542,16 @@ def render(res):
                    "after SIGKILL: that is all a poller can see. ternd's exec to the secondary zone served: "
                    "median %.0f ms." % (gt["median"], gk["median"], u["median"]), ""]
         md += ["How each channel acts: the hook is dist/tern-anycast-hook (sh, exec birdc) run by ternd's "
-               "signals dispatcher (posix_spawn); the MQTT subscriber (paho, bench/signal/agents.py) maps "
-               "all-zones-ready set to enable and shutting-down set, all-zones-ready clear, running clear and "
-               "the will crashed set to disable; the D-Bus listener (dbus-monitor) the same from "
+               "signals dispatcher (posix_spawn); the MQTT subscriber (dist/tern-anycast-agent, paho, birdc waited for) "
+               "maps all-zones-ready set to enable and shutting-down set, all-zones-ready clear, running clear "
+               "and the will crashed set to disable (and zone-expiring and signatures-expiring, which this "
+               "bench does not raise); the D-Bus listener (dbus-monitor) the same from "
                "org.tern.ternd.conditions, and org.tern.ternd losing its owner (NameOwnerChanged) for a "
                "killed process; the poller asks once a second (0.5 s timeout) and acts on the first changed "
-               "answer. ternd's all-zones-ready comes from main's looks for unserved secondary zones: one when "
-               "the sockets answer, then every 100 ms (READY_POLL_MS in main.c). Here the transfer is in a "
-               "few tens of milliseconds after the start, so the second look, not the channels, is most of "
-               "ternd's ready figure (the SIGTERM and SIGKILL figures are the channels' own).",
+               "answer. ternd's all-zones-ready comes from main's look for unserved secondary zones, woken by "
+               "the publication of each new zone (SIGUSR2 from ready_on_zone in main.c; the 100 ms "
+               "READY_POLL_MS look is only the fallback), so the ready figure is the look, the dispatcher "
+               "and the channel; the SIGTERM and SIGKILL figures are the channels' own.",
                ""]
         if r.get("knot_dbus_log") is not None:
             md += ["Knot: `dbus-event: running` on the same private bus (DBUS_SYSTEM_BUS_ADDRESS, sd-bus), "

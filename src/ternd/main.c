@@ -890,6 +890,11 @@ static void warn_restart(const char *key, void *arg)
  * READY_POLL_MS or twenty times as long as the last look took (it walks every secondary zone). */
 #define READY_POLL_MS 100
 #define READY_WAKE SIGUSR2
+/* After a woken look that still finds the zone unserved: the publisher marks a secondary zone
+ * served (xfrin's status) just after publishing it, so the look the wake-up brings may come first;
+ * the next one comes this soon (or twenty times as long as the last look took), then twice as long
+ * each time up to READY_POLL_MS. */
+#define READY_SETTLE_MS 2
 
 struct ready_wake {
 	pthread_t main;
@@ -910,6 +915,7 @@ struct readiness {
 	size_t cursor; /* where the next scan of the secondary zones begins */
 	size_t waiting; /* 1 + the index of the zone STATUS= named as waited for, or 0 */
 	uint64_t poll_ms; /* until the next look */
+	uint64_t settle_ms; /* until the next look after a woken one (READY_SETTLE_MS) */
 	bool warned; /* a failed notification was logged */
 };
 
@@ -943,6 +949,7 @@ static bool ready_look(struct readiness *r, struct server *srv, struct xfrin *x,
 	}
 	uint64_t took = ev_clock_ms() - t0;
 	r->poll_ms = took * 20 > READY_POLL_MS ? took * 20 : READY_POLL_MS;
+	r->settle_ms = took * 20 > READY_SETTLE_MS ? took * 20 : READY_SETTLE_MS;
 	if (settled && !waiting) {
 		r->ready = true;
 		char count[24];
@@ -1221,9 +1228,14 @@ int main(int argc, char **argv)
 			                        (long)(ready.poll_ms % 1000) * 1000000L};
 			if ((sig = sigtimedwait(&sigs, NULL, &wait)) < 0 || sig == READY_WAKE) {
 				/* armed before the look: a zone published during it wakes main again */
+				uint64_t waited = ready.poll_ms;
 				atomic_store(&wake.armed, true);
 				if (ready_look(&ready, &srv, xfrin, catalog_in))
 					atomic_store(&wake.armed, false);
+				else if (sig == READY_WAKE && ready.settle_ms < ready.poll_ms)
+					ready.poll_ms = ready.settle_ms;
+				else if (sig != READY_WAKE && waited * 2 < ready.poll_ms) /* settling: 2, 4, 8 ms ... */
+					ready.poll_ms = waited * 2 > ready.settle_ms ? waited * 2 : ready.settle_ms;
 				continue;
 			}
 		} else {

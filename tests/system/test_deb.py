@@ -1,4 +1,4 @@
-"""The Debian packages (issue 19): `make deb` builds ternd and tern with debhelper and lintian
+"""The Debian packages (issue 19): `make deb` builds ternd, tern and tern-anycast-agent with debhelper and lintian
 finds no error in them; installed here with dpkg (policy-rc.d as the machine has it), the files are
 in place, the system user tern and its state directory exist, the unit verifies and scores at 2.0
 or below with systemd-analyze, the default configuration checks and ternd started as root with it
@@ -23,8 +23,10 @@ pytestmark = [
                        reason="debhelper and lintian are not installed (make deps)"),
 ]
 
-FILES = ["/usr/sbin/ternd", "/usr/sbin/tern-anycast-hook", "/usr/bin/tern", "/lib/systemd/system/ternd.service", "/etc/tern/ternd.yaml",
-         "/usr/share/man/man8/ternd.8.gz", "/usr/share/man/man5/ternd.yaml.5.gz", "/usr/share/man/man1/tern.1.gz"]
+FILES = ["/usr/sbin/ternd", "/usr/sbin/tern-anycast-hook", "/usr/sbin/tern-anycast-agent", "/usr/bin/tern", "/lib/systemd/system/ternd.service", "/etc/tern/ternd.yaml",
+         "/usr/share/man/man8/ternd.8.gz", "/usr/share/man/man5/ternd.yaml.5.gz", "/usr/share/man/man1/tern.1.gz",
+         "/usr/share/man/man8/tern-anycast-agent.8.gz"]
+PACKAGES = ("ternd", "tern", "tern-anycast-agent")
 
 
 def run(argv, **kw):
@@ -33,21 +35,21 @@ def run(argv, **kw):
 
 @pytest.fixture(scope="module")
 def debs():
-    already = [p for p in ("ternd", "tern") if run(["dpkg-query", "-W", "-f=${Status}", p]).stdout.endswith(" installed")]
+    already = [p for p in PACKAGES if run(["dpkg-query", "-W", "-f=${Status}", p]).stdout.endswith(" installed")]
     if already:
         pytest.skip("%s already installed on this machine: not touched" % already)
     # at the lowest priority: the package build is two compilers for minutes, and the timing
     # tests running beside it (test_fleet's medians) must not wait behind them
     r = run(["nice", "-n", "19", "make", "-C", ROOT, "deb"], timeout=1200)
     assert r.returncode == 0, (r.stdout + r.stderr)[-6000:]
-    found = {re.match(r"(tern|ternd)_", f).group(1): os.path.join(ROOT, "deb", f)
-             for f in os.listdir(os.path.join(ROOT, "deb")) if re.match(r"(tern|ternd)_.*\.deb$", f)}
-    assert set(found) == {"tern", "ternd"}, found
+    found = {re.match(r"(tern-anycast-agent|ternd|tern)_", f).group(1): os.path.join(ROOT, "deb", f)
+             for f in os.listdir(os.path.join(ROOT, "deb")) if re.match(r"(tern-anycast-agent|ternd|tern)_.*\.deb$", f)}
+    assert set(found) == set(PACKAGES), found
     return found
 
 
 def test_install_run_purge(debs, tmp_path):
-    r = run(["lintian", "--fail-on", "error", debs["ternd"], debs["tern"]])
+    r = run(["lintian", "--fail-on", "error"] + [debs[p] for p in PACKAGES])
     assert r.returncode == 0, r.stdout + r.stderr
     # the maintainer scripts start and stop ternd.service alone, and only through deb-systemd-invoke,
     # which asks policy-rc.d first (a chroot's or an image build's 101 keeps it stopped)
@@ -60,7 +62,7 @@ def test_install_run_purge(debs, tmp_path):
         assert "invoke-rc.d" not in text and "service ternd" not in text, (script, text)
     postinst = (tmp_path / "control" / "postinst").read_text()
     assert "deb-systemd-invoke $_dh_action 'ternd.service'" in postinst, postinst
-    r = run(["dpkg", "-i", debs["ternd"], debs["tern"]], timeout=300)
+    r = run(["dpkg", "-i"] + [debs[p] for p in PACKAGES], timeout=300)
     try:
         assert r.returncode == 0, r.stdout + r.stderr
         for f in FILES:
@@ -76,6 +78,9 @@ def test_install_run_purge(debs, tmp_path):
         score = float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", r.stdout).group(1))
         assert score <= 2.0, r.stdout
         assert run(["man", "-w", "ternd"]).stdout.strip().endswith("ternd.8.gz")
+        # the agent runs with what its package depends on (python3-paho-mqtt)
+        r = run(["/usr/sbin/tern-anycast-agent", "--help"])
+        assert r.returncode == 0 and "--withdraw-on" in r.stdout, r.stdout + r.stderr
         # the default configuration checks (as root: it names server.user tern)
         env = dict(os.environ)
         env.pop("TERND_ALLOW_ROOT", None)
@@ -101,7 +106,7 @@ def test_install_run_purge(debs, tmp_path):
             terminate(proc)
             os.unlink(conf)
     finally:
-        r = run(["dpkg", "--purge", "ternd", "tern"], timeout=300)
+        r = run(["dpkg", "--purge"] + list(PACKAGES), timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     time.sleep(0.1)
     left = [f for f in FILES + ["/var/lib/tern"] if os.path.exists(f)]

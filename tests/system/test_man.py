@@ -144,6 +144,21 @@ def test_tern_1_names_every_command_and_option():
         assert env in text.split("ENVIRONMENT")[1], env
 
 
+def missing_agent_options(text):
+    """Each option of dist/tern-anycast-agent --help the page does not open a paragraph with."""
+    helptext = out("/usr/bin/python3", os.path.join(ROOT, "dist", "tern-anycast-agent"), "--help")
+    opts = sorted(set(re.findall(r"(--[a-z][a-z-]+)", helptext)) - {"--help"})
+    assert len(opts) > 10, helptext
+    return [o for o in opts if not re.search(r"^\s+(--\S+ \S+, )?%s\b" % re.escape(o), text, re.M)]
+
+
+def test_tern_anycast_agent_8_names_every_option():
+    text, warnings = render("tern-anycast-agent.8")
+    assert not warnings, warnings
+    assert missing_agent_options(text) == []
+    assert missing_agent_options(without_line(text, "--insecure")) == ["--insecure"]
+
+
 def test_ternd_yaml_5_example_checks(tmp_path):
     """The EXAMPLE of ternd.yaml(5) is a configuration ternd accepts."""
     with open(os.path.join(ROOT, "docs", "man", "ternd.yaml.5.scd"), encoding="utf-8") as f:
@@ -157,7 +172,7 @@ def test_ternd_yaml_5_example_checks(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-@pytest.mark.parametrize("page", ["ternd.8", "ternd.yaml.5", "tern.1"])
+@pytest.mark.parametrize("page", ["ternd.8", "ternd.yaml.5", "tern.1", "tern-anycast-agent.8"])
 def test_page_installs_in_its_section(page):
     """meson installs each page under man<section>."""
     intro = os.path.join(BUILD, "meson-info", "intro-installed.json")

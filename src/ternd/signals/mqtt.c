@@ -288,11 +288,22 @@ static void republish_one(void *arg, const struct signal_note *n)
 	put_note(arg, n);
 }
 
-/* On a new connection: crashed cleared, then the state of every condition in the table. */
+/* On a new connection: shutting-down, all-zones-ready and running cleared, then the state of every
+ * condition in the table, then crashed cleared. The broker may keep retained what an earlier
+ * process set (a killed one's all-zones-ready and running, a stopped one's shutting-down), which a
+ * new one's table does not have; the clears go first, so the table's set (or the dispatcher's,
+ * raised meanwhile) replaces them in the list rather than the other way round, and crashed is
+ * cleared last, so a subscriber never sees a dead process's all-zones-ready without its crashed. */
 static void republish(struct signal_mqtt *mq)
 {
-	put_crashed_clear(mq);
+	static const enum signal_cond server_wide[] = {SIGNAL_SHUTTING_DOWN, SIGNAL_ALL_ZONES_READY, SIGNAL_RUNNING};
+	char empty[1] = "";
+	for (size_t i = 0; i < sizeof(server_wide) / sizeof(server_wide[0]); i++)
+		put_note(
+		    mq, &(struct signal_note){
+		            .cond = server_wide[i], .state = SIGNAL_CLEAR, .time = (int64_t)time(NULL), .args = empty});
 	signals_each(mq->signals, republish_one, mq);
+	put_crashed_clear(mq);
 	mq->ready_walk = true; /* then zone-ready of each zone, in steps (republish_ready) */
 	mq->ready_cursor = 0;
 }

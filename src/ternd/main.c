@@ -743,6 +743,7 @@ static int stored_open(struct stored *s, struct server *srv, const struct config
 	if (rc < 0 || (rc = store_open_sqlite(path, &s->store, err, errlen)) < 0)
 		return rc;
 	change_init(&s->change, srv->zones, s->store, conf->api.journal_keep);
+	s->change.signals = srv->signals; /* ksk-submission (change_dnssec.c) */
 	return 0;
 }
 

@@ -15,6 +15,7 @@ static const char *const names[SIGNAL_NCOND] = {
     [SIGNAL_QUERY_RATE_RISING] = "query-rate-rising",
     [SIGNAL_SIGNATURES_EXPIRING] = "signatures-expiring",
     [SIGNAL_EDE] = "ede",
+    [SIGNAL_KSK_SUBMISSION] = "ksk-submission",
 };
 
 const char *signal_cond_name(enum signal_cond c)

@@ -21,6 +21,8 @@ enum signal_cond {
 	             * signals.ede.codes, threshold or more in an interval (at most one set an interval);
 	             * no zone: those of no zone of ours and of zones beyond max-zones; cleared after
 	             * signals.ede.quiet without one */
+	SIGNAL_KSK_SUBMISSION, /* zone, keytag: a KSK (or CSK) is ready and waits for its DS at the parent
+	                        * (submit it); cleared when the DS is seen or its submission confirmed */
 	SIGNAL_NCOND,
 };
 

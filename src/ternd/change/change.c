@@ -32,6 +32,7 @@ void change_init(struct change *c, struct zones *zones, struct store *store, uns
 	c->store = store;
 	c->journal_keep = journal_keep;
 	c->signer = NULL;
+	c->signals = NULL;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->group_lock, NULL);
 	c->queue = NULL;

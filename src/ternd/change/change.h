@@ -38,6 +38,7 @@ struct change {
 	_Atomic unsigned journal_keep; /* journal entries kept per zone (older ones are trimmed) */
 	pthread_mutex_t lock;
 	struct change_signer *signer; /* the signed zones and the signing thread (change_dnssec.c) */
+	struct signals *signals; /* ksk-submission is raised here (main sets it; NULL: none) */
 	/* group commit (change_commit): requests queued while a group is written, taken by the next leader */
 	pthread_mutex_t group_lock;
 	struct change_waiter *queue, **queue_tail;

@@ -17,6 +17,7 @@
 #include "ternd/base/event.h"
 #include "ternd/base/log.h"
 #include "ternd/base/rcu.h"
+#include "ternd/signals/signals.h"
 #include "ternd/change/change_impl.h"
 #include "ternd/change/change_ds.h"
 #include "ternd/change/change_roll.h"
@@ -55,6 +56,7 @@ struct signed_zone {
 	int64_t roll_at; /* wall clock: the rollover plan is run (0: at the next round) (change_roll.c) */
 	char roll_what[CHANGE_ROLL_WHAT_MAX]; /* the step due then, for the API */
 	int64_t ds_check_at; /* wall clock: the parents are asked for a waiting KSK's DS (0: none waits) */
+	uint16_t ksk_signalled; /* the key tag ksk-submission is set for (0: not set) */
 	/* turning signing off (the store's row has them too): when asked (0: not), when the DS was
 	 * gone from the parents (0: not yet), and when the DNSSEC records go (ds_gone + DS TTL +
 	 * propagation delay) */
@@ -1522,12 +1524,21 @@ static void roll_job(struct change *c, struct signed_zone *z, int64_t now)
 	char name[NAME_MAXLEN * 4 + 1], err[CHANGE_MSG_MAX] = "", what[CHANGE_ROLL_WHAT_MAX];
 	name_to_text(z->apex, name, sizeof(name));
 	bool changed = false, ds_waiting = false;
+	uint16_t ds_tag = 0;
 	int64_t next = INT64_MAX;
 	struct signing *s = NULL;
-	int rc =
-	    change_roll_run(c, z->apex, &z->active->policy, now, &changed, &ds_waiting, &next, what, err, sizeof(err));
+	int rc = change_roll_run(c, z->apex, &z->active->policy, now, &changed, &ds_waiting, &ds_tag, &next, what, err,
+	                         sizeof(err));
 	if (rc == 0) /* a KSK waits for its DS: the parents are asked now, then every ds-check-interval */
 		z->ds_check_at = ds_waiting && z->active->policy.nparents ? (z->ds_check_at ? z->ds_check_at : now) : 0;
+	if (rc == 0 && (ds_waiting ? ds_tag : 0) != z->ksk_signalled) { /* ksk-submission set, moved or cleared */
+		char tag[8];
+		snprintf(tag, sizeof(tag), "%u", ds_tag);
+		struct signal_arg args[] = {{"keytag", tag}};
+		signals_raise(c->signals, SIGNAL_KSK_SUBMISSION, ds_waiting ? SIGNAL_SET : SIGNAL_CLEAR, name, args,
+		              ds_waiting ? 1 : 0);
+		z->ksk_signalled = ds_waiting ? ds_tag : 0;
+	}
 	if (rc == 0 && changed)
 		rc = signing_load(store_latest(c->store), z->apex, &z->active->policy, &s, err, sizeof(err));
 	pthread_mutex_lock(&c->signer->status_lock);

@@ -268,10 +268,11 @@ static int roll_plan(struct change *c, const uint8_t *apex, const struct roll_po
 }
 
 int change_roll_run(struct change *c, const uint8_t *apex, const struct dnssec_policy *p, int64_t now, bool *changed,
-                    bool *ds_waiting, int64_t *next, char *what, char *err, size_t errlen)
+                    bool *ds_waiting, uint16_t *ds_tag, int64_t *next, char *what, char *err, size_t errlen)
 {
 	*changed = false;
 	*ds_waiting = false;
+	*ds_tag = 0;
 	*next = INT64_MAX;
 	what[0] = 0;
 	struct roll_policy rp;
@@ -283,8 +284,11 @@ int change_roll_run(struct change *c, const uint8_t *apex, const struct dnssec_p
 	}
 	int rc = roll_plan(c, apex, &rp, rows, now, changed, next, what, err, errlen);
 	for (size_t i = 0; rc == 0 && i < rows->n; i++)
-		*ds_waiting |=
-		    rows->keys[i].role != ROLL_ZSK && rows->keys[i].state == ROLL_READY && !rows->keys[i].ds_seen;
+		if (rows->keys[i].role != ROLL_ZSK && rows->keys[i].state == ROLL_READY && !rows->keys[i].ds_seen &&
+		    !*ds_waiting) {
+			*ds_waiting = true;
+			*ds_tag = rows->keys[i].tag; /* the first waiting: the one ksk-submission names */
+		}
 	free(rows);
 	return rc;
 }

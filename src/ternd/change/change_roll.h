@@ -22,7 +22,7 @@
  * step that will be ("" when none). 0, or a negative TERN_E* with err (steps applied before the
  * failure stay). */
 int change_roll_run(struct change *c, const uint8_t *apex, const struct dnssec_policy *p, int64_t now, bool *changed,
-                    bool *ds_waiting, int64_t *next, char *what, char *err, size_t errlen);
+                    bool *ds_waiting, uint16_t *ds_tag, int64_t *next, char *what, char *err, size_t errlen);
 
 /* What a key row does in a signing (DNSSEC_ZONE_PUBLISH, _SIGN) by its use bits; a key to publish
  * revoked gets DNSSEC_FLAG_REVOKE set on k. 0: the key is not in the zone. */

@@ -238,14 +238,17 @@ static const char *arg_value(const struct signal_note *n, const char *name)
 }
 
 /* Knot's member for the same meaning (cz.nic.knotd.events): started () when running is set,
- * stopped () when it is cleared, zone_updated (s zone, u serial) for zone-updated. NULL when
- * the condition has none (or out of memory: *oom). */
+ * stopped () when it is cleared, zone_updated (s zone, u serial) for zone-updated,
+ * zone_ksk_submission (s zone, u keytag, s keyid) when ksk-submission is set (Knot's KASP key id
+ * is ternd's key tag in decimal). NULL when the condition has none (or out of memory: *oom). */
 static DBusMessage *knot_message(const struct signal_note *n, bool *oom)
 {
 	const char *member = n->cond == SIGNAL_RUNNING && n->state == SIGNAL_SET     ? "started"
 	                     : n->cond == SIGNAL_RUNNING && n->state == SIGNAL_CLEAR ? "stopped"
 	                     : n->cond == SIGNAL_ZONE_UPDATED && n->zone             ? "zone_updated"
-	                                                                             : NULL;
+	                     : n->cond == SIGNAL_KSK_SUBMISSION && n->zone && n->state == SIGNAL_SET
+	                         ? "zone_ksk_submission"
+	                         : NULL;
 	*oom = false;
 	if (!member)
 		return NULL;
@@ -253,6 +256,19 @@ static DBusMessage *knot_message(const struct signal_note *n, bool *oom)
 	if (!m) {
 		*oom = true;
 		return NULL;
+	}
+	if (n->cond == SIGNAL_KSK_SUBMISSION) {
+		const char *s = arg_value(n, "keytag");
+		dbus_uint32_t tag = s ? (dbus_uint32_t)strtoul(s, NULL, 10) : 0;
+		DBusMessageIter it;
+		dbus_message_iter_init_append(m, &it);
+		if (!append_str(&it, n->zone, strlen(n->zone)) ||
+		    !dbus_message_iter_append_basic(&it, DBUS_TYPE_UINT32, &tag) ||
+		    !append_str(&it, s ? s : "", s ? strlen(s) : 0)) {
+			dbus_message_unref(m);
+			*oom = true;
+			return NULL;
+		}
 	}
 	if (n->cond == SIGNAL_ZONE_UPDATED) {
 		const char *s = arg_value(n, "serial");

@@ -2,7 +2,8 @@
  * loaded holds one key per entry and verifies a token of the fuzz key set exactly when the entry
  * its kid names is that key; a set refused leaves *out untouched and says where and why. The same
  * input through auth_keys_load_lenient() (a fetched set): what the strict load takes it takes
- * whole; what it takes holds one key per entry not skipped, at least one. */
+ * whole; what it takes holds one key per entry not skipped, at least one. The input as a
+ * Cache-Control value (auth_jwks_max_age(): a provider's header): -1 or a number of seconds. */
 #include <jansson.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -145,8 +146,21 @@ static void check_lenient(const uint8_t *data, size_t size, size_t strict_n)
 	auth_keys_free(keys);
 }
 
+static void check_cache_control(const uint8_t *data, size_t size)
+{
+	char *v = malloc(size + 1);
+	if (!v)
+		return;
+	memcpy(v, data, size);
+	v[size] = 0;
+	if (auth_jwks_max_age(v) < -1)
+		fail("a max-age below -1");
+	free(v);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	check_cache_control(data, size);
 	char err[ERRLEN];
 	struct auth_keys *untouched = (struct auth_keys *)&err, *keys = untouched;
 	memset(err, 0x5a, sizeof(err));

@@ -1216,6 +1216,20 @@ static void test_jwks_lenient(void **state)
 	assert_contains(err, "not valid JSON");
 }
 
+/* A key set's Cache-Control, as a provider writes it. */
+static void test_jwks_max_age(void **state)
+{
+	(void)state;
+	assert_int_equal(auth_jwks_max_age("max-age=300"), 300);
+	assert_int_equal(auth_jwks_max_age("public, Max-Age = 60, must-revalidate"), 60);
+	assert_int_equal(auth_jwks_max_age("s-maxage=5, max-age=7"), 7);
+	assert_int_equal(auth_jwks_max_age("no-cache"), -1);
+	assert_int_equal(auth_jwks_max_age("max-age="), -1);
+	assert_int_equal(auth_jwks_max_age("max-age=-5"), -1);
+	assert_int_equal(auth_jwks_max_age("max-age=abc, max-age=9"), 9);
+	assert_int_equal(auth_jwks_max_age(""), -1);
+}
+
 static void test_jwks_errors(void **state)
 {
 	struct fixture *f = *state;
@@ -1325,7 +1339,8 @@ int main(void)
 	    cmocka_unit_test(test_allows_types),  cmocka_unit_test(test_allows_acme),
 	    cmocka_unit_test(test_allows_wire),   cmocka_unit_test(test_scope_names_wire),
 	    cmocka_unit_test(test_scope_ingress), cmocka_unit_test(test_jwks_errors),
-	    cmocka_unit_test(test_jwks_lenient),  cmocka_unit_test(test_jwks_file),
+	    cmocka_unit_test(test_jwks_lenient),  cmocka_unit_test(test_jwks_max_age),
+	    cmocka_unit_test(test_jwks_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

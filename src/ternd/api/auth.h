@@ -69,6 +69,9 @@ int auth_keys_load_string(const char *json, size_t len, const char *source, stru
 typedef void (*auth_skip_fn)(void *arg, const char *why);
 int auth_keys_load_lenient(const char *json, size_t len, const char *source, auth_skip_fn skip, void *arg,
                            struct auth_keys **out, char *err, size_t errlen);
+/* The max-age of a key set's Cache-Control header value (untrusted: the provider's), in seconds,
+ * or -1 when it has none that parses. */
+long auth_jwks_max_age(const char *cache_control);
 /* Whether keys hold a key with this id. */
 bool auth_keys_has(const struct auth_keys *keys, const char *kid);
 void auth_keys_free(struct auth_keys *keys);

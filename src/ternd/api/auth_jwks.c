@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/error.h"
 #include "ternd/api/auth.h"
@@ -352,4 +353,25 @@ bool auth_keys_has(const struct auth_keys *keys, const char *kid)
 		if (strcmp(keys->keys[i].kid, kid) == 0)
 			return true;
 	return false;
+}
+
+long auth_jwks_max_age(const char *value)
+{
+	for (const char *p = value; (p = strcasestr(p, "max-age")) != NULL; p += 7) {
+		const char *v = p + 7;
+		while (*v == ' ')
+			v++;
+		if (*v != '=')
+			continue;
+		v++;
+		while (*v == ' ')
+			v++;
+		if (*v < '0' || *v > '9')
+			continue;
+		char *end;
+		long s = strtol(v, &end, 10); /* LONG_MAX when longer: as long as the configured max age */
+		if (end != v && s >= 0)
+			return s;
+	}
+	return -1;
 }

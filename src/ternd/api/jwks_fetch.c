@@ -77,21 +77,7 @@ static long header_max_age(CURL *h)
 	struct curl_header *hd = NULL;
 	if (curl_easy_header(h, "Cache-Control", 0, CURLH_HEADER, -1, &hd) != CURLHE_OK || !hd || !hd->value)
 		return -1;
-	for (const char *p = hd->value; (p = strcasestr(p, "max-age")) != NULL; p += 7) {
-		const char *v = p + 7;
-		while (*v == ' ')
-			v++;
-		if (*v != '=')
-			continue;
-		v++;
-		while (*v == ' ')
-			v++;
-		char *end;
-		long s = strtol(v, &end, 10);
-		if (end != v && s >= 0)
-			return s;
-	}
-	return -1;
+	return auth_jwks_max_age(hd->value);
 }
 
 /* One GET of the URL; 0 with *keys and the body it came from, or an error with the reason. */

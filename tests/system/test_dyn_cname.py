@@ -29,6 +29,10 @@ from ternlib import Ternd
 from test_dyn_api import cluster  # noqa: F401 (fixture)
 from test_zonefile_signing import FileTernd, wait_signed
 
+# A share drawn n times is held to 4 standard deviations: 3 failed a fresh-clone CI by chance
+# (Knot drew 1842 of 2000 at 90%: 3.1 sigma); a broken weighting (50/50 for 90/10) is 60 sigma away.
+SIGMAS = 4
+
 ZONE = """$ORIGIN cdn.test.
 $TTL 300
 @ IN SOA ns1 hostmaster 1 7200 900 1209600 300
@@ -115,7 +119,7 @@ def test_weighted_name_pool(server):
         seen[c[0][2]] += 1
     s.close()
     for name, p in (("a.cdn.test.", 0.9), ("b.cdn.test.", 0.1)):
-        assert abs(seen[name] - n * p) <= 3 * math.sqrt(n * p * (1 - p)), seen
+        assert abs(seen[name] - n * p) <= SIGMAS * math.sqrt(n * p * (1 - p)), seen
 
 
 def test_every_type_at_the_node(server):
@@ -347,4 +351,4 @@ def test_render_knot_cname_views(tmp_path):
                 assert len(c) == 2 and c[0][1] == "CNAME", c
                 seen[c[0][2]] += 1
             for name, p in (("a.knc.test.", 0.9), ("b.knc.test.", 0.1)):
-                assert abs(seen[name] - n * p) <= 3 * math.sqrt(n * p * (1 - p)), (srv, seen)
+                assert abs(seen[name] - n * p) <= SIGMAS * math.sqrt(n * p * (1 - p)), (srv, seen)

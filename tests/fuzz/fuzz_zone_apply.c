@@ -354,6 +354,8 @@ static void check_zone(const struct zone *z, const struct model *m)
 			want |= (t == RR_NS && !apex) ? NODE_DELEG : 0;
 			want |= t == RR_CNAME ? NODE_CNAME : 0;
 			want |= t == RR_DNAME ? NODE_DNAME : 0;
+			want |= t == RR_NSEC ? NODE_NSEC : 0; /* a member of the NSEC order */
+			want |= t == RR_NSEC3 ? NODE_NSEC3 : 0;
 			cname |= t == RR_CNAME;
 			other |= t != RR_CNAME && t != RR_RRSIG && t != RR_NSEC;
 			if (t == RR_SOA && !apex)

@@ -61,6 +61,10 @@ int check_input_name(const char *in, char out[CHECK_NAME_TEXT], char *unicode, s
 		idn2_free(alabel);
 	}
 	n = strlen(name);
+	if (n == 0) { /* an internationalized input whose A-label form is empty */
+		snprintf(err, errlen, "\"%.200s\" is no name once converted to its A-labels", in);
+		return TERN_ENAME;
+	}
 	if (strcmp(name, ".") == 0) {
 		snprintf(err, errlen, "the root is not a domain that can be checked");
 		return TERN_ENAME;

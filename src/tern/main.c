@@ -30,6 +30,7 @@ static const struct {
     {"store", cmd_store, "the store on this machine: backup"},
     {"ech", cmd_ech, "Encrypted ClientHello keys and configurations, on this machine: generate, show"},
     {"check", cmd_check, "diagnostics from a walk that uses no cache: domain, fqdn"},
+    {"usage", cmd_usage, "queries and zone-days per zone, for billing: report"},
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 

@@ -76,7 +76,7 @@ def test_every_documented_route_is_served(srv, keys):
     # is deleted before it, DELETE routes running in path order)
     sid2 = owner.post("/api/v1/services", deployment).json["id"]
     assert owner.post("/api/v1/services/%s/domains" % sid2, {"name": "www.oa-alias.test"}).status == 202
-    params = {"zone": "oa.test", "name": "www", "type": "A", "id": str(pid), "service": sid}
+    params = {"zone": "oa.test", "name": "www", "type": "A", "id": str(pid), "service": sid, "tenant": "openapi"}
     bodies = {
         ("POST", "/api/v1/zones"): {"name": "oa-new.test"},
         ("POST", "/api/v1/zones/{}/import"): zonefile("oa.test", "www 60 IN A 192.0.2.1", "gone 60 IN A 192.0.2.2"),

@@ -3,8 +3,10 @@ question type, rcode and transport, and tern_zones / tern_records by tenant, on 
 mix of queries gives exact counters, equal per zone to Knot 3.2's mod-stats (`knotc zone-stats`) for
 the same mix; queries for names outside every zone count under zone=""; API zones carry their
 tenant; a zone removed and added again is counted afresh under the same name."""
+import os
 import re
 import socket
+import subprocess
 import struct
 import time
 import urllib.request
@@ -16,7 +18,7 @@ import pytest
 import knotlib
 from apilib import ApiTernd, keys  # noqa: F401 (a fixture)
 from sysutil import ZONE_FILES, serve
-from ternlib import free_port
+from ternlib import TERND, free_port
 
 SAMPLE = re.compile(r'^(tern_[a-z_]+)\{(.*)\} (\d+)$')
 LABEL = re.compile(r'([a-z]+)="((?:[^"\\]|\\.)*)"')
@@ -191,5 +193,97 @@ def test_api_zones_carry_their_tenant_and_a_zone_back_counts_afresh(keys, tmp_pa
         rows = scrape(srv.api_port)
         assert total(rows, "tern_queries_total", zone="shop.test.", tenant="tenant-b") == 2
         assert total(rows, "tern_queries_total", zone="shop.test.", tenant="tenant-a") == 7
+    finally:
+        assert srv.stop() == 0
+
+
+def today():
+    return time.strftime("%Y-%m-%d", time.gmtime())
+
+
+def usage(api, tenant, **params):
+    q = "&".join("%s=%s" % kv for kv in params.items())
+    return api.get("/api/v1/tenants/%s/usage?%s" % (tenant, q))
+
+
+def zone_queries(doc, zone):
+    return sum(z["queries"] for p in doc["periods"] for z in p["zones"] if z["zone"] == zone)
+
+
+def test_usage_api_equals_the_counters_across_restarts_and_a_kill(keys, tmp_path):
+    """The usage API answers what /metrics counted (it flushes first); a restart keeps it; after a
+    kill -9 at most the last flush interval (2 s here) is missing; CSV and month totals agree."""
+    srv = ApiTernd(keys, workdir=str(tmp_path))
+    with open(srv.config, "a") as f:
+        f.write("usage:\n  flush-interval: 2\n")
+    srv.start()
+    a = srv.api(keys.token("tenant-a"))
+    a.create_zone("count.test")
+    time.sleep(1.2)  # the tenant looked up (once a second) before the queries are flushed
+    udp(srv.port, "count.test", "SOA", 40)
+    day = today()
+    r = usage(a, "tenant-a", **{"from": day, "to": day})
+    assert r.status == 200, r
+    assert zone_queries(r.json, "count.test.") == 40, r.json
+    assert r.json["periods"][0]["zone_days"] == 1, r.json
+    csv = usage(a, "tenant-a", **{"from": day, "to": day, "format": "csv"})
+    assert csv.status == 200 and csv.headers.get("Content-Type", "").startswith("text/csv"), csv
+    assert csv.body.decode().splitlines() == ["period,zone,queries,zone_days", '%s,"count.test.",40,1' % day]
+    month = usage(a, "tenant-a", **{"from": day[:8] + "01", "to": day, "granularity": "month"})
+    assert month.json["periods"][0]["period"] == day[:7] and zone_queries(month.json, "count.test.") == 40
+    # tern usage report: the token's tenant, the month's table
+    cli = os.environ.get("TERN_CLI", os.path.join(os.path.dirname(TERND), "tern"))
+    env = dict(os.environ, TERN_API="http://127.0.0.1:%d" % srv.api_port, TERN_TOKEN=keys.token("tenant-a"))
+    p = subprocess.run([cli, "usage", "report", "--month", day[:7]], capture_output=True, text=True, env=env,
+                       timeout=30)
+    assert p.returncode == 0, p.stderr
+    rows = [line.split() for line in p.stdout.splitlines()]
+    assert rows[0] == ["usage", "of", "tenant-a,", day[:7], "(UTC)"] and ["count.test.", "40", "1"] in rows, p.stdout
+    assert ["total", "40", "1"] in rows, p.stdout
+    p = subprocess.run([cli, "usage", "report", "--month", "2026-13"], capture_output=True, text=True, env=env,
+                       timeout=30)
+    assert p.returncode == 2 and "--month YYYY-MM" in p.stderr, p.stderr
+    assert srv.stop() == 0
+    srv.start()
+    a = srv.api(keys.token("tenant-a"))
+    r = usage(a, "tenant-a", **{"from": day, "to": day})
+    assert zone_queries(r.json, "count.test.") == 40, r.json
+    # queries, then more than one flush interval, then kill -9: all of them were stored
+    udp(srv.port, "count.test", "SOA", 10)
+    time.sleep(4.5)
+    udp(srv.port, "count.test", "SOA", 5)  # within the interval: may be lost
+    srv.kill9()
+    srv.start()
+    a = srv.api(keys.token("tenant-a"))
+    n = zone_queries(usage(a, "tenant-a", **{"from": day, "to": day}).json, "count.test.")
+    assert n in (50, 55), n
+    assert srv.stop() == 0
+
+
+def test_usage_api_refuses_bad_requests_and_other_tenants(keys, tmp_path):
+    srv = ApiTernd(keys, workdir=str(tmp_path)).start()
+    try:
+        a = srv.api(keys.token("tenant-a"))
+        admin = srv.api(keys.token("ops", admin=True))
+        day = today()
+        cases = [
+            ({"from": day}, "to"),
+            ({"to": day}, "from"),
+            ({"from": "2026-02-30", "to": day}, "from"),
+            ({"from": "26-01-01", "to": day}, "from"),
+            ({"from": day, "to": "2026-13-01"}, "to"),
+            ({"from": "2026-12-06", "to": "2026-12-05"}, "from"),
+            ({"from": "2025-01-01", "to": "2026-02-01"}, "to"),  # 14 calendar months
+            ({"from": day, "to": day, "granularity": "week"}, "granularity"),
+            ({"from": day, "to": day, "format": "xml"}, "format"),
+        ]
+        for params, field in cases:
+            r = usage(a, "tenant-a", **params)
+            assert r.status == 400 and r.error["field"] == field, (params, r)
+        assert usage(a, "tenant-a", **{"from": "2025-01-01", "to": "2026-01-31"}).status == 200  # 13 months
+        r = usage(a, "tenant-b", **{"from": day, "to": day})
+        assert r.status == 403 and r.error["field"] == "tenant", r
+        assert usage(admin, "tenant-b", **{"from": day, "to": day}).status == 200
+        assert a.get("/api/v1/tenants/tenant-a/usage?from=%s&to=%s" % (day, day), token=False).status == 401
     finally:
         assert srv.stop() == 0

@@ -63,6 +63,7 @@ static const struct http_route routes[] = {
     {"POST", "/api/v1/services/{}/domains", api_aliases_add, 0, false},
     {"GET", "/api/v1/services/{}/domains", api_aliases_list, 0, false},
     {"DELETE", "/api/v1/services/{}/domains/{}", api_aliases_delete, 0, false},
+    {"GET", "/api/v1/tenants/{}/usage", api_usage, 0, false},
 };
 
 /* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants. */

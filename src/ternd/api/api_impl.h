@@ -333,6 +333,8 @@ void api_services_ingress(void *ctx, const struct http_request *req, struct http
 void api_aliases_add(void *ctx, const struct http_request *req, struct http_response *res);
 void api_aliases_list(void *ctx, const struct http_request *req, struct http_response *res);
 void api_aliases_delete(void *ctx, const struct http_request *req, struct http_response *res);
+/* GET /api/v1/tenants/{t}/usage (api_usage.c) */
+void api_usage(void *ctx, const struct http_request *req, struct http_response *res);
 /* Before a service's deletion: the HTTPS records published for its verified aliases in zones of
  * the caller's tenant are deleted (each zone's own write; a failure is logged). */
 void api_aliases_unpublish(struct api *a, const struct api_caller *c, const char *service);

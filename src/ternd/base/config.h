@@ -76,6 +76,11 @@ struct config_catalog {
 	char *state_file; /* its last serial: <api.data-dir, else the config file's directory>/<zone>.serial */
 };
 
+/* Usage counting (the usage module): how often the counts go to the store. */
+struct config_usage {
+	unsigned flush_ms; /* usage.flush-interval */
+};
+
 /* The HTTP API (control plane); enabled when the file has an "api" section. */
 struct config_api {
 	bool enabled;
@@ -364,6 +369,7 @@ struct config {
 	} * zone_index;
 	size_t zone_index_mask;
 	struct config_catalog catalog; /* the catalog zone produced */
+	struct config_usage usage;
 	char *nsid; /* server identity for NSID (RFC 5001); NULL = not sent */
 	char *user, *group; /* server.user, server.group: who ternd becomes when started as root (privdrop.h) */
 	uint16_t edns_size; /* advertised and maximum UDP payload; default 1232 */

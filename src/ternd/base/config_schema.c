@@ -759,6 +759,19 @@ static const struct cfg_item catalog_items[] = {
     {0},
 };
 
+static const struct cfg_item usage_items[] = {
+    {.name = "flush-interval",
+     .type = CFG_SECONDS,
+     .offset = offsetof(struct config_usage, flush_ms),
+     .min = 1000,
+     .max = 3600000,
+     .def = "60",
+     .unit = "seconds",
+     .help = "how often the queries counted per zone and day go to the store (api.data-dir): a kill -9 "
+             "loses at most this much of them; the usage API and a stop flush at once"},
+    {0},
+};
+
 #define GEO_AT(member) offsetof(struct config_geo, member)
 static const struct cfg_item geo_items[] = {
     {.name = "database",
@@ -1249,6 +1262,7 @@ static const struct cfg_item root_items[] = {
      .items = catalog_items,
      .finish = finish_catalog},
     {.name = "rrl", .type = CFG_SECTION, .offset = CONFIG_AT(rrl), .items = rrl_items},
+    {.name = "usage", .type = CFG_SECTION, .offset = CONFIG_AT(usage), .items = usage_items},
     {.name = "cookies",
      .type = CFG_SECTION,
      .offset = CONFIG_AT(cookies),

@@ -247,6 +247,17 @@ typedef int (*store_cert_due_fn)(const char *service, const uint8_t *canonical, 
 typedef int (*store_key_fn)(const struct store_key *k, void *arg);
 typedef int (*store_key_event_fn)(const struct store_key_event *e, void *arg);
 
+/* ---- Usage: queries per zone, tenant and UTC day (the usage module adds them as they are taken;
+ * a row made for a day a zone was served counts as one zone-day, whatever its queries) ---- */
+
+struct store_usage_row {
+	int64_t day; /* days since 1970-01-01 (UTC) */
+	uint8_t apex[NAME_MAXLEN]; /* wire form, lower-cased */
+	char tenant[STORE_TENANT_MAX + 1]; /* "" for the configuration's zone files */
+	uint64_t queries;
+};
+typedef int (*store_usage_fn)(void *arg, const struct store_usage_row *r);
+
 /* Backends only: what a backend provides, and the head every backend's handles start with. */
 enum store_txn_kind { STORE_TXN_WRITE, STORE_TXN_READ, STORE_TXN_LATEST };
 /* A savepoint in a write transaction (store_mark): set one, keep what was written since (release
@@ -330,6 +341,9 @@ struct store_ops {
 	                   size_t errlen);
 	int (*setting_get)(struct store_txn *t, const char *name, void **value, size_t *len, int64_t *updated,
 	                   char *err, size_t errlen);
+	int (*usage_add)(struct store_txn *t, const struct store_usage_row *r, char *err, size_t errlen);
+	int (*usage_list)(struct store_txn *t, const char *tenant, int64_t from_day, int64_t to_day, store_usage_fn fn,
+	                  void *arg, char *err, size_t errlen);
 	int (*acme_account_get)(struct store_txn *t, char **pem, char *err, size_t errlen);
 	int (*acme_account_put)(struct store_txn *t, const char *pem, char *err, size_t errlen);
 	int (*cert_get)(struct store_txn *t, const char *service, bool keys, struct store_cert *out, char *err,
@@ -800,6 +814,19 @@ static inline int store_setting_get(struct store_txn *t, const char *name, void 
                                     char *err, size_t errlen)
 {
 	return t->store->ops->setting_get(t, name, value, len, updated, err, errlen);
+}
+
+/* Adds r->queries to the row of (r->day, r->apex, r->tenant), made (with 0) when absent. */
+static inline int store_usage_add(struct store_txn *t, const struct store_usage_row *r, char *err, size_t errlen)
+{
+	return t->store->ops->usage_add(t, r, err, errlen);
+}
+/* The rows of tenant (NULL: every tenant) from from_day to to_day (both included), in order of
+ * tenant, day and apex (as bytes). */
+static inline int store_usage_list(struct store_txn *t, const char *tenant, int64_t from_day, int64_t to_day,
+                                   store_usage_fn fn, void *arg, char *err, size_t errlen)
+{
+	return t->store->ops->usage_list(t, tenant, from_day, to_day, fn, arg, err, errlen);
 }
 
 /* ---- ACME and service certificates (the svc module) ---- */

@@ -65,6 +65,9 @@ enum stmt {
 	ST_SERVICE_DELETE,
 	ST_SETTING_PUT,
 	ST_SETTING_GET,
+	ST_USAGE_ADD,
+	ST_USAGE_LIST,
+	ST_USAGE_LIST_ALL,
 	ST_ACME_ACCOUNT_GET,
 	ST_ACME_ACCOUNT_PUT,
 	ST_CERT_GET,
@@ -271,6 +274,9 @@ int sq_service_get(struct store_txn *bt, const char *id, struct store_service *o
 int sq_service_list(struct store_txn *bt, const char *tenant, store_service_fn fn, void *arg, char *err, size_t errlen);
 int sq_service_count(struct store_txn *bt, const char *tenant, uint64_t *n, char *err, size_t errlen);
 int sq_service_delete(struct store_txn *bt, const char *id, char *err, size_t errlen);
+int sq_usage_add(struct store_txn *bt, const struct store_usage_row *r, char *err, size_t errlen);
+int sq_usage_list(struct store_txn *bt, const char *tenant, int64_t from_day, int64_t to_day, store_usage_fn fn,
+                  void *arg, char *err, size_t errlen);
 int sq_setting_put(struct store_txn *bt, const char *name, const void *value, size_t len, char *err, size_t errlen);
 int sq_setting_get(struct store_txn *bt, const char *name, void **value, size_t *len, int64_t *updated, char *err,
                    size_t errlen);

@@ -245,6 +245,14 @@ static const char *const migrations[] = {
     " created_at INTEGER NOT NULL,"
     " checked_at INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX service_aliases_by_service ON service_aliases (service_id, created_at);",
+    /* 14: usage: queries per zone, tenant and UTC day (a row is also the zone's zone-day) */
+    "CREATE TABLE usage_days ("
+    " tenant TEXT NOT NULL CHECK (length(tenant) <= 128),"
+    " day INTEGER NOT NULL,"
+    " apex BLOB NOT NULL,"
+    " queries INTEGER NOT NULL CHECK (queries >= 0),"
+    " PRIMARY KEY (tenant, day, apex)) WITHOUT ROWID;"
+    "CREATE INDEX usage_days_by_day ON usage_days (day);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -97,6 +97,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SETTING_PUT] = "INSERT INTO settings (name, value, updated_at) VALUES (?1, ?2, ?3)"
                        " ON CONFLICT (name) DO UPDATE SET value = ?2, updated_at = ?3",
     [ST_SETTING_GET] = "SELECT value, updated_at FROM settings WHERE name = ?1",
+    [ST_USAGE_ADD] = "INSERT INTO usage_days (tenant, day, apex, queries) VALUES (?1, ?2, ?3, ?4) "
+                     "ON CONFLICT (tenant, day, apex) DO UPDATE SET queries = queries + excluded.queries",
+    [ST_USAGE_LIST] = "SELECT day, apex, tenant, queries FROM usage_days WHERE tenant = ?1 AND day BETWEEN ?2 AND ?3 "
+                      "ORDER BY tenant, day, apex",
+    [ST_USAGE_LIST_ALL] = "SELECT day, apex, tenant, queries FROM usage_days WHERE day BETWEEN ?2 AND ?3 "
+                          "ORDER BY tenant, day, apex",
     [ST_ACME_ACCOUNT_GET] = "SELECT key_pem FROM acme_account WHERE id = 1",
     [ST_ACME_ACCOUNT_PUT] = "INSERT INTO acme_account (id, key_pem, created_at) VALUES (1, ?1, ?2)",
     /* the private keys only when ?2 is 1 (the ingress, the svc thread) */

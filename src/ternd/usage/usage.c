@@ -4,6 +4,7 @@
 #include "ternd/usage/usage.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,8 @@ struct uzone {
 	uint64_t uid; /* 0: empty */
 	char *tenant;
 	bool removed;
+	uint64_t pending; /* queries taken since the last flush, of u->day */
+	int64_t day_written; /* the last day a row of it went to the store (its zone-day) */
 	uint8_t apex_len;
 	uint8_t *apex;
 };
@@ -45,8 +48,17 @@ struct usage {
 	size_t nzones, zones_cap;
 	size_t unresolved; /* zones whose tenant is not looked up yet */
 	uint64_t lost;
+	int64_t day; /* the UTC day the pending queries are of */
+	unsigned flush_ms;
+	uint64_t flushed_at; /* monotonic ms */
+	pthread_mutex_t flush_lock; /* one flush at a time (the thread's, a stop's, the usage API's) */
 	struct ev_thread thread;
 };
+
+static int64_t utc_day(void)
+{
+	return (int64_t)(time(NULL) / 86400);
+}
 
 static uint64_t mix(uint64_t k)
 {
@@ -56,6 +68,8 @@ static uint64_t mix(uint64_t k)
 	k *= 0xc4ceb9fe1a85ec53ull;
 	return k ^ (k >> 33);
 }
+
+static struct uzone *zone_slot(struct usage *u, uint64_t uid);
 
 static bool totals_grow(struct usage *u)
 {
@@ -92,6 +106,10 @@ static void add_total(void *arg, uint64_t key, uint64_t n)
 		u->ntotals++;
 	}
 	u->totals[h].queries += n;
+	uint64_t uid = stats_usage_uid(key);
+	struct uzone *z = uid ? zone_slot(u, uid) : NULL;
+	if (z && z->uid)
+		z->pending += n;
 }
 
 static struct uzone *zone_slot(struct usage *u, uint64_t uid)
@@ -132,7 +150,7 @@ static void zone_add(struct usage *u, uint64_t uid, const uint8_t *apex, size_t 
 	if (!copy)
 		return;
 	memcpy(copy, apex, len);
-	*z = (struct uzone){.uid = uid, .apex = copy, .apex_len = (uint8_t)len};
+	*z = (struct uzone){.uid = uid, .apex = copy, .apex_len = (uint8_t)len, .day_written = -1};
 	u->nzones++;
 	u->unresolved++;
 }
@@ -199,14 +217,87 @@ static void take(struct usage *u)
 	u->lost = lost > u->lost ? lost : u->lost;
 }
 
+/* One zone's share of a flush: its pending queries when gathered. apex and tenant stay valid: a
+ * zone's entry is freed only by usage_stop. */
+struct flush_item {
+	uint64_t uid, queries;
+	const uint8_t *apex;
+	const char *tenant;
+};
+
+/* Writes every zone's pending queries of u->day, and a zone-day row for each zone served that has
+ * none yet that day, in one store transaction; what was written is then taken off pending (a
+ * failed write leaves it for the next flush). Then moves to today when the day changed. */
+static int flush(struct usage *u, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&u->flush_lock);
+	pthread_mutex_lock(&u->lock);
+	take(u);
+	int64_t day = u->day, today = utc_day();
+	struct flush_item *items = malloc((u->nzones ? u->nzones : 1) * sizeof(*items));
+	size_t n = 0;
+	for (size_t i = 0; items && i < u->zones_cap; i++) {
+		struct uzone *z = &u->zs[i];
+		if (z->uid && z->tenant && (z->pending || (z->day_written != day && !z->removed)))
+			items[n++] = (struct flush_item){z->uid, z->pending, z->apex, z->tenant};
+	}
+	pthread_mutex_unlock(&u->lock);
+	int rc = items ? 0 : TERN_ENOMEM;
+	if (!items)
+		snprintf(err, errlen, "usage: out of memory");
+	struct store_txn *t = NULL;
+	if (rc == 0 && u->store && n && (rc = store_begin(u->store, &t, err, errlen)) == 0) {
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			struct store_usage_row r = {.day = day, .queries = items[i].queries};
+			memcpy(r.apex, items[i].apex, name_len(items[i].apex));
+			snprintf(r.tenant, sizeof(r.tenant), "%s", items[i].tenant);
+			rc = store_usage_add(t, &r, err, errlen);
+		}
+		if (rc == 0)
+			rc = store_commit(t, err, errlen);
+		else
+			store_rollback(t);
+	}
+	pthread_mutex_lock(&u->lock);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct uzone *z = zone_slot(u, items[i].uid);
+		if (z && z->uid) {
+			z->pending -= items[i].queries;
+			z->day_written = day;
+		}
+	}
+	if (rc == 0 && today != day) {
+		/* pending queries from now on are today's (taken before the day turned: yesterday's) */
+		u->day = today;
+	}
+	u->flushed_at = ev_clock_ms();
+	pthread_mutex_unlock(&u->lock);
+	pthread_mutex_unlock(&u->flush_lock);
+	free(items);
+	return rc;
+}
+
+int usage_flush(struct usage *u, char *err, size_t errlen)
+{
+	err[0] = 0;
+	return flush(u, err, errlen);
+}
+
 static void run(void *arg)
 {
 	struct usage *u = arg;
+	char err[256];
+	uint64_t failed_log = 0;
 	pthread_mutex_lock(&u->lock);
 	while (!u->stop) {
 		take(u);
+		bool due = ev_clock_ms() - u->flushed_at >= u->flush_ms || utc_day() != u->day;
 		pthread_mutex_unlock(&u->lock);
 		resolve_tenants(u);
+		if (due && flush(u, err, sizeof(err)) < 0 && ev_clock_ms() >= failed_log) {
+			log_warning("usage: the counts could not be stored (kept for the next try): %s", err);
+			failed_log = ev_clock_ms() + 60000;
+		}
 		pthread_mutex_lock(&u->lock);
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -217,7 +308,8 @@ static void run(void *arg)
 	pthread_mutex_unlock(&u->lock);
 }
 
-int usage_start(struct usage **out, const struct stats *stats, struct zones *zones, struct store *store)
+int usage_start(struct usage **out, const struct stats *stats, struct zones *zones, struct store *store,
+                unsigned flush_ms)
 {
 	struct usage *u = calloc(1, sizeof(*u));
 	if (!u)
@@ -225,7 +317,11 @@ int usage_start(struct usage **out, const struct stats *stats, struct zones *zon
 	u->stats = stats;
 	u->zones = zones;
 	u->store = store;
+	u->flush_ms = flush_ms;
+	u->day = utc_day();
+	u->flushed_at = ev_clock_ms();
 	pthread_mutex_init(&u->lock, NULL);
+	pthread_mutex_init(&u->flush_lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -250,6 +346,10 @@ void usage_stop(struct usage *u)
 	pthread_cond_signal(&u->wake);
 	pthread_mutex_unlock(&u->lock);
 	ev_thread_stop(&u->thread);
+	char err[256];
+	resolve_tenants(u);
+	if (flush(u, err, sizeof(err)) < 0) /* the queries since the last flush */
+		log_warning("usage: the last counts could not be stored: %s", err);
 	for (size_t i = 0; i < u->zones_cap; i++) {
 		free(u->zs[i].apex);
 		free(u->zs[i].tenant);
@@ -258,6 +358,7 @@ void usage_stop(struct usage *u)
 	free(u->totals);
 	pthread_cond_destroy(&u->wake);
 	pthread_mutex_destroy(&u->lock);
+	pthread_mutex_destroy(&u->flush_lock);
 	free(u);
 }
 

@@ -15,7 +15,8 @@ struct usage;
 
 /* Starts the thread, following the zone set: call it before the first zone is published (one
  * published before is counted but never named). store may be NULL (no API: every tenant is ""). */
-int usage_start(struct usage **out, const struct stats *stats, struct zones *zones, struct store *store);
+int usage_start(struct usage **out, const struct stats *stats, struct zones *zones, struct store *store,
+                unsigned flush_ms);
 void usage_stop(struct usage *u);
 
 /* One total: the zone's apex (NULL: no zone of ours, answered REFUSED) and tenant ("" for zones of
@@ -37,6 +38,10 @@ struct usage_tenant_row {
 	uint64_t zones, records;
 };
 void usage_tenants(struct usage *u, void (*fn)(void *arg, const struct usage_tenant_row *r), void *arg);
+
+/* Writes the queries taken so far to the store now (usage.flush-interval does it on its own): the
+ * usage API calls it before reading. 0, or TERN_E* with err (what was not written is kept). */
+int usage_flush(struct usage *u, char *err, size_t errlen);
 
 /* Queries whose key found no slot in a worker's table (counted, not attributed) since the start. */
 uint64_t usage_lost(struct usage *u);

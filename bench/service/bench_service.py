@@ -6,9 +6,9 @@ pebble, in the same run. Started by bench/service/run.sh; see bench/README.md.
 
 The lab is the tests' (tests/system/acmelab.py): a network namespace holding pebble (a CA made with
 openssl, PEBBLE_VA_NOSLEEP=1, PEBBLE_AUTHZREUSE=0), unbound as pebble's -dnsserver and as ternd's
-services.resolver, ternd serving the services zone app.svc.test, knot serving the users' zone
-example.test (dynamic updates allowed from the lab), and tern-acme-responder on the ingress
-address. Tern and lego take turns, the order alternating; the control plane's change -> served
+services.resolver, ternd serving the services zone app.svc.test, a second ternd standing for the
+users' DNS provider (serving example.test, written through its API), and tern-acme-responder on the
+ingress address. Tern and lego take turns, the order alternating; the control plane's change -> served
 (PUT of an A RRset, polled by bench/poll.c every 1 ms) is measured in the same run."""
 import argparse
 import datetime
@@ -29,7 +29,6 @@ import dns.message
 import dns.query
 import dns.rcode
 import dns.rdatatype
-import dns.update
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -47,13 +46,12 @@ PEBBLE_ADDR = "127.10.9.10"
 TERND_ADDR = "127.10.9.20"
 INGRESS = "127.10.9.30"
 LEGO_ADDR = "127.10.9.31"  # lego's own http-01 listener
-KNOT_ADDR = "127.10.9.40"
+USER_DNS_ADDR = "127.10.9.40"  # the users' DNS provider (a second ternd) serving example.test
 RESOLVER_ADDR = "127.10.9.53"
-ADDRS = (PEBBLE_ADDR, TERND_ADDR, INGRESS, LEGO_ADDR, KNOT_ADDR, RESOLVER_ADDR)
+ADDRS = (PEBBLE_ADDR, TERND_ADDR, INGRESS, LEGO_ADDR, USER_DNS_ADDR, RESOLVER_ADDR)
 API_PORT = 8080
 ZONE = "app.svc.test"
 LEGO = shutil.which("lego") or "/usr/bin/lego"
-KNOTD = "/usr/sbin/knotd"
 now_ns = time.monotonic_ns  # CLOCK_MONOTONIC, the poller's clock
 
 TERND_CONF = """server:
@@ -83,35 +81,16 @@ services:
   resolver-timeout: 2
 """
 
-KNOT_CONF = """server:
-    rundir: "{dir}"
-    listen: {addr}@53
-log:
-  - target: stderr
-    any: warning
-database:
-    storage: "{dir}"
-acl:
-  - id: lab
-    address: 127.10.9.0/24
-    action: update
-template:
-  - id: default
-    storage: "{dir}"
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: none
-zone:
-  - domain: example.test
-    file: "{dir}/example.test.zone"
-    acl: lab
-"""
-
-EXAMPLE_ZONE = """$ORIGIN example.test.
-$TTL 1
-@ SOA ns.example.test. h.example.test. 1 60 60 600 1
-@ NS ns
-ns A {knot}
+USER_DNS_CONF = """server:
+  listen: ["{addr}@53"]
+  udp-workers: 1
+log: {{level: info}}
+api:
+  listen: "{addr}@{port}"
+  data-dir: "{data}"
+  jwks: "{jwks}"
+  rate-limit: 0
+  nameservers: ["ns1.example.test.", "ns2.example.test."]
 """
 
 
@@ -121,18 +100,18 @@ def log(msg):
 
 class Lab(PebbleLab):
     def __init__(self, work, ternd, responder, poll_bin):
-        super().__init__(work, ADDRS, (PEBBLE_ADDR,), tools=(ternd, responder, KNOTD, LEGO, poll_bin))
+        super().__init__(work, ADDRS, (PEBBLE_ADDR,), tools=(ternd, responder, LEGO, poll_bin))
         key, jwks = devtoken.ensure_keys(os.path.join(self.dir, "keys"))
         self.key = key
-        self.start_unbound(RESOLVER_ADDR, {ZONE: TERND_ADDR, "example.test": KNOT_ADDR})
+        self.start_unbound(RESOLVER_ADDR, {ZONE: TERND_ADDR, "example.test": USER_DNS_ADDR})
         self.pebble = self.start_pebble("pebble", PEBBLE_ADDR)
-        kd = os.path.join(self.dir, "knot")
-        os.makedirs(kd)
-        with open(os.path.join(kd, "knot.conf"), "w") as f:
-            f.write(KNOT_CONF.format(dir=kd, addr=KNOT_ADDR))
-        with open(os.path.join(kd, "example.test.zone"), "w") as f:
-            f.write(EXAMPLE_ZONE.format(knot=KNOT_ADDR))
-        self.knot = self.spawn("knot", [KNOTD, "-c", os.path.join(kd, "knot.conf")])
+        # the users' DNS provider: a ternd of its own serving example.test through its API (knot 3.2's
+        # dynamic updates stall about one in four for 0.7 s in this lab, outside Tern's control)
+        uconf = os.path.join(self.dir, "user-dns.yaml")
+        with open(uconf, "w") as f:
+            f.write(USER_DNS_CONF.format(addr=USER_DNS_ADDR, port=API_PORT, data=os.path.join(self.dir, "user-data"),
+                                         jwks=jwks))
+        self.user_dns = self.spawn("user-dns", [ternd, "-c", uconf])
         conf = os.path.join(self.dir, "ternd.yaml")
         with open(conf, "w") as f:
             f.write(TERND_CONF.format(addr=TERND_ADDR, port=API_PORT, data=os.path.join(self.dir, "data"), jwks=jwks,
@@ -153,35 +132,27 @@ class Lab(PebbleLab):
         with open(self.poll_ns, "w") as f:
             f.write("#!/bin/sh\nexec %s \"$@\"\n" % " ".join(self.ns.argv([poll_bin])))
         os.chmod(self.poll_ns, 0o755)
-        self.wait_knot()
+        self.wait_log(self.user_dns, "API: listening on")
+        api = Api(API_PORT, devtoken.token(self.key, "user", hours=4), USER_DNS_ADDR)
+        self.user = lambda method, path, body=None: self.ns.call(api.request, method, path, body)
+        r = self.user("POST", "/api/v1/zones", {"name": "example.test"})
+        if r.status != 201:
+            raise RuntimeError("creating example.test: %s" % r)
 
     def api(self, tenant):
         api = Api(API_PORT, devtoken.token(self.key, tenant, hours=4), TERND_ADDR)
         return lambda method, path, body=None: self.ns.call(api.request, method, path, body)
-
-    def wait_knot(self, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                r = self.query(KNOT_ADDR, "example.test", "SOA", timeout=0.5)
-                if r.answer:
-                    return
-            except (OSError, dns.exception.Timeout):
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("knot does not serve example.test:\n%s" % self.knot.log_text())
 
     def query(self, server, name, rdtype, timeout=2):
         q = dns.message.make_query(name, rdtype)
         return self.ns.call(dns.query.udp, q, server, port=53, timeout=timeout)
 
     def cname(self, label, target):
-        """label.example.test CNAME target, by a dynamic update to knot (TCP, inside the namespace)."""
-        u = dns.update.UpdateMessage("example.test")
-        u.replace(label, 1, "CNAME", target.rstrip(".") + ".")
-        r = self.ns.call(dns.query.tcp, u, KNOT_ADDR, port=53, timeout=5)
-        if r.rcode() != dns.rcode.NOERROR:
-            raise RuntimeError("knot refused the update of %s: %s" % (label, dns.rcode.to_text(r.rcode())))
+        """label.example.test CNAME target, at the users' DNS provider (its API, inside the namespace)."""
+        r = self.user("PUT", "/api/v1/zones/example.test/rrsets/%s/CNAME" % label,
+                      {"ttl": 1, "records": [target.rstrip(".") + "."]})
+        if r.status != 200:
+            raise RuntimeError("the users' DNS refused the CNAME of %s: %s" % (label, r))
 
 
 def expect(r, status, what):
@@ -406,7 +377,7 @@ def report(res, args):
                                                       f % s["max"]))
     row("Tern: the API's answer to `POST /api/v1/services`", t["api"], "%.4f")
     row("Tern: **(a) the A answer served** (asked as the answer arrives, then every 1 ms)", t["a"], "%.4f")
-    row("Tern: the alias's CNAME written (knot, a dynamic update)", t["cname"], "%.4f")
+    row("Tern: the alias's CNAME written (the users' DNS provider's API)", t["cname"], "%.4f")
     row("Tern: the alias added: `POST .../domains` answered", t["alias"], "%.4f")
     row("Tern: the first certificate valid (the canonical name alone)", t["cert1"])
     row("Tern: a valid certificate naming the canonical name and the alias", t["cert2"])
@@ -428,6 +399,7 @@ def report(res, args):
         lines.append("| %s | %.2f | %.2f | %.2f |" % (label, med(xs), pct(xs, 99), max(xs)))
     ok_i = med(issuance) <= med(lg)
     a_p99, p99_grid, p99_same = pct(cp["create_a"], 99), pct(cp["grid"], 99), pct(cp["prober"], 99)
+    a_runs_max = max(t["a"]) * 1e3
     lines += ["", "**Targets (issue 20)**:",
               "- Tern's issuance time <= lego's: the two-name issuance took Tern %.3f s (median; best %.3f s), lego "
               "%.3f s (median; best %.3f s): **%s**. From the creation request to (b), which holds two issuances "
@@ -435,31 +407,41 @@ def report(res, args):
               "median %.3f s: %s lego's median." % (med(issuance), min(issuance), med(lg), min(lg),
                                                    "met" if ok_i else "not met", med(t["b"]),
                                                    "below" if med(t["b"]) <= med(lg) else "above"),
-              "- (a) within the control plane's change -> served p99: (a) median %.2f ms, p99 %.2f ms, against a "
-              "change's p99 of %.2f ms (dnspoll's grid) and %.2f ms (the instrument of (a)), measured in the same "
-              "rounds: the median is %s, the p99 **%s**." %
-              (med(cp["create_a"]), a_p99, p99_grid, p99_same,
-               "within" if med(cp["create_a"]) <= p99_same else "not within",
-               "met" if a_p99 <= p99_same else "not met"), ""]
+              "- (a) within the control plane's change -> served p99: (a) of the %d certificate runs at most %.2f ms "
+              "(median %.2f), against a change's p99 of %.2f ms (the instrument of (a); %.2f ms on dnspoll's grid): "
+              "**%s**. Over %d creations timed in the same rounds as the changes, taking turns, (a) median %.2f ms "
+              "and p99 %.2f ms, a change median %.2f ms and p99 %.2f ms: %s." %
+              (len(t["a"]), a_runs_max, med(t["a"]) * 1e3, p99_same, p99_grid,
+               "met" if a_runs_max <= p99_same else "not met", len(cp["create_a"]), med(cp["create_a"]), a_p99,
+               med(cp["prober"]), p99_same,
+               "no slower than a change" if a_p99 <= p99_same else
+               "the p99 %.2f ms (%.0f%%) above a change's" % (a_p99 - p99_same, (a_p99 / p99_same - 1) * 100)),
+              ""]
     waits = lego_validation_waits(res["runs"])
     if waits:
         lines += ["lego's logs: each http-01 challenge solved one after the other, %s s from \"Trying to solve\" "
                   "to \"validated\" (whole seconds, its log's clock)." % ", ".join("%.0f" % w for w in waits), ""]
     lines += NOTES
-    lines += ["", "Host load average at the start %s, at the end %s." % (res["load_start"], res["load_end"]), ""]
+    sched = {"none": "the host's default", "nice": "nice -10",
+             "fifo": "SCHED_FIFO priority 10"}.get(args.sched, args.sched)
+    lines += ["", "Scheduling of the driver and of every process of the lab (lego, pebble, unbound, both ternds, the "
+              "responder, dnspoll): %s (BENCH_SERVICE_SCHED=%s). Host load average at the start %s, at the end %s."
+              % (sched, args.sched, res["load_start"], res["load_end"]), ""]
     return "\n".join(lines)
 
 
 NOTES = [
     "**How**: one lab (tests/system/acmelab.py) in a network namespace: pebble (`PEBBLE_VA_NOSLEEP=1`, "
     "`PEBBLE_AUTHZREUSE=0`, so every order validates every name), unbound as pebble's `-dnsserver` and as "
-    "ternd's `services.resolver`, ternd (`udp-workers: 1`, the services zone app.svc.test), knot serving "
-    "example.test, tern-acme-responder on the ingress address. Tern's clock starts as the creation request is "
-    "sent; the alias is `t<i>.example.test CNAME <canonical>` written to knot by a dynamic update, then added "
+    "ternd's `services.resolver`, ternd (`udp-workers: 1`, the services zone app.svc.test), a second ternd as "
+    "the users' DNS provider serving example.test (knot 3.2.6 was tried there first: about one dynamic update in "
+    "four took 0.7 s instead of 1 ms, UDP or TCP, knsupdate or dnspython, which put its stall into Tern's clock "
+    "and not into lego's), tern-acme-responder on the ingress address. Tern's clock starts as the creation request is "
+    "sent; the alias is `t<i>.example.test CNAME <canonical>` written at the users' DNS provider, then added "
     "by `POST /api/v1/services/{id}/domains`; the certificate is read by `GET .../certificate` every 5 ms and "
     "the HTTPS record (ServiceMode, with ech) asked of ternd. lego (`run --http --http.port <its own "
     "address>:80`, its account registered in an untimed first run) issues `lego<i>.app.svc.test` (an A to its "
-    "address, through ternd's API) and `llego<i>.example.test` (a CNAME to it, in knot): the same shape, the "
+    "address, through ternd's API) and `llego<i>.example.test` (a CNAME to it, at the users' DNS provider): the same shape, the "
     "same pebble, the same resolver; its time is the process's, exec to exit (a Go binary's start and the "
     "files it writes included, a few tens of ms).",
     "",

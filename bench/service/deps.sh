@@ -1,7 +1,7 @@
 #!/bin/bash
 # Installs bench-service's Debian packages when any is missing (idempotent; quiet when all are there).
 set -euo pipefail
-PACKAGES="pebble lego unbound knot dnsutils openssl python3-dnspython python3-jwt python3-cryptography python3-pytest build-essential iproute2 util-linux"
+PACKAGES="pebble lego unbound dnsutils openssl python3-dnspython python3-jwt python3-cryptography python3-pytest build-essential iproute2 util-linux"
 missing=$(for p in $PACKAGES; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' || echo "$p"
 done | tr '\n' ' ')

@@ -158,5 +158,13 @@ bench-signal: build
 	bash bench/signal/deps.sh
 	TERND=$(CURDIR)/$(BUILD)/ternd bench/signal/run.sh
 
+# Services (bench/README.md): a service's creation to its A served and to a certificate for its
+# canonical name plus an alias with the HTTPS record served, against lego --http on the same pebble,
+# and the control plane's change -> served beside it; writes bench/results/service.md (~3 minutes).
+.PHONY: bench-service
+bench-service: build
+	bash bench/service/deps.sh
+	TERND=$(CURDIR)/$(BUILD)/ternd bench/service/run.sh
+
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz deb

@@ -161,11 +161,9 @@ bool ns_limit(struct query *q, unsigned opcode, size_t question_end)
 		name = (uint64_t)q->qhashes[0] << 16 | q->qtype;
 	else if (kind != RRL_ERROR)
 		name = zone_hash(q);
-	/* one 64-bit key of prefix, kind and name (rrl_take mixes it again with the table's seed) */
-	uint64_t key = (hi * 0xc2b2ae3d27d4eb4full ^ lo) * 0x165667b19e3779f9ull ^ (name << 3 | kind);
-	key ^= key >> 31;
-	if (key == 0)
-		key = 1;
+	/* one 64-bit key of prefix, name and kind, never 0 (kind is not): rrl_take mixes it with the
+	 * table's seed to pick a set */
+	uint64_t key = (hi * 0xc2b2ae3d27d4eb4full ^ lo ^ name) << 3 | kind;
 	uint32_t window = pa->rrl_window;
 	if (rrl_take(t, key, q->client->guard->now_ms, response_rate(q), window))
 		return true;

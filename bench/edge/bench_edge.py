@@ -326,12 +326,16 @@ def make_cert(d):
     return key, pem
 
 
+def ternd_keys():
+    """The configuration keys ternd --keys lists (its markdown table: | `key` | type | ...)."""
+    out = subprocess.run([TERND, "--keys"], capture_output=True, text=True).stdout
+    return re.findall(r"^\| `([^`]+)` \|", out, re.M)
+
+
 def ternd_dot_keys():
     """The DoT listener keys of this ternd build: (listen key, certificate key, private key key), or
     None when ternd --keys lists no tls listen key."""
-    out = subprocess.run([TERND, "--keys"], capture_output=True, text=True).stdout
-    keys = [line.split()[0] for line in out.splitlines() if line.strip()]
-    tls = [k for k in keys if "tls" in k.lower()]
+    tls = [k for k in ternd_keys() if "tls" in k.lower()]
     listen = [k for k in tls if "listen" in k]
     if not listen:
         return None
@@ -366,25 +370,46 @@ def bind_start(d, zone, zf, port, tport, key, pem):
     return ["named", "-g", "-n", "1", "-c", conf]
 
 
+def yaml_of(tree, indent=0):
+    """Nested dicts of strings, numbers and lists of strings as YAML (what ternd's configuration takes)."""
+    out = ""
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            out += "%s%s:\n%s" % ("  " * indent, k, yaml_of(v, indent + 1))
+        elif isinstance(v, list):
+            out += "%s%s: [%s]\n" % ("  " * indent, k, ", ".join('"%s"' % x for x in v))
+        elif isinstance(v, str):
+            out += '%s%s: "%s"\n' % ("  " * indent, k, v)
+        else:
+            out += "%s%s: %s\n" % ("  " * indent, k, v)
+    return out
+
+
+def put(tree, dotted, value):
+    """tree[a][b][c] = value for dotted "a.b.c"."""
+    *path, last = dotted.split(".")
+    for k in path:
+        tree = tree.setdefault(k, {})
+    tree[last] = value
+
+
 def ternd_dot_start(d, zone, zf, port, tport, key, pem, keys):
+    """ternd with a DoT listener on tport, by the keys ternd_dot_keys() found (e.g. server.tls.listen,
+    server.tls.certificate, server.tls.key); --check must accept it."""
     listen_key, cert_key, pkey_key = keys
-    sect, lk = listen_key.split(".", 1)[0], listen_key.split(".", 1)[1]
-    extra = "%s:\n  %s: [\"127.0.0.1@%d\"]\n" % (sect, lk, tport)
+    conf = {"server": {"listen": ["127.0.0.1@%d" % port], "udp-workers": 1}, "log": {"level": "warning"}}
+    put(conf, listen_key, ["127.0.0.1@%d" % tport])
     if cert_key:
-        extra += "  %s: \"%s\"\n" % (cert_key.split(".", 1)[1], pem)
+        put(conf, cert_key, pem)
     if pkey_key:
-        extra += "  %s: \"%s\"\n" % (pkey_key.split(".", 1)[1], key)
-    conf = os.path.join(d, "ternd.yaml")
-    if sect == "server":  # fold into the server section ternd_conf writes
-        with open(conf, "w") as f:
-            f.write("server:\n  listen: [\"127.0.0.1@%d\"]\n  udp-workers: 1\n%s" % (port, extra.split("\n", 1)[1])
-                    + "log:\n  level: warning\nzones:\n  - name: %s\n    file: %s\n" % (zone, zf))
-        r = subprocess.run([TERND, "--check", "-c", conf], capture_output=True, text=True)
-        if r.returncode:
-            raise RuntimeError("ternd --check: %s" % (r.stdout + r.stderr).strip())
-    else:
-        ternd_conf(conf, ["127.0.0.1@%d" % port], [(zone, zf)], extra)
-    return [TERND, "-c", conf]
+        put(conf, pkey_key, key)
+    path = os.path.join(d, "ternd.yaml")
+    with open(path, "w") as f:
+        f.write(yaml_of(conf) + "zones:\n  - name: %s\n    file: %s\n" % (zone, zf))
+    r = subprocess.run([TERND, "--check", "-c", path], capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError("ternd --check: %s" % (r.stdout + r.stderr).strip()[-500:])
+    return [TERND, "-c", path]
 
 
 def pin(pid, cpu):
@@ -467,8 +492,7 @@ def xot(args):
     """The XoT part's hook: whether this build can serve a transfer over TLS (an xfr ACL key naming
     tls in ternd --keys). The measurement (1M-RR zone: ternd TLS vs ternd TCP vs BIND XoT) goes here
     when it can; until then the report says why the part was not run."""
-    out = subprocess.run([TERND, "--keys"], capture_output=True, text=True).stdout
-    tls_keys = [line.split()[0] for line in out.splitlines() if line.strip() and "tls" in line.split()[0].lower()]
+    tls_keys = [k for k in ternd_keys() if "tls" in k.lower()]
     xfr_tls = [k for k in tls_keys if "xfr" in k or "transfer" in k or "acl" in k]
     if not xfr_tls:
         return {"note": "ternd: no XoT (transfers over TLS) in this build"}
@@ -500,13 +524,13 @@ def render(res):
         r = res["amp"]
         md += ["## Response rate limiting: amplification under a spoofed flood", "",
                "A private network namespace; a raw socket sends %d queries at %d a second (TXT of big.edge.bench, "
-               "about 1 KB of records, EDNS 4096, no cookie), each from a random address of 198.51.100.0/24 (8 "
+               "a %d-octet answer, EDNS 4096, no cookie), each from a random address of 198.51.100.0/24 (8 "
                "source ports); the answers to that /24 are routed back to the namespace and counted. Both servers "
                "with one UDP worker: ternd `rrl: {responses-per-second: %d, window: 4, slip: 2}`, Knot mod-rrl "
                "`rate-limit: %d, slip: 2` (its bucket holds 4 s). Amplification = bytes out / bytes in, of UDP "
                "payloads and (IP column) with 28 octets of IPv4 and UDP header each. Median of %d rounds "
                "(alternating); ternd with RRL off once for scale." % (
-                   r["flood"], r["pace"], r["rate"], r["rate"], len([x for x in r["rounds"] if x["server"] == "knot"])),
+                   r["flood"], r["pace"], r["ternd-off"]["bytes_out"] / r["ternd-off"]["received"], r["rate"], r["rate"], len([x for x in r["rounds"] if x["server"] == "knot"])),
                "", "| server | full answers | truncated (slip) | answered | bytes out / in | amplification | "
                "amplification (IP) | amplification, slips at 1/2 |", "|---|---|---|---|---|---|---|---|"]
         names = {"ternd": "ternd (RRL)", "knot": "Knot %s mod-rrl" % res.get("knot_version", ""),
@@ -558,6 +582,11 @@ def render(res):
         md += ["## Zone transfers over TLS (XoT)", "",
                "Time to transfer the 1M-RR zone over TLS vs plain TCP (ternd) and vs BIND's XoT; target: TLS at "
                "most 10%% over plain TCP. Not run: %s." % res["xot"]["note"], ""]
+    loads = [float(x) for x in (res["load_before"] + " " + res["load_after"]).split()[::3]]
+    if max(loads) > os.cpu_count():
+        md += ["**The machine was busy** (1-minute load average %s before, %s after, on %d CPUs): queries per "
+               "second and CPU per query are disturbed by other work; instructions per query and the flood's "
+               "bytes are not." % (res["load_before"].split()[0], res["load_after"].split()[0], os.cpu_count()), ""]
     md += ["Machine: %s; load average before %s, after %s. ternd %s; run %s." % (
         res["machine"], res["load_before"], res["load_after"], res["ternd"], res["date"]), ""]
     return "\n".join(md)
@@ -575,7 +604,7 @@ def main():
     ap.add_argument("--ternd", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--only", default=",".join(PARTS), help="comma-separated parts: ipq, amp, dot, xot")
+    ap.add_argument("--only", default=",".join(PARTS), help="comma-separated parts: ipq, amp, dot, xot; or report (edge.md again from edge.json)")
     ap.add_argument("--queries", type=int, default=10000, help="queries replayed under callgrind")
     ap.add_argument("--names", type=int, default=100000, help="names of bench.test")
     ap.add_argument("--rate", type=int, default=20, help="RRL responses per second for the flood")
@@ -590,6 +619,14 @@ def main():
     ap.add_argument("--sched", default="none", help="how bench_drive scheduled the run (reported)")
     args = ap.parse_args()
     TERND = os.path.abspath(args.ternd)
+    base = os.path.splitext(args.out)[0]
+    if args.only == "report":  # the report again from the figures of the last run
+        with open(base + ".json") as f:
+            md = render(json.load(f))
+        with open(args.out, "w") as f:
+            f.write(md)
+        print(md)
+        return
     parts = [p for p in args.only.split(",") if p]
     if not parts or set(parts) - set(PARTS):
         ap.error("--only takes %s" % ", ".join(PARTS))
@@ -613,7 +650,6 @@ def main():
     if "xot" in parts:
         res["xot"] = xot(args)
     res["load_after"] = loadavg()
-    base = os.path.splitext(args.out)[0]
     old = {}
     if os.path.exists(base + ".json") and set(parts) != set(PARTS):
         with open(base + ".json") as f:

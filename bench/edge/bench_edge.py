@@ -17,8 +17,10 @@
        query (utime+stime of the process tree / responses). ternd gets a row when the build
        accepts a DoT listener (a `tls` listen key in ternd --keys that --check accepts), else the
        report says so. Target (issue 25): ternd's CPU per query <= 0.5x the better of the two.
-  xot  zone transfer over TLS (1M-RR zone, TLS vs plain TCP, vs BIND's XoT): the section is named
-       and reports whether this build has XoT; measured once ternd serves transfers over TLS.
+  xot  zone transfer over TLS: bench/gen.py's 1M-RR big.test pulled by kdig over TLS and over plain
+       TCP from ternd and from BIND 9.18, wall time and server CPU, --xot-rounds rounds. Run when
+       the build has XoT (a transfer.allow[].tls key and a DoT listener), else the report says so.
+       Target (issue 25): TLS at most 10% over plain TCP.
 
 Writes --out (markdown) and the figures beside it (.json)."""
 import argparse
@@ -488,15 +490,92 @@ def dot(args, data):
 
 # --- xot: zone transfers over TLS ----------------------------------------------------------------
 
-def xot(args):
-    """The XoT part's hook: whether this build can serve a transfer over TLS (an xfr ACL key naming
-    tls in ternd --keys). The measurement (1M-RR zone: ternd TLS vs ternd TCP vs BIND XoT) goes here
-    when it can; until then the report says why the part was not run."""
-    tls_keys = [k for k in ternd_keys() if "tls" in k.lower()]
-    xfr_tls = [k for k in tls_keys if "xfr" in k or "transfer" in k or "acl" in k]
-    if not xfr_tls:
+def ternd_xot_keys():
+    """(the DoT listener keys, the transfer ACL's TLS key) when this ternd serves transfers over TLS
+    (e.g. server.tls.listen and transfer.allow[].tls), else None."""
+    dot_keys = ternd_dot_keys()
+    xfr = [k for k in ternd_keys() if k.startswith("transfer.allow") and k.endswith(".tls")]
+    return (dot_keys, xfr[0]) if dot_keys and xfr else None
+
+
+def ternd_xot_start(d, zone, zf, port, tport, key, pem, keys):
+    dot_keys, _ = keys
+    argv = ternd_dot_start(d, zone, zf, port, tport, key, pem, dot_keys)
+    path = argv[-1]
+    with open(path, "a") as f:
+        f.write("transfer:\n  allow:\n    - {address: 127.0.0.1, tls: optional}\n")
+    r = subprocess.run([TERND, "--check", "-c", path], capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError("ternd --check: %s" % (r.stdout + r.stderr).strip()[-500:])
+    return argv
+
+
+def bind_xot_start(d, zone, zf, port, tport, key, pem):
+    argv = bind_start(d, zone, zf, port, tport, key, pem)
+    conf = argv[-1]
+    with open(conf) as f:
+        text = f.read()
+    with open(conf, "w") as f:
+        f.write(text.replace("  recursion no;\n", "  recursion no;\n  allow-transfer { any; };\n"))
+    return argv
+
+
+def axfr(port, zone, tls, client_cpu):
+    """One AXFR by kdig (pinned), over TLS or plain TCP: (seconds, records, octets)."""
+    argv = ["taskset", "-c", client_cpu, "kdig", "@127.0.0.1", "-p", str(port), "+tls" if tls else "+tcp",
+            "+noall", "+stats", "AXFR", zone]
+    t0 = time.monotonic()
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    dt = time.monotonic() - t0
+    m = re.search(r"Received (\d+) B \((\d+) messages?, (\d+) records?\)", r.stdout)
+    if r.returncode or not m:
+        raise RuntimeError("kdig AXFR %s: %s" % ("TLS" if tls else "TCP", (r.stdout + r.stderr)[-800:]))
+    return dt, int(m.group(3)), int(m.group(1))
+
+
+def xot(args, data):
+    """The 1M-RR zone transferred by kdig over TLS and over plain TCP from ternd and from BIND 9.18
+    (each server pinned to --server-cpu, kdig to --client-cpu), --xot-rounds alternating; wall time of
+    the transfer and server CPU time. Run when this ternd serves transfers over TLS; else the report
+    says why not."""
+    keys = ternd_xot_keys()
+    if not keys:
         return {"note": "ternd: no XoT (transfers over TLS) in this build"}
-    return {"note": "ternd has XoT keys (%s); the XoT measurement is not written yet" % ", ".join(xfr_tls)}
+    d0 = os.path.join(args.work, "xot")
+    os.makedirs(d0)
+    key, pem = make_cert(d0)
+    zf = os.path.join(data, "big.test.zone")
+    with open(os.path.join(data, "big.test.rrs")) as f:
+        rrs = int(f.read())
+    res = {"rrs": rrs, "rounds": [], "ternd_keys": list(keys[0]) + [keys[1]]}
+    for name, start in (("ternd", lambda *a: ternd_xot_start(*a, keys)), ("bind", bind_xot_start)):
+        d = os.path.join(d0, name)
+        os.makedirs(d)
+        port, tport = free_port(), free_port()
+        argv = start(d, "big.test", zf, port, tport, key, pem)
+        p = subprocess.Popen(["taskset", "-c", args.server_cpu] + argv, cwd=d,
+                             stdout=open(os.path.join(d, "server.log"), "w"), stderr=subprocess.STDOUT)
+        try:
+            run([PY, os.path.join(BENCH, "dnsq.py"), "ready", port, "big.test", "--timeout", "900", "--pid", p.pid],
+                stdout=subprocess.DEVNULL)
+            pin(p.pid, args.server_cpu)
+            for rnd in range(args.xot_rounds):
+                for tls in (False, True):
+                    c0 = proc_cpu(p.pid)
+                    dt, records, octets = axfr(tport if tls else port, "big.test", tls, args.client_cpu)
+                    cpu = proc_cpu(p.pid) - c0
+                    r = {"server": name, "tls": tls, "round": rnd, "seconds": round(dt, 3), "records": records,
+                         "octets": octets, "server_cpu_s": round(cpu, 3)}
+                    log("AXFR %s: %s" % (name, json.dumps(r)))
+                    res["rounds"].append(r)
+        finally:
+            stop(p, 60)
+    for name in ("ternd", "bind"):
+        for tls in (False, True):
+            rs = [r for r in res["rounds"] if r["server"] == name and r["tls"] == tls]
+            res["%s_%s" % (name, "tls" if tls else "tcp")] = {
+                k: statistics.median(r[k] for r in rs) for k in ("seconds", "server_cpu_s", "records", "octets")}
+    return res
 
 
 # --- the report ----------------------------------------------------------------------------------
@@ -578,10 +657,30 @@ def render(res):
             md += ["", "Target (ternd's CPU per query <= 0.5x the better of NSD and BIND): not judged, %s." % (
                 r.get("ternd_note") or r.get("ternd_note_run") or "ternd was not measured")]
         md.append("")
-    if "xot" in res:
+    if "xot" in res and "note" in res["xot"]:
         md += ["## Zone transfers over TLS (XoT)", "",
                "Time to transfer the 1M-RR zone over TLS vs plain TCP (ternd) and vs BIND's XoT; target: TLS at "
                "most 10%% over plain TCP. Not run: %s." % res["xot"]["note"], ""]
+    elif "xot" in res:
+        r = res["xot"]
+        md += ["## Zone transfers over TLS (XoT)", "",
+               "bench/gen.py's big.test (%d RRs) transferred by `kdig +noall +stats AXFR` (CPU %s) over TLS 1.3 "
+               "and over plain TCP from ternd (`server.tls.listen`, `transfer.allow: [{address: 127.0.0.1, tls: "
+               "optional}]`) and from BIND %s (`listen-on port P tls`, `allow-transfer { any; }`), each pinned to "
+               "CPU %s; wall time of the transfer (kdig's own parsing included, the same for every row) and the "
+               "server's CPU time. Median of %d rounds." % (
+                   r["rrs"], res["client_cpu"], res.get("bind_version", ""), res["server_cpu"],
+                   len([x for x in r["rounds"] if x["server"] == "bind" and x["tls"]])), "",
+               "| server | transport | seconds | server CPU s | records | octets |", "|---|---|---|---|---|---|"]
+        for name, label in (("ternd", "ternd"), ("bind", "BIND %s" % res.get("bind_version", ""))):
+            for tr in ("tcp", "tls"):
+                x = r["%s_%s" % (name, tr)]
+                md.append("| %s | %s | %.2f | %.2f | %d | %d |" % (label, tr.upper(), x["seconds"], x["server_cpu_s"],
+                                                                 x["records"], x["octets"]))
+        ratio = r["ternd_tls"]["seconds"] / r["ternd_tcp"]["seconds"]
+        md += ["", "Target: ternd's transfer over TLS at most 10%% slower than over plain TCP: %s (%.3fx); over "
+               "TLS ternd takes %.2fx BIND's time." % (verdict(ratio <= 1.10), ratio,
+                                                       r["ternd_tls"]["seconds"] / r["bind_tls"]["seconds"]), ""]
     loads = [float(x) for x in (res["load_before"] + " " + res["load_after"]).split()[::3]]
     if max(loads) > os.cpu_count():
         md += ["**The machine was busy** (1-minute load average %s before, %s after, on %d CPUs): queries per "
@@ -614,6 +713,8 @@ def main():
     ap.add_argument("--dot-seconds", type=int, default=10)
     ap.add_argument("--dot-rounds", type=int, default=3)
     ap.add_argument("--dot-dnsperf", default="-c 10 -q 100")
+    ap.add_argument("--xot-rounds", type=int, default=3)
+    ap.add_argument("--big-rrs", type=int, default=1000000, help="RRs of the zone transferred (xot)")
     ap.add_argument("--server-cpu", default="1")
     ap.add_argument("--client-cpu", default="0")
     ap.add_argument("--sched", default="none", help="how bench_drive scheduled the run (reported)")
@@ -634,10 +735,11 @@ def main():
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "server_cpu": args.server_cpu,
            "client_cpu": args.client_cpu, "sched": args.sched}
     data = os.path.join(args.work, "data")
-    if "ipq" in parts or "dot" in parts:
-        log("generating bench.test and the query mix (bench/gen.py)")
+    if parts != ["amp"]:
+        big = args.big_rrs if "xot" in parts and ternd_xot_keys() else 10
+        log("generating bench.test, the query mix and a %d-RR big.test (bench/gen.py)" % big)
         run([PY, os.path.join(BENCH, "gen.py"), data, "--names", args.names, "--queries", max(args.queries, 20000),
-             "--big-rrs", 10], stdout=subprocess.DEVNULL)
+             "--big-rrs", big], stdout=subprocess.DEVNULL)
     if "ipq" in parts:
         res["ipq"] = ipq(args, data)
     if "amp" in parts:
@@ -648,7 +750,8 @@ def main():
         res["bind_version"] = version(["named", "-v"], r"BIND (\d+\.\d+\.\d+)")
         res["dot"] = dot(args, data)
     if "xot" in parts:
-        res["xot"] = xot(args)
+        res["bind_version"] = version(["named", "-v"], r"BIND (\d+\.\d+\.\d+)")
+        res["xot"] = xot(args, data)
     res["load_after"] = loadavg()
     old = {}
     if os.path.exists(base + ".json") and set(parts) != set(PARTS):

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Installs bench-edge's Debian packages when any is missing (idempotent; quiet when all are there).
 set -euo pipefail
-PACKAGES="knot nsd bind9 dnsperf valgrind python3-dnspython build-essential iproute2 util-linux openssl"
+PACKAGES="knot knot-dnsutils nsd bind9 dnsperf valgrind python3-dnspython build-essential iproute2 util-linux openssl"
 missing=$(for p in $PACKAGES; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' || echo "$p"
 done | tr '\n' ' ')

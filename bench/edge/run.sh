@@ -19,7 +19,7 @@ BENCH=edge BENCH_KEEP=${BENCH_EDGE_KEEP:-0}
 . "$ROOT/bench/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || { log "needs root (network namespace, raw socket)"; exit 1; }
-for p in valgrind callgrind_annotate knotd nsd named dnsperf openssl taskset ip nsenter unshare cc; do
+for p in valgrind callgrind_annotate knotd kdig nsd named dnsperf openssl taskset ip nsenter unshare cc; do
 	command -v "$p" >/dev/null || { log "$p is missing: run bench/edge/deps.sh"; exit 1; }
 done
 $PY -c 'import dns.message' 2>/dev/null || { log "python3-dnspython is needed: run bench/edge/deps.sh"; exit 1; }
@@ -30,6 +30,7 @@ args=(--work "$WORK" --ternd "$WORK/bin/ternd" --out "$OUT")
 [ -n "${BENCH_EDGE_ROUNDS:-}" ] && args+=(--rounds "$BENCH_EDGE_ROUNDS")
 [ -n "${BENCH_EDGE_DOT_ROUNDS:-}" ] && args+=(--dot-rounds "$BENCH_EDGE_DOT_ROUNDS")
 if [ "${BENCH_EDGE_QUICK:-0}" = 1 ]; then
-	args+=(--queries 1000 --names 10000 --flood 2000 --pace 1000 --rounds 1 --dot-seconds 3 --dot-rounds 1)
+	args+=(--queries 1000 --names 10000 --flood 2000 --pace 1000 --rounds 1 --dot-seconds 3 --dot-rounds 1
+		--xot-rounds 1 --big-rrs 100000)
 fi
 bench_drive "${BENCH_EDGE_SCHED:-none}" "$PY" "$HERE/bench_edge.py" "${args[@]}"

@@ -325,7 +325,8 @@ def test_ipv6_prefix_56(tmp_path):
     try:
         cfg = tmp_path / "ternd.yaml"
         cfg.write_text("server:\n  listen: [\"%s@53\"]\n  udp-workers: 1\nzones:\n  - name: example.com\n"
-                       "    file: \"%s\"\n%s" % (V6_SERVER, ZONE_FILES["example.com"], rrl_section()))
+                       "    file: \"%s\"\n%sapi:\n  listen: \"127.0.0.1@8053\"\n" % (
+                           V6_SERVER, ZONE_FILES["example.com"], rrl_section()))
         proc = ns.popen([TERND, "-c", cfg], str(tmp_path / "ternd.log"))
         ns.call(wait_udp, V6_SERVER, 53, proc=proc)
         other = ns.call(bound, V6_OTHER)
@@ -335,6 +336,9 @@ def test_ipv6_prefix_56(tmp_path):
         full, slipped = tally(got[other])
         assert (full, slipped) == ((FLOOD + 9) // 10, 0), (full, slipped)
         other.close()
+        # /healthz names the /56
+        h = ns.call(lambda: json.loads(urllib.request.urlopen("http://127.0.0.1:8053/healthz", timeout=5).read()))
+        assert h["rrl"]["top"] == [{"prefix": "2001:db8:1::/56", "limited": FLOOD - res["full"]}], h["rrl"]
     finally:
         if proc:
             from ternlib import terminate

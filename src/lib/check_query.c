@@ -4,7 +4,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +11,9 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "lib/error.h"
+#include "lib/exchange.h"
 #include "lib/name.h"
 #include "lib/rr.h"
 #include "lib/rrtext.h"
@@ -260,105 +259,6 @@ static int build_query(uint8_t *buf, size_t cap, uint16_t id, const char *qname,
 	return 0;
 }
 
-/* Waits until fd is ready for events or the deadline passes: 1 ready, 0 timeout, -1 error. */
-static int wait_fd(int fd, short events, double deadline)
-{
-	for (;;) {
-		int left = (int)(deadline - now_ms());
-		if (left <= 0)
-			return 0;
-		struct pollfd p = {.fd = fd, .events = events};
-		int r = poll(&p, 1, left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		return r < 0 ? -1 : r;
-	}
-}
-
-static int over_udp(const struct check_addr *srv, const uint8_t *q, size_t qlen, uint8_t *buf, size_t cap,
-                    double deadline, uint16_t id, size_t *len, char *err, size_t errlen)
-{
-	int fd = socket(srv->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (const struct sockaddr *)&srv->ss, srv->len) < 0 || send(fd, q, qlen, 0) < 0) {
-		snprintf(err, errlen, "UDP: %s", strerror(errno));
-		goto fail;
-	}
-	for (;;) {
-		int r = wait_fd(fd, POLLIN, deadline);
-		if (r <= 0) {
-			snprintf(err, errlen, "UDP: %s", r == 0 ? "no answer (timeout)" : strerror(errno));
-			goto fail;
-		}
-		ssize_t n = recv(fd, buf, cap, 0);
-		if (n < 0) {
-			snprintf(err, errlen, "UDP: %s", strerror(errno)); /* ECONNREFUSED: nothing listens */
-			goto fail;
-		}
-		if (n >= 2 && wire_get16(buf) == id) { /* others are strays: wait on */
-			*len = (size_t)n;
-			close(fd);
-			return 0;
-		}
-	}
-fail:
-	if (fd >= 0)
-		close(fd);
-	return TERN_EIO;
-}
-
-static int io_all(int fd, uint8_t *buf, size_t n, bool out, double deadline, char *err, size_t errlen)
-{
-	size_t done = 0;
-	while (done < n) {
-		int r = wait_fd(fd, out ? POLLOUT : POLLIN, deadline);
-		if (r <= 0) {
-			snprintf(err, errlen, "TCP: %s", r == 0 ? "no answer (timeout)" : strerror(errno));
-			return TERN_EIO;
-		}
-		ssize_t k = out ? send(fd, buf + done, n - done, MSG_NOSIGNAL) : recv(fd, buf + done, n - done, 0);
-		if (k <= 0) {
-			snprintf(err, errlen, "TCP: %s", k == 0 ? "connection closed early" : strerror(errno));
-			return TERN_EIO;
-		}
-		done += (size_t)k;
-	}
-	return 0;
-}
-
-static int over_tcp(const struct check_addr *srv, const uint8_t *q, size_t qlen, uint8_t *buf, double deadline,
-                    size_t *len, char *err, size_t errlen)
-{
-	uint8_t framed[2 + 512];
-	int rc = TERN_EIO;
-	int fd = socket(srv->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "TCP: %s", strerror(errno));
-		return TERN_EIO;
-	}
-	if (connect(fd, (const struct sockaddr *)&srv->ss, srv->len) < 0 && errno != EINPROGRESS) {
-		snprintf(err, errlen, "TCP: %s", strerror(errno));
-		goto done;
-	}
-	int r = wait_fd(fd, POLLOUT, deadline), soerr = 0;
-	socklen_t sl = sizeof(soerr);
-	if (r <= 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr) {
-		snprintf(err, errlen, "TCP: %s", r == 0 ? "connect timeout" : strerror(soerr ? soerr : errno));
-		goto done;
-	}
-	wire_put16(framed, (uint16_t)qlen);
-	memcpy(framed + 2, q, qlen);
-	uint8_t hdr[2];
-	if (io_all(fd, framed, qlen + 2, true, deadline, err, errlen) < 0 ||
-	    io_all(fd, hdr, 2, false, deadline, err, errlen) < 0 ||
-	    io_all(fd, buf, wire_get16(hdr), false, deadline, err, errlen) < 0)
-		goto done;
-	*len = wire_get16(hdr);
-	rc = 0;
-done:
-	close(fd);
-	return rc;
-}
-
 int check_query(const struct check_addr *server, const char *qname, uint16_t qtype, unsigned flags, int timeout_ms,
                 struct check_answer *out)
 {
@@ -373,14 +273,18 @@ int check_query(const struct check_addr *server, const char *qname, uint16_t qty
 		snprintf(out->error, sizeof(out->error), "cannot ask for \"%.100s\": not a domain name", qname);
 		return TERN_EIO;
 	}
-	double start = now_ms(), deadline = start + timeout_ms;
-	if (over_udp(server, q, qlen, buf, sizeof(buf), deadline, id, &len, out->error, sizeof(out->error)) < 0)
+	double start = now_ms();
+	int64_t deadline = exchange_now_ms() + timeout_ms;
+	const struct sockaddr *to = (const struct sockaddr *)&server->ss;
+	if (dns_exchange(to, server->len, q, qlen, false, deadline, buf, sizeof(buf), &len, out->error,
+	                 sizeof(out->error)) < 0)
 		goto fail;
 	if (check_answer_parse(buf, len, id, qname, qtype, out) < 0)
 		goto fail;
 	if (out->tc) {
 		out->tcp = true;
-		if (over_tcp(server, q, qlen, buf, deadline, &len, out->error, sizeof(out->error)) < 0)
+		if (dns_exchange(to, server->len, q, qlen, true, deadline, buf, sizeof(buf), &len, out->error,
+		                 sizeof(out->error)) < 0)
 			goto fail;
 		if (check_answer_parse(buf, len, id, qname, qtype, out) < 0)
 			goto fail;

@@ -40,6 +40,7 @@
 #include "ternd/net/tcp.h"
 #include "ternd/signals/signals.h"
 #include "ternd/update/update.h"
+#include "ternd/usage/usage.h"
 #include "ternd/net/udp.h"
 #include "ternd/ns/notify.h"
 #include "ternd/ns/xfr_history.h"
@@ -1087,6 +1088,7 @@ int main(int argc, char **argv)
 	struct monitors *monitors = NULL;
 	struct geo *geo = NULL;
 	struct signals *signals = NULL;
+	struct usage *usage = NULL;
 	struct filewatch *watch = NULL;
 	struct signed_secondaries ss = {&srv, &stored.change};
 	struct xfrin_signer signer = {secondary_update, secondary_unserve, &ss};
@@ -1125,6 +1127,12 @@ int main(int argc, char **argv)
 	}
 	if (stored.store && change_config_mark(&stored.change, conf, err, ERRBUF) == 0 && err[0])
 		log_info("%s", err);
+	/* queries by zone and tenant (usage/usage.h): following the zones before the first one comes */
+	if (usage_start(&usage, &srv.stats, srv.zones, stored.store) < 0) {
+		log_error("usage: cannot start its thread");
+		goto out;
+	}
+	srv.usage = usage; /* what /metrics shows */
 	/* zone files' directories watched before the files are read: a change from now on is named at
 	 * the next reload */
 	watch_zone_files(&watch, conf);
@@ -1346,6 +1354,8 @@ out:
 	xfr_history_free(history);
 	catalog_in_stop(catalog_in);
 	api_stop(api); /* then the store's readers and writers, then the store */
+	srv.usage = NULL;
+	usage_stop(usage); /* it reads tenants from the store */
 	svc_stop(svc); /* an issuance under way is cancelled at its next wait */
 	update_stop(&srv, update); /* the updates under way end before the writer closes */
 	xfrin_signer_detach(xfrin); /* the signed secondaries' writer */

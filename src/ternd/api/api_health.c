@@ -10,6 +10,8 @@
 #include "ternd/signals/signals.h"
 #include "ternd/api/jwks_fetch.h"
 #include "ternd/api/pops.h"
+#include "ternd/api/prom.h"
+#include "ternd/usage/usage.h"
 #include "ternd/base/stats.h"
 #include "ternd/dyn/monitor.h"
 #include "ternd/xfrin/xfrin.h"
@@ -207,6 +209,65 @@ static void monitor_metrics(struct monitors *ms, struct text *m)
 	free(v);
 }
 
+/* ---- usage: queries by zone and tenant, zones and records by tenant ---- */
+
+struct usage_text {
+	struct text *m;
+	const char *const *rcodes;
+};
+
+static void usage_row_text(void *arg, const struct usage_row *r)
+{
+	static const char *const transports[] = {"udp", "tcp", "tls", "other"};
+	struct usage_text *u = arg;
+	char zone[NAME_MAXLEN * 4 + 1] = "", rcode[16];
+	if (r->apex)
+		name_to_text(r->apex, zone, sizeof(zone));
+	if (r->rcode < 17)
+		snprintf(rcode, sizeof(rcode), "%s", u->rcodes[r->rcode]);
+	else
+		snprintf(rcode, sizeof(rcode), "other");
+	text_printf(u->m, "tern_queries_total{zone=\"");
+	prom_label(u->m, zone);
+	text_printf(u->m, "\",tenant=\"");
+	prom_label(u->m, r->tenant);
+	text_printf(u->m, "\",qtype=\"%s\",rcode=\"%s\",transport=\"%s\"} %llu\n", stats_type_name(r->qtype), rcode,
+	            transports[r->transport & 3], (unsigned long long)r->queries);
+}
+
+static void usage_tenant_zones(void *arg, const struct usage_tenant_row *r)
+{
+	struct text *m = arg;
+	text_printf(m, "tern_zones{tenant=\"");
+	prom_label(m, r->tenant);
+	text_printf(m, "\"} %llu\n", (unsigned long long)r->zones);
+}
+
+static void usage_tenant_records(void *arg, const struct usage_tenant_row *r)
+{
+	struct text *m = arg;
+	text_printf(m, "tern_records{tenant=\"");
+	prom_label(m, r->tenant);
+	text_printf(m, "\"} %llu\n", (unsigned long long)r->records);
+}
+
+static void usage_metrics(struct usage *u, struct text *m, const char *const *rcodes)
+{
+	prom_family(m, "tern_queries_total", "counter",
+	            "Queries (opcode QUERY) answered over UDP and TCP, by the zone the question fell in (\"\": none of "
+	            "ours, answered REFUSED), its tenant, question type, rcode and transport; zone transfers are "
+	            "counted by the transfer thread, NOTIFY and UPDATE not here.");
+	struct usage_text ut = {m, rcodes};
+	usage_foreach(u, usage_row_text, &ut);
+	prom_family(m, "tern_queries_unattributed_total", "counter",
+	            "Queries counted but not attributed to a zone (a worker's usage table had no room).");
+	text_printf(m, "tern_queries_unattributed_total %llu\n", (unsigned long long)usage_lost(u));
+	prom_family(m, "tern_zones", "gauge", "Zones served, by tenant (\"\": the configuration's zone files).");
+	usage_tenants(u, usage_tenant_zones, m);
+	prom_family(m, "tern_records", "gauge", "Records served, by tenant.");
+	usage_tenants(u, usage_tenant_records, m);
+}
+
 void api_metrics(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	(void)req;
@@ -218,8 +279,6 @@ void api_metrics(void *ctx, const struct http_request *req, struct http_response
 	stats_sum(&a->srv->stats, rc, qt, &dropped);
 	stats_sum_xfr(&a->srv->stats, &batches, &batched);
 	http_counts(a->http, http);
-	struct zone_totals t = {NULL, 0, 0};
-	zones_foreach(a->srv->zones, zone_total, &t);
 	struct text m = {0};
 	prom_family(&m, "tern_dns_responses_total", "counter", "DNS responses sent, by rcode.");
 	for (int i = 0; i < STATS_RCODES; i++)
@@ -260,10 +319,8 @@ void api_metrics(void *ctx, const struct http_request *req, struct http_response
 	snprintf(help, sizeof(help), "Tenants the API rate limit follows (at most %d).", API_RATE_BUCKETS);
 	prom_family(&m, "tern_api_rate_buckets", "gauge", help);
 	text_printf(&m, "tern_api_rate_buckets %zu\n", a->nbuckets);
-	prom_family(&m, "tern_zones", "gauge", "Zones served.");
-	text_printf(&m, "tern_zones %zu\n", t.zones);
-	prom_family(&m, "tern_records", "gauge", "Records served.");
-	text_printf(&m, "tern_records %zu\n", t.records);
+	if (a->srv->usage)
+		usage_metrics(a->srv->usage, &m, rcodes);
 	if (a->change) {
 		prom_family(&m, "tern_api_write_groups_total", "counter",
 		            "Group commits of the write path: store transactions, each one flush to disk.");

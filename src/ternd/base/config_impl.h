@@ -100,6 +100,12 @@ struct cfg_item {
 extern const struct cfg_item cfg_schema[];
 /* The update section (config_schema_update.c). */
 extern const struct cfg_item cfg_update_items[];
+/* The signals section (config_schema_signals.c). */
+extern const struct cfg_item cfg_signals_items[];
+/* The acme and services sections (config_schema_services.c). */
+extern const struct cfg_item cfg_acme_items[];
+extern const struct cfg_item cfg_services_items[];
+bool cfg_finish_services(struct parse *p, void *base, const struct field *f, unsigned line, const char *where);
 
 /* State of one load: the document being checked, the configuration being built, the messages. */
 struct parse {

@@ -301,3 +301,68 @@ int stats_rrl_top(const struct stats *s, uint32_t now, struct stats_rrl_hit *out
 	free(all);
 	return (int)m;
 }
+
+static uint64_t usage_hash(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	return k;
+}
+
+void stats_usage(struct stats_block *b, uint64_t key)
+{
+	uint64_t h = usage_hash(key);
+	struct stats_usage_slot *free_slot = NULL;
+	for (unsigned p = 0; p < STATS_USAGE_PROBES; p++) {
+		struct stats_usage_slot *sl = &b->usage[(h + p) % STATS_USAGE_SLOTS];
+		uint64_t k = atomic_load_explicit(&sl->key, RELAXED);
+		if (k == key) {
+			stats_bump(&sl->count);
+			return;
+		}
+		if (!free_slot && (!k || atomic_load_explicit(&sl->taken, memory_order_acquire) ==
+		                             atomic_load_explicit(&sl->count, RELAXED)))
+			free_slot = sl; /* the collector has every query it counted */
+	}
+	if (!free_slot) {
+		stats_bump(&b->usage_lost);
+		return;
+	}
+	uint32_t seq = atomic_load_explicit(&free_slot->seq, RELAXED);
+	atomic_store_explicit(&free_slot->seq, seq + 1, RELAXED);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&free_slot->key, key, RELAXED);
+	atomic_store_explicit(&free_slot->taken, 0, RELAXED);
+	atomic_store_explicit(&free_slot->count, 1, RELAXED);
+	atomic_store_explicit(&free_slot->seq, seq + 2, memory_order_release);
+}
+
+void stats_usage_take(const struct stats *s, void (*fn)(void *arg, uint64_t key, uint64_t n), void *arg, uint64_t *lost)
+{
+	uint64_t all_lost = 0;
+	size_t n = atomic_load(&s->n);
+	for (size_t i = 0; i < n && i < STATS_MAX_BLOCKS; i++) {
+		struct stats_block *b = s->blocks[i];
+		if (!b)
+			continue; /* being created */
+		all_lost += atomic_load_explicit(&b->usage_lost, RELAXED);
+		for (size_t k = 0; k < STATS_USAGE_SLOTS; k++) {
+			struct stats_usage_slot *sl = &b->usage[k];
+			uint32_t seq = atomic_load_explicit(&sl->seq, memory_order_acquire);
+			if (seq & 1)
+				continue; /* being taken over: read at the next take */
+			uint64_t key = atomic_load_explicit(&sl->key, RELAXED);
+			uint64_t count = atomic_load_explicit(&sl->count, RELAXED);
+			uint64_t taken = atomic_load_explicit(&sl->taken, RELAXED);
+			atomic_thread_fence(memory_order_acquire);
+			if (!key || count <= taken || atomic_load_explicit(&sl->seq, RELAXED) != seq)
+				continue;
+			/* while count > taken the worker does not take the slot over, so the store below
+			 * lands on the same key */
+			fn(arg, key, count - taken);
+			atomic_store_explicit(&sl->taken, count, memory_order_release);
+		}
+	}
+	*lost = all_lost;
+}

@@ -35,6 +35,45 @@ struct stats_rrl_slot {
 	_Atomic uint64_t count; /* limited responses in the interval */
 };
 
+/* Queries by (zone, question type, rcode, transport), for usage and billing (the usage module):
+ * a table per worker, written by the worker only. A slot holds one key and its count since the
+ * worker took the slot; the collector adds count - taken to its totals and sets taken = count. The
+ * worker takes over a slot only when the collector has taken all of it (taken == count), so no
+ * query is lost; seq is odd while it does (the collector drops a read it overlapped). A query
+ * whose key finds no slot within STATS_USAGE_PROBES counts in usage_lost. */
+enum { STATS_USAGE_SLOTS = 4096, STATS_USAGE_PROBES = 8 };
+enum stats_transport { STATS_UDP = 0, STATS_TCP = 1, STATS_TLS = 2 };
+struct stats_usage_slot {
+	_Atomic uint32_t seq;
+	_Atomic uint64_t key; /* stats_usage_key(); 0: never used */
+	_Atomic uint64_t count; /* the worker's */
+	_Atomic uint64_t taken; /* the collector's */
+};
+
+/* A usage key: the zone's uid (zone->uid; 0: no zone of ours), the question type's index
+ * (stats_type_index), the rcode (23 for any above) and the transport; never 0. */
+static inline uint64_t stats_usage_key(uint64_t uid, int qtype_index, unsigned rcode, enum stats_transport t)
+{
+	return 1ull << 63 | (uid & 0xffffffffffull) << 16 | (uint64_t)(qtype_index & 0x3f) << 8 |
+	       (uint64_t)(rcode < 23 ? rcode : 23) << 2 | (uint64_t)t;
+}
+static inline uint64_t stats_usage_uid(uint64_t key)
+{
+	return key >> 16 & 0xffffffffffull;
+}
+static inline int stats_usage_qtype(uint64_t key)
+{
+	return (int)(key >> 8 & 0x3f);
+}
+static inline unsigned stats_usage_rcode(uint64_t key)
+{
+	return (unsigned)(key >> 2 & 0x3f);
+}
+static inline enum stats_transport stats_usage_transport(uint64_t key)
+{
+	return (enum stats_transport)(key & 3);
+}
+
 struct stats_block {
 	_Alignas(64) _Atomic uint64_t rcode[STATS_RCODES]; /* by response rcode (12-bit values above 23 count as 23) */
 	_Atomic uint64_t qtype[STATS_TYPES]; /* by question type, see stats_type_name() */
@@ -50,6 +89,8 @@ struct stats_block {
 	_Atomic uint64_t rrl_limited, rrl_slipped, rrl_dropped;
 	/* the client prefixes limited most, per interval (stats_rrl_prefix), by the interval's parity */
 	struct stats_rrl_slot rrl_prefixes[2][STATS_RRL_SLOTS];
+	_Atomic uint64_t usage_lost; /* queries whose usage key found no slot */
+	struct stats_usage_slot usage[STATS_USAGE_SLOTS];
 };
 
 #define STATS_MAX_BLOCKS 512
@@ -94,6 +135,13 @@ struct stats_ede_hit {
  * was read: those count for the code only). One sampler thread at a time. */
 void stats_ede_take(const struct stats *s, uint64_t codes[STATS_EDE_CODES],
                     void (*fn)(void *arg, const struct stats_ede_hit *h), void *arg);
+/* One query of key (stats_usage_key) answered by the worker owning b: no lock, no allocation. */
+void stats_usage(struct stats_block *b, uint64_t key);
+/* Calls fn with each key's queries since the last take, from every block, and puts the blocks'
+ * lost queries (since the start) in *lost. One collector at a time (the caller serialises). */
+void stats_usage_take(const struct stats *s, void (*fn)(void *arg, uint64_t key, uint64_t n), void *arg,
+                      uint64_t *lost);
+
 /* Sums of every block's rate limiting counters. */
 void stats_sum_rrl(const struct stats *s, uint64_t *limited, uint64_t *slipped, uint64_t *dropped);
 

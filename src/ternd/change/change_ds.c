@@ -6,19 +6,16 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "lib/ds_answer.h"
 #include "lib/error.h"
+#include "lib/exchange.h"
 #include "lib/name.h"
 #include "lib/wire.h"
 #include "ternd/base/log.h"
@@ -92,44 +89,6 @@ static int parent_addr(const char *text, struct sockaddr_storage *ss, socklen_t 
 	return TERN_EINVAL;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Waits until fd is ready for events or the deadline passes: 0, or TERN_EIO (timeout). */
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	for (;;) {
-		int64_t left = deadline - now_ms();
-		if (left <= 0)
-			return TERN_EIO;
-		struct pollfd p = {.fd = fd, .events = events};
-		int n = poll(&p, 1, (int)left);
-		if (n > 0)
-			return 0;
-		if (n < 0 && errno != EINTR)
-			return TERN_EIO;
-	}
-}
-
-/* Reads exactly len octets from a stream socket before the deadline. */
-static int read_all(int fd, uint8_t *buf, size_t len, int64_t deadline)
-{
-	size_t got = 0;
-	while (got < len) {
-		if (wait_fd(fd, POLLIN, deadline) < 0)
-			return TERN_EIO;
-		ssize_t n = recv(fd, buf + got, len - got, 0);
-		if (n <= 0 && !(n < 0 && (errno == EINTR || errno == EAGAIN)))
-			return TERN_EIO;
-		got += n > 0 ? (size_t)n : 0;
-	}
-	return 0;
-}
-
 /* One exchange with a parent: the answer into ans. */
 static int ask(const struct change_ds_check *chk, const char *parent, bool tcp, unsigned timeout_ms,
                struct ds_answer *ans, char *msg, size_t msglen)
@@ -142,61 +101,27 @@ static int ask(const struct change_ds_check *chk, const char *parent, bool tcp, 
 	}
 	uint16_t id = 0;
 	if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
-		id = (uint16_t)now_ms();
-	uint8_t q[2 + DS_QUERY_MAX], *a = NULL;
+		id = (uint16_t)exchange_now_ms();
+	uint8_t q[DS_QUERY_MAX], *a = NULL;
 	static const size_t cap = WIRE_MAX_MSG;
-	int qlen = ds_query(chk->apex, id, q + 2, DS_QUERY_MAX);
+	int qlen = ds_query(chk->apex, id, q, DS_QUERY_MAX);
 	if (qlen < 0) {
 		snprintf(msg, msglen, "the DS query does not fit");
 		return qlen;
 	}
-	wire_put16(q, (uint16_t)qlen);
-	int64_t deadline = now_ms() + timeout_ms;
-	int fd = socket(ss.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int rc = TERN_EIO;
-	ssize_t n = -1;
-	if (fd < 0) {
-		snprintf(msg, msglen, "%s: no socket: %s", parent, strerror(errno));
-		return TERN_EIO;
-	}
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
-		snprintf(msg, msglen, "%s: %s", parent, strerror(errno));
-		goto out;
-	}
-	if (tcp) {
-		int soerr = 0;
-		socklen_t el = sizeof(soerr);
-		if (wait_fd(fd, POLLOUT, deadline) < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &el) < 0 ||
-		    soerr) {
-			snprintf(msg, msglen, "%s (TCP): %s", parent,
-			         soerr ? strerror(soerr) : "no connection in time");
-			goto out;
-		}
-	}
-	if (send(fd, tcp ? q : q + 2, tcp ? (size_t)qlen + 2 : (size_t)qlen, MSG_NOSIGNAL) < 0) {
-		snprintf(msg, msglen, "%s: %s", parent, strerror(errno));
-		goto out;
-	}
 	if (!(a = malloc(cap))) {
 		snprintf(msg, msglen, "out of memory");
-		rc = TERN_ENOMEM;
-		goto out;
+		return TERN_ENOMEM;
 	}
-	if (tcp) {
-		uint8_t lb[2];
-		if (read_all(fd, lb, 2, deadline) == 0 && read_all(fd, a, wire_get16(lb), deadline) == 0)
-			n = wire_get16(lb);
-	} else {
-		while (n < 0 && wait_fd(fd, POLLIN, deadline) == 0) {
-			n = recv(fd, a, cap, 0);
-			if (n < 0 && errno != EAGAIN && errno != EINTR)
-				break;
-			if (n >= 2 && wire_get16(a) != id)
-				n = -1; /* not ours: keep listening until the deadline */
-		}
-	}
-	if (n < 0) {
-		snprintf(msg, msglen, "%s%s: no answer within %u ms", parent, tcp ? " (TCP)" : "", timeout_ms);
+	size_t n = 0;
+	char err[160];
+	int rc = dns_exchange((const struct sockaddr *)&ss, sl, q, (size_t)qlen, tcp, exchange_now_ms() + timeout_ms, a,
+	                      cap, &n, err, sizeof(err));
+	if (rc < 0) {
+		if (strstr(err, "(timeout)"))
+			snprintf(msg, msglen, "%s%s: no answer within %u ms", parent, tcp ? " (TCP)" : "", timeout_ms);
+		else
+			snprintf(msg, msglen, "%s: %s", parent, err);
 		goto out;
 	}
 	char why[256];
@@ -205,7 +130,6 @@ static int ask(const struct change_ds_check *chk, const char *parent, bool tcp, 
 		snprintf(msg, msglen, "%s%s: %s", parent, tcp ? " (TCP)" : "", why);
 out:
 	free(a);
-	close(fd);
 	return rc;
 }
 

@@ -68,6 +68,7 @@ struct query {
 
 	/* answering from zones (internet.c, answer_write.c) */
 	const struct zone *zone; /* the zone being answered from (scope for additional data) */
+	const struct zone *asked; /* the zone the question fell in (the first of a chain): usage counts by it */
 	struct {
 		const uint8_t *name;
 		const struct zone *zone;

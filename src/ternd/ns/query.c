@@ -302,7 +302,7 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	q.len = len;
 	q.nextra = 0;
 	q.ndnames = 0;
-	q.zone = NULL;
+	q.zone = q.asked = NULL;
 	q.qname_len = 0;
 	q.qname = q.qbuf;
 	q.tsig_seen = false;
@@ -363,6 +363,10 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 			stats_bump(&client->stats->qtype[stats_type_index(q.qtype)]);
 		if (q.ede != EDE_NONE) /* the ede condition (signals/ede.c), whether the client reads EDE or not */
 			stats_ede(client->stats, q.ede, q.ede_zone, q.ede_zone_len);
+		if (opcode == OPCODE_QUERY && q.qname_len) /* usage: by the zone asked (0: none of ours) */
+			stats_usage(client->stats,
+			            stats_usage_key(q.asked ? q.asked->uid : 0, stats_type_index(q.qtype), q.rcode,
+			                            client->proto == PROTO_TCP ? STATS_TCP : STATS_UDP));
 	}
 	return rlen;
 }

@@ -3,17 +3,15 @@
  * by alias_judge(), the verdict stored; and the ServiceMode HTTPS record published at an alias
  * whose zone Tern serves for the same tenant (replacing a CNAME there). */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "lib/alias.h"
 #include "lib/error.h"
+#include "lib/exchange.h"
 #include "lib/rr.h"
 #include "lib/wire.h"
 #include "ternd/acme/acme_client.h"
@@ -23,43 +21,6 @@
 
 #define ALIASES_MAX 99 /* services.max-aliases' maximum */
 #define MSG_MAX 65535
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Waits until fd is ready for events before the deadline: 0, or TERN_EIO. */
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	for (;;) {
-		int64_t left = deadline - now_ms();
-		if (left <= 0)
-			return TERN_EIO;
-		struct pollfd p = {.fd = fd, .events = events};
-		int n = poll(&p, 1, (int)left);
-		if (n > 0)
-			return 0;
-		if (n < 0 && errno != EINTR)
-			return TERN_EIO;
-	}
-}
-
-static int read_all(int fd, uint8_t *buf, size_t len, int64_t deadline)
-{
-	size_t got = 0;
-	while (got < len) {
-		if (wait_fd(fd, POLLIN, deadline) < 0)
-			return TERN_EIO;
-		ssize_t n = recv(fd, buf + got, len - got, 0);
-		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
-			return TERN_EIO;
-		got += n > 0 ? (size_t)n : 0;
-	}
-	return 0;
-}
 
 /* A recursive query (RD, EDNS with a 1232-octet buffer) for (name, qtype) into q; its length. */
 static size_t query_build(const uint8_t *name, uint16_t qtype, uint16_t id, uint8_t *q)
@@ -86,59 +47,20 @@ static size_t query_build(const uint8_t *name, uint16_t qtype, uint16_t id, uint
 static int exchange(const struct svc *s, const uint8_t *q, size_t qlen, bool tcp, uint8_t *a, size_t *len, char *why,
                     size_t cap)
 {
-	const char *via = tcp ? " (TCP)" : "";
-	int64_t deadline = now_ms() + (int64_t)s->resolver_timeout * 1000;
-	int fd = socket(s->resolver.addr.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(why, cap, "no socket: %s", strerror(errno));
-		return TERN_EIO;
+	char err[160];
+	int64_t deadline = exchange_now_ms() + (int64_t)s->resolver_timeout * 1000;
+	int rc = dns_exchange((const struct sockaddr *)&s->resolver.addr, s->resolver.addrlen, q, qlen, tcp, deadline,
+	                      a, MSG_MAX, len, err, sizeof(err));
+	if (rc == 0 && *len < 12) {
+		snprintf(err, sizeof(err), "%s: an answer of %zu octets", tcp ? "TCP" : "UDP", *len);
+		rc = TERN_EIO;
 	}
-	int rc = TERN_EIO;
-	ssize_t n = -1;
-	if (connect(fd, (const struct sockaddr *)&s->resolver.addr, s->resolver.addrlen) < 0 && errno != EINPROGRESS) {
-		snprintf(why, cap, "the resolver %s%s: %s", s->resolver.text, via, strerror(errno));
-		goto out;
-	}
-	if (tcp) {
-		int soerr = 0;
-		socklen_t el = sizeof(soerr);
-		if (wait_fd(fd, POLLOUT, deadline) < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &el) < 0 ||
-		    soerr) {
-			snprintf(why, cap, "the resolver %s%s: %s", s->resolver.text, via,
-			         soerr ? strerror(soerr) : "no connection in time");
-			goto out;
-		}
-		uint8_t lb[2];
-		wire_put16(lb, (uint16_t)qlen);
-		if (send(fd, lb, 2, MSG_NOSIGNAL | MSG_MORE) < 0 || send(fd, q, qlen, MSG_NOSIGNAL) < 0) {
-			snprintf(why, cap, "the resolver %s%s: %s", s->resolver.text, via, strerror(errno));
-			goto out;
-		}
-		if (read_all(fd, lb, 2, deadline) == 0 && read_all(fd, a, wire_get16(lb), deadline) == 0)
-			n = wire_get16(lb);
-	} else {
-		if (send(fd, q, qlen, MSG_NOSIGNAL) < 0) {
-			snprintf(why, cap, "the resolver %s: %s", s->resolver.text, strerror(errno));
-			goto out;
-		}
-		while (n < 0 && wait_fd(fd, POLLIN, deadline) == 0) {
-			n = recv(fd, a, MSG_MAX, 0);
-			if (n < 0 && errno != EAGAIN && errno != EINTR)
-				break;
-			if (n >= 2 && memcmp(a, q, 2) != 0)
-				n = -1; /* not ours: keep listening until the deadline */
-		}
-	}
-	if (n < 12) {
-		snprintf(why, cap, "the resolver %s%s gave no answer within %u s", s->resolver.text, via,
-		         s->resolver_timeout);
-		goto out;
-	}
-	*len = (size_t)n;
-	rc = 0;
-out:
-	close(fd);
-	return rc;
+	if (rc < 0 && strstr(err, "(timeout)"))
+		snprintf(why, cap, "the resolver %s%s gave no answer within %u s", s->resolver.text,
+		         tcp ? " (TCP)" : "", s->resolver_timeout);
+	else if (rc < 0)
+		snprintf(why, cap, "the resolver %s: %s", s->resolver.text, err);
+	return rc < 0 ? TERN_EIO : 0;
 }
 
 /* NAME's (qtype) response judged: 0 with v, or TERN_EIO (no answer: why). */
@@ -148,7 +70,7 @@ static int look(const struct svc *s, const uint8_t *name, uint16_t qtype, const 
 	uint8_t q[12 + NAME_MAXLEN + 4 + 11];
 	uint16_t id = 0;
 	if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
-		id = (uint16_t)now_ms();
+		id = (uint16_t)exchange_now_ms();
 	size_t qlen = query_build(name, qtype, id, q), len = 0;
 	int rc = exchange(s, q, qlen, false, a, &len, why, cap);
 	if (rc == 0 && (a[2] & 0x02)) /* TC: again over TCP */
@@ -275,7 +197,7 @@ bool svc_aliases_check(struct svc *s, struct store_cert *c, const uint8_t *canon
 			alias_write(s, al);
 		} else if (s->resolver.addrlen && (pending || (renewing && verified))) {
 			char reason[sizeof(al->reason)];
-			int64_t t0 = now_ms();
+			int64_t t0 = exchange_now_ms();
 			int rc = judge(s, al->name, canonical, reason, sizeof(reason));
 			if (rc < 0 && verified) {
 				/* no answer is no proof it moved: it stays verified */
@@ -290,7 +212,7 @@ bool svc_aliases_check(struct svc *s, struct store_cert *c, const uint8_t *canon
 				al->checked = now;
 				alias_write(s, al);
 				log_info("services: service %s: alias %s %s in %lld ms: %s", c->service, text,
-				         al->state, (long long)(now_ms() - t0), reason);
+				         al->state, (long long)(exchange_now_ms() - t0), reason);
 			}
 		}
 		if (strcmp(al->state, "verified") == 0 && strlen(names) + strlen(text) + 2 < sizeof(names) &&

@@ -37,6 +37,7 @@ struct ns_params {
 };
 
 struct signals;
+struct usage;
 struct xfrin;
 struct xfr_journal;
 struct tsig_key;
@@ -75,6 +76,7 @@ struct server {
 	struct stats stats; /* query counters of every worker */
 	struct xfrin *xfrin; /* secondary zones (NOTIFY in, expiry); set before workers start */
 	struct signals *signals; /* conditions signalled (signals/signals.h); NULL = none */
+	struct usage *usage; /* queries by zone and tenant (usage/usage.h), what /metrics shows; NULL = none */
 	struct monitors *monitors; /* member health of dynamic answers (dyn/monitor.h), the ctx of
 	                            * monitor_up(); set before workers start; NULL = every member up */
 	const struct xfr_journal *journal; /* zone history for IXFR (the API's store); NULL = none */

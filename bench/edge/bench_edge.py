@@ -685,8 +685,8 @@ def render(res):
     loads = [float(x) for x in (res["load_before"] + " " + res["load_after"]).split()[::3]]
     if max(loads) > os.cpu_count():
         md += ["**The machine was busy** (1-minute load average %s before, %s after, on %d CPUs): queries per "
-               "second and CPU per query are disturbed by other work; instructions per query and the flood's "
-               "bytes are not." % (res["load_before"].split()[0], res["load_after"].split()[0], os.cpu_count()), ""]
+               "second, CPU per query and transfer times are disturbed by other work; instructions per query "
+               "and the flood's bytes are not." % (res["load_before"].split()[0], res["load_after"].split()[0], os.cpu_count()), ""]
     md += ["Machine: %s; load average before %s, after %s. ternd %s; run %s." % (
         res["machine"], res["load_before"], res["load_after"], res["ternd"], res["date"]), ""]
     return "\n".join(md)

@@ -166,5 +166,13 @@ bench-service: build
 	bash bench/service/deps.sh
 	TERND=$(CURDIR)/$(BUILD)/ternd bench/service/run.sh
 
+# Internet-facing PoPs (bench/README.md): instructions per query with RRL off vs on, amplification
+# under a spoofed flood vs Knot mod-rrl, DoT vs NSD and BIND, XoT; writes bench/results/edge.md.
+# BENCH_EDGE_ONLY=amp (or ipq, dot, xot) reruns one part; BENCH_EDGE_QUICK=1 for a quick run.
+.PHONY: bench-edge
+bench-edge: build
+	bash bench/edge/deps.sh
+	TERND=$(CURDIR)/$(BUILD)/ternd bench/edge/run.sh
+
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz deb

@@ -134,6 +134,49 @@ static void test_a_full_table_leaves_hits_to_the_code(void **state)
 	stats_free(&s);
 }
 
+/* The top limited prefixes: summed over workers and the two intervals read, most first; a flood's
+ * prefix keeps its slot while a thousand scattered prefixes churn through the table; an interval
+ * two back is gone. */
+static void test_rrl_top_prefixes(void **state)
+{
+	(void)state;
+	struct stats s;
+	memset(&s, 0, sizeof(s));
+	struct stats_block *a = stats_block_new(&s), *b = stats_block_new(&s);
+	assert_non_null(a);
+	assert_non_null(b);
+	uint32_t t0 = 1700000000; /* an interval's first second */
+	assert_int_equal(t0 % STATS_RRL_INTERVAL, 0);
+	struct stats_rrl_hit top[4];
+	assert_int_equal(stats_rrl_top(&s, t0, top, 4), 0);
+	for (int i = 0; i < 500; i++) {
+		stats_rrl_prefix(a, t0 - 1, 4, 24, 0xc0000200, 0); /* 192.0.2.0/24, the interval before */
+		stats_rrl_prefix(b, t0 + 3, 4, 24, 0xc0000200, 0);
+		stats_rrl_prefix(a, t0 + 3, 4, 24, 0xc6336400 + ((uint64_t)(i + 1) << 8), 0); /* scattered */
+		if (i % 2 == 0)
+			stats_rrl_prefix(b, t0 + 4, 6, 56, 0x20010db800010000ull, 0); /* 2001:db8:1::/56 */
+	}
+	stats_rrl_prefix(a, t0 + 5, 4, 24, 0xcb007100, 0);
+	stats_rrl_prefix(a, t0 + 5, 4, 24, 0xcb007100, 0);
+	assert_int_equal(stats_rrl_top(&s, t0 + 9, top, 4), 4);
+	assert_int_equal(top[0].family, 4);
+	assert_int_equal(top[0].hi, 0xc0000200);
+	assert_int_equal(top[0].len, 24);
+	assert_int_equal(top[0].count, 1000);
+	assert_int_equal(top[1].family, 6);
+	assert_int_equal(top[1].hi, 0x20010db800010000ull);
+	assert_int_equal(top[1].len, 56);
+	assert_int_equal(top[1].count, 250);
+	assert_int_equal(top[2].hi, 0xcb007100); /* kept: its set had scattered ones limited once */
+	assert_int_equal(top[2].count, 2);
+	assert_int_equal(top[3].count, 1);
+	/* the next interval: the one before now is the flood's; two intervals on, nothing */
+	assert_int_equal(stats_rrl_top(&s, t0 + STATS_RRL_INTERVAL, top, 1), 1);
+	assert_int_equal(top[0].count, 500); /* b's, of t0's interval */
+	assert_int_equal(stats_rrl_top(&s, t0 + 2 * STATS_RRL_INTERVAL, top, 4), 0);
+	stats_free(&s);
+}
+
 /* ---- usage: queries by (zone, type, rcode, transport) ---- */
 
 #define USAGE_KEYS 64
@@ -248,6 +291,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_a_second_counted_per_zone_and_code),
 	    cmocka_unit_test(test_a_full_table_leaves_hits_to_the_code),
+	    cmocka_unit_test(test_rrl_top_prefixes),
 	    cmocka_unit_test(test_usage_counted_exactly_and_slots_reused),
 	    cmocka_unit_test(test_usage_full_table_counts_lost),
 	    cmocka_unit_test(test_usage_taken_while_counting_loses_nothing),

@@ -1,5 +1,6 @@
 /* The routes that report rather than change: /healthz (zones, serials, secondary zones, PoPs,
  * monitors), /metrics (Prometheus), the OpenAPI document, the PoP list and the monitor list. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,42 @@ static void jwks_metrics(struct jwks_fetch *f, struct text *m)
 	text_printf(m, "tern_jwks_last_success_seconds %lld\n", (long long)st.last_success);
 }
 
+/* Response rate limiting: the counters of /metrics, and the client prefixes limited most in the
+ * last 10 to 20 seconds, summed over the workers (stats_rrl_top): {"limited", "slipped", "dropped",
+ * "top_seconds", "top": [{"prefix": "192.0.2.0/24", "limited": n}]}. */
+enum { RRL_TOP = 10 };
+static json_t *rrl_health(const struct stats *stats)
+{
+	uint64_t limited, slipped, dropped;
+	stats_sum_rrl(stats, &limited, &slipped, &dropped);
+	struct stats_rrl_hit top[RRL_TOP];
+	time_t now = time(NULL);
+	int n = stats_rrl_top(stats, (uint32_t)now, top, RRL_TOP);
+	json_t *list = json_array();
+	for (int i = 0; i < n; i++) {
+		uint8_t a[16];
+		char text[INET6_ADDRSTRLEN], prefix[INET6_ADDRSTRLEN + 8];
+		int family = top[i].family == 4 ? AF_INET : AF_INET6;
+		if (top[i].family == 4) {
+			uint32_t v = htonl((uint32_t)top[i].hi);
+			memcpy(a, &v, 4);
+		} else {
+			for (int k = 0; k < 8; k++) {
+				a[k] = (uint8_t)(top[i].hi >> (56 - 8 * k));
+				a[8 + k] = (uint8_t)(top[i].lo >> (56 - 8 * k));
+			}
+		}
+		if (!inet_ntop(family, a, text, sizeof(text)))
+			continue;
+		snprintf(prefix, sizeof(prefix), "%s/%u", text, top[i].len);
+		json_array_append_new(list,
+		                      json_pack("{s:s,s:I}", "prefix", prefix, "limited", (json_int_t)top[i].count));
+	}
+	return json_pack("{s:I,s:I,s:I,s:I,s:o}", "limited", (json_int_t)limited, "slipped", (json_int_t)slipped,
+	                 "dropped", (json_int_t)dropped, "top_seconds",
+	                 (json_int_t)(now % STATS_RRL_INTERVAL + STATS_RRL_INTERVAL), "top", list);
+}
+
 void api_health(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	(void)req;
@@ -129,6 +166,8 @@ void api_health(void *ctx, const struct http_request *req, struct http_response 
 		json_object_set_new(o, "pops", pops_summary(a->pops));
 	if (a->jwks)
 		json_object_set_new(o, "jwks", jwks_health(a->jwks));
+	if (api_config(a)->rrl.enabled)
+		json_object_set_new(o, "rrl", rrl_health(&a->srv->stats));
 	struct monitor_view *v = NULL;
 	size_t nv = 0;
 	if (a->srv->monitors && monitor_list(a->srv->monitors, &v, &nv) == 0) {

@@ -145,11 +145,17 @@ static void answer_notify(struct query *q)
  * zone section (as the question), signed as the request was. */
 static void answer_update(struct query *q, const struct server_update *up)
 {
-	const struct tsig_key *key = q->tsig.state == NS_TSIG_VERIFIED ? q->tsig.res.key : NULL;
+	const struct tsig_key *key = NULL;
+	if (q->tsig.state == NS_TSIG_VERIFIED && q->tsig.res.key) {
+		q->update_key = *q->tsig.res.key;
+		key = q->tsig.res.key = &q->update_key;
+	}
 	struct server_update_request rq = {q->msg, q->len, key, q->client->addr, q->client->proto == PROTO_TCP,
 	                                   0,      NULL};
 	struct server_update_result rs = {.rcode = RCODE_SERVFAIL, .ede = EDE_NONE};
 	up->answer(up->arg, &rq, &rs);
+	/* the update went offline while it waited for the write: what it read before may be gone */
+	q->params = rcu_dereference(q->srv->params);
 	q->rcode = rs.rcode;
 	q->ede = rs.ede;
 	if (rs.text[0]) {
@@ -357,6 +363,8 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	size_t rlen = q.w.pos;
 	if (q.tsig.state == NS_TSIG_VERIFIED || q.tsig.state == NS_TSIG_REJECTED)
 		rlen = sign_answer(&q, out, rlen, limit, WIRE_HEADER_LEN + (q.qname_len ? q.qname_len + 4 : 0));
+	if (opcode == OPCODE_UPDATE && q.tsig_seen)
+		explicit_bzero(&q.update_key, sizeof(q.update_key)); /* the secret's copy */
 	if (client->stats) {
 		stats_bump(&client->stats->rcode[q.rcode < STATS_RCODES ? q.rcode : STATS_RCODES - 1]);
 		if (q.qname_len)

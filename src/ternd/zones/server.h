@@ -1,6 +1,7 @@
 /* One running server: its zones, its answering parameters and its transports. Everything a
  * query needs hangs off here, so tests can run several servers in one process. */
 #pragma once
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,6 +81,7 @@ struct server {
 	const struct xfr_journal *journal; /* zone history for IXFR (the API's store); NULL = none */
 	struct server_update *update; /* dynamic updates (RCU pointer); NULL: UPDATE is answered NOTIMP */
 	uint8_t cookie_random[16]; /* the cookie secret when the configuration gives none (made at start) */
+	_Atomic unsigned update_forwards; /* UPDATEs of secondary zones being forwarded (ns/update_forward.h) */
 };
 
 /* conf is published as the configuration in force; the caller keeps owning it. */

@@ -333,6 +333,17 @@ void api_services_ingress(void *ctx, const struct http_request *req, struct http
 void api_aliases_add(void *ctx, const struct http_request *req, struct http_response *res);
 void api_aliases_list(void *ctx, const struct http_request *req, struct http_response *res);
 void api_aliases_delete(void *ctx, const struct http_request *req, struct http_response *res);
+/* api_tsig_keys.c: POST /api/v1/tsig-keys {"name", "algorithm", "acl"} (201 with the secret, shown
+ * once), GET /api/v1/tsig-keys (the tenant's, no secrets), GET and DELETE /api/v1/tsig-keys/{name}. */
+void api_tsig_keys_create(void *ctx, const struct http_request *req, struct http_response *res);
+void api_tsig_keys_list(void *ctx, const struct http_request *req, struct http_response *res);
+void api_tsig_keys_show(void *ctx, const struct http_request *req, struct http_response *res);
+void api_tsig_keys_delete(void *ctx, const struct http_request *req, struct http_response *res);
+/* Every stored key published whole as srv->api_keys (the previous set freed after a grace period;
+ * online: the caller is an online RCU reader, as a request is). api_tsig_keys_unpublish: none (the
+ * caller is offline). */
+int api_tsig_keys_publish(struct api *a, bool online, char *err, size_t errlen);
+void api_tsig_keys_unpublish(struct api *a);
 /* Before a service's deletion: the HTTPS records published for its verified aliases in zones of
  * the caller's tenant are deleted (each zone's own write; a failure is logged). */
 void api_aliases_unpublish(struct api *a, const struct api_caller *c, const char *service);

@@ -290,7 +290,13 @@ static void dispatch(struct query *q, uint16_t opcode)
 /* Verifies the request's TSIG; returns the rcode that decides the answer when it is not NOERROR. */
 static int check_tsig(struct query *q, const uint8_t *msg, size_t len)
 {
-	switch (ns_tsig_verify(&q->tsig, q->params, msg, len)) {
+	enum ns_tsig_state st = ns_tsig_verify(&q->tsig, q->params, msg, len);
+	if (st == NS_TSIG_REJECTED && !q->tsig.res.key) { /* not a key of the configuration: the API's? */
+		const struct server_api_keys *ak = rcu_dereference(((struct server *)q->srv)->api_keys);
+		if (ak && tsig_keyring_find(&ak->ring, q->tsig.res.key_name))
+			st = ns_tsig_verify_ring(&q->tsig, &ak->ring, msg, len);
+	}
+	switch (st) {
 	case NS_TSIG_NONE:
 	case NS_TSIG_VERIFIED: return RCODE_NOERROR;
 	case NS_TSIG_REJECTED: return RCODE_NOTAUTH; /* and no answer data (RFC 8945 5.2) */

@@ -245,6 +245,16 @@ static const char *const migrations[] = {
     " created_at INTEGER NOT NULL,"
     " checked_at INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX service_aliases_by_service ON service_aliases (service_id, created_at);",
+    /* 14: TSIG keys made over the API (issue 24), each its tenant's, with the update ACL (JSON)
+     * an UPDATE signed with it is judged by; names unique across tenants */
+    "CREATE TABLE tsig_keys ("
+    " name BLOB PRIMARY KEY,"
+    " tenant TEXT NOT NULL,"
+    " algorithm TEXT NOT NULL CHECK (algorithm IN ('hmac-sha256', 'hmac-sha512')),"
+    " secret BLOB NOT NULL,"
+    " acl TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX tsig_keys_by_tenant ON tsig_keys (tenant, name);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

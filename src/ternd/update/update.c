@@ -155,15 +155,26 @@ static bool rule_of_key(const struct config *conf, const struct config_update_ru
 	       name_equal(conf->keys[r->key_ref - 1].key.name, key_name);
 }
 
-/* The first update record the key's rules do not allow, or NULL. */
-static const struct update_rr *denied(const struct config *conf, const uint8_t *key_name, const struct update *up)
+/* Whether the configuration has a key named key_name (its rules are then update.acl's). */
+static bool config_has_key(const struct config *conf, const uint8_t *key_name)
 {
-	const struct config_update *cu = &conf->update;
+	for (size_t i = 0; i < conf->nkeys; i++)
+		if (name_equal(conf->keys[i].key.name, key_name))
+			return true;
+	return false;
+}
+
+/* The first update record the key's rules do not allow, or NULL: the rules of update.acl whose key
+ * is key_name when conf is given, else every rule (a key made over the API has its own). */
+static const struct update_rr *denied(const struct config *conf, const struct config_update_rule *rules, size_t n,
+                                      const uint8_t *key_name, const struct update *up)
+{
 	for (size_t i = 0; i < up->nupd; i++) {
 		const struct update_rr *rr = &up->upd[i];
 		bool add = rr->cls == up->zclass, ok = false;
-		for (size_t k = 0; k < cu->nacl && !ok; k++)
-			ok = rule_of_key(conf, &cu->acl[k], key_name) && rule_allows(&cu->acl[k], up->zone, rr, add);
+		for (size_t k = 0; k < n && !ok; k++)
+			ok = (!conf || rule_of_key(conf, &rules[k], key_name)) &&
+			     rule_allows(&rules[k], up->zone, rr, add);
 		if (!ok)
 			return rr;
 	}
@@ -305,7 +316,26 @@ static void answer_one(struct update_server *u, const struct server_update_reque
 		refuse(&c, RCODE_REFUSED, EDE_PROHIBITED, "zone %s is locked: %s", c.zone, sz.lock_reason);
 		goto out;
 	}
-	const struct update_rr *no = denied(conf, rq->key->name, &up);
+	const struct update_rr *no = NULL;
+	if (config_has_key(conf, rq->key->name)) {
+		no = denied(conf, conf->update.acl, conf->update.nacl, rq->key->name, &up);
+	} else { /* a key made over the API: its tenant's zones only, by its own rules */
+		const struct server_api_keys *ak = rcu_dereference(u->srv->api_keys);
+		const struct server_api_key *k = NULL;
+		for (size_t i = 0; ak && i < ak->ring.count && !k; i++)
+			if (name_equal(ak->ring.keys[i].name, rq->key->name))
+				k = &ak->keys[i];
+		if (!k) {
+			refuse(&c, RCODE_REFUSED, EDE_PROHIBITED, "key %s is no longer known", c.key);
+			goto out;
+		}
+		if (strcmp(k->tenant, sz.tenant) != 0) {
+			refuse(&c, RCODE_REFUSED, EDE_PROHIBITED, "key %s may not update zone %s (not its tenant's)",
+			       c.key, c.zone);
+			goto out;
+		}
+		no = denied(NULL, k->acl, k->nacl, rq->key->name, &up);
+	}
 	if (no) {
 		char owner[NAME_MAXLEN * 4 + 1], type[16];
 		name_to_text(no->owner, owner, sizeof(owner));

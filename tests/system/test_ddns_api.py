@@ -167,3 +167,35 @@ def test_deleted_key_is_unknown_and_keys_survive_a_restart(lab):
     q.use_tsig(dns.tsigkeyring.from_text({"kept.dyn.": secret}), keyname="kept.dyn.")
     r = dns.query.udp(q, "127.0.0.1", port=t.port, timeout=3)
     assert r.had_tsig and [rd.to_text() for rs in r.answer for rd in rs] == ["192.0.2.8"]
+
+
+def test_cli_tsig_key(lab):
+    import os
+    import re
+    import subprocess
+
+    from test_cli import TERN_CLI
+    t, keys = lab["ternd"], lab["keys"]
+    env = dict(os.environ, TERN_API="http://127.0.0.1:%d" % t.api_port, TERN_TOKEN=keys.token("dyn"))
+
+    def tern(*args, rc=0):
+        p = subprocess.run([TERN_CLI] + list(args), capture_output=True, text=True, env=env, timeout=60)
+        assert p.returncode == rc, (args, p.returncode, p.stdout, p.stderr)
+        assert "Sanitizer" not in p.stderr, p.stderr
+        return p.stdout + p.stderr
+
+    out = tern("tsig-key", "create", "cli.dyn", "--algorithm", "hmac-sha512", "--zone", ZONE, "--name",
+               "_acme-challenge.*", "--type", "TXT", "--action", "add")
+    m = re.search(r"nsupdate -y (hmac-sha512):(cli\.dyn\.):(\S+)", out)
+    assert m, out
+    rc, got = run_tool(["nsupdate", "-y", "%s:%s:%s" % m.groups()],
+                       "server 127.0.0.1 %d\nzone %s\nupdate add _acme-challenge.cli.%s 60 TXT via-cli\nsend\n"
+                       % (t.port, ZONE, ZONE))
+    assert rc == 0, got
+    assert served(t, "_acme-challenge.cli." + ZONE, "TXT") == ['"via-cli"']
+    listing = tern("tsig-key", "list")
+    line = [ln for ln in listing.splitlines() if ln.startswith("cli.dyn.")]
+    assert line and "hmac-sha512" in line[0] and "_acme-challenge.*" in line[0] and m.group(3) not in listing
+    assert "field acl[0].types[0], HTTP 400" in tern("tsig-key", "create", "bad.dyn", "--type", "NOPE", rc=1)
+    assert "deleted" in tern("tsig-key", "delete", "cli.dyn")
+    assert "HTTP 404" in tern("tsig-key", "delete", "cli.dyn", rc=1)

@@ -129,6 +129,7 @@ def test_bad_input_changes_nothing(lab):
         ({"name": "k.dyn", "acl": [{"zone": [ZONE]}]}, 400, "acl[0]"),
         ({"name": "k.dyn", "acl": [{"zones": "dyn.test"}]}, 400, "acl[0].zones"),
         ({"name": "k.dyn", "acl": [{"names": ["a.*.b"]}]}, 400, "acl[0].names[0]"),
+        ({"name": "k.dyn", "acl": [{"zones": ["dyn.test.*"]}]}, 400, "acl[0].zones[0]"),
         ({"name": "k.dyn", "acl": [{"types": ["DYN"]}]}, 400, "acl[0].types[0]"),
         ({"name": "k.dyn", "acl": [{"types": ["NOTATYPE"]}]}, 400, "acl[0].types[0]"),
         ({"name": "k.dyn", "acl": [{"actions": ["remove"]}]}, 400, "acl[0].actions[0]"),

@@ -22,6 +22,15 @@ void api_tsig_acl_free(struct config_update_rule *r, size_t n)
 	free(r);
 }
 
+/* Whether a label of n is "*" (no zone's apex has one). */
+static bool has_wildcard(const uint8_t *n)
+{
+	for (const uint8_t *l = n; *l; l += *l + 1)
+		if (*l == 1 && l[1] == '*')
+			return true;
+	return false;
+}
+
 /* A name rule: a wildcard label only first ("*.NAME") or last but the root's ("LABEL.*"), as the
  * configuration's (config_schema_update.c). */
 static bool name_rule_ok(const uint8_t *n)
@@ -104,7 +113,7 @@ int api_tsig_acl_parse(json_t *acl, struct config_update_rule **out, size_t *n, 
 		}
 		for (size_t k = 0; k < nz; k++, r[i].nzones++) {
 			const char *t = json_string_value(json_array_get(zones, k));
-			if (!api_parse_zone_name(t, r[i].zones[k])) {
+			if (!api_parse_zone_name(t, r[i].zones[k]) || has_wildcard(r[i].zones[k])) {
 				snprintf(field, fcap, "acl[%zu].zones[%zu]", i, k);
 				snprintf(why, wcap, "\"%.80s\" is not a zone name", t);
 				goto bad;

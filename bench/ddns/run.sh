@@ -24,4 +24,4 @@ args=(--work "$WORK" --ternd "$WORK/bin/ternd" --poll "$WORK/bin/dnspoll" --out 
 [ -n "${BENCH_DDNS_UPDATES:-}" ] && args+=(--updates "$BENCH_DDNS_UPDATES")
 [ -n "${BENCH_DDNS_LATENCY:-}" ] && args+=(--latency "$BENCH_DDNS_LATENCY")
 [ -n "${BENCH_DDNS_SERVERS:-}" ] && args+=(--servers "$BENCH_DDNS_SERVERS")
-bench_drive "${BENCH_DDNS_SCHED:-none}" "$PY" "$HERE/bench_ddns.py" "${args[@]}"
+bench_drive "${BENCH_DDNS_SCHED:-fifo}" "$PY" "$HERE/bench_ddns.py" "${args[@]}"

@@ -293,7 +293,7 @@ void api_tsig_keys_create(void *ctx, const struct http_request *req, struct http
 		http_error(res, 409, "name", "the tenant has %d TSIG keys already", KEYS_PER_TENANT);
 	} else if (rc < 0) {
 		http_error(res, 503, NULL, "the store: %s", err);
-	} else if ((rc = api_tsig_keys_publish(a, true, err, sizeof(err))) < 0) {
+	} else if (api_tsig_keys_publish(a, true, err, sizeof(err)) < 0) {
 		log_error("API: TSIG key %s stored but not in use until the next change of keys: %s", text, err);
 		http_error(res, 503, NULL, "the key was stored but is not in use yet: %s", err);
 	} else {
@@ -378,7 +378,7 @@ void api_tsig_keys_delete(void *ctx, const struct http_request *req, struct http
 			http_error(res, 404, "name", "no TSIG key %.80s", req->params[0]);
 		else if (rc < 0)
 			http_error(res, 503, NULL, "the store: %s", err);
-		else if ((rc = api_tsig_keys_publish(a, true, err, sizeof(err))) < 0)
+		else if (api_tsig_keys_publish(a, true, err, sizeof(err)) < 0)
 			http_error(res, 503, NULL, "the key was deleted but may still be in use: %s", err);
 		else {
 			http_json(res, 200, json_pack("{s:s}", "name", req->params[0]));

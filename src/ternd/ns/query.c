@@ -224,7 +224,7 @@ static enum forward forward_update(struct query *q, uint8_t *out, size_t cap, si
 	q->ede_text = q->ede_text_buf;
 	if (atomic_fetch_add(&srv->update_forwards, 1) >= NS_FORWARD_MAX) {
 		atomic_fetch_sub(&srv->update_forwards, 1);
-		snprintf(q->ede_text_buf, sizeof(q->ede_text_buf), "%u updates are being forwarded already: try again",
+		snprintf(q->ede_text_buf, sizeof(q->ede_text_buf), "%d updates are being forwarded already: try again",
 		         NS_FORWARD_MAX);
 		return FORWARD_FAILED;
 	}

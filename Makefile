@@ -1,5 +1,5 @@
 # Tern: the README's commands. `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo bench-scale bench-catalog bench-fleet bench-signal fuzz fuzz-smoke deb
+.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo bench-scale bench-catalog bench-fleet bench-signal bench-ddns fuzz fuzz-smoke deb
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
 	libcmocka-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev \
@@ -173,6 +173,12 @@ bench-service: build
 bench-edge: build
 	bash bench/edge/deps.sh
 	TERND=$(CURDIR)/$(BUILD)/ternd bench/edge/run.sh
+
+# Dynamic updates (bench/README.md): sequential TSIG-signed RFC 2136 updates to ternd, Knot and BIND,
+# updates/s and update -> served p50/p99 (polled every 0.1 ms); writes bench/results/ddns.md.
+# BENCH_DDNS_UPDATES=200 BENCH_DDNS_LATENCY=50 for a quick run.
+bench-ddns: build
+	TERND=$(CURDIR)/$(BUILD)/ternd bench/ddns/run.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz deb

@@ -24,6 +24,7 @@
 #define EDE_PROHIBITED 18
 #define EDE_NOT_AUTHORITATIVE 20
 #define EDE_NOT_SUPPORTED 21
+#define EDE_NO_REACHABLE_AUTHORITY 22
 #define EDE_INVALID_DATA 24
 
 /* Client Subnet (RFC 7871 6): FAMILY 1 (IPv4) or 2 (IPv6), SOURCE and SCOPE prefix lengths, and

@@ -311,6 +311,12 @@ static int check_store(struct config *conf, char *err)
 static _Atomic bool started;
 static _Atomic size_t startup_lines;
 
+/* A tenant's dynamic update takes from its API rate-limit bucket (update/update.h). */
+static bool update_rate_take(void *arg, const char *tenant, unsigned *rate, unsigned *wait)
+{
+	return !arg || api_rate_take(arg, tenant, rate, wait);
+}
+
 static void log_zone_event(void *arg, enum zones_event ev, const struct zone *old, const struct zone *next)
 {
 	(void)arg;
@@ -1178,7 +1184,8 @@ int main(int argc, char **argv)
 	}
 	api_set_svc(api, svc);
 	/* dynamic updates (RFC 2136) of the API's zones, through the change module */
-	if (stored.store && update_start(&srv, &stored.change, stored.store, &update) < 0) {
+	struct update_limit update_limit = {update_rate_take, api};
+	if (stored.store && update_start(&srv, &stored.change, stored.store, &update_limit, &update) < 0) {
 		log_error("out of memory");
 		goto out;
 	}
@@ -1353,11 +1360,11 @@ out:
 	catalog_stop(catalog);
 	xfr_history_free(history);
 	catalog_in_stop(catalog_in);
+	update_stop(&srv, update); /* the updates under way end before the writer and the API's rate limit */
 	api_stop(api); /* then the store's readers and writers, then the store */
 	srv.usage = NULL;
 	usage_stop(usage); /* it reads tenants from the store */
 	svc_stop(svc); /* an issuance under way is cancelled at its next wait */
-	update_stop(&srv, update); /* the updates under way end before the writer closes */
 	xfrin_signer_detach(xfrin); /* the signed secondaries' writer */
 	stored_close(&stored);
 	notify_stop(notify);

@@ -10,8 +10,14 @@
 
 enum ns_tsig_state ns_tsig_verify(struct ns_tsig *t, const struct ns_params *p, const uint8_t *msg, size_t len)
 {
+	return ns_tsig_verify_ring(t, &p->keyring, msg, len);
+}
+
+enum ns_tsig_state ns_tsig_verify_ring(struct ns_tsig *t, const struct tsig_keyring *ring, const uint8_t *msg,
+                                       size_t len)
+{
 	t->now = (uint64_t)time(NULL);
-	int rc = tsig_verify(msg, len, &p->keyring, t->now, &t->res);
+	int rc = tsig_verify(msg, len, ring, t->now, &t->res);
 	switch (rc) {
 	case 0: t->state = NS_TSIG_VERIFIED; break;
 	case TERN_ENOTFOUND: t->state = NS_TSIG_NONE; break;

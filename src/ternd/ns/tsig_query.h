@@ -26,6 +26,9 @@ struct ns_tsig {
 
 /* Verifies msg, a request whose last additional record may be a TSIG, against p's keyring. */
 enum ns_tsig_state ns_tsig_verify(struct ns_tsig *t, const struct ns_params *p, const uint8_t *msg, size_t len);
+/* The same against ring (the keys made over the API, srv->api_keys). */
+enum ns_tsig_state ns_tsig_verify_ring(struct ns_tsig *t, const struct tsig_keyring *ring, const uint8_t *msg,
+                                       size_t len);
 /* Turns a verified request into a rejected one with this TSIG error (BADKEY: signed with a key
  * that is not the one wanted here). */
 void ns_tsig_reject(struct ns_tsig *t, uint16_t error);

@@ -338,6 +338,9 @@ static const struct store_ops sqlite_ops = {
     .alias_set = sq_alias_set,
     .alias_delete = sq_alias_delete,
     .mark = sq_mark,
+    .tsig_key_add = sq_tsig_key_add,
+    .tsig_key_list = sq_tsig_key_list,
+    .tsig_key_delete = sq_tsig_key_delete,
 };
 
 int store_open_sqlite(const char *path, struct store **out, char *err, size_t errlen)

@@ -78,6 +78,10 @@ enum stmt {
 	ST_ALIAS_LIST,
 	ST_ALIAS_SET,
 	ST_ALIAS_DELETE,
+	ST_TSIG_KEY_ADD,
+	ST_TSIG_KEY_LIST,
+	ST_TSIG_KEY_LIST_ALL,
+	ST_TSIG_KEY_DELETE,
 	ST_COUNT
 };
 
@@ -171,6 +175,7 @@ struct walk {
 	store_service_fn service;
 	store_cert_due_fn cert_due;
 	store_alias_fn alias;
+	store_tsig_key_fn tsig_key;
 	void *arg;
 	char *err; /* where a row found broken is named (RRsets) */
 	size_t errlen;
@@ -294,3 +299,8 @@ int sq_alias_add(struct store_txn *bt, const struct store_alias *a, unsigned lim
 int sq_alias_list(struct store_txn *bt, const char *service, store_alias_fn fn, void *arg, char *err, size_t errlen);
 int sq_alias_set(struct store_txn *bt, const struct store_alias *a, char *err, size_t errlen);
 int sq_alias_delete(struct store_txn *bt, const char *service, const uint8_t *name, char *err, size_t errlen);
+/* store_sqlite_tsig.c */
+int sq_tsig_key_add(struct store_txn *bt, const struct store_tsig_key *k, unsigned limit, char *err, size_t errlen);
+int sq_tsig_key_list(struct store_txn *bt, const char *tenant, store_tsig_key_fn fn, void *arg, char *err,
+                     size_t errlen);
+int sq_tsig_key_delete(struct store_txn *bt, const char *tenant, const uint8_t *name, char *err, size_t errlen);

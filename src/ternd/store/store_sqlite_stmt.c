@@ -143,6 +143,13 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ALIAS_SET] = "UPDATE service_aliases SET state = ?3, reason = ?4, checked_at = ?5"
                      " WHERE service_id = ?1 AND name = ?2",
     [ST_ALIAS_DELETE] = "DELETE FROM service_aliases WHERE service_id = ?1 AND name = ?2",
+    /* a key only while its tenant has fewer than ?7 */
+    [ST_TSIG_KEY_ADD] = "INSERT INTO tsig_keys (name, tenant, algorithm, secret, acl, created_at)"
+                        " SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE (SELECT count(*) FROM tsig_keys WHERE tenant = ?2) < ?7",
+    [ST_TSIG_KEY_LIST] = "SELECT name, tenant, algorithm, secret, acl, created_at FROM tsig_keys WHERE tenant = ?1"
+                         " ORDER BY name",
+    [ST_TSIG_KEY_LIST_ALL] = "SELECT name, tenant, algorithm, secret, acl, created_at FROM tsig_keys ORDER BY name",
+    [ST_TSIG_KEY_DELETE] = "DELETE FROM tsig_keys WHERE tenant = ?1 AND name = ?2",
 };
 
 __attribute__((format(printf, 3, 4))) void sq_errf(char *err, size_t errlen, const char *fmt, ...)

@@ -154,6 +154,8 @@ struct sq_store {
 };
 
 #define CKPT_PAGES 1000 /* SQLite's own automatic checkpoint threshold */
+#define CKPT_RESTART_PAGES (2 * CKPT_PAGES) /* a WAL this long is started over (checkpoint()) */
+#define CKPT_RESTART_WAIT_MS 100 /* how long such a checkpoint waits for readers */
 
 /* A statement in use: taken from a connection's cache, bound, stepped, given back. */
 struct q {

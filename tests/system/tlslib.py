@@ -115,10 +115,11 @@ def recv_exact(s, n):
     return buf
 
 
-def read_msg(s):
-    """One length-prefixed DNS message from a stream, parsed."""
+def read_msg(s, one_rr_per_rrset=False):
+    """One length-prefixed DNS message from a stream, parsed (a transfer's with one_rr_per_rrset, so
+    that its first and last SOA stay two records)."""
     (n,) = struct.unpack("!H", recv_exact(s, 2))
-    return dns.message.from_wire(recv_exact(s, n))
+    return dns.message.from_wire(recv_exact(s, n), one_rr_per_rrset=one_rr_per_rrset)
 
 
 def send_msgs(s, msgs):
@@ -140,7 +141,7 @@ def axfr(port, zone, ctx, **kw):
         send_msgs(s, [dns.message.make_query(zone, "AXFR")])
         soas = 0
         while True:
-            m = read_msg(s)
+            m = read_msg(s, one_rr_per_rrset=True)
             out.append(m)
             if m.rcode() != 0:
                 return out

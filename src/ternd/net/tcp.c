@@ -112,6 +112,7 @@ struct tcp_conn {
 	struct xfr_out xout; /* the answers, as frames */
 	SSL *ssl; /* a TLS connection's (server.tls.listen); NULL for plain TCP */
 	uint8_t tls; /* enum config_tls_need its finished handshake proved (CONFIG_TLS_ANY: plain TCP) */
+	bool tls_failed; /* a fatal TLS error: no close_notify (OpenSSL forbids SSL_shutdown after one) */
 };
 
 struct tcp_list {
@@ -257,7 +258,7 @@ static void conn_close(struct tcp *t, struct tcp_conn *c)
 {
 	if (c->ssl) {
 		/* close_notify after a finished handshake, best effort (the socket does not block) */
-		if (c->where != CONN_HANDSHAKE && SSL_is_init_finished(c->ssl))
+		if (c->where != CONN_HANDSHAKE && !c->tls_failed && SSL_is_init_finished(c->ssl))
 			(void)SSL_shutdown(c->ssl);
 		SSL_free(c->ssl);
 		c->ssl = NULL;
@@ -445,7 +446,10 @@ static int conn_send(struct tcp_conn *c, const uint8_t *buf, size_t len, size_t 
 			continue;
 		}
 		int e = SSL_get_error(c->ssl, n);
-		return e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ ? 1 : -1;
+		if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+			return 1;
+		c->tls_failed = true;
+		return -1;
 	}
 	while (*sent < len) {
 		ssize_t n = send(c->io.fd, buf + *sent, len - *sent, MSG_NOSIGNAL);
@@ -568,7 +572,7 @@ static int conn_recv(struct tcp_conn *c)
 		case SSL_ERROR_WANT_READ:
 		case SSL_ERROR_WANT_WRITE: return 0;
 		case SSL_ERROR_ZERO_RETURN: c->eof = true; return 1; /* close_notify, or EOF (IGNORE_UNEXPECTED_EOF) */
-		default: return -1;
+		default: c->tls_failed = true; return -1;
 		}
 	}
 	ssize_t n = recv(c->io.fd, c->in + c->inlen, c->incap - c->inlen, 0);

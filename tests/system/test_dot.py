@@ -279,13 +279,20 @@ def test_sighup_reloads_certificate(pki, tmp_path):
     srv = tls_server(tmp_path / "ternd", cert, key)
     try:
         assert peer_der(srv.tls_port) == der_of(a[0])
-        old = tlslib.connect(srv.tls_port, tlslib.client_context())
+        ctx = tlslib.client_context()
+        old = tlslib.connect(srv.tls_port, ctx)
+        tlslib.send_msgs(old, [dns.message.make_query("www.example.com", "A")])
+        tlslib.read_msg(old)
+        session = old.session
         # new files under the same names (a renewal), then SIGHUP: new handshakes get the new one
         shutil.copy(b[0], cert)
         shutil.copy(b[1], key)
         srv.reload()
         wait_log(srv.log_text, "reload done")
         assert peer_der(srv.tls_port) == der_of(b[0])
+        # a ticket from before the reload still resumes (the ticket keys are kept)
+        with tlslib.connect(srv.tls_port, ctx, session=session) as s:
+            assert s.session_reused
         # a connection made before keeps working
         tlslib.send_msgs(old, [dns.message.make_query("www.example.com", "A")])
         assert tlslib.read_msg(old).answer

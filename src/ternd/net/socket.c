@@ -147,6 +147,7 @@ int dns_sockets_bind(const struct config *conf, struct dns_sockets *out, char *e
 	out->tcp = malloc((conf->nlisten ? conf->nlisten : 1) * sizeof(int));
 	out->tls = malloc((conf->tls.nlisten ? conf->tls.nlisten : 1) * sizeof(int));
 	if (!out->udp || !out->tcp || !out->tls) {
+		out->naddr = 0; /* nothing opened: the arrays hold no descriptor yet */
 		dns_sockets_close(out);
 		snprintf(err, errlen, "out of memory for the listening sockets");
 		return TERN_ENOMEM;

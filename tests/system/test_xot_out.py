@@ -2,6 +2,7 @@
 certificate, mutual TLS) refuse plain TCP; BIND 9.18 and NSD 4.6 pull over TLS, authenticating
 ternd's certificate by name (strict TLS), and follow NOTIFY (which stays on UDP); a capture on lo
 sees the zone's data in the clear over TCP and not over TLS."""
+import base64
 import os
 import socket
 import ssl
@@ -20,10 +21,11 @@ from bindlib import NAMED, named_available
 from nsdlib import Nsd, nsd_available
 from sysutil import Ternd, describe, wait_tcp
 from ternlib import free_port, wait_log, zone_text
-from xfrlib import Peer, axfr_records, wait_serial
+from xfrlib import Peer, TsigKey, axfr_records, wait_serial
 
 ZONE = "xot.test"
 MARK = "zone-data-that-must-not-leak"  # a TXT record of the zone, looked for on the wire
+KEY = TsigKey("xot.key", "hmac-sha256", base64.b64encode(b"xot secret of thirty-two bytes!!").decode())
 
 
 def zone_body(serial):
@@ -64,7 +66,13 @@ def world(pki, tmp_path_factory):
     - {address: 127.0.0.1, tls: required}
     - {address: 127.0.0.2, tls: client-certificate}
     - 127.0.0.3
-  notify: [127.0.0.1@%d, 127.0.0.1@%d]""" % (w.bind_port, w.nsd_port))
+    - {address: 127.0.0.4, key: xot.key, tls: required}
+  notify: [127.0.0.1@%d, 127.0.0.1@%d]
+keys:
+  - name: xot.key
+    algorithm: hmac-sha256
+    secret: "%s"
+""" % (w.bind_port, w.nsd_port, KEY.secret))
     w.srv.start()
     wait_tcp("127.0.0.1", w.tls_port)
     yield w
@@ -133,6 +141,25 @@ def test_mutual_tls(world, pki):
     assert tls_records(tlslib.axfr(world.tls_port, ZONE, ctx, source="127.0.0.1"))
     r = tlslib.query(world.tls_port, dns.message.make_query("www." + ZONE, "A"), tlslib.client_context(ca=pki.path))
     assert r.answer, describe(r)
+
+
+def test_tls_and_tsig_both_required(world, pki):
+    """An entry with a key and tls: required wants both: TSIG over plain TCP, or TLS without TSIG,
+    is refused; TSIG over TLS gets the zone (signed)."""
+    q = dns.message.make_query(ZONE, "AXFR")
+    q.use_tsig(KEY.ring(), keyname=KEY.name)
+    r = dns.query.tcp(q, "127.0.0.1", port=world.srv.port, timeout=5, source="127.0.0.4")
+    assert r.rcode() == dns.rcode.REFUSED, describe(r)
+    ctx = tlslib.client_context(ca=pki.path)
+    msgs = tlslib.axfr(world.tls_port, ZONE, ctx, source="127.0.0.4")
+    assert msgs[0].rcode() == dns.rcode.REFUSED, describe(msgs[0])
+    with tlslib.connect(world.tls_port, ctx, source="127.0.0.4") as s:
+        s.sendall(len(q.to_wire()).to_bytes(2, "big") + q.to_wire())
+        n = int.from_bytes(tlslib.recv_exact(s, 2), "big")
+        wire = tlslib.recv_exact(s, n)
+    r = dns.message.from_wire(wire, keyring=KEY.ring(), request_mac=q.mac, one_rr_per_rrset=True)
+    assert r.rcode() == dns.rcode.NOERROR and r.had_tsig, describe(r)
+    assert any(MARK in rs.to_text() for rs in r.answer)
 
 
 NAMED_SEC = """options {{

@@ -25,6 +25,8 @@ from xfrlib import Peer, TsigKey, axfr_records, wait_serial
 
 ZONE = "xot.test"
 MARK = "zone-data-that-must-not-leak"  # a TXT record of the zone, looked for on the wire
+RCVBUF = 32768  # the slow reader's receive buffer
+BIG = "big.xot.test"  # 20,000 A and 1,000 TXT records: about 1 MB of transfer
 KEY = TsigKey("xot.key", "hmac-sha256", base64.b64encode(b"xot secret of thirty-two bytes!!").decode())
 
 
@@ -56,8 +58,13 @@ def world(pki, tmp_path_factory):
     with open(w.zone_file, "w") as f:
         f.write(zone_body(1))
     w.serial = 1
+    w.big_file = str(d / "big.zone")
+    with open(w.big_file, "w") as f:
+        f.write(zone_text(BIG, 1))
+        f.writelines("h%d A 10.%d.%d.%d\n" % (i, i >> 16, (i >> 8) & 255, i & 255) for i in range(20000))
+        f.writelines('t%d TXT "%s"\n' % (i, "x" * 200) for i in range(1000))
     w.bind_port, w.nsd_port, w.tls_port = free_port(), free_port(), free_port()
-    w.srv = Ternd({ZONE: w.zone_file}, workdir=str(d), extra_server="""tls:
+    w.srv = Ternd({ZONE: w.zone_file, BIG: w.big_file}, workdir=str(d), extra_server="""tls:
   listen: 127.0.0.1@%d
   certificate: %s
   key: %s
@@ -160,6 +167,31 @@ def test_tls_and_tsig_both_required(world, pki):
     r = dns.message.from_wire(wire, keyring=KEY.ring(), request_mac=q.mac, one_rr_per_rrset=True)
     assert r.rcode() == dns.rcode.NOERROR and r.had_tsig, describe(r)
     assert any(MARK in rs.to_text() for rs in r.answer)
+
+
+def test_pipelined_big_transfers_to_a_slow_reader(world, pki):
+    """Two AXFRs of a 1 MB zone and a query pipelined on one TLS connection, read only after the
+    server had to stop writing (the socket full: SSL_write's WANT_WRITE, resumed from where the
+    output waits): both transfers whole and equal to plain TCP's, then the query's answer."""
+    qs = [dns.message.make_query(BIG, "AXFR", id=1), dns.message.make_query(BIG, "AXFR", id=2),
+          dns.message.make_query("www." + ZONE, "A", id=3)]
+    got = {1: [], 2: []}
+    with tlslib.connect(world.tls_port, tlslib.client_context(ca=pki.path), source="127.0.0.1", timeout=30,
+                        rcvbuf=RCVBUF) as s:
+        tlslib.send_msgs(s, qs)
+        # meanwhile the server writes until the socket is full (seen with ss: 1.3 MB queued of
+        # the 2.3 MB of answers), then waits for the reader
+        time.sleep(1.5)
+        while True:
+            m = tlslib.read_msg(s, one_rr_per_rrset=True)
+            if m.id == 3:
+                assert m.answer, describe(m)
+                break
+            got[m.id].append(m)
+    plain = axfr_records("127.0.0.1", world.srv.port, BIG, source="127.0.0.3")
+    assert len(plain) > 21000
+    assert tls_records(got[1]) == plain
+    assert tls_records(got[2]) == plain
 
 
 NAMED_SEC = """options {{

@@ -94,11 +94,17 @@ def client_context(ca=None, cert=None, key=None, alpn=("dot",)):
     return ctx
 
 
-def connect(port, ctx, addr="127.0.0.1", source=None, session=None, timeout=5.0):
-    """A DNS over TLS connection to addr@port (from source, an address, when given)."""
-    s = socket.create_connection((addr, port), timeout=timeout,
-                                 source_address=(source, 0) if source else None)
+def connect(port, ctx, addr="127.0.0.1", source=None, session=None, timeout=5.0, rcvbuf=None):
+    """A DNS over TLS connection to addr@port (from source, an address, when given; with a receive
+    buffer of rcvbuf bytes, so that a server writing much must wait for the reader)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     try:
+        if source:
+            s.bind((source, 0))
+        s.connect((addr, port))
         return ctx.wrap_socket(s, server_hostname=HOSTNAME, session=session)
     except Exception:
         s.close()

@@ -253,6 +253,16 @@ static int run_as(const struct config *conf, bool apply, char *err)
 		    conf->path, low->text, (unsigned)geteuid());
 		problems++;
 	}
+	/* server.tls's files are read as that user, at start and on each SIGHUP */
+	const char *tls_files[][2] = {{"server.tls.certificate", conf->tls.certificate},
+	                              {"server.tls.key", conf->tls.key},
+	                              {"server.tls.client-ca-file", conf->tls.client_ca_file}};
+	for (size_t i = 0; i < 3 && !apply; i++)
+		if (tls_files[i][1] && access(tls_files[i][1], F_OK) == 0 && /* else check_tls says so */
+		    privdrop_readable(&pd, tls_files[i][1], err, ERRBUF) < 0) {
+			fprintf(stderr, "%s: %s %s\n", conf->path, tls_files[i][0], err);
+			problems++;
+		}
 	if (conf->api.data_dir && privdrop_writable(&pd, conf->api.data_dir, err, ERRBUF) < 0) {
 		fprintf(stderr, "%s: api.data-dir %s\n", conf->path, err);
 		problems++;

@@ -365,3 +365,17 @@ def test_check_names_bad_tls_input(pki, tmp_path):
     assert rc != 0 and "transfer.allow[0].tls" in out, out
     del other_cert
     assert os.path.exists(good_cert)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to check for another user")
+def test_check_names_a_key_server_user_cannot_read(pki, tmp_path):
+    """ternd reads server.tls's files as server.user: --check (run as root) says when that user
+    cannot read the key."""
+    key = tmp_path / "private.key"
+    shutil.copy(pki.server[1], str(key))
+    os.chmod(str(key), 0o600)  # root's alone
+    rc, out = check(tmp_path, "  user: nobody\n" + tls_keys(pki.server[0], str(key)))
+    assert rc != 0 and "server.tls.key %s: nobody cannot read it" % key in out, out
+    os.chmod(str(key), 0o644)
+    rc, out = check(tmp_path, "  user: nobody\n" + tls_keys(pki.server[0], str(key)))
+    assert "cannot read" not in out, out

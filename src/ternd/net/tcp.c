@@ -113,6 +113,7 @@ struct tcp_conn {
 	SSL *ssl; /* a TLS connection's (server.tls.listen); NULL for plain TCP */
 	uint8_t tls; /* enum config_tls_need its finished handshake proved (CONFIG_TLS_ANY: plain TCP) */
 	bool tls_failed; /* a fatal TLS error: no close_notify (OpenSSL forbids SSL_shutdown after one) */
+	bool tls_more; /* the input buffer filled before OpenSSL ran out: it may hold more (conn_tls_pending) */
 };
 
 struct tcp_list {
@@ -562,18 +563,29 @@ static int conn_recv(struct tcp_conn *c)
 	if (c->inlen == c->incap)
 		return 0;
 	if (c->ssl) {
-		ERR_clear_error();
-		int got = SSL_read(c->ssl, c->in + c->inlen, (int)(c->incap - c->inlen));
-		if (got > 0) {
-			c->inlen += (size_t)got;
-			return 1;
+		/* every record OpenSSL can give (it reads ahead: one read() for many of them), so a
+		 * client's pipelined queries are answered as one batch, as over TCP */
+		bool got_any = false;
+		c->tls_more = false;
+		while (c->inlen < c->incap) {
+			ERR_clear_error();
+			int got = SSL_read(c->ssl, c->in + c->inlen, (int)(c->incap - c->inlen));
+			if (got > 0) {
+				c->inlen += (size_t)got;
+				got_any = true;
+				continue;
+			}
+			switch (SSL_get_error(c->ssl, got)) {
+			case SSL_ERROR_WANT_READ:
+			case SSL_ERROR_WANT_WRITE: return got_any ? 1 : 0;
+			case SSL_ERROR_ZERO_RETURN:
+				c->eof = true;
+				return 1; /* close_notify, or EOF (IGNORE_UNEXPECTED_EOF) */
+			default: c->tls_failed = true; return -1;
+			}
 		}
-		switch (SSL_get_error(c->ssl, got)) {
-		case SSL_ERROR_WANT_READ:
-		case SSL_ERROR_WANT_WRITE: return 0;
-		case SSL_ERROR_ZERO_RETURN: c->eof = true; return 1; /* close_notify, or EOF (IGNORE_UNEXPECTED_EOF) */
-		default: c->tls_failed = true; return -1;
-		}
+		c->tls_more = true;
+		return 1;
 	}
 	ssize_t n = recv(c->io.fd, c->in + c->inlen, c->incap - c->inlen, 0);
 	if (n < 0) {
@@ -642,11 +654,12 @@ static int conn_drain(struct tcp *t, struct tcp_conn *c, uint64_t now)
 	return conn_next(t, c, now);
 }
 
-/* TLS: what the SSL object already decrypted is not seen by epoll; answer it while the connection
- * waits for input (each read takes some, for a connection idle has room: no loop without end). */
+/* TLS: what OpenSSL read ahead is not seen by epoll. When the input buffer filled before OpenSSL
+ * ran out, read on while the connection waits for input (each read either fills the room the
+ * answers made, or finds OpenSSL empty and clears tls_more: no loop without end). */
 static int conn_tls_pending(struct tcp *t, struct tcp_conn *c, uint64_t now)
 {
-	while (c->ssl && c->where == CONN_IDLE && SSL_pending(c->ssl) > 0)
+	while (c->ssl && c->where == CONN_IDLE && c->tls_more)
 		if (conn_read(t, c, now) < 0)
 			return -1;
 	return 0;
@@ -670,7 +683,10 @@ static int conn_handshake(struct tcp *t, struct tcp_conn *c, uint64_t now)
 	conn_place(t, c, CONN_IDLE, now);
 	if (conn_watch(t, c, EPOLLIN) < 0)
 		return -1;
-	return conn_tls_pending(t, c, now);
+	/* queries read ahead with the handshake's last records: epoll will not say so */
+	if (SSL_has_pending(c->ssl))
+		return conn_read(t, c, now);
+	return 0;
 }
 
 /* Batches built: each connection gets its answers (what the socket does not take waits in

@@ -141,6 +141,8 @@ int tls_server_ctx(const struct config_tls *conf, SSL_CTX **out, char *err, size
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 1);
 	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn, NULL);
+	/* one read() for all the records a client sent at once (tcp.c reads them all before answering) */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	EVP_PKEY_free(pkey);
 	fclose(f);
 	ERR_clear_error();

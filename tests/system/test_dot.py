@@ -7,9 +7,12 @@ import select
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 import time
 
+import dns.edns
+import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
@@ -102,6 +105,34 @@ def test_big_answer_not_truncated_over_tls(srv, pki):
     a = tlslib.query(srv.tls_port, q, verified(pki))
     b = dns.query.tcp(q, "127.0.0.1", port=srv.port, timeout=3)
     assert not a.flags & dns.flags.TC and a.answer == b.answer and len(a.answer[0]) >= 8, describe(a)
+
+
+def response_wire(port, q, ctx):
+    with tlslib.connect(port, ctx) as s:
+        tlslib.send_msgs(s, [q])
+        (n,) = struct.unpack("!H", tlslib.recv_exact(s, 2))
+        return tlslib.recv_exact(s, n)
+
+
+def padding_of(wire):
+    r = dns.message.from_wire(wire)
+    return [o for o in r.options if o.otype == dns.edns.PADDING]
+
+
+def test_padding(srv, pki):
+    """A query padded (RFC 7830) over TLS gets a response padded to a multiple of 468 octets (RFC 8467
+    4.1), its answer the same as unpadded; an unpadded query, and any query over UDP, none."""
+    ctx = verified(pki)
+    for name, rdtype in QUESTIONS[:6] + [("hugetxt.example.com", "TXT")]:
+        q = dns.message.make_query(name, rdtype, use_edns=0, pad=128)
+        wire = response_wire(srv.tls_port, q, ctx)
+        assert len(wire) % 468 == 0 and padding_of(wire), (name, len(wire))
+        plain = dns.message.make_query(name, rdtype, use_edns=0, id=q.id)
+        r, r0 = dns.message.from_wire(wire), tlslib.query(srv.tls_port, plain, ctx)
+        assert (r.answer, r.authority, r.rcode()) == (r0.answer, r0.authority, r0.rcode())
+        assert not [o for o in r0.options if o.otype == dns.edns.PADDING]
+        u = dns.query.udp(q, "127.0.0.1", port=srv.port, timeout=3)
+        assert not [o for o in u.options if o.otype == dns.edns.PADDING], describe(u)
 
 
 def test_pipelined_queries(srv, pki):

@@ -51,9 +51,11 @@ build-asan: $(ASAN)/build.ninja
 
 run: deps build
 	@mkdir -p run && $(PY) tools/devtoken.py run/keys --tenant example > run/token
+	@tools/devcert.sh run/tls
 	@echo "ternd on 127.0.0.1:$(PORT) (UDP+TCP) serving examples/, API on 127.0.0.1:8053; try:"
 	@echo "  dig @127.0.0.1 -p $(PORT) www.example.com A"
 	@echo "  dig @127.0.0.1 -p $(PORT) +dnssec www.example.com A   # signed by ternd (README: validate with delv)"
+	@echo "  kdig @127.0.0.1 -p 8530 +tls www.example.com A   # DNS over TLS (run/tls/cert.pem, self-signed)"
 	@echo "API tenant \"example\", token (24 h; also in run/token):"
 	@echo "  export TERN_API=http://127.0.0.1:8053 TERN_TOKEN=$$(cat run/token)"
 	@echo "  curl -H \"Authorization: Bearer \$$TERN_TOKEN\" -d '{\"name\":\"shop.test\"}' \$$TERN_API/api/v1/zones"

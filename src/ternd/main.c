@@ -38,6 +38,7 @@
 #include "ternd/http/http.h"
 #include "ternd/net/socket.h"
 #include "ternd/net/tcp.h"
+#include "ternd/net/tls.h"
 #include "ternd/signals/signals.h"
 #include "ternd/update/update.h"
 #include "ternd/usage/usage.h"
@@ -205,6 +206,22 @@ static int check_zones(const struct config *conf)
 	return failed;
 }
 
+/* --check of server.tls: the certificate and key load, match and are valid now; the client CAs
+ * load. Returns the number of problems (0 or 1). */
+static int check_tls(const struct config *conf, char *err)
+{
+	if (!conf->tls.certificate)
+		return 0;
+	SSL_CTX *ctx = NULL;
+	if (tls_server_ctx(&conf->tls, &ctx, err, ERRBUF) < 0) {
+		fprintf(stderr, "%s: %s\n", conf->path, err);
+		return 1;
+	}
+	SSL_CTX_free(ctx);
+	printf("server.tls: ok, certificate %s\n", conf->tls.certificate);
+	return 0;
+}
+
 /* server.user (privdrop.h): who ternd is to run as, becoming that user when apply says so, and
  * whether that user can make the files ternd writes (the store, the secondary zones' copies).
  * Each problem goes to stderr, or the log when apply (a start); returns how many there were. */
@@ -224,6 +241,9 @@ static int run_as(const struct config *conf, bool apply, char *err)
 	for (size_t i = 0; i < conf->nlisten && !low; i++)
 		if (config_listen_port(&conf->listen[i]) < 1024)
 			low = &conf->listen[i];
+	for (size_t i = 0; i < conf->tls.nlisten && !low; i++)
+		if (config_listen_port(&conf->tls.listen[i]) < 1024)
+			low = &conf->tls.listen[i];
 	if (!low && conf->api.enabled && config_listen_port(&conf->api.listen) < 1024)
 		low = &conf->api.listen;
 	if (low && !privdrop_binds_low_ports(&pd)) {
@@ -234,6 +254,16 @@ static int run_as(const struct config *conf, bool apply, char *err)
 		    conf->path, low->text, (unsigned)geteuid());
 		problems++;
 	}
+	/* server.tls's files are read as that user, at start and on each SIGHUP */
+	const char *tls_files[][2] = {{"server.tls.certificate", conf->tls.certificate},
+	                              {"server.tls.key", conf->tls.key},
+	                              {"server.tls.client-ca-file", conf->tls.client_ca_file}};
+	for (size_t i = 0; i < 3 && !apply; i++)
+		if (tls_files[i][1] && access(tls_files[i][1], F_OK) == 0 && /* else check_tls says so */
+		    privdrop_readable(&pd, tls_files[i][1], err, ERRBUF) < 0) {
+			fprintf(stderr, "%s: %s %s\n", conf->path, tls_files[i][0], err);
+			problems++;
+		}
 	if (conf->api.data_dir && privdrop_writable(&pd, conf->api.data_dir, err, ERRBUF) < 0) {
 		fprintf(stderr, "%s: api.data-dir %s\n", conf->path, err);
 		problems++;
@@ -1026,7 +1056,8 @@ int main(int argc, char **argv)
 		return failed;
 	}
 	if (check) {
-		int failed = run_as(conf, false, err) + check_zones(conf) + check_store(conf, err);
+		int failed =
+		    run_as(conf, false, err) + check_tls(conf, err) + check_zones(conf) + check_store(conf, err);
 		config_free(conf);
 		free(err);
 		return failed ? 1 : 0;
@@ -1219,6 +1250,9 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < conf->nlisten; i++)
 		log_info("listening on %s (UDP, TCP)", conf->listen[i].text);
+	for (size_t i = 0; i < conf->tls.nlisten; i++)
+		log_info("listening on %s (DNS over TLS and XoT, port %u)", conf->tls.listen[i].text,
+		         config_listen_port(&conf->tls.listen[i]));
 	/* the ACME http-01 responder (acme.responder), bound with the other sockets: on its own thread */
 	if (acme_listen_run(acme, err, ERRBUF) < 0) {
 		log_error("%s", err);

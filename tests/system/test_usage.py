@@ -287,3 +287,26 @@ def test_usage_api_refuses_bad_requests_and_other_tenants(keys, tmp_path):
         assert a.get("/api/v1/tenants/tenant-a/usage?from=%s&to=%s" % (day, day), token=False).status == 401
     finally:
         assert srv.stop() == 0
+
+
+def test_queries_over_tls_count_as_tls(tmp_path):
+    import tlslib
+    ca = tlslib.Ca(tmp_path / "pki")
+    cert, key = ca.issue("server")
+    api, tls_port = free_port(), free_port()
+    (tmp_path / "ternd").mkdir()
+    srv = serve(workdir=str(tmp_path / "ternd"),
+                extra_server="tls:\n  listen: 127.0.0.1@%d\n  certificate: %s\n  key: %s\n" % (tls_port, cert, key),
+                extra_top="api:\n  listen: \"127.0.0.1@%d\"\n" % api)
+    try:
+        before = scrape(api)
+        ctx = tlslib.client_context(ca=ca.path)
+        for _ in range(4):
+            tlslib.query(tls_port, dns.message.make_query("www.example.com", "AAAA"), ctx)
+        tcp(srv.port, "www.example.com", "AAAA", 2)
+        rows = minus(scrape(api), before)
+        com = {"zone": "example.com.", "qtype": "AAAA", "rcode": "NOERROR"}
+        assert total(rows, "tern_queries_total", **com, transport="tls") == 4
+        assert total(rows, "tern_queries_total", **com, transport="tcp") == 2
+    finally:
+        assert srv.stop() == 0

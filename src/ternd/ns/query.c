@@ -426,7 +426,9 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 		if (opcode == OPCODE_QUERY && q.qname_len) /* usage: by the zone asked (0: none of ours) */
 			stats_usage(client->stats,
 			            stats_usage_key(q.asked ? q.asked->uid : 0, stats_type_index(q.qtype), q.rcode,
-			                            client->proto == PROTO_TCP ? STATS_TCP : STATS_UDP));
+			                            client->proto == PROTO_UDP      ? STATS_UDP
+			                            : client->tls != CONFIG_TLS_ANY ? STATS_TLS
+			                                                            : STATS_TCP));
 	}
 	return rlen;
 }

@@ -374,6 +374,22 @@ int store_dir_lock(const char *dir, int *fd, char *err, size_t errlen);
  * it first). info says what was restored. */
 int store_sqlite_restore(const char *file, const char *dir, char *info, size_t infolen, char *err, size_t errlen);
 
+/* Opens the PostgreSQL database conninfo names (a postgresql:// URL or libpq key=value words, a
+ * multi-host list included) and brings its schema up to date, in one transaction under an advisory
+ * lock. TERN_ECONFIG when conninfo does not parse or the database's schema is newer than this
+ * program's; TERN_EIO when the server cannot be reached. store_pg.c. */
+int store_open_postgres(const char *conninfo, struct store **out, char *err, size_t errlen);
+/* store_sqlite_schema()'s counterpart for PostgreSQL: the version read, nothing written. */
+int store_pg_schema(const char *conninfo, int *have, int *want, char *err, size_t errlen);
+
+/* Which backend a store location names: PostgreSQL for a postgresql:// or postgres:// URL or libpq
+ * key=value words, else an SQLite file path (store.c). */
+bool store_location_is_postgres(const char *location);
+/* Opens location with its backend (store_open_sqlite or store_open_postgres). */
+int store_open(const char *location, struct store **out, char *err, size_t errlen);
+/* Its schema version and this program's, nothing written (for ternd --check). */
+int store_schema(const char *location, int *have, int *want, char *err, size_t errlen);
+
 /* Rolls back and frees any transaction still open, then closes. No other thread may be using it. */
 static inline void store_close(struct store *st)
 {

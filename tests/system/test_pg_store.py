@@ -1,0 +1,201 @@
+"""The PostgreSQL store (api.store): the API test files run unchanged on it (TERN_STORE=pg, a
+pytest of their own with its own PostgreSQL 15 server), ternd --check refuses a location that does
+not parse and a database newer than itself, two ternd starting together on an empty database
+migrate it once, and PostgreSQL stopped under ternd answers 503 with Retry-After, DNS serving on,
+until the server is back: then writes go through again without restarting ternd."""
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+import pglib
+import ternlib
+from apilib import ApiTernd, assert_error, assert_served, finish, keys  # noqa: F401
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCHEMA = 13  # the store's schema version (store_sqlite_schema.c, store_pg_schema.c)
+
+# API test files run again on PostgreSQL, with the tests that reach into the SQLite file left out
+PG_FILES = ["test_api_crud.py", "test_api_review.py", "test_api_durability.py", "test_api_group_commit.py",
+            "test_zone_recreate.py", "test_ixfr_out.py", "test_api_export.py"]
+SQLITE_ONLY = ["test_api_review.py::test_approval_is_one_transaction"]
+
+pytestmark = pytest.mark.skipif(pglib.available() is not None, reason=pglib.available() or "")
+
+
+@pytest.fixture
+def pg():
+    """A PostgreSQL server of this test's own (stopping it disturbs no other test)."""
+    s = pglib.PgServer().start()
+    try:
+        yield s
+    finally:
+        s.destroy()
+
+
+def pg_ternd(keys, directory, conninfo):  # noqa: F811
+    """An ApiTernd (not started) whose store is conninfo, in directory (made)."""
+    os.makedirs(str(directory), exist_ok=True)
+    return ApiTernd(keys, workdir=str(directory), api={"store": '"%s"' % conninfo})
+
+
+def check(srv):
+    """ternd --check on srv's configuration: (exit code, stdout + stderr)."""
+    r = subprocess.run([ternlib.TERND, "--check", "-c", srv.config], capture_output=True, text=True, timeout=60)
+    return r.returncode, r.stdout + r.stderr
+
+
+def test_api_files_pass_on_postgresql():
+    if not os.access(ternlib.TERND, os.X_OK):
+        pytest.skip("no ternd binary at %s" % ternlib.TERND)
+    env = dict(os.environ, TERN_STORE="pg")
+    env.pop("PYTEST_XDIST_WORKER", None)
+    env.pop("PYTEST_XDIST_WORKER_COUNT", None)
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"]
+    argv += [os.path.join(HERE, f) for f in PG_FILES]
+    argv += ["--deselect=" + os.path.join(HERE, t) for t in SQLITE_ONLY]
+    r = subprocess.run(argv, cwd=HERE, env=env, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, "API tests on PostgreSQL:\n" + (r.stdout + r.stderr)[-8000:]
+    assert " passed" in r.stdout and "skipped" not in r.stdout.splitlines()[-1], r.stdout[-2000:]
+
+
+def test_check_refuses_a_location_that_does_not_parse(tmp_path, keys):  # noqa: F811
+    for i, (location, reason) in enumerate([("postgresql://tern:sekrit@db.example/tern?bogus=1", 'invalid URI query parameter: "bogus"'),
+                             ("host=db.example password=sekrit nonsense=1", 'invalid connection option "nonsense"'),
+                             ("host='db.example password=sekrit", "unterminated quoted string")]):
+        (tmp_path / str(i)).mkdir()
+        srv = ApiTernd(keys, workdir=str(tmp_path / str(i)), api={"store": '"%s"' % location})
+        rc, out = check(srv)
+        assert rc != 0, out
+        assert "does not parse" in out and reason in out, out
+        assert "sekrit" not in out, "the password is in the output:\n" + out
+        # ternd itself does not start on it either
+        p = subprocess.run([ternlib.TERND, "-c", srv.config], capture_output=True, text=True, timeout=60)
+        assert p.returncode != 0 and reason in p.stdout + p.stderr, p.stdout + p.stderr
+
+
+def test_check_refuses_a_database_newer_than_ternd(pg, tmp_path, keys):  # noqa: F811
+    conninfo, db = pg.new_database()
+    srv = pg_ternd(keys, tmp_path / "a", conninfo)
+    rc, out = check(srv)
+    assert rc == 0, out  # an empty database: ternd makes the schema when it starts
+    srv.start()
+    finish(srv)
+    assert pg.psql("SELECT version FROM schema_version", db) == str(SCHEMA)
+    rc, out = check(srv)
+    assert rc == 0, out
+    pg.psql("UPDATE schema_version SET version = %d" % (SCHEMA + 1), db)
+    rc, out = check(srv)
+    assert rc != 0 and "newer than this ternd" in out, out
+    p = subprocess.run([ternlib.TERND, "-c", srv.config], capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0 and "newer than this program" in p.stdout + p.stderr, p.stdout + p.stderr
+
+
+def test_two_ternd_starting_together_migrate_once(pg, tmp_path, keys):  # noqa: F811
+    conninfo, db = pg.new_database()
+    a = pg_ternd(keys, tmp_path / "a", conninfo)
+    b = pg_ternd(keys, tmp_path / "b", conninfo)
+    try:
+        a.launch()
+        b.launch()
+        for s in (a, b):
+            ternlib.wait_udp(s.addr, s.port, proc=s.proc, timeout=30)
+        assert pg.psql("SELECT count(*), max(version) FROM schema_version", db) == "1|%d" % SCHEMA
+        # one database: a zone made through one is in the other's store (served there after a restart)
+        api_a = a.api(keys.token("acme"))
+        api_a.create_zone("shared.test")
+        api_a.put_rrset("shared.test", "www", "A", 60, ["192.0.2.7"])
+        b.stop()
+        b.start()
+        assert_served(b, "www.shared.test", "A", ["192.0.2.7"])
+        assert b.api(keys.token("acme")).zone("shared.test")["serial"] == api_a.zone("shared.test")["serial"]
+    finally:
+        finish(a)
+        finish(b)
+
+
+def test_postgresql_down_answers_503_then_recovers(pg, tmp_path, keys):  # noqa: F811
+    conninfo, db = pg.new_database()
+    srv = pg_ternd(keys, tmp_path, conninfo).start()
+    try:
+        api = srv.api(keys.token("acme"))
+        api.create_zone("down.test")
+        api.put_rrset("down.test", "www", "A", 60, ["192.0.2.1"])
+        pg.stop("fast")
+        # writes and store reads fail as 503 with Retry-After; DNS goes on serving the last versions
+        for method, path, body in [("PUT", "/api/v1/zones/down.test/rrsets/www/A", {"ttl": 60, "records": ["192.0.2.2"]}),
+                                   ("POST", "/api/v1/zones", {"name": "new.test"}),
+                                   ("GET", "/api/v1/zones/down.test/changes", None)]:
+            r = api.request(method, path, body)
+            assert_error(r, 503, what="%s %s with PostgreSQL down" % (method, path))
+            assert r.headers.get("Retry-After") == "1", r.headers
+        assert_served(srv, "www.down.test", "A", ["192.0.2.1"])
+        pg.start()
+        # ternd connects again by itself: the next write goes through
+        deadline = time.time() + 20
+        while True:
+            r = api.put("/api/v1/zones/down.test/rrsets/www/A", {"ttl": 60, "records": ["192.0.2.3"]})
+            if r.status == 200 or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        assert r.status == 200, r
+        assert_served(srv, "www.down.test", "A", ["192.0.2.3"])
+        assert api.get("/api/v1/zones/down.test/changes").status == 200
+        assert srv.proc.poll() is None
+    finally:
+        if not pg.running():
+            pg.start()
+        finish(srv)
+
+
+def test_writes_under_a_postgresql_restart_lose_no_acknowledged_one(pg, tmp_path, keys):  # noqa: F811
+    """A stream of writes while PostgreSQL restarts (immediate: as if killed): each write is
+    acknowledged (200) or refused (503), and every acknowledged one is in the store afterwards."""
+    conninfo, db = pg.new_database()
+    srv = pg_ternd(keys, tmp_path, conninfo).start()
+    acked, other, stop = {}, [], threading.Event()
+    try:
+        api = srv.api(keys.token("acme"))
+        api.create_zone("restart.test")
+
+        def writer():
+            w = srv.api(keys.token("acme"))
+            i = 0
+            while not stop.is_set():
+                r = w.put("/api/v1/zones/restart.test/rrsets/w%d/A" % i, {"ttl": 60, "records": ["192.0.2.9"]})
+                if r.status == 200:
+                    acked["w%d" % i] = r.json["serial"]
+                elif r.status != 503:
+                    other.append(r)
+                i += 1
+
+        t = threading.Thread(target=writer, daemon=True)
+        t.start()
+        time.sleep(1)
+        pg.stop("immediate")
+        time.sleep(0.5)
+        pg.start()
+        n = len(acked)
+        deadline = time.time() + 20
+        while len(acked) < n + 20 and time.time() < deadline:
+            time.sleep(0.1)
+        stop.set()
+        t.join(30)
+        assert not other, other
+        assert len(acked) >= n + 20, "writes did not resume after the restart (%d acknowledged)" % len(acked)
+        apex = (b"\x07restart\x04test\x00").hex()
+        stored = set(pg.psql("SELECT encode(substring(owner from 2 for get_byte(owner, 0)), 'escape') FROM rrsets r"
+                             " JOIN zones z ON z.id = r.zone_id WHERE z.apex = '\\x%s'::bytea AND r.type = 1" % apex,
+                             db).split())
+        missing = sorted(set(acked) - stored)
+        assert not missing, "acknowledged writes missing from the store: %s" % missing[:10]
+        serial = int(pg.psql("SELECT serial FROM zones WHERE apex = '\\x%s'::bytea" % apex, db))
+        assert serial == api.serial("restart.test") and serial >= max(acked.values())
+    finally:
+        stop.set()
+        if not pg.running():
+            pg.start()
+        finish(srv)

@@ -121,3 +121,22 @@ def wait_running(srv, timeout=30.0):
     while not srv.running():
         assert time.time() < deadline, "PostgreSQL did not come back"
         time.sleep(0.1)
+
+
+class PgStandby(PgServer):
+    """A streaming standby of primary (pg_basebackup -R), in a directory and on a socket of its own."""
+
+    def __init__(self, primary):
+        self.bin = primary.bin
+        self.dir = tempfile.mkdtemp(prefix="tern-pgs-")
+        self.data = os.path.join(self.dir, "data")
+        self.sock = self.dir
+        self.log = os.path.join(self.dir, "postgres.log")
+        self.count = 0
+        shutil.chown(self.dir, "postgres", "postgres")
+        os.chmod(self.dir, 0o755)
+        self._as_postgres([os.path.join(self.bin, "pg_basebackup"), "-h", primary.sock, "-U", "postgres", "-D",
+                           self.data, "-R", "-X", "stream", "-c", "fast", "--no-sync"])
+
+    def promote(self):
+        self._as_postgres([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-w", "promote"])

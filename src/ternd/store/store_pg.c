@@ -77,7 +77,7 @@ static int conn_open(const char *conninfo, struct pconn **out, char *err, size_t
 }
 
 /* A connection the server dropped (restarted, failed over) made anew in place. */
-static int conn_revive(struct pconn *c, char *err, size_t errlen)
+int pg_conn_revive(struct pconn *c, char *err, size_t errlen)
 {
 	if (PQstatus(c->pg) == CONNECTION_OK)
 		return 0;
@@ -102,7 +102,7 @@ static int pool_get(struct pg_store *st, struct pconn **out, char *err, size_t e
 	pthread_mutex_unlock(&st->pool_lock);
 	if (!c)
 		return conn_open(st->conninfo, out, err, errlen);
-	int rc = conn_revive(c, err, errlen);
+	int rc = pg_conn_revive(c, err, errlen);
 	if (rc < 0) {
 		conn_close(c);
 		return rc;
@@ -160,11 +160,11 @@ static void pg_rollback(struct store_txn *bt);
  * of the transaction has happened yet, so trying again is safe). */
 static int begin_on(struct pconn *c, const char *sql, char *err, size_t errlen)
 {
-	int rc = conn_revive(c, err, errlen);
+	int rc = pg_conn_revive(c, err, errlen);
 	if (rc < 0)
 		return rc;
 	if ((rc = pg_exec(c->pg, sql, err, errlen)) < 0 && PQstatus(c->pg) != CONNECTION_OK &&
-	    (rc = conn_revive(c, err, errlen)) == 0)
+	    (rc = pg_conn_revive(c, err, errlen)) == 0)
 		rc = pg_exec(c->pg, sql, err, errlen);
 	if (rc < 0 && PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
 		pg_exec(c->pg, "ROLLBACK", NULL, 0);

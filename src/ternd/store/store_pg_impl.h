@@ -66,6 +66,8 @@ __attribute__((format(printf, 3, 4))) void pg_errf(char *err, size_t errlen, con
 int pg_conn_take(struct pg_txn *t, bool write, struct pconn **out, char *err, size_t errlen);
 void pg_conn_give(struct pg_txn *t, struct pconn *c);
 int pg_connect(const char *conninfo, PGconn **out, char *err, size_t errlen);
+/* A connection the server dropped made anew in place (PQreset); 0 when it is up. */
+int pg_conn_revive(struct pconn *c, char *err, size_t errlen);
 
 /* store_pg_query.c */
 void pq_int(struct pq *q, int i, int64_t v);

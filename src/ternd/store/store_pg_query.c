@@ -110,6 +110,14 @@ int pq_run(struct pq *q, struct pg_txn *t, struct pconn *c, const char *sql, cha
 	PQclear(q->res);
 	q->res = PQexecParams(c->pg, sql, q->n, NULL, q->v, q->len, q->fmt, 1);
 	ExecStatusType st = q->res ? PQresultStatus(q->res) : PGRES_FATAL_ERROR;
+	/* store_latest()'s statement stands alone (autocommit, a read): on a pooled connection the
+	 * server dropped since its last use, it runs again once on the connection made anew */
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && t && !t->conn && PQstatus(c->pg) != CONNECTION_OK &&
+	    PQtransactionStatus(c->pg) != PQTRANS_INTRANS && pg_conn_revive(c, NULL, 0) == 0) {
+		PQclear(q->res);
+		q->res = PQexecParams(c->pg, sql, q->n, NULL, q->v, q->len, q->fmt, 1);
+		st = q->res ? PQresultStatus(q->res) : PGRES_FATAL_ERROR;
+	}
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
 		q->rows = PQntuples(q->res);
 		const char *n = PQcmdTuples(q->res);

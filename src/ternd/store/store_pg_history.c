@@ -202,7 +202,7 @@ int pg_journal_read_from(struct store_txn *bt, const uint8_t *apex, uint32_t ser
 	}
 fail:
 	pq_clear(&q);
-	if (snapshot && PQstatus(c->pg) == CONNECTION_OK)
+	if (snapshot && c && PQstatus(c->pg) == CONNECTION_OK)
 		pg_exec(c->pg, "ROLLBACK", NULL, 0);
 	if (c)
 		pg_conn_give(t, c);

@@ -127,7 +127,7 @@ int pg_zone_create(struct store_txn *bt, struct store_zone *z, char *err, size_t
 		return pg_err(err, errlen, TERN_EINVAL, "unknown serial policy %d", (int)z->serial_policy);
 	if ((rc = pg_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
-	uint32_t past;
+	uint32_t past = 0;
 	if ((rc = past_serial(t, c, lapex, &past, err, errlen)) < 0)
 		goto fail;
 	if (rc == 1 && !rr_serial_newer(z->serial, past)) {

@@ -31,9 +31,12 @@ static int conn_setup(PGconn *pg, char *err, size_t errlen)
 
 int pg_connect(const char *conninfo, PGconn **out, char *err, size_t errlen)
 {
-	/* the defaults come first, so the location's own connect_timeout or application_name win */
-	const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-	const char *vals[] = {"5", "ternd", conninfo, NULL};
+	/* the defaults come first, so the location's own settings win: a connection attempt of at most
+	 * 5 s, and over TCP a peer gone silent (a failed primary, a cut network) noticed within ~10 s
+	 * rather than the kernel's two hours */
+	const char *keys[] = {"connect_timeout",  "application_name", "keepalives_idle", "keepalives_interval",
+	                      "keepalives_count", "tcp_user_timeout", "dbname",          NULL};
+	const char *vals[] = {"5", "ternd", "5", "2", "3", "10000", conninfo, NULL};
 	PGconn *pg = PQconnectdbParams(keys, vals, 1);
 	*out = NULL;
 	if (!pg)

@@ -852,12 +852,18 @@ static int restore(const struct config *conf, const char *file, char *err)
 static int stored_serve(struct stored *s, const struct config *conf, char *err, size_t errlen)
 {
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/tern.db", conf->api.data_dir);
+	if (conf->api.store) /* a password may be in the location: not logged */
+		snprintf(path, sizeof(path), "the PostgreSQL store (api.store)");
+	else
+		snprintf(path, sizeof(path), "%s/tern.db", conf->api.data_dir);
 	int rc;
 	size_t loaded = 0, failed = 0;
 	if ((rc = change_load_all(&s->change, &loaded, &failed, err, errlen)) < 0)
 		return rc;
 	log_info("API: %zu zone(s) rebuilt from %s%s", loaded, path, failed ? " (some failed: see above)" : "");
+	/* other ternd on the same store (PostgreSQL): their writes served here too */
+	if ((rc = change_watch(&s->change, err, errlen)) < 0)
+		return rc;
 	return change_signer_start(&s->change, err, errlen);
 }
 

@@ -118,6 +118,70 @@ def test_two_ternd_starting_together_migrate_once(pg, tmp_path, keys):  # noqa: 
         finish(b)
 
 
+def wait_served(srv, name, rdtype, texts, timeout=1.0):
+    """Waits until name/rdtype is served as texts (None: not at all); the seconds it took."""
+    from apilib import answer_texts
+    t0 = time.time()
+    while True:
+        r = srv.query(name, rdtype)
+        got = answer_texts(r, name, rdtype)
+        if got == (set(texts) if texts is not None else None):
+            return time.time() - t0
+        assert time.time() - t0 < timeout, "%s %s not served as %s within %.1f s:\n%s" % (
+            name, rdtype, texts, timeout, r.to_text())
+        time.sleep(0.005)
+
+
+def test_two_ternd_serve_each_others_writes(pg, tmp_path, keys):  # noqa: F811
+    """Two control nodes on one database: a write through either is served by both within a second
+    (LISTEN/NOTIFY), a zone made or deleted through one is made or deleted on the other, and writes
+    through both to one zone keep one line of serials (the journal's serials follow each other)."""
+    conninfo, db = pg.new_database()
+    a = pg_ternd(keys, tmp_path / "a", conninfo)
+    b = pg_ternd(keys, tmp_path / "b", conninfo)
+    try:
+        a.start()
+        b.start()
+        api_a, api_b = a.api(keys.token("acme")), b.api(keys.token("acme"))
+        api_a.create_zone("both.test")
+        t0 = time.time()
+        while b.query("both.test", "SOA").rcode() != 0 or not b.query("both.test", "SOA").answer:
+            assert time.time() - t0 < 1, "a zone made through one node is not served by the other"
+            time.sleep(0.005)
+        took = [time.time() - t0]
+        api_a.put_rrset("both.test", "www", "A", 60, ["192.0.2.1"])
+        took.append(wait_served(b, "www.both.test", "A", ["192.0.2.1"]))
+        api_b.put_rrset("both.test", "www", "A", 60, ["192.0.2.2"])
+        took.append(wait_served(a, "www.both.test", "A", ["192.0.2.2"]))
+        # alternating writes through both: each is served by both, serials only go up
+        serials = []
+        for i in range(20):
+            api, other = (api_a, b) if i % 2 else (api_b, a)
+            deadline = time.time() + 5
+            while True:  # a write racing the notice of the other node's is refused: try again
+                r = api.put("/api/v1/zones/both.test/rrsets/n%d/TXT" % i, {"ttl": 60, "records": ['"%d"' % i]})
+                if r.status != 503 or time.time() > deadline:
+                    break
+                time.sleep(0.01)
+            assert r.status == 200, r
+            serials.append(r.json["serial"])
+            took.append(wait_served(other, "n%d.both.test" % i, "TXT", ['"%d"' % i]))
+        assert serials == sorted(serials) and len(set(serials)) == len(serials), serials
+        changes = api_a.get("/api/v1/zones/both.test/changes?limit=100").json["changes"]
+        chain = sorted((c["serial_from"], c["serial_to"]) for c in changes if "serial_from" in c)
+        for (f1, t1), (f2, t2) in zip(chain, chain[1:]):
+            assert t1 == f2, chain
+        api_a.delete("/api/v1/zones/both.test")
+        deadline = time.time() + 1
+        while b.query("both.test", "SOA").rcode() != 5 and time.time() < deadline:  # REFUSED: not served
+            time.sleep(0.005)
+        assert b.query("both.test", "SOA").rcode() == 5
+        print("change through one node -> served by the other: max %.3f s over %d writes" % (max(took), len(took)))
+    finally:
+        finish(a)
+        finish(b)
+
+
 def test_postgresql_down_answers_503_then_recovers(pg, tmp_path, keys):  # noqa: F811
     conninfo, db = pg.new_database()
     srv = pg_ternd(keys, tmp_path, conninfo).start()

@@ -246,6 +246,9 @@ typedef int (*store_alias_fn)(const struct store_alias *a, void *arg);
 typedef int (*store_cert_due_fn)(const char *service, const uint8_t *canonical, void *arg);
 typedef int (*store_key_fn)(const struct store_key *k, void *arg);
 typedef int (*store_key_event_fn)(const struct store_key_event *e, void *arg);
+/* A zone another process changed in the store (store_watch), or NULL: any zone may have (changes
+ * went unseen, the connection that hears them having been lost). */
+typedef void (*store_watch_fn)(const uint8_t *apex, void *arg);
 
 /* Backends only: what a backend provides, and the head every backend's handles start with. */
 enum store_txn_kind { STORE_TXN_WRITE, STORE_TXN_READ, STORE_TXN_LATEST };
@@ -344,6 +347,8 @@ struct store_ops {
 	int (*alias_set)(struct store_txn *t, const struct store_alias *a, char *err, size_t errlen);
 	int (*alias_delete)(struct store_txn *t, const char *service, const uint8_t *name, char *err, size_t errlen);
 	int (*mark)(struct store_txn *t, enum store_mark op, char *err, size_t errlen);
+	/* NULL: the backend has one process on its store (SQLite: the data directory's lock) */
+	int (*watch)(struct store *st, store_watch_fn fn, void *arg, char *err, size_t errlen);
 };
 struct store {
 	const struct store_ops *ops;
@@ -389,6 +394,16 @@ bool store_location_is_postgres(const char *location);
 int store_open(const char *location, struct store **out, char *err, size_t errlen);
 /* Its schema version and this program's, nothing written (for ternd --check). */
 int store_schema(const char *location, int *have, int *want, char *err, size_t errlen);
+
+/* Hears the zones other processes on the same database change (PostgreSQL: LISTEN/NOTIFY; every
+ * commit of a zone's row notifies): fn(apex, arg) on a thread of the store's own (an RCU reader,
+ * online), after their commit, never for this store's own writes; fn(NULL, arg) after the
+ * connection that listens was lost and made again. fn NULL stops it (before what fn uses goes).
+ * 1 when it listens; 0 for a backend that has one process per store (SQLite: nothing to hear). */
+static inline int store_watch(struct store *st, store_watch_fn fn, void *arg, char *err, size_t errlen)
+{
+	return st->ops->watch ? st->ops->watch(st, fn, arg, err, errlen) : 0;
+}
 
 /* Rolls back and frees any transaction still open, then closes. No other thread may be using it. */
 static inline void store_close(struct store *st)

@@ -318,6 +318,7 @@ static int pg_mark(struct store_txn *bt, enum store_mark op, char *err, size_t e
 static void pg_close(struct store *base)
 {
 	struct pg_store *st = (struct pg_store *)base;
+	pg_watch(base, NULL, NULL, NULL, 0);
 	if (st->write_txn)
 		pg_rollback(&st->write_txn->base);
 	for (struct pg_txn *r = st->reads, *next; r; r = next) {
@@ -395,6 +396,7 @@ static const struct store_ops pg_ops = {
     .alias_set = pg_alias_set,
     .alias_delete = pg_alias_delete,
     .mark = pg_mark,
+    .watch = pg_watch,
 };
 
 /* The location parsed as libpq would (a URL or key=value words), for its error message. */
@@ -425,6 +427,7 @@ int store_open_postgres(const char *conninfo, struct store **out, char *err, siz
 	if (!st)
 		return pg_err(err, errlen, TERN_ENOMEM, "out of memory");
 	st->base.ops = &pg_ops;
+	st->node = pg_node_id();
 	st->latest.base = (struct store_txn){.store = &st->base, .kind = STORE_TXN_LATEST};
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ternd/base/event.h"
 #include "ternd/store/store.h"
 
 #define PG_POOL_IDLE_MAX 8
@@ -44,6 +45,15 @@ struct pg_store {
 	struct pg_txn *write_txn;
 	struct pg_txn *reads;
 	struct pg_txn latest;
+	uint64_t node; /* this store's id in the notifications it sends (its own are not heard) */
+	/* store_watch (store_pg_watch.c): a connection that LISTENs, on a loop thread of its own */
+	struct ev_loop *wloop;
+	struct ev_thread wthread;
+	struct ev_io wio;
+	struct ev_timer wretry;
+	PGconn *listen;
+	store_watch_fn wfn;
+	void *warg;
 };
 
 /* One statement: its parameters ($1.. by index: text, or binary for bytea), then its result
@@ -93,6 +103,12 @@ int pg_take_text(const char *s, size_t max, const char *what, char *err, size_t 
  * says whether there were. A nonzero each() stops. */
 typedef int (*pq_row_fn)(const struct pq *q, int row, void *arg, struct store_page *page);
 int pq_walk(const struct pq *q, unsigned limit, pq_row_fn each, void *arg, struct store_page *page);
+
+/* store_pg_watch.c */
+/* Tells the other processes on the database that zone lapex changed, at this transaction's commit. */
+int pg_notify_zone(struct pg_txn *t, struct pconn *c, const uint8_t *lapex, char *err, size_t errlen);
+int pg_watch(struct store *base, store_watch_fn fn, void *arg, char *err, size_t errlen);
+uint64_t pg_node_id(void);
 
 /* store_pg_schema.c */
 int pg_migrate(PGconn *pg, char *err, size_t errlen);

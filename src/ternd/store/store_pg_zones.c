@@ -155,6 +155,8 @@ int pg_zone_create(struct store_txn *bt, struct store_zone *z, char *err, size_t
 	if (rc < 0)
 		goto fail;
 	z->id = pq_i(&q, 0, 0);
+	if ((rc = pg_notify_zone(t, c, lapex, err, errlen)) < 0)
+		goto fail;
 	memcpy(z->apex, lapex, (size_t)n);
 	z->locked = false;
 	z->lock_reason[0] = 0;
@@ -296,6 +298,8 @@ static int zone_row_write(struct pg_txn *t, struct pq *q, const char *sql, const
 	pq_blob(q, 1, lapex, (size_t)n);
 	if ((rc = pq_run(q, t, c, sql, err, errlen)) >= 0)
 		rc = q->changes ? 0 : pg_err(err, errlen, TERN_ENOTFOUND, "no zone %s", pg_name_text(lapex, zn));
+	if (rc == 0) /* the other ternd on the database hear of it at commit */
+		rc = pg_notify_zone(t, c, lapex, err, errlen);
 	pq_clear(q);
 	pg_conn_give(t, c);
 	return rc;

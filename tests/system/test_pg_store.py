@@ -3,7 +3,8 @@ pytest of their own with its own PostgreSQL 15 server), ternd --check refuses a 
 not parse and a database newer than itself, two ternd starting together on an empty database
 migrate it once, and PostgreSQL stopped under ternd answers 503 with Retry-After, DNS serving on,
 until the server is back: then writes go through again without restarting ternd; a primary killed
-and its synchronous standby promoted loses no acknowledged write (multi-host location)."""
+and its synchronous standby promoted loses no acknowledged write (multi-host location); two ternd
+on one database serve each other's writes (LISTEN/NOTIFY), a PostgreSQL restart included."""
 import os
 import subprocess
 import sys
@@ -178,6 +179,33 @@ def test_two_ternd_serve_each_others_writes(pg, tmp_path, keys):  # noqa: F811
         assert b.query("both.test", "SOA").rcode() == 5
         print("change through one node -> served by the other: max %.3f s over %d writes" % (max(took), len(took)))
     finally:
+        finish(a)
+        finish(b)
+
+
+def test_two_ternd_follow_each_other_after_a_postgresql_restart(pg, tmp_path, keys):  # noqa: F811
+    """The connection that hears the other node is lost with the server: made again (within about a
+    second), with the zones changed meanwhile looked at whole, so a write through one node after
+    the restart is served by the other too."""
+    conninfo, db = pg.new_database()
+    a = pg_ternd(keys, tmp_path / "a", conninfo)
+    b = pg_ternd(keys, tmp_path / "b", conninfo)
+    try:
+        a.start()
+        b.start()
+        api_a = a.api(keys.token("acme"))
+        api_a.create_zone("again.test")
+        api_a.put_rrset("again.test", "www", "A", 60, ["192.0.2.1"])
+        wait_served(b, "www.again.test", "A", ["192.0.2.1"])
+        pg.stop("fast")
+        pg.start()
+        r = api_a.put("/api/v1/zones/again.test/rrsets/www/A", {"ttl": 60, "records": ["192.0.2.2"]})
+        assert r.status == 200, r
+        wait_served(b, "www.again.test", "A", ["192.0.2.2"], timeout=5)
+        assert "connecting again" in b.log_text()
+    finally:
+        if not pg.running():
+            pg.start()
         finish(a)
         finish(b)
 

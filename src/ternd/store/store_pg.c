@@ -84,6 +84,7 @@ int pg_conn_revive(struct pconn *c, char *err, size_t errlen)
 {
 	if (PQstatus(c->pg) == CONNECTION_OK)
 		return 0;
+	c->nprepared = 0; /* a new session has none */
 	PQreset(c->pg);
 	if (PQstatus(c->pg) != CONNECTION_OK) {
 		char text[512];

@@ -18,10 +18,15 @@
 #define PG_LOCK_MIGRATE "1952805486, 1" /* pg_advisory_xact_lock(int, int): 0x7465726e is "tern" */
 #define PG_LOCK_WRITE "1952805486, 2"
 
-/* One connection to the server. */
+#define PG_PREPARED_MAX 128 /* more than the backend's statements */
+
+/* One connection to the server, with the statements prepared on its session (named "t<i>", keyed
+ * by the SQL text's address: every text is a literal). */
 struct pconn {
 	PGconn *pg;
 	struct pconn *next; /* in the idle pool */
+	const char *prepared[PG_PREPARED_MAX];
+	unsigned nprepared; /* 0 again when the session is made anew */
 };
 
 struct pg_txn {

@@ -105,17 +105,40 @@ static int server_error(PGconn *pg, const PGresult *res, char *err, size_t errle
 	return pg_err(err, errlen, TERN_EIO, "store: %s", text);
 }
 
+/* Runs sql as a statement prepared on c's session (prepared on first use: parsed and planned once
+ * per connection, not per call), or unprepared when it cannot be (the cache is full, the prepare
+ * failed: then the run fails the same way and says why). */
+static PGresult *exec(struct pq *q, struct pconn *c, const char *sql)
+{
+	char name[16];
+	unsigned i = 0;
+	while (i < c->nprepared && c->prepared[i] != sql)
+		i++;
+	if (i == c->nprepared && i < PG_PREPARED_MAX) {
+		snprintf(name, sizeof(name), "t%u", i);
+		PGresult *p = PQprepare(c->pg, name, sql, q->n, NULL);
+		bool ok = p && PQresultStatus(p) == PGRES_COMMAND_OK;
+		PQclear(p);
+		if (ok)
+			c->prepared[c->nprepared++] = sql;
+	}
+	if (i == c->nprepared)
+		return PQexecParams(c->pg, sql, q->n, NULL, q->v, q->len, q->fmt, 1);
+	snprintf(name, sizeof(name), "t%u", i);
+	return PQexecPrepared(c->pg, name, q->n, q->v, q->len, q->fmt, 1);
+}
+
 int pq_run(struct pq *q, struct pg_txn *t, struct pconn *c, const char *sql, char *err, size_t errlen)
 {
 	PQclear(q->res);
-	q->res = PQexecParams(c->pg, sql, q->n, NULL, q->v, q->len, q->fmt, 1);
+	q->res = exec(q, c, sql);
 	ExecStatusType st = q->res ? PQresultStatus(q->res) : PGRES_FATAL_ERROR;
 	/* store_latest()'s statement stands alone (autocommit, a read): on a pooled connection the
 	 * server dropped since its last use, it runs again once on the connection made anew */
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && t && !t->conn && PQstatus(c->pg) != CONNECTION_OK &&
 	    PQtransactionStatus(c->pg) != PQTRANS_INTRANS && pg_conn_revive(c, NULL, 0) == 0) {
 		PQclear(q->res);
-		q->res = PQexecParams(c->pg, sql, q->n, NULL, q->v, q->len, q->fmt, 1);
+		q->res = exec(q, c, sql);
 		st = q->res ? PQresultStatus(q->res) : PGRES_FATAL_ERROR;
 	}
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {

@@ -14,12 +14,11 @@
 
 __attribute__((format(printf, 3, 4))) void pg_errf(char *err, size_t errlen, const char *fmt, ...)
 {
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
+	va_list ap;
+	va_start(ap, fmt);
+	if (err && errlen)
 		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
+	va_end(ap);
 }
 
 const char *pg_name_text(const uint8_t *name, char buf[PG_NAME_TEXT_MAX])

@@ -295,16 +295,21 @@ static int check_store(struct config *conf, char *err)
 	char path[4096];
 	if (!conf->api.enabled || !conf->api.data_dir)
 		return 0;
-	snprintf(path, sizeof(path), "%s/tern.db", conf->api.data_dir);
-	if (access(path, F_OK) != 0)
+	if (conf->api.store)
+		snprintf(path, sizeof(path), "%s", conf->api.store);
+	else
+		snprintf(path, sizeof(path), "%s/tern.db", conf->api.data_dir);
+	if (!conf->api.store && access(path, F_OK) != 0)
 		return 0; /* no store yet: every zone with a dnssec-policy is new */
 	struct store *st = NULL;
 	struct change c;
 	int have, want;
-	if (store_sqlite_schema(path, &have, &want, err, ERRBUF) < 0) {
-		fprintf(stderr, "%s\n", err);
+	if (store_schema(path, &have, &want, err, ERRBUF) < 0) {
+		fprintf(stderr, "%s: api.store: %s\n", conf->path, err);
 		return 1;
 	}
+	if (conf->api.store) /* the location holds a password, perhaps: never echoed */
+		snprintf(path, sizeof(path), "api.store (PostgreSQL)");
 	if (have > want) {
 		fprintf(stderr, "%s: the store's schema is version %d, newer than this ternd's (%d)\n", path, have,
 		        want);
@@ -316,7 +321,7 @@ static int check_store(struct config *conf, char *err)
 		       path, have, want);
 		return 0;
 	}
-	if (store_open_sqlite(path, &st, err, ERRBUF) < 0) {
+	if (store_open(conf->api.store ? conf->api.store : path, &st, err, ERRBUF) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
@@ -777,7 +782,7 @@ static int stored_open(struct stored *s, struct server *srv, const struct config
 	}
 	snprintf(path, sizeof(path), "%s/tern.db", conf->api.data_dir);
 	int rc = store_dir_lock(conf->api.data_dir, &s->lock, err, errlen); /* one ternd per store */
-	if (rc < 0 || (rc = store_open_sqlite(path, &s->store, err, errlen)) < 0)
+	if (rc < 0 || (rc = store_open(conf->api.store ? conf->api.store : path, &s->store, err, errlen)) < 0)
 		return rc;
 	change_init(&s->change, srv->zones, s->store, conf->api.journal_keep);
 	s->change.signals = srv->signals; /* ksk-submission (change_dnssec.c) */
@@ -839,6 +844,13 @@ static int restore(const struct config *conf, const char *file, char *err)
 		        conf->path);
 		return 1;
 	}
+	if (conf->api.store) {
+		fprintf(stderr,
+		        "%s: --restore: the store is in PostgreSQL (api.store): restore it with pg_restore or "
+		        "pg_basebackup; --restore takes SQLite backups\n",
+		        conf->path);
+		return 1;
+	}
 	if (run_as(conf, true, err) > 0)
 		return 1;
 	if (mkdir(conf->api.data_dir, 0750) < 0 && errno != EEXIST) {
@@ -877,12 +889,18 @@ static int restore(const struct config *conf, const char *file, char *err)
 static int stored_serve(struct stored *s, const struct config *conf, char *err, size_t errlen)
 {
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/tern.db", conf->api.data_dir);
+	if (conf->api.store) /* a password may be in the location: not logged */
+		snprintf(path, sizeof(path), "the PostgreSQL store (api.store)");
+	else
+		snprintf(path, sizeof(path), "%s/tern.db", conf->api.data_dir);
 	int rc;
 	size_t loaded = 0, failed = 0;
 	if ((rc = change_load_all(&s->change, &loaded, &failed, err, errlen)) < 0)
 		return rc;
 	log_info("API: %zu zone(s) rebuilt from %s%s", loaded, path, failed ? " (some failed: see above)" : "");
+	/* other ternd on the same store (PostgreSQL): their writes served here too */
+	if ((rc = change_watch(&s->change, err, errlen)) < 0)
+		return rc;
 	return change_signer_start(&s->change, err, errlen);
 }
 

@@ -286,6 +286,10 @@ class ApiTernd(Ternd):
         self.data_dir = os.path.join(workdir, "data")
         self.keys = keys
         self.api_opts = {"nameservers": NAMESERVERS, "rate-limit": 0}
+        if os.environ.get("TERN_STORE") == "pg" and "store" not in (api or {}):
+            # the store in a database of its own on this process's PostgreSQL (pglib.py)
+            import pglib
+            self.api_opts["store"] = '"%s"' % pglib.server().new_database()[0]
         self.api_opts.update(api or {})
         super().__init__(zones or {}, extra_server=extra_server, workdir=workdir)
         self.exits = []  # return codes of earlier runs

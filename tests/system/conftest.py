@@ -61,6 +61,7 @@ LONG = {
     "test_dyn_knot.py": 12,
     "test_dyn_knot_geodb.py": 12,
     "test_api_input.py": 10,
+    "test_pg_store.py": 190,
 }
 
 

@@ -96,7 +96,7 @@ void api_services_certificate(void *ctx, const struct http_request *req, struct 
 			                    atomic_load(&a->svc) ? "pending" : "off", "names", name, "order",
 			                    "last_failure"));
 		} else if (rc < 0) {
-			http_error(res, 500, NULL, "store: %s", err);
+			http_error(res, 503, NULL, "store: %s", err);
 		} else {
 			json_t *o = cert_json(&cert);
 			if (o)
@@ -148,7 +148,7 @@ void api_services_ingress(void *ctx, const struct http_request *req, struct http
 		if (rc == TERN_ENOTFOUND) {
 			http_error(res, 404, "certificate", "service %s has no certificate yet", s.id);
 		} else if (rc < 0) {
-			http_error(res, 500, NULL, "store: %s", err);
+			http_error(res, 503, NULL, "store: %s", err);
 		} else {
 			json_t *o = json_pack("{s:s,s:o,s:s,s:s,s:s,s:I,s:I,s:{s:o,s:o}}", "service", s.id, "names",
 			                      names_json(cert.names), "state", cert.state, "chain", cert.chain, "key",

@@ -155,7 +155,7 @@ static json_t *dnssec_json(struct api *a, const struct store_zone *z, struct htt
 	}
 	store_commit(t, NULL, 0);
 	if (!out) {
-		http_error(res, 500, NULL, "store: %s", err);
+		http_error(res, 503, NULL, "store: %s", err);
 		return NULL;
 	}
 	/* what the signer thread knows: when signatures come due, a failure and its retry */
@@ -251,7 +251,7 @@ void api_dnssec_journal(void *ctx, const struct http_request *req, struct http_r
 		if (store_key_journal(store_latest(a->store), z.apex, before, API_PAGE_MAX, event_json, arr, &page, err,
 		                      sizeof(err)) < 0) {
 			json_decref(arr);
-			http_error(res, 500, NULL, "store: %s", err);
+			http_error(res, 503, NULL, "store: %s", err);
 		} else {
 			http_json(res, 200,
 			          json_pack("{s:o,s:o}", "events", arr, "next",

@@ -33,7 +33,7 @@ static bool may_explain(struct api *a, const struct api_caller *c, const struct 
 	struct store_zone z;
 	int rc = apex ? store_zone_get(store_latest(a->store), apex, &z, err, sizeof(err)) : TERN_ENOTFOUND;
 	if (rc < 0 && rc != TERN_ENOTFOUND) {
-		http_error(res, 500, NULL, "store: %s", err);
+		http_error(res, 503, NULL, "store: %s", err);
 		return false;
 	}
 	bool mine = rc == 0 ? c->p.admin || strcmp(z.tenant, c->p.tenant) == 0 : apex && c->p.admin;

@@ -223,7 +223,7 @@ bool api_zone_get(struct api *a, const struct api_caller *c, const char *name, s
 		return false;
 	}
 	if (rc < 0) {
-		http_error(res, 500, NULL, "store: %s", err);
+		http_error(res, 503, NULL, "store: %s", err);
 		return false;
 	}
 	return true;

@@ -116,7 +116,7 @@ void api_rrsets_list(void *ctx, const struct http_request *req, struct http_resp
 	char err[256] = "";
 	if (store_rrset_foreach(store_latest(a->store), z.apex, list_one, &l, err, sizeof(err)) < 0) {
 		json_decref(l.arr);
-		http_error(res, 500, NULL, "store: %s", err);
+		http_error(res, 503, NULL, "store: %s", err);
 	} else {
 		http_json(res, 200, json_pack("{s:o,s:I}", "rrsets", l.arr, "serial", (json_int_t)z.serial));
 	}
@@ -155,7 +155,7 @@ void api_rrsets_get(void *ctx, const struct http_request *req, struct http_respo
 		} else if (rc == TERN_ENOTFOUND) {
 			http_error(res, 404, "name", "no %s RRset at %s", req->params[2], req->params[1]);
 		} else {
-			http_error(res, 500, NULL, "store: %s", err);
+			http_error(res, 503, NULL, "store: %s", err);
 		}
 	}
 	api_caller_free(&c);
@@ -208,7 +208,7 @@ void api_rrsets_delete(void *ctx, const struct http_request *req, struct http_re
 		if (rc == TERN_ENOTFOUND) {
 			http_error(res, 404, "name", "no %s RRset at %s", req->params[2], req->params[1]);
 		} else if (rc < 0) {
-			http_error(res, 500, NULL, "store: %s", err);
+			http_error(res, 503, NULL, "store: %s", err);
 		} else {
 			store_rrset_clear(&rs);
 			if (commit(a, &z, &ch, 1, c.p.tenant, &serial, res))
@@ -362,7 +362,7 @@ void api_soa_put(void *ctx, const struct http_request *req, struct http_response
 	if (!allowed(&c, &z, z.apex, RR_SOA, true, res))
 		goto out;
 	if (store_rrset_get(store_latest(a->store), z.apex, z.apex, RR_SOA, &cur, err, sizeof(err)) < 0) {
-		http_error(res, 500, NULL, "store: %s", err);
+		http_error(res, 503, NULL, "store: %s", err);
 		goto out;
 	}
 	struct api_soa_fields f = {.ttl = cur.ttl};
@@ -462,7 +462,7 @@ void api_proposals_list(void *ctx, const struct http_request *req, struct http_r
 	if (store_proposal_list(store_latest(a->store), z.apex, STORE_PROPOSAL_ANY, 0, API_PAGE_MAX, proposal_json, arr,
 	                        &page, err, sizeof(err)) < 0) {
 		json_decref(arr);
-		http_error(res, 500, NULL, "store: %s", err);
+		http_error(res, 503, NULL, "store: %s", err);
 	} else {
 		http_json(res, 200, json_pack("{s:o}", "proposals", arr));
 	}

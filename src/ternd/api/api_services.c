@@ -58,7 +58,7 @@ static bool zone_ready(struct api *a, const uint8_t *apex, struct http_response 
 		return false;
 	}
 	if (rc < 0) {
-		http_error(res, 500, NULL, "store: %s", err);
+		http_error(res, 503, NULL, "store: %s", err);
 		return false;
 	}
 	if (!zones_get(a->srv->zones, apex)) {
@@ -179,7 +179,7 @@ bool api_service_find(struct api *a, const struct api_caller *c, const char *id,
 		return false;
 	}
 	if (rc < 0) {
-		http_error(res, 500, NULL, "store: %s", err);
+		http_error(res, 503, NULL, "store: %s", err);
 		return false;
 	}
 	return true;
@@ -241,7 +241,7 @@ void api_services_create(void *ctx, const struct http_request *req, struct http_
 	if (!deployment_change(a, sv, body, row.canonical, &ch, &text, res))
 		goto out;
 	if (store_service_count(store_latest(a->store), c.p.tenant, &held, err, sizeof(err)) < 0) {
-		http_error(res, 500, NULL, "store: %s", err);
+		http_error(res, 503, NULL, "store: %s", err);
 		goto out;
 	}
 	if (held >= max) {

@@ -64,7 +64,7 @@ void api_zones_list(void *ctx, const struct http_request *req, struct http_respo
 		text_printf(&l.t, "{\"zones\":[");
 		if (store_zone_list(store_latest(a->store), c.p.admin ? NULL : c.p.tenant, cursor ? after : NULL, limit,
 		                    list_zone, &l, &page, err, sizeof(err)) < 0) {
-			http_error(res, 500, NULL, "store: %s", err);
+			http_error(res, 503, NULL, "store: %s", err);
 		} else {
 			char next[NAME_MAXLEN * 4 + 1];
 			text_printf(&l.t, "],\"next\":");
@@ -256,7 +256,7 @@ static bool zone_limits_allow(struct api *a, const struct api_caller *c, size_t 
 	uint64_t held = 0;
 	char err[256];
 	if (store_zone_count(store_latest(a->store), c->p.tenant, &held, err, sizeof(err)) < 0) {
-		http_error(res, 500, NULL, "store: %s", err);
+		http_error(res, 503, NULL, "store: %s", err);
 		return false;
 	}
 	if (held + n > conf->api.max_zones_per_tenant) {
@@ -381,7 +381,7 @@ static bool zone_prepare(struct api *a, const struct api_caller *c, json_t *body
 	uint32_t past;
 	int prc = store_zone_past_serial(store_latest(a->store), sz->apex, &past, err, sizeof(err));
 	if (prc < 0 && prc != TERN_ENOTFOUND) {
-		http_error(res, 500, NULL, "store: %s", err);
+		http_error(res, 503, NULL, "store: %s", err);
 		return false;
 	}
 	struct zone *z = zone_from_request(a, sz->apex, body, sz->serial_policy, prc == 0 ? &past : NULL, res);
@@ -632,7 +632,7 @@ void api_zones_changes(void *ctx, const struct http_request *req, struct http_re
 		if (store_journal_history(store_latest(a->store), z.apex, before, limit, change_json, arr, &page, err,
 		                          sizeof(err)) < 0) {
 			json_decref(arr);
-			http_error(res, 500, NULL, "store: %s", err);
+			http_error(res, 503, NULL, "store: %s", err);
 		} else {
 			http_json(res, 200,
 			          json_pack("{s:o,s:o}", "changes", arr, "next",

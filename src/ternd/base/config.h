@@ -107,6 +107,8 @@ struct config_api {
 	unsigned max_zones_per_tenant; /* API zones one tenant may hold (admins are not held to it) */
 	unsigned request_timeout_ms; /* a request's header and body, from its first byte; 408 after */
 	unsigned idle_timeout_ms; /* a kept-alive connection between requests */
+	/* the store: a PostgreSQL URL or libpq key=value words; NULL: SQLite, data_dir/tern.db */
+	char *store;
 };
 
 /* An address prefix (an ACL entry): addr/len. */

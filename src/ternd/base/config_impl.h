@@ -156,6 +156,9 @@ uint16_t cfg_read_keyref(struct parse *p, const char *s, unsigned line, const ch
 bool cfg_check_pop_name(const char *s, char *why, size_t cap);
 bool cfg_check_url(const char *s, char *why, size_t cap);
 bool cfg_check_https_url(const char *s, char *why, size_t cap);
+/* api.store: a postgresql:// (or postgres://) URL or libpq key=value words; the value (a password
+ * may be in it) is not repeated in why. libpq parses it for real when the store opens. */
+bool cfg_check_store_location(const char *s, char *why, size_t cap);
 bool cfg_check_tsig_alg(const char *s, char *why, size_t cap);
 /* services.regions: a region's name (a DYN pool name), a continent code, a country code. */
 bool cfg_check_region_name(const char *s, char *why, size_t cap);

@@ -432,6 +432,10 @@ static bool finish_api(struct parse *p, void *base, const struct field *f, unsig
 	if (f[JWKS].value && f[JWKS_URL].value)
 		cfg_perr(p, cfg_node_line(f[JWKS_URL].value),
 		         "api.jwks-url: api.jwks is set too: the keys come from a file or from a URL, not both");
+	enum { STORE = 24 };
+	if (f[STORE].value && !f[DATA].value)
+		cfg_perr(p, cfg_node_line(f[STORE].value),
+		         "api.store: needs api.data-dir (the tenant API; the node's own files stay there)");
 	if (f[JWKS_CA].value && !f[JWKS_URL].value)
 		cfg_perr(p, cfg_node_line(f[JWKS_CA].value), "api.jwks-ca-file: needs api.jwks-url");
 	a->has_hostmaster = f[HOSTMASTER].value && f[HOSTMASTER].ok;
@@ -638,6 +642,14 @@ static const struct cfg_item api_items[] = {
      .def = "10",
      .unit = "seconds",
      .help = "one fetch of jwks-url, connection to last byte; the set in use stays when it runs out"},
+    {.name = "store",
+     .type = CFG_STRING,
+     .offset = API_AT(store),
+     .max = 4000,
+     .check = cfg_check_store_location,
+     .help = "the store in PostgreSQL instead of data-dir's tern.db (SQLite): a postgresql:// URL or libpq "
+             "key=value words (host=a,b target_session_attrs=read-write); ternd --check parses it and reads the "
+             "database's schema version"},
     {0},
 };
 

@@ -374,6 +374,14 @@ bool cfg_check_https_url(const char *s, char *why, size_t cap)
 	return false;
 }
 
+bool cfg_check_store_location(const char *s, char *why, size_t cap)
+{
+	if (strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0 || strchr(s, '='))
+		return true;
+	snprintf(why, cap, "is neither a postgresql:// URL nor libpq key=value words (host=... dbname=...)");
+	return false;
+}
+
 /* A zone's apex for messages: lower case, escaped, without the final dot (the root stays "."). */
 void cfg_apex_text(const uint8_t *apex, char *buf, size_t cap)
 {

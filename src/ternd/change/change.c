@@ -40,6 +40,7 @@ void change_init(struct change *c, struct zones *zones, struct store *store, uns
 	c->leading = false;
 	atomic_init(&c->groups, 0);
 	atomic_init(&c->grouped, 0);
+	atomic_init(&c->following, false);
 	if (change_dnssec_init(c) < 0)
 		log_error("DNSSEC signing is unavailable: out of memory");
 }
@@ -68,6 +69,7 @@ void change_set_journal_keep(struct change *c, unsigned keep)
 
 void change_destroy(struct change *c)
 {
+	change_unwatch(c); /* no other ternd's change is followed into what goes now */
 	change_dnssec_destroy(c);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->group_lock);
@@ -479,6 +481,14 @@ static int commit_prepare(struct change *c, struct store_txn *t, struct change_w
 	}
 	if (check_rows(t, rq, name, &zone, r) < 0)
 		goto out;
+	/* another ternd on the store wrote the zone since this one's version (its notice is on the way,
+	 * waiting for c->lock: change_follow.c): a next version made from this one would lose that write */
+	if (atomic_load(&c->following) && zone.serial != cur->serial) {
+		fail(r, CHANGE_STORE, TERN_EBUSY,
+		     "zone %s was changed by another ternd on the store (serial %u there, %u here): try again", name,
+		     zone.serial, cur->serial);
+		goto out;
+	}
 	if (zone.signed_downstream && check_downstream_types(ch, n, rq->import != NULL, r) < 0)
 		goto out;
 	/* the SOA with the next serial rides along with every change (a SOA change from the

@@ -44,6 +44,7 @@ struct change {
 	struct change_waiter *queue, **queue_tail;
 	bool leading; /* a producer's thread writes a group now */
 	_Atomic uint64_t groups, grouped; /* groups committed, requests in them (the log's and tests' count) */
+	_Atomic bool following; /* change_watch: other ternd write the store too (change_follow.c) */
 };
 /* The writer of store's zones into zones. The caller (main, the composition root) owns store and
  * closes it after change_destroy(). */
@@ -67,6 +68,16 @@ void change_set_journal_keep(struct change *c, unsigned keep);
  * (a write to it is CHANGE_UNSERVED). Fails (err says why) only when the store cannot list its
  * zones or memory runs out; the zones published until then stay served. */
 int change_load_all(struct change *c, size_t *loaded, size_t *failed, char *err, size_t errlen);
+
+/* Other ternd on the same store (PostgreSQL): from now on each zone another one writes is followed
+ * here (store_watch): built again from the store and published when its serial differs from the
+ * one served, no longer served once deleted there (its last serial in past_serials being the one
+ * served). A write here to a zone the store has at another serial than the one served is refused
+ * (CHANGE_STORE, TERN_EBUSY: try again) and the zone followed at once. Zones the configuration owns
+ * and signed zones are left alone (the node that signs a zone is the one that writes it; the others
+ * serve it as stored from their next start). A no-op on a store one process has (SQLite). */
+int change_watch(struct change *c, char *err, size_t errlen);
+void change_unwatch(struct change *c);
 
 /* Where a write stopped. Before CHANGE_PUBLISH nothing was stored nor served. */
 enum change_step {

@@ -24,7 +24,7 @@ struct http_response {
 	char *body; /* malloc'd; NULL for an empty body */
 	size_t body_len;
 	const char *content_type;
-	char retry_after[16]; /* set for 429 */
+	char retry_after[16]; /* set for 429, and for 503 by http_error */
 	char allow[64]; /* set for 405 */
 };
 

@@ -73,5 +73,8 @@ void http_error(struct http_response *res, int status, const char *field, const 
 		printable_copy(f, sizeof(f), field);
 		json_object_set_new(e, "field", json_string(f));
 	}
+	/* a 503 is a moment's (the store unreachable, a service not ready): say when to try again */
+	if (status == 503 && !res->retry_after[0])
+		snprintf(res->retry_after, sizeof(res->retry_after), "1");
 	http_json(res, status, json_pack("{s:o}", "error", e));
 }

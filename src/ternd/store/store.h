@@ -262,6 +262,9 @@ typedef int (*store_tsig_key_fn)(const struct store_tsig_key *k, void *arg);
 typedef int (*store_cert_due_fn)(const char *service, const uint8_t *canonical, void *arg);
 typedef int (*store_key_fn)(const struct store_key *k, void *arg);
 typedef int (*store_key_event_fn)(const struct store_key_event *e, void *arg);
+/* A zone another process changed in the store (store_watch), or NULL: any zone may have (changes
+ * went unseen, the connection that hears them having been lost). */
+typedef void (*store_watch_fn)(const uint8_t *apex, void *arg);
 
 /* ---- Usage: queries per zone, tenant and UTC day (the usage module adds them as they are taken;
  * a row made for a day a zone was served counts as one zone-day, whatever its queries) ---- */
@@ -379,6 +382,8 @@ struct store_ops {
 	int (*tsig_key_list)(struct store_txn *t, const char *tenant, store_tsig_key_fn fn, void *arg, char *err,
 	                     size_t errlen);
 	int (*tsig_key_delete)(struct store_txn *t, const char *tenant, const uint8_t *name, char *err, size_t errlen);
+	/* NULL: the backend has one process on its store (SQLite: the data directory's lock) */
+	int (*watch)(struct store *st, store_watch_fn fn, void *arg, char *err, size_t errlen);
 };
 struct store {
 	const struct store_ops *ops;
@@ -408,6 +413,32 @@ int store_dir_lock(const char *dir, int *fd, char *err, size_t errlen);
  * the store it replaces kept as dir/tern.db.before-restore (its write-ahead log checkpointed into
  * it first). info says what was restored. */
 int store_sqlite_restore(const char *file, const char *dir, char *info, size_t infolen, char *err, size_t errlen);
+
+/* Opens the PostgreSQL database conninfo names (a postgresql:// URL or libpq key=value words, a
+ * multi-host list included) and brings its schema up to date, in one transaction under an advisory
+ * lock. TERN_ECONFIG when conninfo does not parse or the database's schema is newer than this
+ * program's; TERN_EIO when the server cannot be reached. store_pg.c. */
+int store_open_postgres(const char *conninfo, struct store **out, char *err, size_t errlen);
+/* store_sqlite_schema()'s counterpart for PostgreSQL: the version read, nothing written. */
+int store_pg_schema(const char *conninfo, int *have, int *want, char *err, size_t errlen);
+
+/* Which backend a store location names: PostgreSQL for a postgresql:// or postgres:// URL or libpq
+ * key=value words, else an SQLite file path (store.c). */
+bool store_location_is_postgres(const char *location);
+/* Opens location with its backend (store_open_sqlite or store_open_postgres). */
+int store_open(const char *location, struct store **out, char *err, size_t errlen);
+/* Its schema version and this program's, nothing written (for ternd --check). */
+int store_schema(const char *location, int *have, int *want, char *err, size_t errlen);
+
+/* Hears the zones other processes on the same database change (PostgreSQL: LISTEN/NOTIFY; every
+ * commit of a zone's row notifies): fn(apex, arg) on a thread of the store's own (an RCU reader,
+ * online), after their commit, never for this store's own writes; fn(NULL, arg) after the
+ * connection that listens was lost and made again. fn NULL stops it (before what fn uses goes).
+ * 1 when it listens; 0 for a backend that has one process per store (SQLite: nothing to hear). */
+static inline int store_watch(struct store *st, store_watch_fn fn, void *arg, char *err, size_t errlen)
+{
+	return st->ops->watch ? st->ops->watch(st, fn, arg, err, errlen) : 0;
+}
 
 /* Rolls back and frees any transaction still open, then closes. No other thread may be using it. */
 static inline void store_close(struct store *st)

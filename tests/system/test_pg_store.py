@@ -22,7 +22,7 @@ SCHEMA = 13  # the store's schema version (store_sqlite_schema.c, store_pg_schem
 
 # API test files run again on PostgreSQL, with the tests that reach into the SQLite file left out
 PG_FILES = ["test_api_crud.py", "test_api_review.py", "test_api_durability.py", "test_api_group_commit.py",
-            "test_zone_recreate.py", "test_ixfr_out.py"]
+            "test_zone_recreate.py", "test_ixfr_out.py", "test_usage.py", "test_ddns_api.py"]
 SQLITE_ONLY = ["test_approval_is_one_transaction"]  # puts a trigger into tern.db
 
 pytestmark = pytest.mark.skipif(pglib.available() is not None, reason=pglib.available() or "")

@@ -20,7 +20,7 @@ import pytest
 import ternlib
 from bindlib import NAMED, named_available
 from ternlib import free_port, wait_udp
-from test_secondary import ZONE, Secondary, a_record, send_notify, wait_serial, zone_text
+from test_secondary import ZONE, Secondary, a_record, send_notify, soa_serial, wait_serial, zone_text
 from xfrlib import Peer, stop_ok, stop_started  # noqa: F401 (an autouse fixture)
 from xfrlib import started
 
@@ -251,6 +251,21 @@ def test_wrong_name_pin_or_ca_stops_the_transfer(tmp_path):
     assert "transfer of 'good.test/IN'" in log
     for zone in want:
         assert "transfer of '%s/IN'" % zone not in log, log[-3000:]
+
+    # SIGHUP with the right pin, and the CA file rewritten in place with the right CA: both read
+    # again (the CA file is seen to have changed), both zones transferred
+    t.tls["pin.test"] = {"tls-pin": pki["pin"]}
+    t.rewrite()
+    with open(pki["ca"]) as src, open(pki["other_ca"], "w") as dst:
+        dst.write(src.read())
+    t.reload()
+    deadline = time.time() + 15
+    while not all(soa_serial(t.port, zone=z) == 3 for z in ("pin.test", "ca.test")):
+        assert time.time() < deadline, t.log_text()[-4000:]
+        for zone in ("pin.test", "ca.test"):  # now, not at the next retry (up to a minute away)
+            send_notify(t.port, zone=zone)
+        time.sleep(0.3)
+    assert t.healthz()["name.test."]["state"] == "loading"
     stop_ok(t)
 
 

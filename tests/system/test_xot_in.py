@@ -3,7 +3,8 @@ primary's certificate is checked as section 9.3 strict TLS: by name against a CA
 made here with openssl), or by SPKI pin. BIND allows transfers over TLS only, so every zone that
 arrives came over TLS; a wrong name, a wrong pin or an untrusted CA stops the transfer and says
 so in the log and /healthz; an IXFR after a change goes over TLS; a catalog's members inherit
-its TLS settings; `ternd --check` names the field of bad TLS settings."""
+its TLS settings; NSD 4.6 serves as an XoT primary too; `ternd --check` names the field of bad
+TLS settings."""
 import base64
 import hashlib
 import http.client
@@ -19,12 +20,13 @@ import pytest
 
 import ternlib
 from bindlib import NAMED, named_available
+from nsdlib import NSD, NSD_SERVER, nsd_available
 from ternlib import free_port, wait_udp
 from test_secondary import ZONE, Secondary, a_record, send_notify, soa_serial, wait_serial, zone_text
 from xfrlib import Peer, stop_ok, stop_started  # noqa: F401 (an autouse fixture)
 from xfrlib import started
 
-pytestmark = pytest.mark.skipif(not named_available(), reason="named not installed")
+needs_named = pytest.mark.skipif(not named_available(), reason="named not installed")
 
 NAME = "ns1.xot.test"  # the name in the primary's certificate
 
@@ -168,6 +170,7 @@ def plain_axfr_refused(named, zone):
     return False
 
 
+@needs_named
 def test_ca_and_name_then_ixfr_over_tls(tmp_path):
     """CA file + name: the first copy by AXFR over TLS, a change on BIND (NOTIFY over UDP) by IXFR
     over TLS; the SOA refresh goes over TLS too; /healthz shows the zone ok."""
@@ -204,6 +207,7 @@ def test_ca_and_name_then_ixfr_over_tls(tmp_path):
     stop_ok(t)
 
 
+@needs_named
 def test_pin_alone(tmp_path):
     """The SPKI pin alone authenticates the primary (no CA, no name): the zone arrives over TLS."""
     pki = make_pki(tmp_path)
@@ -218,6 +222,7 @@ def test_pin_alone(tmp_path):
     stop_ok(t)
 
 
+@needs_named
 def test_wrong_name_pin_or_ca_stops_the_transfer(tmp_path):
     """A name the certificate does not hold, a pin of another key, a CA that did not sign it: no
     transfer (BIND logs none), each zone not served, the reason in the log and in /healthz; a
@@ -279,6 +284,7 @@ def catalog_text(serial, members):
     return "\n".join(lines) + "\n"
 
 
+@needs_named
 def test_catalog_members_inherit_tls(tmp_path):
     """A catalog consumed from a tls:// primary: its members are pulled over TLS with the catalog's
     settings (BIND allows transfers over TLS only), a member added later too."""
@@ -297,6 +303,55 @@ def test_catalog_members_inherit_tls(tmp_path):
     wait_log(t, "zone two.test.: transferred serial 12 from %s" % named.primary())
     assert plain_axfr_refused(named, "two.test")
     assert t.healthz()["two.test."]["state"] == "ok"
+    stop_ok(t)
+
+
+class XotNsd(Peer):
+    """NSD 4.6 serving zone from text on plain DNS (port) and DNS over TLS (tls_port, its
+    tls-service-key and tls-service-pem), transfers to loopback on either."""
+
+    def __init__(self, workdir, zone, text, pki):
+        self.port, self.tls_port = free_port(), free_port()
+        self.dir = str(workdir)
+        os.makedirs(self.dir, exist_ok=True)
+        self.config = os.path.join(self.dir, "nsd.conf")
+        self.log = os.path.join(self.dir, "nsd.stderr")
+        self.zone = zone
+        with open(os.path.join(self.dir, zone + ".zone"), "w") as f:
+            f.write(text)
+        server = NSD_SERVER.format(port=self.port, dir=self.dir)
+        with open(self.config, "w") as f:
+            f.write(server + "    ip-address: 127.0.0.1@%d\n    tls-port: %d\n" % (self.tls_port, self.tls_port)
+                    + '    tls-service-key: "%s"\n    tls-service-pem: "%s"\n' % (pki["key"], pki["cert"])
+                    + "remote-control:\n    control-enable: no\nzone:\n    name: %s\n    zonefile: %s.zone\n"
+                    "    provide-xfr: 127.0.0.0/8 NOKEY\n" % (zone, zone))
+
+    def start(self):
+        self.launch([NSD, "-d", "-c", self.config])
+        wait_udp(self.addr, self.port, proc=self.proc)
+        return self.wait_soa(self.zone)
+
+
+@pytest.mark.skipif(not nsd_available(), reason="nsd not installed")
+def test_nsd_primary(tmp_path):
+    """NSD 4.6 as the XoT primary (its DoT port answers AXFR): ternd pulls the zone over TLS with
+    CA + name, and another zone's pin of another key on the same NSD is refused."""
+    pki = make_pki(tmp_path)
+    nsd = started.add(XotNsd(tmp_path / "nsd", ZONE, zone_text(21, hosts=300), pki))
+    primary = "tls://127.0.0.1@%d" % nsd.tls_port
+    t = XotSecondary({ZONE: [primary]}, {ZONE: {"tls-auth-name": NAME, "tls-ca-file": pki["ca"]}},
+                     workdir=str(tmp_path / "pop"))
+    t.start()
+    wait_serial(t.port, 21, log=t.log_text)
+    wait_log(t, "transferred serial 21 from %s by AXFR" % primary)
+    assert a_record(t.port, "h299.pop.test.") == ["10.0.1.43"]
+    stop_ok(t)
+
+    wrong = base64.b64encode(hashlib.sha256(b"not NSD's key").digest()).decode()
+    t = XotSecondary({ZONE: [primary]}, {ZONE: {"tls-pin": wrong}}, workdir=str(tmp_path / "pop2"))
+    t.start()
+    wait_log(t, "TLS pin mismatch: the server's key has pin %s" % pki["pin"])
+    assert t.healthz()["pop.test."]["state"] == "loading"
     stop_ok(t)
 
 

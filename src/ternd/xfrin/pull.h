@@ -62,8 +62,9 @@ struct pull_stats {
 	size_t messages, records, bytes;
 };
 
-/* Asks the primary for the zone's SOA over UDP (a few tries) and gives its serial. The answer must
- * be authoritative and NOERROR. Returns 0, or TERN_EIO / TERN_EMALF with err saying why. */
+/* Asks the primary for the zone's SOA over UDP (a few tries; a tls:// primary over TLS, once) and
+ * gives its serial. The answer must be authoritative and NOERROR. Returns 0, or TERN_EIO / TERN_EMALF with err saying
+ * why. */
 int pull_soa_serial(const struct pull_peer *peer, const uint8_t *apex, uint32_t *serial, char *err, size_t errlen);
 /* Transfers the zone by AXFR over TCP and builds a snapshot from it (zone_build's checks). Only a
  * complete transfer (one message ID, NOERROR, SOA first and last with the same serial) gives a

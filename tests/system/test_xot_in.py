@@ -126,11 +126,11 @@ class XotSecondary(Secondary):
     """ternd pulling {zone: [primaries]}, each zone's TLS keys in tls {zone: {key: value}}, and an
     API serving /healthz."""
 
-    def __init__(self, secondaries, tls, catalogs=(), **kw):
+    def __init__(self, secondaries, tls, catalogs=(), extra="", **kw):
         self.tls = tls
         self.catalogs = set(catalogs)
         self.api_port = free_port()
-        super().__init__(secondaries, extra="api:\n  listen: 127.0.0.1@%d\n" % self.api_port, **kw)
+        super().__init__(secondaries, extra="api:\n  listen: 127.0.0.1@%d\n" % self.api_port + extra, **kw)
 
     def write_config(self, listen, extra_server=""):
         super(Secondary, self).write_config(listen, extra_server)
@@ -159,6 +159,13 @@ def wait_log(t, text, timeout=10.0):
         time.sleep(0.05)
 
 
+def tls_clients(port):
+    """The local ports of the TCP connections established to 127.0.0.1@port (ss)."""
+    out = subprocess.run(["ss", "-Htn", "state", "established", "( dport = :%d )" % port], capture_output=True,
+                         text=True, check=True, timeout=10).stdout
+    return {line.split()[2].rsplit(":", 1)[1] for line in out.splitlines() if line.strip()}
+
+
 def plain_axfr_refused(named, zone):
     """BIND refuses the zone by AXFR over plain TCP: what ternd holds came over TLS."""
     try:
@@ -179,7 +186,7 @@ def test_ca_and_name_then_ixfr_over_tls(tmp_path):
     named = started.add(XotNamed(tmp_path / "bind", {ZONE: zone_text(1, hosts=500)}, pki, pop_port))
     assert plain_axfr_refused(named, ZONE)
     t = XotSecondary({ZONE: [named.primary()]}, {ZONE: {"tls-auth-name": NAME, "tls-ca-file": pki["ca"]}},
-                     port=pop_port, workdir=str(tmp_path / "pop"))
+                     extra="transfer:\n  refresh-workers: 1\n", port=pop_port, workdir=str(tmp_path / "pop"))
     t.start()
     wait_serial(t.port, 1, log=t.log_text)
     wait_log(t, "transferred serial 1 from %s by AXFR" % named.primary())
@@ -204,6 +211,13 @@ def test_ca_and_name_then_ixfr_over_tls(tmp_path):
     h = t.healthz()["pop.test."]
     assert h["state"] == "ok" and h["serial"] == 3 and h["last_error"] == "", h
     assert "refresh failed" not in t.log_text()
+    # and on one TLS connection, kept (one worker, a refresh a second, kept 3 s when idle): no
+    # handshake per refresh
+    samples = []
+    for _ in range(8):
+        samples.append(tls_clients(named.tls_port))
+        time.sleep(0.5)
+    assert all(len(p) == 1 for p in samples) and len(set.union(*samples)) == 1, samples
     stop_ok(t)
 
 

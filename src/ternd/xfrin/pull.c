@@ -389,7 +389,14 @@ static int tcp_read_all(const struct pull_peer *peer, const struct xfrp *p, stru
 	return 0;
 }
 
-/* The SOA query over TCP: one message each way. */
+static struct pull_conn *conn_slot(struct pull_conns *c, const struct pull_peer *peer);
+static struct stream conn_take(struct pull_conn *c);
+static void conn_keep(struct pull_conn *c, struct stream *s);
+static bool stopped(const struct pull_peer *peer);
+
+/* The SOA query over TCP: one message each way. Over TLS (XoT: every refresh asks it there) on the
+ * connection kept for the primary when there is one (a handshake per refresh saved), replaced once
+ * when the primary closed it, and kept after a clean answer. */
 static int soa_over_tcp(const struct pull_peer *peer, const uint8_t *apex, uint32_t *serial, char *err, size_t errlen)
 {
 	uint8_t query[2 + PULL_QUERY_MAX], lenbuf[2], *answer = malloc(65535);
@@ -405,12 +412,33 @@ static int soa_over_tcp(const struct pull_peer *peer, const uint8_t *apex, uint3
 		goto fail;
 	wire_put16(query, (uint16_t)qlen);
 	const char *over = peer->addr->tls ? "TLS" : "TCP";
-	struct pull_deadline d =
-	    deadline_in(PULL_TCP_WAIT_MS, peer->addr->tls ? "the SOA query over TLS" : "the SOA query over TCP");
-	if ((rc = stream_open(peer, &s, &d, err, errlen)) < 0 ||
-	    (rc = tcp_write_all(peer, &s, query, qlen + 2, &d, err, errlen)) < 0 ||
-	    (rc = tcp_read_all(peer, NULL, &s, lenbuf, 2, &d, err, errlen, NULL)) < 0 ||
-	    (rc = tcp_read_all(peer, NULL, &s, answer, wire_get16(lenbuf), &d, err, errlen, NULL)) < 0)
+	const char *what = peer->addr->tls ? "the SOA query over TLS" : "the SOA query over TCP";
+	struct pull_deadline d = deadline_in(PULL_TCP_WAIT_MS, what);
+	struct pull_conn *conn = peer->conns && peer->addr->tls ? conn_slot(peer->conns, peer) : NULL;
+	if (conn)
+		s = conn_take(conn);
+	for (bool reused = s.fd >= 0;;) {
+		bool dropped = false;
+		if (s.fd < 0) {
+			if ((rc = stream_open(peer, &s, &d, err, errlen)) < 0)
+				goto fail;
+			if (peer->conns)
+				peer->conns->opened++;
+		}
+		rc = tcp_write_all(peer, &s, query, qlen + 2, &d, err, errlen);
+		if (rc == 0)
+			rc = tcp_read_all(peer, NULL, &s, lenbuf, 2, &d, err, errlen, &dropped);
+		else
+			dropped = !stopped(peer);
+		if (rc == 0)
+			break;
+		if (!reused || !dropped)
+			goto fail;
+		stream_close(&s); /* the primary closed the one we kept (its idle timeout): a new one */
+		reused = false;
+		d = deadline_in(PULL_TCP_WAIT_MS, what);
+	}
+	if ((rc = tcp_read_all(peer, NULL, &s, answer, wire_get16(lenbuf), &d, err, errlen, NULL)) < 0)
 		goto fail;
 	struct xfrp_query q = {.apex = apex, .qtype = RR_SOA, .id = id, .tsig = peer->tsig, .from = peer->addr->text};
 	rc = xfrp_soa_answer(&q, answer, wire_get16(lenbuf), serial, err, errlen);
@@ -418,6 +446,8 @@ static int soa_over_tcp(const struct pull_peer *peer, const uint8_t *apex, uint3
 		snprintf(err, errlen, "%s: the %s answer is not one to our SOA query", peer->addr->text, over);
 		rc = TERN_EMALF;
 	}
+	if (rc == 0 && conn) /* one whole answer: the connection may carry the next query */
+		conn_keep(conn, &s);
 fail:
 	stream_close(&s);
 	free(answer);

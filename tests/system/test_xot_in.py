@@ -301,22 +301,27 @@ def catalog_text(serial, members):
 @needs_named
 def test_catalog_members_inherit_tls(tmp_path):
     """A catalog consumed from a tls:// primary: its members are pulled over TLS with the catalog's
-    settings (BIND allows transfers over TLS only), a member added later too."""
+    settings (BIND allows transfers over TLS only), the 30 at start pipelined on kept TLS
+    connections, a member added later too."""
     pki = make_pki(tmp_path)
     pop_port = free_port()
-    zones = {CATALOG: catalog_text(1, ["one.test"]), "one.test": zone_text(11, origin="one.test"),
-             "two.test": zone_text(12, origin="two.test")}
+    members = ["m%d.test" % i for i in range(30)]
+    zones = {CATALOG: catalog_text(1, members)}
+    zones.update({m: zone_text(100 + i, origin=m) for i, m in enumerate(members)})
+    zones["late.test"] = zone_text(12, origin="late.test")
     named = started.add(XotNamed(tmp_path / "bind", zones, pki, pop_port))
     t = XotSecondary({CATALOG: [named.primary()]}, {CATALOG: {"tls-auth-name": NAME, "tls-ca-file": pki["ca"]}},
                      catalogs=[CATALOG], port=pop_port, workdir=str(tmp_path / "pop"))
     t.start()
-    wait_serial(t.port, 11, zone="one.test", log=t.log_text)
-    wait_log(t, "zone one.test.: transferred serial 11 from %s" % named.primary())
-    named.change(CATALOG, catalog_text(2, ["one.test", "two.test"]))
-    wait_serial(t.port, 12, zone="two.test", log=t.log_text)
-    wait_log(t, "zone two.test.: transferred serial 12 from %s" % named.primary())
-    assert plain_axfr_refused(named, "two.test")
-    assert t.healthz()["two.test."]["state"] == "ok"
+    for i, m in enumerate(members):
+        wait_serial(t.port, 100 + i, zone=m, log=t.log_text)
+    wait_log(t, "zone m7.test.: transferred serial 107 from %s" % named.primary())
+    assert "transfers pipelined to %s;" % named.primary() in t.log_text(), t.log_text()[-3000:]
+    named.change(CATALOG, catalog_text(2, members + ["late.test"]))
+    wait_serial(t.port, 12, zone="late.test", log=t.log_text)
+    wait_log(t, "zone late.test.: transferred serial 12 from %s" % named.primary())
+    assert plain_axfr_refused(named, "late.test")
+    assert t.healthz()["late.test."]["state"] == "ok"
     stop_ok(t)
 
 

@@ -127,7 +127,7 @@ int tls_auth_name_check(const char *name, char *err, size_t errlen)
 			label = 0;
 			continue;
 		}
-		if (!(isalnum((unsigned char)c) || c == '-' || (c == '*' && i == 0))) {
+		if (!(isalnum((unsigned char)c) || c == '-')) {
 			snprintf(err, errlen, "%s is not a host name or an IP address (character %zu)", name, i + 1);
 			return TERN_EINVAL;
 		}
@@ -183,8 +183,12 @@ bool tls_client_is(const struct tls_client *c, const char *ca_file, const char *
 	                st.st_size != c->ca_st.st_size || st.st_mtim.tv_sec != c->ca_st.st_mtim.tv_sec ||
 	                st.st_mtim.tv_nsec != c->ca_st.st_mtim.tv_nsec))
 		return false;
+	size_t nl = auth_name ? strlen(auth_name) : 0;
+	bool dot = nl > 1 && auth_name[nl - 1] == '.';
+	bool name_same =
+	    auth_name ? c->name && strlen(c->name) == nl - dot && !strncmp(c->name, auth_name, nl - dot) : !c->name;
 	return c->has_pin == (pin != NULL) && (!pin || !memcmp(c->pin, p, TLS_PIN_LEN)) &&
-	       same_text(c->ca_file, ca_file) && same_text(c->name, auth_name);
+	       same_text(c->ca_file, ca_file) && name_same;
 }
 
 int tls_client_new(const char *ca_file, const char *auth_name, const char *pin, struct tls_client **out, char *err,
@@ -209,6 +213,9 @@ int tls_client_new(const char *ca_file, const char *auth_name, const char *pin, 
 		goto fail;
 	if ((auth_name && !(c->name = strdup(auth_name))) || (ca_file && !(c->ca_file = strdup(ca_file))))
 		goto nomem;
+	size_t nl = auth_name ? strlen(c->name) : 0;
+	if (nl > 1 && c->name[nl - 1] == '.') /* a certificate names the host without the root's dot */
+		c->name[nl - 1] = 0;
 	c->name_is_ip = auth_name && is_ip(auth_name);
 	ERR_clear_error();
 	if (!(c->ctx = SSL_CTX_new(TLS_client_method())))

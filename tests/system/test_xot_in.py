@@ -310,7 +310,8 @@ def test_catalog_members_inherit_tls(tmp_path):
     zones.update({m: zone_text(100 + i, origin=m) for i, m in enumerate(members)})
     zones["late.test"] = zone_text(12, origin="late.test")
     named = started.add(XotNamed(tmp_path / "bind", zones, pki, pop_port))
-    t = XotSecondary({CATALOG: [named.primary()]}, {CATALOG: {"tls-auth-name": NAME, "tls-ca-file": pki["ca"]}},
+    # the name written absolute (a trailing dot): the certificate's name is the same host
+    t = XotSecondary({CATALOG: [named.primary()]}, {CATALOG: {"tls-auth-name": NAME + ".", "tls-ca-file": pki["ca"]}},
                      catalogs=[CATALOG], port=pop_port, workdir=str(tmp_path / "pop"))
     t.start()
     for i, m in enumerate(members):

@@ -461,6 +461,9 @@ static void test_tls_settings(void **state)
 	assert_int_equal(
 	    tls_client_new(NULL, NULL, "qPdweS7FpHgpHDQry+k1JqrHydSvkcW8hL9uk7KKMAw=", &b, err, sizeof(err)), 0);
 	assert_int_equal(tls_client_new(NULL, "ns1.example.net", NULL, &c, err, sizeof(err)), 0);
+	assert_true(tls_client_is(c, NULL, "ns1.example.net.", NULL)); /* the root's dot is not the name's */
+	assert_false(tls_client_is(c, NULL, "ns1.example.ne", NULL));
+	assert_int_equal(tls_auth_name_check("*.example.net", err, sizeof(err)), TERN_EINVAL);
 	assert_true(tls_client_same(a, b));
 	assert_false(tls_client_same(a, c));
 	assert_false(tls_client_same(a, NULL));

@@ -21,6 +21,7 @@ import pytest
 import ternlib
 from bindlib import NAMED, named_available
 from nsdlib import NSD, NSD_SERVER, nsd_available
+from sysutil import tcp_listener
 from ternlib import free_port, wait_udp
 from test_secondary import ZONE, Secondary, a_record, send_notify, soa_serial, wait_serial, zone_text
 from xfrlib import Peer, stop_ok, stop_started  # noqa: F401 (an autouse fixture)
@@ -286,6 +287,28 @@ def test_wrong_name_pin_or_ca_stops_the_transfer(tmp_path):
         time.sleep(0.3)
     assert t.healthz()["name.test."]["state"] == "loading"
     stop_ok(t)
+
+
+def test_stalled_handshake_is_dropped(tmp_path):
+    """A primary that takes the TCP connection and never answers the TLS handshake holds a refresh
+    no longer than the connection's deadline (10 s): the try fails saying so, the zone is not
+    served, and ternd stops at once meanwhile."""
+    silent = tcp_listener("127.0.0.1", 0)  # the kernel accepts; nobody reads or writes
+    try:
+        primary = "tls://127.0.0.1@%d" % silent.getsockname()[1]
+        t = XotSecondary({ZONE: [primary]}, {ZONE: {"tls-pin": base64.b64encode(b"p" * 32).decode()}},
+                         workdir=str(tmp_path / "pop"))
+        started_at = time.time()
+        t.start()
+        wait_log(t, "refresh failed (loading): %s: connecting and sending the query took more than 10000 ms"
+                 % primary, timeout=20)
+        assert time.time() - started_at < 16
+        assert "took more than" in t.healthz()["pop.test."]["last_error"]
+        stopping = time.time()
+        stop_ok(t)
+        assert time.time() - stopping < 5
+    finally:
+        silent.close()
 
 
 CATALOG = "cat.test"

@@ -223,6 +223,26 @@ def test_ca_and_name_then_ixfr_over_tls(tmp_path):
 
 
 @needs_named
+def test_session_resumed(tmp_path):
+    """A refresh after the kept connection closed (idle 3 s; the SOA refresh here is 4 s) opens a
+    new one resuming the last TLS session (RFC 8446 2.2: no certificate chain again), the pin still
+    checked against the session's certificate."""
+    pki = make_pki(tmp_path)
+    pop_port = free_port()
+    named = started.add(XotNamed(tmp_path / "bind", {ZONE: zone_text(5, refresh=4)}, pki, pop_port))
+    t = XotSecondary({ZONE: [named.primary()]}, {ZONE: {"tls-pin": pki["pin"]}},
+                     extra="transfer:\n  refresh-workers: 1\nlog:\n  level: debug\n", port=pop_port,
+                     workdir=str(tmp_path / "pop"))
+    t.start()
+    wait_serial(t.port, 5, log=t.log_text)
+    wait_log(t, "%s: TLS session new" % named.primary())
+    wait_log(t, "%s: TLS session resumed" % named.primary(), timeout=15)
+    assert "refresh failed" not in t.log_text()
+    assert t.healthz()["pop.test."]["last_error"] == ""
+    stop_ok(t)
+
+
+@needs_named
 def test_pin_alone(tmp_path):
     """The SPKI pin alone authenticates the primary (no CA, no name): the zone arrives over TLS."""
     pki = make_pki(tmp_path)

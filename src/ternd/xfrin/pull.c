@@ -22,6 +22,7 @@
 #include "lib/rr.h"
 #include "lib/wire.h"
 #include "ternd/base/event.h"
+#include "ternd/base/log.h"
 
 #define PULL_UDP_TRIES 3
 #define PULL_UDP_WAIT_MS 1000
@@ -273,8 +274,8 @@ fail:
 /* A connection to the primary by d: TCP, then for a tls:// primary the TLS handshake (the
  * certificate or pin checked) before anything is written. TERN_EIO with err when it fails (s
  * closed). */
-static int stream_open(const struct pull_peer *peer, struct stream *s, const struct pull_deadline *d, char *err,
-                       size_t errlen)
+static int stream_open(const struct pull_peer *peer, struct stream *s, const struct pull_deadline *d,
+                       SSL_SESSION *resume, char *err, size_t errlen)
 {
 	const struct config_listen *a = peer->addr;
 	char why[256];
@@ -310,6 +311,8 @@ static int stream_open(const struct pull_peer *peer, struct stream *s, const str
 		snprintf(err, errlen, "%s: %s", a->text, why);
 		goto fail;
 	}
+	if (resume) /* the same settings made it (its slot's): the primary was authenticated so */
+		SSL_set_session(s->ssl, resume);
 	for (;;) { /* the handshake, non-blocking, by the same deadline as the connection */
 		ERR_clear_error();
 		errno = 0;
@@ -329,6 +332,10 @@ static int stream_open(const struct pull_peer *peer, struct stream *s, const str
 		snprintf(err, errlen, "%s: %s", a->text, why);
 		goto fail;
 	}
+	bool resumed = SSL_session_reused(s->ssl) == 1;
+	if (resumed && peer->conns)
+		peer->conns->resumed++;
+	log_debug("%s: TLS session %s", a->text, resumed ? "resumed" : "new");
 	return 0;
 fail:
 	stream_close(s);
@@ -420,7 +427,7 @@ static int soa_over_tcp(const struct pull_peer *peer, const uint8_t *apex, uint3
 	for (bool reused = s.fd >= 0;;) {
 		bool dropped = false;
 		if (s.fd < 0) {
-			if ((rc = stream_open(peer, &s, &d, err, errlen)) < 0)
+			if ((rc = stream_open(peer, &s, &d, conn ? conn->session : NULL, err, errlen)) < 0)
 				goto fail;
 			if (peer->conns)
 				peer->conns->opened++;
@@ -488,6 +495,8 @@ void pull_conns_close(struct pull_conns *c)
 		conn_drop(&c->slot[i]);
 		tls_client_unref(c->slot[i].tls);
 		c->slot[i].tls = NULL;
+		SSL_SESSION_free(c->slot[i].session);
+		c->slot[i].session = NULL;
 	}
 	c->n = 0;
 }
@@ -515,6 +524,7 @@ static struct pull_conn *conn_slot(struct pull_conns *c, const struct pull_peer 
 		lru = own ? own : lru;
 		conn_drop(lru);
 		tls_client_unref(lru->tls);
+		SSL_SESSION_free(lru->session); /* another primary's, or made with other settings */
 	}
 	memset(lru, 0, sizeof(*lru));
 	memcpy(&lru->addr, &a->addr, a->addrlen);
@@ -555,6 +565,14 @@ static struct stream conn_take(struct pull_conn *c)
 /* Puts the stream back in its slot: its answer ended cleanly, it may carry the next query. */
 static void conn_keep(struct pull_conn *c, struct stream *s)
 {
+	/* a whole answer came: the session's tickets (sent after the handshake) have too */
+	SSL_SESSION *ticket = s->ssl ? SSL_get1_session(s->ssl) : NULL;
+	if (ticket && SSL_SESSION_is_resumable(ticket)) {
+		SSL_SESSION_free(c->session);
+		c->session = ticket;
+	} else {
+		SSL_SESSION_free(ticket);
+	}
 	c->fd = s->fd;
 	c->ssl = s->ssl;
 	c->used = ev_clock_ms();
@@ -609,7 +627,7 @@ static int tcp_transfer(const struct pull_peer *peer, const uint8_t *apex, uint1
 	for (;;) {
 		bool dropped = false;
 		if (s.fd < 0) {
-			if ((rc = stream_open(peer, &s, &d, err, errlen)) < 0)
+			if ((rc = stream_open(peer, &s, &d, conn ? conn->session : NULL, err, errlen)) < 0)
 				goto fail;
 			if (peer->conns)
 				peer->conns->opened++;
@@ -995,7 +1013,7 @@ void pull_pipeline(const struct pull_peer *peer, struct pull_item *items, size_t
 			break;
 		if (st.fd < 0) {
 			struct pull_deadline d = deadline_in(PULL_TCP_WAIT_MS, "connecting");
-			int rc = stream_open(peer, &st, &d, err, sizeof(err));
+			int rc = stream_open(peer, &st, &d, conn->session, err, sizeof(err));
 			if (rc < 0) {
 				pipe_failed(&pp, false, err);
 				break;

@@ -33,12 +33,14 @@ struct pull_conn {
 	int fd; /* -1: none */
 	SSL *ssl; /* a tls:// primary's session on fd; NULL: plain TCP */
 	struct tls_client *tls; /* its settings (a reference): only a peer with the same may use it */
+	SSL_SESSION *session; /* the last session's ticket (owned), resumed by the next connection */
 	uint64_t used; /* ev_clock_ms() when its last answer ended */
 };
 struct pull_conns {
 	size_t n;
 	struct pull_conn slot[PULL_CONNS_MAX];
 	size_t opened; /* connections made, for tests and logs */
+	size_t resumed; /* of them, TLS sessions resumed (RFC 8446 2.2: no certificate sent again) */
 	size_t batches, pipelined; /* pull_pipeline() calls, and the transfers they asked for */
 };
 /* Empty: no connection open. */

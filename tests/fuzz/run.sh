@@ -89,6 +89,7 @@ lib_srcs() {
 }
 PKGS="libzscanner libknot liburcu-qsbr yaml-0.1 jansson libcurl libmosquitto dbus-1 libidn2" # libcurl: the configuration's URL check; libmosquitto and dbus-1: signals/mqtt.c and dbus.c, linked with signals.c
 pkg-config --exists libcrypto 2>/dev/null && PKGS="$PKGS libcrypto" # TSIG and DNSSEC code, when present
+pkg-config --exists libssl 2>/dev/null && PKGS="$PKGS libssl" # lib/tls_client.c (XoT in), linked with every lib object
 
 build() {
 	command -v "$CC" >/dev/null || die "$CC not found"

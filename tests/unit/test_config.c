@@ -16,6 +16,7 @@
 
 #include "lib/error.h"
 #include "lib/name.h"
+#include "lib/tls_client.h"
 #include "ternd/base/config.h"
 #include "ternd/base/log.h"
 
@@ -381,6 +382,99 @@ static void test_ipv6_listen(void **state)
 	assert_int_equal(port_of(&c->listen[2]), 853);
 	assert_int_equal(port_of(&c->listen[3]), 54);
 	config_free(c);
+}
+
+/* zones[].primary: tls://ADDR (port 853), tls://ADDR@PORT, tls://IPV4:PORT, tls://[IPV6]:PORT next
+ * to plain addresses; each tls:// one flagged; a bad port or form named; tls:// nowhere else. */
+static void test_tls_primaries(void **state)
+{
+	(void)state;
+	struct result r;
+	char buf[INET6_ADDRSTRLEN];
+	const char *pin = "\"qPdweS7FpHgpHDQry+k1JqrHydSvkcW8hL9uk7KKMAw=\"";
+	char yaml[1024];
+	snprintf(yaml, sizeof(yaml),
+	         "server:\n  listen: [127.0.0.1]\nzones:\n  - name: x.example\n    primary: [\"tls://192.0.2.1\", "
+	         "\"tls://192.0.2.2@8853\", "
+	         "\"tls://192.0.2.3:854\", \"tls://[2001:db8::1]:855\", \"tls://[2001:db8::2]\", "
+	         "\"tls://2001:db8::3\", \"192.0.2.9\"]\n    tls-pin: %s\n",
+	         pin);
+	expect_ok(&r, yaml);
+	const struct config_zone *z = &r.c->zones[0];
+	assert_int_equal(z->nprimaries, 7);
+	static const unsigned ports[] = {853, 8853, 854, 855, 853, 853, 53};
+	for (size_t i = 0; i < 7; i++) {
+		assert_int_equal(port_of(&z->primaries[i]), ports[i]);
+		assert_int_equal(z->primaries[i].tls, i < 6);
+	}
+	assert_string_equal(addr_of(&z->primaries[3], buf, sizeof(buf)), "2001:db8::1");
+	assert_string_equal(addr_of(&z->primaries[5], buf, sizeof(buf)), "2001:db8::3");
+	assert_string_equal(z->primaries[2].text, "tls://192.0.2.3:854");
+	assert_string_equal(z->tls_pin, "qPdweS7FpHgpHDQry+k1JqrHydSvkcW8hL9uk7KKMAw=");
+	config_free(r.c);
+
+	expect_error("zones:\n  - {name: x.example, primary: \"tls://192.0.2.1:0\", tls-auth-name: a.example}\n",
+	             "zones[0].primary: port in \"tls://192.0.2.1:0\" is out of range 1..65535");
+	expect_error("zones:\n  - {name: x.example, primary: \"tls://[2001:db8::1]x\", tls-auth-name: a.example}\n",
+	             "zones[0].primary: \"tls://[2001:db8::1]x\": an IPv6 address in brackets");
+	expect_error("zones:\n  - {name: x.example, primary: \"tls://ns.example\", tls-auth-name: a.example}\n",
+	             "zones[0].primary: \"tls://ns.example\" is not an IP address");
+	expect_error("zones:\n  - {name: x.example, primary: \"tls://192.0.2.1\", tls-pin: \"AAAA\"}\n",
+	             "zones[0].tls-pin: decodes to 3 octets, not the 32 of a SHA-256 digest");
+	expect_error("zones:\n  - {name: x.example, primary: \"tls://192.0.2.1\", tls-ca-file: /dev/null, "
+	             "tls-pin: "
+	             "\"qPdweS7FpHgpHDQry+k1JqrHydSvkcW8hL9uk7KKMAw=\"}\n",
+	             "zones[0].tls-ca-file: needs tls-auth-name");
+	expect_error("server:\n  listen: [\"tls://127.0.0.1\"]\n",
+	             "server.listen: \"tls://127.0.0.1\" is not an IP address");
+}
+
+/* lib/tls_client.c's checks of its settings. */
+static void test_tls_settings(void **state)
+{
+	(void)state;
+	uint8_t pin[TLS_PIN_LEN];
+	char err[256];
+	assert_int_equal(tls_pin_parse("qPdweS7FpHgpHDQry+k1JqrHydSvkcW8hL9uk7KKMAw=", pin, err, sizeof(err)), 0);
+	assert_int_equal(pin[0], 0xa8);
+	assert_int_equal(tls_pin_parse("qPdweS7FpHgpHDQry+k1JqrHydSvkcW8hL9uk7KKMAw", pin, err, sizeof(err)),
+	                 TERN_EINVAL); /* no padding */
+	assert_int_equal(tls_pin_parse("qPdweS7FpHgpHDQry-k1JqrHydSvkcW8hL9uk7KKMAw=", pin, err, sizeof(err)),
+	                 TERN_EINVAL);
+	assert_contains(err, "not base64");
+	assert_int_equal(tls_pin_parse("", pin, err, sizeof(err)), TERN_EINVAL);
+	assert_int_equal(tls_auth_name_check("ns1.example.net", err, sizeof(err)), 0);
+	assert_int_equal(tls_auth_name_check("ns1.example.net.", err, sizeof(err)), 0);
+	assert_int_equal(tls_auth_name_check("192.0.2.1", err, sizeof(err)), 0);
+	assert_int_equal(tls_auth_name_check("2001:db8::1", err, sizeof(err)), 0);
+	assert_int_equal(tls_auth_name_check("a..example", err, sizeof(err)), TERN_EINVAL);
+	assert_int_equal(tls_auth_name_check("a b", err, sizeof(err)), TERN_EINVAL);
+	assert_int_equal(tls_auth_name_check(".", err, sizeof(err)), TERN_EINVAL);
+	assert_int_equal(tls_ca_file_check("/nonexistent/ca.pem", err, sizeof(err)), TERN_EIO);
+	assert_contains(err, "cannot read /nonexistent/ca.pem");
+	assert_int_equal(tls_ca_file_check("/dev/null", err, sizeof(err)), TERN_EIO);
+	assert_contains(err, "holds no PEM certificate");
+	struct tls_client *a, *b, *c;
+	assert_int_equal(tls_client_new(NULL, NULL, NULL, &a, err, sizeof(err)), TERN_EINVAL);
+	assert_int_equal(
+	    tls_client_new(NULL, NULL, "qPdweS7FpHgpHDQry+k1JqrHydSvkcW8hL9uk7KKMAw=", &a, err, sizeof(err)), 0);
+	assert_int_equal(
+	    tls_client_new(NULL, NULL, "qPdweS7FpHgpHDQry+k1JqrHydSvkcW8hL9uk7KKMAw=", &b, err, sizeof(err)), 0);
+	assert_int_equal(tls_client_new(NULL, "ns1.example.net", NULL, &c, err, sizeof(err)), 0);
+	assert_true(tls_client_is(c, NULL, "ns1.example.net.", NULL)); /* the root's dot is not the name's */
+	assert_false(tls_client_is(c, NULL, "ns1.example.ne", NULL));
+	assert_int_equal(tls_auth_name_check("*.example.net", err, sizeof(err)), TERN_EINVAL);
+	assert_true(tls_client_same(a, b));
+	assert_false(tls_client_same(a, c));
+	assert_false(tls_client_same(a, NULL));
+	assert_true(tls_client_is(a, NULL, NULL, "qPdweS7FpHgpHDQry+k1JqrHydSvkcW8hL9uk7KKMAw="));
+	assert_false(tls_client_is(a, NULL, "ns1.example.net", "qPdweS7FpHgpHDQry+k1JqrHydSvkcW8hL9uk7KKMAw="));
+	tls_client_ref(a);
+	assert_int_equal(tls_client_refs(a), 2);
+	tls_client_unref(a);
+	tls_client_unref(a);
+	tls_client_unref(b);
+	tls_client_unref(c);
 }
 
 static void test_identity(void **state)
@@ -872,6 +966,8 @@ int main(void)
 	    cmocka_unit_test(test_free_null),      cmocka_unit_test(test_restart_keys),
 	    cmocka_unit_test(test_pop_urls),       cmocka_unit_test(test_reference),
 	    cmocka_unit_test(test_acme_responder), cmocka_unit_test(test_tls),
+	    cmocka_unit_test(test_acme_responder), cmocka_unit_test(test_tls_primaries),
+	    cmocka_unit_test(test_tls_settings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -293,7 +293,11 @@ static void read_addrs(struct parse *p, const struct cfg_item *it, void *base, s
 		struct cfg_node *item = list ? cfg_doc_kid(p->doc, n, k) : n;
 		const char *s = cfg_want_scalar(p, item, path);
 		struct config_listen a;
-		if (!s || !cfg_read_addr(p, s, cfg_node_line(item), path, &a))
+		if (!s)
+			continue;
+		bool read = (it->flags & CFG_TLS_OK) ? cfg_read_primary(p, s, cfg_node_line(item), path, &a)
+		                                     : cfg_read_addr(p, s, cfg_node_line(item), path, &a);
+		if (!read)
 			continue;
 		bool twice = false;
 		for (size_t i = 0; i < *used && !twice; i++) {
@@ -522,7 +526,7 @@ static void free_items(const struct cfg_item *items, void *base)
 
 static bool same_addr(const struct config_listen *a, const struct config_listen *b)
 {
-	return a->addrlen == b->addrlen && !memcmp(&a->addr, &b->addr, a->addrlen);
+	return a->addrlen == b->addrlen && !memcmp(&a->addr, &b->addr, a->addrlen) && a->tls == b->tls;
 }
 
 /* Whether one key holds the same value in a and b (lists: the same elements in the same order). */

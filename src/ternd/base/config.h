@@ -17,6 +17,7 @@ struct config_listen {
 	socklen_t addrlen;
 	char text[80]; /* as written, for logs */
 	uint16_t key; /* transfer.notify: 1 + the index in config.keys of the key NOTIFY is signed with; 0 = none */
+	bool tls; /* zones[].primary written tls://: SOA queries and transfers over TLS (XoT, RFC 9103) */
 };
 
 /* A TSIG key (RFC 8945) of the keys section; referred to by name from transfer and zones. */
@@ -48,6 +49,11 @@ struct config_zone {
 	const struct tsig_key *key;
 	uint16_t key_ref; /* 1 + its index in config.keys; 0 = none */
 	bool catalog; /* a secondary zone that is a catalog (RFC 9432): its members are pulled too */
+	/* XoT (RFC 9103): how the tls:// primaries are authenticated (NULL: not set); a catalog's
+	 * members take their catalog's */
+	char *tls_auth_name; /* the name (or IP address) the certificate must hold */
+	char *tls_ca_file; /* the CAs it is checked against (NULL: the system's) */
+	char *tls_pin; /* base64 SHA-256 of the server's SubjectPublicKeyInfo */
 	unsigned line; /* where the zone is declared */
 	/* dnssec-policy as written (a dnssec-policies name, or "default"): the zone file's content is
 	 * kept in the store and signed by ternd with policy; NULL: served as the file has it */

@@ -68,6 +68,7 @@ enum {
 	CFG_SCALAR_OK = 1 << 2, /* CFG_ADDRS: one address alone is a list of one */
 	CFG_SHORTHAND = 1 << 3, /* CFG_LIST: a scalar element is the value of the element's first item */
 	CFG_SECRET = 1 << 4, /* CFG_LIST: zeroed before it is freed */
+	CFG_TLS_OK = 1 << 5, /* CFG_ADDRS: tls://ADDR[:PORT] too (cfg_read_primary) */
 };
 
 struct parse;
@@ -150,6 +151,8 @@ bool cfg_read_enum(struct parse *p, const char *s, unsigned line, const char *wh
                    unsigned *out);
 bool cfg_read_name(struct parse *p, const char *s, unsigned line, const char *where, uint8_t out[NAME_MAXLEN]);
 bool cfg_read_addr(struct parse *p, const char *s, unsigned line, const char *where, struct config_listen *out);
+/* A zone's primary: an address as cfg_read_addr reads it, or tls://ADDR[:PORT] (port 853): out->tls. */
+bool cfg_read_primary(struct parse *p, const char *s, unsigned line, const char *where, struct config_listen *out);
 bool cfg_read_prefix(struct parse *p, const char *s, unsigned line, const char *where, struct config_prefix *out);
 uint16_t cfg_read_keyref(struct parse *p, const char *s, unsigned line, const char *where);
 /* STRING checks: a PoP's name, a PoP's /healthz URL (libcurl's URL parser), a TSIG algorithm. */

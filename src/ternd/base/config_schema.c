@@ -13,6 +13,7 @@
 #include "lib/dnssec_policy.h"
 #include "lib/ech.h"
 #include "lib/name.h"
+#include "lib/tls_client.h"
 #include "lib/tsig.h"
 #include "ternd/base/conditions.h"
 #include "ternd/base/config_impl.h"
@@ -288,18 +289,68 @@ static const struct cfg_item key_items[] = {
     {0},
 };
 
+/* zones[i]'s XoT settings (RFC 9103 section 9.3, strict TLS): the tls-* keys only with a tls://
+ * primary, and every tls:// primary authenticated by tls-auth-name (against tls-ca-file, or the
+ * system's CAs) or tls-pin; the CA file read now, so --check names it. Lines 0: key absent. */
+static bool finish_zone_tls(struct parse *p, const struct config_zone *z, unsigned name_line, unsigned ca_line,
+                            unsigned pin_line, unsigned line, const char *where)
+{
+	bool tls = false;
+	char why[256];
+	for (size_t i = 0; i < z->nprimaries; i++)
+		tls |= z->primaries[i].tls;
+	unsigned first = name_line ? name_line : ca_line ? ca_line : pin_line;
+	if (!tls && first) {
+		cfg_perr(p, first, "%s.%s: only a zone with a tls:// primary takes TLS settings", where,
+		         name_line ? "tls-auth-name"
+		         : ca_line ? "tls-ca-file"
+		                   : "tls-pin");
+		return false;
+	}
+	if (!tls)
+		return true;
+	if (!z->tls_auth_name && !z->tls_pin) {
+		cfg_perr(p, line,
+		         "%s.tls-auth-name: required with a tls:// primary unless tls-pin is set (RFC 9103 strict "
+		         "TLS: the primary is authenticated by its name or its key)",
+		         where);
+		return false;
+	}
+	if (z->tls_ca_file && !z->tls_auth_name) {
+		cfg_perr(p, ca_line, "%s.tls-ca-file: needs tls-auth-name, the name the certificate is checked for",
+		         where);
+		return false;
+	}
+	if (z->tls_ca_file && tls_ca_file_check(z->tls_ca_file, why, sizeof(why)) < 0) {
+		cfg_perr(p, ca_line, "%s.tls-ca-file: %s", where, why);
+		return false;
+	}
+	return true;
+}
+
+static bool check_tls_pin(const char *s, char *why, size_t cap)
+{
+	uint8_t pin[TLS_PIN_LEN];
+	return tls_pin_parse(s, pin, why, cap) == 0;
+}
+
+static bool check_tls_auth_name(const char *s, char *why, size_t cap)
+{
+	return tls_auth_name_check(s, why, cap) == 0;
+}
+
 /* zones[i]: a valid name not listed before; key and catalog for secondary zones only; a file, or
  * a name that makes one (set by finish_root). */
 static bool finish_zone(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
 {
-	enum { NAME, FILE_, PRIMARY, KEY, CATALOG, POLICY, DOWNSTREAM };
+	enum { NAME, FILE_, PRIMARY, KEY, CATALOG, POLICY, DOWNSTREAM, TLS_NAME, TLS_CA, TLS_PIN };
 	struct config_zone *z = base;
 	char q[QUOTE_BUF], t[NAME_MAXLEN * 4 + 8];
 	uint8_t apex[NAME_MAXLEN];
 	bool ok = true;
 	z->line = line;
 	z->policy_line = f[POLICY].line;
-	for (size_t i = 0; i <= DOWNSTREAM; i++)
+	for (size_t i = 0; i <= TLS_PIN; i++)
 		ok = ok && (!f[i].value || f[i].ok);
 	if (z->name && name_from_text(apex, z->name, NULL) < 0) {
 		cfg_perr(p, cfg_node_line(f[NAME].value), "%s.name: %s is not a valid domain name", where,
@@ -347,6 +398,9 @@ static bool finish_zone(struct parse *p, void *base, const struct field *f, unsi
 		         "%s.catalog: only a secondary zone (one with a primary) can be a catalog to consume", where);
 		ok = false;
 	}
+	if (ok && !finish_zone_tls(p, z, f[TLS_NAME].value ? f[TLS_NAME].line : 0, f[TLS_CA].value ? f[TLS_CA].line : 0,
+	                           f[TLS_PIN].value ? f[TLS_PIN].line : 0, line, where))
+		ok = false;
 	if (!f[FILE_].value && !f[PRIMARY].value) {
 		cfg_perr(p, line, "%s.file: missing required key", where);
 		ok = false;
@@ -380,12 +434,13 @@ static const struct cfg_item zone_items[] = {
      .help = "RFC 1035 master file; for a secondary zone its last good copy (default <data dir>/<zone>.zone)"},
     {.name = "primary",
      .type = CFG_ADDRS,
-     .flags = CFG_SCALAR_OK | R,
+     .flags = CFG_SCALAR_OK | CFG_TLS_OK | R,
      .offset = offsetof(struct config_zone, primaries),
      .count = offsetof(struct config_zone, nprimaries),
      .min = 1,
      .unit = "address",
-     .help = "makes it a secondary zone, pulled by IXFR/AXFR from these, in order"},
+     .help = "makes it a secondary zone, pulled by IXFR/AXFR from these, in order; tls://ADDRESS[:PORT] "
+             "(port 853): over TLS (XoT, RFC 9103)"},
     {.name = "key",
      .type = CFG_KEYREF,
      .flags = R,
@@ -410,6 +465,25 @@ static const struct cfg_item zone_items[] = {
      .offset = offsetof(struct config_zone, signed_downstream),
      .def = "false",
      .help = "zone file: its secondaries sign it (Knot at a PoP); a file holding DNSSEC records is refused"},
+    {.name = "tls-auth-name",
+     .type = CFG_STRING,
+     .flags = R,
+     .offset = offsetof(struct config_zone, tls_auth_name),
+     .check = check_tls_auth_name,
+     .help = "secondary zone with a tls:// primary: the name (or IP address) its certificate must hold"},
+    {.name = "tls-ca-file",
+     .type = CFG_PATH,
+     .flags = R,
+     .offset = offsetof(struct config_zone, tls_ca_file),
+     .help = "secondary zone with a tls:// primary: PEM CA certificates tls-auth-name is checked against "
+             "(default: the system's)"},
+    {.name = "tls-pin",
+     .type = CFG_STRING,
+     .flags = R,
+     .offset = offsetof(struct config_zone, tls_pin),
+     .check = check_tls_pin,
+     .help = "secondary zone with a tls:// primary: base64 SHA-256 of its certificate's SubjectPublicKeyInfo "
+             "(RFC 7858 SPKI pin)"},
     {0},
 };
 

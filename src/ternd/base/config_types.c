@@ -120,27 +120,17 @@ bool cfg_read_name(struct parse *p, const char *s, unsigned line, const char *wh
 	return true;
 }
 
-/* "ADDR@PORT" or "ADDR" (port 53), ADDR being IPv4 or IPv6 in inet_pton's forms. */
-bool cfg_read_addr(struct parse *p, const char *s, unsigned line, const char *where, struct config_listen *out)
+/* host (an IPv4 or IPv6 address in inet_pton's forms) and port text ps (NULL: port) into out; q is
+ * the whole value quoted, for messages. */
+static bool read_host_port(struct parse *p, const char *q, const char *host, const char *ps, unsigned long port,
+                           unsigned line, const char *where, struct config_listen *out)
 {
-	char q[QUOTE_BUF], host[sizeof(out->text)];
-	cfg_quote(s, q, sizeof(q));
-	size_t len = strlen(s);
-	if (len >= sizeof(host)) {
-		cfg_perr(p, line, "%s: %s is not an IP address", where, q);
-		return false;
-	}
-	memcpy(host, s, len + 1);
-	unsigned long port = 53;
-	char *at = strrchr(host, '@');
-	if (at) {
-		*at = 0;
-		const char *ps = at + 1;
-		char *end = at;
+	if (ps) {
+		char *end = (char *)ps;
 		errno = 0;
 		if (isdigit((unsigned char)ps[0]))
 			port = strtoul(ps, &end, 10);
-		if (end == at || *end) {
+		if (end == ps || *end) {
 			cfg_perr(p, line, "%s: port in %s is not a number", where, q);
 			return false;
 		}
@@ -165,8 +155,68 @@ bool cfg_read_addr(struct parse *p, const char *s, unsigned line, const char *wh
 		cfg_perr(p, line, "%s: %s is not an IP address", where, q);
 		return false;
 	}
-	memcpy(l.text, s, len + 1);
 	*out = l;
+	return true;
+}
+
+/* "ADDR@PORT" or "ADDR" (port 53), ADDR being IPv4 or IPv6 in inet_pton's forms. */
+bool cfg_read_addr(struct parse *p, const char *s, unsigned line, const char *where, struct config_listen *out)
+{
+	char q[QUOTE_BUF], host[sizeof(out->text)];
+	cfg_quote(s, q, sizeof(q));
+	size_t len = strlen(s);
+	if (len >= sizeof(host)) {
+		cfg_perr(p, line, "%s: %s is not an IP address", where, q);
+		return false;
+	}
+	memcpy(host, s, len + 1);
+	char *at = strrchr(host, '@');
+	if (at)
+		*at = 0;
+	if (!read_host_port(p, q, host, at ? at + 1 : NULL, 53, line, where, out))
+		return false;
+	memcpy(out->text, s, len + 1);
+	return true;
+}
+
+/* A primary: cfg_read_addr's forms, or "tls://ADDR" (port 853), "tls://ADDR@PORT",
+ * "tls://IPV4:PORT" or "tls://[IPV6]:PORT" for XoT (RFC 9103). */
+bool cfg_read_primary(struct parse *p, const char *s, unsigned line, const char *where, struct config_listen *out)
+{
+	static const char scheme[] = "tls://";
+	if (strncmp(s, scheme, sizeof(scheme) - 1) != 0)
+		return cfg_read_addr(p, s, line, where, out);
+	char q[QUOTE_BUF], host[sizeof(out->text)];
+	cfg_quote(s, q, sizeof(q));
+	size_t len = strlen(s);
+	if (len >= sizeof(host)) {
+		cfg_perr(p, line, "%s: %s is not an IP address", where, q);
+		return false;
+	}
+	memcpy(host, s + sizeof(scheme) - 1, len - (sizeof(scheme) - 1) + 1);
+	char *h = host, *ps = NULL;
+	char *at = strrchr(host, '@'), *colon = strrchr(host, ':');
+	if (host[0] == '[') { /* [IPV6] or [IPV6]:PORT */
+		char *close = strchr(host, ']');
+		if (!close || (close[1] && close[1] != ':')) {
+			cfg_perr(p, line, "%s: %s: an IPv6 address in brackets is followed by nothing or :PORT", where,
+			         q);
+			return false;
+		}
+		*close = 0;
+		h = host + 1;
+		ps = close[1] ? close + 2 : NULL;
+	} else if (at) {
+		*at = 0;
+		ps = at + 1;
+	} else if (colon && strchr(host, ':') == colon) { /* IPV4:PORT (an IPv6 address has several) */
+		*colon = 0;
+		ps = colon + 1;
+	}
+	if (!read_host_port(p, q, h, ps, 853, line, where, out))
+		return false;
+	memcpy(out->text, s, len + 1);
+	out->tls = true;
 	return true;
 }
 

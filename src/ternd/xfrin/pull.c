@@ -1,7 +1,7 @@
 /* The wire side of a secondary: SOA serial queries over UDP, AXFR (RFC 5936) and IXFR (RFC 1995)
- * over TCP, one at a time or pipelined (several queries written at once, the answers routed by
- * message ID). Only sockets and queries live here; every answer goes through xfr_parse.c. Nothing is
- * published from here: the caller gets a snapshot or diffs. */
+ * over TCP or TLS (a stream: a socket, and an SSL session on it for a tls:// primary), one at a
+ * time or pipelined (several queries written at once, the answers routed by message ID). Only sockets and queries live
+ * here; every answer goes through xfr_parse.c. Nothing is published from here: the caller gets a snapshot or diffs. */
 #include "ternd/xfrin/pull.h"
 
 #include <errno.h>
@@ -15,11 +15,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+
 #include "lib/error.h"
 #include "lib/name.h"
 #include "lib/rr.h"
 #include "lib/wire.h"
 #include "ternd/base/event.h"
+#include "ternd/base/log.h"
 
 #define PULL_UDP_TRIES 3
 #define PULL_UDP_WAIT_MS 1000
@@ -112,6 +115,94 @@ static int wait_until(const struct pull_peer *peer, int fd, short events, const 
 	return rc == 0 ? 0 : TERN_EIO;
 }
 
+/* ---- a stream: a TCP socket, or a TLS session on one (non-blocking both) ---- */
+
+struct stream {
+	int fd; /* -1: none */
+	SSL *ssl; /* NULL: plain TCP */
+};
+
+static void stream_close(struct stream *s)
+{
+	if (s->ssl) {
+		ERR_clear_error();
+		SSL_shutdown(s->ssl); /* one try, not waited for: close_notify when the socket takes it */
+		SSL_free(s->ssl);
+		ERR_clear_error();
+	}
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	s->ssl = NULL;
+}
+
+/* An SSL call's result r: 1 when it would block (*events: what to poll for), 0 when it failed
+ * (why says how: "connection closed" at the end of the stream). */
+static int ssl_blocked(const struct pull_peer *peer, SSL *ssl, int r, short *events, char *why, size_t whylen)
+{
+	int code = SSL_get_error(ssl, r);
+	if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE) {
+		*events = code == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+		return 1;
+	}
+	tls_client_error(peer->tls, ssl, code, why, whylen);
+	return 0;
+}
+
+/* Writes from buf: bytes written (> 0); 0 when it would block (*events); -1 on error (why). */
+static ssize_t stream_send(const struct pull_peer *peer, struct stream *s, const uint8_t *buf, size_t len,
+                           short *events, char *why, size_t whylen)
+{
+	if (!s->ssl) {
+		ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			*events = POLLOUT;
+			return 0;
+		}
+		if (n < 0)
+			snprintf(why, whylen, "%s", strerror(errno));
+		return n < 0 ? -1 : n;
+	}
+	ERR_clear_error();
+	errno = 0;
+	int r = SSL_write(s->ssl, buf, (int)(len > INT32_MAX ? INT32_MAX : len));
+	if (r > 0)
+		return r;
+	return ssl_blocked(peer, s->ssl, r, events, why, whylen) ? 0 : -1;
+}
+
+/* Reads into buf: bytes read (> 0); 0 at the end of the stream (why: "connection closed"); -1 with
+ * *events set when it would block, or with why on error (*events 0). */
+static ssize_t stream_recv(const struct pull_peer *peer, struct stream *s, uint8_t *buf, size_t len, short *events,
+                           char *why, size_t whylen)
+{
+	*events = 0;
+	if (!s->ssl) {
+		ssize_t n = recv(s->fd, buf, len, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			*events = POLLIN;
+		else if (n < 0)
+			snprintf(why, whylen, "%s", strerror(errno));
+		else if (n == 0)
+			snprintf(why, whylen, "connection closed");
+		return n;
+	}
+	ERR_clear_error();
+	errno = 0;
+	int r = SSL_read(s->ssl, buf, (int)(len > INT32_MAX ? INT32_MAX : len));
+	if (r > 0)
+		return r;
+	if (ssl_blocked(peer, s->ssl, r, events, why, whylen))
+		return -1;
+	return strcmp(why, "connection closed") == 0 ? 0 : -1;
+}
+
+/* Whether bytes wait inside the TLS session, where poll() cannot see them. */
+static bool stream_buffered(const struct stream *s)
+{
+	return s->ssl && SSL_has_pending(s->ssl);
+}
+
 /* ---- SOA serial over UDP ---- */
 
 static int soa_over_tcp(const struct pull_peer *peer, const uint8_t *apex, uint32_t *serial, char *err, size_t errlen);
@@ -119,6 +210,8 @@ static int soa_over_tcp(const struct pull_peer *peer, const uint8_t *apex, uint3
 int pull_soa_serial(const struct pull_peer *peer, const uint8_t *apex, uint32_t *serial, char *err, size_t errlen)
 {
 	const struct config_listen *a = peer->addr;
+	if (a->tls) /* XoT: nothing in clear, the SOA query neither (RFC 9103 section 9.3) */
+		return soa_over_tcp(peer, apex, serial, err, errlen);
 	uint8_t query[PULL_QUERY_MAX], answer[65535];
 	size_t qlen;
 	uint16_t id;
@@ -178,43 +271,91 @@ fail:
 
 /* ---- AXFR and IXFR over TCP ---- */
 
-static int tcp_connect(const struct pull_peer *peer, int *out, const struct pull_deadline *d, char *err, size_t errlen)
+/* A connection to the primary by d: TCP, then for a tls:// primary the TLS handshake (the
+ * certificate or pin checked) before anything is written. TERN_EIO with err when it fails (s
+ * closed). */
+static int stream_open(const struct pull_peer *peer, struct stream *s, const struct pull_deadline *d,
+                       SSL_SESSION *resume, char *err, size_t errlen)
 {
 	const struct config_listen *a = peer->addr;
-	int fd = socket(a->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
+	char why[256];
+	int rc = TERN_EIO;
+	*s = (struct stream){.fd = socket(a->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
+	if (s->fd < 0) {
 		snprintf(err, errlen, "%s: %s", a->text, strerror(errno));
 		return TERN_EIO;
 	}
-	*out = fd;
-	if (connect(fd, (const struct sockaddr *)&a->addr, a->addrlen) == 0)
+	if (connect(s->fd, (const struct sockaddr *)&a->addr, a->addrlen) < 0) {
+		if (errno != EINPROGRESS) {
+			snprintf(err, errlen, "%s: %s", a->text, strerror(errno));
+			goto fail;
+		}
+		if ((rc = wait_until(peer, s->fd, POLLOUT, d, err, errlen)) < 0)
+			goto fail;
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0) {
+			snprintf(err, errlen, "%s: %s", a->text, strerror(soerr ? soerr : errno));
+			rc = TERN_EIO;
+			goto fail;
+		}
+	}
+	if (!a->tls)
 		return 0;
-	if (errno != EINPROGRESS) {
-		snprintf(err, errlen, "%s: %s", a->text, strerror(errno));
-		return TERN_EIO;
+	rc = TERN_EIO;
+	if (!peer->tls) {
+		snprintf(err, errlen, "%s: no TLS settings to authenticate it with", a->text);
+		goto fail;
 	}
-	int rc = wait_until(peer, fd, POLLOUT, d, err, errlen);
-	int soerr = 0;
-	socklen_t sl = sizeof(soerr);
-	if (rc == 0 && (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0)) {
-		snprintf(err, errlen, "%s: %s", a->text, strerror(soerr ? soerr : errno));
+	if (!(s->ssl = tls_client_ssl(peer->tls, s->fd, why, sizeof(why)))) {
+		snprintf(err, errlen, "%s: %s", a->text, why);
+		goto fail;
+	}
+	if (resume) /* the same settings made it (its slot's): the primary was authenticated so */
+		SSL_set_session(s->ssl, resume);
+	for (;;) { /* the handshake, non-blocking, by the same deadline as the connection */
+		ERR_clear_error();
+		errno = 0;
+		int r = SSL_connect(s->ssl);
+		short events = 0;
+		if (r == 1)
+			break;
+		if (!ssl_blocked(peer, s->ssl, r, &events, why, sizeof(why))) {
+			snprintf(err, errlen, "%s: TLS handshake failed: %s", a->text, why);
+			goto fail;
+		}
+		if ((rc = wait_until(peer, s->fd, events, d, err, errlen)) < 0)
+			goto fail;
 		rc = TERN_EIO;
 	}
+	if (tls_client_check(peer->tls, s->ssl, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", a->text, why);
+		goto fail;
+	}
+	bool resumed = SSL_session_reused(s->ssl) == 1;
+	if (resumed && peer->conns)
+		peer->conns->resumed++;
+	log_debug("%s: TLS session %s", a->text, resumed ? "resumed" : "new");
+	return 0;
+fail:
+	stream_close(s);
 	return rc;
 }
 
-static int tcp_write_all(const struct pull_peer *peer, int fd, const uint8_t *buf, size_t len,
+static int tcp_write_all(const struct pull_peer *peer, struct stream *s, const uint8_t *buf, size_t len,
                          const struct pull_deadline *d, char *err, size_t errlen)
 {
+	char why[256];
 	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (wait_until(peer, fd, POLLOUT, d, err, errlen) < 0)
+		short events = 0;
+		ssize_t n = stream_send(peer, s, buf, len, &events, why, sizeof(why));
+		if (n == 0) {
+			if (wait_until(peer, s->fd, events, d, err, errlen) < 0)
 				return TERN_EIO;
 			continue;
 		}
 		if (n < 0) {
-			snprintf(err, errlen, "%s: %s", peer->addr->text, strerror(errno));
+			snprintf(err, errlen, "%s: %s", peer->addr->text, why);
 			return TERN_EIO;
 		}
 		buf += n;
@@ -225,28 +366,28 @@ static int tcp_write_all(const struct pull_peer *peer, int fd, const uint8_t *bu
 
 /* Reads exactly len bytes by d; a clean end of stream gives TERN_EIO with "closed". dropped (NULL:
  * not asked) is set when the connection ended or failed before the first byte of buf came. */
-static int tcp_read_all(const struct pull_peer *peer, const struct xfrp *p, int fd, uint8_t *buf, size_t len,
+static int tcp_read_all(const struct pull_peer *peer, const struct xfrp *p, struct stream *s, uint8_t *buf, size_t len,
                         const struct pull_deadline *d, char *err, size_t errlen, bool *dropped)
 {
 	size_t want = len;
+	char why[256];
 	while (len > 0) {
-		ssize_t n = recv(fd, buf, len, 0);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (wait_until(peer, fd, POLLIN, d, err, errlen) < 0)
+		short events = 0;
+		ssize_t n = stream_recv(peer, s, buf, len, &events, why, sizeof(why));
+		if (n < 0 && events) {
+			if (wait_until(peer, s->fd, events, d, err, errlen) < 0)
 				return TERN_EIO;
 			continue;
 		}
 		if (n <= 0 && dropped)
 			*dropped = len == want;
 		if (n <= 0 && !p) {
-			snprintf(err, errlen, "%s: %s before the answer", peer->addr->text,
-			         n == 0 ? "connection closed" : strerror(errno));
+			snprintf(err, errlen, "%s: %s before the answer", peer->addr->text, why);
 			return TERN_EIO;
 		}
 		if (n <= 0) {
 			snprintf(err, errlen, "%s: %s after %zu messages, %zu records: transfer incomplete",
-			         peer->addr->text, n == 0 ? "connection closed" : strerror(errno), xfrp_messages(p),
-			         xfrp_records(p));
+			         peer->addr->text, why, xfrp_messages(p), xfrp_records(p));
 			return TERN_EIO;
 		}
 		buf += n;
@@ -255,12 +396,20 @@ static int tcp_read_all(const struct pull_peer *peer, const struct xfrp *p, int 
 	return 0;
 }
 
-/* The SOA query over TCP: one message each way. */
+static struct pull_conn *conn_slot(struct pull_conns *c, const struct pull_peer *peer);
+static struct stream conn_take(struct pull_conn *c);
+static void conn_keep(struct pull_conn *c, struct stream *s);
+static bool stopped(const struct pull_peer *peer);
+
+/* The SOA query over TCP: one message each way. Over TLS (XoT: every refresh asks it there) on the
+ * connection kept for the primary when there is one (a handshake per refresh saved), replaced once
+ * when the primary closed it, and kept after a clean answer. */
 static int soa_over_tcp(const struct pull_peer *peer, const uint8_t *apex, uint32_t *serial, char *err, size_t errlen)
 {
 	uint8_t query[2 + PULL_QUERY_MAX], lenbuf[2], *answer = malloc(65535);
 	size_t qlen;
-	int fd = -1, rc = TERN_ENOMEM;
+	struct stream s = {.fd = -1};
+	int rc = TERN_ENOMEM;
 	if (!answer) {
 		snprintf(err, errlen, "out of memory");
 		return rc;
@@ -269,21 +418,45 @@ static int soa_over_tcp(const struct pull_peer *peer, const uint8_t *apex, uint3
 	if ((rc = build_query(peer, query + 2, sizeof(query) - 2, &qlen, id, apex, RR_SOA, NULL, err, errlen)) < 0)
 		goto fail;
 	wire_put16(query, (uint16_t)qlen);
-	struct pull_deadline d = deadline_in(PULL_TCP_WAIT_MS, "the SOA query over TCP");
-	if ((rc = tcp_connect(peer, &fd, &d, err, errlen)) < 0 ||
-	    (rc = tcp_write_all(peer, fd, query, qlen + 2, &d, err, errlen)) < 0 ||
-	    (rc = tcp_read_all(peer, NULL, fd, lenbuf, 2, &d, err, errlen, NULL)) < 0 ||
-	    (rc = tcp_read_all(peer, NULL, fd, answer, wire_get16(lenbuf), &d, err, errlen, NULL)) < 0)
+	const char *over = peer->addr->tls ? "TLS" : "TCP";
+	const char *what = peer->addr->tls ? "the SOA query over TLS" : "the SOA query over TCP";
+	struct pull_deadline d = deadline_in(PULL_TCP_WAIT_MS, what);
+	struct pull_conn *conn = peer->conns && peer->addr->tls ? conn_slot(peer->conns, peer) : NULL;
+	if (conn)
+		s = conn_take(conn);
+	for (bool reused = s.fd >= 0;;) {
+		bool dropped = false;
+		if (s.fd < 0) {
+			if ((rc = stream_open(peer, &s, &d, conn ? conn->session : NULL, err, errlen)) < 0)
+				goto fail;
+			if (peer->conns)
+				peer->conns->opened++;
+		}
+		rc = tcp_write_all(peer, &s, query, qlen + 2, &d, err, errlen);
+		if (rc == 0)
+			rc = tcp_read_all(peer, NULL, &s, lenbuf, 2, &d, err, errlen, &dropped);
+		else
+			dropped = !stopped(peer);
+		if (rc == 0)
+			break;
+		if (!reused || !dropped)
+			goto fail;
+		stream_close(&s); /* the primary closed the one we kept (its idle timeout): a new one */
+		reused = false;
+		d = deadline_in(PULL_TCP_WAIT_MS, what);
+	}
+	if ((rc = tcp_read_all(peer, NULL, &s, answer, wire_get16(lenbuf), &d, err, errlen, NULL)) < 0)
 		goto fail;
 	struct xfrp_query q = {.apex = apex, .qtype = RR_SOA, .id = id, .tsig = peer->tsig, .from = peer->addr->text};
 	rc = xfrp_soa_answer(&q, answer, wire_get16(lenbuf), serial, err, errlen);
 	if (rc == 1) {
-		snprintf(err, errlen, "%s: the TCP answer is not one to our SOA query", peer->addr->text);
+		snprintf(err, errlen, "%s: the %s answer is not one to our SOA query", peer->addr->text, over);
 		rc = TERN_EMALF;
 	}
+	if (rc == 0 && conn) /* one whole answer: the connection may carry the next query */
+		conn_keep(conn, &s);
 fail:
-	if (fd >= 0)
-		close(fd);
+	stream_close(&s);
 	free(answer);
 	return rc;
 }
@@ -295,15 +468,22 @@ void pull_conns_init(struct pull_conns *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* Closes the slot's connection, if any. */
+static void conn_drop(struct pull_conn *s)
+{
+	struct stream st = {s->fd, s->ssl};
+	stream_close(&st);
+	s->fd = -1;
+	s->ssl = NULL;
+}
+
 size_t pull_conns_expire(struct pull_conns *c, uint64_t now)
 {
 	size_t open = 0;
 	for (size_t i = 0; i < c->n; i++) {
 		struct pull_conn *s = &c->slot[i];
-		if (s->fd >= 0 && now - s->used >= PULL_CONN_IDLE_MS) {
-			close(s->fd);
-			s->fd = -1;
-		}
+		if (s->fd >= 0 && now - s->used >= PULL_CONN_IDLE_MS)
+			conn_drop(s);
 		open += s->fd >= 0;
 	}
 	return open;
@@ -312,50 +492,92 @@ size_t pull_conns_expire(struct pull_conns *c, uint64_t now)
 void pull_conns_close(struct pull_conns *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
-		if (c->slot[i].fd >= 0)
-			close(c->slot[i].fd);
-		c->slot[i].fd = -1;
+		conn_drop(&c->slot[i]);
+		tls_client_unref(c->slot[i].tls);
+		c->slot[i].tls = NULL;
+		SSL_SESSION_free(c->slot[i].session);
+		c->slot[i].session = NULL;
 	}
 	c->n = 0;
 }
 
-/* The slot for a's connection: its own, a new one, or the one unused longest (closed). */
-static struct pull_conn *conn_slot(struct pull_conns *c, const struct config_listen *a)
+/* The slot for the peer's connection: its own, a new one, or the one unused longest (closed). A
+ * connection made with other TLS settings (another zone's pin or name) is closed: each zone's
+ * primary is authenticated its own way. */
+static struct pull_conn *conn_slot(struct pull_conns *c, const struct pull_peer *peer)
 {
-	struct pull_conn *lru = NULL;
-	for (size_t i = 0; i < c->n; i++) {
+	const struct config_listen *a = peer->addr;
+	struct tls_client *tls = a->tls ? peer->tls : NULL;
+	struct pull_conn *own = NULL, *lru = NULL;
+	for (size_t i = 0; i < c->n && !own; i++) {
 		struct pull_conn *s = &c->slot[i];
 		if (s->addrlen == a->addrlen && memcmp(&s->addr, &a->addr, a->addrlen) == 0)
-			return s;
-		if (!lru || s->used < lru->used)
+			own = s;
+		else if (!lru || s->used < lru->used)
 			lru = s;
 	}
-	if (c->n < PULL_CONNS_MAX)
+	if (own && tls_client_same(own->tls, tls))
+		return own;
+	if (!own && c->n < PULL_CONNS_MAX) {
 		lru = &c->slot[c->n++];
-	else if (lru->fd >= 0)
-		close(lru->fd);
+	} else {
+		lru = own ? own : lru;
+		conn_drop(lru);
+		tls_client_unref(lru->tls);
+		SSL_SESSION_free(lru->session); /* another primary's, or made with other settings */
+	}
 	memset(lru, 0, sizeof(*lru));
 	memcpy(&lru->addr, &a->addr, a->addrlen);
 	lru->addrlen = a->addrlen;
 	lru->fd = -1;
+	if ((lru->tls = tls) != NULL)
+		tls_client_ref(tls);
 	return lru;
 }
 
 /* Takes the open connection out of its slot when it may carry another query: idle less than
- * PULL_CONN_IDLE_MS, and not closed by the primary (nothing to read, no error, no end of stream);
- * otherwise closes it. Returns the descriptor or -1. */
-static int conn_take(struct pull_conn *s)
+ * PULL_CONN_IDLE_MS, and not closed by the primary (nothing to read, no error, no end of stream;
+ * over TLS, nothing but session tickets); otherwise closes it. s->fd < 0 after: none. */
+static struct stream conn_take(struct pull_conn *c)
 {
-	int fd = s->fd;
-	s->fd = -1;
-	if (fd < 0)
-		return -1;
+	struct stream s = {c->fd, c->ssl};
+	c->fd = -1;
+	c->ssl = NULL;
+	if (s.fd < 0)
+		return s;
+	bool fresh = ev_clock_ms() - c->used < PULL_CONN_IDLE_MS;
 	uint8_t b;
-	ssize_t n = ev_clock_ms() - s->used < PULL_CONN_IDLE_MS ? recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) : 0;
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return fd;
-	close(fd); /* closed, reset, idle too long, or bytes nobody asked for */
-	return -1;
+	if (fresh && s.ssl) {
+		ERR_clear_error();
+		int r = SSL_peek(s.ssl, &b, 1);
+		if (r <= 0 && SSL_get_error(s.ssl, r) == SSL_ERROR_WANT_READ)
+			return s;
+		ERR_clear_error();
+	} else if (fresh) {
+		ssize_t n = recv(s.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return s;
+	}
+	stream_close(&s); /* closed, reset, idle too long, or bytes nobody asked for */
+	return s;
+}
+
+/* Puts the stream back in its slot: its answer ended cleanly, it may carry the next query. */
+static void conn_keep(struct pull_conn *c, struct stream *s)
+{
+	/* a whole answer came: the session's tickets (sent after the handshake) have too */
+	SSL_SESSION *ticket = s->ssl ? SSL_get1_session(s->ssl) : NULL;
+	if (ticket && SSL_SESSION_is_resumable(ticket)) {
+		SSL_SESSION_free(c->session);
+		c->session = ticket;
+	} else {
+		SSL_SESSION_free(ticket);
+	}
+	c->fd = s->fd;
+	c->ssl = s->ssl;
+	c->used = ev_clock_ms();
+	s->fd = -1;
+	s->ssl = NULL;
 }
 
 /* Whether stop_fd says to give up. */
@@ -383,7 +605,8 @@ static int tcp_transfer(const struct pull_peer *peer, const uint8_t *apex, uint1
 	                       .tsig = peer->tsig,
 	                       .from = peer->addr->text};
 	size_t qlen;
-	int fd = -1, rc = TERN_ENOMEM;
+	struct stream s = {.fd = -1};
+	int rc = TERN_ENOMEM;
 	if (!msg) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -395,23 +618,24 @@ static int tcp_transfer(const struct pull_peer *peer, const uint8_t *apex, uint1
 		goto fail;
 	}
 	wire_put16(query, (uint16_t)qlen);
-	struct pull_conn *conn = peer->conns ? conn_slot(peer->conns, peer->addr) : NULL;
-	fd = conn ? conn_take(conn) : -1;
-	bool reused = fd >= 0;
+	struct pull_conn *conn = peer->conns ? conn_slot(peer->conns, peer) : NULL;
+	if (conn)
+		s = conn_take(conn);
+	bool reused = s.fd >= 0;
 	struct pull_deadline total = deadline_in(PULL_XFR_TOTAL_MS, "the whole transfer");
 	struct pull_deadline d = deadline_in(PULL_TCP_WAIT_MS, "connecting and sending the query");
 	for (;;) {
 		bool dropped = false;
-		if (fd < 0) {
-			if ((rc = tcp_connect(peer, &fd, &d, err, errlen)) < 0)
+		if (s.fd < 0) {
+			if ((rc = stream_open(peer, &s, &d, conn ? conn->session : NULL, err, errlen)) < 0)
 				goto fail;
 			if (peer->conns)
 				peer->conns->opened++;
 		}
-		rc = tcp_write_all(peer, fd, query, qlen + 2, &d, err, errlen);
+		rc = tcp_write_all(peer, &s, query, qlen + 2, &d, err, errlen);
 		if (rc == 0) {
 			d = deadline_in(PULL_TCP_WAIT_MS, "one message of the answer");
-			rc = tcp_read_all(peer, p, fd, msg, 2, &d, err, errlen, &dropped);
+			rc = tcp_read_all(peer, p, &s, msg, 2, &d, err, errlen, &dropped);
 		} else {
 			dropped = !stopped(peer);
 		}
@@ -420,8 +644,7 @@ static int tcp_transfer(const struct pull_peer *peer, const uint8_t *apex, uint1
 		if (!reused || !dropped)
 			goto fail;
 		/* the primary closed the connection we kept (its idle timeout) as we asked: a new one */
-		close(fd);
-		fd = -1;
+		stream_close(&s);
 		reused = false;
 		d = deadline_in(PULL_TCP_WAIT_MS, "connecting and sending the query");
 	}
@@ -434,10 +657,10 @@ static int tcp_transfer(const struct pull_peer *peer, const uint8_t *apex, uint1
 			d = total;
 		if (first)
 			memcpy(lenbuf, msg, 2); /* read above */
-		else if ((rc = tcp_read_all(peer, p, fd, lenbuf, 2, &d, err, errlen, NULL)) < 0)
+		else if ((rc = tcp_read_all(peer, p, &s, lenbuf, 2, &d, err, errlen, NULL)) < 0)
 			goto fail;
 		size_t len = wire_get16(lenbuf);
-		if ((rc = tcp_read_all(peer, p, fd, msg, len, &d, err, errlen, NULL)) < 0)
+		if ((rc = tcp_read_all(peer, p, &s, msg, len, &d, err, errlen, NULL)) < 0)
 			goto fail;
 		st.bytes += len + 2;
 		if (st.bytes > PULL_MAX_BYTES) {
@@ -455,14 +678,10 @@ static int tcp_transfer(const struct pull_peer *peer, const uint8_t *apex, uint1
 	*out = p;
 	p = NULL;
 	rc = 0;
-	if (conn) { /* the answer is complete: the connection may carry the next query */
-		conn->fd = fd;
-		conn->used = ev_clock_ms();
-		fd = -1;
-	}
+	if (conn) /* the answer is complete: the connection may carry the next query */
+		conn_keep(conn, &s);
 fail:
-	if (fd >= 0)
-		close(fd);
+	stream_close(&s);
 	xfrp_free(p);
 	free(msg);
 	return rc;
@@ -641,9 +860,11 @@ static int pipe_take(struct pipe *pp, struct pull_deadline *d, char *err, size_t
 /* One connection's turn: writes the queries of the items TODO, and reads until every item asked
  * is over. Returns 0, or TERN_EIO / TERN_EMALF with err when the connection failed (*dropped: the
  * primary closed or reset it). */
-static int pipe_round(struct pipe *pp, int fd, bool *dropped, char *err, size_t errlen)
+static int pipe_round(struct pipe *pp, struct stream *st, bool *dropped, char *err, size_t errlen)
 {
 	const struct pull_peer *peer = pp->peer;
+	short want_send = POLLOUT, want_recv = POLLIN; /* what each waits for (TLS: either, as it says) */
+	char why[256];
 	pp->outlen = pp->outpos = 0;
 	pp->instart = pp->inend = 0;
 	for (size_t i = 0; i < pp->n; i++) {
@@ -663,26 +884,33 @@ static int pipe_round(struct pipe *pp, int fd, bool *dropped, char *err, size_t 
 		for (size_t i = 0; i < pp->n; i++)
 			if (pp->it[i].state == PIPE_BEGUN && pp->it[i].total.at < by.at)
 				by = pp->it[i].total;
-		short events = POLLIN | (pp->outpos < pp->outlen ? POLLOUT : 0);
-		if (wait_until(peer, fd, events, &by, err, errlen) < 0)
+		short events = want_recv | (pp->outpos < pp->outlen ? want_send : 0);
+		if (!stream_buffered(st) && wait_until(peer, st->fd, events, &by, err, errlen) < 0)
 			return TERN_EIO;
 		if (pp->outpos < pp->outlen) { /* written as the primary reads: it may answer meanwhile */
-			ssize_t n = send(fd, pp->out + pp->outpos, pp->outlen - pp->outpos, MSG_NOSIGNAL);
-			if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			ssize_t n = stream_send(peer, st, pp->out + pp->outpos, pp->outlen - pp->outpos, &want_send,
+			                        why, sizeof(why));
+			if (n < 0) {
 				*dropped = true;
-				snprintf(err, errlen, "%s: %s", peer->addr->text, strerror(errno));
+				snprintf(err, errlen, "%s: %s", peer->addr->text, why);
 				return TERN_EIO;
 			}
-			if (n > 0)
+			if (n > 0) {
 				pp->outpos += (size_t)n;
+				want_send = POLLOUT;
+			}
 		}
-		ssize_t n = recv(fd, pp->in + pp->inend, PIPE_READ_CAP - pp->inend, 0);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		short blocked = 0;
+		ssize_t n =
+		    stream_recv(peer, st, pp->in + pp->inend, PIPE_READ_CAP - pp->inend, &blocked, why, sizeof(why));
+		if (n < 0 && blocked) {
+			want_recv = blocked;
 			continue;
+		}
+		want_recv = POLLIN;
 		if (n <= 0) {
 			*dropped = true;
-			snprintf(err, errlen, "%s: %s", peer->addr->text,
-			         n == 0 ? "connection closed" : strerror(errno));
+			snprintf(err, errlen, "%s: %s", peer->addr->text, why);
 			return TERN_EIO;
 		}
 		pp->inend += (size_t)n;
@@ -752,7 +980,7 @@ static void pipe_queries(struct pipe *pp)
 void pull_pipeline(const struct pull_peer *peer, struct pull_item *items, size_t n)
 {
 	struct pipe pp = {.peer = peer, .items = items, .n = n};
-	char err[256];
+	char err[512];
 	if (n == 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
@@ -774,18 +1002,18 @@ void pull_pipeline(const struct pull_peer *peer, struct pull_item *items, size_t
 	peer->conns->batches++;
 	peer->conns->pipelined += n;
 	pipe_queries(&pp);
-	struct pull_conn *conn = conn_slot(peer->conns, peer->addr);
-	int fd = conn_take(conn);
-	bool reused = fd >= 0;
+	struct pull_conn *conn = conn_slot(peer->conns, peer);
+	struct stream st = conn_take(conn);
+	bool reused = st.fd >= 0;
 	for (;;) {
 		bool todo = false;
 		for (size_t i = 0; i < n; i++)
 			todo |= pp.it[i].state == PIPE_TODO;
 		if (!todo)
 			break;
-		if (fd < 0) {
+		if (st.fd < 0) {
 			struct pull_deadline d = deadline_in(PULL_TCP_WAIT_MS, "connecting");
-			int rc = tcp_connect(peer, &fd, &d, err, sizeof(err));
+			int rc = stream_open(peer, &st, &d, conn->session, err, sizeof(err));
 			if (rc < 0) {
 				pipe_failed(&pp, false, err);
 				break;
@@ -795,24 +1023,19 @@ void pull_pipeline(const struct pull_peer *peer, struct pull_item *items, size_t
 		bool dropped = false;
 		pp.progress = false;
 		pp.tainted = false;
-		if (pipe_round(&pp, fd, &dropped, err, sizeof(err)) == 0) {
-			if (!pp.tainted) { /* every answer ended cleanly: the connection may carry the next */
-				conn->fd = fd;
-				conn->used = ev_clock_ms();
-				fd = -1;
-			}
+		if (pipe_round(&pp, &st, &dropped, err, sizeof(err)) == 0) {
+			if (!pp.tainted) /* every answer ended cleanly: the connection may carry the next */
+				conn_keep(conn, &st);
 			break;
 		}
-		close(fd);
-		fd = -1;
+		stream_close(&st);
 		/* closed by the primary: what it did not begin to answer is asked again on a new connection,
 		 * once when this one was kept from before and brought nothing (its idle timeout), and as
 		 * long as each connection brings answers (a primary that takes so many queries a connection) */
 		pipe_failed(&pp, dropped && (reused || pp.progress) && !stopped(peer), err);
 		reused = false;
 	}
-	if (fd >= 0)
-		close(fd);
+	stream_close(&st);
 out:
 	if (pp.it)
 		for (size_t i = 0; i < n; i++)

@@ -1,6 +1,9 @@
 /* The wire side of a secondary: a primary's SOA serial over UDP, a whole zone by AXFR (RFC 5936)
  * and the changes since our version by IXFR (RFC 1995) over TCP, one at a time or several
- * pipelined on one connection (pull_pipeline); xfr_parse.c checks the answers.
+ * pipelined on one connection (pull_pipeline); xfr_parse.c checks the answers. A tls:// primary
+ * is asked everything over TLS (XoT, RFC 9103: the SOA query too), its certificate checked
+ * (tls_client.h) before a query is written; the handshake runs non-blocking under the same
+ * deadlines.
  * Blocking calls for the transfer workers, bounded by deadlines that arriving bytes never extend
  * (connect and query 10 s, each message of an answer 10 s, a whole transfer 10 min), so a primary
  * that trickles cannot hold it; every wait also watches stop_fd, which turns readable when ternd
@@ -10,6 +13,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "lib/tls_client.h"
 #include "lib/zone.h"
 #include "ternd/base/config.h"
 #include "lib/xfr_parse.h"
@@ -27,12 +31,16 @@ struct pull_conn {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	int fd; /* -1: none */
+	SSL *ssl; /* a tls:// primary's session on fd; NULL: plain TCP */
+	struct tls_client *tls; /* its settings (a reference): only a peer with the same may use it */
+	SSL_SESSION *session; /* the last session's ticket (owned), resumed by the next connection */
 	uint64_t used; /* ev_clock_ms() when its last answer ended */
 };
 struct pull_conns {
 	size_t n;
 	struct pull_conn slot[PULL_CONNS_MAX];
 	size_t opened; /* connections made, for tests and logs */
+	size_t resumed; /* of them, TLS sessions resumed (RFC 8446 2.2: no certificate sent again) */
 	size_t batches, pipelined; /* pull_pipeline() calls, and the transfers they asked for */
 };
 /* Empty: no connection open. */
@@ -44,6 +52,8 @@ void pull_conns_close(struct pull_conns *c);
 
 struct pull_peer {
 	const struct config_listen *addr; /* the primary */
+	/* addr->tls: how the primary is authenticated (XoT, RFC 9103); SOA queries go over TLS too */
+	struct tls_client *tls;
 	const struct pull_tsig *tsig; /* NULL = no TSIG */
 	int stop_fd; /* readable = give up now; -1 = none */
 	struct pull_conns *conns; /* where AXFR and IXFR keep their connection; NULL: one each */
@@ -54,8 +64,9 @@ struct pull_stats {
 	size_t messages, records, bytes;
 };
 
-/* Asks the primary for the zone's SOA over UDP (a few tries) and gives its serial. The answer must
- * be authoritative and NOERROR. Returns 0, or TERN_EIO / TERN_EMALF with err saying why. */
+/* Asks the primary for the zone's SOA over UDP (a few tries; a tls:// primary over TLS, once) and
+ * gives its serial. The answer must be authoritative and NOERROR. Returns 0, or TERN_EIO / TERN_EMALF with err saying
+ * why. */
 int pull_soa_serial(const struct pull_peer *peer, const uint8_t *apex, uint32_t *serial, char *err, size_t errlen);
 /* Transfers the zone by AXFR over TCP and builds a snapshot from it (zone_build's checks). Only a
  * complete transfer (one message ID, NOERROR, SOA first and last with the same serial) gives a

@@ -111,7 +111,7 @@ int xfrin_reload(struct xfrin *x, const struct config *conf)
 			continue;
 		}
 		if (!xfrin_primaries_equal(z->primaries, cz)) {
-			struct primaries *p = xfrin_primaries_new(cz);
+			struct primaries *p = xfrin_primaries_new(x, cz);
 			if (p)
 				old[nold++] = rcu_xchg_pointer(&z->primaries, p);
 			else
@@ -143,7 +143,8 @@ int xfrin_reload(struct xfrin *x, const struct config *conf)
 		synchronize_rcu(); /* the old tables stay, but no NOTIFY check reads old primaries now */
 	}
 	for (size_t i = 0; i < nold; i++)
-		free(old[i]);
+		xfrin_primaries_free(old[i]);
+	xfrin_tls_prune(x, false);
 	pthread_mutex_unlock(&x->lock);
 	free(old);
 	return rc;
@@ -179,6 +180,7 @@ void xfrin_stop(struct xfrin *x)
 	free(x->index);
 	free(x->all);
 	free(x->gone);
+	xfrin_tls_prune(x, true);
 	pthread_mutex_destroy(&x->lock);
 	pthread_mutex_destroy(&x->status_lock);
 	pthread_mutex_destroy(&x->jobs_lock);

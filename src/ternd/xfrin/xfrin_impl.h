@@ -82,6 +82,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/tls_client.h"
 #include "lib/tsig.h"
 #include "ternd/base/event.h"
 #include "ternd/xfrin/pull.h"
@@ -98,6 +99,10 @@ struct primaries {
 	size_t n;
 	bool has_key;
 	struct tsig_key key;
+	/* the tls:// primaries' settings (a reference, from x->tls: shared by the zones that have the
+	 * same); NULL with tls_err set when they could not be made, NULL alone when no primary is tls:// */
+	struct tls_client *tls;
+	char tls_err[160];
 	struct config_listen addr[];
 };
 
@@ -206,6 +211,10 @@ struct xfrin {
 	/* the refresh thread's alone (no lock): the jobs made this round, queued for the workers
 	 * together before the loop waits */
 	struct xfrin_job *made, *made_tail;
+	/* under lock: the TLS settings of tls:// primaries made so far, one reference each, so the
+	 * members of a catalog share one SSL_CTX (one CA file read) */
+	struct tls_client **tls;
+	size_t ntls, captls;
 };
 
 /* ---- one refresh, handed from the refresh thread to a worker and back ---- */
@@ -249,8 +258,15 @@ void xfrin_copies_stop(struct xfrin_copies *c);
 void xfrin_set_text(char *dst, size_t cap, const char *src);
 /* Whether b (NULL: none) is the key a. */
 bool xfrin_same_key(const struct tsig_key *a, const struct tsig_key *b);
-struct primaries *xfrin_primaries_new(const struct config_zone *cz);
+/* cz's primaries, key and TLS settings (x->lock held: x->tls); NULL when out of memory. */
+struct primaries *xfrin_primaries_new(struct xfrin *x, const struct config_zone *cz);
+/* A job's private copy (the TLS settings one more reference); NULL when out of memory. */
+struct primaries *xfrin_primaries_copy(const struct primaries *p);
+void xfrin_primaries_free(struct primaries *p);
+/* Whether p was made from cz's primaries, key and TLS settings (a CA file changed on disk since: no). */
 bool xfrin_primaries_equal(const struct primaries *p, const struct config_zone *cz);
+/* Drops the TLS settings no zone uses any more (all: every one, at stop). x->lock held. */
+void xfrin_tls_prune(struct xfrin *x, bool all);
 
 /* ---- a zone's life (xfrin_zone.c); x->lock held for all ---- */
 /* A new secondary zone: its disk copy served at once, a refresh due now (the refresh thread is

@@ -18,11 +18,11 @@ int xfrin_secondary_add(struct xfrin *x, const struct config_zone *cz)
 	if (z && !z->runtime) {
 		rc = TERN_EEXIST;
 	} else if (z && !xfrin_primaries_equal(z->primaries, cz)) {
-		struct primaries *p = xfrin_primaries_new(cz);
+		struct primaries *p = xfrin_primaries_new(x, cz);
 		if (p) {
 			struct primaries *old = rcu_xchg_pointer(&z->primaries, p);
 			synchronize_rcu(); /* no NOTIFY check still reads the old list */
-			free(old);
+			xfrin_primaries_free(old);
 		} else {
 			rc = TERN_ENOMEM;
 		}

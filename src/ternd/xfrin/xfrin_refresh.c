@@ -83,11 +83,18 @@ static bool pull_from(struct xfrin *x, struct xfrin_job *j, const struct config_
 {
 	/* the zone's TSIG key signs what we ask and must sign what the primary answers */
 	struct xfrin_sig sig;
-	struct pull_peer peer = {
-	    .addr = a, .tsig = xfrin_sig_init(&sig, j->primaries, a->text), .stop_fd = j->stop_fd, .conns = conns};
+	struct pull_peer peer = {.addr = a,
+	                         .tls = j->primaries->tls,
+	                         .tsig = xfrin_sig_init(&sig, j->primaries, a->text),
+	                         .stop_fd = j->stop_fd,
+	                         .conns = conns};
 	bool settled = false;
 	int by_ixfr = 0;
 	xfrin_set_text(j->primary, sizeof(j->primary), a->text);
+	if (a->tls && !j->primaries->tls) { /* its settings could not be made (logged at the time) */
+		snprintf(j->err, sizeof(j->err), "%s: TLS settings: %s", a->text, j->primaries->tls_err);
+		goto out;
+	}
 	if (j->have_copy && j->by_notify && pull_by_ixfr(x, j, &peer, asked) > 0) {
 		settled = true;
 		goto out;
@@ -158,7 +165,8 @@ bool xfrin_job_same_primary(const struct xfrin_job *a, const struct xfrin_job *b
 	const struct primaries *p = a->primaries, *q = b->primaries;
 	return p->n > 0 && q->n > 0 && p->addr[0].addrlen == q->addr[0].addrlen &&
 	       memcmp(&p->addr[0].addr, &q->addr[0].addr, p->addr[0].addrlen) == 0 && p->has_key == q->has_key &&
-	       (!p->has_key || xfrin_same_key(&p->key, &q->key));
+	       (!p->has_key || xfrin_same_key(&p->key, &q->key)) && p->addr[0].tls == q->addr[0].tls &&
+	       (!p->addr[0].tls || (p->tls && tls_client_same(p->tls, q->tls)));
 }
 
 void xfrin_jobs_run(struct xfrin *x, struct xfrin_job **jobs, size_t n, struct pull_conns *conns)
@@ -179,7 +187,15 @@ void xfrin_jobs_run(struct xfrin *x, struct xfrin_job **jobs, size_t n, struct p
 		                              .err = j->err,
 		                              .errlen = sizeof(j->err)};
 	}
-	struct pull_peer peer = {.addr = a, .stop_fd = jobs[0]->stop_fd, .conns = conns};
+	struct pull_peer peer = {
+	    .addr = a, .tls = jobs[0]->primaries->tls, .stop_fd = jobs[0]->stop_fd, .conns = conns};
+	if (a->tls && !peer.tls) { /* its settings could not be made: each job says so (pull_from) */
+		for (size_t i = 0; i < n; i++)
+			xfrin_sig_clear(&sig[i]);
+		for (size_t i = 0; i < n; i++)
+			job_run(x, jobs[i], conns, NULL);
+		return;
+	}
 	pull_pipeline(&peer, items, n);
 	for (size_t i = 0; i < n; i++) {
 		xfrin_sig_clear(&sig[i]);
@@ -295,8 +311,7 @@ static void apply(struct xfrin *x, struct xfrin_zone *z, struct xfrin_job *j, ui
 struct xfrin_job *xfrin_job_new(struct xfrin *x, struct xfrin_zone *z)
 {
 	struct xfrin_job *j = calloc(1, sizeof(*j));
-	size_t psize = sizeof(*z->primaries) + z->primaries->n * sizeof(z->primaries->addr[0]);
-	if (!j || !(j->primaries = malloc(psize))) {
+	if (!j || !(j->primaries = xfrin_primaries_copy(z->primaries))) {
 		free(j);
 		z->refresh_at = ev_clock_ms() + 1000;
 		log_error("zone %s: out of memory for a refresh", z->name);
@@ -304,7 +319,6 @@ struct xfrin_job *xfrin_job_new(struct xfrin *x, struct xfrin_zone *z)
 	}
 	j->z = z;
 	memcpy(j->apex, z->apex, z->apex_len);
-	memcpy(j->primaries, z->primaries, psize);
 	j->have_copy = z->serving;
 	j->by_notify = z->by_notify;
 	z->by_notify = false;
@@ -324,7 +338,7 @@ void xfrin_job_free(struct xfrin_job *j)
 		zone_discard(j->zone); /* derived from a snapshot, never served */
 	else if (j->zone)
 		zone_free(j->zone);
-	free(j->primaries);
+	xfrin_primaries_free(j->primaries);
 	free(j);
 }
 

@@ -42,7 +42,59 @@ bool xfrin_same_key(const struct tsig_key *a, const struct tsig_key *b)
 	       memcmp(a->secret, b->secret, a->secret_len) == 0;
 }
 
-struct primaries *xfrin_primaries_new(const struct config_zone *cz)
+static bool has_tls(const struct config_zone *cz)
+{
+	for (size_t i = 0; i < cz->nprimaries; i++)
+		if (cz->primaries[i].tls)
+			return true;
+	return false;
+}
+
+/* cz's TLS settings, shared through x->tls (one more reference); NULL with err when they cannot be
+ * made (a CA file gone since the configuration was checked). */
+static struct tls_client *tls_for(struct xfrin *x, const struct config_zone *cz, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < x->ntls; i++)
+		if (tls_client_is(x->tls[i], cz->tls_ca_file, cz->tls_auth_name, cz->tls_pin)) {
+			tls_client_ref(x->tls[i]);
+			return x->tls[i];
+		}
+	if (x->ntls == x->captls) {
+		size_t cap = x->captls ? x->captls * 2 : 4;
+		struct tls_client **v = realloc(x->tls, cap * sizeof(*v));
+		if (!v) {
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		x->tls = v;
+		x->captls = cap;
+	}
+	struct tls_client *c;
+	if (tls_client_new(cz->tls_ca_file, cz->tls_auth_name, cz->tls_pin, &c, err, errlen) < 0)
+		return NULL;
+	x->tls[x->ntls++] = c;
+	tls_client_ref(c);
+	return c;
+}
+
+void xfrin_tls_prune(struct xfrin *x, bool all)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < x->ntls; i++) {
+		if (all || tls_client_refs(x->tls[i]) == 1)
+			tls_client_unref(x->tls[i]);
+		else
+			x->tls[kept++] = x->tls[i];
+	}
+	x->ntls = kept;
+	if (all) {
+		free(x->tls);
+		x->tls = NULL;
+		x->captls = 0;
+	}
+}
+
+struct primaries *xfrin_primaries_new(struct xfrin *x, const struct config_zone *cz)
 {
 	struct primaries *p = calloc(1, sizeof(*p) + cz->nprimaries * sizeof(p->addr[0]));
 	if (p) {
@@ -51,14 +103,36 @@ struct primaries *xfrin_primaries_new(const struct config_zone *cz)
 		if (cz->key)
 			p->key = *cz->key;
 		memcpy(p->addr, cz->primaries, cz->nprimaries * sizeof(p->addr[0]));
+		if (has_tls(cz) && !(p->tls = tls_for(x, cz, p->tls_err, sizeof(p->tls_err))))
+			log_error("zone %s: TLS settings of its tls:// primaries: %s", cz->name, p->tls_err);
 	}
 	return p;
+}
+
+struct primaries *xfrin_primaries_copy(const struct primaries *p)
+{
+	size_t size = sizeof(*p) + p->n * sizeof(p->addr[0]);
+	struct primaries *c = malloc(size);
+	if (c) {
+		memcpy(c, p, size);
+		if (c->tls)
+			tls_client_ref(c->tls);
+	}
+	return c;
+}
+
+void xfrin_primaries_free(struct primaries *p)
+{
+	if (p)
+		tls_client_unref(p->tls);
+	free(p);
 }
 
 bool xfrin_primaries_equal(const struct primaries *p, const struct config_zone *cz)
 {
 	return p->n == cz->nprimaries && memcmp(p->addr, cz->primaries, p->n * sizeof(p->addr[0])) == 0 &&
-	       p->has_key == (cz->key != NULL) && (!cz->key || xfrin_same_key(&p->key, cz->key));
+	       p->has_key == (cz->key != NULL) && (!cz->key || xfrin_same_key(&p->key, cz->key)) &&
+	       (!has_tls(cz) || (p->tls && tls_client_is(p->tls, cz->tls_ca_file, cz->tls_auth_name, cz->tls_pin)));
 }
 
 static uint32_t clamp(uint32_t v, uint32_t lo, uint32_t hi)
@@ -247,7 +321,7 @@ void xfrin_zone_destroy(struct xfrin_zone *z)
 {
 	if (z->signs)
 		zone_free((struct zone *)z->served); /* our base, never published */
-	free(z->primaries);
+	xfrin_primaries_free(z->primaries);
 	free(z->file);
 	free(z);
 }
@@ -305,7 +379,7 @@ int xfrin_zone_add(struct xfrin *x, const struct config_zone *cz)
 	z->hash = name_hash(z->apex);
 	name_to_text(z->apex, z->name, sizeof(z->name));
 	z->file = strdup(cz->file);
-	z->primaries = xfrin_primaries_new(cz);
+	z->primaries = xfrin_primaries_new(x, cz);
 	z->signs = cz->stored;
 	z->state = XFRIN_LOADING;
 	z->life = XFRIN_LIVE;

@@ -4,6 +4,7 @@ behind, Unbound is a vantage resolver, and broken zones sit beside clean ones. D
 registry server, so the WHOIS (port 43) and RDAP servers are small /usr/bin/python3 stand-ins
 (check_standins.py), as is the server of the zones real servers refuse to load (a CNAME at the apex,
 a CNAME beside other data). tern runs inside the namespace with --hints, so nothing leaves it."""
+import contextlib
 import json
 import os
 import signal
@@ -261,9 +262,10 @@ def tcp_open(addr, port):
         return True
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    lab = Lab(tmp_path_factory.mktemp("checklab"))
+@contextlib.contextmanager
+def check_lab(workdir):
+    """The lab in workdir, stopped on leaving (also used by bench/check and test_check_zonemaster.py)."""
+    lab = Lab(workdir)
     d = lab.dir
     try:
         Knot(lab, "knot-root", [ROOT_ADDR], {".": (fmt(ROOT_ZONE), "default")})
@@ -350,6 +352,12 @@ def lab(tmp_path_factory):
         assert not dead, "lab processes died: %s" % dead
     finally:
         lab.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    with check_lab(tmp_path_factory.mktemp("checklab")) as lab:
+        yield lab
 
 
 def check(lab, *args, json_out=True):

@@ -152,7 +152,9 @@ int check_advice_parse(const char *body, size_t len, char *text, size_t cap, cha
 	text[0] = 0;
 	json_t *o = json_loadb(body, len, 0, &je);
 	if (!o) {
-		snprintf(err, errcap, "the answer is not JSON (line %d: %.80s)", je.line, je.text);
+		char why[96]; /* jansson quotes the input: made safe too */
+		safe_text(je.text, strlen(je.text), why, sizeof(why));
+		snprintf(err, errcap, "the answer is not JSON (line %d: %s)", je.line, why);
 		return TERN_EINVAL;
 	}
 	int rc = TERN_EINVAL;

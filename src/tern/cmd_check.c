@@ -203,7 +203,7 @@ const struct cli_cmd cmd_check[] = {
      "the parent's DS against the zone's DNSKEYs, and the validity of the apex's signatures.\n"
      "Findings (each with its fix): not_delegated, lame_ns, slow_ns, ns_mismatch, glue_mismatch,\n"
      "serial_lag, cname_at_apex, ttl_high, ds_mismatch, ds_missing, rrsig_invalid, rrsig_expiring,\n"
-     "expiry_soon.\n" CHECK_EXIT "  tern check domain example.com\n"
+     "expiry_soon, too_few_ns, ns_shared_addr.\n" CHECK_EXIT "  tern check domain example.com\n"
      "  tern check domain corp.lab --hints lab.hints --whois 198.18.10.5 --rdap http://198.18.10.5:8080/rdap\n",
      1, 1, check_opts, check_domain_cmd},
     {"check", "fqdn", "NAME [--type TYPE] [--resolver ADDR[:PORT]]... [--hints FILE]",

@@ -9,7 +9,8 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu
 	scdoc man-db groff-base systemd debhelper lintian android-boringssl libnss3-tools pebble openssl \
 	bird2 libdbus-1-dev dbus-daemon dbus-bin libmosquitto-dev mosquitto mosquitto-clients python3-paho-mqtt \
 	lego \
-	libidn2-dev
+	libidn2-dev \
+	zonemaster-cli dnsviz
 PY := /usr/bin/python3
 # ternd refuses to run as root unless told (server.user, privdrop.h): the tests, the benches and
 # `make run` run everything as root on a fresh machine, so they say so here

@@ -1,5 +1,5 @@
 # Tern: the README's commands. `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo bench-scale bench-catalog bench-fleet bench-signal fuzz fuzz-smoke deb
+.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo bench-scale bench-catalog bench-fleet bench-signal bench-check fuzz fuzz-smoke deb
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
 	libcmocka-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev \
@@ -158,6 +158,12 @@ bench-fleet: build
 bench-signal: build
 	bash bench/signal/deps.sh
 	TERND=$(CURDIR)/$(BUILD)/ternd bench/signal/run.sh
+
+# tern check against Zonemaster (bench/README.md): wall time of `tern check domain corp.lab` and of
+# `zonemaster-cli corp.lab --hints` on test_check.py's lab, Zonemaster's errors a subset of tern's;
+# writes bench/results/check.md. BENCH_CHECK_ROUNDS=3 for a quick run.
+bench-check: build
+	TERND=$(CURDIR)/$(BUILD)/ternd bench/check/run.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz deb

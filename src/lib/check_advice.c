@@ -112,14 +112,13 @@ static bool unsafe(uint32_t c)
 	       (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0xfeff;
 }
 
-/* src made safe into out (cap > 0): tabs as spaces, CR and unsafe characters dropped, malformed
- * UTF-8 as '?', whitespace trimmed at both ends, cut at a character's edge. */
-static void safe_text(const char *src, size_t len, char *out, size_t cap)
+/* src made safe into out (cap > 0): tabs (and with oneline newlines) as spaces, CR and unsafe
+ * characters dropped, malformed UTF-8 as '?', whitespace trimmed at both ends, cut at a character's
+ * edge. */
+static void safe_text(const char *src, size_t len, char *out, size_t cap, bool oneline)
 {
 	const unsigned char *s = (const unsigned char *)src;
 	size_t o = 0, i = 0;
-	while (i < len && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r'))
-		i++;
 	while (i < len) {
 		uint32_t c;
 		size_t n = utf8_seq(s + i, len - i, &c);
@@ -127,9 +126,9 @@ static void safe_text(const char *src, size_t len, char *out, size_t cap)
 			c = '?';
 			n = 1;
 		}
-		if (c == '\t')
+		if (c == '\t' || (oneline && c == '\n'))
 			c = ' ';
-		if (!unsafe(c) && !(c == ' ' && o == 0)) {
+		if (!unsafe(c) && !((c == ' ' || c == '\n') && o == 0)) { /* nothing leads but text */
 			size_t w = c < 0x80 ? 1 : n;
 			if (o + w >= cap)
 				break;
@@ -153,7 +152,7 @@ int check_advice_parse(const char *body, size_t len, char *text, size_t cap, cha
 	json_t *o = json_loadb(body, len, 0, &je);
 	if (!o) {
 		char why[96]; /* jansson quotes the input: made safe too */
-		safe_text(je.text, strlen(je.text), why, sizeof(why));
+		safe_text(je.text, strlen(je.text), why, sizeof(why), true);
 		snprintf(err, errcap, "the answer is not JSON (line %d: %s)", je.line, why);
 		return TERN_EINVAL;
 	}
@@ -167,12 +166,12 @@ int check_advice_parse(const char *body, size_t len, char *text, size_t cap, cha
 		char msg[128] = "";
 		json_t *m = json_is_object(e) ? json_object_get(e, "message") : e;
 		if (json_is_string(m))
-			safe_text(json_string_value(m), json_string_length(m), msg, sizeof(msg));
+			safe_text(json_string_value(m), json_string_length(m), msg, sizeof(msg), true);
 		snprintf(err, errcap, "the endpoint answered an error%s%s", msg[0] ? ": " : "", msg);
 	} else if (!json_is_string(content)) {
 		snprintf(err, errcap, "the answer has no choices[0].message.content string");
 	} else {
-		safe_text(json_string_value(content), json_string_length(content), text, cap);
+		safe_text(json_string_value(content), json_string_length(content), text, cap, false);
 		if (text[0])
 			rc = 0;
 		else

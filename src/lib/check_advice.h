@@ -34,7 +34,8 @@ json_t *check_advice_request(const struct check_report *r, const char *model);
 
 /* Reads a chat completion answer: choices[0].message.content, made safe for a terminal (no control
  * characters but newlines, valid UTF-8, at most cap - 1 octets, whitespace at the ends trimmed).
- * 0, or TERN_EINVAL with err saying why (not JSON, an error object, no content) and text "". */
+ * 0, or TERN_EINVAL with err saying why in one safe line (not JSON, an error object, no content) and
+ * text "". */
 int check_advice_parse(const char *body, size_t len, char *text, size_t cap, char *err, size_t errcap);
 
 /* Asks the endpoint about r within cfg->timeout_ms and CHECK_ADVICE_CAP octets; out holds the

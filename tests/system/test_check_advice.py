@@ -67,7 +67,7 @@ def steady(report):
 
 
 def steady_text(text):
-    text = re.sub(r"\d+(\.\d+)? ms", "N ms", text)
+    text = re.sub(r" +\d+(\.\d+)? ms", " N ms", text)  # padded to a width: 9.9 and 10.0 differ
     return re.sub(r"(?m)^(  resolver .*) ttl \d+:", r"\1 ttl N:", text)
 
 

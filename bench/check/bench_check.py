@@ -27,6 +27,7 @@ def main():
     ap.add_argument("--ternd", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--fixture-rounds", type=int, default=3, help="rounds over the broken-zone fixtures (0: none)")
     ap.add_argument("--sched", default="none")
     a = ap.parse_args()
     os.environ["TERND"] = a.ternd  # test_check takes ternd and tern from here
@@ -73,6 +74,24 @@ def main():
                 assert not missing, "round %d, %s: Zonemaster's errors not covered: %s" % (i + 1, kind, missing)
             print("[bench-check] round %d: %s" % (i + 1, ", ".join("%s %.3f s" % (k, times[k][-1]) for k in times)),
                   file=sys.stderr)
+        # the fixtures: the same comparison where Zonemaster does report errors
+        fixtures = {z: {"tern": [], "zonemaster": [], "errors": set(), "codes": set()} for z in zm.ZONES if z != ZONE}
+        for i in range(a.fixture_rounds):
+            for zone, f in fixtures.items():
+                order = ["tern", "zonemaster"] if i % 2 == 0 else ["zonemaster", "tern"]
+                for kind in order:
+                    if kind == "zonemaster":
+                        errors, seconds = zm.zonemaster_errors(lab, zone)
+                        f["errors"].update(errors)
+                    else:
+                        t0 = time.monotonic()
+                        codes, _ = zm.tern_codes(lab, zone)
+                        seconds = time.monotonic() - t0
+                        f["codes"].update(codes)
+                    f[kind].append(seconds)
+                missing = zm.covered(errors, codes)
+                assert not missing, "%s: Zonemaster's errors not covered: %s" % (zone, missing)
+            print("[bench-check] fixtures round %d done" % (i + 1), file=sys.stderr)
 
     med = {k: statistics.median(v) for k, v in times.items()}
     best = {k: min(v) for k, v in times.items()}
@@ -103,6 +122,26 @@ def main():
         "of `tests/system/test_check_zonemaster.py`)." % (
             ", ".join(sorted(zm_seen)) or "none", ", ".join(sorted(tern_seen)) or "none"),
         "",
+    ]
+    if a.fixture_rounds:
+        tz = sum(statistics.median(f["tern"]) for f in fixtures.values())
+        zz = sum(statistics.median(f["zonemaster"]) for f in fixtures.values())
+        lines += [
+            "The broken-zone fixtures of `tests/system/test_check.py` (and its clean ones), %d rounds each, "
+            "`tern check domain ZONE --no-whois` against the same Zonemaster command; the subset checked each "
+            "round:" % a.fixture_rounds,
+            "",
+            "| zone | tern median s | Zonemaster median s | ratio | Zonemaster's errors | tern's findings |",
+            "|---|---|---|---|---|---|",
+        ] + ["| %s | %.3f | %.3f | %.3f | %s | %s |" % (
+            z, statistics.median(f["tern"]), statistics.median(f["zonemaster"]),
+            statistics.median(f["tern"]) / statistics.median(f["zonemaster"]),
+            ", ".join(sorted(f["errors"])) or "none", ", ".join(sorted(f["codes"])) or "none")
+            for z, f in fixtures.items()] + [
+            "| **all %d** | %.3f | %.3f | **%.3f** | | |" % (len(fixtures), tz, zz, tz / zz),
+            "",
+        ]
+    lines += [
         "Machine: %s; load average before %s, after %s; scheduling %s. tern %s." % (
             benchlib.machine(a.work), load_before, benchlib.loadavg(), a.sched, benchlib.ternd_version()),
         "",

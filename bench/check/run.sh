@@ -24,4 +24,4 @@ bench_binaries
 cp "$(dirname "$TERND")/tern" "$WORK/bin/tern"
 
 bench_drive "${BENCH_CHECK_SCHED:-none}" "$PY" "$HERE/bench_check.py" --work "$WORK" --ternd "$WORK/bin/ternd" \
-	--out "$OUT" --rounds "${BENCH_CHECK_ROUNDS:-10}"
+	--out "$OUT" --rounds "${BENCH_CHECK_ROUNDS:-10}" --fixture-rounds "${BENCH_CHECK_FIXTURE_ROUNDS:-3}"

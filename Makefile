@@ -1,5 +1,5 @@
 # Tern: the README's commands. `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo bench-scale bench-catalog bench-fleet bench-signal bench-check fuzz fuzz-smoke deb
+.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo bench-scale bench-catalog bench-fleet bench-signal bench-ddns bench-check fuzz fuzz-smoke deb
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
 	libcmocka-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev \
@@ -52,9 +52,11 @@ build-asan: $(ASAN)/build.ninja
 
 run: deps build
 	@mkdir -p run && $(PY) tools/devtoken.py run/keys --tenant example > run/token
+	@tools/devcert.sh run/tls
 	@echo "ternd on 127.0.0.1:$(PORT) (UDP+TCP) serving examples/, API on 127.0.0.1:8053; try:"
 	@echo "  dig @127.0.0.1 -p $(PORT) www.example.com A"
 	@echo "  dig @127.0.0.1 -p $(PORT) +dnssec www.example.com A   # signed by ternd (README: validate with delv)"
+	@echo "  kdig @127.0.0.1 -p 8530 +tls www.example.com A   # DNS over TLS (run/tls/cert.pem, self-signed)"
 	@echo "API tenant \"example\", token (24 h; also in run/token):"
 	@echo "  export TERN_API=http://127.0.0.1:8053 TERN_TOKEN=$$(cat run/token)"
 	@echo "  curl -H \"Authorization: Bearer \$$TERN_TOKEN\" -d '{\"name\":\"shop.test\"}' \$$TERN_API/api/v1/zones"
@@ -158,6 +160,28 @@ bench-fleet: build
 bench-signal: build
 	bash bench/signal/deps.sh
 	TERND=$(CURDIR)/$(BUILD)/ternd bench/signal/run.sh
+
+# Services (bench/README.md): a service's creation to its A served and to a certificate for its
+# canonical name plus an alias with the HTTPS record served, against lego --http on the same pebble,
+# and the control plane's change -> served beside it; writes bench/results/service.md (~3 minutes).
+.PHONY: bench-service
+bench-service: build
+	bash bench/service/deps.sh
+	TERND=$(CURDIR)/$(BUILD)/ternd bench/service/run.sh
+
+# Internet-facing PoPs (bench/README.md): instructions per query with RRL off vs on, amplification
+# under a spoofed flood vs Knot mod-rrl, DoT vs NSD and BIND, XoT; writes bench/results/edge.md.
+# BENCH_EDGE_ONLY=amp (or ipq, dot, xot) reruns one part; BENCH_EDGE_QUICK=1 for a quick run.
+.PHONY: bench-edge
+bench-edge: build
+	bash bench/edge/deps.sh
+	TERND=$(CURDIR)/$(BUILD)/ternd bench/edge/run.sh
+
+# Dynamic updates (bench/README.md): sequential TSIG-signed RFC 2136 updates to ternd, Knot and BIND,
+# updates/s and update -> served p50/p99 (polled every 0.1 ms); writes bench/results/ddns.md.
+# BENCH_DDNS_UPDATES=200 BENCH_DDNS_LATENCY=50 for a quick run.
+bench-ddns: build
+	TERND=$(CURDIR)/$(BUILD)/ternd bench/ddns/run.sh
 
 # tern check against Zonemaster (bench/README.md): wall time of `tern check domain corp.lab` and of
 # `zonemaster-cli corp.lab --hints` on test_check.py's lab, Zonemaster's errors a subset of tern's;

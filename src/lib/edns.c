@@ -12,7 +12,7 @@
 int edns_parse(uint16_t rrclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, struct edns_request *out)
 {
 	size_t pos = 0;
-	bool nsid = false;
+	bool nsid = false, padding = false;
 	const uint8_t *ecs = NULL, *cookie = NULL;
 	uint16_t ecs_len = 0, cookie_len = 0;
 	while (pos < rdlen) {
@@ -30,6 +30,8 @@ int edns_parse(uint16_t rrclass, uint32_t ttl, const uint8_t *rdata, uint16_t rd
 		} else if (code == EDNS_OPT_COOKIE && !cookie) {
 			cookie = rdata + pos;
 			cookie_len = len;
+		} else if (code == EDNS_OPT_PADDING) {
+			padding = true;
 		}
 		pos += len;
 	}
@@ -41,6 +43,7 @@ int edns_parse(uint16_t rrclass, uint32_t ttl, const uint8_t *rdata, uint16_t rd
 	out->ecs_len = ecs_len;
 	out->cookie = cookie;
 	out->cookie_len = cookie_len;
+	out->padding = padding;
 	return 0;
 }
 
@@ -172,6 +175,12 @@ int edns_write(struct wire_writer *w, const struct edns_response *r)
 		wire_put16(p, EDNS_OPT_COOKIE);
 		wire_put16(p + 2, r->cookie_len);
 		memcpy(p + 4, r->cookie, r->cookie_len);
+		p += EDNS_OPTION_HEADER + r->cookie_len;
+	}
+	if (r->padding) {
+		wire_put16(p, EDNS_OPT_PADDING);
+		wire_put16(p + 2, r->pad);
+		memset(p + 4, 0, r->pad);
 	}
 	w->pos += size;
 	return 0;

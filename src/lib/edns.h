@@ -12,6 +12,8 @@
 #define EDNS_OPT_ECS 8 /* RFC 7871 */
 #define EDNS_OPT_COOKIE 10 /* RFC 7873 */
 #define EDNS_OPT_EDE 15 /* RFC 8914 */
+#define EDNS_OPT_PADDING 12 /* RFC 7830 */
+#define EDNS_PAD_BLOCK 468 /* RFC 8467 4.1: responses padded to a multiple of this */
 
 #define EDNS_FIXED 11 /* an OPT record without options: root owner, type, class, TTL, RDLENGTH */
 #define EDNS_OPTION_HEADER 4 /* option code and length */
@@ -24,6 +26,7 @@
 #define EDE_PROHIBITED 18
 #define EDE_NOT_AUTHORITATIVE 20
 #define EDE_NOT_SUPPORTED 21
+#define EDE_NO_REACHABLE_AUTHORITY 22
 #define EDE_INVALID_DATA 24
 
 /* Client Subnet (RFC 7871 6): FAMILY 1 (IPv4) or 2 (IPv6), SOURCE and SCOPE prefix lengths, and
@@ -44,6 +47,7 @@ struct edns_request {
 	uint16_t ecs_len;
 	const uint8_t *cookie; /* the first COOKIE option's data, or NULL; edns_cookie_parse() reads it */
 	uint16_t cookie_len;
+	bool padding; /* a Padding option is present (RFC 7830; its content is ignored) */
 };
 
 /* Reads an OPT record's CLASS, TTL and RDATA (rdlen octets at rdata). Every option must lie
@@ -111,6 +115,8 @@ struct edns_response {
 	const struct edns_ecs *ecs; /* NULL: no Client Subnet option; else the client's, with its scope */
 	const uint8_t *cookie; /* NULL: no COOKIE option; else client cookie | server cookie */
 	uint8_t cookie_len;
+	bool padding; /* a Padding option (RFC 7830), last, of pad zero octets */
+	uint16_t pad;
 };
 
 /* Octets of the OPT record for r. */
@@ -125,6 +131,8 @@ static inline size_t edns_size(const struct edns_response *r)
 		n += edns_ecs_size(r->ecs);
 	if (r->cookie)
 		n += EDNS_OPTION_HEADER + r->cookie_len;
+	if (r->padding)
+		n += EDNS_OPTION_HEADER + r->pad;
 	return n;
 }
 

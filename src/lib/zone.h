@@ -64,6 +64,10 @@ struct zone {
 	uint8_t apex_len;
 	uint8_t apex_labels;
 	uint32_t serial;
+	/* the zone's number while it is served (zones_publish sets it: the same for every version, a
+	 * new one when a removed zone comes back, never reused); 0 before it is published. Counters
+	 * kept by zone (usage) are keyed by it. */
+	uint64_t uid;
 	uint32_t negative_ttl; /* RFC 2308 5: min(SOA TTL, SOA MINIMUM), set with the apex */
 	const struct zone_node *apex_node;
 	const struct rrset *soa;

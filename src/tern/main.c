@@ -30,6 +30,8 @@ static const struct {
     {"store", cmd_store, "the store on this machine: backup"},
     {"ech", cmd_ech, "Encrypted ClientHello keys and configurations, on this machine: generate, show"},
     {"check", cmd_check, "diagnostics from a walk that uses no cache: domain, fqdn"},
+    {"usage", cmd_usage, "queries and zone-days per zone, for billing: report"},
+    {"tsig-key", cmd_tsig, "TSIG keys for dynamic updates (RFC 2136) of your zones: create, list, delete"},
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 

@@ -38,8 +38,10 @@
 #include "ternd/http/http.h"
 #include "ternd/net/socket.h"
 #include "ternd/net/tcp.h"
+#include "ternd/net/tls.h"
 #include "ternd/signals/signals.h"
 #include "ternd/update/update.h"
+#include "ternd/usage/usage.h"
 #include "ternd/net/udp.h"
 #include "ternd/ns/notify.h"
 #include "ternd/ns/xfr_history.h"
@@ -204,6 +206,22 @@ static int check_zones(const struct config *conf)
 	return failed;
 }
 
+/* --check of server.tls: the certificate and key load, match and are valid now; the client CAs
+ * load. Returns the number of problems (0 or 1). */
+static int check_tls(const struct config *conf, char *err)
+{
+	if (!conf->tls.certificate)
+		return 0;
+	SSL_CTX *ctx = NULL;
+	if (tls_server_ctx(&conf->tls, &ctx, err, ERRBUF) < 0) {
+		fprintf(stderr, "%s: %s\n", conf->path, err);
+		return 1;
+	}
+	SSL_CTX_free(ctx);
+	printf("server.tls: ok, certificate %s\n", conf->tls.certificate);
+	return 0;
+}
+
 /* server.user (privdrop.h): who ternd is to run as, becoming that user when apply says so, and
  * whether that user can make the files ternd writes (the store, the secondary zones' copies).
  * Each problem goes to stderr, or the log when apply (a start); returns how many there were. */
@@ -223,6 +241,9 @@ static int run_as(const struct config *conf, bool apply, char *err)
 	for (size_t i = 0; i < conf->nlisten && !low; i++)
 		if (config_listen_port(&conf->listen[i]) < 1024)
 			low = &conf->listen[i];
+	for (size_t i = 0; i < conf->tls.nlisten && !low; i++)
+		if (config_listen_port(&conf->tls.listen[i]) < 1024)
+			low = &conf->tls.listen[i];
 	if (!low && conf->api.enabled && config_listen_port(&conf->api.listen) < 1024)
 		low = &conf->api.listen;
 	if (low && !privdrop_binds_low_ports(&pd)) {
@@ -233,6 +254,16 @@ static int run_as(const struct config *conf, bool apply, char *err)
 		    conf->path, low->text, (unsigned)geteuid());
 		problems++;
 	}
+	/* server.tls's files are read as that user, at start and on each SIGHUP */
+	const char *tls_files[][2] = {{"server.tls.certificate", conf->tls.certificate},
+	                              {"server.tls.key", conf->tls.key},
+	                              {"server.tls.client-ca-file", conf->tls.client_ca_file}};
+	for (size_t i = 0; i < 3 && !apply; i++)
+		if (tls_files[i][1] && access(tls_files[i][1], F_OK) == 0 && /* else check_tls says so */
+		    privdrop_readable(&pd, tls_files[i][1], err, ERRBUF) < 0) {
+			fprintf(stderr, "%s: %s %s\n", conf->path, tls_files[i][0], err);
+			problems++;
+		}
 	if (conf->api.data_dir && privdrop_writable(&pd, conf->api.data_dir, err, ERRBUF) < 0) {
 		fprintf(stderr, "%s: api.data-dir %s\n", conf->path, err);
 		problems++;
@@ -309,6 +340,12 @@ static int check_store(struct config *conf, char *err)
 #define STARTUP_ZONE_LINES 100
 static _Atomic bool started;
 static _Atomic size_t startup_lines;
+
+/* A tenant's dynamic update takes from its API rate-limit bucket (update/update.h). */
+static bool update_rate_take(void *arg, const char *tenant, unsigned *rate, unsigned *wait)
+{
+	return !arg || api_rate_take(arg, tenant, rate, wait);
+}
 
 static void log_zone_event(void *arg, enum zones_event ev, const struct zone *old, const struct zone *next)
 {
@@ -1019,7 +1056,8 @@ int main(int argc, char **argv)
 		return failed;
 	}
 	if (check) {
-		int failed = run_as(conf, false, err) + check_zones(conf) + check_store(conf, err);
+		int failed =
+		    run_as(conf, false, err) + check_tls(conf, err) + check_zones(conf) + check_store(conf, err);
 		config_free(conf);
 		free(err);
 		return failed ? 1 : 0;
@@ -1087,6 +1125,7 @@ int main(int argc, char **argv)
 	struct monitors *monitors = NULL;
 	struct geo *geo = NULL;
 	struct signals *signals = NULL;
+	struct usage *usage = NULL;
 	struct filewatch *watch = NULL;
 	struct signed_secondaries ss = {&srv, &stored.change};
 	struct xfrin_signer signer = {secondary_update, secondary_unserve, &ss};
@@ -1125,6 +1164,12 @@ int main(int argc, char **argv)
 	}
 	if (stored.store && change_config_mark(&stored.change, conf, err, ERRBUF) == 0 && err[0])
 		log_info("%s", err);
+	/* queries by zone and tenant (usage/usage.h): following the zones before the first one comes */
+	if (usage_start(&usage, &srv.stats, srv.zones, stored.store, conf->usage.flush_ms) < 0) {
+		log_error("usage: cannot start its thread");
+		goto out;
+	}
+	srv.usage = usage; /* what /metrics shows */
 	/* zone files' directories watched before the files are read: a change from now on is named at
 	 * the next reload */
 	watch_zone_files(&watch, conf);
@@ -1170,7 +1215,8 @@ int main(int argc, char **argv)
 	}
 	api_set_svc(api, svc);
 	/* dynamic updates (RFC 2136) of the API's zones, through the change module */
-	if (stored.store && update_start(&srv, &stored.change, stored.store, &update) < 0) {
+	struct update_limit update_limit = {update_rate_take, api};
+	if (stored.store && update_start(&srv, &stored.change, stored.store, &update_limit, &update) < 0) {
 		log_error("out of memory");
 		goto out;
 	}
@@ -1204,6 +1250,9 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < conf->nlisten; i++)
 		log_info("listening on %s (UDP, TCP)", conf->listen[i].text);
+	for (size_t i = 0; i < conf->tls.nlisten; i++)
+		log_info("listening on %s (DNS over TLS and XoT, port %u)", conf->tls.listen[i].text,
+		         config_listen_port(&conf->tls.listen[i]));
 	/* the ACME http-01 responder (acme.responder), bound with the other sockets: on its own thread */
 	if (acme_listen_run(acme, err, ERRBUF) < 0) {
 		log_error("%s", err);
@@ -1345,9 +1394,11 @@ out:
 	catalog_stop(catalog);
 	xfr_history_free(history);
 	catalog_in_stop(catalog_in);
+	update_stop(&srv, update); /* the updates under way end before the writer and the API's rate limit */
 	api_stop(api); /* then the store's readers and writers, then the store */
+	srv.usage = NULL;
+	usage_stop(usage); /* it reads tenants from the store */
 	svc_stop(svc); /* an issuance under way is cancelled at its next wait */
-	update_stop(&srv, update); /* the updates under way end before the writer closes */
 	xfrin_signer_detach(xfrin); /* the signed secondaries' writer */
 	stored_close(&stored);
 	notify_stop(notify);

@@ -234,6 +234,7 @@ struct request {
 	uint16_t ecs_len;
 	const uint8_t *cookie; /* the data of the OPT's first COOKIE option, or NULL */
 	uint16_t cookie_len;
+	bool padding; /* the OPT has a Padding option (RFC 7830) */
 };
 
 /* The data of the first option of code `code` in the OPT RDATA at rd (rdlen octets), or NULL. */
@@ -299,6 +300,8 @@ static void parse_request(const uint8_t *msg, size_t len, struct request *r)
 			r->opt_udp = wire_get16(msg + rdpos - 8);
 			r->ecs = opt_find(msg + rdpos, rdlen, 8, &r->ecs_len);
 			r->cookie = opt_find(msg + rdpos, rdlen, 10, &r->cookie_len);
+			uint16_t plen;
+			r->padding = opt_find(msg + rdpos, rdlen, 12, &plen) != NULL;
 			return;
 		}
 	}
@@ -359,8 +362,22 @@ static void check_cookie(const struct request *req, const uint8_t *rd, uint16_t 
 		fail("a server cookie not RFC 9018's version 1 with our time");
 }
 
+/* Padding (RFC 7830) only over TLS to a query that padded, and only zero octets. */
+static void check_padding(const struct request *req, const uint8_t *rd, uint16_t rdlen, bool tls)
+{
+	uint16_t len;
+	const uint8_t *p = opt_find(rd, rdlen, 12, &len);
+	if (!p)
+		return;
+	if (!tls || !req->padding)
+		fail("Padding in a response to a query without one, or not over TLS");
+	for (uint16_t i = 0; i < len; i++)
+		if (p[i])
+			fail("Padding of other than zero octets");
+}
+
 static void check_response(const uint8_t *msg, size_t len, const struct request *req, const uint8_t *resp, size_t rlen,
-                           size_t cap, enum query_proto proto)
+                           size_t cap, enum query_proto proto, bool tls)
 {
 	if (len < WIRE_HEADER_LEN || (msg[2] & 0x80)) {
 		if (rlen != 0)
@@ -426,6 +443,7 @@ static void check_response(const uint8_t *msg, size_t len, const struct request 
 				fail("OPT in the response to a query without one");
 			check_ecs(req, resp + rdpos, rdlen);
 			check_cookie(req, resp + rdpos, rdlen);
+			check_padding(req, resp + rdpos, rdlen, tls);
 			continue;
 		}
 		check_rdata(resp, rlen, type, rdpos, rdlen);
@@ -439,13 +457,15 @@ static const struct sockaddr *client_addr(const uint8_t *data, size_t size)
 	return (const struct sockaddr *)((size > 1 && (data[1] & 1)) ? &client_other : &client_ok);
 }
 
-static void run(const uint8_t *data, size_t size, const struct request *req, size_t cap, enum query_proto proto)
+static void run(const uint8_t *data, size_t size, const struct request *req, size_t cap, enum query_proto proto,
+                bool tls)
 {
 	struct query_client client = {.addr = client_addr(data, size),
 	                              .addrlen = sizeof(struct sockaddr_in),
 	                              .proto = proto,
 	                              .stats = NULL,
-	                              .guard = guard};
+	                              .guard = guard,
+	                              .tls = tls ? 1 : 0};
 	guard->now_ms += 7; /* the clock moves on: buckets refill */
 	/* exactly cap bytes, so ASan sees any write past the caller's buffer */
 	uint8_t *out = malloc(cap);
@@ -453,7 +473,7 @@ static void run(const uint8_t *data, size_t size, const struct request *req, siz
 		abort();
 	memset(out, 0xa5, cap);
 	size_t rlen = query_process(&srv, data, size, out, cap, &client);
-	check_response(data, size, req, out, rlen, cap, proto);
+	check_response(data, size, req, out, rlen, cap, proto, tls);
 	free(out);
 }
 
@@ -519,7 +539,7 @@ static void run_tcp(const uint8_t *data, size_t size, const struct request *req)
 	int r = xfr_answer(&srv, data, size, &client, &out);
 	if (r == 0) {
 		free(out.buf);
-		run(data, size, req, WIRE_MAX_MSG, PROTO_TCP);
+		run(data, size, req, WIRE_MAX_MSG, PROTO_TCP, size > 1 && (data[1] & 2)); /* TCP, or TLS */
 		return;
 	}
 	if (r < 0)
@@ -563,8 +583,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	struct request req;
 	parse_request(data, size, &req);
-	run(data, size, &req, 4096, PROTO_UDP);
-	run(data, size, &req, 512, PROTO_UDP);
+	run(data, size, &req, 4096, PROTO_UDP, false);
+	run(data, size, &req, 512, PROTO_UDP, false);
 	run_tcp(data, size, &req);
 	return 0;
 }

@@ -76,7 +76,9 @@ def test_every_documented_route_is_served(srv, keys):
     # is deleted before it, DELETE routes running in path order)
     sid2 = owner.post("/api/v1/services", deployment).json["id"]
     assert owner.post("/api/v1/services/%s/domains" % sid2, {"name": "www.oa-alias.test"}).status == 202
-    params = {"zone": "oa.test", "name": "www", "type": "A", "id": str(pid), "service": sid}
+    # a TSIG key named as the {name} parameter, shown and deleted by GET and DELETE .../tsig-keys/{name}
+    assert owner.post("/api/v1/tsig-keys", {"name": "www", "acl": [{"zones": ["oa.test"]}]}).status == 201
+    params = {"zone": "oa.test", "name": "www", "type": "A", "id": str(pid), "service": sid, "tenant": "openapi"}
     bodies = {
         ("POST", "/api/v1/zones"): {"name": "oa-new.test"},
         ("POST", "/api/v1/zones/{}/import"): zonefile("oa.test", "www 60 IN A 192.0.2.1", "gone 60 IN A 192.0.2.2"),
@@ -90,6 +92,7 @@ def test_every_documented_route_is_served(srv, keys):
         ("POST", "/api/v1/services"): deployment,
         ("PUT", "/api/v1/services/{}/deployment"): deployment,
         ("POST", "/api/v1/services/{}/domains"): {"name": "oa-alias.test"},
+        ("POST", "/api/v1/tsig-keys"): {"name": "oa-key", "acl": [{"zones": ["oa.test"], "types": ["TXT"]}]},
     }
     # order: the lock comes off before writes, deletions last
     order = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}

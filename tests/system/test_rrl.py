@@ -4,6 +4,7 @@ rest dropped, as counted on the wire and on /metrics; another /24 and a client w
 cookie are answered in full meanwhile; the whitelist, log-only and per-zone limits; the same flood
 against Knot 3.2's mod-rrl gives the same decisions within the tolerance stated below; bad values
 are named by ternd --check."""
+import json
 import os
 import select
 import socket
@@ -179,6 +180,32 @@ def test_flood_limited_with_slip_others_answered(srv):
     cookie_sock.close()
 
 
+def healthz(srv):
+    return json.loads(urllib.request.urlopen("http://127.0.0.1:%d/healthz" % srv.api_port, timeout=5).read())
+
+
+def test_top_limited_prefixes_in_healthz(srv):
+    """/healthz's rrl.top lists the prefixes limited most in the last 10 to 20 s, most first, with their
+    counts: a small flood from 127.0.2.0/24, then the big one from 127.0.0.0/24, then another small
+    one from 127.0.1.0/24 (so the order is by count, not by arrival); a /24 answered in full is not
+    listed."""
+    assert healthz(srv)["rrl"]["top"] == []
+    quiet = bound(OTHER.rsplit(".", 2)[0] + ".3.2")  # 127.0.3.2: a few queries, never limited
+    small1, _ = flood(srv.addr, srv.port, n=80, pace=400, sources=["127.0.2.9"])
+    big, _ = flood(srv.addr, srv.port, others=[(quiet, query(9000))])
+    small2, _ = flood(srv.addr, srv.port, n=100, pace=400, sources=["127.0.1.2", "127.0.1.3"])
+    quiet.close()
+    h = healthz(srv)["rrl"]
+    m = metrics(srv)
+    want = [("127.0.0.0/24", big), ("127.0.1.0/24", small2), ("127.0.2.0/24", small1)]
+    for (prefix, res) in want:
+        assert res["sent"] - res["full"] > 0, (prefix, res)
+    assert [(t["prefix"], t["limited"]) for t in h["top"]] == [(p, r["sent"] - r["full"]) for p, r in want], h
+    assert h["limited"] == m["limited"] == sum(t["limited"] for t in h["top"]), (h, m)
+    assert (h["slipped"], h["dropped"]) == (m["slipped"], m["dropped"]), (h, m)
+    assert 10 <= h["top_seconds"] < 20, h
+
+
 def test_kinds_have_their_own_buckets(srv):
     """NXDOMAIN answers are counted per zone, apart from the answers for a name: a flood of one does
     not limit the other, and a flood of random names in one zone shares one bucket."""
@@ -298,7 +325,8 @@ def test_ipv6_prefix_56(tmp_path):
     try:
         cfg = tmp_path / "ternd.yaml"
         cfg.write_text("server:\n  listen: [\"%s@53\"]\n  udp-workers: 1\nzones:\n  - name: example.com\n"
-                       "    file: \"%s\"\n%s" % (V6_SERVER, ZONE_FILES["example.com"], rrl_section()))
+                       "    file: \"%s\"\n%sapi:\n  listen: \"127.0.0.1@8053\"\n" % (
+                           V6_SERVER, ZONE_FILES["example.com"], rrl_section()))
         proc = ns.popen([TERND, "-c", cfg], str(tmp_path / "ternd.log"))
         ns.call(wait_udp, V6_SERVER, 53, proc=proc)
         other = ns.call(bound, V6_OTHER)
@@ -308,6 +336,9 @@ def test_ipv6_prefix_56(tmp_path):
         full, slipped = tally(got[other])
         assert (full, slipped) == ((FLOOD + 9) // 10, 0), (full, slipped)
         other.close()
+        # /healthz names the /56
+        h = ns.call(lambda: json.loads(urllib.request.urlopen("http://127.0.0.1:8053/healthz", timeout=5).read()))
+        assert h["rrl"]["top"] == [{"prefix": "2001:db8:1::/56", "limited": FLOOD - res["full"]}], h["rrl"]
     finally:
         if proc:
             from ternlib import terminate

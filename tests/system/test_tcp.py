@@ -1,5 +1,6 @@
 """DNS over TCP (RFC 7766): answers, pipelining, partial reads, idle timeout (1 s in this config)."""
 import socket
+import subprocess
 import struct
 import time
 
@@ -203,7 +204,18 @@ def test_big_transfer_read_slowly_is_not_cut(tmp_path):
         # (its receive buffer is fixed: an autotuned one keeps acknowledging megabytes for seconds)
         with tcp_connect(srv.port, timeout=10, rcvbuf=65536) as s:
             s.sendall(q)
-            time.sleep(5)
+            # wait until ternd's end of the connection is no longer established (the cut), not a
+            # fixed time: on a loaded machine the timer may fire late (once failed at 5 s)
+            time.sleep(2.5)
+            sel = "( sport = :%d and dport = :%d )" % (srv.port, s.getsockname()[1])
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                out = subprocess.run(["ss", "-tnH", "state", "established", sel], capture_output=True, text=True)
+                if out.returncode == 0 and not out.stdout.strip():
+                    break
+                time.sleep(0.2)
+            else:
+                raise AssertionError("ternd kept a client that reads nothing for 30 s (tcp-idle-timeout 2 s)")
             try:
                 records, _ = read_all(s, 0)
             except (ConnectionResetError, EOFError, dns.exception.DNSException):

@@ -318,6 +318,11 @@ def test_example_configuration_validates_with_delv(tmp_path):
     cfg = (work / "ternd.yaml").read_text()
     cfg = cfg.replace("127.0.0.1@5300", "127.0.0.1@%d" % port).replace("127.0.0.1@8053", "127.0.0.1@%d" % api_port)
     cfg = cfg.replace("../run/data", "data").replace("../run/keys/jwks.json", "keys/jwks.json")
+    # DNS over TLS with the certificate `make run` makes (tools/devcert.sh)
+    tls_port = free_port()
+    subprocess.run([os.path.join(ROOT, "tools", "devcert.sh"), str(work / "tls")], check=True)
+    assert "127.0.0.1@8530" in cfg and "../run/tls/" in cfg
+    cfg = cfg.replace("127.0.0.1@8530", "127.0.0.1@%d" % tls_port).replace("../run/tls/", "tls/")
     assert "dnssec-policy: default" in cfg
     (work / "ternd.yaml").write_text(cfg)
     log = open(str(work / "ternd.log"), "w")
@@ -336,6 +341,12 @@ def test_example_configuration_validates_with_delv(tmp_path):
         assert [o.scopelen for o in r.options if o.otype == dns.edns.ECS] == [24]
         r = dns.query.udp(dns.message.make_query("geo.example.com.", "A"), "127.0.0.1", port=port, timeout=3)
         assert [rd.address for rd in r.answer[0]] == ["192.0.2.1"], r
+        # kdig +tls, as the README says, verifying the certificate made for localhost
+        kdig = subprocess.run([tool("kdig"), "@127.0.0.1", "-p", str(tls_port), "+tls",
+                               "+tls-ca=%s" % (work / "tls" / "cert.pem"), "+tls-hostname=localhost", "+short",
+                               "www.example.com", "A"], capture_output=True, text=True, timeout=30)
+        udp = dns.query.udp(dns.message.make_query("www.example.com.", "A"), "127.0.0.1", port=port, timeout=3)
+        assert kdig.returncode == 0 and kdig.stdout.split() == [rd.to_text() for rd in udp.answer[0]], kdig
         keys_ = dns.query.udp(dns.message.make_query("example.com.", "DNSKEY", want_dnssec=True), "127.0.0.1",
                               port=port, timeout=3)
         assert {k.algorithm for k in keys_.answer[0]} == {13}

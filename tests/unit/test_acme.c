@@ -1,7 +1,7 @@
 /* Unit tests for the ACME module (src/ternd/acme): base64url, the JWK thumbprint (RFC 7638's vector
  * and a P-256 key whose thumbprint python3-cryptography computed), key authorizations, ES256
- * signatures, the CSR, the responder's table of good and bad requests, the readers of CA JSON and
- * the client's refusals before any request. */
+ * signatures, the CSR, the responder's table of good and bad requests, the readers of CA JSON,
+ * the client's refusals before any request and its polling schedule. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -485,6 +485,28 @@ static void test_parse_authz(void **state)
 }
 
 /* The client refuses bad input before it sends anything (no CA is listening). */
+/* The polling schedule: 125, 250, 500 ms, then the 1 s doubling to the cap (60 s by default). */
+static void test_poll_schedule(void **state)
+{
+	(void)state;
+	const unsigned want[] = {125, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000};
+	unsigned d = ACME_POLL_FIRST_MS, total = 0;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_int_equal(d, want[i]);
+		if (i < 3)
+			total += d;
+		d = acme_poll_next_ms(d, 0);
+	}
+	assert_true(total < 1000); /* the short waits end within the first second */
+	/* a lower cap stops the doubling there, also inside the first second's waits */
+	assert_int_equal(acme_poll_next_ms(2000, 3), 3000);
+	assert_int_equal(acme_poll_next_ms(3000, 3), 3000);
+	assert_int_equal(acme_poll_next_ms(500, 1), 1000);
+	/* a wait below the first (0) starts the schedule, one past the cap stays at the cap */
+	assert_int_equal(acme_poll_next_ms(0, 0), ACME_POLL_FIRST_MS);
+	assert_int_equal(acme_poll_next_ms(4000000000u, 60), 60000);
+}
+
 static void test_issue_refusals(void **state)
 {
 	(void)state;
@@ -530,6 +552,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_problem_and_order),
 	    cmocka_unit_test(test_parse_authz),
 	    cmocka_unit_test(test_issue_refusals),
+	    cmocka_unit_test(test_poll_schedule),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -802,6 +802,60 @@ static void test_acme_responder(void **state)
 	             "thumbprint");
 }
 
+/* server.tls: port 853 by default, certificate and key together, not server.listen's address;
+ * transfer.allow[].tls read, and only with what it needs. */
+static void test_tls(void **state)
+{
+	(void)state;
+	struct result r;
+	expect_ok(&r, "server:\n  listen: [\"127.0.0.1@53\"]\n  tls:\n    listen: [\"127.0.0.1\", \"::1@8530\"]\n"
+	              "    certificate: c.pem\n    key: k.pem\n    client-ca-file: ca.pem\n    handshake-timeout: 2.5\n"
+	              "transfer:\n  allow:\n    - 192.0.2.0/24\n    - {address: 198.51.100.0/24, tls: required}\n"
+	              "    - {address: 203.0.113.7, tls: client-certificate}\n");
+	struct config *c = r.c;
+	assert_int_equal(c->tls.nlisten, 2);
+	assert_int_equal(port_of(&c->tls.listen[0]), 853);
+	assert_int_equal(port_of(&c->tls.listen[1]), 8530);
+	assert_string_equal(c->tls.certificate, "/etc/tern/c.pem");
+	assert_string_equal(c->tls.key, "/etc/tern/k.pem");
+	assert_string_equal(c->tls.client_ca_file, "/etc/tern/ca.pem");
+	assert_int_equal(c->tls.handshake_timeout_ms, 2500);
+	assert_int_equal(c->transfer.nallow, 3);
+	assert_int_equal(c->transfer.allow[0].tls, CONFIG_TLS_ANY);
+	assert_int_equal(c->transfer.allow[1].tls, CONFIG_TLS_REQUIRED);
+	assert_int_equal(c->transfer.allow[2].tls, CONFIG_TLS_CLIENT_CERT);
+	config_free(c);
+	expect_ok(&r, "server:\n  listen: [\"127.0.0.1@53\"]\n");
+	assert_int_equal(r.c->tls.nlisten, 0);
+	assert_int_equal(r.c->tls.handshake_timeout_ms, 5000);
+	assert_null(r.c->tls.certificate);
+	config_free(r.c);
+	expect_error("server:\n  listen: [\"127.0.0.1@53\"]\n  tls:\n    listen: 127.0.0.1@53\n    certificate: c\n"
+	             "    key: k\n",
+	             "server.tls.listen: 127.0.0.1@53 is server.listen's address too");
+	expect_error("server:\n  listen: [\"127.0.0.1@53\"]\n  tls:\n    listen: 127.0.0.1@853\n",
+	             "server.tls.certificate: missing required key");
+	expect_error("server:\n  listen: [\"127.0.0.1@53\"]\n  tls:\n    listen: 127.0.0.1@853\n    key: k\n",
+	             "server.tls.certificate: missing required key");
+	expect_error("server:\n  listen: [\"127.0.0.1@53\"]\n  tls:\n    listen: 127.0.0.1@853\n    certificate: c\n",
+	             "server.tls.key: missing required key");
+	expect_error("server:\n  listen: [\"127.0.0.1@53\"]\n  tls:\n    certificate: c\n    key: k\n"
+	             "    client-ca-file: ca\n",
+	             "server.tls.client-ca-file: needs server.tls.listen");
+	expect_error(
+	    "server:\n  listen: [\"127.0.0.1@53\"]\ntransfer:\n  allow:\n    - {address: 10.0.0.0/8, tls: required}\n",
+	    "transfer.allow[0].tls: required needs server.tls.listen");
+	expect_error("server:\n  listen: [\"127.0.0.1@53\"]\n  tls: {listen: 127.0.0.1@853, certificate: c, key: k}\n"
+	             "transfer:\n  allow:\n    - {address: 10.0.0.0/8, tls: client-certificate}\n",
+	             "transfer.allow[0].tls: client-certificate needs server.tls.client-ca-file");
+	expect_error("server:\n  listen: [\"127.0.0.1@53\"]\n  tls: {listen: 127.0.0.1@853, certificate: c, key: k}\n"
+	             "transfer:\n  allow:\n    - {address: 10.0.0.0/8, tls: yes}\n",
+	             "transfer.allow[0].tls");
+	expect_error("server:\n  listen: [\"127.0.0.1@53\"]\n  tls: {listen: 127.0.0.1@853, certificate: c, key: k, "
+	             "handshake-timeout: 0.01}\n",
+	             "server.tls.handshake-timeout");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -817,7 +871,7 @@ int main(void)
 	    cmocka_unit_test(test_relative_paths), cmocka_unit_test(test_load_file),
 	    cmocka_unit_test(test_free_null),      cmocka_unit_test(test_restart_keys),
 	    cmocka_unit_test(test_pop_urls),       cmocka_unit_test(test_reference),
-	    cmocka_unit_test(test_acme_responder),
+	    cmocka_unit_test(test_acme_responder), cmocka_unit_test(test_tls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -209,6 +209,31 @@ static void test_write_ecs_same(void **state)
 	}
 }
 
+/* Padding (RFC 7830): read from a request whatever its content; written last, pad zero octets. */
+static void test_padding(void **state)
+{
+	(void)state;
+	const uint8_t rd[] = {0, 12, 0, 3, 0xff, 0xff, 0xff, 0, 3, 0, 0};
+	struct edns_request req;
+	assert_int_equal(edns_parse(1232, 0, rd, sizeof(rd), &req), 0);
+	assert_true(req.padding && req.nsid);
+	assert_int_equal(edns_parse(1232, 0, rd + 7, 4, &req), 0);
+	assert_false(req.padding);
+	uint8_t buf[128];
+	memset(buf, 0xee, sizeof(buf));
+	struct wire_writer w;
+	wire_writer_init(&w, buf, sizeof(buf));
+	struct edns_response r = {.udp_size = 1232, .ede = EDE_OTHER, .padding = true, .pad = 9};
+	assert_int_equal(edns_size(&r), EDNS_FIXED + EDNS_EDE_SIZE + 4 + 9);
+	assert_int_equal(edns_write(&w, &r), 0);
+	uint16_t rdlen;
+	const uint8_t *o = read_opt(buf, w.pos, 1232, 0, &rdlen);
+	const uint8_t want[] = {0, 15, 0, 2, 0, 0, 0, 12, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	assert_int_equal(rdlen, sizeof(want));
+	assert_memory_equal(o, want, sizeof(want));
+	assert_int_equal(buf[w.pos], 0xee); /* nothing past it */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +241,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_options),  cmocka_unit_test(test_parse_malformed),
 	    cmocka_unit_test(test_ecs_parse),      cmocka_unit_test(test_write_plain),
 	    cmocka_unit_test(test_write_options),  cmocka_unit_test(test_write_no_room),
+	    cmocka_unit_test(test_padding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -152,15 +152,16 @@ static void raw_exec(const char *db, const char *sql)
 /* ---- Schema ---- */
 
 /* The schema version this store writes (store_sqlite_schema.c's migrations), as a number and as text. */
-#define SCHEMA_NOW 13
-#define SCHEMA_NOW_TEXT "13"
+#define SCHEMA_NOW 15
+#define SCHEMA_NOW_TEXT "15"
 
 /* Takes a file back from the version now to 8 (the per-tenant zone counts, the services, the
- * settings, the services' certificates and aliases) for the migration tests. */
+ * settings, the services' certificates and aliases, the TSIG keys, the usage rows) for the
+ * migration tests. */
 #define DROP_V9                                                                                                        \
 	" DROP TRIGGER tenant_zones_insert; DROP TRIGGER tenant_zones_delete; DROP TRIGGER tenant_zones_move;"         \
 	" DROP TABLE tenant_zones; DROP TABLE service_aliases; DROP TABLE service_certs; DROP TABLE acme_account;"     \
-	" DROP TABLE services; DROP TABLE settings;"
+	" DROP TABLE services; DROP TABLE settings; DROP TABLE tsig_keys; DROP TABLE usage_days;"
 
 static void test_schema_and_reopen(void **state)
 {
@@ -211,6 +212,66 @@ static void test_schema_and_reopen(void **state)
 }
 
 /* ---- Settings ---- */
+
+struct usage_seen {
+	struct store_usage_row rows[8];
+	int n;
+};
+
+static int usage_seen(void *arg, const struct store_usage_row *r)
+{
+	struct usage_seen *u = arg;
+	assert_true(u->n < 8);
+	u->rows[u->n++] = *r;
+	return 0;
+}
+
+static void usage_row(struct store_usage_row *r, const char *tenant, int64_t day, const char *zone, uint64_t n)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->tenant, sizeof(r->tenant), "%s", tenant);
+	r->day = day;
+	assert_true(name_from_text(r->apex, zone, NULL) > 0);
+	r->queries = n;
+}
+
+/* Usage rows add up per (tenant, day, zone), a zero row stands for a zone-day, lists are ordered
+ * and bounded by day and tenant, a rolled-back add leaves nothing. */
+static void test_usage_rows(void **state)
+{
+	struct fixture *f = *state;
+	struct store_usage_row r;
+	struct store_txn *t = begin(f);
+	usage_row(&r, "tenant-a", 20400, "a.test.", 5);
+	assert_int_equal(store_usage_add(t, &r, f->err, sizeof(f->err)), 0);
+	r.queries = 7;
+	assert_int_equal(store_usage_add(t, &r, f->err, sizeof(f->err)), 0);
+	usage_row(&r, "tenant-a", 20401, "a.test.", 0);
+	assert_int_equal(store_usage_add(t, &r, f->err, sizeof(f->err)), 0);
+	usage_row(&r, "", 20400, "files.test.", 3);
+	assert_int_equal(store_usage_add(t, &r, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	t = begin(f);
+	usage_row(&r, "tenant-a", 20400, "a.test.", 1000);
+	assert_int_equal(store_usage_add(t, &r, f->err, sizeof(f->err)), 0);
+	store_rollback(t);
+	struct usage_seen u = {0};
+	assert_int_equal(
+	    store_usage_list(store_latest(f->st), "tenant-a", 20400, 20401, usage_seen, &u, f->err, sizeof(f->err)), 0);
+	assert_int_equal(u.n, 2);
+	assert_int_equal(u.rows[0].day, 20400);
+	assert_int_equal(u.rows[0].queries, 12);
+	assert_int_equal(u.rows[1].day, 20401);
+	assert_int_equal(u.rows[1].queries, 0);
+	assert_string_equal(u.rows[1].tenant, "tenant-a");
+	memset(&u, 0, sizeof(u));
+	assert_int_equal(
+	    store_usage_list(store_latest(f->st), NULL, 20400, 20400, usage_seen, &u, f->err, sizeof(f->err)), 0);
+	assert_int_equal(u.n, 2);
+	assert_string_equal(u.rows[0].tenant, "");
+	assert_int_equal(u.rows[0].queries, 3);
+	assert_int_equal(u.rows[1].queries, 12);
+}
 
 static void test_settings(void **state)
 {
@@ -1128,6 +1189,73 @@ static int alias_collect(const struct store_alias *a, void *arg)
 /* Service aliases: one service's at most (EEXIST whoever holds it), the limit (EBUSY), a service
  * that is gone (ENOTFOUND), listed in order, a verdict set, removed, gone with the service; a
  * pending alias makes its service due at once. */
+struct tsig_seen {
+	char names[4][64];
+	char tenants[4][STORE_TENANT_MAX + 1];
+	size_t n;
+};
+
+static int tsig_collect(const struct store_tsig_key *k, void *arg)
+{
+	struct tsig_seen *s = arg;
+	if (s->n < 4) {
+		name_to_text(k->name, s->names[s->n], sizeof(s->names[0]));
+		snprintf(s->tenants[s->n], sizeof(s->tenants[0]), "%s", k->tenant);
+		assert_int_equal(k->secret_len, 32);
+		assert_string_equal(k->acl, "[{}]");
+		s->n++;
+	}
+	return 0;
+}
+
+/* TSIG keys made over the API: names unique across tenants, a limit per tenant, a tenant's own
+ * listing and deletion, every tenant's listing. */
+static void test_tsig_keys(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tsig_key k = {.secret_len = 32, .acl = "[{}]"};
+	memset(k.secret, 7, 32);
+	snprintf(k.tenant, sizeof(k.tenant), "alice");
+	snprintf(k.algorithm, sizeof(k.algorithm), "hmac-sha256");
+	N(k.name, "b.keys.");
+	struct store_txn *t = begin(f);
+	assert_int_equal(store_tsig_key_add(t, &k, 2, f->err, sizeof(f->err)), 0);
+	assert_int_equal(store_tsig_key_add(t, &k, 2, f->err, sizeof(f->err)), TERN_EEXIST);
+	struct store_tsig_key bob = k;
+	snprintf(bob.tenant, sizeof(bob.tenant), "bob");
+	assert_int_equal(store_tsig_key_add(t, &bob, 2, f->err, sizeof(f->err)), TERN_EEXIST); /* alice's name */
+	N(bob.name, "a.keys.");
+	assert_int_equal(store_tsig_key_add(t, &bob, 2, f->err, sizeof(f->err)), 0);
+	N(k.name, "c.keys.");
+	assert_int_equal(store_tsig_key_add(t, &k, 2, f->err, sizeof(f->err)), 0);
+	N(k.name, "d.keys.");
+	assert_int_equal(store_tsig_key_add(t, &k, 2, f->err, sizeof(f->err)), TERN_EBUSY);
+	snprintf(k.algorithm, sizeof(k.algorithm), "hmac-md5");
+	assert_int_equal(store_tsig_key_add(t, &k, 5, f->err, sizeof(f->err)), TERN_EINVAL);
+	commit(f, t);
+	struct tsig_seen seen = {0};
+	assert_int_equal(store_tsig_key_list(store_latest(f->st), "alice", tsig_collect, &seen, f->err, sizeof(f->err)),
+	                 0);
+	assert_int_equal(seen.n, 2);
+	assert_string_equal(seen.names[0], "b.keys.");
+	assert_string_equal(seen.names[1], "c.keys.");
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_tsig_key_list(store_latest(f->st), NULL, tsig_collect, &seen, f->err, sizeof(f->err)),
+	                 0);
+	assert_int_equal(seen.n, 3);
+	assert_string_equal(seen.tenants[0], "bob");
+	t = begin(f);
+	assert_int_equal(store_tsig_key_delete(t, "bob", k.name, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	N(k.name, "b.keys.");
+	assert_int_equal(store_tsig_key_delete(t, "bob", k.name, f->err, sizeof(f->err)), TERN_ENOTFOUND);
+	assert_int_equal(store_tsig_key_delete(t, "alice", k.name, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_tsig_key_list(store_latest(f->st), NULL, tsig_collect, &seen, f->err, sizeof(f->err)),
+	                 0);
+	assert_int_equal(seen.n, 2);
+}
+
 static void test_service_aliases(void **state)
 {
 	struct fixture *f = *state;
@@ -2144,6 +2272,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_services, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_service_certs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_service_aliases, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_usage_rows, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tsig_keys, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tenant_counts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dnssec_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_from_v2, setup, teardown),

@@ -1,6 +1,6 @@
 /* The ACME client: one libcurl easy handle per issuance, JWS (ES256) requests with nonces (a
  * badNonce retried with the fresh one, bounded), the http-01 flow, and polling with backoff under
- * a deadline. Every answer of the CA goes through acme_parse.c or the chain's own checks. */
+ * a deadline (acme_poll_next_ms). Every answer of the CA goes through acme_parse.c or the chain's own checks. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
@@ -395,19 +395,28 @@ static int post(struct session *s, enum acme_step step, const char *url, const c
 	}
 }
 
-/* Waits delay_ms (the CA's Retry-After when longer), in slices that watch o->cancel; an error when
- * the wait would end past the deadline. */
-static int wait_for(struct session *s, enum acme_step step, unsigned *delay_s, const char *what)
+unsigned acme_poll_next_ms(unsigned delay_ms, unsigned cap_s)
 {
-	uint64_t ms = (uint64_t)*delay_s * 1000;
+	uint64_t cap = (uint64_t)(cap_s ? cap_s : 60) * 1000, next = (uint64_t)delay_ms * 2;
+	if (delay_ms < ACME_POLL_FIRST_MS)
+		next = ACME_POLL_FIRST_MS;
+	if (next > cap)
+		next = cap;
+	return (unsigned)next;
+}
+
+/* Waits *delay_ms (the CA's Retry-After when longer), in slices that watch o->cancel, and moves
+ * *delay_ms on (acme_poll_next_ms); an error when the wait would end past the deadline. */
+static int wait_for(struct session *s, enum acme_step step, unsigned *delay_ms, const char *what)
+{
+	uint64_t ms = *delay_ms;
 	if (s->res.retry_after > 0 && (uint64_t)s->res.retry_after * 1000 > ms)
 		ms = (uint64_t)s->res.retry_after * 1000;
 	uint64_t until = now_ms() + ms;
 	if (until > s->deadline_ms)
 		return fail(s, step, TERN_EIO, "%s: still %s at the deadline (%u s)", what, "not done",
 		            s->o->deadline_s ? s->o->deadline_s : 300);
-	unsigned cap = s->o->poll_cap_s ? s->o->poll_cap_s : 60;
-	*delay_s = *delay_s * 2 > cap ? cap : *delay_s * 2;
+	*delay_ms = acme_poll_next_ms(*delay_ms, s->o->poll_cap_s);
 	s->polls++;
 	for (;;) {
 		if (s->o->cancel && atomic_load(s->o->cancel))
@@ -532,7 +541,7 @@ static int authorize(struct session *s, const struct acme_order *order)
 			return rc;
 	}
 	for (size_t i = 0; i < order->nauthz; i++) {
-		unsigned delay = 1;
+		unsigned delay = ACME_POLL_FIRST_MS;
 		for (;;) {
 			int rc = fetch_authz(s, ACME_STEP_VALIDATION, order->authorizations[i], &a);
 			if (rc < 0)
@@ -560,7 +569,7 @@ static int authorize(struct session *s, const struct acme_order *order)
 static int poll_order(struct session *s, enum acme_step step, const char *url, struct acme_order *o,
                       enum acme_status waiting, enum acme_status want)
 {
-	unsigned delay = 1;
+	unsigned delay = ACME_POLL_FIRST_MS;
 	for (;;) {
 		if (o->status == want)
 			return 0;

@@ -19,7 +19,7 @@ struct acme_options {
 	EVP_PKEY *account_key; /* P-256 (acme_key_new / acme_key_from_pem); the caller keeps it */
 	const char *contact; /* "mailto:..." for a new account, or NULL */
 	unsigned deadline_s; /* the whole issuance at most; 0: 300 */
-	unsigned poll_cap_s; /* the backoff's cap (1 s doubling); 0: 60 */
+	unsigned poll_cap_s; /* the backoff's cap (acme_poll_next_ms); 0: 60 */
 	const atomic_bool *cancel; /* when set (any thread), the call ends at its next wait; may be NULL */
 };
 
@@ -59,9 +59,19 @@ struct acme_result {
 };
 void acme_result_free(struct acme_result *r);
 
+/* The polling backoff: the first wait for an authorization or an order is ACME_POLL_FIRST_MS, and
+ * each next wait doubles the last (delay_ms) up to the cap (cap_s; 0: 60 s): 125, 250, 500 ms, then
+ * the 1 s doubling, 1, 2, 4 ... 60 s. The short waits come before the first second only: a CA that
+ * validates in milliseconds (pebble; any CA whose validation is done before the first poll) is seen
+ * within an eighth of a second, not after a whole second per poll, for three requests more at most
+ * per wait; from one second on the schedule is the plain 1 s doubling. A Retry-After of the CA's that
+ * is longer replaces the wait (the next still follows the schedule). */
+#define ACME_POLL_FIRST_MS 125
+unsigned acme_poll_next_ms(unsigned delay_ms, unsigned cap_s);
+
 /* Issues a certificate for names (1 to ACME_MAX_NAMES host names, lower-case text without the
  * final dot). 0 with *out filled, or a negative TERN_E* with *err saying at which step and with
- * the CA's problem document when it sent one. Waits only with backoff: 1 s doubling up to the cap,
- * the CA's Retry-After when it is longer, never past the deadline. */
+ * the CA's problem document when it sent one. Waits only with backoff (acme_poll_next_ms), the
+ * CA's Retry-After when it is longer, never past the deadline. */
 int acme_issue(const struct acme_options *o, const char *const *names, size_t nnames, struct acme_result *out,
                struct acme_error *err);

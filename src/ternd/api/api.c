@@ -63,6 +63,11 @@ static const struct http_route routes[] = {
     {"POST", "/api/v1/services/{}/domains", api_aliases_add, 0, false},
     {"GET", "/api/v1/services/{}/domains", api_aliases_list, 0, false},
     {"DELETE", "/api/v1/services/{}/domains/{}", api_aliases_delete, 0, false},
+    {"GET", "/api/v1/tenants/{}/usage", api_usage, 0, false},
+    {"POST", "/api/v1/tsig-keys", api_tsig_keys_create, 0, false},
+    {"GET", "/api/v1/tsig-keys", api_tsig_keys_list, 0, false},
+    {"GET", "/api/v1/tsig-keys/{}", api_tsig_keys_show, 0, false},
+    {"DELETE", "/api/v1/tsig-keys/{}", api_tsig_keys_delete, 0, false},
 };
 
 /* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants. */
@@ -161,6 +166,11 @@ int api_start(struct server *srv, const struct config *conf, struct store *store
 		*out = a;
 		return 0;
 	}
+	/* the TSIG keys made over the API, in use before any DNS transport starts */
+	if ((rc = api_tsig_keys_publish(a, false, err, errlen)) < 0) {
+		close(lfd);
+		goto fail;
+	}
 	/* before the HTTP thread starts, so handlers see a->pops and a->jwks set once and for all */
 	struct jwks_fetch_options jo = {conf->api.jwks_url, conf->api.jwks_ca_file, conf->api.jwks_max_age_ms,
 	                                conf->api.jwks_timeout_ms};
@@ -208,6 +218,8 @@ void api_stop(struct api *a)
 	if (!a)
 		return;
 	http_stop(a->http);
+	if (a->store)
+		api_tsig_keys_unpublish(a);
 	jwks_fetch_stop(a->jwks);
 	pops_stop(a->pops);
 	auth_keys_free(a->keys);

@@ -36,3 +36,8 @@ const struct xfr_journal *api_journal(const struct api *a);
 void api_reload(struct api *a, const struct config *conf);
 /* The port the API listens on. */
 unsigned api_port(const struct api *a);
+/* Takes one request of tenant's rate-limit bucket (api.rate-limit, api.rate-burst), the one the
+ * tenant's API requests take: true when there was one (or no limit is set), else false with the
+ * rate in force in *rate and the seconds to wait in *wait. Any thread, until api_stop(); the
+ * caller is an RCU reader. Dynamic updates of the tenant's zones count here too. */
+bool api_rate_take(struct api *a, const char *tenant, unsigned *rate, unsigned *wait);

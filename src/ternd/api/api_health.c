@@ -1,5 +1,6 @@
 /* The routes that report rather than change: /healthz (zones, serials, secondary zones, PoPs,
  * monitors), /metrics (Prometheus), the OpenAPI document, the PoP list and the monitor list. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 #include "ternd/signals/signals.h"
 #include "ternd/api/jwks_fetch.h"
 #include "ternd/api/pops.h"
+#include "ternd/api/prom.h"
+#include "ternd/usage/usage.h"
 #include "ternd/base/stats.h"
 #include "ternd/dyn/monitor.h"
 #include "ternd/xfrin/xfrin.h"
@@ -97,6 +100,42 @@ static void jwks_metrics(struct jwks_fetch *f, struct text *m)
 	text_printf(m, "tern_jwks_last_success_seconds %lld\n", (long long)st.last_success);
 }
 
+/* Response rate limiting: the counters of /metrics, and the client prefixes limited most in the
+ * last 10 to 20 seconds, summed over the workers (stats_rrl_top): {"limited", "slipped", "dropped",
+ * "top_seconds", "top": [{"prefix": "192.0.2.0/24", "limited": n}]}. */
+enum { RRL_TOP = 10 };
+static json_t *rrl_health(const struct stats *stats)
+{
+	uint64_t limited, slipped, dropped;
+	stats_sum_rrl(stats, &limited, &slipped, &dropped);
+	struct stats_rrl_hit top[RRL_TOP];
+	time_t now = time(NULL);
+	int n = stats_rrl_top(stats, (uint32_t)now, top, RRL_TOP);
+	json_t *list = json_array();
+	for (int i = 0; i < n; i++) {
+		uint8_t a[16];
+		char text[INET6_ADDRSTRLEN], prefix[INET6_ADDRSTRLEN + 8];
+		int family = top[i].family == 4 ? AF_INET : AF_INET6;
+		if (top[i].family == 4) {
+			uint32_t v = htonl((uint32_t)top[i].hi);
+			memcpy(a, &v, 4);
+		} else {
+			for (int k = 0; k < 8; k++) {
+				a[k] = (uint8_t)(top[i].hi >> (56 - 8 * k));
+				a[8 + k] = (uint8_t)(top[i].lo >> (56 - 8 * k));
+			}
+		}
+		if (!inet_ntop(family, a, text, sizeof(text)))
+			continue;
+		snprintf(prefix, sizeof(prefix), "%s/%u", text, top[i].len);
+		json_array_append_new(list,
+		                      json_pack("{s:s,s:I}", "prefix", prefix, "limited", (json_int_t)top[i].count));
+	}
+	return json_pack("{s:I,s:I,s:I,s:I,s:o}", "limited", (json_int_t)limited, "slipped", (json_int_t)slipped,
+	                 "dropped", (json_int_t)dropped, "top_seconds",
+	                 (json_int_t)(now % STATS_RRL_INTERVAL + STATS_RRL_INTERVAL), "top", list);
+}
+
 void api_health(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	(void)req;
@@ -127,6 +166,8 @@ void api_health(void *ctx, const struct http_request *req, struct http_response 
 		json_object_set_new(o, "pops", pops_summary(a->pops));
 	if (a->jwks)
 		json_object_set_new(o, "jwks", jwks_health(a->jwks));
+	if (api_config(a)->rrl.enabled)
+		json_object_set_new(o, "rrl", rrl_health(&a->srv->stats));
 	struct monitor_view *v = NULL;
 	size_t nv = 0;
 	if (a->srv->monitors && monitor_list(a->srv->monitors, &v, &nv) == 0) {
@@ -168,6 +209,65 @@ static void monitor_metrics(struct monitors *ms, struct text *m)
 	free(v);
 }
 
+/* ---- usage: queries by zone and tenant, zones and records by tenant ---- */
+
+struct usage_text {
+	struct text *m;
+	const char *const *rcodes;
+};
+
+static void usage_row_text(void *arg, const struct usage_row *r)
+{
+	static const char *const transports[] = {"udp", "tcp", "tls", "other"};
+	struct usage_text *u = arg;
+	char zone[NAME_MAXLEN * 4 + 1] = "", rcode[16];
+	if (r->apex)
+		name_to_text(r->apex, zone, sizeof(zone));
+	if (r->rcode < 17)
+		snprintf(rcode, sizeof(rcode), "%s", u->rcodes[r->rcode]);
+	else
+		snprintf(rcode, sizeof(rcode), "other");
+	text_printf(u->m, "tern_queries_total{zone=\"");
+	prom_label(u->m, zone);
+	text_printf(u->m, "\",tenant=\"");
+	prom_label(u->m, r->tenant);
+	text_printf(u->m, "\",qtype=\"%s\",rcode=\"%s\",transport=\"%s\"} %llu\n", stats_type_name(r->qtype), rcode,
+	            transports[r->transport & 3], (unsigned long long)r->queries);
+}
+
+static void usage_tenant_zones(void *arg, const struct usage_tenant_row *r)
+{
+	struct text *m = arg;
+	text_printf(m, "tern_zones{tenant=\"");
+	prom_label(m, r->tenant);
+	text_printf(m, "\"} %llu\n", (unsigned long long)r->zones);
+}
+
+static void usage_tenant_records(void *arg, const struct usage_tenant_row *r)
+{
+	struct text *m = arg;
+	text_printf(m, "tern_records{tenant=\"");
+	prom_label(m, r->tenant);
+	text_printf(m, "\"} %llu\n", (unsigned long long)r->records);
+}
+
+static void usage_metrics(struct usage *u, struct text *m, const char *const *rcodes)
+{
+	prom_family(m, "tern_queries_total", "counter",
+	            "Queries (opcode QUERY) answered over UDP and TCP, by the zone the question fell in (\"\": none of "
+	            "ours, answered REFUSED), its tenant, question type, rcode and transport; zone transfers are "
+	            "counted by the transfer thread, NOTIFY and UPDATE not here.");
+	struct usage_text ut = {m, rcodes};
+	usage_foreach(u, usage_row_text, &ut);
+	prom_family(m, "tern_queries_unattributed_total", "counter",
+	            "Queries counted but not attributed to a zone (a worker's usage table had no room).");
+	text_printf(m, "tern_queries_unattributed_total %llu\n", (unsigned long long)usage_lost(u));
+	prom_family(m, "tern_zones", "gauge", "Zones served, by tenant (\"\": the configuration's zone files).");
+	usage_tenants(u, usage_tenant_zones, m);
+	prom_family(m, "tern_records", "gauge", "Records served, by tenant.");
+	usage_tenants(u, usage_tenant_records, m);
+}
+
 void api_metrics(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	(void)req;
@@ -179,8 +279,6 @@ void api_metrics(void *ctx, const struct http_request *req, struct http_response
 	stats_sum(&a->srv->stats, rc, qt, &dropped);
 	stats_sum_xfr(&a->srv->stats, &batches, &batched);
 	http_counts(a->http, http);
-	struct zone_totals t = {NULL, 0, 0};
-	zones_foreach(a->srv->zones, zone_total, &t);
 	struct text m = {0};
 	prom_family(&m, "tern_dns_responses_total", "counter", "DNS responses sent, by rcode.");
 	for (int i = 0; i < STATS_RCODES; i++)
@@ -221,10 +319,8 @@ void api_metrics(void *ctx, const struct http_request *req, struct http_response
 	snprintf(help, sizeof(help), "Tenants the API rate limit follows (at most %d).", API_RATE_BUCKETS);
 	prom_family(&m, "tern_api_rate_buckets", "gauge", help);
 	text_printf(&m, "tern_api_rate_buckets %zu\n", a->nbuckets);
-	prom_family(&m, "tern_zones", "gauge", "Zones served.");
-	text_printf(&m, "tern_zones %zu\n", t.zones);
-	prom_family(&m, "tern_records", "gauge", "Records served.");
-	text_printf(&m, "tern_records %zu\n", t.records);
+	if (a->srv->usage)
+		usage_metrics(a->srv->usage, &m, rcodes);
 	if (a->change) {
 		prom_family(&m, "tern_api_write_groups_total", "counter",
 		            "Group commits of the write path: store transactions, each one flush to disk.");

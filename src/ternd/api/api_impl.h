@@ -333,6 +333,29 @@ void api_services_ingress(void *ctx, const struct http_request *req, struct http
 void api_aliases_add(void *ctx, const struct http_request *req, struct http_response *res);
 void api_aliases_list(void *ctx, const struct http_request *req, struct http_response *res);
 void api_aliases_delete(void *ctx, const struct http_request *req, struct http_response *res);
+/* GET /api/v1/tenants/{t}/usage (api_usage.c) */
+void api_usage(void *ctx, const struct http_request *req, struct http_response *res);
+/* api_tsig_keys.c: POST /api/v1/tsig-keys {"name", "algorithm", "acl"} (201 with the secret, shown
+ * once), GET /api/v1/tsig-keys (the tenant's, no secrets), GET and DELETE /api/v1/tsig-keys/{name}. */
+void api_tsig_keys_create(void *ctx, const struct http_request *req, struct http_response *res);
+void api_tsig_keys_list(void *ctx, const struct http_request *req, struct http_response *res);
+void api_tsig_keys_show(void *ctx, const struct http_request *req, struct http_response *res);
+void api_tsig_keys_delete(void *ctx, const struct http_request *req, struct http_response *res);
+/* api_tsig_acl.c: a key's ACL, a JSON list of 1 to API_TSIG_RULES_MAX rules {zones, names, types,
+ * actions} (each a list of at most API_TSIG_ITEMS_MAX strings; absent: any), into rules of
+ * update.acl's form (key_ref 0): 0, or TERN_EINVAL with field ("acl", "acl[i]", "acl[i].names[k]")
+ * and why set, or TERN_ENOMEM; nothing is left to free on failure. Zones are only parsed here:
+ * whose they are is the route's question. */
+#define API_TSIG_RULES_MAX 64
+#define API_TSIG_ITEMS_MAX 64
+int api_tsig_acl_parse(json_t *acl, struct config_update_rule **out, size_t *n, char *field, size_t fcap, char *why,
+                       size_t wcap);
+void api_tsig_acl_free(struct config_update_rule *r, size_t n);
+/* Every stored key published whole as srv->api_keys (the previous set freed after a grace period;
+ * online: the caller is an online RCU reader, as a request is). api_tsig_keys_unpublish: none (the
+ * caller is offline). */
+int api_tsig_keys_publish(struct api *a, bool online, char *err, size_t errlen);
+void api_tsig_keys_unpublish(struct api *a);
 /* Before a service's deletion: the HTTPS records published for its verified aliases in zones of
  * the caller's tenant are deleted (each zone's own write; a failure is logged). */
 void api_aliases_unpublish(struct api *a, const struct api_caller *c, const char *service);

@@ -52,7 +52,9 @@ static struct api_bucket *rate_bucket_new(struct api *a, const char *tenant, con
 	return b;
 }
 
-static bool rate_ok(struct api *a, const char *tenant, struct http_response *res)
+/* Takes one request of tenant's bucket: true when there was one, else false with the seconds to
+ * wait in *wait. The API's requests and the tenant's dynamic updates share it (api_rate_take). */
+static bool rate_take(struct api *a, const char *tenant, unsigned *wait)
 {
 	if (api_config(a)->api.rate == 0)
 		return true;
@@ -76,7 +78,22 @@ static bool rate_ok(struct api *a, const char *tenant, struct http_response *res
 	}
 	double tokens = b->tokens;
 	pthread_mutex_unlock(&a->rate_lock);
-	unsigned wait = (unsigned)((1 - tokens) / api_config(a)->api.rate) + 1;
+	*wait = (unsigned)((1 - tokens) / api_config(a)->api.rate) + 1;
+	return false;
+}
+
+bool api_rate_take(struct api *a, const char *tenant, unsigned *rate, unsigned *wait)
+{
+	*rate = api_config(a)->api.rate;
+	*wait = 0;
+	return rate_take(a, tenant, wait);
+}
+
+static bool rate_ok(struct api *a, const char *tenant, struct http_response *res)
+{
+	unsigned wait = 0;
+	if (rate_take(a, tenant, &wait))
+		return true;
 	snprintf(res->retry_after, sizeof(res->retry_after), "%u", wait);
 	http_error(res, 429, NULL, "rate limit of %u requests a second for tenant %s exceeded", api_config(a)->api.rate,
 	           tenant);

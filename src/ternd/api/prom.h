@@ -8,3 +8,16 @@ static inline void prom_family(struct text *t, const char *name, const char *typ
 {
 	text_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
+
+/* Appends s as a label value: backslash, double quote and newline escaped (the format's rule). */
+static inline void prom_label(struct text *t, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			text_printf(t, "\\%c", *s);
+		else if (*s == '\n')
+			text_printf(t, "\\n");
+		else
+			text_printf(t, "%c", *s);
+	}
+}

@@ -76,6 +76,11 @@ struct config_catalog {
 	char *state_file; /* its last serial: <api.data-dir, else the config file's directory>/<zone>.serial */
 };
 
+/* Usage counting (the usage module): how often the counts go to the store. */
+struct config_usage {
+	unsigned flush_ms; /* usage.flush-interval */
+};
+
 /* The HTTP API (control plane); enabled when the file has an "api" section. */
 struct config_api {
 	bool enabled;
@@ -110,6 +115,25 @@ struct config_prefix {
 	uint8_t addr[16];
 	unsigned len;
 	uint16_t key; /* transfer.allow: 1 + the index in config.keys of the key required too; 0 = none */
+	uint8_t tls; /* transfer.allow: enum config_tls_need, what the connection must be */
+};
+
+/* transfer.allow[].tls: how a transfer must reach us. An entry demanding more than a connection
+ * has refuses that connection, whatever the other entries say (ns_transfer_allowed). */
+enum config_tls_need {
+	CONFIG_TLS_ANY, /* "optional": TCP or TLS */
+	CONFIG_TLS_REQUIRED, /* "required": over server.tls.listen (XoT, RFC 9103) */
+	CONFIG_TLS_CLIENT_CERT, /* "client-certificate": TLS with a certificate server.tls.client-ca-file verified */
+};
+
+/* DNS over TLS (RFC 7858) and zone transfers over TLS (RFC 9103): the server.tls section. */
+struct config_tls {
+	struct config_listen *listen; /* TLS listen addresses ("ADDRESS" alone: port 853) */
+	size_t nlisten;
+	char *certificate; /* PEM: the server's certificate, then its chain */
+	char *key; /* PEM: its private key */
+	char *client_ca_file; /* PEM: CAs client certificates are verified against; NULL: none asked */
+	unsigned handshake_timeout_ms; /* a TLS handshake not done by then is dropped */
 };
 
 /* One PoP the control node polls (pops.list; read by src/ternd/api/pops.c). */
@@ -364,6 +388,7 @@ struct config {
 	} * zone_index;
 	size_t zone_index_mask;
 	struct config_catalog catalog; /* the catalog zone produced */
+	struct config_usage usage;
 	char *nsid; /* server identity for NSID (RFC 5001); NULL = not sent */
 	char *user, *group; /* server.user, server.group: who ternd becomes when started as root (privdrop.h) */
 	uint16_t edns_size; /* advertised and maximum UDP payload; default 1232 */
@@ -391,6 +416,7 @@ struct config {
 	struct dnssec_policy default_policy; /* the built-in "default", which zones may point to */
 	struct config_rrl rrl; /* response rate limiting */
 	struct config_cookies cookies; /* DNS cookies */
+	struct config_tls tls; /* server.tls: DNS over TLS and XoT */
 };
 
 /* The region of c's services named name, or NULL. */

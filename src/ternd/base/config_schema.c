@@ -1,6 +1,7 @@
 /* The configuration schema: every key of a configuration file in one table (type, range, default,
  * where it goes in struct config, whether a reload applies it, what it means), and the checks that
  * span several keys. config.c walks it to read a file, print the reference and compare two. */
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,94 @@ static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const serial_policies[] = {"date", "increment", NULL};
 static const char *const denials[] = {"nsec", "nsec3", NULL};
 static const char *const key_schemes[] = {"ksk-zsk", "csk", NULL};
+
+static const char *const tls_needs[] = {"optional", "required", "client-certificate", NULL};
+
+/* server.tls: listen addresses written without a port get 853 (RFC 7858); listening needs a
+ * certificate and its key, each of which needs the other; no address is server.listen's too. */
+static bool finish_tls(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
+{
+	enum { LISTEN, CERT, KEY, CLIENT_CA };
+	struct config_tls *t = base;
+	bool ok = true;
+	for (size_t i = 0; i < t->nlisten; i++) {
+		struct config_listen *l = &t->listen[i];
+		if (!strchr(l->text, '@')) {
+			if (l->addr.ss_family == AF_INET)
+				((struct sockaddr_in *)&l->addr)->sin_port = htons(853);
+			else
+				((struct sockaddr_in6 *)&l->addr)->sin6_port = htons(853);
+		}
+		for (size_t j = 0; j < p->c->nlisten; j++)
+			if (p->c->listen[j].addrlen == l->addrlen &&
+			    !memcmp(&p->c->listen[j].addr, &l->addr, l->addrlen)) {
+				cfg_perr(p, cfg_node_line(f[LISTEN].value),
+				         "%s.listen: %s is server.listen's address too (DNS over TLS needs a port of "
+				         "its own)",
+				         where, l->text);
+				ok = false;
+			}
+	}
+	if (f[LISTEN].value && !f[CERT].value) {
+		cfg_perr(p, line, "%s.certificate: missing required key (server.tls.listen needs a certificate)",
+		         where);
+		ok = false;
+	}
+	if (f[CERT].value && !f[KEY].value) {
+		cfg_perr(p, cfg_node_line(f[CERT].value),
+		         "%s.key: missing required key (the certificate's private key)", where);
+		ok = false;
+	}
+	if (f[KEY].value && !f[CERT].value) {
+		cfg_perr(p, cfg_node_line(f[KEY].value), "%s.certificate: missing required key (%s.key is set)", where,
+		         where);
+		ok = false;
+	}
+	if (f[CLIENT_CA].value && !f[LISTEN].value) {
+		cfg_perr(p, cfg_node_line(f[CLIENT_CA].value), "%s.client-ca-file: needs %s.listen", where, where);
+		ok = false;
+	}
+	return ok;
+}
+
+#define TLS_AT(member) offsetof(struct config_tls, member)
+static const struct cfg_item tls_items[] = {
+    {.name = "listen",
+     .type = CFG_ADDRS,
+     .flags = CFG_SCALAR_OK,
+     .offset = TLS_AT(listen),
+     .count = TLS_AT(nlisten),
+     .min = 1,
+     .unit = "address",
+     .help = "DNS over TLS (RFC 7858) and XoT (RFC 9103) listen addresses, \"ADDRESS@PORT\" or \"ADDRESS\" "
+             "(port 853); TCP's limits and idle timeout apply"},
+    {.name = "certificate",
+     .type = CFG_PATH,
+     .flags = R,
+     .offset = TLS_AT(certificate),
+     .help = "PEM file: the server's certificate, then its chain; read again on SIGHUP (new handshakes use it)"},
+    {.name = "key",
+     .type = CFG_PATH,
+     .flags = R,
+     .offset = TLS_AT(key),
+     .help = "PEM file: the certificate's private key; read again on SIGHUP"},
+    {.name = "client-ca-file",
+     .type = CFG_PATH,
+     .flags = R,
+     .offset = TLS_AT(client_ca_file),
+     .help = "PEM file: CAs that client certificates are verified against (mutual TLS for transfer.allow "
+             "entries with tls: client-certificate); when set, clients are asked for a certificate"},
+    {.name = "handshake-timeout",
+     .type = CFG_SECONDS,
+     .flags = R,
+     .offset = TLS_AT(handshake_timeout_ms),
+     .min = 100,
+     .max = 60000,
+     .def = "5",
+     .unit = "seconds",
+     .help = "a TLS handshake not done by then is dropped (a client stalling it holds nothing longer)"},
+    {0},
+};
 
 static const struct cfg_item server_items[] = {
     {.name = "listen",
@@ -115,6 +204,12 @@ static const struct cfg_item server_items[] = {
      .offset = CONFIG_AT(group),
      .max = 32,
      .help = "the group it becomes with server.user (default: that user's own group)"},
+    {.name = "tls",
+     .type = CFG_SECTION,
+     .offset = CONFIG_AT(tls),
+     .items = tls_items,
+     .finish = finish_tls,
+     .help = "DNS over TLS and zone transfers over TLS"},
     {0},
 };
 
@@ -557,8 +652,38 @@ static const struct cfg_item allow_items[] = {
      .flags = R,
      .offset = offsetof(struct config_prefix, key),
      .help = "the TSIG key the request must be signed with too"},
+    {.name = "tls",
+     .type = CFG_ENUM,
+     .flags = R,
+     .offset = offsetof(struct config_prefix, tls),
+     .size = 1,
+     .names = tls_needs,
+     .def = "optional",
+     .help = "required: only over server.tls.listen (XoT); client-certificate: TLS with a client certificate "
+             "server.tls.client-ca-file verifies; an entry covering an address refuses it a weaker transport"},
     {0},
 };
+
+/* transfer.allow[i]: tls required needs a TLS listener, a client certificate needs its CA. */
+static bool finish_allow(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
+{
+	enum { TLS = 2 };
+	(void)line;
+	const struct config_prefix *e = base;
+	if (e->tls >= CONFIG_TLS_REQUIRED && !p->c->tls.nlisten) {
+		cfg_perr(p, cfg_node_line(f[TLS].value), "%s.tls: %s needs server.tls.listen", where,
+		         tls_needs[e->tls]);
+		return false;
+	}
+	if (e->tls == CONFIG_TLS_CLIENT_CERT && !p->c->tls.client_ca_file) {
+		cfg_perr(p, cfg_node_line(f[TLS].value),
+		         "%s.tls: client-certificate needs server.tls.client-ca-file (the CAs client certificates are "
+		         "verified against)",
+		         where);
+		return false;
+	}
+	return true;
+}
 
 static const struct cfg_item notify_items[] = {
     {.name = "address",
@@ -583,6 +708,7 @@ static const struct cfg_item transfer_items[] = {
      .size = sizeof(struct config_prefix),
      .count = TRANSFER_AT(nallow),
      .items = allow_items,
+     .finish = finish_allow,
      .help = "who may AXFR/IXFR besides the notify targets: \"PREFIX\" or {address, key}"},
     {.name = "notify",
      .type = CFG_LIST,
@@ -756,6 +882,19 @@ static const struct cfg_item catalog_items[] = {
      .flags = CFG_REQUIRED | R,
      .offset = offsetof(struct config_catalog, apex),
      .help = "the catalog zone (RFC 9432 version 2) listing every zone served from a file or the API"},
+    {0},
+};
+
+static const struct cfg_item usage_items[] = {
+    {.name = "flush-interval",
+     .type = CFG_SECONDS,
+     .offset = offsetof(struct config_usage, flush_ms),
+     .min = 1000,
+     .max = 3600000,
+     .def = "60",
+     .unit = "seconds",
+     .help = "how often the queries counted per zone and day go to the store (api.data-dir): a kill -9 "
+             "loses at most this much of them; the usage API and a stop flush at once"},
     {0},
 };
 
@@ -1249,6 +1388,7 @@ static const struct cfg_item root_items[] = {
      .items = catalog_items,
      .finish = finish_catalog},
     {.name = "rrl", .type = CFG_SECTION, .offset = CONFIG_AT(rrl), .items = rrl_items},
+    {.name = "usage", .type = CFG_SECTION, .offset = CONFIG_AT(usage), .items = usage_items},
     {.name = "cookies",
      .type = CFG_SECTION,
      .offset = CONFIG_AT(cookies),

@@ -224,3 +224,29 @@ int privdrop_writable(const struct privdrop *p, const char *dir, char *err, size
 	         (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
 	return TERN_EIO;
 }
+
+int privdrop_readable(const struct privdrop *p, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return TERN_EIO;
+	}
+	bool ok;
+	if (p->drop) { /* not that user yet (--check as root): its rights by owner and mode */
+		if (st.st_uid == p->uid)
+			ok = st.st_mode & S_IRUSR;
+		else if (st.st_gid == p->gid)
+			ok = st.st_mode & S_IRGRP;
+		else
+			ok = st.st_mode & S_IROTH;
+	} else {
+		ok = access(path, R_OK) == 0;
+	}
+	if (ok)
+		return 0;
+	const char *who = p->user[0] ? p->user : "ternd's user";
+	snprintf(err, errlen, "%s: %s cannot read it (owned by uid %u, gid %u, mode %03o)", path, who,
+	         (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
+	return TERN_EIO;
+}

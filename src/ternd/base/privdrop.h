@@ -37,3 +37,6 @@ bool privdrop_binds_low_ports(const struct privdrop *p);
  * nearest directory above it that exists when dir does not yet: 0, or TERN_EIO with err saying
  * why not (owner and mode). */
 int privdrop_writable(const struct privdrop *p, const char *dir, char *err, size_t errlen);
+/* Whether the user p runs as (after privdrop_apply, or about to) may read the file path (by its
+ * owner, group and mode when not that user yet): 0, or TERN_EIO with err saying why not. */
+int privdrop_readable(const struct privdrop *p, const char *path, char *err, size_t errlen);

@@ -22,6 +22,58 @@ struct stats_ede_slot {
 	_Atomic uint64_t name[STATS_EDE_WORDS]; /* the zone's apex, wire form, lower case */
 };
 
+/* Client prefixes over the response rate limit, per interval of STATS_RRL_INTERVAL seconds of the
+ * worker's clock: a set of STATS_RRL_WAYS slots per prefix in the table of the interval's parity; a
+ * new prefix takes a slot of an older interval, else the one of its set limited least (so a flood's
+ * prefix stays while scattered ones churn). Written by the worker only, seq odd while it takes a
+ * slot over (a seqlock, as the EDE table); read by stats_rrl_top(). */
+enum { STATS_RRL_SLOTS = 64, STATS_RRL_WAYS = 4, STATS_RRL_INTERVAL = 10 };
+struct stats_rrl_slot {
+	_Atomic uint32_t seq, epoch; /* epoch: the interval (unix seconds / STATS_RRL_INTERVAL) */
+	_Atomic uint32_t family, len; /* 4 or 6 (0: never used), prefix length */
+	_Atomic uint64_t hi, lo; /* the prefix: IPv4 in hi's low 32 bits; IPv6 as two big-endian halves */
+	_Atomic uint64_t count; /* limited responses in the interval */
+};
+
+/* Queries by (zone, question type, rcode, transport), for usage and billing (the usage module):
+ * a table per worker, written by the worker only. A slot holds one key and its count since the
+ * worker took the slot; the collector adds count - taken to its totals and sets taken = count. The
+ * worker takes over a slot only when the collector has taken all of it (taken == count), so no
+ * query is lost; seq is odd while it does (the collector drops a read it overlapped). A query
+ * whose key finds no slot within STATS_USAGE_PROBES counts in usage_lost. */
+enum { STATS_USAGE_SLOTS = 4096, STATS_USAGE_PROBES = 8 };
+enum stats_transport { STATS_UDP = 0, STATS_TCP = 1, STATS_TLS = 2 };
+struct stats_usage_slot {
+	_Atomic uint32_t seq;
+	_Atomic uint64_t key; /* stats_usage_key(); 0: never used */
+	_Atomic uint64_t count; /* the worker's */
+	_Atomic uint64_t taken; /* the collector's */
+};
+
+/* A usage key: the zone's uid (zone->uid; 0: no zone of ours), the question type's index
+ * (stats_type_index), the rcode (23 for any above) and the transport; never 0. */
+static inline uint64_t stats_usage_key(uint64_t uid, int qtype_index, unsigned rcode, enum stats_transport t)
+{
+	return 1ull << 63 | (uid & 0xffffffffffull) << 16 | (uint64_t)(qtype_index & 0x3f) << 8 |
+	       (uint64_t)(rcode < 23 ? rcode : 23) << 2 | (uint64_t)t;
+}
+static inline uint64_t stats_usage_uid(uint64_t key)
+{
+	return key >> 16 & 0xffffffffffull;
+}
+static inline int stats_usage_qtype(uint64_t key)
+{
+	return (int)(key >> 8 & 0x3f);
+}
+static inline unsigned stats_usage_rcode(uint64_t key)
+{
+	return (unsigned)(key >> 2 & 0x3f);
+}
+static inline enum stats_transport stats_usage_transport(uint64_t key)
+{
+	return (enum stats_transport)(key & 3);
+}
+
 struct stats_block {
 	_Alignas(64) _Atomic uint64_t rcode[STATS_RCODES]; /* by response rcode (12-bit values above 23 count as 23) */
 	_Atomic uint64_t qtype[STATS_TYPES]; /* by question type, see stats_type_name() */
@@ -35,6 +87,10 @@ struct stats_block {
 	/* response rate limiting (ns/limit.c): responses over the limit (in log-only mode too), of
 	 * those the ones sent truncated and the ones dropped */
 	_Atomic uint64_t rrl_limited, rrl_slipped, rrl_dropped;
+	/* the client prefixes limited most, per interval (stats_rrl_prefix), by the interval's parity */
+	struct stats_rrl_slot rrl_prefixes[2][STATS_RRL_SLOTS];
+	_Atomic uint64_t usage_lost; /* queries whose usage key found no slot */
+	struct stats_usage_slot usage[STATS_USAGE_SLOTS];
 };
 
 #define STATS_MAX_BLOCKS 512
@@ -79,5 +135,28 @@ struct stats_ede_hit {
  * was read: those count for the code only). One sampler thread at a time. */
 void stats_ede_take(const struct stats *s, uint64_t codes[STATS_EDE_CODES],
                     void (*fn)(void *arg, const struct stats_ede_hit *h), void *arg);
+/* One query of key (stats_usage_key) answered by the worker owning b: no lock, no allocation. */
+void stats_usage(struct stats_block *b, uint64_t key);
+/* Calls fn with each key's queries since the last take, from every block, and puts the blocks'
+ * lost queries (since the start) in *lost. One collector at a time (the caller serialises). */
+void stats_usage_take(const struct stats *s, void (*fn)(void *arg, uint64_t key, uint64_t n), void *arg,
+                      uint64_t *lost);
+
 /* Sums of every block's rate limiting counters. */
 void stats_sum_rrl(const struct stats *s, uint64_t *limited, uint64_t *slipped, uint64_t *dropped);
+
+/* A limited response to a client of the prefix (family 4 or 6, len bits, hi and lo as in struct
+ * stats_rrl_slot) at now (the worker's unix seconds). The worker owning b only: no lock, no
+ * allocation. */
+void stats_rrl_prefix(struct stats_block *b, uint32_t now, unsigned family, unsigned len, uint64_t hi, uint64_t lo);
+
+/* One prefix of stats_rrl_top(). */
+struct stats_rrl_hit {
+	unsigned family, len;
+	uint64_t hi, lo;
+	uint64_t count;
+};
+/* The prefixes limited most in the interval holding now and the one before (10 to 20 s), summed
+ * over every worker, most first: up to max into out. Returns how many, or -1 when out of memory.
+ * Any thread; takes no lock (a slot being taken over meanwhile is left out). */
+int stats_rrl_top(const struct stats *s, uint32_t now, struct stats_rrl_hit *out, size_t max);

@@ -145,7 +145,9 @@ int dns_sockets_bind(const struct config *conf, struct dns_sockets *out, char *e
 	size_t nudp = conf->nlisten * workers;
 	out->udp = malloc((nudp ? nudp : 1) * sizeof(int));
 	out->tcp = malloc((conf->nlisten ? conf->nlisten : 1) * sizeof(int));
-	if (!out->udp || !out->tcp) {
+	out->tls = malloc((conf->tls.nlisten ? conf->tls.nlisten : 1) * sizeof(int));
+	if (!out->udp || !out->tcp || !out->tls) {
+		out->naddr = 0; /* nothing opened: the arrays hold no descriptor yet */
 		dns_sockets_close(out);
 		snprintf(err, errlen, "out of memory for the listening sockets");
 		return TERN_ENOMEM;
@@ -154,6 +156,13 @@ int dns_sockets_bind(const struct config *conf, struct dns_sockets *out, char *e
 		out->udp[i] = -1;
 	for (size_t i = 0; i < conf->nlisten; i++)
 		out->tcp[i] = -1;
+	out->ntls = conf->tls.nlisten;
+	for (size_t i = 0; i < out->ntls; i++)
+		out->tls[i] = -1;
+	for (size_t l = 0; l < out->ntls; l++)
+		if ((out->tls[l] = socket_tcp((const struct sockaddr *)&conf->tls.listen[l].addr,
+		                              conf->tls.listen[l].addrlen, err, errlen)) < 0)
+			goto fail;
 	/* TCP first, as before: whoever sees a UDP answer can connect over TCP */
 	for (size_t l = 0; l < conf->nlisten; l++) {
 		const struct sockaddr *addr = (const struct sockaddr *)&conf->listen[l].addr;
@@ -180,7 +189,12 @@ void dns_sockets_close(struct dns_sockets *s)
 		for (size_t i = 0; i < s->naddr; i++)
 			if (s->tcp[i] >= 0)
 				close(s->tcp[i]);
+	if (s->tls)
+		for (size_t i = 0; i < s->ntls; i++)
+			if (s->tls[i] >= 0)
+				close(s->tls[i]);
 	free(s->udp);
 	free(s->tcp);
+	free(s->tls);
 	*s = (struct dns_sockets){0};
 }

@@ -26,6 +26,8 @@ struct dns_sockets {
 	unsigned udp_workers; /* per address; conf's udp_workers, or one per online CPU */
 	int *udp; /* naddr * udp_workers, address by address */
 	int *tcp; /* naddr */
+	size_t ntls; /* server.tls.listen: one TCP listener each, taken over by tcp_start */
+	int *tls;
 };
 int dns_sockets_bind(const struct config *conf, struct dns_sockets *out, char *err, size_t errlen);
 /* Closes every fd not taken over and frees the arrays. */

@@ -17,11 +17,24 @@
  * own connection idle the longest; at tcp-max-clients in all, a new connection replaces the one
  * idle the longest of all. A connection whose answer is being built or written is never replaced:
  * only when every connection is busy is a new one refused. Above three quarters of the limit the
- * idle timeout is a quarter of tcp-idle-timeout. */
+ * idle timeout is a quarter of tcp-idle-timeout.
+ *
+ * DNS over TLS (RFC 7858) and XoT (RFC 9103) are the same connections with a TLS layer: a
+ * connection accepted on a server.tls.listen socket holds an SSL object (its only allocation
+ * beyond TCP's) and reads and writes through it; everything above (pipelining, batches for the
+ * transfer thread, making room, timeouts) is TCP's. Until its handshake is done it is in the
+ * handshaking list, timed by server.tls.handshake-timeout, and in its client's idle list, so the
+ * per-address limit applies before any handshake work: a client opening thousands of connections
+ * and never finishing a handshake replaces its own, and other addresses are served. TLS records
+ * already read and decrypted are not seen by epoll: after each event what the SSL object holds
+ * is answered (conn_tls_pending). A reload's certificate comes as a new SSL_CTX, taken at the
+ * next TLS accept (new handshakes use it; connections keep theirs), with the ticket keys of the
+ * one before so sessions still resume. */
 #include "ternd/net/tcp.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -37,12 +50,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
+#include <openssl/err.h>
 
 #include "lib/error.h"
 #include "ternd/base/log.h"
 #include "ternd/base/clients.h"
 #include "ternd/base/event.h"
 #include "ternd/net/socket.h"
+#include "ternd/net/tls.h"
 #include "ternd/ns/query.h"
 #include "ternd/ns/xfr.h"
 
@@ -59,6 +74,7 @@
 #define TCP_IDLE_DEFAULT_MS 10000
 #define TCP_IDLE_SHORT_MIN_MS 1000 /* the idle timeout under pressure is never shorter */
 #define TCP_FD_RESERVE 64 /* descriptors left to the rest of ternd (files, the API, transfers in) */
+#define TCP_HANDSHAKE_DEFAULT_MS 5000
 
 /* Where a connection is: its clock and whether it may be closed to make room follow from it. */
 enum conn_where {
@@ -66,6 +82,7 @@ enum conn_where {
 	CONN_IDLE, /* nothing to send: times out, and may be closed to make room */
 	CONN_WRITING, /* an answer waits for the client to read it: times out, never closed to make room */
 	CONN_DEAD, /* closed in this round of events; freed at its end */
+	CONN_HANDSHAKE, /* TLS handshake under way: times out at handshake-timeout, may be closed to make room */
 };
 
 struct tcp_conn {
@@ -93,6 +110,10 @@ struct tcp_conn {
 	size_t xused; /* bytes of in the batch answered */
 	bool xclose; /* a message of the batch cannot be answered: close after the answers */
 	struct xfr_out xout; /* the answers, as frames */
+	SSL *ssl; /* a TLS connection's (server.tls.listen); NULL for plain TCP */
+	uint8_t tls; /* enum config_tls_need its finished handshake proved (CONFIG_TLS_ANY: plain TCP) */
+	bool tls_failed; /* a fatal TLS error: no close_notify (OpenSSL forbids SSL_shutdown after one) */
+	bool tls_more; /* the input buffer filled before OpenSSL ran out: it may hold more (conn_tls_pending) */
 };
 
 struct tcp_list {
@@ -107,8 +128,11 @@ struct tcp {
 	_Atomic size_t max_per_client;
 	struct ev_loop *loop; /* the TCP thread's: listeners, connections, built transfers, deadlines */
 	struct ev_thread thread;
-	struct ev_io *listeners;
-	size_t nlisteners;
+	struct ev_io *listeners; /* plain TCP first, then nplain on the TLS ones */
+	size_t nlisteners, nplain;
+	SSL_CTX *tls_ctx; /* the TLS listeners' context: the thread's own */
+	_Atomic(SSL_CTX *) tls_next; /* a reload's context, taken at the next TLS accept */
+	_Atomic uint64_t handshake_ms; /* server.tls.handshake-timeout */
 	struct ev_timer deadline; /* the next idle timeout or end of an accept pause */
 	struct ev_async xfr_built; /* the transfer thread built one */
 	/* the transfer thread: jobs to build (FIFO) and built, under xfr_lock */
@@ -120,7 +144,7 @@ struct tcp {
 	struct stats_block *xfr_stats;
 	struct query_guard *guard, *xfr_guard; /* the clock and cookie keys of each thread (no RRL on TCP) */
 	/* below: used by the thread only while it runs */
-	struct tcp_list idle, writing; /* by since: oldest first */
+	struct tcp_list idle, writing, handshaking; /* by since: oldest first */
 	struct tcp_conn *dead; /* closed in this round of events, through next */
 	struct clients *clients;
 	size_t nconns;
@@ -130,6 +154,7 @@ struct tcp {
 	uint64_t refused; /* new connections closed at once: every connection of theirs busy */
 	uint64_t replaced_own; /* idle connections closed for a new one from the same client */
 	uint64_t replaced_any; /* idle connections closed for a new one at tcp-max-clients */
+	uint64_t handshakes_failed, handshakes_expired; /* TLS */
 	uint64_t limit_log_at; /* next time the above may be logged */
 	uint8_t *batch; /* TCP_BATCH_CAP bytes of responses being written */
 	struct xfr_out xfr_spare; /* a batch's output buffer, sent, for the next batch */
@@ -192,6 +217,9 @@ static void conn_detach(struct tcp *t, struct tcp_conn *c)
 		client_idle_remove(c->client, c);
 	} else if (c->where == CONN_WRITING) {
 		list_remove(&t->writing, c);
+	} else if (c->where == CONN_HANDSHAKE) {
+		list_remove(&t->handshaking, c);
+		client_idle_remove(c->client, c);
 	}
 	c->where = CONN_NOWHERE;
 }
@@ -219,6 +247,9 @@ static void conn_place(struct tcp *t, struct tcp_conn *c, enum conn_where where,
 	} else if (where == CONN_WRITING) {
 		list_append(&t->writing, c);
 		c->unacked = conn_unacked(c);
+	} else if (where == CONN_HANDSHAKE) {
+		list_append(&t->handshaking, c);
+		client_idle_append(c->client, c);
 	}
 }
 
@@ -226,6 +257,14 @@ static void conn_place(struct tcp *t, struct tcp_conn *c, enum conn_where where,
  * of events, for the callbacks still running may hold it. */
 static void conn_close(struct tcp *t, struct tcp_conn *c)
 {
+	if (c->ssl) {
+		/* close_notify after a finished handshake, best effort (the socket does not block) */
+		if (c->where != CONN_HANDSHAKE && !c->tls_failed && SSL_is_init_finished(c->ssl))
+			(void)SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		ERR_clear_error();
+	}
 	conn_detach(t, c);
 	ev_io_close(t->loop, &c->io);
 	free(c->in);
@@ -331,7 +370,8 @@ static void xfr_build(struct tcp *t, struct tcp_conn *c)
 	                              .addrlen = c->addrlen,
 	                              .proto = PROTO_TCP,
 	                              .stats = t->xfr_stats,
-	                              .guard = t->xfr_guard};
+	                              .guard = t->xfr_guard,
+	                              .tls = c->tls};
 	query_guard_tick(t->xfr_guard);
 	size_t pos = 0, n = 0;
 	while (n < TCP_XFR_BATCH_MSGS && c->xout.len < TCP_XFR_BATCH_BYTES && c->inlen - pos >= 2) {
@@ -396,6 +436,22 @@ static void xfr_build_next(struct ev_loop *loop, struct ev_async *a)
 static int conn_send(struct tcp_conn *c, const uint8_t *buf, size_t len, size_t *sent)
 {
 	*sent = 0;
+	/* TLS: a write that would block is retried with the same bytes from where they wait (c->out),
+	 * as OpenSSL wants (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER lets them move) */
+	while (c->ssl && *sent < len) {
+		size_t chunk = len - *sent > INT_MAX ? INT_MAX : len - *sent;
+		ERR_clear_error();
+		int n = SSL_write(c->ssl, buf + *sent, (int)chunk);
+		if (n > 0) {
+			*sent += (size_t)n;
+			continue;
+		}
+		int e = SSL_get_error(c->ssl, n);
+		if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+			return 1;
+		c->tls_failed = true;
+		return -1;
+	}
 	while (*sent < len) {
 		ssize_t n = send(c->io.fd, buf + *sent, len - *sent, MSG_NOSIGNAL);
 		if (n < 0) {
@@ -419,7 +475,8 @@ static int conn_answer(struct tcp *t, struct tcp_conn *c)
 	                              .addrlen = c->addrlen,
 	                              .proto = PROTO_TCP,
 	                              .stats = t->stats,
-	                              .guard = t->guard};
+	                              .guard = t->guard,
+	                              .tls = c->tls};
 	query_guard_tick(t->guard);
 	size_t pos = 0;
 	int rc = 0;
@@ -505,6 +562,31 @@ static int conn_recv(struct tcp_conn *c)
 {
 	if (c->inlen == c->incap)
 		return 0;
+	if (c->ssl) {
+		/* every record OpenSSL can give (it reads ahead: one read() for many of them), so a
+		 * client's pipelined queries are answered as one batch, as over TCP */
+		bool got_any = false;
+		c->tls_more = false;
+		while (c->inlen < c->incap) {
+			ERR_clear_error();
+			int got = SSL_read(c->ssl, c->in + c->inlen, (int)(c->incap - c->inlen));
+			if (got > 0) {
+				c->inlen += (size_t)got;
+				got_any = true;
+				continue;
+			}
+			switch (SSL_get_error(c->ssl, got)) {
+			case SSL_ERROR_WANT_READ:
+			case SSL_ERROR_WANT_WRITE: return got_any ? 1 : 0;
+			case SSL_ERROR_ZERO_RETURN:
+				c->eof = true;
+				return 1; /* close_notify, or EOF (IGNORE_UNEXPECTED_EOF) */
+			default: c->tls_failed = true; return -1;
+			}
+		}
+		c->tls_more = true;
+		return 1;
+	}
 	ssize_t n = recv(c->io.fd, c->in + c->inlen, c->incap - c->inlen, 0);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -572,6 +654,41 @@ static int conn_drain(struct tcp *t, struct tcp_conn *c, uint64_t now)
 	return conn_next(t, c, now);
 }
 
+/* TLS: what OpenSSL read ahead is not seen by epoll. When the input buffer filled before OpenSSL
+ * ran out, read on while the connection waits for input (each read either fills the room the
+ * answers made, or finds OpenSSL empty and clears tls_more: no loop without end). */
+static int conn_tls_pending(struct tcp *t, struct tcp_conn *c, uint64_t now)
+{
+	while (c->ssl && c->where == CONN_IDLE && c->tls_more)
+		if (conn_read(t, c, now) < 0)
+			return -1;
+	return 0;
+}
+
+/* One step of a TLS handshake; done, the connection waits for queries with a fresh clock. */
+static int conn_handshake(struct tcp *t, struct tcp_conn *c, uint64_t now)
+{
+	ERR_clear_error();
+	int r = SSL_do_handshake(c->ssl);
+	if (r != 1) {
+		int e = SSL_get_error(c->ssl, r);
+		if (e == SSL_ERROR_WANT_READ)
+			return conn_watch(t, c, EPOLLIN);
+		if (e == SSL_ERROR_WANT_WRITE)
+			return conn_watch(t, c, EPOLLOUT);
+		t->handshakes_failed++;
+		return -1;
+	}
+	c->tls = tls_conn_level(c->ssl);
+	conn_place(t, c, CONN_IDLE, now);
+	if (conn_watch(t, c, EPOLLIN) < 0)
+		return -1;
+	/* queries read ahead with the handshake's last records: epoll will not say so */
+	if (SSL_has_pending(c->ssl))
+		return conn_read(t, c, now);
+	return 0;
+}
+
 /* Batches built: each connection gets its answers (what the socket does not take waits in
  * c->out), then the messages after the batch are answered, and it is watched again. */
 static void xfr_built(struct ev_loop *loop, struct ev_async *a)
@@ -616,6 +733,8 @@ static void xfr_built(struct ev_loop *loop, struct ev_async *a)
 		} else {
 			free(o.buf);
 		}
+		if (r >= 0)
+			r = conn_tls_pending(t, c, now);
 		if (r < 0)
 			conn_close(t, c);
 		c = next;
@@ -655,8 +774,18 @@ static void tcp_pause_accept(struct tcp *t, int error, uint64_t now)
 /* Logs, at most once per TCP_LOG_INTERVAL_MS, what making room cost since the last line. */
 static void tcp_log_limits(struct tcp *t, uint64_t now)
 {
-	if (now < t->limit_log_at || !(t->refused || t->replaced_own || t->replaced_any))
+	if (now < t->limit_log_at ||
+	    !(t->refused || t->replaced_own || t->replaced_any || t->handshakes_failed || t->handshakes_expired))
 		return;
+	if (t->handshakes_failed || t->handshakes_expired)
+		log_info("tls: since the last report, %" PRIu64 " handshake(s) failed, %" PRIu64
+		         " not done within server.tls.handshake-timeout",
+		         t->handshakes_failed, t->handshakes_expired);
+	t->handshakes_failed = t->handshakes_expired = 0;
+	if (!(t->refused || t->replaced_own || t->replaced_any)) {
+		t->limit_log_at = now + TCP_LOG_INTERVAL_MS;
+		return;
+	}
 	log_warning("tcp: %zu clients from %zu addresses (limits %zu, %zu per address): since the last report, "
 	            "%" PRIu64 " idle connection(s) closed for a new one from the same address, %" PRIu64
 	            " closed for a new one at the limit, %" PRIu64 " new connection(s) refused (all busy)",
@@ -677,6 +806,13 @@ static void tcp_refuse(struct tcp *t, int fd, uint64_t now)
 	tcp_log_limits(t, now);
 }
 
+/* The connection to close to make room: a TLS handshake not done (the oldest), else the
+ * connection idle the longest; NULL when every one is busy. */
+static struct tcp_conn *conn_oldest_idle(struct tcp *t)
+{
+	return t->handshaking.head ? t->handshaking.head : t->idle.head;
+}
+
 /* Makes room for a new connection from cl (already counted in cl->conns): beyond its own limit it
  * gives up its connection idle the longest, and at tcp-max-clients the connection idle the
  * longest of all goes (RFC 7766 6.2). Returns false when only busy connections could make room. */
@@ -689,16 +825,32 @@ static bool tcp_make_room(struct tcp *t, struct client *cl)
 		t->replaced_own++;
 	}
 	if (t->max_clients && t->nconns >= t->max_clients) {
-		if (!t->idle.head)
+		struct tcp_conn *victim = conn_oldest_idle(t);
+		if (!victim)
 			return false;
-		conn_close(t, t->idle.head);
+		conn_close(t, victim);
 		t->replaced_any++;
 	}
 	return true;
 }
 
+/* The context new TLS connections take: a reload's, once one came (with the tickets of the one
+ * before, so their sessions resume). */
+static SSL_CTX *tcp_tls_ctx(struct tcp *t)
+{
+	SSL_CTX *next = atomic_exchange(&t->tls_next, NULL);
+	if (next) {
+		if (t->tls_ctx) {
+			tls_keep_tickets(t->tls_ctx, next);
+			SSL_CTX_free(t->tls_ctx); /* connections made with it hold their own reference */
+		}
+		t->tls_ctx = next;
+	}
+	return t->tls_ctx;
+}
+
 static int conn_new(struct tcp *t, int fd, const struct sockaddr_storage *addr, socklen_t addrlen, struct client *cl,
-                    uint64_t now)
+                    bool tls, uint64_t now)
 {
 	struct tcp_conn *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -706,7 +858,19 @@ static int conn_new(struct tcp *t, int fd, const struct sockaddr_storage *addr, 
 	c->tcp = t;
 	c->addr = *addr;
 	c->addrlen = addrlen;
+	if (tls) {
+		SSL_CTX *ctx = tcp_tls_ctx(t);
+		if (!ctx || !(c->ssl = SSL_new(ctx)) || SSL_set_fd(c->ssl, fd) != 1) {
+			SSL_free(c->ssl);
+			ERR_clear_error();
+			free(c);
+			errno = ENOMEM;
+			return -1;
+		}
+		SSL_set_accept_state(c->ssl);
+	}
 	if (ev_io_start(t->loop, &c->io, fd, EPOLLIN, on_conn, c) < 0) {
+		SSL_free(c->ssl);
 		free(c);
 		return -1;
 	}
@@ -714,14 +878,14 @@ static int conn_new(struct tcp *t, int fd, const struct sockaddr_storage *addr, 
 	int one = 1;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->client = cl;
-	conn_place(t, c, CONN_IDLE, now);
+	conn_place(t, c, c->ssl ? CONN_HANDSHAKE : CONN_IDLE, now);
 	t->nconns++;
 	return 0;
 }
 
 /* Accepts up to TCP_ACCEPT_BURST connections, then lets the connected clients have their turn;
  * the listener is level-triggered, so what is left in its queue wakes the next round at once. */
-static void tcp_accept(struct tcp *t, int lfd, uint64_t now)
+static void tcp_accept(struct tcp *t, int lfd, bool tls, uint64_t now)
 {
 	for (int i = 0; i < TCP_ACCEPT_BURST; i++) {
 		struct sockaddr_storage addr;
@@ -737,8 +901,8 @@ static void tcp_accept(struct tcp *t, int lfd, uint64_t now)
 			    e == ENETUNREACH)
 				continue;
 			/* out of descriptors: an idle connection gives its own up (RFC 7766 6.2) */
-			if ((e == EMFILE || e == ENFILE) && t->idle.head) {
-				conn_close(t, t->idle.head);
+			if ((e == EMFILE || e == ENFILE) && conn_oldest_idle(t)) {
+				conn_close(t, conn_oldest_idle(t));
 				t->replaced_any++;
 				continue;
 			}
@@ -757,7 +921,7 @@ static void tcp_accept(struct tcp *t, int lfd, uint64_t now)
 			tcp_refuse(t, fd, now);
 			continue;
 		}
-		if (conn_new(t, fd, &addr, addrlen, cl, now) < 0) {
+		if (conn_new(t, fd, &addr, addrlen, cl, tls, now) < 0) {
 			int e = errno;
 			cl->conns--;
 			clients_put(t->clients, cl);
@@ -779,6 +943,8 @@ static int tcp_timeout(const struct tcp *t, uint64_t now)
 		next = t->idle.head->since + tcp_idle_ms(t);
 	if (t->writing.head && t->writing.head->since + t->idle_ms < next)
 		next = t->writing.head->since + t->idle_ms;
+	if (t->handshaking.head && t->handshaking.head->since + t->handshake_ms < next)
+		next = t->handshaking.head->since + t->handshake_ms;
 	if (t->accept_resume && t->accept_resume < next)
 		next = t->accept_resume;
 	if (next == UINT64_MAX)
@@ -791,6 +957,10 @@ static int tcp_timeout(const struct tcp *t, uint64_t now)
 
 static void tcp_expire(struct tcp *t, uint64_t now)
 {
+	while (t->handshaking.head && t->handshaking.head->since + t->handshake_ms <= now) {
+		conn_close(t, t->handshaking.head);
+		t->handshakes_expired++;
+	}
 	while (t->idle.head && t->idle.head->since + tcp_idle_ms(t) <= now)
 		conn_close(t, t->idle.head);
 	while (t->writing.head && t->writing.head->since + t->idle_ms <= now) {
@@ -819,7 +989,7 @@ static void on_listener(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 	struct tcp *t = io->arg;
 	/* a stale event after the listeners were paused in this round cannot come: ev_io_stop() */
 	if (!t->accept_resume)
-		tcp_accept(t, io->fd, ev_now(loop));
+		tcp_accept(t, io->fd, (size_t)(io - t->listeners) >= t->nplain, ev_now(loop));
 }
 
 static void on_conn(struct ev_loop *loop, struct ev_io *io, uint32_t events)
@@ -828,7 +998,14 @@ static void on_conn(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 	struct tcp_conn *c = io->arg;
 	struct tcp *t = c->tcp;
 	/* a connection closed earlier in this round (to make room) gets no event: ev_io_close() */
-	int r = c->outlen > 0 ? conn_drain(t, c, ev_now(loop)) : conn_read(t, c, ev_now(loop));
+	uint64_t now = ev_now(loop);
+	int r;
+	if (c->where == CONN_HANDSHAKE)
+		r = conn_handshake(t, c, now);
+	else
+		r = c->outlen > 0 ? conn_drain(t, c, now) : conn_read(t, c, now);
+	if (r >= 0)
+		r = conn_tls_pending(t, c, now);
 	if (r < 0)
 		conn_close(t, c);
 }
@@ -883,6 +1060,8 @@ static void tcp_free(struct tcp *t)
 		conn_close(t, t->idle.head);
 	while (t->writing.head)
 		conn_close(t, t->writing.head);
+	while (t->handshaking.head)
+		conn_close(t, t->handshaking.head);
 	/* connections whose batch was handed over, built or not: in no list but these */
 	struct tcp_conn *lists[2] = {t->xfr_todo, t->xfr_done};
 	for (int i = 0; i < 2; i++)
@@ -902,6 +1081,8 @@ static void tcp_free(struct tcp *t)
 	free(t->xfr_spare.buf);
 	query_guard_free(t->guard);
 	query_guard_free(t->xfr_guard);
+	SSL_CTX_free(t->tls_ctx);
+	SSL_CTX_free(atomic_load(&t->tls_next));
 	free(t);
 }
 
@@ -924,7 +1105,8 @@ int tcp_start(struct server *srv, const struct config *conf, struct dns_sockets 
 	t->max_clients = tcp_fd_cap(conf->tcp_max_clients);
 	t->max_per_client = conf->tcp_max_clients_per_address;
 	t->batch = malloc(TCP_BATCH_CAP);
-	t->listeners = calloc(socks->naddr ? socks->naddr : 1, sizeof(*t->listeners));
+	t->handshake_ms = conf->tls.handshake_timeout_ms ? conf->tls.handshake_timeout_ms : TCP_HANDSHAKE_DEFAULT_MS;
+	t->listeners = calloc(socks->naddr + socks->ntls + 1, sizeof(*t->listeners));
 	t->clients = clients_new(t->max_clients);
 	t->loop = ev_new(EV_RCU_ONLINE);
 	t->xfr_loop = ev_new(EV_RCU_OFFLINE);
@@ -937,6 +1119,13 @@ int tcp_start(struct server *srv, const struct config *conf, struct dns_sockets 
 	for (size_t i = 0; i < socks->naddr; i++) { /* taken over */
 		t->listeners[t->nlisteners++].fd = socks->tcp[i];
 		socks->tcp[i] = -1;
+	}
+	t->nplain = t->nlisteners;
+	if (socks->ntls && (rc = tls_server_ctx(&conf->tls, &t->tls_ctx, err, errlen)) < 0)
+		goto fail;
+	for (size_t i = 0; i < socks->ntls; i++) {
+		t->listeners[t->nlisteners++].fd = socks->tls[i];
+		socks->tls[i] = -1;
 	}
 	rc = TERN_EIO;
 	for (size_t i = 0; i < t->nlisteners; i++) {
@@ -969,6 +1158,19 @@ void tcp_reload(struct tcp *t, const struct config *conf)
 		return;
 	atomic_store(&t->idle_ms, conf->tcp_idle_timeout_ms ? conf->tcp_idle_timeout_ms : TCP_IDLE_DEFAULT_MS);
 	atomic_store(&t->max_per_client, conf->tcp_max_clients_per_address);
+	atomic_store(&t->handshake_ms,
+	             conf->tls.handshake_timeout_ms ? conf->tls.handshake_timeout_ms : TCP_HANDSHAKE_DEFAULT_MS);
+	if (t->nlisteners == t->nplain)
+		return;
+	/* the files again, changed or not (a renewed certificate keeps its name); new handshakes use them */
+	char err[512];
+	SSL_CTX *ctx = NULL;
+	if (tls_server_ctx(&conf->tls, &ctx, err, sizeof(err)) < 0) {
+		log_error("%s: the certificate in use stays", err);
+		return;
+	}
+	SSL_CTX_free(atomic_exchange(&t->tls_next, ctx)); /* one the thread had not taken yet */
+	log_info("server.tls: certificate %s loaded for new connections", conf->tls.certificate);
 }
 
 void tcp_stop(struct tcp *t)

@@ -120,8 +120,8 @@ static void worker_answer(struct udp_worker *w, int n)
 		struct msghdr *h = &w->msg_in[i].msg_hdr;
 		if (h->msg_flags & MSG_TRUNC)
 			continue;
-		struct query_client client = {(struct sockaddr *)&w->peers[i], h->msg_namelen, PROTO_UDP, w->stats,
-		                              w->guard};
+		struct query_client client = {
+		    (struct sockaddr *)&w->peers[i], h->msg_namelen, PROTO_UDP, w->stats, w->guard, 0};
 		size_t len = query_process(w->u->srv, w->in[i], w->msg_in[i].msg_len, w->out[m], UDP_OUT_MAX, &client);
 		if (len == 0)
 			continue;

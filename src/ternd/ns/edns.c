@@ -168,10 +168,27 @@ static uint8_t response_scope(const struct query *q)
 	return q->ecs_scope < max ? q->ecs_scope : max;
 }
 
+/* EDNS padding (RFC 7830, RFC 8467 4.1): a client that pads its query over TLS gets a response
+ * padded to a multiple of EDNS_PAD_BLOCK octets, as far as the room left allows. Over UDP and
+ * plain TCP nothing is padded (nothing on the path is hidden by it). */
+static void pad_response(const struct query *q, struct edns_response *r)
+{
+	if (!q->opt.padding || q->client->tls == 0)
+		return;
+	r->padding = true;
+	r->pad = 0;
+	size_t len = q->w.pos + edns_size(r); /* with an empty Padding option */
+	size_t pad = (EDNS_PAD_BLOCK - len % EDNS_PAD_BLOCK) % EDNS_PAD_BLOCK;
+	size_t room = q->w.cap > len ? q->w.cap - len : 0;
+	r->pad = (uint16_t)(pad < room ? pad : room);
+}
+
 int ns_edns_write(struct query *q)
 {
 	bool nsid = q->opt.nsid && q->params->nsid_len;
-	if (!nsid && q->ede == EDE_NONE && !q->cookie_back) /* the usual OPT: at most the Client Subnet echoed */
+	bool pad = q->opt.padding && q->client->tls != 0;
+	if (!nsid && q->ede == EDE_NONE && !q->cookie_back &&
+	    !pad) /* the usual OPT: at most the Client Subnet echoed */
 		return edns_write_ecs(&q->w, q->params->edns_size, q->rcode, q->opt.dnssec_ok,
 		                      q->ecs.family ? &q->ecs : NULL, q->ecs.family ? response_scope(q) : 0);
 	struct edns_ecs ecs;
@@ -194,10 +211,20 @@ int ns_edns_write(struct query *q)
 	    .cookie = q->cookie_back ? q->cookie_out : NULL,
 	    .cookie_len = sizeof(q->cookie_out),
 	};
+	pad_response(q, &r);
 	if (edns_write(&q->w, &r) == 0)
 		return 0;
+	if (r.padding) { /* not even an empty Padding option fits: the OPT goes without */
+		r.padding = false;
+		if (edns_write(&q->w, &r) == 0)
+			return 0;
+	}
 	if (!r.nsid)
 		return -1;
 	r.nsid = NULL; /* the OPT itself must go (RFC 6891 6.1.1) */
+	pad_response(q, &r);
+	if (r.padding && edns_write(&q->w, &r) == 0)
+		return 0;
+	r.padding = false;
 	return edns_write(&q->w, &r);
 }

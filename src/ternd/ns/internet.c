@@ -264,6 +264,7 @@ void ns_answer_internet(struct query *q)
 		return;
 	}
 	q->aa = true;
+	q->asked = z;
 	const uint8_t *owner = q->qname;
 	uint8_t synth[2][NAME_MAXLEN];
 	uint8_t chain[NS_MAX_CHAIN][NAME_MAXLEN]; /* names followed so far (lower-cased) */

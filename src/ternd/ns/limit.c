@@ -73,14 +73,16 @@ static inline uint64_t load_be64(const uint8_t *a)
 }
 
 /* The client's prefix (ipv4-prefix or ipv6-prefix bits; an IPv4-mapped IPv6 address counts as
- * IPv4) in two words, IPv4 and IPv6 apart. Returns false for another family. */
-static bool client_prefix(const struct query *q, uint64_t *hi, uint64_t *lo)
+ * IPv4) in two words, IPv4 and IPv6 apart, and its family (4 or 6). Returns false for another
+ * family. */
+static bool client_prefix(const struct query *q, uint64_t *hi, uint64_t *lo, unsigned *family)
 {
 	const struct sockaddr *sa = q->client->addr;
 	const struct ns_params *pa = q->params;
 	if (sa->sa_family == AF_INET) {
 		*hi = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) & pa->rrl_v4_mask;
 		*lo = 4;
+		*family = 4;
 		return true;
 	}
 	if (sa->sa_family != AF_INET6)
@@ -90,8 +92,10 @@ static bool client_prefix(const struct query *q, uint64_t *hi, uint64_t *lo)
 	if (w0 == 0 && w1 >> 32 == 0xffff) { /* ::ffff:a.b.c.d */
 		*hi = (w1 & 0xffffffffu) & pa->rrl_v4_mask;
 		*lo = 4;
+		*family = 4;
 		return true;
 	}
+	*family = 6;
 	*hi = w0 & pa->rrl_v6_mask[0];
 	*lo = (w1 & pa->rrl_v6_mask[1]) ^ 6; /* apart from every IPv4 prefix */
 	return true;
@@ -148,7 +152,8 @@ bool ns_limit(struct query *q, unsigned opcode, size_t question_end)
 	if (!pa->rrl || !t || q->cookie_valid || opcode != OPCODE_QUERY || q->tsig.state == NS_TSIG_VERIFIED)
 		return true;
 	uint64_t hi, lo;
-	if (!q->client->addr || !client_prefix(q, &hi, &lo))
+	unsigned family;
+	if (!q->client->addr || !client_prefix(q, &hi, &lo, &family))
 		return true;
 	enum rrl_kind kind = response_kind(q);
 	uint64_t name = 0;
@@ -156,11 +161,9 @@ bool ns_limit(struct query *q, unsigned opcode, size_t question_end)
 		name = (uint64_t)q->qhashes[0] << 16 | q->qtype;
 	else if (kind != RRL_ERROR)
 		name = zone_hash(q);
-	/* one 64-bit key of prefix, kind and name (rrl_take mixes it again with the table's seed) */
-	uint64_t key = (hi * 0xc2b2ae3d27d4eb4full ^ lo) * 0x165667b19e3779f9ull ^ (name << 3 | kind);
-	key ^= key >> 31;
-	if (key == 0)
-		key = 1;
+	/* one 64-bit key of prefix, name and kind, never 0 (kind is not): rrl_take mixes it with the
+	 * table's seed to pick a set */
+	uint64_t key = (hi * 0xc2b2ae3d27d4eb4full ^ lo ^ name) << 3 | kind;
 	uint32_t window = pa->rrl_window;
 	if (rrl_take(t, key, q->client->guard->now_ms, response_rate(q), window))
 		return true;
@@ -169,8 +172,18 @@ bool ns_limit(struct query *q, unsigned opcode, size_t question_end)
 	    config_prefix_match(pa->xfr_allow + pa->nxfr_allow, pa->nrrl_whitelist, q->client->addr))
 		return true;
 	struct stats_block *st = q->client->stats;
-	if (st)
+	if (st) {
 		stats_bump(&st->rrl_limited);
+		/* for /healthz's top limited prefixes: the prefix itself (lo less its family mark) */
+		if (family == 4)
+			stats_rrl_prefix(st, q->client->guard->now, 4, (unsigned)__builtin_popcount(pa->rrl_v4_mask),
+			                 hi, 0);
+		else
+			stats_rrl_prefix(st, q->client->guard->now, 6,
+			                 (unsigned)(__builtin_popcountll(pa->rrl_v6_mask[0]) +
+			                            __builtin_popcountll(pa->rrl_v6_mask[1])),
+			                 hi, lo ^ 6);
+	}
 	if (pa->rrl_log_only)
 		return true;
 	if (rrl_slip(t, pa->rrl_slip)) {

@@ -51,6 +51,10 @@ struct query {
 	/* TSIG of the request (tsig_query.c): only looked at when the additional section ends with one */
 	bool tsig_seen;
 	struct ns_tsig tsig;
+	/* the key of a verified UPDATE, copied: the update may wait offline (change_commit) while a
+	 * reload frees the parameters the request was verified against, and its answer is signed
+	 * after (query.c answer_update) */
+	struct tsig_key update_key;
 
 	/* response */
 	struct wire_writer w;
@@ -68,6 +72,7 @@ struct query {
 
 	/* answering from zones (internet.c, answer_write.c) */
 	const struct zone *zone; /* the zone being answered from (scope for additional data) */
+	const struct zone *asked; /* the zone the question fell in (the first of a chain): usage counts by it */
 	struct {
 		const uint8_t *name;
 		const struct zone *zone;

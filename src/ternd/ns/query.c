@@ -2,12 +2,14 @@
  * and the final header and OPT record. */
 #include "ternd/ns/query.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <urcu-qsbr.h>
 
 #include "lib/error.h"
 #include "lib/rr.h"
 #include "ternd/ns/ns.h"
+#include "ternd/ns/update_forward.h"
 #include "ternd/base/stats.h"
 #include "ternd/xfrin/xfrin.h"
 
@@ -145,11 +147,17 @@ static void answer_notify(struct query *q)
  * zone section (as the question), signed as the request was. */
 static void answer_update(struct query *q, const struct server_update *up)
 {
-	const struct tsig_key *key = q->tsig.state == NS_TSIG_VERIFIED ? q->tsig.res.key : NULL;
+	const struct tsig_key *key = NULL;
+	if (q->tsig.state == NS_TSIG_VERIFIED && q->tsig.res.key) {
+		q->update_key = *q->tsig.res.key;
+		key = q->tsig.res.key = &q->update_key;
+	}
 	struct server_update_request rq = {q->msg, q->len, key, q->client->addr, q->client->proto == PROTO_TCP,
 	                                   0,      NULL};
 	struct server_update_result rs = {.rcode = RCODE_SERVFAIL, .ede = EDE_NONE};
 	up->answer(up->arg, &rq, &rs);
+	/* the update went offline while it waited for the write: what it read before may be gone */
+	q->params = rcu_dereference(q->srv->params);
 	q->rcode = rs.rcode;
 	q->ede = rs.ede;
 	if (rs.text[0]) {
@@ -195,6 +203,41 @@ static bool zone_unavailable(struct query *q)
 	q->ede_zone = q->lname + (q->qname_len - apex_len);
 	q->ede_zone_len = apex_len;
 	return true;
+}
+
+/* An UPDATE of a secondary zone (RFC 2136 6), before its TSIG is looked at (the primary knows the
+ * key, this server need not): forwarded as received to the zone's primaries, the answer relayed
+ * unchanged into out. FORWARD_NONE: not a secondary zone; FORWARD_RELAYED: *rlen octets in out;
+ * FORWARD_FAILED: q answers SERVFAIL with an Extended DNS Error saying why. The receiving thread
+ * waits for the primary offline (q->params is read again after), at most NS_FORWARD_MAX at once. */
+enum forward { FORWARD_NONE, FORWARD_RELAYED, FORWARD_FAILED };
+static enum forward forward_update(struct query *q, uint8_t *out, size_t cap, size_t *rlen)
+{
+	struct sockaddr_storage primaries[NS_FORWARD_PRIMARIES];
+	socklen_t lens[NS_FORWARD_PRIMARIES];
+	size_t n = xfrin_primaries_of(q->srv->xfrin, q->lname, primaries, lens, NS_FORWARD_PRIMARIES);
+	if (!n)
+		return FORWARD_NONE;
+	struct server *srv = (struct server *)q->srv;
+	q->rcode = RCODE_SERVFAIL;
+	q->ede = EDE_NO_REACHABLE_AUTHORITY;
+	q->ede_text = q->ede_text_buf;
+	if (atomic_fetch_add(&srv->update_forwards, 1) >= NS_FORWARD_MAX) {
+		atomic_fetch_sub(&srv->update_forwards, 1);
+		snprintf(q->ede_text_buf, sizeof(q->ede_text_buf), "%d updates are being forwarded already: try again",
+		         NS_FORWARD_MAX);
+		return FORWARD_FAILED;
+	}
+	rcu_thread_offline();
+	*rlen = ns_update_forward(q->msg, q->len, q->client->proto == PROTO_TCP, primaries, lens, n, out, cap,
+	                          q->ede_text_buf, sizeof(q->ede_text_buf));
+	rcu_thread_online();
+	atomic_fetch_sub(&srv->update_forwards, 1);
+	q->params = rcu_dereference(srv->params);
+	if (!*rlen)
+		return FORWARD_FAILED;
+	q->rcode = wire_get16(out + 2) & 0xf;
+	return FORWARD_RELAYED;
 }
 
 /* Chooses what to do with a well-formed query. */
@@ -247,7 +290,13 @@ static void dispatch(struct query *q, uint16_t opcode)
 /* Verifies the request's TSIG; returns the rcode that decides the answer when it is not NOERROR. */
 static int check_tsig(struct query *q, const uint8_t *msg, size_t len)
 {
-	switch (ns_tsig_verify(&q->tsig, q->params, msg, len)) {
+	enum ns_tsig_state st = ns_tsig_verify(&q->tsig, q->params, msg, len);
+	if (st == NS_TSIG_REJECTED && !q->tsig.res.key) { /* not a key of the configuration: the API's? */
+		const struct server_api_keys *ak = rcu_dereference(((struct server *)q->srv)->api_keys);
+		if (ak && tsig_keyring_find(&ak->ring, q->tsig.res.key_name))
+			st = ns_tsig_verify_ring(&q->tsig, &ak->ring, msg, len);
+	}
+	switch (st) {
 	case NS_TSIG_NONE:
 	case NS_TSIG_VERIFIED: return RCODE_NOERROR;
 	case NS_TSIG_REJECTED: return RCODE_NOTAUTH; /* and no answer data (RFC 8945 5.2) */
@@ -302,7 +351,7 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	q.len = len;
 	q.nextra = 0;
 	q.ndnames = 0;
-	q.zone = NULL;
+	q.zone = q.asked = NULL;
 	q.qname_len = 0;
 	q.qname = q.qbuf;
 	q.tsig_seen = false;
@@ -312,7 +361,16 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 
 	size_t question_end = 0;
 	int rc = parse_request(&q, msg, len, &question_end);
-	if (rc == RCODE_NOERROR && q.tsig_seen)
+	enum forward fw = FORWARD_NONE;
+	if (rc == RCODE_NOERROR && opcode == OPCODE_UPDATE && q.qname_len) {
+		size_t rlen = 0;
+		if ((fw = forward_update(&q, out, cap, &rlen)) == FORWARD_RELAYED) {
+			if (client->stats)
+				stats_bump(&client->stats->rcode[q.rcode]);
+			return rlen;
+		}
+	}
+	if (rc == RCODE_NOERROR && q.tsig_seen && fw == FORWARD_NONE)
 		rc = check_tsig(&q, msg, len);
 	memcpy(out, msg, 2);
 	q.w.pos = WIRE_HEADER_LEN;
@@ -332,7 +390,7 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 		rc = RCODE_NOTIMP; /* the opcode decides before the question does (Knot and NSD) */
 	if (rc != RCODE_NOERROR)
 		q.rcode = (uint16_t)rc;
-	else
+	else if (fw == FORWARD_NONE)
 		dispatch(&q, opcode);
 	if (rc == RCODE_NOTAUTH && opcode == OPCODE_UPDATE && q.tsig.state == NS_TSIG_REJECTED)
 		update_rejected(&q);
@@ -357,12 +415,18 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 	size_t rlen = q.w.pos;
 	if (q.tsig.state == NS_TSIG_VERIFIED || q.tsig.state == NS_TSIG_REJECTED)
 		rlen = sign_answer(&q, out, rlen, limit, WIRE_HEADER_LEN + (q.qname_len ? q.qname_len + 4 : 0));
+	if (opcode == OPCODE_UPDATE && q.tsig_seen)
+		explicit_bzero(&q.update_key, sizeof(q.update_key)); /* the secret's copy */
 	if (client->stats) {
 		stats_bump(&client->stats->rcode[q.rcode < STATS_RCODES ? q.rcode : STATS_RCODES - 1]);
 		if (q.qname_len)
 			stats_bump(&client->stats->qtype[stats_type_index(q.qtype)]);
 		if (q.ede != EDE_NONE) /* the ede condition (signals/ede.c), whether the client reads EDE or not */
 			stats_ede(client->stats, q.ede, q.ede_zone, q.ede_zone_len);
+		if (opcode == OPCODE_QUERY && q.qname_len) /* usage: by the zone asked (0: none of ours) */
+			stats_usage(client->stats,
+			            stats_usage_key(q.asked ? q.asked->uid : 0, stats_type_index(q.qtype), q.rcode,
+			                            client->proto == PROTO_TCP ? STATS_TCP : STATS_UDP));
 	}
 	return rlen;
 }

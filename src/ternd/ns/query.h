@@ -38,6 +38,7 @@ struct query_client {
 	enum query_proto proto;
 	struct stats_block *stats; /* the worker's counters; NULL counts nothing */
 	struct query_guard *guard; /* the thread's guard; NULL: no cookies, no rate limiting */
+	uint8_t tls; /* TCP: enum config_tls_need the connection's TLS proved (CONFIG_TLS_ANY: none) */
 };
 
 /* Answers msg into out (cap bytes, at least 512; 65535 for TCP). For UDP the response is also

@@ -10,8 +10,14 @@
 
 enum ns_tsig_state ns_tsig_verify(struct ns_tsig *t, const struct ns_params *p, const uint8_t *msg, size_t len)
 {
+	return ns_tsig_verify_ring(t, &p->keyring, msg, len);
+}
+
+enum ns_tsig_state ns_tsig_verify_ring(struct ns_tsig *t, const struct tsig_keyring *ring, const uint8_t *msg,
+                                       size_t len)
+{
 	t->now = (uint64_t)time(NULL);
-	int rc = tsig_verify(msg, len, &p->keyring, t->now, &t->res);
+	int rc = tsig_verify(msg, len, ring, t->now, &t->res);
 	switch (rc) {
 	case 0: t->state = NS_TSIG_VERIFIED; break;
 	case TERN_ENOTFOUND: t->state = NS_TSIG_NONE; break;
@@ -58,18 +64,21 @@ int ns_tsig_sign(const struct ns_tsig *t, struct tsig_ctx *ctx, uint8_t *msg, si
 	}
 }
 
-bool ns_transfer_allowed(const struct ns_params *p, const struct sockaddr *addr, const struct ns_tsig *t)
+bool ns_transfer_allowed(const struct ns_params *p, const struct sockaddr *addr, uint8_t tls, const struct ns_tsig *t)
 {
+	bool allowed = false;
 	for (size_t i = 0; i < p->nxfr_allow; i++) {
 		const struct config_prefix *e = &p->xfr_allow[i];
 		if (!config_prefix_match(e, 1, addr))
 			continue;
+		if (e->tls > tls)
+			return false; /* this address must come over (mutual) TLS */
 		if (e->key == 0)
-			return true;
+			allowed = true;
 		/* the request verified against this very keyring, so its key is one of its entries */
-		if (t->state == NS_TSIG_VERIFIED && e->key <= p->keyring.count &&
-		    t->res.key == &p->keyring.keys[e->key - 1])
-			return true;
+		else if (t->state == NS_TSIG_VERIFIED && e->key <= p->keyring.count &&
+		         t->res.key == &p->keyring.keys[e->key - 1])
+			allowed = true;
 	}
-	return false;
+	return allowed;
 }

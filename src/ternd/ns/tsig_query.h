@@ -26,6 +26,9 @@ struct ns_tsig {
 
 /* Verifies msg, a request whose last additional record may be a TSIG, against p's keyring. */
 enum ns_tsig_state ns_tsig_verify(struct ns_tsig *t, const struct ns_params *p, const uint8_t *msg, size_t len);
+/* The same against ring (the keys made over the API, srv->api_keys). */
+enum ns_tsig_state ns_tsig_verify_ring(struct ns_tsig *t, const struct tsig_keyring *ring, const uint8_t *msg,
+                                       size_t len);
 /* Turns a verified request into a rejected one with this TSIG error (BADKEY: signed with a key
  * that is not the one wanted here). */
 void ns_tsig_reject(struct ns_tsig *t, uint16_t error);
@@ -38,6 +41,8 @@ void ns_tsig_chain(const struct ns_tsig *t, struct tsig_ctx *ctx);
  * otherwise. Returns 0 or a negative TERN_E* (the answer must then not be sent as it is). */
 int ns_tsig_sign(const struct ns_tsig *t, struct tsig_ctx *ctx, uint8_t *msg, size_t *len, size_t cap);
 
-/* The transfer ACL (transfer.allow): some entry's prefix holds addr, and the entry names no key
- * or the request verified with that entry's key. */
-bool ns_transfer_allowed(const struct ns_params *p, const struct sockaddr *addr, const struct ns_tsig *t);
+/* The transfer ACL (transfer.allow): some entry's prefix holds addr, the entry names no key or the
+ * request verified with that entry's key, and it asks no more TLS than tls (enum config_tls_need,
+ * what the connection proved); and no entry holding addr asks more TLS than that (an address an
+ * entry says must use TLS never transfers in the clear, whatever the other entries say). */
+bool ns_transfer_allowed(const struct ns_params *p, const struct sockaddr *addr, uint8_t tls, const struct ns_tsig *t);

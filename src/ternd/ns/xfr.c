@@ -411,7 +411,7 @@ int xfr_answer(const struct server *srv, const uint8_t *msg, size_t len, const s
 		rc = answer_error(&x, question, qlen, RCODE_NOTAUTH); /* with the TSIG error (RFC 8945 5.3.2) */
 	} else if (!z) {
 		rc = answer_error(&x, question, qlen, RCODE_NOTAUTH); /* RFC 5936 2.2.1 */
-	} else if (!ns_transfer_allowed(params, client->addr, &tsig)) {
+	} else if (!ns_transfer_allowed(params, client->addr, client->tls, &tsig)) {
 		rc = answer_error(&x, question, qlen, RCODE_REFUSED);
 	} else {
 		rc = put_transfer(&x, srv, z, msg, len, pos + 4, question, qlen);

@@ -171,6 +171,21 @@ struct store_alias {
 	int64_t created, checked; /* seconds since the epoch; checked 0: not yet */
 };
 
+/* A TSIG key made over the API (issue 24): its tenant's, with the update ACL an UPDATE signed with
+ * it is judged by (JSON text in the API's form, read back by the API). Key names are unique across
+ * tenants (TSIG names a key by name alone). */
+#define STORE_TSIG_SECRET_MAX 64
+#define STORE_TSIG_ACL_MAX 65536
+struct store_tsig_key {
+	uint8_t name[NAME_MAXLEN]; /* wire form, lower-cased */
+	char tenant[STORE_TENANT_MAX + 1];
+	char algorithm[16]; /* hmac-sha256 or hmac-sha512 */
+	uint8_t secret[STORE_TSIG_SECRET_MAX];
+	size_t secret_len;
+	const char *acl; /* a JSON array; in a listing, valid for the callback's length */
+	int64_t created; /* seconds since the epoch */
+};
+
 /* A zone's DNSSEC signing: its policy (values, checked by the caller) and where signing is. A zone
  * without a row is not signed. */
 enum store_dnssec_state {
@@ -243,9 +258,21 @@ typedef int (*store_proposal_fn)(const struct store_proposal *p, void *arg);
 typedef int (*store_service_fn)(const struct store_service *s, void *arg);
 /* A service whose certificate work is due (store_cert_due): id and canonical name. */
 typedef int (*store_alias_fn)(const struct store_alias *a, void *arg);
+typedef int (*store_tsig_key_fn)(const struct store_tsig_key *k, void *arg);
 typedef int (*store_cert_due_fn)(const char *service, const uint8_t *canonical, void *arg);
 typedef int (*store_key_fn)(const struct store_key *k, void *arg);
 typedef int (*store_key_event_fn)(const struct store_key_event *e, void *arg);
+
+/* ---- Usage: queries per zone, tenant and UTC day (the usage module adds them as they are taken;
+ * a row made for a day a zone was served counts as one zone-day, whatever its queries) ---- */
+
+struct store_usage_row {
+	int64_t day; /* days since 1970-01-01 (UTC) */
+	uint8_t apex[NAME_MAXLEN]; /* wire form, lower-cased */
+	char tenant[STORE_TENANT_MAX + 1]; /* "" for the configuration's zone files */
+	uint64_t queries;
+};
+typedef int (*store_usage_fn)(void *arg, const struct store_usage_row *r);
 
 /* Backends only: what a backend provides, and the head every backend's handles start with. */
 enum store_txn_kind { STORE_TXN_WRITE, STORE_TXN_READ, STORE_TXN_LATEST };
@@ -330,6 +357,9 @@ struct store_ops {
 	                   size_t errlen);
 	int (*setting_get)(struct store_txn *t, const char *name, void **value, size_t *len, int64_t *updated,
 	                   char *err, size_t errlen);
+	int (*usage_add)(struct store_txn *t, const struct store_usage_row *r, char *err, size_t errlen);
+	int (*usage_list)(struct store_txn *t, const char *tenant, int64_t from_day, int64_t to_day, store_usage_fn fn,
+	                  void *arg, char *err, size_t errlen);
 	int (*acme_account_get)(struct store_txn *t, char **pem, char *err, size_t errlen);
 	int (*acme_account_put)(struct store_txn *t, const char *pem, char *err, size_t errlen);
 	int (*cert_get)(struct store_txn *t, const char *service, bool keys, struct store_cert *out, char *err,
@@ -344,6 +374,11 @@ struct store_ops {
 	int (*alias_set)(struct store_txn *t, const struct store_alias *a, char *err, size_t errlen);
 	int (*alias_delete)(struct store_txn *t, const char *service, const uint8_t *name, char *err, size_t errlen);
 	int (*mark)(struct store_txn *t, enum store_mark op, char *err, size_t errlen);
+	int (*tsig_key_add)(struct store_txn *t, const struct store_tsig_key *k, unsigned limit, char *err,
+	                    size_t errlen);
+	int (*tsig_key_list)(struct store_txn *t, const char *tenant, store_tsig_key_fn fn, void *arg, char *err,
+	                     size_t errlen);
+	int (*tsig_key_delete)(struct store_txn *t, const char *tenant, const uint8_t *name, char *err, size_t errlen);
 };
 struct store {
 	const struct store_ops *ops;
@@ -802,6 +837,19 @@ static inline int store_setting_get(struct store_txn *t, const char *name, void 
 	return t->store->ops->setting_get(t, name, value, len, updated, err, errlen);
 }
 
+/* Adds r->queries to the row of (r->day, r->apex, r->tenant), made (with 0) when absent. */
+static inline int store_usage_add(struct store_txn *t, const struct store_usage_row *r, char *err, size_t errlen)
+{
+	return t->store->ops->usage_add(t, r, err, errlen);
+}
+/* The rows of tenant (NULL: every tenant) from from_day to to_day (both included), in order of
+ * tenant, day and apex (as bytes). */
+static inline int store_usage_list(struct store_txn *t, const char *tenant, int64_t from_day, int64_t to_day,
+                                   store_usage_fn fn, void *arg, char *err, size_t errlen)
+{
+	return t->store->ops->usage_list(t, tenant, from_day, to_day, fn, arg, err, errlen);
+}
+
 /* ---- ACME and service certificates (the svc module) ---- */
 
 /* The ACME account key, PEM (malloc'd). TERN_ENOTFOUND when none was stored yet. */
@@ -866,6 +914,28 @@ static inline int store_alias_delete(struct store_txn *t, const char *service, c
                                      size_t errlen)
 {
 	return t->store->ops->alias_delete(t, service, name, err, errlen);
+}
+
+/* ---- TSIG keys made over the API (api_tsig_keys.c; every key is published for the query path) ---- */
+
+/* A new key (k->created is set by the store). TERN_EEXIST when a key of the name exists (any
+ * tenant's: the message does not say whose); TERN_EBUSY when the tenant has limit keys already. */
+static inline int store_tsig_key_add(struct store_txn *t, const struct store_tsig_key *k, unsigned limit, char *err,
+                                     size_t errlen)
+{
+	return t->store->ops->tsig_key_add(t, k, limit, err, errlen);
+}
+/* The keys of tenant (NULL: every tenant's), by name; secrets included. */
+static inline int store_tsig_key_list(struct store_txn *t, const char *tenant, store_tsig_key_fn fn, void *arg,
+                                      char *err, size_t errlen)
+{
+	return t->store->ops->tsig_key_list(t, tenant, fn, arg, err, errlen);
+}
+/* TERN_ENOTFOUND ("no TSIG key NAME") for a name that is not one of tenant's keys. */
+static inline int store_tsig_key_delete(struct store_txn *t, const char *tenant, const uint8_t *name, char *err,
+                                        size_t errlen)
+{
+	return t->store->ops->tsig_key_delete(t, tenant, name, err, errlen);
 }
 
 /* Frees the texts; the private keys are wiped first. */

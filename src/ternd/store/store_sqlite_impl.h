@@ -65,6 +65,9 @@ enum stmt {
 	ST_SERVICE_DELETE,
 	ST_SETTING_PUT,
 	ST_SETTING_GET,
+	ST_USAGE_ADD,
+	ST_USAGE_LIST,
+	ST_USAGE_LIST_ALL,
 	ST_ACME_ACCOUNT_GET,
 	ST_ACME_ACCOUNT_PUT,
 	ST_CERT_GET,
@@ -75,6 +78,10 @@ enum stmt {
 	ST_ALIAS_LIST,
 	ST_ALIAS_SET,
 	ST_ALIAS_DELETE,
+	ST_TSIG_KEY_ADD,
+	ST_TSIG_KEY_LIST,
+	ST_TSIG_KEY_LIST_ALL,
+	ST_TSIG_KEY_DELETE,
 	ST_COUNT
 };
 
@@ -147,6 +154,8 @@ struct sq_store {
 };
 
 #define CKPT_PAGES 1000 /* SQLite's own automatic checkpoint threshold */
+#define CKPT_RESTART_PAGES (2 * CKPT_PAGES) /* a WAL this long is started over (checkpoint()) */
+#define CKPT_RESTART_WAIT_MS 100 /* how long such a checkpoint waits for readers */
 
 /* A statement in use: taken from a connection's cache, bound, stepped, given back. */
 struct q {
@@ -168,6 +177,7 @@ struct walk {
 	store_service_fn service;
 	store_cert_due_fn cert_due;
 	store_alias_fn alias;
+	store_tsig_key_fn tsig_key;
 	void *arg;
 	char *err; /* where a row found broken is named (RRsets) */
 	size_t errlen;
@@ -271,6 +281,9 @@ int sq_service_get(struct store_txn *bt, const char *id, struct store_service *o
 int sq_service_list(struct store_txn *bt, const char *tenant, store_service_fn fn, void *arg, char *err, size_t errlen);
 int sq_service_count(struct store_txn *bt, const char *tenant, uint64_t *n, char *err, size_t errlen);
 int sq_service_delete(struct store_txn *bt, const char *id, char *err, size_t errlen);
+int sq_usage_add(struct store_txn *bt, const struct store_usage_row *r, char *err, size_t errlen);
+int sq_usage_list(struct store_txn *bt, const char *tenant, int64_t from_day, int64_t to_day, store_usage_fn fn,
+                  void *arg, char *err, size_t errlen);
 int sq_setting_put(struct store_txn *bt, const char *name, const void *value, size_t len, char *err, size_t errlen);
 int sq_setting_get(struct store_txn *bt, const char *name, void **value, size_t *len, int64_t *updated, char *err,
                    size_t errlen);
@@ -288,3 +301,8 @@ int sq_alias_add(struct store_txn *bt, const struct store_alias *a, unsigned lim
 int sq_alias_list(struct store_txn *bt, const char *service, store_alias_fn fn, void *arg, char *err, size_t errlen);
 int sq_alias_set(struct store_txn *bt, const struct store_alias *a, char *err, size_t errlen);
 int sq_alias_delete(struct store_txn *bt, const char *service, const uint8_t *name, char *err, size_t errlen);
+/* store_sqlite_tsig.c */
+int sq_tsig_key_add(struct store_txn *bt, const struct store_tsig_key *k, unsigned limit, char *err, size_t errlen);
+int sq_tsig_key_list(struct store_txn *bt, const char *tenant, store_tsig_key_fn fn, void *arg, char *err,
+                     size_t errlen);
+int sq_tsig_key_delete(struct store_txn *bt, const char *tenant, const uint8_t *name, char *err, size_t errlen);

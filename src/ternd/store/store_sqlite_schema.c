@@ -245,6 +245,24 @@ static const char *const migrations[] = {
     " created_at INTEGER NOT NULL,"
     " checked_at INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX service_aliases_by_service ON service_aliases (service_id, created_at);",
+    /* 14: TSIG keys made over the API (issue 24), each its tenant's, with the update ACL (JSON)
+     * an UPDATE signed with it is judged by; names unique across tenants */
+    "CREATE TABLE tsig_keys ("
+    " name BLOB PRIMARY KEY,"
+    " tenant TEXT NOT NULL,"
+    " algorithm TEXT NOT NULL CHECK (algorithm IN ('hmac-sha256', 'hmac-sha512')),"
+    " secret BLOB NOT NULL,"
+    " acl TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX tsig_keys_by_tenant ON tsig_keys (tenant, name);",
+    /* 15: usage: queries per zone, tenant and UTC day (a row is also the zone's zone-day) */
+    "CREATE TABLE usage_days ("
+    " tenant TEXT NOT NULL CHECK (length(tenant) <= 128),"
+    " day INTEGER NOT NULL,"
+    " apex BLOB NOT NULL,"
+    " queries INTEGER NOT NULL CHECK (queries >= 0),"
+    " PRIMARY KEY (tenant, day, apex)) WITHOUT ROWID;"
+    "CREATE INDEX usage_days_by_day ON usage_days (day);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -97,6 +97,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SETTING_PUT] = "INSERT INTO settings (name, value, updated_at) VALUES (?1, ?2, ?3)"
                        " ON CONFLICT (name) DO UPDATE SET value = ?2, updated_at = ?3",
     [ST_SETTING_GET] = "SELECT value, updated_at FROM settings WHERE name = ?1",
+    [ST_USAGE_ADD] = "INSERT INTO usage_days (tenant, day, apex, queries) VALUES (?1, ?2, ?3, ?4) "
+                     "ON CONFLICT (tenant, day, apex) DO UPDATE SET queries = queries + excluded.queries",
+    [ST_USAGE_LIST] = "SELECT day, apex, tenant, queries FROM usage_days WHERE tenant = ?1 AND day BETWEEN ?2 AND ?3 "
+                      "ORDER BY tenant, day, apex",
+    [ST_USAGE_LIST_ALL] = "SELECT day, apex, tenant, queries FROM usage_days WHERE day BETWEEN ?2 AND ?3 "
+                          "ORDER BY tenant, day, apex",
     [ST_ACME_ACCOUNT_GET] = "SELECT key_pem FROM acme_account WHERE id = 1",
     [ST_ACME_ACCOUNT_PUT] = "INSERT INTO acme_account (id, key_pem, created_at) VALUES (1, ?1, ?2)",
     /* the private keys only when ?2 is 1 (the ingress, the svc thread) */
@@ -137,6 +143,13 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ALIAS_SET] = "UPDATE service_aliases SET state = ?3, reason = ?4, checked_at = ?5"
                      " WHERE service_id = ?1 AND name = ?2",
     [ST_ALIAS_DELETE] = "DELETE FROM service_aliases WHERE service_id = ?1 AND name = ?2",
+    /* a key only while its tenant has fewer than ?7 */
+    [ST_TSIG_KEY_ADD] = "INSERT INTO tsig_keys (name, tenant, algorithm, secret, acl, created_at)"
+                        " SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE (SELECT count(*) FROM tsig_keys WHERE tenant = ?2) < ?7",
+    [ST_TSIG_KEY_LIST] = "SELECT name, tenant, algorithm, secret, acl, created_at FROM tsig_keys WHERE tenant = ?1"
+                         " ORDER BY name",
+    [ST_TSIG_KEY_LIST_ALL] = "SELECT name, tenant, algorithm, secret, acl, created_at FROM tsig_keys ORDER BY name",
+    [ST_TSIG_KEY_DELETE] = "DELETE FROM tsig_keys WHERE tenant = ?1 AND name = ?2",
 };
 
 __attribute__((format(printf, 3, 4))) void sq_errf(char *err, size_t errlen, const char *fmt, ...)

@@ -33,6 +33,7 @@ struct update_server {
 	struct server *srv;
 	struct change *change;
 	struct store *store;
+	struct update_limit limit;
 	_Atomic int64_t log_second;
 	_Atomic unsigned logged, suppressed;
 	_Atomic unsigned busy; /* answers running (update_stop waits for them) */
@@ -144,14 +145,36 @@ static bool rule_allows(const struct config_update_rule *r, const uint8_t *apex,
 	return ok;
 }
 
-/* The first update record the key's rules do not allow, or NULL. */
-static const struct update_rr *denied(const struct config_update *cu, uint16_t key_ref, const struct update *up)
+/* Whether rule is one of the key named key_name (wire, lower case). The rule's key is found by name
+ * in the configuration the rule belongs to: the request's key comes from the answering parameters
+ * the query path read, which a reload may have replaced since, so no index or pointer of theirs
+ * is compared with this configuration's. */
+static bool rule_of_key(const struct config *conf, const struct config_update_rule *r, const uint8_t *key_name)
+{
+	return r->key_ref >= 1 && r->key_ref <= conf->nkeys &&
+	       name_equal(conf->keys[r->key_ref - 1].key.name, key_name);
+}
+
+/* Whether the configuration has a key named key_name (its rules are then update.acl's). */
+static bool config_has_key(const struct config *conf, const uint8_t *key_name)
+{
+	for (size_t i = 0; i < conf->nkeys; i++)
+		if (name_equal(conf->keys[i].key.name, key_name))
+			return true;
+	return false;
+}
+
+/* The first update record the key's rules do not allow, or NULL: the rules of update.acl whose key
+ * is key_name when conf is given, else every rule (a key made over the API has its own). */
+static const struct update_rr *denied(const struct config *conf, const struct config_update_rule *rules, size_t n,
+                                      const uint8_t *key_name, const struct update *up)
 {
 	for (size_t i = 0; i < up->nupd; i++) {
 		const struct update_rr *rr = &up->upd[i];
 		bool add = rr->cls == up->zclass, ok = false;
-		for (size_t k = 0; k < cu->nacl && !ok; k++)
-			ok = cu->acl[k].key_ref == key_ref && rule_allows(&cu->acl[k], up->zone, rr, add);
+		for (size_t k = 0; k < n && !ok; k++)
+			ok = (!conf || rule_of_key(conf, &rules[k], key_name)) &&
+			     rule_allows(&rules[k], up->zone, rr, add);
 		if (!ok)
 			return rr;
 	}
@@ -293,12 +316,26 @@ static void answer_one(struct update_server *u, const struct server_update_reque
 		refuse(&c, RCODE_REFUSED, EDE_PROHIBITED, "zone %s is locked: %s", c.zone, sz.lock_reason);
 		goto out;
 	}
-	const struct ns_params *params = rcu_dereference(u->srv->params);
-	uint16_t key_ref = 0;
-	for (size_t i = 0; i < params->keyring.count; i++)
-		if (&params->keyring.keys[i] == rq->key)
-			key_ref = (uint16_t)(i + 1);
-	const struct update_rr *no = denied(&conf->update, key_ref, &up);
+	const struct update_rr *no = NULL;
+	if (config_has_key(conf, rq->key->name)) {
+		no = denied(conf, conf->update.acl, conf->update.nacl, rq->key->name, &up);
+	} else { /* a key made over the API: its tenant's zones only, by its own rules */
+		const struct server_api_keys *ak = rcu_dereference(u->srv->api_keys);
+		const struct server_api_key *k = NULL;
+		for (size_t i = 0; ak && i < ak->ring.count && !k; i++)
+			if (name_equal(ak->ring.keys[i].name, rq->key->name))
+				k = &ak->keys[i];
+		if (!k) {
+			refuse(&c, RCODE_REFUSED, EDE_PROHIBITED, "key %s is no longer known", c.key);
+			goto out;
+		}
+		if (strcmp(k->tenant, sz.tenant) != 0) {
+			refuse(&c, RCODE_REFUSED, EDE_PROHIBITED, "key %s may not update zone %s (not its tenant's)",
+			       c.key, c.zone);
+			goto out;
+		}
+		no = denied(NULL, k->acl, k->nacl, rq->key->name, &up);
+	}
 	if (no) {
 		char owner[NAME_MAXLEN * 4 + 1], type[16];
 		name_to_text(no->owner, owner, sizeof(owner));
@@ -310,6 +347,13 @@ static void answer_one(struct update_server *u, const struct server_update_reque
 	if (sz.dnssec && update_touches_dnssec(&up)) {
 		refuse(&c, RCODE_REFUSED, EDE_PROHIBITED,
 		       "zone %s is signed by Tern: its signer keeps the DNSSEC records", c.zone);
+		goto out;
+	}
+	unsigned rate = 0, wait = 0;
+	if (u->limit.take && !u->limit.take(u->limit.arg, sz.tenant, &rate, &wait)) {
+		refuse(&c, RCODE_REFUSED, EDE_OTHER,
+		       "rate limit of %u requests a second for tenant %s exceeded (API and updates): retry in %u s",
+		       rate, sz.tenant, wait);
 		goto out;
 	}
 	char principal[NAME_MAXLEN * 4 + 16];
@@ -335,7 +379,8 @@ static void answer(void *arg, const struct server_update_request *rq, struct ser
 	atomic_fetch_sub(&u->busy, 1);
 }
 
-int update_start(struct server *srv, struct change *change, struct store *store, struct update_server **out)
+int update_start(struct server *srv, struct change *change, struct store *store, const struct update_limit *limit,
+                 struct update_server **out)
 {
 	struct update_server *u = calloc(1, sizeof(*u));
 	if (!u)
@@ -343,6 +388,8 @@ int update_start(struct server *srv, struct change *change, struct store *store,
 	u->srv = srv;
 	u->change = change;
 	u->store = store;
+	if (limit)
+		u->limit = *limit;
 	u->hook = (struct server_update){answer, u};
 	rcu_assign_pointer(srv->update, &u->hook);
 	*out = u;

@@ -110,6 +110,11 @@ enum xfrin_notify_result {
  * (or the zone has none), asks the refresh thread to refresh it now. x may be NULL. */
 enum xfrin_notify_result xfrin_notify(struct xfrin *x, const uint8_t *lname, const struct sockaddr *from,
                                       const struct tsig_key *key);
+/* The primaries of the secondary zone whose apex is lname (lower-cased), at most cap of them, in
+ * the order configured, into addrs and lens (an UPDATE is forwarded to them, RFC 2136 6): their
+ * number, 0 when lname is no secondary zone's apex. x may be NULL. */
+size_t xfrin_primaries_of(const struct xfrin *x, const uint8_t *lname, struct sockaddr_storage *addrs, socklen_t *lens,
+                          size_t cap);
 /* Whether lname (lower-cased) lies in a secondary zone that is configured but not served (never
  * loaded, or expired); if so *apex_len gets the deepest such zone's apex length and *ede the
  * Extended DNS Error to answer SERVFAIL with (RFC 8914: 14 Not Ready, 24 Invalid Data). x may

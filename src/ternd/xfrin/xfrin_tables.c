@@ -152,6 +152,25 @@ enum xfrin_notify_result xfrin_notify(struct xfrin *x, const uint8_t *lname, con
 	return XFRIN_NOTIFY_ACCEPTED;
 }
 
+size_t xfrin_primaries_of(const struct xfrin *x, const uint8_t *lname, struct sockaddr_storage *addrs, socklen_t *lens,
+                          size_t cap)
+{
+	if (!x)
+		return 0;
+	RCU_READER_CHECK();
+	const struct xfrin_table *t = rcu_dereference(((struct xfrin *)x)->all);
+	int i = t ? table_find(t, lname, name_len(lname), name_hash(lname)) : -1;
+	if (i < 0)
+		return 0;
+	const struct primaries *p = rcu_dereference(t->slot[i].z->primaries);
+	size_t n = 0;
+	for (; n < p->n && n < cap; n++) {
+		addrs[n] = p->addr[n].addr;
+		lens[n] = p->addr[n].addrlen;
+	}
+	return n;
+}
+
 /* xfrin_unavailable() once there is a table of them: apart, so that the usual call (no such zone)
  * does not pay for this one's frame. */
 __attribute__((noinline)) static bool unavailable_in(const struct xfrin_table *t, const uint8_t *lname,

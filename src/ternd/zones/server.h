@@ -1,6 +1,7 @@
 /* One running server: its zones, its answering parameters and its transports. Everything a
  * query needs hangs off here, so tests can run several servers in one process. */
 #pragma once
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,7 @@ struct ns_params {
 };
 
 struct signals;
+struct usage;
 struct xfrin;
 struct xfr_journal;
 struct tsig_key;
@@ -66,6 +68,20 @@ struct server_update {
 	void *arg;
 };
 
+/* TSIG keys made over the API (api/api_tsig_keys.c builds and publishes them whole): a request
+ * whose key the configuration does not have is verified against these, and an UPDATE signed with
+ * one is judged by its own rules (the semantics of update.acl, key_ref unused), for zones of its
+ * tenant only. */
+struct server_api_key {
+	char *tenant;
+	struct config_update_rule *acl;
+	size_t nacl;
+};
+struct server_api_keys {
+	struct tsig_keyring ring;
+	struct server_api_key *keys; /* ring.count of them, in the ring's order */
+};
+
 struct server {
 	struct zones *zones;
 	struct ns_params *params; /* RCU pointer */
@@ -75,11 +91,14 @@ struct server {
 	struct stats stats; /* query counters of every worker */
 	struct xfrin *xfrin; /* secondary zones (NOTIFY in, expiry); set before workers start */
 	struct signals *signals; /* conditions signalled (signals/signals.h); NULL = none */
+	struct usage *usage; /* queries by zone and tenant (usage/usage.h), what /metrics shows; NULL = none */
 	struct monitors *monitors; /* member health of dynamic answers (dyn/monitor.h), the ctx of
 	                            * monitor_up(); set before workers start; NULL = every member up */
 	const struct xfr_journal *journal; /* zone history for IXFR (the API's store); NULL = none */
 	struct server_update *update; /* dynamic updates (RCU pointer); NULL: UPDATE is answered NOTIMP */
 	uint8_t cookie_random[16]; /* the cookie secret when the configuration gives none (made at start) */
+	struct server_api_keys *api_keys; /* RCU pointer; NULL: none */
+	_Atomic unsigned update_forwards; /* UPDATEs of secondary zones being forwarded (ns/update_forward.h) */
 };
 
 /* conf is published as the configuration in force; the caller keeps owning it. */

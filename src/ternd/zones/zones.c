@@ -22,6 +22,7 @@
  * current and never the table. */
 struct zone_slot {
 	struct zone *current; /* RCU pointer */
+	uint64_t uid; /* every version's zone->uid */
 	uint32_t hash; /* of the apex */
 	int labels;
 	uint8_t apex_len;
@@ -62,6 +63,7 @@ struct zones {
 	struct retired *retired, **retired_tail;
 	struct zone_table *table; /* RCU pointer */
 	_Atomic size_t count; /* zones served, kept by writers: read without being an RCU reader */
+	uint64_t last_uid; /* the last zone->uid given (writers') */
 	struct {
 		zones_listener fn;
 		void *arg;
@@ -292,6 +294,7 @@ int zones_publish(struct zones *zs, struct zone *next)
 	struct zone_slot *s = table_find(t, next->apex, next->apex_len);
 	struct zone *old = NULL;
 	if (s) {
+		next->uid = s->uid;
 		old = rcu_xchg_pointer(&s->current, next);
 	} else {
 		s = calloc(1, sizeof(*s) + next->apex_len);
@@ -306,6 +309,7 @@ int zones_publish(struct zones *zs, struct zone *next)
 		s->apex_len = next->apex_len;
 		s->hash = name_hash(s->apex);
 		s->labels = name_labels(s->apex);
+		s->uid = next->uid = ++zs->last_uid;
 		s->current = next;
 		if (grown) {
 			for (size_t i = 0; i < atomic_load(&t->n); i++)

@@ -1,0 +1,426 @@
+/* Usage totals (usage.h): a key -> queries table and a uid -> zone table, both under one mutex,
+ * filled by the ternd-usage thread once a second and by a /metrics scrape (which takes the
+ * workers' counts first, so it sees every query answered before it). */
+#include "ternd/usage/usage.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/error.h"
+#include "lib/zone.h"
+#include "ternd/base/event.h"
+#include "ternd/base/log.h"
+#include "ternd/base/stats.h"
+#include "ternd/store/store.h"
+#include "ternd/zones/zones.h"
+
+#define TENANTS_A_TICK 10000 /* tenants looked up in the store a second, at most */
+
+struct total {
+	uint64_t key, queries; /* key 0: empty */
+};
+
+/* A zone met by uid: its apex, and its tenant once looked up (NULL until then). */
+struct uzone {
+	uint64_t uid; /* 0: empty */
+	char *tenant;
+	bool removed;
+	uint64_t pending; /* queries taken since the last flush, of u->day */
+	int64_t day_written; /* the last day a row of it went to the store (its zone-day) */
+	uint8_t apex_len;
+	uint8_t *apex;
+};
+
+struct usage {
+	const struct stats *stats;
+	struct zones *zones;
+	struct store *store;
+	pthread_mutex_t lock; /* everything below */
+	pthread_cond_t wake;
+	bool stop;
+	struct total *totals;
+	size_t ntotals, totals_cap; /* cap a power of two */
+	struct uzone *zs;
+	size_t nzones, zones_cap;
+	size_t unresolved; /* zones whose tenant is not looked up yet */
+	uint64_t lost;
+	int64_t day; /* the UTC day the pending queries are of */
+	unsigned flush_ms;
+	uint64_t flushed_at; /* monotonic ms */
+	pthread_mutex_t flush_lock; /* one flush at a time (the thread's, a stop's, the usage API's) */
+	struct ev_thread thread;
+};
+
+static int64_t utc_day(void)
+{
+	return (int64_t)(time(NULL) / 86400);
+}
+
+static uint64_t mix(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ull;
+	return k ^ (k >> 33);
+}
+
+static struct uzone *zone_slot(struct usage *u, uint64_t uid);
+
+static bool totals_grow(struct usage *u)
+{
+	size_t cap = u->totals_cap ? u->totals_cap * 2 : 1024;
+	struct total *t = calloc(cap, sizeof(*t));
+	if (!t)
+		return false;
+	for (size_t i = 0; i < u->totals_cap; i++) {
+		if (!u->totals[i].key)
+			continue;
+		size_t h = mix(u->totals[i].key) & (cap - 1);
+		while (t[h].key)
+			h = (h + 1) & (cap - 1);
+		t[h] = u->totals[i];
+	}
+	free(u->totals);
+	u->totals = t;
+	u->totals_cap = cap;
+	return true;
+}
+
+static void add_total(void *arg, uint64_t key, uint64_t n)
+{
+	struct usage *u = arg;
+	if ((u->ntotals + 1) * 2 > u->totals_cap && !totals_grow(u)) {
+		u->lost += n; /* out of memory: counted, not attributed */
+		return;
+	}
+	size_t h = mix(key) & (u->totals_cap - 1);
+	while (u->totals[h].key && u->totals[h].key != key)
+		h = (h + 1) & (u->totals_cap - 1);
+	if (!u->totals[h].key) {
+		u->totals[h].key = key;
+		u->ntotals++;
+	}
+	u->totals[h].queries += n;
+	uint64_t uid = stats_usage_uid(key);
+	struct uzone *z = uid ? zone_slot(u, uid) : NULL;
+	if (z && z->uid)
+		z->pending += n;
+}
+
+static struct uzone *zone_slot(struct usage *u, uint64_t uid)
+{
+	if (!u->zones_cap)
+		return NULL;
+	size_t h = mix(uid) & (u->zones_cap - 1);
+	while (u->zs[h].uid && u->zs[h].uid != uid)
+		h = (h + 1) & (u->zones_cap - 1);
+	return &u->zs[h];
+}
+
+static bool zones_grow(struct usage *u)
+{
+	size_t cap = u->zones_cap ? u->zones_cap * 2 : 1024;
+	struct uzone *z = calloc(cap, sizeof(*z)), *old = u->zs;
+	size_t oldcap = u->zones_cap;
+	if (!z)
+		return false;
+	u->zs = z;
+	u->zones_cap = cap;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].uid)
+			*zone_slot(u, old[i].uid) = old[i];
+	free(old);
+	return true;
+}
+
+/* Registers a zone (under u->lock); a failed allocation leaves it unnamed in the totals. */
+static void zone_add(struct usage *u, uint64_t uid, const uint8_t *apex, size_t len)
+{
+	if ((u->nzones + 1) * 2 > u->zones_cap && !zones_grow(u))
+		return;
+	struct uzone *z = zone_slot(u, uid);
+	if (z->uid)
+		return;
+	uint8_t *copy = malloc(len);
+	if (!copy)
+		return;
+	memcpy(copy, apex, len);
+	*z = (struct uzone){.uid = uid, .apex = copy, .apex_len = (uint8_t)len, .day_written = -1};
+	u->nzones++;
+	u->unresolved++;
+}
+
+static void on_zone(void *arg, enum zones_event ev, const struct zone *old, const struct zone *next)
+{
+	struct usage *u = arg;
+	pthread_mutex_lock(&u->lock);
+	if (ev == ZONES_PUBLISHED && !old) {
+		zone_add(u, next->uid, next->apex, next->apex_len);
+	} else if (ev == ZONES_REMOVED && old) {
+		struct uzone *z = zone_slot(u, old->uid);
+		if (z && z->uid)
+			z->removed = true; /* its totals keep its name */
+	}
+	pthread_mutex_unlock(&u->lock);
+}
+
+/* Looks up the tenant of up to TENANTS_A_TICK zones in the store, without the lock held. */
+static void resolve_tenants(struct usage *u)
+{
+	struct want {
+		uint64_t uid;
+		uint8_t apex[NAME_MAXLEN];
+	} *w = NULL;
+	size_t n = 0;
+	pthread_mutex_lock(&u->lock);
+	if (u->unresolved && (w = malloc(sizeof(*w) * TENANTS_A_TICK)))
+		for (size_t i = 0; i < u->zones_cap && n < TENANTS_A_TICK; i++)
+			if (u->zs[i].uid && !u->zs[i].tenant) {
+				w[n].uid = u->zs[i].uid;
+				memcpy(w[n].apex, u->zs[i].apex, u->zs[i].apex_len);
+				n++;
+			}
+	pthread_mutex_unlock(&u->lock);
+	for (size_t i = 0; i < n; i++) {
+		struct store_zone sz;
+		char err[256];
+		const char *tenant = "";
+		int rc = u->store ? store_zone_get(store_latest(u->store), w[i].apex, &sz, err, sizeof(err))
+		                  : TERN_ENOTFOUND;
+		if (rc == 0)
+			tenant = sz.tenant;
+		else if (rc != TERN_ENOTFOUND)
+			continue; /* the store failed: asked again next second */
+		char *copy = strdup(tenant);
+		pthread_mutex_lock(&u->lock);
+		struct uzone *z = zone_slot(u, w[i].uid);
+		if (copy && z && z->uid && !z->tenant) {
+			z->tenant = copy;
+			copy = NULL;
+			u->unresolved--;
+		}
+		pthread_mutex_unlock(&u->lock);
+		free(copy);
+	}
+	free(w);
+}
+
+static void take(struct usage *u)
+{
+	uint64_t lost = 0;
+	stats_usage_take(u->stats, add_total, u, &lost);
+	u->lost = lost > u->lost ? lost : u->lost;
+}
+
+/* One zone's share of a flush: its pending queries when gathered. apex and tenant stay valid: a
+ * zone's entry is freed only by usage_stop. */
+struct flush_item {
+	uint64_t uid, queries;
+	const uint8_t *apex;
+	const char *tenant;
+};
+
+/* Writes every zone's pending queries of u->day, and a zone-day row for each zone served that has
+ * none yet that day, in one store transaction; what was written is then taken off pending (a
+ * failed write leaves it for the next flush). Then moves to today when the day changed. */
+static int flush(struct usage *u, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&u->flush_lock);
+	pthread_mutex_lock(&u->lock);
+	take(u);
+	int64_t day = u->day, today = utc_day();
+	struct flush_item *items = malloc((u->nzones ? u->nzones : 1) * sizeof(*items));
+	size_t n = 0;
+	for (size_t i = 0; items && i < u->zones_cap; i++) {
+		struct uzone *z = &u->zs[i];
+		if (z->uid && z->tenant && (z->pending || (z->day_written != day && !z->removed)))
+			items[n++] = (struct flush_item){z->uid, z->pending, z->apex, z->tenant};
+	}
+	pthread_mutex_unlock(&u->lock);
+	int rc = items ? 0 : TERN_ENOMEM;
+	if (!items)
+		snprintf(err, errlen, "usage: out of memory");
+	struct store_txn *t = NULL;
+	if (rc == 0 && u->store && n && (rc = store_begin(u->store, &t, err, errlen)) == 0) {
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			struct store_usage_row r = {.day = day, .queries = items[i].queries};
+			memcpy(r.apex, items[i].apex, name_len(items[i].apex));
+			snprintf(r.tenant, sizeof(r.tenant), "%s", items[i].tenant);
+			rc = store_usage_add(t, &r, err, errlen);
+		}
+		if (rc == 0)
+			rc = store_commit(t, err, errlen);
+		else
+			store_rollback(t);
+	}
+	pthread_mutex_lock(&u->lock);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct uzone *z = zone_slot(u, items[i].uid);
+		if (z && z->uid) {
+			z->pending -= items[i].queries;
+			z->day_written = day;
+		}
+	}
+	if (rc == 0 && today != day) {
+		/* pending queries from now on are today's (taken before the day turned: yesterday's) */
+		u->day = today;
+	}
+	u->flushed_at = ev_clock_ms();
+	pthread_mutex_unlock(&u->lock);
+	pthread_mutex_unlock(&u->flush_lock);
+	free(items);
+	return rc;
+}
+
+int usage_flush(struct usage *u, char *err, size_t errlen)
+{
+	err[0] = 0;
+	return flush(u, err, errlen);
+}
+
+static void run(void *arg)
+{
+	struct usage *u = arg;
+	char err[256];
+	uint64_t failed_log = 0;
+	pthread_mutex_lock(&u->lock);
+	while (!u->stop) {
+		take(u);
+		bool due = ev_clock_ms() - u->flushed_at >= u->flush_ms || utc_day() != u->day;
+		pthread_mutex_unlock(&u->lock);
+		resolve_tenants(u);
+		if (due && flush(u, err, sizeof(err)) < 0 && ev_clock_ms() >= failed_log) {
+			log_warning("usage: the counts could not be stored (kept for the next try): %s", err);
+			failed_log = ev_clock_ms() + 60000;
+		}
+		pthread_mutex_lock(&u->lock);
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += 1;
+		while (!u->stop && pthread_cond_timedwait(&u->wake, &u->lock, &ts) == 0)
+			;
+	}
+	pthread_mutex_unlock(&u->lock);
+}
+
+int usage_start(struct usage **out, const struct stats *stats, struct zones *zones, struct store *store,
+                unsigned flush_ms)
+{
+	struct usage *u = calloc(1, sizeof(*u));
+	if (!u)
+		return TERN_ENOMEM;
+	u->stats = stats;
+	u->zones = zones;
+	u->store = store;
+	u->flush_ms = flush_ms;
+	u->day = utc_day();
+	u->flushed_at = ev_clock_ms();
+	pthread_mutex_init(&u->lock, NULL);
+	pthread_mutex_init(&u->flush_lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&u->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if (zones_subscribe(zones, on_zone, u) < 0 || ev_thread_start_fn(&u->thread, run, u, "ternd-usage") < 0) {
+		zones_unsubscribe(zones, on_zone, u);
+		usage_stop(u);
+		return TERN_EIO;
+	}
+	*out = u;
+	return 0;
+}
+
+void usage_stop(struct usage *u)
+{
+	if (!u)
+		return;
+	zones_unsubscribe(u->zones, on_zone, u);
+	pthread_mutex_lock(&u->lock);
+	u->stop = true;
+	pthread_cond_signal(&u->wake);
+	pthread_mutex_unlock(&u->lock);
+	ev_thread_stop(&u->thread);
+	char err[256];
+	resolve_tenants(u);
+	if (flush(u, err, sizeof(err)) < 0) /* the queries since the last flush */
+		log_warning("usage: the last counts could not be stored: %s", err);
+	for (size_t i = 0; i < u->zones_cap; i++) {
+		free(u->zs[i].apex);
+		free(u->zs[i].tenant);
+	}
+	free(u->zs);
+	free(u->totals);
+	pthread_cond_destroy(&u->wake);
+	pthread_mutex_destroy(&u->lock);
+	pthread_mutex_destroy(&u->flush_lock);
+	free(u);
+}
+
+void usage_foreach(struct usage *u, void (*fn)(void *arg, const struct usage_row *r), void *arg)
+{
+	pthread_mutex_lock(&u->lock);
+	take(u);
+	for (size_t i = 0; i < u->totals_cap; i++) {
+		const struct total *t = &u->totals[i];
+		if (!t->key)
+			continue;
+		uint64_t uid = stats_usage_uid(t->key);
+		const struct uzone *z = uid ? zone_slot(u, uid) : NULL;
+		if (uid && (!z || !z->uid))
+			continue; /* a zone whose name could not be kept: in lost */
+		struct usage_row r = {.apex = z ? z->apex : NULL,
+		                      .tenant = z && z->tenant ? z->tenant : "",
+		                      .qtype = stats_usage_qtype(t->key),
+		                      .rcode = stats_usage_rcode(t->key),
+		                      .transport = stats_usage_transport(t->key),
+		                      .queries = t->queries};
+		fn(arg, &r);
+	}
+	pthread_mutex_unlock(&u->lock);
+}
+
+static int by_tenant(const void *a, const void *b)
+{
+	return strcmp(((const struct usage_tenant_row *)a)->tenant, ((const struct usage_tenant_row *)b)->tenant);
+}
+
+void usage_tenants(struct usage *u, void (*fn)(void *arg, const struct usage_tenant_row *r), void *arg)
+{
+	pthread_mutex_lock(&u->lock);
+	struct usage_tenant_row *rows = malloc((u->nzones ? u->nzones : 1) * sizeof(*rows));
+	size_t n = 0;
+	for (size_t i = 0; rows && i < u->zones_cap; i++) {
+		const struct uzone *z = &u->zs[i];
+		if (!z->uid || z->removed)
+			continue;
+		const struct zone *served = zones_get(u->zones, z->apex);
+		if (served && served->uid == z->uid)
+			rows[n++] = (struct usage_tenant_row){
+			    .tenant = z->tenant ? z->tenant : "", .zones = 1, .records = served->nrecords};
+	}
+	qsort(rows, n, sizeof(*rows), by_tenant);
+	for (size_t i = 0; i < n;) {
+		struct usage_tenant_row sum = rows[i++];
+		for (; i < n && !strcmp(rows[i].tenant, sum.tenant); i++) {
+			sum.zones++;
+			sum.records += rows[i].records;
+		}
+		fn(arg, &sum);
+	}
+	pthread_mutex_unlock(&u->lock);
+	free(rows);
+}
+
+uint64_t usage_lost(struct usage *u)
+{
+	pthread_mutex_lock(&u->lock);
+	uint64_t n = u->lost;
+	pthread_mutex_unlock(&u->lock);
+	return n;
+}

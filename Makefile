@@ -1,5 +1,5 @@
 # Tern: the README's commands. `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo bench-scale bench-catalog bench-fleet bench-signal bench-ddns fuzz fuzz-smoke deb test-pg
+.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo bench-scale bench-catalog bench-fleet bench-signal bench-ddns bench-check fuzz fuzz-smoke deb test-pg
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
 	libcmocka-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev \
@@ -10,7 +10,7 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu
 	bird2 libdbus-1-dev dbus-daemon dbus-bin libmosquitto-dev mosquitto mosquitto-clients python3-paho-mqtt \
 	lego \
 	libidn2-dev \
-	libpq-dev postgresql-15
+	libpq-dev postgresql-15 zonemaster-cli dnsviz
 PY := /usr/bin/python3
 # ternd refuses to run as root unless told (server.user, privdrop.h): the tests, the benches and
 # `make run` run everything as root on a fresh machine, so they say so here
@@ -193,6 +193,12 @@ bench-edge: build
 # BENCH_DDNS_UPDATES=200 BENCH_DDNS_LATENCY=50 for a quick run.
 bench-ddns: build
 	TERND=$(CURDIR)/$(BUILD)/ternd bench/ddns/run.sh
+
+# tern check against Zonemaster (bench/README.md): wall time of `tern check domain corp.lab` and of
+# `zonemaster-cli corp.lab --hints` on test_check.py's lab, Zonemaster's errors a subset of tern's;
+# writes bench/results/check.md. BENCH_CHECK_ROUNDS=3 for a quick run.
+bench-check: build
+	TERND=$(CURDIR)/$(BUILD)/ternd bench/check/run.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz deb

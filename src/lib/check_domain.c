@@ -185,6 +185,42 @@ static void serial_rule(struct check_report *r)
 			           newest);
 }
 
+/* Redundancy (RFC 1034 section 4.1, Zonemaster's DELEGATION01 and 02): two name servers at least,
+ * at the parent (unless it serves the zone itself) and in the zone, on two addresses at least, and no
+ * address shared by two names. */
+static void redundancy_rule(struct check_report *r, bool seeded)
+{
+	char addrs[CHECK_MAXSERVERS][CHECK_ADDR_TEXT], names[CHECK_MAXSERVERS][CHECK_NAME_TEXT];
+	int naddrs = 0;
+	for (int i = 0; i < r->nservers; i++) {
+		const struct check_server *s = &r->servers[i];
+		if (!s->addr[0] || strcmp(s->role, "resolver") == 0)
+			continue;
+		int k = 0;
+		while (k < naddrs && strcmp(addrs[k], s->addr) != 0)
+			k++;
+		if (k == naddrs) {
+			check_copy(addrs[naddrs], CHECK_ADDR_TEXT, s->addr);
+			check_copy(names[naddrs++], CHECK_NAME_TEXT, s->ns);
+		} else if (!check_name_eq(names[k], s->ns)) {
+			check_find(r, "ns_shared_addr", "%s and %s, name servers of %s, share the address %s", names[k],
+			           s->ns, r->zone, s->addr);
+		}
+	}
+	char why[600] = "";
+	if (!seeded && r->nparent_ns < 2)
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s%s lists %d name server(s) for it",
+		         why[0] ? "; " : "", r->parent, r->nparent_ns);
+	if (r->nchild_ns > 0 && r->nchild_ns < 2)
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), "%sthe zone lists %d name server(s)",
+		         why[0] ? "; " : "", r->nchild_ns);
+	if (naddrs > 0 && naddrs < 2)
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), "%sits name servers have %d address(es) (%s)",
+		         why[0] ? "; " : "", naddrs, addrs[0]);
+	if (why[0])
+		check_find(r, "too_few_ns", "%s has no second name server: %s", r->zone, why);
+}
+
 int check_domain(struct check_ctx *c, struct check_report *r)
 {
 	int rc = TERN_EIO;
@@ -263,6 +299,8 @@ int check_domain(struct check_ctx *c, struct check_report *r)
 			check_dnssec_delegation(c, r, &g, a);
 	}
 	serial_rule(r);
+	if (have_ns)
+		redundancy_rule(r, seeded);
 	rc = 0;
 done:
 	free(w);

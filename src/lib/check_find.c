@@ -60,6 +60,11 @@ static const struct {
      "Check the signer: signatures are normally renewed days before they expire; if nothing re-signs the zone "
      "it fails validation when they do."},
     {"expiry_soon", CHECK_ERROR, "Renew the domain at the registrar before it expires."},
+    {"too_few_ns", CHECK_WARNING,
+     "Add a second name server on another address (better: another network): with one, a single failure takes "
+     "the zone off the Internet (RFC 1034 section 4.1 asks for two). List it at the registrar and in the zone."},
+    {"ns_shared_addr", CHECK_WARNING,
+     "Give each name server its own address: names sharing one are one server, and add no redundancy."},
     {"unknown_rule", CHECK_ERROR, "(a rule without an entry in check_find.c: report this as a bug)"},
 };
 #define NRULES (sizeof(rules) / sizeof(rules[0]))

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "lib/check.h"
+#include "lib/check_advice.h"
 #include "lib/check_input.h"
 #include "lib/rrtext.h"
 #include "tern/cli.h"
@@ -23,6 +24,9 @@ static const struct cli_opt check_opts[] = {
     {"registry-timeout", 1, "--registry-timeout MS  for each WHOIS and RDAP exchange (default 10000)"},
     {"no-whois", 0, "--no-whois             do not ask WHOIS"},
     {"type", 1, "--type TYPE            the type to resolve (fqdn; default A)"},
+    {"advice", 1, "--advice URL           an OpenAI-compatible endpoint adding prose (default $TERN_ADVICE_URL)"},
+    {"advice-model", 1, "--advice-model MODEL   the endpoint's model (default $TERN_ADVICE_MODEL)"},
+    {"advice-timeout", 1, "--advice-timeout MS    for the advice exchange (default 20000)"},
     {NULL, 0, NULL},
 };
 
@@ -73,6 +77,46 @@ static int setup(struct cli *cli, const struct cli_args *a, struct check_ctx *c,
 	return 0;
 }
 
+/* The advice endpoint from --advice/--advice-model or the environment, the key from TERN_ADVICE_KEY
+ * only (a command line is visible to every user of the machine). */
+static int advice_setup(struct cli *cli, const struct cli_args *a, struct check_advice_cfg *cfg)
+{
+	const char *url = cli_opt_last(a, "advice") ? cli_opt_last(a, "advice")[0] : getenv("TERN_ADVICE_URL");
+	const char *model =
+	    cli_opt_last(a, "advice-model") ? cli_opt_last(a, "advice-model")[0] : getenv("TERN_ADVICE_MODEL");
+	const char *key = getenv(CHECK_ADVICE_KEY_ENV);
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->timeout_ms = 20000;
+	if (number(cli, a, "advice-timeout", 10, 600000, &cfg->timeout_ms))
+		return CLI_EUSAGE;
+	if (!url || !*url) {
+		if (cli_opt_count(a, "advice-model") + cli_opt_count(a, "advice-timeout"))
+			return cli_usage_error(cli, "--advice-model and --advice-timeout need --advice URL");
+		return 0;
+	}
+	if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) || strlen(url) >= sizeof(cfg->url))
+		return cli_usage_error(cli,
+		                       "--advice %s: expected an http:// or https:// URL of at most %zu characters",
+		                       url, sizeof(cfg->url) - 1);
+	if (!model || !*model || strlen(model) >= sizeof(cfg->model))
+		return cli_usage_error(cli, "--advice-model: expected the endpoint's model name (1 to %zu characters)",
+		                       sizeof(cfg->model) - 1);
+	for (const char *p = url; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return cli_usage_error(cli, "--advice %s: a URL holds no spaces or control characters", url);
+	for (const char *p = model; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			return cli_usage_error(cli, "--advice-model: printable ASCII only");
+	if (key && (strlen(key) >= sizeof(cfg->key) || strpbrk(key, "\r\n")))
+		return cli_usage_error(cli, "%s: expected one line of at most %zu characters", CHECK_ADVICE_KEY_ENV,
+		                       sizeof(cfg->key) - 1);
+	check_copy(cfg->url, sizeof(cfg->url), url);
+	check_copy(cfg->model, sizeof(cfg->model), model);
+	if (key)
+		check_copy(cfg->key, sizeof(cfg->key), key);
+	return 0;
+}
+
 static int run(struct cli *cli, const struct cli_args *a, bool fqdn)
 {
 	char name[CHECK_NAME_TEXT], unicode[1024], err[300];
@@ -82,6 +126,8 @@ static int run(struct cli *cli, const struct cli_args *a, bool fqdn)
 	struct check_ctx *c = malloc(sizeof(*c));
 	int rc = CLI_EUSAGE;
 	uint16_t qtype = 1;
+	struct check_advice_cfg acfg = {0};
+	struct check_advice adv = {0};
 	bool idn = false; /* shown in both forms */
 	for (const unsigned char *p = (const unsigned char *)unicode; *p; p++)
 		idn |= *p >= 0x80;
@@ -101,26 +147,30 @@ static int run(struct cli *cli, const struct cli_args *a, bool fqdn)
 	}
 	if (fqdn)
 		c->whois[0] = 0;
-	if ((rc = setup(cli, a, c, fqdn ? &qtype : NULL)) != 0)
+	if ((rc = setup(cli, a, c, fqdn ? &qtype : NULL)) != 0 || (rc = advice_setup(cli, a, &acfg)) != 0)
 		goto done;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int ran = fqdn ? check_fqdn(c, r, qtype) : check_domain(c, r);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	r->ms = (double)(t1.tv_sec - t0.tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	check_advice_ask(&acfg, r, &adv); /* the report is complete: the advice only reads it */
 	if (cli->json) {
 		json_t *j = check_report_json(r);
 		if (j && idn)
 			json_object_set_new(j, "unicode", json_string(unicode));
+		check_advice_json(&adv, j);
 		output_json(j);
 		json_decref(j);
 	} else {
 		if (idn)
 			printf("(%s is %s)\n", unicode, name);
 		check_report_text(r, stdout);
+		check_advice_text(&adv, stdout);
 	}
 	rc = ran < 0 ? CLI_ECONNECT : check_report_worst(r) == CHECK_ERROR ? CLI_EAPI : CLI_OK;
 done:
+	memset(acfg.key, 0, sizeof(acfg.key));
 	free(c);
 	check_report_free(r);
 	return rc;
@@ -139,7 +189,11 @@ static int check_fqdn_cmd(struct cli *cli, const struct cli_args *a)
 #define CHECK_EXIT                                                                                                     \
 	"Runs on this machine (no API): a walk from the root hints that uses no cache, as dig +trace.\n"               \
 	"Exit status here: 0 no error findings, 1 error findings, 2 usage error, 3 nothing could be asked.\n"          \
-	"A server that fails makes the report partial (its \"failures\"), not the command.\n"
+	"A server that fails makes the report partial (its \"failures\"), not the command.\n"                          \
+	"--advice URL (with --advice-model; the key from $TERN_ADVICE_KEY) asks an OpenAI-compatible endpoint\n"       \
+	"(POST URL/chat/completions) for prose about the findings, sending them and the public DNS data\n"             \
+	"only; it is printed last, labelled, and never changes the findings or the exit status. When the\n"            \
+	"endpoint fails, is slow or answers garbage, one line says why and the rest is the same.\n"
 
 const struct cli_cmd cmd_check[] = {
     {"check", "domain", "DOMAIN [--hints FILE] [--whois HOST[:PORT] | --no-whois] [--rdap URL]",
@@ -149,7 +203,7 @@ const struct cli_cmd cmd_check[] = {
      "the parent's DS against the zone's DNSKEYs, and the validity of the apex's signatures.\n"
      "Findings (each with its fix): not_delegated, lame_ns, slow_ns, ns_mismatch, glue_mismatch,\n"
      "serial_lag, cname_at_apex, ttl_high, ds_mismatch, ds_missing, rrsig_invalid, rrsig_expiring,\n"
-     "expiry_soon.\n" CHECK_EXIT "  tern check domain example.com\n"
+     "expiry_soon, too_few_ns, ns_shared_addr.\n" CHECK_EXIT "  tern check domain example.com\n"
      "  tern check domain corp.lab --hints lab.hints --whois 198.18.10.5 --rdap http://198.18.10.5:8080/rdap\n",
      1, 1, check_opts, check_domain_cmd},
     {"check", "fqdn", "NAME [--type TYPE] [--resolver ADDR[:PORT]]... [--hints FILE]",

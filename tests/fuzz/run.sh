@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZ=$ROOT/tests/fuzz
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CC=${CC:-clang}
-ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_explain api_import xfrin xfrin_pipeline catalog_in token jwks http dnssec ds_answer backup dyn pops ech acme_responder acme_json deployment alias update check_answer check_registry tsig_acl"
+ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_explain api_import xfrin xfrin_pipeline catalog_in token jwks http dnssec ds_answer backup dyn pops ech acme_responder acme_json deployment alias update check_answer check_registry tsig_acl check_advice"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -35,6 +35,7 @@ max_len() {
 	case $1 in
 	query) echo 4096 ;;
 	check_answer) echo 8192 ;; # a DNS answer as tern check receives it (UDP 1232, TCP larger)
+	check_advice) echo 16384 ;; # a chat completion's JSON (the reader's cap is 256 KiB; the rules do not grow with size)
 	check_registry) echo 16384 ;; # WHOIS text and RDAP JSON (the reader's cap is 1 MiB; the rules do not grow with size)    # UDP-sized messages; TCP caps are exercised by the output side
 	zonefile) echo 16384 ;;
 	config) echo 8192 ;;

@@ -4,6 +4,7 @@ behind, Unbound is a vantage resolver, and broken zones sit beside clean ones. D
 registry server, so the WHOIS (port 43) and RDAP servers are small /usr/bin/python3 stand-ins
 (check_standins.py), as is the server of the zones real servers refuse to load (a CNAME at the apex,
 a CNAME beside other data). tern runs inside the namespace with --hints, so nothing leaves it."""
+import contextlib
 import json
 import os
 import signal
@@ -12,7 +13,7 @@ import time
 
 import pytest
 
-from dnsseclab import (CORP_ADDR, INSECURE_ADDR, KEYGEN, KNOTD, LAB_ADDR, ROOT_ADDR, SEC_ADDR, SIGNZONE, Knot, Lab,
+from dnsseclab import (CORP_ADDR, INSECURE_ADDR, IP, KEYGEN, KNOTD, LAB_ADDR, ROOT_ADDR, SEC_ADDR, SIGNZONE, Knot, Lab,
                        MORE_RESOLVERS, run, start_unbound, tamper, wrong_digest)
 from ternlib import TERND
 
@@ -22,6 +23,10 @@ STANDINS = os.path.join(os.path.dirname(__file__), "check_standins.py")
 KNOT2_ADDR = SEC_ADDR  # the Knot of corp.lab.'s secondary and of the fixture zones
 STANDIN_ADDR = INSECURE_ADDR  # the stand-ins: broken zones' server, WHOIS, RDAP
 RESOLVER = MORE_RESOLVERS["unbound-static"]
+# Second addresses (added to lo at the start), so every fixture has two name servers on two addresses
+# (RFC 1034 section 4.1; Zonemaster's DELEGATION01/02 are errors otherwise) and shows only its own fault.
+KNOT2B_ADDR, KNOT2C_ADDR, STANDINB_ADDR, SLOWB_ADDR, LABB_ADDR = ("198.18.11.4", "198.18.11.14", "198.18.11.5",
+                                                                 "198.18.11.102", "198.18.11.2")
 CHECK_MAXVALUES_SHOWN = 8  # values of one answer a report keeps (CHECK_MAXVALUES)
 WHOIS_PORT, WHOIS_FLOOD_PORT, WHOIS_SLOW_PORT, RDAP_PORT, RDAP_HTML_PORT = 43, 4343, 4344, 8080, 8081
 
@@ -78,7 +83,20 @@ badds NS ns.badds
 ns.badds A {knot2}
 nods NS ns.nods
 ns.nods A {knot2}
+single NS ns.single
+ns.single A {knot2}
+shared NS ns.shared
+shared NS ns2.shared
+shared NS ns3.shared
+ns.shared A {knot2}
+ns2.shared A {knot2}
+ns3.shared A {knot2b}
 """
+SECOND_NS = dict({z: "{knot2b}" for z in ("clean", "highttl", "mismatch", "badglue", "signed", "expiring", "expired",
+                                         "tampered", "badds", "nods")},
+                 **{z: "{standinb}" for z in ("apexcname", "beside", "loop", "big")}, slow="{slowb}",
+                 inparent="{labb}")
+LAB_ZONE += "".join("%s NS ns2.%s\nns2.%s A %s\n" % (z, z, z, a) for z, a in SECOND_NS.items())
 
 # corp.lab. as ternd serves it; the secondary transfers serial 1, then ternd moves to 2 unnotified.
 CORP_ZONE = """$ORIGIN corp.lab.
@@ -96,19 +114,23 @@ edge 120 CNAME web.lab.
 """
 
 
-def child(origin, ns_names, ns_addr, extra=""):
+def child(origin, ns_names, ns_addr, extra="", more_ns=(("ns2", "{knot2b}"),)):
     text = "$ORIGIN %s\n$TTL 300\n@ SOA %s hostmaster 1 1800 900 604800 60\n" % (origin, ns_names[0])
     text += "".join("@ NS %s\n%s A %s\n" % (n, n, ns_addr) for n in ns_names)
+    text += "".join("@ NS %s\n%s A %s\n" % (n, n, a) for n, a in more_ns)
     return text + "www A 192.0.2.20\n" + extra
 
 
 FIXTURES = {
     "clean.lab.": child("clean.lab.", ["ns"], "{knot2}"),
     "highttl.lab.": child("highttl.lab.", ["ns"], "{knot2}", "@ 86400 A 192.0.2.50\n"),
-    "lame.lab.": child("lame.lab.", ["ns"], "{knot2}", "@ NS ns2\nns2 A {standin}\n"),
-    "mismatch.lab.": child("mismatch.lab.", ["ns", "ns2"], "{knot2}"),
+    "lame.lab.": child("lame.lab.", ["ns"], "{knot2}", "@ NS ns2\nns2 A {standin}\n", more_ns=()),
+    # the parent lists ns and ns2; the zone adds ns3
+    "mismatch.lab.": child("mismatch.lab.", ["ns"], "{knot2}", more_ns=(("ns2", "{knot2b}"), ("ns3", "{knot2c}"))),
     # the zone gives its server another address than the parent's glue (which still reaches it)
     "badglue.lab.": child("badglue.lab.", ["ns"], "192.0.2.99"),
+    "single.lab.": child("single.lab.", ["ns"], "{knot2}", more_ns=()),  # one name server
+    "shared.lab.": child("shared.lab.", ["ns", "ns2"], "{knot2}", more_ns=(("ns3", "{knot2b}"),)),
 }
 
 # Served by the stand-in: zones no real server loads.
@@ -132,12 +154,16 @@ BROKEN = {
                  ["ns.big.lab.", 300, "A", STANDIN_ADDR]]
     + [["txt.big.lab.", 300, "TXT", "\"%02d %s\"" % (i, "x" * 100)] for i in range(20)],
 }
+for _z, _records in BROKEN.items():  # their second name server: a second stand-in
+    _records[3:3] = [[_z, 300, "NS", "ns2." + _z], ["ns2." + _z, 300, "A", STANDINB_ADDR]]
 
 # Served by a stand-in that waits before each answer.
 SLOW_ADDR = "198.18.10.102"  # on lo in every lab namespace (dnsseclab.ADDRS), unused by this lab
 SLOW = {"slow.lab.": [["slow.lab.", 300, "SOA", "ns.slow.lab. h.slow.lab. 1 1800 900 604800 60"],
                       ["slow.lab.", 300, "NS", "ns.slow.lab."],
                       ["ns.slow.lab.", 300, "A", SLOW_ADDR],
+                      ["slow.lab.", 300, "NS", "ns2.slow.lab."],
+                      ["ns2.slow.lab.", 300, "A", SLOWB_ADDR],  # a stand-in that does not wait
                       ["slow.lab.", 300, "A", "192.0.2.60"]]}
 
 REGISTRY = {"corp.lab": {"registrar": "Lab Registrar Inc.", "expires": "2030-01-01T00:00:00Z",
@@ -188,7 +214,7 @@ def presign(workdir, zone, text, valid):
 
 KNOT2_CONF = """server:
     rundir: "{dir}"
-    listen: [{addr}@53]
+    listen: [{addr}@53, {addr2}@53, {addr3}@53]
     udp-workers: 1
     tcp-workers: 1
     background-workers: 1
@@ -230,7 +256,8 @@ zone:
 
 def fmt(text):
     return text.format(root=ROOT_ADDR, lab=LAB_ADDR, corp=CORP_ADDR, knot2=KNOT2_ADDR, standin=STANDIN_ADDR,
-                       slow=SLOW_ADDR)
+                       slow=SLOW_ADDR, knot2b=KNOT2B_ADDR, knot2c=KNOT2C_ADDR, standinb=STANDINB_ADDR,
+                       slowb=SLOWB_ADDR, labb=LABB_ADDR)
 
 
 def soa_serial(lab, addr, zone):
@@ -261,15 +288,19 @@ def tcp_open(addr, port):
         return True
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    lab = Lab(tmp_path_factory.mktemp("checklab"))
+@contextlib.contextmanager
+def check_lab(workdir):
+    """The lab in workdir, stopped on leaving (also used by bench/check and test_check_zonemaster.py)."""
+    lab = Lab(workdir)
     d = lab.dir
     try:
+        for addr in (KNOT2B_ADDR, KNOT2C_ADDR, STANDINB_ADDR, SLOWB_ADDR, LABB_ADDR):
+            lab.ns.run([IP, "addr", "add", addr + "/32", "dev", "lo"])
         Knot(lab, "knot-root", [ROOT_ADDR], {".": (fmt(ROOT_ZONE), "default")})
         # knot-lab serves inparent.lab. too: the parent's server answers from the child at once
-        lab.lab_knot = Knot(lab, "knot-lab", [LAB_ADDR], {"lab.": (fmt(LAB_ZONE), "default"),
-                                           "inparent.lab.": (fmt(child("inparent.lab.", ["ns"], "{lab}")), "default")})
+        lab.lab_knot = Knot(lab, "knot-lab", [LAB_ADDR, LABB_ADDR], {
+            "lab.": (fmt(LAB_ZONE), "default"),
+            "inparent.lab.": (fmt(child("inparent.lab.", ["ns"], "{lab}", more_ns=(("ns2", "{labb}"),))), "default")})
         with open(os.path.join(d, "root.hints"), "w") as f:
             f.write(". 3600000 NS ns.root.\nns.root. 3600000 A %s\n" % ROOT_ADDR)
         # ternd: corp.lab. serial 1
@@ -304,7 +335,8 @@ def lab(tmp_path_factory):
                 f.write(fmt(text))
             fixtures += "  - domain: %s\n    file: \"%s\"\n    template: signed\n" % (zone, path)
         with open(os.path.join(k2, "knot.conf"), "w") as f:
-            f.write(KNOT2_CONF.format(dir=k2, addr=KNOT2_ADDR, corp=CORP_ADDR, fixtures=fixtures))
+            f.write(KNOT2_CONF.format(dir=k2, addr=KNOT2_ADDR, addr2=KNOT2B_ADDR, addr3=KNOT2C_ADDR, corp=CORP_ADDR,
+                                              fixtures=fixtures))
         lab.knot2 = lab.spawn("knot2", [KNOTD, "-c", os.path.join(k2, "knot.conf")], os.path.join(k2, "knot.log"))
         for zone in list(FIXTURES) + list(SIGNED) + list(PRESIGNED):
             lab.wait_soa(KNOT2_ADDR, zone, lab.knot2)
@@ -340,7 +372,9 @@ def lab(tmp_path_factory):
         lab.spawn("rdap-html", [PY, STANDINS, "rdap-html", STANDIN_ADDR, RDAP_HTML_PORT], log)
         for zone in BROKEN:
             lab.wait_soa(STANDIN_ADDR, zone, lab.procs[-6])
+        lab.spawn("standin-dns-b", [PY, STANDINS, "dns", STANDINB_ADDR, broken], log)
         lab.spawn("standin-slow", [PY, STANDINS, "dns", SLOW_ADDR, slow, "0.7"], log)
+        lab.spawn("standin-slow-b", [PY, STANDINS, "dns", SLOWB_ADDR, slow], log)
         wait_for(lambda: lab.ns.call(tcp_soa, SLOW_ADDR, "slow.lab."), "the slow stand-in")  # TCP: not delayed
         for port in (WHOIS_PORT, WHOIS_FLOOD_PORT, WHOIS_SLOW_PORT, RDAP_PORT, RDAP_HTML_PORT):
             wait_for(lambda: lab.ns.call(tcp_open, STANDIN_ADDR, port), "a stand-in on port %d" % port)
@@ -350,6 +384,12 @@ def lab(tmp_path_factory):
         assert not dead, "lab processes died: %s" % dead
     finally:
         lab.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    with check_lab(tmp_path_factory.mktemp("checklab")) as lab:
+        yield lab
 
 
 def check(lab, *args, json_out=True):
@@ -446,6 +486,8 @@ BROKEN_CASES = {
     "rrsig_expiring": ("domain", "expiring.lab"),
     "rrsig_invalid": ("domain", "expired.lab"),
     "rrsig_invalid-bogus": ("domain", "tampered.lab"),
+    "too_few_ns": ("domain", "single.lab"),
+    "ns_shared_addr": ("domain", "shared.lab"),
 }
 
 
@@ -489,9 +531,11 @@ def test_parent_serves_child(lab):
     asked by name), the delegation is said not to be comparable, and nothing is flagged."""
     rc, r = check(lab, "domain", "inparent.lab", "--no-whois")
     assert r["zone"] == "inparent.lab." and r["parent"] == "lab." and r["findings"] == [], r
-    assert r["delegation"]["child_ns"] == ["ns.inparent.lab."] and r["delegation"]["parent_ns"] == []
+    assert r["delegation"]["child_ns"] == ["ns.inparent.lab.", "ns2.inparent.lab."]
+    assert r["delegation"]["parent_ns"] == []
     assert any("cannot be told apart" in f for f in r["failures"]), r["failures"]
-    assert [(s["ns"], s["role"], s["ok"]) for s in r["servers"]] == [("ns.inparent.lab.", "child", True)]
+    assert [(s["ns"], s["role"], s["ok"]) for s in r["servers"]] == [("ns.inparent.lab.", "child", True),
+                                                                      ("ns2.inparent.lab.", "child", True)]
     assert r["soa"]["serial"] == 1 and rc == 0
     rc, r = check(lab, "fqdn", "www.inparent.lab")
     assert r["chain"][0]["zone"] == "inparent.lab." and r["chain"][0]["answer"] == ["192.0.2.20"]

@@ -18,6 +18,13 @@ int check_domain(struct check_ctx *c, struct check_report *r);
  * against the authoritative one. */
 int check_fqdn(struct check_ctx *c, struct check_report *r, uint16_t qtype);
 
+/* `tern check cache NAME`: the chain from the authoritative servers (as check_fqdn, without its
+ * resolver comparison), the negative-cache TTL of the zone holding its end, and for each vantage
+ * resolver what it holds (asked without recursion first, so its cache is read, not changed; with
+ * recursion when it refuses that or holds nothing) and how long it keeps it: r->caches, findings
+ * cache_stale and resolver_cap. */
+int check_cache(struct check_ctx *c, struct check_report *r, uint16_t qtype);
+
 /* A SOA record's fields and negative-cache TTL (min of its TTL and MINIMUM). 0 or TERN_EMALF. */
 int check_soa_parse(const struct check_rr *rr, struct check_soa *soa);
 

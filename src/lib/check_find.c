@@ -60,6 +60,15 @@ static const struct {
      "Check the signer: signatures are normally renewed days before they expire; if nothing re-signs the zone "
      "it fails validation when they do."},
     {"expiry_soon", CHECK_ERROR, "Renew the domain at the registrar before it expires."},
+    {"cache_stale", CHECK_WARNING,
+     "Wait the time it has left (it then asks the authoritative servers again), or flush the name from this "
+     "resolver if you run it (unbound-control flush NAME, rndc flushname NAME, kresd: cache.clear('NAME')). "
+     "Next time add records before anyone looks them up, or lower the TTL (and, for new names, the SOA "
+     "MINIMUM) ahead of a change."},
+    {"resolver_cap", CHECK_INFO,
+     "Nothing to fix in the zone: this resolver applies its own limit to how long it keeps answers "
+     "(Unbound cache-max-negative-ttl / cache-max-ttl, BIND max-ncache-ttl / max-cache-ttl), so it sees changes "
+     "sooner or later than the zone's TTLs say."},
     {"unknown_rule", CHECK_ERROR, "(a rule without an entry in check_find.c: report this as a bug)"},
 };
 #define NRULES (sizeof(rules) / sizeof(rules[0]))

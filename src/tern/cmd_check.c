@@ -1,4 +1,4 @@
-/* tern check domain|fqdn: diagnostics of a domain or a name from a walk that uses no cache; the
+/* tern check domain|fqdn|cache: diagnostics of a domain or a name from a walk that uses no cache; the
  * engine is libtern's (lib/check.h), this file only reads the options and prints the report. */
 #include <errno.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@
 #include "tern/output.h"
 
 static const struct cli_opt check_opts[] = {
-    {"resolver", 1, "--resolver ADDR[:PORT]  a vantage resolver to compare (repeatable; fqdn)"},
+    {"resolver", 1, "--resolver ADDR[:PORT]  a vantage resolver to compare (repeatable; fqdn, cache)"},
     {"hints", 1, "--hints FILE           root hints (named.root format) instead of the IANA root servers"},
     {"query-timeout", 1, "--query-timeout MS     per query and server (default 2000)"},
     {"slow", 1, "--slow MS              a name server slower than this is reported (default 500)"},
@@ -73,12 +73,16 @@ static int setup(struct cli *cli, const struct cli_args *a, struct check_ctx *c,
 	return 0;
 }
 
-static int run(struct cli *cli, const struct cli_args *a, bool fqdn)
+enum check_kind { KIND_DOMAIN, KIND_FQDN, KIND_CACHE };
+
+static int run(struct cli *cli, const struct cli_args *a, enum check_kind kind)
 {
+	static const char *kinds[] = {"domain", "fqdn", "cache"};
+	bool fqdn = kind != KIND_DOMAIN; /* a name resolved, not a domain's delegation */
 	char name[CHECK_NAME_TEXT], unicode[1024], err[300];
 	if (check_input_name(a->pos[0], name, unicode, sizeof(unicode), err, sizeof(err)) < 0)
 		return cli_usage_error(cli, "%s", err);
-	struct check_report *r = check_report_new(fqdn ? "fqdn" : "domain", name);
+	struct check_report *r = check_report_new(kinds[kind], name);
 	struct check_ctx *c = malloc(sizeof(*c));
 	int rc = CLI_EUSAGE;
 	uint16_t qtype = 1;
@@ -95,8 +99,12 @@ static int run(struct cli *cli, const struct cli_args *a, bool fqdn)
 		rc = cli_usage_error(cli, "--whois, --rdap, --no-whois and --registry-timeout are for check domain");
 		goto done;
 	}
+	if (kind == KIND_CACHE && cli_opt_count(a, "resolver") == 0) {
+		rc = cli_usage_error(cli, "check cache: name at least one --resolver whose cache to read");
+		goto done;
+	}
 	if (!fqdn && cli_opt_count(a, "type") + cli_opt_count(a, "resolver")) {
-		rc = cli_usage_error(cli, "--type and --resolver are for check fqdn");
+		rc = cli_usage_error(cli, "--type and --resolver are for check fqdn and check cache");
 		goto done;
 	}
 	if (fqdn)
@@ -105,7 +113,7 @@ static int run(struct cli *cli, const struct cli_args *a, bool fqdn)
 		goto done;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int ran = fqdn ? check_fqdn(c, r, qtype) : check_domain(c, r);
+	int ran = kind == KIND_CACHE ? check_cache(c, r, qtype) : fqdn ? check_fqdn(c, r, qtype) : check_domain(c, r);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	r->ms = (double)(t1.tv_sec - t0.tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	if (cli->json) {
@@ -128,12 +136,17 @@ done:
 
 static int check_domain_cmd(struct cli *cli, const struct cli_args *a)
 {
-	return run(cli, a, false);
+	return run(cli, a, KIND_DOMAIN);
 }
 
 static int check_fqdn_cmd(struct cli *cli, const struct cli_args *a)
 {
-	return run(cli, a, true);
+	return run(cli, a, KIND_FQDN);
+}
+
+static int check_cache_cmd(struct cli *cli, const struct cli_args *a)
+{
+	return run(cli, a, KIND_CACHE);
 }
 
 #define CHECK_EXIT                                                                                                     \
@@ -160,5 +173,15 @@ const struct cli_cmd cmd_check[] = {
      "chain_too_long, name_missing, resolver_disagrees, resolver_failed.\n" CHECK_EXIT
      "  tern check fqdn www.example.com --resolver 192.0.2.53\n",
      1, 1, check_opts, check_fqdn_cmd},
+    {"check", "cache", "NAME --resolver ADDR[:PORT]... [--type TYPE] [--hints FILE]",
+     "each resolver's cached answer for a name against the authoritative one, with the time it has left",
+     "Follows the CNAME chain from NAME from the root (as check fqdn) and reads the zone's negative-cache\n"
+     "TTL; then asks each --resolver without recursion (its cache is read, not changed) and, when it\n"
+     "refuses that or holds nothing, with recursion. Says how long each keeps what it holds, e.g.\n"
+     "\"resolver X will keep NXDOMAIN for at most N s more\", and when a resolver's own cap (Unbound's\n"
+     "cache-max-negative-ttl, BIND's max-ncache-ttl) differs from the zone's TTLs.\n"
+     "Findings: those of check fqdn, and cache_stale, resolver_cap, resolver_failed.\n" CHECK_EXIT
+     "  tern check cache new.example.com --resolver 192.0.2.53 --resolver 192.0.2.54\n",
+     1, 1, check_opts, check_cache_cmd},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL},
 };

@@ -29,7 +29,7 @@ static const struct {
     {"explain", cmd_explain, "why a client gets the answer it gets"},
     {"store", cmd_store, "the store on this machine: backup"},
     {"ech", cmd_ech, "Encrypted ClientHello keys and configurations, on this machine: generate, show"},
-    {"check", cmd_check, "diagnostics from a walk that uses no cache: domain, fqdn"},
+    {"check", cmd_check, "diagnostics from a walk that uses no cache: domain, fqdn, cache"},
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 

@@ -1,0 +1,189 @@
+"""tern check cache (issue 22, seed 000 cases b and c) against three real resolvers: in the lab of
+dnsseclab.py (Knot serving the signed root and lab.), ternd serves corp.lab. from its API with SOA
+MINIMUM 10 and TTL 10; Unbound (cache-max-negative-ttl 5: its own cap, below the zone's), BIND named
+and Knot Resolver (caps of an hour: the zone's 10 s rule) resolve from the lab's root. The test asks
+each resolver for a name that does not exist yet, adds it through ternd's API, runs tern check cache,
+and then asks each resolver until it gives the new record: each must do so when the report said,
+to within one second."""
+import json
+import os
+import threading
+import time
+
+import pytest
+
+import dnsseclab as L
+from apilib import Api, keys  # noqa: F401 (the fixture)
+
+TERN = os.path.join(os.path.dirname(L.TERND), "tern")
+API_PORT = 8053
+ZONE_TTL, SOA_MINIMUM, UNBOUND_NEG_CAP, OTHER_CAP = 10, 10, 5, 3600
+
+TERND_CONF = """server:
+  listen: ["{addr}@53"]
+api:
+  listen: "127.0.0.1@{port}"
+  data-dir: "{data}"
+  jwks: "{jwks}"
+  nameservers: ["ns1.corp.lab."]
+  default-ttl: {ttl}
+  soa-minimum: {minimum}
+  rate-limit: 0
+"""
+
+
+def start_resolvers(lab):
+    """Unbound (negative answers capped at UNBOUND_NEG_CAP s, its cache readable without recursion:
+    allow_snoop), named and kresd (caps of OTHER_CAP s), from the lab's root and trust anchor."""
+    hints, anchor = os.path.join(lab.dir, "root.hints"), os.path.join(lab.dir, "root.ds")
+    procs = {}
+    for name, addr in L.RESOLVERS.items():
+        d = os.path.join(lab.dir, name)
+        os.makedirs(d, exist_ok=True)
+        fmt = dict(addr=addr, dir=d, hints=hints, anchor=anchor, root=L.ROOT_ADDR, ttl=OTHER_CAP,
+                   anchors=os.path.join(lab.dir, "anchors.conf"), trust='trust-anchor-file: "%s"' % anchor,
+                   extra="")
+        text = {"unbound": L.UNBOUND_CONF, "named": L.NAMED_CONF, "kresd": L.KRESD_CONF}[name].format(**fmt)
+        if name == "unbound":
+            text = text.replace("cache-max-negative-ttl: %d" % OTHER_CAP, "cache-max-negative-ttl: %d" %
+                                UNBOUND_NEG_CAP).replace("0.0.0.0/0 allow", "0.0.0.0/0 allow_snoop")
+            assert "cache-max-negative-ttl: %d" % UNBOUND_NEG_CAP in text and "allow_snoop" in text
+        conf = os.path.join(d, {"unbound": "unbound.conf", "named": "named.conf", "kresd": "config"}[name])
+        with open(conf, "w") as f:
+            f.write(text)
+        args = {"unbound": [L.UNBOUND, "-d", "-c", conf], "named": [L.NAMED, "-g", "-4", "-n", "1", "-c", conf],
+                "kresd": [L.KRESD, "-n", "-c", conf, d]}[name]
+        procs[name] = lab.spawn(name, args, os.path.join(d, name + ".log"))
+    for name, p in procs.items():
+        lab.wait_soa(L.RESOLVERS[name], ".", p)
+    return procs
+
+
+@pytest.fixture(scope="module")
+def cachelab(tmp_path_factory, keys):  # noqa: F811
+    lab = L.Lab(tmp_path_factory.mktemp("cachelab"))
+    try:
+        L.start_parents(lab)
+        d = os.path.join(lab.dir, "ternd")
+        os.makedirs(os.path.join(d, "data"))
+        conf = os.path.join(d, "ternd.yaml")
+        with open(conf, "w") as f:
+            f.write(TERND_CONF.format(addr=L.CORP_ADDR, port=API_PORT, data=os.path.join(d, "data"), jwks=keys.jwks,
+                                      ttl=ZONE_TTL, minimum=SOA_MINIMUM))
+        lab.ternd = lab.spawn("ternd", [L.TERND, "-c", conf], os.path.join(d, "ternd.log"))
+        client = Api(API_PORT, keys.token("corp"))
+        lab.api = lambda *a: lab.ns.call(client.request, *a)
+        deadline = time.time() + 20
+        while True:
+            try:
+                if lab.api("GET", "/healthz").status == 200:
+                    break
+            except OSError:
+                pass
+            assert lab.ternd.alive() and time.time() < deadline, lab.ternd.log_text()
+            time.sleep(0.1)
+        rrsets = [{"name": "ns1", "type": "A", "ttl": ZONE_TTL, "records": [L.CORP_ADDR]},
+                  {"name": "www", "type": "A", "ttl": ZONE_TTL, "records": ["192.0.2.31"]}]
+        r = lab.api("POST", "/api/v1/zones", {"name": "corp.lab", "rrsets": rrsets})
+        assert r.status == 201, r
+        lab.wait_soa(L.CORP_ADDR, "corp.lab.", lab.ternd)
+        start_resolvers(lab)
+        yield lab
+        dead = lab.dead()
+        assert not dead, "lab processes died: %s" % dead
+    finally:
+        lab.close()
+
+
+def check_cache(lab, name, *extra):
+    argv = [TERN, "check", "cache", name, "--hints", os.path.join(lab.dir, "root.hints"), "--json"]
+    for addr in L.RESOLVERS.values():
+        argv += ["--resolver", addr]
+    r = lab.ns.run(argv + list(extra), check=False, timeout=60)
+    assert "AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr
+    assert r.stdout.strip(), "no report (exit %d): %s" % (r.returncode, r.stderr)
+    return r.returncode, json.loads(r.stdout)
+
+
+def first_answer(lab, addr, name, want, out, limit=30.0):
+    """Asks the resolver at addr every 0.1 s until it answers want; out[addr] = the time it did."""
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        try:
+            r = L._query(addr, name, "A", True, 1.0)
+            if any(want in rs.to_text() for rs in r.answer):
+                out[addr] = time.time()
+                return
+        except Exception:
+            pass
+        time.sleep(0.1)
+
+
+def test_negative_answer_kept_as_reported(cachelab):
+    lab = cachelab
+    name = "late.corp.lab."
+    # 1. every resolver looks the name up before it exists: NXDOMAIN, cached
+    for res, addr in L.RESOLVERS.items():
+        r = lab.query(addr, name, "A", rd=True)
+        assert r.rcode() == 3, (res, r)
+    # 2. the record is added; ternd serves it at once
+    r = lab.api("PUT", "/api/v1/zones/corp.lab/rrsets/late/A", {"ttl": ZONE_TTL, "records": ["192.0.2.77"]})
+    assert r.status in (200, 201), r
+    deadline = time.time() + 10
+    while not lab.query(L.CORP_ADDR, name, "A", rd=False).answer:
+        assert time.time() < deadline
+        time.sleep(0.05)
+    # 3. the report
+    t0 = time.time()
+    rc, rep = check_cache(lab, name)
+    t1 = time.time()
+    assert rep["chain"][-1]["answer"] == ["192.0.2.77"], rep["chain"]
+    assert rep["negative_ttl"]["seconds"] == SOA_MINIMUM
+    caches = {c["resolver"]: c for c in rep["caches"]}
+    assert sorted(caches) == sorted(L.RESOLVERS.values()), rep["caches"]
+    for res, addr in L.RESOLVERS.items():
+        c = caches[addr]
+        assert c["ok"] and c["negative"] and c["rcode"] == "NXDOMAIN" and not c["agrees"], (res, c)
+        assert "resolver %s will keep NXDOMAIN for at most %d s more" % (addr, c["left"]) in c["says"], c
+        cap = UNBOUND_NEG_CAP if res == "unbound" else SOA_MINIMUM
+        assert 0 < c["left"] <= cap, (res, c)
+    assert caches[L.RESOLVERS["unbound"]]["how"] == "cache"  # allow_snoop: its cache read without recursion
+    stale = [f for f in rep["findings"] if f["code"] == "cache_stale"]
+    assert len(stale) == 3 and all(f["severity"] == "warning" and f["fix"] for f in stale), rep["findings"]
+    assert rc == 0  # warnings only
+    # 4. each resolver gives the record when the report said, to within one second
+    seen = {}
+    threads = [threading.Thread(target=lab.ns.call, args=(first_answer, lab, addr, name, "192.0.2.77", seen))
+               for addr in L.RESOLVERS.values()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for res, addr in L.RESOLVERS.items():
+        left = caches[addr]["left"]
+        assert addr in seen, "%s never answered the new record" % res
+        # asked between t0 and t1: the entry ended between t0 + left and t1 + left
+        assert t0 + left - 1.0 <= seen[addr] <= t1 + left + 1.0, (res, left, seen[addr] - t0, t1 - t0)
+
+
+def test_fresh_negative_shows_resolver_cap(cachelab):
+    """A name no one asked yet: each resolver looks it up now; Unbound keeps the NXDOMAIN 5 s, not the
+    zone's 10 s: its own cap (resolver_cap), the others the zone's."""
+    lab = cachelab
+    rc, rep = check_cache(lab, "never.corp.lab.")
+    caches = {c["resolver"]: c for c in rep["caches"]}
+    unbound = caches[L.RESOLVERS["unbound"]]
+    assert unbound["how"] == "fresh" and unbound["left"] == UNBOUND_NEG_CAP and unbound["cap_lower"], unbound
+    caps = [f for f in rep["findings"] if f["code"] == "resolver_cap"]
+    assert len(caps) == 1 and L.RESOLVERS["unbound"] in caps[0]["what"], rep["findings"]
+    assert "keeps NXDOMAIN for 5 s, not the 10 s of the zone's negative-cache TTL" in caps[0]["what"]
+    for res in ("named", "kresd"):
+        c = caches[L.RESOLVERS[res]]
+        assert c["ok"] and c["agrees"] and c["negative"] and SOA_MINIMUM - 1 <= c["left"] <= SOA_MINIMUM, (res, c)
+    assert not [f for f in rep["findings"] if f["code"] == "cache_stale"], rep["findings"]
+
+
+def test_cache_needs_a_resolver():
+    import subprocess
+    r = subprocess.run([TERN, "check", "cache", "www.lab"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "at least one --resolver" in r.stderr, r.stderr

@@ -7,6 +7,8 @@ and then asks each resolver until it gives the new record: each must do so when 
 to within one second."""
 import json
 import os
+import signal
+import socket
 import threading
 import time
 
@@ -29,7 +31,11 @@ api:
   default-ttl: {ttl}
   soa-minimum: {minimum}
   rate-limit: 0
+  check-hints: "{hints}"
+  check-allow-private: {private}
+  check-rate: {check_rate}
 """
+CHECK_RATE = 6
 
 
 def start_resolvers(lab):
@@ -67,12 +73,19 @@ def cachelab(tmp_path_factory, keys):  # noqa: F811
         d = os.path.join(lab.dir, "ternd")
         os.makedirs(os.path.join(d, "data"))
         conf = os.path.join(d, "ternd.yaml")
-        with open(conf, "w") as f:
-            f.write(TERND_CONF.format(addr=L.CORP_ADDR, port=API_PORT, data=os.path.join(d, "data"), jwks=keys.jwks,
-                                      ttl=ZONE_TTL, minimum=SOA_MINIMUM))
+
+        def configure(private):
+            with open(conf, "w") as f:
+                f.write(TERND_CONF.format(addr=L.CORP_ADDR, port=API_PORT, data=os.path.join(d, "data"),
+                                          jwks=keys.jwks, ttl=ZONE_TTL, minimum=SOA_MINIMUM,
+                                          hints=os.path.join(lab.dir, "root.hints"),
+                                          private="true" if private else "false", check_rate=CHECK_RATE))
+        configure(True)
+        lab.configure = configure
+        lab.keys = keys
         lab.ternd = lab.spawn("ternd", [L.TERND, "-c", conf], os.path.join(d, "ternd.log"))
         client = Api(API_PORT, keys.token("corp"))
-        lab.api = lambda *a: lab.ns.call(client.request, *a)
+        lab.api = lambda *a, **kw: lab.ns.call(client.request, *a, **kw)
         deadline = time.time() + 20
         while True:
             try:
@@ -93,6 +106,13 @@ def cachelab(tmp_path_factory, keys):  # noqa: F811
         assert not dead, "lab processes died: %s" % dead
     finally:
         lab.close()
+
+
+def check_cli(lab, *args):
+    argv = [TERN, "check"] + list(args) + ["--hints", os.path.join(lab.dir, "root.hints"), "--json"]
+    r = lab.ns.run(argv, check=False, timeout=60)
+    assert "AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr
+    return r.returncode, json.loads(r.stdout)
 
 
 def check_cache(lab, name, *extra):
@@ -187,3 +207,146 @@ def test_cache_needs_a_resolver():
     import subprocess
     r = subprocess.run([TERN, "check", "cache", "www.lab"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "at least one --resolver" in r.stderr, r.stderr
+
+
+# ---- POST /api/v1/check ----
+
+def stable(report):
+    """A report without its timings (ms), which differ from run to run."""
+    out = {k: v for k, v in report.items() if k != "ms"}
+    out["servers"] = [{k: v for k, v in s.items() if k != "ms"} for s in report["servers"]]
+    return out
+
+
+def post_check(lab, body, token=None):
+    r = lab.api("POST", "/api/v1/check", body, token=token)
+    return r.status, (json.loads(r.body) if r.body else None), r
+
+
+@pytest.mark.parametrize("body,cli", [
+    ({"kind": "domain", "name": "corp.lab"}, ["domain", "corp.lab", "--no-whois"]),
+    ({"kind": "fqdn", "name": "www.corp.lab", "resolvers": [L.RESOLVERS["named"]]},
+     ["fqdn", "www.corp.lab", "--resolver", L.RESOLVERS["named"]]),
+])
+def test_api_equals_cli(cachelab, body, cli):
+    """The API's report is the one tern check --json prints (timings aside)."""
+    status, api, _ = post_check(cachelab, body)
+    assert status == 200, api
+    rc, rep = check_cli(cachelab, *cli)
+    assert stable(api) == stable(rep)
+    assert api["failures"] == [] and api["check"] == body["kind"]
+
+
+def test_api_cache(cachelab):
+    status, rep, _ = post_check(cachelab, {"kind": "cache", "name": "www.corp.lab", "resolvers": list(
+        L.RESOLVERS.values())})
+    assert status == 200 and len(rep["caches"]) == 3 and all(c["ok"] and c["agrees"] for c in rep["caches"]), rep
+
+
+def test_api_refuses_private_addresses_outside_test_mode(cachelab):
+    """check-allow-private off: the hints (the operator's) are asked; the referral to lab.'s server
+    (198.18.10.2, a zone's word) and a resolver the user names are not: the report says so."""
+    lab = cachelab
+    lab.configure(False)
+    lab.ternd.proc.send_signal(signal.SIGHUP)
+    try:
+        deadline = time.time() + 10
+        while True:
+            status, rep, _ = post_check(lab, {"kind": "fqdn", "name": "www.corp.lab",
+                                              "resolvers": [L.RESOLVERS["unbound"]]})
+            assert status == 200, rep
+            if rep["partial"]:
+                break
+            assert time.time() < deadline, "the reload did not take check-allow-private: false"
+            time.sleep(0.2)
+        failures = "\n".join(rep["failures"])
+        assert "%s not asked for www.corp.lab.: a private or reserved address (198.18.0.0/15" % L.LAB_ADDR in \
+            failures, failures
+        assert rep["queries"] == 1 and rep["chain"] == [], rep  # the root only
+        # a name the root's server answers itself (a trusted hint): the walk ends there, and the
+        # resolvers the user names are refused, not asked (no resolver_failed: not their fault)
+        status, rep, _ = post_check(lab, {"kind": "fqdn", "name": "ns.root",
+                                          "resolvers": [L.RESOLVERS["unbound"], "10.1.2.3", "127.0.0.1"]})
+        assert status == 200 and rep["chain"][0]["answer"] == [L.ROOT_ADDR], rep
+        res = [s for s in rep["servers"] if s["role"] == "resolver"]
+        assert [s["addr"] for s in res] == [L.RESOLVERS["unbound"], "10.1.2.3", "127.0.0.1"], res
+        assert all(not s["ok"] and "is a private or reserved address" in s["error"] for s in res), res
+        assert [f["code"] for f in rep["findings"]] == ["ttl_high"], rep  # the root's 86400 s, no resolver_failed
+        assert "10.0.0.0/8" in res[1]["error"] and "127.0.0.0/8" in res[2]["error"], res
+    finally:
+        lab.configure(True)
+        lab.ternd.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while post_check(lab, {"kind": "fqdn", "name": "www.corp.lab"})[1]["partial"]:
+            assert time.time() < deadline
+            time.sleep(0.2)
+
+
+def test_api_check_off_the_loop(cachelab):
+    """A check waiting on a server that never answers runs on a worker: the API answers meanwhile."""
+    lab = cachelab
+    client = Api(API_PORT, lab.keys.token("slow"))
+    out = {}
+
+    def mute():  # a UDP socket that never answers
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        return s
+    sink = lab.ns.call(mute)
+    silent = "127.0.0.1:%d" % sink.getsockname()[1]
+
+    def slow():
+        t = time.time()
+        r = client.request("POST", "/api/v1/check", {"kind": "fqdn", "name": "www.corp.lab",
+                                                     "resolvers": [silent]})
+        out["status"], out["secs"], out["body"] = r.status, time.time() - t, json.loads(r.body)
+
+    th = threading.Thread(target=lab.ns.call, args=(slow,))
+    th.start()
+    time.sleep(0.5)
+    t = time.time()
+    assert lab.api("GET", "/api/v1/zones").status == 200
+    fast = time.time() - t
+    th.join()
+    assert out["status"] == 200 and out["secs"] > 1.5, out  # the resolver's 2 s timeout
+    assert fast < 0.5, fast
+    sink.close()
+    assert [f["code"] for f in out["body"]["findings"]] == ["resolver_failed"], out["body"]
+
+
+def test_api_check_rate_per_tenant(cachelab):
+    lab = cachelab
+    token = lab.keys.token("rated")
+    body = {"kind": "fqdn", "name": "www.corp.lab"}
+    for i in range(CHECK_RATE):
+        status, rep, _ = post_check(lab, body, token=token)
+        assert status == 200, (i, rep)
+    status, rep, r = post_check(lab, body, token=token)
+    assert status == 429 and int(r.headers["Retry-After"]) >= 1, rep
+    # another tenant is not held to it
+    assert post_check(lab, body, token=lab.keys.token("other"))[0] == 200
+
+
+@pytest.mark.parametrize("body,field,msg", [
+    ({"kind": "zone", "name": "corp.lab"}, "kind", "kind must be"),
+    ({"name": "corp.lab"}, "kind", "kind must be"),
+    ({"kind": "domain"}, "name", "name must be a string"),
+    ({"kind": "domain", "name": "192.0.2.1"}, "name", "is an IP address"),
+    ({"kind": "domain", "name": "a..lab"}, "name", "empty label"),
+    ({"kind": "domain", "name": "corp.lab", "type": "A"}, "type", "for fqdn and cache"),
+    ({"kind": "fqdn", "name": "corp.lab", "type": "NOPE"}, "type", "record type"),
+    ({"kind": "fqdn", "name": "corp.lab", "resolvers": ["resolver.example"]}, "resolvers", "resolvers[0]"),
+    ({"kind": "fqdn", "name": "corp.lab", "resolvers": "192.0.2.1"}, "resolvers", "array"),
+    ({"kind": "cache", "name": "corp.lab"}, "resolvers", "at least one resolver"),
+    ({"kind": "fqdn", "name": "corp.lab", "extra": 1}, "extra", "unknown field"),
+    ([1], None, "must be an object"),
+])
+def test_api_bad_input(cachelab, body, field, msg):
+    status, rep, _ = post_check(cachelab, body, token=cachelab.keys.token("badinput"))
+    assert status == 400 and msg in rep["error"]["message"], rep
+    assert rep["error"].get("field") == field, rep
+
+
+def test_api_needs_a_token(cachelab):
+    status, rep, _ = post_check(cachelab, {"kind": "domain", "name": "corp.lab"}, token=False)
+    assert status == 401, rep

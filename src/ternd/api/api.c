@@ -63,6 +63,7 @@ static const struct http_route routes[] = {
     {"POST", "/api/v1/services/{}/domains", api_aliases_add, 0, false},
     {"GET", "/api/v1/services/{}/domains", api_aliases_list, 0, false},
     {"DELETE", "/api/v1/services/{}/domains/{}", api_aliases_delete, 0, false},
+    {"POST", "/api/v1/check", api_check, 0, true},
 };
 
 /* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants. */
@@ -212,6 +213,7 @@ void api_stop(struct api *a)
 	pops_stop(a->pops);
 	auth_keys_free(a->keys);
 	free(a->buckets);
+	free(a->check_buckets);
 	forget_tokens(a);
 	pthread_mutex_destroy(&a->auth_lock);
 	pthread_mutex_destroy(&a->rate_lock);

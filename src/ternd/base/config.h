@@ -102,6 +102,10 @@ struct config_api {
 	unsigned max_zones_per_tenant; /* API zones one tenant may hold (admins are not held to it) */
 	unsigned request_timeout_ms; /* a request's header and body, from its first byte; 408 after */
 	unsigned idle_timeout_ms; /* a kept-alive connection between requests */
+	bool check_allow_private; /* POST /api/v1/check may ask private and reserved addresses (test mode) */
+	char *check_hints; /* root hints of the API's checks (NULL: the IANA root servers) */
+	unsigned check_rate; /* checks a minute per tenant */
+	unsigned check_max_running; /* checks at once */
 };
 
 /* An address prefix (an ACL entry): addr/len. */

@@ -20,7 +20,13 @@ bool api_parse_check(json_t *body, struct api_check_ask *q, struct http_response
 	json_object_foreach(body, key, v)
 	{
 		if (strcmp(key, "kind") && strcmp(key, "name") && strcmp(key, "type") && strcmp(key, "resolvers")) {
-			http_error(res, 400, key, "unknown field \"%.64s\" (kind, name, type, resolvers)", key);
+			bool plain = strlen(key) <= 64; /* named as it is when it prints as it is */
+			for (const char *p = key; plain && *p; p++)
+				plain = *p >= 0x20 && *p < 0x7f;
+			if (plain)
+				http_error(res, 400, key, "unknown field \"%s\" (kind, name, type, resolvers)", key);
+			else
+				http_error(res, 400, "body", "an unknown field (kind, name, type, resolvers)");
 			return false;
 		}
 	}

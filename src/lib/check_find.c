@@ -69,6 +69,9 @@ static const struct {
      "Nothing to fix in the zone: this resolver applies its own limit to how long it keeps answers "
      "(Unbound cache-max-negative-ttl / cache-max-ttl, BIND max-ncache-ttl / max-cache-ttl), so it sees changes "
      "sooner or later than the zone's TTLs say."},
+    {"pop_disagrees", CHECK_WARNING,
+     "This PoP sees another answer than the authoritative servers give here: check the name servers it reaches "
+     "(anycast instances, a stale secondary, a split view) and that every one serves the current zone."},
     {"unknown_rule", CHECK_ERROR, "(a rule without an entry in check_find.c: report this as a bug)"},
 };
 #define NRULES (sizeof(rules) / sizeof(rules[0]))

@@ -5,6 +5,9 @@ and Knot Resolver (caps of an hour: the zone's 10 s rule) resolve from the lab's
 each resolver for a name that does not exist yet, adds it through ternd's API, runs tern check cache,
 and then asks each resolver until it gives the new record: each must do so when the report said,
 to within one second."""
+import base64
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -36,6 +39,24 @@ api:
   check-rate: {check_rate}
 """
 CHECK_RATE = 6
+POP_SECRET = base64.b64encode(bytes(range(32))).decode()
+KEYS = """keys:
+  - {name: popkey, algorithm: hmac-sha256, secret: "%s"}
+""" % POP_SECRET
+POPS = {"pop-a": 8061, "pop-b": 8062}  # API ports inside the namespace
+STALE_ADDR = "198.18.10.106"  # a Knot serving an old corp.lab. (www 192.0.2.99): pop-b's only hint
+POP_CONF = """server:
+  listen: ["127.0.0.1@{dns}"]
+api:
+  listen: "127.0.0.1@{port}"
+  pop-key: popkey
+  check-hints: "{hints}"
+  check-allow-private: true
+"""
+CONTROL_POPS = """pops:
+  key: popkey
+  list:
+""" + "".join("    - {name: %s, healthz: \"http://127.0.0.1:%d/healthz\"}\n" % p for p in POPS.items())
 
 
 def start_resolvers(lab):
@@ -79,7 +100,23 @@ def cachelab(tmp_path_factory, keys):  # noqa: F811
                 f.write(TERND_CONF.format(addr=L.CORP_ADDR, port=API_PORT, data=os.path.join(d, "data"),
                                           jwks=keys.jwks, ttl=ZONE_TTL, minimum=SOA_MINIMUM,
                                           hints=os.path.join(lab.dir, "root.hints"),
-                                          private="true" if private else "false", check_rate=CHECK_RATE))
+                                          private="true" if private else "false", check_rate=CHECK_RATE)
+                        + KEYS + CONTROL_POPS)
+        # the PoPs: pop-a walks from the lab's root, pop-b from a server of an old copy of corp.lab.
+        lab.ns.run([L.IP, "addr", "add", STALE_ADDR + "/32", "dev", "lo"])
+        L.Knot(lab, "knot-stale", [STALE_ADDR], {"corp.lab.": (
+            "$ORIGIN corp.lab.\n$TTL 10\n@ SOA ns1 h 1 60 60 600 10\n@ NS ns1\nns1 A %s\nwww A 192.0.2.99\n"
+            % STALE_ADDR, "default")})
+        stale_hints = os.path.join(lab.dir, "stale.hints")
+        with open(stale_hints, "w") as f:
+            f.write(". 3600000 NS ns.stale.\nns.stale. 3600000 A %s\n" % STALE_ADDR)
+        lab.pops = {}
+        for i, (pop, port) in enumerate(POPS.items()):
+            pconf = os.path.join(d, pop + ".yaml")
+            with open(pconf, "w") as f:
+                f.write(KEYS + POP_CONF.format(dns=5301 + i, port=port, hints=stale_hints if pop == "pop-b" else
+                                               os.path.join(lab.dir, "root.hints")))
+            lab.pops[pop] = lab.spawn(pop, [L.TERND, "-c", pconf], os.path.join(d, pop + ".log"))
         configure(True)
         lab.configure = configure
         lab.keys = keys
@@ -212,13 +249,20 @@ def test_cache_needs_a_resolver():
 # ---- POST /api/v1/check ----
 
 def stable(report):
-    """A report without its timings (ms), which differ from run to run."""
-    out = {k: v for k, v in report.items() if k != "ms"}
-    out["servers"] = [{k: v for k, v in s.items() if k != "ms"} for s in report["servers"]]
+    """A report without its timings (ms), which differ from run to run, and the PoPs' answers (only
+    the API asks them)."""
+    out = {k: v for k, v in report.items() if k not in ("ms", "queries")}
+    out["servers"] = [{k: v for k, v in s.items() if k != "ms"} for s in report["servers"] if s["role"] != "pop"]
+    out["findings"] = [f for f in report["findings"] if f["code"] != "pop_disagrees"]
     return out
 
 
 def post_check(lab, body, token=None):
+    """POST /api/v1/check; token None: one of a tenant of the calling test's own (each tenant has
+    its CHECK_RATE checks a minute)."""
+    if token is None:
+        import inspect
+        token = lab.keys.token(next(f.function for f in inspect.stack() if f.function.startswith("test_"))[:40])
     r = lab.api("POST", "/api/v1/check", body, token=token)
     return r.status, (json.loads(r.body) if r.body else None), r
 
@@ -311,7 +355,8 @@ def test_api_check_off_the_loop(cachelab):
     assert out["status"] == 200 and out["secs"] > 1.5, out  # the resolver's 2 s timeout
     assert fast < 0.5, fast
     sink.close()
-    assert [f["code"] for f in out["body"]["findings"]] == ["resolver_failed"], out["body"]
+    assert [f["code"] for f in out["body"]["findings"] if f["code"] != "pop_disagrees"] == ["resolver_failed"], \
+        out["body"]
 
 
 def test_api_check_rate_per_tenant(cachelab):
@@ -350,3 +395,58 @@ def test_api_bad_input(cachelab, body, field, msg):
 def test_api_needs_a_token(cachelab):
     status, rep, _ = post_check(cachelab, {"kind": "domain", "name": "corp.lab"}, token=False)
     assert status == 401, rep
+
+
+# ---- the PoPs' vantage ----
+
+def pop_get(lab, pop, path, headers=None):
+    import http.client
+
+    def get():
+        c = http.client.HTTPConnection("127.0.0.1", POPS[pop], timeout=30)
+        c.request("GET", path, headers=headers or {})
+        r = c.getresponse()
+        return r.status, r.read()
+    return lab.ns.call(get)
+
+
+def signature(name, rtype, t, secret=None):
+    msg = "tern-pop-lookup\n%d\n%s\n%s" % (t, name, rtype)
+    mac = hmac.new(secret or base64.b64decode(POP_SECRET), msg.encode(), hashlib.sha256).hexdigest()
+    return {"Authorization": "Tern-PoP key=popkey time=%d mac=%s" % (t, mac)}
+
+
+def test_fqdn_from_every_pop(cachelab):
+    """check fqdn through the API asks both PoPs: pop-a sees what the control node sees, pop-b (whose
+    only way in is an old copy of the zone) another answer: pop_disagrees names it."""
+    status, rep, _ = post_check(cachelab, {"kind": "fqdn", "name": "www.corp.lab"})
+    assert status == 200, rep
+    pops = {s["ns"]: s for s in rep["servers"] if s["role"] == "pop"}
+    assert sorted(pops) == ["pop-a", "pop-b"], rep["servers"]
+    assert pops["pop-a"]["ok"] and pops["pop-a"]["answer"] == ["192.0.2.31"], pops
+    assert pops["pop-b"]["ok"] and pops["pop-b"]["answer"] == ["192.0.2.99"], pops
+    assert pops["pop-a"]["addr"] == "http://127.0.0.1:%d/healthz" % POPS["pop-a"]
+    assert [f["code"] for f in rep["findings"]] == ["pop_disagrees"], rep["findings"]
+    assert "PoP pop-b sees 192.0.2.99 for www.corp.lab.; from here the answer is 192.0.2.31" in \
+        rep["findings"][0]["what"]
+    assert rep["failures"] == [], rep["failures"]
+
+
+def test_pop_lookup_is_signed(cachelab):
+    """A PoP runs a lookup only for the control node: its key, a time within 5 minutes, the question
+    the MAC covers."""
+    lab = cachelab
+    q = "/pop/v1/lookup?name=www.corp.lab&type=A"
+    now = int(time.time())
+    assert pop_get(lab, "pop-a", q)[0] == 401
+    assert pop_get(lab, "pop-a", q, signature("www.corp.lab", "A", now, secret=b"x" * 32))[0] == 401
+    assert pop_get(lab, "pop-a", q, signature("www.corp.lab", "A", now - 3600))[0] == 401
+    assert pop_get(lab, "pop-a", q, signature("other.corp.lab", "A", now))[0] == 401  # another question
+    assert pop_get(lab, "pop-a", q, {"Authorization": signature("www.corp.lab", "A", now)["Authorization"]
+                                     .replace("key=popkey", "key=other")})[0] == 401
+    status, body = pop_get(lab, "pop-a", q, signature("www.corp.lab", "A", now))
+    assert status == 200, body
+    rep = json.loads(body)
+    assert rep["check"] == "fqdn" and rep["chain"][-1]["answer"] == ["192.0.2.31"], rep
+    status, body = pop_get(lab, "pop-a", "/pop/v1/lookup?name=a..b&type=A", signature("a..b", "A", now))
+    assert status == 400 and b"empty label" in body, body

@@ -66,10 +66,12 @@ static const struct http_route routes[] = {
     {"POST", "/api/v1/check", api_check, 0, true},
 };
 
-/* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants. */
+/* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants; and
+ * with api.pop-key, the control node's signed lookups (tern check from this PoP). */
 static const struct http_route health_routes[] = {
     {"GET", "/healthz", api_health, 0, false},
     {"GET", "/metrics", api_metrics, 0, false},
+    {"GET", "/pop/v1/lookup", api_pop_lookup, 0, true},
 };
 
 /* Handlers read zones (RCU): the HTTP thread is a reader for the length of each request only,

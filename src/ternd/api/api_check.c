@@ -74,8 +74,7 @@ static bool check_rate_ok(struct api *a, const char *tenant, struct http_respons
 	return ok;
 }
 
-/* check_ctx.allowed outside test mode: public unicast addresses only. */
-static bool public_only(void *arg, const struct sockaddr *sa, char *why, size_t whylen)
+bool api_check_public_only(void *arg, const struct sockaddr *sa, char *why, size_t whylen)
 {
 	(void)arg;
 	if (sa->sa_family == AF_INET)
@@ -132,14 +131,15 @@ void api_check(void *ctx, const struct http_request *req, struct http_response *
 	memcpy(cc->resolvers, q->resolvers, sizeof(q->resolvers[0]) * (size_t)q->nresolvers);
 	cc->nresolvers = q->nresolvers;
 	if (!allow_private)
-		cc->allowed = public_only;
+		cc->allowed = api_check_public_only;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (strcmp(q->kind, "domain") == 0)
 		check_domain(cc, r);
-	else if (strcmp(q->kind, "fqdn") == 0)
+	else if (strcmp(q->kind, "fqdn") == 0) {
 		check_fqdn(cc, r, q->type);
-	else
+		api_check_pops(a, r, q->type); /* the name as each PoP sees it (api_check_pop.c) */
+	} else
 		check_cache(cc, r, q->type);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	r->ms = (double)(t1.tv_sec - t0.tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;

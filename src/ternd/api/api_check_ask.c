@@ -1,5 +1,6 @@
-/* The request of POST /api/v1/check (an untrusted JSON body): the kind of check, the name (as
- * `tern check` reads it: check_input_name), the type and the vantage resolvers (fuzz_api_check). */
+/* The untrusted inputs of tern check through the API (fuzz_api_check): the request of POST
+ * /api/v1/check (the kind of check, the name as `tern check` reads it, the type and the vantage
+ * resolvers), and a PoP's answer to the control node's lookup (the end of its chain). */
 #include <stdio.h>
 #include <string.h>
 
@@ -86,4 +87,84 @@ bool api_parse_check(json_t *body, struct api_check_ask *q, struct http_response
 		return false;
 	}
 	return true;
+}
+
+/* The values of a PoP's answer: an array of at most CHECK_MAXVALUES strings kept (the rest
+ * counted), each shorter than CHECK_RDATA_TEXT and printable. */
+static bool pop_values(json_t *answer, struct check_server *s, char *err, size_t errlen)
+{
+	if (!json_is_array(answer)) {
+		snprintf(err, errlen, "the end of its chain has no answer array");
+		return false;
+	}
+	size_t i;
+	json_t *v;
+	json_array_foreach(answer, i, v)
+	{
+		const char *text = json_string_value(v);
+		size_t len = text ? json_string_length(v) : 0;
+		bool ok = text && len < CHECK_RDATA_TEXT && strlen(text) == len;
+		for (size_t k = 0; ok && k < len; k++)
+			ok = text[k] >= 0x20 && text[k] < 0x7f;
+		if (!ok) {
+			snprintf(err, errlen, "answer[%zu] is not a printable string of less than %d octets", i,
+			         CHECK_RDATA_TEXT);
+			return false;
+		}
+		if (s->nanswer == CHECK_MAXVALUES)
+			s->more++;
+		else
+			check_copy(s->answer[s->nanswer++], CHECK_RDATA_TEXT, text);
+	}
+	return true;
+}
+
+int api_check_pop_parse(const char *body, size_t len, struct check_server *s, char *err, size_t errlen)
+{
+	static const char *rcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"};
+	json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	int rc = -1;
+	s->nanswer = 0;
+	s->more = 0;
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "its answer is not a JSON object");
+		goto done;
+	}
+	json_t *chain = json_object_get(o, "chain");
+	size_t n = json_is_array(chain) ? json_array_size(chain) : 0;
+	json_t *end = n ? json_array_get(chain, n - 1) : NULL;
+	if (!json_is_object(end)) {
+		snprintf(err, errlen, "it found no chain for the name (its report is partial)");
+		goto done;
+	}
+	if (json_object_get(end, "cname")) {
+		snprintf(err, errlen, "its chain does not end (the last step is a CNAME)");
+		goto done;
+	}
+	const char *rcode = json_string_value(json_object_get(end, "rcode"));
+	json_t *ttl = json_object_get(end, "ttl"), *more = json_object_get(end, "more");
+	s->rcode = -1;
+	for (int i = 0; rcode && i < 6; i++)
+		if (strcmp(rcode, rcodes[i]) == 0)
+			s->rcode = i;
+	if (s->rcode < 0 || !json_is_integer(ttl) || json_integer_value(ttl) < 0 ||
+	    json_integer_value(ttl) > UINT32_MAX ||
+	    (more && (!json_is_integer(more) || json_integer_value(more) < 0 || json_integer_value(more) > 65535))) {
+		snprintf(err, errlen, "the end of its chain has no rcode, a bad ttl or a bad count of more values");
+		goto done;
+	}
+	if (!pop_values(json_object_get(end, "answer"), s, err, errlen))
+		goto done;
+	s->ttl = (uint32_t)json_integer_value(ttl);
+	s->more += more ? (int)json_integer_value(more) : 0;
+	s->ok = true;
+	rc = 0;
+done:
+	if (rc < 0) {
+		s->nanswer = 0;
+		s->more = 0;
+		s->ok = false;
+	}
+	json_decref(o);
+	return rc;
 }

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "lib/check_query.h"
+#include "lib/check_report.h"
 #include "lib/dyn.h"
 #include "lib/edns.h"
 #include "lib/zone.h"
@@ -244,6 +244,19 @@ struct api_check_ask {
 /* Reads the body (untrusted; api_check_ask.c, fuzz_api_check): true, or false with a 400 naming
  * the field ("kind", "name", "type", "resolvers", or the unknown one) written. */
 bool api_parse_check(json_t *body, struct api_check_ask *q, struct http_response *res);
+/* A PoP's answer to GET /pop/v1/lookup (its check fqdn report, untrusted): the end of its chain
+ * into s (rcode, ttl, answer values: at most CHECK_MAXVALUES kept, printable; more counted), ok
+ * set. 0, or -1 with err saying why (s holds no values). */
+int api_check_pop_parse(const char *body, size_t len, struct check_server *s, char *err, size_t errlen);
+/* GET /pop/v1/lookup?name&type (api_check_pop.c): on a PoP (api.pop-key), a check fqdn from here
+ * for the control node, whose request is signed with that key; the report's JSON. */
+void api_pop_lookup(void *ctx, const struct http_request *req, struct http_response *res);
+/* The control node's side: each PoP (pops.list, pops.key) asked for r->target/qtype, its answer a
+ * server of role "pop" in r, pop_disagrees when it differs from the authoritative one. */
+void api_check_pops(struct api *a, struct check_report *r, uint16_t qtype);
+/* check_ctx.allowed outside test mode (api.check-allow-private off): public unicast addresses
+ * only (dyn/monitor.h's judgement), why naming the block at fault. */
+bool api_check_public_only(void *arg, const struct sockaddr *sa, char *why, size_t whylen);
 
 /* Zone routes (api_zones.c) and RRset routes (api_rrsets.c). */
 void api_zones_list(void *ctx, const struct http_request *req, struct http_response *res);

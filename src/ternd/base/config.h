@@ -106,6 +106,7 @@ struct config_api {
 	char *check_hints; /* root hints of the API's checks (NULL: the IANA root servers) */
 	unsigned check_rate; /* checks a minute per tenant */
 	unsigned check_max_running; /* checks at once */
+	char *pop_key; /* a PoP: the key (in keys) the control node's lookups are signed with */
 };
 
 /* An address prefix (an ACL entry): addr/len. */
@@ -131,6 +132,7 @@ struct config_pops {
 	unsigned interval_ms; /* default 60000 */
 	unsigned timeout_ms; /* per poll; default 2000, never more than interval_ms */
 	unsigned down_after; /* default 3 */
+	char *key; /* the key (in keys) lookups at the PoPs are signed with; NULL: PoPs not asked */
 };
 
 /* The geo database dynamic answers' country and continent entries ask (dyn/geo.h). */

@@ -574,6 +574,13 @@ static const struct cfg_item api_items[] = {
      .max = 8,
      .def = "2",
      .help = "POST /api/v1/check: checks running at once (503 beyond), so writes keep HTTP workers"},
+    {.name = "pop-key",
+     .type = CFG_STRING,
+     .flags = R,
+     .offset = API_AT(pop_key),
+     .max = 255,
+     .help = "a PoP: the name of the key (in keys) the control node signs its lookups with (GET "
+             "/pop/v1/lookup, a check fqdn from this PoP; not served without it)"},
     {0},
 };
 
@@ -744,6 +751,12 @@ static const struct cfg_item pops_items[] = {
      .finish = finish_pop,
      .unit = "PoP",
      .help = "the PoPs polled: {name, healthz}"},
+    {.name = "key",
+     .type = CFG_STRING,
+     .offset = POPS_AT(key),
+     .max = 255,
+     .help = "the name of the key (in keys) the PoPs' lookups are signed with: check fqdn through the API asks "
+             "each PoP (its /pop/v1/lookup beside /healthz) for the name as it sees it"},
     {0},
 };
 

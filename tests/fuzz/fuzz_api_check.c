@@ -1,9 +1,11 @@
-/* libFuzzer harness for the body of POST /api/v1/check (api_parse_check): the input is the JSON
- * body. An accepted request must be a known kind, an absolute name that check_input_name accepts
- * again unchanged, a type and resolvers only where the kind takes them (a cache check with one at
- * least), at most API_CHECK_MAXRESOLVERS of them; a refusal is a 400 whose field is a key of the
- * body or one of kind, name, type, resolvers, body (an unknown key that does not print as it is; none only for a body
- * that is not an object). */
+/* libFuzzer harness for tern check's untrusted inputs through the API. The input as the body of
+ * POST /api/v1/check (api_parse_check): an accepted request is a known kind, an absolute name
+ * that check_input_name accepts again unchanged, a type and resolvers only where the kind takes
+ * them (a cache check with one at least), at most API_CHECK_MAXRESOLVERS of them; a refusal is a
+ * 400 whose field is a key of the body or kind, name, type, resolvers, or body (an unknown key
+ * that does not print as it is; no field only for a body that is not an object). The same input
+ * as a PoP's answer (api_check_pop_parse): accepted, its values are bounded, terminated and
+ * printable; refused, none are left and a message says why. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +44,32 @@ static void check_accepted(const struct api_check_ask *q)
 			fail("a resolver without an address");
 }
 
+/* The same input as a PoP's answer to the control node (api_check_pop_parse). */
+static void pop_answer(const uint8_t *data, size_t size)
+{
+	struct check_server s;
+	memset(&s, 0x5a, sizeof(s)); /* what the parser does not set must not matter */
+	char err[160];
+	err[0] = 0;
+	if (api_check_pop_parse((const char *)data, size, &s, err, sizeof(err)) == 0) {
+		if (!s.ok || s.nanswer < 0 || s.nanswer > CHECK_MAXVALUES || s.more < 0 || s.rcode < 0 || s.rcode > 5)
+			fail("an accepted PoP answer out of bounds");
+		for (int i = 0; i < s.nanswer; i++) {
+			size_t n = strnlen(s.answer[i], CHECK_RDATA_TEXT);
+			if (n == CHECK_RDATA_TEXT)
+				fail("a PoP's value not terminated");
+			for (size_t k = 0; k < n; k++)
+				if (s.answer[i][k] < 0x20 || s.answer[i][k] >= 0x7f)
+					fail("a PoP's value not printable");
+		}
+	} else if (s.ok || s.nanswer || s.more || !err[0] || strnlen(err, sizeof(err)) == sizeof(err)) {
+		fail("a refused PoP answer left values or no message");
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	pop_answer(data, size);
 	json_t *body = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
 	if (!body)
 		return 0;

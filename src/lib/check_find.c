@@ -72,6 +72,18 @@ static const struct {
     {"pop_disagrees", CHECK_WARNING,
      "This PoP sees another answer than the authoritative servers give here: check the name servers it reaches "
      "(anycast instances, a stale secondary, a split view) and that every one serves the current zone."},
+    {"record_differs", CHECK_ERROR,
+     "The service's canonical name answers addresses its deployment does not hold: check that nothing else "
+     "publishes records at that name, and that the name servers asked serve the current zone."},
+    {"alias_elsewhere", CHECK_ERROR,
+     "Point the alias at the service: a CNAME to its canonical name (below the zone's apex), or at the apex an "
+     "HTTPS record in AliasMode (0 canonical-name.) or the provider's ALIAS/flattening to it."},
+    {"caa_forbids", CHECK_ERROR,
+     "Add a CAA record allowing the service's certificate authority (0 issue \"ca.example\") beside the "
+     "existing ones, at the name or the ancestor whose CAA set applies: until then the CA must refuse to issue."},
+    {"cert_missing_name", CHECK_WARNING,
+     "The certificate does not cover this name yet: it is added at the next issuance once the alias is verified "
+     "(check the alias points at the service); until then HTTPS clients get a name mismatch."},
     {"unknown_rule", CHECK_ERROR, "(a rule without an entry in check_find.c: report this as a bug)"},
 };
 #define NRULES (sizeof(rules) / sizeof(rules[0]))

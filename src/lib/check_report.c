@@ -239,6 +239,14 @@ json_t *check_report_json(const struct check_report *r)
 	}
 	if (strcmp(r->kind, "cache") == 0)
 		caches_json(r, o);
+	if (strcmp(r->kind, "service") == 0) {
+		json_t *names = json_array();
+		for (int i = 0; i < r->nnamed; i++)
+			json_array_append_new(names, json_pack("{s:s, s:s, s:b, s:s}", "name", r->named[i].name, "role",
+			                                       r->named[i].role, "points", r->named[i].points, "path",
+			                                       r->named[i].path));
+		json_object_set_new(o, "names", names);
+	}
 	json_t *servers = json_array(), *findings = json_array(), *failures = json_array();
 	for (int i = 0; i < r->nservers; i++)
 		json_array_append_new(servers, server_json(&r->servers[i]));
@@ -356,6 +364,12 @@ void check_report_text(const struct check_report *r, FILE *out)
 		for (int i = 0; i < r->ncaches; i++)
 			fprintf(out, "  %s (%s): %s\n", r->caches[i].addr, r->caches[i].how,
 			        r->caches[i].ok ? r->caches[i].says : r->caches[i].error);
+	}
+	if (strcmp(r->kind, "service") == 0) {
+		fprintf(out, "Names of the service:\n");
+		for (int i = 0; i < r->nnamed; i++)
+			fprintf(out, "  %-9s %s: %s%s\n", r->named[i].role, r->named[i].name, r->named[i].path,
+			        r->named[i].points ? "" : "  (NOT the service)");
 	}
 	if (r->nservers) {
 		fprintf(out, "Servers:\n");

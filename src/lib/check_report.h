@@ -113,6 +113,15 @@ struct check_cached {
 	bool cap_lower; /* fresh negative answer kept shorter than the zone's negative TTL: its own cap */
 	char says[512]; /* the sentence: "resolver X will keep NXDOMAIN for at most N s more" */
 };
+/* tern check service: one of a service's names and where the walk from the root took it. */
+struct check_named {
+	char name[CHECK_NAME_TEXT];
+	char role[12]; /* "canonical", "alias" */
+	bool points; /* reaches the canonical name (CNAME chain or HTTPS AliasMode); the canonical
+	              * name itself: answers only addresses the deployment holds */
+	char path[512]; /* "a.example. -> b.example. -> 192.0.2.1" */
+};
+
 struct check_report {
 	char kind[8]; /* "domain", "fqdn" */
 	char target[CHECK_NAME_TEXT]; /* as asked, absolute */
@@ -145,6 +154,8 @@ struct check_report {
 	int ncaches;
 	bool have_negative_ttl;
 	uint32_t negative_ttl; /* cache: the negative-cache TTL of the zone holding the end of the chain */
+	struct check_named named[CHECK_MAXNS + 1]; /* service: the canonical name, then each alias */
+	int nnamed;
 };
 
 /* A zeroed report (malloc'd: it is large); NULL when out of memory. */

@@ -53,6 +53,12 @@ api:
   check-hints: "{hints}"
   check-allow-private: true
 """
+SERVICES = """services:
+  zone: corp.lab
+  regions:
+    - name: eu
+      continents: [EU]
+"""
 CONTROL_POPS = """pops:
   key: popkey
   list:
@@ -101,7 +107,7 @@ def cachelab(tmp_path_factory, keys):  # noqa: F811
                                           jwks=keys.jwks, ttl=ZONE_TTL, minimum=SOA_MINIMUM,
                                           hints=os.path.join(lab.dir, "root.hints"),
                                           private="true" if private else "false", check_rate=CHECK_RATE)
-                        + KEYS + CONTROL_POPS)
+                        + KEYS + CONTROL_POPS + SERVICES)
         # the PoPs: pop-a walks from the lab's root, pop-b from a server of an old copy of corp.lab.
         lab.ns.run([L.IP, "addr", "add", STALE_ADDR + "/32", "dev", "lo"])
         L.Knot(lab, "knot-stale", [STALE_ADDR], {"corp.lab.": (
@@ -450,3 +456,59 @@ def test_pop_lookup_is_signed(cachelab):
     assert rep["check"] == "fqdn" and rep["chain"][-1]["answer"] == ["192.0.2.31"], rep
     status, body = pop_get(lab, "pop-a", "/pop/v1/lookup?name=a..b&type=A", signature("a..b", "A", now))
     assert status == 400 and b"empty label" in body, body
+
+
+# ---- tern check service ----
+
+def tern_api(lab, tenant, *args):
+    argv = [TERN, "--api", "http://127.0.0.1:%d" % API_PORT, "--token", lab.keys.token(tenant)] + list(args)
+    r = lab.ns.run(argv, check=False, timeout=120)
+    assert "AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr
+    return r
+
+
+def test_service(cachelab):
+    """A service of corp.lab. (its canonical name <uuid>.corp.lab.) with two aliases in the user's
+    zone user.lab. (delegated to ternd in lab.): www points at it by CNAME, other at an address of
+    its own; user.lab.'s CAA allows another CA only. tern check service finds exactly that."""
+    lab = cachelab
+    r = lab.api("POST", "/api/v1/services", {"deployment": {"regions": {"eu": {"ipv4": ["192.0.2.61"]}}}})
+    assert r.status == 201, r
+    svc = json.loads(r.body)
+    canonical = svc["canonical"].rstrip(".") + "."
+    lab.lab_knot.knotc("zone-begin", "lab.")
+    lab.lab_knot.knotc("zone-set", "lab.", "user.lab.", "10", "NS", "ns1.corp.lab.")
+    lab.lab_knot.knotc("zone-commit", "lab.")
+    rrsets = [{"name": "www", "type": "CNAME", "ttl": 300, "records": [canonical]},
+              {"name": "other", "type": "A", "ttl": 7200, "records": ["192.0.2.50"]},
+              {"name": "@", "type": "CAA", "ttl": 300, "records": ['0 issue "other-ca.example"']}]
+    r = lab.api("POST", "/api/v1/zones", {"name": "user.lab", "rrsets": rrsets})
+    assert r.status == 201, r
+    for alias in ("www.user.lab", "other.user.lab"):
+        r = lab.api("POST", "/api/v1/services/%s/domains" % svc["id"], {"name": alias})
+        assert r.status == 202, r
+    deadline = time.time() + 10
+    while not lab.query(L.LAB_ADDR, "user.lab.", "NS", rd=False).authority:
+        assert time.time() < deadline
+        time.sleep(0.1)
+    r = tern_api(lab, "corp", "check", "service", svc["id"], "--ca", "ca.lab", "--hints",
+                 os.path.join(lab.dir, "root.hints"), "--json")
+    assert r.stdout.strip(), r.stderr
+    rep = json.loads(r.stdout)
+    names = {n["name"]: n for n in rep["names"]}
+    assert names[canonical]["role"] == "canonical" and names[canonical]["points"], rep["names"]
+    assert names[canonical]["path"] == "192.0.2.61", rep["names"]
+    assert names["www.user.lab."]["points"] and names["www.user.lab."]["path"] == "%s -> 192.0.2.61" % canonical
+    assert not names["other.user.lab."]["points"] and names["other.user.lab."]["path"] == "192.0.2.50"
+    got = sorted((f["code"], f["what"].split(" ")[0]) for f in rep["findings"])
+    assert got == [("alias_elsewhere", "other.user.lab."), ("caa_forbids", "the"), ("caa_forbids", "the"),
+                   ("ttl_high", "other.user.lab.")], rep["findings"]
+    assert all("user.lab." in f["what"] for f in rep["findings"] if f["code"] == "caa_forbids")
+    assert any("no certificate issued yet" in f for f in rep["failures"]), rep["failures"]
+    assert r.returncode == 1  # error findings
+    # text
+    r = tern_api(lab, "corp", "check", "service", svc["id"], "--hints", os.path.join(lab.dir, "root.hints"))
+    assert "alias     other.user.lab.: 192.0.2.50  (NOT the service)" in r.stdout, r.stdout
+    # another tenant's service: the API's 404
+    r = tern_api(lab, "someone-else", "check", "service", svc["id"])
+    assert r.returncode == 1 and "404" in r.stderr, r.stderr

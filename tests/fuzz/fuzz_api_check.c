@@ -1,7 +1,8 @@
 /* libFuzzer harness for tern check's untrusted inputs through the API. The input as the body of
  * POST /api/v1/check (api_parse_check): an accepted request is a known kind, an absolute name
  * that check_input_name accepts again unchanged, a type and resolvers only where the kind takes
- * them (a cache check with one at least), at most API_CHECK_MAXRESOLVERS of them; a refusal is a
+ * them (a cache check with one at least), at most API_CHECK_MAXRESOLVERS of them, or a service
+ * check with an id of lower-case hex and '-' and a relative CA name, nothing else; a refusal is a
  * 400 whose field is a key of the body or kind, name, type, resolvers, or body (an unknown key
  * that does not print as it is; no field only for a body that is not an object). The same input
  * as a PoP's answer (api_check_pop_parse): accepted, its values are bounded, terminated and
@@ -23,6 +24,18 @@ static void fail(const char *what)
 static void check_accepted(const struct api_check_ask *q)
 {
 	bool domain = strcmp(q->kind, "domain") == 0, cache = strcmp(q->kind, "cache") == 0;
+	if (strcmp(q->kind, "service") == 0) {
+		size_t n = strnlen(q->id, sizeof(q->id));
+		if (n == 0 || n == sizeof(q->id) || strspn(q->id, "0123456789abcdef-") != n)
+			fail("accepted a service id that is not lower-case hex and '-'");
+		if (q->name[0] || q->nresolvers || q->type != 1)
+			fail("a service check took a name, resolvers or a type");
+		if (strnlen(q->ca, sizeof(q->ca)) == sizeof(q->ca) || (q->ca[0] && q->ca[strlen(q->ca) - 1] == '.'))
+			fail("a service check's ca not terminated or absolute");
+		return;
+	}
+	if (q->id[0] || q->ca[0])
+		fail("a check other than service took an id or a ca");
 	if (!domain && !cache && strcmp(q->kind, "fqdn") != 0)
 		fail("accepted an unknown kind");
 	size_t n = strlen(q->name);
@@ -91,7 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!field && json_is_object(body))
 			fail("a refusal of an object does not name the field");
 		if (field && strcmp(field, "kind") && strcmp(field, "name") && strcmp(field, "type") &&
-		    strcmp(field, "resolvers") && strcmp(field, "body") && !json_object_get(body, field))
+		    strcmp(field, "resolvers") && strcmp(field, "body") && strcmp(field, "id") && strcmp(field, "ca") &&
+		    !json_object_get(body, field))
 			fail("a refusal names a field the body does not have");
 		json_decref(doc);
 		free(res.body);

@@ -506,9 +506,37 @@ def test_service(cachelab):
     assert all("user.lab." in f["what"] for f in rep["findings"] if f["code"] == "caa_forbids")
     assert any("no certificate issued yet" in f for f in rep["failures"]), rep["failures"]
     assert r.returncode == 1  # error findings
+    # the API's report is the CLI's (timings aside)
+    status, api, _ = post_check(lab, {"kind": "service", "id": svc["id"], "ca": "ca.lab"},
+                                token=lab.keys.token("corp"))
+    assert status == 200, api
+    assert stable(api) == stable(rep)
+    assert api["service"] == svc["id"] and api["check"] == "service"
+    for body, field in [({"kind": "service", "id": "XYZ"}, "id"), ({"kind": "service"}, "id"),
+                        ({"kind": "service", "id": svc["id"], "name": "x.lab"}, "name"),
+                        ({"kind": "service", "id": svc["id"], "ca": "1.2.3.4"}, "ca"),
+                        ({"kind": "fqdn", "name": "x.lab", "id": svc["id"]}, "id")]:
+        status, err, _ = post_check(lab, body, token=lab.keys.token("corp"))
+        assert status == 400 and err["error"]["field"] == field, (body, err)
+    status, err, _ = post_check(lab, {"kind": "service", "id": svc["id"]}, token=lab.keys.token("stranger"))
+    assert status == 404, err  # another tenant's service
     # text
     r = tern_api(lab, "corp", "check", "service", svc["id"], "--hints", os.path.join(lab.dir, "root.hints"))
     assert "alias     other.user.lab.: 192.0.2.50  (NOT the service)" in r.stdout, r.stdout
     # another tenant's service: the API's 404
     r = tern_api(lab, "someone-else", "check", "service", svc["id"])
     assert r.returncode == 1 and "404" in r.stderr, r.stderr
+
+
+def test_longest_name_stays_absolute(tmp_path):
+    """A name of 254 characters with its final dot (255 octets in wire form) is kept whole: the dot was
+    cut (found by fuzz_api_check, input in tests/fuzz/regress/)."""
+    import subprocess
+    name = ".".join(["a" * 62] * 4) + "." + "b" * 1 + "."  # 4 * 63 + 2 = 254 characters
+    assert len(name) == 254
+    hints = tmp_path / "hints"
+    hints.write_text(". 3600000 NS a.\na. 3600000 A 127.0.0.1\n")
+    r = subprocess.run([TERN, "check", "fqdn", name, "--hints", str(hints), "--query-timeout", "10", "--deadline",
+                        "50", "--json"], capture_output=True, text=True, timeout=30)
+    assert r.stdout, r.stderr
+    assert json.loads(r.stdout)["target"] == name

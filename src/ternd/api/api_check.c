@@ -1,4 +1,4 @@
-/* POST /api/v1/check: `tern check domain|fqdn|cache` through the API. A parallel route: the check
+/* POST /api/v1/check: `tern check domain|fqdn|cache|service` through the API. A parallel route: the check
  * (up to 300 queries within 60 s) runs on an HTTP worker thread, never on the event loop; the
  * tenant's own check rate (api.check-rate a minute) and the checks running at once
  * (api.check-max-running) bound what the API can be made to send. Outside test mode
@@ -11,7 +11,10 @@
 #include <time.h>
 
 #include "lib/check.h"
+#include "lib/check_input.h"
 #include "lib/check_report.h"
+#include "lib/error.h"
+#include "lib/name.h"
 #include "ternd/api/api_impl.h"
 #include "ternd/dyn/monitor.h"
 
@@ -87,6 +90,74 @@ bool api_check_public_only(void *arg, const struct sockaddr *sa, char *why, size
 	return false;
 }
 
+static int intent_alias(const struct store_alias *al, void *arg)
+{
+	struct check_intent *in = arg;
+	char text[NAME_MAXLEN * 4 + 1], err[300];
+	name_to_text(al->name, text, sizeof(text));
+	if (in->naliases < CHECK_MAXNS &&
+	    check_input_name(text, in->aliases[in->naliases], NULL, 0, err, sizeof(err)) == 0)
+		in->naliases++;
+	return 0;
+}
+
+/* What Tern intends for the caller's service id, as `tern check service` reads it through the API:
+ * its canonical name, its deployment's addresses, its aliases, its certificate's names. False with
+ * the response written (404 for a service that is not the caller's, 403 for a narrowed token). */
+static bool service_intent(struct api *a, const struct api_caller *c, const char *id, struct check_intent *in,
+                           struct http_response *res)
+{
+	struct store_service s;
+	char err[256] = "", text[NAME_MAXLEN * 4 + 1];
+	if (!api_service_scope_ok(c, false, res) || !api_service_find(a, c, id, &s, res))
+		return false;
+	name_to_text(s.canonical, text, sizeof(text));
+	check_copy(in->canonical, sizeof(in->canonical), text);
+	json_t *dep = json_loads(s.deployment, 0, NULL), *region;
+	const char *key;
+	json_object_foreach(json_object_get(dep, "regions"), key, region)
+	{
+		static const char *const families[] = {"ipv4", "ipv6"};
+		for (int f = 0; f < 2; f++) {
+			size_t i;
+			json_t *v;
+			json_array_foreach(json_object_get(region, families[f]), i, v)
+			{
+				if (json_is_string(v) && in->naddrs < CHECK_MAXINTENT)
+					check_copy(in->addrs[in->naddrs++], CHECK_RDATA_TEXT, json_string_value(v));
+			}
+		}
+	}
+	json_decref(dep);
+	store_service_clear(&s);
+	struct store_cert cert;
+	memset(&cert, 0, sizeof(cert));
+	int rc = store_alias_list(store_latest(a->store), id, intent_alias, in, err, sizeof(err));
+	if (rc == 0) {
+		rc = store_cert_get(store_latest(a->store), id, false, &cert, err, sizeof(err));
+		if (rc == 0 && cert.not_after) {
+			in->have_cert = true;
+			for (char *p = cert.names; *p && in->ncert < CHECK_MAXINTENT;) {
+				size_t n = strcspn(p, " ");
+				char one[CHECK_NAME_TEXT], errn[300];
+				snprintf(one, sizeof(one), "%.*s", (int)(n < sizeof(one) - 1 ? n : sizeof(one) - 1), p);
+				if (n &&
+				    check_input_name(one, in->cert_names[in->ncert], NULL, 0, errn, sizeof(errn)) == 0)
+					in->ncert++;
+				p += n + (p[n] == ' ');
+			}
+		}
+		if (rc == 0)
+			store_cert_clear(&cert);
+		rc = rc == TERN_ENOTFOUND ? 0 : rc;
+	}
+	if (rc < 0) {
+		http_error(res, 503, NULL, "the store: %s", err);
+		return false;
+	}
+	return true;
+}
+
 void api_check(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	struct api *a = ctx;
@@ -96,13 +167,23 @@ void api_check(void *ctx, const struct http_request *req, struct http_response *
 		return;
 	struct api_check_ask *q = malloc(sizeof(*q));
 	struct check_ctx *cc = malloc(sizeof(*cc));
+	struct check_intent *in = calloc(1, sizeof(*in));
 	struct check_report *r = NULL;
 	bool counted = false;
-	if (!q || !cc) {
+	if (!q || !cc || !in) {
 		http_error(res, 500, NULL, "out of memory");
 		goto done;
 	}
-	if (!api_parse_check(body, q, res) || !check_rate_ok(a, c.p.tenant, res))
+	if (!api_parse_check(body, q, res))
+		goto done;
+	bool service = strcmp(q->kind, "service") == 0;
+	if (service) {
+		if (!service_intent(a, &c, q->id, in, res))
+			goto done;
+		check_copy(in->ca, sizeof(in->ca), q->ca);
+		check_copy(q->name, sizeof(q->name), in->canonical);
+	}
+	if (!check_rate_ok(a, c.p.tenant, res))
 		goto done;
 	const struct config *conf = api_config(a);
 	unsigned max = conf->api.check_max_running;
@@ -139,7 +220,9 @@ void api_check(void *ctx, const struct http_request *req, struct http_response *
 	else if (strcmp(q->kind, "fqdn") == 0) {
 		check_fqdn(cc, r, q->type);
 		api_check_pops(a, r, q->type); /* the name as each PoP sees it (api_check_pop.c) */
-	} else
+	} else if (service)
+		check_service(cc, r, in);
+	else
 		check_cache(cc, r, q->type);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	r->ms = (double)(t1.tv_sec - t0.tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
@@ -150,12 +233,15 @@ void api_check(void *ctx, const struct http_request *req, struct http_response *
 	}
 	if (q->idn)
 		json_object_set_new(j, "unicode", json_string(q->unicode));
+	if (service)
+		json_object_set_new(j, "service", json_string(q->id));
 	http_json(res, 200, j);
 done:
 	if (counted)
 		a->checks_running--;
 	check_report_free(r);
 	free(cc);
+	free(in);
 	free(q);
 	json_decref(body);
 	api_caller_free(&c);

@@ -8,6 +8,42 @@
 #include "lib/rrtext.h"
 #include "ternd/api/api_impl.h"
 
+/* {"kind": "service", "id": ID, "ca": CA}: the id as the API makes them (lower-case hex and '-'),
+ * the CA a domain name; nothing else. */
+static bool parse_service(json_t *body, struct api_check_ask *q, struct http_response *res)
+{
+	static const char *const others[] = {"name", "type", "resolvers"};
+	for (size_t i = 0; i < 3; i++)
+		if (json_object_get(body, others[i])) {
+			http_error(res, 400, others[i], "a service check takes id and ca only");
+			return false;
+		}
+	json_t *id = json_object_get(body, "id");
+	const char *text = json_string_value(id);
+	size_t n = text ? json_string_length(id) : 0;
+	bool ok = n > 0 && n < sizeof(q->id) && strlen(text) == n;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f') || text[i] == '-';
+	if (!ok) {
+		http_error(res, 400, "id", "id must be a service's id (lower-case hexadecimal digits and '-')");
+		return false;
+	}
+	memcpy(q->id, text, n + 1);
+	json_t *ca = json_object_get(body, "ca");
+	char name[CHECK_NAME_TEXT], err[300];
+	if (ca) {
+		if (!json_is_string(ca) || strlen(json_string_value(ca)) != json_string_length(ca) ||
+		    check_input_name(json_string_value(ca), name, NULL, 0, err, sizeof(err)) < 0) {
+			http_error(res, 400, "ca",
+			           "ca must be the CA's domain name (as CAA names it: letsencrypt.org)");
+			return false;
+		}
+		name[strlen(name) - 1] = 0; /* as CAA writes it */
+		snprintf(q->ca, sizeof(q->ca), "%s", name);
+	}
+	return true;
+}
+
 bool api_parse_check(json_t *body, struct api_check_ask *q, struct http_response *res)
 {
 	memset(q, 0, sizeof(*q));
@@ -20,23 +56,32 @@ bool api_parse_check(json_t *body, struct api_check_ask *q, struct http_response
 	json_t *v;
 	json_object_foreach(body, key, v)
 	{
-		if (strcmp(key, "kind") && strcmp(key, "name") && strcmp(key, "type") && strcmp(key, "resolvers")) {
+		if (strcmp(key, "kind") && strcmp(key, "name") && strcmp(key, "type") && strcmp(key, "resolvers") &&
+		    strcmp(key, "id") && strcmp(key, "ca")) {
 			bool plain = strlen(key) <= 64; /* named as it is when it prints as it is */
 			for (const char *p = key; plain && *p; p++)
 				plain = *p >= 0x20 && *p < 0x7f;
 			if (plain)
-				http_error(res, 400, key, "unknown field \"%s\" (kind, name, type, resolvers)", key);
+				http_error(res, 400, key, "unknown field \"%s\" (kind, name, type, resolvers, id, ca)",
+				           key);
 			else
-				http_error(res, 400, "body", "an unknown field (kind, name, type, resolvers)");
+				http_error(res, 400, "body", "an unknown field (kind, name, type, resolvers, id, ca)");
 			return false;
 		}
 	}
 	const char *kind = json_string_value(json_object_get(body, "kind"));
-	if (!kind || (strcmp(kind, "domain") && strcmp(kind, "fqdn") && strcmp(kind, "cache"))) {
-		http_error(res, 400, "kind", "kind must be \"domain\", \"fqdn\" or \"cache\"");
+	if (!kind ||
+	    (strcmp(kind, "domain") && strcmp(kind, "fqdn") && strcmp(kind, "cache") && strcmp(kind, "service"))) {
+		http_error(res, 400, "kind", "kind must be \"domain\", \"fqdn\", \"cache\" or \"service\"");
 		return false;
 	}
 	snprintf(q->kind, sizeof(q->kind), "%s", kind);
+	if (strcmp(kind, "service") == 0)
+		return parse_service(body, q, res);
+	if (json_object_get(body, "id") || json_object_get(body, "ca")) {
+		http_error(res, 400, json_object_get(body, "id") ? "id" : "ca", "id and ca are for service checks");
+		return false;
+	}
 	bool domain = strcmp(kind, "domain") == 0;
 	json_t *name = json_object_get(body, "name");
 	char err[300];

@@ -230,10 +230,13 @@ bool api_parse_explain(const char *name, const char *type, const char *client, c
  * the report as `tern check --json` prints it. */
 void api_check(void *ctx, const struct http_request *req, struct http_response *res);
 /* Its request: {"kind": "domain" | "fqdn" | "cache", "name": NAME, "type": TYPE (fqdn, cache;
- * default A), "resolvers": [ADDR[:PORT], ...] (fqdn, cache; at most CHECK_MAXNS_API)}. */
+ * default A), "resolvers": [ADDR[:PORT], ...] (fqdn, cache; at most API_CHECK_MAXRESOLVERS)}, or
+ * {"kind": "service", "id": ID, "ca": CA-DOMAIN (optional)}. */
 #define API_CHECK_MAXRESOLVERS 8
 struct api_check_ask {
 	char kind[8];
+	char id[65]; /* service: the service's id */
+	char ca[256]; /* service: the CA's CAA issuer name, without the final dot ("" not checked) */
 	char name[CHECK_NAME_TEXT]; /* absolute, A-labels */
 	char unicode[1024]; /* the name as given (an IDN's U-label form) */
 	bool idn;
@@ -242,7 +245,7 @@ struct api_check_ask {
 	int nresolvers;
 };
 /* Reads the body (untrusted; api_check_ask.c, fuzz_api_check): true, or false with a 400 naming
- * the field ("kind", "name", "type", "resolvers", or the unknown one) written. */
+ * the field ("kind", "name", "type", "resolvers", "id", "ca", or the unknown one) written. */
 bool api_parse_check(json_t *body, struct api_check_ask *q, struct http_response *res);
 /* A PoP's answer to GET /pop/v1/lookup (its check fqdn report, untrusted): the end of its chain
  * into s (rcode, ttl, answer values: at most CHECK_MAXVALUES kept, printable; more counted), ok

@@ -357,7 +357,26 @@ def test_api_check_off_the_loop(cachelab):
     t = time.time()
     assert lab.api("GET", "/api/v1/zones").status == 200
     fast = time.time() - t
+    # a write publishes a zone (an RCU grace period): the check's thread is offline, so it does not wait
+    t = time.time()
+    r = lab.api("PUT", "/api/v1/zones/corp.lab/rrsets/during/A", {"ttl": 10, "records": ["192.0.2.88"]})
+    write = time.time() - t
+    assert r.status in (200, 201), r
+    # a reload publishes the configuration (a grace period too): done while the check still waits
+    log = os.path.join(lab.dir, "ternd", "ternd.log")
+    with open(log) as f:
+        before = f.read().count("reload done")
+    t = time.time()
+    lab.ternd.proc.send_signal(signal.SIGHUP)
+    while True:
+        with open(log) as f:
+            if f.read().count("reload done") > before:
+                break
+        assert time.time() - t < 10, "no reload"
+        time.sleep(0.02)
+    reload = time.time() - t
     th.join()
+    assert write < 0.5 and reload < 0.7, (write, reload)
     assert out["status"] == 200 and out["secs"] > 1.5, out  # the resolver's 2 s timeout
     assert fast < 0.5, fast
     sink.close()

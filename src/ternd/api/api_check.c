@@ -16,6 +16,7 @@
 #include "lib/error.h"
 #include "lib/name.h"
 #include "ternd/api/api_impl.h"
+#include "ternd/base/rcu.h"
 #include "ternd/dyn/monitor.h"
 
 #define CHECK_BUCKETS 1024
@@ -215,15 +216,20 @@ void api_check(void *ctx, const struct http_request *req, struct http_response *
 		cc->allowed = api_check_public_only;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* seconds of DNS: offline, so no publisher (a write, a reload) waits for this thread's grace
+	 * period meanwhile; nothing RCU-published is followed until it is online again */
+	rcu_thread_offline();
 	if (strcmp(q->kind, "domain") == 0)
 		check_domain(cc, r);
-	else if (strcmp(q->kind, "fqdn") == 0) {
+	else if (strcmp(q->kind, "fqdn") == 0)
 		check_fqdn(cc, r, q->type);
-		api_check_pops(a, r, q->type); /* the name as each PoP sees it (api_check_pop.c) */
-	} else if (service)
+	else if (service)
 		check_service(cc, r, in);
 	else
 		check_cache(cc, r, q->type);
+	rcu_thread_online();
+	if (strcmp(q->kind, "fqdn") == 0)
+		api_check_pops(a, r, q->type); /* the name as each PoP sees it (api_check_pop.c) */
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	r->ms = (double)(t1.tv_sec - t0.tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	json_t *j = check_report_json(r);

@@ -19,6 +19,7 @@
 #include "lib/name.h"
 #include "lib/rrtext.h"
 #include "ternd/api/api_impl.h"
+#include "ternd/base/rcu.h"
 
 #define POP_SKEW 300 /* seconds a signature's time may be from the PoP's clock */
 #define POP_BODY_MAX (1024 * 1024)
@@ -129,7 +130,9 @@ void api_pop_lookup(void *ctx, const struct http_request *req, struct http_respo
 		c->allowed = api_check_public_only;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rcu_thread_offline(); /* seconds of DNS: no publisher waits for this thread meanwhile */
 	check_fqdn(c, r, qtype);
+	rcu_thread_online();
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	r->ms = (double)(t1.tv_sec - t0.tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	json_t *j = check_report_json(r);
@@ -164,8 +167,14 @@ static size_t pop_write(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* A PoP to ask, copied from the configuration (which is not followed while PoPs are asked). */
+struct pop_target {
+	char name[CHECK_NAME_TEXT];
+	char healthz[1024];
+};
+
 /* Asks one PoP; s filled (ok, or error). */
-static void ask_pop(const struct config_pop *pop, const struct tsig_key *k, const char *keyname, const char *name,
+static void ask_pop(const struct pop_target *pop, const struct tsig_key *k, const char *keyname, const char *name,
                     const char *type, struct check_server *s)
 {
 	char url[1200], auth[512], mac[65];
@@ -226,16 +235,34 @@ void api_check_pops(struct api *a, struct check_report *r, uint16_t qtype)
 		check_report_fail(r, "pops.key names no key of keys: the PoPs are not asked");
 		return;
 	}
+	/* a copy of what is needed: the PoPs take seconds, asked offline (no RCU pointer followed) */
+	struct tsig_key *key = malloc(sizeof(*key));
+	size_t n = conf->pops.n;
+	struct pop_target *pops = calloc(n, sizeof(*pops));
+	char keyname[256];
+	if (!key || !pops) {
+		free(key);
+		free(pops);
+		check_report_fail(r, "out of memory: the PoPs are not asked");
+		return;
+	}
+	*key = *k;
+	check_copy(keyname, sizeof(keyname), conf->pops.key);
+	for (size_t i = 0; i < n; i++) {
+		check_copy(pops[i].name, sizeof(pops[i].name), conf->pops.list[i].name);
+		check_copy(pops[i].healthz, sizeof(pops[i].healthz), conf->pops.list[i].healthz);
+	}
+	rcu_thread_offline();
 	const struct check_step *end = r->nsteps ? &r->steps[r->nsteps - 1] : NULL;
 	char type[RRTEXT_TYPE_MAXLEN];
 	rrtext_type_to_text(qtype, type, sizeof(type));
-	for (size_t i = 0; i < conf->pops.n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct check_server s = {0};
 		snprintf(s.role, sizeof(s.role), "pop");
-		check_copy(s.ns, sizeof(s.ns), conf->pops.list[i].name);
+		check_copy(s.ns, sizeof(s.ns), pops[i].name);
 		check_copy(s.qname, sizeof(s.qname), r->target);
-		check_copy(s.addr, sizeof(s.addr), conf->pops.list[i].healthz);
-		ask_pop(&conf->pops.list[i], k, conf->pops.key, r->target, type, &s);
+		check_copy(s.addr, sizeof(s.addr), pops[i].healthz);
+		ask_pop(&pops[i], key, keyname, r->target, type, &s);
 		struct check_server *kept = check_report_server(r, &s);
 		if (!s.ok) {
 			check_report_fail(r, "PoP %s could not look %s up: %s", s.ns, r->target, s.error);
@@ -259,4 +286,8 @@ void api_check_pops(struct api *a, struct check_report *r, uint16_t qtype)
 			                           : "no data",
 			           end->nvalues > 1 ? " ..." : "");
 	}
+	rcu_thread_online();
+	OPENSSL_cleanse(key, sizeof(*key));
+	free(key);
+	free(pops);
 }

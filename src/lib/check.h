@@ -18,6 +18,36 @@ int check_domain(struct check_ctx *c, struct check_report *r);
  * against the authoritative one. */
 int check_fqdn(struct check_ctx *c, struct check_report *r, uint16_t qtype);
 
+/* `tern check cache NAME`: the chain from the authoritative servers (as check_fqdn, without its
+ * resolver comparison), the negative-cache TTL of the zone holding its end, and for each vantage
+ * resolver what it holds (asked without recursion first, so its cache is read, not changed; with
+ * recursion when it refuses that or holds nothing) and how long it keeps it: r->caches, findings
+ * cache_stale and resolver_cap. */
+int check_cache(struct check_ctx *c, struct check_report *r, uint16_t qtype);
+
+/* What Tern intends for a service (from the API: the service, its aliases, its certificate). */
+#define CHECK_MAXINTENT 32
+struct check_intent {
+	char canonical[CHECK_NAME_TEXT]; /* absolute */
+	char addrs[CHECK_MAXINTENT][CHECK_RDATA_TEXT]; /* the deployment's addresses, every region */
+	int naddrs;
+	char aliases[CHECK_MAXNS][CHECK_NAME_TEXT]; /* absolute */
+	int naliases;
+	bool have_cert; /* a certificate is issued: cert_names are its names */
+	char cert_names[CHECK_MAXINTENT][CHECK_NAME_TEXT];
+	int ncert;
+	char ca[256]; /* the CA's issuer domain name for CAA ("letsencrypt.org"); "" not checked */
+};
+
+/* `tern check service ID`: the intent against walks from the root. The canonical name's A and
+ * AAAA (record_differs when an answer is not the deployment's); each alias's chain as check fqdn
+ * follows it (its findings: cname_at_apex, cname_beside_data, ttl_high, lame_ns, ...) and whether
+ * it reaches the canonical name by CNAME or HTTPS AliasMode (alias_elsewhere); each alias's zone
+ * as check domain sees it (ds_mismatch, rrsig_*, lame_ns, ...); the CAA set that applies to each
+ * name (RFC 8659: the closest one up the tree) against in->ca (caa_forbids); the certificate's
+ * names against the service's (cert_missing_name). r->named lists the names. 0, or TERN_ENOMEM. */
+int check_service(struct check_ctx *c, struct check_report *r, const struct check_intent *in);
+
 /* A SOA record's fields and negative-cache TTL (min of its TTL and MINIMUM). 0 or TERN_EMALF. */
 int check_soa_parse(const struct check_rr *rr, struct check_soa *soa);
 

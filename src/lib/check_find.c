@@ -65,6 +65,30 @@ static const struct {
      "the zone off the Internet (RFC 1034 section 4.1 asks for two). List it at the registrar and in the zone."},
     {"ns_shared_addr", CHECK_WARNING,
      "Give each name server its own address: names sharing one are one server, and add no redundancy."},
+    {"cache_stale", CHECK_WARNING,
+     "Wait the time it has left (it then asks the authoritative servers again), or flush the name from this "
+     "resolver if you run it (unbound-control flush NAME, rndc flushname NAME, kresd: cache.clear('NAME')). "
+     "Next time add records before anyone looks them up, or lower the TTL (and, for new names, the SOA "
+     "MINIMUM) ahead of a change."},
+    {"resolver_cap", CHECK_INFO,
+     "Nothing to fix in the zone: this resolver applies its own limit to how long it keeps answers "
+     "(Unbound cache-max-negative-ttl / cache-max-ttl, BIND max-ncache-ttl / max-cache-ttl), so it sees changes "
+     "sooner or later than the zone's TTLs say."},
+    {"pop_disagrees", CHECK_WARNING,
+     "This PoP sees another answer than the authoritative servers give here: check the name servers it reaches "
+     "(anycast instances, a stale secondary, a split view) and that every one serves the current zone."},
+    {"record_differs", CHECK_ERROR,
+     "The service's canonical name answers addresses its deployment does not hold: check that nothing else "
+     "publishes records at that name, and that the name servers asked serve the current zone."},
+    {"alias_elsewhere", CHECK_ERROR,
+     "Point the alias at the service: a CNAME to its canonical name (below the zone's apex), or at the apex an "
+     "HTTPS record in AliasMode (0 canonical-name.) or the provider's ALIAS/flattening to it."},
+    {"caa_forbids", CHECK_ERROR,
+     "Add a CAA record allowing the service's certificate authority (0 issue \"ca.example\") beside the "
+     "existing ones, at the name or the ancestor whose CAA set applies: until then the CA must refuse to issue."},
+    {"cert_missing_name", CHECK_WARNING,
+     "The certificate does not cover this name yet: it is added at the next issuance once the alias is verified "
+     "(check the alias points at the service); until then HTTPS clients get a name mismatch."},
     {"unknown_rule", CHECK_ERROR, "(a rule without an entry in check_find.c: report this as a bug)"},
 };
 #define NRULES (sizeof(rules) / sizeof(rules[0]))

@@ -100,7 +100,7 @@ int check_input_name(const char *in, char out[CHECK_NAME_TEXT], char *unicode, s
 		snprintf(err, errlen, "\"%.200s\" is %zu octets in wire form; a domain name has at most 255", in, wire);
 		return TERN_ENAME;
 	}
-	snprintf(out, CHECK_NAME_TEXT, "%.253s%s", name, name[n - 1] == '.' ? "" : ".");
+	snprintf(out, CHECK_NAME_TEXT, "%.254s%s", name, name[n - 1] == '.' ? "" : "."); /* 254 with its dot */
 	for (char *p = out; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');

@@ -133,6 +133,39 @@ static json_t *server_json(const struct check_server *s)
 	return o;
 }
 
+/* check cache: "negative_ttl" (the zone's) and "caches" (each resolver's entry). */
+static void caches_json(const struct check_report *r, json_t *o)
+{
+	if (r->have_negative_ttl && !json_object_get(o, "negative_ttl")) {
+		char why[512];
+		check_negative_explanation(r->negative_ttl, why, sizeof(why));
+		json_object_set_new(
+		    o, "negative_ttl",
+		    json_pack("{s:I, s:s}", "seconds", (json_int_t)r->negative_ttl, "explanation", why));
+	}
+	json_t *caches = json_array();
+	for (int i = 0; i < r->ncaches; i++) {
+		const struct check_cached *k = &r->caches[i];
+		json_t *j = json_pack("{s:s, s:s, s:b}", "resolver", k->addr, "how", k->how, "ok", k->ok);
+		if (!k->ok) {
+			json_object_set_new(j, "error", json_string(k->error));
+			json_array_append_new(caches, j);
+			continue;
+		}
+		json_object_set_new(j, "rcode", json_string(rcode_text(k->rcode)));
+		json_object_set_new(j, "negative", json_boolean(k->negative));
+		json_object_set_new(j, "answer", values_json(k->values, k->nvalues));
+		if (k->more)
+			json_object_set_new(j, "more", json_integer(k->more));
+		json_object_set_new(j, "left", json_integer(k->left));
+		json_object_set_new(j, "agrees", json_boolean(k->agrees));
+		json_object_set_new(j, "cap_lower", json_boolean(k->cap_lower));
+		json_object_set_new(j, "says", json_string(k->says));
+		json_array_append_new(caches, j);
+	}
+	json_object_set_new(o, "caches", caches);
+}
+
 json_t *check_report_json(const struct check_report *r)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:f}", "check", r->kind, "target", r->target, "zone", r->zone,
@@ -179,7 +212,7 @@ json_t *check_report_json(const struct check_report *r)
 		    o, "negative_ttl",
 		    json_pack("{s:I, s:s}", "seconds", (json_int_t)r->soa.negative_ttl, "explanation", why));
 	}
-	if (strcmp(r->kind, "fqdn") == 0) {
+	if (strcmp(r->kind, "fqdn") == 0 || strcmp(r->kind, "cache") == 0) {
 		json_t *steps = json_array();
 		for (int i = 0; i < r->nsteps; i++) {
 			const struct check_step *s = &r->steps[i];
@@ -203,6 +236,16 @@ json_t *check_report_json(const struct check_report *r)
 			    o, "ttl_advice",
 			    json_pack("{s:I, s:s}", "seconds", (json_int_t)r->change_ttl, "advice", advice));
 		}
+	}
+	if (strcmp(r->kind, "cache") == 0)
+		caches_json(r, o);
+	if (strcmp(r->kind, "service") == 0) {
+		json_t *names = json_array();
+		for (int i = 0; i < r->nnamed; i++)
+			json_array_append_new(names, json_pack("{s:s, s:s, s:b, s:s}", "name", r->named[i].name, "role",
+			                                       r->named[i].role, "points", r->named[i].points, "path",
+			                                       r->named[i].path));
+		json_object_set_new(o, "names", names);
 	}
 	json_t *servers = json_array(), *findings = json_array(), *failures = json_array();
 	for (int i = 0; i < r->nservers; i++)
@@ -313,6 +356,20 @@ void check_report_text(const struct check_report *r, FILE *out)
 		char advice[512];
 		check_ttl_advice(r->change_ttl, advice, sizeof(advice));
 		fprintf(out, "TTL: %u s at most along the chain\n  %s\n", r->change_ttl, advice);
+	}
+	if (strcmp(r->kind, "cache") == 0) {
+		if (r->have_negative_ttl)
+			fprintf(out, "Negative-cache TTL of the zone: %u s\n", r->negative_ttl);
+		fprintf(out, "Caches:\n");
+		for (int i = 0; i < r->ncaches; i++)
+			fprintf(out, "  %s (%s): %s\n", r->caches[i].addr, r->caches[i].how,
+			        r->caches[i].ok ? r->caches[i].says : r->caches[i].error);
+	}
+	if (strcmp(r->kind, "service") == 0) {
+		fprintf(out, "Names of the service:\n");
+		for (int i = 0; i < r->nnamed; i++)
+			fprintf(out, "  %-9s %s: %s%s\n", r->named[i].role, r->named[i].name, r->named[i].path,
+			        r->named[i].points ? "" : "  (NOT the service)");
 	}
 	if (r->nservers) {
 		fprintf(out, "Servers:\n");

@@ -94,6 +94,34 @@ struct check_dnssec {
 	char sig_expires[32]; /* the soonest of their expirations, "" when none */
 };
 
+/* tern check cache: one resolver's answer as it holds it, with the time it has left. */
+struct check_cached {
+	char addr[CHECK_ADDR_TEXT];
+	/* "cache": answered without recursion (RD off) from its cache; "fresh": not in its cache, so
+	 * looked up now (recursion on) and cached from now on; "recursion": it refuses queries without
+	 * recursion, so the answer it gives anyone now (from its cache or looked up) */
+	char how[12];
+	bool ok; /* an answer (NOERROR or NXDOMAIN) arrived */
+	char error[160];
+	int rcode;
+	char values[CHECK_MAXVALUES][CHECK_RDATA_TEXT]; /* of the type asked, at the end of its chain */
+	int nvalues;
+	int more;
+	bool negative; /* NXDOMAIN or NODATA */
+	uint32_t left; /* seconds it keeps this answer at most (the TTL in its answer) */
+	bool agrees; /* the same answer as the authoritative servers */
+	bool cap_lower; /* fresh negative answer kept shorter than the zone's negative TTL: its own cap */
+	char says[512]; /* the sentence: "resolver X will keep NXDOMAIN for at most N s more" */
+};
+/* tern check service: one of a service's names and where the walk from the root took it. */
+struct check_named {
+	char name[CHECK_NAME_TEXT];
+	char role[12]; /* "canonical", "alias" */
+	bool points; /* reaches the canonical name (CNAME chain or HTTPS AliasMode); the canonical
+	              * name itself: answers only addresses the deployment holds */
+	char path[512]; /* "a.example. -> b.example. -> 192.0.2.1" */
+};
+
 struct check_report {
 	char kind[8]; /* "domain", "fqdn" */
 	char target[CHECK_NAME_TEXT]; /* as asked, absolute */
@@ -122,6 +150,12 @@ struct check_report {
 	int nfailures;
 	int queries; /* DNS queries sent */
 	double ms; /* wall time of the whole check */
+	struct check_cached caches[CHECK_MAXNS]; /* cache: each vantage resolver's cached answer */
+	int ncaches;
+	bool have_negative_ttl;
+	uint32_t negative_ttl; /* cache: the negative-cache TTL of the zone holding the end of the chain */
+	struct check_named named[CHECK_MAXNS + 1]; /* service: the canonical name, then each alias */
+	int nnamed;
 };
 
 /* A zeroed report (malloc'd: it is large); NULL when out of memory. */

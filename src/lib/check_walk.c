@@ -86,6 +86,18 @@ done:
 	return rc;
 }
 
+/* The hints and the operator's resolvers: addresses the configuration gave, not the user or a zone. */
+static bool check_trusted(const struct check_ctx *c, const struct check_addr *server)
+{
+	for (int i = 0; i < c->nhints; i++)
+		if (c->hints[i].len == server->len && memcmp(&c->hints[i].ss, &server->ss, server->len) == 0)
+			return true;
+	for (int i = 0; i < c->ntrusted && i < c->nresolvers; i++)
+		if (c->resolvers[i].len == server->len && memcmp(&c->resolvers[i].ss, &server->ss, server->len) == 0)
+			return true;
+	return false;
+}
+
 int check_ask(struct check_ctx *c, const struct check_addr *server, const char *qname, uint16_t qtype, unsigned flags,
               struct check_answer *a)
 {
@@ -98,6 +110,17 @@ int check_ask(struct check_ctx *c, const struct check_addr *server, const char *
 	if (c->deadline_ms > 0) {
 		double left = c->started_ms + c->deadline_ms - now;
 		timeout = left < timeout ? (int)left : timeout;
+	}
+	if (c->allowed && !check_trusted(c, server)) {
+		char why[128] = "";
+		if (!c->allowed(c->allowed_arg, (const struct sockaddr *)&server->ss, why, sizeof(why))) {
+			memset(a, 0, offsetof(struct check_answer, rr));
+			snprintf(a->error, sizeof(a->error),
+			         "not asked: %.46s is a private or reserved address (%.60s)", server->text, why);
+			check_report_fail(c->report, "%s not asked for %s: a private or reserved address (%s)",
+			                  server->text, qname, why);
+			return TERN_EBUSY;
+		}
 	}
 	if (c->budget <= 0 || timeout <= 0) {
 		memset(a, 0, offsetof(struct check_answer, rr));

@@ -33,6 +33,13 @@ struct check_ctx {
 		int n;
 	} nscache[CHECK_NSCACHE];
 	int nnscache;
+	/* When set (the HTTP API outside test mode), every server address check_ask would send to is
+	 * first put to allowed, but for the hints and the first ntrusted resolvers (the operator's):
+	 * false refuses it (why says why), noted in the report, and check_ask returns TERN_EBUSY (not
+	 * the server's fault). So a check cannot be made to probe an internal network. */
+	bool (*allowed)(void *arg, const struct sockaddr *sa, char *why, size_t whylen);
+	void *allowed_arg;
+	int ntrusted;
 };
 
 /* Defaults: the IANA root servers' IPv4 addresses as hints, 2000 ms per query, slow at 500 ms,
@@ -79,6 +86,7 @@ int check_ns_addrs(struct check_ctx *c, const char *name, int depth, struct chec
 
 /* One query counted against the budget and the report's query count, its timeout cut to what is
  * left of the deadline. 0, TERN_EIO (the server failed: a.error), or TERN_EBUSY once the budget or
- * the deadline is spent (not the server's fault: no finding may come of it; noted once). */
+ * the deadline is spent, or when c->allowed refuses the address (not the server's fault: no
+ * finding may come of it; noted). */
 int check_ask(struct check_ctx *c, const struct check_addr *server, const char *qname, uint16_t qtype, unsigned flags,
               struct check_answer *a);

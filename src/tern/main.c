@@ -29,7 +29,7 @@ static const struct {
     {"explain", cmd_explain, "why a client gets the answer it gets"},
     {"store", cmd_store, "the store on this machine: backup"},
     {"ech", cmd_ech, "Encrypted ClientHello keys and configurations, on this machine: generate, show"},
-    {"check", cmd_check, "diagnostics from a walk that uses no cache: domain, fqdn"},
+    {"check", cmd_check, "diagnostics from a walk that uses no cache: domain, fqdn, cache, service"},
     {"usage", cmd_usage, "queries and zone-days per zone, for billing: report"},
     {"tsig-key", cmd_tsig, "TSIG keys for dynamic updates (RFC 2136) of your zones: create, list, delete"},
 };
@@ -446,7 +446,7 @@ static int run(int argc, char **argv)
 	/* the store commands read the store on this machine, the ech ones make and read ECH
 	 * configurations here, the check ones ask DNS servers from here: no API to reach */
 	bool local = strcmp(cli.cmd->group, "store") == 0 || strcmp(cli.cmd->group, "ech") == 0 ||
-	             strcmp(cli.cmd->group, "check") == 0;
+	             (strcmp(cli.cmd->group, "check") == 0 && strcmp(cli.cmd->name, "service") != 0);
 	if (!local && (!cli.api || !*cli.api)) {
 		rc = cli_usage_error(NULL,
 		                     "no API address: set TERN_API or pass --api URL (e.g. http://127.0.0.1:8053)");

@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZ=$ROOT/tests/fuzz
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CC=${CC:-clang}
-ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_explain api_import xfrin xfrin_pipeline catalog_in token jwks http dnssec ds_answer backup dyn pops ech acme_responder acme_json deployment alias update check_answer check_registry tsig_acl check_advice"
+ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_explain api_import xfrin xfrin_pipeline catalog_in token jwks http dnssec ds_answer backup dyn pops ech acme_responder acme_json deployment alias update check_answer check_registry tsig_acl check_advice api_check"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -76,6 +76,7 @@ lib_srcs() {
 		case ${f#"$ROOT"/} in
 		src/ternd/api/api_json.c | src/ternd/http/http_response.c) ;; # request bodies: fuzz_api_json
 		src/ternd/api/api_explain_ask.c) ;;                           # explain's question: fuzz_api_explain
+		src/ternd/api/api_check_ask.c) ;;                             # tern check's request: fuzz_api_check
 		src/ternd/api/api_deployment.c) ;;                            # services' deployments: fuzz_deployment
 		src/ternd/api/api_tsig_acl.c) ;;                              # TSIG keys' ACLs: fuzz_tsig_acl
 		src/ternd/api/api_backup.c) ;;                                # key backups: fuzz_backup

@@ -68,12 +68,15 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/tsig-keys", api_tsig_keys_list, 0, false},
     {"GET", "/api/v1/tsig-keys/{}", api_tsig_keys_show, 0, false},
     {"DELETE", "/api/v1/tsig-keys/{}", api_tsig_keys_delete, 0, false},
+    {"POST", "/api/v1/check", api_check, 0, true},
 };
 
-/* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants. */
+/* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants; and
+ * with api.pop-key, the control node's signed lookups (tern check from this PoP). */
 static const struct http_route health_routes[] = {
     {"GET", "/healthz", api_health, 0, false},
     {"GET", "/metrics", api_metrics, 0, false},
+    {"GET", "/pop/v1/lookup", api_pop_lookup, 0, true},
 };
 
 /* Handlers read zones (RCU): the HTTP thread is a reader for the length of each request only,
@@ -224,6 +227,7 @@ void api_stop(struct api *a)
 	pops_stop(a->pops);
 	auth_keys_free(a->keys);
 	free(a->buckets);
+	free(a->check_buckets);
 	forget_tokens(a);
 	pthread_mutex_destroy(&a->auth_lock);
 	pthread_mutex_destroy(&a->rate_lock);

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "lib/check_report.h"
 #include "lib/dyn.h"
 #include "lib/edns.h"
 #include "lib/zone.h"
@@ -65,6 +66,11 @@ struct api {
 	struct xfr_journal journal; /* the store's journal as IXFR reads it (api_journal()) */
 	_Atomic(struct svc *) svc; /* service certificates (api_set_svc), NULL when issuance is off */
 	pthread_mutex_t rate_lock; /* buckets: the parallel routes' workers authenticate at once */
+	/* POST /api/v1/check (api_check.c): its own per-tenant buckets (api.check-rate, under
+	 * rate_lock) and the checks running (at most api.check-max-running) */
+	struct api_bucket *check_buckets;
+	size_t ncheck_buckets;
+	_Atomic int checks_running;
 };
 
 /* The configuration in force (published whole by a reload): read it again after anything that may
@@ -219,6 +225,41 @@ struct api_explain_ask {
  * 400 naming the parameter ("name", "type", "client", "ecs") written. */
 bool api_parse_explain(const char *name, const char *type, const char *client, const char *ecs,
                        struct api_explain_ask *q, struct http_response *res);
+
+/* POST /api/v1/check (api_check.c): tern check's engine (lib/check.h) on an HTTP worker thread,
+ * the report as `tern check --json` prints it. */
+void api_check(void *ctx, const struct http_request *req, struct http_response *res);
+/* Its request: {"kind": "domain" | "fqdn" | "cache", "name": NAME, "type": TYPE (fqdn, cache;
+ * default A), "resolvers": [ADDR[:PORT], ...] (fqdn, cache; at most API_CHECK_MAXRESOLVERS)}, or
+ * {"kind": "service", "id": ID, "ca": CA-DOMAIN (optional)}. */
+#define API_CHECK_MAXRESOLVERS 8
+struct api_check_ask {
+	char kind[8];
+	char id[65]; /* service: the service's id */
+	char ca[256]; /* service: the CA's CAA issuer name, without the final dot ("" not checked) */
+	char name[CHECK_NAME_TEXT]; /* absolute, A-labels */
+	char unicode[1024]; /* the name as given (an IDN's U-label form) */
+	bool idn;
+	uint16_t type;
+	struct check_addr resolvers[API_CHECK_MAXRESOLVERS];
+	int nresolvers;
+};
+/* Reads the body (untrusted; api_check_ask.c, fuzz_api_check): true, or false with a 400 naming
+ * the field ("kind", "name", "type", "resolvers", "id", "ca", or the unknown one) written. */
+bool api_parse_check(json_t *body, struct api_check_ask *q, struct http_response *res);
+/* A PoP's answer to GET /pop/v1/lookup (its check fqdn report, untrusted): the end of its chain
+ * into s (rcode, ttl, answer values: at most CHECK_MAXVALUES kept, printable; more counted), ok
+ * set. 0, or -1 with err saying why (s holds no values). */
+int api_check_pop_parse(const char *body, size_t len, struct check_server *s, char *err, size_t errlen);
+/* GET /pop/v1/lookup?name&type (api_check_pop.c): on a PoP (api.pop-key), a check fqdn from here
+ * for the control node, whose request is signed with that key; the report's JSON. */
+void api_pop_lookup(void *ctx, const struct http_request *req, struct http_response *res);
+/* The control node's side: each PoP (pops.list, pops.key) asked for r->target/qtype, its answer a
+ * server of role "pop" in r, pop_disagrees when it differs from the authoritative one. */
+void api_check_pops(struct api *a, struct check_report *r, uint16_t qtype);
+/* check_ctx.allowed outside test mode (api.check-allow-private off): public unicast addresses
+ * only (dyn/monitor.h's judgement), why naming the block at fault. */
+bool api_check_public_only(void *arg, const struct sockaddr *sa, char *why, size_t whylen);
 
 /* Zone routes (api_zones.c) and RRset routes (api_rrsets.c). */
 void api_zones_list(void *ctx, const struct http_request *req, struct http_response *res);

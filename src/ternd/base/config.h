@@ -115,6 +115,11 @@ struct config_api {
 	unsigned idle_timeout_ms; /* a kept-alive connection between requests */
 	/* the store: a PostgreSQL URL or libpq key=value words; NULL: SQLite, data_dir/tern.db */
 	char *store;
+	bool check_allow_private; /* POST /api/v1/check may ask private and reserved addresses (test mode) */
+	char *check_hints; /* root hints of the API's checks (NULL: the IANA root servers) */
+	unsigned check_rate; /* checks a minute per tenant */
+	unsigned check_max_running; /* checks at once */
+	char *pop_key; /* a PoP: the key (in keys) the control node's lookups are signed with */
 };
 
 /* An address prefix (an ACL entry): addr/len. */
@@ -159,6 +164,7 @@ struct config_pops {
 	unsigned interval_ms; /* default 60000 */
 	unsigned timeout_ms; /* per poll; default 2000, never more than interval_ms */
 	unsigned down_after; /* default 3 */
+	char *key; /* the key (in keys) lookups at the PoPs are signed with; NULL: PoPs not asked */
 };
 
 /* The geo database dynamic answers' country and continent entries ask (dyn/geo.h). */

@@ -724,6 +724,44 @@ static const struct cfg_item api_items[] = {
      .help = "the store in PostgreSQL instead of data-dir's tern.db (SQLite): a postgresql:// URL or libpq "
              "key=value words (host=a,b target_session_attrs=read-write); ternd --check parses it and reads the "
              "database's schema version"},
+    {.name = "check-allow-private",
+     .type = CFG_BOOL,
+     .flags = R,
+     .offset = API_AT(check_allow_private),
+     .def = "false",
+     .help = "test mode: POST /api/v1/check may ask private and reserved addresses a user names or a zone "
+             "points at (off: refused, so checks cannot probe internal networks)"},
+    {.name = "check-hints",
+     .type = CFG_PATH,
+     .flags = R,
+     .offset = API_AT(check_hints),
+     .help = "root hints (named.root format) of POST /api/v1/check's walks (default: the IANA root servers)"},
+    {.name = "check-rate",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = API_AT(check_rate),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 100000,
+     .def = "10",
+     .unit = "checks",
+     .help = "POST /api/v1/check: checks a minute per tenant (each one sends up to 300 queries)"},
+    {.name = "check-max-running",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = API_AT(check_max_running),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 8,
+     .def = "2",
+     .help = "POST /api/v1/check: checks running at once (503 beyond), so writes keep HTTP workers"},
+    {.name = "pop-key",
+     .type = CFG_STRING,
+     .flags = R,
+     .offset = API_AT(pop_key),
+     .max = 255,
+     .help = "a PoP: the name of the key (in keys) the control node signs its lookups with (GET "
+             "/pop/v1/lookup, a check fqdn from this PoP; not served without it)"},
     {0},
 };
 
@@ -925,6 +963,12 @@ static const struct cfg_item pops_items[] = {
      .finish = finish_pop,
      .unit = "PoP",
      .help = "the PoPs polled: {name, healthz}"},
+    {.name = "key",
+     .type = CFG_STRING,
+     .offset = POPS_AT(key),
+     .max = 255,
+     .help = "the name of the key (in keys) the PoPs' lookups are signed with: check fqdn through the API asks "
+             "each PoP (its /pop/v1/lookup beside /healthz) for the name as it sees it"},
     {0},
 };
 

@@ -461,3 +461,44 @@ def test_check_names_the_field(tmp_path):
     path.write_text('server:\n  listen: ["tls://127.0.0.1@853"]\n')
     r = subprocess.run([ternlib.TERND, "--check", "-c", str(path)], capture_output=True, text=True, timeout=30)
     assert r.returncode != 0 and "server.listen" in r.stderr, r.stderr
+
+
+def test_ternd_to_ternd_over_tls_only(tmp_path):
+    """A ternd primary whose transfer.allow requires TLS (server.tls) and a ternd PoP pulling it
+    from tls://, the primary's certificate checked by name against the CA: the zone arrives by
+    AXFR over TLS, a change (the primary's file reloaded, NOTIFY over UDP) by IXFR over TLS (the
+    whole zone: a reloaded file keeps no differences); a plain TCP AXFR from the same address is
+    refused."""
+    from sysutil import Ternd
+    pki = make_pki(tmp_path)
+    pop_port, tls_port = free_port(), free_port()
+    (tmp_path / "primary").mkdir()
+    zfile = tmp_path / "primary" / "pop.test.zone"
+    zfile.write_text(zone_text(1, hosts=200))
+    primary = Ternd({ZONE: str(zfile)}, workdir=str(tmp_path / "primary"),
+                    extra_server="tls:\n  listen: 127.0.0.1@%d\n  certificate: %s\n  key: %s\n" % (
+                        tls_port, pki["cert"], pki["key"]),
+                    extra_top="transfer:\n  allow:\n    - {address: 127.0.0.1, tls: required}\n"
+                              "  notify:\n    - 127.0.0.1@%d\n" % pop_port)
+    primary.start()
+    try:
+        with pytest.raises((dns.exception.FormError, dns.query.TransferError, EOFError, ConnectionError)):
+            list(dns.query.xfr("127.0.0.1", ZONE, port=primary.port, timeout=5))
+        t = XotSecondary({ZONE: ["tls://127.0.0.1@%d" % tls_port]},
+                         {ZONE: {"tls-auth-name": NAME, "tls-ca-file": pki["ca"]}},
+                         port=pop_port, workdir=str(tmp_path / "pop"))
+        t.start()
+        try:
+            wait_serial(t.port, 1, log=t.log_text)
+            wait_log(t, "transferred serial 1 from tls://127.0.0.1@%d by AXFR" % tls_port)
+            assert a_record(t.port, "h199.pop.test.") == a_record(primary.port, "h199.pop.test.")
+            zfile.write_text(zone_text(2, www="192.0.2.202", hosts=200))
+            primary.reload()
+            wait_serial(t.port, 2, log=lambda: t.log_text() + primary.log_text()[-3000:])
+            # a zone file reloaded has no differences kept: IXFR answered with the whole zone, over TLS
+            wait_log(t, "transferred serial 2 from tls://127.0.0.1@%d by IXFR" % tls_port)
+            assert a_record(t.port, "www.pop.test.") == ["192.0.2.202"]
+        finally:
+            assert t.stop() == 0
+    finally:
+        assert primary.stop() == 0

@@ -14,7 +14,7 @@
 #define COL_AUTH 470
 #define COL_RES 790
 #define BOX_W 280
-#define BOX_H 64
+#define BOX_H 70
 #define BOX_GAP 12
 #define TOP 60
 #define RED "#c62828"
@@ -24,7 +24,7 @@
  * no surrogates, at most U+10FFFF). */
 static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 {
-	size_t n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
+	size_t n = p[0] >= 0xf5 ? 0 : p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
 	if (n == 0 || (size_t)(end - p) < n)
 		return 0;
 	for (size_t i = 1; i < n; i++)
@@ -190,17 +190,21 @@ static struct box server_box(FILE *f, const struct check_server *s, int x, int y
 	fputs("\">\n", f);
 	fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" rx=\"6\" fill=\"%s\" stroke=\"%s\"/>\n", x, y,
 	        BOX_W, BOX_H, red ? "#fdecea" : "#f5f7fa", red ? RED : "#90a4ae");
-	text(f, x + 8, y + 16, "ns", color, s->ns[0] ? s->ns : s->addr, 40);
+	text(f, x + 8, y + 16, "ns", color,
+	     s->ns[0]                           ? s->ns
+	     : strcmp(s->role, "resolver") == 0 ? "resolver"
+	                                        : s->addr,
+	     40);
 	snprintf(line, sizeof(line), "%s (%s)%s %.1f ms", s->addr, s->zone[0] ? s->zone : "resolver",
 	         s->tcp ? " TCP" : "", s->ms);
-	text(f, x + 8, y + 32, "addr", color, line, 44);
+	text(f, x + 8, y + 31, "addr", color, line, 44);
 	answer_line(s, line, sizeof(line));
-	text(f, x + 8, y + 48, "answer", color, line, 44);
+	text(f, x + 8, y + 46, "answer", color, line, 44);
 	if (s->ok) {
 		snprintf(line, sizeof(line), "TTL %u s", s->ttl);
 		if (s->have_serial)
 			snprintf(line, sizeof(line), "TTL %u s, serial %u", s->ttl, s->serial);
-		text(f, x + 8, y + 60, "ttl", color, line, 44);
+		text(f, x + 8, y + 61, "ttl", color, line, 44);
 	}
 	fputs("</g>\n", f);
 	return (struct box){x, y};
@@ -320,7 +324,8 @@ static int timeline(FILE *f, const struct check_report *r, time_t now, int y)
 		        bw > 1 ? bw : 1, color);
 		char right[192];
 		snprintf(right, sizeof(right), "%s, until %s", d, when);
-		text(f, x0 + 4, ry + 14, "until", bw > 200 ? "#fff" : INK, right, 60);
+		text(f, bw > 200 ? x0 + 4 : x0 + (bw > 1 ? bw : 1) + 4, ry + 14, "until", bw > 200 ? "#fff" : INK,
+		     right, 60);
 		fputs("</g>\n", f);
 	}
 	fputs("</g>\n", f);
@@ -347,13 +352,13 @@ static struct box hop_box(FILE *f, const struct check_hop *h, int x, int y)
 	snprintf(line, sizeof(line), "%s %s", root ? "root" : h->zone, strcmp(h->ns, "(hint)") == 0 ? "(hint)" : h->ns);
 	text(f, x + 6, y + 16, "ns", INK, line, root ? 26 : 40);
 	snprintf(line, sizeof(line), "%s, %.1f ms", h->addr, h->ms);
-	text(f, x + 6, y + 32, "addr", INK, line, root ? 26 : 40);
+	text(f, x + 6, y + 31, "addr", INK, line, root ? 26 : 40);
 	snprintf(line, sizeof(line), "-> %s", h->child);
-	text(f, x + 6, y + 48, "answer", INK, line, root ? 26 : 40);
+	text(f, x + 6, y + 46, "answer", INK, line, root ? 26 : 40);
 	size_t used = (size_t)snprintf(line, sizeof(line), "NS TTL %u s", h->ttl);
 	for (int i = 0; i < h->nchild_ns && used < sizeof(line); i++)
 		used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s", i ? " " : ": ", h->child_ns[i]);
-	text(f, x + 6, y + 60, "ttl", INK, line, root ? 26 : 40);
+	text(f, x + 6, y + 61, "ttl", INK, line, root ? 26 : 40);
 	fputs("</g>\n", f);
 	return (struct box){x, y};
 }

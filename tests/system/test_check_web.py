@@ -285,14 +285,21 @@ def test_chromium_submits_the_form(weblab):
     assert ("resolver", RESOLVER) in drawn
     assert [g for g in root.iter(SVG + "g") if g.get("class") == "timeline"]
     # every request the page made went to ternd (or is the data: picture); none was refused by the CSP
-    urls = []
+    # (the browser's own new-tab page, chrome://, loads before the page: not the page's requests, and
+    # not on the network)
+    urls, page = [], []
     for entry in seen["perf"]:
         msg = json.loads(entry["message"])["message"]
         if msg["method"] == "Network.requestWillBeSent":
             urls.append(msg["params"]["request"]["url"])
-    assert urls, seen["perf"][:5]
-    outside = [u for u in urls if not (u.startswith(url + "/") or u.startswith("data:"))]
+            if msg["params"].get("documentURL", "").startswith(url + "/"):
+                page.append(msg["params"]["request"]["url"])
+    assert page, seen["perf"][:5]
+    outside = [u for u in page if not (u.startswith(url + "/") or u.startswith("data:"))]
     assert not outside, outside
+    network = [u for u in urls if not u.startswith(("chrome:", "chrome-untrusted:", "data:", url + "/"))]
+    assert not network, network
+    urls = page
     for path in ("/check", "/check/app.js", "/check/style.css", "/api/v1/check?format=svg"):
         assert url + path in urls, urls
     assert not [c for c in seen["console"] if "Content Security Policy" in c.get("message", "")], seen["console"]

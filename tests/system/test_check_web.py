@@ -184,6 +184,21 @@ def test_svg_fqdn_draws_every_server_and_resolver(weblab):
     assert all(int(g.get("data-expires")) == now + int(g.get("data-seconds")) for g in rows)
 
 
+def test_svg_domain(weblab):
+    """check domain: the zone's server (NS at parent and child: role both), the referrals from the
+    root and lab., the SOA's negative-cache TTL on the timeline."""
+    r, root = svg_check(weblab, {"kind": "domain", "name": "corp.lab"})
+    assert root.get("data-kind") == "domain"
+    drawn = [(g.get("data-role"), g.get("data-addr"), g.get("data-ns")) for g in servers(root)]
+    assert drawn == [("both", L.CORP_ADDR, "ns1.corp.lab.")], drawn
+    hops = [g for g in root.iter(SVG + "g") if g.get("class") == "hop"]
+    assert {(g.get("data-zone"), g.get("data-addr"), g.get("data-child")) for g in hops} == {
+        (".", L.ROOT_ADDR, "lab."), ("lab.", L.LAB_ADDR, "corp.lab.")}
+    assert [int(g.get("data-ttl")) for g in hops] == [300, 300]  # lab. 300 NS in the root, $TTL 300 in lab.
+    rows = [g for g in root.iter(SVG + "g") if "expiry" in (g.get("class") or "").split()]
+    assert [int(g.get("data-seconds")) for g in rows if "negative" in g.get("class")] == [60]
+
+
 def test_svg_cache_timeline_and_disagreement(weblab):
     """A resolver that cached NXDOMAIN for a name added since: its box and its timeline row are red,
     and the row says how long it keeps the negative answer."""

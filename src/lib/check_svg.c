@@ -90,8 +90,9 @@ static void answer_line(const struct check_server *s, char *out, size_t cap)
 		return;
 	}
 	if (s->nanswer == 0) {
-		snprintf(out, cap, "%s", s->rcode == 3 ? "NXDOMAIN" : s->rcode == 0 ? "NODATA" : "error");
-		if (s->rcode != 0 && s->rcode != 3)
+		if (s->rcode == 0 || s->rcode == 3)
+			snprintf(out, cap, "%s", s->rcode == 3 ? "NXDOMAIN" : "NODATA");
+		else
 			snprintf(out, cap, "rcode %d", s->rcode);
 		return;
 	}

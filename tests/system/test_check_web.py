@@ -238,6 +238,25 @@ def test_svg_escapes_hostile_answers(weblab):
     assert any("<script>alert(1)</script> &" in (a or "") for a in answers), answers
 
 
+def test_svg_escapes_hostile_names(weblab):
+    """A CNAME to a name whose label holds markup (DNS labels may hold any octet; the API takes them
+    as \\DDD): the target in the picture reads as tern check prints it, escaped for XML."""
+    r = weblab.api("PUT", "/api/v1/zones/corp.lab/rrsets/hostile/CNAME",
+                   {"ttl": 300, "records": ["x\\060svg\\062\\038\\034\\039y.corp.lab."]})
+    assert r.status in (200, 201), r
+    deadline = time.time() + 5
+    while not weblab.query(L.CORP_ADDR, "hostile.corp.lab.", "CNAME", rd=False).answer:
+        assert time.time() < deadline
+        time.sleep(0.02)
+    r, root = svg_check(weblab, {"kind": "fqdn", "name": "hostile.corp.lab"})
+    body = r.body.decode()
+    assert "<svg>" not in body.split("\n", 1)[1].replace("<svg xmlns", "")
+    labels = [" ".join(texts(g)) for g in root.iter(SVG + "g") if "expiry" in (g.get("class") or "").split()]
+    # the name in presentation form: each special octet behind a backslash, but itself
+    assert any('CNAME x\\<svg\\>\\&\\"\\\'y.corp.lab.' in l for l in labels), labels
+    assert "x\\&lt;svg\\&gt;\\&amp;\\&quot;\\&#39;y" in body
+
+
 # ---- Chromium ----
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")

@@ -19,6 +19,7 @@
 #define TOP 60
 #define RED "#c62828"
 #define INK "#222"
+#define ANSWER_KEY (CHECK_MAXVALUES * CHECK_RDATA_TEXT + 64) /* answer_key()'s buffer */
 
 /* The length of the UTF-8 sequence at p (up to end), 0 when it is not valid UTF-8 (shortest form,
  * no surrogates, at most U+10FFFF). */
@@ -145,7 +146,7 @@ static enum column column_of(const struct check_server *s)
 /* The answer most authoritative servers of the name gave (ties: the first seen) into key. */
 static void majority(const struct check_report *r, char *key, size_t cap)
 {
-	static const size_t K = CHECK_MAXVALUES * CHECK_RDATA_TEXT + 64;
+	const size_t K = ANSWER_KEY;
 	int best = 0;
 	key[0] = 0;
 	char *a = malloc(K), *b = malloc(K);
@@ -237,7 +238,7 @@ struct expiry {
 
 /* The rows of the timeline: each step of the chain (fqdn), each resolver's cached answer (cache),
  * the zone's negative-cache TTL. */
-static int expiries(const struct check_report *r, struct expiry *e, int cap)
+static int expiries(const struct check_report *r, const char *key, struct expiry *e, int cap)
 {
 	int n = 0;
 	for (int i = 0; i < r->nsteps && n < cap; i++) {
@@ -265,6 +266,23 @@ static int expiries(const struct check_report *r, struct expiry *e, int cap)
 		         : c->rcode == 3 ? "NXDOMAIN"
 		                         : "NODATA");
 	}
+	/* check fqdn: how long each vantage resolver keeps the answer it gave */
+	char *mine = r->ncaches == 0 ? malloc(ANSWER_KEY) : NULL;
+	for (int i = 0; mine && i < r->nservers && n < cap; i++) {
+		const struct check_server *s = &r->servers[i];
+		if (column_of(s) != C_RES || !s->ok)
+			continue;
+		answer_key(s, mine, ANSWER_KEY);
+		struct expiry *x = &e[n++];
+		x->seconds = s->ttl;
+		x->negative = s->nanswer == 0;
+		x->red = key[0] && strcmp(mine, key) != 0;
+		snprintf(x->label, sizeof(x->label), "resolver %s: %s", s->addr,
+		         s->nanswer      ? s->answer[0]
+		         : s->rcode == 3 ? "NXDOMAIN"
+		                         : "NODATA");
+	}
+	free(mine);
 	for (int i = 0; i < r->nhops && n < cap; i++) { /* each delegation once, as its parent gave it */
 		const struct check_hop *h = &r->hops[i];
 		bool seen = false;
@@ -291,12 +309,12 @@ static int expiries(const struct check_report *r, struct expiry *e, int cap)
 }
 
 /* Draws the timeline from y down; returns the y below it. */
-static int timeline(FILE *f, const struct check_report *r, time_t now, int y)
+static int timeline(FILE *f, const struct check_report *r, const char *key, time_t now, int y)
 {
-	struct expiry *e = calloc(CHECK_MAXSTEPS + CHECK_MAXNS + CHECK_MAXHOPS + 1, sizeof(*e));
+	struct expiry *e = calloc(CHECK_MAXSTEPS + CHECK_MAXNS + CHECK_MAXSERVERS + CHECK_MAXHOPS + 1, sizeof(*e));
 	if (!e)
 		return y;
-	int n = expiries(r, e, CHECK_MAXSTEPS + CHECK_MAXNS + CHECK_MAXHOPS + 1);
+	int n = expiries(r, key, e, CHECK_MAXSTEPS + CHECK_MAXNS + CHECK_MAXSERVERS + CHECK_MAXHOPS + 1);
 	uint32_t longest = 1;
 	for (int i = 0; i < n; i++)
 		if (e[i].seconds > longest)
@@ -373,7 +391,7 @@ char *check_report_svg(const struct check_report *r, time_t now, size_t *len)
 	FILE *f = open_memstream(&buf, &size);
 	if (!f)
 		return NULL;
-	static const size_t K = CHECK_MAXVALUES * CHECK_RDATA_TEXT + 64;
+	const size_t K = ANSWER_KEY;
 	enum { MAXBOXES = CHECK_MAXHOPS + CHECK_MAXSERVERS + CHECK_MAXNS + 1 };
 	key = malloc(K);
 	mine = malloc(K);
@@ -399,7 +417,7 @@ char *check_report_svg(const struct check_report *r, time_t now, size_t *len)
 	for (int i = 0; i < K_COLUMNS; i++)
 		most = rows[i] > most ? rows[i] : most;
 	int paths_h = most * (BOX_H + BOX_GAP);
-	int nexp = r->nsteps + r->ncaches + r->nhops + 1;
+	int nexp = r->nsteps + r->ncaches + r->nservers + r->nhops + 1;
 	int height = TOP + paths_h + 60 + nexp * 24 + 30 + (r->nfindings + r->nfailures) * 16 + 20;
 	fprintf(f,
 	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -497,7 +515,7 @@ char *check_report_svg(const struct check_report *r, time_t now, size_t *len)
 						                     : BOX_W);
 	}
 	fputs("</g>\n", f);
-	int y = timeline(f, r, now, TOP + paths_h + 40);
+	int y = timeline(f, r, key, now, TOP + paths_h + 40);
 	static const char *const sev[] = {"info", "warning", "error"};
 	fputs("<g class=\"findings\">\n", f);
 	for (int i = 0; i < r->nfindings; i++) {

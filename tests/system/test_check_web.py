@@ -177,6 +177,9 @@ def test_svg_fqdn_draws_every_server_and_resolver(weblab):
     labels = [" ".join(texts(g)) for g in rows]
     assert any(l.startswith("delegation of corp.lab. (NS, from lab.)") for l in labels), labels
     assert any(l.startswith("delegation of lab. (NS, from .)") for l in labels), labels
+    res = [g for g in rows if " ".join(texts(g)).startswith("resolver %s: 192.0.2.31" % RESOLVER)]
+    assert len(res) == 1 and 0 < int(res[0].get("data-seconds")) <= 120, labels
+    assert "disagree" not in res[0].get("class").split()
     neg = [g for g in rows if "negative" in g.get("class").split()]
     assert neg and int(neg[0].get("data-seconds")) == 60
     now = int(tl.get("data-now"))

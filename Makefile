@@ -10,7 +10,8 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu
 	bird2 libdbus-1-dev dbus-daemon dbus-bin libmosquitto-dev mosquitto mosquitto-clients python3-paho-mqtt \
 	lego \
 	libidn2-dev \
-	libpq-dev postgresql-15 zonemaster-cli dnsviz
+	libpq-dev postgresql-15 zonemaster-cli dnsviz \
+	chromium chromium-driver python3-selenium
 PY := /usr/bin/python3
 # ternd refuses to run as root unless told (server.user, privdrop.h): the tests, the benches and
 # `make run` run everything as root on a fresh machine, so they say so here

@@ -122,6 +122,20 @@ struct check_named {
 	char path[512]; /* "a.example. -> b.example. -> 192.0.2.1" */
 };
 
+/* One referral of the walk from the root to the name checked (the web page's path): the server
+ * asked, of zone, and the zone it handed the walk to, with the delegation's NS names and TTL. */
+#define CHECK_MAXHOPS 16
+struct check_hop {
+	char zone[CHECK_NAME_TEXT]; /* the zone of the server asked ("." for a root hint) */
+	char ns[CHECK_NAME_TEXT]; /* its name ("(hint)" for a root hint) */
+	char addr[CHECK_ADDR_TEXT];
+	char child[CHECK_NAME_TEXT]; /* the zone it referred to */
+	char child_ns[4][CHECK_NAME_TEXT]; /* the first NS names of the referral */
+	int nchild_ns;
+	uint32_t ttl; /* the NS RRset's TTL in the referral */
+	double ms;
+};
+
 struct check_report {
 	char kind[8]; /* "domain", "fqdn" */
 	char target[CHECK_NAME_TEXT]; /* as asked, absolute */
@@ -156,6 +170,8 @@ struct check_report {
 	uint32_t negative_ttl; /* cache: the negative-cache TTL of the zone holding the end of the chain */
 	struct check_named named[CHECK_MAXNS + 1]; /* service: the canonical name, then each alias */
 	int nnamed;
+	struct check_hop hops[CHECK_MAXHOPS]; /* the referrals the walks to the names checked followed */
+	int nhops;
 };
 
 /* A zeroed report (malloc'd: it is large); NULL when out of memory. */

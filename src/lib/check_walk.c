@@ -257,6 +257,33 @@ static void served_below(struct check_ctx *c, struct check_walk *w, const struct
 	free(soa_answer);
 }
 
+/* Notes a referral of a walk for a name checked (not for a name server's address) in the report's
+ * path, once per server and zone referred to. */
+static void note_hop(struct check_report *r, const struct check_walk *w, const struct check_ns *srv,
+                     const struct check_answer *a, const char *child)
+{
+	for (int i = 0; i < r->nhops; i++)
+		if (strcmp(r->hops[i].addr, srv->addr.text) == 0 && check_name_eq(r->hops[i].child, child))
+			return;
+	if (r->nhops == CHECK_MAXHOPS)
+		return;
+	struct check_hop *h = &r->hops[r->nhops++];
+	memset(h, 0, sizeof(*h));
+	check_copy(h->zone, sizeof(h->zone), w->zone);
+	check_copy(h->ns, sizeof(h->ns), srv->name);
+	check_copy(h->addr, sizeof(h->addr), srv->addr.text);
+	check_copy(h->child, sizeof(h->child), child);
+	h->ms = a->ms;
+	for (int i = 0; i < a->nrr; i++) {
+		const struct check_rr *rr = &a->rr[i];
+		if (rr->section != CHECK_AUTHORITY || rr->type != RR_NS || !check_name_eq(rr->owner, child))
+			continue;
+		h->ttl = rr->ttl;
+		if (h->nchild_ns < 4)
+			check_copy(h->child_ns[h->nchild_ns++], CHECK_NAME_TEXT, rr->data);
+	}
+}
+
 int check_walk(struct check_ctx *c, const char *qname, uint16_t qtype, int depth, struct check_walk *w)
 {
 	memset(w, 0, offsetof(struct check_walk, answer));
@@ -288,6 +315,8 @@ int check_walk(struct check_ctx *c, const char *qname, uint16_t qtype, int depth
 			if (child) {
 				char zone[CHECK_NAME_TEXT];
 				check_copy(zone, sizeof(zone), child);
+				if (depth == 0 && c->report)
+					note_hop(c->report, w, srv, a, zone);
 				take_referral(c, w, zone, depth);
 				moved = true;
 				break;

@@ -69,6 +69,9 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/tsig-keys/{}", api_tsig_keys_show, 0, false},
     {"DELETE", "/api/v1/tsig-keys/{}", api_tsig_keys_delete, 0, false},
     {"POST", "/api/v1/check", api_check, 0, true},
+    {"GET", "/check", api_check_page, 0, false},
+    {"GET", "/check/app.js", api_check_page_script, 0, false},
+    {"GET", "/check/style.css", api_check_page_style, 0, false},
 };
 
 /* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants; and

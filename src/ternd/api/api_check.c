@@ -13,6 +13,7 @@
 #include "lib/check.h"
 #include "lib/check_input.h"
 #include "lib/check_report.h"
+#include "lib/check_svg.h"
 #include "lib/error.h"
 #include "lib/name.h"
 #include "ternd/api/api_impl.h"
@@ -164,6 +165,12 @@ void api_check(void *ctx, const struct http_request *req, struct http_response *
 	struct api *a = ctx;
 	struct api_caller c;
 	json_t *body = NULL;
+	const char *format = http_query(req, "format");
+	bool svg = format && strcmp(format, "svg") == 0;
+	if (format && !svg && strcmp(format, "json") != 0) {
+		http_error(res, 400, "format", "format must be json or svg, not \"%.40s\"", format);
+		return;
+	}
 	if (!api_open(a, req, res, &c, NULL, false, &body))
 		return;
 	struct api_check_ask *q = malloc(sizeof(*q));
@@ -232,6 +239,18 @@ void api_check(void *ctx, const struct http_request *req, struct http_response *
 		api_check_pops(a, r, q->type); /* the name as each PoP sees it (api_check_pop.c) */
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	r->ms = (double)(t1.tv_sec - t0.tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	if (svg) { /* the web page's picture (lib/check_svg.c): every text in it escaped */
+		size_t len = 0;
+		char *doc = check_report_svg(r, time(NULL), &len);
+		if (!doc) {
+			http_error(res, 500, NULL, "out of memory");
+			goto done;
+		}
+		http_text(res, 200, "image/svg+xml; charset=utf-8", doc, len);
+		res->headers = api_check_page_headers;
+		free(doc);
+		goto done;
+	}
 	json_t *j = check_report_json(r);
 	if (!j) {
 		http_error(res, 500, NULL, "out of memory");

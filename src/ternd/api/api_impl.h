@@ -229,6 +229,13 @@ bool api_parse_explain(const char *name, const char *type, const char *client, c
 /* POST /api/v1/check (api_check.c): tern check's engine (lib/check.h) on an HTTP worker thread,
  * the report as `tern check --json` prints it. */
 void api_check(void *ctx, const struct http_request *req, struct http_response *res);
+/* The check page, its script and style (api_check_web.c), with the headers they are served with
+ * (a strict Content-Security-Policy, nosniff, no framing), which POST /api/v1/check?format=svg's
+ * answer carries too. */
+void api_check_page(void *ctx, const struct http_request *req, struct http_response *res);
+void api_check_page_script(void *ctx, const struct http_request *req, struct http_response *res);
+void api_check_page_style(void *ctx, const struct http_request *req, struct http_response *res);
+extern const char api_check_page_headers[];
 /* Its request: {"kind": "domain" | "fqdn" | "cache", "name": NAME, "type": TYPE (fqdn, cache;
  * default A), "resolvers": [ADDR[:PORT], ...] (fqdn, cache; at most API_CHECK_MAXRESOLVERS)}, or
  * {"kind": "service", "id": ID, "ca": CA-DOMAIN (optional)}. */

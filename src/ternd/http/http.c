@@ -247,7 +247,7 @@ static char *render(struct http *h, struct http_response *res, bool close, bool 
 	if (res->status < 100 || res->status > 999)
 		res->status = 500;
 	h->counts[res->status / 100 < 6 ? res->status / 100 : 0]++;
-	char top[512];
+	char top[1536];
 	int n = snprintf(top, sizeof(top), "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %zu\r\n", res->status,
 	                 reason(res->status), date_now(h), res->body_len);
 	const char *names[] = {"Content-Type", "Retry-After", "Allow", "Connection"};
@@ -260,7 +260,7 @@ static char *render(struct http *h, struct http_response *res, bool close, bool 
 		if (values[i])
 			n += snprintf(top + n, sizeof(top) - (size_t)n, "%s: %s\r\n", names[i], values[i]);
 	if (n > 0 && (size_t)n < sizeof(top))
-		n += snprintf(top + n, sizeof(top) - (size_t)n, "\r\n");
+		n += snprintf(top + n, sizeof(top) - (size_t)n, "%s\r\n", res->headers ? res->headers : "");
 	if (n <= 0 || (size_t)n >= sizeof(top)) { /* the fields are the server's own and short */
 		free(res->body);
 		res->body = NULL;

@@ -26,6 +26,9 @@ struct http_response {
 	const char *content_type;
 	char retry_after[16]; /* set for 429, and for 503 by http_error */
 	char allow[64]; /* set for 405 */
+	/* more header lines, each "Name: value\r\n" (a static string, the handler's own, at most
+	 * 1 KiB): e.g. the web page's Content-Security-Policy; NULL for none */
+	const char *headers;
 };
 
 typedef void (*http_handler)(void *ctx, const struct http_request *req, struct http_response *res);

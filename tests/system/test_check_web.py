@@ -36,7 +36,12 @@ api:
   check-hints: "{hints}"
   check-allow-private: true
   check-rate: 60
+  check-advice-url: "http://127.0.0.1:{advice}/ok/v1"
+  check-advice-model: "web-model-1"
+  check-advice-timeout: 5
 """
+ADVICE_PORT = 8055  # the advice stand-in (advice_standin.py), in the lab's namespace as ternd
+ADVICE_KEY = "sk-web-0123456789"
 CSP = ("default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; "
        "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'")
 
@@ -51,8 +56,12 @@ def weblab(tmp_path_factory, keys):  # noqa: F811
         conf = os.path.join(d, "ternd.yaml")
         with open(conf, "w") as f:
             f.write(TERND_CONF.format(addr=L.CORP_ADDR, port=API_PORT, data=os.path.join(d, "data"), jwks=keys.jwks,
-                                      hints=os.path.join(lab.dir, "root.hints")))
-        lab.ternd = lab.spawn("ternd", [L.TERND, "-c", conf], os.path.join(d, "ternd.log"))
+                                      hints=os.path.join(lab.dir, "root.hints"), advice=ADVICE_PORT))
+        lab.advice_log = os.path.join(lab.dir, "advice-requests.jsonl")
+        lab.spawn("advice", ["/usr/bin/python3", os.path.join(os.path.dirname(__file__), "advice_standin.py"),
+                             "127.0.0.1", str(ADVICE_PORT), lab.advice_log], os.path.join(lab.dir, "advice.log"))
+        lab.ternd = lab.spawn("ternd", ["env", "TERN_ADVICE_KEY=" + ADVICE_KEY, L.TERND, "-c", conf],
+                              os.path.join(d, "ternd.log"))
         lab.token = keys.token("web")
         client = Api(API_PORT, lab.token)
         lab.api = lambda *a, **kw: lab.ns.call(client.request, *a, **kw)
@@ -341,3 +350,21 @@ def test_chromium_submits_the_form(weblab):
         assert url + path in urls, urls
     assert not [c for c in seen["console"] if "Content Security Policy" in c.get("message", "")], seen["console"]
     assert not seen["cookies"]
+
+
+def test_api_check_carries_the_advice(weblab):
+    """api.check-advice-url: POST /api/v1/check's report carries the endpoint's prose, labelled, the
+    key from ternd's environment in its Authorization header, the findings sent whole."""
+    import json
+    r = weblab.api("POST", "/api/v1/check", {"kind": "fqdn", "name": "www.corp.lab", "resolvers": [RESOLVER]})
+    assert r.status == 200, r
+    rep = r.json
+    assert rep["advice"]["model"] == "web-model-1" and rep["advice"]["label"] == "generated, not a finding", rep
+    assert "one serial behind" in rep["advice"]["text"] and "\x1b" not in rep["advice"]["text"], rep["advice"]
+    with open(weblab.advice_log) as f:
+        sent = [json.loads(line) for line in f if line.strip()]
+    assert sent and sent[-1]["headers"]["Authorization"] == "Bearer " + ADVICE_KEY, sent[-1:]
+    body = sent[-1]["body"]
+    prompt = body["messages"][1]["content"]
+    assert json.loads(prompt[prompt.index("\n") + 1:])["findings"] == rep["findings"]
+    assert RESOLVER not in sent[-1]["raw"]

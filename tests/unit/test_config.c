@@ -18,6 +18,7 @@
 #include "lib/name.h"
 #include "lib/tls_client.h"
 #include "ternd/base/config.h"
+#include "ternd/base/config_impl.h"
 #include "ternd/base/log.h"
 
 /* A stand-in that load() must leave alone when loading fails. */
@@ -950,6 +951,37 @@ static void test_tls(void **state)
 	             "server.tls.handshake-timeout");
 }
 
+/* Every mapping of the schema (sections, list elements) holds fewer keys than the parser's field
+ * table (CFG_MAX_ITEMS): api outgrew 32 once, and the parser wrote past its stack array. */
+static size_t widest(const struct cfg_item *items, const char **name)
+{
+	size_t n = 0, most = 0;
+	for (; items[n].name; n++) {
+		if (items[n].items) {
+			const char *sub = items[n].name;
+			size_t w = widest(items[n].items, &sub);
+			if (w > most) {
+				most = w;
+				*name = sub;
+			}
+		}
+	}
+	if (n > most) {
+		most = n;
+		*name = items == cfg_schema ? "(top)" : *name;
+	}
+	return most;
+}
+
+static void test_schema_fits_the_parser(void **state)
+{
+	(void)state;
+	const char *name = "";
+	size_t most = widest(cfg_schema[0].items, &name);
+	print_message("the widest mapping holds %zu keys (%s); the parser takes %d\n", most, name, CFG_MAX_ITEMS);
+	assert_true(most < CFG_MAX_ITEMS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -967,7 +999,7 @@ int main(void)
 	    cmocka_unit_test(test_pop_urls),       cmocka_unit_test(test_reference),
 	    cmocka_unit_test(test_acme_responder), cmocka_unit_test(test_tls),
 	    cmocka_unit_test(test_acme_responder), cmocka_unit_test(test_tls_primaries),
-	    cmocka_unit_test(test_tls_settings),
+	    cmocka_unit_test(test_tls_settings),   cmocka_unit_test(test_schema_fits_the_parser),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

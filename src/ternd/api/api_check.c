@@ -12,6 +12,7 @@
 
 #include "lib/check.h"
 #include "lib/check_input.h"
+#include "lib/check_advice.h"
 #include "lib/check_report.h"
 #include "lib/check_svg.h"
 #include "lib/error.h"
@@ -160,6 +161,31 @@ static bool service_intent(struct api *a, const struct api_caller *c, const char
 	return true;
 }
 
+/* api.check-advice-url's prose on the finished report, as report["advice"] (lib/check_advice.c:
+ * the findings and public DNS data only; never changes the findings; a failure is one note). The
+ * configuration is read while online and copied; the exchange runs offline. */
+static void advise(struct api *a, const struct check_report *r, json_t *j)
+{
+	const struct config *conf = api_config(a);
+	if (!conf->api.check_advice_url || !conf->api.check_advice_model)
+		return;
+	struct check_advice_cfg cfg = {.timeout_ms = (int)conf->api.check_advice_timeout_ms};
+	check_copy(cfg.url, sizeof(cfg.url), conf->api.check_advice_url);
+	check_copy(cfg.model, sizeof(cfg.model), conf->api.check_advice_model);
+	const char *key = getenv(CHECK_ADVICE_KEY_ENV);
+	if (key && !strpbrk(key, "\r\n"))
+		check_copy(cfg.key, sizeof(cfg.key), key);
+	struct check_advice *adv = calloc(1, sizeof(*adv));
+	if (!adv)
+		return;
+	rcu_thread_offline();
+	check_advice_ask(&cfg, r, adv);
+	rcu_thread_online();
+	check_advice_json(adv, j);
+	explicit_bzero(cfg.key, sizeof(cfg.key));
+	free(adv);
+}
+
 void api_check(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	struct api *a = ctx;
@@ -260,6 +286,7 @@ void api_check(void *ctx, const struct http_request *req, struct http_response *
 		json_object_set_new(j, "unicode", json_string(q->unicode));
 	if (service)
 		json_object_set_new(j, "service", json_string(q->id));
+	advise(a, r, j);
 	http_json(res, 200, j);
 done:
 	if (counted)

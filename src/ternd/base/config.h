@@ -120,6 +120,8 @@ struct config_api {
 	unsigned check_rate; /* checks a minute per tenant */
 	unsigned check_max_running; /* checks at once */
 	char *pop_key; /* a PoP: the key (in keys) the control node's lookups are signed with */
+	char *check_advice_url, *check_advice_model; /* POST /api/v1/check's advice endpoint; NULL: none */
+	unsigned check_advice_timeout_ms;
 };
 
 /* An address prefix (an ACL entry): addr/len. */

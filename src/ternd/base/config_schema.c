@@ -512,6 +512,9 @@ static bool finish_api(struct parse *p, void *base, const struct field *f, unsig
 		         "api.store: needs api.data-dir (the tenant API; the node's own files stay there)");
 	if (f[JWKS_CA].value && !f[JWKS_URL].value)
 		cfg_perr(p, cfg_node_line(f[JWKS_CA].value), "api.jwks-ca-file: needs api.jwks-url");
+	if (a->check_advice_url && !a->check_advice_model)
+		cfg_perr(p, line,
+		         "api.check-advice-model: missing required key (api.check-advice-url names an endpoint)");
 	a->has_hostmaster = f[HOSTMASTER].value && f[HOSTMASTER].ok;
 	if (a->max_clients_per_address > a->max_clients && f[PERADDR].value)
 		cfg_perr(p, cfg_node_line(f[PERADDR].value),
@@ -762,6 +765,30 @@ static const struct cfg_item api_items[] = {
      .max = 255,
      .help = "a PoP: the name of the key (in keys) the control node signs its lookups with (GET "
              "/pop/v1/lookup, a check fqdn from this PoP; not served without it)"},
+    {.name = "check-advice-url",
+     .type = CFG_STRING,
+     .flags = R,
+     .offset = API_AT(check_advice_url),
+     .max = 511,
+     .check = cfg_check_url,
+     .help = "an OpenAI-compatible endpoint (its base, as https://host/v1) adding labelled prose to POST "
+             "/api/v1/check's reports, sent the findings and public DNS data only; its key from the "
+             "environment (TERN_ADVICE_KEY); none: no advice"},
+    {.name = "check-advice-model",
+     .type = CFG_STRING,
+     .flags = R,
+     .offset = API_AT(check_advice_model),
+     .max = 127,
+     .help = "the model named in the advice requests (required with check-advice-url)"},
+    {.name = "check-advice-timeout",
+     .type = CFG_SECONDS,
+     .flags = R,
+     .offset = API_AT(check_advice_timeout_ms),
+     .min = 100,
+     .max = 600000,
+     .def = "20",
+     .unit = "seconds",
+     .help = "the whole advice exchange; past it the report goes out with a note instead"},
     {0},
 };
 

@@ -9,7 +9,7 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu
 	scdoc man-db groff-base systemd debhelper lintian android-boringssl libnss3-tools pebble openssl \
 	bird2 libdbus-1-dev dbus-daemon dbus-bin libmosquitto-dev mosquitto mosquitto-clients python3-paho-mqtt \
 	lego \
-	libidn2-dev \
+	libidn2-dev whois \
 	libpq-dev postgresql-15 zonemaster-cli dnsviz \
 	chromium chromium-driver python3-selenium
 PY := /usr/bin/python3

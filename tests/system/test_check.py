@@ -413,6 +413,22 @@ REGISTRY_ARGS = ["--whois", "%s:%d" % (STANDIN_ADDR, WHOIS_PORT), "--rdap", "htt
                                                                                                      RDAP_PORT)]
 
 
+def test_whois_client_reads_what_tern_reads(lab):
+    """Debian's whois client, asking the lab's WHOIS server, gets the registrar and expiry that tern
+    check's own reader reports (the stand-in speaks port 43's plain protocol, as real registries)."""
+    import shutil
+    import subprocess
+    if not shutil.which("whois"):
+        pytest.fail("whois is not installed (make deps installs it)")
+    out = lab.ns.call(subprocess.run, ["whois", "-h", STANDIN_ADDR, "-p", str(WHOIS_PORT), "corp.lab"],
+                      capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    fields = dict(line.split(":", 1) for line in out.stdout.splitlines() if ":" in line)
+    rc, r = check(lab, "domain", "corp.lab", *REGISTRY_ARGS)
+    assert fields["Registrar"].strip() == r["whois"]["registrar"] == "Lab Registrar Inc.", out.stdout
+    assert fields["Registry Expiry Date"].strip()[:10] == r["whois"]["expires"][:10], out.stdout
+
+
 def test_domain_corp(lab):
     rc, r = check(lab, "domain", "corp.lab", *REGISTRY_ARGS)
     assert r["failures"] == [] and r["partial"] is False, r["failures"]

@@ -12,19 +12,16 @@
 #include "ternd/base/log.h"
 #include "ternd/store/store.h"
 #include "ternd/store/store_pg_impl.h"
+#include "ternd/store/store_pg_payload.h"
 
 #define CHANNEL "tern_zone"
 #define RETRY_MS 1000
-#define PAYLOAD_MAX (16 + 1 + 2 * NAME_MAXLEN + 1)
 
-/* "NODE APEX": the sender's id and the apex, both in hex. */
+/* "NODE APEX": the sender's id and the apex, both in hex (store_pg_payload.c). */
 int pg_notify_zone(struct pg_txn *t, struct pconn *c, const uint8_t *lapex, char *err, size_t errlen)
 {
-	char payload[PAYLOAD_MAX];
-	size_t n = name_len(lapex);
-	int at = snprintf(payload, sizeof(payload), "%016" PRIx64 " ", ((struct pg_store *)t->base.store)->node);
-	for (size_t i = 0; i < n; i++)
-		at += snprintf(payload + at, sizeof(payload) - (size_t)at, "%02x", lapex[i]);
+	char payload[PG_PAYLOAD_MAX];
+	pg_payload_write(((struct pg_store *)t->base.store)->node, lapex, payload);
 	struct pq q = {0};
 	pq_text(&q, 1, payload);
 	int rc = pq_run(&q, t, c, "SELECT pg_notify('" CHANNEL "', $1)", err, errlen);
@@ -32,30 +29,12 @@ int pg_notify_zone(struct pg_txn *t, struct pconn *c, const uint8_t *lapex, char
 	return rc < 0 ? rc : 0;
 }
 
-static int hexval(char ch)
-{
-	return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
 /* A notification's payload: the apex another process changed into apex (1), this process's own
  * or one that does not parse (0). */
 static int heard(const struct pg_store *st, const char *payload, uint8_t apex[NAME_MAXLEN])
 {
-	char *end = NULL;
-	uint64_t node = strtoull(payload, &end, 16);
-	if (!end || *end != ' ' || node == st->node)
-		return 0;
-	const char *hex = end + 1;
-	size_t len = strlen(hex);
-	if (len == 0 || len % 2 || len / 2 > NAME_MAXLEN)
-		return 0;
-	for (size_t i = 0; i < len / 2; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return 0;
-		apex[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return name_check(apex, len / 2) == (int)(len / 2);
+	uint64_t node = 0;
+	return pg_payload_read(payload, &node, apex) && node != st->node;
 }
 
 static void watch_connect(struct ev_loop *loop, struct ev_timer *tm);

@@ -1,5 +1,5 @@
 # Tern: the README's commands. `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo bench-scale bench-catalog bench-fleet bench-signal bench-ddns bench-check fuzz fuzz-smoke deb test-pg
+.PHONY: all deps build build-asan run test unit system lint clean soak bench bench-api bench-pop bench-dnssec bench-geo bench-scale bench-catalog bench-fleet bench-signal bench-ddns bench-check bench-usage fuzz fuzz-smoke deb test-pg
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu-dev libyaml-dev \
 	libcmocka-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev \
@@ -200,6 +200,12 @@ bench-ddns: build
 # writes bench/results/check.md. BENCH_CHECK_ROUNDS=3 for a quick run.
 bench-check: build
 	TERND=$(CURDIR)/$(BUILD)/ternd bench/check/run.sh
+
+# Usage counting (bench/README.md): instructions per query in the UDP worker with
+# usage.count-queries on and off (callgrind); writes bench/results/usage.md.
+bench-usage: build
+	bash bench/usage/deps.sh
+	TERND=$(CURDIR)/$(BUILD)/ternd bench/usage/run.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz deb

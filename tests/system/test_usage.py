@@ -310,3 +310,16 @@ def test_queries_over_tls_count_as_tls(tmp_path):
         assert total(rows, "tern_queries_total", **com, transport="tcp") == 2
     finally:
         assert srv.stop() == 0
+
+
+def test_counting_off_counts_nothing(tmp_path):
+    """usage.count-queries: false (what make bench-usage compares against): no tern_queries_total."""
+    api = free_port()
+    srv = serve(workdir=str(tmp_path), extra_top="api:\n  listen: \"127.0.0.1@%d\"\nusage:\n  count-queries: false\n" % api)
+    try:
+        udp(srv.port, "www.example.com", "A", 20)
+        rows = scrape(api)
+        assert total(rows, "tern_queries_total") == 0, [r for r in rows if r[0] == "tern_queries_total"]
+        assert total(rows, "tern_dns_queries_total", qtype="A") >= 20
+    finally:
+        assert srv.stop() == 0

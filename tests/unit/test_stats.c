@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/rr.h"
+#include "lib/rrtext.h"
 #include "ternd/base/stats.h"
 
 #define MAX_HITS 256
@@ -286,6 +288,24 @@ static void test_usage_taken_while_counting_loses_nothing(void **state)
 	stats_free(&s);
 }
 
+/* stats_type_index() and stats_type_name() agree: each named type has its own index. */
+static void test_type_index_and_names(void **state)
+{
+	(void)state;
+	for (int i = 0; i < STATS_TYPES - 1; i++) {
+		uint16_t type = 0;
+		const char *name = stats_type_name(i);
+		if (!strcmp(name, "ANY")) /* meta types: not record types of zone text */
+			type = RR_ANY;
+		else if (!strcmp(name, "AXFR"))
+			type = RR_AXFR;
+		else
+			assert_int_equal(rrtext_type_from_text(name, &type), 0);
+		assert_int_equal(stats_type_index(type), i);
+	}
+	assert_string_equal(stats_type_name(stats_type_index(65280)), "other");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +315,7 @@ int main(void)
 	    cmocka_unit_test(test_usage_counted_exactly_and_slots_reused),
 	    cmocka_unit_test(test_usage_full_table_counts_lost),
 	    cmocka_unit_test(test_usage_taken_while_counting_loses_nothing),
+	    cmocka_unit_test(test_type_index_and_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

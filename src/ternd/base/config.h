@@ -85,6 +85,7 @@ struct config_catalog {
 /* Usage counting (the usage module): how often the counts go to the store. */
 struct config_usage {
 	unsigned flush_ms; /* usage.flush-interval */
+	bool count_queries; /* usage.count-queries */
 };
 
 /* The HTTP API (control plane); enabled when the file has an "api" section. */

@@ -1052,6 +1052,13 @@ static const struct cfg_item usage_items[] = {
      .unit = "seconds",
      .help = "how often the queries counted per zone and day go to the store (api.data-dir): a kill -9 "
              "loses at most this much of them; the usage API and a stop flush at once"},
+    {.name = "count-queries",
+     .type = CFG_BOOL,
+     .flags = R,
+     .offset = offsetof(struct config_usage, count_queries),
+     .def = "true",
+     .help = "count each query by zone, tenant, type, rcode and transport (tern_queries_total, the usage "
+             "API); off: those stay at zero (make bench-usage measures what counting costs)"},
     {0},
 };
 

@@ -419,16 +419,16 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 		explicit_bzero(&q.update_key, sizeof(q.update_key)); /* the secret's copy */
 	if (client->stats) {
 		stats_bump(&client->stats->rcode[q.rcode < STATS_RCODES ? q.rcode : STATS_RCODES - 1]);
+		int ti = q.qname_len ? stats_type_index(q.qtype) : 0;
 		if (q.qname_len)
-			stats_bump(&client->stats->qtype[stats_type_index(q.qtype)]);
+			stats_bump(&client->stats->qtype[ti]);
 		if (q.ede != EDE_NONE) /* the ede condition (signals/ede.c), whether the client reads EDE or not */
 			stats_ede(client->stats, q.ede, q.ede_zone, q.ede_zone_len);
-		if (opcode == OPCODE_QUERY && q.qname_len) /* usage: by the zone asked (0: none of ours) */
-			stats_usage(client->stats,
-			            stats_usage_key(q.asked ? q.asked->uid : 0, stats_type_index(q.qtype), q.rcode,
-			                            client->proto == PROTO_UDP      ? STATS_UDP
-			                            : client->tls != CONFIG_TLS_ANY ? STATS_TLS
-			                                                            : STATS_TCP));
+		if (opcode == OPCODE_QUERY && q.qname_len && q.params->count_usage) /* usage: by the zone asked */
+			stats_usage(client->stats, stats_usage_key(q.asked ? q.asked->uid : 0, ti, q.rcode,
+			                                           client->proto == PROTO_UDP      ? STATS_UDP
+			                                           : client->tls != CONFIG_TLS_ANY ? STATS_TLS
+			                                                                           : STATS_TCP));
 	}
 	return rlen;
 }

@@ -41,6 +41,7 @@ static struct ns_params *params_new(const struct config *conf, const uint8_t ran
 	}
 	p->rrl = rrl->enabled;
 	p->rrl_log_only = rrl->log_only;
+	p->count_usage = conf->usage.count_queries;
 	unsigned v4 = rrl->ipv4_prefix > 32 ? 32 : rrl->ipv4_prefix,
 	         v6 = rrl->ipv6_prefix > 128 ? 128 : rrl->ipv6_prefix;
 	p->rrl_v4_mask = v4 ? (uint32_t)(0xffffffffull << (32 - v4)) : 0;

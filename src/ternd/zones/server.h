@@ -27,6 +27,7 @@ struct ns_params {
 	uint16_t cookie_require; /* UDP answers longer need a valid server cookie; 0 = never */
 	/* response rate limiting (ns/rrl.h, query.c) */
 	bool rrl, rrl_log_only;
+	bool count_usage; /* usage.count-queries: queries counted by zone (stats_usage) */
 	uint32_t rrl_v4_mask; /* rrl.ipv4-prefix as a mask, host order */
 	uint64_t rrl_v6_mask[2]; /* rrl.ipv6-prefix as a mask of the address's two halves */
 	uint32_t rrl_rate, rrl_window, rrl_slip;

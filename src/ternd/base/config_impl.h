@@ -101,6 +101,9 @@ struct cfg_item {
 extern const struct cfg_item cfg_schema[];
 /* The update section (config_schema_update.c). */
 extern const struct cfg_item cfg_update_items[];
+/* The api section (config_schema_api.c). */
+extern const struct cfg_item cfg_api_items[];
+bool cfg_finish_api(struct parse *p, void *base, const struct field *f, unsigned line, const char *where);
 /* The signals section (config_schema_signals.c). */
 extern const struct cfg_item cfg_signals_items[];
 /* The acme and services sections (config_schema_services.c). */

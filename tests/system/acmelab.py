@@ -8,6 +8,7 @@ import shutil
 import ssl
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 from dnsseclab import Netns, Proc, run
@@ -138,8 +139,18 @@ class PebbleLab:
         p.directory = "https://%s:14000/dir" % addr
         p.root = os.path.join(self.dir, name + "-root.pem")
         ctx = ssl.create_default_context(cafile=self.ca)
-        pem = self.ns.call(lambda: urllib.request.urlopen("https://%s:15000/roots/0" % addr, context=ctx,
-                                                          timeout=10).read())
+        # pebble logs its ACME listener before its management one is up: under load the first
+        # connection to :15000 may be refused, so wait for that listener too (10 s at most)
+        deadline = time.time() + 10
+        while True:
+            try:
+                pem = self.ns.call(lambda: urllib.request.urlopen("https://%s:15000/roots/0" % addr, context=ctx,
+                                                                  timeout=10).read())
+                break
+            except urllib.error.URLError as e:
+                if not isinstance(e.reason, ConnectionRefusedError) or time.time() > deadline:
+                    raise
+                time.sleep(0.05)
         with open(p.root, "wb") as f:
             f.write(pem)
         return p

@@ -677,8 +677,13 @@ def render(res):
                                     "%.3f" % x["amplification_sent"] if "amplification_sent" in x else "-")
                    for x in r["rounds"]) + ". "
                "UDP datagrams the namespace's kernel dropped for want of socket buffer room over all rounds "
-               "(RcvbufErrors; the flood's sockets take 8 MB each): %s." % (
-                   drops if all("rcvbuf_errors" in x for x in r["rounds"]) else "not counted"),
+               "(RcvbufErrors; the flood's sockets take 8 MB each): %s%s." % (
+                   drops if all("rcvbuf_errors" in x for x in r["rounds"]) else "not counted",
+                   " (" + ", ".join("%s %d" % (n, sum(x.get("rcvbuf_errors", 0) for x in r["rounds"] if x["server"] == n))
+                                    for n in ("ternd", "knot", "ternd-bucket", "ternd-off")) + ")"
+                   + ("; every answer sent was received, so these were queries the server's own socket had no room "
+                      "for" if drops and all(x.get("answers_sent") == x["received"] for x in r["rounds"]) else "")
+                   if all("rcvbuf_errors" in x for x in r["rounds"]) else ""),
                "", "The last column counts the truncated responses as exactly half the limited ones, their "
                "expectation: Knot slips each limited response with probability 1/2 (a binomial spread of about "
                "+-%d responses, +-%.3f in amplification, a round), ternd every second one (no spread). ternd with "

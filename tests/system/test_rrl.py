@@ -248,11 +248,13 @@ def test_kinds_have_their_own_buckets(srv):
     assert res["full"] < 80
     # NXDOMAIN for many names of the zone: one bucket (the zone's), its own window
     socks = [bound(FLOOD_SOURCES[0])]
+    t0 = time.time()
     for i in range(80):
         socks[0].sendto(query(i, "nx%d.example.com" % i), (srv.addr, srv.port))
         time.sleep(1 / 400)
+    elapsed = time.time() - t0  # 0.2 s, longer on a busy machine: the bucket refills meanwhile
     full, slipped = tally(drain(socks)[socks[0]])
-    assert abs(full - RATE * WINDOW) <= 3, full
+    assert abs(full - expected_full(elapsed)) <= 3, (full, elapsed)
     assert slipped > 0
     # NOTIFY (here refused: no secondary zone) is never limited: a primary may send hundreds at once
     for i in range(120):

@@ -390,6 +390,10 @@ static int ask_one(struct check_ctx *c, const struct check_walk *w, struct boot_
 			const struct check_rr *rr = &a->rr[i];
 			if (rr->section != CHECK_ANSWER)
 				continue;
+			if (rr->cut) { /* its text is a note, not the record: never copied */
+				b->dropped_size++;
+				continue;
+			}
 			if (boot_take(b, rr->owner, rr->type, rr->ttl, rr->data) < 0)
 				return TERN_ENOMEM;
 		}

@@ -184,6 +184,9 @@ def lab(tmp_path_factory, keys):  # noqa: F811
         with open(conf, "w") as fh:
             fh.write(TERND_CONF.format(addr=L.CORP_ADDR, port=API_PORT, data=os.path.join(d, "data"),
                                        jwks=keys.jwks, ns=OPERATOR_NS, hints=os.path.join(lab.dir, "root.hints")))
+            if os.environ.get("TERN_STORE") == "pg":  # make test-pg: the claims in PostgreSQL (pglib.py)
+                import pglib
+                fh.write('  store: "%s"\n' % pglib.server().new_database()[0])
         lab.ternd = lab.spawn("ternd", [L.TERND, "-c", conf], os.path.join(d, "ternd.log"))
         lab.keys = keys
         lab.tokens = {}

@@ -291,6 +291,11 @@ def test_claim_and_token(lab):
         assert r.status == 400 and r.json["error"]["field"] == field, (bad, r)
     r = lab.api("carol", "POST", "/api/v1/ownership/txt.lab/verify")
     assert r.status == 404 and r.json["error"]["field"] == "name", r
+    narrow = Api(API_PORT, lab.keys.token("alice", scope={"zones": ["other.lab"]}))
+    r = lab.ns.call(narrow.request, "POST", "/api/v1/ownership", {"name": "txt.lab"})
+    assert r.status == 403 and r.json["error"]["field"] == "scope", r
+    r = lab.ns.call(narrow.request, "POST", "/api/v1/ownership/txt.lab/verify")
+    assert r.status == 403 and r.json["error"]["field"] == "scope", r
 
 
 def test_txt_proof_other_tenant_rules_and_flag(lab):

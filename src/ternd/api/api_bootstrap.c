@@ -256,6 +256,8 @@ void api_zones_bootstrap(void *ctx, const struct http_request *req, struct http_
 		http_error(res, 409, "zone", "zone %s is served here already", zone);
 		goto done;
 	}
+	if (!api_check_rate_ok(a, c.p.tenant, res))
+		goto done;
 	const struct config *conf = api_config(a);
 	if (conf->api.check_hints)
 		snprintf(hints, sizeof(hints), "%s", conf->api.check_hints);

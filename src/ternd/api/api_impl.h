@@ -267,6 +267,9 @@ void api_pop_lookup(void *ctx, const struct http_request *req, struct http_respo
 void api_check_pops(struct api *a, struct check_report *r, uint16_t qtype);
 /* check_ctx.allowed outside test mode (api.check-allow-private off): public unicast addresses
  * only (dyn/monitor.h's judgement), why naming the block at fault. */
+/* One of the tenant's api.check-rate checks a minute taken (checks, ownership verifications and
+ * bootstraps share them): true, or false with a 429 and Retry-After written. */
+bool api_check_rate_ok(struct api *a, const char *tenant, struct http_response *res);
 bool api_check_public_only(void *arg, const struct sockaddr *sa, char *why, size_t whylen);
 
 /* Zone routes (api_zones.c) and RRset routes (api_rrsets.c). */

@@ -148,8 +148,8 @@ void api_ownership_claim(void *ctx, const struct http_request *req, struct http_
 	}
 	if (!parse_claimed(json_string_value(json_object_get(body, "name")), "name", name, res))
 		goto done;
-	if (c.p.scope.read_only) {
-		http_error(res, 403, "scope", "a read-only token cannot claim names");
+	if (c.p.scope.read_only || !auth_allows(&c.p, name, NULL, 0, true)) {
+		http_error(res, 403, "scope", "the token's scope does not allow claiming this name");
 		goto done;
 	}
 	cl->tenant = c.p.tenant;
@@ -420,8 +420,8 @@ void api_ownership_verify(void *ctx, const struct http_request *req, struct http
 	}
 	if (!parse_claimed(req->params[0], "name", name, res))
 		goto done;
-	if (c.p.scope.read_only) {
-		http_error(res, 403, "scope", "a read-only token cannot verify names");
+	if (c.p.scope.read_only || !auth_allows(&c.p, name, NULL, 0, true)) {
+		http_error(res, 403, "scope", "the token's scope does not allow verifying this name");
 		goto done;
 	}
 	name_to_text(name, text, sizeof(text));
@@ -433,6 +433,8 @@ void api_ownership_verify(void *ctx, const struct http_request *req, struct http
 		           c.p.tenant, text);
 		goto done;
 	}
+	if (!api_check_rate_ok(a, c.p.tenant, res))
+		goto done;
 	verify_cfg_copy(a, vc);
 	unsigned max = api_config(a)->api.check_max_running;
 	if ((unsigned)(a->checks_running++) >= max) {

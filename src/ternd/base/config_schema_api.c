@@ -275,7 +275,8 @@ const struct cfg_item cfg_api_items[] = {
      .max = 100000,
      .def = "10",
      .unit = "checks",
-     .help = "POST /api/v1/check: checks a minute per tenant (each one sends up to 300 queries)"},
+     .help = "POST /api/v1/check, ownership verifications and zone bootstraps together: checks a minute per tenant "
+             "(each one sends up to 300 queries)"},
     {.name = "check-max-running",
      .type = CFG_UINT,
      .flags = R,

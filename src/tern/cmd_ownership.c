@@ -32,7 +32,10 @@ static void print_claim(json_t *c)
 		       json_string_value(json_object_get(json_object_get(t, "query"), "name")));
 		size_t i;
 		json_t *v;
-		json_array_foreach(json_object_get(t, "answer"), i, v) printf(" %s", json_string_value(v));
+		json_array_foreach(json_object_get(t, "answer"), i, v)
+		{
+			printf(" %s", json_string_value(v));
+		}
 		printf("\n");
 	}
 	if (d) {
@@ -46,13 +49,19 @@ static void print_claim(json_t *c)
 			       json_string_value(json_object_get(v, "parent")));
 			size_t k;
 			json_t *ns;
-			json_array_foreach(json_object_get(v, "ns"), k, ns) printf(" %s", json_string_value(ns));
+			json_array_foreach(json_object_get(v, "ns"), k, ns)
+			{
+				printf(" %s", json_string_value(ns));
+			}
 			printf("\n");
 		}
 	}
 	size_t i;
 	json_t *f;
-	json_array_foreach(json_object_get(ev, "failures"), i, f) printf("failure:  %s\n", json_string_value(f));
+	json_array_foreach(json_object_get(ev, "failures"), i, f)
+	{
+		printf("failure:  %s\n", json_string_value(f));
+	}
 }
 
 /* One request whose answer is a claim: printed, and exit 1 (CLI_EAPI) when asked to be verified
@@ -152,12 +161,16 @@ static void print_bootstrap(json_t *b)
 	size_t i;
 	json_t *v;
 	json_array_foreach(json_object_get(b, "axfr_refused"), i, v)
-	    printf("AXFR not given: %s\n", json_string_value(v));
+	{
+		printf("AXFR not given: %s\n", json_string_value(v));
+	}
 	printf("\n%s\n", json_string_value(json_object_get(b, "notice")));
 	if (json_array_size(json_object_get(b, "asked"))) {
 		printf("asked:");
 		json_array_foreach(json_object_get(b, "asked"), i, v)
-		    printf("%s %s", i ? "," : "", json_string_value(v));
+		{
+			printf("%s %s", i ? "," : "", json_string_value(v));
+		}
 		printf("\n");
 	}
 	json_t *d = json_object_get(b, "dropped");
@@ -175,9 +188,11 @@ static void print_bootstrap(json_t *b)
 		size_t k;
 		json_t *r;
 		json_array_foreach(json_object_get(rs, "records"), k, r)
-		    printf("%s\t%lld\tIN\t%s\t%s\n", json_string_value(json_object_get(rs, "name")),
-		           (long long)json_integer_value(json_object_get(rs, "ttl")),
-		           json_string_value(json_object_get(rs, "type")), json_string_value(r));
+		{
+			printf("%s\t%lld\tIN\t%s\t%s\n", json_string_value(json_object_get(rs, "name")),
+			       (long long)json_integer_value(json_object_get(rs, "ttl")),
+			       json_string_value(json_object_get(rs, "type")), json_string_value(r));
+		}
 	}
 	json_t *check = json_object_get(b, "check");
 	if (check) {
@@ -185,9 +200,12 @@ static void print_bootstrap(json_t *b)
 		       (long long)json_integer_value(json_object_get(check, "matching")),
 		       (long long)json_integer_value(json_object_get(check, "rrsets_checked")));
 		json_array_foreach(json_object_get(check, "differences"), i, v)
-		    printf("  differs: %s %s %s at %s\n", json_string_value(json_object_get(v, "name")),
-		           json_string_value(json_object_get(v, "type")),
-		           json_string_value(json_object_get(v, "error")), json_string_value(json_object_get(v, "ns")));
+		{
+			printf("  differs: %s %s %s at %s\n", json_string_value(json_object_get(v, "name")),
+			       json_string_value(json_object_get(v, "type")),
+			       json_string_value(json_object_get(v, "error")),
+			       json_string_value(json_object_get(v, "ns")));
+		}
 	}
 	printf("\n%s\n", json_string_value(json_object_get(json_object_get(b, "switch"), "text")));
 }

@@ -199,7 +199,10 @@ static json_t *check_served(struct check_ctx *cc, const struct boot_result *b, j
 				size_t w;
 				json_t *wv;
 				bool in = false;
-				json_array_foreach(want, w, wv) in |= same_text(json_string_value(wv), a->rr[k].data);
+				json_array_foreach(want, w, wv)
+				{
+					in |= same_text(json_string_value(wv), a->rr[k].data);
+				}
 				nfound += in;
 			}
 			if (ok && nfound == json_array_size(want) && json_array_size(got) == json_array_size(want)) {

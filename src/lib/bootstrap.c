@@ -471,22 +471,29 @@ int boot_run(struct check_ctx *c, const char *zone, const char (*selectors)[64],
 			         w->servers[s].addr.text);
 			continue;
 		}
-		struct boot_result tmp = {0};
-		check_copy(tmp.zone, sizeof(tmp.zone), zone);
-		int arc = axfr_from(&w->servers[s], &tmp, c->timeout_ms * 5, err, sizeof(err));
+		/* records into a result of their own: a transfer that fails half-way leaves nothing */
+		struct boot_result *tmp = calloc(1, sizeof(*tmp));
+		if (!tmp) {
+			free(w);
+			return TERN_ENOMEM;
+		}
+		check_copy(tmp->zone, sizeof(tmp->zone), zone);
+		int arc = axfr_from(&w->servers[s], tmp, c->timeout_ms * 5, err, sizeof(err));
 		if (arc == 0) {
 			snprintf(out->method, sizeof(out->method), "axfr");
 			snprintf(out->source, sizeof(out->source), "%s (%s)", w->servers[s].name,
 			         w->servers[s].addr.text);
-			out->rr = tmp.rr, out->nrr = tmp.nrr, out->caprr = tmp.caprr;
-			out->dropped_dnssec = tmp.dropped_dnssec, out->dropped_apex_ns = tmp.dropped_apex_ns;
-			out->dropped_soa = tmp.dropped_soa, out->dropped_outside = tmp.dropped_outside;
-			out->dropped_size = tmp.dropped_size, out->dropped_limit = tmp.dropped_limit;
-			out->zone_ns_ttl = tmp.zone_ns_ttl;
+			out->rr = tmp->rr, out->nrr = tmp->nrr, out->caprr = tmp->caprr;
+			out->dropped_dnssec = tmp->dropped_dnssec, out->dropped_apex_ns = tmp->dropped_apex_ns;
+			out->dropped_soa = tmp->dropped_soa, out->dropped_outside = tmp->dropped_outside;
+			out->dropped_size = tmp->dropped_size, out->dropped_limit = tmp->dropped_limit;
+			out->zone_ns_ttl = tmp->zone_ns_ttl;
+			free(tmp);
 			free(w);
 			return 0;
 		}
-		boot_result_free(&tmp);
+		boot_result_free(tmp);
+		free(tmp);
 		if (arc == TERN_ENOMEM) {
 			free(w);
 			return arc;

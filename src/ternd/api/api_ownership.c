@@ -32,7 +32,6 @@ struct claims {
 	struct store_ownership found;
 	char evidence[STORE_OWNERSHIP_EVIDENCE_MAX + 1];
 	bool have;
-	size_t n;
 	struct store_ownership other; /* another tenant's verified claim (the first) */
 	char other_evidence[STORE_OWNERSHIP_EVIDENCE_MAX + 1];
 	bool have_other;
@@ -58,7 +57,6 @@ static json_t *claim_json(const struct store_ownership *o)
 static int each_claim(const struct store_ownership *o, void *arg)
 {
 	struct claims *c = arg;
-	c->n++;
 	if (c->list)
 		json_array_append_new(c->list, claim_json(o));
 	if (c->tenant && strcmp(o->tenant, c->tenant) == 0) {
@@ -72,6 +70,13 @@ static int each_claim(const struct store_ownership *o, void *arg)
 		c->other.evidence = c->other_evidence;
 		c->have_other = true;
 	}
+	return 0;
+}
+
+static int count_claim(const struct store_ownership *o, void *arg)
+{
+	(void)o;
+	++*(size_t *)arg;
 	return 0;
 }
 
@@ -159,13 +164,13 @@ void api_ownership_claim(void *ctx, const struct http_request *req, struct http_
 		http_json(res, 200, claim_json(&cl->found));
 		goto done;
 	}
-	struct claims mine = {0};
+	size_t held = 0;
 	char err[256] = "";
-	if (store_ownership_list(store_latest(a->store), c.p.tenant, NULL, each_claim, &mine, err, sizeof(err)) < 0) {
+	if (store_ownership_list(store_latest(a->store), c.p.tenant, NULL, count_claim, &held, err, sizeof(err)) < 0) {
 		http_error(res, 503, NULL, "store: %s", err);
 		goto done;
 	}
-	if (mine.n >= CLAIMS_PER_TENANT) {
+	if (held >= CLAIMS_PER_TENANT) {
 		http_error(res, 403, "name", "tenant %s has %d claims already", c.p.tenant, CLAIMS_PER_TENANT);
 		goto done;
 	}
@@ -195,13 +200,17 @@ void api_ownership_list(void *ctx, const struct http_request *req, struct http_r
 	struct api_caller c;
 	if (!api_open(a, req, res, &c, NULL, false, NULL))
 		return;
-	struct claims cl = {.list = json_array()};
+	struct claims *cl = calloc(1, sizeof(*cl));
 	char err[256] = "";
-	if (store_ownership_list(store_latest(a->store), c.p.tenant, NULL, each_claim, &cl, err, sizeof(err)) < 0)
+	if (!cl || !(cl->list = json_array()))
+		http_error(res, 500, NULL, "out of memory");
+	else if (store_ownership_list(store_latest(a->store), c.p.tenant, NULL, each_claim, cl, err, sizeof(err)) < 0)
 		http_error(res, 503, NULL, "store: %s", err);
 	else
-		http_json(res, 200, json_pack("{s:O}", "claims", cl.list));
-	json_decref(cl.list);
+		http_json(res, 200, json_pack("{s:O}", "claims", cl->list));
+	if (cl)
+		json_decref(cl->list);
+	free(cl);
 	api_caller_free(&c);
 }
 

@@ -478,7 +478,20 @@ int boot_run(struct check_ctx *c, const char *zone, const char (*selectors)[64],
 			return TERN_ENOMEM;
 		}
 		check_copy(tmp->zone, sizeof(tmp->zone), zone);
-		int arc = axfr_from(&w->servers[s], tmp, c->timeout_ms * 5, err, sizeof(err));
+		/* 5 query timeouts a server, within what is left of the check's deadline */
+		int timeout = c->timeout_ms * 5;
+		if (c->deadline_ms > 0 && c->started_ms > 0) {
+			double left = c->started_ms + c->deadline_ms - (double)now_ms();
+			timeout = left < timeout ? (int)left : timeout;
+		}
+		if (timeout <= 0) {
+			free(tmp);
+			snprintf(out->axfr_error[out->naxfr_error++], sizeof(out->axfr_error[0]),
+			         "%.100s (%.60s): not asked: the deadline passed", w->servers[s].name,
+			         w->servers[s].addr.text);
+			continue;
+		}
+		int arc = axfr_from(&w->servers[s], tmp, timeout, err, sizeof(err));
 		if (arc == 0) {
 			snprintf(out->method, sizeof(out->method), "axfr");
 			snprintf(out->source, sizeof(out->source), "%s (%s)", w->servers[s].name,

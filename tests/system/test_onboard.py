@@ -467,6 +467,7 @@ def test_bootstrap_by_queries(lab):
     assert r.status == 200, r
     p = r.json
     assert p["method"] == "queries" and "REFUSED" in " ".join(p["axfr_refused"]).upper(), p
+    print("bootstrap by queries: %d queries, %d names and types asked" % (p["queries"], len(p["asked"])))
     assert "noaxfr.lab. MX" in p["asked"] and "sel1._domainkey.noaxfr.lab. TXT" in p["asked"], p["asked"]
     names = {rs["name"] for rs in p["rrsets"]}
     assert "hidden.noaxfr.lab." not in names and "deep.hidden.noaxfr.lab." not in names
@@ -497,6 +498,7 @@ def test_bootstrap_hostile_answers(lab):
     names = {rs["name"] for rs in p["rrsets"]}
     assert all(n.endswith("hostile.lab.") for n in names), names
     assert p["dropped"]["outside_zone"] > 0 and p["dropped"]["dnssec"] > 0 and p["dropped"]["too_long"] > 0, p
+    assert "too_long" in p["notice"] and 0 < p["queries"] <= 300, p
     assert {"records": ["192.0.2.7"], "name": "hostile.lab.", "type": "A", "ttl": 300} in p["rrsets"]
 
 

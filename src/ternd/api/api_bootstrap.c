@@ -323,13 +323,17 @@ void api_zones_bootstrap(void *ctx, const struct http_request *req, struct http_
 		    "The servers refused AXFR, so only the names and types listed under \"asked\" were read: any other "
 		    "name the old provider serves is NOT in this zone. Add those names before switching the "
 		    "delegation. DNSSEC records, the SOA and the apex NS are not copied: the new zone gets Tern's "
-		    "SOA and NS.");
+		    "SOA and NS. A record whose text is longer than %d characters (too_long: a long DKIM key, say) "
+		    "cannot be read by queries and is not copied either: add it by hand.",
+		    CHECK_RDATA_TEXT - 1);
 	out = json_pack("{s:s, s:s, s:s, s:o, s:o, s:{s:i, s:i, s:i, s:i, s:i, s:i}, s:s, s:o, s:O, s:o, s:b}", "zone",
 	                zone, "method", b->method, "source", b->source, "axfr_refused", axfr, "asked", asked, "dropped",
 	                "dnssec", b->dropped_dnssec, "apex_ns", b->dropped_apex_ns, "soa", b->dropped_soa,
 	                "outside_zone", b->dropped_outside, "too_long", b->dropped_size, "over_limit", b->dropped_limit,
 	                "notice", notice, "failures", fails, "rrsets", rrsets ? rrsets : json_null(), "switch",
 	                switch_json(b, ours, nours), "created", 0);
+	if (out)
+		json_object_set_new(out, "queries", json_integer(r->queries));
 	if (!out || !rrsets) {
 		json_decref(rrsets);
 		http_error(res, 500, NULL, "out of memory");

@@ -85,7 +85,8 @@ test: deps build-asan
 # of these on PostgreSQL (tests/system/test_pg_store.py).
 PG_API_TESTS := tests/system/test_api_*.py tests/system/test_services.py tests/system/test_dnssec_signing.py \
 	tests/system/test_jwks_url.py tests/system/test_xfr.py tests/system/test_zone_rules.py tests/system/test_ddns.py \
-	tests/system/test_zone_recreate.py tests/system/test_ixfr_out.py tests/system/test_usage.py
+	tests/system/test_zone_recreate.py tests/system/test_ixfr_out.py tests/system/test_usage.py \
+	tests/system/test_onboard.py
 test-pg: build-asan
 	TERN_STORE=pg TERND=$(CURDIR)/$(ASAN)/ternd $(PYTEST) $(PG_API_TESTS) -k "not test_approval_is_one_transaction \
 		and not test_keys_shown_without_private_material and not test_unloadable_keys_refuse_writes_after_restart"

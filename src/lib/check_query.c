@@ -215,8 +215,11 @@ int check_answer_parse(const uint8_t *msg, size_t len, uint16_t id, const char *
 				           "answer holds an owner name too long to show (escaped characters): refused");
 				return TERN_EMALF;
 			}
-			if (rrtext_rdata_to_text(type, rdata, (uint16_t)rlen, rr->data, sizeof(rr->data)) < 0)
+			rr->cut = false;
+			if (rrtext_rdata_to_text(type, rdata, (uint16_t)rlen, rr->data, sizeof(rr->data)) < 0) {
 				snprintf(rr->data, sizeof(rr->data), "(%zu octets, too long to show)", rlen);
+				rr->cut = true;
+			}
 			rr->section = (uint8_t)(s + 1);
 			rr->type = type;
 			rr->ttl = ttl;

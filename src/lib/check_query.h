@@ -32,6 +32,7 @@ enum check_section { CHECK_ANSWER = 1, CHECK_AUTHORITY = 2, CHECK_ADDITIONAL = 3
 struct check_rr {
 	char owner[CHECK_NAME_TEXT];
 	uint8_t section;
+	bool cut; /* data is a note: the RDATA was too long to show (not the record) */
 	uint16_t type;
 	uint32_t ttl;
 	char data[CHECK_RDATA_TEXT]; /* RDATA in presentation form, names absolute */

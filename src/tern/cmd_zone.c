@@ -176,6 +176,9 @@ static void print_zone(json_t *z)
 		printf("locked:         no\n");
 	printf("created:        %s\n", output_time(json_object_get(z, "created"), created, sizeof(created)));
 	printf("updated:        %s\n", output_time(json_object_get(z, "updated"), updated, sizeof(updated)));
+	json_t *own = json_object_get(z, "ownership");
+	if (json_is_true(json_object_get(own, "flagged")))
+		printf("ownership:      FLAGGED: %s\n", json_string_value(json_object_get(own, "reason")));
 }
 
 static int print_rrsets(json_t *list)
@@ -572,6 +575,11 @@ static const struct cli_opt export_opts[] = {
     {"plain", 0, "--plain   dynamic answers (DYN) as their default answer, for servers that do not read DYN"},
     {NULL, 0, NULL},
 };
+static const struct cli_opt bootstrap_opts[] = {
+    {"dkim-selector", 1, "--dkim-selector S   also read S._domainkey TXT (repeat for more)"},
+    {"yes", 0, "--yes               create the zone shown (without it nothing is created)"},
+    {NULL, 0, NULL},
+};
 static const struct cli_opt no_opts[] = {{NULL, 0, NULL}};
 
 const struct cli_cmd cmd_zone[] = {
@@ -606,5 +614,13 @@ const struct cli_cmd cmd_zone[] = {
      1, 1, unsign_opts, zone_unsign},
     {"zone", "key-journal", "NAME", "the zone's key state changes, newest first", NULL, 1, 1, no_opts,
      zone_key_journal},
+    {"zone", "bootstrap", "NAME [--dkim-selector S]... [--yes]",
+     "read a zone from the servers that serve it now, show it, create it with --yes",
+     "AXFR from each current server first; when all refuse, only a fixed list of names and types is\n"
+     "read (the apex's SOA NS MX TXT CAA A AAAA HTTPS; www, mail, _dmarc, autodiscover, the DKIM\n"
+     "selectors given, common SRV names): names not on it are not in the zone. DNSSEC records, the SOA\n"
+     "and the apex NS are never copied. With --yes the zone is created, Tern's nameservers are asked\n"
+     "for every RRset copied (exit 1 when one differs), and the delegation switch is explained.\n",
+     1, 1, bootstrap_opts, cli_zone_bootstrap},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL},
 };

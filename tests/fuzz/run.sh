@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZ=$ROOT/tests/fuzz
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CC=${CC:-clang}
-ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_explain api_import xfrin xfrin_pipeline catalog_in token jwks http dnssec ds_answer backup dyn pops ech acme_responder acme_json deployment alias update check_answer check_registry tsig_acl check_advice api_check check_svg pg_payload"
+ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_explain api_import xfrin xfrin_pipeline catalog_in token jwks http dnssec ds_answer backup dyn pops ech acme_responder acme_json deployment alias update check_answer check_registry tsig_acl check_advice api_check check_svg pg_payload bootstrap"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -43,6 +43,7 @@ max_len() {
 	zone_apply) echo 1024 ;;
 	rrtext) echo 4096 ;;
 	xfrin) echo 16384 ;;   # several messages of an AXFR or IXFR answer
+	bootstrap) echo 16384 ;; # an AXFR answer from a previous provider, or one answer to a query
 	xfrin_pipeline) echo 16384 ;; # the answers to a batch of them, interleaved
 	catalog_in) echo 16384 ;; # zone text, as for zonefile
 	token) echo 10240 ;;   # past AUTH_TOKEN_MAX (8192), so the length limit is crossed too

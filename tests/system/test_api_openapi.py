@@ -93,6 +93,7 @@ def test_every_documented_route_is_served(srv, keys):
         ("PUT", "/api/v1/services/{}/deployment"): deployment,
         ("POST", "/api/v1/services/{}/domains"): {"name": "oa-alias.test"},
         ("POST", "/api/v1/tsig-keys"): {"name": "oa-key", "acl": [{"zones": ["oa.test"], "types": ["TXT"]}]},
+        ("POST", "/api/v1/ownership"): {"name": "oa-claim.test"},
     }
     # order: the lock comes off before writes, deletions last
     order = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}

@@ -436,8 +436,8 @@ def test_check_does_not_migrate_an_older_store(keys, tmp_path):  # noqa: F811
     db = os.path.join(srv.data_dir, "tern.db")
     with sqlite3.connect(db) as con:
         now = con.execute("SELECT version FROM schema_version").fetchone()[0]
-        # back to the version before the last migration (15 added the usage rows)
-        con.execute("DROP TABLE usage_days")
+        # back to the version before the last migration (16 added the ownership claims)
+        con.execute("DROP TABLE ownership")
         con.execute("UPDATE schema_version SET version = ?", (now - 1,))
     code, out = check(srv)
     assert code == 0, out

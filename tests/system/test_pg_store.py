@@ -18,7 +18,7 @@ import ternlib
 from apilib import ApiTernd, assert_error, assert_served, finish, keys  # noqa: F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCHEMA = 15  # the store's schema version (store_sqlite_schema.c, store_pg_schema.c)
+SCHEMA = 16  # the store's schema version (store_sqlite_schema.c, store_pg_schema.c)
 
 # API test files run again on PostgreSQL, with the tests that reach into the SQLite file left out
 PG_FILES = ["test_api_crud.py", "test_api_review.py", "test_api_durability.py", "test_api_group_commit.py",

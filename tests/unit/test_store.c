@@ -152,8 +152,8 @@ static void raw_exec(const char *db, const char *sql)
 /* ---- Schema ---- */
 
 /* The schema version this store writes (store_sqlite_schema.c's migrations), as a number and as text. */
-#define SCHEMA_NOW 15
-#define SCHEMA_NOW_TEXT "15"
+#define SCHEMA_NOW 16
+#define SCHEMA_NOW_TEXT "16"
 
 /* Takes a file back from the version now to 8 (the per-tenant zone counts, the services, the
  * settings, the services' certificates and aliases, the TSIG keys, the usage rows) for the
@@ -161,7 +161,8 @@ static void raw_exec(const char *db, const char *sql)
 #define DROP_V9                                                                                                        \
 	" DROP TRIGGER tenant_zones_insert; DROP TRIGGER tenant_zones_delete; DROP TRIGGER tenant_zones_move;"         \
 	" DROP TABLE tenant_zones; DROP TABLE service_aliases; DROP TABLE service_certs; DROP TABLE acme_account;"     \
-	" DROP TABLE services; DROP TABLE settings; DROP TABLE tsig_keys; DROP TABLE usage_days;"
+	" DROP TABLE services; DROP TABLE settings; DROP TABLE tsig_keys; DROP TABLE usage_days;"                      \
+	" DROP TABLE ownership;"
 
 static void test_schema_and_reopen(void **state)
 {
@@ -1256,6 +1257,78 @@ static void test_tsig_keys(void **state)
 	assert_int_equal(seen.n, 2);
 }
 
+struct own_seen {
+	char tenants[4][STORE_TENANT_MAX + 1];
+	char states[4][16];
+	char evidence[4][64];
+	size_t n;
+};
+
+static int own_collect(const struct store_ownership *o, void *arg)
+{
+	struct own_seen *s = arg;
+	if (s->n < 4) {
+		snprintf(s->tenants[s->n], sizeof(s->tenants[0]), "%s", o->tenant);
+		snprintf(s->states[s->n], sizeof(s->states[0]), "%s", o->state);
+		snprintf(s->evidence[s->n], sizeof(s->evidence[0]), "%s", o->evidence);
+		s->n++;
+	}
+	return 0;
+}
+
+/* Ownership claims: one row per (tenant, name), written again in place (the token, state and
+ * evidence replaced, the creation time kept), listed by name across tenants or by tenant; a bad
+ * state or an empty token is refused. */
+static void test_ownership(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ownership o = {.evidence = "{}", .created = 100};
+	snprintf(o.tenant, sizeof(o.tenant), "alice");
+	snprintf(o.token, sizeof(o.token), "tern-aaaa");
+	snprintf(o.state, sizeof(o.state), "pending");
+	N(o.name, "claimed.example.");
+	struct store_txn *t = begin(f);
+	assert_int_equal(store_ownership_put(t, &o, f->err, sizeof(f->err)), 0);
+	struct store_ownership bob = o;
+	snprintf(bob.tenant, sizeof(bob.tenant), "bob");
+	snprintf(bob.token, sizeof(bob.token), "tern-bbbb");
+	bob.created = 200;
+	assert_int_equal(store_ownership_put(t, &bob, f->err, sizeof(f->err)), 0);
+	struct store_ownership bad = o;
+	snprintf(bad.state, sizeof(bad.state), "owned");
+	assert_int_equal(store_ownership_put(t, &bad, f->err, sizeof(f->err)), TERN_EINVAL);
+	bad = o;
+	bad.token[0] = 0;
+	assert_int_equal(store_ownership_put(t, &bad, f->err, sizeof(f->err)), TERN_EINVAL);
+	commit(f, t);
+	t = begin(f);
+	snprintf(o.state, sizeof(o.state), "verified");
+	snprintf(o.method, sizeof(o.method), "txt");
+	o.evidence = "{\"result\":\"ok\"}";
+	o.verified = o.checked = 300;
+	assert_int_equal(store_ownership_put(t, &o, f->err, sizeof(f->err)), 0);
+	commit(f, t);
+	struct own_seen seen = {0};
+	assert_int_equal(
+	    store_ownership_list(store_latest(f->st), NULL, o.name, own_collect, &seen, f->err, sizeof(f->err)), 0);
+	assert_int_equal(seen.n, 2);
+	assert_string_equal(seen.tenants[0], "alice"); /* oldest first */
+	assert_string_equal(seen.states[0], "verified");
+	assert_string_equal(seen.evidence[0], "{\"result\":\"ok\"}");
+	assert_string_equal(seen.tenants[1], "bob");
+	assert_string_equal(seen.states[1], "pending");
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(
+	    store_ownership_list(store_latest(f->st), "bob", NULL, own_collect, &seen, f->err, sizeof(f->err)), 0);
+	assert_int_equal(seen.n, 1);
+	uint8_t other[NAME_MAXLEN];
+	N(other, "other.example.");
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(
+	    store_ownership_list(store_latest(f->st), NULL, other, own_collect, &seen, f->err, sizeof(f->err)), 0);
+	assert_int_equal(seen.n, 0);
+}
+
 static void test_service_aliases(void **state)
 {
 	struct fixture *f = *state;
@@ -2276,6 +2349,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_service_aliases, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_usage_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tsig_keys, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ownership, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tenant_counts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dnssec_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_from_v2, setup, teardown),

@@ -72,6 +72,11 @@ static const struct http_route routes[] = {
     {"GET", "/check", api_check_page, 0, false},
     {"GET", "/check/app.js", api_check_page_script, 0, false},
     {"GET", "/check/style.css", api_check_page_style, 0, false},
+    {"POST", "/api/v1/ownership", api_ownership_claim, 0, false},
+    {"GET", "/api/v1/ownership", api_ownership_list, 0, false},
+    {"GET", "/api/v1/ownership/{}", api_ownership_show, 0, false},
+    {"POST", "/api/v1/ownership/{}/verify", api_ownership_verify, 0, true},
+    {"POST", "/api/v1/zones/{}/bootstrap", api_zones_bootstrap, 0, true},
 };
 
 /* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants; and
@@ -161,6 +166,7 @@ int api_start(struct server *srv, const struct config *conf, struct store *store
 	a->started = time(NULL);
 	pthread_mutex_init(&a->auth_lock, NULL);
 	pthread_mutex_init(&a->rate_lock, NULL);
+	pthread_mutex_init(&a->own_lock, NULL);
 	int rc;
 	struct http_limits lim = http_limits(conf);
 	if (!store) {
@@ -234,6 +240,7 @@ void api_stop(struct api *a)
 	forget_tokens(a);
 	pthread_mutex_destroy(&a->auth_lock);
 	pthread_mutex_destroy(&a->rate_lock);
+	pthread_mutex_destroy(&a->own_lock);
 	free(a);
 }
 

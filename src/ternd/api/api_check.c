@@ -32,7 +32,7 @@ static double check_tokens(const struct api_bucket *b, double rate, const struct
 }
 
 /* One check of the tenant's allowance taken: true, or false with a 429 and Retry-After written. */
-static bool check_rate_ok(struct api *a, const char *tenant, struct http_response *res)
+bool api_check_rate_ok(struct api *a, const char *tenant, struct http_response *res)
 {
 	double rate = api_config(a)->api.check_rate;
 	struct timespec now;
@@ -217,7 +217,7 @@ void api_check(void *ctx, const struct http_request *req, struct http_response *
 		check_copy(in->ca, sizeof(in->ca), q->ca);
 		check_copy(q->name, sizeof(q->name), in->canonical);
 	}
-	if (!check_rate_ok(a, c.p.tenant, res))
+	if (!api_check_rate_ok(a, c.p.tenant, res))
 		goto done;
 	const struct config *conf = api_config(a);
 	unsigned max = conf->api.check_max_running;

@@ -71,6 +71,7 @@ struct api {
 	struct api_bucket *check_buckets;
 	size_t ncheck_buckets;
 	_Atomic int checks_running;
+	pthread_mutex_t own_lock; /* ownership verifications decide and write one at a time */
 };
 
 /* The configuration in force (published whole by a reload): read it again after anything that may
@@ -266,9 +267,26 @@ void api_pop_lookup(void *ctx, const struct http_request *req, struct http_respo
 void api_check_pops(struct api *a, struct check_report *r, uint16_t qtype);
 /* check_ctx.allowed outside test mode (api.check-allow-private off): public unicast addresses
  * only (dyn/monitor.h's judgement), why naming the block at fault. */
+/* One of the tenant's api.check-rate checks a minute taken (checks, ownership verifications and
+ * bootstraps share them): true, or false with a 429 and Retry-After written. */
+bool api_check_rate_ok(struct api *a, const char *tenant, struct http_response *res);
 bool api_check_public_only(void *arg, const struct sockaddr *sa, char *why, size_t whylen);
 
 /* Zone routes (api_zones.c) and RRset routes (api_rrsets.c). */
+/* api_ownership.c: claims, their verification and the flag on another tenant's zone */
+void api_ownership_claim(void *ctx, const struct http_request *req, struct http_response *res);
+void api_ownership_list(void *ctx, const struct http_request *req, struct http_response *res);
+void api_ownership_show(void *ctx, const struct http_request *req, struct http_response *res);
+void api_ownership_verify(void *ctx, const struct http_request *req, struct http_response *res);
+/* Adds "ownership" to zone z's JSON: flagged when another tenant has verified the name. */
+void api_ownership_flag(struct api *a, const struct store_zone *z, json_t *j);
+/* api_bootstrap.c: a zone read from its current servers (AXFR, else a list of names and types) */
+void api_zones_bootstrap(void *ctx, const struct http_request *req, struct http_response *res);
+/* Creates the zone a create body describes, checked as POST /api/v1/zones checks it: true with
+ * *sz filled (the zone is served), or false with the error response written. */
+bool api_zones_create_from(struct api *a, const struct api_caller *c, json_t *body, struct store_zone *sz,
+                           struct http_response *res);
+
 void api_zones_list(void *ctx, const struct http_request *req, struct http_response *res);
 void api_zones_create(void *ctx, const struct http_request *req, struct http_response *res);
 void api_zones_batch(void *ctx, const struct http_request *req, struct http_response *res);

@@ -420,6 +420,25 @@ void api_zones_create(void *ctx, const struct http_request *req, struct http_res
 	api_caller_free(&c);
 }
 
+bool api_zones_create_from(struct api *a, const struct api_caller *c, json_t *body, struct store_zone *sz,
+                           struct http_response *res)
+{
+	struct zone *z = NULL;
+	if (!zone_prepare(a, c, body, true, sz, &z, res))
+		return false;
+	struct change_result r;
+	int rc = change_create(a->change, sz, z, &r); /* served before it returns */
+	if (rc == 0)
+		return true;
+	if (r.step == CHANGE_STORE)
+		http_error(res, 503, NULL, "the zone could not be stored: %s", r.msg);
+	else if (r.step == CHANGE_REFUSED)
+		http_error(res, 400, "rrsets", "%s", r.msg);
+	else
+		api_change_error(res, &r, sz->apex, NULL, 0, NULL);
+	return false;
+}
+
 /* POST /zones/batch {"zones": [create bodies]}: up to API_MAX_BATCH_ZONES zones, each checked as
  * POST /zones checks it, created together through the one write path (one durable transaction),
  * all or none (docs/api.md). For filling a server (a migration, a new PoP's primary): a zone per
@@ -485,8 +504,11 @@ void api_zones_show(void *ctx, const struct http_request *req, struct http_respo
 	struct store_zone z;
 	if (!api_open(a, req, res, &c, NULL, false, NULL))
 		return;
-	if (api_zone_get(a, &c, req->params[0], &z, res))
-		http_json(res, 200, api_zone_json(&z));
+	if (api_zone_get(a, &c, req->params[0], &z, res)) {
+		json_t *j = api_zone_json(&z);
+		api_ownership_flag(a, &z, j); /* another tenant's verified claim on the name */
+		http_json(res, 200, j);
+	}
 	api_caller_free(&c);
 }
 

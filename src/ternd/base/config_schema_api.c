@@ -103,7 +103,8 @@ const struct cfg_item cfg_api_items[] = {
      .flags = R,
      .offset = API_AT(nameservers),
      .count = API_AT(nnameservers),
-     .help = "NS records of new zones"},
+     .help = "NS records of new zones; the operator's nameservers: a parent delegating a name to them proves "
+             "ownership (POST /api/v1/ownership/{name}/verify)"},
     {.name = "hostmaster",
      .type = CFG_NAME,
      .flags = R,
@@ -263,7 +264,8 @@ const struct cfg_item cfg_api_items[] = {
      .type = CFG_PATH,
      .flags = R,
      .offset = API_AT(check_hints),
-     .help = "root hints (named.root format) of POST /api/v1/check's walks (default: the IANA root servers)"},
+     .help = "root hints (named.root format) of the walks of POST /api/v1/check, ownership verification and zone "
+             "bootstrap (default: the IANA root servers)"},
     {.name = "check-rate",
      .type = CFG_UINT,
      .flags = R,
@@ -273,7 +275,8 @@ const struct cfg_item cfg_api_items[] = {
      .max = 100000,
      .def = "10",
      .unit = "checks",
-     .help = "POST /api/v1/check: checks a minute per tenant (each one sends up to 300 queries)"},
+     .help = "POST /api/v1/check, ownership verifications and zone bootstraps together: checks a minute per tenant "
+             "(each one sends up to 300 queries)"},
     {.name = "check-max-running",
      .type = CFG_UINT,
      .flags = R,

@@ -186,6 +186,24 @@ struct store_tsig_key {
 	int64_t created; /* seconds since the epoch */
 };
 
+/* A tenant's claim to a domain name (issue 23's ownership): the token it must publish in
+ * _tern-challenge.<name> TXT, and what the last verification found. One row per (tenant, name):
+ * claims by several tenants coexist; the API keeps at most one verified. state: pending (not
+ * verified yet), verified, failed (the last verification found no proof), lost (verified once, the
+ * proof gone when another tenant proved the name). evidence: JSON text the API wrote (which server
+ * answered what, when). */
+#define STORE_OWNERSHIP_TOKEN_MAX 63
+#define STORE_OWNERSHIP_EVIDENCE_MAX 65536
+struct store_ownership {
+	char tenant[STORE_TENANT_MAX + 1];
+	uint8_t name[NAME_MAXLEN]; /* wire form, lower-cased */
+	char token[STORE_OWNERSHIP_TOKEN_MAX + 1];
+	char state[16]; /* pending, verified, failed, lost */
+	char method[16]; /* "", txt, delegation: how it was last proved or tried */
+	const char *evidence; /* JSON text; in a listing, valid for the callback's length */
+	int64_t created, checked, verified; /* seconds since the epoch; 0: not yet */
+};
+
 /* A zone's DNSSEC signing: its policy (values, checked by the caller) and where signing is. A zone
  * without a row is not signed. */
 enum store_dnssec_state {
@@ -259,6 +277,7 @@ typedef int (*store_service_fn)(const struct store_service *s, void *arg);
 /* A service whose certificate work is due (store_cert_due): id and canonical name. */
 typedef int (*store_alias_fn)(const struct store_alias *a, void *arg);
 typedef int (*store_tsig_key_fn)(const struct store_tsig_key *k, void *arg);
+typedef int (*store_ownership_fn)(const struct store_ownership *o, void *arg);
 typedef int (*store_cert_due_fn)(const char *service, const uint8_t *canonical, void *arg);
 typedef int (*store_key_fn)(const struct store_key *k, void *arg);
 typedef int (*store_key_event_fn)(const struct store_key_event *e, void *arg);
@@ -382,6 +401,9 @@ struct store_ops {
 	int (*tsig_key_list)(struct store_txn *t, const char *tenant, store_tsig_key_fn fn, void *arg, char *err,
 	                     size_t errlen);
 	int (*tsig_key_delete)(struct store_txn *t, const char *tenant, const uint8_t *name, char *err, size_t errlen);
+	int (*ownership_put)(struct store_txn *t, const struct store_ownership *o, char *err, size_t errlen);
+	int (*ownership_list)(struct store_txn *t, const char *tenant, const uint8_t *name, store_ownership_fn fn,
+	                      void *arg, char *err, size_t errlen);
 	/* NULL: the backend has one process on its store (SQLite: the data directory's lock) */
 	int (*watch)(struct store *st, store_watch_fn fn, void *arg, char *err, size_t errlen);
 };
@@ -980,4 +1002,20 @@ static inline void store_cert_clear(struct store_cert *c)
 	explicit_bzero(c->ech_old_key, sizeof(c->ech_old_key));
 	free(c->fail_problem);
 	c->chain = c->key = c->fail_problem = NULL;
+}
+
+/* ---- Ownership claims (api_ownership.c) ---- */
+
+/* Writes the claim (tenant, name): a new row, or the existing one's token, state, method, evidence
+ * and times replaced. TERN_EINVAL naming the field for a bad state, token or evidence. */
+static inline int store_ownership_put(struct store_txn *t, const struct store_ownership *o, char *err, size_t errlen)
+{
+	return t->store->ops->ownership_put(t, o, err, errlen);
+}
+/* The claims of tenant (NULL: every tenant's) on name (NULL: every name), by name then oldest
+ * first. */
+static inline int store_ownership_list(struct store_txn *t, const char *tenant, const uint8_t *name,
+                                       store_ownership_fn fn, void *arg, char *err, size_t errlen)
+{
+	return t->store->ops->ownership_list(t, tenant, name, fn, arg, err, errlen);
 }

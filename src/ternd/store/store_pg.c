@@ -401,6 +401,8 @@ static const struct store_ops pg_ops = {
     .alias_list = pg_alias_list,
     .alias_set = pg_alias_set,
     .alias_delete = pg_alias_delete,
+    .ownership_put = pg_ownership_put,
+    .ownership_list = pg_ownership_list,
     .mark = pg_mark,
     .watch = pg_watch,
 };

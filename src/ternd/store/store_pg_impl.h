@@ -210,3 +210,8 @@ int pg_alias_add(struct store_txn *bt, const struct store_alias *a, unsigned lim
 int pg_alias_list(struct store_txn *bt, const char *service, store_alias_fn fn, void *arg, char *err, size_t errlen);
 int pg_alias_set(struct store_txn *bt, const struct store_alias *a, char *err, size_t errlen);
 int pg_alias_delete(struct store_txn *bt, const char *service, const uint8_t *name, char *err, size_t errlen);
+
+/* store_pg_ownership.c */
+int pg_ownership_put(struct store_txn *bt, const struct store_ownership *o, char *err, size_t errlen);
+int pg_ownership_list(struct store_txn *bt, const char *tenant, const uint8_t *name, store_ownership_fn fn, void *arg,
+                      char *err, size_t errlen);

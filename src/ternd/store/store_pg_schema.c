@@ -200,6 +200,19 @@ static const struct {
          " queries BIGINT NOT NULL CHECK (queries >= 0),"
          " PRIMARY KEY (tenant, day, apex));"
          "CREATE INDEX usage_days_by_day ON usage_days (day);"},
+    /* 16: ownership claims (store_sqlite_schema.c's 16) */
+    {16, "CREATE TABLE ownership ("
+         " tenant TEXT COLLATE \"C\" NOT NULL CHECK (octet_length(tenant) BETWEEN 1 AND 128),"
+         " name BYTEA NOT NULL,"
+         " token TEXT NOT NULL,"
+         " state TEXT NOT NULL CHECK (state IN ('pending', 'verified', 'failed', 'lost')),"
+         " method TEXT NOT NULL CHECK (method IN ('', 'txt', 'delegation')),"
+         " evidence TEXT NOT NULL,"
+         " created_at BIGINT NOT NULL,"
+         " checked_at BIGINT NOT NULL,"
+         " verified_at BIGINT NOT NULL,"
+         " PRIMARY KEY (tenant, name));"
+         "CREATE INDEX ownership_by_name ON ownership (name, created_at);"},
 };
 #define PG_SCHEMA_VERSION (migrations[sizeof(migrations) / sizeof(migrations[0]) - 1].to)
 

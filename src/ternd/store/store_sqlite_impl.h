@@ -82,6 +82,8 @@ enum stmt {
 	ST_TSIG_KEY_LIST,
 	ST_TSIG_KEY_LIST_ALL,
 	ST_TSIG_KEY_DELETE,
+	ST_OWNERSHIP_PUT,
+	ST_OWNERSHIP_LIST,
 	ST_COUNT
 };
 
@@ -179,6 +181,7 @@ struct walk {
 	store_cert_due_fn cert_due;
 	store_alias_fn alias;
 	store_tsig_key_fn tsig_key;
+	store_ownership_fn ownership;
 	void *arg;
 	char *err; /* where a row found broken is named (RRsets) */
 	size_t errlen;
@@ -297,6 +300,11 @@ int sq_cert_put(struct store_txn *bt, const struct store_cert *c, char *err, siz
 int sq_cert_due(struct store_txn *bt, int64_t now, unsigned limit, store_cert_due_fn fn, void *arg, char *err,
                 size_t errlen);
 int sq_cert_next(struct store_txn *bt, int64_t *at, char *err, size_t errlen);
+/* store_sqlite_ownership.c */
+int sq_ownership_put(struct store_txn *bt, const struct store_ownership *o, char *err, size_t errlen);
+int sq_ownership_list(struct store_txn *bt, const char *tenant, const uint8_t *name, store_ownership_fn fn, void *arg,
+                      char *err, size_t errlen);
+
 /* store_sqlite_aliases.c */
 int sq_alias_add(struct store_txn *bt, const struct store_alias *a, unsigned limit, char *err, size_t errlen);
 int sq_alias_list(struct store_txn *bt, const char *service, store_alias_fn fn, void *arg, char *err, size_t errlen);

@@ -263,6 +263,19 @@ static const char *const migrations[] = {
     " queries INTEGER NOT NULL CHECK (queries >= 0),"
     " PRIMARY KEY (tenant, day, apex)) WITHOUT ROWID;"
     "CREATE INDEX usage_days_by_day ON usage_days (day);",
+    /* 16: ownership claims: a tenant's token for a name and what its last verification found */
+    "CREATE TABLE ownership ("
+    " tenant TEXT NOT NULL CHECK (length(tenant) BETWEEN 1 AND 128),"
+    " name BLOB NOT NULL,"
+    " token TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('pending', 'verified', 'failed', 'lost')),"
+    " method TEXT NOT NULL CHECK (method IN ('', 'txt', 'delegation')),"
+    " evidence TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " checked_at INTEGER NOT NULL,"
+    " verified_at INTEGER NOT NULL,"
+    " PRIMARY KEY (tenant, name)) WITHOUT ROWID;"
+    "CREATE INDEX ownership_by_name ON ownership (name, created_at);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

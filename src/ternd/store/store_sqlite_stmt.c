@@ -150,6 +150,14 @@ static const char *const stmt_sql[ST_COUNT] = {
                          " ORDER BY name",
     [ST_TSIG_KEY_LIST_ALL] = "SELECT name, tenant, algorithm, secret, acl, created_at FROM tsig_keys ORDER BY name",
     [ST_TSIG_KEY_DELETE] = "DELETE FROM tsig_keys WHERE tenant = ?1 AND name = ?2",
+    [ST_OWNERSHIP_PUT] = "INSERT INTO ownership (tenant, name, token, state, method, evidence, created_at, checked_at,"
+                         " verified_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (tenant, name) DO"
+                         " UPDATE SET token = ?3, state = ?4, method = ?5, evidence = ?6, checked_at = ?8,"
+                         " verified_at = ?9",
+    /* ?1 NULL: every tenant; ?2 NULL: every name */
+    [ST_OWNERSHIP_LIST] = "SELECT tenant, name, token, state, method, evidence, created_at, checked_at, verified_at"
+                          " FROM ownership WHERE (?1 IS NULL OR tenant = ?1) AND (?2 IS NULL OR name = ?2)"
+                          " ORDER BY name, created_at, tenant",
 };
 
 __attribute__((format(printf, 3, 4))) void sq_errf(char *err, size_t errlen, const char *fmt, ...)

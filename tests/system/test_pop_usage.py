@@ -325,3 +325,131 @@ def test_the_pop_api_is_signed_and_paged(cluster):
         k, v = q.split("=")
         status, body = signed_get(port, "/pop/v1/usage?" + q, v if k == "after" else "", v if k == "limit" else "")
         assert status == 400 and json.loads(body)["error"]["field"] == field, (q, body)
+
+
+# ---- a PoP that says what the test wants (hostile input among it) ----
+
+class FakePop:
+    """/healthz with no zones, and /pop/v1/usage from self.epoch and self.counts (zone -> queries),
+    paged as asked, each request's signature checked; self.raw, when set, is sent instead."""
+
+    def __init__(self):
+        import http.server
+        fake = self
+        self.epoch, self.counts, self.raw, self.asked, self.bad = "a" * 32, {}, None, [], 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                import urllib.parse
+                url = urllib.parse.urlsplit(self.path)
+                if url.path == "/healthz":
+                    return self.send(200, {"status": "ok", "serials": {}})
+                q = dict(urllib.parse.parse_qsl(url.query))
+                m = __import__("re").match(r"Tern-PoP key=popkey time=(\d+) mac=([0-9a-f]{64})$",
+                                           self.headers.get("Authorization", ""))
+                msg = "tern-pop-usage\n%s\n%s\n%s" % (m.group(1) if m else "", q.get("after", ""), q.get("limit", ""))
+                want = hmac.new(base64.b64decode(SECRET), msg.encode(), hashlib.sha256).hexdigest()
+                if not m or not hmac.compare_digest(m.group(2), want):
+                    fake.bad += 1
+                    return self.send(401, {"error": {"message": "bad signature"}})
+                fake.asked.append((q.get("after"), q.get("limit")))
+                if fake.raw is not None:
+                    return self.send(200, fake.raw)
+                names = sorted(fake.counts, key=canonical)
+                if "after" in q:
+                    names = [n for n in names if canonical(n) > canonical(q["after"])]
+                page = names[:int(q["limit"])]
+                self.send(200, {"epoch": fake.epoch, "zones": [{"zone": n, "queries": fake.counts[n]} for n in page],
+                                "more": len(names) > len(page)})
+
+            def send(self, status, doc):
+                body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def canonical(name):
+    """RFC 4034 canonical order of a lower-case absolute name: by labels from the right."""
+    return [label.encode() for label in reversed(name.rstrip(".").split("."))]
+
+
+def test_a_pops_counters_reset_paged_and_hostile(keys, tmp_path):  # noqa: F811
+    fake = FakePop()
+    extra = KEYS + ("pops:\n  interval: %s\n  key: popkey\n  list:\n    - name: fake\n"
+                    "      healthz: \"http://127.0.0.1:%d/healthz\"\n" % (INTERVAL, fake.port))
+    control = Control(keys, extra, workdir=str(tmp_path))
+    try:
+        control.start()
+        a = control.api(keys.token("tenant-a"))
+        a.create_zone("shop.test")
+        cluster = Cluster(control, {"fake": None}, {}, keys)
+        day = today()
+
+        def shop():
+            r = usage(a, "tenant-a", **{"from": day, "to": day})
+            assert r.status == 200, r
+            return zone_queries(r.json, "shop.test.")
+
+        def step(counts, want_taken, want_shop, epoch=None):
+            fake.counts = counts
+            if epoch:
+                fake.epoch = epoch
+            cluster.wait_taken({"fake": want_taken}, "fake PoP: %s" % counts.get("shop.test."))
+            time.sleep(3 * INTERVAL)
+            assert cluster.taken()["fake"] == want_taken
+            assert shop() == want_shop
+
+        # 2,500 zones: three pages of at most 1,000, each after the last zone of the one before
+        fill = {"f%04d.fill.test." % i: 1 for i in range(2499)}
+        step(dict(fill, **{"shop.test.": 10}), 2509, 10)
+        starts = [i for i, (after, _) in enumerate(fake.asked) if after is None]
+        rounds = [fake.asked[i:j] for i, j in zip(starts, starts[1:])]
+        assert [(None, "1000"), ("f0999.fill.test.", "1000"), ("f1999.fill.test.", "1000")] in rounds, rounds[-3:]
+        assert fake.bad == 0
+        step(dict(fill, **{"shop.test.": 15}), 2514, 15)  # +5
+        step({"shop.test.": 3}, 2517, 18)  # lower than before, same epoch: a reset, +3
+        step({"shop.test.": 7}, 2524, 25, epoch="b" * 32)  # another epoch: +7
+        # hostile answers: refused whole, nothing taken, the error in /api/v1/pops
+        good = {"epoch": "c" * 32, "more": False}
+        hostile = {
+            b"not json": "unparseable",
+            json.dumps(dict(good, zones=[{"zone": "shop.test.", "queries": 9}] * 2)).encode(): "not after",
+            json.dumps(dict(good, zones=[{"zone": "z.test.", "queries": 9}, {"zone": "shop.test.", "queries": 9}])
+                       ).encode(): "not after",
+            json.dumps(dict(good, epoch="C" * 32, zones=[{"zone": "shop.test.", "queries": 9}])).encode(): "epoch",
+            json.dumps(dict(good, zones=[{"zone": "shop.test.", "queries": -9}])).encode(): "queries",
+            json.dumps(dict(good, zones=[{"zone": "a..b", "queries": 9}])).encode(): "zone",
+            json.dumps(dict(good, zones=[{"zone": "z%d.test." % i, "queries": 1} for i in range(1001)])).encode():
+                "more than 1000",
+            json.dumps(dict(good, zones=[], more=True)).encode(): "more",
+            b"[" * 100000: "unparseable",
+        }
+        admin = control.api(keys.token("ops", admin=True))
+        for body, why in hostile.items():
+            fake.raw = body
+            deadline = time.time() + 10
+            err = None
+            while time.time() < deadline:
+                err = admin.get("/api/v1/pops").json["pops"][0]["usage"]["error"]
+                if err and why in err:
+                    break
+                time.sleep(0.05)
+            assert err and why in err, (body[:80], err)
+            assert cluster.taken()["fake"] == 2524
+        fake.raw = None
+        step({"shop.test.": 7}, 2524, 25, epoch="b" * 32)  # the same counters: nothing new
+        step({"shop.test.": 8}, 2525, 26)
+        assert admin.get("/api/v1/pops").json["pops"][0]["usage"]["error"] is None
+    finally:
+        fake.server.shutdown()
+        finish(control)

@@ -12,6 +12,7 @@
 #include "ternd/usage/usage.h"
 
 struct zone_counts {
+	const uint8_t *after; /* NULL: the first page */
 	struct usage_pop_count *c;
 	size_t n, cap;
 	bool nomem;
@@ -20,6 +21,11 @@ struct zone_counts {
 static void add_count(void *arg, const uint8_t *apex, uint64_t queries)
 {
 	struct zone_counts *z = arg;
+	uint8_t lower[NAME_MAXLEN];
+	memcpy(lower, apex, name_len(apex));
+	name_lower(lower);
+	if (z->after && name_cmp(lower, z->after) <= 0)
+		return; /* on an earlier page */
 	if (z->n == z->cap) {
 		size_t cap = z->cap ? z->cap * 2 : 256;
 		struct usage_pop_count *c = realloc(z->c, cap * sizeof(*c));
@@ -30,8 +36,7 @@ static void add_count(void *arg, const uint8_t *apex, uint64_t queries)
 		z->c = c;
 		z->cap = cap;
 	}
-	memcpy(z->c[z->n].apex, apex, name_len(apex));
-	name_lower(z->c[z->n].apex);
+	memcpy(z->c[z->n].apex, lower, name_len(lower));
 	z->c[z->n++].queries = queries;
 }
 
@@ -70,7 +75,7 @@ void api_pop_usage(void *ctx, const struct http_request *req, struct http_respon
 		http_error(res, 503, NULL, "queries are not counted here");
 		return;
 	}
-	struct zone_counts z = {0};
+	struct zone_counts z = {.after = after ? from : NULL};
 	usage_zone_counts(u, add_count, &z);
 	if (z.nomem) {
 		free(z.c);
@@ -81,8 +86,6 @@ void api_pop_usage(void *ctx, const struct http_request *req, struct http_respon
 		qsort(z.c, z.n, sizeof(*z.c), by_name);
 	json_t *zones = json_array();
 	size_t i = 0, listed = 0;
-	while (i < z.n && after && name_cmp(z.c[i].apex, from) <= 0)
-		i++;
 	while (i < z.n && listed < limit) {
 		struct usage_pop_count sum = z.c[i++]; /* a zone removed and back: one name, counted once */
 		for (; i < z.n && name_equal(z.c[i].apex, sum.apex); i++)

@@ -388,7 +388,8 @@ void usage_tenants(struct usage *u, void (*fn)(void *arg, const struct usage_ten
 			rows[n++] = (struct usage_tenant_row){
 			    .tenant = z->tenant ? z->tenant : "", .zones = 1, .records = served->nrecords};
 	}
-	qsort(rows, n, sizeof(*rows), by_tenant);
+	if (n) /* rows may be NULL without zones */
+		qsort(rows, n, sizeof(*rows), by_tenant);
 	for (size_t i = 0; i < n;) {
 		struct usage_tenant_row sum = rows[i++];
 		for (; i < n && !strcmp(rows[i].tenant, sum.tenant); i++) {

@@ -223,9 +223,12 @@ int usage_pop_counts(struct usage *u, const char *pop, const char *epoch, const 
 			return TERN_ENOMEM;
 		}
 	}
-	/* p stays: entries are added under the lock by this function alone, called by one thread */
 	pthread_mutex_lock(&u->lock);
-	p = pop_find(u, pop);
+	if (!(p = pop_find(u, pop))) { /* not reached: entries are never removed */
+		pthread_mutex_unlock(&u->lock);
+		snprintf(err, errlen, "PoP %s: no entry", pop);
+		return TERN_EIO;
+	}
 	if (strcmp(p->epoch, epoch) != 0) { /* the PoP started again: its counters start at 0 */
 		names_free(&p->seen);
 		p->bytes = 0;

@@ -2,9 +2,9 @@
  * src/ternd/api/pops_parse.c: pops_parse_usage()): the input after its first byte is the body a PoP
  * (or anyone answering at its URL) sends; the first byte's low bit says whether the page was asked
  * after a zone (m.test.). Accepted: an epoch of 32 lower-case hex digits, at most POPS_USAGE_PAGE
- * zones, each lower-cased and strictly after the one before it (and after m.test.) in name_cmp()
- * order, more only with zones; refused: TERN_EINVAL / TERN_ENOMEM, a NUL-terminated message and an
- * empty page; nothing leaked. */
+ * zones with counters up to POPS_USAGE_MAX_COUNT, each lower-cased and strictly after the one
+ * before it (and after m.test.) in name_cmp() order, more only with zones; refused: TERN_EINVAL /
+ * TERN_ENOMEM, a NUL-terminated message and an empty page; nothing leaked. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			name_lower(lower);
 			if (memcmp(lower, apex, name_len(apex)) != 0)
 				fail("a zone's name is not lower-cased");
+			if (pg.zones[i].queries > POPS_USAGE_MAX_COUNT)
+				fail("a counter over the bound");
 			if (prev && name_cmp(prev, apex) >= 0)
 				fail("a zone not after the one before it");
 			prev = apex;

@@ -428,6 +428,7 @@ def test_a_pops_counters_reset_paged_and_hostile(keys, tmp_path):  # noqa: F811
                        ).encode(): "not after",
             json.dumps(dict(good, epoch="C" * 32, zones=[{"zone": "shop.test.", "queries": 9}])).encode(): "epoch",
             json.dumps(dict(good, zones=[{"zone": "shop.test.", "queries": -9}])).encode(): "queries",
+            json.dumps(dict(good, zones=[{"zone": "shop.test.", "queries": 2 ** 53 + 1}])).encode(): "queries",
             json.dumps(dict(good, zones=[{"zone": "a..b", "queries": 9}])).encode(): "zone",
             json.dumps(dict(good, zones=[{"zone": "z%d.test." % i, "queries": 1} for i in range(1001)])).encode():
                 "more than 1000",

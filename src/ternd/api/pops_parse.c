@@ -302,8 +302,10 @@ int pops_parse_usage(const char *body, size_t len, const uint8_t *after, struct 
 			snprintf(err, errlen, "zones[%zu].zone: not after the zone before it", i);
 			goto fail;
 		}
-		if (!json_is_integer(q) || json_integer_value(q) < 0) {
-			snprintf(err, errlen, "zones[%zu].queries: not a number from 0", i);
+		if (!json_is_integer(q) || json_integer_value(q) < 0 ||
+		    (unsigned long long)json_integer_value(q) > POPS_USAGE_MAX_COUNT) {
+			snprintf(err, errlen, "zones[%zu].queries: not a number from 0 to %llu", i,
+			         POPS_USAGE_MAX_COUNT);
 			goto fail;
 		}
 		c->queries = (uint64_t)json_integer_value(q);

@@ -14,6 +14,7 @@
 
 #define SETTING_PREFIX "usage.pop."
 #define BLOB_HEAD "tern-pop-usage 1\n"
+#define USAGE_POP_PENDING_MAX (1ull << 60) /* a zone's queries taken and not stored yet, at most */
 
 /* ---- a table of names ---- */
 
@@ -248,11 +249,16 @@ int usage_pop_counts(struct usage *u, const char *pop, const char *epoch, const 
 			continue;
 		}
 		struct uname *r = names_get(&u->remote, c[i].apex, true);
+		if (r && r->n + delta > USAGE_POP_PENDING_MAX) { /* a row a store can add up */
+			snprintf(err, errlen, "more than %llu queries of one zone to store", USAGE_POP_PENDING_MAX);
+			rc = TERN_EINVAL; /* what was taken before stays taken, consistently */
+			break;
+		}
 		if (r && !s)
 			s = names_get(&p->seen, c[i].apex, true);
 		if (!r || !s) {
 			snprintf(err, errlen, "out of memory");
-			rc = TERN_ENOMEM; /* what was taken before stays taken, consistently */
+			rc = TERN_ENOMEM;
 			break;
 		}
 		p->bytes += cost;

@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZ=$ROOT/tests/fuzz
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CC=${CC:-clang}
-ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_explain api_import xfrin xfrin_pipeline catalog_in token jwks http dnssec ds_answer backup dyn pops ech acme_responder acme_json deployment alias update check_answer check_registry tsig_acl check_advice api_check check_svg pg_payload bootstrap"
+ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_explain api_import xfrin xfrin_pipeline catalog_in token jwks http dnssec ds_answer backup dyn pops ech acme_responder acme_json deployment alias update check_answer check_registry tsig_acl check_advice api_check check_svg pg_payload bootstrap pop_usage"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -81,7 +81,7 @@ lib_srcs() {
 		src/ternd/api/api_deployment.c) ;;                            # services' deployments: fuzz_deployment
 		src/ternd/api/api_tsig_acl.c) ;;                              # TSIG keys' ACLs: fuzz_tsig_acl
 		src/ternd/api/api_backup.c) ;;                                # key backups: fuzz_backup
-		src/ternd/api/pops_parse.c) ;;                                # PoPs' /healthz: fuzz_pops
+		src/ternd/api/pops_parse.c) ;;                                # PoPs' /healthz and counters: fuzz_pops, fuzz_pop_usage
 		src/ternd/api/auth_*.c) ;; # the JWKS, bearer tokens and their scope: fuzz_jwks, fuzz_token
 		src/ternd/http/http_parse.c) ;;                               # requests: fuzz_http
 		src/ternd/acme/responder_main.c) continue ;;                  # a program (its own main)

@@ -80,11 +80,13 @@ static const struct http_route routes[] = {
 };
 
 /* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants; and
- * with api.pop-key, the control node's signed lookups (tern check from this PoP). */
+ * with api.pop-key, the control node's signed lookups (tern check from this PoP) and reads of the
+ * PoP's query counters (usage). */
 static const struct http_route health_routes[] = {
     {"GET", "/healthz", api_health, 0, false},
     {"GET", "/metrics", api_metrics, 0, false},
     {"GET", "/pop/v1/lookup", api_pop_lookup, 0, true},
+    {"GET", "/pop/v1/usage", api_pop_usage, 0, false},
 };
 
 /* Handlers read zones (RCU): the HTTP thread is a reader for the length of each request only,
@@ -188,7 +190,9 @@ int api_start(struct server *srv, const struct config *conf, struct store *store
 	                                conf->api.jwks_timeout_ms};
 	if ((conf->api.jwks_url ? (rc = jwks_fetch_start(&jo, store, publish_keys, a, &a->jwks, err, errlen))
 	                        : (rc = auth_keys_load(conf->api.jwks, &a->keys, err, errlen))) < 0 ||
-	    (conf->pops.n && (rc = pops_start(&conf->pops, &a->pops, err, errlen)) < 0)) {
+	    (conf->pops.n &&
+	     (rc = pops_start(&conf->pops, conf->pops.key ? api_pop_find_key(conf, conf->pops.key) : NULL, srv->usage,
+	                      &a->pops, err, errlen)) < 0)) {
 		close(lfd);
 		goto fail;
 	}

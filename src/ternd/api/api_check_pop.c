@@ -26,7 +26,7 @@
 #define POP_DEADLINE_MS 20000 /* a PoP's check; the control node waits a little longer */
 
 /* The key of keys named name (text), or NULL. */
-static const struct tsig_key *find_key(const struct config *conf, const char *name)
+const struct tsig_key *api_pop_find_key(const struct config *conf, const char *name)
 {
 	uint8_t wire[NAME_MAXLEN];
 	if (!name || name_from_text(wire, name, NULL) < 0)
@@ -37,11 +37,10 @@ static const struct tsig_key *find_key(const struct config *conf, const char *na
 	return NULL;
 }
 
-/* HMAC-SHA256 under the key's secret of "tern-pop-lookup\n<time>\n<name>\n<type>", in hex. */
-static void pop_mac(const struct tsig_key *k, long long t, const char *name, const char *type, char hex[65])
+void api_pop_mac(const struct tsig_key *k, const char *what, long long t, const char *a, const char *b, char hex[65])
 {
-	char msg[600];
-	int n = snprintf(msg, sizeof(msg), "tern-pop-lookup\n%lld\n%.300s\n%.32s", t, name, type);
+	char msg[1400];
+	int n = snprintf(msg, sizeof(msg), "tern-pop-%.16s\n%lld\n%.1100s\n%.32s", what, t, a, b);
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned len = 0;
 	HMAC(EVP_sha256(), k->secret, (int)k->secret_len, (const unsigned char *)msg, (size_t)n, mac, &len);
@@ -51,11 +50,10 @@ static void pop_mac(const struct tsig_key *k, long long t, const char *name, con
 
 /* ---- the PoP ---- */
 
-/* The control node's signature: "Tern-PoP key=NAME time=T mac=HEX" under api.pop-key. */
-static bool pop_authentic(const struct config *conf, const struct http_request *req, const char *name, const char *type,
-                          struct http_response *res)
+bool api_pop_authentic(const struct config *conf, const struct http_request *req, const char *what, const char *a,
+                       const char *b, struct http_response *res)
 {
-	const struct tsig_key *k = find_key(conf, conf->api.pop_key);
+	const struct tsig_key *k = api_pop_find_key(conf, conf->api.pop_key);
 	if (!k) {
 		http_error(res, 503, NULL, "api.pop-key names no key of keys");
 		return false;
@@ -64,14 +62,14 @@ static bool pop_authentic(const struct config *conf, const struct http_request *
 	char key[256], mac[65], want[65];
 	long long t;
 	if (!h || sscanf(h, "Tern-PoP key=%255s time=%lld mac=%64s", key, &t, mac) != 3 || strlen(mac) != 64) {
-		http_error(res, 401, NULL, "a lookup needs Authorization: Tern-PoP key=NAME time=T mac=HMAC");
+		http_error(res, 401, NULL, "a %s needs Authorization: Tern-PoP key=NAME time=T mac=HMAC", what);
 		return false;
 	}
-	const struct tsig_key *asked = find_key(conf, key);
+	const struct tsig_key *asked = api_pop_find_key(conf, key);
 	long long now = (long long)time(NULL);
-	pop_mac(k, t, name, type, want);
+	api_pop_mac(k, what, t, a, b, want);
 	if (asked != k || t < now - POP_SKEW || t > now + POP_SKEW || CRYPTO_memcmp(mac, want, 64) != 0) {
-		http_error(res, 401, NULL, "the lookup's signature is not good (key, time or mac)");
+		http_error(res, 401, NULL, "the %s's signature is not good (key, time or mac)", what);
 		return false;
 	}
 	return true;
@@ -90,7 +88,7 @@ void api_pop_lookup(void *ctx, const struct http_request *req, struct http_respo
 		http_error(res, 400, name ? "type" : "name", "name and type are required");
 		return;
 	}
-	if (!pop_authentic(conf, req, name, type, res))
+	if (!api_pop_authentic(conf, req, "lookup", name, type, res))
 		return;
 	char target[CHECK_NAME_TEXT], err[300];
 	uint16_t qtype = 0;
@@ -184,7 +182,7 @@ static void ask_pop(const struct pop_target *pop, const struct tsig_key *k, cons
 		base -= 8;
 	snprintf(url, sizeof(url), "%.*s/pop/v1/lookup?name=%s&type=%s", (int)base, healthz, name, type);
 	long long t = (long long)time(NULL);
-	pop_mac(k, t, name, type, mac);
+	api_pop_mac(k, "lookup", t, name, type, mac);
 	snprintf(auth, sizeof(auth), "Authorization: Tern-PoP key=%s time=%lld mac=%s", keyname, t, mac);
 	struct pop_body b = {.buf = malloc(POP_BODY_MAX + 1)};
 	CURL *h = curl_easy_init();
@@ -230,7 +228,7 @@ void api_check_pops(struct api *a, struct check_report *r, uint16_t qtype)
 	const struct config *conf = api_config(a);
 	if (!conf->pops.key || !conf->pops.n)
 		return;
-	const struct tsig_key *k = find_key(conf, conf->pops.key);
+	const struct tsig_key *k = api_pop_find_key(conf, conf->pops.key);
 	if (!k) {
 		check_report_fail(r, "pops.key names no key of keys: the PoPs are not asked");
 		return;

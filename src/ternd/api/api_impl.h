@@ -259,6 +259,17 @@ bool api_parse_check(json_t *body, struct api_check_ask *q, struct http_response
  * into s (rcode, ttl, answer values: at most CHECK_MAXVALUES kept, printable; more counted), ok
  * set. 0, or -1 with err saying why (s holds no values). */
 int api_check_pop_parse(const char *body, size_t len, struct check_server *s, char *err, size_t errlen);
+/* The signed requests of a control node to its PoPs (api_check_pop.c): HMAC-SHA256 under the
+ * key's secret of "tern-pop-<what>\n<time>\n<a>\n<b>" in hex; the key of keys named name (text) or
+ * NULL; and whether the request's "Authorization: Tern-PoP key=NAME time=T mac=HEX" is good under
+ * api.pop-key (a refusal answered in res). A signature is good for 5 minutes either way. */
+void api_pop_mac(const struct tsig_key *k, const char *what, long long t, const char *a, const char *b, char hex[65]);
+const struct tsig_key *api_pop_find_key(const struct config *conf, const char *name);
+bool api_pop_authentic(const struct config *conf, const struct http_request *req, const char *what, const char *a,
+                       const char *b, struct http_response *res);
+/* GET /pop/v1/usage?after&limit (api_pop_usage.c): on a PoP (api.pop-key), its billable queries
+ * per zone since its start, with its epoch, a page of zones in name order, for the control node. */
+void api_pop_usage(void *ctx, const struct http_request *req, struct http_response *res);
 /* GET /pop/v1/lookup?name&type (api_check_pop.c): on a PoP (api.pop-key), a check fqdn from here
  * for the control node, whose request is signed with that key; the report's JSON. */
 void api_pop_lookup(void *ctx, const struct http_request *req, struct http_response *res);

@@ -85,7 +85,8 @@ static int by_period_zone(const void *x, const void *y)
 /* Sorts the cells and adds up those of one (period, zone) (a month's days). */
 static void merge(struct cells *c)
 {
-	qsort(c->v, c->n, sizeof(*c->v), by_period_zone);
+	if (c->n) /* c->v is NULL without cells */
+		qsort(c->v, c->n, sizeof(*c->v), by_period_zone);
 	size_t o = 0;
 	for (size_t i = 0; i < c->n; i++) {
 		if (o && !by_period_zone(&c->v[o - 1], &c->v[i])) {

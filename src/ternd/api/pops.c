@@ -1,10 +1,13 @@
 /* PoP health on the control node: one thread (an ev_ loop driving libcurl's multi socket
  * interface) polls every PoP's /healthz each interval, keeps each PoP's state and what it reported
- * (zones, monitor states: pops_parse.c reads them), and renders them. */
+ * (zones, monitor states: pops_parse.c reads them), and renders them. With pops.key, each good
+ * poll is followed by a round of signed GET /pop/v1/usage pages (the PoP's query counters), each
+ * page handed to the usage module (usage_pop_counts), which takes what was counted since. */
 #include "ternd/api/pops.h"
 
 #include <curl/curl.h>
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,11 +18,15 @@
 
 #include "lib/error.h"
 #include "lib/name.h"
+#include "lib/tsig.h"
+#include "ternd/api/api_impl.h"
 #include "ternd/api/pops_parse.h"
 #include "ternd/base/event.h"
 #include "ternd/base/log.h"
 
 #define POPS_MAX_BODY (16u << 20) /* a /healthz larger than this is not one */
+#define POPS_USAGE_MAX_BODY (4u << 20) /* a page of POPS_USAGE_PAGE zones takes at most about 1.1 MB */
+#define POPS_USAGE_MAX_PAGES 1000 /* pages in one round (a million zones); a PoP that says more is stopped */
 
 enum pops_state { POPS_UNKNOWN, POPS_UP, POPS_DOWN };
 
@@ -31,9 +38,18 @@ struct pops_pop {
 	int64_t last_ok, last_poll; /* Unix seconds; 0 = never */
 	char last_error[256];
 	struct pops_report report; /* from the last good poll */
+	uint64_t queries; /* taken from the PoP's counters since this node's start */
+	char usage_error[256]; /* why the last round of its counters did not end; "" = it did */
+	int64_t usage_at; /* Unix seconds the last round ended; 0 = never */
 	/* the poll in flight: the poller thread's alone */
 	CURL *easy;
 	bool busy;
+	CURL *ueasy; /* its counters: a round of pages after a good poll */
+	bool ubusy;
+	struct curl_slist *uhdr;
+	uint8_t after[NAME_MAXLEN]; /* the round's last zone so far */
+	bool has_after;
+	unsigned pages;
 	char *body;
 	size_t len, cap;
 	bool too_large;
@@ -49,6 +65,9 @@ struct pops_sock {
 
 struct pops {
 	unsigned interval_ms, timeout_ms, down_after; /* copied from the configuration */
+	struct usage *usage; /* where the PoPs' counters go; NULL: not asked for them */
+	struct tsig_key key; /* pops.key's: signs the requests for them */
+	char keyname[256];
 	struct pops_pop *pop;
 	size_t n;
 	CURLM *multi;
@@ -83,7 +102,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct pops_pop *pop = arg;
 	size_t n = size * nmemb;
-	if (pop->len + n > POPS_MAX_BODY) {
+	if (pop->len + n > (pop->ubusy ? POPS_USAGE_MAX_BODY : POPS_MAX_BODY)) {
 		pop->too_large = true;
 		return 0; /* libcurl stops with CURLE_WRITE_ERROR */
 	}
@@ -101,13 +120,15 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 }
 
 /* Why a transfer failed, in words that name the cause (connection refused, timeout ...). */
-static void describe_failure(const struct pops *p, struct pops_pop *pop, CURLcode cc, char *err, size_t errlen)
+static void describe_failure(const struct pops *p, struct pops_pop *pop, CURL *easy, CURLcode cc, char *err,
+                             size_t errlen)
 {
 	long os = 0;
 	const char *detail = pop->curl_err[0] ? pop->curl_err : curl_easy_strerror(cc);
-	curl_easy_getinfo(pop->easy, CURLINFO_OS_ERRNO, &os);
+	curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os);
 	if (pop->too_large)
-		snprintf(err, errlen, "answer larger than %u bytes", POPS_MAX_BODY);
+		snprintf(err, errlen, "answer larger than %u bytes",
+		         easy == pop->ueasy ? POPS_USAGE_MAX_BODY : POPS_MAX_BODY);
 	else if (cc == CURLE_OPERATION_TIMEDOUT)
 		snprintf(err, errlen, "no answer within %u ms (%.200s)", p->timeout_ms, detail);
 	else if (os)
@@ -160,6 +181,8 @@ static void record(struct pops *p, struct pops_pop *pop, const char *err, struct
 		log_debug("PoP %s: still down (%u missed polls): %s", name, misses, err);
 }
 
+static void usage_page_start(struct pops *p, struct pops_pop *pop);
+
 static void poll_done(struct pops *p, struct pops_pop *pop, CURLcode cc)
 {
 	char err[256] = "";
@@ -167,18 +190,119 @@ static void poll_done(struct pops *p, struct pops_pop *pop, CURLcode cc)
 	long code = 0;
 	pop->busy = false;
 	if (cc != CURLE_OK)
-		describe_failure(p, pop, cc, err, sizeof(err));
+		describe_failure(p, pop, pop->easy, cc, err, sizeof(err));
 	else if (curl_easy_getinfo(pop->easy, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK || code != 200)
 		snprintf(err, sizeof(err), "HTTP status %ld from %s", code, pop->healthz);
 	else
 		pops_parse_healthz(pop->body ? pop->body : "", pop->len, &rep, err, sizeof(err));
 	record(p, pop, err[0] ? err : NULL, &rep);
 	pops_report_free(&rep); /* what record() did not take */
+	if (!err[0] && p->usage) {
+		pop->has_after = false;
+		pop->pages = 0;
+		usage_page_start(p, pop);
+	}
+}
+
+/* ---- the PoP's counters ---- */
+
+/* The round's outcome: err NULL when it ended (its last page taken). */
+static void usage_record(struct pops *p, struct pops_pop *pop, const char *err, uint64_t taken)
+{
+	pthread_mutex_lock(&p->lock);
+	bool news = err && strncmp(pop->usage_error, err, sizeof(pop->usage_error) - 1) != 0;
+	pop->queries += taken;
+	if (err) {
+		snprintf(pop->usage_error, sizeof(pop->usage_error), "%s", err);
+	} else {
+		pop->usage_error[0] = 0;
+		pop->usage_at = (int64_t)time(NULL);
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (news)
+		log_warning("PoP %s: its query counters were not taken: %s", pop->name, err);
+}
+
+/* Asks the PoP for the page of its counters after pop->after (the first page without). */
+static void usage_page_start(struct pops *p, struct pops_pop *pop)
+{
+	char after[NAME_MAXLEN * 4 + 1] = "", url[2600], auth[512], mac[65], limit[16];
+	if (pop->has_after)
+		name_to_text(pop->after, after, sizeof(after));
+	snprintf(limit, sizeof(limit), "%d", POPS_USAGE_PAGE);
+	size_t base = strlen(pop->healthz);
+	if (base >= 8 && strcmp(pop->healthz + base - 8, "/healthz") == 0)
+		base -= 8;
+	char *escaped = after[0] ? curl_easy_escape(pop->ueasy, after, 0) : NULL;
+	snprintf(url, sizeof(url), "%.*s/pop/v1/usage?limit=%s%s%s", (int)base, pop->healthz, limit,
+	         escaped ? "&after=" : "", escaped ? escaped : "");
+	curl_free(escaped);
+	long long t = (long long)time(NULL);
+	api_pop_mac(&p->key, "usage", t, after, limit, mac);
+	snprintf(auth, sizeof(auth), "Authorization: Tern-PoP key=%s time=%lld mac=%s", p->keyname, t, mac);
+	curl_slist_free_all(pop->uhdr);
+	pop->uhdr = curl_slist_append(NULL, auth);
+	pop->len = 0;
+	pop->too_large = false;
+	pop->curl_err[0] = 0;
+	if (!pop->uhdr || curl_easy_setopt(pop->ueasy, CURLOPT_URL, url) != CURLE_OK ||
+	    curl_easy_setopt(pop->ueasy, CURLOPT_HTTPHEADER, pop->uhdr) != CURLE_OK ||
+	    curl_multi_add_handle(p->multi, pop->ueasy) != CURLM_OK) {
+		usage_record(p, pop, "cannot ask for them (libcurl)", 0);
+		return;
+	}
+	pop->ubusy = true;
+	pop->pages++;
+}
+
+static void usage_page_done(struct pops *p, struct pops_pop *pop, CURLcode cc)
+{
+	char err[256] = "";
+	long code = 0;
+	struct pops_usage_page pg = {0};
+	uint64_t taken = 0;
+	pop->ubusy = false;
+	if (cc != CURLE_OK) {
+		describe_failure(p, pop, pop->ueasy, cc, err, sizeof(err));
+	} else if (curl_easy_getinfo(pop->ueasy, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK || code != 200) {
+		snprintf(err, sizeof(err), "HTTP status %ld from /pop/v1/usage%s", code,
+		         code == 404   ? " (is api.pop-key set at the PoP?)"
+		         : code == 401 ? " (do pops.key and the PoP's api.pop-key name the same key?)"
+		                       : "");
+	} else if (pops_parse_usage(pop->body ? pop->body : "", pop->len, pop->has_after ? pop->after : NULL, &pg, err,
+	                            sizeof(err)) == 0 &&
+	           usage_pop_counts(p->usage, pop->name, pg.epoch, pg.zones, pg.nzones, &taken, err, sizeof(err)) ==
+	               0) {
+		bool more = pg.more;
+		if (more) {
+			memcpy(pop->after, pg.zones[pg.nzones - 1].apex, name_len(pg.zones[pg.nzones - 1].apex));
+			pop->has_after = true;
+		}
+		pops_usage_page_free(&pg);
+		if (!more) {
+			usage_record(p, pop, NULL, taken); /* the round ended */
+		} else if (pop->pages >= POPS_USAGE_MAX_PAGES) {
+			usage_record(p, pop, "more than 1000 pages in a round", taken);
+		} else {
+			pthread_mutex_lock(&p->lock);
+			pop->queries += taken;
+			pthread_mutex_unlock(&p->lock);
+			usage_page_start(p, pop);
+		}
+		return;
+	}
+	pops_usage_page_free(&pg);
+	usage_record(p, pop, err[0] ? err : "failed", taken);
 }
 
 /* Starts a poll of pop; a poll still running has overrun the interval and counts as missed. */
 static void poll_start(struct pops *p, struct pops_pop *pop)
 {
+	if (pop->ubusy) { /* the counters of the round before: the rest is taken with the next round */
+		curl_multi_remove_handle(p->multi, pop->ueasy);
+		pop->ubusy = false;
+		usage_record(p, pop, "the round of pages did not end within the interval", 0);
+	}
 	if (pop->busy) {
 		curl_multi_remove_handle(p->multi, pop->easy);
 		pop->busy = false;
@@ -206,9 +330,12 @@ static void collect(struct pops *p)
 		CURL *easy = m->easy_handle;
 		CURLcode cc = m->data.result; /* m is gone once the handle is removed */
 		curl_multi_remove_handle(p->multi, easy);
-		for (size_t i = 0; i < p->n; i++)
+		for (size_t i = 0; i < p->n; i++) {
 			if (p->pop[i].easy == easy)
 				poll_done(p, &p->pop[i], cc);
+			else if (p->pop[i].ueasy == easy)
+				usage_page_done(p, &p->pop[i], cc);
+		}
 	}
 }
 
@@ -312,14 +439,34 @@ static int easy_setup(const struct pops *p, struct pops_pop *pop, char *err, siz
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, pop->curl_err);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, pop);
+	if ((e = pop->ueasy)) { /* its URL and signature set per page */
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout);
+		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+		curl_easy_setopt(e, CURLOPT_USERAGENT, "ternd-pops/0.1");
+		curl_easy_setopt(e, CURLOPT_ERRORBUFFER, pop->curl_err);
+		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(e, CURLOPT_WRITEDATA, pop);
+	}
 	return 0;
 }
 
-int pops_start(const struct config_pops *conf, struct pops **out, char *err, size_t errlen)
+int pops_start(const struct config_pops *conf, const struct tsig_key *key, struct usage *usage, struct pops **out,
+               char *err, size_t errlen)
 {
 	struct pops *p = calloc(1, sizeof(*p));
 	if (!p)
 		return TERN_ENOMEM;
+	if (conf->key && !key)
+		log_warning("pops: pops.key %s names no key of keys: the PoPs' query counters are not taken",
+		            conf->key);
+	if (key && usage && conf->key) {
+		p->key = *key;
+		p->usage = usage;
+		snprintf(p->keyname, sizeof(p->keyname), "%s", conf->key);
+	}
 	p->interval_ms = conf->interval_ms;
 	p->timeout_ms = conf->timeout_ms;
 	p->down_after = conf->down_after;
@@ -349,7 +496,8 @@ int pops_start(const struct config_pops *conf, struct pops **out, char *err, siz
 		struct pops_pop *pop = &p->pop[i];
 		pop->name = strdup(conf->list[i].name);
 		pop->healthz = strdup(conf->list[i].healthz);
-		if (!pop->name || !pop->healthz || !(pop->easy = curl_easy_init())) {
+		if (!pop->name || !pop->healthz || !(pop->easy = curl_easy_init()) ||
+		    (p->usage && !(pop->ueasy = curl_easy_init()))) {
 			snprintf(err, errlen, "pops: out of memory");
 			goto fail;
 		}
@@ -379,7 +527,12 @@ void pops_stop(struct pops *p)
 		struct pops_pop *pop = &p->pop[i];
 		if (pop->busy)
 			curl_multi_remove_handle(p->multi, pop->easy);
+		if (pop->ubusy)
+			curl_multi_remove_handle(p->multi, pop->ueasy);
 		curl_easy_cleanup(pop->easy);
+		if (pop->ueasy)
+			curl_easy_cleanup(pop->ueasy);
+		curl_slist_free_all(pop->uhdr);
 		free(pop->name);
 		free(pop->healthz);
 		free(pop->body);
@@ -396,6 +549,7 @@ void pops_stop(struct pops *p)
 	if (p->curl_ready)
 		curl_global_cleanup();
 	pthread_mutex_destroy(&p->lock);
+	OPENSSL_cleanse(&p->key, sizeof(p->key));
 	free(p);
 }
 
@@ -442,7 +596,7 @@ static json_t *monitors_json(const struct pops_report *r)
 	                 "members", members);
 }
 
-static json_t *pop_json(const struct pops_pop *pop, const struct zones *zs)
+static json_t *pop_json(const struct pops_pop *pop, const struct zones *zs, bool usage)
 {
 	json_t *zones = json_array();
 	size_t behind = 0;
@@ -458,11 +612,17 @@ static json_t *pop_json(const struct pops_pop *pop, const struct zones *zs)
 		                                       "last_transfer", time_json(z->last_transfer), "control_serial",
 		                                       ours ? json_integer(ours->serial) : json_null(), "behind", b));
 	}
-	return json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:o,s:I,s:o,s:o}", "name", pop->name, "healthz", pop->healthz,
-	                 "state", state_name(pop->state), "misses", (json_int_t)pop->misses, "last_ok",
-	                 time_json(pop->last_ok), "last_poll", time_json(pop->last_poll), "last_error",
-	                 pop->last_error[0] ? json_string(pop->last_error) : json_null(), "zones_behind",
-	                 (json_int_t)behind, "zones", zones, "monitors", monitors_json(&pop->report));
+	json_t *j = json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:o,s:I,s:o,s:o}", "name", pop->name, "healthz", pop->healthz,
+	                      "state", state_name(pop->state), "misses", (json_int_t)pop->misses, "last_ok",
+	                      time_json(pop->last_ok), "last_poll", time_json(pop->last_poll), "last_error",
+	                      pop->last_error[0] ? json_string(pop->last_error) : json_null(), "zones_behind",
+	                      (json_int_t)behind, "zones", zones, "monitors", monitors_json(&pop->report));
+	if (j && usage) /* its counters: what was taken since this node's start, and how the last round went */
+		json_object_set_new(j, "usage",
+		                    json_pack("{s:I,s:o,s:o}", "queries", (json_int_t)pop->queries, "last_round",
+		                              time_json(pop->usage_at), "error",
+		                              pop->usage_error[0] ? json_string(pop->usage_error) : json_null()));
+	return j;
 }
 
 json_t *pops_json(struct pops *p, const struct zones *zs)
@@ -470,7 +630,7 @@ json_t *pops_json(struct pops *p, const struct zones *zs)
 	json_t *arr = json_array();
 	pthread_mutex_lock(&p->lock);
 	for (size_t i = 0; i < p->n; i++)
-		json_array_append_new(arr, pop_json(&p->pop[i], zs));
+		json_array_append_new(arr, pop_json(&p->pop[i], zs, p->usage != NULL));
 	pthread_mutex_unlock(&p->lock);
 	return arr;
 }
@@ -510,6 +670,14 @@ void pops_metrics(struct pops *p, const struct zones *zs, struct text *out)
 			text_printf(out, "tern_pop_monitors{pop=\"%s\",state=\"%s\"} %llu\n", p->pop[i].name,
 			            pops_monitor_state_name((enum pops_monitor_state)st),
 			            (unsigned long long)r->counts[st]);
+	}
+	if (p->usage) {
+		prom_family(
+		    out, "tern_pop_queries_total", "counter",
+		    "Billable queries the PoP answered, as this node took them from its counters since its start.");
+		for (size_t i = 0; i < p->n; i++)
+			text_printf(out, "tern_pop_queries_total{pop=\"%s\"} %llu\n", p->pop[i].name,
+			            (unsigned long long)p->pop[i].queries);
 	}
 	pthread_mutex_unlock(&p->lock);
 }

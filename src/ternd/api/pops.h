@@ -10,13 +10,20 @@
 
 struct pops;
 
+struct tsig_key;
+struct usage;
+
 /* Starts polling the PoPs of conf (copied: a reload does not change them): every PoP at once each
- * interval, each poll bounded by the timeout, the first round at once. */
-int pops_start(const struct config_pops *conf, struct pops **out, char *err, size_t errlen);
+ * interval, each poll bounded by the timeout, the first round at once. With key (pops.key's, copied)
+ * and usage, each good poll is followed by a round of the PoP's query counters, signed with the key
+ * and handed to usage (usage_pop_counts). */
+int pops_start(const struct config_pops *conf, const struct tsig_key *key, struct usage *usage, struct pops **out,
+               char *err, size_t errlen);
 /* Stops and joins the thread and frees everything. p may be NULL. */
 void pops_stop(struct pops *p);
 
-/* Every PoP as [{name, healthz, state, misses, last_ok, last_poll, last_error, zones_behind,
+/* Every PoP as [{name, healthz, state, misses, last_ok, last_poll, last_error, zones_behind, usage (with
+ * its counters taken: {queries, last_round, error}),
  * zones: [{zone, serial, state, serving, last_transfer, control_serial, behind}], monitors: {up,
  * down, unknown, members: [{monitor, address, state, last_check, last_result}]} or null}]. A zone is
  * behind when zs serves it at a newer serial than the PoP (RFC 1982 order) or the PoP does not
@@ -25,6 +32,6 @@ json_t *pops_json(struct pops *p, const struct zones *zs);
 /* {"up": n, "down": n, "unknown": n} for the control node's /healthz. */
 json_t *pops_summary(struct pops *p);
 /* Appends to out the families tern_pop_up, tern_pop_misses and tern_pop_zones_behind, one sample
- * per PoP, and tern_pop_monitors{pop, state}: the counts each PoP reports. The caller is an RCU
- * reader. */
+ * per PoP, tern_pop_monitors{pop, state}: the counts each PoP reports, and tern_pop_queries_total
+ * when the PoPs' counters are taken. The caller is an RCU reader. */
 void pops_metrics(struct pops *p, const struct zones *zs, struct text *out);

@@ -248,3 +248,85 @@ void pops_report_free(struct pops_report *r)
 	free(r->zones);
 	memset(r, 0, sizeof(*r));
 }
+
+/* ---- a PoP's query counters ---- */
+
+int pops_parse_usage(const char *body, size_t len, const uint8_t *after, struct pops_usage_page *out, char *err,
+                     size_t errlen)
+{
+	json_error_t je;
+	memset(out, 0, sizeof(*out));
+	json_t *doc = json_loadb(body, len, 0, &je);
+	if (!doc) {
+		snprintf(err, errlen, "unparseable body: %s (line %d)", je.text, je.line);
+		return TERN_EINVAL;
+	}
+	int rc = TERN_EINVAL;
+	json_t *epoch = json_object_get(doc, "epoch"), *zones = json_object_get(doc, "zones"),
+	       *more = json_object_get(doc, "more");
+	if (!json_is_object(doc) || !json_is_string(epoch) || !json_is_array(zones) || !json_is_boolean(more)) {
+		snprintf(err, errlen, "not a PoP's counters (no \"epoch\", \"zones\" and \"more\")");
+		goto fail;
+	}
+	const char *e = json_string_value(epoch);
+	if (json_string_length(epoch) != USAGE_EPOCH_LEN || strspn(e, "0123456789abcdef") != USAGE_EPOCH_LEN) {
+		snprintf(err, errlen, "epoch: not %d lower-case hex digits", USAGE_EPOCH_LEN);
+		goto fail;
+	}
+	memcpy(out->epoch, e, USAGE_EPOCH_LEN + 1);
+	size_t n = json_array_size(zones);
+	if (n > POPS_USAGE_PAGE) {
+		snprintf(err, errlen, "zones: %zu, more than %d on a page", n, POPS_USAGE_PAGE);
+		goto fail;
+	}
+	if (!(out->zones = calloc(n + 1, sizeof(*out->zones)))) {
+		snprintf(err, errlen, "out of memory");
+		rc = TERN_ENOMEM;
+		goto fail;
+	}
+	const uint8_t *prev = after;
+	size_t i;
+	json_t *z;
+	json_array_foreach(zones, i, z)
+	{
+		struct usage_pop_count *c = &out->zones[i];
+		json_t *name = json_object_get(z, "zone"), *q = json_object_get(z, "queries");
+		if (!json_is_object(z) || !json_is_string(name) ||
+		    name_from_text(c->apex, json_string_value(name), NULL) < 0 ||
+		    strlen(json_string_value(name)) != json_string_length(name)) {
+			snprintf(err, errlen, "zones[%zu].zone: not a domain name", i);
+			goto fail;
+		}
+		name_lower(c->apex);
+		if (prev && name_cmp(prev, c->apex) >= 0) {
+			snprintf(err, errlen, "zones[%zu].zone: not after the zone before it", i);
+			goto fail;
+		}
+		if (!json_is_integer(q) || json_integer_value(q) < 0 ||
+		    (unsigned long long)json_integer_value(q) > POPS_USAGE_MAX_COUNT) {
+			snprintf(err, errlen, "zones[%zu].queries: not a number from 0 to %llu", i,
+			         POPS_USAGE_MAX_COUNT);
+			goto fail;
+		}
+		c->queries = (uint64_t)json_integer_value(q);
+		prev = c->apex;
+		out->nzones++;
+	}
+	out->more = json_is_true(more);
+	if (out->more && !out->nzones) {
+		snprintf(err, errlen, "more: another page after an empty one");
+		goto fail;
+	}
+	json_decref(doc);
+	return 0;
+fail:
+	json_decref(doc);
+	pops_usage_page_free(out);
+	return rc;
+}
+
+void pops_usage_page_free(struct pops_usage_page *pg)
+{
+	free(pg->zones);
+	memset(pg, 0, sizeof(*pg));
+}

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "lib/name.h"
+#include "ternd/usage/usage.h"
 
 #define POPS_MAX_MEMBERS 65536 /* monitored members one PoP may report */
 #define POPS_MAX_SPEC 4096 /* octets of one monitor's spec text */
@@ -53,3 +54,24 @@ struct pops_report {
 int pops_parse_healthz(const char *body, size_t len, struct pops_report *out, char *err, size_t errlen);
 void pops_report_free(struct pops_report *r);
 const char *pops_monitor_state_name(enum pops_monitor_state s);
+
+/* ---- a PoP's query counters (GET /pop/v1/usage) ---- */
+
+#define POPS_USAGE_PAGE 1000 /* zones one page holds at most (the control node asks for this many) */
+#define POPS_USAGE_MAX_COUNT (1ull << 53) /* a counter, at most (a million a second for 285 years) */
+
+/* One page of a PoP's counters: zones in name_cmp() order, each after the one asked after. */
+struct pops_usage_page {
+	char epoch[USAGE_EPOCH_LEN + 1];
+	struct usage_pop_count *zones;
+	size_t nzones;
+	bool more; /* another page follows: ask after the last zone of this one */
+};
+
+/* Reads {"epoch": 32 lower-case hex digits, "zones": [{"zone": name, "queries": n}], "more": bool}:
+ * at most POPS_USAGE_PAGE zones, counters up to POPS_USAGE_MAX_COUNT, lower-cased, strictly in name_cmp() order and
+ * after `after` (NULL: the first page), so a round of pages names each zone once and always moves on; more only with
+ * zones. 0, or TERN_EINVAL / TERN_ENOMEM with the field at fault in err; *out is then empty. */
+int pops_parse_usage(const char *body, size_t len, const uint8_t *after, struct pops_usage_page *out, char *err,
+                     size_t errlen);
+void pops_usage_page_free(struct pops_usage_page *pg);

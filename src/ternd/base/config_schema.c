@@ -689,7 +689,8 @@ static const struct cfg_item pops_items[] = {
      .offset = POPS_AT(key),
      .max = 255,
      .help = "the name of the key (in keys) the PoPs' lookups are signed with: check fqdn through the API asks "
-             "each PoP (its /pop/v1/lookup beside /healthz) for the name as it sees it"},
+             "each PoP (its /pop/v1/lookup beside /healthz) for the name as it sees it; and the reads of "
+             "each PoP's query counters after each good poll (/pop/v1/usage), stored as usage"},
     {0},
 };
 

@@ -292,7 +292,8 @@ const struct cfg_item cfg_api_items[] = {
      .offset = API_AT(pop_key),
      .max = 255,
      .help = "a PoP: the name of the key (in keys) the control node signs its lookups with (GET "
-             "/pop/v1/lookup, a check fqdn from this PoP; not served without it)"},
+             "/pop/v1/lookup, a check fqdn from this PoP) and its reads of this PoP's query counters (GET "
+             "/pop/v1/usage); neither is served without it"},
     {.name = "check-advice-url",
      .type = CFG_STRING,
      .flags = R,

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "lib/error.h"
@@ -16,44 +17,8 @@
 #include "ternd/base/log.h"
 #include "ternd/base/stats.h"
 #include "ternd/store/store.h"
+#include "ternd/usage/usage_impl.h"
 #include "ternd/zones/zones.h"
-
-#define TENANTS_A_TICK 10000 /* tenants looked up in the store a second, at most */
-
-struct total {
-	uint64_t key, queries; /* key 0: empty */
-};
-
-/* A zone met by uid: its apex, and its tenant once looked up (NULL until then). */
-struct uzone {
-	uint64_t uid; /* 0: empty */
-	char *tenant;
-	bool removed;
-	uint64_t pending; /* queries taken since the last flush, of u->day */
-	int64_t day_written; /* the last day a row of it went to the store (its zone-day) */
-	uint8_t apex_len;
-	uint8_t *apex;
-};
-
-struct usage {
-	const struct stats *stats;
-	struct zones *zones;
-	struct store *store;
-	pthread_mutex_t lock; /* everything below */
-	pthread_cond_t wake;
-	bool stop;
-	struct total *totals;
-	size_t ntotals, totals_cap; /* cap a power of two */
-	struct uzone *zs;
-	size_t nzones, zones_cap;
-	size_t unresolved; /* zones whose tenant is not looked up yet */
-	uint64_t lost;
-	int64_t day; /* the UTC day the pending queries are of */
-	unsigned flush_ms;
-	uint64_t flushed_at; /* monotonic ms */
-	pthread_mutex_t flush_lock; /* one flush at a time (the thread's, a stop's, the usage API's) */
-	struct ev_thread thread;
-};
 
 static int64_t utc_day(void)
 {
@@ -108,8 +73,10 @@ static void add_total(void *arg, uint64_t key, uint64_t n)
 	u->totals[h].queries += n;
 	uint64_t uid = stats_usage_uid(key);
 	struct uzone *z = uid ? zone_slot(u, uid) : NULL;
-	if (z && z->uid)
+	if (z && z->uid) {
 		z->pending += n;
+		z->queries += n;
+	}
 }
 
 static struct uzone *zone_slot(struct usage *u, uint64_t uid)
@@ -241,12 +208,16 @@ static int flush(struct usage *u, char *err, size_t errlen)
 		if (z->uid && z->tenant && (z->pending || (z->day_written != day && !z->removed)))
 			items[n++] = (struct flush_item){z->uid, z->pending, z->apex, z->tenant};
 	}
+	struct upop_flush pf = {0};
+	int rc = items ? upop_flush_gather(u, &pf) : TERN_ENOMEM;
 	pthread_mutex_unlock(&u->lock);
-	int rc = items ? 0 : TERN_ENOMEM;
-	if (!items)
+	if (rc < 0)
 		snprintf(err, errlen, "usage: out of memory");
+	if (rc == 0)
+		rc = upop_flush_tenants(u, &pf, err, errlen);
 	struct store_txn *t = NULL;
-	if (rc == 0 && u->store && n && (rc = store_begin(u->store, &t, err, errlen)) == 0) {
+	if (rc == 0 && u->store && (n || pf.nzones || pf.nblobs) &&
+	    (rc = store_begin(u->store, &t, err, errlen)) == 0) {
 		for (size_t i = 0; i < n && rc == 0; i++) {
 			struct store_usage_row r = {.day = day, .queries = items[i].queries};
 			memcpy(r.apex, items[i].apex, name_len(items[i].apex));
@@ -254,11 +225,15 @@ static int flush(struct usage *u, char *err, size_t errlen)
 			rc = store_usage_add(t, &r, err, errlen);
 		}
 		if (rc == 0)
+			rc = upop_flush_write(&pf, t, day, err, errlen);
+		if (rc == 0)
 			rc = store_commit(t, err, errlen);
 		else
 			store_rollback(t);
 	}
 	pthread_mutex_lock(&u->lock);
+	if (rc == 0)
+		upop_flush_done(u, &pf);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct uzone *z = zone_slot(u, items[i].uid);
 		if (z && z->uid) {
@@ -274,6 +249,7 @@ static int flush(struct usage *u, char *err, size_t errlen)
 	pthread_mutex_unlock(&u->lock);
 	pthread_mutex_unlock(&u->flush_lock);
 	free(items);
+	upop_flush_free(&pf);
 	return rc;
 }
 
@@ -320,6 +296,13 @@ int usage_start(struct usage **out, const struct stats *stats, struct zones *zon
 	u->flush_ms = flush_ms;
 	u->day = utc_day();
 	u->flushed_at = ev_clock_ms();
+	uint8_t rnd[USAGE_EPOCH_LEN / 2];
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		free(u);
+		return TERN_EIO;
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(u->epoch + 2 * i, 3, "%02x", rnd[i]);
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_mutex_init(&u->flush_lock, NULL);
 	pthread_condattr_t ca;
@@ -356,6 +339,7 @@ void usage_stop(struct usage *u)
 	}
 	free(u->zs);
 	free(u->totals);
+	upop_free_all(u);
 	pthread_cond_destroy(&u->wake);
 	pthread_mutex_destroy(&u->lock);
 	pthread_mutex_destroy(&u->flush_lock);
@@ -404,7 +388,8 @@ void usage_tenants(struct usage *u, void (*fn)(void *arg, const struct usage_ten
 			rows[n++] = (struct usage_tenant_row){
 			    .tenant = z->tenant ? z->tenant : "", .zones = 1, .records = served->nrecords};
 	}
-	qsort(rows, n, sizeof(*rows), by_tenant);
+	if (n) /* rows may be NULL without zones */
+		qsort(rows, n, sizeof(*rows), by_tenant);
 	for (size_t i = 0; i < n;) {
 		struct usage_tenant_row sum = rows[i++];
 		for (; i < n && !strcmp(rows[i].tenant, sum.tenant); i++) {
@@ -423,4 +408,19 @@ uint64_t usage_lost(struct usage *u)
 	uint64_t n = u->lost;
 	pthread_mutex_unlock(&u->lock);
 	return n;
+}
+
+const char *usage_epoch(const struct usage *u)
+{
+	return u->epoch;
+}
+
+void usage_zone_counts(struct usage *u, void (*fn)(void *arg, const uint8_t *apex, uint64_t queries), void *arg)
+{
+	pthread_mutex_lock(&u->lock);
+	take(u);
+	for (size_t i = 0; i < u->zones_cap; i++)
+		if (u->zs[i].uid && u->zs[i].queries)
+			fn(arg, u->zs[i].apex, u->zs[i].queries);
+	pthread_mutex_unlock(&u->lock);
 }

@@ -43,5 +43,29 @@ void usage_tenants(struct usage *u, void (*fn)(void *arg, const struct usage_ten
  * usage API calls it before reading. 0, or TERN_E* with err (what was not written is kept). */
 int usage_flush(struct usage *u, char *err, size_t errlen);
 
+/* ---- PoPs: what a PoP reports, and what a control node takes from it (usage_pop.c) ---- */
+
+#define USAGE_EPOCH_LEN 32 /* hex digits of a run's epoch */
+
+/* This run's epoch: random at the start, so a control node knows counters that start again. */
+const char *usage_epoch(const struct usage *u);
+/* Takes the workers' counts, then calls fn for every zone with the billable queries counted for it
+ * since the start (a zone removed and added again may come twice: the caller sums by name). */
+void usage_zone_counts(struct usage *u, void (*fn)(void *arg, const uint8_t *apex, uint64_t queries), void *arg);
+
+/* One zone's counter as a PoP reports it: its queries since the PoP's start (its epoch). */
+struct usage_pop_count {
+	uint8_t apex[NAME_MAXLEN]; /* lower-cased */
+	uint64_t queries;
+};
+/* A control node takes counters of the PoP named pop (one page of them): for each zone, what it
+ * counted since it was last taken is the counter less the one taken before, or the whole counter
+ * when it is lower than that or the epoch is another (the PoP started again). Those queries are
+ * stored with the next flush, in the same transaction as the counters taken (a store setting per
+ * PoP), so a control node that stops or fails takes up again where the store is: nothing is
+ * counted twice or lost. *taken: the queries taken now. 0, or TERN_E* with err (nothing taken). */
+int usage_pop_counts(struct usage *u, const char *pop, const char *epoch, const struct usage_pop_count *c, size_t n,
+                     uint64_t *taken, char *err, size_t errlen);
+
 /* Queries whose key found no slot in a worker's table (counted, not attributed) since the start. */
 uint64_t usage_lost(struct usage *u);

@@ -171,9 +171,22 @@ def test_api_zones_carry_their_tenant_and_a_zone_back_counts_afresh(keys, tmp_pa
             time.sleep(0.1)
         udp(srv.port, "www.shop.test", "A", 7)
         udp(srv.port, "blog.test", "SOA", 3)
+        # an SOA query signed with a key is a secondary's refresh: answered, not billed; a signed A
+        # query is billed
+        r = b.post("/api/v1/tsig-keys", {"name": "pop.blog", "acl": [{"zones": ["blog.test"]}]})
+        assert r.status == 201, r
+        import dns.query
+        import dns.tsigkeyring
+        ring = dns.tsigkeyring.from_text({"pop.blog.": r.json["secret"]})
+        for qtype in ("SOA", "SOA", "A"):
+            m = dns.message.make_query("blog.test.", qtype)
+            m.use_tsig(ring, keyname="pop.blog.", algorithm=r.json["algorithm"])
+            ans = dns.query.udp(m, "127.0.0.1", port=srv.port, timeout=3)
+            assert ans.rcode() == dns.rcode.NOERROR and ans.had_tsig, ans
         rows = scrape(srv.api_port)
         assert total(rows, "tern_queries_total", zone="shop.test.", tenant="tenant-a", qtype="A") == 7
         assert total(rows, "tern_queries_total", zone="blog.test.", tenant="tenant-b", qtype="SOA") == 3
+        assert total(rows, "tern_queries_total", zone="blog.test.", tenant="tenant-b", qtype="A") == 1
         assert total(rows, "tern_zones", tenant="tenant-a") == 1 and total(rows, "tern_zones", tenant="tenant-b") == 1
         assert total(rows, "tern_records", tenant="tenant-a") >= 4  # SOA, NS (the nameservers), A
         # a tenant name that needs escaping in a label cannot be made: tenants are checked by auth

@@ -424,7 +424,10 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 			stats_bump(&client->stats->qtype[ti]);
 		if (q.ede != EDE_NONE) /* the ede condition (signals/ede.c), whether the client reads EDE or not */
 			stats_ede(client->stats, q.ede, q.ede_zone, q.ede_zone_len);
-		if (opcode == OPCODE_QUERY && q.qname_len && q.params->count_usage) /* usage: by the zone asked */
+		/* usage: by the zone asked; an SOA query signed with a key (a secondary's refresh: a PoP
+		 * or another secondary with its primary's key) goes with the transfers, unbilled */
+		if (opcode == OPCODE_QUERY && q.qname_len && q.params->count_usage &&
+		    !(q.qtype == RR_SOA && q.tsig.state == NS_TSIG_VERIFIED))
 			stats_usage(client->stats, stats_usage_key(q.asked ? q.asked->uid : 0, ti, q.rcode,
 			                                           client->proto == PROTO_UDP      ? STATS_UDP
 			                                           : client->tls != CONFIG_TLS_ANY ? STATS_TLS

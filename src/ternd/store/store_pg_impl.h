@@ -210,3 +210,12 @@ int pg_alias_add(struct store_txn *bt, const struct store_alias *a, unsigned lim
 int pg_alias_list(struct store_txn *bt, const char *service, store_alias_fn fn, void *arg, char *err, size_t errlen);
 int pg_alias_set(struct store_txn *bt, const struct store_alias *a, char *err, size_t errlen);
 int pg_alias_delete(struct store_txn *bt, const char *service, const uint8_t *name, char *err, size_t errlen);
+/* store_pg_copy.c */
+int pg_table_rows(struct store_txn *bt, const struct store_table *tab, store_row_fn fn, void *arg, char *err,
+                  size_t errlen);
+int pg_table_insert(struct store_txn *bt, const struct store_table *tab, const struct store_cell *row, char *err,
+                    size_t errlen);
+int pg_table_counter(struct store_txn *bt, const struct store_table *tab, bool raise, int64_t *last, char *err,
+                     size_t errlen);
+/* The server's failure of res on pg as a TERN_E* with its message (store_pg_query.c). */
+int pg_result_error(PGconn *pg, const PGresult *res, char *err, size_t errlen);

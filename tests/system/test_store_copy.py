@@ -377,3 +377,48 @@ def test_copy_refusals_leave_the_destination_unchanged(keys, tmp_path, pg, serve
     assert r.returncode == 2 and "DST" in r.stderr, r.stderr
     assert not os.path.exists(str(tmp_path / "nodir"))
     assert sqlite_rows(src_db) == held  # the source was only read
+
+
+def c_tables():
+    """store_copy.c's table list: {name: [columns]}."""
+    import re
+    text = open(os.path.join(ternlib.ROOT, "src", "ternd", "store", "store_copy.c")).read()
+    body = text[text.index("tables[] = {"):text.index("#define NTABLES")]
+    out = {}
+    for m in re.finditer(r'\{((?:\s*"(?:[^"\\]|\\.)*"\s*,?)+)\s*(true|false)\}', body):
+        strings, cur, parts = re.findall(r'"((?:[^"\\]|\\.)*)"(\s*,)?', m.group(1)), "", []
+        for s, comma in strings:  # adjacent literals join; a comma ends an argument
+            cur += s
+            if comma:
+                parts.append(cur)
+                cur = ""
+        name, cols, kinds = parts[0], [c.strip() for c in parts[1].split(",")], parts[2]
+        assert len(cols) == len(kinds), (name, cols, kinds)
+        out[name] = cols
+    return out
+
+
+def test_copy_carries_every_column_of_both_schemas(keys, tmp_path, pg, servers):  # noqa: F811
+    """A migration adding a table or a column must add it to store_copy.c's list (and here)."""
+    listed = c_tables()
+    assert listed == {name: cols.split() for name, cols, _ in TABLES}
+    fresh = make_server(keys, tmp_path / "fresh")
+    servers.append(fresh)
+    fresh.start()
+    fresh.stop()
+    db = os.path.join(fresh.data_dir, "tern.db")
+    conninfo, name = pg.new_database()
+    assert copy(db, conninfo).returncode == 0
+    derived = {"schema_version", "tenant_zones", "sqlite_sequence"}  # the destination's own, or made by triggers
+    with sqlite3.connect(db) as c:
+        tables = [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        sq = {t: sorted(r[1] for r in c.execute("PRAGMA table_info(%s)" % t)) for t in tables if t not in derived}
+    rows = pg.psql("SELECT table_name || ' ' || column_name FROM information_schema.columns"
+                   " WHERE table_schema = 'public'", db=name).split("\n")
+    pgs = {}
+    for line in rows:
+        t, col = line.split(" ")
+        if t not in derived:
+            pgs.setdefault(t, []).append(col)
+    assert sq == {t: sorted(c) for t, c in listed.items()}
+    assert {t: sorted(c) for t, c in pgs.items()} == sq

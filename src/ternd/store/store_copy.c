@@ -49,9 +49,15 @@ static const struct store_table tables[] = {
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
-/* The location as it may be shown: a URL's password masked. */
+/* The location as it may be shown: a URL's password masked, or libpq's password= word's. */
 static const char *shown(const char *location, char *buf, size_t cap)
 {
+	const char *pw = strstr(location, "password=");
+	if (pw) {
+		const char *end = strchr(pw, ' ');
+		snprintf(buf, cap, "%.*spassword=***%s", (int)(pw - location), location, end ? end : "");
+		return buf;
+	}
 	const char *scheme = strstr(location, "://");
 	const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
 	const char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;

@@ -334,7 +334,7 @@ def test_copy_refusals_leave_the_destination_unchanged(keys, tmp_path, pg, serve
         (str(junk), "file is not a database"),
         (str(notstore), "no such table: schema_version"),
         (pg.new_database()[0], "is not a Tern store (it has no schema)"),
-        (str(newer), "has schema version 99, this program 15"),
+        (str(newer), "SRC %s has schema version 99, this program 15" % newer),
         ("postgresql://tern:sekrit@db.example/tern?bogus=1", "does not parse"),
     ]
     for source, message in cases:

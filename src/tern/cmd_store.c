@@ -134,14 +134,16 @@ static const struct cli_opt backup_opts[] = {
 
 static int store_copy_run(struct cli *cli, const struct cli_args *a)
 {
-	char report[4096], err[2048];
+	char report[4096], err[2048], text[4096] = "";
 	const char *src = a->pos[0], *dst = a->pos[1];
 	if (store_copy(src, dst, report, sizeof(report), err, sizeof(err)) < 0) {
 		fprintf(stderr, "tern: store copy: %s\n", err);
 		return CLI_EUSAGE;
 	}
+	/* the report's lines: "TABLE ROWS" */
 	json_t *tables = json_object();
 	unsigned long long total = 0;
+	size_t used = 0;
 	for (char *line = strtok(report, "\n"); line; line = strtok(NULL, "\n")) {
 		char *sp = strchr(line, ' ');
 		if (!sp)
@@ -150,22 +152,21 @@ static int store_copy_run(struct cli *cli, const struct cli_args *a)
 		unsigned long long n = strtoull(sp + 1, NULL, 10);
 		total += n;
 		json_object_set_new(tables, line, json_integer((json_int_t)n));
+		int w = snprintf(text + used, sizeof(text) - used, " %s %llu", line, n);
+		if (w > 0 && (size_t)w < sizeof(text) - used)
+			used += (size_t)w;
 	}
 	if (cli->json) {
 		json_t *out = json_pack("{s:o, s:I}", "tables", tables, "rows", (json_int_t)total);
-		char *text = out ? json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-		if (text)
-			printf("%s\n", text);
-		free(text);
+		char *dump = out ? json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+		if (dump)
+			printf("%s\n", dump);
+		free(dump);
 		json_decref(out);
 		return CLI_OK;
 	}
-	printf("copied %llu rows:", total);
-	const char *k;
-	json_t *v;
-	json_object_foreach(tables, k, v) printf(" %s %lld", k, (long long)json_integer_value(v));
-	printf("\n");
 	json_decref(tables);
+	printf("copied %llu rows:%s\n", total, text);
 	return CLI_OK;
 }
 

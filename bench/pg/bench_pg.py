@@ -239,7 +239,7 @@ def report(r, args):
     T, P = r["ternd"], r["PowerDNS"]
     fmt, ratio = ba.fmt, ba.ratio
     lines = ["# `make bench-pg`: ternd on PostgreSQL against PowerDNS %s with gpgsql" % r["pdns_version"], "",
-             "%s, %s run; ternd `%s`. %s" % (r["date"], "quick" if args.quick else "full", r["ternd_version"],
+             "%s, %s run; ternd %s. %s" % (r["date"], "quick" if args.quick else "full", r["ternd_version"],
                                              r["machine"]), "",
              "Issue 24's line: \"%s\"" % TARGET_LINE, "",
              "Read here as: sequential API writes per second (PATCH of one RRset) and zone creations per "
@@ -303,6 +303,13 @@ def report(r, args):
               % (args.changes, args.warmup, args.poll_ms, args.writes, args.seconds, "{:,}".format(args.zones),
                  args.block, args.qps_seconds, args.qps_rounds, "{:,}".format(args.queries),
                  T["patch"]["connects"], P["patch"]["connects"]), ""]
+    busy = [float(x) for x in (r["load_start"].split()[:1] + r["load_end"].split()[:1])]
+    if max(busy) > os.cpu_count() / 2:
+        lines += ["**Shared host**: the load average reached %.0f on %d CPUs during the run, and a flush took "
+                  "%.1f ms (a quiet disk here takes ~0.1 ms): every write of both servers waits for the same "
+                  "PostgreSQL WAL flush and for the scheduler, so the absolute figures are low and noisy; the "
+                  "servers took turns in the same minutes, so the ratios compare them under the same conditions."
+                  % (max(busy), os.cpu_count(), fl["median"]), ""]
     lines += ["**Settings**:",
               "- PostgreSQL: one server for both, the run's own (initdb; unix socket only), at its defaults: %s."
               % r["pg_settings"],

@@ -422,3 +422,51 @@ def test_copy_carries_every_column_of_both_schemas(keys, tmp_path, pg, servers):
             pgs.setdefault(t, []).append(col)
     assert sq == {t: sorted(c) for t, c in listed.items()}
     assert {t: sorted(c) for t, c in pgs.items()} == sq
+
+
+def test_copy_of_a_running_store_is_one_moment(keys, tmp_path, pg, servers):  # noqa: F811
+    """SRC read while ternd serves it and takes writes: the copy is one snapshot (each zone's serial
+    is its journal's last serial_to, every RRset of that version), and --json reports the rows."""
+    import threading
+    src = make_server(keys, tmp_path / "src")
+    servers.append(src)
+    src.start()
+    api = src.api(keys.token(TENANT))
+    for z in ("m1.copy.test", "m2.copy.test"):
+        api.create_zone(z)
+    stop, errors = threading.Event(), []
+
+    def writer():
+        w, i = src.api(keys.token(TENANT)), 0
+        try:
+            while not stop.is_set():
+                w.put_rrset("m%d.copy.test" % (i % 2 + 1), "w%d" % i, "A", 60, ["192.0.2.%d" % (i % 250 + 1)])
+                i += 1
+        except Exception as e:  # noqa: BLE001 (reported by the test)
+            errors.append(e)
+
+    th = threading.Thread(target=writer, daemon=True)
+    th.start()
+    try:
+        time.sleep(0.5)
+        conninfo, db = pg.new_database()
+        r = subprocess.run([TERN_CLI, "store", "copy", "--json", os.path.join(src.data_dir, "tern.db"), conninfo],
+                           capture_output=True, text=True, timeout=300)
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        th.join(30)
+    assert not errors, errors
+    assert r.returncode == 0, r.stderr
+    import json
+    doc = json.loads(r.stdout)
+    assert doc["tables"]["zones"] == 2 and doc["rows"] == sum(doc["tables"].values()), doc
+    assert doc["tables"]["journal"] == int(pg.psql("SELECT count(*) FROM journal", db=db))
+    # every zone at its journal's last serial, and its RRsets those of that serial (one per name written)
+    assert pg.psql("SELECT count(*) FROM zones z WHERE z.serial != (SELECT j.serial_to FROM journal j"
+                   " WHERE j.zone_id = z.id ORDER BY j.id DESC LIMIT 1)", db=db) == "0"
+    copied = int(pg.psql("SELECT count(*) FROM rrsets WHERE type = 1", db=db))
+    journaled = int(pg.psql("SELECT count(*) FROM journal", db=db))  # one change per new name, none at creation
+    assert copied == journaled, (copied, journaled)
+    assert int(pg.psql("SELECT count(*) FROM rrsets WHERE type = 1", db=db)) < \
+        len(sqlite_rows(os.path.join(src.data_dir, "tern.db"))["rrsets"])  # writes went on after the copy

@@ -4,7 +4,6 @@
 #include "ternd/store/store.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,17 +49,6 @@ static const struct store_table tables[] = {
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
-/* Writes the message into err and evaluates to code (`return copy_err(...)`). */
-__attribute__((format(printf, 4, 5))) static int copy_err(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (err && errlen)
-		vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 /* The location as it may be shown: a URL's password masked, or libpq's password= word's. */
 static const char *shown(const char *location, char *buf, size_t cap)
 {
@@ -86,20 +74,27 @@ static int check_schema(const char *what, const char *location, bool empty_ok, c
 	int have = 0, want = 0;
 	int rc = store_schema(location, &have, &want, why, sizeof(why));
 	const char *sh = shown(location, show, sizeof(show));
-	if (rc < 0 && !store_location_is_postgres(location)) /* SQLite's message names the file */
-		return copy_err(err, errlen, rc, "%s %s", what, why);
-	if (rc < 0)
-		return copy_err(err, errlen, rc, "%s %s: %s", what, sh, why);
+	if (rc < 0 && !store_location_is_postgres(location)) { /* SQLite's message names the file */
+		snprintf(err, errlen, "%s %s", what, why);
+		return rc;
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "%s %s: %s", what, sh, why);
+		return rc;
+	}
 	if (have == 0 && empty_ok)
 		return 0;
-	if (have == 0)
-		return copy_err(err, errlen, TERN_EINVAL, "%s %s is not a Tern store (it has no schema)", what, sh);
-	if (have != want)
-		return copy_err(
-		    err, errlen, TERN_ECONFIG,
-		    "%s %s has schema version %d, this program %d: both stores must be of this version (start "
-		    "the ternd of this version on an older one first; an older program cannot copy a newer one)",
-		    what, sh, have, want);
+	if (have == 0) {
+		snprintf(err, errlen, "%s %s is not a Tern store (it has no schema)", what, sh);
+		return TERN_EINVAL;
+	}
+	if (have != want) {
+		snprintf(err, errlen,
+		         "%s %s has schema version %d, this program %d: both stores must be of this version (start "
+		         "the ternd of this version on an older one first; an older program cannot copy a newer one)",
+		         what, sh, have, want);
+		return TERN_ECONFIG;
+	}
 	return 0;
 }
 
@@ -138,8 +133,10 @@ int store_copy(const char *src, const char *dst, char *report, size_t reportlen,
 	int rc;
 	if (report && reportlen)
 		report[0] = 0;
-	if (strcmp(src, dst) == 0)
-		return copy_err(err, errlen, TERN_EINVAL, "SRC and DST are the same store");
+	if (strcmp(src, dst) == 0) {
+		snprintf(err, errlen, "SRC and DST are the same store");
+		return TERN_EINVAL;
+	}
 	if ((rc = check_schema("SRC", src, false, err, errlen)) < 0)
 		return rc;
 	/* an SQLite destination that does not exist yet is made (and removed again if the copy fails) */

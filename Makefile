@@ -208,5 +208,12 @@ bench-usage: build
 	bash bench/usage/deps.sh
 	TERND=$(CURDIR)/$(BUILD)/ternd bench/usage/run.sh
 
+# The control plane on PostgreSQL (bench/README.md, "bench-pg"): ternd with api.store in PostgreSQL
+# against PowerDNS with gpgsql on one PostgreSQL 15: API writes/s, zones/s, change -> served and
+# queries/s; writes bench/results/pg.md. Its packages come in bench/pg/deps.sh. BENCH_PG_QUICK=1: quick.
+.PHONY: bench-pg
+bench-pg: build
+	TERND=$(CURDIR)/$(BUILD)/ternd bench/pg/run.sh
+
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz deb

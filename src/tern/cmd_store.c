@@ -1,7 +1,8 @@
 /* tern store backup: a consistent copy of a ternd's store, taken while ternd serves and takes
  * writes, with SQLite's online backup API (the store is SQLite in WAL mode: the copy is one read
  * transaction, and writers go on meanwhile). Read on the machine that holds the store, not
- * through the API; `ternd --restore FILE` puts a copy back. */
+ * through the API; `ternd --restore FILE` puts a copy back. tern store copy: a whole store into an
+ * empty one, SQLite or PostgreSQL either way (store_copy(), the store module). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,7 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "tern/cli.h"
+#include "ternd/store/store.h"
 
 #define DATA_DIR_DEFAULT "/var/lib/tern"
 #define BUSY_WAIT_MS 30000 /* a writer's transaction in the way: retried this long */
@@ -128,11 +132,64 @@ static const struct cli_opt backup_opts[] = {
     {NULL, 0, NULL},
 };
 
+static int store_copy_run(struct cli *cli, const struct cli_args *a)
+{
+	char report[4096], err[2048], text[4096] = "";
+	const char *src = a->pos[0], *dst = a->pos[1];
+	if (store_copy(src, dst, report, sizeof(report), err, sizeof(err)) < 0) {
+		fprintf(stderr, "tern: store copy: %s\n", err);
+		return CLI_EUSAGE;
+	}
+	/* the report's lines: "TABLE ROWS" */
+	json_t *tables = json_object();
+	unsigned long long total = 0;
+	size_t used = 0;
+	for (char *line = strtok(report, "\n"); line; line = strtok(NULL, "\n")) {
+		char *sp = strchr(line, ' ');
+		if (!sp)
+			continue;
+		*sp = 0;
+		unsigned long long n = strtoull(sp + 1, NULL, 10);
+		total += n;
+		json_object_set_new(tables, line, json_integer((json_int_t)n));
+		int w = snprintf(text + used, sizeof(text) - used, " %s %llu", line, n);
+		if (w > 0 && (size_t)w < sizeof(text) - used)
+			used += (size_t)w;
+	}
+	if (cli->json) {
+		json_t *out = json_pack("{s:o, s:I}", "tables", tables, "rows", (json_int_t)total);
+		char *dump = out ? json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+		if (dump)
+			printf("%s\n", dump);
+		free(dump);
+		json_decref(out);
+		return CLI_OK;
+	}
+	json_decref(tables);
+	printf("copied %llu rows:%s\n", total, text);
+	return CLI_OK;
+}
+
+static const struct cli_opt copy_opts[] = {
+    {NULL, 0, NULL},
+};
+
 const struct cli_cmd cmd_store[] = {
     {"store", "backup", "FILE [--data-dir DIR]", "a consistent copy of ternd's store, taken while it runs",
      "Reads the store on this machine (not through the API), with SQLite's online backup API: the copy\n"
      "is the store at one moment, while ternd goes on serving and taking writes. FILE is written whole\n"
      "or not at all. Put it back with `ternd -c CONFIG --restore FILE` on a stopped ternd.",
      1, 1, backup_opts, store_backup},
+    {"store", "copy", "SRC DST", "a whole store into an empty one, SQLite or PostgreSQL either way",
+     "SRC and DST are each an SQLite file (api.data-dir's tern.db) or a PostgreSQL location (a\n"
+     "postgresql:// URL or libpq key=value words, as api.store takes). Everything the store holds is\n"
+     "copied as it is: tenants' zones with their RRsets and serials, the journal and past serials\n"
+     "(history, IXFR), proposals, DNSSEC policies, keys and key journals, services with their\n"
+     "certificates and aliases, the ACME account, TSIG keys, settings and usage; ternd started on DST\n"
+     "serves and answers as on SRC. SRC is read in one snapshot (ternd may run on it); DST is written\n"
+     "in one transaction and must be empty (a new SQLite file, or a database with no Tern rows): a\n"
+     "store holding anything is refused and left as it was, as is one whose schema version differs\n"
+     "from this program's. Start ternd on DST only after the copy.",
+     2, 2, copy_opts, store_copy_run},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL},
 };

@@ -27,7 +27,7 @@ static const struct {
      "services (canonical names answered by deployment): create, list, show, deploy, delete, add-domain, "
      "remove-domain"},
     {"explain", cmd_explain, "why a client gets the answer it gets"},
-    {"store", cmd_store, "the store on this machine: backup"},
+    {"store", cmd_store, "the store on this machine: backup, copy"},
     {"ech", cmd_ech, "Encrypted ClientHello keys and configurations, on this machine: generate, show"},
     {"check", cmd_check, "diagnostics from a walk that uses no cache: domain, fqdn, cache, service"},
     {"usage", cmd_usage, "queries and zone-days per zone, for billing: report"},

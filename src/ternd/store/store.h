@@ -296,6 +296,26 @@ struct store_usage_row {
 };
 typedef int (*store_usage_fn)(void *arg, const struct store_usage_row *r);
 
+/* ---- A whole store's rows, table by table (store_copy.c: `tern store copy` between backends) ----
+ * The tables and their columns are store_copy.c's list (the same in both schemas); a backend reads
+ * and writes the rows as they are, ids and times included, so the copy is the store itself. */
+#define STORE_TABLE_COLS_MAX 32
+struct store_table {
+	const char *name;
+	const char *columns; /* "a, b, c": the columns copied, in this order */
+	const char *types; /* one letter per column: i integer, b boolean, t text, x bytes */
+	const char *order; /* the ORDER BY of a read (parents before children, ids ascending) */
+	bool counter; /* an `id` the store hands out (SQLite AUTOINCREMENT, a PostgreSQL identity) */
+};
+/* One value of a row: null, or i (integer, boolean 0/1), or p and len (text without a NUL, bytes). */
+struct store_cell {
+	bool null;
+	int64_t i;
+	const void *p;
+	size_t len;
+};
+typedef int (*store_row_fn)(const struct store_cell *row, void *arg);
+
 /* Backends only: what a backend provides, and the head every backend's handles start with. */
 enum store_txn_kind { STORE_TXN_WRITE, STORE_TXN_READ, STORE_TXN_LATEST };
 /* A savepoint in a write transaction (store_mark): set one, keep what was written since (release
@@ -406,6 +426,14 @@ struct store_ops {
 	                      void *arg, char *err, size_t errlen);
 	/* NULL: the backend has one process on its store (SQLite: the data directory's lock) */
 	int (*watch)(struct store *st, store_watch_fn fn, void *arg, char *err, size_t errlen);
+	/* store_copy.c: every row of a table (a read or write handle), one row inserted as it is (a
+	 * write handle), the last id a counter handed out (0: none yet) read or raised to at least *last */
+	int (*table_rows)(struct store_txn *t, const struct store_table *tab, store_row_fn fn, void *arg, char *err,
+	                  size_t errlen);
+	int (*table_insert)(struct store_txn *t, const struct store_table *tab, const struct store_cell *row, char *err,
+	                    size_t errlen);
+	int (*table_counter)(struct store_txn *t, const struct store_table *tab, bool raise, int64_t *last, char *err,
+	                     size_t errlen);
 };
 struct store {
 	const struct store_ops *ops;
@@ -451,6 +479,16 @@ bool store_location_is_postgres(const char *location);
 int store_open(const char *location, struct store **out, char *err, size_t errlen);
 /* Its schema version and this program's, nothing written (for ternd --check). */
 int store_schema(const char *location, int *have, int *want, char *err, size_t errlen);
+
+/* Copies the whole store at src into the store at dst (`tern store copy`; SQLite files or
+ * PostgreSQL locations, either way): every table's rows as they are (zones, RRsets and serials,
+ * the journal, past serials, proposals, DNSSEC policies, keys and key journals, services with
+ * their certificates and aliases, the ACME account, TSIG keys, settings, usage) and the id
+ * counters, read in one snapshot of src and written in one transaction on dst. Refused, dst left
+ * as it was: src not a store or of another schema version than this program's, dst of another
+ * version, or dst holding any row (TERN_EEXIST). An SQLite dst is made when missing (and removed
+ * again when the copy fails). report gets one line per table copied ("zones 12"), err why not. */
+int store_copy(const char *src, const char *dst, char *report, size_t reportlen, char *err, size_t errlen);
 
 /* Hears the zones other processes on the same database change (PostgreSQL: LISTEN/NOTIFY; every
  * commit of a zone's row notifies): fn(apex, arg) on a thread of the store's own (an RCU reader,

@@ -405,6 +405,9 @@ static const struct store_ops pg_ops = {
     .ownership_list = pg_ownership_list,
     .mark = pg_mark,
     .watch = pg_watch,
+    .table_rows = pg_table_rows,
+    .table_insert = pg_table_insert,
+    .table_counter = pg_table_counter,
 };
 
 /* The location parsed as libpq would (a URL or key=value words), for its error message. */

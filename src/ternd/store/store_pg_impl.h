@@ -215,3 +215,13 @@ int pg_alias_delete(struct store_txn *bt, const char *service, const uint8_t *na
 int pg_ownership_put(struct store_txn *bt, const struct store_ownership *o, char *err, size_t errlen);
 int pg_ownership_list(struct store_txn *bt, const char *tenant, const uint8_t *name, store_ownership_fn fn, void *arg,
                       char *err, size_t errlen);
+
+/* store_pg_copy.c */
+int pg_table_rows(struct store_txn *bt, const struct store_table *tab, store_row_fn fn, void *arg, char *err,
+                  size_t errlen);
+int pg_table_insert(struct store_txn *bt, const struct store_table *tab, const struct store_cell *row, char *err,
+                    size_t errlen);
+int pg_table_counter(struct store_txn *bt, const struct store_table *tab, bool raise, int64_t *last, char *err,
+                     size_t errlen);
+/* The server's failure of res on pg as a TERN_E* with its message (store_pg_query.c). */
+int pg_result_error(PGconn *pg, const PGresult *res, char *err, size_t errlen);

@@ -127,6 +127,11 @@ static PGresult *exec(struct pq *q, struct pconn *c, const char *sql)
 	return PQexecPrepared(c->pg, name, q->n, q->v, q->len, q->fmt, 1);
 }
 
+int pg_result_error(PGconn *pg, const PGresult *res, char *err, size_t errlen)
+{
+	return server_error(pg, res, err, errlen);
+}
+
 int pq_run(struct pq *q, struct pg_txn *t, struct pconn *c, const char *sql, char *err, size_t errlen)
 {
 	PQclear(q->res);

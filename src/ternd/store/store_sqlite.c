@@ -363,6 +363,9 @@ static const struct store_ops sqlite_ops = {
     .tsig_key_add = sq_tsig_key_add,
     .tsig_key_list = sq_tsig_key_list,
     .tsig_key_delete = sq_tsig_key_delete,
+    .table_rows = sq_table_rows,
+    .table_insert = sq_table_insert,
+    .table_counter = sq_table_counter,
 };
 
 int store_open_sqlite(const char *path, struct store **out, char *err, size_t errlen)

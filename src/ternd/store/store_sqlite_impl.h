@@ -315,3 +315,10 @@ int sq_tsig_key_add(struct store_txn *bt, const struct store_tsig_key *k, unsign
 int sq_tsig_key_list(struct store_txn *bt, const char *tenant, store_tsig_key_fn fn, void *arg, char *err,
                      size_t errlen);
 int sq_tsig_key_delete(struct store_txn *bt, const char *tenant, const uint8_t *name, char *err, size_t errlen);
+/* store_sqlite_copy.c */
+int sq_table_rows(struct store_txn *bt, const struct store_table *tab, store_row_fn fn, void *arg, char *err,
+                  size_t errlen);
+int sq_table_insert(struct store_txn *bt, const struct store_table *tab, const struct store_cell *row, char *err,
+                    size_t errlen);
+int sq_table_counter(struct store_txn *bt, const struct store_table *tab, bool raise, int64_t *last, char *err,
+                     size_t errlen);

@@ -52,6 +52,7 @@ TABLES = [
     ("tsig_keys", "name tenant algorithm secret acl created_at", "xttxti"),
     ("settings", "name value updated_at", "txi"),
     ("usage_days", "tenant day apex queries", "tixi"),
+    ("ownership", "tenant name token state method evidence created_at checked_at verified_at", "txttttiii"),
 ]
 COUNTERS = ["zones", "proposals", "dnssec_keys", "dnssec_key_journal"]
 
@@ -190,6 +191,8 @@ def populate(t, keys):  # noqa: F811
     assert r.status == 201, r
     r = api.post("/api/v1/services", {"deployment": {"regions": {"eu": {"ipv4": ["192.0.2.10"]}}}})
     assert r.status in (200, 201, 202), r
+    r = api.post("/api/v1/ownership", {"name": "claimed.example"})  # an ownership claim (schema 16)
+    assert r.status in (200, 201), r
     # queries, so there are usage rows (written by the usage module once a second)
     for _ in range(3):
         t.query("www.a.copy.test.", "A")
@@ -257,7 +260,7 @@ def test_copy_sqlite_to_postgresql_and_back(keys, tmp_path, pg, servers):  # noq
     src_db = os.path.join(src.data_dir, "tern.db")
     rows = sqlite_rows(src_db)
     for name in ("zones", "rrsets", "journal", "past_serials", "proposals", "dnssec_zones", "dnssec_keys",
-                 "dnssec_key_journal", "services", "tsig_keys", "usage_days"):
+                 "dnssec_key_journal", "services", "tsig_keys", "usage_days", "ownership"):
         assert rows[name], "the source has no %s rows to copy" % name
 
     conninfo, db = pg.new_database()

@@ -302,14 +302,15 @@ static fstrm_res sock_read(void *obj, void *data, size_t count)
 static fstrm_res sock_write(void *obj, const struct iovec *iov, int iovcnt)
 {
 	struct dnstap *d = obj;
-	struct iovec v[DNSTAP_BATCH * 2 + 2];
+	struct iovec v[DNSTAP_BATCH * 4 + 4]; /* fstrm gives each frame a length and its data */
 	if (iovcnt > (int)(sizeof(v) / sizeof(v[0])))
 		return fstrm_res_failure;
 	memcpy(v, iov, (size_t)iovcnt * sizeof(*v));
 	struct iovec *p = v;
 	int64_t deadline = now_ms() + DNSTAP_STALL_MS;
 	while (iovcnt > 0) {
-		ssize_t n = writev(d->fd, p, iovcnt);
+		struct msghdr mh = {.msg_iov = p, .msg_iovlen = (size_t)iovcnt};
+		ssize_t n = sendmsg(d->fd, &mh, MSG_NOSIGNAL); /* a reader gone: EPIPE, no SIGPIPE */
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

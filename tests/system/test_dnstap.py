@@ -18,7 +18,7 @@ import pytest
 
 import knotlib
 from sysutil import ZONE_FILES, poll, serve
-from ternlib import free_port
+from ternlib import TERND, free_port
 
 FSTRM_CAPTURE = shutil.which("fstrm_capture")
 DNSTAP_LDNS = shutil.which("dnstap-ldns")
@@ -239,3 +239,21 @@ def test_absent_killed_and_slow_readers_never_hold_answers(tmp_path):
     for name, pair in got.items():
         assert sorted(t for t, _, _ in pair) == ["AUTH_QUERY", "AUTH_RESPONSE"], name
         assert all(zone == "example.com." for _, _, zone in pair)
+
+
+@pytest.mark.parametrize("section, message", [
+    ('  socket: "/run/tap.sock"\n  file: "/tmp/tap.fstrm"', "dnstap.file: dnstap.socket is set too"),
+    ('  socket: "/run/tap.sock"\n  ring-size: 1000', "dnstap.ring-size: 1000 is not a power of two"),
+    ('  socket: "/run/tap.sock"\n  ring-size: 8', "dnstap.ring-size"),
+    ('  socket: "/run/tap.sock"\n  log-queries: off\n  log-responses: off', "nothing to log"),
+    ('  socket: "/run/tap.sock"\n  identity: "%s"' % ("x" * 256), "dnstap.identity: 256 bytes"),
+    ('  socket: "/run/tap.sock"\n  sink: "/x"', 'unknown key "sink" in dnstap'),
+])
+def test_bad_settings_are_refused_naming_the_key(tmp_path, section, message):
+
+    conf = tmp_path / "ternd.yaml"
+    conf.write_text('server:\n  listen: ["127.0.0.1@5300"]\nzones:\n  - name: example.com\n    file: "%s"\n'
+                    'dnstap:\n%s\n' % (ZONE_FILES["example.com"], section))
+    r = subprocess.run([TERND, "--check", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert message in r.stderr + r.stdout, r.stderr + r.stdout

@@ -17,6 +17,7 @@ import dns.message
 import pytest
 
 import knotlib
+import tlslib
 from sysutil import ZONE_FILES, poll, serve
 from ternlib import TERND, free_port
 
@@ -40,12 +41,13 @@ class Capture:
                                      stdout=self.log, stderr=subprocess.STDOUT)
         assert poll(lambda: os.path.exists(self.sock), timeout=5)
 
-    def stop(self):
-        """Stops it cleanly (SIGTERM: the file is closed whole) and returns the decoded messages."""
+    def stop(self, decoded=True):
+        """Stops it cleanly (SIGTERM: the file is closed whole) and returns the messages dnstap-ldns
+        decoded."""
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(10)
         self.log.close()
-        return decode(self.out)
+        return decode(self.out) if decoded else None
 
     def kill(self):
         self.proc.kill()
@@ -116,10 +118,10 @@ def by_name(msgs, prefix):
     return got
 
 
-def ternd_with_dnstap(tmp_path, sock, ring_size=1024):
+def ternd_with_dnstap(tmp_path, sock, ring_size=1024, tls=""):
     tmp_path.mkdir()
     api = free_port()
-    srv = serve(workdir=str(tmp_path), extra_server="tcp-idle-timeout: 1\nudp-workers: 1",
+    srv = serve(workdir=str(tmp_path), extra_server="tcp-idle-timeout: 1\nudp-workers: 1\n" + tls,
                 extra_top="api:\n  listen: \"127.0.0.1@%d\"\ndnstap:\n  socket: \"%s\"\n  identity: tern-test\n"
                           "  ring-size: %d\n" % (api, sock, ring_size))
     srv.api_port = api
@@ -131,8 +133,8 @@ def test_one_pair_per_query_with_the_zone_and_knot_lacks_it(tmp_path):
     srv = ternd_with_dnstap(tmp_path / "ternd", tmp_path / "tap.sock")
     try:
         assert poll(lambda: metrics(srv.api_port).get("tern_dnstap_connected") == 1, timeout=10)
-        n_udp = udp(srv.port, ["u%d.example.com" % i for i in range(40)] + ["www.example.net"])
-        n_tcp = tcp(srv.port, ["t%d.example.com" % i for i in range(7)])
+        udp(srv.port, ["u%d.example.com" % i for i in range(40)] + ["www.example.net"])
+        tcp(srv.port, ["t%d.example.com" % i for i in range(7)])
         udp(srv.port, ["nothing.example.org"])  # no zone of ours: REFUSED, no query_zone
         m = metrics(srv.api_port)
         assert m["dropped"] == 0, m
@@ -183,6 +185,91 @@ def test_one_pair_per_query_with_the_zone_and_knot_lacks_it(tmp_path):
         assert sorted(t for t, _, _ in got) == ["AUTH_QUERY", "AUTH_RESPONSE"]
         assert all(zone is None for _, _, zone in got), got  # Knot leaves query_zone out
     assert not any("query_zone" in m["text"] for m in kmsgs)
+
+
+def fstrm_frames(path):
+    """The data frames of a Frame Streams file (control frames skipped)."""
+    data = open(path, "rb").read()
+    frames, off = [], 0
+    while off + 4 <= len(data):
+        (n,) = struct.unpack_from("!I", data, off)
+        off += 4
+        if n == 0:  # a control frame: its length, then it
+            (c,) = struct.unpack_from("!I", data, off)
+            off += 4 + c
+            continue
+        frames.append(data[off:off + n])
+        off += n
+    return frames
+
+
+def protobuf_fields(buf):
+    """{field number: [values]} of one protobuf message: varints as ints, the rest as bytes."""
+    out, off = {}, 0
+
+    def varint():
+        nonlocal off
+        v, shift = 0, 0
+        while True:
+            b = buf[off]
+            off += 1
+            v |= (b & 0x7f) << shift
+            shift += 7
+            if b < 0x80:
+                return v
+    while off < len(buf):
+        tag = varint()
+        field, wt = tag >> 3, tag & 7
+        if wt == 0:
+            v = varint()
+        elif wt == 2:
+            n = varint()
+            v = buf[off:off + n]
+            off += n
+        elif wt == 5:
+            v = buf[off:off + 4]
+            off += 4
+        elif wt == 1:
+            v = buf[off:off + 8]
+            off += 8
+        else:
+            raise ValueError("wire type %d" % wt)
+        out.setdefault(field, []).append(v)
+    return out
+
+
+def test_dns_over_tls_is_socket_protocol_dot(tmp_path):
+    """dnstap.proto's SocketProtocol DOT (3). Debian's dnstap-ldns 0.2.1 predates it (its schema stops
+    at TCP and it refuses the frame), so these frames are read field by field here."""
+    cap = Capture(tmp_path / "tap.sock", tmp_path / "dot.fstrm")
+    ca = tlslib.Ca(tmp_path / "pki")
+    cert, key = ca.issue("server")
+    tls_port = free_port()
+    srv = ternd_with_dnstap(tmp_path / "ternd", tmp_path / "tap.sock",
+                            tls="tls:\n  listen: 127.0.0.1@%d\n  certificate: %s\n  key: %s" % (tls_port, cert, key))
+    try:
+        assert poll(lambda: metrics(srv.api_port).get("tern_dnstap_connected") == 1, timeout=10)
+        ctx = tlslib.client_context(ca.path)
+        for i in range(3):
+            tlslib.query(tls_port, dns.message.make_query("x%d.example.com" % i, "A"), ctx)
+    finally:
+        assert srv.stop() == 0
+    cap.stop(decoded=False)
+    seen = {}
+    for frame in fstrm_frames(cap.out):
+        top = protobuf_fields(frame)
+        assert top[15] == [1]  # Dnstap.Type MESSAGE
+        msg = protobuf_fields(top[14][0])
+        wire = msg.get(10, msg.get(14))[0]
+        qname = dns.message.from_wire(wire).question[0].name.to_text()
+        if not qname.startswith("x"):
+            continue
+        seen.setdefault(qname, []).append(msg[1][0])
+        assert msg[3] == [3], msg  # socket_protocol DOT
+        assert msg[11] == [b"\x07example\x03com\x00"], msg  # query_zone
+        assert msg[4] == [bytes([127, 0, 0, 1])] and msg[7] == [tls_port]
+    assert {name: sorted(types) for name, types in seen.items()} == {
+        "x%d.example.com." % i: [1, 2] for i in range(3)}  # AUTH_QUERY, AUTH_RESPONSE
 
 
 def test_absent_killed_and_slow_readers_never_hold_answers(tmp_path):

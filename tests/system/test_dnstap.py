@@ -344,3 +344,24 @@ def test_bad_settings_are_refused_naming_the_key(tmp_path, section, message):
     r = subprocess.run([TERND, "--check", "-c", str(conf)], capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
     assert message in r.stderr + r.stdout, r.stderr + r.stdout
+
+
+def test_wildcard_listener_logs_the_address_asked_and_responses_only(tmp_path):
+    """On 0.0.0.0 the response address is the one the query was sent to (its packet info), not the
+    wildcard; with log-queries off only AUTH_RESPONSE messages go out."""
+    from sysutil import Ternd, wait_tcp
+    cap = Capture(tmp_path / "tap.sock", tmp_path / "w.fstrm")
+    srv = Ternd(ZONE_FILES, workdir=str(tmp_path), extra_top='dnstap:\n  socket: "%s"\n  log-queries: off\n'
+                % cap.sock)
+    srv.write_config(["0.0.0.0@%d" % srv.port])
+    srv.start()
+    try:
+        wait_tcp(srv.addr, srv.port)
+        udp(srv.port, ["w%d.example.com" % i for i in range(3)])
+        tcp(srv.port, ["wt%d.example.com" % i for i in range(2)])
+    finally:
+        assert srv.stop() == 0
+    got = [m for m in cap.stop() if m["qname"] and m["qname"].startswith("w")]
+    assert len(got) == 5 and all(m["type"] == "AUTH_RESPONSE" for m in got), got
+    assert all('response_address: "127.0.0.1"' in m["text"] for m in got), got
+    assert all("query_message:" not in m["text"] and "response_message:" in m["text"] for m in got)

@@ -118,7 +118,7 @@ static void put_addr(const struct sockaddr *sa, uint8_t *family, uint8_t addr[16
 
 void dnstap_log(struct dnstap_ring *r, const struct dnstap_exchange *x)
 {
-	size_t qlen = r->log_queries || r->log_responses ? x->qlen : 0; /* the response echoes it too */
+	size_t qlen = r->log_queries ? x->qlen : 0; /* AUTH_RESPONSE carries the response alone */
 	size_t rlen = r->log_responses && x->response ? x->rlen : 0;
 	if (qlen + rlen > SLOT_DATA) {
 		atomic_store_explicit(&r->dropped_large,

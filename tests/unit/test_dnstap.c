@@ -62,6 +62,23 @@ static void encode_golden(void **state)
 	for (size_t cap = 0; cap < sizeof(want); cap++) /* too small: nothing, never past cap */
 		assert_int_equal(dnstap_encode(&m, out, cap), 0);
 
+	/* IPv6, large values, both times and messages: the size reckoned first is the size written */
+	static uint8_t six[16] = {0x20, 0x01, 0x0d, 0xb8}, wire[300];
+	struct dnstap_msg w6 = m;
+	w6.family = 2;
+	w6.qaddr = w6.raddr = six;
+	w6.qport = 65535;
+	w6.qsec = UINT64_MAX;
+	w6.query = w6.response = wire;
+	w6.qlen = w6.rlen = sizeof(wire);
+	w6.has_rtime = true;
+	w6.rsec = 1u << 31;
+	uint8_t big[1024];
+	n = dnstap_encode(&w6, big, sizeof(big));
+	assert_true(n > 2 * sizeof(wire) + 2 * 16);
+	assert_int_equal(dnstap_encode(&w6, big, n), n);
+	assert_int_equal(dnstap_encode(&w6, big, n - 1), 0);
+
 	/* a response: its own time and message, no query message */
 	static const uint8_t resp[] = {0x01};
 	struct dnstap_msg r = {.type = DNSTAP_AUTH_RESPONSE,

@@ -28,7 +28,7 @@
 #define DNSTAP_RINGS_MAX 256 /* answering threads: UDP workers per address, TCP, transfers */
 #define DNSTAP_BATCH 64 /* slots per write */
 #define DNSTAP_FRAME_MAX 1024 /* a message's protobuf beyond its DNS messages and the zone */
-#define DNSTAP_IDLE_MS 5 /* the writer's nap when the rings were empty */
+#define DNSTAP_IDLE_MS 5 /* the writer's nap unless a ring gave a whole batch */
 #define DNSTAP_STALL_MS 5000 /* a reader that takes nothing this long is dropped and reconnected */
 #define DNSTAP_HANDSHAKE_MS 2000
 #define DNSTAP_BACKOFF_MIN_MS 100
@@ -503,14 +503,18 @@ static void writer_run(void *arg)
 			}
 		}
 		size_t taken = 0;
+		bool full = false; /* a ring gave a whole batch: more is waiting */
 		if (d->w) {
 			size_t n = atomic_load_explicit(&d->nrings, memory_order_acquire);
-			for (size_t i = 0; i < n && d->w; i++)
-				taken += drain_ring(d, d->rings[i]);
+			for (size_t i = 0; i < n && d->w; i++) {
+				size_t got = drain_ring(d, d->rings[i]);
+				taken += got;
+				full |= got == DNSTAP_BATCH;
+			}
 		}
 		if (stopping && (taken == 0 || !d->w || wait_budget(d, INT64_MAX) == 0))
 			break;
-		if (taken == 0)
+		if (!full) /* let messages gather: one write carries many (a ring holds ring-size) */
 			sleep_ms(DNSTAP_IDLE_MS);
 	}
 	output_close(d, true);

@@ -365,3 +365,24 @@ def test_wildcard_listener_logs_the_address_asked_and_responses_only(tmp_path):
     assert len(got) == 5 and all(m["type"] == "AUTH_RESPONSE" for m in got), got
     assert all('response_address: "127.0.0.1"' in m["text"] for m in got), got
     assert all("query_message:" not in m["text"] and "response_message:" in m["text"] for m in got)
+
+
+def test_file_output(tmp_path):
+    """dnstap.file: a Frame Streams file dnstap-ldns reads, with every pair in it after a stop."""
+    out = tmp_path / "tap.fstrm"
+    api = free_port()
+    (tmp_path / "ternd").mkdir()
+    srv = serve(workdir=str(tmp_path / "ternd"),
+                extra_top='api:\n  listen: "127.0.0.1@%d"\ndnstap:\n  file: "%s"\n' % (api, out))
+    try:
+        udp(srv.port, ["f%d.example.com" % i for i in range(4)])
+        tcp(srv.port, ["ft%d.example.com" % i for i in range(2)])
+        assert poll(lambda: metrics(api)["tern_dnstap_sent_total"] >= 12, timeout=5)
+        assert metrics(api)["tern_dnstap_connected"] == 1
+    finally:
+        assert srv.stop() == 0
+    got = by_name(decode(str(out)), "f")
+    assert len(got) == 6, sorted(got)
+    for name, pair in got.items():
+        proto = "TCP" if name.startswith("ft") else "UDP"
+        assert sorted(pair) == [("AUTH_QUERY", proto, "example.com."), ("AUTH_RESPONSE", proto, "example.com.")]

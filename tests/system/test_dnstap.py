@@ -386,3 +386,21 @@ def test_file_output(tmp_path):
     for name, pair in got.items():
         proto = "TCP" if name.startswith("ft") else "UDP"
         assert sorted(pair) == [("AUTH_QUERY", proto, "example.com."), ("AUTH_RESPONSE", proto, "example.com.")]
+
+
+def test_a_stop_does_not_wait_for_a_stalled_reader(tmp_path):
+    """A reader that stopped reading (SIGSTOP) with the socket full: ternd still stops at once (the
+    writer gives the output at most a second more) and cleanly."""
+    cap = Capture(tmp_path / "tap.sock", tmp_path / "stall.fstrm")
+    srv = ternd_with_dnstap(tmp_path / "ternd", tmp_path / "tap.sock")
+    try:
+        assert poll(lambda: metrics(srv.api_port)["tern_dnstap_connected"] == 1, timeout=10)
+        cap.proc.send_signal(signal.SIGSTOP)
+        udp(srv.port, ["z%d.example.com" % i for i in range(3000)])  # more than the socket holds
+        assert poll(lambda: metrics(srv.api_port)["tern_dnstap_dropped_total.full"] > 0, timeout=10)
+        started = time.monotonic()
+        assert srv.stop() == 0
+        assert time.monotonic() - started < 5
+    finally:
+        cap.proc.send_signal(signal.SIGCONT)
+        cap.kill()

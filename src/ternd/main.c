@@ -286,6 +286,16 @@ static int run_as(const struct config *conf, bool apply, char *err)
 			problems++;
 		}
 	}
+	if (conf->dnstap.file) { /* written by the dnstap thread, as that user */
+		snprintf(dir, sizeof(dir), "%s", conf->dnstap.file);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = 0;
+		if (slash && privdrop_writable(&pd, dir, err, ERRBUF) < 0) {
+			fprintf(stderr, "%s: dnstap.file's directory %s\n", conf->path, err);
+			problems++;
+		}
+	}
 	return problems;
 }
 

@@ -404,3 +404,17 @@ def test_a_stop_does_not_wait_for_a_stalled_reader(tmp_path):
     finally:
         cap.proc.send_signal(signal.SIGCONT)
         cap.kill()
+
+
+def test_check_names_a_file_directory_server_user_cannot_write(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("server.user is checked when started as root")
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    conf = tmp_path / "ternd.yaml"
+    conf.write_text('server:\n  listen: ["127.0.0.1@5300"]\n  user: nobody\nzones:\n  - name: example.com\n'
+                    '    file: "%s"\ndnstap:\n  file: "%s"\n' % (ZONE_FILES["example.com"], closed / "tap.fstrm"))
+    r = subprocess.run([TERND, "--check", "-c", str(conf)], capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, TERND_ALLOW_ROOT="1"))
+    assert r.returncode != 0
+    assert "dnstap.file's directory %s: nobody cannot make files" % closed in r.stderr, r.stderr

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Usage counting benchmark (`make bench-usage`, issue 26): instructions per query in the UDP worker
-# with usage.count-queries on and off (callgrind, the same replay as bench-signal's: 10,000 queries
+# with usage.count-queries on and off, and dnstap off and on for ternd and for Knot with mod-dnstap
+# (callgrind, the same replay as bench-signal's: 10,000 queries
 # over 1,000 names). Writes bench/results/usage.md and .json (bench/README.md).
 #   BENCH_USAGE_QUERIES=N   queries replayed under callgrind (default 10000)
 set -euo pipefail

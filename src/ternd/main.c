@@ -42,6 +42,7 @@
 #include "ternd/signals/signals.h"
 #include "ternd/update/update.h"
 #include "ternd/usage/usage.h"
+#include "ternd/dnstap/dnstap.h"
 #include "ternd/net/udp.h"
 #include "ternd/ns/notify.h"
 #include "ternd/ns/xfr_history.h"
@@ -282,6 +283,16 @@ static int run_as(const struct config *conf, bool apply, char *err)
 		memcpy(last, dir, sizeof(last));
 		if (privdrop_writable(&pd, dir, err, ERRBUF) < 0) {
 			fprintf(stderr, "%s: zone %s: its copy's directory %s\n", conf->path, cz->name, err);
+			problems++;
+		}
+	}
+	if (conf->dnstap.file) { /* written by the dnstap thread, as that user */
+		snprintf(dir, sizeof(dir), "%s", conf->dnstap.file);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = 0;
+		if (slash && privdrop_writable(&pd, dir, err, ERRBUF) < 0) {
+			fprintf(stderr, "%s: dnstap.file's directory %s\n", conf->path, err);
 			problems++;
 		}
 	}
@@ -1144,6 +1155,7 @@ int main(int argc, char **argv)
 	struct geo *geo = NULL;
 	struct signals *signals = NULL;
 	struct usage *usage = NULL;
+	struct dnstap *dnstap = NULL;
 	struct filewatch *watch = NULL;
 	struct signed_secondaries ss = {&srv, &stored.change};
 	struct xfrin_signer signer = {secondary_update, secondary_unserve, &ss};
@@ -1188,6 +1200,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	srv.usage = usage; /* what /metrics shows */
+	/* dnstap: its writer thread, before the answering threads that take its rings */
+	if (conf->dnstap.enabled && dnstap_start(&dnstap, &conf->dnstap, err, ERRBUF) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	srv.dnstap = dnstap;
 	/* zone files' directories watched before the files are read: a change from now on is named at
 	 * the next reload */
 	watch_zone_files(&watch, conf);
@@ -1421,6 +1439,8 @@ out:
 	stored_close(&stored);
 	notify_stop(notify);
 	udp_stop(udp);
+	srv.dnstap = NULL; /* every answering thread gave its ring back */
+	dnstap_stop(dnstap); /* after writing what the rings hold (a second at most) */
 	acme_listen_stop(acme);
 	answer_set_geo(NULL, NULL); /* no query thread is left to ask it */
 	geo_stop(geo);

@@ -12,6 +12,7 @@
 #include "ternd/api/pops.h"
 #include "ternd/api/prom.h"
 #include "ternd/usage/usage.h"
+#include "ternd/dnstap/dnstap.h"
 #include "ternd/base/stats.h"
 #include "ternd/dyn/monitor.h"
 #include "ternd/xfrin/xfrin.h"
@@ -268,6 +269,25 @@ static void usage_metrics(struct usage *u, struct text *m, const char *const *rc
 	usage_tenants(u, usage_tenant_records, m);
 }
 
+static void dnstap_metrics(struct dnstap *d, struct text *m)
+{
+	struct dnstap_counts c;
+	dnstap_counts(d, &c);
+	prom_family(m, "tern_dnstap_sent_total", "counter", "dnstap messages written to dnstap.socket or dnstap.file.");
+	text_printf(m, "tern_dnstap_sent_total %llu\n", (unsigned long long)c.sent);
+	prom_family(m, "tern_dnstap_dropped_total", "counter",
+	            "Answered queries not logged by dnstap: ring full (output absent or slow), too large for a slot, "
+	            "or messages lost when the output failed.");
+	text_printf(m, "tern_dnstap_dropped_total{reason=\"full\"} %llu\n", (unsigned long long)c.dropped_full);
+	text_printf(m, "tern_dnstap_dropped_total{reason=\"large\"} %llu\n", (unsigned long long)c.dropped_large);
+	text_printf(m, "tern_dnstap_dropped_total{reason=\"output\"} %llu\n", (unsigned long long)c.dropped_output);
+	prom_family(m, "tern_dnstap_connects_total", "counter",
+	            "dnstap outputs opened: the first and each reconnection.");
+	text_printf(m, "tern_dnstap_connects_total %llu\n", (unsigned long long)c.connects);
+	prom_family(m, "tern_dnstap_connected", "gauge", "Whether the dnstap output is open.");
+	text_printf(m, "tern_dnstap_connected %d\n", c.connected ? 1 : 0);
+}
+
 void api_metrics(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	(void)req;
@@ -321,6 +341,8 @@ void api_metrics(void *ctx, const struct http_request *req, struct http_response
 	text_printf(&m, "tern_api_rate_buckets %zu\n", a->nbuckets);
 	if (a->srv->usage)
 		usage_metrics(a->srv->usage, &m, rcodes);
+	if (a->srv->dnstap)
+		dnstap_metrics(a->srv->dnstap, &m);
 	if (a->change) {
 		prom_family(&m, "tern_api_write_groups_total", "counter",
 		            "Group commits of the write path: store transactions, each one flush to disk.");

@@ -88,6 +88,18 @@ struct config_usage {
 	bool count_queries; /* usage.count-queries */
 };
 
+/* dnstap (the dnstap module): where the AUTH_QUERY/AUTH_RESPONSE frames go and what they say.
+ * Read at start only (a change needs a restart). */
+struct config_dnstap {
+	char *socket; /* dnstap.socket: a Frame Streams reader's unix socket (bidirectional) */
+	char *file; /* dnstap.file: a Frame Streams file, written from its start */
+	char *identity; /* dnstap.identity; NULL: the host name */
+	char *version; /* dnstap.version */
+	bool log_queries, log_responses; /* dnstap.log-queries, dnstap.log-responses */
+	unsigned ring_size; /* dnstap.ring-size: slots per answering thread, a power of two */
+	bool enabled; /* socket or file is set */
+};
+
 /* The HTTP API (control plane); enabled when the file has an "api" section. */
 struct config_api {
 	bool enabled;
@@ -407,6 +419,7 @@ struct config {
 	size_t zone_index_mask;
 	struct config_catalog catalog; /* the catalog zone produced */
 	struct config_usage usage;
+	struct config_dnstap dnstap;
 	char *nsid; /* server identity for NSID (RFC 5001); NULL = not sent */
 	char *user, *group; /* server.user, server.group: who ternd becomes when started as root (privdrop.h) */
 	uint16_t edns_size; /* advertised and maximum UDP payload; default 1232 */

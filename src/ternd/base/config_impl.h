@@ -106,6 +106,9 @@ extern const struct cfg_item cfg_api_items[];
 bool cfg_finish_api(struct parse *p, void *base, const struct field *f, unsigned line, const char *where);
 /* The signals section (config_schema_signals.c). */
 extern const struct cfg_item cfg_signals_items[];
+/* The dnstap section (config_schema_dnstap.c). */
+extern const struct cfg_item cfg_dnstap_items[];
+bool cfg_finish_dnstap(struct parse *p, void *base, const struct field *f, unsigned line, const char *where);
 /* The acme and services sections (config_schema_services.c). */
 extern const struct cfg_item cfg_acme_items[];
 extern const struct cfg_item cfg_services_items[];

@@ -56,6 +56,7 @@
 #include "ternd/base/log.h"
 #include "ternd/base/clients.h"
 #include "ternd/base/event.h"
+#include "ternd/dnstap/dnstap.h"
 #include "ternd/net/socket.h"
 #include "ternd/net/tls.h"
 #include "ternd/ns/query.h"
@@ -104,6 +105,7 @@ struct tcp_conn {
 	int unacked; /* while writing: bytes the client had not acknowledged when its clock started */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
+	struct sockaddr_storage local; /* with dnstap: the address it was accepted on (else unset) */
 	/* its batch, while xfr_busy: the transfer thread answers messages from in's start (written by
 	 * no one else meanwhile), the TCP thread takes the answers */
 	struct tcp_conn *xnext; /* in t->xfr_todo or t->xfr_done */
@@ -123,6 +125,7 @@ struct tcp_list {
 struct tcp {
 	struct server *srv;
 	struct stats_block *stats;
+	struct dnstap_ring *dnstap, *xfr_dnstap; /* each thread's dnstap ring; NULL: dnstap off */
 	_Atomic uint64_t idle_ms; /* tcp_reload() may change it, and max_per_client */
 	size_t max_clients; /* 0: no limit */
 	_Atomic size_t max_per_client;
@@ -371,7 +374,9 @@ static void xfr_build(struct tcp *t, struct tcp_conn *c)
 	                              .proto = PROTO_TCP,
 	                              .stats = t->xfr_stats,
 	                              .guard = t->xfr_guard,
-	                              .tls = c->tls};
+	                              .tls = c->tls,
+	                              .dnstap = t->xfr_dnstap,
+	                              .local = (const struct sockaddr *)&c->local};
 	query_guard_tick(t->xfr_guard);
 	size_t pos = 0, n = 0;
 	while (n < TCP_XFR_BATCH_MSGS && c->xout.len < TCP_XFR_BATCH_BYTES && c->inlen - pos >= 2) {
@@ -476,7 +481,9 @@ static int conn_answer(struct tcp *t, struct tcp_conn *c)
 	                              .proto = PROTO_TCP,
 	                              .stats = t->stats,
 	                              .guard = t->guard,
-	                              .tls = c->tls};
+	                              .tls = c->tls,
+	                              .dnstap = t->dnstap,
+	                              .local = (const struct sockaddr *)&c->local};
 	query_guard_tick(t->guard);
 	size_t pos = 0;
 	int rc = 0;
@@ -858,6 +865,9 @@ static int conn_new(struct tcp *t, int fd, const struct sockaddr_storage *addr, 
 	c->tcp = t;
 	c->addr = *addr;
 	c->addrlen = addrlen;
+	socklen_t ll = sizeof(c->local); /* one call per connection, none per query */
+	if (t->dnstap && getsockname(fd, (struct sockaddr *)&c->local, &ll) < 0)
+		c->local.ss_family = AF_UNSPEC;
 	if (tls) {
 		SSL_CTX *ctx = tcp_tls_ctx(t);
 		if (!ctx || !(c->ssl = SSL_new(ctx)) || SSL_set_fd(c->ssl, fd) != 1) {
@@ -1081,6 +1091,8 @@ static void tcp_free(struct tcp *t)
 	free(t->xfr_spare.buf);
 	query_guard_free(t->guard);
 	query_guard_free(t->xfr_guard);
+	dnstap_ring_give(t->dnstap);
+	dnstap_ring_give(t->xfr_dnstap);
 	SSL_CTX_free(t->tls_ctx);
 	SSL_CTX_free(atomic_load(&t->tls_next));
 	free(t);
@@ -1100,6 +1112,8 @@ int tcp_start(struct server *srv, const struct config *conf, struct dns_sockets 
 	t->stats = stats_block_new(&srv->stats);
 	t->xfr_todo_tail = &t->xfr_todo;
 	t->xfr_stats = stats_block_new(&srv->stats);
+	t->dnstap = dnstap_ring_take(srv->dnstap);
+	t->xfr_dnstap = dnstap_ring_take(srv->dnstap);
 	pthread_mutex_init(&t->xfr_lock, NULL);
 	t->idle_ms = conf->tcp_idle_timeout_ms ? conf->tcp_idle_timeout_ms : TCP_IDLE_DEFAULT_MS;
 	t->max_clients = tcp_fd_cap(conf->tcp_max_clients);

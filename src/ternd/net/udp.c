@@ -17,6 +17,7 @@
 #include "lib/error.h"
 #include "ternd/base/event.h"
 #include "ternd/base/log.h"
+#include "ternd/dnstap/dnstap.h"
 #include "ternd/net/socket.h"
 #include "ternd/ns/query.h"
 
@@ -34,6 +35,9 @@ struct udp_worker {
 	bool pktinfo; /* wildcard socket: reply from the address each query was sent to */
 	struct stats_block *stats;
 	struct query_guard *guard; /* its clock (read once a batch), RRL table and cookie keys */
+	struct dnstap_ring *dnstap; /* NULL: dnstap off */
+	struct sockaddr_storage local; /* the socket's address (dnstap's response address) */
+	struct sockaddr_storage asked; /* a wildcard socket's: the address a query was sent to */
 	_Alignas(struct cmsghdr) uint8_t ctl_in[UDP_BATCH][UDP_CTL_SIZE];
 	_Alignas(struct cmsghdr) uint8_t ctl_out[UDP_BATCH][UDP_CTL_SIZE];
 	uint8_t in[UDP_BATCH][UDP_IN_MAX];
@@ -112,6 +116,32 @@ static size_t reply_source(struct udp_worker *w, int i, int m)
 	return 0;
 }
 
+/* For dnstap on a wildcard socket: the address received message i was sent to (its packet info),
+ * with the socket's port; the socket's own address when the kernel gave none. */
+static const struct sockaddr *query_local(struct udp_worker *w, int i)
+{
+	struct msghdr *h = &w->msg_in[i].msg_hdr;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO && w->local.ss_family == AF_INET) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			struct sockaddr_in *a = (struct sockaddr_in *)&w->asked;
+			*a = *(struct sockaddr_in *)&w->local;
+			a->sin_addr = pi.ipi_addr;
+			return (struct sockaddr *)a;
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO && w->local.ss_family == AF_INET6) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&w->asked;
+			*a = *(struct sockaddr_in6 *)&w->local;
+			a->sin6_addr = pi.ipi6_addr;
+			return (struct sockaddr *)a;
+		}
+	}
+	return (struct sockaddr *)&w->local;
+}
+
 /* Answers a received batch and sends the answers in as few calls as the kernel allows. */
 static void worker_answer(struct udp_worker *w, int n)
 {
@@ -121,7 +151,9 @@ static void worker_answer(struct udp_worker *w, int n)
 		if (h->msg_flags & MSG_TRUNC)
 			continue;
 		struct query_client client = {
-		    (struct sockaddr *)&w->peers[i], h->msg_namelen, PROTO_UDP, w->stats, w->guard, 0};
+		    (struct sockaddr *)&w->peers[i], h->msg_namelen, PROTO_UDP, w->stats, w->guard, 0, w->dnstap, NULL};
+		if (w->dnstap)
+			client.local = w->pktinfo ? query_local(w, i) : (const struct sockaddr *)&w->local;
 		size_t len = query_process(w->u->srv, w->in[i], w->msg_in[i].msg_len, w->out[m], UDP_OUT_MAX, &client);
 		if (len == 0)
 			continue;
@@ -197,10 +229,10 @@ int udp_start(struct server *srv, struct dns_sockets *socks, struct udp **out, c
 		u->workers[u->nworkers++] = w;
 		w->fd = socks->udp[i]; /* taken over */
 		socks->udp[i] = -1;
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		w->pktinfo = getsockname(w->fd, (struct sockaddr *)&ss, &sl) == 0 &&
-		             socket_is_wildcard((const struct sockaddr *)&ss);
+		socklen_t sl = sizeof(w->local);
+		w->pktinfo = getsockname(w->fd, (struct sockaddr *)&w->local, &sl) == 0 &&
+		             socket_is_wildcard((const struct sockaddr *)&w->local);
+		w->dnstap = dnstap_ring_take(srv->dnstap);
 	}
 	for (size_t i = 0; i < u->nworkers; i++) {
 		if (ev_thread_start_fn(&u->workers[i]->thread, worker_run, u->workers[i], "ternd-udp") < 0) {
@@ -232,6 +264,7 @@ void udp_stop(struct udp *u)
 		if (w->fd >= 0)
 			close(w->fd);
 		query_guard_free(w->guard);
+		dnstap_ring_give(w->dnstap);
 		free(w);
 	}
 	free(u);

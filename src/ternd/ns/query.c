@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <urcu-qsbr.h>
 
 #include "lib/error.h"
@@ -11,6 +12,7 @@
 #include "ternd/ns/ns.h"
 #include "ternd/ns/update_forward.h"
 #include "ternd/base/stats.h"
+#include "ternd/dnstap/dnstap.h"
 #include "ternd/xfrin/xfrin.h"
 
 static int parse_records(struct query *q, const uint8_t *msg, size_t len, size_t pos);
@@ -322,6 +324,27 @@ static size_t sign_answer(struct query *q, uint8_t *out, size_t len, size_t limi
 	return question_end;
 }
 
+/* Hands the exchange to the thread's dnstap ring, with the zone the answer came from. */
+static void log_dnstap(const struct query *q, const struct query_client *client, struct timespec qtime,
+                       const uint8_t *out, size_t rlen)
+{
+	const struct zone *z = q->asked ? q->asked : q->zone;
+	struct dnstap_exchange x = {
+	    .proto = client->proto == PROTO_UDP      ? DNSTAP_UDP
+	             : client->tls != CONFIG_TLS_ANY ? DNSTAP_DOT
+	                                             : DNSTAP_TCP,
+	    .client = client->addr,
+	    .local = client->local,
+	    .query = q->msg,
+	    .qlen = q->len,
+	    .response = out,
+	    .rlen = rlen,
+	    .qtime = qtime,
+	    .zone = z ? z->apex : NULL,
+	};
+	dnstap_log(client->dnstap, &x);
+}
+
 size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
                      const struct query_client *client)
 {
@@ -331,6 +354,9 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 		return 0;
 	}
 	uint16_t flags = wire_get16(msg + 2);
+	struct timespec qtime = {0, 0};
+	if (client->dnstap && dnstap_ring_wants(client->dnstap))
+		clock_gettime(CLOCK_REALTIME, &qtime); /* vDSO: no system call */
 	struct query q;
 	q.srv = srv;
 	q.params = rcu_dereference(srv->params);
@@ -433,5 +459,7 @@ size_t query_process(const struct server *srv, const uint8_t *msg, size_t len, u
 			                                           : client->tls != CONFIG_TLS_ANY ? STATS_TLS
 			                                                                           : STATS_TCP));
 	}
+	if (qtime.tv_sec)
+		log_dnstap(&q, client, qtime, out, rlen);
 	return rlen;
 }

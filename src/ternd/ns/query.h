@@ -10,6 +10,7 @@ enum query_proto { PROTO_UDP, PROTO_TCP };
 
 struct stats_block;
 struct rrl_table;
+struct dnstap_ring;
 
 /* What one answering thread keeps between messages (ns/limit.c): its clock, read once a batch, its
  * response rate limiting table (UDP workers) and the DNS cookie keys of the period. Only that
@@ -39,6 +40,8 @@ struct query_client {
 	struct stats_block *stats; /* the worker's counters; NULL counts nothing */
 	struct query_guard *guard; /* the thread's guard; NULL: no cookies, no rate limiting */
 	uint8_t tls; /* TCP: enum config_tls_need the connection's TLS proved (CONFIG_TLS_ANY: none) */
+	struct dnstap_ring *dnstap; /* the thread's dnstap ring (dnstap/dnstap.h); NULL: not logged */
+	const struct sockaddr *local; /* where the query came in (dnstap's response address); NULL: not known */
 };
 
 /* Answers msg into out (cap bytes, at least 512; 65535 for TCP). For UDP the response is also

@@ -40,6 +40,7 @@ struct ns_params {
 
 struct signals;
 struct usage;
+struct dnstap;
 struct xfrin;
 struct xfr_journal;
 struct tsig_key;
@@ -93,6 +94,8 @@ struct server {
 	struct xfrin *xfrin; /* secondary zones (NOTIFY in, expiry); set before workers start */
 	struct signals *signals; /* conditions signalled (signals/signals.h); NULL = none */
 	struct usage *usage; /* queries by zone and tenant (usage/usage.h), what /metrics shows; NULL = none */
+	struct dnstap *dnstap; /* dnstap output (dnstap/dnstap.h): each answering thread takes a ring of it at
+	                        * start; set before workers start; NULL = none */
 	struct monitors *monitors; /* member health of dynamic answers (dyn/monitor.h), the ctx of
 	                            * monitor_up(); set before workers start; NULL = every member up */
 	const struct xfr_journal *journal; /* zone history for IXFR (the API's store); NULL = none */

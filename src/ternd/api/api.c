@@ -72,6 +72,11 @@ static const struct http_route routes[] = {
     {"GET", "/check", api_check_page, 0, false},
     {"GET", "/check/app.js", api_check_page_script, 0, false},
     {"GET", "/check/style.css", api_check_page_style, 0, false},
+    {"POST", "/api/v1/zones/{}/proposals/{}/reject", api_proposals_reject, 0, false},
+    {"GET", "/console", api_console_page, 0, false},
+    {"GET", "/console/", api_console_page, 0, false},
+    {"GET", "/console/app.js", api_console_script, 0, false},
+    {"GET", "/console/style.css", api_console_style, 0, false},
 };
 
 /* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants; and

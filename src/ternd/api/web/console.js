@@ -159,8 +159,8 @@
         var td = el("td");
         td.appendChild(button(z.name, "Open zone " + z.name, function () { openZone(z.name); }));
         tr.appendChild(td);
-        tr.appendChild(el("td", z.serial));
-        tr.appendChild(el("td", z.locked ? "locked: " + (z.lock_reason || "") : "no"));
+        tr.appendChild(el("td", z.serial, { "data-label": "Serial" }));
+        tr.appendChild(el("td", z.locked ? "locked: " + (z.lock_reason || "") : "no", { "data-label": "Locked" }));
         tb.appendChild(tr);
       });
       $("zones-caption").textContent = (search ? "Zones matching \u201c" + search + "\u201d" : "Zones") +
@@ -247,10 +247,10 @@
     clear(tb);
     rrsets.forEach(function (s) {
       var tr = el("tr");
-      tr.appendChild(el("td", s.name));
-      tr.appendChild(el("td", s.type));
-      tr.appendChild(el("td", s.ttl));
-      var td = el("td");
+      tr.appendChild(el("td", s.name, { "data-label": "Name" }));
+      tr.appendChild(el("td", s.type, { "data-label": "Type" }));
+      tr.appendChild(el("td", s.ttl, { "data-label": "TTL" }));
+      var td = el("td", null, { "data-label": "Records" });
       s.records.forEach(function (r) { td.appendChild(el("div", r, { "class": "rdata" })); });
       tr.appendChild(td);
       var act = el("td");

@@ -17,7 +17,7 @@ import time
 import pytest
 
 import dnsseclab as L
-from apilib import Api, assert_error, keys  # noqa: F401 (the fixture)
+from apilib import Api, keys  # noqa: F401 (the fixture)
 
 API_PORT = 8056
 URL = "http://127.0.0.1:%d" % API_PORT
@@ -631,28 +631,53 @@ def test_keyboard_alone_reaches_the_record_form(lab, browser):
     b.shot("keyboard")
 
 
-def test_reject_route(lab, keys):  # noqa: F811
-    """POST .../proposals/{id}/reject: not by the author, not by another tenant, once only; the
-    zone is untouched; a locked zone's proposal can be rejected."""
-    z = "/api/v1/zones/rej.lab"
-    assert lab.api("POST", "/api/v1/zones", {"name": "rej.lab"}).status == 201
-    serial = lab.api("GET", z).json["serial"]
-    pid = lab.api("POST", z + "/proposals", {"rrsets": [{"name": "x", "type": "A", "ttl": 60,
-                                                         "records": ["192.0.2.1"]}]}).json["id"]
-    assert_error(lab.api("POST", z + "/proposals/%d/reject" % pid), 403, "id", contains="its author (alice)")
-    carol = keys.token("carol")
-    assert_error(lab.api("POST", z + "/proposals/%d/reject" % pid, token=carol), 404)
-    assert_error(lab.api("POST", z + "/proposals/999999/reject", token=lab.bob), 404, "id")
-    assert_error(lab.api("POST", z + "/proposals/abc/reject", token=lab.bob), 404, "id")
-    ro = keys.token("alice", scope={"read_only": True})
-    assert_error(lab.api("POST", z + "/proposals/%d/reject" % pid, token=ro), 403)
-    assert lab.api("PUT", z + "/lock", {"reason": "frozen"}).status == 200
-    r = lab.api("POST", z + "/proposals/%d/reject" % pid, token=lab.bob)
-    assert r.status == 200 and r.json == {"id": pid, "status": "rejected", "reviewer": "bob"}, r
-    assert_error(lab.api("POST", z + "/proposals/%d/reject" % pid, token=lab.bob), 409, "id", contains="rejected")
-    assert lab.api("DELETE", z + "/lock").status == 200
-    assert_error(lab.api("POST", z + "/proposals/%d/approve" % pid, token=lab.bob), 409, "id")
-    p = [p for p in lab.api("GET", z + "/proposals").json["proposals"] if p["id"] == pid][0]
-    assert p["status"] == "rejected" and p["reviewer"] == "bob", p
-    assert lab.api("GET", z).json["serial"] == serial
-    assert lab.api("GET", z + "/rrsets/x/A").status == 404
+
+@needs_browser
+def test_zones_search_and_paging(lab, browser, keys):  # noqa: F811
+    """300 zones of one tenant: pages of 25 forwards and back; a search for "7" (57 of them) over
+    the listing read 200 at a time gives pages of 25, 25 and 7 matches, in the listing's order."""
+    pytest.importorskip("selenium")
+    dora = keys.token("dora")
+    names = ["n%03d.bulk.lab" % i for i in range(300)]
+    r = lab.api("POST", "/api/v1/zones/batch", {"zones": [{"name": n} for n in names]}, token=dora)
+    assert r.status == 201, r
+    listing = [n + "." for n in names]  # canonical order: one parent, labels n000 .. n299
+    matching = [n for n in listing if "7" in n]
+    assert len(matching) == 57
+    b = browser("paging")
+    B = By()
+
+    def page(d):
+        return d.execute_script(
+            "return [document.getElementById('zones-caption').textContent,"
+            " Array.from(document.querySelectorAll('#zones tr td:first-child')).map(function (e) {"
+            "  return e.textContent; }), document.getElementById('zones-prev').disabled,"
+            " document.getElementById('zones-next').disabled];")
+
+    def turn(d, button, caption):
+        d.find_element(B.ID, button).click()
+        wait(d, lambda d: page(d)[0].endswith(caption), what=caption)
+        return page(d)
+
+    def walk(d):
+        sign_in(d, dora)
+        wait(d, lambda d: "(page 1)" in page(d)[0], what="the first page")
+        seen = [page(d)]
+        seen.append(turn(d, "zones-next", "(page 2)"))
+        seen.append(turn(d, "zones-next", "(page 3)"))
+        seen.append(turn(d, "zones-prev", "(page 2)"))
+        d.find_element(B.ID, "search").send_keys("7")
+        d.find_element(B.ID, "search-submit").click()
+        wait(d, lambda d: "matching" in page(d)[0] and "(page 1)" in page(d)[0], what="the search")
+        found = [page(d)]
+        found.append(turn(d, "zones-next", "(page 2)"))
+        found.append(turn(d, "zones-next", "(page 3)"))
+        return seen, found
+    seen, found = b.do(walk)
+    assert seen[0][1:] == [listing[:25], True, False], seen[0]
+    assert seen[1][1] == listing[25:50] and seen[2][1] == listing[50:75] and seen[3][1] == listing[25:50]
+    assert seen[3][2] is False
+    assert found[0][0] == "Zones matching \u201c7\u201d (page 1)", found[0]
+    assert found[0][1] == matching[:25] and found[1][1] == matching[25:50], found
+    assert found[2][1] == matching[50:] and found[2][3] is True, found[2]
+    b.shot("search-page3")

@@ -315,6 +315,9 @@ def test_console_in_chromium(lab, browser):
         return record_rows(d)
     rows = b.do(create)
     assert ("corp.lab.", "SOA") in rows and ("corp.lab.", "NS") in rows, rows
+    # the ownership line shows only where the zone carries ownership (the ownership routes)
+    owned = "ownership" in lab.api("GET", "/api/v1/zones/corp.lab").json
+    assert b.do(lambda d: d.find_element(B.ID, "ownership").is_displayed()) == owned
     assert lab.api("GET", "/api/v1/zones/corp.lab").json["tenant"] == "alice"
 
     # three record sets in one batch: one change, one serial, one journal entry

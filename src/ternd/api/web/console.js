@@ -237,9 +237,29 @@
   function showInfo(z) {
     $("zone-info").textContent = "serial " + z.serial + ", serial policy " + z.serial_policy + ", tenant " + z.tenant +
       ", updated " + when(z.updated) + (z.signed_downstream ? ", signed downstream" : "");
+    showOwnership(z);
     $("lock-state").textContent = z.locked ? "Locked: " + (z.lock_reason || "") : "Not locked.";
     $("lock").disabled = !!z.locked;
     $("unlock").disabled = !z.locked;
+  }
+
+  // ownership (issue 23's ownership routes, where this server has them: a zone then carries an
+  // "ownership" object, and the tenant's claim of the name is at /api/v1/ownership/{name})
+  function showOwnership(z) {
+    var p = $("ownership");
+    p.hidden = !z.ownership;
+    if (!z.ownership) return;
+    var o = z.ownership;
+    p.textContent = "Ownership: " + (o.flagged ? "flagged: " + (o.reason || "another tenant verified this name")
+      : o.verified_by ? "verified by " + o.verified_by : "not flagged");
+    api("GET", "/api/v1/ownership/" + encodeURIComponent(z.name)).then(function (c) {
+      if (z.name !== current) return;
+      var t = "; claim " + c.state + (c.method ? " by " + c.method : "") + (c.verified ? " at " + when(c.verified) : "");
+      if (c.state !== "verified" && c.txt) t += "; to verify, publish " + c.txt.name + " " + c.txt.type + " " + c.txt.value;
+      p.appendChild(document.createTextNode(t));
+    }).catch(function (e) {
+      if (e.status === 404 && z.name === current) p.appendChild(document.createTextNode("; no claim by this tenant"));
+    });
   }
 
   function showRecords(rrsets) {

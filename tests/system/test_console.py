@@ -684,3 +684,44 @@ def test_zones_search_and_paging(lab, browser, keys):  # noqa: F811
     assert found[0][1] == matching[:25] and found[1][1] == matching[25:50], found
     assert found[2][1] == matching[50:] and found[2][3] is True, found[2]
     b.shot("search-page3")
+
+
+@needs_browser
+def test_history_pages(lab, browser, keys):  # noqa: F811
+    """A zone with 25 changes: the history shows the newest 20, "Older changes" the other 5, each
+    once, in the journal's order; then the button goes away."""
+    pytest.importorskip("selenium")
+    erin = keys.token("erin")
+    assert lab.api("POST", "/api/v1/zones", {"name": "hist.lab"}, token=erin).status == 201
+    for i in range(25):
+        r = lab.api("PUT", "/api/v1/zones/hist.lab/rrsets/h/TXT", {"ttl": 60, "records": ['"v%d"' % i]}, token=erin)
+        assert r.status in (200, 201), r
+    journal = []
+    cursor = ""
+    while True:
+        r = lab.api("GET", "/api/v1/zones/hist.lab/changes?limit=20" + cursor, token=erin).json
+        journal += r["changes"]
+        if not r["next"]:
+            break
+        cursor = "&cursor=%d" % r["next"]
+    b = browser("history")
+    B = By()
+
+    def entries(d):
+        return d.execute_script("return Array.from(document.querySelectorAll('#history > li.change p'))"
+                                ".map(function (p) { return p.textContent; })")
+
+    def walk(d):
+        sign_in(d, erin)
+        open_zone(d, "hist.lab.")
+        wait(d, lambda d: len(entries(d)) == 20, what="20 entries")
+        first = entries(d)
+        more = d.find_element(B.ID, "history-more")
+        assert more.is_displayed()
+        more.click()
+        wait(d, lambda d: len(entries(d)) == len(journal), what="all entries")
+        return first, entries(d), d.find_element(B.ID, "history-more").is_displayed()
+    first, every, still = b.do(walk)
+    want = ["serial %d \u2192 %d" % (c["serial_from"], c["serial_to"]) for c in journal]
+    assert len(journal) == 25 and [e.split(" at ")[0] for e in first] == want[:20], first
+    assert [e.split(" at ")[0] for e in every] == want and not still

@@ -78,12 +78,17 @@
 
   var VIEWS = ["signin-view", "zones-view", "zone-view", "check-view"];
 
+  // keyboard focus to a heading (focusable by script only) or a control, so that the next Tab
+  // goes on from where the change happened rather than from the top of the page
+  function focusOn(e) {
+    if (/^H[1-6]$/.test(e.tagName)) e.setAttribute("tabindex", "-1");
+    e.focus();
+  }
+
   function show(id) {
     VIEWS.forEach(function (v) { $(v).hidden = v !== id; });
     $("nav").hidden = id === "signin-view";
-    var h = $(id).querySelector("h2");
-    h.setAttribute("tabindex", "-1");
-    h.focus();
+    focusOn($(id).querySelector("h2"));
   }
 
   function signOut(msg) {
@@ -321,6 +326,7 @@
       li.appendChild(button("Remove", "Remove from the batch: " + describe(c), function () {
         batch.splice(i, 1);
         showBatch();
+        focusOn($("batch-h"));
       }));
       ul.appendChild(li);
     });
@@ -356,7 +362,12 @@
     $("rr-name").focus();
   });
   $("rr-cancel").addEventListener("click", resetForm);
-  $("batch-discard").addEventListener("click", function () { batch = []; showBatch(); say("batch discarded", false); });
+  $("batch-discard").addEventListener("click", function () {
+    batch = [];
+    showBatch();
+    say("batch discarded", false);
+    focusOn($("rr-name"));
+  });
 
   $("batch-apply").addEventListener("click", function () {
     var n = batch.length;
@@ -364,6 +375,7 @@
       batch = [];
       showBatch();
       say(n + " change" + (n > 1 ? "s" : "") + " applied" + (r && r.serial ? ": serial " + r.serial : ""), false);
+      focusOn($("records-h"));
       return loadZone();
     }).catch(fail("apply"));
   });
@@ -372,6 +384,7 @@
       batch = [];
       showBatch();
       say("proposal " + r.id + " filed for review", false);
+      focusOn($("proposals-h"));
       return loadZone();
     }).catch(fail("propose"));
   });
@@ -410,6 +423,7 @@
             " proposal " + p.id, function () {
             api("POST", zpath(current, "/proposals/" + p.id + "/" + verb)).then(function () {
               say("proposal " + p.id + (verb === "approve" ? " approved and applied" : " rejected"), false);
+              focusOn($("proposals-h"));
               return loadZone();
             }).catch(fail(verb + " proposal " + p.id));
           }));

@@ -47,8 +47,14 @@
       opts.headers["Content-Type"] = "application/json";
       opts.body = JSON.stringify(body);
     }
+    var sent = token;
     return fetch(path, opts).then(function (r) {
       return r.text().then(function (t) {
+        if (token !== sent) { // signed out (or in as another) meanwhile: the answer is not shown
+          var gone = new Error("signed out");
+          gone.stale = true;
+          throw gone;
+        }
         if (!r.ok) {
           var m = "HTTP " + r.status;
           try { var e = JSON.parse(t).error; m = e.message + (e.field ? " (" + e.field + ")" : ""); } catch (x) { /* not JSON */ }
@@ -64,7 +70,7 @@
 
   function zpath(zone, rest) { return "/api/v1/zones/" + encodeURIComponent(zone) + (rest || ""); }
 
-  function fail(what) { return function (e) { say(what + ": " + e.message, true); }; }
+  function fail(what) { return function (e) { if (!e.stale) say(what + ": " + e.message, true); }; }
 
   // the claims of the token, for display only (ternd verifies it)
   function claims(t) {
@@ -118,7 +124,7 @@
     ev.preventDefault();
     var t = $("token").value.trim();
     $("token").value = "";
-    signIn(t).catch(function (e) { if (e.status !== 401) say("sign in failed: " + e.message, true); });
+    signIn(t).catch(function (e) { if (e.status !== 401 && !e.stale) say("sign in failed: " + e.message, true); });
   });
   $("signout").addEventListener("click", function () { signOut(); });
   $("nav-zones").addEventListener("click", function () { openZones(search); });
@@ -494,6 +500,6 @@
   // ---- start ----
 
   var saved = sessionStorage.getItem(KEY);
-  if (saved) signIn(saved).catch(function (e) { if (e.status !== 401) say("sign in failed: " + e.message, true); });
+  if (saved) signIn(saved).catch(function (e) { if (e.status !== 401 && !e.stale) say("sign in failed: " + e.message, true); });
   else show("signin-view");
 })();

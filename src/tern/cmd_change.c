@@ -1,5 +1,5 @@
 /* tern change ...: propose a batch of RRset changes for review (from --set/--delete or a JSON
- * file), list a zone's proposals, approve one (it is applied at once). */
+ * file), list a zone's proposals, approve one (it is applied at once) or reject one. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,13 +193,14 @@ static int change_list(struct cli *cli, const struct cli_args *a)
 	return CLI_OK;
 }
 
-static int change_approve(struct cli *cli, const struct cli_args *a)
+/* POST .../proposals/ID/verb: "approve" (applied at once) or "reject". */
+static int change_review(struct cli *cli, const struct cli_args *a, const char *verb)
 {
 	const char *id = a->pos[1];
 	if (strspn(id, "0123456789") != strlen(id))
 		return cli_usage_error(cli, "ID \"%s\" is not a number (see `tern change list %s`)", id, a->pos[0]);
 	struct client_response res;
-	char *path = CLIENT_PATH("zones", a->pos[0], "proposals", id, "approve");
+	char *path = CLIENT_PATH("zones", a->pos[0], "proposals", id, verb);
 	int rc = cli_call(cli, "POST", path, NULL, NULL, 0, &res);
 	free(path);
 	if (rc != CLI_OK)
@@ -208,15 +209,27 @@ static int change_approve(struct cli *cli, const struct cli_args *a)
 		rc = cli_print_json(&res);
 	} else {
 		json_t *ans = cli_json(&res);
-		if (ans)
+		if (ans && strcmp(verb, "approve") == 0)
 			printf("approved change %s: %s to %s (serial %" JSON_INTEGER_FORMAT ")\n", id,
 			       json_string_value(json_object_get(ans, "status")), a->pos[0],
 			       json_integer_value(json_object_get(ans, "serial")));
+		else if (ans)
+			printf("rejected change %s of %s: nothing applied\n", id, a->pos[0]);
 		rc = ans ? CLI_OK : CLI_EAPI;
 		json_decref(ans);
 	}
 	client_response_clear(&res);
 	return rc;
+}
+
+static int change_approve(struct cli *cli, const struct cli_args *a)
+{
+	return change_review(cli, a, "approve");
+}
+
+static int change_reject(struct cli *cli, const struct cli_args *a)
+{
+	return change_review(cli, a, "reject");
 }
 
 static const struct cli_opt propose_opts[] = {
@@ -243,5 +256,7 @@ const struct cli_cmd cmd_change[] = {
      no_opts, change_list},
     {"change", "approve", "ZONE ID", "approve a proposal and apply it (its author cannot)", NULL, 2, 2, no_opts,
      change_approve},
+    {"change", "reject", "ZONE ID", "reject a proposal: nothing is applied (its author cannot)", NULL, 2, 2, no_opts,
+     change_reject},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL},
 };

@@ -20,7 +20,7 @@ static const struct {
 } groups[] = {
     {"zone", cmd_zone, "zones: create, list, show, delete, export, import, lock, history"},
     {"record", cmd_record, "RRsets of a zone: list, get, set, delete"},
-    {"change", cmd_change, "changes under review: propose, list, approve"},
+    {"change", cmd_change, "changes under review: propose, list, approve, reject"},
     {"dnssec", cmd_dnssec, "signed zones: ksk-submitted, ds-removed, backup, restore"},
     {"geo", cmd_geo, "dynamic answers for other servers: render-knot"},
     {"service", cmd_service,

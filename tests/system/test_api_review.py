@@ -224,3 +224,36 @@ def test_listing_row_equals_the_zone(srv, keys):
     assert page[1]["lock_reason"] is None and page[1]["locked"] is False
     assert r.body.isascii(), r.body
     api.close()
+
+
+def test_reject(srv, keys):
+    """POST .../proposals/{id}/reject: by another principal (the author is refused, another tenant
+    sees nothing), once; the zone does not change; a locked zone's proposal may be rejected; a
+    rejected proposal cannot be approved."""
+    author = srv.api(keys.token("author4"))
+    admin = srv.api(keys.token("reviewer4", admin=True))
+    stranger = srv.api(keys.token("stranger4"))
+    author.create_zone("reject.test")
+    z = "/api/v1/zones/reject.test"
+    r = author.post(z + "/proposals", {"rrsets": [{"name": "no", "type": "A", "ttl": 60, "records": ["192.0.2.7"]}]})
+    assert r.status == 201, r
+    pid = r.json["id"]
+    serial = soa_serial(srv, "reject.test")
+    journal = len(author.get(z + "/changes").json["changes"])
+    assert_error(author.post(z + "/proposals/%d/reject" % pid), 403, "id", contains="its author (author4)")
+    assert_error(stranger.post(z + "/proposals/%d/reject" % pid), 404)
+    assert_error(admin.post(z + "/proposals/%d/reject" % (pid + 1000)), 404, "id")
+    assert_error(admin.post(z + "/proposals/x%d/reject" % pid), 404, "id")
+    assert author.put(z + "/lock", {"reason": "frozen"}).status == 200
+    r = admin.post(z + "/proposals/%d/reject" % pid)
+    assert r.status == 200 and r.json == {"id": pid, "status": "rejected", "reviewer": "reviewer4"}, r
+    assert_error(admin.post(z + "/proposals/%d/reject" % pid), 409, "id", contains="rejected, not pending")
+    assert author.delete(z + "/lock").status == 200
+    assert_error(admin.post(z + "/proposals/%d/approve" % pid), 409, "id", contains="rejected")
+    p = [p for p in author.get(z + "/proposals").json["proposals"] if p["id"] == pid][0]
+    assert p["status"] == "rejected" and p["reviewer"] == "reviewer4", p
+    assert_not_served(srv, "no.reject.test", "A")
+    assert soa_serial(srv, "reject.test") == serial
+    assert len(author.get(z + "/changes").json["changes"]) == journal
+    for c in (author, admin, stranger):
+        c.close()

@@ -160,7 +160,7 @@ def record_lines(text):
 COMMANDS = ["zone create", "zone list", "zone show", "zone delete", "zone export", "zone import", "zone lock",
             "zone unlock", "zone history", "zone sign", "zone dnssec", "zone key-journal", "dnssec ksk-submitted",
             "dnssec backup", "dnssec restore", "record get", "record set", "record delete", "change propose",
-            "change list", "change approve", "tsig-key create", "tsig-key list", "tsig-key delete"]
+            "change list", "change approve", "change reject", "tsig-key create", "tsig-key list", "tsig-key delete"]
 
 
 def test_help_lists_every_command(srv):
@@ -561,6 +561,18 @@ def test_change_review(srv, tmp_path):
     assert [p for p in doc["proposals"] if str(p["id"]) == cid][0]["status"] == "pending"
     assert json.loads(ok(srv, "--json", "change", "approve", "review.test", cid, token="admin"))["status"] == "applied"
     assert srv.served("y.review.test", "AAAA") == []
+
+    # reject: not by the author; by another, once; nothing applied
+    cid = re.search(r"proposed change (\d+)", ok(srv, "change", "propose", "review.test", "--set", "r", "A", "60",
+                                                  "192.0.2.9")).group(1)
+    api_error(fails(srv, 1, "change", "reject", "review.test", cid), 403, "id")
+    assert ok(srv, "change", "reject", "review.test", cid, token="admin") == \
+        "rejected change %s of review.test: nothing applied\n" % cid
+    row = [r for r in rows(ok(srv, "change", "list", "review.test")) if r[0] == cid][0]
+    assert row[1:4] == ["rejected", "alice", "root"], row
+    assert srv.served("r.review.test") == []
+    api_error(fails(srv, 1, "change", "reject", "review.test", cid, token="admin"), 409, "id")
+    assert "not a number" in fails(srv, 2, "change", "reject", "review.test", "x1")
 
     # bad RDATA in a proposal names the record; a bad file is a usage error
     err = fails(srv, 1, "change", "propose", "review.test", "--set", "z", "A", "60", "192.0.2.1",

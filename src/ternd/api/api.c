@@ -77,6 +77,11 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/ownership/{}", api_ownership_show, 0, false},
     {"POST", "/api/v1/ownership/{}/verify", api_ownership_verify, 0, true},
     {"POST", "/api/v1/zones/{}/bootstrap", api_zones_bootstrap, 0, true},
+    {"POST", "/api/v1/zones/{}/proposals/{}/reject", api_proposals_reject, 0, false},
+    {"GET", "/console", api_console_page, 0, false},
+    {"GET", "/console/", api_console_page, 0, false},
+    {"GET", "/console/app.js", api_console_script, 0, false},
+    {"GET", "/console/style.css", api_console_style, 0, false},
 };
 
 /* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants; and

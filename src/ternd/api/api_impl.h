@@ -237,6 +237,11 @@ void api_check_page(void *ctx, const struct http_request *req, struct http_respo
 void api_check_page_script(void *ctx, const struct http_request *req, struct http_response *res);
 void api_check_page_style(void *ctx, const struct http_request *req, struct http_response *res);
 extern const char api_check_page_headers[];
+/* The web console (api_console_web.c): its page at /console/ (and /console), script and style,
+ * served with api_check_page_headers. */
+void api_console_page(void *ctx, const struct http_request *req, struct http_response *res);
+void api_console_script(void *ctx, const struct http_request *req, struct http_response *res);
+void api_console_style(void *ctx, const struct http_request *req, struct http_response *res);
 /* Its request: {"kind": "domain" | "fqdn" | "cache", "name": NAME, "type": TYPE (fqdn, cache;
  * default A), "resolvers": [ADDR[:PORT], ...] (fqdn, cache; at most API_CHECK_MAXRESOLVERS)}, or
  * {"kind": "service", "id": ID, "ca": CA-DOMAIN (optional)}. */
@@ -319,6 +324,7 @@ void api_soa_put(void *ctx, const struct http_request *req, struct http_response
 void api_proposals_create(void *ctx, const struct http_request *req, struct http_response *res);
 void api_proposals_list(void *ctx, const struct http_request *req, struct http_response *res);
 void api_proposals_approve(void *ctx, const struct http_request *req, struct http_response *res);
+void api_proposals_reject(void *ctx, const struct http_request *req, struct http_response *res);
 /* DNSSEC routes (api_dnssec.c). */
 void api_dnssec_get(void *ctx, const struct http_request *req, struct http_response *res);
 void api_dnssec_put(void *ctx, const struct http_request *req, struct http_response *res);

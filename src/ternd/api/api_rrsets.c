@@ -518,3 +518,45 @@ void api_proposals_approve(void *ctx, const struct http_request *req, struct htt
 	change_rrsets_free(ch, n);
 	api_caller_free(&c);
 }
+
+/* POST .../proposals/{id}/reject: a pending proposal refused by another principal (its author
+ * cannot review it); nothing in the zone changes, so a locked zone's proposals can be rejected. */
+void api_proposals_reject(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct api *a = ctx;
+	struct api_caller c;
+	struct store_zone z;
+	if (!api_open(a, req, res, &c, &z, false, NULL))
+		return;
+	char *end, err[256] = "";
+	long long id = strtoll(req->params[1], &end, 10);
+	struct store_proposal p = {0};
+	struct store_txn *t = NULL;
+	int rc;
+	if (!api_whole_zone(&c, &z, true, res)) {
+		/* answered */
+	} else if (*end || id <= 0 || store_proposal_get(store_latest(a->store), id, &p, err, sizeof(err)) < 0 ||
+	           !name_equal(p.zone, z.apex)) {
+		http_error(res, 404, "id", "no proposal %.40s in this zone", req->params[1]);
+	} else if (p.status != STORE_PROPOSAL_PENDING) {
+		http_error(res, 409, "id", "proposal %lld is %s, not pending", id,
+		           store_proposal_status_name(p.status));
+	} else if (strcmp(p.author, c.p.tenant) == 0) {
+		http_error(res, 403, "id", "a change cannot be rejected by its author (%s)", p.author);
+	} else if ((rc = store_begin(a->store, &t, err, sizeof(err))) < 0 ||
+	           (rc = store_proposal_set_status(t, id, STORE_PROPOSAL_REJECTED, c.p.tenant, err, sizeof(err))) < 0 ||
+	           (rc = store_commit(t, err, sizeof(err)), t = NULL, rc) < 0) {
+		/* another reviewer moved it first: the store says what it is now */
+		if (rc == TERN_EINVAL)
+			http_error(res, 409, "id", "%s", err);
+		else
+			http_error(res, 503, NULL, "the proposal could not be rejected: %s", err);
+	} else {
+		http_json(
+		    res, 200,
+		    json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "status", "rejected", "reviewer", c.p.tenant));
+	}
+	store_rollback(t); /* after a failed step before the commit (the commit frees it either way) */
+	store_proposal_clear(&p);
+	api_caller_free(&c);
+}

@@ -416,16 +416,18 @@ void api_proposals_create(void *ctx, const struct http_request *req, struct http
 	} else if ((ch = parse_batch(&z, &c, json_object_get(body, "rrsets"), &n, res)) != NULL &&
 	           api_monitors_allowed(a, ch, n, true, res)) {
 		char *text = json_dumps(body, JSON_COMPACT);
+		int rc = -1;
 		if (text && store_begin(a->store, &t, err, sizeof(err)) == 0 &&
-		    store_proposal_create(t, z.apex, c.p.tenant, text, time(NULL), &id, err, sizeof(err)) == 0 &&
-		    store_commit(t, err, sizeof(err)) == 0) {
-			t = NULL;
+		    store_proposal_create(t, z.apex, c.p.tenant, text, time(NULL), &id, err, sizeof(err)) == 0) {
+			rc = store_commit(t, err, sizeof(err));
+			t = NULL; /* freed, committed or not */
+		}
+		if (rc == 0)
 			http_json(res, 201,
 			          json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "status", "pending", "author",
 			                    c.p.tenant));
-		} else {
+		else
 			http_error(res, 503, NULL, "the proposal could not be stored: %s", err);
-		}
 		free(text);
 	}
 	if (t)

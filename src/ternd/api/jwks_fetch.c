@@ -150,13 +150,13 @@ static void keep(struct jwks_fetch *f, const struct body *b)
 {
 	struct store_txn *t = NULL;
 	char err[256] = "";
-	if (store_begin(f->store, &t, err, sizeof(err)) < 0 ||
-	    store_setting_put(t, f->setting, b->buf, b->len, err, sizeof(err)) < 0 ||
-	    store_commit(t, err, sizeof(err)) < 0) {
-		if (t)
-			store_rollback(t);
+	int rc = store_begin(f->store, &t, err, sizeof(err));
+	if (rc == 0 && (rc = store_setting_put(t, f->setting, b->buf, b->len, err, sizeof(err))) < 0)
+		store_rollback(t);
+	else if (rc == 0)
+		rc = store_commit(t, err, sizeof(err)); /* frees t, committed or not */
+	if (rc < 0)
 		log_warning("API: JWKS %s: not kept in the store: %s", f->url, err);
-	}
 }
 
 /* Fetches now; returns when the next fetch is due (ms from now). */

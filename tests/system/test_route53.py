@@ -429,3 +429,34 @@ def test_bad_bodies_on_create(srv, keys):
         err((st, doc), 400, "InvalidInput", words)
     err(cli.call("POST", "/2013-04-01/hostedzone", body=create_body("bad..name", "r")), 400, "InvalidDomainName")
     assert cli.ok("GET", "/2013-04-01/hostedzonecount").find(NS + "HostedZoneCount").text == "0"
+
+
+def test_cli_keys(srv, keys):
+    """`tern r53-key create` prints a key that signs; `tern r53-key delete` ends it."""
+    import os
+    import re
+    import subprocess
+
+    import ternlib
+    cli_bin = os.environ.get("TERN_CLI", os.path.join(os.path.dirname(ternlib.TERND), "tern"))
+    env = dict(os.environ, TERN_API="http://127.0.0.1:%d" % srv.api_port, TERN_TOKEN=keys.token("r53-cli"))
+    p = subprocess.run([cli_bin, "r53-key", "create"], capture_output=True, text=True, env=env, timeout=30)
+    assert p.returncode == 0, p.stderr
+    m = re.search(r"access key (AKTN[A-Z2-7]{16}); its secret, shown this once:\n(\S{40})\n", p.stdout)
+    assert m, p.stdout
+    cli = R53(srv.api_port, m.group(1), m.group(2))
+    cli.ok("POST", "/2013-04-01/hostedzone", body=create_body("cli.test", "c"), status=201)
+    assert srv.api(keys.token("r53-cli")).get("/api/v1/zones/cli.test").status == 200
+    p = subprocess.run([cli_bin, "r53-key", "delete", m.group(1)], capture_output=True, text=True, env=env,
+                       timeout=30)
+    assert p.returncode == 0, p.stderr
+    err(cli.call("GET", "/2013-04-01/hostedzonecount"), 403, "InvalidClientTokenId")
+    p = subprocess.run([cli_bin, "r53-key", "delete", m.group(1)], capture_output=True, text=True, env=env,
+                       timeout=30)
+    assert p.returncode != 0 and "no access key" in p.stderr, (p.stdout, p.stderr)
+
+
+def test_top_level_name(srv, keys):
+    cli = new_key(srv, keys, "r53-tld")
+    err(cli.call("POST", "/2013-04-01/hostedzone", body=create_body("tld", "t")), 400, "InvalidDomainName",
+        "top-level")

@@ -42,8 +42,8 @@ static void check_escaped(const char *s)
 		char c = t.s[i];
 		if (c == '<' || c == '>' || c == '"' || c == '\'')
 			fail("a raw < > \" or ' in escaped text");
-		if (c == '&' && strncmp(t.s + i, "&amp;", 5) && strncmp(t.s + i, "&lt;", 4) && strncmp(t.s + i, "&gt;", 4) &&
-		    strncmp(t.s + i, "&quot;", 6) && strncmp(t.s + i, "&apos;", 6))
+		if (c == '&' && strncmp(t.s + i, "&amp;", 5) && strncmp(t.s + i, "&lt;", 4) &&
+		    strncmp(t.s + i, "&gt;", 4) && strncmp(t.s + i, "&quot;", 6) && strncmp(t.s + i, "&apos;", 6))
 			fail("a raw & in escaped text");
 		if ((unsigned char)c < 0x20 && c != '\t' && c != '\n')
 			fail("a control character in escaped text");

@@ -460,3 +460,76 @@ def test_top_level_name(srv, keys):
     cli = new_key(srv, keys, "r53-tld")
     err(cli.call("POST", "/2013-04-01/hostedzone", body=create_body("tld", "t")), 400, "InvalidDomainName",
         "top-level")
+
+
+def test_change_pending_until_every_pop_serves(tmp_path, keys):
+    """With PoPs polled, a change is PENDING until each PoP's /healthz reports the zone served at its
+    serial (or later), then INSYNC. The PoP here is a stand-in whose report the test sets."""
+    import http.server
+    import json
+    import os
+    import threading
+    import time
+
+    import ternlib
+    from apilib import ApiTernd
+    from ternlib import free_port
+
+    if not os.access(ternlib.TERND, os.X_OK):
+        pytest.skip("no ternd binary at %s (make build)" % ternlib.TERND)
+    report = {"status": "ok", "uptime": 1, "zones": 0, "serials": {}, "secondaries": {}}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps(report).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    pop_port = free_port()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", pop_port), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+
+    class WithPops(ApiTernd):
+        def write_config(self, listen, extra_server=""):
+            self.extra_top = ("pops:\n  interval: 0.2\n  timeout: 0.2\n  list:\n"
+                              "    - {name: fake, healthz: \"http://127.0.0.1:%d/healthz\"}\n" % pop_port)
+            super().write_config(listen, extra_server)
+
+    s = WithPops(keys, workdir=str(tmp_path)).start()
+    try:
+        cli = new_key(s, keys, "r53-pops")
+        doc = cli.ok("POST", "/2013-04-01/hostedzone", body=create_body("pend.test", "p"), status=201)
+        zid = zone_id(doc)
+        assert doc.find(NS + "ChangeInfo/" + NS + "Status").text == "PENDING"
+        doc = cli.ok("POST", "/2013-04-01/hostedzone/%s/rrset" % zid,
+                     body=batch(change("CREATE", "www.pend.test", "A", 60, ["192.0.2.8"])))
+        cid = doc.find(NS + "ChangeInfo/" + NS + "Id").text.split("/")[-1]
+        assert doc.find(NS + "ChangeInfo/" + NS + "Status").text == "PENDING"
+        assert answers(s, "www.pend.test") == ["192.0.2.8"]  # the primary serves it already
+
+        def status():
+            return cli.ok("GET", "/2013-04-01/change/%s" % cid).find(NS + "ChangeInfo/" + NS + "Status").text
+
+        serial = s.query("pend.test", "SOA").answer[0][0].serial
+        # the PoP serves the version before: still PENDING, however long
+        # (a PoP serves the zones its /healthz lists under "serials", at that serial)
+        report["serials"] = {"pend.test.": serial - 1}
+        report["secondaries"] = {"pend.test.": {"state": "ok", "serving": True, "serial": serial - 1,
+                                                "last_transfer": 0}}
+        time.sleep(1.0)
+        assert status() == "PENDING"
+        report["serials"]["pend.test."] = serial
+        report["secondaries"]["pend.test."]["serial"] = serial
+        deadline = time.time() + 10
+        while status() != "INSYNC":
+            assert time.time() < deadline, "still PENDING with the PoP at serial %d" % serial
+            time.sleep(0.1)
+    finally:
+        httpd.shutdown()
+        finish(s)

@@ -533,3 +533,24 @@ def test_change_pending_until_every_pop_serves(tmp_path, keys):
     finally:
         httpd.shutdown()
         finish(s)
+
+
+def test_zone_made_over_the_json_api(srv, keys):
+    """A zone the JSON API made is the tenant's in Route 53's view too (its id found among the
+    tenant's zones), and a write through one API is seen by the other."""
+    api = srv.api(keys.token("r53-json"))
+    api.create_zone("json.test")
+    cli = new_key(srv, keys, "r53-json")
+    doc = cli.ok("GET", "/2013-04-01/hostedzonesbyname", [("dnsname", "json.test")])
+    zones = list(doc.iter(NS + "HostedZone"))
+    assert [z.find(NS + "Name").text for z in zones] == ["json.test."]
+    zid = zones[0].find(NS + "Id").text.split("/")[-1]
+    g = cli.ok("GET", "/2013-04-01/hostedzone/%s" % zid)
+    assert g.find(NS + "HostedZone/" + NS + "CallerReference").text == "tern-" + zid
+    assert g.find(NS + "HostedZone/" + NS + "Config/" + NS + "Comment") is None
+    cli.ok("POST", "/2013-04-01/hostedzone/%s/rrset" % zid,
+           body=batch(change("CREATE", "a.json.test", "A", 60, ["192.0.2.77"])))
+    assert api.get("/api/v1/zones/json.test/rrsets/a/A").json["records"] == ["192.0.2.77"]
+    api.put_rrset("json.test", "b", "A", 60, ["192.0.2.78"])
+    full, _ = rrsets(cli, zid, name="b.json.test", type="A", maxitems="1")
+    assert full == [("b.json.test.", "A", 60, ["192.0.2.78"])]

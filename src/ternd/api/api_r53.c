@@ -263,6 +263,47 @@ static void zone_id(const struct store_zone *z, char out[24])
 	snprintf(out, 24, "Z%014" PRIX64, (uint64_t)z->id);
 }
 
+static void id_name(uint64_t id, char *out, size_t cap)
+{
+	snprintf(out, cap, "r53 id Z%014" PRIX64, id);
+}
+
+/* The zone of store id id if it is tenant's: 0 with *z, TERN_ENOTFOUND, or another error. A zone
+ * made over this API is found through its setting (r53 id ZID: its name), one row; another (made
+ * over the JSON API) among the tenant's zones. */
+static int zone_of_id(struct api *a, const char *tenant, uint64_t id, struct store_zone *z)
+{
+	char name[64], err[256];
+	void *v = NULL;
+	size_t len = 0;
+	int64_t when;
+	uint8_t apex[NAME_MAXLEN];
+	id_name(id, name, sizeof(name));
+	int rc = store_setting_get(store_latest(a->store), name, &v, &len, &when, err, sizeof(err));
+	if (rc < 0 && rc != TERN_ENOTFOUND)
+		return rc;
+	if (rc == 0 && len && len < NAME_MAXLEN * 4 && !memchr(v, 0, len) &&
+	    name_from_text(apex, v, (const uint8_t *)"") >= 0 &&
+	    store_zone_get(store_latest(a->store), apex, z, err, sizeof(err)) == 0 && (uint64_t)z->id == id &&
+	    strcmp(z->tenant, tenant) == 0) {
+		free(v);
+		return 0;
+	}
+	free(v);
+	struct store_zone *all = NULL;
+	size_t n = 0;
+	if ((rc = tenant_zones(a, tenant, &all, &n)) < 0)
+		return rc;
+	rc = TERN_ENOTFOUND;
+	for (size_t i = 0; i < n && rc; i++)
+		if ((uint64_t)all[i].id == id) {
+			*z = all[i];
+			rc = 0;
+		}
+	free(all);
+	return rc;
+}
+
 /* The caller's zone of Route 53 id text (with or without "/hostedzone/"): true with *z, else the
  * answer (NoSuchHostedZone: another tenant's zone is not told apart from none) is written. */
 static bool zone_by_id(struct api *a, const struct api_caller *c, const char *text, struct store_zone *z,
@@ -272,23 +313,16 @@ static bool zone_by_id(struct api *a, const struct api_caller *c, const char *te
 		text += 12;
 	char *end = NULL;
 	uint64_t id =
-	    text[0] == 'Z' && strlen(text) <= 20 && strspn(text + 1, "0123456789ABCDEF") == strlen(text + 1) && text[1]
+	    text[0] == 'Z' && strlen(text) <= 17 && strspn(text + 1, "0123456789ABCDEF") == strlen(text + 1) && text[1]
 	        ? strtoull(text + 1, &end, 16)
 	        : 0;
-	struct store_zone *all = NULL;
-	size_t n = 0;
-	if (id && tenant_zones(a, c->p.tenant, &all, &n) < 0) {
+	int rc = id ? zone_of_id(a, c->p.tenant, id, z) : TERN_ENOTFOUND;
+	if (rc == 0)
+		return true;
+	if (rc == TERN_ENOTFOUND)
+		r53_error(res, 404, "NoSuchHostedZone", "No hosted zone found with ID: %.64s", text);
+	else
 		r53_error(res, 503, "ServiceUnavailable", "the store cannot be read");
-		return false;
-	}
-	for (size_t i = 0; i < n; i++)
-		if ((uint64_t)all[i].id == id) {
-			*z = all[i];
-			free(all);
-			return true;
-		}
-	free(all);
-	r53_error(res, 404, "NoSuchHostedZone", "No hosted zone found with ID: %.64s", text);
 	return false;
 }
 
@@ -549,8 +583,10 @@ void api_r53_create_zone(void *ctx, const struct http_request *req, struct http_
 	snprintf(m.comment, sizeof(m.comment), "%s", cr.comment);
 	char id[24];
 	zone_id(&sz, id);
-	if (meta_put(a, &sz, &m, err, sizeof(err)) < 0 ||
-	    settings_put(a, (const char *const[]){rname}, (const char *const[]){id}, 1, err, sizeof(err)) < 0)
+	char iname[64];
+	id_name((uint64_t)sz.id, iname, sizeof(iname));
+	const char *names[] = {rname, iname}, *values[] = {id, text};
+	if (meta_put(a, &sz, &m, err, sizeof(err)) < 0 || settings_put(a, names, values, 2, err, sizeof(err)) < 0)
 		log_warning("API: Route 53 zone %s: its caller reference and comment not kept: %s", text, err);
 	char cid[40];
 	time_t now = time(NULL);
@@ -759,7 +795,10 @@ void api_r53_delete_zone(void *ctx, const struct http_request *req, struct http_
 		goto out;
 	}
 	struct meta none = {0};
-	if (meta_put(a, &z, &none, err, sizeof(err)) < 0)
+	char iname[64];
+	id_name((uint64_t)z.id, iname, sizeof(iname));
+	const char *names[] = {iname}, *values[] = {""};
+	if (meta_put(a, &z, &none, err, sizeof(err)) < 0 || settings_put(a, names, values, 1, err, sizeof(err)) < 0)
 		log_warning("API: Route 53 zone %s: its tags not removed: %s", text, err);
 	char cid[40];
 	time_t now = time(NULL);
@@ -1198,34 +1237,28 @@ void api_r53_get_change(void *ctx, const struct http_request *req, struct http_r
 	const char *id = req->params[0];
 	if (strncmp(id, "/change/", 8) == 0)
 		id += 8;
-	char zid[24];
 	uint64_t zone = 0, at = 0;
 	uint32_t serial = 0;
 	bool ok = strlen(id) == 31 && (id[0] == CHANGE_KIND_WRITE || id[0] == CHANGE_KIND_DELETE) &&
 	          strspn(id + 1, "0123456789ABCDEF") == 30 &&
 	          sscanf(id + 1, "%12" SCNx64 "%8" SCNx32 "%10" SCNx64, &zone, &serial, &at) == 3;
-	struct store_zone *all = NULL, *z = NULL;
-	size_t n = 0;
-	if (ok && tenant_zones(a, c.p.tenant, &all, &n) < 0) {
+	struct store_zone z;
+	int rc = ok ? zone_of_id(a, c.p.tenant, zone, &z) : TERN_ENOTFOUND;
+	if (rc < 0 && rc != TERN_ENOTFOUND) {
 		r53_error(res, 503, "ServiceUnavailable", "the store cannot be read");
 		goto out;
 	}
-	for (size_t i = 0; ok && i < n && !z; i++)
-		if (((uint64_t)all[i].id & 0xffffffffffffULL) == zone)
-			z = &all[i];
 	/* a write to a zone of the caller's; a deletion of one no longer there (nothing to tell) */
-	if (!ok || (id[0] == CHANGE_KIND_WRITE && !z)) {
+	if (!ok || (id[0] == CHANGE_KIND_WRITE && rc < 0)) {
 		r53_error(res, 404, "NoSuchChange", "A change with the specified change ID does not exist: %.64s", id);
 		goto out;
 	}
-	(void)zid;
-	bool insync = id[0] == CHANGE_KIND_WRITE ? served(a, z->apex, serial) : z == NULL;
+	bool insync = id[0] == CHANGE_KIND_WRITE ? served(a, z.apex, serial) : rc == TERN_ENOTFOUND;
 	struct text t = {0};
 	xml_begin(&t, "GetChangeResponse");
 	change_info(&t, id, insync, (time_t)at, NULL);
 	xml_end(res, 200, &t, "GetChangeResponse");
 out:
-	free(all);
 	api_caller_free(&c);
 }
 

@@ -109,13 +109,17 @@ resource "aws_route53_record" "txt" {
 
 
 def calls(log):
-    """The Route 53 API's operations the provider called, in order (from its debug log)."""
-    out = []
+    """The Route 53 API's operations the provider called, in order (from its debug log: an entry
+    starts with a timestamp, and a request's fields may follow its body on later lines)."""
+    out, sent, seen = [], False, False
     with open(log, errors="replace") as f:
         for line in f:
+            if re.match(r"\d{4}-\d\d-\d\dT", line):
+                sent, seen = "HTTP Request Sent" in line, False
             m = re.search(r"rpc\.method=([A-Za-z]+)", line)
-            if m and "HTTP Request Sent" in line:
+            if sent and m and not seen:
                 out.append(m.group(1))
+                seen = True
     return out
 
 

@@ -20,15 +20,18 @@ struct build {
 	int depth;
 	size_t nodes;
 	int rc;
+	bool stopped; /* the message is written */
 	char *err;
 	size_t errlen;
 };
 
-static void stop(struct build *b, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void stop(struct build *b, int rc, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void stop(struct build *b, int rc, const char *fmt, ...)
 {
 	if (b->rc == 0) {
 		b->rc = rc;
+	}
+	if (b->rc == rc && b->err && b->errlen && !b->stopped) {
+		b->stopped = true;
 		va_list ap;
 		va_start(ap, fmt);
 		vsnprintf(b->err, b->errlen, fmt, ap);
@@ -190,13 +193,14 @@ const struct r53_node *r53_xml_child(const struct r53_node *n, const char *name)
 
 /* ---- reading the request documents ---- */
 
-static int bad(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int bad(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int bad(char *err, size_t errlen, const char *fmt, ...)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
 	return TERN_EINVAL;
 }
 

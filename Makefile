@@ -12,7 +12,7 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config libknot-dev liburcu
 	libidn2-dev whois \
 	libpq-dev postgresql-15 zonemaster-cli dnsviz \
 	chromium chromium-driver python3-selenium \
-	libfstrm-dev fstrm-bin dnstap-ldns knot-module-dnstap
+	libfstrm-dev fstrm-bin dnstap-ldns knot-module-dnstap libexpat1-dev
 PY := /usr/bin/python3
 # ternd refuses to run as root unless told (server.user, privdrop.h): the tests, the benches and
 # `make run` run everything as root on a fresh machine, so they say so here

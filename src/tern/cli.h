@@ -101,4 +101,5 @@ extern const struct cli_cmd cmd_tsig[];
 extern const struct cli_cmd cmd_ownership[];
 /* tern zone bootstrap (cmd_ownership.c) */
 int cli_zone_bootstrap(struct cli *cli, const struct cli_args *a);
+extern const struct cli_cmd cmd_r53[];
 extern const struct cli_cmd cmd_explain[]; /* one command, no subcommand word: its name is "" */

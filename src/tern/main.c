@@ -33,6 +33,7 @@ static const struct {
     {"usage", cmd_usage, "queries and zone-days per zone, for billing: report"},
     {"tsig-key", cmd_tsig, "TSIG keys for dynamic updates (RFC 2136) of your zones: create, list, delete"},
     {"ownership", cmd_ownership, "proof that a domain name is yours (TXT token or delegation): claim, verify, show"},
+    {"r53-key", cmd_r53, "access keys of the Route 53-compatible API (Terraform's AWS provider): create, delete"},
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 

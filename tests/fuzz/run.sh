@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZ=$ROOT/tests/fuzz
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CC=${CC:-clang}
-ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_explain api_import xfrin xfrin_pipeline catalog_in token jwks http dnssec ds_answer backup dyn pops ech acme_responder acme_json deployment alias update check_answer check_registry tsig_acl check_advice api_check check_svg pg_payload bootstrap pop_usage"
+ALL_HARNESSES="query zonefile config name zone_apply rrtext api_json api_explain api_import xfrin xfrin_pipeline catalog_in token jwks http dnssec ds_answer backup dyn pops ech acme_responder acme_json deployment alias update check_answer check_registry tsig_acl check_advice api_check check_svg pg_payload bootstrap pop_usage r53_xml"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -53,6 +53,7 @@ max_len() {
 	backup) echo 8192 ;;   # a backup of a few keys (a 16-key one is about 10 KB)
 	acme_responder) echo 10240 ;; # past the 8 KiB head bound
 	acme_json) echo 8192 ;; # an order of 100 authorizations is about 6 KB
+	r53_xml) echo 16384 ;; # a change batch of some dozens of changes
 	*) echo 4096 ;;
 	esac
 }
@@ -86,12 +87,13 @@ lib_srcs() {
 		src/ternd/http/http_parse.c) ;;                               # requests: fuzz_http
 		src/ternd/acme/responder_main.c) continue ;;                  # a program (its own main)
 		src/ternd/store/store_pg_payload.c) ;;                        # the PostgreSQL NOTIFY payload: fuzz_pg_payload
+		src/ternd/api/r53_xml.c | src/ternd/api/r53_sigv4.c) ;;      # the Route 53 API's bodies and signatures: fuzz_r53_xml
 		src/ternd/main.c | src/ternd/net/* | src/ternd/api/* | src/ternd/http/* | src/ternd/store/*) continue ;;
 		esac
 		[ -f "$f" ] && echo "${f#"$ROOT"/}"
 	done
 }
-PKGS="libzscanner libknot liburcu-qsbr yaml-0.1 jansson libcurl libmosquitto dbus-1 libidn2" # libcurl: the configuration's URL check; libmosquitto and dbus-1: signals/mqtt.c and dbus.c, linked with signals.c
+PKGS="libzscanner libknot liburcu-qsbr yaml-0.1 jansson libcurl libmosquitto dbus-1 libidn2 expat" # libcurl: the configuration's URL check; libmosquitto and dbus-1: signals/mqtt.c and dbus.c, linked with signals.c
 pkg-config --exists libcrypto 2>/dev/null && PKGS="$PKGS libcrypto" # TSIG and DNSSEC code, when present
 pkg-config --exists libssl 2>/dev/null && PKGS="$PKGS libssl" # lib/tls_client.c (XoT in), linked with every lib object
 

@@ -78,6 +78,8 @@ def test_every_documented_route_is_served(srv, keys):
     assert owner.post("/api/v1/services/%s/domains" % sid2, {"name": "www.oa-alias.test"}).status == 202
     # a TSIG key named as the {name} parameter, shown and deleted by GET and DELETE .../tsig-keys/{name}
     assert owner.post("/api/v1/tsig-keys", {"name": "www", "acl": [{"zones": ["oa.test"]}]}).status == 201
+    # a Route 53 access key, deleted by DELETE .../r53-keys/{id}
+    r53_key = owner.post("/api/v1/r53-keys").json["access_key_id"]
     params = {"zone": "oa.test", "name": "www", "type": "A", "id": str(pid), "service": sid, "tenant": "openapi"}
     bodies = {
         ("POST", "/api/v1/zones"): {"name": "oa-new.test"},
@@ -108,6 +110,8 @@ def test_every_documented_route_is_served(srv, keys):
             url = "/api/v1/zones/oa-delete.test"
         if method == "DELETE" and shape(path) == "/api/v1/zones/{}/rrsets/{}/{}":
             url = "/api/v1/zones/oa.test/rrsets/gone/A"
+        if method == "DELETE" and shape(path) == "/api/v1/r53-keys/{}":
+            url = "/api/v1/r53-keys/%s" % r53_key
         if method == "DELETE" and shape(path) == "/api/v1/services/{}/domains/{}":
             url = "/api/v1/services/%s/domains/www.oa-alias.test" % sid2
         client = admin if "approve" in path else owner

@@ -160,7 +160,8 @@ def record_lines(text):
 COMMANDS = ["zone create", "zone list", "zone show", "zone delete", "zone export", "zone import", "zone lock",
             "zone unlock", "zone history", "zone sign", "zone dnssec", "zone key-journal", "dnssec ksk-submitted",
             "dnssec backup", "dnssec restore", "record get", "record set", "record delete", "change propose",
-            "change list", "change approve", "change reject", "tsig-key create", "tsig-key list", "tsig-key delete"]
+            "change list", "change approve", "change reject", "tsig-key create", "tsig-key list", "tsig-key delete",
+            "r53-key create", "r53-key delete"]
 
 
 def test_help_lists_every_command(srv):

@@ -68,6 +68,8 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/tsig-keys", api_tsig_keys_list, 0, false},
     {"GET", "/api/v1/tsig-keys/{}", api_tsig_keys_show, 0, false},
     {"DELETE", "/api/v1/tsig-keys/{}", api_tsig_keys_delete, 0, false},
+    {"POST", "/api/v1/r53-keys", api_r53_keys_create, 0, false},
+    {"DELETE", "/api/v1/r53-keys/{}", api_r53_keys_delete, 0, false},
     {"POST", "/api/v1/check", api_check, 0, true},
     {"GET", "/check", api_check_page, 0, false},
     {"GET", "/check/app.js", api_check_page_script, 0, false},
@@ -201,7 +203,17 @@ int api_start(struct server *srv, const struct config *conf, struct store *store
 		close(lfd);
 		goto fail;
 	}
-	rc = http_start_fd(lfd, routes, sizeof(routes) / sizeof(routes[0]), a, &hooks, &lim, &a->http, err, errlen);
+	/* the JSON API's routes, then the Route 53-compatible API's (api_r53.c) */
+	const size_t njson = sizeof(routes) / sizeof(routes[0]);
+	a->routes = calloc(njson + api_r53_nroutes, sizeof(*a->routes));
+	if (!a->routes) {
+		close(lfd);
+		rc = TERN_ENOMEM;
+		goto fail;
+	}
+	memcpy(a->routes, routes, sizeof(routes));
+	memcpy(a->routes + njson, api_r53_routes, api_r53_nroutes * sizeof(*a->routes));
+	rc = http_start_fd(lfd, a->routes, njson + api_r53_nroutes, a, &hooks, &lim, &a->http, err, errlen);
 	if (rc < 0)
 		goto fail;
 	log_info("API: listening on %s (port %u)", conf->api.listen.text, http_port(a->http));
@@ -246,6 +258,7 @@ void api_stop(struct api *a)
 	auth_keys_free(a->keys);
 	free(a->buckets);
 	free(a->check_buckets);
+	free(a->routes);
 	forget_tokens(a);
 	pthread_mutex_destroy(&a->auth_lock);
 	pthread_mutex_destroy(&a->rate_lock);

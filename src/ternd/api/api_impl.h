@@ -72,6 +72,7 @@ struct api {
 	size_t ncheck_buckets;
 	_Atomic int checks_running;
 	pthread_mutex_t own_lock; /* ownership verifications decide and write one at a time */
+	struct http_route *routes; /* routes[] and the Route 53 API's, as the HTTP server serves them */
 };
 
 /* The configuration in force (published whole by a reload): read it again after anything that may
@@ -442,3 +443,14 @@ void api_tsig_keys_unpublish(struct api *a);
 /* Before a service's deletion: the HTTPS records published for its verified aliases in zones of
  * the caller's tenant are deleted (each zone's own write; a failure is logged). */
 void api_aliases_unpublish(struct api *a, const struct api_caller *c, const char *service);
+/* A zone named apex made for the caller as POST /api/v1/zones {"name"} makes it (the same checks,
+ * limits and defaults, through the write path): true with *sz, else the JSON error in res. */
+bool api_zone_create_named(struct api *a, const struct api_caller *c, const uint8_t *apex, struct store_zone *sz,
+                           struct http_response *res);
+/* The Route 53-compatible API (api_r53.c): its routes, served beside routes[] (api.c), and the JSON
+ * routes of its access keys: POST /api/v1/r53-keys (201 with the secret, shown once) and DELETE
+ * /api/v1/r53-keys/{id}. */
+extern const struct http_route api_r53_routes[];
+extern const size_t api_r53_nroutes;
+void api_r53_keys_create(void *ctx, const struct http_request *req, struct http_response *res);
+void api_r53_keys_delete(void *ctx, const struct http_request *req, struct http_response *res);

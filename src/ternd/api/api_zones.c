@@ -756,3 +756,28 @@ void api_zones_downstream_delete(void *ctx, const struct http_request *req, stru
 {
 	set_downstream(ctx, req, res, false);
 }
+
+bool api_zone_create_named(struct api *a, const struct api_caller *c, const uint8_t *apex, struct store_zone *sz,
+                           struct http_response *res)
+{
+	char text[NAME_MAXLEN * 4 + 1];
+	name_to_text(apex, text, sizeof(text));
+	json_t *body = json_pack("{s:s}", "name", text);
+	struct zone *z = NULL;
+	bool ok = false;
+	if (!body) {
+		http_error(res, 500, NULL, "out of memory");
+		return false;
+	}
+	if (zone_prepare(a, c, body, true, sz, &z, res)) {
+		struct change_result r;
+		if (change_create(a->change, sz, z, &r) == 0) /* served before the answer */
+			ok = true;
+		else if (r.step == CHANGE_STORE)
+			http_error(res, 503, NULL, "the zone could not be stored: %s", r.msg);
+		else
+			api_change_error(res, &r, sz->apex, NULL, 0, NULL);
+	}
+	json_decref(body);
+	return ok;
+}

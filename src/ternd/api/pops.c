@@ -681,3 +681,20 @@ void pops_metrics(struct pops *p, const struct zones *zs, struct text *out)
 	}
 	pthread_mutex_unlock(&p->lock);
 }
+
+bool pops_serving(struct pops *p, const uint8_t *apex, uint32_t serial)
+{
+	bool all = true;
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->n && all; i++) {
+		const struct pops_report *r = &p->pop[i].report;
+		bool found = false;
+		for (size_t k = 0; k < r->nzones && !found; k++) {
+			const struct pops_zone *z = &r->zones[k];
+			found = name_equal(z->apex, apex) && z->serving && !serial_before(z->serial, serial);
+		}
+		all = found;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return all;
+}

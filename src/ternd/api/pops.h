@@ -35,3 +35,6 @@ json_t *pops_summary(struct pops *p);
  * per PoP, tern_pop_monitors{pop, state}: the counts each PoP reports, and tern_pop_queries_total
  * when the PoPs' counters are taken. The caller is an RCU reader. */
 void pops_metrics(struct pops *p, const struct zones *zs, struct text *out);
+/* Whether every PoP's last report has the zone apex served at serial or a later one (RFC 1982):
+ * the Route 53 API's INSYNC. A PoP down, or not yet polled, has not. Any thread. */
+bool pops_serving(struct pops *p, const uint8_t *apex, uint32_t serial);

@@ -98,6 +98,9 @@ const char *http_header(const struct http_request *r, const char *name);
 /* How many times the request carries header name (matched without regard to case). */
 unsigned http_header_count(const struct http_request *r, const char *name);
 const char *http_query(const struct http_request *r, const char *name);
+/* The request target as sent (path and query, still percent-encoded): what a signature over the
+ * request (AWS Signature V4, the Route 53 API) covers. */
+const char *http_target(const struct http_request *r);
 
 /* A JSON body (the reference is stolen). */
 void http_json(struct http_response *res, int status, json_t *body);

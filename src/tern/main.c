@@ -32,6 +32,7 @@ static const struct {
     {"check", cmd_check, "diagnostics from a walk that uses no cache: domain, fqdn, cache, service"},
     {"usage", cmd_usage, "queries and zone-days per zone, for billing: report"},
     {"tsig-key", cmd_tsig, "TSIG keys for dynamic updates (RFC 2136) of your zones: create, list, delete"},
+    {"hints", cmd_hints, "in-tree hints (draft-kolkman-dns-in-tree-hints) for a domain: check, unbound"},
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 

@@ -206,12 +206,16 @@ static void rule_txt(struct check_ctx *c, const struct hints_opts *o, struct hin
 /* ---- in-bailiwick ---- */
 
 /* The addresses of ns (inside zone) as server answers them: authoritative A/AAAA (*below empty), or
- * the glue of a referral to a zone below (*below that zone, addresses the glue). */
+ * the glue of a referral to a zone below (*below that zone, *next one of its servers: from the
+ * referral's glue, else resolved by a walk; next->len 0 when none). */
 static int ns_where(struct check_ctx *c, const struct check_addr *server, const char *ns, char *below,
-                    struct check_answer *a, char (*addrs)[CHECK_ADDR_TEXT], int max)
+                    struct check_addr *next, struct check_answer *a, char (*addrs)[CHECK_ADDR_TEXT], int max)
 {
 	int n = 0;
+	char refns[4][CHECK_NAME_TEXT], err[160];
+	int nref = 0;
 	below[0] = 0;
+	next->len = 0;
 	static const uint16_t types[] = {RR_A, RR_AAAA};
 	for (size_t t = 0; t < 2; t++) {
 		if (check_ask(c, server, ns, types[t], 0, a) < 0)
@@ -219,16 +223,27 @@ static int ns_where(struct check_ctx *c, const struct check_addr *server, const 
 		for (int i = 0; i < a->nrr; i++) {
 			const struct check_rr *rr = &a->rr[i];
 			if (!a->aa && rr->section == CHECK_AUTHORITY && rr->type == RR_NS &&
-			    check_name_in(ns, rr->owner))
+			    check_name_in(ns, rr->owner)) {
 				check_copy(below, CHECK_NAME_TEXT, rr->owner);
+				if (nref < 4)
+					check_copy(refns[nref++], CHECK_NAME_TEXT, rr->data);
+			}
 		}
-		for (int i = 0; i < a->nrr && n < max; i++) {
+		for (int i = 0; i < a->nrr; i++) {
 			const struct check_rr *rr = &a->rr[i];
-			if (rr->type == types[t] && check_name_eq(rr->owner, ns) &&
+			if (rr->type != types[t] || rr->section == CHECK_AUTHORITY)
+				continue;
+			if (n < max && check_name_eq(rr->owner, ns) &&
 			    ((a->aa && rr->section == CHECK_ANSWER) || (!a->aa && rr->section == CHECK_ADDITIONAL)))
 				check_copy(addrs[n++], CHECK_ADDR_TEXT, rr->data);
+			for (int k = 0; !a->aa && rr->type == RR_A && k < nref && next->len == 0; k++)
+				if (check_name_eq(rr->owner, refns[k]) &&
+				    check_addr_parse(rr->data, 53, next, err, sizeof(err)) < 0)
+					next->len = 0;
 		}
 	}
+	if (below[0] && next->len == 0 && nref > 0 && check_ns_addrs(c, refns[0], 1, next, 1) < 1)
+		next->len = 0;
 	return n;
 }
 
@@ -242,7 +257,7 @@ static bool inb_zone(struct check_ctx *c, const char *zone, const struct check_a
 		return false;
 	}
 	if (check_ask(c, server, zone, RR_NS, 0, a) < 0 || !a->aa) {
-		snprintf(why, cap, "%s (%s) gave no authoritative NS set for %s", server->text, server->text, zone);
+		snprintf(why, cap, "%s gave no authoritative NS set for %.200s", server->text, zone);
 		return false;
 	}
 	char names[CHECK_MAXNS][CHECK_NAME_TEXT];
@@ -252,21 +267,23 @@ static bool inb_zone(struct check_ctx *c, const char *zone, const struct check_a
 		    check_name_in(a->rr[i].data, zone))
 			check_copy(names[n++], CHECK_NAME_TEXT, a->rr[i].data);
 	if (n == 0) {
-		snprintf(why, cap, "%s has no NS inside itself", zone);
+		snprintf(why, cap, "%.200s has no NS inside itself", zone);
 		return false;
 	}
 	for (int i = 0; i < n; i++) {
-		char below[CHECK_NAME_TEXT], addrs[4][CHECK_ADDR_TEXT], err[160];
-		int na = ns_where(c, server, names[i], below, a, addrs, 4);
-		if (na == 0) {
-			snprintf(why, cap, "%s, a name server of %s, has no address", names[i], zone);
+		char below[CHECK_NAME_TEXT], addrs[4][CHECK_ADDR_TEXT];
+		struct check_addr next;
+		int na = ns_where(c, server, names[i], below, &next, a, addrs, 4);
+		if (!below[0] || check_name_eq(below, zone)) {
+			if (na > 0)
+				return true;
+			snprintf(why, cap, "%.200s, a name server of %.200s, has no address", names[i], zone);
 			continue;
 		}
-		if (!below[0] || check_name_eq(below, zone))
-			return true;
-		struct check_addr next;
-		if (check_addr_parse(addrs[0], 53, &next, err, sizeof(err)) < 0)
+		if (next.len == 0) {
+			snprintf(why, cap, "no server of %.200s (delegated below %.200s) has an address", below, zone);
 			continue;
+		}
 		if (inb_zone(c, below, &next, depth + 1, a, why, cap))
 			return true;
 	}
@@ -294,21 +311,16 @@ static void rule_in_bailiwick(struct check_ctx *c, const struct hints_opts *o, s
 			continue;
 		}
 		char below[CHECK_NAME_TEXT], addrs[4][CHECK_ADDR_TEXT], why[320] = "";
-		int na = ns_where(c, &s->server, ns, below, a, addrs, 4);
-		if (na == 0) {
-			say(rule, HINTS_PASS, "%s lies inside %s but has no address there", ns, o->domain);
+		struct check_addr next;
+		int na = ns_where(c, &s->server, ns, below, &next, a, addrs, 4);
+		bool delegated = below[0] && !check_name_eq(below, o->domain);
+		if (delegated && (next.len == 0 || !inb_zone(c, below, &next, 1, a, why, sizeof(why)))) {
+			say(rule, HINTS_PASS, "%s lies in %s, delegated below %s, which fails the rule: %s", ns, below,
+			    o->domain, next.len ? why : "no server of it has an address");
 			continue;
 		}
-		bool ok = true;
-		if (below[0] && !check_name_eq(below, o->domain)) {
-			struct check_addr next;
-			char err[160];
-			ok = check_addr_parse(addrs[0], 53, &next, err, sizeof(err)) == 0 &&
-			     inb_zone(c, below, &next, 1, a, why, sizeof(why));
-		}
-		if (!ok) {
-			say(rule, HINTS_PASS, "%s lies in %s, delegated below %s, which fails the rule: %s", ns, below,
-			    o->domain, why);
+		if (na == 0) {
+			say(rule, HINTS_PASS, "%s lies inside %s but has no address there", ns, o->domain);
 			continue;
 		}
 		for (int k = 0; k < na && r->ninb < CHECK_MAXNS; k++) {
@@ -533,7 +545,7 @@ static void rule_consistency(struct check_ctx *c, const struct hints_opts *o, st
 			    r->parent);
 	uint8_t owner[NAME_MAXLEN];
 	bool any = false;
-	for (int d = 0; d < r->nds && name_from_text(owner, o->domain, NULL) == 0; d++) {
+	for (int d = 0; d < r->nds && name_from_text(owner, o->domain, NULL) >= 0; d++) {
 		bool m = false;
 		for (int k = 0; k < s->dnskey.nrr && !m; k++) {
 			const struct check_rr *rr = &s->dnskey.rr[k];

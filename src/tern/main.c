@@ -447,7 +447,8 @@ static int run(int argc, char **argv)
 	/* the store commands read the store on this machine, the ech ones make and read ECH
 	 * configurations here, the check ones ask DNS servers from here: no API to reach */
 	bool local = strcmp(cli.cmd->group, "store") == 0 || strcmp(cli.cmd->group, "ech") == 0 ||
-	             (strcmp(cli.cmd->group, "check") == 0 && strcmp(cli.cmd->name, "service") != 0);
+	             (strcmp(cli.cmd->group, "check") == 0 && strcmp(cli.cmd->name, "service") != 0) ||
+	             strcmp(cli.cmd->group, "hints") == 0;
 	if (!local && (!cli.api || !*cli.api)) {
 		rc = cli_usage_error(NULL,
 		                     "no API address: set TERN_API or pass --api URL (e.g. http://127.0.0.1:8053)");

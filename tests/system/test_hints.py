@@ -1,0 +1,284 @@
+"""In-tree hints (issue 27, draft-kolkman-dns-in-tree-hints) on the DNSSEC lab (dnsseclab.py): Knot serves a
+signed root and lab.; a second Knot (HINTS_ADDR) serves the rule fixtures, one zone per rule breaking
+exactly that rule and one passing all, delegated from lab. (NS, glue, DS) by knotc; ternd serves corp.lab.
+signed online in RFC 5011 mode with its `_in-tree` TXT. `tern hints check` and `tern hints unbound` run
+inside the namespace with the lab's root hints. Then corp.lab.'s delegation is taken out of lab. (NS, DS
+and glue; Knot re-signs, so lab. answers a signed NXDOMAIN) and three Unbounds, their caches flushed by
+unbound-control, are asked: the plain one says NXDOMAIN with AD, the one with the generated stub-zone and
+auto-trust-anchor-file says NOERROR with AD and the right address, the stub without the anchor SERVFAIL."""
+import json
+import os
+import time
+
+import pytest
+
+import dnsseclab as L
+import rolllab as R
+from apilib import keys  # noqa: F401 (fixture)
+from dnsseclab import IP, KNOTD, Lab, run, start_parents
+
+TERN = os.path.join(os.path.dirname(L.TERND), "tern")
+UNBOUND_CONTROL = "/usr/sbin/unbound-control"
+HINTS_ADDR = "198.18.12.1"  # the Knot of the rule fixtures
+DEEP_ADDR = "198.18.12.2"  # a second Knot: itdeep.lab. alone (its child sub.itdeep.lab. is on the first)
+L.MORE_RESOLVERS.setdefault("unbound-plain", "198.18.12.101")  # one more Unbound, asked by name
+HOLDDOWN = ["add-holddown: 30", "del-holddown: 30", "keep-missing: 60", "permit-small-holddown: yes"]
+
+
+def stamp(days):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + days * 86400))
+
+
+def fixture(origin, txt=('"%s"' % stamp(200),), ns=None, extra=""):
+    """A zone on HINTS_ADDR: its NS (ns.<origin> by default, in-zone with an address), www, and one
+    _in-tree TXT line per item of txt (RDATA as written)."""
+    ns = ns or ["ns." + origin]
+    text = "$ORIGIN %s\n$TTL 60\n@ SOA %s hostmaster 1 1800 900 604800 60\n" % (origin, ns[0])
+    for n in ns:
+        text += "@ NS %s\n" % n
+        if n.endswith("." + origin) and n.count(".") == origin.count(".") + 1:
+            text += "%s A %s\n" % (n, HINTS_ADDR)
+    text += "www A 192.0.2.21\n" + "".join("_in-tree TXT %s\n" % t for t in txt) + extra
+    return text
+
+
+# zone -> (text, Knot template, the parent's NS names, {rule: status} expected, exit status)
+PASS = {"txt": "pass", "in-bailiwick": "pass", "dnssec": "pass", "consistency": "pass"}
+FIXTURES = {
+    "itgood.lab.": (fixture("itgood.lab."), "signed", None, {}, 0),
+    "itnotxt.lab.": (fixture("itnotxt.lab.", txt=()), "signed", None, {"txt": "fail"}, 2),
+    "itmonth.lab.": (fixture("itmonth.lab.", txt=('"2027-13-01"',)), "signed", None, {"txt": "fail"}, 2),
+    "itnotz.lab.": (fixture("itnotz.lab.", txt=('"2027-01-01T00:00:00"',)), "signed", None, {"txt": "fail"}, 2),
+    "itstrings.lab.": (fixture("itstrings.lab.", txt=('"%s" "x"' % stamp(200),)), "signed", None, {"txt": "fail"}, 2),
+    "itmulti.lab.": (fixture("itmulti.lab.", txt=('"%s"' % stamp(200), '"%s"' % stamp(100))), "signed", None,
+                     {"txt": "fail"}, 2),
+    "itexpired.lab.": (fixture("itexpired.lab.", txt=('"%s"' % stamp(-10),)), "signed", None, {"txt": "warn"}, 1),
+    "itold.lab.": (fixture("itold.lab.", txt=('"%s"' % stamp(-60),)), "signed", None, {"txt": "fail"}, 2),
+    "itfar.lab.": (fixture("itfar.lab.", txt=('"%s"' % stamp(5 * 365),)), "signed", None, {"txt": "warn"}, 1),
+    # its only name server lies in lab., not in the domain
+    "itout.lab.": (fixture("itout.lab.", ns=["hostns.lab."]), "signed", ["hostns.lab."], {"in-bailiwick": "fail"}, 2),
+    # its name server lies in a delegated child whose own name server lies outside it
+    "itdeep.lab.": (fixture("itdeep.lab.", ns=["ns.sub.itdeep.lab."],
+                            extra="sub NS hostns.lab.\nns.sub A %s\n" % DEEP_ADDR), "signed",
+                    ["ns.sub.itdeep.lab."], {"in-bailiwick": "fail"}, 2),
+    # the same with an in-domain name server in the child: passes
+    "itdeepok.lab.": (fixture("itdeepok.lab.", ns=["ns.sub.itdeepok.lab."],
+                              extra="sub NS ns.sub\nns.sub A %s\n" % HINTS_ADDR), "signed",
+                      ["ns.sub.itdeepok.lab."], {}, 0),
+    "itunsigned.lab.": (fixture("itunsigned.lab."), "default", None, {"dnssec": "fail"}, 2),
+    # the parent lists a second name server the zone does not
+    "itmismatch.lab.": (fixture("itmismatch.lab."), "signed", ["ns.itmismatch.lab.", "ns2.itmismatch.lab."],
+                        {"consistency": "warn"}, 1),
+}
+CHILDREN = {  # zones below fixtures, on the same Knot (unsigned: insecure delegations)
+    "sub.itdeep.lab.": "$ORIGIN sub.itdeep.lab.\n$TTL 60\n@ SOA ns hostmaster 1 1800 900 604800 60\n"
+                       "@ NS hostns.lab.\nwww A 192.0.2.22\n",
+    "sub.itdeepok.lab.": "$ORIGIN sub.itdeepok.lab.\n$TTL 60\n@ SOA ns hostmaster 1 1800 900 604800 60\n"
+                         "@ NS ns\nns A %s\nwww A 192.0.2.23\n" % HINTS_ADDR,
+}
+
+
+def server(zone):
+    return DEEP_ADDR if zone == "itdeep.lab." else HINTS_ADDR
+
+
+def knotc_lab(lab, sets, unsets=()):
+    """One transaction on lab.: zone-unset each (owner, type), zone-set each (owner, ttl, type, rdata)."""
+    k = lab.lab_knot
+    k.knotc("zone-begin", "lab.")
+    try:
+        for owner, rtype in unsets:
+            k.knotc("zone-unset", "lab.", owner, rtype)
+        for owner, ttl, rtype, rdata in sets:
+            k.knotc("zone-set", "lab.", owner, str(ttl), rtype, *rdata.split())
+        k.knotc("zone-commit", "lab.")
+    except Exception:
+        run([L.KNOTC, "-c", k.config, "zone-abort", "lab."], check=False)
+        raise
+
+
+def wait_for(fn, what, timeout=30.0):
+    deadline = time.time() + timeout
+    while not fn():
+        assert time.time() < deadline, "timed out waiting for " + what
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    lab = Lab(tmp_path_factory.mktemp("hintslab"))
+    try:
+        for addr in (HINTS_ADDR, DEEP_ADDR, L.MORE_RESOLVERS["unbound-plain"]):
+            lab.ns.run([IP, "addr", "add", addr + "/32", "dev", "lo"])
+        start_parents(lab)
+        d = os.path.join(lab.dir, "knot-hints")
+        zones = {z: (t[0], t[1]) for z, t in FIXTURES.items() if z != "itdeep.lab."}
+        zones.update({z: (t, "default") for z, t in CHILDREN.items()})
+        lab.hints_knot = L.Knot(lab, "knot-hints", [HINTS_ADDR], zones)
+        L.Knot(lab, "knot-deep", [DEEP_ADDR], {"itdeep.lab.": FIXTURES["itdeep.lab."][:2]})
+        signed = [z for z, t in FIXTURES.items() if t[1] == "signed"]
+        wait_for(lambda: all(lab.rrset(server(z), z, "DNSKEY") is not None for z in signed), "signed fixtures")
+        sets = [("hostns", 60, "A", HINTS_ADDR)]
+        for z, (_, template, parent_ns, _, _) in FIXTURES.items():
+            label = z[:-len(".lab.")]
+            for n in parent_ns or ["ns." + z]:
+                sets.append((label, 60, "NS", n))
+                if n.endswith(z):
+                    sets.append((n[:-len(".lab.")], 60, "A", server(z)))
+            if template == "signed":
+                sets += [(label, 60, "DS", ds) for ds in lab.child_ds(server(z), z)]
+        knotc_lab(lab, sets)
+        wait_for(lambda: lab.rrset(L.LAB_ADDR, "itmismatch.lab.", "DS") is not None, "lab. delegating the fixtures")
+        yield lab
+        dead = lab.dead()
+        assert not dead, "lab processes died: %s" % dead
+    finally:
+        lab.close()
+
+
+def hints(lab, *args, json_out=True):
+    """tern hints ARGS inside the namespace with the lab's root hints: (exit, JSON report or text, stderr)."""
+    argv = [TERN, "hints"] + list(args) + ["--hints", os.path.join(lab.dir, "root.hints")]
+    if json_out:
+        argv.append("--json")
+    r = lab.ns.run(argv, check=False, timeout=120)
+    assert "AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr
+    if not json_out or not r.stdout.startswith("{"):
+        return r.returncode, r.stdout, r.stderr
+    return r.returncode, json.loads(r.stdout), r.stderr
+
+
+def statuses(report):
+    return {rule["name"]: rule["status"] for rule in report["rules"]}
+
+
+@pytest.mark.parametrize("zone", list(FIXTURES))
+def test_rule_fixture(lab, zone):
+    _, _, _, broken, exit_status = FIXTURES[zone]
+    rc, rep, err = hints(lab, "check", zone)
+    assert isinstance(rep, dict), (rc, rep, err)
+    assert statuses(rep) == dict(PASS, **broken), json.dumps(rep, indent=1)
+    assert rc == exit_status and rep["result"] == ["pass", "warn", "fail"][exit_status], (rc, rep)
+    assert [r["name"] for r in rep["rules"]] == ["txt", "in-bailiwick", "dnssec", "consistency"]
+    assert all(r["reasons"] for r in rep["rules"]), rep
+
+
+def reasons(rep, rule):
+    return " | ".join(next(r for r in rep["rules"] if r["name"] == rule)["reasons"])
+
+
+def test_txt_reasons_name_the_fault(lab):
+    want = {"itmonth.lab.": "month 13 out of 01-12", "itnotz.lab.": "no time zone",
+            "itstrings.lab.": "2 character-strings", "itmulti.lab.": "2 TXT records",
+            "itnotxt.lab.": "has no TXT record", "itold.lab.": "revalidation window",
+            "itfar.lab.": "days ahead"}
+    for zone, text in want.items():
+        _, rep, _ = hints(lab, "check", zone)
+        assert text in reasons(rep, "txt"), (zone, reasons(rep, "txt"))
+    _, rep, _ = hints(lab, "check", "itout.lab.")
+    assert "hostns.lab." in reasons(rep, "in-bailiwick"), rep
+    _, rep, _ = hints(lab, "check", "itdeep.lab.")
+    assert "sub.itdeep.lab." in reasons(rep, "in-bailiwick"), rep
+    _, rep, _ = hints(lab, "check", "itmismatch.lab.")
+    assert "parent-only name" in reasons(rep, "consistency") and "ns2.itmismatch.lab." in reasons(rep, "consistency")
+    _, rep, _ = hints(lab, "check", "itunsigned.lab.")
+    assert "unsigned" in reasons(rep, "dnssec"), rep
+
+
+def test_text_table(lab):
+    rc, out, _ = hints(lab, "check", "itmismatch.lab.", json_out=False)
+    assert rc == 1, out
+    lines = out.splitlines()
+    assert lines[1].split() == ["RULE", "STATUS", "REASON"], out
+    for rule, status in (("txt", "pass"), ("in-bailiwick", "pass"), ("dnssec", "pass"), ("consistency", "warn")):
+        assert any(l.split()[:2] == [rule, status] for l in lines), out
+    assert lines[-1] == "result: warn (exit 1)", out
+
+
+def test_unbound_refuses_failing_domain(lab, tmp_path):
+    anchor = str(tmp_path / "itout.anchor")
+    rc, out, err = hints(lab, "unbound", "itout.lab.", "--anchor-file", anchor, json_out=False)
+    assert rc == 2 and not out and not os.path.exists(anchor), (rc, out, err)
+    assert "in-bailiwick:" in err and "--force" in err, err
+    # --force says what is broken, but a domain with no in-bailiwick server still gets no configuration
+    rc, out, err = hints(lab, "unbound", "itout.lab.", "--anchor-file", anchor, "--force", json_out=False)
+    assert "in-bailiwick:" in err and rc == 2 and not os.path.exists(anchor), (rc, out, err)
+    # a failing TXT with --force: written, and the failure said
+    rc, out, err = hints(lab, "unbound", "itnotz.lab.", "--anchor-file", anchor, "--force", json_out=False)
+    assert rc == 0 and "txt: " in err and "no time zone" in err and "stub-zone:" in out, (rc, out, err)
+    assert "trust-anchor-file" not in out.replace("auto-trust-anchor-file", ""), out
+
+
+def unbound_conf(lab, name, extra):
+    """start_unbound's clauses: the lab's root anchor, then extra, then remote control on a socket."""
+    sock = os.path.join(lab.dir, name + ".ctl")
+    ctl = "remote-control:\n    control-enable: yes\n    control-interface: %s\n    control-use-cert: no\n" % sock
+    return ['trust-anchor-file: "%s"' % os.path.join(lab.dir, "root.ds")], extra + ctl
+
+
+def flush(lab, name):
+    conf = os.path.join(lab.dir, name, "unbound.conf")
+    for args in (["flush_zone", "."], ["flush_infra", "all"], ["flush_bogus"], ["flush_negative"]):
+        lab.ns.run([UNBOUND_CONTROL, "-c", conf] + args)
+
+
+def test_delegation_removed(lab, keys, tmp_path):  # noqa: F811
+    corp = R.Corp(lab, keys, dict(R.POLICY, **{"ksk-lifetime": 0, "zsk-lifetime": 0}))
+    procs = [corp.proc]
+    try:
+        r = corp.call("PUT", "/api/v1/zones/corp.lab./rrsets/_in-tree/TXT",
+                      {"ttl": 10, "records": ['"%s"' % stamp(300)]})
+        assert r.status == 200, r
+        wait_for(lambda: lab.rrset(L.CORP_ADDR, "_in-tree.corp.lab.", "TXT") is not None, "the _in-tree TXT")
+        lab.register(lab.lab_knot, "corp.lab.", L.CORP_ADDR)
+        rc, rep, err = hints(lab, "check", "corp.lab.")
+        assert rc == 0 and statuses(rep) == PASS, (rc, json.dumps(rep, indent=1), err)
+        (ksk,) = [k for k in rep["keys"] if k["pinned"]]
+        assert ksk["flags"] == 257 and ksk["ds_match"], rep
+        anchor, conf = str(tmp_path / "corp.lab.anchor"), str(tmp_path / "corp.conf")
+        rc, out, err = hints(lab, "unbound", "corp.lab.", "--anchor-file", anchor, "--out", conf, json_out=False)
+        assert rc == 0 and not out, (rc, out, err)
+        text = open(conf).read()
+        assert 'auto-trust-anchor-file: "%s"' % anchor in text and "stub-prime: yes" in text, text
+        assert "stub-addr: %s" % L.CORP_ADDR in text and 'name: "corp.lab."' in text, text
+        seed = [l.split() for l in open(anchor) if not l.startswith(";")]
+        assert len(seed) == 1 and seed[0][:5] == ["corp.lab.", seed[0][1], "IN", "DNSKEY", "257"], seed
+        stub = text[text.index("stub-zone:"):]
+        for name, extra, trust in (("unbound-plain", "", []), ("unbound-5011", text, HOLDDOWN),
+                                   ("unbound-static", stub, [])):
+            t, e = unbound_conf(lab, name, extra)
+            procs.append(L.start_unbound(lab, name, t + trust, e))
+        names = ("unbound-plain", "unbound-5011", "unbound-static")
+        L.wait_answers(lab, "www.corp.lab.", "A", lambda a: a.rcode == "NOERROR" and a.ad, 30, resolvers=names)
+        # the delegation goes: NS, DS and glue out of lab.; Knot re-signs (a signed NXDOMAIN)
+        knotc_lab(lab, [], [("corp", "NS"), ("corp", "DS"), ("ns1.corp", "A")])
+        wait_for(lambda: lab.query(L.LAB_ADDR, "corp.lab.", "SOA", rd=False).rcode() == 3, "lab. saying NXDOMAIN")
+        for n in names:
+            flush(lab, n)
+        want = {"unbound-plain": lambda a: (a.rcode, a.ad) == ("NXDOMAIN", True),
+                "unbound-5011": lambda a: (a.rcode, a.ad) == ("NOERROR", True) and any("192.0.2.31" in rs for rs in a.answer),
+                "unbound-static": lambda a: a.rcode == "SERVFAIL"}
+        for n, ok in want.items():
+            L.wait_answers(lab, "www.corp.lab.", "A", ok, 30, resolvers=(n,))
+        seen = {n: str(L.resolve(lab, n, "www.corp.lab.")) for n in names}
+        print("delegation removed: %s" % seen)
+        # without the delegation: check says so (a warning), and pins only with --server and --trust
+        rc, rep, _ = hints(lab, "check", "corp.lab.")
+        assert rc == 2 and statuses(rep)["consistency"] == "warn" and not rep["delegated"], rep
+        assert "NXDOMAIN" in reasons(rep, "consistency"), rep
+        rc, rep, _ = hints(lab, "check", "corp.lab.", "--server", L.CORP_ADDR)
+        assert statuses(rep) == dict(PASS, dnssec="fail", consistency="warn") and rc == 2, rep
+        assert "--trust" in reasons(rep, "dnssec"), rep
+        rc, rep, _ = hints(lab, "check", "corp.lab.", "--server", L.CORP_ADDR, "--trust", str(ksk["tag"]))
+        assert statuses(rep) == dict(PASS, consistency="warn") and rc == 1, rep
+        anchor2 = str(tmp_path / "again.anchor")
+        rc, out, err = hints(lab, "unbound", "corp.lab.", "--server", L.CORP_ADDR, "--anchor-file", anchor2,
+                             json_out=False)
+        assert rc == 2 and not os.path.exists(anchor2), (rc, out, err)
+        rc, out, err = hints(lab, "unbound", "corp.lab.", "--server", L.CORP_ADDR, "--trust", str(ksk["tag"]),
+                             "--anchor-file", anchor2, json_out=False)
+        assert rc == 0 and "stub-addr: %s" % L.CORP_ADDR in out, (rc, out, err)
+        assert open(anchor2).read().split("\n", 2)[2] == open(anchor).read().split("\n", 2)[2]
+    finally:
+        for p in reversed(procs):
+            lab.stop(p)

@@ -222,14 +222,53 @@ def flush(lab, name):
         lab.ns.run([UNBOUND_CONTROL, "-c", conf] + args)
 
 
+POLICY_5011 = dict(R.POLICY, **{"ksk-lifetime": 0, "zsk-lifetime": 0, "rfc5011": True, "add-holddown": 30,
+                                "remove-holddown": 30})
+
+
+def mark(corp, zone, expires):
+    return corp.call("PUT", "/api/v1/zones/%s/in-tree" % zone, {"expires": expires})
+
+
+def marking_refused(lab, corp):
+    """Bad expiries, an unsigned zone, one without RFC 5011, one without an in-bailiwick NS: 400/409,
+    each naming why, and no _in-tree TXT published."""
+    for expires, why in (("2027-13-01", "month 13"), ("2027-01-01T00:00:00", "no time zone"),
+                         ("2027-01-01", "without a time"), (stamp(-1), "in the past")):
+        r = mark(corp, "corp.lab.", expires)
+        assert r.status == 400 and r.json["error"]["field"] == "expires" and why in r.json["error"]["message"], r
+    r = corp.call("PUT", "/api/v1/zones/corp.lab./in-tree", {"expires": stamp(300), "ttl": 5})
+    assert r.status == 400 and r.json["error"]["field"] == "ttl", r
+    assert corp.call("POST", "/api/v1/zones", {"name": "unsigned.lab.", "rrsets": []}).status == 201
+    r = mark(corp, "unsigned.lab.", stamp(300))
+    assert r.status == 409 and "not signed" in r.json["error"]["message"], r
+    corp.add_zone("no5011.lab.", [], dict(POLICY_5011, rfc5011=False))
+    r = mark(corp, "no5011.lab.", stamp(300))
+    assert r.status == 409 and "RFC 5011" in r.json["error"]["message"], r
+    corp.add_zone("outns.lab.", [], POLICY_5011)  # NS ns1.corp.lab. (the API's nameservers)
+    r = mark(corp, "outns.lab.", stamp(300))
+    assert r.status == 409 and "in-bailiwick" in r.json["error"]["message"], r
+    for z in ("unsigned.lab.", "no5011.lab.", "outns.lab.", "corp.lab."):
+        assert corp.call("GET", "/api/v1/zones/%s/in-tree" % z).status == 404
+        assert lab.rrset(L.CORP_ADDR, "_in-tree." + z, "TXT") is None
+
+
 def test_delegation_removed(lab, keys, tmp_path):  # noqa: F811
-    corp = R.Corp(lab, keys, dict(R.POLICY, **{"ksk-lifetime": 0, "zsk-lifetime": 0}))
+    corp = R.Corp(lab, keys, POLICY_5011)
     procs = [corp.proc]
     try:
-        r = corp.call("PUT", "/api/v1/zones/corp.lab./rrsets/_in-tree/TXT",
-                      {"ttl": 10, "records": ['"%s"' % stamp(300)]})
-        assert r.status == 200, r
+        marking_refused(lab, corp)
+        # marked 30 days ahead: a warning; then 300 days: none; served signed
+        r = mark(corp, "corp.lab.", stamp(30))
+        assert r.status == 200 and "within 60 days" in r.json["warning"], r
+        r = mark(corp, "corp.lab.", stamp(300))
+        assert r.status == 200 and "warning" not in r.json and r.json["days_left"] in (299, 300), r
+        got = corp.call("GET", "/api/v1/zones/corp.lab./in-tree")
+        assert got.status == 200 and got.json["expires"] == r.json["expires"], got
         wait_for(lambda: lab.rrset(L.CORP_ADDR, "_in-tree.corp.lab.", "TXT") is not None, "the _in-tree TXT")
+        served = lab.query(L.CORP_ADDR, "_in-tree.corp.lab.", "TXT", rd=False)
+        assert [rs.to_text().split()[-1] for rs in served.answer if rs.rdtype == 16] == ['"%s"' % r.json["expires"]]
+        assert any(rs.rdtype == 46 for rs in served.answer), served  # RRSIG
         lab.register(lab.lab_knot, "corp.lab.", L.CORP_ADDR)
         rc, rep, err = hints(lab, "check", "corp.lab.")
         assert rc == 0 and statuses(rep) == PASS, (rc, json.dumps(rep, indent=1), err)

@@ -115,8 +115,8 @@ static bool markable(struct api *a, const struct store_zone *z, uint32_t *ttl, s
 
 static json_t *mark_json(const uint8_t *apex, const char *text, long long at, long long now)
 {
-	json_t *o = json_pack("{s:o,s:s,s:I}", "zone", api_name_json(apex), "expires", text, "days_left",
-	                      (json_int_t)((at - now) / 86400));
+	json_t *o = json_pack("{s:o,s:b,s:s,s:I}", "zone", api_name_json(apex), "marked", true, "expires", text,
+	                      "days_left", (json_int_t)((at - now) / 86400));
 	if (at - now < INTREE_WARN) {
 		char w[160];
 		snprintf(w, sizeof(w), "%s",
@@ -210,7 +210,7 @@ void api_intree_get(void *ctx, const struct http_request *req, struct http_respo
 	char text[256], err[256] = "";
 	int rc = read_mark(a, z.apex, &at, text, sizeof(text), err, sizeof(err));
 	if (rc == TERN_ENOTFOUND)
-		http_error(res, 404, "zone", "the zone is not marked in-tree (no _in-tree TXT)");
+		http_json(res, 200, json_pack("{s:o,s:b}", "zone", api_name_json(z.apex), "marked", false));
 	else if (rc == TERN_EINVAL)
 		http_error(res, 409, "zone", "the _in-tree TXT record is not one RFC 3339 date-time (%s): %s", text,
 		           err);
@@ -234,7 +234,7 @@ void api_intree_delete(void *ctx, const struct http_request *req, struct http_re
 	int rc = api_whole_zone(&c, &z, true, res) ? read_mark(a, z.apex, &at, text, sizeof(text), err, sizeof(err))
 	                                           : TERN_EBUSY;
 	if (rc == TERN_ENOTFOUND) {
-		http_error(res, 404, "zone", "the zone is not marked in-tree (no _in-tree TXT)");
+		http_error(res, 409, "zone", "the zone is not marked in-tree (no _in-tree TXT)");
 	} else if (rc < 0 && rc != TERN_EINVAL && rc != TERN_EBUSY) {
 		http_error(res, 503, NULL, "store: %s", err);
 	} else if (rc != TERN_EBUSY && intree_owner(z.apex, ch.owner)) {

@@ -325,3 +325,75 @@ def test_delegation_removed(lab, keys, tmp_path):  # noqa: F811
     finally:
         for p in reversed(procs):
             lab.stop(p)
+
+
+# corp.lab.'s KSK rolls by RFC 5011 with second-scale timings (as test_dnssec_rfc5011.py), its DS
+# check asking lab., which has no delegation for it: the roll must go on by the hold-downs alone
+POLICY_ROLL = {"zsk-lifetime": 0, "dnskey-ttl": 10, "max-zone-ttl": 10, "propagation-delay": 2, "ds-ttl": 10,
+               "rrsig-lifetime": 90, "rrsig-refresh": 40, "rrsig-jitter": 10, "ksk-lifetime": 75, "rfc5011": True,
+               "add-holddown": 30, "remove-holddown": 30, "parents": [L.LAB_ADDR], "ds-check-interval": 2}
+ROLL_DEADLINE = 300
+
+
+def test_rollover_without_delegation(lab, keys, tmp_path):  # noqa: F811
+    """The hinted Unbound (generated stub and anchor) keeps answering NOERROR with AD, sampled every
+    2 s, while ternd rolls corp.lab.'s KSK with no delegation in lab.: its anchor file shows the new
+    key ADDPEND then VALID, the old one REVOKED then gone; the key journal shows the roll done."""
+    corp = R.Corp(lab, keys, POLICY_ROLL)
+    procs = [corp.proc]
+    started = time.time()
+    try:
+        r = mark(corp, "corp.lab.", stamp(300))
+        assert r.status == 200, r
+        wait_for(lambda: lab.rrset(L.CORP_ADDR, "_in-tree.corp.lab.", "TXT") is not None, "the _in-tree TXT")
+        if lab.query(L.LAB_ADDR, "corp.lab.", "NS", rd=False).rcode() == 3:  # taken out by an earlier test
+            knotc_lab(lab, [("corp", 60, "NS", "ns1.corp.lab."), ("ns1.corp", 60, "A", L.CORP_ADDR)])
+        lab.register(lab.lab_knot, "corp.lab.", L.CORP_ADDR)
+        rc, rep, err = hints(lab, "check", "corp.lab.")
+        assert rc == 0, (rc, rep, err)
+        (old_tag,) = [k["tag"] for k in rep["keys"] if k["pinned"]]
+        anchor, conf = str(tmp_path / "corp.lab.anchor"), str(tmp_path / "corp.conf")
+        rc, out, err = hints(lab, "unbound", "corp.lab.", "--anchor-file", anchor, "--out", conf, json_out=False)
+        assert rc == 0, (rc, out, err)
+        old = "".join(next(l for l in open(anchor) if not l.startswith(";")).split()[7:])
+        t, e = unbound_conf(lab, "unbound-5011", open(conf).read())
+        procs.append(L.start_unbound(lab, "unbound-5011", t + HOLDDOWN, e))
+        L.wait_answers(lab, "www.corp.lab.", "A", lambda a: a.rcode == "NOERROR" and a.ad, 30,
+                       resolvers=("unbound-5011",))
+        knotc_lab(lab, [], [("corp", "NS"), ("corp", "DS"), ("ns1.corp", "A")])
+        wait_for(lambda: lab.query(L.LAB_ADDR, "corp.lab.", "SOA", rd=False).rcode() == 3, "lab. saying NXDOMAIN")
+        flush(lab, "unbound-5011")
+        samples, history, gone = [], {}, {}
+        while time.time() - started < ROLL_DEADLINE:
+            tick = time.time()
+            a = L.resolve(lab, "unbound-5011", "www.corp.lab.")
+            samples.append((round(tick - started), a.rcode, a.ad, a.answer))
+            listed = {k: s for _, k, s in L.read_autotrust(anchor)}
+            for k, s in listed.items():
+                if not history.get(k) or history[k][-1] != s:
+                    history.setdefault(k, []).append(s)
+            for k in history:
+                if k not in listed and k not in gone:
+                    gone[k] = tick - started
+            new = [k for k in history if k != old]
+            if new and "VALID" in history[new[0]] and "REVOKED" in history.get(old, []) and old in gone:
+                break
+            time.sleep(max(0.0, tick + 2.0 - time.time()))
+        elapsed = time.time() - started
+        context = "\nanchor history %s, gone %s\nternd log:\n%s" % (history, gone, corp.proc.log_text(4000))
+        bad = [s for s in samples if (s[1], s[2]) != ("NOERROR", True) or not any("192.0.2.31" in x for x in s[3])]
+        assert len(samples) >= 20 and not bad, ("%d of %d samples failed: %s" % (len(bad), len(samples), bad[:3])
+                                                + context)
+        new = [k for k in history if k != old]  # in the order they appeared
+        assert new and history[new[0]][:2] == ["ADDPEND", "VALID"], context
+        # the next successor (KSK lifetime 75 s) may already be published: pending, no more
+        assert all(history[k] == ["ADDPEND"] for k in new[1:]), context
+        assert history[old][0] == "VALID" and "REVOKED" in history[old] and old in gone, context
+        assert "proceeds on the RFC 5011 hold-downs alone" in corp.proc.log_text(100000), context
+        events = {(e["tag"], e["to"]) for e in corp.journal()}
+        assert (old_tag, "revoked") in events and (old_tag, "removed") in events, events
+        print("in-tree KSK roll without a delegation: %.0f s, %d samples all NOERROR+AD; anchor %s" % (
+            elapsed, len(samples), history))
+    finally:
+        for p in reversed(procs):
+            lab.stop(p)

@@ -8,6 +8,7 @@ unbound-control, are asked: the plain one says NXDOMAIN with AD, the one with th
 auto-trust-anchor-file says NOERROR with AD and the right address, the stub without the anchor SERVFAIL."""
 import json
 import os
+import shutil
 import time
 
 import pytest
@@ -226,6 +227,13 @@ POLICY_5011 = dict(R.POLICY, **{"ksk-lifetime": 0, "zsk-lifetime": 0, "rfc5011":
                                 "remove-holddown": 30})
 
 
+def new_corp(lab, keys, policy):  # noqa: F811
+    """rolllab's ternd serving corp.lab. under policy, from an empty data directory (an earlier
+    test's ternd left its store there)."""
+    shutil.rmtree(os.path.join(lab.dir, "ternd-roll"), ignore_errors=True)
+    return R.Corp(lab, keys, policy)
+
+
 def mark(corp, zone, expires):
     return corp.call("PUT", "/api/v1/zones/%s/in-tree" % zone, {"expires": expires})
 
@@ -255,7 +263,7 @@ def marking_refused(lab, corp):
 
 
 def test_delegation_removed(lab, keys, tmp_path):  # noqa: F811
-    corp = R.Corp(lab, keys, POLICY_5011)
+    corp = new_corp(lab, keys, POLICY_5011)
     procs = [corp.proc]
     try:
         marking_refused(lab, corp)
@@ -339,7 +347,7 @@ def test_rollover_without_delegation(lab, keys, tmp_path):  # noqa: F811
     """The hinted Unbound (generated stub and anchor) keeps answering NOERROR with AD, sampled every
     2 s, while ternd rolls corp.lab.'s KSK with no delegation in lab.: its anchor file shows the new
     key ADDPEND then VALID, the old one REVOKED then gone; the key journal shows the roll done."""
-    corp = R.Corp(lab, keys, POLICY_ROLL)
+    corp = new_corp(lab, keys, POLICY_ROLL)
     procs = [corp.proc]
     started = time.time()
     try:

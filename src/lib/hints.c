@@ -37,6 +37,12 @@ static void say(struct hints_rule *rule, enum hints_status status, const char *f
 	va_end(ap);
 }
 
+static void ttl_seen(struct hints_report *r, uint32_t ttl)
+{
+	if (r->min_ttl == 0 || (ttl > 0 && ttl < r->min_ttl))
+		r->min_ttl = ttl;
+}
+
 /* The parent's view: the walk for the domain's SOA, then for its DS. */
 static int read_parent(struct check_ctx *c, const struct hints_opts *o, struct hints_report *r, struct check_walk *w)
 {
@@ -51,6 +57,9 @@ static int read_parent(struct check_ctx *c, const struct hints_opts *o, struct h
 	check_copy(r->parent, sizeof(r->parent), w->parent);
 	for (int i = 0; i < w->nns && r->nparent_ns < CHECK_MAXNS; i++)
 		check_copy(r->parent_ns[r->nparent_ns++], CHECK_NAME_TEXT, w->ns[i]);
+	for (int i = 0; r->check && i < r->check->nhops; i++) /* the referral's NS TTL */
+		if (check_name_eq(r->check->hops[i].child, o->domain))
+			ttl_seen(r, r->check->hops[i].ttl);
 	for (int i = 0; i < w->nglue && r->nglue < CHECK_MAXNS; i++) {
 		check_copy(r->glue[r->nglue].name, CHECK_NAME_TEXT, w->glue[i].name);
 		check_copy(r->glue[r->nglue++].addr, CHECK_ADDR_TEXT, w->glue[i].addr.text);
@@ -68,8 +77,10 @@ static void read_ds(struct check_ctx *c, const struct hints_opts *o, struct hint
 	}
 	for (int i = 0; i < w->answer.nrr && r->nds < CHECK_MAXVALUES; i++) {
 		const struct check_rr *rr = &w->answer.rr[i];
-		if (rr->section == CHECK_ANSWER && rr->type == RR_DS && check_name_eq(rr->owner, o->domain))
+		if (rr->section == CHECK_ANSWER && rr->type == RR_DS && check_name_eq(rr->owner, o->domain)) {
 			check_copy(r->parent_ds[r->nds++], CHECK_RDATA_TEXT, rr->data);
+			ttl_seen(r, rr->ttl);
+		}
 	}
 }
 
@@ -127,8 +138,13 @@ static void read_child(struct check_ctx *c, const struct hints_opts *o, struct h
 	}
 	for (int i = 0; s->have_ns && i < s->ns.nrr && r->nchild_ns < CHECK_MAXNS; i++)
 		if (s->ns.rr[i].section == CHECK_ANSWER && s->ns.rr[i].type == RR_NS &&
-		    check_name_eq(s->ns.rr[i].owner, o->domain))
+		    check_name_eq(s->ns.rr[i].owner, o->domain)) {
 			check_copy(r->child_ns[r->nchild_ns++], CHECK_NAME_TEXT, s->ns.rr[i].data);
+			ttl_seen(r, s->ns.rr[i].ttl);
+		}
+	const struct check_rr *k = s->have_dnskey ? check_answer_find(&s->dnskey, CHECK_ANSWER, o->domain, RR_DNSKEY) : NULL;
+	if (k)
+		ttl_seen(r, k->ttl);
 }
 
 /* ---- txt ---- */

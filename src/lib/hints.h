@@ -71,6 +71,8 @@ struct hints_report {
 	bool have_expiry;
 	long long expires_at;
 	char expires[64]; /* the _in-tree TXT value as published */
+	uint32_t min_ttl; /* the smallest TTL of the parent's NS and DS and the zone's NS and DNSKEY read
+	                   * (0: none read): how soon a change can show (tern hints watch's poll) */
 	struct hints_rule rules[HINTS_NRULES];
 	struct check_report *check; /* failures and the query count of the walk (check_report_fail) */
 };

@@ -11,6 +11,9 @@
 #include "tern/cli.h"
 #include "tern/output.h"
 
+#define WATCH_MAXDOMAINS_CLI 16 /* cmd_hints_watch.c's WATCH_MAXDOMAINS */
+int hints_watch_cmd(struct cli *cli, const struct cli_args *a);
+
 static const struct cli_opt hints_opts[] = {
     {"hints", 1, "--hints FILE           root hints (named.root format) instead of the IANA root servers"},
     {"server", 1, "--server ADDR[:PORT]   a server of the domain to ask when it has no delegation (repeatable)"},
@@ -193,6 +196,21 @@ done:
 	return rc;
 }
 
+static const struct cli_opt watch_opts[] = {
+    {"hints", 1, "--hints FILE           root hints (named.root format) instead of the IANA root servers"},
+    {"server", 1, "--server ADDR[:PORT]   a server of the domains to ask when a delegation is gone (repeatable)"},
+    {"trust", 1, "--trust KEYTAG         the KSK to validate with (default: the one pinned at the first poll)"},
+    {"mqtt", 1, "--mqtt HOST[:PORT]     publish each condition set and cleared (retained, QoS 1)"},
+    {"topic", 1, "--topic PREFIX         MQTT topic prefix (default tern/hints): PREFIX/CONDITION/DOMAIN"},
+    {"conf", 1, "--conf FILE            the Unbound configuration to rewrite when the NS set changes"},
+    {"anchor-file", 1, "--anchor-file PATH     the auto-trust-anchor-file that configuration names"},
+    {"apply", 0, "--apply                run unbound-control reload after rewriting --conf"},
+    {"control-config", 1, "--control-config FILE  unbound-control -c FILE (with --apply)"},
+    {"max-interval", 1, "--max-interval S       poll at least this often (default 3600; else the smallest TTL)"},
+    {"polls", 1, "--polls N              stop after N polls (default: never)"},
+    {NULL, 0, NULL},
+};
+
 #define HINTS_HELP                                                                                                     \
 	"Runs on this machine (no API): a walk from the root hints that uses no cache, as dig +trace.\n"               \
 	"Rules: txt (_in-tree.D TXT holds one RFC 3339 timestamp, not expired; expired under 30 days:\n"               \
@@ -217,5 +235,18 @@ const struct cli_cmd cmd_hints[] = {
                 "Exit status: 0 written, 2 refused or a usage error.\n"
                 "  tern hints unbound corp.example --anchor-file /var/lib/unbound/corp.example.key\n",
      1, 1, hints_opts, hints_unbound_cmd},
+    {"hints", "watch", "DOMAIN... [--mqtt HOST[:PORT]] [--conf FILE --anchor-file PATH [--apply]] [--polls N]",
+     "watch domains for the draft's inconsistencies, polling as their TTLs allow; signal each set and clear",
+     "Polls the parent's NS and DS and the zone's NS and DNSKEY (and _in-tree TXT) of each DOMAIN again\n"
+     "after the smallest of their TTLs (at most --max-interval). The first poll is the baseline (its\n"
+     "pinned KSK, its in-bailiwick servers, asked when the delegation is gone). Conditions, each set\n"
+     "and cleared: delegation-removed, ds-changed (the parent's DS set is not the baseline's),\n"
+     "ns-changed (the zone's NS set is not; once the new set passes in-bailiwick and validates from\n"
+     "the anchor, --conf is rewritten, --apply reloads Unbound, and the set becomes the baseline),\n"
+     "in-tree-expiring (within 60 days of the _in-tree expiry). Each change is a line on standard\n"
+     "output and, with --mqtt, a retained message on PREFIX/CONDITION/DOMAIN (JSON: condition, state,\n"
+     "domain, time, detail).\n"
+     "  tern hints watch corp.example --mqtt broker.example:1883\n",
+     1, WATCH_MAXDOMAINS_CLI, watch_opts, hints_watch_cmd},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL},
 };

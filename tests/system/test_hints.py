@@ -405,3 +405,93 @@ def test_rollover_without_delegation(lab, keys, tmp_path):  # noqa: F811
     finally:
         for p in reversed(procs):
             lab.stop(p)
+
+
+def log_lines(path, pattern):
+    try:
+        with open(path) as f:
+            return [l for l in f.read().splitlines() if pattern in l]
+    except FileNotFoundError:
+        return []
+
+
+def tcp_open(addr, port):
+    import socket
+    try:
+        socket.create_connection((addr, port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_watch(lab, keys, tmp_path):  # noqa: F811
+    """tern hints watch on corp.lab. (TTLs 10 s): a DS change, a child NS change and the removal of
+    the delegation are each printed and published on MQTT (set, and clear when undone or followed)
+    within one TTL; the new NS set rewrites the Unbound configuration."""
+    corp = new_corp(lab, keys, POLICY_5011)
+    procs = [corp.proc]
+    try:
+        assert mark(corp, "corp.lab.", stamp(300)).status == 200
+        if lab.query(L.LAB_ADDR, "corp.lab.", "NS", rd=False).rcode() == 3:
+            knotc_lab(lab, [("corp", 60, "NS", "ns1.corp.lab."), ("ns1.corp", 60, "A", L.CORP_ADDR)])
+        ds = lab.register(lab.lab_knot, "corp.lab.", L.CORP_ADDR)
+        anchor, conf = str(tmp_path / "corp.lab.anchor"), str(tmp_path / "corp.conf")
+        rc, out, err = hints(lab, "unbound", "corp.lab.", "--anchor-file", anchor, "--out", conf, json_out=False)
+        assert rc == 0, (rc, out, err)
+        mconf = tmp_path / "mosquitto.conf"
+        mconf.write_text("listener 1883 %s\nallow_anonymous true\npersistence false\n" % HINTS_ADDR)
+        procs.append(lab.spawn("mosquitto", ["mosquitto", "-c", str(mconf)], str(tmp_path / "mosquitto.log")))
+        wait_for(lambda: lab.ns.call(tcp_open, HINTS_ADDR, 1883), "mosquitto")
+        sub_log = str(tmp_path / "sub.log")
+        procs.append(lab.spawn("mosquitto_sub", ["mosquitto_sub", "-h", HINTS_ADDR, "-t", "tern/hints/#", "-v"],
+                               sub_log))
+        watch_log = str(tmp_path / "watch.log")
+        procs.append(lab.spawn("tern-watch", [TERN, "hints", "watch", "corp.lab.", "--hints",
+                                              os.path.join(lab.dir, "root.hints"), "--mqtt", HINTS_ADDR + ":1883",
+                                              "--conf", conf, "--anchor-file", anchor], watch_log))
+        wait_for(lambda: log_lines(watch_log, "baseline"), "the watch's baseline")
+        ttl = 10  # the smallest TTL of corp.lab.'s NS and DNSKEY: the watch's poll interval
+
+        def seen(condition, state, since):
+            got = log_lines(watch_log, " %s %s " % (condition, state))
+            wait_for(lambda: len(log_lines(watch_log, " %s %s " % (condition, state))) > len(got), "%s %s" % (
+                condition, state), timeout=ttl * 3)
+            return time.time() - since
+
+        delays = {}
+        # a DS change at the parent (a second digest of the same key), then undone
+        keys_rs = lab.rrset(L.CORP_ADDR, "corp.lab.", "DNSKEY")
+        t0 = time.time()
+        lab.set_ds(lab.lab_knot, "corp.lab.", ds + L.ds_of(keys_rs, "corp.lab.", "SHA384"))
+        delays["ds-changed set"] = seen("ds-changed", "set", t0)
+        t0 = time.time()
+        lab.set_ds(lab.lab_knot, "corp.lab.", ds)
+        delays["ds-changed clear"] = seen("ds-changed", "clear", t0)
+        # a second name server in the zone: followed (the configuration rewritten), then clear
+        t0 = time.time()
+        r = corp.call("PUT", "/api/v1/zones/corp.lab./rrsets/ns2/A", {"ttl": 10, "records": [L.CORP_ADDR]})
+        assert r.status == 200, r
+        r = corp.call("PUT", "/api/v1/zones/corp.lab./rrsets/@/NS",
+                      {"ttl": 10, "records": ["ns1.corp.lab.", "ns2.corp.lab."]})
+        assert r.status == 200, r
+        delays["ns-changed set"] = seen("ns-changed", "set", t0)
+        wait_for(lambda: "# ns2.corp.lab." in open(conf).read(), "the configuration naming ns2")
+        # followed at the poll that saw it: the new set is the baseline from the next poll on
+        delays["ns-changed clear (after set)"] = seen("ns-changed", "clear", time.time())
+        # the delegation taken out of lab.
+        t0 = time.time()
+        knotc_lab(lab, [], [("corp", "NS"), ("corp", "DS"), ("ns1.corp", "A")])
+        delays["delegation-removed set"] = seen("delegation-removed", "set", t0)
+        print("watch detection delays (s): %s" % {k: round(v, 1) for k, v in delays.items()})
+        for what, d in delays.items():
+            assert d <= ttl + 3, (what, d, delays)
+        wait_for(lambda: len(log_lines(sub_log, "tern/hints/")) >= 5, "the MQTT messages")
+        msgs = [json.loads(l.split(" ", 1)[1]) for l in log_lines(sub_log, "tern/hints/")]
+        got = [(m["condition"], m["state"]) for m in msgs]
+        for want in (("ds-changed", "set"), ("ds-changed", "clear"), ("ns-changed", "set"), ("ns-changed", "clear"),
+                     ("delegation-removed", "set")):
+            assert want in got, (want, got)
+        assert log_lines(sub_log, "tern/hints/delegation-removed/corp.lab {"), open(sub_log).read()
+    finally:
+        for p in reversed(procs):
+            lab.stop(p)

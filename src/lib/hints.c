@@ -12,7 +12,12 @@
 #include "lib/rr.h"
 #include "lib/rrtext.h"
 
-#define INB_DEPTH 4 /* delegations below the domain followed for in-bailiwick servers */
+#define INB_DEPTH 4
+#define AGE_UNJUDGED                                                                                                   \
+	"the KSK's age (RFC 5011 add hold-down) is not judged: no key journal (--journal) read" /* delegations below   \
+	                                                                                           the domain followed \
+	                                                                                           for in-bailiwick    \
+	                                                                                           servers */
 
 /* What the rules read: the answers of the domain's server, asked with DO. */
 struct hints_seen {
@@ -142,7 +147,8 @@ static void read_child(struct check_ctx *c, const struct hints_opts *o, struct h
 			check_copy(r->child_ns[r->nchild_ns++], CHECK_NAME_TEXT, s->ns.rr[i].data);
 			ttl_seen(r, s->ns.rr[i].ttl);
 		}
-	const struct check_rr *k = s->have_dnskey ? check_answer_find(&s->dnskey, CHECK_ANSWER, o->domain, RR_DNSKEY) : NULL;
+	const struct check_rr *k =
+	    s->have_dnskey ? check_answer_find(&s->dnskey, CHECK_ANSWER, o->domain, RR_DNSKEY) : NULL;
 	if (k)
 		ttl_seen(r, k->ttl);
 }
@@ -521,7 +527,7 @@ static void rule_dnssec(struct check_ctx *c, const struct hints_opts *o, struct 
 			if (sets[i].have && !set_verifies(sets[i].a, sets[i].name, sets[i].type, keys, pinned, nkeys,
 			                                  false, o->now, buf, 65536, why, sizeof(why)))
 				say(rule, HINTS_FAIL, "%s", why);
-		say(rule, HINTS_PASS, "the KSK's age (RFC 5011 add hold-down) is not judged: no watch history");
+		say(rule, HINTS_PASS, "%s", AGE_UNJUDGED);
 	}
 	for (int k = 0; k < nkeys; k++)
 		dnssec_key_free(keys[k]);
@@ -647,4 +653,21 @@ enum hints_status hints_worst(const struct hints_report *r)
 const char *hints_status_name(enum hints_status s)
 {
 	return s == HINTS_FAIL ? "fail" : s == HINTS_WARN ? "warn" : "pass";
+}
+
+void hints_ksk_age(struct hints_report *r, int tag, long long published_at, long long add_holddown, long long now)
+{
+	struct hints_rule *rule = &r->rules[2];
+	for (int i = 0; i < rule->nreasons; i++) {
+		if (strcmp(rule->reasons[i], AGE_UNJUDGED) != 0)
+			continue;
+		long long age = now - published_at;
+		bool young = published_at <= 0 || age < add_holddown;
+		snprintf(rule->reasons[i], sizeof(rule->reasons[i]),
+		         "KSK %d was published %lld s ago (ternd's key journal)%s the RFC 5011 add hold-down of %lld s",
+		         tag, published_at > 0 ? age : 0, young ? ", within" : ", beyond", add_holddown);
+		if (young && rule->status < HINTS_WARN)
+			rule->status = HINTS_WARN;
+		return;
+	}
 }

@@ -93,6 +93,12 @@ int hints_check(struct check_ctx *c, const struct hints_opts *o, struct hints_re
 
 /* The worst status among the rules. */
 enum hints_status hints_worst(const struct hints_report *r);
+
+/* The dnssec rule's judgement of the pinned KSK's age, from ternd's key journal (when Tern serves the
+ * zone): published_at (seconds since the epoch) against the RFC 5011 add hold-down; a warning while
+ * it is younger (a resolver would not yet have accepted it by RFC 5011). Replaces the rule's "not
+ * judged" reason. */
+void hints_ksk_age(struct hints_report *r, int tag, long long published_at, long long add_holddown, long long now);
 const char *hints_status_name(enum hints_status s);
 
 json_t *hints_report_json(const struct hints_report *r);

@@ -23,6 +23,7 @@ static const struct cli_opt hints_opts[] = {
     {"anchor-file", 1, "--anchor-file PATH     (unbound) where to write the auto-trust-anchor-file seed"},
     {"out", 1, "--out FILE             (unbound) the configuration into FILE instead of standard output"},
     {"force", 0, "--force                (unbound) write even when check fails, saying what is broken"},
+    {"journal", 0, "--journal              Tern serves the zone: judge the KSK's age from its key journal (API)"},
     {NULL, 0, NULL},
 };
 
@@ -71,6 +72,38 @@ static int setup(struct cli *cli, const struct cli_args *a, struct check_ctx *c,
 	return 0;
 }
 
+/* --journal: the pinned KSK's publication time and the policy's add hold-down from the API
+ * (GET /api/v1/zones/D/dnssec), judged by hints_ksk_age(). */
+static int journal_age(struct cli *cli, struct hints_report *r, long long now)
+{
+	if (!cli->api || !*cli->api || !cli->token || !*cli->token)
+		return cli_usage_error(cli, "--journal reads the zone's keys from the API: set --api and --token");
+	struct client_response res;
+	char *path = CLIENT_PATH("zones", r->domain, "dnssec");
+	int rc = path ? cli_call(cli, "GET", path, NULL, NULL, 0, &res) : CLI_EUSAGE;
+	free(path);
+	if (rc != CLI_OK)
+		return rc;
+	json_t *doc = cli_json(&res);
+	client_response_clear(&res);
+	if (!doc)
+		return CLI_EAPI;
+	json_t *hold = json_object_get(json_object_get(doc, "policy"), "add-holddown");
+	size_t i;
+	json_t *k;
+	json_array_foreach(json_object_get(doc, "keys"), i, k)
+	{
+		json_t *tag = json_object_get(k, "tag"),
+		       *pub = json_object_get(json_object_get(k, "timestamps"), "published");
+		for (int p = 0; json_is_integer(tag) && json_is_integer(pub) && p < r->nkeys; p++)
+			if (r->keys[p].pinned && r->keys[p].tag == json_integer_value(tag))
+				hints_ksk_age(r, r->keys[p].tag, json_integer_value(pub),
+				              json_is_integer(hold) ? json_integer_value(hold) : 0, now);
+	}
+	json_decref(doc);
+	return CLI_OK;
+}
+
 /* Runs the check; NULL after printing why (rc set). */
 static struct hints_report *run(struct cli *cli, const struct cli_args *a, int *rc)
 {
@@ -90,6 +123,8 @@ static struct hints_report *run(struct cli *cli, const struct cli_args *a, int *
 		*rc = CLI_EUSAGE;
 		goto fail;
 	}
+	if (cli_opt_count(a, "journal") && (*rc = journal_age(cli, r, o->now)) != CLI_OK)
+		goto fail;
 	free(c);
 	free(o);
 	return r;

@@ -283,6 +283,19 @@ def test_delegation_removed(lab, keys, tmp_path):  # noqa: F811
         assert rc == 0 and statuses(rep) == PASS, (rc, json.dumps(rep, indent=1), err)
         (ksk,) = [k for k in rep["keys"] if k["pinned"]]
         assert ksk["flags"] == 257 and ksk["ds_match"], rep
+        assert "not judged" in reasons(rep, "dnssec"), rep
+        # --journal: the KSK's age from ternd's keys against the add hold-down (30 s)
+        published = next(k["timestamps"]["published"] for k in corp.dnssec()["keys"] if k["tag"] == ksk["tag"])
+        api = ["--api", "http://127.0.0.1:%d" % R.API_PORT, "--token", keys.token("corp")]
+        rc, rep, err = hints(lab, *(api + ["check", "corp.lab.", "--journal"]))
+        age = time.time() - published
+        assert "KSK %d was published" % ksk["tag"] in reasons(rep, "dnssec"), (rc, rep, err)
+        if age < 28:
+            assert statuses(rep)["dnssec"] == "warn" and "within the RFC 5011 add hold-down" in reasons(rep, "dnssec")
+        elif age > 32:
+            assert statuses(rep)["dnssec"] == "pass" and "beyond the RFC 5011 add hold-down" in reasons(rep, "dnssec")
+        rc, _, err = hints(lab, "check", "corp.lab.", "--journal", json_out=False)
+        assert rc == 2 and "--api and --token" in err, (rc, err)
         anchor, conf = str(tmp_path / "corp.lab.anchor"), str(tmp_path / "corp.conf")
         rc, out, err = hints(lab, "unbound", "corp.lab.", "--anchor-file", anchor, "--out", conf, json_out=False)
         assert rc == 0 and not out, (rc, out, err)
@@ -346,7 +359,8 @@ ROLL_DEADLINE = 300
 def test_rollover_without_delegation(lab, keys, tmp_path):  # noqa: F811
     """The hinted Unbound (generated stub and anchor) keeps answering NOERROR with AD, sampled every
     2 s, while ternd rolls corp.lab.'s KSK with no delegation in lab.: its anchor file shows the new
-    key ADDPEND then VALID, the old one REVOKED then gone; the key journal shows the roll done."""
+    key ADDPEND then VALID, the old one REVOKED then gone; the key journal shows the roll done. A
+    fourth Unbound with the same stub and the first KSK as a static anchor goes SERVFAIL."""
     corp = new_corp(lab, keys, POLICY_ROLL)
     procs = [corp.proc]
     started = time.time()
@@ -366,16 +380,26 @@ def test_rollover_without_delegation(lab, keys, tmp_path):  # noqa: F811
         old = "".join(next(l for l in open(anchor) if not l.startswith(";")).split()[7:])
         t, e = unbound_conf(lab, "unbound-5011", open(conf).read())
         procs.append(L.start_unbound(lab, "unbound-5011", t + HOLDDOWN, e))
+        # the case the generated configuration never makes: the same stub with the same key as a
+        # static trust anchor, which the rollover breaks
+        static = str(tmp_path / "static.anchor")
+        with open(static, "w") as f:
+            f.write("".join(l for l in open(anchor) if not l.startswith(";")))
+        text = open(conf).read()
+        t, e = unbound_conf(lab, "unbound-static", text[text.index("stub-zone:"):])
+        procs.append(L.start_unbound(lab, "unbound-static", t + ['trust-anchor-file: "%s"' % static], e))
         L.wait_answers(lab, "www.corp.lab.", "A", lambda a: a.rcode == "NOERROR" and a.ad, 30,
-                       resolvers=("unbound-5011",))
+                       resolvers=("unbound-5011", "unbound-static"))
         knotc_lab(lab, [], [("corp", "NS"), ("corp", "DS"), ("ns1.corp", "A")])
         wait_for(lambda: lab.query(L.LAB_ADDR, "corp.lab.", "SOA", rd=False).rcode() == 3, "lab. saying NXDOMAIN")
         flush(lab, "unbound-5011")
-        samples, history, gone = [], {}, {}
+        flush(lab, "unbound-static")
+        samples, history, gone, statics = [], {}, {}, []
         while time.time() - started < ROLL_DEADLINE:
             tick = time.time()
             a = L.resolve(lab, "unbound-5011", "www.corp.lab.")
             samples.append((round(tick - started), a.rcode, a.ad, a.answer))
+            statics.append((tick, L.resolve(lab, "unbound-static", "www.corp.lab.").rcode))
             listed = {k: s for _, k, s in L.read_autotrust(anchor)}
             for k, s in listed.items():
                 if not history.get(k) or history[k][-1] != s:
@@ -400,6 +424,12 @@ def test_rollover_without_delegation(lab, keys, tmp_path):  # noqa: F811
         assert "proceeds on the RFC 5011 hold-downs alone" in corp.proc.log_text(100000), context
         events = {(e["tag"], e["to"]) for e in corp.journal()}
         assert (old_tag, "revoked") in events and (old_tag, "removed") in events, events
+        # the static anchor: good before the old key was revoked, SERVFAIL from a cache cap after
+        revoked = next(e["time"] for e in corp.journal() if e["tag"] == old_tag and e["to"] == "revoked")
+        before = [r for t, r in statics if t < revoked]
+        after = [r for t, r in statics if t > revoked + L.CACHE_TTL + 2]
+        assert before and all(r == "NOERROR" for r in before), statics
+        assert after and all(r == "SERVFAIL" for r in after), statics
         print("in-tree KSK roll without a delegation: %.0f s, %d samples all NOERROR+AD; anchor %s" % (
             elapsed, len(samples), history))
     finally:

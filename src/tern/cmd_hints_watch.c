@@ -56,7 +56,7 @@ static int cmp_str(const void *a, const void *b)
 /* The n strings (stride bytes apart) sorted and joined by spaces into out. */
 static void joined(const char *base, size_t stride, int n, char *out, size_t cap)
 {
-	const char *v[CHECK_MAXNS];
+	const char *v[CHECK_MAXNS] = {0};
 	int k = 0;
 	for (int i = 0; i < n && k < CHECK_MAXNS; i++)
 		v[k++] = base + (size_t)i * stride;

@@ -279,7 +279,7 @@ static bool inb_zone(struct check_ctx *c, const char *zone, const struct check_a
 		return false;
 	}
 	if (check_ask(c, server, zone, RR_NS, 0, a) < 0 || !a->aa) {
-		snprintf(why, cap, "%s gave no authoritative NS set for %.200s", server->text, zone);
+		snprintf(why, cap, "%s gave no authoritative NS set for %.120s", server->text, zone);
 		return false;
 	}
 	char names[CHECK_MAXNS][CHECK_NAME_TEXT];
@@ -289,7 +289,7 @@ static bool inb_zone(struct check_ctx *c, const char *zone, const struct check_a
 		    check_name_in(a->rr[i].data, zone))
 			check_copy(names[n++], CHECK_NAME_TEXT, a->rr[i].data);
 	if (n == 0) {
-		snprintf(why, cap, "%.200s has no NS inside itself", zone);
+		snprintf(why, cap, "%.120s has no NS inside itself", zone);
 		return false;
 	}
 	for (int i = 0; i < n; i++) {
@@ -299,11 +299,11 @@ static bool inb_zone(struct check_ctx *c, const char *zone, const struct check_a
 		if (!below[0] || check_name_eq(below, zone)) {
 			if (na > 0)
 				return true;
-			snprintf(why, cap, "%.200s, a name server of %.200s, has no address", names[i], zone);
+			snprintf(why, cap, "%.120s, a name server of %.120s, has no address", names[i], zone);
 			continue;
 		}
 		if (next.len == 0) {
-			snprintf(why, cap, "no server of %.200s (delegated below %.200s) has an address", below, zone);
+			snprintf(why, cap, "no server of %.120s (delegated below %.120s) has an address", below, zone);
 			continue;
 		}
 		if (inb_zone(c, below, &next, depth + 1, a, why, cap))

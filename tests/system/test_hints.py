@@ -21,6 +21,7 @@ from dnsseclab import IP, KNOTD, Lab, run, start_parents
 TERN = os.path.join(os.path.dirname(L.TERND), "tern")
 UNBOUND_CONTROL = "/usr/sbin/unbound-control"
 HINTS_ADDR = "198.18.12.1"  # the Knot of the rule fixtures
+DEAD_ADDR = "198.18.12.9"  # nothing listens there: itdead.lab.'s only server
 DEEP_ADDR = "198.18.12.2"  # a second Knot: itdeep.lab. alone (its child sub.itdeep.lab. is on the first)
 L.MORE_RESOLVERS.setdefault("unbound-plain", "198.18.12.101")  # one more Unbound, asked by name
 HOLDDOWN = ["add-holddown: 30", "del-holddown: 30", "keep-missing: 60", "permit-small-holddown: yes"]
@@ -128,6 +129,7 @@ def lab(tmp_path_factory):
                     sets.append((n[:-len(".lab.")], 60, "A", server(z)))
             if template == "signed":
                 sets += [(label, 60, "DS", ds) for ds in lab.child_ds(server(z), z)]
+        sets += [("itdead", 60, "NS", "ns.itdead.lab."), ("ns.itdead", 60, "A", DEAD_ADDR)]
         knotc_lab(lab, sets)
         wait_for(lambda: lab.rrset(L.LAB_ADDR, "itmismatch.lab.", "DS") is not None, "lab. delegating the fixtures")
         yield lab
@@ -184,6 +186,17 @@ def test_txt_reasons_name_the_fault(lab):
     assert "parent-only name" in reasons(rep, "consistency") and "ns2.itmismatch.lab." in reasons(rep, "consistency")
     _, rep, _ = hints(lab, "check", "itunsigned.lab.")
     assert "unsigned" in reasons(rep, "dnssec"), rep
+
+
+def test_unreachable_server(lab):
+    """itdead.lab.'s only server does not answer: every rule fails with a reason, the report lists
+    what could not be asked, and unbound writes nothing."""
+    rc, rep, err = hints(lab, "check", "itdead.lab.", "--query-timeout", "300")
+    assert rc == 2 and set(statuses(rep).values()) == {"fail"}, (rc, rep, err)
+    assert "198.18.12.9" in reasons(rep, "txt") and rep["failures"], rep
+    rc, out, err = hints(lab, "unbound", "itdead.lab.", "--anchor-file", "/nonexistent/x", "--query-timeout", "300",
+                         json_out=False)
+    assert rc == 2 and not out and "txt:" in err, (rc, out, err)
 
 
 def test_text_table(lab):

@@ -236,6 +236,13 @@ def exchange(sock, wire):
             return ans[3] & 0x0F
 
 
+def proc_cpu(pid):
+    """utime + stime of a process (all its threads) in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        v = f.read().rsplit(")", 1)[1].split()
+    return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def throughput(srv, n, first):
     msgs = messages(n, first)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -351,21 +358,24 @@ def report(r, args):
              "One client sends TSIG-signed (hmac-sha256) RFC 2136 updates over UDP, one at a time (the next once the "
              "answer is in), each replacing `www.%s A` in a zone of %d names. Each server answers once the change "
              "is durable: ternd after its SQLite commit (synchronous=FULL), Knot after its journal commit "
-             "(journal-db-mode: robust), BIND after writing its journal. *Updates/s*: %d updates back to back. "
-             "*Update -> served*: %d updates 5 ms apart, bench/poll.c asking the name every 0.1 ms from the moment "
+             "(journal-db-mode: robust), BIND after writing its journal. *Updates/s*: %d updates back to back, "
+             "in %d rounds with the servers in turn (Knot a tenth as many a round), the median round; "
+             "*CPU/update*: the server's utime + stime in those rounds, the median round. *Update -> served*: %d updates 5 ms apart, bench/poll.c asking the name every 0.1 ms from the moment "
              "each is sent; *answer* is the update's own round trip. *Syncs/update*: fsync, fdatasync, msync and "
              "sync_file_range calls per update (strace over %d updates)." % (ZONE, args.names, args.updates,
-                                                                                 args.latency, args.sync_updates),
+                                                                                 args.rounds, args.latency,
+                                                                                 args.sync_updates),
              "",
-             "| server | updates/s | answer p50 ms | answer p99 ms | update -> served p50 ms | update -> served p99 ms "
-             "| syncs/update | KiB written/update |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| server | updates/s | rounds | CPU/update ms | answer p50 ms | answer p99 ms | update -> served p50 ms "
+             "| update -> served p99 ms | syncs/update | KiB written/update |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for k in ("ternd", "knot", "bind"):
         if k not in t:
             continue
         v = t[k]
-        lines.append("| %s | %.0f | %s | %s | %s | %s | %s | %s |" % (
-            v["label"], v["rate"], fmt(v["ack_p50"]), fmt(v["ack_p99"]), fmt(v["served_p50"]), fmt(v["served_p99"]),
+        lines.append("| %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            v["label"], v["rate"], " ".join("%.0f" % x for x in v.get("rates", [])),
+            "%.3f" % v["cpu_ms"] if "cpu_ms" in v else "-", fmt(v["ack_p50"]), fmt(v["ack_p99"]), fmt(v["served_p50"]), fmt(v["served_p99"]),
             "%.1f" % v["syncs"][0] if v.get("syncs") else "-", "%.1f" % (v["syncs"][1] / 1024) if v.get("syncs") else "-"))
     lines.append("")
     if "ternd" in t:
@@ -376,6 +386,11 @@ def report(r, args):
             lines.append("Throughput: ternd %.0f updates/s is %.2fx the better of the others (%s, %.0f/s); target "
                          ">= 2x: %s." % (t["ternd"]["rate"], ratio, best["label"], best["rate"],
                                          "met" if ratio >= 2 else "NOT met"))
+            if "cpu_ms" in t["ternd"] and "cpu_ms" in best:
+                lines.append("CPU per update (the median round): ternd %.3f ms, %s %.3f ms (%.2fx); on a machine "
+                             "shared with other work the updates/s of one round move with it, the CPU much less." % (
+                                 t["ternd"]["cpu_ms"], best["label"], best["cpu_ms"],
+                                 t["ternd"]["cpu_ms"] / best["cpu_ms"] if best["cpu_ms"] else 0))
         if "knot" in t:
             q = t["ternd"]["served_p99"] / t["knot"]["served_p99"]
             lines.append("Update -> served p99: ternd %s ms is %.2fx Knot's %s ms; target <= 0.5x: %s." % (
@@ -415,6 +430,7 @@ def main():
     ap.add_argument("--sync-updates", type=int, default=200)
     ap.add_argument("--names", type=int, default=1000)
     ap.add_argument("--servers", default="ternd,knot,bind")
+    ap.add_argument("--rounds", type=int, default=5, help="throughput rounds, the servers in turn")
     ap.add_argument("--sched", default="none")
     args = ap.parse_args()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -427,30 +443,46 @@ def main():
     polls = []
     r["floor"] = flush_floor(args.work)
     log("floor: 4 KiB write + fdatasync p50 %.2f ms, p99 %.2f ms" % r["floor"])
-    for key in args.servers.split(","):
-        log("%s: starting" % key)
-        srv = {"ternd": lambda: Ternd(args.ternd, args.work, args.names), "knot": lambda: Knot(args.work, args.names),
-               "bind": lambda: Bind(args.work, args.names)}[key]()
-        try:
-            first = 1
-            throughput(srv, 50, first)  # warm-up
-            first += 50
-            rate = throughput(srv, args.updates, first)
-            first += args.updates
-            log("%s: %.0f updates/s" % (key, rate))
-            acks, served, stats = latency(srv, args.poll, args.latency, first)
-            first += args.latency
+    servers = {}
+    try:
+        for key in args.servers.split(","):
+            log("%s: starting" % key)
+            servers[key] = {"ternd": lambda: Ternd(args.ternd, args.work, args.names),
+                            "knot": lambda: Knot(args.work, args.names),
+                            "bind": lambda: Bind(args.work, args.names)}[key]()
+        first = {key: 1 for key in servers}
+        for key, srv in servers.items():
+            throughput(srv, 50, first[key])  # warm-up
+            first[key] += 50
+        # updates/s in rounds, the servers in turn, so that a busy spell of the machine falls on
+        # each of them alike; the median round is the figure (Knot, some twenty times slower, sends
+        # a tenth as many a round)
+        rates = {key: [] for key in servers}
+        cpu = {key: [] for key in servers}
+        for rnd in range(args.rounds):
+            for key, srv in servers.items():
+                n = args.updates // 10 if key == "knot" else args.updates
+                c0 = proc_cpu(srv.proc.pid)
+                rates[key].append(throughput(srv, n, first[key]))
+                cpu[key].append((proc_cpu(srv.proc.pid) - c0) / n * 1e3)
+                first[key] += n
+                log("%s round %d: %.0f updates/s, %.3f ms CPU an update" % (key, rnd, rates[key][-1], cpu[key][-1]))
+        for key, srv in servers.items():
+            acks, served, stats = latency(srv, args.poll, args.latency, first[key])
+            first[key] += args.latency
             polls.append("%s %s" % (key, ", ".join("%d/%d answered" % (v["answers"], v["sent"])
                                                    for _, v in sorted(stats.items()))))
-            per = syncs(srv, args.sync_updates, first) if args.sync_updates else None
-            first += args.sync_updates
-            r["servers"][key] = {"label": srv.label, "rate": rate, "ack_p50": statistics.median(acks),
+            per = syncs(srv, args.sync_updates, first[key]) if args.sync_updates else None
+            first[key] += args.sync_updates
+            r["servers"][key] = {"label": srv.label, "rate": statistics.median(rates[key]), "rates": rates[key],
+                                 "cpu_ms": statistics.median(cpu[key]), "ack_p50": statistics.median(acks),
                                  "ack_p99": pct(acks, 99), "served_p50": statistics.median(served),
                                  "served_p99": pct(served, 99), "syncs": per}
             log("%s: %s" % (key, r["servers"][key]))
             if srv.proc.poll() is not None:
                 raise RuntimeError("%s died during the run (see %s)" % (srv.label, srv.dir))
-        finally:
+    finally:
+        for srv in servers.values():
             stop(srv.proc)
     r["load_end"] = loadavg()
     r["poll_stats"] = "; ".join(polls)

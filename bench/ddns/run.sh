@@ -24,4 +24,5 @@ args=(--work "$WORK" --ternd "$WORK/bin/ternd" --poll "$WORK/bin/dnspoll" --out 
 [ -n "${BENCH_DDNS_UPDATES:-}" ] && args+=(--updates "$BENCH_DDNS_UPDATES")
 [ -n "${BENCH_DDNS_LATENCY:-}" ] && args+=(--latency "$BENCH_DDNS_LATENCY")
 [ -n "${BENCH_DDNS_SERVERS:-}" ] && args+=(--servers "$BENCH_DDNS_SERVERS")
+[ -n "${BENCH_DDNS_ROUNDS:-}" ] && args+=(--rounds "$BENCH_DDNS_ROUNDS")
 bench_drive "${BENCH_DDNS_SCHED:-fifo}" "$PY" "$HERE/bench_ddns.py" "${args[@]}"

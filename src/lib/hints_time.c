@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/civil.h"
 #include "lib/error.h"
 #include "lib/hints.h"
 
@@ -28,24 +29,6 @@ static bool expect(const char *s, size_t len, size_t *at, const char *one_of)
 	return true;
 }
 
-static int days_in(int year, int month)
-{
-	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-	return month == 2 && leap ? 29 : days[month - 1];
-}
-
-/* Days from 1970-01-01 to year-month-day (proleptic Gregorian; Howard Hinnant's days_from_civil). */
-static long long days_from_civil(long long y, int m, int d)
-{
-	y -= m <= 2;
-	long long era = (y >= 0 ? y : y - 399) / 400;
-	long long yoe = y - era * 400;
-	long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 int hints_time_parse(const char *s, size_t len, long long *out, char *err, size_t errlen)
 {
 	size_t at = 0;
@@ -63,8 +46,9 @@ int hints_time_parse(const char *s, size_t len, long long *out, char *err, size_
 		snprintf(err, errlen, "month %02d out of 01-12", mon);
 		return TERN_EINVAL;
 	}
-	if (day < 1 || day > days_in(year, mon)) {
-		snprintf(err, errlen, "day %02d out of 01-%02d for %04d-%02d", day, days_in(year, mon), year, mon);
+	if (day < 1 || day > (int)civil_month_days(year, (unsigned)mon)) {
+		snprintf(err, errlen, "day %02d out of 01-%02d for %04d-%02d", day,
+		         (int)civil_month_days(year, (unsigned)mon), year, mon);
 		return TERN_EINVAL;
 	}
 	if (at == len) {
@@ -112,7 +96,7 @@ int hints_time_parse(const char *s, size_t len, long long *out, char *err, size_
 		return TERN_EINVAL;
 	}
 	/* a leap second (:60) counts as the next second's start, as timegm would */
-	*out = days_from_civil(year, mon, day) * 86400 + hour * 3600 + min * 60 + sec -
+	*out = (long long)civil_to_days(year, (unsigned)mon, (unsigned)day) * 86400 + hour * 3600 + min * 60 + sec -
 	       sign * (long long)(oh * 3600 + om * 60);
 	return 0;
 }

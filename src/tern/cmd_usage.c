@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/base64.h"
+#include "lib/civil.h"
 #include "tern/cli.h"
 
 /* The sub claim of a JWT, into out; false when the token is no JWT or has none. */
@@ -31,15 +32,13 @@ static bool token_tenant(const char *token, char *out, size_t cap)
 /* "YYYY-MM" into its first and last day ("YYYY-MM-DD"). */
 static bool month_days(const char *month, char *first, char *last)
 {
-	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int y, m;
 	char tail;
 	if (strlen(month) != 7 || sscanf(month, "%4d-%2d%c", &y, &m, &tail) != 2 || month[4] != '-' || y < 2000 ||
 	    y > 2999 || m < 1 || m > 12)
 		return false;
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 	sprintf(first, "%04d-%02d-01", y, m);
-	sprintf(last, "%04d-%02d-%02d", y, m, mdays[m - 1] + (m == 2 && leap));
+	sprintf(last, "%04d-%02d-%02d", y, m, civil_month_days(y, (unsigned)m));
 	return true;
 }
 

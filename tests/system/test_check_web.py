@@ -368,3 +368,18 @@ def test_api_check_carries_the_advice(weblab):
     prompt = body["messages"][1]["content"]
     assert json.loads(prompt[prompt.index("\n") + 1:])["findings"] == rep["findings"]
     assert RESOLVER not in sent[-1]["raw"]
+
+
+def test_advice_url_needs_a_model(tmp_path):
+    """api.check-advice-url without api.check-advice-model: ternd --check names the missing key and
+    the key that needs it (an endpoint without a model would be asked for nothing it can answer)."""
+    import subprocess
+    from ternlib import TERND, free_port
+    conf = tmp_path / "ternd.yaml"
+    conf.write_text("server:\n  listen: [\"127.0.0.1@%d\"]\napi:\n  listen: \"127.0.0.1@%d\"\n"
+                    "  data-dir: \"%s\"\n  check-advice-url: \"http://127.0.0.1:9/v1\"\n"
+                    % (free_port(), free_port(), tmp_path / "data"))
+    r = subprocess.run([TERND, "--check", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert "api.check-advice-model: missing required key (api.check-advice-url names an endpoint)" in r.stderr, r.stderr
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())

@@ -127,8 +127,14 @@ def nss_client(srv, b64, name=SECRET):
     lines = []
     reader = threading.Thread(target=lambda: lines.extend(p.stdout), daemon=True)
     reader.start()
-    p.stdin.write("GET / HTTP/1.0\r\n\r\n")
-    p.stdin.close()
+    try:
+        p.stdin.write("GET / HTTP/1.0\r\n\r\n")
+        p.stdin.close()
+    except BrokenPipeError:  # it ended already (a rejected ECH, fast): its output says how
+        try:
+            p.stdin.close()
+        except BrokenPipeError:
+            pass
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and p.poll() is None and not any("Encrypted ClientHello:" in x for x in lines):
         time.sleep(0.02)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/civil.h"
 #include "lib/error.h"
 #include "lib/name.h"
 #include "ternd/api/api_impl.h"
@@ -14,34 +15,9 @@
 
 #define MAX_MONTHS 13
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int)(yoe + era * 400) + (*m <= 2);
-}
-
 /* "YYYY-MM-DD", a real date from 2000 to 2999, as days since the epoch. */
 static bool parse_date(const char *s, int64_t *day, int *y, unsigned *m)
 {
-	static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	unsigned d;
 	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
 		return false;
@@ -53,10 +29,9 @@ static bool parse_date(const char *s, int64_t *day, int *y, unsigned *m)
 	d = (unsigned)atoi(s + 8);
 	if (*y < 2000 || *y > 2999 || *m < 1 || *m > 12 || d < 1)
 		return false;
-	bool leap = (*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0;
-	if (d > mdays[*m - 1] + (*m == 2 && leap))
+	if (d > civil_month_days(*y, *m))
 		return false;
-	*day = days_from_civil(*y, *m, d);
+	*day = civil_to_days(*y, *m, d);
 	return true;
 }
 

@@ -370,6 +370,7 @@ struct config_rrl {
 	unsigned rate; /* responses per second per prefix and kind; default 20 */
 	unsigned window; /* seconds of responses a bucket may save up (its burst); default 4 */
 	unsigned slip; /* every slip-th limited response goes truncated (TC=1); 0 = none; default 2 */
+	unsigned debit_window; /* seconds of rate a limited client may owe (BIND's window); 0 = none; 15 */
 	unsigned ipv4_prefix, ipv6_prefix; /* default 24, 56 */
 	unsigned table_size; /* entries per UDP worker; default 65536 */
 	struct config_prefix *whitelist;

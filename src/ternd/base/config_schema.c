@@ -1136,6 +1136,19 @@ static const struct cfg_item rrl_items[] = {
      .def = "2",
      .help = "every slip-th limited response is sent truncated (TC=1, no records) so a real client asks "
              "over TCP, the others are dropped; 0 = drop all, 1 = truncate all"},
+    {.name = "debit-window",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = RRL_AT(debit_window),
+     .size = sizeof(unsigned),
+     .min = 0,
+     .max = 3600,
+     .def = "15",
+     .unit = "seconds",
+     .help = "limited responses are owed too, down to this many seconds of the rate (BIND's account and "
+             "window): a client that keeps sending over the rate, such as a spoofed flood, stays limited "
+             "instead of being answered at the rate, and is answered again this long after it slows "
+             "down; 0 = only responses sent are counted (Knot's bucket)"},
     {.name = "ipv4-prefix",
      .type = CFG_UINT,
      .flags = R,

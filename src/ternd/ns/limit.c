@@ -165,7 +165,7 @@ bool ns_limit(struct query *q, unsigned opcode, size_t question_end)
 	 * table's seed to pick a set */
 	uint64_t key = (hi * 0xc2b2ae3d27d4eb4full ^ lo ^ name) << 3 | kind;
 	uint32_t window = pa->rrl_window;
-	if (rrl_take(t, key, q->client->guard->now_ms, response_rate(q), window))
+	if (rrl_take(t, key, q->client->guard->now_ms, response_rate(q), window, pa->rrl_debit))
 		return true;
 	/* over the limit: unless the network is exempt */
 	if (pa->nrrl_whitelist &&

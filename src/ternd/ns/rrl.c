@@ -23,8 +23,8 @@ void rrl_table_free(struct rrl_table *t)
 	free(t);
 }
 
-/* What rate and window make for this worker, kept until they change (a reload). */
-static void rrl_rate(struct rrl_table *t, uint32_t rate, uint32_t window)
+/* What rate, window and debit make for this worker, kept until they change (a reload). */
+static void rrl_rate(struct rrl_table *t, uint32_t rate, uint32_t window, uint32_t debit)
 {
 	t->per_s = (int64_t)rate * RRL_TOKEN / t->share;
 	if (t->per_s < 1)
@@ -32,14 +32,18 @@ static void rrl_rate(struct rrl_table *t, uint32_t rate, uint32_t window)
 	t->cap = t->per_s * window;
 	if (t->cap > INT32_MAX)
 		t->cap = INT32_MAX;
+	t->debt = t->per_s * debit;
+	if (t->debt > INT32_MAX - RRL_TOKEN) /* tokens is an int32_t */
+		t->debt = INT32_MAX - RRL_TOKEN;
 	t->rate = rate;
 	t->window = window;
+	t->debit = debit;
 }
 
-bool rrl_take(struct rrl_table *t, uint64_t key, uint32_t now_ms, uint32_t rate, uint32_t window)
+bool rrl_take(struct rrl_table *t, uint64_t key, uint32_t now_ms, uint32_t rate, uint32_t window, uint32_t debit)
 {
-	if (rate != t->rate || window != t->window)
-		rrl_rate(t, rate, window);
+	if (rate != t->rate || window != t->window || debit != t->debit)
+		rrl_rate(t, rate, window, debit);
 	/* the set: the high half of the key times an odd constant, under the seed */
 	uint64_t h = (key ^ t->seed) * 0x9e3779b97f4a7c15ull;
 	struct rrl_bucket *set = &t->b[((size_t)(h >> 32) & t->mask) * RRL_WAYS], *b;
@@ -65,8 +69,8 @@ bool rrl_take(struct rrl_table *t, uint64_t key, uint32_t now_ms, uint32_t rate,
 	}
 	uint32_t dt = stamp - b->stamp;
 	if (dt) {
-		if (dt > window * 1000u) /* longer than it takes to fill up */
-			dt = window * 1000u;
+		if (dt > (window + debit) * 1000u) /* longer than it takes to fill up from the deepest debt */
+			dt = (window + debit) * 1000u;
 		int64_t add = t->per_s * dt / 1000;
 		if (add > 0) { /* a fraction of a token waits for the next call: the stamp stays */
 			int64_t v = b->tokens + add;
@@ -78,6 +82,11 @@ take:
 	if (b->tokens >= RRL_TOKEN) {
 		b->tokens -= RRL_TOKEN;
 		return true;
+	}
+	/* limited: with a debit, the response is owed all the same */
+	if (t->debt) {
+		int64_t v = (int64_t)b->tokens - RRL_TOKEN;
+		b->tokens = (int32_t)(v < -t->debt ? -t->debt : v);
 	}
 	return false;
 }

@@ -20,10 +20,10 @@ struct rrl_table {
 	unsigned share; /* workers a client's traffic spreads over: each takes rate / share */
 	uint64_t seed; /* hashes keys to sets, so a client cannot aim at one */
 	unsigned slip_count; /* limited responses since the last slipped one */
-	/* the last rate and window asked, and what they make for this worker in milli-tokens: a
-	 * second's worth (at least 1) and a full bucket */
-	uint32_t rate, window;
-	int64_t per_s, cap;
+	/* the last rate, window and debit asked, and what they make for this worker in milli-tokens:
+	 * a second's worth (at least 1), a full bucket and the deepest debt */
+	uint32_t rate, window, debit;
+	int64_t per_s, cap, debt;
 	struct rrl_bucket b[];
 };
 
@@ -34,8 +34,11 @@ void rrl_table_free(struct rrl_table *t);
 
 /* Takes one response from key's bucket at now_ms (the owner's monotonic ms): a new bucket starts
  * full with window seconds of rate; a bucket refills rate / share per second up to that. Returns
- * true when the response may go, false when the bucket is empty (limited). key != 0. */
-bool rrl_take(struct rrl_table *t, uint64_t key, uint32_t now_ms, uint32_t rate, uint32_t window);
+ * true when the response may go, false when the bucket is empty (limited). With debit seconds, a
+ * limited response is taken too, down to debit seconds of rate below empty (BIND's account: a
+ * client that keeps sending over the rate stays limited, and is answered again about debit
+ * seconds after it slows down); debit 0 takes only what goes (Knot's bucket). key != 0. */
+bool rrl_take(struct rrl_table *t, uint64_t key, uint32_t now_ms, uint32_t rate, uint32_t window, uint32_t debit);
 
 /* For a limited response: whether it is the one of every slip (1 in slip) that goes truncated.
  * slip 0: never. */

@@ -151,11 +151,12 @@ struct sq_store {
 	struct ev_loop *ckpt_loop;
 	struct ev_thread ckpt_thread;
 	struct ev_async ckpt_due;
+	unsigned ckpt_wake_at; /* the writer's WAL hook's: the WAL length that wakes the thread next */
 };
 
 #define CKPT_PAGES 1000 /* SQLite's own automatic checkpoint threshold */
-#define CKPT_RESTART_PAGES (2 * CKPT_PAGES) /* a WAL this long is started over (checkpoint()) */
-#define CKPT_RESTART_WAIT_MS 100 /* how long such a checkpoint waits for readers */
+#define CKPT_RESTART_PAGES (4 * CKPT_PAGES) /* a WAL this long is started over (checkpoint()) */
+#define CKPT_RESTART_WAIT_MS 100 /* how long a RESTART checkpoint waits for readers */
 
 /* A statement in use: taken from a connection's cache, bound, stepped, given back. */
 struct q {

@@ -50,6 +50,7 @@ static struct ns_params *params_new(const struct config *conf, const uint8_t ran
 	p->rrl_rate = rrl->rate;
 	p->rrl_window = rrl->window;
 	p->rrl_slip = rrl->slip;
+	p->rrl_debit = rrl->debit_window;
 	p->cookies = conf->cookies.enabled;
 	p->cookie_derive = !conf->cookies.secret_set;
 	memcpy(p->cookie_secret, conf->cookies.secret_set ? conf->cookies.secret : random_secret, 16);

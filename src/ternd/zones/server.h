@@ -30,7 +30,7 @@ struct ns_params {
 	bool count_usage; /* usage.count-queries: queries counted by zone (stats_usage) */
 	uint32_t rrl_v4_mask; /* rrl.ipv4-prefix as a mask, host order */
 	uint64_t rrl_v6_mask[2]; /* rrl.ipv6-prefix as a mask of the address's two halves */
-	uint32_t rrl_rate, rrl_window, rrl_slip;
+	uint32_t rrl_rate, rrl_window, rrl_slip, rrl_debit;
 	size_t nrrl_zones;
 	const struct config_rrl_zone *rrl_zones; /* their own rates (a copy) */
 	size_t nrrl_whitelist; /* in xfr_allow[], after the nxfr_allow entries */

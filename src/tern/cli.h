@@ -97,6 +97,7 @@ extern const struct cli_cmd cmd_store[];
 extern const struct cli_cmd cmd_ech[];
 extern const struct cli_cmd cmd_check[];
 extern const struct cli_cmd cmd_usage[];
+extern const struct cli_cmd cmd_hints[];
 extern const struct cli_cmd cmd_tsig[];
 extern const struct cli_cmd cmd_ownership[];
 /* tern zone bootstrap (cmd_ownership.c) */

@@ -34,6 +34,7 @@ static const struct {
     {"tsig-key", cmd_tsig, "TSIG keys for dynamic updates (RFC 2136) of your zones: create, list, delete"},
     {"ownership", cmd_ownership, "proof that a domain name is yours (TXT token or delegation): claim, verify, show"},
     {"r53-key", cmd_r53, "access keys of the Route 53-compatible API (Terraform's AWS provider): create, delete"},
+    {"hints", cmd_hints, "in-tree hints (draft-kolkman-dns-in-tree-hints) for a domain: check, unbound"},
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
@@ -448,7 +449,8 @@ static int run(int argc, char **argv)
 	/* the store commands read the store on this machine, the ech ones make and read ECH
 	 * configurations here, the check ones ask DNS servers from here: no API to reach */
 	bool local = strcmp(cli.cmd->group, "store") == 0 || strcmp(cli.cmd->group, "ech") == 0 ||
-	             (strcmp(cli.cmd->group, "check") == 0 && strcmp(cli.cmd->name, "service") != 0);
+	             (strcmp(cli.cmd->group, "check") == 0 && strcmp(cli.cmd->name, "service") != 0) ||
+	             strcmp(cli.cmd->group, "hints") == 0;
 	if (!local && (!cli.api || !*cli.api)) {
 		rc = cli_usage_error(NULL,
 		                     "no API address: set TERN_API or pass --api URL (e.g. http://127.0.0.1:8053)");

@@ -1,13 +1,16 @@
 /* libFuzzer harness for tern check's registry readers: the input as a WHOIS answer
  * (check_whois_parse()) and as an RDAP body (check_rdap_parse()); and as a name a user typed
- * (check_input_name()). */
+ * (check_input_name()); and as tern hints' _in-tree TXT value: its RDATA's character-strings
+ * (hints_txt_strings()) and the RFC 3339 date-time they hold (hints_time_parse()). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/check_input.h"
 #include "lib/check_registry.h"
+#include "lib/hints.h"
 #include "lib/name.h"
 
 static void fail(const char *what)
@@ -74,5 +77,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (!err[0]) {
 		fail("a refused name without a message");
 	}
+
+	/* the _in-tree TXT value: accepted, it prints back (UTC, Z) to text that parses to the same time */
+	long long at, again;
+	err[0] = 0;
+	if (hints_time_parse((const char *)data, size, &at, err, sizeof(err)) == 0) {
+		if (size < 20 || memchr(data, 0, size))
+			fail("an accepted date-time shorter than YYYY-MM-DDTHH:MM:SSZ, or with a NUL");
+		time_t t = (time_t)at;
+		struct tm tm;
+		char back[64];
+		if (gmtime_r(&t, &tm) && tm.tm_year + 1900 >= 0 && tm.tm_year + 1900 <= 9999) {
+			snprintf(back, sizeof(back), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+			         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+			if (hints_time_parse(back, strlen(back), &again, err, sizeof(err)) < 0 || again != at)
+				fail("an accepted date-time does not read back from its UTC form");
+		}
+	} else if (!err[0] || !memchr(err, 0, sizeof(err))) {
+		fail("a refused date-time without a message");
+	}
+	char strs[4][256];
+	size_t lens[4];
+	int ns = hints_txt_strings(data, size, strs, lens, 4);
+	if (ns > 4)
+		fail("more character-strings kept than asked");
+	for (int i = 0; i < ns; i++)
+		if (lens[i] > 255 || strs[i][lens[i]] != 0)
+			fail("a character-string over 255 octets or not terminated");
 	return 0;
 }

@@ -84,6 +84,9 @@ static const struct http_route routes[] = {
     {"GET", "/console/", api_console_page, 0, false},
     {"GET", "/console/app.js", api_console_script, 0, false},
     {"GET", "/console/style.css", api_console_style, 0, false},
+    {"GET", "/api/v1/zones/{}/in-tree", api_intree_get, 0, false},
+    {"PUT", "/api/v1/zones/{}/in-tree", api_intree_put, 0, false},
+    {"DELETE", "/api/v1/zones/{}/in-tree", api_intree_delete, 0, false},
 };
 
 /* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants; and

@@ -334,6 +334,10 @@ void api_dnssec_journal(void *ctx, const struct http_request *req, struct http_r
  * document). */
 void api_dnssec_backup(void *ctx, const struct http_request *req, struct http_response *res);
 void api_dnssec_restore(void *ctx, const struct http_request *req, struct http_response *res);
+/* In-tree hints (api_intree.c): mark a zone (publishes its _in-tree TXT), read and remove the mark. */
+void api_intree_put(void *ctx, const struct http_request *req, struct http_response *res);
+void api_intree_get(void *ctx, const struct http_request *req, struct http_response *res);
+void api_intree_delete(void *ctx, const struct http_request *req, struct http_response *res);
 /* POST .../dnssec/ksk-submitted: the DS of the KSK waiting for it is at the parent (409: none waits). */
 void api_dnssec_ksk_submitted(void *ctx, const struct http_request *req, struct http_response *res);
 /* DELETE .../dnssec[?force=true]: turns signing off (202: the delete CDS is published and the zone

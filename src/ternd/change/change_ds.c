@@ -17,6 +17,7 @@
 #include "lib/error.h"
 #include "lib/exchange.h"
 #include "lib/name.h"
+#include "lib/rr.h"
 #include "lib/wire.h"
 #include "ternd/base/log.h"
 #include "ternd/change/change_roll.h"
@@ -32,6 +33,24 @@ static int waiting_row(const struct store_key *k, void *arg)
 	return 0;
 }
 
+/* Whether apex is marked in-tree: an _in-tree TXT at its apex (api/api_intree.c writes it). */
+static bool change_ds_intree(struct change *c, const uint8_t *apex)
+{
+	static const uint8_t label[] = {8, '_', 'i', 'n', '-', 't', 'r', 'e', 'e'};
+	uint8_t owner[NAME_MAXLEN];
+	size_t n = name_len(apex);
+	struct store_rrset rs;
+	char err[256];
+	if (n + sizeof(label) > NAME_MAXLEN)
+		return false;
+	memcpy(owner, label, sizeof(label));
+	memcpy(owner + sizeof(label), apex, n);
+	if (store_rrset_get(store_latest(c->store), apex, owner, RR_TXT, &rs, err, sizeof(err)) < 0)
+		return false;
+	store_rrset_clear(&rs);
+	return true;
+}
+
 bool change_ds_wanted(struct change *c, const uint8_t *apex, const struct dnssec_policy *p, struct change_ds_check *chk)
 {
 	memset(chk, 0, sizeof(*chk));
@@ -43,6 +62,8 @@ bool change_ds_wanted(struct change *c, const uint8_t *apex, const struct dnssec
 	name_lower_copy(chk->apex, apex, name_len(apex));
 	chk->nparents = p->nparents < DNSSEC_POLICY_PARENTS_MAX ? p->nparents : DNSSEC_POLICY_PARENTS_MAX;
 	memcpy(chk->parents, p->parents, sizeof(chk->parents));
+	if (chk->nkeys > 0)
+		chk->intree = change_ds_intree(c, apex);
 	return chk->nkeys > 0;
 }
 
@@ -133,9 +154,10 @@ out:
 	return rc;
 }
 
-int change_ds_ask(const struct change_ds_check *chk, unsigned timeout_ms, char *msg, size_t msglen)
+int change_ds_ask(struct change_ds_check *chk, unsigned timeout_ms, char *msg, size_t msglen)
 {
 	msg[0] = 0;
+	chk->nxdomain = 0;
 	for (unsigned i = 0; i < chk->nparents; i++) {
 		struct ds_answer ans;
 		int rc = ask(chk, chk->parents[i], false, timeout_ms, &ans, msg, msglen);
@@ -152,6 +174,10 @@ int change_ds_ask(const struct change_ds_check *chk, unsigned timeout_ms, char *
 			         ans.total == 1 ? "" : "s");
 			return 0;
 		}
+		if (!chk->gone && chk->intree && ans.rcode == 3) { /* no delegation: the hold-downs suffice */
+			chk->nxdomain++;
+			continue;
+		}
 		for (size_t k = 0; k < chk->nkeys; k++) {
 			if (!ds_answer_has(&ans, chk->apex, chk->dnskey[k], chk->dnskey_len[k])) {
 				snprintf(msg, msglen, "%s has no DS for key %u yet (%zu DS record%s)", chk->parents[i],
@@ -163,7 +189,7 @@ int change_ds_ask(const struct change_ds_check *chk, unsigned timeout_ms, char *
 	return 1;
 }
 
-void change_ds_checks_run(struct change *c, const struct change_ds_check *v, size_t n)
+void change_ds_checks_run(struct change *c, struct change_ds_check *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char name[NAME_MAXLEN * 4 + 1], msg[512], err[512];
@@ -188,7 +214,11 @@ void change_ds_checks_run(struct change *c, const struct change_ds_check *v, siz
 		if (rc == 0)
 			change_dnssec_roll_soon(c, v[i].apex);
 		change_unlock(c);
-		if (rc == 0)
+		if (rc == 0 && v[i].nxdomain)
+			log_info("zone %s: DS check: in-tree, %u parent(s) without a delegation (NXDOMAIN): the KSK "
+			         "roll proceeds on the RFC 5011 hold-downs alone",
+			         name, v[i].nxdomain);
+		else if (rc == 0)
 			log_info("zone %s: DS check: the new KSK's DS is at every parent", name);
 		else if (rc != TERN_ENOTFOUND)
 			log_error("zone %s: DS check: %s", name, err);

@@ -24,6 +24,11 @@ struct change_ds_check {
 	uint16_t dnskey_len[CHANGE_DS_KEYS_MAX];
 	uint16_t tag[CHANGE_DS_KEYS_MAX];
 	bool gone; /* signing is being turned off: wanted is no DS of the zone at any parent */
+	/* the zone is marked in-tree (its _in-tree TXT, api/api_intree.c): a parent that has no
+	 * delegation for it (NXDOMAIN) does not hold the roll up; hinted resolvers trust the RFC 5011
+	 * anchor, not a DS, so the roll proceeds on the hold-downs alone */
+	bool intree;
+	unsigned nxdomain; /* change_ds_ask: parents that answered NXDOMAIN and were passed over */
 };
 
 /* With c->lock: whether apex has parents and a KSK (CSK) ready whose DS was not seen; fills chk. */
@@ -35,12 +40,13 @@ bool change_ds_gone_wanted(struct change *c, const uint8_t *apex, const struct d
                            struct change_ds_check *chk);
 
 /* Without c->lock: asks each parent of chk for the zone's DS RRset (UDP; TCP when truncated),
- * each exchange within timeout_ms. 1: every parent has the DS of every key of chk (chk->gone: no
+ * each exchange within timeout_ms. 1: every parent has the DS of every key of chk, or (chk->intree)
+ * answers NXDOMAIN for the zone, counted in chk->nxdomain (chk->gone: no
  * parent has a DS of the zone); 0: one lacks one, or still has one (msg says which); a negative TERN_E*: a parent did
  * not answer, or not as it should (msg says which and why; the check is made again later). */
-int change_ds_ask(const struct change_ds_check *chk, unsigned timeout_ms, char *msg, size_t msglen);
+int change_ds_ask(struct change_ds_check *chk, unsigned timeout_ms, char *msg, size_t msglen);
 
 /* Without c->lock: makes the n checks of v; a zone whose waiting keys' DS is at every parent gets
  * them marked seen (change_roll_ds_seen) and its plan run at the signer's next round. What each
  * check found is logged: an unreachable parent is a warning and asked again at the next check. */
-void change_ds_checks_run(struct change *c, const struct change_ds_check *v, size_t n);
+void change_ds_checks_run(struct change *c, struct change_ds_check *v, size_t n);

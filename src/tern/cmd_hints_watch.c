@@ -1,0 +1,359 @@
+/* tern hints watch: polls each domain's delegation and zone (lib/hints.h) as often as their TTLs let
+ * a change show, and signals the draft's inconsistencies as conditions set and cleared: on standard
+ * output, and on MQTT (retained, QoS 1, as ternd's signals); a new NS set that validates from the
+ * anchor rewrites the Unbound configuration (--apply reloads Unbound). */
+#include <errno.h>
+#include <mosquitto.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/check_input.h"
+#include "lib/error.h"
+#include "lib/hints.h"
+#include "tern/cli.h"
+
+extern char **environ;
+
+#define WATCH_MAXDOMAINS 16
+#define WATCH_EXPIRY_LEAD (60LL * 86400)
+
+enum { C_DELEGATION, C_DS, C_NS, C_EXPIRY, C_N };
+static const char *const CONDITIONS[C_N] = {"delegation-removed", "ds-changed", "ns-changed", "in-tree-expiring"};
+
+struct watched {
+	char domain[CHECK_NAME_TEXT];
+	bool have_base;
+	char ds[2048], ns[2048]; /* the baseline: the parent's DS set and the zone's NS set, sorted, joined */
+	int trust_tag; /* the baseline's pinned KSK (or --trust) */
+	struct check_addr servers[CHECK_MAXNS]; /* the baseline's in-bailiwick servers */
+	int nservers;
+	bool set[C_N];
+	double due; /* monotonic seconds of the next poll */
+};
+
+struct watch {
+	struct mosquitto *mqtt;
+	char prefix[128];
+	const char *conf, *anchor, *control_conf;
+	bool apply;
+	long max_interval;
+	struct check_addr hints[CHECK_MAXNS];
+	int nhints;
+	struct check_addr servers[CHECK_MAXNS];
+	int nservers, trust;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The n strings (stride bytes apart) sorted and joined by spaces into out. */
+static void joined(const char *base, size_t stride, int n, char *out, size_t cap)
+{
+	const char *v[CHECK_MAXNS] = {0};
+	int k = 0;
+	for (int i = 0; i < n && k < CHECK_MAXNS; i++)
+		v[k++] = base + (size_t)i * stride;
+	qsort(v, (size_t)k, sizeof(v[0]), cmp_str);
+	out[0] = 0;
+	for (int i = 0; i < k; i++)
+		snprintf(out + strlen(out), cap - strlen(out), "%s%s", i ? " " : "", v[i]);
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A change of a condition: a line on standard output and, with --mqtt, a retained message on
+ * PREFIX/CONDITION/DOMAIN (without its final dot). */
+static void signal_change(struct watch *w, struct watched *d, int cond, bool set, const char *detail)
+{
+	if (d->set[cond] == set)
+		return;
+	d->set[cond] = set;
+	char when[32], dom[CHECK_NAME_TEXT];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	check_copy(dom, sizeof(dom), d->domain);
+	size_t n = strlen(dom);
+	if (n > 1 && dom[n - 1] == '.')
+		dom[n - 1] = 0;
+	printf("%s %s %s %s %s\n", when, d->domain, CONDITIONS[cond], set ? "set" : "clear", detail);
+	fflush(stdout);
+	if (!w->mqtt)
+		return;
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s}", "condition", CONDITIONS[cond], "state", set ? "set" : "clear",
+	                      "domain", d->domain, "time", when, "detail", detail);
+	char *payload = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	char topic[512];
+	snprintf(topic, sizeof(topic), "%s/%s/%s", w->prefix, CONDITIONS[cond], dom);
+	int rc =
+	    payload ? mosquitto_publish(w->mqtt, NULL, topic, (int)strlen(payload), payload, 1, true) : MOSQ_ERR_NOMEM;
+	if (rc != MOSQ_ERR_SUCCESS)
+		fprintf(stderr, "tern: MQTT publish of %s: %s\n", topic, mosquitto_strerror(rc));
+	free(payload);
+	json_decref(j);
+}
+
+/* The new Unbound configuration for d (the anchor file is Unbound's: not written), and --apply. */
+static void rewrite(struct watch *w, const struct hints_report *r)
+{
+	char *text = NULL, err[300];
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len), *sink = fopen("/dev/null", "w");
+	int made =
+	    out && sink ? hints_unbound(r, w->anchor, (long long)time(NULL), out, sink, err, sizeof(err)) : TERN_ENOMEM;
+	if (out)
+		fclose(out);
+	if (sink)
+		fclose(sink);
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", w->conf);
+	FILE *f = NULL;
+	if (made < 0)
+		fprintf(stderr, "tern: %s: configuration not rewritten: %s\n", r->domain,
+		        made == TERN_ENOMEM ? "out of memory" : err);
+	else if (!(f = fopen(tmp, "w")) || fwrite(text, 1, len, f) != len || fclose(f) != 0 || rename(tmp, w->conf) < 0)
+		fprintf(stderr, "tern: --conf %s: %s\n", w->conf, strerror(errno));
+	else if (w->apply) {
+		char *argv[] = {"unbound-control", "-c", (char *)w->control_conf, "reload", NULL};
+		char *argv_nc[] = {"unbound-control", "reload", NULL};
+		pid_t pid;
+		int st = 0;
+		if (posix_spawnp(&pid, "unbound-control", NULL, NULL, w->control_conf ? argv : argv_nc, environ) != 0 ||
+		    waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			fprintf(stderr, "tern: unbound-control reload failed\n");
+	}
+	free(text);
+}
+
+/* One poll of d; returns the seconds until the next one. */
+static long poll_one(struct watch *w, struct watched *d)
+{
+	struct check_ctx *c = malloc(sizeof(*c));
+	struct hints_opts *o = calloc(1, sizeof(*o));
+	struct hints_report *r = calloc(1, sizeof(*r));
+	long next = 10;
+	if (!c || !o || !r || !(r->check = check_report_new("hints", "."))) {
+		fprintf(stderr, "tern: out of memory\n");
+		goto done;
+	}
+	check_ctx_init(c, r->check);
+	c->whois[0] = c->rdap[0] = 0;
+	if (w->nhints) {
+		memcpy(c->hints, w->hints, sizeof(c->hints));
+		c->nhints = w->nhints;
+	}
+	check_copy(o->domain, sizeof(o->domain), d->domain);
+	o->now = (long long)time(NULL);
+	o->trust_tag = w->trust >= 0 ? w->trust : d->have_base ? d->trust_tag : -1;
+	for (int i = 0; i < w->nservers; i++)
+		o->servers[o->nservers++] = w->servers[i];
+	for (int i = 0; i < d->nservers && o->nservers < CHECK_MAXNS; i++)
+		o->servers[o->nservers++] = d->servers[i];
+	if (hints_check(c, o, r) < 0)
+		goto done;
+	char ds[2048], ns[2048], detail[2600];
+	joined(r->parent_ds[0], sizeof(r->parent_ds[0]), r->nds, ds, sizeof(ds));
+	joined(r->child_ns[0], sizeof(r->child_ns[0]), r->nchild_ns, ns, sizeof(ns));
+	bool reached = r->asked[0] != 0;
+	if (!d->have_base) {
+		if (!r->delegated || !reached || r->nchild_ns == 0) {
+			fprintf(stderr, "tern: %s: no baseline yet (%s); asked again\n", d->domain,
+			        !r->delegated ? "no delegation" : "no server of it answered");
+			goto done;
+		}
+		d->have_base = true;
+		check_copy(d->ds, sizeof(d->ds), ds);
+		check_copy(d->ns, sizeof(d->ns), ns);
+		d->trust_tag = -1;
+		for (int i = 0; i < r->nkeys; i++)
+			if (r->keys[i].pinned)
+				d->trust_tag = r->keys[i].tag;
+		for (int i = 0; i < r->ninb && d->nservers < CHECK_MAXNS; i++)
+			if (check_addr_parse(r->inb[i].addr, 53, &d->servers[d->nservers], detail, sizeof(detail)) == 0)
+				d->nservers++;
+		printf("%s baseline: NS %s; DS %s; pinned KSK %d\n", d->domain, ns, ds[0] ? ds : "(none)",
+		       d->trust_tag);
+		fflush(stdout);
+	}
+	if (r->parent[0]) {
+		snprintf(detail, sizeof(detail), "%s answers %s", r->parent,
+		         r->delegated           ? "with a delegation"
+		         : r->parent_rcode == 3 ? "NXDOMAIN"
+		                                : "without a referral");
+		signal_change(w, d, C_DELEGATION, !r->delegated, detail);
+	}
+	if (r->delegated) {
+		snprintf(detail, sizeof(detail), "DS now: %.1200s; was: %.1200s", ds[0] ? ds : "(none)",
+		         d->ds[0] ? d->ds : "(none)");
+		signal_change(w, d, C_DS, strcmp(ds, d->ds) != 0, detail);
+	}
+	if (reached && r->nchild_ns) {
+		bool changed = strcasecmp(ns, d->ns) != 0;
+		snprintf(detail, sizeof(detail), "NS now: %.1200s; was: %.1200s", ns, d->ns);
+		signal_change(w, d, C_NS, changed, detail);
+		/* the draft's SHOULD: follow a new NS set once it validates with the anchor */
+		if (changed && r->rules[2].status == HINTS_PASS && r->rules[1].status == HINTS_PASS) {
+			if (w->conf)
+				rewrite(w, r);
+			check_copy(d->ns, sizeof(d->ns), ns);
+		}
+	}
+	if (r->have_expiry) {
+		snprintf(detail, sizeof(detail), "_in-tree expires %s", r->expires);
+		signal_change(w, d, C_EXPIRY, r->expires_at - o->now < WATCH_EXPIRY_LEAD, detail);
+	}
+	next = r->min_ttl ? (long)r->min_ttl : 60;
+done:
+	if (next > w->max_interval)
+		next = w->max_interval;
+	if (next < 1)
+		next = 1;
+	if (r)
+		check_report_free(r->check);
+	free(r);
+	free(o);
+	free(c);
+	return next;
+}
+
+int hints_watch_cmd(struct cli *cli, const struct cli_args *a)
+{
+	struct watch w = {.max_interval = 3600, .trust = -1};
+	struct watched *ds = calloc(WATCH_MAXDOMAINS, sizeof(*ds));
+	int nd = 0, rc = CLI_EUSAGE;
+	long polls = 0;
+	char err[300];
+	if (!ds)
+		return CLI_EUSAGE;
+	snprintf(w.prefix, sizeof(w.prefix), "tern/hints");
+	for (int i = 0; i < a->npos; i++) {
+		if (nd == WATCH_MAXDOMAINS) {
+			rc = cli_usage_error(cli, "at most %d domains", WATCH_MAXDOMAINS);
+			goto done;
+		}
+		if (check_input_name(a->pos[i], ds[nd].domain, NULL, 0, err, sizeof(err)) < 0) {
+			rc = cli_usage_error(cli, "%s", err);
+			goto done;
+		}
+		nd++;
+	}
+	struct check_ctx *tmp = malloc(sizeof(*tmp));
+	if (!tmp)
+		goto done;
+	check_ctx_init(tmp, NULL);
+	if (cli_opt_last(a, "hints") && check_ctx_load_hints(tmp, cli_opt_last(a, "hints")[0], err, sizeof(err)) < 0) {
+		free(tmp);
+		rc = cli_usage_error(cli, "--hints: %s", err);
+		goto done;
+	}
+	memcpy(w.hints, tmp->hints, sizeof(w.hints));
+	w.nhints = tmp->nhints;
+	free(tmp);
+	for (int i = 0; i < a->nocc; i++) {
+		if (strcmp(a->occ[i].opt->name, "server") != 0)
+			continue;
+		if (w.nservers == CHECK_MAXNS ||
+		    check_addr_parse(a->occ[i].vals[0], 53, &w.servers[w.nservers++], err, sizeof(err)) < 0) {
+			rc = cli_usage_error(cli, "--server: %s", w.nservers == CHECK_MAXNS ? "too many" : err);
+			goto done;
+		}
+	}
+	struct {
+		const char *opt;
+		long lo, hi, *out;
+	} nums[] = {
+	    {"trust", 0, 65535, NULL}, {"max-interval", 1, 86400, &w.max_interval}, {"polls", 1, 1000000, &polls}};
+	long trust = -1;
+	nums[0].out = &trust;
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		char **v = cli_opt_last(a, nums[i].opt), *end;
+		if (!v)
+			continue;
+		errno = 0;
+		long n = strtol(v[0], &end, 10);
+		if (!*v[0] || *end || errno || n < nums[i].lo || n > nums[i].hi) {
+			rc = cli_usage_error(cli, "--%s %s: expected a number from %ld to %ld", nums[i].opt, v[0],
+			                     nums[i].lo, nums[i].hi);
+			goto done;
+		}
+		*nums[i].out = n;
+	}
+	w.trust = (int)trust;
+	w.conf = cli_opt_last(a, "conf") ? cli_opt_last(a, "conf")[0] : NULL;
+	w.anchor = cli_opt_last(a, "anchor-file") ? cli_opt_last(a, "anchor-file")[0] : NULL;
+	w.control_conf = cli_opt_last(a, "control-config") ? cli_opt_last(a, "control-config")[0] : NULL;
+	w.apply = cli_opt_count(a, "apply") > 0;
+	if ((w.conf != NULL) != (w.anchor != NULL) || (w.apply && !w.conf) || (w.conf && nd != 1)) {
+		rc = cli_usage_error(cli, "--conf and --anchor-file go together, for one domain; --apply needs them");
+		goto done;
+	}
+	if (w.anchor && strpbrk(w.anchor, "\"\n\r")) {
+		rc = cli_usage_error(cli, "--anchor-file %s: a path without quotes or line breaks", w.anchor);
+		goto done;
+	}
+	if (cli_opt_last(a, "topic"))
+		snprintf(w.prefix, sizeof(w.prefix), "%s", cli_opt_last(a, "topic")[0]);
+	char **mq = cli_opt_last(a, "mqtt");
+	if (mq) {
+		char host[256];
+		int port = 1883;
+		snprintf(host, sizeof(host), "%s", mq[0]);
+		char *colon = strrchr(host, ':');
+		if (colon && !strchr(colon, ']')) {
+			*colon = 0;
+			port = atoi(colon + 1);
+		}
+		mosquitto_lib_init();
+		char id[64];
+		snprintf(id, sizeof(id), "tern-hints-watch-%ld", (long)getpid());
+		if (port < 1 || port > 65535 || !(w.mqtt = mosquitto_new(id, true, NULL))) {
+			rc = cli_usage_error(cli, "--mqtt %s: expected HOST[:PORT]", mq[0]);
+			goto done;
+		}
+		int m = mosquitto_connect(w.mqtt, host, port, 30);
+		if (m == MOSQ_ERR_SUCCESS)
+			m = mosquitto_loop_start(w.mqtt);
+		if (m != MOSQ_ERR_SUCCESS) {
+			fprintf(stderr, "tern: --mqtt %s: %s\n", mq[0], mosquitto_strerror(m));
+			rc = CLI_ECONNECT;
+			goto done;
+		}
+	}
+	double now = mono();
+	for (int i = 0; i < nd; i++)
+		ds[i].due = now;
+	for (long round = 0; polls == 0 || round < polls; round++) {
+		int next = 0;
+		for (int i = 1; i < nd; i++)
+			if (ds[i].due < ds[next].due)
+				next = i;
+		double wait = ds[next].due - mono();
+		if (wait > 0)
+			usleep((useconds_t)(wait * 1e6));
+		ds[next].due = mono() + (double)poll_one(&w, &ds[next]);
+	}
+	rc = CLI_OK;
+done:
+	if (w.mqtt) {
+		usleep(500000); /* QoS 1 messages of the last poll on their way */
+		mosquitto_disconnect(w.mqtt);
+		mosquitto_loop_stop(w.mqtt, false);
+		mosquitto_destroy(w.mqtt);
+		mosquitto_lib_cleanup();
+	}
+	free(ds);
+	return rc;
+}

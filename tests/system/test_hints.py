@@ -1,0 +1,540 @@
+"""In-tree hints (issue 27, draft-kolkman-dns-in-tree-hints) on the DNSSEC lab (dnsseclab.py): Knot serves a
+signed root and lab.; a second Knot (HINTS_ADDR) serves the rule fixtures, one zone per rule breaking
+exactly that rule and one passing all, delegated from lab. (NS, glue, DS) by knotc; ternd serves corp.lab.
+signed online in RFC 5011 mode with its `_in-tree` TXT. `tern hints check` and `tern hints unbound` run
+inside the namespace with the lab's root hints. Then corp.lab.'s delegation is taken out of lab. (NS, DS
+and glue; Knot re-signs, so lab. answers a signed NXDOMAIN) and three Unbounds, their caches flushed by
+unbound-control, are asked: the plain one says NXDOMAIN with AD, the one with the generated stub-zone and
+auto-trust-anchor-file says NOERROR with AD and the right address, the stub without the anchor SERVFAIL."""
+import json
+import os
+import shutil
+import time
+
+import pytest
+
+import dnsseclab as L
+import rolllab as R
+from apilib import keys  # noqa: F401 (fixture)
+from dnsseclab import IP, KNOTD, Lab, run, start_parents
+
+TERN = os.path.join(os.path.dirname(L.TERND), "tern")
+UNBOUND_CONTROL = "/usr/sbin/unbound-control"
+HINTS_ADDR = "198.18.12.1"  # the Knot of the rule fixtures
+DEAD_ADDR = "198.18.12.9"  # nothing listens there: itdead.lab.'s only server
+DEEP_ADDR = "198.18.12.2"  # a second Knot: itdeep.lab. alone (its child sub.itdeep.lab. is on the first)
+L.MORE_RESOLVERS.setdefault("unbound-plain", "198.18.12.101")  # one more Unbound, asked by name
+HOLDDOWN = ["add-holddown: 30", "del-holddown: 30", "keep-missing: 60", "permit-small-holddown: yes"]
+
+
+def stamp(days):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + days * 86400))
+
+
+def fixture(origin, txt=('"%s"' % stamp(200),), ns=None, extra=""):
+    """A zone on HINTS_ADDR: its NS (ns.<origin> by default, in-zone with an address), www, and one
+    _in-tree TXT line per item of txt (RDATA as written)."""
+    ns = ns or ["ns." + origin]
+    text = "$ORIGIN %s\n$TTL 60\n@ SOA %s hostmaster 1 1800 900 604800 60\n" % (origin, ns[0])
+    for n in ns:
+        text += "@ NS %s\n" % n
+        if n.endswith("." + origin) and n.count(".") == origin.count(".") + 1:
+            text += "%s A %s\n" % (n, HINTS_ADDR)
+    text += "www A 192.0.2.21\n" + "".join("_in-tree TXT %s\n" % t for t in txt) + extra
+    return text
+
+
+# zone -> (text, Knot template, the parent's NS names, {rule: status} expected, exit status)
+PASS = {"txt": "pass", "in-bailiwick": "pass", "dnssec": "pass", "consistency": "pass"}
+FIXTURES = {
+    "itgood.lab.": (fixture("itgood.lab."), "signed", None, {}, 0),
+    "itnotxt.lab.": (fixture("itnotxt.lab.", txt=()), "signed", None, {"txt": "fail"}, 2),
+    "itmonth.lab.": (fixture("itmonth.lab.", txt=('"2027-13-01"',)), "signed", None, {"txt": "fail"}, 2),
+    "itnotz.lab.": (fixture("itnotz.lab.", txt=('"2027-01-01T00:00:00"',)), "signed", None, {"txt": "fail"}, 2),
+    "itstrings.lab.": (fixture("itstrings.lab.", txt=('"%s" "x"' % stamp(200),)), "signed", None, {"txt": "fail"}, 2),
+    "itmulti.lab.": (fixture("itmulti.lab.", txt=('"%s"' % stamp(200), '"%s"' % stamp(100))), "signed", None,
+                     {"txt": "fail"}, 2),
+    "itexpired.lab.": (fixture("itexpired.lab.", txt=('"%s"' % stamp(-10),)), "signed", None, {"txt": "warn"}, 1),
+    "itold.lab.": (fixture("itold.lab.", txt=('"%s"' % stamp(-60),)), "signed", None, {"txt": "fail"}, 2),
+    "itfar.lab.": (fixture("itfar.lab.", txt=('"%s"' % stamp(5 * 365),)), "signed", None, {"txt": "warn"}, 1),
+    # its only name server lies in lab., not in the domain
+    "itout.lab.": (fixture("itout.lab.", ns=["hostns.lab."]), "signed", ["hostns.lab."], {"in-bailiwick": "fail"}, 2),
+    # its name server lies in a delegated child whose own name server lies outside it
+    "itdeep.lab.": (fixture("itdeep.lab.", ns=["ns.sub.itdeep.lab."],
+                            extra="sub NS hostns.lab.\nns.sub A %s\n" % DEEP_ADDR), "signed",
+                    ["ns.sub.itdeep.lab."], {"in-bailiwick": "fail"}, 2),
+    # the same with an in-domain name server in the child: passes
+    "itdeepok.lab.": (fixture("itdeepok.lab.", ns=["ns.sub.itdeepok.lab."],
+                              extra="sub NS ns.sub\nns.sub A %s\n" % HINTS_ADDR), "signed",
+                      ["ns.sub.itdeepok.lab."], {}, 0),
+    "itunsigned.lab.": (fixture("itunsigned.lab."), "default", None, {"dnssec": "fail"}, 2),
+    # the parent lists a second name server the zone does not
+    "itmismatch.lab.": (fixture("itmismatch.lab."), "signed", ["ns.itmismatch.lab.", "ns2.itmismatch.lab."],
+                        {"consistency": "warn"}, 1),
+}
+CHILDREN = {  # zones below fixtures, on the same Knot (unsigned: insecure delegations)
+    "sub.itdeep.lab.": "$ORIGIN sub.itdeep.lab.\n$TTL 60\n@ SOA ns hostmaster 1 1800 900 604800 60\n"
+                       "@ NS hostns.lab.\nwww A 192.0.2.22\n",
+    "sub.itdeepok.lab.": "$ORIGIN sub.itdeepok.lab.\n$TTL 60\n@ SOA ns hostmaster 1 1800 900 604800 60\n"
+                         "@ NS ns\nns A %s\nwww A 192.0.2.23\n" % HINTS_ADDR,
+}
+
+
+def server(zone):
+    return DEEP_ADDR if zone == "itdeep.lab." else HINTS_ADDR
+
+
+def knotc_lab(lab, sets, unsets=()):
+    """One transaction on lab.: zone-unset each (owner, type), zone-set each (owner, ttl, type, rdata)."""
+    k = lab.lab_knot
+    k.knotc("zone-begin", "lab.")
+    try:
+        for owner, rtype in unsets:
+            k.knotc("zone-unset", "lab.", owner, rtype)
+        for owner, ttl, rtype, rdata in sets:
+            k.knotc("zone-set", "lab.", owner, str(ttl), rtype, *rdata.split())
+        k.knotc("zone-commit", "lab.")
+    except Exception:
+        run([L.KNOTC, "-c", k.config, "zone-abort", "lab."], check=False)
+        raise
+
+
+def wait_for(fn, what, timeout=30.0):
+    deadline = time.time() + timeout
+    while not fn():
+        assert time.time() < deadline, "timed out waiting for " + what
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    lab = Lab(tmp_path_factory.mktemp("hintslab"))
+    try:
+        for addr in (HINTS_ADDR, DEEP_ADDR, L.MORE_RESOLVERS["unbound-plain"]):
+            lab.ns.run([IP, "addr", "add", addr + "/32", "dev", "lo"])
+        start_parents(lab)
+        d = os.path.join(lab.dir, "knot-hints")
+        zones = {z: (t[0], t[1]) for z, t in FIXTURES.items() if z != "itdeep.lab."}
+        zones.update({z: (t, "default") for z, t in CHILDREN.items()})
+        lab.hints_knot = L.Knot(lab, "knot-hints", [HINTS_ADDR], zones)
+        L.Knot(lab, "knot-deep", [DEEP_ADDR], {"itdeep.lab.": FIXTURES["itdeep.lab."][:2]})
+        signed = [z for z, t in FIXTURES.items() if t[1] == "signed"]
+        wait_for(lambda: all(lab.rrset(server(z), z, "DNSKEY") is not None for z in signed), "signed fixtures")
+        sets = [("hostns", 60, "A", HINTS_ADDR)]
+        for z, (_, template, parent_ns, _, _) in FIXTURES.items():
+            label = z[:-len(".lab.")]
+            for n in parent_ns or ["ns." + z]:
+                sets.append((label, 60, "NS", n))
+                if n.endswith(z):
+                    sets.append((n[:-len(".lab.")], 60, "A", server(z)))
+            if template == "signed":
+                sets += [(label, 60, "DS", ds) for ds in lab.child_ds(server(z), z)]
+        sets += [("itdead", 60, "NS", "ns.itdead.lab."), ("ns.itdead", 60, "A", DEAD_ADDR)]
+        knotc_lab(lab, sets)
+        wait_for(lambda: lab.rrset(L.LAB_ADDR, "itmismatch.lab.", "DS") is not None, "lab. delegating the fixtures")
+        yield lab
+        dead = lab.dead()
+        assert not dead, "lab processes died: %s" % dead
+    finally:
+        lab.close()
+
+
+def hints(lab, *args, json_out=True):
+    """tern hints ARGS inside the namespace with the lab's root hints: (exit, JSON report or text, stderr)."""
+    argv = [TERN, "hints"] + list(args) + ["--hints", os.path.join(lab.dir, "root.hints")]
+    if json_out:
+        argv.append("--json")
+    r = lab.ns.run(argv, check=False, timeout=120)
+    assert "AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr
+    if not json_out or not r.stdout.startswith("{"):
+        return r.returncode, r.stdout, r.stderr
+    return r.returncode, json.loads(r.stdout), r.stderr
+
+
+def statuses(report):
+    return {rule["name"]: rule["status"] for rule in report["rules"]}
+
+
+@pytest.mark.parametrize("zone", list(FIXTURES))
+def test_rule_fixture(lab, zone):
+    _, _, _, broken, exit_status = FIXTURES[zone]
+    rc, rep, err = hints(lab, "check", zone)
+    assert isinstance(rep, dict), (rc, rep, err)
+    assert statuses(rep) == dict(PASS, **broken), json.dumps(rep, indent=1)
+    assert rc == exit_status and rep["result"] == ["pass", "warn", "fail"][exit_status], (rc, rep)
+    assert [r["name"] for r in rep["rules"]] == ["txt", "in-bailiwick", "dnssec", "consistency"]
+    assert all(r["reasons"] for r in rep["rules"]), rep
+
+
+def reasons(rep, rule):
+    return " | ".join(next(r for r in rep["rules"] if r["name"] == rule)["reasons"])
+
+
+def test_txt_reasons_name_the_fault(lab):
+    want = {"itmonth.lab.": "month 13 out of 01-12", "itnotz.lab.": "no time zone",
+            "itstrings.lab.": "2 character-strings", "itmulti.lab.": "2 TXT records",
+            "itnotxt.lab.": "has no TXT record", "itold.lab.": "revalidation window",
+            "itfar.lab.": "days ahead"}
+    for zone, text in want.items():
+        _, rep, _ = hints(lab, "check", zone)
+        assert text in reasons(rep, "txt"), (zone, reasons(rep, "txt"))
+    _, rep, _ = hints(lab, "check", "itout.lab.")
+    assert "hostns.lab." in reasons(rep, "in-bailiwick"), rep
+    _, rep, _ = hints(lab, "check", "itdeep.lab.")
+    assert "sub.itdeep.lab." in reasons(rep, "in-bailiwick"), rep
+    _, rep, _ = hints(lab, "check", "itmismatch.lab.")
+    assert "parent-only name" in reasons(rep, "consistency") and "ns2.itmismatch.lab." in reasons(rep, "consistency")
+    _, rep, _ = hints(lab, "check", "itunsigned.lab.")
+    assert "unsigned" in reasons(rep, "dnssec"), rep
+
+
+def test_unreachable_server(lab):
+    """itdead.lab.'s only server does not answer: every rule fails with a reason, the report lists
+    what could not be asked, and unbound writes nothing."""
+    rc, rep, err = hints(lab, "check", "itdead.lab.", "--query-timeout", "300")
+    assert rc == 2 and set(statuses(rep).values()) == {"fail"}, (rc, rep, err)
+    assert "198.18.12.9" in reasons(rep, "txt") and rep["failures"], rep
+    rc, out, err = hints(lab, "unbound", "itdead.lab.", "--anchor-file", "/nonexistent/x", "--query-timeout", "300",
+                         json_out=False)
+    assert rc == 2 and not out and "txt:" in err, (rc, out, err)
+
+
+def test_text_table(lab):
+    rc, out, _ = hints(lab, "check", "itmismatch.lab.", json_out=False)
+    assert rc == 1, out
+    lines = out.splitlines()
+    assert lines[1].split() == ["RULE", "STATUS", "REASON"], out
+    for rule, status in (("txt", "pass"), ("in-bailiwick", "pass"), ("dnssec", "pass"), ("consistency", "warn")):
+        assert any(l.split()[:2] == [rule, status] for l in lines), out
+    assert lines[-1] == "result: warn (exit 1)", out
+
+
+def test_unbound_refuses_failing_domain(lab, tmp_path):
+    anchor = str(tmp_path / "itout.anchor")
+    rc, out, err = hints(lab, "unbound", "itout.lab.", "--anchor-file", anchor, json_out=False)
+    assert rc == 2 and not out and not os.path.exists(anchor), (rc, out, err)
+    assert "in-bailiwick:" in err and "--force" in err, err
+    # --force says what is broken, but a domain with no in-bailiwick server still gets no configuration
+    rc, out, err = hints(lab, "unbound", "itout.lab.", "--anchor-file", anchor, "--force", json_out=False)
+    assert "in-bailiwick:" in err and rc == 2 and not os.path.exists(anchor), (rc, out, err)
+    # a failing TXT with --force: written, and the failure said
+    rc, out, err = hints(lab, "unbound", "itnotz.lab.", "--anchor-file", anchor, "--force", json_out=False)
+    assert rc == 0 and "txt: " in err and "no time zone" in err and "stub-zone:" in out, (rc, out, err)
+    assert "trust-anchor-file" not in out.replace("auto-trust-anchor-file", ""), out
+
+
+def unbound_conf(lab, name, extra):
+    """start_unbound's clauses: the lab's root anchor, then extra, then remote control on a socket."""
+    sock = os.path.join(lab.dir, name + ".ctl")
+    ctl = "remote-control:\n    control-enable: yes\n    control-interface: %s\n    control-use-cert: no\n" % sock
+    return ['trust-anchor-file: "%s"' % os.path.join(lab.dir, "root.ds")], extra + ctl
+
+
+def flush(lab, name):
+    conf = os.path.join(lab.dir, name, "unbound.conf")
+    for args in (["flush_zone", "."], ["flush_infra", "all"], ["flush_bogus"], ["flush_negative"]):
+        lab.ns.run([UNBOUND_CONTROL, "-c", conf] + args)
+
+
+POLICY_5011 = dict(R.POLICY, **{"ksk-lifetime": 0, "zsk-lifetime": 0, "rfc5011": True, "add-holddown": 30,
+                                "remove-holddown": 30})
+
+
+def new_corp(lab, keys, policy):  # noqa: F811
+    """rolllab's ternd serving corp.lab. under policy, from an empty data directory (an earlier
+    test's ternd left its store there)."""
+    shutil.rmtree(os.path.join(lab.dir, "ternd-roll"), ignore_errors=True)
+    return R.Corp(lab, keys, policy)
+
+
+def mark(corp, zone, expires):
+    return corp.call("PUT", "/api/v1/zones/%s/in-tree" % zone, {"expires": expires})
+
+
+def marking_refused(lab, corp):
+    """Bad expiries, an unsigned zone, one without RFC 5011, one without an in-bailiwick NS: 400/409,
+    each naming why, and no _in-tree TXT published."""
+    for expires, why in (("2027-13-01", "month 13"), ("2027-01-01T00:00:00", "no time zone"),
+                         ("2027-01-01", "without a time"), (stamp(-1), "in the past")):
+        r = mark(corp, "corp.lab.", expires)
+        assert r.status == 400 and r.json["error"]["field"] == "expires" and why in r.json["error"]["message"], r
+    r = corp.call("PUT", "/api/v1/zones/corp.lab./in-tree", {"expires": stamp(300), "ttl": 5})
+    assert r.status == 400 and r.json["error"]["field"] == "ttl", r
+    assert corp.call("POST", "/api/v1/zones", {"name": "unsigned.lab.", "rrsets": []}).status == 201
+    r = mark(corp, "unsigned.lab.", stamp(300))
+    assert r.status == 409 and "not signed" in r.json["error"]["message"], r
+    corp.add_zone("no5011.lab.", [], dict(POLICY_5011, rfc5011=False))
+    r = mark(corp, "no5011.lab.", stamp(300))
+    assert r.status == 409 and "RFC 5011" in r.json["error"]["message"], r
+    corp.add_zone("outns.lab.", [], POLICY_5011)  # NS ns1.corp.lab. (the API's nameservers)
+    r = mark(corp, "outns.lab.", stamp(300))
+    assert r.status == 409 and "in-bailiwick" in r.json["error"]["message"], r
+    for z in ("unsigned.lab.", "no5011.lab.", "outns.lab.", "corp.lab."):
+        got = corp.call("GET", "/api/v1/zones/%s/in-tree" % z)
+        assert got.status == 200 and got.json["marked"] is False, got
+        assert lab.rrset(L.CORP_ADDR, "_in-tree." + z, "TXT") is None
+
+
+def test_delegation_removed(lab, keys, tmp_path):  # noqa: F811
+    corp = new_corp(lab, keys, POLICY_5011)
+    procs = [corp.proc]
+    try:
+        marking_refused(lab, corp)
+        # marked 30 days ahead: a warning; then 300 days: none; served signed
+        r = mark(corp, "corp.lab.", stamp(30))
+        assert r.status == 200 and "within 60 days" in r.json["warning"], r
+        r = mark(corp, "corp.lab.", stamp(300))
+        assert r.status == 200 and "warning" not in r.json and r.json["days_left"] in (299, 300), r
+        got = corp.call("GET", "/api/v1/zones/corp.lab./in-tree")
+        assert got.status == 200 and got.json["marked"] and got.json["expires"] == r.json["expires"], got
+        wait_for(lambda: lab.rrset(L.CORP_ADDR, "_in-tree.corp.lab.", "TXT") is not None, "the _in-tree TXT")
+        served = lab.query(L.CORP_ADDR, "_in-tree.corp.lab.", "TXT", rd=False)
+        assert [rs.to_text().split()[-1] for rs in served.answer if rs.rdtype == 16] == ['"%s"' % r.json["expires"]]
+        assert any(rs.rdtype == 46 for rs in served.answer), served  # RRSIG
+        lab.register(lab.lab_knot, "corp.lab.", L.CORP_ADDR)
+        rc, rep, err = hints(lab, "check", "corp.lab.")
+        assert rc == 0 and statuses(rep) == PASS, (rc, json.dumps(rep, indent=1), err)
+        (ksk,) = [k for k in rep["keys"] if k["pinned"]]
+        assert ksk["flags"] == 257 and ksk["ds_match"], rep
+        assert "not judged" in reasons(rep, "dnssec"), rep
+        # --journal: the KSK's age from ternd's keys against the add hold-down (30 s)
+        published = next(k["timestamps"]["published"] for k in corp.dnssec()["keys"] if k["tag"] == ksk["tag"])
+        api = ["--api", "http://127.0.0.1:%d" % R.API_PORT, "--token", keys.token("corp")]
+        rc, rep, err = hints(lab, *(api + ["check", "corp.lab.", "--journal"]))
+        age = time.time() - published
+        assert "KSK %d was published" % ksk["tag"] in reasons(rep, "dnssec"), (rc, rep, err)
+        if age < 28:
+            assert statuses(rep)["dnssec"] == "warn" and "within the RFC 5011 add hold-down" in reasons(rep, "dnssec")
+        elif age > 32:
+            assert statuses(rep)["dnssec"] == "pass" and "beyond the RFC 5011 add hold-down" in reasons(rep, "dnssec")
+        rc, _, err = hints(lab, "check", "corp.lab.", "--journal", json_out=False)
+        assert rc == 2 and "--api and --token" in err, (rc, err)
+        anchor, conf = str(tmp_path / "corp.lab.anchor"), str(tmp_path / "corp.conf")
+        rc, out, err = hints(lab, "unbound", "corp.lab.", "--anchor-file", anchor, "--out", conf, json_out=False)
+        assert rc == 0 and not out, (rc, out, err)
+        text = open(conf).read()
+        assert 'auto-trust-anchor-file: "%s"' % anchor in text and "stub-prime: yes" in text, text
+        assert "stub-addr: %s" % L.CORP_ADDR in text and 'name: "corp.lab."' in text, text
+        seed = [l.split() for l in open(anchor) if not l.startswith(";")]
+        assert len(seed) == 1 and seed[0][:5] == ["corp.lab.", seed[0][1], "IN", "DNSKEY", "257"], seed
+        stub = text[text.index("stub-zone:"):]
+        for name, extra, trust in (("unbound-plain", "", []), ("unbound-5011", text, HOLDDOWN),
+                                   ("unbound-static", stub, [])):
+            t, e = unbound_conf(lab, name, extra)
+            procs.append(L.start_unbound(lab, name, t + trust, e))
+        names = ("unbound-plain", "unbound-5011", "unbound-static")
+        L.wait_answers(lab, "www.corp.lab.", "A", lambda a: a.rcode == "NOERROR" and a.ad, 30, resolvers=names)
+        # the delegation goes: NS, DS and glue out of lab.; Knot re-signs (a signed NXDOMAIN)
+        knotc_lab(lab, [], [("corp", "NS"), ("corp", "DS"), ("ns1.corp", "A")])
+        wait_for(lambda: lab.query(L.LAB_ADDR, "corp.lab.", "SOA", rd=False).rcode() == 3, "lab. saying NXDOMAIN")
+        for n in names:
+            flush(lab, n)
+        want = {"unbound-plain": lambda a: (a.rcode, a.ad) == ("NXDOMAIN", True),
+                "unbound-5011": lambda a: (a.rcode, a.ad) == ("NOERROR", True) and any("192.0.2.31" in rs for rs in a.answer),
+                "unbound-static": lambda a: a.rcode == "SERVFAIL"}
+        for n, ok in want.items():
+            L.wait_answers(lab, "www.corp.lab.", "A", ok, 30, resolvers=(n,))
+        seen = {n: str(L.resolve(lab, n, "www.corp.lab.")) for n in names}
+        print("delegation removed: %s" % seen)
+        # without the delegation: check says so (a warning), and pins only with --server and --trust
+        rc, rep, _ = hints(lab, "check", "corp.lab.")
+        assert rc == 2 and statuses(rep)["consistency"] == "warn" and not rep["delegated"], rep
+        assert "NXDOMAIN" in reasons(rep, "consistency"), rep
+        rc, rep, _ = hints(lab, "check", "corp.lab.", "--server", L.CORP_ADDR)
+        assert statuses(rep) == dict(PASS, dnssec="fail", consistency="warn") and rc == 2, rep
+        assert "--trust" in reasons(rep, "dnssec"), rep
+        rc, rep, _ = hints(lab, "check", "corp.lab.", "--server", L.CORP_ADDR, "--trust", str(ksk["tag"]))
+        assert statuses(rep) == dict(PASS, consistency="warn") and rc == 1, rep
+        anchor2 = str(tmp_path / "again.anchor")
+        rc, out, err = hints(lab, "unbound", "corp.lab.", "--server", L.CORP_ADDR, "--anchor-file", anchor2,
+                             json_out=False)
+        assert rc == 2 and not os.path.exists(anchor2), (rc, out, err)
+        rc, out, err = hints(lab, "unbound", "corp.lab.", "--server", L.CORP_ADDR, "--trust", str(ksk["tag"]),
+                             "--anchor-file", anchor2, json_out=False)
+        assert rc == 0 and "stub-addr: %s" % L.CORP_ADDR in out, (rc, out, err)
+        # the same key as the first seed, which Unbound (keeping that file by RFC 5011) holds VALID
+        seed2 = [l.split() for l in open(anchor2) if not l.startswith(";")]
+        assert seed2 == seed, (seed2, seed)
+        assert L.read_autotrust(anchor) == [(257, "".join(seed[0][7:]), "VALID")], open(anchor).read()
+    finally:
+        for p in reversed(procs):
+            lab.stop(p)
+
+
+# corp.lab.'s KSK rolls by RFC 5011 with second-scale timings (as test_dnssec_rfc5011.py), its DS
+# check asking lab., which has no delegation for it: the roll must go on by the hold-downs alone
+POLICY_ROLL = {"zsk-lifetime": 0, "dnskey-ttl": 10, "max-zone-ttl": 10, "propagation-delay": 2, "ds-ttl": 10,
+               "rrsig-lifetime": 90, "rrsig-refresh": 40, "rrsig-jitter": 10, "ksk-lifetime": 75, "rfc5011": True,
+               "add-holddown": 30, "remove-holddown": 30, "parents": [L.LAB_ADDR], "ds-check-interval": 2}
+ROLL_DEADLINE = 300
+
+
+def test_rollover_without_delegation(lab, keys, tmp_path):  # noqa: F811
+    """The hinted Unbound (generated stub and anchor) keeps answering NOERROR with AD, sampled every
+    2 s, while ternd rolls corp.lab.'s KSK with no delegation in lab.: its anchor file shows the new
+    key ADDPEND then VALID, the old one REVOKED then gone; the key journal shows the roll done. A
+    fourth Unbound with the same stub and the first KSK as a static anchor goes SERVFAIL."""
+    corp = new_corp(lab, keys, POLICY_ROLL)
+    procs = [corp.proc]
+    started = time.time()
+    try:
+        r = mark(corp, "corp.lab.", stamp(300))
+        assert r.status == 200, r
+        wait_for(lambda: lab.rrset(L.CORP_ADDR, "_in-tree.corp.lab.", "TXT") is not None, "the _in-tree TXT")
+        if lab.query(L.LAB_ADDR, "corp.lab.", "NS", rd=False).rcode() == 3:  # taken out by an earlier test
+            knotc_lab(lab, [("corp", 60, "NS", "ns1.corp.lab."), ("ns1.corp", 60, "A", L.CORP_ADDR)])
+        lab.register(lab.lab_knot, "corp.lab.", L.CORP_ADDR)
+        rc, rep, err = hints(lab, "check", "corp.lab.")
+        assert rc == 0, (rc, rep, err)
+        (old_tag,) = [k["tag"] for k in rep["keys"] if k["pinned"]]
+        anchor, conf = str(tmp_path / "corp.lab.anchor"), str(tmp_path / "corp.conf")
+        rc, out, err = hints(lab, "unbound", "corp.lab.", "--anchor-file", anchor, "--out", conf, json_out=False)
+        assert rc == 0, (rc, out, err)
+        old = "".join(next(l for l in open(anchor) if not l.startswith(";")).split()[7:])
+        t, e = unbound_conf(lab, "unbound-5011", open(conf).read())
+        procs.append(L.start_unbound(lab, "unbound-5011", t + HOLDDOWN, e))
+        # the case the generated configuration never makes: the same stub with the same key as a
+        # static trust anchor, which the rollover breaks
+        static = str(tmp_path / "static.anchor")
+        with open(static, "w") as f:
+            f.write("".join(l for l in open(anchor) if not l.startswith(";")))
+        text = open(conf).read()
+        t, e = unbound_conf(lab, "unbound-static", text[text.index("stub-zone:"):])
+        procs.append(L.start_unbound(lab, "unbound-static", t + ['trust-anchor-file: "%s"' % static], e))
+        L.wait_answers(lab, "www.corp.lab.", "A", lambda a: a.rcode == "NOERROR" and a.ad, 30,
+                       resolvers=("unbound-5011", "unbound-static"))
+        knotc_lab(lab, [], [("corp", "NS"), ("corp", "DS"), ("ns1.corp", "A")])
+        wait_for(lambda: lab.query(L.LAB_ADDR, "corp.lab.", "SOA", rd=False).rcode() == 3, "lab. saying NXDOMAIN")
+        flush(lab, "unbound-5011")
+        flush(lab, "unbound-static")
+        samples, history, gone, statics = [], {}, {}, []
+        while time.time() - started < ROLL_DEADLINE:
+            tick = time.time()
+            a = L.resolve(lab, "unbound-5011", "www.corp.lab.")
+            samples.append((round(tick - started), a.rcode, a.ad, a.answer))
+            statics.append((tick, L.resolve(lab, "unbound-static", "www.corp.lab.").rcode))
+            listed = {k: s for _, k, s in L.read_autotrust(anchor)}
+            for k, s in listed.items():
+                if not history.get(k) or history[k][-1] != s:
+                    history.setdefault(k, []).append(s)
+            for k in history:
+                if k not in listed and k not in gone:
+                    gone[k] = tick - started
+            new = [k for k in history if k != old]
+            if new and "VALID" in history[new[0]] and "REVOKED" in history.get(old, []) and old in gone:
+                break
+            time.sleep(max(0.0, tick + 2.0 - time.time()))
+        elapsed = time.time() - started
+        context = "\nanchor history %s, gone %s\nternd log:\n%s" % (history, gone, corp.proc.log_text(4000))
+        bad = [s for s in samples if (s[1], s[2]) != ("NOERROR", True) or not any("192.0.2.31" in x for x in s[3])]
+        assert len(samples) >= 20 and not bad, ("%d of %d samples failed: %s" % (len(bad), len(samples), bad[:3])
+                                                + context)
+        new = [k for k in history if k != old]  # in the order they appeared
+        assert new and history[new[0]][:2] == ["ADDPEND", "VALID"], context
+        # the next successor (KSK lifetime 75 s) may already be published: pending, no more
+        assert all(history[k] == ["ADDPEND"] for k in new[1:]), context
+        assert history[old][0] == "VALID" and "REVOKED" in history[old] and old in gone, context
+        assert "proceeds on the RFC 5011 hold-downs alone" in corp.proc.log_text(100000), context
+        events = {(e["tag"], e["to"]) for e in corp.journal()}
+        assert (old_tag, "revoked") in events and (old_tag, "removed") in events, events
+        # the static anchor: good before the old key was revoked, SERVFAIL from a cache cap after
+        revoked = next(e["time"] for e in corp.journal() if e["tag"] == old_tag and e["to"] == "revoked")
+        before = [r for t, r in statics if t < revoked]
+        after = [r for t, r in statics if t > revoked + L.CACHE_TTL + 2]
+        assert before and all(r == "NOERROR" for r in before), statics
+        assert after and all(r == "SERVFAIL" for r in after), statics
+        print("in-tree KSK roll without a delegation: %.0f s, %d samples all NOERROR+AD; anchor %s" % (
+            elapsed, len(samples), history))
+    finally:
+        for p in reversed(procs):
+            lab.stop(p)
+
+
+def log_lines(path, pattern):
+    try:
+        with open(path) as f:
+            return [l for l in f.read().splitlines() if pattern in l]
+    except FileNotFoundError:
+        return []
+
+
+def tcp_open(addr, port):
+    import socket
+    try:
+        socket.create_connection((addr, port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_watch(lab, keys, tmp_path):  # noqa: F811
+    """tern hints watch on corp.lab. (TTLs 10 s): a DS change, a child NS change and the removal of
+    the delegation are each printed and published on MQTT (set, and clear when undone or followed)
+    within one TTL; the new NS set rewrites the Unbound configuration."""
+    corp = new_corp(lab, keys, POLICY_5011)
+    procs = [corp.proc]
+    try:
+        assert mark(corp, "corp.lab.", stamp(300)).status == 200
+        if lab.query(L.LAB_ADDR, "corp.lab.", "NS", rd=False).rcode() == 3:
+            knotc_lab(lab, [("corp", 60, "NS", "ns1.corp.lab."), ("ns1.corp", 60, "A", L.CORP_ADDR)])
+        ds = lab.register(lab.lab_knot, "corp.lab.", L.CORP_ADDR)
+        anchor, conf = str(tmp_path / "corp.lab.anchor"), str(tmp_path / "corp.conf")
+        rc, out, err = hints(lab, "unbound", "corp.lab.", "--anchor-file", anchor, "--out", conf, json_out=False)
+        assert rc == 0, (rc, out, err)
+        mconf = tmp_path / "mosquitto.conf"
+        mconf.write_text("listener 1883 %s\nallow_anonymous true\npersistence false\n" % HINTS_ADDR)
+        procs.append(lab.spawn("mosquitto", ["mosquitto", "-c", str(mconf)], str(tmp_path / "mosquitto.log")))
+        wait_for(lambda: lab.ns.call(tcp_open, HINTS_ADDR, 1883), "mosquitto")
+        sub_log = str(tmp_path / "sub.log")
+        procs.append(lab.spawn("mosquitto_sub", ["mosquitto_sub", "-h", HINTS_ADDR, "-t", "tern/hints/#", "-v"],
+                               sub_log))
+        watch_log = str(tmp_path / "watch.log")
+        procs.append(lab.spawn("tern-watch", [TERN, "hints", "watch", "corp.lab.", "--hints",
+                                              os.path.join(lab.dir, "root.hints"), "--mqtt", HINTS_ADDR + ":1883",
+                                              "--conf", conf, "--anchor-file", anchor], watch_log))
+        wait_for(lambda: log_lines(watch_log, "baseline"), "the watch's baseline")
+        ttl = 10  # the smallest TTL of corp.lab.'s NS and DNSKEY: the watch's poll interval
+
+        def seen(condition, state, since):
+            got = log_lines(watch_log, " %s %s " % (condition, state))
+            wait_for(lambda: len(log_lines(watch_log, " %s %s " % (condition, state))) > len(got), "%s %s" % (
+                condition, state), timeout=ttl * 3)
+            return time.time() - since
+
+        delays = {}
+        # a DS change at the parent (a second digest of the same key), then undone
+        keys_rs = lab.rrset(L.CORP_ADDR, "corp.lab.", "DNSKEY")
+        t0 = time.time()
+        lab.set_ds(lab.lab_knot, "corp.lab.", ds + L.ds_of(keys_rs, "corp.lab.", "SHA384"))
+        delays["ds-changed set"] = seen("ds-changed", "set", t0)
+        t0 = time.time()
+        lab.set_ds(lab.lab_knot, "corp.lab.", ds)
+        delays["ds-changed clear"] = seen("ds-changed", "clear", t0)
+        # a second name server in the zone: followed (the configuration rewritten), then clear
+        t0 = time.time()
+        r = corp.call("PUT", "/api/v1/zones/corp.lab./rrsets/ns2/A", {"ttl": 10, "records": [L.CORP_ADDR]})
+        assert r.status == 200, r
+        r = corp.call("PUT", "/api/v1/zones/corp.lab./rrsets/@/NS",
+                      {"ttl": 10, "records": ["ns1.corp.lab.", "ns2.corp.lab."]})
+        assert r.status == 200, r
+        delays["ns-changed set"] = seen("ns-changed", "set", t0)
+        wait_for(lambda: "# ns2.corp.lab." in open(conf).read(), "the configuration naming ns2")
+        # followed at the poll that saw it: the new set is the baseline from the next poll on
+        delays["ns-changed clear (after set)"] = seen("ns-changed", "clear", time.time())
+        # the delegation taken out of lab.
+        t0 = time.time()
+        knotc_lab(lab, [], [("corp", "NS"), ("corp", "DS"), ("ns1.corp", "A")])
+        delays["delegation-removed set"] = seen("delegation-removed", "set", t0)
+        print("watch detection delays (s): %s" % {k: round(v, 1) for k, v in delays.items()})
+        for what, d in delays.items():
+            assert d <= ttl + 3, (what, d, delays)
+        wait_for(lambda: len(log_lines(sub_log, "tern/hints/")) >= 5, "the MQTT messages")
+        msgs = [json.loads(l.split(" ", 1)[1]) for l in log_lines(sub_log, "tern/hints/")]
+        got = [(m["condition"], m["state"]) for m in msgs]
+        for want in (("ds-changed", "set"), ("ds-changed", "clear"), ("ns-changed", "set"), ("ns-changed", "clear"),
+                     ("delegation-removed", "set")):
+            assert want in got, (want, got)
+        assert log_lines(sub_log, "tern/hints/delegation-removed/corp.lab {"), open(sub_log).read()
+    finally:
+        for p in reversed(procs):
+            lab.stop(p)

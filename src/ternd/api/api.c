@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
+#include "lib/dconn.h"
 #include "lib/error.h"
 #include "ternd/api/api_impl.h"
 #include "ternd/api/jwks_fetch.h"
@@ -72,6 +73,12 @@ static const struct http_route routes[] = {
     {"GET", "/check", api_check_page, 0, false},
     {"GET", "/check/app.js", api_check_page_script, 0, false},
     {"GET", "/check/style.css", api_check_page_style, 0, false},
+    {"GET", "/v2/{}/settings", api_dconn_settings, 0, false},
+    {"GET", "/v2/domainTemplates/providers/{}/services/{}", api_dconn_template, 0, false},
+    {"GET", "/v2/domainTemplates/providers/{}/services/{}/apply", api_dconn_apply_page, 0, true},
+    {"POST", "/v2/domainTemplates/providers/{}/services/{}/apply", api_dconn_apply, 0, true},
+    {"GET", "/dconn/app.js", api_dconn_script, 0, false},
+    {"GET", "/dconn/style.css", api_dconn_style, 0, false},
 };
 
 /* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants; and
@@ -186,6 +193,13 @@ int api_start(struct server *srv, const struct config *conf, struct store *store
 		close(lfd);
 		goto fail;
 	}
+	if (conf->domainconnect.enabled &&
+	    (rc = dconn_templates_load(conf->domainconnect.templates, &a->dconn, err, errlen)) < 0) {
+		close(lfd);
+		goto fail;
+	}
+	if (a->dconn)
+		log_info("API: Domain Connect: %zu template(s) from %s", a->dconn->n, conf->domainconnect.templates);
 	rc = http_start_fd(lfd, routes, sizeof(routes) / sizeof(routes[0]), a, &hooks, &lim, &a->http, err, errlen);
 	if (rc < 0)
 		goto fail;
@@ -231,6 +245,7 @@ void api_stop(struct api *a)
 	auth_keys_free(a->keys);
 	free(a->buckets);
 	free(a->check_buckets);
+	dconn_templates_free(a->dconn);
 	forget_tokens(a);
 	pthread_mutex_destroy(&a->auth_lock);
 	pthread_mutex_destroy(&a->rate_lock);

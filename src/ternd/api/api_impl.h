@@ -71,6 +71,7 @@ struct api {
 	struct api_bucket *check_buckets;
 	size_t ncheck_buckets;
 	_Atomic int checks_running;
+	struct dconn_templates *dconn; /* Domain Connect's templates (domainconnect.templates), read at start */
 };
 
 /* The configuration in force (published whole by a reload): read it again after anything that may
@@ -407,3 +408,19 @@ void api_tsig_keys_unpublish(struct api *a);
 /* Before a service's deletion: the HTTPS records published for its verified aliases in zones of
  * the caller's tenant are deleted (each zone's own write; a failure is logged). */
 void api_aliases_unpublish(struct api *a, const struct api_caller *c, const char *service);
+
+/* Domain Connect (api_dconn.c): GET /v2/{domain}/settings, GET
+ * /v2/domainTemplates/providers/{p}/services/{s} (supported or 404), GET .../apply (the consent
+ * page, or an error page: nothing applied) and POST .../apply (signed in: {"consent": false} shows
+ * the records added and removed, {"consent": true, "serial": N} writes them), the page's script
+ * and style. */
+void api_dconn_settings(void *ctx, const struct http_request *req, struct http_response *res);
+void api_dconn_template(void *ctx, const struct http_request *req, struct http_response *res);
+void api_dconn_apply_page(void *ctx, const struct http_request *req, struct http_response *res);
+void api_dconn_apply(void *ctx, const struct http_request *req, struct http_response *res);
+void api_dconn_script(void *ctx, const struct http_request *req, struct http_response *res);
+void api_dconn_style(void *ctx, const struct http_request *req, struct http_response *res);
+/* A zone being made gets the _domainconnect TXT (domainconnect.url without its scheme), unless the
+ * request's RRsets (given[0..n)) hold one. */
+void api_dconn_discovery(const struct config *conf, struct zone_builder *b, const uint8_t *apex,
+                         const struct change_rrset *given, size_t n);

@@ -105,6 +105,11 @@ const char *http_query(const struct http_request *r, const char *name)
 	return r->conn ? http_head_arg(r->conn, name) : NULL;
 }
 
+const char *http_target(const struct http_request *r)
+{
+	return r->conn ? ((const struct http_head *)r->conn)->target : "";
+}
+
 /* ---- routing ---- */
 
 /* Matches path against pattern, capturing "{}" segments. */

@@ -98,6 +98,8 @@ const char *http_header(const struct http_request *r, const char *name);
 /* How many times the request carries header name (matched without regard to case). */
 unsigned http_header_count(const struct http_request *r, const char *name);
 const char *http_query(const struct http_request *r, const char *name);
+/* The request target as sent: the path and query, not decoded (a signed query is checked as sent). */
+const char *http_target(const struct http_request *r);
 
 /* A JSON body (the reference is stolen). */
 void http_json(struct http_response *res, int status, json_t *body);

@@ -286,6 +286,9 @@ int dconn_template_parse(const char *text, size_t len, struct dconn_template *t,
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
 		snprintf(err, errlen, "line %d: not JSON: %s", je.line, je.text);
+		for (char *c = err; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
 		return TERN_EINVAL;
 	}
 	int rc = TERN_EINVAL;
@@ -366,6 +369,9 @@ int dconn_template_parse(const char *text, size_t len, struct dconn_template *t,
 fail:
 	json_decref(root);
 	dconn_template_clear(t);
+	for (char *c = err; *c; c++) /* the input's own bytes (a key, jansson's excerpt) made printable */
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	return rc == 0 ? TERN_EINVAL : rc;
 }
 

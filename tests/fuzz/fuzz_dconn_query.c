@@ -76,7 +76,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (name_to_text(rr[i].owner, text, sizeof(text)) < 0)
 				fail("an owner that does not print");
 			size_t l = strlen(text);
-			if (strcasecmp(text, fqdn) && !(l > fl && text[l - fl - 1] == '.' && !strcasecmp(text + l - fl, fqdn)))
+			if (strcasecmp(text, fqdn) &&
+			    !(l > fl && text[l - fl - 1] == '.' && !strcasecmp(text + l - fl, fqdn)))
 				fail("an owner outside host.domain");
 		}
 	}

@@ -22,7 +22,7 @@ static void printable(const char *s, const char *what)
 	if (!*s)
 		fail(what);
 	for (; *s; s++)
-		if ((unsigned char)*s < 0x20)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			fail(what);
 }
 
@@ -67,8 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t hl = strlen(r->host);
 		if (hl > 1 && r->host[hl - 1] == '.')
 			fail("accepted a host ending in a dot");
-		if (r->type != RR_A && r->type != RR_AAAA && r->type != RR_CNAME && r->type != RR_MX && r->type != RR_NS &&
-		    r->type != RR_TXT)
+		if (r->type != RR_A && r->type != RR_AAAA && r->type != RR_CNAME && r->type != RR_MX &&
+		    r->type != RR_NS && r->type != RR_TXT)
 			fail("accepted another type");
 		if (!r->value || !r->ttl || (r->type == RR_MX) != (r->priority != NULL && r->type == RR_MX))
 			fail("accepted a record without its fields");

@@ -27,6 +27,7 @@ import pytest
 import ternlib
 from apilib import ApiTernd, assert_error, finish, keys  # noqa: F401 (the fixture)
 from knotlib import Knotd, knotd_available
+from poplib import Pop
 
 crypto = pytest.importorskip("cryptography")
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
@@ -133,7 +134,9 @@ def dc(tmp_path_factory, keys):  # noqa: F811
     os.makedirs(os.path.join(work, "ternd"))
     srv = ApiTernd(keys, workdir=os.path.join(work, "ternd"))
     lab.url = "http://127.0.0.1:%d" % srv.api_port
+    lab.pop_port, pop_health = ternlib.free_port(), ternlib.free_port()
     with open(srv.config, "a") as f:
+        f.write('transfer:\n  allow: [127.0.0.0/8]\n  notify: ["127.0.0.1@%d"]\n' % lab.pop_port)
         f.write('domainconnect:\n  provider-id: "tern.test"\n  provider-name: "Tern Test DNS"\n'
                 '  url: "%s"\n  templates: "%s"\n  resolver: "127.0.0.1@%d"\n  resolver-timeout: 2\n'
                 % (lab.url, lab.templates, lab.knot.port))
@@ -147,16 +150,23 @@ def dc(tmp_path_factory, keys):  # noqa: F811
         {"name": "_exs.shop", "type": "TXT", "ttl": 300, "records": ['"exs-verify=old"', '"keep-me"']},
         {"name": "www.shop", "type": "TXT", "ttl": 300, "records": ['"was here"']},
     ])
+    os.makedirs(os.path.join(work, "pop"))
+    lab.pop = Pop(["corp.test"], "127.0.0.1@%d" % srv.port, pop_health, port=lab.pop_port,
+                  workdir=os.path.join(work, "pop"))
     try:
+        lab.pop.start()
         yield lab
     finally:
         lab.knot.stop()
+        rc = lab.pop.stop()
         finish(srv)
+        text = open(lab.pop.log).read()
+        assert rc == 0 and "AddressSanitizer" not in text and "runtime error:" not in text, text[-3000:]
 
 
-def dig(lab, name, rdtype):
+def dig(lab, name, rdtype, port=None):
     q = dns.message.make_query(name, rdtype)
-    r = dns.query.udp(q, "127.0.0.1", port=lab.srv.port, timeout=3)
+    r = dns.query.udp(q, "127.0.0.1", port=port or lab.srv.port, timeout=3)
     return sorted(rd.to_text() for rrset in r.answer for rd in rrset if rrset.rdtype == dns.rdatatype.from_text(rdtype))
 
 
@@ -322,6 +332,12 @@ def test_full_flow_by_http_and_idempotent(dc):
     assert dig(dc, "_exs.shop.corp.test.", "TXT") == ['"exs-verify=abc123"', '"keep-me"']
     assert dig(dc, "www.shop.corp.test.", "CNAME") == ["shop.corp.test."]
     assert dig(dc, "shop.corp.test.", "MX") == ["10 mx.exampleservice.test."]
+    # the PoP (a secondary told by NOTIFY) serves it too
+    deadline = time.time() + 20
+    while dig(dc, "shop.corp.test.", "A", port=dc.pop_port) != ["192.0.2.80"]:
+        assert time.time() < deadline, "the PoP did not get the change"
+        time.sleep(0.1)
+    assert dig(dc, "_exs.shop.corp.test.", "TXT", port=dc.pop_port) == ['"exs-verify=abc123"', '"keep-me"']
     changes = dc.api.get("/api/v1/zones/corp.test/changes").json
     entries = changes.get("changes", changes) if isinstance(changes, dict) else changes
     assert any(e.get("by") == "domainconnect:%s/%s" % (PROVIDER, SERVICE) for e in entries), changes

@@ -359,6 +359,14 @@ def test_unsigned_template_and_groups(dc):
     r = dc.api.post(path, {"consent": True})
     assert r.status == 200 and "redirect" not in r.json, r
     assert dig(dc, "u.corp.test.", "TXT") == ['"unsigned=42"']
+    # the same record at another TTL: the template's TTL comes back, nothing added or removed
+    dc.api.put_rrset("corp.test", "u", "TXT", 60, ['"unsigned=42"'])
+    r = dc.api.post(path, {"consent": False})
+    assert r.status == 200 and r.json["changes"] == 1 and r.json["add"] == [] and r.json["remove"] == [], r
+    r = dc.api.post(path, {"consent": True})
+    assert r.status == 200 and dc.api.get("/api/v1/zones/corp.test/rrsets/u/TXT").json["ttl"] == 300, r
+    r = dc.api.post(path, {"consent": False})
+    assert r.status == 200 and r.json["changes"] == 0, r
     path = apply_path(params(host="g", groupId="tag"), dc.key)
     r = dc.api.post(path, {"consent": False})
     assert r.status == 200 and [x["name"] for x in r.json["add"]] == ["inside._tag.g.corp.test."], r

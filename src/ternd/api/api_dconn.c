@@ -391,7 +391,8 @@ static void consent_page(struct api *a, const struct http_request *req, struct h
 struct dc_entry {
 	const uint8_t *owner;
 	uint16_t type;
-	uint32_t ttl;
+	uint32_t ttl; /* as it will be */
+	uint32_t zone_ttl; /* existing: its RRset's TTL now */
 	const uint8_t *rd;
 	uint16_t rdlen;
 	bool existing; /* in the zone now */
@@ -492,8 +493,9 @@ static int dc_plan_make(struct api *a, const struct dc_req *d, struct dc_plan *p
 			const struct rrset *rs = &node->rrsets[s];
 			const uint8_t *rec = rs->rdata;
 			for (uint16_t r = 0; r < rs->count; r++, rec = rdata_next(rec))
-				if (!plan_add(p, (struct dc_entry){node->owner, rs->type, rs->ttl, rdata_bytes(rec),
-				                                   rdata_len(rec), true, false, false}))
+				if (!plan_add(p,
+				              (struct dc_entry){node->owner, rs->type, rs->ttl, rs->ttl,
+				                                rdata_bytes(rec), rdata_len(rec), true, false, false}))
 					return TERN_ENOMEM;
 		}
 	}
@@ -515,8 +517,8 @@ static int dc_plan_make(struct api *a, const struct dc_req *d, struct dc_plan *p
 				e->ttl = n->ttl;
 			}
 		}
-		if (!found &&
-		    !plan_add(p, (struct dc_entry){n->owner, n->type, n->ttl, n->rdata, n->rdlen, false, false, true}))
+		if (!found && !plan_add(p, (struct dc_entry){n->owner, n->type, n->ttl, 0, n->rdata, n->rdlen, false,
+		                                             false, true}))
 			return TERN_ENOMEM;
 	}
 	return 0;
@@ -547,7 +549,7 @@ static int dc_plan_rrsets(const struct dc_plan *p, struct change_rrset **out, si
 				continue;
 			changed |= f->removed || !f->existing;
 			if (f->existing)
-				old_ttl = f->ttl;
+				old_ttl = f->zone_ttl;
 			if (!f->removed) {
 				size += 2u + f->rdlen;
 				count++;
@@ -555,10 +557,7 @@ static int dc_plan_rrsets(const struct dc_plan *p, struct change_rrset **out, si
 					ttl = f->ttl, has_templ = true;
 			}
 		}
-		for (size_t j = i; j < p->n; j++) /* a kept record of the template may change the TTL */
-			if (p->e[j].existing && p->e[j].templ && p->e[j].type == e->type &&
-			    name_equal(p->e[j].owner, e->owner))
-				changed |= p->e[j].ttl != old_ttl || ttl != old_ttl;
+		changed |= has_templ && count && ttl != old_ttl; /* records kept, at the template's TTL */
 		if (!changed)
 			continue;
 		if (!has_templ)

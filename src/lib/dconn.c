@@ -458,7 +458,7 @@ int dconn_templates_load(const char *dir, struct dconn_templates **out, char *er
 		rc = TERN_ENOMEM;
 		snprintf(err, errlen, "out of memory");
 	}
-	if (rc == 0)
+	if (rc == 0 && nnames)
 		qsort(names, nnames, sizeof(*names), by_name);
 	for (size_t i = 0; rc == 0 && i < nnames; i++) {
 		char path[4096], why[512];
@@ -1060,7 +1060,7 @@ bool dconn_redirect_allowed(const char *domains, const char *uri, char *why, siz
 		snprintf(why, wcap, "redirect_uri has no plain host");
 		return false;
 	}
-	for (const char *d = domains; d && *d;) {
+	for (const char *d = domains ? domains : ""; *d;) {
 		while (*d == ' ')
 			d++;
 		size_t dl = strcspn(d, ", ");

@@ -160,6 +160,8 @@ static bool dc_signature_ok(const struct config *conf, struct dc_req *d)
 		rc = answer_txts(a, len, txt, &n, err, sizeof(err));
 	free(a);
 	if (rc < 0) {
+		for (size_t i = 0; i < n; i++) /* those read before the answer turned out malformed */
+			free(txt[i]);
 		d->status = 502;
 		snprintf(d->why, sizeof(d->why), "the key %.300s could not be looked up through %s: %s", kname,
 		         dc->resolver.text, rc == TERN_ENOMEM ? "out of memory" : err);

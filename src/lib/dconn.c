@@ -596,12 +596,15 @@ int dconn_query_parse(const char *raw, size_t len, struct dconn_query *q, char *
 		size_t eq = at;
 		while (eq < end && raw[eq] != '=')
 			eq++;
+		snprintf(field, fcap, "query");
 		if (eq == at) {
 			snprintf(why, wcap, "an empty parameter or one without a name at offset %zu", at);
 			goto fail;
 		}
 		bool bad;
 		char *name = decode(raw + at, eq - at, &bad);
+		if (name) /* a bad value is its parameter's */
+			snprintf(field, fcap, "%.64s", name);
 		char *value = name ? decode(raw + eq + (eq < end), end - eq - (eq < end), &bad) : NULL;
 		if (!name || !value) {
 			free(name);
@@ -609,7 +612,6 @@ int dconn_query_parse(const char *raw, size_t len, struct dconn_query *q, char *
 			snprintf(why, wcap, "%s", bad ? "a bad %-escape or a control character" : "out of memory");
 			goto fail;
 		}
-		snprintf(field, fcap, "%.64s", name);
 		size_t nl = strlen(name);
 		bool name_ok = nl > 0 && nl <= 64;
 		for (size_t i = 0; name_ok && i < nl; i++)

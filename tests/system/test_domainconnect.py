@@ -303,6 +303,8 @@ def test_full_flow_by_http_and_idempotent(dc):
     assert "Example Website" in page and "shop.corp.test" in page and '<script src="/dconn/app.js"></script>' in page
     assert not re.search(r"(src|href|action)=\"(https?:)?//", page) and "<style" not in page and " style=" not in page
     assert "192.0.2.80" in page and "exs-verify=abc123" in page and "mx.exampleservice.test." in page
+    # Cancel goes back to the service with error=access_denied and the state (RFC 6749's words)
+    assert 'data-cancel="https://%s/done?error=access_denied&amp;state=s%%201%%262"' % APP in page, page
     serial = dc.api.serial("corp.test")
     r = dc.api.post(path, {"consent": False})
     assert r.status == 200 and r.json["serial"] == serial, r

@@ -338,7 +338,7 @@ static void consent_page(struct api *a, const struct http_request *req, struct h
 	if (d->q.redirect_uri) { /* where a refusal goes (the template allows it) */
 		text_printf(&t, " data-cancel=\"");
 		html_text(&t, d->q.redirect_uri);
-		text_printf(&t, "%serror=access_denied", strchr(d->q.redirect_uri, '?') ? "&" : "?");
+		text_printf(&t, "%serror=access_denied", strchr(d->q.redirect_uri, '?') ? "&amp;" : "?");
 		if (d->q.state) {
 			text_printf(&t, "&amp;state=");
 			url_escape(&t, d->q.state);

@@ -125,7 +125,7 @@ static bool get_string(json_t *obj, const char *key, bool required, bool number_
 		snprintf(err, errlen, "%s%s: must be a string%s", where, key, number_ok ? " or a number" : "");
 		return false;
 	}
-	if (!vars_well_formed(s)) {
+	if (*where && !vars_well_formed(s)) { /* a record's field (a logo URL may hold %20) */
 		snprintf(err, errlen, "%s%s: a %% that does not open a %%variable%% (letters, digits, - _ .)", where,
 		         key);
 		return false;
@@ -244,11 +244,6 @@ static int parse_record(json_t *o, size_t i, struct dconn_record *r, char *err, 
 	if (r->priority && !number_field_ok(r->priority, 65535)) {
 		snprintf(err, errlen, "%spriority: %.64s is not a number 0 to 65535 or a %%variable%%", where,
 		         r->priority);
-		return TERN_EINVAL;
-	}
-	size_t hl = strlen(r->host);
-	if (hl && r->host[hl - 1] == '.' && strcmp(r->host, ".")) {
-		snprintf(err, errlen, "%shost: %.64s ends in a dot (hosts are relative to the domain)", where, r->host);
 		return TERN_EINVAL;
 	}
 	char *mode = NULL;
@@ -832,13 +827,24 @@ int dconn_expand(const struct dconn_template *t, const struct dconn_query *q, st
 		int rc = substitute(r->host, q, fqdn, buf, sizeof(buf), var, sizeof(var));
 		if (rc == 0) {
 			/* the owner: host.domain itself, or labels under it; a variable may not make it another name */
-			if (!*buf || !strcmp(buf, "@")) {
+			/* written absolute ("%sub%.%domain%." as some templates do): it must name host.domain or
+			 * a name under it all the same */
+			size_t bl = strlen(buf), fl = strlen(fqdn);
+			bool absolute = bl > 1 && buf[bl - 1] == '.';
+			if (absolute)
+				buf[--bl] = 0;
+			lower(buf);
+			if (!*buf || !strcmp(buf, "@") || (absolute && !strcmp(buf, fqdn))) {
 				memcpy(rr->owner, base, name_len(base));
 			} else {
 				char full[sizeof(buf) + sizeof(fqdn) + 2];
-				lower(buf);
-				snprintf(full, sizeof(full), "%s.%s", buf, fqdn);
-				if (!labels_ok(buf, true) || strlen(full) > 253 ||
+				if (absolute)
+					snprintf(full, sizeof(full), "%s", buf);
+				else
+					snprintf(full, sizeof(full), "%s.%s", buf, fqdn);
+				bool under =
+				    !absolute || (bl > fl && buf[bl - fl - 1] == '.' && !strcmp(buf + bl - fl, fqdn));
+				if (!under || !labels_ok(buf, true) || strlen(full) > 253 ||
 				    name_from_text(rr->owner, full, (const uint8_t *)"") < 0) {
 					snprintf(field, fcap, "%s", var[0] ? var : "host");
 					snprintf(why, wcap, "records[%zu].host \"%.100s\" would write outside %s", i,

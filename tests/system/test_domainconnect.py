@@ -198,7 +198,7 @@ def test_template_supported_or_404(dc):
     ({"records": [{"type": "TXT", "host": "@", "data": "x", "ttl": 300, "txtConflictMatchingMode": "Some"}]},
      "records[0].txtConflictMatchingMode"),
     ({"records": [{"type": "A", "host": "@", "pointsTo": "%ip", "ttl": 300}]}, "records[0].pointsTo: a %"),
-    ({"records": [{"type": "A", "host": "x.", "pointsTo": "%ip%", "ttl": 300}]}, "records[0].host"),
+    ({"records": [{"type": "A", "host": "@", "pointsTo": "%ip%", "ttl": 300, "priority": "x"}]}, "records[0].priority"),
     ({"records": [{"type": "A", "host": "@", "pointsTo": "%ip%", "ttl": "soon"}]}, "records[0].ttl"),
     ({"records": [{"type": "A", "host": "@", "pointsTo": "%ip%", "ttl": 300, "colour": "red"}]},
      "records[0].colour: not a field"),

@@ -175,6 +175,44 @@ static void test_expand(void **state)
 	}
 }
 
+/* Hosts written absolute: under host.domain they are taken, elsewhere refused. */
+static void test_absolute_host(void **state)
+{
+	(void)state;
+	static const char abs_t[] = "{\"providerId\":\"a.test\",\"providerName\":\"A\",\"serviceId\":\"s\","
+	                            "\"serviceName\":\"S\",\"logoUrl\":\"https://a.test/my%20logo.png\",\"records\":["
+	                            "{\"type\":\"TXT\",\"host\":\"%sub%.%fqdn%.\",\"data\":\"x\",\"ttl\":1}]}";
+	struct dconn_template t;
+	char err[256], field[80], why[256], text[NAME_MAXLEN * 4 + 1];
+	assert_int_equal(dconn_template_parse(abs_t, strlen(abs_t), &t, err, sizeof(err)), 0);
+	static const struct {
+		const char *raw, *owner;
+	} cases[] = {
+	    {"domain=example.com&host=shop&sub=_v", "_v.shop.example.com."},
+	    {"domain=example.com&sub=a.b", "a.b.example.com."},
+	    {"domain=example.com&host=shop&sub=", NULL}, /* ".shop.example.com." */
+	    {"domain=example.com&host=shop&sub=x.evil.test.", NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dconn_query q;
+		struct dconn_rr *rr = NULL;
+		size_t n = 0;
+		assert_int_equal(dconn_query_parse(cases[i].raw, strlen(cases[i].raw), &q, field, 80, why, 256), 0);
+		int rc = dconn_expand(&t, &q, &rr, &n, field, sizeof(field), why, sizeof(why));
+		if (cases[i].owner) {
+			assert_int_equal(rc, 0);
+			name_to_text(rr[0].owner, text, sizeof(text));
+			assert_string_equal(text, cases[i].owner);
+		} else {
+			assert_int_equal(rc, TERN_EINVAL);
+			assert_string_equal(field, "sub");
+		}
+		free(rr);
+		dconn_query_clear(&q);
+	}
+	dconn_template_clear(&t);
+}
+
 static void b64(const uint8_t *in, size_t n, char *out)
 {
 	EVP_EncodeBlock((unsigned char *)out, in, (int)n);
@@ -237,8 +275,8 @@ static void test_redirect(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_template), cmocka_unit_test(test_query),    cmocka_unit_test(test_expand),
-	    cmocka_unit_test(test_verify),   cmocka_unit_test(test_redirect),
+	    cmocka_unit_test(test_template), cmocka_unit_test(test_query),         cmocka_unit_test(test_expand),
+	    cmocka_unit_test(test_verify),   cmocka_unit_test(test_absolute_host), cmocka_unit_test(test_redirect),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

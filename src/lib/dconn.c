@@ -864,7 +864,7 @@ int dconn_expand(const struct dconn_template *t, const struct dconn_query *q, st
 		}
 		rr->ttl = (uint32_t)num;
 		size_t off = 0;
-		if (rc == 0 && r->priority) {
+		if (rc == 0 && r->type == RR_MX) { /* another type's priority is not its data */
 			what = "priority";
 			rc = substitute(r->priority, q, fqdn, buf, sizeof(buf), var, sizeof(var));
 			if (rc == 0 && !number(buf, 65535, &num)) {

@@ -17,8 +17,14 @@ def srv(tmp_path_factory, keys):  # noqa: F811
     if not os.access(ternlib.TERND, os.X_OK):
         pytest.skip("no ternd binary at %s (make build)" % ternlib.TERND)
     s = ApiTernd(keys, workdir=str(tmp_path_factory.mktemp("ternd-api")))
+    templates = str(tmp_path_factory.mktemp("dconn-templates"))
+    with open(os.path.join(templates, "oa.json"), "w") as f:  # a Domain Connect template, for its routes
+        json.dump({"providerId": "oa-provider.test", "providerName": "OA", "serviceId": "svc", "serviceName": "OA",
+                   "records": [{"type": "TXT", "host": "@", "data": "oa", "ttl": 60}]}, f)
     with open(s.config, "a") as f:
         f.write("services:\n  zone: oa-app.test\n  regions: [{name: eu, continents: [EU]}]\n")
+        f.write('domainconnect:\n  provider-id: "tern.test"\n  provider-name: "Tern"\n'
+                '  url: "http://127.0.0.1:%d"\n  templates: "%s"\n' % (s.api_port, templates))
     s.start()
     try:
         yield s
@@ -80,7 +86,8 @@ def test_every_documented_route_is_served(srv, keys):
     assert owner.post("/api/v1/tsig-keys", {"name": "www", "acl": [{"zones": ["oa.test"]}]}).status == 201
     # a Route 53 access key, deleted by DELETE .../r53-keys/{id}
     r53_key = owner.post("/api/v1/r53-keys").json["access_key_id"]
-    params = {"zone": "oa.test", "name": "www", "type": "A", "id": str(pid), "service": sid, "tenant": "openapi"}
+    params = {"zone": "oa.test", "name": "www", "type": "A", "id": str(pid), "service": sid, "tenant": "openapi",
+              "domain": "oa.test", "providerId": "oa-provider.test", "serviceId": "svc"}
     bodies = {
         ("POST", "/api/v1/zones"): {"name": "oa-new.test"},
         ("POST", "/api/v1/zones/{}/import"): zonefile("oa.test", "www 60 IN A 192.0.2.1", "gone 60 IN A 192.0.2.2"),

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
+#include "lib/dconn.h"
 #include "lib/error.h"
 #include "ternd/api/api_impl.h"
 #include "ternd/api/jwks_fetch.h"
@@ -87,6 +88,12 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/zones/{}/in-tree", api_intree_get, 0, false},
     {"PUT", "/api/v1/zones/{}/in-tree", api_intree_put, 0, false},
     {"DELETE", "/api/v1/zones/{}/in-tree", api_intree_delete, 0, false},
+    {"GET", "/v2/{}/settings", api_dconn_settings, 0, false},
+    {"GET", "/v2/domainTemplates/providers/{}/services/{}", api_dconn_template, 0, false},
+    {"GET", "/v2/domainTemplates/providers/{}/services/{}/apply", api_dconn_apply_page, 0, true},
+    {"POST", "/v2/domainTemplates/providers/{}/services/{}/apply", api_dconn_apply, 0, true},
+    {"GET", "/dconn/app.js", api_dconn_script, 0, false},
+    {"GET", "/dconn/style.css", api_dconn_style, 0, false},
 };
 
 /* An api section without data-dir and jwks (a PoP): health and metrics, nothing of tenants; and
@@ -206,6 +213,13 @@ int api_start(struct server *srv, const struct config *conf, struct store *store
 		close(lfd);
 		goto fail;
 	}
+	if (conf->domainconnect.enabled &&
+	    (rc = dconn_templates_load(conf->domainconnect.templates, &a->dconn, err, errlen)) < 0) {
+		close(lfd);
+		goto fail;
+	}
+	if (a->dconn)
+		log_info("API: Domain Connect: %zu template(s) from %s", a->dconn->n, conf->domainconnect.templates);
 	/* the JSON API's routes, then the Route 53-compatible API's (api_r53.c) */
 	const size_t njson = sizeof(routes) / sizeof(routes[0]);
 	a->routes = calloc(njson + api_r53_nroutes, sizeof(*a->routes));
@@ -262,6 +276,7 @@ void api_stop(struct api *a)
 	free(a->buckets);
 	free(a->check_buckets);
 	free(a->routes);
+	dconn_templates_free(a->dconn);
 	forget_tokens(a);
 	pthread_mutex_destroy(&a->auth_lock);
 	pthread_mutex_destroy(&a->rate_lock);

@@ -73,6 +73,7 @@ struct api {
 	_Atomic int checks_running;
 	pthread_mutex_t own_lock; /* ownership verifications decide and write one at a time */
 	struct http_route *routes; /* routes[] and the Route 53 API's, as the HTTP server serves them */
+	struct dconn_templates *dconn; /* Domain Connect's templates (domainconnect.templates), read at start */
 };
 
 /* The configuration in force (published whole by a reload): read it again after anything that may
@@ -458,3 +459,19 @@ extern const struct http_route api_r53_routes[];
 extern const size_t api_r53_nroutes;
 void api_r53_keys_create(void *ctx, const struct http_request *req, struct http_response *res);
 void api_r53_keys_delete(void *ctx, const struct http_request *req, struct http_response *res);
+
+/* Domain Connect (api_dconn.c): GET /v2/{domain}/settings, GET
+ * /v2/domainTemplates/providers/{p}/services/{s} (supported or 404), GET .../apply (the consent
+ * page, or an error page: nothing applied) and POST .../apply (signed in: {"consent": false} shows
+ * the records added and removed, {"consent": true, "serial": N} writes them), the page's script
+ * and style. */
+void api_dconn_settings(void *ctx, const struct http_request *req, struct http_response *res);
+void api_dconn_template(void *ctx, const struct http_request *req, struct http_response *res);
+void api_dconn_apply_page(void *ctx, const struct http_request *req, struct http_response *res);
+void api_dconn_apply(void *ctx, const struct http_request *req, struct http_response *res);
+void api_dconn_script(void *ctx, const struct http_request *req, struct http_response *res);
+void api_dconn_style(void *ctx, const struct http_request *req, struct http_response *res);
+/* A zone being made gets the _domainconnect TXT (domainconnect.url without its scheme), unless the
+ * request's RRsets (given[0..n)) hold one. */
+void api_dconn_discovery(const struct config *conf, struct zone_builder *b, const uint8_t *apex,
+                         const struct change_rrset *given, size_t n);

@@ -220,6 +220,7 @@ static struct zone *zone_from_request(struct api *a, const uint8_t *apex, json_t
 		zone_builder_free(b);
 		return NULL;
 	}
+	api_dconn_discovery(api_config(a), b, apex, ch, nch);
 	for (size_t i = 0; i < nch; i++) {
 		const uint8_t *rec = ch[i].rdata;
 		for (uint16_t r = 0; r < ch[i].count; r++, rec = rdata_next(rec))

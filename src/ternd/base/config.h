@@ -404,6 +404,19 @@ struct config_cookies {
 	unsigned require_size; /* UDP answers above this need a valid server cookie; 0 = never */
 };
 
+/* The domainconnect section (Domain Connect, DNS provider side; api/api_dconn.c): who this
+ * provider is, where its synchronous flow is served, the service templates' folder and the resolver
+ * service providers' signing keys are looked up through. */
+struct config_domainconnect {
+	bool enabled; /* the section is there */
+	char *provider_id; /* this DNS provider's id in the settings answer */
+	char *provider_name;
+	char *url; /* the API's base URL as service providers reach it: https://HOST[:PORT][/PATH] */
+	char *templates; /* the folder of *.json templates */
+	struct config_listen resolver; /* addrlen 0: none (a template asking for signatures is refused) */
+	uint32_t resolver_timeout; /* seconds for one query */
+};
+
 struct config {
 	char *path;
 	struct config_listen *listen;
@@ -448,6 +461,7 @@ struct config {
 	struct config_rrl rrl; /* response rate limiting */
 	struct config_cookies cookies; /* DNS cookies */
 	struct config_tls tls; /* server.tls: DNS over TLS and XoT */
+	struct config_domainconnect domainconnect; /* Domain Connect, when configured */
 };
 
 /* The region of c's services named name, or NULL. */

@@ -113,6 +113,9 @@ bool cfg_finish_dnstap(struct parse *p, void *base, const struct field *f, unsig
 extern const struct cfg_item cfg_acme_items[];
 extern const struct cfg_item cfg_services_items[];
 bool cfg_finish_services(struct parse *p, void *base, const struct field *f, unsigned line, const char *where);
+/* The domainconnect section (config_schema_dconn.c). */
+extern const struct cfg_item cfg_domainconnect_items[];
+bool cfg_finish_domainconnect(struct parse *p, void *base, const struct field *f, unsigned line, const char *where);
 
 /* State of one load: the document being checked, the configuration being built, the messages. */
 struct parse {

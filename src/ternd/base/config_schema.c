@@ -1271,6 +1271,11 @@ static const struct cfg_item root_items[] = {
      .offset = CONFIG_AT(cookies),
      .items = cookies_items,
      .finish = finish_cookies},
+    {.name = "domainconnect",
+     .type = CFG_SECTION,
+     .offset = CONFIG_AT(domainconnect),
+     .items = cfg_domainconnect_items,
+     .finish = cfg_finish_domainconnect},
     {0},
 };
 

@@ -1,0 +1,282 @@
+/* Unit tests for lib/dconn (Domain Connect): templates read strictly, the apply query and the text
+ * its signature covers, records made for a domain and host, the p=,a=,d= key and RSA-SHA256
+ * signatures (a key made here with OpenSSL), redirects. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "lib/dconn.h"
+#include "lib/error.h"
+#include "lib/rr.h"
+
+static const char TEMPLATE[] =
+    "{\"providerId\":\"example.test\",\"providerName\":\"Example\",\"serviceId\":\"web\",\"serviceName\":\"Web\","
+    "\"logoUrl\":\"https://example.test/l.png\",\"syncPubKeyDomain\":\"keys.example.test\","
+    "\"syncRedirectDomain\":\"example.test, other.test\",\"records\":["
+    "{\"type\":\"A\",\"host\":\"@\",\"pointsTo\":\"%ip%\",\"ttl\":600},"
+    "{\"type\":\"CNAME\",\"host\":\"www\",\"pointsTo\":\"@\",\"ttl\":\"300\"},"
+    "{\"type\":\"MX\",\"host\":\"@\",\"pointsTo\":\"mx.%fqdn%\",\"priority\":\"%prio%\",\"ttl\":300},"
+    "{\"groupId\":\"t\",\"type\":\"TXT\",\"host\":\"%sub%._v\",\"data\":\"%long%\",\"ttl\":300,"
+    "\"txtConflictMatchingMode\":\"Prefix\",\"txtConflictMatchingPrefix\":\"v=\"}]}";
+
+static void parse_ok(struct dconn_template *t)
+{
+	char err[256] = "";
+	assert_int_equal(dconn_template_parse(TEMPLATE, strlen(TEMPLATE), t, err, sizeof(err)), 0);
+}
+
+static void test_template(void **state)
+{
+	(void)state;
+	struct dconn_template t;
+	parse_ok(&t);
+	assert_string_equal(t.provider_id, "example.test");
+	assert_string_equal(t.pubkey_domain, "keys.example.test");
+	assert_int_equal(t.nrecords, 4);
+	assert_int_equal(t.records[2].type, RR_MX);
+	assert_string_equal(t.records[2].priority, "%prio%");
+	assert_int_equal(t.records[3].txt_mode, DCONN_TXT_PREFIX);
+	dconn_template_clear(&t);
+	static const struct {
+		const char *text, *err;
+	} bad[] = {
+	    {"[]", "(top): must be an object"},
+	    {"{\"providerId\":\"a\",\"providerName\":\"A\",\"serviceId\":\"b\",\"serviceName\":\"B\",\"records\":[]}",
+	     "records: must be a list"},
+	    {"{\"providerId\":\"a\",\"providerName\":\"A\",\"serviceId\":\"b\",\"serviceName\":\"B\",\"x\":1,"
+	     "\"records\":[]}",
+	     "x: not a field of a template"},
+	    {"{\"providerId\":\"a\",\"providerName\":\"A\",\"serviceId\":\"b\",\"serviceName\":\"B\",\"records\":"
+	     "[{\"type\":\"MX\",\"host\":\"@\",\"pointsTo\":\"m\",\"ttl\":1}]}",
+	     "records[0].priority: missing"},
+	    {"{\"providerId\":\"a\",\"providerName\":\"A\",\"serviceId\":\"b\",\"serviceName\":\"B\",\"records\":"
+	     "[{\"type\":\"TXT\",\"host\":\"@\",\"data\":\"%a\",\"ttl\":1}]}",
+	     "records[0].data: a % that does not open"},
+	    {"{\"providerId\":\"a\",\"providerName\":\"A\",\"serviceId\":\"b\",\"serviceName\":\"B\",\"records\":"
+	     "[{\"type\":\"TXT\",\"host\":\"@\",\"data\":\"x\",\"ttl\":1,\"txtConflictMatchingMode\":\"Prefix\"}]}",
+	     "records[0].txtConflictMatchingPrefix: missing"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char err[256] = "";
+		assert_int_equal(dconn_template_parse(bad[i].text, strlen(bad[i].text), &t, err, sizeof(err)),
+		                 TERN_EINVAL);
+		if (strncmp(err, bad[i].err, strlen(bad[i].err)) != 0)
+			fail_msg("case %zu: \"%s\", expected \"%s\"", i, err, bad[i].err);
+	}
+}
+
+static void test_query(void **state)
+{
+	(void)state;
+	struct dconn_query q;
+	char field[80], why[256];
+	const char *raw =
+	    "domain=Example.COM&host=Shop&ip=192.0.2.1&sig=c2ln&state=a%20b+c&key=_k1&redirect_uri=https%3A%2F%2F"
+	    "x.example.test%2Fd";
+	assert_int_equal(dconn_query_parse(raw, strlen(raw), &q, field, sizeof(field), why, sizeof(why)), 0);
+	assert_string_equal(q.domain, "example.com");
+	assert_string_equal(q.host, "shop");
+	assert_string_equal(q.state, "a b c");
+	assert_string_equal(q.sig, "c2ln");
+	assert_string_equal(q.key, "_k1");
+	assert_string_equal(q.redirect_uri, "https://x.example.test/d");
+	assert_int_equal(q.nvars, 1);
+	/* what the signature covers: the query as sent, without sig and key */
+	assert_string_equal(
+	    q.signed_text,
+	    "domain=Example.COM&host=Shop&ip=192.0.2.1&state=a%20b+c&redirect_uri=https%3A%2F%2Fx.example.test%2Fd");
+	dconn_query_clear(&q);
+	static const struct {
+		const char *raw, *field;
+	} bad[] = {
+	    {"host=a", "domain"},        {"domain=a..b", "domain"},  {"domain=a&domain=b", "domain"},
+	    {"domain=a&x=1&X=2", "X"},   {"domain=a&x=%4", "x"},     {"domain=a&x=%0a", "x"},
+	    {"domain=a&&x=1", "query"},  {"domain=a&x=1&", "query"}, {"domain=a&host=b.", "host"},
+	    {"domain=a&key=a/b", "key"}, {"domain=a&b%21=1", "b!"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		field[0] = 0;
+		assert_int_equal(
+		    dconn_query_parse(bad[i].raw, strlen(bad[i].raw), &q, field, sizeof(field), why, sizeof(why)),
+		    TERN_EINVAL);
+		if (strcmp(field, bad[i].field) != 0)
+			fail_msg("case %zu (%s): field %s, expected %s (%s)", i, bad[i].raw, field, bad[i].field, why);
+	}
+}
+
+static int expand(const char *raw, struct dconn_rr **rr, size_t *n, char *field, char *why)
+{
+	struct dconn_template t;
+	struct dconn_query q;
+	parse_ok(&t);
+	assert_int_equal(dconn_query_parse(raw, strlen(raw), &q, field, 80, why, 256), 0);
+	int rc = dconn_expand(&t, &q, rr, n, field, 80, why, 256);
+	dconn_query_clear(&q);
+	dconn_template_clear(&t);
+	return rc;
+}
+
+static void test_expand(void **state)
+{
+	(void)state;
+	char field[80], why[256], raw[1024], text[NAME_MAXLEN * 4 + 1];
+	char long_data[301];
+	memset(long_data, 'x', 300);
+	long_data[300] = 0;
+	snprintf(raw, sizeof(raw), "domain=example.com&host=shop&ip=192.0.2.7&prio=5&sub=a.b&long=%s", long_data);
+	struct dconn_rr *rr;
+	size_t n;
+	assert_int_equal(expand(raw, &rr, &n, field, why), 0);
+	assert_int_equal(n, 4);
+	name_to_text(rr[0].owner, text, sizeof(text));
+	assert_string_equal(text, "shop.example.com.");
+	assert_int_equal(rr[0].ttl, 600);
+	assert_memory_equal(rr[0].rdata, "\xc0\x00\x02\x07", 4);
+	name_to_text(rr[1].owner, text, sizeof(text));
+	assert_string_equal(text, "www.shop.example.com.");
+	assert_int_equal(rr[1].rdlen, 18); /* shop.example.com. */
+	assert_int_equal(rr[2].rdata[1], 5); /* MX priority */
+	name_to_text(rr[3].owner, text, sizeof(text));
+	assert_string_equal(text, "a.b._v.shop.example.com.");
+	assert_int_equal(rr[3].rdlen, 302); /* 255 + 45 in two strings */
+	assert_int_equal(rr[3].rdata[0], 255);
+	assert_int_equal(rr[3].rdata[256], 45);
+	free(rr);
+	/* only the group named */
+	assert_int_equal(expand("domain=example.com&groupId=t&sub=s&long=v%3D1", &rr, &n, field, why), 0);
+	assert_int_equal(n, 1);
+	free(rr);
+	static const struct {
+		const char *raw, *field;
+	} bad[] = {
+	    {"domain=example.com&ip=192.0.2.1&prio=5&sub=x", "long"},
+	    {"domain=example.com&ip=192.0.2.1&prio=5&sub=evil.test.&long=x", "sub"},
+	    {"domain=example.com&ip=192.0.2.1&prio=5&sub=a%5C.b&long=x", "sub"},
+	    {"domain=example.com&ip=192.0.2.1&prio=5&sub=a@b&long=x", "sub"},
+	    {"domain=example.com&ip=::1&prio=5&sub=x&long=x", "ip"},
+	    {"domain=example.com&ip=192.0.2.1&prio=70000&sub=x&long=x", "prio"},
+	    {"domain=example.com&groupId=none", "groupId"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		field[0] = 0;
+		assert_int_equal(expand(bad[i].raw, &rr, &n, field, why), TERN_EINVAL);
+		if (strcmp(field, bad[i].field) != 0)
+			fail_msg("case %zu: field %s, expected %s (%s)", i, field, bad[i].field, why);
+	}
+}
+
+/* Hosts written absolute: under host.domain they are taken, elsewhere refused. */
+static void test_absolute_host(void **state)
+{
+	(void)state;
+	static const char abs_t[] = "{\"providerId\":\"a.test\",\"providerName\":\"A\",\"serviceId\":\"s\","
+	                            "\"serviceName\":\"S\",\"logoUrl\":\"https://a.test/my%20logo.png\",\"records\":["
+	                            "{\"type\":\"TXT\",\"host\":\"%sub%.%fqdn%.\",\"data\":\"x\",\"ttl\":1}]}";
+	struct dconn_template t;
+	char err[256], field[80], why[256], text[NAME_MAXLEN * 4 + 1];
+	assert_int_equal(dconn_template_parse(abs_t, strlen(abs_t), &t, err, sizeof(err)), 0);
+	static const struct {
+		const char *raw, *owner;
+	} cases[] = {
+	    {"domain=example.com&host=shop&sub=_v", "_v.shop.example.com."},
+	    {"domain=example.com&sub=a.b", "a.b.example.com."},
+	    {"domain=example.com&host=shop&sub=", NULL}, /* ".shop.example.com." */
+	    {"domain=example.com&host=shop&sub=x.evil.test.", NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dconn_query q;
+		struct dconn_rr *rr = NULL;
+		size_t n = 0;
+		assert_int_equal(dconn_query_parse(cases[i].raw, strlen(cases[i].raw), &q, field, 80, why, 256), 0);
+		int rc = dconn_expand(&t, &q, &rr, &n, field, sizeof(field), why, sizeof(why));
+		if (cases[i].owner) {
+			assert_int_equal(rc, 0);
+			name_to_text(rr[0].owner, text, sizeof(text));
+			assert_string_equal(text, cases[i].owner);
+		} else {
+			assert_int_equal(rc, TERN_EINVAL);
+			assert_string_equal(field, "sub");
+		}
+		free(rr);
+		dconn_query_clear(&q);
+	}
+	dconn_template_clear(&t);
+}
+
+static void b64(const uint8_t *in, size_t n, char *out)
+{
+	EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+}
+
+static void test_verify(void **state)
+{
+	(void)state;
+	EVP_PKEY *key = EVP_RSA_gen(2048);
+	assert_non_null(key);
+	uint8_t *der = NULL;
+	int dlen = i2d_PUBKEY(key, &der);
+	assert_true(dlen > 0);
+	char pub[1024], p1[600], p2[600], sig64[512];
+	b64(der, (size_t)dlen, pub);
+	size_t half = strlen(pub) / 2;
+	snprintf(p1, sizeof(p1), "p=1,a=RS256,t=x509,d=%.*s", (int)half, pub);
+	snprintf(p2, sizeof(p2), "a=RS256,p=2,d=%s", pub + half);
+	const char *text = "domain=example.com&host=shop&ip=192.0.2.1";
+	uint8_t sig[256];
+	size_t slen = sizeof(sig);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key), 1);
+	assert_int_equal(EVP_DigestSign(md, sig, &slen, (const uint8_t *)text, strlen(text)), 1);
+	EVP_MD_CTX_free(md);
+	b64(sig, slen, sig64);
+	char why[256];
+	const char *parts[] = {p2, "v=spf1 -all", p1}; /* out of order, with another TXT record */
+	assert_int_equal(dconn_verify(parts, 3, text, strlen(text), sig64, why, sizeof(why)), 0);
+	assert_int_equal(
+	    dconn_verify(parts, 3, "domain=example.com&host=shop&ip=192.0.2.2", 41, sig64, why, sizeof(why)),
+	    TERN_EBOGUS);
+	const char *one[] = {p1}; /* half a key */
+	assert_int_equal(dconn_verify(one, 1, text, strlen(text), sig64, why, sizeof(why)), TERN_EINVAL);
+	const char *twice[] = {p1, p1};
+	assert_int_equal(dconn_verify(twice, 2, text, strlen(text), sig64, why, sizeof(why)), TERN_EINVAL);
+	const char *es[] = {"p=1,a=ES256,d=AAAA"};
+	assert_int_equal(dconn_verify(es, 1, text, strlen(text), sig64, why, sizeof(why)), TERN_EINVAL);
+	assert_int_equal(dconn_verify(parts, 3, text, strlen(text), "not base64!", why, sizeof(why)), TERN_EINVAL);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+}
+
+static void test_redirect(void **state)
+{
+	(void)state;
+	char why[256];
+	const char *d = "example.test, other.test";
+	assert_true(dconn_redirect_allowed(d, "https://example.test/x", why, sizeof(why)));
+	assert_true(dconn_redirect_allowed(d, "https://a.b.example.test:8443/x?y=1", why, sizeof(why)));
+	assert_true(dconn_redirect_allowed(d, "http://OTHER.test", why, sizeof(why)));
+	assert_false(dconn_redirect_allowed(d, "https://badexample.test/", why, sizeof(why)));
+	assert_false(dconn_redirect_allowed(d, "https://example.test.evil/", why, sizeof(why)));
+	assert_false(dconn_redirect_allowed(d, "https://example.test@evil.test/", why, sizeof(why)));
+	assert_false(dconn_redirect_allowed(d, "ftp://example.test/", why, sizeof(why)));
+	assert_false(dconn_redirect_allowed(d, "//example.test/", why, sizeof(why)));
+	assert_false(dconn_redirect_allowed(NULL, "https://example.test/", why, sizeof(why)));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_template), cmocka_unit_test(test_query),         cmocka_unit_test(test_expand),
+	    cmocka_unit_test(test_verify),   cmocka_unit_test(test_absolute_host), cmocka_unit_test(test_redirect),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -518,11 +518,14 @@ def zone_routes(zone, name="www", rtype="A", pid="1"):
         ("PUT", "/api/v1/zones/{}/dnssec"): {"denial": "nsec"},
         ("POST", "/api/v1/zones/{}/dnssec/backup"): {"passphrase": "twelve chars or more"},
         ("POST", "/api/v1/zones/{}/dnssec/restore"): {"passphrase": "twelve chars or more", "backup": {}},
+        ("PUT", "/api/v1/zones/{}/in-tree"): {"expires": "2099-01-01T00:00:00Z"},
     }
     out = []
     for method, pattern in sorted(server_routes()):
         if not pattern.startswith("/api/v1/zones/{}"):
             continue
+        if pattern == "/api/v1/zones/{}/bootstrap":
+            continue  # makes a zone (as POST /api/v1/zones): one of that name exists -> 409, asserted apart
         values = iter([zone, name, rtype] if "/rrsets/" in pattern else [zone, pid])
         url = "/".join(next(values) if seg == "{}" else seg for seg in pattern.split("/"))
         out.append((method, url, bodies.get((method, pattern))))

@@ -60,3 +60,10 @@ int check_soa_parse(const struct check_rr *rr, struct check_soa *soa);
  * rrsig_invalid, rrsig_expiring; r->dnssec filled. a is scratch. */
 void check_dnssec_delegation(struct check_ctx *c, struct check_report *r, const struct check_addr *good,
                              struct check_answer *a);
+
+struct dnssec_rrset;
+/* The RRset of type at name (text; owner its wire form) in a's answer section, in the layout
+ * lib/dnssec.c verifies (length, bytes per record) in buf (cap octets): 0, TERN_ENOTFOUND when it
+ * has none, TERN_EMALF when a record does not read or buf is too small (check_dnssec.c). */
+int check_answer_set(const struct check_answer *a, const uint8_t *owner, const char *name, uint16_t type, uint8_t *buf,
+                     size_t cap, struct dnssec_rrset *set);

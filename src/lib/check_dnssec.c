@@ -81,9 +81,8 @@ static int answer_keys(const struct check_answer *a, const uint8_t *owner, const
 	return n;
 }
 
-/* The RRset of type in an answer in the layout lib/dnssec.c verifies (length, bytes per record). */
-static int answer_set(const struct check_answer *a, const uint8_t *owner, const char *zone, uint16_t type, uint8_t *buf,
-                      size_t cap, struct dnssec_rrset *set)
+int check_answer_set(const struct check_answer *a, const uint8_t *owner, const char *zone, uint16_t type, uint8_t *buf,
+                     size_t cap, struct dnssec_rrset *set)
 {
 	*set = (struct dnssec_rrset){.owner = owner, .type = type, .rdata = buf};
 	for (int i = 0; i < a->nrr; i++) {
@@ -158,7 +157,7 @@ static void rrsig_rules(struct check_ctx *c, struct check_report *r, const struc
 		if (types[t] == RR_DNSKEY)
 			nkeys = answer_keys(a, owner, r->zone, keys, CHECK_MAXVALUES);
 		struct dnssec_rrset set;
-		bool have_set = answer_set(a, owner, r->zone, types[t], setbuf, 65536, &set) == 0;
+		bool have_set = check_answer_set(a, owner, r->zone, types[t], setbuf, 65536, &set) == 0;
 		for (int i = 0; i < a->nrr; i++) {
 			const struct check_rr *rr = &a->rr[i];
 			char covered[16], exp[32], inc[32], why[300];

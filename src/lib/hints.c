@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/check.h"
 #include "lib/dnssec.h"
 #include "lib/error.h"
 #include "lib/hints.h"
@@ -365,29 +366,6 @@ static void rule_in_bailiwick(struct check_ctx *c, const struct hints_opts *o, s
 
 /* ---- dnssec ---- */
 
-/* The RRset of type at owner in a (asked with DO) in the layout lib/dnssec.c verifies. */
-static int answer_set(const struct check_answer *a, const uint8_t *owner, const char *name, uint16_t type, uint8_t *buf,
-                      size_t cap, struct dnssec_rrset *set)
-{
-	*set = (struct dnssec_rrset){.owner = owner, .type = type, .rdata = buf};
-	for (int i = 0; i < a->nrr; i++) {
-		const struct check_rr *rr = &a->rr[i];
-		size_t len;
-		char err[256];
-		if (rr->section != CHECK_ANSWER || rr->type != type || !check_name_eq(rr->owner, name))
-			continue;
-		if (set->rdata_size + 2 > cap ||
-		    rrtext_rdata_from_text(owner, owner, type, rr->data, buf + set->rdata_size + 2,
-		                           cap - set->rdata_size - 2, &len, err, sizeof(err)) < 0)
-			return TERN_EMALF;
-		buf[set->rdata_size] = (uint8_t)(len >> 8);
-		buf[set->rdata_size + 1] = (uint8_t)len;
-		set->rdata_size += 2 + len;
-		set->count++;
-	}
-	return set->count ? 0 : TERN_ENOTFOUND;
-}
-
 /* Whether an RRSIG in a over name/type verifies now with one of keys (only pinned ones when
  * pinned_only); why says why not. */
 static bool set_verifies(const struct check_answer *a, const char *name, uint16_t type, struct dnssec_key **keys,
@@ -398,7 +376,7 @@ static bool set_verifies(const struct check_answer *a, const char *name, uint16_
 	struct dnssec_rrset set;
 	char tname[16];
 	rrtext_type_to_text(type, tname, sizeof(tname));
-	if (name_from_text(owner, name, NULL) < 0 || answer_set(a, owner, name, type, buf, cap, &set) < 0) {
+	if (name_from_text(owner, name, NULL) < 0 || check_answer_set(a, owner, name, type, buf, cap, &set) < 0) {
 		snprintf(why, whycap, "%s %s not read", name, tname);
 		return false;
 	}

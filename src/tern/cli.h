@@ -62,6 +62,9 @@ struct cli {
 /* Options of a parsed command: the last values of NAME, or NULL; how many times it was given. */
 char **cli_opt_last(const struct cli_args *a, const char *name);
 int cli_opt_count(const struct cli_args *a, const char *name);
+/* The last value of --opt as a whole number from lo to hi into *out (untouched when the option is
+ * absent): 0, or CLI_EUSAGE with "--opt VALUE: expected a number from lo to hi". */
+int cli_opt_number(const struct cli *cli, const struct cli_args *a, const char *opt, long lo, long hi, long *out);
 
 /* Prints "tern: <message>" and the command's usage to stderr; returns CLI_EUSAGE. */
 int cli_usage_error(const struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -34,16 +34,10 @@ static const struct cli_opt check_opts[] = {
 
 static int number(struct cli *cli, const struct cli_args *a, const char *opt, int lo, int hi, int *out)
 {
-	char **v = cli_opt_last(a, opt);
-	if (!v)
-		return 0;
-	char *end;
-	errno = 0;
-	long n = strtol(v[0], &end, 10);
-	if (!*v[0] || *end || errno || n < lo || n > hi)
-		return cli_usage_error(cli, "--%s %s: expected a number from %d to %d", opt, v[0], lo, hi);
+	long n = *out;
+	int rc = cli_opt_number(cli, a, opt, lo, hi, &n);
 	*out = (int)n;
-	return 0;
+	return rc;
 }
 
 static int setup(struct cli *cli, const struct cli_args *a, struct check_ctx *c, uint16_t *qtype)

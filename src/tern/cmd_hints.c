@@ -27,20 +27,6 @@ static const struct cli_opt hints_opts[] = {
     {NULL, 0, NULL},
 };
 
-static int number(struct cli *cli, const struct cli_args *a, const char *opt, long lo, long hi, long *out)
-{
-	char **v = cli_opt_last(a, opt);
-	if (!v)
-		return 0;
-	char *end;
-	errno = 0;
-	long n = strtol(v[0], &end, 10);
-	if (!*v[0] || *end || errno || n < lo || n > hi)
-		return cli_usage_error(cli, "--%s %s: expected a number from %ld to %ld", opt, v[0], lo, hi);
-	*out = n;
-	return 0;
-}
-
 /* The options into c and o; 0 or CLI_EUSAGE. */
 static int setup(struct cli *cli, const struct cli_args *a, struct check_ctx *c, struct hints_opts *o)
 {
@@ -60,8 +46,8 @@ static int setup(struct cli *cli, const struct cli_args *a, struct check_ctx *c,
 			return cli_usage_error(cli, "--server: %s", err);
 	}
 	long v = -1, t = c->timeout_ms, d = c->deadline_ms;
-	if (number(cli, a, "trust", 0, 65535, &v) || number(cli, a, "query-timeout", 10, 60000, &t) ||
-	    number(cli, a, "deadline", 10, 3600000, &d))
+	if (cli_opt_number(cli, a, "trust", 0, 65535, &v) || cli_opt_number(cli, a, "query-timeout", 10, 60000, &t) ||
+	    cli_opt_number(cli, a, "deadline", 10, 3600000, &d))
 		return CLI_EUSAGE;
 	o->trust_tag = (int)v;
 	c->timeout_ms = (int)t;

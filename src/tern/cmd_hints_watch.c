@@ -279,17 +279,8 @@ int hints_watch_cmd(struct cli *cli, const struct cli_args *a)
 	long trust = -1;
 	nums[0].out = &trust;
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-		char **v = cli_opt_last(a, nums[i].opt), *end;
-		if (!v)
-			continue;
-		errno = 0;
-		long n = strtol(v[0], &end, 10);
-		if (!*v[0] || *end || errno || n < nums[i].lo || n > nums[i].hi) {
-			rc = cli_usage_error(cli, "--%s %s: expected a number from %ld to %ld", nums[i].opt, v[0],
-			                     nums[i].lo, nums[i].hi);
+		if ((rc = cli_opt_number(cli, a, nums[i].opt, nums[i].lo, nums[i].hi, nums[i].out)) != 0)
 			goto done;
-		}
-		*nums[i].out = n;
 	}
 	w.trust = (int)trust;
 	w.conf = cli_opt_last(a, "conf") ? cli_opt_last(a, "conf")[0] : NULL;

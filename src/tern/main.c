@@ -137,6 +137,20 @@ char **cli_opt_last(const struct cli_args *a, const char *name)
 	return v;
 }
 
+int cli_opt_number(const struct cli *cli, const struct cli_args *a, const char *opt, long lo, long hi, long *out)
+{
+	char **v = cli_opt_last(a, opt);
+	if (!v)
+		return 0;
+	char *end;
+	errno = 0;
+	long n = strtol(v[0], &end, 10);
+	if (!*v[0] || *end || errno || n < lo || n > hi)
+		return cli_usage_error(cli, "--%s %s: expected a number from %ld to %ld", opt, v[0], lo, hi);
+	*out = n;
+	return 0;
+}
+
 int cli_opt_count(const struct cli_args *a, const char *name)
 {
 	int n = 0;

@@ -93,7 +93,7 @@ lib_srcs() {
 		[ -f "$f" ] && echo "${f#"$ROOT"/}"
 	done
 }
-PKGS="libzscanner libknot liburcu-qsbr yaml-0.1 jansson libcurl libmosquitto dbus-1 libidn2 expat" # libcurl: the configuration's URL check; libmosquitto and dbus-1: signals/mqtt.c and dbus.c, linked with signals.c
+PKGS="libzscanner libknot liburcu-qsbr yaml-0.1 jansson libcurl libmosquitto dbus-1 libidn2 expat libfstrm" # libcurl: the configuration's URL check; libmosquitto and dbus-1: signals/mqtt.c and dbus.c, linked with signals.c; libfstrm: dnstap/dnstap.c
 pkg-config --exists libcrypto 2>/dev/null && PKGS="$PKGS libcrypto" # TSIG and DNSSEC code, when present
 pkg-config --exists libssl 2>/dev/null && PKGS="$PKGS libssl" # lib/tls_client.c (XoT in), linked with every lib object
 

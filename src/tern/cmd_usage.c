@@ -38,7 +38,7 @@ static bool month_days(const char *month, char *first, char *last)
 	    y > 2999 || m < 1 || m > 12)
 		return false;
 	sprintf(first, "%04d-%02d-01", y, m);
-	sprintf(last, "%04d-%02d-%02d", y, m, civil_month_days(y, (unsigned)m));
+	sprintf(last, "%04d-%02d-%02u", y, m, civil_month_days(y, (unsigned)m));
 	return true;
 }
 

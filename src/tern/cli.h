@@ -81,6 +81,9 @@ json_t *cli_json(const struct client_response *res);
 
 /* Prints the API's JSON answer for --json and returns CLI_OK (CLI_EAPI if it is not JSON). */
 int cli_print_json(const struct client_response *res);
+/* DELETE path (freed here); prints the answer's JSON with --json, else done (a line). CLI_OK or
+ * the call's error. */
+int cli_delete(struct cli *cli, char *path, const char *done);
 
 /* Reads a whole file ("-" for standard input) into a NUL-terminated buffer; on failure prints
  * why and returns NULL. */

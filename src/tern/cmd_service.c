@@ -276,18 +276,9 @@ static int service_add_domain(struct cli *cli, const struct cli_args *a)
 
 static int service_remove_domain(struct cli *cli, const struct cli_args *a)
 {
-	char *path = CLIENT_PATH("services", a->pos[0], "domains", a->pos[1]);
-	struct client_response res;
-	int rc = cli_call(cli, "DELETE", path, NULL, NULL, 0, &res);
-	free(path);
-	if (rc != CLI_OK)
-		return rc;
-	if (cli->json)
-		rc = cli_print_json(&res);
-	else
-		printf("removed %s from service %s\n", a->pos[1], a->pos[0]);
-	client_response_clear(&res);
-	return rc;
+	char done[512];
+	snprintf(done, sizeof(done), "removed %s from service %s", a->pos[1], a->pos[0]);
+	return cli_delete(cli, CLIENT_PATH("services", a->pos[0], "domains", a->pos[1]), done);
 }
 
 static int service_delete(struct cli *cli, const struct cli_args *a)

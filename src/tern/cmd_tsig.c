@@ -164,18 +164,9 @@ static int key_list(struct cli *cli, const struct cli_args *a)
 
 static int key_delete(struct cli *cli, const struct cli_args *a)
 {
-	char *path = CLIENT_PATH("tsig-keys", a->pos[0]);
-	struct client_response res;
-	int rc = cli_call(cli, "DELETE", path, NULL, NULL, 0, &res);
-	free(path);
-	if (rc != CLI_OK)
-		return rc;
-	if (cli->json)
-		rc = cli_print_json(&res);
-	else
-		printf("deleted TSIG key %s: updates signed with it are refused from now on\n", a->pos[0]);
-	client_response_clear(&res);
-	return rc;
+	char done[512];
+	snprintf(done, sizeof(done), "deleted TSIG key %s: updates signed with it are refused from now on", a->pos[0]);
+	return cli_delete(cli, CLIENT_PATH("tsig-keys", a->pos[0]), done);
 }
 
 static const struct cli_opt create_opts[] = {

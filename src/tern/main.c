@@ -151,6 +151,23 @@ int cli_opt_number(const struct cli *cli, const struct cli_args *a, const char *
 	return 0;
 }
 
+int cli_delete(struct cli *cli, char *path, const char *done)
+{
+	if (!path)
+		return CLI_EAPI;
+	struct client_response res;
+	int rc = cli_call(cli, "DELETE", path, NULL, NULL, 0, &res);
+	free(path);
+	if (rc != CLI_OK)
+		return rc;
+	if (cli->json)
+		rc = cli_print_json(&res);
+	else
+		printf("%s\n", done);
+	client_response_clear(&res);
+	return rc;
+}
+
 int cli_opt_count(const struct cli_args *a, const char *name)
 {
 	int n = 0;

@@ -120,21 +120,21 @@ def bssl_client(port, list_path, name=SECRET):
 
 def nss_client(srv, b64, name=SECRET):
     """tstclnt with ECH (-N), no certificate database (-D), the self-signed certificate taken (-o),
-    asking srv's -www page. Neither side closes first after the page, so once the page's last line
-    is in, both are stopped; a rejected ECH ends tstclnt by itself."""
-    p = subprocess.Popen([TSTCLNT, "-h", "127.0.0.1", "-p", str(srv.port), "-a", name, "-D", "-o", "-N", b64],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    asking srv's -www page. The request is in tstclnt's stdin before it starts (a pipe kept open, so
+    no end of input): tstclnt prints a rejection's retry_configs only when the failure meets its write
+    of stdin, and a request written after it started lost that race to the handshake now and then.
+    Neither side closes first after the page, so once the page's last line is in, both are stopped;
+    a rejected ECH ends tstclnt by itself."""
+    rfd, wfd = os.pipe()
+    os.write(wfd, b"GET / HTTP/1.0\r\n\r\n")
+    try:
+        p = subprocess.Popen([TSTCLNT, "-h", "127.0.0.1", "-p", str(srv.port), "-a", name, "-D", "-o", "-N", b64],
+                             stdin=rfd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    finally:
+        os.close(rfd)
     lines = []
     reader = threading.Thread(target=lambda: lines.extend(p.stdout), daemon=True)
     reader.start()
-    try:
-        p.stdin.write("GET / HTTP/1.0\r\n\r\n")
-        p.stdin.close()
-    except BrokenPipeError:  # it ended already (a rejected ECH, fast): its output says how
-        try:
-            p.stdin.close()
-        except BrokenPipeError:
-            pass
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and p.poll() is None and not any("Encrypted ClientHello:" in x for x in lines):
         time.sleep(0.02)
@@ -142,6 +142,7 @@ def nss_client(srv, b64, name=SECRET):
     if p.poll() is None:  # it would wait on, server gone or not
         p.kill()
     p.wait(timeout=10)
+    os.close(wfd)
     reader.join(timeout=10)
     return p.returncode, "".join(lines)
 

@@ -21,6 +21,7 @@ import http.client
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -51,18 +52,65 @@ def log(msg):
 STARTED = []
 WORKERS = None  # the ternd PoPs' transfer.refresh-workers (None: ternd's default)
 PIDFILE = None
+LOGSTAMP = None  # logstamp.c: a PoP's log lines time-stamped as they come (None: logs to a file as is)
 
 
-def spawn(argv, directory, name, netns=None, env=None):
+def spawn(argv, directory, name, netns=None, env=None, stamped=False):
+    """The server's output to NAME.log; stamped (and LOGSTAMP): through logstamp, each line after the
+    CLOCK_MONOTONIC ns at which it came (p.stamped names that file)."""
     if netns:
         argv = ["ip", "netns", "exec", netns] + argv  # ip execs the server: the pid is the server's
-    logf = open(os.path.join(directory, name + ".log"), "w")
-    p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
-                         env=dict(os.environ, **env) if env else None)
+    path = os.path.join(directory, name + ".log")
+    stamper = None
+    if stamped and LOGSTAMP:
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                             env=dict(os.environ, **env) if env else None)
+        stamper = subprocess.Popen([LOGSTAMP, path], stdin=p.stdout)
+        p.stdout.close()
+        p.stamped = path
+    else:
+        with open(path, "w") as logf:
+            p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
+                                 env=dict(os.environ, **env) if env else None)
+        p.stamped = None
     STARTED.append(p)
     with open(PIDFILE, "a") as f:
         f.write("%d\n" % p.pid)
+        if stamper:
+            f.write("%d\n" % stamper.pid)
     return p
+
+
+# A PoP's own word that it serves a zone at a serial, as each logs it once the new version is
+# published: ternd (xfrin_refresh.c) and Knot 3.2 (refresh.c, "zone updated").
+SERVED_LINE = {
+    "ternd": re.compile(r"zone (\S+?)\.?: (?:IXFR from \S+: serial \d+ -> (\d+)|transferred serial (\d+) )"),
+    "knot": re.compile(r"\[(\S+?)\.?\] refresh, remote .*?, zone updated, .*?serial \S+ -> (\d+)"),
+}
+
+
+def served_log(kind, p, since_ns=0):
+    """{zone: [(ns, serial)]} from a PoP's stamped log, lines from since_ns on, in the order logged."""
+    out = {}
+    rx = SERVED_LINE[kind]
+    with open(p.stamped, errors="replace") as f:
+        for line in f:
+            stamp, _, text = line.partition(" ")
+            if not stamp.isdigit() or int(stamp) < since_ns:
+                continue
+            m = rx.search(text)
+            if m:
+                serial = next(g for g in m.groups()[1:] if g)
+                out.setdefault(m.group(1), []).append((int(stamp), int(serial)))
+    return out
+
+
+def served_at(entries, serial):
+    """The first time in entries [(ns, serial)] at which serial or a later one was served (None)."""
+    for t, s in entries or ():
+        if s >= serial:
+            return t
+    return None
 
 
 def on_signal(signum, _frame):
@@ -277,7 +325,9 @@ def ternd_pop(binary, work, net, i, primary):
     os.makedirs(d, exist_ok=True)
     conf = os.path.join(d, "ternd.yaml")
     with open(conf, "w") as f:
-        f.write('server: {listen: ["%s@%d"], udp-workers: 1}\nlog: {level: warning}\n' % (net.addrs[i], net.port))
+        # info: the PoP logs each zone served at a serial (the finer measure beside the poller)
+        f.write('server: {listen: ["%s@%d"], udp-workers: 1}\nlog: {level: %s}\n' % (
+            net.addrs[i], net.port, "info" if LOGSTAMP else "warning"))
         f.write('zones:\n  - name: "%s"\n    primary: ["%s@%d"]\n    catalog: true\n' % (
             CAT, primary.addr, primary.port))
         if WORKERS:
@@ -285,7 +335,7 @@ def ternd_pop(binary, work, net, i, primary):
     # the PoP's own word: READY=1 on a socket of ours (systemd's protocol) once it serves every
     # member of the catalog; a path, since an abstract name is per network namespace
     env = {"NOTIFY_SOCKET": READY.socket_for(i, d)} if READY else None
-    return spawn([binary, "-c", conf], d, "ternd", net.ns(i), env)
+    return spawn([binary, "-c", conf], d, "ternd", net.ns(i), env, stamped=True)
 
 
 class ReadyWatch:
@@ -345,7 +395,7 @@ control:
     listen: "{dir}/run/knot.sock"
 log:
   - target: stderr
-    any: warning
+    any: {level}
 remote:
   - id: primary
     address: {paddr}@{pport}
@@ -380,8 +430,8 @@ def knot_pop(work, net, i, primary):
     conf = os.path.join(d, "knot.conf")
     with open(conf, "w") as f:
         f.write(KNOT_CONF.format(dir=d, addr=net.addrs[i], port=net.port, paddr=primary.addr,
-                                 pport=primary.port, cat=CAT))
-    return spawn([shutil.which("knotd") or "/usr/sbin/knotd", "-c", conf], d, "knotd", net.ns(i))
+                                 pport=primary.port, cat=CAT, level="info" if LOGSTAMP else "warning"))
+    return spawn([shutil.which("knotd") or "/usr/sbin/knotd", "-c", conf], d, "knotd", net.ns(i), stamped=True)
 
 
 # ------------------------------------------------------------------ waiting for answers
@@ -526,6 +576,23 @@ def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
             per = sorted((said[i] - t0) / 1e9 for i in range(n))
             res["phase1_ready_s"] = per[-1]
             res["phase1_ready_median_s"] = statistics.median(per)
+    if LOGSTAMP:  # finer than the poller, and alike for both kinds: each PoP's log of what it serves
+        per, lag = [], []
+        for i, p in enumerate(pops):
+            log_i = served_log(kind, p, t0)
+            firsts = [log_i[z][0][0] if z in log_i else None for z in names]
+            if None in firsts:
+                per = None
+                log("%s: PoP %d's log names %d of %d zones served" % (
+                    kind, i, len(firsts) - firsts.count(None), len(names)))
+                break
+            per.append((max(firsts) - t0) / 1e9)
+            lag += [got[(kind, "p1", i, z)] - f for z, f in zip(names, firsts) if (kind, "p1", i, z) in got]
+        if per:
+            res["phase1_log_s"] = max(per)
+            res["phase1_log_median_s"] = statistics.median(per)
+        res["phase1_log_poller_lag_ms"] = statistics.median(lag) / 1e6 if lag else None
+        res["phase1_log_after_answer"] = sum(1 for x in lag if x < -1e6)
     res["phase1_served"] = len(got)
     res["phase1_missing"] = len(missing)
     res["machine"]["phase1"] = cpu_since(m0, primary, pops, waiter)  # PoPs from 0: started here
@@ -573,6 +640,24 @@ def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
              "max_s": max(per_change), "last_after_start_s": (last - first) / 1e9, "senders": args.senders,
              "last_after_burst_s": (last - burst_end) / 1e9, "primary_cpu_s": cpu,
              "primary_cpu_ms_per_change": cpu / args.changes * 1000}
+        if LOGSTAMP:
+            logs = {i: served_log(kind, pops[i], first) for i in running}
+            by_log, lag = [], []
+            for c, zone, serial, at in sent:
+                ts = [served_at(logs[i].get(zone), serial) for i in running]
+                by_log.append(None if None in ts else (max(ts) - at) / 1e9)
+                lag += [got[(kind, label, c, i)] - t for i, t in zip(running, ts)
+                        if t is not None and (kind, label, c, i) in got]
+            done = [x for x in by_log if x is not None]
+            r["log_missing"] = len(by_log) - len(done)
+            if done and not r["log_missing"]:
+                r["log_median_s"] = statistics.median(done)
+                r["log_p99_s"] = pct(done, 99)
+                r["log_last_after_start_s"] = max(at + x * 1e9 for (_c, _z, _s, at), x in zip(sent, by_log)) / 1e9 \
+                    - first / 1e9
+                r["log_last_after_burst_s"] = r["log_last_after_start_s"] - r["send_s"]
+            r["log_poller_lag_ms"] = statistics.median(lag) / 1e6 if lag else None
+            r["log_after_answer"] = sum(1 for x in lag if x < -1e6)
         if frozen is not None:
             t = now_ns()
             os.kill(pops[frozen].pid, signal.SIGCONT)
@@ -696,9 +781,23 @@ def report(args, net, res, meta):
         md.append("| phase 1, by each ternd PoP's own word (READY=1, systemd's notification, once it serves "
                   "every member): the last PoP / the median | %s / %s | (Knot has no such signal) | | |" % (
                       fmt(t["phase1_ready_s"]), fmt(t["phase1_ready_median_s"])))
+    if t.get("phase1_log_s") is not None or (k and k.get("phase1_log_s") is not None):
+        row("phase 1, by the PoPs' own logs (the last PoP's last zone served)", t.get("phase1_log_s"),
+            k and k.get("phase1_log_s"), "<= 0.2x (finer)")
+        row("phase 1, by the PoPs' own logs: the median PoP done", t.get("phase1_log_median_s"),
+            k and k.get("phase1_log_median_s"), "")
     for label, title in (("burst", "burst of %d changes" % args.changes),
                          ("frozen", "the same with 1 PoP frozen (SIGSTOP), the other %d" % (args.pops - 1))):
         a, b = t[label], k and k[label]
+        if a.get("log_median_s") is not None or (b and b.get("log_median_s") is not None):
+            fine = "<= 0.2x (finer)" if label == "burst" else ""
+            row("%s, by the PoPs' own logs: per change, median" % title, a.get("log_median_s"),
+                b and b.get("log_median_s"), fine)
+            row("%s, by the PoPs' own logs: per change, p99" % title, a.get("log_p99_s"), b and b.get("log_p99_s"), "")
+            row("%s, by the PoPs' own logs: the last change served (from the first write)" % title,
+                a.get("log_last_after_start_s"), b and b.get("log_last_after_start_s"), fine)
+            row("%s, by the PoPs' own logs: the last change served (from the last write)" % title,
+                a.get("log_last_after_burst_s"), b and b.get("log_last_after_burst_s"), "")
         row("%s: per change, median" % title, a["median_s"], b and b["median_s"], "<= 0.2x" if label == "burst" else "")
         row("%s: per change, p99" % title, a["p99_s"], b and b["p99_s"], "")
         row("%s: the last change served (from the first write)" % title, a["last_after_start_s"],
@@ -706,6 +805,23 @@ def report(args, net, res, meta):
         row("%s: the last change served (from the last write)" % title, a["last_after_burst_s"],
             b and b["last_after_burst_s"], "")
     qps = getattr(args, "poll_qps", 0)
+    if t.get("phase1_log_poller_lag_ms") is not None:
+        lags = []
+        for who, r in (("ternd", t), ("Knot", k)):
+            if not r or r.get("phase1_log_poller_lag_ms") is None:
+                continue
+            lags.append("%s: phase 1 %.0f ms (%d pairs answered more than 1 ms before their line), burst %.1f ms (%d)"
+                        % (who, r["phase1_log_poller_lag_ms"], r.get("phase1_log_after_answer", 0),
+                           r["burst"].get("log_poller_lag_ms") or 0, r["burst"].get("log_after_answer", 0)))
+        md += ["", "**By the PoPs' own logs**: each PoP logs at info, its output going through "
+               "bench/fleet/logstamp.c, which stamps each line with CLOCK_MONOTONIC as it reads it (Knot's own "
+               "timestamps are whole seconds). A zone counts as served at a serial from the PoP's line saying "
+               "so, which both servers write once the new version is published: ternd's \"zone Z: IXFR from P: "
+               "serial A -> B\" or \"transferred serial B\", Knot's \"[Z.] refresh, remote P, zone updated, ... "
+               "serial A -> B\". This sees every pair at the moment it happens, where the poller can ask "
+               "each pair only so often (10,000 queries a second for 200,000 pairs in phase 1); the poller's "
+               "answers confirm the lines (median time from a pair's line to the poller's first answer "
+               "showing it, %s)." % "; ".join(lags)]
     md += ["", "A change's time runs from just before its API request until the last of the (running) PoPs "
            "answers the zone's SOA with the change's serial or a later one (bench/fleet/soawait.c: each "
            "waiting pair asked again 5 ms after its last answer, %s). The burst's changes are sent by %s "
@@ -804,11 +920,12 @@ def version(cmd):
 
 
 def main():
-    global PIDFILE, WORKERS, READY
+    global PIDFILE, WORKERS, READY, LOGSTAMP
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
     ap.add_argument("--ternd", required=True)
     ap.add_argument("--soawait", required=True)
+    ap.add_argument("--logstamp", help="logstamp.c: time-stamp the PoPs' logs (the finer measure)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--zones", type=int, default=10000)
     ap.add_argument("--pops", type=int, default=20)
@@ -847,6 +964,7 @@ def main():
     PIDFILE = os.path.join(args.work, "pids")
     args.pop_root = args.pop_root or args.work
     WORKERS = args.pop_workers
+    LOGSTAMP = args.logstamp
     READY = ReadyWatch()
     signal.signal(signal.SIGTERM, on_signal)
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -25,8 +25,12 @@ $PY -c 'import jwt, cryptography' 2>/dev/null ||
 	{ log "python3-jwt and python3-cryptography are needed (apt-get install)"; exit 1; }
 bench_binaries
 cc -O2 -std=c11 -Wall -Wextra -Werror -o "$WORK/bin/soawait" "$HERE/soawait.c"
+cc -O2 -std=c11 -Wall -Wextra -Werror -o "$WORK/bin/logstamp" "$HERE/logstamp.c"
 
 args=(--work "$WORK" --ternd "$WORK/bin/ternd" --soawait "$WORK/bin/soawait" --out "$OUT")
+# The PoPs log what they serve at info, each line stamped as it comes (BENCH_FLEET_LOGS=0: warnings
+# only, to files, no such figures)
+[ "${BENCH_FLEET_LOGS:-1}" != 0 ] && args+=(--logstamp "$WORK/bin/logstamp")
 # Each PoP stands for a machine of its own: their files go to memory (/dev/shm), so that 20 PoPs'
 # disk copies (ternd) or journals (Knot) do not queue on this one disk with each other and with the
 # primary's store, whose fsyncs (one per API change) stay on disk. Reached through $WORK/pops, so

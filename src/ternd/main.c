@@ -1195,7 +1195,8 @@ int main(int argc, char **argv)
 	if (stored.store && change_config_mark(&stored.change, conf, err, ERRBUF) == 0 && err[0])
 		log_info("%s", err);
 	/* queries by zone and tenant (usage/usage.h): following the zones before the first one comes */
-	if (usage_start(&usage, &srv.stats, srv.zones, stored.store, conf->usage.flush_ms) < 0) {
+	if (usage_start(&usage, &srv.stats, srv.zones, stored.store, conf->usage.flush_ms,
+	                conf->usage.keep_removed_ms) < 0) {
 		log_error("usage: cannot start its thread");
 		goto out;
 	}

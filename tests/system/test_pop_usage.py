@@ -453,6 +453,60 @@ def test_a_pops_counters_reset_paged_and_hostile(keys, tmp_path):  # noqa: F811
         step({"shop.test.": 7}, 2524, 25, epoch="b" * 32)  # the same counters: nothing new
         step({"shop.test.": 8}, 2525, 26)
         assert admin.get("/api/v1/pops").json["pops"][0]["usage"]["error"] is None
+        # a zone the PoP leaves out of a whole round (it forgot a removed zone: usage.keep-removed)
+        # is forgotten here too: a zone of that name counted again from its own start is all new
+        # (12, not 12 - 8)
+        step({"other.test.": 1}, 2526, 26)
+        step({"other.test.": 1, "shop.test.": 12}, 2538, 38)
     finally:
         fake.server.shutdown()
         finish(control)
+
+
+def test_removed_zones_are_forgotten_and_a_name_never_counts_down(tmp_path):
+    """usage.keep-removed, on a PoP (zone files, api.pop-key): a zone removed is forgotten once its
+    queries are stored and the time has passed (its tern_queries_total series go: usage.c's tables
+    do not grow with zones made and removed), and what it counted moves to the zone served under
+    its name, so the counter the PoP reports for that name (GET /pop/v1/usage) never goes down."""
+    files = {}
+    for name in ("shop.test", "gone.test"):
+        files[name] = str(tmp_path / (name + ".zone"))
+        with open(files[name], "w") as f:
+            f.write(ternlib.zone_text(name))
+    health = free_port()
+    top = KEYS + "api:\n  listen: \"127.0.0.1@%d\"\n  pop-key: popkey\nusage:\n  flush-interval: 1\n" \
+        "  keep-removed: 1\n" % health
+    pop = ternlib.Ternd(files, workdir=str(tmp_path), extra_top=top).start()
+
+    def serve(names):
+        pop.zones = {n: files[n] for n in names}
+        pop.write_config(["127.0.0.1@%d" % pop.port])
+        pop.reload()
+        deadline = time.time() + 10
+        while time.time() < deadline and total(scrape(health), "tern_zones") != len(names):
+            time.sleep(0.05)
+        assert total(scrape(health), "tern_zones") == len(names)
+
+    def reported():
+        status, body = signed_get(health, "/pop/v1/usage?limit=1000", "", "1000")
+        assert status == 200, body
+        return {z["zone"]: z["queries"] for z in json.loads(body)["zones"]}
+
+    try:
+        udp(pop.port, "shop.test", "SOA", 7)
+        udp(pop.port, "gone.test", "SOA", 4)
+        assert reported() == {"shop.test.": 7, "gone.test.": 4}
+        serve([])
+        serve(["shop.test"])  # the same name again, before the old one is forgotten: a zone of its own
+        udp(pop.port, "shop.test", "SOA", 2)
+        assert reported() == {"shop.test.": 9, "gone.test.": 4}  # summed by name: 7 + 2
+        assert total(scrape(health), "tern_queries_total", zone="shop.test.") == 9
+        ternlib.wait_log(pop.log_text, "2 zone(s) removed at least 1 s ago forgotten", timeout=15)
+        rows = scrape(health)
+        assert total(rows, "tern_queries_total", zone="gone.test.") == 0
+        assert total(rows, "tern_queries_total", zone="shop.test.") == 2  # the old zone's series gone
+        assert reported() == {"shop.test.": 9}  # the forgotten 7 moved to the zone of its name
+        udp(pop.port, "shop.test", "SOA", 1)
+        assert reported() == {"shop.test.": 10}
+    finally:
+        assert pop.stop() == 0

@@ -271,8 +271,8 @@ static void usage_page_done(struct pops *p, struct pops_pop *pop, CURLcode cc)
 		                       : "");
 	} else if (pops_parse_usage(pop->body ? pop->body : "", pop->len, pop->has_after ? pop->after : NULL, &pg, err,
 	                            sizeof(err)) == 0 &&
-	           usage_pop_counts(p->usage, pop->name, pg.epoch, pg.zones, pg.nzones, &taken, err, sizeof(err)) ==
-	               0) {
+	           usage_pop_counts(p->usage, pop->name, pg.epoch, !pop->has_after, !pg.more, pg.zones, pg.nzones,
+	                            &taken, err, sizeof(err)) == 0) {
 		bool more = pg.more;
 		if (more) {
 			memcpy(pop->after, pg.zones[pg.nzones - 1].apex, name_len(pg.zones[pg.nzones - 1].apex));

@@ -85,6 +85,7 @@ struct config_catalog {
 /* Usage counting (the usage module): how often the counts go to the store. */
 struct config_usage {
 	unsigned flush_ms; /* usage.flush-interval */
+	unsigned keep_removed_ms; /* usage.keep-removed */
 	bool count_queries; /* usage.count-queries */
 };
 

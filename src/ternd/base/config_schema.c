@@ -754,6 +754,17 @@ static const struct cfg_item usage_items[] = {
      .def = "true",
      .help = "count each query by zone, tenant, type, rcode and transport (tern_queries_total, the usage "
              "API); off: those stay at zero (make bench-usage measures what counting costs)"},
+    {.name = "keep-removed",
+     .type = CFG_SECONDS,
+     .offset = offsetof(struct config_usage, keep_removed_ms),
+     .min = 1000,
+     .max = 2592000000u,
+     .def = "86400",
+     .unit = "seconds",
+     .help = "how long a removed zone's counters stay (tern_queries_total, what a PoP reports to the "
+             "control node) once its queries are stored; then they are forgotten, so that zones made and "
+             "removed do not grow memory for ever (a control node that polls less often than this loses "
+             "what a PoP counted for a zone removed meanwhile)"},
     {0},
 };
 

@@ -3,7 +3,9 @@
  * workers' counts first, so it sees every query answered before it). */
 #include "ternd/usage/usage.h"
 
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -130,8 +132,11 @@ static void on_zone(void *arg, enum zones_event ev, const struct zone *old, cons
 		zone_add(u, next->uid, next->apex, next->apex_len);
 	} else if (ev == ZONES_REMOVED && old) {
 		struct uzone *z = zone_slot(u, old->uid);
-		if (z && z->uid)
-			z->removed = true; /* its totals keep its name */
+		if (z && z->uid && !z->removed) {
+			z->removed = true; /* its totals keep its name until forgotten (prune) */
+			z->removed_ms = ev_clock_ms();
+			u->nremoved++;
+		}
 	}
 	pthread_mutex_unlock(&u->lock);
 }
@@ -259,6 +264,114 @@ int usage_flush(struct usage *u, char *err, size_t errlen)
 	return flush(u, err, errlen);
 }
 
+static int by_uid(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool uid_in(const uint64_t *uids, size_t n, uint64_t uid)
+{
+	return n && bsearch(&uid, uids, n, sizeof(*uids), by_uid);
+}
+
+/* Forgets the zones removed keep_ms ago or more whose queries are stored (pending 0): their
+ * entries and totals, so that zone churn does not grow the tables for ever (under u->lock). What a
+ * forgotten zone counted since the start moves to the served zone of the same name, if there is one,
+ * so that the sum by name a PoP reports (usage_zone_counts) never goes down while a name is served. */
+static void prune(struct usage *u)
+{
+	if (!u->nremoved)
+		return;
+	uint64_t now = ev_clock_ms();
+	size_t n = 0;
+	for (size_t i = 0; i < u->zones_cap; i++) {
+		const struct uzone *z = &u->zs[i];
+		n += z->uid && z->removed && !z->pending && now - z->removed_ms >= u->keep_ms;
+	}
+	if (!n)
+		return;
+	struct uzone *zs = calloc(u->zones_cap, sizeof(*zs)), *old = u->zs;
+	struct total *totals = u->totals_cap ? calloc(u->totals_cap, sizeof(*totals)) : NULL;
+	uint64_t *gone = malloc(n * sizeof(*gone));
+	struct uzone *moved = calloc(n, sizeof(*moved)); /* apex and queries of the forgotten */
+	if (!zs || (u->totals_cap && !totals) || !gone || !moved) {
+		free(zs);
+		free(totals);
+		free(gone);
+		free(moved);
+		return; /* out of memory: tried again at the next flush */
+	}
+	size_t ngone = 0;
+	u->zs = zs;
+	u->nzones = 0;
+	for (size_t i = 0; i < u->zones_cap; i++) {
+		struct uzone *z = &old[i];
+		if (!z->uid)
+			continue;
+		if (z->removed && !z->pending && now - z->removed_ms >= u->keep_ms) {
+			gone[ngone] = z->uid;
+			moved[ngone++] = (struct uzone){.apex = z->apex, .queries = z->queries};
+			if (!z->tenant)
+				u->unresolved--;
+			free(z->tenant);
+			u->nremoved--;
+			continue;
+		}
+		*zone_slot(u, z->uid) = *z;
+		u->nzones++;
+	}
+	free(old);
+	qsort(gone, ngone, sizeof(*gone), by_uid);
+	/* each forgotten count to the zone still served under its name, if any: the forgotten by name
+	 * in a table of their own (open addressing), then one pass over the zones */
+	size_t mcap = 2;
+	while (mcap < ngone * 2)
+		mcap *= 2;
+	size_t *byname = malloc(mcap * sizeof(*byname));
+	for (size_t h = 0; byname && h < mcap; h++)
+		byname[h] = SIZE_MAX;
+	for (size_t j = 0; byname && j < ngone; j++) {
+		size_t h = name_hash(moved[j].apex) & (mcap - 1);
+		while (byname[h] != SIZE_MAX)
+			h = (h + 1) & (mcap - 1);
+		byname[h] = j;
+	}
+	for (size_t i = 0; byname && i < u->zones_cap; i++) {
+		struct uzone *z = &u->zs[i];
+		if (!z->uid || z->removed)
+			continue;
+		for (size_t h = name_hash(z->apex) & (mcap - 1); byname[h] != SIZE_MAX; h = (h + 1) & (mcap - 1))
+			if (name_equal(moved[byname[h]].apex, z->apex)) {
+				z->queries += moved[byname[h]].queries;
+				moved[byname[h]].queries = 0;
+			}
+	}
+	free(byname); /* NULL (out of memory): the counts go with their zones */
+	for (size_t j = 0; j < ngone; j++)
+		free(moved[j].apex);
+	if (totals) {
+		struct total *was = u->totals;
+		size_t cap = u->totals_cap;
+		u->totals = totals;
+		u->ntotals = 0;
+		for (size_t i = 0; i < cap; i++) {
+			if (!was[i].key || uid_in(gone, ngone, stats_usage_uid(was[i].key)))
+				continue;
+			size_t h = mix(was[i].key) & (cap - 1);
+			while (totals[h].key)
+				h = (h + 1) & (cap - 1);
+			totals[h] = was[i];
+			u->ntotals++;
+		}
+		free(was);
+	}
+	free(gone);
+	free(moved);
+	log_info("usage: %zu zone(s) removed at least %" PRIu64 " s ago forgotten (their queries stored)", ngone,
+	         u->keep_ms / 1000);
+}
+
 static void run(void *arg)
 {
 	struct usage *u = arg;
@@ -275,6 +388,8 @@ static void run(void *arg)
 			failed_log = ev_clock_ms() + 60000;
 		}
 		pthread_mutex_lock(&u->lock);
+		if (due)
+			prune(u);
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_sec += 1;
@@ -285,7 +400,7 @@ static void run(void *arg)
 }
 
 int usage_start(struct usage **out, const struct stats *stats, struct zones *zones, struct store *store,
-                unsigned flush_ms)
+                unsigned flush_ms, uint64_t keep_removed_ms)
 {
 	struct usage *u = calloc(1, sizeof(*u));
 	if (!u)
@@ -294,6 +409,7 @@ int usage_start(struct usage **out, const struct stats *stats, struct zones *zon
 	u->zones = zones;
 	u->store = store;
 	u->flush_ms = flush_ms;
+	u->keep_ms = keep_removed_ms;
 	u->day = utc_day();
 	u->flushed_at = ev_clock_ms();
 	uint8_t rnd[USAGE_EPOCH_LEN / 2];

@@ -4,6 +4,7 @@
  * learns each zone's apex and tenant from the zone set (zones_subscribe) and the store. */
 #pragma once
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lib/name.h"
@@ -16,7 +17,7 @@ struct usage;
 /* Starts the thread, following the zone set: call it before the first zone is published (one
  * published before is counted but never named). store may be NULL (no API: every tenant is ""). */
 int usage_start(struct usage **out, const struct stats *stats, struct zones *zones, struct store *store,
-                unsigned flush_ms);
+                unsigned flush_ms, uint64_t keep_removed_ms);
 void usage_stop(struct usage *u);
 
 /* One total: the zone's apex (NULL: no zone of ours, answered REFUSED) and tenant ("" for zones of
@@ -63,9 +64,12 @@ struct usage_pop_count {
  * when it is lower than that or the epoch is another (the PoP started again). Those queries are
  * stored with the next flush, in the same transaction as the counters taken (a store setting per
  * PoP), so a control node that stops or fails takes up again where the store is: nothing is
- * counted twice or lost. *taken: the queries taken now. 0, or TERN_E* with err (nothing taken). */
-int usage_pop_counts(struct usage *u, const char *pop, const char *epoch, const struct usage_pop_count *c, size_t n,
-                     uint64_t *taken, char *err, size_t errlen);
+ * counted twice or lost. *taken: the queries taken now. 0, or TERN_E* with err (nothing taken).
+ * first: the page begins a round over all the PoP's zones (no "after"); last: it ends one. A zone the
+ * PoP no longer reports in a whole round (it forgot a zone removed: usage.keep-removed) is
+ * forgotten here too, so that a zone of that name made again later counts from its own start. */
+int usage_pop_counts(struct usage *u, const char *pop, const char *epoch, bool first, bool last,
+                     const struct usage_pop_count *c, size_t n, uint64_t *taken, char *err, size_t errlen);
 
 /* Queries whose key found no slot in a worker's table (counted, not attributed) since the start. */
 uint64_t usage_lost(struct usage *u);

@@ -22,6 +22,7 @@ struct uzone {
 	uint64_t uid; /* 0: empty */
 	char *tenant;
 	bool removed;
+	uint64_t removed_ms; /* monotonic ms of the removal: forgotten keep_ms after, once stored */
 	uint64_t pending; /* queries taken since the last flush, of u->day */
 	uint64_t queries; /* every query taken since the start (what this node reports as a PoP) */
 	int64_t day_written; /* the last day a row of it went to the store (its zone-day) */
@@ -33,6 +34,7 @@ struct uzone {
 struct uname {
 	uint8_t *apex; /* NULL: empty */
 	uint64_t n;
+	uint32_t round; /* a PoP's seen: the round (struct upop) that last reported it */
 };
 struct unames {
 	struct uname *e;
@@ -47,6 +49,7 @@ struct upop {
 	size_t bytes; /* what seen takes as the store's setting (bounded by STORE_SETTING_MAX) */
 	uint64_t version, saved; /* changes to seen and epoch; the version the store holds */
 	uint64_t refused; /* zones not followed: the setting would be too large */
+	uint32_t round; /* rounds over all its zones begun (a page without "after" begins one) */
 };
 
 struct usage {
@@ -64,6 +67,8 @@ struct usage {
 	uint64_t lost;
 	int64_t day; /* the UTC day the pending queries are of */
 	unsigned flush_ms;
+	uint64_t keep_ms; /* usage.keep-removed */
+	size_t nremoved; /* zones removed and not forgotten yet */
 	uint64_t flushed_at; /* monotonic ms */
 	pthread_mutex_t flush_lock; /* one flush at a time (the thread's, a stop's, the usage API's) */
 	struct ev_thread thread;

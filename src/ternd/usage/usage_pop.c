@@ -68,6 +68,32 @@ static struct uname *names_get(struct unames *t, const uint8_t *apex, bool creat
 	return e;
 }
 
+/* Drops the entries keep() refuses; on_drop sees each before it goes. False: out of memory (all kept). */
+static bool names_filter(struct unames *t, bool (*keep)(const struct uname *e, const void *arg), const void *arg,
+                         void (*on_drop)(const struct uname *e, void *arg), void *drop_arg)
+{
+	if (!t->cap)
+		return true;
+	struct unames n = {calloc(t->cap, sizeof(struct uname)), 0, t->cap};
+	if (!n.e)
+		return false;
+	for (size_t i = 0; i < t->cap; i++) {
+		if (!t->e[i].apex)
+			continue;
+		if (keep(&t->e[i], arg)) {
+			*names_slot(&n, t->e[i].apex) = t->e[i];
+			n.count++;
+		} else {
+			if (on_drop)
+				on_drop(&t->e[i], drop_arg);
+			free(t->e[i].apex);
+		}
+	}
+	free(t->e);
+	*t = n;
+	return true;
+}
+
 static void names_free(struct unames *t)
 {
 	for (size_t i = 0; i < t->cap; i++)
@@ -191,8 +217,26 @@ static int pop_load(struct usage *u, const char *name, struct upop *p, char *err
 	return rc;
 }
 
-int usage_pop_counts(struct usage *u, const char *pop, const char *epoch, const struct usage_pop_count *c, size_t n,
-                     uint64_t *taken, char *err, size_t errlen)
+static bool in_round(const struct uname *e, const void *arg)
+{
+	return e->round == *(const uint32_t *)arg;
+}
+
+static void unfollow(const struct uname *e, void *arg)
+{
+	struct upop *p = arg;
+	p->bytes -= entry_bytes(e->apex);
+	p->version++;
+}
+
+static bool has_queries(const struct uname *e, const void *arg)
+{
+	(void)arg;
+	return e->n != 0;
+}
+
+int usage_pop_counts(struct usage *u, const char *pop, const char *epoch, bool first, bool last,
+                     const struct usage_pop_count *c, size_t n, uint64_t *taken, char *err, size_t errlen)
 {
 	*taken = 0;
 	if (strlen(epoch) != USAGE_EPOCH_LEN || strspn(epoch, "0123456789abcdef") != USAGE_EPOCH_LEN) {
@@ -236,10 +280,14 @@ int usage_pop_counts(struct usage *u, const char *pop, const char *epoch, const 
 		memcpy(p->epoch, epoch, USAGE_EPOCH_LEN + 1);
 		p->version++;
 	}
+	if (first)
+		p->round++;
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct uname *s = names_get(&p->seen, c[i].apex, false);
 		uint64_t was = s ? s->n : 0;
+		if (s)
+			s->round = p->round;
 		if (c[i].queries == was)
 			continue;
 		uint64_t delta = c[i].queries > was ? c[i].queries - was : c[i].queries; /* lower: a reset */
@@ -263,10 +311,13 @@ int usage_pop_counts(struct usage *u, const char *pop, const char *epoch, const 
 		}
 		p->bytes += cost;
 		s->n = c[i].queries;
+		s->round = p->round;
 		r->n += delta;
 		*taken += delta;
 		p->version++;
 	}
+	if (rc == 0 && last && p->round) /* a whole round: what it did not name, the PoP forgot */
+		names_filter(&p->seen, in_round, &p->round, unfollow, p);
 	pthread_mutex_unlock(&u->lock);
 	return rc;
 }
@@ -346,6 +397,11 @@ void upop_flush_done(struct usage *u, const struct upop_flush *f)
 		if (e)
 			e->n -= f->zones[i].n; /* taken meanwhile stays pending */
 	}
+	size_t zero = 0;
+	for (size_t i = 0; i < u->remote.cap; i++)
+		zero += u->remote.e[i].apex && !u->remote.e[i].n;
+	if (zero && zero * 4 >= u->remote.count) /* stored, nothing pending: not kept for ever */
+		names_filter(&u->remote, has_queries, NULL, NULL, NULL);
 	for (size_t i = 0; i < f->nblobs; i++)
 		if (f->blobs[i].pop < u->npops)
 			u->pops[f->blobs[i].pop].saved = f->blobs[i].version;

@@ -21,6 +21,7 @@
 #include "lib/tsig.h"
 #include "ternd/api/api_impl.h"
 #include "ternd/api/pops_parse.h"
+#include "ternd/base/ev_curl.h"
 #include "ternd/base/event.h"
 #include "ternd/base/log.h"
 
@@ -56,13 +57,6 @@ struct pops_pop {
 	char curl_err[CURL_ERROR_SIZE];
 };
 
-/* A socket libcurl asked to watch. */
-struct pops_sock {
-	struct ev_io io;
-	struct pops *p;
-	struct pops_sock *next;
-};
-
 struct pops {
 	unsigned interval_ms, timeout_ms, down_after; /* copied from the configuration */
 	struct usage *usage; /* where the PoPs' counters go; NULL: not asked for them */
@@ -70,13 +64,11 @@ struct pops {
 	char keyname[256];
 	struct pops_pop *pop;
 	size_t n;
-	CURLM *multi;
-	bool curl_ready;
 	struct ev_loop *loop; /* the poller's: libcurl's sockets and timeout, the interval */
+	struct ev_curl curl;
 	struct ev_thread thread;
-	struct ev_timer tick, curl_timeout;
+	struct ev_timer tick;
 	uint64_t next; /* when the next round of polls starts */
-	struct pops_sock *socks; /* the sockets libcurl asked to watch */
 	pthread_mutex_t lock; /* the reported fields of every PoP */
 };
 
@@ -247,7 +239,7 @@ static void usage_page_start(struct pops *p, struct pops_pop *pop)
 	pop->curl_err[0] = 0;
 	if (!pop->uhdr || curl_easy_setopt(pop->ueasy, CURLOPT_URL, url) != CURLE_OK ||
 	    curl_easy_setopt(pop->ueasy, CURLOPT_HTTPHEADER, pop->uhdr) != CURLE_OK ||
-	    curl_multi_add_handle(p->multi, pop->ueasy) != CURLM_OK) {
+	    curl_multi_add_handle(p->curl.multi, pop->ueasy) != CURLM_OK) {
 		usage_record(p, pop, "cannot ask for them (libcurl)", 0);
 		return;
 	}
@@ -299,12 +291,12 @@ static void usage_page_done(struct pops *p, struct pops_pop *pop, CURLcode cc)
 static void poll_start(struct pops *p, struct pops_pop *pop)
 {
 	if (pop->ubusy) { /* the counters of the round before: the rest is taken with the next round */
-		curl_multi_remove_handle(p->multi, pop->ueasy);
+		curl_multi_remove_handle(p->curl.multi, pop->ueasy);
 		pop->ubusy = false;
 		usage_record(p, pop, "the round of pages did not end within the interval", 0);
 	}
 	if (pop->busy) {
-		curl_multi_remove_handle(p->multi, pop->easy);
+		curl_multi_remove_handle(p->curl.multi, pop->easy);
 		pop->busy = false;
 		char err[96];
 		snprintf(err, sizeof(err), "no answer within %u ms", p->timeout_ms);
@@ -313,23 +305,24 @@ static void poll_start(struct pops *p, struct pops_pop *pop)
 	pop->len = 0;
 	pop->too_large = false;
 	pop->curl_err[0] = 0;
-	if (curl_multi_add_handle(p->multi, pop->easy) != CURLM_OK) {
+	if (curl_multi_add_handle(p->curl.multi, pop->easy) != CURLM_OK) {
 		record(p, pop, "cannot start a poll (libcurl)", NULL);
 		return;
 	}
 	pop->busy = true;
 }
 
-static void collect(struct pops *p)
+static void collect(void *arg)
 {
+	struct pops *p = arg;
 	CURLMsg *m;
 	int left;
-	while ((m = curl_multi_info_read(p->multi, &left)) != NULL) {
+	while ((m = curl_multi_info_read(p->curl.multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		CURL *easy = m->easy_handle;
 		CURLcode cc = m->data.result; /* m is gone once the handle is removed */
-		curl_multi_remove_handle(p->multi, easy);
+		curl_multi_remove_handle(p->curl.multi, easy);
 		for (size_t i = 0; i < p->n; i++) {
 			if (p->pop[i].easy == easy)
 				poll_done(p, &p->pop[i], cc);
@@ -350,74 +343,6 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t)
 	if (p->next <= now) /* late (a stalled machine): keep the pace rather than catch up */
 		p->next = now + p->interval_ms;
 	ev_timer_at(loop, t, p->next);
-}
-
-static void on_socket_ready(struct ev_loop *loop, struct ev_io *io, uint32_t events)
-{
-	(void)loop;
-	struct pops_sock *ps = io->arg;
-	struct pops *p = ps->p;
-	int flags = (events & EPOLLIN ? CURL_CSELECT_IN : 0) | (events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
-	            (events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
-	int running = 0;
-	curl_multi_socket_action(p->multi, io->fd, flags, &running); /* may free ps */
-	collect(p);
-}
-
-static void on_curl_timeout(struct ev_loop *loop, struct ev_timer *t)
-{
-	(void)loop;
-	struct pops *p = t->arg;
-	int running = 0;
-	curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	collect(p);
-}
-
-/* libcurl's CURLMOPT_SOCKETFUNCTION: what to watch on a socket, or that it goes. */
-static int curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	(void)easy;
-	struct pops *p = userp;
-	struct pops_sock *ps = socketp;
-	if (what == CURL_POLL_REMOVE) {
-		if (!ps)
-			return 0;
-		ev_io_stop(p->loop, &ps->io);
-		for (struct pops_sock **l = &p->socks; *l; l = &(*l)->next) {
-			if (*l == ps) {
-				*l = ps->next;
-				break;
-			}
-		}
-		free(ps);
-		return 0;
-	}
-	uint32_t events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-	if (ps)
-		return ev_io_modify(p->loop, &ps->io, events) < 0 ? -1 : 0;
-	if (!(ps = calloc(1, sizeof(*ps))))
-		return -1;
-	ps->p = p;
-	if (ev_io_start(p->loop, &ps->io, fd, events, on_socket_ready, ps) < 0) {
-		free(ps);
-		return -1;
-	}
-	ps->next = p->socks;
-	p->socks = ps;
-	curl_multi_assign(p->multi, fd, ps);
-	return 0;
-}
-
-/* libcurl's CURLMOPT_TIMERFUNCTION: when to call it back (-1: never). */
-static int curl_timer(CURLM *multi, long ms, void *userp)
-{
-	(void)multi;
-	struct pops *p = userp;
-	if (ms < 0)
-		ev_timer_cancel(p->loop, &p->curl_timeout);
-	else
-		ev_timer_at(p->loop, &p->curl_timeout, ev_clock_ms() + (uint64_t)ms);
-	return 0;
 }
 
 /* ---- start and stop ---- */
@@ -472,22 +397,15 @@ int pops_start(const struct config_pops *conf, const struct tsig_key *key, struc
 	p->down_after = conf->down_after;
 	pthread_mutex_init(&p->lock, NULL);
 	int rc = TERN_EIO;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(err, errlen, "pops: cannot initialise libcurl");
-		goto fail;
-	}
-	p->curl_ready = true;
 	rc = TERN_ENOMEM;
-	if (!(p->multi = curl_multi_init()) || !(p->loop = ev_new(0)) ||
-	    (conf->n && !(p->pop = calloc(conf->n, sizeof(*p->pop))))) {
+	if (!(p->loop = ev_new(0)) || (conf->n && !(p->pop = calloc(conf->n, sizeof(*p->pop))))) {
 		snprintf(err, errlen, "pops: out of memory");
 		goto fail;
 	}
-	curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, curl_socket);
-	curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
-	curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, curl_timer);
-	curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
-	ev_timer_init(&p->curl_timeout, on_curl_timeout, p);
+	if ((rc = ev_curl_init(&p->curl, p->loop, collect, p)) < 0) {
+		snprintf(err, errlen, "pops: cannot initialise libcurl");
+		goto fail;
+	}
 	ev_timer_init(&p->tick, on_tick, p);
 	p->next = ev_clock_ms();
 	ev_timer_at(p->loop, &p->tick, p->next); /* the first round at once */
@@ -526,9 +444,9 @@ void pops_stop(struct pops *p)
 	for (size_t i = 0; p->pop && i < p->n; i++) {
 		struct pops_pop *pop = &p->pop[i];
 		if (pop->busy)
-			curl_multi_remove_handle(p->multi, pop->easy);
+			curl_multi_remove_handle(p->curl.multi, pop->easy);
 		if (pop->ubusy)
-			curl_multi_remove_handle(p->multi, pop->ueasy);
+			curl_multi_remove_handle(p->curl.multi, pop->ueasy);
 		curl_easy_cleanup(pop->easy);
 		if (pop->ueasy)
 			curl_easy_cleanup(pop->ueasy);
@@ -539,15 +457,8 @@ void pops_stop(struct pops *p)
 		pops_report_free(&pop->report);
 	}
 	free(p->pop);
-	curl_multi_cleanup(p->multi);
-	while (p->socks) { /* those libcurl did not say were gone */
-		struct pops_sock *ps = p->socks;
-		p->socks = ps->next;
-		free(ps);
-	}
+	ev_curl_cleanup(&p->curl);
 	ev_free(p->loop);
-	if (p->curl_ready)
-		curl_global_cleanup();
 	pthread_mutex_destroy(&p->lock);
 	OPENSSL_cleanse(&p->key, sizeof(p->key));
 	free(p);

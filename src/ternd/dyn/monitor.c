@@ -19,6 +19,7 @@
 #include <urcu-qsbr.h>
 
 #include "lib/error.h"
+#include "ternd/base/ev_curl.h"
 #include "ternd/base/event.h"
 #include "ternd/base/log.h"
 
@@ -68,13 +69,6 @@ struct mon_table {
 	} e[];
 };
 
-/* A socket libcurl asked to watch. */
-struct mon_sock {
-	struct ev_io io;
-	struct monitors *ms;
-	struct mon_sock *next;
-};
-
 struct monitors {
 	struct mon_table *table; /* RCU pointer */
 	uint64_t k0, k1; /* the SipHash key */
@@ -86,10 +80,8 @@ struct monitors {
 	struct ev_loop *loop;
 	struct ev_thread thread;
 	struct ev_async changed;
-	struct ev_timer retry, curl_timeout;
-	CURLM *multi;
-	bool curl_ready;
-	struct mon_sock *socks;
+	struct ev_timer retry;
+	struct ev_curl curl;
 	struct config_prefix *allow; /* monitors.allow, a copy (under lock) */
 	size_t nallow;
 };
@@ -547,7 +539,7 @@ static void http_check(struct monitors *ms, struct mon_slot *s)
 	s->found = false;
 	s->tail_len = 0;
 	s->curl_err[0] = 0;
-	if (curl_multi_add_handle(ms->multi, s->easy) != CURLM_OK) {
+	if (curl_multi_add_handle(ms->curl.multi, s->easy) != CURLM_OK) {
 		check_done(s, false, "cannot start a request (libcurl)");
 		return;
 	}
@@ -579,89 +571,22 @@ static void http_done(struct mon_slot *s, CURLcode cc)
 	check_done(s, ok, text);
 }
 
-static void collect(struct monitors *ms)
+static void collect(void *arg)
 {
+	struct monitors *ms = arg;
 	CURLMsg *m;
 	int left;
-	while ((m = curl_multi_info_read(ms->multi, &left)) != NULL) {
+	while ((m = curl_multi_info_read(ms->curl.multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		CURL *easy = m->easy_handle;
 		CURLcode cc = m->data.result; /* m is gone once the handle is removed */
 		void *s = NULL;
 		curl_easy_getinfo(easy, CURLINFO_PRIVATE, &s);
-		curl_multi_remove_handle(ms->multi, easy);
+		curl_multi_remove_handle(ms->curl.multi, easy);
 		if (s)
 			http_done(s, cc);
 	}
-}
-
-static void on_socket_ready(struct ev_loop *loop, struct ev_io *io, uint32_t events)
-{
-	(void)loop;
-	struct mon_sock *ps = io->arg;
-	struct monitors *ms = ps->ms;
-	int flags = (events & EPOLLIN ? CURL_CSELECT_IN : 0) | (events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
-	            (events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
-	int running = 0;
-	curl_multi_socket_action(ms->multi, io->fd, flags, &running); /* may free ps */
-	collect(ms);
-}
-
-static void on_curl_timeout(struct ev_loop *loop, struct ev_timer *t)
-{
-	(void)loop;
-	struct monitors *ms = t->arg;
-	int running = 0;
-	curl_multi_socket_action(ms->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	collect(ms);
-}
-
-/* CURLMOPT_SOCKETFUNCTION: what to watch on a socket, or that it goes. */
-static int curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	(void)easy;
-	struct monitors *ms = userp;
-	struct mon_sock *ps = socketp;
-	if (what == CURL_POLL_REMOVE) {
-		if (!ps)
-			return 0;
-		ev_io_stop(ms->loop, &ps->io);
-		for (struct mon_sock **l = &ms->socks; *l; l = &(*l)->next) {
-			if (*l == ps) {
-				*l = ps->next;
-				break;
-			}
-		}
-		free(ps);
-		return 0;
-	}
-	uint32_t events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-	if (ps)
-		return ev_io_modify(ms->loop, &ps->io, events) < 0 ? -1 : 0;
-	if (!(ps = calloc(1, sizeof(*ps))))
-		return -1;
-	ps->ms = ms;
-	if (ev_io_start(ms->loop, &ps->io, fd, events, on_socket_ready, ps) < 0) {
-		free(ps);
-		return -1;
-	}
-	ps->next = ms->socks;
-	ms->socks = ps;
-	curl_multi_assign(ms->multi, fd, ps);
-	return 0;
-}
-
-/* CURLMOPT_TIMERFUNCTION: when to call libcurl back (-1: never). */
-static int curl_timer(CURLM *multi, long ms_left, void *userp)
-{
-	(void)multi;
-	struct monitors *ms = userp;
-	if (ms_left < 0)
-		ev_timer_cancel(ms->loop, &ms->curl_timeout);
-	else
-		ev_timer_at(ms->loop, &ms->curl_timeout, ev_clock_ms() + (uint64_t)ms_left);
-	return 0;
 }
 
 /* ---- scheduling ---- */
@@ -674,7 +599,7 @@ static void check_abort(struct monitors *ms, struct mon_slot *s)
 	if (s->io.active)
 		ev_io_close(ms->loop, &s->io);
 	if (s->easy)
-		curl_multi_remove_handle(ms->multi, s->easy);
+		curl_multi_remove_handle(ms->curl.multi, s->easy);
 	ev_timer_cancel(ms->loop, &s->deadline);
 	s->busy = false;
 }
@@ -856,21 +781,15 @@ int monitor_start(struct monitors **out, char *err, size_t errlen)
 	}
 	ms->k0 = k[0];
 	ms->k1 = k[1];
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(err, errlen, "monitors: cannot initialise libcurl");
-		goto fail;
-	}
-	ms->curl_ready = true;
-	if (!(ms->multi = curl_multi_init()) || !(ms->loop = ev_new(EV_RCU_OFFLINE))) {
+	if (!(ms->loop = ev_new(EV_RCU_OFFLINE))) {
 		snprintf(err, errlen, "monitors: out of memory");
 		rc = TERN_ENOMEM;
 		goto fail;
 	}
-	curl_multi_setopt(ms->multi, CURLMOPT_SOCKETFUNCTION, curl_socket);
-	curl_multi_setopt(ms->multi, CURLMOPT_SOCKETDATA, ms);
-	curl_multi_setopt(ms->multi, CURLMOPT_TIMERFUNCTION, curl_timer);
-	curl_multi_setopt(ms->multi, CURLMOPT_TIMERDATA, ms);
-	ev_timer_init(&ms->curl_timeout, on_curl_timeout, ms);
+	if (ev_curl_init(&ms->curl, ms->loop, collect, ms) < 0) {
+		snprintf(err, errlen, "monitors: cannot initialise libcurl");
+		goto fail;
+	}
 	ev_timer_init(&ms->retry, on_retry, ms);
 	ev_async_start(ms->loop, &ms->changed, on_changed, ms);
 	if (ev_thread_start(&ms->thread, ms->loop, "ternd-monitor") < 0) {
@@ -898,15 +817,8 @@ void monitor_stop(struct monitors *ms)
 	free(ms->index);
 	free(ms->table);
 	free(ms->allow);
-	curl_multi_cleanup(ms->multi);
-	while (ms->socks) { /* those libcurl did not say were gone */
-		struct mon_sock *ps = ms->socks;
-		ms->socks = ps->next;
-		free(ps);
-	}
+	ev_curl_cleanup(&ms->curl);
 	ev_free(ms->loop);
-	if (ms->curl_ready)
-		curl_global_cleanup();
 	pthread_mutex_destroy(&ms->lock);
 	free(ms);
 }

@@ -71,7 +71,7 @@ int pg_dnssec_get(struct store_txn *bt, const uint8_t *apex, struct store_dnssec
 	pq_int(&q, 1, zid);
 	rc = pq_run(&q, t, c, "SELECT " DNSSEC_COLS " FROM dnssec_zones WHERE zone_id = $1", err, errlen);
 	if (rc == 0)
-		rc = pg_err(err, errlen, TERN_ENOTFOUND, "zone %s is not signed", pg_name_text(lapex, zn));
+		rc = pg_err(err, errlen, TERN_ENOTFOUND, "zone %s is not signed", store_name_text(lapex, zn));
 	if (rc > 0) {
 		memset(out, 0, sizeof(*out));
 		struct dnssec_policy *p = &out->policy;
@@ -196,8 +196,9 @@ int pg_dnssec_delete(struct store_txn *bt, const uint8_t *apex, char *err, size_
 		return rc;
 	pq_int(&q, 1, zid);
 	if ((rc = pq_run(&q, t, c, "DELETE FROM dnssec_zones WHERE zone_id = $1", err, errlen)) >= 0)
-		rc = q.changes ? 0
-		               : pg_err(err, errlen, TERN_ENOTFOUND, "zone %s is not signed", pg_name_text(lapex, zn));
+		rc = q.changes
+		         ? 0
+		         : pg_err(err, errlen, TERN_ENOTFOUND, "zone %s is not signed", store_name_text(lapex, zn));
 	pq_clear(&q);
 	pg_conn_give(t, c);
 	return rc;
@@ -230,7 +231,7 @@ int pg_key_add(struct store_txn *bt, const uint8_t *apex, struct store_key *k, c
 	struct pconn *c = NULL;
 	struct pq q = {0};
 	int64_t zid;
-	int rc = pg_take_text(reason, STORE_REASON_MAX, "reason", err, errlen);
+	int rc = store_take_text(reason, STORE_REASON_MAX, "reason", err, errlen);
 	if (rc < 0)
 		return rc;
 	if (!k->pem || k->pem_len == 0 || k->pem_len > DNSSEC_PEM_MAX)
@@ -284,7 +285,7 @@ int pg_key_update(struct store_txn *bt, const uint8_t *apex, const struct store_
 	struct pconn *c = NULL;
 	struct pq q = {0};
 	int64_t zid;
-	int rc = pg_take_text(reason, STORE_REASON_MAX, "reason", err, errlen);
+	int rc = store_take_text(reason, STORE_REASON_MAX, "reason", err, errlen);
 	if (rc < 0)
 		return rc;
 	if (!key_state(store_key_state_name(k->state)))
@@ -311,7 +312,8 @@ int pg_key_update(struct store_txn *bt, const uint8_t *apex, const struct store_
 	            " WHERE zone_id = $1 AND id = $2 RETURNING key_tag",
 	            err, errlen);
 	if (rc == 0)
-		rc = pg_err(err, errlen, TERN_ENOTFOUND, "zone %s has no key %" PRId64, pg_name_text(lapex, zn), k->id);
+		rc = pg_err(err, errlen, TERN_ENOTFOUND, "zone %s has no key %" PRId64, store_name_text(lapex, zn),
+		            k->id);
 	if (rc > 0) {
 		struct store_key ev = *k;
 		ev.tag = (uint16_t)pq_i(&q, 0, 0);
@@ -441,7 +443,7 @@ int pg_key_delete_all(struct store_txn *bt, const uint8_t *apex, const char *rea
 	struct pconn *c = NULL;
 	struct pq q = {0};
 	int64_t zid;
-	int rc = pg_take_text(reason, STORE_REASON_MAX, "reason", err, errlen);
+	int rc = store_take_text(reason, STORE_REASON_MAX, "reason", err, errlen);
 	if (rc < 0)
 		return rc;
 	if ((rc = pg_zone_call(t, true, apex, NULL, lapex, NULL, &c, &zid, err, errlen)) < 0)

@@ -57,7 +57,7 @@ int pg_journal_append(struct store_txn *bt, const uint8_t *apex, const struct st
 	struct pconn *c = NULL;
 	struct pq q = {0};
 	int64_t zid;
-	int rc = pg_take_text(e->principal, STORE_PRINCIPAL_MAX, "principal", err, errlen);
+	int rc = store_take_text(e->principal, STORE_PRINCIPAL_MAX, "principal", err, errlen);
 	if (rc < 0 || (rc = rr_list_check(e->removed, e->removed_len, "removed", err, errlen)) < 0 ||
 	    (rc = rr_list_check(e->added, e->added_len, "added", err, errlen)) < 0)
 		return rc;
@@ -123,7 +123,7 @@ static int journal_chain(struct pg_txn *t, struct pconn *c, int64_t zid, const u
 		if (r > 0 && from != prev_to) {
 			rc = pg_err(err, errlen, TERN_ENOTFOUND,
 			            "journal of %s has a gap: serial %" PRIu32 " is followed by a change from %" PRIu32,
-			            pg_name_text(lapex, zn), prev_to, from);
+			            store_name_text(lapex, zn), prev_to, from);
 			break;
 		}
 		*last = pq_i(&q, r, 0);
@@ -132,7 +132,7 @@ static int journal_chain(struct pg_txn *t, struct pconn *c, int64_t zid, const u
 			rc = pg_err(err, errlen, TERN_ENOTFOUND,
 			            "journal of %s: serial %" PRIu32 " to %" PRIu32
 			            " replaced the zone whole, and no IXFR crosses it",
-			            pg_name_text(lapex, zn), from, prev_to);
+			            store_name_text(lapex, zn), from, prev_to);
 			break;
 		}
 	}
@@ -140,7 +140,7 @@ static int journal_chain(struct pg_txn *t, struct pconn *c, int64_t zid, const u
 		rc = prev_to != zone_serial
 		         ? pg_err(err, errlen, TERN_ENOTFOUND,
 		                  "journal of %s ends at serial %" PRIu32 ", the zone is at %" PRIu32,
-		                  pg_name_text(lapex, zn), prev_to, zone_serial)
+		                  store_name_text(lapex, zn), prev_to, zone_serial)
 		         : 0;
 	pq_clear(&q);
 	return rc;
@@ -157,7 +157,7 @@ int pg_journal_read_from(struct store_txn *bt, const uint8_t *apex, uint32_t ser
 	int64_t zid, start = 0, last = 0;
 	uint32_t zone_serial;
 	bool snapshot = false;
-	int rc = pg_take_name(apex, lapex, "zone", err, errlen);
+	int rc = store_take_name(apex, lapex, "zone", err, errlen);
 	if (rc < 0)
 		return rc;
 	if ((rc = pg_conn_take(t, false, &c, err, errlen)) < 0)
@@ -176,7 +176,7 @@ int pg_journal_read_from(struct store_txn *bt, const uint8_t *apex, uint32_t ser
 		rc = serial == zone_serial
 		         ? 0
 		         : pg_err(err, errlen, TERN_ENOTFOUND, "journal of %s does not reach back to serial %" PRIu32,
-		                  pg_name_text(lapex, zn), serial);
+		                  store_name_text(lapex, zn), serial);
 		goto fail;
 	}
 	if ((rc = journal_chain(t, c, zid, lapex, start, zone_serial, &last, err, errlen)) < 0)
@@ -258,7 +258,7 @@ int pg_journal_trim_serial(struct store_txn *bt, const uint8_t *apex, uint32_t s
 	int64_t zid, bound = 0;
 	uint32_t zone_serial;
 	int rc;
-	if ((rc = pg_take_name(apex, lapex, "zone", err, errlen)) < 0)
+	if ((rc = store_take_name(apex, lapex, "zone", err, errlen)) < 0)
 		return rc;
 	if ((rc = pg_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
@@ -280,8 +280,8 @@ int pg_journal_trim_serial(struct store_txn *bt, const uint8_t *apex, uint32_t s
 			goto fail;
 		} else {
 			rc = pg_err(err, errlen, TERN_ENOTFOUND,
-			            "journal of %s has no change from or to serial %" PRIu32, pg_name_text(lapex, zn),
-			            serial);
+			            "journal of %s has no change from or to serial %" PRIu32,
+			            store_name_text(lapex, zn), serial);
 			goto fail;
 		}
 		pq_clear(&q);
@@ -328,8 +328,8 @@ int pg_proposal_create(struct store_txn *bt, const uint8_t *apex, const char *au
 	struct pconn *c = NULL;
 	struct pq q = {0};
 	int64_t zid;
-	int rc = pg_take_text(author, STORE_PRINCIPAL_MAX, "author", err, errlen);
-	if (rc < 0 || (rc = pg_take_text(body, STORE_BODY_MAX, "proposal body", err, errlen)) < 0)
+	int rc = store_take_text(author, STORE_PRINCIPAL_MAX, "author", err, errlen);
+	if (rc < 0 || (rc = store_take_text(body, STORE_BODY_MAX, "proposal body", err, errlen)) < 0)
 		return rc;
 	if ((rc = pg_zone_call(t, true, apex, NULL, lapex, NULL, &c, &zid, err, errlen)) < 0)
 		return rc;
@@ -442,7 +442,7 @@ int pg_proposal_set_status(struct store_txn *bt, int64_t id, enum store_proposal
 	struct pq q = {0};
 	enum store_proposal_status need =
 	    status == STORE_PROPOSAL_APPLIED ? STORE_PROPOSAL_APPROVED : STORE_PROPOSAL_PENDING;
-	int rc = pg_take_text(principal, STORE_PRINCIPAL_MAX, "principal", err, errlen);
+	int rc = store_take_text(principal, STORE_PRINCIPAL_MAX, "principal", err, errlen);
 	if (rc < 0)
 		return rc;
 	if (status != STORE_PROPOSAL_APPROVED && status != STORE_PROPOSAL_REJECTED && status != STORE_PROPOSAL_APPLIED)

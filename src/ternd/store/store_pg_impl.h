@@ -6,12 +6,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ternd/store/store_common.h"
 #include "ternd/base/event.h"
 #include "ternd/store/store.h"
 
 #define PG_POOL_IDLE_MAX 8
-#define PG_SORT_KEY_MAX (2 * NAME_MAXLEN)
-#define PG_NAME_TEXT_MAX 1024 /* presentation form, escapes included */
+#define PG_SORT_KEY_MAX STORE_SORT_KEY_MAX
+#define PG_NAME_TEXT_MAX STORE_NAME_TEXT_MAX
 #define PG_PARAMS_MAX 32
 /* the advisory locks: migrations (at start), and every write transaction (one writer at a time
  * across every ternd on the database, as SQLite's BEGIN IMMEDIATE) */
@@ -101,9 +102,6 @@ void pq_copy(const struct pq *q, int row, int col, char *out, size_t cap);
 void pq_name(const struct pq *q, int row, int col, uint8_t out[NAME_MAXLEN]);
 /* Runs one SQL text without parameters on a connection (transaction control, migrations). */
 int pg_exec(PGconn *pg, const char *sql, char *err, size_t errlen);
-const char *pg_name_text(const uint8_t *name, char buf[PG_NAME_TEXT_MAX]);
-int pg_take_name(const uint8_t *in, uint8_t out[NAME_MAXLEN], const char *what, char *err, size_t errlen);
-int pg_take_text(const char *s, size_t max, const char *what, char *err, size_t errlen);
 /* Hands rows to each(row): with a limit, the statement asked for limit + 1 rows and page->more
  * says whether there were. A nonzero each() stops. */
 typedef int (*pq_row_fn)(const struct pq *q, int row, void *arg, struct store_page *page);

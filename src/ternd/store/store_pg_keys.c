@@ -11,7 +11,7 @@
 
 static int take_key(const struct store_tsig_key *k, char *err, size_t errlen)
 {
-	int rc = pg_take_text(k->tenant, STORE_TENANT_MAX, "tenant", err, errlen);
+	int rc = store_take_text(k->tenant, STORE_TENANT_MAX, "tenant", err, errlen);
 	if (rc < 0)
 		return rc;
 	if (strcmp(k->algorithm, "hmac-sha256") != 0 && strcmp(k->algorithm, "hmac-sha512") != 0)
@@ -34,7 +34,7 @@ int pg_tsig_key_add(struct store_txn *bt, const struct store_tsig_key *k, unsign
 	int n, rc = take_key(k, err, errlen);
 	if (rc < 0)
 		return rc;
-	if ((n = pg_take_name(k->name, name, "TSIG key", err, errlen)) < 0)
+	if ((n = store_take_name(k->name, name, "TSIG key", err, errlen)) < 0)
 		return TERN_ENAME;
 	if ((rc = pg_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
@@ -95,7 +95,7 @@ int pg_tsig_key_list(struct store_txn *bt, const char *tenant, store_tsig_key_fn
 	struct pg_txn *t = (struct pg_txn *)bt;
 	struct pconn *c = NULL;
 	struct pq q = {0};
-	int rc = tenant ? pg_take_text(tenant, STORE_TENANT_MAX, "tenant", err, errlen) : 0;
+	int rc = tenant ? store_take_text(tenant, STORE_TENANT_MAX, "tenant", err, errlen) : 0;
 	if (rc < 0 || (rc = pg_conn_take(t, false, &c, err, errlen)) < 0)
 		return rc;
 	if (tenant) {
@@ -123,17 +123,17 @@ int pg_tsig_key_delete(struct store_txn *bt, const char *tenant, const uint8_t *
 	struct pq q = {0};
 	uint8_t name[NAME_MAXLEN];
 	char text[PG_NAME_TEXT_MAX];
-	int n, rc = pg_take_text(tenant, STORE_TENANT_MAX, "tenant", err, errlen);
+	int n, rc = store_take_text(tenant, STORE_TENANT_MAX, "tenant", err, errlen);
 	if (rc < 0)
 		return rc;
-	if ((n = pg_take_name(in, name, "TSIG key", err, errlen)) < 0)
+	if ((n = store_take_name(in, name, "TSIG key", err, errlen)) < 0)
 		return TERN_ENAME;
 	if ((rc = pg_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
 	pq_text(&q, 1, tenant);
 	pq_blob(&q, 2, name, (size_t)n);
 	if ((rc = pq_run(&q, t, c, "DELETE FROM tsig_keys WHERE tenant = $1 AND name = $2", err, errlen)) >= 0)
-		rc = q.changes ? 0 : pg_err(err, errlen, TERN_ENOTFOUND, "no TSIG key %s", pg_name_text(name, text));
+		rc = q.changes ? 0 : pg_err(err, errlen, TERN_ENOTFOUND, "no TSIG key %s", store_name_text(name, text));
 	pq_clear(&q);
 	pg_conn_give(t, c);
 	return rc;

@@ -11,7 +11,7 @@
 static int take_claim(const struct store_ownership *o, char *err, size_t errlen)
 {
 	static const char *const states[] = {"pending", "verified", "failed", "lost"};
-	int rc = pg_take_text(o->tenant, STORE_TENANT_MAX, "tenant", err, errlen);
+	int rc = store_take_text(o->tenant, STORE_TENANT_MAX, "tenant", err, errlen);
 	if (rc < 0)
 		return rc;
 	if (!o->token[0] || strlen(o->token) > STORE_OWNERSHIP_TOKEN_MAX)
@@ -39,7 +39,7 @@ int pg_ownership_put(struct store_txn *bt, const struct store_ownership *o, char
 	int n, rc = take_claim(o, err, errlen);
 	if (rc < 0)
 		return rc;
-	if ((n = pg_take_name(o->name, name, "claimed", err, errlen)) < 0)
+	if ((n = store_take_name(o->name, name, "claimed", err, errlen)) < 0)
 		return TERN_ENAME;
 	if ((rc = pg_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
@@ -93,10 +93,10 @@ int pg_ownership_list(struct store_txn *bt, const char *tenant, const uint8_t *i
 	struct pconn *c = NULL;
 	struct pq q = {0};
 	uint8_t name[NAME_MAXLEN];
-	int n = 0, rc = tenant ? pg_take_text(tenant, STORE_TENANT_MAX, "tenant", err, errlen) : 0;
+	int n = 0, rc = tenant ? store_take_text(tenant, STORE_TENANT_MAX, "tenant", err, errlen) : 0;
 	if (rc < 0)
 		return rc;
-	if (in && (n = pg_take_name(in, name, "claimed", err, errlen)) < 0)
+	if (in && (n = store_take_name(in, name, "claimed", err, errlen)) < 0)
 		return TERN_ENAME;
 	if ((rc = pg_conn_take(t, false, &c, err, errlen)) < 0)
 		return rc;

@@ -21,31 +21,6 @@ __attribute__((format(printf, 3, 4))) void pg_errf(char *err, size_t errlen, con
 	va_end(ap);
 }
 
-const char *pg_name_text(const uint8_t *name, char buf[PG_NAME_TEXT_MAX])
-{
-	if (name_to_text(name, buf, PG_NAME_TEXT_MAX) < 0)
-		snprintf(buf, PG_NAME_TEXT_MAX, "(unprintable name)");
-	return buf;
-}
-
-int pg_take_name(const uint8_t *in, uint8_t out[NAME_MAXLEN], const char *what, char *err, size_t errlen)
-{
-	int n = in ? name_check(in, NAME_MAXLEN) : TERN_ENAME;
-	if (n < 0)
-		return pg_err(err, errlen, TERN_ENAME, "bad %s name", what);
-	name_lower_copy(out, in, (size_t)n);
-	return n;
-}
-
-int pg_take_text(const char *s, size_t max, const char *what, char *err, size_t errlen)
-{
-	if (!s || !*s)
-		return pg_err(err, errlen, TERN_EINVAL, "%s is empty", what);
-	if (strnlen(s, max + 1) > max)
-		return pg_err(err, errlen, TERN_EINVAL, "%s is longer than %zu bytes", what, max);
-	return 0;
-}
-
 static void param(struct pq *q, int i, const char *v, int len, int fmt)
 {
 	if (i < 1 || i > PG_PARAMS_MAX)

@@ -40,10 +40,10 @@ int pg_service_put(struct store_txn *bt, const struct store_service *s, bool cre
 	struct pq q = {0};
 	uint8_t canonical[NAME_MAXLEN];
 	int n = 0, rc = take_id(s->id, err, errlen);
-	if (rc < 0 || (rc = pg_take_text(s->deployment, STORE_BODY_MAX, "deployment", err, errlen)) < 0)
+	if (rc < 0 || (rc = store_take_text(s->deployment, STORE_BODY_MAX, "deployment", err, errlen)) < 0)
 		return rc;
-	if (create && ((rc = pg_take_text(s->tenant, STORE_TENANT_MAX, "tenant id", err, errlen)) < 0 ||
-	               (n = pg_take_name(s->canonical, canonical, "canonical", err, errlen)) < 0))
+	if (create && ((rc = store_take_text(s->tenant, STORE_TENANT_MAX, "tenant id", err, errlen)) < 0 ||
+	               (n = store_take_name(s->canonical, canonical, "canonical", err, errlen)) < 0))
 		return rc < 0 ? rc : TERN_ENAME;
 	if ((rc = pg_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
@@ -114,7 +114,7 @@ int pg_service_list(struct store_txn *bt, const char *tenant, store_service_fn f
 	struct pg_txn *t = (struct pg_txn *)bt;
 	struct pconn *c = NULL;
 	struct pq q = {0};
-	int rc = pg_take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen);
+	int rc = store_take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen);
 	if (rc < 0 || (rc = pg_conn_take(t, false, &c, err, errlen)) < 0)
 		return rc;
 	pq_text(&q, 1, tenant);
@@ -137,7 +137,7 @@ int pg_service_count(struct store_txn *bt, const char *tenant, uint64_t *n, char
 	struct pg_txn *t = (struct pg_txn *)bt;
 	struct pconn *c = NULL;
 	struct pq q = {0};
-	int rc = pg_take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen);
+	int rc = store_take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen);
 	if (rc < 0 || (rc = pg_conn_take(t, false, &c, err, errlen)) < 0)
 		return rc;
 	pq_text(&q, 1, tenant);
@@ -176,7 +176,7 @@ int pg_setting_put(struct store_txn *bt, const char *name, const void *value, si
 	struct pg_txn *t = (struct pg_txn *)bt;
 	struct pconn *c = NULL;
 	struct pq q = {0};
-	int rc = pg_take_text(name, SETTING_NAME_MAX, "setting name", err, errlen);
+	int rc = store_take_text(name, SETTING_NAME_MAX, "setting name", err, errlen);
 	if (rc < 0)
 		return rc;
 	if (len > STORE_SETTING_MAX)
@@ -204,7 +204,7 @@ int pg_setting_get(struct store_txn *bt, const char *name, void **value, size_t 
 	struct pq q = {0};
 	*value = NULL;
 	*len = 0;
-	int rc = pg_take_text(name, SETTING_NAME_MAX, "setting name", err, errlen);
+	int rc = store_take_text(name, SETTING_NAME_MAX, "setting name", err, errlen);
 	if (rc < 0 || (rc = pg_conn_take(t, false, &c, err, errlen)) < 0)
 		return rc;
 	pq_text(&q, 1, name);
@@ -256,7 +256,7 @@ int pg_acme_account_put(struct store_txn *bt, const char *pem, char *err, size_t
 	struct pg_txn *t = (struct pg_txn *)bt;
 	struct pconn *c = NULL;
 	struct pq q = {0};
-	int rc = pg_take_text(pem, PEM_MAX, "the account key", err, errlen);
+	int rc = store_take_text(pem, PEM_MAX, "the account key", err, errlen);
 	if (rc < 0 || (rc = pg_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
 	pq_text(&q, 1, pem);
@@ -367,8 +367,8 @@ int pg_cert_put(struct store_txn *bt, const struct store_cert *cr, char *err, si
 	struct pconn *c = NULL;
 	struct pq q = {0};
 	int rc = take_id(cr->service, err, errlen);
-	if (rc < 0 || (rc = pg_take_text(cr->names, STORE_CERT_TEXT_MAX, "names", err, errlen)) < 0 ||
-	    (rc = pg_take_text(cr->state, sizeof(cr->state) - 1, "state", err, errlen)) < 0)
+	if (rc < 0 || (rc = store_take_text(cr->names, STORE_CERT_TEXT_MAX, "names", err, errlen)) < 0 ||
+	    (rc = store_take_text(cr->state, sizeof(cr->state) - 1, "state", err, errlen)) < 0)
 		return rc;
 	if ((cr->chain && strlen(cr->chain) > PEM_MAX) || (cr->key && strlen(cr->key) > PEM_MAX) ||
 	    (cr->fail_problem && strlen(cr->fail_problem) > PEM_MAX))
@@ -516,7 +516,7 @@ int pg_alias_add(struct store_txn *bt, const struct store_alias *a, unsigned lim
 	int n, rc = take_id(a->service, err, errlen);
 	if (rc < 0 || (rc = take_state(a->state, err, errlen)) < 0)
 		return rc;
-	if ((n = pg_take_name(a->name, name, "alias", err, errlen)) < 0)
+	if ((n = store_take_name(a->name, name, "alias", err, errlen)) < 0)
 		return TERN_ENAME;
 	if ((rc = pg_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
@@ -615,7 +615,7 @@ static int keyed(struct store_txn *bt, const char *sql, const struct store_alias
 	int n, rc = take_id(service, err, errlen);
 	if (rc < 0 || (a && (rc = take_state(a->state, err, errlen)) < 0))
 		return rc;
-	if ((n = pg_take_name(in, name, "alias", err, errlen)) < 0)
+	if ((n = store_take_name(in, name, "alias", err, errlen)) < 0)
 		return TERN_ENAME;
 	if ((rc = pg_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
@@ -627,7 +627,7 @@ static int keyed(struct store_txn *bt, const char *sql, const struct store_alias
 		pq_int(&q, 5, a->checked);
 	}
 	if ((rc = pq_run(&q, t, c, sql, err, errlen)) >= 0)
-		rc = q.changes ? 0 : pg_err(err, errlen, TERN_ENOTFOUND, "no alias %s", pg_name_text(name, text));
+		rc = q.changes ? 0 : pg_err(err, errlen, TERN_ENOTFOUND, "no alias %s", store_name_text(name, text));
 	pq_clear(&q);
 	pg_conn_give(t, c);
 	return rc;

@@ -17,28 +17,6 @@
 	"EXISTS (SELECT 1 FROM dnssec_zones d WHERE d.zone_id = zones.id)"
 #define ZONE_NCOLS 11
 
-/* RFC 4034 6.1 canonical order as byte order (store_sqlite_zones.c's sort_key, the same keys). */
-static int sort_key(const uint8_t *lname, uint8_t key[PG_SORT_KEY_MAX])
-{
-	uint8_t offs[NAME_MAXLABELS];
-	int n = 0, len = 0;
-	for (int o = 0; lname[o]; o += lname[o] + 1)
-		offs[n++] = (uint8_t)o;
-	while (n > 0) {
-		const uint8_t *l = lname + offs[--n];
-		for (int i = 1; i <= l[0]; i++) {
-			if (l[i] <= 1) {
-				key[len++] = 1;
-				key[len++] = (uint8_t)(l[i] + 1);
-			} else {
-				key[len++] = l[i];
-			}
-		}
-		key[len++] = 0;
-	}
-	return len;
-}
-
 int pg_zone_id(struct pg_txn *t, struct pconn *c, const uint8_t *lapex, int64_t *id, uint32_t *serial, char *err,
                size_t errlen)
 {
@@ -52,7 +30,7 @@ int pg_zone_id(struct pg_txn *t, struct pconn *c, const uint8_t *lapex, int64_t 
 			*serial = (uint32_t)pq_i(&q, 0, 1);
 		rc = 0;
 	} else if (rc >= 0) {
-		rc = pg_err(err, errlen, TERN_ENOTFOUND, "no zone %s", pg_name_text(lapex, zn));
+		rc = pg_err(err, errlen, TERN_ENOTFOUND, "no zone %s", store_name_text(lapex, zn));
 	}
 	pq_clear(&q);
 	return rc;
@@ -62,15 +40,15 @@ int pg_zone_call(struct pg_txn *t, bool write, const uint8_t *apex, const uint8_
                  uint8_t lowner[NAME_MAXLEN], struct pconn **c, int64_t *zid, char *err, size_t errlen)
 {
 	char zn[PG_NAME_TEXT_MAX], on[PG_NAME_TEXT_MAX];
-	int rc = pg_take_name(apex, lapex, "zone", err, errlen);
+	int rc = store_take_name(apex, lapex, "zone", err, errlen);
 	if (rc < 0)
 		return rc;
 	if (lowner) {
-		if ((rc = pg_take_name(owner, lowner, "owner", err, errlen)) < 0)
+		if ((rc = store_take_name(owner, lowner, "owner", err, errlen)) < 0)
 			return rc;
 		if (!name_in(lowner, lapex))
-			return pg_err(err, errlen, TERN_EINVAL, "owner %s is outside zone %s", pg_name_text(lowner, on),
-			              pg_name_text(lapex, zn));
+			return pg_err(err, errlen, TERN_EINVAL, "owner %s is outside zone %s",
+			              store_name_text(lowner, on), store_name_text(lapex, zn));
 	}
 	if ((rc = pg_conn_take(t, write, c, err, errlen)) < 0)
 		return rc;
@@ -118,10 +96,10 @@ int pg_zone_create(struct store_txn *bt, struct store_zone *z, char *err, size_t
 	char zn[PG_NAME_TEXT_MAX];
 	struct pconn *c = NULL;
 	struct pq q = {0};
-	int n = pg_take_name(z->apex, lapex, "zone", err, errlen), rc;
+	int n = store_take_name(z->apex, lapex, "zone", err, errlen), rc;
 	if (n < 0)
 		return n;
-	if ((rc = pg_take_text(z->tenant, STORE_TENANT_MAX, "tenant id", err, errlen)) < 0)
+	if ((rc = store_take_text(z->tenant, STORE_TENANT_MAX, "tenant id", err, errlen)) < 0)
 		return rc;
 	if (z->serial_policy != STORE_SERIAL_DATE && z->serial_policy != STORE_SERIAL_INCREMENT)
 		return pg_err(err, errlen, TERN_EINVAL, "unknown serial policy %d", (int)z->serial_policy);
@@ -134,11 +112,11 @@ int pg_zone_create(struct store_txn *bt, struct store_zone *z, char *err, size_t
 		rc = pg_err(err, errlen, TERN_EINVAL,
 		            "zone %s had serial %" PRIu32 " before it was deleted: serial %" PRIu32
 		            " is not above it (RFC 1982), so its secondaries would not refresh",
-		            pg_name_text(lapex, zn), past, z->serial);
+		            store_name_text(lapex, zn), past, z->serial);
 		goto fail;
 	}
 	pq_blob(&q, 1, lapex, (size_t)n);
-	pq_blob(&q, 2, key, (size_t)sort_key(lapex, key));
+	pq_blob(&q, 2, key, (size_t)store_sort_key(lapex, key));
 	pq_text(&q, 3, z->tenant);
 	pq_int(&q, 4, z->serial);
 	pq_text(&q, 5, z->serial_policy == STORE_SERIAL_DATE ? "date" : "increment");
@@ -151,7 +129,7 @@ int pg_zone_create(struct store_txn *bt, struct store_zone *z, char *err, size_t
 	            " RETURNING id",
 	            err, errlen);
 	if (rc == 0)
-		rc = pg_err(err, errlen, TERN_EEXIST, "zone %s already exists", pg_name_text(lapex, zn));
+		rc = pg_err(err, errlen, TERN_EEXIST, "zone %s already exists", store_name_text(lapex, zn));
 	if (rc < 0)
 		goto fail;
 	z->id = pq_i(&q, 0, 0);
@@ -175,7 +153,7 @@ int pg_zone_get(struct store_txn *bt, const uint8_t *apex, struct store_zone *ou
 	char zn[PG_NAME_TEXT_MAX];
 	struct pconn *c = NULL;
 	struct pq q = {0};
-	int n = pg_take_name(apex, lapex, "zone", err, errlen), rc;
+	int n = store_take_name(apex, lapex, "zone", err, errlen), rc;
 	if (n < 0)
 		return n;
 	if ((rc = pg_conn_take(t, false, &c, err, errlen)) < 0)
@@ -183,7 +161,7 @@ int pg_zone_get(struct store_txn *bt, const uint8_t *apex, struct store_zone *ou
 	pq_blob(&q, 1, lapex, (size_t)n);
 	rc = pq_run(&q, t, c, "SELECT " ZONE_COLS " FROM zones WHERE apex = $1", err, errlen);
 	if (rc == 0)
-		rc = pg_err(err, errlen, TERN_ENOTFOUND, "no zone %s", pg_name_text(lapex, zn));
+		rc = pg_err(err, errlen, TERN_ENOTFOUND, "no zone %s", store_name_text(lapex, zn));
 	if (rc > 0) {
 		zone_from_row(&q, 0, out);
 		rc = 0;
@@ -205,21 +183,6 @@ static int zone_row(const struct pq *q, int r, void *arg, struct store_page *pag
 	return w->fn(&z, w->arg);
 }
 
-/* The key a page after the zone `after` starts from: key || 00, the smallest key above after's. */
-static int cursor_key(const uint8_t *after, uint8_t key[PG_SORT_KEY_MAX + 1], size_t *klen, char *err, size_t errlen)
-{
-	uint8_t lafter[NAME_MAXLEN];
-	int rc;
-	*klen = 0;
-	if (!after)
-		return 0;
-	if ((rc = pg_take_name(after, lafter, "cursor", err, errlen)) < 0)
-		return rc;
-	*klen = (size_t)sort_key(lafter, key);
-	key[(*klen)++] = 0;
-	return 0;
-}
-
 int pg_zone_list(struct store_txn *bt, const char *tenant, const uint8_t *after, unsigned limit, store_zone_fn fn,
                  void *arg, struct store_page *page, char *err, size_t errlen)
 {
@@ -231,9 +194,9 @@ int pg_zone_list(struct store_txn *bt, const char *tenant, const uint8_t *after,
 	int rc;
 	if (limit == 0)
 		return pg_err(err, errlen, TERN_EINVAL, "limit must be at least 1");
-	if (tenant && (rc = pg_take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen)) < 0)
+	if (tenant && (rc = store_take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen)) < 0)
 		return rc;
-	if ((rc = cursor_key(after, key, &klen, err, errlen)) < 0)
+	if ((rc = store_cursor_key(after, key, &klen, err, errlen)) < 0)
 		return rc;
 	if ((rc = pg_conn_take(t, false, &c, err, errlen)) < 0)
 		return rc;
@@ -263,7 +226,7 @@ int pg_zone_count(struct store_txn *bt, const char *tenant, uint64_t *n, char *e
 	struct pg_txn *t = (struct pg_txn *)bt;
 	struct pconn *c = NULL;
 	struct pq q = {0};
-	int rc = pg_take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen);
+	int rc = store_take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen);
 	if (rc < 0)
 		return rc;
 	if ((rc = pg_conn_take(t, false, &c, err, errlen)) < 0)
@@ -290,14 +253,14 @@ static int zone_row_write(struct pg_txn *t, struct pq *q, const char *sql, const
 	uint8_t lapex[NAME_MAXLEN];
 	char zn[PG_NAME_TEXT_MAX];
 	struct pconn *c = NULL;
-	int n = pg_take_name(apex, lapex, "zone", err, errlen), rc;
+	int n = store_take_name(apex, lapex, "zone", err, errlen), rc;
 	if (n < 0)
 		return n;
 	if ((rc = pg_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
 	pq_blob(q, 1, lapex, (size_t)n);
 	if ((rc = pq_run(q, t, c, sql, err, errlen)) >= 0)
-		rc = q->changes ? 0 : pg_err(err, errlen, TERN_ENOTFOUND, "no zone %s", pg_name_text(lapex, zn));
+		rc = q->changes ? 0 : pg_err(err, errlen, TERN_ENOTFOUND, "no zone %s", store_name_text(lapex, zn));
 	if (rc == 0) /* the other ternd on the database hear of it at commit */
 		rc = pg_notify_zone(t, c, lapex, err, errlen);
 	pq_clear(q);
@@ -326,14 +289,14 @@ int pg_zone_past_serial(struct store_txn *bt, const uint8_t *apex, uint32_t *ser
 	uint8_t lapex[NAME_MAXLEN];
 	char zn[PG_NAME_TEXT_MAX];
 	struct pconn *c = NULL;
-	int rc = pg_take_name(apex, lapex, "zone", err, errlen);
+	int rc = store_take_name(apex, lapex, "zone", err, errlen);
 	if (rc < 0)
 		return rc;
 	if ((rc = pg_conn_take(t, false, &c, err, errlen)) < 0)
 		return rc;
 	rc = past_serial(t, c, lapex, serial, err, errlen);
 	if (rc == 0)
-		rc = pg_err(err, errlen, TERN_ENOTFOUND, "zone %s was never deleted", pg_name_text(lapex, zn));
+		rc = pg_err(err, errlen, TERN_ENOTFOUND, "zone %s was never deleted", store_name_text(lapex, zn));
 	pg_conn_give(t, c);
 	return rc < 0 ? rc : 0;
 }
@@ -365,7 +328,7 @@ int pg_zone_set_lock(struct store_txn *bt, const uint8_t *apex, bool locked, con
 	struct pg_txn *t = (struct pg_txn *)bt;
 	struct pq q = {0};
 	int rc;
-	if (locked && (rc = pg_take_text(reason, STORE_REASON_MAX, "lock reason", err, errlen)) < 0)
+	if (locked && (rc = store_take_text(reason, STORE_REASON_MAX, "lock reason", err, errlen)) < 0)
 		return rc;
 	pq_int(&q, 2, locked);
 	pq_text(&q, 3, locked ? reason : "");
@@ -434,7 +397,7 @@ int pg_rrset_put(struct store_txn *bt, const uint8_t *apex, const uint8_t *owner
 		return rc;
 	}
 	pq_int(&q, 1, zid);
-	pq_blob(&q, 2, key, (size_t)sort_key(lowner, key));
+	pq_blob(&q, 2, key, (size_t)store_sort_key(lowner, key));
 	pq_int(&q, 3, type);
 	pq_blob(&q, 4, lowner, name_len(lowner));
 	pq_int(&q, 5, ttl);
@@ -462,7 +425,7 @@ int pg_rrset_put(struct store_txn *bt, const uint8_t *apex, const uint8_t *owner
 static const char *rrset_text(uint16_t type, const uint8_t *lowner, char buf[PG_NAME_TEXT_MAX + 32])
 {
 	char tn[16], on[PG_NAME_TEXT_MAX];
-	snprintf(buf, PG_NAME_TEXT_MAX + 32, "%s RRset at %s", rr_type_name(type, tn), pg_name_text(lowner, on));
+	snprintf(buf, PG_NAME_TEXT_MAX + 32, "%s RRset at %s", rr_type_name(type, tn), store_name_text(lowner, on));
 	return buf;
 }
 
@@ -477,7 +440,7 @@ static int rrset_key_run(struct pq *q, struct pg_txn *t, bool write, const char 
 	if (rc < 0)
 		return rc;
 	pq_int(q, 1, zid);
-	pq_blob(q, 2, key, (size_t)sort_key(lowner, key));
+	pq_blob(q, 2, key, (size_t)store_sort_key(lowner, key));
 	pq_int(q, 3, type);
 	rc = pq_run(q, t, c, sql, err, errlen);
 	pg_conn_give(t, c);
@@ -631,7 +594,7 @@ int pg_zone_load(struct store_txn *bt, const uint8_t *after, unsigned limit, sto
 	*page = (struct store_page){0};
 	if (limit == 0)
 		return pg_err(err, errlen, TERN_EINVAL, "limit must be at least 1");
-	if ((rc = cursor_key(after, key, &klen, err, errlen)) < 0)
+	if ((rc = store_cursor_key(after, key, &klen, err, errlen)) < 0)
 		return rc;
 	if ((rc = pg_conn_take(t, false, &c, err, errlen)) < 0)
 		return rc;

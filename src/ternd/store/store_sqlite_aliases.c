@@ -34,7 +34,7 @@ int sq_alias_add(struct store_txn *bt, const struct store_alias *a, unsigned lim
 	int n, rc = take_service(a->service, err, errlen);
 	if (rc < 0 || (rc = take_state(a->state, err, errlen)) < 0)
 		return rc;
-	if ((n = sq_take_name(a->name, name, "alias", err, errlen)) < 0)
+	if ((n = store_take_name(a->name, name, "alias", err, errlen)) < 0)
 		return TERN_ENAME;
 	if ((rc = sq_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
@@ -111,7 +111,7 @@ static int keyed(struct store_txn *bt, enum stmt id, const struct store_alias *a
 	int n, rc = take_service(service, err, errlen);
 	if (rc < 0 || (a && (rc = take_state(a->state, err, errlen)) < 0))
 		return rc;
-	if ((n = sq_take_name(in, name, "alias", err, errlen)) < 0)
+	if ((n = store_take_name(in, name, "alias", err, errlen)) < 0)
 		return TERN_ENAME;
 	if ((rc = sq_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
@@ -127,7 +127,7 @@ static int keyed(struct store_txn *bt, enum stmt id, const struct store_alias *a
 	if ((rc = sq_q_step(&q, err, errlen)) >= 0)
 		rc = sqlite3_changes(c->db)
 		         ? 0
-		         : set_err(err, errlen, TERN_ENOTFOUND, "no alias %s", sq_name_text(name, text));
+		         : set_err(err, errlen, TERN_ENOTFOUND, "no alias %s", store_name_text(name, text));
 fail:
 	sq_q_close(&q);
 	sq_conn_give(t, c);

@@ -62,7 +62,7 @@ int sq_acme_account_put(struct store_txn *bt, const char *pem, char *err, size_t
 	struct sq_txn *t = (struct sq_txn *)bt;
 	struct conn *c = NULL;
 	struct q q = {0};
-	int rc = sq_take_text(pem, PEM_MAX, "the account key", err, errlen);
+	int rc = store_take_text(pem, PEM_MAX, "the account key", err, errlen);
 	if (rc < 0 || (rc = sq_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
 	if ((rc = sq_q_open(&q, t, c, ST_ACME_ACCOUNT_PUT, err, errlen)) < 0)
@@ -159,8 +159,8 @@ int sq_cert_put(struct store_txn *bt, const struct store_cert *cr, char *err, si
 	struct conn *c = NULL;
 	struct q q = {0};
 	int rc = take_service(cr->service, err, errlen);
-	if (rc < 0 || (rc = sq_take_text(cr->names, STORE_CERT_TEXT_MAX, "names", err, errlen)) < 0 ||
-	    (rc = sq_take_text(cr->state, sizeof(cr->state) - 1, "state", err, errlen)) < 0)
+	if (rc < 0 || (rc = store_take_text(cr->names, STORE_CERT_TEXT_MAX, "names", err, errlen)) < 0 ||
+	    (rc = store_take_text(cr->state, sizeof(cr->state) - 1, "state", err, errlen)) < 0)
 		return rc;
 	if ((cr->chain && strlen(cr->chain) > PEM_MAX) || (cr->key && strlen(cr->key) > PEM_MAX) ||
 	    (cr->fail_problem && strlen(cr->fail_problem) > PEM_MAX))

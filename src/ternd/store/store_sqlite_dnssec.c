@@ -72,7 +72,7 @@ int sq_dnssec_get(struct store_txn *bt, const uint8_t *apex, struct store_dnssec
 	if ((rc = sq_q_step(&q, err, errlen)) < 0)
 		goto fail;
 	if (rc == 0) {
-		rc = set_err(err, errlen, TERN_ENOTFOUND, "zone %s is not signed", sq_name_text(lapex, zn));
+		rc = set_err(err, errlen, TERN_ENOTFOUND, "zone %s is not signed", store_name_text(lapex, zn));
 		goto fail;
 	}
 	sqlite3_stmt *s = q.s;
@@ -193,7 +193,7 @@ int sq_dnssec_delete(struct store_txn *bt, const uint8_t *apex, char *err, size_
 		goto fail;
 	rc = sqlite3_changes(c->db)
 	         ? 0
-	         : set_err(err, errlen, TERN_ENOTFOUND, "zone %s is not signed", sq_name_text(lapex, zn));
+	         : set_err(err, errlen, TERN_ENOTFOUND, "zone %s is not signed", store_name_text(lapex, zn));
 fail:
 	sq_q_close(&q);
 	sq_conn_give(t, c);
@@ -228,7 +228,7 @@ int sq_key_add(struct store_txn *bt, const uint8_t *apex, struct store_key *k, c
 	struct conn *c = NULL;
 	struct q q = {0};
 	int64_t zid;
-	int rc = sq_take_text(reason, STORE_REASON_MAX, "reason", err, errlen);
+	int rc = store_take_text(reason, STORE_REASON_MAX, "reason", err, errlen);
 	if (rc < 0)
 		return rc;
 	if (!k->pem || k->pem_len == 0 || k->pem_len > DNSSEC_PEM_MAX)
@@ -283,7 +283,7 @@ int sq_key_update(struct store_txn *bt, const uint8_t *apex, const struct store_
 	struct conn *c = NULL;
 	struct q q = {0};
 	int64_t zid;
-	int rc = sq_take_text(reason, STORE_REASON_MAX, "reason", err, errlen);
+	int rc = store_take_text(reason, STORE_REASON_MAX, "reason", err, errlen);
 	if (rc < 0)
 		return rc;
 	if (!key_state((const unsigned char *)store_key_state_name(k->state)))
@@ -309,7 +309,7 @@ int sq_key_update(struct store_txn *bt, const uint8_t *apex, const struct store_
 	if ((rc = sq_q_step(&q, err, errlen)) <= 0) {
 		if (rc == 0)
 			rc = set_err(err, errlen, TERN_ENOTFOUND, "zone %s has no key %" PRId64,
-			             sq_name_text(lapex, zn), k->id);
+			             store_name_text(lapex, zn), k->id);
 		goto fail;
 	}
 	struct store_key ev = *k;
@@ -423,7 +423,7 @@ int sq_key_delete_all(struct store_txn *bt, const uint8_t *apex, const char *rea
 	int64_t zid;
 	struct store_key *gone = NULL;
 	size_t n = 0, cap = 0;
-	int rc = sq_take_text(reason, STORE_REASON_MAX, "reason", err, errlen);
+	int rc = store_take_text(reason, STORE_REASON_MAX, "reason", err, errlen);
 	if (rc < 0)
 		return rc;
 	if ((rc = sq_zone_call(t, true, apex, NULL, lapex, NULL, &c, &zid, err, errlen)) < 0)

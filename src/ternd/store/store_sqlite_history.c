@@ -48,7 +48,7 @@ int sq_journal_append(struct store_txn *bt, const uint8_t *apex, const struct st
 	struct conn *c = NULL;
 	struct q q = {0};
 	int64_t zid;
-	int rc = sq_take_text(e->principal, STORE_PRINCIPAL_MAX, "principal", err, errlen);
+	int rc = store_take_text(e->principal, STORE_PRINCIPAL_MAX, "principal", err, errlen);
 	if (rc < 0 || (rc = rr_list_check(e->removed, e->removed_len, "removed", err, errlen)) < 0 ||
 	    (rc = rr_list_check(e->added, e->added_len, "added", err, errlen)) < 0)
 		return rc;
@@ -121,7 +121,7 @@ static int journal_chain(struct sq_txn *t, struct conn *c, int64_t zid, const ui
 			rc =
 			    set_err(err, errlen, TERN_ENOTFOUND,
 			            "journal of %s has a gap: serial %" PRIu32 " is followed by a change from %" PRIu32,
-			            sq_name_text(lapex, zn), prev_to, from);
+			            store_name_text(lapex, zn), prev_to, from);
 			goto fail;
 		}
 		first = false;
@@ -131,14 +131,14 @@ static int journal_chain(struct sq_txn *t, struct conn *c, int64_t zid, const ui
 			rc = set_err(err, errlen, TERN_ENOTFOUND,
 			             "journal of %s: serial %" PRIu32 " to %" PRIu32
 			             " replaced the zone whole, and no IXFR crosses it",
-			             sq_name_text(lapex, zn), from, prev_to);
+			             store_name_text(lapex, zn), from, prev_to);
 			goto fail;
 		}
 	}
 	if (rc == 0 && prev_to != zone_serial)
 		rc = set_err(err, errlen, TERN_ENOTFOUND,
 		             "journal of %s ends at serial %" PRIu32 ", the zone is at %" PRIu32,
-		             sq_name_text(lapex, zn), prev_to, zone_serial);
+		             store_name_text(lapex, zn), prev_to, zone_serial);
 fail:
 	sq_q_close(&q);
 	return rc;
@@ -155,7 +155,7 @@ int sq_journal_read_from(struct store_txn *bt, const uint8_t *apex, uint32_t ser
 	int64_t zid, start = 0, last = 0;
 	uint32_t zone_serial;
 	bool snapshot = false;
-	int rc = sq_take_name(apex, lapex, "zone", err, errlen);
+	int rc = store_take_name(apex, lapex, "zone", err, errlen);
 	if (rc < 0)
 		return rc;
 	if ((rc = sq_conn_take(t, false, &c, err, errlen)) < 0)
@@ -174,7 +174,7 @@ int sq_journal_read_from(struct store_txn *bt, const uint8_t *apex, uint32_t ser
 		rc = serial == zone_serial
 		         ? 0
 		         : set_err(err, errlen, TERN_ENOTFOUND, "journal of %s does not reach back to serial %" PRIu32,
-		                   sq_name_text(lapex, zn), serial);
+		                   store_name_text(lapex, zn), serial);
 		goto fail;
 	}
 	if ((rc = journal_chain(t, c, zid, lapex, start, zone_serial, &last, err, errlen)) < 0)
@@ -233,7 +233,7 @@ int sq_journal_trim_serial(struct store_txn *bt, const uint8_t *apex, uint32_t s
 	int64_t zid, bound = 0;
 	uint32_t zone_serial;
 	int rc;
-	if ((rc = sq_take_name(apex, lapex, "zone", err, errlen)) < 0)
+	if ((rc = store_take_name(apex, lapex, "zone", err, errlen)) < 0)
 		return rc;
 	if ((rc = sq_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
@@ -255,8 +255,8 @@ int sq_journal_trim_serial(struct store_txn *bt, const uint8_t *apex, uint32_t s
 			goto fail;
 		} else {
 			rc = set_err(err, errlen, TERN_ENOTFOUND,
-			             "journal of %s has no change from or to serial %" PRIu32, sq_name_text(lapex, zn),
-			             serial);
+			             "journal of %s has no change from or to serial %" PRIu32,
+			             store_name_text(lapex, zn), serial);
 			goto fail;
 		}
 		sq_q_close(&q);
@@ -305,8 +305,8 @@ int sq_proposal_create(struct store_txn *bt, const uint8_t *apex, const char *au
 	struct conn *c = NULL;
 	struct q q = {0};
 	int64_t zid;
-	int rc = sq_take_text(author, STORE_PRINCIPAL_MAX, "author", err, errlen);
-	if (rc < 0 || (rc = sq_take_text(body, STORE_BODY_MAX, "proposal body", err, errlen)) < 0)
+	int rc = store_take_text(author, STORE_PRINCIPAL_MAX, "author", err, errlen);
+	if (rc < 0 || (rc = store_take_text(body, STORE_BODY_MAX, "proposal body", err, errlen)) < 0)
 		return rc;
 	if ((rc = sq_zone_call(t, true, apex, NULL, lapex, NULL, &c, &zid, err, errlen)) < 0)
 		return rc;
@@ -407,7 +407,7 @@ int sq_proposal_set_status(struct store_txn *bt, int64_t id, enum store_proposal
 	struct q q = {0};
 	enum store_proposal_status need =
 	    status == STORE_PROPOSAL_APPLIED ? STORE_PROPOSAL_APPROVED : STORE_PROPOSAL_PENDING;
-	int rc = sq_take_text(principal, STORE_PRINCIPAL_MAX, "principal", err, errlen);
+	int rc = store_take_text(principal, STORE_PRINCIPAL_MAX, "principal", err, errlen);
 	if (rc < 0)
 		return rc;
 	if (status != STORE_PROPOSAL_APPROVED && status != STORE_PROPOSAL_REJECTED && status != STORE_PROPOSAL_APPLIED)

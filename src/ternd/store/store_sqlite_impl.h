@@ -5,13 +5,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ternd/store/store_common.h"
 #include "ternd/base/event.h"
 #include "ternd/store/store.h"
 
 #define BUSY_TIMEOUT_MS 5000
 #define POOL_IDLE_MAX 8
-#define SORT_KEY_MAX (2 * NAME_MAXLEN)
-#define NAME_TEXT_MAX 1024 /* presentation form, escapes included */
+#define SORT_KEY_MAX STORE_SORT_KEY_MAX
+#define NAME_TEXT_MAX STORE_NAME_TEXT_MAX
 
 /* Every statement the operations run (their SQL in store_sqlite_stmt.c). */
 enum stmt {
@@ -202,7 +203,6 @@ const uint8_t *sq_col_blob(sqlite3_stmt *s, int i, size_t *len);
 void sq_col_name(sqlite3_stmt *s, int i, uint8_t out[NAME_MAXLEN]);
 void sq_col_text(sqlite3_stmt *s, int i, char *out, size_t cap);
 int sq_exec_sql(struct conn *c, const char *sql, char *err, size_t errlen);
-const char *sq_name_text(const uint8_t *name, char buf[NAME_TEXT_MAX]);
 void sq_q_blob(struct q *q, int i, const void *p, size_t n);
 void sq_q_close(struct q *q);
 void sq_q_int(struct q *q, int i, int64_t v);
@@ -210,8 +210,6 @@ void sq_q_null(struct q *q, int i);
 int sq_q_open(struct q *q, struct sq_txn *t, struct conn *c, enum stmt id, char *err, size_t errlen);
 int sq_q_step(struct q *q, char *err, size_t errlen);
 void sq_q_text(struct q *q, int i, const char *s);
-int sq_take_name(const uint8_t *in, uint8_t out[NAME_MAXLEN], const char *what, char *err, size_t errlen);
-int sq_take_text(const char *s, size_t max, const char *what, char *err, size_t errlen);
 int sq_walk_rows(struct q *q, unsigned limit, row_fn each, const struct walk *w, struct store_page *page, char *err,
                  size_t errlen);
 

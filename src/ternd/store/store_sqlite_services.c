@@ -34,10 +34,10 @@ int sq_service_put(struct store_txn *bt, const struct store_service *s, bool cre
 	struct q q = {0};
 	uint8_t canonical[NAME_MAXLEN];
 	int n, rc = take_id(s->id, err, errlen);
-	if (rc < 0 || (rc = sq_take_text(s->deployment, STORE_BODY_MAX, "deployment", err, errlen)) < 0)
+	if (rc < 0 || (rc = store_take_text(s->deployment, STORE_BODY_MAX, "deployment", err, errlen)) < 0)
 		return rc;
-	if (create && ((rc = sq_take_text(s->tenant, STORE_TENANT_MAX, "tenant id", err, errlen)) < 0 ||
-	               (n = sq_take_name(s->canonical, canonical, "canonical", err, errlen)) < 0))
+	if (create && ((rc = store_take_text(s->tenant, STORE_TENANT_MAX, "tenant id", err, errlen)) < 0 ||
+	               (n = store_take_name(s->canonical, canonical, "canonical", err, errlen)) < 0))
 		return rc < 0 ? rc : TERN_ENAME;
 	if ((rc = sq_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
@@ -103,7 +103,7 @@ int sq_service_list(struct store_txn *bt, const char *tenant, store_service_fn f
 	struct sq_txn *t = (struct sq_txn *)bt;
 	struct conn *c = NULL;
 	struct q q = {0};
-	int rc = sq_take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen);
+	int rc = store_take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen);
 	if (rc < 0 || (rc = sq_conn_take(t, false, &c, err, errlen)) < 0)
 		return rc;
 	if ((rc = sq_q_open(&q, t, c, ST_SERVICE_LIST, err, errlen)) < 0)
@@ -121,7 +121,7 @@ int sq_service_count(struct store_txn *bt, const char *tenant, uint64_t *n, char
 	struct sq_txn *t = (struct sq_txn *)bt;
 	struct conn *c = NULL;
 	struct q q = {0};
-	int rc = sq_take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen);
+	int rc = store_take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen);
 	if (rc < 0 || (rc = sq_conn_take(t, false, &c, err, errlen)) < 0)
 		return rc;
 	if ((rc = sq_q_open(&q, t, c, ST_SERVICE_COUNT, err, errlen)) < 0)

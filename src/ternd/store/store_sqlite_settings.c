@@ -16,7 +16,7 @@ int sq_setting_put(struct store_txn *bt, const char *name, const void *value, si
 	struct sq_txn *t = (struct sq_txn *)bt;
 	struct conn *c = NULL;
 	struct q q = {0};
-	int rc = sq_take_text(name, SETTING_NAME_MAX, "setting name", err, errlen);
+	int rc = store_take_text(name, SETTING_NAME_MAX, "setting name", err, errlen);
 	if (rc < 0)
 		return rc;
 	if (len > STORE_SETTING_MAX)
@@ -46,7 +46,7 @@ int sq_setting_get(struct store_txn *bt, const char *name, void **value, size_t 
 	struct q q = {0};
 	*value = NULL;
 	*len = 0;
-	int rc = sq_take_text(name, SETTING_NAME_MAX, "setting name", err, errlen);
+	int rc = store_take_text(name, SETTING_NAME_MAX, "setting name", err, errlen);
 	if (rc < 0 || (rc = sq_conn_take(t, false, &c, err, errlen)) < 0)
 		return rc;
 	if ((rc = sq_q_open(&q, t, c, ST_SETTING_GET, err, errlen)) < 0)
@@ -83,7 +83,7 @@ int sq_usage_add(struct store_txn *bt, const struct store_usage_row *r, char *er
 	struct sq_txn *t = (struct sq_txn *)bt;
 	struct conn *c = NULL;
 	struct q q = {0};
-	int rc = sq_take_text(r->tenant, STORE_TENANT_MAX, "tenant", err, errlen);
+	int rc = store_take_text(r->tenant, STORE_TENANT_MAX, "tenant", err, errlen);
 	if (rc < 0 && r->tenant[0])
 		return rc;
 	if (r->queries > INT64_MAX)

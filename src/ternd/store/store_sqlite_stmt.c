@@ -170,33 +170,6 @@ __attribute__((format(printf, 3, 4))) void sq_errf(char *err, size_t errlen, con
 	}
 }
 
-const char *sq_name_text(const uint8_t *name, char buf[NAME_TEXT_MAX])
-{
-	if (name_to_text(name, buf, NAME_TEXT_MAX) < 0)
-		snprintf(buf, NAME_TEXT_MAX, "(unprintable name)");
-	return buf;
-}
-
-/* Checks a caller's wire name and copies it lower-cased. */
-int sq_take_name(const uint8_t *in, uint8_t out[NAME_MAXLEN], const char *what, char *err, size_t errlen)
-{
-	int n = in ? name_check(in, NAME_MAXLEN) : TERN_ENAME;
-	if (n < 0)
-		return set_err(err, errlen, TERN_ENAME, "bad %s name", what);
-	name_lower_copy(out, in, (size_t)n);
-	return n;
-}
-
-/* Checks a caller's string: present, 1..max bytes. */
-int sq_take_text(const char *s, size_t max, const char *what, char *err, size_t errlen)
-{
-	if (!s || !*s)
-		return set_err(err, errlen, TERN_EINVAL, "%s is empty", what);
-	if (strnlen(s, max + 1) > max)
-		return set_err(err, errlen, TERN_EINVAL, "%s is longer than %zu bytes", what, max);
-	return 0;
-}
-
 /* Maps an SQLite failure to a TERN_E* and notes when it took the transaction down with it. */
 static int db_error(struct q *q, int src, char *err, size_t errlen)
 {

@@ -10,7 +10,7 @@
 
 static int take_key(const struct store_tsig_key *k, char *err, size_t errlen)
 {
-	int rc = sq_take_text(k->tenant, STORE_TENANT_MAX, "tenant", err, errlen);
+	int rc = store_take_text(k->tenant, STORE_TENANT_MAX, "tenant", err, errlen);
 	if (rc < 0)
 		return rc;
 	if (strcmp(k->algorithm, "hmac-sha256") != 0 && strcmp(k->algorithm, "hmac-sha512") != 0)
@@ -33,7 +33,7 @@ int sq_tsig_key_add(struct store_txn *bt, const struct store_tsig_key *k, unsign
 	int n, rc = take_key(k, err, errlen);
 	if (rc < 0)
 		return rc;
-	if ((n = sq_take_name(k->name, name, "TSIG key", err, errlen)) < 0)
+	if ((n = store_take_name(k->name, name, "TSIG key", err, errlen)) < 0)
 		return TERN_ENAME;
 	if ((rc = sq_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
@@ -90,7 +90,7 @@ int sq_tsig_key_list(struct store_txn *bt, const char *tenant, store_tsig_key_fn
 	struct sq_txn *t = (struct sq_txn *)bt;
 	struct conn *c = NULL;
 	struct q q = {0};
-	int rc = tenant ? sq_take_text(tenant, STORE_TENANT_MAX, "tenant", err, errlen) : 0;
+	int rc = tenant ? store_take_text(tenant, STORE_TENANT_MAX, "tenant", err, errlen) : 0;
 	if (rc < 0 || (rc = sq_conn_take(t, false, &c, err, errlen)) < 0)
 		return rc;
 	if ((rc = sq_q_open(&q, t, c, tenant ? ST_TSIG_KEY_LIST : ST_TSIG_KEY_LIST_ALL, err, errlen)) < 0)
@@ -112,10 +112,10 @@ int sq_tsig_key_delete(struct store_txn *bt, const char *tenant, const uint8_t *
 	struct q q = {0};
 	uint8_t name[NAME_MAXLEN];
 	char text[NAME_TEXT_MAX];
-	int n, rc = sq_take_text(tenant, STORE_TENANT_MAX, "tenant", err, errlen);
+	int n, rc = store_take_text(tenant, STORE_TENANT_MAX, "tenant", err, errlen);
 	if (rc < 0)
 		return rc;
-	if ((n = sq_take_name(in, name, "TSIG key", err, errlen)) < 0)
+	if ((n = store_take_name(in, name, "TSIG key", err, errlen)) < 0)
 		return TERN_ENAME;
 	if ((rc = sq_conn_take(t, true, &c, err, errlen)) < 0)
 		return rc;
@@ -126,7 +126,7 @@ int sq_tsig_key_delete(struct store_txn *bt, const char *tenant, const uint8_t *
 	if ((rc = sq_q_step(&q, err, errlen)) >= 0)
 		rc = sqlite3_changes(c->db)
 		         ? 0
-		         : set_err(err, errlen, TERN_ENOTFOUND, "no TSIG key %s", sq_name_text(name, text));
+		         : set_err(err, errlen, TERN_ENOTFOUND, "no TSIG key %s", store_name_text(name, text));
 fail:
 	sq_q_close(&q);
 	sq_conn_give(t, c);

@@ -14,31 +14,6 @@
 
 /* ---- Keys and zone lookups ---- */
 
-/* RFC 4034 6.1 canonical order as plain byte order: the labels from the root down, each ended by
- * 00, with octet 00 written 01 01 and 01 written 01 02. An ancestor's key is a prefix of its
- * descendants' keys, so memcmp-then-length order (SQLite BLOB, PostgreSQL bytea) is canonical
- * order. The name must be lower-cased. */
-static int sort_key(const uint8_t *lname, uint8_t key[SORT_KEY_MAX])
-{
-	uint8_t offs[NAME_MAXLABELS];
-	int n = 0, len = 0;
-	for (int o = 0; lname[o]; o += lname[o] + 1)
-		offs[n++] = (uint8_t)o;
-	while (n > 0) {
-		const uint8_t *l = lname + offs[--n];
-		for (int i = 1; i <= l[0]; i++) {
-			if (l[i] <= 1) {
-				key[len++] = 1;
-				key[len++] = (uint8_t)(l[i] + 1);
-			} else {
-				key[len++] = l[i];
-			}
-		}
-		key[len++] = 0;
-	}
-	return len;
-}
-
 /* The id (and serial) of the zone with this lower-cased apex; TERN_ENOTFOUND names it. */
 int sq_zone_id(struct sq_txn *t, struct conn *c, const uint8_t *lapex, int64_t *id, uint32_t *serial, char *err,
                size_t errlen)
@@ -56,7 +31,7 @@ int sq_zone_id(struct sq_txn *t, struct conn *c, const uint8_t *lapex, int64_t *
 		rc = 0;
 	} else if (rc >= 0) {
 		char zn[NAME_TEXT_MAX];
-		rc = set_err(err, errlen, TERN_ENOTFOUND, "no zone %s", sq_name_text(lapex, zn));
+		rc = set_err(err, errlen, TERN_ENOTFOUND, "no zone %s", store_name_text(lapex, zn));
 	}
 	sq_q_close(&q);
 	return rc;
@@ -68,15 +43,15 @@ int sq_zone_call(struct sq_txn *t, bool write, const uint8_t *apex, const uint8_
                  uint8_t lowner[NAME_MAXLEN], struct conn **c, int64_t *zid, char *err, size_t errlen)
 {
 	char zn[NAME_TEXT_MAX], on[NAME_TEXT_MAX];
-	int rc = sq_take_name(apex, lapex, "zone", err, errlen);
+	int rc = store_take_name(apex, lapex, "zone", err, errlen);
 	if (rc < 0)
 		return rc;
 	if (lowner) {
-		if ((rc = sq_take_name(owner, lowner, "owner", err, errlen)) < 0)
+		if ((rc = store_take_name(owner, lowner, "owner", err, errlen)) < 0)
 			return rc;
 		if (!name_in(lowner, lapex))
 			return set_err(err, errlen, TERN_EINVAL, "owner %s is outside zone %s",
-			               sq_name_text(lowner, on), sq_name_text(lapex, zn));
+			               store_name_text(lowner, on), store_name_text(lapex, zn));
 	}
 	if ((rc = sq_conn_take(t, write, c, err, errlen)) < 0)
 		return rc;
@@ -128,10 +103,10 @@ int sq_zone_create(struct store_txn *bt, struct store_zone *z, char *err, size_t
 	char zn[NAME_TEXT_MAX];
 	struct conn *c = NULL;
 	struct q q = {0};
-	int n = sq_take_name(z->apex, lapex, "zone", err, errlen), rc;
+	int n = store_take_name(z->apex, lapex, "zone", err, errlen), rc;
 	if (n < 0)
 		return n;
-	if ((rc = sq_take_text(z->tenant, STORE_TENANT_MAX, "tenant id", err, errlen)) < 0)
+	if ((rc = store_take_text(z->tenant, STORE_TENANT_MAX, "tenant id", err, errlen)) < 0)
 		return rc;
 	if (z->serial_policy != STORE_SERIAL_DATE && z->serial_policy != STORE_SERIAL_INCREMENT)
 		return set_err(err, errlen, TERN_EINVAL, "unknown serial policy %d", (int)z->serial_policy);
@@ -144,13 +119,13 @@ int sq_zone_create(struct store_txn *bt, struct store_zone *z, char *err, size_t
 		rc = set_err(err, errlen, TERN_EINVAL,
 		             "zone %s had serial %" PRIu32 " before it was deleted: serial %" PRIu32
 		             " is not above it (RFC 1982), so its secondaries would not refresh",
-		             sq_name_text(lapex, zn), past, z->serial);
+		             store_name_text(lapex, zn), past, z->serial);
 		goto fail;
 	}
 	if ((rc = sq_q_open(&q, t, c, ST_ZONE_INSERT, err, errlen)) < 0)
 		goto fail;
 	sq_q_blob(&q, 1, lapex, (size_t)n);
-	sq_q_blob(&q, 2, key, (size_t)sort_key(lapex, key));
+	sq_q_blob(&q, 2, key, (size_t)store_sort_key(lapex, key));
 	sq_q_text(&q, 3, z->tenant);
 	sq_q_int(&q, 4, z->serial);
 	sq_q_text(&q, 5, z->serial_policy == STORE_SERIAL_DATE ? "date" : "increment");
@@ -158,7 +133,7 @@ int sq_zone_create(struct store_txn *bt, struct store_zone *z, char *err, size_t
 	sq_q_int(&q, 7, z->signed_downstream);
 	rc = sq_q_step(&q, err, errlen);
 	if (rc == TERN_EEXIST) {
-		rc = set_err(err, errlen, TERN_EEXIST, "zone %s already exists", sq_name_text(lapex, zn));
+		rc = set_err(err, errlen, TERN_EEXIST, "zone %s already exists", store_name_text(lapex, zn));
 		goto fail;
 	}
 	if (rc < 0)
@@ -182,7 +157,7 @@ int sq_zone_get(struct store_txn *bt, const uint8_t *apex, struct store_zone *ou
 	char zn[NAME_TEXT_MAX];
 	struct conn *c = NULL;
 	struct q q = {0};
-	int n = sq_take_name(apex, lapex, "zone", err, errlen), rc;
+	int n = store_take_name(apex, lapex, "zone", err, errlen), rc;
 	if (n < 0)
 		return n;
 	if ((rc = sq_conn_take(t, false, &c, err, errlen)) < 0)
@@ -192,7 +167,7 @@ int sq_zone_get(struct store_txn *bt, const uint8_t *apex, struct store_zone *ou
 	sq_q_blob(&q, 1, lapex, (size_t)n);
 	rc = sq_q_step(&q, err, errlen);
 	if (rc == 0)
-		rc = set_err(err, errlen, TERN_ENOTFOUND, "no zone %s", sq_name_text(lapex, zn));
+		rc = set_err(err, errlen, TERN_ENOTFOUND, "no zone %s", store_name_text(lapex, zn));
 	if (rc < 0)
 		goto fail;
 	zone_from_row(q.s, out);
@@ -211,22 +186,6 @@ static int zone_row(sqlite3_stmt *s, const struct walk *w, struct store_page *pa
 	return w->zone(&z, w->arg);
 }
 
-/* The key a page after the zone `after` starts from (none: the first page, klen 0): key || 00 is
- * the smallest key above after's, so ">= it" is "> the cursor". */
-static int cursor_key(const uint8_t *after, uint8_t key[SORT_KEY_MAX + 1], size_t *klen, char *err, size_t errlen)
-{
-	uint8_t lafter[NAME_MAXLEN];
-	int rc;
-	*klen = 0;
-	if (!after)
-		return 0;
-	if ((rc = sq_take_name(after, lafter, "cursor", err, errlen)) < 0)
-		return rc;
-	*klen = (size_t)sort_key(lafter, key);
-	key[(*klen)++] = 0;
-	return 0;
-}
-
 int sq_zone_list(struct store_txn *bt, const char *tenant, const uint8_t *after, unsigned limit, store_zone_fn fn,
                  void *arg, struct store_page *page, char *err, size_t errlen)
 {
@@ -238,9 +197,9 @@ int sq_zone_list(struct store_txn *bt, const char *tenant, const uint8_t *after,
 	int rc;
 	if (limit == 0)
 		return set_err(err, errlen, TERN_EINVAL, "limit must be at least 1");
-	if (tenant && (rc = sq_take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen)) < 0)
+	if (tenant && (rc = store_take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen)) < 0)
 		return rc;
-	if ((rc = cursor_key(after, key, &klen, err, errlen)) < 0)
+	if ((rc = store_cursor_key(after, key, &klen, err, errlen)) < 0)
 		return rc;
 	if ((rc = sq_conn_take(t, false, &c, err, errlen)) < 0)
 		return rc;
@@ -262,7 +221,7 @@ int sq_zone_count(struct store_txn *bt, const char *tenant, uint64_t *n, char *e
 	struct sq_txn *t = (struct sq_txn *)bt;
 	struct conn *c = NULL;
 	struct q q = {0};
-	int rc = sq_take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen);
+	int rc = store_take_text(tenant, STORE_TENANT_MAX, "tenant id", err, errlen);
 	if (rc < 0)
 		return rc;
 	if ((rc = sq_conn_take(t, false, &c, err, errlen)) < 0)
@@ -290,7 +249,7 @@ static int zone_row_write(struct sq_txn *t, enum stmt id, const uint8_t *apex, i
 	char zn[NAME_TEXT_MAX];
 	struct conn *c = NULL;
 	struct q q = {0};
-	int n = sq_take_name(apex, lapex, "zone", err, errlen), rc;
+	int n = store_take_name(apex, lapex, "zone", err, errlen), rc;
 	if (n < 0)
 		return n;
 	if ((rc = sq_conn_take(t, true, &c, err, errlen)) < 0)
@@ -310,7 +269,8 @@ static int zone_row_write(struct sq_txn *t, enum stmt id, const uint8_t *apex, i
 	}
 	if ((rc = sq_q_step(&q, err, errlen)) < 0)
 		goto fail;
-	rc = sqlite3_changes(c->db) ? 0 : set_err(err, errlen, TERN_ENOTFOUND, "no zone %s", sq_name_text(lapex, zn));
+	rc =
+	    sqlite3_changes(c->db) ? 0 : set_err(err, errlen, TERN_ENOTFOUND, "no zone %s", store_name_text(lapex, zn));
 fail:
 	sq_q_close(&q);
 	sq_conn_give(t, c);
@@ -330,14 +290,14 @@ int sq_zone_past_serial(struct store_txn *bt, const uint8_t *apex, uint32_t *ser
 	uint8_t lapex[NAME_MAXLEN];
 	char zn[NAME_TEXT_MAX];
 	struct conn *c = NULL;
-	int rc = sq_take_name(apex, lapex, "zone", err, errlen);
+	int rc = store_take_name(apex, lapex, "zone", err, errlen);
 	if (rc < 0)
 		return rc;
 	if ((rc = sq_conn_take(t, false, &c, err, errlen)) < 0)
 		return rc;
 	rc = past_serial(t, c, lapex, serial, err, errlen);
 	if (rc == 0)
-		rc = set_err(err, errlen, TERN_ENOTFOUND, "zone %s was never deleted", sq_name_text(lapex, zn));
+		rc = set_err(err, errlen, TERN_ENOTFOUND, "zone %s was never deleted", store_name_text(lapex, zn));
 	sq_conn_give(t, c);
 	return rc < 0 ? rc : 0;
 }
@@ -356,7 +316,7 @@ int sq_zone_set_lock(struct store_txn *bt, const uint8_t *apex, bool locked, con
                      size_t errlen)
 {
 	int rc;
-	if (locked && (rc = sq_take_text(reason, STORE_REASON_MAX, "lock reason", err, errlen)) < 0)
+	if (locked && (rc = store_take_text(reason, STORE_REASON_MAX, "lock reason", err, errlen)) < 0)
 		return rc;
 	return zone_row_write((struct sq_txn *)bt, ST_ZONE_LOCK, apex, locked, locked ? reason : "", err, errlen);
 }
@@ -426,7 +386,7 @@ int sq_rrset_put(struct store_txn *bt, const uint8_t *apex, const uint8_t *owner
 	if ((rc = sq_q_open(&q, t, c, ST_RRSET_PUT, err, errlen)) < 0)
 		goto fail;
 	sq_q_int(&q, 1, zid);
-	sq_q_blob(&q, 2, key, (size_t)sort_key(lowner, key));
+	sq_q_blob(&q, 2, key, (size_t)store_sort_key(lowner, key));
 	sq_q_int(&q, 3, type);
 	sq_q_blob(&q, 4, lowner, name_len(lowner));
 	sq_q_int(&q, 5, ttl);
@@ -451,7 +411,7 @@ fail:
 static const char *rrset_text(uint16_t type, const uint8_t *lowner, char buf[NAME_TEXT_MAX + 32])
 {
 	char tn[16], on[NAME_TEXT_MAX];
-	snprintf(buf, NAME_TEXT_MAX + 32, "%s RRset at %s", rr_type_name(type, tn), sq_name_text(lowner, on));
+	snprintf(buf, NAME_TEXT_MAX + 32, "%s RRset at %s", rr_type_name(type, tn), store_name_text(lowner, on));
 	return buf;
 }
 
@@ -472,7 +432,7 @@ static int rrset_key_q(struct q *q, struct sq_txn *t, bool write, enum stmt id, 
 	sq_q_int(q, 1, zid);
 	sq_q_int(q, 3, type);
 	/* key lives on this frame and the caller steps later: SQLite keeps its own copy */
-	int src = sqlite3_bind_blob(q->s, 2, key, sort_key(lowner, key), SQLITE_TRANSIENT);
+	int src = sqlite3_bind_blob(q->s, 2, key, store_sort_key(lowner, key), SQLITE_TRANSIENT);
 	if (!q->bind_rc)
 		q->bind_rc = src;
 	return 0;
@@ -659,7 +619,7 @@ int sq_zone_load(struct store_txn *bt, const uint8_t *after, unsigned limit, sto
 	int rc;
 	if (limit == 0)
 		return set_err(err, errlen, TERN_EINVAL, "limit must be at least 1");
-	if ((rc = cursor_key(after, key, &klen, err, errlen)) < 0)
+	if ((rc = store_cursor_key(after, key, &klen, err, errlen)) < 0)
 		return rc;
 	if ((rc = sq_conn_take(t, false, &c, err, errlen)) < 0)
 		return rc;

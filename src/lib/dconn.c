@@ -940,6 +940,14 @@ static const char *spf_rules_problem(const char *s)
 	return NULL;
 }
 
+/* spf_rules_problem() as culprit() asks it. */
+static bool spf_rules_ok(const char *s, uint8_t *rd, uint16_t *len)
+{
+	(void)rd;
+	*len = 0;
+	return !spf_rules_problem(s);
+}
+
 /* Whether the term t (l octets) is one of the record's terms. */
 static bool spf_has(const char *rec, size_t len, const char *t, size_t l)
 {
@@ -1190,6 +1198,8 @@ int dconn_expand(const struct dconn_template *t, const struct dconn_query *q, st
 				const char *problem = spf_rules_problem(buf);
 				char spf[DCONN_TXT_MAX + 16];
 				if (problem || strlen(buf) + 12 > DCONN_TXT_MAX) {
+					if (problem) /* the variable to blame: not always the first of the field */
+						culprit(r->value, q, fqdn, spf_rules_ok, var, sizeof(var));
 					snprintf(field, fcap, "%s", var[0] ? var : what);
 					snprintf(why, wcap, "records[%zu].spfRules: \"%.100s\": %s", i, buf,
 					         problem ? problem : "too long");

@@ -279,7 +279,8 @@ static const char TYPES_T[] =
     "{\"type\":\"SRV\",\"name\":\"@\",\"ttl\":\"3600\",\"priority\":\"10\",\"weight\":\"%w%\",\"port\":\"%port%\","
     "\"protocol\":\"%proto%\",\"service\":\"_%svc%\",\"target\":\"%target%\"},"
     "{\"type\":\"CAA\",\"host\":\"@\",\"ttl\":300,\"data\":\"0 %tag% \\\"%ca%\\\"\"},"
-    "{\"type\":\"SPFM\",\"host\":\"@\",\"spfRules\":\"%rules%\"}]}";
+    "{\"type\":\"SPFM\",\"host\":\"@\",\"spfRules\":\"%rules%\"},"
+    "{\"type\":\"SPFM\",\"host\":\"m\",\"ttl\":60,\"spfRules\":\"include:%inc% %more%\"}]}";
 
 static int expand_types(const char *raw, struct dconn_rr **rr, size_t *n, char *field, char *why)
 {
@@ -300,13 +301,13 @@ static void test_types(void **state)
 	char field[80] = "", why[256] = "", text[NAME_MAXLEN * 4 + 1];
 	struct dconn_rr *rr = NULL;
 	size_t n = 0;
-	int rc =
-	    expand_types("domain=example.com&host=shop&w=20&port=5061&proto=_TLS&svc=sip&target=sip.t.test&tag=issue&"
-	                 "ca=ca.test%3B%20policy%3Dev&rules=include%3Aspf.t.test%20ip4%3A192.0.2.0%2F24",
-	                 &rr, &n, field, why);
+	int rc = expand_types(
+	    "domain=example.com&host=shop&w=20&port=5061&proto=_TLS&svc=sip&target=sip.t.test&tag=issue&"
+	    "ca=ca.test%3B%20policy%3Dev&rules=include%3Aspf.t.test%20ip4%3A192.0.2.0%2F24&inc=x.test&more=mx",
+	    &rr, &n, field, why);
 	if (rc != 0)
 		fail_msg("%s: %s", field, why);
-	assert_int_equal(n, 3);
+	assert_int_equal(n, 4);
 	name_to_text(rr[0].owner, text, sizeof(text));
 	assert_string_equal(text, "_sip._tls.shop.example.com.");
 	assert_int_equal(rr[0].type, RR_SRV);
@@ -320,26 +321,51 @@ static void test_types(void **state)
 	const char spf[] = "v=spf1 include:spf.t.test ip4:192.0.2.0/24 ~all";
 	assert_int_equal(rr[2].rdata[0], strlen(spf));
 	assert_memory_equal(rr[2].rdata + 1, spf, strlen(spf));
+	assert_true(rr[3].spfm && !rr[3].ttl_default && rr[3].ttl == 60);
 	free(rr);
 	static const struct {
 		const char *raw, *field;
 	} bad[] = {
 	    /* a port over 65535, a weight that is not a number */
-	    {"domain=example.com&w=1&port=65536&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=a", "port"},
-	    {"domain=example.com&w=-1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=a", "w"},
+	    {"domain=example.com&w=1&port=65536&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=a&inc=i.test&more="
+	     "mx",
+	     "port"},
+	    {"domain=example.com&w=-1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=a&inc=i.test&more=mx",
+	     "w"},
 	    /* the service or protocol made two labels, or another name: the owner would move */
-	    {"domain=example.com&w=1&port=1&proto=tcp.evil.test&svc=x&target=t.test&tag=issue&ca=c&rules=a", "proto"},
-	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x.&target=t.test&tag=issue&ca=c&rules=a", "svc"},
-	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t%20est&tag=issue&ca=c&rules=a", "target"},
+	    {"domain=example.com&w=1&port=1&proto=tcp.evil.test&svc=x&target=t.test&tag=issue&ca=c&rules=a&inc=i.test&"
+	     "more=mx",
+	     "proto"},
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x.&target=t.test&tag=issue&ca=c&rules=a&inc=i.test&more=mx",
+	     "svc"},
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t%20est&tag=issue&ca=c&rules=a&inc=i.test&more=mx",
+	     "target"},
 	    /* a CAA tag with a space, a value closing its quote */
-	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=is%20sue&ca=c&rules=a", "tag"},
-	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c%22%20x%20%22y&rules=a", "ca"},
-	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c%5C&rules=a", "ca"},
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=is%20sue&ca=c&rules=a&inc=i.test&more=mx",
+	     "tag"},
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c%22%20x%20%22y&rules=a&inc=i."
+	     "test&more=mx",
+	     "ca"},
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c%5C&rules=a&inc=i.test&more=mx",
+	     "ca"},
 	    /* SPF rules with a quote, their own all, another version, nothing */
-	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=a%22%20b", "rules"},
-	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=a%20-all", "rules"},
-	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=v%3Dspf1%20a", "rules"},
-	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=%20", "rules"},
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=a%22%20b&inc=i.test&"
+	     "more=mx",
+	     "rules"},
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=a%20-all&inc=i.test&"
+	     "more=mx",
+	     "rules"},
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=v%3Dspf1%20a&inc=i.test&"
+	     "more=mx",
+	     "rules"},
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=%20&inc=i.test&more=mx",
+	     "rules"},
+	    /* the second variable of the rules to blame, not the first */
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=a&inc=i.test&more=%"
+	     "3Fall",
+	     "more"},
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=a&inc=i%22t&more=mx",
+	     "inc"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		field[0] = 0;

@@ -1032,7 +1032,7 @@ static void txt_rdata(const char *s, uint8_t *rd, uint16_t *len)
 int dconn_expand(const struct dconn_template *t, const struct dconn_query *q, struct dconn_rr **out, size_t *n,
                  char *field, size_t fcap, char *why, size_t wcap)
 {
-	char fqdn[512], buf[DCONN_TXT_MAX + 1], var[80];
+	char fqdn[512], buf[DCONN_TXT_MAX + 1] = "", var[80];
 	snprintf(fqdn, sizeof(fqdn), "%s%s%s", q->host, *q->host ? "." : "", q->domain);
 	*out = NULL;
 	*n = 0;

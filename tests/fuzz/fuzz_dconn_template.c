@@ -1,10 +1,10 @@
 /* libFuzzer harness for Domain Connect templates (lib/dconn.c): the input is a template file.
  * dconn_template_parse() must accept only ids of 1 to 64 characters, 1 to 64 records of the nine
- * types (A, AAAA, CNAME, MX, NS, TXT, SRV, CAA, SPFM: SRV with all its fields); a refusal has a printable "FIELD: why" message and leaves
- * nothing. An accepted template is then made for domain example.com, host www, with variables
- * a=1, ip=192.0.2.1, t=x.y: every record made has its owner at or below www.example.com, TXT data
- * in well-formed strings, an SPFM record "v=spf1 ... ~all" without a quote, an SRV owner
- * _service._protocol under it, and a refusal names a field. */
+ * types (A, AAAA, CNAME, MX, NS, TXT, SRV, CAA, SPFM: SRV with all its fields); a refusal has a
+ * printable "FIELD: why" message and leaves nothing. An accepted template is then made for domain
+ * example.com, host www, with variables a=1, ip=192.0.2.1, t=x.y: every record made has its owner
+ * at or below www.example.com, TXT data in well-formed strings, an SPFM record "v=spf1 ... ~all"
+ * without a quote, an SRV owner _service._protocol under it, and a refusal names a field. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,8 +57,8 @@ static void check_made(const struct dconn_rr *rr, size_t n)
 				at += sl;
 			}
 			spf[w] = 0;
-			if (rr[i].type != RR_TXT || strncmp(spf, "v=spf1 ", 7) || w < 12 || strcmp(spf + w - 5, " ~all") ||
-			    strchr(spf, '"') || strchr(spf, '\\'))
+			if (rr[i].type != RR_TXT || strncmp(spf, "v=spf1 ", 7) || w < 12 ||
+			    strcmp(spf + w - 5, " ~all") || strchr(spf, '"') || strchr(spf, '\\'))
 				fail("an SPFM record that is not v=spf1 RULES ~all");
 		}
 		if (rr[i].type == RR_SRV && (text[0] != '_' || !strstr(text, "._")))

@@ -177,6 +177,10 @@ void dconn_template_clear(struct dconn_template *t)
 		free(r->value);
 		free(r->ttl);
 		free(r->priority);
+		free(r->service);
+		free(r->protocol);
+		free(r->weight);
+		free(r->port);
 		free(r->txt_prefix);
 	}
 	free(t->records);
@@ -218,34 +222,70 @@ static int parse_record(json_t *o, size_t i, struct dconn_record *r, char *err, 
 	static const struct {
 		const char *name;
 		uint16_t type;
-	} types[] = {{"A", RR_A},   {"AAAA", RR_AAAA}, {"CNAME", RR_CNAME},
-	             {"MX", RR_MX}, {"NS", RR_NS},     {"TXT", RR_TXT}};
+	} types[] = {{"A", RR_A},     {"AAAA", RR_AAAA}, {"CNAME", RR_CNAME}, {"MX", RR_MX},   {"NS", RR_NS},
+	             {"TXT", RR_TXT}, {"SRV", RR_SRV},   {"CAA", RR_CAA},     {"SPFM", RR_TXT}};
 	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++)
 		if (!strcasecmp(type, types[t].name))
 			r->type = types[t].type;
+	r->spfm = !strcasecmp(type, "SPFM");
 	if (!r->type) {
-		snprintf(err, errlen, "%stype: %.32s is not supported here (A, AAAA, CNAME, MX, NS, TXT)", where, type);
+		const char *reason = !strcasecmp(type, "REDIR301") || !strcasecmp(type, "REDIR302")
+		                         ? "needs a web redirect service, which this provider does not run"
+		                     : !strcasecmp(type, "APEXCNAME")
+		                         ? "needs a CNAME at the zone's apex answered flattened (an ALIAS), which this "
+		                           "provider does not "
+		                           "serve"
+		                         : "is not supported here (A, AAAA, CNAME, MX, NS, TXT, SRV, CAA, SPFM)";
+		snprintf(err, errlen, "%stype: %.32s %s", where, type, reason);
 		free(type);
 		return TERN_EINVAL;
 	}
 	free(type);
-	bool txt = r->type == RR_TXT;
+	bool txt = r->type == RR_TXT && !r->spfm, srv = r->type == RR_SRV;
+	const char *value_key = r->spfm                      ? "spfRules"
+	                        : srv                        ? "target"
+	                        : (txt || r->type == RR_CAA) ? "data"
+	                                                     : "pointsTo";
+	/* SRV names its owner "name" (the published examples); "host" is taken as well */
+	const char *host_key = srv && !json_object_get(o, "host") ? "name" : "host";
 	if (!get_string(o, "groupId", false, false, &r->group, where, err, errlen) ||
-	    !get_string(o, "host", true, false, &r->host, where, err, errlen) ||
-	    !get_string(o, txt ? "data" : "pointsTo", true, false, &r->value, where, err, errlen) ||
-	    !get_string(o, "ttl", true, true, &r->ttl, where, err, errlen) ||
-	    !get_string(o, "priority", r->type == RR_MX, true, &r->priority, where, err, errlen) ||
+	    !get_string(o, host_key, true, false, &r->host, where, err, errlen) ||
+	    !get_string(o, value_key, true, false, &r->value, where, err, errlen) ||
+	    !get_string(o, "ttl", !r->spfm, true, &r->ttl, where, err, errlen) ||
+	    !get_string(o, "priority", r->type == RR_MX || srv, true, &r->priority, where, err, errlen) ||
+	    !get_string(o, "service", srv, false, &r->service, where, err, errlen) ||
+	    !get_string(o, "protocol", srv, false, &r->protocol, where, err, errlen) ||
+	    !get_string(o, "weight", srv, true, &r->weight, where, err, errlen) ||
+	    !get_string(o, "port", srv, true, &r->port, where, err, errlen) ||
 	    !get_string(o, "txtConflictMatchingPrefix", false, false, &r->txt_prefix, where, err, errlen))
 		return TERN_EINVAL;
-	if (!number_field_ok(r->ttl, 2147483647)) {
+	if (!r->ttl && !(r->ttl = strdup(""))) { /* SPFM without one: the SPF record's, else 3600 */
+		snprintf(err, errlen, "out of memory");
+		return TERN_ENOMEM;
+	}
+	if (*r->ttl && !number_field_ok(r->ttl, 2147483647)) {
 		snprintf(err, errlen, "%sttl: %.64s is not a number of seconds or a %%variable%%", where, r->ttl);
 		return TERN_EINVAL;
 	}
-	if (r->priority && !number_field_ok(r->priority, 65535)) {
-		snprintf(err, errlen, "%spriority: %.64s is not a number 0 to 65535 or a %%variable%%", where,
-		         r->priority);
-		return TERN_EINVAL;
-	}
+	const struct {
+		const char *key, *value;
+	} u16[] = {{"priority", r->priority}, {"weight", r->weight}, {"port", r->port}};
+	for (size_t k = 0; k < 3; k++)
+		if (u16[k].value && !number_field_ok(u16[k].value, 65535)) {
+			snprintf(err, errlen, "%s%s: %.64s is not a number 0 to 65535 or a %%variable%%", where,
+			         u16[k].key, u16[k].value);
+			return TERN_EINVAL;
+		}
+	const struct {
+		const char *key, *value;
+	} labels[] = {{"service", r->service}, {"protocol", r->protocol}};
+	for (size_t k = 0; k < 2; k++)
+		if (labels[k].value &&
+		    (!*labels[k].value || strchr(labels[k].value, '.') || strlen(labels[k].value) > 62)) {
+			snprintf(err, errlen, "%s%s: %.64s is not one label (\"_sip\", \"_tcp\", or a %%variable%%)",
+			         where, labels[k].key, labels[k].value);
+			return TERN_EINVAL;
+		}
 	char *mode = NULL;
 	if (!get_string(o, "txtConflictMatchingMode", false, false, &mode, where, err, errlen))
 		return TERN_EINVAL;
@@ -790,10 +830,209 @@ static bool number(const char *s, unsigned long hi, unsigned long *v)
 	return *v <= hi;
 }
 
+/* One label of an SRV owner (service, protocol) as substituted: letters, digits, '-', '_', 1 to 63
+ * octets with the '_' it is given when it lacks one; into *out as a wire label. */
+static bool srv_label(const char *s, uint8_t *out)
+{
+	size_t n = strlen(s), under = s[0] != '_';
+	if (n == 0 || n + under > 63)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return false;
+	out[0] = (uint8_t)(n + under);
+	out[1] = '_';
+	memcpy(out + 1 + under, s, n);
+	for (size_t i = 1; i <= n + under; i++)
+		out[i] = (uint8_t)tolower(out[i]);
+	return true;
+}
+
+/* Which variable of s makes a value that check refuses: the first whose value, made "a", gives
+ * a value check takes (into var); false when none alone does. */
+static bool culprit(const char *s, const struct dconn_query *q, const char *fqdn,
+                    bool (*check)(const char *, uint8_t *, uint16_t *), char *var, size_t vcap)
+{
+	for (const char *p = strchr(s, '%'); p; p = strchr(p, '%')) {
+		const char *e = strchr(p + 1, '%');
+		if (!e)
+			return false;
+		char out[DCONN_TXT_MAX + 1];
+		size_t w = 0;
+		bool fits = true;
+		for (const char *c = s; *c && fits;) {
+			const char *ce = *c == '%' ? strchr(c + 1, '%') : NULL;
+			if (!ce) {
+				fits = w + 1 < sizeof(out);
+				out[w++] = *c++;
+				continue;
+			}
+			const char *v = c == p ? "a" : var_value(q, fqdn, c + 1, (size_t)(ce - c - 1));
+			size_t vl = v ? strlen(v) : 0;
+			fits = v && w + vl < sizeof(out);
+			if (fits)
+				memcpy(out + w, v, vl);
+			w += vl;
+			c = ce + 1;
+		}
+		if (fits) {
+			out[w] = 0;
+			uint8_t rd[DCONN_TXT_MAX + 16];
+			uint16_t len;
+			if (check(out, rd, &len)) {
+				snprintf(var, vcap, "%.*s", (int)(e - p - 1), p + 1);
+				return true;
+			}
+		}
+		p = e + 1;
+	}
+	return false;
+}
+
+/* CAA's data as substituted: FLAGS TAG VALUE, FLAGS 0 to 255, TAG 1 to 15 letters and digits,
+ * VALUE one "quoted" string without a quote or backslash inside, or one word without either:
+ * the RDATA into rd (*len). Never zone text: nothing is unescaped. */
+static bool caa_rdata(const char *s, uint8_t *rd, uint16_t *len)
+{
+	size_t fl = strspn(s, "0123456789");
+	if (fl == 0 || fl > 3 || s[fl] != ' ' || strtoul(s, NULL, 10) > 255)
+		return false;
+	const char *tag = s + fl + 1;
+	size_t tl = 0;
+	while (isalnum((unsigned char)tag[tl]))
+		tl++;
+	if (tl == 0 || tl > 15 || tag[tl] != ' ')
+		return false;
+	const char *v = tag + tl + 1;
+	size_t vl = strlen(v);
+	if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"')
+		v++, vl -= 2;
+	if (vl > DCONN_TXT_MAX - 20 || memchr(v, '"', vl) || memchr(v, '\\', vl) ||
+	    (v == tag + tl + 1 && memchr(v, ' ', vl)))
+		return false;
+	rd[0] = (uint8_t)strtoul(s, NULL, 10);
+	rd[1] = (uint8_t)tl;
+	for (size_t i = 0; i < tl; i++)
+		rd[2 + i] = (uint8_t)tolower((unsigned char)tag[i]);
+	memcpy(rd + 2 + tl, v, vl);
+	*len = (uint16_t)(2 + tl + vl);
+	return true;
+}
+
+/* SPF terms of an SPFM record: printable, no quote or backslash, none of them the version or an
+ * "all" (the record's own policy stays the record's). NULL, or why not. */
+static const char *spf_rules_problem(const char *s)
+{
+	if (!*s || strspn(s, " ") == strlen(s))
+		return "empty";
+	for (const char *c = s; *c; c++)
+		if (*c == '"' || *c == '\\' || (unsigned char)*c > 0x7e)
+			return "a quote, a backslash or a character beyond ASCII";
+	for (const char *t = s; *t;) {
+		t += strspn(t, " ");
+		size_t l = strcspn(t, " ");
+		const char *m = l && strchr("+-~?", *t) ? t + 1 : t;
+		size_t ml = l - (size_t)(m - t);
+		if ((l == 6 && !strncasecmp(t, "v=spf1", 6)) || (ml == 3 && !strncasecmp(m, "all", 3)))
+			return "a version or an \"all\" term (the record keeps its own)";
+		t += l;
+	}
+	return NULL;
+}
+
+/* spf_rules_problem() as culprit() asks it. */
+static bool spf_rules_ok(const char *s, uint8_t *rd, uint16_t *len)
+{
+	(void)rd;
+	*len = 0;
+	return !spf_rules_problem(s);
+}
+
+/* Whether the term t (l octets) is one of the record's terms. */
+static bool spf_has(const char *rec, size_t len, const char *t, size_t l)
+{
+	for (size_t at = 0; at < len;) {
+		while (at < len && rec[at] == ' ')
+			at++;
+		size_t e = at;
+		while (e < len && rec[e] != ' ')
+			e++;
+		if (e - at == l && !strncasecmp(rec + at, t, l))
+			return true;
+		at = e;
+	}
+	return false;
+}
+
+int dconn_spf_merge(const char *spf, size_t len, const char *rules, char *out, size_t cap)
+{
+	if (len < 6 || strncasecmp(spf, "v=spf1", 6) || (len > 6 && spf[6] != ' '))
+		return -1;
+	/* where the "all" term starts (the new terms go before it), else the end */
+	size_t all = len;
+	for (size_t at = 6; at < len;) {
+		while (at < len && spf[at] == ' ')
+			at++;
+		size_t e = at;
+		while (e < len && spf[e] != ' ')
+			e++;
+		const char *m = e > at && strchr("+-~?", spf[at]) ? spf + at + 1 : spf + at;
+		if (spf + e - m == 3 && !strncasecmp(m, "all", 3)) {
+			all = at;
+			break;
+		}
+		at = e;
+	}
+	size_t w = 0, head = all;
+	while (head > 6 && spf[head - 1] == ' ')
+		head--;
+	if (head + 1 > cap)
+		return -1;
+	memcpy(out, spf, head);
+	w = head;
+	for (const char *t = rules; *t;) {
+		t += strspn(t, " ");
+		size_t l = strcspn(t, " ");
+		if (l && !spf_has(spf, len, t, l) && !spf_has(out, w, t, l)) {
+			if (w + 1 + l + 1 > cap)
+				return -1;
+			out[w++] = ' ';
+			memcpy(out + w, t, l);
+			w += l;
+		}
+		t += l;
+	}
+	if (all < len) {
+		size_t tl = len - all;
+		if (w + 1 + tl + 1 > cap)
+			return -1;
+		out[w++] = ' ';
+		memcpy(out + w, spf + all, tl);
+		w += tl;
+	}
+	out[w] = 0;
+	return (int)w;
+}
+
+/* s as TXT strings of at most 255 octets into rd (*len). */
+static void txt_rdata(const char *s, uint8_t *rd, uint16_t *len)
+{
+	size_t dl = strlen(s), w = 0, at = 0;
+	do {
+		size_t piece = dl > 255 ? 255 : dl;
+		rd[w++] = (uint8_t)piece;
+		memcpy(rd + w, s + at, piece);
+		w += piece;
+		at += piece;
+		dl -= piece;
+	} while (dl);
+	*len = (uint16_t)w;
+}
+
 int dconn_expand(const struct dconn_template *t, const struct dconn_query *q, struct dconn_rr **out, size_t *n,
                  char *field, size_t fcap, char *why, size_t wcap)
 {
-	char fqdn[512], buf[DCONN_TXT_MAX + 1], var[80];
+	char fqdn[512], buf[DCONN_TXT_MAX + 1] = "", var[80];
 	snprintf(fqdn, sizeof(fqdn), "%s%s%s", q->host, *q->host ? "." : "", q->domain);
 	*out = NULL;
 	*n = 0;
@@ -853,32 +1092,71 @@ int dconn_expand(const struct dconn_template *t, const struct dconn_query *q, st
 				}
 				name_lower(rr->owner);
 			}
+		}
+		if (rc == 0 && r->type == RR_SRV) { /* _service._protocol before the owner, one label each */
+			uint8_t labels[2][64], owner[NAME_MAXLEN];
+			const char *src[2] = {r->service, r->protocol};
+			size_t w = 0;
+			for (int l = 0; rc == 0 && l < 2; l++) {
+				what = l ? "protocol" : "service";
+				rc = substitute(src[l], q, fqdn, buf, sizeof(buf), var, sizeof(var));
+				if (rc == 0 && !srv_label(buf, labels[l])) {
+					snprintf(field, fcap, "%s", var[0] ? var : what);
+					snprintf(why, wcap,
+					         "records[%zu].%s: \"%.64s\" is not one label (letters, digits, - _)",
+					         i, what, buf);
+					goto fail;
+				}
+				if (rc == 0) {
+					memcpy(owner + w, labels[l], labels[l][0] + 1u);
+					w += labels[l][0] + 1u;
+				}
+			}
+			if (rc == 0 && w + name_len(rr->owner) > 255) {
+				snprintf(field, fcap, "%s", var[0] ? var : "service");
+				snprintf(why, wcap, "records[%zu]: the SRV owner is longer than 255 octets", i);
+				goto fail;
+			}
+			if (rc == 0) {
+				memcpy(owner + w, rr->owner, name_len(rr->owner));
+				memcpy(rr->owner, owner, w + name_len(rr->owner));
+			}
+		}
+		if (rc == 0) {
 			what = "ttl";
 			rc = substitute(r->ttl, q, fqdn, buf, sizeof(buf), var, sizeof(var));
 		}
-		unsigned long num = 0;
-		if (rc == 0 && !number(buf, 2147483647, &num)) {
+		unsigned long num = 3600;
+		rr->ttl_default = !*r->ttl;
+		if (rc == 0 && *r->ttl && !number(buf, 2147483647, &num)) {
 			snprintf(field, fcap, "%s", var[0] ? var : "ttl");
 			snprintf(why, wcap, "records[%zu].ttl: \"%.40s\" is not a number of seconds", i, buf);
 			goto fail;
 		}
 		rr->ttl = (uint32_t)num;
 		size_t off = 0;
-		if (rc == 0 && r->type == RR_MX) { /* another type's priority is not its data */
-			what = "priority";
-			rc = substitute(r->priority, q, fqdn, buf, sizeof(buf), var, sizeof(var));
+		/* MX: priority; SRV: priority, weight, port (another type's priority is not its data) */
+		const char *const u16_names[3] = {"priority", "weight", "port"};
+		const char *const u16_src[3] = {r->priority, r->weight, r->port};
+		size_t nu16 = r->type == RR_MX ? 1 : r->type == RR_SRV ? 3 : 0;
+		for (size_t f = 0; rc == 0 && f < nu16; f++) {
+			what = u16_names[f];
+			rc = substitute(u16_src[f], q, fqdn, buf, sizeof(buf), var, sizeof(var));
 			if (rc == 0 && !number(buf, 65535, &num)) {
-				snprintf(field, fcap, "%s", var[0] ? var : "priority");
-				snprintf(why, wcap, "records[%zu].priority: \"%.40s\" is not a number 0 to 65535", i,
+				snprintf(field, fcap, "%s", var[0] ? var : what);
+				snprintf(why, wcap, "records[%zu].%s: \"%.40s\" is not a number 0 to 65535", i, what,
 				         buf);
 				goto fail;
 			}
-			rr->rdata[0] = (uint8_t)(num >> 8);
-			rr->rdata[1] = (uint8_t)num;
-			off = 2;
+			rr->rdata[off] = (uint8_t)(num >> 8);
+			rr->rdata[off + 1] = (uint8_t)num;
+			off += 2;
 		}
 		if (rc == 0) {
-			what = r->type == RR_TXT ? "data" : "pointsTo";
+			what = r->spfm                                  ? "spfRules"
+			       : r->type == RR_SRV                      ? "target"
+			       : r->type == RR_TXT || r->type == RR_CAA ? "data"
+			                                                : "pointsTo";
 			rc = substitute(r->value, q, fqdn, buf, sizeof(buf), var, sizeof(var));
 		}
 		if (rc == TERN_ENOTFOUND) {
@@ -906,27 +1184,42 @@ int dconn_expand(const struct dconn_template *t, const struct dconn_query *q, st
 		case RR_CNAME:
 		case RR_NS:
 		case RR_MX:
+		case RR_SRV:
 			ok = target_name(buf, fqdn, rr->rdata + off, &nl);
 			rr->rdlen = (uint16_t)(off + nl);
 			break;
-		default: { /* TXT: the data as strings of at most 255 octets */
-			size_t dl = strlen(buf), w = 0;
-			do {
-				size_t piece = dl > 255 ? 255 : dl;
-				rr->rdata[w++] = (uint8_t)piece;
-				memcpy(rr->rdata + w, buf + (strlen(buf) - dl), piece);
-				w += piece;
-				dl -= piece;
-			} while (dl);
-			rr->rdlen = (uint16_t)w;
-		}
+		case RR_CAA:
+			ok = caa_rdata(buf, rr->rdata, &rr->rdlen);
+			if (!ok) /* the variable to blame: not always the first of the field */
+				culprit(r->value, q, fqdn, caa_rdata, var, sizeof(var));
+			break;
+		default: /* TXT: the data as strings of at most 255 octets */
+			if (r->spfm) { /* the record made when the host has no SPF record yet */
+				const char *problem = spf_rules_problem(buf);
+				char spf[DCONN_TXT_MAX + 16];
+				if (problem || strlen(buf) + 12 > DCONN_TXT_MAX) {
+					if (problem) /* the variable to blame: not always the first of the field */
+						culprit(r->value, q, fqdn, spf_rules_ok, var, sizeof(var));
+					snprintf(field, fcap, "%s", var[0] ? var : what);
+					snprintf(why, wcap, "records[%zu].spfRules: \"%.100s\": %s", i, buf,
+					         problem ? problem : "too long");
+					goto fail;
+				}
+				snprintf(spf, sizeof(spf), "v=spf1 %s ~all", buf);
+				txt_rdata(spf, rr->rdata, &rr->rdlen);
+				rr->spfm = true;
+			} else {
+				txt_rdata(buf, rr->rdata, &rr->rdlen);
+			}
 		}
 		if (!ok) {
 			snprintf(field, fcap, "%s", var[0] ? var : what);
 			snprintf(why, wcap, "records[%zu].%s: \"%.100s\" is not %s", i, what, buf,
 			         r->type == RR_A      ? "an IPv4 address"
 			         : r->type == RR_AAAA ? "an IPv6 address"
-			                              : "a domain name");
+			         : r->type == RR_CAA
+			             ? "CAA's FLAGS TAG \"VALUE\" (flags 0 to 255, a tag of letters and digits)"
+			             : "a domain name");
 			goto fail;
 		}
 		if ((r->type == RR_CNAME || r->type == RR_NS) && name_equal(rr->owner, base) && !*q->host) {

@@ -21,12 +21,15 @@ enum dconn_txt_mode { DCONN_TXT_NONE, DCONN_TXT_ALL, DCONN_TXT_PREFIX };
 
 /* One record of a template, as written (variables not yet replaced). */
 struct dconn_record {
-	uint16_t type; /* RR_A, RR_AAAA, RR_CNAME, RR_MX, RR_NS or RR_TXT */
+	uint16_t type; /* RR_A, RR_AAAA, RR_CNAME, RR_MX, RR_NS, RR_TXT, RR_SRV or RR_CAA (SPFM: RR_TXT, spfm) */
+	bool spfm; /* SPFM: value's rules merged into the host's SPF record (v=spf1 ... ~all) */
 	char *group; /* groupId, or NULL */
-	char *host; /* relative to the domain and host of the request; "@" or "" for that name */
-	char *value; /* pointsTo (A, AAAA, CNAME, MX, NS) or data (TXT) */
-	char *ttl; /* digits or one %variable% */
-	char *priority; /* MX: digits or one %variable% */
+	char *host; /* relative to the domain and host of the request; "@" or "" for that name (SRV: name) */
+	char *value; /* pointsTo (A, AAAA, CNAME, MX, NS), data (TXT, CAA), target (SRV), spfRules (SPFM) */
+	char *ttl; /* digits or one %variable%; "" when an SPFM record gives none */
+	char *priority; /* MX, SRV: digits or one %variable% */
+	char *service, *protocol; /* SRV: one label each ("_sip", "_tcp"; the '_' added when missing) */
+	char *weight, *port; /* SRV: digits or one %variable% */
 	enum dconn_txt_mode txt_mode; /* TXT: which TXT records at the host it replaces */
 	char *txt_prefix; /* with DCONN_TXT_PREFIX */
 };
@@ -51,7 +54,8 @@ struct dconn_templates {
 
 /* Parses one template (untrusted JSON text of len octets) into *t: every field the public
  * repository's schema names is known, any other is refused; records of types A, AAAA, CNAME,
- * MX, NS and TXT (others refused by name); every %variable% well formed. 0, or TERN_EINVAL with
+ * MX, NS, TXT, SRV, CAA and SPFM (APEXCNAME, REDIR301, REDIR302 and others refused by name, with
+ * the reason); every %variable% well formed. 0, or TERN_EINVAL with
  * err "FIELD: why" (e.g. "records[2].pointsTo: missing"), or TERN_ENOMEM; *t holds nothing to
  * free on failure. */
 int dconn_template_parse(const char *text, size_t len, struct dconn_template *t, char *err, size_t errlen);
@@ -95,13 +99,22 @@ struct dconn_rr {
 	uint8_t rdata[DCONN_TXT_MAX + DCONN_TXT_MAX / 255 + 1];
 	enum dconn_txt_mode txt_mode;
 	const char *txt_prefix; /* the template's (borrowed), variables not replaced */
+	bool spfm; /* TXT "v=spf1 RULES ~all" of an SPFM record: RULES merged into the SPF record there */
+	bool ttl_default; /* SPFM without a ttl: 3600, or the SPF record's when merged */
 };
+
+/* The SPF record text (its strings joined, len octets) with rules (terms separated by spaces)
+ * merged in: terms already there kept once, the new ones before the record's "all" term (or at
+ * its end), into out (cap octets). The length, or -1 when it does not fit or spf is not
+ * "v=spf1 ..." (case-insensitive). */
+int dconn_spf_merge(const char *spf, size_t len, const char *rules, char *out, size_t cap);
 /* The template's records (those of the groups q->group_ids names, when it names some) for
  * q->domain and q->host, variables replaced: *out (malloc'd, *n of them). Refused (TERN_EINVAL,
  * field and why): a host the template requires but the query lacks, a variable missing (field:
- * its name), a value that is not one of its type (field "records[i].FIELD"), a record whose owner
- * a variable would put outside host.domain (field: the variable), a CNAME or NS at the domain
- * itself. TERN_ENOMEM. */
+ * its name), a value that is not one of its type (field "records[i].FIELD", or the variable that
+ * made it: a port over 65535, a CAA tag with a space, SPF rules with a quote or an "all"), a
+ * record whose owner a variable would put outside host.domain (field: the variable; SRV's service
+ * and protocol one label each), a CNAME or NS at the domain itself. TERN_ENOMEM. */
 int dconn_expand(const struct dconn_template *t, const struct dconn_query *q, struct dconn_rr **out, size_t *n,
                  char *field, size_t fcap, char *why, size_t wcap);
 

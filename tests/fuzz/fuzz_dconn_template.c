@@ -1,9 +1,10 @@
 /* libFuzzer harness for Domain Connect templates (lib/dconn.c): the input is a template file.
- * dconn_template_parse() must accept only ids of 1 to 64 characters, 1 to 64 records of the six
- * types; a refusal has a printable "FIELD: why" message and leaves
- * nothing. An accepted template is then made for domain example.com, host www, with variables
- * a=1, ip=192.0.2.1, t=x.y: every record made has its owner at or below www.example.com, TXT data
- * in well-formed strings, and a refusal names a field. */
+ * dconn_template_parse() must accept only ids of 1 to 64 characters, 1 to 64 records of the nine
+ * types (A, AAAA, CNAME, MX, NS, TXT, SRV, CAA, SPFM: SRV with all its fields); a refusal has a
+ * printable "FIELD: why" message and leaves nothing. An accepted template is then made for domain
+ * example.com, host www, with variables a=1, ip=192.0.2.1, t=x.y: every record made has its owner
+ * at or below www.example.com, TXT data in well-formed strings, an SPFM record "v=spf1 ... ~all"
+ * without a quote, an SRV owner _service._protocol under it, and a refusal names a field. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,22 @@ static void check_made(const struct dconn_rr *rr, size_t n)
 		}
 		if (rr_rdata_check(rr[i].type, rr[i].rdata, rr[i].rdlen) < 0)
 			fail("RDATA not of its type");
+		if (rr[i].spfm) {
+			char spf[DCONN_TXT_MAX + 1];
+			size_t w = 0;
+			for (size_t at = 0; at < rr[i].rdlen;) {
+				size_t sl = rr[i].rdata[at++];
+				memcpy(spf + w, rr[i].rdata + at, sl);
+				w += sl;
+				at += sl;
+			}
+			spf[w] = 0;
+			if (rr[i].type != RR_TXT || strncmp(spf, "v=spf1 ", 7) || w < 12 ||
+			    strcmp(spf + w - 5, " ~all") || strchr(spf, '"') || strchr(spf, '\\'))
+				fail("an SPFM record that is not v=spf1 RULES ~all");
+		}
+		if (rr[i].type == RR_SRV && (text[0] != '_' || !strstr(text, "._")))
+			fail("an SRV owner without its _service._protocol");
 	}
 }
 
@@ -65,10 +82,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < t.nrecords; i++) {
 		const struct dconn_record *r = &t.records[i];
 		if (r->type != RR_A && r->type != RR_AAAA && r->type != RR_CNAME && r->type != RR_MX &&
-		    r->type != RR_NS && r->type != RR_TXT)
+		    r->type != RR_NS && r->type != RR_TXT && r->type != RR_SRV && r->type != RR_CAA)
 			fail("accepted another type");
 		if (!r->value || !r->ttl || (r->type == RR_MX) != (r->priority != NULL && r->type == RR_MX))
 			fail("accepted a record without its fields");
+		if (r->type == RR_SRV && (!r->priority || !r->weight || !r->port || !r->service || !r->protocol))
+			fail("accepted an SRV record without its fields");
+		if (r->spfm && r->type != RR_TXT)
+			fail("an SPFM record that is not TXT");
 	}
 	static const char raw[] = "domain=example.com&host=www&a=1&ip=192.0.2.1&t=x.y";
 	struct dconn_query q;

@@ -63,6 +63,15 @@ TEMPLATE = {
         {"groupId": "tag", "type": "TXT", "host": "%label%._tag", "data": "tagged", "ttl": 300},
     ],
 }
+# SRV, CAA and SPFM (signed as TEMPLATE is)
+TYPES = {"providerId": PROVIDER, "providerName": "Example Service", "serviceId": "voip", "serviceName": "Example VoIP",
+         "syncPubKeyDomain": KEY_ZONE, "syncRedirectDomain": "exampleservice.test",
+         "records": [
+             {"type": "SRV", "name": "@", "ttl": "3600", "priority": "10", "weight": "20", "port": "%port%",
+              "protocol": "_tls", "service": "_sip", "target": "sip.exampleservice.test"},
+             {"type": "CAA", "host": "@", "ttl": 300, "data": "0 issue \"%ca%\""},
+             {"type": "SPFM", "host": "@", "spfRules": "include:%spf%"},
+         ]}
 UNSIGNED = {"providerId": PROVIDER, "providerName": "Example Service", "serviceId": "unsigned",
             "serviceName": "Unsigned", "syncRedirectDomain": "exampleservice.test",
             "records": [{"type": "TXT", "host": "@", "data": "unsigned=%v%", "ttl": 300,
@@ -128,7 +137,7 @@ def dc(tmp_path_factory, keys):  # noqa: F811
     lab.knot = Knotd({KEY_ZONE: zone}, workdir=os.path.join(work, "knot")).start()
     lab.templates = os.path.join(work, "templates")
     os.makedirs(lab.templates)
-    for t in (TEMPLATE, UNSIGNED):
+    for t in (TEMPLATE, UNSIGNED, TYPES):
         with open(os.path.join(lab.templates, "%s.%s.json" % (t["providerId"], t["serviceId"])), "w") as f:
             json.dump(t, f, indent=2)
     os.makedirs(os.path.join(work, "ternd"))
@@ -194,7 +203,13 @@ def test_template_supported_or_404(dc):
 
 @pytest.mark.parametrize("broken,field", [
     ({"records": [{"type": "A", "host": "@", "ttl": 300}]}, "records[0].pointsTo: missing"),
-    ({"records": [{"type": "SRV", "host": "@", "ttl": 300}]}, "records[0].type: SRV is not supported"),
+    ({"records": [{"type": "REDIR301", "host": "@", "target": "https://x.test/", "ttl": 300}]},
+     "records[0].type: REDIR301 needs a web redirect service, which this provider does not run"),
+    ({"records": [{"type": "APEXCNAME", "host": "@", "pointsTo": "x.test", "ttl": 300}]},
+     "records[0].type: APEXCNAME needs"),
+    ({"records": [{"type": "SRV", "name": "@", "ttl": 300, "priority": 1, "weight": 1, "port": 65536,
+                   "protocol": "_tcp", "service": "_x", "target": "x.test"}]}, "records[0].port"),
+    ({"records": [{"type": "SPFM", "host": "@", "data": "include:x.test"}]}, "records[0].spfRules: missing"),
     ({"records": [{"type": "TXT", "host": "@", "data": "x", "ttl": 300, "txtConflictMatchingMode": "Some"}]},
      "records[0].txtConflictMatchingMode"),
     ({"records": [{"type": "A", "host": "@", "pointsTo": "%ip", "ttl": 300}]}, "records[0].pointsTo: a %"),
@@ -464,3 +479,100 @@ def test_chromium_consents_and_lands_on_the_redirect(dc, tmp_path):
         assert dc.url + p in urls, urls
     assert not [c for c in seen["console"] if "Content Security Policy" in c.get("message", "")], seen["console"]
     assert not seen["cookies"]
+
+
+# ---- SRV, CAA and SPFM ----
+
+def test_srv_caa_spfm_template_through_the_flow(dc):
+    """A signed template of SRV, CAA and SPFM records: the SRV at _sip._tls.<host> replaces the SRV
+    there, the CAA issue replaces the issue (the iodef stays), the SPF rules are merged into the
+    SPF record there (its mechanisms and -all kept), the other TXT stays; served by ternd; again:
+    nothing to change. Hostile values: an error naming the variable, nothing applied."""
+    dc.api.put_rrset("corp.test", "voip", "TXT", 600, ['"v=spf1 mx -all"', '"other=1"'])
+    dc.api.put_rrset("corp.test", "voip", "CAA", 300, ['0 issue "old.ca.test"', '0 iodef "mailto:sec@corp.test"'])
+    dc.api.put_rrset("corp.test", "_sip._tls.voip", "SRV", 300, ["0 0 5060 old.corp.test."])
+    vp = {"domain": "corp.test", "host": "voip", "port": "5061", "ca": "ca.test", "spf": "spf.exampleservice.test"}
+    before = snapshot(dc)
+    for bad, field in ((dict(vp, port="70000"), "port"), (dict(vp, ca='x" 0 issue "evil.test'), "ca"),
+                       (dict(vp, spf='a" "b'), "spf"), (dict(vp, spf="x -all"), "spf")):
+        path = apply_path(bad, dc.key, service="voip")
+        r = dc.api.get(path, token=False)
+        assert r.status == 400 and "<code>%s</code>" % field in r.body.decode(), r
+        assert_error(dc.api.post(path, {"consent": True}), 400, field)
+    assert snapshot(dc) == before
+    path = apply_path(vp, dc.key, service="voip")
+    r = dc.api.get(path, token=False)
+    page = r.body.decode()
+    assert r.status == 200 and "_sip._tls.voip.corp.test." in page and 'id="spf-merge"' in page, page
+    r = dc.api.post(path, {"consent": False})
+    assert r.status == 200, r
+    add = sorted((x["name"], x["type"], x["ttl"], x["data"]) for x in r.json["add"])
+    remove = sorted((x["name"], x["type"], x["data"]) for x in r.json["remove"])
+    assert add == sorted([
+        ("_sip._tls.voip.corp.test.", "SRV", 3600, "10 20 5061 sip.exampleservice.test."),
+        ("voip.corp.test.", "CAA", 300, '0 issue "ca.test"'),
+        ("voip.corp.test.", "TXT", 600, '"v=spf1 mx include:spf.exampleservice.test -all"'),
+    ]), add
+    assert remove == sorted([
+        ("_sip._tls.voip.corp.test.", "SRV", "0 0 5060 old.corp.test."),
+        ("voip.corp.test.", "CAA", '0 issue "old.ca.test"'),
+        ("voip.corp.test.", "TXT", '"v=spf1 mx -all"'),
+    ]), remove
+    r = dc.api.post(path, {"consent": True, "serial": r.json["serial"]})
+    assert r.status == 200 and r.json["applied"] is True, r
+    assert dig(dc, "_sip._tls.voip.corp.test.", "SRV") == ["10 20 5061 sip.exampleservice.test."]
+    assert dig(dc, "voip.corp.test.", "CAA") == ['0 iodef "mailto:sec@corp.test"', '0 issue "ca.test"']
+    assert dig(dc, "voip.corp.test.", "TXT") == ['"other=1"', '"v=spf1 mx include:spf.exampleservice.test -all"']
+    r = dc.api.post(path, {"consent": False})
+    assert r.status == 200 and r.json["changes"] == 0 and r.json["add"] == [] and r.json["remove"] == [], r
+    # a name without an SPF record gets one of its own
+    path = apply_path(dict(vp, host="fresh"), dc.key, service="voip")
+    r = dc.api.post(path, {"consent": True})
+    assert r.status == 200, r
+    assert dig(dc, "fresh.corp.test.", "TXT") == ['"v=spf1 include:spf.exampleservice.test ~all"']
+
+
+# ---- the lookup budget and the keys cached (last: it spends the budget) ----
+
+def metric(dc, name):
+    text = dc.api.get("/metrics", token=False).body.decode()
+    m = re.search(r"^%s (\d+)$" % name, text, re.M)
+    assert m, text[-2000:]
+    return int(m.group(1))
+
+
+def test_lookup_budget_429_and_cached_key(dc):
+    """Keys nobody published, each another name: every one a lookup, until the budget
+    (lookups-per-second 20) is spent: 429 with Retry-After, nothing applied. A key found is kept
+    for its TTL: asked again it costs no lookup, even with the budget spent."""
+    good = apply_path(params(host="budget"), dc.key)
+    assert dc.api.get(good, token=False).status == 200  # _dck1 cached now (if it was not)
+    before = snapshot(dc)
+    lookups = metric(dc, "tern_dconn_key_lookups_total")
+    statuses = []
+    for i in range(100):
+        r = dc.api.get(apply_path(params(host="budget"), dc.key, keyname="_dckn%d" % i), token=False)
+        statuses.append(r.status)
+        if r.status == 429:
+            assert r.headers.get("Retry-After") == "1" and "lookups-per-second" in r.body.decode(), r
+    assert set(statuses) == {400, 429} and statuses.count(429) >= 20, statuses
+    assert metric(dc, "tern_dconn_key_lookups_total") - lookups == statuses.count(400)
+    assert metric(dc, "tern_dconn_limited_total") >= statuses.count(429)
+    # the budget spent: the key cached still answers, with no lookup
+    hits, lookups = metric(dc, "tern_dconn_key_cache_hits_total"), metric(dc, "tern_dconn_key_lookups_total")
+    r = dc.api.get(good, token=False)
+    assert r.status == 200, r
+    assert metric(dc, "tern_dconn_key_cache_hits_total") == hits + 1
+    assert metric(dc, "tern_dconn_key_lookups_total") == lookups
+    # a POST over the budget: 429 too, nothing applied
+    r = dc.api.post(apply_path(params(host="budget"), dc.key, keyname="_dcknx"), {"consent": True})
+    if r.status == 429:  # (a token may have come back meanwhile: then it is the 400 of a missing key)
+        assert r.headers.get("Retry-After") == "1", r
+    else:
+        assert r.status == 400, r
+    # settings reads share the budget
+    codes = [dc.api.get("/v2/corp.test/settings", token=False).status for _ in range(40)]
+    assert 429 in codes and set(codes) <= {200, 429}, codes
+    assert snapshot(dc) == before
+    time.sleep(1.5)  # the budget back for whatever runs next
+    assert dc.api.get("/v2/corp.test/settings", token=False).status == 200

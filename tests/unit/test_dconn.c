@@ -272,11 +272,177 @@ static void test_redirect(void **state)
 	assert_false(dconn_redirect_allowed(NULL, "https://example.test/", why, sizeof(why)));
 }
 
+/* SRV, CAA and SPFM: read, made for a request, and hostile values refused naming the variable. */
+static const char TYPES_T[] =
+    "{\"providerId\":\"t.test\",\"providerName\":\"T\",\"serviceId\":\"types\",\"serviceName\":\"Types\","
+    "\"records\":["
+    "{\"type\":\"SRV\",\"name\":\"@\",\"ttl\":\"3600\",\"priority\":\"10\",\"weight\":\"%w%\",\"port\":\"%port%\","
+    "\"protocol\":\"%proto%\",\"service\":\"_%svc%\",\"target\":\"%target%\"},"
+    "{\"type\":\"CAA\",\"host\":\"@\",\"ttl\":300,\"data\":\"0 %tag% \\\"%ca%\\\"\"},"
+    "{\"type\":\"SPFM\",\"host\":\"@\",\"spfRules\":\"%rules%\"},"
+    "{\"type\":\"SPFM\",\"host\":\"m\",\"ttl\":60,\"spfRules\":\"include:%inc% %more%\"}]}";
+
+static int expand_types(const char *raw, struct dconn_rr **rr, size_t *n, char *field, char *why)
+{
+	struct dconn_template t;
+	struct dconn_query q;
+	char err[256] = "";
+	assert_int_equal(dconn_template_parse(TYPES_T, strlen(TYPES_T), &t, err, sizeof(err)), 0);
+	assert_int_equal(dconn_query_parse(raw, strlen(raw), &q, field, 80, why, 256), 0);
+	int rc = dconn_expand(&t, &q, rr, n, field, 80, why, 256);
+	dconn_query_clear(&q);
+	dconn_template_clear(&t);
+	return rc;
+}
+
+static void test_types(void **state)
+{
+	(void)state;
+	char field[80] = "", why[256] = "", text[NAME_MAXLEN * 4 + 1];
+	struct dconn_rr *rr = NULL;
+	size_t n = 0;
+	int rc = expand_types(
+	    "domain=example.com&host=shop&w=20&port=5061&proto=_TLS&svc=sip&target=sip.t.test&tag=issue&"
+	    "ca=ca.test%3B%20policy%3Dev&rules=include%3Aspf.t.test%20ip4%3A192.0.2.0%2F24&inc=x.test&more=mx",
+	    &rr, &n, field, why);
+	if (rc != 0)
+		fail_msg("%s: %s", field, why);
+	assert_int_equal(n, 4);
+	name_to_text(rr[0].owner, text, sizeof(text));
+	assert_string_equal(text, "_sip._tls.shop.example.com.");
+	assert_int_equal(rr[0].type, RR_SRV);
+	assert_memory_equal(rr[0].rdata, "\x00\x0a\x00\x14\x13\xc5", 6); /* 10 20 5061 */
+	assert_int_equal(rr[0].rdlen, 6 + 12); /* sip.t.test. */
+	assert_int_equal(rr[1].type, RR_CAA);
+	assert_int_equal(rr[1].rdlen, 2 + 5 + 18);
+	assert_memory_equal(rr[1].rdata, "\x00\x05issueca.test; policy=ev", 25);
+	assert_int_equal(rr[2].type, RR_TXT);
+	assert_true(rr[2].spfm && rr[2].ttl_default && rr[2].ttl == 3600);
+	const char spf[] = "v=spf1 include:spf.t.test ip4:192.0.2.0/24 ~all";
+	assert_int_equal(rr[2].rdata[0], strlen(spf));
+	assert_memory_equal(rr[2].rdata + 1, spf, strlen(spf));
+	assert_true(rr[3].spfm && !rr[3].ttl_default && rr[3].ttl == 60);
+	free(rr);
+	static const struct {
+		const char *raw, *field;
+	} bad[] = {
+	    /* a port over 65535, a weight that is not a number */
+	    {"domain=example.com&w=1&port=65536&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=a&inc=i.test&more="
+	     "mx",
+	     "port"},
+	    {"domain=example.com&w=-1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=a&inc=i.test&more=mx",
+	     "w"},
+	    /* the service or protocol made two labels, or another name: the owner would move */
+	    {"domain=example.com&w=1&port=1&proto=tcp.evil.test&svc=x&target=t.test&tag=issue&ca=c&rules=a&inc=i.test&"
+	     "more=mx",
+	     "proto"},
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x.&target=t.test&tag=issue&ca=c&rules=a&inc=i.test&more=mx",
+	     "svc"},
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t%20est&tag=issue&ca=c&rules=a&inc=i.test&more=mx",
+	     "target"},
+	    /* a CAA tag with a space, a value closing its quote */
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=is%20sue&ca=c&rules=a&inc=i.test&more=mx",
+	     "tag"},
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c%22%20x%20%22y&rules=a&inc=i."
+	     "test&more=mx",
+	     "ca"},
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c%5C&rules=a&inc=i.test&more=mx",
+	     "ca"},
+	    /* SPF rules with a quote, their own all, another version, nothing */
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=a%22%20b&inc=i.test&"
+	     "more=mx",
+	     "rules"},
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=a%20-all&inc=i.test&"
+	     "more=mx",
+	     "rules"},
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=v%3Dspf1%20a&inc=i.test&"
+	     "more=mx",
+	     "rules"},
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=%20&inc=i.test&more=mx",
+	     "rules"},
+	    /* the second variable of the rules to blame, not the first */
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=a&inc=i.test&more=%"
+	     "3Fall",
+	     "more"},
+	    {"domain=example.com&w=1&port=1&proto=tcp&svc=x&target=t.test&tag=issue&ca=c&rules=a&inc=i%22t&more=mx",
+	     "inc"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		field[0] = 0;
+		rr = NULL;
+		assert_int_equal(expand_types(bad[i].raw, &rr, &n, field, why), TERN_EINVAL);
+		assert_null(rr);
+		if (strcmp(field, bad[i].field) != 0)
+			fail_msg("case %zu: field %s, expected %s (%s)", i, field, bad[i].field, why);
+	}
+	/* refused at load, by name and reason */
+	static const struct {
+		const char *rec, *err;
+	} refused[] = {
+	    {"{\"type\":\"REDIR301\",\"host\":\"@\",\"target\":\"https://t.test\",\"ttl\":1}",
+	     "records[0].type: REDIR301 needs a web redirect service, which this provider does not run"},
+	    {"{\"type\":\"REDIR302\",\"host\":\"@\",\"target\":\"https://t.test\",\"ttl\":1}",
+	     "records[0].type: REDIR302 needs a web redirect service"},
+	    {"{\"type\":\"APEXCNAME\",\"host\":\"@\",\"pointsTo\":\"t.test\",\"ttl\":1}",
+	     "records[0].type: APEXCNAME needs"},
+	    {"{\"type\":\"SRV\",\"name\":\"@\",\"ttl\":1,\"priority\":1,\"weight\":1,\"port\":70000,\"protocol\":\"_"
+	     "tcp\","
+	     "\"service\":\"_x\",\"target\":\"t.test\"}",
+	     "records[0].port: 70000 is not a number 0 to 65535"},
+	    {"{\"type\":\"SRV\",\"name\":\"@\",\"ttl\":1,\"priority\":1,\"weight\":1,\"port\":1,\"protocol\":\"_tcp."
+	     "x\","
+	     "\"service\":\"_x\",\"target\":\"t.test\"}",
+	     "records[0].protocol: _tcp.x is not one label"},
+	    {"{\"type\":\"SRV\",\"name\":\"@\",\"ttl\":1,\"priority\":1,\"weight\":1,\"protocol\":\"_tcp\","
+	     "\"service\":\"_x\",\"target\":\"t.test\"}",
+	     "records[0].port: missing"},
+	    {"{\"type\":\"SPFM\",\"host\":\"@\",\"data\":\"include:x\"}", "records[0].spfRules: missing"},
+	    {"{\"type\":\"CAA\",\"host\":\"@\",\"ttl\":1,\"pointsTo\":\"x\"}", "records[0].data: missing"},
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		char tpl[1024], err[256] = "";
+		struct dconn_template t;
+		snprintf(tpl, sizeof(tpl),
+		         "{\"providerId\":\"a\",\"providerName\":\"A\",\"serviceId\":\"b\",\"serviceName\":\"B\","
+		         "\"records\":[%s]}",
+		         refused[i].rec);
+		assert_int_equal(dconn_template_parse(tpl, strlen(tpl), &t, err, sizeof(err)), TERN_EINVAL);
+		if (strncmp(err, refused[i].err, strlen(refused[i].err)) != 0)
+			fail_msg("case %zu: \"%s\", expected \"%s\"", i, err, refused[i].err);
+	}
+}
+
+/* SPF merge: the new terms before the record's all, those there kept once, its policy kept. */
+static void test_spf_merge(void **state)
+{
+	(void)state;
+	char out[256];
+	static const struct {
+		const char *spf, *rules, *merged;
+	} cases[] = {
+	    {"v=spf1 mx -all", "include:a.test", "v=spf1 mx include:a.test -all"},
+	    {"v=spf1 include:a.test ?all", "include:a.test ip4:192.0.2.1", "v=spf1 include:a.test ip4:192.0.2.1 ?all"},
+	    {"v=spf1 mx", "include:a.test", "v=spf1 mx include:a.test"},
+	    {"V=SPF1 all", "a", "V=SPF1 a all"},
+	    {"v=spf1", "a  a b", "v=spf1 a b"},
+	    {"v=spf1 mx ~all", "MX", "v=spf1 mx ~all"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = dconn_spf_merge(cases[i].spf, strlen(cases[i].spf), cases[i].rules, out, sizeof(out));
+		assert_int_equal(n, strlen(cases[i].merged));
+		assert_string_equal(out, cases[i].merged);
+	}
+	assert_int_equal(dconn_spf_merge("v=spf10 a", 9, "b", out, sizeof(out)), -1);
+	assert_int_equal(dconn_spf_merge("google-site-verification=x", 26, "b", out, sizeof(out)), -1);
+	assert_int_equal(dconn_spf_merge("v=spf1 a -all", 13, "include:long.test", out, 16), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_template), cmocka_unit_test(test_query),         cmocka_unit_test(test_expand),
 	    cmocka_unit_test(test_verify),   cmocka_unit_test(test_absolute_host), cmocka_unit_test(test_redirect),
+	    cmocka_unit_test(test_types),    cmocka_unit_test(test_spf_merge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

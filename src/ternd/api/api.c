@@ -218,6 +218,10 @@ int api_start(struct server *srv, const struct config *conf, struct store *store
 		close(lfd);
 		goto fail;
 	}
+	if (conf->domainconnect.enabled && (rc = api_dconn_keys_new(&a->dckeys)) < 0) {
+		close(lfd);
+		goto fail;
+	}
 	if (a->dconn)
 		log_info("API: Domain Connect: %zu template(s) from %s", a->dconn->n, conf->domainconnect.templates);
 	/* the JSON API's routes, then the Route 53-compatible API's (api_r53.c) */
@@ -277,6 +281,7 @@ void api_stop(struct api *a)
 	free(a->check_buckets);
 	free(a->routes);
 	dconn_templates_free(a->dconn);
+	api_dconn_keys_free(a->dckeys);
 	forget_tokens(a);
 	pthread_mutex_destroy(&a->auth_lock);
 	pthread_mutex_destroy(&a->rate_lock);

@@ -3,6 +3,8 @@
  * without the user (template, query, records, signature, redirect: an error page, or the consent
  * page), then, signed in (a bearer token in a header, as the API), the records to add and those
  * to remove shown and, on consent, written through the one write path. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include "lib/rrtext.h"
 #include "lib/wire.h"
 #include "ternd/api/api_impl.h"
+#include "ternd/api/prom.h"
 #include "ternd/base/log.h"
 
 extern const char api_dconn_page_js[];
@@ -23,6 +26,8 @@ extern const char api_dconn_page_css[];
 
 #define DC_MSG_MAX 65535
 #define DC_KEY_PARTS 16
+#define DC_CACHE_KEYS 1024 /* signing keys kept for their TTL */
+#define DC_CACHE_TTL_MAX 86400
 
 /* A request judged without the user. */
 struct dc_req {
@@ -65,9 +70,11 @@ static size_t query_build(const uint8_t *name, uint16_t id, uint8_t *q)
 	return n + 10;
 }
 
-/* The TXT records of the answer (each one's strings joined) into txt[] (malloc'd), *n of them. */
-static int answer_txts(const uint8_t *m, size_t len, char **txt, size_t *n, char *why, size_t wcap)
+/* The TXT records of the answer (each one's strings joined) into txt[] (malloc'd), *n of them,
+ * the least of their TTLs in *ttl. */
+static int answer_txts(const uint8_t *m, size_t len, char **txt, size_t *n, uint32_t *ttl, char *why, size_t wcap)
 {
+	*ttl = UINT32_MAX;
 	size_t pos = 12;
 	uint8_t name[NAME_MAXLEN];
 	if (wire_get16(m + 4) != 1 || wire_read_name(m, len, &pos, name) < 0 || pos + 4 > len) {
@@ -90,6 +97,8 @@ static int answer_txts(const uint8_t *m, size_t len, char **txt, size_t *n, char
 		}
 		if (type != RR_TXT || *n == DC_KEY_PARTS)
 			continue;
+		uint32_t t = wire_get32(m + rdpos - 6); /* TTL, RDLENGTH, RDATA */
+		*ttl = t < *ttl ? t : *ttl;
 		char *s = malloc((size_t)rdlen + 1);
 		if (!s)
 			return TERN_ENOMEM;
@@ -111,10 +120,207 @@ static int answer_txts(const uint8_t *m, size_t len, char **txt, size_t *n, char
 	return 0;
 }
 
-/* The signature of d's query checked with the key at <key>.<syncPubKeyDomain> TXT. */
-static bool dc_signature_ok(const struct config *conf, struct dc_req *d)
+/* ---- the lookup budget and the keys cached ---- */
+
+struct dc_cached {
+	char name[256]; /* lower-cased; "" free */
+	int64_t expires_ms; /* exchange_now_ms()'s clock */
+	char *txt[DC_KEY_PARTS];
+	size_t n;
+};
+
+/* The unauthenticated routes make ternd ask the resolver (a key) or the store (settings): one
+ * budget for all clients, a token bucket of domainconnect.lookups-per-second; keys found are
+ * kept for their TTL so a key asked again costs nothing. */
+struct api_dconn_keys {
+	pthread_mutex_t lock;
+	double tokens;
+	int64_t last_ms;
+	struct dc_cached *v; /* DC_CACHE_KEYS */
+	_Atomic uint64_t lookups, hits, limited;
+};
+
+int api_dconn_keys_new(struct api_dconn_keys **out)
 {
-	const struct config_domainconnect *dc = &conf->domainconnect;
+	struct api_dconn_keys *k = calloc(1, sizeof(*k));
+	if (!k || !(k->v = calloc(DC_CACHE_KEYS, sizeof(*k->v)))) {
+		free(k);
+		return TERN_ENOMEM;
+	}
+	pthread_mutex_init(&k->lock, NULL);
+	k->tokens = -1; /* full at the first request */
+	*out = k;
+	return 0;
+}
+
+static void cached_clear(struct dc_cached *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->txt[i]);
+	memset(c, 0, sizeof(*c));
+}
+
+void api_dconn_keys_free(struct api_dconn_keys *k)
+{
+	if (!k)
+		return;
+	for (size_t i = 0; i < DC_CACHE_KEYS; i++)
+		cached_clear(&k->v[i]);
+	free(k->v);
+	pthread_mutex_destroy(&k->lock);
+	free(k);
+}
+
+void api_dconn_metrics(const struct api_dconn_keys *k, struct text *m)
+{
+	prom_family(m, "tern_dconn_key_lookups_total", "counter",
+	            "Domain Connect signing keys looked up through domainconnect.resolver.");
+	text_printf(m, "tern_dconn_key_lookups_total %llu\n", (unsigned long long)atomic_load(&k->lookups));
+	prom_family(m, "tern_dconn_key_cache_hits_total", "counter",
+	            "Domain Connect signing keys taken from the cache (kept for their TTL), no lookup.");
+	text_printf(m, "tern_dconn_key_cache_hits_total %llu\n", (unsigned long long)atomic_load(&k->hits));
+	prom_family(m, "tern_dconn_limited_total", "counter",
+	            "Domain Connect requests refused 429 over domainconnect.lookups-per-second.");
+	text_printf(m, "tern_dconn_limited_total %llu\n", (unsigned long long)atomic_load(&k->limited));
+}
+
+/* One of the budget's tokens taken: true, or false (counted). */
+static bool dc_budget_take(struct api_dconn_keys *k, uint32_t rate)
+{
+	int64_t now = exchange_now_ms();
+	pthread_mutex_lock(&k->lock);
+	if (k->tokens < 0)
+		k->tokens = rate;
+	else
+		k->tokens += (double)(now - k->last_ms) * rate / 1000.0;
+	if (k->tokens > rate)
+		k->tokens = rate;
+	k->last_ms = now;
+	bool ok = k->tokens >= 1;
+	if (ok)
+		k->tokens -= 1;
+	pthread_mutex_unlock(&k->lock);
+	if (!ok)
+		atomic_fetch_add(&k->limited, 1);
+	return ok;
+}
+
+/* The key's TXT strings cached for name (copies into txt, *n): true, or false. */
+static bool dc_cache_get(struct api_dconn_keys *k, const char *name, char **txt, size_t *n)
+{
+	int64_t now = exchange_now_ms();
+	bool found = false;
+	*n = 0;
+	pthread_mutex_lock(&k->lock);
+	for (size_t i = 0; i < DC_CACHE_KEYS && !found; i++) {
+		struct dc_cached *c = &k->v[i];
+		if (!c->name[0] || strcmp(c->name, name))
+			continue;
+		if (c->expires_ms <= now) {
+			cached_clear(c);
+			break;
+		}
+		found = true;
+		for (size_t j = 0; j < c->n && found; j++) {
+			txt[j] = strdup(c->txt[j]);
+			found = txt[j] != NULL;
+			*n = j + 1;
+		}
+	}
+	pthread_mutex_unlock(&k->lock);
+	if (!found) {
+		for (size_t j = 0; j < *n; j++)
+			free(txt[j]);
+		*n = 0;
+		return false;
+	}
+	atomic_fetch_add(&k->hits, 1);
+	return true;
+}
+
+/* The key's TXT strings kept for ttl seconds, in a free slot, an expired one, or the one that
+ * expires first. Nothing when memory is short (the next request looks it up again). */
+static void dc_cache_put(struct api_dconn_keys *k, const char *name, char *const *txt, size_t n, uint32_t ttl)
+{
+	if (ttl == 0 || n == 0 || strlen(name) >= sizeof(k->v[0].name))
+		return;
+	struct dc_cached fresh = {0};
+	snprintf(fresh.name, sizeof(fresh.name), "%s", name);
+	fresh.expires_ms = exchange_now_ms() + (int64_t)(ttl > DC_CACHE_TTL_MAX ? DC_CACHE_TTL_MAX : ttl) * 1000;
+	for (size_t j = 0; j < n; j++) {
+		if (!(fresh.txt[j] = strdup(txt[j]))) {
+			cached_clear(&fresh);
+			return;
+		}
+		fresh.n = j + 1;
+	}
+	int64_t now = exchange_now_ms();
+	pthread_mutex_lock(&k->lock);
+	struct dc_cached *slot = NULL;
+	for (size_t i = 0; i < DC_CACHE_KEYS; i++) {
+		struct dc_cached *c = &k->v[i];
+		if (c->name[0] && !strcmp(c->name, name)) { /* asked twice at once: the later answer */
+			slot = c;
+			break;
+		}
+		if (!c->name[0] || c->expires_ms <= now)
+			slot = slot && !slot->name[0] ? slot : c;
+		else if (!slot || (slot->name[0] && c->expires_ms < slot->expires_ms && slot->expires_ms > now))
+			slot = c;
+	}
+	cached_clear(slot);
+	*slot = fresh;
+	pthread_mutex_unlock(&k->lock);
+}
+
+/* The key's TXT records looked up through domainconnect.resolver (and cached for their TTL):
+ * true with txt[], *n; false with d's status and why. */
+static bool dc_key_lookup(const struct config_domainconnect *dc, struct api_dconn_keys *keys, const uint8_t *wname,
+                          const char *kname, char **txt, size_t *np, struct dc_req *d)
+{
+	atomic_fetch_add(&keys->lookups, 1);
+	uint8_t q[12 + NAME_MAXLEN + 4 + 11];
+	uint16_t id = 0;
+	if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
+		id = (uint16_t)exchange_now_ms();
+	size_t qlen = query_build(wname, id, q), len = 0;
+	uint8_t *a = malloc(DC_MSG_MAX);
+	size_t n = 0;
+	uint32_t ttl = 0;
+	char err[256] = "";
+	int rc = a ? 0 : TERN_ENOMEM;
+	for (int tcp = 0; rc == 0 && tcp < 2; tcp++) {
+		int64_t deadline = exchange_now_ms() + (int64_t)dc->resolver_timeout * 1000;
+		rc = dns_exchange((const struct sockaddr *)&dc->resolver.addr, dc->resolver.addrlen, q, qlen, tcp,
+		                  deadline, a, DC_MSG_MAX, &len, err, sizeof(err));
+		if (rc == 0 && (len < 12 || wire_get16(a) != id)) {
+			snprintf(err, sizeof(err), "an answer that is not to the question");
+			rc = TERN_EIO;
+		}
+		if (rc == 0 && !(a[2] & 0x02))
+			break; /* not truncated */
+	}
+	if (rc == 0)
+		rc = answer_txts(a, len, txt, &n, &ttl, err, sizeof(err));
+	free(a);
+	if (rc < 0) {
+		for (size_t i = 0; i < n; i++) /* those read before the answer turned out malformed */
+			free(txt[i]);
+		d->status = 502;
+		snprintf(d->why, sizeof(d->why), "the key %.300s could not be looked up through %s: %s", kname,
+		         dc->resolver.text, rc == TERN_ENOMEM ? "out of memory" : err);
+		return false;
+	}
+	*np = n;
+	if (ttl != UINT32_MAX)
+		dc_cache_put(keys, kname, txt, n, ttl);
+	return true;
+}
+
+/* The signature of d's query checked with the key at <key>.<syncPubKeyDomain> TXT. */
+static bool dc_signature_ok(struct api *a, struct dc_req *d)
+{
+	const struct config_domainconnect *dc = &api_config(a)->domainconnect;
 	d->status = 400;
 	if (!d->q.sig || !d->q.key) {
 		snprintf(d->field, sizeof(d->field), "%s", d->q.sig ? "key" : "sig");
@@ -135,41 +341,26 @@ static bool dc_signature_ok(const struct config *conf, struct dc_req *d)
 		snprintf(d->why, sizeof(d->why), "no resolver to look the key up through (domainconnect.resolver)");
 		return false;
 	}
-	uint8_t q[12 + NAME_MAXLEN + 4 + 11];
-	uint16_t id = 0;
-	if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
-		id = (uint16_t)exchange_now_ms();
-	size_t qlen = query_build(wname, id, q), len = 0;
-	uint8_t *a = malloc(DC_MSG_MAX);
 	char *txt[DC_KEY_PARTS];
 	size_t n = 0;
-	char err[256] = "";
-	int rc = a ? 0 : TERN_ENOMEM;
-	for (int tcp = 0; rc == 0 && tcp < 2; tcp++) {
-		int64_t deadline = exchange_now_ms() + (int64_t)dc->resolver_timeout * 1000;
-		rc = dns_exchange((const struct sockaddr *)&dc->resolver.addr, dc->resolver.addrlen, q, qlen, tcp,
-		                  deadline, a, DC_MSG_MAX, &len, err, sizeof(err));
-		if (rc == 0 && (len < 12 || wire_get16(a) != id)) {
-			snprintf(err, sizeof(err), "an answer that is not to the question");
-			rc = TERN_EIO;
+	for (char *c = kname; *c; c++)
+		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+	struct api_dconn_keys *keys = a->dckeys;
+	if (!dc_cache_get(keys, kname, txt, &n)) {
+		if (!dc_budget_take(keys, dc->lookups_per_second)) {
+			d->status = 429;
+			snprintf(
+			    d->why, sizeof(d->why),
+			    "too many key lookups here just now (domainconnect.lookups-per-second): try again in a "
+			    "second");
+			return false;
 		}
-		if (rc == 0 && !(a[2] & 0x02))
-			break; /* not truncated */
-	}
-	if (rc == 0)
-		rc = answer_txts(a, len, txt, &n, err, sizeof(err));
-	free(a);
-	if (rc < 0) {
-		for (size_t i = 0; i < n; i++) /* those read before the answer turned out malformed */
-			free(txt[i]);
-		d->status = 502;
-		snprintf(d->why, sizeof(d->why), "the key %.300s could not be looked up through %s: %s", kname,
-		         dc->resolver.text, rc == TERN_ENOMEM ? "out of memory" : err);
-		return false;
+		if (!dc_key_lookup(dc, keys, wname, kname, txt, &n, d))
+			return false;
 	}
 	char why[300] = "";
-	rc = dconn_verify((const char *const *)txt, n, d->q.signed_text, strlen(d->q.signed_text), d->q.sig, why,
-	                  sizeof(why));
+	int rc = dconn_verify((const char *const *)txt, n, d->q.signed_text, strlen(d->q.signed_text), d->q.sig, why,
+	                      sizeof(why));
 	for (size_t i = 0; i < n; i++)
 		free(txt[i]);
 	if (rc < 0) {
@@ -214,7 +405,7 @@ static bool dc_judge(struct api *a, const struct http_request *req, struct dc_re
 	}
 	if (dconn_expand(d->t, &d->q, &d->rrs, &d->nrr, d->field, sizeof(d->field), d->why, sizeof(d->why)) < 0)
 		return false;
-	if (d->t->pubkey_domain && !dc_signature_ok(conf, d))
+	if (d->t->pubkey_domain && !dc_signature_ok(a, d))
 		return false;
 	return true;
 }
@@ -273,6 +464,8 @@ static void page_send(struct http_response *res, int status, struct text *t)
 	} else {
 		http_text(res, status, "text/html; charset=utf-8", t->s, t->len);
 		res->headers = dc_page_headers;
+		if (status == 429) /* a token comes back within 1 / lookups-per-second */
+			snprintf(res->retry_after, sizeof(res->retry_after), "1");
 	}
 	free(t->s);
 }
@@ -366,10 +559,19 @@ static void consent_page(struct api *a, const struct http_request *req, struct h
 	text_printf(&t,
 	            "<h2>Records the service asks for</h2>\n<table id=\"asked\"><thead><tr><th>name</th><th>type</th>"
 	            "<th>TTL</th><th>data</th></tr></thead><tbody>\n");
-	for (size_t i = 0; i < d->nrr; i++)
+	bool spfm = false;
+	for (size_t i = 0; i < d->nrr; i++) {
 		rr_row(&t, d->rrs[i].owner, d->rrs[i].type, d->rrs[i].ttl, d->rrs[i].rdata, d->rrs[i].rdlen);
+		spfm |= d->rrs[i].spfm;
+	}
+	text_printf(&t, "</tbody></table>\n");
+	if (spfm)
+		text_printf(&t,
+		            "<p id=\"spf-merge\">SPF rules (v=spf1 ... ~all) are merged into the SPF record the name "
+		            "has, if it has one: its own rules and policy stay. The record as it will be is shown "
+		            "once you sign in.</p>\n");
 	text_printf(&t,
-	            "</tbody></table>\n"
+	            ""
 	            "<form id=\"signin\"><label for=\"token\">Sign in with your API token</label> "
 	            "<input id=\"token\" type=\"password\" autocomplete=\"off\" required> "
 	            "<button type=\"submit\" id=\"signin-button\">Sign in</button></form>\n"
@@ -406,7 +608,18 @@ struct dc_plan {
 	struct dc_entry *e;
 	size_t n, cap;
 	uint32_t serial;
+	uint8_t **owned; /* RDATA made here (SPF records merged), freed with the plan */
+	size_t nowned;
 };
+
+static void dc_plan_free(struct dc_plan *p)
+{
+	free(p->e);
+	for (size_t i = 0; i < p->nowned; i++)
+		free(p->owned[i]);
+	free(p->owned);
+	memset(p, 0, sizeof(*p));
+}
 
 static bool plan_add(struct dc_plan *p, struct dc_entry e)
 {
@@ -429,9 +642,9 @@ static bool dc_kept_type(uint16_t type)
 	       type == RR_CDS || type == RR_CDNSKEY || type == RR_DS || type == RR_NSEC3PARAM;
 }
 
-static bool txt_starts(const uint8_t *rd, uint16_t len, const char *prefix)
+/* A TXT record's strings joined into buf (at most DCONN_TXT_MAX octets): their length. */
+static size_t txt_join(const uint8_t *rd, uint16_t len, char *buf)
 {
-	char buf[DCONN_TXT_MAX + 1];
 	size_t w = 0;
 	for (size_t at = 0; at < len && w < DCONN_TXT_MAX;) {
 		size_t l = rd[at++];
@@ -440,7 +653,21 @@ static bool txt_starts(const uint8_t *rd, uint16_t len, const char *prefix)
 		at += l;
 	}
 	buf[w] = 0;
+	return w;
+}
+
+static bool txt_starts(const uint8_t *rd, uint16_t len, const char *prefix)
+{
+	char buf[DCONN_TXT_MAX + 1];
+	txt_join(rd, len, buf);
 	return !strncmp(buf, prefix, strlen(prefix));
+}
+
+/* Whether two CAA records have the same tag (a template's "issue" replaces the "issue" there). */
+static bool caa_same_tag(const uint8_t *a, uint16_t alen, const uint8_t *b, uint16_t blen)
+{
+	return alen >= 2 && blen >= 2 && a[1] == b[1] && 2u + a[1] <= alen && 2u + b[1] <= blen &&
+	       !strncasecmp((const char *)a + 2, (const char *)b + 2, a[1]);
 }
 
 /* Whether the template's record n removes a record of type et (rdata erd) at its owner. */
@@ -454,7 +681,9 @@ static bool dc_conflicts(const struct dconn_rr *n, uint16_t et, const uint8_t *e
 	case RR_A:
 	case RR_AAAA: return et == RR_A || et == RR_AAAA || et == RR_CNAME;
 	case RR_MX: return et == RR_MX || et == RR_CNAME;
-	default: /* TXT */
+	case RR_SRV: return et == RR_SRV || et == RR_CNAME; /* the owner is _service._protocol.name */
+	case RR_CAA: return et == RR_CNAME || (et == RR_CAA && caa_same_tag(n->rdata, n->rdlen, erd, elen));
+	default: /* TXT (SPFM: CNAME only; its SPF record is merged by dc_spf_merge()) */
 		return et == RR_CNAME ||
 		       (et == RR_TXT && (n->txt_mode == DCONN_TXT_ALL ||
 		                         (n->txt_mode == DCONN_TXT_PREFIX && txt_starts(erd, elen, n->txt_prefix))));
@@ -471,6 +700,68 @@ static bool same_record(uint16_t type, const uint8_t *a, uint16_t alen, const ui
 	rr_rdata_canonical(type, a, alen, ca);
 	rr_rdata_canonical(type, b, blen, cb);
 	return !memcmp(ca, cb, alen);
+}
+
+/* An SPFM record of the template: its rules merged into the SPF record at its owner (the zone's,
+ * or one an earlier SPFM record made), else its own "v=spf1 RULES ~all" added. 0, TERN_ENOMEM,
+ * TERN_ESPACE (the merged record would be over DCONN_TXT_MAX octets). */
+static int dc_spf_merge(struct dc_plan *p, const struct dconn_rr *n)
+{
+	char own[DCONN_TXT_MAX + 1], there[DCONN_TXT_MAX + 1], merged[DCONN_TXT_MAX + 1];
+	size_t ol = txt_join(n->rdata, n->rdlen, own);
+	own[ol - 5] = 0; /* "v=spf1 RULES ~all": the rules from own + 7 */
+	struct dc_entry *e = NULL;
+	size_t tl = 0;
+	for (size_t k = 0; k < p->n && !e; k++) {
+		struct dc_entry *f = &p->e[k];
+		if (f->type != RR_TXT || f->removed || !name_equal(f->owner, n->owner))
+			continue;
+		tl = txt_join(f->rd, f->rdlen, there);
+		if (tl >= 6 && !strncasecmp(there, "v=spf1", 6) && (tl == 6 || there[6] == ' '))
+			e = f;
+	}
+	if (!e)
+		return plan_add(p,
+		                (struct dc_entry){n->owner, RR_TXT, n->ttl, 0, n->rdata, n->rdlen, false, false, true})
+		           ? 0
+		           : TERN_ENOMEM;
+	int ml = dconn_spf_merge(there, tl, own + 7, merged, sizeof(merged));
+	if (ml < 0)
+		return TERN_ESPACE;
+	uint32_t ttl = n->ttl_default ? (e->existing ? e->zone_ttl : e->ttl) : n->ttl;
+	if ((size_t)ml == tl && !memcmp(merged, there, tl)) { /* every rule there already */
+		e->templ = true;
+		e->ttl = ttl;
+		return 0;
+	}
+	uint8_t **grown = realloc(p->owned, (p->nowned + 1) * sizeof(*grown));
+	uint8_t *rd = malloc(DCONN_TXT_MAX + DCONN_TXT_MAX / 255 + 1);
+	if (!grown || !rd) {
+		p->owned = grown ? grown : p->owned;
+		free(rd);
+		return TERN_ENOMEM;
+	}
+	p->owned = grown;
+	p->owned[p->nowned++] = rd;
+	size_t w = 0;
+	for (size_t at = 0; at < (size_t)ml;) { /* strings of at most 255 octets ("v=spf1": never empty) */
+		size_t piece = (size_t)ml - at > 255 ? 255 : (size_t)ml - at;
+		rd[w++] = (uint8_t)piece;
+		memcpy(rd + w, merged + at, piece);
+		w += piece;
+		at += piece;
+	}
+	if (!e->existing) { /* one an earlier SPFM record of the template made */
+		e->rd = rd;
+		e->rdlen = (uint16_t)w;
+		e->ttl = ttl;
+		return 0;
+	}
+	e->removed = true;
+	e->templ = false;
+	return plan_add(p, (struct dc_entry){n->owner, RR_TXT, ttl, 0, rd, (uint16_t)w, false, false, true})
+	           ? 0
+	           : TERN_ENOMEM;
 }
 
 /* The plan over the zone served (the caller is an RCU reader: entries point into it until it
@@ -508,6 +799,12 @@ static int dc_plan_make(struct api *a, const struct dc_req *d, struct dc_plan *p
 			if (name_equal(p->e[k].owner, n->owner) &&
 			    dc_conflicts(n, p->e[k].type, p->e[k].rd, p->e[k].rdlen))
 				p->e[k].removed = true;
+		if (n->spfm) {
+			int rc = dc_spf_merge(p, n);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
 		bool found = false;
 		for (size_t k = 0; k < p->n && !found; k++) {
 			struct dc_entry *e = &p->e[k];
@@ -633,6 +930,13 @@ void api_dconn_settings(void *ctx, const struct http_request *req, struct http_r
 		http_error(res, 400, "domain", "\"%.100s\" is not a domain name", req->params[0]);
 		return;
 	}
+	if (!dc_budget_take(a->dckeys, dc->lookups_per_second)) { /* a store read for anyone who asks */
+		snprintf(res->retry_after, sizeof(res->retry_after), "1");
+		http_error(res, 429, NULL,
+		           "too many Domain Connect lookups here just now "
+		           "(domainconnect.lookups-per-second): try again in a second");
+		return;
+	}
 	int rc = store_zone_get(store_latest(a->store), apex, &z, err, sizeof(err));
 	if (rc == TERN_ENOTFOUND) {
 		http_error(res, 404, "domain", "%.100s is not a zone hosted here", req->params[0]);
@@ -698,6 +1002,8 @@ void api_dconn_apply(void *ctx, const struct http_request *req, struct http_resp
 	}
 	if (!dc_judge(a, req, &d)) {
 		http_error(res, d.status, d.field[0] ? d.field : NULL, "%s", d.why);
+		if (d.status == 429)
+			snprintf(res->retry_after, sizeof(res->retry_after), "1");
 		dc_clear(&d);
 		return;
 	}
@@ -722,6 +1028,11 @@ void api_dconn_apply(void *ctx, const struct http_request *req, struct http_resp
 	int rc = dc_plan_make(a, &d, &p);
 	if (rc == 0)
 		rc = dc_plan_rrsets(&p, &ch, &nch);
+	if (rc == TERN_ESPACE) {
+		http_error(res, 409, "spfRules",
+		           "the SPF record merged with the template's rules would be over %d octets", DCONN_TXT_MAX);
+		goto done;
+	}
 	if (rc < 0) {
 		http_error(res, rc == TERN_ENOMEM ? 500 : 503, NULL, "%s",
 		           rc == TERN_ENOMEM ? "out of memory" : "the zone is not served (see the log)");
@@ -787,7 +1098,7 @@ void api_dconn_apply(void *ctx, const struct http_request *req, struct http_resp
 	json_object_set_new(out, "applied", json_true());
 	http_json(res, 200, out);
 done:
-	free(p.e);
+	dc_plan_free(&p);
 	change_rrsets_free(ch, nch);
 	json_decref(body);
 	api_caller_free(&c);

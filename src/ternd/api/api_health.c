@@ -373,6 +373,8 @@ void api_metrics(void *ctx, const struct http_request *req, struct http_response
 		pops_metrics(a->pops, a->srv->zones, &m);
 	if (a->srv->monitors)
 		monitor_metrics(a->srv->monitors, &m);
+	if (a->dckeys)
+		api_dconn_metrics(a->dckeys, &m);
 	if (m.nomem)
 		http_error(res, 500, NULL, "out of memory");
 	else

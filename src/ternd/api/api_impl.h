@@ -74,6 +74,7 @@ struct api {
 	pthread_mutex_t own_lock; /* ownership verifications decide and write one at a time */
 	struct http_route *routes; /* routes[] and the Route 53 API's, as the HTTP server serves them */
 	struct dconn_templates *dconn; /* Domain Connect's templates (domainconnect.templates), read at start */
+	struct api_dconn_keys *dckeys; /* Domain Connect's lookup budget and signing keys cached (api_dconn.c) */
 };
 
 /* The configuration in force (published whole by a reload): read it again after anything that may
@@ -471,6 +472,11 @@ void api_dconn_apply_page(void *ctx, const struct http_request *req, struct http
 void api_dconn_apply(void *ctx, const struct http_request *req, struct http_response *res);
 void api_dconn_script(void *ctx, const struct http_request *req, struct http_response *res);
 void api_dconn_style(void *ctx, const struct http_request *req, struct http_response *res);
+/* Domain Connect's lookup budget (domainconnect.lookups-per-second) and cache of signing keys:
+ * made at start (NULL, TERN_ENOMEM), freed at stop; its counters in /metrics. */
+int api_dconn_keys_new(struct api_dconn_keys **out);
+void api_dconn_keys_free(struct api_dconn_keys *k);
+void api_dconn_metrics(const struct api_dconn_keys *k, struct text *m);
 /* A zone being made gets the _domainconnect TXT (domainconnect.url without its scheme), unless the
  * request's RRsets (given[0..n)) hold one. */
 void api_dconn_discovery(const struct config *conf, struct zone_builder *b, const uint8_t *apex,

@@ -416,6 +416,7 @@ struct config_domainconnect {
 	char *templates; /* the folder of *.json templates */
 	struct config_listen resolver; /* addrlen 0: none (a template asking for signatures is refused) */
 	uint32_t resolver_timeout; /* seconds for one query */
+	uint32_t lookups_per_second; /* signing-key lookups (and settings reads) a second, all clients together */
 };
 
 struct config {

@@ -109,5 +109,15 @@ const struct cfg_item cfg_domainconnect_items[] = {
      .def = "5",
      .unit = "seconds",
      .help = "one query to domainconnect.resolver at most (no answer: the request is refused, saying so)"},
+    {.name = "lookups-per-second",
+     .type = CFG_UINT,
+     .offset = DC_AT(lookups_per_second),
+     .size = 4,
+     .min = 1,
+     .max = 100000,
+     .def = "20",
+     .unit = "per second",
+     .help = "signing-key lookups through domainconnect.resolver (a key cached for its TTL costs none) and "
+             "settings reads, all clients together; over it: 429 with Retry-After, nothing applied"},
     {0},
 };

@@ -592,7 +592,7 @@
 
   function signInFailed(e) { if (e.status !== 401 && !e.stale) say("sign in failed: " + e.message, true); }
 
-  fetch("/console/config.json", { credentials: "omit", cache: "no-store" })
+  var loaded = fetch("/console/config.json", { credentials: "omit", cache: "no-store" })
     .then(function (r) { return r.ok ? r.json() : { login: null }; })
     .catch(function () { return { login: null }; })
     .then(function (cfg) {
@@ -601,15 +601,17 @@
         $("idp-signin").textContent = "Sign in with " + login.name;
         $("idp").hidden = false;
       }
-      if (location.pathname === "/console/callback") {
-        show("signin-view");
-        return finishLogin().catch(function (e) {
-          if (e.login) signOut("sign in refused: " + e.message);
-          else signInFailed(e);
-        });
-      }
-      var saved = sessionStorage.getItem(KEY);
-      if (saved) return signIn(saved).catch(signInFailed);
-      show("signin-view");
     });
+
+  if (location.pathname === "/console/callback") {
+    show("signin-view");
+    loaded.then(finishLogin).catch(function (e) {
+      if (e.login) signOut("sign in refused: " + e.message);
+      else signInFailed(e);
+    });
+  } else {
+    var saved = sessionStorage.getItem(KEY);
+    if (saved) signIn(saved).catch(signInFailed);
+    else show("signin-view");
+  }
 })();

@@ -141,7 +141,8 @@ const struct cfg_item cfg_console_login_items[] = {
      .names = bearers,
      .def = "id-token",
      .help = "the token the console then sends the API (verified with api.jwks or jwks-url; its sub is the "
-             "tenant)"},
+             "tenant); an access token must be a JWT, and one with OAuth's scope string is refused (ternd's "
+             "scope claim is an object)"},
     {.name = "allow-http",
      .type = CFG_BOOL,
      .offset = CL_AT(allow_http),

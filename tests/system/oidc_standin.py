@@ -5,7 +5,8 @@ the authorization code flow with PKCE (RFC 6749 4.1, RFC 7636 S256, OpenID Conne
 strict counterpart. GET /authorize checks the client, its registered redirect URI, response_type
 code and an S256 challenge, then shows a sign-in form; POST /login signs a user in (name and
 password) and sends the browser back with a one-time code and the state (or, with hold set, shows
-that address as a link instead, so a test can alter it); POST /token trades a code for an RS256 ID
+that address as a link instead, so a test can alter it), or with access_denied when the user
+cancels; POST /token trades a code for an RS256 ID
 token and access token after checking the code (once only, 60 s), client_id, redirect_uri and the
 PKCE verifier, answering the console's origin with CORS; GET /jwks is the public key. Every request
 is recorded (method, path, query, form) for the tests to read."""
@@ -156,7 +157,9 @@ class StandInIdP:
                 "<input type=\"hidden\" name=\"request\" value=\"%s\">"
                 "<label for=\"username\">User</label> <input id=\"username\" name=\"username\">"
                 "<label for=\"password\">Password</label> <input id=\"password\" name=\"password\" type=\"password\">"
-                "<button id=\"login\" type=\"submit\">Sign in</button></form></body></html>"
+                "<button id=\"login\" type=\"submit\">Sign in</button>"
+                "<button id=\"cancel\" type=\"submit\" name=\"cancel\" value=\"1\">Cancel</button>"
+                "</form></body></html>"
                 % ("<p id=\"error\">%s</p>" % html.escape(error) if error else "", html.escape(rid)))
 
     def login(self, f):
@@ -164,6 +167,11 @@ class StandInIdP:
             q = self.pending.get(f.get("request", ""))
         if not q:
             return (*self.error_page("no such sign-in request"), None)
+        if f.get("cancel"):  # the user said no: back with an error (RFC 6749 4.1.2.1)
+            with self.lock:
+                del self.pending[f["request"]]
+            return 302, "", q["redirect_uri"] + "?" + urllib.parse.urlencode(
+                {"error": "access_denied", "error_description": "the user cancelled", "state": q["state"]})
         user = self.users.get(f.get("username", ""))
         if not user or not secrets.compare_digest(user[0], f.get("password", "")):
             return 200, self.form_page(f["request"], "wrong user or password"), None

@@ -846,8 +846,8 @@ def session(d):
                             " sessionStorage.getItem('tern.console.login')]")
 
 
-def to_provider(d, B, user="frank", password="correct horse"):
-    """From the console's sign-in view to the provider's form, filled and sent."""
+def to_provider(d, B, user="frank", password="correct horse", button="login"):
+    """From the console's sign-in view to the provider's form, filled and sent (or cancelled)."""
     d.get(URL + "/console/")
     if not d.find_element(B.ID, "signin-view").is_displayed():
         d.find_element(B.ID, "signout").click()
@@ -858,7 +858,7 @@ def to_provider(d, B, user="frank", password="correct horse"):
          what="the provider's sign-in form")
     d.find_element(B.ID, "username").send_keys(user)
     d.find_element(B.ID, "password").send_keys(password)
-    d.find_element(B.ID, "login").click()
+    d.find_element(B.ID, button).click()
 
 
 def refused(d, B):
@@ -994,6 +994,15 @@ def test_identity_provider_answers_refused(lab, browser):
         assert signin and not nav and sess == [None, None]
         b.shot("wrong-verifier")
         assert [r for r in lab.idp.refusals if "code_verifier" in r[2]]
+
+        # the user cancels at the provider: its error, said as it came
+        def cancelled(d):
+            to_provider(d, B, button="cancel")
+            return refused(d, B)
+        said, signin, nav, sess, _ = b.do(cancelled)
+        assert said == "sign in refused: %s said no: access_denied (the user cancelled)" % IDP_NAME, said
+        assert signin and not nav and sess == [None, None]
+        b.shot("cancelled")
 
         perf, console, _ = b.logs()
         urls = [json.loads(e["message"])["message"]["params"]["request"]["url"] for e in perf

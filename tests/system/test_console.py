@@ -6,24 +6,45 @@ then sees served, files a proposal that a second user approves (and one the firs
 the history, locks and unlocks, runs check and shows the resolution picture; at 320 px wide nothing
 scrolls sideways; the keyboard alone reaches the record form; a TXT holding markup is shown as text;
 every request the browser made went to ternd. Screenshots are kept in the pytest temporary directory
-(console-shots*/), or in $TERN_CONSOLE_SHOTS when set."""
+(console-shots*/), or in $TERN_CONSOLE_SHOTS when set.
+
+The sign-in at an identity provider (api.console-login: OpenID Connect's code flow with PKCE, done
+by the console's script) is tried against oidc_standin.py, a stand-in provider written in Python
+because Debian packages no OpenID Connect provider: its authorize page signs a user in with a form,
+its token endpoint checks code, PKCE verifier, client_id and redirect_uri, its /jwks is copied into
+ternd's api.jwks. The browser signs in there, lands back signed in as the tenant the ID token names,
+lists that tenant's zones and adds a record; a forged state, a tampered code and a wrong verifier
+are refused, saying so, with no session; the browser reached only ternd and the provider."""
+import base64
+import hashlib
 import json
 import os
 import re
 import shutil
 import tempfile
+import subprocess
 import time
+import urllib.request
 
 import pytest
 
 import dnsseclab as L
-from apilib import Api, keys  # noqa: F401 (the fixture)
+import ternlib
+from apilib import Api, ApiTernd, keys  # noqa: F401 (the fixture)
+from oidc_standin import StandInIdP
 
 API_PORT = 8056
 URL = "http://127.0.0.1:%d" % API_PORT
 HOSTILE = "<img src=x onerror=alert(1)>"
-CSP = ("default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; "
-       "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'")
+IDP_PORT = 8057  # the stand-in identity provider's, beside ternd in the lab
+IDP = "http://127.0.0.1:%d" % IDP_PORT
+IDP_NAME = "Stand-in IdP"
+CLIENT_ID = "tern-console"
+IDP_USERS = {"frank": ("correct horse", "frank")}  # user: (password, sub: the tenant)
+CSP_PLAIN = ("default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; "
+             "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'")
+# with api.console-login, connect-src names the provider's token endpoint too, nothing else of it
+CSP = CSP_PLAIN.replace("connect-src 'self'", "connect-src 'self' %s/token" % IDP)
 WEB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "ternd", "api", "web")
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 DIG = shutil.which("dig")
@@ -41,6 +62,13 @@ api:
   check-hints: "{hints}"
   check-allow-private: true
   check-rate: 60
+  console-login:
+    name: "{idp_name}"
+    issuer: "{idp}"
+    authorization-endpoint: "{idp}/authorize"
+    token-endpoint: "{idp}/token"
+    client-id: "{client_id}"
+    allow-http: true
 """
 
 needs_browser = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER and DIG),
@@ -54,10 +82,22 @@ def lab(tmp_path_factory, keys):  # noqa: F811
         L.start_parents(lab)
         d = os.path.join(lab.dir, "ternd")
         os.makedirs(os.path.join(d, "data"))
+        # the stand-in provider, and ternd's key set: the test's keys and the provider's, read from
+        # its /jwks as an operator copies them
+        lab.idp = lab.ns.call(StandInIdP, IDP_PORT, CLIENT_ID, URL + "/console/callback", URL, IDP_USERS)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        idp_keys = lab.ns.call(lambda: json.load(opener.open(IDP + "/jwks", timeout=5)))["keys"]
+        with open(keys.jwks) as f:
+            doc = json.load(f)
+        doc["keys"] += idp_keys
+        jwks = os.path.join(d, "jwks.json")
+        with open(jwks, "w") as f:
+            json.dump(doc, f)
         conf = os.path.join(d, "ternd.yaml")
         with open(conf, "w") as f:
-            f.write(TERND_CONF.format(addr=L.CORP_ADDR, port=API_PORT, data=os.path.join(d, "data"), jwks=keys.jwks,
-                                      hints=os.path.join(lab.dir, "root.hints")))
+            f.write(TERND_CONF.format(addr=L.CORP_ADDR, port=API_PORT, data=os.path.join(d, "data"), jwks=jwks,
+                                      hints=os.path.join(lab.dir, "root.hints"), idp=IDP, idp_name=IDP_NAME,
+                                      client_id=CLIENT_ID))
         lab.ternd = lab.spawn("ternd", [L.TERND, "-c", conf], os.path.join(d, "ternd.log"))
         lab.alice = keys.token("alice")
         lab.bob = keys.token("bob", admin=True)  # the second user: an operator who reviews
@@ -80,6 +120,8 @@ def lab(tmp_path_factory, keys):  # noqa: F811
         dead = lab.dead()
         assert not dead, "lab processes died: %s" % dead
     finally:
+        if getattr(lab, "idp", None):
+            lab.idp.close()
         lab.close()
 
 
@@ -104,7 +146,8 @@ def wait_dig(lab, name, rtype, want, timeout=10):
 @pytest.mark.parametrize("path,ctype,src", [("/console/", "text/html", "console.html"),
                                             ("/console", "text/html", "console.html"),
                                             ("/console/app.js", "text/javascript", "console.js"),
-                                            ("/console/style.css", "text/css", "console.css")])
+                                            ("/console/style.css", "text/css", "console.css"),
+                                            ("/console/callback", "text/html", "console.html")])
 def test_served_with_strict_headers(lab, path, ctype, src):
     r = lab.api("GET", path, token=False)
     assert r.status == 200, r
@@ -216,7 +259,8 @@ def wait(d, cond, timeout=30, what="the condition"):
         return WebDriverWait(d, timeout, ignored_exceptions=(NoSuchElementException,
                                                              StaleElementReferenceException)).until(cond)
     except Exception:
-        raise AssertionError("waited for %s; status: %r" % (what, d.find_element(By().ID, "status").text))
+        said = [e.text for e in d.find_elements(By().ID, "status")]  # none on the provider's pages
+        raise AssertionError("waited for %s; status: %r; at %s" % (what, said, d.current_url))
 
 
 def status(d):
@@ -725,3 +769,257 @@ def test_history_pages(lab, browser, keys):  # noqa: F811
     want = ["serial %d \u2192 %d" % (c["serial_from"], c["serial_to"]) for c in journal]
     assert len(journal) == 25 and [e.split(" at ")[0] for e in first] == want[:20], first
     assert [e.split(" at ")[0] for e in every] == want and not still
+
+
+# ---- sign-in at the identity provider (api.console-login) ----
+
+def test_config_json_says_where_to_sign_in(lab):
+    """GET /console/config.json: the provider's public settings, no secret, the console's headers."""
+    r = lab.api("GET", "/console/config.json", token=False)
+    assert r.status == 200 and r.headers.get("Content-Type") == "application/json", r
+    assert r.headers.get("Content-Security-Policy") == CSP and r.headers.get("Cache-Control") == "no-store"
+    assert r.json == {"login": {"name": IDP_NAME, "issuer": IDP, "authorization_endpoint": IDP + "/authorize",
+                                "token_endpoint": IDP + "/token", "client_id": CLIENT_ID, "scope": "openid",
+                                "bearer": "id_token"}}, r.json
+
+
+def test_without_console_login(keys, tmp_path):  # noqa: F811
+    """No api.console-login: config.json says so and the CSP reaches this origin only."""
+    t = ApiTernd(keys, workdir=str(tmp_path)).start()
+    try:
+        r = t.api().get("/console/config.json")
+        assert r.status == 200 and r.json == {"login": None}, r
+        assert r.headers.get("Content-Security-Policy") == CSP_PLAIN
+        assert t.api().get("/console/").headers.get("Content-Security-Policy") == CSP_PLAIN
+    finally:
+        t.stop()
+    assert "AddressSanitizer" not in t.log_text()
+
+
+LOGIN_OK = ('  console-login:\n    name: "Corp SSO"\n    issuer: "https://sso.example"\n'
+            '    authorization-endpoint: "https://sso.example/auth"\n    token-endpoint: "https://sso.example/token"\n'
+            '    client-id: "tern"\n')
+
+
+@pytest.mark.parametrize("lines,message", [
+    (LOGIN_OK.replace('token-endpoint: "https', 'token-endpoint: "http'),
+     'api.console-login.token-endpoint: "http://sso.example/token" is not an https:// URL (http:// only with '
+     'api.console-login.allow-http, a test mode)'),
+    (LOGIN_OK.replace('issuer: "https', 'issuer: "http'), 'api.console-login.issuer: "http://sso.example" is not'),
+    (LOGIN_OK.replace('/auth"', '/auth#x"'), "api.console-login.authorization-endpoint: "),
+    (LOGIN_OK.replace('/token"', "/token; script-src *\""), "api.console-login.token-endpoint: "),
+    (LOGIN_OK.replace('    client-id: "tern"\n', ""), "api.console-login.client-id: missing required key"),
+    (LOGIN_OK + '    scope: "profile email"\n', 'api.console-login.scope: "profile email" does not hold openid'),
+    (LOGIN_OK + '    bearer: "cookie"\n', "api.console-login.bearer"),
+    (LOGIN_OK.replace('/token"', '/' + 'x' * 600 + '"'), "api.console-login.token-endpoint"),
+])
+def test_console_login_refused_by_check(lines, message, keys, tmp_path):  # noqa: F811
+    conf = tmp_path / "ternd.yaml"
+    conf.write_text("server:\n  listen: [\"127.0.0.1@%d\"]\napi:\n  listen: \"127.0.0.1@%d\"\n"
+                    "  data-dir: \"%s\"\n  jwks: \"%s\"\n%s" % (ternlib.free_port(), ternlib.free_port(),
+                                                              tmp_path / "data", keys.jwks, lines))
+    r = subprocess.run([ternlib.TERND, "--check", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert message in r.stderr + r.stdout, r.stderr + r.stdout
+
+
+def test_console_login_needs_the_tenant_api(tmp_path):
+    conf = tmp_path / "ternd.yaml"
+    conf.write_text("server:\n  listen: [\"127.0.0.1@%d\"]\napi:\n  listen: \"127.0.0.1@%d\"\n%s"
+                    % (ternlib.free_port(), ternlib.free_port(), LOGIN_OK))
+    r = subprocess.run([ternlib.TERND, "--check", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "api.console-login: needs the tenant API" in r.stderr + r.stdout, r.stderr
+
+
+def test_console_login_accepted_by_check(keys, tmp_path):  # noqa: F811
+    conf = tmp_path / "ternd.yaml"
+    conf.write_text("server:\n  listen: [\"127.0.0.1@%d\"]\napi:\n  listen: \"127.0.0.1@%d\"\n"
+                    "  data-dir: \"%s\"\n  jwks: \"%s\"\n%s    scope: \"openid profile\"\n    bearer: access-token\n"
+                    % (ternlib.free_port(), ternlib.free_port(), tmp_path / "data", keys.jwks, LOGIN_OK))
+    r = subprocess.run([ternlib.TERND, "--check", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr + r.stdout
+
+
+def session(d):
+    """This tab's console session: the token, the sign-in request in flight."""
+    return d.execute_script("return [sessionStorage.getItem('tern.console.token'),"
+                            " sessionStorage.getItem('tern.console.login')]")
+
+
+def to_provider(d, B, user="frank", password="correct horse", button="login"):
+    """From the console's sign-in view to the provider's form, filled and sent (or cancelled)."""
+    d.get(URL + "/console/")
+    if not d.find_element(B.ID, "signin-view").is_displayed():
+        d.find_element(B.ID, "signout").click()
+    wait(d, lambda d: d.find_element(B.ID, "idp-signin").is_displayed(), what="the provider's button")
+    assert d.find_element(B.ID, "idp-signin").text == "Sign in with " + IDP_NAME
+    d.find_element(B.ID, "idp-signin").click()
+    wait(d, lambda d: d.current_url.startswith(IDP + "/authorize?") and d.find_elements(B.ID, "username"),
+         what="the provider's sign-in form")
+    d.find_element(B.ID, "username").send_keys(user)
+    d.find_element(B.ID, "password").send_keys(password)
+    d.find_element(B.ID, button).click()
+
+
+def refused(d, B):
+    wait(d, lambda d: status(d).startswith("sign in refused: "), what="the refusal")
+    return (status(d), d.find_element(B.ID, "signin-view").is_displayed(), d.find_element(B.ID, "nav").is_displayed(),
+            session(d), d.current_url)
+
+
+@needs_browser
+def test_sign_in_at_the_identity_provider(lab, browser, keys):  # noqa: F811
+    pytest.importorskip("selenium")
+    frank = Api(API_PORT, keys.token("frank"))
+    if lab.ns.call(frank.request, "GET", "/api/v1/zones/idp.lab").status != 200:
+        assert lab.ns.call(frank.request, "POST", "/api/v1/zones", {"name": "idp.lab"}).status == 201
+    if lab.api("GET", "/api/v1/zones/corp.lab").status != 200:  # alice's: not to be listed to frank
+        assert lab.api("POST", "/api/v1/zones", {"name": "corp.lab"}).status == 201
+    tokens_before = lab.ns.call(lambda: len(lab.idp.seen("POST", "/token")))
+    b = browser("idp")
+    B = By()
+
+    def go(d):
+        to_provider(d, B)
+        wait(d, lambda d: d.find_element(B.ID, "zones-view").is_displayed() and
+             d.find_elements(B.CSS_SELECTOR, "button[aria-label^='Open zone ']"), what="the zones view")
+        zones = [e.get_attribute("aria-label") for e in d.find_elements(B.CSS_SELECTOR,
+                                                                         "button[aria-label^='Open zone ']")]
+        return d.current_url, d.find_element(B.ID, "whoami").text, zones, session(d)
+    where, who, zones, (tok, pending) = b.do(go)
+    assert where == URL + "/console/", where  # the code left the address bar
+    assert who == "signed in as frank" and zones == ["Open zone idp.lab."], (who, zones)
+    assert pending is None and tok in lab.idp.issued
+    payload = tok.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["sub"] == "frank" and claims["iss"] == IDP and claims["aud"] == CLIENT_ID
+    b.shot("signed-in")
+
+    # the token endpoint saw the PKCE verifier whose S256 challenge went to /authorize
+    token_posts = lab.idp.seen("POST", "/token")[tokens_before:]
+    assert len(token_posts) == 1, token_posts
+    form = token_posts[0][3]
+    asked = lab.idp.seen("GET", "/authorize")[-1][2]
+    assert asked["code_challenge_method"] == "S256" and asked["client_id"] == CLIENT_ID
+    assert base64.urlsafe_b64encode(hashlib.sha256(form["code_verifier"].encode()).digest()).rstrip(b"=").decode() \
+        == asked["code_challenge"]
+    assert form["redirect_uri"] == URL + "/console/callback" and "client_secret" not in form
+
+    # a record, through the console, served
+    def add(d):
+        open_zone(d, "idp.lab.")
+        stage(d, "www", "A", 300, ["192.0.2.77"])
+        apply_batch(d)
+    b.do(add)
+    wait_dig(lab, "www.idp.lab.", "A", ["192.0.2.77"])
+    changes = lab.ns.call(frank.request, "GET", "/api/v1/zones/idp.lab/changes?limit=1").json["changes"]
+    assert changes[0]["by"] == "frank", changes
+    b.shot("record-added")
+
+    # sign-out forgets the token
+    def out(d):
+        sign_out(d)
+        return session(d)
+    assert b.do(out) == [None, None]
+
+    perf, console, cookies = b.logs()
+    urls = [json.loads(e["message"])["message"]["params"]["request"]["url"] for e in perf
+            if json.loads(e["message"])["message"]["method"] == "Network.requestWillBeSent"]
+    elsewhere = [u for u in urls if not u.startswith(("chrome:", "chrome-untrusted:", "data:", URL + "/", IDP + "/"))]
+    assert not elsewhere, elsewhere
+    assert [u for u in urls if u.startswith(IDP + "/")] and URL + "/console/config.json" in urls
+    at_idp = {u.split("?")[0] for u in urls if u.startswith(IDP)} - {IDP + "/favicon.ico"}  # the browser's own
+    assert at_idp == {IDP + "/authorize", IDP + "/login", IDP + "/token"}, urls
+    for t in lab.idp.issued:  # no token in an address, nor in ternd's log
+        assert not [u for u in urls if t in u]
+        assert t not in lab.ternd.log_text()
+    assert not [c for c in console if "Content Security Policy" in c.get("message", "")], console
+    assert not cookies or all(c.get("domain") != "127.0.0.1" or "tern" not in c["name"] for c in cookies)
+
+
+@needs_browser
+def test_identity_provider_answers_refused(lab, browser):
+    """A forged state, a tampered code, a wrong PKCE verifier, a replayed answer: each refused by
+    the console or the provider, said in the status line, no session, no API request."""
+    pytest.importorskip("selenium")
+    b = browser("idp-refused")
+    B = By()
+
+    def held(d):
+        """The provider's answer (the address it sends the browser back to), not followed."""
+        to_provider(d, B)
+        wait(d, lambda d: d.find_elements(B.ID, "back"), what="the held answer")
+        return d.find_element(B.ID, "back").get_attribute("href")
+
+    lab.idp.hold = True
+    try:
+        # a state other than the tab's: refused before the code is traded
+        before = len(lab.idp.seen("POST", "/token"))
+
+        def forged_state(d):
+            back = held(d)
+            d.get(re.sub(r"state=[^&]+", "state=" + "A" * 43, back))
+            return refused(d, B)
+        said, signin, nav, sess, where = b.do(forged_state)
+        assert said == ("sign in refused: the answer's state does not match this tab's request (a forged or "
+                        "stale answer)"), said
+        assert signin and not nav and sess == [None, None] and where == URL + "/console/"
+        assert len(lab.idp.seen("POST", "/token")) == before
+        b.shot("forged-state")
+
+        # a code altered on the way: the provider refuses it
+        def tampered(d):
+            back = held(d)
+            code = re.search(r"code=([^&]+)", back).group(1)
+            d.get(back.replace("code=" + code, "code=" + code[:-4] + ("AAAA" if code[-4:] != "AAAA" else "BBBB")))
+            return refused(d, B)
+        said, signin, nav, sess, _ = b.do(tampered)
+        assert said == ("sign in refused: %s refused the code: invalid_grant (unknown, used or expired code)"
+                        % IDP_NAME), said
+        assert signin and not nav and sess == [None, None]
+        b.shot("tampered-code")
+
+        # another verifier than the one whose challenge was sent: the provider refuses it
+        def wrong_verifier(d):
+            back = held(d)
+            d.get(URL + "/console/")
+            d.execute_script("var p = JSON.parse(sessionStorage.getItem('tern.console.login'));"
+                             "p.verifier = p.verifier.split('').reverse().join('') + 'x';"
+                             "sessionStorage.setItem('tern.console.login', JSON.stringify(p));")
+            d.get(back)
+            return refused(d, B)
+        said, signin, nav, sess, _ = b.do(wrong_verifier)
+        assert said == ("sign in refused: %s refused the code: invalid_grant (code_verifier does not match the "
+                        "code_challenge)" % IDP_NAME), said
+        assert signin and not nav and sess == [None, None]
+        b.shot("wrong-verifier")
+        assert [r for r in lab.idp.refusals if "code_verifier" in r[2]]
+
+        # the user cancels at the provider: its error, said as it came
+        def cancelled(d):
+            to_provider(d, B, button="cancel")
+            return refused(d, B)
+        said, signin, nav, sess, _ = b.do(cancelled)
+        assert said == "sign in refused: %s said no: access_denied (the user cancelled)" % IDP_NAME, said
+        assert signin and not nav and sess == [None, None]
+        b.shot("cancelled")
+
+        perf, console, _ = b.logs()
+        urls = [json.loads(e["message"])["message"]["params"]["request"]["url"] for e in perf
+                if json.loads(e["message"])["message"]["method"] == "Network.requestWillBeSent"]
+        assert not [u for u in urls if u.startswith(URL + "/api/")], urls  # never signed in
+
+        # the right answer signs in; the same answer again finds no request in flight
+        def replay(d):
+            back = held(d)
+            d.get(back)
+            wait(d, lambda d: d.find_element(B.ID, "zones-view").is_displayed(), what="signed in")
+            sign_out(d)
+            d.get(back)
+            return refused(d, B)
+        said, signin, nav, sess, _ = b.do(replay)
+        assert said == "sign in refused: no sign-in was started in this tab", said
+        assert signin and not nav and sess == [None, None]
+        b.shot("replayed")
+    finally:
+        lab.idp.hold = False

@@ -85,6 +85,8 @@ static const struct http_route routes[] = {
     {"GET", "/console/", api_console_page, 0, false},
     {"GET", "/console/app.js", api_console_script, 0, false},
     {"GET", "/console/style.css", api_console_style, 0, false},
+    {"GET", "/console/callback", api_console_page, 0, false},
+    {"GET", "/console/config.json", api_console_config, 0, false},
     {"GET", "/api/v1/zones/{}/in-tree", api_intree_get, 0, false},
     {"PUT", "/api/v1/zones/{}/in-tree", api_intree_put, 0, false},
     {"DELETE", "/api/v1/zones/{}/in-tree", api_intree_delete, 0, false},
@@ -219,6 +221,12 @@ int api_start(struct server *srv, const struct config *conf, struct store *store
 		goto fail;
 	}
 	if (conf->domainconnect.enabled && (rc = api_dconn_keys_new(&a->dckeys)) < 0) {
+		snprintf(err, errlen, "API: out of memory");
+		close(lfd);
+		goto fail;
+	}
+	if ((rc = api_console_setup(a, conf)) < 0) {
+		snprintf(err, errlen, "API: the console's settings (api.console-login) could not be made");
 		close(lfd);
 		goto fail;
 	}
@@ -282,6 +290,7 @@ void api_stop(struct api *a)
 	free(a->routes);
 	dconn_templates_free(a->dconn);
 	api_dconn_keys_free(a->dckeys);
+	free(a->console_config);
 	forget_tokens(a);
 	pthread_mutex_destroy(&a->auth_lock);
 	pthread_mutex_destroy(&a->rate_lock);

@@ -75,6 +75,10 @@ struct api {
 	struct http_route *routes; /* routes[] and the Route 53 API's, as the HTTP server serves them */
 	struct dconn_templates *dconn; /* Domain Connect's templates (domainconnect.templates), read at start */
 	struct api_dconn_keys *dckeys; /* Domain Connect's lookup budget and signing keys cached (api_dconn.c) */
+	/* the console's header lines (its CSP lets it reach api.console-login.token-endpoint too) and
+	 * GET /console/config.json's body, both made at start from the configuration then in force */
+	char console_headers[1024];
+	char *console_config;
 };
 
 /* The configuration in force (published whole by a reload): read it again after anything that may
@@ -240,11 +244,16 @@ void api_check_page(void *ctx, const struct http_request *req, struct http_respo
 void api_check_page_script(void *ctx, const struct http_request *req, struct http_response *res);
 void api_check_page_style(void *ctx, const struct http_request *req, struct http_response *res);
 extern const char api_check_page_headers[];
-/* The web console (api_console_web.c): its page at /console/ (and /console), script and style,
- * served with api_check_page_headers. */
+/* The web console (api_console_web.c): its page at /console/ (and /console, and /console/callback
+ * where the identity provider sends the browser back), script and style, served with the check
+ * page's headers (a->console_headers: connect-src also names api.console-login.token-endpoint). */
 void api_console_page(void *ctx, const struct http_request *req, struct http_response *res);
 void api_console_script(void *ctx, const struct http_request *req, struct http_response *res);
 void api_console_style(void *ctx, const struct http_request *req, struct http_response *res);
+/* GET /console/config.json: the sign-in settings (api.console-login, public ones only). */
+void api_console_config(void *ctx, const struct http_request *req, struct http_response *res);
+/* Makes a->console_headers and a->console_config from conf; TERN_ENOMEM or 0. */
+int api_console_setup(struct api *a, const struct config *conf);
 /* Its request: {"kind": "domain" | "fqdn" | "cache", "name": NAME, "type": TYPE (fqdn, cache;
  * default A), "resolvers": [ADDR[:PORT], ...] (fqdn, cache; at most API_CHECK_MAXRESOLVERS)}, or
  * {"kind": "service", "id": ID, "ca": CA-DOMAIN (optional)}. */

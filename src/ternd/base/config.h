@@ -136,6 +136,17 @@ struct config_api {
 	char *pop_key; /* a PoP: the key (in keys) the control node's lookups are signed with */
 	char *check_advice_url, *check_advice_model; /* POST /api/v1/check's advice endpoint; NULL: none */
 	unsigned check_advice_timeout_ms;
+	/* api.console-login: the web console's sign-in at an OpenID Connect provider (enabled: set) */
+	struct config_console_login {
+		bool enabled;
+		char *name; /* the button's "Sign in with NAME" */
+		char *issuer; /* the ID token's iss must be this */
+		char *authorization_endpoint, *token_endpoint; /* the browser goes to one, fetches the other */
+		char *client_id; /* the console's (public) client at the provider */
+		char *scope; /* asked for; holds openid */
+		bool bearer_access; /* the API gets the access token (true) or the ID token (false) */
+		bool allow_http; /* test mode: http:// endpoints */
+	} console_login;
 };
 
 /* An address prefix (an ACL entry): addr/len. */

@@ -116,6 +116,9 @@ bool cfg_finish_services(struct parse *p, void *base, const struct field *f, uns
 /* The domainconnect section (config_schema_dconn.c). */
 extern const struct cfg_item cfg_domainconnect_items[];
 bool cfg_finish_domainconnect(struct parse *p, void *base, const struct field *f, unsigned line, const char *where);
+/* The api.console-login section (config_schema_console.c). */
+extern const struct cfg_item cfg_console_login_items[];
+bool cfg_finish_console_login(struct parse *p, void *base, const struct field *f, unsigned line, const char *where);
 
 /* State of one load: the document being checked, the configuration being built, the messages. */
 struct parse {

@@ -37,6 +37,11 @@ bool cfg_finish_api(struct parse *p, void *base, const struct field *f, unsigned
 		         "api.store: needs api.data-dir (the tenant API; the node's own files stay there)");
 	if (f[JWKS_CA].value && !f[JWKS_URL].value)
 		cfg_perr(p, cfg_node_line(f[JWKS_CA].value), "api.jwks-ca-file: needs api.jwks-url");
+	if (a->console_login.enabled && !tenants)
+		cfg_perr(
+		    p, line,
+		    "api.console-login: needs the tenant API (data-dir and jwks or jwks-url): the console signs in "
+		    "to it");
 	if (a->check_advice_url && !a->check_advice_model)
 		cfg_perr(p, line,
 		         "api.check-advice-model: missing required key (api.check-advice-url names an endpoint)");
@@ -318,5 +323,11 @@ const struct cfg_item cfg_api_items[] = {
      .def = "20",
      .unit = "seconds",
      .help = "the whole advice exchange; past it the report goes out with a note instead"},
+    {.name = "console-login",
+     .type = CFG_SECTION,
+     .offset = API_AT(console_login),
+     .items = cfg_console_login_items,
+     .finish = cfg_finish_console_login,
+     .help = "the web console's sign-in at an OpenID Connect provider (code flow with PKCE, in the browser)"},
     {0},
 };

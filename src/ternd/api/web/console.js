@@ -3,6 +3,10 @@
 // the Authorization header (never a cookie, so no other site can make the browser act with it),
 // kept in this tab's sessionStorage. Everything the API returns is put in the page as text
 // (textContent, never as markup), so a record holding markup shows as what it is.
+// With api.console-login (GET /console/config.json), it also signs in at an OpenID Connect provider:
+// the code flow with PKCE (RFC 7636, S256) done here, a public client with no secret; the code comes
+// back in /console/callback's query and is traded at the provider's token endpoint (the one place
+// outside this origin the CSP lets the script reach); state and nonce tie the answer to this tab.
 "use strict";
 (function () {
   var PAGE = 25; // zones a page
@@ -100,6 +104,7 @@
   function signOut(msg) {
     token = null;
     sessionStorage.removeItem(KEY);
+    sessionStorage.removeItem(LOGIN);
     current = null;
     batch = [];
     clear($("zones"));
@@ -127,6 +132,92 @@
     signIn(t).catch(function (e) { if (e.status !== 401 && !e.stale) say("sign in failed: " + e.message, true); });
   });
   $("signout").addEventListener("click", function () { signOut(); });
+
+  // ---- sign-in at the identity provider (api.console-login) ----
+
+  var LOGIN = "tern.console.login"; // this tab's request in flight: state, nonce, PKCE verifier
+  var login = null; // GET /console/config.json's login: the provider's public settings, or null
+
+  function b64url(bytes) {
+    var s = "";
+    bytes.forEach(function (b) { s += String.fromCharCode(b); });
+    return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function random() { return b64url(crypto.getRandomValues(new Uint8Array(32))); }
+
+  // where the provider sends the browser back: this console as the browser reached it
+  function redirectUri() { return location.origin + "/console/callback"; }
+
+  function startLogin() {
+    var p = { state: random(), nonce: random(), verifier: random() };
+    return crypto.subtle.digest("SHA-256", new TextEncoder().encode(p.verifier)).then(function (h) {
+      sessionStorage.setItem(LOGIN, JSON.stringify(p));
+      var q = new URLSearchParams({
+        response_type: "code", client_id: login.client_id, redirect_uri: redirectUri(), scope: login.scope,
+        state: p.state, nonce: p.nonce, code_challenge: b64url(new Uint8Array(h)), code_challenge_method: "S256"
+      });
+      var u = login.authorization_endpoint;
+      location.assign(u + (u.indexOf("?") < 0 ? "?" : "&") + q.toString());
+    });
+  }
+
+  function refuse(why) {
+    var e = new Error(why);
+    e.login = true;
+    throw e;
+  }
+
+  function oauthError(j) {
+    return j.error + (j.error_description ? " (" + j.error_description + ")" : "");
+  }
+
+  // /console/callback?code=...&state=... (or ?error=...): the request this tab made is taken out of
+  // sessionStorage (one answer each), the code leaves the address bar, the answer is checked, the
+  // code traded for tokens, the ID token's iss, aud, nonce and exp checked (ternd checks its
+  // signature, against api.jwks), and the bearer token chosen signs the tab in as a pasted one does
+  function finishLogin() {
+    var q = new URLSearchParams(location.search);
+    history.replaceState(null, "", "/console/");
+    var p = null;
+    try { p = JSON.parse(sessionStorage.getItem(LOGIN)); } catch (x) { /* none */ }
+    sessionStorage.removeItem(LOGIN);
+    return Promise.resolve().then(function () {
+      if (!login) refuse("this server has no identity provider configured");
+      if (!p || typeof p.state !== "string") refuse("no sign-in was started in this tab");
+      if (q.get("state") !== p.state) refuse("the answer's state does not match this tab's request (a forged or stale answer)");
+      if (q.get("error")) refuse(login.name + " said no: " + oauthError({ error: q.get("error"), error_description: q.get("error_description") }));
+      if (!q.get("code")) refuse("the answer holds no code");
+      var body = new URLSearchParams({
+        grant_type: "authorization_code", code: q.get("code"), redirect_uri: redirectUri(),
+        client_id: login.client_id, code_verifier: p.verifier
+      });
+      return fetch(login.token_endpoint, {
+        method: "POST", credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: body.toString()
+      });
+    }).then(function (r) {
+      return r.text().then(function (t) {
+        var j = null;
+        try { j = JSON.parse(t); } catch (x) { /* not JSON */ }
+        if (!r.ok) refuse(login.name + " refused the code: " + (j && typeof j.error === "string" ? oauthError(j) : "HTTP " + r.status));
+        if (!j || typeof j.id_token !== "string") refuse(login.name + "'s answer holds no ID token");
+        var c = claims(j.id_token);
+        var aud = Array.isArray(c.aud) ? c.aud : [c.aud];
+        if (c.iss !== login.issuer) refuse("the ID token's issuer is not " + login.issuer);
+        if (aud.indexOf(login.client_id) < 0) refuse("the ID token is not for this console (aud)");
+        if (c.nonce !== p.nonce) refuse("the ID token's nonce does not match this tab's request");
+        if (typeof c.exp !== "number" || c.exp * 1000 < Date.now()) refuse("the ID token has expired");
+        var bearer = login.bearer === "access_token" ? j.access_token : j.id_token;
+        if (typeof bearer !== "string" || !bearer) refuse(login.name + "'s answer holds no " + login.bearer);
+        return signIn(bearer);
+      });
+    });
+  }
+
+  $("idp-signin").addEventListener("click", function () {
+    startLogin().catch(function (e) { say("sign in with " + login.name + " failed: " + e.message, true); });
+  });
   $("nav-zones").addEventListener("click", function () { openZones(search); });
   $("nav-check").addEventListener("click", function () { show("check-view"); });
 
@@ -499,7 +590,28 @@
 
   // ---- start ----
 
-  var saved = sessionStorage.getItem(KEY);
-  if (saved) signIn(saved).catch(function (e) { if (e.status !== 401 && !e.stale) say("sign in failed: " + e.message, true); });
-  else show("signin-view");
+  function signInFailed(e) { if (e.status !== 401 && !e.stale) say("sign in failed: " + e.message, true); }
+
+  var loaded = fetch("/console/config.json", { credentials: "omit", cache: "no-store" })
+    .then(function (r) { return r.ok ? r.json() : { login: null }; })
+    .catch(function () { return { login: null }; })
+    .then(function (cfg) {
+      login = cfg && cfg.login ? cfg.login : null;
+      if (login) {
+        $("idp-signin").textContent = "Sign in with " + login.name;
+        $("idp").hidden = false;
+      }
+    });
+
+  if (location.pathname === "/console/callback") {
+    show("signin-view");
+    loaded.then(finishLogin).catch(function (e) {
+      if (e.login) signOut("sign in refused: " + e.message);
+      else signInFailed(e);
+    });
+  } else {
+    var saved = sessionStorage.getItem(KEY);
+    if (saved) signIn(saved).catch(signInFailed);
+    else show("signin-view");
+  }
 })();

@@ -18,6 +18,8 @@ static const struct cli_opt hints_opts[] = {
     {"hints", 1, "--hints FILE           root hints (named.root format) instead of the IANA root servers"},
     {"server", 1, "--server ADDR[:PORT]   a server of the domain to ask when it has no delegation (repeatable)"},
     {"trust", 1, "--trust KEYTAG         the KSK to pin when the parent has no DS for it"},
+    {"root-anchor", 1,
+     "--root-anchor FILE     the root's trust anchor (DS or DNSKEY lines; default " HINTS_ROOT_ANCHOR ")"},
     {"query-timeout", 1, "--query-timeout MS     per query and server (default 2000)"},
     {"deadline", 1, "--deadline MS           all DNS queries end by then (default 60000)"},
     {"anchor-file", 1, "--anchor-file PATH     (unbound) where to write the auto-trust-anchor-file seed"},
@@ -27,10 +29,15 @@ static const struct cli_opt hints_opts[] = {
     {NULL, 0, NULL},
 };
 
-/* The options into c and o; 0 or CLI_EUSAGE. */
-static int setup(struct cli *cli, const struct cli_args *a, struct check_ctx *c, struct hints_opts *o)
+/* The options into c and o (o->anchor read into *anchor); 0 or CLI_EUSAGE. */
+static int setup(struct cli *cli, const struct cli_args *a, struct check_ctx *c, struct hints_opts *o,
+                 struct hints_anchor *anchor)
 {
 	char err[300];
+	const char *apath = cli_opt_last(a, "root-anchor") ? cli_opt_last(a, "root-anchor")[0] : HINTS_ROOT_ANCHOR;
+	if (hints_anchor_load(apath, anchor, err, sizeof(err)) < 0)
+		return cli_usage_error(cli, "--root-anchor: %s", err);
+	o->anchor = anchor;
 	if (check_input_name(a->pos[0], o->domain, NULL, 0, err, sizeof(err)) < 0)
 		return cli_usage_error(cli, "%s", err);
 	if (strcmp(o->domain, ".") == 0)
@@ -96,13 +103,14 @@ static struct hints_report *run(struct cli *cli, const struct cli_args *a, int *
 	struct check_ctx *c = malloc(sizeof(*c));
 	struct hints_opts *o = calloc(1, sizeof(*o));
 	struct hints_report *r = calloc(1, sizeof(*r));
+	struct hints_anchor *anchor = malloc(sizeof(*anchor));
 	*rc = CLI_EUSAGE;
-	if (!c || !o || !r || !(r->check = check_report_new("hints", "."))) {
+	if (!c || !o || !r || !anchor || !(r->check = check_report_new("hints", "."))) {
 		fprintf(stderr, "tern: out of memory\n");
 		goto fail;
 	}
 	check_ctx_init(c, r->check);
-	if ((*rc = setup(cli, a, c, o)) != 0)
+	if ((*rc = setup(cli, a, c, o, anchor)) != 0)
 		goto fail;
 	if (hints_check(c, o, r) < 0) {
 		fprintf(stderr, "tern: out of memory\n");
@@ -113,10 +121,12 @@ static struct hints_report *run(struct cli *cli, const struct cli_args *a, int *
 		goto fail;
 	free(c);
 	free(o);
+	free(anchor);
 	return r;
 fail:
 	free(c);
 	free(o);
+	free(anchor);
 	if (r)
 		check_report_free(r->check);
 	free(r);
@@ -221,6 +231,8 @@ static const struct cli_opt watch_opts[] = {
     {"hints", 1, "--hints FILE           root hints (named.root format) instead of the IANA root servers"},
     {"server", 1, "--server ADDR[:PORT]   a server of the domains to ask when a delegation is gone (repeatable)"},
     {"trust", 1, "--trust KEYTAG         the KSK to validate with (default: the one pinned at the first poll)"},
+    {"root-anchor", 1,
+     "--root-anchor FILE     the root's trust anchor (DS or DNSKEY lines; default " HINTS_ROOT_ANCHOR ")"},
     {"mqtt", 1, "--mqtt HOST[:PORT]     publish each condition set and cleared (retained, QoS 1)"},
     {"topic", 1, "--topic PREFIX         MQTT topic prefix (default tern/hints): PREFIX/CONDITION/DOMAIN"},
     {"conf", 1, "--conf FILE            the Unbound configuration to rewrite when the NS set changes"},

@@ -46,6 +46,7 @@ struct watch {
 	int nhints;
 	struct check_addr servers[CHECK_MAXNS];
 	int nservers, trust;
+	struct hints_anchor root; /* --root-anchor */
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -157,6 +158,7 @@ static long poll_one(struct watch *w, struct watched *d)
 	}
 	check_copy(o->domain, sizeof(o->domain), d->domain);
 	o->now = (long long)time(NULL);
+	o->anchor = &w->root;
 	o->trust_tag = w->trust >= 0 ? w->trust : d->have_base ? d->trust_tag : -1;
 	for (int i = 0; i < w->nservers; i++)
 		o->servers[o->nservers++] = w->servers[i];
@@ -231,13 +233,18 @@ done:
 
 int hints_watch_cmd(struct cli *cli, const struct cli_args *a)
 {
-	struct watch w = {.max_interval = 3600, .trust = -1};
 	struct watched *ds = calloc(WATCH_MAXDOMAINS, sizeof(*ds));
 	int nd = 0, rc = CLI_EUSAGE;
 	long polls = 0;
 	char err[300];
 	if (!ds)
 		return CLI_EUSAGE;
+	struct watch w = {.max_interval = 3600, .trust = -1};
+	const char *apath = cli_opt_last(a, "root-anchor") ? cli_opt_last(a, "root-anchor")[0] : HINTS_ROOT_ANCHOR;
+	if (hints_anchor_load(apath, &w.root, err, sizeof(err)) < 0) {
+		rc = cli_usage_error(cli, "--root-anchor: %s", err);
+		goto done;
+	}
 	snprintf(w.prefix, sizeof(w.prefix), "tern/hints");
 	for (int i = 0; i < a->npos; i++) {
 		if (nd == WATCH_MAXDOMAINS) {

@@ -80,6 +80,21 @@ CHILDREN = {  # zones below fixtures, on the same Knot (unsigned: insecure deleg
 }
 
 
+# The chain of trust to the parent's DS (on HINTS_ADDR, each with a signed child kid.<zone> on DEEP_ADDR
+# whose DS it holds): itstale.lab.'s DS in lab. names a key it does not have (a stale DS: lab. signs it
+# validly, but the chain breaks at itstale.lab.'s DNSKEY set); itinsec.lab. is unsigned with no DS in
+# lab. (an insecure parent: its DS for the kid cannot be trusted).
+CHAIN = {"itstale.lab.": "signed", "itinsec.lab.": "default"}
+
+
+def chain_parent(zone):
+    return fixture(zone, txt=()) + "kid NS ns.kid\nns.kid A %s\n" % DEEP_ADDR
+
+
+def chain_kid(zone):
+    return fixture("kid." + zone).replace(HINTS_ADDR, DEEP_ADDR)
+
+
 def server(zone):
     return DEEP_ADDR if zone == "itdeep.lab." else HINTS_ADDR
 
@@ -116,10 +131,17 @@ def lab(tmp_path_factory):
         d = os.path.join(lab.dir, "knot-hints")
         zones = {z: (t[0], t[1]) for z, t in FIXTURES.items() if z != "itdeep.lab."}
         zones.update({z: (t, "default") for z, t in CHILDREN.items()})
+        zones.update({z: (chain_parent(z), t) for z, t in CHAIN.items()})
         lab.hints_knot = L.Knot(lab, "knot-hints", [HINTS_ADDR], zones)
-        L.Knot(lab, "knot-deep", [DEEP_ADDR], {"itdeep.lab.": FIXTURES["itdeep.lab."][:2]})
+        deep = {"itdeep.lab.": FIXTURES["itdeep.lab."][:2]}
+        deep.update({"kid." + z: (chain_kid(z), "signed") for z in CHAIN})
+        L.Knot(lab, "knot-deep", [DEEP_ADDR], deep)
         signed = [z for z, t in FIXTURES.items() if t[1] == "signed"]
         wait_for(lambda: all(lab.rrset(server(z), z, "DNSKEY") is not None for z in signed), "signed fixtures")
+        wait_for(lambda: all(lab.rrset(DEEP_ADDR, "kid." + z, "DNSKEY") is not None for z in CHAIN)
+                 and lab.rrset(HINTS_ADDR, "itstale.lab.", "DNSKEY") is not None, "signed chain fixtures")
+        for z in CHAIN:
+            lab.set_ds(lab.hints_knot, "kid." + z, lab.child_ds(DEEP_ADDR, "kid." + z))
         sets = [("hostns", 60, "A", HINTS_ADDR)]
         for z, (_, template, parent_ns, _, _) in FIXTURES.items():
             label = z[:-len(".lab.")]
@@ -130,6 +152,11 @@ def lab(tmp_path_factory):
             if template == "signed":
                 sets += [(label, 60, "DS", ds) for ds in lab.child_ds(server(z), z)]
         sets += [("itdead", 60, "NS", "ns.itdead.lab."), ("ns.itdead", 60, "A", DEAD_ADDR)]
+        for z in CHAIN:
+            sets += [(z[:-len(".lab.")], 60, "NS", "ns." + z), ("ns." + z[:-len(".lab.")], 60, "A", HINTS_ADDR)]
+        # a DS naming itgood.lab.'s key under itstale.lab.'s name: no key of itstale.lab. matches it
+        sets += [("itstale", 60, "DS", ds) for ds in L.ds_of(lab.rrset(HINTS_ADDR, "itgood.lab.", "DNSKEY"),
+                                                             "itstale.lab.")]
         knotc_lab(lab, sets)
         wait_for(lambda: lab.rrset(L.LAB_ADDR, "itmismatch.lab.", "DS") is not None, "lab. delegating the fixtures")
         yield lab
@@ -142,6 +169,8 @@ def lab(tmp_path_factory):
 def hints(lab, *args, json_out=True):
     """tern hints ARGS inside the namespace with the lab's root hints: (exit, JSON report or text, stderr)."""
     argv = [TERN, "hints"] + list(args) + ["--hints", os.path.join(lab.dir, "root.hints")]
+    if "--root-anchor" not in args:
+        argv += ["--root-anchor", os.path.join(lab.dir, "root.ds")]
     if json_out:
         argv.append("--json")
     r = lab.ns.run(argv, check=False, timeout=120)
@@ -490,7 +519,8 @@ def test_watch(lab, keys, tmp_path):  # noqa: F811
                                sub_log))
         watch_log = str(tmp_path / "watch.log")
         procs.append(lab.spawn("tern-watch", [TERN, "hints", "watch", "corp.lab.", "--hints",
-                                              os.path.join(lab.dir, "root.hints"), "--mqtt", HINTS_ADDR + ":1883",
+                                              os.path.join(lab.dir, "root.hints"), "--root-anchor",
+                                              os.path.join(lab.dir, "root.ds"), "--mqtt", HINTS_ADDR + ":1883",
                                               "--conf", conf, "--anchor-file", anchor], watch_log))
         wait_for(lambda: log_lines(watch_log, "baseline"), "the watch's baseline")
         ttl = 10  # the smallest TTL of corp.lab.'s NS and DNSKEY: the watch's poll interval
@@ -538,3 +568,55 @@ def test_watch(lab, keys, tmp_path):  # noqa: F811
     finally:
         for p in reversed(procs):
             lab.stop(p)
+
+
+def test_ds_chain_from_root_anchor(lab, tmp_path):
+    """The parent's DS is validated from the root's trust anchor down (root, lab.): with the lab's
+    anchor the chain is secure; with another root key (the IANA root's, not this lab's) it breaks at
+    the root, the dnssec rule fails naming it, and unbound refuses."""
+    rc, rep, err = hints(lab, "check", "itgood.lab.")
+    assert rc == 0 and rep["ds_chain"]["state"] == "secure", (rc, rep, err)
+    assert ". -> lab." in rep["ds_chain"]["why"] and [k for k in rep["keys"] if k["pinned"]], rep
+    wrong = str(tmp_path / "wrong.key")
+    with open(wrong, "w") as f:
+        f.write(". 172800 IN DNSKEY 257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAe"
+                "F+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ== ; not the lab's\n")
+    rc, rep, err = hints(lab, "check", "itgood.lab.", "--root-anchor", wrong)
+    assert rc == 2 and rep["ds_chain"]["state"] == "bogus", (rc, rep, err)
+    assert statuses(rep) == dict(PASS, dnssec="fail"), rep
+    assert "DNSKEY set of . " in reasons(rep, "dnssec") and "root trust anchor" in reasons(rep, "dnssec"), rep
+    assert not [k for k in rep["keys"] if k["pinned"]], rep
+    anchor = str(tmp_path / "itgood.anchor")
+    rc, out, err = hints(lab, "unbound", "itgood.lab.", "--root-anchor", wrong, "--anchor-file", anchor,
+                         json_out=False)
+    assert rc == 2 and not os.path.exists(anchor) and "dnssec: DNSKEY set of . " in err, (rc, out, err)
+    # a bad anchor file is a usage error naming the line and field
+    with open(wrong, "w") as f:
+        f.write("lab. IN DS 1 13 2 00\n")
+    rc, out, err = hints(lab, "check", "itgood.lab.", "--root-anchor", wrong, json_out=False)
+    assert rc == 2 and "line 1: owner lab." in err, (rc, out, err)
+
+
+def test_ds_chain_broken_below_the_root(lab):
+    """A stale DS in lab. for itstale.lab. (validly signed by lab., but naming no key of itstale.lab.):
+    the DS itstale.lab. holds for its kid is not trusted, the dnssec rule names where the chain broke,
+    and unbound refuses. Under the unsigned itinsec.lab. the kid's DS is insecure: a warning, and
+    only --trust pins."""
+    rc, rep, err = hints(lab, "check", "kid.itstale.lab.")
+    assert rep["ds_chain"]["state"] == "bogus" and rc == 2, (rc, rep, err)
+    assert statuses(rep) == dict(PASS, dnssec="fail"), json.dumps(rep, indent=1)
+    why = reasons(rep, "dnssec")
+    assert "DNSKEY set of itstale.lab." in why and "the DS lab. holds" in why, why
+    assert rep["parent_ds"] and not [k for k in rep["keys"] if k["pinned"]], rep
+    rc, out, err = hints(lab, "unbound", "kid.itstale.lab.", "--anchor-file", "/nonexistent/x", json_out=False)
+    assert rc == 2 and "dnssec: DNSKEY set of itstale.lab." in err and not out, (rc, out, err)
+    rc, rep, err = hints(lab, "check", "kid.itinsec.lab.")
+    assert rep["ds_chain"]["state"] == "insecure" and rc == 2, (rc, rep, err)
+    assert statuses(rep) == dict(PASS, dnssec="fail"), json.dumps(rep, indent=1)
+    why = reasons(rep, "dnssec")
+    assert "lab. holds no DS for itinsec.lab." in why and "--trust" in why, why
+    (tag,) = [k["tag"] for k in rep["keys"] if k["flags"] == 257]
+    rc, rep, err = hints(lab, "check", "kid.itinsec.lab.", "--trust", str(tag))
+    assert rc == 1 and statuses(rep) == dict(PASS, dnssec="warn"), (rc, rep, err)
+    assert "pinned by --trust instead" in reasons(rep, "dnssec"), rep
+    print("chain reasons: %s" % reasons(rep, "dnssec"))

@@ -153,3 +153,38 @@ void hints_report_text(const struct hints_report *r, FILE *out);
  * server has an address: no configuration without both. */
 int hints_unbound(const struct hints_report *r, const char *anchor_path, long long now, FILE *out, FILE *anchor,
                   char *err, size_t errlen);
+
+/* ---- RFC 5011's client side for tern hints watch (hints_ta.c): the watch's own trust anchor ---- */
+
+#define HINTS_TA_MAX 8
+struct hints_ta_key {
+	int tag; /* of the key as published without the REVOKE bit */
+	char dnskey[CHECK_RDATA_TEXT]; /* its DNSKEY RDATA (presentation form, unrevoked) */
+	long long first_seen; /* seconds since the epoch it was first seen in a validated DNSKEY set */
+	bool valid; /* trusted; else pending (RFC 5011 AddPend) */
+};
+
+struct hints_ta {
+	struct hints_ta_key keys[HINTS_TA_MAX];
+	int nkeys;
+	int signer; /* after hints_ta_update(): the tag of a trusted key whose RRSIG over the set verifies
+	             * (-1: none) */
+};
+
+enum { HINTS_TA_VALIDATED = 1, HINTS_TA_TRUST_CHANGED = 2, HINTS_TA_PENDING_CHANGED = 4 };
+
+/* Trusts the key of DNSKEY RDATA text (a first anchor: the pinned KSK). 0 or TERN_EINVAL/TERN_ESPACE. */
+int hints_ta_seed(struct hints_ta *t, const char *domain, const char *dnskey, long long now);
+
+/* One RFC 5011 step (section 2.4) from domain's DNSKEY answer a (asked with DO): the set must verify
+ * under a trusted key (t->signer says which); a trusted key published with the REVOKE bit whose own
+ * RRSIG over the set verifies is dropped; a new SEP key in a validated set is pending from then and
+ * trusted once it has stayed add_holddown seconds; a pending key gone from the set is forgotten.
+ * Returns HINTS_TA_* flags; log gets a sentence for each change, or why the set did not validate. */
+int hints_ta_update(struct hints_ta *t, const char *domain, const struct check_answer *a, long long now,
+                    long long add_holddown, char *log, size_t logcap);
+
+/* The anchor as JSON ({"keys": [{"tag", "dnskey", "first_seen", "state": "valid"|"pending"}]}), and read
+ * back strictly (each field checked; err names it). */
+json_t *hints_ta_json(const struct hints_ta *t);
+int hints_ta_from_json(const json_t *j, const char *domain, struct hints_ta *t, char *err, size_t errlen);

@@ -241,6 +241,8 @@ static const struct cli_opt watch_opts[] = {
     {"control-config", 1, "--control-config FILE  unbound-control -c FILE (with --apply)"},
     {"max-interval", 1, "--max-interval S       poll at least this often (default 3600; else the smallest TTL)"},
     {"polls", 1, "--polls N              stop after N polls (default: never)"},
+    {"state", 1, "--state FILE           keep each domain's anchor (RFC 5011) in FILE (JSON) across runs"},
+    {"add-holddown", 1, "--add-holddown S       RFC 5011 add hold-down before a new KSK is trusted (default 2592000)"},
     {NULL, 0, NULL},
 };
 
@@ -276,7 +278,11 @@ const struct cli_cmd cmd_hints[] = {
      "and cleared: delegation-removed, ds-changed (the parent's DS set is not the baseline's),\n"
      "ns-changed (the zone's NS set is not; once the new set passes in-bailiwick and validates from\n"
      "the anchor, --conf is rewritten, --apply reloads Unbound, and the set becomes the baseline),\n"
-     "in-tree-expiring (within 60 days of the _in-tree expiry). Each change is a line on standard\n"
+     "in-tree-expiring (within 60 days of the _in-tree expiry), dnssec-failed (the DNSKEY set does not\n"
+     "validate from the watch's anchor), anchor-changed (set for one poll: the anchor followed an RFC 5011\n"
+     "roll: a new KSK published under the trusted one for --add-holddown is trusted, a revoked one\n"
+     "dropped; --conf and the --anchor-file seed are rewritten; --state keeps it across runs).\n"
+     "Each change is a line on standard\n"
      "output and, with --mqtt, a retained message on PREFIX/CONDITION/DOMAIN (JSON: condition, state,\n"
      "domain, time, detail).\n"
      "  tern hints watch corp.example --mqtt broker.example:1883\n",

@@ -620,3 +620,77 @@ def test_ds_chain_broken_below_the_root(lab):
     assert rc == 1 and statuses(rep) == dict(PASS, dnssec="warn"), (rc, rep, err)
     assert "pinned by --trust instead" in reasons(rep, "dnssec"), rep
     print("chain reasons: %s" % reasons(rep, "dnssec"))
+
+
+# a KSK roll fast enough for the watch test: the second KSK published about 15 s in, the first revoked
+# at about 40 s and removed 15 s later
+POLICY_WATCH_ROLL = dict(POLICY_ROLL, **{"dnskey-ttl": 5, "max-zone-ttl": 10, "ds-ttl": 5, "propagation-delay": 1,
+                                         "ksk-lifetime": 40, "add-holddown": 15, "remove-holddown": 15})
+WATCH_HOLDDOWN = 8  # the watch's own add hold-down
+
+
+def test_watch_follows_ksk_roll(lab, keys, tmp_path):  # noqa: F811
+    """tern hints watch keeps its own anchor by RFC 5011 while ternd rolls corp.lab.'s KSK (no
+    delegation in lab., as for hinted resolvers): the new KSK, published under the trusted one for the
+    watch's --add-holddown, becomes trusted (anchor-changed set, then clear; the seed and --conf
+    rewritten), the old one is dropped when it is published revoked, the DNSKEY set validates at every
+    poll (no dnssec-failed), and --state says so; a second watch started from that state trusts the
+    new key without a baseline from the DS."""
+    corp = new_corp(lab, keys, POLICY_WATCH_ROLL)
+    procs = [corp.proc]
+    started = time.time()
+    try:
+        assert mark(corp, "corp.lab.", stamp(300)).status == 200
+        wait_for(lambda: lab.rrset(L.CORP_ADDR, "_in-tree.corp.lab.", "TXT") is not None, "the _in-tree TXT")
+        if lab.query(L.LAB_ADDR, "corp.lab.", "NS", rd=False).rcode() == 3:
+            knotc_lab(lab, [("corp", 60, "NS", "ns1.corp.lab."), ("ns1.corp", 60, "A", L.CORP_ADDR)])
+        lab.register(lab.lab_knot, "corp.lab.", L.CORP_ADDR)
+        anchor, conf = str(tmp_path / "corp.lab.anchor"), str(tmp_path / "corp.conf")
+        rc, rep, err = hints(lab, "check", "corp.lab.")
+        assert rc == 0, (rc, rep, err)
+        (old_tag,) = [k["tag"] for k in rep["keys"] if k["pinned"]]
+        rc, out, err = hints(lab, "unbound", "corp.lab.", "--anchor-file", anchor, "--out", conf, json_out=False)
+        assert rc == 0, (rc, out, err)
+        state, watch_log = str(tmp_path / "watch.state"), str(tmp_path / "watch.log")
+        argv = [TERN, "hints", "watch", "corp.lab.", "--hints", os.path.join(lab.dir, "root.hints"),
+                "--root-anchor", os.path.join(lab.dir, "root.ds"), "--conf", conf, "--anchor-file", anchor,
+                "--state", state, "--add-holddown", str(WATCH_HOLDDOWN), "--max-interval", "5"]
+        procs.append(lab.spawn("tern-watch", argv, watch_log))
+        wait_for(lambda: log_lines(watch_log, "baseline"), "the watch's baseline")
+        assert json.load(open(state))["domains"]["corp.lab."]["keys"][0]["tag"] == old_tag, open(state).read()
+        knotc_lab(lab, [], [("corp", "NS"), ("corp", "DS"), ("ns1.corp", "A")])
+
+        def trusted():
+            try:
+                ks = json.load(open(state))["domains"]["corp.lab."]["keys"]
+            except (OSError, ValueError, KeyError):
+                return []
+            return [(k["tag"], k["state"]) for k in ks]
+
+        wait_for(lambda: trusted() and old_tag not in [t for t, _ in trusted()]
+                 and any(s == "valid" for _, s in trusted()), "the watch trusting the new KSK alone", timeout=110)
+        # set when the new key was trusted and when the old one was dropped, cleared at the next poll each
+        wait_for(lambda: len(log_lines(watch_log, " anchor-changed clear ")) >= 2, "anchor-changed cleared",
+                 timeout=15)
+        elapsed = time.time() - started
+        log = open(watch_log).read()
+        assert "AddressSanitizer" not in log and "runtime error" not in log, log
+        assert not log_lines(watch_log, " dnssec-failed set "), log
+        (new_tag,) = [t for t, s in trusted() if s == "valid"]
+        assert "KSK %d trusted" % new_tag in log and "KSK %d revoked" % old_tag in log, log
+        rs = lab.rrset(L.CORP_ADDR, "corp.lab.", "DNSKEY")
+        new_pub = [rd.to_text().split(None, 3)[3].replace(" ", "") for rd in rs if rd.flags == 257]
+        seed = "".join(l for l in open(anchor) if not l.startswith(";"))
+        assert seed.count(" DNSKEY ") >= 1 and any(p in seed.replace(" ", "") for p in new_pub), (seed, new_pub)
+        assert "anchor-changed set" in log and 'auto-trust-anchor-file: "%s"' % anchor in open(conf).read(), log
+        print("watch followed the KSK roll %d -> %d in %.0f s; state %s" % (old_tag, new_tag, elapsed, trusted()))
+        lab.stop(procs.pop())
+        # restarted from --state: it validates with the new key without any DS to pin from
+        log2 = str(tmp_path / "watch2.log")
+        r = lab.ns.run(argv[:argv.index("--conf")] + ["--state", state, "--server", L.CORP_ADDR, "--polls", "2",
+                                                      "--max-interval", "1"], check=False, timeout=60)
+        assert r.returncode == 0 and "AddressSanitizer" not in r.stderr, (r.returncode, r.stdout, r.stderr)
+        assert "pinned KSK" in r.stdout and " dnssec-failed set " not in r.stdout, (r.stdout, r.stderr, log2)
+    finally:
+        for p in reversed(procs):
+            lab.stop(p)

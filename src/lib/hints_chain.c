@@ -193,8 +193,7 @@ static bool child_ds(struct check_ctx *c, const struct hints_opts *o, struct hin
                      int nkeys)
 {
 	st->nds = 0;
-	if (check_ask(c, &z->servers[0], child, RR_DS, CHECK_DO, &st->a) < 0 &&
-	    ask_zone(c, z, child, RR_DS, &st->a) < 0) {
+	if (ask_zone(c, z, child, RR_DS, &st->a) < 0) {
 		bogus(r, "DS for %s not read from %s's servers with DO", child, z->name);
 		return false;
 	}
@@ -283,8 +282,8 @@ void hints_chain_validate(struct check_ctx *c, const struct hints_opts *o, struc
 	}
 	/* secure: the validated DS set is the one the rules use */
 	r->chain = HINTS_CHAIN_SECURE;
-	snprintf(r->chain_why, sizeof(r->chain_why), "the DS set of %.120s validates from the root trust anchor (%.200s)",
-	         o->domain, passed);
+	snprintf(r->chain_why, sizeof(r->chain_why),
+	         "the DS set of %.120s validates from the root trust anchor (%.200s)", o->domain, passed);
 	r->nds = 0;
 	for (int d = 0; d < st->nds; d++)
 		check_copy(r->parent_ds[r->nds++], CHECK_RDATA_TEXT, st->ds[d]);

@@ -11,6 +11,8 @@ import os
 import shutil
 import time
 
+import dns.name
+import dns.rrset
 import pytest
 
 import dnsseclab as L
@@ -23,6 +25,8 @@ UNBOUND_CONTROL = "/usr/sbin/unbound-control"
 HINTS_ADDR = "198.18.12.1"  # the Knot of the rule fixtures
 DEAD_ADDR = "198.18.12.9"  # nothing listens there: itdead.lab.'s only server
 DEEP_ADDR = "198.18.12.2"  # a second Knot: itdeep.lab. alone (its child sub.itdeep.lab. is on the first)
+FORGE_ADDR = "198.18.12.3"  # check_standins.py's server of itforge.lab. (signed here, one signature forged)
+STANDINS = os.path.join(os.path.dirname(__file__), "check_standins.py")
 L.MORE_RESOLVERS.setdefault("unbound-plain", "198.18.12.101")  # one more Unbound, asked by name
 HOLDDOWN = ["add-holddown: 30", "del-holddown: 30", "keep-missing: 60", "permit-small-holddown: yes"]
 
@@ -87,6 +91,34 @@ CHILDREN = {  # zones below fixtures, on the same Knot (unsigned: insecure deleg
 CHAIN = {"itstale.lab.": "signed", "itinsec.lab.": "default"}
 
 
+def forged_parent(kid_ds):
+    """itforge.lab. for check_standins.py: its KSK's DNSKEY set validly self-signed, a delegation to
+    kid.itforge.lab. (on DEEP_ADDR) with the kid's real DS, whose RRSIG is made by a key outside the
+    chain and carries the KSK's key tag (a forged signature); and the DS lab. must hold for it."""
+    import dns.dnssec
+    from cryptography.hazmat.primitives.asymmetric import ec
+    origin, kid = dns.name.from_text("itforge.lab."), dns.name.from_text("kid.itforge.lab.")
+    priv, rogue = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ksk = dns.dnssec.make_dnskey(priv.public_key(), 13, flags=257)
+    rogue_key = dns.dnssec.make_dnskey(rogue.public_key(), 13, flags=257)
+    now = int(time.time())
+
+    def sign(rrset, key, dnskey):
+        return dns.dnssec.sign(rrset, key, origin, dnskey, inception=now - 3600, expiration=now + 86400)
+
+    keys = dns.rrset.from_rdata(origin, 60, ksk)
+    ds = dns.rrset.from_text_list(kid, 60, "IN", "DS", kid_ds)
+    forged = sign(ds, rogue, rogue_key).replace(key_tag=dns.dnssec.key_id(ksk))
+    records = [["itforge.lab.", 60, "SOA", "ns.itforge.lab. hostmaster.itforge.lab. 1 1800 900 604800 60"],
+               ["itforge.lab.", 60, "NS", "ns.itforge.lab."], ["ns.itforge.lab.", 60, "A", FORGE_ADDR],
+               ["itforge.lab.", 60, "DNSKEY", ksk.to_text()],
+               ["itforge.lab.", 60, "RRSIG", sign(keys, priv, ksk).to_text()],
+               ["kid.itforge.lab.", 60, "NS", "ns.kid.itforge.lab."], ["ns.kid.itforge.lab.", 60, "A", DEEP_ADDR],
+               ["kid.itforge.lab.", 60, "RRSIG", forged.to_text()]]
+    records += [["kid.itforge.lab.", 60, "DS", d] for d in kid_ds]
+    return {"itforge.lab.": records}, dns.dnssec.make_ds(origin, ksk, "SHA256").to_text()
+
+
 def chain_parent(zone):
     return fixture(zone, txt=()) + "kid NS ns.kid\nns.kid A %s\n" % DEEP_ADDR
 
@@ -125,7 +157,7 @@ def wait_for(fn, what, timeout=30.0):
 def lab(tmp_path_factory):
     lab = Lab(tmp_path_factory.mktemp("hintslab"))
     try:
-        for addr in (HINTS_ADDR, DEEP_ADDR, L.MORE_RESOLVERS["unbound-plain"]):
+        for addr in (HINTS_ADDR, DEEP_ADDR, FORGE_ADDR, L.MORE_RESOLVERS["unbound-plain"]):
             lab.ns.run([IP, "addr", "add", addr + "/32", "dev", "lo"])
         start_parents(lab)
         d = os.path.join(lab.dir, "knot-hints")
@@ -134,14 +166,20 @@ def lab(tmp_path_factory):
         zones.update({z: (chain_parent(z), t) for z, t in CHAIN.items()})
         lab.hints_knot = L.Knot(lab, "knot-hints", [HINTS_ADDR], zones)
         deep = {"itdeep.lab.": FIXTURES["itdeep.lab."][:2]}
-        deep.update({"kid." + z: (chain_kid(z), "signed") for z in CHAIN})
+        deep.update({"kid." + z: (chain_kid(z), "signed") for z in list(CHAIN) + ["itforge.lab."]})  # kid.Z
         L.Knot(lab, "knot-deep", [DEEP_ADDR], deep)
         signed = [z for z, t in FIXTURES.items() if t[1] == "signed"]
         wait_for(lambda: all(lab.rrset(server(z), z, "DNSKEY") is not None for z in signed), "signed fixtures")
-        wait_for(lambda: all(lab.rrset(DEEP_ADDR, "kid." + z, "DNSKEY") is not None for z in CHAIN)
+        kids = ["kid." + z for z in list(CHAIN) + ["itforge.lab."]]
+        wait_for(lambda: all(lab.rrset(DEEP_ADDR, k, "DNSKEY") is not None for k in kids)
                  and lab.rrset(HINTS_ADDR, "itstale.lab.", "DNSKEY") is not None, "signed chain fixtures")
         for z in CHAIN:
             lab.set_ds(lab.hints_knot, "kid." + z, lab.child_ds(DEEP_ADDR, "kid." + z))
+        forge_zones, forge_ds = forged_parent(lab.child_ds(DEEP_ADDR, "kid.itforge.lab."))
+        with open(os.path.join(lab.dir, "forge.json"), "w") as f:
+            json.dump(forge_zones, f)
+        lab.spawn("standin-forge", ["/usr/bin/python3", STANDINS, "dns", FORGE_ADDR,
+                                    os.path.join(lab.dir, "forge.json")], os.path.join(lab.dir, "forge.log"))
         sets = [("hostns", 60, "A", HINTS_ADDR)]
         for z, (_, template, parent_ns, _, _) in FIXTURES.items():
             label = z[:-len(".lab.")]
@@ -157,6 +195,8 @@ def lab(tmp_path_factory):
         # a DS naming itgood.lab.'s key under itstale.lab.'s name: no key of itstale.lab. matches it
         sets += [("itstale", 60, "DS", ds) for ds in L.ds_of(lab.rrset(HINTS_ADDR, "itgood.lab.", "DNSKEY"),
                                                              "itstale.lab.")]
+        sets += [("itforge", 60, "NS", "ns.itforge.lab."), ("ns.itforge", 60, "A", FORGE_ADDR),
+                 ("itforge", 60, "DS", forge_ds)]
         knotc_lab(lab, sets)
         wait_for(lambda: lab.rrset(L.LAB_ADDR, "itmismatch.lab.", "DS") is not None, "lab. delegating the fixtures")
         yield lab
@@ -610,6 +650,15 @@ def test_ds_chain_broken_below_the_root(lab):
     assert rep["parent_ds"] and not [k for k in rep["keys"] if k["pinned"]], rep
     rc, out, err = hints(lab, "unbound", "kid.itstale.lab.", "--anchor-file", "/nonexistent/x", json_out=False)
     assert rc == 2 and "dnssec: DNSKEY set of itstale.lab." in err and not out, (rc, out, err)
+    # itforge.lab.'s DS for its kid carries a forged RRSIG (its KSK's tag, another key's signature)
+    rc, rep, err = hints(lab, "check", "kid.itforge.lab.")
+    assert rep["ds_chain"]["state"] == "bogus" and rc == 2, (rc, rep, err)
+    assert statuses(rep) == dict(PASS, dnssec="fail"), json.dumps(rep, indent=1)
+    why = reasons(rep, "dnssec")
+    assert "DS for kid.itforge.lab. from itforge.lab.: the RRSIG over kid.itforge.lab. DS by key" in why, why
+    assert "does not verify" in why and "itforge.lab.'s DNSKEY set" in why, why
+    rc, out, err = hints(lab, "unbound", "kid.itforge.lab.", "--anchor-file", "/nonexistent/x", json_out=False)
+    assert rc == 2 and "dnssec: DS for kid.itforge.lab. from itforge.lab." in err and not out, (rc, out, err)
     rc, rep, err = hints(lab, "check", "kid.itinsec.lab.")
     assert rep["ds_chain"]["state"] == "insecure" and rc == 2, (rc, rep, err)
     assert statuses(rep) == dict(PASS, dnssec="fail"), json.dumps(rep, indent=1)

@@ -17,7 +17,7 @@ int hints_watch_cmd(struct cli *cli, const struct cli_args *a);
 static const struct cli_opt hints_opts[] = {
     {"hints", 1, "--hints FILE           root hints (named.root format) instead of the IANA root servers"},
     {"server", 1, "--server ADDR[:PORT]   a server of the domain to ask when it has no delegation (repeatable)"},
-    {"trust", 1, "--trust KEYTAG         the KSK to pin when the parent has no DS for it"},
+    {"trust", 1, "--trust KEYTAG         the KSK to pin when the parent has no DS for it that validates"},
     {"root-anchor", 1,
      "--root-anchor FILE     the root's trust anchor (DS or DNSKEY lines; default " HINTS_ROOT_ANCHOR ")"},
     {"query-timeout", 1, "--query-timeout MS     per query and server (default 2000)"},
@@ -250,7 +250,8 @@ static const struct cli_opt watch_opts[] = {
 	"Runs on this machine (no API): a walk from the root hints that uses no cache, as dig +trace.\n"               \
 	"Rules: txt (_in-tree.D TXT holds one RFC 3339 timestamp, not expired; expired under 30 days:\n"               \
 	"warning), in-bailiwick (an NS inside D, recursively through delegations below it), dnssec (signed;\n"         \
-	"the DNSKEY set validates from the KSK to pin: the parent's DS names it, or --trust KEYTAG),\n"                \
+	"the DNSKEY set validates from the KSK to pin: the parent's DS names it, that DS validated from\n"             \
+	"the root's trust anchor down (--root-anchor FILE, default " HINTS_ROOT_ANCHOR "), or --trust KEYTAG),\n"      \
 	"consistency (the parent's NS and DS against the zone's NS and DNSKEY; no delegation is a warning).\n"         \
 	"--server ADDR asks the domain's own servers when its parent has no delegation for it.\n"
 
@@ -270,7 +271,8 @@ const struct cli_cmd cmd_hints[] = {
                 "Exit status: 0 written, 2 refused or a usage error.\n"
                 "  tern hints unbound corp.example --anchor-file /var/lib/unbound/corp.example.key\n",
      1, 1, hints_opts, hints_unbound_cmd},
-    {"hints", "watch", "DOMAIN... [--mqtt HOST[:PORT]] [--conf FILE --anchor-file PATH [--apply]] [--polls N]",
+    {"hints", "watch",
+     "DOMAIN... [--mqtt HOST[:PORT]] [--conf FILE --anchor-file PATH [--apply]] [--state FILE] [--polls N]",
      "watch domains for the draft's inconsistencies, polling as their TTLs allow; signal each set and clear",
      "Polls the parent's NS and DS and the zone's NS and DNSKEY (and _in-tree TXT) of each DOMAIN again\n"
      "after the smallest of their TTLs (at most --max-interval). The first poll is the baseline (its\n"

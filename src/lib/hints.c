@@ -368,9 +368,9 @@ static void rule_in_bailiwick(struct check_ctx *c, const struct hints_opts *o, s
 
 /* Whether an RRSIG in a over name/type verifies now with one of keys (only pinned ones when
  * pinned_only); why says why not. */
-static bool set_verifies(const struct check_answer *a, const char *name, uint16_t type, struct dnssec_key **keys,
-                         const bool *pinned, int nkeys, bool pinned_only, long long now, uint8_t *buf, size_t cap,
-                         char *why, size_t whycap)
+bool hints_set_verifies(const struct check_answer *a, const char *name, uint16_t type, struct dnssec_key **keys,
+                        const bool *pinned, int nkeys, bool pinned_only, long long now, uint8_t *buf, size_t cap,
+                        char *why, size_t whycap)
 {
 	uint8_t owner[NAME_MAXLEN];
 	struct dnssec_rrset set;
@@ -412,7 +412,7 @@ static bool set_verifies(const struct check_answer *a, const char *name, uint16_
 }
 
 /* True when the DS text names this DNSKEY (tag, algorithm) with its digest. */
-static bool ds_matches(const uint8_t *owner, const char *ds_text, const uint8_t *key, size_t keylen)
+bool hints_ds_matches(const uint8_t *owner, const char *ds_text, const uint8_t *key, size_t keylen)
 {
 	uint8_t ds[128], want[128];
 	size_t dslen;
@@ -461,15 +461,24 @@ static void rule_dnssec(struct check_ctx *c, const struct hints_opts *o, struct 
 		k->ttl = rr->ttl;
 		check_copy(k->rdata, sizeof(k->rdata), rr->data);
 		for (int d = 0; d < r->nds && !k->ds_match; d++)
-			k->ds_match = ds_matches(owner, r->parent_ds[d], key, len);
+			k->ds_match = hints_ds_matches(owner, r->parent_ds[d], key, len);
 		bool ksk = (k->flags & 0x0001) && !(k->flags & 0x0080);
-		k->pinned = ksk && (o->trust_tag >= 0 ? k->tag == o->trust_tag : k->ds_match);
+		k->pinned =
+		    ksk && (o->trust_tag >= 0 ? k->tag == o->trust_tag : k->ds_match && r->chain == HINTS_CHAIN_SECURE);
 		pinned[nkeys++] = k->pinned;
 	}
 	bool any_pinned = false;
 	for (int k = 0; k < nkeys; k++)
 		any_pinned |= pinned[k];
 	char why[320];
+	if (r->chain == HINTS_CHAIN_SECURE)
+		say(rule, HINTS_PASS, "%s", r->chain_why);
+	else if (r->chain != HINTS_CHAIN_NONE && o->trust_tag >= 0)
+		say(rule, HINTS_WARN, "%s; the KSK is pinned by --trust instead", r->chain_why);
+	else if (r->chain == HINTS_CHAIN_INSECURE)
+		say(rule, HINTS_WARN, "%s", r->chain_why);
+	else if (r->chain == HINTS_CHAIN_BOGUS)
+		say(rule, HINTS_FAIL, "%s", r->chain_why);
 	if (nkeys == 0) {
 		say(rule, HINTS_FAIL, "%s publishes no DNSKEY: it is unsigned, and in-tree hints need a trust anchor",
 		    o->domain);
@@ -477,20 +486,25 @@ static void rule_dnssec(struct check_ctx *c, const struct hints_opts *o, struct 
 		if (o->trust_tag >= 0)
 			say(rule, HINTS_FAIL, "no KSK (SEP flag, not revoked) of %s has key tag %d (--trust)",
 			    o->domain, o->trust_tag);
+		else if (r->nds && r->chain != HINTS_CHAIN_SECURE)
+			say(rule, HINTS_FAIL,
+			    "%s's DS for %s does not validate from the root trust anchor: nothing to pin without "
+			    "--trust KEYTAG",
+			    r->parent, o->domain);
 		else if (r->nds)
 			say(rule, HINTS_FAIL, "no KSK of %s matches the parent's DS: nothing to pin", o->domain);
 		else
 			say(rule, HINTS_FAIL,
 			    "%s: no DS at the parent and no --trust KEYTAG: nothing says which KSK to pin", o->domain);
-	} else if (!set_verifies(&s->dnskey, o->domain, RR_DNSKEY, keys, pinned, nkeys, true, o->now, buf, 65536, why,
-	                         sizeof(why))) {
+	} else if (!hints_set_verifies(&s->dnskey, o->domain, RR_DNSKEY, keys, pinned, nkeys, true, o->now, buf, 65536,
+	                               why, sizeof(why))) {
 		say(rule, HINTS_FAIL, "the DNSKEY set does not validate from the pinned key: %s", why);
 	} else {
 		for (int k = 0; k < r->nkeys; k++)
 			if (r->keys[k].pinned)
 				say(rule, HINTS_PASS, "KSK %d (algorithm %u) signs the DNSKEY set; pinned %s",
 				    r->keys[k].tag, r->keys[k].algorithm,
-				    o->trust_tag >= 0 ? "by --trust" : "as the parent's DS names it");
+				    o->trust_tag >= 0 ? "by --trust" : "as the parent's validated DS names it");
 		char txtname[CHECK_NAME_TEXT + 16];
 		snprintf(txtname, sizeof(txtname), "_in-tree.%s", o->domain);
 		struct {
@@ -503,8 +517,8 @@ static void rule_dnssec(struct check_ctx *c, const struct hints_opts *o, struct 
 		            {&s->txt, txtname, RR_TXT,
 		             s->have_txt && check_answer_find(&s->txt, CHECK_ANSWER, txtname, RR_TXT)}};
 		for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
-			if (sets[i].have && !set_verifies(sets[i].a, sets[i].name, sets[i].type, keys, pinned, nkeys,
-			                                  false, o->now, buf, 65536, why, sizeof(why)))
+			if (sets[i].have && !hints_set_verifies(sets[i].a, sets[i].name, sets[i].type, keys, pinned,
+			                                        nkeys, false, o->now, buf, 65536, why, sizeof(why)))
 				say(rule, HINTS_FAIL, "%s", why);
 		say(rule, HINTS_PASS, "%s", AGE_UNJUDGED);
 	}
@@ -556,7 +570,7 @@ static void rule_consistency(struct check_ctx *c, const struct hints_opts *o, st
 			m = rr->section == CHECK_ANSWER && rr->type == RR_DNSKEY &&
 			    rrtext_rdata_from_text(owner, owner, RR_DNSKEY, rr->data, key, sizeof(key), &len, err,
 			                           sizeof(err)) == 0 &&
-			    ds_matches(owner, r->parent_ds[d], key, len);
+			    hints_ds_matches(owner, r->parent_ds[d], key, len);
 		}
 		any |= m;
 		if (!m)
@@ -603,6 +617,7 @@ int hints_check(struct check_ctx *c, const struct hints_opts *o, struct hints_re
 		if (dsw)
 			read_ds(c, o, r, dsw);
 		free(dsw);
+		hints_chain_validate(c, o, r);
 		read_child(c, o, r, w, s);
 	} else {
 		snprintf(s->why, sizeof(s->why), "the walk from the root to %s failed", o->domain);

@@ -27,6 +27,30 @@ int hints_txt_strings(const uint8_t *rdata, size_t len, char (*strs)[256], size_
 
 enum hints_status { HINTS_PASS = 0, HINTS_WARN = 1, HINTS_FAIL = 2 };
 
+#define HINTS_ANCHOR_MAX 8
+/* The root's trust anchor: DS and DNSKEY RDATA (presentation form) for ".", as read from a file of
+ * zone-file lines (". [TTL] [IN] DS|DNSKEY RDATA", ';' comments: /usr/share/dns/root.key, root.ds,
+ * or an auto-trust-anchor-file). */
+struct hints_anchor {
+	char ds[HINTS_ANCHOR_MAX][CHECK_RDATA_TEXT];
+	int nds;
+	char dnskey[HINTS_ANCHOR_MAX][CHECK_RDATA_TEXT];
+	int ndnskey;
+};
+#define HINTS_ROOT_ANCHOR "/usr/share/dns/root.key"
+
+/* Reads a root trust anchor file. 0, or TERN_EINVAL/TERN_EIO with err naming the line and field
+ * (an owner other than ".", a type other than DS or DNSKEY, RDATA that does not read, no record). */
+int hints_anchor_load(const char *path, struct hints_anchor *a, char *err, size_t errlen);
+
+/* How far the chain of trust from the root anchor reaches the parent's DS for the domain. */
+enum hints_chain {
+	HINTS_CHAIN_NONE = 0, /* not judged: no delegation (nothing to validate) */
+	HINTS_CHAIN_SECURE, /* every zone's DNSKEY set from the anchor down, and the DS set, verify */
+	HINTS_CHAIN_INSECURE, /* a zone above has no DS for the next: the DS cannot be trusted */
+	HINTS_CHAIN_BOGUS, /* a signature or a key does not match: the DS must not be trusted */
+};
+
 #define HINTS_MAXREASONS 8
 #define HINTS_NRULES 4
 
@@ -71,6 +95,8 @@ struct hints_report {
 	bool have_expiry;
 	long long expires_at;
 	char expires[64]; /* the _in-tree TXT value as published */
+	enum hints_chain chain; /* the parent's DS validated from the root anchor (hints_chain.c) */
+	char chain_why[400]; /* the zone and the reason the chain broke or ended, or the zones it passed */
 	uint32_t min_ttl; /* the smallest TTL of the parent's NS and DS and the zone's NS and DNSKEY read
 	                   * (0: none read): how soon a change can show (tern hints watch's poll) */
 	struct hints_rule rules[HINTS_NRULES];
@@ -83,6 +109,8 @@ struct hints_opts {
 	struct check_addr servers[CHECK_MAXNS]; /* --server: the domain's servers when it has no delegation */
 	int nservers;
 	int trust_tag; /* --trust KEYTAG: the KSK to pin without a DS (-1: none) */
+	const struct hints_anchor *anchor; /* the root's trust anchor the DS is validated from (NULL:
+	                                    * none, so the DS is never trusted) */
 	long long now; /* seconds since the epoch */
 };
 
@@ -90,6 +118,21 @@ struct hints_opts {
  * rule of the table in order. r is zeroed first; r->check must be set (c->report is it). 0 (the
  * verdicts are in r->rules), or TERN_ENOMEM. */
 int hints_check(struct check_ctx *c, const struct hints_opts *o, struct hints_report *r);
+
+/* Validates the parent's DS RRset for o->domain (r->parent, r->delegated set) from o->anchor: the zones
+ * from the root down to the parent (found by walks), each one's DNSKEY set (asked with DO) verified
+ * under a key the DS above (or the anchor) names, each DS set under the DNSKEY set of the zone that
+ * holds it. Sets r->chain and r->chain_why; when secure, r->parent_ds is the validated DS set. */
+void hints_chain_validate(struct check_ctx *c, const struct hints_opts *o, struct hints_report *r);
+
+/* Shared by hints.c and hints_chain.c: whether an RRSIG in a's answer over name/type verifies now
+ * with one of keys (only those with use[k] when only_use); why says why not. */
+struct dnssec_key;
+bool hints_set_verifies(const struct check_answer *a, const char *name, uint16_t type, struct dnssec_key **keys,
+                        const bool *use, int nkeys, bool only_use, long long now, uint8_t *buf, size_t cap, char *why,
+                        size_t whycap);
+/* True when the DS text names this DNSKEY (tag, algorithm) with its digest. */
+bool hints_ds_matches(const uint8_t *owner, const char *ds_text, const uint8_t *key, size_t keylen);
 
 /* The worst status among the rules. */
 enum hints_status hints_worst(const struct hints_report *r);
@@ -110,3 +153,38 @@ void hints_report_text(const struct hints_report *r, FILE *out);
  * server has an address: no configuration without both. */
 int hints_unbound(const struct hints_report *r, const char *anchor_path, long long now, FILE *out, FILE *anchor,
                   char *err, size_t errlen);
+
+/* ---- RFC 5011's client side for tern hints watch (hints_ta.c): the watch's own trust anchor ---- */
+
+#define HINTS_TA_MAX 8
+struct hints_ta_key {
+	int tag; /* of the key as published without the REVOKE bit */
+	char dnskey[CHECK_RDATA_TEXT]; /* its DNSKEY RDATA (presentation form, unrevoked) */
+	long long first_seen; /* seconds since the epoch it was first seen in a validated DNSKEY set */
+	bool valid; /* trusted; else pending (RFC 5011 AddPend) */
+};
+
+struct hints_ta {
+	struct hints_ta_key keys[HINTS_TA_MAX];
+	int nkeys;
+	int signer; /* after hints_ta_update(): the tag of a trusted key whose RRSIG over the set verifies
+	             * (-1: none) */
+};
+
+enum { HINTS_TA_VALIDATED = 1, HINTS_TA_TRUST_CHANGED = 2, HINTS_TA_PENDING_CHANGED = 4 };
+
+/* Trusts the key of DNSKEY RDATA text (a first anchor: the pinned KSK). 0 or TERN_EINVAL/TERN_ESPACE. */
+int hints_ta_seed(struct hints_ta *t, const char *domain, const char *dnskey, long long now);
+
+/* One RFC 5011 step (section 2.4) from domain's DNSKEY answer a (asked with DO): the set must verify
+ * under a trusted key (t->signer says which); a trusted key published with the REVOKE bit whose own
+ * RRSIG over the set verifies is dropped; a new SEP key in a validated set is pending from then and
+ * trusted once it has stayed add_holddown seconds; a pending key gone from the set is forgotten.
+ * Returns HINTS_TA_* flags; log gets a sentence for each change, or why the set did not validate. */
+int hints_ta_update(struct hints_ta *t, const char *domain, const struct check_answer *a, long long now,
+                    long long add_holddown, char *log, size_t logcap);
+
+/* The anchor as JSON ({"keys": [{"tag", "dnskey", "first_seen", "state": "valid"|"pending"}]}), and read
+ * back strictly (each field checked; err names it). */
+json_t *hints_ta_json(const struct hints_ta *t);
+int hints_ta_from_json(const json_t *j, const char *domain, struct hints_ta *t, char *err, size_t errlen);

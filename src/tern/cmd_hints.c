@@ -17,7 +17,9 @@ int hints_watch_cmd(struct cli *cli, const struct cli_args *a);
 static const struct cli_opt hints_opts[] = {
     {"hints", 1, "--hints FILE           root hints (named.root format) instead of the IANA root servers"},
     {"server", 1, "--server ADDR[:PORT]   a server of the domain to ask when it has no delegation (repeatable)"},
-    {"trust", 1, "--trust KEYTAG         the KSK to pin when the parent has no DS for it"},
+    {"trust", 1, "--trust KEYTAG         the KSK to pin when the parent has no DS for it that validates"},
+    {"root-anchor", 1,
+     "--root-anchor FILE     the root's trust anchor (DS or DNSKEY lines; default " HINTS_ROOT_ANCHOR ")"},
     {"query-timeout", 1, "--query-timeout MS     per query and server (default 2000)"},
     {"deadline", 1, "--deadline MS           all DNS queries end by then (default 60000)"},
     {"anchor-file", 1, "--anchor-file PATH     (unbound) where to write the auto-trust-anchor-file seed"},
@@ -27,10 +29,15 @@ static const struct cli_opt hints_opts[] = {
     {NULL, 0, NULL},
 };
 
-/* The options into c and o; 0 or CLI_EUSAGE. */
-static int setup(struct cli *cli, const struct cli_args *a, struct check_ctx *c, struct hints_opts *o)
+/* The options into c and o (o->anchor read into *anchor); 0 or CLI_EUSAGE. */
+static int setup(struct cli *cli, const struct cli_args *a, struct check_ctx *c, struct hints_opts *o,
+                 struct hints_anchor *anchor)
 {
 	char err[300];
+	const char *apath = cli_opt_last(a, "root-anchor") ? cli_opt_last(a, "root-anchor")[0] : HINTS_ROOT_ANCHOR;
+	if (hints_anchor_load(apath, anchor, err, sizeof(err)) < 0)
+		return cli_usage_error(cli, "--root-anchor: %s", err);
+	o->anchor = anchor;
 	if (check_input_name(a->pos[0], o->domain, NULL, 0, err, sizeof(err)) < 0)
 		return cli_usage_error(cli, "%s", err);
 	if (strcmp(o->domain, ".") == 0)
@@ -96,13 +103,14 @@ static struct hints_report *run(struct cli *cli, const struct cli_args *a, int *
 	struct check_ctx *c = malloc(sizeof(*c));
 	struct hints_opts *o = calloc(1, sizeof(*o));
 	struct hints_report *r = calloc(1, sizeof(*r));
+	struct hints_anchor *anchor = malloc(sizeof(*anchor));
 	*rc = CLI_EUSAGE;
-	if (!c || !o || !r || !(r->check = check_report_new("hints", "."))) {
+	if (!c || !o || !r || !anchor || !(r->check = check_report_new("hints", "."))) {
 		fprintf(stderr, "tern: out of memory\n");
 		goto fail;
 	}
 	check_ctx_init(c, r->check);
-	if ((*rc = setup(cli, a, c, o)) != 0)
+	if ((*rc = setup(cli, a, c, o, anchor)) != 0)
 		goto fail;
 	if (hints_check(c, o, r) < 0) {
 		fprintf(stderr, "tern: out of memory\n");
@@ -113,10 +121,12 @@ static struct hints_report *run(struct cli *cli, const struct cli_args *a, int *
 		goto fail;
 	free(c);
 	free(o);
+	free(anchor);
 	return r;
 fail:
 	free(c);
 	free(o);
+	free(anchor);
 	if (r)
 		check_report_free(r->check);
 	free(r);
@@ -221,6 +231,8 @@ static const struct cli_opt watch_opts[] = {
     {"hints", 1, "--hints FILE           root hints (named.root format) instead of the IANA root servers"},
     {"server", 1, "--server ADDR[:PORT]   a server of the domains to ask when a delegation is gone (repeatable)"},
     {"trust", 1, "--trust KEYTAG         the KSK to validate with (default: the one pinned at the first poll)"},
+    {"root-anchor", 1,
+     "--root-anchor FILE     the root's trust anchor (DS or DNSKEY lines; default " HINTS_ROOT_ANCHOR ")"},
     {"mqtt", 1, "--mqtt HOST[:PORT]     publish each condition set and cleared (retained, QoS 1)"},
     {"topic", 1, "--topic PREFIX         MQTT topic prefix (default tern/hints): PREFIX/CONDITION/DOMAIN"},
     {"conf", 1, "--conf FILE            the Unbound configuration to rewrite when the NS set changes"},
@@ -229,6 +241,8 @@ static const struct cli_opt watch_opts[] = {
     {"control-config", 1, "--control-config FILE  unbound-control -c FILE (with --apply)"},
     {"max-interval", 1, "--max-interval S       poll at least this often (default 3600; else the smallest TTL)"},
     {"polls", 1, "--polls N              stop after N polls (default: never)"},
+    {"state", 1, "--state FILE           keep each domain's anchor (RFC 5011) in FILE (JSON) across runs"},
+    {"add-holddown", 1, "--add-holddown S       RFC 5011 add hold-down before a new KSK is trusted (default 2592000)"},
     {NULL, 0, NULL},
 };
 
@@ -236,7 +250,8 @@ static const struct cli_opt watch_opts[] = {
 	"Runs on this machine (no API): a walk from the root hints that uses no cache, as dig +trace.\n"               \
 	"Rules: txt (_in-tree.D TXT holds one RFC 3339 timestamp, not expired; expired under 30 days:\n"               \
 	"warning), in-bailiwick (an NS inside D, recursively through delegations below it), dnssec (signed;\n"         \
-	"the DNSKEY set validates from the KSK to pin: the parent's DS names it, or --trust KEYTAG),\n"                \
+	"the DNSKEY set validates from the KSK to pin: the parent's DS names it, that DS validated from\n"             \
+	"the root's trust anchor down (--root-anchor FILE, default " HINTS_ROOT_ANCHOR "), or --trust KEYTAG),\n"      \
 	"consistency (the parent's NS and DS against the zone's NS and DNSKEY; no delegation is a warning).\n"         \
 	"--server ADDR asks the domain's own servers when its parent has no delegation for it.\n"
 
@@ -256,7 +271,8 @@ const struct cli_cmd cmd_hints[] = {
                 "Exit status: 0 written, 2 refused or a usage error.\n"
                 "  tern hints unbound corp.example --anchor-file /var/lib/unbound/corp.example.key\n",
      1, 1, hints_opts, hints_unbound_cmd},
-    {"hints", "watch", "DOMAIN... [--mqtt HOST[:PORT]] [--conf FILE --anchor-file PATH [--apply]] [--polls N]",
+    {"hints", "watch",
+     "DOMAIN... [--mqtt HOST[:PORT]] [--conf FILE --anchor-file PATH [--apply]] [--state FILE] [--polls N]",
      "watch domains for the draft's inconsistencies, polling as their TTLs allow; signal each set and clear",
      "Polls the parent's NS and DS and the zone's NS and DNSKEY (and _in-tree TXT) of each DOMAIN again\n"
      "after the smallest of their TTLs (at most --max-interval). The first poll is the baseline (its\n"
@@ -264,7 +280,11 @@ const struct cli_cmd cmd_hints[] = {
      "and cleared: delegation-removed, ds-changed (the parent's DS set is not the baseline's),\n"
      "ns-changed (the zone's NS set is not; once the new set passes in-bailiwick and validates from\n"
      "the anchor, --conf is rewritten, --apply reloads Unbound, and the set becomes the baseline),\n"
-     "in-tree-expiring (within 60 days of the _in-tree expiry). Each change is a line on standard\n"
+     "in-tree-expiring (within 60 days of the _in-tree expiry), dnssec-failed (the DNSKEY set does not\n"
+     "validate from the watch's anchor), anchor-changed (set for one poll: the anchor followed an RFC 5011\n"
+     "roll: a new KSK published under the trusted one for --add-holddown is trusted, a revoked one\n"
+     "dropped; --conf and the --anchor-file seed are rewritten; --state keeps it across runs).\n"
+     "Each change is a line on standard\n"
      "output and, with --mqtt, a retained message on PREFIX/CONDITION/DOMAIN (JSON: condition, state,\n"
      "domain, time, detail).\n"
      "  tern hints watch corp.example --mqtt broker.example:1883\n",

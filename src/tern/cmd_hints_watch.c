@@ -15,6 +15,7 @@
 #include "lib/check_input.h"
 #include "lib/error.h"
 #include "lib/hints.h"
+#include "lib/rr.h"
 #include "tern/cli.h"
 
 extern char **environ;
@@ -22,8 +23,9 @@ extern char **environ;
 #define WATCH_MAXDOMAINS 16
 #define WATCH_EXPIRY_LEAD (60LL * 86400)
 
-enum { C_DELEGATION, C_DS, C_NS, C_EXPIRY, C_N };
-static const char *const CONDITIONS[C_N] = {"delegation-removed", "ds-changed", "ns-changed", "in-tree-expiring"};
+enum { C_DELEGATION, C_DS, C_NS, C_EXPIRY, C_ANCHOR, C_DNSSEC, C_N };
+static const char *const CONDITIONS[C_N] = {"delegation-removed", "ds-changed",     "ns-changed",
+                                            "in-tree-expiring",   "anchor-changed", "dnssec-failed"};
 
 struct watched {
 	char domain[CHECK_NAME_TEXT];
@@ -34,6 +36,8 @@ struct watched {
 	int nservers;
 	bool set[C_N];
 	double due; /* monotonic seconds of the next poll */
+	bool have_ta; /* ta holds the watch's own anchor (seeded at the baseline, or from --state) */
+	struct hints_ta ta; /* kept by RFC 5011 (hints_ta_update) */
 };
 
 struct watch {
@@ -46,6 +50,11 @@ struct watch {
 	int nhints;
 	struct check_addr servers[CHECK_MAXNS];
 	int nservers, trust;
+	struct hints_anchor root; /* --root-anchor */
+	const char *state; /* --state FILE: the anchors, kept across runs */
+	long add_holddown; /* --add-holddown S */
+	struct watched *ds; /* the domains (for the state file) */
+	int nd;
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -106,26 +115,38 @@ static void signal_change(struct watch *w, struct watched *d, int cond, bool set
 	json_decref(j);
 }
 
-/* The new Unbound configuration for d (the anchor file is Unbound's: not written), and --apply. */
-static void rewrite(struct watch *w, const struct hints_report *r)
+/* text (len octets) into path through path.tmp and a rename; 0 or -1 (said on standard error). */
+static int replace_file(const char *opt, const char *path, const char *text, size_t len)
 {
-	char *text = NULL, err[300];
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len), *sink = fopen("/dev/null", "w");
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f || fwrite(text, 1, len, f) != len || fclose(f) != 0 || rename(tmp, path) < 0) {
+		fprintf(stderr, "tern: %s %s: %s\n", opt, path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The new Unbound configuration for d, and --apply. The anchor file is Unbound's (RFC 5011 keeps it):
+ * written only when seed, when the watch's own anchor changed (its trusted keys, pinned in r). */
+static void rewrite(struct watch *w, const struct hints_report *r, bool seed)
+{
+	char *text = NULL, *atext = NULL, err[300];
+	size_t len = 0, alen = 0;
+	FILE *out = open_memstream(&text, &len), *as = open_memstream(&atext, &alen);
 	int made =
-	    out && sink ? hints_unbound(r, w->anchor, (long long)time(NULL), out, sink, err, sizeof(err)) : TERN_ENOMEM;
+	    out && as ? hints_unbound(r, w->anchor, (long long)time(NULL), out, as, err, sizeof(err)) : TERN_ENOMEM;
 	if (out)
 		fclose(out);
-	if (sink)
-		fclose(sink);
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", w->conf);
-	FILE *f = NULL;
+	if (as)
+		fclose(as);
 	if (made < 0)
 		fprintf(stderr, "tern: %s: configuration not rewritten: %s\n", r->domain,
 		        made == TERN_ENOMEM ? "out of memory" : err);
-	else if (!(f = fopen(tmp, "w")) || fwrite(text, 1, len, f) != len || fclose(f) != 0 || rename(tmp, w->conf) < 0)
-		fprintf(stderr, "tern: --conf %s: %s\n", w->conf, strerror(errno));
+	else if ((seed && replace_file("--anchor-file", w->anchor, atext, alen) < 0) ||
+	         replace_file("--conf", w->conf, text, len) < 0)
+		;
 	else if (w->apply) {
 		char *argv[] = {"unbound-control", "-c", (char *)w->control_conf, "reload", NULL};
 		char *argv_nc[] = {"unbound-control", "reload", NULL};
@@ -136,6 +157,89 @@ static void rewrite(struct watch *w, const struct hints_report *r)
 			fprintf(stderr, "tern: unbound-control reload failed\n");
 	}
 	free(text);
+	free(atext);
+}
+
+/* --state: every domain's anchor, written through a temporary file and a rename. */
+static void save_state(struct watch *w)
+{
+	if (!w->state)
+		return;
+	json_t *doms = json_object();
+	for (int i = 0; doms && i < w->nd; i++)
+		if (w->ds[i].have_ta)
+			json_object_set_new(doms, w->ds[i].domain, hints_ta_json(&w->ds[i].ta));
+	json_t *j = json_pack("{s:i,s:o*}", "version", 1, "domains", doms);
+	char *text = j ? json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
+	if (!text)
+		fprintf(stderr, "tern: --state %s: out of memory\n", w->state);
+	else
+		replace_file("--state", w->state, text, strlen(text));
+	free(text);
+	json_decref(j);
+}
+
+/* --state read back (a missing file is a first run); 0 or -1 with err naming the field. */
+static int load_state(struct watch *w, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *j = json_load_file(w->state, 0, &je);
+	if (!j) {
+		if (access(w->state, F_OK) != 0)
+			return 0;
+		snprintf(err, errlen, "%s: line %d: %s", w->state, je.line, je.text);
+		return -1;
+	}
+	int rc = 0;
+	json_t *doms = json_object_get(j, "domains");
+	if (!json_is_object(j) || !json_is_integer(json_object_get(j, "version")) ||
+	    json_integer_value(json_object_get(j, "version")) != 1 || !json_is_object(doms)) {
+		snprintf(err, errlen, "%s: expected {\"version\": 1, \"domains\": {...}}", w->state);
+		rc = -1;
+	}
+	for (int i = 0; rc == 0 && i < w->nd; i++) {
+		const json_t *d = json_object_get(doms, w->ds[i].domain);
+		char why[200];
+		if (!d)
+			continue;
+		if (hints_ta_from_json(d, w->ds[i].domain, &w->ds[i].ta, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: domains.%s.%s", w->state, w->ds[i].domain, why);
+			rc = -1;
+		} else {
+			w->ds[i].have_ta = w->ds[i].ta.nkeys > 0;
+		}
+	}
+	json_decref(j);
+	return rc;
+}
+
+/* The domain's DNSKEY set (DO) from its servers (--server, then the in-bailiwick ones), one RFC 5011 step of d's
+ * anchor; the trusted key that signs the set, or -1. *changed: the trusted keys changed. */
+static int anchor_step(struct watch *w, struct watched *d, struct check_ctx *c, const struct check_addr *servers,
+                       int nservers, bool *changed)
+{
+	*changed = false;
+	struct check_answer *a = malloc(sizeof(*a));
+	int got = -1;
+	for (int i = 0; a && i < nservers && got < 0; i++)
+		if (check_ask(c, &servers[i], d->domain, RR_DNSKEY, CHECK_DO, a) == 0 && a->aa && a->rcode == 0)
+			got = i;
+	if (got < 0) {
+		fprintf(stderr, "tern: %s: DNSKEY set not read from its servers: the anchor not updated\n", d->domain);
+		free(a);
+		return -1;
+	}
+	char log[1200];
+	int f = hints_ta_update(&d->ta, d->domain, a, (long long)time(NULL), w->add_holddown, log, sizeof(log));
+	free(a);
+	if (log[0]) {
+		printf("%s anchor: %s\n", d->domain, log);
+		fflush(stdout);
+	}
+	*changed = (f & HINTS_TA_TRUST_CHANGED) != 0;
+	if (f & (HINTS_TA_TRUST_CHANGED | HINTS_TA_PENDING_CHANGED))
+		save_state(w);
+	return d->ta.signer;
 }
 
 /* One poll of d; returns the seconds until the next one. */
@@ -157,11 +261,18 @@ static long poll_one(struct watch *w, struct watched *d)
 	}
 	check_copy(o->domain, sizeof(o->domain), d->domain);
 	o->now = (long long)time(NULL);
+	o->anchor = &w->root;
 	o->trust_tag = w->trust >= 0 ? w->trust : d->have_base ? d->trust_tag : -1;
 	for (int i = 0; i < w->nservers; i++)
 		o->servers[o->nservers++] = w->servers[i];
 	for (int i = 0; i < d->nservers && o->nservers < CHECK_MAXNS; i++)
 		o->servers[o->nservers++] = d->servers[i];
+	bool anchor_changed = false, rewritten = false;
+	if (d->have_ta) {
+		int signer = anchor_step(w, d, c, o->servers, o->nservers, &anchor_changed);
+		if (signer >= 0)
+			o->trust_tag = d->trust_tag = signer;
+	}
 	if (hints_check(c, o, r) < 0)
 		goto done;
 	char ds[2048], ns[2048], detail[2600];
@@ -169,7 +280,7 @@ static long poll_one(struct watch *w, struct watched *d)
 	joined(r->child_ns[0], sizeof(r->child_ns[0]), r->nchild_ns, ns, sizeof(ns));
 	bool reached = r->asked[0] != 0;
 	if (!d->have_base) {
-		if (!r->delegated || !reached || r->nchild_ns == 0) {
+		if (!(r->delegated || d->have_ta) || !reached || r->nchild_ns == 0) {
 			fprintf(stderr, "tern: %s: no baseline yet (%s); asked again\n", d->domain,
 			        !r->delegated ? "no delegation" : "no server of it answered");
 			goto done;
@@ -184,9 +295,22 @@ static long poll_one(struct watch *w, struct watched *d)
 		for (int i = 0; i < r->ninb && d->nservers < CHECK_MAXNS; i++)
 			if (check_addr_parse(r->inb[i].addr, 53, &d->servers[d->nservers], detail, sizeof(detail)) == 0)
 				d->nservers++;
+		bool seeded = false;
+		for (int i = 0; !d->have_ta && i < r->nkeys; i++)
+			if (r->keys[i].pinned && hints_ta_seed(&d->ta, d->domain, r->keys[i].rdata, o->now) == 0)
+				seeded = true;
+		d->have_ta |= seeded;
+		if (seeded)
+			save_state(w);
 		printf("%s baseline: NS %s; DS %s; pinned KSK %d\n", d->domain, ns, ds[0] ? ds : "(none)",
 		       d->trust_tag);
 		fflush(stdout);
+	}
+	/* the watch's own anchor: pinned in the report as trusted, so a rewrite seeds Unbound with it */
+	for (int i = 0; d->have_ta && i < r->nkeys; i++) {
+		r->keys[i].pinned = false;
+		for (int k = 0; k < d->ta.nkeys && !r->keys[i].pinned; k++)
+			r->keys[i].pinned = d->ta.keys[k].valid && d->ta.keys[k].tag == r->keys[i].tag;
 	}
 	if (r->parent[0]) {
 		snprintf(detail, sizeof(detail), "%s answers %s", r->parent,
@@ -207,10 +331,25 @@ static long poll_one(struct watch *w, struct watched *d)
 		/* the draft's SHOULD: follow a new NS set once it validates with the anchor */
 		if (changed && r->rules[2].status == HINTS_PASS && r->rules[1].status == HINTS_PASS) {
 			if (w->conf)
-				rewrite(w, r);
+				rewrite(w, r, anchor_changed);
 			check_copy(d->ns, sizeof(d->ns), ns);
+			rewritten = true;
 		}
 	}
+	/* a new trusted key (or one revoked): the seed and the configuration follow, Unbound reloads */
+	if (anchor_changed && !rewritten && w->conf && r->rules[2].status != HINTS_FAIL)
+		rewrite(w, r, true);
+	char tags[200] = "";
+	for (int k = 0; k < d->ta.nkeys; k++)
+		snprintf(tags + strlen(tags), sizeof(tags) - strlen(tags), " %d(%s)", d->ta.keys[k].tag,
+		         d->ta.keys[k].valid ? "valid" : "pending");
+	snprintf(detail, sizeof(detail), "trusted KSKs:%s", tags[0] ? tags : " none");
+	signal_change(w, d, C_ANCHOR, anchor_changed, detail);
+	detail[0] = 0;
+	for (int i = 0; i < r->rules[2].nreasons; i++)
+		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), "%s%s", i ? " | " : "",
+		         r->rules[2].reasons[i]);
+	signal_change(w, d, C_DNSSEC, r->rules[2].status == HINTS_FAIL, detail);
 	if (r->have_expiry) {
 		snprintf(detail, sizeof(detail), "_in-tree expires %s", r->expires);
 		signal_change(w, d, C_EXPIRY, r->expires_at - o->now < WATCH_EXPIRY_LEAD, detail);
@@ -231,13 +370,18 @@ done:
 
 int hints_watch_cmd(struct cli *cli, const struct cli_args *a)
 {
-	struct watch w = {.max_interval = 3600, .trust = -1};
 	struct watched *ds = calloc(WATCH_MAXDOMAINS, sizeof(*ds));
 	int nd = 0, rc = CLI_EUSAGE;
 	long polls = 0;
 	char err[300];
 	if (!ds)
 		return CLI_EUSAGE;
+	struct watch w = {.max_interval = 3600, .trust = -1, .add_holddown = 30L * 86400};
+	const char *apath = cli_opt_last(a, "root-anchor") ? cli_opt_last(a, "root-anchor")[0] : HINTS_ROOT_ANCHOR;
+	if (hints_anchor_load(apath, &w.root, err, sizeof(err)) < 0) {
+		rc = cli_usage_error(cli, "--root-anchor: %s", err);
+		goto done;
+	}
 	snprintf(w.prefix, sizeof(w.prefix), "tern/hints");
 	for (int i = 0; i < a->npos; i++) {
 		if (nd == WATCH_MAXDOMAINS) {
@@ -274,8 +418,10 @@ int hints_watch_cmd(struct cli *cli, const struct cli_args *a)
 	struct {
 		const char *opt;
 		long lo, hi, *out;
-	} nums[] = {
-	    {"trust", 0, 65535, NULL}, {"max-interval", 1, 86400, &w.max_interval}, {"polls", 1, 1000000, &polls}};
+	} nums[] = {{"trust", 0, 65535, NULL},
+	            {"max-interval", 1, 86400, &w.max_interval},
+	            {"polls", 1, 1000000, &polls},
+	            {"add-holddown", 1, 366L * 86400, &w.add_holddown}};
 	long trust = -1;
 	nums[0].out = &trust;
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
@@ -293,6 +439,13 @@ int hints_watch_cmd(struct cli *cli, const struct cli_args *a)
 	}
 	if (w.anchor && strpbrk(w.anchor, "\"\n\r")) {
 		rc = cli_usage_error(cli, "--anchor-file %s: a path without quotes or line breaks", w.anchor);
+		goto done;
+	}
+	w.ds = ds;
+	w.nd = nd;
+	w.state = cli_opt_last(a, "state") ? cli_opt_last(a, "state")[0] : NULL;
+	if (w.state && load_state(&w, err, sizeof(err)) < 0) {
+		rc = cli_usage_error(cli, "--state %s", err);
 		goto done;
 	}
 	if (cli_opt_last(a, "topic"))

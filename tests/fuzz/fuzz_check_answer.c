@@ -1,11 +1,14 @@
 /* libFuzzer harness for tern check's answer decoder: check_answer_parse() on an arbitrary message,
- * asked for the question the message itself carries (so the records behind it are reached). */
+ * asked for the question the message itself carries (so the records behind it are reached); a DNSKEY
+ * answer then goes through tern hints watch's RFC 5011 step (hints_ta_update()), its first key trusted. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/check_query.h"
+#include "lib/hints.h"
+#include "lib/rr.h"
 #include "lib/name.h"
 #include "lib/wire.h"
 
@@ -16,6 +19,28 @@ static void fail(const char *what)
 }
 
 static struct check_answer answer;
+static struct hints_ta ta;
+
+/* The RFC 5011 step over a DNSKEY answer: the watch's anchor stays in bounds whatever the keys and
+ * signatures say, and only a key it trusts can be the signer. */
+static void ta_step(const char *qname)
+{
+	memset(&ta, 0, sizeof(ta));
+	for (int i = 0; i < answer.nrr && ta.nkeys == 0; i++)
+		if (answer.rr[i].type == RR_DNSKEY && answer.rr[i].section == CHECK_ANSWER)
+			hints_ta_seed(&ta, qname, answer.rr[i].data, 1000);
+	char log[600];
+	int f = hints_ta_update(&ta, qname, &answer, 2000000000LL, 10, log, sizeof(log));
+	if (!memchr(log, 0, sizeof(log)))
+		fail("log not NUL-terminated");
+	if (ta.nkeys < 0 || ta.nkeys > HINTS_TA_MAX)
+		fail("anchor keys out of range");
+	bool signer_trusted = ta.signer < 0;
+	for (int k = 0; k < ta.nkeys; k++)
+		signer_trusted |= ta.keys[k].valid && ta.keys[k].tag == ta.signer;
+	if ((f & HINTS_TA_VALIDATED) ? !signer_trusted || ta.signer < 0 : ta.signer >= 0)
+		fail("a signer that is not a trusted key");
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -51,5 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (name_from_text(back, rr->owner, NULL) < 0)
 			fail("an owner printed that does not read back");
 	}
+	if (qtype == RR_DNSKEY)
+		ta_step(qname);
 	return 0;
 }

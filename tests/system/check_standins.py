@@ -47,6 +47,14 @@ def load_zones(path):
     return zones
 
 
+def delegation(data, apex, qname):
+    """The zone cut below apex at or above qname (a name with NS records other than the apex), or None."""
+    for n, t in data:
+        if t == dns.rdatatype.NS and n != apex and qname.is_subdomain(n):
+            return n
+    return None
+
+
 def answer(zones, wire):
     q = dns.message.from_wire(wire)
     r = dns.message.make_response(q)
@@ -56,9 +64,22 @@ def answer(zones, wire):
         r.set_rcode(dns.rcode.REFUSED)
         return r
     data = zones[apex]
+    cut = delegation(data, apex, qname)
+    if cut is not None and not (qname == cut and qtype == dns.rdatatype.DS):
+        r.authority.append(data[(cut, dns.rdatatype.NS)])  # a referral, glue from the zone's data
+        for ns in data[(cut, dns.rdatatype.NS)]:
+            if (ns.target, dns.rdatatype.A) in data:
+                r.additional.append(data[(ns.target, dns.rdatatype.A)])
+        return r
     r.flags |= dns.flags.AA
     if (qname, qtype) in data:
         r.answer.append(data[(qname, qtype)])
+        sigs = [rd for rd in data.get((qname, dns.rdatatype.RRSIG), []) if rd.type_covered == qtype]
+        if sigs:  # the zone's data may carry RRSIGs: the ones over the answer go with it
+            rs = dns.rrset.RRset(qname, dns.rdataclass.IN, dns.rdatatype.RRSIG, qtype)
+            for rd in sigs:
+                rs.add(rd, data[(qname, dns.rdatatype.RRSIG)].ttl)
+            r.answer.append(rs)
     elif (qname, dns.rdatatype.CNAME) in data:
         r.answer.append(data[(qname, dns.rdatatype.CNAME)])
     else:

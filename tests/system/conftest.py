@@ -23,7 +23,7 @@ LONG = {
     "test_dnssec_rollover_nsec3.py": 368,
     "test_dnssec_rollover.py": 365,
     "test_dnssec_rfc5011.py": 122,
-    "test_hints.py": 200,
+    "test_hints.py": 245,
     "test_route53_terraform.py": 130,
     "test_jwks_url.py": 70,
     "test_service_aliases.py": 60,

@@ -11,6 +11,8 @@ import os
 import shutil
 import time
 
+import dns.name
+import dns.rrset
 import pytest
 
 import dnsseclab as L
@@ -23,6 +25,8 @@ UNBOUND_CONTROL = "/usr/sbin/unbound-control"
 HINTS_ADDR = "198.18.12.1"  # the Knot of the rule fixtures
 DEAD_ADDR = "198.18.12.9"  # nothing listens there: itdead.lab.'s only server
 DEEP_ADDR = "198.18.12.2"  # a second Knot: itdeep.lab. alone (its child sub.itdeep.lab. is on the first)
+FORGE_ADDR = "198.18.12.3"  # check_standins.py's server of itforge.lab. (signed here, one signature forged)
+STANDINS = os.path.join(os.path.dirname(__file__), "check_standins.py")
 L.MORE_RESOLVERS.setdefault("unbound-plain", "198.18.12.101")  # one more Unbound, asked by name
 HOLDDOWN = ["add-holddown: 30", "del-holddown: 30", "keep-missing: 60", "permit-small-holddown: yes"]
 
@@ -80,6 +84,49 @@ CHILDREN = {  # zones below fixtures, on the same Knot (unsigned: insecure deleg
 }
 
 
+# The chain of trust to the parent's DS (on HINTS_ADDR, each with a signed child kid.<zone> on DEEP_ADDR
+# whose DS it holds): itstale.lab.'s DS in lab. names a key it does not have (a stale DS: lab. signs it
+# validly, but the chain breaks at itstale.lab.'s DNSKEY set); itinsec.lab. is unsigned with no DS in
+# lab. (an insecure parent: its DS for the kid cannot be trusted).
+CHAIN = {"itstale.lab.": "signed", "itinsec.lab.": "default"}
+
+
+def forged_parent(kid_ds):
+    """itforge.lab. for check_standins.py: its KSK's DNSKEY set validly self-signed, a delegation to
+    kid.itforge.lab. (on DEEP_ADDR) with the kid's real DS, whose RRSIG is made by a key outside the
+    chain and carries the KSK's key tag (a forged signature); and the DS lab. must hold for it."""
+    import dns.dnssec
+    from cryptography.hazmat.primitives.asymmetric import ec
+    origin, kid = dns.name.from_text("itforge.lab."), dns.name.from_text("kid.itforge.lab.")
+    priv, rogue = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ksk = dns.dnssec.make_dnskey(priv.public_key(), 13, flags=257)
+    rogue_key = dns.dnssec.make_dnskey(rogue.public_key(), 13, flags=257)
+    now = int(time.time())
+
+    def sign(rrset, key, dnskey):
+        return dns.dnssec.sign(rrset, key, origin, dnskey, inception=now - 3600, expiration=now + 86400)
+
+    keys = dns.rrset.from_rdata(origin, 60, ksk)
+    ds = dns.rrset.from_text_list(kid, 60, "IN", "DS", kid_ds)
+    forged = sign(ds, rogue, rogue_key).replace(key_tag=dns.dnssec.key_id(ksk))
+    records = [["itforge.lab.", 60, "SOA", "ns.itforge.lab. hostmaster.itforge.lab. 1 1800 900 604800 60"],
+               ["itforge.lab.", 60, "NS", "ns.itforge.lab."], ["ns.itforge.lab.", 60, "A", FORGE_ADDR],
+               ["itforge.lab.", 60, "DNSKEY", ksk.to_text()],
+               ["itforge.lab.", 60, "RRSIG", sign(keys, priv, ksk).to_text()],
+               ["kid.itforge.lab.", 60, "NS", "ns.kid.itforge.lab."], ["ns.kid.itforge.lab.", 60, "A", DEEP_ADDR],
+               ["kid.itforge.lab.", 60, "RRSIG", forged.to_text()]]
+    records += [["kid.itforge.lab.", 60, "DS", d] for d in kid_ds]
+    return {"itforge.lab.": records}, dns.dnssec.make_ds(origin, ksk, "SHA256").to_text()
+
+
+def chain_parent(zone):
+    return fixture(zone, txt=()) + "kid NS ns.kid\nns.kid A %s\n" % DEEP_ADDR
+
+
+def chain_kid(zone):
+    return fixture("kid." + zone).replace(HINTS_ADDR, DEEP_ADDR)
+
+
 def server(zone):
     return DEEP_ADDR if zone == "itdeep.lab." else HINTS_ADDR
 
@@ -110,16 +157,29 @@ def wait_for(fn, what, timeout=30.0):
 def lab(tmp_path_factory):
     lab = Lab(tmp_path_factory.mktemp("hintslab"))
     try:
-        for addr in (HINTS_ADDR, DEEP_ADDR, L.MORE_RESOLVERS["unbound-plain"]):
+        for addr in (HINTS_ADDR, DEEP_ADDR, FORGE_ADDR, L.MORE_RESOLVERS["unbound-plain"]):
             lab.ns.run([IP, "addr", "add", addr + "/32", "dev", "lo"])
         start_parents(lab)
         d = os.path.join(lab.dir, "knot-hints")
         zones = {z: (t[0], t[1]) for z, t in FIXTURES.items() if z != "itdeep.lab."}
         zones.update({z: (t, "default") for z, t in CHILDREN.items()})
+        zones.update({z: (chain_parent(z), t) for z, t in CHAIN.items()})
         lab.hints_knot = L.Knot(lab, "knot-hints", [HINTS_ADDR], zones)
-        L.Knot(lab, "knot-deep", [DEEP_ADDR], {"itdeep.lab.": FIXTURES["itdeep.lab."][:2]})
+        deep = {"itdeep.lab.": FIXTURES["itdeep.lab."][:2]}
+        deep.update({"kid." + z: (chain_kid(z), "signed") for z in list(CHAIN) + ["itforge.lab."]})  # kid.Z
+        L.Knot(lab, "knot-deep", [DEEP_ADDR], deep)
         signed = [z for z, t in FIXTURES.items() if t[1] == "signed"]
         wait_for(lambda: all(lab.rrset(server(z), z, "DNSKEY") is not None for z in signed), "signed fixtures")
+        kids = ["kid." + z for z in list(CHAIN) + ["itforge.lab."]]
+        wait_for(lambda: all(lab.rrset(DEEP_ADDR, k, "DNSKEY") is not None for k in kids)
+                 and lab.rrset(HINTS_ADDR, "itstale.lab.", "DNSKEY") is not None, "signed chain fixtures")
+        for z in CHAIN:
+            lab.set_ds(lab.hints_knot, "kid." + z, lab.child_ds(DEEP_ADDR, "kid." + z))
+        forge_zones, forge_ds = forged_parent(lab.child_ds(DEEP_ADDR, "kid.itforge.lab."))
+        with open(os.path.join(lab.dir, "forge.json"), "w") as f:
+            json.dump(forge_zones, f)
+        lab.spawn("standin-forge", ["/usr/bin/python3", STANDINS, "dns", FORGE_ADDR,
+                                    os.path.join(lab.dir, "forge.json")], os.path.join(lab.dir, "forge.log"))
         sets = [("hostns", 60, "A", HINTS_ADDR)]
         for z, (_, template, parent_ns, _, _) in FIXTURES.items():
             label = z[:-len(".lab.")]
@@ -130,6 +190,13 @@ def lab(tmp_path_factory):
             if template == "signed":
                 sets += [(label, 60, "DS", ds) for ds in lab.child_ds(server(z), z)]
         sets += [("itdead", 60, "NS", "ns.itdead.lab."), ("ns.itdead", 60, "A", DEAD_ADDR)]
+        for z in CHAIN:
+            sets += [(z[:-len(".lab.")], 60, "NS", "ns." + z), ("ns." + z[:-len(".lab.")], 60, "A", HINTS_ADDR)]
+        # a DS naming itgood.lab.'s key under itstale.lab.'s name: no key of itstale.lab. matches it
+        sets += [("itstale", 60, "DS", ds) for ds in L.ds_of(lab.rrset(HINTS_ADDR, "itgood.lab.", "DNSKEY"),
+                                                             "itstale.lab.")]
+        sets += [("itforge", 60, "NS", "ns.itforge.lab."), ("ns.itforge", 60, "A", FORGE_ADDR),
+                 ("itforge", 60, "DS", forge_ds)]
         knotc_lab(lab, sets)
         wait_for(lambda: lab.rrset(L.LAB_ADDR, "itmismatch.lab.", "DS") is not None, "lab. delegating the fixtures")
         yield lab
@@ -142,6 +209,8 @@ def lab(tmp_path_factory):
 def hints(lab, *args, json_out=True):
     """tern hints ARGS inside the namespace with the lab's root hints: (exit, JSON report or text, stderr)."""
     argv = [TERN, "hints"] + list(args) + ["--hints", os.path.join(lab.dir, "root.hints")]
+    if "--root-anchor" not in args:
+        argv += ["--root-anchor", os.path.join(lab.dir, "root.ds")]
     if json_out:
         argv.append("--json")
     r = lab.ns.run(argv, check=False, timeout=120)
@@ -490,7 +559,8 @@ def test_watch(lab, keys, tmp_path):  # noqa: F811
                                sub_log))
         watch_log = str(tmp_path / "watch.log")
         procs.append(lab.spawn("tern-watch", [TERN, "hints", "watch", "corp.lab.", "--hints",
-                                              os.path.join(lab.dir, "root.hints"), "--mqtt", HINTS_ADDR + ":1883",
+                                              os.path.join(lab.dir, "root.hints"), "--root-anchor",
+                                              os.path.join(lab.dir, "root.ds"), "--mqtt", HINTS_ADDR + ":1883",
                                               "--conf", conf, "--anchor-file", anchor], watch_log))
         wait_for(lambda: log_lines(watch_log, "baseline"), "the watch's baseline")
         ttl = 10  # the smallest TTL of corp.lab.'s NS and DNSKEY: the watch's poll interval
@@ -535,6 +605,141 @@ def test_watch(lab, keys, tmp_path):  # noqa: F811
                      ("delegation-removed", "set")):
             assert want in got, (want, got)
         assert log_lines(sub_log, "tern/hints/delegation-removed/corp.lab {"), open(sub_log).read()
+    finally:
+        for p in reversed(procs):
+            lab.stop(p)
+
+
+def test_ds_chain_from_root_anchor(lab, tmp_path):
+    """The parent's DS is validated from the root's trust anchor down (root, lab.): with the lab's
+    anchor the chain is secure; with another root key (the IANA root's, not this lab's) it breaks at
+    the root, the dnssec rule fails naming it, and unbound refuses."""
+    rc, rep, err = hints(lab, "check", "itgood.lab.")
+    assert rc == 0 and rep["ds_chain"]["state"] == "secure", (rc, rep, err)
+    assert ". -> lab." in rep["ds_chain"]["why"] and [k for k in rep["keys"] if k["pinned"]], rep
+    wrong = str(tmp_path / "wrong.key")
+    with open(wrong, "w") as f:
+        f.write(". 172800 IN DNSKEY 257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAe"
+                "F+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ== ; not the lab's\n")
+    rc, rep, err = hints(lab, "check", "itgood.lab.", "--root-anchor", wrong)
+    assert rc == 2 and rep["ds_chain"]["state"] == "bogus", (rc, rep, err)
+    assert statuses(rep) == dict(PASS, dnssec="fail"), rep
+    assert "DNSKEY set of . " in reasons(rep, "dnssec") and "root trust anchor" in reasons(rep, "dnssec"), rep
+    assert not [k for k in rep["keys"] if k["pinned"]], rep
+    anchor = str(tmp_path / "itgood.anchor")
+    rc, out, err = hints(lab, "unbound", "itgood.lab.", "--root-anchor", wrong, "--anchor-file", anchor,
+                         json_out=False)
+    assert rc == 2 and not os.path.exists(anchor) and "dnssec: DNSKEY set of . " in err, (rc, out, err)
+    # a bad anchor file is a usage error naming the line and field
+    with open(wrong, "w") as f:
+        f.write("lab. IN DS 1 13 2 00\n")
+    rc, out, err = hints(lab, "check", "itgood.lab.", "--root-anchor", wrong, json_out=False)
+    assert rc == 2 and "line 1: owner lab." in err, (rc, out, err)
+
+
+def test_ds_chain_broken_below_the_root(lab):
+    """A stale DS in lab. for itstale.lab. (validly signed by lab., but naming no key of itstale.lab.):
+    the DS itstale.lab. holds for its kid is not trusted, the dnssec rule names where the chain broke,
+    and unbound refuses. Under the unsigned itinsec.lab. the kid's DS is insecure: a warning, and
+    only --trust pins."""
+    rc, rep, err = hints(lab, "check", "kid.itstale.lab.")
+    assert rep["ds_chain"]["state"] == "bogus" and rc == 2, (rc, rep, err)
+    assert statuses(rep) == dict(PASS, dnssec="fail"), json.dumps(rep, indent=1)
+    why = reasons(rep, "dnssec")
+    assert "DNSKEY set of itstale.lab." in why and "the DS lab. holds" in why, why
+    assert rep["parent_ds"] and not [k for k in rep["keys"] if k["pinned"]], rep
+    rc, out, err = hints(lab, "unbound", "kid.itstale.lab.", "--anchor-file", "/nonexistent/x", json_out=False)
+    assert rc == 2 and "dnssec: DNSKEY set of itstale.lab." in err and not out, (rc, out, err)
+    # itforge.lab.'s DS for its kid carries a forged RRSIG (its KSK's tag, another key's signature)
+    rc, rep, err = hints(lab, "check", "kid.itforge.lab.")
+    assert rep["ds_chain"]["state"] == "bogus" and rc == 2, (rc, rep, err)
+    assert statuses(rep) == dict(PASS, dnssec="fail"), json.dumps(rep, indent=1)
+    why = reasons(rep, "dnssec")
+    assert "DS for kid.itforge.lab. from itforge.lab.: the RRSIG over kid.itforge.lab. DS by key" in why, why
+    assert "does not verify" in why and "itforge.lab.'s DNSKEY set" in why, why
+    rc, out, err = hints(lab, "unbound", "kid.itforge.lab.", "--anchor-file", "/nonexistent/x", json_out=False)
+    assert rc == 2 and "dnssec: DS for kid.itforge.lab. from itforge.lab." in err and not out, (rc, out, err)
+    rc, rep, err = hints(lab, "check", "kid.itinsec.lab.")
+    assert rep["ds_chain"]["state"] == "insecure" and rc == 2, (rc, rep, err)
+    assert statuses(rep) == dict(PASS, dnssec="fail"), json.dumps(rep, indent=1)
+    why = reasons(rep, "dnssec")
+    assert "lab. holds no DS for itinsec.lab." in why and "--trust" in why, why
+    (tag,) = [k["tag"] for k in rep["keys"] if k["flags"] == 257]
+    rc, rep, err = hints(lab, "check", "kid.itinsec.lab.", "--trust", str(tag))
+    assert rc == 1 and statuses(rep) == dict(PASS, dnssec="warn"), (rc, rep, err)
+    assert "pinned by --trust instead" in reasons(rep, "dnssec"), rep
+    print("chain reasons: %s" % reasons(rep, "dnssec"))
+
+
+# a KSK roll fast enough for the watch test: the second KSK published about 15 s in, the first revoked
+# at about 40 s and removed 15 s later
+POLICY_WATCH_ROLL = dict(POLICY_ROLL, **{"dnskey-ttl": 5, "max-zone-ttl": 10, "ds-ttl": 5, "propagation-delay": 1,
+                                         "ksk-lifetime": 40, "add-holddown": 15, "remove-holddown": 15})
+WATCH_HOLDDOWN = 8  # the watch's own add hold-down
+
+
+def test_watch_follows_ksk_roll(lab, keys, tmp_path):  # noqa: F811
+    """tern hints watch keeps its own anchor by RFC 5011 while ternd rolls corp.lab.'s KSK (no
+    delegation in lab., as for hinted resolvers): the new KSK, published under the trusted one for the
+    watch's --add-holddown, becomes trusted (anchor-changed set, then clear; the seed and --conf
+    rewritten), the old one is dropped when it is published revoked, the DNSKEY set validates at every
+    poll (no dnssec-failed), and --state says so; a second watch started from that state trusts the
+    new key without a baseline from the DS."""
+    corp = new_corp(lab, keys, POLICY_WATCH_ROLL)
+    procs = [corp.proc]
+    started = time.time()
+    try:
+        assert mark(corp, "corp.lab.", stamp(300)).status == 200
+        wait_for(lambda: lab.rrset(L.CORP_ADDR, "_in-tree.corp.lab.", "TXT") is not None, "the _in-tree TXT")
+        if lab.query(L.LAB_ADDR, "corp.lab.", "NS", rd=False).rcode() == 3:
+            knotc_lab(lab, [("corp", 60, "NS", "ns1.corp.lab."), ("ns1.corp", 60, "A", L.CORP_ADDR)])
+        lab.register(lab.lab_knot, "corp.lab.", L.CORP_ADDR)
+        anchor, conf = str(tmp_path / "corp.lab.anchor"), str(tmp_path / "corp.conf")
+        rc, rep, err = hints(lab, "check", "corp.lab.")
+        assert rc == 0, (rc, rep, err)
+        (old_tag,) = [k["tag"] for k in rep["keys"] if k["pinned"]]
+        rc, out, err = hints(lab, "unbound", "corp.lab.", "--anchor-file", anchor, "--out", conf, json_out=False)
+        assert rc == 0, (rc, out, err)
+        state, watch_log = str(tmp_path / "watch.state"), str(tmp_path / "watch.log")
+        argv = [TERN, "hints", "watch", "corp.lab.", "--hints", os.path.join(lab.dir, "root.hints"),
+                "--root-anchor", os.path.join(lab.dir, "root.ds"), "--conf", conf, "--anchor-file", anchor,
+                "--state", state, "--add-holddown", str(WATCH_HOLDDOWN), "--max-interval", "5"]
+        procs.append(lab.spawn("tern-watch", argv, watch_log))
+        wait_for(lambda: log_lines(watch_log, "baseline"), "the watch's baseline")
+        assert json.load(open(state))["domains"]["corp.lab."]["keys"][0]["tag"] == old_tag, open(state).read()
+        knotc_lab(lab, [], [("corp", "NS"), ("corp", "DS"), ("ns1.corp", "A")])
+
+        def trusted():
+            try:
+                ks = json.load(open(state))["domains"]["corp.lab."]["keys"]
+            except (OSError, ValueError, KeyError):
+                return []
+            return [(k["tag"], k["state"]) for k in ks]
+
+        wait_for(lambda: trusted() and old_tag not in [t for t, _ in trusted()]
+                 and any(s == "valid" for _, s in trusted()), "the watch trusting the new KSK alone", timeout=110)
+        # set when the new key was trusted and when the old one was dropped, cleared at the next poll each
+        wait_for(lambda: len(log_lines(watch_log, " anchor-changed clear ")) >= 2, "anchor-changed cleared",
+                 timeout=15)
+        elapsed = time.time() - started
+        log = open(watch_log).read()
+        assert "AddressSanitizer" not in log and "runtime error" not in log, log
+        assert not log_lines(watch_log, " dnssec-failed set "), log
+        (new_tag,) = [t for t, s in trusted() if s == "valid"]
+        assert "KSK %d trusted" % new_tag in log and "KSK %d revoked" % old_tag in log, log
+        rs = lab.rrset(L.CORP_ADDR, "corp.lab.", "DNSKEY")
+        new_pub = [rd.to_text().split(None, 3)[3].replace(" ", "") for rd in rs if rd.flags == 257]
+        seed = "".join(l for l in open(anchor) if not l.startswith(";"))
+        assert seed.count(" DNSKEY ") >= 1 and any(p in seed.replace(" ", "") for p in new_pub), (seed, new_pub)
+        assert "anchor-changed set" in log and 'auto-trust-anchor-file: "%s"' % anchor in open(conf).read(), log
+        print("watch followed the KSK roll %d -> %d in %.0f s; state %s" % (old_tag, new_tag, elapsed, trusted()))
+        lab.stop(procs.pop())
+        # restarted from --state: it validates with the new key without any DS to pin from
+        log2 = str(tmp_path / "watch2.log")
+        r = lab.ns.run(argv[:argv.index("--conf")] + ["--state", state, "--server", L.CORP_ADDR, "--polls", "2",
+                                                      "--max-interval", "1"], check=False, timeout=60)
+        assert r.returncode == 0 and "AddressSanitizer" not in r.stderr, (r.returncode, r.stdout, r.stderr)
+        assert "pinned KSK" in r.stdout and " dnssec-failed set " not in r.stdout, (r.stdout, r.stderr, log2)
     finally:
         for p in reversed(procs):
             lab.stop(p)

@@ -205,3 +205,45 @@ def test_raw_write_of_in_tree_validated(keys, tmp_path):  # noqa: F811
     finally:
         srv.stop()
     assert "AddressSanitizer" not in srv.log_text()
+
+
+def test_api_mark_expiry_signalled(keys, tmp_path):  # noqa: F811
+    """The same condition for a zone marked through PUT .../in-tree: set when marked within 60 days,
+    cleared when renewed; a raw PUT of a good _in-tree TXT is judged at once too."""
+    h, hook = HookLog.in_dir(tmp_path)
+    os.makedirs(str(tmp_path / "ternd"), exist_ok=True)
+    srv = ApiTernd(keys, workdir=str(tmp_path / "ternd"), api={"serial-policy": "increment"},
+                   extra_server="dnssec-test-timings: true\nin-tree-check-interval: 1\n")
+    with open(srv.config, "a") as f:
+        f.write('signals:\n  hooks:\n    - {condition: in-tree-expiring, exec: "%s"}\n' % hook)
+    zone = "apimark.test."
+    try:
+        srv.start()
+        api = srv.api(keys.token("own"))
+        api.create_zone(zone, rrsets=[{"name": "@", "type": "NS", "ttl": 60, "records": ["ns1." + zone]},
+                                      {"name": "ns1", "type": "A", "ttl": 60, "records": ["192.0.2.53"]}])
+        policy = {"zsk-lifetime": 0, "ksk-lifetime": 0, "dnskey-ttl": 2, "max-zone-ttl": 3600,
+                  "propagation-delay": 1, "rfc5011": True, "add-holddown": 30, "remove-holddown": 30}
+        assert api.put("/api/v1/zones/%s/dnssec" % zone, policy).status == 202
+        end = time.time() + 30
+        while api.get("/api/v1/zones/%s/dnssec" % zone).json["state"] != "signed":
+            assert time.time() < end, api.get("/api/v1/zones/%s/dnssec" % zone).json
+            time.sleep(0.1)
+        near = stamp(30)
+        r = api.put("/api/v1/zones/%s/in-tree" % zone, {"expires": near})
+        assert r.status == 200 and "warning" in r.json, r
+        line = h.wait(lambda l: l[1:3] == ["in-tree-expiring", "set"], "in-tree-expiring set")
+        assert line[3] in (zone, zone.rstrip(".")) and "expires=" + near in line[0].split(" "), line
+        r = api.put("/api/v1/zones/%s/in-tree" % zone, {"expires": stamp(365)})
+        assert r.status == 200 and "warning" not in r.json, r
+        h.wait(lambda l: l[1:3] == ["in-tree-expiring", "clear"], "in-tree-expiring clear")
+        # a raw write of the record within 60 days: judged as the mark is
+        r = api.put("/api/v1/zones/%s/rrsets/_in-tree/TXT" % zone, {"ttl": 60, "records": ['"%s"' % stamp(5)]})
+        assert r.status == 200, r
+        h.wait(lambda l: len(h.lines()) >= 3 and h.lines()[-1][1:3] == ["in-tree-expiring", "set"],
+               "in-tree-expiring set again")
+        assert api.delete("/api/v1/zones/%s/in-tree" % zone).status == 200
+        h.wait(lambda l: h.lines()[-1][1:3] == ["in-tree-expiring", "clear"], "in-tree-expiring clear on DELETE")
+    finally:
+        srv.stop()
+    assert "AddressSanitizer" not in srv.log_text()

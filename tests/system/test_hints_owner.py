@@ -11,7 +11,7 @@ import time
 
 import dns.rdatatype
 
-from apilib import ApiTernd, assert_error, keys  # noqa: F401 (fixture)
+from apilib import ApiTernd, assert_error, keys, zonefile  # noqa: F401 (fixture)
 from ternlib import TERND, wait_log
 from test_signals import HookLog
 
@@ -194,6 +194,19 @@ def test_raw_write_of_in_tree_validated(keys, tmp_path):  # noqa: F811
             assert_error(r, 400, "rrsets[1]")
             assert why in r.error["message"], r.error
         assert '"2027-13-01"' in api.put(path, {"ttl": 60, "records": ['"2027-13-01"']}).error["message"]
+        # whole zones given with one: a new zone (rrsets, zonefile) and a zone file import
+        r = api.post("/api/v1/zones", {"name": "rawnew.test.", "rrsets": [
+            {"name": "_in-tree", "type": "TXT", "ttl": 60, "records": ['"2027-13-01"']}]})
+        assert_error(r, 400, "rrsets")
+        assert "month 13" in r.error["message"] and "_in-tree.rawnew.test" in r.error["message"], r.error
+        r = api.post("/api/v1/zones", {"name": "rawnew.test.",
+                                       "zonefile": zonefile("rawnew.test.", '_in-tree 60 IN TXT "2027-06-01"')})
+        assert_error(r, 400, "zonefile")
+        assert api.get("/api/v1/zones/rawnew.test.").status == 404
+        r = api.post("/api/v1/zones/raw.test./import",
+                     zonefile("raw.test.", "www 60 IN A 192.0.2.9", '_in-tree 60 IN TXT "2027-06-01T00:00:00Z" "x"'))
+        assert_error(r, 400, "body")
+        assert "2 character-strings" in r.error["message"], r.error
         # nothing changed: no TXT, www as it was, the serial the same
         assert api.get(path).status == 404
         assert srv.query("www.raw.test.", "A").answer[0][0].address == "192.0.2.1"

@@ -238,3 +238,19 @@ void api_intree_delete(void *ctx, const struct http_request *req, struct http_re
 	}
 	api_caller_free(&c);
 }
+
+bool api_intree_zone_ok(const struct zone *z, const char *field, struct http_response *res)
+{
+	long long at;
+	char err[300], owner[NAME_MAXLEN * 4 + 1];
+	uint8_t wire[NAME_MAXLEN];
+	if (change_intree_served(z, &at, err, sizeof(err)) != TERN_EINVAL)
+		return true;
+	if (!change_intree_owner(z->apex, wire) || name_to_text(wire, owner, sizeof(owner)) < 0)
+		snprintf(owner, sizeof(owner), "_in-tree");
+	http_error(res, 400, field,
+	           "%s TXT: %s (the in-tree promise of draft-kolkman-dns-in-tree-hints: one record, one "
+	           "character-string, an RFC 3339 date-time such as \"2027-06-01T00:00:00Z\")",
+	           owner, err);
+	return false;
+}

@@ -1648,6 +1648,8 @@ static void run(struct change_signer *sg)
 	rcu_thread_online();
 	int64_t now = time(NULL), due = INT64_MAX;
 	for (struct signed_zone *z = sg->zones; z; z = z->next) {
+		if (z->intree_at <= now) /* whatever the jobs' state: the due time below counts on it */
+			intree_job(c, z, now);
 		if (z->retry_at && z->retry_at > now)
 			continue;
 		if (z->unsign_at && z->unsign_at <= now) {
@@ -1656,8 +1658,6 @@ static void run(struct change_signer *sg)
 		}
 		if (!z->unsigning) /* turning off: no rollover starts; the keys stay as they are */
 			roll_job(c, z, now);
-		if (z->intree_at <= now)
-			intree_job(c, z, now);
 		if (z->wanted) {
 			uint8_t apex[NAME_MAXLEN];
 			memcpy(apex, z->apex, name_len(z->apex));

@@ -498,6 +498,12 @@ static void test_intree_value(void **state)
 	                              'T', '0', '0', ':', '0', '0', ':', '0', '0', 'Z', 1,   'x'};
 	assert_int_equal(change_intree_value(two, sizeof(two), 1, &at, err, sizeof(err)), TERN_EINVAL);
 	assert_non_null(strstr(err, "2 character-strings"));
+	static const uint8_t three[] = {0, 6, 1, 'a', 1, 'b', 1, 'c'};
+	assert_int_equal(change_intree_value(three, sizeof(three), 1, &at, err, sizeof(err)), TERN_EINVAL);
+	assert_non_null(strstr(err, "3 character-strings"));
+	static const uint8_t none[] = {0, 0};
+	assert_int_equal(change_intree_value(none, sizeof(none), 1, &at, err, sizeof(err)), TERN_EINVAL);
+	assert_non_null(strstr(err, "0 character-strings"));
 	static const uint8_t month[] = {0, 11, 10, '2', '0', '2', '7', '-', '1', '3', '-', '0', '1'};
 	assert_int_equal(change_intree_value(month, sizeof(month), 1, &at, err, sizeof(err)), TERN_EINVAL);
 	assert_non_null(strstr(err, "\"2027-13-01\""));

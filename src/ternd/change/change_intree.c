@@ -39,6 +39,11 @@ int change_intree_value(const uint8_t *rdata, size_t size, unsigned count, long 
 		return TERN_EINVAL;
 	}
 	int k = hints_txt_strings(rdata + 2, len, strs, lens, 2);
+	if (k == 2) { /* capped at 2: how many there are (the strings split exactly) */
+		k = 0;
+		for (size_t at = 0; at < len; at += 1 + (size_t)rdata[2 + at])
+			k++;
+	}
 	if (k != 1) {
 		snprintf(err, errlen,
 		         k < 0 ? "a malformed TXT record"

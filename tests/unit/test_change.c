@@ -501,6 +501,9 @@ static void test_intree_value(void **state)
 	static const uint8_t three[] = {0, 6, 1, 'a', 1, 'b', 1, 'c'};
 	assert_int_equal(change_intree_value(three, sizeof(three), 1, &at, err, sizeof(err)), TERN_EINVAL);
 	assert_non_null(strstr(err, "3 character-strings"));
+	static const uint8_t empty[] = {0, 1, 0}; /* one empty string: shown as "" (fuzz_check_registry) */
+	assert_int_equal(change_intree_value(empty, sizeof(empty), 1, &at, err, sizeof(err)), TERN_EINVAL);
+	assert_true(strncmp(err, "\"\": ", 4) == 0);
 	static const uint8_t none[] = {0, 0};
 	assert_int_equal(change_intree_value(none, sizeof(none), 1, &at, err, sizeof(err)), TERN_EINVAL);
 	assert_non_null(strstr(err, "0 character-strings"));

@@ -53,7 +53,7 @@ int change_intree_value(const uint8_t *rdata, size_t size, unsigned count, long 
 	}
 	char why[200];
 	if (hints_time_parse(strs[0], lens[0], at, why, sizeof(why)) < 0) {
-		char shown[64];
+		char shown[64] = "";
 		size_t j = 0;
 		for (size_t i = 0; i < lens[0] && j + 5 < sizeof(shown); i++) /* the value, control octets escaped */
 			j += (size_t)snprintf(shown + j, sizeof(shown) - j,

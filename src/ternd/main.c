@@ -156,8 +156,6 @@ static void check_zone(void *arg, size_t i, struct zonefile_reader *r, char *err
 	} else {
 		int rc = zonefile_read(r, cz->file, cz->apex, &z, NULL, err, ERRBUF);
 		if (rc == 0 && (rc = change_config_intree(cz, &z, err, ERRBUF)) < 0) { /* in-tree-expires */
-			zone_free(z);
-			z = NULL;
 			char *why = strdup(err);
 			if (why)
 				snprintf(err, ERRBUF, "%s:%u: zones[%zu]: %s: %s", c->conf->path, cz->in_tree_line, i,
@@ -166,6 +164,7 @@ static void check_zone(void *arg, size_t i, struct zonefile_reader *r, char *err
 		}
 		c->bad[i] = rc < 0;
 		if (rc < 0) {
+			zone_free(z); /* read, but its in-tree mark refused (NULL when the read failed) */
 			line = strdup(err[0] ? err : tern_strerror(rc));
 		} else {
 			if (asprintf(&line, "%s: ok, serial %u, %zu records", cz->name, z->serial, z->nrecords) < 0)

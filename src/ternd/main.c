@@ -155,8 +155,16 @@ static void check_zone(void *arg, size_t i, struct zonefile_reader *r, char *err
 			line = NULL;
 	} else {
 		int rc = zonefile_read(r, cz->file, cz->apex, &z, NULL, err, ERRBUF);
+		if (rc == 0 && (rc = change_config_intree(cz, &z, err, ERRBUF)) < 0) { /* in-tree-expires */
+			char *why = strdup(err);
+			if (why)
+				snprintf(err, ERRBUF, "%s:%u: zones[%zu]: %s: %s", c->conf->path, cz->in_tree_line, i,
+				         cz->name, why);
+			free(why);
+		}
 		c->bad[i] = rc < 0;
 		if (rc < 0) {
+			zone_free(z); /* read, but its in-tree mark refused (NULL when the read failed) */
 			line = strdup(err[0] ? err : tern_strerror(rc));
 		} else {
 			if (asprintf(&line, "%s: ok, serial %u, %zu records", cz->name, z->serial, z->nrecords) < 0)
@@ -797,6 +805,7 @@ static int stored_open(struct stored *s, struct server *srv, const struct config
 		return rc;
 	change_init(&s->change, srv->zones, s->store, conf->api.journal_keep);
 	s->change.signals = srv->signals; /* ksk-submission (change_dnssec.c) */
+	atomic_store(&s->change.intree_interval, conf->in_tree_check_interval); /* in-tree-expiring */
 	return 0;
 }
 
@@ -1409,8 +1418,10 @@ int main(int argc, char **argv)
 		geo_reload(geo, next);
 		if (monitor_set_policy(monitors, &next->monitors) < 0)
 			log_error("monitors: out of memory applying monitors.allow; the previous one stays");
-		if (stored.store)
+		if (stored.store) {
 			change_set_journal_keep(&stored.change, next->api.journal_keep);
+			atomic_store(&stored.change.intree_interval, next->in_tree_check_interval);
+		}
 		api_reload(api, next);
 		if (catalog_reload(&catalog, &srv, next, xfrin, history, err, ERRBUF) < 0)
 			log_error("%s", err);

@@ -1,7 +1,9 @@
 /* libFuzzer harness for tern check's registry readers: the input as a WHOIS answer
  * (check_whois_parse()) and as an RDAP body (check_rdap_parse()); and as a name a user typed
  * (check_input_name()); and as tern hints' _in-tree TXT value: its RDATA's character-strings
- * (hints_txt_strings()) and the RFC 3339 date-time they hold (hints_time_parse()). */
+ * (hints_txt_strings()) and the RFC 3339 date-time they hold (hints_time_parse()); and as the RRset
+ * ternd checks every write of `_in-tree` TXT against (change_intree_value(), the first octet the
+ * record count). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include "lib/check_registry.h"
 #include "lib/hints.h"
 #include "lib/name.h"
+#include "ternd/change/change.h"
 
 static void fail(const char *what)
 {
@@ -104,5 +107,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < ns; i++)
 		if (lens[i] > 255 || strs[i][lens[i]] != 0)
 			fail("a character-string over 255 octets or not terminated");
+
+	/* ternd's check of an _in-tree TXT write: accepted only as one record of one string that
+	 * hints_time_parse() takes; refused with a printable message */
+	if (size >= 1) {
+		char why[300] = "";
+		int rc = change_intree_value(data + 1, size - 1, data[0] % 4, &at, why, sizeof(why));
+		if (rc == 0 && (data[0] % 4 != 1 || size < 3 + 20))
+			fail("an _in-tree value accepted that is not one record of one date-time");
+		if (rc < 0)
+			printable(why, sizeof(why), "an _in-tree refusal not printable or empty");
+		if (rc < 0 && !why[0])
+			fail("an _in-tree refusal without a message");
+	}
 	return 0;
 }

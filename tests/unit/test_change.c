@@ -482,6 +482,115 @@ static void test_create_many_and_load_pages(void **state)
 	rcu_thread_online();
 }
 
+/* In-tree hints: the _in-tree TXT's value (one record, one string, an RFC 3339 date-time). */
+static void test_intree_value(void **state)
+{
+	(void)state;
+	long long at = 0;
+	char err[300];
+	static const uint8_t good[] = {0,   21,  20,  '2', '0', '2', '7', '-', '0', '6', '-', '0',
+	                               '1', 'T', '0', '0', ':', '0', '0', ':', '0', '0', 'Z'};
+	assert_int_equal(change_intree_value(good, sizeof(good), 1, &at, err, sizeof(err)), 0);
+	assert_int_equal(at, 1811808000LL); /* 2027-06-01T00:00:00Z */
+	assert_int_equal(change_intree_value(good, sizeof(good), 2, &at, err, sizeof(err)), TERN_EINVAL);
+	assert_non_null(strstr(err, "2 records"));
+	static const uint8_t two[] = {0,   23,  20,  '2', '0', '2', '7', '-', '0', '6', '-', '0', '1',
+	                              'T', '0', '0', ':', '0', '0', ':', '0', '0', 'Z', 1,   'x'};
+	assert_int_equal(change_intree_value(two, sizeof(two), 1, &at, err, sizeof(err)), TERN_EINVAL);
+	assert_non_null(strstr(err, "2 character-strings"));
+	static const uint8_t three[] = {0, 6, 1, 'a', 1, 'b', 1, 'c'};
+	assert_int_equal(change_intree_value(three, sizeof(three), 1, &at, err, sizeof(err)), TERN_EINVAL);
+	assert_non_null(strstr(err, "3 character-strings"));
+	static const uint8_t empty[] = {0, 1, 0}; /* one empty string: shown as "" (fuzz_check_registry) */
+	assert_int_equal(change_intree_value(empty, sizeof(empty), 1, &at, err, sizeof(err)), TERN_EINVAL);
+	assert_true(strncmp(err, "\"\": ", 4) == 0);
+	static const uint8_t none[] = {0, 0};
+	assert_int_equal(change_intree_value(none, sizeof(none), 1, &at, err, sizeof(err)), TERN_EINVAL);
+	assert_non_null(strstr(err, "0 character-strings"));
+	static const uint8_t month[] = {0, 11, 10, '2', '0', '2', '7', '-', '1', '3', '-', '0', '1'};
+	assert_int_equal(change_intree_value(month, sizeof(month), 1, &at, err, sizeof(err)), TERN_EINVAL);
+	assert_non_null(strstr(err, "\"2027-13-01\""));
+	assert_non_null(strstr(err, "month 13"));
+	static const uint8_t notz[] = {0,   20,  19,  '2', '0', '2', '7', '-', '0', '6', '-',
+	                               '0', '1', 'T', '0', '0', ':', '0', '0', ':', '0', '0'};
+	assert_int_equal(change_intree_value(notz, sizeof(notz), 1, &at, err, sizeof(err)), TERN_EINVAL);
+	assert_non_null(strstr(err, "no time zone"));
+	static const uint8_t ctl[] = {0, 3, 2, '\n', '"'};
+	assert_int_equal(change_intree_value(ctl, sizeof(ctl), 1, &at, err, sizeof(err)), TERN_EINVAL);
+	assert_non_null(strstr(err, "\"\\010\\034\""));
+	assert_int_equal(change_intree_value(good, sizeof(good) - 1, 1, &at, err, sizeof(err)), TERN_EINVAL);
+	assert_non_null(strstr(err, "malformed"));
+}
+
+/* A producer's write of a bad _in-tree TXT is refused naming the change; other owners pass. */
+static void test_intree_write_refused(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t before = served_serial(f);
+	static const uint8_t bad[] = {0, 11, 10, '2', '0', '2', '7', '-', '1', '3', '-', '0', '1'};
+	struct change_rrset ch[2] = {a_record("www", 9), {.type = RR_TXT, .count = 1, .ttl = 60}};
+	ch[1].rdata = bad;
+	ch[1].rdata_size = sizeof(bad);
+	assert_true(change_intree_owner(f->apex, ch[1].owner));
+	struct change_request rq = {.apex = f->apex, .rrsets = ch, .n = 2, .principal = "t"};
+	struct change_result r;
+	assert_int_equal(change_commit(&f->c, &rq, &r), TERN_EZONE);
+	assert_int_equal(r.step, CHANGE_REFUSED);
+	assert_int_equal(r.index, 1);
+	assert_non_null(strstr(r.msg, "_in-tree.example.com. TXT"));
+	assert_int_equal(served_serial(f), before);
+	assert_false(stored(f, "_in-tree", RR_TXT));
+	/* the same string elsewhere is only a TXT */
+	assert_true(name_from_text(ch[1].owner, "note", f->apex) > 0);
+	rq.n = 2;
+	assert_int_equal(change_commit(&f->c, &rq, &r), 0);
+	free((void *)ch[0].rdata);
+}
+
+/* zones[i].in-tree-expires: the file's zone gets the configuration's _in-tree TXT (a TXT of the
+ * file there replaced), and a zone without an NS inside it is refused. */
+static void test_config_intree(void **state)
+{
+	(void)state;
+	static const char text[] = "@ 300 IN SOA ns hostmaster 1 3600 600 86400 300\n"
+	                           "@ 300 IN NS ns\n"
+	                           "ns 300 IN A 192.0.2.1\n"
+	                           "_in-tree 300 IN TXT \"1999-01-01T00:00:00Z\"\n";
+	uint8_t apex[NAME_MAXLEN], owner[NAME_MAXLEN];
+	char err[512];
+	struct zone *z = NULL;
+	assert_true(name_from_text(apex, "example.com.", NULL) > 0);
+	assert_int_equal(zonefile_load_string(text, strlen(text), "t", apex, &z, err, sizeof(err)), 0);
+	struct config_zone cz = {
+	    .apex = apex, .name = "example.com.", .file = "t", .in_tree_expires = "x", .in_tree_at = 1811808000LL};
+	assert_int_equal(change_config_intree(&cz, &z, err, sizeof(err)), 0);
+	long long at = 0;
+	assert_int_equal(change_intree_served(z, &at, err, sizeof(err)), 0);
+	assert_int_equal(at, 1811808000LL);
+	assert_true(change_intree_owner(apex, owner));
+	const struct rrset *rs = zone_node_rrset(zone_find(z, owner, name_len(owner)), RR_TXT);
+	assert_int_equal(rs->count, 1);
+	assert_int_equal(rs->ttl, CHANGE_INTREE_TTL);
+	assert_memory_equal(rs->rdata + 3, "2027-06-01T00:00:00Z", 20);
+	assert_non_null(zone_find(z, apex, name_len(apex))); /* the rest kept */
+	assert_int_equal(z->nrecords, 4);
+	zone_free(z);
+	/* without the mark: the zone as it is */
+	static const char outside[] = "@ 300 IN SOA ns.other.net. hostmaster 1 3600 600 86400 300\n"
+	                              "@ 300 IN NS ns.other.net.\n"
+	                              "@ 300 IN NS example.com.\n";
+	assert_int_equal(zonefile_load_string(outside, strlen(outside), "t", apex, &z, err, sizeof(err)), 0);
+	struct zone *kept = z;
+	assert_int_equal(change_config_intree(&cz, &z, err, sizeof(err)), TERN_ECONFIG);
+	assert_ptr_equal(z, kept);
+	assert_non_null(strstr(err, "in-bailiwick"));
+	assert_non_null(strstr(err, "ns.other.net."));
+	cz.in_tree_expires = NULL;
+	assert_int_equal(change_config_intree(&cz, &z, err, sizeof(err)), 0);
+	assert_ptr_equal(z, kept);
+	zone_free(z);
+}
+
 int main(void)
 {
 	rcu_register_thread();
@@ -494,6 +603,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_create_and_delete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_load_all, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_create_many_and_load_pages, setup, teardown),
+	    cmocka_unit_test(test_intree_value),
+	    cmocka_unit_test_setup_teardown(test_intree_write_refused, setup, teardown),
+	    cmocka_unit_test(test_config_intree),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rcu_unregister_thread();

@@ -349,6 +349,9 @@ void api_dnssec_restore(void *ctx, const struct http_request *req, struct http_r
 void api_intree_put(void *ctx, const struct http_request *req, struct http_response *res);
 void api_intree_get(void *ctx, const struct http_request *req, struct http_response *res);
 void api_intree_delete(void *ctx, const struct http_request *req, struct http_response *res);
+/* A whole zone a producer gives (POST /api/v1/zones with rrsets or zonefile, a zone file import):
+ * its _in-tree TXT, when it has one, is one RFC 3339 date-time; else false with a 400 naming field. */
+bool api_intree_zone_ok(const struct zone *z, const char *field, struct http_response *res);
 /* POST .../dnssec/ksk-submitted: the DS of the KSK waiting for it is at the parent (409: none waits). */
 void api_dnssec_ksk_submitted(void *ctx, const struct http_request *req, struct http_response *res);
 /* DELETE .../dnssec[?force=true]: turns signing off (202: the delete CDS is published and the zone

@@ -14,20 +14,8 @@
 #include "ternd/api/api_impl.h"
 #include "ternd/base/log.h"
 
-#define INTREE_WARN (60LL * 86400) /* warn this long before the published expiry */
-#define INTREE_TTL 3600
-
-/* The owner `_in-tree.<apex>` in wire form. */
-static bool intree_owner(const uint8_t *apex, uint8_t owner[NAME_MAXLEN])
-{
-	static const uint8_t label[] = {8, '_', 'i', 'n', '-', 't', 'r', 'e', 'e'};
-	size_t n = name_len(apex);
-	if (n + sizeof(label) > NAME_MAXLEN)
-		return false;
-	memcpy(owner, label, sizeof(label));
-	memcpy(owner + sizeof(label), apex, n);
-	return true;
-}
+#define INTREE_WARN CHANGE_INTREE_WARN /* warn this long before the published expiry (change.h) */
+#define INTREE_TTL CHANGE_INTREE_TTL
 
 /* The published expiry: the one string of the one TXT record at _in-tree (0 read, TERN_ENOTFOUND
  * none, TERN_EINVAL not one RFC 3339 string: text holds what is there). */
@@ -36,7 +24,7 @@ static int read_mark(struct api *a, const uint8_t *apex, long long *at, char *te
 {
 	uint8_t owner[NAME_MAXLEN];
 	struct store_rrset rs;
-	if (!intree_owner(apex, owner))
+	if (!change_intree_owner(apex, owner))
 		return TERN_ENOTFOUND;
 	int rc = store_rrset_get(store_latest(a->store), apex, owner, RR_TXT, &rs, err, errlen);
 	if (rc < 0)
@@ -83,7 +71,7 @@ static bool markable(struct api *a, const struct store_zone *z, uint32_t *ttl, s
 		           zone);
 		return false;
 	}
-	*ttl = d.policy.max_zone_ttl && d.policy.max_zone_ttl < INTREE_TTL ? d.policy.max_zone_ttl : INTREE_TTL;
+	*ttl = change_intree_ttl(&d.policy);
 	rc = store_rrset_get(store_latest(a->store), z->apex, z->apex, RR_NS, &ns, err, sizeof(err));
 	if (rc < 0) {
 		http_error(res, rc == TERN_ENOTFOUND ? 409 : 503, rc == TERN_ENOTFOUND ? "zone" : NULL, "%s",
@@ -237,7 +225,7 @@ void api_intree_delete(void *ctx, const struct http_request *req, struct http_re
 		http_error(res, 409, "zone", "the zone is not marked in-tree (no _in-tree TXT)");
 	} else if (rc < 0 && rc != TERN_EINVAL && rc != TERN_EBUSY) {
 		http_error(res, 503, NULL, "store: %s", err);
-	} else if (rc != TERN_EBUSY && intree_owner(z.apex, ch.owner)) {
+	} else if (rc != TERN_EBUSY && change_intree_owner(z.apex, ch.owner)) {
 		ch.type = RR_TXT;
 		struct change_request crq = {.apex = z.apex, .rrsets = &ch, .n = 1, .principal = c.p.tenant};
 		struct change_result r;
@@ -249,4 +237,20 @@ void api_intree_delete(void *ctx, const struct http_request *req, struct http_re
 			    json_pack("{s:o,s:I}", "zone", api_name_json(z.apex), "serial", (json_int_t)r.serial));
 	}
 	api_caller_free(&c);
+}
+
+bool api_intree_zone_ok(const struct zone *z, const char *field, struct http_response *res)
+{
+	long long at;
+	char err[300], owner[NAME_MAXLEN * 4 + 1];
+	uint8_t wire[NAME_MAXLEN];
+	if (change_intree_served(z, &at, err, sizeof(err)) != TERN_EINVAL)
+		return true;
+	if (!change_intree_owner(z->apex, wire) || name_to_text(wire, owner, sizeof(owner)) < 0)
+		snprintf(owner, sizeof(owner), "_in-tree");
+	http_error(res, 400, field,
+	           "%s TXT: %s (the in-tree promise of draft-kolkman-dns-in-tree-hints: one record, one "
+	           "character-string, an RFC 3339 date-time such as \"2027-06-01T00:00:00Z\")",
+	           owner, err);
+	return false;
 }

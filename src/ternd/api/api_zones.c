@@ -386,7 +386,8 @@ static bool zone_prepare(struct api *a, const struct api_caller *c, json_t *body
 		return false;
 	}
 	struct zone *z = zone_from_request(a, sz->apex, body, sz->serial_policy, prc == 0 ? &past : NULL, res);
-	if (!z || !api_zone_monitors_allowed(a, z, json_object_get(body, "zonefile") ? "zonefile" : "rrsets", res)) {
+	const char *field = json_object_get(body, "zonefile") ? "zonefile" : "rrsets";
+	if (!z || !api_zone_monitors_allowed(a, z, field, res) || !api_intree_zone_ok(z, field, res)) {
 		zone_free(z);
 		return false;
 	}
@@ -592,7 +593,7 @@ void api_zones_import(void *ctx, const struct http_request *req, struct http_res
 		http_error(res, 400, "body", "%s", err);
 		goto out;
 	}
-	if (!api_zone_monitors_allowed(a, imp, "body", res))
+	if (!api_zone_monitors_allowed(a, imp, "body", res) || !api_intree_zone_ok(imp, "body", res))
 		goto out;
 	struct change_request rq = {.apex = z.apex, .import = imp, .principal = c.p.tenant};
 	struct change_result r;

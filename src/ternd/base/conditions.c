@@ -16,6 +16,7 @@ static const char *const names[SIGNAL_NCOND] = {
     [SIGNAL_SIGNATURES_EXPIRING] = "signatures-expiring",
     [SIGNAL_EDE] = "ede",
     [SIGNAL_KSK_SUBMISSION] = "ksk-submission",
+    [SIGNAL_IN_TREE_EXPIRING] = "in-tree-expiring",
 };
 
 const char *signal_cond_name(enum signal_cond c)

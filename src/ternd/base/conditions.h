@@ -23,6 +23,9 @@ enum signal_cond {
 	             * signals.ede.quiet without one */
 	SIGNAL_KSK_SUBMISSION, /* zone, keytag: a KSK (or CSK) is ready and waits for its DS at the parent
 	                        * (submit it); cleared when the DS is seen or its submission confirmed */
+	SIGNAL_IN_TREE_EXPIRING, /* zone, expires, days-left (or error): the zone's in-tree promise (its
+	                          * _in-tree TXT) expires within 60 days, or has; cleared when renewed or
+	                          * removed */
 	SIGNAL_NCOND,
 };
 

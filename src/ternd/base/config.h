@@ -65,6 +65,12 @@ struct config_zone {
 	/* signed-downstream: a zone file its secondaries sign (Knot at a PoP with its own keys): ternd
 	 * does not, and refuses a file holding DNSSEC records (docs/signed-downstream.md) */
 	bool signed_downstream;
+	/* in-tree-expires as written (an RFC 3339 date-time; NULL: not marked): the zone file, signed by
+	 * ternd with an rfc5011 policy, publishes `_in-tree.<zone> TXT` with in_tree_at (seconds since
+	 * the epoch) as a UTC date-time (change_config_intree) */
+	char *in_tree_expires;
+	long long in_tree_at;
+	unsigned in_tree_line; /* where in-tree-expires is written */
 	/* Not read from the file: set by ternd (change_config_mark) before the configuration is applied.
 	 * The zone is a zone of the store (tenant :config) fed by its file or its transfers: it has a
 	 * dnssec-policy, or had one (its signing being turned off, or turned off since). */
@@ -468,6 +474,7 @@ struct config {
 	struct config_key *keys; /* TSIG keys, in the order written */
 	size_t nkeys;
 	bool dnssec_test_timings; /* server.dnssec-test-timings: RFC 5011 hold-downs below a day (tests) */
+	unsigned in_tree_check_interval; /* server.in-tree-check-interval: seconds (the in-tree promise) */
 	struct config_dnssec_policy *dnssec_policies; /* named DNSSEC policies for API zones */
 	size_t ndnssec_policies;
 	struct dnssec_policy default_policy; /* the built-in "default", which zones may point to */

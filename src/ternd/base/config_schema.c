@@ -12,6 +12,7 @@
 #include "lib/dnssec.h"
 #include "lib/dnssec_policy.h"
 #include "lib/ech.h"
+#include "lib/hints.h"
 #include "lib/name.h"
 #include "lib/tls_client.h"
 #include "lib/tsig.h"
@@ -210,8 +211,35 @@ static const struct cfg_item server_items[] = {
      .items = tls_items,
      .finish = finish_tls,
      .help = "DNS over TLS and zone transfers over TLS"},
+    {.name = "in-tree-check-interval",
+     .type = CFG_UINT,
+     .flags = R,
+     .offset = CONFIG_AT(in_tree_check_interval),
+     .size = sizeof(unsigned),
+     .min = 1,
+     .max = 86400,
+     .def = "86400",
+     .help = "seconds between checks of each signed zone's in-tree promise (in-tree-expiring 60 days before "
+             "its expiry; below 3600 only with dnssec-test-timings)"},
     {0},
 };
+
+/* server: the in-tree check below an hour is for tests (dnssec-test-timings) only. */
+static bool finish_server(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
+{
+	(void)line;
+	const struct config *c = base;
+	size_t at = 0;
+	while (server_items[at].name && strcmp(server_items[at].name, "in-tree-check-interval") != 0)
+		at++;
+	if (f[at].value && c->in_tree_check_interval < 3600 && !c->dnssec_test_timings) {
+		cfg_perr(p, f[at].line,
+		         "%s.in-tree-check-interval: %u s: below 3600 only with server.dnssec-test-timings (for tests)",
+		         where ? where : "server", c->in_tree_check_interval);
+		return false;
+	}
+	return true;
+}
 
 static const struct cfg_item log_items[] = {
     {.name = "level",
@@ -338,18 +366,29 @@ static bool check_tls_auth_name(const char *s, char *why, size_t cap)
 	return tls_auth_name_check(s, why, cap) == 0;
 }
 
+/* zones[i].in-tree-expires: an RFC 3339 date-time (lib/hints_time.c, as `tern hints` reads it). */
+static bool check_in_tree(const char *s, char *why, size_t cap)
+{
+	long long at;
+	char err[200];
+	if (hints_time_parse(s, strlen(s), &at, err, sizeof(err)) == 0)
+		return true;
+	snprintf(why, cap, "not an RFC 3339 date-time (such as \"2027-06-01T00:00:00Z\"): %s", err);
+	return false;
+}
+
 /* zones[i]: a valid name not listed before; key and catalog for secondary zones only; a file, or
  * a name that makes one (set by finish_root). */
 static bool finish_zone(struct parse *p, void *base, const struct field *f, unsigned line, const char *where)
 {
-	enum { NAME, FILE_, PRIMARY, KEY, CATALOG, POLICY, DOWNSTREAM, TLS_NAME, TLS_CA, TLS_PIN };
+	enum { NAME, FILE_, PRIMARY, KEY, CATALOG, POLICY, DOWNSTREAM, TLS_NAME, TLS_CA, TLS_PIN, IN_TREE };
 	struct config_zone *z = base;
 	char q[QUOTE_BUF], t[NAME_MAXLEN * 4 + 8];
 	uint8_t apex[NAME_MAXLEN];
 	bool ok = true;
 	z->line = line;
 	z->policy_line = f[POLICY].line;
-	for (size_t i = 0; i <= TLS_PIN; i++)
+	for (size_t i = 0; i <= IN_TREE; i++)
 		ok = ok && (!f[i].value || f[i].ok);
 	if (z->name && name_from_text(apex, z->name, NULL) < 0) {
 		cfg_perr(p, cfg_node_line(f[NAME].value), "%s.name: %s is not a valid domain name", where,
@@ -391,6 +430,24 @@ static bool finish_zone(struct parse *p, void *base, const struct field *f, unsi
 		         "%s.signed-downstream: only a zone file (one ternd is the primary of) is signed downstream",
 		         where);
 		ok = false;
+	}
+	if (z->in_tree_expires && f[PRIMARY].value) {
+		cfg_perr(p, f[IN_TREE].line,
+		         "%s.in-tree-expires: only a zone file ternd signs is marked in-tree from the configuration "
+		         "(a secondary zone's content is its primary's)",
+		         where);
+		ok = false;
+	} else if (z->in_tree_expires && !f[POLICY].value) {
+		cfg_perr(p, f[IN_TREE].line,
+		         "%s.in-tree-expires: the zone is not signed: in-tree hints need DNSSEC (a dnssec-policy with "
+		         "rfc5011 on)",
+		         where);
+		ok = false;
+	} else if (z->in_tree_expires) {
+		char err[200];
+		(void)hints_time_parse(z->in_tree_expires, strlen(z->in_tree_expires), &z->in_tree_at, err,
+		                       sizeof(err)); /* check_in_tree took it */
+		z->in_tree_line = f[IN_TREE].line;
 	}
 	if (z->catalog && !f[PRIMARY].value) {
 		cfg_perr(p, f[CATALOG].line,
@@ -483,6 +540,14 @@ static const struct cfg_item zone_items[] = {
      .check = check_tls_pin,
      .help = "secondary zone with a tls:// primary: base64 SHA-256 of its certificate's SubjectPublicKeyInfo "
              "(RFC 7858 SPKI pin)"},
+    {.name = "in-tree-expires",
+     .type = CFG_STRING,
+     .flags = R,
+     .offset = offsetof(struct config_zone, in_tree_expires),
+     .max = 64,
+     .check = check_in_tree,
+     .help = "zone file signed with an rfc5011 policy and an NS inside it: marked for in-tree hints until "
+             "this RFC 3339 date-time (publishes _in-tree.<zone> TXT, signed; in-tree-expiring 60 days ahead)"},
     {0},
 };
 
@@ -834,6 +899,16 @@ static bool finish_root(struct parse *p, void *base, const struct field *f, unsi
 	bool ok = true;
 	for (size_t i = 0; i < p->c->nzones; i++)
 		ok = resolve_zone_policy(p, &p->c->zones[i], i) && ok;
+	for (size_t i = 0; i < p->c->nzones; i++) {
+		const struct config_zone *z = &p->c->zones[i];
+		if (z->in_tree_expires && z->policy && !z->policy->rfc5011) {
+			cfg_perr(p, z->in_tree_line,
+			         "zones[%zu].in-tree-expires: %s rolls its KSK without RFC 5011 (dnssec-policy %s has "
+			         "rfc5011 off): hinted resolvers keep their anchor by RFC 5011 only",
+			         i, z->name, z->policy->name);
+			ok = false;
+		}
+	}
 	if (p->c->nzones > p->c->max_zones) {
 		cfg_perr(p, p->c->zones[p->c->max_zones].line,
 		         "zones: %zu zones listed, more than server.max-zones (%u): this one is the first over it",
@@ -1219,7 +1294,12 @@ static const struct cfg_item rrl_items[] = {
 /* The top level, in the order sections are read: keys before zones and transfer (which name
  * keys), api before pops and catalog (which need it), zones before catalog. */
 static const struct cfg_item root_items[] = {
-    {.name = "server", .type = CFG_SECTION, .flags = CFG_REQUIRED, .offset = 0, .items = server_items},
+    {.name = "server",
+     .type = CFG_SECTION,
+     .flags = CFG_REQUIRED,
+     .offset = 0,
+     .items = server_items,
+     .finish = finish_server},
     {.name = "log", .type = CFG_SECTION, .offset = 0, .items = log_items},
     {.name = "keys",
      .type = CFG_LIST,

@@ -80,7 +80,7 @@ static const struct cfg_item hook_items[] = {
      .check = check_condition,
      .help = "the condition whose changes run it (running, shutting-down, zone-ready, all-zones-ready, "
              "zone-updated, refresh-failed, zone-expiring, query-rate-high, query-rate-rising, "
-             "signatures-expiring, ede, ksk-submission), or * for every one"},
+             "signatures-expiring, ede, ksk-submission, in-tree-expiring), or * for every one"},
     {.name = "exec",
      .type = CFG_PATH,
      .flags = CFG_REQUIRED | R,

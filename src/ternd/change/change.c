@@ -31,6 +31,7 @@ void change_init(struct change *c, struct zones *zones, struct store *store, uns
 	c->zones = zones;
 	c->store = store;
 	c->journal_keep = journal_keep;
+	atomic_init(&c->intree_interval, 0);
 	c->signer = NULL;
 	c->signals = NULL;
 	pthread_mutex_init(&c->lock, NULL);
@@ -464,6 +465,10 @@ static int commit_prepare(struct change *c, struct store_txn *t, struct change_w
 	}
 	if (check_soa(cur, ch, n, name, r) < 0)
 		goto out;
+	/* the in-tree promise a producer writes is one RFC 3339 date-time (a zone file's is the
+	 * configuration's, change_config_intree) */
+	if (!rq->import && change_intree_check(rq->apex, ch, n, r) < 0)
+		goto out;
 	struct signed_zone *sz = change_dnssec_find(c, rq->apex);
 	if (sz && (change_dnssec_check_write(sz, r) < 0 ||
 	           check_signer_types(cur, ch, n, &imported, rq->import ? &r->changes : NULL, r) < 0 ||
@@ -537,6 +542,7 @@ static int commit_prepare(struct change *c, struct store_txn *t, struct change_w
 	                                .added_len = jl.alen};
 	if (store_write(c, t, rq, list, nlist, &e, name, r) < 0)
 		goto out;
+	change_dnssec_intree_written(c, sz, ch, n); /* in-tree-expiring judged again */
 	w->version = next;
 	next = NULL;
 	w->serial = serial;

@@ -39,6 +39,9 @@ struct change {
 	pthread_mutex_t lock;
 	struct change_signer *signer; /* the signed zones and the signing thread (change_dnssec.c) */
 	struct signals *signals; /* ksk-submission is raised here (main sets it; NULL: none) */
+	/* seconds between judgements of each signed zone's in-tree promise (in-tree-expiring); 0: a day
+	 * (main sets server.in-tree-check-interval) */
+	_Atomic unsigned intree_interval;
 	/* group commit (change_commit): requests queued while a group is written, taken by the next leader */
 	pthread_mutex_t group_lock;
 	struct change_waiter *queue, **queue_tail;
@@ -346,3 +349,27 @@ int change_import(const struct zone *cur, const struct zone *imp, struct change_
  * names that differ between base and imp (zone_changed_nodes), so the cost follows the change, not
  * the zone. Every RRset of such a name is given, deletions for those it lost; SOAs left out. */
 int change_import_delta(const struct zone *base, const struct zone *imp, struct change_rrset **out, size_t *n);
+
+/* ---- in-tree hints (change_intree.c; draft-kolkman-dns-in-tree-hints) ---- */
+
+#define CHANGE_INTREE_TTL 3600 /* the _in-tree TXT's TTL, or the policy's max-zone-ttl when lower */
+#define CHANGE_INTREE_WARN (60LL * 86400) /* in-tree-expiring is set this long before the expiry */
+
+/* The owner `_in-tree.<apex>` in wire form; false when it would be too long a name. */
+bool change_intree_owner(const uint8_t *apex, uint8_t owner[NAME_MAXLEN]);
+/* The _in-tree TXT RRset's value (count records in the rrset layout, size octets): one record of
+ * one character-string that hints_time_parse() reads into *at. 0, or TERN_EINVAL with err saying
+ * what is wrong (the string quoted). */
+int change_intree_value(const uint8_t *rdata, size_t size, unsigned count, long long *at, char *err, size_t errlen);
+/* A producer's changes (not an import) to apex: any _in-tree TXT written must be one such value;
+ * 0, or CHANGE_REFUSED (TERN_EZONE) in r naming the change and the value. */
+int change_intree_check(const uint8_t *apex, const struct change_rrset *ch, size_t n, struct change_result *r);
+/* The _in-tree TXT's TTL under policy p (NULL: none). */
+uint32_t change_intree_ttl(const struct dnssec_policy *p);
+/* A zone file of cz marked with in-tree-expires (nothing otherwise): *z (taken over, replaced)
+ * gets `_in-tree.<apex> TXT "<UTC date-time>"` in place of any _in-tree TXT of the file. Refused
+ * (TERN_ECONFIG, err) when no NS of the apex lies inside the zone; TERN_ENOMEM; *z kept on failure. */
+int change_config_intree(const struct config_zone *cz, struct zone **z, char *err, size_t errlen);
+/* The promise z publishes: 0 with *at, TERN_ENOTFOUND without an _in-tree TXT, TERN_EINVAL (err)
+ * when it is not one RFC 3339 date-time. */
+int change_intree_served(const struct zone *z, long long *at, char *err, size_t errlen);

@@ -330,6 +330,14 @@ int change_config_zone(struct change *c, const struct config_zone *cz, enum stor
 {
 	char principal[STORE_PRINCIPAL_MAX + 1];
 	snprintf(principal, sizeof(principal), "zone file %s", cz->file);
+	*r = (struct change_result){.index = CHANGE_NO_INDEX};
+	int rc = change_config_intree(cz, &z, r->msg, sizeof(r->msg)); /* in-tree-expires: its _in-tree TXT */
+	if (rc < 0) {
+		zone_free(z);
+		r->step = rc == TERN_ENOMEM ? CHANGE_APPLY : CHANGE_REFUSED;
+		r->code = rc;
+		return rc;
+	}
 	return config_apply(c, cz, sp, z, z, NULL, principal, false, r);
 }
 

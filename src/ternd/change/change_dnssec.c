@@ -57,6 +57,8 @@ struct signed_zone {
 	char roll_what[CHANGE_ROLL_WHAT_MAX]; /* the step due then, for the API */
 	int64_t ds_check_at; /* wall clock: the parents are asked for a waiting KSK's DS (0: none waits) */
 	uint16_t ksk_signalled; /* the key tag ksk-submission is set for (0: not set) */
+	int64_t intree_at; /* wall clock: the in-tree promise is judged (0: at the next round) */
+	bool intree_signalled; /* in-tree-expiring set */
 	/* turning signing off (the store's row has them too): when asked (0: not), when the DS was
 	 * gone from the parents (0: not yet), and when the DNSSEC records go (ds_gone + DS TTL +
 	 * propagation delay) */
@@ -181,6 +183,11 @@ void change_dnssec_forget(struct change *c, const uint8_t *apex)
 	for (struct signed_zone **p = c->signer ? &c->signer->zones : NULL; p && *p; p = &(*p)->next) {
 		if (name_equal((*p)->apex, apex)) {
 			struct signed_zone *z = *p;
+			if (z->intree_signalled) { /* deleted or no longer served: no promise of ours any more */
+				char name[NAME_MAXLEN * 4 + 1];
+				name_to_text(z->apex, name, sizeof(name));
+				signals_raise(c->signals, SIGNAL_IN_TREE_EXPIRING, SIGNAL_CLEAR, name, NULL, 0);
+			}
 			pthread_mutex_lock(&c->signer->status_lock);
 			*p = z->next;
 			pthread_mutex_unlock(&c->signer->status_lock);
@@ -1557,6 +1564,71 @@ static void roll_job(struct change *c, struct signed_zone *z, int64_t now)
 	}
 }
 
+/* The in-tree promise the zone serves (its _in-tree TXT): in-tree-expiring set, with a warning in
+ * the log, while its expiry is within CHANGE_INTREE_WARN or past (or the record is not one RFC 3339
+ * date-time); cleared once renewed or removed. Judged every c->intree_interval seconds, and at once
+ * after a write of the record (change_dnssec_intree_written). */
+static void intree_job(struct change *c, struct signed_zone *z, int64_t now)
+{
+	const struct zone *cur = zones_get(c->zones, z->apex);
+	char name[NAME_MAXLEN * 4 + 1], err[300] = "", stamp[40] = "", days[24] = "";
+	long long at = 0;
+	unsigned interval = atomic_load(&c->intree_interval);
+	z->intree_at = now + (interval ? interval : 86400);
+	if (!cur)
+		return;
+	int rc = change_intree_served(cur, &at, err, sizeof(err));
+	name_to_text(z->apex, name, sizeof(name));
+	bool expiring = rc == TERN_EINVAL || (rc == 0 && at - now < CHANGE_INTREE_WARN);
+	if (!expiring) {
+		if (z->intree_signalled)
+			log_info("in-tree: zone %s: %s: in-tree-expiring cleared", name,
+			         rc == 0 ? "its promise is renewed" : "no longer marked");
+		if (z->intree_signalled)
+			signals_raise(c->signals, SIGNAL_IN_TREE_EXPIRING, SIGNAL_CLEAR, name, NULL, 0);
+		z->intree_signalled = false;
+		return;
+	}
+	if (rc == 0) {
+		time_t t = (time_t)at;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		/* whole days left, rounded down (past: negative) */
+		long long left = at >= now ? (at - now) / 86400 : -((now - at + 86399) / 86400);
+		snprintf(days, sizeof(days), "%lld", left);
+		if (at > now)
+			log_warning("in-tree: zone %s: its in-tree promise expires in %lld day(s), at %s: renew it "
+			            "(in-tree-expires, or PUT /api/v1/zones/%s/in-tree)",
+			            name, left, stamp, name);
+		else
+			log_warning("in-tree: zone %s: its in-tree promise expired at %s (%s day(s) left): hinted "
+			            "resolvers stop trusting it; renew or remove the mark",
+			            name, stamp, days);
+		struct signal_arg args[] = {{"expires", stamp}, {"days-left", days}};
+		signals_raise(c->signals, SIGNAL_IN_TREE_EXPIRING, SIGNAL_SET, name, args, 2);
+	} else {
+		log_warning("in-tree: zone %s: its _in-tree TXT is not one RFC 3339 date-time: %s", name, err);
+		struct signal_arg args[] = {{"error", err}};
+		signals_raise(c->signals, SIGNAL_IN_TREE_EXPIRING, SIGNAL_SET, name, args, 1);
+	}
+	z->intree_signalled = true;
+}
+
+void change_dnssec_intree_written(struct change *c, struct signed_zone *sz, const struct change_rrset *ch, size_t n)
+{
+	uint8_t owner[NAME_MAXLEN];
+	if (!sz || !change_intree_owner(sz->apex, owner))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (ch[i].type == RR_TXT && name_equal(ch[i].owner, owner)) {
+			sz->intree_at = 0;
+			wake(c);
+			return;
+		}
+	}
+}
+
 void change_dnssec_roll_soon(struct change *c, const uint8_t *apex)
 {
 	struct signed_zone *z = change_dnssec_find(c, apex);
@@ -1576,6 +1648,8 @@ static void run(struct change_signer *sg)
 	rcu_thread_online();
 	int64_t now = time(NULL), due = INT64_MAX;
 	for (struct signed_zone *z = sg->zones; z; z = z->next) {
+		if (z->intree_at <= now) /* whatever the jobs' state: the due time below counts on it */
+			intree_job(c, z, now);
 		if (z->retry_at && z->retry_at > now)
 			continue;
 		if (z->unsign_at && z->unsign_at <= now) {
@@ -1623,6 +1697,8 @@ static void run(struct change_signer *sg)
 			due = z->unsign_at > now ? z->unsign_at : now;
 		if (z->ds_check_at && z->ds_check_at < due)
 			due = z->ds_check_at > now ? z->ds_check_at : now;
+		if (z->intree_at < due) /* the in-tree promise judged again */
+			due = z->intree_at > now ? z->intree_at : now;
 	}
 	rcu_thread_offline();
 	change_unlock(c);

@@ -46,6 +46,9 @@ int change_dnssec_resign(struct change *c, struct signed_zone *sz, const struct 
 void change_dnssec_loaded(struct change *c, const struct store_zone *row, const struct zone *z);
 /* The zone was unlocked: a signing job waiting to retry runs now. */
 void change_dnssec_kick(struct change *c, const uint8_t *apex);
+/* A write to sz's zone (ch, n as written): one of the _in-tree TXT has the promise judged at the
+ * signer's next round (in-tree-expiring set or cleared at once). */
+void change_dnssec_intree_written(struct change *c, struct signed_zone *sz, const struct change_rrset *ch, size_t n);
 /* The zone was deleted: its signing state goes. */
 void change_dnssec_forget(struct change *c, const uint8_t *apex);
 /* change_init / change_destroy's parts. */

@@ -24,7 +24,7 @@ PORT ?= 5300
 # fixtures (servers) stay in one process, and the long waits of one file overlap the others.
 # tests/system/conftest.py hands out the longest files first. Three at a time on two cores: the
 # two six-minute rollover files mostly wait on timers, and run beside everything else.
-PYTEST_WORKERS ?= 3
+PYTEST_WORKERS ?= 4
 PYTEST := $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 all: build

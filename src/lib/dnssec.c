@@ -89,12 +89,15 @@ int dnssec_alg_check(uint8_t alg, bool sign, char *err, size_t errlen)
 	case DNSSEC_ALG_RSASHA1_NSEC3:
 	case DNSSEC_ALG_RSASHA256:
 	case DNSSEC_ALG_RSASHA512:
-	case DNSSEC_ALG_ECDSAP384SHA384:
 		if (!sign)
 			return 0;
 		return fail(TERN_EINVAL, err, errlen,
 		            "DNSSEC algorithm %u (%s): Tern signs only with 13 (ECDSAP256SHA256) or 15 (ED25519)", alg,
 		            name);
+	case DNSSEC_ALG_ECDSAP384SHA384: /* RFC 8624 3.1: MAY sign, RECOMMENDED to validate */
+		if (!sign)
+			return 0;
+		/* fall through */
 	default:
 		if (name)
 			return fail(

@@ -52,8 +52,8 @@
  * (5, 7, 8, 10, 13, 14, 15: RFC 8624 3.1 makes validating 5, 7, 8, 10 and 13 a MUST, 14 and 15
  * RECOMMENDED). Returns 0 or TERN_EINVAL with err naming the algorithm and why: 1, 3, 6 and 12 as
  * RFC 8624 forbids signing with them (and validating 1, 3, 6; OpenSSL 3 has no GOST for 12); 5,
- * 7, 8, 10 and 14 to sign, as Tern does not sign with them; the rest are unknown, unassigned or
- * unsupported (16, Ed448). */
+ * 7, 8, 10 ("Tern signs only with 13 or 15") and 14 (not supported) to sign, as Tern does not sign
+ * with them; the rest are unknown, unassigned or unsupported (16, Ed448). */
 int dnssec_alg_check(uint8_t alg, bool sign, char *err, size_t errlen);
 /* The IANA mnemonic ("ECDSAP256SHA256"), or NULL for an unassigned number. */
 const char *dnssec_alg_name(uint8_t alg);

@@ -481,7 +481,7 @@ int dnssec_key_from_dnskey(const uint8_t *rdata, size_t len, struct dnssec_key *
 		return rc;
 	size_t klen = len - 4;
 	uint16_t mod_len = 0;
-	EVP_PKEY *pkey;
+	EVP_PKEY *pkey = NULL;
 	if (alg_is_rsa(alg)) {
 		/* a key rsa_public() takes fits pub: its exponent is no longer than its modulus */
 		if ((rc = rsa_public(alg, rdata + 4, klen, &pkey, &mod_len, err, errlen)) < 0)

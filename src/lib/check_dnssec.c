@@ -42,7 +42,7 @@ static bool ds_matches(struct check_report *r, const uint8_t *owner, const char 
 		return false;
 	if ((int)(ds[0] << 8 | ds[1]) != dnssec_keytag(key, keylen) || ds[2] != key[3])
 		return false;
-	int n = dnssec_ds(owner, key, keylen, ds[3], want, sizeof(want), err, sizeof(err));
+	int n = dnssec_ds_validate(owner, key, keylen, ds[3], want, sizeof(want), err, sizeof(err));
 	if (n < 0) {
 		check_report_fail(r, "DS \"%.60s\" not compared: %s", ds_text, err);
 		return false;

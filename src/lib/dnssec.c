@@ -23,6 +23,7 @@
 #include "lib/zone.h"
 
 #define P256_COORD 32
+#define P384_COORD 48
 #define ED25519_LEN 32
 
 struct dnssec_key {
@@ -31,7 +32,8 @@ struct dnssec_key {
 	uint8_t alg;
 	uint16_t flags;
 	uint16_t tag;
-	uint8_t pub_len;
+	uint16_t pub_len;
+	uint16_t rsa_len; /* RSA: the modulus's length in octets, which a signature must have */
 	uint8_t pub[DNSSEC_PUBKEY_MAX]; /* the DNSKEY public key field */
 };
 
@@ -83,18 +85,19 @@ int dnssec_alg_check(uint8_t alg, bool sign, char *err, size_t errlen)
 	case 12:
 		return fail(TERN_EINVAL, err, errlen, "DNSSEC algorithm %u (%s) must not be used (RFC 8624)", alg,
 		            name);
-	case 5:
-	case 7:
-	case 8:
-	case 10:
-		if (sign)
-			return fail(
-			    TERN_EINVAL, err, errlen,
-			    "DNSSEC algorithm %u (%s): Tern signs only with 13 (ECDSAP256SHA256) or 15 (ED25519)", alg,
-			    name);
+	case DNSSEC_ALG_RSASHA1: /* RFC 8624 3.1: NOT RECOMMENDED to sign, MUST validate */
+	case DNSSEC_ALG_RSASHA1_NSEC3:
+	case DNSSEC_ALG_RSASHA256:
+	case DNSSEC_ALG_RSASHA512:
+		if (!sign)
+			return 0;
 		return fail(TERN_EINVAL, err, errlen,
-		            "DNSSEC algorithm %u (%s): validation supports only 13 (ECDSAP256SHA256) and 15 (ED25519)",
-		            alg, name);
+		            "DNSSEC algorithm %u (%s): Tern signs only with 13 (ECDSAP256SHA256) or 15 (ED25519)", alg,
+		            name);
+	case DNSSEC_ALG_ECDSAP384SHA384: /* RFC 8624 3.1: MAY sign, RECOMMENDED to validate */
+		if (!sign)
+			return 0;
+		/* fall through */
 	default:
 		if (name)
 			return fail(
@@ -130,14 +133,19 @@ int dnssec_keytag(const uint8_t *dnskey, size_t len)
 	return (int)(ac & 0xFFFF);
 }
 
-int dnssec_ds(const uint8_t *owner, const uint8_t *dnskey, size_t len, uint8_t digest_type, uint8_t *out, size_t cap,
-              char *err, size_t errlen)
+/* The DS of dnskey with digest type 1 allowed (validate) or not. */
+static int ds_make(const uint8_t *owner, const uint8_t *dnskey, size_t len, uint8_t digest_type, bool validate,
+                   uint8_t *out, size_t cap, char *err, size_t errlen)
 {
 	const EVP_MD *md;
 	switch (digest_type) {
+	case DNSSEC_DIGEST_SHA1:
+		if (!validate)
+			return fail(TERN_EINVAL, err, errlen, "DS digest type 1 (SHA-1) must not be used (RFC 8624)");
+		md = EVP_sha1();
+		break;
 	case DNSSEC_DIGEST_SHA256: md = EVP_sha256(); break;
 	case DNSSEC_DIGEST_SHA384: md = EVP_sha384(); break;
-	case 1: return fail(TERN_EINVAL, err, errlen, "DS digest type 1 (SHA-1) must not be used (RFC 8624)");
 	case 3: return fail(TERN_EINVAL, err, errlen, "DS digest type 3 (GOST R 34.11-94) must not be used (RFC 8624)");
 	default:
 		return fail(TERN_EINVAL, err, errlen,
@@ -168,6 +176,18 @@ int dnssec_ds(const uint8_t *owner, const uint8_t *dnskey, size_t len, uint8_t d
 	out[2] = dnskey[3];
 	out[3] = digest_type;
 	return (int)(4 + dlen);
+}
+
+int dnssec_ds(const uint8_t *owner, const uint8_t *dnskey, size_t len, uint8_t digest_type, uint8_t *out, size_t cap,
+              char *err, size_t errlen)
+{
+	return ds_make(owner, dnskey, len, digest_type, false, out, cap, err, errlen);
+}
+
+int dnssec_ds_validate(const uint8_t *owner, const uint8_t *dnskey, size_t len, uint8_t digest_type, uint8_t *out,
+                       size_t cap, char *err, size_t errlen)
+{
+	return ds_make(owner, dnskey, len, digest_type, true, out, cap, err, errlen);
 }
 
 /* ---- keys ---- */
@@ -350,18 +370,19 @@ void dnssec_pem_free(char *pem, size_t len)
 	free(pem);
 }
 
-/* An EVP_PKEY for a P-256 public key given as X then Y. */
-static EVP_PKEY *p256_public(const uint8_t *xy)
+/* An EVP_PKEY for an EC public key on group (P-256 or P-384) given as X then Y, coord octets
+ * each (RFC 6605 4). */
+static EVP_PKEY *ec_public(const uint8_t *xy, size_t coord, const char *group)
 {
-	uint8_t point[1 + 2 * P256_COORD];
+	uint8_t point[1 + 2 * P384_COORD];
 	point[0] = POINT_CONVERSION_UNCOMPRESSED;
-	memcpy(point + 1, xy, 2 * P256_COORD);
+	memcpy(point + 1, xy, 2 * coord);
 	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY_CTX *c = NULL;
 	EVP_PKEY *pkey = NULL;
-	if (!b || OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, SN_X9_62_prime256v1, 0) != 1 ||
-	    OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point)) != 1 ||
+	if (!b || OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * coord) != 1 ||
 	    !(params = OSSL_PARAM_BLD_to_param(b)) || !(c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) ||
 	    EVP_PKEY_fromdata_init(c) != 1 || EVP_PKEY_fromdata(c, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
 		goto fail;
@@ -378,6 +399,75 @@ fail:
 	return pkey;
 }
 
+static bool alg_is_rsa(uint8_t alg)
+{
+	return alg == DNSSEC_ALG_RSASHA1 || alg == DNSSEC_ALG_RSASHA1_NSEC3 || alg == DNSSEC_ALG_RSASHA256 ||
+	       alg == DNSSEC_ALG_RSASHA512;
+}
+
+/* An RSA public key from a DNSKEY's public key field (RFC 3110 2: the exponent's length in one
+ * octet, or a zero octet then two; the exponent; the modulus) into *out, the modulus's length in
+ * *mod_len. Returns 0, or TERN_EMALF / TERN_EINVAL with err naming the field when the field breaks
+ * a rule dnssec_key_from_dnskey() states, or TERN_ENOMEM. */
+static int rsa_public(uint8_t alg, const uint8_t *p, size_t len, EVP_PKEY **out, uint16_t *mod_len, char *err,
+                      size_t errlen)
+{
+	size_t off = 1, elen = len ? p[0] : 0;
+	if (len >= 1 && p[0] == 0) {
+		if (len < 3)
+			return fail(TERN_EMALF, err, errlen,
+			            "DNSKEY algorithm %u: RSA key of %zu octets ends in the exponent length", alg, len);
+		elen = wire_get16(p + 1);
+		off = 3;
+	}
+	if (elen == 0)
+		return fail(TERN_EMALF, err, errlen, "DNSKEY algorithm %u: RSA exponent length 0", alg);
+	if (off + elen >= len)
+		return fail(TERN_EMALF, err, errlen,
+		            "DNSKEY algorithm %u: RSA exponent of %zu octets leaves no modulus in a key of %zu octets",
+		            alg, elen, len);
+	const uint8_t *e = p + off, *n = p + off + elen;
+	size_t nlen = len - off - elen;
+	if (e[0] == 0 || n[0] == 0) /* RFC 3110 2: leading zero octets are prohibited */
+		return fail(TERN_EMALF, err, errlen, "DNSKEY algorithm %u: the RSA %s has a leading zero octet", alg,
+		            e[0] == 0 ? "exponent" : "modulus");
+	size_t bits = nlen * 8;
+	for (uint8_t top = n[0]; !(top & 0x80); top = (uint8_t)(top << 1))
+		bits--;
+	if (bits < DNSSEC_RSA_MIN_BITS || bits > DNSSEC_RSA_MAX_BITS)
+		return fail(TERN_EINVAL, err, errlen, "DNSKEY algorithm %u: RSA modulus of %zu bits (must be %d to %d)",
+		            alg, bits, DNSSEC_RSA_MIN_BITS, DNSSEC_RSA_MAX_BITS);
+	if (elen > nlen || (elen == nlen && memcmp(e, n, nlen) >= 0))
+		return fail(TERN_EINVAL, err, errlen,
+		            "DNSKEY algorithm %u: the RSA exponent (%zu octets) is not below the modulus", alg, elen);
+	if (bits > 3072 && elen > 8) /* OpenSSL verifies with no more (OPENSSL_RSA_MAX_PUBEXP_BITS) */
+		return fail(TERN_EINVAL, err, errlen,
+		            "DNSKEY algorithm %u: RSA exponent of %zu octets with a modulus over 3072 bits (8 at most)",
+		            alg, elen);
+	BIGNUM *bn = BN_bin2bn(n, (int)nlen, NULL), *be = BN_bin2bn(e, (int)elen, NULL);
+	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *c = NULL;
+	EVP_PKEY *pkey = NULL;
+	int rc = 0;
+	if (!bn || !be || !b || OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, bn) != 1 ||
+	    OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, be) != 1 || !(params = OSSL_PARAM_BLD_to_param(b)) ||
+	    !(c = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) || EVP_PKEY_fromdata_init(c) != 1 ||
+	    EVP_PKEY_fromdata(c, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+		rc = fail(TERN_ENOMEM, err, errlen, "DNSKEY algorithm %u: building the RSA key failed", alg);
+	}
+	EVP_PKEY_CTX_free(c);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(b);
+	BN_free(bn);
+	BN_free(be);
+	*out = pkey;
+	*mod_len = (uint16_t)nlen;
+	return rc;
+}
+
 int dnssec_key_from_dnskey(const uint8_t *rdata, size_t len, struct dnssec_key **out, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -389,23 +479,37 @@ int dnssec_key_from_dnskey(const uint8_t *rdata, size_t len, struct dnssec_key *
 	int rc = dnssec_alg_check(alg, false, err, errlen);
 	if (rc < 0)
 		return rc;
-	size_t klen = len - 4, want = alg == DNSSEC_ALG_ED25519 ? ED25519_LEN : 2 * P256_COORD;
-	if (klen != want)
-		return fail(TERN_EMALF, err, errlen, "DNSKEY algorithm %u: public key of %zu octets (must be %zu)", alg,
-		            klen, want);
-	EVP_PKEY *pkey = alg == DNSSEC_ALG_ED25519
-	                     ? EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, rdata + 4, ED25519_LEN)
-	                     : p256_public(rdata + 4);
-	if (!pkey)
-		return fail(TERN_EINVAL, err, errlen, "DNSKEY algorithm %u: the public key is not a valid %s key", alg,
-		            dnssec_alg_name(alg));
+	size_t klen = len - 4;
+	uint16_t mod_len = 0;
+	EVP_PKEY *pkey = NULL;
+	if (alg_is_rsa(alg)) {
+		/* a key rsa_public() takes fits pub: its exponent is no longer than its modulus */
+		if ((rc = rsa_public(alg, rdata + 4, klen, &pkey, &mod_len, err, errlen)) < 0)
+			return rc;
+	} else {
+		size_t want = alg == DNSSEC_ALG_ED25519           ? ED25519_LEN
+		              : alg == DNSSEC_ALG_ECDSAP384SHA384 ? 2 * P384_COORD
+		                                                  : 2 * P256_COORD;
+		if (klen != want)
+			return fail(TERN_EMALF, err, errlen,
+			            "DNSKEY algorithm %u: public key of %zu octets (must be %zu)", alg, klen, want);
+		pkey = alg == DNSSEC_ALG_ED25519
+		           ? EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, rdata + 4, ED25519_LEN)
+		       : alg == DNSSEC_ALG_ECDSAP384SHA384 ? ec_public(rdata + 4, P384_COORD, SN_secp384r1)
+		                                           : ec_public(rdata + 4, P256_COORD, SN_X9_62_prime256v1);
+		if (!pkey)
+			return fail(TERN_EINVAL, err, errlen,
+			            "DNSKEY algorithm %u: the public key is not a valid %s key", alg,
+			            dnssec_alg_name(alg));
+	}
 	struct dnssec_key *k = key_new(pkey, alg, wire_get16(rdata), false);
 	if (!k) {
 		EVP_PKEY_free(pkey);
 		return fail(TERN_ENOMEM, err, errlen, "out of memory");
 	}
 	memcpy(k->pub, rdata + 4, klen);
-	k->pub_len = (uint8_t)klen;
+	k->pub_len = (uint16_t)klen;
+	k->rsa_len = mod_len;
 	k->tag = (uint16_t)dnssec_keytag(rdata, len);
 	*out = k;
 	return 0;
@@ -638,7 +742,7 @@ static int sign_data(const struct dnssec_key *k, const uint8_t *data, size_t len
 		return TERN_ENOMEM;
 	int rc = TERN_EINVAL;
 	if (k->alg == DNSSEC_ALG_ED25519) {
-		size_t n = DNSSEC_SIG_MAX;
+		size_t n = DNSSEC_SIGN_SIG_MAX;
 		if (sign_init(c, k, scratch) && EVP_DigestSign(c, sig, &n, data, len) == 1 && n == 64)
 			rc = 64;
 	} else {
@@ -660,27 +764,53 @@ static int sign_data(const struct dnssec_key *k, const uint8_t *data, size_t len
 	return rc;
 }
 
+/* The signature length k's algorithm makes: RSA as long as the modulus (RFC 3110 3), ECDSA r then
+ * s (RFC 6605 4), Ed25519 64 (RFC 8080 3). */
+static size_t sig_len(const struct dnssec_key *k)
+{
+	switch (k->alg) {
+	case DNSSEC_ALG_ED25519:
+	case DNSSEC_ALG_ECDSAP256SHA256: return 2 * P256_COORD;
+	case DNSSEC_ALG_ECDSAP384SHA384: return 2 * P384_COORD;
+	default: return k->rsa_len;
+	}
+}
+
+/* The digest k's algorithm signs with (NULL for Ed25519, which has none apart). */
+static const char *sig_digest(uint8_t alg)
+{
+	switch (alg) {
+	case DNSSEC_ALG_RSASHA1:
+	case DNSSEC_ALG_RSASHA1_NSEC3: return "SHA1";
+	case DNSSEC_ALG_RSASHA512: return "SHA512";
+	case DNSSEC_ALG_ECDSAP384SHA384: return "SHA384";
+	case DNSSEC_ALG_ED25519: return NULL;
+	default: return "SHA256";
+	}
+}
+
 /* 1 when sig (siglen octets, in DNSSEC form) is k's over data, 0 when not, negative on failure. */
 static int verify_data(const struct dnssec_key *k, const uint8_t *data, size_t len, const uint8_t *sig, size_t siglen)
 {
-	if (siglen != 64)
+	if (siglen != sig_len(k))
 		return 0;
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	if (!c)
 		return TERN_ENOMEM;
 	int rc = TERN_ENOMEM;
-	if (k->alg == DNSSEC_ALG_ED25519) {
-		if (EVP_DigestVerifyInit_ex(c, NULL, NULL, NULL, NULL, k->pkey, NULL) == 1)
+	if (k->alg == DNSSEC_ALG_ED25519 || alg_is_rsa(k->alg)) { /* RSA: PKCS#1 v1.5, the default padding */
+		if (EVP_DigestVerifyInit_ex(c, NULL, sig_digest(k->alg), NULL, NULL, k->pkey, NULL) == 1)
 			rc = EVP_DigestVerify(c, sig, siglen, data, len) == 1;
 	} else {
+		int coord = (int)siglen / 2;
 		ECDSA_SIG *es = ECDSA_SIG_new();
-		BIGNUM *r = BN_bin2bn(sig, P256_COORD, NULL), *s = BN_bin2bn(sig + P256_COORD, P256_COORD, NULL);
-		uint8_t der[80], *q = der;
+		BIGNUM *r = BN_bin2bn(sig, coord, NULL), *s = BN_bin2bn(sig + coord, coord, NULL);
+		uint8_t der[128], *q = der; /* a DER ECDSA-Sig-Value of P-384 is 104 octets at most */
 		if (es && r && s && ECDSA_SIG_set0(es, r, s) == 1) {
 			r = s = NULL; /* es owns them now */
 			int n = i2d_ECDSA_SIG(es, NULL);
 			if (n > 0 && (size_t)n <= sizeof(der) && i2d_ECDSA_SIG(es, &q) == n &&
-			    EVP_DigestVerifyInit_ex(c, NULL, "SHA256", NULL, NULL, k->pkey, NULL) == 1)
+			    EVP_DigestVerifyInit_ex(c, NULL, sig_digest(k->alg), NULL, NULL, k->pkey, NULL) == 1)
 				rc = EVP_DigestVerify(c, der, (size_t)n, data, len) == 1;
 		}
 		BN_free(r);
@@ -713,8 +843,8 @@ int dnssec_sign(const struct dnssec_key *k, const struct dnssec_rrset *set, cons
 		return fail(TERN_EINVAL, err, errlen, "signature expiration %u is not after its inception %u",
 		            expiration, inception);
 	size_t hlen = DNSSEC_RRSIG_FIXED + (size_t)slen;
-	if (cap < hlen + DNSSEC_SIG_MAX)
-		return fail(TERN_ESPACE, err, errlen, "RRSIG RDATA needs %zu octets", hlen + DNSSEC_SIG_MAX);
+	if (cap < hlen + DNSSEC_SIGN_SIG_MAX)
+		return fail(TERN_ESPACE, err, errlen, "RRSIG RDATA needs %zu octets", hlen + DNSSEC_SIGN_SIG_MAX);
 	int labels = name_labels(set->owner) - (name_is_wildcard(set->owner) ? 1 : 0);
 	wire_put16(out, set->type);
 	out[2] = k->alg;
@@ -791,6 +921,9 @@ int dnssec_verify(const struct dnssec_key *k, const struct dnssec_rrset *set, co
 	if (dlen < 0)
 		return fail((int)dlen, err, errlen, "out of memory building the canonical %s RRset",
 		            rr_type_name(set->type, tbuf));
+	if (r.signature_len != sig_len(k))
+		return fail(TERN_EBOGUS, err, errlen, "the RRSIG's signature is %u octets: key %u (%s) makes %zu",
+		            r.signature_len, k->tag, dnssec_alg_name(k->alg), sig_len(k));
 	int ok = verify_data(k, s->data, (size_t)dlen, r.signature, r.signature_len);
 	if (ok < 0)
 		return fail(ok, err, errlen, "verifying with key %u failed", k->tag);

@@ -1,5 +1,6 @@
 /* DNSSEC keys and signatures over OpenSSL 3: key pairs (RFC 6605 P-256, RFC 8080 Ed25519), their
- * DNSKEY and DS RDATA and key tags (RFC 4034, 4509), and RRSIGs over an RRset's canonical form. */
+ * DNSKEY and DS RDATA and key tags (RFC 4034, 4509), and RRSIGs over an RRset's canonical form;
+ * validation also reads RSA (RFC 3110, 5702) and P-384 (RFC 6605) keys. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -10,6 +11,15 @@
 /* Algorithms Tern signs with (RFC 8624: 13 is a MUST, 15 RECOMMENDED). */
 #define DNSSEC_ALG_ECDSAP256SHA256 13
 #define DNSSEC_ALG_ED25519 15
+/* Algorithms Tern only validates (RFC 8624 3.1: 5, 7, 8, 10 MUST, 14 RECOMMENDED). */
+#define DNSSEC_ALG_RSASHA1 5
+#define DNSSEC_ALG_RSASHA1_NSEC3 7
+#define DNSSEC_ALG_RSASHA256 8
+#define DNSSEC_ALG_RSASHA512 10
+#define DNSSEC_ALG_ECDSAP384SHA384 14
+/* RSA moduli validation accepts, in bits (RFC 3110 allows 512; nothing signs below 1024 now). */
+#define DNSSEC_RSA_MIN_BITS 1024
+#define DNSSEC_RSA_MAX_BITS 4096
 
 /* DNSKEY flags (RFC 4034 2.1.1, RFC 5011 2.1) and the two usual values. */
 #define DNSSEC_FLAG_ZONE 0x0100
@@ -19,13 +29,19 @@
 #define DNSSEC_KSK (DNSSEC_FLAG_ZONE | DNSSEC_FLAG_SEP)
 #define DNSSEC_PROTOCOL 3
 
-/* DS digest types (RFC 4509, RFC 6605). */
+/* DS digest types (RFC 3658, RFC 4509, RFC 6605). */
+#define DNSSEC_DIGEST_SHA1 1
 #define DNSSEC_DIGEST_SHA256 2
 #define DNSSEC_DIGEST_SHA384 4
 
-/* Sizes of what this file writes. */
-#define DNSSEC_PUBKEY_MAX 64 /* P-256: X then Y, 32 octets each (RFC 6605 4); Ed25519: 32 */
-#define DNSSEC_SIG_MAX 64 /* P-256: r then s (RFC 6605 4); Ed25519: 64 (RFC 8080 3) */
+/* Sizes of what this file reads and writes. Tern's own keys and signatures are 64 octets at most
+ * (P-256: X then Y or r then s, RFC 6605 4; Ed25519: 32 and 64, RFC 8080 3); a key or signature
+ * read for validation may be RSA: the exponent's length (3 octets at most), an exponent below the
+ * modulus, and the modulus, 512 octets each at most (RFC 3110 2); a signature as long as the
+ * modulus. */
+#define DNSSEC_PUBKEY_MAX (3 + 2 * DNSSEC_RSA_MAX_BITS / 8)
+#define DNSSEC_SIG_MAX (DNSSEC_RSA_MAX_BITS / 8)
+#define DNSSEC_SIGN_SIG_MAX 64 /* what dnssec_sign() writes (13 and 15) */
 #define DNSSEC_DNSKEY_MAX (4 + DNSSEC_PUBKEY_MAX)
 #define DNSSEC_DS_MAX (4 + 48)
 #define DNSSEC_RRSIG_FIXED 18 /* the RRSIG fields before the signer's name */
@@ -33,9 +49,11 @@
 #define DNSSEC_PEM_MAX 16384 /* a private key's PEM text read back, at most */
 
 /* Whether alg may be used: to sign (13, 15) or, when sign is false, to validate with this code
- * (the same two for now). Returns 0 or TERN_EINVAL with err naming the algorithm and why: RFC 8624
- * forbids 1, 3, 6 and 12 outright; 5, 7, 8, 10 are RSA that Tern does not sign with; the rest are
- * unknown or unassigned. */
+ * (5, 7, 8, 10, 13, 14, 15: RFC 8624 3.1 makes validating 5, 7, 8, 10 and 13 a MUST, 14 and 15
+ * RECOMMENDED). Returns 0 or TERN_EINVAL with err naming the algorithm and why: 1, 3, 6 and 12 as
+ * RFC 8624 forbids signing with them (and validating 1, 3, 6; OpenSSL 3 has no GOST for 12); 5,
+ * 7, 8, 10 ("Tern signs only with 13 or 15") and 14 (not supported) to sign, as Tern does not sign
+ * with them; the rest are unknown, unassigned or unsupported (16, Ed448). */
 int dnssec_alg_check(uint8_t alg, bool sign, char *err, size_t errlen);
 /* The IANA mnemonic ("ECDSAP256SHA256"), or NULL for an unassigned number. */
 const char *dnssec_alg_name(uint8_t alg);
@@ -61,8 +79,11 @@ int dnssec_key_from_pem(const char *pem, size_t len, uint16_t flags, struct dnss
 int dnssec_key_to_pem(const struct dnssec_key *k, char **pem, size_t *len, char *err, size_t errlen);
 void dnssec_pem_free(char *pem, size_t len);
 /* A public key for verification from DNSKEY RDATA (protocol 3, an algorithm dnssec_alg_check()
- * accepts for validation, a public key of the algorithm's exact size and, for P-256, a point on
- * the curve). The flags are the DNSKEY's, whatever they are. */
+ * accepts for validation, a public key of the algorithm's exact size and, for P-256 and P-384, a
+ * point on the curve; for RSA (RFC 3110 2) the exponent's length in one octet, or 0 then two, the
+ * exponent and the modulus, neither empty nor with a leading zero octet, the exponent below the
+ * modulus, the modulus DNSSEC_RSA_MIN_BITS to DNSSEC_RSA_MAX_BITS bits). The flags are the
+ * DNSKEY's, whatever they are. TERN_EMALF or TERN_EINVAL with err naming the field and value. */
 int dnssec_key_from_dnskey(const uint8_t *rdata, size_t len, struct dnssec_key **out, char *err, size_t errlen);
 void dnssec_key_free(struct dnssec_key *k);
 /* Changes the flags (as for dnssec_key_generate()); the key tag follows them. */
@@ -86,6 +107,10 @@ int dnssec_keytag(const uint8_t *dnskey, size_t len);
  * TERN_ENAME or TERN_ESPACE, with err saying which. */
 int dnssec_ds(const uint8_t *owner, const uint8_t *dnskey, size_t len, uint8_t digest_type, uint8_t *out, size_t cap,
               char *err, size_t errlen);
+/* As dnssec_ds(), to compare with a DS read from a parent: digest type 1 (SHA-1) is computed too,
+ * as RFC 8624 3.3 makes validating it a MUST while forbidding to make it. */
+int dnssec_ds_validate(const uint8_t *owner, const uint8_t *dnskey, size_t len, uint8_t digest_type, uint8_t *out,
+                       size_t cap, char *err, size_t errlen);
 
 /* ---- signatures ---- */
 
@@ -143,14 +168,15 @@ int dnssec_rrsig_parse(const uint8_t *rdata, size_t len, struct dnssec_rrsig *ou
  * returns its length. set must be an RRset a zone may hold: a data type (not RRSIG, not a meta
  * type), 1 record or more, each well formed for its type, its answer within ZONE_MSG_MAX
  * (zone_rrset_msg_size()). Errors: TERN_EINVAL (err says which rule), TERN_EMALF, TERN_ESPACE
- * (cap below DNSSEC_RRSIG_MAX may be too small), TERN_ENOMEM. */
+ * (cap below DNSSEC_RRSIG_FIXED + the signer's length + DNSSEC_SIGN_SIG_MAX), TERN_ENOMEM. */
 int dnssec_sign(const struct dnssec_key *k, const struct dnssec_rrset *set, const uint8_t *signer, uint32_t inception,
                 uint32_t expiration, struct dnssec_scratch *s, uint8_t *out, size_t cap, char *err, size_t errlen);
 /* Verifies RRSIG RDATA over set with k (RFC 4035 5.3): the RRSIG covers set's type, its algorithm
  * and key tag are k's, k has the zone flag, set's owner is at or below the signer and has at least
  * the RRSIG's labels (fewer make it a wildcard expansion, verified over "*." and the owner's last
  * labels), the time now (seconds since 1970; a negative now skips this) is within inception and
- * expiration, and the signature is k's over the canonical form with the RRSIG's original TTL.
+ * expiration, and the signature is k's over the canonical form with the RRSIG's original TTL (an
+ * RSA signature exactly as long as k's modulus, RFC 3110 3; ECDSA r then s, RFC 6605 4).
  * Whether k's DNSKEY sits at the signer's name is the caller's to know. Returns 0, TERN_EBOGUS
  * (err says which check failed), TERN_EMALF or TERN_EINVAL for input that is not an RRSIG or a
  * set as for dnssec_sign(), or TERN_ENOMEM. */

@@ -420,7 +420,7 @@ bool hints_ds_matches(const uint8_t *owner, const char *ds_text, const uint8_t *
 	if (rrtext_rdata_from_text(owner, owner, RR_DS, ds_text, ds, sizeof(ds), &dslen, err, sizeof(err)) < 0 ||
 	    dslen < 4 || (int)(ds[0] << 8 | ds[1]) != dnssec_keytag(key, keylen) || ds[2] != key[3])
 		return false;
-	int n = dnssec_ds(owner, key, keylen, ds[3], want, sizeof(want), err, sizeof(err));
+	int n = dnssec_ds_validate(owner, key, keylen, ds[3], want, sizeof(want), err, sizeof(err));
 	return n > 0 && (size_t)n == dslen && memcmp(want, ds, dslen) == 0;
 }
 

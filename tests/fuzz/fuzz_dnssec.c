@@ -2,20 +2,40 @@
  * dnssec_rrsig_parse(), and dnssec_sign()/dnssec_verify() on RRsets decoded from the input.
  * Input: [flags][type: 2 octets][count] then count records as [length][bytes], then the tail,
  * read as DNSKEY RDATA and as RRSIG RDATA. flags bit 0: owner "*.w.example." (else
- * "www.example."); bit 1: sign with the P-256 key (else Ed25519). */
+ * "www.example."); bit 1: sign with the P-256 key (else Ed25519). The tail is also verified as an
+ * RRSIG with two public keys another signer made (RSA and P-384), so seeds signed by it reach the
+ * RSA and P-384 verification. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base64.h"
 #include "lib/dnssec.h"
 #include "lib/error.h"
 #include "lib/name.h"
 #include "lib/rr.h"
 #include "lib/zone.h"
 
-static struct dnssec_key *keys[2];
+static struct dnssec_key *keys[2], *peers[2];
+
+/* The KSKs of a zone example. BIND 9.18 signed (dnssec-keygen -a RSASHA256 -b 2048 -f KSK, -a
+ * ECDSAP384SHA384 -f KSK; gen_corpus.py's gen_dnssec() writes their RRSIGs as seeds): flags 257,
+ * protocol 3, algorithm, then the public key in base64. */
+static const struct {
+	uint8_t alg;
+	const char *key;
+} peer_keys[2] = {
+    {DNSSEC_ALG_RSASHA256,
+     "AwEAAdJoR9cuux3FaX3pyxe4wl/4irfkjGeq++CqpcXgy/kKFaF/ufKd0vRZEiIVt8vcsjhOI7LjCOVXxT48kvlo9OYq"
+     "dUsxqKL4GZrUmVwuu0/ZsrSbVWYehWwLkcCdA6sLz24iBOCDW8x9a8LNfYD2fdTxC+JCCu4Br+G/de6UB16V9NLbaoev"
+     "kwFKTat6Tj0iffVzXNVu7POyAldbJE6cJPdaBvUmVJQNoQuLgA3IdfAojZx/mzjFqZkd/FipvqlhbbySCht8luenRIH8"
+     "MNE3O4VJIzU6EKr5bco9fFaXqACP735SvbHHysQxnt+l9ZbKpI/vhTJny3t2OxPoR2rCXT0="},
+    {DNSSEC_ALG_ECDSAP384SHA384,
+     "AV83znPQ4kDshwlUtvheofhv6iycgAKlmy/uv38Lc07d/j+FQfrtKJmNsjHHuN95uyc2P6TosvlfNYaaCAejU5jNecLc"
+     "SQATApfYiW5zj2Kf8TnB2Skqa1v2dHzSZ7Di"},
+};
 static struct dnssec_scratch scratch;
 static uint8_t apex[NAME_MAXLEN], www[NAME_MAXLEN], wild[NAME_MAXLEN];
 
@@ -35,6 +55,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	    name_from_text(apex, "example.", NULL) < 0 || name_from_text(www, "www.example.", NULL) < 0 ||
 	    name_from_text(wild, "*.w.example.", NULL) < 0)
 		abort();
+	for (int i = 0; i < 2; i++) {
+		uint8_t rd[DNSSEC_DNSKEY_MAX] = {1, 1, 3, peer_keys[i].alg};
+		size_t n = 0;
+		struct b64_error e;
+		if (b64_decode(peer_keys[i].key, strlen(peer_keys[i].key), B64_PADDED, rd + 4, sizeof(rd) - 4, &n, &e) <
+		        0 ||
+		    dnssec_key_from_dnskey(rd, 4 + n, &peers[i], err, sizeof(err)) < 0)
+			abort();
+	}
 	dnssec_scratch_init(&scratch);
 	return 0;
 }
@@ -148,5 +177,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0)
 		fail("an RRSIG from the input validates");
 	check_error(rc, err, sizeof(err));
+
+	/* and with the peers' keys: only their own signatures verify (the seeds), and the same way twice */
+	struct dnssec_rrsig r;
+	for (int i = 0; i < 2; i++) {
+		rc = dnssec_verify(peers[i], &set, data + pos, size - pos, -1, &scratch, err, sizeof(err));
+		if (rc == 0 && (dnssec_rrsig_parse(data + pos, size - pos, &r) < 0 || r.alg != peer_keys[i].alg ||
+		                r.key_tag != dnssec_key_tag(peers[i]) || !name_equal(r.signer, apex)))
+			fail("an RRSIG not by the peer's key validates with it");
+		if (rc < 0)
+			check_error(rc, err, sizeof(err));
+		if (dnssec_verify(peers[i], &set, data + pos, size - pos, -1, &scratch, err, sizeof(err)) != rc)
+			fail("verifying twice gave two answers");
+	}
 	return 0;
 }

@@ -588,6 +588,34 @@ def gen_dnssec():
         t = dns.rdatatype.from_text(tname)
         body = b"".join(bytes([len(w)]) + w for w in (rd(t, r) for r in recs))
         write(d, fname, bytes([flags]) + struct.pack("!H", t) + bytes([len(recs)]) + body + tail)
+    # A zone example. with www A 192.0.2.1 and 192.0.2.2 signed by BIND 9.18 (dnssec-keygen -a
+    # RSASHA256 -b 2048 -f KSK example; -a ECDSAP384SHA384 -f KSK example; dnssec-signzone -z
+    # -s 20261201000000 -e 20361201000000): the keys fuzz_dnssec.c holds as peers, their RRSIGs
+    # over www's A RRset (which verify), and their DNSKEYs as tails.
+    peer_keys = {
+        8: ("257 3 8 AwEAAdJoR9cuux3FaX3pyxe4wl/4irfkjGeq++CqpcXgy/kKFaF/ufKd0vRZEiIVt8vcsjhOI7Lj"
+             "COVXxT48kvlo9OYqdUsxqKL4GZrUmVwuu0/ZsrSbVWYehWwLkcCdA6sLz24iBOCDW8x9a8LNfYD2fdTxC+JC"
+             "Cu4Br+G/de6UB16V9NLbaoevkwFKTat6Tj0iffVzXNVu7POyAldbJE6cJPdaBvUmVJQNoQuLgA3IdfAojZx/"
+             "mzjFqZkd/FipvqlhbbySCht8luenRIH8MNE3O4VJIzU6EKr5bco9fFaXqACP735SvbHHysQxnt+l9ZbKpI/v"
+             "hTJny3t2OxPoR2rCXT0="),
+        14: ("257 3 14 AV83znPQ4kDshwlUtvheofhv6iycgAKlmy/uv38Lc07d/j+FQfrtKJmNsjHHuN95uyc2P6Tosvl"
+             "fNYaaCAejU5jNecLcSQATApfYiW5zj2Kf8TnB2Skqa1v2dHzSZ7Di"),
+    }
+    peer_sigs = {
+        8: ("A 8 2 300 20361201000000 20261201000000 3292 example. CFN3zSNctDr0nZKxl+FWeITkx8VzjQ"
+             "RGGupGwAalRvaTw1Xmo9e27VYyRsxQ0GriJl/HXwVHol0qWsBX0WE6rZSct96Q19b8CvzQvcy/zjF9+AhnAZ"
+             "5nNfxEyOhL1IBZ10V00UO2Puv1JHkLhz36TcnZnXAIiJk/TD1AUGLU3IC8iIVFcrwV8sZU6RHABikDrzKQPH"
+             "WF0FibyA+yiIoU8eCwLrJDD13TxTKu1tJ2gTnF4Ta0tK9R+IHxkHzEpn9v/yJWp/Q9FomAwztNR5WHDlKYqF"
+             "A/0SQJgAMG+bUApzUGTbBSiP6u2KGbWLsWDD2Or0bcT5agHjjKoW4qKDMnTA=="),
+        14: ("A 14 2 300 20361201000000 20261201000000 44997 example. cLwy2p+FVpfk/7vU58gfyW9XFJ95"
+             "6BiarHj8PvvVxe6fdkDDNwj88nvpojaoNUfhbeN3sO+uKSj9BTZ7l4++T+4jjnHNuu2zi78VJYp6vF7d3gWI"
+             "IAbLMDE46FsYjnf5"),
+    }
+    for alg in (8, 14):
+        body = b"".join(bytes([4]) + rd(dns.rdatatype.A, a) for a in ("192.0.2.1", "192.0.2.2"))
+        head = bytes([0]) + struct.pack("!H", dns.rdatatype.A) + bytes([2]) + body
+        write(d, "peer_rrsig_alg%d" % alg, head + rd(dns.rdatatype.RRSIG, peer_sigs[alg]))
+        write(d, "peer_dnskey_alg%d" % alg, bytes([0, 0, 1, 0]) + rd(dns.rdatatype.DNSKEY, peer_keys[alg]))
 
 
 def gen_ds_answer():

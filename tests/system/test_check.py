@@ -83,6 +83,10 @@ badds NS ns.badds
 ns.badds A {knot2}
 nods NS ns.nods
 ns.nods A {knot2}
+rsa NS ns.rsa
+ns.rsa A {knot2}
+p384 NS ns.p384
+ns.p384 A {knot2}
 single NS ns.single
 ns.single A {knot2}
 shared NS ns.shared
@@ -93,7 +97,7 @@ ns2.shared A {knot2}
 ns3.shared A {knot2b}
 """
 SECOND_NS = dict({z: "{knot2b}" for z in ("clean", "highttl", "mismatch", "badglue", "signed", "expiring", "expired",
-                                         "tampered", "badds", "nods")},
+                                         "tampered", "badds", "nods", "rsa", "p384")},
                  **{z: "{standinb}" for z in ("apexcname", "beside", "loop", "big")}, slow="{slowb}",
                  inparent="{labb}")
 LAB_ZONE += "".join("%s NS ns2.%s\nns2.%s A %s\n" % (z, z, z, a) for z, a in SECOND_NS.items())
@@ -182,8 +186,11 @@ zones:
 """
 
 # Signed by the second Knot (ECDSA P-256, NSEC): signed.lab. gets its DS in lab., badds.lab. a DS
-# with a wrong digest, nods.lab. none.
-SIGNED = {z: child(z, ["ns"], "{knot2}") for z in ("signed.lab.", "badds.lab.", "nods.lab.")}
+# with a wrong digest, nods.lab. none. rsa.lab. and p384.lab. are signed with the algorithms Tern
+# validates but does not sign with (RSASHA256, ECDSAP384SHA384), their DS in lab.
+SIGNED = {z: child(z, ["ns"], "{knot2}") for z in ("signed.lab.", "badds.lab.", "nods.lab.", "rsa.lab.",
+                                                   "p384.lab.")}
+SIGNED_TEMPLATE = {"rsa.lab.": "signed-rsa", "p384.lab.": "signed-p384"}  # else "signed"
 
 # Signed here by dnssec-signzone with signatures valid (from, to) seconds from now, served as they are
 # by the second Knot, their DS in lab.: expiring.lab. (a day left), expired.lab. (ended yesterday).
@@ -234,6 +241,18 @@ policy:
     nsec3: off
     ksk-lifetime: 0
     zsk-lifetime: 0
+  - id: rsa
+    algorithm: rsasha256
+    ksk-size: 2048
+    zsk-size: 1024
+    nsec3: off
+    ksk-lifetime: 0
+    zsk-lifetime: 0
+  - id: p384
+    algorithm: ecdsap384sha384
+    nsec3: off
+    ksk-lifetime: 0
+    zsk-lifetime: 0
 template:
   - id: default
     storage: "{dir}"
@@ -247,6 +266,20 @@ template:
     journal-content: all
     dnssec-signing: on
     dnssec-policy: lab
+  - id: signed-rsa
+    storage: "{dir}"
+    zonefile-sync: -1
+    zonefile-load: difference-no-serial
+    journal-content: all
+    dnssec-signing: on
+    dnssec-policy: rsa
+  - id: signed-p384
+    storage: "{dir}"
+    zonefile-sync: -1
+    zonefile-load: difference-no-serial
+    journal-content: all
+    dnssec-signing: on
+    dnssec-policy: p384
 zone:
   - domain: corp.lab.
     master: ternd
@@ -333,7 +366,8 @@ def check_lab(workdir):
             path = os.path.join(k2, zone + "zone")
             with open(path, "w") as f:
                 f.write(fmt(text))
-            fixtures += "  - domain: %s\n    file: \"%s\"\n    template: signed\n" % (zone, path)
+            fixtures += "  - domain: %s\n    file: \"%s\"\n    template: %s\n" % (zone, path,
+                                                                             SIGNED_TEMPLATE.get(zone, "signed"))
         with open(os.path.join(k2, "knot.conf"), "w") as f:
             f.write(KNOT2_CONF.format(dir=k2, addr=KNOT2_ADDR, addr2=KNOT2B_ADDR, addr3=KNOT2C_ADDR, corp=CORP_ADDR,
                                               fixtures=fixtures))
@@ -341,7 +375,8 @@ def check_lab(workdir):
         for zone in list(FIXTURES) + list(SIGNED) + list(PRESIGNED):
             lab.wait_soa(KNOT2_ADDR, zone, lab.knot2)
         wait_for(lambda: all(lab.rrset(KNOT2_ADDR, z, "DNSKEY") is not None for z in SIGNED), "signed zones")
-        lab.set_ds(lab.lab_knot, "signed.lab.", lab.child_ds(KNOT2_ADDR, "signed.lab."))
+        for zone in ("signed.lab.", *SIGNED_TEMPLATE):
+            lab.set_ds(lab.lab_knot, zone, lab.child_ds(KNOT2_ADDR, zone))
         for zone in PRESIGNED:
             lab.set_ds(lab.lab_knot, zone, lab.child_ds(KNOT2_ADDR, zone))
         lab.set_ds(lab.lab_knot, "badds.lab.", [wrong_digest(ds) for ds in lab.child_ds(KNOT2_ADDR, "badds.lab.")])
@@ -540,6 +575,19 @@ def test_dnssec_secure(lab):
         time.time() + 3 * 86400))  # Knot signs for two weeks
     rc, r = check(lab, "domain", "clean.lab", "--no-whois")
     assert r["dnssec"] == {"status": "unsigned", "ds": [], "dnskeys": [], "signatures": 0}
+
+
+@pytest.mark.parametrize("zone,alg", [("rsa.lab", 8), ("p384.lab", 14)])
+def test_dnssec_secure_peer_algorithms(lab, zone, alg):
+    """Zones Knot signs with RSASHA256 (a 2048-bit KSK, a 1024-bit ZSK) and ECDSAP384SHA384, their DS
+    in lab.: secure, every signature verified, no finding (before, "unsupported algorithm")."""
+    rc, r = check(lab, "domain", zone, "--no-whois")
+    d = r["dnssec"]
+    assert r["findings"] == [] and r["failures"] == [] and d["status"].startswith("secure"), r
+    assert rc == 0
+    assert {k["algorithm"] for k in d["dnskeys"]} == {alg}, d
+    assert any(k["flags"] == 257 and k["ds_matches"] for k in d["dnskeys"]), d
+    assert d["signatures"] >= 2, d
 
 
 def test_parent_serves_child(lab):

@@ -675,12 +675,13 @@ static void test_refused_algorithms(void **state)
 		uint8_t alg;
 		const char *says;
 	} refused[] = {
-	    {1, "RSAMD5) must not be used (RFC 8624)"}, {3, "DSA) must not be used"},
-	    {6, "DSA-NSEC3-SHA1) must not be used"},    {12, "ECC-GOST) must not be used"},
-	    {5, "RSASHA1): Tern signs only with 13"},   {7, "RSASHA1-NSEC3-SHA1): Tern signs only"},
-	    {8, "RSASHA256): Tern signs only"},         {10, "RSASHA512): Tern signs only"},
-	    {14, "ECDSAP384SHA384) is not supported"},  {16, "ED448) is not supported"},
-	    {0, "unknown DNSSEC algorithm 0"},          {200, "unknown DNSSEC algorithm 200"},
+	    {1, "RSAMD5) must not be used (RFC 8624)"},
+	    {3, "DSA) must not be used"},
+	    {6, "DSA-NSEC3-SHA1) must not be used"},
+	    {12, "ECC-GOST) must not be used"},
+	    {16, "ED448) is not supported"},
+	    {0, "unknown DNSSEC algorithm 0"},
+	    {200, "unknown DNSSEC algorithm 200"},
 	};
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		err[0] = '\0';
@@ -693,8 +694,27 @@ static void test_refused_algorithms(void **state)
 		assert_int_equal(dnssec_key_from_dnskey(rd, sizeof(rd), &k, err, sizeof(err)), TERN_EINVAL);
 		assert_null(k);
 	}
-	assert_int_equal(dnssec_alg_check(8, false, err, sizeof(err)), TERN_EINVAL);
-	assert_non_null(strstr(err, "validation supports only 13"));
+	/* RSA and P-384 are validated (RFC 8624 3.1), never made */
+	static const struct {
+		uint8_t alg;
+		const char *says;
+	} validate_only[] = {
+	    {5, "RSASHA1): Tern signs only with 13"},
+	    {7, "RSASHA1-NSEC3-SHA1): Tern signs only"},
+	    {8, "RSASHA256): Tern signs only"},
+	    {10, "RSASHA512): Tern signs only"},
+	    {14, "ECDSAP384SHA384) is not supported: use 13"},
+	};
+	for (size_t i = 0; i < sizeof(validate_only) / sizeof(validate_only[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(dnssec_key_generate(validate_only[i].alg, DNSSEC_ZSK, &k, err, sizeof(err)),
+		                 TERN_EINVAL);
+		assert_null(k);
+		if (!strstr(err, validate_only[i].says))
+			fail_msg("algorithm %u: '%s' lacks '%s'", validate_only[i].alg, err, validate_only[i].says);
+		assert_int_equal(dnssec_alg_check(validate_only[i].alg, true, err, sizeof(err)), TERN_EINVAL);
+		assert_int_equal(dnssec_alg_check(validate_only[i].alg, false, err, sizeof(err)), 0);
+	}
 	assert_int_equal(dnssec_alg_check(13, true, err, sizeof(err)), 0);
 	assert_int_equal(dnssec_alg_check(15, false, err, sizeof(err)), 0);
 
@@ -717,6 +737,289 @@ static void test_refused_algorithms(void **state)
 	rd[0] = 0; /* flags 0: not a zone key */
 	assert_int_equal(dnssec_ds(owner, rd, kl, 2, ds, sizeof(ds), err, sizeof(err)), TERN_EINVAL);
 	assert_non_null(strstr(err, "zone flag"));
+}
+
+/* ---- keys and signatures made by other implementations (RSA, P-384) ---- */
+
+/* A zone example.net. (SOA, NS, ns1 A 192.0.2.53, www A 192.0.2.1 and 192.0.2.2, TTL 3600) signed
+ * by BIND 9.18 and ldns 1.8 on Debian 12 when this test was written, with one KSK each that signs
+ * everything; the KSK's DNSKEY and the RRSIG over www's A RRset, as the signed zone shows them. */
+static const struct {
+	uint8_t alg;
+	uint16_t tag;
+	size_t sig_len;
+	const char *dnskey, *rrsig;
+} peer_keys[] = {
+    /* ldns-keygen -a RSASHA1 -b 1024 -k example.net; ldns-signzone -i 20261201000000 -e 20361201000000 */
+    {5, 36749, 128,
+     "257 3 5 AwEAAdm9gwYBfItwGqlNbFVl9DHDesE+8ZBfjjosWamZPZiqLQvR5flJUTAfgWM5Z23nmOr1Y//bU+CW"
+     "DSeN+ld5WdvVMNz6KM7jA2YdiqZ6vwPI26yWqA38d0X6copakDwgr17BZ5+811R8+kZa+w730GlNOlnv3IMONTG3"
+     "xFsq5sVB",
+     "A 5 3 3600 20361201000000 20261201000000 36749 example.net. F85K4jKojRHLXNlQyI0/QPjcL61X"
+     "681Jc6+yYkKKvsYE73c4kprEgTyMz4rTHwemDnAJi27uT2r1kgtiCn2NQDv+K3ddnRCa41fsryneeCyEZBBdHN3q"
+     "ynvAiq/gEWmTVc6OlcSnfmSCF3Yw9IjwPmnlpfxL0M9/631uDVMvSWk="},
+    /* dnssec-keygen -a RSASHA256 -b 2048 -f KSK example.net; dnssec-signzone -z -s 20261201000000 -e 20361201000000 */
+    {8, 40154, 256,
+     "257 3 8 AwEAAZcgWWYhuo05PQAxiIFm0cUHdHHGl0vILL1zf+4X3j5u+KWNw8Omgx/TLCAkrhj18dL267KDZZCo"
+     "VHBPS6oA4ZfqZdAqmxr74HnCDXz6nzodfqU2vIiyx5qYT6D75fE7537AfiVhr6lF3Mpha2SLh/uy2BpOLiJBClxE"
+     "ry+dr9cByg6NRB76HSXd+GLlUGgG9N2W11drcyI2H4RJUMETcCfs5XJ++5M+Jz7+p9ueVjwUHUtZ9dREpicNwdhl"
+     "poTMiqXQxs2AEzF7zHE549g++mDpExfWQ43cNT9lC74K7d3L90KUqKlkQ6FR7n+6b9kup/HMrJhEAai2aggH70QP"
+     "4LM=",
+     "A 8 3 3600 20361201000000 20261201000000 40154 example.net. CTFumtcoBSUfN/fUwfJxF1M1NMXC"
+     "zOEf2a4mP/e1RSSvjqMkOAEG/EiZrhp1lWfB7R1Uv7L8sUhHkUPlx+dx7TjO2gtmMbXYNjJgt0OqRJvRP2x6MetL"
+     "ELiiFenS6DP08uL/K+k/Voc8BJMJugJgS6OG728Kzv99jJxc+sNoCfE+rpuCa0Go8fvsjRNdohDahGAE3KHj8l8W"
+     "O61G/9bRMGSzAlOPKn511RqEpSqslLfm2FlH28RkvnS2VpdX/WdZHWMoeGGHGIpoZypSej7O/HLhuo9Wj/jVA1Ms"
+     "tCqzgrHUvqXZbSVP1wA79eRcc+50Y7X1sMK+II/pW6HKlrJ1Rw=="},
+    /* dnssec-keygen -a RSASHA512 -b 4096 -f KSK example.net; dnssec-signzone (as for 8) */
+    {10, 28473, 512,
+     "257 3 10 AwEAAZ+d3EAj8WyMTxtFiu2hgZhm+1PtY4Oh6YyY6cVdKj5c11qNw8Mn/32QJnhiZqEQ5eZvXc+jZNC"
+     "QIgN3WmiX05ZWNm2obgcG8jKl3GbUoHDwZ2ACB6Dvq1vzk1a+1PapXUzXPq9aL2mroPg9eX4mXR2jpjxxm4Iefgz"
+     "eIzMk7Y2ZUWPY4bKhiTpCVcxeCNHrDC6no3GeILMg8eo1a9xPv7YSyEINQ25qN6rIDAHuX86SgdpaOKnKopAaO86"
+     "SoTyCliYISq4ug0uNUjKG0nAsdFqlixORKkVgERwhuoYV5DV0AdmnnbwWasJ68zWyRRZzjhbOhyFwmOjweDnrpu3"
+     "R8VZOnON2b9wX+0h531asnZjnV4tBKtF6VfXvon2tEN7lIdEeAPqnLm7VYxbZPs+4neEecMxPPTPyVePTxdceuII"
+     "DewATuNHwEQdtybK2ySQTWeJSOxcJmDqa+4y8Yiw3v9aG0M5e9cPHIPfOyTNZmVU76wwhOMJwSqUf6I4DtLICxAG"
+     "Jf/nBaCAy3K5CsUAVGY4puWohvgC0XW9zH4e7QfSXUqt6NRe1KhrvRPdoGcOs7vQb0dy5JyFuz1vWmXtRUi20dnd"
+     "uW4L9EIxcrL4c200RBn9LW/fWlkq+hSvO3/qyjrjfOeL0ug5r7oYYZh0NVEvOn+9xZQ9Cg/QzAvOQN7rH",
+     "A 10 3 3600 20361201000000 20261201000000 28473 example.net. g/UScwbXrxvfXSqXwyeeR5+fe8+"
+     "jlv2jSACMMr7pdh69FU1ZpL70F+I1cu4nN8mPQmW0aXqIAz+Eqes55JVl1Cxkz7n6eY4GwDiHXLYMhZGxTurmUWe"
+     "+LBFQrl8r/klCV0BXMb8GLDg8Cxf5eCyRjFp9t9V1XFedTN4OD8TgGIlVYjDQqdLy9qfqzv2Ojz2pn6xibOO2S4U"
+     "qSCesPm7TFOGb2wvcNSodUOpHgElfoU4KHaJ6gez+K029qtBlUXdqd8i++g0DNUtv88aHyYIqcs2R9/c2o1+XHTn"
+     "GxO+UJCW+QxKnAttHBrHq06vXxvAwVBd+eXWMqnwXRoVA6bMLhW2LiR2smliebgXWmyxJ+xRdwHBXH10KIDLwQu6"
+     "4t3Dy02QV7lJTFKYecCZMLt9W5MY2erlKDoE5A6NYJ7pRz5SUyNWNcYtf9P+a4qGCy/BYtU+dCWU7RFSC+psOLGU"
+     "3W1Bwx0D2R2b5LbR5bstqei46UNyw2ZYMKgPRbnKlXuv/m8dP9Iy48CxFyZD7m4LuOi+n84ZvCCDj94hDuN6x4b/"
+     "GjKXk2zt1ZFTPy/arn3keLZ+NejaqBMGNGElNWhn96kxlhf8Nc19JYwHpWcq+ALvOonGQ3FTYCBY2aShu/HalTl7"
+     "L6+cLx6qABWWJ640uL1Kmm8IMZvs+RW5lmOndwUE="},
+    /* dnssec-keygen -a ECDSAP384SHA384 -f KSK example.net; dnssec-signzone (as for 8) */
+    {14, 53235, 96,
+     "257 3 14 7fK8gMjr2Uht/qYH8q7F9oqlntBSOGa6AlfRkHjbTLId7TugGVVZMjXDpjSEAKGZyAqDXXz7TZgGL69"
+     "JcYgG6UHiNX5OEyjaUVPzDJQtdb1FCS0BavXb5NSFUZSYR3FF",
+     "A 14 3 3600 20361201000000 20261201000000 53235 example.net. S7cyH+cVKFzMQ8NEQIUlEMLeclR"
+     "BHUuaGxVIxLfVsQw9M/Pyf1PneBelePEfOSDR/KRxV2kaXhP3FEsVPXJr3Ja5Z/wkr/obKQk4Wso8wh7L1WjvMeH"
+     "xlj12Z2gzOEoB"},
+};
+
+#define PEER_NOW 1800000000 /* 2027-01-15, between the RRSIGs' inception and expiration */
+
+static size_t text_rdata(uint16_t type, const char *text, uint8_t *out, size_t cap)
+{
+	uint8_t owner[NAME_MAXLEN];
+	size_t len = 0;
+	char err[256];
+	wname("example.net.", owner);
+	if (rrtext_rdata_from_text(owner, owner, type, text, out, cap, &len, err, sizeof(err)) < 0)
+		fail_msg("%.40s: %s", text, err);
+	return len;
+}
+
+static void test_peer_algorithms(void **state)
+{
+	(void)state;
+	const char *a[] = {"192.0.2.2", "192.0.2.1"}, *other[] = {"192.0.2.1", "192.0.2.3"};
+	for (size_t i = 0; i < sizeof(peer_keys) / sizeof(peer_keys[0]); i++) {
+		char err[256];
+		uint8_t rd[DNSSEC_DNSKEY_MAX], back[DNSSEC_DNSKEY_MAX], sig[DNSSEC_RRSIG_MAX];
+		size_t kl = text_rdata(RR_DNSKEY, peer_keys[i].dnskey, rd, sizeof(rd));
+		size_t sl = text_rdata(RR_RRSIG, peer_keys[i].rrsig, sig, sizeof(sig));
+		struct dnssec_key *k = NULL;
+		if (dnssec_key_from_dnskey(rd, kl, &k, err, sizeof(err)) != 0)
+			fail_msg("algorithm %u: %s", peer_keys[i].alg, err);
+		assert_int_equal(dnssec_key_alg(k), peer_keys[i].alg);
+		assert_int_equal(dnssec_key_tag(k), peer_keys[i].tag);
+		assert_int_equal(dnssec_keytag(rd, kl), peer_keys[i].tag);
+		assert_false(dnssec_key_private(k));
+		assert_int_equal(dnssec_key_dnskey(k, back, sizeof(back)), (int)kl);
+		assert_memory_equal(back, rd, kl);
+		struct dnssec_rrsig f;
+		assert_int_equal(dnssec_rrsig_parse(sig, sl, &f), 0);
+		assert_int_equal(f.signature_len, peer_keys[i].sig_len);
+
+		/* the peer's signature verifies, in any record order, at a time within it and with none */
+		struct set s;
+		struct dnssec_rrset *set = set_make(&s, "www.example.net.", RR_A, 300, a, 2);
+		if (verify(k, set, sig, sl, PEER_NOW, err, sizeof(err)) != 0)
+			fail_msg("algorithm %u: %s", peer_keys[i].alg, err);
+		assert_int_equal(verify(k, set, sig, sl, -1, err, sizeof(err)), 0);
+		assert_int_equal(verify(k, set, sig, sl, 1700000000, err, sizeof(err)), TERN_EBOGUS);
+
+		/* another RRset, a flipped bit anywhere in the signature or the signed fields: bogus */
+		struct set o;
+		assert_int_equal(
+		    verify(k, set_make(&o, "www.example.net.", RR_A, 3600, other, 2), sig, sl, -1, err, sizeof(err)),
+		    TERN_EBOGUS);
+		assert_non_null(strstr(err, "does not verify"));
+		size_t flips[] = {sl - 1, sl - f.signature_len, sl - f.signature_len / 2, 4 /* original TTL */};
+		for (size_t j = 0; j < sizeof(flips) / sizeof(flips[0]); j++) {
+			sig[flips[j]] ^= 0x10;
+			if (verify(k, set, sig, sl, -1, err, sizeof(err)) != TERN_EBOGUS)
+				fail_msg("algorithm %u: octet %zu flipped still verifies", peer_keys[i].alg, flips[j]);
+			sig[flips[j]] ^= 0x10;
+		}
+
+		/* a signature one octet short or long is refused for its length */
+		assert_int_equal(verify(k, set, sig, sl - 1, -1, err, sizeof(err)), TERN_EBOGUS);
+		if (!strstr(err, "octets: key"))
+			fail_msg("algorithm %u: '%s'", peer_keys[i].alg, err);
+		sig[sl] = 0;
+		assert_int_equal(verify(k, set, sig, sl + 1, -1, err, sizeof(err)), TERN_EBOGUS);
+		assert_non_null(strstr(err, "octets: key"));
+		assert_int_equal(verify(k, set, sig, sl, -1, err, sizeof(err)), 0);
+		dnssec_key_free(k);
+	}
+}
+
+/* DS digests of the peers' keys as dnssec-dsfromkey -1 and -a SHA-384 print them: SHA-1 is
+ * computed to validate (RFC 8624 3.3: MUST validate) and still never made. */
+static void test_peer_ds(void **state)
+{
+	(void)state;
+	static const struct {
+		size_t key;
+		uint8_t digest;
+		const char *ds;
+	} cases[] = {
+	    {0, 1, "36749 5 1 407AD6E94311558021EDA8707365C8DD5E18E253"},
+	    {0, 4,
+	     "36749 5 4 EF9F0030088A6112F5DC11275C469A47CA623D9286D1D9D5AB6ADC838DB318880CCB85C0D47F4F8553E6FDBA"
+	     "805B8483"},
+	    {1, 1, "40154 8 1 58133AAF2D6CEC292740D18E35A20CFADFE0E1E3"},
+	    {1, 4,
+	     "40154 8 4 FC10D8C3F01807D74C1A1B9D86DF14D53D40FBB8C2A7BA2C643290BE797282EEEBDECC979F6CA49149701D63"
+	     "6598D999"},
+	    {3, 1, "53235 14 1 B5F386F56B9A8784E215F0115352D8F53861A4EE"},
+	    {3, 4,
+	     "53235 14 4 29CF18A9CD5843BE00F5817538472534917601D132308CE388719923BC7A438BDBA9B6958AB8E841F8527B2D"
+	     "F02A499F"},
+	};
+	uint8_t owner[NAME_MAXLEN];
+	wname("example.net.", owner);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[256];
+		uint8_t rd[DNSSEC_DNSKEY_MAX], want[DNSSEC_DS_MAX], got[DNSSEC_DS_MAX];
+		size_t kl = text_rdata(RR_DNSKEY, peer_keys[cases[i].key].dnskey, rd, sizeof(rd));
+		size_t wl = text_rdata(RR_DS, cases[i].ds, want, sizeof(want));
+		int n = dnssec_ds_validate(owner, rd, kl, cases[i].digest, got, sizeof(got), err, sizeof(err));
+		assert_int_equal(n, (int)wl);
+		assert_memory_equal(got, want, wl);
+		if (cases[i].digest == 1) {
+			assert_int_equal(dnssec_ds(owner, rd, kl, 1, got, sizeof(got), err, sizeof(err)), TERN_EINVAL);
+			assert_non_null(strstr(err, "SHA-1"));
+		} else {
+			assert_int_equal(dnssec_ds(owner, rd, kl, cases[i].digest, got, sizeof(got), err, sizeof(err)),
+			                 n);
+		}
+	}
+	uint8_t rd[DNSSEC_DNSKEY_MAX], ds[DNSSEC_DS_MAX];
+	char err[256];
+	size_t kl = text_rdata(RR_DNSKEY, peer_keys[1].dnskey, rd, sizeof(rd));
+	assert_int_equal(dnssec_ds_validate(owner, rd, kl, 3, ds, sizeof(ds), err, sizeof(err)), TERN_EINVAL);
+	assert_int_equal(dnssec_ds_validate(owner, rd, kl, 5, ds, sizeof(ds), err, sizeof(err)), TERN_EINVAL);
+}
+
+/* DNSKEY RDATA that dnssec_key_from_dnskey() refuses with rc and an error saying says. */
+static void key_refused(const uint8_t *rd, size_t len, int rc, const char *says)
+{
+	char err[256] = "";
+	struct dnssec_key *k = (struct dnssec_key *)1;
+	assert_int_equal(dnssec_key_from_dnskey(rd, len, &k, err, sizeof(err)), rc);
+	assert_null(k);
+	if (!strstr(err, says))
+		fail_msg("'%s' lacks '%s'", err, says);
+}
+
+/* RFC 3110 2's key field: both exponent length forms, and every way it can be wrong. */
+static void test_rsa_key_field(void **state)
+{
+	(void)state;
+	char err[256];
+	struct dnssec_key *k = NULL;
+	uint8_t rd[DNSSEC_DNSKEY_MAX + 8], alt[DNSSEC_DNSKEY_MAX + 8];
+	size_t kl = text_rdata(RR_DNSKEY, peer_keys[1].dnskey, rd, sizeof(rd));
+	assert_int_equal(rd[4], 3); /* BIND writes the one-octet form: 3, then 65537 */
+	size_t mod = kl - 8;
+	assert_int_equal(mod, 256);
+
+	/* the same key with the exponent's length as 0 then two octets */
+	memcpy(alt, rd, 4);
+	alt[4] = 0;
+	alt[5] = 0;
+	alt[6] = 3;
+	memcpy(alt + 7, rd + 5, kl - 5);
+	assert_int_equal(dnssec_key_from_dnskey(alt, kl + 2, &k, err, sizeof(err)), 0);
+	uint8_t back[DNSSEC_DNSKEY_MAX];
+	assert_int_equal(dnssec_key_dnskey(k, back, sizeof(back)), (int)kl + 2);
+	assert_memory_equal(back, alt, kl + 2);
+	assert_int_equal(dnssec_key_tag(k), dnssec_keytag(alt, kl + 2));
+	dnssec_key_free(k);
+
+	/* a 512-bit key ldns-keygen -a RSASHA256 -b 512 made is refused by its size */
+	uint8_t small[DNSSEC_DNSKEY_MAX];
+	size_t sk =
+	    text_rdata(RR_DNSKEY,
+	               "256 3 8 AwEAAb3pJExgsXWqEZsnseFUxzySdHK9XpA3x5Xy8EwDBd/C19E5NrtiPgQlzq1V4wmlRoS8vvYRne343B4z"
+	               "kt0mfFc=",
+	               small, sizeof(small));
+	k = (struct dnssec_key *)1;
+	assert_int_equal(dnssec_key_from_dnskey(small, sk, &k, err, sizeof(err)), TERN_EINVAL);
+	assert_null(k);
+	assert_non_null(strstr(err, "RSA modulus of 512 bits (must be 1024 to 4096)"));
+
+	/* exponent length 0, in either form */
+	memcpy(alt, rd, kl);
+	alt[4] = 0;
+	alt[5] = 0;
+	alt[6] = 0;
+	key_refused(alt, kl, TERN_EMALF, "RSA exponent length 0");
+	assert_int_equal(dnssec_key_from_dnskey(alt, 5, &k, err, sizeof(err)), TERN_EMALF);
+	assert_non_null(strstr(err, "ends in the exponent length"));
+	/* an exponent that runs to the end or past it: no modulus */
+	memcpy(alt, rd, kl);
+	alt[4] = 255;
+	key_refused(alt, 4 + 1 + 255, TERN_EMALF, "RSA exponent of 255 octets leaves no modulus");
+	alt[4] = 255;
+	assert_int_equal(dnssec_key_from_dnskey(alt, 40, &k, err, sizeof(err)), TERN_EMALF);
+	/* leading zero octets (RFC 3110 2 prohibits them) */
+	memcpy(alt, rd, 5);
+	alt[4] = 4;
+	alt[5] = 0;
+	memcpy(alt + 6, rd + 5, kl - 5);
+	key_refused(alt, kl + 1, TERN_EMALF, "RSA exponent has a leading zero octet");
+	memcpy(alt, rd, 8);
+	alt[8] = 0;
+	memcpy(alt + 9, rd + 8, mod);
+	assert_int_equal(dnssec_key_from_dnskey(alt, kl + 1, &k, err, sizeof(err)), TERN_EMALF);
+	assert_non_null(strstr(err, "RSA modulus has a leading zero octet"));
+	/* a modulus of 4097 bits, and one of 4096 (a synthetic odd number; it parses) */
+	memcpy(alt, rd, 8);
+	alt[8] = 1;
+	memset(alt + 9, 0xA5, 512);
+	assert_int_equal(dnssec_key_from_dnskey(alt, 8 + 513, &k, err, sizeof(err)), TERN_EINVAL);
+	assert_non_null(strstr(err, "RSA modulus of 4097 bits"));
+	memcpy(alt + 1, rd, 8);
+	assert_int_equal(dnssec_key_from_dnskey(alt + 1, 8 + 512, &k, err, sizeof(err)), 0);
+	assert_int_equal(dnssec_key_dnskey(k, back, sizeof(back)), 8 + 512);
+	dnssec_key_free(k);
+	/* an exponent not below the modulus, and a long one with a modulus over 3072 bits */
+	memcpy(alt, rd, 4);
+	alt[4] = (uint8_t)(mod - 128);
+	memset(alt + 5, 0xFF, mod - 128);
+	memset(alt + 5 + mod - 128, 0x80, mod - 128);
+	assert_int_equal(dnssec_key_from_dnskey(alt, 5 + 2 * (mod - 128), &k, err, sizeof(err)), TERN_EINVAL);
+	assert_non_null(strstr(err, "not below the modulus"));
+	memcpy(alt, rd, 4);
+	alt[4] = 9;
+	memset(alt + 5, 0x01, 9);
+	memset(alt + 14, 0xA5, 400);
+	assert_int_equal(dnssec_key_from_dnskey(alt, 14 + 400, &k, err, sizeof(err)), TERN_EINVAL);
+	assert_non_null(strstr(err, "with a modulus over 3072 bits"));
+
+	/* P-384: the exact size, and a point on the curve */
+	kl = text_rdata(RR_DNSKEY, peer_keys[3].dnskey, rd, sizeof(rd));
+	assert_int_equal(kl, 4 + 96);
+	assert_int_equal(dnssec_key_from_dnskey(rd, kl - 1, &k, err, sizeof(err)), TERN_EMALF);
+	assert_non_null(strstr(err, "public key of 95 octets (must be 96)"));
+	rd[kl - 1] ^= 1;
+	assert_int_equal(dnssec_key_from_dnskey(rd, kl, &k, err, sizeof(err)), TERN_EINVAL);
+	assert_non_null(strstr(err, "not a valid ECDSAP384SHA384 key"));
 }
 
 /* ---- hostile input ---- */
@@ -948,7 +1251,8 @@ int main(void)
 	    cmocka_unit_test(test_wildcard),       cmocka_unit_test(test_largest_rrset),
 	    cmocka_unit_test(test_pem_round_trip), cmocka_unit_test(test_refused_algorithms),
 	    cmocka_unit_test(test_bad_dnskey),     cmocka_unit_test(test_bad_pem),
-	    cmocka_unit_test(test_bad_rrset),
+	    cmocka_unit_test(test_bad_rrset),      cmocka_unit_test(test_peer_algorithms),
+	    cmocka_unit_test(test_peer_ds),        cmocka_unit_test(test_rsa_key_field),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,13 +13,7 @@ extern const char api_check_page_css[];
 
 #define CHECK_PAGE_HEADERS                                                                                             \
 	"Content-Security-Policy: default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; "     \
-	"form-action 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'\r\n"                          \
-	"X-Content-Type-Options: nosniff\r\n"                                                                          \
-	"X-Frame-Options: DENY\r\n"                                                                                    \
-	"Referrer-Policy: no-referrer\r\n"                                                                             \
-	"Cross-Origin-Opener-Policy: same-origin\r\n"                                                                  \
-	"Cross-Origin-Resource-Policy: same-origin\r\n"                                                                \
-	"Cache-Control: no-store\r\n"
+	"form-action 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'\r\n" API_PAGE_HEADERS_REST
 
 const char api_check_page_headers[] = CHECK_PAGE_HEADERS;
 

@@ -20,13 +20,8 @@ extern const char api_console_css[];
  * keeps ; , ' " out of it, and its length under what the header buffer holds). */
 #define CONSOLE_HEADERS                                                                                                \
 	"Content-Security-Policy: default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; "     \
-	"form-action 'self'; connect-src 'self'%s%.*s; base-uri 'none'; frame-ancestors 'none'\r\n"                    \
-	"X-Content-Type-Options: nosniff\r\n"                                                                          \
-	"X-Frame-Options: DENY\r\n"                                                                                    \
-	"Referrer-Policy: no-referrer\r\n"                                                                             \
-	"Cross-Origin-Opener-Policy: same-origin\r\n"                                                                  \
-	"Cross-Origin-Resource-Policy: same-origin\r\n"                                                                \
-	"Cache-Control: no-store\r\n"
+	"form-action 'self'; connect-src 'self'%s%.*s; base-uri 'none'; frame-ancestors "                              \
+	"'none'\r\n" API_PAGE_HEADERS_REST
 
 int api_console_setup(struct api *a, const struct config *conf)
 {

@@ -440,13 +440,7 @@ static void url_escape(struct text *t, const char *s)
 
 #define DC_PAGE_HEADERS                                                                                                \
 	"Content-Security-Policy: default-src 'none'; style-src 'self'; script-src 'self'; form-action 'self'; "       \
-	"connect-src 'self'; base-uri 'none'; frame-ancestors 'none'\r\n"                                              \
-	"X-Content-Type-Options: nosniff\r\n"                                                                          \
-	"X-Frame-Options: DENY\r\n"                                                                                    \
-	"Referrer-Policy: no-referrer\r\n"                                                                             \
-	"Cross-Origin-Opener-Policy: same-origin\r\n"                                                                  \
-	"Cross-Origin-Resource-Policy: same-origin\r\n"                                                                \
-	"Cache-Control: no-store\r\n"
+	"connect-src 'self'; base-uri 'none'; frame-ancestors 'none'\r\n" API_PAGE_HEADERS_REST
 static const char dc_page_headers[] = DC_PAGE_HEADERS;
 
 static void html_head(struct text *t, const char *title)

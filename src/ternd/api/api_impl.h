@@ -243,6 +243,16 @@ void api_check(void *ctx, const struct http_request *req, struct http_response *
 void api_check_page(void *ctx, const struct http_request *req, struct http_response *res);
 void api_check_page_script(void *ctx, const struct http_request *req, struct http_response *res);
 void api_check_page_style(void *ctx, const struct http_request *req, struct http_response *res);
+/* What every page ternd serves (the check page, the console, Domain Connect's consent) says after
+ * its Content-Security-Policy line: no sniffing, no framing, no referrer, its own origin only,
+ * not cached. */
+#define API_PAGE_HEADERS_REST                                                                                          \
+	"X-Content-Type-Options: nosniff\r\n"                                                                          \
+	"X-Frame-Options: DENY\r\n"                                                                                    \
+	"Referrer-Policy: no-referrer\r\n"                                                                             \
+	"Cross-Origin-Opener-Policy: same-origin\r\n"                                                                  \
+	"Cross-Origin-Resource-Policy: same-origin\r\n"                                                                \
+	"Cache-Control: no-store\r\n"
 extern const char api_check_page_headers[];
 /* The web console (api_console_web.c): its page at /console/ (and /console, and /console/callback
  * where the identity provider sends the browser back), script and style, served with the check

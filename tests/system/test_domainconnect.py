@@ -442,6 +442,12 @@ def browse(url, token, landing, profile, shots):
         drv.save_screenshot(os.path.join(shots, "landed.png"))
         return dict(asked=asked, added=added, removed=removed, landed=landed, perf=drv.get_log("performance"),
                     console=drv.get_log("browser"), cookies=drv.get_cookies())
+    except Exception as e:  # noqa: BLE001 (re-raised with where the browser was: a failure once seen under load)
+        try:
+            where = "at %s: %s" % (drv.current_url, drv.page_source[:800])
+        except Exception as e2:  # noqa: BLE001
+            where = "(the page could not be read: %s)" % e2
+        raise AssertionError("%s: %s\n%s" % (type(e).__name__, e, where)) from e
     finally:
         drv.quit()
 

@@ -1,5 +1,6 @@
 """Helpers shared by the system tests: free ports, starting ternd (and peers) on loopback."""
 import os
+import random
 import socket
 import subprocess
 import tempfile
@@ -22,24 +23,40 @@ def zone_text(name, serial=1):
 _GIVEN = set()  # ports free_port() handed out: the kernel may offer a released one again at once
 
 
+# Ports are picked below the kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768-60999 by
+# default), where bind(0) would pick them: a port picked there and released until the server binds
+# it could be taken meanwhile by any outgoing connection on the machine (a CI run once lost a PoP's
+# port so). Each pytest-xdist worker takes a band of its own, so two workers never pick the same.
+_PORT_LOW, _PORT_HIGH, _BAND = 10000, 32000, 5000
+
+
+def _port_band():
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    n = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    bands = (_PORT_HIGH - _PORT_LOW) // _BAND
+    low = _PORT_LOW + (n % bands) * _BAND
+    return low, low + _BAND
+
+
 def free_port():
-    """A port free for both UDP and TCP on every IPv4 address right now, and never one this process was
-    given before (two calls in a row, say for a server's DNS and API ports, could otherwise get
-    the same port while neither is bound yet)."""
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            t.bind(("0.0.0.0", 0))  # free on every address: some tests listen on the wildcard
-            port = t.getsockname()[1]
-            if port in _GIVEN:
-                continue
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                try:
-                    u.bind(("0.0.0.0", port))
-                except OSError:
-                    continue
-            _GIVEN.add(port)
-            return port
-    raise RuntimeError("no free port")
+    """A port free for both UDP and TCP on every IPv4 address right now, outside the ephemeral range
+    and in this worker's band, and never one this process was given before (two calls in a row, say
+    for a server's DNS and API ports, could otherwise get the same port while neither is bound yet)."""
+    low, high = _port_band()
+    for _ in range(1000):
+        port = random.randrange(low, high)
+        if port in _GIVEN:
+            continue
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t, \
+                    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                t.bind(("0.0.0.0", port))  # free on every address: some tests listen on the wildcard
+                u.bind(("0.0.0.0", port))
+        except OSError:
+            continue
+        _GIVEN.add(port)
+        return port
+    raise RuntimeError("no free port in %d-%d" % (low, high))
 
 
 def terminate(proc, timeout=30.0):

@@ -26,9 +26,7 @@
 /* The checks b holds at now: refilled at check_rate a minute, at most check_rate. */
 static double check_tokens(const struct api_bucket *b, double rate, const struct timespec *now)
 {
-	double elapsed = (double)(now->tv_sec - b->last.tv_sec) + (double)(now->tv_nsec - b->last.tv_nsec) / 1e9;
-	double tokens = b->tokens + elapsed * rate / 60.0;
-	return tokens > rate ? rate : tokens;
+	return api_bucket_tokens(b, now, rate / 60.0, rate);
 }
 
 /* One check of the tenant's allowance taken: true, or false with a 429 and Retry-After written. */
@@ -66,12 +64,8 @@ bool api_check_rate_ok(struct api *a, const char *tenant, struct http_response *
 		b->tokens = rate;
 		b->last = now;
 	}
-	b->tokens = check_tokens(b, rate, &now);
-	b->last = now;
-	bool ok = b->tokens >= 1;
-	double tokens = b->tokens;
-	if (ok)
-		b->tokens -= 1;
+	double tokens;
+	bool ok = api_bucket_take(b, &now, rate / 60.0, rate, &tokens);
 	pthread_mutex_unlock(&a->rate_lock);
 	if (!ok) {
 		snprintf(res->retry_after, sizeof(res->retry_after), "%u", (unsigned)((1 - tokens) * 60.0 / rate) + 1);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "lib/dconn.h"
 #include "lib/error.h"
@@ -134,8 +135,8 @@ struct dc_cached {
  * kept for their TTL so a key asked again costs nothing. */
 struct api_dconn_keys {
 	pthread_mutex_t lock;
-	double tokens;
-	int64_t last_ms;
+	struct api_bucket budget; /* tenant "": every client's */
+	bool started; /* budget filled (at the first request: the rate is the configuration's then) */
 	struct dc_cached *v; /* DC_CACHE_KEYS */
 	_Atomic uint64_t lookups, hits, limited;
 };
@@ -148,7 +149,6 @@ int api_dconn_keys_new(struct api_dconn_keys **out)
 		return TERN_ENOMEM;
 	}
 	pthread_mutex_init(&k->lock, NULL);
-	k->tokens = -1; /* full at the first request */
 	*out = k;
 	return 0;
 }
@@ -187,18 +187,16 @@ void api_dconn_metrics(const struct api_dconn_keys *k, struct text *m)
 /* One of the budget's tokens taken: true, or false (counted). */
 static bool dc_budget_take(struct api_dconn_keys *k, uint32_t rate)
 {
-	int64_t now = exchange_now_ms();
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double held;
 	pthread_mutex_lock(&k->lock);
-	if (k->tokens < 0)
-		k->tokens = rate;
-	else
-		k->tokens += (double)(now - k->last_ms) * rate / 1000.0;
-	if (k->tokens > rate)
-		k->tokens = rate;
-	k->last_ms = now;
-	bool ok = k->tokens >= 1;
-	if (ok)
-		k->tokens -= 1;
+	if (!k->started) {
+		k->budget.tokens = rate;
+		k->budget.last = now;
+		k->started = true;
+	}
+	bool ok = api_bucket_take(&k->budget, &now, rate, rate, &held);
 	pthread_mutex_unlock(&k->lock);
 	if (!ok)
 		atomic_fetch_add(&k->limited, 1);

@@ -40,6 +40,28 @@ struct api_bucket {
 	struct timespec last;
 };
 
+/* The tokens b holds at now (CLOCK_MONOTONIC): refilled at per_second since b->last, at most burst. */
+static inline double api_bucket_tokens(const struct api_bucket *b, const struct timespec *now, double per_second,
+                                       double burst)
+{
+	double elapsed = (double)(now->tv_sec - b->last.tv_sec) + (double)(now->tv_nsec - b->last.tv_nsec) / 1e9;
+	double tokens = b->tokens + elapsed * per_second;
+	return tokens > burst ? burst : tokens;
+}
+
+/* Refills b to now and takes one token: true, or false with what it held (under 1) in *held. */
+static inline bool api_bucket_take(struct api_bucket *b, const struct timespec *now, double per_second, double burst,
+                                   double *held)
+{
+	b->tokens = api_bucket_tokens(b, now, per_second, burst);
+	b->last = *now;
+	*held = b->tokens;
+	if (b->tokens < 1)
+		return false;
+	b->tokens -= 1;
+	return true;
+}
+
 /* A token verified before: the signature check is the costliest part of a request. Keyed by
  * the token's SHA-256, so comparisons leak nothing about cached tokens. */
 #define API_TOKEN_CACHE 64

@@ -15,9 +15,7 @@
 /* The tokens b holds at now (refilled at the rate, at most the burst). */
 static double rate_tokens(const struct api *a, const struct api_bucket *b, const struct timespec *now)
 {
-	double elapsed = (double)(now->tv_sec - b->last.tv_sec) + (double)(now->tv_nsec - b->last.tv_nsec) / 1e9;
-	double tokens = b->tokens + elapsed * api_config(a)->api.rate;
-	return tokens > api_config(a)->api.burst ? api_config(a)->api.burst : tokens;
+	return api_bucket_tokens(b, now, api_config(a)->api.rate, api_config(a)->api.burst);
 }
 
 /* A bucket for a tenant not in the table. The table is bounded (API_RATE_BUCKETS): when full,
@@ -69,17 +67,12 @@ static bool rate_take(struct api *a, const char *tenant, unsigned *wait)
 		pthread_mutex_unlock(&a->rate_lock);
 		return true; /* no memory for a bucket: do not punish the client */
 	}
-	b->tokens = rate_tokens(a, b, &now);
-	b->last = now;
-	if (b->tokens >= 1) {
-		b->tokens -= 1;
-		pthread_mutex_unlock(&a->rate_lock);
-		return true;
-	}
-	double tokens = b->tokens;
+	double tokens;
+	bool ok = api_bucket_take(b, &now, api_config(a)->api.rate, api_config(a)->api.burst, &tokens);
 	pthread_mutex_unlock(&a->rate_lock);
-	*wait = (unsigned)((1 - tokens) / api_config(a)->api.rate) + 1;
-	return false;
+	if (!ok)
+		*wait = (unsigned)((1 - tokens) / api_config(a)->api.rate) + 1;
+	return ok;
 }
 
 bool api_rate_take(struct api *a, const char *tenant, unsigned *rate, unsigned *wait)

@@ -61,7 +61,7 @@ int pg_dnssec_get(struct store_txn *bt, const uint8_t *apex, struct store_dnssec
 {
 	struct pg_txn *t = (struct pg_txn *)bt;
 	uint8_t lapex[NAME_MAXLEN];
-	char zn[PG_NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct pconn *c = NULL;
 	struct pq q = {0};
 	int64_t zid;
@@ -187,7 +187,7 @@ int pg_dnssec_delete(struct store_txn *bt, const uint8_t *apex, char *err, size_
 {
 	struct pg_txn *t = (struct pg_txn *)bt;
 	uint8_t lapex[NAME_MAXLEN];
-	char zn[PG_NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct pconn *c = NULL;
 	struct pq q = {0};
 	int64_t zid;
@@ -281,7 +281,7 @@ int pg_key_update(struct store_txn *bt, const uint8_t *apex, const struct store_
 {
 	struct pg_txn *t = (struct pg_txn *)bt;
 	uint8_t lapex[NAME_MAXLEN];
-	char zn[PG_NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct pconn *c = NULL;
 	struct pq q = {0};
 	int64_t zid;

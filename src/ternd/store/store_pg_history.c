@@ -109,7 +109,7 @@ static int journal_start(struct pg_txn *t, struct pconn *c, int64_t zid, uint32_
 static int journal_chain(struct pg_txn *t, struct pconn *c, int64_t zid, const uint8_t *lapex, int64_t start,
                          uint32_t zone_serial, int64_t *last, char *err, size_t errlen)
 {
-	char zn[PG_NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct pq q = {0};
 	uint32_t prev_to = 0;
 	pq_int(&q, 1, zid);
@@ -151,7 +151,7 @@ int pg_journal_read_from(struct store_txn *bt, const uint8_t *apex, uint32_t ser
 {
 	struct pg_txn *t = (struct pg_txn *)bt;
 	uint8_t lapex[NAME_MAXLEN];
-	char zn[PG_NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct pconn *c = NULL;
 	struct pq q = {0};
 	int64_t zid, start = 0, last = 0;
@@ -252,7 +252,7 @@ int pg_journal_trim_serial(struct store_txn *bt, const uint8_t *apex, uint32_t s
 {
 	struct pg_txn *t = (struct pg_txn *)bt;
 	uint8_t lapex[NAME_MAXLEN];
-	char zn[PG_NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct pconn *c = NULL;
 	struct pq q = {0};
 	int64_t zid, bound = 0;

@@ -11,8 +11,6 @@
 #include "ternd/store/store.h"
 
 #define PG_POOL_IDLE_MAX 8
-#define PG_SORT_KEY_MAX STORE_SORT_KEY_MAX
-#define PG_NAME_TEXT_MAX STORE_NAME_TEXT_MAX
 #define PG_PARAMS_MAX 32
 /* the advisory locks: migrations (at start), and every write transaction (one writer at a time
  * across every ternd on the database, as SQLite's BEGIN IMMEDIATE) */

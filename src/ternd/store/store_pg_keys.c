@@ -122,7 +122,7 @@ int pg_tsig_key_delete(struct store_txn *bt, const char *tenant, const uint8_t *
 	struct pconn *c = NULL;
 	struct pq q = {0};
 	uint8_t name[NAME_MAXLEN];
-	char text[PG_NAME_TEXT_MAX];
+	char text[STORE_NAME_TEXT_MAX];
 	int n, rc = store_take_text(tenant, STORE_TENANT_MAX, "tenant", err, errlen);
 	if (rc < 0)
 		return rc;

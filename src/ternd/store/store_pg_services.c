@@ -611,7 +611,7 @@ static int keyed(struct store_txn *bt, const char *sql, const struct store_alias
 	struct pconn *c = NULL;
 	struct pq q = {0};
 	uint8_t name[NAME_MAXLEN];
-	char text[PG_NAME_TEXT_MAX];
+	char text[STORE_NAME_TEXT_MAX];
 	int n, rc = take_id(service, err, errlen);
 	if (rc < 0 || (a && (rc = take_state(a->state, err, errlen)) < 0))
 		return rc;

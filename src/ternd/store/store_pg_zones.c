@@ -21,7 +21,7 @@ int pg_zone_id(struct pg_txn *t, struct pconn *c, const uint8_t *lapex, int64_t 
                size_t errlen)
 {
 	struct pq q = {0};
-	char zn[PG_NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	pq_blob(&q, 1, lapex, name_len(lapex));
 	int rc = pq_run(&q, t, c, "SELECT id, serial FROM zones WHERE apex = $1", err, errlen);
 	if (rc == 1) {
@@ -39,7 +39,7 @@ int pg_zone_id(struct pg_txn *t, struct pconn *c, const uint8_t *lapex, int64_t 
 int pg_zone_call(struct pg_txn *t, bool write, const uint8_t *apex, const uint8_t *owner, uint8_t lapex[NAME_MAXLEN],
                  uint8_t lowner[NAME_MAXLEN], struct pconn **c, int64_t *zid, char *err, size_t errlen)
 {
-	char zn[PG_NAME_TEXT_MAX], on[PG_NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX], on[STORE_NAME_TEXT_MAX];
 	int rc = store_take_name(apex, lapex, "zone", err, errlen);
 	if (rc < 0)
 		return rc;
@@ -92,8 +92,8 @@ static int past_serial(struct pg_txn *t, struct pconn *c, const uint8_t *lapex, 
 int pg_zone_create(struct store_txn *bt, struct store_zone *z, char *err, size_t errlen)
 {
 	struct pg_txn *t = (struct pg_txn *)bt;
-	uint8_t lapex[NAME_MAXLEN], key[PG_SORT_KEY_MAX];
-	char zn[PG_NAME_TEXT_MAX];
+	uint8_t lapex[NAME_MAXLEN], key[STORE_SORT_KEY_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct pconn *c = NULL;
 	struct pq q = {0};
 	int n = store_take_name(z->apex, lapex, "zone", err, errlen), rc;
@@ -150,7 +150,7 @@ int pg_zone_get(struct store_txn *bt, const uint8_t *apex, struct store_zone *ou
 {
 	struct pg_txn *t = (struct pg_txn *)bt;
 	uint8_t lapex[NAME_MAXLEN];
-	char zn[PG_NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct pconn *c = NULL;
 	struct pq q = {0};
 	int n = store_take_name(apex, lapex, "zone", err, errlen), rc;
@@ -187,7 +187,7 @@ int pg_zone_list(struct store_txn *bt, const char *tenant, const uint8_t *after,
                  void *arg, struct store_page *page, char *err, size_t errlen)
 {
 	struct pg_txn *t = (struct pg_txn *)bt;
-	uint8_t key[PG_SORT_KEY_MAX + 1];
+	uint8_t key[STORE_SORT_KEY_MAX + 1];
 	struct pconn *c = NULL;
 	struct pq q = {0};
 	size_t klen = 0;
@@ -251,7 +251,7 @@ static int zone_row_write(struct pg_txn *t, struct pq *q, const char *sql, const
                           size_t errlen)
 {
 	uint8_t lapex[NAME_MAXLEN];
-	char zn[PG_NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct pconn *c = NULL;
 	int n = store_take_name(apex, lapex, "zone", err, errlen), rc;
 	if (n < 0)
@@ -287,7 +287,7 @@ int pg_zone_past_serial(struct store_txn *bt, const uint8_t *apex, uint32_t *ser
 {
 	struct pg_txn *t = (struct pg_txn *)bt;
 	uint8_t lapex[NAME_MAXLEN];
-	char zn[PG_NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct pconn *c = NULL;
 	int rc = store_take_name(apex, lapex, "zone", err, errlen);
 	if (rc < 0)
@@ -381,7 +381,7 @@ int pg_rrset_put(struct store_txn *bt, const uint8_t *apex, const uint8_t *owner
                  const uint32_t *ttls, const uint8_t *rdata, uint32_t rdata_size, char *err, size_t errlen)
 {
 	struct pg_txn *t = (struct pg_txn *)bt;
-	uint8_t lapex[NAME_MAXLEN], lowner[NAME_MAXLEN], key[PG_SORT_KEY_MAX];
+	uint8_t lapex[NAME_MAXLEN], lowner[NAME_MAXLEN], key[STORE_SORT_KEY_MAX];
 	struct pconn *c = NULL;
 	struct pq q = {0};
 	int64_t zid;
@@ -422,10 +422,10 @@ int pg_rrset_put(struct store_txn *bt, const uint8_t *apex, const uint8_t *owner
 	return rc;
 }
 
-static const char *rrset_text(uint16_t type, const uint8_t *lowner, char buf[PG_NAME_TEXT_MAX + 32])
+static const char *rrset_text(uint16_t type, const uint8_t *lowner, char buf[STORE_NAME_TEXT_MAX + 32])
 {
-	char tn[16], on[PG_NAME_TEXT_MAX];
-	snprintf(buf, PG_NAME_TEXT_MAX + 32, "%s RRset at %s", rr_type_name(type, tn), store_name_text(lowner, on));
+	char tn[16], on[STORE_NAME_TEXT_MAX];
+	snprintf(buf, STORE_NAME_TEXT_MAX + 32, "%s RRset at %s", rr_type_name(type, tn), store_name_text(lowner, on));
 	return buf;
 }
 
@@ -433,7 +433,7 @@ static const char *rrset_text(uint16_t type, const uint8_t *lowner, char buf[PG_
 static int rrset_key_run(struct pq *q, struct pg_txn *t, bool write, const char *sql, const uint8_t *apex,
                          const uint8_t *owner, uint16_t type, uint8_t lowner[NAME_MAXLEN], char *err, size_t errlen)
 {
-	uint8_t lapex[NAME_MAXLEN], key[PG_SORT_KEY_MAX];
+	uint8_t lapex[NAME_MAXLEN], key[STORE_SORT_KEY_MAX];
 	struct pconn *c = NULL;
 	int64_t zid;
 	int rc = pg_zone_call(t, write, apex, owner, lapex, lowner, &c, &zid, err, errlen);
@@ -452,7 +452,7 @@ int pg_rrset_get(struct store_txn *bt, const uint8_t *apex, const uint8_t *owner
 {
 	struct pg_txn *t = (struct pg_txn *)bt;
 	uint8_t lowner[NAME_MAXLEN];
-	char rn[PG_NAME_TEXT_MAX + 32];
+	char rn[STORE_NAME_TEXT_MAX + 32];
 	struct pq q = {0};
 	int rc = rrset_key_run(&q, t, false,
 	                       "SELECT ttl, count, rdata, ttls FROM rrsets WHERE zone_id = $1 AND sort_key = $2"
@@ -495,7 +495,7 @@ int pg_rrset_delete(struct store_txn *bt, const uint8_t *apex, const uint8_t *ow
 {
 	struct pg_txn *t = (struct pg_txn *)bt;
 	uint8_t lowner[NAME_MAXLEN];
-	char rn[PG_NAME_TEXT_MAX + 32];
+	char rn[STORE_NAME_TEXT_MAX + 32];
 	struct pq q = {0};
 	int rc = rrset_key_run(&q, t, true, "DELETE FROM rrsets WHERE zone_id = $1 AND sort_key = $2 AND type = $3",
 	                       apex, owner, type, lowner, err, errlen);
@@ -584,7 +584,7 @@ int pg_zone_load(struct store_txn *bt, const uint8_t *after, unsigned limit, sto
                  store_rrset_fn rrset_fn, void *arg, struct store_page *page, char *err, size_t errlen)
 {
 	struct pg_txn *t = (struct pg_txn *)bt;
-	uint8_t key[PG_SORT_KEY_MAX + 1];
+	uint8_t key[STORE_SORT_KEY_MAX + 1];
 	struct pconn *c = NULL;
 	struct pq q = {0};
 	size_t klen = 0;

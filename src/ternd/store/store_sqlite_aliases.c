@@ -107,7 +107,7 @@ static int keyed(struct store_txn *bt, enum stmt id, const struct store_alias *a
 	struct conn *c = NULL;
 	struct q q = {0};
 	uint8_t name[NAME_MAXLEN];
-	char text[NAME_TEXT_MAX];
+	char text[STORE_NAME_TEXT_MAX];
 	int n, rc = take_service(service, err, errlen);
 	if (rc < 0 || (a && (rc = take_state(a->state, err, errlen)) < 0))
 		return rc;

@@ -59,7 +59,7 @@ int sq_dnssec_get(struct store_txn *bt, const uint8_t *apex, struct store_dnssec
 {
 	struct sq_txn *t = (struct sq_txn *)bt;
 	uint8_t lapex[NAME_MAXLEN];
-	char zn[NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct conn *c = NULL;
 	struct q q = {0};
 	int64_t zid;
@@ -179,7 +179,7 @@ int sq_dnssec_delete(struct store_txn *bt, const uint8_t *apex, char *err, size_
 {
 	struct sq_txn *t = (struct sq_txn *)bt;
 	uint8_t lapex[NAME_MAXLEN];
-	char zn[NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct conn *c = NULL;
 	struct q q = {0};
 	int64_t zid;
@@ -279,7 +279,7 @@ int sq_key_update(struct store_txn *bt, const uint8_t *apex, const struct store_
 {
 	struct sq_txn *t = (struct sq_txn *)bt;
 	uint8_t lapex[NAME_MAXLEN];
-	char zn[NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct conn *c = NULL;
 	struct q q = {0};
 	int64_t zid;

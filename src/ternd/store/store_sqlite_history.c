@@ -106,7 +106,7 @@ static int journal_start(struct sq_txn *t, struct conn *c, int64_t zid, uint32_t
 static int journal_chain(struct sq_txn *t, struct conn *c, int64_t zid, const uint8_t *lapex, int64_t start,
                          uint32_t zone_serial, int64_t *last, char *err, size_t errlen)
 {
-	char zn[NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct q q;
 	uint32_t prev_to = 0;
 	bool first = true;
@@ -149,7 +149,7 @@ int sq_journal_read_from(struct store_txn *bt, const uint8_t *apex, uint32_t ser
 {
 	struct sq_txn *t = (struct sq_txn *)bt;
 	uint8_t lapex[NAME_MAXLEN];
-	char zn[NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct conn *c = NULL;
 	struct q q = {0};
 	int64_t zid, start = 0, last = 0;
@@ -227,7 +227,7 @@ int sq_journal_trim_serial(struct store_txn *bt, const uint8_t *apex, uint32_t s
 {
 	struct sq_txn *t = (struct sq_txn *)bt;
 	uint8_t lapex[NAME_MAXLEN];
-	char zn[NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct conn *c = NULL;
 	struct q q = {0};
 	int64_t zid, bound = 0;

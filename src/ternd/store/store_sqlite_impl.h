@@ -11,8 +11,6 @@
 
 #define BUSY_TIMEOUT_MS 5000
 #define POOL_IDLE_MAX 8
-#define SORT_KEY_MAX STORE_SORT_KEY_MAX
-#define NAME_TEXT_MAX STORE_NAME_TEXT_MAX
 
 /* Every statement the operations run (their SQL in store_sqlite_stmt.c). */
 enum stmt {

@@ -111,7 +111,7 @@ int sq_tsig_key_delete(struct store_txn *bt, const char *tenant, const uint8_t *
 	struct conn *c = NULL;
 	struct q q = {0};
 	uint8_t name[NAME_MAXLEN];
-	char text[NAME_TEXT_MAX];
+	char text[STORE_NAME_TEXT_MAX];
 	int n, rc = store_take_text(tenant, STORE_TENANT_MAX, "tenant", err, errlen);
 	if (rc < 0)
 		return rc;

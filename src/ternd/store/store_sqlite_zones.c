@@ -30,7 +30,7 @@ int sq_zone_id(struct sq_txn *t, struct conn *c, const uint8_t *lapex, int64_t *
 			*serial = (uint32_t)sqlite3_column_int64(q.s, 1);
 		rc = 0;
 	} else if (rc >= 0) {
-		char zn[NAME_TEXT_MAX];
+		char zn[STORE_NAME_TEXT_MAX];
 		rc = set_err(err, errlen, TERN_ENOTFOUND, "no zone %s", store_name_text(lapex, zn));
 	}
 	sq_q_close(&q);
@@ -42,7 +42,7 @@ int sq_zone_id(struct sq_txn *t, struct conn *c, const uint8_t *lapex, int64_t *
 int sq_zone_call(struct sq_txn *t, bool write, const uint8_t *apex, const uint8_t *owner, uint8_t lapex[NAME_MAXLEN],
                  uint8_t lowner[NAME_MAXLEN], struct conn **c, int64_t *zid, char *err, size_t errlen)
 {
-	char zn[NAME_TEXT_MAX], on[NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX], on[STORE_NAME_TEXT_MAX];
 	int rc = store_take_name(apex, lapex, "zone", err, errlen);
 	if (rc < 0)
 		return rc;
@@ -99,8 +99,8 @@ static int past_serial(struct sq_txn *t, struct conn *c, const uint8_t *lapex, u
 int sq_zone_create(struct store_txn *bt, struct store_zone *z, char *err, size_t errlen)
 {
 	struct sq_txn *t = (struct sq_txn *)bt;
-	uint8_t lapex[NAME_MAXLEN], key[SORT_KEY_MAX];
-	char zn[NAME_TEXT_MAX];
+	uint8_t lapex[NAME_MAXLEN], key[STORE_SORT_KEY_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct conn *c = NULL;
 	struct q q = {0};
 	int n = store_take_name(z->apex, lapex, "zone", err, errlen), rc;
@@ -154,7 +154,7 @@ int sq_zone_get(struct store_txn *bt, const uint8_t *apex, struct store_zone *ou
 {
 	struct sq_txn *t = (struct sq_txn *)bt;
 	uint8_t lapex[NAME_MAXLEN];
-	char zn[NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct conn *c = NULL;
 	struct q q = {0};
 	int n = store_take_name(apex, lapex, "zone", err, errlen), rc;
@@ -190,7 +190,7 @@ int sq_zone_list(struct store_txn *bt, const char *tenant, const uint8_t *after,
                  void *arg, struct store_page *page, char *err, size_t errlen)
 {
 	struct sq_txn *t = (struct sq_txn *)bt;
-	uint8_t key[SORT_KEY_MAX + 1];
+	uint8_t key[STORE_SORT_KEY_MAX + 1];
 	struct conn *c = NULL;
 	struct q q = {0};
 	size_t klen = 0;
@@ -246,7 +246,7 @@ static int zone_row_write(struct sq_txn *t, enum stmt id, const uint8_t *apex, i
                           size_t errlen)
 {
 	uint8_t lapex[NAME_MAXLEN];
-	char zn[NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct conn *c = NULL;
 	struct q q = {0};
 	int n = store_take_name(apex, lapex, "zone", err, errlen), rc;
@@ -288,7 +288,7 @@ int sq_zone_past_serial(struct store_txn *bt, const uint8_t *apex, uint32_t *ser
 {
 	struct sq_txn *t = (struct sq_txn *)bt;
 	uint8_t lapex[NAME_MAXLEN];
-	char zn[NAME_TEXT_MAX];
+	char zn[STORE_NAME_TEXT_MAX];
 	struct conn *c = NULL;
 	int rc = store_take_name(apex, lapex, "zone", err, errlen);
 	if (rc < 0)
@@ -368,7 +368,7 @@ int sq_rrset_put(struct store_txn *bt, const uint8_t *apex, const uint8_t *owner
                  const uint32_t *ttls, const uint8_t *rdata, uint32_t rdata_size, char *err, size_t errlen)
 {
 	struct sq_txn *t = (struct sq_txn *)bt;
-	uint8_t lapex[NAME_MAXLEN], lowner[NAME_MAXLEN], key[SORT_KEY_MAX];
+	uint8_t lapex[NAME_MAXLEN], lowner[NAME_MAXLEN], key[STORE_SORT_KEY_MAX];
 	struct conn *c = NULL;
 	struct q q = {0};
 	int64_t zid;
@@ -408,10 +408,10 @@ fail:
 }
 
 /* "A RRset at www.example.com." for messages. */
-static const char *rrset_text(uint16_t type, const uint8_t *lowner, char buf[NAME_TEXT_MAX + 32])
+static const char *rrset_text(uint16_t type, const uint8_t *lowner, char buf[STORE_NAME_TEXT_MAX + 32])
 {
-	char tn[16], on[NAME_TEXT_MAX];
-	snprintf(buf, NAME_TEXT_MAX + 32, "%s RRset at %s", rr_type_name(type, tn), store_name_text(lowner, on));
+	char tn[16], on[STORE_NAME_TEXT_MAX];
+	snprintf(buf, STORE_NAME_TEXT_MAX + 32, "%s RRset at %s", rr_type_name(type, tn), store_name_text(lowner, on));
 	return buf;
 }
 
@@ -419,7 +419,7 @@ static const char *rrset_text(uint16_t type, const uint8_t *lowner, char buf[NAM
 static int rrset_key_q(struct q *q, struct sq_txn *t, bool write, enum stmt id, const uint8_t *apex,
                        const uint8_t *owner, uint16_t type, uint8_t lowner[NAME_MAXLEN], char *err, size_t errlen)
 {
-	uint8_t lapex[NAME_MAXLEN], key[SORT_KEY_MAX];
+	uint8_t lapex[NAME_MAXLEN], key[STORE_SORT_KEY_MAX];
 	struct conn *c = NULL;
 	int64_t zid;
 	int rc = sq_zone_call(t, write, apex, owner, lapex, lowner, &c, &zid, err, errlen);
@@ -451,7 +451,7 @@ int sq_rrset_get(struct store_txn *bt, const uint8_t *apex, const uint8_t *owner
 {
 	struct sq_txn *t = (struct sq_txn *)bt;
 	uint8_t lowner[NAME_MAXLEN];
-	char rn[NAME_TEXT_MAX + 32];
+	char rn[STORE_NAME_TEXT_MAX + 32];
 	struct q q = {0};
 	int rc = rrset_key_q(&q, t, false, ST_RRSET_GET, apex, owner, type, lowner, err, errlen);
 	if (rc < 0)
@@ -493,7 +493,7 @@ int sq_rrset_delete(struct store_txn *bt, const uint8_t *apex, const uint8_t *ow
 {
 	struct sq_txn *t = (struct sq_txn *)bt;
 	uint8_t lowner[NAME_MAXLEN];
-	char rn[NAME_TEXT_MAX + 32];
+	char rn[STORE_NAME_TEXT_MAX + 32];
 	struct q q = {0};
 	int rc = rrset_key_q(&q, t, true, ST_RRSET_DELETE, apex, owner, type, lowner, err, errlen);
 	if (rc < 0)
@@ -612,7 +612,7 @@ int sq_zone_load(struct store_txn *bt, const uint8_t *after, unsigned limit, sto
                  store_rrset_fn rrset_fn, void *arg, struct store_page *page, char *err, size_t errlen)
 {
 	struct sq_txn *t = (struct sq_txn *)bt;
-	uint8_t key[SORT_KEY_MAX + 1];
+	uint8_t key[STORE_SORT_KEY_MAX + 1];
 	struct conn *c = NULL;
 	struct q q = {0};
 	size_t klen = 0;

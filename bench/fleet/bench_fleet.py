@@ -52,6 +52,7 @@ def log(msg):
 STARTED = []
 WORKERS = None  # the ternd PoPs' transfer.refresh-workers (None: ternd's default)
 PIDFILE = None
+APIBURST = None  # apiburst.c: the burst's API clients
 LOGSTAMP = None  # logstamp.c: a PoP's log lines time-stamped as they come (None: logs to a file as is)
 
 
@@ -68,11 +69,13 @@ def spawn(argv, directory, name, netns=None, env=None, stamped=False):
         stamper = subprocess.Popen([LOGSTAMP, path], stdin=p.stdout)
         p.stdout.close()
         p.stamped = path
+        p.stamper = stamper
     else:
         with open(path, "w") as logf:
             p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
                                  env=dict(os.environ, **env) if env else None)
         p.stamped = None
+        p.stamper = None
     STARTED.append(p)
     with open(PIDFILE, "a") as f:
         f.write("%d\n" % p.pid)
@@ -311,11 +314,6 @@ class Primary:
             raise RuntimeError("only %d of %d zones were created" % (len(serials), len(names)))
         return serials
 
-    def change(self, zone, value):
-        """PUT www A; returns (ns before the request, serial)."""
-        t0 = now_ns()
-        r = self.request("PUT", "/api/v1/zones/%s/rrsets/www/A" % zone, {"ttl": 300, "records": [value]})
-        return t0, r["serial"]
 
 
 # ------------------------------------------------------------------ PoPs
@@ -510,9 +508,12 @@ class Waiter:
 # ------------------------------------------------------------------ one fleet
 
 def machine_cpu(primary, pops, waiter):
-    """CPU seconds so far of the primary, all PoPs, the poller, and the poller's queries."""
+    """CPU seconds so far of the primary, all PoPs, the poller, this driver (the burst's sender, the
+    poller's feed), the PoPs' log stampers, and the poller's queries."""
     return {"primary": cpu_s(primary.proc), "pops": sum(cpu_s(p) for p in pops if p.poll() is None),
-            "poller": cpu_s(waiter.p), "polls": waiter.sent(), "t": now_ns() / 1e9}
+            "poller": cpu_s(waiter.p), "driver": time.process_time(),
+            "stampers": sum(cpu_s(p.stamper) for p in pops if p.stamper and p.stamper.poll() is None),
+            "polls": waiter.sent(), "t": now_ns() / 1e9}
 
 
 def cpu_since(before, primary, pops, waiter):
@@ -522,38 +523,28 @@ def cpu_since(before, primary, pops, waiter):
 
 def send_burst(primary, zones, senders, on_sent):
     """Change c is PUT www A to zones[c], taken in order by `senders` concurrent API clients (each
-    its own keep-alive connection); on_sent(c, zone, serial) as each is answered. Returns [(c, zone,
-    serial, ns before its request)] in the order of c."""
-    lock = threading.Lock()
-    todo = list(enumerate(zones))
-    todo.reverse()
-    sent = []
-    errors = []
-
-    def work():
-        primary.local.conn = None
-        while True:
-            with lock:
-                if not todo or errors:
-                    return
-                c, zone = todo.pop()
-            try:
-                at, serial = primary.change(zone, "198.51.%d.%d" % (c // 250 % 250, c % 250 + 1))
-            except Exception as e:  # noqa: BLE001 (reported after the join)
-                with lock:
-                    errors.append(e)
-                return
-            with lock:
-                sent.append((c, zone, serial, at))
-            on_sent(c, zone, serial)
-
-    ts = [threading.Thread(target=work) for _ in range(max(1, senders))]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    if errors:
-        raise errors[0]
+    its own keep-alive connection: apiburst.c, so that no interpreter shares the cores with the
+    servers measured); on_sent(c, zone, serial) as each is answered. Returns [(c, zone, serial, ns
+    before its request)] in the order of c."""
+    token = os.path.join(primary.dir, "token")
+    with open(token, "w") as f:
+        f.write(primary.token)
+    p = subprocess.Popen([APIBURST, "-p", str(primary.api_port), "-t", token, "-c", str(max(1, senders))],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    feed = "".join("%d %s 198.51.%d.%d\n" % (c, zone, c // 250 % 250, c % 250 + 1) for c, zone in enumerate(zones))
+    threading.Thread(target=lambda: (p.stdin.write(feed), p.stdin.close()), daemon=True).start()
+    sent, done = [], False
+    for line in p.stdout:
+        f = line.split()
+        if f == ["done"]:
+            done = True
+        elif len(f) == 4 and f[0] == "answered":
+            c, serial, at = int(f[1]), int(f[2]), int(f[3])
+            sent.append((c, zones[c], serial, at))
+            on_sent(c, zones[c], serial)
+    if p.wait() != 0 or not done or len(sent) != len(zones):
+        raise RuntimeError("the burst's sender failed (%d of %d changes answered; see its message above)" % (
+            len(sent), len(zones)))
     return sorted(sent)
 
 
@@ -829,23 +820,27 @@ def report(args, net, res, meta):
                "at most %d queries a second in all, so the poller cannot load the PoPs it measures: with "
                "many pairs waiting each waits its turn (the poll interval below)" % qps if qps else
                "with no bound on the queries a second",
-               "%d concurrent API clients, each its own keep-alive connection, taking the changes in order"
-               % getattr(args, "senders", 1) if getattr(args, "senders", 1) > 1
-               else "one API client back to back on one connection",
+               "bench/fleet/apiburst.c: %d concurrent API clients, each its own keep-alive connection, "
+               "taking the changes in order" % getattr(args, "senders", 1) if getattr(args, "senders", 1) > 1
+               else "bench/fleet/apiburst.c: one API client back to back on one connection",
                t["burst"]["send_s"], args.changes, k["burst"]["send_s"] if k else 0), ""]
     if t.get("machine"):
         md += ["## Where the machine's CPU went (2 cores)", "",
-               "| phase | PoPs | wall | primary CPU | PoPs' CPU (all) | poller CPU | poller queries "
-               "(mean a second) |", "|---|---|---|---|---|---|---|"]
+               "| phase | PoPs | wall | primary CPU | PoPs' CPU (all) | poller CPU | driver CPU | log stampers' "
+               "CPU | poller queries (mean a second) |", "|---|---|---|---|---|---|---|---|---|"]
         for who, r in (("ternd", t), ("Knot", k)):
             for ph in ("phase1", "burst", "frozen"):
                 m = r and r.get("machine", {}).get(ph)
                 if m:
-                    md.append("| %s | %s | %.1f s | %.1f s | %.1f s | %.1f s | %d (%.0f) |" % (
-                        ph, who, m["t"], m["primary"], m["pops"], m["poller"], m["polls"],
+                    md.append("| %s | %s | %.1f s | %.1f s | %.1f s | %.1f s | %s | %s | %d (%.0f) |" % (
+                        ph, who, m["t"], m["primary"], m["pops"], m["poller"],
+                        "%.1f s" % m["driver"] if "driver" in m else "–",
+                        "%.1f s" % m["stampers"] if "stampers" in m else "–", m["polls"],
                         m["polls"] / m["t"] if m["t"] else 0))
         md += ["", "CPU from /proc (user + system) over each phase, phase 1 from the PoPs' start, a burst "
-               "from its first write until its last change was served.", ""]
+               "from its first write until its last change was served. The driver is bench_fleet.py itself (the "
+               "burst's API clients, the poller's feed and its answers read); the log stampers are the PoPs' "
+               "logstamp processes.", ""]
         for who, r in (("ternd", t), ("Knot", k)):
             st = r and r.get("thread_stats", {}).get("burst")
             if st:
@@ -920,11 +915,12 @@ def version(cmd):
 
 
 def main():
-    global PIDFILE, WORKERS, READY, LOGSTAMP
+    global PIDFILE, WORKERS, READY, LOGSTAMP, APIBURST
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
     ap.add_argument("--ternd", required=True)
     ap.add_argument("--soawait", required=True)
+    ap.add_argument("--apiburst", required=True, help="apiburst.c: the burst's API clients")
     ap.add_argument("--logstamp", help="logstamp.c: time-stamp the PoPs' logs (the finer measure)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--zones", type=int, default=10000)
@@ -965,6 +961,7 @@ def main():
     args.pop_root = args.pop_root or args.work
     WORKERS = args.pop_workers
     LOGSTAMP = args.logstamp
+    APIBURST = args.apiburst
     READY = ReadyWatch()
     signal.signal(signal.SIGTERM, on_signal)
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -26,8 +26,9 @@ $PY -c 'import jwt, cryptography' 2>/dev/null ||
 bench_binaries
 cc -O2 -std=c11 -Wall -Wextra -Werror -o "$WORK/bin/soawait" "$HERE/soawait.c"
 cc -O2 -std=c11 -Wall -Wextra -Werror -o "$WORK/bin/logstamp" "$HERE/logstamp.c"
+cc -O2 -std=c11 -Wall -Wextra -Werror -pthread -o "$WORK/bin/apiburst" "$HERE/apiburst.c"
 
-args=(--work "$WORK" --ternd "$WORK/bin/ternd" --soawait "$WORK/bin/soawait" --out "$OUT")
+args=(--work "$WORK" --ternd "$WORK/bin/ternd" --soawait "$WORK/bin/soawait" --apiburst "$WORK/bin/apiburst" --out "$OUT")
 # The PoPs log what they serve at info, each line stamped as it comes (BENCH_FLEET_LOGS=0: warnings
 # only, to files, no such figures)
 [ "${BENCH_FLEET_LOGS:-1}" != 0 ] && args+=(--logstamp "$WORK/bin/logstamp")

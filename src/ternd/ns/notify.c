@@ -454,12 +454,63 @@ static void send_one(struct notify *n, struct plist *l, struct pending *p, uint6
 	plist_append(&n->waiting, p); /* its retry time is the latest: the list stays in order */
 }
 
+/* The fresh NOTIFYs in target order, each target's in publish order: a secondary gets its NOTIFYs
+ * of a round one after another, read by one recvmmsg of its and one wake-up of its refresh thread
+ * (zone by zone, each of bench-fleet's 20 PoPs woke for nearly every NOTIFY of a round). A merge sort
+ * of the list: n log n, stable, no memory. Lock held. */
+static void fresh_by_target(struct plist *l)
+{
+	struct pending *head = l->head;
+	if (!head || !head->next)
+		return;
+	for (size_t width = 1;; width *= 2) {
+		struct pending *out = NULL, **tail = &out, *a = head;
+		size_t merges = 0;
+		while (a) {
+			merges++;
+			struct pending *b = a;
+			size_t na = 0, nb = width;
+			while (b && na < width) {
+				b = b->next;
+				na++;
+			}
+			while (na || (nb && b)) {
+				struct pending *take;
+				if (na && (!nb || !b || a->target <= b->target)) {
+					take = a;
+					a = a->next;
+					na--;
+				} else {
+					take = b;
+					b = b->next;
+					nb--;
+				}
+				*tail = take;
+				tail = &take->next;
+			}
+			a = b;
+		}
+		*tail = NULL;
+		head = out;
+		if (merges <= 1)
+			break;
+	}
+	struct pending *prev = NULL;
+	for (struct pending *p = head; p; p = p->next) {
+		p->prev = prev;
+		prev = p;
+	}
+	l->head = head;
+	l->tail = prev;
+}
+
 static void send_due(struct notify *n)
 {
 	uint64_t now = ev_clock_ms(), wake = UINT64_MAX;
 	n->sent_at = now;
 	pthread_mutex_lock(&n->lock);
 	n->woken = false; /* a publish from here on wakes the thread again */
+	fresh_by_target(&n->fresh);
 	for (size_t done = 0;; done++) {
 		if (done && done % SEND_CHUNK == 0) { /* a publish waiting for the lock gets it */
 			pthread_mutex_unlock(&n->lock);

@@ -134,7 +134,7 @@ if __name__ == "__main__":
 
 def thread_stats(pid):
     """{thread name: [CPU ns (schedstat: exact, not in clock ticks), context switches (voluntary and
-    not)]} summed over the threads of that name of pid."""
+    not), of them involuntary (preempted)]} summed over the threads of that name of pid."""
     out = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
@@ -142,14 +142,17 @@ def thread_stats(pid):
                 name = f.read().strip()
             with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
                 ns = int(f.read().split()[0])
-            switches = 0
+            switches = preempted = 0
             with open(f"/proc/{pid}/task/{tid}/status") as f:
                 for line in f:
                     if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
                         switches += int(line.split()[1])
+                    if line.startswith("nonvoluntary_ctxt_switches:"):
+                        preempted += int(line.split()[1])
         except (OSError, ValueError, IndexError):
             continue
-        v = out.setdefault(name, [0, 0])
+        v = out.setdefault(name, [0, 0, 0])
         v[0] += ns
         v[1] += switches
+        v[2] += preempted
     return out

@@ -142,22 +142,24 @@ def pops_threads(pops):
 
 
 def procs_thread_stats(ps):
-    """{thread name: [CPU ns, context switches]} summed over the processes still running."""
+    """{thread name: [CPU ns, context switches, of them involuntary]} summed over the processes
+    still running."""
     out = {}
     for p in ps:
         if p.poll() is None:
             try:
-                for name, (ns, sw) in procs.thread_stats(p.pid).items():
-                    v = out.setdefault(name, [0, 0])
+                for name, (ns, sw, pre) in procs.thread_stats(p.pid).items():
+                    v = out.setdefault(name, [0, 0, 0])
                     v[0] += ns
                     v[1] += sw
+                    v[2] += pre
             except OSError:
                 pass
     return out
 
 
 def stats_delta(a, b):
-    return {k: [b[k][0] - a.get(k, [0, 0])[0], b[k][1] - a.get(k, [0, 0])[1]] for k in b}
+    return {k: [x - y for x, y in zip(b[k], a.get(k, [0, 0, 0]))] for k in b}
 
 
 def pss_kb(proc):
@@ -633,20 +635,11 @@ def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
              "primary_cpu_ms_per_change": cpu / args.changes * 1000}
         if LOGSTAMP:
             logs = {i: served_log(kind, pops[i], first) for i in running}
-            by_log, lag = [], []
+            r.update(by_logs(logs, running, sent, first, r["send_s"]))
+            lag = []
             for c, zone, serial, at in sent:
-                ts = [served_at(logs[i].get(zone), serial) for i in running]
-                by_log.append(None if None in ts else (max(ts) - at) / 1e9)
-                lag += [got[(kind, label, c, i)] - t for i, t in zip(running, ts)
-                        if t is not None and (kind, label, c, i) in got]
-            done = [x for x in by_log if x is not None]
-            r["log_missing"] = len(by_log) - len(done)
-            if done and not r["log_missing"]:
-                r["log_median_s"] = statistics.median(done)
-                r["log_p99_s"] = pct(done, 99)
-                r["log_last_after_start_s"] = max(at + x * 1e9 for (_c, _z, _s, at), x in zip(sent, by_log)) / 1e9 \
-                    - first / 1e9
-                r["log_last_after_burst_s"] = r["log_last_after_start_s"] - r["send_s"]
+                lag += [got[(kind, label, c, i)] - served_at(logs[i].get(zone), serial) for i in running
+                        if served_at(logs[i].get(zone), serial) is not None and (kind, label, c, i) in got]
             r["log_poller_lag_ms"] = statistics.median(lag) / 1e6 if lag else None
             r["log_after_answer"] = sum(1 for x in lag if x < -1e6)
         if frozen is not None:
@@ -667,9 +660,58 @@ def run_fleet(kind, args, net, primary, names, serials, waiter, start_pop):
                 r["max_s"] * 1000, r["last_after_start_s"], r["primary_cpu_ms_per_change"],
                 "" if frozen is None else "; frozen PoP caught up %.2f s after SIGCONT" % (r["thaw_s"] or -1)))
         time.sleep(args.settle)
+    if LOGSTAMP and args.quiet:
+        runs = [quiet_burst(kind, args, primary, names, pops, q) for q in range(args.quiet)]
+        res["quiet_runs"] = runs
+        res["quiet"] = {key: statistics.median(r[key] for r in runs) for key in runs[0]
+                        if all(r.get(key) is not None for r in runs)}
     for p in pops:
         stop(p)
     return res
+
+
+def by_logs(logs, running, sent, first, send_s):
+    """From the PoPs' logs ({PoP: served_log()}), per change (c, zone, serial, ns of its request)
+    the time until the last running PoP says it serves it: {median, p99, last from the first write,
+    from the last write, how many changes are not in every log}."""
+    by_log = []
+    for _c, zone, serial, at in sent:
+        ts = [served_at(logs[i].get(zone), serial) for i in running]
+        by_log.append(None if None in ts else (max(ts) - at) / 1e9)
+    done = [x for x in by_log if x is not None]
+    r = {"log_missing": len(by_log) - len(done)}
+    if done and not r["log_missing"]:
+        r["log_median_s"] = statistics.median(done)
+        r["log_p99_s"] = pct(done, 99)
+        r["log_last_after_start_s"] = max(at + x * 1e9 for (_c, _z, _s, at), x in zip(sent, by_log)) / 1e9 \
+            - first / 1e9
+        r["log_last_after_burst_s"] = r["log_last_after_start_s"] - send_s
+    return r
+
+
+def quiet_burst(kind, args, primary, names, pops, q):
+    """The burst again (other zones) with the poller silent: the times by the PoPs' logs alone, so
+    that the measuring (the poller's queries, the PoPs' answers to them, this driver reading them:
+    a third of the machine's wake-ups in a burst) does not share the 2 cores with what it measures.
+    The logs are read once the sender is done, then every second until each change is in them."""
+    rng = random.Random(20 + q)
+    sent = send_burst(primary, [names[rng.randrange(len(names))] for _ in range(args.changes)], args.senders,
+                      lambda c, zone, serial: None)
+    burst_end = now_ns()
+    first = min(at for _c, _z, _s, at in sent)
+    end = time.time() + args.timeout
+    while True:
+        time.sleep(1.0)
+        r = by_logs({i: served_log(kind, p, first) for i, p in enumerate(pops)}, range(len(pops)), sent, first,
+                    (burst_end - first) / 1e9)
+        if not r["log_missing"] or time.time() > end:
+            break
+    r["send_s"] = (burst_end - first) / 1e9
+    log("%s quiet %d: %d changes sent in %.2f s; by the logs per change median %s, last %s after the first "
+        "write (%d not logged)" % (kind, q + 1, args.changes, r["send_s"], fmt(r.get("log_median_s")),
+                                   fmt(r.get("log_last_after_start_s")), r["log_missing"]))
+    time.sleep(args.settle)
+    return r
 
 
 # ------------------------------------------------------------------ NSD
@@ -795,6 +837,18 @@ def report(args, net, res, meta):
             b and b["last_after_start_s"], "<= 0.2x" if label == "burst" else "")
         row("%s: the last change served (from the last write)" % title, a["last_after_burst_s"],
             b and b["last_after_burst_s"], "")
+    a, b = t.get("quiet"), k and k.get("quiet")
+    if a or b:
+        a, b = a or {}, b or {}
+        title = "burst of %d changes with the poller silent (other zones), by the PoPs' own logs, the median of %d" % (
+            args.changes, len(t.get("quiet_runs") or (k or {}).get("quiet_runs") or [0]))
+        row("%s: per change, median" % title, a.get("log_median_s"), b.get("log_median_s"), "<= 0.2x (finer)")
+        row("%s: per change, p99" % title, a.get("log_p99_s"), b.get("log_p99_s"), "")
+        row("%s: the last change served (from the first write)" % title, a.get("log_last_after_start_s"),
+            b.get("log_last_after_start_s"), "<= 0.2x (finer)")
+        row("%s: the last change served (from the last write)" % title, a.get("log_last_after_burst_s"),
+            b.get("log_last_after_burst_s"), "")
+        row("%s: the sender's writes, first to last answer" % title, a.get("send_s"), b.get("send_s"), "")
     qps = getattr(args, "poll_qps", 0)
     if t.get("phase1_log_poller_lag_ms") is not None:
         lags = []
@@ -813,6 +867,16 @@ def report(args, net, res, meta):
                "each pair only so often (10,000 queries a second for 200,000 pairs in phase 1); the poller's "
                "answers confirm the lines (median time from a pair's line to the poller's first answer "
                "showing it, %s)." % "; ".join(lags)]
+    runs = [(who, r.get("quiet_runs")) for who, r in (("ternd", t), ("Knot", k)) if r and r.get("quiet_runs")]
+    if runs:
+        md += ["", "**With the poller silent**: the same burst (other zones each time) measured by the PoPs' "
+               "logs alone, so that the poller's queries, the PoPs' answers to them and this driver reading "
+               "them (in a burst with the poller, a third of the machine's wake-ups: perf sched) do not share "
+               "the 2 cores with what they measure; run %d times, the table gives the median. One by one, the "
+               "last change served from the first write (the sender's writes): %s." % (
+                   len(runs[0][1]), "; ".join("%s %s" % (who, ", ".join(
+                       "%s (%s)" % (fmt(q.get("log_last_after_start_s")), fmt(q.get("send_s"))) for q in rs))
+                       for who, rs in runs))]
     md += ["", "A change's time runs from just before its API request until the last of the (running) PoPs "
            "answers the zone's SOA with the change's serial or a later one (bench/fleet/soawait.c: each "
            "waiting pair asked again 5 ms after its last answer, %s). The burst's changes are sent by %s "
@@ -847,16 +911,18 @@ def report(args, net, res, meta):
                 md += ["The %s PoPs' CPU and context switches in the burst by thread (all PoPs summed, from "
                        "/proc/PID/task/TID/schedstat and status; per change and PoP: divided by %d changes and "
                        "%d PoPs), and the primary's beside them (per change):" % (who, args.changes, args.pops), "",
-                       "| | thread | CPU | per change (and PoP) | switches | per change (and PoP) |",
-                       "|---|---|---|---|---|---|"]
+                       "| | thread | CPU | per change (and PoP) | switches | per change (and PoP) | of them "
+                       "involuntary (preempted), per change (and PoP) |",
+                       "|---|---|---|---|---|---|---|"]
                 for side, div in (("pops", args.changes * args.pops), ("primary", args.changes)):
                     rows = sorted(st[side].items(), key=lambda kv: -kv[1][0])
-                    tot = [sum(v[0] for _n, v in rows), sum(v[1] for _n, v in rows)]
-                    for name, (ns, sw) in rows + [("all", tot)]:
+                    rows = [(n, v + [None] * (3 - len(v))) for n, v in rows]  # an earlier run's JSON: 2
+                    tot = [sum(v[i] or 0 for _n, v in rows) for i in range(3)]
+                    for name, (ns, sw, pre) in rows + [("all", tot)]:
                         if ns > 0 or sw > 0:
-                            md.append("| %s | %s | %.2f s | %.1f µs | %d | %.2f |" % (
+                            md.append("| %s | %s | %.2f s | %.1f µs | %d | %.2f | %s |" % (
                                 "PoPs" if side == "pops" else "primary", name, ns / 1e9, ns / div / 1e3, sw,
-                                sw / div))
+                                sw / div, "–" if pre is None else "%.2f" % (pre / div)))
                 md.append("")
                 continue
             th = r and r.get("threads", {}).get("burst")
@@ -930,6 +996,8 @@ def main():
                     help="concurrent API clients sending the burst (each its own connection)")
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--settle", type=float, default=3)
+    ap.add_argument("--quiet", type=int, default=3,
+                    help="bursts with the poller silent, measured by the PoPs' logs (the median is reported)")
     ap.add_argument("--thaw-timeout", type=float, default=60)
     ap.add_argument("--poll-qps", type=int, default=10000,
                     help="SOA queries a second the poller sends at most (0: no bound)")

@@ -5,6 +5,7 @@
 # (else the PoPs go on 127.0.1.x addresses).
 # BENCH_FLEET_QUICK=1: 1,000 zones, 5 PoPs, 100 changes. BENCH_FLEET_ZONES, _POPS, _CHANGES set each;
 # BENCH_FLEET_SENDERS the burst's concurrent API clients (default 8); BENCH_FLEET_POLL_QPS the poller's bound;
+# BENCH_FLEET_QUIET the bursts measured by the PoPs' logs alone, the poller silent (default 3; 0: none);
 # BENCH_FLEET_KNOT=0 leaves the Knot fleet out, BENCH_FLEET_NSD=0 NSD's memory per zone.
 set -euo pipefail
 
@@ -48,6 +49,7 @@ fi
 [ -n "${BENCH_FLEET_POPS:-}" ] && args+=(--pops "$BENCH_FLEET_POPS")
 [ -n "${BENCH_FLEET_CHANGES:-}" ] && args+=(--changes "$BENCH_FLEET_CHANGES")
 [ -n "${BENCH_FLEET_SENDERS:-}" ] && args+=(--senders "$BENCH_FLEET_SENDERS")
+[ -n "${BENCH_FLEET_QUIET:-}" ] && args+=(--quiet "$BENCH_FLEET_QUIET")
 [ -n "${BENCH_FLEET_POLL_QPS:-}" ] && args+=(--poll-qps "$BENCH_FLEET_POLL_QPS")
 [ "${BENCH_FLEET_KNOT:-1}" = 0 ] && args+=(--no-knot)
 [ "${BENCH_FLEET_NSD:-1}" = 0 ] && args+=(--no-nsd)

@@ -189,6 +189,8 @@ struct xfrin {
 	 * reader that set the flag), taken whole by the wake-up: a NOTIFY costs the refresh thread
 	 * that zone, not a walk of every zone */
 	_Atomic(struct xfrin_zone *) notified;
+	uint64_t notified_taken; /* ev_clock_ms() when the refresh thread last took x->notified */
+	struct ev_timer notify_timer; /* the refresh thread's: x->notified taken NOTIFY_GATHER_MS apart */
 	bool unarmed; /* zones were added whose timers the wake-up has not armed yet */
 	struct xfrin_signer signer; /* update NULL: none */
 	uint64_t expiring_lead; /* ms: signals.zone-expiring-lead (under lock) */

@@ -26,6 +26,12 @@
  * phase 1 were still 8% of the machine, and a million zones keep the thread's share at a tenth. */
 #define TABLES_GAP_MS 500
 #define TABLES_GAP_SHARE 10
+/* The zones NOTIFY flagged are taken at once when the last taking is NOTIFY_GATHER_MS old, else
+ * then: a primary's round of NOTIFYs (ternd sends a secondary's one after another, each a datagram)
+ * reaches the query thread a few at a time, and each few woke the refresh thread, made jobs and
+ * woke a worker; under load they are taken together (one wake-up, one pipelined batch), while a
+ * lone NOTIFY is taken at once. A NOTIFY wakes the thread only when it finds the list empty. */
+#define NOTIFY_GATHER_MS 5
 /* Refresh jobs out at once per worker (zones due beyond wait in turn): 2 that start with a SOA
  * query (one asked, one queued behind it), PULL_PIPELINE_MAX that start with a transfer (a
  * worker takes those to one primary together and pipelines them: xfrin_workers.c). */
@@ -227,14 +233,11 @@ static void on_tables(struct ev_loop *loop, struct ev_timer *t)
 	pthread_mutex_unlock(&x->lock);
 }
 
-/* The wake-up: the zones a NOTIFY flagged become refreshes due now (only those: a burst of
- * NOTIFYs costs their zones, not a walk of every zone each), the query tables are made again when
- * they are stale, zones retired are let go (their timers cancelled), zones added get their
- * timers. */
-static void on_wake(struct ev_loop *loop, struct ev_async *a)
+/* The zones NOTIFY flagged become refreshes due now. Lock held. */
+static void take_notified(struct xfrin *x, struct ev_loop *loop, uint64_t now)
 {
-	struct xfrin *x = a->arg;
-	pthread_mutex_lock(&x->lock);
+	x->notified_taken = now;
+	ev_timer_cancel(loop, &x->notify_timer);
 	for (struct xfrin_zone *z = atomic_exchange(&x->notified, NULL), *next; z; z = next) {
 		next = z->notified_next;
 		atomic_store(&z->notified, false); /* from here a NOTIFY pushes it again */
@@ -260,6 +263,32 @@ static void on_wake(struct ev_loop *loop, struct ev_async *a)
 		} else {
 			arm(x, z); /* due this round's time: fires in the next round */
 		}
+	}
+}
+
+static void on_notify_gather(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct xfrin *x = t->arg;
+	pthread_mutex_lock(&x->lock);
+	take_notified(x, loop, ev_clock_ms());
+	xfrin_zone_reap(x); /* those retired meanwhile */
+	pthread_mutex_unlock(&x->lock);
+}
+
+/* The wake-up: the zones a NOTIFY flagged become refreshes due now (only those: a burst of
+ * NOTIFYs costs their zones, not a walk of every zone each), the query tables are made again when
+ * they are stale, zones retired are let go (their timers cancelled), zones added get their
+ * timers. */
+static void on_wake(struct ev_loop *loop, struct ev_async *a)
+{
+	struct xfrin *x = a->arg;
+	pthread_mutex_lock(&x->lock);
+	if (atomic_load(&x->notified)) {
+		uint64_t now = ev_clock_ms();
+		if (now >= x->notified_taken + NOTIFY_GATHER_MS)
+			take_notified(x, loop, now);
+		else if (!x->notify_timer.armed)
+			ev_timer_at(loop, &x->notify_timer, x->notified_taken + NOTIFY_GATHER_MS);
 	}
 	if (x->tables_stale)
 		tables_remake(x);
@@ -290,6 +319,7 @@ int xfrin_loop_open(struct xfrin *x, char *err, size_t errlen)
 	ev_async_start(x->loop, &x->wake, on_wake, x);
 	ev_async_start(x->loop, &x->done_wake, on_done, x);
 	ev_timer_init(&x->tables_timer, on_tables, x);
+	ev_timer_init(&x->notify_timer, on_notify_gather, x);
 	ev_before_wait(x->loop, queue_made, x);
 	return 0;
 }

@@ -147,7 +147,8 @@ enum xfrin_notify_result xfrin_notify(struct xfrin *x, const uint8_t *lname, con
 		do
 			z->notified_next = head;
 		while (!atomic_compare_exchange_weak(&x->notified, &head, z));
-		ev_async_send(&x->wake);
+		if (!head) /* the first since the refresh thread took the list: it wakes for the lot */
+			ev_async_send(&x->wake);
 	}
 	return XFRIN_NOTIFY_ACCEPTED;
 }

@@ -76,9 +76,7 @@ void change_destroy(struct change *c)
 	pthread_mutex_destroy(&c->group_lock);
 }
 
-/* Records where the write stopped and why; returns code. */
-__attribute__((format(printf, 4, 5))) static int fail(struct change_result *r, enum change_step step, int code,
-                                                      const char *fmt, ...)
+int change_fail(struct change_result *r, enum change_step step, int code, const char *fmt, ...)
 {
 	r->step = step;
 	r->code = code;
@@ -93,7 +91,7 @@ __attribute__((format(printf, 4, 5))) static int fail(struct change_result *r, e
 static int store_failed(struct change_result *r, const char *zone, const char *err)
 {
 	log_error("zone %s: the store failed: %s", zone, err);
-	return fail(r, CHANGE_STORE, TERN_EIO, "%s", err);
+	return change_fail(r, CHANGE_STORE, TERN_EIO, "%s", err);
 }
 
 /* Whether this write trims its zone's journal to keep entries. Finding the cut walks keep index
@@ -190,9 +188,9 @@ static int check_soa(const struct zone *cur, const struct change_rrset *ch, size
 			continue;
 		r->index = i;
 		if (ch[i].count == 0)
-			return fail(r, CHANGE_REFUSED, TERN_EZONE, "the SOA record at the apex %s cannot be removed",
-			            zone);
-		return fail(r, CHANGE_REFUSED, TERN_EZONE, "a zone has one SOA record, at its apex %s", zone);
+			return change_fail(r, CHANGE_REFUSED, TERN_EZONE,
+			                   "the SOA record at the apex %s cannot be removed", zone);
+		return change_fail(r, CHANGE_REFUSED, TERN_EZONE, "a zone has one SOA record, at its apex %s", zone);
 	}
 	return 0;
 }
@@ -205,11 +203,11 @@ static int check_rows(struct store_txn *t, const struct change_request *rq, cons
 	char err[512] = "";
 	int rc = store_zone_get(t, rq->apex, zone, err, sizeof(err));
 	if (rc == TERN_ENOTFOUND)
-		return fail(r, CHANGE_ZONE, rc, "no zone %s", name);
+		return change_fail(r, CHANGE_ZONE, rc, "no zone %s", name);
 	if (rc < 0)
 		return store_failed(r, name, err);
 	if (zone->locked)
-		return fail(r, CHANGE_ZONE, TERN_EBUSY, "zone is locked: %s", zone->lock_reason);
+		return change_fail(r, CHANGE_ZONE, TERN_EBUSY, "zone is locked: %s", zone->lock_reason);
 	if (rq->proposal <= 0)
 		return 0;
 	struct store_proposal p = {0};
@@ -217,12 +215,12 @@ static int check_rows(struct store_txn *t, const struct change_request *rq, cons
 	if (rc == 0 && !name_equal(p.zone, rq->apex))
 		rc = TERN_ENOTFOUND;
 	if (rc == TERN_ENOTFOUND)
-		rc = fail(r, CHANGE_PROPOSAL, rc, "no proposal %lld in this zone", (long long)rq->proposal);
+		rc = change_fail(r, CHANGE_PROPOSAL, rc, "no proposal %lld in this zone", (long long)rq->proposal);
 	else if (rc < 0)
 		rc = store_failed(r, name, err);
 	else if (p.status != STORE_PROPOSAL_PENDING)
-		rc = fail(r, CHANGE_PROPOSAL, TERN_EINVAL, "proposal %lld is %s, not pending", (long long)rq->proposal,
-		          store_proposal_status_name(p.status));
+		rc = change_fail(r, CHANGE_PROPOSAL, TERN_EINVAL, "proposal %lld is %s, not pending",
+		                 (long long)rq->proposal, store_proposal_status_name(p.status));
 	store_proposal_clear(&p);
 	return rc;
 }
@@ -260,7 +258,7 @@ static int store_write(struct change *c, struct store_txn *t, const struct chang
 	if (rq->also) {
 		int rc = rq->also(t, rq->also_arg, err, sizeof(err));
 		if (rc < 0)
-			return fail(r, CHANGE_STORE, rc, "%s", err);
+			return change_fail(r, CHANGE_STORE, rc, "%s", err);
 	}
 	return 0;
 }
@@ -356,9 +354,10 @@ static int check_signer_types(const struct zone *cur, const struct change_rrset 
 		} else {
 			r->index = i;
 		}
-		return fail(r, CHANGE_REFUSED, TERN_EZONE,
-		            "%s %s: the zone is signed, and its %s records are the signer's (they cannot be changed)",
-		            owner, tn, tn);
+		return change_fail(
+		    r, CHANGE_REFUSED, TERN_EZONE,
+		    "%s %s: the zone is signed, and its %s records are the signer's (they cannot be changed)", owner,
+		    tn, tn);
 	}
 	if (nimp)
 		*nimp = keep;
@@ -375,9 +374,9 @@ static int check_downstream_types(const struct change_rrset *ch, size_t n, bool 
 		name_to_text(ch[i].owner, owner, sizeof(owner));
 		const char *tn = rrtext_type_to_text(ch[i].type, type, sizeof(type)) < 0 ? "TYPE?" : type;
 		r->index = import ? CHANGE_NO_INDEX : i;
-		return fail(r, CHANGE_REFUSED, TERN_EZONE,
-		            "%s %s: a zone signed downstream holds no %s records (its secondaries sign it)", owner, tn,
-		            tn);
+		return change_fail(r, CHANGE_REFUSED, TERN_EZONE,
+		                   "%s %s: a zone signed downstream holds no %s records (its secondaries sign it)",
+		                   owner, tn, tn);
 	}
 	return 0;
 }
@@ -439,25 +438,26 @@ static int commit_prepare(struct change *c, struct store_txn *t, struct change_w
 	struct nsec_changes signed_out = {0};
 	const struct zone *cur = zones_get(c->zones, rq->apex);
 	if (!cur) {
-		fail(r, CHANGE_UNSERVED, TERN_ENOTFOUND,
-		     "zone %s is not being served (it failed to load at start: see the log)", name);
+		change_fail(r, CHANGE_UNSERVED, TERN_ENOTFOUND,
+		            "zone %s is not being served (it failed to load at start: see the log)", name);
 		goto out;
 	}
 	if (rq->if_serial && cur->serial != rq->serial) {
-		fail(r, CHANGE_STALE, TERN_EBUSY, "zone %s changed (serial %u, not %u) since the changes were made",
-		     name, cur->serial, rq->serial);
+		change_fail(r, CHANGE_STALE, TERN_EBUSY,
+		            "zone %s changed (serial %u, not %u) since the changes were made", name, cur->serial,
+		            rq->serial);
 		goto out;
 	}
 	/* an import: the changes from the version served when the write starts, under the lock */
 	if (rq->import) {
 		if ((rq->import_base ? change_import_delta(rq->import_base, rq->import, &imported, &n)
 		                     : change_import(cur, rq->import, &imported, &n)) < 0) {
-			fail(r, CHANGE_APPLY, TERN_ENOMEM, "import failed: out of memory");
+			change_fail(r, CHANGE_APPLY, TERN_ENOMEM, "import failed: out of memory");
 			goto out;
 		}
 		if (rq->zone_file && file_changes(cur, rq->import, rq->own_serial, &imported, &n) < 0) {
 			r->changes = n;
-			fail(r, CHANGE_APPLY, TERN_ENOMEM, "import failed: out of memory");
+			change_fail(r, CHANGE_APPLY, TERN_ENOMEM, "import failed: out of memory");
 			goto out;
 		}
 		ch = imported;
@@ -489,9 +489,9 @@ static int commit_prepare(struct change *c, struct store_txn *t, struct change_w
 	/* another ternd on the store wrote the zone since this one's version (its notice is on the way,
 	 * waiting for c->lock: change_follow.c): a next version made from this one would lose that write */
 	if (atomic_load(&c->following) && zone.serial != cur->serial) {
-		fail(r, CHANGE_STORE, TERN_EBUSY,
-		     "zone %s was changed by another ternd on the store (serial %u there, %u here): try again", name,
-		     zone.serial, cur->serial);
+		change_fail(r, CHANGE_STORE, TERN_EBUSY,
+		            "zone %s was changed by another ternd on the store (serial %u there, %u here): try again",
+		            name, zone.serial, cur->serial);
 		goto out;
 	}
 	if (zone.signed_downstream && check_downstream_types(ch, n, rq->import != NULL, r) < 0)
@@ -502,7 +502,7 @@ static int commit_prepare(struct change *c, struct store_txn *t, struct change_w
 	if (rq->import && rq->zone_file && !rq->own_serial && rr_serial_newer(rq->import->serial, serial))
 		serial = rq->import->serial; /* the file's own serial, when the operator moved it ahead */
 	if (change_set_make(cur, ch, n, serial, &set) < 0) {
-		fail(r, CHANGE_APPLY, TERN_ENOMEM, "out of memory");
+		change_fail(r, CHANGE_APPLY, TERN_ENOMEM, "out of memory");
 		goto out;
 	}
 	struct zone_apply_error ae;
@@ -510,8 +510,8 @@ static int commit_prepare(struct change *c, struct store_txn *t, struct change_w
 	if (rc < 0) {
 		if (rc == TERN_EZONE && ae.change < set.n && !rq->import)
 			r->index = set.from[ae.change];
-		fail(r, rc == TERN_EZONE ? CHANGE_REFUSED : CHANGE_APPLY, rc, "%s",
-		     ae.msg[0] ? ae.msg : tern_strerror(rc));
+		change_fail(r, rc == TERN_EZONE ? CHANGE_REFUSED : CHANGE_APPLY, rc, "%s",
+		            ae.msg[0] ? ae.msg : tern_strerror(rc));
 		goto out;
 	}
 	/* a signed zone: the changes signed (data, the chain, signatures), and that version instead */
@@ -530,7 +530,7 @@ static int commit_prepare(struct change *c, struct store_txn *t, struct change_w
 	 * import journals only the RRsets the file changes) */
 	rc = journal_make(cur, next, list, nlist, &jl);
 	if (rc < 0) {
-		fail(r, CHANGE_JOURNAL, rc, "%s", tern_strerror(rc));
+		change_fail(r, CHANGE_JOURNAL, rc, "%s", tern_strerror(rc));
 		goto out;
 	}
 	struct store_journal_entry e = {.serial_from = cur->serial,
@@ -642,9 +642,9 @@ static void group_write(struct change *c, struct change_waiter *list)
 				if (rc < 0) {
 					log_error("zone %s: serial %u stored but not served: %s", x->name, x->serial,
 					          tern_strerror(rc));
-					fail(x->r, CHANGE_PUBLISH, rc,
-					     "serial %u is stored but could not be served: %s", x->serial,
-					     tern_strerror(rc));
+					change_fail(x->r, CHANGE_PUBLISH, rc,
+					            "serial %u is stored but could not be served: %s", x->serial,
+					            tern_strerror(rc));
 					continue;
 				}
 				x->r->serial = x->serial;
@@ -731,7 +731,7 @@ int change_write_version(struct change *c, const uint8_t *apex, const struct zon
 	struct change_request rq = {.apex = apex, .principal = principal};
 	int rc = journal_make(cur, next, list, n, &jl);
 	if (rc < 0) {
-		fail(r, CHANGE_JOURNAL, rc, "%s", tern_strerror(rc));
+		change_fail(r, CHANGE_JOURNAL, rc, "%s", tern_strerror(rc));
 		goto out;
 	}
 	if (store_begin(c->store, &t, err, sizeof(err)) < 0) {
@@ -762,8 +762,8 @@ int change_write_version(struct change *c, const uint8_t *apex, const struct zon
 	rc = zones_publish(c->zones, next);
 	if (rc < 0) {
 		log_error("zone %s: serial %u stored but not served: %s", name, serial, tern_strerror(rc));
-		fail(r, CHANGE_PUBLISH, rc, "serial %u is stored but could not be served: %s", serial,
-		     tern_strerror(rc));
+		change_fail(r, CHANGE_PUBLISH, rc, "serial %u is stored but could not be served: %s", serial,
+		            tern_strerror(rc));
 		goto out;
 	}
 	next = NULL;
@@ -839,7 +839,7 @@ int change_create_many(struct change *c, struct store_zone *sz, struct zone **zs
 	for (size_t i = 0; i < n; i++) {
 		if (sz[i].signed_downstream &&
 		    zone_foreach(zs[i], node_dnssec, &(struct dnssec_scan){why, sizeof(why)}) == 1) {
-			fail(r, CHANGE_REFUSED, TERN_EZONE, "%s", why);
+			change_fail(r, CHANGE_REFUSED, TERN_EZONE, "%s", why);
 			r->index = i;
 			free_zones(zs, 0, n);
 			return r->code;
@@ -855,11 +855,11 @@ int change_create_many(struct change *c, struct store_zone *sz, struct zone **zs
 		name_to_text(sz[i].apex, name, sizeof(name));
 		rc = store_zone_create(t, &sz[i], err, sizeof(err));
 		if (rc == TERN_EEXIST) {
-			fail(r, CHANGE_ZONE, rc, "zone %s already exists", name);
+			change_fail(r, CHANGE_ZONE, rc, "zone %s already exists", name);
 			goto refused;
 		}
 		if (rc == TERN_EINVAL) { /* deleted again since its past serial was read */
-			fail(r, CHANGE_ZONE, rc, "%s", err);
+			change_fail(r, CHANGE_ZONE, rc, "%s", err);
 			goto refused;
 		}
 		if (rc == 0)
@@ -892,14 +892,14 @@ int change_create_many(struct change *c, struct store_zone *sz, struct zone **zs
 			if (store_delete(c, sz[k].apex, derr, sizeof(derr)) < 0)
 				undeleted++;
 		if (undeleted == 0) {
-			fail(r, CHANGE_PUBLISH, rc, "zone %s could not be served (%s): it was not created%s", name,
-			     tern_strerror(rc), n - i > 1 ? ", nor were those after it" : "");
+			change_fail(r, CHANGE_PUBLISH, rc, "zone %s could not be served (%s): it was not created%s",
+			            name, tern_strerror(rc), n - i > 1 ? ", nor were those after it" : "");
 		} else {
 			log_error("zone %s: stored but not served (%s), and %zu zone(s) not deleted again: %s", name,
 			          tern_strerror(rc), undeleted, derr);
-			fail(r, CHANGE_PUBLISH, rc,
-			     "zone %s is stored but could not be served (%s) nor deleted again: %s", name,
-			     tern_strerror(rc), derr);
+			change_fail(r, CHANGE_PUBLISH, rc,
+			            "zone %s is stored but could not be served (%s) nor deleted again: %s", name,
+			            tern_strerror(rc), derr);
 		}
 	}
 	goto out;
@@ -921,7 +921,7 @@ int change_delete(struct change *c, const uint8_t *apex, struct change_result *r
 	change_lock(c);
 	int rc = store_delete(c, apex, err, sizeof(err));
 	if (rc == TERN_ENOTFOUND) {
-		fail(r, CHANGE_ZONE, rc, "%s", err);
+		change_fail(r, CHANGE_ZONE, rc, "%s", err);
 	} else if (rc < 0) {
 		store_failed(r, name, err);
 	} else {
@@ -930,9 +930,9 @@ int change_delete(struct change *c, const uint8_t *apex, struct change_result *r
 		rc = zones_remove(c->zones, apex);
 		if (rc < 0 && rc != TERN_ENOTFOUND) {
 			log_error("zone %s: deleted from the store but still served: %s", name, tern_strerror(rc));
-			fail(r, CHANGE_PUBLISH, rc,
-			     "zone %s is deleted but could not stop being served (%s) until restart", name,
-			     tern_strerror(rc));
+			change_fail(r, CHANGE_PUBLISH, rc,
+			            "zone %s is deleted but could not stop being served (%s) until restart", name,
+			            tern_strerror(rc));
 		}
 	}
 	change_unlock(c);
@@ -953,16 +953,16 @@ int change_set_downstream(struct change *c, const uint8_t *apex, bool on, struct
 	if (rc == 0)
 		rc = store_zone_get(t, apex, &row, err, sizeof(err));
 	if (rc == 0 && row.locked) {
-		fail(r, CHANGE_ZONE, TERN_EBUSY, "zone is locked: %s", row.lock_reason);
+		change_fail(r, CHANGE_ZONE, TERN_EBUSY, "zone is locked: %s", row.lock_reason);
 		goto refused;
 	}
 	if (rc == 0 && on && !row.signed_downstream) {
 		rc = store_dnssec_get(t, apex, &d, err, sizeof(err));
 		if (rc == 0) {
-			fail(r, CHANGE_ZONE, TERN_EEXIST,
-			     "zone %s is signed by Tern (DNSSEC %s): it cannot be signed downstream as well "
-			     "(Tern does not turn its signing off yet)",
-			     name, d.state == STORE_DNSSEC_SIGNED ? "signed" : "signing");
+			change_fail(r, CHANGE_ZONE, TERN_EEXIST,
+			            "zone %s is signed by Tern (DNSSEC %s): it cannot be signed downstream as well "
+			            "(Tern does not turn its signing off yet)",
+			            name, d.state == STORE_DNSSEC_SIGNED ? "signed" : "signing");
 			goto refused;
 		}
 		if (rc == TERN_ENOTFOUND)
@@ -985,7 +985,7 @@ int change_set_downstream(struct change *c, const uint8_t *apex, bool on, struct
 			rc = store_zone_get(store_latest(c->store), apex, out, err, sizeof(err));
 	}
 	if (rc == TERN_ENOTFOUND)
-		fail(r, CHANGE_ZONE, rc, "%s", err);
+		change_fail(r, CHANGE_ZONE, rc, "%s", err);
 	else if (rc < 0)
 		store_failed(r, name, err);
 	change_unlock(c);
@@ -1018,7 +1018,7 @@ int change_lock_zone(struct change *c, const uint8_t *apex, const char *reason, 
 			rc = store_zone_get(store_latest(c->store), apex, out, err, sizeof(err));
 	}
 	if (rc == TERN_ENOTFOUND)
-		fail(r, CHANGE_ZONE, rc, "%s", err);
+		change_fail(r, CHANGE_ZONE, rc, "%s", err);
 	else if (rc < 0)
 		store_failed(r, name, err);
 	change_unlock(c);

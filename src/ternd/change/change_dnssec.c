@@ -1,7 +1,7 @@
 /* Online DNSSEC signing of the store's zones: each signed zone's keys, policy and chain index (the
  * writer's, under c->lock), the whole-zone signing that enabling starts and the signature refresh,
- * both on the signer thread (ternd-signer), and the re-signing of every write (change_commit). */
-#include <stdarg.h>
+ * both on the signer thread (ternd-signer), and the re-signing of every write (change_commit);
+ * turning signing off is change_unsign.c's, the state both share is in change_signer.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,71 +18,13 @@
 #include "ternd/base/log.h"
 #include "ternd/base/rcu.h"
 #include "ternd/signals/signals.h"
-#include "ternd/change/change_impl.h"
 #include "ternd/change/change_ds.h"
 #include "ternd/change/change_roll.h"
+#include "ternd/change/change_signer.h"
 
 #define SIGN_ATTEMPTS 3 /* whole-zone signings outside the lock before one holds it throughout */
 #define RETRY_SECONDS 30 /* a job that failed (zone locked, store down) is tried again after this */
 #define SIGN_THREADS_MAX 8 /* a whole-zone signing uses up to this many threads (one per CPU) */
-
-/* What a version of a zone is signed with: the policy and its keys (shared by the jobs that use
- * it: refs, under c->lock). */
-struct signing {
-	struct dnssec_policy policy;
-	struct dnssec_key **keys;
-	struct dnssec_zone_key *zkeys;
-	struct store_key *meta; /* each key's row (id, role, state, times; never its PEM) */
-	size_t nkeys;
-	unsigned refs;
-	/* the wall-clock time of the rollover steps this signing carries out (0: none): their keys'
-	 * times move to its publication, where their waits start (RFC 7583: a retired ZSK's
-	 * signatures stay in caches a maximum zone TTL after the last version that served them) */
-	int64_t step_at;
-	bool delete_cds; /* signing is being turned off: the RFC 8078 delete CDS and CDNSKEY at the apex */
-};
-
-struct signed_zone {
-	uint8_t apex[NAME_MAXLEN];
-	struct signing *active; /* the served version's; NULL until the first signing is published */
-	struct nsec_chain *index; /* the served version's chain (active's); NULL: lost, sign again */
-	struct signing *wanted; /* a whole-zone signing to do with it; NULL: none */
-	uint64_t gen; /* bumped when wanted is replaced, so a job signing the old one is not published */
-	int64_t refresh_at; /* wall clock: the next signatures come due (0: none) */
-	bool broken; /* stored as signed, but its keys could not be loaded: writes are refused */
-	int64_t retry_at; /* wall clock: a failed job is tried again (0: none) */
-	unsigned failures; /* jobs failed in a row (the retry backs off) */
-	char error[256]; /* the last job's failure, "" after a success */
-	int64_t roll_at; /* wall clock: the rollover plan is run (0: at the next round) (change_roll.c) */
-	char roll_what[CHANGE_ROLL_WHAT_MAX]; /* the step due then, for the API */
-	int64_t ds_check_at; /* wall clock: the parents are asked for a waiting KSK's DS (0: none waits) */
-	uint16_t ksk_signalled; /* the key tag ksk-submission is set for (0: not set) */
-	int64_t intree_at; /* wall clock: the in-tree promise is judged (0: at the next round) */
-	bool intree_signalled; /* in-tree-expiring set */
-	/* turning signing off (the store's row has them too): when asked (0: not), when the DS was
-	 * gone from the parents (0: not yet), and when the DNSSEC records go (ds_gone + DS TTL +
-	 * propagation delay) */
-	int64_t unsigning, ds_gone, unsign_at;
-	struct signed_zone *next;
-};
-
-struct change_signer {
-	struct change *c;
-	/* under c->lock; changed (the list, the times and error of a zone) also under status_lock, so
-	 * change_dnssec_status() reads them without waiting for a job that holds c->lock */
-	struct signed_zone *zones;
-	pthread_mutex_t status_lock;
-	_Atomic uint64_t signed_total, refreshed_total, failed_total; /* jobs done, for /metrics */
-	struct ev_loop *loop;
-	struct ev_thread thread;
-	struct ev_async wake;
-	struct ev_timer timer;
-	bool running;
-	bool trim; /* a whole-zone signing ran this round: the heap is trimmed once the lock is let go */
-};
-
-__attribute__((format(printf, 4, 5))) static int refuse(struct change_result *r, enum change_step step, int code,
-                                                        const char *fmt, ...);
 
 bool change_dnssec_type(uint16_t type)
 {
@@ -92,7 +34,7 @@ bool change_dnssec_type(uint16_t type)
 
 /* ---- signings and zones ---- */
 
-static void signing_put(struct signing *s)
+void change_signing_put(struct signing *s)
 {
 	if (!s || --s->refs > 0)
 		return;
@@ -172,8 +114,8 @@ static struct signed_zone *zone_add(struct change *c, const uint8_t *apex)
 
 static void signed_free(struct signed_zone *z)
 {
-	signing_put(z->active);
-	signing_put(z->wanted);
+	change_signing_put(z->active);
+	change_signing_put(z->wanted);
 	nsec_chain_free(z->index);
 	free(z);
 }
@@ -197,7 +139,7 @@ void change_dnssec_forget(struct change *c, const uint8_t *apex)
 	}
 }
 
-static void wake(struct change *c)
+void change_signer_wake(struct change *c)
 {
 	if (c->signer && c->signer->running)
 		ev_async_send(&c->signer->wake);
@@ -212,7 +154,7 @@ static void set_refresh(struct change *c, struct signed_zone *z, int64_t at)
 }
 
 /* A job on z failed (msg says why): tried again after 30 s, doubling to an hour while it fails. */
-static void job_failed(struct change *c, struct signed_zone *z, const char *msg)
+void change_job_failed(struct change *c, struct signed_zone *z, const char *msg)
 {
 	pthread_mutex_lock(&c->signer->status_lock);
 	unsigned shift = z->failures < 7 ? z->failures : 7;
@@ -286,13 +228,13 @@ void change_dnssec_kick(struct change *c, const uint8_t *apex)
 	pthread_mutex_lock(&c->signer->status_lock);
 	z->retry_at = 0;
 	pthread_mutex_unlock(&c->signer->status_lock);
-	wake(c);
+	change_signer_wake(c);
 }
 
 /* A whole-zone signing with s is wanted (s taken over). */
-static void want_signing(struct signed_zone *z, struct signing *s)
+void change_want_signing(struct signed_zone *z, struct signing *s)
 {
-	signing_put(z->wanted);
+	change_signing_put(z->wanted);
 	z->wanted = s;
 	z->gen++;
 }
@@ -302,9 +244,9 @@ static void lost_index(struct change *c, struct signed_zone *z)
 {
 	if (!z->wanted && z->active) {
 		z->active->refs++;
-		want_signing(z, z->active);
+		change_want_signing(z, z->active);
 	}
-	wake(c);
+	change_signer_wake(c);
 }
 
 /* ---- keys from the store ---- */
@@ -336,7 +278,7 @@ static int key_loaded(const struct store_key *k, void *arg)
 }
 
 /* The zone's active keys, with p, from t. */
-static int signing_load(struct store_txn *t, const uint8_t *apex, const struct dnssec_policy *p, struct signing **out,
+int change_signing_load(struct store_txn *t, const uint8_t *apex, const struct dnssec_policy *p, struct signing **out,
                         char *err, size_t errlen)
 {
 	struct signing *s = signing_new(p);
@@ -349,7 +291,7 @@ static int signing_load(struct store_txn *t, const uint8_t *apex, const struct d
 		rc = TERN_EINVAL;
 	}
 	if (rc < 0) {
-		signing_put(s);
+		change_signing_put(s);
 		return l.rc < 0 ? l.rc : rc;
 	}
 	*out = s;
@@ -400,7 +342,7 @@ int change_dnssec_check_ttls(const struct signed_zone *sz, const struct change_r
 		name_to_text(ch[i].owner, owner, sizeof(owner));
 		rrtext_type_to_text(ch[i].type, type, sizeof(type));
 		r->index = import ? CHANGE_NO_INDEX : i;
-		return refuse(
+		return change_fail(
 		    r, CHANGE_REFUSED, TERN_EZONE,
 		    "%s %s: TTL %u is above the zone's DNSSEC max-zone-ttl %u (the rollover timing relies on it)",
 		    owner, type, ttl, max);
@@ -468,18 +410,6 @@ static int key_make(struct store_txn *t, const uint8_t *apex, const struct dnsse
 	return signing_add(s, k, &sk);
 }
 
-__attribute__((format(printf, 4, 5))) static int refuse(struct change_result *r, enum change_step step, int code,
-                                                        const char *fmt, ...)
-{
-	r->step = step;
-	r->code = code;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 /* The tail of enabling and of a restore: stores p as the zone's policy (state signing) in *tp,
  * commits (*tp NULL after it, whatever the outcome) and queues the whole signing with *sp (taken:
  * *sp NULL), the rollover plan to run with these keys once the zone is signed with them. */
@@ -502,14 +432,14 @@ static int signing_start(struct change *c, struct store_txn **tp, const uint8_t 
 			change_dnssec_forget(c, apex);
 		return rc;
 	}
-	want_signing(z, *sp);
+	change_want_signing(z, *sp);
 	*sp = NULL;
 	job_done(c, z); /* a new policy or keys: no retry pending, no old error */
 	pthread_mutex_lock(&c->signer->status_lock);
 	z->roll_at = 0;
 	pthread_mutex_unlock(&c->signer->status_lock);
 	z->broken = false; /* its keys loaded now */
-	wake(c);
+	change_signer_wake(c);
 	return 0;
 }
 
@@ -522,7 +452,7 @@ int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dns
 	name_to_text(apex, name, sizeof(name));
 	snprintf(reason, sizeof(reason), "signing enabled by %s", principal);
 	if (!c->signer)
-		return refuse(r, CHANGE_APPLY, TERN_ENOMEM, "DNSSEC signing is unavailable: out of memory");
+		return change_fail(r, CHANGE_APPLY, TERN_ENOMEM, "DNSSEC signing is unavailable: out of memory");
 	struct store_txn *t = NULL;
 	struct signing *s = NULL;
 	struct store_zone row = {0};
@@ -531,21 +461,22 @@ int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dns
 	if (rc == 0)
 		rc = store_zone_get(t, apex, &row, err, sizeof(err));
 	if (rc == TERN_ENOTFOUND) {
-		refuse(r, CHANGE_ZONE, rc, "no zone %s", name);
+		change_fail(r, CHANGE_ZONE, rc, "no zone %s", name);
 		goto out;
 	}
 	if (rc < 0)
 		goto store_fail;
 	if (row.locked) {
-		refuse(r, CHANGE_ZONE, TERN_EBUSY, "zone is locked: %s", row.lock_reason);
+		change_fail(r, CHANGE_ZONE, TERN_EBUSY, "zone is locked: %s", row.lock_reason);
 		goto out;
 	}
 	if (row.signed_downstream) {
 		*field = "signed_downstream";
-		refuse(r, CHANGE_REFUSED, TERN_EEXIST,
-		       "zone %s is signed downstream (its secondaries sign it with their own keys): Tern does not sign "
-		       "it; DELETE /api/v1/zones/%s/signed-downstream first",
-		       name, name);
+		change_fail(
+		    r, CHANGE_REFUSED, TERN_EEXIST,
+		    "zone %s is signed downstream (its secondaries sign it with their own keys): Tern does not sign "
+		    "it; DELETE /api/v1/zones/%s/signed-downstream first",
+		    name, name);
 		goto out;
 	}
 	const struct zone *cur = zones_get(c->zones, apex);
@@ -561,7 +492,7 @@ int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dns
 	if (rc < 0 && rc != TERN_ENOTFOUND)
 		goto store_fail;
 	if (rc == 0 && old.unsigning) {
-		refuse(
+		change_fail(
 		    r, CHANGE_REFUSED, TERN_EEXIST,
 		    "signing of zone %s is being turned off (the delete CDS is published): it can be turned on again "
 		    "once the zone is unsigned",
@@ -579,7 +510,7 @@ int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dns
 		         name, dnssec_policy_alg_text(p->algorithm), p->csk ? "CSK" : "KSK+ZSK",
 		         dnssec_policy_alg_text(scan.alg), scan.csk ? "CSK" : "KSK+ZSK");
 	if (scan.n) {
-		rc = signing_load(t, apex, p, &s, err, sizeof(err));
+		rc = change_signing_load(t, apex, p, &s, err, sizeof(err));
 	} else if (!(s = signing_new(p))) {
 		rc = TERN_ENOMEM;
 	} else if (p->csk) {
@@ -596,14 +527,14 @@ int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dns
 	goto out;
 store_fail:
 	if (rc == TERN_ENOMEM || rc == TERN_EINVAL)
-		refuse(r, CHANGE_APPLY, rc, "%s", err);
+		change_fail(r, CHANGE_APPLY, rc, "%s", err);
 	else
-		refuse(r, CHANGE_STORE, TERN_EIO, "%s", err);
+		change_fail(r, CHANGE_STORE, TERN_EIO, "%s", err);
 	log_error("zone %s: enabling DNSSEC failed: %s", name, err);
 out:
 	if (t)
 		store_rollback(t);
-	signing_put(s);
+	change_signing_put(s);
 	change_unlock(c);
 	return r->code;
 }
@@ -641,7 +572,7 @@ int change_dnssec_restore(struct change *c, const uint8_t *apex, const struct dn
 	name_to_text(apex, name, sizeof(name));
 	snprintf(reason, sizeof(reason), "restored from a backup by %s", principal);
 	if (!c->signer)
-		return refuse(r, CHANGE_APPLY, TERN_ENOMEM, "DNSSEC signing is unavailable: out of memory");
+		return change_fail(r, CHANGE_APPLY, TERN_ENOMEM, "DNSSEC signing is unavailable: out of memory");
 	for (size_t i = 0; i < n; i++) {
 		if (restored_key_check(&keys[i], r->msg, sizeof(r->msg)) < 0) {
 			*field = "keys";
@@ -658,13 +589,13 @@ int change_dnssec_restore(struct change *c, const uint8_t *apex, const struct dn
 	if (rc == 0)
 		rc = store_zone_get(t, apex, &row, err, sizeof(err));
 	if (rc == TERN_ENOTFOUND) {
-		refuse(r, CHANGE_ZONE, rc, "no zone %s", name);
+		change_fail(r, CHANGE_ZONE, rc, "no zone %s", name);
 		goto out;
 	}
 	if (rc < 0)
 		goto store_fail;
 	if (row.locked) {
-		refuse(r, CHANGE_ZONE, TERN_EBUSY, "zone is locked: %s", row.lock_reason);
+		change_fail(r, CHANGE_ZONE, TERN_EBUSY, "zone is locked: %s", row.lock_reason);
 		goto out;
 	}
 	const struct zone *cur = zones_get(c->zones, apex);
@@ -680,10 +611,11 @@ int change_dnssec_restore(struct change *c, const uint8_t *apex, const struct dn
 		goto store_fail;
 	if (scan.n && !replace) {
 		*field = "replace";
-		refuse(r, CHANGE_REFUSED, TERN_EEXIST,
-		       "zone %s has %zu DNSSEC key%s: restoring replaces them (its DS at the parent must then be the "
-		       "backup's), so say \"replace\": true",
-		       name, scan.n, scan.n == 1 ? "" : "s");
+		change_fail(
+		    r, CHANGE_REFUSED, TERN_EEXIST,
+		    "zone %s has %zu DNSSEC key%s: restoring replaces them (its DS at the parent must then be the "
+		    "backup's), so say \"replace\": true",
+		    name, scan.n, scan.n == 1 ? "" : "s");
 		goto out;
 	}
 	if ((rc = store_key_delete_all(t, apex, reason, err, sizeof(err))) < 0)
@@ -693,10 +625,10 @@ int change_dnssec_restore(struct change *c, const uint8_t *apex, const struct dn
 		if ((rc = store_key_add(t, apex, &k, reason, err, sizeof(err))) < 0)
 			goto store_fail;
 	}
-	if ((rc = signing_load(t, apex, p, &s, err, sizeof(err))) < 0) {
+	if ((rc = change_signing_load(t, apex, p, &s, err, sizeof(err))) < 0) {
 		if (rc == TERN_EINVAL) { /* no key that signs */
 			*field = "keys";
-			refuse(r, CHANGE_REFUSED, rc, "%s", err);
+			change_fail(r, CHANGE_REFUSED, rc, "%s", err);
 			goto out;
 		}
 		goto store_fail;
@@ -708,14 +640,14 @@ int change_dnssec_restore(struct change *c, const uint8_t *apex, const struct dn
 	goto out;
 store_fail:
 	if (rc == TERN_ENOMEM || rc == TERN_EINVAL)
-		refuse(r, CHANGE_APPLY, rc, "%s", err);
+		change_fail(r, CHANGE_APPLY, rc, "%s", err);
 	else
-		refuse(r, CHANGE_STORE, TERN_EIO, "%s", err);
+		change_fail(r, CHANGE_STORE, TERN_EIO, "%s", err);
 	log_error("zone %s: restoring DNSSEC keys failed: %s", name, err);
 out:
 	if (t)
 		store_rollback(t);
-	signing_put(s);
+	change_signing_put(s);
 	change_unlock(c);
 	return r->code;
 }
@@ -723,7 +655,7 @@ out:
 /* ---- re-signing a write ---- */
 
 /* Appends copies of n changes to out (owners, rdata and ttls in one block each). */
-static int changes_append(struct nsec_changes *out, const struct zone_change *v, size_t n)
+int change_changes_append(struct nsec_changes *out, const struct zone_change *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (out->n == out->cap) {
@@ -784,9 +716,10 @@ int change_dnssec_check_write(const struct signed_zone *sz, struct change_result
 {
 	if (!sz->broken)
 		return 0;
-	return refuse(r, CHANGE_APPLY, TERN_EINVAL,
-	              "the zone is signed but its DNSSEC keys could not be loaded at start (see the log): writes are "
-	              "refused so that its signatures stay valid");
+	return change_fail(
+	    r, CHANGE_APPLY, TERN_EINVAL,
+	    "the zone is signed but its DNSSEC keys could not be loaded at start (see the log): writes are "
+	    "refused so that its signatures stay valid");
 }
 
 int change_dnssec_resign(struct change *c, struct signed_zone *sz, const struct zone *cur,
@@ -807,7 +740,7 @@ int change_dnssec_resign(struct change *c, struct signed_zone *sz, const struct 
 			lost_index(c, sz);
 			/* the chain index went with it: the next version must come from a whole signing */
 		}
-		return refuse(r, rc == TERN_EZONE ? CHANGE_REFUSED : CHANGE_APPLY, rc, "signing: %s", err);
+		return change_fail(r, rc == TERN_EZONE ? CHANGE_REFUSED : CHANGE_APPLY, rc, "signing: %s", err);
 	}
 	return 0;
 }
@@ -863,7 +796,7 @@ static int cds_changes(const struct zone *cur, const struct signing *s, struct n
 		else if (apex && zone_node_rrset(apex, types[i]))
 			v[n++] = (struct zone_change){.owner = cur->apex, .type = types[i]};
 	}
-	return changes_append(out, v, n);
+	return change_changes_append(out, v, n);
 }
 
 /* The parts of a whole-zone signing (dnssec_zone_sign_parts), one thread per CPU: parts 1.. on
@@ -915,7 +848,7 @@ static int sign_whole(const struct zone *cur, const struct signing *s, uint32_t 
 	struct dnssec_zone_policy zp = zone_policy(&s->policy);
 	int rc = change_set_make(cur, NULL, 0, serial, &set);
 	if (rc == 0)
-		rc = changes_append(list, set.all, set.n);
+		rc = change_changes_append(list, set.all, set.n);
 	if (rc == 0)
 		rc = cds_changes(cur, s, list, err, errlen);
 	if (rc == 0)
@@ -1030,7 +963,7 @@ static void sign_job(struct change *c, struct signed_zone *z)
 		struct store_zone row;
 		if (!cur || store_zone_get(store_latest(c->store), apex, &row, err, sizeof(err)) < 0) {
 			log_error("zone %s: cannot sign: %s", name, cur ? err : "not served");
-			job_failed(c, z, cur ? err : "the zone is not served");
+			change_job_failed(c, z, cur ? err : "the zone is not served");
 			return;
 		}
 		s->refs++;
@@ -1060,10 +993,10 @@ static void sign_job(struct change *c, struct signed_zone *z)
 			next = NULL;
 			if (rc == 0) {
 				memcpy(s->meta, sr.now, s->nkeys * sizeof(*sr.now));
-				signing_put(z->active);
+				change_signing_put(z->active);
 				z->active = s; /* the reference the job took */
 				s = NULL;
-				signing_put(z->wanted);
+				change_signing_put(z->wanted);
 				z->wanted = NULL;
 				nsec_chain_free(z->index);
 				z->index = index;
@@ -1076,17 +1009,17 @@ static void sign_job(struct change *c, struct signed_zone *z)
 				log_info("zone %s: signed, serial %u", name, serial);
 			} else {
 				log_error("zone %s: the signed version could not be stored: %s", name, r.msg);
-				job_failed(c, z, r.msg);
+				change_job_failed(c, z, r.msg);
 			}
 		} else if (rc < 0 && current) {
 			log_error("zone %s: signing failed: %s", name, err);
-			job_failed(c, z, err);
+			change_job_failed(c, z, err);
 		}
 		free(sr.now);
 		zone_discard(next);
 		nsec_chain_free(index);
 		nsec_changes_free(&list);
-		signing_put(s);
+		change_signing_put(s);
 		c->signer->trim = true;
 		if (!z || current || !z->wanted)
 			return;
@@ -1104,7 +1037,7 @@ static void refresh_job(struct change *c, struct signed_zone *z)
 	struct store_zone row;
 	if (!cur || store_zone_get(store_latest(c->store), z->apex, &row, err, sizeof(err)) < 0) {
 		log_error("zone %s: cannot refresh signatures: %s", name, cur ? err : "not served");
-		job_failed(c, z, cur ? err : "the zone is not served");
+		change_job_failed(c, z, cur ? err : "the zone is not served");
 		return;
 	}
 	struct signing *s = z->active;
@@ -1134,10 +1067,10 @@ static void refresh_job(struct change *c, struct signed_zone *z)
 		for (size_t j = 0; j < resigned.n && !again; j++)
 			again = due.v[i].type == resigned.v[j].type && name_equal(due.v[i].owner, resigned.v[j].owner);
 		if (!again)
-			rc = changes_append(&list, &due.v[i], 1);
+			rc = change_changes_append(&list, &due.v[i], 1);
 	}
 	if (rc == 0)
-		rc = changes_append(&list, resigned.v, resigned.n);
+		rc = change_changes_append(&list, resigned.v, resigned.n);
 	if (rc == 0)
 		rc = zone_apply_text(cur, list.v, list.n, &next, err, sizeof(err));
 	/* before the publish, which may let cur go (mid was derived from it) */
@@ -1148,7 +1081,7 @@ static void refresh_job(struct change *c, struct signed_zone *z)
 		log_error("zone %s: refreshing signatures failed: %s", name, err);
 		if (!z->index)
 			lost_index(c, z);
-		job_failed(c, z, err);
+		change_job_failed(c, z, err);
 		goto out;
 	}
 	struct change_result r = {.index = CHANGE_NO_INDEX};
@@ -1157,7 +1090,7 @@ static void refresh_job(struct change *c, struct signed_zone *z)
 	next = NULL;
 	if (rc < 0) {
 		log_error("zone %s: refreshed signatures could not be stored: %s", name, r.msg);
-		job_failed(c, z, r.msg);
+		change_job_failed(c, z, r.msg);
 		goto out;
 	}
 	job_done(c, z);
@@ -1171,352 +1104,6 @@ out:
 	nsec_changes_free(&due);
 	nsec_changes_free(&resigned);
 	nsec_changes_free(&list);
-}
-
-/* ---- turning signing off (RFC 8078 4: the delete CDS, then the DS gone, then unsigned) ---- */
-
-/* The DNSSEC records of a node as deletions (every RRSIG of a name is one change). */
-struct unsign_scan {
-	struct nsec_changes *out;
-	int rc;
-};
-
-static int node_unsign(void *arg, const struct zone_node *n)
-{
-	struct unsign_scan *u = arg;
-	bool rrsig = false;
-	for (uint16_t k = 0; k < n->nrrsets; k++) {
-		uint16_t type = n->rrsets[k].type;
-		if (!change_dnssec_type(type) || (type == RR_RRSIG && rrsig))
-			continue;
-		rrsig |= type == RR_RRSIG;
-		struct zone_change d = {.owner = n->owner, .type = type};
-		if ((u->rc = changes_append(u->out, &d, 1)) < 0)
-			return 1;
-	}
-	return 0;
-}
-
-struct key_list {
-	struct store_key *v;
-	size_t n, cap;
-	bool oom;
-};
-
-static int key_listed(const struct store_key *k, void *arg)
-{
-	struct key_list *l = arg;
-	if (k->state == STORE_KEY_REMOVED)
-		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct store_key *grown = realloc(l->v, cap * sizeof(*grown));
-		if (!grown) {
-			l->oom = true;
-			return 0;
-		}
-		l->v = grown;
-		l->cap = cap;
-	}
-	l->v[l->n] = *k;
-	l->v[l->n].pem = NULL;
-	l->v[l->n].pem_len = 0;
-	l->n++;
-	return 0;
-}
-
-struct unsigned_rows {
-	const uint8_t *apex;
-	const char *reason;
-};
-
-/* The rows the unsigned version is stored with: no policy row, every key removed (journaled). */
-static int unsigned_rows(struct store_txn *t, void *arg, char *err, size_t errlen)
-{
-	struct unsigned_rows *ur = arg;
-	struct key_list kl = {0};
-	int rc = store_dnssec_delete(t, ur->apex, err, errlen);
-	if (rc == 0)
-		rc = store_key_foreach(t, ur->apex, false, key_listed, &kl, err, errlen);
-	if (rc == 0 && kl.oom) {
-		snprintf(err, errlen, "out of memory");
-		rc = TERN_ENOMEM;
-	}
-	int64_t now = time(NULL);
-	for (size_t i = 0; rc == 0 && i < kl.n; i++) {
-		struct store_key *k = &kl.v[i];
-		enum store_key_state from = k->state;
-		k->state = STORE_KEY_REMOVED;
-		k->use = 0;
-		k->removed = now;
-		k->since = now;
-		rc = store_key_update(t, ur->apex, k, from, ur->reason, err, errlen);
-	}
-	free(kl.v);
-	return rc;
-}
-
-/* Publishes apex without a DNSSEC record (the next serial), its policy row gone and its keys
- * removed, and forgets its signing state. c->lock held. */
-static int unsign(struct change *c, const uint8_t *apex, const char *principal, const char *reason, char *err,
-                  size_t errlen)
-{
-	const struct zone *cur = zones_get(c->zones, apex);
-	struct store_zone row;
-	if (!cur) {
-		snprintf(err, errlen, "the zone is not served");
-		return TERN_ENOTFOUND;
-	}
-	int rc = store_zone_get(store_latest(c->store), apex, &row, err, errlen);
-	if (rc < 0)
-		return rc;
-	uint32_t serial = change_next_serial(cur->serial, row.serial_policy, time(NULL));
-	struct change_set set = {0};
-	struct nsec_changes list = {0};
-	struct zone *next = NULL;
-	struct unsign_scan u = {&list, 0};
-	rc = change_set_make(cur, NULL, 0, serial, &set);
-	if (rc == 0)
-		rc = changes_append(&list, set.all, set.n);
-	if (rc == 0 && zone_foreach(cur, node_unsign, &u) != 0)
-		rc = u.rc < 0 ? u.rc : TERN_ENOMEM;
-	if (rc == TERN_ENOMEM)
-		snprintf(err, errlen, "out of memory");
-	if (rc == 0)
-		rc = zone_apply_text(cur, list.v, list.n, &next, err, errlen);
-	if (rc == 0) {
-		struct unsigned_rows ur = {apex, reason};
-		struct change_result r = {.index = CHANGE_NO_INDEX};
-		rc =
-		    change_write_version(c, apex, cur, next, list.v, list.n, serial, principal, unsigned_rows, &ur, &r);
-		next = NULL;
-		if (rc < 0)
-			snprintf(err, errlen, "%s", r.msg);
-	}
-	zone_discard(next);
-	nsec_changes_free(&list);
-	change_set_free(&set);
-	if (rc == 0) {
-		change_dnssec_forget(c, apex);
-		char name[NAME_MAXLEN * 4 + 1];
-		name_to_text(apex, name, sizeof(name));
-		log_info("zone %s: DNSSEC signing turned off: served unsigned from serial %u (%s)", name, serial,
-		         reason);
-	}
-	return rc;
-}
-
-/* Sets z's times of turning off (under status_lock, c->lock held). */
-static void set_unsigning(struct change *c, struct signed_zone *z, const struct dnssec_policy *p, int64_t unsigning,
-                          int64_t ds_gone)
-{
-	pthread_mutex_lock(&c->signer->status_lock);
-	z->unsigning = unsigning;
-	z->ds_gone = ds_gone;
-	z->unsign_at = ds_gone ? ds_gone + (int64_t)p->ds_ttl + p->propagation_delay : 0;
-	/* a zone whose keys did not load is not asked about (its DS check needs them): ds-removed is */
-	z->ds_check_at = unsigning && !ds_gone && p->nparents && !z->broken ? time(NULL) : 0;
-	pthread_mutex_unlock(&c->signer->status_lock);
-}
-
-struct ds_scan {
-	bool secure;
-	uint16_t tag;
-};
-
-static int key_secure(const struct store_key *k, void *arg)
-{
-	struct ds_scan *s = arg;
-	if (k->state != STORE_KEY_REMOVED && k->role != STORE_KEY_ZSK && k->ds_seen) {
-		s->secure = true;
-		s->tag = k->tag;
-	}
-	return 0;
-}
-
-int change_dnssec_disable(struct change *c, const uint8_t *apex, const char *principal, bool force, bool *unsigned_now,
-                          struct change_result *r)
-{
-	*r = (struct change_result){.index = CHANGE_NO_INDEX};
-	*unsigned_now = false;
-	char name[NAME_MAXLEN * 4 + 1], err[512] = "", reason[STORE_REASON_MAX + 1];
-	name_to_text(apex, name, sizeof(name));
-	if (!c->signer)
-		return refuse(r, CHANGE_APPLY, TERN_ENOMEM, "DNSSEC signing is unavailable: out of memory");
-	struct store_txn *t = NULL;
-	struct signing *s = NULL;
-	struct store_zone row = {0};
-	struct store_dnssec d = {0};
-	struct ds_scan ds = {0};
-	/* forced: the parents the policy names are asked first (without the lock: seconds each) */
-	if (force && store_begin_read(c->store, &t, err, sizeof(err)) == 0) {
-		struct change_ds_check chk;
-		int got = store_dnssec_get(t, apex, &d, err, sizeof(err));
-		store_commit(t, NULL, 0);
-		t = NULL;
-		if (got == 0 && !d.ds_gone && change_ds_gone_wanted(c, apex, &d.policy, &chk)) {
-			int asked = change_ds_ask(&chk, CHANGE_DS_TIMEOUT_MS, err, sizeof(err));
-			if (asked <= 0)
-				return refuse(
-				    r, CHANGE_REFUSED, TERN_EEXIST,
-				    "%s%s%s: turned off at once, zone %s could be bogus to validators; turn "
-				    "signing off without force: the delete CDS is published and the zone stays "
-				    "signed until the DS is gone",
-				    asked < 0 ? "a parent could not be asked whether it has a DS of the zone (" : "",
-				    err, asked < 0 ? ")" : "", name);
-		}
-	}
-	change_lock(c);
-	int rc = store_begin(c->store, &t, err, sizeof(err));
-	if (rc == 0)
-		rc = store_zone_get(t, apex, &row, err, sizeof(err));
-	if (rc == TERN_ENOTFOUND) {
-		refuse(r, CHANGE_ZONE, rc, "no zone %s", name);
-		goto out;
-	}
-	if (rc < 0)
-		goto store_fail;
-	if (row.locked) {
-		refuse(r, CHANGE_ZONE, TERN_EBUSY, "zone is locked: %s", row.lock_reason);
-		goto out;
-	}
-	rc = store_dnssec_get(t, apex, &d, err, sizeof(err));
-	if (rc == TERN_ENOTFOUND) {
-		refuse(r, CHANGE_REFUSED, TERN_ENOTFOUND,
-		       "zone %s is not signed: there is no DNSSEC signing to turn off", name);
-		goto out;
-	}
-	if (rc < 0 || (rc = store_key_foreach(t, apex, false, key_secure, &ds, err, sizeof(err))) < 0)
-		goto store_fail;
-	if (force) {
-		if (ds.secure && !d.ds_gone) {
-			refuse(r, CHANGE_REFUSED, TERN_EEXIST,
-			       "the DS of key %u was seen at the parent (or confirmed by an operator): turned off at "
-			       "once, "
-			       "zone %s would be bogus to validators while that DS is at the parent or in caches; turn "
-			       "signing off without force: the delete CDS is published and the zone stays signed until "
-			       "the DS is gone",
-			       ds.tag, name);
-			goto out;
-		}
-		store_rollback(t);
-		t = NULL;
-		snprintf(reason, sizeof(reason), "signing turned off at once by %s (forced; %s)", principal,
-		         d.ds_gone ? "the DS was gone from the parent" : "no DS of the zone was ever seen");
-		if ((rc = unsign(c, apex, principal, reason, err, sizeof(err))) < 0)
-			goto store_fail;
-		*unsigned_now = true;
-		goto out;
-	}
-	if (d.unsigning) /* asked before: nothing changes */
-		goto out;
-	struct signed_zone *z = change_dnssec_find(c, apex);
-	if (!z) {
-		refuse(r, CHANGE_APPLY, TERN_EINVAL, "the zone's DNSSEC state is not loaded (see the log)");
-		goto out;
-	}
-	/* keys that did not load at start sign nothing: no delete CDS, the DS is removed by hand */
-	if (!z->broken && (rc = signing_load(t, apex, &d.policy, &s, err, sizeof(err))) < 0)
-		goto store_fail;
-	if (s)
-		s->delete_cds = true;
-	d.unsigning = time(NULL);
-	d.ds_gone = 0;
-	if ((rc = store_dnssec_put(t, apex, &d, err, sizeof(err))) < 0)
-		goto store_fail;
-	rc = store_commit(t, err, sizeof(err));
-	t = NULL;
-	if (rc < 0)
-		goto store_fail;
-	set_unsigning(c, z, &d.policy, d.unsigning, 0);
-	if (!s) {
-		log_warning("zone %s: turning DNSSEC signing off (asked by %s): its keys could not be loaded, so no "
-		            "delete CDS is published: remove the DS at the parent, then POST .../dnssec/ds-removed; "
-		            "the zone is served as stored until then",
-		            name, principal);
-		goto out;
-	}
-	want_signing(z, s);
-	s = NULL;
-	log_info("zone %s: turning DNSSEC signing off (asked by %s): the delete CDS and CDNSKEY are published; the "
-	         "zone stays signed until the DS is gone from %s",
-	         name, principal, d.policy.nparents ? "every parent" : "the parent (POST .../dnssec/ds-removed)");
-	wake(c);
-	goto out;
-store_fail:
-	if (rc == TERN_ENOMEM || rc == TERN_EINVAL)
-		refuse(r, CHANGE_APPLY, rc, "%s", err);
-	else
-		refuse(r, CHANGE_STORE, TERN_EIO, "%s", err);
-	log_error("zone %s: turning DNSSEC off failed: %s", name, err);
-out:
-	if (t)
-		store_rollback(t);
-	signing_put(s);
-	change_unlock(c);
-	return r->code;
-}
-
-int change_dnssec_ds_removed(struct change *c, const uint8_t *apex, const char *who, char *msg, size_t msglen)
-{
-	char name[NAME_MAXLEN * 4 + 1];
-	name_to_text(apex, name, sizeof(name));
-	struct store_txn *t = NULL;
-	struct store_dnssec d = {0};
-	change_lock(c);
-	int rc = store_begin(c->store, &t, msg, msglen);
-	if (rc == 0)
-		rc = store_dnssec_get(t, apex, &d, msg, msglen);
-	if ((rc == 0 && !d.unsigning) || rc == TERN_ENOTFOUND) {
-		snprintf(msg, msglen,
-		         "DNSSEC signing of zone %s is not being turned off (DELETE .../dnssec first): there is no DS "
-		         "removal to wait for",
-		         name);
-		rc = TERN_ENOTFOUND;
-	}
-	if (rc == 0 && !d.ds_gone) {
-		d.ds_gone = time(NULL);
-		if ((rc = store_dnssec_put(t, apex, &d, msg, msglen)) == 0) {
-			rc = store_commit(t, msg, msglen);
-			t = NULL;
-		}
-		struct signed_zone *z = rc == 0 ? change_dnssec_find(c, apex) : NULL;
-		if (z) {
-			set_unsigning(c, z, &d.policy, d.unsigning, d.ds_gone);
-			log_info("zone %s: the DS is gone from the parent (%s): unsigned after the DS TTL %u s and "
-			         "propagation delay %u s",
-			         name, who, d.policy.ds_ttl, d.policy.propagation_delay);
-			wake(c);
-		}
-	}
-	if (t)
-		store_rollback(t);
-	change_unlock(c);
-	return rc;
-}
-
-/* z's DS is gone long enough: its DNSSEC records go. c->lock held; z is gone after a success. */
-static void unsign_job(struct change *c, struct signed_zone *z)
-{
-	char name[NAME_MAXLEN * 4 + 1], err[CHANGE_MSG_MAX] = "", reason[STORE_REASON_MAX + 1];
-	name_to_text(z->apex, name, sizeof(name));
-	uint8_t apex[NAME_MAXLEN];
-	memcpy(apex, z->apex, name_len(z->apex));
-	snprintf(reason, sizeof(reason),
-	         "signing turned off: the DS was gone from the parent at %lld, and out of every cache since %lld",
-	         (long long)z->ds_gone, (long long)z->unsign_at);
-	if (unsign(c, apex, CHANGE_SIGNER_PRINCIPAL, reason, err, sizeof(err)) < 0) {
-		log_error("zone %s: turning DNSSEC off failed: %s", name, err);
-		job_failed(c, z, err);
-	}
-}
-
-/* Whether the stored version of a zone being turned off carries the delete CDS. */
-static bool has_delete_cds(const struct zone *z)
-{
-	const struct zone_node *apex = zone_find(z, z->apex, name_len(z->apex));
-	const struct rrset *cds = apex ? zone_node_rrset(apex, RR_CDS) : NULL;
-	return cds && cds->count == 1 && rdata_len(cds->rdata) == 5 && rdata_bytes(cds->rdata)[2] == 0;
 }
 
 /* ---- rollovers (change_roll.c runs the plan; this hook signs with its result) ---- */
@@ -1547,19 +1134,19 @@ static void roll_job(struct change *c, struct signed_zone *z, int64_t now)
 		z->ksk_signalled = ds_waiting ? ds_tag : 0;
 	}
 	if (rc == 0 && changed)
-		rc = signing_load(store_latest(c->store), z->apex, &z->active->policy, &s, err, sizeof(err));
+		rc = change_signing_load(store_latest(c->store), z->apex, &z->active->policy, &s, err, sizeof(err));
 	pthread_mutex_lock(&c->signer->status_lock);
 	z->roll_at = rc < 0 ? now + RETRY_SECONDS : next;
 	snprintf(z->roll_what, sizeof(z->roll_what), "%s", rc < 0 ? "the plan again after a failure" : what);
 	pthread_mutex_unlock(&c->signer->status_lock);
 	if (rc < 0) {
 		log_error("zone %s: key rollover: %s", name, err);
-		job_failed(c, z, err);
+		change_job_failed(c, z, err);
 		return;
 	}
 	if (s) {
 		s->step_at = now;
-		want_signing(z, s);
+		change_want_signing(z, s);
 		log_info("zone %s: keys changed: signing the zone with them", name);
 	}
 }
@@ -1623,7 +1210,7 @@ void change_dnssec_intree_written(struct change *c, struct signed_zone *sz, cons
 	for (size_t i = 0; i < n; i++) {
 		if (ch[i].type == RR_TXT && name_equal(ch[i].owner, owner)) {
 			sz->intree_at = 0;
-			wake(c);
+			change_signer_wake(c);
 			return;
 		}
 	}
@@ -1637,7 +1224,7 @@ void change_dnssec_roll_soon(struct change *c, const uint8_t *apex)
 	pthread_mutex_lock(&c->signer->status_lock);
 	z->roll_at = 0;
 	pthread_mutex_unlock(&c->signer->status_lock);
-	wake(c);
+	change_signer_wake(c);
 }
 
 /* One round: whole-zone signings wanted, then refreshes due; the timer then at the next due time. */
@@ -1653,7 +1240,7 @@ static void run(struct change_signer *sg)
 		if (z->retry_at && z->retry_at > now)
 			continue;
 		if (z->unsign_at && z->unsign_at <= now) {
-			unsign_job(c, z);
+			change_unsign_job(c, z);
 			break; /* z is gone: the list may have changed, the next round sees the rest */
 		}
 		if (!z->unsigning) /* turning off: no rollover starts; the keys stay as they are */
@@ -1797,31 +1384,31 @@ void change_dnssec_loaded(struct change *c, const struct store_zone *row, const 
 		return;
 	struct signing *s = NULL;
 	struct signed_zone *sz = NULL;
-	if (rc < 0 || signing_load(t, row->apex, &d.policy, &s, err, sizeof(err)) < 0) {
+	if (rc < 0 || change_signing_load(t, row->apex, &d.policy, &s, err, sizeof(err)) < 0) {
 		log_error("zone %s: DNSSEC keys not loaded: %s (served as stored; writes are refused)", name, err);
 		if ((sz = zone_add(c, row->apex))) {
 			sz->broken = true;
 			if (rc == 0 && d.unsigning) /* being turned off: unsigned once the DS is gone */
-				set_unsigning(c, sz, &d.policy, d.unsigning, d.ds_gone);
+				change_set_unsigning(c, sz, &d.policy, d.unsigning, d.ds_gone);
 		}
 		return;
 	}
 	if (!(sz = zone_add(c, row->apex))) {
 		log_error("zone %s: DNSSEC state not loaded: out of memory", name);
-		signing_put(s);
+		change_signing_put(s);
 		return;
 	}
 	if (d.unsigning) { /* being turned off: the delete CDS stays published until the DS is gone */
 		s->delete_cds = true;
-		set_unsigning(c, sz, &d.policy, d.unsigning, d.ds_gone);
-		if (d.state == STORE_DNSSEC_SIGNED && !has_delete_cds(z)) {
-			want_signing(sz, s);
+		change_set_unsigning(c, sz, &d.policy, d.unsigning, d.ds_gone);
+		if (d.state == STORE_DNSSEC_SIGNED && !change_has_delete_cds(z)) {
+			change_want_signing(sz, s);
 			log_info("zone %s: DNSSEC being turned off: publishing the delete CDS", name);
 			return;
 		}
 	}
 	if (d.state == STORE_DNSSEC_SIGNING) {
-		want_signing(sz, s);
+		change_want_signing(sz, s);
 		log_info("zone %s: DNSSEC signing was under way: signing it again", name);
 		return;
 	}
@@ -1835,7 +1422,7 @@ void change_dnssec_loaded(struct change *c, const struct store_zone *row, const 
 		log_error("zone %s: the stored denial chain %s: signing the zone again", name,
 		          rc < 0 ? err : "is not the zone's");
 		nsec_chain_free(index);
-		want_signing(sz, s);
+		change_want_signing(sz, s);
 		return;
 	}
 	sz->active = s;

@@ -22,6 +22,10 @@ int change_write_version(struct change *c, const uint8_t *apex, const struct zon
  * start): 0; 1 when it cannot be built (logged by name); TERN_ENOMEM. */
 int change_load_zone(struct change *c, const struct store_zone *sz);
 
+/* Records in r where a write stopped and why (the message formatted); returns code. */
+__attribute__((format(printf, 4, 5))) int change_fail(struct change_result *r, enum change_step step, int code,
+                                                      const char *fmt, ...);
+
 /* The signer's state of a zone (NULL: not signed); under c->lock. */
 struct signed_zone;
 struct signed_zone *change_dnssec_find(struct change *c, const uint8_t *apex);

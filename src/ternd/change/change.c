@@ -939,6 +939,23 @@ int change_delete(struct change *c, const uint8_t *apex, struct change_result *r
 	return r->code;
 }
 
+int change_begin_zone(struct change *c, const uint8_t *apex, const char *name, struct store_txn **tp,
+                      struct store_zone *row, struct change_result *r, char *err, size_t errlen)
+{
+	int rc = store_begin(c->store, tp, err, errlen);
+	if (rc == 0)
+		rc = store_zone_get(*tp, apex, row, err, errlen);
+	if (rc == TERN_ENOTFOUND) {
+		change_fail(r, CHANGE_ZONE, rc, "no zone %s", name);
+		return 1;
+	}
+	if (rc == 0 && row->locked) {
+		change_fail(r, CHANGE_ZONE, TERN_EBUSY, "zone is locked: %s", row->lock_reason);
+		return 1;
+	}
+	return rc;
+}
+
 int change_set_downstream(struct change *c, const uint8_t *apex, bool on, struct store_zone *out,
                           struct change_result *r)
 {

@@ -457,19 +457,11 @@ int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dns
 	struct signing *s = NULL;
 	struct store_zone row = {0};
 	change_lock(c);
-	int rc = store_begin(c->store, &t, err, sizeof(err));
-	if (rc == 0)
-		rc = store_zone_get(t, apex, &row, err, sizeof(err));
-	if (rc == TERN_ENOTFOUND) {
-		change_fail(r, CHANGE_ZONE, rc, "no zone %s", name);
+	int rc = change_begin_zone(c, apex, name, &t, &row, r, err, sizeof(err));
+	if (rc > 0)
 		goto out;
-	}
 	if (rc < 0)
 		goto store_fail;
-	if (row.locked) {
-		change_fail(r, CHANGE_ZONE, TERN_EBUSY, "zone is locked: %s", row.lock_reason);
-		goto out;
-	}
 	if (row.signed_downstream) {
 		*field = "signed_downstream";
 		change_fail(
@@ -526,12 +518,22 @@ int change_dnssec_enable(struct change *c, const uint8_t *apex, const struct dns
 	         dnssec_policy_alg_text(p->algorithm), p->nsec.nsec3 ? "NSEC3" : "NSEC");
 	goto out;
 store_fail:
+	change_dnssec_failed(r, rc, name, "enabling DNSSEC", err);
+out:
+	return change_dnssec_end(c, t, s, r);
+}
+
+void change_dnssec_failed(struct change_result *r, int rc, const char *name, const char *what, const char *err)
+{
 	if (rc == TERN_ENOMEM || rc == TERN_EINVAL)
 		change_fail(r, CHANGE_APPLY, rc, "%s", err);
 	else
 		change_fail(r, CHANGE_STORE, TERN_EIO, "%s", err);
-	log_error("zone %s: enabling DNSSEC failed: %s", name, err);
-out:
+	log_error("zone %s: %s failed: %s", name, what, err);
+}
+
+int change_dnssec_end(struct change *c, struct store_txn *t, struct signing *s, struct change_result *r)
+{
 	if (t)
 		store_rollback(t);
 	change_signing_put(s);
@@ -585,19 +587,11 @@ int change_dnssec_restore(struct change *c, const uint8_t *apex, const struct dn
 	struct signing *s = NULL;
 	struct store_zone row = {0};
 	change_lock(c);
-	int rc = store_begin(c->store, &t, err, sizeof(err));
-	if (rc == 0)
-		rc = store_zone_get(t, apex, &row, err, sizeof(err));
-	if (rc == TERN_ENOTFOUND) {
-		change_fail(r, CHANGE_ZONE, rc, "no zone %s", name);
+	int rc = change_begin_zone(c, apex, name, &t, &row, r, err, sizeof(err));
+	if (rc > 0)
 		goto out;
-	}
 	if (rc < 0)
 		goto store_fail;
-	if (row.locked) {
-		change_fail(r, CHANGE_ZONE, TERN_EBUSY, "zone is locked: %s", row.lock_reason);
-		goto out;
-	}
 	const struct zone *cur = zones_get(c->zones, apex);
 	struct ttl_scan ts = {p->max_zone_ttl, r->msg, sizeof(r->msg)};
 	if (cur && p->max_zone_ttl && zone_foreach(cur, node_ttl, &ts) == 1) {
@@ -639,17 +633,9 @@ int change_dnssec_restore(struct change *c, const uint8_t *apex, const struct dn
 	         principal, n);
 	goto out;
 store_fail:
-	if (rc == TERN_ENOMEM || rc == TERN_EINVAL)
-		change_fail(r, CHANGE_APPLY, rc, "%s", err);
-	else
-		change_fail(r, CHANGE_STORE, TERN_EIO, "%s", err);
-	log_error("zone %s: restoring DNSSEC keys failed: %s", name, err);
+	change_dnssec_failed(r, rc, name, "restoring DNSSEC keys", err);
 out:
-	if (t)
-		store_rollback(t);
-	change_signing_put(s);
-	change_unlock(c);
-	return r->code;
+	return change_dnssec_end(c, t, s, r);
 }
 
 /* ---- re-signing a write ---- */

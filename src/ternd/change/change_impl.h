@@ -26,6 +26,12 @@ int change_load_zone(struct change *c, const struct store_zone *sz);
 __attribute__((format(printf, 4, 5))) int change_fail(struct change_result *r, enum change_step step, int code,
                                                       const char *fmt, ...);
 
+/* c->lock held: a store transaction begun in *tp and apex's row read into *row (name: apex as
+ * text, for the refusals). 0; 1 when refused in r (no such zone, or it is locked); or the store's
+ * TERN_E* with err. *tp (NULL when none began) is the caller's to end in every case. */
+int change_begin_zone(struct change *c, const uint8_t *apex, const char *name, struct store_txn **tp,
+                      struct store_zone *row, struct change_result *r, char *err, size_t errlen);
+
 /* The signer's state of a zone (NULL: not signed); under c->lock. */
 struct signed_zone;
 struct signed_zone *change_dnssec_find(struct change *c, const uint8_t *apex);

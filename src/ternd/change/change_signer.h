@@ -79,6 +79,13 @@ void change_job_failed(struct change *c, struct signed_zone *z, const char *msg)
 /* v[0..n) appended to out: 0 or TERN_ENOMEM. */
 int change_changes_append(struct nsec_changes *out, const struct zone_change *v, size_t n);
 
+/* The two ends of a DNSSEC request (enabling, a restore, turning off) under c->lock: a store
+ * failure (rc, err) reported in r as the store's step (as the request's for TERN_ENOMEM and
+ * TERN_EINVAL) and logged as what failed; then t rolled back (when not NULL), s dropped, the lock
+ * let go, r->code returned. */
+void change_dnssec_failed(struct change_result *r, int rc, const char *name, const char *what, const char *err);
+int change_dnssec_end(struct change *c, struct store_txn *t, struct signing *s, struct change_result *r);
+
 /* change_unsign.c: the signer's round runs z's unsigning once its DS is gone long enough (z is
  * gone after a success), and whether a stored version of a zone carries the delete CDS. */
 void change_unsign_job(struct change *c, struct signed_zone *z);

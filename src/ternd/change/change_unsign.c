@@ -205,19 +205,11 @@ int change_dnssec_disable(struct change *c, const uint8_t *apex, const char *pri
 		}
 	}
 	change_lock(c);
-	int rc = store_begin(c->store, &t, err, sizeof(err));
-	if (rc == 0)
-		rc = store_zone_get(t, apex, &row, err, sizeof(err));
-	if (rc == TERN_ENOTFOUND) {
-		change_fail(r, CHANGE_ZONE, rc, "no zone %s", name);
+	int rc = change_begin_zone(c, apex, name, &t, &row, r, err, sizeof(err));
+	if (rc > 0)
 		goto out;
-	}
 	if (rc < 0)
 		goto store_fail;
-	if (row.locked) {
-		change_fail(r, CHANGE_ZONE, TERN_EBUSY, "zone is locked: %s", row.lock_reason);
-		goto out;
-	}
 	rc = store_dnssec_get(t, apex, &d, err, sizeof(err));
 	if (rc == TERN_ENOTFOUND) {
 		change_fail(r, CHANGE_REFUSED, TERN_ENOTFOUND,
@@ -283,17 +275,9 @@ int change_dnssec_disable(struct change *c, const uint8_t *apex, const char *pri
 	change_signer_wake(c);
 	goto out;
 store_fail:
-	if (rc == TERN_ENOMEM || rc == TERN_EINVAL)
-		change_fail(r, CHANGE_APPLY, rc, "%s", err);
-	else
-		change_fail(r, CHANGE_STORE, TERN_EIO, "%s", err);
-	log_error("zone %s: turning DNSSEC off failed: %s", name, err);
+	change_dnssec_failed(r, rc, name, "turning DNSSEC off", err);
 out:
-	if (t)
-		store_rollback(t);
-	change_signing_put(s);
-	change_unlock(c);
-	return r->code;
+	return change_dnssec_end(c, t, s, r);
 }
 
 int change_dnssec_ds_removed(struct change *c, const uint8_t *apex, const char *who, char *msg, size_t msglen)

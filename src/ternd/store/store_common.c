@@ -55,6 +55,23 @@ int store_take_name(const uint8_t *in, uint8_t out[NAME_MAXLEN], const char *wha
 	return n;
 }
 
+int store_take_zone_names(const uint8_t *apex, const uint8_t *owner, uint8_t lapex[NAME_MAXLEN],
+                          uint8_t lowner[NAME_MAXLEN], char *err, size_t errlen)
+{
+	char zn[STORE_NAME_TEXT_MAX], on[STORE_NAME_TEXT_MAX];
+	int rc = store_take_name(apex, lapex, "zone", err, errlen);
+	if (rc < 0 || !lowner)
+		return rc < 0 ? rc : 0;
+	if ((rc = store_take_name(owner, lowner, "owner", err, errlen)) < 0)
+		return rc;
+	if (!name_in(lowner, lapex)) {
+		say(err, errlen, "owner %s is outside zone %s", store_name_text(lowner, on),
+		    store_name_text(lapex, zn));
+		return TERN_EINVAL;
+	}
+	return 0;
+}
+
 int store_take_text(const char *s, size_t max, const char *what, char *err, size_t errlen)
 {
 	if (!s || !*s) {

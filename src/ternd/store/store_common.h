@@ -20,6 +20,10 @@ int store_sort_key(const uint8_t *lname, uint8_t key[STORE_SORT_KEY_MAX]);
 int store_cursor_key(const uint8_t *after, uint8_t key[STORE_SORT_KEY_MAX + 1], size_t *klen, char *err, size_t errlen);
 /* Checks a caller's wire name and copies it lower-cased: its length, or TERN_ENAME ("bad WHAT name"). */
 int store_take_name(const uint8_t *in, uint8_t out[NAME_MAXLEN], const char *what, char *err, size_t errlen);
+/* The common start of a call on one zone: apex checked and lower-cased into lapex, and, when
+ * lowner is given, owner into lowner, which must be inside the zone. 0 or a TERN_E* with err. */
+int store_take_zone_names(const uint8_t *apex, const uint8_t *owner, uint8_t lapex[NAME_MAXLEN],
+                          uint8_t lowner[NAME_MAXLEN], char *err, size_t errlen);
 /* Checks a caller's string: present, 1..max bytes. 0, or TERN_EINVAL naming what. */
 int store_take_text(const char *s, size_t max, const char *what, char *err, size_t errlen);
 /* The name in presentation form for a message, in buf. */

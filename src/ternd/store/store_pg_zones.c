@@ -39,17 +39,9 @@ int pg_zone_id(struct pg_txn *t, struct pconn *c, const uint8_t *lapex, int64_t 
 int pg_zone_call(struct pg_txn *t, bool write, const uint8_t *apex, const uint8_t *owner, uint8_t lapex[NAME_MAXLEN],
                  uint8_t lowner[NAME_MAXLEN], struct pconn **c, int64_t *zid, char *err, size_t errlen)
 {
-	char zn[STORE_NAME_TEXT_MAX], on[STORE_NAME_TEXT_MAX];
-	int rc = store_take_name(apex, lapex, "zone", err, errlen);
+	int rc = store_take_zone_names(apex, owner, lapex, lowner, err, errlen);
 	if (rc < 0)
 		return rc;
-	if (lowner) {
-		if ((rc = store_take_name(owner, lowner, "owner", err, errlen)) < 0)
-			return rc;
-		if (!name_in(lowner, lapex))
-			return pg_err(err, errlen, TERN_EINVAL, "owner %s is outside zone %s",
-			              store_name_text(lowner, on), store_name_text(lapex, zn));
-	}
 	if ((rc = pg_conn_take(t, write, c, err, errlen)) < 0)
 		return rc;
 	if ((rc = pg_zone_id(t, *c, lapex, zid, NULL, err, errlen)) < 0) {

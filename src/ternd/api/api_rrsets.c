@@ -471,6 +471,32 @@ void api_proposals_list(void *ctx, const struct http_request *req, struct http_r
 	api_caller_free(&c);
 }
 
+/* The pending proposal req's {id} names in zone z, for c to review (verb: "approved", "rejected"):
+ * true with *p filled (the caller clears it), or false with the refusal answered (404 no such
+ * proposal in this zone, 409 not pending, 403 its author). */
+static bool proposal_to_review(struct api *a, const struct http_request *req, struct http_response *res,
+                               const struct store_zone *z, const struct api_caller *c, const char *verb,
+                               struct store_proposal *p, long long *id)
+{
+	char *end, err[256] = "";
+	*id = strtoll(req->params[1], &end, 10);
+	if (*end || *id <= 0 || store_proposal_get(store_latest(a->store), *id, p, err, sizeof(err)) < 0 ||
+	    !name_equal(p->zone, z->apex)) {
+		http_error(res, 404, "id", "no proposal %.40s in this zone", req->params[1]);
+		return false;
+	}
+	if (p->status != STORE_PROPOSAL_PENDING) {
+		http_error(res, 409, "id", "proposal %lld is %s, not pending", *id,
+		           store_proposal_status_name(p->status));
+		return false;
+	}
+	if (strcmp(p->author, c->p.tenant) == 0) {
+		http_error(res, 403, "id", "a change cannot be %s by its author (%s)", verb, p->author);
+		return false;
+	}
+	return true;
+}
+
 void api_proposals_approve(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	struct api *a = ctx;
@@ -478,20 +504,13 @@ void api_proposals_approve(void *ctx, const struct http_request *req, struct htt
 	struct store_zone z;
 	if (!api_open(a, req, res, &c, &z, true, NULL))
 		return;
-	char *end, err[256] = "";
-	long long id = strtoll(req->params[1], &end, 10);
+	long long id;
 	struct store_proposal p = {0};
 	struct change_rrset *ch = NULL;
 	size_t n = 0;
 	json_t *body = NULL;
-	if (*end || id <= 0 || store_proposal_get(store_latest(a->store), id, &p, err, sizeof(err)) < 0 ||
-	    !name_equal(p.zone, z.apex)) {
-		http_error(res, 404, "id", "no proposal %.40s in this zone", req->params[1]);
-	} else if (p.status != STORE_PROPOSAL_PENDING) {
-		http_error(res, 409, "id", "proposal %lld is %s, not pending", id,
-		           store_proposal_status_name(p.status));
-	} else if (strcmp(p.author, c.p.tenant) == 0) {
-		http_error(res, 403, "id", "a change cannot be approved by its author (%s)", p.author);
+	if (!proposal_to_review(a, req, res, &z, &c, "approved", &p, &id)) {
+		/* answered */
 	} else if (!(body = json_loads(p.body, 0, NULL)) ||
 	           !(ch = parse_batch(&z, &c, json_object_get(body, "rrsets"), &n, res))) {
 		if (!res->body)
@@ -530,21 +549,13 @@ void api_proposals_reject(void *ctx, const struct http_request *req, struct http
 	struct store_zone z;
 	if (!api_open(a, req, res, &c, &z, false, NULL))
 		return;
-	char *end, err[256] = "";
-	long long id = strtoll(req->params[1], &end, 10);
+	char err[256] = "";
+	long long id = 0;
 	struct store_proposal p = {0};
 	struct store_txn *t = NULL;
 	int rc;
-	if (!api_whole_zone(&c, &z, true, res)) {
+	if (!api_whole_zone(&c, &z, true, res) || !proposal_to_review(a, req, res, &z, &c, "rejected", &p, &id)) {
 		/* answered */
-	} else if (*end || id <= 0 || store_proposal_get(store_latest(a->store), id, &p, err, sizeof(err)) < 0 ||
-	           !name_equal(p.zone, z.apex)) {
-		http_error(res, 404, "id", "no proposal %.40s in this zone", req->params[1]);
-	} else if (p.status != STORE_PROPOSAL_PENDING) {
-		http_error(res, 409, "id", "proposal %lld is %s, not pending", id,
-		           store_proposal_status_name(p.status));
-	} else if (strcmp(p.author, c.p.tenant) == 0) {
-		http_error(res, 403, "id", "a change cannot be rejected by its author (%s)", p.author);
 	} else if ((rc = store_begin(a->store, &t, err, sizeof(err))) < 0 ||
 	           (rc = store_proposal_set_status(t, id, STORE_PROPOSAL_REJECTED, c.p.tenant, err, sizeof(err))) < 0 ||
 	           (rc = store_commit(t, err, sizeof(err)), t = NULL, rc) < 0) {

@@ -155,19 +155,10 @@ static void summary(json_t *change, char *buf, size_t cap)
 
 static int change_list(struct cli *cli, const struct cli_args *a)
 {
-	struct client_response res;
-	char *path = CLIENT_PATH("zones", a->pos[0], "proposals");
-	int rc = cli_call(cli, "GET", path, NULL, NULL, 0, &res);
-	free(path);
-	if (rc != CLI_OK)
+	json_t *ans, *p;
+	int rc = cli_get(cli, CLIENT_PATH("zones", a->pos[0], "proposals"), &ans);
+	if (rc != CLI_OK || cli->json)
 		return rc;
-	if (cli->json) {
-		rc = cli_print_json(&res);
-		client_response_clear(&res);
-		return rc;
-	}
-	json_t *ans = cli_json(&res), *p;
-	client_response_clear(&res);
 	if (!ans)
 		return CLI_EAPI;
 	static const char *const head[] = {"ID", "STATUS", "AUTHOR", "REVIEWER", "CREATED", "CHANGES"};

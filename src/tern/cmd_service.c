@@ -306,19 +306,10 @@ static int service_delete(struct cli *cli, const struct cli_args *a)
 static int service_list(struct cli *cli, const struct cli_args *a)
 {
 	(void)a;
-	char *path = CLIENT_PATH("services");
-	struct client_response res;
-	int rc = cli_call(cli, "GET", path, NULL, NULL, 0, &res);
-	free(path);
-	if (rc != CLI_OK)
+	json_t *doc;
+	int rc = cli_get(cli, CLIENT_PATH("services"), &doc);
+	if (rc != CLI_OK || cli->json)
 		return rc;
-	if (cli->json) {
-		rc = cli_print_json(&res);
-		client_response_clear(&res);
-		return rc;
-	}
-	json_t *doc = cli_json(&res);
-	client_response_clear(&res);
 	json_t *list = json_object_get(doc, "services");
 	if (!json_is_array(list)) {
 		if (doc)

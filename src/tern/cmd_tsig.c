@@ -124,19 +124,10 @@ static void rules_text(json_t *acl, char *buf, size_t cap)
 static int key_list(struct cli *cli, const struct cli_args *a)
 {
 	(void)a;
-	char *path = CLIENT_PATH("tsig-keys");
-	struct client_response res;
-	int rc = cli_call(cli, "GET", path, NULL, NULL, 0, &res);
-	free(path);
-	if (rc != CLI_OK)
+	json_t *doc;
+	int rc = cli_get(cli, CLIENT_PATH("tsig-keys"), &doc);
+	if (rc != CLI_OK || cli->json)
 		return rc;
-	if (cli->json) {
-		rc = cli_print_json(&res);
-		client_response_clear(&res);
-		return rc;
-	}
-	json_t *doc = cli_json(&res);
-	client_response_clear(&res);
 	json_t *list = json_object_get(doc, "keys"), *k;
 	if (!json_is_array(list)) {
 		if (doc)

@@ -284,6 +284,22 @@ int cli_call(struct cli *cli, const char *method, const char *path, json_t *body
 	return CLI_EAPI;
 }
 
+int cli_get(struct cli *cli, char *path, json_t **doc)
+{
+	struct client_response res;
+	*doc = NULL;
+	int rc = cli_call(cli, "GET", path, NULL, NULL, 0, &res);
+	free(path);
+	if (rc != CLI_OK)
+		return rc;
+	if (cli->json)
+		rc = cli_print_json(&res);
+	else
+		*doc = cli_json(&res);
+	client_response_clear(&res);
+	return rc;
+}
+
 /* ---- parsing ---- */
 
 static const struct cli_cmd *find_cmd(const struct cli_cmd *cmds, const char *name)

@@ -84,9 +84,9 @@ int cli_print_json(const struct client_response *res);
 /* A GET of path (taken: freed) for a listing command: with --json the answer printed as it is and
  * *doc NULL, else its JSON in *doc (NULL when it is not JSON: said). CLI_OK or the call's exit. */
 int cli_get(struct cli *cli, char *path, json_t **doc);
-/* DELETE path (freed here); prints the answer's JSON with --json, else done (a line). CLI_OK or
- * the call's error. */
-int cli_delete(struct cli *cli, char *path, const char *done);
+/* method (DELETE, POST) on path (freed here) with body (NULL: none; the caller's); prints the
+ * answer's JSON with --json, else done (a line). CLI_OK or the call's error. */
+int cli_send(struct cli *cli, const char *method, char *path, json_t *body, const char *done);
 
 /* Reads a whole file ("-" for standard input) into a NUL-terminated buffer; on failure prints
  * why and returns NULL. */

@@ -11,32 +11,23 @@
  * what happens next: done, a sentence with two %s for the zone's name. */
 static int dnssec_post(struct cli *cli, const struct cli_args *a, const char *action, json_t *body, const char *done)
 {
-	struct client_response res;
-	char *path = CLIENT_PATH("zones", a->pos[0], "dnssec", action);
-	int rc = cli_call(cli, "POST", path, body, NULL, 0, &res);
-	free(path);
-	if (rc != CLI_OK)
-		return rc;
-	if (cli->json)
-		rc = cli_print_json(&res);
-	else
-		printf(done, a->pos[0], a->pos[0]);
-	client_response_clear(&res);
-	return rc;
+	char said[2 * 1024 + 256]; /* twice a name the API took (at most 1,004 characters) and the sentence */
+	snprintf(said, sizeof(said), done, a->pos[0], a->pos[0]);
+	return cli_send(cli, "POST", CLIENT_PATH("zones", a->pos[0], "dnssec", action), body, said);
 }
 
 static int dnssec_ksk_submitted(struct cli *cli, const struct cli_args *a)
 {
 	return dnssec_post(cli, a, "ksk-submitted", NULL,
 	                   "zone %s: the DS of the KSK waiting for it is taken as at the parent; the rollover goes on "
-	                   "(tern zone key-journal %s shows it)\n");
+	                   "(tern zone key-journal %s shows it)");
 }
 
 static int dnssec_ds_removed(struct cli *cli, const struct cli_args *a)
 {
 	return dnssec_post(cli, a, "ds-removed", NULL,
 	                   "zone %s: the DS is taken as gone from the parent; the zone is served unsigned once it is "
-	                   "out of caches (tern zone dnssec %s shows when)\n");
+	                   "out of caches (tern zone dnssec %s shows when)");
 }
 
 /* The passphrase: the first line of --passphrase-file (its newline dropped), as a JSON string. The
@@ -129,7 +120,7 @@ static int dnssec_restore(struct cli *cli, const struct cli_args *a)
 	    json_pack("{s:o,s:o,s:b}", "passphrase", pass, "backup", doc, "replace", cli_opt_count(a, "replace") > 0);
 	rc = dnssec_post(cli, a, "restore", body,
 	                 "zone %s: DNSSEC keys and policy restored; the zone is being signed with them "
-	                 "(tern zone dnssec %s shows it)\n");
+	                 "(tern zone dnssec %s shows it)");
 	body_free(body);
 	return rc;
 }

@@ -278,7 +278,7 @@ static int service_remove_domain(struct cli *cli, const struct cli_args *a)
 {
 	char done[512];
 	snprintf(done, sizeof(done), "removed %s from service %s", a->pos[1], a->pos[0]);
-	return cli_delete(cli, CLIENT_PATH("services", a->pos[0], "domains", a->pos[1]), done);
+	return cli_send(cli, "DELETE", CLIENT_PATH("services", a->pos[0], "domains", a->pos[1]), NULL, done);
 }
 
 static int service_delete(struct cli *cli, const struct cli_args *a)

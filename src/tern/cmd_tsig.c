@@ -157,7 +157,7 @@ static int key_delete(struct cli *cli, const struct cli_args *a)
 {
 	char done[512];
 	snprintf(done, sizeof(done), "deleted TSIG key %s: updates signed with it are refused from now on", a->pos[0]);
-	return cli_delete(cli, CLIENT_PATH("tsig-keys", a->pos[0]), done);
+	return cli_send(cli, "DELETE", CLIENT_PATH("tsig-keys", a->pos[0]), NULL, done);
 }
 
 static const struct cli_opt create_opts[] = {

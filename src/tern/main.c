@@ -151,12 +151,12 @@ int cli_opt_number(const struct cli *cli, const struct cli_args *a, const char *
 	return 0;
 }
 
-int cli_delete(struct cli *cli, char *path, const char *done)
+int cli_send(struct cli *cli, const char *method, char *path, json_t *body, const char *done)
 {
 	if (!path)
 		return CLI_EAPI;
 	struct client_response res;
-	int rc = cli_call(cli, "DELETE", path, NULL, NULL, 0, &res);
+	int rc = cli_call(cli, method, path, body, NULL, 0, &res);
 	free(path);
 	if (rc != CLI_OK)
 		return rc;

@@ -12,6 +12,7 @@ import shutil
 import time
 
 import dns.name
+import dns.rdata
 import dns.rrset
 import pytest
 
@@ -72,6 +73,8 @@ FIXTURES = {
                               extra="sub NS ns.sub\nns.sub A %s\n" % HINTS_ADDR), "signed",
                       ["ns.sub.itdeepok.lab."], {}, 0),
     "itunsigned.lab.": (fixture("itunsigned.lab."), "default", None, {"dnssec": "fail"}, 2),
+    # signed with RSASHA256 4,096-bit KSK and ZSK (DNSKEY text ~700 characters): passes
+    "itrsa4096.lab.": (fixture("itrsa4096.lab."), "signed-rsa4096", None, {}, 0),
     # the parent lists a second name server the zone does not
     "itmismatch.lab.": (fixture("itmismatch.lab."), "signed", ["ns.itmismatch.lab.", "ns2.itmismatch.lab."],
                         {"consistency": "warn"}, 1),
@@ -168,7 +171,7 @@ def lab(tmp_path_factory):
         deep = {"itdeep.lab.": FIXTURES["itdeep.lab."][:2]}
         deep.update({"kid." + z: (chain_kid(z), "signed") for z in list(CHAIN) + ["itforge.lab."]})  # kid.Z
         L.Knot(lab, "knot-deep", [DEEP_ADDR], deep)
-        signed = [z for z, t in FIXTURES.items() if t[1] == "signed"]
+        signed = [z for z, t in FIXTURES.items() if t[1].startswith("signed")]
         wait_for(lambda: all(lab.rrset(server(z), z, "DNSKEY") is not None for z in signed), "signed fixtures")
         kids = ["kid." + z for z in list(CHAIN) + ["itforge.lab."]]
         wait_for(lambda: all(lab.rrset(DEEP_ADDR, k, "DNSKEY") is not None for k in kids)
@@ -187,7 +190,7 @@ def lab(tmp_path_factory):
                 sets.append((label, 60, "NS", n))
                 if n.endswith(z):
                     sets.append((n[:-len(".lab.")], 60, "A", server(z)))
-            if template == "signed":
+            if template.startswith("signed"):
                 sets += [(label, 60, "DS", ds) for ds in lab.child_ds(server(z), z)]
         sets += [("itdead", 60, "NS", "ns.itdead.lab."), ("ns.itdead", 60, "A", DEAD_ADDR)]
         for z in CHAIN:
@@ -255,6 +258,27 @@ def test_txt_reasons_name_the_fault(lab):
     assert "parent-only name" in reasons(rep, "consistency") and "ns2.itmismatch.lab." in reasons(rep, "consistency")
     _, rep, _ = hints(lab, "check", "itunsigned.lab.")
     assert "unsigned" in reasons(rep, "dnssec"), rep
+
+
+def test_rsa4096_pinned(lab, tmp_path):
+    """itrsa4096.lab.'s KSK and ZSK are 4,096-bit RSA: its DS in lab. validates from the root anchor, the
+    DS names the KSK, which signs the DNSKEY set, and the ZSK's signatures over SOA, NS and TXT verify;
+    the anchor seed holds the KSK whole (before, record text stopped at 511 characters: both keys
+    arrived cut, "not usable")."""
+    keys = lab.rrset(HINTS_ADDR, "itrsa4096.lab.", "DNSKEY")
+    assert sorted((k.flags, (len(k.key) - 1 - k.key[0]) * 8) for k in keys) == [(256, 4096), (257, 4096)], keys
+    rc, rep, err = hints(lab, "check", "itrsa4096.lab.")
+    assert rc == 0 and rep["ds_chain"]["state"] == "secure", (rc, rep, err)
+    assert "algorithm 8) signs the DNSKEY set" in reasons(rep, "dnssec"), rep
+    assert [k["flags"] for k in rep["keys"] if k["pinned"]] == [257], rep
+    anchor = str(tmp_path / "itrsa4096.anchor")
+    rc, out, err = hints(lab, "unbound", "itrsa4096.lab.", "--anchor-file", anchor, json_out=False)
+    assert rc == 0 and "stub-zone:" in out, (rc, out, err)
+    with open(anchor) as f:
+        seed = [line.split(None, 4) for line in f if not line.startswith(";")]
+    ksk = next(k for k in keys if k.flags == 257)
+    assert [(s[0], s[3]) for s in seed] == [("itrsa4096.lab.", "DNSKEY")], seed
+    assert dns.rdata.from_text("IN", "DNSKEY", seed[0][4]) == ksk, seed
 
 
 def test_unreachable_server(lab):

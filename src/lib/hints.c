@@ -494,7 +494,12 @@ static void rule_dnssec(struct check_ctx *c, const struct hints_opts *o, struct 
 		say(rule, HINTS_WARN, "%s", r->chain_why);
 	else if (r->chain == HINTS_CHAIN_BOGUS || r->chain == HINTS_CHAIN_UNVERIFIED)
 		say(rule, HINTS_FAIL, "%s", r->chain_why);
-	if (nkeys == 0) {
+	const struct check_rr *cut_key = hints_set_cut(&s->dnskey, o->domain, RR_DNSKEY);
+	if (nkeys == 0 && cut_key && cut_key->type == RR_DNSKEY) {
+		say(rule, HINTS_FAIL,
+		    "no DNSKEY of %s could be read (too long): it is signed, but not verified, so nothing to pin",
+		    o->domain);
+	} else if (nkeys == 0) {
 		say(rule, HINTS_FAIL, "%s publishes no DNSKEY: it is unsigned, and in-tree hints need a trust anchor",
 		    o->domain);
 	} else if (!any_pinned) {

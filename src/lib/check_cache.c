@@ -25,7 +25,7 @@ static int end_values(const struct check_answer *a, uint16_t qtype, struct check
 		if (k->nvalues == CHECK_MAXVALUES)
 			k->more++;
 		else
-			check_copy(k->values[k->nvalues++], CHECK_RDATA_TEXT, rr->data);
+			check_copy_rdata(k->values[k->nvalues++], CHECK_RDATA_TEXT, rr->data);
 	}
 	return k->nvalues + k->more;
 }

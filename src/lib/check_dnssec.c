@@ -13,6 +13,12 @@
 #include "lib/rr.h"
 #include "lib/rrtext.h"
 
+/* Every DNSKEY and RRSIG lib/dnssec.c verifies fits a record's text whole (check_query.h's sums):
+ * a DNSKEY of the longest key field, an RRSIG with the longest signer's name and signature. */
+_Static_assert(CHECK_RR_TEXT >= 14 + (DNSSEC_PUBKEY_MAX + 2) / 3 * 4 + 1, "a DNSKEY's text fits a check_rr");
+_Static_assert(CHECK_RR_TEXT >= 59 + 8 + (CHECK_NAME_TEXT - 1) + (DNSSEC_SIG_MAX + 2) / 3 * 4 + 1,
+               "an RRSIG's text fits a check_rr");
+
 /* The parent's DS RRset for the zone (a walk for DS ends at the parent's servers). */
 static int parent_ds(struct check_ctx *c, struct check_report *r, struct check_walk *w)
 {
@@ -25,7 +31,7 @@ static int parent_ds(struct check_ctx *c, struct check_report *r, struct check_w
 	for (int i = 0; i < w->answer.nrr && r->dnssec.nds < CHECK_MAXVALUES; i++) {
 		const struct check_rr *rr = &w->answer.rr[i];
 		if (rr->section == CHECK_ANSWER && rr->type == RR_DS && check_name_eq(rr->owner, r->zone))
-			check_copy(r->dnssec.ds[r->dnssec.nds++], CHECK_RDATA_TEXT, rr->data);
+			check_copy_rdata(r->dnssec.ds[r->dnssec.nds++], CHECK_RDATA_TEXT, rr->data);
 	}
 	return 0;
 }
@@ -62,13 +68,18 @@ static long long rrsig_time(const char *t)
 	return (long long)timegm(&tm);
 }
 
-/* The keys of the zone's DNSKEY RRset in an answer, for verifying; returns how many (at most max). */
+/* The keys of the zone's DNSKEY RRset in an answer, for verifying; returns how many (at most max).
+ * *cut: a DNSKEY of the set arrived too long to read (so a signature naming no key read is not
+ * judged). */
 static int answer_keys(const struct check_answer *a, const uint8_t *owner, const char *zone, struct dnssec_key **keys,
-                       int max)
+                       int max, bool *cut)
 {
 	int n = 0;
+	*cut = false;
 	for (int i = 0; i < a->nrr && n < max; i++) {
 		const struct check_rr *rr = &a->rr[i];
+		if (rr->section == CHECK_ANSWER && rr->type == RR_DNSKEY && rr->cut && check_name_eq(rr->owner, zone))
+			*cut = true;
 		uint8_t key[4096];
 		size_t len;
 		char err[256];
@@ -103,10 +114,13 @@ int check_answer_set(const struct check_answer *a, const uint8_t *owner, const c
 	return set->count ? 0 : TERN_ENOTFOUND;
 }
 
-/* Verifies one RRSIG (text) over set with the key of its tag; "" when it verifies, else why not. */
+/* Verifies one RRSIG (text) over set with the key of its tag; "" when it verifies, else why not
+ * (*no_key: it names a key not among keys). */
 static void verify_one(const char *sig_text, const uint8_t *owner, const struct dnssec_rrset *set,
-                       struct dnssec_key **keys, int nkeys, struct dnssec_scratch *scratch, char *why, size_t cap)
+                       struct dnssec_key **keys, int nkeys, struct dnssec_scratch *scratch, char *why, size_t cap,
+                       bool *no_key)
 {
+	*no_key = false;
 	uint8_t sig[2048];
 	size_t len;
 	struct dnssec_rrsig fields;
@@ -129,6 +143,7 @@ static void verify_one(const char *sig_text, const uint8_t *owner, const struct 
 		return;
 	}
 	snprintf(why, cap, "names key %u, which the zone does not publish", fields.key_tag);
+	*no_key = true;
 }
 
 /* The RRSIGs over the zone's DNSKEY and SOA RRsets (asked with DO): each verified with the zone's
@@ -142,6 +157,7 @@ static void rrsig_rules(struct check_ctx *c, struct check_report *r, const struc
 	char soonest_type[16] = "", bad[CHECK_RDATA_TEXT] = "", bogus[CHECK_RDATA_TEXT] = "";
 	struct dnssec_key *keys[CHECK_MAXVALUES];
 	int nkeys = 0;
+	bool keys_cut = false, noted_cut = false;
 	struct dnssec_scratch scratch;
 	dnssec_scratch_init(&scratch);
 	uint8_t *setbuf = malloc(65536);
@@ -155,13 +171,26 @@ static void rrsig_rules(struct check_ctx *c, struct check_report *r, const struc
 			goto done;
 		}
 		if (types[t] == RR_DNSKEY)
-			nkeys = answer_keys(a, owner, r->zone, keys, CHECK_MAXVALUES);
+			nkeys = answer_keys(a, owner, r->zone, keys, CHECK_MAXVALUES, &keys_cut);
 		struct dnssec_rrset set;
 		bool have_set = check_answer_set(a, owner, r->zone, types[t], setbuf, 65536, &set) == 0;
 		for (int i = 0; i < a->nrr; i++) {
 			const struct check_rr *rr = &a->rr[i];
 			char covered[16], exp[32], inc[32], why[300];
-			if (rr->section != CHECK_ANSWER || rr->type != RR_RRSIG || !check_name_eq(rr->owner, r->zone) ||
+			if (rr->section != CHECK_ANSWER || !check_name_eq(rr->owner, r->zone))
+				continue;
+			/* a record too long to read: neither secure nor bogus (said once) */
+			if (rr->cut && (rr->type == RR_RRSIG || rr->type == types[t]) && !noted_cut) {
+				char tname[RRTEXT_TYPE_MAXLEN];
+				rrtext_type_to_text(rr->type, tname, sizeof(tname));
+				check_report_fail(
+				    r,
+				    "signatures of %s not verified: a %s of it is too long to read %s (Tern "
+				    "reads records of up to %d characters: RSA keys up to 4,096 bits)",
+				    r->zone, tname, rr->data, CHECK_RR_TEXT - 1);
+				noted_cut = true;
+			}
+			if (rr->type != RR_RRSIG ||
 			    sscanf(rr->data, "%15s %*s %*s %*s %31s %31s", covered, exp, inc) != 3)
 				continue;
 			long long e = rrsig_time(exp), b = rrsig_time(inc);
@@ -175,9 +204,16 @@ static void rrsig_rules(struct check_ctx *c, struct check_report *r, const struc
 				soonest = e;
 				check_copy(soonest_type, sizeof(soonest_type), covered);
 			}
+			bool no_key;
 			if (have_set && !bogus[0]) {
-				verify_one(rr->data, owner, &set, keys, nkeys, &scratch, why, sizeof(why));
-				if (why[0])
+				verify_one(rr->data, owner, &set, keys, nkeys, &scratch, why, sizeof(why), &no_key);
+				if (why[0] && no_key && keys_cut) /* its key may be the one too long to read */
+					check_report_fail(
+					    r,
+					    "the RRSIG over %.200s %s not verified: it %.200s, and a DNSKEY of "
+					    "the zone is too long to read",
+					    r->zone, covered, why);
+				else if (why[0])
 					snprintf(bogus, sizeof(bogus), "the RRSIG over %.200s %s %.200s", r->zone,
 					         covered, why);
 			}
@@ -218,6 +254,7 @@ void check_dnssec_delegation(struct check_ctx *c, struct check_report *r, const 
 		goto done;
 	}
 	r->dnssec.have = true;
+	int ncut = 0; /* DNSKEYs too long to read: not judged, so no verdict that needs them */
 	for (int i = 0; i < a->nrr && r->dnssec.nkeys < CHECK_MAXVALUES; i++) {
 		const struct check_rr *rr = &a->rr[i];
 		uint8_t key[4096];
@@ -225,6 +262,15 @@ void check_dnssec_delegation(struct check_ctx *c, struct check_report *r, const 
 		char err[256];
 		if (rr->section != CHECK_ANSWER || rr->type != RR_DNSKEY || !check_name_eq(rr->owner, r->zone))
 			continue;
+		if (rr->cut) {
+			check_report_fail(
+			    r,
+			    "a DNSKEY of %s not verified: too long to read %s (Tern reads records of up to %d "
+			    "characters: RSA keys up to 4,096 bits)",
+			    r->zone, rr->data, CHECK_RR_TEXT - 1);
+			ncut++;
+			continue;
+		}
 		if (rrtext_rdata_from_text(owner, owner, RR_DNSKEY, rr->data, key, sizeof(key), &keylen, err,
 		                           sizeof(err)) < 0 ||
 		    keylen < 4) {
@@ -244,10 +290,13 @@ void check_dnssec_delegation(struct check_ctx *c, struct check_report *r, const 
 	for (int k = 0; k < r->dnssec.nkeys; k++)
 		matched |= r->dnssec.keys[k].matched;
 	if (r->dnssec.nds == 0) {
-		r->dnssec.status = r->dnssec.nkeys ? "signed without DS (validators see it unsigned)" : "unsigned";
-		if (r->dnssec.nkeys)
+		r->dnssec.status =
+		    r->dnssec.nkeys + ncut ? "signed without DS (validators see it unsigned)" : "unsigned";
+		if (r->dnssec.nkeys + ncut)
 			check_find(r, "ds_missing", "%s publishes %d DNSKEY record(s) but %s holds no DS for it",
-			           r->zone, r->dnssec.nkeys, r->parent);
+			           r->zone, r->dnssec.nkeys + ncut, r->parent);
+	} else if (!matched && ncut) {
+		r->dnssec.status = "not verified (a DNSKEY too long to read)";
 	} else if (!matched) {
 		r->dnssec.status = "DS matches no key (validation fails)";
 		check_find(r, "ds_mismatch",

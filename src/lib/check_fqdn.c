@@ -26,7 +26,7 @@ static int take_values(const struct check_answer *a, const char *owner, uint16_t
 		if (n == CHECK_MAXVALUES)
 			(*more)++;
 		else
-			check_copy(values[n++], CHECK_RDATA_TEXT, rr->data);
+			check_copy_rdata(values[n++], CHECK_RDATA_TEXT, rr->data);
 	}
 	return n;
 }

@@ -4,11 +4,25 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #define CHECK_NAME_TEXT 256 /* a name in presentation form, with its trailing dot and NUL */
-#define CHECK_RDATA_TEXT 512
+#define CHECK_RDATA_TEXT 512 /* a value as a report shows it (an address, a DS, a TXT's strings) */
+/* A record's RDATA text as an answer holds it (struct check_rr), and a DNSKEY kept by tern hints:
+ * long enough for every DNSKEY and RRSIG the checks verify (lib/dnssec.c takes RSA up to 4,096 bits,
+ * RFC 3110 2 and RFC 5702), whole. The worst cases, in characters:
+ *   DNSKEY: "65535 255 255 " (14) + base64 of a DNSSEC_PUBKEY_MAX (1,027 octets: exponent length,
+ *           exponent and modulus of 512 octets each) key field (1,372) + NUL = 1,387;
+ *           RSA-4096 with exponent 65537 (516 octets): 14 + 688 + 1 = 703;
+ *   RRSIG:  type (10, "NSEC3PARAM") + algorithm, labels (3 each) + original TTL (10) + expiration and
+ *           inception (14 each) + key tag (5) + 7 spaces + signer (255, CHECK_NAME_TEXT - 1) + space
+ *           + base64 of a DNSSEC_SIG_MAX (512 octets, RSA-4096) signature (684) + NUL = 1,007.
+ * 1,408 (11 x 128) leaves 21 characters over the larger (check_dnssec.c asserts the sums). Longer
+ * RDATA (up to 65,535 octets from a hostile server) is marked cut, and its records reported as too
+ * long to verify. */
+#define CHECK_RR_TEXT 1408
 #define CHECK_ADDR_TEXT 64
 #define CHECK_MAXRR 128 /* records kept from one answer (the rest are counted, not kept) */
 
@@ -18,6 +32,17 @@ static inline void check_copy(char *dst, size_t cap, const char *src)
 	size_t n = strnlen(src, cap - 1);
 	memcpy(dst, src, n);
 	dst[n] = 0;
+}
+
+/* Copies a record's RDATA text (CHECK_RR_TEXT) into a value of cap octets (a report's
+ * CHECK_RDATA_TEXT), or, when it does not fit, a note of its length: never a value silently cut. */
+static inline void check_copy_rdata(char *dst, size_t cap, const char *data)
+{
+	size_t n = strlen(data);
+	if (n < cap)
+		memcpy(dst, data, n + 1);
+	else
+		snprintf(dst, cap, "(%zu characters, too long to show)", n);
 }
 
 /* A server's address: "198.18.10.1", "198.18.10.1:5300", "[2001:db8::1]:53". */
@@ -32,10 +57,10 @@ enum check_section { CHECK_ANSWER = 1, CHECK_AUTHORITY = 2, CHECK_ADDITIONAL = 3
 struct check_rr {
 	char owner[CHECK_NAME_TEXT];
 	uint8_t section;
-	bool cut; /* data is a note: the RDATA was too long to show (not the record) */
+	bool cut; /* data is a note: the RDATA was too long to show (not the record); over CHECK_RR_TEXT */
 	uint16_t type;
 	uint32_t ttl;
-	char data[CHECK_RDATA_TEXT]; /* RDATA in presentation form, names absolute */
+	char data[CHECK_RR_TEXT]; /* RDATA in presentation form, names absolute */
 };
 
 /* What one server said, or why it said nothing (ok false, error filled). */

@@ -85,7 +85,7 @@ static void read_ds(struct check_ctx *c, const struct hints_opts *o, struct hint
 	for (int i = 0; i < w->answer.nrr && r->nds < CHECK_MAXVALUES; i++) {
 		const struct check_rr *rr = &w->answer.rr[i];
 		if (rr->section == CHECK_ANSWER && rr->type == RR_DS && check_name_eq(rr->owner, o->domain)) {
-			check_copy(r->parent_ds[r->nds++], CHECK_RDATA_TEXT, rr->data);
+			check_copy_rdata(r->parent_ds[r->nds++], CHECK_RDATA_TEXT, rr->data);
 			ttl_seen(r, rr->ttl);
 		}
 	}
@@ -411,6 +411,17 @@ bool hints_set_verifies(const struct check_answer *a, const char *name, uint16_t
 	return ok;
 }
 
+const struct check_rr *hints_set_cut(const struct check_answer *a, const char *name, uint16_t type)
+{
+	for (int i = 0; i < a->nrr; i++) {
+		const struct check_rr *rr = &a->rr[i];
+		if (rr->cut && rr->section == CHECK_ANSWER && (rr->type == type || rr->type == RR_RRSIG) &&
+		    check_name_eq(rr->owner, name))
+			return rr;
+	}
+	return NULL;
+}
+
 /* True when the DS text names this DNSKEY (tag, algorithm) with its digest. */
 bool hints_ds_matches(const uint8_t *owner, const char *ds_text, const uint8_t *key, size_t keylen)
 {
@@ -448,6 +459,10 @@ static void rule_dnssec(struct check_ctx *c, const struct hints_opts *o, struct 
 		char err[256];
 		if (rr->section != CHECK_ANSWER || rr->type != RR_DNSKEY || !check_name_eq(rr->owner, o->domain))
 			continue;
+		if (rr->cut) {
+			say(rule, HINTS_WARN, "a DNSKEY of %s not verified: too long to read %s", o->domain, rr->data);
+			continue;
+		}
 		if (rrtext_rdata_from_text(owner, owner, RR_DNSKEY, rr->data, key, sizeof(key), &len, err,
 		                           sizeof(err)) < 0 ||
 		    len < 4 || dnssec_key_from_dnskey(key, len, &keys[nkeys], err, sizeof(err)) < 0) {
@@ -477,9 +492,14 @@ static void rule_dnssec(struct check_ctx *c, const struct hints_opts *o, struct 
 		say(rule, HINTS_WARN, "%s; the KSK is pinned by --trust instead", r->chain_why);
 	else if (r->chain == HINTS_CHAIN_INSECURE)
 		say(rule, HINTS_WARN, "%s", r->chain_why);
-	else if (r->chain == HINTS_CHAIN_BOGUS)
+	else if (r->chain == HINTS_CHAIN_BOGUS || r->chain == HINTS_CHAIN_UNVERIFIED)
 		say(rule, HINTS_FAIL, "%s", r->chain_why);
-	if (nkeys == 0) {
+	const struct check_rr *cut_key = hints_set_cut(&s->dnskey, o->domain, RR_DNSKEY);
+	if (nkeys == 0 && cut_key && cut_key->type == RR_DNSKEY) {
+		say(rule, HINTS_FAIL,
+		    "no DNSKEY of %s could be read (too long): it is signed, but not verified, so nothing to pin",
+		    o->domain);
+	} else if (nkeys == 0) {
 		say(rule, HINTS_FAIL, "%s publishes no DNSKEY: it is unsigned, and in-tree hints need a trust anchor",
 		    o->domain);
 	} else if (!any_pinned) {
@@ -498,7 +518,13 @@ static void rule_dnssec(struct check_ctx *c, const struct hints_opts *o, struct 
 			    "%s: no DS at the parent and no --trust KEYTAG: nothing says which KSK to pin", o->domain);
 	} else if (!hints_set_verifies(&s->dnskey, o->domain, RR_DNSKEY, keys, pinned, nkeys, true, o->now, buf, 65536,
 	                               why, sizeof(why))) {
-		say(rule, HINTS_FAIL, "the DNSKEY set does not validate from the pinned key: %s", why);
+		const struct check_rr *cut = hints_set_cut(&s->dnskey, o->domain, RR_DNSKEY);
+		if (cut)
+			say(rule, HINTS_FAIL,
+			    "the DNSKEY set not verified from the pinned key: its %s %s is too long to read",
+			    cut->type == RR_RRSIG ? "RRSIG" : "DNSKEY", cut->data);
+		else
+			say(rule, HINTS_FAIL, "the DNSKEY set does not validate from the pinned key: %s", why);
 	} else {
 		for (int k = 0; k < r->nkeys; k++)
 			if (r->keys[k].pinned)
@@ -518,8 +544,17 @@ static void rule_dnssec(struct check_ctx *c, const struct hints_opts *o, struct 
 		             s->have_txt && check_answer_find(&s->txt, CHECK_ANSWER, txtname, RR_TXT)}};
 		for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
 			if (sets[i].have && !hints_set_verifies(sets[i].a, sets[i].name, sets[i].type, keys, pinned,
-			                                        nkeys, false, o->now, buf, 65536, why, sizeof(why)))
-				say(rule, HINTS_FAIL, "%s", why);
+			                                        nkeys, false, o->now, buf, 65536, why, sizeof(why))) {
+				const struct check_rr *cut = hints_set_cut(sets[i].a, sets[i].name, sets[i].type);
+				char tname[RRTEXT_TYPE_MAXLEN];
+				rrtext_type_to_text(cut ? cut->type : 0, tname, sizeof(tname));
+				if (cut)
+					say(rule, HINTS_FAIL,
+					    "%s's set of the type asked not verified: its %s %s is too long to read",
+					    sets[i].name, tname, cut->data);
+				else
+					say(rule, HINTS_FAIL, "%s", why);
+			}
 		say(rule, HINTS_PASS, "%s", AGE_UNJUDGED);
 	}
 	for (int k = 0; k < nkeys; k++)
@@ -577,7 +612,12 @@ static void rule_consistency(struct check_ctx *c, const struct hints_opts *o, st
 			say(rule, HINTS_WARN, "DS without a matching DNSKEY: %s's DS %.120s", r->parent,
 			    r->parent_ds[d]);
 	}
-	if (r->nds && !any)
+	const struct check_rr *cut = s->have_dnskey ? hints_set_cut(&s->dnskey, o->domain, RR_DNSKEY) : NULL;
+	if (r->nds && !any && cut && cut->type == RR_DNSKEY) /* the DS may name the key not read */
+		say(rule, HINTS_FAIL,
+		    "no DS of %s matches a DNSKEY of %s read; one DNSKEY was not verified: too long to read %s",
+		    r->parent, o->domain, cut->data);
+	else if (r->nds && !any)
 		say(rule, HINTS_FAIL, "no DS of %s matches a DNSKEY of %s: validators above it see the zone bogus",
 		    r->parent, o->domain);
 	if (!r->nds && s->have_dnskey && check_answer_find(&s->dnskey, CHECK_ANSWER, o->domain, RR_DNSKEY))

@@ -34,7 +34,7 @@ enum hints_status { HINTS_PASS = 0, HINTS_WARN = 1, HINTS_FAIL = 2 };
 struct hints_anchor {
 	char ds[HINTS_ANCHOR_MAX][CHECK_RDATA_TEXT];
 	int nds;
-	char dnskey[HINTS_ANCHOR_MAX][CHECK_RDATA_TEXT];
+	char dnskey[HINTS_ANCHOR_MAX][CHECK_RR_TEXT];
 	int ndnskey;
 };
 #define HINTS_ROOT_ANCHOR "/usr/share/dns/root.key"
@@ -49,6 +49,8 @@ enum hints_chain {
 	HINTS_CHAIN_SECURE, /* every zone's DNSKEY set from the anchor down, and the DS set, verify */
 	HINTS_CHAIN_INSECURE, /* a zone above has no DS for the next: the DS cannot be trusted */
 	HINTS_CHAIN_BOGUS, /* a signature or a key does not match: the DS must not be trusted */
+	HINTS_CHAIN_UNVERIFIED, /* a key, signature or record of the chain too long to read (cut): not
+	                         * judged either way, so the DS is not trusted */
 };
 
 #define HINTS_MAXREASONS 8
@@ -70,7 +72,7 @@ struct hints_key {
 	uint32_t ttl;
 	bool ds_match; /* a DS of the parent names it with its digest */
 	bool pinned; /* the key a resolver would pin: a KSK matching the DS, or the --trust tag */
-	char rdata[CHECK_RDATA_TEXT]; /* DNSKEY RDATA in presentation form */
+	char rdata[CHECK_RR_TEXT]; /* DNSKEY RDATA in presentation form */
 };
 
 struct hints_report {
@@ -131,6 +133,9 @@ struct dnssec_key;
 bool hints_set_verifies(const struct check_answer *a, const char *name, uint16_t type, struct dnssec_key **keys,
                         const bool *use, int nkeys, bool only_use, long long now, uint8_t *buf, size_t cap, char *why,
                         size_t whycap);
+/* The first record of the set name/type, or RRSIG at name, in a that arrived cut (too long to read,
+ * check_rr.cut), or NULL: a set that does not verify with one is not verified, not bogus. */
+const struct check_rr *hints_set_cut(const struct check_answer *a, const char *name, uint16_t type);
 /* True when the DS text names this DNSKEY (tag, algorithm) with its digest. */
 bool hints_ds_matches(const uint8_t *owner, const char *ds_text, const uint8_t *key, size_t keylen);
 
@@ -159,7 +164,7 @@ int hints_unbound(const struct hints_report *r, const char *anchor_path, long lo
 #define HINTS_TA_MAX 8
 struct hints_ta_key {
 	int tag; /* of the key as published without the REVOKE bit */
-	char dnskey[CHECK_RDATA_TEXT]; /* its DNSKEY RDATA (presentation form, unrevoked) */
+	char dnskey[CHECK_RR_TEXT]; /* its DNSKEY RDATA (presentation form, unrevoked) */
 	long long first_seen; /* seconds since the epoch it was first seen in a validated DNSKEY set */
 	bool valid; /* trusted; else pending (RFC 5011 AddPend) */
 };

@@ -78,7 +78,10 @@ int hints_anchor_load(const char *path, struct hints_anchor *a, char *err, size_
 			rc = TERN_EINVAL;
 			break;
 		}
-		check_copy(ds ? a->ds[(*count)++] : a->dnskey[(*count)++], CHECK_RDATA_TEXT, rdata);
+		if (ds)
+			check_copy(a->ds[(*count)++], sizeof(a->ds[0]), rdata);
+		else
+			check_copy(a->dnskey[(*count)++], sizeof(a->dnskey[0]), rdata);
 	}
 	if (rc == 0 && ferror(f)) {
 		snprintf(err, errlen, "%s: read error", path);
@@ -115,6 +118,18 @@ static int ask_zone(struct check_ctx *c, const struct chain_zone *z, const char 
 		if (check_ask(c, &z->servers[i], name, type, CHECK_DO, a) == 0 && a->aa && a->rcode == 0)
 			return 0;
 	return TERN_EIO;
+}
+
+/* Not verified, not bogus: what the chain needs arrived too long to read (cut). */
+static void unverified(struct hints_report *r, const char *zone, const struct check_rr *cut)
+{
+	char tname[RRTEXT_TYPE_MAXLEN];
+	rrtext_type_to_text(cut->type, tname, sizeof(tname));
+	snprintf(r->chain_why, sizeof(r->chain_why),
+	         "not verified at %.100s: its %s %.100s is too long to read %.40s (Tern reads records of up to %d "
+	         "characters: RSA keys up to 4,096 bits)",
+	         zone, tname, cut->owner, cut->data, CHECK_RR_TEXT - 1);
+	r->chain = HINTS_CHAIN_UNVERIFIED;
 }
 
 static void bogus(struct hints_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -167,6 +182,11 @@ static bool zone_keys(struct check_ctx *c, const struct hints_opts *o, struct hi
 		any |= named;
 		(*nkeys)++;
 	}
+	const struct check_rr *cut = hints_set_cut(&st->a, z->name, RR_DNSKEY);
+	if ((*nkeys == 0 || !any) && cut) {
+		unverified(r, z->name, cut);
+		return false;
+	}
 	if (*nkeys == 0) {
 		bogus(r, "%s publishes no usable DNSKEY (answer from its servers with DO)", z->name);
 		return false;
@@ -179,6 +199,10 @@ static bool zone_keys(struct check_ctx *c, const struct hints_opts *o, struct hi
 	char why[320];
 	if (!hints_set_verifies(&st->a, z->name, RR_DNSKEY, keys, use, *nkeys, true, o->now, st->buf, sizeof(st->buf),
 	                        why, sizeof(why))) {
+		if (cut) {
+			unverified(r, z->name, cut);
+			return false;
+		}
 		bogus(r, "DNSKEY set of %s does not verify under the key %s names: %s", z->name,
 		      root ? "the root trust anchor" : above, why);
 		return false;
@@ -200,7 +224,7 @@ static bool child_ds(struct check_ctx *c, const struct hints_opts *o, struct hin
 	for (int i = 0; i < st->a.nrr && st->nds < CHECK_MAXVALUES; i++) {
 		const struct check_rr *rr = &st->a.rr[i];
 		if (rr->section == CHECK_ANSWER && rr->type == RR_DS && check_name_eq(rr->owner, child))
-			check_copy(st->ds[st->nds++], CHECK_RDATA_TEXT, rr->data);
+			check_copy_rdata(st->ds[st->nds++], CHECK_RDATA_TEXT, rr->data);
 	}
 	if (st->nds == 0) {
 		snprintf(r->chain_why, sizeof(r->chain_why),
@@ -212,6 +236,11 @@ static bool child_ds(struct check_ctx *c, const struct hints_opts *o, struct hin
 	char why[320];
 	if (!hints_set_verifies(&st->a, child, RR_DS, keys, NULL, nkeys, false, o->now, st->buf, sizeof(st->buf), why,
 	                        sizeof(why))) {
+		const struct check_rr *cut = hints_set_cut(&st->a, child, RR_DS);
+		if (cut) {
+			unverified(r, z->name, cut);
+			return false;
+		}
 		bogus(r, "DS for %s from %s: %s (%s's DNSKEY set)", child, z->name, why, z->name);
 		return false;
 	}

@@ -46,7 +46,7 @@ json_t *hints_report_json(const struct hints_report *r)
 	for (int i = 0; i < r->nds; i++)
 		json_array_append_new(ds, json_string(r->parent_ds[i]));
 	json_object_set_new(j, "parent_ds", ds);
-	static const char *const CHAIN[] = {"none", "secure", "insecure", "bogus"};
+	static const char *const CHAIN[] = {"none", "secure", "insecure", "bogus", "unverified"};
 	json_object_set_new(j, "ds_chain", json_pack("{s:s,s:s}", "state", CHAIN[r->chain], "why", r->chain_why));
 	json_object_set_new(j, "child_ns", names(r->child_ns, r->nchild_ns));
 	for (int i = 0; i < r->ninb; i++)

@@ -15,7 +15,7 @@
 
 /* A key of the answer: its RDATA, its identity (the RDATA with the REVOKE bit cleared), its key. */
 struct ta_seen {
-	uint8_t wire[1024];
+	uint8_t wire[DNSSEC_DNSKEY_MAX];
 	size_t len;
 	uint16_t flags;
 	struct dnssec_key *key;
@@ -55,12 +55,12 @@ static void note(char *log, size_t cap, const char *fmt, ...)
 
 int hints_ta_seed(struct hints_ta *t, const char *domain, const char *dnskey, long long now)
 {
-	uint8_t wire[1024];
+	uint8_t wire[DNSSEC_DNSKEY_MAX];
 	size_t len;
 	if (key_wire(domain, dnskey, wire, sizeof(wire), &len) < 0 || (wire[1] & 0x80))
 		return TERN_EINVAL;
 	for (int i = 0; i < t->nkeys; i++) {
-		uint8_t have[1024];
+		uint8_t have[DNSSEC_DNSKEY_MAX];
 		size_t hlen;
 		if (key_wire(domain, t->keys[i].dnskey, have, sizeof(have), &hlen) == 0 &&
 		    same_key(have, hlen, wire, len)) {
@@ -110,7 +110,7 @@ int hints_ta_update(struct hints_ta *t, const char *domain, const struct check_a
 	for (int i = 0; i < n; i++) {
 		which[i] = -1;
 		for (int k = 0; k < t->nkeys && which[i] < 0; k++) {
-			uint8_t have[1024];
+			uint8_t have[DNSSEC_DNSKEY_MAX];
 			size_t hlen;
 			if (key_wire(domain, t->keys[k].dnskey, have, sizeof(have), &hlen) == 0 &&
 			    same_key(have, hlen, seen[i].wire, seen[i].len))
@@ -229,9 +229,9 @@ int hints_ta_from_json(const json_t *j, const char *domain, struct hints_ta *t, 
 	{
 		const json_t *dnskey = json_object_get(k, "dnskey"), *first = json_object_get(k, "first_seen"),
 		             *state = json_object_get(k, "state");
-		uint8_t wire[1024];
+		uint8_t wire[DNSSEC_DNSKEY_MAX];
 		size_t len;
-		if (!json_is_string(dnskey) || strlen(json_string_value(dnskey)) >= CHECK_RDATA_TEXT ||
+		if (!json_is_string(dnskey) || strlen(json_string_value(dnskey)) >= CHECK_RR_TEXT ||
 		    key_wire(domain, json_string_value(dnskey), wire, sizeof(wire), &len) < 0 || (wire[1] & 0x80)) {
 			snprintf(err, errlen, "keys[%zu].dnskey: not DNSKEY RDATA of an unrevoked key", i);
 			return TERN_EINVAL;

@@ -50,7 +50,7 @@ struct watch {
 	int nhints;
 	struct check_addr servers[CHECK_MAXNS];
 	int nservers, trust;
-	struct hints_anchor root; /* --root-anchor */
+	struct hints_anchor *root; /* --root-anchor (on the heap: its DNSKEYs are CHECK_RR_TEXT each) */
 	const char *state; /* --state FILE: the anchors, kept across runs */
 	long add_holddown; /* --add-holddown S */
 	struct watched *ds; /* the domains (for the state file) */
@@ -261,7 +261,7 @@ static long poll_one(struct watch *w, struct watched *d)
 	}
 	check_copy(o->domain, sizeof(o->domain), d->domain);
 	o->now = (long long)time(NULL);
-	o->anchor = &w->root;
+	o->anchor = w->root;
 	o->trust_tag = w->trust >= 0 ? w->trust : d->have_base ? d->trust_tag : -1;
 	for (int i = 0; i < w->nservers; i++)
 		o->servers[o->nservers++] = w->servers[i];
@@ -371,14 +371,19 @@ done:
 int hints_watch_cmd(struct cli *cli, const struct cli_args *a)
 {
 	struct watched *ds = calloc(WATCH_MAXDOMAINS, sizeof(*ds));
+	struct hints_anchor *root = malloc(sizeof(*root));
 	int nd = 0, rc = CLI_EUSAGE;
 	long polls = 0;
 	char err[300];
-	if (!ds)
+	if (!ds || !root) {
+		fprintf(stderr, "tern: out of memory\n");
+		free(ds);
+		free(root);
 		return CLI_EUSAGE;
-	struct watch w = {.max_interval = 3600, .trust = -1, .add_holddown = 30L * 86400};
+	}
+	struct watch w = {.max_interval = 3600, .trust = -1, .add_holddown = 30L * 86400, .root = root};
 	const char *apath = cli_opt_last(a, "root-anchor") ? cli_opt_last(a, "root-anchor")[0] : HINTS_ROOT_ANCHOR;
-	if (hints_anchor_load(apath, &w.root, err, sizeof(err)) < 0) {
+	if (hints_anchor_load(apath, w.root, err, sizeof(err)) < 0) {
 		rc = cli_usage_error(cli, "--root-anchor: %s", err);
 		goto done;
 	}
@@ -499,5 +504,6 @@ done:
 		mosquitto_lib_cleanup();
 	}
 	free(ds);
+	free(root);
 	return rc;
 }

@@ -70,6 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fail("section out of range");
 		if (!memchr(rr->owner, 0, sizeof(rr->owner)) || !memchr(rr->data, 0, sizeof(rr->data)))
 			fail("text not NUL-terminated");
+		if (rr->cut && !strstr(rr->data, "too long to show"))
+			fail("a record cut without its note (its text would be taken for RDATA)");
 		if (i && rr->section < answer.rr[i - 1].section)
 			fail("sections out of order");
 		uint8_t back[NAME_MAXLEN];

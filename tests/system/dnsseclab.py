@@ -340,6 +340,13 @@ policy:
     ksk-lifetime: 0
     zsk-lifetime: 0
     cds-cdnskey-publish: always
+  - id: rsa4096
+    algorithm: rsasha256
+    ksk-size: 4096
+    zsk-size: 4096
+    nsec3: off
+    ksk-lifetime: 0
+    zsk-lifetime: 0
 template:
   - id: default
     storage: "{zones}"
@@ -355,6 +362,14 @@ template:
     acl: lab
     dnssec-signing: on
     dnssec-policy: lab
+  - id: signed-rsa4096
+    storage: "{zones}"
+    zonefile-sync: -1
+    zonefile-load: difference-no-serial
+    journal-content: all
+    acl: lab
+    dnssec-signing: on
+    dnssec-policy: rsa4096
   - id: presigned
     storage: "{zones}"
     zonefile-sync: -1
@@ -367,7 +382,8 @@ zone:
 
 
 class Knot:
-    """A knotd of the lab: zones {name: (text, template)}; template signed | default | presigned."""
+    """A knotd of the lab: zones {name: (text, template)}; template signed | signed-rsa4096 (RSASHA256,
+    4,096-bit KSK and ZSK) | default | presigned."""
 
     def __init__(self, lab, name, addrs, zones):
         self.lab, self.name, self.addrs = lab, name, list(addrs)

@@ -4,6 +4,7 @@ behind, Unbound is a vantage resolver, and broken zones sit beside clean ones. D
 registry server, so the WHOIS (port 43) and RDAP servers are small /usr/bin/python3 stand-ins
 (check_standins.py), as is the server of the zones real servers refuse to load (a CNAME at the apex,
 a CNAME beside other data). tern runs inside the namespace with --hints, so nothing leaves it."""
+import base64
 import contextlib
 import json
 import os
@@ -11,10 +12,13 @@ import signal
 import socket
 import time
 
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
 import pytest
 
 from dnsseclab import (CORP_ADDR, INSECURE_ADDR, IP, KEYGEN, KNOTD, LAB_ADDR, ROOT_ADDR, SEC_ADDR, SIGNZONE, Knot, Lab,
-                       MORE_RESOLVERS, run, start_unbound, tamper, wrong_digest)
+                       MORE_RESOLVERS, ds_of, run, start_unbound, tamper, wrong_digest)
 from ternlib import TERND
 
 TERN = os.path.join(os.path.dirname(TERND), "tern")
@@ -87,6 +91,10 @@ rsa NS ns.rsa
 ns.rsa A {knot2}
 p384 NS ns.p384
 ns.p384 A {knot2}
+rsa4096 NS ns.rsa4096
+ns.rsa4096 A {knot2}
+hugekey NS ns.hugekey
+ns.hugekey A {standin}
 single NS ns.single
 ns.single A {knot2}
 shared NS ns.shared
@@ -97,8 +105,8 @@ ns2.shared A {knot2}
 ns3.shared A {knot2b}
 """
 SECOND_NS = dict({z: "{knot2b}" for z in ("clean", "highttl", "mismatch", "badglue", "signed", "expiring", "expired",
-                                         "tampered", "badds", "nods", "rsa", "p384")},
-                 **{z: "{standinb}" for z in ("apexcname", "beside", "loop", "big")}, slow="{slowb}",
+                                         "tampered", "badds", "nods", "rsa", "p384", "rsa4096")},
+                 **{z: "{standinb}" for z in ("apexcname", "beside", "loop", "big", "hugekey")}, slow="{slowb}",
                  inparent="{labb}")
 LAB_ZONE += "".join("%s NS ns2.%s\nns2.%s A %s\n" % (z, z, z, a) for z, a in SECOND_NS.items())
 
@@ -138,6 +146,7 @@ FIXTURES = {
 }
 
 # Served by the stand-in: zones no real server loads.
+HUGE_KEY = "257 3 8 " + base64.b64encode(b"\x03\x01\x00\x01\xc5" + bytes((i * 7 + 1) % 256 for i in range(1095))).decode()
 BROKEN = {
     "apexcname.lab.": [["apexcname.lab.", 300, "SOA", "ns.apexcname.lab. h.apexcname.lab. 1 1800 900 604800 60"],
                        ["apexcname.lab.", 300, "NS", "ns.apexcname.lab."],
@@ -157,6 +166,12 @@ BROKEN = {
                  ["big.lab.", 300, "NS", "ns.big.lab."],
                  ["ns.big.lab.", 300, "A", STANDIN_ADDR]]
     + [["txt.big.lab.", 300, "TXT", "\"%02d %s\"" % (i, "x" * 100)] for i in range(20)],
+    # a KSK whose key field (1,100 octets) is longer than any key Tern verifies: its text (1,482
+    # characters) is over a record's CHECK_RR_TEXT, so it arrives cut; its DS is in lab.
+    "hugekey.lab.": [["hugekey.lab.", 300, "SOA", "ns.hugekey.lab. h.hugekey.lab. 1 1800 900 604800 60"],
+                     ["hugekey.lab.", 300, "NS", "ns.hugekey.lab."],
+                     ["ns.hugekey.lab.", 300, "A", STANDIN_ADDR],
+                     ["hugekey.lab.", 300, "DNSKEY", HUGE_KEY]],
 }
 for _z, _records in BROKEN.items():  # their second name server: a second stand-in
     _records[3:3] = [[_z, 300, "NS", "ns2." + _z], ["ns2." + _z, 300, "A", STANDINB_ADDR]]
@@ -189,8 +204,10 @@ zones:
 # with a wrong digest, nods.lab. none. rsa.lab. and p384.lab. are signed with the algorithms Tern
 # validates but does not sign with (RSASHA256, ECDSAP384SHA384), their DS in lab.
 SIGNED = {z: child(z, ["ns"], "{knot2}") for z in ("signed.lab.", "badds.lab.", "nods.lab.", "rsa.lab.",
-                                                   "p384.lab.")}
-SIGNED_TEMPLATE = {"rsa.lab.": "signed-rsa", "p384.lab.": "signed-p384"}  # else "signed"
+                                                   "p384.lab.", "rsa4096.lab.")}
+# rsa4096.lab.: RSASHA256 with 4,096-bit KSK and ZSK (the longest RSA keys RFC 3110 and 5702 allow)
+SIGNED_TEMPLATE = {"rsa.lab.": "signed-rsa", "p384.lab.": "signed-p384",
+                   "rsa4096.lab.": "signed-rsa4096"}  # else "signed"
 
 # Signed here by dnssec-signzone with signatures valid (from, to) seconds from now, served as they are
 # by the second Knot, their DS in lab.: expiring.lab. (a day left), expired.lab. (ended yesterday).
@@ -253,6 +270,13 @@ policy:
     nsec3: off
     ksk-lifetime: 0
     zsk-lifetime: 0
+  - id: rsa4096
+    algorithm: rsasha256
+    ksk-size: 4096
+    zsk-size: 4096
+    nsec3: off
+    ksk-lifetime: 0
+    zsk-lifetime: 0
 template:
   - id: default
     storage: "{dir}"
@@ -280,6 +304,13 @@ template:
     journal-content: all
     dnssec-signing: on
     dnssec-policy: p384
+  - id: signed-rsa4096
+    storage: "{dir}"
+    zonefile-sync: -1
+    zonefile-load: difference-no-serial
+    journal-content: all
+    dnssec-signing: on
+    dnssec-policy: rsa4096
 zone:
   - domain: corp.lab.
     master: ternd
@@ -380,6 +411,8 @@ def check_lab(workdir):
         for zone in PRESIGNED:
             lab.set_ds(lab.lab_knot, zone, lab.child_ds(KNOT2_ADDR, zone))
         lab.set_ds(lab.lab_knot, "badds.lab.", [wrong_digest(ds) for ds in lab.child_ds(KNOT2_ADDR, "badds.lab.")])
+        lab.set_ds(lab.lab_knot, "hugekey.lab.",
+                   ds_of([dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.DNSKEY, HUGE_KEY)], "hugekey.lab."))
         wait_for(lambda: soa_serial(lab, KNOT2_ADDR, "corp.lab.") == 1, "the secondary's first transfer")
         # the primary moves on: serial 2; the secondary is not told and refreshes only in 1800 s
         with open(corp_file, "w") as f:
@@ -588,6 +621,33 @@ def test_dnssec_secure_peer_algorithms(lab, zone, alg):
     assert {k["algorithm"] for k in d["dnskeys"]} == {alg}, d
     assert any(k["flags"] == 257 and k["ds_matches"] for k in d["dnskeys"]), d
     assert d["signatures"] >= 2, d
+
+
+def test_dnssec_secure_rsa4096(lab):
+    """rsa4096.lab.: Knot signs it with 4,096-bit RSASHA256 KSK and ZSK (the longest RSA keys RFC 3110
+    and 5702 allow; DNSKEY text ~700 characters, RRSIG ~750), its DS in lab.: secure, every signature
+    verified, nothing cut or failed (before, record text stopped at 511 characters: the keys arrived
+    cut and the zone was "DS matches no key")."""
+    keys = lab.rrset(KNOT2_ADDR, "rsa4096.lab.", "DNSKEY")
+    assert sorted((k.flags, (len(k.key) - 1 - k.key[0]) * 8) for k in keys) == [(256, 4096), (257, 4096)], keys
+    rc, r = check(lab, "domain", "rsa4096.lab", "--no-whois")
+    d = r["dnssec"]
+    assert r["findings"] == [] and r["failures"] == [] and d["status"].startswith("secure"), r
+    assert {k["algorithm"] for k in d["dnskeys"]} == {8} and len(d["dnskeys"]) == 2, d
+    assert any(k["flags"] == 257 and k["ds_matches"] for k in d["dnskeys"]), d
+    assert d["signatures"] >= 2 and rc == 0, d
+
+
+def test_dnssec_key_too_long(lab):
+    """hugekey.lab.'s only DNSKEY (a 1,100-octet key field, its DS in lab.) is longer than any key Tern
+    verifies: it arrives cut, and is said to be not verified because too long to read, never "DS
+    matches no key" (bogus) nor secure."""
+    rc, r = check(lab, "domain", "hugekey.lab", "--no-whois")
+    d = r["dnssec"]
+    assert d["status"] == "not verified (a DNSKEY too long to read)", r
+    assert not {"ds_mismatch", "rrsig_invalid", "ds_missing"} & set(codes(r)), r["findings"]
+    assert any(f.startswith("a DNSKEY of hugekey.lab. not verified: too long to read (1104 octets")
+               for f in r["failures"]), r["failures"]
 
 
 def test_parent_serves_child(lab):

@@ -6,12 +6,14 @@ inside the namespace with the lab's root hints. Then corp.lab.'s delegation is t
 and glue; Knot re-signs, so lab. answers a signed NXDOMAIN) and three Unbounds, their caches flushed by
 unbound-control, are asked: the plain one says NXDOMAIN with AD, the one with the generated stub-zone and
 auto-trust-anchor-file says NOERROR with AD and the right address, the stub without the anchor SERVFAIL."""
+import base64
 import json
 import os
 import shutil
 import time
 
 import dns.name
+import dns.rdata
 import dns.rrset
 import pytest
 
@@ -72,6 +74,8 @@ FIXTURES = {
                               extra="sub NS ns.sub\nns.sub A %s\n" % HINTS_ADDR), "signed",
                       ["ns.sub.itdeepok.lab."], {}, 0),
     "itunsigned.lab.": (fixture("itunsigned.lab."), "default", None, {"dnssec": "fail"}, 2),
+    # signed with RSASHA256 4,096-bit KSK and ZSK (DNSKEY text ~700 characters): passes
+    "itrsa4096.lab.": (fixture("itrsa4096.lab."), "signed-rsa4096", None, {}, 0),
     # the parent lists a second name server the zone does not
     "itmismatch.lab.": (fixture("itmismatch.lab."), "signed", ["ns.itmismatch.lab.", "ns2.itmismatch.lab."],
                         {"consistency": "warn"}, 1),
@@ -117,6 +121,24 @@ def forged_parent(kid_ds):
                ["kid.itforge.lab.", 60, "RRSIG", forged.to_text()]]
     records += [["kid.itforge.lab.", 60, "DS", d] for d in kid_ds]
     return {"itforge.lab.": records}, dns.dnssec.make_ds(origin, ksk, "SHA256").to_text()
+
+
+# ithuge.lab. (check_standins.py on FORGE_ADDR, its DS in lab.): its only DNSKEY has a 1,100-octet key
+# field, longer than any key Tern verifies (its text is over CHECK_RR_TEXT): it arrives cut. Its child
+# kid.ithuge.lab. (on DEEP_ADDR, its DS in ithuge.lab.) has a chain that goes through that key.
+HUGE_KEY = "257 3 8 " + base64.b64encode(b"\x03\x01\x00\x01\xc5" + bytes((i * 7 + 1) % 256 for i in range(1095))).decode()
+
+
+def huge_parent(kid_ds):
+    """ithuge.lab. for check_standins.py, and the DS lab. must hold for it."""
+    import dns.dnssec
+    records = [["ithuge.lab.", 60, "SOA", "ns.ithuge.lab. hostmaster.ithuge.lab. 1 1800 900 604800 60"],
+               ["ithuge.lab.", 60, "NS", "ns.ithuge.lab."], ["ns.ithuge.lab.", 60, "A", FORGE_ADDR],
+               ["ithuge.lab.", 60, "DNSKEY", HUGE_KEY],
+               ["kid.ithuge.lab.", 60, "NS", "ns.kid.ithuge.lab."], ["ns.kid.ithuge.lab.", 60, "A", DEEP_ADDR]]
+    records += [["kid.ithuge.lab.", 60, "DS", d] for d in kid_ds]
+    key = dns.rdata.from_text("IN", "DNSKEY", HUGE_KEY)
+    return {"ithuge.lab.": records}, dns.dnssec.make_ds("ithuge.lab.", key, "SHA256").to_text()
 
 
 def chain_parent(zone):
@@ -166,18 +188,19 @@ def lab(tmp_path_factory):
         zones.update({z: (chain_parent(z), t) for z, t in CHAIN.items()})
         lab.hints_knot = L.Knot(lab, "knot-hints", [HINTS_ADDR], zones)
         deep = {"itdeep.lab.": FIXTURES["itdeep.lab."][:2]}
-        deep.update({"kid." + z: (chain_kid(z), "signed") for z in list(CHAIN) + ["itforge.lab."]})  # kid.Z
+        deep.update({"kid." + z: (chain_kid(z), "signed") for z in list(CHAIN) + ["itforge.lab.", "ithuge.lab."]})
         L.Knot(lab, "knot-deep", [DEEP_ADDR], deep)
-        signed = [z for z, t in FIXTURES.items() if t[1] == "signed"]
+        signed = [z for z, t in FIXTURES.items() if t[1].startswith("signed")]
         wait_for(lambda: all(lab.rrset(server(z), z, "DNSKEY") is not None for z in signed), "signed fixtures")
-        kids = ["kid." + z for z in list(CHAIN) + ["itforge.lab."]]
+        kids = ["kid." + z for z in list(CHAIN) + ["itforge.lab.", "ithuge.lab."]]
         wait_for(lambda: all(lab.rrset(DEEP_ADDR, k, "DNSKEY") is not None for k in kids)
                  and lab.rrset(HINTS_ADDR, "itstale.lab.", "DNSKEY") is not None, "signed chain fixtures")
         for z in CHAIN:
             lab.set_ds(lab.hints_knot, "kid." + z, lab.child_ds(DEEP_ADDR, "kid." + z))
         forge_zones, forge_ds = forged_parent(lab.child_ds(DEEP_ADDR, "kid.itforge.lab."))
+        huge_zones, huge_ds = huge_parent(lab.child_ds(DEEP_ADDR, "kid.ithuge.lab."))
         with open(os.path.join(lab.dir, "forge.json"), "w") as f:
-            json.dump(forge_zones, f)
+            json.dump(dict(forge_zones, **huge_zones), f)
         lab.spawn("standin-forge", ["/usr/bin/python3", STANDINS, "dns", FORGE_ADDR,
                                     os.path.join(lab.dir, "forge.json")], os.path.join(lab.dir, "forge.log"))
         sets = [("hostns", 60, "A", HINTS_ADDR)]
@@ -187,7 +210,7 @@ def lab(tmp_path_factory):
                 sets.append((label, 60, "NS", n))
                 if n.endswith(z):
                     sets.append((n[:-len(".lab.")], 60, "A", server(z)))
-            if template == "signed":
+            if template.startswith("signed"):
                 sets += [(label, 60, "DS", ds) for ds in lab.child_ds(server(z), z)]
         sets += [("itdead", 60, "NS", "ns.itdead.lab."), ("ns.itdead", 60, "A", DEAD_ADDR)]
         for z in CHAIN:
@@ -197,6 +220,7 @@ def lab(tmp_path_factory):
                                                              "itstale.lab.")]
         sets += [("itforge", 60, "NS", "ns.itforge.lab."), ("ns.itforge", 60, "A", FORGE_ADDR),
                  ("itforge", 60, "DS", forge_ds)]
+        sets += [("ithuge", 60, "NS", "ns.ithuge.lab."), ("ns.ithuge", 60, "A", FORGE_ADDR), ("ithuge", 60, "DS", huge_ds)]
         knotc_lab(lab, sets)
         wait_for(lambda: lab.rrset(L.LAB_ADDR, "itmismatch.lab.", "DS") is not None, "lab. delegating the fixtures")
         yield lab
@@ -255,6 +279,44 @@ def test_txt_reasons_name_the_fault(lab):
     assert "parent-only name" in reasons(rep, "consistency") and "ns2.itmismatch.lab." in reasons(rep, "consistency")
     _, rep, _ = hints(lab, "check", "itunsigned.lab.")
     assert "unsigned" in reasons(rep, "dnssec"), rep
+
+
+def test_rsa4096_pinned(lab, tmp_path):
+    """itrsa4096.lab.'s KSK and ZSK are 4,096-bit RSA: its DS in lab. validates from the root anchor, the
+    DS names the KSK, which signs the DNSKEY set, and the ZSK's signatures over SOA, NS and TXT verify;
+    the anchor seed holds the KSK whole (before, record text stopped at 511 characters: both keys
+    arrived cut, "not usable")."""
+    keys = lab.rrset(HINTS_ADDR, "itrsa4096.lab.", "DNSKEY")
+    assert sorted((k.flags, (len(k.key) - 1 - k.key[0]) * 8) for k in keys) == [(256, 4096), (257, 4096)], keys
+    rc, rep, err = hints(lab, "check", "itrsa4096.lab.")
+    assert rc == 0 and rep["ds_chain"]["state"] == "secure", (rc, rep, err)
+    assert "algorithm 8) signs the DNSKEY set" in reasons(rep, "dnssec"), rep
+    assert [k["flags"] for k in rep["keys"] if k["pinned"]] == [257], rep
+    anchor = str(tmp_path / "itrsa4096.anchor")
+    rc, out, err = hints(lab, "unbound", "itrsa4096.lab.", "--anchor-file", anchor, json_out=False)
+    assert rc == 0 and "stub-zone:" in out, (rc, out, err)
+    with open(anchor) as f:
+        seed = [line.split(None, 4) for line in f if not line.startswith(";")]
+    ksk = next(k for k in keys if k.flags == 257)
+    assert [(s[0], s[3]) for s in seed] == [("itrsa4096.lab.", "DNSKEY")], seed
+    assert dns.rdata.from_text("IN", "DNSKEY", seed[0][4]) == ksk, seed
+
+
+def test_key_too_long(lab):
+    """ithuge.lab.'s only DNSKEY is longer than any key Tern verifies: it arrives cut and is said to be
+    not verified because too long, never taken for unsigned or bogus; below it, kid.ithuge.lab.'s
+    chain goes through that key: ds_chain "unverified", not "bogus"."""
+    rc, rep, err = hints(lab, "check", "ithuge.lab.")
+    assert rc == 2 and rep["ds_chain"]["state"] == "secure", (rc, rep, err)  # lab.'s DS for it validates
+    dnssec, consistency = reasons(rep, "dnssec"), reasons(rep, "consistency")
+    assert "a DNSKEY of ithuge.lab. not verified: too long to read (1104 octets" in dnssec, dnssec
+    assert "could be read (too long)" in dnssec and "unsigned" not in dnssec, dnssec
+    assert "one DNSKEY was not verified: too long to read" in consistency and "bogus" not in consistency, consistency
+    rc, rep, err = hints(lab, "check", "kid.ithuge.lab.")
+    chain = rep["ds_chain"]
+    assert chain["state"] == "unverified" and rc == 2, (rc, rep, err)
+    assert chain["why"].startswith("not verified at ithuge.lab.: its DNSKEY ithuge.lab. is too long to read"), chain
+    assert "bogus" not in reasons(rep, "dnssec"), rep
 
 
 def test_unreachable_server(lab):

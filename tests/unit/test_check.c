@@ -15,7 +15,9 @@
 #include "lib/check_input.h"
 #include "lib/check_registry.h"
 #include "lib/error.h"
+#include "lib/name.h"
 #include "lib/rr.h"
+#include "lib/rrtext.h"
 #include "lib/wire.h"
 
 /* A response to corp.lab./SOA with id 0x1234: the SOA in the answer (its names compressed against
@@ -70,6 +72,75 @@ static void test_answer(void **state)
 	assert_int_equal(m[42], 0xc0);
 	m[43] = 0xf0;
 	assert_int_equal(check_answer_parse(m, len, 0x1234, "corp.lab.", RR_SOA, a), TERN_EMALF);
+	free(a);
+}
+
+/* Appends n octets to a message being built. */
+static size_t put(uint8_t *m, size_t at, const void *p, size_t n)
+{
+	memcpy(m + at, p, n);
+	return at + n;
+}
+
+/* An answer to k.lab./DNSKEY: an RSA-4096 DNSKEY (exponent 65537) and an RRSIG with a 4096-bit
+ * signature, both read whole (over 511 characters, under CHECK_RR_TEXT) and reading back to the
+ * same RDATA; a DNSKEY with a 1,100-octet key field, longer than any key verified: marked cut. */
+static void test_answer_long_dnssec(void **state)
+{
+	(void)state;
+	static uint8_t m[4096];
+	uint8_t big[1100];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7 + 1);
+	big[0] = 0xc5;
+	static const uint8_t hdr[] = {0x12, 0x34, 0x84, 0x00, 0,   1,   0, 3, 0,  0, 0, 0,
+	                              1,    'k',  3,    'l',  'a', 'b', 0, 0, 48, 0, 1};
+	static const uint8_t exp4[] = {3, 1, 0, 1};
+	size_t n = put(m, 0, hdr, sizeof(hdr));
+	/* the DNSKEY: flags 257, protocol 3, algorithm 8, then exponent length 3, 65537, a 512-octet modulus */
+	static const uint8_t k1[] = {0xc0, 12, 0, 48, 0, 1, 0, 0, 1, 44, 520 >> 8, 520 & 0xff, 1, 1, 3, 8};
+	n = put(m, n, k1, sizeof(k1));
+	n = put(m, n, exp4, sizeof(exp4));
+	n = put(m, n, big, 512);
+	/* the RRSIG over it: 18 fixed octets, signer k.lab., a 512-octet signature */
+	static const uint8_t s1[] = {0xc0, 12, 0,    46,   0, 1,   0,  0,    1,   44,  537 >> 8, 537 & 0xff, 0,
+	                             48,   8,  2,    0,    0, 1,   44, 0x7f, 0,   0,   0,        0x70,       0,
+	                             0,    0,  0x30, 0x39, 1, 'k', 3,  'l',  'a', 'b', 0};
+	n = put(m, n, s1, sizeof(s1));
+	n = put(m, n, big + 1, 512);
+	/* the DNSKEY no key fits: 4 + 1,100 octets */
+	static const uint8_t k2[] = {0xc0, 12, 0, 48, 0, 1, 0, 0, 1, 44, 1104 >> 8, 1104 & 0xff, 1, 1, 3, 8};
+	n = put(m, n, k2, sizeof(k2));
+	n = put(m, n, big, sizeof(big));
+	struct check_answer *a = malloc(sizeof(*a));
+	assert_non_null(a);
+	assert_int_equal(check_answer_parse(m, n, 0x1234, "k.lab.", RR_DNSKEY, a), 0);
+	assert_int_equal(a->nrr, 3);
+	uint8_t owner[NAME_MAXLEN], back[2048];
+	size_t blen;
+	char err[256];
+	assert_true(name_from_text(owner, "k.lab.", NULL) > 0);
+	static const size_t at[] = {12 + 11 + 12, 12 + 11 + 12 + 520 + 12};
+	static const size_t len[] = {520, 537};
+	for (int i = 0; i < 2; i++) {
+		const struct check_rr *rr = &a->rr[i];
+		assert_false(rr->cut);
+		assert_true(strlen(rr->data) > CHECK_RDATA_TEXT && strlen(rr->data) < CHECK_RR_TEXT);
+		assert_int_equal(rrtext_rdata_from_text(owner, owner, rr->type, rr->data, back, sizeof(back), &blen,
+		                                        err, sizeof(err)),
+		                 0);
+		assert_int_equal(blen, len[i]);
+		assert_memory_equal(back, m + at[i], len[i]);
+	}
+	assert_int_equal(strlen(a->rr[0].data), 696); /* "257 3 8 " and base64 of 516 octets */
+	assert_true(a->rr[2].cut);
+	assert_string_equal(a->rr[2].data, "(1104 octets, too long to show)");
+	/* a value of a report is shorter: a record over it is a note, never a cut value */
+	char value[CHECK_RDATA_TEXT];
+	check_copy_rdata(value, sizeof(value), a->rr[0].data);
+	assert_string_equal(value, "(696 characters, too long to show)");
+	check_copy_rdata(value, sizeof(value), "192.0.2.1");
+	assert_string_equal(value, "192.0.2.1");
 	free(a);
 }
 
@@ -200,7 +271,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_answer), cmocka_unit_test(test_names),  cmocka_unit_test(test_whois),
-	    cmocka_unit_test(test_rdap),   cmocka_unit_test(test_report),
+	    cmocka_unit_test(test_rdap),   cmocka_unit_test(test_report), cmocka_unit_test(test_answer_long_dnssec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -178,6 +178,32 @@ static void make_set(struct check_answer *a, struct dnssec_key **keys, int nkeys
 	dnssec_scratch_free(&scratch);
 }
 
+/* hints_set_cut(): the record of a set, or an RRSIG at its name, that arrived too long to read. */
+static void test_set_cut(void **state)
+{
+	(void)state;
+	struct check_answer *a = calloc(1, sizeof(*a));
+	assert_non_null(a);
+	a->nrr = 3;
+	static const uint16_t types[] = {RR_DNSKEY, RR_RRSIG, RR_SOA};
+	for (int i = 0; i < 3; i++) {
+		snprintf(a->rr[i].owner, sizeof(a->rr[i].owner), "%s", DOM);
+		a->rr[i].section = CHECK_ANSWER;
+		a->rr[i].type = types[i];
+		snprintf(a->rr[i].data, sizeof(a->rr[i].data), "(1104 octets, too long to show)");
+	}
+	assert_null(hints_set_cut(a, DOM, RR_DNSKEY));
+	a->rr[0].cut = true;
+	assert_ptr_equal(hints_set_cut(a, DOM, RR_DNSKEY), &a->rr[0]);
+	assert_null(hints_set_cut(a, DOM, RR_SOA)); /* another set's record */
+	assert_null(hints_set_cut(a, "other.lab.", RR_DNSKEY));
+	a->rr[1].cut = true; /* an RRSIG at the name: whichever set it covers, it is not read */
+	assert_ptr_equal(hints_set_cut(a, DOM, RR_SOA), &a->rr[1]);
+	a->rr[1].section = CHECK_AUTHORITY;
+	assert_null(hints_set_cut(a, DOM, RR_SOA));
+	free(a);
+}
+
 static void test_ta_rfc5011(void **state)
 {
 	(void)state;
@@ -188,7 +214,8 @@ static void test_ta_rfc5011(void **state)
 	assert_int_equal(dnssec_key_generate(DNSSEC_ALG_ED25519, DNSSEC_ZSK, &zsk, err, sizeof(err)), 0);
 	assert_int_equal(dnssec_key_generate(DNSSEC_ALG_ECDSAP256SHA256, DNSSEC_KSK, &rogue, err, sizeof(err)), 0);
 	struct check_answer *a = malloc(sizeof(*a));
-	struct hints_ta ta = {0};
+	static struct hints_ta ta; /* off the stack: its keys' DNSKEY text is CHECK_RR_TEXT each */
+	memset(&ta, 0, sizeof(ta));
 	assert_non_null(a);
 	make_set(a, (struct dnssec_key *[]){k1, zsk}, 2, (struct dnssec_key *[]){k1}, 1);
 	assert_int_equal(hints_ta_seed(&ta, DOM, a->rr[0].data, NOW), 0);
@@ -230,7 +257,7 @@ static void test_ta_rfc5011(void **state)
 	assert_int_equal(ta.nkeys, 1);
 	/* the JSON round trip, and strict refusals */
 	json_t *j = hints_ta_json(&ta);
-	struct hints_ta back;
+	static struct hints_ta back;
 	assert_int_equal(hints_ta_from_json(j, DOM, &back, err, sizeof(err)), 0);
 	assert_int_equal(back.nkeys, 1);
 	assert_int_equal(back.keys[0].tag, tag2);
@@ -254,7 +281,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_time_accepted), cmocka_unit_test(test_time_refused),
 	    cmocka_unit_test(test_txt_strings),   cmocka_unit_test(test_anchor_file),
-	    cmocka_unit_test(test_ta_rfc5011),
+	    cmocka_unit_test(test_ta_rfc5011),    cmocka_unit_test(test_set_cut),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -325,7 +325,7 @@ void api_zones_bootstrap(void *ctx, const struct http_request *req, struct http_
 		    "delegation. DNSSEC records, the SOA and the apex NS are not copied: the new zone gets Tern's "
 		    "SOA and NS. A record whose text is longer than %d characters (too_long: a long DKIM key, say) "
 		    "cannot be read by queries and is not copied either: add it by hand.",
-		    CHECK_RDATA_TEXT - 1);
+		    CHECK_RR_TEXT - 1);
 	out = json_pack("{s:s, s:s, s:s, s:o, s:o, s:{s:i, s:i, s:i, s:i, s:i, s:i}, s:s, s:o, s:O, s:o, s:b}", "zone",
 	                zone, "method", b->method, "source", b->source, "axfr_refused", axfr, "asked", asked, "dropped",
 	                "dnssec", b->dropped_dnssec, "apex_ns", b->dropped_apex_ns, "soa", b->dropped_soa,

@@ -327,7 +327,7 @@ static json_t *walk_proofs(struct check_ctx *cc, struct check_report *r, const c
 			const struct check_rr *rr = &w->answer.rr[i];
 			if (rr->section != CHECK_ANSWER || rr->type != RR_TXT || !check_name_eq(rr->owner, qname))
 				continue;
-			check_copy(p->txt_values[p->ntxt++], CHECK_RDATA_TEXT, rr->data);
+			check_copy_rdata(p->txt_values[p->ntxt++], CHECK_RDATA_TEXT, rr->data);
 			json_array_append_new(vals, json_string(rr->data));
 		}
 		json_object_set_new(txt, "zone", json_string(w->zone));

@@ -518,11 +518,10 @@ static void rule_dnssec(struct check_ctx *c, const struct hints_opts *o, struct 
 			    "%s: no DS at the parent and no --trust KEYTAG: nothing says which KSK to pin", o->domain);
 	} else if (!hints_set_verifies(&s->dnskey, o->domain, RR_DNSKEY, keys, pinned, nkeys, true, o->now, buf, 65536,
 	                               why, sizeof(why))) {
-		const struct check_rr *cut = hints_set_cut(&s->dnskey, o->domain, RR_DNSKEY);
-		if (cut)
+		if (cut_key)
 			say(rule, HINTS_FAIL,
 			    "the DNSKEY set not verified from the pinned key: its %s %s is too long to read",
-			    cut->type == RR_RRSIG ? "RRSIG" : "DNSKEY", cut->data);
+			    cut_key->type == RR_RRSIG ? "RRSIG" : "DNSKEY", cut_key->data);
 		else
 			say(rule, HINTS_FAIL, "the DNSKEY set does not validate from the pinned key: %s", why);
 	} else {
@@ -547,13 +546,14 @@ static void rule_dnssec(struct check_ctx *c, const struct hints_opts *o, struct 
 			                                        nkeys, false, o->now, buf, 65536, why, sizeof(why))) {
 				const struct check_rr *cut = hints_set_cut(sets[i].a, sets[i].name, sets[i].type);
 				char tname[RRTEXT_TYPE_MAXLEN];
-				rrtext_type_to_text(cut ? cut->type : 0, tname, sizeof(tname));
-				if (cut)
+				if (cut) {
+					rrtext_type_to_text(cut->type, tname, sizeof(tname));
 					say(rule, HINTS_FAIL,
 					    "%s's set of the type asked not verified: its %s %s is too long to read",
 					    sets[i].name, tname, cut->data);
-				else
+				} else {
 					say(rule, HINTS_FAIL, "%s", why);
+				}
 			}
 		say(rule, HINTS_PASS, "%s", AGE_UNJUDGED);
 	}

@@ -81,8 +81,8 @@ json_t *cli_json(const struct client_response *res);
 
 /* Prints the API's JSON answer for --json and returns CLI_OK (CLI_EAPI if it is not JSON). */
 int cli_print_json(const struct client_response *res);
-/* A GET of path (taken: freed) for a listing command: with --json the answer printed as it is and
- * *doc NULL, else its JSON in *doc (NULL when it is not JSON: said). CLI_OK or the call's exit. */
+/* A GET of path (taken: freed; NULL, out of memory: CLI_EAPI) for a listing command: with --json the answer printed as
+ * it is and *doc NULL, else its JSON in *doc (NULL when it is not JSON: said). CLI_OK or the call's exit. */
 int cli_get(struct cli *cli, char *path, json_t **doc);
 /* method (DELETE, POST) on path (freed here) with body (NULL: none; the caller's); prints the
  * answer's JSON with --json, else done (a line). CLI_OK or the call's error. */

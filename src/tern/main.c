@@ -151,21 +151,31 @@ int cli_opt_number(const struct cli *cli, const struct cli_args *a, const char *
 	return 0;
 }
 
-int cli_send(struct cli *cli, const char *method, char *path, json_t *body, const char *done)
+/* method on path (taken: freed; NULL, out of memory: CLI_EAPI) with body; with --json the answer
+ * is printed here and cleared. CLI_OK with res to read (the caller clears it) unless cli->json, else
+ * the exit code. The common part of cli_send and cli_get. */
+static int call_answered(struct cli *cli, const char *method, char *path, json_t *body, struct client_response *res)
 {
 	if (!path)
 		return CLI_EAPI;
-	struct client_response res;
-	int rc = cli_call(cli, method, path, body, NULL, 0, &res);
+	int rc = cli_call(cli, method, path, body, NULL, 0, res);
 	free(path);
-	if (rc != CLI_OK)
+	if (rc != CLI_OK || !cli->json)
 		return rc;
-	if (cli->json)
-		rc = cli_print_json(&res);
-	else
-		printf("%s\n", done);
-	client_response_clear(&res);
+	rc = cli_print_json(res);
+	client_response_clear(res);
 	return rc;
+}
+
+int cli_send(struct cli *cli, const char *method, char *path, json_t *body, const char *done)
+{
+	struct client_response res;
+	int rc = call_answered(cli, method, path, body, &res);
+	if (rc != CLI_OK || cli->json)
+		return rc;
+	printf("%s\n", done);
+	client_response_clear(&res);
+	return CLI_OK;
 }
 
 int cli_opt_count(const struct cli_args *a, const char *name)
@@ -288,16 +298,12 @@ int cli_get(struct cli *cli, char *path, json_t **doc)
 {
 	struct client_response res;
 	*doc = NULL;
-	int rc = cli_call(cli, "GET", path, NULL, NULL, 0, &res);
-	free(path);
-	if (rc != CLI_OK)
+	int rc = call_answered(cli, "GET", path, NULL, &res);
+	if (rc != CLI_OK || cli->json)
 		return rc;
-	if (cli->json)
-		rc = cli_print_json(&res);
-	else
-		*doc = cli_json(&res);
+	*doc = cli_json(&res);
 	client_response_clear(&res);
-	return rc;
+	return CLI_OK;
 }
 
 /* ---- parsing ---- */
